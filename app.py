@@ -1,0 +1,18 @@
+"""Pregón's Chalice app: registers the blueprints and middleware. No logic lives here."""
+
+from chalice import Chalice
+
+from chalicelib.api.authorizer import auth
+from chalicelib.api.configuration import configuration
+from chalicelib.api.http import map_errors
+from chalicelib.api.parcels import parcels
+from chalicelib.api.public import public
+from chalicelib.events.schedules import schedules
+
+app = Chalice(app_name="pregon", configure_logs=False)
+app.register_middleware(map_errors, "http")
+app.register_blueprint(auth)
+app.register_blueprint(public)
+app.register_blueprint(parcels)
+app.register_blueprint(configuration)
+app.register_blueprint(schedules)

@@ -1,0 +1,1 @@
+"""Pregón: customer communications for the business software of small companies."""

@@ -1,0 +1,35 @@
+"""The one authorizer: ``Authorization: Bearer <staff JWT>`` or ``Authorization: ApiKey <key>``."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+from chalice.app import AuthRequest, AuthResponse
+
+from chalicelib.auth.api_keys import verify_api_key
+from chalicelib.auth.principal import Principal
+from chalicelib.auth.tokens import InvalidToken, verify_user_token
+
+auth = Blueprint(__name__)
+
+_DENY = AuthResponse(routes=[], principal_id="anonymous")
+
+
+@auth.authorizer(name="pregon_auth", ttl_seconds=300)
+def pregon_auth(request: AuthRequest) -> AuthResponse:
+    scheme, _, credential = (request.token or "").strip().partition(" ")
+    credential = credential.strip()
+    principal: Principal | None = None
+    if scheme.lower() == "bearer" and credential:
+        try:
+            principal = verify_user_token(credential)
+        except InvalidToken:
+            principal = None
+    elif scheme.lower() == "apikey" and credential:
+        key = verify_api_key(credential)
+        if key is not None:
+            principal = Principal(
+                company_id=key.company_id, kind="api_key", subject=f"key:{key.key_id}", scopes=key.scopes
+            )
+    if principal is None:
+        return _DENY
+    return AuthResponse(routes=["*"], principal_id=principal.subject, context=principal.to_context())

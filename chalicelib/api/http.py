@@ -1,0 +1,140 @@
+"""What every route shares: the caller, body parsing, JSON answers, and error mapping."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from chalice.app import Request, Response
+
+from chalicelib.auth.principal import Principal
+from chalicelib.errors import PregonError, Unauthorized, ValidationFailed
+
+T = TypeVar("T")
+MAX_BODY_BYTES = 256 * 1024
+
+
+def principal_of(request: Request) -> Principal:
+    context = (request.context or {}).get("authorizer") or {}
+    if "company_id" not in context:
+        raise Unauthorized("credentials are required")
+    return Principal.from_context(context)
+
+
+def parse_body(request: Request, model: type[T]) -> T:
+    """Validate the JSON body against a pydantic model; errors name the field."""
+    from pydantic import ValidationError
+
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise ValidationFailed([{"field": "body", "message": f"is larger than {MAX_BODY_BYTES} bytes"}])
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed([{"field": "body", "message": f"is not valid JSON ({exc})"}]) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
+    try:
+        return model.model_validate(data)  # type: ignore[attr-defined,no-any-return]
+    except ValidationError as exc:
+        raise ValidationFailed(pydantic_errors(exc)) from exc
+
+
+def pydantic_errors(exc: Any) -> list[dict[str, str]]:
+    errors = []
+    for error in exc.errors(include_url=False, include_input=False):
+        field = ""
+        for part in error["loc"]:
+            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "is not a known field"
+        elif error["type"] == "missing":
+            message = "is required"
+        errors.append({"field": field or "body", "message": message})
+    return errors
+
+
+def query_param(request: Request, name: str, default: str | None = None) -> str | None:
+    return (request.query_params or {}).get(name, default)
+
+
+def limit_param(request: Request, default: int = 50, maximum: int = 200) -> int:
+    raw = query_param(request, "limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise ValidationFailed([{"field": "limit", "message": f"must be a whole number from 1 to {maximum}"}])
+    return int(raw)
+
+
+def cursor_param(request: Request) -> dict[str, Any] | None:
+    import base64
+
+    raw = query_param(request, "cursor")
+    if not raw:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(raw.encode("ascii")))
+    except (ValueError, UnicodeError) as exc:
+        raise ValidationFailed([{"field": "cursor", "message": "is not a cursor this API gave out"}]) from exc
+    if not isinstance(value, dict):
+        raise ValidationFailed([{"field": "cursor", "message": "is not a cursor this API gave out"}])
+    return value
+
+
+def encode_cursor(cursor: dict[str, Any] | None) -> str | None:
+    import base64
+
+    if not cursor:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(cursor, sort_keys=True).encode()).decode("ascii")
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, datetimes and containers as JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(plain(body), ensure_ascii=False),
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def map_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: domain errors become their 4xx answer with a clear message."""
+    try:
+        return get_response(event)
+    except PregonError as exc:
+        return json_response(exc.body(), exc.status)
+
+
+def describe(
+    *, summary: str, body: str | None = None, response: str | None = None, status: int = 200
+) -> Callable[[T], T]:
+    """Attach what the OpenAPI generator needs to a view; names refer to api.schemas models."""
+
+    def mark(view: T) -> T:
+        view.__pregon_doc__ = {  # type: ignore[attr-defined]
+            "summary": summary,
+            "body": body,
+            "response": response,
+            "status": status,
+        }
+        return view
+
+    return mark

@@ -1,0 +1,251 @@
+"""Request and response models of the HTTP API. Loaded on first request (pydantic is heavy)
+and read by the OpenAPI generator, so the published contract is the one the code enforces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=5, max_length=32, pattern=r"^[0-9+()\-. ]+$")
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- back office ---------------------------------------------------------------------------
+
+
+class IssueParcel(Strict):
+    """A parcel as the carrier's system issues it."""
+
+    tracking_id: Code
+    client_id: Code | None = None
+    waybill_number: Code | None = None
+    waybill_issued: bool = Field(description="True once the waybill (guía) is issued: alerts need it (T2).")
+
+
+class StatusEventBody(Strict):
+    event_id: Code = Field(description="The sender's own id of this event: posting it twice stores it once.")
+    status: Code = Field(description="A status code of the company's status catalog.")
+    occurred_at: AwareDatetime
+    branch: Name | None = None
+    reason: Text | None = None
+    observation: Text | None = None
+
+
+class StatusEventIn(StatusEventBody):
+    tracking_id: Code
+
+
+class StatusEventBatch(Strict):
+    events: list[StatusEventIn] = Field(min_length=1, max_length=100)
+
+
+class IngestResultOut(BaseModel):
+    tracking_id: str
+    event_id: str
+    created: bool
+
+
+class IngestBatchOut(BaseModel):
+    results: list[IngestResultOut]
+
+
+# --- public --------------------------------------------------------------------------------
+
+
+class SubscribeIn(Strict):
+    first_name: Name
+    last_name: Name
+    email: EmailStr
+    phone: Phone | None = None
+
+
+class PublicHistoryEntry(BaseModel):
+    status: str
+    status_name: str
+    occurred_at: datetime
+    branch: str | None
+    reason: str | None = Field(description="Shown only for statuses 'with reason'.")
+    observation: str | None = Field(description="Shown only for statuses 'with observations'.")
+
+
+class PublicTrackingOut(BaseModel):
+    tracking_id: str
+    history: list[PublicHistoryEntry]
+    alerts_available: bool = Field(
+        description="True when the end customer may ask for e-mail alerts: waybill issued, a working "
+        "sender account and tracking alerts on (T2)."
+    )
+
+
+class PublicSubscriptionOut(BaseModel):
+    tracking_id: str
+    expires_at: datetime
+
+
+class UnsubscribeOut(BaseModel):
+    tracking_id: str
+    unsubscribed: bool
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+
+class StatusDefinitionIn(Strict):
+    display_name: Name
+    visibility: Literal["hidden", "visible", "with_reason", "with_observations"]
+    notify: bool
+
+
+class StatusDefinitionOut(BaseModel):
+    code: str
+    display_name: str
+    visibility: str
+    notify: bool
+
+
+class AlertConfigIn(Strict):
+    enabled: bool
+    frequency_minutes: int = Field(
+        ge=0, le=10080, description="Minutes between runs; 0 switches the alert off."
+    )
+
+
+class AlertScheduleOut(BaseModel):
+    alert_type: str
+    enabled: bool
+    frequency_minutes: int
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    sent_count: int
+    failed_count: int
+
+
+class SenderAccountIn(Strict):
+    kind: Literal["smtp", "ses"] = "smtp"
+    display_name: Name
+    from_address: EmailStr
+    reply_to: EmailStr | None = None
+    smtp_host: Annotated[str, StringConstraints(strip_whitespace=True, max_length=253)] | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    encryption: Literal["none", "starttls", "tls"] = "none"
+    username: Annotated[str, StringConstraints(max_length=254)] | None = None
+    ses_identity: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] | None = None
+    enabled: bool = True
+
+
+class SenderAccountOut(BaseModel):
+    area: str
+    kind: str
+    display_name: str
+    from_address: str
+    reply_to: str | None
+    smtp_host: str | None
+    smtp_port: int | None
+    encryption: str | None
+    username: str | None
+    ses_identity: str | None
+    enabled: bool
+    password_set: bool = Field(
+        description="Whether a password is stored. The password itself is never returned."
+    )
+    working: bool
+    updated_at: datetime
+
+
+class PasswordIn(Strict):
+    password: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class CompanySettingsIn(Strict):
+    language: Literal["es", "en"] | None = None
+    ask_tracking_contacts: bool | None = None
+
+
+class StaffSubscribeIn(SubscribeIn):
+    pass
+
+
+class SubscriptionOut(BaseModel):
+    subscription_id: str
+    tracking_id: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None
+    source: str
+    created_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
+    cancelled_at: datetime | None
+    active: bool
+
+
+class AlertOut(BaseModel):
+    alert_id: str
+    tracking_id: str
+    subscription_id: str
+    recipient_email: str
+    novelty_id: str
+    status_code: str
+    state: Literal["queued", "sent", "failed"]
+    created_at: datetime
+    sent_at: datetime | None
+    message_id: str | None
+    error: str | None
+
+
+class StaffHistoryEntry(BaseModel):
+    event_id: str | None
+    status: str
+    status_name: str
+    occurred_at: datetime
+    branch: str | None
+    reason: str | None
+    observation: str | None
+    hidden: bool
+    notified_at: datetime | None
+
+
+class StaffParcelOut(BaseModel):
+    tracking_id: str
+    client_id: str | None
+    waybill_number: str | None
+    waybill_issued: bool
+    created_at: datetime
+    updated_at: datetime
+    history: list[StaffHistoryEntry]
+    pending_alert: StaffHistoryEntry | None = None
+
+
+class FollowUpOut(BaseModel):
+    tracking_id: str
+    followed_until: datetime | None
+    subscribers: list[SubscriptionOut]
+
+
+class FollowUpsOut(BaseModel):
+    items: list[FollowUpOut]
+    next_cursor: str | None
+
+
+class AlertsOut(BaseModel):
+    items: list[AlertOut]
+    next_cursor: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+    field: str | None = None

@@ -1,0 +1,1 @@
+"""Who is calling: company systems with API keys, staff with JWTs."""

@@ -1,0 +1,56 @@
+"""The authenticated caller, as the authorizer passes it to every route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class Principal:
+    company_id: str
+    kind: str  # "api_key" | "user"
+    subject: str
+    scopes: tuple[str, ...] = ()
+    level: int = 0
+    branch: str | None = None
+    department: str | None = None
+
+    def to_context(self) -> dict[str, Any]:
+        """API Gateway authorizer context: flat strings and numbers only."""
+        return {
+            "company_id": self.company_id,
+            "kind": self.kind,
+            "subject": self.subject,
+            "scopes": " ".join(self.scopes),
+            "level": self.level,
+            "branch": self.branch or "",
+            "department": self.department or "",
+        }
+
+    @classmethod
+    def from_context(cls, context: dict[str, Any]) -> Principal:
+        return cls(
+            company_id=str(context["company_id"]),
+            kind=str(context["kind"]),
+            subject=str(context["subject"]),
+            scopes=tuple(str(context.get("scopes") or "").split()),
+            level=int(context.get("level") or 0),
+            branch=str(context.get("branch") or "") or None,
+            department=str(context.get("department") or "") or None,
+        )
+
+    def require_scope(self, scope: str) -> None:
+        """API keys need the scope; staff users may do what their level allows."""
+        if self.kind == "api_key" and scope not in self.scopes:
+            raise Forbidden(f"this API key lacks the scope {scope!r}")
+
+    def require_admin(self) -> None:
+        if self.kind != "user" or self.level != 1:
+            raise Forbidden("only a company administrator (level 1) may do this")
+
+    def require_staff(self) -> None:
+        if self.kind != "user":
+            raise Forbidden("only company staff may do this")

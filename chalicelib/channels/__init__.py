@@ -1,0 +1,1 @@
+"""Senders. Every channel takes a composed message and returns the provider's message id."""

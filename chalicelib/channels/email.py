@@ -1,0 +1,60 @@
+"""Compose e-mail as MIME: HTML with a plain-text alternative, Message-ID, no header injection."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from chalicelib.clock import now
+
+
+class HeaderInjection(ValueError):
+    """A header value carried a line break: refused rather than sent."""
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    from_address: str
+    from_name: str
+    to_address: str
+    to_name: str
+    subject: str
+    text: str
+    html: str | None = None
+    reply_to: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _clean(value: str, name: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise HeaderInjection(f"{name}: line breaks are not allowed in a header")
+    return value
+
+
+def new_message_id(domain: str) -> str:
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def compose(mail: OutgoingEmail, *, message_id: str) -> EmailMessage:
+    """Build the MIME message. Every header value is checked for CR/LF first."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((_clean(mail.from_name, "from_name"), _clean(mail.from_address, "from")))
+    msg["To"] = formataddr((_clean(mail.to_name, "to_name"), _clean(mail.to_address, "to")))
+    msg["Subject"] = _clean(mail.subject, "subject")
+    msg["Date"] = format_datetime(now())
+    msg["Message-ID"] = message_id
+    if mail.reply_to:
+        msg["Reply-To"] = _clean(mail.reply_to, "reply_to")
+    for name, value in mail.headers.items():
+        msg[_clean(name, "header name")] = _clean(value, name)
+    msg.set_content(mail.text, subtype="plain", charset="utf-8")
+    if mail.html is not None:
+        msg.add_alternative(mail.html, subtype="html", charset="utf-8")
+    return msg
+
+
+def address_domain(address: str) -> str:
+    return Address(addr_spec=address).domain or "localhost"

@@ -1,0 +1,70 @@
+"""SMTP: one connection per session, plain, STARTTLS or implicit TLS, with the server's own errors."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from types import TracebackType
+
+from chalicelib.errors import DeliveryFailed
+from chalicelib.store.records import SenderAccount
+
+TIMEOUT_SECONDS = 20
+
+
+def _server_text(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        detail = (
+            exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        )
+        return f"{exc.smtp_code} {detail}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{addr}: {code} {msg.decode('utf-8', 'replace')}" for addr, (code, msg) in exc.recipients.items()
+        )
+    return f"{type(exc).__name__}: {exc}"
+
+
+class SmtpSession:
+    def __init__(self, account: SenderAccount, password: str | None) -> None:
+        self._account = account
+        self._password = password
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSession:
+        account = self._account
+        host, port = account.smtp_host or "", int(account.smtp_port or 25)
+        try:
+            if account.encryption == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+                )
+            else:
+                smtp = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
+                if account.encryption == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+            if account.username:
+                smtp.login(account.username, self._password or "")
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryFailed(_server_text(exc)) from exc
+        self._smtp = smtp
+        return self
+
+    def send(self, message: EmailMessage) -> str:
+        assert self._smtp is not None, "use the session as a context manager"
+        try:
+            self._smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryFailed(_server_text(exc)) from exc
+        return str(message["Message-ID"])
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None

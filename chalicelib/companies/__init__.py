@@ -1,0 +1,1 @@
+"""Companies (tenants): creation with sensible defaults, and their API keys."""

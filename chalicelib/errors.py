@@ -1,0 +1,69 @@
+"""Domain errors, and the one place they become HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import ChaliceUnhandledError
+
+
+class PregonError(ChaliceUnhandledError):
+    """Base of every error a user may see. ``status`` is the HTTP status it maps to.
+
+    It derives from Chalice's ``ChaliceUnhandledError`` only so that Chalice lets it reach the
+    error middleware (``api.http.map_errors``) instead of turning it into a bare 500.
+    """
+
+    status = 400
+    code = "BadRequest"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class ValidationFailed(PregonError):
+    status = 422
+    code = "ValidationError"
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        first = errors[0]
+        super().__init__(f"{first['field']}: {first['message']}", field=first["field"])
+        self.errors = errors
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "errors": self.errors}
+
+
+class NotFound(PregonError):
+    status = 404
+    code = "NotFound"
+
+
+class Conflict(PregonError):
+    status = 409
+    code = "Conflict"
+
+
+class Unauthorized(PregonError):
+    status = 401
+    code = "Unauthorized"
+
+
+class Forbidden(PregonError):
+    status = 403
+    code = "Forbidden"
+
+
+class DeliveryFailed(PregonError):
+    """A provider refused a message; ``message`` is the provider's own text."""
+
+    status = 502
+    code = "DeliveryFailed"

@@ -1,0 +1,1 @@
+"""Scheduled and queue-driven entry points."""

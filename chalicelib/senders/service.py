@@ -1,0 +1,154 @@
+"""Configure sender accounts and pick the one that sends a message.
+
+An account belongs to an area (tracking, tickets, invoices, ...); ``all`` is the fallback for
+any area without an account of its own. Passwords are write-only: encrypted with KMS on the
+way in, decrypted only to open a connection, and never part of any view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.secrets import decrypt_secret, encrypt_secret
+from chalicelib.store import companies as store
+from chalicelib.store.records import SenderAccount
+
+AREAS = ("all", "tracking", "tickets", "invoices", "payments", "clients", "reminders", "documents")
+KINDS = ("smtp", "ses")
+ENCRYPTIONS = ("none", "starttls", "tls")
+FALLBACK_AREA = "all"
+_PASSWORD_PURPOSE = "sender-password"  # noqa: S105 - a KMS context label, not a secret
+
+
+@dataclass(frozen=True)
+class SenderAccountView:
+    """What any API may show of an account: everything but the password."""
+
+    area: str
+    kind: str
+    display_name: str
+    from_address: str
+    reply_to: str | None
+    smtp_host: str | None
+    smtp_port: int | None
+    encryption: str | None
+    username: str | None
+    ses_identity: str | None
+    enabled: bool
+    password_set: bool
+    working: bool
+    updated_at: str
+
+
+def _check_area(area: str) -> None:
+    if area not in AREAS:
+        raise ValidationFailed([{"field": "area", "message": f"must be one of {', '.join(AREAS)}"}])
+
+
+def is_working(account: SenderAccount) -> bool:
+    """Enabled and complete: SMTP with host, port (and a password when it logs in), or an SES identity."""
+    if not account.enabled:
+        return False
+    if account.kind == "ses":
+        return bool(account.ses_identity)
+    if not account.smtp_host or not account.smtp_port:
+        return False
+    return not account.username or account.password_ciphertext is not None
+
+
+def view(account: SenderAccount) -> SenderAccountView:
+    return SenderAccountView(
+        area=account.area,
+        kind=account.kind,
+        display_name=account.display_name,
+        from_address=account.from_address,
+        reply_to=account.reply_to,
+        smtp_host=account.smtp_host,
+        smtp_port=account.smtp_port,
+        encryption=account.encryption,
+        username=account.username,
+        ses_identity=account.ses_identity,
+        enabled=account.enabled,
+        password_set=account.password_ciphertext is not None,
+        working=is_working(account),
+        updated_at=account.updated_at.isoformat(),
+    )
+
+
+def list_accounts(company_id: str) -> list[SenderAccountView]:
+    return [view(a) for a in store.list_sender_accounts(company_id)]
+
+
+def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> SenderAccountView:
+    """Create or replace an area's account settings (the password is kept and set separately)."""
+    _check_area(area)
+    kind = fields.get("kind", "smtp")
+    errors: list[dict[str, str]] = []
+    if kind not in KINDS:
+        errors.append({"field": "kind", "message": f"must be one of {', '.join(KINDS)}"})
+    if kind == "smtp":
+        if not fields.get("smtp_host"):
+            errors.append({"field": "smtp_host", "message": "is required for an SMTP account"})
+        if not fields.get("smtp_port"):
+            errors.append({"field": "smtp_port", "message": "is required for an SMTP account"})
+        if fields.get("encryption", "none") not in ENCRYPTIONS:
+            errors.append({"field": "encryption", "message": f"must be one of {', '.join(ENCRYPTIONS)}"})
+    if kind == "ses" and not fields.get("ses_identity"):
+        errors.append({"field": "ses_identity", "message": "is required for an SES account"})
+    if errors:
+        raise ValidationFailed(errors)
+    smtp = kind == "smtp"
+    account = SenderAccount(
+        company_id=company_id,
+        area=area,
+        kind=kind,
+        display_name=fields["display_name"],
+        from_address=fields["from_address"],
+        reply_to=fields.get("reply_to"),
+        enabled=bool(fields.get("enabled", True)),
+        updated_at=clock.now(),
+        smtp_host=fields.get("smtp_host") if smtp else None,
+        smtp_port=int(fields["smtp_port"]) if smtp else None,
+        encryption=fields.get("encryption", "none") if smtp else None,
+        username=fields.get("username") if smtp else None,
+        ses_identity=fields.get("ses_identity") if not smtp else None,
+    )
+    store.save_sender_account(account)
+    saved = store.get_sender_accounts(company_id, [area])[area]
+    return view(saved)
+
+
+def set_sender_password(company_id: str, area: str, password: str) -> None:
+    """Encrypt and store an account's password. It can be replaced, never read back."""
+    _check_area(area)
+    ciphertext = encrypt_secret(password, company_id=company_id, purpose=f"{_PASSWORD_PURPOSE}:{area}")
+    if not store.set_sender_password(company_id, area, ciphertext, clock.now()):
+        raise NotFound(f"there is no sender account for the area {area!r}; create it first")
+
+
+def delete_sender_account(company_id: str, area: str) -> None:
+    _check_area(area)
+    store.delete_sender_account(company_id, area)
+
+
+def account_for(company_id: str, area: str) -> SenderAccount | None:
+    """The working account that sends for ``area``: its own, else the ``all`` fallback."""
+    accounts = store.get_sender_accounts(company_id, {area, FALLBACK_AREA})
+    for candidate in (accounts.get(area), accounts.get(FALLBACK_AREA)):
+        if candidate is not None and is_working(candidate):
+            return candidate
+    return None
+
+
+def password_of(account: SenderAccount) -> str | None:
+    """Decrypt an account's password to open a connection. Never log or return it."""
+    if account.password_ciphertext is None:
+        return None
+    return decrypt_secret(
+        account.password_ciphertext,
+        company_id=account.company_id,
+        purpose=f"{_PASSWORD_PURPOSE}:{account.area}",
+    )

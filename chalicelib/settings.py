@@ -1,0 +1,53 @@
+"""Settings read from the environment, lazily and once per process.
+
+Chalice's test client sets a stage's environment variables only while it handles a call,
+and Lambda pays at cold start for everything done at import time, so nothing here runs on
+import: call :func:`get_settings` where a value is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_prefix: str
+    kms_key_id: str
+    link_signing_key: str
+    public_base_url: str
+    jwt_issuer: str
+    jwt_audience: str
+    jwks_url: str
+    jwks_json: str
+    mail_domain: str
+    sweep_workers: int
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        stage=_env("PREGON_STAGE", "local"),
+        table_prefix=_env("PREGON_TABLE_PREFIX", "pregon-"),
+        kms_key_id=_env("PREGON_KMS_KEY_ID", "alias/pregon-secrets"),
+        link_signing_key=_env("PREGON_LINK_SIGNING_KEY"),
+        public_base_url=_env("PREGON_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        jwt_issuer=_env("PREGON_JWT_ISSUER", "pregon-local"),
+        jwt_audience=_env("PREGON_JWT_AUDIENCE", "pregon"),
+        jwks_url=_env("PREGON_JWKS_URL"),
+        jwks_json=_env("PREGON_JWKS"),
+        mail_domain=_env("PREGON_MAIL_DOMAIN", "pregon.local"),
+        sweep_workers=int(_env("PREGON_SWEEP_WORKERS", "8")),
+    )
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests that change the environment call this)."""
+    get_settings.cache_clear()

@@ -1,0 +1,344 @@
+"""Companies and their configuration: API keys, status catalog, sender accounts, alert schedules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store import records
+from chalicelib.store.models import (
+    AlertScheduleModel,
+    ApiKeyModel,
+    CompanyModel,
+    SenderAccountModel,
+    StatusDefinitionModel,
+)
+from chalicelib.store.tables import bind, connection
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+# --- companies -----------------------------------------------------------------------------
+
+
+def _company(item: CompanyModel) -> records.Company:
+    return records.Company(
+        company_id=item.company_id,
+        name=item.name,
+        language=item.language,
+        ask_tracking_contacts=bool(item.ask_tracking_contacts),
+        created_at=item.created_at,
+    )
+
+
+def get_company(company_id: str) -> records.Company | None:
+    bind()
+    try:
+        return _company(CompanyModel.get(company_id))
+    except DoesNotExist:
+        return None
+
+
+def create_company(
+    company: records.Company,
+    catalog: Iterable[records.StatusDefinition],
+    schedules: Iterable[records.AlertSchedule],
+) -> bool:
+    """Create a company with its catalog and schedules in one transaction; False if it exists."""
+    bind()
+    item = CompanyModel(
+        company.company_id,
+        name=company.name,
+        language=company.language,
+        ask_tracking_contacts=company.ask_tracking_contacts,
+        created_at=company.created_at,
+    )
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(item, condition=CompanyModel.company_id.does_not_exist())
+            for status in catalog:
+                tx.save(_status_item(company.company_id, status))
+            for schedule in schedules:
+                tx.save(_schedule_item(schedule))
+    except Exception as exc:  # TransactWriteError: the company exists already
+        if "ConditionalCheckFailed" in str(exc):
+            return False
+        raise
+    return True
+
+
+def update_company(company_id: str, *, language: str | None, ask_tracking_contacts: bool | None) -> None:
+    bind()
+    actions = []
+    if language is not None:
+        actions.append(CompanyModel.language.set(language))
+    if ask_tracking_contacts is not None:
+        actions.append(CompanyModel.ask_tracking_contacts.set(ask_tracking_contacts))
+    if actions:
+        CompanyModel(company_id).update(actions=actions, condition=CompanyModel.company_id.exists())
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+def save_api_key(key: records.ApiKey) -> None:
+    bind()
+    ApiKeyModel(
+        key.key_id,
+        company_id=key.company_id,
+        name=key.name,
+        secret_hash=key.secret_hash,
+        scopes=list(key.scopes),
+        created_at=key.created_at,
+    ).save(condition=ApiKeyModel.key_id.does_not_exist())
+
+
+def get_api_key(key_id: str) -> records.ApiKey | None:
+    bind()
+    try:
+        item = ApiKeyModel.get(key_id)
+    except DoesNotExist:
+        return None
+    return records.ApiKey(
+        key_id=item.key_id,
+        company_id=item.company_id,
+        name=item.name,
+        secret_hash=item.secret_hash,
+        scopes=tuple(item.scopes or ()),
+        created_at=item.created_at,
+        revoked_at=item.revoked_at,
+    )
+
+
+# --- status catalog ------------------------------------------------------------------------
+
+
+def _status_item(company_id: str, status: records.StatusDefinition) -> StatusDefinitionModel:
+    return StatusDefinitionModel(
+        company_id,
+        status.code,
+        display_name=status.display_name,
+        visibility=status.visibility,
+        notify=status.notify,
+    )
+
+
+def list_statuses(company_id: str) -> list[records.StatusDefinition]:
+    bind()
+    return [
+        records.StatusDefinition(
+            code=item.code,
+            display_name=item.display_name,
+            visibility=item.visibility,
+            notify=bool(item.notify),
+        )
+        for item in StatusDefinitionModel.query(company_id)
+    ]
+
+
+def save_status(company_id: str, status: records.StatusDefinition) -> None:
+    bind()
+    _status_item(company_id, status).save()
+
+
+# --- sender accounts -----------------------------------------------------------------------
+
+
+def _sender(item: SenderAccountModel) -> records.SenderAccount:
+    return records.SenderAccount(
+        company_id=item.company_id,
+        area=item.area,
+        kind=item.kind,
+        display_name=item.display_name,
+        from_address=item.from_address,
+        reply_to=item.reply_to,
+        enabled=bool(item.enabled),
+        updated_at=item.updated_at,
+        smtp_host=item.smtp_host,
+        smtp_port=int(item.smtp_port) if item.smtp_port is not None else None,
+        encryption=item.encryption,
+        username=item.username,
+        password_ciphertext=item.password_ciphertext,
+        password_set_at=item.password_set_at,
+        ses_identity=item.ses_identity,
+    )
+
+
+def list_sender_accounts(company_id: str) -> list[records.SenderAccount]:
+    bind()
+    return [_sender(item) for item in SenderAccountModel.query(company_id)]
+
+
+def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, records.SenderAccount]:
+    bind()
+    keys = [(company_id, area) for area in areas]
+    return {item.area: _sender(item) for item in SenderAccountModel.batch_get(keys)}
+
+
+def save_sender_account(account: records.SenderAccount) -> None:
+    """Write an account's settings, keeping a password that was set before."""
+    bind()
+    item = SenderAccountModel(account.company_id, account.area)
+    actions = [
+        SenderAccountModel.kind.set(account.kind),
+        SenderAccountModel.display_name.set(account.display_name),
+        SenderAccountModel.from_address.set(account.from_address),
+        SenderAccountModel.enabled.set(account.enabled),
+        SenderAccountModel.updated_at.set(account.updated_at),
+    ]
+    optional: list[tuple[Any, Any]] = [
+        (SenderAccountModel.reply_to, account.reply_to),
+        (SenderAccountModel.smtp_host, account.smtp_host),
+        (SenderAccountModel.smtp_port, account.smtp_port),
+        (SenderAccountModel.encryption, account.encryption),
+        (SenderAccountModel.username, account.username),
+        (SenderAccountModel.ses_identity, account.ses_identity),
+    ]
+    for attribute, value in optional:
+        actions.append(attribute.set(value) if value is not None else attribute.remove())
+    item.update(actions=actions)
+
+
+def set_sender_password(company_id: str, area: str, ciphertext: bytes, at: datetime) -> bool:
+    """Store an encrypted password on an existing account; False if there is no account."""
+    bind()
+    try:
+        SenderAccountModel(company_id, area).update(
+            actions=[
+                SenderAccountModel.password_ciphertext.set(ciphertext),
+                SenderAccountModel.password_set_at.set(at),
+            ],
+            condition=SenderAccountModel.area.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def delete_sender_account(company_id: str, area: str) -> None:
+    bind()
+    SenderAccountModel(company_id, area).delete()
+
+
+# --- alert schedules (the alert monitor) ---------------------------------------------------
+
+
+def _schedule_item(schedule: records.AlertSchedule) -> AlertScheduleModel:
+    due = schedule.enabled and schedule.frequency_minutes > 0
+    return AlertScheduleModel(
+        schedule.company_id,
+        schedule.alert_type,
+        enabled=schedule.enabled,
+        frequency_minutes=schedule.frequency_minutes,
+        next_run_at=_iso(schedule.next_run_at) if schedule.next_run_at and due else None,
+        last_run_at=schedule.last_run_at,
+        sent_count=schedule.sent_count,
+        failed_count=schedule.failed_count,
+        due_alert_type=schedule.alert_type if due else None,
+    )
+
+
+def _schedule(item: AlertScheduleModel) -> records.AlertSchedule:
+    return records.AlertSchedule(
+        company_id=item.company_id,
+        alert_type=item.alert_type,
+        enabled=bool(item.enabled),
+        frequency_minutes=int(item.frequency_minutes),
+        next_run_at=_parse_iso(item.next_run_at),
+        last_run_at=item.last_run_at,
+        sent_count=int(item.sent_count or 0),
+        failed_count=int(item.failed_count or 0),
+    )
+
+
+def list_alert_schedules(company_id: str) -> list[records.AlertSchedule]:
+    bind()
+    return [_schedule(item) for item in AlertScheduleModel.query(company_id)]
+
+
+def get_alert_schedule(company_id: str, alert_type: str) -> records.AlertSchedule | None:
+    bind()
+    try:
+        return _schedule(AlertScheduleModel.get(company_id, alert_type))
+    except DoesNotExist:
+        return None
+
+
+def configure_alert_schedule(
+    company_id: str, alert_type: str, *, enabled: bool, frequency_minutes: int, next_run_at: datetime
+) -> records.AlertSchedule:
+    """Set enabled/frequency; the schedule joins the sparse due index only when it can run."""
+    bind()
+    item = AlertScheduleModel(company_id, alert_type)
+    due = enabled and frequency_minutes > 0
+    actions = [
+        AlertScheduleModel.enabled.set(enabled),
+        AlertScheduleModel.frequency_minutes.set(frequency_minutes),
+    ]
+    if due:
+        actions += [
+            AlertScheduleModel.due_alert_type.set(alert_type),
+            AlertScheduleModel.next_run_at.set(_iso(next_run_at)),
+        ]
+    else:
+        actions += [AlertScheduleModel.due_alert_type.remove(), AlertScheduleModel.next_run_at.remove()]
+    item.update(actions=actions)
+    return _schedule(item)
+
+
+def due_alert_schedules(alert_type: str, now: datetime) -> list[records.AlertSchedule]:
+    """Schedules of ``alert_type`` whose next run is at or before ``now`` (sparse index)."""
+    bind()
+    return [
+        _schedule(item)
+        for item in AlertScheduleModel.due_alerts.query(
+            alert_type, AlertScheduleModel.next_run_at <= _iso(now)
+        )
+    ]
+
+
+def claim_alert_run(schedule: records.AlertSchedule, now: datetime) -> bool:
+    """Move a due schedule's next run forward; only one of several concurrent callers wins."""
+    bind()
+    assert schedule.next_run_at is not None
+    next_run = now + timedelta(minutes=schedule.frequency_minutes)
+    try:
+        AlertScheduleModel(schedule.company_id, schedule.alert_type).update(
+            actions=[
+                AlertScheduleModel.next_run_at.set(_iso(next_run)),
+                AlertScheduleModel.last_run_at.set(now),
+            ],
+            condition=(AlertScheduleModel.next_run_at == _iso(schedule.next_run_at))
+            & (AlertScheduleModel.due_alert_type == schedule.alert_type),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def count_alert_results(company_id: str, alert_type: str, *, sent: int, failed: int) -> None:
+    if not sent and not failed:
+        return
+    bind()
+    AlertScheduleModel(company_id, alert_type).update(
+        actions=[AlertScheduleModel.sent_count.add(sent), AlertScheduleModel.failed_count.add(failed)]
+    )
+
+
+__all__ = ["PutError"]

@@ -1,0 +1,249 @@
+"""PynamoDB models. Only ``store/`` imports this module; the rest of Pregón sees records.
+
+Every key is scoped by company: tables keyed by company use it as hash key, and the
+per-parcel tables use ``parcel_key = "<company>#<tracking id>"``. Indexes that find due work
+are sparse: their key attribute exists only while there is work, so a sweep costs what is due.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class _Meta:
+    # The prefix is bound lazily by store.tables.bind(); these are the base names.
+    region = None
+    billing_mode = "PAY_PER_REQUEST"
+
+
+class CompanyModel(Model):
+    class Meta(_Meta):
+        table_name = "companies"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    language = UnicodeAttribute(default="es")
+    ask_tracking_contacts = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+
+
+class ApiKeyModel(Model):
+    class Meta(_Meta):
+        table_name = "api-keys"
+
+    key_id = UnicodeAttribute(hash_key=True)
+    company_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    secret_hash = UnicodeAttribute()
+    scopes = ListAttribute(of=UnicodeAttribute)
+    created_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
+
+
+class StatusDefinitionModel(Model):
+    class Meta(_Meta):
+        table_name = "status-catalog"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    code = UnicodeAttribute(range_key=True)
+    display_name = UnicodeAttribute()
+    visibility = UnicodeAttribute()
+    notify = BooleanAttribute()
+
+
+class SenderAccountModel(Model):
+    class Meta(_Meta):
+        table_name = "sender-accounts"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    area = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    display_name = UnicodeAttribute()
+    from_address = UnicodeAttribute()
+    reply_to = UnicodeAttribute(null=True)
+    smtp_host = UnicodeAttribute(null=True)
+    smtp_port = NumberAttribute(null=True)
+    encryption = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
+    password_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    password_set_at = UTCDateTimeAttribute(null=True)
+    ses_identity = UnicodeAttribute(null=True)
+    enabled = BooleanAttribute(default=True)
+    updated_at = UTCDateTimeAttribute()
+
+
+class DueAlertsIndex(GlobalSecondaryIndex["AlertScheduleModel"]):
+    class Meta:
+        index_name = "due-alerts"
+        projection = AllProjection()
+
+    due_alert_type = UnicodeAttribute(hash_key=True)
+    next_run_at = UnicodeAttribute(range_key=True)
+
+
+class AlertScheduleModel(Model):
+    """One alert type of one company: the alert monitor's row (T9)."""
+
+    class Meta(_Meta):
+        table_name = "alert-schedules"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    alert_type = UnicodeAttribute(range_key=True)
+    enabled = BooleanAttribute()
+    frequency_minutes = NumberAttribute()
+    # ISO-8601 UTC text so the sparse index can range over it.
+    next_run_at = UnicodeAttribute(null=True)
+    last_run_at = UTCDateTimeAttribute(null=True)
+    sent_count = NumberAttribute(default=0)
+    failed_count = NumberAttribute(default=0)
+    # Set only while the alert is enabled with a frequency > 0: the sparse "due" index.
+    due_alert_type = UnicodeAttribute(null=True)
+    due_alerts = DueAlertsIndex()
+
+
+class NoveltySnapshot(MapAttribute[str, object]):
+    novelty_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    occurred_at = UTCDateTimeAttribute()
+    branch = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    observation = UnicodeAttribute(null=True)
+
+
+class PendingAlertsIndex(GlobalSecondaryIndex["ParcelModel"]):
+    class Meta:
+        index_name = "pending-alerts"
+        projection = AllProjection()
+
+    pending_company = UnicodeAttribute(hash_key=True)
+    pending_since = UTCDateTimeAttribute(range_key=True)
+
+
+class FollowUpsIndex(GlobalSecondaryIndex["ParcelModel"]):
+    class Meta:
+        index_name = "follow-ups"
+        projection = AllProjection()
+
+    followed_company = UnicodeAttribute(hash_key=True)
+    followed_until = UTCDateTimeAttribute(range_key=True)
+
+
+class ParcelModel(Model):
+    class Meta(_Meta):
+        table_name = "parcels"
+
+    parcel_key = UnicodeAttribute(hash_key=True)
+    company_id = UnicodeAttribute()
+    tracking_id = UnicodeAttribute()
+    client_id = UnicodeAttribute(null=True)
+    waybill_number = UnicodeAttribute(null=True)
+    waybill_issued = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    # Optimistic-concurrency counter: every change to the pending novelty bumps it.
+    version = NumberAttribute(default=0)
+    # The newest notifiable novelty not yet alerted (what the next sweep sends).
+    pending = NoveltySnapshot(null=True)
+    notified_occurred_at = UTCDateTimeAttribute(null=True)
+    last_alert_at = UTCDateTimeAttribute(null=True)
+    # Sparse: set only while ``pending`` waits for a sweep.
+    pending_company = UnicodeAttribute(null=True)
+    pending_since = UTCDateTimeAttribute(null=True)
+    pending_alerts = PendingAlertsIndex()
+    # Sparse: set while someone follows the parcel (the latest subscription expiry).
+    followed_company = UnicodeAttribute(null=True)
+    followed_until = UTCDateTimeAttribute(null=True)
+    follow_ups = FollowUpsIndex()
+
+
+class NoveltyModel(Model):
+    class Meta(_Meta):
+        table_name = "novelties"
+
+    parcel_key = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    occurred_at = UTCDateTimeAttribute()
+    received_at = UTCDateTimeAttribute()
+    branch = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    observation = UnicodeAttribute(null=True)
+    notified_at = UTCDateTimeAttribute(null=True)
+
+
+class SubscriptionModel(Model):
+    class Meta(_Meta):
+        table_name = "subscriptions"
+
+    parcel_key = UnicodeAttribute(hash_key=True)
+    subscription_id = UnicodeAttribute(range_key=True)
+    company_id = UnicodeAttribute()
+    tracking_id = UnicodeAttribute()
+    first_name = UnicodeAttribute()
+    last_name = UnicodeAttribute()
+    email = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    source = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    renewed_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    # DynamoDB deletes the item some time after this; reads never rely on it.
+    expires = TTLAttribute()
+    cancelled_at = UTCDateTimeAttribute(null=True)
+    last_alert_at = UTCDateTimeAttribute(null=True)
+
+
+class RecipientIndex(GlobalSecondaryIndex["AlertModel"]):
+    class Meta:
+        index_name = "by-recipient"
+        projection = AllProjection()
+
+    recipient_key = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class AlertModel(Model):
+    """One tracking alert to one subscriber about one novelty. The key makes it exactly-once."""
+
+    class Meta(_Meta):
+        table_name = "alerts"
+
+    parcel_key = UnicodeAttribute(hash_key=True)
+    alert_id = UnicodeAttribute(range_key=True)
+    company_id = UnicodeAttribute()
+    tracking_id = UnicodeAttribute()
+    subscription_id = UnicodeAttribute()
+    recipient_email = UnicodeAttribute()
+    recipient_key = UnicodeAttribute()
+    novelty_id = UnicodeAttribute()
+    status_code = UnicodeAttribute()
+    state = UnicodeAttribute()
+    message_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    sent_at = UTCDateTimeAttribute(null=True)
+    by_recipient = RecipientIndex()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    CompanyModel,
+    ApiKeyModel,
+    StatusDefinitionModel,
+    SenderAccountModel,
+    AlertScheduleModel,
+    ParcelModel,
+    NoveltyModel,
+    SubscriptionModel,
+    AlertModel,
+)

@@ -1,0 +1,129 @@
+"""Plain records the store hands to the rest of Pregón (no PynamoDB beyond store/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Company:
+    company_id: str
+    name: str
+    language: str
+    ask_tracking_contacts: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    company_id: str
+    name: str
+    secret_hash: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StatusDefinition:
+    code: str
+    display_name: str
+    visibility: str
+    notify: bool
+
+
+@dataclass(frozen=True)
+class SenderAccount:
+    company_id: str
+    area: str
+    kind: str
+    display_name: str
+    from_address: str
+    enabled: bool
+    updated_at: datetime
+    reply_to: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    encryption: str | None = None
+    username: str | None = None
+    password_ciphertext: bytes | None = field(default=None, repr=False)
+    password_set_at: datetime | None = None
+    ses_identity: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertSchedule:
+    company_id: str
+    alert_type: str
+    enabled: bool
+    frequency_minutes: int
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    sent_count: int
+    failed_count: int
+
+
+@dataclass(frozen=True)
+class Novelty:
+    event_id: str
+    status: str
+    occurred_at: datetime
+    received_at: datetime | None = None
+    branch: str | None = None
+    reason: str | None = None
+    observation: str | None = None
+    notified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Parcel:
+    company_id: str
+    tracking_id: str
+    client_id: str | None
+    waybill_number: str | None
+    waybill_issued: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int = 0
+    pending: Novelty | None = None
+    notified_occurred_at: datetime | None = None
+    last_alert_at: datetime | None = None
+    followed_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    company_id: str
+    tracking_id: str
+    subscription_id: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None
+    source: str
+    created_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
+    cancelled_at: datetime | None = None
+    last_alert_at: datetime | None = None
+
+    def is_active(self, now: datetime) -> bool:
+        return self.cancelled_at is None and self.expires_at > now
+
+
+@dataclass(frozen=True)
+class Alert:
+    company_id: str
+    tracking_id: str
+    alert_id: str
+    subscription_id: str
+    recipient_email: str
+    novelty_id: str
+    status_code: str
+    state: str
+    created_at: datetime
+    message_id: str | None = None
+    error: str | None = None
+    sent_at: datetime | None = None

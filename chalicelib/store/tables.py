@@ -1,0 +1,59 @@
+"""Binds the models to their stage's table names, lazily, and creates tables locally."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pynamodb.connection import Connection
+
+from chalicelib.settings import get_settings
+from chalicelib.store import models
+
+_BASE_NAMES = {m: m.Meta.table_name for m in models.ALL_MODELS}
+_TTL = {models.SubscriptionModel: "expires"}
+
+
+@lru_cache(maxsize=1)
+def bind() -> str:
+    """Point every model at ``<prefix><base name>``; returns the prefix. Idempotent."""
+    prefix = get_settings().table_prefix
+    for model, base in _BASE_NAMES.items():
+        model.Meta.table_name = prefix + base
+        model._connection = None
+    return prefix
+
+
+def rebind() -> str:
+    bind.cache_clear()
+    connection.cache_clear()
+    return bind()
+
+
+def table_names() -> dict[str, str]:
+    """Base name -> full table name, for tooling and the deployment."""
+    prefix = bind()
+    return {base: prefix + base for base in _BASE_NAMES.values()}
+
+
+def create_tables() -> None:
+    """Create every table that does not exist yet, with its TTL (local stack and tests)."""
+    bind()
+    for model in models.ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+        ttl_attribute = _TTL.get(model)
+        if ttl_attribute:
+            client = model._get_connection().connection.client
+            status = client.describe_time_to_live(TableName=model.Meta.table_name)
+            if status["TimeToLiveDescription"]["TimeToLiveStatus"] not in ("ENABLED", "ENABLING"):
+                client.update_time_to_live(
+                    TableName=model.Meta.table_name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
+                )
+
+
+@lru_cache(maxsize=1)
+def connection() -> Connection:
+    """The low-level connection transactions need (same region and endpoint as the models)."""
+    bind()
+    return Connection()

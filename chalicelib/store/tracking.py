@@ -1,0 +1,489 @@
+"""Parcels, novelties, subscriptions and tracking alerts.
+
+Exactly-once rests on three conditional writes:
+* a novelty is put with ``attribute_not_exists`` on (parcel, event id): ingest is idempotent;
+* the parcel carries a ``version`` that every change to its pending novelty bumps, and a sweep
+  claims a parcel in one transaction conditioned on the version it read, writing one alert item
+  per subscriber (keyed by novelty and subscription) and clearing the sparse pending marker;
+* so a novelty that lands during a sweep makes the claim fail (the next sweep sends it), and of two
+  sweeps racing for a parcel only one transaction succeeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store import records
+from chalicelib.store.models import (
+    AlertModel,
+    NoveltyModel,
+    NoveltySnapshot,
+    ParcelModel,
+    SubscriptionModel,
+)
+from chalicelib.store.tables import bind, connection
+
+_TX_LIMIT = 100
+
+
+def parcel_key(company_id: str, tracking_id: str) -> str:
+    return f"{company_id}#{tracking_id}"
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    code = getattr(exc, "cause_response_code", None)
+    if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+        return True
+    return "ConditionalCheckFailed" in str(exc)
+
+
+# --- parcels -------------------------------------------------------------------------------
+
+
+def _snapshot(snap: NoveltySnapshot | None) -> records.Novelty | None:
+    if snap is None:
+        return None
+    return records.Novelty(
+        event_id=snap.novelty_id,
+        status=snap.status,
+        occurred_at=snap.occurred_at,
+        branch=snap.branch,
+        reason=snap.reason,
+        observation=snap.observation,
+    )
+
+
+def _parcel(item: ParcelModel) -> records.Parcel:
+    return records.Parcel(
+        company_id=item.company_id,
+        tracking_id=item.tracking_id,
+        client_id=item.client_id,
+        waybill_number=item.waybill_number,
+        waybill_issued=bool(item.waybill_issued),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=int(item.version or 0),
+        pending=_snapshot(item.pending),
+        notified_occurred_at=item.notified_occurred_at,
+        last_alert_at=item.last_alert_at,
+        followed_until=item.followed_until,
+    )
+
+
+def get_parcel(company_id: str, tracking_id: str) -> records.Parcel | None:
+    bind()
+    try:
+        return _parcel(ParcelModel.get(parcel_key(company_id, tracking_id), consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def save_parcel(
+    company_id: str,
+    tracking_id: str,
+    *,
+    client_id: str | None,
+    waybill_number: str | None,
+    waybill_issued: bool,
+    now: datetime,
+) -> tuple[records.Parcel, bool]:
+    """Create or update a parcel's issue data; returns (parcel, created)."""
+    bind()
+    item = ParcelModel(parcel_key(company_id, tracking_id))
+    actions: list[Any] = [
+        ParcelModel.company_id.set(company_id),
+        ParcelModel.tracking_id.set(tracking_id),
+        ParcelModel.waybill_issued.set(waybill_issued),
+        ParcelModel.updated_at.set(now),
+        ParcelModel.created_at.set(ParcelModel.created_at | now),
+        ParcelModel.version.set(ParcelModel.version | 0),
+    ]
+    if client_id is not None:
+        actions.append(ParcelModel.client_id.set(client_id))
+    if waybill_number is not None:
+        actions.append(ParcelModel.waybill_number.set(waybill_number))
+    item.update(actions=actions)
+    return _parcel(item), item.created_at == now
+
+
+# --- novelties -----------------------------------------------------------------------------
+
+
+def _novelty(item: NoveltyModel) -> records.Novelty:
+    return records.Novelty(
+        event_id=item.event_id,
+        status=item.status,
+        occurred_at=item.occurred_at,
+        received_at=item.received_at,
+        branch=item.branch,
+        reason=item.reason,
+        observation=item.observation,
+        notified_at=item.notified_at,
+    )
+
+
+def list_novelties(company_id: str, tracking_id: str) -> list[records.Novelty]:
+    """A parcel's novelties, oldest first."""
+    bind()
+    items = NoveltyModel.query(parcel_key(company_id, tracking_id), consistent_read=True)
+    return sorted((_novelty(i) for i in items), key=lambda n: (n.occurred_at, n.event_id))
+
+
+def get_novelty(company_id: str, tracking_id: str, event_id: str) -> records.Novelty | None:
+    bind()
+    try:
+        return _novelty(NoveltyModel.get(parcel_key(company_id, tracking_id), event_id))
+    except DoesNotExist:
+        return None
+
+
+class StaleParcel(Exception):
+    """The parcel changed between read and write; read again and retry."""
+
+
+def add_novelty(
+    parcel: records.Parcel, novelty: records.Novelty, *, make_pending: bool, now: datetime
+) -> bool:
+    """Store a novelty; when ``make_pending`` it becomes the parcel's pending alert.
+
+    Returns False when the event id is already stored (idempotent ingest). Raises
+    :class:`StaleParcel` when the parcel changed since it was read.
+    """
+    bind()
+    key = parcel_key(parcel.company_id, parcel.tracking_id)
+    novelty_item = NoveltyModel(
+        key,
+        novelty.event_id,
+        status=novelty.status,
+        occurred_at=novelty.occurred_at,
+        received_at=now,
+        branch=novelty.branch,
+        reason=novelty.reason,
+        observation=novelty.observation,
+    )
+    if not make_pending:
+        try:
+            novelty_item.save(condition=NoveltyModel.event_id.does_not_exist())
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+    snapshot = NoveltySnapshot(
+        novelty_id=novelty.event_id,
+        status=novelty.status,
+        occurred_at=novelty.occurred_at,
+        branch=novelty.branch,
+        reason=novelty.reason,
+        observation=novelty.observation,
+    )
+    parcel_actions: list[Any] = [
+        ParcelModel.pending.set(snapshot),
+        ParcelModel.version.add(1),
+        ParcelModel.updated_at.set(now),
+        ParcelModel.pending_company.set(parcel.company_id),
+        ParcelModel.pending_since.set(ParcelModel.pending_since | now),
+    ]
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(novelty_item, condition=NoveltyModel.event_id.does_not_exist())
+            tx.update(
+                ParcelModel(key),
+                actions=parcel_actions,
+                condition=ParcelModel.version == parcel.version,
+            )
+    except TransactWriteError as exc:
+        reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            return False
+        if "ConditionalCheckFailed" in reasons:
+            raise StaleParcel(key) from exc
+        raise
+    return True
+
+
+# --- subscriptions -------------------------------------------------------------------------
+
+
+def _subscription(item: SubscriptionModel) -> records.Subscription:
+    return records.Subscription(
+        company_id=item.company_id,
+        tracking_id=item.tracking_id,
+        subscription_id=item.subscription_id,
+        first_name=item.first_name,
+        last_name=item.last_name,
+        email=item.email,
+        phone=item.phone,
+        source=item.source,
+        created_at=item.created_at,
+        renewed_at=item.renewed_at,
+        expires_at=item.expires_at,
+        cancelled_at=item.cancelled_at,
+        last_alert_at=item.last_alert_at,
+    )
+
+
+def save_subscription(sub: records.Subscription) -> records.Subscription:
+    """Create or renew a subscription, then mark the parcel as followed until it expires."""
+    bind()
+    key = parcel_key(sub.company_id, sub.tracking_id)
+    item = SubscriptionModel(key, sub.subscription_id)
+    actions: list[Any] = [
+        SubscriptionModel.company_id.set(sub.company_id),
+        SubscriptionModel.tracking_id.set(sub.tracking_id),
+        SubscriptionModel.first_name.set(sub.first_name),
+        SubscriptionModel.last_name.set(sub.last_name),
+        SubscriptionModel.email.set(sub.email),
+        SubscriptionModel.source.set(sub.source),
+        SubscriptionModel.created_at.set(SubscriptionModel.created_at | sub.created_at),
+        SubscriptionModel.renewed_at.set(sub.renewed_at),
+        SubscriptionModel.expires_at.set(sub.expires_at),
+        SubscriptionModel.expires.set(sub.expires_at),
+        SubscriptionModel.cancelled_at.remove(),
+        SubscriptionModel.phone.set(sub.phone) if sub.phone else SubscriptionModel.phone.remove(),
+    ]
+    item.update(actions=actions)
+    _extend_follow_up(sub.company_id, sub.tracking_id, sub.expires_at)
+    return _subscription(item)
+
+
+def _extend_follow_up(company_id: str, tracking_id: str, until: datetime) -> None:
+    try:
+        ParcelModel(parcel_key(company_id, tracking_id)).update(
+            actions=[
+                ParcelModel.followed_company.set(company_id),
+                ParcelModel.followed_until.set(until),
+            ],
+            condition=ParcelModel.parcel_key.exists()
+            & (ParcelModel.followed_until.does_not_exist() | (ParcelModel.followed_until < until)),
+        )
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+
+
+def list_subscriptions(company_id: str, tracking_id: str) -> list[records.Subscription]:
+    bind()
+    key = parcel_key(company_id, tracking_id)
+    return [_subscription(i) for i in SubscriptionModel.query(key, consistent_read=True)]
+
+
+def active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> list[records.Subscription]:
+    """Subscriptions that may still be sent to: not cancelled and not expired (even before TTL)."""
+    bind()
+    key = parcel_key(company_id, tracking_id)
+    condition = (SubscriptionModel.expires_at > now) & SubscriptionModel.cancelled_at.does_not_exist()
+    return [
+        _subscription(i)
+        for i in SubscriptionModel.query(key, filter_condition=condition, consistent_read=True)
+    ]
+
+
+def get_subscription(company_id: str, tracking_id: str, subscription_id: str) -> records.Subscription | None:
+    bind()
+    try:
+        item = SubscriptionModel.get(parcel_key(company_id, tracking_id), subscription_id)
+    except DoesNotExist:
+        return None
+    return _subscription(item)
+
+
+def cancel_subscription(company_id: str, tracking_id: str, subscription_id: str, now: datetime) -> bool:
+    """Cancel; False when there is no such subscription. Cancelling twice is harmless."""
+    bind()
+    try:
+        SubscriptionModel(parcel_key(company_id, tracking_id), subscription_id).update(
+            actions=[SubscriptionModel.cancelled_at.set(SubscriptionModel.cancelled_at | now)],
+            condition=SubscriptionModel.subscription_id.exists(),
+        )
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    remaining = active_subscriptions(company_id, tracking_id, now)
+    _set_follow_up(company_id, tracking_id, max((s.expires_at for s in remaining), default=None))
+    return True
+
+
+def _set_follow_up(company_id: str, tracking_id: str, until: datetime | None) -> None:
+    item = ParcelModel(parcel_key(company_id, tracking_id))
+    if until is None:
+        actions = [ParcelModel.followed_company.remove(), ParcelModel.followed_until.remove()]
+    else:
+        actions = [ParcelModel.followed_company.set(company_id), ParcelModel.followed_until.set(until)]
+    try:
+        item.update(actions=actions, condition=ParcelModel.parcel_key.exists())
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    cursor: dict[str, Any] | None
+
+
+def followed_parcels(company_id: str, now: datetime, limit: int, cursor: dict[str, Any] | None) -> Page:
+    """Parcels someone follows now, soonest expiry first (sparse follow-ups index)."""
+    bind()
+    result = ParcelModel.follow_ups.query(
+        company_id,
+        ParcelModel.followed_until > now,
+        limit=limit,
+        last_evaluated_key=cursor,
+    )
+    items = [_parcel(i) for i in result]
+    return Page(items, result.last_evaluated_key)
+
+
+# --- sweeping ------------------------------------------------------------------------------
+
+
+def pending_parcels(company_id: str, page_size: int = 200) -> Iterator[records.Parcel]:
+    """Parcels of a company with a novelty waiting for an alert (sparse pending-alerts index)."""
+    bind()
+    for item in ParcelModel.pending_alerts.query(company_id, page_size=page_size):
+        yield _parcel(item)
+
+
+def alert_id(novelty_id: str, subscription_id: str) -> str:
+    return f"{novelty_id}#{subscription_id}"
+
+
+def claim_pending_alerts(
+    parcel: records.Parcel, subscriptions: list[records.Subscription], now: datetime
+) -> list[records.Alert] | None:
+    """Turn a parcel's pending novelty into one queued alert per subscription, atomically.
+
+    Returns the alerts this caller owns, or None when the parcel changed (a newer novelty
+    arrived, or another sweep claimed it first): then nothing was written.
+    """
+    bind()
+    assert parcel.pending is not None
+    novelty = parcel.pending
+    key = parcel_key(parcel.company_id, parcel.tracking_id)
+    alerts = [
+        records.Alert(
+            company_id=parcel.company_id,
+            tracking_id=parcel.tracking_id,
+            alert_id=alert_id(novelty.event_id, sub.subscription_id),
+            subscription_id=sub.subscription_id,
+            recipient_email=sub.email,
+            novelty_id=novelty.event_id,
+            status_code=novelty.status,
+            state="queued",
+            created_at=now,
+        )
+        for sub in subscriptions
+    ]
+    parcel_actions: list[Any] = [
+        ParcelModel.pending.remove(),
+        ParcelModel.pending_company.remove(),
+        ParcelModel.pending_since.remove(),
+        ParcelModel.version.add(1),
+    ]
+    if alerts:
+        parcel_actions += [
+            ParcelModel.notified_occurred_at.set(novelty.occurred_at),
+            ParcelModel.last_alert_at.set(now),
+        ]
+    first, rest = alerts[: _TX_LIMIT - 2], alerts[_TX_LIMIT - 2 :]
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(
+                ParcelModel(key), actions=parcel_actions, condition=ParcelModel.version == parcel.version
+            )
+            if alerts:
+                tx.update(
+                    NoveltyModel(key, novelty.event_id),
+                    actions=[NoveltyModel.notified_at.set(now)],
+                    condition=NoveltyModel.notified_at.does_not_exist(),
+                )
+            for alert in first:
+                tx.save(_alert_item(alert), condition=AlertModel.alert_id.does_not_exist())
+    except TransactWriteError as exc:
+        if _conditional_failed(exc) or any(
+            r is not None and r.code == "ConditionalCheckFailed" for r in (exc.cancellation_reasons or [])
+        ):
+            return None
+        raise
+    # Past the transaction limit: the parcel is ours now, so the rest are written one by one,
+    # each still conditional so that a retry never duplicates.
+    for alert in rest:
+        try:
+            _alert_item(alert).save(condition=AlertModel.alert_id.does_not_exist())
+        except PutError as exc:
+            if not _conditional_failed(exc):
+                raise
+    return alerts
+
+
+def _alert_item(alert: records.Alert) -> AlertModel:
+    return AlertModel(
+        parcel_key(alert.company_id, alert.tracking_id),
+        alert.alert_id,
+        company_id=alert.company_id,
+        tracking_id=alert.tracking_id,
+        subscription_id=alert.subscription_id,
+        recipient_email=alert.recipient_email,
+        recipient_key=f"{alert.company_id}#{alert.recipient_email.lower()}",
+        novelty_id=alert.novelty_id,
+        status_code=alert.status_code,
+        state=alert.state,
+        message_id=alert.message_id,
+        error=alert.error,
+        created_at=alert.created_at,
+        sent_at=alert.sent_at,
+    )
+
+
+def record_alert_results(alerts: Iterable[records.Alert]) -> None:
+    """Write delivery outcomes (sent / failed) of claimed alerts, 25 per request."""
+    bind()
+    with AlertModel.batch_write() as batch:
+        for alert in alerts:
+            batch.save(_alert_item(alert))
+
+
+def _alert(item: AlertModel) -> records.Alert:
+    return records.Alert(
+        company_id=item.company_id,
+        tracking_id=item.tracking_id,
+        alert_id=item.alert_id,
+        subscription_id=item.subscription_id,
+        recipient_email=item.recipient_email,
+        novelty_id=item.novelty_id,
+        status_code=item.status_code,
+        state=item.state,
+        created_at=item.created_at,
+        message_id=item.message_id,
+        error=item.error,
+        sent_at=item.sent_at,
+    )
+
+
+def alerts_for_parcel(company_id: str, tracking_id: str) -> list[records.Alert]:
+    bind()
+    items = AlertModel.query(parcel_key(company_id, tracking_id), consistent_read=True)
+    return sorted((_alert(i) for i in items), key=lambda a: a.created_at, reverse=True)
+
+
+def alerts_for_recipient(company_id: str, email: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+    bind()
+    result = AlertModel.by_recipient.query(
+        f"{company_id}#{email.lower()}", scan_index_forward=False, limit=limit, last_evaluated_key=cursor
+    )
+    items = [_alert(i) for i in result]
+    return Page(items, result.last_evaluated_key)
+
+
+def clear_pending(parcel: records.Parcel) -> bool:
+    """Drop a pending novelty nobody can receive (no active subscriber); False if it changed."""
+    return claim_pending_alerts(parcel, [], parcel.updated_at) is not None

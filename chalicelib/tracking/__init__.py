@@ -1,0 +1,1 @@
+"""Tracking alerts (SPEC T1-T11): parcels, novelties, subscriptions and the alert sweep."""

@@ -1,0 +1,230 @@
+"""The tracking alert sweep (T5, T11).
+
+decide -> render -> deliver -> record, per company at its frequency:
+
+* parcels with a pending novelty come from a sparse index (cost grows with the work due);
+* each parcel is claimed in one conditional transaction that writes one queued alert per
+  active subscriber and clears the pending marker, so concurrent sweeps never send twice and a
+  novelty that lands meanwhile stays pending for the next sweep;
+* alerts go out over one connection of the company's tracking sender account while further
+  parcels are still being claimed, and their outcome is written back in batches.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from email.message import EmailMessage
+
+from chalicelib import clock
+from chalicelib.channels.base import EmailSession, open_email_session
+from chalicelib.channels.email import HeaderInjection, OutgoingEmail, address_domain, compose, new_message_id
+from chalicelib.errors import DeliveryFailed
+from chalicelib.observability import logger, metrics
+from chalicelib.rendering import default_template, render_message
+from chalicelib.senders.service import account_for, password_of
+from chalicelib.store import companies as company_store
+from chalicelib.store import tracking as store
+from chalicelib.store.records import (
+    Alert,
+    Company,
+    Novelty,
+    Parcel,
+    SenderAccount,
+    StatusDefinition,
+    Subscription,
+)
+from chalicelib.tracking.catalog import is_notifiable, status_catalog
+from chalicelib.tracking.subscriptions import unsubscribe_url
+
+ALERT_TYPE = "tracking"
+_RESULT_BATCH = 25
+
+
+@dataclass
+class SweepReport:
+    company_id: str
+    parcels: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    parcel: Parcel
+    novelty: Novelty
+    status: StatusDefinition
+    alerts: list[tuple[Alert, Subscription]]
+
+
+def sweep_due_tracking_alerts(now: datetime | None = None) -> list[SweepReport]:
+    """Run the tracking sweep of every company whose frequency says it is due (the schedule)."""
+    now = now or clock.now()
+    reports = []
+    for schedule in company_store.due_alert_schedules(ALERT_TYPE, now):
+        if not company_store.claim_alert_run(schedule, now):
+            continue  # another invocation took this run
+        report = sweep_company(schedule.company_id, now)
+        company_store.count_alert_results(
+            schedule.company_id, ALERT_TYPE, sent=report.sent, failed=report.failed
+        )
+        reports.append(report)
+    return reports
+
+
+def sweep_company(company_id: str, now: datetime | None = None, *, workers: int | None = None) -> SweepReport:
+    """Send every pending tracking alert of one company once."""
+    from chalicelib.settings import get_settings
+
+    now = now or clock.now()
+    report = SweepReport(company_id)
+    company = company_store.get_company(company_id)
+    account = account_for(company_id, "tracking")
+    if company is None or account is None:
+        # Nothing can be sent; novelties stay pending until an account works again.
+        logger().warning(
+            "tracking sweep skipped: no working sender account", extra={"company_id": company_id}
+        )
+        return report
+    catalog = status_catalog(company_id)
+    mailer = _AlertMailer(company, account, default_template("tracking_alert", company.language), now, report)
+    with ThreadPoolExecutor(max_workers=workers or get_settings().sweep_workers) as pool, mailer:
+        # Claims run ahead in the pool while the mailer sends what is already claimed.
+        for item in pool.map(lambda p: _claim(p, catalog, now, report), store.pending_parcels(company_id)):
+            report.parcels += 1
+            if item is not None:
+                mailer.deliver(item)
+    metrics().add_metric(name="TrackingAlertsSent", unit="Count", value=report.sent)
+    metrics().add_metric(name="TrackingAlertsFailed", unit="Count", value=report.failed)
+    logger().info(
+        "tracking sweep done",
+        extra={
+            "company_id": company_id,
+            "parcels": report.parcels,
+            "sent": report.sent,
+            "failed": report.failed,
+        },
+    )
+    return report
+
+
+class _AlertMailer:
+    """Renders and sends claimed alerts over one session, and writes outcomes in batches."""
+
+    def __init__(
+        self,
+        company: Company,
+        account: SenderAccount,
+        sources: tuple[str, str, str],
+        now: datetime,
+        report: SweepReport,
+    ) -> None:
+        self._company = company
+        self._account = account
+        self._sources = sources
+        self._domain = address_domain(account.from_address)
+        self._now = now
+        self._report = report
+        self._stack = ExitStack()
+        self._session: EmailSession | None = None
+        self._outcomes: list[Alert] = []
+
+    def __enter__(self) -> _AlertMailer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._stack.close()
+        finally:
+            self._flush()
+
+    def deliver(self, item: _Claimed) -> None:
+        for alert, subscription in item.alerts:
+            self._outcomes.append(self._send(item, alert, subscription))
+            if len(self._outcomes) >= _RESULT_BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._outcomes:
+            store.record_alert_results(self._outcomes)
+            self._outcomes = []
+
+    def _open(self) -> EmailSession:
+        if self._session is None:
+            password = password_of(self._account)
+            self._session = self._stack.enter_context(open_email_session(self._account, password))
+        return self._session
+
+    def _send(self, item: _Claimed, alert: Alert, subscription: Subscription) -> Alert:
+        try:
+            message = self._compose(item, subscription, alert)
+            provider_id = self._open().send(message)
+        except (DeliveryFailed, HeaderInjection) as exc:
+            self._report.failed += 1
+            return replace(alert, state="failed", error=str(exc))
+        self._report.sent += 1
+        return replace(alert, state="sent", message_id=provider_id, sent_at=self._now)
+
+    def _compose(self, item: _Claimed, subscription: Subscription, alert: Alert) -> EmailMessage:
+        link = unsubscribe_url(subscription)
+        novelty, status = item.novelty, item.status
+        rendered = render_message(
+            self._sources,
+            {
+                "company": {"name": self._company.name},
+                "subscriber": {"first_name": subscription.first_name, "last_name": subscription.last_name},
+                "subscription": {"expires_on": subscription.expires_at.date().isoformat()},
+                "parcel": {"tracking_id": item.parcel.tracking_id},
+                "novelty": {
+                    "status_name": status.display_name,
+                    "occurred_at": novelty.occurred_at.strftime("%Y-%m-%d %H:%M UTC"),
+                    "reason": novelty.reason if status.visibility == "with_reason" else None,
+                    "observation": novelty.observation,
+                },
+                "unsubscribe_url": link,
+            },
+        )
+        return compose(
+            OutgoingEmail(
+                from_address=self._account.from_address,
+                from_name=self._account.display_name,
+                to_address=subscription.email,
+                to_name=f"{subscription.first_name} {subscription.last_name}",
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+                reply_to=self._account.reply_to,
+                headers={
+                    "List-Unsubscribe": f"<{link}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                    "Auto-Submitted": "auto-generated",
+                    "X-Pregon-Alert": f"{item.parcel.tracking_id}/{alert.alert_id}",
+                },
+            ),
+            message_id=new_message_id(self._domain),
+        )
+
+
+def _claim(
+    parcel: Parcel, catalog: dict[str, StatusDefinition], now: datetime, report: SweepReport
+) -> _Claimed | None:
+    novelty = parcel.pending
+    if novelty is None:
+        return None
+    status = catalog.get(novelty.status)
+    subscriptions = store.active_subscriptions(parcel.company_id, parcel.tracking_id, now)
+    if not is_notifiable(status) or not subscriptions:
+        # The status stopped being notifiable, or nobody follows the parcel any more.
+        store.clear_pending(parcel)
+        report.skipped += 1
+        return None
+    assert status is not None
+    alerts = store.claim_pending_alerts(parcel, subscriptions, now)
+    if alerts is None:
+        return None  # a newer novelty arrived or another sweep won: the next sweep handles it
+    by_id = {s.subscription_id: s for s in subscriptions}
+    return _Claimed(parcel, novelty, status, [(a, by_id[a.subscription_id]) for a in alerts])

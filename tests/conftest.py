@@ -1,0 +1,160 @@
+"""The real local stack for tests: DynamoDB Local (Java), moto's server for KMS/SES, and a real
+SMTP server per test. Nothing here imitates our own database."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from infrastructure.local.dynamodb import DynamoDBLocal
+from infrastructure.local.identity import LocalIdentity
+from infrastructure.local.mailcatcher import MailCatcher
+from infrastructure.local.motoserver import MotoServer, ensure_kms_key
+
+SMTP_USER, SMTP_PASSWORD = "carrier-mailer", "s3cret-smtp-password"
+IDENTITY = LocalIdentity()
+
+
+def _reset_caches() -> None:
+    from chalicelib.auth import tokens
+    from chalicelib.aws import reset_clients
+    from chalicelib.settings import reset_settings
+    from chalicelib.store.tables import rebind
+
+    reset_settings()
+    reset_clients()
+    tokens._inline_keys.cache_clear()
+    rebind()
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[dict[str, str]]:
+    """DynamoDB Local and a moto server for the whole run, with the environment pointing at them."""
+    with DynamoDBLocal() as dynamodb, MotoServer() as moto:
+        env = {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.endpoint,
+            "AWS_ENDPOINT_URL_KMS": moto.endpoint,
+            "AWS_ENDPOINT_URL_SESV2": moto.endpoint,
+            "AWS_ENDPOINT_URL_SES": moto.endpoint,
+            "PREGON_STAGE": "test",
+            "PREGON_TABLE_PREFIX": "pregon-test-",
+            "PREGON_KMS_KEY_ID": "alias/pregon-secrets",
+            "PREGON_LINK_SIGNING_KEY": secrets.token_urlsafe(48),
+            "PREGON_PUBLIC_BASE_URL": "http://pregon.test",
+            "PREGON_JWKS": IDENTITY.jwks_json(),
+            "PREGON_JWT_ISSUER": "pregon-local",
+            "PREGON_JWT_AUDIENCE": "pregon",
+            "POWERTOOLS_METRICS_NAMESPACE": "Pregon",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+        os.environ.update(env)
+        os.environ.pop("AWS_PROFILE", None)
+        _reset_caches()
+        ensure_kms_key(moto.endpoint)
+        from chalicelib.store.tables import create_tables
+
+        create_tables()
+        yield env | {"moto": moto.endpoint}
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path) -> Iterator[MailCatcher]:
+    """A real SMTP server for this test, requiring the sender account's login."""
+    with MailCatcher(tmp_path / "mail", credentials={SMTP_USER: SMTP_PASSWORD}) as catcher:
+        yield catcher
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """The one clock, frozen at a known instant; tests move it with ``clock.set_now``."""
+    from chalicelib import clock as the_clock
+
+    the_clock.set_now(datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc))
+    yield the_clock
+    the_clock.set_now(None)
+
+
+@dataclass
+class Tenant:
+    company_id: str
+    api_key: str
+    admin_token: str
+    staff_token: str
+
+    def key_headers(self) -> dict[str, str]:
+        return {"Authorization": f"ApiKey {self.api_key}", "Content-Type": "application/json"}
+
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}", "Content-Type": "application/json"}
+
+    def staff_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.staff_token}", "Content-Type": "application/json"}
+
+
+def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = "Cargas del Sur") -> Tenant:
+    from chalicelib.companies.service import create_company, issue_api_key
+    from chalicelib.senders.service import save_sender_account, set_sender_password
+    from chalicelib.tracking.monitor import configure_alert
+
+    company_id = f"co-{uuid.uuid4().hex[:10]}"
+    create_company(company_id, name)
+    api_key = issue_api_key(company_id, "back office", ["parcels:write", "parcels:read"])
+    if mailbox is not None:
+        save_sender_account(
+            company_id,
+            "tracking",
+            {
+                "kind": "smtp",
+                "display_name": f"{name} Avisos",
+                "from_address": "avisos@cargasdelsur.example",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": mailbox.port,
+                "encryption": "none",
+                "username": SMTP_USER,
+                "enabled": True,
+            },
+        )
+        set_sender_password(company_id, "tracking", SMTP_PASSWORD)
+    configure_alert(company_id, "tracking", enabled=frequency > 0, frequency_minutes=frequency)
+    return Tenant(
+        company_id=company_id,
+        api_key=api_key,
+        admin_token=IDENTITY.mint(company_id, user_id=f"admin@{company_id}", level=1),
+        staff_token=IDENTITY.mint(company_id, user_id=f"clerk@{company_id}", level=3, department="ops"),
+    )
+
+
+@pytest.fixture
+def tenant(local_aws: dict[str, str], mailbox: MailCatcher, clock: Any) -> Tenant:
+    """A company with the default catalog, a working SMTP sender account, alerts every minute."""
+    return make_tenant(mailbox)
+
+
+@pytest.fixture
+def other_tenant(local_aws: dict[str, str], clock: Any) -> Tenant:
+    return make_tenant(None, name="Otra Empresa")
+
+
+@pytest.fixture(scope="session")
+def api(local_aws: dict[str, str]) -> Iterator[Client]:
+    from app import app
+
+    with Client(app, stage_name="test") as client:
+        yield client
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.body) if response.body else None

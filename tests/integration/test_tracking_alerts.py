@@ -1,0 +1,279 @@
+"""Tracking alerts end to end (T1-T5, T11) against DynamoDB Local and a real SMTP server."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from tests.conftest import Tenant, body
+from tests.integration.tracking_steps import T0, issue, post_event, subscribe, sweep, track
+
+
+def text_of(message: Any) -> str:
+    return str(message.get_body(preferencelist=("plain",)).get_content())
+
+
+def html_of(message: Any) -> str:
+    return str(message.get_body(preferencelist=("html",)).get_content())
+
+
+def test_two_novelties_in_one_interval_send_one_email_with_the_latest(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a parcel with an issued waybill that Ana follows
+    issue(api, tenant, "TRK-100")
+    assert subscribe(api, tenant, "TRK-100", "ana@example.com").status_code == 201
+    # When it goes out for delivery and is delivered within one interval, then the sweep runs
+    post_event(api, tenant, "TRK-100", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    post_event(api, tenant, "TRK-100", "ev-2", "DELIVERED", minutes=5, observation="Recibió el portero")
+    report = sweep(tenant)
+    # Then exactly one e-mail arrives, about "Entregado" and its observation only
+    [mail] = mailbox.wait_for(1)
+    assert report.sent == 1
+    assert envelope_recipients(mail) == ["ana@example.com"]
+    assert "TRK-100" in mail["Subject"] and "Entregado" in mail["Subject"]
+    assert "Recibió el portero" in text_of(mail)
+    assert "En distribución" not in text_of(mail) + html_of(mail)
+    assert mail["Message-ID"] and mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # And a second sweep sends nothing more: the novelty is marked notified
+    assert sweep(tenant).sent == 0
+    assert len(mailbox.messages()) == 1
+    history = body(api.http.get("/parcels/TRK-100", headers=tenant.staff_headers()))["history"]
+    assert [h["notified_at"] is not None for h in history] == [False, True]
+
+
+def test_hidden_and_unnotified_statuses_are_never_emailed_and_hidden_ones_not_shown(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a followed parcel
+    issue(api, tenant, "TRK-200")
+    subscribe(api, tenant, "TRK-200", "ana@example.com")
+    # When a hidden status (internal transfer) and a not-notified one (issued) happen
+    post_event(api, tenant, "TRK-200", "ev-1", "ISSUED", minutes=1)
+    post_event(api, tenant, "TRK-200", "ev-2", "INTERNAL_TRANSFER", minutes=2, observation="Camión 7")
+    report = sweep(tenant)
+    # Then no e-mail is sent
+    assert report.sent == 0
+    assert mailbox.messages() == []
+    # And the public page omits the hidden status while staff still see it
+    public = track(api, tenant, "TRK-200")
+    assert [h["status"] for h in public["history"]] == ["ISSUED"]
+    assert "Camión 7" not in json.dumps(public)
+    staff = body(api.http.get("/parcels/TRK-200", headers=tenant.staff_headers()))
+    assert [(h["status"], h["hidden"]) for h in staff["history"]] == [
+        ("ISSUED", False),
+        ("INTERNAL_TRANSFER", True),
+    ]
+
+
+def test_public_view_shows_display_names_reason_and_observation_as_the_catalog_says(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given the admin renamed "Recibido en Destino"
+    response = api.http.put(
+        "/status-catalog/RECEIVED_AT_DESTINATION",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"display_name": "En Sucursal de Destino", "visibility": "visible", "notify": True}),
+    )
+    assert response.status_code == 200, response.body
+    issue(api, tenant, "TRK-210")
+    # When the parcel reaches destination, fails a visit (with reason) and is delivered (with observations)
+    post_event(api, tenant, "TRK-210", "e1", "RECEIVED_AT_DESTINATION", minutes=1, observation="interna")
+    post_event(api, tenant, "TRK-210", "e2", "DELIVERY_FAILED", minutes=2, reason="Ausente", observation="x")
+    post_event(api, tenant, "TRK-210", "e3", "DELIVERED", minutes=3, reason="y", observation="Firmó Juan")
+    # Then each shows what its visibility allows
+    history = track(api, tenant, "TRK-210")["history"]
+    assert [(h["status_name"], h["reason"], h["observation"]) for h in history] == [
+        ("En Sucursal de Destino", None, None),
+        ("Visita sin entrega", "Ausente", None),
+        ("Entregado", None, "Firmó Juan"),
+    ]
+
+
+def test_frequency_zero_sends_nothing_and_hides_the_offer(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given a followed parcel with a pending novelty
+    issue(api, tenant, "TRK-300")
+    subscribe(api, tenant, "TRK-300", "ana@example.com")
+    post_event(api, tenant, "TRK-300", "ev-1", "IN_TRANSIT", minutes=1)
+    # When the admin sets the tracking frequency to 0
+    response = api.http.put(
+        "/alerts/tracking", headers=tenant.admin_headers(), body=json.dumps({"enabled": True, "frequency_minutes": 0})
+    )
+    assert response.status_code == 200, response.body
+    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
+
+    reports = sweep_due_tracking_alerts()
+    # Then no sweep runs for the company, nothing is sent, and alerts are unavailable
+    assert tenant.company_id not in [r.company_id for r in reports]
+    assert mailbox.messages() == []
+    assert track(api, tenant, "TRK-300")["alerts_available"] is False
+    refused = subscribe(api, tenant, "TRK-300", "otro@example.com")
+    assert refused.status_code == 403
+
+
+def test_alerts_unavailable_without_waybill_or_sender_account(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    # Given a parcel without an issued waybill, and a company without a sender account
+    issue(api, tenant, "TRK-310", waybill=False)
+    issue(api, other_tenant, "TRK-311")
+    # Then neither offers alerts, while an issued parcel of a configured company does
+    assert track(api, tenant, "TRK-310")["alerts_available"] is False
+    assert track(api, other_tenant, "TRK-311")["alerts_available"] is False
+    issue(api, tenant, "TRK-312")
+    assert track(api, tenant, "TRK-312")["alerts_available"] is True
+
+
+def test_expired_subscription_gets_nothing_and_resubscribing_renews(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given Ana subscribed at T0
+    issue(api, tenant, "TRK-400")
+    first = body(subscribe(api, tenant, "TRK-400", "ana@example.com"))
+    assert first["expires_at"].startswith((T0 + timedelta(days=30)).date().isoformat())
+    # When the clock moves 30 days and 1 minute and a novelty arrives
+    clock.set_now(T0 + timedelta(days=30, minutes=1))
+    post_event(api, tenant, "TRK-400", "ev-1", "IN_TRANSIT", minutes=60 * 24 * 30 + 1)
+    # Then the sweep sends nothing (DynamoDB's TTL has not deleted the item, reads filter it)
+    assert sweep(tenant).sent == 0
+    assert mailbox.messages() == []
+    # When she asks again and the parcel moves on
+    renewed = body(subscribe(api, tenant, "TRK-400", "ana@example.com"))
+    assert renewed["expires_at"].startswith((T0 + timedelta(days=60)).date().isoformat())
+    post_event(api, tenant, "TRK-400", "ev-2", "DELIVERED", minutes=60 * 24 * 30 + 2)
+    # Then she receives the alert
+    assert sweep(tenant).sent == 1
+    assert "Entregado" in mailbox.wait_for(1)[0]["Subject"]
+    subs = body(api.http.get("/parcels/TRK-400/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert len(subs) == 1 and subs[0]["active"] is True
+
+
+def test_same_event_id_twice_is_one_novelty(api: Client, tenant: Tenant) -> None:
+    # Given a parcel
+    issue(api, tenant, "TRK-500")
+    # When the back office posts the same event twice (once alone, once in a batch)
+    first = post_event(api, tenant, "TRK-500", "ev-1", "IN_TRANSIT", minutes=1)
+    second = api.http.post(
+        "/parcel-events",
+        headers=tenant.key_headers(),
+        body=json.dumps(
+            {
+                "events": [
+                    {"tracking_id": "TRK-500", "event_id": "ev-1", "status": "IN_TRANSIT",
+                     "occurred_at": T0.isoformat()},
+                    {"tracking_id": "TRK-500", "event_id": "ev-2", "status": "DELIVERED",
+                     "occurred_at": (T0 + timedelta(minutes=9)).isoformat()},
+                ]
+            }
+        ),
+    )
+    # Then it is stored once
+    assert first.status_code == 201
+    assert second.status_code == 200, second.body
+    assert [r["created"] for r in body(second)["results"]] == [False, True]
+    history = body(api.http.get("/parcels/TRK-500", headers=tenant.key_headers()))["history"]
+    assert [h["event_id"] for h in history] == ["ev-1", "ev-2"]
+
+
+def test_novelty_posted_during_a_sweep_is_sent_by_the_next_one(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: Any
+) -> None:
+    # Given a followed parcel in transit
+    issue(api, tenant, "TRK-600")
+    subscribe(api, tenant, "TRK-600", "ana@example.com")
+    post_event(api, tenant, "TRK-600", "ev-1", "IN_TRANSIT", minutes=1)
+    # When "delivered" is posted while the sweep is between reading the parcel and claiming it
+    from chalicelib.store import tracking as store
+
+    real = store.active_subscriptions
+    posted: list[str] = []
+
+    def interleaved(company_id: str, tracking_id: str, now: Any) -> Any:
+        if not posted:
+            posted.append("yes")
+            post_event(api, tenant, "TRK-600", "ev-2", "DELIVERED", minutes=2)
+        return real(company_id, tracking_id, now)
+
+    monkeypatch.setattr(store, "active_subscriptions", interleaved)
+    first = sweep(tenant)
+    monkeypatch.setattr(store, "active_subscriptions", real)
+    # Then that sweep sends nothing stale, and the next one sends "delivered"
+    assert first.sent == 0
+    assert sweep(tenant).sent == 1
+    [mail] = mailbox.wait_for(1)
+    assert "Entregado" in mail["Subject"]
+
+
+def test_two_concurrent_sweeps_send_each_alert_exactly_once(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.tracking.sweep import sweep_company
+
+    # Given 20 parcels, each followed by two people, each with a pending novelty
+    for n in range(20):
+        issue(api, tenant, f"TRK-7{n:02d}")
+        subscribe(api, tenant, f"TRK-7{n:02d}", f"a{n}@example.com")
+        subscribe(api, tenant, f"TRK-7{n:02d}", f"b{n}@example.com")
+        post_event(api, tenant, f"TRK-7{n:02d}", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    # When two sweeps run at once
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(lambda _: sweep_company(tenant.company_id, workers=4), range(2)))
+    # Then every subscriber got exactly one e-mail
+    mails = mailbox.wait_for(40)
+    recipients = sorted(r for m in mails for r in envelope_recipients(m))
+    assert recipients == sorted([f"a{n}@example.com" for n in range(20)] + [f"b{n}@example.com" for n in range(20)])
+    assert sum(r.sent for r in reports) == 40
+
+
+def test_scheduled_sweep_runs_each_company_at_its_frequency_and_updates_the_monitor(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
+
+    # Given a company with alerts every 10 minutes and a pending novelty
+    api.http.put(
+        "/alerts/tracking", headers=tenant.admin_headers(), body=json.dumps({"enabled": True, "frequency_minutes": 10})
+    )
+    issue(api, tenant, "TRK-800")
+    subscribe(api, tenant, "TRK-800", "ana@example.com")
+    post_event(api, tenant, "TRK-800", "ev-1", "IN_TRANSIT", minutes=1)
+    # When the schedule fires now, then a minute later with a new novelty
+    assert tenant.company_id in [r.company_id for r in sweep_due_tracking_alerts()]
+    clock.set_now(T0 + timedelta(minutes=1))
+    post_event(api, tenant, "TRK-800", "ev-2", "DELIVERED", minutes=2)
+    assert tenant.company_id not in [r.company_id for r in sweep_due_tracking_alerts()]
+    # Then only the first alert went out; the second waits for the 10-minute mark
+    assert len(mailbox.wait_for(1)) == 1
+    clock.set_now(T0 + timedelta(minutes=10))
+    assert tenant.company_id in [r.company_id for r in sweep_due_tracking_alerts()]
+    assert len(mailbox.wait_for(2)) == 2
+    # And the monitor shows the run times and counts
+    [row] = body(api.http.get("/alerts", headers=tenant.staff_headers()))["items"]
+    assert row["alert_type"] == "tracking" and row["frequency_minutes"] == 10
+    assert row["sent_count"] == 2 and row["failed_count"] == 0
+    assert row["last_run_at"].startswith("2026-11-02T12:10")
+    assert row["next_run_at"].startswith("2026-11-02T12:20")
+
+
+def test_wrong_smtp_password_is_counted_as_failed_with_the_server_text(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given the sender password was changed to a wrong one
+    api.http.put(
+        "/sender-accounts/tracking/password", headers=tenant.admin_headers(), body=json.dumps({"password": "nope"})
+    )
+    issue(api, tenant, "TRK-900")
+    subscribe(api, tenant, "TRK-900", "ana@example.com")
+    post_event(api, tenant, "TRK-900", "ev-1", "IN_TRANSIT", minutes=1)
+    # When the sweep runs
+    report = sweep(tenant)
+    # Then the alert is recorded as failed with the server's own words
+    assert report.failed == 1 and mailbox.messages() == []
+    [alert] = body(api.http.get("/parcels/TRK-900/alerts", headers=tenant.staff_headers()))["items"]
+    assert alert["state"] == "failed" and "535" in alert["error"]
