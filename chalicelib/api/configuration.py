@@ -23,7 +23,7 @@ def _staff() -> str:
 
 
 @configuration.route("/company", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="The caller's company and its settings")
+@describe(summary="The caller's company and its settings", response="CompanyOut")
 def get_company() -> Response:
     from chalicelib.companies.service import get_company as fetch
 
@@ -34,6 +34,7 @@ def get_company() -> Response:
 @describe(
     summary="Change company settings (language of messages, ask for tracking contacts at issue)",
     body="CompanySettingsIn",
+    response="CompanyOut",
 )
 def update_company() -> Response:
     from chalicelib.api.schemas import CompanySettingsIn
@@ -47,7 +48,7 @@ def update_company() -> Response:
 
 
 @configuration.route("/status-catalog", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="The company's status catalog (T8)", response="StatusDefinitionOut")
+@describe(summary="The company's status catalog (T8)", response="StatusCatalogOut")
 def list_statuses() -> Response:
     from chalicelib.tracking.catalog import status_catalog
 
@@ -85,7 +86,7 @@ def _status_code(code: str) -> str:
 @configuration.route("/alerts", methods=["GET"], authorizer=pregon_auth)
 @describe(
     summary="The alert monitor: every alert type with frequency, last and next run, counts (T9)",
-    response="AlertScheduleOut",
+    response="AlertMonitorOut",
 )
 def alert_monitor() -> Response:
     from chalicelib.tracking.monitor import alert_monitor as monitor
@@ -119,7 +120,7 @@ def _schedule_out(schedule: object) -> dict[str, object]:
 
 
 @configuration.route("/sender-accounts", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="Sender accounts per area; passwords are never returned (C1)", response="SenderAccountOut")
+@describe(summary="Sender accounts per area; passwords are never returned (C1)", response="SenderAccountsOut")
 def list_sender_accounts() -> Response:
     from chalicelib.senders.service import list_accounts
 

@@ -38,7 +38,7 @@ def parse_body(request: Request, model: type[T]) -> T:
     if not isinstance(data, dict):
         raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
     try:
-        return model.model_validate(data)  # type: ignore[attr-defined,no-any-return]
+        return model.model_validate(data)  # type: ignore[attr-defined]
     except ValidationError as exc:
         raise ValidationFailed(pydantic_errors(exc)) from exc
 
@@ -59,7 +59,9 @@ def pydantic_errors(exc: Any) -> list[dict[str, str]]:
 
 
 def query_param(request: Request, name: str, default: str | None = None) -> str | None:
-    return (request.query_params or {}).get(name, default)
+    params: Any = request.query_params or {}
+    value = params.get(name)
+    return default if value is None else str(value)
 
 
 def limit_param(request: Request, default: int = 50, maximum: int = 200) -> int:

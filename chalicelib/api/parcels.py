@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.authorizer import pregon_auth
@@ -60,7 +62,7 @@ def get_parcel(tracking_id: str) -> Response:
     return json_response(_parcel_out(parcel, history))
 
 
-def _parcel_out(parcel: object, history: list[object]) -> dict[str, object]:
+def _parcel_out(parcel: object, history: Sequence[object]) -> dict[str, object]:
     from chalicelib.api.http import plain
 
     data = plain(parcel)
@@ -81,11 +83,11 @@ def _parcel_out(parcel: object, history: list[object]) -> dict[str, object]:
 )
 def post_status_event(tracking_id: str) -> Response:
     from chalicelib.api.schemas import StatusEventBody
-    from chalicelib.tracking.parcels import StatusEvent, record_status_events
+    from chalicelib.tracking.parcels import StatusEvent, record_status_event
 
     company_id = _caller("parcels:write")
     body = parse_body(parcels.current_request, StatusEventBody)
-    [result] = record_status_events(company_id, [StatusEvent(tracking_id=tracking_id, **body.model_dump())])
+    result = record_status_event(company_id, StatusEvent(tracking_id=tracking_id, **body.model_dump()))
     return json_response(result, 201 if result.created else 200)
 
 
@@ -120,7 +122,7 @@ def _subscription_out(subscription: object) -> dict[str, object]:
 
 
 @parcels.route("/parcels/{tracking_id}/subscriptions", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="Who follows a parcel (active, expired and cancelled)", response="SubscriptionOut")
+@describe(summary="Who follows a parcel (active, expired and cancelled)", response="SubscriptionsOut")
 def list_subscriptions(tracking_id: str) -> Response:
     from chalicelib.tracking.subscriptions import subscriptions_of
 

@@ -245,7 +245,37 @@ class AlertsOut(BaseModel):
     next_cursor: str | None = None
 
 
+class FieldErrorOut(BaseModel):
+    field: str
+    message: str
+
+
 class ErrorOut(BaseModel):
     error: str
     message: str
     field: str | None = None
+    errors: list[FieldErrorOut] | None = Field(default=None, description="Every invalid field (422 only).")
+
+
+class SubscriptionsOut(BaseModel):
+    items: list[SubscriptionOut]
+
+
+class StatusCatalogOut(BaseModel):
+    items: list[StatusDefinitionOut]
+
+
+class AlertMonitorOut(BaseModel):
+    items: list[AlertScheduleOut]
+
+
+class SenderAccountsOut(BaseModel):
+    items: list[SenderAccountOut]
+
+
+class CompanyOut(BaseModel):
+    company_id: str
+    name: str
+    language: str
+    ask_tracking_contacts: bool
+    created_at: datetime

@@ -81,7 +81,7 @@ def create_company(
 
 def update_company(company_id: str, *, language: str | None, ask_tracking_contacts: bool | None) -> None:
     bind()
-    actions = []
+    actions: list[Any] = []
     if language is not None:
         actions.append(CompanyModel.language.set(language))
     if ask_tracking_contacts is not None:
@@ -116,7 +116,7 @@ def get_api_key(key_id: str) -> records.ApiKey | None:
         company_id=item.company_id,
         name=item.name,
         secret_hash=item.secret_hash,
-        scopes=tuple(item.scopes or ()),
+        scopes=tuple(str(s) for s in (item.scopes or [])),
         created_at=item.created_at,
         revoked_at=item.revoked_at,
     )
@@ -191,7 +191,7 @@ def save_sender_account(account: records.SenderAccount) -> None:
     """Write an account's settings, keeping a password that was set before."""
     bind()
     item = SenderAccountModel(account.company_id, account.area)
-    actions = [
+    actions: list[Any] = [
         SenderAccountModel.kind.set(account.kind),
         SenderAccountModel.display_name.set(account.display_name),
         SenderAccountModel.from_address.set(account.from_address),
@@ -285,7 +285,7 @@ def configure_alert_schedule(
     bind()
     item = AlertScheduleModel(company_id, alert_type)
     due = enabled and frequency_minutes > 0
-    actions = [
+    actions: list[Any] = [
         AlertScheduleModel.enabled.set(enabled),
         AlertScheduleModel.frequency_minutes.set(frequency_minutes),
     ]

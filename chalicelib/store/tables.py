@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.models import Model
 
 from chalicelib.settings import get_settings
 from chalicelib.store import models
 
 _BASE_NAMES = {m: m.Meta.table_name for m in models.ALL_MODELS}
-_TTL = {models.SubscriptionModel: "expires"}
+_TTL: dict[type[Model], str] = {models.SubscriptionModel: "expires"}
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +31,11 @@ def rebind() -> str:
     return bind()
 
 
+def base_table_names() -> dict[type[Model], str]:
+    """Each model's table name without the stage prefix (for the deployment template)."""
+    return dict(_BASE_NAMES)
+
+
 def table_names() -> dict[str, str]:
     """Base name -> full table name, for tooling and the deployment."""
     prefix = bind()
@@ -43,7 +50,7 @@ def create_tables() -> None:
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
         ttl_attribute = _TTL.get(model)
         if ttl_attribute:
-            client = model._get_connection().connection.client
+            client: Any = model._get_connection().connection.client
             status = client.describe_time_to_live(TableName=model.Meta.table_name)
             if status["TimeToLiveDescription"]["TimeToLiveStatus"] not in ("ENABLED", "ENABLING"):
                 client.update_time_to_live(

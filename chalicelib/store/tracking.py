@@ -313,6 +313,7 @@ def cancel_subscription(company_id: str, tracking_id: str, subscription_id: str,
 
 def _set_follow_up(company_id: str, tracking_id: str, until: datetime | None) -> None:
     item = ParcelModel(parcel_key(company_id, tracking_id))
+    actions: list[Any]
     if until is None:
         actions = [ParcelModel.followed_company.remove(), ParcelModel.followed_until.remove()]
     else:

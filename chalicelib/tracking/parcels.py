@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,33 +61,44 @@ def get_parcel(company_id: str, tracking_id: str) -> Parcel:
     return parcel
 
 
+def record_status_event(company_id: str, event: StatusEvent) -> IngestResult:
+    """Store one status event of an existing parcel (404 when there is no such parcel)."""
+    get_parcel(company_id, event.tracking_id)
+    return _record_checked(company_id, [event], lambda _index, name: name)[0]
+
+
 def record_status_events(company_id: str, events: list[StatusEvent]) -> list[IngestResult]:
-    """Store status events; each event id is stored once however often it is posted (T4).
+    """Store a batch of status events; each event id is stored once however often it is posted (T4).
 
     Every event is checked before any is written, so a bad batch writes nothing.
     """
+    return _record_checked(company_id, events, lambda index, name: f"events[{index}].{name}")
+
+
+def _record_checked(
+    company_id: str, events: list[StatusEvent], field: Callable[[int, str], str]
+) -> list[IngestResult]:
     catalog = status_catalog(company_id)
     errors = []
-    parcels: dict[str, Parcel] = {}
+    known: set[str] = set()
     for index, event in enumerate(events):
         if event.status not in catalog:
             errors.append(
                 {
-                    "field": f"events[{index}].status",
+                    "field": field(index, "status"),
                     "message": f"unknown status code {event.status!r}; add it to the status catalog first",
                 }
             )
-        if event.tracking_id not in parcels:
-            parcel = store.get_parcel(company_id, event.tracking_id)
-            if parcel is None:
+        if event.tracking_id not in known:
+            if store.get_parcel(company_id, event.tracking_id) is None:
                 errors.append(
                     {
-                        "field": f"events[{index}].tracking_id",
+                        "field": field(index, "tracking_id"),
                         "message": f"there is no parcel with tracking id {event.tracking_id!r}",
                     }
                 )
             else:
-                parcels[event.tracking_id] = parcel
+                known.add(event.tracking_id)
     if errors:
         raise ValidationFailed(errors)
     return [_record(company_id, event, catalog.get(event.status)) for event in events]

@@ -94,14 +94,18 @@ def test_public_view_shows_display_names_reason_and_observation_as_the_catalog_s
     ]
 
 
-def test_frequency_zero_sends_nothing_and_hides_the_offer(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+def test_frequency_zero_sends_nothing_and_hides_the_offer(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
     # Given a followed parcel with a pending novelty
     issue(api, tenant, "TRK-300")
     subscribe(api, tenant, "TRK-300", "ana@example.com")
     post_event(api, tenant, "TRK-300", "ev-1", "IN_TRANSIT", minutes=1)
     # When the admin sets the tracking frequency to 0
     response = api.http.put(
-        "/alerts/tracking", headers=tenant.admin_headers(), body=json.dumps({"enabled": True, "frequency_minutes": 0})
+        "/alerts/tracking",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"enabled": True, "frequency_minutes": 0}),
     )
     assert response.status_code == 200, response.body
     from chalicelib.tracking.sweep import sweep_due_tracking_alerts
@@ -163,10 +167,18 @@ def test_same_event_id_twice_is_one_novelty(api: Client, tenant: Tenant) -> None
         body=json.dumps(
             {
                 "events": [
-                    {"tracking_id": "TRK-500", "event_id": "ev-1", "status": "IN_TRANSIT",
-                     "occurred_at": T0.isoformat()},
-                    {"tracking_id": "TRK-500", "event_id": "ev-2", "status": "DELIVERED",
-                     "occurred_at": (T0 + timedelta(minutes=9)).isoformat()},
+                    {
+                        "tracking_id": "TRK-500",
+                        "event_id": "ev-1",
+                        "status": "IN_TRANSIT",
+                        "occurred_at": T0.isoformat(),
+                    },
+                    {
+                        "tracking_id": "TRK-500",
+                        "event_id": "ev-2",
+                        "status": "DELIVERED",
+                        "occurred_at": (T0 + timedelta(minutes=9)).isoformat(),
+                    },
                 ]
             }
         ),
@@ -227,7 +239,9 @@ def test_two_concurrent_sweeps_send_each_alert_exactly_once(
     # Then every subscriber got exactly one e-mail
     mails = mailbox.wait_for(40)
     recipients = sorted(r for m in mails for r in envelope_recipients(m))
-    assert recipients == sorted([f"a{n}@example.com" for n in range(20)] + [f"b{n}@example.com" for n in range(20)])
+    assert recipients == sorted(
+        [f"a{n}@example.com" for n in range(20)] + [f"b{n}@example.com" for n in range(20)]
+    )
     assert sum(r.sent for r in reports) == 40
 
 
@@ -238,7 +252,9 @@ def test_scheduled_sweep_runs_each_company_at_its_frequency_and_updates_the_moni
 
     # Given a company with alerts every 10 minutes and a pending novelty
     api.http.put(
-        "/alerts/tracking", headers=tenant.admin_headers(), body=json.dumps({"enabled": True, "frequency_minutes": 10})
+        "/alerts/tracking",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"enabled": True, "frequency_minutes": 10}),
     )
     issue(api, tenant, "TRK-800")
     subscribe(api, tenant, "TRK-800", "ana@example.com")
@@ -266,7 +282,9 @@ def test_wrong_smtp_password_is_counted_as_failed_with_the_server_text(
 ) -> None:
     # Given the sender password was changed to a wrong one
     api.http.put(
-        "/sender-accounts/tracking/password", headers=tenant.admin_headers(), body=json.dumps({"password": "nope"})
+        "/sender-accounts/tracking/password",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"password": "nope"}),
     )
     issue(api, tenant, "TRK-900")
     subscribe(api, tenant, "TRK-900", "ana@example.com")

@@ -1,0 +1,424 @@
+"""The OpenAPI 3.1 document of the HTTP API, generated from the code that serves it.
+
+Everything comes from the running app: the routes Chalice registered (path, method, authorizer,
+path parameters, content types, CORS), the ``describe(...)`` metadata on each view, the pydantic
+models of ``api.schemas``, and a few calls read from each view's source (``limit_param``,
+``cursor_param``, ``_token``, ``_caller(scope)``, ``_staff``, ``_admin``). Nothing is written by hand
+except the prose below, so the document cannot drift from what the code accepts and answers.
+
+Regenerate the committed copy with::
+
+    uv run python -m chalicelib.api.openapi --write
+
+(``--check`` exits 1 when docs/openapi.json is stale; with no option the document goes to stdout.)
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+OPENAPI_VERSION = "3.1.0"
+TITLE = "Pregón API"
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENT_PATH = ROOT / "docs" / "openapi.json"
+REGENERATE = "uv run python -m chalicelib.api.openapi --write"
+
+SCHEMA_REF = "#/components/schemas/{model}"
+JSON = "application/json"
+
+DESCRIPTION = (
+    """\
+Pregón tells a carrier's customers what happens to their parcels.
+
+* **Public routes** (tag `public`) need no credentials; a company's public tracking site calls them
+  from the browser (the look-up and subscribe routes allow any origin, CORS).
+* **Company systems** authenticate with an API key: `Authorization: ApiKey <key>`. Keys carry scopes
+  (`parcels:read`, `parcels:write`).
+* **Staff** authenticate with a JWT from the company's identity provider: `Authorization: Bearer <jwt>`.
+  Some routes are for staff only, some for administrators (level 1) only; each operation says so.
+
+Every error answer is JSON: `{"error": "<Code>", "message": "...", "field": "..."}`; a 422 adds
+`errors`, one entry per field that failed. Credentials the gateway refuses before the app runs
+answer with the gateway's own body (`{"message": "Unauthorized"}`).
+
+This document is generated from the code: `"""
+    + REGENERATE
+    + "`."
+)
+
+# What a call in a view's source tells about the route. Keys are regular expressions.
+QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
+    r"\blimit_param\(": {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "How many items per page.",
+        "schema": "limit",  # filled from limit_param's own defaults
+    },
+    r"\bcursor_param\(": {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "The `next_cursor` of the previous page; leave it out for the first page.",
+        "schema": {"type": "string"},
+    },
+    r"\b_token\(\)": {
+        "name": "token",
+        "in": "query",
+        "required": True,
+        "description": "The signed token of the unsubscribe link in the alert e-mail.",
+        "schema": {"type": "string"},
+    },
+}
+SCOPE_CALL = re.compile(r"\b_caller\(\s*\"([^\"]+)\"\s*\)")
+STAFF_CALL = re.compile(r"\b_staff\(\)")
+ADMIN_CALL = re.compile(r"\b_admin\(\)")
+# ``json_response(x, 201 if created else 200)``: both statuses are answers of the route.
+ALTERNATIVE_STATUS = re.compile(r"\b(\d{3}) if \w+ else (\d{3})\b")
+# ``json_response({"items": ...})`` around a model that is one item, not the list.
+ITEMS_WRAPPER = re.compile(r"json_response\(\s*\{\s*\"items\"\s*:")
+HTML_ANSWER = re.compile(r"text/html")
+
+# Domain refusals a view's source cannot show; the public site must handle these.
+EXTRA_ERRORS: dict[str, dict[int, str]] = {
+    "subscribe_to_parcel": {
+        403: "Alerts cannot be requested for this parcel (its `alerts_available` is false).",
+    },
+}
+
+PATH_PARAMETER_NOTES = {
+    "company_id": "The company's id, as in its tracking site's configuration.",
+    "tracking_id": "The parcel's tracking id.",
+    "email": "The subscriber's e-mail address, URL-encoded.",
+    "area": "The sender area (`tracking`, ...); `all` is the fallback account.",
+}
+
+SECURITY_SCHEMES = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "Company staff: `Authorization: Bearer <JWT from the company's identity provider>`.",
+    },
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "A company's own systems: `Authorization: ApiKey <key>` (the word `ApiKey`, a "
+        "space, then the key Pregón issued once).",
+    },
+}
+
+FIELD_ERROR = {
+    "type": "object",
+    "title": "FieldErrorOut",
+    "properties": {
+        "field": {"type": "string", "description": "Dotted path of the field, e.g. `events[0].status`."},
+        "message": {"type": "string"},
+    },
+    "required": ["field", "message"],
+}
+GATEWAY_ERROR = {
+    "type": "object",
+    "title": "GatewayErrorOut",
+    "description": "The API gateway's own answer when it refuses credentials before the app runs.",
+    "properties": {"message": {"type": "string"}, "Message": {"type": "string"}},
+}
+
+
+def build_openapi(app: Any = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route of ``app`` (Pregón's app by default)."""
+    if app is None:
+        from app import app as pregon_app
+
+        app = pregon_app
+    operations: list[tuple[str, str, Any, dict[str, Any]]] = []
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            operations.append((path, method.lower(), entry, _doc_of(entry.view_function)))
+
+    body_models = sorted({doc["body"] for *_, doc in operations if doc["body"]})
+    response_models = sorted({doc["response"] for *_, doc in operations if doc["response"]} | {"ErrorOut"})
+    schemas = _component_schemas(body_models, response_models)
+
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, entry, doc in operations:
+        paths.setdefault(path, {})[method] = _operation(path, entry, doc, schemas)
+
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": TITLE,
+            "version": _version(),
+            "summary": "Parcel tracking and e-mail alerts for carriers and their customers.",
+            "description": DESCRIPTION,
+        },
+        "servers": [
+            {
+                "url": "https://{apiId}.execute-api.{region}.amazonaws.com/api",
+                "description": "A deployed stage (placeholder: `chalice deploy` prints the real URL).",
+                "variables": {
+                    "apiId": {"default": "example", "description": "The REST API id of the stage."},
+                    "region": {"default": "us-east-1"},
+                },
+            },
+            {"url": "http://127.0.0.1:8000", "description": "The local stack (`chalice local`)."},
+        ],
+        "tags": [
+            {"name": "public", "description": "No credentials: for a company's public tracking site."},
+            {
+                "name": "parcels",
+                "description": "Parcels, status events and follow-up (company systems, staff).",
+            },
+            {"name": "configuration", "description": "Company settings, status catalog, alerts, senders."},
+        ],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    """The committed form: sorted keys, two-space indent, UTF-8 text, trailing newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# --- pieces ---------------------------------------------------------------------------------
+
+
+def _doc_of(view: Callable[..., Any]) -> dict[str, Any]:
+    seen: Any = view
+    while seen is not None:
+        doc = getattr(seen, "__pregon_doc__", None)
+        if doc is not None:
+            return dict(doc)
+        seen = getattr(seen, "__wrapped__", None)
+    name = getattr(view, "__qualname__", repr(view))
+    raise LookupError(f"route view {name} has no @describe(...): every route must be documented")
+
+
+def _source(view: Callable[..., Any]) -> str:
+    return inspect.getsource(inspect.unwrap(view))
+
+
+def _version() -> str:
+    import tomllib
+
+    pyproject = ROOT / "pyproject.toml"
+    return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+
+
+def _component_schemas(body_models: Iterable[str], response_models: Iterable[str]) -> dict[str, Any]:
+    """JSON schemas of the models: request bodies as validated, responses as serialized."""
+    from pydantic.json_schema import models_json_schema
+
+    from chalicelib.api import schemas as models
+
+    def model(name: str) -> Any:
+        found = getattr(models, name, None)
+        if found is None:
+            raise LookupError(f"@describe names {name!r}, which is not a model in chalicelib/api/schemas.py")
+        return found
+
+    wanted = [(model(n), "validation") for n in body_models]
+    wanted += [(model(n), "serialization") for n in response_models]
+    keys, top = models_json_schema(wanted, ref_template=SCHEMA_REF)  # type: ignore[arg-type]
+    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    # A model used both ways with different schemas gets two names; make every name resolvable.
+    for (cls, _mode), ref in keys.items():
+        name = ref["$ref"].rsplit("/", 1)[-1]
+        schemas.setdefault(cls.__name__, schemas[name])
+
+    error = json.loads(json.dumps(schemas["ErrorOut"]))
+    error["description"] = "Every error answer of the app. A 422 lists each failed field in `errors`."
+    error["properties"]["errors"] = {
+        "type": "array",
+        "items": {"$ref": SCHEMA_REF.format(model="FieldErrorOut")},
+        "description": "Present on 422 (validation) only: every field that failed, in order.",
+    }
+    schemas["ErrorOut"] = error
+    schemas["FieldErrorOut"] = FIELD_ERROR
+    schemas["GatewayErrorOut"] = GATEWAY_ERROR
+    return schemas
+
+
+def _operation(path: str, entry: Any, doc: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    view = entry.view_function
+    name = inspect.unwrap(view).__name__
+    source = _source(view)
+    public = entry.authorizer is None
+
+    parameters = [_path_parameter(p) for p in entry.view_args]
+    for marker, parameter in QUERY_PARAMETERS.items():
+        if re.search(marker, source):
+            parameters.append(_query_parameter(parameter))
+
+    operation: dict[str, Any] = {
+        "operationId": name,
+        "summary": doc["summary"],
+        "tags": ["public" if public else view.__module__.rsplit(".", 1)[-1]],
+        "parameters": parameters,
+        "responses": _responses(name, entry, doc, source, schemas, has_input=bool(parameters)),
+    }
+    if not parameters:
+        del operation["parameters"]
+
+    notes: list[str] = []
+    if public:
+        operation["security"] = []
+        notes.append("Public: no credentials.")
+    else:
+        security, who = _security(source)
+        operation["security"] = security
+        notes.append(who)
+    if entry.cors:
+        notes.append(
+            f"CORS: allowed from origin `{entry.cors.allow_origin}`, so a browser on the tracking site "
+            "may call it directly (the gateway answers the OPTIONS pre-flight)."
+        )
+    docstring = inspect.getdoc(inspect.unwrap(view))
+    if docstring:
+        notes.append(docstring)
+    operation["description"] = "\n\n".join(notes)
+
+    body = _request_body(doc, entry)
+    if body is not None:
+        operation["requestBody"] = body
+    return operation
+
+
+def _path_parameter(name: str) -> dict[str, Any]:
+    parameter: dict[str, Any] = {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    if name in PATH_PARAMETER_NOTES:
+        parameter["description"] = PATH_PARAMETER_NOTES[name]
+    return parameter
+
+
+def _query_parameter(template: dict[str, Any]) -> dict[str, Any]:
+    parameter = dict(template)
+    if parameter["schema"] == "limit":
+        from chalicelib.api.http import limit_param
+
+        defaults = inspect.signature(limit_param).parameters
+        parameter["schema"] = {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": defaults["maximum"].default,
+            "default": defaults["default"].default,
+        }
+    return parameter
+
+
+def _security(source: str) -> tuple[list[dict[str, list[str]]], str]:
+    scope = SCOPE_CALL.search(source)
+    if scope:
+        return (
+            [{"apiKey": []}, {"bearerAuth": []}],
+            f"Company systems (an API key with the scope `{scope.group(1)}`) or staff (JWT).",
+        )
+    if ADMIN_CALL.search(source):
+        return [{"bearerAuth": []}], "Administrators only: a staff JWT of level 1. API keys get 403."
+    if STAFF_CALL.search(source):
+        return [{"bearerAuth": []}], "Staff only: a staff JWT. API keys get 403."
+    return [{"apiKey": []}, {"bearerAuth": []}], "Company systems (API key) or staff (JWT)."
+
+
+def _request_body(doc: dict[str, Any], entry: Any) -> dict[str, Any] | None:
+    if doc["body"]:
+        schema = {"$ref": SCHEMA_REF.format(model=doc["body"])}
+        return {"required": True, "content": {ct: {"schema": schema} for ct in entry.content_types}}
+    if entry.content_types != [JSON]:
+        # A route that takes other content types but no model: say what it accepts, and that
+        # the body carries nothing the route reads (e.g. RFC 8058's `List-Unsubscribe=One-Click`).
+        return {
+            "required": False,
+            "description": "Accepted and ignored: the query string carries everything the route reads "
+            "(mail providers send `List-Unsubscribe=One-Click`, RFC 8058).",
+            "content": {ct: {"schema": {}} for ct in entry.content_types},
+        }
+    return None
+
+
+def _responses(
+    name: str, entry: Any, doc: dict[str, Any], source: str, schemas: dict[str, Any], *, has_input: bool
+) -> dict[str, Any]:
+    statuses = [int(doc["status"])]
+    alternative = ALTERNATIVE_STATUS.search(source)
+    if alternative:
+        statuses += [int(s) for s in alternative.groups() if int(s) not in statuses]
+
+    responses: dict[str, Any] = {}
+    for status in statuses:
+        responses[str(status)] = _success(status, doc, source, schemas)
+        if status != statuses[0]:
+            responses[str(status)]["description"] += ": it existed already, so nothing new was created."
+
+    error = {"$ref": SCHEMA_REF.format(model="ErrorOut")}
+    refusals: dict[int, tuple[str, dict[str, Any]]] = {}
+    if entry.authorizer is not None:
+        either = {"anyOf": [error, {"$ref": SCHEMA_REF.format(model="GatewayErrorOut")}]}
+        refusals[401] = ("Missing or invalid credentials.", either)
+        refusals[403] = ("The credentials may not do this (scope, staff or administrator).", either)
+    for status, text in EXTRA_ERRORS.get(name, {}).items():
+        refusals[status] = (text, error)
+    refusals[404] = ("Not found (the parcel, subscription, account or company).", error)
+    if has_input or doc["body"]:
+        refusals[422] = ("Invalid input: `field` names the first bad field, `errors` lists all.", error)
+    for status, (text, schema) in sorted(refusals.items()):
+        responses[str(status)] = {"description": text, "content": {JSON: {"schema": schema}}}
+    return responses
+
+
+def _success(status: int, doc: dict[str, Any], source: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    description = HTTPStatus(status).phrase
+    if status == 204:
+        return {"description": "No content."}
+    model = doc["response"]
+    if model:
+        schema: dict[str, Any] = {"$ref": SCHEMA_REF.format(model=model)}
+        if ITEMS_WRAPPER.search(source) and "items" not in schemas[model].get("properties", {}):
+            schema = {
+                "type": "object",
+                "properties": {"items": {"type": "array", "items": schema}},
+                "required": ["items"],
+            }
+        return {"description": description, "content": {JSON: {"schema": schema}}}
+    if HTML_ANSWER.search(source):
+        return {
+            "description": f"{description}: an HTML page for a person.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    return {
+        "description": f"{description} (a JSON object; no model is published for it yet).",
+        "content": {JSON: {"schema": {"type": "object"}}},
+    }
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``--write``: update docs/openapi.json; ``--check``: fail if it is stale; else print it."""
+    args = sys.argv[1:] if argv is None else argv
+    text = render(build_openapi())
+    if "--write" in args:
+        DOCUMENT_PATH.write_text(text, encoding="utf-8")
+        print(f"wrote {DOCUMENT_PATH.relative_to(ROOT)}", file=sys.stderr)
+    elif "--check" in args:
+        current = DOCUMENT_PATH.read_text(encoding="utf-8") if DOCUMENT_PATH.exists() else ""
+        if current != text:
+            print(f"{DOCUMENT_PATH.relative_to(ROOT)} is stale; run: {REGENERATE}", file=sys.stderr)
+            return 1
+    else:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Pregón's infrastructure: the AWS deployment and, in ``infrastructure.local``, the local stack."""

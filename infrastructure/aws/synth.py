@@ -1,0 +1,429 @@
+"""Synthesize Pregón's AWS deployment into a CloudFormation (SAM) template, offline.
+
+    uv run python -m infrastructure.aws.synth --stage prod --out infrastructure/out
+
+Chalice generates the Lambda functions, the REST API and the EventBridge schedules from
+``app.py``; this module generates everything Chalice does not know about and merges it in:
+
+- one DynamoDB table per PynamoDB model in ``chalicelib.store.models.ALL_MODELS``, built from
+  the model's own schema (the one ``create_table`` uses locally), so tables cannot drift;
+- the KMS key (and alias) that encrypts sender passwords;
+- the Secrets Manager secret holding the unsubscribe-link signing key;
+- the least-privilege policy of every function role (``autogen_policy`` is off in prod/test).
+
+The output directory gets ``sam.json`` (the template to lint, package and deploy),
+``deployment.zip`` (code + dependencies exported from ``uv.lock``), and, for review,
+``merge.json`` and ``lambda-policy.json``. Nothing is written into the repository except
+Chalice's own dependency cache under ``.chalice/deployments/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from pynamodb.attributes import TTLAttribute
+from pynamodb.models import Model
+
+ROOT = Path(__file__).resolve().parents[2]
+
+Json = dict[str, Any]
+
+# What the code does with DynamoDB (store/): point reads, queries, conditional and
+# transactional writes, batches. Deliberately no Scan: sweeps go through sparse indexes.
+DYNAMODB_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+]
+
+KMS_KEY_ID = "SecretsKey"
+LINK_SIGNING_SECRET_ID = "LinkSigningKeySecret"
+
+
+def logical_id(base_name: str, suffix: str) -> str:
+    """``api-keys`` -> ``ApiKeysTable``: a CloudFormation logical id (alphanumeric)."""
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", base_name) if part) + suffix
+
+
+def stage_config(project_dir: Path, stage: str) -> Json:
+    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+    try:
+        return dict(config["stages"][stage])
+    except KeyError:
+        raise SystemExit(f"stage {stage!r} is not in .chalice/config.json") from None
+
+
+def stage_variable(config: Json, name: str) -> str:
+    value = config.get("environment_variables", {}).get(name)
+    if not value:
+        raise SystemExit(f"the stage needs environment variable {name} in .chalice/config.json")
+    return str(value)
+
+
+# --- DynamoDB tables, from the PynamoDB models ---------------------------------------------
+
+
+def _key_schema(keys: list[Json]) -> list[Json]:
+    # CloudFormation wants HASH before RANGE; PynamoDB does not always list them that way.
+    ordered = sorted(keys, key=lambda k: k["KeyType"] != "HASH")
+    return [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in ordered]
+
+
+def _projection(projection: Json) -> Json:
+    out: Json = {"ProjectionType": projection["ProjectionType"]}
+    if projection.get("NonKeyAttributes"):
+        out["NonKeyAttributes"] = list(projection["NonKeyAttributes"])
+    return out
+
+
+def ttl_attribute(model: type[Model]) -> str | None:
+    for name, attribute in model.get_attributes().items():
+        if isinstance(attribute, TTLAttribute):
+            return attribute.attr_name or name
+    return None
+
+
+def table_resource(model: type[Model], table_name: str, *, protect: bool) -> Json:
+    # The same schema PynamoDB's create_table sends (locally, in tests): keys, indexes, types.
+    schema: Json = dict(model._get_schema())
+    properties: Json = {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": sorted(
+            (
+                {"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
+                for a in schema["attribute_definitions"]
+            ),
+            key=lambda a: str(a["AttributeName"]),
+        ),
+        "KeySchema": _key_schema(schema["key_schema"]),
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+        "DeletionProtectionEnabled": protect,
+        "Tags": [{"Key": "app", "Value": "pregon"}],
+    }
+    for schema_key, cfn_key in (
+        ("global_secondary_indexes", "GlobalSecondaryIndexes"),
+        ("local_secondary_indexes", "LocalSecondaryIndexes"),
+    ):
+        indexes = sorted(schema.get(schema_key) or [], key=lambda i: str(i["index_name"]))
+        if indexes:
+            properties[cfn_key] = [
+                {
+                    "IndexName": index["index_name"],
+                    "KeySchema": _key_schema(index["key_schema"]),
+                    "Projection": _projection(index["projection"]),
+                }
+                for index in indexes
+            ]
+    ttl = ttl_attribute(model)
+    if ttl:
+        properties["TimeToLiveSpecification"] = {"AttributeName": ttl, "Enabled": True}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        # A stack update or delete must never take the data with it.
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+
+
+def base_table_names() -> dict[type[Model], str]:
+    """Model -> base table name, as ``store.tables`` binds ``<prefix><base name>``.
+
+    ``Meta.table_name`` holds the base name only until ``tables.bind()`` rewrites it, so read
+    the mapping ``tables`` captured at import.
+    """
+    from chalicelib.store import models, tables
+
+    return {model: tables.base_table_names()[model] for model in models.ALL_MODELS}
+
+
+def table_resources(table_prefix: str, *, protect: bool) -> dict[str, Json]:
+    resources: dict[str, Json] = {}
+    for model, base in base_table_names().items():
+        resources[logical_id(base, "Table")] = table_resource(model, table_prefix + base, protect=protect)
+    return resources
+
+
+# --- KMS, secrets, IAM ------------------------------------------------------------------
+
+
+def secrets_key_resources(alias: str) -> dict[str, Json]:
+    return {
+        KMS_KEY_ID: {
+            "Type": "AWS::KMS::Key",
+            # Losing the key loses every stored sender password: keep it on stack delete.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": "Pregón: encrypts sender-account passwords (envelope per company)",
+                "EnableKeyRotation": True,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            # The account administers the key through IAM; the function roles
+                            # get Encrypt/Decrypt in their own policy (see lambda_policy).
+                            "Sid": "AccountAdministersThroughIam",
+                            "Effect": "Allow",
+                            "Principal": {
+                                "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+                            },
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ],
+                },
+                "Tags": [{"Key": "app", "Value": "pregon"}],
+            },
+        },
+        "SecretsKeyAlias": {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {"AliasName": alias, "TargetKeyId": {"Ref": KMS_KEY_ID}},
+        },
+    }
+
+
+def link_signing_secret(stage: str) -> dict[str, Json]:
+    return {
+        LINK_SIGNING_SECRET_ID: {
+            "Type": "AWS::SecretsManager::Secret",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Name": f"pregon/{stage}/link-signing-key",
+                "Description": "Pregón: HMAC key that signs unsubscribe and tracking links",
+                "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+                "Tags": [{"Key": "app", "Value": "pregon"}],
+            },
+        }
+    }
+
+
+def lambda_policy(tables: dict[str, Json]) -> Json:
+    """The one policy every Pregón function role gets: only what the code calls."""
+    table_arns: list[Json] = []
+    for table_id, table in sorted(tables.items()):
+        table_arns.append({"Fn::GetAtt": [table_id, "Arn"]})
+        if "GlobalSecondaryIndexes" in table["Properties"] or "LocalSecondaryIndexes" in table["Properties"]:
+            table_arns.append({"Fn::Sub": "${" + table_id + ".Arn}/index/*"})
+    aws = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PregonTables",
+                "Effect": "Allow",
+                "Action": DYNAMODB_ACTIONS,
+                "Resource": table_arns,
+            },
+            {
+                "Sid": "SenderPasswords",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt"],
+                "Resource": {"Fn::GetAtt": [KMS_KEY_ID, "Arn"]},
+            },
+            {
+                # Tenants' identities are configured at run time; this account and region only.
+                "Sid": "SendMail",
+                "Effect": "Allow",
+                "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+                "Resource": [
+                    {"Fn::Sub": aws % ("ses", "identity/*")},
+                    {"Fn::Sub": aws % ("ses", "configuration-set/*")},
+                ],
+            },
+            {
+                # The stack's own function log groups (CloudFormation names functions
+                # <stack>-<logical id>-<suffix>).
+                "Sid": "Logs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [
+                    {"Fn::Sub": aws % ("logs", "log-group:/aws/lambda/${AWS::StackName}-*")},
+                    {"Fn::Sub": aws % ("logs", "log-group:/aws/lambda/${AWS::StackName}-*:*")},
+                ],
+            },
+            {
+                # X-Ray has no resource-level permissions: "*" is the only valid resource.
+                "Sid": "Tracing",
+                "Effect": "Allow",
+                "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def merge_template(stage: str, config: Json) -> tuple[Json, Json]:
+    """The template merged into Chalice's, and the function policy; both from code + config."""
+    prefix = stage_variable(config, "PREGON_TABLE_PREFIX")
+    kms_alias = stage_variable(config, "PREGON_KMS_KEY_ID")
+    if not kms_alias.startswith("alias/"):
+        raise SystemExit("PREGON_KMS_KEY_ID must name the key's alias (alias/...) in config.json")
+    tables = table_resources(prefix, protect=stage == "prod")
+    resources: dict[str, Json] = {
+        **tables,
+        **secrets_key_resources(kms_alias),
+        **link_signing_secret(stage),
+    }
+    outputs = {
+        "SecretsKeyArn": {"Value": {"Fn::GetAtt": [KMS_KEY_ID, "Arn"]}},
+        **{table_id: {"Value": {"Ref": table_id}} for table_id in sorted(tables)},
+    }
+    template: Json = {
+        "Description": f"Pregón ({stage}): customer communications",
+        "Globals": {
+            "Function": {
+                "Environment": {
+                    "Variables": {
+                        # Resolved by CloudFormation at deploy time; the Sub also makes every
+                        # function depend on the secret, so it exists before they are created.
+                        "PREGON_LINK_SIGNING_KEY": {
+                            "Fn::Sub": "{{resolve:secretsmanager:${"
+                            + LINK_SIGNING_SECRET_ID
+                            + "}:SecretString}}"
+                        }
+                    }
+                }
+            }
+        },
+        "Resources": resources,
+        "Outputs": outputs,
+    }
+    return template, lambda_policy(tables)
+
+
+# --- Packaging ----------------------------------------------------------------------------
+
+
+def export_requirements(destination: Path) -> None:
+    """The Lambda's requirements, exactly as locked; Chalice ships its own runtime module."""
+    subprocess.run(
+        [
+            "uv",
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-hashes",
+            "--no-emit-project",
+            "--prune",
+            "chalice",
+            "--quiet",
+            "-o",
+            str(destination),
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+
+
+def staging_project(project_dir: Path, build_dir: Path) -> Path:
+    """A project dir Chalice can package: the real sources (symlinked) + exported requirements.
+
+    Chalice reads ``requirements.txt`` from the project root; exporting it here instead keeps
+    the repository free of a generated file. ``.chalice`` is linked too, so Chalice's dependency
+    cache (``.chalice/deployments``) survives between runs.
+    """
+    staging = build_dir / "project"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    for name in ("app.py", "chalicelib", "vendor", ".chalice"):
+        source = project_dir / name
+        if not source.exists():
+            raise SystemExit(f"{source} is missing")
+        (staging / name).symlink_to(source.resolve())
+    export_requirements(staging / "requirements.txt")
+    return staging
+
+
+def chalice_package(project: Path, stage: str, template: Json, policy: Json, out: Path) -> None:
+    """``chalice package --stage S --merge-template M OUT``, with the generated role policy.
+
+    Run in-process, the way Chalice's own CDK construct does (``chalice.api.package_app``),
+    because that is the one way to hand Chalice a generated ``iam_policy_file`` without
+    writing it into the repository. ``merge.json`` and ``lambda-policy.json`` are kept in
+    ``out`` for review.
+    """
+    from chalice.cli.factory import CLIFactory
+
+    merge_file = out / "merge.json"
+    policy_file = out / "lambda-policy.json"
+    # The packager builds a botocore session to pick service principals; no call is made.
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    factory = CLIFactory(str(project), environ=os.environ)
+    config = factory.create_config_obj(
+        stage, user_provided_params={"iam_policy_file": str(policy_file.resolve())}
+    )
+    if config.autogen_policy is not False:
+        raise SystemExit(f"stage {stage!r} must set autogen_policy: false in .chalice/config.json")
+    if config.log_retention_in_days and config.chalice_app.routes:
+        # Chalice names the API function "APIHandler" but points its log group at
+        # "${ApiHandler}" (aws/chalice#2079); CloudFormation would reject the stack.
+        template["Resources"]["ApiHandlerLogGroup"] = {
+            "Properties": {"LogGroupName": {"Fn::Sub": "/aws/lambda/${APIHandler}"}}
+        }
+    merge_file.write_text(json.dumps(template, indent=2, ensure_ascii=False) + "\n")
+    policy_file.write_text(json.dumps(policy, indent=2) + "\n")
+    packager = factory.create_app_packager(
+        config,
+        factory.create_package_options(),
+        package_format="cloudformation",
+        template_format="json",
+        merge_template=str(merge_file.resolve()),
+    )
+    packager.package_app(config, str(out), stage)
+
+
+OUTPUTS = ("sam.json", "deployment.zip", "layer-deployment.zip", "merge.json", "lambda-policy.json")
+
+
+def clean_output(out: Path) -> None:
+    """Remove a previous synthesis (only its own files: ``--out`` may be any folder)."""
+    for name in OUTPUTS:
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / ".build", ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def synthesize(stage: str, out: Path, project_dir: Path = ROOT) -> Path:
+    """Write the deployable template and zip into ``out``; returns the template's path."""
+    config = stage_config(project_dir, stage)
+    template, policy = merge_template(stage, config)
+    clean_output(out)
+    build = out / ".build"
+    build.mkdir(parents=True)
+    project = staging_project(project_dir, build)
+    chalice_package(project, stage, template, policy, out)
+    shutil.rmtree(build)
+    return out / "sam.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--stage", default="prod", help="Chalice stage (test or prod)")
+    parser.add_argument("--out", type=Path, default=ROOT / "infrastructure" / "out", help="output dir")
+    parser.add_argument("--project-dir", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    template = synthesize(args.stage, args.out, args.project_dir)
+    print(template)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

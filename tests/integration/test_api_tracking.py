@@ -1,0 +1,499 @@
+"""The HTTP API as its three kinds of callers use it: bad input, tenants, unsubscribe, secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.conftest import IDENTITY, SMTP_PASSWORD, Tenant, body
+from tests.integration.tracking_steps import issue, post_event, subscribe, sweep, track
+
+
+def unsubscribe_token(mail: Any) -> str:
+    url = mail["List-Unsubscribe"].strip("<>")
+    return parse_qs(urlparse(url).query)["token"][0]
+
+
+def alert_for(api: Client, tenant: Tenant, mailbox: MailCatcher, tracking_id: str) -> Any:
+    issue(api, tenant, tracking_id)
+    subscribe(api, tenant, tracking_id, "ana@example.com")
+    post_event(api, tenant, tracking_id, "ev-1", "IN_TRANSIT", minutes=1)
+    sweep(tenant)
+    return mailbox.wait_for(1)[0]
+
+
+# --- unsubscribe (T7, RFC 8058) ------------------------------------------------------------
+
+
+def test_unsubscribe_link_cancels_and_shows_a_page(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given Ana received an alert with an unsubscribe link in the body and the headers
+    mail = alert_for(api, tenant, mailbox, "TRK-U1")
+    token = unsubscribe_token(mail)
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert token in html
+    # When she opens the link
+    page = api.http.get(f"/public/unsubscribe?token={token}")
+    # Then she sees a confirmation and gets no further alerts
+    assert page.status_code == 200 and "TRK-U1" in page.body.decode()
+    post_event(api, tenant, "TRK-U1", "ev-2", "DELIVERED", minutes=2)
+    assert sweep(tenant).sent == 0
+    subs = body(api.http.get("/parcels/TRK-U1/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert subs[0]["active"] is False and subs[0]["cancelled_at"]
+
+
+def test_one_click_post_cancels(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given an alert
+    mail = alert_for(api, tenant, mailbox, "TRK-U2")
+    # When the mail client posts the RFC 8058 one-click body
+    response = api.http.post(
+        f"/public/unsubscribe?token={unsubscribe_token(mail)}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=b"List-Unsubscribe=One-Click",
+    )
+    # Then the subscription is cancelled
+    assert response.status_code == 200 and body(response)["unsubscribed"] is True
+    follow_ups = body(api.http.get("/follow-ups", headers=tenant.staff_headers()))["items"]
+    assert "TRK-U2" not in [f["tracking_id"] for f in follow_ups]
+
+
+def test_tampered_token_is_refused(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given a real token with its subscription id swapped
+    token = unsubscribe_token(alert_for(api, tenant, mailbox, "TRK-U3"))
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload[:-2]}xx.{signature}"
+    # When someone uses it, or uses none
+    responses = [
+        api.http.get(f"/public/unsubscribe?token={forged}"),
+        api.http.post(
+            f"/public/unsubscribe?token={forged}",
+            body=b"List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        api.http.get("/public/unsubscribe"),
+    ]
+    # Then it is refused naming the token, and the subscription stays active
+    assert [r.status_code for r in responses] == [422, 422, 422]
+    assert all(body(r)["field"] == "token" for r in responses)
+    subs = body(api.http.get("/parcels/TRK-U3/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert subs[0]["active"] is True
+
+
+# --- staff follow-up management (T6.4, T7) ------------------------------------------------
+
+
+def test_staff_subscribe_list_cancel_and_alert_listings(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a parcel, and a clerk who subscribes Beto by hand
+    issue(api, tenant, "TRK-S1")
+    response = api.http.post(
+        "/parcels/TRK-S1/subscriptions",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"first_name": "Beto", "last_name": "Paz", "email": "Beto@Example.com"}),
+    )
+    assert response.status_code == 201, response.body
+    beto = body(response)
+    assert beto["source"] == "staff" and beto["active"] is True
+    subscribe(api, tenant, "TRK-S1", "ana@example.com")
+    # When a novelty is swept
+    post_event(api, tenant, "TRK-S1", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    assert sweep(tenant).sent == 2
+    # Then the follow-up list shows the parcel with both, and alerts list per parcel and per subscriber
+    [follow_up] = [
+        f
+        for f in body(api.http.get("/follow-ups", headers=tenant.staff_headers()))["items"]
+        if f["tracking_id"] == "TRK-S1"
+    ]
+    assert sorted(s["email"] for s in follow_up["subscribers"]) == ["Beto@example.com", "ana@example.com"]
+    parcel_alerts = body(api.http.get("/parcels/TRK-S1/alerts", headers=tenant.staff_headers()))["items"]
+    assert sorted(a["recipient_email"] for a in parcel_alerts) == ["Beto@example.com", "ana@example.com"]
+    assert all(a["state"] == "sent" and a["message_id"] for a in parcel_alerts)
+    beto_alerts = body(api.http.get("/subscribers/beto%40example.com/alerts", headers=tenant.staff_headers()))
+    assert [a["tracking_id"] for a in beto_alerts["items"]] == ["TRK-S1"]
+    # When the clerk cancels Beto
+    cancelled = api.http.delete(
+        f"/parcels/TRK-S1/subscriptions/{beto['subscription_id']}", headers=tenant.staff_headers()
+    )
+    assert cancelled.status_code == 204
+    post_event(api, tenant, "TRK-S1", "ev-2", "DELIVERED", minutes=2)
+    # Then only Ana hears about the delivery
+    assert sweep(tenant).sent == 1
+    last = mailbox.wait_for(3)[-1]
+    assert last["To"].addresses[0].addr_spec == "ana@example.com"
+
+
+# --- sender account (C1) and secrets ---------------------------------------------------------
+
+
+def test_sender_password_is_write_only_and_never_logged(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # Given the admin sets up the "all" account and its password
+    account = {
+        "kind": "smtp",
+        "display_name": "Cargas",
+        "from_address": "hola@cargas.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mailbox.port,
+        "encryption": "none",
+        "username": "carrier-mailer",
+    }
+    put = api.http.put("/sender-accounts/all", headers=tenant.admin_headers(), body=json.dumps(account))
+    secret = "Very-Secret-Password-42"
+    password = api.http.put(
+        "/sender-accounts/all/password", headers=tenant.admin_headers(), body=json.dumps({"password": secret})
+    )
+    listed = api.http.get("/sender-accounts", headers=tenant.admin_headers())
+    # When alerts are sent with the tracking account's stored password
+    alert_for(api, tenant, mailbox, "TRK-P1")
+    # Then the password is stored (password_set) but appears in no response and no log line
+    assert put.status_code == 200 and password.status_code == 204
+    accounts = {a["area"]: a for a in body(listed)["items"]}
+    assert accounts["all"]["password_set"] is True and accounts["all"]["working"] is True
+    everything = put.body + password.body + listed.body
+    assert secret.encode() not in everything and SMTP_PASSWORD.encode() not in everything
+    assert "password" not in accounts["all"]
+    logs = caplog.text + "".join(capsys.readouterr())
+    assert secret not in logs and SMTP_PASSWORD not in logs
+    # And the stored value is a KMS ciphertext, not the password
+    from chalicelib.store import companies as store
+
+    stored = store.get_sender_accounts(tenant.company_id, ["all"])["all"]
+    assert stored.password_ciphertext and secret.encode() not in stored.password_ciphertext
+
+
+def test_password_for_a_missing_account_is_404(api: Client, tenant: Tenant) -> None:
+    response = api.http.put(
+        "/sender-accounts/invoices/password",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"password": "x"}),
+    )
+    assert response.status_code == 404 and "invoices" in body(response)["message"]
+
+
+def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: dict[str, str]) -> None:
+    import boto3
+    import requests
+
+    # Given the tracking area uses a verified SES identity
+    boto3.client("ses").verify_email_identity(EmailAddress="avisos@ses.example")
+    response = api.http.put(
+        "/sender-accounts/tracking",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {
+                "kind": "ses",
+                "display_name": "Avisos",
+                "from_address": "avisos@ses.example",
+                "ses_identity": "avisos@ses.example",
+            }
+        ),
+    )
+    assert response.status_code == 200, response.body
+    assert body(response)["working"] is True
+    # When an alert is swept
+    issue(api, tenant, "TRK-SES")
+    subscribe(api, tenant, "TRK-SES", "ses-reader@example.com")
+    post_event(api, tenant, "TRK-SES", "ev-1", "DELIVERED", minutes=1, observation="En mano")
+    assert sweep(tenant).sent == 1
+    # Then SES (moto) holds the raw message, with its plain-text part and the unsubscribe header
+    sent = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+    raw = [m["raw_data"] for m in sent if "ses-reader@example.com" in json.dumps(m)]
+    assert raw and "List-Unsubscribe-Post" in raw[-1] and "TRK-SES" in raw[-1]
+
+
+# --- tenants never see each other ----------------------------------------------------------
+
+
+def test_a_company_cannot_read_or_write_another_companys_data(
+    api: Client, tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given company A has a followed parcel
+    issue(api, tenant, "TRK-A1")
+    subscribe(api, tenant, "TRK-A1", "ana@example.com")
+    sub_id = body(api.http.get("/parcels/TRK-A1/subscriptions", headers=tenant.staff_headers()))["items"][0][
+        "subscription_id"
+    ]
+    b_key, b_admin = other_tenant.key_headers(), other_tenant.admin_headers()
+    # When company B's key and admin try to reach it
+    attempts = {
+        "read parcel": api.http.get("/parcels/TRK-A1", headers=b_key),
+        "post event": api.http.post(
+            "/parcels/TRK-A1/events",
+            headers=b_key,
+            body=json.dumps(
+                {"event_id": "x", "status": "DELIVERED", "occurred_at": "2026-11-02T12:00:00+00:00"}
+            ),
+        ),
+        "list subscriptions": api.http.get("/parcels/TRK-A1/subscriptions", headers=b_admin),
+        "cancel": api.http.delete(f"/parcels/TRK-A1/subscriptions/{sub_id}", headers=b_admin),
+        "alerts": api.http.get("/parcels/TRK-A1/alerts", headers=b_admin),
+    }
+    # Then B finds nothing, and A's data is unchanged
+    assert {k: r.status_code for k, r in attempts.items()} == {k: 404 for k in attempts}
+    assert body(api.http.get("/parcels/TRK-A1/subscriptions", headers=tenant.staff_headers()))["items"][0][
+        "active"
+    ]
+    assert body(api.http.get("/parcels/TRK-A1", headers=tenant.key_headers()))["history"] == []
+    # And B's follow-ups, subscriber alerts and accounts do not include A's
+    assert body(api.http.get("/follow-ups", headers=b_admin))["items"] == []
+    assert body(api.http.get("/subscribers/ana%40example.com/alerts", headers=b_admin))["items"] == []
+    assert body(api.http.get("/sender-accounts", headers=b_admin))["items"] == []
+    # And B's issuing a parcel with the same tracking id creates B's own parcel, not A's
+    issue(api, other_tenant, "TRK-A1")
+    assert body(api.http.get("/parcels/TRK-A1/subscriptions", headers=b_admin))["items"] == []
+
+
+def test_credentials_are_required_and_roles_respected(api: Client, tenant: Tenant) -> None:
+    issue(api, tenant, "TRK-R1")
+    # No credentials, a wrong key, a token of an unknown issuer key: refused
+    assert api.http.get("/parcels/TRK-R1").status_code in (401, 403)
+    assert api.http.get("/parcels/TRK-R1", headers={"Authorization": "ApiKey pk_abc.def"}).status_code == 403
+    from infrastructure.local.identity import LocalIdentity
+
+    forged = LocalIdentity().mint(tenant.company_id, user_id="mallory", level=1)
+    assert api.http.get("/alerts", headers={"Authorization": f"Bearer {forged}"}).status_code == 403
+    # An API key cannot change configuration; a level-3 clerk cannot either; the admin can
+    change = json.dumps({"enabled": True, "frequency_minutes": 5})
+    assert api.http.put("/alerts/tracking", headers=tenant.key_headers(), body=change).status_code == 403
+    assert api.http.put("/alerts/tracking", headers=tenant.staff_headers(), body=change).status_code == 403
+    assert api.http.put("/alerts/tracking", headers=tenant.admin_headers(), body=change).status_code == 200
+    # A read-only key cannot post events
+    from chalicelib.companies.service import issue_api_key
+
+    read_only = issue_api_key(tenant.company_id, "site", ["parcels:read"])
+    response = api.http.post(
+        "/parcels/TRK-R1/events",
+        headers={"Authorization": f"ApiKey {read_only}"},
+        body=json.dumps({"event_id": "e", "status": "DELIVERED", "occurred_at": "2026-11-02T12:00:00+00:00"}),
+    )
+    assert response.status_code == 403 and "parcels:write" in body(response)["message"]
+    # An expired staff token is refused
+    from datetime import timedelta
+
+    expired = IDENTITY.mint(tenant.company_id, user_id="old", level=1, ttl=timedelta(seconds=-60))
+    assert api.http.get("/alerts", headers={"Authorization": f"Bearer {expired}"}).status_code == 403
+
+
+# --- bad input: 4xx naming the field, nothing written ------------------------------------------
+
+
+BAD_INPUTS: list[tuple[str, str, str, Any, str]] = [
+    # (who, method, path, body, field named in the answer)
+    ("key", "POST", "/parcels", {"client_id": "C"}, "tracking_id"),
+    ("key", "POST", "/parcels", {"tracking_id": "T 1", "waybill_issued": True}, "tracking_id"),
+    ("key", "POST", "/parcels", {"tracking_id": "T1", "waybill_issued": "maybe"}, "waybill_issued"),
+    ("key", "POST", "/parcels", {"tracking_id": "T1", "waybill_issued": True, "color": "red"}, "color"),
+    ("key", "POST", "/parcels", "not json", "body"),
+    ("key", "POST", "/parcels", [1, 2], "body"),
+    ("key", "POST", "/parcels/TRK-B1/events", {"event_id": "e", "status": "DELIVERED"}, "occurred_at"),
+    (
+        "key",
+        "POST",
+        "/parcels/TRK-B1/events",
+        {"event_id": "e", "status": "DELIVERED", "occurred_at": "2026-11-02T12:00:00"},
+        "occurred_at",
+    ),
+    (
+        "key",
+        "POST",
+        "/parcels/TRK-B1/events",
+        {"event_id": "e", "status": "NOPE", "occurred_at": "2026-11-02T12:00:00Z"},
+        "status",
+    ),
+    (
+        "key",
+        "POST",
+        "/parcel-events",
+        {
+            "events": [
+                {
+                    "tracking_id": "NO-SUCH",
+                    "event_id": "e",
+                    "status": "DELIVERED",
+                    "occurred_at": "2026-11-02T12:00:00Z",
+                },
+            ]
+        },
+        "events[0].tracking_id",
+    ),
+    ("key", "POST", "/parcel-events", {"events": []}, "events"),
+    (
+        "key",
+        "POST",
+        "/parcel-events",
+        {
+            "events": [
+                {
+                    "tracking_id": "TRK-B1",
+                    "event_id": "ok-1",
+                    "status": "DELIVERED",
+                    "occurred_at": "2026-11-02T12:00:00Z",
+                },
+                {
+                    "tracking_id": "TRK-B1",
+                    "event_id": "bad",
+                    "status": "NOPE",
+                    "occurred_at": "2026-11-02T12:00:00Z",
+                },
+            ]
+        },
+        "events[1].status",
+    ),
+    (
+        "public",
+        "POST",
+        "/public/{company}/parcels/TRK-B1/subscriptions",
+        {"first_name": "A", "last_name": "B", "email": "not-an-email"},
+        "email",
+    ),
+    (
+        "public",
+        "POST",
+        "/public/{company}/parcels/TRK-B1/subscriptions",
+        {"first_name": "", "last_name": "B", "email": "a@example.com"},
+        "first_name",
+    ),
+    (
+        "public",
+        "POST",
+        "/public/{company}/parcels/TRK-B1/subscriptions",
+        {"first_name": "A", "last_name": "B", "email": "a@example.com", "phone": "call me"},
+        "phone",
+    ),
+    (
+        "staff",
+        "POST",
+        "/parcels/TRK-B1/subscriptions",
+        {"first_name": "A", "email": "a@example.com"},
+        "last_name",
+    ),
+    (
+        "admin",
+        "PUT",
+        "/status-catalog/DELIVERED",
+        {"display_name": "X", "visibility": "secret", "notify": True},
+        "visibility",
+    ),
+    ("admin", "PUT", "/status-catalog/DELIVERED", {"visibility": "visible", "notify": True}, "display_name"),
+    ("admin", "PUT", "/alerts/tracking", {"enabled": True, "frequency_minutes": -5}, "frequency_minutes"),
+    ("admin", "PUT", "/alerts/tracking", {"enabled": True}, "frequency_minutes"),
+    ("admin", "PUT", "/alerts/weather", {"enabled": True, "frequency_minutes": 5}, "alert_type"),
+    (
+        "admin",
+        "PUT",
+        "/sender-accounts/tracking",
+        {"display_name": "X", "from_address": "x@y.example"},
+        "smtp_host",
+    ),
+    (
+        "admin",
+        "PUT",
+        "/sender-accounts/tracking",
+        {"display_name": "X", "from_address": "x@y.example", "smtp_host": "h", "smtp_port": 70000},
+        "smtp_port",
+    ),
+    (
+        "admin",
+        "PUT",
+        "/sender-accounts/tracking",
+        {
+            "display_name": "X",
+            "from_address": "x@y.example",
+            "smtp_host": "h",
+            "smtp_port": 25,
+            "encryption": "ssl3",
+        },
+        "encryption",
+    ),
+    (
+        "admin",
+        "PUT",
+        "/sender-accounts/mars",
+        {"display_name": "X", "from_address": "x@y.example", "smtp_host": "h", "smtp_port": 25},
+        "area",
+    ),
+    (
+        "admin",
+        "PUT",
+        "/sender-accounts/tracking",
+        {"kind": "ses", "display_name": "X", "from_address": "x@y.example"},
+        "ses_identity",
+    ),
+    ("admin", "PUT", "/sender-accounts/tracking/password", {"password": ""}, "password"),
+    ("admin", "PATCH", "/company", {"language": "fr"}, "language"),
+    ("staff", "GET", "/follow-ups?limit=0", None, "limit"),
+    ("staff", "GET", "/follow-ups?cursor=%%%", None, "cursor"),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "method", "path", "payload", "field"),
+    BAD_INPUTS,
+    ids=[f"{m} {p} -> {f}" for _, m, p, _, f in BAD_INPUTS],
+)
+def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(
+    api: Client, tenant: Tenant, who: str, method: str, path: str, payload: Any, field: str
+) -> None:
+    # Given a parcel TRK-B1 and a snapshot of what the company has
+    issue(api, tenant, "TRK-B1")
+    before = snapshot(api, tenant)
+    headers = {
+        "key": tenant.key_headers(),
+        "admin": tenant.admin_headers(),
+        "staff": tenant.staff_headers(),
+        "public": {"Content-Type": "application/json"},
+    }[who]
+    raw = payload if isinstance(payload, str) else json.dumps(payload) if payload is not None else b""
+    # When the bad request is made
+    response = api.http.request(
+        method,
+        path.replace("{company}", tenant.company_id),
+        headers=headers,
+        body=raw.encode() if isinstance(raw, str) else raw,
+    )
+    # Then it is refused with a 4xx naming the field, and nothing changed
+    assert 400 <= response.status_code < 500, response.body
+    answer = body(response)
+    assert answer["field"] == field, answer
+    assert field.split(".")[-1].split("[")[0] in answer["message"] or answer.get("errors")
+    assert snapshot(api, tenant) == before
+
+
+def snapshot(api: Client, tenant: Tenant) -> Any:
+    h = tenant.admin_headers()
+    return (
+        body(api.http.get("/parcels/TRK-B1", headers=h)),
+        body(api.http.get("/parcels/TRK-B1/subscriptions", headers=h)),
+        body(api.http.get("/status-catalog", headers=h)),
+        body(api.http.get("/alerts", headers=h)),
+        body(api.http.get("/sender-accounts", headers=h)),
+        body(api.http.get("/company", headers=h)),
+    )
+
+
+def test_unknown_company_or_parcel_is_404(api: Client, tenant: Tenant) -> None:
+    assert api.http.get(f"/public/{tenant.company_id}/parcels/NOPE").status_code == 404
+    assert api.http.get("/public/no-such-company/parcels/NOPE").status_code == 404
+    response = subscribe(api, tenant, "NOPE", "a@example.com")
+    assert response.status_code == 404 and "NOPE" in body(response)["message"]
+
+
+def test_public_lookup_reveals_only_t1(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given a followed parcel with a client id and a subscriber
+    issue(api, tenant, "TRK-T1")
+    subscribe(api, tenant, "TRK-T1", "ana@example.com")
+    post_event(api, tenant, "TRK-T1", "ev-1", "IN_TRANSIT", minutes=1)
+    # When anyone looks it up
+    view = track(api, tenant, "TRK-T1")
+    # Then only the history and the alerts flag are there: no client, subscribers or internals
+    assert set(view) == {"tracking_id", "history", "alerts_available"}
+    text = json.dumps(view)
+    assert "ana@example.com" not in text and "CLI-1" not in text and "ev-1" not in text

@@ -1,0 +1,305 @@
+"""Q2: the AWS deployment synthesizes offline into a template that cfn-lint accepts.
+
+The synthesis runs once per module (about 10 s: Chalice packages the code and the locked
+dependencies, cached in ``.chalice/deployments``; the first run on a machine needs PyPI).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint_file
+from pynamodb.indexes import GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.store import models
+from infrastructure.aws import synth
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGE = "prod"
+PREFIX = "pregon-prod-"
+
+# cfn-lint rules this project accepts, each with the reason. Errors (E) and warnings (W) all
+# fail the test; none is ignored today. Informational rules (I) are not run: the only one the
+# template raises is I3011 on the Lambda log groups Chalice generates (no DeletionPolicy),
+# and losing a function's logs with its stack is what we want.
+IGNORED_RULES: dict[str, str] = {}
+
+Json = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Given the project as committed
+    out = tmp_path_factory.mktemp("synth")
+    # When the deployment is synthesized for prod, the way the README says. In a subprocess:
+    # Chalice loads app.py with the stage's environment variables put into os.environ, which
+    # must not leak into the rest of the test run.
+    result = subprocess.run(
+        [sys.executable, "-m", "infrastructure.aws.synth", "--stage", STAGE, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def template(out_dir: Path) -> Json:
+    return dict(json.loads((out_dir / "sam.json").read_text()))
+
+
+def resources_of_type(template: Json, type_name: str) -> dict[str, Json]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == type_name}
+
+
+def tables_by_name(template: Json) -> dict[str, Json]:
+    return {
+        t["Properties"]["TableName"]: t["Properties"]
+        for t in resources_of_type(template, "AWS::DynamoDB::Table").values()
+    }
+
+
+def expected_key_schema(attributes: dict[str, Any]) -> list[Json]:
+    hash_keys = [a.attr_name for a in attributes.values() if a.is_hash_key]
+    range_keys = [a.attr_name for a in attributes.values() if a.is_range_key]
+    return [{"AttributeName": name, "KeyType": "HASH"} for name in hash_keys] + [
+        {"AttributeName": name, "KeyType": "RANGE"} for name in range_keys
+    ]
+
+
+def expected_indexes(model: type[Model]) -> dict[str, Json]:
+    indexes = [v for v in vars(model).values() if isinstance(v, GlobalSecondaryIndex | LocalSecondaryIndex)]
+    return {
+        index.Meta.index_name: {
+            "KeySchema": expected_key_schema(index.Meta.attributes),
+            "Projection": {"ProjectionType": index.Meta.projection.projection_type},
+        }
+        for index in indexes
+    }
+
+
+def role_policies(template: Json) -> list[Json]:
+    return [
+        policy["PolicyDocument"]
+        for role in resources_of_type(template, "AWS::IAM::Role").values()
+        for policy in role["Properties"].get("Policies", [])
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_template_passes_cfn_lint(out_dir: Path) -> None:
+    # Given the synthesized SAM template
+    # When cfn-lint checks it (SAM transform included) for the region the config targets
+    matches = lint_file(
+        out_dir / "sam.json",
+        config=ManualArgs(regions=["us-east-1"], ignore_checks=list(IGNORED_RULES)),
+    )
+    # Then it reports no error and no warning
+    assert [str(m) for m in matches] == []
+
+
+def test_every_model_has_its_table_with_keys_and_indexes(template: Json) -> None:
+    # Given the PynamoDB models the code reads and writes
+    tables = tables_by_name(template)
+    # Then each has a table named <prefix><base name>, with the model's keys and indexes
+    expected_names = {PREFIX + synth.base_table_names()[m] for m in models.ALL_MODELS}
+    assert set(tables) == expected_names
+    for model in models.ALL_MODELS:
+        table = tables[PREFIX + synth.base_table_names()[model]]
+        assert table["KeySchema"] == expected_key_schema(model.get_attributes())
+        indexes = {
+            i["IndexName"]: {"KeySchema": i["KeySchema"], "Projection": i["Projection"]}
+            for i in table.get("GlobalSecondaryIndexes", []) + table.get("LocalSecondaryIndexes", [])
+        }
+        assert indexes == expected_indexes(model), model.__name__
+        # And it is on-demand, point-in-time recoverable, encrypted and protected in prod
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["SSESpecification"] == {"SSEEnabled": True}
+        assert table["DeletionProtectionEnabled"] is True
+
+
+def test_sparse_indexes_that_sweeps_use_exist(template: Json) -> None:
+    # Given the tables
+    tables = tables_by_name(template)
+
+    def index(table: str, name: str) -> Json:
+        found = [i for i in tables[PREFIX + table]["GlobalSecondaryIndexes"] if i["IndexName"] == name]
+        assert found, f"{name} on {table}"
+        return dict(found[0])
+
+    # Then the indexes the sweeps and the follow-up screens query are there, projecting ALL
+    for table, name, hash_key, range_key in (
+        ("alert-schedules", "due-alerts", "due_alert_type", "next_run_at"),
+        ("parcels", "pending-alerts", "pending_company", "pending_since"),
+        ("parcels", "follow-ups", "followed_company", "followed_until"),
+        ("alerts", "by-recipient", "recipient_key", "created_at"),
+    ):
+        gsi = index(table, name)
+        assert gsi["KeySchema"] == [
+            {"AttributeName": hash_key, "KeyType": "HASH"},
+            {"AttributeName": range_key, "KeyType": "RANGE"},
+        ]
+        assert gsi["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_subscriptions_expire_through_ttl(template: Json) -> None:
+    # Given the tables
+    tables = tables_by_name(template)
+    # Then the subscriptions table deletes items by their "expires" attribute, and only it has TTL
+    assert tables[PREFIX + "subscriptions"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expires",
+        "Enabled": True,
+    }
+    with_ttl = {name for name, t in tables.items() if "TimeToLiveSpecification" in t}
+    assert with_ttl == {PREFIX + "subscriptions"}
+
+
+def test_tracking_sweep_runs_every_minute(template: Json) -> None:
+    # Given the functions Chalice generated from app.py
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    # (a blueprint function's handler is its module path: chalicelib.events.schedules.<name>)
+    sweep = [f for f in functions.values() if f["Properties"]["Handler"].endswith(".sweep_tracking_alerts")]
+    # Then sweep_tracking_alerts has its own function, fired by an EventBridge rule each minute
+    assert len(sweep) == 1
+    schedules = [e["Properties"]["Schedule"] for e in sweep[0]["Properties"]["Events"].values()]
+    assert schedules == ["rate(1 minute)"]
+
+
+def test_sender_passwords_have_a_rotating_kms_key(template: Json) -> None:
+    # Given the KMS resources
+    keys = resources_of_type(template, "AWS::KMS::Key")
+    aliases = resources_of_type(template, "AWS::KMS::Alias")
+    # Then one key rotates and is kept if the stack goes, and its alias is the one functions use
+    assert len(keys) == 1
+    key_id, key = next(iter(keys.items()))
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    [alias] = aliases.values()
+    assert alias["Properties"] == {"AliasName": "alias/pregon-prod-secrets", "TargetKeyId": {"Ref": key_id}}
+    for function in resources_of_type(template, "AWS::Serverless::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["PREGON_KMS_KEY_ID"] == (
+            "alias/pregon-prod-secrets"
+        )
+
+
+def test_functions_get_their_configuration_and_no_literal_secret(template: Json) -> None:
+    # Given every function of the stack
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    assert functions
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        # Then each has the stage's settings
+        assert variables["PREGON_STAGE"] == "prod", name
+        assert variables["PREGON_TABLE_PREFIX"] == PREFIX, name
+        for setting in (
+            "PREGON_PUBLIC_BASE_URL",
+            "PREGON_JWT_ISSUER",
+            "PREGON_JWT_AUDIENCE",
+            "PREGON_JWKS_URL",
+        ):
+            assert variables[setting], (name, setting)
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "pregon"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Pregon"
+        # And the link signing key never comes from config (SAM Globals inject it)
+        assert "PREGON_LINK_SIGNING_KEY" not in variables, name
+    # And the one injected value is a deploy-time reference to a generated Secrets Manager secret
+    link_key = template["Globals"]["Function"]["Environment"]["Variables"]["PREGON_LINK_SIGNING_KEY"]
+    assert link_key == {"Fn::Sub": "{{resolve:secretsmanager:${LinkSigningKeySecret}:SecretString}}"}
+    secret = template["Resources"]["LinkSigningKeySecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert "GenerateSecretString" in secret["Properties"]
+    assert "SecretString" not in secret["Properties"]
+
+
+def test_function_roles_are_least_privilege(template: Json) -> None:
+    # Given the policies of every function role (autogen_policy is off: Chalice uses ours)
+    policies = role_policies(template)
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    assert len(policies) == len(functions)
+    table_ids = set(resources_of_type(template, "AWS::DynamoDB::Table"))
+    for policy in policies:
+        statements = policy["Statement"]
+        for statement in statements:
+            actions = as_list(statement["Action"])
+            resources = as_list(statement["Resource"])
+            assert statement["Effect"] == "Allow"
+            # Then no statement grants every action of a service
+            assert not any(a == "*" or a.endswith(":*") for a in actions), statement
+            # And "*" is only where the service has no resource-level permissions (X-Ray)
+            if "*" in resources:
+                assert all(a.startswith("xray:") for a in actions), statement
+        dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+        # And DynamoDB is reachable only on Pregón's own tables and their indexes, without Scan
+        referenced: set[str] = set()
+        for statement in dynamodb:
+            assert "dynamodb:Scan" not in statement["Action"]
+            for resource in as_list(statement["Resource"]):
+                assert isinstance(resource, dict), resource
+                if "Fn::GetAtt" in resource:
+                    table_id, attribute = resource["Fn::GetAtt"]
+                    assert attribute == "Arn"
+                else:
+                    sub = resource["Fn::Sub"]
+                    assert sub.endswith(".Arn}/index/*"), sub
+                    table_id = sub.removeprefix("${").removesuffix(".Arn}/index/*")
+                referenced.add(table_id)
+        assert referenced == table_ids
+        # And KMS is limited to encrypting and decrypting with the secrets key
+        kms = [s for s in statements if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+        assert kms == [
+            {
+                "Sid": "SenderPasswords",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt"],
+                "Resource": {"Fn::GetAtt": ["SecretsKey", "Arn"]},
+            }
+        ]
+        # And mail goes out through SES only
+        ses_actions = {a for s in statements for a in as_list(s["Action"]) if a.startswith("ses:")}
+        assert ses_actions == {"ses:SendEmail", "ses:SendRawEmail"}
+
+
+def test_deployment_zip_ships_code_and_templates(out_dir: Path) -> None:
+    # Given the deployment package next to the template
+    with zipfile.ZipFile(out_dir / "deployment.zip") as package:
+        names = set(package.namelist())
+    # Then it holds the app and chalicelib
+    assert "app.py" in names
+    code = {p.relative_to(ROOT).as_posix() for p in (ROOT / "chalicelib").rglob("*.py")}
+    assert code and code <= names
+    # And every default template of the repo, at templates/ (through vendor/templates)
+    templates = {p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").rglob("*") if p.is_file()}
+    assert "templates/es/tracking_alert.subject.txt" in templates
+    assert templates <= names
+    # And the locked runtime dependencies, but nothing that is not the app
+    assert any(n.startswith("pynamodb/") for n in names)
+    assert not any(n.startswith(("tests/", "infrastructure/", "bench/")) for n in names)
+
+
+def test_test_stage_uses_its_own_names_and_is_not_protected() -> None:
+    # Given the test stage's configuration
+    config = synth.stage_config(ROOT, "test")
+    # When its merge template is generated (no packaging)
+    template, policy = synth.merge_template("test", config)
+    # Then its tables, key alias and secret are the test stage's, and can be deleted
+    tables = tables_by_name(template)
+    assert set(tables) == {"pregon-test-" + synth.base_table_names()[m] for m in models.ALL_MODELS}
+    assert all(t["DeletionProtectionEnabled"] is False for t in tables.values())
+    resources = template["Resources"]
+    assert resources["SecretsKeyAlias"]["Properties"]["AliasName"] == "alias/pregon-test-secrets"
+    assert resources["LinkSigningKeySecret"]["Properties"]["Name"] == "pregon/test/link-signing-key"
+    assert policy["Statement"][0]["Sid"] == "PregonTables"

@@ -1,0 +1,210 @@
+"""The published OpenAPI document: generated from the code, committed, valid, and honest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib.api.openapi import DOCUMENT_PATH, REGENERATE, build_openapi, main, render
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return build_openapi()
+
+
+@pytest.fixture(scope="module")
+def routes() -> dict[str, Any]:
+    from app import app
+
+    return dict(app.routes)
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if not ref:
+        return schema
+    name = ref.removeprefix("#/components/schemas/")
+    return dict(document["components"]["schemas"][name])
+
+
+def property_names(document: dict[str, Any], schema: Any, seen: set[str] | None = None) -> Iterator[str]:
+    """Every property name reachable from a schema, following $refs (each model once)."""
+    seen = set() if seen is None else seen
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            if ref in seen:
+                return
+            seen.add(ref)
+            yield from property_names(document, resolve(document, schema), seen)
+            return
+        properties = schema.get("properties")
+        if isinstance(properties, dict):
+            yield from properties
+        for value in schema.values():
+            yield from property_names(document, value, seen)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from property_names(document, value, seen)
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def test_committed_document_is_the_generated_one(document: dict[str, Any]) -> None:
+    # Given the routes and models as the code has them now
+    expected = render(document)
+    # When the committed docs/openapi.json is read
+    committed = DOCUMENT_PATH.read_text(encoding="utf-8") if DOCUMENT_PATH.exists() else ""
+    # Then it is byte for byte what the generator writes, so the contract cannot drift
+    assert committed == expected, f"docs/openapi.json is stale; regenerate it with: {REGENERATE}"
+
+
+def test_generation_is_deterministic(document: dict[str, Any]) -> None:
+    # Given one generated document
+    # When the document is generated again
+    again = build_openapi()
+    # Then both render to the same text, with a trailing newline
+    assert render(again) == render(document)
+    assert render(document).endswith("}\n")
+
+
+def test_check_option_passes_on_the_committed_document(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the committed document is current (see the test above)
+    # When the CLI checks it
+    status = main(["--check"])
+    # Then it reports nothing stale
+    assert status == 0, capsys.readouterr().err
+
+
+def test_every_route_and_method_is_documented(document: dict[str, Any], routes: dict[str, Any]) -> None:
+    # Given every route Chalice registered
+    expected = {(path, method.lower()) for path, methods in routes.items() for method in methods}
+    # When the document's operations are listed
+    documented = {(path, method) for path, method, _ in operations(document)}
+    # Then each route and method is there, and nothing else is
+    assert documented == expected
+    for path, methods in routes.items():
+        for method, entry in methods.items():
+            operation = document["paths"][path][method.lower()]
+            assert operation["operationId"] == entry.view_function.__name__
+            assert operation["summary"]
+            assert [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"] == list(
+                entry.view_args
+            )
+
+
+def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    # Given the generated document
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
+
+    # When a standard OpenAPI 3.1 validator checks it
+    # Then it raises nothing
+    validate(document, cls=OpenAPIV31SpecValidator)
+    assert document["openapi"].startswith("3.1")
+
+
+def test_public_routes_need_no_credentials_and_others_do(
+    document: dict[str, Any], routes: dict[str, Any]
+) -> None:
+    # Given the routes with and without an authorizer
+    for path, methods in routes.items():
+        for method, entry in methods.items():
+            operation = document["paths"][path][method.lower()]
+            # When their security is read
+            # Then public routes say so and are tagged public; the rest need a known scheme
+            if entry.authorizer is None:
+                assert operation["security"] == [] and operation["tags"] == ["public"]
+                assert "401" not in operation["responses"]
+            else:
+                assert operation["security"], path
+                schemes = {name for requirement in operation["security"] for name in requirement}
+                assert schemes <= set(document["components"]["securitySchemes"])
+                assert {"401", "403"} <= set(operation["responses"])
+                assert operation["tags"] in (["parcels"], ["configuration"])
+
+
+def test_company_systems_use_api_keys_only_where_the_route_accepts_them(document: dict[str, Any]) -> None:
+    # Given a route that checks an API key scope and one only staff may call
+    issue = document["paths"]["/parcels"]["post"]
+    follow_ups = document["paths"]["/follow-ups"]["get"]
+    # When their security requirements are read
+    # Then an API key is offered for the first and not for the second
+    assert {"apiKey": []} in issue["security"] and {"bearerAuth": []} in issue["security"]
+    assert "parcels:write" in issue["description"]
+    assert follow_ups["security"] == [{"bearerAuth": []}]
+    assert {p["name"] for p in follow_ups["parameters"]} == {"limit", "cursor"}
+
+
+def test_public_tracking_documents_alerts_available(document: dict[str, Any]) -> None:
+    # Given the public look-up a tracking site calls
+    operation = document["paths"]["/public/{company_id}/parcels/{tracking_id}"]["get"]
+    # When its 200 answer is resolved
+    schema = resolve(document, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    # Then it has a required boolean alerts_available, and the route allows browsers (CORS)
+    assert schema["properties"]["alerts_available"]["type"] == "boolean"
+    assert "alerts_available" in schema["required"]
+    assert "CORS" in operation["description"]
+
+
+def test_unsubscribe_routes_take_the_token_from_the_query(document: dict[str, Any]) -> None:
+    # Given the unsubscribe link (GET) and the RFC 8058 one-click POST
+    item = document["paths"]["/public/unsubscribe"]
+    for method in ("get", "post"):
+        # When their parameters are read
+        parameters = {p["name"]: p for p in item[method]["parameters"]}
+        # Then the token is a required query parameter
+        assert parameters["token"]["in"] == "query" and parameters["token"]["required"] is True
+    assert "application/x-www-form-urlencoded" in item["post"]["requestBody"]["content"]
+    assert "text/html" in item["get"]["responses"]["200"]["content"]
+
+
+def test_no_answer_contains_a_password(document: dict[str, Any]) -> None:
+    # Given every response schema of every operation
+    leaks = []
+    for path, method, operation in operations(document):
+        for status, response in operation["responses"].items():
+            # When the property names they can reach are collected
+            names = set(property_names(document, response.get("content", {})))
+            # Then none is a password (the sender password is write-only)
+            if "password" in names:
+                leaks.append(f"{method.upper()} {path} -> {status}")
+    assert leaks == []
+    # ...while the request body that sets it does document it
+    body = document["paths"]["/sender-accounts/{area}/password"]["put"]["requestBody"]
+    assert "password" in set(property_names(document, body))
+
+
+def test_error_schema_matches_what_the_app_answers(document: dict[str, Any]) -> None:
+    # Given the error bodies the app really produces
+    from chalicelib.errors import NotFound, ValidationFailed
+
+    bodies = [
+        NotFound("there is no parcel with tracking id 'X'").body(),
+        ValidationFailed(
+            [{"field": "email", "message": "is required"}, {"field": "x", "message": "m"}]
+        ).body(),
+    ]
+    schemas = document["components"]["schemas"]
+    error, field_error = schemas["ErrorOut"], schemas["FieldErrorOut"]
+    for body in bodies:
+        # When they are compared with the documented ErrorOut
+        # Then every key is documented and every required key is present
+        assert set(body) <= set(error["properties"]), body
+        assert set(error["required"]) <= set(body)
+        for item in body.get("errors", []):
+            assert set(item) == set(field_error["properties"]) == set(field_error["required"])
+    for _path, _method, operation in operations(document):
+        if "422" in operation["responses"]:
+            schema = operation["responses"]["422"]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorOut"}
