@@ -8,8 +8,10 @@ from chalicelib.api.http import map_errors
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.events.schedules import schedules
+from chalicelib.observability import observe
 
 app = Chalice(app_name="pregon", configure_logs=False)
+app.register_middleware(observe, "all")
 app.register_middleware(map_errors, "http")
 app.register_blueprint(auth)
 app.register_blueprint(public)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store import records
@@ -72,9 +72,9 @@ def create_company(
                 tx.save(_status_item(company.company_id, status))
             for schedule in schedules:
                 tx.save(_schedule_item(schedule))
-    except Exception as exc:  # TransactWriteError: the company exists already
-        if "ConditionalCheckFailed" in str(exc):
-            return False
+    except TransactWriteError as exc:
+        if any(r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []):
+            return False  # the company exists already
         raise
     return True
 
@@ -300,13 +300,18 @@ def configure_alert_schedule(
     return _schedule(item)
 
 
+# The schedule ticks every minute but never exactly on the planned instant; a run planned
+# a few seconds after a tick would otherwise wait for the next tick and drift a whole minute.
+SCHEDULE_SLACK = timedelta(seconds=30)
+
+
 def due_alert_schedules(alert_type: str, now: datetime) -> list[records.AlertSchedule]:
-    """Schedules of ``alert_type`` whose next run is at or before ``now`` (sparse index)."""
+    """Schedules of ``alert_type`` due by ``now`` (within the tick slack), from the sparse index."""
     bind()
     return [
         _schedule(item)
         for item in AlertScheduleModel.due_alerts.query(
-            alert_type, AlertScheduleModel.next_run_at <= _iso(now)
+            alert_type, AlertScheduleModel.next_run_at <= _iso(now + SCHEDULE_SLACK)
         )
     ]
 

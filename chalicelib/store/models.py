@@ -153,6 +153,8 @@ class ParcelModel(Model):
     updated_at = UTCDateTimeAttribute()
     # Optimistic-concurrency counter: every change to the pending novelty bumps it.
     version = NumberAttribute(default=0)
+    # The newest notifiable novelty, whoever follows the parcel (a new follower is sent it).
+    latest = NoveltySnapshot(null=True)
     # The newest notifiable novelty not yet alerted (what the next sweep sends).
     pending = NoveltySnapshot(null=True)
     notified_occurred_at = UTCDateTimeAttribute(null=True)

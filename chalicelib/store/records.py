@@ -87,6 +87,7 @@ class Parcel:
     created_at: datetime
     updated_at: datetime
     version: int = 0
+    latest: Novelty | None = None
     pending: Novelty | None = None
     notified_occurred_at: datetime | None = None
     last_alert_at: datetime | None = None

@@ -69,6 +69,7 @@ def _parcel(item: ParcelModel) -> records.Parcel:
         created_at=item.created_at,
         updated_at=item.updated_at,
         version=int(item.version or 0),
+        latest=_snapshot(item.latest),
         pending=_snapshot(item.pending),
         notified_occurred_at=item.notified_occurred_at,
         last_alert_at=item.last_alert_at,
@@ -148,9 +149,14 @@ class StaleParcel(Exception):
 
 
 def add_novelty(
-    parcel: records.Parcel, novelty: records.Novelty, *, make_pending: bool, now: datetime
+    parcel: records.Parcel,
+    novelty: records.Novelty,
+    *,
+    becomes_latest: bool,
+    becomes_pending: bool,
+    now: datetime,
 ) -> bool:
-    """Store a novelty; when ``make_pending`` it becomes the parcel's pending alert.
+    """Store a novelty; it may become the parcel's latest notifiable novelty, and its pending alert.
 
     Returns False when the event id is already stored (idempotent ingest). Raises
     :class:`StaleParcel` when the parcel changed since it was read.
@@ -167,7 +173,7 @@ def add_novelty(
         reason=novelty.reason,
         observation=novelty.observation,
     )
-    if not make_pending:
+    if not becomes_latest:
         try:
             novelty_item.save(condition=NoveltyModel.event_id.does_not_exist())
         except PutError as exc:
@@ -175,21 +181,13 @@ def add_novelty(
                 return False
             raise
         return True
-    snapshot = NoveltySnapshot(
-        novelty_id=novelty.event_id,
-        status=novelty.status,
-        occurred_at=novelty.occurred_at,
-        branch=novelty.branch,
-        reason=novelty.reason,
-        observation=novelty.observation,
-    )
     parcel_actions: list[Any] = [
-        ParcelModel.pending.set(snapshot),
+        ParcelModel.latest.set(_snapshot_item(novelty)),
         ParcelModel.version.add(1),
         ParcelModel.updated_at.set(now),
-        ParcelModel.pending_company.set(parcel.company_id),
-        ParcelModel.pending_since.set(ParcelModel.pending_since | now),
     ]
+    if becomes_pending:
+        parcel_actions += _pending_actions(parcel.company_id, novelty, now)
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.save(novelty_item, condition=NoveltyModel.event_id.does_not_exist())
@@ -199,11 +197,49 @@ def add_novelty(
                 condition=ParcelModel.version == parcel.version,
             )
     except TransactWriteError as exc:
-        reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
+        reasons = [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
         if reasons and reasons[0] == "ConditionalCheckFailed":
             return False
         if "ConditionalCheckFailed" in reasons:
             raise StaleParcel(key) from exc
+        raise
+    return True
+
+
+def _snapshot_item(novelty: records.Novelty) -> NoveltySnapshot:
+    return NoveltySnapshot(
+        novelty_id=novelty.event_id,
+        status=novelty.status,
+        occurred_at=novelty.occurred_at,
+        branch=novelty.branch,
+        reason=novelty.reason,
+        observation=novelty.observation,
+    )
+
+
+def _pending_actions(company_id: str, novelty: records.Novelty, now: datetime) -> list[Any]:
+    return [
+        ParcelModel.pending.set(_snapshot_item(novelty)),
+        ParcelModel.pending_company.set(company_id),
+        ParcelModel.pending_since.set(ParcelModel.pending_since | now),
+    ]
+
+
+def queue_latest(parcel: records.Parcel, now: datetime) -> bool:
+    """Make the parcel's latest novelty pending (a new follower should hear it).
+
+    Conditional on the version read; raises :class:`StaleParcel` when the parcel changed.
+    """
+    bind()
+    assert parcel.latest is not None
+    try:
+        ParcelModel(parcel_key(parcel.company_id, parcel.tracking_id)).update(
+            actions=[ParcelModel.version.add(1), *_pending_actions(parcel.company_id, parcel.latest, now)],
+            condition=ParcelModel.version == parcel.version,
+        )
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            raise StaleParcel(parcel.tracking_id) from exc
         raise
     return True
 

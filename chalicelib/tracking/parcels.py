@@ -117,9 +117,14 @@ def _record(company_id: str, event: StatusEvent, status: StatusDefinition | None
         now = clock.now()
         parcel = store.get_parcel(company_id, event.tracking_id)
         assert parcel is not None
+        latest = _becomes_latest(parcel, novelty, status)
         try:
             created = store.add_novelty(
-                parcel, novelty, make_pending=_awaits_alert(parcel, novelty, status, now), now=now
+                parcel,
+                novelty,
+                becomes_latest=latest,
+                becomes_pending=latest and _awaits_alert(parcel, novelty.occurred_at, now),
+                now=now,
             )
         except store.StaleParcel:
             continue  # the parcel changed under us (another event, or a sweep): read it again
@@ -127,18 +132,36 @@ def _record(company_id: str, event: StatusEvent, status: StatusDefinition | None
     raise RuntimeError(f"parcel {event.tracking_id} kept changing; event {event.event_id} not stored")
 
 
-def _awaits_alert(parcel: Parcel, novelty: Novelty, status: StatusDefinition | None, now: datetime) -> bool:
-    """A novelty is queued for the next sweep when someone follows the parcel, its status is
-    notifiable, and it is newer than both the pending novelty and the last one alerted."""
+def _becomes_latest(parcel: Parcel, novelty: Novelty, status: StatusDefinition | None) -> bool:
+    """A notifiable novelty newer than the parcel's latest one becomes its latest."""
     if not is_notifiable(status):
         return False
+    return parcel.latest is None or novelty.occurred_at > parcel.latest.occurred_at
+
+
+def _awaits_alert(parcel: Parcel, occurred_at: datetime, now: datetime) -> bool:
+    """The latest novelty waits for the next sweep when someone follows the parcel and it is
+    newer than the last novelty alerted (an old event arriving late is never sent)."""
     if parcel.followed_until is None or parcel.followed_until <= now:
         return False
-    if parcel.pending is not None and novelty.occurred_at <= parcel.pending.occurred_at:
-        return False
-    return not (
-        parcel.notified_occurred_at is not None and novelty.occurred_at <= parcel.notified_occurred_at
-    )
+    return parcel.notified_occurred_at is None or occurred_at > parcel.notified_occurred_at
+
+
+def queue_latest_for_new_follower(company_id: str, tracking_id: str) -> None:
+    """After a subscription: if the parcel's latest novelty was never alerted, queue it, so
+    whoever subscribes after the parcel moved hears where it is at the next sweep."""
+    for _ in range(_MAX_RETRIES):
+        now = clock.now()
+        parcel = get_parcel(company_id, tracking_id)
+        if parcel.latest is None or parcel.pending is not None:
+            return
+        if not _awaits_alert(parcel, parcel.latest.occurred_at, now):
+            return
+        try:
+            store.queue_latest(parcel, now)
+        except store.StaleParcel:
+            continue
+        return
 
 
 # --- views ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from chalicelib.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import tracking as store
 from chalicelib.store.records import Alert, Parcel, Subscription
-from chalicelib.tracking.parcels import alerts_available, get_parcel
+from chalicelib.tracking.parcels import alerts_available, get_parcel, queue_latest_for_new_follower
 
 FOLLOW_UP_DAYS = 30
 SOURCES = ("public", "staff", "client_contact", "eventual_party", "issue_contact")
@@ -54,7 +54,9 @@ def subscribe(company_id: str, tracking_id: str, who: Subscriber, *, source: str
         renewed_at=now,
         expires_at=now + timedelta(days=FOLLOW_UP_DAYS),
     )
-    return store.save_subscription(subscription)
+    saved = store.save_subscription(subscription)
+    queue_latest_for_new_follower(company_id, tracking_id)
+    return saved
 
 
 def subscriptions_of(company_id: str, tracking_id: str) -> list[Subscription]:

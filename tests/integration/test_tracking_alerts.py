@@ -295,3 +295,65 @@ def test_wrong_smtp_password_is_counted_as_failed_with_the_server_text(
     assert report.failed == 1 and mailbox.messages() == []
     [alert] = body(api.http.get("/parcels/TRK-900/alerts", headers=tenant.staff_headers()))["items"]
     assert alert["state"] == "failed" and "535" in alert["error"]
+
+
+def test_the_scheduled_lambda_sweeps_due_companies(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given a pending alert
+    issue(api, tenant, "TRK-950")
+    subscribe(api, tenant, "TRK-950", "ana@example.com")
+    post_event(api, tenant, "TRK-950", "ev-1", "DELIVERED", minutes=1)
+    # When EventBridge invokes the tracking alert Lambda
+    event = api.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=["arn:aws:events:rule/sweep"]
+    )
+    result = api.lambda_.invoke("sweep_tracking_alerts", event)
+    # Then the due company is swept and the e-mail arrives
+    assert result.payload["sent"] >= 1
+    assert "Entregado" in mailbox.wait_for(1)[0]["Subject"]
+
+
+def test_a_one_minute_frequency_runs_at_every_tick_even_when_ticks_come_early(
+    tenant: Tenant, clock: Any
+) -> None:
+    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
+
+    # Given alerts every minute, swept once at T0 + 0.2 s
+    clock.set_now(T0 + timedelta(milliseconds=200))
+    assert tenant.company_id in [r.company_id for r in sweep_due_tracking_alerts()]
+    # When the next tick comes a minute later, slightly before the planned instant
+    clock.set_now(T0 + timedelta(seconds=60, milliseconds=100))
+    # Then it still runs (no drift to every other minute), but not twice in one tick
+    assert tenant.company_id in [r.company_id for r in sweep_due_tracking_alerts()]
+    assert tenant.company_id not in [r.company_id for r in sweep_due_tracking_alerts()]
+
+
+def test_creating_an_existing_company_changes_nothing(tenant: Tenant) -> None:
+    from chalicelib.companies.service import create_company, get_company
+
+    assert create_company(tenant.company_id, "Otro nombre") is False
+    assert get_company(tenant.company_id).name == "Cargas del Sur"
+
+
+def test_subscribing_after_the_parcel_moved_sends_its_latest_status_once(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a parcel that moved twice before anyone followed it
+    issue(api, tenant, "TRK-960")
+    post_event(api, tenant, "TRK-960", "ev-1", "IN_TRANSIT", minutes=1)
+    post_event(api, tenant, "TRK-960", "ev-2", "OUT_FOR_DELIVERY", minutes=2)
+    post_event(api, tenant, "TRK-960", "ev-3", "INTERNAL_TRANSFER", minutes=3)
+    # When Ana subscribes and the sweep runs
+    subscribe(api, tenant, "TRK-960", "ana@example.com")
+    assert sweep(tenant).sent == 1
+    # Then she hears the latest notifiable status, once
+    [mail] = mailbox.wait_for(1)
+    assert "En distribución" in mail["Subject"]
+    # And Beto, subscribing after that alert went out, waits for the next novelty
+    subscribe(api, tenant, "TRK-960", "beto@example.com")
+    assert sweep(tenant).sent == 0
+    post_event(api, tenant, "TRK-960", "ev-4", "DELIVERED", minutes=4)
+    assert sweep(tenant).sent == 2
+    # And a late event older than what was sent is never alerted
+    post_event(api, tenant, "TRK-960", "ev-0", "PICKED_UP", minutes=0)
+    assert sweep(tenant).sent == 0
+    assert len(mailbox.messages()) == 3

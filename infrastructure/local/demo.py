@@ -1,0 +1,111 @@
+"""Seeds the demo company for the local stack, idempotently.
+
+The first run creates company ``demo`` ("Demo Cargas"), an integration API key, an SMTP sender
+account for every area (``all``) pointing at the local mail catcher, and switches tracking alerts on
+every minute. The API key's plaintext is shown only once by the service, so it is kept in
+``.local/demo-credentials.json`` (git-ignored) for the banner of later runs. Later runs change
+nothing, so whatever was configured through the API since survives a restart. Needs the
+environment of the local stack (tables, KMS) to be set up first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from infrastructure.local.paths import LOCAL_DIR
+
+log = logging.getLogger(__name__)
+
+COMPANY_ID = "demo"
+COMPANY_NAME = "Demo Cargas"
+API_KEY_NAME = "demo-integration"
+API_KEY_SCOPES = ["parcels:write", "parcels:read"]
+SENDER_AREA = "all"
+SMTP_USERNAME = "demo"
+SMTP_PASSWORD = "demo-password"  # the local mail catcher's login, not a secret
+SMTP_PORT = 1025
+TRACKING_FREQUENCY_MINUTES = 1
+CREDENTIALS_FILE = LOCAL_DIR / "demo-credentials.json"
+
+
+def sender_fields(smtp_port: int = SMTP_PORT) -> dict[str, Any]:
+    return {
+        "kind": "smtp",
+        "display_name": "Demo Envíos",
+        "from_address": "avisos@demo.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port,
+        "encryption": "none",
+        "username": SMTP_USERNAME,
+        "enabled": True,
+    }
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(state, indent=2))
+    os.chmod(partial, 0o600)
+    partial.replace(path)
+
+
+def seed_demo_company(
+    credentials_file: Path = CREDENTIALS_FILE, *, smtp_port: int = SMTP_PORT
+) -> dict[str, Any]:
+    """Create the demo company once; return what the banner shows.
+
+    Returns ``{"company_id", "company_name", "api_key", "created", "sender_area",
+    "smtp_username", "smtp_password"}``; ``created`` is True only on the run that created it.
+    """
+    from chalicelib.companies.service import create_company, get_company, issue_api_key
+    from chalicelib.errors import NotFound
+    from chalicelib.senders.service import save_sender_account, set_sender_password
+    from chalicelib.tracking.monitor import configure_alert
+
+    try:
+        # Looked up first: create_company on an existing company should return False, but it is
+        # cheap to not depend on that on every restart.
+        get_company(COMPANY_ID)
+        created = False
+    except NotFound:
+        created = create_company(COMPANY_ID, COMPANY_NAME, language="es")
+    # A new company means a new (or wiped) database: whatever the file says is stale.
+    state = {} if created else _load(credentials_file)
+    if state.get("company_id") != COMPANY_ID:
+        state = {"company_id": COMPANY_ID}
+
+    if not state.get("api_key"):
+        state["api_key"] = issue_api_key(COMPANY_ID, API_KEY_NAME, list(API_KEY_SCOPES))
+        _save(credentials_file, state)
+        log.info("issued the demo API key")
+
+    if not state.get("configured"):
+        # Each step is a create-or-replace, so a run interrupted here is simply repeated.
+        save_sender_account(COMPANY_ID, SENDER_AREA, sender_fields(smtp_port))
+        set_sender_password(COMPANY_ID, SENDER_AREA, SMTP_PASSWORD)
+        configure_alert(COMPANY_ID, "tracking", enabled=True, frequency_minutes=TRACKING_FREQUENCY_MINUTES)
+        state["configured"] = True
+        _save(credentials_file, state)
+        log.info("configured the demo company's sender account and tracking alerts")
+
+    return {
+        "company_id": COMPANY_ID,
+        "company_name": COMPANY_NAME,
+        "api_key": state["api_key"],
+        "created": created,
+        "sender_area": SENDER_AREA,
+        "smtp_username": SMTP_USERNAME,
+        "smtp_password": SMTP_PASSWORD,
+    }

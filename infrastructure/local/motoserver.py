@@ -1,0 +1,211 @@
+"""moto in server mode, in this process, for the AWS services that have no local engine.
+
+    with MotoServer() as moto_server:      # a free port on 127.0.0.1
+        env["AWS_ENDPOINT_URL_KMS"] = moto_server.endpoint
+
+moto keeps its state in memory. For the one piece of state that must outlive a restart, the KMS key
+that encrypts sender passwords, :func:`ensure_kms_key` saves the key's id and material to a state
+file on first creation and, on a later start, re-creates the same key (same id, same material, same
+alias) in moto's in-process backend, so ciphertexts written before the restart still decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import requests
+from botocore.exceptions import ClientError
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from infrastructure.local.paths import port_is_free
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ALIAS = "alias/pregon-secrets"
+DEFAULT_REGION = "us-east-1"
+
+
+class MotoServerError(RuntimeError):
+    """moto could not start, or a KMS key could not be saved or restored."""
+
+
+class MotoServer:
+    """``moto.server.ThreadedMotoServer`` on 127.0.0.1 (a free port unless one is given)."""
+
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self._requested_port = port
+        self._port: int | None = port
+        self._server: ThreadedMotoServer | None = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise MotoServerError("MotoServer is not started")
+        return self._port
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> MotoServer:
+        if self._server is not None:
+            return self
+        port = self._requested_port if self._requested_port is not None else 0
+        # ThreadedMotoServer.start() waits forever if binding fails, so check first.
+        if port and not port_is_free(port, self.host):
+            raise MotoServerError(f"port {port} on {self.host} is already in use")
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+        server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
+        server.start()
+        self._server = server
+        self._port = server.get_host_and_port()[1]
+        log.info("moto server listening on %s", self.endpoint)
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+        self._port = self._requested_port
+
+    def reset(self) -> None:
+        """Forget every resource in every moto backend (moto's ``/moto-api/reset``)."""
+        requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def kms_client(endpoint: str, region: str = DEFAULT_REGION) -> KMSClient:
+    """A KMS client for a moto endpoint, with moto's dummy credentials."""
+    return boto3.client(
+        "kms",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # moto accepts any key
+    )
+
+
+def _in_process_key(account_id: str, region: str, key_id: str) -> Any:
+    from moto.kms.models import kms_backends
+
+    key = kms_backends[account_id][region].keys.get(key_id)
+    if key is None:
+        raise MotoServerError(
+            f"KMS key {key_id} is not in this process's moto backend; saving and restoring keys "
+            "needs the moto server to run in this process (MotoServer)"
+        )
+    return key
+
+
+def _save_key_state(state_file: Path, alias: str, metadata: dict[str, Any], region: str) -> None:
+    account_id = str(metadata["AWSAccountId"])
+    key = _in_process_key(account_id, region, str(metadata["KeyId"]))
+    state = {
+        "key_id": key.id,
+        "alias": alias,
+        "account_id": account_id,
+        "region": region,
+        "description": key.description,
+        "key_material": base64.b64encode(key.key_material).decode("ascii"),
+    }
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    partial = state_file.with_name(state_file.name + ".partial")
+    partial.write_text(json.dumps(state, indent=2))
+    os.chmod(partial, 0o600)
+    partial.replace(state_file)
+    log.info("saved KMS key %s (%s) to %s", key.id, alias, state_file)
+
+
+def _restore_key(state: dict[str, Any], alias: str) -> str:
+    from moto.kms.models import kms_backends
+
+    key_id = str(state["key_id"])
+    account_id = str(state["account_id"])
+    region = str(state["region"])
+    backend = kms_backends[account_id][region]
+    if key_id not in backend.keys:
+        key = backend.create_key(
+            policy=None,
+            key_usage="ENCRYPT_DECRYPT",
+            key_spec="SYMMETRIC_DEFAULT",
+            description=str(state.get("description", "")),
+            tags=None,
+        )
+        del backend.keys[key.id]
+        key.id = key_id
+        key.arn = f"arn:aws:kms:{region}:{account_id}:key/{key_id}"
+        key.key_material = base64.b64decode(state["key_material"])
+        backend.keys[key_id] = key
+    if backend.get_key_id_from_alias(alias) is None:
+        backend.create_alias(key_id, alias)
+    log.info("restored KMS key %s (%s) from saved state", key_id, alias)
+    return key_id
+
+
+def ensure_kms_key(
+    endpoint: str,
+    alias: str = DEFAULT_ALIAS,
+    state_file: Path | None = None,
+    region: str = DEFAULT_REGION,
+) -> str:
+    """Make sure a symmetric KMS key named ``alias`` exists on the moto at ``endpoint``; its id.
+
+    With ``state_file``: the first creation saves the key (id and material) there; when the key is
+    missing (moto restarted) and the file exists, the same key is re-created from it, so ciphertexts
+    from before the restart still decrypt. Saving and restoring need the moto server to run in this
+    process (:class:`MotoServer`).
+    """
+    client = kms_client(endpoint, region)
+    try:
+        metadata: dict[str, Any] = dict(client.describe_key(KeyId=alias)["KeyMetadata"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "NotFoundException":
+            raise
+        metadata = {}
+
+    if not metadata and state_file is not None and state_file.exists():
+        state = json.loads(state_file.read_text())
+        if state.get("region", region) != region:
+            raise MotoServerError(f"{state_file} holds a key for region {state['region']}")
+        _restore_key(state, alias)
+        metadata = dict(client.describe_key(KeyId=alias)["KeyMetadata"])
+        return str(metadata["KeyId"])
+
+    if not metadata:
+        created = client.create_key(
+            Description="Pregón local: encrypts sender account passwords",
+            KeyUsage="ENCRYPT_DECRYPT",
+            KeySpec="SYMMETRIC_DEFAULT",
+        )
+        metadata = dict(created["KeyMetadata"])
+        client.create_alias(AliasName=alias, TargetKeyId=str(metadata["KeyId"]))
+        log.info("created KMS key %s (%s)", metadata["KeyId"], alias)
+
+    if state_file is not None and not state_file.exists():
+        _save_key_state(state_file, alias, metadata, region)
+    return str(metadata["KeyId"])

@@ -1,0 +1,452 @@
+"""The local stack's command line: ``uv run python -m infrastructure.local.stack <command>``.
+
+    run   [--port 8000]   DynamoDB Local, moto, the mail catcher, ``chalice local`` and the local
+                          scheduler, with the demo company; Ctrl-C stops everything
+    mail  [--show N]      the messages the mail catcher caught (newest last), or message N's text
+    token [--company demo] [--level 1] [--user admin@demo]   a fresh staff JWT
+    env                   the environment ``run`` gives the service, as ``export`` lines
+
+Everything ``run`` keeps lives in ``<repo>/.local`` (git-ignored): DynamoDB's files, the KMS key,
+the JWT signing key, the link signing key, the demo API key and the caught mail. A restart loses
+nothing; delete ``.local`` to start over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from infrastructure.local.identity import AUDIENCE, ISSUER, LocalIdentity
+from infrastructure.local.mailcatcher import MailCatcher, list_mail
+from infrastructure.local.paths import LOCAL_DIR, REPO_ROOT, port_is_free
+
+log = logging.getLogger(__name__)
+
+STAGE = "local"
+REGION = "us-east-1"
+KMS_ALIAS = "alias/pregon-secrets"
+DEMO_SMTP_CREDENTIALS = {"demo": "demo-password"}
+MOTO_SERVICES = ("KMS", "SESV2", "SES", "SQS", "SNS", "S3", "STS")
+
+
+@dataclass(frozen=True)
+class LocalPaths:
+    """Where ``run`` keeps its state, under one folder (``.local`` by default)."""
+
+    root: Path = LOCAL_DIR
+
+    @property
+    def dynamodb(self) -> Path:
+        return self.root / "dynamodb"
+
+    @property
+    def mail(self) -> Path:
+        return self.root / "mail"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def kms_state(self) -> Path:
+        return self.root / "kms-key.json"
+
+    @property
+    def jwt_key(self) -> Path:
+        return self.root / "jwt-key.pem"
+
+    @property
+    def link_signing_key(self) -> Path:
+        return self.root / "link-signing-key"
+
+    @property
+    def demo_credentials(self) -> Path:
+        return self.root / "demo-credentials.json"
+
+
+@dataclass(frozen=True)
+class Ports:
+    api: int = 8000
+    dynamodb: int = 8001
+    moto: int = 5001
+    smtp: int = 1025
+
+
+def link_signing_key(path: Path) -> str:
+    """The key that signs unsubscribe links, created once so links keep working after a restart."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(key + "\n")
+    os.chmod(partial, 0o600)
+    partial.replace(path)
+    return key
+
+
+def service_environment(
+    paths: LocalPaths, ports: Ports, *, dynamodb_endpoint: str, moto_endpoint: str
+) -> dict[str, str]:
+    """The environment the service runs with locally: AWS SDK endpoints and Pregón settings."""
+    env = {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": dynamodb_endpoint,
+        "PREGON_STAGE": STAGE,
+        "PREGON_TABLE_PREFIX": "pregon-local-",
+        "PREGON_KMS_KEY_ID": KMS_ALIAS,
+        "PREGON_LINK_SIGNING_KEY": link_signing_key(paths.link_signing_key),
+        "PREGON_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.api}",
+        "PREGON_JWKS": LocalIdentity(paths.jwt_key).jwks_json(),
+        "PREGON_JWT_ISSUER": ISSUER,
+        "PREGON_JWT_AUDIENCE": AUDIENCE,
+    }
+    for service in MOTO_SERVICES:
+        env[f"AWS_ENDPOINT_URL_{service}"] = moto_endpoint
+    return env
+
+
+def chalice_stage_environment(stage: str = STAGE, project_dir: Path = REPO_ROOT) -> dict[str, str]:
+    """The env vars ``.chalice/config.json`` gives ``stage`` (``chalice local`` applies them too)."""
+    config_file = project_dir / ".chalice" / "config.json"
+    if not config_file.exists():
+        return {}
+    config = json.loads(config_file.read_text())
+    env = {str(k): str(v) for k, v in config.get("environment_variables", {}).items()}
+    stage_config = config.get("stages", {}).get(stage, {})
+    env.update({str(k): str(v) for k, v in stage_config.get("environment_variables", {}).items()})
+    return env
+
+
+def _apply_environment(env: dict[str, str]) -> None:
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(name, None)
+    os.environ.update(env)
+    # Settings and clients are cached per process; start from the environment just set.
+    from chalicelib.aws import reset_clients
+    from chalicelib.settings import reset_settings
+
+    reset_settings()
+    reset_clients()
+
+
+def _check_ports_free(ports: Ports) -> None:
+    busy = [f"{name} {port}" for name, port in vars(ports).items() if not port_is_free(port)]
+    if busy:
+        raise SystemExit(
+            f"port(s) already in use: {', '.join(busy)}. Is the stack running in another "
+            "terminal? Stop it, or choose other ports (see --help)."
+        )
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"chalice local exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"chalice local did not listen on port {port} within {timeout:.0f}s")
+
+
+def _chalice_executable() -> str:
+    beside_python = Path(sys.executable).parent / "chalice"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("chalice")
+    if found is None:
+        raise SystemExit("the chalice command is not installed; run `uv sync` first")
+    return found
+
+
+def _stop_process(process: subprocess.Popen[bytes], name: str, timeout: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log.warning("%s did not stop within %.0fs; killing it", name, timeout)
+        process.kill()
+        process.wait(timeout=5)
+
+
+def _banner(
+    ports: Ports, paths: LocalPaths, demo: dict[str, Any], admin_token: str, scheduled: list[str]
+) -> str:
+    api = f"http://127.0.0.1:{ports.api}"
+    mail_command = "uv run python -m infrastructure.local.stack mail"
+    lines = [
+        "",
+        "=" * 78,
+        f" Pregón is running locally (stage {STAGE})",
+        "=" * 78,
+        f" API              {api}",
+        f" Demo company     {demo['company_id']} ({demo['company_name']})",
+        " Admin JWT        user admin@demo, level 1; send as  Authorization: Bearer <token>",
+        f"   {admin_token}",
+        " Integration key  for the company's systems; send as  Authorization: ApiKey <key>",
+        f"   {demo['api_key']}",
+        f" Caught mail      {paths.mail}",
+        f"   list: {mail_command}    read one: {mail_command} --show N",
+        f" SMTP catcher     127.0.0.1:{ports.smtp} (login demo / demo-password)",
+        f" DynamoDB Local   http://127.0.0.1:{ports.dynamodb} (files in {paths.dynamodb})",
+        f" moto (AWS APIs)  http://127.0.0.1:{ports.moto} (sent SES/SNS: /moto-api/data.json)",
+        f" Schedules        {', '.join(scheduled) or 'none'}",
+        " New token        uv run python -m infrastructure.local.stack token --level 2",
+        "=" * 78,
+        " Ctrl-C stops everything; nothing is lost on restart (delete .local/ to start over).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run(ports: Ports, paths: LocalPaths = LocalPaths()) -> int:
+    """Start the whole local stack and wait until Ctrl-C or SIGTERM; returns the exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("botocore", "boto3", "urllib3", "pynamodb", "mail.log", "werkzeug"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    if not (REPO_ROOT / "app.py").exists():
+        raise SystemExit(f"{REPO_ROOT / 'app.py'} is missing: there is no service to run yet")
+    _check_ports_free(ports)
+    for folder in (paths.root, paths.dynamodb, paths.mail, paths.logs):
+        folder.mkdir(parents=True, exist_ok=True)
+
+    stop = threading.Event()
+    started = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+        if not started.is_set():
+            raise KeyboardInterrupt  # abandon startup; the ExitStack stops what already runs
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        return _run_until_stopped(ports, paths, stop, started)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run_until_stopped(
+    ports: Ports, paths: LocalPaths, stop: threading.Event, started: threading.Event
+) -> int:
+    from infrastructure.local.dynamodb import DynamoDBLocal
+    from infrastructure.local.motoserver import MotoServer, ensure_kms_key
+
+    with ExitStack() as running:
+        # Once shutting down, further Ctrl-C presses must not cut the cleanup short.
+        running.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
+        dynamodb = DynamoDBLocal(
+            port=ports.dynamodb, db_path=paths.dynamodb, log_file=paths.logs / "dynamodb.log"
+        )
+        running.enter_context(dynamodb)
+        moto = running.enter_context(MotoServer(port=ports.moto))
+        running.enter_context(MailCatcher(paths.mail, port=ports.smtp, credentials=DEMO_SMTP_CREDENTIALS))
+
+        env = service_environment(
+            paths, ports, dynamodb_endpoint=dynamodb.endpoint, moto_endpoint=moto.endpoint
+        )
+        stage_env = chalice_stage_environment()
+        overridden = sorted(k for k in stage_env if k in env and stage_env[k] != env[k])
+        if overridden:
+            log.warning(".chalice/config.json (stage %s) overrides %s", STAGE, ", ".join(overridden))
+        _apply_environment({**env, **stage_env})
+
+        ensure_kms_key(moto.endpoint, KMS_ALIAS, state_file=paths.kms_state, region=REGION)
+
+        from chalicelib.store.tables import create_tables
+        from infrastructure.local.demo import seed_demo_company
+
+        create_tables()
+        demo = seed_demo_company(paths.demo_credentials, smtp_port=ports.smtp)
+
+        chalice = subprocess.Popen(
+            [
+                _chalice_executable(),
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports.api),
+                "--stage",
+                STAGE,
+                "--no-autoreload",
+            ],
+            cwd=REPO_ROOT,
+            env=dict(os.environ),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # we stop it in order on Ctrl-C
+        )
+        running.callback(_stop_process, chalice, "chalice local")
+        _wait_for_port(ports.api, chalice)
+
+        scheduler = _start_scheduler(running)
+        admin_token = LocalIdentity(paths.jwt_key).mint(
+            demo["company_id"], user_id="admin@demo", level=1, name="Demo Admin"
+        )
+        print(_banner(ports, paths, demo, admin_token, scheduler), flush=True)
+        started.set()
+        if stop.is_set():
+            return 0
+
+        while not stop.wait(1.0):
+            if chalice.poll() is not None:
+                log.error("chalice local exited with status %s; stopping", chalice.returncode)
+                return chalice.returncode or 1
+        return 0
+
+
+def _start_scheduler(running: ExitStack) -> list[str]:
+    from infrastructure.local.scheduler import LocalScheduler
+
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    vendor = REPO_ROOT / "vendor"
+    if vendor.is_dir() and str(vendor) not in sys.path:
+        sys.path.append(str(vendor))  # as chalice local does
+    from app import app
+
+    scheduler = running.enter_context(LocalScheduler(app, region=REGION, stage=STAGE))
+    return [f"{job.name} {job.expression}" for job in scheduler.jobs.values()]
+
+
+def _text_of(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain", "html"))
+    if body is None:
+        return "(no text part)"
+    content = body.get_content()
+    return content if isinstance(content, str) else repr(content)
+
+
+def show_mail(maildir: Path, show: int | None) -> int:
+    caught = list_mail(maildir)
+    if show is None:
+        if not caught:
+            print(f"no mail caught yet in {maildir}")
+            return 0
+        for index, mail in enumerate(caught, start=1):
+            print(f"{index:>4}  {mail.date:<31}  {mail.to:<32}  {mail.subject}")
+            print(f"      {mail.path}")
+        return 0
+    if not 1 <= show <= len(caught):
+        print(f"there is no message {show}; {len(caught)} caught in {maildir}", file=sys.stderr)
+        return 1
+    path = caught[show - 1].path
+    message = BytesParser(_class=EmailMessage, policy=policy.default).parsebytes(path.read_bytes())
+    assert isinstance(message, EmailMessage)
+    for header in ("Date", "From", "To", "Cc", "Reply-To", "Subject", "X-Pregon-Envelope-To"):
+        if message.get(header):
+            print(f"{header}: {message[header]}")
+    print(f"File: {path}\n")
+    print(_text_of(message))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m infrastructure.local.stack", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    parser.add_argument(
+        "--local-dir",
+        type=Path,
+        default=Path(os.environ.get("PREGON_LOCAL_DIR") or LOCAL_DIR),
+        help="state folder (default .local, or $PREGON_LOCAL_DIR)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run_cmd = commands.add_parser("run", help="run the whole service locally")
+    run_cmd.add_argument("--port", type=int, default=Ports.api, help="API port (default 8000)")
+    run_cmd.add_argument("--dynamodb-port", type=int, default=Ports.dynamodb)
+    run_cmd.add_argument("--moto-port", type=int, default=Ports.moto)
+    run_cmd.add_argument("--smtp-port", type=int, default=Ports.smtp)
+
+    mail_cmd = commands.add_parser("mail", help="list the caught mail, newest last")
+    mail_cmd.add_argument("--show", type=int, metavar="N", help="print message N's text")
+
+    token_cmd = commands.add_parser("token", help="print a fresh staff JWT")
+    token_cmd.add_argument("--company", default="demo")
+    token_cmd.add_argument("--level", type=int, default=1, choices=(1, 2, 3, 4))
+    token_cmd.add_argument("--user", default="admin@demo")
+    token_cmd.add_argument("--branch")
+    token_cmd.add_argument("--department")
+    token_cmd.add_argument("--name")
+    token_cmd.add_argument("--hours", type=float, default=12.0, help="validity (default 12)")
+
+    env_cmd = commands.add_parser("env", help="print the service environment as export lines")
+    env_cmd.add_argument("--port", type=int, default=Ports.api)
+    env_cmd.add_argument("--dynamodb-port", type=int, default=Ports.dynamodb)
+    env_cmd.add_argument("--moto-port", type=int, default=Ports.moto)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    paths = LocalPaths(args.local_dir.resolve())
+    if args.command == "run":
+        ports = Ports(args.port, args.dynamodb_port, args.moto_port, args.smtp_port)
+        return run(ports, paths)
+    if args.command == "mail":
+        return show_mail(paths.mail, args.show)
+    if args.command == "token":
+        identity = LocalIdentity(paths.jwt_key)
+        print(
+            identity.mint(
+                args.company,
+                user_id=args.user,
+                level=args.level,
+                branch=args.branch,
+                department=args.department,
+                name=args.name,
+                ttl=timedelta(hours=args.hours),
+            )
+        )
+        return 0
+    if args.command == "env":
+        ports = Ports(api=args.port, dynamodb=args.dynamodb_port, moto=args.moto_port)
+        env = service_environment(
+            paths,
+            ports,
+            dynamodb_endpoint=f"http://127.0.0.1:{ports.dynamodb}",
+            moto_endpoint=f"http://127.0.0.1:{ports.moto}",
+        )
+        for name, value in env.items():
+            print(f"export {name}='{value}'")
+        return 0
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""The local stack's parts are real and do what the run command relies on.
+
+DynamoDB Local answers; the mail catcher is a real SMTP server with AUTH; the KMS key survives a
+moto restart; the local scheduler fires scheduled functions; the local identity's tokens verify
+against its JWKS.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import smtplib
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from chalice.app import Chalice, Rate
+
+from infrastructure.local.dynamodb import DynamoDBLocal
+from infrastructure.local.identity import LocalIdentity
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients, list_mail
+from infrastructure.local.motoserver import MotoServer, ensure_kms_key, kms_client
+from infrastructure.local.paths import REPO_ROOT, port_is_free
+from infrastructure.local.scheduler import LocalScheduler
+from infrastructure.local.stack import main as stack_main
+
+CREDENTIALS = {"demo": "demo-password"}
+
+
+@pytest.fixture
+def mail_catcher(tmp_path: Path) -> Iterator[MailCatcher]:
+    with MailCatcher(tmp_path / "mail", credentials=CREDENTIALS) as catcher:
+        yield catcher
+
+
+def _notice(subject: str = "Tu envío 123 está en reparto") -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "Demo Envíos <avisos@demo.example>"
+    message["To"] = "cliente@example.com"
+    message["Subject"] = subject
+    message.set_content("Hola, tu envío llega hoy.")
+    return message
+
+
+def test_dynamodb_local_starts_in_memory_and_answers() -> None:
+    # Given a fresh in-memory DynamoDB Local on a free port
+    with DynamoDBLocal() as dynamodb:
+        client = dynamodb.client()
+        # When a table is created and an item written
+        client.create_table(
+            TableName="things",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.put_item(TableName="things", Item={"pk": {"S": "a"}, "note": {"S": "hola"}})
+        # Then the item reads back from the real engine
+        item = client.get_item(TableName="things", Key={"pk": {"S": "a"}})["Item"]
+        assert item["note"] == {"S": "hola"}
+        assert client.list_tables()["TableNames"] == ["things"]
+        port = dynamodb.port
+    # And once stopped, its port is released
+    assert port_is_free(port)
+
+
+def test_dynamodb_local_persists_to_its_folder_across_restarts(tmp_path: Path) -> None:
+    # Given DynamoDB Local persisted in a folder, with one table
+    with DynamoDBLocal(db_path=tmp_path / "db", log_file=tmp_path / "dynamodb.log") as dynamodb:
+        dynamodb.client().create_table(
+            TableName="kept",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    # When it is started again on the same folder
+    with DynamoDBLocal(db_path=tmp_path / "db", log_file=tmp_path / "dynamodb.log") as dynamodb:
+        # Then the table is still there
+        assert dynamodb.client().list_tables()["TableNames"] == ["kept"]
+
+
+def test_mail_catcher_catches_an_authenticated_message_into_a_file(mail_catcher: MailCatcher) -> None:
+    # Given an SMTP client that logs in with the catcher's credentials
+    with smtplib.SMTP("127.0.0.1", mail_catcher.port, timeout=10) as smtp:
+        smtp.login("demo", "demo-password")
+        # When it sends a notice to a visible and a blind-copied recipient
+        smtp.send_message(_notice(), to_addrs=["cliente@example.com", "oculto@example.com"])
+
+    # Then the message arrives, parsed, with its envelope recipients
+    [message] = mail_catcher.wait_for(1)
+    assert message["Subject"] == "Tu envío 123 está en reparto"
+    assert message.get_content().strip() == "Hola, tu envío llega hoy."
+    assert envelope_recipients(message) == ["cliente@example.com", "oculto@example.com"]
+    # And it is an .eml file a person can open, named by arrival and subject
+    [caught] = list_mail(mail_catcher.maildir)
+    assert caught.path.suffix == ".eml"
+    assert caught.path.name.endswith("-000001-tu-envio-123-esta-en-reparto.eml")
+    assert (caught.subject, caught.to) == ("Tu envío 123 está en reparto", "cliente@example.com")
+
+
+def test_mail_catcher_rejects_a_wrong_password_with_535(mail_catcher: MailCatcher) -> None:
+    # Given an SMTP client with a wrong password
+    with smtplib.SMTP("127.0.0.1", mail_catcher.port, timeout=10) as smtp:
+        # When it logs in
+        with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+            smtp.login("demo", "not-the-password")
+        # Then the server answers with the standard 535 and its text
+        assert refused.value.smtp_code == 535
+        assert refused.value.smtp_error == b"5.7.8 Authentication credentials invalid"
+        # And sending without logging in is refused too
+        with pytest.raises(smtplib.SMTPSenderRefused) as unauthenticated:
+            smtp.send_message(_notice())
+        assert unauthenticated.value.smtp_code == 530
+    # And nothing was caught
+    assert mail_catcher.messages() == []
+
+
+def test_mail_catcher_keeps_arrival_order_and_clears(mail_catcher: MailCatcher) -> None:
+    # Given three messages sent one after the other
+    with smtplib.SMTP("127.0.0.1", mail_catcher.port, timeout=10) as smtp:
+        smtp.login("demo", "demo-password")
+        for number in (1, 2, 3):
+            smtp.send_message(_notice(f"Aviso {number}"))
+    # When they are read back
+    messages = mail_catcher.wait_for(3)
+    # Then they come in arrival order
+    assert [m["Subject"] for m in messages] == ["Aviso 1", "Aviso 2", "Aviso 3"]
+    # And clear() empties the mailbox
+    mail_catcher.clear()
+    assert mail_catcher.messages() == []
+
+
+def test_mail_command_lists_and_shows_caught_mail(
+    mail_catcher: MailCatcher, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given one caught message in the stack's mail folder
+    with smtplib.SMTP("127.0.0.1", mail_catcher.port, timeout=10) as smtp:
+        smtp.login("demo", "demo-password")
+        smtp.send_message(_notice("Tu envío llegó"))
+    mail_catcher.wait_for(1)
+
+    # When the mail command lists it and shows message 1
+    assert stack_main(["--local-dir", str(tmp_path), "mail"]) == 0
+    listing = capsys.readouterr().out
+    assert stack_main(["--local-dir", str(tmp_path), "mail", "--show", "1"]) == 0
+    shown = capsys.readouterr().out
+
+    # Then the listing names it and the text part is printed
+    assert "   1  " in listing and "cliente@example.com" in listing and "Tu envío llegó" in listing
+    assert "Subject: Tu envío llegó" in shown and "Hola, tu envío llega hoy." in shown
+
+
+_FIRST_LIFE = """
+import base64, json, sys
+from pathlib import Path
+from infrastructure.local.motoserver import MotoServer, ensure_kms_key, kms_client
+with MotoServer() as moto:
+    key_id = ensure_kms_key(moto.endpoint, alias=sys.argv[2], state_file=Path(sys.argv[1]))
+    blob = kms_client(moto.endpoint).encrypt(
+        KeyId=sys.argv[2], Plaintext=b"smtp-s3cret", EncryptionContext={"company_id": "demo"}
+    )["CiphertextBlob"]
+print(json.dumps({"key_id": key_id, "ciphertext": base64.b64encode(blob).decode()}))
+"""
+
+
+def test_kms_key_survives_a_moto_restart(tmp_path: Path) -> None:
+    # Given a moto server, in a process of its own, that encrypted a password under the key
+    # (moto's state is per process and shared by its servers, so this test uses an alias of its own)
+    state_file = tmp_path / "kms-key.json"
+    alias = "alias/restart-test"
+    first_life = subprocess.run(
+        [sys.executable, "-c", _FIRST_LIFE, str(state_file), alias],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    before = json.loads(first_life.stdout.strip().splitlines()[-1])
+
+    # When moto starts again (its memory is empty) and the key is ensured from the state file
+    with MotoServer() as moto:
+        key_id = ensure_kms_key(moto.endpoint, alias=alias, state_file=state_file)
+        plaintext = kms_client(moto.endpoint).decrypt(
+            CiphertextBlob=base64.b64decode(before["ciphertext"]),
+            EncryptionContext={"company_id": "demo"},
+        )["Plaintext"]
+
+        # Then it is the same key, under the same alias, and the old ciphertext decrypts
+        assert key_id == before["key_id"]
+        assert plaintext == b"smtp-s3cret"
+        aliases = kms_client(moto.endpoint).list_aliases(KeyId=key_id)["Aliases"]
+        assert [a["AliasName"] for a in aliases] == [alias]
+        # And ensuring it again changes nothing
+        assert ensure_kms_key(moto.endpoint, alias=alias, state_file=state_file) == key_id
+
+
+def test_local_scheduler_fires_a_rate_function_at_once_and_survives_failures() -> None:
+    # Given an app with a rate(1 minute) function and one that always fails
+    app = Chalice(app_name="scheduled")
+    fired = threading.Event()
+    events: list[dict[str, Any]] = []
+
+    @app.schedule("rate(1 minute)")
+    def sweep_tracking_alerts(event: Any) -> None:
+        events.append(event.to_dict())
+        fired.set()
+
+    @app.schedule(Rate(1, unit=Rate.HOURS))
+    def broken_sweep(event: Any) -> None:
+        raise RuntimeError("the sweep failed")
+
+    # When the local scheduler starts
+    with LocalScheduler(app) as scheduler:
+        # Then the rate function runs at once with a CloudWatch scheduled event
+        assert fired.wait(10)
+        assert events[0]["detail-type"] == "Scheduled Event"
+        assert events[0]["source"] == "aws.events"
+        assert scheduler.jobs["sweep_tracking_alerts"].interval_seconds == 60
+        # And the failing function's exception is recorded while its schedule keeps running
+        assert scheduler.jobs["broken_sweep"].interval_seconds == 3600
+        broken = scheduler.jobs["broken_sweep"]
+        for _ in range(100):
+            if broken.failures:
+                break
+            time.sleep(0.05)
+        assert broken.failures == 1 and isinstance(broken.last_error, RuntimeError)
+        assert scheduler.running
+    assert not scheduler.running
+
+
+def test_local_identity_tokens_verify_against_its_jwks(tmp_path: Path) -> None:
+    # Given a local identity whose key is kept in a file
+    identity = LocalIdentity(tmp_path / "jwt-key.pem")
+    # When it mints a staff token and is loaded again from the same file
+    token = identity.mint("demo", user_id="ana@demo", level=2, branch="Norte", department="Ventas")
+    reloaded = LocalIdentity(tmp_path / "jwt-key.pem")
+    # Then the token verifies against the reloaded JWKS, with the Cognito-style claims
+    jwks = jwt.PyJWKSet.from_json(reloaded.jwks_json())
+    key = jwks[jwt.get_unverified_header(token)["kid"]]
+    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience="pregon", issuer="pregon-local")
+    assert claims["sub"] == "ana@demo"
+    assert claims["custom:company_id"] == "demo"
+    assert claims["custom:level"] == 2
+    assert (claims["custom:branch"], claims["custom:department"]) == ("Norte", "Ventas")
+    assert claims["exp"] - claims["iat"] == 12 * 3600
