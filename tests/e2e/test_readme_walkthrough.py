@@ -1,0 +1,166 @@
+"""The README's walkthrough, done the way a newcomer does it: start the stack with the README's
+command, then issue a parcel, post two events, subscribe, wait for the sweep, read the e-mail."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from infrastructure.local.paths import REPO_ROOT, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+class RunningStack:
+    def __init__(self, local_dir: Path) -> None:
+        self.local_dir = local_dir
+        self.ports = {name: free_port() for name in ("api", "dynamodb", "moto", "smtp")}
+        self.api = f"http://127.0.0.1:{self.ports['api']}"
+        self.output: list[str] = []
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self, timeout: float = 240) -> dict[str, str]:
+        env = {**os.environ, "PREGON_LOCAL_DIR": str(self.local_dir)}
+        for name in list(env):
+            if name.startswith(("AWS_", "PREGON_")) and name != "PREGON_LOCAL_DIR":
+                env.pop(name)
+        self.process = subprocess.Popen(
+            ["bash", "infrastructure/local/run.sh", "--port", str(self.ports["api"]),
+             "--dynamodb-port", str(self.ports["dynamodb"]), "--moto-port", str(self.ports["moto"]),
+             "--smtp-port", str(self.ports["smtp"])],
+            cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        banner: dict[str, str] = {}
+        previous = ""
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise AssertionError("the stack stopped:\n" + "".join(self.output[-60:]))
+            self.output.append(line)
+            if "Admin JWT" in previous:
+                banner["admin_token"] = line.strip()
+            if "Integration key" in previous:
+                banner["api_key"] = line.strip()
+            previous = line
+            if "Ctrl-C stops everything" in line:
+                break
+        else:
+            raise AssertionError("no banner in time:\n" + "".join(self.output[-60:]))
+        self._drain()
+        self._wait_for_api()
+        return banner
+
+    def _drain(self) -> None:
+        import threading
+
+        def read() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line)
+
+        threading.Thread(target=read, daemon=True).start()
+
+    def _wait_for_api(self) -> None:
+        for _ in range(120):
+            try:
+                requests.get(f"{self.api}/public/demo/parcels/none", timeout=2)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        raise AssertionError("the API never answered")
+
+    def stop(self) -> int:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            return self.process.wait()
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "infrastructure.local.stack", "--local-dir", str(self.local_dir), *args],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=True,
+        )
+        return result.stdout
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[RunningStack]:
+    running = RunningStack(tmp_path / "local")
+    yield running
+    if running.process is not None and running.process.poll() is None:
+        running.stop()
+
+
+def test_readme_walkthrough_delivers_one_email_and_survives_a_restart(stack: RunningStack) -> None:
+    # Given the whole service started with the README's first command
+    banner = stack.start()
+    key = {"Authorization": f"ApiKey {banner['api_key']}"}
+    admin = {"Authorization": f"Bearer {banner['admin_token']}"}
+    now = datetime.now(UTC).replace(microsecond=0)
+    # When the carrier issues a parcel and posts two status events
+    parcel = requests.post(f"{stack.api}/parcels", headers=key, timeout=10,
+                           json={"tracking_id": "DEMO-001", "client_id": "CLI-7", "waybill_issued": True})
+    assert parcel.status_code == 201, parcel.text
+    for event_id, status in (("ev-1", "IN_TRANSIT"), ("ev-2", "OUT_FOR_DELIVERY")):
+        posted = requests.post(f"{stack.api}/parcels/DEMO-001/events", headers=key, timeout=10, json={
+            "event_id": event_id, "status": status, "occurred_at": now.isoformat(), "branch": "Córdoba"})
+        assert posted.status_code == 201, posted.text
+        now = now.replace(second=(now.second + 1) % 60)
+    # And the end customer looks it up and subscribes
+    public: Any = requests.get(f"{stack.api}/public/demo/parcels/DEMO-001", timeout=10).json()
+    assert public["alerts_available"] is True and len(public["history"]) == 2
+    subscribed = requests.post(f"{stack.api}/public/demo/parcels/DEMO-001/subscriptions", timeout=10,
+                               json={"first_name": "Lucía", "last_name": "Pérez", "email": "lucia@example.com"})
+    assert subscribed.status_code == 201, subscribed.text
+    # Then within about a minute the scheduler's sweep delivers one e-mail, listed by the mail command
+    deadline = time.monotonic() + 150
+    listing = ""
+    while time.monotonic() < deadline and "lucia@example.com" not in listing:
+        time.sleep(3)
+        listing = stack.cli("mail")
+    assert "lucia@example.com" in listing, "".join(stack.output[-40:])
+    assert len(re.findall(r"lucia@example\.com", listing)) == 1
+    shown = stack.cli("mail", "--show", "1")
+    assert "En distribución" in shown and "DEMO-001" in shown and "/public/unsubscribe?token=" in shown
+    # And the admin sees the alert and the monitor's count
+    alerts = requests.get(f"{stack.api}/parcels/DEMO-001/alerts", headers=admin, timeout=10).json()["items"]
+    assert [a["state"] for a in alerts] == ["sent"]
+    monitor = requests.get(f"{stack.api}/alerts", headers=admin, timeout=10).json()["items"]
+    assert monitor[0]["frequency_minutes"] == 1 and monitor[0]["sent_count"] >= 1
+    # When the stack is stopped and started again
+    assert stack.stop() == 0
+    again = stack.start()
+    # Then nothing is lost: same credentials, the parcel and its subscriber are still there
+    assert again["api_key"] == banner["api_key"]
+    key = {"Authorization": f"ApiKey {again['api_key']}"}
+    history = requests.get(f"{stack.api}/parcels/DEMO-001", headers=key, timeout=10).json()["history"]
+    assert [h["event_id"] for h in history] == ["ev-1", "ev-2"]
+    admin = {"Authorization": f"Bearer {again['admin_token']}"}
+    subs = requests.get(f"{stack.api}/parcels/DEMO-001/subscriptions", headers=admin, timeout=10).json()
+    assert [s["email"] for s in subs["items"]] == ["lucia@example.com"]
+    # And the sender password stored before the restart still decrypts: a new novelty is delivered
+    requests.post(f"{stack.api}/parcels/DEMO-001/events", headers=key, timeout=10, json={
+        "event_id": "ev-3", "status": "DELIVERED", "occurred_at": datetime.now(UTC).isoformat()})
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline and "Entregado" not in listing:
+        time.sleep(3)
+        listing = stack.cli("mail")
+    assert "Entregado" in listing, "".join(stack.output[-40:])
+    assert stack.stop() == 0
