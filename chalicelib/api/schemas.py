@@ -11,7 +11,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+# No control characters: names end up in e-mail headers.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=5, max_length=32, pattern=r"^[0-9+()\-. ]+$")

@@ -36,11 +36,25 @@ class RunningStack:
             if name.startswith(("AWS_", "PREGON_")) and name != "PREGON_LOCAL_DIR":
                 env.pop(name)
         self.process = subprocess.Popen(
-            ["bash", "infrastructure/local/run.sh", "--port", str(self.ports["api"]),
-             "--dynamodb-port", str(self.ports["dynamodb"]), "--moto-port", str(self.ports["moto"]),
-             "--smtp-port", str(self.ports["smtp"])],
-            cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            [
+                "bash",
+                "infrastructure/local/run.sh",
+                "--port",
+                str(self.ports["api"]),
+                "--dynamodb-port",
+                str(self.ports["dynamodb"]),
+                "--moto-port",
+                str(self.ports["moto"]),
+                "--smtp-port",
+                str(self.ports["smtp"]),
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout
@@ -95,7 +109,11 @@ class RunningStack:
     def cli(self, *args: str) -> str:
         result = subprocess.run(
             [sys.executable, "-m", "infrastructure.local.stack", "--local-dir", str(self.local_dir), *args],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=True,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         )
         return result.stdout
 
@@ -115,19 +133,35 @@ def test_readme_walkthrough_delivers_one_email_and_survives_a_restart(stack: Run
     admin = {"Authorization": f"Bearer {banner['admin_token']}"}
     now = datetime.now(UTC).replace(microsecond=0)
     # When the carrier issues a parcel and posts two status events
-    parcel = requests.post(f"{stack.api}/parcels", headers=key, timeout=10,
-                           json={"tracking_id": "DEMO-001", "client_id": "CLI-7", "waybill_issued": True})
+    parcel = requests.post(
+        f"{stack.api}/parcels",
+        headers=key,
+        timeout=10,
+        json={"tracking_id": "DEMO-001", "client_id": "CLI-7", "waybill_issued": True},
+    )
     assert parcel.status_code == 201, parcel.text
     for event_id, status in (("ev-1", "IN_TRANSIT"), ("ev-2", "OUT_FOR_DELIVERY")):
-        posted = requests.post(f"{stack.api}/parcels/DEMO-001/events", headers=key, timeout=10, json={
-            "event_id": event_id, "status": status, "occurred_at": now.isoformat(), "branch": "Córdoba"})
+        posted = requests.post(
+            f"{stack.api}/parcels/DEMO-001/events",
+            headers=key,
+            timeout=10,
+            json={
+                "event_id": event_id,
+                "status": status,
+                "occurred_at": now.isoformat(),
+                "branch": "Córdoba",
+            },
+        )
         assert posted.status_code == 201, posted.text
         now = now.replace(second=(now.second + 1) % 60)
     # And the end customer looks it up and subscribes
     public: Any = requests.get(f"{stack.api}/public/demo/parcels/DEMO-001", timeout=10).json()
     assert public["alerts_available"] is True and len(public["history"]) == 2
-    subscribed = requests.post(f"{stack.api}/public/demo/parcels/DEMO-001/subscriptions", timeout=10,
-                               json={"first_name": "Lucía", "last_name": "Pérez", "email": "lucia@example.com"})
+    subscribed = requests.post(
+        f"{stack.api}/public/demo/parcels/DEMO-001/subscriptions",
+        timeout=10,
+        json={"first_name": "Lucía", "last_name": "Pérez", "email": "lucia@example.com"},
+    )
     assert subscribed.status_code == 201, subscribed.text
     # Then within about a minute the scheduler's sweep delivers one e-mail, listed by the mail command
     deadline = time.monotonic() + 150
@@ -156,8 +190,12 @@ def test_readme_walkthrough_delivers_one_email_and_survives_a_restart(stack: Run
     subs = requests.get(f"{stack.api}/parcels/DEMO-001/subscriptions", headers=admin, timeout=10).json()
     assert [s["email"] for s in subs["items"]] == ["lucia@example.com"]
     # And the sender password stored before the restart still decrypts: a new novelty is delivered
-    requests.post(f"{stack.api}/parcels/DEMO-001/events", headers=key, timeout=10, json={
-        "event_id": "ev-3", "status": "DELIVERED", "occurred_at": datetime.now(UTC).isoformat()})
+    requests.post(
+        f"{stack.api}/parcels/DEMO-001/events",
+        headers=key,
+        timeout=10,
+        json={"event_id": "ev-3", "status": "DELIVERED", "occurred_at": datetime.now(UTC).isoformat()},
+    )
     deadline = time.monotonic() + 150
     while time.monotonic() < deadline and "Entregado" not in listing:
         time.sleep(3)

@@ -369,6 +369,13 @@ BAD_INPUTS: list[tuple[str, str, str, Any, str]] = [
         "phone",
     ),
     (
+        "public",
+        "POST",
+        "/public/{company}/parcels/TRK-B1/subscriptions",
+        {"first_name": "Ana\r\nBcc: x@example.com", "last_name": "B", "email": "a@example.com"},
+        "first_name",
+    ),
+    (
         "staff",
         "POST",
         "/parcels/TRK-B1/subscriptions",

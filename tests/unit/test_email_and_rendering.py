@@ -1,0 +1,71 @@
+"""Composition and rendering refuse what would let a tenant or a stranger inject content."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.channels.email import HeaderInjection, OutgoingEmail, compose
+from chalicelib.rendering import default_template, render_message
+
+
+def mail(**overrides: str) -> OutgoingEmail:
+    fields = {
+        "from_address": "avisos@cargas.example",
+        "from_name": "Cargas",
+        "to_address": "ana@example.com",
+        "to_name": "Ana García",
+        "subject": "Su envío",
+        "text": "Hola",
+        "html": "<p>Hola</p>",
+    }
+    return OutgoingEmail(**(fields | overrides))  # type: ignore[arg-type]
+
+
+def test_a_composed_message_has_a_plain_text_alternative_and_a_message_id() -> None:
+    message = compose(mail(), message_id="<abc@cargas.example>")
+    assert message["Message-ID"] == "<abc@cargas.example>"
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+
+
+@pytest.mark.parametrize("field", ["subject", "to_name", "from_name", "to_address"])
+def test_line_breaks_in_any_header_are_refused(field: str) -> None:
+    with pytest.raises(HeaderInjection, match=field.split("_")[0]):
+        compose(mail(**{field: "x\r\nBcc: victim@example.com"}), message_id="<a@b>")
+
+
+def test_subscriber_values_are_escaped_in_html_but_readable_in_text() -> None:
+    # Given a subscriber whose name is markup
+    variables = {
+        "company": {"name": "Cargas & Co"},
+        "subscriber": {"first_name": "<script>alert(1)</script>", "last_name": "X"},
+        "subscription": {"expires_on": "2026-12-01"},
+        "parcel": {"tracking_id": "T-1"},
+        "novelty": {
+            "status_name": "Entregado",
+            "occurred_at": "x",
+            "reason": None,
+            "observation": "<b>ok</b>",
+        },
+        "unsubscribe_url": "http://pregon.test/u?token=a&b",
+    }
+    # When the default alert renders
+    rendered = render_message(default_template("tracking_alert", "es"), variables)
+    # Then the HTML is escaped and the subject / text are not HTML-escaped
+    assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
+    assert "&lt;b&gt;ok&lt;/b&gt;" in rendered.html
+    assert rendered.subject.startswith("Cargas & Co:")
+    assert "<script>alert(1)</script>" in rendered.text
+
+
+def test_the_sandbox_refuses_python_internals() -> None:
+    from jinja2.exceptions import SecurityError
+
+    source = ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "t", "<p>h</p>")
+    with pytest.raises(SecurityError):
+        render_message(source, {})
+
+
+def test_english_templates_exist_for_english_companies() -> None:
+    subject, text, html = default_template("tracking_alert", "en")
+    assert "your parcel" in subject and "Hello" in text and 'lang="en"' in html
