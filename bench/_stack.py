@@ -1,0 +1,384 @@
+"""What the benchmarks share: the real local stack, a company, fixture data, and a DynamoDB meter.
+
+The stack is the one the tests use (``tests/conftest.py``'s ``local_aws``): DynamoDB Local in
+memory, moto in this process (KMS for sender passwords), and a MailCatcher. The MailCatcher runs in
+a child process (``bench._mailserver``) so that serving SMTP never competes with the code under
+measurement for this process's GIL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SMTP_USER, SMTP_PASSWORD = "carrier-mailer", "s3cret-smtp-password"
+FROM_ADDRESS = "avisos@cargasdelsur.example"
+T = TypeVar("T")
+
+
+# --- the stack -----------------------------------------------------------------------------
+
+
+def _reset_caches() -> None:
+    """What tests/conftest.py does after changing the environment."""
+    from chalicelib.auth import tokens
+    from chalicelib.aws import reset_clients
+    from chalicelib.settings import reset_settings
+    from chalicelib.store.tables import rebind
+
+    reset_settings()
+    reset_clients()
+    tokens._inline_keys.cache_clear()
+    rebind()
+
+
+@contextmanager
+def local_stack() -> Iterator[dict[str, str]]:
+    """DynamoDB Local (in memory) and moto, with the same environment as the tests' ``local_aws``."""
+    from infrastructure.local.dynamodb import DynamoDBLocal
+    from infrastructure.local.identity import LocalIdentity
+    from infrastructure.local.motoserver import MotoServer, ensure_kms_key
+
+    with DynamoDBLocal() as dynamodb, MotoServer() as moto:
+        env = {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.endpoint,
+            "AWS_ENDPOINT_URL_KMS": moto.endpoint,
+            "AWS_ENDPOINT_URL_SESV2": moto.endpoint,
+            "AWS_ENDPOINT_URL_SES": moto.endpoint,
+            "PREGON_STAGE": "test",
+            "PREGON_TABLE_PREFIX": "pregon-bench-",
+            "PREGON_KMS_KEY_ID": "alias/pregon-secrets",
+            "PREGON_LINK_SIGNING_KEY": secrets.token_urlsafe(48),
+            "PREGON_PUBLIC_BASE_URL": "http://pregon.test",
+            "PREGON_JWKS": LocalIdentity().jwks_json(),
+            "PREGON_JWT_ISSUER": "pregon-local",
+            "PREGON_JWT_AUDIENCE": "pregon",
+            "POWERTOOLS_METRICS_NAMESPACE": "Pregon",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+        os.environ.update(env)
+        os.environ.pop("AWS_PROFILE", None)
+        _reset_caches()
+        ensure_kms_key(moto.endpoint)
+        from chalicelib.store.tables import create_tables
+
+        create_tables()
+        yield env | {"moto": moto.endpoint}
+
+
+@dataclass
+class MailServer:
+    port: int
+    maildir: Path
+
+    def count(self) -> int:
+        return sum(1 for _ in self.maildir.glob("*.eml"))
+
+    def wait_for(self, count: int, timeout: float = 60.0) -> int:
+        deadline = time.monotonic() + timeout
+        while (caught := self.count()) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return caught
+
+    def files(self) -> list[Path]:
+        return sorted(self.maildir.glob("*.eml"))
+
+
+@contextmanager
+def mail_server(maildir: Path) -> Iterator[MailServer]:
+    """A MailCatcher (login required, like a carrier's SMTP relay) in a child process."""
+    maildir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench._mailserver", str(maildir), SMTP_USER, SMTP_PASSWORD],
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    stdin: IO[str] | None = process.stdin
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.strip():
+            raise RuntimeError("the mail server did not start")
+        yield MailServer(int(line), maildir)
+    finally:
+        if stdin is not None:
+            stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+# --- data ----------------------------------------------------------------------------------
+
+
+def make_company(smtp_port: int | None, name: str = "Cargas del Sur") -> str:
+    """A company with the default catalog and an SMTP tracking sender account (as make_tenant does)."""
+    from chalicelib.companies.service import create_company
+    from chalicelib.senders.service import save_sender_account, set_sender_password
+    from chalicelib.tracking.monitor import configure_alert
+
+    company_id = f"co-{uuid.uuid4().hex[:10]}"
+    create_company(company_id, name)
+    if smtp_port is not None:
+        save_sender_account(
+            company_id,
+            "tracking",
+            {
+                "kind": "smtp",
+                "display_name": f"{name} Avisos",
+                "from_address": FROM_ADDRESS,
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp_port,
+                "encryption": "none",
+                "username": SMTP_USER,
+                "enabled": True,
+            },
+        )
+        set_sender_password(company_id, "tracking", SMTP_PASSWORD)
+    configure_alert(company_id, "tracking", enabled=True, frequency_minutes=1)
+    return company_id
+
+
+def parallel(fn: Callable[[T], object], items: Iterable[T], threads: int = 8) -> None:
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for _ in pool.map(fn, items):
+            pass
+
+
+def load_due_parcels(company_id: str, count: int, *, prefix: str = "DUE") -> None:
+    """``count`` parcels, each followed by one subscriber and with one pending notifiable novelty,
+    made through the same use cases the API calls: issue, subscribe, record a status event."""
+    from chalicelib.tracking.parcels import StatusEvent, issue_parcel, record_status_event
+    from chalicelib.tracking.subscriptions import Subscriber, subscribe
+
+    occurred_at = datetime.now(timezone.utc) - timedelta(minutes=5)
+
+    def one(i: int) -> None:
+        tracking_id = f"{prefix}-{i:06d}"
+        issue_parcel(company_id, tracking_id, client_id="CLI-1", waybill_number=None, waybill_issued=True)
+        subscribe(
+            company_id, tracking_id, Subscriber("Ana", "García", f"cliente{i}@example.com"), source="public"
+        )
+        event = StatusEvent(tracking_id, f"ev-{i}", "OUT_FOR_DELIVERY", occurred_at, branch="Rosario")
+        assert record_status_event(company_id, event).created
+
+    parallel(one, range(count))
+
+
+def load_idle_subscriptions(company_ids: Sequence[str], count: int, *, threads: int = 4) -> None:
+    """``count`` followed parcels (already alerted, nothing pending) with one active subscription
+    each, spread round-robin over ``company_ids``; written with BatchWriteItem (25 items a request)."""
+    from chalicelib.store.models import ParcelModel, SubscriptionModel
+    from chalicelib.store.tables import bind
+    from chalicelib.store.tracking import parcel_key
+    from chalicelib.tracking.subscriptions import FOLLOW_UP_DAYS, subscription_id_for
+
+    bind()
+    now = datetime.now(timezone.utc)
+    expires = now + timedelta(days=FOLLOW_UP_DAYS)
+    delivered = now - timedelta(days=2)
+    chunk = 2_000
+
+    def write(start: int) -> None:
+        with (
+            ParcelModel.batch_write() as parcels,
+            SubscriptionModel.batch_write() as subscriptions,
+        ):
+            for i in range(start, min(start + chunk, count)):
+                company_id = company_ids[i % len(company_ids)]
+                tracking_id = f"IDLE-{i:07d}"
+                key = parcel_key(company_id, tracking_id)
+                email = f"seguidor{i}@example.com"
+                parcels.save(
+                    ParcelModel(
+                        key,
+                        company_id=company_id,
+                        tracking_id=tracking_id,
+                        client_id="CLI-1",
+                        waybill_issued=True,
+                        created_at=delivered,
+                        updated_at=delivered,
+                        version=2,
+                        notified_occurred_at=delivered,
+                        last_alert_at=delivered,
+                        followed_company=company_id,
+                        followed_until=expires,
+                    )
+                )
+                subscriptions.save(
+                    SubscriptionModel(
+                        key,
+                        subscription_id_for(email),
+                        company_id=company_id,
+                        tracking_id=tracking_id,
+                        first_name="Luis",
+                        last_name="Pérez",
+                        email=email,
+                        source="public",
+                        created_at=now,
+                        renewed_at=now,
+                        expires_at=expires,
+                        expires=expires,
+                    )
+                )
+
+    parallel(write, range(0, count, chunk), threads=threads)
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+
+_REPORTS_CAPACITY = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+def _capacity_units(consumed: Any) -> float:
+    if isinstance(consumed, dict):
+        return float(consumed.get("CapacityUnits", 0.0))
+    if isinstance(consumed, list):
+        return sum(_capacity_units(c) for c in consumed)
+    return 0.0
+
+
+@dataclass
+class AwsMeter:
+    """Counts every AWS API call made through botocore (any client: PynamoDB's, boto3's) while
+    active, by service and operation; HTTP attempts (retries included) by endpoint prefix; and the
+    DynamoDB capacity the responses report (PynamoDB asks for ``ReturnConsumedCapacity=TOTAL``)."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    attempts: Counter[str] = field(default_factory=Counter)
+    capacity: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def active(self) -> Iterator[AwsMeter]:
+        from botocore.client import BaseClient
+        from botocore.endpoint import Endpoint
+
+        original_call = getattr(BaseClient, "_make_api_call")  # noqa: B009 - private, patched below
+        original_send = getattr(Endpoint, "_send")  # noqa: B009
+        meter = self
+
+        def counted_call(client: Any, operation_name: str, api_params: Any) -> Any:
+            service = client.meta.service_model.service_name
+            if service == "dynamodb" and operation_name in _REPORTS_CAPACITY:
+                api_params.setdefault("ReturnConsumedCapacity", "TOTAL")
+            with meter._lock:
+                meter.calls[f"{service}:{operation_name}"] += 1
+            response = None
+            try:
+                response = original_call(client, operation_name, api_params)
+                return response
+            except Exception as exc:
+                response = getattr(exc, "response", None)
+                raise
+            finally:
+                if service == "dynamodb" and isinstance(response, dict):
+                    units = _capacity_units(response.get("ConsumedCapacity"))
+                    with meter._lock:
+                        meter.capacity[operation_name] += units
+
+        def counted_send(endpoint: Any, request: Any) -> Any:
+            with meter._lock:
+                meter.attempts[str(getattr(endpoint, "_endpoint_prefix", "?"))] += 1
+            return original_send(endpoint, request)
+
+        setattr(BaseClient, "_make_api_call", counted_call)  # noqa: B010
+        setattr(Endpoint, "_send", counted_send)  # noqa: B010
+        try:
+            yield self
+        finally:
+            setattr(BaseClient, "_make_api_call", original_call)  # noqa: B010
+            setattr(Endpoint, "_send", original_send)  # noqa: B010
+
+    def dynamodb_calls(self) -> dict[str, int]:
+        return {k.split(":", 1)[1]: v for k, v in sorted(self.calls.items()) if k.startswith("dynamodb:")}
+
+    def other_calls(self) -> dict[str, int]:
+        return {k: v for k, v in sorted(self.calls.items()) if not k.startswith("dynamodb:")}
+
+
+# --- reporting -----------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers], *[[_fmt(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = [
+        " | ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in cells
+    ]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def write_result(name: str, result: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    payload = {
+        "benchmark": name,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **result,
+    }
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return path

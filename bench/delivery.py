@@ -1,0 +1,204 @@
+"""Delivery rate: e-mails per second from one sweep worker, as a ratio to a plain smtplib loop.
+
+    uv run python -m bench.delivery [--due 1000] [--runs 3] [--profile]
+
+Both sides send to the same SMTP server (a MailCatcher in its own process, login required) in the
+same run. The sweep side times the whole ``sweep_company`` call on ``--due`` fresh due parcels
+(claims, rendering, composing, sending, recording results); the plain side times one connection,
+login, and a loop that builds each message with ``email.message.EmailMessage`` (the same headers,
+text and HTML bodies as a message the sweep sent, so the same size) and sends it. Each side runs
+``--runs`` times, alternating which goes first; the medians are compared.
+
+Before measuring, a 20-parcel sweep warms the worker (imports, templates, the SMTP path) and gives
+the sample message. ``--profile`` then profiles one more sweep (cProfile, main thread: the thread
+that renders and sends; the claims run in the sweep's thread pool) and prints where time goes.
+
+Target: sweep rate / plain rate >= 0.8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import smtplib
+import tempfile
+import time
+import uuid
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any
+
+from bench._stack import (
+    FROM_ADDRESS,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    MailServer,
+    load_due_parcels,
+    local_stack,
+    mail_server,
+    make_company,
+    median,
+    table,
+    write_result,
+)
+
+TARGET_RATIO = 0.8
+_TRACE_HEADERS = ("X-Pregon-Envelope-From", "X-Pregon-Envelope-To")
+
+
+def _sweep(mail: MailServer, due: int, prefix: str) -> dict[str, Any]:
+    from chalicelib.tracking.sweep import sweep_company
+
+    company_id = make_company(mail.port)
+    load_due_parcels(company_id, due, prefix=prefix)
+    before = mail.count()
+    started = time.perf_counter()
+    report = sweep_company(company_id)
+    seconds = time.perf_counter() - started
+    caught = mail.wait_for(before + report.sent) - before
+    assert report.sent == due and caught == due, (report, caught)
+    return {"emails": report.sent, "seconds": seconds, "per_second": report.sent / seconds}
+
+
+class _Sample:
+    """What a sweep e-mail looks like, to build look-alikes with EmailMessage."""
+
+    def __init__(self, path: Path) -> None:
+        raw = path.read_bytes()
+        message = BytesParser(_class=EmailMessage, policy=policy.default).parsebytes(raw)
+        assert isinstance(message, EmailMessage)
+        for name in _TRACE_HEADERS:
+            del message[name]
+        self.size = len(message.as_bytes())
+        self.subject = str(message["Subject"])
+        self.from_name = "Cargas del Sur Avisos"
+        text_part = message.get_body(preferencelist=("plain",))
+        html_part = message.get_body(preferencelist=("html",))
+        assert text_part is not None and html_part is not None
+        self.text = str(text_part.get_content())
+        self.html = str(html_part.get_content())
+        self.unsubscribe = str(message["List-Unsubscribe"])
+
+    def build(self, i: int) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = formataddr((self.from_name, FROM_ADDRESS))
+        msg["To"] = formataddr(("Ana García", f"cliente{i}@example.com"))
+        msg["Subject"] = self.subject
+        msg["Date"] = format_datetime(_now())
+        msg["Message-ID"] = f"<{uuid.uuid4().hex}@cargasdelsur.example>"
+        msg["List-Unsubscribe"] = self.unsubscribe
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Pregon-Alert"] = f"PLAIN-{i:06d}/ev-{i}#{uuid.uuid4().hex[:20]}"
+        msg.set_content(self.text, subtype="plain", charset="utf-8")
+        msg.add_alternative(self.html, subtype="html", charset="utf-8")
+        return msg
+
+
+def _now() -> Any:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+def _plain(mail: MailServer, sample: _Sample, count: int) -> dict[str, Any]:
+    before = mail.count()
+    started = time.perf_counter()
+    smtp = smtplib.SMTP("127.0.0.1", mail.port, timeout=20)
+    smtp.login(SMTP_USER, SMTP_PASSWORD)
+    for i in range(count):
+        smtp.send_message(sample.build(i))
+    smtp.quit()
+    seconds = time.perf_counter() - started
+    caught = mail.wait_for(before + count) - before
+    assert caught == count, caught
+    return {"emails": count, "seconds": seconds, "per_second": count / seconds}
+
+
+def _profile(mail: MailServer, due: int) -> str:
+    from chalicelib.tracking.sweep import sweep_company
+
+    company_id = make_company(mail.port)
+    load_due_parcels(company_id, due, prefix="PROF")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    sweep_company(company_id)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(30)
+    stats.sort_stats("tottime").print_stats(20)
+    return out.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--due", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="profile one extra sweep (main thread)")
+    args = parser.parse_args()
+
+    sweeps: list[dict[str, Any]] = []
+    plains: list[dict[str, Any]] = []
+    profile = None
+    with (
+        tempfile.TemporaryDirectory(prefix="pregon-bench-") as tmp,
+        local_stack(),
+        mail_server(Path(tmp) / "mail") as mail,
+    ):
+        _sweep(mail, 20, prefix="WARM")
+        sample = _Sample(mail.files()[-1])
+        _plain(mail, sample, 20)
+        for run in range(args.runs):
+            order = ("sweep", "plain") if run % 2 == 0 else ("plain", "sweep")
+            for side in order:
+                if side == "sweep":
+                    sweeps.append(_sweep(mail, args.due, prefix=f"R{run}"))
+                else:
+                    plains.append(_plain(mail, sample, args.due))
+                print(f"run {run + 1} {side}: {(sweeps if side == 'sweep' else plains)[-1]}", flush=True)
+        plain_size = len(sample.build(0).as_bytes())
+        if args.profile:
+            profile = _profile(mail, args.due)
+
+    sweep_rate = median([s["per_second"] for s in sweeps])
+    plain_rate = median([p["per_second"] for p in plains])
+    ratio = sweep_rate / plain_rate
+    rows: list[list[object]] = [
+        [f"run {i + 1}", s["per_second"], p["per_second"], s["per_second"] / p["per_second"]]
+        for i, (s, p) in enumerate(zip(sweeps, plains, strict=True))
+    ]
+    rows.append(["median", sweep_rate, plain_rate, ratio])
+    print()
+    print(f"Delivery: {args.due:,} e-mails per run, one SMTP connection, same MailCatcher")
+    print(table(["", "sweep e-mails/s", "plain smtplib e-mails/s", "sweep/plain"], rows))
+    print(f"message size: sweep {sample.size:,} bytes, plain {plain_size:,} bytes")
+    print(f"target: sweep/plain >= {TARGET_RATIO}: {'PASS' if ratio >= TARGET_RATIO else 'FAIL'}")
+    if profile:
+        print()
+        print(profile)
+    path = write_result(
+        "delivery",
+        {
+            "emails_per_run": args.due,
+            "runs": args.runs,
+            "sweep": sweeps,
+            "plain_smtplib": plains,
+            "median_sweep_per_second": sweep_rate,
+            "median_plain_per_second": plain_rate,
+            "ratio": ratio,
+            "message_bytes": {"sweep": sample.size, "plain": plain_size},
+            "target_min": TARGET_RATIO,
+            "passed": ratio >= TARGET_RATIO,
+        },
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
