@@ -12,7 +12,7 @@ from chalicelib.store import companies as store
 from chalicelib.store.records import AlertSchedule, Company
 
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
-SCOPES = ("parcels:write", "parcels:read")
+SCOPES = ("parcels:write", "parcels:read", "clients:write", "clients:read")
 
 
 def create_company(company_id: str, name: str, language: str = "es") -> bool:

@@ -1,0 +1,100 @@
+"""Clients and contacts, pushed by the company's systems (API key) and read by staff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import (
+    cursor_param,
+    describe,
+    encode_cursor,
+    json_response,
+    limit_param,
+    parse_body,
+    plain,
+    principal_of,
+)
+
+clients = Blueprint(__name__)
+
+
+def _caller(scope: str) -> str:
+    caller = principal_of(clients.current_request)
+    caller.require_scope(scope)
+    return caller.company_id
+
+
+def _client_out(client: Any) -> dict[str, Any]:
+    data = dict(plain(client))
+    data.pop("company_id", None)
+    return data
+
+
+@clients.route("/clients/{client_id}", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    summary="Create or replace a client with its e-mails, phones and contacts",
+    body="ClientIn",
+    response="ClientOut",
+)
+def save_client(client_id: str) -> Response:
+    from chalicelib.api.schemas import ClientIn
+    from chalicelib.clients.service import ContactData
+    from chalicelib.clients.service import save_client as save
+
+    company_id = _caller("clients:write")
+    _check_id(client_id)
+    body = parse_body(clients.current_request, ClientIn)
+    client = save(
+        company_id,
+        client_id,
+        name=body.name,
+        emails=[str(e) for e in body.emails],
+        phones=list(body.phones),
+        contacts=[
+            ContactData(
+                c.contact_id,
+                c.first_name,
+                c.last_name,
+                str(c.email) if c.email else None,
+                c.phone,
+                c.wants_cargo_info,
+            )
+            for c in body.contacts
+        ],
+        message_switches={str(k): v for k, v in body.message_switches.items()},
+        preferred_agent=body.preferred_agent,
+        collection_agent=body.collection_agent,
+    )
+    return json_response(_client_out(client))
+
+
+def _check_id(client_id: str) -> None:
+    import re
+
+    from chalicelib.errors import ValidationFailed
+
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", client_id):
+        raise ValidationFailed(
+            [{"field": "client_id", "message": "use 1-64 letters, digits, '_', '.' or '-'"}]
+        )
+
+
+@clients.route("/clients/{client_id}", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="One client with its contacts", response="ClientOut")
+def get_client(client_id: str) -> Response:
+    from chalicelib.clients.service import get_client as fetch
+
+    return json_response(_client_out(fetch(_caller("clients:read"), client_id)))
+
+
+@clients.route("/clients", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="The company's clients, a page at a time", response="ClientsOut")
+def list_clients() -> Response:
+    from chalicelib.clients.service import list_clients as fetch
+
+    request = clients.current_request
+    items, cursor = fetch(_caller("clients:read"), limit_param(request), cursor_param(request))
+    return json_response({"items": [_client_out(c) for c in items], "next_cursor": encode_cursor(cursor)})

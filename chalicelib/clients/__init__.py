@@ -1,0 +1,1 @@
+"""Clients and their contacts, as the company's systems register them."""

@@ -1,0 +1,70 @@
+"""Register clients and their contacts (the back office pushes them), and read them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.errors import NotFound
+from chalicelib.store import clients as store
+from chalicelib.store.records import Client, Contact
+
+MESSAGE_SWITCHES = ("tracking", "invoice", "payment_email", "payment_sms", "ticket", "reminder", "statement")
+
+
+@dataclass(frozen=True)
+class ContactData:
+    contact_id: str
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    wants_cargo_info: bool = False
+
+
+def save_client(
+    company_id: str,
+    client_id: str,
+    *,
+    name: str,
+    emails: list[str],
+    phones: list[str],
+    contacts: list[ContactData],
+    message_switches: dict[str, bool],
+    preferred_agent: str | None,
+    collection_agent: str | None,
+) -> Client:
+    """Create or replace a client. Every message switch not given is on."""
+    switches = {name: True for name in MESSAGE_SWITCHES} | message_switches
+    client = Client(
+        company_id=company_id,
+        client_id=client_id,
+        name=name,
+        emails=tuple(dict.fromkeys(e.strip() for e in emails)),
+        phones=tuple(dict.fromkeys(p.strip() for p in phones)),
+        contacts=tuple(
+            Contact(c.contact_id, c.first_name, c.last_name, c.email, c.phone, c.wants_cargo_info)
+            for c in contacts
+        ),
+        message_switches=switches,
+        preferred_agent=preferred_agent,
+        collection_agent=collection_agent,
+        updated_at=clock.now(),
+    )
+    return store.save_client(client)
+
+
+def get_client(company_id: str, client_id: str) -> Client:
+    client = store.get_client(company_id, client_id)
+    if client is None:
+        raise NotFound(f"there is no client {client_id!r}")
+    return client
+
+
+def find_client(company_id: str, client_id: str) -> Client | None:
+    return store.get_client(company_id, client_id)
+
+
+def list_clients(company_id: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[Client], Any]:
+    return store.list_clients(company_id, limit, cursor)

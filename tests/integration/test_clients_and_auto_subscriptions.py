@@ -1,0 +1,163 @@
+"""Clients and contacts from the back office, and the subscriptions a shipment's issue creates (T6)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.conftest import Tenant, body
+from tests.integration.tracking_steps import post_event, sweep
+
+CLIENT = {
+    "name": "Ferretería Norte",
+    "emails": ["compras@norte.example"],
+    "phones": ["011 4555-1234"],
+    "contacts": [
+        {
+            "contact_id": "c1",
+            "first_name": "Marta",
+            "last_name": "Sosa",
+            "email": "marta@norte.example",
+            "wants_cargo_info": True,
+        },
+        {
+            "contact_id": "c2",
+            "first_name": "Raúl",
+            "last_name": "Díaz",
+            "email": "raul@norte.example",
+            "wants_cargo_info": False,
+        },
+        {"contact_id": "c3", "first_name": "Sin", "last_name": "Correo", "wants_cargo_info": True},
+    ],
+    "message_switches": {"invoice": False},
+    "collection_agent": "cobranzas-1",
+}
+
+
+def put_client(api: Client, tenant: Tenant, client_id: str = "CLI-9", data: dict[str, Any] = CLIENT) -> Any:
+    return api.http.put(f"/clients/{client_id}", headers=tenant.key_headers(), body=json.dumps(data))
+
+
+def issue(api: Client, tenant: Tenant, payload: dict[str, Any]) -> Any:
+    return api.http.post("/parcels", headers=tenant.key_headers(), body=json.dumps(payload))
+
+
+def followers(api: Client, tenant: Tenant, tracking_id: str) -> list[tuple[str, str]]:
+    items = body(api.http.get(f"/parcels/{tracking_id}/subscriptions", headers=tenant.staff_headers()))[
+        "items"
+    ]
+    return sorted((s["email"], s["source"]) for s in items)
+
+
+def test_the_back_office_registers_a_client_and_reads_it_back(api: Client, tenant: Tenant) -> None:
+    # When the back office pushes a client
+    response = put_client(api, tenant)
+    # Then it is stored with its contacts, and unset message switches default to on
+    assert response.status_code == 200, response.body
+    client = body(api.http.get("/clients/CLI-9", headers=tenant.key_headers()))
+    assert [c["first_name"] for c in client["contacts"]] == ["Marta", "Raúl", "Sin"]
+    assert (
+        client["message_switches"]["invoice"] is False and client["message_switches"]["payment_email"] is True
+    )
+    assert client["collection_agent"] == "cobranzas-1"
+    listed = body(api.http.get("/clients", headers=tenant.key_headers()))["items"]
+    assert [c["client_id"] for c in listed] == ["CLI-9"]
+
+
+def test_issuing_for_a_registered_client_subscribes_its_flagged_contacts(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a client with one contact who wants cargo information (and one without e-mail)
+    put_client(api, tenant)
+    # When a shipment for that client is issued
+    response = issue(api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True})
+    # Then Marta is subscribed, Raúl (no tick) and the contact without e-mail are not
+    assert response.status_code == 201, response.body
+    assert body(response)["subscribed"] == ["marta@norte.example"]
+    assert followers(api, tenant, "TRK-C1") == [("marta@norte.example", "client_contact")]
+    # And she receives the parcel's alerts
+    post_event(api, tenant, "TRK-C1", "ev-1", "IN_TRANSIT", minutes=1)
+    assert sweep(tenant).sent == 1
+    assert mailbox.wait_for(1)[0]["To"].addresses[0].addr_spec == "marta@norte.example"
+    # And issuing the same shipment again subscribes nobody new
+    again = issue(api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True})
+    assert again.status_code == 200 and body(again)["subscribed"] == []
+
+
+def test_subscriptions_start_when_the_waybill_is_issued_not_before(api: Client, tenant: Tenant) -> None:
+    put_client(api, tenant)
+    # Given a parcel registered before its waybill is issued
+    first = issue(api, tenant, {"tracking_id": "TRK-C2", "client_id": "CLI-9", "waybill_issued": False})
+    assert body(first)["subscribed"] == [] and followers(api, tenant, "TRK-C2") == []
+    # When the waybill is issued
+    issued = issue(api, tenant, {"tracking_id": "TRK-C2", "client_id": "CLI-9", "waybill_issued": True})
+    # Then the flagged contacts are subscribed
+    assert body(issued)["subscribed"] == ["marta@norte.example"]
+
+
+def test_eventual_sender_and_recipient_are_subscribed_when_they_ticked_it(
+    api: Client, tenant: Tenant
+) -> None:
+    # When an unregistered sender (ticked) and recipient (not ticked) come with the issue
+    response = issue(
+        api,
+        tenant,
+        {
+            "tracking_id": "TRK-C3",
+            "waybill_issued": True,
+            "sender": {
+                "first_name": "Ema",
+                "last_name": "Ruiz",
+                "email": "ema@example.com",
+                "wants_cargo_info": True,
+            },
+            "recipient": {"first_name": "Leo", "last_name": "Paz", "email": "leo@example.com"},
+        },
+    )
+    # Then only the sender follows the parcel
+    assert response.status_code == 201, response.body
+    assert followers(api, tenant, "TRK-C3") == [("ema@example.com", "eventual_party")]
+
+
+def test_tracking_contacts_at_issue_need_the_company_setting(api: Client, tenant: Tenant) -> None:
+    payload = {
+        "tracking_id": "TRK-C4",
+        "waybill_issued": True,
+        "tracking_contacts": [{"first_name": "Ana", "last_name": "Gil", "email": "ana@example.com"}],
+    }
+    # Given the company does not ask for tracking contacts: the issue is refused and nothing is written
+    refused = issue(api, tenant, payload)
+    assert refused.status_code == 422 and body(refused)["field"] == "tracking_contacts"
+    assert api.http.get("/parcels/TRK-C4", headers=tenant.key_headers()).status_code == 404
+    # When the admin turns the setting on
+    turned_on = api.http.patch(
+        "/company", headers=tenant.admin_headers(), body=json.dumps({"ask_tracking_contacts": True})
+    )
+    assert turned_on.status_code == 200 and body(turned_on)["ask_tracking_contacts"] is True
+    # Then the same issue subscribes the contact
+    accepted = issue(api, tenant, payload)
+    assert accepted.status_code == 201, accepted.body
+    assert followers(api, tenant, "TRK-C4") == [("ana@example.com", "issue_contact")]
+
+
+def test_bad_client_input_names_the_field_and_clients_stay_private(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    bad = [
+        ({**CLIENT, "emails": ["nope"]}, "emails[0]"),
+        ({**CLIENT, "contacts": [{"contact_id": "x", "first_name": "A"}]}, "contacts[0].last_name"),
+        ({**CLIENT, "message_switches": {"weather": True}}, "message_switches.weather.[key]"),
+        ({k: v for k, v in CLIENT.items() if k != "name"}, "name"),
+    ]
+    for data, field in bad:
+        response = put_client(api, tenant, "CLI-BAD", data)
+        assert response.status_code == 422, (field, response.body)
+        assert body(response)["field"] == field
+    assert api.http.get("/clients/CLI-BAD", headers=tenant.key_headers()).status_code == 404
+    # And another company sees none of this company's clients
+    put_client(api, tenant)
+    assert api.http.get("/clients/CLI-9", headers=other_tenant.key_headers()).status_code == 404
+    assert body(api.http.get("/clients", headers=other_tenant.key_headers()))["items"] == []
