@@ -1,0 +1,324 @@
+"""SMS leaves through Amazon SNS (moto's server) or an Android phone's SMS gateway (a local HTTP server
+that speaks the app's REST API), and a refusal comes back in the provider's own words."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+
+from chalicelib.channels.sms import HttpGatewaySender, SnsSmsSender, sms_sender_for
+from chalicelib.errors import DeliveryFailed, ValidationFailed
+from chalicelib.phones import normalize_phone
+from chalicelib.rendering.sms import render_sms
+
+GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
+
+
+# --- Amazon SNS through moto -------------------------------------------------------------------
+
+
+def sms_sent_through_moto(local_aws: dict[str, str], message_id: str) -> dict[str, str]:
+    """The SMS moto recorded for a message id, as ``/moto-api/data.json`` shows it."""
+    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+    sent = [sms for sms in data["sns"]["SMS"] if sms["message_id"] == message_id]
+    assert len(sent) == 1, data["sns"]["SMS"]
+    return dict(sent[0])
+
+
+@pytest.fixture
+def publish_calls(local_aws: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+    """The parameters of every SNS Publish call our client makes (moto does not keep attributes)."""
+    from chalicelib.aws import client
+
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(dict(params))
+
+    events = client("sns").meta.events
+    events.register("provide-client-params.sns.Publish", record, unique_id="test-sms-publish")
+    yield calls
+    events.unregister("provide-client-params.sns.Publish", unique_id="test-sms-publish")
+
+
+def test_an_sms_through_sns_reaches_the_number_with_the_rendered_text(
+    local_aws: dict[str, str], publish_calls: list[dict[str, Any]]
+) -> None:
+    # Given a client's mobile as typed in Buenos Aires and the balance auto-reply template
+    to = normalize_phone("011-15-5987-6543")
+    text = render_sms(
+        "Estimado %nombre% su saldo pendiente es $ %deuda%", {"nombre": "Ana", "deuda": "1.500"}
+    )
+
+    # When it is sent through SNS with the company's sender id
+    message_id = SnsSmsSender(sender_id="CableSur").send(to, text)
+
+    # Then SNS recorded that SMS for that number, with that text
+    sms = sms_sent_through_moto(local_aws, message_id)
+    assert sms["phone_number"] == "+5491159876543"
+    assert sms["message"] == "Estimado Ana su saldo pendiente es $ 1.500"
+    # And it was asked as a transactional SMS from "CableSur"
+    attributes = publish_calls[-1]["MessageAttributes"]
+    assert attributes["AWS.SNS.SMS.SMSType"] == {"DataType": "String", "StringValue": "Transactional"}
+    assert attributes["AWS.SNS.SMS.SenderID"] == {"DataType": "String", "StringValue": "CableSur"}
+
+
+def test_without_a_sender_id_sns_picks_its_own(
+    local_aws: dict[str, str], publish_calls: list[dict[str, Any]]
+) -> None:
+    message_id = SnsSmsSender(sms_type="Promotional").send("+34612345678", "Oferta de invierno")
+    assert sms_sent_through_moto(local_aws, message_id)["phone_number"] == "+34612345678"
+    attributes = publish_calls[-1]["MessageAttributes"]
+    assert "AWS.SNS.SMS.SenderID" not in attributes
+    assert attributes["AWS.SNS.SMS.SMSType"]["StringValue"] == "Promotional"
+
+
+def test_sns_refusing_an_sms_is_a_delivery_failure_in_its_own_words(local_aws: dict[str, str]) -> None:
+    # Given a message longer than SNS accepts in one publish
+    # When it is sent, Then the failure carries SNS's own explanation
+    with pytest.raises(DeliveryFailed, match="SMS message must be less than 1600 bytes"):
+        SnsSmsSender().send("+5491159876543", "a" * 1601)
+    # And a number that is not E.164 (a bug upstream) is refused by SNS too
+    with pytest.raises(DeliveryFailed, match="E164"):
+        SnsSmsSender().send("011-15-5987-6543", "Hola")
+
+
+def test_a_bad_sns_configuration_is_refused_before_sending() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        SnsSmsSender(sender_id="Cable Sur S.A.")
+    assert refused.value.body()["field"] == "sender_id"
+    with pytest.raises(ValidationFailed) as refused:
+        SnsSmsSender(sms_type="Urgent")
+    assert refused.value.body()["field"] == "sms_type"
+
+
+# --- SMS Gateway for Android (capcom6/android-sms-gateway), local server mode --------------------
+
+
+class AndroidGateway:
+    """An HTTP server that answers like the app's local server: Basic auth, ``POST /message`` with
+    ``{"message", "phoneNumbers"}`` → 202 ``{"id", "state": "Pending", "recipients": [...]}``,
+    ``GET /message/{id}`` → the same shape with the current state; errors as ``{"message": ...}``."""
+
+    def __init__(self, username: str = GATEWAY_USER, password: str = GATEWAY_PASSWORD) -> None:
+        self.credentials = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.requests: list[dict[str, Any]] = []
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def answer(self, status: int, body: Any = None) -> None:
+                raw = b"" if body is None else json.dumps(body).encode()
+                self.send_response(status)
+                if status == 401:
+                    self.send_header("WWW-Authenticate", 'Basic realm="Access to SMS Gateway"')
+                if raw:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def authorized(self) -> bool:
+                if self.headers.get("Authorization") == f"Basic {gateway.credentials}":
+                    return True
+                self.answer(401)  # what the app's Ktor server does: no body
+                return False
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                payload = json.loads(self.rfile.read(length) or b"{}")
+                gateway.requests.append(
+                    {"path": self.path, "content_type": self.headers.get("Content-Type"), "json": payload}
+                )
+                if not self.authorized():
+                    return
+                if self.path != "/message":
+                    return self.answer(404)
+                if not payload.get("message"):
+                    return self.answer(400, {"message": "Text message is empty"})
+                if not payload.get("phoneNumbers"):
+                    return self.answer(400, {"message": "phoneNumbers is empty"})
+                message_id = payload.get("id") or uuid.uuid4().hex[:21]
+                gateway.messages[message_id] = {"payload": payload, "state": "Pending"}
+                self.answer(202, gateway.state_of(message_id))
+
+            def do_GET(self) -> None:
+                if not self.authorized():
+                    return
+                message_id = self.path.removeprefix("/message/")
+                if message_id not in gateway.messages:
+                    return self.answer(404)
+                self.answer(200, gateway.state_of(message_id))
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def state_of(self, message_id: str) -> dict[str, Any]:
+        message = self.messages[message_id]
+        return {
+            "id": message_id,
+            "state": message["state"],
+            "isEncrypted": False,
+            "recipients": [
+                {"phoneNumber": number, "state": message["state"], "error": None}
+                for number in message["payload"]["phoneNumbers"]
+            ],
+            "states": {message["state"]: "2026-11-02T12:00:00.000+00:00"},
+        }
+
+    def phone_sent(self, message_id: str) -> None:
+        self.messages[message_id]["state"] = "Sent"
+
+    def __enter__(self) -> AndroidGateway:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def phone() -> Iterator[AndroidGateway]:
+    with AndroidGateway() as gateway:
+        yield gateway
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_sms_through_the_android_gateway_reaches_the_phone(phone: AndroidGateway) -> None:
+    # Given a company whose SMS go out through the phone on its office network
+    sender = sms_sender_for(
+        {
+            "provider": "http_gateway",
+            "base_url": phone.base_url,
+            "username": "sms",
+            "password": GATEWAY_PASSWORD,
+        }
+    )
+    to = normalize_phone("(0351) 15 555-1234")
+
+    # When an SMS is sent
+    message_id = sender.send(to, "Estimado Ana, le asignamos el ticket 4711.")
+
+    # Then the phone got one JSON request with the text and the E.164 number, and its id is returned
+    [request] = phone.requests
+    assert request["path"] == "/message"
+    assert request["content_type"] == "application/json"
+    assert request["json"] == {
+        "message": "Estimado Ana, le asignamos el ticket 4711.",
+        "phoneNumbers": ["+5493515551234"],
+    }
+    assert message_id in phone.messages
+
+
+def test_the_gateway_reports_the_state_of_a_message(phone: AndroidGateway) -> None:
+    # Given an SMS the phone has queued
+    sender = HttpGatewaySender(phone.base_url + "/", GATEWAY_USER, GATEWAY_PASSWORD)
+    message_id = sender.send("+5491159876543", "Hola")
+    assert sender.status(message_id) == "Pending"
+    # When the phone has sent it, Then its state says so
+    phone.phone_sent(message_id)
+    assert sender.status(message_id) == "Sent"
+
+
+def test_a_wrong_password_is_a_delivery_failure_and_nothing_is_queued(phone: AndroidGateway) -> None:
+    sender = HttpGatewaySender(phone.base_url, GATEWAY_USER, "an-old-token")
+    with pytest.raises(DeliveryFailed, match="401 Unauthorized") as failed:
+        sender.send("+5491159876543", "Hola")
+    assert failed.value.status == 502
+    assert phone.messages == {}
+
+
+def test_the_gateways_own_refusal_text_is_kept(phone: AndroidGateway) -> None:
+    sender = HttpGatewaySender(phone.base_url, GATEWAY_USER, GATEWAY_PASSWORD)
+    with pytest.raises(DeliveryFailed) as failed:
+        sender.send("+5491159876543", "")
+    assert failed.value.message == "400 Bad Request: Text message is empty"
+
+
+def test_the_state_of_an_unknown_message_is_a_delivery_failure(phone: AndroidGateway) -> None:
+    sender = HttpGatewaySender(phone.base_url, GATEWAY_USER, GATEWAY_PASSWORD)
+    with pytest.raises(DeliveryFailed, match="404"):
+        sender.status("no-such-message")
+
+
+def test_a_phone_that_is_off_is_a_delivery_failure() -> None:
+    # Given a gateway address where nothing listens (the phone is off or left the network)
+    sender = HttpGatewaySender(f"http://127.0.0.1:{free_port()}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=2)
+    # When an SMS is sent, Then it fails saying the gateway is unreachable
+    with pytest.raises(DeliveryFailed, match="unreachable"):
+        sender.send("+5491159876543", "Hola")
+
+
+def test_a_phone_that_never_answers_is_a_delivery_failure_after_the_timeout() -> None:
+    # Given a gateway that accepts the connection and then says nothing
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        sender = HttpGatewaySender(f"http://127.0.0.1:{silent.getsockname()[1]}", "sms", "x", timeout=0.5)
+        # When an SMS is sent, Then it fails instead of hanging
+        with pytest.raises(DeliveryFailed, match="unreachable"):
+            sender.send("+5491159876543", "Hola")
+
+
+# --- Choosing the provider from a company's settings ---------------------------------------------
+
+
+def test_settings_choose_the_provider() -> None:
+    assert isinstance(sms_sender_for({"provider": "sns", "sender_id": "CableSur"}), SnsSmsSender)
+    assert isinstance(sms_sender_for({}), SnsSmsSender)
+    gateway = sms_sender_for(
+        {
+            "provider": "http_gateway",
+            "base_url": "https://api.sms-gate.app/3rdparty/v1",
+            "username": "U",
+            "password": "P",
+        }
+    )
+    assert isinstance(gateway, HttpGatewaySender)
+    assert gateway.base_url == "https://api.sms-gate.app/3rdparty/v1"
+
+
+@pytest.mark.parametrize(
+    ("settings", "fields"),
+    [
+        ({"provider": "carrier-pigeon"}, ["provider"]),
+        ({"provider": "http_gateway", "base_url": "http://10.0.0.5:8080"}, ["username", "password"]),
+        ({"provider": "http_gateway", "base_url": "ftp://x", "username": "u", "password": "p"}, ["base_url"]),
+        (
+            {
+                "provider": "http_gateway",
+                "base_url": "http://x",
+                "username": "u",
+                "password": "p",
+                "timeout": "soon",
+            },
+            ["timeout"],
+        ),
+    ],
+)
+def test_incomplete_settings_are_refused_naming_the_fields(
+    settings: dict[str, Any], fields: list[str]
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        sms_sender_for(settings)
+    assert [error["field"] for error in refused.value.errors] == fields

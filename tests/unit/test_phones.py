@@ -1,0 +1,120 @@
+"""Phone numbers as people write them become the one E.164 form we store and send SMS to."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.errors import ValidationFailed
+from chalicelib.phones import is_mobile, normalize_phone
+
+ARGENTINA = [
+    # Buenos Aires mobile, local form: trunk 0, area 11, mobile prefix 15
+    ("011-15-5987-6543", "+5491159876543"),
+    ("011 15 5987 6543", "+5491159876543"),
+    ("(011) 15-5987-6543", "+5491159876543"),
+    ("11-15-5987-6543", "+5491159876543"),
+    ("011 1559876543", "+5491159876543"),
+    # Córdoba (0351) and Rosario (0341) mobiles
+    ("(0351) 15 555-1234", "+5493515551234"),
+    ("0351-15-555-1234", "+5493515551234"),
+    ("0341 15 555 1234", "+5493415551234"),
+    ("(0341) 155551234", "+5493415551234"),
+    # already international, with or without formatting
+    ("+54 9 11 5987-6543", "+5491159876543"),
+    ("+5491159876543", "+5491159876543"),
+    ("5491159876543", "+5491159876543"),
+    ("+54 (351) 15-555-1234", "+5493515551234"),
+    # both the 9 and the 15: the 15 goes
+    ("+54 9 11 15 5987-6543", "+5491159876543"),
+    # landline-looking forms stay landlines
+    ("11 5987 6543", "+541159876543"),
+    ("011 4321-1234", "+541143211234"),
+    ("0351 455-5123", "+543514555123"),
+]
+
+MEXICO = [
+    ("55 1234 5678", "+525512345678"),
+    ("+52 55 1234 5678", "+525512345678"),
+    ("+52 1 55 1234 5678", "+525512345678"),  # the old mobile "1", retired in 2019
+    ("044 55 1234 5678", "+525512345678"),  # old local mobile prefix
+    ("01 55 1234 5678", "+525512345678"),  # old long-distance prefix
+]
+
+SPAIN = [
+    ("612 34 56 78", "+34612345678"),
+    ("612-345-678", "+34612345678"),
+    ("+34 612 34 56 78", "+34612345678"),
+    ("0034 612 34 56 78", "+34612345678"),
+    ("91 123 45 67", "+34911234567"),
+]
+
+
+@pytest.mark.parametrize(("written", "e164"), ARGENTINA)
+def test_argentine_numbers_as_people_write_them(written: str, e164: str) -> None:
+    # Given a number as an Argentine client typed it, When it is normalized with the default region
+    # Then it is the E.164 form (mobiles with the 9 after +54)
+    assert normalize_phone(written) == e164
+
+
+@pytest.mark.parametrize(("written", "e164"), MEXICO)
+def test_mexican_numbers(written: str, e164: str) -> None:
+    assert normalize_phone(written, "MX") == e164
+
+
+@pytest.mark.parametrize(("written", "e164"), SPAIN)
+def test_spanish_numbers(written: str, e164: str) -> None:
+    assert normalize_phone(written, "ES") == e164
+
+
+def test_an_international_number_ignores_the_default_region() -> None:
+    # Given a Spanish number written in full, When an Argentine company normalizes it
+    # Then it stays Spanish
+    assert normalize_phone("+34 612 34 56 78", "AR") == "+34612345678"
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("12345", "is too short to be a phone number"),
+        ("011-15", "is too short to be a phone number"),
+        ("llamame", "may hold only digits"),
+        ("11 5987 ABCD", "may hold only digits"),
+        ("011 5987 6543 int. 12", "may hold only digits"),
+        ("15 5987-6543", "is not a valid phone number"),  # a mobile without its area code
+        ("+54 0 11 5987 6543 99", "is not a valid phone number"),
+        ("", "is required"),
+        ("   ", "is required"),
+    ],
+)
+def test_what_is_not_a_phone_number_is_refused_naming_the_field(written: str, message: str) -> None:
+    # Given a value that is no phone number, When it is normalized for the field "mobile"
+    with pytest.raises(ValidationFailed) as refused:
+        normalize_phone(written, field="mobile")
+    # Then the answer is a 422 that names the field and says what is wrong
+    assert refused.value.status == 422
+    body = refused.value.body()
+    assert body["field"] == "mobile"
+    assert body["errors"][0]["field"] == "mobile"
+    assert message in body["errors"][0]["message"]
+
+
+def test_the_field_is_phone_unless_told() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        normalize_phone("123")
+    assert refused.value.body()["field"] == "phone"
+
+
+@pytest.mark.parametrize(
+    ("e164", "mobile"),
+    [
+        ("+5491159876543", True),
+        ("+541159876543", False),  # Argentine landline form: no SMS there
+        ("+34612345678", True),
+        ("+34911234567", False),
+        ("+525512345678", True),  # Mexico: one plan for mobiles and landlines
+        ("+5412345", False),
+        ("not a number", False),
+    ],
+)
+def test_is_mobile(e164: str, mobile: bool) -> None:
+    assert is_mobile(e164) is mobile
