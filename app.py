@@ -3,10 +3,12 @@
 from chalice import Chalice
 
 from chalicelib.api.authorizer import auth
+from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
 from chalicelib.api.http import map_errors
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
+from chalicelib.api.templates import templates
 from chalicelib.events.schedules import schedules
 from chalicelib.observability import observe
 
@@ -17,4 +19,6 @@ app.register_blueprint(auth)
 app.register_blueprint(public)
 app.register_blueprint(parcels)
 app.register_blueprint(configuration)
+app.register_blueprint(clients)
+app.register_blueprint(templates)
 app.register_blueprint(schedules)

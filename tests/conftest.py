@@ -49,6 +49,7 @@ def local_aws() -> Iterator[dict[str, str]]:
             "AWS_ENDPOINT_URL_KMS": moto.endpoint,
             "AWS_ENDPOINT_URL_SESV2": moto.endpoint,
             "AWS_ENDPOINT_URL_SES": moto.endpoint,
+            "AWS_ENDPOINT_URL_SNS": moto.endpoint,
             "PREGON_STAGE": "test",
             "PREGON_TABLE_PREFIX": "pregon-test-",
             "PREGON_KMS_KEY_ID": "alias/pregon-secrets",
@@ -111,7 +112,9 @@ def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = 
 
     company_id = f"co-{uuid.uuid4().hex[:10]}"
     create_company(company_id, name)
-    api_key = issue_api_key(company_id, "back office", ["parcels:write", "parcels:read"])
+    api_key = issue_api_key(
+        company_id, "back office", ["parcels:write", "parcels:read", "clients:write", "clients:read"]
+    )
     if mailbox is not None:
         save_sender_account(
             company_id,

@@ -178,6 +178,8 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "description": "Parcels, status events and follow-up (company systems, staff).",
             },
             {"name": "configuration", "description": "Company settings, status catalog, alerts, senders."},
+            {"name": "clients", "description": "Clients and their contacts (company systems)."},
+            {"name": "templates", "description": "Message templates per type, with preview (C4)."},
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from chalice import Blueprint, Response
 
@@ -35,22 +36,43 @@ def _staff() -> str:
 
 @parcels.route("/parcels", methods=["POST"], authorizer=pregon_auth)
 @describe(
-    summary="Issue (create or update) a parcel", body="IssueParcel", response="StaffParcelOut", status=201
+    summary="Issue (create or update) a parcel; a first issue subscribes its flagged contacts (T6)",
+    body="IssueParcel",
+    response="IssueResultOut",
+    status=201,
 )
 def issue_parcel() -> Response:
     from chalicelib.api.schemas import IssueParcel
-    from chalicelib.tracking.parcels import issue_parcel as issue
+    from chalicelib.tracking.issue import Party, Shipment, issue_shipment
+    from chalicelib.tracking.subscriptions import Subscriber
 
     company_id = _caller("parcels:write")
     body = parse_body(parcels.current_request, IssueParcel)
-    parcel, created = issue(
+
+    def party(p: Any) -> Party | None:
+        if p is None:
+            return None
+        return Party(
+            p.first_name, p.last_name, str(p.email) if p.email else None, p.phone, p.wants_cargo_info
+        )
+
+    result = issue_shipment(
         company_id,
-        body.tracking_id,
-        client_id=body.client_id,
-        waybill_number=body.waybill_number,
-        waybill_issued=body.waybill_issued,
+        Shipment(
+            tracking_id=body.tracking_id,
+            waybill_issued=body.waybill_issued,
+            client_id=body.client_id,
+            waybill_number=body.waybill_number,
+            sender=party(body.sender),
+            recipient=party(body.recipient),
+            tracking_contacts=[
+                Subscriber(c.first_name, c.last_name, str(c.email), c.phone) for c in body.tracking_contacts
+            ],
+        ),
     )
-    return json_response(_parcel_out(parcel, []), 201 if created else 200)
+    out = _parcel_out(result.parcel, [])
+    out["subscribed"] = [s.email for s in result.subscriptions]
+    return json_response(out, 201 if result.created else 200)
 
 
 @parcels.route("/parcels/{tracking_id}", methods=["GET"], authorizer=pregon_auth)

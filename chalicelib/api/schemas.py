@@ -25,7 +25,26 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class SubscribeIn(Strict):
+    first_name: Name
+    last_name: Name
+    email: EmailStr
+    phone: Phone | None = None
+
+
 # --- back office ---------------------------------------------------------------------------
+
+
+class PartyIn(Strict):
+    """An eventual (unregistered) sender or recipient entered at issue."""
+
+    first_name: Name
+    last_name: Name
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    wants_cargo_info: bool = Field(
+        default=False, description="Subscribe this party to tracking alerts (T6.2)."
+    )
 
 
 class IssueParcel(Strict):
@@ -35,6 +54,13 @@ class IssueParcel(Strict):
     client_id: Code | None = None
     waybill_number: Code | None = None
     waybill_issued: bool = Field(description="True once the waybill (guía) is issued: alerts need it (T2).")
+    sender: PartyIn | None = None
+    recipient: PartyIn | None = None
+    tracking_contacts: list[SubscribeIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="People to subscribe at issue; only when the company asks for tracking contacts (T6.3).",
+    )
 
 
 class StatusEventBody(Strict):
@@ -65,13 +91,6 @@ class IngestBatchOut(BaseModel):
 
 
 # --- public --------------------------------------------------------------------------------
-
-
-class SubscribeIn(Strict):
-    first_name: Name
-    last_name: Name
-    email: EmailStr
-    phone: Phone | None = None
 
 
 class PublicHistoryEntry(BaseModel):
@@ -282,3 +301,72 @@ class CompanyOut(BaseModel):
     language: str
     ask_tracking_contacts: bool
     created_at: datetime
+
+
+class ContactIn(Strict):
+    contact_id: Code
+    first_name: Name
+    last_name: Name
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    wants_cargo_info: bool = Field(
+        default=False, description="Subscribe to every shipment issued for the client (T6.1)."
+    )
+
+
+class ClientIn(Strict):
+    name: Name
+    emails: list[EmailStr] = Field(default_factory=list, max_length=10)
+    phones: list[Phone] = Field(default_factory=list, max_length=10)
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
+    message_switches: dict[
+        Literal["tracking", "invoice", "payment_email", "payment_sms", "ticket", "reminder", "statement"],
+        bool,
+    ] = Field(
+        default_factory=dict, description="Per message type: does this client get it? Missing means yes."
+    )
+    preferred_agent: Code | None = None
+    collection_agent: Code | None = None
+
+
+class ContactOut(BaseModel):
+    contact_id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    wants_cargo_info: bool
+
+
+class ClientOut(BaseModel):
+    client_id: str
+    name: str
+    emails: list[str]
+    phones: list[str]
+    contacts: list[ContactOut]
+    message_switches: dict[str, bool]
+    preferred_agent: str | None
+    collection_agent: str | None
+    updated_at: datetime
+
+
+class ClientsOut(BaseModel):
+    items: list[ClientOut]
+    next_cursor: str | None
+
+
+class IssueResultOut(StaffParcelOut):
+    subscribed: list[str] = Field(description="E-mail addresses subscribed automatically by this call (T6).")
+
+
+# The template routes keep their models in their own module; named here so that every model a
+# route documents is found in one place (the OpenAPI generator reads this module).
+from chalicelib.api.template_schemas import (  # noqa: E402
+    TemplateIn,
+    TemplateOut,
+    TemplatePreviewIn,
+    TemplatePreviewOut,
+    TemplatesOut,
+)
+
+__all__ = ["TemplateIn", "TemplateOut", "TemplatePreviewIn", "TemplatePreviewOut", "TemplatesOut"]

@@ -238,6 +238,50 @@ class AlertModel(Model):
     by_recipient = RecipientIndex()
 
 
+class ClientContact(MapAttribute[str, object]):
+    contact_id = UnicodeAttribute()
+    first_name = UnicodeAttribute()
+    last_name = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    wants_cargo_info = BooleanAttribute(default=False)
+
+
+class ClientModel(Model):
+    """A client of a company, as its back office registers it, with its contact persons."""
+
+    class Meta(_Meta):
+        table_name = "clients"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    emails = ListAttribute(of=UnicodeAttribute, default=list)
+    phones = ListAttribute(of=UnicodeAttribute, default=list)
+    contacts = ListAttribute(of=ClientContact, default=list)
+    message_switches = MapAttribute[str, bool](default=dict)
+    preferred_agent = UnicodeAttribute(null=True)
+    collection_agent = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+
+class MessageTemplateModel(Model):
+    """A company's own template of one message type (or a custom one, ``custom:<slug>``), C4."""
+
+    class Meta(_Meta):
+        table_name = "message-templates"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    template_key = UnicodeAttribute(range_key=True)
+    sender_area = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    text = UnicodeAttribute()
+    html = UnicodeAttribute()
+    language = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    updated_by = UnicodeAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -248,4 +292,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     NoveltyModel,
     SubscriptionModel,
     AlertModel,
+    ClientModel,
+    MessageTemplateModel,
 )

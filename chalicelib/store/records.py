@@ -128,3 +128,42 @@ class Alert:
     message_id: str | None = None
     error: str | None = None
     sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    contact_id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    wants_cargo_info: bool
+
+
+@dataclass(frozen=True)
+class Client:
+    company_id: str
+    client_id: str
+    name: str
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    contacts: tuple[Contact, ...]
+    message_switches: dict[str, bool]
+    preferred_agent: str | None
+    collection_agent: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """A company's override of a message type's template (or a custom template), C4."""
+
+    company_id: str
+    key: str
+    sender_area: str
+    subject: str
+    text: str
+    html: str
+    language: str
+    updated_at: datetime
+    updated_by: str

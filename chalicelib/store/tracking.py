@@ -93,8 +93,8 @@ def save_parcel(
     waybill_number: str | None,
     waybill_issued: bool,
     now: datetime,
-) -> tuple[records.Parcel, bool]:
-    """Create or update a parcel's issue data; returns (parcel, created)."""
+) -> records.Parcel:
+    """Create or update a parcel's issue data."""
     bind()
     item = ParcelModel(parcel_key(company_id, tracking_id))
     actions: list[Any] = [
@@ -110,7 +110,7 @@ def save_parcel(
     if waybill_number is not None:
         actions.append(ParcelModel.waybill_number.set(waybill_number))
     item.update(actions=actions)
-    return _parcel(item), item.created_at == now
+    return _parcel(item)
 
 
 # --- novelties -----------------------------------------------------------------------------

@@ -42,8 +42,8 @@ def issue_parcel(
     client_id: str | None,
     waybill_number: str | None,
     waybill_issued: bool,
-) -> tuple[Parcel, bool]:
-    """Create or update a parcel; returns (parcel, created)."""
+) -> Parcel:
+    """Create or update a parcel."""
     return store.save_parcel(
         company_id,
         tracking_id,

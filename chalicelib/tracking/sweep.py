@@ -21,9 +21,10 @@ from email.message import EmailMessage
 from chalicelib import clock
 from chalicelib.channels.base import EmailSession, open_email_session
 from chalicelib.channels.email import HeaderInjection, OutgoingEmail, address_domain, compose, new_message_id
-from chalicelib.errors import DeliveryFailed
+from chalicelib.errors import DeliveryFailed, ValidationFailed
+from chalicelib.messaging.templates import effective_template
 from chalicelib.observability import logger, metrics
-from chalicelib.rendering import default_template, render_message
+from chalicelib.rendering import render_untrusted
 from chalicelib.senders.service import account_for, password_of
 from chalicelib.store import companies as company_store
 from chalicelib.store import tracking as store
@@ -91,7 +92,9 @@ def sweep_company(company_id: str, now: datetime | None = None, *, workers: int 
         )
         return report
     catalog = status_catalog(company_id)
-    mailer = _AlertMailer(company, account, default_template("tracking_alert", company.language), now, report)
+    # The company's own tracking_alert template when it has one, else the default in its language.
+    sources = effective_template(company_id, "tracking_alert").sources
+    mailer = _AlertMailer(company, account, sources, now, report)
     with ThreadPoolExecutor(max_workers=workers or get_settings().sweep_workers) as pool, mailer:
         # Claims run ahead in the pool while the mailer sends what is already claimed.
         for item in pool.map(lambda p: _claim(p, catalog, now, report), store.pending_parcels(company_id)):
@@ -163,7 +166,7 @@ class _AlertMailer:
         try:
             message = self._compose(item, subscription, alert)
             provider_id = self._open().send(message)
-        except (DeliveryFailed, HeaderInjection) as exc:
+        except (DeliveryFailed, HeaderInjection, ValidationFailed) as exc:
             self._report.failed += 1
             return replace(alert, state="failed", error=str(exc))
         self._report.sent += 1
@@ -172,7 +175,7 @@ class _AlertMailer:
     def _compose(self, item: _Claimed, subscription: Subscription, alert: Alert) -> EmailMessage:
         link = unsubscribe_url(subscription)
         novelty, status = item.novelty, item.status
-        rendered = render_message(
+        rendered = render_untrusted(
             self._sources,
             {
                 "company": {"name": self._company.name},

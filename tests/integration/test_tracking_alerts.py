@@ -357,3 +357,33 @@ def test_subscribing_after_the_parcel_moved_sends_its_latest_status_once(
     post_event(api, tenant, "TRK-960", "ev-0", "PICKED_UP", minutes=0)
     assert sweep(tenant).sent == 0
     assert len(mailbox.messages()) == 3
+
+
+def test_a_company_tracking_template_is_used_by_the_sweep(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given the admin customized the tracking alert
+    saved = api.http.put(
+        "/templates/tracking_alert",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {
+                "subject": "{{ parcel.tracking_id }}: {{ novelty.status_name }}"
+                " (aviso de {{ company.name }})",
+                "text": "Hola {{ subscriber.first_name }}, su envío está {{ novelty.status_name }}. "
+                "Baja: {{ unsubscribe_url }}",
+                "html": "<p>Hola {{ subscriber.first_name }}: <b>{{ novelty.status_name }}</b></p>"
+                '<p><a href="{{ unsubscribe_url }}">Baja</a></p>',
+            }
+        ),
+    )
+    assert saved.status_code == 200, saved.body
+    # When an alert is swept
+    issue(api, tenant, "TRK-970")
+    subscribe(api, tenant, "TRK-970", "ana@example.com")
+    post_event(api, tenant, "TRK-970", "ev-1", "DELIVERED", minutes=1)
+    assert sweep(tenant).sent == 1
+    # Then the e-mail uses the company's own words
+    [mail] = mailbox.wait_for(1)
+    assert mail["Subject"] == "TRK-970: Entregado (aviso de Cargas del Sur)"
+    assert text_of(mail).startswith("Hola Ana, su envío está Entregado.")

@@ -1,0 +1,85 @@
+"""Request and response models of the template routes (C4).
+
+Kept apart from ``api.schemas``; the OpenAPI generator reads only that module, so these models
+validate the routes' input but are not yet published in docs/openapi.json.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# DynamoDB items are at most 400 KB: the three parts together stay well below it.
+MAX_SUBJECT_CHARS = 500
+MAX_TEXT_CHARS = 50_000
+MAX_HTML_CHARS = 100_000
+
+
+class _Strict(BaseModel):
+    # No whitespace stripping: a template's spacing is the author's.
+    model_config = ConfigDict(extra="forbid")
+
+
+class TemplateIn(_Strict):
+    """A company's own version of a message type's template."""
+
+    subject: str = Field(min_length=1, max_length=MAX_SUBJECT_CHARS, description="Jinja2; one line.")
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="Plain-text body, Jinja2.")
+    html: str = Field(min_length=1, max_length=MAX_HTML_CHARS, description="HTML body, Jinja2, autoescaped.")
+    sender_area: str | None = Field(
+        default=None, description="The sender account's area; the type's default area when left out."
+    )
+    language: Literal["es", "en"] | None = Field(
+        default=None, description="The language it is written in; the company's language when left out."
+    )
+
+
+class TemplatePreviewIn(_Strict):
+    """Unsaved edits to preview; a part left out is taken from the effective template."""
+
+    subject: str | None = Field(default=None, max_length=MAX_SUBJECT_CHARS)
+    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
+    html: str | None = Field(default=None, max_length=MAX_HTML_CHARS)
+    variables: dict[str, Any] | None = Field(
+        default=None, description="Values merged over the type's sample data (nested objects merge)."
+    )
+
+
+class VariableOut(BaseModel):
+    name: str
+    description: str
+
+
+class TemplateSummaryOut(BaseModel):
+    key: str
+    title: str
+    sender_area: str
+    customized: bool
+    variables: list[VariableOut]
+    updated_at: datetime | None = None
+
+
+class TemplatesOut(BaseModel):
+    items: list[TemplateSummaryOut]
+
+
+class TemplateOut(BaseModel):
+    key: str
+    title: str
+    sender_area: str
+    language: str
+    subject: str
+    text: str
+    html: str
+    customized: bool
+    variables: list[VariableOut]
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+class TemplatePreviewOut(BaseModel):
+    subject: str
+    text: str
+    html: str

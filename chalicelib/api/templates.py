@@ -1,0 +1,124 @@
+"""Templates per message type (C4): staff read and preview, administrators change them.
+
+Keys are the message types (``invoice``, ``tracking_alert``, ...) or ``custom:<slug>`` for the
+company's own templates for manual sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import describe, json_response, parse_body, principal_of
+
+templates = Blueprint(__name__)
+
+
+def _admin() -> tuple[str, str]:
+    caller = principal_of(templates.current_request)
+    caller.require_admin()
+    return caller.company_id, caller.subject
+
+
+def _staff() -> str:
+    caller = principal_of(templates.current_request)
+    caller.require_staff()
+    return caller.company_id
+
+
+def _key(raw: str) -> str:
+    # API Gateway may hand the path parameter over still URL-encoded (`custom%3Apromo`).
+    return unquote(raw)
+
+
+def _template_out(template: Any) -> dict[str, Any]:
+    from chalicelib.api.http import plain
+    from chalicelib.messaging.templates import message_type
+
+    data = dict(plain(template))
+    data["variables"] = plain(list(message_type(template.key).variables))
+    return data
+
+
+@templates.route("/templates", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    summary="Every message type with its variables, and whether the company overrides it (C4)",
+    response="TemplatesOut",
+)
+def list_templates() -> Response:
+    from chalicelib.messaging.templates import list_templates as summaries
+
+    return json_response({"items": summaries(_staff())})
+
+
+@templates.route("/templates/{key}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    summary="The effective template of a message type: the company's own or the default (C4)",
+    response="TemplateOut",
+)
+def get_template(key: str) -> Response:
+    from chalicelib.messaging.templates import effective_template
+
+    return json_response(_template_out(effective_template(_staff(), _key(key))))
+
+
+@templates.route("/templates/{key}", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    summary="Save the company's own template; it must render with the type's sample data (C4)",
+    body="TemplateIn",
+    response="TemplateOut",
+)
+def save_template(key: str) -> Response:
+    from chalicelib.api.template_schemas import TemplateIn
+    from chalicelib.messaging.templates import save_template as save
+
+    company_id, user = _admin()
+    body = parse_body(templates.current_request, TemplateIn)
+    saved = save(
+        company_id,
+        _key(key),
+        subject=body.subject,
+        text=body.text,
+        html=body.html,
+        sender_area=body.sender_area,
+        language=body.language,
+        updated_by=user,
+    )
+    return json_response(_template_out(saved))
+
+
+@templates.route("/templates/{key}", methods=["DELETE"], authorizer=pregon_auth)
+@describe(summary="Go back to the default template (a custom template is deleted) (C4)", status=204)
+def reset_template(key: str) -> Response:
+    from chalicelib.messaging.templates import reset_template as reset
+
+    company_id, _user = _admin()
+    reset(company_id, _key(key))
+    return Response(body="", status_code=204)
+
+
+@templates.route("/templates/{key}/preview", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="Render the template, or unsaved edits of it, with sample data (C4)",
+    body="TemplatePreviewIn",
+    response="TemplatePreviewOut",
+)
+def preview_template(key: str) -> Response:
+    from chalicelib.api.template_schemas import TemplatePreviewIn
+    from chalicelib.messaging.templates import preview_template as preview
+
+    company_id = _staff()
+    request = templates.current_request
+    body = parse_body(request, TemplatePreviewIn) if request.raw_body else TemplatePreviewIn()
+    rendered = preview(
+        company_id,
+        _key(key),
+        subject=body.subject,
+        text=body.text,
+        html=body.html,
+        variables=body.variables,
+    )
+    return json_response(rendered)

@@ -1,0 +1,564 @@
+"""Templates per message type (C4): the catalog of types, and a company's effective templates.
+
+A message type says which sender area it goes out from by default, which variables its templates
+may use (``client.name``, ``invoice.total``, ...) and the sample data previews render with. Every
+type ships a default template in Spanish and English (``templates/<lang>/<type>.*``); a company
+may override any of them, and may write custom templates (key ``custom:<slug>``) for manual
+sends, which offer the client variables. The *effective* template of a type is the company's
+override, or else the default in the company's language.
+
+Overrides are validated before they are stored: each part (subject, text, html) must compile and
+render with the type's sample data inside the sandbox's limits (see ``chalicelib.rendering``).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.rendering import LANGUAGES, RenderedMessage, default_template, render_untrusted
+from chalicelib.store import records
+
+CUSTOM_PREFIX = "custom:"
+CUSTOM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+CUSTOM_AREA = "clients"
+# A DynamoDB item is at most 400 KB.
+MAX_TEMPLATE_BYTES = 350_000
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class MessageType:
+    key: str
+    title: str
+    sender_area: str
+    variables: tuple[Variable, ...]
+    sample: Mapping[str, Any]
+
+    @property
+    def custom(self) -> bool:
+        return self.key.startswith(CUSTOM_PREFIX)
+
+    def sample_data(self) -> dict[str, Any]:
+        return copy.deepcopy(dict(self.sample))
+
+
+# --- the catalog ------------------------------------------------------------------------------
+
+
+def _v(name: str, description: str) -> Variable:
+    return Variable(name, description)
+
+
+COMPANY_VARIABLES = (_v("company.name", "Your company's name, as in its settings."),)
+CLIENT_VARIABLES = (
+    _v("client.code", "The client's code in your system."),
+    _v("client.name", "The client's name or company name."),
+    _v("client.email", "The client's main e-mail address."),
+    _v("client.phone", "The client's main phone number."),
+    _v("client.balance", "The client's outstanding balance, formatted (e.g. $ 15.300,00)."),
+)
+CLIENT_NAME = (CLIENT_VARIABLES[1],)
+
+SAMPLE_COMPANY = {"name": "Cargas del Sur"}
+SAMPLE_CLIENT = {
+    "code": "C-0042",
+    "name": "Ferretería Los Andes",
+    "email": "compras@losandes.example",
+    "phone": "+5491159876543",
+    "balance": "$ 15.300,00",
+}
+
+_TYPES: tuple[MessageType, ...] = (
+    MessageType(
+        key="tracking_alert",
+        title="Tracking alert",
+        sender_area="tracking",
+        variables=(
+            _v("subscriber.first_name", "First name of the person following the parcel."),
+            _v("subscriber.last_name", "Last name of the person following the parcel."),
+            _v("parcel.tracking_id", "The parcel's tracking id."),
+            _v("novelty.status_name", "The new status, with your company's name for it."),
+            _v("novelty.occurred_at", "When the status changed (YYYY-MM-DD HH:MM UTC)."),
+            _v("novelty.reason", "The reason, for statuses shown 'with reason' (else empty)."),
+            _v("novelty.observation", "The status's observation, if any."),
+            _v("subscription.expires_on", "The last day alerts are sent (YYYY-MM-DD)."),
+            _v("unsubscribe_url", "The link that stops alerts for this parcel. Always include it."),
+            *COMPANY_VARIABLES,
+        ),
+        sample={
+            "subscriber": {"first_name": "Ana", "last_name": "García"},
+            "parcel": {"tracking_id": "CDS-000123"},
+            "novelty": {
+                "status_name": "En Sucursal de Destino",
+                "occurred_at": "2026-11-02 14:30 UTC",
+                "reason": None,
+                "observation": "Retirar por mostrador de 9 a 18 h.",
+            },
+            "subscription": {"expires_on": "2026-12-02"},
+            "unsubscribe_url": "https://pregon.example/public/unsubscribe?token=sample",
+            "company": SAMPLE_COMPANY,
+        },
+    ),
+    MessageType(
+        key="pickup_approved",
+        title="Pickup approved",
+        sender_area="tracking",
+        variables=(
+            *CLIENT_NAME,
+            _v("pickup.number", "The pickup request's number."),
+            _v("pickup.branch", "The branch that approved the pickup."),
+            _v("pickup.date", "The day the parcel will be picked up (YYYY-MM-DD)."),
+            _v("parcel.tracking_id", "The tracking id of the parcel to be picked up."),
+            _v("label_url", "Link to view and download the label."),
+            *COMPANY_VARIABLES,
+        ),
+        sample={
+            "client": SAMPLE_CLIENT,
+            "pickup": {"number": "R-1187", "branch": "Sucursal Córdoba Centro", "date": "2026-11-03"},
+            "parcel": {"tracking_id": "CDS-000124"},
+            "label_url": "https://pregon.example/labels/CDS-000124.pdf",
+            "company": SAMPLE_COMPANY,
+        },
+    ),
+    MessageType(
+        key="pickups_confirmed",
+        title="Pickups confirmed",
+        sender_area="tracking",
+        variables=(
+            *CLIENT_NAME,
+            _v("confirmed_count", "How many pickups were confirmed."),
+            _v("confirmed", "The confirmed pickups (a list; loop over it)."),
+            _v("confirmed[].tracking_id", "Each pickup's tracking id."),
+            _v("confirmed[].address", "Each pickup's address."),
+            _v("confirmed[].date", "Each pickup's day (YYYY-MM-DD)."),
+            *COMPANY_VARIABLES,
+        ),
+        sample={
+            "client": SAMPLE_CLIENT,
+            "confirmed_count": 2,
+            "confirmed": [
+                {"tracking_id": "CDS-000125", "address": "Av. Colón 1234, Córdoba", "date": "2026-11-03"},
+                {"tracking_id": "CDS-000126", "address": "San Martín 56, Córdoba", "date": "2026-11-03"},
+            ],
+            "company": SAMPLE_COMPANY,
+        },
+    ),
+    MessageType(
+        key="invoice",
+        title="Invoice issued",
+        sender_area="invoices",
+        variables=(
+            *CLIENT_VARIABLES,
+            _v("invoice.number", "The invoice number (e.g. A-0001-00001234)."),
+            _v("invoice.issued_on", "Issue date (YYYY-MM-DD)."),
+            _v("invoice.due_on", "Due date (YYYY-MM-DD)."),
+            _v("invoice.total", "The invoice total, formatted (e.g. $ 12.345,67)."),
+            *COMPANY_VARIABLES,
+        ),
+        sample={
+            "client": SAMPLE_CLIENT,
+            "invoice": {
+                "number": "A-0001-00001234",
+                "issued_on": "2026-11-02",
+                "due_on": "2026-11-17",
+                "total": "$ 12.345,67",
+            },
+            "company": SAMPLE_COMPANY,
+        },
+    ),
+    MessageType(
+        key="payment",
+        title="Payment recorded",
+        sender_area="payments",
+        variables=(
+            *CLIENT_VARIABLES,
+            _v("payment.receipt_number", "The receipt number."),
+            _v("payment.amount", "The amount paid, formatted."),
+            _v("payment.received_on", "The day the payment was recorded (YYYY-MM-DD)."),
+            _v("payment.method", "How it was paid (transfer, cash, card...)."),
+            *COMPANY_VARIABLES,
+        ),
+        sample={
+            "client": SAMPLE_CLIENT,
+            "payment": {
+                "receipt_number": "X-0001-00000567",
+                "amount": "$ 5.000,00",
+                "received_on": "2026-11-02",
+                "method": "Transferencia",
+            },
+            "company": SAMPLE_COMPANY,
+        },
+    ),
+    MessageType(
+        key="ticket",
+        title="Ticket changed",
+        sender_area="tickets",
+        variables=(
+            *CLIENT_NAME,
+            _v("ticket.id", "The ticket's number."),
+            _v("ticket.subject", "The ticket's subject."),
+            _v("ticket.status", "Its current status."),
+            _v("ticket.operator", "The person handling it."),
+            _v("ticket.comment", "The latest comment for the client, if any."),
+            _v("ticket.updated_at", "When it changed (YYYY-MM-DD HH:MM)."),
+            *COMPANY_VARIABLES,
+        ),
+        sample={
+            "client": SAMPLE_CLIENT,
+            "ticket": {
+                "id": "4711",
+                "subject": "Sin conexión desde ayer",
+                "status": "En curso",
+                "operator": "Martín Ruiz",
+                "comment": "Un técnico visitará su domicilio mañana por la mañana.",
+                "updated_at": "2026-11-02 10:15",
+            },
+            "company": SAMPLE_COMPANY,
+        },
+    ),
+    MessageType(
+        key="reminder",
+        title="Payment reminder",
+        sender_area="reminders",
+        variables=(
+            *CLIENT_VARIABLES,
+            _v("receivable.number", "The number of the document that is due."),
+            _v("receivable.due_on", "Its due date (YYYY-MM-DD)."),
+            _v("receivable.amount", "Its original amount, formatted."),
+            _v("receivable.balance", "What is still owed on it, formatted."),
+            _v("reminder.kind", "`before_due` or `after_due`."),
+            _v("reminder.days", "Days before (or after) the due date."),
+            *COMPANY_VARIABLES,
+        ),
+        sample={
+            "client": SAMPLE_CLIENT,
+            "receivable": {
+                "number": "A-0001-00001234",
+                "due_on": "2026-11-09",
+                "amount": "$ 12.345,67",
+                "balance": "$ 12.345,67",
+            },
+            "reminder": {"kind": "before_due", "days": 7},
+            "company": SAMPLE_COMPANY,
+        },
+    ),
+    MessageType(
+        key="statement",
+        title="Account statement",
+        sender_area="documents",
+        variables=(
+            *CLIENT_VARIABLES,
+            _v("statement.as_of", "The statement's date (YYYY-MM-DD)."),
+            _v("statement.balance", "The balance it shows, formatted."),
+            _v("statement.comment", "Your company's comment for the statement, if any."),
+            *COMPANY_VARIABLES,
+        ),
+        sample={
+            "client": SAMPLE_CLIENT,
+            "statement": {
+                "as_of": "2026-10-31",
+                "balance": "$ 15.300,00",
+                "comment": "Recuerde que aceptamos pagos por transferencia.",
+            },
+            "company": SAMPLE_COMPANY,
+        },
+    ),
+    MessageType(
+        key="order",
+        title="Order",
+        sender_area="documents",
+        variables=(
+            *CLIENT_VARIABLES,
+            _v("order.number", "The order number."),
+            _v("order.date", "The order's date (YYYY-MM-DD)."),
+            _v("order.total", "The order total, formatted."),
+            _v("order.responsible", "The user responsible for the order."),
+            *COMPANY_VARIABLES,
+        ),
+        sample={
+            "client": SAMPLE_CLIENT,
+            "order": {
+                "number": "P-2026-0088",
+                "date": "2026-11-02",
+                "total": "$ 48.900,00",
+                "responsible": "Laura Díaz",
+            },
+            "company": SAMPLE_COMPANY,
+        },
+    ),
+    MessageType(
+        key="purchase_order",
+        title="Purchase order",
+        sender_area="documents",
+        variables=(
+            _v("supplier.name", "The supplier's name."),
+            _v("supplier.email", "The supplier's e-mail address."),
+            _v("purchase_order.number", "The purchase order number."),
+            _v("purchase_order.date", "Its date (YYYY-MM-DD)."),
+            _v("purchase_order.total", "Its total, formatted."),
+            _v("purchase_order.responsible", "The user responsible for it."),
+            *COMPANY_VARIABLES,
+        ),
+        sample={
+            "supplier": {"name": "Embalajes Rosario S.A.", "email": "ventas@embalajesrosario.example"},
+            "purchase_order": {
+                "number": "OC-2026-0031",
+                "date": "2026-11-02",
+                "total": "$ 210.000,00",
+                "responsible": "Laura Díaz",
+            },
+            "company": SAMPLE_COMPANY,
+        },
+    ),
+)
+
+MESSAGE_TYPES: dict[str, MessageType] = {t.key: t for t in _TYPES}
+
+
+def custom_type(key: str) -> MessageType:
+    return MessageType(
+        key=key,
+        title="Custom template",
+        sender_area=CUSTOM_AREA,
+        variables=(*CLIENT_VARIABLES, *COMPANY_VARIABLES),
+        sample={"client": SAMPLE_CLIENT, "company": SAMPLE_COMPANY},
+    )
+
+
+def message_type(key: str) -> MessageType:
+    """The type a template key stands for; NotFound for a key that is neither a type nor custom."""
+    if key in MESSAGE_TYPES:
+        return MESSAGE_TYPES[key]
+    if key.startswith(CUSTOM_PREFIX):
+        if not CUSTOM_SLUG.match(key.removeprefix(CUSTOM_PREFIX)):
+            raise ValidationFailed(
+                [
+                    {
+                        "field": "key",
+                        "message": "a custom template's key is `custom:` and 1-40 lowercase letters, "
+                        "digits, '-' or '_'",
+                    }
+                ]
+            )
+        return custom_type(key)
+    known = ", ".join(MESSAGE_TYPES)
+    raise NotFound(f"there is no message type {key!r} (known: {known}; or custom:<name>)")
+
+
+# --- a company's templates --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EffectiveTemplate:
+    key: str
+    title: str
+    sender_area: str
+    language: str
+    subject: str
+    text: str
+    html: str
+    customized: bool
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+    @property
+    def sources(self) -> tuple[str, str, str]:
+        return (self.subject, self.text, self.html)
+
+
+@dataclass(frozen=True)
+class TemplateSummary:
+    key: str
+    title: str
+    sender_area: str
+    customized: bool
+    variables: tuple[Variable, ...]
+    updated_at: datetime | None = None
+
+
+def _company(company_id: str) -> records.Company:
+    from chalicelib.companies.service import get_company
+
+    return get_company(company_id)
+
+
+def _store() -> Any:
+    from chalicelib.store import templates
+
+    return templates
+
+
+def list_templates(company_id: str) -> list[TemplateSummary]:
+    """Every message type, then the company's custom templates, each saying whether it is overridden."""
+    overrides = {t.key: t for t in _store().list_templates(company_id)}
+    keys = list(MESSAGE_TYPES) + sorted(k for k in overrides if k not in MESSAGE_TYPES)
+    summaries = []
+    for key in keys:
+        kind = message_type(key)
+        override = overrides.get(key)
+        summaries.append(
+            TemplateSummary(
+                key=key,
+                title=kind.title,
+                sender_area=override.sender_area if override else kind.sender_area,
+                customized=override is not None,
+                variables=kind.variables,
+                updated_at=override.updated_at if override else None,
+            )
+        )
+    return summaries
+
+
+def effective_template(company_id: str, key: str, *, language: str | None = None) -> EffectiveTemplate:
+    """The company's override of ``key``, or else the shipped default in the company's language."""
+    kind = message_type(key)
+    override = _store().get_template(company_id, key)
+    if override is not None:
+        return EffectiveTemplate(
+            key=key,
+            title=kind.title,
+            sender_area=override.sender_area,
+            language=override.language,
+            subject=override.subject,
+            text=override.text,
+            html=override.html,
+            customized=True,
+            updated_at=override.updated_at,
+            updated_by=override.updated_by,
+        )
+    if kind.custom:
+        raise NotFound(f"there is no custom template {key!r}")
+    lang = language or _company(company_id).language
+    lang = lang if lang in LANGUAGES else "es"
+    subject, text, html = default_template(key, lang)
+    return EffectiveTemplate(
+        key=key,
+        title=kind.title,
+        sender_area=kind.sender_area,
+        language=lang,
+        subject=subject,
+        text=text,
+        html=html,
+        customized=False,
+    )
+
+
+def save_template(
+    company_id: str,
+    key: str,
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    sender_area: str | None,
+    language: str | None,
+    updated_by: str,
+) -> EffectiveTemplate:
+    """Validate an override by rendering it with the type's sample data, then store it."""
+    from chalicelib.senders.service import AREAS
+
+    kind = message_type(key)
+    if sender_area is not None and sender_area not in AREAS:
+        raise ValidationFailed([{"field": "sender_area", "message": f"must be one of {', '.join(AREAS)}"}])
+    size = sum(len(part.encode("utf-8")) for part in (subject, text, html))
+    if size > MAX_TEMPLATE_BYTES:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "html",
+                    "message": f"subject, text and html together exceed {MAX_TEMPLATE_BYTES:,} bytes",
+                }
+            ]
+        )
+    company = _company(company_id)
+    render_untrusted((subject, text, html), _sample_for(kind, company))
+    _store().save_template(
+        records.MessageTemplate(
+            company_id=company_id,
+            key=key,
+            sender_area=sender_area or kind.sender_area,
+            subject=subject,
+            text=text,
+            html=html,
+            language=language or company.language,
+            updated_at=clock.now(),
+            updated_by=updated_by,
+        )
+    )
+    return effective_template(company_id, key)
+
+
+def reset_template(company_id: str, key: str) -> None:
+    """Remove the company's override: the type goes back to its default. A custom one is deleted."""
+    kind = message_type(key)
+    removed = _store().delete_template(company_id, key)
+    if kind.custom and not removed:
+        raise NotFound(f"there is no custom template {key!r}")
+
+
+def preview_template(
+    company_id: str,
+    key: str,
+    *,
+    subject: str | None = None,
+    text: str | None = None,
+    html: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> RenderedMessage:
+    """Render the effective template, or unsaved edits of it, with sample data (plus ``variables``)."""
+    kind = message_type(key)
+    company = _company(company_id)
+    try:
+        base: tuple[str, str, str] = effective_template(company_id, key, language=company.language).sources
+    except NotFound:
+        if not kind.custom:
+            raise
+        base = ("", "", "")  # a custom template being written for the first time
+    sources = (
+        base[0] if subject is None else subject,
+        base[1] if text is None else text,
+        base[2] if html is None else html,
+    )
+    data = _merge(_sample_for(kind, company), variables or {})
+    return render_untrusted(sources, data)
+
+
+def render_for(
+    company_id: str, key: str, variables: Mapping[str, Any]
+) -> tuple[EffectiveTemplate, RenderedMessage]:
+    """What a sender needs: the effective template of ``key`` rendered with real ``variables``."""
+    template = effective_template(company_id, key)
+    return template, render_untrusted(template.sources, dict(variables))
+
+
+def sample_variables(company_id: str, key: str) -> dict[str, Any]:
+    return _sample_for(message_type(key), _company(company_id))
+
+
+def _sample_for(kind: MessageType, company: records.Company) -> dict[str, Any]:
+    data = kind.sample_data()
+    if "company" in data:
+        data["company"] = {**data["company"], "name": company.name}
+    return data
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for name, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(name), dict):
+            merged[name] = _merge(merged[name], value)
+        else:
+            merged[name] = value
+    return merged

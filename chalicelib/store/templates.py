@@ -1,0 +1,64 @@
+"""Companies' own message templates (C4): one item per company and template key."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DeleteError, DoesNotExist
+
+from chalicelib.store import records
+from chalicelib.store.models import MessageTemplateModel
+from chalicelib.store.tables import bind
+
+
+def _template(item: MessageTemplateModel) -> records.MessageTemplate:
+    return records.MessageTemplate(
+        company_id=item.company_id,
+        key=item.template_key,
+        sender_area=item.sender_area,
+        subject=item.subject,
+        text=item.text,
+        html=item.html,
+        language=item.language,
+        updated_at=item.updated_at,
+        updated_by=item.updated_by,
+    )
+
+
+def get_template(company_id: str, key: str) -> records.MessageTemplate | None:
+    bind()
+    try:
+        return _template(MessageTemplateModel.get(company_id, key, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def list_templates(company_id: str) -> list[records.MessageTemplate]:
+    bind()
+    return [_template(item) for item in MessageTemplateModel.query(company_id, consistent_read=True)]
+
+
+def save_template(template: records.MessageTemplate) -> None:
+    """Write (or replace) a company's template."""
+    bind()
+    MessageTemplateModel(
+        template.company_id,
+        template.key,
+        sender_area=template.sender_area,
+        subject=template.subject,
+        text=template.text,
+        html=template.html,
+        language=template.language,
+        updated_at=template.updated_at,
+        updated_by=template.updated_by,
+    ).save()
+
+
+def delete_template(company_id: str, key: str) -> bool:
+    """Remove a company's template; False if there was none."""
+    bind()
+    try:
+        MessageTemplateModel(company_id, key).delete(condition=MessageTemplateModel.template_key.exists())
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -1,0 +1,152 @@
+"""Tenant templates render in a sandbox that refuses Python internals and runaway templates."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from chalicelib.errors import ValidationFailed
+from chalicelib.messaging.templates import MESSAGE_TYPES, custom_type
+from chalicelib.rendering import (
+    MAX_OUTPUT_CHARS,
+    RENDER_SECONDS,
+    default_template,
+    render_message,
+    render_untrusted,
+)
+
+
+def refusal(text: str, *, part: str = "text", variables: dict[str, Any] | None = None) -> dict[str, str]:
+    sources = {"subject": "Hola", "text": "Hola", "html": "<p>Hola</p>"} | {part: text}
+    with pytest.raises(ValidationFailed) as caught:
+        render_untrusted((sources["subject"], sources["text"], sources["html"]), variables or {})
+    assert caught.value.field == part
+    return caught.value.errors[0]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__ }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ client.items.__self__ }}",
+        "{{ ''|attr('__class__') }}",
+    ],
+)
+@pytest.mark.parametrize("part", ["subject", "text", "html"])
+def test_python_internals_are_refused_naming_the_part(source: str, part: str) -> None:
+    # Given a template that reaches for Python's internals / When it renders / Then it is refused
+    error = refusal(source, part=part, variables={"client": {"name": "Ana"}})
+    assert "may not use" in error["message"] and "unsafe" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("{% for i in range(10**9) %}x{% endfor %}", "range() may produce at most"),
+        ("{{ 'x' * 10**7 }}", "longer than"),
+        ("{{ [1] * 10**7 }}", "longer than"),
+        ("{{ 'x'|center(1000000000) }}", "width"),
+        ("{{ 'x'.ljust(1000000000) }}", "width"),
+        ("{{ '{:>999999999}'.format(1) }}", "width"),
+        ("{{ '%999999999d' % 1 }}", "width"),
+        ("{{ 10**10**10 }}", "bits"),
+        ("{{ ('x' * 1000)|replace('x', 'y' * 1000) }}", "longer than"),
+        ("{{ ('x' * 100000).join(range(1000)|map('string')) }}", "longer than"),
+        (
+            "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+            "longer",
+        ),
+        ("{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}", "loops run more"),
+        (
+            "{% set s = 'x' * 100000 %}{% set b %}{% for i in range(1000) %}{{ s }}{% endfor %}{% endset %}",
+            "builds more than",
+        ),
+        (
+            "{% for i in range(1000) %}{% for j in range(20) %}" + "y" * 5000 + "{% endfor %}{% endfor %}",
+            "text",
+        ),
+        ("{% macro m(n) %}{{ m(n) }}{% endmacro %}{{ m(1) }}", "calls itself"),
+    ],
+)
+def test_runaway_templates_are_refused_quickly(source: str, reason: str) -> None:
+    # Given a template built to exhaust memory or time
+    started = time.monotonic()
+    # When it renders / Then it is refused with a clear reason, well before a Lambda would suffer
+    assert reason in refusal(source)["message"]
+    assert time.monotonic() - started < RENDER_SECONDS + 0.5
+
+
+def test_a_slow_template_is_stopped_by_the_wall_clock() -> None:
+    # Given a macro that calls itself twice, 2^40 times in all, with no loop to count
+    source = "{% macro m(n) %}{% if n %}{{ m(n-1) }}{{ m(n-1) }}{% endif %}{% endmacro %}{{ m(40) }}"
+    started = time.monotonic()
+    # When it renders / Then it is stopped at the time budget
+    assert refusal(source)["message"].startswith("the template takes too long to render")
+    assert time.monotonic() - started < RENDER_SECONDS + 0.5
+
+
+def test_output_is_capped_while_it_is_generated() -> None:
+    # Given a variable as large as the limit, printed twice
+    big = "x" * (MAX_OUTPUT_CHARS // 2 + 1)
+    # When it renders / Then it is refused, naming the part
+    assert "longer than" in refusal("{{ big }}{{ big }}", part="html", variables={"big": big})["message"]
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [("Hola\n{% if client.name %}\n{{ client.name }}", 3), ("a\nb\n{{ client. }}", 3), ("{{ }", 1)],
+)
+def test_syntax_errors_name_the_line(source: str, line: int) -> None:
+    error = refusal(source, part="html")
+    assert error["message"].startswith(f"syntax error on line {line}:")
+
+
+def test_ordinary_templates_still_work() -> None:
+    # Given a template with loops, filters and formatting within the limits
+    source = (
+        "{% for i in range(3) %}{{ i }}{% endfor %} {{ '%05d' % 42 }} {{ '{}'.format(1234567) }} "
+        "{{ 'ab'|center(6) }} {{ items|join(', ') }} {{ name|upper }}"
+    )
+    rendered = render_untrusted(
+        ("{{ name }}", source, "<b>{{ name }}</b>"), {"items": ["a", "b"], "name": "<i>"}
+    )
+    # Then it renders, escaping HTML only in the html part
+    assert rendered.text == "012 00042 1234567   ab   a, b <I>"
+    assert rendered.html == "<b>&lt;i&gt;</b>" and rendered.subject == "<i>"
+
+
+def test_the_shipped_renderer_keeps_jinja_errors_for_its_callers() -> None:
+    from jinja2.exceptions import SecurityError
+
+    with pytest.raises(SecurityError):
+        render_message(("{{ 'x' * 10**7 }}", "t", "h"), {})
+
+
+def test_every_variable_a_type_offers_exists_in_its_sample_data() -> None:
+    for kind in [*MESSAGE_TYPES.values(), custom_type("custom:promo")]:
+        for variable in kind.variables:
+            value: Any = kind.sample_data()
+            for part in variable.name.split("."):
+                if part.endswith("[]"):
+                    value = value[part[:-2]][0]
+                else:
+                    assert part in value, f"{kind.key}: {variable.name}"
+                    value = value[part]
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+@pytest.mark.parametrize("key", sorted(MESSAGE_TYPES))
+def test_every_type_has_a_default_that_renders_with_its_sample_data(key: str, language: str) -> None:
+    # Given the shipped default of a type in a language, and the type's sample data
+    kind = MESSAGE_TYPES[key]
+    sources = default_template(key, language)
+    # When it renders in the sandbox
+    rendered = render_untrusted(sources, kind.sample_data())
+    # Then every part has content, the html is in that language, and the company signs it
+    assert rendered.subject and rendered.text.strip() and f'lang="{language}"' in rendered.html
+    assert "\n" not in rendered.subject
+    assert "Cargas del Sur" in rendered.text and "Cargas del Sur" in rendered.html
