@@ -163,6 +163,9 @@ class ParcelModel(Model):
     pending_company = UnicodeAttribute(null=True)
     pending_since = UTCDateTimeAttribute(null=True)
     pending_alerts = PendingAlertsIndex()
+    # Who may be sent alerts: subscription id -> {email, first_name, last_name, expires_at},
+    # kept with the subscriptions so a sweep reads a due parcel and its followers in one item.
+    followers = MapAttribute[str, object](null=True)
     # Sparse: set while someone follows the parcel (the latest subscription expiry).
     followed_company = UnicodeAttribute(null=True)
     followed_until = UTCDateTimeAttribute(null=True)

@@ -78,6 +78,17 @@ class Novelty:
 
 
 @dataclass(frozen=True)
+class Follower:
+    """What a sweep needs of an active subscription; kept on the parcel item."""
+
+    subscription_id: str
+    email: str
+    first_name: str
+    last_name: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Parcel:
     company_id: str
     tracking_id: str
@@ -92,6 +103,7 @@ class Parcel:
     notified_occurred_at: datetime | None = None
     last_alert_at: datetime | None = None
     followed_until: datetime | None = None
+    followers: dict[str, Follower] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

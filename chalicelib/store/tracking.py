@@ -74,7 +74,24 @@ def _parcel(item: ParcelModel) -> records.Parcel:
         notified_occurred_at=item.notified_occurred_at,
         last_alert_at=item.last_alert_at,
         followed_until=item.followed_until,
+        followers=_followers(item.followers),
     )
+
+
+def _followers(raw: Any) -> dict[str, records.Follower]:
+    if raw is None:
+        return {}
+    data = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw)
+    return {
+        sid: records.Follower(
+            subscription_id=sid,
+            email=str(f["email"]),
+            first_name=str(f["first_name"]),
+            last_name=str(f["last_name"]),
+            expires_at=datetime.fromisoformat(str(f["expires_at"])),
+        )
+        for sid, f in data.items()
+    }
 
 
 def get_parcel(company_id: str, tracking_id: str) -> records.Parcel | None:
@@ -225,25 +242,6 @@ def _pending_actions(company_id: str, novelty: records.Novelty, now: datetime) -
     ]
 
 
-def queue_latest(parcel: records.Parcel, now: datetime) -> bool:
-    """Make the parcel's latest novelty pending (a new follower should hear it).
-
-    Conditional on the version read; raises :class:`StaleParcel` when the parcel changed.
-    """
-    bind()
-    assert parcel.latest is not None
-    try:
-        ParcelModel(parcel_key(parcel.company_id, parcel.tracking_id)).update(
-            actions=[ParcelModel.version.add(1), *_pending_actions(parcel.company_id, parcel.latest, now)],
-            condition=ParcelModel.version == parcel.version,
-        )
-    except UpdateError as exc:
-        if _conditional_failed(exc):
-            raise StaleParcel(parcel.tracking_id) from exc
-        raise
-    return True
-
-
 # --- subscriptions -------------------------------------------------------------------------
 
 
@@ -285,23 +283,51 @@ def save_subscription(sub: records.Subscription) -> records.Subscription:
         SubscriptionModel.phone.set(sub.phone) if sub.phone else SubscriptionModel.phone.remove(),
     ]
     item.update(actions=actions)
-    _extend_follow_up(sub.company_id, sub.tracking_id, sub.expires_at)
     return _subscription(item)
 
 
-def _extend_follow_up(company_id: str, tracking_id: str, until: datetime) -> None:
+def set_followers(
+    parcel: records.Parcel, followers: dict[str, records.Follower], *, queue_latest: bool, now: datetime
+) -> None:
+    """Replace the parcel's followers (and when ``queue_latest``, make its latest novelty pending).
+
+    Conditional on the version read, which it bumps: a sweep that read the parcel before this
+    change cannot claim it, so a new follower is never skipped. Raises :class:`StaleParcel`.
+    """
+    bind()
+    until = max((f.expires_at for f in followers.values()), default=None)
+    actions: list[Any] = [
+        ParcelModel.version.add(1),
+        ParcelModel.followers.set(
+            {
+                sid: {
+                    "email": f.email,
+                    "first_name": f.first_name,
+                    "last_name": f.last_name,
+                    "expires_at": f.expires_at.isoformat(),
+                }
+                for sid, f in followers.items()
+            }
+        ),
+    ]
+    if until is None:
+        actions += [ParcelModel.followed_company.remove(), ParcelModel.followed_until.remove()]
+    else:
+        actions += [
+            ParcelModel.followed_company.set(parcel.company_id),
+            ParcelModel.followed_until.set(until),
+        ]
+    if queue_latest:
+        assert parcel.latest is not None
+        actions += _pending_actions(parcel.company_id, parcel.latest, now)
     try:
-        ParcelModel(parcel_key(company_id, tracking_id)).update(
-            actions=[
-                ParcelModel.followed_company.set(company_id),
-                ParcelModel.followed_until.set(until),
-            ],
-            condition=ParcelModel.parcel_key.exists()
-            & (ParcelModel.followed_until.does_not_exist() | (ParcelModel.followed_until < until)),
+        ParcelModel(parcel_key(parcel.company_id, parcel.tracking_id)).update(
+            actions=actions, condition=ParcelModel.version == parcel.version
         )
     except UpdateError as exc:
-        if not _conditional_failed(exc):
-            raise
+        if _conditional_failed(exc):
+            raise StaleParcel(parcel.tracking_id) from exc
+        raise
 
 
 def list_subscriptions(company_id: str, tracking_id: str) -> list[records.Subscription]:
@@ -342,23 +368,7 @@ def cancel_subscription(company_id: str, tracking_id: str, subscription_id: str,
         if _conditional_failed(exc):
             return False
         raise
-    remaining = active_subscriptions(company_id, tracking_id, now)
-    _set_follow_up(company_id, tracking_id, max((s.expires_at for s in remaining), default=None))
     return True
-
-
-def _set_follow_up(company_id: str, tracking_id: str, until: datetime | None) -> None:
-    item = ParcelModel(parcel_key(company_id, tracking_id))
-    actions: list[Any]
-    if until is None:
-        actions = [ParcelModel.followed_company.remove(), ParcelModel.followed_until.remove()]
-    else:
-        actions = [ParcelModel.followed_company.set(company_id), ParcelModel.followed_until.set(until)]
-    try:
-        item.update(actions=actions, condition=ParcelModel.parcel_key.exists())
-    except UpdateError as exc:
-        if not _conditional_failed(exc):
-            raise
 
 
 @dataclass(frozen=True)
@@ -395,7 +405,7 @@ def alert_id(novelty_id: str, subscription_id: str) -> str:
 
 
 def claim_pending_alerts(
-    parcel: records.Parcel, subscriptions: list[records.Subscription], now: datetime
+    parcel: records.Parcel, followers: list[records.Follower], now: datetime
 ) -> list[records.Alert] | None:
     """Turn a parcel's pending novelty into one queued alert per subscription, atomically.
 
@@ -410,15 +420,15 @@ def claim_pending_alerts(
         records.Alert(
             company_id=parcel.company_id,
             tracking_id=parcel.tracking_id,
-            alert_id=alert_id(novelty.event_id, sub.subscription_id),
-            subscription_id=sub.subscription_id,
-            recipient_email=sub.email,
+            alert_id=alert_id(novelty.event_id, follower.subscription_id),
+            subscription_id=follower.subscription_id,
+            recipient_email=follower.email,
             novelty_id=novelty.event_id,
             status_code=novelty.status,
             state="queued",
             created_at=now,
         )
-        for sub in subscriptions
+        for follower in followers
     ]
     parcel_actions: list[Any] = [
         ParcelModel.pending.remove(),

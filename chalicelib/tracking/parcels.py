@@ -147,23 +147,6 @@ def _awaits_alert(parcel: Parcel, occurred_at: datetime, now: datetime) -> bool:
     return parcel.notified_occurred_at is None or occurred_at > parcel.notified_occurred_at
 
 
-def queue_latest_for_new_follower(company_id: str, tracking_id: str) -> None:
-    """After a subscription: if the parcel's latest novelty was never alerted, queue it, so
-    whoever subscribes after the parcel moved hears where it is at the next sweep."""
-    for _ in range(_MAX_RETRIES):
-        now = clock.now()
-        parcel = get_parcel(company_id, tracking_id)
-        if parcel.latest is None or parcel.pending is not None:
-            return
-        if not _awaits_alert(parcel, parcel.latest.occurred_at, now):
-            return
-        try:
-            store.queue_latest(parcel, now)
-        except store.StaleParcel:
-            continue
-        return
-
-
 # --- views ---------------------------------------------------------------------------------
 
 

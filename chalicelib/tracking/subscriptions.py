@@ -11,10 +11,11 @@ from chalicelib import clock
 from chalicelib.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import tracking as store
-from chalicelib.store.records import Alert, Parcel, Subscription
-from chalicelib.tracking.parcels import alerts_available, get_parcel, queue_latest_for_new_follower
+from chalicelib.store.records import Alert, Follower, Parcel, Subscription
+from chalicelib.tracking.parcels import alerts_available, get_parcel
 
 FOLLOW_UP_DAYS = 30
+_MAX_RETRIES = 8
 SOURCES = ("public", "staff", "client_contact", "eventual_party", "issue_contact")
 
 
@@ -55,8 +56,40 @@ def subscribe(company_id: str, tracking_id: str, who: Subscriber, *, source: str
         expires_at=now + timedelta(days=FOLLOW_UP_DAYS),
     )
     saved = store.save_subscription(subscription)
-    queue_latest_for_new_follower(company_id, tracking_id)
+    follower = Follower(
+        saved.subscription_id, saved.email, saved.first_name, saved.last_name, saved.expires_at
+    )
+    _update_followers(company_id, tracking_id, add=follower)
     return saved
+
+
+def _update_followers(
+    company_id: str, tracking_id: str, *, add: Follower | None = None, remove: str | None = None
+) -> None:
+    """Keep the parcel's followers in step with its subscriptions (expired ones drop out).
+
+    A new follower of a parcel whose latest novelty was never alerted gets it at the next
+    sweep, so whoever subscribes after the parcel moved hears where it is.
+    """
+    for _ in range(_MAX_RETRIES):
+        now = clock.now()
+        parcel = get_parcel(company_id, tracking_id)
+        followers = {sid: f for sid, f in parcel.followers.items() if f.expires_at > now and sid != remove}
+        if add is not None:
+            followers[add.subscription_id] = add
+        latest = parcel.latest
+        queue = (
+            add is not None
+            and latest is not None
+            and parcel.pending is None
+            and (parcel.notified_occurred_at is None or latest.occurred_at > parcel.notified_occurred_at)
+        )
+        try:
+            store.set_followers(parcel, followers, queue_latest=queue, now=now)
+        except store.StaleParcel:
+            continue
+        return
+    raise RuntimeError(f"parcel {tracking_id} kept changing; followers not updated")
 
 
 def subscriptions_of(company_id: str, tracking_id: str) -> list[Subscription]:
@@ -67,6 +100,7 @@ def subscriptions_of(company_id: str, tracking_id: str) -> list[Subscription]:
 def cancel(company_id: str, tracking_id: str, subscription_id: str) -> None:
     if not store.cancel_subscription(company_id, tracking_id, subscription_id, clock.now()):
         raise NotFound(f"there is no subscription {subscription_id!r} on parcel {tracking_id!r}")
+    _update_followers(company_id, tracking_id, remove=subscription_id)
 
 
 @dataclass(frozen=True)
@@ -103,15 +137,16 @@ def _signing_key() -> str:
     return key
 
 
-def unsubscribe_token(subscription: Subscription) -> str:
+def unsubscribe_token(company_id: str, tracking_id: str, subscription_id: str) -> str:
     import jwt
 
-    claims = {"c": subscription.company_id, "t": subscription.tracking_id, "s": subscription.subscription_id}
+    claims = {"c": company_id, "t": tracking_id, "s": subscription_id}
     return jwt.encode(claims, _signing_key(), algorithm="HS256")
 
 
-def unsubscribe_url(subscription: Subscription) -> str:
-    return f"{get_settings().public_base_url}/public/unsubscribe?token={unsubscribe_token(subscription)}"
+def unsubscribe_url(company_id: str, tracking_id: str, subscription_id: str) -> str:
+    token = unsubscribe_token(company_id, tracking_id, subscription_id)
+    return f"{get_settings().public_base_url}/public/unsubscribe?token={token}"
 
 
 def unsubscribe(token: str) -> Subscription:
@@ -127,6 +162,7 @@ def unsubscribe(token: str) -> Subscription:
     if subscription is None:
         raise NotFound("this subscription no longer exists")
     store.cancel_subscription(company_id, tracking_id, subscription_id, clock.now())
+    _update_followers(company_id, tracking_id, remove=subscription_id)
     return subscription
 
 

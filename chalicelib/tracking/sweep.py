@@ -31,11 +31,11 @@ from chalicelib.store import tracking as store
 from chalicelib.store.records import (
     Alert,
     Company,
+    Follower,
     Novelty,
     Parcel,
     SenderAccount,
     StatusDefinition,
-    Subscription,
 )
 from chalicelib.tracking.catalog import is_notifiable, status_catalog
 from chalicelib.tracking.subscriptions import unsubscribe_url
@@ -59,7 +59,7 @@ class _Claimed:
     parcel: Parcel
     novelty: Novelty
     status: StatusDefinition
-    alerts: list[tuple[Alert, Subscription]]
+    alerts: list[tuple[Alert, Follower]]
 
 
 def sweep_due_tracking_alerts(now: datetime | None = None) -> list[SweepReport]:
@@ -162,7 +162,7 @@ class _AlertMailer:
             self._session = self._stack.enter_context(open_email_session(self._account, password))
         return self._session
 
-    def _send(self, item: _Claimed, alert: Alert, subscription: Subscription) -> Alert:
+    def _send(self, item: _Claimed, alert: Alert, subscription: Follower) -> Alert:
         try:
             message = self._compose(item, subscription, alert)
             provider_id = self._open().send(message)
@@ -172,8 +172,10 @@ class _AlertMailer:
         self._report.sent += 1
         return replace(alert, state="sent", message_id=provider_id, sent_at=self._now)
 
-    def _compose(self, item: _Claimed, subscription: Subscription, alert: Alert) -> EmailMessage:
-        link = unsubscribe_url(subscription)
+    def _compose(self, item: _Claimed, subscription: Follower, alert: Alert) -> EmailMessage:
+        link = unsubscribe_url(
+            self._company.company_id, item.parcel.tracking_id, subscription.subscription_id
+        )
         novelty, status = item.novelty, item.status
         rendered = render_untrusted(
             self._sources,
@@ -219,15 +221,15 @@ def _claim(
     if novelty is None:
         return None
     status = catalog.get(novelty.status)
-    subscriptions = store.active_subscriptions(parcel.company_id, parcel.tracking_id, now)
-    if not is_notifiable(status) or not subscriptions:
+    followers = [f for f in parcel.followers.values() if f.expires_at > now]
+    if not is_notifiable(status) or not followers:
         # The status stopped being notifiable, or nobody follows the parcel any more.
         store.clear_pending(parcel)
         report.skipped += 1
         return None
     assert status is not None
-    alerts = store.claim_pending_alerts(parcel, subscriptions, now)
+    alerts = store.claim_pending_alerts(parcel, followers, now)
     if alerts is None:
         return None  # a newer novelty arrived or another sweep won: the next sweep handles it
-    by_id = {s.subscription_id: s for s in subscriptions}
+    by_id = {f.subscription_id: f for f in followers}
     return _Claimed(parcel, novelty, status, [(a, by_id[a.subscription_id]) for a in alerts])

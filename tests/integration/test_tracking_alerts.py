@@ -201,18 +201,18 @@ def test_novelty_posted_during_a_sweep_is_sent_by_the_next_one(
     # When "delivered" is posted while the sweep is between reading the parcel and claiming it
     from chalicelib.store import tracking as store
 
-    real = store.active_subscriptions
+    real = store.claim_pending_alerts
     posted: list[str] = []
 
-    def interleaved(company_id: str, tracking_id: str, now: Any) -> Any:
+    def interleaved(parcel: Any, followers: Any, now: Any) -> Any:
         if not posted:
             posted.append("yes")
             post_event(api, tenant, "TRK-600", "ev-2", "DELIVERED", minutes=2)
-        return real(company_id, tracking_id, now)
+        return real(parcel, followers, now)
 
-    monkeypatch.setattr(store, "active_subscriptions", interleaved)
+    monkeypatch.setattr(store, "claim_pending_alerts", interleaved)
     first = sweep(tenant)
-    monkeypatch.setattr(store, "active_subscriptions", real)
+    monkeypatch.setattr(store, "claim_pending_alerts", real)
     # Then that sweep sends nothing stale, and the next one sends "delivered"
     assert first.sent == 0
     assert sweep(tenant).sent == 1
@@ -387,3 +387,34 @@ def test_a_company_tracking_template_is_used_by_the_sweep(
     [mail] = mailbox.wait_for(1)
     assert mail["Subject"] == "TRK-970: Entregado (aviso de Cargas del Sur)"
     assert text_of(mail).startswith("Hola Ana, su envío está Entregado.")
+
+
+def test_someone_subscribing_while_a_sweep_claims_is_not_skipped(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: Any
+) -> None:
+    # Given Ana follows a parcel with a pending novelty
+    issue(api, tenant, "TRK-610")
+    subscribe(api, tenant, "TRK-610", "ana@example.com")
+    post_event(api, tenant, "TRK-610", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    # When Beto subscribes after the sweep read the parcel but before it claimed it
+    from chalicelib.store import tracking as store
+
+    real = store.claim_pending_alerts
+    done: list[str] = []
+
+    def interleaved(parcel: Any, followers: Any, now: Any) -> Any:
+        if not done:
+            done.append("yes")
+            subscribe(api, tenant, "TRK-610", "beto@example.com")
+        return real(parcel, followers, now)
+
+    monkeypatch.setattr(store, "claim_pending_alerts", interleaved)
+    first = sweep(tenant)
+    monkeypatch.setattr(store, "claim_pending_alerts", real)
+    # Then that sweep backs off and the next one sends the novelty to both
+    assert first.sent == 0
+    assert sweep(tenant).sent == 2
+    assert sorted(m["To"].addresses[0].addr_spec for m in mailbox.wait_for(2)) == [
+        "ana@example.com",
+        "beto@example.com",
+    ]
