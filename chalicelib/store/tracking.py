@@ -30,6 +30,8 @@ from chalicelib.store.models import (
 from chalicelib.store.tables import bind, connection
 
 _TX_LIMIT = 100
+# Cancellation reasons that mean "someone else changed this item first": the caller backs off.
+_LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
 def parcel_key(company_id: str, tracking_id: str) -> str:
@@ -217,7 +219,7 @@ def add_novelty(
         reasons = [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
         if reasons and reasons[0] == "ConditionalCheckFailed":
             return False
-        if "ConditionalCheckFailed" in reasons:
+        if _LOST_RACE.intersection(reasons):
             raise StaleParcel(key) from exc
         raise
     return True
@@ -404,18 +406,20 @@ def alert_id(novelty_id: str, subscription_id: str) -> str:
     return f"{novelty_id}#{subscription_id}"
 
 
-def claim_pending_alerts(
-    parcel: records.Parcel, followers: list[records.Follower], now: datetime
-) -> list[records.Alert] | None:
-    """Turn a parcel's pending novelty into one queued alert per subscription, atomically.
+@dataclass(frozen=True)
+class _ClaimPlan:
+    parcel: records.Parcel
+    alerts: list[records.Alert]
 
-    Returns the alerts this caller owns, or None when the parcel changed (a newer novelty
-    arrived, or another sweep claimed it first): then nothing was written.
-    """
-    bind()
+    @property
+    def size(self) -> int:
+        """Transaction items: the parcel, its novelty when anyone is alerted, one per alert."""
+        return 1 + (1 + len(self.alerts) if self.alerts else 0)
+
+
+def _plan(parcel: records.Parcel, followers: list[records.Follower], now: datetime) -> _ClaimPlan:
     assert parcel.pending is not None
     novelty = parcel.pending
-    key = parcel_key(parcel.company_id, parcel.tracking_id)
     alerts = [
         records.Alert(
             company_id=parcel.company_id,
@@ -430,46 +434,119 @@ def claim_pending_alerts(
         )
         for follower in followers
     ]
-    parcel_actions: list[Any] = [
+    return _ClaimPlan(parcel, alerts)
+
+
+def _add_to(tx: TransactWrite, plan: _ClaimPlan, alerts: list[records.Alert], now: datetime) -> None:
+    parcel = plan.parcel
+    assert parcel.pending is not None
+    key = parcel_key(parcel.company_id, parcel.tracking_id)
+    actions: list[Any] = [
         ParcelModel.pending.remove(),
         ParcelModel.pending_company.remove(),
         ParcelModel.pending_since.remove(),
         ParcelModel.version.add(1),
     ]
-    if alerts:
-        parcel_actions += [
-            ParcelModel.notified_occurred_at.set(novelty.occurred_at),
+    if plan.alerts:
+        actions += [
+            ParcelModel.notified_occurred_at.set(parcel.pending.occurred_at),
             ParcelModel.last_alert_at.set(now),
         ]
-    first, rest = alerts[: _TX_LIMIT - 2], alerts[_TX_LIMIT - 2 :]
+    tx.update(ParcelModel(key), actions=actions, condition=ParcelModel.version == parcel.version)
+    if plan.alerts:
+        tx.update(
+            NoveltyModel(key, parcel.pending.event_id),
+            actions=[NoveltyModel.notified_at.set(now)],
+            condition=NoveltyModel.notified_at.does_not_exist(),
+        )
+    for alert in alerts:
+        tx.save(_alert_item(alert), condition=AlertModel.alert_id.does_not_exist())
+
+
+def claim_pending_alerts(
+    parcel: records.Parcel, followers: list[records.Follower], now: datetime
+) -> list[records.Alert] | None:
+    """Turn a parcel's pending novelty into one queued alert per follower, atomically.
+
+    Returns the alerts this caller owns, or None when the parcel changed (a newer novelty
+    arrived, a follower came or went, or another sweep claimed it first): then nothing was written.
+    """
+    return claim_many_pending_alerts([(parcel, followers)], now)[0]
+
+
+def claim_many_pending_alerts(
+    claims: list[tuple[records.Parcel, list[records.Follower]]], now: datetime
+) -> list[list[records.Alert] | None]:
+    """Claim several parcels with as few transactions as fit (100 items each).
+
+    Each parcel is still all-or-nothing: when a transaction is cancelled, the parcels whose
+    conditions failed are dropped (None) and the others are tried again without them.
+    """
+    bind()
+    plans = [_plan(parcel, followers, now) for parcel, followers in claims]
+    results: list[list[records.Alert] | None] = [None] * len(plans)
+    group: list[int] = []
+    size = 0
+    for index, plan in enumerate(plans):
+        if plan.size > _TX_LIMIT:
+            results[index] = _claim_large(plan, now)
+            continue
+        if group and size + plan.size > _TX_LIMIT:
+            _claim_group(plans, group, results, now)
+            group, size = [], 0
+        group.append(index)
+        size += plan.size
+    if group:
+        _claim_group(plans, group, results, now)
+    return results
+
+
+def _claim_group(
+    plans: list[_ClaimPlan], group: list[int], results: list[list[records.Alert] | None], now: datetime
+) -> None:
+    while group:
+        # Transaction item -> plan index, in the order DynamoDB sees the items: PynamoDB sends
+        # puts before updates, so every alert first, then each parcel and its novelty.
+        owner = [i for i in group for _ in plans[i].alerts]
+        owner += [i for i in group for _ in range(1 + (1 if plans[i].alerts else 0))]
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                for index in group:
+                    _add_to(tx, plans[index], plans[index].alerts, now)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            failed = {
+                owner[n]
+                for n, reason in enumerate(reasons)
+                if reason is not None and reason.code in _LOST_RACE
+            }
+            if not failed:
+                raise
+            group = [i for i in group if i not in failed]
+            continue
+        for index in group:
+            results[index] = plans[index].alerts
+        return
+
+
+def _claim_large(plan: _ClaimPlan, now: datetime) -> list[records.Alert] | None:
+    """More followers than one transaction holds: claim the parcel with the first alerts, then
+    write the rest one by one (the parcel is ours by then), each still conditional."""
+    first, rest = plan.alerts[: _TX_LIMIT - 2], plan.alerts[_TX_LIMIT - 2 :]
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.update(
-                ParcelModel(key), actions=parcel_actions, condition=ParcelModel.version == parcel.version
-            )
-            if alerts:
-                tx.update(
-                    NoveltyModel(key, novelty.event_id),
-                    actions=[NoveltyModel.notified_at.set(now)],
-                    condition=NoveltyModel.notified_at.does_not_exist(),
-                )
-            for alert in first:
-                tx.save(_alert_item(alert), condition=AlertModel.alert_id.does_not_exist())
+            _add_to(tx, plan, first, now)
     except TransactWriteError as exc:
-        if _conditional_failed(exc) or any(
-            r is not None and r.code == "ConditionalCheckFailed" for r in (exc.cancellation_reasons or [])
-        ):
+        if any(r is not None and r.code in _LOST_RACE for r in (exc.cancellation_reasons or [])):
             return None
         raise
-    # Past the transaction limit: the parcel is ours now, so the rest are written one by one,
-    # each still conditional so that a retry never duplicates.
     for alert in rest:
         try:
             _alert_item(alert).save(condition=AlertModel.alert_id.does_not_exist())
         except PutError as exc:
             if not _conditional_failed(exc):
                 raise
-    return alerts
+    return plan.alerts
 
 
 def _alert_item(alert: records.Alert) -> AlertModel:

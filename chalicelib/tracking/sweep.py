@@ -12,6 +12,7 @@ decide -> render -> deliver -> record, per company at its frequency:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,8 @@ from chalicelib.tracking.catalog import is_notifiable, status_catalog
 from chalicelib.tracking.subscriptions import unsubscribe_url
 
 ALERT_TYPE = "tracking"
+# Parcels claimed per transaction (a parcel with one follower is 3 of its 100 items).
+CLAIM_CHUNK = 32
 _RESULT_BATCH = 25
 
 
@@ -96,10 +99,11 @@ def sweep_company(company_id: str, now: datetime | None = None, *, workers: int 
     sources = effective_template(company_id, "tracking_alert").sources
     mailer = _AlertMailer(company, account, sources, now, report)
     with ThreadPoolExecutor(max_workers=workers or get_settings().sweep_workers) as pool, mailer:
-        # Claims run ahead in the pool while the mailer sends what is already claimed.
-        for item in pool.map(lambda p: _claim(p, catalog, now, report), store.pending_parcels(company_id)):
-            report.parcels += 1
-            if item is not None:
+        # Claims run ahead in the pool, a transaction per chunk of parcels, while the mailer
+        # sends what is already claimed.
+        chunks = _chunks(store.pending_parcels(company_id), CLAIM_CHUNK)
+        for claimed in pool.map(lambda chunk: _claim(chunk, catalog, now, report), chunks):
+            for item in claimed:
                 mailer.deliver(item)
     metrics().add_metric(name="TrackingAlertsSent", unit="Count", value=report.sent)
     metrics().add_metric(name="TrackingAlertsFailed", unit="Count", value=report.failed)
@@ -214,22 +218,43 @@ class _AlertMailer:
         )
 
 
+def _chunks(parcels: Iterable[Parcel], size: int) -> Iterator[list[Parcel]]:
+    chunk: list[Parcel] = []
+    for parcel in parcels:
+        chunk.append(parcel)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _claim(
-    parcel: Parcel, catalog: dict[str, StatusDefinition], now: datetime, report: SweepReport
-) -> _Claimed | None:
-    novelty = parcel.pending
-    if novelty is None:
-        return None
-    status = catalog.get(novelty.status)
-    followers = [f for f in parcel.followers.values() if f.expires_at > now]
-    if not is_notifiable(status) or not followers:
-        # The status stopped being notifiable, or nobody follows the parcel any more.
-        store.clear_pending(parcel)
-        report.skipped += 1
-        return None
-    assert status is not None
-    alerts = store.claim_pending_alerts(parcel, followers, now)
-    if alerts is None:
-        return None  # a newer novelty arrived or another sweep won: the next sweep handles it
-    by_id = {f.subscription_id: f for f in followers}
-    return _Claimed(parcel, novelty, status, [(a, by_id[a.subscription_id]) for a in alerts])
+    parcels: list[Parcel], catalog: dict[str, StatusDefinition], now: datetime, report: SweepReport
+) -> list[_Claimed]:
+    """Claim what is due in a chunk of parcels; parcels that changed meanwhile are left for the
+    next sweep (a newer novelty arrived, a follower came or went, or another sweep won)."""
+    wanted: list[tuple[Parcel, StatusDefinition, list[Follower]]] = []
+    for parcel in parcels:
+        report.parcels += 1
+        if parcel.pending is None:
+            continue
+        status = catalog.get(parcel.pending.status)
+        followers = [f for f in parcel.followers.values() if f.expires_at > now]
+        if status is None or not is_notifiable(status) or not followers:
+            # The status stopped being notifiable, or nobody follows the parcel any more.
+            store.clear_pending(parcel)
+            report.skipped += 1
+            continue
+        wanted.append((parcel, status, followers))
+    outcomes = store.claim_many_pending_alerts([(p, f) for p, _, f in wanted], now)
+    claimed = []
+    for (parcel, status, followers), alerts in zip(wanted, outcomes, strict=True):
+        if alerts is None:
+            continue
+        assert parcel.pending is not None
+        by_id = {f.subscription_id: f for f in followers}
+        claimed.append(
+            _Claimed(parcel, parcel.pending, status, [(a, by_id[a.subscription_id]) for a in alerts])
+        )
+    return claimed

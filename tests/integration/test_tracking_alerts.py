@@ -201,18 +201,18 @@ def test_novelty_posted_during_a_sweep_is_sent_by_the_next_one(
     # When "delivered" is posted while the sweep is between reading the parcel and claiming it
     from chalicelib.store import tracking as store
 
-    real = store.claim_pending_alerts
+    real = store.claim_many_pending_alerts
     posted: list[str] = []
 
-    def interleaved(parcel: Any, followers: Any, now: Any) -> Any:
+    def interleaved(claims: Any, now: Any) -> Any:
         if not posted:
             posted.append("yes")
             post_event(api, tenant, "TRK-600", "ev-2", "DELIVERED", minutes=2)
-        return real(parcel, followers, now)
+        return real(claims, now)
 
-    monkeypatch.setattr(store, "claim_pending_alerts", interleaved)
+    monkeypatch.setattr(store, "claim_many_pending_alerts", interleaved)
     first = sweep(tenant)
-    monkeypatch.setattr(store, "claim_pending_alerts", real)
+    monkeypatch.setattr(store, "claim_many_pending_alerts", real)
     # Then that sweep sends nothing stale, and the next one sends "delivered"
     assert first.sent == 0
     assert sweep(tenant).sent == 1
@@ -399,18 +399,18 @@ def test_someone_subscribing_while_a_sweep_claims_is_not_skipped(
     # When Beto subscribes after the sweep read the parcel but before it claimed it
     from chalicelib.store import tracking as store
 
-    real = store.claim_pending_alerts
+    real = store.claim_many_pending_alerts
     done: list[str] = []
 
-    def interleaved(parcel: Any, followers: Any, now: Any) -> Any:
+    def interleaved(claims: Any, now: Any) -> Any:
         if not done:
             done.append("yes")
             subscribe(api, tenant, "TRK-610", "beto@example.com")
-        return real(parcel, followers, now)
+        return real(claims, now)
 
-    monkeypatch.setattr(store, "claim_pending_alerts", interleaved)
+    monkeypatch.setattr(store, "claim_many_pending_alerts", interleaved)
     first = sweep(tenant)
-    monkeypatch.setattr(store, "claim_pending_alerts", real)
+    monkeypatch.setattr(store, "claim_many_pending_alerts", real)
     # Then that sweep backs off and the next one sends the novelty to both
     assert first.sent == 0
     assert sweep(tenant).sent == 2
@@ -418,3 +418,35 @@ def test_someone_subscribing_while_a_sweep_claims_is_not_skipped(
         "ana@example.com",
         "beto@example.com",
     ]
+
+
+def test_one_parcel_changing_mid_claim_does_not_hold_back_the_others(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: Any
+) -> None:
+    # Given three followed parcels with pending novelties, claimed in one transaction
+    for n in (1, 2, 3):
+        issue(api, tenant, f"TRK-62{n}")
+        subscribe(api, tenant, f"TRK-62{n}", f"p{n}@example.com")
+        post_event(api, tenant, f"TRK-62{n}", "ev-1", "IN_TRANSIT", minutes=1)
+    # When the second one is delivered while the chunk is being claimed
+    from chalicelib.store import tracking as store
+
+    real = store.claim_many_pending_alerts
+    done: list[str] = []
+
+    def interleaved(claims: Any, now: Any) -> Any:
+        if not done:
+            done.append("yes")
+            assert len(claims) == 3
+            post_event(api, tenant, "TRK-622", "ev-2", "DELIVERED", minutes=2)
+        return real(claims, now)
+
+    monkeypatch.setattr(store, "claim_many_pending_alerts", interleaved)
+    first = sweep(tenant)
+    monkeypatch.setattr(store, "claim_many_pending_alerts", real)
+    # Then the other two are sent now, and the changed one with its newer status next time
+    assert first.sent == 2
+    assert sweep(tenant).sent == 1
+    mails = {m["To"].addresses[0].addr_spec: m["Subject"] for m in mailbox.wait_for(3)}
+    assert "Entregado" in mails["p2@example.com"]
+    assert "En viaje" in mails["p1@example.com"] and "En viaje" in mails["p3@example.com"]
