@@ -13,7 +13,7 @@ decide -> render -> deliver -> record, per company at its frequency:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -120,7 +120,8 @@ def sweep_company(company_id: str, now: datetime | None = None, *, workers: int 
 
 
 class _AlertMailer:
-    """Renders and sends claimed alerts over one session, and writes outcomes in batches."""
+    """Renders and sends claimed alerts over one session; outcomes are written in batches by a
+    background writer, so the SMTP connection never waits for DynamoDB."""
 
     def __init__(
         self,
@@ -139,6 +140,8 @@ class _AlertMailer:
         self._stack = ExitStack()
         self._session: EmailSession | None = None
         self._outcomes: list[Alert] = []
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-outcomes")
+        self._writes: list[Future[None]] = []
 
     def __enter__(self) -> _AlertMailer:
         return self
@@ -148,6 +151,9 @@ class _AlertMailer:
             self._stack.close()
         finally:
             self._flush()
+            self._writer.shutdown(wait=True)
+            for write in self._writes:
+                write.result()  # a failed outcome write is an error of the sweep, not silence
 
     def deliver(self, item: _Claimed) -> None:
         for alert, subscription in item.alerts:
@@ -157,7 +163,7 @@ class _AlertMailer:
 
     def _flush(self) -> None:
         if self._outcomes:
-            store.record_alert_results(self._outcomes)
+            self._writes.append(self._writer.submit(store.record_alert_results, self._outcomes))
             self._outcomes = []
 
     def _open(self) -> EmailSession:
