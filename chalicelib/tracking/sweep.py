@@ -12,6 +12,8 @@ decide -> render -> deliver -> record, per company at its frequency:
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -44,6 +46,7 @@ from chalicelib.tracking.subscriptions import unsubscribe_url
 ALERT_TYPE = "tracking"
 # Parcels claimed per transaction (a parcel with one follower is 3 of its 100 items).
 CLAIM_CHUNK = 32
+_CHUNKS_AHEAD = 8
 _RESULT_BATCH = 25
 
 
@@ -54,7 +57,7 @@ class SweepReport:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
-    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -99,10 +102,9 @@ def sweep_company(company_id: str, now: datetime | None = None, *, workers: int 
     sources = effective_template(company_id, "tracking_alert").sources
     mailer = _AlertMailer(company, account, sources, now, report)
     with ThreadPoolExecutor(max_workers=workers or get_settings().sweep_workers) as pool, mailer:
-        # Claims run ahead in the pool, a transaction per chunk of parcels, while the mailer
-        # sends what is already claimed.
-        chunks = _chunks(store.pending_parcels(company_id), CLAIM_CHUNK)
-        for claimed in pool.map(lambda chunk: _claim(chunk, catalog, now, report), chunks):
+        # A feeder thread pages through the due parcels and hands chunks to the pool to claim
+        # (a transaction per chunk), while this thread sends what is already claimed, in order.
+        for claimed in _claimed_in_order(pool, store.pending_parcels(company_id), catalog, now, report):
             for item in claimed:
                 mailer.deliver(item)
     metrics().add_metric(name="TrackingAlertsSent", unit="Count", value=report.sent)
@@ -224,6 +226,43 @@ class _AlertMailer:
         )
 
 
+def _claimed_in_order(
+    pool: ThreadPoolExecutor,
+    parcels: Iterable[Parcel],
+    catalog: dict[str, StatusDefinition],
+    now: datetime,
+    report: SweepReport,
+) -> Iterator[list[_Claimed]]:
+    """Claims of successive chunks, in order. The queue is bounded, so a sweep of any size
+    holds only a few chunks in memory, and paging never blocks sending."""
+    ready: queue.Queue[Future[list[_Claimed]] | BaseException | None] = queue.Queue(maxsize=_CHUNKS_AHEAD)
+    stop = threading.Event()
+
+    def feed() -> None:
+        try:
+            for chunk in _chunks(parcels, CLAIM_CHUNK):
+                if stop.is_set():
+                    break
+                ready.put(pool.submit(_claim, chunk, catalog, now, report))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ready.put(exc)
+        finally:
+            ready.put(None)
+
+    feeder = threading.Thread(target=feed, name="sweep-feeder", daemon=True)
+    feeder.start()
+    try:
+        while (next_item := ready.get()) is not None:
+            if isinstance(next_item, BaseException):
+                raise next_item
+            yield next_item.result()
+    finally:
+        stop.set()
+        while next_item is not None:  # let the feeder finish: drain until its end mark
+            next_item = ready.get()
+        feeder.join()
+
+
 def _chunks(parcels: Iterable[Parcel], size: int) -> Iterator[list[Parcel]]:
     chunk: list[Parcel] = []
     for parcel in parcels:
@@ -242,7 +281,8 @@ def _claim(
     next sweep (a newer novelty arrived, a follower came or went, or another sweep won)."""
     wanted: list[tuple[Parcel, StatusDefinition, list[Follower]]] = []
     for parcel in parcels:
-        report.parcels += 1
+        with report.lock:  # chunks are claimed on several threads
+            report.parcels += 1
         if parcel.pending is None:
             continue
         status = catalog.get(parcel.pending.status)
@@ -250,7 +290,8 @@ def _claim(
         if status is None or not is_notifiable(status) or not followers:
             # The status stopped being notifiable, or nobody follows the parcel any more.
             store.clear_pending(parcel)
-            report.skipped += 1
+            with report.lock:
+                report.skipped += 1
             continue
         wanted.append((parcel, status, followers))
     outcomes = store.claim_many_pending_alerts([(p, f) for p, _, f in wanted], now)
