@@ -29,6 +29,7 @@ from chalicelib.messaging.templates import effective_template
 from chalicelib.observability import logger, metrics
 from chalicelib.rendering import render_untrusted
 from chalicelib.senders.service import account_for, password_of
+from chalicelib.settings import get_settings
 from chalicelib.store import companies as company_store
 from chalicelib.store import tracking as store
 from chalicelib.store.records import (
@@ -75,7 +76,13 @@ def sweep_due_tracking_alerts(now: datetime | None = None) -> list[SweepReport]:
     for schedule in company_store.due_alert_schedules(ALERT_TYPE, now):
         if not company_store.claim_alert_run(schedule, now):
             continue  # another invocation took this run
-        report = sweep_company(schedule.company_id, now)
+        try:
+            report = sweep_company(schedule.company_id, now)
+        except Exception:
+            # One company's failure must not hold back the others; its novelties stay pending
+            # and its next run tries again.
+            logger().exception("tracking sweep failed", extra={"company_id": schedule.company_id})
+            continue
         company_store.count_alert_results(
             schedule.company_id, ALERT_TYPE, sent=report.sent, failed=report.failed
         )
@@ -85,8 +92,6 @@ def sweep_due_tracking_alerts(now: datetime | None = None) -> list[SweepReport]:
 
 def sweep_company(company_id: str, now: datetime | None = None, *, workers: int | None = None) -> SweepReport:
     """Send every pending tracking alert of one company once."""
-    from chalicelib.settings import get_settings
-
     now = now or clock.now()
     report = SweepReport(company_id)
     company = company_store.get_company(company_id)

@@ -450,3 +450,32 @@ def test_one_parcel_changing_mid_claim_does_not_hold_back_the_others(
     mails = {m["To"].addresses[0].addr_spec: m["Subject"] for m in mailbox.wait_for(3)}
     assert "Entregado" in mails["p2@example.com"]
     assert "En viaje" in mails["p1@example.com"] and "En viaje" in mails["p3@example.com"]
+
+
+def test_one_company_failing_does_not_stop_the_others(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: Any
+) -> None:
+    from chalicelib.tracking import sweep as sweep_module
+    from tests.conftest import make_tenant
+
+    # Given two companies with pending alerts, the first of which breaks mid-sweep
+    broken = make_tenant(mailbox, name="Rota")
+    for company in (broken, tenant):
+        issue(api, company, "TRK-990")
+        subscribe(api, company, "TRK-990", f"ana@{company.company_id}.example")
+        post_event(api, company, "TRK-990", "ev-1", "DELIVERED", minutes=1)
+    real = sweep_module.sweep_company
+
+    def flaky(company_id: str, now: Any = None, **kwargs: Any) -> Any:
+        if company_id == broken.company_id:
+            raise RuntimeError("DynamoDB is having a bad day")
+        return real(company_id, now, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "sweep_company", flaky)
+    # When the schedule fires
+    reports = sweep_module.sweep_due_tracking_alerts()
+    # Then the healthy company's alert still goes out, and the broken one's waits for its next run
+    assert tenant.company_id in [r.company_id for r in reports]
+    assert [m["To"].addresses[0].addr_spec for m in mailbox.wait_for(1)] == [
+        f"ana@{tenant.company_id}.example"
+    ]
