@@ -165,3 +165,74 @@ def delete_sender_account(area: str) -> Response:
 
     delete(_admin(), area)
     return Response(body="", status_code=204)
+
+
+# --- personal sender accounts (C5) -----------------------------------------------------------
+
+
+def _self_or_admin(user_id: str) -> tuple[str, str]:
+    """The company and the personal account's key; only the user or an administrator may."""
+    from urllib.parse import unquote
+
+    from chalicelib.errors import Forbidden
+    from chalicelib.senders.service import personal_area
+
+    caller = principal_of(configuration.current_request)
+    caller.require_staff()
+    user_id = unquote(user_id)
+    if caller.level != 1 and caller.subject != user_id:
+        raise Forbidden("only the user or a company administrator may manage a personal sender account")
+    return caller.company_id, personal_area(user_id)
+
+
+@configuration.route("/users/{user_id}/sender-account", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    summary="A user's own sender account (C5); the password is never returned", response="SenderAccountOut"
+)
+def get_personal_sender_account(user_id: str) -> Response:
+    from chalicelib.senders.service import get_account
+
+    company_id, area = _self_or_admin(user_id)
+    return json_response(get_account(company_id, area))
+
+
+@configuration.route("/users/{user_id}/sender-account", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    summary="Create or change a user's own sender account: orders go out from the responsible "
+    "user's account, reminders from the collection agent's, else the company's (C5)",
+    body="SenderAccountIn",
+    response="SenderAccountOut",
+)
+def save_personal_sender_account(user_id: str) -> Response:
+    from chalicelib.api.schemas import SenderAccountIn
+    from chalicelib.senders.service import save_sender_account as save
+
+    company_id, area = _self_or_admin(user_id)
+    body = parse_body(configuration.current_request, SenderAccountIn)
+    return json_response(save(company_id, area, body.model_dump(mode="json")))
+
+
+@configuration.route("/users/{user_id}/sender-account/password", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    summary="Set a personal account's password: write-only, KMS-encrypted (C5)", body="PasswordIn", status=204
+)
+def set_personal_sender_password(user_id: str) -> Response:
+    from chalicelib.api.schemas import PasswordIn
+    from chalicelib.senders.service import set_sender_password as set_password
+
+    company_id, area = _self_or_admin(user_id)
+    body = parse_body(configuration.current_request, PasswordIn)
+    set_password(company_id, area, body.password)
+    return Response(body="", status_code=204)
+
+
+@configuration.route("/users/{user_id}/sender-account", methods=["DELETE"], authorizer=pregon_auth)
+@describe(
+    summary="Remove a user's own sender account (their messages fall back to the company's)", status=204
+)
+def delete_personal_sender_account(user_id: str) -> Response:
+    from chalicelib.senders.service import delete_sender_account as delete
+
+    company_id, area = _self_or_admin(user_id)
+    delete(company_id, area)
+    return Response(body="", status_code=204)

@@ -7,6 +7,7 @@ way in, decrypted only to open a connection, and never part of any view.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,22 @@ class SenderAccountView:
     updated_at: str
 
 
+PERSONAL_PREFIX = "user:"
+_USER_ID = re.compile(r"^[^\x00-\x1f\x7f/]{1,128}$")
+
+
+def personal_area(user_id: str) -> str:
+    """The key of a user's own account (C5): orders go out from the responsible user's account,
+    reminders from the collection agent's, falling back to the area's and then `all`."""
+    if not _USER_ID.match(user_id):
+        raise ValidationFailed([{"field": "user_id", "message": "is not a valid user id"}])
+    return PERSONAL_PREFIX + user_id
+
+
 def _check_area(area: str) -> None:
+    if area.startswith(PERSONAL_PREFIX):
+        personal_area(area[len(PERSONAL_PREFIX) :])
+        return
     if area not in AREAS:
         raise ValidationFailed([{"field": "area", "message": f"must be one of {', '.join(AREAS)}"}])
 
@@ -79,7 +95,16 @@ def view(account: SenderAccount) -> SenderAccountView:
 
 
 def list_accounts(company_id: str) -> list[SenderAccountView]:
-    return [view(a) for a in store.list_sender_accounts(company_id)]
+    """The company's accounts per area (users' personal accounts are listed per user)."""
+    return [view(a) for a in store.list_sender_accounts(company_id) if not a.area.startswith(PERSONAL_PREFIX)]
+
+
+def get_account(company_id: str, area: str) -> SenderAccountView:
+    _check_area(area)
+    account = store.get_sender_accounts(company_id, [area]).get(area)
+    if account is None:
+        raise NotFound("there is no such sender account")
+    return view(account)
 
 
 def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> SenderAccountView:
@@ -134,10 +159,14 @@ def delete_sender_account(company_id: str, area: str) -> None:
     store.delete_sender_account(company_id, area)
 
 
-def account_for(company_id: str, area: str) -> SenderAccount | None:
-    """The working account that sends for ``area``: its own, else the ``all`` fallback."""
-    accounts = store.get_sender_accounts(company_id, {area, FALLBACK_AREA})
-    for candidate in (accounts.get(area), accounts.get(FALLBACK_AREA)):
+def account_for(company_id: str, area: str, *, personal_user: str | None = None) -> SenderAccount | None:
+    """The working account that sends for ``area``: the user's own when one is named and works
+    (C5), else the area's own, else the ``all`` fallback (C1)."""
+    areas = [area, FALLBACK_AREA]
+    if personal_user:
+        areas.insert(0, personal_area(personal_user))
+    accounts = store.get_sender_accounts(company_id, set(areas))
+    for candidate in (accounts.get(a) for a in areas):
         if candidate is not None and is_working(candidate):
             return candidate
     return None
