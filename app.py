@@ -8,6 +8,8 @@ from chalicelib.api.configuration import configuration
 from chalicelib.api.http import map_errors
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
+from chalicelib.api.sender_tests import sender_tests
+from chalicelib.api.sms import sms
 from chalicelib.api.templates import templates
 from chalicelib.events.schedules import schedules
 from chalicelib.observability import observe
@@ -22,3 +24,5 @@ app.register_blueprint(configuration)
 app.register_blueprint(clients)
 app.register_blueprint(templates)
 app.register_blueprint(schedules)
+app.register_blueprint(sender_tests)
+app.register_blueprint(sms)

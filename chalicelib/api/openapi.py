@@ -180,6 +180,8 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             {"name": "configuration", "description": "Company settings, status catalog, alerts, senders."},
             {"name": "clients", "description": "Clients and their contacts (company systems)."},
             {"name": "templates", "description": "Message templates per type, with preview (C4)."},
+            {"name": "sender_tests", "description": "Test sends from an account or a template (C3)."},
+            {"name": "sms", "description": "The company's SMS service: provider, switch, passwords (C6)."},
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

@@ -4,7 +4,7 @@ and read by the OpenAPI generator, so the published contract is the one the code
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -370,3 +370,95 @@ from chalicelib.api.template_schemas import (  # noqa: E402
 )
 
 __all__ = ["TemplateIn", "TemplateOut", "TemplatePreviewIn", "TemplatePreviewOut", "TemplatesOut"]
+
+
+# --- test sends (C3) -----------------------------------------------------------------------
+
+
+class TestSendIn(Strict):
+    __test__ = False  # not a pytest test class, despite the name
+
+    to: EmailStr = Field(description="Where the test message goes.")
+
+
+class TemplateTestSendIn(Strict):
+    to: EmailStr = Field(description="Where the rendered template goes.")
+    variables: dict[str, Any] | None = Field(
+        default=None, description="Values merged over the type's sample data (nested objects merge)."
+    )
+
+
+class TestSendOut(BaseModel):
+    """`ok` with the provider's message id, or not `ok` with the server's own error text."""
+
+    __test__ = False
+
+    ok: bool
+    message_id: str | None = Field(default=None, description="Present when `ok`.")
+    error: str | None = Field(
+        default=None,
+        description="Present when not `ok`: the server's own text, e.g. "
+        "`535 5.7.8 Authentication credentials invalid`.",
+    )
+
+
+# --- SMS settings (C6) ---------------------------------------------------------------------
+
+
+class SmsSettingsIn(Strict):
+    """A merge: fields left out keep their value; `null` clears `sender_id`, `base_url`, `username`.
+    Both providers' fields are kept, so switching provider or switching off loses nothing."""
+
+    enabled: bool = Field(default=False, description="The SMS service on or off; off keeps every setting.")
+    provider: Literal["sns", "http_gateway"] = Field(
+        default="sns", description="Amazon SNS, or an HTTP SMS gateway (an Android phone's app)."
+    )
+    sender_id: str | None = Field(
+        default=None, max_length=11, description="SNS: 1-11 letters, digits or '-', one letter at least."
+    )
+    sms_type: Literal["Transactional", "Promotional"] = "Transactional"
+    base_url: str | None = Field(
+        default=None, max_length=2048, description="Gateway: http(s) URL, e.g. `http://192.168.0.50:8080`."
+    )
+    username: str | None = Field(default=None, max_length=128, description="Gateway: Basic-auth user.")
+    default_region: str = Field(
+        default="AR", min_length=2, max_length=2, description="Country of local phone numbers (ISO 3166)."
+    )
+
+
+class SmsSettingsOut(BaseModel):
+    enabled: bool
+    provider: str
+    sender_id: str | None
+    sms_type: str
+    base_url: str | None
+    username: str | None
+    default_region: str
+    password_set: bool = Field(description="Whether the gateway password is set (it is never returned).")
+    bulk_password_set: bool = Field(description="Whether the bulk-send password is set (never returned).")
+    ready: bool = Field(description="Switched on and complete: SMS can be sent.")
+    updated_at: datetime | None
+
+
+class BulkPasswordIn(Strict):
+    password: Annotated[str, StringConstraints(min_length=8, max_length=512)] = Field(
+        description="Asked for every send to more than one client; stored hashed (scrypt)."
+    )
+
+
+class SmsTestIn(Strict):
+    to: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] = Field(
+        description="The number as written; local numbers are read in the company's default_region."
+    )
+    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1600)] | None = Field(
+        default=None, description="The message; a short test text when left out."
+    )
+
+
+class SmsTestOut(BaseModel):
+    """`ok` with the provider's message id, or not `ok` with the provider's own error text."""
+
+    ok: bool
+    to: str = Field(description="The number in E.164, as it was sent.")
+    message_id: str | None = Field(default=None, description="Present when `ok`.")
+    error: str | None = Field(default=None, description="Present when not `ok`: the provider's own text.")

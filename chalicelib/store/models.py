@@ -285,6 +285,28 @@ class MessageTemplateModel(Model):
     updated_by = UnicodeAttribute()
 
 
+class SmsSettingsModel(Model):
+    """A company's SMS service (C6): provider settings, the gateway password (KMS ciphertext) and
+    the bulk-send password (scrypt hash). One item per company."""
+
+    class Meta(_Meta):
+        table_name = "sms-settings"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    enabled = BooleanAttribute(default=False)
+    provider = UnicodeAttribute(default="sns")
+    sender_id = UnicodeAttribute(null=True)
+    sms_type = UnicodeAttribute(default="Transactional")
+    base_url = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
+    gateway_password_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    gateway_password_set_at = UTCDateTimeAttribute(null=True)
+    default_region = UnicodeAttribute(default="AR")
+    bulk_password_hash = UnicodeAttribute(null=True)
+    bulk_password_set_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -297,4 +319,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AlertModel,
     ClientModel,
     MessageTemplateModel,
+    SmsSettingsModel,
 )

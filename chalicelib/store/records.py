@@ -179,3 +179,22 @@ class MessageTemplate:
     language: str
     updated_at: datetime
     updated_by: str
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """A company's SMS service (C6). The two secrets never leave the domain layer."""
+
+    company_id: str
+    enabled: bool
+    provider: str
+    sms_type: str
+    default_region: str
+    updated_at: datetime
+    sender_id: str | None = None
+    base_url: str | None = None
+    username: str | None = None
+    gateway_password_ciphertext: bytes | None = field(default=None, repr=False)
+    gateway_password_set_at: datetime | None = None
+    bulk_password_hash: str | None = field(default=None, repr=False)
+    bulk_password_set_at: datetime | None = None

@@ -248,6 +248,20 @@ def lambda_policy(tables: dict[str, Json]) -> Json:
                 ],
             },
             {
+                # SMS straight to phone numbers (C6): SNS has no resource ARN for a phone number,
+                # so Publish needs "*"; the statement below takes every topic back out.
+                "Sid": "SendSms",
+                "Effect": "Allow",
+                "Action": "sns:Publish",
+                "Resource": "*",
+            },
+            {
+                "Sid": "NoTopicPublish",
+                "Effect": "Deny",
+                "Action": "sns:Publish",
+                "Resource": {"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"},
+            },
+            {
                 # The stack's own function log groups (CloudFormation names functions
                 # <stack>-<logical id>-<suffix>).
                 "Sid": "Logs",

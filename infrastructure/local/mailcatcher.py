@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import ssl
 import threading
 import time
 import unicodedata
@@ -178,6 +179,10 @@ class MailCatcher:
     With ``credentials`` (username -> password) it advertises AUTH PLAIN and LOGIN without TLS,
     requires AUTH before MAIL, and rejects bad credentials with
     ``535 5.7.8 Authentication credentials invalid``.
+
+    With ``tls_context`` (a server-side ``ssl.SSLContext`` holding a certificate and key) it
+    advertises STARTTLS and requires it before anything else: a client that does not upgrade
+    gets ``530 Must issue a STARTTLS command first``.
     """
 
     def __init__(
@@ -186,11 +191,13 @@ class MailCatcher:
         port: int | None = None,
         host: str = "127.0.0.1",
         credentials: dict[str, str] | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.maildir = Path(maildir)
         self.host = host
         self._port = port if port is not None else free_port(host)
         self.credentials = credentials
+        self.tls_context = tls_context
         self._controller: Controller | None = None
 
     @property
@@ -211,6 +218,8 @@ class MailCatcher:
                 authenticator=_Authenticator(self.credentials),
                 auth_require_tls=False,
             )
+        if self.tls_context is not None:
+            smtp_options.update(tls_context=self.tls_context, require_starttls=True)
         controller = Controller(
             _Handler(self.maildir, require_auth=self.credentials is not None),
             hostname=self.host,

@@ -236,12 +236,13 @@ def test_function_roles_are_least_privilege(template: Json) -> None:
         for statement in statements:
             actions = as_list(statement["Action"])
             resources = as_list(statement["Resource"])
-            assert statement["Effect"] == "Allow"
-            # Then no statement grants every action of a service
+            # Then the only Deny narrows SMS publishing, and no statement grants every action
+            assert statement["Effect"] == "Allow" or statement["Sid"] == "NoTopicPublish", statement
             assert not any(a == "*" or a.endswith(":*") for a in actions), statement
-            # And "*" is only where the service has no resource-level permissions (X-Ray)
+            # And "*" is only where the service has no resource-level permissions: X-Ray, and
+            # SNS SMS to phone numbers (with topics denied)
             if "*" in resources:
-                assert all(a.startswith("xray:") for a in actions), statement
+                assert all(a.startswith("xray:") or a == "sns:Publish" for a in actions), statement
         dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
         # And DynamoDB is reachable only on Pregón's own tables and their indexes, without Scan
         referenced: set[str] = set()
@@ -271,6 +272,10 @@ def test_function_roles_are_least_privilege(template: Json) -> None:
         # And mail goes out through SES only
         ses_actions = {a for s in statements for a in as_list(s["Action"]) if a.startswith("ses:")}
         assert ses_actions == {"ses:SendEmail", "ses:SendRawEmail"}
+        # And SNS may publish SMS to phone numbers but to no topic
+        sns = {s["Sid"]: s for s in statements if any(a.startswith("sns:") for a in as_list(s["Action"]))}
+        assert set(sns) == {"SendSms", "NoTopicPublish"}
+        assert sns["SendSms"]["Action"] == "sns:Publish" and sns["NoTopicPublish"]["Effect"] == "Deny"
 
 
 def test_deployment_zip_ships_code_and_templates(out_dir: Path) -> None:

@@ -1,0 +1,97 @@
+"""The company's SMS service for administrators (C6): settings, the two write-only passwords and a
+test send."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import describe, json_response, parse_body, principal_of
+
+sms = Blueprint(__name__)
+
+
+def _admin() -> str:
+    caller = principal_of(sms.current_request)
+    caller.require_admin()
+    return caller.company_id
+
+
+def _fields_of(raw_body: str | bytes | None) -> set[str]:
+    """The keys the caller actually sent (saving is a merge: the others keep their value)."""
+    import json
+
+    data = json.loads(raw_body or b"{}")
+    return set(data) if isinstance(data, dict) else set()
+
+
+@sms.route("/sms/settings", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="The SMS settings; passwords are never returned (C6)", response="SmsSettingsOut")
+def get_sms_settings() -> Response:
+    from chalicelib.sms.settings import get_sms_settings as fetch
+
+    return json_response(fetch(_admin()))
+
+
+@sms.route("/sms/settings", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    summary="Change the SMS settings: switch on/off (keeping them), provider, sender, region (C6)",
+    body="SmsSettingsIn",
+    response="SmsSettingsOut",
+)
+def save_sms_settings() -> Response:
+    from chalicelib.api.schemas import SmsSettingsIn
+    from chalicelib.sms.settings import save_sms_settings as save
+
+    company_id = _admin()
+    request = sms.current_request
+    body = parse_body(request, SmsSettingsIn)
+    fields = body.model_dump(mode="json", include=_fields_of(request.raw_body))
+    return json_response(save(company_id, fields))
+
+
+@sms.route("/sms/settings/gateway-password", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    summary="Set the SMS gateway's password: write-only, stored encrypted with KMS (C6)",
+    body="PasswordIn",
+    status=204,
+)
+def set_gateway_password() -> Response:
+    from chalicelib.api.schemas import PasswordIn
+    from chalicelib.sms.settings import set_gateway_password as set_password
+
+    company_id = _admin()
+    body = parse_body(sms.current_request, PasswordIn)
+    set_password(company_id, body.password)
+    return Response(body="", status_code=204)
+
+
+@sms.route("/sms/bulk-password", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    summary="Set the bulk-send password asked for sends to more than one client: write-only, hashed (C6)",
+    body="BulkPasswordIn",
+    status=204,
+)
+def set_bulk_password() -> Response:
+    from chalicelib.api.schemas import BulkPasswordIn
+    from chalicelib.sms.settings import set_bulk_password as set_password
+
+    company_id = _admin()
+    body = parse_body(sms.current_request, BulkPasswordIn)
+    set_password(company_id, body.password)
+    return Response(body="", status_code=204)
+
+
+@sms.route("/sms/test", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="Send one test SMS with the company's settings; the provider's refusal comes back as text (C6)",
+    body="SmsTestIn",
+    response="SmsTestOut",
+)
+def send_test_sms() -> Response:
+    from chalicelib.api.schemas import SmsTestIn
+    from chalicelib.sms.settings import send_test_sms as send
+
+    company_id = _admin()
+    body = parse_body(sms.current_request, SmsTestIn)
+    return json_response(send(company_id, body.to, body.text))

@@ -1,0 +1,1 @@
+"""A company's SMS service (C6): its settings, secrets and the sender they describe."""

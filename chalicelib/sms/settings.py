@@ -1,0 +1,345 @@
+"""A company's SMS settings (C6): provider, switch, phone region and the two write-only passwords.
+
+    save_sms_settings("co-1", {"enabled": True, "provider": "sns", "sender_id": "CableSur"})
+    set_bulk_password("co-1", "una clave larga")
+    sms_sender("co-1").send("+5491159876543", "Hola")   # Conflict (409) while switched off
+    verify_bulk_password("co-1", typed)                  # Forbidden (403) unless it matches
+
+* Switching the service off keeps everything; the sender is refused until it is on again.
+* Saving is a merge: fields left out keep their value, ``null`` clears an optional one. The
+  provider fields of both providers are kept, so switching provider back and forth loses nothing.
+* The gateway password is encrypted with KMS under the context ``{company_id, purpose:
+  "sms-gateway-password"}`` and decrypted only to build the sender.
+* The bulk-send password is only ever compared, so it is hashed, not encrypted: scrypt (stdlib
+  ``hashlib``, memory-hard) with a random 16-byte salt, N=2^14, r=8, p=5 — one of OWASP's
+  equivalent scrypt settings, chosen for its 16 MiB of memory (a Lambda-friendly footprint;
+  about 0.25 s per check). The parameters are stored with the hash so they can be raised later.
+  No new dependency (argon2-cffi would add a native wheel to every Lambda package).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import urllib.parse
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.channels.sms import PROVIDERS, SMS_TYPES, SmsSender, sms_sender_for
+from chalicelib.errors import Conflict, DeliveryFailed, Forbidden, ValidationFailed
+from chalicelib.secrets import decrypt_secret, encrypt_secret
+from chalicelib.store import sms as store
+from chalicelib.store.records import SmsSettings
+
+GATEWAY_PASSWORD_PURPOSE = "sms-gateway-password"  # noqa: S105 - a KMS context label, not a secret
+DEFAULT_REGION = "AR"
+DEFAULT_TEST_TEXT = "Mensaje de prueba de Pregón."
+BULK_PASSWORD_MIN_LENGTH = 8
+MAX_PASSWORD_LENGTH = 512
+MAX_SMS_TEXT = 1600
+FIELDS = ("enabled", "provider", "sender_id", "sms_type", "base_url", "username", "default_region")
+
+# scrypt parameters of new hashes (see the module docstring); stored with each hash.
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 5
+_SCRYPT_SALT_BYTES, _SCRYPT_KEY_BYTES = 16, 32
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
+_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9-]{1,11}$")
+_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
+
+
+@dataclass(frozen=True)
+class SmsSettingsView:
+    """What any API may show of the SMS settings: everything but the two passwords."""
+
+    enabled: bool
+    provider: str
+    sender_id: str | None
+    sms_type: str
+    base_url: str | None
+    username: str | None
+    default_region: str
+    password_set: bool
+    bulk_password_set: bool
+    ready: bool
+    updated_at: str | None
+
+
+def _defaults(company_id: str) -> SmsSettings:
+    return SmsSettings(
+        company_id=company_id,
+        enabled=False,
+        provider="sns",
+        sms_type="Transactional",
+        default_region=DEFAULT_REGION,
+        updated_at=clock.now(),
+    )
+
+
+def _missing(settings: SmsSettings) -> str | None:
+    """Why the settings cannot send, or None when they can."""
+    if not settings.enabled:
+        return "the SMS service is switched off for this company; an administrator can switch it on"
+    if settings.provider == "http_gateway":
+        if not settings.base_url or not settings.username:
+            return "the SMS gateway is not configured: its base_url and username are required"
+        if settings.gateway_password_ciphertext is None:
+            return "the SMS gateway password is not set; an administrator must set it"
+    return None
+
+
+def _view(settings: SmsSettings | None, company_id: str) -> SmsSettingsView:
+    stored = settings is not None
+    current = settings or _defaults(company_id)
+    return SmsSettingsView(
+        enabled=current.enabled,
+        provider=current.provider,
+        sender_id=current.sender_id,
+        sms_type=current.sms_type,
+        base_url=current.base_url,
+        username=current.username,
+        default_region=current.default_region,
+        password_set=current.gateway_password_ciphertext is not None,
+        bulk_password_set=current.bulk_password_hash is not None,
+        ready=_missing(current) is None,
+        updated_at=current.updated_at.isoformat() if stored else None,
+    )
+
+
+def get_sms_settings(company_id: str) -> SmsSettingsView:
+    """The company's SMS settings; a company that never saved them sees the defaults (off, SNS, AR)."""
+    return _view(store.get_sms_settings(company_id), company_id)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError
+    return value.strip() or None
+
+
+def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    changes: dict[str, Any] = {}
+    errors: list[dict[str, str]] = []
+
+    def bad(field: str, message: str) -> None:
+        errors.append({"field": field, "message": message})
+
+    for name in fields:
+        if name not in FIELDS:
+            bad(name, "is not a known field")
+    if "enabled" in fields:
+        if isinstance(fields["enabled"], bool):
+            changes["enabled"] = fields["enabled"]
+        else:
+            bad("enabled", "must be true or false")
+    if "provider" in fields:
+        if fields["provider"] in PROVIDERS:
+            changes["provider"] = fields["provider"]
+        else:
+            bad("provider", f"must be one of {', '.join(PROVIDERS)}")
+    if "sms_type" in fields:
+        if fields["sms_type"] in SMS_TYPES:
+            changes["sms_type"] = fields["sms_type"]
+        else:
+            bad("sms_type", f"must be one of {', '.join(SMS_TYPES)}")
+    for name, valid, message in (
+        (
+            "sender_id",
+            lambda v: bool(_SENDER_ID.match(v)),
+            "use 1-11 letters, digits or '-', with at least one letter",
+        ),
+        ("base_url", _is_http_url, "must be an http:// or https:// URL"),
+        (
+            "username",
+            lambda v: len(v) <= 128 and bool(_PRINTABLE.match(v)),
+            "must be at most 128 characters without control characters",
+        ),
+    ):
+        if name not in fields:
+            continue
+        try:
+            value = _text_or_none(fields[name])
+        except TypeError:
+            bad(name, "must be text")
+            continue
+        if value is not None and not valid(value):
+            bad(name, message)
+        else:
+            changes[name] = value
+    if "default_region" in fields:
+        region = fields["default_region"]
+        if isinstance(region, str) and _is_region(region.strip().upper()):
+            changes["default_region"] = region.strip().upper()
+        else:
+            bad("default_region", "must be a two-letter country code such as AR, MX or ES")
+    return changes, errors
+
+
+def _is_http_url(value: str) -> bool:
+    if len(value) > 2048 or any(ch.isspace() for ch in value):
+        return False
+    parsed = urllib.parse.urlsplit(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+
+
+def _is_region(region: str) -> bool:
+    import phonenumbers
+
+    return region in phonenumbers.SUPPORTED_REGIONS
+
+
+def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsView:
+    """Change the settings named in ``fields`` (a merge; the passwords are set separately).
+
+    Switching the service on with the gateway needs its base_url and username (422 otherwise).
+    """
+    stored = store.get_sms_settings(company_id)
+    current = stored or _defaults(company_id)
+    changes, errors = _check(fields)
+    if errors:
+        raise ValidationFailed(errors)
+    updated = replace(current, **changes, updated_at=clock.now())
+    if updated.enabled and updated.provider == "http_gateway":
+        missing = [
+            {"field": name, "message": "is required to switch on the SMS gateway"}
+            for name in ("base_url", "username")
+            if not getattr(updated, name)
+        ]
+        if missing:
+            raise ValidationFailed(missing)
+    return _view(store.save_sms_settings(updated), company_id)
+
+
+# --- the two write-only passwords ------------------------------------------------------------
+
+
+def _check_password(password: str, *, field: str, min_length: int) -> None:
+    if not isinstance(password, str) or len(password) < min_length:
+        raise ValidationFailed([{"field": field, "message": f"must have at least {min_length} characters"}])
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            [{"field": field, "message": f"must have at most {MAX_PASSWORD_LENGTH} characters"}]
+        )
+
+
+def set_gateway_password(company_id: str, password: str) -> None:
+    """Encrypt and store the SMS gateway's password. It can be replaced, never read back."""
+    _check_password(password, field="password", min_length=1)
+    ciphertext = encrypt_secret(password, company_id=company_id, purpose=GATEWAY_PASSWORD_PURPOSE)
+    store.set_gateway_password(company_id, ciphertext, clock.now())
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=_SCRYPT_KEY_BYTES
+    )
+
+
+def hash_bulk_password(password: str) -> str:
+    """``scrypt$N$r$p$<salt>$<key>`` (base64), with a fresh random salt."""
+    salt = secrets.token_bytes(_SCRYPT_SALT_BYTES)
+    key = _scrypt(password, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
+    encode = base64.b64encode
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${encode(salt).decode()}${encode(key).decode()}"
+
+
+def _matches(password: str, stored_hash: str) -> bool:
+    try:
+        scheme, n, r, p, salt, key = stored_hash.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(key)
+        actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def set_bulk_password(company_id: str, password: str) -> None:
+    """Hash and store the bulk-send password (at least 8 characters). Never read back."""
+    _check_password(password, field="password", min_length=BULK_PASSWORD_MIN_LENGTH)
+    store.set_bulk_password_hash(company_id, hash_bulk_password(password), clock.now())
+
+
+def verify_bulk_password(company_id: str, password: str | None) -> None:
+    """Allow a send to more than one client, or raise Forbidden (403) saying why."""
+    if not password:
+        raise Forbidden("the bulk-send password is required to send to more than one client")
+    settings = store.get_sms_settings(company_id)
+    if settings is None or settings.bulk_password_hash is None:
+        raise Forbidden(
+            "the company has no bulk-send password; an administrator must set one before sending "
+            "to more than one client"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH or not _matches(password, settings.bulk_password_hash):
+        raise Forbidden("the bulk-send password is wrong")
+
+
+def check_bulk_send(company_id: str, recipients: int, password: str | None) -> None:
+    """C6: a send to more than one client needs the bulk-send password; one client does not."""
+    if recipients > 1:
+        verify_bulk_password(company_id, password)
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+def _sender_of(settings: SmsSettings | None) -> SmsSender:
+    if settings is None:
+        raise Conflict("SMS is not configured for this company; an administrator must save its SMS settings")
+    reason = _missing(settings)
+    if reason:
+        raise Conflict(reason)
+    if settings.provider == "http_gateway":
+        assert settings.gateway_password_ciphertext is not None
+        password = decrypt_secret(
+            settings.gateway_password_ciphertext,
+            company_id=settings.company_id,
+            purpose=GATEWAY_PASSWORD_PURPOSE,
+        )
+        return sms_sender_for(
+            {
+                "provider": "http_gateway",
+                "base_url": settings.base_url,
+                "username": settings.username,
+                "password": password,
+            }
+        )
+    return sms_sender_for({"provider": "sns", "sender_id": settings.sender_id, "sms_type": settings.sms_type})
+
+
+def sms_sender(company_id: str) -> SmsSender:
+    """The sender the company's settings describe; Conflict (409) while off or incomplete."""
+    return _sender_of(store.get_sms_settings(company_id))
+
+
+def company_region(company_id: str) -> str:
+    """The region local phone numbers of this company are read in (``normalize_phone``)."""
+    settings = store.get_sms_settings(company_id)
+    return settings.default_region if settings else DEFAULT_REGION
+
+
+def send_test_sms(company_id: str, to_raw: str, text: str | None = None) -> dict[str, Any]:
+    """Send one SMS to check the settings: ``{"ok": True, "message_id", "to"}`` or, when the
+    provider refuses, ``{"ok": False, "error": <the provider's words>, "to"}``."""
+    from chalicelib.phones import normalize_phone
+
+    message = (text or "").strip() or DEFAULT_TEST_TEXT
+    if len(message) > MAX_SMS_TEXT:
+        raise ValidationFailed([{"field": "text", "message": f"must have at most {MAX_SMS_TEXT} characters"}])
+    settings = store.get_sms_settings(company_id)
+    sender = _sender_of(settings)
+    to = normalize_phone(to_raw, settings.default_region if settings else DEFAULT_REGION, field="to")
+    try:
+        message_id = sender.send(to, message)
+    except DeliveryFailed as exc:
+        return {"ok": False, "error": exc.message, "to": to}
+    return {"ok": True, "message_id": message_id, "to": to}

@@ -1,0 +1,314 @@
+"""A company's SMS service (C6): an administrator configures SNS or an Android phone's gateway,
+switches it off and on without losing anything, sets the two write-only passwords and sends a test
+SMS. SNS is moto's server, the gateway a local HTTP server speaking the app's REST API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.conftest import Tenant, body
+from tests.integration.test_sms_channel import AndroidGateway, sms_sent_through_moto
+
+GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
+BULK_PASSWORD = "masivos-2026-seguro"
+ROUTES = [
+    ("GET", "/sms/settings", None),
+    ("PUT", "/sms/settings", {"enabled": True}),
+    ("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD}),
+    ("PUT", "/sms/bulk-password", {"password": BULK_PASSWORD}),
+    ("POST", "/sms/test", {"to": "011 15 5987-6543"}),
+]
+
+
+class Admin:
+    """The company's administrator at the API, remembering every answer it was given."""
+
+    def __init__(self, api: Client, headers: dict[str, str]) -> None:
+        self.api = api
+        self.headers = headers
+        self.answers: list[str] = []
+
+    def call(self, method: str, path: str, payload: Any = None) -> Any:
+        response = self.api.http.request(
+            method,
+            path,
+            headers=self.headers,
+            body=json.dumps(payload).encode() if payload is not None else b"",
+        )
+        self.answers.append(response.body.decode() if response.body else "")
+        return response
+
+    def settings(self) -> dict[str, Any]:
+        response = self.call("GET", "/sms/settings")
+        assert response.status_code == 200, response.body
+        return dict(body(response))
+
+    def save(self, **fields: Any) -> Any:
+        return self.call("PUT", "/sms/settings", fields)
+
+    def test_send(self, to: str, text: str | None = None) -> Any:
+        return self.call("POST", "/sms/test", {"to": to} | ({"text": text} if text is not None else {}))
+
+
+@pytest.fixture
+def admin(api: Client, tenant: Tenant) -> Admin:
+    return Admin(api, tenant.admin_headers())
+
+
+@pytest.fixture
+def phone() -> Iterator[AndroidGateway]:
+    with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as gateway:
+        yield gateway
+
+
+def test_a_company_that_never_configured_sms_sees_it_off_with_the_defaults(admin: Admin) -> None:
+    assert admin.settings() == {
+        "enabled": False,
+        "provider": "sns",
+        "sender_id": None,
+        "sms_type": "Transactional",
+        "base_url": None,
+        "username": None,
+        "default_region": "AR",
+        "password_set": False,
+        "bulk_password_set": False,
+        "ready": False,
+        "updated_at": None,
+    }
+    # And a test send says SMS is not configured
+    refused = admin.test_send("011 15 5987-6543")
+    assert refused.status_code == 409
+    assert "not configured" in body(refused)["message"]
+
+
+def test_sns_sends_a_test_sms_to_the_number_in_e164(admin: Admin, local_aws: dict[str, str]) -> None:
+    # Given SMS switched on through SNS with a sender id
+    saved = admin.save(enabled=True, provider="sns", sender_id="CableSur")
+    assert saved.status_code == 200, saved.body
+    assert body(saved)["ready"] is True
+
+    # When a test SMS goes to a Buenos Aires mobile as people write it
+    sent = admin.test_send("011 15 5987-6543", "Prueba de SMS")
+
+    # Then it went out with the number in E.164, and moto received exactly that
+    assert sent.status_code == 200, sent.body
+    answer = body(sent)
+    assert answer["ok"] is True
+    assert answer["to"] == "+5491159876543"
+    sms = sms_sent_through_moto(local_aws, answer["message_id"])
+    assert sms["phone_number"] == "+5491159876543"
+    assert sms["message"] == "Prueba de SMS"
+
+
+def test_switching_sms_off_refuses_sends_and_keeps_the_settings(
+    admin: Admin, local_aws: dict[str, str]
+) -> None:
+    # Given SMS configured and on, with a region and a bulk-send password
+    admin.save(
+        enabled=True, provider="sns", sender_id="CableSur", sms_type="Promotional", default_region="AR"
+    )
+    assert admin.call("PUT", "/sms/bulk-password", {"password": BULK_PASSWORD}).status_code == 204
+    before = admin.settings()
+
+    # When it is switched off (only the switch is sent)
+    off = admin.save(enabled=False)
+
+    # Then every setting is kept
+    assert off.status_code == 200
+    assert body(off) | {"updated_at": None} == before | {"enabled": False, "ready": False, "updated_at": None}
+    # And a test send is refused with a clear message
+    refused = admin.test_send("011 15 5987-6543")
+    assert refused.status_code == 409
+    assert body(refused)["message"].startswith("the SMS service is switched off")
+
+    # When it is switched on again, Then it sends with the same settings
+    assert body(admin.save(enabled=True))["sender_id"] == "CableSur"
+    again = admin.test_send("+54 9 11 5987-6543")
+    assert body(again)["ok"] is True
+    assert sms_sent_through_moto(local_aws, body(again)["message_id"])["phone_number"] == "+5491159876543"
+
+
+def test_the_gateway_provider_sends_with_its_write_only_password(admin: Admin, phone: AndroidGateway) -> None:
+    # Given the company's Android phone as its SMS gateway, switched on
+    saved = admin.save(enabled=True, provider="http_gateway", base_url=phone.base_url, username=GATEWAY_USER)
+    assert saved.status_code == 200, saved.body
+    assert body(saved)["password_set"] is False
+    # Then without its password nothing can be sent yet
+    refused = admin.test_send("011 15 5987-6543")
+    assert refused.status_code == 409
+    assert "password is not set" in body(refused)["message"]
+
+    # When the administrator sets the password
+    assert (
+        admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD}).status_code == 204
+    )
+    assert admin.settings()["password_set"] is True
+    sent = admin.test_send("(0351) 15 555-1234", "Hola desde el teléfono")
+
+    # Then the phone accepted the Basic-auth login with that password and queued the SMS
+    answer = body(sent)
+    assert answer["ok"] is True, answer
+    assert answer["to"] == "+5493515551234"
+    assert phone.messages[answer["message_id"]]["payload"] == {
+        "message": "Hola desde el teléfono",
+        "phoneNumbers": ["+5493515551234"],
+    }
+
+    # When the password changes to one the phone does not know
+    admin.call("PUT", "/sms/settings/gateway-password", {"password": "an-old-token"})
+    failed = admin.test_send("(0351) 15 555-1234")
+    # Then the test answers with the gateway's own words
+    assert failed.status_code == 200
+    assert body(failed) == {"ok": False, "error": "401 Unauthorized", "to": "+5493515551234"}
+
+    # And no answer ever carried either password
+    for answer_text in admin.answers:
+        assert GATEWAY_PASSWORD not in answer_text
+        assert "an-old-token" not in answer_text
+
+
+def test_the_gateway_password_is_kms_ciphertext_bound_to_its_company(
+    admin: Admin, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from chalicelib.secrets import decrypt_secret
+    from chalicelib.store.sms import get_sms_settings
+
+    admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+    stored = get_sms_settings(tenant.company_id)
+    assert stored is not None and stored.gateway_password_ciphertext is not None
+    assert GATEWAY_PASSWORD.encode() not in stored.gateway_password_ciphertext
+    assert "gateway_password_ciphertext" not in repr(stored)
+    purpose = "sms-gateway-password"
+    ciphertext = stored.gateway_password_ciphertext
+    assert decrypt_secret(ciphertext, company_id=tenant.company_id, purpose=purpose) == GATEWAY_PASSWORD
+    with pytest.raises(ClientError):
+        decrypt_secret(ciphertext, company_id=other_tenant.company_id, purpose=purpose)
+    with pytest.raises(ClientError):
+        decrypt_secret(ciphertext, company_id=tenant.company_id, purpose="sender-password:all")
+
+
+def test_the_bulk_password_is_stored_hashed_and_verified(
+    admin: Admin, tenant: Tenant, other_tenant: Tenant, api: Client
+) -> None:
+    from chalicelib.errors import Forbidden
+    from chalicelib.sms.settings import check_bulk_send, verify_bulk_password
+    from chalicelib.store.sms import get_sms_settings
+
+    # Given no bulk-send password yet, Then a bulk send is refused saying one must be set
+    with pytest.raises(Forbidden, match="no bulk-send password"):
+        verify_bulk_password(tenant.company_id, BULK_PASSWORD)
+
+    # When the administrator sets it
+    assert admin.call("PUT", "/sms/bulk-password", {"password": BULK_PASSWORD}).status_code == 204
+    assert admin.settings()["bulk_password_set"] is True
+
+    # Then what is stored is a salted scrypt hash, not the password
+    stored = get_sms_settings(tenant.company_id)
+    assert stored is not None and stored.bulk_password_hash is not None
+    assert stored.bulk_password_hash.startswith("scrypt$")
+    assert BULK_PASSWORD not in stored.bulk_password_hash
+    Admin(api, other_tenant.admin_headers()).call("PUT", "/sms/bulk-password", {"password": BULK_PASSWORD})
+    other = get_sms_settings(other_tenant.company_id)
+    assert other is not None and other.bulk_password_hash != stored.bulk_password_hash
+
+    # And the right password passes; a wrong or missing one is a 403
+    verify_bulk_password(tenant.company_id, BULK_PASSWORD)
+    with pytest.raises(Forbidden, match="the bulk-send password is wrong") as wrong:
+        verify_bulk_password(tenant.company_id, BULK_PASSWORD + "x")
+    assert wrong.value.status == 403
+    for missing in (None, ""):
+        with pytest.raises(Forbidden, match="required") as refused:
+            verify_bulk_password(tenant.company_id, missing)
+        assert refused.value.status == 403
+    # And one client needs no password, two do
+    check_bulk_send(tenant.company_id, 1, None)
+    with pytest.raises(Forbidden):
+        check_bulk_send(tenant.company_id, 2, None)
+    # And no answer carried it
+    assert not any(BULK_PASSWORD in answer for answer in admin.answers)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "field"),
+    [
+        ("PUT", "/sms/settings", {"base_url": "ftp://192.168.0.50"}, "base_url"),
+        ("PUT", "/sms/settings", {"base_url": "http://"}, "base_url"),
+        ("PUT", "/sms/settings", {"sender_id": "Cable Sur"}, "sender_id"),
+        ("PUT", "/sms/settings", {"sender_id": "CableSurSA2026"}, "sender_id"),
+        ("PUT", "/sms/settings", {"sender_id": "12345"}, "sender_id"),
+        ("PUT", "/sms/settings", {"provider": "carrier-pigeon"}, "provider"),
+        ("PUT", "/sms/settings", {"sms_type": "Urgent"}, "sms_type"),
+        ("PUT", "/sms/settings", {"default_region": "XX"}, "default_region"),
+        ("PUT", "/sms/settings", {"enabled": None}, "enabled"),
+        ("PUT", "/sms/settings", {"colour": "red"}, "colour"),
+        ("PUT", "/sms/settings", {"enabled": True, "provider": "http_gateway", "username": "u"}, "base_url"),
+        ("PUT", "/sms/settings/gateway-password", {"password": ""}, "password"),
+        ("PUT", "/sms/bulk-password", {"password": "short"}, "password"),
+        ("PUT", "/sms/bulk-password", {}, "password"),
+        ("POST", "/sms/test", {}, "to"),
+    ],
+)
+def test_bad_inputs_are_refused_naming_the_field(
+    admin: Admin, method: str, path: str, payload: dict[str, Any], field: str
+) -> None:
+    refused = admin.call(method, path, payload)
+    assert refused.status_code == 422, refused.body
+    assert body(refused)["field"] == field
+    # And nothing was stored
+    assert admin.settings()["updated_at"] is None
+
+
+def test_a_number_that_is_not_a_phone_is_refused_naming_to(admin: Admin) -> None:
+    admin.save(enabled=True)
+    for to in ("abc", "15 5987-6543", "12"):
+        refused = admin.test_send(to)
+        assert refused.status_code == 422, (to, refused.body)
+        assert body(refused)["field"] == "to"
+
+
+def test_the_region_reads_local_numbers_of_the_companys_country(
+    admin: Admin, local_aws: dict[str, str]
+) -> None:
+    admin.save(enabled=True, default_region="mx")
+    assert admin.settings()["default_region"] == "MX"
+    assert body(admin.test_send("55 1234 5678"))["to"] == "+525512345678"
+
+
+def test_each_company_sees_and_uses_only_its_own_settings(
+    admin: Admin, api: Client, tenant: Tenant, other_tenant: Tenant, phone: AndroidGateway
+) -> None:
+    # Given one company with its gateway configured and on
+    admin.save(enabled=True, provider="http_gateway", base_url=phone.base_url, username=GATEWAY_USER)
+    admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+    admin.call("PUT", "/sms/bulk-password", {"password": BULK_PASSWORD})
+
+    # When another company's administrator looks and sends
+    other = Admin(api, other_tenant.admin_headers())
+    # Then it sees its own (empty) settings and cannot send through the first one's phone
+    assert other.settings()["provider"] == "sns"
+    assert other.settings()["password_set"] is False
+    assert other.test_send("011 15 5987-6543").status_code == 409
+    assert phone.messages == {}
+    # And the first company's bulk password does not open the other's bulk sends
+    from chalicelib.errors import Forbidden
+    from chalicelib.sms.settings import verify_bulk_password
+
+    with pytest.raises(Forbidden):
+        verify_bulk_password(other_tenant.company_id, BULK_PASSWORD)
+
+
+@pytest.mark.parametrize(("method", "path", "payload"), ROUTES)
+def test_only_administrators_reach_the_sms_settings(
+    api: Client, tenant: Tenant, method: str, path: str, payload: Any
+) -> None:
+    for headers in (tenant.staff_headers(), tenant.key_headers()):
+        refused = Admin(api, headers).call(method, path, payload)
+        assert refused.status_code == 403, (headers, refused.body)
+    assert Admin(api, tenant.admin_headers()).settings()["updated_at"] is None

@@ -1,0 +1,357 @@
+"""Test sends (C3): an administrator sends one message now, from an account or with a template,
+and gets back the provider's message id or the server's own error text. Real SMTP servers."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import ssl
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from infrastructure.local.mailcatcher import MailCatcher
+from infrastructure.local.paths import free_port
+from tests.conftest import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant, body
+
+TO = "admin.pruebas@example.com"
+
+
+def part(mail: Any, subtype: str) -> str:
+    """The decoded text of the message's ``text/<subtype>`` part (it must have one)."""
+    found = mail.get_body(preferencelist=(subtype,))
+    assert found is not None and found.get_content_subtype() == subtype, f"no text/{subtype} part"
+    return str(found.get_content())
+
+
+def account_test(api: Client, tenant: Tenant, area: str, to: str = TO, headers: Any = None) -> Any:
+    return api.http.post(
+        f"/sender-accounts/{area}/test",
+        headers=headers or tenant.admin_headers(),
+        body=f'{{"to": "{to}"}}'.encode(),
+    )
+
+
+def template_test(api: Client, tenant: Tenant, key: str, payload: str, headers: Any = None) -> Any:
+    return api.http.post(
+        f"/templates/{key}/test", headers=headers or tenant.admin_headers(), body=payload.encode()
+    )
+
+
+def put_account(api: Client, tenant: Tenant, area: str, **fields: Any) -> None:
+    account = {
+        "kind": "smtp",
+        "display_name": "Cargas del Sur Pruebas",
+        "from_address": f"{area}@cargasdelsur.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 25,
+        "encryption": "none",
+        "username": SMTP_USER,
+        "enabled": True,
+    } | fields
+    response = api.http.put(
+        f"/sender-accounts/{area}", headers=tenant.admin_headers(), body=json.dumps(account).encode()
+    )
+    assert response.status_code == 200, response.body
+
+
+def put_password(api: Client, tenant: Tenant, area: str, password: str) -> None:
+    response = api.http.put(
+        f"/sender-accounts/{area}/password",
+        headers=tenant.admin_headers(),
+        body=f'{{"password": "{password}"}}'.encode(),
+    )
+    assert response.status_code == 204, response.body
+
+
+# --- account tests ----------------------------------------------------------------------------
+
+
+def test_account_test_arrives_from_that_account(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given the tracking area's working SMTP account (see conftest)
+    # When the administrator sends a test from it
+    response = account_test(api, tenant, "tracking")
+    # Then the server accepted it, and it arrived from that account with a text and an HTML part
+    assert response.status_code == 200, response.body
+    answer = body(response)
+    assert answer["ok"] is True and answer["message_id"]
+    [mail] = mailbox.wait_for(1)
+    assert "avisos@cargasdelsur.example" in str(mail["From"])
+    assert "Cargas del Sur Avisos" in str(mail["From"])
+    assert str(mail["To"]) == TO
+    assert str(mail["Subject"]) == "Prueba de envío — Cargas del Sur"
+    assert str(mail["Message-ID"]) == answer["message_id"]
+    text = part(mail, "plain")
+    html = part(mail, "html")
+    assert "prueba" in text and "tracking" in text
+    assert "prueba" in html and "tracking" in html
+
+
+def test_a_disabled_account_can_be_tested(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given an account that is set up but not enabled yet
+    put_account(api, tenant, "invoices", smtp_port=mailbox.port, enabled=False)
+    put_password(api, tenant, "invoices", SMTP_PASSWORD)
+    # When the administrator tests it before enabling it
+    answer = body(account_test(api, tenant, "invoices"))
+    # Then it is sent from exactly that account
+    assert answer["ok"] is True
+    [mail] = mailbox.wait_for(1)
+    assert "invoices@cargasdelsur.example" in str(mail["From"])
+
+
+def test_wrong_password_answers_the_servers_text(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given the tracking account's password is wrong
+    put_password(api, tenant, "tracking", "not-the-password")
+    # When it is tested
+    response = account_test(api, tenant, "tracking")
+    # Then the answer is 200, not ok, with the server's own refusal; nothing arrived
+    assert response.status_code == 200
+    answer = body(response)
+    assert answer["ok"] is False and "message_id" not in answer
+    assert "535" in answer["error"] and "Authentication credentials invalid" in answer["error"]
+    assert mailbox.files() == []
+
+
+def test_nothing_listening_answers_the_os_error(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given an account pointing at a port nobody listens on
+    put_account(api, tenant, "tracking", smtp_port=free_port("127.0.0.1"))
+    # When it is tested
+    answer = body(account_test(api, tenant, "tracking"))
+    # Then the operating system's own text comes back
+    assert answer["ok"] is False
+    assert "Connection refused" in answer["error"]
+
+
+def test_an_incomplete_account_is_refused(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given an account that logs in but has no password yet
+    put_account(api, tenant, "invoices", smtp_port=mailbox.port)
+    # When it is tested
+    response = account_test(api, tenant, "invoices")
+    # Then it is refused naming the password, and nothing is sent
+    assert response.status_code == 422
+    assert body(response)["field"] == "password"
+    assert mailbox.files() == []
+
+
+def test_an_area_without_its_own_account_is_not_found(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a working fallback account `all`, but none for tickets
+    put_account(api, tenant, "all", smtp_port=mailbox.port)
+    put_password(api, tenant, "all", SMTP_PASSWORD)
+    # When the tickets account is tested
+    response = account_test(api, tenant, "tickets")
+    # Then it is not found: a test never uses the fallback
+    assert response.status_code == 404
+    assert mailbox.files() == []
+
+
+def test_bad_input_names_the_field(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # When the address is not an e-mail address, or the area is unknown
+    bad_to = account_test(api, tenant, "tracking", to="not-an-address")
+    bad_area = account_test(api, tenant, "marketing")
+    # Then each is refused naming its field
+    assert bad_to.status_code == 422 and body(bad_to)["field"] == "to"
+    assert bad_area.status_code == 422 and body(bad_area)["field"] == "area"
+    assert mailbox.files() == []
+
+
+def test_only_administrators_may_send_tests(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given an API key and a level-3 user
+    level3 = {
+        "Authorization": f"Bearer {IDENTITY.mint(tenant.company_id, user_id='x@y', level=3)}",
+        "Content-Type": "application/json",
+    }
+    # When they try either test send
+    responses = [
+        account_test(api, tenant, "tracking", headers=tenant.key_headers()),
+        account_test(api, tenant, "tracking", headers=level3),
+        template_test(api, tenant, "tracking_alert", f'{{"to": "{TO}"}}', headers=tenant.key_headers()),
+        template_test(api, tenant, "tracking_alert", f'{{"to": "{TO}"}}', headers=tenant.staff_headers()),
+    ]
+    # Then each is forbidden and nothing is sent
+    assert [r.status_code for r in responses] == [403, 403, 403, 403]
+    assert mailbox.files() == []
+
+
+# --- STARTTLS ---------------------------------------------------------------------------------
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A test CA and a server certificate it signed for 127.0.0.1: (ca.pem, cert.pem, key.pem)."""
+    now = datetime.now(timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Pregon Test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_path, cert_path, key_path = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return ca_path, cert_path, key_path
+
+
+@pytest.fixture
+def tls_mailbox(tmp_path: Path) -> Any:
+    """An SMTP server that requires STARTTLS, with a certificate from a CA nobody trusts by default."""
+    ca_path, cert_path, key_path = _certificates(tmp_path / "tls")
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_path, key_path)
+    with MailCatcher(
+        tmp_path / "tls-mail", credentials={SMTP_USER: SMTP_PASSWORD}, tls_context=server_context
+    ) as catcher:
+        yield catcher, ca_path
+
+
+def test_starttls_verifies_the_certificate(
+    api: Client, tenant: Tenant, tls_mailbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catcher, ca_path = tls_mailbox
+    # Given an account with STARTTLS on a server whose certificate no system CA signed
+    put_account(api, tenant, "tracking", smtp_port=catcher.port, encryption="starttls")
+    # When it is tested
+    refused = body(account_test(api, tenant, "tracking"))
+    # Then certificate verification fails (the secure default): nothing is sent
+    assert refused["ok"] is False
+    assert "certificate" in refused["error"].lower(), refused["error"]
+    assert catcher.files() == []
+    # Given the process trusts the private CA (OpenSSL's SSL_CERT_FILE, as an operator would set it)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_path))
+    # When it is tested again
+    accepted = body(account_test(api, tenant, "tracking"))
+    # Then the connection was upgraded (the server refuses anything else) and the message arrived
+    assert accepted["ok"] is True, accepted
+    [mail] = catcher.wait_for(1)
+    assert str(mail["Subject"]) == "Prueba de envío — Cargas del Sur"
+
+
+def test_a_server_requiring_starttls_refuses_a_plain_account(
+    api: Client, tenant: Tenant, tls_mailbox: Any
+) -> None:
+    catcher, _ca = tls_mailbox
+    # Given an account without encryption on a server that requires STARTTLS
+    put_account(api, tenant, "tracking", smtp_port=catcher.port, encryption="none")
+    # When it is tested
+    answer = body(account_test(api, tenant, "tracking"))
+    # Then the server's own refusal comes back
+    assert answer["ok"] is False
+    assert "STARTTLS" in answer["error"], answer["error"]
+
+
+# --- template tests ---------------------------------------------------------------------------
+
+
+def test_template_test_renders_sample_data(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # Given the default tracking alert template, sent from the tracking account
+    # When the administrator test-sends it with one variable of their own
+    response = template_test(
+        api,
+        tenant,
+        "tracking_alert",
+        f'{{"to": "{TO}", "variables": {{"parcel": {{"tracking_id": "CDS-777"}}}}}}',
+    )
+    # Then it arrives from the tracking account, rendered with the sample data and that variable
+    assert response.status_code == 200, response.body
+    answer = body(response)
+    assert answer["ok"] is True
+    [mail] = mailbox.wait_for(1)
+    assert "avisos@cargasdelsur.example" in str(mail["From"])
+    assert str(mail["To"]) == TO
+    assert str(mail["Subject"]) == "Cargas del Sur: su envío CDS-777 está En Sucursal de Destino"
+    text = part(mail, "plain")
+    html = part(mail, "html")
+    assert "Hola Ana" in text and "CDS-777" in text
+    assert "CDS-777" in html
+
+
+def test_template_test_uses_the_fallback_or_says_none_works(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    payload = f'{{"to": "{TO}"}}'
+    # Given no account for invoices and no fallback
+    # When the invoice template is test-sent
+    conflict = template_test(api, tenant, "invoice", payload)
+    # Then it is refused with a clear message
+    assert conflict.status_code == 409
+    assert "invoices" in body(conflict)["message"] and "all" in body(conflict)["message"]
+    # Given a working fallback account `all`
+    put_account(api, tenant, "all", smtp_port=mailbox.port)
+    put_password(api, tenant, "all", SMTP_PASSWORD)
+    # When it is test-sent again
+    answer = body(template_test(api, tenant, "invoice", payload))
+    # Then it goes out from the fallback with the sample invoice
+    assert answer["ok"] is True
+    [mail] = mailbox.wait_for(1)
+    assert "all@cargasdelsur.example" in str(mail["From"])
+    assert str(mail["Subject"]) == "Cargas del Sur: factura A-0001-00001234"
+
+
+def test_template_test_bad_input(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    # When the address is bad, or the template does not exist
+    bad_to = template_test(api, tenant, "tracking_alert", '{"to": "nope"}')
+    unknown = template_test(api, tenant, "no_such_type", f'{{"to": "{TO}"}}')
+    # Then they are refused, naming the field / the key, and nothing is sent
+    assert bad_to.status_code == 422 and body(bad_to)["field"] == "to"
+    assert unknown.status_code == 404
+    assert mailbox.files() == []
