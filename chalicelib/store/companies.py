@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store import records
@@ -344,6 +344,3 @@ def count_alert_results(company_id: str, alert_type: str, *, sent: int, failed: 
     AlertScheduleModel(company_id, alert_type).update(
         actions=[AlertScheduleModel.sent_count.add(sent), AlertScheduleModel.failed_count.add(failed)]
     )
-
-
-__all__ = ["PutError"]
