@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import secrets
 import statistics
 import subprocess
 import sys
@@ -37,55 +36,18 @@ T = TypeVar("T")
 # --- the stack -----------------------------------------------------------------------------
 
 
-def _reset_caches() -> None:
-    """What tests/conftest.py does after changing the environment."""
-    from chalicelib.auth import tokens
-    from chalicelib.aws import reset_clients
-    from chalicelib.settings import reset_settings
-    from chalicelib.store.tables import rebind
-
-    reset_settings()
-    reset_clients()
-    tokens._inline_keys.cache_clear()
-    rebind()
-
-
 @contextmanager
 def local_stack() -> Iterator[dict[str, str]]:
     """DynamoDB Local (in memory) and moto, with the same environment as the tests' ``local_aws``."""
-    from infrastructure.local.dynamodb import DynamoDBLocal
+    from infrastructure.local.aws_env import local_aws
     from infrastructure.local.identity import LocalIdentity
-    from infrastructure.local.motoserver import MotoServer, ensure_kms_key
 
-    with DynamoDBLocal() as dynamodb, MotoServer() as moto:
-        env = {
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.endpoint,
-            "AWS_ENDPOINT_URL_KMS": moto.endpoint,
-            "AWS_ENDPOINT_URL_SESV2": moto.endpoint,
-            "AWS_ENDPOINT_URL_SES": moto.endpoint,
-            "PREGON_STAGE": "test",
-            "PREGON_TABLE_PREFIX": "pregon-bench-",
-            "PREGON_KMS_KEY_ID": "alias/pregon-secrets",
-            "PREGON_LINK_SIGNING_KEY": secrets.token_urlsafe(48),
-            "PREGON_PUBLIC_BASE_URL": "http://pregon.test",
-            "PREGON_JWKS": LocalIdentity().jwks_json(),
-            "PREGON_JWT_ISSUER": "pregon-local",
-            "PREGON_JWT_AUDIENCE": "pregon",
-            "POWERTOOLS_METRICS_NAMESPACE": "Pregon",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-        os.environ.update(env)
-        os.environ.pop("AWS_PROFILE", None)
-        _reset_caches()
-        ensure_kms_key(moto.endpoint)
-        from chalicelib.store.tables import create_tables
-
-        create_tables()
-        yield env | {"moto": moto.endpoint}
+    with local_aws(
+        table_prefix="pregon-bench-",
+        jwks_json=LocalIdentity().jwks_json(),
+        extra={"POWERTOOLS_LOG_LEVEL": "WARNING"},
+    ) as env:
+        yield env
 
 
 @dataclass

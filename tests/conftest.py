@@ -4,8 +4,6 @@ SMTP server per test. Nothing here imitates our own database."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,59 +14,19 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from infrastructure.local.dynamodb import DynamoDBLocal
+from infrastructure.local.aws_env import local_aws as local_aws_engines
 from infrastructure.local.identity import LocalIdentity
 from infrastructure.local.mailcatcher import MailCatcher
-from infrastructure.local.motoserver import MotoServer, ensure_kms_key
 
 SMTP_USER, SMTP_PASSWORD = "carrier-mailer", "s3cret-smtp-password"
 IDENTITY = LocalIdentity()
 
 
-def _reset_caches() -> None:
-    from chalicelib.auth import tokens
-    from chalicelib.aws import reset_clients
-    from chalicelib.settings import reset_settings
-    from chalicelib.store.tables import rebind
-
-    reset_settings()
-    reset_clients()
-    tokens._inline_keys.cache_clear()
-    rebind()
-
-
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[dict[str, str]]:
     """DynamoDB Local and a moto server for the whole run, with the environment pointing at them."""
-    with DynamoDBLocal() as dynamodb, MotoServer() as moto:
-        env = {
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.endpoint,
-            "AWS_ENDPOINT_URL_KMS": moto.endpoint,
-            "AWS_ENDPOINT_URL_SESV2": moto.endpoint,
-            "AWS_ENDPOINT_URL_SES": moto.endpoint,
-            "AWS_ENDPOINT_URL_SNS": moto.endpoint,
-            "PREGON_STAGE": "test",
-            "PREGON_TABLE_PREFIX": "pregon-test-",
-            "PREGON_KMS_KEY_ID": "alias/pregon-secrets",
-            "PREGON_LINK_SIGNING_KEY": secrets.token_urlsafe(48),
-            "PREGON_PUBLIC_BASE_URL": "http://pregon.test",
-            "PREGON_JWKS": IDENTITY.jwks_json(),
-            "PREGON_JWT_ISSUER": "pregon-local",
-            "PREGON_JWT_AUDIENCE": "pregon",
-            "POWERTOOLS_METRICS_NAMESPACE": "Pregon",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        }
-        os.environ.update(env)
-        os.environ.pop("AWS_PROFILE", None)
-        _reset_caches()
-        ensure_kms_key(moto.endpoint)
-        from chalicelib.store.tables import create_tables
-
-        create_tables()
-        yield env | {"moto": moto.endpoint}
+    with local_aws_engines(table_prefix="pregon-test-", jwks_json=IDENTITY.jwks_json()) as env:
+        yield env
 
 
 @pytest.fixture

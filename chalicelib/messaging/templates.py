@@ -543,10 +543,6 @@ def render_for(
     return template, render_untrusted(template.sources, dict(variables))
 
 
-def sample_variables(company_id: str, key: str) -> dict[str, Any]:
-    return _sample_for(message_type(key), _company(company_id))
-
-
 def _sample_for(kind: MessageType, company: records.Company) -> dict[str, Any]:
     data = kind.sample_data()
     if "company" in data:

@@ -333,11 +333,6 @@ def default_template(message_type: str, language: str) -> tuple[str, str, str]:
     )
 
 
-def has_default_template(message_type: str, language: str) -> bool:
-    folder = TEMPLATES_DIR / (language if language in LANGUAGES else "es")
-    return all((folder / f"{message_type}{suffix}").is_file() for suffix in (".subject.txt", ".txt", ".html"))
-
-
 def _render_part(part: str, source: str, variables: dict[str, Any]) -> str:
     rendered = _generate(_compiled(source, part == "html"), variables)
     return " ".join(rendered.split()) if part == "subject" else rendered

@@ -36,12 +36,6 @@ def base_table_names() -> dict[type[Model], str]:
     return dict(_BASE_NAMES)
 
 
-def table_names() -> dict[str, str]:
-    """Base name -> full table name, for tooling and the deployment."""
-    prefix = bind()
-    return {base: prefix + base for base in _BASE_NAMES.values()}
-
-
 def create_tables() -> None:
     """Create every table that does not exist yet, with its TTL (local stack and tests)."""
     bind()

@@ -155,14 +155,6 @@ def list_novelties(company_id: str, tracking_id: str) -> list[records.Novelty]:
     return sorted((_novelty(i) for i in items), key=lambda n: (n.occurred_at, n.event_id))
 
 
-def get_novelty(company_id: str, tracking_id: str, event_id: str) -> records.Novelty | None:
-    bind()
-    try:
-        return _novelty(NoveltyModel.get(parcel_key(company_id, tracking_id), event_id))
-    except DoesNotExist:
-        return None
-
-
 class StaleParcel(Exception):
     """The parcel changed between read and write; read again and retry."""
 
@@ -606,8 +598,3 @@ def alerts_for_recipient(company_id: str, email: str, limit: int, cursor: dict[s
     )
     items = [_alert(i) for i in result]
     return Page(items, result.last_evaluated_key)
-
-
-def clear_pending(parcel: records.Parcel) -> bool:
-    """Drop a pending novelty nobody can receive (no active subscriber); False if it changed."""
-    return claim_pending_alerts(parcel, [], parcel.updated_at) is not None

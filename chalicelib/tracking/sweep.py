@@ -284,25 +284,26 @@ def _claim(
 ) -> list[_Claimed]:
     """Claim what is due in a chunk of parcels; parcels that changed meanwhile are left for the
     next sweep (a newer novelty arrived, a follower came or went, or another sweep won)."""
-    wanted: list[tuple[Parcel, StatusDefinition, list[Follower]]] = []
+    wanted: list[tuple[Parcel, StatusDefinition | None, list[Follower]]] = []
+    skipped = 0
     for parcel in parcels:
-        with report.lock:  # chunks are claimed on several threads
-            report.parcels += 1
         if parcel.pending is None:
             continue
         status = catalog.get(parcel.pending.status)
         followers = [f for f in parcel.followers.values() if f.expires_at > now]
         if status is None or not is_notifiable(status) or not followers:
-            # The status stopped being notifiable, or nobody follows the parcel any more.
-            store.clear_pending(parcel)
-            with report.lock:
-                report.skipped += 1
-            continue
+            # The status stopped being notifiable, or nobody follows the parcel any more: the
+            # claim with no followers just clears the pending novelty, in the same transaction.
+            followers = []
+            skipped += 1
         wanted.append((parcel, status, followers))
+    with report.lock:  # chunks are claimed on several threads
+        report.parcels += len(parcels)
+        report.skipped += skipped
     outcomes = store.claim_many_pending_alerts([(p, f) for p, _, f in wanted], now)
     claimed = []
     for (parcel, status, followers), alerts in zip(wanted, outcomes, strict=True):
-        if alerts is None:
+        if not alerts or status is None:
             continue
         assert parcel.pending is not None
         by_id = {f.subscription_id: f for f in followers}

@@ -1,0 +1,63 @@
+"""An in-process local AWS for tests and benchmarks: DynamoDB Local (in memory) and moto, with
+the process environment pointing at them and Pregón's tables created."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from infrastructure.local.dynamodb import DynamoDBLocal
+from infrastructure.local.motoserver import MotoServer, ensure_kms_key
+
+
+def reset_process_caches() -> None:
+    """Forget settings, clients, keys and table bindings built from an older environment."""
+    from chalicelib.auth import tokens
+    from chalicelib.aws import reset_clients
+    from chalicelib.settings import reset_settings
+    from chalicelib.store.tables import rebind
+
+    reset_settings()
+    reset_clients()
+    tokens._inline_keys.cache_clear()
+    rebind()
+
+
+@contextmanager
+def local_aws(
+    *, table_prefix: str, jwks_json: str, extra: dict[str, str] | None = None
+) -> Iterator[dict[str, str]]:
+    """Start both engines, export the environment, create the tables; yields the environment
+    plus ``moto`` (moto's endpoint, e.g. to read back sent SES mail and SNS SMS)."""
+    with DynamoDBLocal() as dynamodb, MotoServer() as moto:
+        env = {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.endpoint,
+            "AWS_ENDPOINT_URL_KMS": moto.endpoint,
+            "AWS_ENDPOINT_URL_SESV2": moto.endpoint,
+            "AWS_ENDPOINT_URL_SES": moto.endpoint,
+            "AWS_ENDPOINT_URL_SNS": moto.endpoint,
+            "PREGON_STAGE": "test",
+            "PREGON_TABLE_PREFIX": table_prefix,
+            "PREGON_KMS_KEY_ID": "alias/pregon-secrets",
+            "PREGON_LINK_SIGNING_KEY": secrets.token_urlsafe(48),
+            "PREGON_PUBLIC_BASE_URL": "http://pregon.test",
+            "PREGON_JWKS": jwks_json,
+            "PREGON_JWT_ISSUER": "pregon-local",
+            "PREGON_JWT_AUDIENCE": "pregon",
+            "POWERTOOLS_METRICS_NAMESPACE": "Pregon",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            **(extra or {}),
+        }
+        os.environ.update(env)
+        os.environ.pop("AWS_PROFILE", None)
+        reset_process_caches()
+        ensure_kms_key(moto.endpoint)
+        from chalicelib.store.tables import create_tables
+
+        create_tables()
+        yield env | {"moto": moto.endpoint}
