@@ -11,6 +11,7 @@ from chalicelib.api.public import public
 from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sms import sms
 from chalicelib.api.templates import templates
+from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
 from chalicelib.observability import observe
 
@@ -24,5 +25,6 @@ app.register_blueprint(configuration)
 app.register_blueprint(clients)
 app.register_blueprint(templates)
 app.register_blueprint(schedules)
+app.register_blueprint(outbox_events)
 app.register_blueprint(sender_tests)
 app.register_blueprint(sms)

@@ -9,6 +9,19 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+# AWS error codes that say "not now": a message refused with one is tried again later.
+TRANSIENT_AWS_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalError",
+        "LimitExceededException",
+    }
+)
+
 
 @cache
 def client(service: str) -> Any:

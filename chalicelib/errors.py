@@ -63,7 +63,14 @@ class Forbidden(PregonError):
 
 
 class DeliveryFailed(PregonError):
-    """A provider refused a message; ``message`` is the provider's own text."""
+    """A provider refused a message; ``message`` is the provider's own text.
+
+    ``transient`` says whether trying again later may succeed (a 4xx SMTP reply, a timeout, a
+    throttled API call, an unreachable server) or not (a 5xx reply, a rejected address)."""
 
     status = 502
     code = "DeliveryFailed"
+
+    def __init__(self, message: str, *, field: str | None = None, transient: bool = False) -> None:
+        super().__init__(message, field=field)
+        self.transient = transient

@@ -25,6 +25,10 @@ class Settings:
     jwks_json: str
     mail_domain: str
     sweep_workers: int
+    outbox_queue: str
+    files_bucket: str
+    drain_seconds: int
+    ses_configuration_set: str
 
 
 def _env(name: str, default: str = "") -> str:
@@ -45,6 +49,10 @@ def get_settings() -> Settings:
         jwks_json=_env("PREGON_JWKS"),
         mail_domain=_env("PREGON_MAIL_DOMAIN", "pregon.local"),
         sweep_workers=int(_env("PREGON_SWEEP_WORKERS", "8")),
+        outbox_queue=_env("PREGON_OUTBOX_QUEUE", "pregon-outbox"),
+        files_bucket=_env("PREGON_FILES_BUCKET", "pregon-files"),
+        drain_seconds=int(_env("PREGON_DRAIN_SECONDS", "240")),
+        ses_configuration_set=_env("PREGON_SES_CONFIGURATION_SET", "pregon-events"),
     )
 
 

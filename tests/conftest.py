@@ -101,7 +101,29 @@ def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = 
 @pytest.fixture
 def tenant(local_aws: dict[str, str], mailbox: MailCatcher, clock: Any) -> Tenant:
     """A company with the default catalog, a working SMTP sender account, alerts every minute."""
+    purge_outbox_queue()
     return make_tenant(mailbox)
+
+
+def purge_outbox_queue() -> None:
+    """Start a test with no outbox work left over from another test's tenants."""
+    from app import app
+    from infrastructure.local.queues import purge_queues
+
+    purge_queues(app)
+
+
+def deliver_outboxes() -> dict[str, int]:
+    """What the outbox workers (``on_sqs_message``) do on AWS: handle every queued SQS message
+    with the deployed handler, in this thread, until the queue is empty. Returns the totals."""
+    from app import app
+    from infrastructure.local.queues import run_queues_until_empty
+
+    totals = {"sent": 0, "failed": 0, "retried": 0, "suppressed": 0}
+    for answer in run_queues_until_empty(app):
+        for name in totals:
+            totals[name] += int((answer or {}).get(name, 0))
+    return totals
 
 
 @pytest.fixture

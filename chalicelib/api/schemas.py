@@ -154,6 +154,13 @@ class AlertScheduleOut(BaseModel):
     failed_count: int
 
 
+class RateLimit(Strict):
+    """C2: at most ``messages`` per ``hours``; later messages wait in the account's outbox."""
+
+    messages: int = Field(ge=1, le=1_000_000)
+    hours: int = Field(ge=1, le=24 * 31)
+
+
 class SenderAccountIn(Strict):
     kind: Literal["smtp", "ses"] = "smtp"
     display_name: Name
@@ -165,6 +172,7 @@ class SenderAccountIn(Strict):
     username: Annotated[str, StringConstraints(max_length=254)] | None = None
     ses_identity: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] | None = None
     enabled: bool = True
+    rate_limit: RateLimit | None = None
 
 
 class SenderAccountOut(BaseModel):
@@ -179,6 +187,7 @@ class SenderAccountOut(BaseModel):
     username: str | None
     ses_identity: str | None
     enabled: bool
+    rate_limit: RateLimit | None = None
     password_set: bool = Field(
         description="Whether a password is stored. The password itself is never returned."
     )

@@ -26,6 +26,8 @@ class OutgoingEmail:
     html: str | None = None
     reply_to: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # (file name, content type, bytes): an invoice's PDF, a label, ...
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
 
 
 def _clean(value: str, name: str) -> str:
@@ -53,6 +55,14 @@ def compose(mail: OutgoingEmail, *, message_id: str) -> EmailMessage:
     msg.set_content(mail.text, subtype="plain", charset="utf-8")
     if mail.html is not None:
         msg.add_alternative(mail.html, subtype="html", charset="utf-8")
+    for filename, content_type, data in mail.attachments:
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(
+            data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=_clean(filename, "attachment name"),
+        )
     return msg
 
 

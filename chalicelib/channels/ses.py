@@ -7,7 +7,7 @@ from types import TracebackType
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.aws import client
+from chalicelib.aws import TRANSIENT_AWS_CODES, client
 from chalicelib.errors import DeliveryFailed
 from chalicelib.store.records import SenderAccount
 
@@ -28,9 +28,12 @@ class SesSession:
                 Content={"Raw": {"Data": message.as_bytes()}},
             )
         except ClientError as exc:
-            raise DeliveryFailed(exc.response.get("Error", {}).get("Message", str(exc))) from exc
+            error = exc.response.get("Error", {})
+            raise DeliveryFailed(
+                error.get("Message", str(exc)), transient=error.get("Code") in TRANSIENT_AWS_CODES
+            ) from exc
         except BotoCoreError as exc:
-            raise DeliveryFailed(str(exc)) from exc
+            raise DeliveryFailed(str(exc), transient=True) from exc
         return str(response["MessageId"])
 
     def __exit__(

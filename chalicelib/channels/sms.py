@@ -59,7 +59,7 @@ class SnsSmsSender:
     def send(self, to_e164: str, text: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from chalicelib.aws import client
+        from chalicelib.aws import TRANSIENT_AWS_CODES, client
 
         attributes: dict[str, dict[str, str]] = {
             "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": self.sms_type}
@@ -69,9 +69,12 @@ class SnsSmsSender:
         try:
             response = client("sns").publish(PhoneNumber=to_e164, Message=text, MessageAttributes=attributes)
         except ClientError as exc:
-            raise DeliveryFailed(exc.response.get("Error", {}).get("Message", str(exc))) from exc
+            error = exc.response.get("Error", {})
+            raise DeliveryFailed(
+                error.get("Message", str(exc)), transient=error.get("Code") in TRANSIENT_AWS_CODES
+            ) from exc
         except BotoCoreError as exc:
-            raise DeliveryFailed(str(exc)) from exc
+            raise DeliveryFailed(str(exc), transient=True) from exc
         return str(response["MessageId"])
 
 
@@ -140,10 +143,13 @@ class HttpGatewaySender:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 body = response.read()
         except urllib.error.HTTPError as exc:
-            raise DeliveryFailed(_http_error_text(exc)) from exc
+            transient = exc.code >= 500 or exc.code == 429
+            raise DeliveryFailed(_http_error_text(exc), transient=transient) from exc
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            raise DeliveryFailed(f"the SMS gateway at {self.base_url} is unreachable: {reason}") from exc
+            raise DeliveryFailed(
+                f"the SMS gateway at {self.base_url} is unreachable: {reason}", transient=True
+            ) from exc
         try:
             return json.loads(body) if body else {}
         except ValueError as exc:

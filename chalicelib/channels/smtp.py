@@ -13,6 +13,18 @@ from chalicelib.store.records import SenderAccount
 TIMEOUT_SECONDS = 20
 
 
+def _is_transient(exc: Exception) -> bool:
+    """4xx replies, dropped connections and network errors may pass later; 5xx replies will not
+    (a refused login is the account's problem: its messages wait until it is fixed)."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPServerDisconnected | OSError)
+
+
 def _server_text(exc: Exception) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         detail = (
@@ -47,7 +59,7 @@ class SmtpSession:
             if account.username:
                 smtp.login(account.username, self._password or "")
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryFailed(_server_text(exc)) from exc
+            raise DeliveryFailed(_server_text(exc), transient=_is_transient(exc)) from exc
         self._smtp = smtp
         return self
 
@@ -56,7 +68,7 @@ class SmtpSession:
         try:
             self._smtp.send_message(message)
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryFailed(_server_text(exc)) from exc
+            raise DeliveryFailed(_server_text(exc), transient=_is_transient(exc)) from exc
         return str(message["Message-ID"])
 
     def __exit__(

@@ -17,6 +17,6 @@ def sweep_tracking_alerts(event: Any) -> dict[str, Any]:
     reports = sweep_due_tracking_alerts()
     return {
         "companies": len(reports),
-        "sent": sum(r.sent for r in reports),
+        "queued": sum(r.queued for r in reports),
         "failed": sum(r.failed for r in reports),
     }

@@ -543,6 +543,15 @@ def render_for(
     return template, render_untrusted(template.sources, dict(variables))
 
 
+def render_channel(company_id: str, key: str, channel: str, variables: Mapping[str, Any]) -> RenderedMessage:
+    """A message of type ``key`` rendered for one channel: e-mail uses the subject, text and
+    HTML; SMS and push use the plain-text body (and the subject as a push title)."""
+    _, rendered = render_for(company_id, key, variables)
+    if channel == "email":
+        return rendered
+    return RenderedMessage(subject=rendered.subject, text=rendered.text, html="")
+
+
 def _sample_for(kind: MessageType, company: records.Company) -> dict[str, Any]:
     data = kind.sample_data()
     if "company" in data:

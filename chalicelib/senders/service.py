@@ -39,6 +39,7 @@ class SenderAccountView:
     username: str | None
     ses_identity: str | None
     enabled: bool
+    rate_limit: dict[str, int] | None
     password_set: bool
     working: bool
     updated_at: str
@@ -88,6 +89,11 @@ def view(account: SenderAccount) -> SenderAccountView:
         username=account.username,
         ses_identity=account.ses_identity,
         enabled=account.enabled,
+        rate_limit=(
+            {"messages": account.rate_limit_count, "hours": account.rate_limit_hours or 1}
+            if account.rate_limit_count
+            else None
+        ),
         password_set=account.password_ciphertext is not None,
         working=is_working(account),
         updated_at=account.updated_at.isoformat(),
@@ -123,6 +129,9 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
             errors.append({"field": "encryption", "message": f"must be one of {', '.join(ENCRYPTIONS)}"})
     if kind == "ses" and not fields.get("ses_identity"):
         errors.append({"field": "ses_identity", "message": "is required for an SES account"})
+    rate_limit = fields.get("rate_limit") or {}
+    if rate_limit and (int(rate_limit.get("messages") or 0) < 1 or int(rate_limit.get("hours") or 0) < 1):
+        errors.append({"field": "rate_limit", "message": "messages and hours must both be at least 1"})
     if errors:
         raise ValidationFailed(errors)
     smtp = kind == "smtp"
@@ -140,6 +149,8 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
         encryption=fields.get("encryption", "none") if smtp else None,
         username=fields.get("username") if smtp else None,
         ses_identity=fields.get("ses_identity") if not smtp else None,
+        rate_limit_count=int(rate_limit["messages"]) if rate_limit else None,
+        rate_limit_hours=int(rate_limit["hours"]) if rate_limit else None,
     )
     store.save_sender_account(account)
     saved = store.get_sender_accounts(company_id, [area])[area]

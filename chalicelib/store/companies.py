@@ -173,6 +173,8 @@ def _sender(item: SenderAccountModel) -> records.SenderAccount:
         password_ciphertext=item.password_ciphertext,
         password_set_at=item.password_set_at,
         ses_identity=item.ses_identity,
+        rate_limit_count=int(item.rate_limit_count) if item.rate_limit_count is not None else None,
+        rate_limit_hours=int(item.rate_limit_hours) if item.rate_limit_hours is not None else None,
     )
 
 
@@ -205,6 +207,8 @@ def save_sender_account(account: records.SenderAccount) -> None:
         (SenderAccountModel.encryption, account.encryption),
         (SenderAccountModel.username, account.username),
         (SenderAccountModel.ses_identity, account.ses_identity),
+        (SenderAccountModel.rate_limit_count, account.rate_limit_count),
+        (SenderAccountModel.rate_limit_hours, account.rate_limit_hours),
     ]
     for attribute, value in optional:
         actions.append(attribute.set(value) if value is not None else attribute.remove())

@@ -80,6 +80,9 @@ class SenderAccountModel(Model):
     password_set_at = UTCDateTimeAttribute(null=True)
     ses_identity = UnicodeAttribute(null=True)
     enabled = BooleanAttribute(default=True)
+    # C2: at most ``rate_limit_count`` messages per ``rate_limit_hours`` (both or neither).
+    rate_limit_count = NumberAttribute(null=True)
+    rate_limit_hours = NumberAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
 
 
@@ -307,6 +310,230 @@ class SmsSettingsModel(Model):
     updated_at = UTCDateTimeAttribute()
 
 
+class AttachmentRef(MapAttribute[str, object]):
+    name = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    key = UnicodeAttribute()
+
+
+class ReadyIndex(GlobalSecondaryIndex["CommunicationModel"]):
+    """Sparse: only messages waiting in an outbox, oldest ``not_before`` first."""
+
+    class Meta:
+        index_name = "ready"
+        projection = AllProjection()
+
+    ready_outbox = UnicodeAttribute(hash_key=True)
+    ready_at = UnicodeAttribute(range_key=True)
+
+
+class ByClientIndex(GlobalSecondaryIndex["CommunicationModel"]):
+    """A client's register, newest first; removing ``client_key`` takes a record out of it."""
+
+    class Meta:
+        index_name = "by-client"
+        projection = AllProjection()
+
+    client_key = UnicodeAttribute(hash_key=True)
+    communication_id = UnicodeAttribute(range_key=True)
+
+
+class ByChannelIndex(GlobalSecondaryIndex["CommunicationModel"]):
+    """The history of one channel (e-mail, SMS, push) of a company, newest first."""
+
+    class Meta:
+        index_name = "by-channel"
+        projection = AllProjection()
+
+    history_key = UnicodeAttribute(hash_key=True)
+    communication_id = UnicodeAttribute(range_key=True)
+
+
+class ByStatusIndex(GlobalSecondaryIndex["CommunicationModel"]):
+    """The history of one channel in one status group (sent, not_sent, bounced), newest first."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status_key = UnicodeAttribute(hash_key=True)
+    communication_id = UnicodeAttribute(range_key=True)
+
+
+class ByProviderMessageIndex(GlobalSecondaryIndex["CommunicationModel"]):
+    """Sparse: the provider's id of a sent message (SES message id, SNS id, SMTP Message-ID)."""
+
+    class Meta:
+        index_name = "by-provider-message"
+        projection = AllProjection()
+
+    provider_message_id = UnicodeAttribute(hash_key=True)
+
+
+class ByRfcMessageIndex(GlobalSecondaryIndex["CommunicationModel"]):
+    """Sparse: the RFC 5322 Message-ID we wrote (threading replies by In-Reply-To/References)."""
+
+    class Meta:
+        index_name = "by-rfc-message"
+        projection = AllProjection()
+
+    rfc_message_id = UnicodeAttribute(hash_key=True)
+
+
+class UnassignedIndex(GlobalSecondaryIndex["CommunicationModel"]):
+    """Sparse: inbound messages that matched no client yet, newest first."""
+
+    class Meta:
+        index_name = "unassigned"
+        projection = AllProjection()
+
+    unassigned_company = UnicodeAttribute(hash_key=True)
+    communication_id = UnicodeAttribute(range_key=True)
+
+
+class CommunicationModel(Model):
+    """One communication with a client: a message in its outbox, sent or failed (the history),
+    a message received, or a record staff wrote by hand (the register). One item each."""
+
+    class Meta(_Meta):
+        table_name = "communications"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    communication_id = UnicodeAttribute(range_key=True)
+    direction = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    state = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    message_type = UnicodeAttribute(null=True)
+    client_id = UnicodeAttribute(null=True)
+    contact_id = UnicodeAttribute(null=True)
+    outbox = UnicodeAttribute(null=True)
+    sender_area = UnicodeAttribute(null=True)
+    from_address = UnicodeAttribute(null=True)
+    from_name = UnicodeAttribute(null=True)
+    to_address = UnicodeAttribute(null=True)
+    to_name = UnicodeAttribute(null=True)
+    reply_to = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)
+    html = UnicodeAttribute(null=True)
+    body_key = UnicodeAttribute(null=True)
+    headers = MapAttribute[str, str](default=dict)
+    attachments = ListAttribute(of=AttachmentRef, default=list)
+    attempts = NumberAttribute(default=0)
+    error = UnicodeAttribute(null=True)
+    not_before = UTCDateTimeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
+    cause = UnicodeAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
+    job_id = UnicodeAttribute(null=True)
+    resend_of = UnicodeAttribute(null=True)
+    in_reply_to = UnicodeAttribute(null=True)
+    thread_id = UnicodeAttribute(null=True)
+    alert_ref = UnicodeAttribute(null=True)
+    alert_type = UnicodeAttribute(null=True)
+    record_type = UnicodeAttribute(null=True)
+    motive = UnicodeAttribute(null=True)
+    area = UnicodeAttribute(null=True)
+    initiated_by = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    raw_key = UnicodeAttribute(null=True)
+    search_text = UnicodeAttribute(null=True)
+    # Index keys (sparse where noted on the index).
+    ready_outbox = UnicodeAttribute(null=True)
+    ready_at = UnicodeAttribute(null=True)
+    client_key = UnicodeAttribute(null=True)
+    history_key = UnicodeAttribute(null=True)
+    status_key = UnicodeAttribute(null=True)
+    provider_message_id = UnicodeAttribute(null=True)
+    rfc_message_id = UnicodeAttribute(null=True)
+    unassigned_company = UnicodeAttribute(null=True)
+    ready = ReadyIndex()
+    by_client = ByClientIndex()
+    by_channel = ByChannelIndex()
+    by_status = ByStatusIndex()
+    by_provider_message = ByProviderMessageIndex()
+    by_rfc_message = ByRfcMessageIndex()
+    unassigned = UnassignedIndex()
+
+
+class MessageKeyModel(Model):
+    """Idempotency: one item per (company, cause, channel, recipient) ever enqueued."""
+
+    class Meta(_Meta):
+        table_name = "message-keys"
+
+    key = UnicodeAttribute(hash_key=True)
+    communication_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class WakeupsIndex(GlobalSecondaryIndex["OutboxModel"]):
+    class Meta:
+        index_name = "wakeups"
+        projection = AllProjection()
+
+    wake_shard = UnicodeAttribute(hash_key=True)
+    wake_at = UnicodeAttribute(range_key=True)
+
+
+class OutboxModel(Model):
+    """Per outbox: its wake-up time (sparse) while messages wait for a later window or a retry;
+    and, under ``<outbox>#window#<start>``, the messages counted in one rate-limit window."""
+
+    class Meta(_Meta):
+        table_name = "outboxes"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    outbox_key = UnicodeAttribute(range_key=True)
+    window_count = NumberAttribute(null=True)
+    wake_shard = UnicodeAttribute(null=True)
+    wake_at = UnicodeAttribute(null=True)
+    expires = TTLAttribute(null=True)
+    wakeups = WakeupsIndex()
+
+
+class SuppressionModel(Model):
+    """An address (e-mail, lower-cased) or E.164 number no message may go to (Q5, STOP)."""
+
+    class Meta(_Meta):
+        table_name = "suppressions"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    address = UnicodeAttribute(range_key=True)
+    reason = UnicodeAttribute()
+    detail = UnicodeAttribute(null=True)
+    communication_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class SendJobModel(Model):
+    """A manual send to many clients (C8): its counters move as the outbox delivers."""
+
+    class Meta(_Meta):
+        table_name = "send-jobs"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    job_id = UnicodeAttribute(range_key=True)
+    channel = UnicodeAttribute()
+    template_key = UnicodeAttribute()
+    state = UnicodeAttribute()
+    total = NumberAttribute(default=0)
+    queued = NumberAttribute(default=0)
+    sent = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    selection = UnicodeAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -320,4 +547,9 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ClientModel,
     MessageTemplateModel,
     SmsSettingsModel,
+    CommunicationModel,
+    MessageKeyModel,
+    OutboxModel,
+    SuppressionModel,
+    SendJobModel,
 )

@@ -51,6 +51,9 @@ class SenderAccount:
     password_ciphertext: bytes | None = field(default=None, repr=False)
     password_set_at: datetime | None = None
     ses_identity: str | None = None
+    # C2: at most ``rate_limit_count`` messages per ``rate_limit_hours``; None means no limit.
+    rate_limit_count: int | None = None
+    rate_limit_hours: int | None = None
 
 
 @dataclass(frozen=True)
@@ -198,3 +201,100 @@ class SmsSettings:
     gateway_password_set_at: datetime | None = None
     bulk_password_hash: str | None = field(default=None, repr=False)
     bulk_password_set_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """A file kept in S3 with a message or a register record."""
+
+    name: str
+    content_type: str
+    size: int
+    key: str
+
+
+@dataclass(frozen=True)
+class Communication:
+    """One communication with a client (see ``store.models.CommunicationModel``).
+
+    ``direction``: ``out`` (a message we send), ``in`` (a message received) or ``note`` (a record
+    staff wrote by hand). ``state`` of an outgoing message: queued -> sending -> sent | failed |
+    suppressed, and later delivered | bounced | complained from the provider's notifications.
+    """
+
+    company_id: str
+    communication_id: str
+    direction: str
+    channel: str
+    kind: str
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    message_type: str | None = None
+    client_id: str | None = None
+    contact_id: str | None = None
+    outbox: str | None = None
+    sender_area: str | None = None
+    from_address: str | None = None
+    from_name: str | None = None
+    to_address: str | None = None
+    to_name: str | None = None
+    reply_to: str | None = None
+    subject: str | None = None
+    text: str | None = None
+    html: str | None = None
+    body_key: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[AttachmentRef, ...] = ()
+    attempts: int = 0
+    error: str | None = None
+    not_before: datetime | None = None
+    lease_until: datetime | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    provider_message_id: str | None = None
+    rfc_message_id: str | None = None
+    cause: str | None = None
+    idempotency_key: str | None = None
+    job_id: str | None = None
+    resend_of: str | None = None
+    in_reply_to: str | None = None
+    thread_id: str | None = None
+    alert_ref: str | None = None
+    alert_type: str | None = None
+    record_type: str | None = None
+    motive: str | None = None
+    area: str | None = None
+    initiated_by: str | None = None
+    created_by: str | None = None
+    raw_key: str | None = None
+    in_register: bool = True
+    unassigned: bool = False
+
+
+@dataclass(frozen=True)
+class Suppression:
+    company_id: str
+    address: str
+    reason: str
+    created_at: datetime
+    detail: str | None = None
+    communication_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SendJob:
+    company_id: str
+    job_id: str
+    channel: str
+    template_key: str
+    state: str
+    total: int
+    queued: int
+    sent: int
+    failed: int
+    skipped: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    selection: str | None = None

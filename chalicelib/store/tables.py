@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.settings import get_settings
 from chalicelib.store import models
 
+T = TypeVar("T")
+# Cancellation reasons that mean "someone else changed this item first": the caller backs off.
+LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+TX_LIMIT = 100
+
 _BASE_NAMES = {m: m.Meta.table_name for m in models.ALL_MODELS}
-_TTL: dict[type[Model], str] = {models.SubscriptionModel: "expires"}
+_TTL: dict[type[Model], str] = {models.SubscriptionModel: "expires", models.OutboxModel: "expires"}
 
 
 @lru_cache(maxsize=1)
@@ -58,3 +66,35 @@ def connection() -> Connection:
     """The low-level connection transactions need (same region and endpoint as the models)."""
     bind()
     return Connection()
+
+
+def transact_all_or_drop(
+    entries: Sequence[T], add: Callable[[TransactWrite, T], None], actions_per_entry: int = 1
+) -> list[T]:
+    """Write each entry's conditional actions in one transaction, all-or-nothing per entry: when
+    the transaction is cancelled, the entries whose conditions failed (or that raced another
+    writer) are dropped and the rest written again. Returns the entries that were written.
+
+    Every entry must add ``actions_per_entry`` actions of one kind (all puts or all updates):
+    PynamoDB orders a transaction's items by kind, and the cancellation reasons come back in
+    that order.
+    """
+    pending = list(entries)
+    while pending:
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                for entry in pending:
+                    add(tx, entry)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            lost = {
+                n // actions_per_entry
+                for n, reason in enumerate(reasons)
+                if reason is not None and reason.code in LOST_RACE
+            }
+            if not lost:
+                raise
+            pending = [entry for i, entry in enumerate(pending) if i not in lost]
+            continue
+        return pending
+    return []

@@ -19,7 +19,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.store import records
+from chalicelib.store import communications, records
 from chalicelib.store.models import (
     AlertModel,
     NoveltyModel,
@@ -402,14 +402,21 @@ def alert_id(novelty_id: str, subscription_id: str) -> str:
 class _ClaimPlan:
     parcel: records.Parcel
     alerts: list[records.Alert]
+    messages: list[records.Communication]
 
     @property
     def size(self) -> int:
-        """Transaction items: the parcel, its novelty when anyone is alerted, one per alert."""
-        return 1 + (1 + len(self.alerts) if self.alerts else 0)
+        """Transaction items: the parcel, its novelty when anyone is alerted, and per alert the
+        alert and its message in the outbox."""
+        return 1 + (1 + 2 * len(self.alerts) if self.alerts else 0)
 
 
-def _plan(parcel: records.Parcel, followers: list[records.Follower], now: datetime) -> _ClaimPlan:
+def _plan(
+    parcel: records.Parcel,
+    followers: list[records.Follower],
+    messages: list[records.Communication],
+    now: datetime,
+) -> _ClaimPlan:
     assert parcel.pending is not None
     novelty = parcel.pending
     alerts = [
@@ -421,15 +428,28 @@ def _plan(parcel: records.Parcel, followers: list[records.Follower], now: dateti
             recipient_email=follower.email,
             novelty_id=novelty.event_id,
             status_code=novelty.status,
-            state="queued",
+            # A message that could not even be rendered is recorded failed with its alert.
+            state="failed" if n < len(messages) and messages[n].state == "failed" else "queued",
+            error=messages[n].error if n < len(messages) and messages[n].state == "failed" else None,
             created_at=now,
         )
-        for follower in followers
+        for n, follower in enumerate(followers)
     ]
-    return _ClaimPlan(parcel, alerts)
+    return _ClaimPlan(parcel, alerts, messages)
 
 
-def _add_to(tx: TransactWrite, plan: _ClaimPlan, alerts: list[records.Alert], now: datetime) -> None:
+def alert_ref(company_id: str, tracking_id: str, novelty_id: str, subscription_id: str) -> str:
+    """How an outbox message names the tracking alert it delivers."""
+    return f"{parcel_key(company_id, tracking_id)}|{alert_id(novelty_id, subscription_id)}"
+
+
+def _add_to(
+    tx: TransactWrite,
+    plan: _ClaimPlan,
+    alerts: list[records.Alert],
+    now: datetime,
+    messages: list[records.Communication] | None = None,
+) -> None:
     parcel = plan.parcel
     assert parcel.pending is not None
     key = parcel_key(parcel.company_id, parcel.tracking_id)
@@ -453,29 +473,36 @@ def _add_to(tx: TransactWrite, plan: _ClaimPlan, alerts: list[records.Alert], no
         )
     for alert in alerts:
         tx.save(_alert_item(alert), condition=AlertModel.alert_id.does_not_exist())
+    for message in plan.messages if messages is None else messages:
+        communications.add_to_transaction(tx, message)
 
 
 def claim_pending_alerts(
-    parcel: records.Parcel, followers: list[records.Follower], now: datetime
+    parcel: records.Parcel,
+    followers: list[records.Follower],
+    now: datetime,
+    messages: list[records.Communication] | None = None,
 ) -> list[records.Alert] | None:
     """Turn a parcel's pending novelty into one queued alert per follower, atomically.
 
     Returns the alerts this caller owns, or None when the parcel changed (a newer novelty
     arrived, a follower came or went, or another sweep claimed it first): then nothing was written.
     """
-    return claim_many_pending_alerts([(parcel, followers)], now)[0]
+    return claim_many_pending_alerts([(parcel, followers, messages or [])], now)[0]
 
 
 def claim_many_pending_alerts(
-    claims: list[tuple[records.Parcel, list[records.Follower]]], now: datetime
+    claims: list[tuple[records.Parcel, list[records.Follower], list[records.Communication]]],
+    now: datetime,
 ) -> list[list[records.Alert] | None]:
-    """Claim several parcels with as few transactions as fit (100 items each).
+    """Claim several parcels with as few transactions as fit (100 items each), putting each
+    alert's rendered message (one per follower, same order) in the outbox in the same transaction.
 
     Each parcel is still all-or-nothing: when a transaction is cancelled, the parcels whose
     conditions failed are dropped (None) and the others are tried again without them.
     """
     bind()
-    plans = [_plan(parcel, followers, now) for parcel, followers in claims]
+    plans = [_plan(parcel, followers, messages, now) for parcel, followers, messages in claims]
     results: list[list[records.Alert] | None] = [None] * len(plans)
     group: list[int] = []
     size = 0
@@ -499,7 +526,7 @@ def _claim_group(
     while group:
         # Transaction item -> plan index, in the order DynamoDB sees the items: PynamoDB sends
         # puts before updates, so every alert first, then each parcel and its novelty.
-        owner = [i for i in group for _ in plans[i].alerts]
+        owner = [i for i in group for _ in range(len(plans[i].alerts) + len(plans[i].messages))]
         owner += [i for i in group for _ in range(1 + (1 if plans[i].alerts else 0))]
         try:
             with TransactWrite(connection=connection()) as tx:
@@ -524,10 +551,11 @@ def _claim_group(
 def _claim_large(plan: _ClaimPlan, now: datetime) -> list[records.Alert] | None:
     """More followers than one transaction holds: claim the parcel with the first alerts, then
     write the rest one by one (the parcel is ours by then), each still conditional."""
-    first, rest = plan.alerts[: _TX_LIMIT - 2], plan.alerts[_TX_LIMIT - 2 :]
+    fits = (_TX_LIMIT - 2) // 2
+    first, rest = plan.alerts[:fits], plan.alerts[fits:]
     try:
         with TransactWrite(connection=connection()) as tx:
-            _add_to(tx, plan, first, now)
+            _add_to(tx, plan, first, now, plan.messages[:fits])
     except TransactWriteError as exc:
         if any(r is not None and r.code in _LOST_RACE for r in (exc.cancellation_reasons or [])):
             return None
@@ -538,6 +566,7 @@ def _claim_large(plan: _ClaimPlan, now: datetime) -> list[records.Alert] | None:
         except PutError as exc:
             if not _conditional_failed(exc):
                 raise
+    communications.add_new(plan.messages[fits:])
     return plan.alerts
 
 

@@ -16,11 +16,13 @@ def reset_process_caches() -> None:
     """Forget settings, clients, keys and table bindings built from an older environment."""
     from chalicelib.auth import tokens
     from chalicelib.aws import reset_clients
+    from chalicelib.messaging.outbox import reset_queue_cache
     from chalicelib.settings import reset_settings
     from chalicelib.store.tables import rebind
 
     reset_settings()
     reset_clients()
+    reset_queue_cache()
     tokens._inline_keys.cache_clear()
     rebind()
 
@@ -41,6 +43,8 @@ def local_aws(
             "AWS_ENDPOINT_URL_SESV2": moto.endpoint,
             "AWS_ENDPOINT_URL_SES": moto.endpoint,
             "AWS_ENDPOINT_URL_SNS": moto.endpoint,
+            "AWS_ENDPOINT_URL_SQS": moto.endpoint,
+            "AWS_ENDPOINT_URL_S3": moto.endpoint,
             "PREGON_STAGE": "test",
             "PREGON_TABLE_PREFIX": table_prefix,
             "PREGON_KMS_KEY_ID": "alias/pregon-secrets",
@@ -57,6 +61,9 @@ def local_aws(
         os.environ.pop("AWS_PROFILE", None)
         reset_process_caches()
         ensure_kms_key(moto.endpoint)
+        from infrastructure.local.queues import ensure_local_resources
+
+        ensure_local_resources()
         from chalicelib.store.tables import create_tables
 
         create_tables()

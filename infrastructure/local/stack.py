@@ -291,6 +291,9 @@ def _run_until_stopped(
         from infrastructure.local.demo import seed_demo_company
 
         create_tables()
+        from infrastructure.local.queues import ensure_local_resources
+
+        ensure_local_resources()
         demo = seed_demo_company(paths.demo_credentials, smtp_port=ports.smtp)
 
         chalice = subprocess.Popen(
@@ -314,6 +317,7 @@ def _run_until_stopped(
         _wait_for_port(ports.api, chalice)
 
         scheduler = _start_scheduler(running)
+        _start_queue_runner(running)
         admin_token = LocalIdentity(paths.jwt_key).mint(
             demo["company_id"], user_id="admin@demo", level=1, name="Demo Admin"
         )
@@ -327,6 +331,14 @@ def _run_until_stopped(
                 log.error("chalice local exited with status %s; stopping", chalice.returncode)
                 return chalice.returncode or 1
         return 0
+
+
+def _start_queue_runner(running: ExitStack) -> None:
+    """The outbox workers: moto's SQS polled, the deployed ``on_sqs_message`` handlers invoked."""
+    from app import app
+    from infrastructure.local.queues import LocalQueueRunner
+
+    running.enter_context(LocalQueueRunner(app))
 
 
 def _start_scheduler(running: ExitStack) -> list[str]:

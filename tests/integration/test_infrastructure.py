@@ -159,13 +159,14 @@ def test_sparse_indexes_that_sweeps_use_exist(template: Json) -> None:
 def test_subscriptions_expire_through_ttl(template: Json) -> None:
     # Given the tables
     tables = tables_by_name(template)
-    # Then the subscriptions table deletes items by their "expires" attribute, and only it has TTL
+    # Then the subscriptions table deletes items by their "expires" attribute; so does the outbox
+    # table (its rate-limit window counters), and no other table has TTL
     assert tables[PREFIX + "subscriptions"]["TimeToLiveSpecification"] == {
         "AttributeName": "expires",
         "Enabled": True,
     }
     with_ttl = {name for name, t in tables.items() if "TimeToLiveSpecification" in t}
-    assert with_ttl == {PREFIX + "subscriptions"}
+    assert with_ttl == {PREFIX + "subscriptions", PREFIX + "outboxes"}
 
 
 def test_tracking_sweep_runs_every_minute(template: Json) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.conftest import Tenant, body
+from tests.conftest import Tenant, body, deliver_outboxes
 from tests.integration.tracking_steps import T0, issue, post_event, subscribe, sweep, track
 
 
@@ -111,6 +111,7 @@ def test_frequency_zero_sends_nothing_and_hides_the_offer(
     from chalicelib.tracking.sweep import sweep_due_tracking_alerts
 
     reports = sweep_due_tracking_alerts()
+    deliver_outboxes()
     # Then no sweep runs for the company, nothing is sent, and alerts are unavailable
     assert tenant.company_id not in [r.company_id for r in reports]
     assert mailbox.messages() == []
@@ -236,13 +237,14 @@ def test_two_concurrent_sweeps_send_each_alert_exactly_once(
     # When two sweeps run at once
     with ThreadPoolExecutor(max_workers=2) as pool:
         reports = list(pool.map(lambda _: sweep_company(tenant.company_id, workers=4), range(2)))
+    delivered = deliver_outboxes()
     # Then every subscriber got exactly one e-mail
     mails = mailbox.wait_for(40)
     recipients = sorted(r for m in mails for r in envelope_recipients(m))
     assert recipients == sorted(
         [f"a{n}@example.com" for n in range(20)] + [f"b{n}@example.com" for n in range(20)]
     )
-    assert sum(r.sent for r in reports) == 40
+    assert sum(r.queued for r in reports) == 40 and delivered["sent"] == 40
 
 
 def test_scheduled_sweep_runs_each_company_at_its_frequency_and_updates_the_monitor(
@@ -261,13 +263,16 @@ def test_scheduled_sweep_runs_each_company_at_its_frequency_and_updates_the_moni
     post_event(api, tenant, "TRK-800", "ev-1", "IN_TRANSIT", minutes=1)
     # When the schedule fires now, then a minute later with a new novelty
     assert tenant.company_id in [r.company_id for r in sweep_due_tracking_alerts()]
+    deliver_outboxes()
     clock.set_now(T0 + timedelta(minutes=1))
     post_event(api, tenant, "TRK-800", "ev-2", "DELIVERED", minutes=2)
     assert tenant.company_id not in [r.company_id for r in sweep_due_tracking_alerts()]
+    deliver_outboxes()
     # Then only the first alert went out; the second waits for the 10-minute mark
     assert len(mailbox.wait_for(1)) == 1
     clock.set_now(T0 + timedelta(minutes=10))
     assert tenant.company_id in [r.company_id for r in sweep_due_tracking_alerts()]
+    deliver_outboxes()
     assert len(mailbox.wait_for(2)) == 2
     # And the monitor shows the run times and counts
     [row] = body(api.http.get("/alerts", headers=tenant.staff_headers()))["items"]
@@ -277,9 +282,11 @@ def test_scheduled_sweep_runs_each_company_at_its_frequency_and_updates_the_moni
     assert row["next_run_at"].startswith("2026-11-02T12:20")
 
 
-def test_wrong_smtp_password_is_counted_as_failed_with_the_server_text(
-    api: Client, tenant: Tenant, mailbox: MailCatcher
+def test_wrong_smtp_password_is_retried_with_backoff_then_failed_with_the_server_text(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
+    from chalicelib.messaging.delivery import MAX_ATTEMPTS, wake_due_outboxes
+
     # Given the sender password was changed to a wrong one
     api.http.put(
         "/sender-accounts/tracking/password",
@@ -291,10 +298,17 @@ def test_wrong_smtp_password_is_counted_as_failed_with_the_server_text(
     post_event(api, tenant, "TRK-900", "ev-1", "IN_TRANSIT", minutes=1)
     # When the sweep runs
     report = sweep(tenant)
-    # Then the alert is recorded as failed with the server's own words
-    assert report.failed == 1 and mailbox.messages() == []
+    # Then the message waits for a retry (the login may be fixed meanwhile)
+    assert report.retried == 1 and report.failed == 0 and mailbox.messages() == []
+    # And each wake-up, further apart each time, tries again until the last attempt fails
+    for attempt in range(2, MAX_ATTEMPTS + 1):
+        clock.set_now(clock.now() + timedelta(hours=3))
+        [woken] = [r for r in wake_due_outboxes() if r.company_id == tenant.company_id]
+        assert (woken.retried, woken.failed) == ((1, 0) if attempt < MAX_ATTEMPTS else (0, 1))
+    # Then the alert is recorded as failed with the server's own words, and the monitor counts it
     [alert] = body(api.http.get("/parcels/TRK-900/alerts", headers=tenant.staff_headers()))["items"]
     assert alert["state"] == "failed" and "535" in alert["error"]
+    assert mailbox.messages() == []
 
 
 def test_the_scheduled_lambda_sweeps_due_companies(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
@@ -307,8 +321,9 @@ def test_the_scheduled_lambda_sweeps_due_companies(api: Client, tenant: Tenant, 
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=["arn:aws:events:rule/sweep"]
     )
     result = api.lambda_.invoke("sweep_tracking_alerts", event)
-    # Then the due company is swept and the e-mail arrives
-    assert result.payload["sent"] >= 1
+    # Then the due company is swept, and the outbox worker sends the e-mail
+    assert result.payload["queued"] >= 1
+    assert deliver_outboxes()["sent"] == 1
     assert "Entregado" in mailbox.wait_for(1)[0]["Subject"]
 
 
@@ -474,6 +489,7 @@ def test_one_company_failing_does_not_stop_the_others(
     monkeypatch.setattr(sweep_module, "sweep_company", flaky)
     # When the schedule fires
     reports = sweep_module.sweep_due_tracking_alerts()
+    deliver_outboxes()
     # Then the healthy company's alert still goes out, and the broken one's waits for its next run
     assert tenant.company_id in [r.company_id for r in reports]
     assert [m["To"].addresses[0].addr_spec for m in mailbox.wait_for(1)] == [

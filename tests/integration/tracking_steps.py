@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice.test import Client
 
-from tests.conftest import Tenant, body
+from tests.conftest import Tenant, body, deliver_outboxes
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
 
@@ -66,6 +66,11 @@ def track(api: Client, tenant: Tenant, tracking_id: str) -> Any:
 
 
 def sweep(tenant: Tenant) -> Any:
+    """The company's tracking sweep, then the outbox workers: what was sent, failed, retried."""
+    from types import SimpleNamespace
+
     from chalicelib.tracking.sweep import sweep_company
 
-    return sweep_company(tenant.company_id)
+    report = sweep_company(tenant.company_id)
+    delivered = deliver_outboxes()
+    return SimpleNamespace(parcels=report.parcels, queued=report.queued, **delivered)

@@ -1,0 +1,44 @@
+"""Push notifications through SNS mobile push: one publish per device endpoint (C7)."""
+
+from __future__ import annotations
+
+import json
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.aws import TRANSIENT_AWS_CODES, client
+from chalicelib.errors import DeliveryFailed
+
+# SNS answers these when an endpoint can never receive again (app uninstalled, token revoked).
+_GONE = frozenset({"EndpointDisabled", "InvalidParameter", "NotFound"})
+
+
+def push_payload(title: str, body: str, data: dict[str, str] | None = None) -> str:
+    """The SNS message with one body per platform (FCM v1 and APNs)."""
+    extra = data or {}
+    fcm = {"fcmV1Message": {"message": {"notification": {"title": title, "body": body}, "data": extra}}}
+    apns = {"aps": {"alert": {"title": title, "body": body}}, **extra}
+    return json.dumps(
+        {
+            "default": body,
+            "GCM": json.dumps(fcm),
+            "APNS": json.dumps(apns),
+            "APNS_SANDBOX": json.dumps(apns),
+        }
+    )
+
+
+class PushSender:
+    def send(self, endpoint_arn: str, title: str, body: str, data: dict[str, str] | None = None) -> str:
+        try:
+            response = client("sns").publish(
+                TargetArn=endpoint_arn, Message=push_payload(title, body, data), MessageStructure="json"
+            )
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise DeliveryFailed(
+                error.get("Message", str(exc)), transient=error.get("Code") in TRANSIENT_AWS_CODES
+            ) from exc
+        except BotoCoreError as exc:
+            raise DeliveryFailed(str(exc), transient=True) from exc
+        return str(response["MessageId"])

@@ -1,0 +1,36 @@
+"""The outbox workers: SQS messages ask for an outbox to be drained (Q3); a minute schedule
+wakes outboxes whose rate-limit window or retry time has come."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Blueprint, Rate
+
+outbox_events = Blueprint(__name__)
+
+OUTBOX_QUEUE = "pregon-outbox"
+
+
+@outbox_events.on_sqs_message(queue=OUTBOX_QUEUE, batch_size=1, name="deliver_outbox")
+def deliver_outbox(event: Any) -> dict[str, Any]:
+    """Drain the outbox each message names (``{"company_id", "outbox"}``)."""
+    from chalicelib.messaging.delivery import drain_outbox
+
+    totals = {"sent": 0, "failed": 0, "retried": 0, "suppressed": 0}
+    for record in event:
+        request = json.loads(record.body)
+        report = drain_outbox(str(request["company_id"]), str(request["outbox"]))
+        for name in totals:
+            totals[name] += getattr(report, name)
+    return totals
+
+
+@outbox_events.schedule(Rate(1, unit=Rate.MINUTES), name="wake_outboxes")
+def wake_outboxes(event: Any) -> dict[str, Any]:
+    """Every minute: drain the outboxes whose next window or retry has come (C2)."""
+    from chalicelib.messaging.delivery import wake_due_outboxes
+
+    reports = wake_due_outboxes()
+    return {"outboxes": len(reports), "sent": sum(r.sent for r in reports)}

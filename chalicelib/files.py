@@ -1,0 +1,53 @@
+"""Files kept in S3: attachments of messages and register records, raw inbound mail.
+
+Keys are ``<company>/<purpose>/<random>/<file name>``; downloads go through short-lived presigned
+links, never through a public bucket.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from chalicelib.aws import client
+from chalicelib.settings import get_settings
+from chalicelib.store.records import AttachmentRef
+
+DOWNLOAD_LINK_SECONDS = 300
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    cleaned = _UNSAFE.sub("_", name).strip("._") or "file"
+    return cleaned[-120:]
+
+
+def put_file(company_id: str, purpose: str, name: str, content_type: str, data: bytes) -> AttachmentRef:
+    key = f"{company_id}/{purpose}/{secrets.token_hex(8)}/{safe_name(name)}"
+    client("s3").put_object(Bucket=get_settings().files_bucket, Key=key, Body=data, ContentType=content_type)
+    return AttachmentRef(name=name, content_type=content_type, size=len(data), key=key)
+
+
+def read_file(key: str) -> bytes:
+    response = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)
+    return bytes(response["Body"].read())
+
+
+def read_object(bucket: str, key: str) -> bytes:
+    """An object of another bucket (SES writes inbound mail to its own)."""
+    response = client("s3").get_object(Bucket=bucket, Key=key)
+    return bytes(response["Body"].read())
+
+
+def download_url(ref: AttachmentRef, seconds: int = DOWNLOAD_LINK_SECONDS) -> str:
+    return str(
+        client("s3").generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": get_settings().files_bucket,
+                "Key": ref.key,
+                "ResponseContentDisposition": f'attachment; filename="{safe_name(ref.name)}"',
+            },
+            ExpiresIn=seconds,
+        )
+    )

@@ -1,0 +1,382 @@
+"""Draining an outbox: deliver -> record, within the account's rate limit, with retries.
+
+A drain (one ``on_sqs_message`` invocation, or a wake-up) works on one outbox:
+
+1. reads the oldest ready messages from the sparse ``ready`` index, 25 at a time;
+2. counts them into the account's rate-limit window (C2) with a conditional update; when the
+   window is full it stops and asks to be woken when the next window opens;
+3. claims them (conditional updates: of two drains, one owns each message);
+4. skips suppressed addresses (Q5, STOP), sends the rest over one session of the channel
+   (one SMTP connection, SES, SNS, the SMS gateway) and records each outcome on the message:
+   sent with the provider's id; a transient failure queued again after an exponential backoff;
+   a permanent one (or the last attempt) failed with the provider's own text.
+
+Outcomes are written by a background writer 25 at a time, so the connection never waits on
+DynamoDB. A drain that runs out of time kicks its outbox again instead of running on.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, suppress
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from chalicelib import clock
+from chalicelib.channels.base import EmailSession, open_email_session
+from chalicelib.channels.email import HeaderInjection, OutgoingEmail, compose
+from chalicelib.errors import DeliveryFailed, PregonError
+from chalicelib.observability import logger, metrics
+from chalicelib.settings import get_settings
+from chalicelib.store import communications as store
+from chalicelib.store import companies as company_store
+from chalicelib.store import outbox as outbox_store
+from chalicelib.store.records import Communication, SenderAccount
+
+BATCH = 25
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 6
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=2)
+ACCOUNT_RETRY = timedelta(minutes=15)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def backoff(attempt: int) -> timedelta:
+    """Wait before attempt ``attempt + 1``: 1, 2, 4, 8, 16 minutes..., capped, with ±20 % jitter
+    so that messages failed together do not come back together."""
+    base = min(BACKOFF_BASE * (2 ** max(attempt - 1, 0)), BACKOFF_CAP)
+    return base * random.uniform(0.8, 1.2)
+
+
+def rate_window(now: datetime, hours: int) -> tuple[datetime, datetime]:
+    """The fixed window of ``hours`` hours (counted from the epoch, UTC) that ``now`` falls in."""
+    span = timedelta(hours=hours)
+    start = _EPOCH + span * ((now - _EPOCH) // span)
+    return start, start + span
+
+
+@dataclass
+class DrainReport:
+    company_id: str
+    outbox: str
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    suppressed: int = 0
+    wake_at: datetime | None = None
+    more: bool = False
+    reason: str | None = None
+
+
+class _Channel(Protocol):
+    def deliver(self, message: Communication) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class _EmailChannel:
+    """One SMTP connection (or the SES API) of the outbox's account, opened on first use."""
+
+    def __init__(self, account: SenderAccount) -> None:
+        self._account = account
+        self._stack = ExitStack()
+        self._session: EmailSession | None = None
+
+    def _open(self) -> EmailSession:
+        if self._session is None:
+            from chalicelib.senders.service import password_of
+
+            session = open_email_session(self._account, password_of(self._account))
+            self._session = self._stack.enter_context(session)
+        return self._session
+
+    def deliver(self, message: Communication) -> str:
+        attachments = tuple(_attachment(ref) for ref in message.attachments)
+        mime = compose(
+            OutgoingEmail(
+                from_address=message.from_address or self._account.from_address,
+                from_name=message.from_name or self._account.display_name,
+                to_address=message.to_address or "",
+                to_name=message.to_name or "",
+                subject=message.subject or "",
+                text=message.text or "",
+                html=message.html,
+                reply_to=message.reply_to,
+                headers={**message.headers, "X-Pregon-Message": message.communication_id},
+                attachments=attachments,
+            ),
+            message_id=message.rfc_message_id or f"<{message.communication_id}@pregon>",
+        )
+        try:
+            return self._open().send(mime)
+        except DeliveryFailed:
+            self._drop_session()  # a broken connection is not reused for the next message
+            raise
+
+    def _drop_session(self) -> None:
+        self._session = None
+        with suppress(Exception):  # closing a connection that already failed
+            self._stack.close()
+        self._stack = ExitStack()
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def _attachment(ref: Any) -> tuple[str, str, bytes]:
+    from chalicelib.files import read_file
+
+    return ref.name, ref.content_type, read_file(ref.key)
+
+
+class _SmsChannel:
+    def __init__(self, company_id: str) -> None:
+        from chalicelib.sms.settings import sms_sender
+
+        self._sender = sms_sender(company_id)  # Conflict while SMS is off or incomplete
+
+    def deliver(self, message: Communication) -> str:
+        return self._sender.send(message.to_address or "", message.text or "")
+
+    def close(self) -> None:
+        return None
+
+
+class _PushChannel:
+    def __init__(self) -> None:
+        from chalicelib.channels.push import PushSender
+
+        self._sender = PushSender()
+
+    def deliver(self, message: Communication) -> str:
+        data = {"communication_id": message.communication_id}
+        return self._sender.send(message.to_address or "", message.subject or "", message.text or "", data)
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class _Setup:
+    channel: _Channel | None
+    limit: tuple[int, int] | None
+    reason: str | None = None
+    fail_all: bool = False
+
+
+def _setup(company_id: str, outbox: str) -> _Setup:
+    kind, _, area = outbox.partition(":")
+    if kind == "email":
+        from chalicelib.senders.service import is_working
+
+        account = company_store.get_sender_accounts(company_id, [area]).get(area)
+        if account is None or not is_working(account):
+            return _Setup(None, None, f"the sender account {area!r} is missing, disabled or incomplete")
+        limit = (
+            (account.rate_limit_count, account.rate_limit_hours or 1) if account.rate_limit_count else None
+        )
+        return _Setup(_EmailChannel(account), limit)
+    if kind == "sms":
+        try:
+            return _Setup(_SmsChannel(company_id), None)
+        except PregonError as exc:
+            # SMS switched off: its messages are not kept for a later blast; they fail, recorded.
+            return _Setup(None, None, exc.message, fail_all=True)
+    if kind == "push":
+        return _Setup(_PushChannel(), None)
+    return _Setup(None, None, f"unknown outbox {outbox!r}", fail_all=True)
+
+
+class _OutcomeWriter:
+    """Writes outcomes in the background, 25 per transaction, with job and monitor counters."""
+
+    def __init__(self, company_id: str) -> None:
+        self._company_id = company_id
+        self._pending: list[Communication] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-outcomes")
+        self._writes: list[Future[None]] = []
+
+    def add(self, outcome: Communication) -> None:
+        self._pending.append(outcome)
+        if len(self._pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._writes.append(self._pool.submit(_write_outcomes, self._company_id, self._pending))
+            self._pending = []
+
+    def close(self) -> None:
+        self.flush()
+        self._pool.shutdown(wait=True)
+        for write in self._writes:
+            write.result()  # a failed write is the drain's error (the lease brings messages back)
+
+
+def _write_outcomes(company_id: str, outcomes: list[Communication]) -> None:
+    now = clock.now()
+    store.record_outcomes(outcomes, now)
+    jobs: dict[str, Counter[str]] = {}
+    alerts: dict[str, Counter[str]] = {}
+    for outcome in outcomes:
+        final = _final_bucket(outcome.state)
+        if final is None:
+            continue
+        if outcome.job_id:
+            jobs.setdefault(outcome.job_id, Counter())[final] += 1
+        if outcome.alert_type:
+            alerts.setdefault(outcome.alert_type, Counter())[final] += 1
+    for job_id, counts in jobs.items():
+        outbox_store.count_job(
+            company_id, job_id, now, sent=counts["sent"], failed=counts["failed"], skipped=counts["skipped"]
+        )
+    for alert_type, counts in alerts.items():
+        company_store.count_alert_results(
+            company_id, alert_type, sent=counts["sent"], failed=counts["failed"] + counts["skipped"]
+        )
+
+
+def _final_bucket(state: str) -> str | None:
+    return {"sent": "sent", "failed": "failed", "suppressed": "skipped"}.get(state)
+
+
+def drain_outbox(company_id: str, outbox: str, *, seconds: float | None = None) -> DrainReport:
+    """Deliver what an outbox may send now. Safe to run several at once on one outbox."""
+    report = DrainReport(company_id, outbox)
+    deadline = time.monotonic() + (seconds if seconds is not None else get_settings().drain_seconds)
+    setup = _setup(company_id, outbox)
+    if setup.channel is None and not setup.fail_all:
+        report.reason = setup.reason
+        report.wake_at = clock.now() + ACCOUNT_RETRY
+        outbox_store.wake_later(company_id, outbox, report.wake_at)
+        logger().warning(
+            "outbox waits", extra={"company_id": company_id, "outbox": outbox, "reason": setup.reason}
+        )
+        return report
+    writer = _OutcomeWriter(company_id)
+    retry_at: datetime | None = None
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                report.more = True
+                break
+            now = clock.now()
+            ready = store.ready_messages(company_id, outbox, now, BATCH)
+            if not ready:
+                break
+            window: tuple[datetime, datetime] | None = None
+            if setup.limit is not None:
+                count, hours = setup.limit
+                window = rate_window(now, hours)
+                granted = outbox_store.reserve_in_window(company_id, outbox, *window, len(ready), count)
+                if granted == 0:
+                    report.wake_at = window[1]
+                    report.reason = f"rate limit: {count} per {hours} h reached until {window[1].isoformat()}"
+                    break
+                ready = ready[:granted]
+            owned = store.claim(ready, now, LEASE)
+            if window is not None:
+                outbox_store.release_in_window(company_id, outbox, window[0], len(ready) - len(owned))
+            if not owned:
+                continue  # another drain took these; look again
+            suppressed = outbox_store.suppressed_among(company_id, [_address_key(m) for m in owned])
+            for message in owned:
+                outcome = _deliver(setup, message, suppressed, now, report)
+                if outcome.state == "queued" and outcome.not_before is not None:
+                    retry_at = min(retry_at or outcome.not_before, outcome.not_before)
+                writer.add(outcome)
+    finally:
+        try:
+            writer.close()
+        finally:
+            if setup.channel is not None:
+                setup.channel.close()
+    _plan_next(report, retry_at)
+    metrics().add_metric(name="MessagesSent", unit="Count", value=report.sent)
+    metrics().add_metric(name="MessagesFailed", unit="Count", value=report.failed)
+    logger().info(
+        "outbox drained",
+        extra={
+            "company_id": company_id,
+            "outbox": outbox,
+            "sent": report.sent,
+            "failed": report.failed,
+            "retried": report.retried,
+            "suppressed": report.suppressed,
+            "reason": report.reason,
+        },
+    )
+    return report
+
+
+def _address_key(message: Communication) -> str:
+    address = message.to_address or ""
+    return address.lower() if message.channel == "email" else address
+
+
+def _deliver(
+    setup: _Setup,
+    message: Communication,
+    suppressed: dict[str, Any],
+    now: datetime,
+    report: DrainReport,
+) -> Communication:
+    entry = suppressed.get(_address_key(message))
+    if entry is not None:
+        report.suppressed += 1
+        return replace(
+            message, state="suppressed", error=f"not sent: the address is suppressed ({entry.reason})"
+        )
+    if setup.channel is None:
+        report.failed += 1
+        return replace(message, state="failed", error=setup.reason)
+    try:
+        provider_id = setup.channel.deliver(message)
+    except DeliveryFailed as exc:
+        if exc.transient and message.attempts < MAX_ATTEMPTS:
+            report.retried += 1
+            return replace(
+                message, state="queued", not_before=now + backoff(message.attempts), error=exc.message
+            )
+        report.failed += 1
+        return replace(message, state="failed", error=exc.message)
+    except (HeaderInjection, PregonError) as exc:
+        report.failed += 1
+        return replace(message, state="failed", error=str(exc))
+    report.sent += 1
+    return replace(message, state="sent", sent_at=clock.now(), provider_message_id=provider_id, error=None)
+
+
+def _plan_next(report: DrainReport, retry_at: datetime | None) -> None:
+    """Make sure the outbox is drained again when it can be: now (out of time), at the next
+    window, at the earliest retry, or when a message that is not due yet becomes due."""
+    from chalicelib.messaging.outbox import kick_outboxes
+
+    company_id, outbox = report.company_id, report.outbox
+    if report.more:
+        kick_outboxes(company_id, {outbox})
+        return
+    candidates = [t for t in (report.wake_at, retry_at, store.earliest_ready(company_id, outbox)) if t]
+    if candidates:
+        report.wake_at = min(candidates) if report.wake_at is None else max(report.wake_at, min(candidates))
+        outbox_store.wake_later(company_id, outbox, report.wake_at)
+
+
+def wake_due_outboxes(now: datetime | None = None) -> list[DrainReport]:
+    """The minute schedule: drain every outbox whose wake-up time has come (a sparse index)."""
+    now = now or clock.now()
+    reports = []
+    for company_id, outbox, wake_at in list(outbox_store.due_wakeups(now)):
+        if not outbox_store.take_wakeup(company_id, outbox, wake_at):
+            continue  # another invocation took it
+        try:
+            reports.append(drain_outbox(company_id, outbox))
+        except Exception:
+            logger().exception("outbox wake-up failed", extra={"company_id": company_id, "outbox": outbox})
+            outbox_store.wake_later(company_id, outbox, now + ACCOUNT_RETRY)
+    return reports

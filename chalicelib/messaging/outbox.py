@@ -1,0 +1,190 @@
+"""The outbox: the one way a message leaves Pregón (decide -> render -> **outbox** -> deliver -> record).
+
+Producers (the tracking sweep, event messages, manual and bulk sends, auto-replies, resends) hand
+rendered messages to :func:`enqueue`. Each becomes a ``queued`` communication in the outbox of the
+account that will send it (``email:<area>`` for e-mail, ``sms``, ``push``), once per idempotency
+key, and the outbox is kicked over SQS. The worker (:mod:`chalicelib.messaging.delivery`, run by
+``on_sqs_message``) drains it within the account's rate limit, retries transient failures with
+backoff and records every outcome on the same item, which the history and the register read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cache
+
+from chalicelib import clock
+from chalicelib.channels.email import address_domain, new_message_id
+from chalicelib.observability import logger
+from chalicelib.senders.service import account_for
+from chalicelib.settings import get_settings
+from chalicelib.store import communications as store
+from chalicelib.store.records import AttachmentRef, Communication, SenderAccount
+
+CHANNELS = ("email", "sms", "push")
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A decided and rendered message for one recipient.
+
+    ``to_address`` is an e-mail address, an E.164 number (SMS) or an SNS endpoint ARN (push).
+    ``idempotency_key`` makes enqueueing the same message twice a no-op (e.g. ``event:<id>:<client>``).
+    ``area`` picks the sender account of an e-mail (C1), ``personal_user`` a user's own (C5).
+    """
+
+    channel: str
+    to_address: str
+    text: str
+    subject: str | None = None
+    html: str | None = None
+    to_name: str | None = None
+    message_type: str | None = None
+    kind: str = "automatic"
+    client_id: str | None = None
+    contact_id: str | None = None
+    area: str = "all"
+    personal_user: str | None = None
+    cause: str | None = None
+    idempotency_key: str | None = None
+    job_id: str | None = None
+    resend_of: str | None = None
+    alert_ref: str | None = None
+    alert_type: str | None = None
+    created_by: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[AttachmentRef, ...] = ()
+    not_before: datetime | None = None
+
+
+def outbox_of(channel: str, area: str | None = None) -> str:
+    return f"email:{area}" if channel == "email" else channel
+
+
+def reply_reference(company_id: str, communication_id: str) -> str:
+    """A reference we put in ``References``: replies carry it back even when SES rewrites the
+    Message-ID (I3 threads by it)."""
+    return f"<ref-{communication_id}.{company_id}@{get_settings().mail_domain}>"
+
+
+def communication_for(
+    company_id: str,
+    message: OutgoingMessage,
+    now: datetime,
+    account: SenderAccount | None = None,
+) -> Communication:
+    """The queued communication a message becomes (or a failed one, when no account can send it)."""
+    communication_id = store.new_communication_id(now)
+    base = Communication(
+        company_id=company_id,
+        communication_id=communication_id,
+        direction="out",
+        channel=message.channel,
+        kind=message.kind,
+        state="queued",
+        created_at=now,
+        updated_at=now,
+        message_type=message.message_type,
+        client_id=message.client_id,
+        contact_id=message.contact_id,
+        outbox=outbox_of(message.channel, account.area if account else message.area),
+        to_address=message.to_address,
+        to_name=message.to_name,
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+        headers=dict(message.headers),
+        attachments=message.attachments,
+        not_before=message.not_before or now,
+        cause=message.cause,
+        idempotency_key=message.idempotency_key,
+        job_id=message.job_id,
+        resend_of=message.resend_of,
+        alert_ref=message.alert_ref,
+        alert_type=message.alert_type,
+        created_by=message.created_by,
+    )
+    if message.channel != "email":
+        return base
+    if account is None:
+        return replace(
+            base,
+            state="failed",
+            outbox=None,
+            error=f"no working sender account for the area {message.area!r} (nor the 'all' fallback)",
+        )
+    domain = address_domain(account.from_address)
+    references = reply_reference(company_id, communication_id)
+    return replace(
+        base,
+        sender_area=account.area,
+        from_address=account.from_address,
+        from_name=account.display_name,
+        reply_to=account.reply_to,
+        rfc_message_id=new_message_id(domain),
+        headers={"References": references, **base.headers},
+    )
+
+
+def enqueue(
+    company_id: str, messages: Sequence[OutgoingMessage], *, kick: bool = True
+) -> list[Communication]:
+    """Put messages in their outboxes and wake the outboxes up. Returns the communications
+    written (a message whose idempotency key was used before is not written again)."""
+    if not messages:
+        return []
+    now = clock.now()
+    accounts: dict[tuple[str, str | None], SenderAccount | None] = {}
+    comms = []
+    for message in messages:
+        if message.channel not in CHANNELS:
+            raise ValueError(f"unknown channel {message.channel!r}")
+        account = None
+        if message.channel == "email":
+            wanted = (message.area, message.personal_user)
+            if wanted not in accounts:
+                accounts[wanted] = account_for(company_id, message.area, personal_user=message.personal_user)
+            account = accounts[wanted]
+        comms.append(communication_for(company_id, message, now, account))
+    written = store.add_new(comms)
+    if kick:
+        kick_outboxes(company_id, {c.outbox for c in written if c.state == "queued" and c.outbox})
+    failed = [c for c in written if c.state == "failed"]
+    if failed:
+        logger().warning(
+            "messages not queued: no working sender account",
+            extra={"company_id": company_id, "count": len(failed), "area": failed[0].outbox},
+        )
+    return written
+
+
+# --- kicking outboxes over SQS -----------------------------------------------------------------
+
+
+@cache
+def _queue_url(name: str) -> str:
+    from chalicelib.aws import client
+
+    return str(client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def reset_queue_cache() -> None:
+    _queue_url.cache_clear()
+
+
+def kick_outboxes(company_id: str, outboxes: set[str] | frozenset[str], *, workers: int = 1) -> None:
+    """Ask the outbox workers to drain these outboxes now (``workers`` drains of each)."""
+    if not outboxes:
+        return
+    from chalicelib.aws import client
+
+    url = _queue_url(get_settings().outbox_queue)
+    entries = [
+        {"Id": f"{n}", "MessageBody": json.dumps({"company_id": company_id, "outbox": outbox})}
+        for n, outbox in enumerate(sorted(outboxes) * workers)
+    ]
+    for start in range(0, len(entries), 10):
+        client("sqs").send_message_batch(QueueUrl=url, Entries=entries[start : start + 10])

@@ -1,0 +1,503 @@
+"""Communications: every message in an outbox, sent, failed or received, and every record staff
+write by hand. One item each; the history, the register and the outboxes are indexes over them.
+
+* ``ready`` (sparse) lists an outbox's queued messages by ``not_before``: what a drain claims;
+* ``by-channel`` / ``by-status`` are the history per channel (and per status group), newest first;
+* ``by-client`` is a client's register (removing its key takes a record out of the register only);
+* ``by-provider-message`` / ``by-rfc-message`` find a message from a delivery notification or a reply;
+* ``unassigned`` lists inbound messages that matched no client.
+
+A message is enqueued once per idempotency key (a ``message-keys`` item put in the same
+transaction) and claimed by one drain at a time (a conditional update from ``queued`` with the
+``ready_at`` it was read with).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store import records
+from chalicelib.store.models import AlertModel, AttachmentRef, CommunicationModel, MessageKeyModel
+from chalicelib.store.tables import bind, transact_all_or_drop
+
+HISTORY_CHANNELS = frozenset({"email", "sms", "push"})
+_TX_ENTRIES = 25  # communications per transaction (a claim is one update each; enqueue two puts)
+
+
+def new_communication_id(now: datetime) -> str:
+    """Sortable by creation time (milliseconds), unique by 48 random bits."""
+    return f"{int(now.timestamp() * 1000):012x}{secrets.token_hex(6)}"
+
+
+def stamp(moment: datetime) -> str:
+    """Fixed-width UTC text that sorts like the instant it names."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_stamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def status_group(state: str) -> str:
+    """The history's filter groups: sent (or better), bounced (or complained), received, not sent."""
+    if state in ("sent", "delivered"):
+        return "sent"
+    if state in ("bounced", "complained"):
+        return "bounced"
+    if state == "received":
+        return "received"
+    return "not_sent"
+
+
+def _search_text(comm: records.Communication) -> str:
+    parts = [comm.subject, comm.to_address, comm.to_name, comm.from_address, comm.from_name, comm.text]
+    return " ".join(p for p in parts if p).lower()[:4000]
+
+
+def _index_keys(comm: records.Communication) -> dict[str, str | None]:
+    company = comm.company_id
+    queued = comm.state in ("queued", "sending") and comm.outbox is not None
+    history = comm.channel in HISTORY_CHANNELS and comm.direction in ("out", "in")
+    return {
+        "ready_outbox": f"{company}#{comm.outbox}" if queued else None,
+        "ready_at": f"{stamp(comm.not_before or comm.created_at)}#{comm.communication_id}"
+        if queued
+        else None,
+        "client_key": f"{company}#{comm.client_id}" if comm.client_id and comm.in_register else None,
+        "history_key": f"{company}#{comm.channel}" if history else None,
+        "status_key": f"{company}#{comm.channel}#{status_group(comm.state)}" if history else None,
+        "unassigned_company": company if comm.unassigned else None,
+    }
+
+
+def _item(comm: records.Communication) -> CommunicationModel:
+    keys: dict[str, Any] = _index_keys(comm)
+    return CommunicationModel(
+        comm.company_id,
+        comm.communication_id,
+        direction=comm.direction,
+        channel=comm.channel,
+        kind=comm.kind,
+        state=comm.state,
+        created_at=comm.created_at,
+        updated_at=comm.updated_at,
+        message_type=comm.message_type,
+        client_id=comm.client_id,
+        contact_id=comm.contact_id,
+        outbox=comm.outbox,
+        sender_area=comm.sender_area,
+        from_address=comm.from_address,
+        from_name=comm.from_name,
+        to_address=comm.to_address,
+        to_name=comm.to_name,
+        reply_to=comm.reply_to,
+        subject=comm.subject,
+        text=comm.text,
+        html=comm.html,
+        body_key=comm.body_key,
+        headers=dict(comm.headers),
+        attachments=[
+            AttachmentRef(name=a.name, content_type=a.content_type, size=a.size, key=a.key)
+            for a in comm.attachments
+        ],
+        attempts=comm.attempts,
+        error=comm.error,
+        not_before=comm.not_before,
+        lease_until=comm.lease_until,
+        sent_at=comm.sent_at,
+        delivered_at=comm.delivered_at,
+        provider_message_id=comm.provider_message_id,
+        rfc_message_id=comm.rfc_message_id,
+        cause=comm.cause,
+        idempotency_key=comm.idempotency_key,
+        job_id=comm.job_id,
+        resend_of=comm.resend_of,
+        in_reply_to=comm.in_reply_to,
+        thread_id=comm.thread_id,
+        alert_ref=comm.alert_ref,
+        alert_type=comm.alert_type,
+        record_type=comm.record_type,
+        motive=comm.motive,
+        area=comm.area,
+        initiated_by=comm.initiated_by,
+        created_by=comm.created_by,
+        raw_key=comm.raw_key,
+        search_text=_search_text(comm),
+        **keys,
+    )
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    mapping = raw.as_dict() if hasattr(raw, "as_dict") else raw
+    return {str(k): str(v) for k, v in dict(mapping).items()}
+
+
+def _record(item: CommunicationModel) -> records.Communication:
+    return records.Communication(
+        company_id=item.company_id,
+        communication_id=item.communication_id,
+        direction=item.direction,
+        channel=item.channel,
+        kind=item.kind,
+        state=item.state,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        message_type=item.message_type,
+        client_id=item.client_id,
+        contact_id=item.contact_id,
+        outbox=item.outbox,
+        sender_area=item.sender_area,
+        from_address=item.from_address,
+        from_name=item.from_name,
+        to_address=item.to_address,
+        to_name=item.to_name,
+        reply_to=item.reply_to,
+        subject=item.subject,
+        text=item.text,
+        html=item.html,
+        body_key=item.body_key,
+        headers=_headers(item.headers),
+        attachments=tuple(
+            records.AttachmentRef(name=a.name, content_type=a.content_type, size=int(a.size), key=a.key)
+            for a in (item.attachments or [])
+        ),
+        attempts=int(item.attempts or 0),
+        error=item.error,
+        not_before=item.not_before,
+        lease_until=item.lease_until,
+        sent_at=item.sent_at,
+        delivered_at=item.delivered_at,
+        provider_message_id=item.provider_message_id,
+        rfc_message_id=item.rfc_message_id,
+        cause=item.cause,
+        idempotency_key=item.idempotency_key,
+        job_id=item.job_id,
+        resend_of=item.resend_of,
+        in_reply_to=item.in_reply_to,
+        thread_id=item.thread_id,
+        alert_ref=item.alert_ref,
+        alert_type=item.alert_type,
+        record_type=item.record_type,
+        motive=item.motive,
+        area=item.area,
+        initiated_by=item.initiated_by,
+        created_by=item.created_by,
+        raw_key=item.raw_key,
+        in_register=item.client_key is not None or item.client_id is None,
+        unassigned=item.unassigned_company is not None,
+    )
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def add_to_transaction(tx: TransactWrite, comm: records.Communication) -> None:
+    """Put a new communication (and its idempotency key, when it has one) in a caller's transaction."""
+    if comm.idempotency_key:
+        tx.save(
+            MessageKeyModel(
+                f"{comm.company_id}#{comm.idempotency_key}",
+                communication_id=comm.communication_id,
+                created_at=comm.created_at,
+            ),
+            condition=MessageKeyModel.key.does_not_exist(),
+        )
+    tx.save(_item(comm), condition=CommunicationModel.communication_id.does_not_exist())
+
+
+def add_new(comms: Sequence[records.Communication]) -> list[records.Communication]:
+    """Write new communications; one whose idempotency key was used before is dropped.
+
+    Returns what was written. Each communication and its key are one all-or-nothing pair.
+    """
+    bind()
+    written: list[records.Communication] = []
+    keyed = [c for c in comms if c.idempotency_key]
+    plain = [c for c in comms if not c.idempotency_key]
+    for start in range(0, len(keyed), _TX_ENTRIES):
+        written += transact_all_or_drop(keyed[start : start + _TX_ENTRIES], add_to_transaction, 2)
+    for start in range(0, len(plain), _TX_ENTRIES):
+        written += transact_all_or_drop(plain[start : start + _TX_ENTRIES], add_to_transaction, 1)
+    return written
+
+
+def save(comm: records.Communication) -> records.Communication:
+    """Create or replace one communication as it is (inbound messages, register records)."""
+    bind()
+    _item(comm).save()
+    return comm
+
+
+def get(company_id: str, communication_id: str) -> records.Communication | None:
+    bind()
+    try:
+        return _record(CommunicationModel.get(company_id, communication_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def get_many(company_id: str, communication_ids: Iterable[str]) -> dict[str, records.Communication]:
+    bind()
+    keys = [(company_id, cid) for cid in dict.fromkeys(communication_ids)]
+    return {item.communication_id: _record(item) for item in CommunicationModel.batch_get(keys)}
+
+
+def existing_key(company_id: str, idempotency_key: str) -> str | None:
+    """The communication an idempotency key was used for, if any."""
+    bind()
+    try:
+        return str(MessageKeyModel.get(f"{company_id}#{idempotency_key}").communication_id)
+    except DoesNotExist:
+        return None
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+def ready_messages(company_id: str, outbox: str, now: datetime, limit: int) -> list[records.Communication]:
+    """The oldest queued messages of an outbox that may go at ``now`` (not claimed)."""
+    bind()
+    items = CommunicationModel.ready.query(
+        f"{company_id}#{outbox}",
+        CommunicationModel.ready_at <= f"{stamp(now)}#~",
+        limit=limit,
+    )
+    return [_record(i) for i in items]
+
+
+def earliest_ready(company_id: str, outbox: str) -> datetime | None:
+    """When the oldest queued message of an outbox may go, or None when the outbox is empty."""
+    bind()
+    for item in CommunicationModel.ready.query(f"{company_id}#{outbox}", limit=1):
+        return parse_stamp(str(item.ready_at).split("#", 1)[0])
+    return None
+
+
+def claim(
+    messages: Sequence[records.Communication], now: datetime, lease: timedelta
+) -> list[records.Communication]:
+    """Take ready messages for sending: a conditional update each, from exactly the ``ready_at``
+    they were read with. Returns the ones this caller owns.
+
+    A claimed message stays in the ready index with ``ready_at`` moved to the end of its lease:
+    if the worker dies before recording an outcome, the message is ready again when the lease
+    runs out (and the outbox's wake-up finds it), so nothing is lost."""
+    bind()
+    until = now + lease
+
+    def add(tx: TransactWrite, comm: records.Communication) -> None:
+        read_at = _index_keys(replace(comm, state="queued"))["ready_at"]
+        sending = replace(comm, state="sending")
+        tx.update(
+            CommunicationModel(comm.company_id, comm.communication_id),
+            actions=[
+                CommunicationModel.state.set("sending"),
+                CommunicationModel.lease_until.set(until),
+                CommunicationModel.attempts.add(1),
+                CommunicationModel.updated_at.set(now),
+                CommunicationModel.ready_at.set(f"{stamp(until)}#{comm.communication_id}"),
+                *_status_key_actions(sending),
+            ],
+            condition=CommunicationModel.ready_at == _claimed_at(comm, read_at),
+        )
+
+    owned: list[records.Communication] = []
+    for start in range(0, len(messages), _TX_ENTRIES):
+        owned += transact_all_or_drop(messages[start : start + _TX_ENTRIES], add)
+    return [
+        replace(c, state="sending", lease_until=until, attempts=c.attempts + 1, not_before=until)
+        for c in owned
+    ]
+
+
+def _claimed_at(comm: records.Communication, queued_ready_at: str | None) -> str | None:
+    """The ``ready_at`` a message was read with: its not-before while queued, its lease's end
+    while another worker held it (and the lease ran out)."""
+    if comm.state == "sending" and comm.lease_until is not None:
+        return f"{stamp(comm.lease_until)}#{comm.communication_id}"
+    return queued_ready_at
+
+
+def _status_key_actions(comm: records.Communication) -> list[Any]:
+    keys = _index_keys(comm)
+    if keys["status_key"] is None:
+        return []
+    return [CommunicationModel.status_key.set(keys["status_key"])]
+
+
+def record_outcomes(outcomes: Sequence[records.Communication], now: datetime) -> None:
+    """Write what became of claimed messages (state, provider id, error, next attempt), with the
+    tracking alert each one carries, 25 messages per transaction. A message is only written
+    while this drain still holds it (state ``sending``)."""
+    bind()
+
+    def add(tx: TransactWrite, comm: records.Communication) -> None:
+        keys = _index_keys(comm)
+        actions: list[Any] = [
+            CommunicationModel.state.set(comm.state),
+            CommunicationModel.updated_at.set(now),
+            CommunicationModel.lease_until.remove(),
+            *_status_key_actions(comm),
+        ]
+        optional: tuple[tuple[Any, Any], ...] = (
+            (CommunicationModel.error, comm.error),
+            (CommunicationModel.sent_at, comm.sent_at),
+            (CommunicationModel.provider_message_id, comm.provider_message_id),
+            (CommunicationModel.rfc_message_id, comm.rfc_message_id),
+            (CommunicationModel.not_before, comm.not_before),
+        )
+        for attribute, value in optional:
+            if value is not None:
+                actions.append(attribute.set(value))
+        ready_outbox, ready_at = keys["ready_outbox"], keys["ready_at"]
+        if ready_outbox is not None and ready_at is not None:  # queued again for a later attempt
+            actions += [
+                CommunicationModel.ready_outbox.set(ready_outbox),
+                CommunicationModel.ready_at.set(ready_at),
+            ]
+        else:
+            actions += [CommunicationModel.ready_outbox.remove(), CommunicationModel.ready_at.remove()]
+        tx.update(
+            CommunicationModel(comm.company_id, comm.communication_id),
+            actions=actions,
+            condition=(CommunicationModel.state == "sending")
+            & (CommunicationModel.lease_until == comm.lease_until),
+        )
+
+    for start in range(0, len(outcomes), _TX_ENTRIES):
+        transact_all_or_drop(outcomes[start : start + _TX_ENTRIES], add)
+    _record_alerts([c for c in outcomes if c.alert_ref and c.state in ("sent", "failed", "suppressed")])
+
+
+def _record_alerts(outcomes: Sequence[records.Communication]) -> None:
+    """Mirror final outcomes onto the tracking alert items the parcel pages list."""
+    if not outcomes:
+        return
+    with AlertModel.batch_write() as batch:
+        for item in AlertModel.batch_get([tuple(c.alert_ref.split("|", 1)) for c in outcomes if c.alert_ref]):
+            comm = next(c for c in outcomes if c.alert_ref == f"{item.parcel_key}|{item.alert_id}")
+            item.state = "failed" if comm.state == "suppressed" else comm.state
+            item.message_id = comm.provider_message_id
+            item.error = comm.error
+            item.sent_at = comm.sent_at
+            batch.save(item)
+
+
+def set_delivery_state(
+    comm: records.Communication, state: str, at: datetime, detail: str | None = None
+) -> records.Communication:
+    """A provider's later word on a sent message: delivered, bounced or complained."""
+    bind()
+    updated = replace(comm, state=state, updated_at=at, error=detail or comm.error)
+    actions: list[Any] = [
+        CommunicationModel.state.set(state),
+        CommunicationModel.updated_at.set(at),
+        *_status_key_actions(updated),
+    ]
+    if state == "delivered":
+        actions.append(CommunicationModel.delivered_at.set(at))
+        updated = replace(updated, delivered_at=at)
+    if detail:
+        actions.append(CommunicationModel.error.set(detail))
+    CommunicationModel(comm.company_id, comm.communication_id).update(actions=actions)
+    return updated
+
+
+def by_provider_message_id(provider_message_id: str) -> records.Communication | None:
+    bind()
+    for item in CommunicationModel.by_provider_message.query(provider_message_id, limit=1):
+        return _record(item)
+    return None
+
+
+def by_rfc_message_id(rfc_message_id: str) -> records.Communication | None:
+    bind()
+    for item in CommunicationModel.by_rfc_message.query(rfc_message_id, limit=1):
+        return _record(item)
+    return None
+
+
+# --- listings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[records.Communication]
+    cursor: dict[str, Any] | None
+
+
+def history_page(
+    company_id: str,
+    channel: str,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    cursor: dict[str, Any] | None = None,
+    filter_condition: Any = None,
+) -> Page:
+    """One channel's history, newest first, optionally one status group only."""
+    bind()
+    if status:
+        result = CommunicationModel.by_status.query(
+            f"{company_id}#{channel}#{status}",
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=cursor,
+            filter_condition=filter_condition,
+        )
+    else:
+        result = CommunicationModel.by_channel.query(
+            f"{company_id}#{channel}",
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=cursor,
+            filter_condition=filter_condition,
+        )
+    items = [_record(i) for i in result]
+    return Page(items, result.last_evaluated_key)
+
+
+def register_page(
+    company_id: str,
+    client_id: str,
+    *,
+    limit: int = 50,
+    cursor: dict[str, Any] | None = None,
+    filter_condition: Any = None,
+) -> Page:
+    """A client's register, newest first."""
+    bind()
+    result = CommunicationModel.by_client.query(
+        f"{company_id}#{client_id}",
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=cursor,
+        filter_condition=filter_condition,
+    )
+    return Page([_record(i) for i in result], result.last_evaluated_key)
+
+
+def update_fields(company_id: str, communication_id: str, fields: dict[str, Any], now: datetime) -> None:
+    """Set (or, for None, remove) plain attributes of a communication that exists."""
+    bind()
+    actions: list[Any] = [CommunicationModel.updated_at.set(now)]
+    for name, value in fields.items():
+        attribute = getattr(CommunicationModel, name)
+        actions.append(attribute.set(value) if value is not None else attribute.remove())
+    try:
+        CommunicationModel(company_id, communication_id).update(
+            actions=actions, condition=CommunicationModel.communication_id.exists()
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise LookupError(communication_id) from exc
+        raise

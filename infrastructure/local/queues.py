@@ -1,0 +1,185 @@
+"""Runs the app's ``@app.on_sqs_message`` handlers against moto's SQS, as Lambda's event source
+mapping would on AWS (``chalice local`` does not). The handlers are the deployed ones; only the
+poller is local.
+
+    from app import app
+    with LocalQueueRunner(app):      # threads poll each queue and invoke its handler
+        ...
+    run_queues_until_empty(app)      # or: in this thread, until every queue is empty (tests)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from chalice.app import Chalice, SQSEventConfig
+from chalice.local import LambdaContext
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_ID = "123456789012"
+FILE_BUCKETS = ("pregon-files",)
+
+
+def _sqs() -> Any:
+    import boto3
+
+    return boto3.session.Session().client("sqs")
+
+
+def ensure_local_resources(app: Chalice | None = None, buckets: tuple[str, ...] = FILE_BUCKETS) -> None:
+    """Create the app's queues and the file buckets in moto (idempotent)."""
+    import boto3
+
+    sqs = _sqs()
+    for name in _queue_names(app):
+        sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "900"})
+    s3 = boto3.session.Session().client("s3")
+    for bucket in buckets:
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(Bucket=bucket)
+
+
+def _queue_names(app: Chalice | None) -> list[str]:
+    if app is None:
+        from chalicelib.events.outbox import OUTBOX_QUEUE
+
+        return [OUTBOX_QUEUE]
+    return [s.queue for s in app.event_sources if isinstance(s, SQSEventConfig) and s.queue]
+
+
+@dataclass
+class QueueConsumer:
+    name: str
+    queue: str
+    handler: Callable[[dict[str, Any], Any], Any]
+    batch_size: int
+    url: str = ""
+
+    def poll_once(self, wait_seconds: int = 0, results: list[Any] | None = None) -> int:
+        """Receive up to one batch and hand it to the handler; returns how many were handled
+        (and appends the handler's answer to ``results``). Messages are deleted only when the
+        handler returns, as Lambda does."""
+        sqs = _sqs()
+        if not self.url:
+            self.url = sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
+        answer = sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=min(self.batch_size, 10), WaitTimeSeconds=wait_seconds
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            return 0
+        arn = f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:{self.queue}"
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": m.get("MessageAttributes", {}),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
+        }
+        context = LambdaContext(f"pregon-local-{self.name}", memory_size=512, max_runtime_ms=900_000)
+        answer_of_handler = self.handler(event, context)
+        if results is not None:
+            results.append(answer_of_handler)
+        sqs.delete_message_batch(
+            QueueUrl=self.url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+        )
+        return len(messages)
+
+
+def consumers(app: Chalice) -> list[QueueConsumer]:
+    return [
+        QueueConsumer(source.name, source.queue, app.handler_map[source.name], source.batch_size)
+        for source in app.event_sources
+        if isinstance(source, SQSEventConfig) and source.queue
+    ]
+
+
+def run_queues_until_empty(app: Chalice, max_rounds: int = 1000) -> list[Any]:
+    """Invoke the handlers in this thread until every queue is empty; returns their answers."""
+    results: list[Any] = []
+    workers = consumers(app)
+    for _ in range(max_rounds):
+        if not sum(c.poll_once(results=results) for c in workers):
+            return results
+    raise RuntimeError(f"queues still not empty after {max_rounds} rounds")
+
+
+def purge_queues(app: Chalice) -> int:
+    """Drop every message waiting in the app's queues (SQS allows one PurgeQueue a minute, so
+    this receives and deletes instead). Returns how many were dropped."""
+    sqs = _sqs()
+    dropped = 0
+    for consumer in consumers(app):
+        url = sqs.get_queue_url(QueueName=consumer.queue)["QueueUrl"]
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)]
+            sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+            dropped += len(messages)
+    return dropped
+
+
+class LocalQueueRunner:
+    """``workers`` threads per queue, each long-polling and invoking the handler, until stop()."""
+
+    def __init__(self, app: Chalice, *, workers: int = 2) -> None:
+        self.app = app
+        self.workers = workers
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.failures = 0
+
+    def _loop(self, consumer: QueueConsumer) -> None:
+        while not self._stop.is_set():
+            try:
+                consumer.poll_once(wait_seconds=1)
+            except Exception:
+                self.failures += 1
+                log.exception(
+                    "queue handler %s failed; the message comes back after its timeout", consumer.name
+                )
+                self._stop.wait(1.0)
+
+    def start(self) -> LocalQueueRunner:
+        for consumer in consumers(self.app):
+            for n in range(self.workers):
+                worker = QueueConsumer(consumer.name, consumer.queue, consumer.handler, consumer.batch_size)
+                thread = threading.Thread(
+                    target=self._loop,
+                    args=(worker,),
+                    name=f"queue-{consumer.name}-{n}-{uuid.uuid4().hex[:4]}",
+                )
+                thread.daemon = True
+                thread.start()
+                self._threads.append(thread)
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def __enter__(self) -> LocalQueueRunner:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
