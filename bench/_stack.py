@@ -344,3 +344,12 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     }
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+def deliver_queued() -> int:
+    """Run the outbox workers (the deployed ``on_sqs_message`` handler over moto's SQS) until the
+    queue is empty; returns how many messages they sent."""
+    from app import app
+    from infrastructure.local.queues import run_queues_until_empty
+
+    return sum(int((answer or {}).get("sent", 0)) for answer in run_queues_until_empty(app))

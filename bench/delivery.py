@@ -38,6 +38,7 @@ from bench._stack import (
     SMTP_PASSWORD,
     SMTP_USER,
     MailServer,
+    deliver_queued,
     load_due_parcels,
     local_stack,
     mail_server,
@@ -58,11 +59,12 @@ def _sweep(mail: MailServer, due: int, prefix: str) -> dict[str, Any]:
     load_due_parcels(company_id, due, prefix=prefix)
     before = mail.count()
     started = time.perf_counter()
-    report = sweep_company(company_id)
+    sweep_company(company_id)
+    sent = deliver_queued()
     seconds = time.perf_counter() - started
-    caught = mail.wait_for(before + report.sent) - before
-    assert report.sent == due and caught == due, (report, caught)
-    return {"emails": report.sent, "seconds": seconds, "per_second": report.sent / seconds}
+    caught = mail.wait_for(before + sent) - before
+    assert sent == due and caught == due, (sent, caught)
+    return {"emails": sent, "seconds": seconds, "per_second": sent / seconds}
 
 
 class _Sample:
