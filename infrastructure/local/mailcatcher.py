@@ -106,6 +106,7 @@ class _Handler:
         self.maildir = maildir
         self.require_auth = require_auth
         self._lock = threading.Lock()
+        self.refusals: list[str] = []  # replies to give the next DATA commands (greylisting, outages)
         existing = [int(m.group(2)) for p in _mail_files(maildir) if (m := _NAME.match(p.name))]
         self._sequence = itertools.count(max(existing, default=0) + 1)
 
@@ -126,6 +127,9 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self._lock:
+            if self.refusals:
+                return self.refusals.pop(0)
         raw = envelope.original_content or b""
         newline = b"\r\n" if b"\r\n" in raw[:2000] else b"\n"
         trace = (
@@ -199,6 +203,13 @@ class MailCatcher:
         self.credentials = credentials
         self.tls_context = tls_context
         self._controller: Controller | None = None
+        self._handler: _Handler | None = None
+
+    def refuse_next(self, count: int, reply: str = "451 4.3.0 Temporary failure, try again later") -> None:
+        """Answer the next ``count`` messages with ``reply`` instead of accepting them, as a
+        greylisting or overloaded server does (a 4xx reply) or a rejecting one (5xx)."""
+        assert self._handler is not None, "start the catcher first"
+        self._handler.refusals.extend([reply] * count)
 
     @property
     def port(self) -> int:
@@ -220,8 +231,9 @@ class MailCatcher:
             )
         if self.tls_context is not None:
             smtp_options.update(tls_context=self.tls_context, require_starttls=True)
+        self._handler = _Handler(self.maildir, require_auth=self.credentials is not None)
         controller = Controller(
-            _Handler(self.maildir, require_auth=self.credentials is not None),
+            self._handler,
             hostname=self.host,
             port=self._port,
             server_hostname="pregon-mailcatcher.local",

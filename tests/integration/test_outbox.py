@@ -1,0 +1,248 @@
+"""The outbox (C2, Q3): per-account rate limits, retries with backoff, concurrent drains, leases,
+and the record every message leaves — against DynamoDB Local, moto's SQS and a real SMTP server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from typing import Any
+
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from tests.conftest import SMTP_USER, Tenant, body, deliver_outboxes
+from tests.integration.tracking_steps import T0
+
+
+def _limit_tracking_account(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, messages: int, hours: int
+) -> None:
+    response = api.http.put(
+        "/sender-accounts/tracking",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {
+                "kind": "smtp",
+                "display_name": "Cargas del Sur Avisos",
+                "from_address": "avisos@cargasdelsur.example",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": mailbox.port,
+                "username": SMTP_USER,
+                "rate_limit": {"messages": messages, "hours": hours},
+            }
+        ),
+    )
+    assert response.status_code == 200, response.body
+    assert body(response)["rate_limit"] == {"messages": messages, "hours": hours}
+
+
+def _messages(count: int, prefix: str = "c") -> list[Any]:
+    from chalicelib.messaging.outbox import OutgoingMessage
+
+    return [
+        OutgoingMessage(
+            channel="email",
+            to_address=f"{prefix}{n:02d}@example.com",
+            to_name=f"Cliente {n}",
+            subject=f"Aviso {n:02d}",
+            text=f"Hola {n}",
+            area="tracking",
+            idempotency_key=f"test:{prefix}:{n}",
+        )
+        for n in range(count)
+    ]
+
+
+def _recipients(mailbox: MailCatcher) -> list[str]:
+    return [r for m in mailbox.messages() for r in envelope_recipients(m)]
+
+
+def test_a_rate_limit_of_5_per_hour_sends_12_messages_over_three_windows_oldest_first(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import wake_due_outboxes
+    from chalicelib.messaging.outbox import enqueue
+
+    # Given an account limited to 5 messages per hour, and 12 messages queued at 12:00
+    _limit_tracking_account(api, tenant, mailbox, messages=5, hours=1)
+    clock.set_now(T0)
+    enqueue(tenant.company_id, _messages(12))
+    # When the outbox worker runs now
+    first = deliver_outboxes()
+    # Then 5 go now, the oldest ones, and the rest wait
+    assert first["sent"] == 5
+    assert sorted(_recipients(mailbox)) == [f"c{n:02d}@example.com" for n in range(5)]
+    # And nothing more goes out within the same hour, even when woken again
+    clock.set_now(T0 + timedelta(minutes=59))
+    assert sum(r.sent for r in wake_due_outboxes()) == 0
+    # When the next window opens, the wake-up sends the next 5, then the last 2 an hour later
+    clock.set_now(T0 + timedelta(hours=1, seconds=1))
+    assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 5
+    clock.set_now(T0 + timedelta(hours=2, seconds=1))
+    assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 2
+    # Then all 12 arrived, each exactly once, in the order they were queued
+    mails = mailbox.wait_for(12)
+    assert len(mails) == 12
+    assert [str(m["Subject"]) for m in mails] == [f"Aviso {n:02d}" for n in range(12)]
+
+
+def test_a_server_failing_twice_then_accepting_delivers_the_message_once(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import wake_due_outboxes
+    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.store.communications import get
+
+    # Given a server that answers "451 try again later" to the next two attempts
+    mailbox.refuse_next(2)
+    [queued] = enqueue(tenant.company_id, _messages(1))
+    # When the worker runs, and the wake-ups come back after the backoff
+    assert deliver_outboxes()["retried"] == 1
+    clock.set_now(T0 + timedelta(minutes=1, seconds=30))
+    assert [r.retried for r in wake_due_outboxes() if r.company_id == tenant.company_id] == [1]
+    clock.set_now(T0 + timedelta(minutes=10))
+    assert [r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id] == [1]
+    # Then the message arrived once, and its record says sent on the third attempt
+    assert len(mailbox.wait_for(1)) == 1
+    record = get(tenant.company_id, queued.communication_id)
+    assert record is not None
+    assert (record.state, record.attempts) == ("sent", 3)
+    assert record.provider_message_id == record.rfc_message_id
+
+
+def test_a_permanent_refusal_fails_at_once_with_the_servers_words(
+    tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.store.communications import get
+
+    # Given a server that rejects the next message for good
+    mailbox.refuse_next(1, "554 5.7.1 Message rejected: spam score too high")
+    [queued] = enqueue(tenant.company_id, _messages(1))
+    # When the worker runs
+    assert deliver_outboxes()["failed"] == 1
+    # Then the record is failed with the server's own text, and nothing is retried
+    record = get(tenant.company_id, queued.communication_id)
+    assert record is not None and record.state == "failed"
+    assert record.error == "554 5.7.1 Message rejected: spam score too high"
+
+
+def test_two_workers_draining_one_outbox_send_each_message_once(tenant: Tenant, mailbox: MailCatcher) -> None:
+    from chalicelib.messaging.delivery import drain_outbox
+    from chalicelib.messaging.outbox import enqueue
+
+    # Given 60 messages in one outbox
+    enqueue(tenant.company_id, _messages(60), kick=False)
+    # When two workers drain it at the same time
+    reports: list[Any] = []
+    workers = [
+        threading.Thread(target=lambda: reports.append(drain_outbox(tenant.company_id, "email:tracking")))
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    # Then every recipient got exactly one e-mail, and the two workers shared the work
+    mails = mailbox.wait_for(60)
+    assert sorted(r for m in mails for r in envelope_recipients(m)) == [
+        f"c{n:02d}@example.com" for n in range(60)
+    ]
+    assert sum(r.sent for r in reports) == 60
+
+
+def test_the_same_message_enqueued_twice_is_sent_once(tenant: Tenant, mailbox: MailCatcher) -> None:
+    from chalicelib.messaging.outbox import enqueue
+
+    # Given a message enqueued, then enqueued again with the same idempotency key (a retried request)
+    first = enqueue(tenant.company_id, _messages(1))
+    again = enqueue(tenant.company_id, _messages(1))
+    # Then only the first was written, and one e-mail goes out
+    assert len(first) == 1 and again == []
+    assert deliver_outboxes()["sent"] == 1
+    assert len(mailbox.wait_for(1)) == 1
+
+
+def test_a_message_of_a_worker_that_died_goes_out_when_its_lease_runs_out(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import LEASE, wake_due_outboxes
+    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.store import communications
+
+    # Given a worker claimed a message and died before sending it
+    enqueue(tenant.company_id, _messages(1), kick=False)
+    ready = communications.ready_messages(tenant.company_id, "email:tracking", T0, 10)
+    assert len(communications.claim(ready, T0, LEASE)) == 1
+    # When the outbox is drained again before the lease ends, nothing is sent twice
+    from chalicelib.messaging.delivery import drain_outbox
+
+    assert drain_outbox(tenant.company_id, "email:tracking").sent == 0
+    # When the lease has run out, the wake-up finds the message and sends it
+    clock.set_now(T0 + LEASE + timedelta(seconds=1))
+    assert [r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id] == [1]
+    assert len(mailbox.wait_for(1)) == 1
+
+
+def test_a_disabled_account_keeps_its_messages_until_it_is_enabled(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import drain_outbox
+    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.senders.service import save_sender_account
+
+    # Given messages queued for the tracking account, which an administrator then disables
+    enqueue(tenant.company_id, _messages(2), kick=False)
+    fields = {
+        "kind": "smtp",
+        "display_name": "Avisos",
+        "from_address": "avisos@cargasdelsur.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mailbox.port,
+        "username": SMTP_USER,
+    }
+    save_sender_account(tenant.company_id, "tracking", {**fields, "enabled": False})
+    # When the outbox is drained, nothing goes and nothing is lost
+    report = drain_outbox(tenant.company_id, "email:tracking")
+    assert report.sent == 0 and "disabled" in (report.reason or "")
+    # When it is enabled again, both go out
+    save_sender_account(tenant.company_id, "tracking", {**fields, "enabled": True})
+    assert drain_outbox(tenant.company_id, "email:tracking").sent == 2
+    assert len(mailbox.wait_for(2)) == 2
+
+
+def test_with_no_working_account_for_the_area_the_message_is_recorded_failed(tenant: Tenant) -> None:
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    # Given a company with an account for tracking only, and a message for the invoices area
+    [record] = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="email", to_address="x@example.com", subject="S", text="T", area="invoices"
+            )
+        ],
+    )
+    # Then it is recorded as failed with the reason, not silently dropped
+    assert record.state == "failed" and "invoices" in (record.error or "")
+
+
+def test_a_bad_rate_limit_is_refused_naming_the_field(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    response = api.http.put(
+        "/sender-accounts/tracking",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {
+                "display_name": "Avisos",
+                "from_address": "avisos@cargasdelsur.example",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": mailbox.port,
+                "rate_limit": {"messages": 0, "hours": 1},
+            }
+        ),
+    )
+    assert response.status_code == 422
+    assert body(response)["field"].startswith("rate_limit")
