@@ -9,6 +9,10 @@ Chalice generates the Lambda functions, the REST API and the EventBridge schedul
   the model's own schema (the one ``create_table`` uses locally), so tables cannot drift;
 - the KMS key (and alias) that encrypts sender passwords;
 - the Secrets Manager secret holding the unsubscribe-link signing key;
+- the SQS queues (each with a dead-letter queue) and SNS topics the app's ``on_sqs_message`` /
+  ``on_sns_message`` handlers listen to, read from the app itself so none can be forgotten;
+- the S3 buckets for files (attachments) and inbound mail, the SES configuration set that
+  publishes delivery, bounce and complaint events, and the SES receipt rule for inbound mail;
 - the least-privilege policy of every function role (``autogen_policy`` is off in prod/test).
 
 The output directory gets ``sam.json`` (the template to lint, package and deploy),
@@ -214,7 +218,165 @@ def link_signing_secret(stage: str) -> dict[str, Json]:
     }
 
 
-def lambda_policy(tables: dict[str, Json]) -> Json:
+def _resource_name(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+def app_event_sources() -> tuple[list[Any], list[Any]]:
+    """The app's SQS and SNS handlers (Chalice event source configs), from ``app.py`` itself."""
+    from chalice.app import SNSEventConfig, SQSEventConfig
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from app import app
+
+    queues = [s for s in app.event_sources if isinstance(s, SQSEventConfig)]
+    topics = [s for s in app.event_sources if isinstance(s, SNSEventConfig)]
+    return queues, topics
+
+
+def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict[str, str]]:
+    """Queues, topics, buckets and SES resources; returns them and the name -> logical id map."""
+    queues, topics = app_event_sources()
+    resources: dict[str, Json] = {}
+    ids: dict[str, str] = {}
+    for source in queues:
+        queue_id = _resource_name(source.queue) + "Queue"
+        dead_id = _resource_name(source.queue) + "DeadLetters"
+        resources[dead_id] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": f"{source.queue}-dead", "MessageRetentionPeriod": 1209600},
+        }
+        resources[queue_id] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": source.queue,
+                # Six times the longest function timeout, as Lambda's SQS guidance asks.
+                "VisibilityTimeout": 1800,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [dead_id, "Arn"]},
+                    "maxReceiveCount": 5,
+                },
+            },
+        }
+        ids[source.queue] = queue_id
+    for source in topics:
+        topic_id = _resource_name(source.topic) + "Topic"
+        resources[topic_id] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": source.topic}}
+        ids[source.topic] = topic_id
+    files_bucket = stage_variable(config, "PREGON_FILES_BUCKET")
+    resources["FilesBucket"] = {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketName": files_bucket,
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+        },
+    }
+    configuration_set = stage_variable(config, "PREGON_SES_CONFIGURATION_SET")
+    resources["SesConfigurationSet"] = {
+        "Type": "AWS::SES::ConfigurationSet",
+        "Properties": {"Name": configuration_set},
+    }
+    events_topic = next((t for t in ids if t.endswith("ses-events")), None)
+    if events_topic:
+        resources["SesEventsDestination"] = {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {
+                "ConfigurationSetName": {"Ref": "SesConfigurationSet"},
+                "EventDestination": {
+                    "Name": "pregon-delivery-events",
+                    "Enabled": True,
+                    "MatchingEventTypes": ["send", "reject", "bounce", "complaint", "delivery"],
+                    "SnsDestination": {"TopicARN": {"Ref": ids[events_topic]}},
+                },
+            },
+        }
+    inbound_topic = next((t for t in ids if t.endswith("inbound-mail")), None)
+    inbound_bucket = _optional_variable(config, "PREGON_INBOUND_BUCKET")
+    inbound_domain = _optional_variable(config, "PREGON_INBOUND_DOMAIN")
+    if inbound_topic and inbound_bucket and inbound_domain:
+        resources["InboundMailBucket"] = {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketName": inbound_bucket,
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+            },
+        }
+        resources["InboundMailBucketPolicy"] = {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": "InboundMailBucket"},
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "SesWritesInboundMail",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ses.amazonaws.com"},
+                            "Action": "s3:PutObject",
+                            "Resource": {"Fn::Sub": "${InboundMailBucket.Arn}/*"},
+                            "Condition": {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                        }
+                    ],
+                },
+            },
+        }
+        resources["InboundRuleSet"] = {
+            "Type": "AWS::SES::ReceiptRuleSet",
+            "Properties": {"RuleSetName": f"pregon-{stage}-inbound"},
+        }
+        resources["InboundRule"] = {
+            "Type": "AWS::SES::ReceiptRule",
+            "DependsOn": ["InboundMailBucketPolicy"],
+            "Properties": {
+                "RuleSetName": {"Ref": "InboundRuleSet"},
+                "Rule": {
+                    "Name": "store-and-notify",
+                    "Enabled": True,
+                    "Recipients": [inbound_domain],
+                    "ScanEnabled": True,
+                    "Actions": [
+                        {
+                            "S3Action": {
+                                "BucketName": {"Ref": "InboundMailBucket"},
+                                "ObjectKeyPrefix": "inbound/",
+                                "TopicArn": {"Ref": ids[inbound_topic]},
+                            }
+                        }
+                    ],
+                },
+            },
+        }
+    return resources, ids
+
+
+def _optional_variable(config: Json, name: str) -> str | None:
+    try:
+        return stage_variable(config, name)
+    except SystemExit:
+        return None
+
+
+def lambda_policy(tables: dict[str, Json], messaging: dict[str, Json] | None = None) -> Json:
     """The one policy every Pregón function role gets: only what the code calls."""
     table_arns: list[Json] = []
     for table_id, table in sorted(tables.items()):
@@ -255,12 +417,7 @@ def lambda_policy(tables: dict[str, Json]) -> Json:
                 "Action": "sns:Publish",
                 "Resource": "*",
             },
-            {
-                "Sid": "NoTopicPublish",
-                "Effect": "Deny",
-                "Action": "sns:Publish",
-                "Resource": {"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"},
-            },
+            *_messaging_statements(messaging or {}),
             {
                 # The stack's own function log groups (CloudFormation names functions
                 # <stack>-<logical id>-<suffix>).
@@ -283,6 +440,71 @@ def lambda_policy(tables: dict[str, Json]) -> Json:
     }
 
 
+def _messaging_statements(messaging: dict[str, Json]) -> list[Json]:
+    """Queues (send, and the event source mapping's receive), files, inbound mail, push."""
+    aws = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s"
+    queues = [
+        {"Fn::GetAtt": [rid, "Arn"]} for rid, r in sorted(messaging.items()) if r["Type"] == "AWS::SQS::Queue"
+    ]
+    topics = [{"Ref": rid} for rid, r in sorted(messaging.items()) if r["Type"] == "AWS::SNS::Topic"]
+    buckets = [rid for rid, r in sorted(messaging.items()) if r["Type"] == "AWS::S3::Bucket"]
+    statements: list[Json] = []
+    if queues:
+        statements.append(
+            {
+                "Sid": "Queues",
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:SendMessage",
+                    "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                ],
+                "Resource": queues,
+            }
+        )
+    if "FilesBucket" in buckets:
+        statements.append(
+            {
+                "Sid": "Files",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": {"Fn::Sub": "${FilesBucket.Arn}/*"},
+            }
+        )
+    if "InboundMailBucket" in buckets:
+        statements.append(
+            {
+                "Sid": "InboundMail",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": {"Fn::Sub": "${InboundMailBucket.Arn}/*"},
+            }
+        )
+    statements.append(
+        {
+            # Push (C7): device endpoints under the company's platform applications.
+            "Sid": "PushEndpoints",
+            "Effect": "Allow",
+            "Action": [
+                "sns:CreatePlatformEndpoint",
+                "sns:DeleteEndpoint",
+                "sns:GetEndpointAttributes",
+                "sns:SetEndpointAttributes",
+            ],
+            "Resource": {"Fn::Sub": aws % ("sns", "app/*")},
+        }
+    )
+    if topics:
+        # The functions publish SMS and push, never to the stack's own topics: a function
+        # that could would be able to forge SES events, inbound mail or inbound SMS.
+        statements.append(
+            {"Sid": "NoTopicPublish", "Effect": "Deny", "Action": "sns:Publish", "Resource": topics}
+        )
+    return statements
+
+
 def merge_template(stage: str, config: Json) -> tuple[Json, Json]:
     """The template merged into Chalice's, and the function policy; both from code + config."""
     prefix = stage_variable(config, "PREGON_TABLE_PREFIX")
@@ -290,10 +512,12 @@ def merge_template(stage: str, config: Json) -> tuple[Json, Json]:
     if not kms_alias.startswith("alias/"):
         raise SystemExit("PREGON_KMS_KEY_ID must name the key's alias (alias/...) in config.json")
     tables = table_resources(prefix, protect=stage == "prod")
+    messaging, _ = messaging_resources(stage, config)
     resources: dict[str, Json] = {
         **tables,
         **secrets_key_resources(kms_alias),
         **link_signing_secret(stage),
+        **messaging,
     }
     outputs = {
         "SecretsKeyArn": {"Value": {"Fn::GetAtt": [KMS_KEY_ID, "Arn"]}},
@@ -319,7 +543,7 @@ def merge_template(stage: str, config: Json) -> tuple[Json, Json]:
         "Resources": resources,
         "Outputs": outputs,
     }
-    return template, lambda_policy(tables)
+    return template, lambda_policy(tables, messaging)
 
 
 # --- Packaging ----------------------------------------------------------------------------

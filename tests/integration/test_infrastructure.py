@@ -273,10 +273,14 @@ def test_function_roles_are_least_privilege(template: Json) -> None:
         # And mail goes out through SES only
         ses_actions = {a for s in statements for a in as_list(s["Action"]) if a.startswith("ses:")}
         assert ses_actions == {"ses:SendEmail", "ses:SendRawEmail"}
-        # And SNS may publish SMS to phone numbers but to no topic
+        # And SNS may publish SMS and push, manage push endpoints, and publish to none of the
+        # stack's own topics (which carry SES events and inbound mail and SMS)
         sns = {s["Sid"]: s for s in statements if any(a.startswith("sns:") for a in as_list(s["Action"]))}
-        assert set(sns) == {"SendSms", "NoTopicPublish"}
-        assert sns["SendSms"]["Action"] == "sns:Publish" and sns["NoTopicPublish"]["Effect"] == "Deny"
+        topics = [{"Ref": t} for t in sorted(resources_of_type(template, "AWS::SNS::Topic"))]
+        assert set(sns) == {"SendSms", "PushEndpoints"} | ({"NoTopicPublish"} if topics else set())
+        assert sns["SendSms"]["Action"] == "sns:Publish"
+        if topics:
+            assert sns["NoTopicPublish"]["Effect"] == "Deny" and sns["NoTopicPublish"]["Resource"] == topics
 
 
 def test_deployment_zip_ships_code_and_templates(out_dir: Path) -> None:
@@ -309,3 +313,35 @@ def test_test_stage_uses_its_own_names_and_is_not_protected() -> None:
     assert resources["SecretsKeyAlias"]["Properties"]["AliasName"] == "alias/pregon-test-secrets"
     assert resources["LinkSigningKeySecret"]["Properties"]["Name"] == "pregon/test/link-signing-key"
     assert policy["Statement"][0]["Sid"] == "PregonTables"
+
+
+def test_every_queue_and_topic_the_app_listens_to_exists(template: Json) -> None:
+    from infrastructure.aws.synth import app_event_sources
+
+    # Given the app's SQS and SNS handlers
+    queues, topics = app_event_sources()
+    created_queues = {
+        r["Properties"]["QueueName"]: r for r in resources_of_type(template, "AWS::SQS::Queue").values()
+    }
+    created_topics = {
+        r["Properties"]["TopicName"] for r in resources_of_type(template, "AWS::SNS::Topic").values()
+    }
+    # Then each queue exists with a dead-letter queue, and each topic exists
+    assert queues, "the outbox worker listens to a queue"
+    for source in queues:
+        queue = created_queues[source.queue]
+        assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+        assert f"{source.queue}-dead" in created_queues
+    assert {source.topic for source in topics} <= created_topics
+
+
+def test_files_bucket_is_private_and_ses_publishes_delivery_events(template: Json) -> None:
+    # Given the buckets and SES resources
+    buckets = resources_of_type(template, "AWS::S3::Bucket")
+    sets = resources_of_type(template, "AWS::SES::ConfigurationSet")
+    # Then the files bucket blocks every public access, and the configuration set is the one
+    # the functions name when they send through SES
+    block = buckets["FilesBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    [configuration_set] = sets.values()
+    assert configuration_set["Properties"]["Name"] == "pregon-prod-events"
