@@ -259,39 +259,31 @@ def drain_outbox(company_id: str, outbox: str, *, seconds: float | None = None) 
         )
         return report
     writer = _OutcomeWriter(company_id)
+    fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-claims")
     retry_at: datetime | None = None
     try:
+        # The next batch is read and claimed on another thread while this one is delivered,
+        # so the connection does not wait on DynamoDB between batches.
+        upcoming = fetcher.submit(_next_batch, company_id, outbox, setup)
         while True:
-            if time.monotonic() > deadline:
-                report.more = True
+            batch = upcoming.result()
+            if batch.stop:
+                report.wake_at, report.reason = batch.wake_at, batch.reason
                 break
-            now = clock.now()
-            ready = store.ready_messages(company_id, outbox, now, BATCH)
-            if not ready:
-                break
-            window: tuple[datetime, datetime] | None = None
-            if setup.limit is not None:
-                count, hours = setup.limit
-                window = rate_window(now, hours)
-                granted = outbox_store.reserve_in_window(company_id, outbox, *window, len(ready), count)
-                if granted == 0:
-                    report.wake_at = window[1]
-                    report.reason = f"rate limit: {count} per {hours} h reached until {window[1].isoformat()}"
-                    break
-                ready = ready[:granted]
-            owned = store.claim(ready, now, LEASE)
-            if window is not None:
-                outbox_store.release_in_window(company_id, outbox, window[0], len(ready) - len(owned))
-            if not owned:
-                continue  # another drain took these; look again
-            suppressed = outbox_store.suppressed_among(company_id, [_address_key(m) for m in owned])
-            for message in owned:
-                outcome = _deliver(setup, message, suppressed, now, report)
+            out_of_time = time.monotonic() > deadline
+            if not out_of_time:
+                upcoming = fetcher.submit(_next_batch, company_id, outbox, setup)
+            for message in batch.messages:  # claimed: delivered even when time is up
+                outcome = _deliver(setup, message, batch.suppressed, batch.now, report)
                 if outcome.state == "queued" and outcome.not_before is not None:
                     retry_at = min(retry_at or outcome.not_before, outcome.not_before)
                 writer.add(outcome)
+            if out_of_time:
+                report.more = True
+                break
     finally:
         try:
+            fetcher.shutdown(wait=True)
             writer.close()
         finally:
             if setup.channel is not None:
@@ -312,6 +304,42 @@ def drain_outbox(company_id: str, outbox: str, *, seconds: float | None = None) 
         },
     )
     return report
+
+
+@dataclass(frozen=True)
+class _Batch:
+    now: datetime
+    messages: list[Communication]
+    suppressed: dict[str, Any]
+    stop: bool = False
+    wake_at: datetime | None = None
+    reason: str | None = None
+
+
+def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
+    """Read the oldest ready messages, count them into the rate window, claim them, and look up
+    which recipients are suppressed. ``stop`` when the outbox is empty or the window is full."""
+    while True:
+        now = clock.now()
+        ready = store.ready_messages(company_id, outbox, now, BATCH)
+        if not ready:
+            return _Batch(now, [], {}, stop=True)
+        window: tuple[datetime, datetime] | None = None
+        if setup.limit is not None:
+            count, hours = setup.limit
+            window = rate_window(now, hours)
+            granted = outbox_store.reserve_in_window(company_id, outbox, *window, len(ready), count)
+            if granted == 0:
+                reason = f"rate limit: {count} per {hours} h reached until {window[1].isoformat()}"
+                return _Batch(now, [], {}, stop=True, wake_at=window[1], reason=reason)
+            ready = ready[:granted]
+        owned = store.claim(ready, now, LEASE)
+        if window is not None:
+            outbox_store.release_in_window(company_id, outbox, window[0], len(ready) - len(owned))
+        if owned:
+            suppressed = outbox_store.suppressed_among(company_id, [_address_key(m) for m in owned])
+            return _Batch(now, owned, suppressed)
+        # another drain took all of these: look again
 
 
 def _address_key(message: Communication) -> str:
