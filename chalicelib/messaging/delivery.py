@@ -96,7 +96,10 @@ class _EmailChannel:
         return self._session
 
     def deliver(self, message: Communication) -> str:
+        from chalicelib.messaging.outbox import message_body
+
         attachments = tuple(_attachment(ref) for ref in message.attachments)
+        text, html = message_body(message)
         mime = compose(
             OutgoingEmail(
                 from_address=message.from_address or self._account.from_address,
@@ -104,8 +107,8 @@ class _EmailChannel:
                 to_address=message.to_address or "",
                 to_name=message.to_name or "",
                 subject=message.subject or "",
-                text=message.text or "",
-                html=message.html,
+                text=text,
+                html=html,
                 reply_to=message.reply_to,
                 headers={**message.headers, "X-Pregon-Message": message.communication_id},
                 attachments=attachments,

@@ -25,6 +25,8 @@ from chalicelib.store import communications as store
 from chalicelib.store.records import AttachmentRef, Communication, SenderAccount
 
 CHANNELS = ("email", "sms", "push")
+# A body larger than this goes to S3 and the item keeps a pointer (DynamoDB items hold 400 kB).
+INLINE_BODY_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def enqueue(
                 accounts[wanted] = account_for(company_id, message.area, personal_user=message.personal_user)
             account = accounts[wanted]
         comms.append(communication_for(company_id, message, now, account))
-    written = store.add_new(comms)
+    written = store.add_new([_offload_large_body(c) for c in comms])
     if kick:
         kick_outboxes(company_id, {c.outbox for c in written if c.state == "queued" and c.outbox})
     failed = [c for c in written if c.state == "failed"]
@@ -159,6 +161,27 @@ def enqueue(
             extra={"company_id": company_id, "count": len(failed), "area": failed[0].outbox},
         )
     return written
+
+
+def _offload_large_body(comm: Communication) -> Communication:
+    size = len((comm.text or "").encode()) + len((comm.html or "").encode())
+    if size <= INLINE_BODY_LIMIT:
+        return comm
+    from chalicelib.files import put_file
+
+    body = json.dumps({"text": comm.text, "html": comm.html}).encode()
+    ref = put_file(comm.company_id, "bodies", f"{comm.communication_id}.json", "application/json", body)
+    return replace(comm, text=None, html=None, body_key=ref.key)
+
+
+def message_body(comm: Communication) -> tuple[str, str | None]:
+    """The text and HTML of a message as sent, wherever they are kept."""
+    if comm.body_key is None:
+        return comm.text or "", comm.html
+    from chalicelib.files import read_file
+
+    body = json.loads(read_file(comm.body_key))
+    return str(body.get("text") or ""), body.get("html")
 
 
 # --- kicking outboxes over SQS -----------------------------------------------------------------

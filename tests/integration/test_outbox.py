@@ -246,3 +246,31 @@ def test_a_bad_rate_limit_is_refused_naming_the_field(
     )
     assert response.status_code == 422
     assert body(response)["field"].startswith("rate_limit")
+
+
+def test_a_very_large_message_is_kept_in_s3_and_arrives_whole(tenant: Tenant, mailbox: MailCatcher) -> None:
+    from chalicelib.messaging.outbox import INLINE_BODY_LIMIT, OutgoingMessage, enqueue, message_body
+
+    # Given a newsletter whose HTML is larger than a DynamoDB item may hold comfortably
+    html = "<p>" + ("Novedades de noviembre. " * (INLINE_BODY_LIMIT // 10)) + "</p>"
+    [record] = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                to_address="ana@example.com",
+                subject="Boletín",
+                text="Boletín",
+                html=html,
+                area="tracking",
+            )
+        ],
+    )
+    # Then the item keeps a pointer to the body in S3, not the body
+    assert record.body_key is not None and record.html is None
+    assert message_body(record) == ("Boletín", html)
+    # And the e-mail arrives with the whole HTML
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    part = mail.get_body(preferencelist=("html",))
+    assert part is not None and part.get_content().strip() == html
