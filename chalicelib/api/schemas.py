@@ -202,6 +202,12 @@ class PasswordIn(Strict):
 class CompanySettingsIn(Strict):
     language: Literal["es", "en"] | None = None
     ask_tracking_contacts: bool | None = None
+    sms_on_automatic_payments: bool | None = Field(
+        default=None, description="Send the payment SMS for payments recorded automatically (C9)."
+    )
+    sms_on_manual_payments: bool | None = Field(
+        default=None, description="Send the payment SMS for payments an operator records by hand (C9)."
+    )
 
 
 class StaffSubscribeIn(SubscribeIn):
@@ -310,6 +316,8 @@ class CompanyOut(BaseModel):
     language: str
     ask_tracking_contacts: bool
     created_at: datetime
+    sms_on_automatic_payments: bool = False
+    sms_on_manual_payments: bool = False
 
 
 class ContactIn(Strict):

@@ -36,6 +36,8 @@ class CompanyModel(Model):
     language = UnicodeAttribute(default="es")
     ask_tracking_contacts = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
+    sms_on_automatic_payments = BooleanAttribute(null=True)
+    sms_on_manual_payments = BooleanAttribute(null=True)
 
 
 class ApiKeyModel(Model):
@@ -286,6 +288,9 @@ class MessageTemplateModel(Model):
     language = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
     updated_by = UnicodeAttribute()
+    sms_text = UnicodeAttribute(null=True)
+    push_title = UnicodeAttribute(null=True)
+    push_body = UnicodeAttribute(null=True)
 
 
 class SmsSettingsModel(Model):

@@ -13,6 +13,9 @@ class Company:
     language: str
     ask_tracking_contacts: bool
     created_at: datetime
+    # C9: an SMS for a payment recorded automatically / by an operator (seed 002, "SMS pago").
+    sms_on_automatic_payments: bool = False
+    sms_on_manual_payments: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,10 @@ class MessageTemplate:
     language: str
     updated_at: datetime
     updated_by: str
+    # SMS text and push title/body with %variables% (C6, C7); None: the type's default.
+    sms_text: str | None = None
+    push_title: str | None = None
+    push_body: str | None = None
 
 
 @dataclass(frozen=True)
