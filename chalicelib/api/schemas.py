@@ -479,3 +479,23 @@ class SmsTestOut(BaseModel):
     to: str = Field(description="The number in E.164, as it was sent.")
     message_id: str | None = Field(default=None, description="Present when `ok`.")
     error: str | None = Field(default=None, description="Present when not `ok`: the provider's own text.")
+
+
+# The event routes (C9, T10) keep their models in their own module too.
+from chalicelib.api.business_events_schemas import (  # noqa: E402
+    EventOut,
+    InvoiceIssuedIn,
+    PaymentRecordedIn,
+    PickupApprovedIn,
+    PickupsConfirmedIn,
+    TicketChangedIn,
+)
+
+__all__ += [
+    "EventOut",
+    "InvoiceIssuedIn",
+    "PaymentRecordedIn",
+    "PickupApprovedIn",
+    "PickupsConfirmedIn",
+    "TicketChangedIn",
+]

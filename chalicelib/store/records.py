@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -305,3 +306,15 @@ class SendJob:
     created_at: datetime
     updated_at: datetime
     selection: str | None = None
+
+
+@dataclass(frozen=True)
+class BusinessEvent:
+    """A back-office event (invoice issued, payment recorded, ...) and what it caused (C9, T10)."""
+
+    company_id: str
+    event_type: str
+    event_id: str
+    client_id: str
+    outcome: dict[str, Any]
+    created_at: datetime
