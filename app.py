@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.api.authorizer import auth
+from chalicelib.api.business_events import business_events
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
 from chalicelib.api.http import map_errors
@@ -28,3 +29,4 @@ app.register_blueprint(schedules)
 app.register_blueprint(outbox_events)
 app.register_blueprint(sender_tests)
 app.register_blueprint(sms)
+app.register_blueprint(business_events)

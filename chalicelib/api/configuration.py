@@ -32,7 +32,8 @@ def get_company() -> Response:
 
 @configuration.route("/company", methods=["PATCH"], authorizer=pregon_auth)
 @describe(
-    summary="Change company settings (language of messages, ask for tracking contacts at issue)",
+    summary="Change company settings (language of messages, ask for tracking contacts at issue, "
+    "payment SMS for automatic / manual payments)",
     body="CompanySettingsIn",
     response="CompanyOut",
 )
@@ -43,7 +44,13 @@ def update_company() -> Response:
     company_id = _admin()
     body = parse_body(configuration.current_request, CompanySettingsIn)
     return json_response(
-        update_settings(company_id, language=body.language, ask_tracking_contacts=body.ask_tracking_contacts)
+        update_settings(
+            company_id,
+            language=body.language,
+            ask_tracking_contacts=body.ask_tracking_contacts,
+            sms_on_automatic_payments=body.sms_on_automatic_payments,
+            sms_on_manual_payments=body.sms_on_manual_payments,
+        )
     )
 
 

@@ -202,6 +202,12 @@ class PasswordIn(Strict):
 class CompanySettingsIn(Strict):
     language: Literal["es", "en"] | None = None
     ask_tracking_contacts: bool | None = None
+    sms_on_automatic_payments: bool | None = Field(
+        default=None, description="Send the payment SMS for payments recorded automatically (C9)."
+    )
+    sms_on_manual_payments: bool | None = Field(
+        default=None, description="Send the payment SMS for payments an operator records by hand (C9)."
+    )
 
 
 class StaffSubscribeIn(SubscribeIn):
@@ -310,6 +316,8 @@ class CompanyOut(BaseModel):
     language: str
     ask_tracking_contacts: bool
     created_at: datetime
+    sms_on_automatic_payments: bool = False
+    sms_on_manual_payments: bool = False
 
 
 class ContactIn(Strict):
@@ -471,3 +479,23 @@ class SmsTestOut(BaseModel):
     to: str = Field(description="The number in E.164, as it was sent.")
     message_id: str | None = Field(default=None, description="Present when `ok`.")
     error: str | None = Field(default=None, description="Present when not `ok`: the provider's own text.")
+
+
+# The event routes (C9, T10) keep their models in their own module too.
+from chalicelib.api.business_events_schemas import (  # noqa: E402
+    EventOut,
+    InvoiceIssuedIn,
+    PaymentRecordedIn,
+    PickupApprovedIn,
+    PickupsConfirmedIn,
+    TicketChangedIn,
+)
+
+__all__ += [
+    "EventOut",
+    "InvoiceIssuedIn",
+    "PaymentRecordedIn",
+    "PickupApprovedIn",
+    "PickupsConfirmedIn",
+    "TicketChangedIn",
+]

@@ -15,6 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 MAX_SUBJECT_CHARS = 500
 MAX_TEXT_CHARS = 50_000
 MAX_HTML_CHARS = 100_000
+MAX_SMS_CHARS = 1_600  # what SNS accepts in one publish
+MAX_PUSH_TITLE_CHARS = 200
+MAX_PUSH_BODY_CHARS = 2_000
+SMS_TEXT_DOC = (
+    "SMS text with %variables% (see `sms_variables`); left out: the type's default SMS text "
+    "(or, for a type with none, the plain-text body)."
+)
 
 
 class _Strict(BaseModel):
@@ -34,6 +41,21 @@ class TemplateIn(_Strict):
     language: Literal["es", "en"] | None = Field(
         default=None, description="The language it is written in; the company's language when left out."
     )
+    sms_text: str | None = Field(
+        default=None, min_length=1, max_length=MAX_SMS_CHARS, description=SMS_TEXT_DOC
+    )
+    push_title: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_PUSH_TITLE_CHARS,
+        description="Push title with %variables%; left out: the default (or the subject).",
+    )
+    push_body: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_PUSH_BODY_CHARS,
+        description="Push body with %variables%; left out: the default (or the plain-text body).",
+    )
 
 
 class TemplatePreviewIn(_Strict):
@@ -45,6 +67,9 @@ class TemplatePreviewIn(_Strict):
     variables: dict[str, Any] | None = Field(
         default=None, description="Values merged over the type's sample data (nested objects merge)."
     )
+    sms_text: str | None = Field(default=None, max_length=MAX_SMS_CHARS)
+    push_title: str | None = Field(default=None, max_length=MAX_PUSH_TITLE_CHARS)
+    push_body: str | None = Field(default=None, max_length=MAX_PUSH_BODY_CHARS)
 
 
 class VariableOut(BaseModel):
@@ -77,9 +102,20 @@ class TemplateOut(BaseModel):
     variables: list[VariableOut]
     updated_at: datetime | None = None
     updated_by: str | None = None
+    sms_text: str | None = Field(default=None, description="None: SMS carry the plain-text body.")
+    push_title: str | None = None
+    push_body: str | None = None
+    sms_variables: list[VariableOut] = Field(
+        default_factory=list, description="The %variables% the SMS and push texts may use, as `%name%`."
+    )
 
 
 class TemplatePreviewOut(BaseModel):
     subject: str
     text: str
     html: str
+    sms_text: str = Field(description="The SMS as it would be sent.")
+    sms_segments: int = Field(description="How many SMS it is sent as (160 GSM-7 / 70 UCS-2 per single one).")
+    sms_encoding: Literal["GSM-7", "UCS-2"]
+    push_title: str
+    push_body: str

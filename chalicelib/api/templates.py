@@ -1,5 +1,8 @@
 """Templates per message type (C4): staff read and preview, administrators change them.
 
+Each template also carries an SMS text and a push title/body with ``%variables%`` (C6, C7); the
+preview renders them too and counts the SMS's segments.
+
 Keys are the message types (``invoice``, ``tracking_alert``, ...) or ``custom:<slug>`` for the
 company's own templates for manual sends.
 """
@@ -39,7 +42,12 @@ def _template_out(template: Any) -> dict[str, Any]:
     from chalicelib.messaging.templates import message_type
 
     data = dict(plain(template))
-    data["variables"] = plain(list(message_type(template.key).variables))
+    kind = message_type(template.key)
+    data["variables"] = plain(list(kind.variables))
+    data["sms_variables"] = [
+        {"name": f"%{name}%", "description": variable.description}
+        for name, variable in kind.sms_variables().items()
+    ]
     return data
 
 
@@ -86,6 +94,9 @@ def save_template(key: str) -> Response:
         sender_area=body.sender_area,
         language=body.language,
         updated_by=user,
+        sms_text=body.sms_text,
+        push_title=body.push_title,
+        push_body=body.push_body,
     )
     return json_response(_template_out(saved))
 
@@ -120,5 +131,8 @@ def preview_template(key: str) -> Response:
         text=body.text,
         html=body.html,
         variables=body.variables,
+        sms_text=body.sms_text,
+        push_title=body.push_title,
+        push_body=body.push_body,
     )
     return json_response(rendered)

@@ -12,7 +12,7 @@ from chalicelib.store import companies as store
 from chalicelib.store.records import AlertSchedule, Company
 
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
-SCOPES = ("parcels:write", "parcels:read", "clients:write", "clients:read")
+SCOPES = ("parcels:write", "parcels:read", "clients:write", "clients:read", "events:write")
 
 
 def create_company(company_id: str, name: str, language: str = "es") -> bool:
@@ -48,6 +48,20 @@ def issue_api_key(company_id: str, name: str, scopes: list[str]) -> str:
     return plaintext
 
 
-def update_settings(company_id: str, *, language: str | None, ask_tracking_contacts: bool | None) -> Company:
-    store.update_company(company_id, language=language, ask_tracking_contacts=ask_tracking_contacts)
+def update_settings(
+    company_id: str,
+    *,
+    language: str | None,
+    ask_tracking_contacts: bool | None,
+    sms_on_automatic_payments: bool | None = None,
+    sms_on_manual_payments: bool | None = None,
+) -> Company:
+    """Change the settings given (None leaves one as it is)."""
+    store.update_company(
+        company_id,
+        language=language,
+        ask_tracking_contacts=ask_tracking_contacts,
+        sms_on_automatic_payments=sms_on_automatic_payments,
+        sms_on_manual_payments=sms_on_manual_payments,
+    )
     return get_company(company_id)

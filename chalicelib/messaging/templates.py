@@ -9,6 +9,14 @@ override, or else the default in the company's language.
 
 Overrides are validated before they are stored: each part (subject, text, html) must compile and
 render with the type's sample data inside the sandbox's limits (see ``chalicelib.rendering``).
+
+SMS and push (C6, C7) have their own short texts, written with ``%variables%`` (no Jinja; see
+``chalicelib.rendering.sms``): ``sms_text``, ``push_title`` and ``push_body``. A type's SMS variables
+are its scalar variables with ``_`` for ``.`` (``%client_name%``, ``%payment_amount%``) plus the
+Spanish names ISPCube users know (``%nombre%``, ``%monto%``, ``%deuda%``, ``%empresa%``, ...; see
+``SMS_ALIASES``). Defaults ship as ``templates/<lang>/<type>.sms.txt`` and ``<type>.push.txt``
+(first line the title, the rest the body). A type with no SMS text sends its plain-text body by
+SMS; a push with no title/body uses the subject and the plain-text body.
 """
 
 from __future__ import annotations
@@ -18,11 +26,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.rendering import LANGUAGES, RenderedMessage, default_template, render_untrusted
+from chalicelib.rendering import (
+    LANGUAGES,
+    TEMPLATES_DIR,
+    RenderedMessage,
+    default_template,
+    render_untrusted,
+)
+from chalicelib.rendering.sms import render_sms, sms_encoding, sms_segments
 from chalicelib.store import records
 
 CUSTOM_PREFIX = "custom:"
@@ -30,6 +46,30 @@ CUSTOM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 CUSTOM_AREA = "clients"
 # A DynamoDB item is at most 400 KB.
 MAX_TEMPLATE_BYTES = 350_000
+CHANNEL_PARTS = ("sms_text", "push_title", "push_body")
+
+# ``%alias%`` → the variable it stands for, offered by every type that has that variable: the names
+# of ISPCube's SMS templates (seed 002: "Estimado %nombre% ... $ %monto% ... $ %deuda%").
+SMS_ALIASES: dict[str, str] = {
+    "nombre": "client.name",
+    "codigo": "client.code",
+    "deuda": "client.balance",
+    "saldo": "client.balance",
+    "empresa": "company.name",
+    "monto": "payment.amount",
+    "importe": "payment.amount",
+    "recibo": "payment.receipt_number",
+    "factura": "invoice.number",
+    "total": "invoice.total",
+    "vencimiento": "invoice.due_on",
+    "id": "ticket.id",
+    "operador": "ticket.operator",
+    "estado": "ticket.status",
+    "seguimiento": "parcel.tracking_id",
+    "sucursal": "pickup.branch",
+    "etiqueta": "label_url",
+    "cantidad": "confirmed_count",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +92,32 @@ class MessageType:
 
     def sample_data(self) -> dict[str, Any]:
         return copy.deepcopy(dict(self.sample))
+
+    def sms_variables(self) -> dict[str, Variable]:
+        """``%name%`` (without the percent signs) → the variable it stands for; lists are left out."""
+        names: dict[str, Variable] = {}
+        offered = {v.name: v for v in self.variables}
+        for variable in self.variables:
+            if "[" in variable.name or isinstance(_lookup(self.sample, variable.name), list):
+                continue
+            names[variable.name.replace(".", "_")] = variable
+        for alias, target in SMS_ALIASES.items():
+            if target in offered and target.replace(".", "_") in names:
+                names.setdefault(alias, offered[target])
+        return names
+
+    def sms_values(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of the ``%variables%`` from the same nested variables the e-mail renders with."""
+        return {name: _lookup(variables, v.name) for name, v in self.sms_variables().items()}
+
+
+def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = data
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
 
 
 # --- the catalog ------------------------------------------------------------------------------
@@ -372,10 +438,27 @@ class EffectiveTemplate:
     customized: bool
     updated_at: datetime | None = None
     updated_by: str | None = None
+    sms_text: str | None = None
+    push_title: str | None = None
+    push_body: str | None = None
 
     @property
     def sources(self) -> tuple[str, str, str]:
         return (self.subject, self.text, self.html)
+
+
+@dataclass(frozen=True)
+class TemplatePreview:
+    """A template rendered for every channel: the e-mail parts, the SMS with its cost, the push."""
+
+    subject: str
+    text: str
+    html: str
+    sms_text: str
+    sms_segments: int
+    sms_encoding: str
+    push_title: str
+    push_body: str
 
 
 @dataclass(frozen=True)
@@ -426,6 +509,7 @@ def effective_template(company_id: str, key: str, *, language: str | None = None
     kind = message_type(key)
     override = _store().get_template(company_id, key)
     if override is not None:
+        sms_text, push_title, push_body = _default_channels(key, override.language)
         return EffectiveTemplate(
             key=key,
             title=kind.title,
@@ -437,12 +521,16 @@ def effective_template(company_id: str, key: str, *, language: str | None = None
             customized=True,
             updated_at=override.updated_at,
             updated_by=override.updated_by,
+            sms_text=override.sms_text if override.sms_text is not None else sms_text,
+            push_title=override.push_title if override.push_title is not None else push_title,
+            push_body=override.push_body if override.push_body is not None else push_body,
         )
     if kind.custom:
         raise NotFound(f"there is no custom template {key!r}")
     lang = language or _company(company_id).language
     lang = lang if lang in LANGUAGES else "es"
     subject, text, html = default_template(key, lang)
+    sms_text, push_title, push_body = _default_channels(key, lang)
     return EffectiveTemplate(
         key=key,
         title=kind.title,
@@ -452,7 +540,25 @@ def effective_template(company_id: str, key: str, *, language: str | None = None
         text=text,
         html=html,
         customized=False,
+        sms_text=sms_text,
+        push_title=push_title,
+        push_body=push_body,
     )
+
+
+@lru_cache(maxsize=64)
+def _default_channels(key: str, language: str) -> tuple[str | None, str | None, str | None]:
+    """The shipped (sms_text, push_title, push_body) of a type; None where it ships none."""
+    if key.startswith(CUSTOM_PREFIX):
+        return None, None, None
+    folder = TEMPLATES_DIR / (language if language in LANGUAGES else "es")
+    sms_file, push_file = folder / f"{key}.sms.txt", folder / f"{key}.push.txt"
+    sms = sms_file.read_text(encoding="utf-8").strip() if sms_file.exists() else None
+    title = body = None
+    if push_file.exists():
+        first, _, rest = push_file.read_text(encoding="utf-8").strip().partition("\n")
+        title, body = first.strip(), rest.strip()
+    return sms, title, body
 
 
 def save_template(
@@ -465,8 +571,13 @@ def save_template(
     sender_area: str | None,
     language: str | None,
     updated_by: str,
+    sms_text: str | None = None,
+    push_title: str | None = None,
+    push_body: str | None = None,
 ) -> EffectiveTemplate:
-    """Validate an override by rendering it with the type's sample data, then store it."""
+    """Validate an override by rendering it with the type's sample data, then store it.
+
+    ``sms_text``, ``push_title`` and ``push_body`` left out (None) keep the type's defaults."""
     from chalicelib.senders.service import AREAS
 
     kind = message_type(key)
@@ -484,6 +595,9 @@ def save_template(
         )
     company = _company(company_id)
     render_untrusted((subject, text, html), _sample_for(kind, company))
+    _check_channel_parts(
+        kind, company, {"sms_text": sms_text, "push_title": push_title, "push_body": push_body}
+    )
     _store().save_template(
         records.MessageTemplate(
             company_id=company_id,
@@ -495,9 +609,29 @@ def save_template(
             language=language or company.language,
             updated_at=clock.now(),
             updated_by=updated_by,
+            sms_text=sms_text,
+            push_title=push_title,
+            push_body=push_body,
         )
     )
     return effective_template(company_id, key)
+
+
+def _check_channel_parts(
+    kind: MessageType, company: records.Company, parts: Mapping[str, str | None]
+) -> None:
+    """Every %variable% of the SMS and push parts must be one the type offers (422 naming the part)."""
+    values = kind.sms_values(_sample_for(kind, company))
+    errors: list[dict[str, str]] = []
+    for field, source in parts.items():
+        if source is None:
+            continue
+        try:
+            render_sms(source, values, field=field)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def reset_template(company_id: str, key: str) -> None:
@@ -516,23 +650,65 @@ def preview_template(
     text: str | None = None,
     html: str | None = None,
     variables: Mapping[str, Any] | None = None,
-) -> RenderedMessage:
-    """Render the effective template, or unsaved edits of it, with sample data (plus ``variables``)."""
+    sms_text: str | None = None,
+    push_title: str | None = None,
+    push_body: str | None = None,
+) -> TemplatePreview:
+    """Render the effective template, or unsaved edits of it, with sample data (plus ``variables``)
+    for every channel; the SMS comes with its segment count."""
     kind = message_type(key)
     company = _company(company_id)
     try:
-        base: tuple[str, str, str] = effective_template(company_id, key, language=company.language).sources
+        effective: EffectiveTemplate | None = effective_template(company_id, key, language=company.language)
     except NotFound:
         if not kind.custom:
             raise
-        base = ("", "", "")  # a custom template being written for the first time
+        effective = None  # a custom template being written for the first time
+    base: tuple[str, str, str] = effective.sources if effective else ("", "", "")
     sources = (
         base[0] if subject is None else subject,
         base[1] if text is None else text,
         base[2] if html is None else html,
     )
     data = _merge(_sample_for(kind, company), variables or {})
-    return render_untrusted(sources, data)
+    rendered = render_untrusted(sources, data)
+    edits = {"sms_text": sms_text, "push_title": push_title, "push_body": push_body}
+    _check_channel_parts(kind, company, edits)
+    channel_parts = {
+        part: edits[part] if edits[part] is not None else (getattr(effective, part) if effective else None)
+        for part in CHANNEL_PARTS
+    }
+    sms, title, body = _render_channel_parts(kind, channel_parts, data, rendered)
+    return TemplatePreview(
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        sms_text=sms,
+        sms_segments=sms_segments(sms),
+        sms_encoding=sms_encoding(sms),
+        push_title=title,
+        push_body=body,
+    )
+
+
+def _render_channel_parts(
+    kind: MessageType,
+    parts: Mapping[str, str | None],
+    variables: Mapping[str, Any],
+    rendered: RenderedMessage,
+) -> tuple[str, str, str]:
+    """(sms, push title, push body); a part with no text of its own falls back to the e-mail's."""
+    values = kind.sms_values(variables)
+
+    def one(part: str, fallback: str) -> str:
+        source = parts.get(part)
+        return fallback if source is None else render_sms(source, values, field=part).strip()
+
+    return (
+        one("sms_text", rendered.text),
+        one("push_title", rendered.subject),
+        one("push_body", rendered.text),
+    )
 
 
 def render_for(
@@ -544,12 +720,21 @@ def render_for(
 
 
 def render_channel(company_id: str, key: str, channel: str, variables: Mapping[str, Any]) -> RenderedMessage:
-    """A message of type ``key`` rendered for one channel: e-mail uses the subject, text and
-    HTML; SMS and push use the plain-text body (and the subject as a push title)."""
-    _, rendered = render_for(company_id, key, variables)
+    """A message of type ``key`` rendered for one channel: e-mail uses the subject, text and HTML;
+    SMS the template's ``sms_text`` (``text``); push its ``push_title`` (``subject``) and
+    ``push_body`` (``text``). A part the template lacks falls back to the plain-text body / subject."""
+    template, rendered = render_for(company_id, key, variables)
     if channel == "email":
         return rendered
-    return RenderedMessage(subject=rendered.subject, text=rendered.text, html="")
+    parts = {
+        "sms_text": template.sms_text,
+        "push_title": template.push_title,
+        "push_body": template.push_body,
+    }
+    sms, title, body = _render_channel_parts(message_type(key), parts, variables, rendered)
+    if channel == "sms":
+        return RenderedMessage(subject="", text=sms, html="")
+    return RenderedMessage(subject=title, text=body, html="")
 
 
 def _sample_for(kind: MessageType, company: records.Company) -> dict[str, Any]:

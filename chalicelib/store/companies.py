@@ -40,6 +40,8 @@ def _company(item: CompanyModel) -> records.Company:
         language=item.language,
         ask_tracking_contacts=bool(item.ask_tracking_contacts),
         created_at=item.created_at,
+        sms_on_automatic_payments=bool(item.sms_on_automatic_payments),
+        sms_on_manual_payments=bool(item.sms_on_manual_payments),
     )
 
 
@@ -79,9 +81,20 @@ def create_company(
     return True
 
 
-def update_company(company_id: str, *, language: str | None, ask_tracking_contacts: bool | None) -> None:
+def update_company(
+    company_id: str,
+    *,
+    language: str | None,
+    ask_tracking_contacts: bool | None,
+    sms_on_automatic_payments: bool | None = None,
+    sms_on_manual_payments: bool | None = None,
+) -> None:
     bind()
     actions: list[Any] = []
+    if sms_on_automatic_payments is not None:
+        actions.append(CompanyModel.sms_on_automatic_payments.set(sms_on_automatic_payments))
+    if sms_on_manual_payments is not None:
+        actions.append(CompanyModel.sms_on_manual_payments.set(sms_on_manual_payments))
     if language is not None:
         actions.append(CompanyModel.language.set(language))
     if ask_tracking_contacts is not None:

@@ -36,6 +36,8 @@ class CompanyModel(Model):
     language = UnicodeAttribute(default="es")
     ask_tracking_contacts = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
+    sms_on_automatic_payments = BooleanAttribute(null=True)
+    sms_on_manual_payments = BooleanAttribute(null=True)
 
 
 class ApiKeyModel(Model):
@@ -286,6 +288,9 @@ class MessageTemplateModel(Model):
     language = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
     updated_by = UnicodeAttribute()
+    sms_text = UnicodeAttribute(null=True)
+    push_title = UnicodeAttribute(null=True)
+    push_body = UnicodeAttribute(null=True)
 
 
 class SmsSettingsModel(Model):
@@ -534,6 +539,20 @@ class SendJobModel(Model):
     selection = UnicodeAttribute(null=True)
 
 
+class BusinessEventModel(Model):
+    """A back-office event that caused messages (C9, T10), once per (company, type, event id),
+    with the answer given the first time: posting the event again answers the same."""
+
+    class Meta(_Meta):
+        table_name = "business-events"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    event_key = UnicodeAttribute(range_key=True)  # "<event type>#<event id>"
+    client_id = UnicodeAttribute()
+    outcome = UnicodeAttribute()  # JSON: the messages queued and the recipients skipped
+    created_at = UTCDateTimeAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -552,4 +571,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     OutboxModel,
     SuppressionModel,
     SendJobModel,
+    BusinessEventModel,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,9 @@ class Company:
     language: str
     ask_tracking_contacts: bool
     created_at: datetime
+    # C9: an SMS for a payment recorded automatically / by an operator (seed 002, "SMS pago").
+    sms_on_automatic_payments: bool = False
+    sms_on_manual_payments: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,10 @@ class MessageTemplate:
     language: str
     updated_at: datetime
     updated_by: str
+    # SMS text and push title/body with %variables% (C6, C7); None: the type's default.
+    sms_text: str | None = None
+    push_title: str | None = None
+    push_body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -298,3 +306,15 @@ class SendJob:
     created_at: datetime
     updated_at: datetime
     selection: str | None = None
+
+
+@dataclass(frozen=True)
+class BusinessEvent:
+    """A back-office event (invoice issued, payment recorded, ...) and what it caused (C9, T10)."""
+
+    company_id: str
+    event_type: str
+    event_id: str
+    client_id: str
+    outcome: dict[str, Any]
+    created_at: datetime

@@ -20,6 +20,9 @@ def _template(item: MessageTemplateModel) -> records.MessageTemplate:
         language=item.language,
         updated_at=item.updated_at,
         updated_by=item.updated_by,
+        sms_text=item.sms_text,
+        push_title=item.push_title,
+        push_body=item.push_body,
     )
 
 
@@ -49,6 +52,9 @@ def save_template(template: records.MessageTemplate) -> None:
         language=template.language,
         updated_at=template.updated_at,
         updated_by=template.updated_by,
+        sms_text=template.sms_text,
+        push_title=template.push_title,
+        push_body=template.push_body,
     ).save()
 
 

@@ -1,0 +1,176 @@
+"""Events from the company's back office that the client hears about (C9, T10).
+
+API keys need the scope ``events:write``; staff may post them too. The first post of an event
+answers 202 (messages queued); the same ``event_id`` again answers 200 with the first answer and
+``"duplicate": true``, and sends nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import describe, json_response, parse_body, principal_of
+
+business_events = Blueprint(__name__)
+
+T = TypeVar("T")
+# An invoice carries its PDF (at most 7 MB, base64: 4/3 of it) in the JSON body.
+MAX_INVOICE_BODY_BYTES = 10 * 1024 * 1024
+
+
+def _caller(scope: str) -> str:
+    caller = principal_of(business_events.current_request)
+    caller.require_scope(scope)
+    return caller.company_id
+
+
+def _parse_large(model: type[T]) -> T:
+    """``parse_body`` with room for an attached PDF."""
+    from pydantic import ValidationError
+
+    from chalicelib.api.http import pydantic_errors
+    from chalicelib.errors import ValidationFailed
+
+    raw = business_events.current_request.raw_body or b""
+    if len(raw) > MAX_INVOICE_BODY_BYTES:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "pdf.content_base64",
+                    "message": "the request is larger than 10 MB (the PDF may be 7 MB)",
+                }
+            ]
+        )
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed([{"field": "body", "message": f"is not valid JSON ({exc})"}]) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
+    try:
+        return model.model_validate(data)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        raise ValidationFailed(pydantic_errors(exc)) from exc
+
+
+@business_events.route("/events/invoice-issued", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="An invoice was issued: e-mail it to the client with its PDF attached (C9)",
+    body="InvoiceIssuedIn",
+    response="EventOut",
+    status=202,
+)
+def invoice_issued() -> Response:
+    from chalicelib.api.business_events_schemas import InvoiceIssuedIn
+    from chalicelib.business_events.service import Invoice, Pdf
+    from chalicelib.business_events.service import invoice_issued as handle
+
+    company_id = _caller("events:write")
+    body = _parse_large(InvoiceIssuedIn)
+    outcome = handle(
+        company_id,
+        body.event_id,
+        body.client_id,
+        Invoice(body.invoice.number, body.invoice.issued_on, body.invoice.total, body.invoice.due_on),
+        Pdf(body.pdf.content_base64, body.pdf.file_name),
+        client_balance=body.client_balance,
+    )
+    duplicate = outcome.duplicate
+    return json_response(outcome, 200 if duplicate else 202)
+
+
+@business_events.route("/events/payment-recorded", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="A payment was recorded: e-mail the receipt, and an SMS when the company's switch for "
+    "automatic / manual payments is on (C9)",
+    body="PaymentRecordedIn",
+    response="EventOut",
+    status=202,
+)
+def payment_recorded() -> Response:
+    from chalicelib.api.business_events_schemas import PaymentRecordedIn
+    from chalicelib.business_events.service import Payment
+    from chalicelib.business_events.service import payment_recorded as handle
+
+    company_id = _caller("events:write")
+    body = parse_body(business_events.current_request, PaymentRecordedIn)
+    paid = body.payment
+    outcome = handle(
+        company_id,
+        body.event_id,
+        body.client_id,
+        Payment(paid.receipt_number, paid.amount, paid.received_on, paid.entry, paid.method),
+        client_balance=body.client_balance,
+    )
+    duplicate = outcome.duplicate
+    return json_response(outcome, 200 if duplicate else 202)
+
+
+@business_events.route("/events/ticket-changed", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="A ticket changed: e-mail the client when the ticket asks to notify the client (C9)",
+    body="TicketChangedIn",
+    response="EventOut",
+    status=202,
+)
+def ticket_changed() -> Response:
+    from chalicelib.api.business_events_schemas import TicketChangedIn
+    from chalicelib.business_events.service import Ticket
+    from chalicelib.business_events.service import ticket_changed as handle
+
+    company_id = _caller("events:write")
+    body = parse_body(business_events.current_request, TicketChangedIn)
+    t = body.ticket
+    outcome = handle(
+        company_id,
+        body.event_id,
+        body.client_id,
+        Ticket(t.id, t.subject, t.status, t.operator, t.comment, t.updated_at),
+        notify_client=body.notify_client,
+    )
+    duplicate = outcome.duplicate
+    return json_response(outcome, 200 if duplicate else 202)
+
+
+@business_events.route("/events/pickup-approved", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="A branch approved a pickup: e-mail the branch, the label's link and the tracking id (T10)",
+    body="PickupApprovedIn",
+    response="EventOut",
+    status=202,
+)
+def pickup_approved() -> Response:
+    from chalicelib.api.business_events_schemas import PickupApprovedIn
+    from chalicelib.business_events.service import Pickup
+    from chalicelib.business_events.service import pickup_approved as handle
+
+    company_id = _caller("events:write")
+    body = parse_body(business_events.current_request, PickupApprovedIn)
+    pickup = Pickup(body.pickup_number, body.branch, body.pickup_date, body.tracking_id, str(body.label_url))
+    outcome = handle(company_id, body.event_id, body.client_id, pickup)
+    duplicate = outcome.duplicate
+    return json_response(outcome, 200 if duplicate else 202)
+
+
+@business_events.route("/events/pickups-confirmed", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="Pickups were confirmed: ONE e-mail saying which and how many (T10)",
+    body="PickupsConfirmedIn",
+    response="EventOut",
+    status=202,
+)
+def pickups_confirmed() -> Response:
+    from chalicelib.api.business_events_schemas import PickupsConfirmedIn
+    from chalicelib.business_events.service import ConfirmedPickup
+    from chalicelib.business_events.service import pickups_confirmed as handle
+
+    company_id = _caller("events:write")
+    body = parse_body(business_events.current_request, PickupsConfirmedIn)
+    pickups = [ConfirmedPickup(p.tracking_id, p.address, p.date) for p in body.pickups]
+    outcome = handle(company_id, body.event_id, body.client_id, pickups)
+    duplicate = outcome.duplicate
+    return json_response(outcome, 200 if duplicate else 202)

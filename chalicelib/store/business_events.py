@@ -1,0 +1,50 @@
+"""Back-office events that caused messages (C9, T10): one item per (company, type, event id)."""
+
+from __future__ import annotations
+
+import json
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib.store import records
+from chalicelib.store.models import BusinessEventModel
+from chalicelib.store.tables import bind
+
+
+def _key(event_type: str, event_id: str) -> str:
+    return f"{event_type}#{event_id}"
+
+
+def get_event(company_id: str, event_type: str, event_id: str) -> records.BusinessEvent | None:
+    bind()
+    try:
+        item = BusinessEventModel.get(company_id, _key(event_type, event_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+    return records.BusinessEvent(
+        company_id=item.company_id,
+        event_type=event_type,
+        event_id=event_id,
+        client_id=item.client_id,
+        outcome=json.loads(item.outcome),
+        created_at=item.created_at,
+    )
+
+
+def record_event(event: records.BusinessEvent) -> bool:
+    """Store an event the first time; False (nothing written) when it was recorded before."""
+    bind()
+    item = BusinessEventModel(
+        event.company_id,
+        _key(event.event_type, event.event_id),
+        client_id=event.client_id,
+        outcome=json.dumps(event.outcome, ensure_ascii=False),
+        created_at=event.created_at,
+    )
+    try:
+        item.save(condition=BusinessEventModel.event_key.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

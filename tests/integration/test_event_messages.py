@@ -1,0 +1,446 @@
+"""Event messages (C9, T10): the back office posts what happened; the client gets the e-mail (and
+the payment SMS) through the outbox, as received by a real SMTP server and recorded by moto's SNS."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+import requests
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.conftest import SMTP_PASSWORD, SMTP_USER, Tenant, body, deliver_outboxes
+
+CLIENT = "CLI-7"
+PDF = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
+    + bytes(range(256)) * 40  # binary content must arrive byte for byte
+    + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
+
+
+@pytest.fixture
+def back_office(tenant: Tenant, mailbox: MailCatcher) -> dict[str, str]:
+    """The tenant's back office: an API key with ``events:write``, a client, and an ``all`` sender
+    account (invoices, payments and tickets fall back to it) pointing at the test's SMTP server."""
+    from chalicelib.companies.service import issue_api_key
+    from chalicelib.senders.service import save_sender_account, set_sender_password
+
+    save_sender_account(
+        tenant.company_id,
+        "all",
+        {
+            "kind": "smtp",
+            "display_name": "Cargas del Sur",
+            "from_address": "administracion@cargasdelsur.example",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox.port,
+            "encryption": "none",
+            "username": SMTP_USER,
+            "enabled": True,
+        },
+    )
+    set_sender_password(tenant.company_id, "all", SMTP_PASSWORD)
+    key = issue_api_key(tenant.company_id, "erp", ["events:write", "clients:write"])
+    headers = {"Authorization": f"ApiKey {key}", "Content-Type": "application/json"}
+    return headers
+
+
+def put_client(api: Client, headers: dict[str, str], **fields: Any) -> None:
+    client = {
+        "name": "Ferretería Los Andes",
+        "emails": ["compras@losandes.example"],
+        "phones": ["011-15-5987-6543"],
+    } | fields
+    response = api.http.put(f"/clients/{CLIENT}", headers=headers, body=json.dumps(client))
+    assert response.status_code == 200, response.body
+
+
+def post(api: Client, headers: dict[str, str], event: str, payload: dict[str, Any]) -> Any:
+    return api.http.post(f"/events/{event}", headers=headers, body=json.dumps(payload))
+
+
+def invoice_event(event_id: str = "inv-1", client_id: str = CLIENT, pdf: bytes = PDF) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "client_id": client_id,
+        "invoice": {
+            "number": "A-0001-00001234",
+            "issued_on": "2026-11-02",
+            "due_on": "2026-11-17",
+            "total": "$ 12.345,67",
+        },
+        "pdf": {"content_base64": base64.b64encode(pdf).decode()},
+    }
+
+
+def payment_event(event_id: str, entry: str) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "client_id": CLIENT,
+        "payment": {
+            "receipt_number": "X-0001-567",
+            "amount": "$ 5.000,00",
+            "received_on": "2026-11-02",
+            "entry": entry,
+        },
+        "client_balance": "$ 1.500,00",
+    }
+
+
+def sms_to(local_aws: dict[str, str], number: str) -> list[str]:
+    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+    return [sms["message"] for sms in data.get("sns", {}).get("SMS", []) if sms["phone_number"] == number]
+
+
+def enable_sms(tenant: Tenant, **switches: bool) -> None:
+    from chalicelib.companies.service import update_settings
+    from chalicelib.sms.settings import save_sms_settings
+
+    save_sms_settings(tenant.company_id, {"enabled": True, "provider": "sns"})
+    update_settings(tenant.company_id, language=None, ask_tracking_contacts=None, **switches)
+
+
+# --- invoice issued ------------------------------------------------------------------------------
+
+
+def test_an_invoice_arrives_with_its_pdf_intact(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given a client with an e-mail address
+    put_client(api, back_office)
+    # When the back office posts the invoice with its PDF
+    response = post(api, back_office, "invoice-issued", invoice_event())
+    # Then it is accepted, one e-mail queued
+    assert response.status_code == 202, response.body
+    answer = body(response)
+    assert answer["duplicate"] is False
+    assert [(m["channel"], m["to_address"], m["state"]) for m in answer["messages"]] == [
+        ("email", "compras@losandes.example", "queued")
+    ]
+    # And the client receives the company's invoice e-mail from the invoices' sender (the `all` account)
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    assert mail["To"].endswith("<compras@losandes.example>")
+    assert "administracion@cargasdelsur.example" in mail["From"]
+    assert "A-0001-00001234" in mail["Subject"]
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hola Ferretería Los Andes" in text and "$ 12.345,67" in text and "2026-11-17" in text
+    # With the PDF attached, byte for byte
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == "A-0001-00001234.pdf"
+    assert attachment.get_content() == PDF
+
+
+def test_the_same_invoice_event_twice_sends_one_email(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    put_client(api, back_office)
+    first = post(api, back_office, "invoice-issued", invoice_event("inv-dup"))
+    # When the same event id comes again
+    again = post(api, back_office, "invoice-issued", invoice_event("inv-dup"))
+    # Then the answer is 200 with what was queued the first time, and nothing new
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert body(again)["duplicate"] is True
+    assert body(again)["messages"] == body(first)["messages"]
+    assert deliver_outboxes()["sent"] == 1
+    assert len(mailbox.wait_for(1)) == 1
+    assert len(mailbox.messages()) == 1
+
+
+@pytest.mark.parametrize(
+    ("pdf", "message"),
+    [
+        (b"<html>not a pdf</html>", "is not a PDF"),
+        (b"%PDF-1.4\n" + b"0" * (7 * 1024 * 1024) + b"%%EOF", "larger than 7 MB"),
+    ],
+)
+def test_an_invoice_without_a_real_pdf_is_refused_and_nothing_is_written(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher, pdf: bytes, message: str
+) -> None:
+    put_client(api, back_office)
+    # When the PDF is not a PDF, or too large
+    response = post(api, back_office, "invoice-issued", invoice_event("inv-bad", pdf=pdf))
+    # Then 422 names the field
+    assert response.status_code == 422
+    assert body(response)["field"] == "pdf.content_base64" and message in body(response)["message"]
+    # And the event was not recorded: posting it right afterwards sends it
+    fixed = post(api, back_office, "invoice-issued", invoice_event("inv-bad"))
+    assert fixed.status_code == 202 and len(body(fixed)["messages"]) == 1
+    # Nothing was sent for the refused post
+    assert deliver_outboxes()["sent"] == 1
+
+
+def test_bad_input_names_the_field(api: Client, tenant: Tenant, back_office: dict[str, str]) -> None:
+    put_client(api, back_office)
+    event = invoice_event("inv-x")
+    event["invoice"]["issued_on"] = "yesterday"
+    event["pdf"]["content_base64"] = "%%% not base64 %%%"
+    response = post(api, back_office, "invoice-issued", event)
+    assert response.status_code == 422
+    assert body(response)["field"] == "invoice.issued_on"
+    # And base64 that is not base64
+    bad = post(api, back_office, "invoice-issued", invoice_event("inv-y") | {"pdf": {"content_base64": "!!"}})
+    assert bad.status_code == 422 and body(bad)["field"] == "pdf.content_base64"
+    # And a payment with an unknown entry kind
+    wrong = payment_event("pay-x", "cash-box")
+    response = post(api, back_office, "payment-recorded", wrong)
+    assert response.status_code == 422 and body(response)["field"] == "payment.entry"
+    # And nothing was queued by any of them
+    assert deliver_outboxes() == {"sent": 0, "failed": 0, "retried": 0, "suppressed": 0}
+
+
+def test_an_unknown_client_and_another_tenants_client_are_404(
+    api: Client, tenant: Tenant, other_tenant: Tenant, back_office: dict[str, str]
+) -> None:
+    # Given a client of another company
+    from chalicelib.clients.service import save_client
+
+    save_client(
+        other_tenant.company_id,
+        "OTHER-1",
+        name="Cliente ajeno",
+        emails=["ajeno@otra.example"],
+        phones=[],
+        contacts=[],
+        message_switches={},
+        preferred_agent=None,
+        collection_agent=None,
+    )
+    # When our back office posts an invoice for it, or for a client nobody registered
+    for client_id in ("OTHER-1", "NOBODY"):
+        response = post(api, back_office, "invoice-issued", invoice_event(f"inv-{client_id}", client_id))
+        # Then 404 names the client, and nothing is sent
+        assert response.status_code == 404
+        assert client_id in body(response)["message"]
+    assert deliver_outboxes()["sent"] == 0
+
+
+def test_an_api_key_without_the_events_scope_is_refused(api: Client, tenant: Tenant) -> None:
+    response = post(api, tenant.key_headers(), "invoice-issued", invoice_event())
+    assert response.status_code == 403 and "events:write" in body(response)["message"]
+
+
+# --- client switches -----------------------------------------------------------------------------
+
+
+def test_a_client_with_the_invoice_switch_off_gets_nothing(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    put_client(api, back_office, message_switches={"invoice": False})
+    response = post(api, back_office, "invoice-issued", invoice_event("inv-off"))
+    assert response.status_code == 202
+    assert body(response)["messages"] == []
+    assert body(response)["skipped"] == [
+        {"channel": "email", "reason": "the client's 'invoice' switch is off", "to_address": None}
+    ]
+    assert deliver_outboxes()["sent"] == 0
+    assert mailbox.messages() == []
+
+
+def test_a_client_with_no_email_is_skipped_not_an_error(
+    api: Client, tenant: Tenant, back_office: dict[str, str]
+) -> None:
+    put_client(api, back_office, emails=[])
+    response = post(api, back_office, "invoice-issued", invoice_event("inv-noaddr"))
+    assert response.status_code == 202
+    assert body(response)["skipped"][0]["reason"] == "the client has no e-mail address"
+
+
+# --- payment recorded ----------------------------------------------------------------------------
+
+
+def test_payment_sms_follows_the_company_switch_for_each_kind_of_payment(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher, local_aws: dict[str, str]
+) -> None:
+    # Given SMS on for automatic payments only, and a client with a Buenos Aires mobile
+    enable_sms(tenant, sms_on_automatic_payments=True, sms_on_manual_payments=False)
+    number = "+5491159876543"
+    before = len(sms_to(local_aws, number))
+    put_client(api, back_office)
+    # When an automatic payment and a manual one are recorded
+    automatic = body(post(api, back_office, "payment-recorded", payment_event("pay-auto", "automatic")))
+    manual = body(post(api, back_office, "payment-recorded", payment_event("pay-manual", "manual")))
+    # Then the automatic one queues an e-mail and an SMS; the manual one the e-mail only
+    assert sorted(m["channel"] for m in automatic["messages"]) == ["email", "sms"]
+    assert [m["channel"] for m in manual["messages"]] == ["email"]
+    assert manual["skipped"] == [
+        {"channel": "sms", "reason": "the company sends no SMS for manual payments", "to_address": None}
+    ]
+    assert deliver_outboxes()["sent"] == 3
+    # And the client gets two receipts by e-mail
+    mails = mailbox.wait_for(2)
+    assert all("$ 5.000,00" in m["Subject"] for m in mails)
+    # And one SMS, the company's default payment SMS with the seed's variables filled in
+    assert sms_to(local_aws, number)[before:] == [
+        "Estimado Ferretería Los Andes, recibimos su pago de $ 5.000,00. Su saldo pendiente es de "
+        "$ 1.500,00. Gracias, Cargas del Sur."
+    ]
+
+
+def test_manual_payment_sms_uses_the_company_sms_template(
+    api: Client, tenant: Tenant, back_office: dict[str, str], local_aws: dict[str, str]
+) -> None:
+    # Given SMS on for manual payments and the company's own payment SMS text
+    enable_sms(tenant, sms_on_manual_payments=True)
+    template = body(api.http.get("/templates/payment", headers=tenant.staff_headers()))
+    own = {k: template[k] for k in ("subject", "text", "html")} | {
+        "sms_text": "Pago %recibo%: %monto%. ¡Gracias!"
+    }
+    assert (
+        api.http.put("/templates/payment", headers=tenant.admin_headers(), body=json.dumps(own)).status_code
+        == 200
+    )
+    put_client(api, back_office, phones=["+54 9 351 555-1234"])
+    # When a manual payment is recorded
+    answer = body(post(api, back_office, "payment-recorded", payment_event("pay-m2", "manual")))
+    # Then the SMS goes to the client's number in E.164 with the company's text
+    assert [m["to_address"] for m in answer["messages"] if m["channel"] == "sms"] == ["+5493515551234"]
+    deliver_outboxes()
+    assert sms_to(local_aws, "+5493515551234")[-1] == "Pago X-0001-567: $ 5.000,00. ¡Gracias!"
+
+
+def test_the_client_sms_switch_and_the_sms_service_switch_stop_the_sms(
+    api: Client, tenant: Tenant, back_office: dict[str, str]
+) -> None:
+    enable_sms(tenant, sms_on_automatic_payments=True)
+    put_client(api, back_office, message_switches={"payment_sms": False})
+    answer = body(post(api, back_office, "payment-recorded", payment_event("pay-s1", "automatic")))
+    assert [m["channel"] for m in answer["messages"]] == ["email"]
+    assert answer["skipped"][0]["reason"] == "the client's 'payment_sms' switch is off"
+    # And with the company's SMS service switched off
+    from chalicelib.sms.settings import save_sms_settings
+
+    save_sms_settings(tenant.company_id, {"enabled": False})
+    put_client(api, back_office)
+    answer = body(post(api, back_office, "payment-recorded", payment_event("pay-s2", "automatic")))
+    assert answer["skipped"][0]["reason"] == "the company's SMS service is switched off"
+
+
+def test_company_payment_sms_switches_are_company_settings(api: Client, tenant: Tenant) -> None:
+    # Off by default
+    company = body(api.http.get("/company", headers=tenant.staff_headers()))
+    assert (company["sms_on_automatic_payments"], company["sms_on_manual_payments"]) == (False, False)
+    # The administrator turns one on; the other keeps its value
+    patch = {"sms_on_manual_payments": True}
+    response = api.http.patch("/company", headers=tenant.admin_headers(), body=json.dumps(patch))
+    assert response.status_code == 200
+    assert (body(response)["sms_on_automatic_payments"], body(response)["sms_on_manual_payments"]) == (
+        False,
+        True,
+    )
+    bad = api.http.patch(
+        "/company", headers=tenant.admin_headers(), body=json.dumps({"sms_on_manual_payments": 3})
+    )
+    assert bad.status_code == 422 and body(bad)["field"] == "sms_on_manual_payments"
+
+
+# --- tickets -------------------------------------------------------------------------------------
+
+
+def ticket_event(event_id: str, notify: bool) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "client_id": CLIENT,
+        "notify_client": notify,
+        "ticket": {
+            "id": "4711",
+            "subject": "Sin conexión desde ayer",
+            "status": "En curso",
+            "operator": "Martín Ruiz",
+            "comment": "Un técnico visitará su domicilio mañana.",
+            "updated_at": "2026-11-02T10:15:00Z",
+        },
+    }
+
+
+def test_a_ticket_change_is_emailed_only_when_the_ticket_says_so(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    put_client(api, back_office)
+    silent = body(post(api, back_office, "ticket-changed", ticket_event("t-1", notify=False)))
+    assert silent["messages"] == [] and "does not ask to notify" in silent["skipped"][0]["reason"]
+    loud = post(api, back_office, "ticket-changed", ticket_event("t-2", notify=True))
+    assert loud.status_code == 202 and len(body(loud)["messages"]) == 1
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "#4711" in text and "En curso" in text and "Un técnico visitará" in text
+
+
+# --- pickups (T10) -------------------------------------------------------------------------------
+
+
+def test_an_approved_pickup_tells_the_branch_the_label_link_and_the_tracking_id(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given a client with a contact who wants cargo information, and one who does not
+    contacts = [
+        {
+            "contact_id": "c1",
+            "first_name": "Ana",
+            "last_name": "Paz",
+            "email": "ana@losandes.example",
+            "wants_cargo_info": True,
+        },
+        {"contact_id": "c2", "first_name": "Luis", "last_name": "Gil", "email": "luis@losandes.example"},
+    ]
+    put_client(api, back_office, contacts=contacts)
+    # When the branch approves the pickup
+    event = {
+        "event_id": "pk-1",
+        "client_id": CLIENT,
+        "pickup_number": "R-1187",
+        "branch": "Sucursal Córdoba Centro",
+        "pickup_date": "2026-11-03",
+        "tracking_id": "CDS-000124",
+        "label_url": "https://labels.cargasdelsur.example/CDS-000124.pdf",
+    }
+    response = post(api, back_office, "pickup-approved", event)
+    assert response.status_code == 202, response.body
+    # Then the client and the contact who asked get it (from the tracking account), the other does not
+    assert sorted(m["to_address"] for m in body(response)["messages"]) == [
+        "ana@losandes.example",
+        "compras@losandes.example",
+    ]
+    assert deliver_outboxes()["sent"] == 2
+    mails = mailbox.wait_for(2)
+    for mail in mails:
+        assert "avisos@cargasdelsur.example" in mail["From"]
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Sucursal Córdoba Centro" in text
+        assert "CDS-000124" in text
+        assert "https://labels.cargasdelsur.example/CDS-000124.pdf" in text
+        html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert 'href="https://labels.cargasdelsur.example/CDS-000124.pdf"' in html
+
+
+def test_confirmed_pickups_come_in_one_email_saying_which_and_how_many(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    put_client(api, back_office)
+    event = {
+        "event_id": "pc-1",
+        "client_id": CLIENT,
+        "pickups": [
+            {"tracking_id": "CDS-000125", "address": "Av. Colón 1234, Córdoba", "date": "2026-11-03"},
+            {"tracking_id": "CDS-000126", "address": "San Martín 56, Córdoba", "date": "2026-11-03"},
+            {"tracking_id": "CDS-000127"},
+        ],
+    }
+    response = post(api, back_office, "pickups-confirmed", event)
+    assert response.status_code == 202 and len(body(response)["messages"]) == 1
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Confirmamos 3 retiros" in text
+    for tracking_id in ("CDS-000125", "CDS-000126", "CDS-000127"):
+        assert tracking_id in text
+    # An empty list is refused naming the field
+    empty = post(api, back_office, "pickups-confirmed", event | {"event_id": "pc-2", "pickups": []})
+    assert empty.status_code == 422 and body(empty)["field"] == "pickups"
