@@ -471,3 +471,14 @@ class SmsTestOut(BaseModel):
     to: str = Field(description="The number in E.164, as it was sent.")
     message_id: str | None = Field(default=None, description="Present when `ok`.")
     error: str | None = Field(default=None, description="Present when not `ok`: the provider's own text.")
+
+
+# The suppression list routes (Q5) keep their models in their own module, named here too.
+from chalicelib.api.suppression_schemas import (  # noqa: E402
+    SuppressionAddedOut,
+    SuppressionIn,
+    SuppressionOut,
+    SuppressionsOut,
+)
+
+__all__ += ["SuppressionAddedOut", "SuppressionIn", "SuppressionOut", "SuppressionsOut"]
