@@ -320,6 +320,20 @@ def test_a_duplicate_notification_and_garbage_change_nothing(
     assert comm_store.get(company.company_id, comm.communication_id) == first
 
 
+def test_a_message_ses_rejects_is_failed_with_its_reason(api: Client, company: Tenant) -> None:
+    address = new_address()
+    comm = send(company, address)
+    reject = json.loads(notification("event_delivery.json", comm))
+    del reject["delivery"]
+    reject |= {"eventType": "Reject", "reject": {"reason": "Bad content"}}
+
+    assert feed(api, json.dumps(reject))["result"] == "failed"
+
+    failed = comm_store.get(company.company_id, comm.communication_id)
+    assert failed is not None and failed.state == "failed" and failed.error == "rejected by SES: Bad content"
+    assert address.lower() not in suppression_list(api, company)
+
+
 # --- tenants -----------------------------------------------------------------------------------
 
 
