@@ -11,9 +11,11 @@ from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sms import sms
+from chalicelib.api.suppressions import suppressions
 from chalicelib.api.templates import templates
 from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
+from chalicelib.events.ses_events import ses_events
 from chalicelib.observability import observe
 
 app = Chalice(app_name="pregon", configure_logs=False)
@@ -30,3 +32,5 @@ app.register_blueprint(outbox_events)
 app.register_blueprint(sender_tests)
 app.register_blueprint(sms)
 app.register_blueprint(business_events)
+app.register_blueprint(ses_events)
+app.register_blueprint(suppressions)

@@ -98,6 +98,7 @@ PATH_PARAMETER_NOTES = {
     "tracking_id": "The parcel's tracking id.",
     "email": "The subscriber's e-mail address, URL-encoded.",
     "area": "The sender area (`tracking`, ...); `all` is the fallback account.",
+    "address": "A suppressed e-mail address or E.164 number, URL-encoded (`%40` for `@`, `%2B` for `+`).",
 }
 
 SECURITY_SCHEMES = {
@@ -186,6 +187,10 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "name": "business_events",
                 "description": "Back-office events the client hears about: invoices, payments, tickets, "
                 "pickups (C9, T10).",
+            },
+            {
+                "name": "suppressions",
+                "description": "Suppression list: bounces, complaints, by hand (Q5).",
             },
         ],
         "paths": paths,

@@ -499,3 +499,12 @@ __all__ += [
     "PickupsConfirmedIn",
     "TicketChangedIn",
 ]
+# The suppression list routes (Q5) keep their models in their own module, named here too.
+from chalicelib.api.suppression_schemas import (  # noqa: E402
+    SuppressionAddedOut,
+    SuppressionIn,
+    SuppressionOut,
+    SuppressionsOut,
+)
+
+__all__ += ["SuppressionAddedOut", "SuppressionIn", "SuppressionOut", "SuppressionsOut"]

@@ -1,7 +1,14 @@
-"""Amazon SES v2: raw MIME through SendEmail, from the account's verified identity."""
+"""Amazon SES v2: raw MIME through SendEmail, from the account's verified identity.
+
+Every send names the configuration set (``settings.ses_configuration_set``) whose event
+destination publishes Send/Delivery/Bounce/Complaint/Reject events to the SNS topic that
+``events.ses_events`` listens to (Q5), and tags the message with its company so that an event
+can be checked against the communication it names.
+"""
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 from types import TracebackType
 
@@ -9,7 +16,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws import TRANSIENT_AWS_CODES, client
 from chalicelib.errors import DeliveryFailed
+from chalicelib.settings import get_settings
 from chalicelib.store.records import SenderAccount
+
+COMPANY_TAG = "pregon-company"
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def company_tag_value(company_id: str) -> str:
+    """SES tag values allow letters, digits, ``_`` and ``-`` only (at most 256 characters)."""
+    return _TAG_UNSAFE.sub("_", company_id)[:256]
 
 
 class SesSession:
@@ -26,6 +42,8 @@ class SesSession:
                 FromEmailAddress=str(message["From"]),
                 Destination={"ToAddresses": recipients},
                 Content={"Raw": {"Data": message.as_bytes()}},
+                ConfigurationSetName=get_settings().ses_configuration_set,
+                EmailTags=[{"Name": COMPANY_TAG, "Value": company_tag_value(self._account.company_id)}],
             )
         except ClientError as exc:
             error = exc.response.get("Error", {})

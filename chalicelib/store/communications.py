@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -411,6 +411,22 @@ def set_delivery_state(
     comm: records.Communication, state: str, at: datetime, detail: str | None = None
 ) -> records.Communication:
     """A provider's later word on a sent message: delivered, bounced or complained."""
+    updated = advance_delivery_state(comm, state, at, detail)
+    return updated if updated is not None else comm
+
+
+def advance_delivery_state(
+    comm: records.Communication,
+    state: str,
+    at: datetime,
+    detail: str | None = None,
+    *,
+    from_states: Collection[str] | None = None,
+) -> records.Communication | None:
+    """Move a sent message to ``state`` only while it is in one of ``from_states`` (any state
+    when None), or already in ``state`` with another ``detail`` (a permanent bounce after a
+    transient one). Returns the updated record, or None when nothing changed: the same
+    notification applied twice writes once."""
     bind()
     updated = replace(comm, state=state, updated_at=at, error=detail or comm.error)
     actions: list[Any] = [
@@ -423,7 +439,23 @@ def set_delivery_state(
         updated = replace(updated, delivered_at=at)
     if detail:
         actions.append(CommunicationModel.error.set(detail))
-    CommunicationModel(comm.company_id, comm.communication_id).update(actions=actions)
+    condition: Any = CommunicationModel.communication_id.exists()
+    if from_states is not None:
+        allowed: Any = CommunicationModel.state.is_in(*from_states)
+        if detail:
+            allowed = allowed | (
+                (CommunicationModel.state == state)
+                & (CommunicationModel.error.does_not_exist() | (CommunicationModel.error != detail))
+            )
+        condition = condition & allowed
+    try:
+        CommunicationModel(comm.company_id, comm.communication_id).update(
+            actions=actions, condition=condition
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
     return updated
 
 

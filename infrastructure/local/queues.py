@@ -35,7 +35,8 @@ def _sqs() -> Any:
 
 
 def ensure_local_resources(app: Chalice | None = None, buckets: tuple[str, ...] = FILE_BUCKETS) -> None:
-    """Create the app's queues and the file buckets in moto (idempotent)."""
+    """Create the app's queues, the file buckets, and SES's configuration set with its event
+    destination (the SNS topic of delivery events) in moto (idempotent)."""
     import boto3
 
     sqs = _sqs()
@@ -45,6 +46,41 @@ def ensure_local_resources(app: Chalice | None = None, buckets: tuple[str, ...] 
     for bucket in buckets:
         with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             s3.create_bucket(Bucket=bucket)
+    _ensure_ses_events()
+
+
+def _ensure_ses_events() -> None:
+    """The configuration set every SES send names, publishing its events to the SNS topic that
+    ``events.ses_events`` subscribes to, as the deployment has them. (moto accepts a send that
+    names a configuration set without checking it, and publishes no events itself.)"""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from chalicelib.events.ses_events import SES_EVENT_TYPES, SES_EVENTS_TOPIC
+    from chalicelib.settings import get_settings
+
+    session = boto3.session.Session()
+    topic_arn = session.client("sns").create_topic(Name=SES_EVENTS_TOPIC)["TopicArn"]
+    name = get_settings().ses_configuration_set
+    exists = ("AlreadyExistsException", "ConfigurationSetAlreadyExists", "EventDestinationAlreadyExists")
+    try:
+        session.client("sesv2").create_configuration_set(ConfigurationSetName=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in exists:
+            raise
+    try:
+        session.client("ses").create_configuration_set_event_destination(
+            ConfigurationSetName=name,
+            EventDestination={
+                "Name": f"{name}-sns",
+                "Enabled": True,
+                "MatchingEventTypes": [t.lower() for t in SES_EVENT_TYPES],
+                "SNSDestination": {"TopicARN": topic_arn},
+            },
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in exists:
+            raise
 
 
 def _queue_names(app: Chalice | None) -> list[str]:

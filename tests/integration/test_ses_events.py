@@ -1,0 +1,453 @@
+"""Delivery truth from SES (Q5, H1): a message sent through SES (moto) names the configuration set;
+the events SES publishes for it over SNS (built from SES's documented examples, with the real
+message id) make it delivered, bounced or complained, and put hard bounces and complaints on the
+company's suppression list, which the next send respects. Administrators keep the list by hand."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from chalice.test import Client
+
+from chalicelib.channels.ses import COMPANY_TAG, company_tag_value
+from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+from chalicelib.store import communications as comm_store
+from chalicelib.store import outbox as outbox_store
+from chalicelib.store.records import Communication
+from tests.conftest import IDENTITY, Tenant, body, deliver_outboxes, make_tenant, purge_outbox_queue
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
+SNS_SUBJECT = "Amazon SES Email Event Notification"
+
+
+# --- the stage: companies whose e-mail leaves through SES ----------------------------------------
+
+
+def ses_company(name: str) -> Tenant:
+    """A company whose fallback (`all`) account is an SES identity verified in moto."""
+    import boto3
+
+    from chalicelib.senders.service import save_sender_account
+
+    tenant = make_tenant(None, frequency=0, name=name)
+    sender = f"avisos-{tenant.company_id}@ses.example"
+    boto3.client("ses").verify_email_identity(EmailAddress=sender)
+    save_sender_account(
+        tenant.company_id,
+        "all",
+        {
+            "kind": "ses",
+            "display_name": name,
+            "from_address": sender,
+            "ses_identity": sender,
+            "enabled": True,
+        },
+    )
+    return tenant
+
+
+@pytest.fixture
+def company(local_aws: dict[str, str], clock: Any) -> Tenant:
+    purge_outbox_queue()
+    return ses_company("Cable Sur")
+
+
+@pytest.fixture
+def rival(local_aws: dict[str, str], clock: Any) -> Tenant:
+    return ses_company("Otra Empresa")
+
+
+@pytest.fixture
+def send_calls(local_aws: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+    """The parameters of every SES v2 SendEmail call our client makes."""
+    from chalicelib.aws import client
+
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(dict(params))
+
+    events = client("sesv2").meta.events
+    events.register("provide-client-params.sesv2.SendEmail", record, unique_id="test-ses-send")
+    yield calls
+    events.unregister("provide-client-params.sesv2.SendEmail", unique_id="test-ses-send")
+
+
+def new_address() -> str:
+    return f"Cliente.{uuid.uuid4().hex[:8]}@Example.com"
+
+
+def send(tenant: Tenant, to: str) -> Communication:
+    """One e-mail through the outbox and the deployed SQS worker; the communication afterwards."""
+    (queued,) = enqueue(
+        tenant.company_id,
+        [OutgoingMessage(channel="email", to_address=to, subject="Su factura", text="Hola, adjuntamos...")],
+    )
+    deliver_outboxes()
+    comm = comm_store.get(tenant.company_id, queued.communication_id)
+    assert comm is not None
+    return comm
+
+
+def ses_raw_messages_to(local_aws: dict[str, str], address: str) -> int:
+    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+    sent = data["ses"]["RawMessage"]
+    return sum(1 for m in sent if address.lower() in json.dumps(m).lower())
+
+
+def notification(fixture: str, comm: Communication, *, company_id: str | None = None) -> str:
+    """SES's documented example, about the message we really sent (its SES id and recipient)."""
+    data = json.loads((FIXTURES / fixture).read_text(encoding="utf-8"))
+    message = copy.deepcopy(data)
+    address = comm.to_address or ""
+    mail = message["mail"]
+    mail["messageId"] = comm.provider_message_id
+    mail["destination"] = [address, *[d for d in mail["destination"][1:]]]
+    if "tags" in mail:  # event publishing carries the tags we send with
+        mail["tags"][COMPANY_TAG] = [company_tag_value(company_id or comm.company_id)]
+    for part, key in (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients")):
+        if part in message:
+            message[part][key][0]["emailAddress"] = address
+    if "delivery" in message:
+        message["delivery"]["recipients"] = [address]
+    return json.dumps(message)
+
+
+def feed(api: Client, message: str) -> dict[str, Any]:
+    """What SNS hands the deployed ``ses_events`` Lambda."""
+    event = api.events.generate_sns_event(message=message, subject=SNS_SUBJECT)
+    return dict(api.lambda_.invoke("ses_events", event).payload)
+
+
+def suppression_list(api: Client, tenant: Tenant) -> dict[str, dict[str, Any]]:
+    response = api.http.get("/suppressions?limit=200", headers=tenant.admin_headers())
+    assert response.status_code == 200, response.body
+    return {item["address"]: item for item in body(response)["items"]}
+
+
+# --- delivery truth ----------------------------------------------------------------------------
+
+
+def test_a_permanent_bounce_marks_the_message_and_the_next_send_is_skipped(
+    api: Client, company: Tenant, local_aws: dict[str, str], send_calls: list[dict[str, Any]], clock: Any
+) -> None:
+    # Given a message that went out through SES, naming the configuration set and its company
+    address = new_address()
+    comm = send(company, address)
+    assert comm.state == "sent" and comm.provider_message_id
+    call = send_calls[-1]
+    assert call["ConfigurationSetName"] == "pregon-events"
+    assert {"Name": COMPANY_TAG, "Value": company_tag_value(company.company_id)} in call["EmailTags"]
+    assert ses_raw_messages_to(local_aws, address) == 1
+
+    # When SES reports a permanent bounce for it
+    outcome = feed(api, notification("event_bounce_permanent.json", comm))
+
+    # Then the message shows bounced, with the bounce type and the receiving server's words
+    assert outcome["result"] == "bounced"
+    bounced = comm_store.get(company.company_id, comm.communication_id)
+    assert bounced is not None and bounced.state == "bounced"
+    assert bounced.error == "bounce Permanent/General: smtp; 550 5.1.1 user unknown"
+    # And it is in the history's "bounced" group
+    page = comm_store.history_page(company.company_id, "email", status="bounced")
+    assert comm.communication_id in [c.communication_id for c in page.items]
+    # And the address (lower-cased) is on the company's suppression list, saying why and which message
+    entry = suppression_list(api, company)[address.lower()]
+    assert entry["reason"] == "bounce"
+    assert entry["communication_id"] == comm.communication_id
+    assert "550 5.1.1" in entry["detail"]
+
+    # When the company writes to that address again
+    clock.set_now(clock.now() + timedelta(minutes=5))
+    again = send(company, address)
+
+    # Then nothing goes to SES, and the message is recorded as suppressed
+    assert again.state == "suppressed"
+    assert again.error == "not sent: the address is suppressed (bounce)"
+    assert ses_raw_messages_to(local_aws, address) == 1
+
+
+def test_a_delivery_event_marks_the_message_delivered(api: Client, company: Tenant, clock: Any) -> None:
+    comm = send(company, new_address())
+    clock.set_now(clock.now() + timedelta(seconds=12))
+
+    outcome = feed(api, notification("event_delivery.json", comm))
+
+    assert outcome == {
+        "result": "delivered",
+        "company_id": company.company_id,
+        "communication_id": comm.communication_id,
+        "suppressed": None,
+    }
+    delivered = comm_store.get(company.company_id, comm.communication_id)
+    assert delivered is not None and delivered.state == "delivered"
+    assert delivered.delivered_at == clock.now()
+    assert delivered.provider_message_id == comm.provider_message_id
+    # A delivered message counts as sent in the history
+    page = comm_store.history_page(company.company_id, "email", status="sent")
+    assert comm.communication_id in [c.communication_id for c in page.items]
+
+
+def test_a_complaint_suppresses_the_address_and_a_late_delivery_does_not_hide_it(
+    api: Client, company: Tenant, local_aws: dict[str, str]
+) -> None:
+    # Given a delivered message
+    address = new_address()
+    comm = send(company, address)
+    assert feed(api, notification("event_delivery.json", comm))["result"] == "delivered"
+
+    # When the recipient marks it as spam
+    outcome = feed(api, notification("event_complaint.json", comm))
+
+    # Then it is complained, and the address is suppressed because of the complaint
+    assert outcome["result"] == "complained" and outcome["suppressed"] == address.lower()
+    complained = comm_store.get(company.company_id, comm.communication_id)
+    assert complained is not None and complained.state == "complained"
+    assert complained.error == "complaint: abuse"
+    assert suppression_list(api, company)[address.lower()]["reason"] == "complaint"
+    # And a Delivery notification arriving late does not turn it back
+    assert feed(api, notification("event_delivery.json", comm))["result"] == "ignored"
+    assert comm_store.get(company.company_id, comm.communication_id).state == "complained"  # type: ignore[union-attr]
+    # And the next message is not sent
+    assert send(company, address).state == "suppressed"
+    assert ses_raw_messages_to(local_aws, address) == 1
+
+
+def test_a_transient_bounce_is_recorded_but_does_not_suppress(
+    api: Client, company: Tenant, local_aws: dict[str, str], clock: Any
+) -> None:
+    address = new_address()
+    comm = send(company, address)
+
+    outcome = feed(api, notification("event_bounce_transient.json", comm))
+
+    assert outcome["result"] == "bounced" and outcome["suppressed"] is None
+    bounced = comm_store.get(company.company_id, comm.communication_id)
+    assert bounced is not None and bounced.state == "bounced"
+    assert bounced.error is not None and bounced.error.startswith("bounce Transient/MailboxFull: smtp; 452")
+    assert address.lower() not in suppression_list(api, company)
+    # The mailbox may have room tomorrow: the next message goes out
+    clock.set_now(clock.now() + timedelta(days=1))
+    assert send(company, address).state == "sent"
+    assert ses_raw_messages_to(local_aws, address) == 2
+    # And a permanent bounce after the transient one still suppresses
+    assert feed(api, notification("event_bounce_permanent.json", comm))["suppressed"] == address.lower()
+
+
+def test_the_older_notification_format_is_read_too(api: Client, company: Tenant) -> None:
+    # Identity notifications (notificationType, no tags), e.g. from an identity set up by hand
+    bounced_to, delivered_to, complained_to = new_address(), new_address(), new_address()
+    bounced = send(company, bounced_to)
+    delivered = send(company, delivered_to)
+    complained = send(company, complained_to)
+
+    assert feed(api, notification("notification_bounce_permanent.json", bounced))["result"] == "bounced"
+    assert feed(api, notification("notification_delivery.json", delivered))["result"] == "delivered"
+    assert feed(api, notification("notification_complaint.json", complained))["result"] == "complained"
+
+    states = comm_store.get_many(
+        company.company_id,
+        [bounced.communication_id, delivered.communication_id, complained.communication_id],
+    )
+    assert states[bounced.communication_id].state == "bounced"
+    assert (
+        states[bounced.communication_id].error
+        == "bounce Permanent/General: smtp; 550 5.1.1 <jane@example.com>... User"
+    )
+    assert states[delivered.communication_id].state == "delivered"
+    assert states[complained.communication_id].state == "complained"
+    listed = suppression_list(api, company)
+    assert listed[bounced_to.lower()]["reason"] == "bounce"
+    assert listed[complained_to.lower()]["reason"] == "complaint"
+    assert delivered_to.lower() not in listed
+
+
+def test_a_duplicate_notification_and_garbage_change_nothing(
+    api: Client, company: Tenant, clock: Any
+) -> None:
+    # Given a message that bounced once
+    address = new_address()
+    comm = send(company, address)
+    bounce = notification("event_bounce_permanent.json", comm)
+    assert feed(api, bounce)["result"] == "bounced"
+    first = comm_store.get(company.company_id, comm.communication_id)
+    first_entry = suppression_list(api, company)[address.lower()]
+
+    # When SNS delivers the same notification again, later
+    clock.set_now(clock.now() + timedelta(hours=1))
+    outcome = feed(api, bounce)
+
+    # Then nothing more changes: not the message, not the suppression entry
+    assert outcome["result"] == "duplicate"
+    assert comm_store.get(company.company_id, comm.communication_id) == first
+    assert suppression_list(api, company)[address.lower()] == first_entry
+
+    # And after an administrator lifts the suppression, the old notification again does not put it back
+    lifted = api.http.delete(f"/suppressions/{address.lower()}", headers=company.admin_headers())
+    assert lifted.status_code == 204
+    assert feed(api, bounce)["result"] == "duplicate"
+    assert address.lower() not in suppression_list(api, company)
+
+    # When garbage reaches the topic: not JSON, not an object, not SES, a bounce without its bounce
+    garbage = [
+        "not json {",
+        "[1, 2]",
+        "{}",
+        json.dumps({"eventType": "Bounce", "mail": {"messageId": comm.provider_message_id}}),
+        json.dumps({"notificationType": "Delivery", "mail": {"messageId": 7}}),
+    ]
+    # Then each is dropped without an exception (no retry loop), and nothing changes
+    for payload in garbage:
+        assert feed(api, payload)["result"] == "malformed"
+    # And a notification about a message we never sent is ignored
+    unknown = json.loads(bounce)
+    unknown["mail"]["messageId"] = f"0100{uuid.uuid4().hex}-000000"
+    assert feed(api, json.dumps(unknown))["result"] == "unknown"
+    # And events that say nothing about delivery are only logged
+    send_event = json.loads(bounce)
+    send_event["eventType"] = "Send"
+    send_event["send"] = {}
+    del send_event["bounce"]
+    assert feed(api, json.dumps(send_event))["result"] == "ignored"
+    assert comm_store.get(company.company_id, comm.communication_id) == first
+
+
+def test_a_message_ses_rejects_is_failed_with_its_reason(api: Client, company: Tenant) -> None:
+    address = new_address()
+    comm = send(company, address)
+    reject = json.loads(notification("event_delivery.json", comm))
+    del reject["delivery"]
+    reject |= {"eventType": "Reject", "reject": {"reason": "Bad content"}}
+
+    assert feed(api, json.dumps(reject))["result"] == "failed"
+
+    failed = comm_store.get(company.company_id, comm.communication_id)
+    assert failed is not None and failed.state == "failed" and failed.error == "rejected by SES: Bad content"
+    assert address.lower() not in suppression_list(api, company)
+
+
+# --- tenants -----------------------------------------------------------------------------------
+
+
+def test_another_tenants_notification_never_touches_this_tenant(
+    api: Client, company: Tenant, rival: Tenant, local_aws: dict[str, str]
+) -> None:
+    # Given both companies wrote to the same person
+    address = new_address()
+    ours = send(company, address)
+    theirs = send(rival, address)
+    assert ours.state == theirs.state == "sent"
+
+    # When the other company's message bounces permanently
+    assert feed(api, notification("event_bounce_permanent.json", theirs))["company_id"] == rival.company_id
+
+    # Then only the other company's message and list change
+    assert comm_store.get(rival.company_id, theirs.communication_id).state == "bounced"  # type: ignore[union-attr]
+    assert address.lower() in suppression_list(api, rival)
+    assert comm_store.get(company.company_id, ours.communication_id).state == "sent"  # type: ignore[union-attr]
+    assert address.lower() not in suppression_list(api, company)
+    # And this company still reaches the person
+    assert send(company, address).state == "sent"
+
+    # When a notification names this company's message but carries the other company's tag
+    forged = notification("event_complaint.json", ours, company_id=rival.company_id)
+    assert feed(api, forged)["result"] == "foreign"
+    # Or names this company's message for another recipient
+    other_recipient = json.loads(notification("event_bounce_permanent.json", ours))
+    other_recipient["mail"]["destination"] = ["someone-else@example.com"]
+    other_recipient["bounce"]["bouncedRecipients"][0]["emailAddress"] = "someone-else@example.com"
+    assert feed(api, json.dumps(other_recipient))["result"] == "foreign"
+
+    # Then this company's message and list are untouched
+    assert comm_store.get(company.company_id, ours.communication_id).state == "sent"  # type: ignore[union-attr]
+    assert suppression_list(api, company).keys().isdisjoint({address.lower(), "someone-else@example.com"})
+
+
+# --- the suppression list API ------------------------------------------------------------------
+
+
+def test_administrators_add_list_and_lift_suppressions(
+    api: Client, company: Tenant, rival: Tenant, local_aws: dict[str, str]
+) -> None:
+    admin = company.admin_headers()
+    address = new_address()
+
+    # An administrator adds an address a client asked by phone not to write to (any case)
+    added = api.http.post(
+        "/suppressions",
+        headers=admin,
+        body=json.dumps({"address": f"  {address} ", "note": "pidió por teléfono"}),
+    )
+    assert added.status_code == 201, added.body
+    entry = body(added)
+    assert entry["address"] == address.lower() and entry["reason"] == "manual" and entry["created"] is True
+    assert entry["detail"] == f"added by admin@{company.company_id}: pidió por teléfono"
+    # Adding it again keeps the first entry
+    again = api.http.post("/suppressions", headers=admin, body=json.dumps({"address": address.upper()}))
+    assert again.status_code == 200 and body(again)["created"] is False
+    assert body(again)["created_at"] == entry["created_at"]
+    # A local phone number is kept in E.164 (the company's region: Argentina by default)
+    phone = api.http.post("/suppressions", headers=admin, body=json.dumps({"address": "011 15-5987-6543"}))
+    assert phone.status_code == 201 and body(phone)["address"] == "+5491159876543"
+
+    # Then messages to the address are skipped
+    assert send(company, address).state == "suppressed"
+    assert ses_raw_messages_to(local_aws, address) == 0
+
+    # The list pages
+    first = body(api.http.get("/suppressions?limit=1", headers=admin))
+    assert len(first["items"]) == 1 and first["next_cursor"]
+    second = body(api.http.get(f"/suppressions?limit=1&cursor={first['next_cursor']}", headers=admin))
+    assert {first["items"][0]["address"], second["items"][0]["address"]} == {
+        address.lower(),
+        "+5491159876543",
+    }
+
+    # Another company sees none of it and cannot lift it
+    assert suppression_list(api, rival) == {}
+    foreign = api.http.delete(f"/suppressions/{address.lower()}", headers=rival.admin_headers())
+    assert foreign.status_code == 404
+
+    # Lifting (URL-encoded) lets messages go again; lifting twice is a 404
+    lifted = api.http.delete(f"/suppressions/{address.replace('@', '%40')}", headers=admin)
+    assert lifted.status_code == 204
+    assert api.http.delete("/suppressions/%2B5491159876543", headers=admin).status_code == 204
+    assert suppression_list(api, company) == {}
+    gone = api.http.delete(f"/suppressions/{address.lower()}", headers=admin)
+    assert gone.status_code == 404 and body(gone)["field"] == "address"
+    assert send(company, address).state == "sent"
+
+
+def test_the_suppression_list_is_for_administrators_and_checks_its_input(
+    api: Client, company: Tenant
+) -> None:
+    clerk = IDENTITY.mint(company.company_id, user_id="clerk@x", level=3, department="ops")
+    for headers in (company.staff_headers(), company.key_headers(), {"Authorization": f"Bearer {clerk}"}):
+        assert api.http.get("/suppressions", headers=headers).status_code == 403
+        refused = api.http.post("/suppressions", headers=headers, body=json.dumps({"address": "a@b.example"}))
+        assert refused.status_code == 403
+        assert api.http.delete("/suppressions/a@b.example", headers=headers).status_code == 403
+
+    admin = company.admin_headers()
+    for payload, field in (
+        ({"address": "no-at-sign-and-not-a-phone"}, "address"),
+        ({"address": "ana@"}, "address"),
+        ({"address": "123"}, "address"),
+        ({}, "address"),
+        ({"address": "ana@example.com", "reason": "bored"}, "reason"),
+        ({"address": "ana@example.com", "extra": 1}, "extra"),
+    ):
+        response = api.http.post("/suppressions", headers=admin, body=json.dumps(payload))
+        assert response.status_code == 422, (payload, response.body)
+        assert body(response)["field"] == field
+    assert api.http.get("/suppressions?limit=0", headers=admin).status_code == 422
+    assert api.http.get("/suppressions?cursor=%%%", headers=admin).status_code == 422
+    assert outbox_store.list_suppressions(company.company_id, 10, None)[0] == []
