@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.api.authorizer import auth
+from chalicelib.api.auto_replies import auto_replies
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
 from chalicelib.api.http import map_errors
@@ -11,6 +12,7 @@ from chalicelib.api.public import public
 from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sms import sms
 from chalicelib.api.templates import templates
+from chalicelib.events.inbound_sms import inbound_sms_events
 from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
 from chalicelib.observability import observe
@@ -28,3 +30,5 @@ app.register_blueprint(schedules)
 app.register_blueprint(outbox_events)
 app.register_blueprint(sender_tests)
 app.register_blueprint(sms)
+app.register_blueprint(auto_replies)
+app.register_blueprint(inbound_sms_events)
