@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.api.authorizer import auth
+from chalicelib.api.auto_replies import auto_replies
 from chalicelib.api.business_events import business_events
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
@@ -13,6 +14,7 @@ from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sms import sms
 from chalicelib.api.suppressions import suppressions
 from chalicelib.api.templates import templates
+from chalicelib.events.inbound_sms import inbound_sms_events
 from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
 from chalicelib.events.ses_events import ses_events
@@ -34,3 +36,5 @@ app.register_blueprint(sms)
 app.register_blueprint(business_events)
 app.register_blueprint(ses_events)
 app.register_blueprint(suppressions)
+app.register_blueprint(auto_replies)
+app.register_blueprint(inbound_sms_events)

@@ -67,6 +67,7 @@ def save_client(client_id: str) -> Response:
         message_switches={str(k): v for k, v in body.message_switches.items()},
         preferred_agent=body.preferred_agent,
         collection_agent=body.collection_agent,
+        balance=body.balance,
     )
     return json_response(_client_out(client))
 

@@ -192,6 +192,10 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "name": "suppressions",
                 "description": "Suppression list: bounces, complaints, by hand (Q5).",
             },
+            {
+                "name": "auto_replies",
+                "description": "Inbound SMS keyword auto-replies: balance, tickets (I1, I2).",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

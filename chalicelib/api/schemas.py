@@ -344,6 +344,10 @@ class ClientIn(Strict):
     )
     preferred_agent: Code | None = None
     collection_agent: Code | None = None
+    balance: Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")] | None = Field(
+        default=None,
+        description="What the client owes, a decimal with a dot (e.g. `15300.50`); quoted by SMS replies.",
+    )
 
 
 class ContactOut(BaseModel):
@@ -365,6 +369,7 @@ class ClientOut(BaseModel):
     preferred_agent: str | None
     collection_agent: str | None
     updated_at: datetime
+    balance: str | None = None
 
 
 class ClientsOut(BaseModel):
@@ -378,6 +383,7 @@ class IssueResultOut(StaffParcelOut):
 
 # The template routes keep their models in their own module; named here so that every model a
 # route documents is found in one place (the OpenAPI generator reads this module).
+from chalicelib.api.auto_reply_schemas import AutoRepliesIn, AutoRepliesOut  # noqa: E402
 from chalicelib.api.template_schemas import (  # noqa: E402
     TemplateIn,
     TemplateOut,
@@ -386,7 +392,15 @@ from chalicelib.api.template_schemas import (  # noqa: E402
     TemplatesOut,
 )
 
-__all__ = ["TemplateIn", "TemplateOut", "TemplatePreviewIn", "TemplatePreviewOut", "TemplatesOut"]
+__all__ = [
+    "AutoRepliesIn",
+    "AutoRepliesOut",
+    "TemplateIn",
+    "TemplateOut",
+    "TemplatePreviewIn",
+    "TemplatePreviewOut",
+    "TemplatesOut",
+]
 
 
 # --- test sends (C3) -----------------------------------------------------------------------
@@ -441,6 +455,14 @@ class SmsSettingsIn(Strict):
     default_region: str = Field(
         default="AR", min_length=2, max_length=2, description="Country of local phone numbers (ISO 3166)."
     )
+    inbound_number: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Two-way SMS: the company's number clients write to (E.164; one company each).",
+    )
+    help_text: str | None = Field(
+        default=None, max_length=480, description="The answer to HELP / AYUDA (a default one when empty)."
+    )
 
 
 class SmsSettingsOut(BaseModel):
@@ -455,6 +477,8 @@ class SmsSettingsOut(BaseModel):
     bulk_password_set: bool = Field(description="Whether the bulk-send password is set (never returned).")
     ready: bool = Field(description="Switched on and complete: SMS can be sent.")
     updated_at: datetime | None
+    inbound_number: str | None = None
+    help_text: str | None = None
 
 
 class BulkPasswordIn(Strict):

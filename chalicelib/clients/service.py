@@ -34,8 +34,12 @@ def save_client(
     message_switches: dict[str, bool],
     preferred_agent: str | None,
     collection_agent: str | None,
+    balance: str | None = None,
 ) -> Client:
-    """Create or replace a client. Every message switch not given is on."""
+    """Create or replace a client. Every message switch not given is on. ``balance`` is what the
+    client owes (a decimal string), quoted by the SMS balance auto-reply (I1)."""
+    from chalicelib.sms.settings import company_region
+
     switches = {name: True for name in MESSAGE_SWITCHES} | message_switches
     client = Client(
         company_id=company_id,
@@ -51,8 +55,9 @@ def save_client(
         preferred_agent=preferred_agent,
         collection_agent=collection_agent,
         updated_at=clock.now(),
+        balance=balance,
     )
-    return store.save_client(client)
+    return store.save_client(client, phone_region=company_region(company_id))
 
 
 def get_client(company_id: str, client_id: str) -> Client:

@@ -41,7 +41,18 @@ DEFAULT_TEST_TEXT = "Mensaje de prueba de Pregón."
 BULK_PASSWORD_MIN_LENGTH = 8
 MAX_PASSWORD_LENGTH = 512
 MAX_SMS_TEXT = 1600
-FIELDS = ("enabled", "provider", "sender_id", "sms_type", "base_url", "username", "default_region")
+FIELDS = (
+    "enabled",
+    "provider",
+    "sender_id",
+    "sms_type",
+    "base_url",
+    "username",
+    "default_region",
+    "inbound_number",
+    "help_text",
+)
+MAX_HELP_TEXT = 480
 
 # scrypt parameters of new hashes (see the module docstring); stored with each hash.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 5
@@ -66,6 +77,8 @@ class SmsSettingsView:
     bulk_password_set: bool
     ready: bool
     updated_at: str | None
+    inbound_number: str | None = None
+    help_text: str | None = None
 
 
 def _defaults(company_id: str) -> SmsSettings:
@@ -106,6 +119,8 @@ def _view(settings: SmsSettings | None, company_id: str) -> SmsSettingsView:
         bulk_password_set=current.bulk_password_hash is not None,
         ready=_missing(current) is None,
         updated_at=current.updated_at.isoformat() if stored else None,
+        inbound_number=current.inbound_number,
+        help_text=current.help_text,
     )
 
 
@@ -157,6 +172,8 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
             "use 1-11 letters, digits or '-', with at least one letter",
         ),
         ("base_url", _is_http_url, "must be an http:// or https:// URL"),
+        ("inbound_number", lambda v: len(v) <= 32, "must have at most 32 characters"),
+        ("help_text", lambda v: len(v) <= MAX_HELP_TEXT, f"must have at most {MAX_HELP_TEXT} characters"),
         (
             "username",
             lambda v: len(v) <= 128 and bool(_PRINTABLE.match(v)),
@@ -183,6 +200,16 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
     return changes, errors
 
 
+def _own_inbound_number(company_id: str, raw: str, region: str) -> str:
+    """The two-way number in E.164; Conflict (409) when another company already receives on it."""
+    from chalicelib.phones import normalize_phone
+
+    number = normalize_phone(raw, region, field="inbound_number")
+    if any(owner != company_id for owner in store.companies_by_inbound_number(number)):
+        raise Conflict(f"the number {number} already receives SMS for another company")
+    return number
+
+
 def _is_http_url(value: str) -> bool:
     if len(value) > 2048 or any(ch.isspace() for ch in value):
         return False
@@ -206,6 +233,10 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
     changes, errors = _check(fields)
     if errors:
         raise ValidationFailed(errors)
+    if changes.get("inbound_number"):
+        changes["inbound_number"] = _own_inbound_number(
+            company_id, changes["inbound_number"], changes.get("default_region", current.default_region)
+        )
     updated = replace(current, **changes, updated_at=clock.now())
     if updated.enabled and updated.provider == "http_gateway":
         missing = [

@@ -7,7 +7,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.store import records
-from chalicelib.store.models import ClientContact, ClientModel
+from chalicelib.store.models import ClientContact, ClientModel, ClientPhoneModel
 from chalicelib.store.tables import bind
 
 
@@ -39,12 +39,14 @@ def _client(item: ClientModel) -> records.Client:
         preferred_agent=item.preferred_agent,
         collection_agent=item.collection_agent,
         updated_at=item.updated_at,
+        balance=item.balance,
     )
 
 
-def save_client(client: records.Client) -> records.Client:
+def save_client(client: records.Client, phone_region: str = "AR") -> records.Client:
     """Create or replace a client (the back office is the source of truth for its clients)."""
     bind()
+    _index_phones(client, phone_region)
     item = ClientModel(
         client.company_id,
         client.client_id,
@@ -66,6 +68,7 @@ def save_client(client: records.Client) -> records.Client:
         preferred_agent=client.preferred_agent,
         collection_agent=client.collection_agent,
         updated_at=client.updated_at,
+        balance=client.balance,
     )
     item.save()
     return _client(item)
@@ -86,3 +89,56 @@ def list_clients(
     result = ClientModel.query(company_id, limit=limit, last_evaluated_key=cursor)
     items = [_client(i) for i in result]
     return items, result.last_evaluated_key
+
+
+# --- the phone index (inbound SMS finds its client by number) --------------------------------
+
+
+def _phones_of(client: records.Client | None, region: str) -> dict[str, str | None]:
+    """``E.164 -> contact id`` (None for the client's own phones); unreadable numbers are left out."""
+    from chalicelib.errors import ValidationFailed
+    from chalicelib.phones import normalize_phone
+
+    if client is None:
+        return {}
+    numbers: dict[str, str | None] = {}
+    pairs = [(p, None) for p in client.phones] + [(c.phone, c.contact_id) for c in client.contacts if c.phone]
+    for raw, contact_id in pairs:
+        try:
+            numbers.setdefault(normalize_phone(raw, region), contact_id)
+        except ValidationFailed:
+            continue
+    return numbers
+
+
+def _index_phones(client: records.Client, region: str) -> None:
+    """Keep ``client-phones`` in step with the client's phones (and its contacts'), E.164."""
+    try:
+        before = _phones_of(_client(ClientModel.get(client.company_id, client.client_id)), region)
+    except DoesNotExist:
+        before = {}
+    after = _phones_of(client, region)
+    with ClientPhoneModel.batch_write() as batch:
+        for phone in before.keys() - after.keys():
+            batch.delete(ClientPhoneModel(client.company_id, f"{phone}#{client.client_id}"))
+        for phone, contact_id in after.items():
+            if phone in before and before[phone] == contact_id:
+                continue
+            batch.save(
+                ClientPhoneModel(
+                    client.company_id,
+                    f"{phone}#{client.client_id}",
+                    phone=phone,
+                    client_id=client.client_id,
+                    contact_id=contact_id,
+                )
+            )
+
+
+def clients_by_phone(company_id: str, phone: str, limit: int = 10) -> list[records.PhoneOwner]:
+    """The clients of a company a number (E.164) belongs to (a query, never a Scan)."""
+    bind()
+    items = ClientPhoneModel.query(
+        company_id, ClientPhoneModel.phone_client.startswith(f"{phone}#"), limit=limit
+    )
+    return [records.PhoneOwner(client_id=i.client_id, contact_id=i.contact_id) for i in items]

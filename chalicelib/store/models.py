@@ -271,6 +271,8 @@ class ClientModel(Model):
     preferred_agent = UnicodeAttribute(null=True)
     collection_agent = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+    # What the client owes, a decimal string pushed by the back office (I1's %deuda%).
+    balance = UnicodeAttribute(null=True)
 
 
 class MessageTemplateModel(Model):
@@ -293,6 +295,16 @@ class MessageTemplateModel(Model):
     push_body = UnicodeAttribute(null=True)
 
 
+class InboundNumberIndex(GlobalSecondaryIndex["SmsSettingsModel"]):
+    """Sparse: which company a two-way number (E.164) belongs to (I1, I2)."""
+
+    class Meta:
+        index_name = "by-inbound-number"
+        projection = AllProjection()
+
+    inbound_number = UnicodeAttribute(hash_key=True)
+
+
 class SmsSettingsModel(Model):
     """A company's SMS service (C6): provider settings, the gateway password (KMS ciphertext) and
     the bulk-send password (scrypt hash). One item per company."""
@@ -313,6 +325,10 @@ class SmsSettingsModel(Model):
     bulk_password_hash = UnicodeAttribute(null=True)
     bulk_password_set_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+    # Two-way SMS: the company's own number clients write to, and the answer to HELP / AYUDA.
+    inbound_number = UnicodeAttribute(null=True)
+    help_text = UnicodeAttribute(null=True)
+    by_inbound_number = InboundNumberIndex()
 
 
 class AttachmentRef(MapAttribute[str, object]):
@@ -553,6 +569,70 @@ class BusinessEventModel(Model):
     created_at = UTCDateTimeAttribute()
 
 
+class ClientPhoneModel(Model):
+    """Who a phone number (E.164) belongs to within a company: one item per (number, client),
+    kept by ``store.clients.save_client`` (the client's phones and its contacts' phones)."""
+
+    class Meta(_Meta):
+        table_name = "client-phones"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    phone_client = UnicodeAttribute(range_key=True)  # "<E.164>#<client id>"
+    phone = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute(null=True)
+
+
+class SmsAutoRepliesModel(Model):
+    """A company's inbound SMS keyword rules (I1 balance, I2 tickets). One item per company."""
+
+    class Meta(_Meta):
+        table_name = "sms-auto-replies"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    balance_enabled = BooleanAttribute(default=False)
+    balance_keywords = UnicodeAttribute(null=True)
+    balance_template = UnicodeAttribute(null=True)
+    ticket_enabled = BooleanAttribute(default=False)
+    ticket_keywords = UnicodeAttribute(null=True)
+    ticket_operator = UnicodeAttribute(null=True)
+    ticket_category = UnicodeAttribute(null=True)
+    ticket_max_per_day = NumberAttribute(default=3)
+    ticket_template = UnicodeAttribute(null=True)
+    ticket_limit_template = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    updated_by = UnicodeAttribute(null=True)
+
+
+class TicketModel(Model):
+    """A support ticket (I2). Created from an inbound SMS, its id derives from that message."""
+
+    class Meta(_Meta):
+        table_name = "tickets"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    ticket_id = UnicodeAttribute(range_key=True)
+    client_id = UnicodeAttribute()
+    operator = UnicodeAttribute(null=True)
+    category = UnicodeAttribute(null=True)
+    text = UnicodeAttribute()
+    source = UnicodeAttribute()
+    communication_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class TicketDayModel(Model):
+    """How many tickets a client opened on one day: ``<client>#<YYYY-MM-DD>``, moved only by a
+    conditional write in the same transaction as the ticket (I2's "at most N per day")."""
+
+    class Meta(_Meta):
+        table_name = "ticket-days"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    client_day = UnicodeAttribute(range_key=True)
+    tickets = NumberAttribute(default=0)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -572,4 +652,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     SuppressionModel,
     SendJobModel,
     BusinessEventModel,
+    ClientPhoneModel,
+    SmsAutoRepliesModel,
+    TicketModel,
+    TicketDayModel,
 )

@@ -171,6 +171,7 @@ class Client:
     preferred_agent: str | None
     collection_agent: str | None
     updated_at: datetime
+    balance: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,8 @@ class SmsSettings:
     gateway_password_set_at: datetime | None = None
     bulk_password_hash: str | None = field(default=None, repr=False)
     bulk_password_set_at: datetime | None = None
+    inbound_number: str | None = None
+    help_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -318,3 +321,43 @@ class BusinessEvent:
     client_id: str
     outcome: dict[str, Any]
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class PhoneOwner:
+    """A client (and, for a contact's phone, the contact) a phone number belongs to."""
+
+    client_id: str
+    contact_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SmsAutoReplies:
+    """A company's inbound SMS keyword rules (I1, I2)."""
+
+    company_id: str
+    balance_enabled: bool
+    balance_keywords: str
+    balance_template: str
+    ticket_enabled: bool
+    ticket_keywords: str
+    ticket_operator: str | None
+    ticket_category: str | None
+    ticket_max_per_day: int
+    ticket_template: str
+    ticket_limit_template: str
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    company_id: str
+    ticket_id: str
+    client_id: str
+    operator: str | None
+    category: str | None
+    text: str
+    source: str
+    created_at: datetime
+    communication_id: str | None = None

@@ -32,6 +32,8 @@ def _settings(item: SmsSettingsModel) -> records.SmsSettings:
         gateway_password_set_at=item.gateway_password_set_at,
         bulk_password_hash=item.bulk_password_hash,
         bulk_password_set_at=item.bulk_password_set_at,
+        inbound_number=item.inbound_number,
+        help_text=item.help_text,
     )
 
 
@@ -58,6 +60,8 @@ def save_sms_settings(settings: records.SmsSettings) -> records.SmsSettings:
         (SmsSettingsModel.sender_id, settings.sender_id),
         (SmsSettingsModel.base_url, settings.base_url),
         (SmsSettingsModel.username, settings.username),
+        (SmsSettingsModel.inbound_number, settings.inbound_number),
+        (SmsSettingsModel.help_text, settings.help_text),
     ]
     for attribute, value in optional:
         actions.append(attribute.set(value) if value is not None else attribute.remove())
@@ -101,3 +105,9 @@ def set_bulk_password_hash(company_id: str, password_hash: str, at: datetime) ->
         ],
         at,
     )
+
+
+def companies_by_inbound_number(number: str) -> list[str]:
+    """The companies whose two-way number is ``number`` (E.164): one, or none (a sparse index)."""
+    bind()
+    return [str(i.company_id) for i in SmsSettingsModel.by_inbound_number.query(number, limit=5)]

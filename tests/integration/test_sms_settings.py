@@ -79,6 +79,8 @@ def test_a_company_that_never_configured_sms_sees_it_off_with_the_defaults(admin
         "bulk_password_set": False,
         "ready": False,
         "updated_at": None,
+        "inbound_number": None,
+        "help_text": None,
     }
     # And a test send says SMS is not configured
     refused = admin.test_send("011 15 5987-6543")

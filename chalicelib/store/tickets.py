@@ -1,0 +1,91 @@
+"""Support tickets (I2) and the per-client-per-day counter that caps how many a client opens.
+
+A ticket and its day's counter are written in one transaction: the counter moves only while it
+is below the company's maximum, and the ticket only when its id is new. So the (N+1)th ticket of
+a day is refused with nothing written, and the same inbound SMS handled twice opens one ticket.
+"""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store import records
+from chalicelib.store.models import TicketDayModel, TicketModel
+from chalicelib.store.tables import LOST_RACE, bind, connection
+
+_RACE_RETRIES = 5
+
+
+def _ticket(item: TicketModel) -> records.Ticket:
+    return records.Ticket(
+        company_id=item.company_id,
+        ticket_id=item.ticket_id,
+        client_id=item.client_id,
+        operator=item.operator,
+        category=item.category,
+        text=item.text,
+        source=item.source,
+        created_at=item.created_at,
+        communication_id=item.communication_id,
+    )
+
+
+def get_ticket(company_id: str, ticket_id: str) -> records.Ticket | None:
+    bind()
+    try:
+        return _ticket(TicketModel.get(company_id, ticket_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def open_ticket(ticket: records.Ticket, day: str, max_per_day: int) -> tuple[records.Ticket | None, bool]:
+    """Open ``ticket`` counting it on the client's ``day`` (``YYYY-MM-DD``).
+
+    Returns ``(ticket, True)`` when written now, ``(existing, False)`` when a ticket with this id
+    was opened before, and ``(None, False)`` when the client already has ``max_per_day`` tickets
+    that day (nothing is written)."""
+    bind()
+    counter = TicketDayModel(ticket.company_id, f"{ticket.client_id}#{day}")
+    item = TicketModel(
+        ticket.company_id,
+        ticket.ticket_id,
+        client_id=ticket.client_id,
+        operator=ticket.operator,
+        category=ticket.category,
+        text=ticket.text,
+        source=ticket.source,
+        communication_id=ticket.communication_id,
+        created_at=ticket.created_at,
+    )
+    for _ in range(_RACE_RETRIES):
+        existing = get_ticket(ticket.company_id, ticket.ticket_id)
+        if existing is not None:
+            return existing, False
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(item, condition=TicketModel.ticket_id.does_not_exist())
+                tx.update(
+                    counter,
+                    actions=[TicketDayModel.tickets.add(1)],
+                    condition=TicketDayModel.tickets.does_not_exist()
+                    | (TicketDayModel.tickets < max_per_day),
+                )
+        except TransactWriteError as exc:
+            codes = {r.code for r in (exc.cancellation_reasons or []) if r is not None}
+            if not codes or codes - LOST_RACE:
+                raise
+            if "TransactionConflict" in codes:
+                continue  # another writer touched the counter meanwhile: look again
+            if get_ticket(ticket.company_id, ticket.ticket_id) is not None:
+                continue  # the same message won elsewhere: the loop returns that ticket
+            return None, False  # the day's counter is full
+        return ticket, True
+    raise RuntimeError("could not open the ticket: too many concurrent writers")
+
+
+def tickets_of_client(company_id: str, client_id: str, limit: int = 100) -> list[records.Ticket]:
+    """A client's tickets (a filtered query over the company's tickets; small per company)."""
+    bind()
+    items = TicketModel.query(company_id, filter_condition=TicketModel.client_id == client_id, limit=limit)
+    return [_ticket(i) for i in items]

@@ -1,0 +1,463 @@
+"""Two-way SMS (I1, I2, C6, H2): an SMS a client sends to the company's number arrives as AWS End
+User Messaging's payload on SNS; it is logged in the client's register, STOP / START / HELP are
+honoured, and keywords get the balance or a ticket, answered through the outbox. The replies are
+read back as SNS (moto) sent them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import Tenant, body, deliver_outboxes
+
+SAMPLE = json.loads((Path(__file__).parents[1] / "fixtures" / "sms" / "aws_two_way_sample.json").read_text())
+ANA_PHONE = "+5491159876543"  # 011-15-5987-6543 as the back office typed it
+
+
+def inbound_number() -> str:
+    """A number of our own per company (one company per number, and DynamoDB outlives a test)."""
+    from chalicelib.errors import ValidationFailed
+    from chalicelib.phones import normalize_phone
+
+    while True:
+        number = f"+5491140{secrets.randbelow(10**6):06d}"
+        try:
+            return normalize_phone(number)
+        except ValidationFailed:
+            continue
+
+
+@dataclass
+class SmsCompany:
+    tenant: Tenant
+    number: str
+    api: Any
+
+    @property
+    def company_id(self) -> str:
+        return self.tenant.company_id
+
+    def receive(self, text: str, sender: str = ANA_PHONE, inbound_id: str | None = None) -> dict[str, Any]:
+        """SNS delivers one two-way SMS to the deployed handler; returns what it reported."""
+        payload = dict(
+            SAMPLE,
+            originationNumber=sender,
+            destinationNumber=self.number,
+            messageKeyword="KEYWORD_123456789012",
+            messageBody=text,
+            inboundMessageId=inbound_id or str(uuid.uuid4()),
+        )
+        return notify(self.api, json.dumps(payload))
+
+    def put(self, path: str, data: Any) -> Any:
+        return self.api.http.put(path, headers=self.tenant.admin_headers(), body=json.dumps(data))
+
+
+def notify(api: Any, message: str) -> dict[str, Any]:
+    event = api.events.generate_sns_event(message=message, subject="")
+    return dict(api.lambda_.invoke("receive_inbound_sms", event).payload)
+
+
+def sms_as_sent(local_aws: dict[str, str], company_id: str, communication_id: str) -> dict[str, str]:
+    """The SMS moto's SNS recorded for one outgoing communication (by its provider message id)."""
+    from chalicelib.store import communications
+
+    comm = communications.get(company_id, communication_id)
+    assert comm is not None and comm.state == "sent", comm
+    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+    sent = [sms for sms in data["sns"]["SMS"] if sms["message_id"] == comm.provider_message_id]
+    assert len(sent) == 1
+    return dict(sent[0])
+
+
+@pytest.fixture
+def sms_company(tenant: Tenant, api: Any) -> SmsCompany:
+    # Given a company whose SMS go out through SNS and that receives SMS on its own number
+    company = SmsCompany(tenant, inbound_number(), api)
+    response = company.put(
+        "/sms/settings",
+        {
+            "enabled": True,
+            "provider": "sns",
+            "inbound_number": company.number,
+            "help_text": "Cargas del Sur: llame al 0800-555-0101. BAJA para no recibir más SMS.",
+        },
+    )
+    assert response.status_code == 200, response.body
+    assert body(response)["inbound_number"] == company.number
+    # And keyword rules for the balance and for tickets (at most 3 per client per day)
+    response = company.put(
+        "/sms/auto-replies",
+        {
+            "balance": {
+                "enabled": True,
+                "keywords": "deuda, saldo, cuenta",
+                "template": "Estimado %nombre% su saldo pendiente es $ %deuda%",
+            },
+            "ticket": {
+                "enabled": True,
+                "keywords": "soporte, sin servicio",
+                "operator": "Marta",
+                "category": "Técnico",
+                "max_per_day": 3,
+                "template": "Estimado %nombre% le asignamos el ticket %id%. "
+                "%operador% estará trabajando en su reclamo.",
+            },
+        },
+    )
+    assert response.status_code == 200, response.body
+    # And the client Ana, whose mobile the back office typed the Buenos Aires way, owes 15300.50
+    response = api.http.put(
+        "/clients/CLI-7",
+        headers=tenant.key_headers(),
+        body=json.dumps({"name": "Ana Pérez", "phones": ["011-15-5987-6543"], "balance": "15300.50"}),
+    )
+    assert response.status_code == 200, response.body
+    assert body(response)["balance"] == "15300.50"
+    return company
+
+
+def register_of(company_id: str, client_id: str) -> list[Any]:
+    from chalicelib.store import communications
+
+    return communications.register_page(company_id, client_id).items
+
+
+def sms_history(company_id: str) -> list[Any]:
+    from chalicelib.store import communications
+
+    return communications.history_page(company_id, "sms").items
+
+
+# --- I1: the balance --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["SALDO", "sáldo", "Saldo?", "hola, ¿cuál es mi DEUDA?"])
+def test_a_balance_keyword_in_any_case_or_accent_gets_the_balance_by_sms(
+    sms_company: SmsCompany, local_aws: dict[str, str], text: str
+) -> None:
+    # When Ana writes the keyword however she likes
+    outcome = sms_company.receive(text)
+    totals = deliver_outboxes()
+
+    # Then she gets her balance, as SNS sent it to her mobile
+    assert outcome["outcome"] == "replied", outcome
+    assert totals["sent"] == 1
+    sms = sms_as_sent(local_aws, sms_company.company_id, outcome["reply_id"])
+    assert sms["phone_number"] == ANA_PHONE
+    assert sms["message"] == "Estimado Ana Pérez su saldo pendiente es $ 15.300,50"
+    # And her register holds both: the SMS she sent and the reply to it
+    register = {c.direction: c for c in register_of(sms_company.company_id, "CLI-7")}
+    assert len(register) == 2
+    received, reply = register["in"], register["out"]
+    assert (received.direction, received.channel, received.state) == ("in", "sms", "received")
+    assert received.text == text and received.from_address == ANA_PHONE
+    assert (reply.direction, reply.message_type, reply.kind) == ("out", "sms_auto_reply", "automatic")
+    assert reply.in_reply_to == received.communication_id and reply.state == "sent"
+
+
+def test_keywords_match_whole_words_only(sms_company: SmsCompany) -> None:
+    # When a message only contains a keyword inside another word ("saldos", "cuentas")
+    outcome = sms_company.receive("Hola, tengo saldos y cuentas pendientes")
+    # Then it is logged in the register and nothing is answered
+    assert outcome["outcome"] == "logged" and outcome["reply_id"] is None
+    assert [c.direction for c in register_of(sms_company.company_id, "CLI-7")] == ["in"]
+    assert deliver_outboxes()["sent"] == 0
+
+
+def test_a_client_with_no_balance_is_told_zero(sms_company: SmsCompany, local_aws: dict[str, str]) -> None:
+    sms_company.api.http.put(
+        "/clients/CLI-8",
+        headers=sms_company.tenant.key_headers(),
+        body=json.dumps({"name": "Bruno Díaz", "phones": ["+54 9 351 555-1234"]}),
+    )
+    outcome = sms_company.receive("saldo", sender="+5493515551234")
+    deliver_outboxes()
+    sms = sms_as_sent(local_aws, sms_company.company_id, outcome["reply_id"])
+    assert sms["message"] == "Estimado Bruno Díaz su saldo pendiente es $ 0,00"
+
+
+# --- I2: tickets --------------------------------------------------------------------------------
+
+
+def test_the_fourth_ticket_of_a_day_is_refused_politely_and_the_next_day_is_allowed(
+    sms_company: SmsCompany, local_aws: dict[str, str], clock: Any
+) -> None:
+    from chalicelib.store.tickets import tickets_of_client
+
+    # When Ana asks for support three times in one day
+    outcomes = [sms_company.receive(f"Soporte: sin internet ({n})") for n in range(3)]
+    deliver_outboxes()
+
+    # Then three tickets are opened with the default operator and category, each answered with its id
+    tickets = {t.ticket_id: t for t in tickets_of_client(sms_company.company_id, "CLI-7")}
+    assert len(tickets) == 3
+    assert {(t.operator, t.category, t.source) for t in tickets.values()} == {("Marta", "Técnico", "sms")}
+    for outcome in outcomes:
+        ticket_id = outcome["ticket_id"]
+        assert ticket_id in tickets
+        sms = sms_as_sent(local_aws, sms_company.company_id, outcome["reply_id"])
+        assert sms["message"] == (
+            f"Estimado Ana Pérez le asignamos el ticket {ticket_id}. Marta estará trabajando en su reclamo."
+        )
+
+    # When she writes a fourth time that day (a phrase keyword, accents and capitals)
+    fourth = sms_company.receive("SIN SERVICIO todavía")
+    deliver_outboxes()
+    # Then no ticket is opened and the reply says why, politely
+    assert fourth["ticket_id"] is None
+    assert len(tickets_of_client(sms_company.company_id, "CLI-7")) == 3
+    refusal = sms_as_sent(local_aws, sms_company.company_id, fourth["reply_id"])["message"]
+    assert refusal.startswith("Estimado Ana Pérez, hoy ya registramos 3 reclamos suyos")
+
+    # When the next day comes, Then she can open a ticket again
+    clock.set_now(datetime(2026, 11, 3, 9, 0, tzinfo=timezone.utc))
+    fifth = sms_company.receive("soporte otra vez")
+    assert fifth["ticket_id"] is not None
+    assert len(tickets_of_client(sms_company.company_id, "CLI-7")) == 4
+
+
+# --- STOP / START / HELP ------------------------------------------------------------------------
+
+
+def test_stop_suppresses_every_later_sms_and_start_lifts_it(
+    sms_company: SmsCompany, local_aws: dict[str, str]
+) -> None:
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+    from chalicelib.store import communications
+    from chalicelib.store.outbox import list_suppressions
+
+    company_id = sms_company.company_id
+    # When Ana answers "Baja." (a STOP synonym, with a capital and a full stop)
+    outcome = sms_company.receive("Baja.")
+    # Then her number is on the company's suppression list, for STOP, and no confirmation is queued
+    assert outcome["outcome"] == "stopped" and outcome["reply_id"] is None
+    suppressions, _ = list_suppressions(company_id, 10, None)
+    assert [(s.address, s.reason) for s in suppressions] == [(ANA_PHONE, "stop")]
+    assert suppressions[0].communication_id == outcome["communication_id"]
+
+    # When staff later send her an SMS, Then it is recorded suppressed and SNS sends nothing
+    def manual_sms(text: str) -> str:
+        (comm,) = enqueue(
+            company_id,
+            [
+                OutgoingMessage(
+                    channel="sms", to_address=ANA_PHONE, text=text, kind="manual", client_id="CLI-7"
+                )
+            ],
+        )
+        return comm.communication_id
+
+    blocked = manual_sms("Su factura de noviembre ya está disponible")
+    assert deliver_outboxes()["suppressed"] == 1
+    stored = communications.get(company_id, blocked)
+    assert stored is not None and stored.state == "suppressed" and stored.provider_message_id is None
+    # A keyword reply to a stopped number is suppressed too
+    sms_company.receive("saldo")
+    assert deliver_outboxes() == {"sent": 0, "failed": 0, "retried": 0, "suppressed": 1}
+
+    # When she writes START, Then the suppression is lifted and the next SMS reaches her
+    assert sms_company.receive("start")["outcome"] == "started"
+    assert list_suppressions(company_id, 10, None)[0] == []
+    allowed = manual_sms("Su factura de diciembre ya está disponible")
+    assert deliver_outboxes()["sent"] == 1
+    assert (
+        sms_as_sent(local_aws, company_id, allowed)["message"] == "Su factura de diciembre ya está disponible"
+    )
+
+
+def test_help_is_answered_with_the_company_help_text(
+    sms_company: SmsCompany, local_aws: dict[str, str]
+) -> None:
+    # When Ana writes "AYUDA" (HELP in Spanish), Then she gets the help text from the SMS settings
+    outcome = sms_company.receive("AYUDA")
+    deliver_outboxes()
+    sms = sms_as_sent(local_aws, sms_company.company_id, outcome["reply_id"])
+    assert sms["message"] == "Cargas del Sur: llame al 0800-555-0101. BAJA para no recibir más SMS."
+    # And "ayuda" inside a sentence is not HELP: it is left to the keyword rules (none match here)
+    assert sms_company.receive("necesito ayuda con la factura")["reply_id"] is None
+
+
+# --- the register, idempotency, bad input -------------------------------------------------------
+
+
+def test_an_unknown_number_is_logged_unassigned_and_not_answered(sms_company: SmsCompany) -> None:
+    from chalicelib.store import communications
+
+    # When someone who is no client asks for a balance
+    outcome = sms_company.receive("saldo", sender="+5491155550000")
+    # Then the SMS is logged, unassigned, and nothing is sent
+    assert outcome["outcome"] == "logged" and outcome["client_id"] is None and outcome["reply_id"] is None
+    record = communications.get(sms_company.company_id, outcome["communication_id"])
+    assert record is not None and record.unassigned and record.client_id is None
+    assert record.from_address == "+5491155550000" and record.state == "received"
+    assert [c.direction for c in sms_history(sms_company.company_id)] == ["in"]
+    assert deliver_outboxes()["sent"] == 0
+
+
+def test_the_same_notification_twice_gives_one_record_and_one_reply(
+    sms_company: SmsCompany, local_aws: dict[str, str]
+) -> None:
+    from chalicelib.store.tickets import tickets_of_client
+
+    first = sms_company.receive("soporte", inbound_id="dup-1")
+    second = sms_company.receive("soporte", inbound_id="dup-1")
+    assert second["outcome"] == "duplicate"
+    assert (second["communication_id"], second["reply_id"], second["ticket_id"]) == (
+        first["communication_id"],
+        first["reply_id"],
+        first["ticket_id"],
+    )
+    assert deliver_outboxes()["sent"] == 1
+    assert sorted(c.direction for c in register_of(sms_company.company_id, "CLI-7")) == ["in", "out"]
+    assert len(tickets_of_client(sms_company.company_id, "CLI-7")) == 1
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "not json at all",
+        "[1, 2, 3]",
+        json.dumps({"originationNumber": ANA_PHONE, "messageBody": "saldo"}),
+        json.dumps(dict(SAMPLE, messageBody=None)),
+        json.dumps(dict(SAMPLE, originationNumber=12345)),
+    ],
+)
+def test_a_garbage_payload_is_logged_and_dropped_without_an_exception(
+    sms_company: SmsCompany, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    outcome = notify(sms_company.api, message)
+    assert outcome["outcome"] == "rejected" and outcome["reason"]
+    assert sms_history(sms_company.company_id) == []
+
+
+def test_an_sms_to_a_number_no_company_owns_is_dropped(sms_company: SmsCompany) -> None:
+    # The AWS sample itself: a US number none of our companies receives on
+    outcome = notify(sms_company.api, json.dumps(SAMPLE))
+    assert outcome["outcome"] == "no_company"
+
+
+def test_a_sender_that_is_not_a_phone_number_is_logged_unassigned(sms_company: SmsCompany) -> None:
+    outcome = sms_company.receive("saldo", sender="MOVISTAR")
+    assert outcome["outcome"] == "logged" and outcome["reply_id"] is None
+    assert [c.from_address for c in sms_history(sms_company.company_id)] == ["MOVISTAR"]
+
+
+# --- tenants --------------------------------------------------------------------------------------
+
+
+def test_tenants_never_see_each_others_sms_clients_or_numbers(
+    sms_company: SmsCompany, other_tenant: Tenant, local_aws: dict[str, str]
+) -> None:
+    api = sms_company.api
+    other = SmsCompany(other_tenant, inbound_number(), api)
+    # Given another company with its own number and a client with the same mobile, owing less
+    assert other.put("/sms/settings", {"enabled": True, "inbound_number": other.number}).status_code == 200
+    other.put("/sms/auto-replies", {"balance": {"enabled": True, "template": "Debe $ %deuda%"}})
+    api.http.put(
+        "/clients/X-1",
+        headers=other_tenant.key_headers(),
+        body=json.dumps({"name": "Ana P.", "phones": [ANA_PHONE], "balance": "10"}),
+    )
+    # And it cannot take the first company's number
+    taken = other.put("/sms/settings", {"inbound_number": sms_company.number})
+    assert taken.status_code == 409 and sms_company.number in body(taken)["message"]
+
+    # When Ana writes to each company
+    mine = sms_company.receive("saldo")
+    theirs = other.receive("saldo")
+    deliver_outboxes()
+
+    # Then each company logs and answers only its own message, with its own client's balance
+    assert (mine["company_id"], mine["client_id"]) == (sms_company.company_id, "CLI-7")
+    assert (theirs["company_id"], theirs["client_id"]) == (other.company_id, "X-1")
+    assert sms_as_sent(local_aws, other.company_id, theirs["reply_id"])["message"] == "Debe $ 10,00"
+    assert {c.client_id for c in sms_history(sms_company.company_id)} == {"CLI-7"}
+    assert {c.client_id for c in sms_history(other.company_id)} == {"X-1"}
+    # And the rules are per company
+    rules = body(api.http.get("/sms/auto-replies", headers=other_tenant.admin_headers()))
+    assert rules["ticket"]["enabled"] is False and rules["balance"]["template"] == "Debe $ %deuda%"
+
+
+# --- the admin API --------------------------------------------------------------------------------
+
+
+def test_auto_replies_refuse_bad_rules_naming_each_field(sms_company: SmsCompany) -> None:
+    before = body(sms_company.api.http.get("/sms/auto-replies", headers=sms_company.tenant.admin_headers()))
+    response = sms_company.put(
+        "/sms/auto-replies",
+        {
+            "balance": {"template": "Su deuda es %monto%", "keywords": "saldo, ¿?"},
+            "ticket": {"operator": None, "max_per_day": 3, "template": "Ticket %id% de %cliente_x%"},
+        },
+    )
+    assert response.status_code == 422
+    fields = {e["field"] for e in body(response)["errors"]}
+    assert fields == {"balance.template", "balance.keywords", "ticket.template"}
+    assert any("%monto%" in e["message"] for e in body(response)["errors"])
+    # Nothing was written
+    after = body(sms_company.api.http.get("/sms/auto-replies", headers=sms_company.tenant.admin_headers()))
+    assert after == before
+    # A ticket rule switched on needs its operator and category
+    other = sms_company.put("/sms/auto-replies", {"ticket": {"max_per_day": 0}})
+    assert other.status_code == 422 and body(other)["errors"][0]["field"] == "ticket.max_per_day"
+
+
+def test_only_administrators_change_auto_replies(sms_company: SmsCompany) -> None:
+    api, tenant = sms_company.api, sms_company.tenant
+    for headers in (tenant.staff_headers(), tenant.key_headers()):
+        assert api.http.get("/sms/auto-replies", headers=headers).status_code == 403
+        assert api.http.put("/sms/auto-replies", headers=headers, body="{}").status_code == 403
+
+
+def test_the_client_phone_index_follows_the_client(sms_company: SmsCompany) -> None:
+    from chalicelib.store.clients import clients_by_phone
+
+    api, tenant, company_id = sms_company.api, sms_company.tenant, sms_company.company_id
+    # Given Ana's contact person with a mobile of her own
+    api.http.put(
+        "/clients/CLI-7",
+        headers=tenant.key_headers(),
+        body=json.dumps(
+            {
+                "name": "Ana Pérez",
+                "phones": ["011-15-5987-6543"],
+                "contacts": [
+                    {
+                        "contact_id": "c1",
+                        "first_name": "Luis",
+                        "last_name": "Pérez",
+                        "phone": "0351 15-555-1234",
+                    }
+                ],
+            }
+        ),
+    )
+    assert [(o.client_id, o.contact_id) for o in clients_by_phone(company_id, "+5493515551234")] == [
+        ("CLI-7", "c1")
+    ]
+    # When the back office replaces her phones, Then the old number no longer finds her
+    api.http.put(
+        "/clients/CLI-7",
+        headers=tenant.key_headers(),
+        body=json.dumps({"name": "Ana Pérez", "phones": ["+54 9 11 4444-5555"]}),
+    )
+    assert clients_by_phone(company_id, ANA_PHONE) == []
+    assert clients_by_phone(company_id, "+5493515551234") == []
+    assert [o.client_id for o in clients_by_phone(company_id, "+5491144445555")] == ["CLI-7"]
+    # And a number two clients share is nobody's for auto-replies (logged unassigned, no reply)
+    api.http.put(
+        "/clients/CLI-9",
+        headers=tenant.key_headers(),
+        body=json.dumps({"name": "Otra persona", "phones": ["+5491144445555"]}),
+    )
+    outcome = sms_company.receive("saldo", sender="+5491144445555")
+    assert outcome["client_id"] is None and outcome["reply_id"] is None
