@@ -6,11 +6,13 @@ from chalicelib.api.authorizer import auth
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
 from chalicelib.api.http import map_errors
+from chalicelib.api.inbound import inbound
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sms import sms
 from chalicelib.api.templates import templates
+from chalicelib.events.inbound_mail import inbound_mail_events
 from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
 from chalicelib.observability import observe
@@ -28,3 +30,5 @@ app.register_blueprint(schedules)
 app.register_blueprint(outbox_events)
 app.register_blueprint(sender_tests)
 app.register_blueprint(sms)
+app.register_blueprint(inbound_mail_events)
+app.register_blueprint(inbound)

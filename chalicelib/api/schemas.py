@@ -471,3 +471,14 @@ class SmsTestOut(BaseModel):
     to: str = Field(description="The number in E.164, as it was sent.")
     message_id: str | None = Field(default=None, description="Present when `ok`.")
     error: str | None = Field(default=None, description="Present when not `ok`: the provider's own text.")
+
+
+# Inbound e-mail (I3): models in their own module, named here for the OpenAPI generator.
+from chalicelib.api.inbound_schemas import (  # noqa: E402
+    AssignInboundIn,
+    InboundAddressOut,
+    InboundMessageOut,
+    InboundPageOut,
+)
+
+__all__ += ["AssignInboundIn", "InboundAddressOut", "InboundMessageOut", "InboundPageOut"]
