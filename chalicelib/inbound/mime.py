@@ -8,6 +8,8 @@ logged with what could be read, and the raw message stays in S3.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import html as html_lib
 import re
@@ -88,7 +90,27 @@ def parse_mail(raw: bytes) -> ParsedMail:
         parsed.defects.append("no From address")
     if not raw.strip():
         parsed.defects.append("empty message")
+    _sanitize(parsed)
     return parsed
+
+
+def clean_text(value: str) -> str:
+    """Text that can be stored and sent as JSON: raw 8-bit bytes the parser kept as surrogates
+    are decoded (UTF-8, else windows-1252), anything left unencodable is replaced."""
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = decode_bytes(value.encode("utf-8", errors="surrogateescape"), None)[0]
+    return value.encode("utf-8", errors="replace").decode("utf-8")
+
+
+def _sanitize(parsed: ParsedMail) -> None:
+    for name in ("from_address", "from_name", "subject", "message_id", "text", "html"):
+        value = getattr(parsed, name)
+        if isinstance(value, str):
+            setattr(parsed, name, clean_text(value))
+    for name in ("to", "cc", "in_reply_to", "references"):
+        setattr(parsed, name, [clean_text(v) for v in getattr(parsed, name)])
+    for part in parsed.attachments:
+        part.name = clean_text(part.name)
 
 
 # --- headers ------------------------------------------------------------------------------------
@@ -104,6 +126,7 @@ def _raw_header(message: Message, name: str) -> str | None:
 
 def decode_words(value: str) -> str:
     """RFC 2047 encoded words to text, with unknown charsets and bad bytes replaced."""
+    value = clean_text(value)  # raw 8-bit first: decode_header would escape it as text
     try:
         chunks = decode_header(value)
     except Exception:
@@ -231,6 +254,7 @@ class _Walker:
         if content_type.startswith("multipart/"):  # no boundary found: read the body as text
             self._add_text(_decode_part(part, self.parsed), "text/plain")
             return
+        _check_base64(part, self.parsed, self.count)  # a leaf: no part was counted after it
         disposition = _disposition(part)
         filename = _filename(part)
         body_text = (
@@ -297,6 +321,20 @@ def _filename(part: Message) -> str | None:
 def _default_name(content_type: str, number: int) -> str:
     extension = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(content_type, "")
     return f"attachment-{number}{extension}"
+
+
+def _check_base64(part: Message, parsed: ParsedMail, number: int) -> None:
+    """Note a base64 body that is not base64 (the decoder skips what it cannot read)."""
+    try:
+        encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        raw = part.get_payload()
+        if encoding == "base64" and isinstance(raw, str):
+            compact = "".join(raw.split())
+            base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        parsed.defects.append(f"part {number}: invalid base64")
+    except Exception:  # reading the header itself failed: the walker notes the part
+        return
 
 
 def _decode_part(part: Message, parsed: ParsedMail) -> str:
