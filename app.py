@@ -8,12 +8,14 @@ from chalicelib.api.business_events import business_events
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
 from chalicelib.api.http import map_errors
+from chalicelib.api.inbound import inbound
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sms import sms
 from chalicelib.api.suppressions import suppressions
 from chalicelib.api.templates import templates
+from chalicelib.events.inbound_mail import inbound_mail_events
 from chalicelib.events.inbound_sms import inbound_sms_events
 from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
@@ -38,3 +40,5 @@ app.register_blueprint(ses_events)
 app.register_blueprint(suppressions)
 app.register_blueprint(auto_replies)
 app.register_blueprint(inbound_sms_events)
+app.register_blueprint(inbound_mail_events)
+app.register_blueprint(inbound)

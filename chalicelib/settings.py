@@ -29,6 +29,8 @@ class Settings:
     files_bucket: str
     drain_seconds: int
     ses_configuration_set: str
+    inbound_domain: str = "inbound.pregon.local"
+    inbound_bucket: str = "pregon-inbound"
 
 
 def _env(name: str, default: str = "") -> str:
@@ -53,6 +55,9 @@ def get_settings() -> Settings:
         files_bucket=_env("PREGON_FILES_BUCKET", "pregon-files"),
         drain_seconds=int(_env("PREGON_DRAIN_SECONDS", "240")),
         ses_configuration_set=_env("PREGON_SES_CONFIGURATION_SET", "pregon-events"),
+        # I3: mail to <company_id>@<inbound_domain> is received by SES, kept raw in inbound_bucket.
+        inbound_domain=_env("PREGON_INBOUND_DOMAIN", "inbound.pregon.local").lower(),
+        inbound_bucket=_env("PREGON_INBOUND_BUCKET", "pregon-inbound"),
     )
 
 

@@ -196,6 +196,7 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "name": "auto_replies",
                 "description": "Inbound SMS keyword auto-replies: balance, tickets (I1, I2).",
             },
+            {"name": "inbound", "description": "Received e-mail: unassigned list, assign, detail (I3)."},
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

@@ -532,3 +532,12 @@ from chalicelib.api.suppression_schemas import (  # noqa: E402
 )
 
 __all__ += ["SuppressionAddedOut", "SuppressionIn", "SuppressionOut", "SuppressionsOut"]
+# Inbound e-mail (I3): models in their own module, named here for the OpenAPI generator.
+from chalicelib.api.inbound_schemas import (  # noqa: E402
+    AssignInboundIn,
+    InboundAddressOut,
+    InboundMessageOut,
+    InboundPageOut,
+)
+
+__all__ += ["AssignInboundIn", "InboundAddressOut", "InboundMessageOut", "InboundPageOut"]

@@ -7,7 +7,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.store import records
-from chalicelib.store.models import ClientContact, ClientModel, ClientPhoneModel
+from chalicelib.store.models import ClientAddressModel, ClientContact, ClientModel, ClientPhoneModel
 from chalicelib.store.tables import bind
 
 
@@ -70,6 +70,7 @@ def save_client(client: records.Client, phone_region: str = "AR") -> records.Cli
         updated_at=client.updated_at,
         balance=client.balance,
     )
+    _index_addresses(client)
     item.save()
     return _client(item)
 
@@ -142,3 +143,66 @@ def clients_by_phone(company_id: str, phone: str, limit: int = 10) -> list[recor
         company_id, ClientPhoneModel.phone_client.startswith(f"{phone}#"), limit=limit
     )
     return [records.PhoneOwner(client_id=i.client_id, contact_id=i.contact_id) for i in items]
+
+
+# --- e-mail addresses -> clients (I3: matching the sender of inbound mail) --------------------
+
+
+def addresses_of(client: records.Client) -> dict[str, str | None]:
+    """Every e-mail address of a client, lower-cased: to the contact it belongs to, or None for
+    the client's own (which wins when a contact shares it)."""
+    found: dict[str, str | None] = {}
+    for contact in client.contacts:
+        if contact.email and contact.email.strip():
+            found.setdefault(contact.email.strip().lower(), contact.contact_id)
+    for email in client.emails:
+        if email.strip():
+            found[email.strip().lower()] = None
+    return found
+
+
+def _index_addresses(client: records.Client) -> None:
+    """Bring the ``client-addresses`` items of a client in step with the client about to be saved
+    (called before the client item is replaced: the stored one says what to remove)."""
+    try:
+        old = _client(ClientModel.get(client.company_id, client.client_id, consistent_read=True))
+        before = addresses_of(old)
+    except DoesNotExist:
+        before = {}
+    after = addresses_of(client)
+    with ClientAddressModel.batch_write() as batch:
+        for address in before.keys() - after.keys():
+            batch.delete(ClientAddressModel(f"{client.company_id}#{address}", client.client_id))
+        for address, contact_id in after.items():
+            if address not in before or before[address] != contact_id:
+                batch.save(
+                    ClientAddressModel(
+                        f"{client.company_id}#{address}", client.client_id, contact_id=contact_id
+                    )
+                )
+
+
+def clients_by_address(company_id: str, address: str) -> list[records.ClientAddress]:
+    """The clients of a company (with the contact, if any) that have this e-mail address."""
+    bind()
+    address = address.strip().lower()
+    return [
+        records.ClientAddress(company_id, address, item.client_id, item.contact_id)
+        for item in ClientAddressModel.query(f"{company_id}#{address}", limit=50)
+    ]
+
+
+def reindex_addresses(company_id: str) -> int:
+    """Index the addresses of every client of a company (clients saved before the index existed);
+    a query per page of clients, no scan. Returns how many clients were indexed."""
+    bind()
+    count = 0
+    for item in ClientModel.query(company_id, consistent_read=True):
+        client = _client(item)
+        with ClientAddressModel.batch_write() as batch:
+            for address, contact_id in addresses_of(client).items():
+                batch.save(
+                    ClientAddressModel(f"{company_id}#{address}", client.client_id, contact_id=contact_id)
+                )
+        count += 1
+    return count

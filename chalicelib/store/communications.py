@@ -548,3 +548,55 @@ def update_fields(company_id: str, communication_id: str, fields: dict[str, Any]
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise LookupError(communication_id) from exc
         raise
+
+
+# --- inbound messages (I3) ---------------------------------------------------------------------
+
+
+def by_rfc_message_id_in(company_id: str, rfc_message_id: str) -> records.Communication | None:
+    """A message of this company with that RFC Message-ID (the index is not scoped by company:
+    another tenant's message with the same id is never returned)."""
+    bind()
+    for item in CommunicationModel.by_rfc_message.query(
+        rfc_message_id, filter_condition=CommunicationModel.company_id == company_id
+    ):
+        return _record(item)
+    return None
+
+
+def unassigned_page(company_id: str, *, limit: int = 50, cursor: dict[str, Any] | None = None) -> Page:
+    """Inbound messages that matched no client, newest first."""
+    bind()
+    result = CommunicationModel.unassigned.query(
+        company_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor
+    )
+    return Page([_record(i) for i in result], result.last_evaluated_key)
+
+
+def assign_client(
+    company_id: str, communication_id: str, client_id: str, contact_id: str | None, now: datetime
+) -> records.Communication:
+    """Put a message in a client's register (and out of the unassigned list). Raises LookupError
+    when the company has no such message."""
+    bind()
+    try:
+        CommunicationModel(company_id, communication_id).update(
+            actions=[
+                CommunicationModel.client_id.set(client_id),
+                CommunicationModel.client_key.set(f"{company_id}#{client_id}"),
+                CommunicationModel.contact_id.set(contact_id)
+                if contact_id
+                else CommunicationModel.contact_id.remove(),
+                CommunicationModel.unassigned_company.remove(),
+                CommunicationModel.updated_at.set(now),
+            ],
+            condition=CommunicationModel.communication_id.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise LookupError(communication_id) from exc
+        raise
+    found = get(company_id, communication_id)
+    if found is None:
+        raise LookupError(communication_id)
+    return found

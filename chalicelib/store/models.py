@@ -633,6 +633,18 @@ class TicketDayModel(Model):
     tickets = NumberAttribute(default=0)
 
 
+class ClientAddressModel(Model):
+    """I3: which client (and which of its contacts) an e-mail address belongs to, one item per
+    (company, lower-cased address, client); kept in step by ``store.clients.save_client``."""
+
+    class Meta(_Meta):
+        table_name = "client-addresses"
+
+    company_address = UnicodeAttribute(hash_key=True)  # "<company>#<address>"
+    client_id = UnicodeAttribute(range_key=True)
+    contact_id = UnicodeAttribute(null=True)  # None: one of the client's own e-mails
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -656,4 +668,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     SmsAutoRepliesModel,
     TicketModel,
     TicketDayModel,
+    ClientAddressModel,
 )

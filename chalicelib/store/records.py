@@ -361,3 +361,13 @@ class Ticket:
     source: str
     created_at: datetime
     communication_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientAddress:
+    """An e-mail address of a client (``contact_id`` None) or of one of its contacts (I3)."""
+
+    company_id: str
+    address: str
+    client_id: str
+    contact_id: str | None = None

@@ -25,7 +25,7 @@ from chalice.local import LambdaContext
 log = logging.getLogger(__name__)
 
 ACCOUNT_ID = "123456789012"
-FILE_BUCKETS = ("pregon-files",)
+FILE_BUCKETS = ("pregon-files", "pregon-inbound")  # attachments; raw inbound mail (I3)
 
 
 def _sqs() -> Any:

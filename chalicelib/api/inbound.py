@@ -1,0 +1,116 @@
+"""Received e-mail for staff (I3, H2): the company's inbound address, messages that matched no
+client, assigning one to a client, and a message's detail with its attachments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import (
+    cursor_param,
+    describe,
+    encode_cursor,
+    json_response,
+    limit_param,
+    parse_body,
+    principal_of,
+)
+
+inbound = Blueprint(__name__)
+
+
+def _staff() -> str:
+    caller = principal_of(inbound.current_request)
+    caller.require_staff()
+    return caller.company_id
+
+
+def _summary(comm: Any) -> dict[str, Any]:
+    return {
+        "communication_id": comm.communication_id,
+        "created_at": comm.created_at,
+        "sent_at": comm.sent_at,
+        "from_address": comm.from_address,
+        "from_name": comm.from_name,
+        "to_address": comm.to_address,
+        "subject": comm.subject,
+        "client_id": comm.client_id,
+        "unassigned": comm.unassigned,
+        "attachment_count": len(comm.attachments),
+        "error": comm.error,
+    }
+
+
+def _detail(comm: Any) -> dict[str, Any]:
+    from chalicelib.inbound.mail import attachment_links, candidates_for
+
+    return {
+        **_summary(comm),
+        "contact_id": comm.contact_id,
+        "text": comm.text,
+        "html": comm.html,
+        "headers": comm.headers,
+        "in_reply_to": comm.in_reply_to,
+        "thread_id": comm.thread_id,
+        "raw_key": comm.raw_key,
+        "attachments": attachment_links(comm),
+        "candidate_clients": candidates_for(comm),
+    }
+
+
+def _communication_id(raw: str) -> str:
+    import re
+
+    from chalicelib.errors import NotFound
+
+    if not re.fullmatch(r"[0-9a-f]{24}", raw):
+        raise NotFound(f"there is no received e-mail {raw!r}")
+    return raw
+
+
+@inbound.route("/inbound/address", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="The company's inbound e-mail address (I3)", response="InboundAddressOut")
+def get_inbound_address() -> Response:
+    """Point the sender accounts' Reply-To here so that replies are logged in the register."""
+    from chalicelib.inbound.mail import inbound_address
+    from chalicelib.settings import get_settings
+
+    return json_response({"address": inbound_address(_staff()), "domain": get_settings().inbound_domain})
+
+
+@inbound.route("/inbound/unassigned", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="Received e-mail that matched no client, newest first (I3)", response="InboundPageOut")
+def list_unassigned() -> Response:
+    from chalicelib.inbound.mail import unassigned
+
+    request = inbound.current_request
+    page = unassigned(_staff(), limit_param(request), cursor_param(request))
+    return json_response(
+        {"items": [_summary(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
+    )
+
+
+@inbound.route("/inbound/{communication_id}", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="A received e-mail with its attachments' download links (I3)", response="InboundMessageOut")
+def get_inbound_message(communication_id: str) -> Response:
+    from chalicelib.inbound.mail import get_inbound
+
+    return json_response(_detail(get_inbound(_staff(), _communication_id(communication_id))))
+
+
+@inbound.route("/inbound/{communication_id}/assign", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="Assign a received e-mail to a client: it leaves the unassigned list, enters the register",
+    body="AssignInboundIn",
+    response="InboundMessageOut",
+)
+def assign_inbound_message(communication_id: str) -> Response:
+    from chalicelib.api.schemas import AssignInboundIn
+    from chalicelib.inbound.mail import assign
+
+    company_id = _staff()
+    message_id = _communication_id(communication_id)
+    body = parse_body(inbound.current_request, AssignInboundIn)
+    return json_response(_detail(assign(company_id, message_id, body.client_id)))

@@ -1,0 +1,63 @@
+"""Request and response models of the inbound e-mail routes (I3); re-exported by ``api.schemas``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AssignInboundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    client_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", description="The client it is from."
+    )
+
+
+class InboundAddressOut(BaseModel):
+    address: str = Field(description="Where clients write to: `<company_id>@<inbound domain>`.")
+    domain: str
+
+
+class InboundAttachmentOut(BaseModel):
+    name: str
+    content_type: str
+    size: int = Field(description="Bytes.")
+    download_url: str | None = Field(description="A link valid for 5 minutes; null when omitted.")
+    omitted: str | None = Field(
+        description="Why the file was not kept (e.g. `omitted (too large)`); the raw message has it."
+    )
+
+
+class InboundSummaryOut(BaseModel):
+    communication_id: str
+    created_at: datetime = Field(description="When Pregón received it.")
+    sent_at: datetime | None = Field(description="The message's own Date header.")
+    from_address: str | None
+    from_name: str | None
+    to_address: str | None
+    subject: str | None
+    client_id: str | None
+    unassigned: bool
+    attachment_count: int
+    error: str | None = Field(description="What could not be read of a broken message; null when whole.")
+
+
+class InboundMessageOut(InboundSummaryOut):
+    contact_id: str | None
+    text: str | None
+    html: str | None
+    headers: dict[str, str] = Field(description="Message-ID, In-Reply-To, References, Date, To, Cc.")
+    in_reply_to: str | None = Field(description="The communication it answers.")
+    thread_id: str | None = Field(description="The first communication of its thread.")
+    raw_key: str | None = Field(description="`<bucket>/<key>` of the raw message SES stored.")
+    attachments: list[InboundAttachmentOut]
+    candidate_clients: list[str] = Field(
+        description="Unassigned only: the clients that share the sender's address (when several do)."
+    )
+
+
+class InboundPageOut(BaseModel):
+    items: list[InboundSummaryOut]
+    next_cursor: str | None

@@ -1,0 +1,367 @@
+"""Reading a received e-mail (I3) with the standard library's ``email`` package, defensively.
+
+Mail from the internet is often broken: truncated MIME, a missing boundary, a charset nobody
+knows, no From, binary garbage. :func:`parse_mail` never raises: whatever cannot be read is
+replaced (undecodable bytes become U+FFFD) and named in ``defects``, so the message is still
+logged with what could be read, and the raw message stays in S3.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import html as html_lib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email import policy
+from email.header import decode_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
+
+MAX_TEXT_BYTES = 60_000  # kept on the communication item (DynamoDB items stop at 400 KB)
+MAX_HTML_BYTES = 120_000  # a longer HTML body is kept as an attachment instead
+MAX_HEADER_CHARS = 2_000
+MAX_DEPTH = 20
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+TRUNCATED = "\n[… truncated: the whole message is kept in the raw mail]"
+
+
+@dataclass
+class MailPart:
+    """An attachment as found in the message (its bytes still in memory)."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class ParsedMail:
+    from_address: str | None = None
+    from_name: str | None = None
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    subject: str | None = None
+    date: datetime | None = None
+    message_id: str | None = None
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    text: str | None = None
+    html: str | None = None
+    attachments: list[MailPart] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    def headers(self) -> dict[str, str]:
+        """The headers worth keeping on the record (threading and display)."""
+        found = {
+            "Message-ID": f"<{self.message_id}>" if self.message_id else None,
+            "In-Reply-To": " ".join(f"<{m}>" for m in self.in_reply_to) or None,
+            "References": " ".join(f"<{m}>" for m in self.references) or None,
+            "Date": self.date.isoformat() if self.date else None,
+            "To": ", ".join(self.to) or None,
+            "Cc": ", ".join(self.cc) or None,
+        }
+        return {k: v[:MAX_HEADER_CHARS] for k, v in found.items() if v}
+
+
+def parse_mail(raw: bytes) -> ParsedMail:
+    """Everything Pregón keeps of a received message. Never raises."""
+    parsed = ParsedMail()
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+    except Exception as exc:  # the parser is lenient; this is a last resort
+        parsed.defects.append(f"unparseable message ({type(exc).__name__}: {exc})")
+        parsed.text = _cap(raw.decode("utf-8", errors="replace"), MAX_TEXT_BYTES)
+        return parsed
+    _read_headers(message, parsed)
+    _Walker(parsed).walk(message, 0)
+    if parsed.text is None and parsed.html is not None:
+        parsed.text = _cap(html_to_text(parsed.html), MAX_TEXT_BYTES)
+    if parsed.html is not None and len(parsed.html.encode("utf-8")) > MAX_HTML_BYTES:
+        parsed.attachments.append(MailPart("message.html", "text/html", parsed.html.encode("utf-8")))
+        parsed.html = None
+    if parsed.from_address is None:
+        parsed.defects.append("no From address")
+    if not raw.strip():
+        parsed.defects.append("empty message")
+    _sanitize(parsed)
+    return parsed
+
+
+def clean_text(value: str) -> str:
+    """Text that can be stored and sent as JSON: raw 8-bit bytes the parser kept as surrogates
+    are decoded (UTF-8, else windows-1252), anything left unencodable is replaced."""
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = decode_bytes(value.encode("utf-8", errors="surrogateescape"), None)[0]
+    return value.encode("utf-8", errors="replace").decode("utf-8")
+
+
+def _sanitize(parsed: ParsedMail) -> None:
+    for name in ("from_address", "from_name", "subject", "message_id", "text", "html"):
+        value = getattr(parsed, name)
+        if isinstance(value, str):
+            setattr(parsed, name, clean_text(value))
+    for name in ("to", "cc", "in_reply_to", "references"):
+        setattr(parsed, name, [clean_text(v) for v in getattr(parsed, name)])
+    for part in parsed.attachments:
+        part.name = clean_text(part.name)
+
+
+# --- headers ------------------------------------------------------------------------------------
+
+
+def _raw_header(message: Message, name: str) -> str | None:
+    """A header as it is on the wire (no policy parsing, which may raise on garbage)."""
+    for key, value in message.raw_items():
+        if key.lower() == name.lower():
+            return str(value) if not isinstance(value, str) else value
+    return None
+
+
+def decode_words(value: str) -> str:
+    """RFC 2047 encoded words to text, with unknown charsets and bad bytes replaced."""
+    value = clean_text(value)  # raw 8-bit first: decode_header would escape it as text
+    try:
+        chunks = decode_header(value)
+    except Exception:
+        return value
+    out = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, str):
+            out.append(chunk)
+        else:
+            out.append(decode_bytes(chunk, charset)[0])
+    text = "".join(out)
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
+def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
+    """Bytes in a declared charset to text; returns the text and a defect, if any."""
+    name = (charset or "").strip().strip('"').lower()
+    if name in ("", "us-ascii", "ascii", "unknown-8bit", "x-unknown"):
+        try:
+            return data.decode("utf-8"), None
+        except UnicodeDecodeError:
+            return data.decode("windows-1252", errors="replace"), None
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        try:
+            return data.decode("utf-8"), f"unknown charset {charset!r} (read as UTF-8)"
+        except UnicodeDecodeError:
+            return (
+                data.decode("windows-1252", errors="replace"),
+                f"unknown charset {charset!r} (read as windows-1252)",
+            )
+    if name in ("iso-8859-1", "latin-1", "latin1"):
+        name = "windows-1252"  # what senders mean (curly quotes, euro sign in 0x80-0x9f)
+    return data.decode(name, errors="replace"), None
+
+
+def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
+    raw = _raw_header(message, name)
+    if not raw:
+        return []
+    try:
+        pairs = getaddresses([raw.replace("\r", " ").replace("\n", " ")])
+    except Exception:
+        return []
+    found = []
+    for display, address in pairs:
+        address = address.strip().strip("<>").strip()
+        if "@" in address and " " not in address:
+            found.append((decode_words(display).strip() if display else "", address.lower()))
+    return found
+
+
+def message_ids(value: str | None) -> list[str]:
+    """The ids in a Message-ID / In-Reply-To / References header, without angle brackets."""
+    if not value:
+        return []
+    found = _MESSAGE_ID.findall(value)
+    if not found:
+        found = [w for w in value.split() if "@" in w]
+    return list(dict.fromkeys(m.strip() for m in found))[:100]
+
+
+def _read_headers(message: Message, parsed: ParsedMail) -> None:
+    try:
+        senders = _addresses(message, "From") or _addresses(message, "Sender")
+        if senders:
+            parsed.from_name, parsed.from_address = (senders[0][0] or None), senders[0][1]
+        parsed.to = [a for _, a in _addresses(message, "To")]
+        parsed.cc = [a for _, a in _addresses(message, "Cc")]
+        subject = _raw_header(message, "Subject")
+        parsed.subject = decode_words(subject).strip()[:998] if subject is not None else None
+        date = _raw_header(message, "Date")
+        if date:
+            try:
+                moment = parsedate_to_datetime(date.strip())
+                parsed.date = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+            except (TypeError, ValueError, IndexError):
+                parsed.defects.append(f"unreadable Date {date.strip()[:80]!r}")
+        ids = message_ids(_raw_header(message, "Message-ID"))
+        parsed.message_id = ids[0] if ids else None
+        parsed.in_reply_to = message_ids(_raw_header(message, "In-Reply-To"))
+        parsed.references = message_ids(_raw_header(message, "References"))
+    except Exception as exc:  # keep whatever was read before
+        parsed.defects.append(f"unreadable headers ({type(exc).__name__}: {exc})")
+
+
+# --- body and attachments ------------------------------------------------------------------------
+
+
+class _Walker:
+    def __init__(self, parsed: ParsedMail) -> None:
+        self.parsed = parsed
+        self.count = 0
+
+    def walk(self, part: Message, depth: int) -> None:
+        self.count += 1
+        number = self.count
+        try:
+            self._note_defects(part, number)
+            if depth > MAX_DEPTH:
+                self.parsed.defects.append(f"part {number}: nested too deep, skipped")
+                return
+            self._read(part, depth)
+        except Exception as exc:
+            self.parsed.defects.append(f"part {number}: unreadable ({type(exc).__name__}: {exc})")
+
+    def _note_defects(self, part: Message, number: int) -> None:
+        for defect in getattr(part, "defects", []) or []:
+            label = type(defect).__name__
+            if label not in ("InvalidHeaderDefect", "HeaderMissingRequiredValue"):
+                self.parsed.defects.append(f"part {number}: {label}")
+
+    def _read(self, part: Message, depth: int) -> None:
+        content_type = _content_type(part)
+        if content_type == "message/rfc822":
+            self._attach_message(part)
+            return
+        payload = part.get_payload()
+        if part.is_multipart() and isinstance(payload, list):
+            for sub in payload:
+                if isinstance(sub, Message):
+                    self.walk(sub, depth + 1)
+            return
+        if content_type.startswith("multipart/"):  # no boundary found: read the body as text
+            self._add_text(_decode_part(part, self.parsed), "text/plain")
+            return
+        _check_base64(part, self.parsed, self.count)  # a leaf: no part was counted after it
+        disposition = _disposition(part)
+        filename = _filename(part)
+        body_text = (
+            content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename
+        )
+        if body_text:
+            self._add_text(_decode_part(part, self.parsed), content_type)
+            return
+        data = part.get_payload(decode=True)
+        name = filename or _default_name(content_type, len(self.parsed.attachments) + 1)
+        self.parsed.attachments.append(MailPart(name, content_type, data if isinstance(data, bytes) else b""))
+
+    def _add_text(self, text: str, content_type: str) -> None:
+        if content_type == "text/html":
+            if self.parsed.html is None:
+                self.parsed.html = text
+            return
+        if self.parsed.text is None:
+            self.parsed.text = _cap(text, MAX_TEXT_BYTES)
+        elif len(self.parsed.text.encode("utf-8")) < MAX_TEXT_BYTES:  # text split around attachments
+            self.parsed.text = _cap(self.parsed.text.rstrip("\n") + "\n\n" + text, MAX_TEXT_BYTES)
+
+    def _attach_message(self, part: Message) -> None:
+        """A forwarded message (message/rfc822) is kept whole, as an ``.eml`` attachment."""
+        inner = part.get_payload()
+        data = b""
+        subject = None
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            subject = _raw_header(inner[0], "Subject")
+            try:
+                data = inner[0].as_bytes(policy=policy.compat32)
+            except Exception:
+                data = bytes(str(inner[0]), "utf-8", errors="replace")
+        name = _filename(part) or f"{decode_words(subject).strip() if subject else 'forwarded message'}.eml"
+        self.parsed.attachments.append(MailPart(name, "message/rfc822", data))
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return str(part.get_content_type()).lower()
+    except Exception:
+        return "application/octet-stream"
+
+
+def _disposition(part: Message) -> str | None:
+    try:
+        value = part.get_content_disposition()
+        return str(value).lower() if value else None
+    except Exception:
+        return None
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name is None:
+        return None
+    text = decode_words(str(name)).strip().replace("/", "_").replace("\\", "_")
+    return text[:200] or None
+
+
+def _default_name(content_type: str, number: int) -> str:
+    extension = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(content_type, "")
+    return f"attachment-{number}{extension}"
+
+
+def _check_base64(part: Message, parsed: ParsedMail, number: int) -> None:
+    """Note a base64 body that is not base64 (the decoder skips what it cannot read)."""
+    try:
+        encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        raw = part.get_payload()
+        if encoding == "base64" and isinstance(raw, str):
+            compact = "".join(raw.split())
+            base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        parsed.defects.append(f"part {number}: invalid base64")
+    except Exception:  # reading the header itself failed: the walker notes the part
+        return
+
+
+def _decode_part(part: Message, parsed: ParsedMail) -> str:
+    data: Any = part.get_payload(decode=True)
+    if not isinstance(data, bytes):
+        raw = part.get_payload()
+        data = raw.encode("utf-8", errors="replace") if isinstance(raw, str) else b""
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    text, defect = decode_bytes(data, charset)
+    if defect:
+        parsed.defects.append(defect)
+    return text.replace("\r\n", "\n")
+
+
+def _cap(text: str, limit: int) -> str:
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    return encoded[: limit - len(TRUNCATED.encode("utf-8"))].decode("utf-8", errors="ignore") + TRUNCATED
+
+
+def html_to_text(markup: str) -> str:
+    """A plain reading of an HTML body (for search and for a message with no text part)."""
+    text = re.sub(r"<br\s*/?>|</p\s*>|</div\s*>|</tr\s*>", "\n", markup, flags=re.IGNORECASE)
+    text = html_lib.unescape(_TAG.sub("", text))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

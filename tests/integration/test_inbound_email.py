@@ -1,0 +1,596 @@
+"""I3 / H2: mail received through SES (raw in S3, the "Received" notification over SNS) is logged in
+the client's register, threaded to the message it answers, with its attachments; broken mail never
+crashes the handler; staff assign what matched no client.
+
+The fixtures in tests/fixtures/mail are messages as mail clients write them (Thunderbird, Outlook,
+Apple Mail, Gmail, Mutt); the replies carry a ``{{...}}`` placeholder where the id of the message
+we sent goes (it is only known once the outbox sent it).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.conftest import IDENTITY, Tenant, body, deliver_outboxes
+
+MAIL = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
+INBOUND_BUCKET = "pregon-inbound"
+
+
+# --- helpers: what SES and SNS do -----------------------------------------------------------------
+
+
+def ses_notification(recipients: list[str], key: str, ses_id: str, source: str) -> dict[str, Any]:
+    """The notification SES publishes for a receipt rule's S3 action (format of the SES docs)."""
+    return {
+        "notificationType": "Received",
+        "receipt": {
+            "timestamp": "2026-11-02T12:00:00.000Z",
+            "processingTimeMillis": 310,
+            "recipients": recipients,
+            "spamVerdict": {"status": "PASS"},
+            "virusVerdict": {"status": "PASS"},
+            "spfVerdict": {"status": "PASS"},
+            "dkimVerdict": {"status": "PASS"},
+            "dmarcVerdict": {"status": "PASS"},
+            "action": {
+                "type": "S3",
+                "topicArn": "arn:aws:sns:us-east-1:123456789012:pregon-inbound-mail",
+                "bucketName": INBOUND_BUCKET,
+                "objectKeyPrefix": "mail/",
+                "objectKey": key,
+            },
+        },
+        "mail": {
+            "timestamp": "2026-11-02T12:00:00.000Z",
+            "source": source,
+            "messageId": ses_id,
+            "destination": recipients,
+            "headersTruncated": False,
+            "headers": [],
+            "commonHeaders": {"returnPath": source, "from": [source], "to": recipients},
+        },
+    }
+
+
+def receive(
+    api: Client,
+    raw: bytes,
+    *,
+    to: list[str],
+    ses_id: str | None = None,
+    source: str = "sender@example.net",
+    notification: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """SES stores the raw message in S3 and publishes its notification; the handler runs."""
+    from chalicelib.aws import client
+
+    ses_id = ses_id or uuid.uuid4().hex
+    key = f"mail/{ses_id}"
+    client("s3").put_object(Bucket=INBOUND_BUCKET, Key=key, Body=raw)
+    message = notification if notification is not None else ses_notification(to, key, ses_id, source)
+    event = api.events.generate_sns_event(
+        message=json.dumps(message), subject="Amazon SES Email Receipt Notification"
+    )
+    return dict(api.lambda_.invoke("receive_inbound_mail", event).payload)
+
+
+def inbound_address(tenant: Tenant) -> str:
+    return f"{tenant.company_id}@inbound.pregon.local"
+
+
+def fixture(name: str, **replacements: str) -> bytes:
+    raw = (MAIL / name).read_bytes()
+    for placeholder, value in replacements.items():
+        raw = raw.replace(f"{{{{{placeholder}}}}}".encode(), value.encode())
+    return raw
+
+
+def detail(api: Client, tenant: Tenant, communication_id: str) -> dict[str, Any]:
+    response = api.http.get(f"/inbound/{communication_id}", headers=tenant.staff_headers())
+    assert response.status_code == 200, response.body
+    return dict(body(response))
+
+
+def register(tenant: Tenant, client_id: str) -> list[Any]:
+    from chalicelib.store.communications import register_page
+
+    return register_page(tenant.company_id, client_id).items
+
+
+def add_client(api: Client, tenant: Tenant, client_id: str, **fields: Any) -> None:
+    data = {"name": client_id, **fields}
+    response = api.http.put(f"/clients/{client_id}", headers=tenant.key_headers(), body=json.dumps(data))
+    assert response.status_code == 200, response.body
+
+
+@pytest.fixture
+def clients(api: Client, tenant: Tenant) -> Tenant:
+    """The tenant's clients: their own e-mails and contact persons' e-mails."""
+    add_client(api, tenant, "FERR-1", emails=["maria.gomez@ferreteria-norte.example"])
+    add_client(
+        api,
+        tenant,
+        "DIST-2",
+        emails=["administracion@distribuidora-sur.example"],
+        contacts=[
+            {
+                "contact_id": "c-compras",
+                "first_name": "Lucía",
+                "last_name": "Fernández",
+                "email": "compras@distribuidora-sur.example",
+            }
+        ],
+    )
+    add_client(api, tenant, "ANDES-3", emails=["jperez@transportes-andinos.example"])
+    add_client(api, tenant, "RUIZ-4", emails=["ana.ruiz@gmail.example"])
+    add_client(api, tenant, "SANZ-5", emails=["rodolfo.sanz@estudio-sanz.example"])
+    add_client(api, tenant, "NUNEZ-6", emails=["beatriz@contable-nunez.example"])
+    return tenant
+
+
+# --- real messages from mail clients ---------------------------------------------------------------
+
+
+def test_the_company_inbound_address_is_shown_to_staff(api: Client, tenant: Tenant) -> None:
+    response = api.http.get("/inbound/address", headers=tenant.staff_headers())
+    assert response.status_code == 200
+    assert body(response) == {"address": inbound_address(tenant), "domain": "inbound.pregon.local"}
+
+
+def test_a_thunderbird_message_from_a_client_is_logged_in_its_register(api: Client, clients: Tenant) -> None:
+    # Given a client with the e-mail maria.gomez@...; When she writes to the company
+    result = receive(api, fixture("thunderbird_plain.eml"), to=[inbound_address(clients)])
+
+    # Then one message is logged, in FERR-1's register
+    assert result["logged"] == 1 and result["errors"] == []
+    [entry] = register(clients, "FERR-1")
+    assert (entry.direction, entry.channel, entry.state, entry.kind) == (
+        "in",
+        "email",
+        "received",
+        "automatic",
+    )
+    assert entry.raw_key.startswith(f"{INBOUND_BUCKET}/mail/")
+    # And the detail shows what she wrote, decoded
+    shown = detail(api, clients, entry.communication_id)
+    assert shown["from_address"] == "maria.gomez@ferreteria-norte.example"
+    assert shown["from_name"] == "María Gómez"
+    assert shown["subject"] == "Consulta por el retiro del martes"
+    assert "tres bultos" in shown["text"] and "Córdoba" in shown["text"]
+    assert shown["sent_at"] == "2026-11-02T11:58:01+00:00"  # its Date header, in UTC
+    assert shown["unassigned"] is False and shown["error"] is None
+    assert shown["thread_id"] == entry.communication_id and shown["in_reply_to"] is None
+
+
+def test_an_outlook_html_message_from_a_contact_person_is_matched_to_its_client(
+    api: Client, clients: Tenant
+) -> None:
+    # Given Distribuidora Sur's purchasing contact; When she writes from Outlook (mixed-case address)
+    receive(api, fixture("outlook_html_alternative.eml"), to=[inbound_address(clients)])
+
+    # Then it is in DIST-2's register, as from the contact c-compras
+    [entry] = register(clients, "DIST-2")
+    shown = detail(api, clients, entry.communication_id)
+    assert shown["contact_id"] == "c-compras"
+    assert shown["from_address"] == "compras@distribuidora-sur.example"
+    # And both bodies are kept: ISO-8859-1 quoted-printable decoded
+    assert "¿Me pueden reenviar la factura del pedido 4471?" in shown["text"]
+    assert "Lucía Fernández" in shown["text"]
+    assert "<b>4471</b>" in shown["html"]
+
+
+def test_apple_mail_attachments_are_kept_and_downloadable(api: Client, clients: Tenant) -> None:
+    receive(api, fixture("applemail_pdf_and_image.eml"), to=[inbound_address(clients)])
+
+    [entry] = register(clients, "ANDES-3")
+    shown = detail(api, clients, entry.communication_id)
+    # The text around the attachments is read in order
+    assert "les paso el remito firmado" in shown["text"] and "cómo llegaron los bultos" in shown["text"]
+    # And the PDF (RFC 2231 UTF-8 file name) and the inline image are attachments with links
+    pdf, image = shown["attachments"]
+    assert (pdf["name"], pdf["content_type"]) == ("remito nº 4471.pdf", "application/pdf")
+    assert (image["name"], image["content_type"]) == ("bultos.png", "image/png")
+    pdf_bytes = requests.get(pdf["download_url"], timeout=10).content
+    png_bytes = requests.get(image["download_url"], timeout=10).content
+    assert pdf_bytes.startswith(b"%PDF-1.4") and len(pdf_bytes) == pdf["size"]
+    assert png_bytes.startswith(b"\x89PNG\r\n") and len(png_bytes) == image["size"]
+    assert shown["attachment_count"] == 2 and pdf["omitted"] is None
+
+
+def test_a_gmail_forward_keeps_the_forwarded_message_as_an_eml(api: Client, clients: Tenant) -> None:
+    receive(api, fixture("gmail_forwarded_as_attachment.eml"), to=[inbound_address(clients)])
+
+    [entry] = register(clients, "RUIZ-4")
+    shown = detail(api, clients, entry.communication_id)
+    assert shown["subject"] == "Fwd: Comprobante de transferencia"
+    assert "Les reenvío el comprobante" in shown["text"]
+    [forwarded] = shown["attachments"]
+    assert forwarded["name"] == "Comprobante de transferencia.eml"
+    assert forwarded["content_type"] == "message/rfc822"
+    content = requests.get(forwarded["download_url"], timeout=10).content
+    assert b"Subject: Comprobante de transferencia" in content and b"125.000,00" in content
+
+
+@pytest.mark.parametrize(
+    ("name", "client_id", "subject", "phrase"),
+    [
+        (
+            "latin1_quoted_printable.eml",
+            "SANZ-5",
+            "Envío demorado ¿qué pasó?",
+            "todavía no llegó a Bahía Blanca",
+        ),
+        (
+            "windows1252_8bit.eml",
+            "NUNEZ-6",
+            "Reclamo “urgente”: cobro de 50 €",
+            "50 € de más en la factura “0003",
+        ),
+    ],
+)
+def test_legacy_charsets_and_encoded_word_subjects_are_decoded(
+    api: Client, clients: Tenant, name: str, client_id: str, subject: str, phrase: str
+) -> None:
+    receive(api, fixture(name), to=[inbound_address(clients)])
+
+    [entry] = register(clients, client_id)
+    shown = detail(api, clients, entry.communication_id)
+    assert shown["subject"] == subject
+    assert phrase in shown["text"]
+    assert shown["error"] is None
+
+
+# --- threading -------------------------------------------------------------------------------------
+
+
+def send_to_client(tenant: Tenant, mailbox: MailCatcher, client_id: str, address: str) -> tuple[str, Any]:
+    """The outbox sends "Su pedido fue aprobado" to a client; returns its id and the e-mail received."""
+    from chalicelib import clock
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    [sent] = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                to_address=address,
+                subject="Su pedido fue aprobado",
+                text="Su pedido fue aprobado.",
+                client_id=client_id,
+                area="tracking",
+            )
+        ],
+    )
+    assert deliver_outboxes()["sent"] == 1
+    [email] = mailbox.wait_for(1)
+    clock.set_now(clock.now() + timedelta(minutes=30))  # the answer comes later
+    return sent.communication_id, email
+
+
+def test_a_reply_is_threaded_by_in_reply_to_to_the_message_we_sent(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given we sent María a message (over SMTP, which keeps our Message-ID)
+    sent_id, email = send_to_client(clients, mailbox, "FERR-1", "maria.gomez@ferreteria-norte.example")
+
+    # When she answers it
+    raw = fixture("reply_in_reply_to.eml", MESSAGE_ID=str(email["Message-ID"]))
+    receive(api, raw, to=[inbound_address(clients)])
+
+    # Then the answer is in her register, threaded to our message
+    entries = register(clients, "FERR-1")
+    assert [e.direction for e in entries] == ["in", "out"]
+    shown = detail(api, clients, entries[0].communication_id)
+    assert shown["in_reply_to"] == sent_id and shown["thread_id"] == sent_id
+    assert shown["subject"] == "Re: Su pedido fue aprobado"
+
+
+def test_a_reply_carrying_only_our_reply_token_is_threaded_and_so_is_its_answer(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given we sent a message; SES rewrote its Message-ID, only our References token survives
+    sent_id, email = send_to_client(clients, mailbox, "DIST-2", "compras@distribuidora-sur.example")
+    token = str(email["References"])
+    assert token == f"<ref-{sent_id}.{clients.company_id}@pregon.local>"
+
+    # When Outlook answers with the SES id in In-Reply-To and our token in References
+    receive(api, fixture("reply_token_in_references.eml", REPLY_TOKEN=token), to=[inbound_address(clients)])
+
+    # Then the answer is threaded to our message
+    [answer, ours] = register(clients, "DIST-2")
+    assert ours.communication_id == sent_id
+    assert (answer.in_reply_to, answer.thread_id) == (sent_id, sent_id)
+
+
+def test_a_reply_from_an_unknown_address_goes_to_the_client_of_the_message_it_answers(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given we wrote to María; When a colleague of hers (unknown address) answers it
+    sent_id, email = send_to_client(clients, mailbox, "FERR-1", "maria.gomez@ferreteria-norte.example")
+    raw = fixture("reply_in_reply_to.eml", MESSAGE_ID=str(email["Message-ID"])).replace(
+        b"maria.gomez@ferreteria-norte.example>\nContent-Type",
+        b"deposito@ferreteria-norte.example>\nContent-Type",
+    )
+    receive(api, raw, to=[inbound_address(clients)])
+
+    # Then the answer is in FERR-1's register, threaded
+    [answer, _ours] = register(clients, "FERR-1")
+    assert answer.from_address == "deposito@ferreteria-norte.example"
+    assert answer.in_reply_to == sent_id and not answer.unassigned
+
+
+def test_a_reply_token_of_another_company_is_not_followed(
+    api: Client, clients: Tenant, other_tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a message we sent; When mail to the OTHER company carries our token
+    sent_id, email = send_to_client(clients, mailbox, "DIST-2", "compras@distribuidora-sur.example")
+    raw = fixture("reply_token_in_references.eml", REPLY_TOKEN=str(email["References"]))
+    result = receive(api, raw, to=[inbound_address(other_tenant)])
+
+    # Then it is logged for the other company only, unthreaded and unassigned
+    [logged] = result["communications"]
+    shown = detail(api, other_tenant, logged)
+    assert shown["in_reply_to"] is None and shown["unassigned"] is True
+    assert [e.communication_id for e in register(clients, "DIST-2")] == [sent_id]
+
+
+# --- idempotency, unassigned, isolation --------------------------------------------------------------
+
+
+def test_the_same_notification_twice_logs_one_record(api: Client, clients: Tenant) -> None:
+    raw = fixture("applemail_pdf_and_image.eml")
+    first = receive(api, raw, to=[inbound_address(clients)], ses_id="ses-dup-1")
+    again = receive(api, raw, to=[inbound_address(clients)], ses_id="ses-dup-1")
+
+    assert (first["logged"], again["logged"], again["duplicates"]) == (1, 0, 1)
+    assert again["communications"] == first["communications"]
+    assert len(register(clients, "ANDES-3")) == 1
+
+
+def test_an_unknown_sender_goes_to_the_unassigned_list_until_staff_assign_it(
+    api: Client, clients: Tenant
+) -> None:
+    # Given mail from an address no client has
+    raw = fixture("thunderbird_plain.eml").replace(b"maria.gomez@", b"otra.persona@")
+    [communication_id] = receive(api, raw, to=[inbound_address(clients)])["communications"]
+
+    # Then it is in the unassigned list, in no register
+    listed = body(api.http.get("/inbound/unassigned", headers=clients.staff_headers()))
+    assert [i["communication_id"] for i in listed["items"]] == [communication_id]
+    assert listed["items"][0]["from_address"] == "otra.persona@ferreteria-norte.example"
+    assert register(clients, "FERR-1") == []
+
+    # When staff assign it to a client that does not exist: 422 naming the field, nothing changes
+    response = api.http.post(
+        f"/inbound/{communication_id}/assign",
+        headers=clients.staff_headers(),
+        body=json.dumps({"client_id": "NOPE"}),
+    )
+    assert response.status_code == 422 and body(response)["field"] == "client_id"
+
+    # When staff assign it to FERR-1
+    response = api.http.post(
+        f"/inbound/{communication_id}/assign",
+        headers=clients.staff_headers(),
+        body=json.dumps({"client_id": "FERR-1"}),
+    )
+    assert response.status_code == 200, response.body
+    assert body(response)["client_id"] == "FERR-1" and body(response)["unassigned"] is False
+
+    # Then it left the unassigned list and is in FERR-1's register
+    listed = body(api.http.get("/inbound/unassigned", headers=clients.staff_headers()))
+    assert listed["items"] == []
+    assert [e.communication_id for e in register(clients, "FERR-1")] == [communication_id]
+
+
+def test_the_unassigned_list_pages_newest_first(api: Client, tenant: Tenant, clock: Any) -> None:
+    ids = []
+    for n in range(3):
+        raw = fixture("thunderbird_plain.eml").replace(b"maria.gomez@", f"u{n}@".encode())
+        ids += receive(api, raw, to=[inbound_address(tenant)])["communications"]
+        clock.set_now(clock.now() + timedelta(seconds=1))
+
+    first = body(api.http.get("/inbound/unassigned?limit=2", headers=tenant.staff_headers()))
+    assert [i["communication_id"] for i in first["items"]] == [ids[2], ids[1]]
+    rest = body(
+        api.http.get(
+            f"/inbound/unassigned?limit=2&cursor={first['next_cursor']}", headers=tenant.staff_headers()
+        )
+    )
+    assert [i["communication_id"] for i in rest["items"]] == [ids[0]]
+
+
+def test_an_address_two_clients_share_is_unassigned_with_both_as_candidates(
+    api: Client, tenant: Tenant
+) -> None:
+    add_client(api, tenant, "A-1", emails=["maria.gomez@ferreteria-norte.example"])
+    add_client(
+        api,
+        tenant,
+        "B-2",
+        contacts=[
+            {
+                "contact_id": "m",
+                "first_name": "María",
+                "last_name": "Gómez",
+                "email": "Maria.Gomez@ferreteria-norte.example",
+            }
+        ],
+    )
+    [communication_id] = receive(api, fixture("thunderbird_plain.eml"), to=[inbound_address(tenant)])[
+        "communications"
+    ]
+
+    shown = detail(api, tenant, communication_id)
+    assert shown["unassigned"] is True and shown["candidate_clients"] == ["A-1", "B-2"]
+
+
+def test_a_changed_client_address_is_matched_and_the_old_one_no_more(api: Client, tenant: Tenant) -> None:
+    # Given FERR-1 changes its e-mail from maria.gomez@ to ventas@
+    add_client(api, tenant, "FERR-1", emails=["maria.gomez@ferreteria-norte.example"])
+    add_client(api, tenant, "FERR-1", emails=["ventas@ferreteria-norte.example"])
+
+    # When María's old address writes, and the new one
+    receive(api, fixture("thunderbird_plain.eml"), to=[inbound_address(tenant)])
+    receive(
+        api,
+        fixture("thunderbird_plain.eml").replace(b"maria.gomez@", b"ventas@"),
+        to=[inbound_address(tenant)],
+    )
+
+    # Then only the new address's message is in the register
+    assert [e.from_address for e in register(tenant, "FERR-1")] == ["ventas@ferreteria-norte.example"]
+
+
+def test_tenants_never_see_each_others_inbound_mail(
+    api: Client, clients: Tenant, other_tenant: Tenant
+) -> None:
+    # Given the other company has a client with María's address too
+    add_client(api, other_tenant, "X-9", emails=["maria.gomez@ferreteria-norte.example"])
+
+    # When María writes to our company only
+    [communication_id] = receive(api, fixture("thunderbird_plain.eml"), to=[inbound_address(clients)])[
+        "communications"
+    ]
+
+    # Then it is ours: the other company cannot read or assign it, and its client's register is empty
+    assert register(clients, "FERR-1")[0].communication_id == communication_id
+    assert register(other_tenant, "X-9") == []
+    response = api.http.get(f"/inbound/{communication_id}", headers=other_tenant.staff_headers())
+    assert response.status_code == 404
+    response = api.http.post(
+        f"/inbound/{communication_id}/assign",
+        headers=other_tenant.staff_headers(),
+        body=json.dumps({"client_id": "X-9"}),
+    )
+    assert response.status_code == 404
+    assert body(api.http.get("/inbound/unassigned", headers=other_tenant.staff_headers()))["items"] == []
+
+
+def test_mail_to_two_companies_is_logged_once_for_each(
+    api: Client, clients: Tenant, other_tenant: Tenant
+) -> None:
+    add_client(api, other_tenant, "X-9", emails=["maria.gomez@ferreteria-norte.example"])
+    result = receive(
+        api,
+        fixture("thunderbird_plain.eml"),
+        to=[inbound_address(clients), inbound_address(other_tenant), "someone@elsewhere.example"],
+    )
+    assert result["logged"] == 2
+    assert len(register(clients, "FERR-1")) == 1 and len(register(other_tenant, "X-9")) == 1
+
+
+def test_inbound_routes_are_for_staff_only(api: Client, tenant: Tenant) -> None:
+    response = api.http.get("/inbound/unassigned", headers=tenant.key_headers())
+    assert response.status_code == 403
+    other = IDENTITY.mint(tenant.company_id, user_id="agent@x", level=4)
+    response = api.http.get("/inbound/unassigned", headers={"Authorization": f"Bearer {other}"})
+    assert response.status_code == 200
+
+
+# --- broken mail ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "defect"),
+    [
+        ("truncated_mime.eml", "CloseBoundaryNotFoundDefect"),
+        ("missing_boundary.eml", "NoBoundaryInMultipartDefect"),
+        ("bogus_charset.eml", "unknown charset 'x-klingon-42'"),
+        ("no_from.eml", "no From address"),
+        ("binary_garbage.eml", "MissingHeaderBodySeparatorDefect"),
+        ("bad_headers.eml", "invalid base64"),
+    ],
+)
+def test_broken_mail_is_logged_with_its_s3_key_and_an_error(
+    api: Client, tenant: Tenant, name: str, defect: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # When a broken message arrives
+    result = receive(api, (MAIL / "broken" / name).read_bytes(), to=[inbound_address(tenant)], source="")
+
+    # Then the handler answers (no exception), logging it with the error and the raw message's key
+    assert result["logged"] == 1
+    [communication_id] = result["communications"]
+    shown = detail(api, tenant, communication_id)
+    assert defect in shown["error"]
+    assert shown["raw_key"].startswith(f"{INBOUND_BUCKET}/mail/")
+    assert shown["unassigned"] is True
+    json.dumps(shown)  # everything read is valid text
+    # And an error log line names the S3 key
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [getattr(r, "raw_key", None) for r in errors] == [shown["raw_key"]]
+
+
+def test_bogus_charset_text_is_still_readable(api: Client, tenant: Tenant) -> None:
+    result = receive(api, (MAIL / "broken" / "bogus_charset.eml").read_bytes(), to=[inbound_address(tenant)])
+    shown = detail(api, tenant, result["communications"][0])
+    assert shown["text"] == "Cotización para 3 pallets a Neuquén.\n"
+    assert shown["subject"] == "Qaplaé cotización"
+
+
+def test_a_15_mb_attachment_is_omitted_and_the_rest_kept(api: Client, clients: Tenant) -> None:
+    from email.message import EmailMessage
+
+    # Given a client's message with a small PDF and a 15 MB video
+    message = EmailMessage()
+    message["From"] = "Jorge Pérez <jperez@transportes-andinos.example>"
+    message["To"] = "avisos@cargasdelsur.example"
+    message["Subject"] = "Video de la descarga"
+    message.set_content("Les mando el video de la descarga.")
+    message.add_attachment(b"%PDF-1.4 small", maintype="application", subtype="pdf", filename="remito.pdf")
+    message.add_attachment(
+        b"\0" * (15 * 1024 * 1024), maintype="video", subtype="mp4", filename="descarga.mp4"
+    )
+
+    # When it arrives
+    result = receive(api, message.as_bytes(), to=[inbound_address(clients)])
+
+    # Then it is logged in the register; the PDF is kept, the video listed as omitted (too large)
+    assert result["logged"] == 1
+    shown = detail(api, clients, result["communications"][0])
+    pdf, video = shown["attachments"]
+    assert pdf["download_url"] and pdf["omitted"] is None
+    assert video["name"] == "descarga.mp4" and video["size"] == 15 * 1024 * 1024
+    assert video["download_url"] is None and video["omitted"] == "omitted (too large)"
+    assert "descarga.mp4" in shown["error"] and shown["client_id"] == "ANDES-3"
+
+
+def test_a_missing_raw_message_is_logged_as_an_error_not_raised(api: Client, tenant: Tenant) -> None:
+    notification = ses_notification(
+        [inbound_address(tenant)], "mail/never-stored", "ses-missing", "a@b.example"
+    )
+    result = receive(api, b"", to=[], notification=notification)
+    [communication_id] = result["communications"]
+    shown = detail(api, tenant, communication_id)
+    assert "could not be read (NoSuchKey)" in shown["error"]
+    assert shown["raw_key"] == f"{INBOUND_BUCKET}/mail/never-stored"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "not json at all",
+        json.dumps(["a", "list"]),
+        json.dumps({"notificationType": "Bounce"}),
+        json.dumps({"notificationType": "Received", "receipt": {"action": {"type": "Lambda"}}, "mail": {}}),
+    ],
+)
+def test_notifications_that_are_not_s3_receipts_are_ignored(api: Client, message: str) -> None:
+    event = api.events.generate_sns_event(message=message, subject="x")
+    result = api.lambda_.invoke("receive_inbound_mail", event).payload
+    assert result["logged"] == 0 and result["ignored"]
+
+
+def test_mail_for_no_known_company_logs_nothing(api: Client, tenant: Tenant) -> None:
+    result = receive(api, fixture("thunderbird_plain.eml"), to=["nobody-here@inbound.pregon.local"])
+    assert result["logged"] == 0 and result["communications"] == []
