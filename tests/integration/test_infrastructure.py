@@ -345,3 +345,22 @@ def test_files_bucket_is_private_and_ses_publishes_delivery_events(template: Jso
     assert all(block.values())
     [configuration_set] = sets.values()
     assert configuration_set["Properties"]["Name"] == "pregon-prod-events"
+
+
+def test_inbound_mail_is_stored_in_s3_and_announced_on_the_topic_the_app_listens_to(template: Json) -> None:
+    # Given the SES receipt rule
+    [rule] = resources_of_type(template, "AWS::SES::ReceiptRule").values()
+    [action] = rule["Properties"]["Rule"]["Actions"]
+    topics = resources_of_type(template, "AWS::SNS::Topic")
+    # Then mail for the inbound domain goes to the inbound bucket, and SES notifies the topic
+    # that the inbound-mail handler is subscribed to
+    assert rule["Properties"]["Rule"]["Recipients"] == ["inbound.pregon.example.com"]
+    assert action["S3Action"]["BucketName"] == {"Ref": "InboundMailBucket"}
+    topic_id = action["S3Action"]["TopicArn"]["Ref"]
+    assert topics[topic_id]["Properties"]["TopicName"] == "pregon-inbound-mail"
+    # And only SES (of this account) may write into that bucket
+    policy = resources_of_type(template, "AWS::S3::BucketPolicy")["InboundMailBucketPolicy"]
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert (
+        statement["Principal"] == {"Service": "ses.amazonaws.com"} and statement["Action"] == "s3:PutObject"
+    )
