@@ -8,11 +8,14 @@ from chalicelib.api.configuration import configuration
 from chalicelib.api.http import map_errors
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
+from chalicelib.api.push import push
 from chalicelib.api.sender_tests import sender_tests
+from chalicelib.api.sends import sends
 from chalicelib.api.sms import sms
 from chalicelib.api.templates import templates
 from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
+from chalicelib.events.send_jobs import send_job_events
 from chalicelib.observability import observe
 
 app = Chalice(app_name="pregon", configure_logs=False)
@@ -28,3 +31,6 @@ app.register_blueprint(schedules)
 app.register_blueprint(outbox_events)
 app.register_blueprint(sender_tests)
 app.register_blueprint(sms)
+app.register_blueprint(push)
+app.register_blueprint(sends)
+app.register_blueprint(send_job_events)

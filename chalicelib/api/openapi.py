@@ -182,6 +182,11 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             {"name": "templates", "description": "Message templates per type, with preview (C4)."},
             {"name": "sender_tests", "description": "Test sends from an account or a template (C3)."},
             {"name": "sms", "description": "The company's SMS service: provider, switch, passwords (C6)."},
+            {"name": "push", "description": "Push: SNS platform applications and clients' devices (C7)."},
+            {
+                "name": "sends",
+                "description": "Manual sends to one or many clients, as a job (C8).",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

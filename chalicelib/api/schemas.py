@@ -471,3 +471,29 @@ class SmsTestOut(BaseModel):
     to: str = Field(description="The number in E.164, as it was sent.")
     message_id: str | None = Field(default=None, description="Present when `ok`.")
     error: str | None = Field(default=None, description="Present when not `ok`: the provider's own text.")
+
+
+# Manual sends (C8) and push (C7) keep their models in their own module.
+from chalicelib.api.sends_schemas import (  # noqa: E402
+    DeviceIn,
+    DeviceOut,
+    DevicesOut,
+    PushSettingsIn,
+    PushSettingsOut,
+    SendIn,
+    SendJobOut,
+    SendJobsOut,
+    SendOut,
+)
+
+__all__ += [
+    "DeviceIn",
+    "DeviceOut",
+    "DevicesOut",
+    "PushSettingsIn",
+    "PushSettingsOut",
+    "SendIn",
+    "SendJobOut",
+    "SendJobsOut",
+    "SendOut",
+]

@@ -49,9 +49,9 @@ def ensure_local_resources(app: Chalice | None = None, buckets: tuple[str, ...] 
 
 def _queue_names(app: Chalice | None) -> list[str]:
     if app is None:
-        from chalicelib.events.outbox import OUTBOX_QUEUE
+        from app import app as pregon
 
-        return [OUTBOX_QUEUE]
+        app = pregon
     return [s.queue for s in app.event_sources if isinstance(s, SQSEventConfig) and s.queue]
 
 
