@@ -243,7 +243,7 @@ def _start_job(company_id: str, request: SendRequest) -> SendResult:
             _put_pages(company_id, job.job_id, [{"page": 0, "cursor": None}])
     logger().info(
         "send job started",
-        extra={"company_id": company_id, "job_id": job.job_id, "job_created": created, "channel": job.channel},
+        extra={"company_id": company_id, "job_id": job.job_id, "job_created": created},
     )
     return SendResult(created=created, job=progress(job))
 

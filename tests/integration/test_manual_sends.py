@@ -222,10 +222,8 @@ def test_sms_to_many_clients_needs_the_bulk_password_and_then_reaches_each_phone
     # Given SMS on (through SNS) with a bulk-send password, and clients with local phone numbers
     admin = company.admin_headers()
     assert api.http.put("/sms/settings", headers=admin, body=json.dumps({"enabled": True})).status_code == 200
-    assert (
-        api.http.put("/sms/bulk-password", headers=admin, body=json.dumps({"password": BULK_PASSWORD})).status_code
-        == 204
-    )
+    bulk = api.http.put("/sms/bulk-password", headers=admin, body=json.dumps({"password": BULK_PASSWORD}))
+    assert bulk.status_code == 204
     put_client(api, company, "S1", phones=["011 15 5987-6543"])
     put_client(api, company, "S2", phones=["(0351) 15 555-1234"])
     put_client(api, company, "S3", phones=[])

@@ -106,14 +106,20 @@ def test_a_registered_device_is_an_sns_endpoint_and_a_push_to_the_client_reaches
     assert [d["device_id"] for d in listed] == [device["device_id"]]
 
     # When staff push a custom template to that client
-    template = {"subject": "Corte programado", "text": "Hola {{ client.name }}, mañana {{ hora }}.", "html": "-"}
+    text = "Hola {{ client.name }}, mañana {{ hora }}."
+    template = {"subject": "Corte programado", "text": text, "html": "-"}
     saved = api.http.put("/templates/custom:corte", headers=tenant.admin_headers(), body=json.dumps(template))
     assert saved.status_code == 200, saved.body
     sent = api.http.post(
         "/sends",
         headers=tenant.staff_headers(),
         body=json.dumps(
-            {"channel": "push", "template": "custom:corte", "client_ids": ["CLI-1"], "variables": {"hora": "9 h"}}
+            {
+                "channel": "push",
+                "template": "custom:corte",
+                "client_ids": ["CLI-1"],
+                "variables": {"hora": "9 h"},
+            }
         ),
     )
     assert sent.status_code == 201, sent.body
