@@ -44,17 +44,24 @@ def _variables(template: str, pairs: Sequence[str]) -> dict[str, Any]:
     return data
 
 
+def _paths() -> Any:
+    """The stack's state folder, as ``stack`` finds it (``.local`` or ``$PREGON_LOCAL_DIR``)."""
+    import os
+    from pathlib import Path
+
+    from infrastructure.local.stack import LOCAL_DIR, LocalPaths
+
+    return LocalPaths(Path(os.environ.get("PREGON_LOCAL_DIR") or LOCAL_DIR))
+
+
 def _staff_token(company: str, user: str) -> str:
     from infrastructure.local.identity import LocalIdentity
-    from infrastructure.local.stack import LocalPaths
 
-    return LocalIdentity(LocalPaths().jwt_key).mint(company, user_id=user, level=3)
+    return LocalIdentity(_paths().jwt_key).mint(company, user_id=user, level=3)
 
 
 def _demo_api_key() -> str:
-    from infrastructure.local.stack import LocalPaths
-
-    return str(json.loads(LocalPaths().demo_credentials.read_text())["api_key"])
+    return str(json.loads(_paths().demo_credentials.read_text())["api_key"])
 
 
 def seed_clients(api: str, count: int) -> None:

@@ -257,7 +257,7 @@ def test_bad_sends_are_refused_naming_the_field_and_start_nothing(
     api: Client, company: Tenant, mailbox: MailCatcher
 ) -> None:
     put_client(api, company, "B1", emails=[])
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str | None]] = [
         ({"client_ids": ["B1"], "filter": {}}, 422, "client_ids"),
         ({}, 422, "client_ids"),
         ({"client_ids": []}, 422, "client_ids"),
