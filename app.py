@@ -11,7 +11,9 @@ from chalicelib.api.http import map_errors
 from chalicelib.api.inbound import inbound
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
+from chalicelib.api.push import push
 from chalicelib.api.sender_tests import sender_tests
+from chalicelib.api.sends import sends
 from chalicelib.api.sms import sms
 from chalicelib.api.suppressions import suppressions
 from chalicelib.api.templates import templates
@@ -19,6 +21,7 @@ from chalicelib.events.inbound_mail import inbound_mail_events
 from chalicelib.events.inbound_sms import inbound_sms_events
 from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
+from chalicelib.events.send_jobs import send_job_events
 from chalicelib.events.ses_events import ses_events
 from chalicelib.observability import observe
 
@@ -42,3 +45,6 @@ app.register_blueprint(auto_replies)
 app.register_blueprint(inbound_sms_events)
 app.register_blueprint(inbound_mail_events)
 app.register_blueprint(inbound)
+app.register_blueprint(push)
+app.register_blueprint(sends)
+app.register_blueprint(send_job_events)

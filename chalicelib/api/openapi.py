@@ -197,6 +197,11 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "description": "Inbound SMS keyword auto-replies: balance, tickets (I1, I2).",
             },
             {"name": "inbound", "description": "Received e-mail: unassigned list, assign, detail (I3)."},
+            {"name": "push", "description": "Push: SNS platform applications and clients' devices (C7)."},
+            {
+                "name": "sends",
+                "description": "Manual sends to one or many clients, as a job (C8).",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

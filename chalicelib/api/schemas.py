@@ -541,3 +541,27 @@ from chalicelib.api.inbound_schemas import (  # noqa: E402
 )
 
 __all__ += ["AssignInboundIn", "InboundAddressOut", "InboundMessageOut", "InboundPageOut"]
+# Manual sends (C8) and push (C7) keep their models in their own module.
+from chalicelib.api.sends_schemas import (  # noqa: E402
+    DeviceIn,
+    DeviceOut,
+    DevicesOut,
+    PushSettingsIn,
+    PushSettingsOut,
+    SendIn,
+    SendJobOut,
+    SendJobsOut,
+    SendOut,
+)
+
+__all__ += [
+    "DeviceIn",
+    "DeviceOut",
+    "DevicesOut",
+    "PushSettingsIn",
+    "PushSettingsOut",
+    "SendIn",
+    "SendJobOut",
+    "SendJobsOut",
+    "SendOut",
+]

@@ -206,3 +206,39 @@ def reindex_addresses(company_id: str) -> int:
                 )
         count += 1
     return count
+
+
+def get_clients(company_id: str, client_ids: list[str]) -> dict[str, records.Client]:
+    """The company's clients among ``client_ids`` (ids of other companies' clients find nothing)."""
+    bind()
+    keys = [(company_id, client_id) for client_id in dict.fromkeys(client_ids)]
+    return {item.client_id: _client(item) for item in ClientModel.batch_get(keys)}
+
+
+def select_clients(
+    company_id: str,
+    *,
+    switch: str | None,
+    preferred_agent: str | None,
+    collection_agent: str | None,
+    limit: int,
+    cursor: dict[str, Any] | None,
+) -> tuple[list[records.Client], dict[str, Any] | None]:
+    """One page of the company's clients that match a filter: a Query over the company's
+    partition (never a Scan), the conditions applied by DynamoDB as a filter expression."""
+    bind()
+    conditions: list[Any] = []
+    if switch is not None:
+        conditions.append(ClientModel.message_switches[switch] == True)  # noqa: E712 (a condition)
+    if preferred_agent is not None:
+        conditions.append(ClientModel.preferred_agent == preferred_agent)
+    if collection_agent is not None:
+        conditions.append(ClientModel.collection_agent == collection_agent)
+    condition = None
+    for extra in conditions:
+        condition = extra if condition is None else condition & extra
+    result = ClientModel.query(
+        company_id, filter_condition=condition, limit=limit, page_size=limit, last_evaluated_key=cursor
+    )
+    items = [_client(i) for i in result]
+    return items, result.last_evaluated_key

@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -553,6 +554,40 @@ class SendJobModel(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     selection = UnicodeAttribute(null=True)
+    # Fan-out bookkeeping: the pages of recipients expanded so far, and how many there are once
+    # known (a list selection knows at once; a filter learns it on its last page).
+    pages_done = NumberSetAttribute(null=True)
+    pages_total = NumberAttribute(null=True)
+
+
+class PushSettingsModel(Model):
+    """A company's push settings (C7): its SNS platform application per platform."""
+
+    class Meta(_Meta):
+        table_name = "push-settings"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    fcm_application_arn = UnicodeAttribute(null=True)
+    apns_application_arn = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    updated_by = UnicodeAttribute()
+
+
+class PushDeviceModel(Model):
+    """A client's device registered for push (C7): its SNS platform endpoint.
+    ``device_key = "<client>#<device id>"`` so a client's devices are one key-prefix query."""
+
+    class Meta(_Meta):
+        table_name = "push-devices"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    device_key = UnicodeAttribute(range_key=True)
+    client_id = UnicodeAttribute()
+    device_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    token = UnicodeAttribute()
+    endpoint_arn = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
 
 
 class BusinessEventModel(Model):
@@ -669,4 +704,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     TicketModel,
     TicketDayModel,
     ClientAddressModel,
+    PushSettingsModel,
+    PushDeviceModel,
 )

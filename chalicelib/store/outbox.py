@@ -4,15 +4,17 @@ the suppression list and send jobs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.store import records
 from chalicelib.store.communications import stamp
-from chalicelib.store.models import OutboxModel, SendJobModel, SuppressionModel
-from chalicelib.store.tables import bind
+from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
+from chalicelib.store.tables import LOST_RACE, bind, connection
 
 _WAKE_SHARD = "wake"
 
@@ -180,6 +182,8 @@ def _job(item: SendJobModel) -> records.SendJob:
         created_at=item.created_at,
         updated_at=item.updated_at,
         selection=item.selection,
+        pages_done=len(item.pages_done or ()),
+        pages_total=int(item.pages_total) if item.pages_total is not None else None,
     )
 
 
@@ -200,6 +204,7 @@ def create_job(job: records.SendJob) -> None:
         created_at=job.created_at,
         updated_at=job.updated_at,
         selection=job.selection,
+        pages_total=job.pages_total,
     ).save(condition=SendJobModel.job_id.does_not_exist())
 
 
@@ -246,3 +251,91 @@ def list_jobs(
     bind()
     result = SendJobModel.query(company_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor)
     return [_job(i) for i in result], result.last_evaluated_key
+
+
+def create_job_once(job: records.SendJob, request_key: str | None) -> tuple[records.SendJob, bool]:
+    """Create a job, once per ``request_key`` (the caller's request id): a retried request gets
+    the job the first one created. Returns (job, created)."""
+    if request_key is None:
+        create_job(job)
+        return job, True
+    bind()
+    key = f"{job.company_id}#{request_key}"
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(
+                MessageKeyModel(key, communication_id=job.job_id, created_at=job.created_at),
+                condition=MessageKeyModel.key.does_not_exist(),
+            )
+            tx.save(
+                SendJobModel(
+                    job.company_id,
+                    job.job_id,
+                    channel=job.channel,
+                    template_key=job.template_key,
+                    state=job.state,
+                    total=job.total,
+                    queued=job.queued,
+                    sent=job.sent,
+                    failed=job.failed,
+                    skipped=job.skipped,
+                    created_by=job.created_by,
+                    created_at=job.created_at,
+                    updated_at=job.updated_at,
+                    selection=job.selection,
+                    pages_total=job.pages_total,
+                ),
+                condition=SendJobModel.job_id.does_not_exist(),
+            )
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if not any(r is not None and r.code in LOST_RACE for r in reasons):
+            raise
+        existing_id = str(MessageKeyModel.get(key, consistent_read=True).communication_id)
+        existing = get_job(job.company_id, existing_id)
+        if existing is None:  # the key exists but its job does not: cannot happen (one transaction)
+            raise
+        return existing, False
+    return job, True
+
+
+def count_job_page(
+    company_id: str,
+    job_id: str,
+    page: int,
+    now: datetime,
+    *,
+    total: int,
+    failed: int,
+    skipped: int,
+    last_page: bool,
+) -> records.SendJob | None:
+    """Count one expanded page of recipients into its job, once: a page handled again (SQS
+    delivers at least once) changes nothing and returns None. When every page is counted the job
+    moves from ``expanding`` to ``sending``. Returns the job as updated."""
+    bind()
+    actions: list[Any] = [
+        SendJobModel.updated_at.set(now),
+        SendJobModel.pages_done.add({page}),
+        SendJobModel.total.add(total),
+        SendJobModel.failed.add(failed),
+        SendJobModel.skipped.add(skipped),
+    ]
+    if last_page:
+        actions.append(SendJobModel.pages_total.set(page + 1))
+    item = SendJobModel(company_id, job_id)
+    try:
+        item.update(
+            actions=actions,
+            condition=SendJobModel.job_id.exists()
+            & (SendJobModel.pages_done.does_not_exist() | ~SendJobModel.pages_done.contains(page)),
+        )
+    except UpdateError as exc:
+        if _conditional(exc):
+            return None
+        raise
+    job = _job(item)
+    if job.state == "expanding" and job.pages_total is not None and job.pages_done >= job.pages_total:
+        SendJobModel(company_id, job_id).update(actions=[SendJobModel.state.set("sending")])
+        job = replace(job, state="sending")
+    return job

@@ -309,6 +309,8 @@ class SendJob:
     created_at: datetime
     updated_at: datetime
     selection: str | None = None
+    pages_done: int = 0
+    pages_total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -351,6 +353,15 @@ class SmsAutoReplies:
 
 
 @dataclass(frozen=True)
+class PushSettings:
+    company_id: str
+    fcm_application_arn: str | None
+    apns_application_arn: str | None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+@dataclass(frozen=True)
 class Ticket:
     company_id: str
     ticket_id: str
@@ -371,3 +382,14 @@ class ClientAddress:
     address: str
     client_id: str
     contact_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PushDevice:
+    company_id: str
+    client_id: str
+    device_id: str
+    platform: str
+    token: str
+    endpoint_arn: str
+    created_at: datetime

@@ -11,6 +11,7 @@ poller is local.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import uuid
@@ -29,6 +30,14 @@ FILE_BUCKETS = ("pregon-files", "pregon-inbound")  # attachments; raw inbound ma
 
 
 def _sqs() -> Any:
+    """One SQS client per endpoint (a new session per poll costs most of a poll)."""
+    import os
+
+    return _sqs_for(os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@functools.lru_cache(maxsize=4)
+def _sqs_for(endpoint: str | None) -> Any:
     import boto3
 
     return boto3.session.Session().client("sqs")
@@ -85,9 +94,9 @@ def _ensure_ses_events() -> None:
 
 def _queue_names(app: Chalice | None) -> list[str]:
     if app is None:
-        from chalicelib.events.outbox import OUTBOX_QUEUE
+        from app import app as pregon
 
-        return [OUTBOX_QUEUE]
+        app = pregon
     return [s.queue for s in app.event_sources if isinstance(s, SQSEventConfig) and s.queue]
 
 

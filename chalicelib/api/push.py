@@ -1,0 +1,113 @@
+"""Push (C7): the company's SNS platform applications (administrators) and the devices its
+clients' apps register (the company's systems with an API key, or staff)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import describe, json_response, parse_body, principal_of
+
+push = Blueprint(__name__)
+
+
+def _admin() -> tuple[str, str]:
+    caller = principal_of(push.current_request)
+    caller.require_admin()
+    return caller.company_id, caller.subject
+
+
+def _caller(scope: str) -> str:
+    caller = principal_of(push.current_request)
+    caller.require_scope(scope)
+    return caller.company_id
+
+
+def _device_out(device: Any) -> dict[str, Any]:
+    return {
+        "device_id": device.device_id,
+        "client_id": device.client_id,
+        "platform": device.platform,
+        "endpoint_arn": device.endpoint_arn,
+        "created_at": device.created_at,
+    }
+
+
+def _settings_out(settings: Any) -> dict[str, Any]:
+    return {
+        "fcm_application_arn": settings.fcm_application_arn,
+        "apns_application_arn": settings.apns_application_arn,
+        "updated_at": settings.updated_at,
+        "updated_by": settings.updated_by,
+    }
+
+
+@push.route("/push/settings", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    summary="The company's SNS platform applications for push, per platform (C7)", response="PushSettingsOut"
+)
+def get_push_settings() -> Response:
+    from chalicelib.push.service import get_push_settings as fetch
+
+    company_id, _ = _admin()
+    return json_response(_settings_out(fetch(company_id)))
+
+
+@push.route("/push/settings", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    summary="Set the SNS platform application of each platform (fcm, apns); a missing one is removed (C7)",
+    body="PushSettingsIn",
+    response="PushSettingsOut",
+)
+def save_push_settings() -> Response:
+    from chalicelib.api.schemas import PushSettingsIn
+    from chalicelib.push.service import save_push_settings as save
+
+    company_id, user = _admin()
+    body = parse_body(push.current_request, PushSettingsIn)
+    settings = save(
+        company_id,
+        fcm_application_arn=body.fcm_application_arn,
+        apns_application_arn=body.apns_application_arn,
+        updated_by=user,
+    )
+    return json_response(_settings_out(settings))
+
+
+@push.route("/clients/{client_id}/devices", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="Register a client's device for push: an SNS platform endpoint; the same token again is "
+    "answered with the same device (C7)",
+    body="DeviceIn",
+    response="DeviceOut",
+    status=201,
+)
+def register_device(client_id: str) -> Response:
+    from chalicelib.api.schemas import DeviceIn
+    from chalicelib.push.service import register_device as register
+
+    company_id = _caller("clients:write")
+    body = parse_body(push.current_request, DeviceIn)
+    device, created = register(company_id, client_id, body.platform, body.token)
+    return json_response(_device_out(device), 201 if created else 200)
+
+
+@push.route("/clients/{client_id}/devices", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="A client's registered devices (C7)", response="DevicesOut")
+def list_devices(client_id: str) -> Response:
+    from chalicelib.push.service import list_devices as fetch
+
+    company_id = _caller("clients:read")
+    return json_response({"items": [_device_out(d) for d in fetch(company_id, client_id)]})
+
+
+@push.route("/clients/{client_id}/devices/{device_id}", methods=["DELETE"], authorizer=pregon_auth)
+@describe(summary="Unregister a device: its SNS endpoint is deleted (C7)", status=204)
+def unregister_device(client_id: str, device_id: str) -> Response:
+    from chalicelib.push.service import unregister_device as unregister
+
+    company_id = _caller("clients:write")
+    unregister(company_id, client_id, device_id)
+    return Response(body="", status_code=204)

@@ -1,0 +1,100 @@
+"""Manual sends for staff (C8): to one client at once, or to many as a job with progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import (
+    cursor_param,
+    describe,
+    encode_cursor,
+    json_response,
+    limit_param,
+    parse_body,
+    plain,
+    principal_of,
+)
+
+sends = Blueprint(__name__)
+
+
+def _staff() -> tuple[str, str]:
+    caller = principal_of(sends.current_request)
+    caller.require_staff()
+    return caller.company_id, caller.subject
+
+
+def _job_out(job: Any) -> dict[str, Any]:
+    return dict(plain(job))
+
+
+def _message_out(comm: Any) -> dict[str, Any]:
+    return {
+        "communication_id": comm.communication_id,
+        "channel": comm.channel,
+        "state": comm.state,
+        "client_id": comm.client_id,
+        "to_address": comm.to_address,
+        "subject": comm.subject,
+    }
+
+
+@sends.route("/sends", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="Send a template to clients picked by list or filter, by e-mail, SMS or push: one client "
+    "at once, more as a job (C8); SMS to more than one needs the bulk-send password (C6)",
+    body="SendIn",
+    response="SendOut",
+    status=201,
+)
+def start_send() -> Response:
+    from chalicelib.api.schemas import SendIn
+    from chalicelib.sends.service import ClientFilter, SendRequest
+    from chalicelib.sends.service import start_send as start
+
+    company_id, user = _staff()
+    body = parse_body(sends.current_request, SendIn)
+    result = start(
+        company_id,
+        SendRequest(
+            channel=body.channel,
+            template_key=body.template,
+            variables=body.variables,
+            client_ids=body.client_ids,
+            client_filter=ClientFilter(**body.filter.model_dump()) if body.filter is not None else None,
+            bulk_password=body.bulk_password,
+            request_id=body.request_id,
+            created_by=user,
+        ),
+    )
+    created = result.created
+    answer = {
+        "job": _job_out(result.job) if result.job else None,
+        "messages": [_message_out(c) for c in result.communications],
+    }
+    return json_response(answer, 201 if created else 200)
+
+
+@sends.route("/sends/{job_id}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    summary="A send job's progress: total, sent, failed, skipped, waiting, state (C8)", response="SendJobOut"
+)
+def get_send_job(job_id: str) -> Response:
+    from chalicelib.sends.service import get_send_job as fetch
+
+    company_id, _ = _staff()
+    return json_response(_job_out(fetch(company_id, job_id)))
+
+
+@sends.route("/sends", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="The company's send jobs, newest first (C8)", response="SendJobsOut")
+def list_send_jobs() -> Response:
+    from chalicelib.sends.service import list_send_jobs as fetch
+
+    company_id, _ = _staff()
+    request = sends.current_request
+    jobs, cursor = fetch(company_id, limit_param(request), cursor_param(request))
+    return json_response({"items": [_job_out(j) for j in jobs], "next_cursor": encode_cursor(cursor)})

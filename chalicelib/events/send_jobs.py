@@ -1,0 +1,34 @@
+"""The send-job workers (C8, Q3): each SQS message is one page of a job's recipients."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.sends import SEND_JOBS_QUEUE
+
+send_job_events = Blueprint(__name__)
+
+
+@send_job_events.on_sqs_message(queue=SEND_JOBS_QUEUE, batch_size=1, name="expand_send_job")
+def expand_send_job(event: Any) -> dict[str, Any]:
+    """Expand the page each message names (``{"company_id", "job_id", "page", "client_ids" |
+    "cursor"}``) into the outbox."""
+    from chalicelib.sends.service import expand_page
+
+    totals = {"pages": 0, "messages": 0, "skipped": 0}
+    for record in event:
+        request = json.loads(record.body)
+        report = expand_page(
+            str(request["company_id"]),
+            str(request["job_id"]),
+            int(request["page"]),
+            client_ids=request.get("client_ids"),
+            cursor=request.get("cursor"),
+        )
+        totals["pages"] += 1
+        totals["messages"] += report.messages
+        totals["skipped"] += report.skipped
+    return totals

@@ -1,0 +1,287 @@
+"""Manual sends (C8): staff pick clients by list or filter and a template; one client is sent at
+once, many become a job that fans out over SQS (Q3) with progress, and SMS to more than one
+client needs the bulk-send password (C6). Real DynamoDB Local, SMTP server and moto."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from tests.conftest import SMTP_PASSWORD, SMTP_USER, Tenant, body, deliver_outboxes
+
+BULK_PASSWORD = "masivos-2026-seguro"
+NOTICE = {
+    "subject": "Aviso para {{ client.name }}",
+    "text": "Hola {{ client.name }} ({{ client.code }}): {{ aviso }}",
+    "html": "<p>Hola {{ client.name }}: {{ aviso }}</p>",
+}
+
+
+@pytest.fixture
+def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
+    """The tenant with an `all` sender account on the test's SMTP server and a custom template."""
+    from chalicelib.senders.service import save_sender_account, set_sender_password
+
+    save_sender_account(
+        tenant.company_id,
+        "all",
+        {
+            "kind": "smtp",
+            "display_name": "Cargas del Sur",
+            "from_address": "info@cargasdelsur.example",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox.port,
+            "encryption": "none",
+            "username": SMTP_USER,
+            "enabled": True,
+        },
+    )
+    set_sender_password(tenant.company_id, "all", SMTP_PASSWORD)
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
+    assert saved.status_code == 200, saved.body
+    return tenant
+
+
+def put_client(api: Client, tenant: Tenant, client_id: str, **fields: Any) -> None:
+    data = {"name": f"Cliente {client_id}", "emails": [f"{client_id.lower()}@example.com"]} | fields
+    response = api.http.put(f"/clients/{client_id}", headers=tenant.key_headers(), body=json.dumps(data))
+    assert response.status_code == 200, response.body
+
+
+def send(api: Client, tenant: Tenant, **fields: Any) -> Any:
+    data = {"channel": "email", "template": "custom:aviso", "variables": {"aviso": "corte el lunes"}} | fields
+    return api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(data))
+
+
+def job_of(api: Client, tenant: Tenant, job_id: str) -> dict[str, Any]:
+    response = api.http.get(f"/sends/{job_id}", headers=tenant.staff_headers())
+    assert response.status_code == 200, response.body
+    return dict(body(response))
+
+
+def expand_pages() -> int:
+    """Run only the send-job workers (``on_sqs_message``) until their queue is empty: the pages
+    are in the outbox, nothing is delivered yet. Returns how many pages ran."""
+    from app import app
+    from infrastructure.local.queues import consumers
+
+    [worker] = [c for c in consumers(app) if c.name == "expand_send_job"]
+    pages = 0
+    while handled := worker.poll_once():
+        pages += handled
+    return pages
+
+
+def progress(job: dict[str, Any]) -> tuple[Any, ...]:
+    return job["state"], job["total"], job["sent"], job["failed"], job["skipped"], job["waiting"]
+
+
+def test_a_send_to_one_client_goes_out_at_once_with_the_rendered_template(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a client with an e-mail address
+    put_client(api, company, "CLI-7", name="Ferretería Los Andes", emails=["compras@losandes.example"])
+    # When staff send the custom notice to that one client
+    response = send(api, company, client_ids=["CLI-7"])
+    # Then it is queued at once (no job) and the e-mail arrives, rendered for the client
+    assert response.status_code == 201, response.body
+    answer = body(response)
+    assert answer["job"] is None
+    [message] = answer["messages"]
+    assert message["state"] == "queued" and message["to_address"] == "compras@losandes.example"
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    assert envelope_recipients(mail) == ["compras@losandes.example"]
+    assert mail["Subject"] == "Aviso para Ferretería Los Andes"
+    text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hola Ferretería Los Andes (CLI-7): corte el lunes" in text
+    assert body(api.http.get(f"/sends/{message['communication_id']}", headers=company.staff_headers())) == {
+        "error": "NotFound",
+        "message": f"there is no send job {message['communication_id']!r}",
+    }
+
+
+def test_a_bulk_job_fans_out_over_sqs_and_progress_moves_to_done_with_each_mail_once(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given 30 clients with an e-mail address and one without any
+    ids = [f"C{n:03d}" for n in range(30)]
+    for client_id in ids:
+        put_client(api, company, client_id)
+    put_client(api, company, "NO-MAIL", emails=[])
+    # When staff send the notice to all 31 (and a client id nobody has)
+    response = send(api, company, client_ids=[*ids, "NO-MAIL", "GHOST"])
+    # Then a job starts, still expanding: nothing was rendered in the API call
+    assert response.status_code == 201, response.body
+    job = body(response)["job"]
+    assert progress(job) == ("expanding", 0, 0, 0, 0, 0)
+    assert job["selection"] == {"client_ids": 32}
+    # When the send-job workers expand its pages (one SQS message each)
+    assert expand_pages() == 1
+    # Then all 30 wait in the outbox and the two clients with no address are skipped
+    assert progress(job_of(api, company, job["job_id"])) == ("sending", 32, 0, 0, 2, 30)
+    # When the outbox workers deliver
+    assert deliver_outboxes()["sent"] == 30
+    # Then the job is done and each client got exactly one e-mail
+    assert progress(job_of(api, company, job["job_id"])) == ("done", 32, 30, 0, 2, 0)
+    mails = mailbox.wait_for(30)
+    recipients = sorted(r for mail in mails for r in envelope_recipients(mail))
+    assert recipients == sorted(f"{c.lower()}@example.com" for c in ids)
+    # And running the workers again sends nothing more
+    assert deliver_outboxes()["sent"] == 0
+    assert len(mailbox.messages()) == 30
+    listed = body(api.http.get("/sends", headers=company.staff_headers()))["items"]
+    assert [(j["job_id"], j["state"]) for j in listed] == [(job["job_id"], "done")]
+
+
+def test_a_filter_selects_clients_by_switch_and_agent_over_many_pages_and_never_another_company(
+    api: Client, company: Tenant, other_tenant: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given clients of two agents, some with the invoice message switched off
+    for n in range(12):
+        put_client(
+            api,
+            company,
+            f"A{n:02d}",
+            preferred_agent="laura" if n % 2 == 0 else "martin",
+            message_switches={"invoice": n % 3 != 0},
+        )
+    # and another company's clients with the same agent and switch
+    put_client(api, other_tenant, "A00", preferred_agent="laura", emails=["intruso@otra.example"])
+    put_client(api, other_tenant, "X1", preferred_agent="laura", emails=["otro@otra.example"])
+    # and pages of 3 clients, so that the filter's pages chain over SQS
+    monkeypatch.setattr("chalicelib.sends.service.PAGE_SIZE", 3)
+    # When staff send to Laura's clients that get invoices
+    response = send(api, company, filter={"preferred_agent": "laura", "switch": "invoice"})
+    assert response.status_code == 201, response.body
+    job = body(response)["job"]
+    assert job["selection"] == {"filter": {"preferred_agent": "laura", "switch": "invoice"}}
+    assert expand_pages() >= 2
+    deliver_outboxes()
+    # Then exactly those clients of this company got it: even n, not a multiple of 3
+    expected = [f"a{n:02d}@example.com" for n in range(12) if n % 2 == 0 and n % 3 != 0]
+    mails = mailbox.wait_for(len(expected))
+    assert sorted(r for m in mails for r in envelope_recipients(m)) == expected
+    assert progress(job_of(api, company, job["job_id"])) == ("done", 4, 4, 0, 0, 0)
+    # And the other company's job list does not show this job, nor may it read it
+    assert body(api.http.get("/sends", headers=other_tenant.staff_headers()))["items"] == []
+    assert api.http.get(f"/sends/{job['job_id']}", headers=other_tenant.staff_headers()).status_code == 404
+
+
+def test_a_list_with_another_companys_client_ids_never_reaches_them(
+    api: Client, company: Tenant, other_tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a client here and two of another company (one with the same id)
+    put_client(api, company, "SHARED", emails=["propio@example.com"])
+    put_client(api, other_tenant, "SHARED", emails=["ajeno@otra.example"])
+    put_client(api, other_tenant, "THEIRS", emails=["ajeno2@otra.example"])
+    # When staff name all three ids
+    job = body(send(api, company, client_ids=["SHARED", "THEIRS"]))["job"]
+    expand_pages()
+    deliver_outboxes()
+    # Then only this company's client got the mail; the unknown id is skipped
+    [mail] = mailbox.wait_for(1)
+    assert envelope_recipients(mail) == ["propio@example.com"]
+    assert progress(job_of(api, company, job["job_id"])) == ("done", 2, 1, 0, 1, 0)
+
+
+def test_a_retried_request_with_the_same_request_id_starts_one_job(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    for client_id in ("R1", "R2", "R3"):
+        put_client(api, company, client_id)
+    first = send(api, company, client_ids=["R1", "R2", "R3"], request_id="aviso-corte-42")
+    again = send(api, company, client_ids=["R1", "R2", "R3"], request_id="aviso-corte-42")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert body(first)["job"]["job_id"] == body(again)["job"]["job_id"]
+    expand_pages()
+    deliver_outboxes()
+    assert len(mailbox.wait_for(3)) == 3
+    # A retry after the job ran answers the same job, done, and sends nothing new
+    late = send(api, company, client_ids=["R1", "R2", "R3"], request_id="aviso-corte-42")
+    assert late.status_code == 200 and body(late)["job"]["state"] == "done"
+    expand_pages()
+    deliver_outboxes()
+    assert len(body(api.http.get("/sends", headers=company.staff_headers()))["items"]) == 1
+    assert len(mailbox.messages()) == 3
+    # And a one-client send retried with its request id is one message too
+    one = send(api, company, client_ids=["R1"], request_id="uno-1")
+    one_again = send(api, company, client_ids=["R1"], request_id="uno-1")
+    assert (one.status_code, one_again.status_code) == (201, 200)
+    assert body(one)["messages"][0]["communication_id"] == body(one_again)["messages"][0]["communication_id"]
+
+
+def test_sms_to_many_clients_needs_the_bulk_password_and_then_reaches_each_phone(
+    api: Client, company: Tenant, local_aws: dict[str, str]
+) -> None:
+    # Given SMS on (through SNS) with a bulk-send password, and clients with local phone numbers
+    admin = company.admin_headers()
+    assert api.http.put("/sms/settings", headers=admin, body=json.dumps({"enabled": True})).status_code == 200
+    bulk = api.http.put("/sms/bulk-password", headers=admin, body=json.dumps({"password": BULK_PASSWORD}))
+    assert bulk.status_code == 204
+    put_client(api, company, "S1", phones=["011 15 5987-6543"])
+    put_client(api, company, "S2", phones=["(0351) 15 555-1234"])
+    put_client(api, company, "S3", phones=[])
+    pick = {"channel": "sms", "client_ids": ["S1", "S2", "S3"]}
+    # When staff send to the three without the password, or with a wrong one: refused, no job
+    missing = send(api, company, **pick)
+    wrong = send(api, company, **pick, bulk_password="adivinando")
+    for refused in (missing, wrong):
+        assert refused.status_code == 403 and body(refused)["field"] == "bulk_password"
+    assert "wrong" in body(wrong)["message"]
+    assert body(api.http.get("/sends", headers=company.staff_headers()))["items"] == []
+    # And a filter (possibly many clients) needs it too
+    assert send(api, company, channel="sms", filter={}).status_code == 403
+    # When they give the right one
+    response = send(api, company, **pick, bulk_password=BULK_PASSWORD)
+    assert response.status_code == 201, response.body
+    job = body(response)["job"]
+    expand_pages()
+    assert deliver_outboxes()["sent"] == 2
+    # Then each phone got its SMS in E.164 and the client with no phone is skipped
+    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+    texts = {s["phone_number"]: s["message"] for s in data["sns"]["SMS"]}
+    assert texts["+5491159876543"] == "Hola Cliente S1 (S1): corte el lunes"
+    assert texts["+5493515551234"] == "Hola Cliente S2 (S2): corte el lunes"
+    assert progress(job_of(api, company, job["job_id"])) == ("done", 3, 2, 0, 1, 0)
+    # And one client needs no password
+    assert send(api, company, channel="sms", client_ids=["S1"]).status_code == 201
+
+
+def test_bad_sends_are_refused_naming_the_field_and_start_nothing(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    put_client(api, company, "B1", emails=[])
+    cases: list[tuple[dict[str, Any], int, str | None]] = [
+        ({"client_ids": ["B1"], "filter": {}}, 422, "client_ids"),
+        ({}, 422, "client_ids"),
+        ({"client_ids": []}, 422, "client_ids"),
+        ({"client_ids": ["B1"], "template": "custom:nope"}, 422, "template"),
+        ({"client_ids": ["B1"], "template": "no-such-type"}, 422, "template"),
+        ({"client_ids": ["B1"], "template": "invoice"}, 422, "template"),  # needs invoice.* variables
+        ({"client_ids": ["B1"], "channel": "fax"}, 422, "channel"),
+        ({"client_ids": ["bad id!"]}, 422, "client_ids[0]"),
+        ({"client_ids": ["B1"]}, 422, "client_ids[0]"),  # B1 has no e-mail address
+        ({"client_ids": ["NOBODY"]}, 422, "client_ids[0]"),
+        ({"filter": {"switch": "nonsense"}}, 422, "filter.switch"),
+        ({"client_ids": ["B1"], "channel": "push"}, 409, "channel"),  # push is not set up
+        ({"client_ids": ["B1"], "channel": "sms"}, 409, None),  # SMS is not configured
+    ]
+    for fields, status, field in cases:
+        response = send(api, company, **fields)
+        assert response.status_code == status, (fields, response.body)
+        assert body(response).get("field") == field, (fields, response.body)
+    # An API key (the company's systems) may not send by hand
+    by_key = api.http.post(
+        "/sends",
+        headers=company.key_headers(),
+        body=json.dumps({"channel": "email", "template": "custom:aviso", "client_ids": ["B1"]}),
+    )
+    assert by_key.status_code == 403
+    assert body(api.http.get("/sends", headers=company.staff_headers()))["items"] == []
+    assert deliver_outboxes()["sent"] == 0 and mailbox.messages() == []

@@ -1,0 +1,166 @@
+"""Push (C7): an administrator names the company's SNS platform applications, the company's systems
+register their clients' devices (SNS platform endpoints in moto), and a push sent to a client
+reaches its device through the outbox."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+import requests
+from chalice.test import Client
+
+from tests.conftest import Tenant, body, deliver_outboxes
+
+
+def _sns() -> Any:
+    from chalicelib.aws import client
+
+    return client("sns")
+
+
+def platform_application(platform: str = "GCM") -> str:
+    """A platform application in moto's SNS, as the company creates it in its AWS account."""
+    answer = _sns().create_platform_application(
+        Name=f"pregon-app-{uuid.uuid4().hex[:8]}",
+        Platform=platform,
+        Attributes={"PlatformCredential": "firebase-server-key"},
+    )
+    return str(answer["PlatformApplicationArn"])
+
+
+def pushes_received(local_aws: dict[str, str], endpoint_arn: str) -> list[dict[str, Any]]:
+    """What moto's SNS recorded as published to one platform endpoint (``/moto-api/data.json``)."""
+    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+    endpoints = data["sns"]["PlatformEndpoint"]
+    [endpoint] = [e for e in endpoints if e["arn"] == endpoint_arn]
+    return [json.loads(m) for m in endpoint["messages"].values()]
+
+
+def put_client(api: Client, tenant: Tenant, client_id: str, **fields: Any) -> None:
+    data = {"name": f"Cliente {client_id}", "emails": [], "phones": []} | fields
+    response = api.http.put(f"/clients/{client_id}", headers=tenant.key_headers(), body=json.dumps(data))
+    assert response.status_code == 200, response.body
+
+
+def set_push(api: Client, tenant: Tenant, **arns: str | None) -> Any:
+    return api.http.put("/push/settings", headers=tenant.admin_headers(), body=json.dumps(arns))
+
+
+def register(api: Client, tenant: Tenant, client_id: str, token: str, platform: str = "fcm") -> Any:
+    return api.http.post(
+        f"/clients/{client_id}/devices",
+        headers=tenant.key_headers(),
+        body=json.dumps({"platform": platform, "token": token}),
+    )
+
+
+@pytest.fixture
+def fcm(api: Client, tenant: Tenant) -> str:
+    arn = platform_application("GCM")
+    assert set_push(api, tenant, fcm_application_arn=arn).status_code == 200
+    return arn
+
+
+def test_only_an_administrator_sets_push_and_each_arn_must_be_an_sns_application_of_its_platform(
+    api: Client, tenant: Tenant
+) -> None:
+    gcm, apns = platform_application("GCM"), platform_application("APNS")
+    # Staff below level 1 may not
+    staff = api.http.put("/push/settings", headers=tenant.staff_headers(), body=json.dumps({}))
+    assert staff.status_code == 403
+    # An iOS application given as the Android one, and an application SNS does not know, are refused
+    wrong = set_push(
+        api,
+        tenant,
+        fcm_application_arn=apns,
+        apns_application_arn=apns.replace(apns.rsplit("/", 1)[-1], "does-not-exist"),
+    )
+    assert wrong.status_code == 422
+    assert [e["field"] for e in body(wrong)["errors"]] == ["fcm_application_arn", "apns_application_arn"]
+    assert body(api.http.get("/push/settings", headers=tenant.admin_headers()))["fcm_application_arn"] is None
+    # The right ones are kept
+    saved = set_push(api, tenant, fcm_application_arn=gcm, apns_application_arn=apns)
+    assert saved.status_code == 200, saved.body
+    shown = body(api.http.get("/push/settings", headers=tenant.admin_headers()))
+    assert (shown["fcm_application_arn"], shown["apns_application_arn"]) == (gcm, apns)
+
+
+def test_a_registered_device_is_an_sns_endpoint_and_a_push_to_the_client_reaches_it(
+    api: Client, tenant: Tenant, fcm: str, local_aws: dict[str, str]
+) -> None:
+    # Given a client whose app registered its device
+    put_client(api, tenant, "CLI-1", name="Ferretería Los Andes")
+    first = register(api, tenant, "CLI-1", "fcm-token-abc")
+    assert first.status_code == 201, first.body
+    device = body(first)
+    endpoint = _sns().get_endpoint_attributes(EndpointArn=device["endpoint_arn"])["Attributes"]
+    assert endpoint["Token"] == "fcm-token-abc"
+    assert device["endpoint_arn"].startswith(fcm.replace(":app/", ":endpoint/"))
+    # Registering the same token again answers the same device
+    again = register(api, tenant, "CLI-1", "fcm-token-abc")
+    assert again.status_code == 200 and body(again)["device_id"] == device["device_id"]
+    listed = body(api.http.get("/clients/CLI-1/devices", headers=tenant.key_headers()))["items"]
+    assert [d["device_id"] for d in listed] == [device["device_id"]]
+
+    # When staff push a custom template to that client
+    text = "Hola {{ client.name }}, mañana {{ hora }}."
+    template = {"subject": "Corte programado", "text": text, "html": "-"}
+    saved = api.http.put("/templates/custom:corte", headers=tenant.admin_headers(), body=json.dumps(template))
+    assert saved.status_code == 200, saved.body
+    sent = api.http.post(
+        "/sends",
+        headers=tenant.staff_headers(),
+        body=json.dumps(
+            {
+                "channel": "push",
+                "template": "custom:corte",
+                "client_ids": ["CLI-1"],
+                "variables": {"hora": "9 h"},
+            }
+        ),
+    )
+    assert sent.status_code == 201, sent.body
+    [message] = body(sent)["messages"]
+    assert message["state"] == "queued" and message["to_address"] == device["endpoint_arn"]
+    totals = deliver_outboxes()
+
+    # Then SNS got one push for that endpoint with the title and the rendered body, per platform
+    assert totals["sent"] == 1
+    [push] = pushes_received(local_aws, device["endpoint_arn"])
+    fcm_message = json.loads(push["GCM"])["fcmV1Message"]["message"]
+    assert fcm_message["notification"] == {
+        "title": "Corte programado",
+        "body": "Hola Ferretería Los Andes, mañana 9 h.",
+    }
+    assert push["default"] == "Hola Ferretería Los Andes, mañana 9 h."
+
+
+def test_devices_need_a_known_client_and_a_configured_platform_and_stay_in_their_company(
+    api: Client, tenant: Tenant, other_tenant: Tenant, fcm: str
+) -> None:
+    put_client(api, tenant, "CLI-1")
+    # A client that does not exist, a platform with no application, a bad token: refused, nothing kept
+    assert register(api, tenant, "NOBODY", "tok-1").status_code == 404
+    no_apns = register(api, tenant, "CLI-1", "tok-1", platform="apns")
+    assert no_apns.status_code == 409 and body(no_apns)["field"] == "platform"
+    bad = register(api, tenant, "CLI-1", "has spaces in it")
+    assert bad.status_code == 422 and body(bad)["field"] == "token"
+    unknown_platform = register(api, tenant, "CLI-1", "tok-1", platform="blackberry")
+    assert unknown_platform.status_code == 422 and body(unknown_platform)["field"] == "platform"
+    assert body(api.http.get("/clients/CLI-1/devices", headers=tenant.key_headers()))["items"] == []
+
+    # Given a registered device, another company sees neither the client nor its device
+    device = body(register(api, tenant, "CLI-1", "tok-2"))
+    path = f"/clients/CLI-1/devices/{device['device_id']}"
+    assert api.http.get("/clients/CLI-1/devices", headers=other_tenant.key_headers()).status_code == 404
+    assert api.http.delete(path, headers=other_tenant.key_headers()).status_code == 404
+
+    # When its own company unregisters it, the SNS endpoint is gone too
+    assert api.http.delete(path, headers=tenant.key_headers()).status_code == 204
+    assert body(api.http.get("/clients/CLI-1/devices", headers=tenant.key_headers()))["items"] == []
+    with pytest.raises(_sns().exceptions.NotFoundException):
+        _sns().get_endpoint_attributes(EndpointArn=device["endpoint_arn"])
+    assert api.http.delete(path, headers=tenant.key_headers()).status_code == 404
