@@ -5,17 +5,21 @@ from chalice import Chalice
 from chalicelib.api.authorizer import auth
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
+from chalicelib.api.history import history
 from chalicelib.api.http import map_errors
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
+from chalicelib.api.register import register
 from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sms import sms
 from chalicelib.api.templates import templates
 from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
+from chalicelib.exports import XLSX_TYPE
 from chalicelib.observability import observe
 
 app = Chalice(app_name="pregon", configure_logs=False)
+app.api.binary_types.append(XLSX_TYPE)
 app.register_middleware(observe, "all")
 app.register_middleware(map_errors, "http")
 app.register_blueprint(auth)
@@ -28,3 +32,5 @@ app.register_blueprint(schedules)
 app.register_blueprint(outbox_events)
 app.register_blueprint(sender_tests)
 app.register_blueprint(sms)
+app.register_blueprint(history)
+app.register_blueprint(register)

@@ -182,6 +182,8 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             {"name": "templates", "description": "Message templates per type, with preview (C4)."},
             {"name": "sender_tests", "description": "Test sends from an account or a template (C3)."},
             {"name": "sms", "description": "The company's SMS service: provider, switch, passwords (C6)."},
+            {"name": "history", "description": "History per channel: view, resend, my filters, export (H1)."},
+            {"name": "register", "description": "A client's communications register, motives, areas (H2)."},
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

@@ -471,3 +471,45 @@ class SmsTestOut(BaseModel):
     to: str = Field(description="The number in E.164, as it was sent.")
     message_id: str | None = Field(default=None, description="Present when `ok`.")
     error: str | None = Field(default=None, description="Present when not `ok`: the provider's own text.")
+
+
+# History (H1) and register (H2) models live in their own module; named here for the generator.
+from chalicelib.api.history_schemas import (  # noqa: E402
+    AttachmentIn,
+    AttachmentOut,
+    HistoryMessageOut,
+    HistoryPageOut,
+    RegisterPageOut,
+    RegisterRecordDetailOut,
+    RegisterRecordIn,
+    RegisterRecordPatch,
+    RegisterTableEntryIn,
+    RegisterTableEntryOut,
+    RegisterTableOut,
+    RegisterTableRenameIn,
+    ResendIn,
+    ResendOut,
+    SavedFilterIn,
+    SavedFilterOut,
+    SavedFiltersOut,
+)
+
+__all__ += [
+    "AttachmentIn",
+    "AttachmentOut",
+    "HistoryMessageOut",
+    "HistoryPageOut",
+    "RegisterPageOut",
+    "RegisterRecordDetailOut",
+    "RegisterRecordIn",
+    "RegisterRecordPatch",
+    "RegisterTableEntryIn",
+    "RegisterTableEntryOut",
+    "RegisterTableOut",
+    "RegisterTableRenameIn",
+    "ResendIn",
+    "ResendOut",
+    "SavedFilterIn",
+    "SavedFilterOut",
+    "SavedFiltersOut",
+]

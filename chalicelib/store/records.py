@@ -270,6 +270,7 @@ class Communication:
     raw_key: str | None = None
     in_register: bool = True
     unassigned: bool = False
+    resent_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -298,3 +299,26 @@ class SendJob:
     created_at: datetime
     updated_at: datetime
     selection: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterLookup:
+    """A motive or an area of a company's register (H2)."""
+
+    company_id: str
+    table: str  # "motive" | "area"
+    code: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SavedFilter:
+    """A user's saved history filter ("my filters", H1); private to that user."""
+
+    company_id: str
+    user_id: str
+    filter_id: str
+    name: str
+    criteria: dict[str, str]
+    created_at: datetime
