@@ -107,6 +107,7 @@ def test_each_filter_and_all_combined(api: Client, tenant: Tenant, clock: Any) -
     send_email(tenant, "ana@example.com", "Factura octubre", client_id="CLI-A")
     clock.set_now(START - timedelta(days=1))
     send_email(tenant, "bruno@example.com", "Saludo manual", kind="manual")
+    clock.set_now(START - timedelta(days=1) + timedelta(minutes=1))
     lost = send_email(tenant, "ana@example.com", "Sin cuenta", client_id="CLI-A", area="facturacion")
     clock.set_now(START)
     bounced = send_email(tenant, "rebota@example.com", "Rebotado")
