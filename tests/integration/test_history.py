@@ -128,12 +128,22 @@ def test_each_filter_and_all_combined(api: Client, tenant: Tenant, clock: Any) -
         "Factura octubre",
     ]
     assert subjects(history(api, staff, "?kind=manual")) == ["Factura noviembre", "Saludo manual"]
-    assert subjects(history(api, staff, "?client=CLI-A")) == ["Factura noviembre", "Sin cuenta", "Factura octubre"]
+    assert subjects(history(api, staff, "?client=CLI-A")) == [
+        "Factura noviembre",
+        "Sin cuenta",
+        "Factura octubre",
+    ]
     assert subjects(history(api, staff, "?q=FACTURA")) == ["Factura noviembre", "Factura octubre"]
     assert subjects(history(api, staff, "?q=rebota@example")) == ["Rebotado"]
     day_before = (START - timedelta(days=1)).date().isoformat()
-    assert subjects(history(api, staff, f"?from={day_before}&to={day_before}")) == ["Sin cuenta", "Saludo manual"]
-    assert subjects(history(api, staff, f"?from={START.date().isoformat()}")) == ["Factura noviembre", "Rebotado"]
+    assert subjects(history(api, staff, f"?from={day_before}&to={day_before}")) == [
+        "Sin cuenta",
+        "Saludo manual",
+    ]
+    assert subjects(history(api, staff, f"?from={START.date().isoformat()}")) == [
+        "Factura noviembre",
+        "Rebotado",
+    ]
     # And combined: sent, manual, client A, since two days ago, containing "factura"
     since = (START - timedelta(days=2)).date().isoformat()
     combined = f"?status=sent&kind=manual&client=CLI-A&from={since}&q=factura"
@@ -216,6 +226,7 @@ def test_resending_three_selected_messages_delivers_three_new_linked_messages(
     )
     assert response.status_code == 202, response.body
     resends = body(response)["items"]
+    assert sorted(item["resend_of"] for item in resends) == sorted(chosen)
     assert deliver_outboxes()["sent"] == 3
 
     # Then three new e-mails arrive, with the same subject and text, at the same recipients
@@ -224,7 +235,10 @@ def test_resending_three_selected_messages_delivers_three_new_linked_messages(
     assert sorted((m["To"], m["Subject"]) for m in received) == [
         (f"c{n}@example.com", f"Aviso {n}") for n in range(3)
     ]
-    assert all(m.get_body(("plain",)).get_content().strip() == m["Subject"].replace("Aviso", "Texto de Aviso") for m in received)  # type: ignore[union-attr]
+    for mail in received:
+        plain = mail.get_body(("plain",))
+        assert plain is not None
+        assert plain.get_content().strip() == mail["Subject"].replace("Aviso", "Texto de Aviso")
     # And the history has three new manual entries, each linked to its original, both ways
     page = history(api, tenant.staff_headers())
     assert len(page["items"]) == 7
@@ -276,7 +290,9 @@ def test_saved_filters_belong_to_their_user_only(api: Client, tenant: Tenant, cl
     saved = body(response)
 
     # Then the clerk lists it and applies it
-    assert [f["name"] for f in body(api.http.get("/history/filters", headers=clerk))["items"]] == ["Solo manuales"]
+    assert [f["name"] for f in body(api.http.get("/history/filters", headers=clerk))["items"]] == [
+        "Solo manuales"
+    ]
     assert subjects(history(api, clerk, f"?filter={saved['filter_id']}")) == ["Manual uno"]
     # And a colleague of the same company neither sees, applies nor deletes it
     assert body(api.http.get("/history/filters", headers=colleague))["items"] == []
@@ -298,11 +314,14 @@ def test_a_level_4_user_sees_only_the_messages_they_sent(api: Client, tenant: Te
     # Given an automatic alert, a clerk's manual e-mail and a level-4 user's manual e-mail
     junior_id = f"junior@{tenant.company_id}"
     junior = {
-        "Authorization": "Bearer " + IDENTITY.mint(tenant.company_id, user_id=junior_id, level=4, department="ops"),
+        "Authorization": "Bearer "
+        + IDENTITY.mint(tenant.company_id, user_id=junior_id, level=4, department="ops"),
         "Content-Type": "application/json",
     }
     automatic = send_email(tenant, "a@example.com", "Alerta automática")
-    send_email(tenant, "b@example.com", "Del empleado", kind="manual", created_by=f"clerk@{tenant.company_id}")
+    send_email(
+        tenant, "b@example.com", "Del empleado", kind="manual", created_by=f"clerk@{tenant.company_id}"
+    )
     clock.set_now(START + timedelta(minutes=1))
     send_email(tenant, "c@example.com", "Del junior", kind="manual", created_by=junior_id)
     deliver_outboxes()
@@ -324,7 +343,7 @@ def test_the_excel_export_holds_exactly_the_filtered_rows(api: Client, tenant: T
     # Given three manual e-mails (one with a formula-looking subject) and two automatic ones
     for n in range(5):
         clock.set_now(START + timedelta(minutes=n))
-        subject = "=HYPERLINK(\"http://evil\")" if n == 4 else f"Mensaje {n}"
+        subject = '=HYPERLINK("http://evil")' if n == 4 else f"Mensaje {n}"
         send_email(tenant, f"c{n}@example.com", subject, kind="manual" if n % 2 == 0 else "automatic")
     deliver_outboxes()
 
@@ -341,7 +360,7 @@ def test_the_excel_export_holds_exactly_the_filtered_rows(api: Client, tenant: T
     rows = list(sheet.iter_rows(values_only=True))
     header, data = rows[0], rows[1:]
     subject_col = header.index("Subject")
-    assert [row[subject_col] for row in data] == ["=HYPERLINK(\"http://evil\")", "Mensaje 2", "Mensaje 0"]
+    assert [row[subject_col] for row in data] == ['=HYPERLINK("http://evil")', "Mensaje 2", "Mensaje 0"]
     assert {row[header.index("Type")] for row in data} == {"manual"}
     # And the formula-looking subject is kept as text, not a formula
     assert sheet.cell(row=2, column=subject_col + 1).data_type == "s"
@@ -356,7 +375,9 @@ def test_an_export_over_the_cap_is_refused(api: Client, tenant: Tenant, monkeypa
     response = api.http.get("/history/email/export", headers=tenant.staff_headers())
     assert response.status_code == 422
     assert "at most 2 rows" in body(response)["message"]
-    narrowed = api.http.get("/history/email/export?q=mensaje%202", headers={**tenant.staff_headers(), "Accept": XLSX})
+    narrowed = api.http.get(
+        "/history/email/export?q=mensaje%202", headers={**tenant.staff_headers(), "Accept": XLSX}
+    )
     assert narrowed.status_code == 200
 
 
@@ -366,4 +387,6 @@ def test_another_company_sees_nothing(api: Client, tenant: Tenant, other_tenant:
     other = other_tenant.admin_headers()
     assert api.http.get(f"/history/email/{sent}", headers=other).status_code == 404
     assert body(api.http.get("/history/email", headers=other))["items"] == []
-    assert api.http.post("/history/resend", headers=other, body=json.dumps({"ids": [sent]})).status_code == 404
+    assert (
+        api.http.post("/history/resend", headers=other, body=json.dumps({"ids": [sent]})).status_code == 404
+    )
