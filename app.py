@@ -7,11 +7,13 @@ from chalicelib.api.auto_replies import auto_replies
 from chalicelib.api.business_events import business_events
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
+from chalicelib.api.history import history
 from chalicelib.api.http import map_errors
 from chalicelib.api.inbound import inbound
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.api.push import push
+from chalicelib.api.register import register
 from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sends import sends
 from chalicelib.api.sms import sms
@@ -23,9 +25,11 @@ from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
 from chalicelib.events.send_jobs import send_job_events
 from chalicelib.events.ses_events import ses_events
+from chalicelib.exports import XLSX_TYPE
 from chalicelib.observability import observe
 
 app = Chalice(app_name="pregon", configure_logs=False)
+app.api.binary_types.append(XLSX_TYPE)
 app.register_middleware(observe, "all")
 app.register_middleware(map_errors, "http")
 app.register_blueprint(auth)
@@ -48,3 +52,5 @@ app.register_blueprint(inbound)
 app.register_blueprint(push)
 app.register_blueprint(sends)
 app.register_blueprint(send_job_events)
+app.register_blueprint(history)
+app.register_blueprint(register)

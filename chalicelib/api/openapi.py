@@ -202,6 +202,8 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "name": "sends",
                 "description": "Manual sends to one or many clients, as a job (C8).",
             },
+            {"name": "history", "description": "History per channel: view, resend, my filters, export (H1)."},
+            {"name": "register", "description": "A client's communications register, motives, areas (H2)."},
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

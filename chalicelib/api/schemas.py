@@ -565,3 +565,44 @@ __all__ += [
     "SendJobsOut",
     "SendOut",
 ]
+
+# History (H1) and register (H2) models live in their own module; named here for the generator.
+from chalicelib.api.history_schemas import (  # noqa: E402
+    AttachmentIn,
+    AttachmentOut,
+    HistoryMessageOut,
+    HistoryPageOut,
+    RegisterPageOut,
+    RegisterRecordDetailOut,
+    RegisterRecordIn,
+    RegisterRecordPatch,
+    RegisterTableEntryIn,
+    RegisterTableEntryOut,
+    RegisterTableOut,
+    RegisterTableRenameIn,
+    ResendIn,
+    ResendOut,
+    SavedFilterIn,
+    SavedFilterOut,
+    SavedFiltersOut,
+)
+
+__all__ += [
+    "AttachmentIn",
+    "AttachmentOut",
+    "HistoryMessageOut",
+    "HistoryPageOut",
+    "RegisterPageOut",
+    "RegisterRecordDetailOut",
+    "RegisterRecordIn",
+    "RegisterRecordPatch",
+    "RegisterTableEntryIn",
+    "RegisterTableEntryOut",
+    "RegisterTableOut",
+    "RegisterTableRenameIn",
+    "ResendIn",
+    "ResendOut",
+    "SavedFilterIn",
+    "SavedFilterOut",
+    "SavedFiltersOut",
+]

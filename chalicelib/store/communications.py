@@ -144,6 +144,7 @@ def _item(comm: records.Communication) -> CommunicationModel:
         initiated_by=comm.initiated_by,
         created_by=comm.created_by,
         raw_key=comm.raw_key,
+        resent_as=list(comm.resent_as) or None,
         search_text=_search_text(comm),
         **keys,
     )
@@ -209,6 +210,7 @@ def _record(item: CommunicationModel) -> records.Communication:
         raw_key=item.raw_key,
         in_register=item.client_key is not None or item.client_id is None,
         unassigned=item.unassigned_company is not None,
+        resent_as=tuple(str(i) for i in (item.resent_as or ())),
     )
 
 
@@ -482,6 +484,46 @@ class Page:
     cursor: dict[str, Any] | None
 
 
+def id_range(since: datetime | None, until: datetime | None) -> tuple[str, str] | None:
+    """Communication ids created in ``[since, until]``: ids begin with their creation time in
+    milliseconds (hex), so a date range is a key condition on any listing, not a filter."""
+    if since is None and until is None:
+        return None
+    low = f"{max(0, int(since.timestamp() * 1000)):012x}" if since else "0"
+    high = f"{int(until.timestamp() * 1000):012x}~" if until else "~"
+    return low, high
+
+
+def _listing(
+    index: Any,
+    hash_key: str,
+    *,
+    limit: int,
+    cursor: dict[str, Any] | None,
+    filter_condition: Any,
+    created: tuple[str, str] | None,
+) -> Page:
+    """Newest first. With a filter, DynamoDB reads up to ``_PAGE_READ`` items a request and the
+    page is filled to ``limit`` over as many requests as needed; the cursor resumes after the
+    last item returned (PynamoDB rebuilds it from that item)."""
+    bind()
+    range_condition = CommunicationModel.communication_id.between(*created) if created else None
+    result = index.query(
+        hash_key,
+        range_condition,
+        scan_index_forward=False,
+        limit=limit,
+        page_size=max(limit, _PAGE_READ) if filter_condition is not None else limit,
+        last_evaluated_key=cursor,
+        filter_condition=filter_condition,
+    )
+    items = [_record(i) for i in result]
+    return Page(items, result.last_evaluated_key)
+
+
+_PAGE_READ = 200
+
+
 def history_page(
     company_id: str,
     channel: str,
@@ -490,27 +532,14 @@ def history_page(
     limit: int = 50,
     cursor: dict[str, Any] | None = None,
     filter_condition: Any = None,
+    created: tuple[str, str] | None = None,
 ) -> Page:
-    """One channel's history, newest first, optionally one status group only."""
-    bind()
-    if status:
-        result = CommunicationModel.by_status.query(
-            f"{company_id}#{channel}#{status}",
-            scan_index_forward=False,
-            limit=limit,
-            last_evaluated_key=cursor,
-            filter_condition=filter_condition,
-        )
-    else:
-        result = CommunicationModel.by_channel.query(
-            f"{company_id}#{channel}",
-            scan_index_forward=False,
-            limit=limit,
-            last_evaluated_key=cursor,
-            filter_condition=filter_condition,
-        )
-    items = [_record(i) for i in result]
-    return Page(items, result.last_evaluated_key)
+    """One channel's history, newest first, optionally one status group only (``by-status``)."""
+    index: Any = CommunicationModel.by_status if status else CommunicationModel.by_channel
+    key = f"{company_id}#{channel}#{status}" if status else f"{company_id}#{channel}"
+    return _listing(
+        index, key, limit=limit, cursor=cursor, filter_condition=filter_condition, created=created
+    )
 
 
 def register_page(
@@ -520,17 +549,74 @@ def register_page(
     limit: int = 50,
     cursor: dict[str, Any] | None = None,
     filter_condition: Any = None,
+    created: tuple[str, str] | None = None,
 ) -> Page:
     """A client's register, newest first."""
-    bind()
-    result = CommunicationModel.by_client.query(
+    return _listing(
+        CommunicationModel.by_client,
         f"{company_id}#{client_id}",
-        scan_index_forward=False,
         limit=limit,
-        last_evaluated_key=cursor,
+        cursor=cursor,
         filter_condition=filter_condition,
+        created=created,
     )
-    return Page([_record(i) for i in result], result.last_evaluated_key)
+
+
+def listing_filter(
+    *,
+    kind: str | None = None,
+    client_id: str | None = None,
+    text: str | None = None,
+    created_by: str | None = None,
+    record_type: str | None = None,
+    motive: str | None = None,
+    area: str | None = None,
+    direction: str | None = None,
+) -> Any:
+    """The filter a listing applies after its key condition (all given criteria combined), or
+    None. ``text`` is matched, lower-cased, inside the item's ``search_text``; ``record_type``
+    matches a manual record's type or an automatic record's channel (``email``, ``sms``...)."""
+    parts: list[Any] = []
+    if kind:
+        parts.append(CommunicationModel.kind == kind)
+    if client_id:
+        parts.append(CommunicationModel.client_id == client_id)
+    if text:
+        parts.append(CommunicationModel.search_text.contains(text.lower()))
+    if created_by:
+        parts.append(CommunicationModel.created_by == created_by)
+    if record_type:
+        parts.append(
+            (CommunicationModel.record_type == record_type) | (CommunicationModel.channel == record_type)
+        )
+    if motive:
+        parts.append(CommunicationModel.motive == motive)
+    if area:
+        parts.append(CommunicationModel.area == area)
+    if direction:
+        parts.append(CommunicationModel.direction == direction)
+    condition = None
+    for part in parts:
+        condition = part if condition is None else condition & part
+    return condition
+
+
+def link_resend(company_id: str, original_id: str, resend_id: str, now: datetime) -> None:
+    """Note on the original message that ``resend_id`` was sent again from it (H1)."""
+    bind()
+    CommunicationModel(company_id, original_id).update(
+        actions=[
+            CommunicationModel.resent_as.set((CommunicationModel.resent_as | []).append([resend_id])),
+            CommunicationModel.updated_at.set(now),
+        ],
+        condition=CommunicationModel.communication_id.exists(),
+    )
+
+
+def remove_from_register(company_id: str, communication_id: str, now: datetime) -> None:
+    """Take a record out of its client's register (the ``by-client`` key); the item stays, so an
+    outgoing or received message is still in the history."""
+    update_fields(company_id, communication_id, {"client_key": None}, now)
 
 
 def update_fields(company_id: str, communication_id: str, fields: dict[str, Any], now: datetime) -> None:

@@ -466,6 +466,7 @@ class CommunicationModel(Model):
     created_by = UnicodeAttribute(null=True)
     raw_key = UnicodeAttribute(null=True)
     search_text = UnicodeAttribute(null=True)
+    resent_as = ListAttribute(of=UnicodeAttribute, null=True)  # H1: the resends of this message
     # Index keys (sparse where noted on the index).
     ready_outbox = UnicodeAttribute(null=True)
     ready_at = UnicodeAttribute(null=True)
@@ -680,6 +681,22 @@ class ClientAddressModel(Model):
     contact_id = UnicodeAttribute(null=True)  # None: one of the client's own e-mails
 
 
+class RegisterLookupModel(Model):
+    """H1/H2 lookups of a company: the register's motives and areas (``motive#<code>``,
+    ``area#<code>``, managed by admins) and each user's saved history filters
+    (``filter#<user>#<id>``, private to that user)."""
+
+    class Meta(_Meta):
+        table_name = "register-lookups"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    data = UnicodeAttribute(null=True)  # JSON: a saved filter's criteria
+    created_by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -706,4 +723,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ClientAddressModel,
     PushSettingsModel,
     PushDeviceModel,
+    RegisterLookupModel,
 )

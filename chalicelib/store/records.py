@@ -281,6 +281,7 @@ class Communication:
     raw_key: str | None = None
     in_register: bool = True
     unassigned: bool = False
+    resent_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -322,6 +323,17 @@ class BusinessEvent:
     event_id: str
     client_id: str
     outcome: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RegisterLookup:
+    """A motive or an area of a company's register (H2)."""
+
+    company_id: str
+    table: str  # "motive" | "area"
+    code: str
+    name: str
     created_at: datetime
 
 
@@ -392,4 +404,16 @@ class PushDevice:
     platform: str
     token: str
     endpoint_arn: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SavedFilter:
+    """A user's saved history filter ("my filters", H1); private to that user."""
+
+    company_id: str
+    user_id: str
+    filter_id: str
+    name: str
+    criteria: dict[str, str]
     created_at: datetime

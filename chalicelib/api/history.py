@@ -1,0 +1,241 @@
+"""History per channel (H1), for staff: list, view as sent, resend, my filters, Excel export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import (
+    cursor_param,
+    describe,
+    encode_cursor,
+    json_response,
+    limit_param,
+    parse_body,
+    principal_of,
+)
+from chalicelib.auth.principal import Principal
+from chalicelib.store.records import AttachmentRef, Communication
+
+history = Blueprint(__name__)
+
+
+def _staff() -> Principal:
+    caller = principal_of(history.current_request)
+    caller.require_staff()
+    return caller
+
+
+def _params() -> dict[str, str | None]:
+    params: Any = history.current_request.query_params or {}
+    return {str(k): str(v) for k, v in dict(params).items()}
+
+
+def history_item(comm: Communication) -> dict[str, Any]:
+    from chalicelib.store.communications import status_group
+
+    return {
+        "communication_id": comm.communication_id,
+        "channel": comm.channel,
+        "direction": comm.direction,
+        "kind": comm.kind,
+        "state": comm.state,
+        "status_group": status_group(comm.state),
+        "created_at": comm.created_at,
+        "sent_at": comm.sent_at,
+        "client_id": comm.client_id,
+        "to_address": comm.to_address,
+        "to_name": comm.to_name,
+        "from_address": comm.from_address,
+        "subject": comm.subject,
+        "message_type": comm.message_type,
+        "created_by": comm.created_by,
+        "resend_of": comm.resend_of,
+        "resent_as": list(comm.resent_as),
+    }
+
+
+def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
+    from chalicelib.files import download_url
+
+    return {
+        "name": ref.name,
+        "content_type": ref.content_type,
+        "size": ref.size,
+        "download_url": download_url(ref),
+    }
+
+
+@history.route("/history/resend", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="Resend selected messages: each becomes a new manual message to the same recipient (H1)",
+    body="ResendIn",
+    response="ResendOut",
+    status=202,
+)
+def resend() -> Response:
+    from chalicelib.api.history_schemas import ResendIn
+    from chalicelib.history.service import resend as resend_messages
+
+    caller = _staff()
+    body = parse_body(history.current_request, ResendIn)
+    written = resend_messages(caller, list(body.ids))
+    return json_response({"items": [history_item(c) for c in written]}, 202)
+
+
+@history.route("/history/filters", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="My saved history filters (private to the caller)", response="SavedFiltersOut")
+def list_filters() -> Response:
+    from chalicelib.history.service import my_filters
+
+    return json_response({"items": [_filter_out(f) for f in my_filters(_staff())]})
+
+
+@history.route("/history/filters", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="Save a history filter in my filters; apply it with ?filter=<id>",
+    body="SavedFilterIn",
+    response="SavedFilterOut",
+    status=201,
+)
+def save_filter() -> Response:
+    from chalicelib.api.history_schemas import SavedFilterIn
+    from chalicelib.history.service import save_filter as save
+
+    caller = _staff()
+    body = parse_body(history.current_request, SavedFilterIn)
+    return json_response(
+        _filter_out(save(caller, body.name, {str(k): v for k, v in body.criteria.items()})), 201
+    )
+
+
+@history.route("/history/filters/{filter_id}", methods=["DELETE"], authorizer=pregon_auth)
+@describe(summary="Delete one of my saved filters", status=204)
+def delete_filter(filter_id: str) -> Response:
+    from chalicelib.history.service import delete_filter as delete
+
+    delete(_staff(), filter_id)
+    return Response(body="", status_code=204)
+
+
+def _filter_out(saved: Any) -> dict[str, Any]:
+    return {
+        "filter_id": saved.filter_id,
+        "name": saved.name,
+        "criteria": saved.criteria,
+        "created_at": saved.created_at,
+    }
+
+
+@history.route("/history/{channel}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    summary="A channel's history (email, sms, push), newest first; filters from, to, status, kind, "
+    "client, q, filter (a saved filter)",
+    response="HistoryPageOut",
+)
+def list_history(channel: str) -> Response:
+    from chalicelib.history.service import criteria_for
+    from chalicelib.history.service import list_history as fetch
+
+    caller = _staff()
+    request = history.current_request
+    criteria = criteria_for(caller, _params())
+    page = fetch(caller, channel, criteria, limit_param(request), cursor_param(request))
+    return json_response(
+        {"items": [history_item(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
+    )
+
+
+@history.route("/history/{channel}/export", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="The filtered history as an Excel file (.xlsx), at most 10,000 rows")
+def export_history(channel: str) -> Response:
+    from chalicelib.exports import MAX_EXPORT_ROWS, workbook
+    from chalicelib.history.service import check_channel, criteria_for, export_rows
+    from chalicelib.store.communications import status_group
+
+    caller = _staff()
+    check_channel(channel)
+    rows = export_rows(caller, channel, criteria_for(caller, _params()), MAX_EXPORT_ROWS)
+    columns = [
+        "Id",
+        "Created (UTC)",
+        "Sent (UTC)",
+        "Direction",
+        "Type",
+        "Status",
+        "State",
+        "Client",
+        "To",
+        "From",
+        "Subject",
+        "Message type",
+        "Created by",
+        "Resend of",
+        "Error",
+        "Text",
+    ]
+    data = workbook(
+        f"{channel} history",
+        columns,
+        (
+            [
+                c.communication_id,
+                c.created_at,
+                c.sent_at,
+                c.direction,
+                c.kind,
+                status_group(c.state),
+                c.state,
+                c.client_id,
+                c.to_address,
+                c.from_address,
+                c.subject,
+                c.message_type,
+                c.created_by,
+                c.resend_of,
+                c.error,
+                c.text,
+            ]
+            for c in rows
+        ),
+    )
+    return _xlsx(data, f"history-{channel}.xlsx")
+
+
+def _xlsx(data: bytes, filename: str) -> Response:
+    from chalicelib.exports import XLSX_TYPE
+
+    return Response(
+        body=data,
+        status_code=200,
+        headers={"Content-Type": XLSX_TYPE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@history.route("/history/{channel}/{communication_id}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    summary="One message exactly as sent: content, headers, attachments, delivery",
+    response="HistoryMessageOut",
+)
+def get_message(channel: str, communication_id: str) -> Response:
+    from chalicelib.history.service import history_entry
+
+    comm = history_entry(_staff(), channel, communication_id)
+    return json_response(
+        {
+            **history_item(comm),
+            "text": comm.text,
+            "html": comm.html,
+            "headers": comm.headers,
+            "attachments": [attachment_out(a) for a in comm.attachments],
+            "error": comm.error,
+            "attempts": comm.attempts,
+            "provider_message_id": comm.provider_message_id,
+            "rfc_message_id": comm.rfc_message_id,
+            "delivered_at": comm.delivered_at,
+            "reply_to": comm.reply_to,
+            "from_name": comm.from_name,
+        }
+    )

@@ -1,0 +1,186 @@
+"""Request and response models of the history (H1) and register (H2) routes; re-exported by
+``api.schemas`` so the OpenAPI generator finds them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+CommunicationId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+TableCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+Subject = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+FilterValue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AttachmentOut(BaseModel):
+    name: str
+    content_type: str
+    size: int
+    download_url: str | None = Field(default=None, description="A short-lived (5 minutes) download link.")
+
+
+class HistoryItemOut(BaseModel):
+    communication_id: str
+    channel: str
+    direction: Literal["out", "in"]
+    kind: Literal["automatic", "manual"]
+    state: str
+    status_group: str
+    created_at: datetime
+    sent_at: datetime | None
+    client_id: str | None
+    to_address: str | None
+    to_name: str | None
+    from_address: str | None
+    subject: str | None
+    message_type: str | None
+    created_by: str | None
+    resend_of: str | None
+    resent_as: list[str]
+
+
+class HistoryPageOut(BaseModel):
+    items: list[HistoryItemOut]
+    next_cursor: str | None
+
+
+class HistoryMessageOut(HistoryItemOut):
+    """The message exactly as it was sent (or received)."""
+
+    text: str | None
+    html: str | None
+    headers: dict[str, str]
+    attachments: list[AttachmentOut]
+    error: str | None
+    attempts: int
+    provider_message_id: str | None
+    rfc_message_id: str | None
+    delivered_at: datetime | None
+    reply_to: str | None
+    from_name: str | None
+
+
+class ResendIn(_Strict):
+    ids: list[CommunicationId] = Field(min_length=1, max_length=100, description="Messages of the history.")
+
+
+class ResendOut(BaseModel):
+    items: list[HistoryItemOut] = Field(description="The new messages, queued; each names its original.")
+
+
+class SavedFilterIn(_Strict):
+    """A filter to keep in "my filters": the same criteria as the history's query parameters."""
+
+    name: Title
+    criteria: dict[Literal["from", "to", "status", "kind", "client", "q"], FilterValue] = Field(
+        default_factory=dict
+    )
+
+
+class SavedFilterOut(BaseModel):
+    filter_id: str
+    name: str
+    criteria: dict[str, str]
+    created_at: datetime
+
+
+class SavedFiltersOut(BaseModel):
+    items: list[SavedFilterOut]
+
+
+# --- register (H2) ---------------------------------------------------------------------------
+
+
+class RegisterRecordIn(_Strict):
+    """A record written by hand; "created by" and the time are set by Pregón."""
+
+    subject: Subject
+    record_type: Literal["visit", "call", "email", "meeting", "other"] = "other"
+    motive: TableCode | None = Field(default=None, description="A code of the company's motives.")
+    area: TableCode | None = Field(default=None, description="A code of the company's areas.")
+    initiated_by: Literal["client", "staff"] = "staff"
+    text: Annotated[str, StringConstraints(max_length=20_000)] | None = Field(
+        default=None, description="Notes."
+    )
+
+
+class RegisterRecordPatch(_Strict):
+    """Fields to change. Automatic records (messages) take `motive` and `area` only; `null` clears them."""
+
+    subject: Subject | None = None
+    record_type: Literal["visit", "call", "email", "meeting", "other"] | None = None
+    motive: TableCode | None = None
+    area: TableCode | None = None
+    initiated_by: Literal["client", "staff"] | None = None
+    text: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+
+
+class RegisterRecordOut(BaseModel):
+    communication_id: str
+    client_id: str
+    direction: Literal["out", "in", "note"]
+    record_type: str
+    channel: str
+    kind: str
+    state: str
+    created_at: datetime
+    created_by: str | None
+    initiated_by: str | None
+    subject: str | None
+    motive: str | None
+    area: str | None
+    automatic: bool
+
+
+class RegisterPageOut(BaseModel):
+    items: list[RegisterRecordOut]
+    next_cursor: str | None
+
+
+class RegisterRecordDetailOut(RegisterRecordOut):
+    text: str | None
+    html: str | None
+    to_address: str | None
+    from_address: str | None
+    attachments: list[AttachmentOut]
+
+
+class AttachmentIn(_Strict):
+    name: Title
+    content_type: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[\w.+\-]+/[\w.+\-]+$")
+    ] = "application/octet-stream"
+    content_base64: str = Field(description="The file, base64; at most 5 MiB once decoded (413 beyond).")
+
+
+class RegisterTableEntryIn(_Strict):
+    code: TableCode
+    name: Title
+
+
+class RegisterTableRenameIn(_Strict):
+    name: Title
+
+
+class RegisterTableEntryOut(BaseModel):
+    code: str
+    name: str
+
+
+class RegisterTableOut(BaseModel):
+    items: list[RegisterTableEntryOut]

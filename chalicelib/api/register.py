@@ -1,0 +1,307 @@
+"""A client's communications register (H2), for staff; the motive and area tables, for admins."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.history import attachment_out
+from chalicelib.api.http import (
+    cursor_param,
+    describe,
+    encode_cursor,
+    json_response,
+    limit_param,
+    parse_body,
+    principal_of,
+    pydantic_errors,
+)
+from chalicelib.auth.principal import Principal
+from chalicelib.errors import ValidationFailed
+from chalicelib.store.records import Communication, RegisterLookup
+
+register = Blueprint(__name__)
+# An attachment's JSON body: 5 MiB of file as base64, plus its name and type.
+MAX_ATTACHMENT_BODY = 7 * 1024 * 1024 + 4096
+
+
+def _staff() -> Principal:
+    caller = principal_of(register.current_request)
+    caller.require_staff()
+    return caller
+
+
+def _admin() -> Principal:
+    caller = principal_of(register.current_request)
+    caller.require_admin()
+    return caller
+
+
+def _params() -> dict[str, str | None]:
+    params: Any = register.current_request.query_params or {}
+    return {str(k): str(v) for k, v in dict(params).items()}
+
+
+def record_out(comm: Communication) -> dict[str, Any]:
+    automatic = comm.direction in ("out", "in")
+    return {
+        "communication_id": comm.communication_id,
+        "client_id": comm.client_id,
+        "direction": comm.direction,
+        "record_type": comm.record_type or comm.channel,
+        "channel": comm.channel,
+        "kind": comm.kind,
+        "state": comm.state,
+        "created_at": comm.created_at,
+        "created_by": comm.created_by,
+        "initiated_by": comm.initiated_by or ("client" if comm.direction == "in" else "staff"),
+        "subject": comm.subject,
+        "motive": comm.motive,
+        "area": comm.area,
+        "automatic": automatic,
+    }
+
+
+def _detail(comm: Communication) -> dict[str, Any]:
+    return {
+        **record_out(comm),
+        "text": comm.text,
+        "html": comm.html,
+        "to_address": comm.to_address,
+        "from_address": comm.from_address,
+        "attachments": [attachment_out(a) for a in comm.attachments],
+    }
+
+
+@register.route("/clients/{client_id}/register", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    summary="A client's register, newest first; filters from, to, type, motive, area, direction, q",
+    response="RegisterPageOut",
+)
+def list_register(client_id: str) -> Response:
+    from chalicelib.register.service import list_register as fetch
+    from chalicelib.register.service import register_criteria
+
+    caller = _staff()
+    request = register.current_request
+    criteria = register_criteria(_params())
+    page = fetch(caller, client_id, criteria, limit_param(request), cursor_param(request))
+    return json_response(
+        {"items": [record_out(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
+    )
+
+
+@register.route("/clients/{client_id}/register", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="Add a record by hand (a visit, a call...); created by and time are the system's",
+    body="RegisterRecordIn",
+    response="RegisterRecordDetailOut",
+    status=201,
+)
+def add_record(client_id: str) -> Response:
+    from chalicelib.api.history_schemas import RegisterRecordIn
+    from chalicelib.register.service import add_record as add
+
+    caller = _staff()
+    body = parse_body(register.current_request, RegisterRecordIn)
+    record = add(
+        caller,
+        client_id,
+        record_type=body.record_type,
+        subject=body.subject,
+        text=body.text,
+        motive=body.motive,
+        area=body.area,
+        initiated_by=body.initiated_by,
+    )
+    return json_response(_detail(record), 201)
+
+
+@register.route("/clients/{client_id}/register/export", methods=["GET"], authorizer=pregon_auth)
+@describe(summary="The client's filtered register as an Excel file (.xlsx), at most 10,000 rows")
+def export_register(client_id: str) -> Response:
+    from chalicelib.api.history import _xlsx
+    from chalicelib.exports import MAX_EXPORT_ROWS, workbook
+    from chalicelib.register.service import export_rows, register_criteria
+
+    caller = _staff()
+    rows = export_rows(caller, client_id, register_criteria(_params()), MAX_EXPORT_ROWS)
+    columns = [
+        "Id",
+        "Date (UTC)",
+        "Type",
+        "Direction",
+        "Initiated by",
+        "Subject",
+        "Motive",
+        "Area",
+        "Created by",
+        "State",
+        "Attachments",
+        "Notes / text",
+    ]
+    data = workbook(
+        f"Register {client_id}",
+        columns,
+        (
+            [
+                r["communication_id"],
+                r["created_at"],
+                r["record_type"],
+                r["direction"],
+                r["initiated_by"],
+                r["subject"],
+                r["motive"],
+                r["area"],
+                r["created_by"],
+                r["state"],
+                [a.name for a in c.attachments],
+                c.text,
+            ]
+            for c in rows
+            for r in [record_out(c)]
+        ),
+    )
+    return _xlsx(data, f"register-{client_id}.xlsx")
+
+
+@register.route("/clients/{client_id}/register/{record_id}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    summary="One record of the register, with short-lived attachment links",
+    response="RegisterRecordDetailOut",
+)
+def get_record(client_id: str, record_id: str) -> Response:
+    from chalicelib.register.service import get_record as fetch
+
+    return json_response(_detail(fetch(_staff(), client_id, record_id)))
+
+
+@register.route("/clients/{client_id}/register/{record_id}", methods=["PATCH"], authorizer=pregon_auth)
+@describe(
+    summary="Edit a record: automatic ones (messages) take motive and area only",
+    body="RegisterRecordPatch",
+    response="RegisterRecordDetailOut",
+)
+def update_record(client_id: str, record_id: str) -> Response:
+    from chalicelib.api.history_schemas import RegisterRecordPatch
+    from chalicelib.register.service import update_record as update
+
+    caller = _staff()
+    body = parse_body(register.current_request, RegisterRecordPatch)
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise ValidationFailed([{"field": "body", "message": "name at least one field to change"}])
+    for name in ("subject", "record_type", "initiated_by"):
+        if name in changes and changes[name] is None:
+            raise ValidationFailed([{"field": name, "message": "cannot be cleared"}])
+    return json_response(_detail(update(caller, client_id, record_id, changes)))
+
+
+@register.route("/clients/{client_id}/register/{record_id}", methods=["DELETE"], authorizer=pregon_auth)
+@describe(summary="Remove a record from the register only (a message stays in the history)", status=204)
+def delete_record(client_id: str, record_id: str) -> Response:
+    from chalicelib.register.service import delete_record as delete
+
+    delete(_staff(), client_id, record_id)
+    return Response(body="", status_code=204)
+
+
+@register.route(
+    "/clients/{client_id}/register/{record_id}/attachments", methods=["POST"], authorizer=pregon_auth
+)
+@describe(
+    summary="Attach a file (base64, at most 5 MiB) to a manual record",
+    body="AttachmentIn",
+    response="AttachmentOut",
+    status=201,
+)
+def add_attachment(client_id: str, record_id: str) -> Response:
+    from pydantic import ValidationError
+
+    from chalicelib.api.history_schemas import AttachmentIn
+    from chalicelib.register.service import PayloadTooLarge
+    from chalicelib.register.service import add_attachment as attach
+
+    caller = _staff()
+    raw = register.current_request.raw_body or b""
+    if len(raw) > MAX_ATTACHMENT_BODY:
+        raise PayloadTooLarge("an attachment is at most 5 MiB (5242880 bytes)", field="content_base64")
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed([{"field": "body", "message": f"is not valid JSON ({exc})"}]) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
+    try:
+        body = AttachmentIn.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(pydantic_errors(exc)) from exc
+    ref = attach(
+        caller,
+        client_id,
+        record_id,
+        name=body.name,
+        content_type=body.content_type,
+        content_base64=body.content_base64,
+    )
+    return json_response(attachment_out(ref), 201)
+
+
+# --- motives and areas ---------------------------------------------------------------------------
+
+
+def _entry_out(entry: RegisterLookup) -> dict[str, str]:
+    return {"code": entry.code, "name": entry.name}
+
+
+@register.route("/register/{table}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    summary="The company's register motives or areas (table: motives | areas)", response="RegisterTableOut"
+)
+def list_table(table: str) -> Response:
+    from chalicelib.register.service import list_table as fetch
+
+    return json_response({"items": [_entry_out(e) for e in fetch(_staff().company_id, table)]})
+
+
+@register.route("/register/{table}", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    summary="Add a motive or an area (admins)",
+    body="RegisterTableEntryIn",
+    response="RegisterTableEntryOut",
+    status=201,
+)
+def add_entry(table: str) -> Response:
+    from chalicelib.api.history_schemas import RegisterTableEntryIn
+    from chalicelib.register.service import add_entry as add
+
+    caller = _admin()
+    body = parse_body(register.current_request, RegisterTableEntryIn)
+    return json_response(_entry_out(add(caller, table, body.code, body.name)), 201)
+
+
+@register.route("/register/{table}/{code}", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    summary="Rename a motive or an area (admins)",
+    body="RegisterTableRenameIn",
+    response="RegisterTableEntryOut",
+)
+def rename_entry(table: str, code: str) -> Response:
+    from chalicelib.api.history_schemas import RegisterTableRenameIn
+    from chalicelib.register.service import rename_entry as rename
+
+    caller = _admin()
+    body = parse_body(register.current_request, RegisterTableRenameIn)
+    return json_response(_entry_out(rename(caller.company_id, table, code, body.name)))
+
+
+@register.route("/register/{table}/{code}", methods=["DELETE"], authorizer=pregon_auth)
+@describe(summary="Delete a motive or an area (admins); records keep its code", status=204)
+def delete_entry(table: str, code: str) -> Response:
+    from chalicelib.register.service import delete_entry as delete
+
+    delete(_admin().company_id, table, code)
+    return Response(body="", status_code=204)

@@ -1,0 +1,55 @@
+"""Excel exports (.xlsx) of the history and of a client's register (H1, H2).
+
+Cells are written as plain values: text that looks like a formula (``=``, ``+``, ``-``, ``@``) is
+kept as text, never evaluated by the spreadsheet; characters Excel cannot hold are dropped; times
+are UTC (the header says so).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_EXPORT_ROWS = 10_000
+_MAX_CELL = 32_767  # Excel's limit on the characters of one cell
+
+
+def _cell_value(value: Any) -> Any:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(v) for v in value)
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))[:_MAX_CELL]
+
+
+def workbook(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """One sheet: a bold header row, then one row per item, as the bytes of an .xlsx file."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet: Any = book.active
+    sheet.title = title[:31]
+    sheet.append(list(columns))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for row in rows:
+        sheet.append([_cell_value(v) for v in row])
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # text starting with "=": keep it as text
+                cell.data_type = "s"
+            elif isinstance(cell.value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,150 @@
+"""The register's company tables (motives, areas) and each user's saved history filters.
+
+One table, ``register-lookups``, keyed by company: ``motive#<code>``, ``area#<code>`` and
+``filter#<user>#<id>``. Every listing is a Query on the company with a key prefix, never a Scan;
+a user's filters sit under that user's own prefix, so nobody else's are ever read.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+
+from chalicelib.store import records
+from chalicelib.store.models import RegisterLookupModel
+from chalicelib.store.tables import bind
+
+LOOKUP_TABLES = ("motive", "area")
+
+
+def _lookup(item: RegisterLookupModel) -> records.RegisterLookup:
+    table, code = item.entry_key.split("#", 1)
+    return records.RegisterLookup(item.company_id, table, code, item.name, item.created_at)
+
+
+def add_lookup(entry: records.RegisterLookup, created_by: str) -> bool:
+    """Create a motive or an area; False when that code exists already."""
+    bind()
+    try:
+        RegisterLookupModel(
+            entry.company_id,
+            f"{entry.table}#{entry.code}",
+            name=entry.name,
+            created_by=created_by,
+            created_at=entry.created_at,
+        ).save(condition=RegisterLookupModel.entry_key.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def rename_lookup(company_id: str, table: str, code: str, name: str) -> records.RegisterLookup | None:
+    bind()
+    item = RegisterLookupModel(company_id, f"{table}#{code}")
+    try:
+        item.update(
+            actions=[RegisterLookupModel.name.set(name)],
+            condition=RegisterLookupModel.entry_key.exists(),
+        )
+    except Exception as exc:  # UpdateError: the code does not exist
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return None
+        raise
+    return _lookup(item)
+
+
+def get_lookup(company_id: str, table: str, code: str) -> records.RegisterLookup | None:
+    bind()
+    try:
+        return _lookup(RegisterLookupModel.get(company_id, f"{table}#{code}"))
+    except DoesNotExist:
+        return None
+
+
+def list_lookups(company_id: str, table: str) -> list[records.RegisterLookup]:
+    bind()
+    items = RegisterLookupModel.query(company_id, RegisterLookupModel.entry_key.startswith(f"{table}#"))
+    return [_lookup(i) for i in items]
+
+
+def delete_lookup(company_id: str, table: str, code: str) -> bool:
+    bind()
+    try:
+        RegisterLookupModel(company_id, f"{table}#{code}").delete(
+            condition=RegisterLookupModel.entry_key.exists()
+        )
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+# --- saved history filters ("my filters") --------------------------------------------------------
+
+
+def _filter_prefix(user_id: str) -> str:
+    return f"filter#{user_id}#"
+
+
+def _saved(item: RegisterLookupModel) -> records.SavedFilter:
+    user_and_id = item.entry_key[len("filter#") :]
+    user_id, filter_id = user_and_id.rsplit("#", 1)
+    return records.SavedFilter(
+        company_id=item.company_id,
+        user_id=user_id,
+        filter_id=filter_id,
+        name=item.name,
+        criteria=dict(json.loads(item.data or "{}")),
+        created_at=item.created_at,
+    )
+
+
+def save_filter(saved: records.SavedFilter) -> records.SavedFilter:
+    bind()
+    RegisterLookupModel(
+        saved.company_id,
+        _filter_prefix(saved.user_id) + saved.filter_id,
+        name=saved.name,
+        data=json.dumps(saved.criteria, sort_keys=True),
+        created_by=saved.user_id,
+        created_at=saved.created_at,
+    ).save()
+    return saved
+
+
+def list_filters(company_id: str, user_id: str) -> list[records.SavedFilter]:
+    bind()
+    items = RegisterLookupModel.query(
+        company_id, RegisterLookupModel.entry_key.startswith(_filter_prefix(user_id))
+    )
+    return [_saved(i) for i in items]
+
+
+def get_filter(company_id: str, user_id: str, filter_id: str) -> records.SavedFilter | None:
+    bind()
+    try:
+        return _saved(RegisterLookupModel.get(company_id, _filter_prefix(user_id) + filter_id))
+    except DoesNotExist:
+        return None
+
+
+def delete_filter(company_id: str, user_id: str, filter_id: str) -> bool:
+    bind()
+    try:
+        RegisterLookupModel(company_id, _filter_prefix(user_id) + filter_id).delete(
+            condition=RegisterLookupModel.entry_key.exists()
+        )
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def filter_created_at(saved: records.SavedFilter) -> datetime:
+    return saved.created_at

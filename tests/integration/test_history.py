@@ -1,0 +1,392 @@
+"""H1: a channel's history is every message the outbox wrote, newest first; staff filter it, view a
+message as it was sent, resend one or many, keep their own filters and export to Excel."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import requests
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.conftest import IDENTITY, Tenant, body, deliver_outboxes
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+
+
+def put_client(api: Client, tenant: Tenant, client_id: str, email: str) -> None:
+    response = api.http.put(
+        f"/clients/{client_id}",
+        headers=tenant.key_headers(),
+        body=json.dumps({"name": f"Cliente {client_id}", "emails": [email]}),
+    )
+    assert response.status_code in (200, 201), response.body
+
+
+def send_email(
+    tenant: Tenant,
+    to: str,
+    subject: str,
+    *,
+    client_id: str | None = None,
+    kind: str = "automatic",
+    area: str = "tracking",
+    created_by: str | None = None,
+    attachments: tuple[Any, ...] = (),
+) -> str:
+    """Queue one e-mail through the real outbox; returns its communication id."""
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    [comm] = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                to_address=to,
+                subject=subject,
+                text=f"Texto de {subject}",
+                html=f"<p>Texto de {subject}</p>",
+                client_id=client_id,
+                kind=kind,
+                area=area,
+                created_by=created_by,
+                attachments=attachments,
+            )
+        ],
+    )
+    return comm.communication_id
+
+
+def history(api: Client, headers: dict[str, str], query: str = "") -> dict[str, Any]:
+    response = api.http.get(f"/history/email{query}", headers=headers)
+    assert response.status_code == 200, response.body
+    return dict(body(response))
+
+
+def subjects(page: dict[str, Any]) -> list[str]:
+    return [item["subject"] for item in page["items"]]
+
+
+def test_history_lists_newest_first_a_page_at_a_time(api: Client, tenant: Tenant, clock: Any) -> None:
+    # Given five e-mails sent a minute apart
+    for n in range(5):
+        clock.set_now(START + timedelta(minutes=n))
+        send_email(tenant, f"c{n}@example.com", f"Aviso {n}")
+    assert deliver_outboxes()["sent"] == 5
+
+    # When staff page through the e-mail history two at a time
+    seen: list[str] = []
+    query = "?limit=2"
+    pages = 0
+    while True:
+        page = history(api, tenant.staff_headers(), query)
+        seen += subjects(page)
+        pages += 1
+        if not page["next_cursor"]:
+            break
+        query = f"?limit=2&cursor={page['next_cursor']}"
+
+    # Then every message appears once, newest first, and all were sent
+    assert seen == ["Aviso 4", "Aviso 3", "Aviso 2", "Aviso 1", "Aviso 0"]
+    assert pages in (3, 4)
+    assert {item["status_group"] for item in history(api, tenant.staff_headers())["items"]} == {"sent"}
+    # And the SMS history of this company is empty
+    assert body(api.http.get("/history/sms", headers=tenant.staff_headers()))["items"] == []
+
+
+def test_each_filter_and_all_combined(api: Client, tenant: Tenant, clock: Any) -> None:
+    from chalicelib.store import communications
+
+    # Given, over three days: sent, manual, failed (no account for the area) and bounced e-mails
+    put_client(api, tenant, "CLI-A", "ana@example.com")
+    clock.set_now(START - timedelta(days=2))
+    send_email(tenant, "ana@example.com", "Factura octubre", client_id="CLI-A")
+    clock.set_now(START - timedelta(days=1))
+    send_email(tenant, "bruno@example.com", "Saludo manual", kind="manual")
+    clock.set_now(START - timedelta(days=1) + timedelta(minutes=1))
+    lost = send_email(tenant, "ana@example.com", "Sin cuenta", client_id="CLI-A", area="facturacion")
+    clock.set_now(START)
+    bounced = send_email(tenant, "rebota@example.com", "Rebotado")
+    clock.set_now(START + timedelta(minutes=1))
+    send_email(tenant, "ana@example.com", "Factura noviembre", client_id="CLI-A", kind="manual")
+    deliver_outboxes()
+    comm = communications.get(tenant.company_id, bounced)
+    assert comm is not None
+    communications.set_delivery_state(comm, "bounced", START, "550 5.1.1 user unknown")
+    staff = tenant.staff_headers()
+
+    # Then each filter selects exactly its messages
+    assert subjects(history(api, staff, "?status=not_sent")) == ["Sin cuenta"]
+    assert subjects(history(api, staff, "?status=bounced")) == ["Rebotado"]
+    assert subjects(history(api, staff, "?status=sent")) == [
+        "Factura noviembre",
+        "Saludo manual",
+        "Factura octubre",
+    ]
+    assert subjects(history(api, staff, "?kind=manual")) == ["Factura noviembre", "Saludo manual"]
+    assert subjects(history(api, staff, "?client=CLI-A")) == [
+        "Factura noviembre",
+        "Sin cuenta",
+        "Factura octubre",
+    ]
+    assert subjects(history(api, staff, "?q=FACTURA")) == ["Factura noviembre", "Factura octubre"]
+    assert subjects(history(api, staff, "?q=rebota@example")) == ["Rebotado"]
+    day_before = (START - timedelta(days=1)).date().isoformat()
+    assert subjects(history(api, staff, f"?from={day_before}&to={day_before}")) == [
+        "Sin cuenta",
+        "Saludo manual",
+    ]
+    assert subjects(history(api, staff, f"?from={START.date().isoformat()}")) == [
+        "Factura noviembre",
+        "Rebotado",
+    ]
+    # And combined: sent, manual, client A, since two days ago, containing "factura"
+    since = (START - timedelta(days=2)).date().isoformat()
+    combined = f"?status=sent&kind=manual&client=CLI-A&from={since}&q=factura"
+    assert subjects(history(api, staff, combined)) == ["Factura noviembre"]
+    # And the message that never left says why
+    detail = body(api.http.get(f"/history/email/{lost}", headers=staff))
+    assert detail["state"] == "failed" and "facturacion" in detail["error"]
+
+
+def test_bad_filters_are_refused_naming_the_field(api: Client, tenant: Tenant) -> None:
+    staff = tenant.staff_headers()
+    for query, field in [
+        ("?status=lost", "status"),
+        ("?kind=robot", "kind"),
+        ("?from=yesterday", "from"),
+        ("?from=2026-11-02&to=2026-11-01", "to"),
+        ("?to=2026-11-01T10:00:00", "to"),
+        ("?limit=0", "limit"),
+        ("?cursor=%%%", "cursor"),
+        ("?filter=nope", "filter"),
+    ]:
+        response = api.http.get(f"/history/email{query}", headers=staff)
+        assert response.status_code == 422, query
+        assert body(response)["field"] == field, query
+    assert api.http.get("/history/fax", headers=staff).status_code == 404
+    # The company's systems (API key) do not read the history: it is for staff
+    assert api.http.get("/history/email", headers=tenant.key_headers()).status_code == 403
+
+
+def test_a_message_is_shown_exactly_as_sent_with_a_download_link(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.files import put_file
+
+    # Given an e-mail sent with a PDF attached
+    pdf = b"%PDF-1.4 factura 0001"
+    ref = put_file(tenant.company_id, "messages", "factura-0001.pdf", "application/pdf", pdf)
+    sent = send_email(tenant, "ana@example.com", "Su factura", attachments=(ref,))
+    deliver_outboxes()
+    [mail] = mailbox.wait_for(1)
+
+    # When staff open it from the history
+    response = api.http.get(f"/history/email/{sent}", headers=tenant.staff_headers())
+
+    # Then they see the subject, text, HTML, headers and delivery as the recipient got them
+    assert response.status_code == 200, response.body
+    message = body(response)
+    assert message["subject"] == mail["Subject"] == "Su factura"
+    assert message["text"] == "Texto de Su factura"
+    assert message["html"] == "<p>Texto de Su factura</p>"
+    assert message["state"] == "sent" and message["attempts"] == 1 and message["error"] is None
+    assert message["provider_message_id"]
+    assert message["rfc_message_id"] == mail["Message-ID"]
+    assert message["headers"]["References"] == mail["References"]
+    assert message["from_address"] == "avisos@cargasdelsur.example"
+    # And the attachment downloads through a short-lived link
+    [attachment] = message["attachments"]
+    assert attachment["name"] == "factura-0001.pdf" and attachment["size"] == len(pdf)
+    assert "Expires=" in attachment["download_url"] or "X-Amz-Expires=" in attachment["download_url"]
+    assert requests.get(attachment["download_url"], timeout=10).content == pdf
+
+
+def test_resending_three_selected_messages_delivers_three_new_linked_messages(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given four e-mails sent and received
+    originals = []
+    for n in range(4):
+        clock.set_now(START + timedelta(minutes=n))
+        originals.append(send_email(tenant, f"c{n}@example.com", f"Aviso {n}"))
+    deliver_outboxes()
+    mailbox.wait_for(4)
+    mailbox.clear()
+
+    # When staff select three of them and resend them
+    clock.set_now(START + timedelta(hours=1))
+    chosen = originals[:3]
+    response = api.http.post(
+        "/history/resend", headers=tenant.staff_headers(), body=json.dumps({"ids": chosen})
+    )
+    assert response.status_code == 202, response.body
+    resends = body(response)["items"]
+    assert sorted(item["resend_of"] for item in resends) == sorted(chosen)
+    assert deliver_outboxes()["sent"] == 3
+
+    # Then three new e-mails arrive, with the same subject and text, at the same recipients
+    received = mailbox.wait_for(3)
+    assert len(received) == 3
+    assert sorted((m["To"], m["Subject"]) for m in received) == [
+        (f"c{n}@example.com", f"Aviso {n}") for n in range(3)
+    ]
+    for mail in received:
+        plain = mail.get_body(("plain",))
+        assert plain is not None
+        assert plain.get_content().strip() == mail["Subject"].replace("Aviso", "Texto de Aviso")
+    # And the history has three new manual entries, each linked to its original, both ways
+    page = history(api, tenant.staff_headers())
+    assert len(page["items"]) == 7
+    new = [item for item in page["items"] if item["resend_of"]]
+    assert sorted(item["resend_of"] for item in new) == sorted(chosen)
+    assert {item["kind"] for item in new} == {"manual"}
+    assert {item["created_by"] for item in new} == {f"clerk@{tenant.company_id}"}
+    assert {item["state"] for item in new} == {"sent"}
+    for item in new:
+        original = body(api.http.get(f"/history/email/{item['resend_of']}", headers=tenant.staff_headers()))
+        assert original["resent_as"] == [item["communication_id"]]
+    # And a resend is a new Message-ID, not a copy of the original's
+    ids = {m["Message-ID"] for m in received}
+    assert len(ids) == 3
+
+
+def test_resend_refuses_unknown_ids_naming_the_one(api: Client, tenant: Tenant) -> None:
+    sent = send_email(tenant, "ana@example.com", "Aviso")
+    response = api.http.post(
+        "/history/resend", headers=tenant.staff_headers(), body=json.dumps({"ids": [sent, "nope"]})
+    )
+    assert response.status_code == 404
+    assert body(response)["field"] == "ids[1]"
+    # Nothing was half-written: the history still holds only the original
+    assert len(history(api, tenant.staff_headers())["items"]) == 1
+    empty = api.http.post("/history/resend", headers=tenant.staff_headers(), body=json.dumps({"ids": []}))
+    assert empty.status_code == 422 and body(empty)["field"] == "ids"
+
+
+def test_saved_filters_belong_to_their_user_only(api: Client, tenant: Tenant, clock: Any) -> None:
+    # Given manual and automatic e-mails
+    send_email(tenant, "a@example.com", "Manual uno", kind="manual")
+    send_email(tenant, "b@example.com", "Automático")
+    deliver_outboxes()
+    clerk = tenant.staff_headers()
+    colleague = {
+        "Authorization": "Bearer "
+        + IDENTITY.mint(tenant.company_id, user_id=f"otra@{tenant.company_id}", level=3, department="ops"),
+        "Content-Type": "application/json",
+    }
+
+    # When the clerk saves "manual only" in their filters
+    response = api.http.post(
+        "/history/filters",
+        headers=clerk,
+        body=json.dumps({"name": "Solo manuales", "criteria": {"kind": "manual"}}),
+    )
+    assert response.status_code == 201, response.body
+    saved = body(response)
+
+    # Then the clerk lists it and applies it
+    assert [f["name"] for f in body(api.http.get("/history/filters", headers=clerk))["items"]] == [
+        "Solo manuales"
+    ]
+    assert subjects(history(api, clerk, f"?filter={saved['filter_id']}")) == ["Manual uno"]
+    # And a colleague of the same company neither sees, applies nor deletes it
+    assert body(api.http.get("/history/filters", headers=colleague))["items"] == []
+    applied = api.http.get(f"/history/email?filter={saved['filter_id']}", headers=colleague)
+    assert applied.status_code == 422 and body(applied)["field"] == "filter"
+    assert api.http.delete(f"/history/filters/{saved['filter_id']}", headers=colleague).status_code == 404
+    assert len(body(api.http.get("/history/filters", headers=clerk))["items"]) == 1
+    # And a filter with a bad criterion is refused, naming it
+    bad = api.http.post(
+        "/history/filters", headers=clerk, body=json.dumps({"name": "Mal", "criteria": {"status": "lost"}})
+    )
+    assert bad.status_code == 422 and body(bad)["field"] == "status"
+    # And the clerk deletes their own
+    assert api.http.delete(f"/history/filters/{saved['filter_id']}", headers=clerk).status_code == 204
+    assert body(api.http.get("/history/filters", headers=clerk))["items"] == []
+
+
+def test_a_level_4_user_sees_only_the_messages_they_sent(api: Client, tenant: Tenant, clock: Any) -> None:
+    # Given an automatic alert, a clerk's manual e-mail and a level-4 user's manual e-mail
+    junior_id = f"junior@{tenant.company_id}"
+    junior = {
+        "Authorization": "Bearer "
+        + IDENTITY.mint(tenant.company_id, user_id=junior_id, level=4, department="ops"),
+        "Content-Type": "application/json",
+    }
+    automatic = send_email(tenant, "a@example.com", "Alerta automática")
+    send_email(
+        tenant, "b@example.com", "Del empleado", kind="manual", created_by=f"clerk@{tenant.company_id}"
+    )
+    clock.set_now(START + timedelta(minutes=1))
+    send_email(tenant, "c@example.com", "Del junior", kind="manual", created_by=junior_id)
+    deliver_outboxes()
+
+    # Then the level-4 user's history holds only their own message
+    assert subjects(history(api, junior)) == ["Del junior"]
+    assert subjects(history(api, junior, "?status=sent")) == ["Del junior"]
+    # And others' messages are not found for them, neither to view nor to resend
+    assert api.http.get(f"/history/email/{automatic}", headers=junior).status_code == 404
+    resend = api.http.post("/history/resend", headers=junior, body=json.dumps({"ids": [automatic]}))
+    assert resend.status_code == 404
+    # While a level-3 clerk sees all three
+    assert len(history(api, tenant.staff_headers())["items"]) == 3
+
+
+def test_the_excel_export_holds_exactly_the_filtered_rows(api: Client, tenant: Tenant, clock: Any) -> None:
+    from openpyxl import load_workbook
+
+    # Given three manual e-mails (one with a formula-looking subject) and two automatic ones
+    for n in range(5):
+        clock.set_now(START + timedelta(minutes=n))
+        subject = '=HYPERLINK("http://evil")' if n == 4 else f"Mensaje {n}"
+        send_email(tenant, f"c{n}@example.com", subject, kind="manual" if n % 2 == 0 else "automatic")
+    deliver_outboxes()
+
+    # When staff export the manual ones
+    response = api.http.get(
+        "/history/email/export?kind=manual",
+        headers={**tenant.staff_headers(), "Accept": XLSX},
+    )
+
+    # Then the .xlsx holds a header and exactly those three rows, newest first
+    assert response.status_code == 200, response.body
+    assert response.headers["Content-Type"] == XLSX
+    sheet: Any = load_workbook(io.BytesIO(response.body)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header, data = rows[0], rows[1:]
+    subject_col = header.index("Subject")
+    assert [row[subject_col] for row in data] == ['=HYPERLINK("http://evil")', "Mensaje 2", "Mensaje 0"]
+    assert {row[header.index("Type")] for row in data} == {"manual"}
+    # And the formula-looking subject is kept as text, not a formula
+    assert sheet.cell(row=2, column=subject_col + 1).data_type == "s"
+
+
+def test_an_export_over_the_cap_is_refused(api: Client, tenant: Tenant, monkeypatch: Any) -> None:
+    import chalicelib.exports
+
+    monkeypatch.setattr(chalicelib.exports, "MAX_EXPORT_ROWS", 2)
+    for n in range(3):
+        send_email(tenant, f"c{n}@example.com", f"Mensaje {n}")
+    response = api.http.get("/history/email/export", headers=tenant.staff_headers())
+    assert response.status_code == 422
+    assert "at most 2 rows" in body(response)["message"]
+    narrowed = api.http.get(
+        "/history/email/export?q=mensaje%202", headers={**tenant.staff_headers(), "Accept": XLSX}
+    )
+    assert narrowed.status_code == 200
+
+
+def test_another_company_sees_nothing(api: Client, tenant: Tenant, other_tenant: Tenant) -> None:
+    sent = send_email(tenant, "ana@example.com", "Privado")
+    deliver_outboxes()
+    other = other_tenant.admin_headers()
+    assert api.http.get(f"/history/email/{sent}", headers=other).status_code == 404
+    assert body(api.http.get("/history/email", headers=other))["items"] == []
+    assert (
+        api.http.post("/history/resend", headers=other, body=json.dumps({"ids": [sent]})).status_code == 404
+    )

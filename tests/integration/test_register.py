@@ -1,0 +1,334 @@
+"""H2: a client's register holds every message sent to (or received from) the client by itself,
+plus the records staff write by hand; motives and areas come from the company's own tables."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import requests
+from chalice.test import Client
+
+from tests.conftest import IDENTITY, Tenant, body, deliver_outboxes
+from tests.integration.test_history import XLSX, put_client, send_email
+
+START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+
+
+def tables(api: Client, tenant: Tenant) -> None:
+    admin = tenant.admin_headers()
+    for table, code, name in [
+        ("motives", "cobro", "Cobro de honorarios"),
+        ("motives", "consulta", "Consulta fiscal"),
+        ("areas", "fiscal", "Área fiscal"),
+        ("areas", "laboral", "Área laboral"),
+    ]:
+        response = api.http.post(
+            f"/register/{table}", headers=admin, body=json.dumps({"code": code, "name": name})
+        )
+        assert response.status_code == 201, response.body
+
+
+def add_record(api: Client, headers: dict[str, str], client_id: str, **fields: Any) -> Any:
+    response = api.http.post(f"/clients/{client_id}/register", headers=headers, body=json.dumps(fields))
+    assert response.status_code == 201, response.body
+    return body(response)
+
+
+def register(api: Client, headers: dict[str, str], client_id: str, query: str = "") -> list[Any]:
+    response = api.http.get(f"/clients/{client_id}/register{query}", headers=headers)
+    assert response.status_code == 200, response.body
+    return list(body(response)["items"])
+
+
+def test_messages_appear_by_themselves_next_to_manual_records(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    # Given a client, the company's motives and areas, an e-mail sent to the client and a call noted
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    tables(api, tenant)
+    send_email(tenant, "ana@example.com", "Su declaración", client_id="CLI-1")
+    send_email(tenant, "otro@example.com", "A otro cliente")
+    deliver_outboxes()
+    clock.set_now(START + timedelta(minutes=5))
+    call = add_record(
+        api,
+        tenant.staff_headers(),
+        "CLI-1",
+        record_type="call",
+        subject="Llamó por el IVA",
+        text="Pide presupuesto",
+        motive="consulta",
+        area="fiscal",
+        initiated_by="client",
+    )
+
+    # Then the register lists both, newest first; the system set who and when
+    items = register(api, tenant.staff_headers(), "CLI-1")
+    assert [(i["subject"], i["record_type"], i["automatic"]) for i in items] == [
+        ("Llamó por el IVA", "call", False),
+        ("Su declaración", "email", True),
+    ]
+    assert call["created_by"] == f"clerk@{tenant.company_id}"
+    assert call["created_at"] == (START + timedelta(minutes=5)).isoformat()
+    assert call["initiated_by"] == "client" and call["motive"] == "consulta" and call["area"] == "fiscal"
+    # And the detail view shows the notes
+    detail = body(
+        api.http.get(f"/clients/CLI-1/register/{call['communication_id']}", headers=tenant.staff_headers())
+    )
+    assert detail["text"] == "Pide presupuesto"
+
+
+def test_register_filters(api: Client, tenant: Tenant, clock: Any) -> None:
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    tables(api, tenant)
+    staff = tenant.staff_headers()
+    clock.set_now(START - timedelta(days=1))
+    send_email(tenant, "ana@example.com", "Recordatorio de pago", client_id="CLI-1")
+    clock.set_now(START)
+    add_record(
+        api, staff, "CLI-1", record_type="visit", subject="Visita anual", motive="cobro", area="laboral"
+    )
+    clock.set_now(START + timedelta(minutes=1))
+    add_record(
+        api, staff, "CLI-1", record_type="call", subject="Llamada IVA", motive="consulta", area="fiscal"
+    )
+
+    def subjects(query: str) -> list[str]:
+        return [i["subject"] for i in register(api, staff, "CLI-1", query)]
+
+    assert subjects("?type=visit") == ["Visita anual"]
+    assert subjects("?type=email") == ["Recordatorio de pago"]
+    assert subjects("?motive=consulta") == ["Llamada IVA"]
+    assert subjects("?area=laboral") == ["Visita anual"]
+    assert subjects("?direction=out") == ["Recordatorio de pago"]
+    assert subjects("?direction=note") == ["Llamada IVA", "Visita anual"]
+    assert subjects("?q=iva") == ["Llamada IVA"]
+    assert subjects(f"?to={(START - timedelta(days=1)).date().isoformat()}") == ["Recordatorio de pago"]
+    assert subjects(f"?from={START.date().isoformat()}&direction=note&area=fiscal&q=llamada") == [
+        "Llamada IVA"
+    ]
+    bad = api.http.get("/clients/CLI-1/register?type=fax", headers=staff)
+    assert bad.status_code == 422 and body(bad)["field"] == "type"
+    # A page at a time
+    first = body(api.http.get("/clients/CLI-1/register?limit=2", headers=staff))
+    assert [i["subject"] for i in first["items"]] == ["Llamada IVA", "Visita anual"]
+    rest = body(api.http.get(f"/clients/CLI-1/register?limit=2&cursor={first['next_cursor']}", headers=staff))
+    assert [i["subject"] for i in rest["items"]] == ["Recordatorio de pago"]
+
+
+def test_manual_records_need_a_subject_and_existing_motive_and_area(api: Client, tenant: Tenant) -> None:
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    tables(api, tenant)
+    staff = tenant.staff_headers()
+    for fields, field in [
+        ({"record_type": "call"}, "subject"),
+        ({"subject": "  "}, "subject"),
+        ({"subject": "x", "motive": "inventado"}, "motive"),
+        ({"subject": "x", "area": "marketing"}, "area"),
+        ({"subject": "x", "record_type": "fax"}, "record_type"),
+        ({"subject": "x", "initiated_by": "robot"}, "initiated_by"),
+        ({"subject": "x", "created_by": "alguien"}, "created_by"),
+    ]:
+        response = api.http.post("/clients/CLI-1/register", headers=staff, body=json.dumps(fields))
+        assert response.status_code == 422, fields
+        assert body(response)["field"] == field, fields
+    # Nothing was half-written
+    assert register(api, staff, "CLI-1") == []
+    # An unknown client is not found
+    assert (
+        api.http.post("/clients/NOPE/register", headers=staff, body=json.dumps({"subject": "x"})).status_code
+        == 404
+    )
+
+
+def test_an_automatic_record_takes_motive_and_area_only(api: Client, tenant: Tenant) -> None:
+    # Given an e-mail sent to the client, in its register
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    tables(api, tenant)
+    sent = send_email(tenant, "ana@example.com", "Su factura", client_id="CLI-1")
+    deliver_outboxes()
+    staff = tenant.staff_headers()
+    url = f"/clients/CLI-1/register/{sent}"
+
+    # When staff try to change its subject, they are refused, naming the field
+    refused = api.http.patch(url, headers=staff, body=json.dumps({"subject": "Otra cosa", "motive": "cobro"}))
+    assert refused.status_code == 422 and body(refused)["field"] == "subject"
+    # And when they set its motive and area, those are kept
+    response = api.http.patch(url, headers=staff, body=json.dumps({"motive": "cobro", "area": "fiscal"}))
+    assert response.status_code == 200, response.body
+    [item] = register(api, staff, "CLI-1")
+    assert (item["subject"], item["motive"], item["area"]) == ("Su factura", "cobro", "fiscal")
+    # While the message in the history is unchanged
+    message = body(api.http.get(f"/history/email/{sent}", headers=staff))
+    assert message["subject"] == "Su factura" and message["state"] == "sent"
+    # And an unknown motive is refused
+    unknown = api.http.patch(url, headers=staff, body=json.dumps({"motive": "otro"}))
+    assert unknown.status_code == 422 and body(unknown)["field"] == "motive"
+
+
+def test_a_manual_record_takes_every_change_but_who_and_when(api: Client, tenant: Tenant, clock: Any) -> None:
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    tables(api, tenant)
+    staff = tenant.staff_headers()
+    record = add_record(api, staff, "CLI-1", subject="Visita", record_type="visit")
+    url = f"/clients/CLI-1/register/{record['communication_id']}"
+    clock.set_now(START + timedelta(hours=1))
+    changed = api.http.patch(
+        url,
+        headers=tenant.admin_headers(),
+        body=json.dumps({"subject": "Reunión", "record_type": "meeting", "area": "laboral"}),
+    )
+    assert changed.status_code == 200, changed.body
+    detail = body(api.http.get(url, headers=staff))
+    assert (detail["subject"], detail["record_type"], detail["area"]) == ("Reunión", "meeting", "laboral")
+    assert detail["created_by"] == f"clerk@{tenant.company_id}" and detail["created_at"] == START.isoformat()
+    for field in ("created_by", "created_at"):
+        refused = api.http.patch(url, headers=staff, body=json.dumps({field: "x"}))
+        assert refused.status_code == 422 and body(refused)["field"] == field
+
+
+def test_deleting_from_the_register_keeps_the_message_in_the_history(api: Client, tenant: Tenant) -> None:
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    sent = send_email(tenant, "ana@example.com", "Su factura", client_id="CLI-1")
+    deliver_outboxes()
+    staff = tenant.staff_headers()
+
+    assert api.http.delete(f"/clients/CLI-1/register/{sent}", headers=staff).status_code == 204
+
+    assert register(api, staff, "CLI-1") == []
+    assert api.http.get(f"/clients/CLI-1/register/{sent}", headers=staff).status_code == 404
+    history = body(api.http.get("/history/email", headers=staff))["items"]
+    assert [i["communication_id"] for i in history] == [sent]
+    assert body(api.http.get(f"/history/email/{sent}", headers=staff))["subject"] == "Su factura"
+
+
+def test_attachments_upload_and_download_through_a_short_lived_link(api: Client, tenant: Tenant) -> None:
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    staff = tenant.staff_headers()
+    record = add_record(api, staff, "CLI-1", subject="Entrega de documentación", record_type="visit")
+    url = f"/clients/CLI-1/register/{record['communication_id']}/attachments"
+    scan = b"%PDF-1.7 escritura"
+
+    # When staff attach a scanned deed
+    response = api.http.post(
+        url,
+        headers=staff,
+        body=json.dumps(
+            {
+                "name": "escritura.pdf",
+                "content_type": "application/pdf",
+                "content_base64": base64.b64encode(scan).decode(),
+            }
+        ),
+    )
+    assert response.status_code == 201, response.body
+
+    # Then the record's detail lists it with a link that downloads the same bytes
+    detail = body(api.http.get(f"/clients/CLI-1/register/{record['communication_id']}", headers=staff))
+    [attachment] = detail["attachments"]
+    assert (attachment["name"], attachment["size"]) == ("escritura.pdf", len(scan))
+    assert requests.get(attachment["download_url"], timeout=10).content == scan
+    # And bad or oversized files are refused
+    bad = api.http.post(url, headers=staff, body=json.dumps({"name": "x", "content_base64": "no base64!"}))
+    assert bad.status_code == 422 and body(bad)["field"] == "content_base64"
+    big = base64.b64encode(b"\0" * (5 * 1024 * 1024 + 1)).decode()
+    too_big = api.http.post(
+        url, headers=staff, body=json.dumps({"name": "grande.bin", "content_base64": big})
+    )
+    assert too_big.status_code == 413 and body(too_big)["field"] == "content_base64"
+    # And a message's attachments are the ones it was sent with: none are added to it
+    sent = send_email(tenant, "ana@example.com", "Aviso", client_id="CLI-1")
+    on_message = api.http.post(
+        f"/clients/CLI-1/register/{sent}/attachments",
+        headers=staff,
+        body=json.dumps({"name": "x.txt", "content_base64": base64.b64encode(b"x").decode()}),
+    )
+    assert on_message.status_code == 409
+
+
+def test_motives_and_areas_are_managed_by_admins(api: Client, tenant: Tenant) -> None:
+    staff, admin = tenant.staff_headers(), tenant.admin_headers()
+    refused = api.http.post("/register/motives", headers=staff, body=json.dumps({"code": "x", "name": "X"}))
+    assert refused.status_code == 403
+    tables(api, tenant)
+    twice = api.http.post(
+        "/register/areas", headers=admin, body=json.dumps({"code": "fiscal", "name": "Otra"})
+    )
+    assert twice.status_code == 409 and body(twice)["field"] == "code"
+    assert (
+        api.http.put("/register/areas/fiscal", headers=admin, body=json.dumps({"name": "Fiscal"})).status_code
+        == 200
+    )
+    assert api.http.delete("/register/areas/laboral", headers=admin).status_code == 204
+    areas = body(api.http.get("/register/areas", headers=staff))["items"]
+    assert areas == [{"code": "fiscal", "name": "Fiscal"}]
+    assert api.http.get("/register/colors", headers=staff).status_code == 404
+
+
+def test_a_level_4_user_sees_only_their_own_records(api: Client, tenant: Tenant, clock: Any) -> None:
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    junior = {
+        "Authorization": "Bearer "
+        + IDENTITY.mint(tenant.company_id, user_id=f"junior@{tenant.company_id}", level=4, department="ops"),
+        "Content-Type": "application/json",
+    }
+    send_email(tenant, "ana@example.com", "Automático", client_id="CLI-1")
+    clerks = add_record(api, tenant.staff_headers(), "CLI-1", subject="Del empleado")
+    clock.set_now(START + timedelta(minutes=1))
+    add_record(api, junior, "CLI-1", subject="Del junior")
+    assert [i["subject"] for i in register(api, junior, "CLI-1")] == ["Del junior"]
+    assert (
+        api.http.get(f"/clients/CLI-1/register/{clerks['communication_id']}", headers=junior).status_code
+        == 404
+    )
+    assert len(register(api, tenant.staff_headers(), "CLI-1")) == 3
+
+
+def test_the_register_export_holds_exactly_the_filtered_rows(api: Client, tenant: Tenant, clock: Any) -> None:
+    from openpyxl import load_workbook
+
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    tables(api, tenant)
+    staff = tenant.staff_headers()
+    send_email(tenant, "ana@example.com", "Factura", client_id="CLI-1")
+    for n in range(3):
+        clock.set_now(START + timedelta(minutes=n + 1))
+        add_record(
+            api, staff, "CLI-1", subject=f"Llamada {n}", record_type="call", area="fiscal" if n else "laboral"
+        )
+
+    response = api.http.get(
+        "/clients/CLI-1/register/export?type=call&area=fiscal", headers={**staff, "Accept": XLSX}
+    )
+
+    assert response.status_code == 200, response.body
+    assert response.headers["Content-Type"] == XLSX
+    rows = list(load_workbook(io.BytesIO(response.body)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    header, data = rows[0], rows[1:]
+    assert [(r[header.index("Subject")], r[header.index("Area")]) for r in data] == [
+        ("Llamada 2", "fiscal"),
+        ("Llamada 1", "fiscal"),
+    ]
+
+
+def test_another_company_sees_nothing(api: Client, tenant: Tenant, other_tenant: Tenant) -> None:
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    record = add_record(api, tenant.staff_headers(), "CLI-1", subject="Privado")
+    other = other_tenant.admin_headers()
+    assert api.http.get("/clients/CLI-1/register", headers=other).status_code == 404
+    assert (
+        api.http.get(f"/clients/CLI-1/register/{record['communication_id']}", headers=other).status_code
+        == 404
+    )
+    assert (
+        api.http.delete(f"/clients/CLI-1/register/{record['communication_id']}", headers=other).status_code
+        == 404
+    )
+    assert (
+        api.http.get("/clients/CLI-1/register/export", headers={**other, "Accept": XLSX}).status_code == 404
+    )
+    assert body(api.http.get("/register/motives", headers=other))["items"] == []
