@@ -2,14 +2,16 @@
 
     uv run python -m bench.bulk_send [--emails 10000] [--workers 4]
 
-A company sends ``--emails`` e-mails (one per client) in one bulk send: the producer enqueues them
-in pages of 100 (what a send job's page worker does: render, then ``messaging.outbox.enqueue``,
-which writes the queued communications and puts an SQS message asking for the outbox to be
-drained); ``--workers`` outbox workers (the deployed ``on_sqs_message`` handler, polled from
-moto's SQS by the local queue runner, as Lambda's event source mapping does on AWS) drain the
-account's outbox concurrently, each over its own SMTP connection, until every e-mail reached the
-SMTP server (a separate process). The baseline sends the same number of look-alike messages in a
-plain smtplib loop over one connection, in the same run, to the same server.
+A company with ``--emails`` clients sends its ``invoice`` template to all of them as one manual
+send (C8), started with the same use case ``POST /sends`` calls: the job is created and its pages
+of 100 clients go on the ``pregon-send-jobs`` queue; page workers (the deployed ``expand_send_job``
+handler) render each page and enqueue its e-mails in the account's outbox, which puts messages on
+``pregon-outbox``; outbox workers (``deliver_outbox``) drain it concurrently, each over its own
+SMTP connection. Both handlers are polled from moto's SQS by the local queue runner with
+``--workers`` threads per queue, as Lambda's event source mappings do on AWS. Timed from the call
+until every e-mail reached the SMTP server (a separate process) and the job says ``done``. The
+baseline sends the same number of look-alike messages in a plain smtplib loop over one
+connection, in the same run, to the same server.
 
 Reports e-mails per second of both, their ratio, and DynamoDB requests per e-mail (every call
 counted in botocore, producer and workers alike).
@@ -36,34 +38,51 @@ from bench._stack import (
     local_stack,
     mail_server,
     make_company,
+    parallel,
     table,
     write_result,
 )
 
-PAGE = 100
 _TEXT = "Hola {name},\n\nTu factura de noviembre ya está disponible.\nTotal: $ 12.345,67\n\nCargas del Sur"
 _HTML = (
     "<p>Hola {name},</p><p>Tu factura de noviembre ya está disponible.</p><p>Total: <b>$ 12.345,67</b></p>"
 )
 
 
-def _message(i: int) -> Any:
-    from chalicelib.messaging.outbox import OutgoingMessage
+def _company_with_clients(mail: MailServer, count: int) -> str:
+    from chalicelib.clients.service import save_client
+    from chalicelib.senders.service import save_sender_account, set_sender_password
 
-    name = f"Cliente {i}"
-    return OutgoingMessage(
-        channel="email",
-        to_address=f"cliente{i}@example.com",
-        to_name=name,
-        subject="Tu factura de noviembre",
-        text=_TEXT.format(name=name),
-        html=_HTML.format(name=name),
-        message_type="custom:newsletter",
-        kind="manual",
-        client_id=f"CLI-{i:06d}",
-        area="tracking",
-        idempotency_key=f"bench:{i}",
+    company_id = make_company(mail.port, name=f"Bulk {uuid.uuid4().hex[:6]}")
+    save_sender_account(
+        company_id,
+        "all",
+        {
+            "kind": "smtp",
+            "display_name": "Cargas del Sur",
+            "from_address": FROM_ADDRESS,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mail.port,
+            "username": SMTP_USER,
+        },
     )
+    set_sender_password(company_id, "all", SMTP_PASSWORD)
+
+    def one(i: int) -> None:
+        save_client(
+            company_id,
+            f"CLI-{i:06d}",
+            name=f"Cliente {i}",
+            emails=[f"cliente{i}@example.com"],
+            phones=[],
+            contacts=[],
+            message_switches={},
+            preferred_agent=None,
+            collection_agent=None,
+        )
+
+    parallel(one, range(count), threads=8)
+    return company_id
 
 
 def _plain(mail: MailServer, count: int) -> dict[str, Any]:
@@ -88,22 +107,42 @@ def _plain(mail: MailServer, count: int) -> dict[str, Any]:
 
 def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
     from app import app
-    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.messaging.templates import MESSAGE_TYPES
+    from chalicelib.sends.service import ClientFilter, SendRequest, get_send_job, start_send
     from infrastructure.local.queues import LocalQueueRunner
 
-    company_id = make_company(mail.port, name=f"Bulk {uuid.uuid4().hex[:6]}")
+    setup_started = time.perf_counter()
+    company_id = _company_with_clients(mail, count)
+    setup_seconds = time.perf_counter() - setup_started
+    variables = MESSAGE_TYPES["invoice"].sample_data()
+    variables.pop("client", None)
     before = mail.count()
     meter = AwsMeter()
     with meter.active(), LocalQueueRunner(app, workers=workers) as runner:
         started = time.perf_counter()
-        for start in range(0, count, PAGE):
-            enqueue(company_id, [_message(i) for i in range(start, min(start + PAGE, count))])
+        result = start_send(
+            company_id,
+            SendRequest(
+                channel="email",
+                template_key="invoice",
+                variables=variables,
+                client_filter=ClientFilter(),
+                created_by="bench",
+            ),
+        )
+        assert result.job is not None
         caught = mail.wait_for(before + count, timeout=1800) - before
         seconds = time.perf_counter() - started
+        job = get_send_job(company_id, result.job.job_id)
+        while job.state != "done" and time.perf_counter() - started < seconds + 60:
+            time.sleep(0.5)
+            job = get_send_job(company_id, result.job.job_id)
         failures = runner.failures
     requests = sum(meter.dynamodb_calls().values())
     return {
         "emails": caught,
+        "job": {"state": job.state, "total": job.total, "sent": job.sent, "failed": job.failed},
+        "client_setup_seconds": round(setup_seconds, 1),
         "seconds": round(seconds, 3),
         "per_second": round(caught / seconds, 1),
         "workers": workers,
