@@ -41,12 +41,11 @@ def new_communication_id(now: datetime) -> str:
     this process), unique by 32 random bits more."""
     millis = int(now.timestamp() * 1000)
     with _id_lock:
-        if millis <= _last_id[0]:
-            millis, sequence = _last_id[0], _last_id[1] + 1
-        else:
+        # Within one millisecond, a sequence keeps creation order (a frozen test clock, or a
+        # fast loop); a clock that moved back simply starts again (the random part keeps ids unique).
+        sequence = _last_id[1] + 1 if millis == _last_id[0] else 0
+        if sequence > 0xFFFF:  # more than 65,536 in one millisecond: wrap (order only, not identity)
             sequence = 0
-        if sequence > 0xFFFF:  # more than 65,536 in one millisecond: borrow the next one
-            millis, sequence = millis + 1, 0
         _last_id[:] = [millis, sequence]
     return f"{millis:012x}{sequence:04x}{secrets.token_hex(4)}"
 

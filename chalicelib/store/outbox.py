@@ -187,9 +187,8 @@ def _job(item: SendJobModel) -> records.SendJob:
     )
 
 
-def create_job(job: records.SendJob) -> None:
-    bind()
-    SendJobModel(
+def _job_item(job: records.SendJob) -> SendJobModel:
+    return SendJobModel(
         job.company_id,
         job.job_id,
         channel=job.channel,
@@ -205,7 +204,12 @@ def create_job(job: records.SendJob) -> None:
         updated_at=job.updated_at,
         selection=job.selection,
         pages_total=job.pages_total,
-    ).save(condition=SendJobModel.job_id.does_not_exist())
+    )
+
+
+def create_job(job: records.SendJob) -> None:
+    bind()
+    _job_item(job).save(condition=SendJobModel.job_id.does_not_exist())
 
 
 def get_job(company_id: str, job_id: str) -> records.SendJob | None:
@@ -267,26 +271,7 @@ def create_job_once(job: records.SendJob, request_key: str | None) -> tuple[reco
                 MessageKeyModel(key, communication_id=job.job_id, created_at=job.created_at),
                 condition=MessageKeyModel.key.does_not_exist(),
             )
-            tx.save(
-                SendJobModel(
-                    job.company_id,
-                    job.job_id,
-                    channel=job.channel,
-                    template_key=job.template_key,
-                    state=job.state,
-                    total=job.total,
-                    queued=job.queued,
-                    sent=job.sent,
-                    failed=job.failed,
-                    skipped=job.skipped,
-                    created_by=job.created_by,
-                    created_at=job.created_at,
-                    updated_at=job.updated_at,
-                    selection=job.selection,
-                    pages_total=job.pages_total,
-                ),
-                condition=SendJobModel.job_id.does_not_exist(),
-            )
+            tx.save(_job_item(job), condition=SendJobModel.job_id.does_not_exist())
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons or []
         if not any(r is not None and r.code in LOST_RACE for r in reasons):
