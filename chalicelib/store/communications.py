@@ -282,12 +282,15 @@ def existing_key(company_id: str, idempotency_key: str) -> str | None:
 def ready_messages(company_id: str, outbox: str, now: datetime, limit: int) -> list[records.Communication]:
     """The oldest queued messages of an outbox that may go at ``now`` (not claimed)."""
     bind()
-    items = CommunicationModel.ready.query(
-        f"{company_id}#{outbox}",
-        CommunicationModel.ready_at <= f"{stamp(now)}#~",
-        limit=limit,
-    )
-    return [_record(i) for i in items]
+    keys = [
+        (company_id, item.communication_id)
+        for item in CommunicationModel.ready.query(
+            f"{company_id}#{outbox}", CommunicationModel.ready_at <= f"{stamp(now)}#~", limit=limit
+        )
+    ]
+    found = {i.communication_id: i for i in CommunicationModel.batch_get(keys, consistent_read=True)}
+    # In the index's order (oldest first); one claimed meanwhile is left out by the claim itself.
+    return [_record(found[cid]) for _, cid in keys if cid in found and found[cid].ready_outbox]
 
 
 def earliest_ready(company_id: str, outbox: str) -> datetime | None:

@@ -18,7 +18,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -340,11 +340,12 @@ class AttachmentRef(MapAttribute[str, object]):
 
 
 class ReadyIndex(GlobalSecondaryIndex["CommunicationModel"]):
-    """Sparse: only messages waiting in an outbox, oldest ``not_before`` first."""
+    """Sparse: only messages waiting in an outbox, oldest ``not_before`` first. Keys only: a
+    drain reads the few items it claims, and no write of a message body is copied here."""
 
     class Meta:
         index_name = "ready"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     ready_outbox = UnicodeAttribute(hash_key=True)
     ready_at = UnicodeAttribute(range_key=True)
