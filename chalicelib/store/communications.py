@@ -289,8 +289,14 @@ def ready_messages(company_id: str, outbox: str, now: datetime, limit: int) -> l
         )
     ]
     found = {i.communication_id: i for i in CommunicationModel.batch_get(keys, consistent_read=True)}
-    # In the index's order (oldest first); one claimed meanwhile is left out by the claim itself.
-    return [_record(found[cid]) for _, cid in keys if cid in found and found[cid].ready_outbox]
+    # In the index's order (oldest first). The item is read after the index: one that another
+    # drain claimed in between now has a lease ending later than ``now`` and is left out.
+    bound = f"{stamp(now)}#~"
+    return [
+        _record(item)
+        for _, cid in keys
+        if (item := found.get(cid)) is not None and item.ready_outbox and str(item.ready_at) <= bound
+    ]
 
 
 def earliest_ready(company_id: str, outbox: str) -> datetime | None:
@@ -314,7 +320,7 @@ def claim(
     until = now + lease
 
     def add(tx: TransactWrite, comm: records.Communication) -> None:
-        read_at = _index_keys(replace(comm, state="queued"))["ready_at"]
+        read_at = _claimed_at(comm, _index_keys(replace(comm, state="queued"))["ready_at"])
         sending = replace(comm, state="sending")
         tx.update(
             CommunicationModel(comm.company_id, comm.communication_id),
@@ -326,12 +332,18 @@ def claim(
                 CommunicationModel.ready_at.set(f"{stamp(until)}#{comm.communication_id}"),
                 *_status_key_actions(sending),
             ],
-            condition=CommunicationModel.ready_at == _claimed_at(comm, read_at),
+            condition=CommunicationModel.ready_at == read_at,
         )
 
+    # Only what is due: a message whose lease (or not-before) ends later is someone else's.
+    due = [
+        m
+        for m in messages
+        if (_claimed_at(m, _index_keys(replace(m, state="queued"))["ready_at"]) or "") <= f"{stamp(now)}#~"
+    ]
     owned: list[records.Communication] = []
-    for start in range(0, len(messages), _TX_ENTRIES):
-        owned += transact_all_or_drop(messages[start : start + _TX_ENTRIES], add)
+    for start in range(0, len(due), _TX_ENTRIES):
+        owned += transact_all_or_drop(due[start : start + _TX_ENTRIES], add)
     return [
         replace(c, state="sending", lease_until=until, attempts=c.attempts + 1, not_before=until)
         for c in owned

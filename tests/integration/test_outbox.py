@@ -274,3 +274,23 @@ def test_a_very_large_message_is_kept_in_s3_and_arrives_whole(tenant: Tenant, ma
     [mail] = mailbox.wait_for(1)
     part = mail.get_body(preferencelist=("html",))
     assert part is not None and part.get_content().strip() == html
+
+
+def test_a_message_another_worker_holds_is_not_claimed_even_when_read_after_its_claim(
+    tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.messaging.delivery import LEASE
+    from chalicelib.store import communications
+
+    # Given a worker that read the outbox, and another that claimed the message just after
+    enqueue_one = _messages(1)
+    from chalicelib.messaging.outbox import enqueue
+
+    [queued] = enqueue(tenant.company_id, enqueue_one, kick=False)
+    assert len(communications.claim([queued], T0, LEASE)) == 1
+    # When the first worker looks again (its read now shows the other's lease) and tries to claim
+    held = communications.get(tenant.company_id, queued.communication_id)
+    assert held is not None and held.state == "sending"
+    # Then it gets nothing: neither from the ready listing nor by claiming what it read
+    assert communications.ready_messages(tenant.company_id, "email:tracking", T0, 25) == []
+    assert communications.claim([held], T0, LEASE) == []
