@@ -30,5 +30,21 @@ def client(service: str) -> Any:
     return boto3.session.Session().client(service)  # type: ignore[call-overload]
 
 
+@cache
+def queue_url(name: str) -> str:
+    return str(client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def send_json_messages(queue_name: str, bodies: list[dict[str, Any]]) -> None:
+    """Put JSON messages on a queue, ten to a request (SQS's batch limit)."""
+    import json
+
+    url = queue_url(queue_name)
+    entries = [{"Id": str(n), "MessageBody": json.dumps(body)} for n, body in enumerate(bodies)]
+    for start in range(0, len(entries), 10):
+        client("sqs").send_message_batch(QueueUrl=url, Entries=entries[start : start + 10])
+
+
 def reset_clients() -> None:
     client.cache_clear()
+    queue_url.cache_clear()

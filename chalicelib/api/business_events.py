@@ -7,7 +7,6 @@ answers 202 (messages queued); the same ``event_id`` again answers 200 with the 
 
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from chalice import Blueprint, Response
@@ -30,31 +29,14 @@ def _caller(scope: str) -> str:
 
 def _parse_large(model: type[T]) -> T:
     """``parse_body`` with room for an attached PDF."""
-    from pydantic import ValidationError
-
-    from chalicelib.api.http import pydantic_errors
     from chalicelib.errors import ValidationFailed
 
-    raw = business_events.current_request.raw_body or b""
-    if len(raw) > MAX_INVOICE_BODY_BYTES:
-        raise ValidationFailed(
-            [
-                {
-                    "field": "pdf.content_base64",
-                    "message": "the request is larger than 10 MB (the PDF may be 7 MB)",
-                }
-            ]
-        )
-    try:
-        data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed([{"field": "body", "message": f"is not valid JSON ({exc})"}]) from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
-    try:
-        return model.model_validate(data)  # type: ignore[attr-defined]
-    except ValidationError as exc:
-        raise ValidationFailed(pydantic_errors(exc)) from exc
+    too_large = ValidationFailed(
+        [{"field": "pdf.content_base64", "message": "the request is larger than 10 MB (the PDF may be 7 MB)"}]
+    )
+    return parse_body(
+        business_events.current_request, model, max_bytes=MAX_INVOICE_BODY_BYTES, too_large=too_large
+    )
 
 
 @business_events.route("/events/invoice-issued", methods=["POST"], authorizer=pregon_auth)

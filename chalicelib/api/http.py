@@ -24,13 +24,22 @@ def principal_of(request: Request) -> Principal:
     return Principal.from_context(context)
 
 
-def parse_body(request: Request, model: type[T]) -> T:
-    """Validate the JSON body against a pydantic model; errors name the field."""
+def parse_body(
+    request: Request,
+    model: type[T],
+    *,
+    max_bytes: int = MAX_BODY_BYTES,
+    too_large: PregonError | None = None,
+) -> T:
+    """Validate the JSON body against a pydantic model; errors name the field. A body over
+    ``max_bytes`` raises ``too_large`` (by default a 422 on ``body``)."""
     from pydantic import ValidationError
 
     raw = request.raw_body or b""
-    if len(raw) > MAX_BODY_BYTES:
-        raise ValidationFailed([{"field": "body", "message": f"is larger than {MAX_BODY_BYTES} bytes"}])
+    if len(raw) > max_bytes:
+        raise too_large or ValidationFailed(
+            [{"field": "body", "message": f"is larger than {max_bytes} bytes"}]
+        )
     try:
         data = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -17,7 +16,6 @@ from chalicelib.api.http import (
     limit_param,
     parse_body,
     principal_of,
-    pydantic_errors,
 )
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import ValidationFailed
@@ -219,26 +217,17 @@ def delete_record(client_id: str, record_id: str) -> Response:
     status=201,
 )
 def add_attachment(client_id: str, record_id: str) -> Response:
-    from pydantic import ValidationError
-
     from chalicelib.api.history_schemas import AttachmentIn
     from chalicelib.register.service import PayloadTooLarge
     from chalicelib.register.service import add_attachment as attach
 
     caller = _staff()
-    raw = register.current_request.raw_body or b""
-    if len(raw) > MAX_ATTACHMENT_BODY:
-        raise PayloadTooLarge("an attachment is at most 5 MiB (5242880 bytes)", field="content_base64")
-    try:
-        data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed([{"field": "body", "message": f"is not valid JSON ({exc})"}]) from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
-    try:
-        body = AttachmentIn.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(pydantic_errors(exc)) from exc
+    body = parse_body(
+        register.current_request,
+        AttachmentIn,
+        max_bytes=MAX_ATTACHMENT_BODY,
+        too_large=PayloadTooLarge("an attachment is at most 5 MiB (5242880 bytes)", field="content_base64"),
+    )
     ref = attach(
         caller,
         client_id,

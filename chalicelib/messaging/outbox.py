@@ -14,7 +14,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cache
 
 from chalicelib import clock
 from chalicelib.channels.email import address_domain, new_message_id
@@ -187,27 +186,11 @@ def message_body(comm: Communication) -> tuple[str, str | None]:
 # --- kicking outboxes over SQS -----------------------------------------------------------------
 
 
-@cache
-def _queue_url(name: str) -> str:
-    from chalicelib.aws import client
-
-    return str(client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
-
-
-def reset_queue_cache() -> None:
-    _queue_url.cache_clear()
-
-
 def kick_outboxes(company_id: str, outboxes: set[str] | frozenset[str], *, workers: int = 1) -> None:
     """Ask the outbox workers to drain these outboxes now (``workers`` drains of each)."""
     if not outboxes:
         return
-    from chalicelib.aws import client
+    from chalicelib.aws import send_json_messages
 
-    url = _queue_url(get_settings().outbox_queue)
-    entries = [
-        {"Id": f"{n}", "MessageBody": json.dumps({"company_id": company_id, "outbox": outbox})}
-        for n, outbox in enumerate(sorted(outboxes) * workers)
-    ]
-    for start in range(0, len(entries), 10):
-        client("sqs").send_message_batch(QueueUrl=url, Entries=entries[start : start + 10])
+    bodies = [{"company_id": company_id, "outbox": outbox} for outbox in sorted(outboxes) * workers]
+    send_json_messages(get_settings().outbox_queue, bodies)

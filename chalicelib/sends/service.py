@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 from chalicelib import clock
@@ -248,23 +247,12 @@ def _start_job(company_id: str, request: SendRequest) -> SendResult:
     return SendResult(created=created, job=progress(job))
 
 
-@cache
-def _queue_url(name: str) -> str:
-    from chalicelib.aws import client
-
-    return str(client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
-
-
 def _put_pages(company_id: str, job_id: str, pages: list[dict[str, Any]]) -> None:
-    from chalicelib.aws import client
+    from chalicelib.aws import send_json_messages
 
-    url = _queue_url(send_jobs_queue())
-    entries = [
-        {"Id": str(n), "MessageBody": json.dumps({"company_id": company_id, "job_id": job_id, **page})}
-        for n, page in enumerate(pages)
-    ]
-    for start in range(0, len(entries), 10):
-        client("sqs").send_message_batch(QueueUrl=url, Entries=entries[start : start + 10])
+    send_json_messages(
+        send_jobs_queue(), [{"company_id": company_id, "job_id": job_id, **page} for page in pages]
+    )
 
 
 # --- progress ----------------------------------------------------------------------------------

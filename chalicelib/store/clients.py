@@ -46,7 +46,14 @@ def _client(item: ClientModel) -> records.Client:
 def save_client(client: records.Client, phone_region: str = "AR") -> records.Client:
     """Create or replace a client (the back office is the source of truth for its clients)."""
     bind()
-    _index_phones(client, phone_region)
+    # The stored client says which index entries to remove; read it once for both indexes.
+    try:
+        stored: records.Client | None = _client(
+            ClientModel.get(client.company_id, client.client_id, consistent_read=True)
+        )
+    except DoesNotExist:
+        stored = None
+    _index_phones(stored, client, phone_region)
     item = ClientModel(
         client.company_id,
         client.client_id,
@@ -70,7 +77,7 @@ def save_client(client: records.Client, phone_region: str = "AR") -> records.Cli
         updated_at=client.updated_at,
         balance=client.balance,
     )
-    _index_addresses(client)
+    _index_addresses(stored, client)
     item.save()
     return _client(item)
 
@@ -112,12 +119,9 @@ def _phones_of(client: records.Client | None, region: str) -> dict[str, str | No
     return numbers
 
 
-def _index_phones(client: records.Client, region: str) -> None:
+def _index_phones(stored: records.Client | None, client: records.Client, region: str) -> None:
     """Keep ``client-phones`` in step with the client's phones (and its contacts'), E.164."""
-    try:
-        before = _phones_of(_client(ClientModel.get(client.company_id, client.client_id)), region)
-    except DoesNotExist:
-        before = {}
+    before = _phones_of(stored, region)
     after = _phones_of(client, region)
     with ClientPhoneModel.batch_write() as batch:
         for phone in before.keys() - after.keys():
@@ -161,14 +165,10 @@ def addresses_of(client: records.Client) -> dict[str, str | None]:
     return found
 
 
-def _index_addresses(client: records.Client) -> None:
+def _index_addresses(stored: records.Client | None, client: records.Client) -> None:
     """Bring the ``client-addresses`` items of a client in step with the client about to be saved
-    (called before the client item is replaced: the stored one says what to remove)."""
-    try:
-        old = _client(ClientModel.get(client.company_id, client.client_id, consistent_read=True))
-        before = addresses_of(old)
-    except DoesNotExist:
-        before = {}
+    (``stored``, the one being replaced, says what to remove)."""
+    before = addresses_of(stored) if stored is not None else {}
     after = addresses_of(client)
     with ClientAddressModel.batch_write() as batch:
         for address in before.keys() - after.keys():

@@ -16,13 +16,11 @@ def reset_process_caches() -> None:
     """Forget settings, clients, keys and table bindings built from an older environment."""
     from chalicelib.auth import tokens
     from chalicelib.aws import reset_clients
-    from chalicelib.messaging.outbox import reset_queue_cache
     from chalicelib.settings import reset_settings
     from chalicelib.store.tables import rebind
 
     reset_settings()
     reset_clients()
-    reset_queue_cache()
     tokens._inline_keys.cache_clear()
     rebind()
 
