@@ -320,7 +320,6 @@ def claim(
     until = now + lease
 
     def add(tx: TransactWrite, comm: records.Communication) -> None:
-        read_at = _claimed_at(comm, _index_keys(replace(comm, state="queued"))["ready_at"])
         sending = replace(comm, state="sending")
         tx.update(
             CommunicationModel(comm.company_id, comm.communication_id),
@@ -332,15 +331,11 @@ def claim(
                 CommunicationModel.ready_at.set(f"{stamp(until)}#{comm.communication_id}"),
                 *_status_key_actions(sending),
             ],
-            condition=CommunicationModel.ready_at == read_at,
+            condition=CommunicationModel.ready_at == _read_at(comm),
         )
 
     # Only what is due: a message whose lease (or not-before) ends later is someone else's.
-    due = [
-        m
-        for m in messages
-        if (_claimed_at(m, _index_keys(replace(m, state="queued"))["ready_at"]) or "") <= f"{stamp(now)}#~"
-    ]
+    due = [m for m in messages if _read_at(m) <= f"{stamp(now)}#~"]
     owned: list[records.Communication] = []
     for start in range(0, len(due), _TX_ENTRIES):
         owned += transact_all_or_drop(due[start : start + _TX_ENTRIES], add)
@@ -350,12 +345,12 @@ def claim(
     ]
 
 
-def _claimed_at(comm: records.Communication, queued_ready_at: str | None) -> str | None:
+def _read_at(comm: records.Communication) -> str:
     """The ``ready_at`` a message was read with: its not-before while queued, its lease's end
-    while another worker held it (and the lease ran out)."""
+    while a worker holds it (or held it, and the lease ran out)."""
     if comm.state == "sending" and comm.lease_until is not None:
         return f"{stamp(comm.lease_until)}#{comm.communication_id}"
-    return queued_ready_at
+    return f"{stamp(comm.not_before or comm.created_at)}#{comm.communication_id}"
 
 
 def _status_key_actions(comm: records.Communication) -> list[Any]:
