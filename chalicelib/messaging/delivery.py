@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, replace
@@ -222,41 +221,27 @@ class _OutcomeWriter:
 
 
 def _write_outcomes(company_id: str, outcomes: list[Communication]) -> None:
-    now = clock.now()
-    store.record_outcomes(outcomes, now)
-    jobs: dict[str, Counter[str]] = {}
-    alerts: dict[str, Counter[str]] = {}
-    for outcome in outcomes:
-        final = _final_bucket(outcome.state)
-        if final is None:
-            continue
-        if outcome.job_id:
-            jobs.setdefault(outcome.job_id, Counter())[final] += 1
-        if outcome.alert_type:
-            alerts.setdefault(outcome.alert_type, Counter())[final] += 1
-    for job_id, counts in jobs.items():
-        outbox_store.count_job(
-            company_id, job_id, now, sent=counts["sent"], failed=counts["failed"], skipped=counts["skipped"]
-        )
-    for alert_type, counts in alerts.items():
-        company_store.count_alert_results(
-            company_id, alert_type, sent=counts["sent"], failed=counts["failed"] + counts["skipped"]
-        )
+    """Record outcomes; the jobs' and alert monitors' counters move in the same transactions."""
+    store.record_outcomes(outcomes, clock.now())
 
 
-def _final_bucket(state: str) -> str | None:
-    return {"sent": "sent", "failed": "failed", "suppressed": "skipped"}.get(state)
+def drain_outbox(
+    company_id: str, outbox: str, *, seconds: float | None = None, held: str | None = None
+) -> DrainReport:
+    """Deliver what an outbox may send now. Safe to run several at once on one outbox.
 
-
-def drain_outbox(company_id: str, outbox: str, *, seconds: float | None = None) -> DrainReport:
-    """Deliver what an outbox may send now. Safe to run several at once on one outbox."""
+    The drain first holds the outbox's wake-up at the end of its lease (``held``, when the
+    schedule already took it): if this process dies anywhere below, the schedule drains the
+    outbox again when the lease of what it claimed runs out. It settles the wake-up at the end."""
     report = DrainReport(company_id, outbox)
     deadline = time.monotonic() + (seconds if seconds is not None else get_settings().drain_seconds)
+    if held is None:
+        held = outbox_store.hold_wakeup(company_id, outbox, clock.now() + LEASE)
     setup = _setup(company_id, outbox)
     if setup.channel is None and not setup.fail_all:
         report.reason = setup.reason
         report.wake_at = clock.now() + ACCOUNT_RETRY
-        outbox_store.wake_later(company_id, outbox, report.wake_at)
+        outbox_store.settle_wakeup(company_id, outbox, held, report.wake_at)
         logger().warning(
             "outbox waits", extra={"company_id": company_id, "outbox": outbox, "reason": setup.reason}
         )
@@ -291,7 +276,7 @@ def drain_outbox(company_id: str, outbox: str, *, seconds: float | None = None) 
         finally:
             if setup.channel is not None:
                 setup.channel.close()
-    _plan_next(report, retry_at)
+    _plan_next(report, retry_at, held)
     metrics().add_metric(name="MessagesSent", unit="Count", value=report.sent)
     metrics().add_metric(name="MessagesFailed", unit="Count", value=report.failed)
     logger().info(
@@ -383,30 +368,36 @@ def _deliver(
     return replace(message, state="sent", sent_at=clock.now(), provider_message_id=provider_id, error=None)
 
 
-def _plan_next(report: DrainReport, retry_at: datetime | None) -> None:
-    """Make sure the outbox is drained again when it can be: now (out of time), at the next
-    window, at the earliest retry, or when a message that is not due yet becomes due."""
+def _plan_next(report: DrainReport, retry_at: datetime | None, held: str) -> None:
+    """Settle the outbox's wake-up: now (out of time: kicked again, and woken at the next tick
+    should the kick be lost), at the next window, at the earliest retry, or when a message that is
+    not due yet (a later not-before, another drain's lease) becomes due; cleared when empty."""
     from chalicelib.messaging.outbox import kick_outboxes
 
     company_id, outbox = report.company_id, report.outbox
     if report.more:
+        outbox_store.settle_wakeup(company_id, outbox, held, clock.now())
         kick_outboxes(company_id, {outbox})
         return
     candidates = [t for t in (report.wake_at, retry_at, store.earliest_ready(company_id, outbox)) if t]
     if candidates:
         report.wake_at = min(candidates) if report.wake_at is None else max(report.wake_at, min(candidates))
-        outbox_store.wake_later(company_id, outbox, report.wake_at)
+    outbox_store.settle_wakeup(company_id, outbox, held, report.wake_at)
 
 
 def wake_due_outboxes(now: datetime | None = None) -> list[DrainReport]:
-    """The minute schedule: drain every outbox whose wake-up time has come (a sparse index)."""
+    """The minute schedule: drain every outbox whose wake-up time has come (a sparse index).
+
+    Each wake-up is taken by moving it to the end of a lease, not by deleting it, so a drain
+    that dies leaves the outbox to be found again."""
     now = now or clock.now()
     reports = []
     for company_id, outbox, wake_at in list(outbox_store.due_wakeups(now)):
-        if not outbox_store.take_wakeup(company_id, outbox, wake_at):
+        held = outbox_store.take_wakeup(company_id, outbox, wake_at, now + LEASE)
+        if held is None:
             continue  # another invocation took it
         try:
-            reports.append(drain_outbox(company_id, outbox))
+            reports.append(drain_outbox(company_id, outbox, held=held))
         except Exception:
             logger().exception("outbox wake-up failed", extra={"company_id": company_id, "outbox": outbox})
             outbox_store.wake_later(company_id, outbox, now + ACCOUNT_RETRY)

@@ -150,7 +150,10 @@ def enqueue(
                 accounts[wanted] = account_for(company_id, message.area, personal_user=message.personal_user)
             account = accounts[wanted]
         comms.append(communication_for(company_id, message, now, account))
+    due = _due_by_outbox(comms)
+    announce(company_id, due)
     written = store.add_new([_offload_large_body(c) for c in comms])
+    announce(company_id, _due_by_outbox(written))
     if kick:
         kick_outboxes(company_id, {c.outbox for c in written if c.state == "queued" and c.outbox})
     failed = [c for c in written if c.state == "failed"]
@@ -160,6 +163,26 @@ def enqueue(
             extra={"company_id": company_id, "count": len(failed), "area": failed[0].outbox},
         )
     return written
+
+
+def _due_by_outbox(comms: Sequence[Communication]) -> dict[str, datetime]:
+    due: dict[str, datetime] = {}
+    for comm in comms:
+        if comm.state == "queued" and comm.outbox:
+            when = comm.not_before or comm.created_at
+            due[comm.outbox] = min(due.get(comm.outbox, when), when)
+    return due
+
+
+def announce(company_id: str, due: dict[str, datetime]) -> None:
+    """Set each outbox's wake-up no later than when its new messages are due: the durable signal
+    the minute schedule finds, whatever becomes of the SQS kick. Producers call it before they
+    write messages (a crash in between leaves a harmless early wake-up) and after (a drain that
+    settled the wake-up while they were writing cannot leave the messages unannounced)."""
+    from chalicelib.store.outbox import wake_later
+
+    for outbox, at in sorted(due.items()):
+        wake_later(company_id, outbox, at)
 
 
 def _offload_large_body(comm: Communication) -> Communication:

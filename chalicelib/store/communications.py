@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -25,7 +26,14 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store import records
-from chalicelib.store.models import AlertModel, AttachmentRef, CommunicationModel, MessageKeyModel
+from chalicelib.store.models import (
+    AlertModel,
+    AlertScheduleModel,
+    AttachmentRef,
+    CommunicationModel,
+    MessageKeyModel,
+    SendJobModel,
+)
 from chalicelib.store.tables import bind, transact_all_or_drop
 
 HISTORY_CHANNELS = frozenset({"email", "sms", "push"})
@@ -400,8 +408,45 @@ def record_outcomes(outcomes: Sequence[records.Communication], now: datetime) ->
         )
 
     for start in range(0, len(outcomes), _TX_ENTRIES):
-        transact_all_or_drop(outcomes[start : start + _TX_ENTRIES], add)
+        transact_all_or_drop(
+            outcomes[start : start + _TX_ENTRIES],
+            add,
+            extra=lambda tx, written: _count_outcomes(tx, written, now),
+        )
     _record_alerts([c for c in outcomes if c.alert_ref and c.state in ("sent", "failed", "suppressed")])
+
+
+_FINAL_BUCKETS = {"sent": "sent", "failed": "failed", "suppressed": "skipped"}
+
+
+def _count_outcomes(tx: TransactWrite, outcomes: list[records.Communication], now: datetime) -> None:
+    """Move the counters of the send jobs and alert monitors these outcomes end, in the
+    transaction that records them: a crash can never leave a message recorded but not counted
+    (or counted twice), so a job's progress is always the truth of its messages."""
+    jobs: dict[tuple[str, str], Counter[str]] = {}
+    alerts: dict[tuple[str, str], Counter[str]] = {}
+    for outcome in outcomes:
+        bucket = _FINAL_BUCKETS.get(outcome.state)
+        if bucket is None:
+            continue
+        if outcome.job_id:
+            jobs.setdefault((outcome.company_id, outcome.job_id), Counter())[bucket] += 1
+        if outcome.alert_type:
+            alerts.setdefault((outcome.company_id, outcome.alert_type), Counter())[bucket] += 1
+    for (company_id, job_id), counts in jobs.items():
+        tx.update(
+            SendJobModel(company_id, job_id),
+            actions=[SendJobModel.updated_at.set(now)]
+            + [getattr(SendJobModel, name).add(n) for name, n in counts.items() if n],
+        )
+    for (company_id, alert_type), counts in alerts.items():
+        tx.update(
+            AlertScheduleModel(company_id, alert_type),
+            actions=[
+                AlertScheduleModel.sent_count.add(counts["sent"]),
+                AlertScheduleModel.failed_count.add(counts["failed"] + counts["skipped"]),
+            ],
+        )
 
 
 def _record_alerts(outcomes: Sequence[records.Communication]) -> None:

@@ -67,6 +67,10 @@ def release_in_window(company_id: str, outbox: str, window_start: datetime, unus
 
 
 # --- wake-ups ------------------------------------------------------------------------------------
+#
+# An outbox item's ``wake_at`` (in the sparse ``wakeups`` index) is the one durable signal that an
+# outbox has work: it is set before messages are written (and again after), held by a drain while
+# it runs, and settled by the drain when it ends. SQS kicks only make delivery start sooner.
 
 
 def wake_later(company_id: str, outbox: str, at: datetime) -> None:
@@ -90,19 +94,50 @@ def due_wakeups(now: datetime, limit: int = 500) -> Iterator[tuple[str, str, str
         yield item.company_id, item.outbox_key, str(item.wake_at)
 
 
-def take_wakeup(company_id: str, outbox: str, wake_at: str) -> bool:
-    """Clear a due wake-up; only one caller gets True for it."""
+def hold_wakeup(company_id: str, outbox: str, until: datetime) -> str:
+    """A drain starts: move the outbox's wake-up to ``until`` (the end of the drain's lease), so
+    that if the drain dies, the schedule drains the outbox again then. Returns the wake-up held."""
     bind()
+    held = stamp(until)
+    OutboxModel(company_id, outbox).update(
+        actions=[OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(held)]
+    )
+    return held
+
+
+def take_wakeup(company_id: str, outbox: str, wake_at: str, until: datetime) -> str | None:
+    """The schedule takes a due wake-up by holding it until ``until``: only one caller gets it
+    (None for the others). Returns the wake-up held."""
+    bind()
+    held = stamp(until)
     try:
         OutboxModel(company_id, outbox).update(
-            actions=[OutboxModel.wake_shard.remove(), OutboxModel.wake_at.remove()],
-            condition=OutboxModel.wake_at == wake_at,
+            actions=[OutboxModel.wake_at.set(held)], condition=OutboxModel.wake_at == wake_at
         )
     except UpdateError as exc:
         if _conditional(exc):
-            return False
+            return None
         raise
-    return True
+    return held
+
+
+def settle_wakeup(company_id: str, outbox: str, held: str, next_at: datetime | None) -> None:
+    """A drain ends: replace the wake-up it held by ``next_at`` (when the outbox has work again),
+    or clear it (nothing waits). When someone changed the wake-up meanwhile (a new message, another
+    drain), theirs stays, and ``next_at`` is only added if it is earlier."""
+    bind()
+    actions: list[Any]
+    if next_at is not None:
+        actions = [OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(stamp(next_at))]
+    else:
+        actions = [OutboxModel.wake_shard.remove(), OutboxModel.wake_at.remove()]
+    try:
+        OutboxModel(company_id, outbox).update(actions=actions, condition=OutboxModel.wake_at == held)
+    except UpdateError as exc:
+        if not _conditional(exc):
+            raise
+        if next_at is not None:
+            wake_later(company_id, outbox, next_at)
 
 
 # --- suppressions ----------------------------------------------------------------------------------

@@ -69,7 +69,11 @@ def connection() -> Connection:
 
 
 def transact_all_or_drop(
-    entries: Sequence[T], add: Callable[[TransactWrite, T], None], actions_per_entry: int = 1
+    entries: Sequence[T],
+    add: Callable[[TransactWrite, T], None],
+    actions_per_entry: int = 1,
+    *,
+    extra: Callable[[TransactWrite, list[T]], None] | None = None,
 ) -> list[T]:
     """Write each entry's conditional actions in one transaction, all-or-nothing per entry: when
     the transaction is cancelled, the entries whose conditions failed (or that raced another
@@ -77,7 +81,8 @@ def transact_all_or_drop(
 
     Every entry must add ``actions_per_entry`` actions of one kind (all puts or all updates):
     PynamoDB orders a transaction's items by kind, and the cancellation reasons come back in
-    that order.
+    that order. ``extra`` adds, after them, unconditional updates that belong with the entries
+    written (counters of what they became): they commit exactly when the entries do.
     """
     pending = list(entries)
     while pending:
@@ -85,6 +90,8 @@ def transact_all_or_drop(
             with TransactWrite(connection=connection()) as tx:
                 for entry in pending:
                     add(tx, entry)
+                if extra is not None:
+                    extra(tx, pending)  # unconditional updates of what the entries change
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             lost = {

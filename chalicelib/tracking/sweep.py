@@ -19,10 +19,17 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import chain
 
 from chalicelib import clock
 from chalicelib.errors import ValidationFailed
-from chalicelib.messaging.outbox import OutgoingMessage, communication_for, kick_outboxes, outbox_of
+from chalicelib.messaging.outbox import (
+    OutgoingMessage,
+    announce,
+    communication_for,
+    kick_outboxes,
+    outbox_of,
+)
 from chalicelib.messaging.templates import effective_template
 from chalicelib.observability import logger, metrics
 from chalicelib.rendering import render_untrusted
@@ -91,16 +98,23 @@ def sweep_company(company_id: str, now: datetime | None = None, *, workers: int 
     sources = effective_template(company_id, "tracking_alert").sources
     writer = _AlertWriter(company, account, sources, now)
     outbox = {outbox_of("email", account.area)}
+    due = store.pending_parcels(company_id)
+    first = next(due, None)
+    if first is None:
+        return report
+    # The outbox's wake-up is set before any alert is written and again after: the SQS kicks
+    # below only make delivery start sooner.
+    announce(company_id, dict.fromkeys(outbox, now))
     kicked = False
     with ThreadPoolExecutor(max_workers=workers or get_settings().sweep_workers) as pool:
         # A feeder thread pages through the due parcels and hands chunks to the pool to render
         # and claim (a transaction per chunk); the outbox starts delivering after the first.
-        for claimed in _claimed_in_order(
-            pool, store.pending_parcels(company_id), catalog, writer, now, report
-        ):
+        for claimed in _claimed_in_order(pool, chain([first], due), catalog, writer, now, report):
             if claimed and not kicked:
                 kick_outboxes(company_id, outbox)
                 kicked = True
+    if report.queued:
+        announce(company_id, dict.fromkeys(outbox, now))
     if report.queued and not kicked:
         kick_outboxes(company_id, outbox)
     elif kicked:

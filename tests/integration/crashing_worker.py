@@ -1,0 +1,61 @@
+"""An outbox worker that dies: ``python -m tests.integration.crashing_worker COMPANY OUTBOX POINT N NOW``.
+
+It runs the deployed drain (:func:`chalicelib.messaging.delivery.drain_outbox`) in its own process,
+with the clock frozen at NOW, and kills itself with SIGKILL at POINT, so no ``finally`` and no
+background writer gets to run, as when Lambda times out or a machine dies:
+
+- ``after-claim``: right after the first batch was claimed, before anything was sent;
+- ``mid-batch``: after the server accepted N messages, before the N+1th is sent;
+- ``before-record``: when the first batch of outcomes is about to be written (all of it sent).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from datetime import datetime
+from typing import Any
+
+
+def _die() -> None:
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main(company_id: str, outbox: str, point: str, n: int, now: str) -> None:
+    from chalicelib import clock
+    from chalicelib.messaging import delivery
+    from chalicelib.store import communications
+
+    clock.set_now(datetime.fromisoformat(now))
+    if point == "after-claim":
+        claim = communications.claim
+
+        def claim_then_die(*args: Any, **kwargs: Any) -> Any:
+            claim(*args, **kwargs)
+            _die()
+
+        communications.claim = claim_then_die  # type: ignore[assignment]
+    elif point == "mid-batch":
+        deliver = delivery._EmailChannel.deliver
+        accepted = {"count": 0}
+
+        def deliver_until_n(self: Any, message: Any) -> str:
+            if accepted["count"] >= n:
+                _die()
+            answer = deliver(self, message)
+            accepted["count"] += 1
+            return answer
+
+        delivery._EmailChannel.deliver = deliver_until_n  # type: ignore[method-assign]
+    elif point == "before-record":
+        communications.record_outcomes = lambda *args, **kwargs: _die()  # type: ignore[assignment]
+    else:
+        raise SystemExit(f"unknown crash point {point!r}")
+    delivery.drain_outbox(company_id, outbox)
+    raise SystemExit("the worker was meant to die before finishing")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])

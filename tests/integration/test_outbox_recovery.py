@@ -1,0 +1,198 @@
+"""Crash recovery of the outbox (Q3, C2, issue 16): whatever moment a worker dies at, and whether or
+not its SQS kick survives, the minute wake-up alone finds every queued or leased message within
+one lease plus one tick; every message is delivered and recorded once, and a send job's progress
+ends at the truth of its messages. Workers are killed for real (SIGKILL of a process)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from infrastructure.local.paths import REPO_ROOT
+from tests.conftest import Tenant, purge_outbox_queue
+from tests.integration.tracking_steps import T0
+
+OUTBOX = "email:tracking"
+MESSAGES = 40
+
+
+def _queue_a_job(tenant: Tenant, count: int) -> str:
+    """A send job of ``count`` e-mails, all expanded into the tracking account's outbox."""
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+    from chalicelib.store import outbox as job_store
+    from chalicelib.store.communications import new_communication_id
+    from chalicelib.store.records import SendJob
+
+    job_id = new_communication_id(T0)
+    job_store.create_job(
+        SendJob(
+            company_id=tenant.company_id,
+            job_id=job_id,
+            channel="email",
+            template_key="invoice",
+            state="sending",
+            total=count,
+            queued=0,
+            sent=0,
+            failed=0,
+            skipped=0,
+            created_by="admin@test",
+            created_at=T0,
+            updated_at=T0,
+            selection="{}",
+            pages_total=1,
+        )
+    )
+    enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                to_address=f"client{n:03d}@example.com",
+                subject=f"Factura {n:03d}",
+                text="Su factura",
+                area="tracking",
+                kind="manual",
+                idempotency_key=f"job:{job_id}:{n}",
+                job_id=job_id,
+            )
+            for n in range(count)
+        ],
+    )
+    return job_id
+
+
+def _kill_a_worker_at(tenant: Tenant, point: str, n: int = 0, now: datetime = T0) -> None:
+    """Run a real outbox worker in its own process and let it SIGKILL itself at ``point``."""
+    finished = subprocess.run(
+        [
+            *(sys.executable, "-m", "tests.integration.crashing_worker"),
+            *(tenant.company_id, OUTBOX, point, str(n), now.isoformat()),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == -9, finished.stderr[-2000:]
+
+
+def _wake_until_idle(clock: Any, start: datetime, minutes: int) -> list[Any]:
+    """The minute schedule, tick after tick, from ``start`` for ``minutes`` minutes."""
+    from chalicelib.messaging.delivery import wake_due_outboxes
+
+    reports = []
+    for minute in range(minutes + 1):
+        clock.set_now(start + timedelta(minutes=minute, seconds=1))
+        reports += wake_due_outboxes()
+    return reports
+
+
+def _recipients(mailbox: MailCatcher) -> Counter[str]:
+    return Counter(r for m in mailbox.messages() for r in envelope_recipients(m))
+
+
+def _states(tenant: Tenant) -> Counter[str]:
+    from chalicelib.store.communications import history_page
+
+    found: Counter[str] = Counter()
+    cursor = None
+    while True:
+        page = history_page(tenant.company_id, "email", limit=100, cursor=cursor)
+        found.update(c.state for c in page.items)
+        cursor = page.cursor
+        if not cursor:
+            return found
+
+
+@pytest.mark.parametrize(
+    ("point", "accepted_before_crash"),
+    [
+        ("after-claim", 0),  # claimed 25, sent none
+        ("mid-batch", 10),  # the server accepted 10 of the first batch; none was recorded
+        ("before-record", None),  # the first batch was sent; its outcomes were never written
+    ],
+)
+def test_a_worker_killed_at_any_moment_loses_nothing(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any, point: str, accepted_before_crash: int | None
+) -> None:
+    from chalicelib.messaging.delivery import LEASE
+    from chalicelib.sends.service import get_send_job
+
+    # Given a job of 40 e-mails queued, whose SQS kick was lost
+    job_id = _queue_a_job(tenant, MESSAGES)
+    purge_outbox_queue()
+    # When a worker drains the outbox and is killed at that moment
+    _kill_a_worker_at(tenant, point, n=accepted_before_crash or 0)
+    accepted = sum(_recipients(mailbox).values())
+    if accepted_before_crash is not None:
+        assert accepted == accepted_before_crash
+    else:
+        assert accepted >= 25  # at least the whole first batch went out before the crash
+    # And only the minute schedule runs from then on, for one lease and two ticks
+    _wake_until_idle(clock, T0, int(LEASE.total_seconds() // 60) + 2)
+    # Then every client got the e-mail; only those the server accepted before the crash twice
+    received = _recipients(mailbox)
+    assert sorted(received) == [f"client{n:03d}@example.com" for n in range(MESSAGES)]
+    assert sum(received.values()) - MESSAGES == accepted
+    # And every message is recorded sent, once; none is stuck queued or sending
+    assert _states(tenant) == Counter({"sent": MESSAGES})
+    # And the job's progress is the truth of its messages
+    progress = get_send_job(tenant.company_id, job_id)
+    assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
+
+
+def test_queued_messages_whose_kicks_were_all_lost_go_out_with_the_wake_up_alone(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import wake_due_outboxes
+    from chalicelib.sends.service import get_send_job
+
+    # Given 100 e-mails queued, and the outbox queue purged (every SQS kick lost)
+    job_id = _queue_a_job(tenant, 100)
+    purge_outbox_queue()
+    # When no worker ever ran, and the minute schedule comes
+    clock.set_now(T0 + timedelta(minutes=1))
+    reports = [r for r in wake_due_outboxes() if r.company_id == tenant.company_id]
+    # Then the wake-up alone delivers all of them, each once
+    assert sum(r.sent for r in reports) == 100
+    assert sorted(_recipients(mailbox).values()) == [1] * 100
+    assert get_send_job(tenant.company_id, job_id).state == "done"
+
+
+def test_a_drain_that_runs_out_of_time_leaves_a_wake_up_even_if_its_kick_is_lost(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import drain_outbox, wake_due_outboxes
+
+    # Given 60 e-mails queued and a drain with no time left after its first batch
+    _queue_a_job(tenant, 60)
+    purge_outbox_queue()
+    first = drain_outbox(tenant.company_id, OUTBOX, seconds=0)
+    assert first.more and first.sent == 25
+    # When the kick it sent to go on is lost
+    purge_outbox_queue()
+    # Then the next tick carries on until all are sent
+    clock.set_now(T0 + timedelta(minutes=1))
+    assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 35
+    assert sum(_recipients(mailbox).values()) == 60
+
+
+def test_an_idle_outbox_has_no_wake_up_left(tenant: Tenant, mailbox: MailCatcher, clock: Any) -> None:
+    from chalicelib.messaging.delivery import wake_due_outboxes
+    from chalicelib.store.outbox import due_wakeups
+    from tests.conftest import deliver_outboxes
+
+    # Given messages queued and delivered
+    _queue_a_job(tenant, 3)
+    assert deliver_outboxes()["sent"] == 3
+    # Then the outbox no longer asks to be woken: the schedule costs what is due, not what exists
+    clock.set_now(T0 + timedelta(days=1))
+    assert [o for c, o, _ in due_wakeups(clock.now()) if c == tenant.company_id] == []
+    assert [r for r in wake_due_outboxes() if r.company_id == tenant.company_id] == []
