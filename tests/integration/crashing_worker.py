@@ -36,7 +36,7 @@ def main(company_id: str, outbox: str, point: str, n: int, now: str) -> None:
             claim(*args, **kwargs)
             _die()
 
-        communications.claim = claim_then_die  # type: ignore[assignment]
+        communications.claim = claim_then_die
     elif point == "mid-batch":
         deliver = delivery._EmailChannel.deliver
         accepted = {"count": 0}
@@ -50,7 +50,7 @@ def main(company_id: str, outbox: str, point: str, n: int, now: str) -> None:
 
         delivery._EmailChannel.deliver = deliver_until_n  # type: ignore[method-assign]
     elif point == "before-record":
-        communications.record_outcomes = lambda *args, **kwargs: _die()  # type: ignore[assignment]
+        communications.record_outcomes = lambda *args, **kwargs: _die()
     else:
         raise SystemExit(f"unknown crash point {point!r}")
     delivery.drain_outbox(company_id, outbox)
