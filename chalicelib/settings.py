@@ -31,6 +31,7 @@ class Settings:
     ses_configuration_set: str
     inbound_domain: str = "inbound.pregon.local"
     inbound_bucket: str = "pregon-inbound"
+    outbox_lease_seconds: int = 300
 
 
 def _env(name: str, default: str = "") -> str:
@@ -58,6 +59,8 @@ def get_settings() -> Settings:
         # I3: mail to <company_id>@<inbound_domain> is received by SES, kept raw in inbound_bucket.
         inbound_domain=_env("PREGON_INBOUND_DOMAIN", "inbound.pregon.local").lower(),
         inbound_bucket=_env("PREGON_INBOUND_BUCKET", "pregon-inbound"),
+        # How long a worker holds what it claimed: after that, a dead worker's messages are ready.
+        outbox_lease_seconds=int(_env("PREGON_OUTBOX_LEASE_SECONDS", "300")),
     )
 
 

@@ -37,12 +37,18 @@ from chalicelib.store import outbox as outbox_store
 from chalicelib.store.records import Communication, SenderAccount
 
 BATCH = 25
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=5)  # the default of PREGON_OUTBOX_LEASE_SECONDS
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=2)
 ACCOUNT_RETRY = timedelta(minutes=15)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def lease() -> timedelta:
+    """How long a drain holds what it claimed (and the outbox's wake-up): a worker that dies
+    leaves its messages to the next drain after this."""
+    return timedelta(seconds=get_settings().outbox_lease_seconds)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -236,7 +242,7 @@ def drain_outbox(
     report = DrainReport(company_id, outbox)
     deadline = time.monotonic() + (seconds if seconds is not None else get_settings().drain_seconds)
     if held is None:
-        held = outbox_store.hold_wakeup(company_id, outbox, clock.now() + LEASE)
+        held = outbox_store.hold_wakeup(company_id, outbox, clock.now() + lease())
     setup = _setup(company_id, outbox)
     if setup.channel is None and not setup.fail_all:
         report.reason = setup.reason
@@ -321,7 +327,7 @@ def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
                 reason = f"rate limit: {count} per {hours} h reached until {window[1].isoformat()}"
                 return _Batch(now, [], {}, stop=True, wake_at=window[1], reason=reason)
             ready = ready[:granted]
-        owned = store.claim(ready, now, LEASE)
+        owned = store.claim(ready, now, lease())
         if window is not None:
             outbox_store.release_in_window(company_id, outbox, window[0], len(ready) - len(owned))
         if owned:
@@ -393,7 +399,7 @@ def wake_due_outboxes(now: datetime | None = None) -> list[DrainReport]:
     now = now or clock.now()
     reports = []
     for company_id, outbox, wake_at in list(outbox_store.due_wakeups(now)):
-        held = outbox_store.take_wakeup(company_id, outbox, wake_at, now + LEASE)
+        held = outbox_store.take_wakeup(company_id, outbox, wake_at, now + lease())
         if held is None:
             continue  # another invocation took it
         try:

@@ -27,6 +27,7 @@ import boto3
 from botocore.config import Config
 
 from infrastructure.local.paths import LOCAL_DIR, LOG_DIR, free_port
+from infrastructure.local.processes import dies_with_parent, forget, record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -121,8 +122,10 @@ class DynamoDBLocal:
         *,
         log_file: Path | None = None,
         host: str = "127.0.0.1",
+        run_dir: Path | None = None,
     ) -> None:
         self.host = host
+        self._run_dir = run_dir  # where the local stack keeps its children's pid files
         self.port = port if port is not None else free_port(host)
         self.db_path = db_path
         self._log_file = log_file
@@ -182,13 +185,15 @@ class DynamoDBLocal:
         self._log_file.parent.mkdir(parents=True, exist_ok=True)
         self._log_handle = self._log_file.open("wb")
         self._process = subprocess.Popen(
-            self.command(jar_dir),
+            dies_with_parent(self.command(jar_dir)),  # even when the parent is killed
             cwd=jar_dir,
             stdin=subprocess.DEVNULL,
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop Java in order
         )
+        if self._run_dir is not None:
+            record(self._run_dir, "dynamodb", self._process.pid, "DynamoDBLocal.jar")
         try:
             self._wait_until_ready(timeout)
         except BaseException:
@@ -232,6 +237,8 @@ class DynamoDBLocal:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+        if self._run_dir is not None:
+            forget(self._run_dir, "dynamodb")
         if self._log_handle is not None:
             self._log_handle.close()
             self._log_handle = None

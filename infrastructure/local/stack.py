@@ -68,6 +68,11 @@ class LocalPaths:
         return self.root / "logs"
 
     @property
+    def run(self) -> Path:
+        """Pid files of the running stack and its children."""
+        return self.root / "run"
+
+    @property
     def kms_state(self) -> Path:
         return self.root / "kms-key.json"
 
@@ -155,6 +160,22 @@ def _apply_environment(env: dict[str, str]) -> None:
     reset_clients()
 
 
+def _take_over_from_a_dead_run(paths: LocalPaths) -> None:
+    """Refuse to start beside a running stack; stop what a killed one left running."""
+    from infrastructure.local.processes import STACK, record, running_stack, stop_leftovers
+
+    other = running_stack(paths.run)
+    if other is not None:
+        raise SystemExit(
+            f"the local stack is already running from {paths.root} (pid {other}). Stop it with "
+            f"Ctrl-C in its terminal (or `kill {other}`), or use another --local-dir."
+        )
+    stopped = stop_leftovers(paths.run)
+    if stopped:
+        log.warning("stopped what the previous run left behind: %s", ", ".join(stopped))
+    record(paths.run, STACK, os.getpid(), "infrastructure.local.stack")
+
+
 def _check_ports_free(ports: Ports) -> None:
     busy = [f"{name} {port}" for name, port in vars(ports).items() if not port_is_free(port)]
     if busy:
@@ -236,6 +257,7 @@ def run(ports: Ports, paths: LocalPaths = LocalPaths()) -> int:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     if not (REPO_ROOT / "app.py").exists():
         raise SystemExit(f"{REPO_ROOT / 'app.py'} is missing: there is no service to run yet")
+    _take_over_from_a_dead_run(paths)
     _check_ports_free(ports)
     for folder in (paths.root, paths.dynamodb, paths.mail, paths.logs):
         folder.mkdir(parents=True, exist_ok=True)
@@ -265,12 +287,17 @@ def _run_until_stopped(
 ) -> int:
     from infrastructure.local.dynamodb import DynamoDBLocal
     from infrastructure.local.motoserver import MotoServer, ensure_kms_key
+    from infrastructure.local.processes import STACK, dies_with_parent, forget, record
 
     with ExitStack() as running:
         # Once shutting down, further Ctrl-C presses must not cut the cleanup short.
         running.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
+        running.callback(forget, paths.run, STACK)
         dynamodb = DynamoDBLocal(
-            port=ports.dynamodb, db_path=paths.dynamodb, log_file=paths.logs / "dynamodb.log"
+            port=ports.dynamodb,
+            db_path=paths.dynamodb,
+            log_file=paths.logs / "dynamodb.log",
+            run_dir=paths.run,
         )
         running.enter_context(dynamodb)
         moto = running.enter_context(MotoServer(port=ports.moto))
@@ -297,22 +324,26 @@ def _run_until_stopped(
         demo = seed_demo_company(paths.demo_credentials, smtp_port=ports.smtp)
 
         chalice = subprocess.Popen(
-            [
-                _chalice_executable(),
-                "local",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ports.api),
-                "--stage",
-                STAGE,
-                "--no-autoreload",
-            ],
+            dies_with_parent(
+                [
+                    _chalice_executable(),
+                    "local",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(ports.api),
+                    "--stage",
+                    STAGE,
+                    "--no-autoreload",
+                ]
+            ),
             cwd=REPO_ROOT,
             env=dict(os.environ),
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # we stop it in order on Ctrl-C
         )
+        record(paths.run, "chalice", chalice.pid, "chalice local")
+        running.callback(forget, paths.run, "chalice")
         running.callback(_stop_process, chalice, "chalice local")
         _wait_for_port(ports.api, chalice)
 

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.e2e
 
 
 class RunningStack:
-    def __init__(self, local_dir: Path) -> None:
+    def __init__(self, local_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.local_dir = local_dir
+        self.extra_env = dict(extra_env or {})
         self.ports = {name: free_port() for name in ("api", "dynamodb", "moto", "smtp")}
         self.api = f"http://127.0.0.1:{self.ports['api']}"
         self.output: list[str] = []
@@ -35,6 +36,7 @@ class RunningStack:
         for name in list(env):
             if name.startswith(("AWS_", "PREGON_")) and name != "PREGON_LOCAL_DIR":
                 env.pop(name)
+        env.update(self.extra_env)
         self.process = subprocess.Popen(
             [
                 "bash",
