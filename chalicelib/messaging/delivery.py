@@ -22,7 +22,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib import clock
@@ -42,7 +42,6 @@ MAX_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=2)
 ACCOUNT_RETRY = timedelta(minutes=15)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def lease() -> timedelta:
@@ -56,13 +55,6 @@ def backoff(attempt: int) -> timedelta:
     so that messages failed together do not come back together."""
     base = min(BACKOFF_BASE * (2 ** max(attempt - 1, 0)), BACKOFF_CAP)
     return base * random.uniform(0.8, 1.2)
-
-
-def rate_window(now: datetime, hours: int) -> tuple[datetime, datetime]:
-    """The fixed window of ``hours`` hours (counted from the epoch, UTC) that ``now`` falls in."""
-    span = timedelta(hours=hours)
-    start = _EPOCH + span * ((now - _EPOCH) // span)
-    return start, start + span
 
 
 @dataclass
@@ -318,18 +310,20 @@ def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
         ready = store.ready_messages(company_id, outbox, now, BATCH)
         if not ready:
             return _Batch(now, [], {}, stop=True)
-        window: tuple[datetime, datetime] | None = None
+        grant = None
         if setup.limit is not None:
             count, hours = setup.limit
-            window = rate_window(now, hours)
-            granted = outbox_store.reserve_in_window(company_id, outbox, *window, len(ready), count)
-            if granted == 0:
-                reason = f"rate limit: {count} per {hours} h reached until {window[1].isoformat()}"
-                return _Batch(now, [], {}, stop=True, wake_at=window[1], reason=reason)
-            ready = ready[:granted]
+            grant = outbox_store.reserve_rate(company_id, outbox, now, hours, len(ready), count)
+            if grant.granted == 0:
+                assert grant.room_at is not None
+                reason = (
+                    f"rate limit: {count} per {hours} h reached; room again at {grant.room_at.isoformat()}"
+                )
+                return _Batch(now, [], {}, stop=True, wake_at=grant.room_at, reason=reason)
+            ready = ready[: grant.granted]
         owned = store.claim(ready, now, lease())
-        if window is not None:
-            outbox_store.release_in_window(company_id, outbox, window[0], len(ready) - len(owned))
+        if grant is not None:
+            outbox_store.release_rate(company_id, outbox, grant, len(ready) - len(owned))
         if owned:
             suppressed = outbox_store.suppressed_among(company_id, [_address_key(m) for m in owned])
             return _Batch(now, owned, suppressed)

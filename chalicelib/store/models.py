@@ -507,15 +507,16 @@ class WakeupsIndex(GlobalSecondaryIndex["OutboxModel"]):
 
 
 class OutboxModel(Model):
-    """Per outbox: its wake-up time (sparse) while messages wait for a later window or a retry;
-    and, under ``<outbox>#window#<start>``, the messages counted in one rate-limit window."""
+    """Per outbox: its wake-up time (sparse) while it has work; and, under ``<outbox>#rate``, the
+    messages granted per minute over the last hours of its account's rate limit (JSON)."""
 
     class Meta(_Meta):
         table_name = "outboxes"
 
     company_id = UnicodeAttribute(hash_key=True)
     outbox_key = UnicodeAttribute(range_key=True)
-    window_count = NumberAttribute(null=True)
+    rate_grants = UnicodeAttribute(null=True)
+    rate_version = NumberAttribute(null=True)
     wake_shard = UnicodeAttribute(null=True)
     wake_at = UnicodeAttribute(null=True)
     expires = TTLAttribute(null=True)

@@ -3,8 +3,9 @@ the suppression list and send jobs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store import records
-from chalicelib.store.communications import stamp
+from chalicelib.store.communications import parse_stamp, stamp
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
 from chalicelib.store.tables import LOST_RACE, bind, connection
 
@@ -23,47 +24,96 @@ def _conditional(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-# --- rate-limit windows ------------------------------------------------------------------------
+# --- rate limits over any window -----------------------------------------------------------------
+#
+# "At most N messages per H hours" holds over ANY window of H hours, not per clock window: one
+# item per account outbox (``<outbox>#rate``) keeps how many messages were granted in each
+# minute of the last H hours. A grant is booked at the start of the minute after the next
+# one (60 to 120 s after it was made), so the time a batch takes to go out is covered too: the
+# limit errs on the safe side by at most two minutes. Grants move only by a write conditioned on
+# the version read, so concurrent drains never overshoot.
+
+_GRANT_MARGIN = timedelta(minutes=2)
 
 
-def reserve_in_window(
-    company_id: str, outbox: str, window_start: datetime, window_end: datetime, wanted: int, limit: int
-) -> int:
-    """Count up to ``wanted`` messages into a window that holds ``limit``; returns how many fit.
+@dataclass(frozen=True)
+class RateGrant:
+    granted: int
+    minute: str | None = None  # where the grant was booked (to give back what went unused)
+    room_at: datetime | None = None  # when no room: when some opens again
 
-    The counter moves only by conditional updates, so concurrent drains never overshoot."""
+
+def _live_grants(raw: str | None, horizon: datetime) -> dict[str, int]:
+    grants = {str(k): int(v) for k, v in json.loads(raw or "{}").items()}
+    return {minute: n for minute, n in grants.items() if parse_stamp(minute) > horizon and n > 0}
+
+
+def _save_grants(company_id: str, key: str, grants: dict[str, int], version: int | None) -> bool:
+    condition = (
+        OutboxModel.rate_version == version
+        if version is not None
+        else OutboxModel.outbox_key.does_not_exist()
+    )
+    try:
+        OutboxModel(company_id, key).update(
+            actions=[
+                OutboxModel.rate_grants.set(json.dumps(grants, sort_keys=True)),
+                OutboxModel.rate_version.set((version or 0) + 1),
+            ],
+            condition=condition,
+        )
+    except UpdateError as exc:
+        if _conditional(exc):
+            return False  # another drain counted meanwhile: read again
+        raise
+    return True
+
+
+def reserve_rate(
+    company_id: str, outbox: str, now: datetime, hours: int, wanted: int, limit: int
+) -> RateGrant:
+    """Count up to ``wanted`` messages against "at most ``limit`` per ``hours`` hours"."""
     bind()
-    key = f"{outbox}#window#{stamp(window_start)}"
-    expires = window_end + timedelta(days=2)
+    key = f"{outbox}#rate"
+    span = timedelta(hours=hours)
     while True:
         try:
-            current = int(OutboxModel.get(company_id, key, consistent_read=True).window_count or 0)
+            item = OutboxModel.get(company_id, key, consistent_read=True)
+            raw, version = item.rate_grants, int(item.rate_version or 0)
         except DoesNotExist:
-            current = 0
-        grant = min(wanted, limit - current)
+            raw, version = None, None
+        live = _live_grants(raw, now - span)
+        used = sum(live.values())
+        grant = min(wanted, limit - used)
         if grant <= 0:
-            return 0
-        condition = (
-            OutboxModel.window_count == current if current else OutboxModel.outbox_key.does_not_exist()
-        )
-        try:
-            OutboxModel(company_id, key).update(
-                actions=[OutboxModel.window_count.add(grant), OutboxModel.expires.set(expires)],
-                condition=condition,
-            )
-            return grant
-        except UpdateError as exc:
-            if not _conditional(exc):
-                raise  # another drain counted meanwhile: read again
+            return RateGrant(0, room_at=_room_at(live, used, limit, span))
+        minute = stamp(now.replace(second=0, microsecond=0) + _GRANT_MARGIN)
+        live[minute] = live.get(minute, 0) + grant
+        if _save_grants(company_id, key, live, version):
+            return RateGrant(grant, minute=minute)
 
 
-def release_in_window(company_id: str, outbox: str, window_start: datetime, unused: int) -> None:
-    """Give back reserved room a drain did not use (it lost the claim race for some messages)."""
-    if unused <= 0:
+def _room_at(live: dict[str, int], used: int, limit: int, span: timedelta) -> datetime:
+    """When the oldest grants have left the window enough for one more message."""
+    for minute in sorted(live):
+        used -= live[minute]
+        if used < limit:
+            return parse_stamp(minute) + span
+    return max(parse_stamp(m) for m in live) + span
+
+
+def release_rate(company_id: str, outbox: str, grant: RateGrant, unused: int) -> None:
+    """Give back room a drain reserved but did not use (it lost the claim race for some messages)."""
+    if unused <= 0 or grant.minute is None:
         return
     bind()
-    key = f"{outbox}#window#{stamp(window_start)}"
-    OutboxModel(company_id, key).update(actions=[OutboxModel.window_count.add(-unused)])
+    key = f"{outbox}#rate"
+    while True:
+        item = OutboxModel.get(company_id, key, consistent_read=True)
+        grants = {str(k): int(v) for k, v in json.loads(item.rate_grants or "{}").items()}
+        grants[grant.minute] = max(0, grants.get(grant.minute, 0) - unused)
+        if _save_grants(company_id, key, grants, int(item.rate_version or 0)):
+            return
 
 
 # --- wake-ups ------------------------------------------------------------------------------------

@@ -76,15 +76,66 @@ def test_a_rate_limit_of_5_per_hour_sends_12_messages_over_three_windows_oldest_
     # And nothing more goes out within the same hour, even when woken again
     clock.set_now(T0 + timedelta(minutes=59))
     assert sum(r.sent for r in wake_due_outboxes()) == 0
-    # When the next window opens, the wake-up sends the next 5, then the last 2 an hour later
-    clock.set_now(T0 + timedelta(hours=1, seconds=1))
+    # When the first five have left the hour (each counted two minutes late, the margin for the
+    # time a batch takes to go out), the wake-up sends the next 5, then the last 2 an hour later
+    clock.set_now(T0 + timedelta(hours=1, minutes=1, seconds=59))
+    assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 0
+    clock.set_now(T0 + timedelta(hours=1, minutes=2, seconds=1))
     assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 5
-    clock.set_now(T0 + timedelta(hours=2, seconds=1))
+    clock.set_now(T0 + timedelta(hours=2, minutes=4, seconds=1))
     assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 2
     # Then all 12 arrived, each exactly once, in the order they were queued
     mails = mailbox.wait_for(12)
     assert len(mails) == 12
     assert [str(m["Subject"]) for m in mails] == [f"Aviso {n:02d}" for n in range(12)]
+
+
+def test_a_rate_limit_holds_over_any_window_not_per_clock_hour(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import wake_due_outboxes
+    from chalicelib.messaging.outbox import enqueue
+
+    # Given an account limited to 3 messages per hour, and 3 messages sent at 12:59:30
+    _limit_tracking_account(api, tenant, mailbox, messages=3, hours=1)
+    clock.set_now(T0 + timedelta(minutes=59, seconds=30))
+    enqueue(tenant.company_id, _messages(3, prefix="a"))
+    assert deliver_outboxes()["sent"] == 3
+    # When 3 more are queued a minute later, just after the clock hour turned
+    clock.set_now(T0 + timedelta(hours=1, seconds=30))
+    enqueue(tenant.company_id, _messages(3, prefix="b"))
+    # Then none goes out: 6 within a minute would break "3 per hour"
+    assert deliver_outboxes()["sent"] == 0
+    clock.set_now(T0 + timedelta(hours=1, minutes=59))
+    assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 0
+    # And they go an hour (plus the two-minute margin) after the first three
+    clock.set_now(T0 + timedelta(hours=2, minutes=1, seconds=1))
+    assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 3
+    assert len(mailbox.wait_for(6)) == 6
+
+
+def test_two_workers_on_a_rate_limited_outbox_never_overshoot_the_limit(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.messaging.delivery import drain_outbox
+    from chalicelib.messaging.outbox import enqueue
+
+    # Given 20 messages for an account limited to 7 per hour
+    _limit_tracking_account(api, tenant, mailbox, messages=7, hours=1)
+    enqueue(tenant.company_id, _messages(20), kick=False)
+    # When three workers drain it at once
+    reports: list[Any] = []
+    workers = [
+        threading.Thread(target=lambda: reports.append(drain_outbox(tenant.company_id, "email:tracking")))
+        for _ in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    # Then exactly 7 went out
+    assert sum(r.sent for r in reports) == 7
+    assert len(mailbox.wait_for(7)) == 7
 
 
 def test_a_server_failing_twice_then_accepting_delivers_the_message_once(
