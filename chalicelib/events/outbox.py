@@ -29,8 +29,12 @@ def deliver_outbox(event: Any) -> dict[str, Any]:
 
 @outbox_events.schedule(Rate(1, unit=Rate.MINUTES), name="wake_outboxes")
 def wake_outboxes(event: Any) -> dict[str, Any]:
-    """Every minute: drain the outboxes whose next window or retry has come (C2)."""
+    """Every minute: drain the outboxes that have work due (a new message whose kick was lost, a
+    dead worker's lease, a retry, room under a rate limit: C2, Q3), and ask again for send-job
+    pages whose SQS message was lost."""
     from chalicelib.messaging.delivery import wake_due_outboxes
+    from chalicelib.sends.service import resume_overdue_pages
 
+    pages = resume_overdue_pages()
     reports = wake_due_outboxes()
-    return {"outboxes": len(reports), "sent": sum(r.sent for r in reports)}
+    return {"outboxes": len(reports), "sent": sum(r.sent for r in reports), "pages": pages}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock
@@ -248,11 +249,35 @@ def _start_job(company_id: str, request: SendRequest) -> SendResult:
 
 
 def _put_pages(company_id: str, job_id: str, pages: list[dict[str, Any]]) -> None:
+    """Ask the send-job workers for pages. Each page is first written down with a wake-up one
+    lease away: should its SQS message be lost, the minute schedule asks again
+    (:func:`resume_overdue_pages`); a page is forgotten once it is expanded."""
     from chalicelib.aws import send_json_messages
 
+    job_store.save_job_pages(company_id, job_id, pages, clock.now() + _page_lease())
     send_json_messages(
         send_jobs_queue(), [{"company_id": company_id, "job_id": job_id, **page} for page in pages]
     )
+
+
+def _page_lease() -> timedelta:
+    from chalicelib.settings import get_settings
+
+    return timedelta(seconds=get_settings().outbox_lease_seconds)
+
+
+def resume_overdue_pages(now: datetime | None = None) -> int:
+    """The minute schedule: put back on the queue every page not expanded within a lease of being
+    asked for (its message went to the dead-letter queue, or the queue itself was lost). Pages are
+    idempotent, so a slow page asked for twice still sends each message once."""
+    from chalicelib.aws import send_json_messages
+
+    now = now or clock.now()
+    overdue = job_store.due_job_pages(now, now + _page_lease())
+    for company_id, page in overdue:
+        logger().warning("send job page asked for again", extra={"company_id": company_id, **page})
+        send_json_messages(send_jobs_queue(), [{"company_id": company_id, **page}])
+    return len(overdue)
 
 
 # --- progress ----------------------------------------------------------------------------------
@@ -434,6 +459,7 @@ def expand_page(
     job = job_store.get_job(company_id, job_id)
     if job is None:
         logger().warning("send job page for a job that does not exist", extra={"job_id": job_id})
+        job_store.job_page_done(company_id, job_id, page)
         return PageReport(job_id, page)
     spec = json.loads(job.selection or "{}")
     worker = _Page(
@@ -488,6 +514,7 @@ def expand_page(
     outbox = worker.outbox()
     if outbox and messages:
         kick_outboxes(company_id, {outbox})
+    job_store.job_page_done(company_id, job_id, page)
     report = PageReport(
         job_id,
         page,

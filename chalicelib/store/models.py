@@ -517,6 +517,7 @@ class OutboxModel(Model):
     outbox_key = UnicodeAttribute(range_key=True)
     rate_grants = UnicodeAttribute(null=True)
     rate_version = NumberAttribute(null=True)
+    work = UnicodeAttribute(null=True)  # under ``sendjob#<job>#<page>``: a page not expanded yet
     wake_shard = UnicodeAttribute(null=True)
     wake_at = UnicodeAttribute(null=True)
     expires = TTLAttribute(null=True)

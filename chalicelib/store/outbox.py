@@ -137,10 +137,12 @@ def wake_later(company_id: str, outbox: str, at: datetime) -> None:
             raise
 
 
-def due_wakeups(now: datetime, limit: int = 500) -> Iterator[tuple[str, str, str]]:
+def due_wakeups(
+    now: datetime, limit: int = 500, *, shard: str = _WAKE_SHARD
+) -> Iterator[tuple[str, str, str]]:
     """(company, outbox, wake_at) of outboxes whose wake-up time has come (a sparse index)."""
     bind()
-    for item in OutboxModel.wakeups.query(_WAKE_SHARD, OutboxModel.wake_at <= stamp(now), limit=limit):
+    for item in OutboxModel.wakeups.query(shard, OutboxModel.wake_at <= stamp(now), limit=limit):
         yield item.company_id, item.outbox_key, str(item.wake_at)
 
 
@@ -188,6 +190,55 @@ def settle_wakeup(company_id: str, outbox: str, held: str, next_at: datetime | N
             raise
         if next_at is not None:
             wake_later(company_id, outbox, next_at)
+
+
+# --- send-job pages not expanded yet ----------------------------------------------------------------
+#
+# A page of a send job's recipients waits here, with a wake-up in the same sparse index (its own
+# shard), from when it is asked for until it is expanded into the outbox: if its SQS message is
+# lost (a dead-letter queue, the local stack killed), the schedule puts it on the queue again.
+
+_PAGE_SHARD = "job-page"
+
+
+def _page_key(job_id: str, page: int) -> str:
+    return f"sendjob#{job_id}#{page:06d}"
+
+
+def save_job_pages(company_id: str, job_id: str, pages: list[dict[str, Any]], wake_at: datetime) -> None:
+    """Remember pages that are about to be asked for (``{"page": n, ...}``), each due at ``wake_at``."""
+    bind()
+    with OutboxModel.batch_write() as batch:
+        for page in pages:
+            batch.save(
+                OutboxModel(
+                    company_id,
+                    _page_key(job_id, int(page["page"])),
+                    work=json.dumps({"job_id": job_id, **page}, sort_keys=True),
+                    wake_shard=_PAGE_SHARD,
+                    wake_at=stamp(wake_at),
+                )
+            )
+
+
+def job_page_done(company_id: str, job_id: str, page: int) -> None:
+    bind()
+    OutboxModel(company_id, _page_key(job_id, page)).delete()
+
+
+def due_job_pages(now: datetime, until: datetime, limit: int = 500) -> list[tuple[str, dict[str, Any]]]:
+    """(company, page request) of pages whose expansion is overdue, each taken until ``until`` (so
+    one caller puts each page back on the queue)."""
+    taken = []
+    for company_id, key, wake_at in list(due_wakeups(now, limit, shard=_PAGE_SHARD)):
+        if take_wakeup(company_id, key, wake_at, until) is None:
+            continue
+        try:
+            item = OutboxModel.get(company_id, key, consistent_read=True)
+        except DoesNotExist:
+            continue
+        taken.append((company_id, dict(json.loads(item.work or "{}"))))
+    return taken
 
 
 # --- suppressions ----------------------------------------------------------------------------------

@@ -15,6 +15,12 @@ from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.conftest import SMTP_PASSWORD, SMTP_USER, Tenant, body, deliver_outboxes
 
 BULK_PASSWORD = "masivos-2026-seguro"
+PAGE_CLIENTS_NOTICE = {
+    "subject": "Aviso para {{ client.name }}",
+    "text": "Hola {{ client.name }}",
+    "html": "<p>Hola {{ client.name }}</p>",
+    "sender_area": "tracking",
+}
 NOTICE = {
     "subject": "Aviso para {{ client.name }}",
     "text": "Hola {{ client.name }} ({{ client.code }}): {{ aviso }}",

@@ -196,3 +196,56 @@ def test_an_idle_outbox_has_no_wake_up_left(tenant: Tenant, mailbox: MailCatcher
     clock.set_now(T0 + timedelta(days=1))
     assert [o for c, o, _ in due_wakeups(clock.now()) if c == tenant.company_id] == []
     assert [r for r in wake_due_outboxes() if r.company_id == tenant.company_id] == []
+
+
+@pytest.mark.parametrize("selection", ["list", "filter"])
+def test_send_job_pages_whose_messages_were_lost_are_asked_for_again(
+    api: Any, tenant: Tenant, mailbox: MailCatcher, clock: Any, selection: str
+) -> None:
+    import json
+
+    from app import app
+    from chalicelib.messaging.delivery import lease
+    from infrastructure.local.queues import purge_queues
+    from tests.conftest import body, deliver_outboxes
+    from tests.integration.test_manual_sends import PAGE_CLIENTS_NOTICE, job_of, progress, put_client
+
+    # Given 150 clients (two pages of recipients) and a notice template on the tracking account
+    ids = [f"P{n:03d}" for n in range(150)]
+    for client_id in ids:
+        put_client(api, tenant, client_id)
+    saved = api.http.put(
+        "/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(PAGE_CLIENTS_NOTICE)
+    )
+    assert saved.status_code == 200, saved.body
+    # When staff start a job, and every SQS message of its pages is lost before a worker runs
+    chosen: dict[str, Any] = {"client_ids": ids} if selection == "list" else {"filter": {}}
+    started = api.http.post(
+        "/sends",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"channel": "email", "template": "custom:aviso", **chosen}),
+    )
+    assert started.status_code == 201, started.body
+    job_id = body(started)["job"]["job_id"]
+    assert purge_queues(app) >= 1
+    # Then nothing happens within the lease
+    clock.set_now(T0 + lease() - timedelta(seconds=1))
+    assert _schedule(app)["pages"] == 0
+    # And after it the minute schedule asks for the pages again, and the job ends done
+    for minute in range(4):
+        clock.set_now(T0 + lease() + timedelta(minutes=minute, seconds=1))
+        _schedule(app)
+        deliver_outboxes()
+    assert progress(job_of(api, tenant, job_id)) == ("done", 150, 150, 0, 0, 0)
+    assert sorted(_recipients(mailbox).values()) == [1] * 150
+
+
+def _schedule(app: Any) -> dict[str, Any]:
+    """The deployed ``wake_outboxes`` schedule, as EventBridge invokes it."""
+    from chalice.test import Client
+
+    with Client(app, stage_name="test") as client:
+        event = client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="us-east-1"
+        )
+        return dict(client.lambda_.invoke("wake_outboxes", event).payload)
