@@ -15,6 +15,38 @@ class HeaderInjection(ValueError):
     """A header value carried a line break: refused rather than sent."""
 
 
+# Headers whose value is a list of <URL>s (RFC 2369). They may not be folded inside a URL nor
+# written as RFC 2047 encoded-words: Gmail and Yahoo then show no one-click button (RFC 8058).
+_URL_LIST_HEADERS = frozenset({"list-unsubscribe", "list-help", "list-subscribe", "list-post", "list-archive"})
+MAX_LINE = 998  # RFC 5322 2.1.1: a line may hold up to 998 characters before CRLF
+
+
+class _UnfoldedHeader(str):
+    """A header the ``email`` package writes exactly as given, on one line.
+
+    The package folds any header longer than 78 columns and turns a long word it cannot break
+    into encoded-words (``=?utf-8?q?=3Chttp...``). A value carrying a ``name`` and a ``fold``
+    method is stored and written as it is (``EmailPolicy.header_store_parse`` / ``_fold``).
+    """
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> _UnfoldedHeader:
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: object) -> str:
+        return f"{self.name}: {self}{getattr(policy, 'linesep', chr(10))}"
+
+
+def _header_value(name: str, value: str) -> str:
+    """URL-list headers go out unfolded when they are ASCII and fit in one RFC 5322 line."""
+    if name.lower() in _URL_LIST_HEADERS and value.isascii() and len(name) + 2 + len(value) <= MAX_LINE:
+        return _UnfoldedHeader(name, value)
+    return value
+
+
 @dataclass(frozen=True)
 class OutgoingEmail:
     from_address: str
@@ -51,7 +83,7 @@ def compose(mail: OutgoingEmail, *, message_id: str) -> EmailMessage:
     if mail.reply_to:
         msg["Reply-To"] = _clean(mail.reply_to, "reply_to")
     for name, value in mail.headers.items():
-        msg[_clean(name, "header name")] = _clean(value, name)
+        msg[_clean(name, "header name")] = _header_value(name, _clean(value, name))
     msg.set_content(mail.text, subtype="plain", charset="utf-8")
     if mail.html is not None:
         msg.add_alternative(mail.html, subtype="html", charset="utf-8")
