@@ -17,7 +17,9 @@ class HeaderInjection(ValueError):
 
 # Headers whose value is a list of <URL>s (RFC 2369). They may not be folded inside a URL nor
 # written as RFC 2047 encoded-words: Gmail and Yahoo then show no one-click button (RFC 8058).
-_URL_LIST_HEADERS = frozenset({"list-unsubscribe", "list-help", "list-subscribe", "list-post", "list-archive"})
+_URL_LIST_HEADERS = frozenset(
+    {"list-unsubscribe", "list-help", "list-subscribe", "list-post", "list-archive"}
+)
 MAX_LINE = 998  # RFC 5322 2.1.1: a line may hold up to 998 characters before CRLF
 
 
