@@ -165,7 +165,11 @@ class SenderAccountIn(Strict):
     kind: Literal["smtp", "ses"] = "smtp"
     display_name: Name
     from_address: EmailStr
-    reply_to: EmailStr | None = None
+    reply_to: EmailStr | None = Field(
+        default=None,
+        description="Where replies go. Unset: the company's inbound address, plus-addressed per message "
+        "(`<company>+r-<id>@<inbound domain>`), so replies are logged and threaded (I3).",
+    )
     smtp_host: Annotated[str, StringConstraints(strip_whitespace=True, max_length=253)] | None = None
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
     encryption: Literal["none", "starttls", "tls"] = "none"
