@@ -388,6 +388,11 @@ class ClientOut(BaseModel):
     collection_agent: str | None
     updated_at: datetime
     balance: str | None = None
+    manual_sends_off_at: datetime | None = Field(
+        default=None,
+        description="When the client unsubscribed from manual and bulk sends (the List-Unsubscribe of "
+        "those e-mails); such sends skip the client from then on.",
+    )
 
 
 class ClientsOut(BaseModel):

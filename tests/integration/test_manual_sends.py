@@ -326,6 +326,8 @@ def test_a_manual_email_carries_one_click_unsubscribe_that_stops_later_manual_an
     assert "Cargas del Sur" in done.body.decode()
     # And the back office pushes the client again (its own copy knows nothing of the choice)
     put_client(api, company, "CLI-1", emails=["uno@example.com"])
+    shown = body(api.http.get("/clients/CLI-1", headers=company.key_headers()))
+    assert shown["manual_sends_off_at"] == "2026-11-02T12:00:00+00:00"
     # Then a send to CLI-1 alone is refused, naming the client
     refused = send(api, company, client_ids=["CLI-1"])
     assert refused.status_code == 422

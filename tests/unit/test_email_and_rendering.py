@@ -59,6 +59,17 @@ def test_an_attachment_named_like_a_path_is_attached_under_its_base_name() -> No
     assert b"../" not in message.as_bytes()
 
 
+def test_list_unsubscribe_is_written_unfolded_and_unencoded_also_for_ses_raw_messages() -> None:
+    # Given a message with an unsubscribe URL far longer than 78 columns
+    url = "https://pregon.example/public/manual-sends/unsubscribe?token=" + "eyJhbGciOiJIUzI1NiJ9" * 10
+    headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    # When it is written as the raw bytes SES sends
+    raw = compose(mail(headers=headers), message_id="<a@b>").as_bytes()  # type: ignore[arg-type]
+    # Then the header is one line, the URL as given (RFC 2369), under RFC 5322's 998 characters
+    assert f"\nList-Unsubscribe: <{url}>\n".encode() in raw
+    assert b"\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n" in raw
+
+
 def test_subscriber_values_are_escaped_in_html_but_readable_in_text() -> None:
     # Given a subscriber whose name is markup
     variables = {
