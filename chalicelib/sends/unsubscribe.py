@@ -92,7 +92,7 @@ def confirmation_page(token: str) -> str:
 
     found = read_token(token)
     name, language = _company(found.company_id)
-    action = f"{PATH}?token={token}"
+    action = f"{get_settings().public_base_url}{PATH}?token={token}"
     return render_page("manual_unsubscribe", language, {"company_name": name, "action": action})
 
 

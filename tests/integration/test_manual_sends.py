@@ -314,7 +314,7 @@ def test_a_manual_email_carries_one_click_unsubscribe_that_stops_later_manual_an
     # When the client opens the link: a confirmation page that changes nothing
     page = api.http.get(path)
     assert page.status_code == 200 and "Cargas del Sur" in page.body.decode()
-    assert 'method="post"' in page.body.decode()
+    assert f'method="post" action="http://pregon.test{path}"' in page.body.decode()
     assert send(api, company, client_ids=["CLI-1"], request_id="after-get").status_code == 201
     # When the mail provider posts the one-click unsubscribe (RFC 8058)
     done = api.http.post(
