@@ -12,7 +12,7 @@ import unicodedata
 from urllib.parse import quote
 
 from chalicelib.aws import client
-from chalicelib.channels.email import attachment_name
+from chalicelib.names import attachment_name
 from chalicelib.settings import get_settings
 from chalicelib.store.records import AttachmentRef
 

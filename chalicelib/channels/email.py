@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -11,6 +9,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from chalicelib.clock import now
+from chalicelib.names import attachment_name, strip_invisible
 
 
 class HeaderInjection(ValueError):
@@ -66,17 +65,6 @@ class OutgoingEmail:
     attachments: tuple[tuple[str, str, bytes], ...] = ()
 
 
-# Characters that make a name read differently from what it is: control characters, the bidi
-# embeddings, overrides and isolates (U+202A-202E, U+2066-2069), the direction marks (U+200E/F)
-# and zero-width ones (U+200B-200D, U+FEFF). "Banco\u202egnp.exe" shows as "Bancoexe.png".
-INVISIBLE = re.compile("[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-INVISIBLE_MESSAGE = "must not contain control, bidirectional or zero-width characters"
-
-
-def strip_invisible(value: str) -> str:
-    return INVISIBLE.sub("", value)
-
-
 def _clean(value: str, name: str) -> str:
     if "\r" in value or "\n" in value:
         raise HeaderInjection(f"{name}: line breaks are not allowed in a header")
@@ -117,17 +105,6 @@ def compose(mail: OutgoingEmail, *, message_id: str) -> EmailMessage:
             filename=attachment_name(_clean(filename, "attachment name")),
         )
     return msg
-
-
-def attachment_name(name: str) -> str:
-    """The name a file is attached or downloaded under: its base name only (no ``../`` nor
-    folders), without invisible characters or leading dots, at most 120 characters."""
-    base = re.split(r"[/\\]", strip_invisible(unicodedata.normalize("NFC", name)))[-1]
-    base = base.strip().lstrip(".").strip() or "file"
-    if len(base) > 120:
-        stem, dot, ext = base.rpartition(".")
-        base = (stem[: 119 - len(ext)] + dot + ext) if dot and len(ext) <= 10 else base[:120]
-    return base
 
 
 def address_domain(address: str) -> str:

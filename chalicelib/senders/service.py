@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.channels.email import INVISIBLE, INVISIBLE_MESSAGE
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.names import INVISIBLE, INVISIBLE_MESSAGE
 from chalicelib.secrets import decrypt_secret, encrypt_secret
 from chalicelib.store import companies as store
 from chalicelib.store.records import SenderAccount
