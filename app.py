@@ -10,6 +10,7 @@ from chalicelib.api.configuration import configuration
 from chalicelib.api.history import history
 from chalicelib.api.http import map_errors
 from chalicelib.api.inbound import inbound
+from chalicelib.api.manual_unsubscribe import manual_unsubscribe
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.api.push import push
@@ -34,6 +35,7 @@ app.register_middleware(observe, "all")
 app.register_middleware(map_errors, "http")
 app.register_blueprint(auth)
 app.register_blueprint(public)
+app.register_blueprint(manual_unsubscribe)
 app.register_blueprint(parcels)
 app.register_blueprint(configuration)
 app.register_blueprint(clients)

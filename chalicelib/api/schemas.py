@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from chalicelib.names import INVISIBLE, INVISIBLE_MESSAGE
 
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -15,6 +18,17 @@ Code = Annotated[
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
+
+
+def _visible(value: str) -> str:
+    if INVISIBLE.search(value):
+        raise PydanticCustomError("invisible_characters", INVISIBLE_MESSAGE)
+    return value
+
+
+# A name shown in From / To: no bidi overrides nor zero-width characters either, which make
+# "Banco\u202egnp.exe" read as something it is not.
+HeaderName = Annotated[Name, AfterValidator(_visible)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=5, max_length=32, pattern=r"^[0-9+()\-. ]+$")
@@ -163,9 +177,13 @@ class RateLimit(Strict):
 
 class SenderAccountIn(Strict):
     kind: Literal["smtp", "ses"] = "smtp"
-    display_name: Name
+    display_name: HeaderName
     from_address: EmailStr
-    reply_to: EmailStr | None = None
+    reply_to: EmailStr | None = Field(
+        default=None,
+        description="Where replies go. Unset: the company's inbound address, plus-addressed per message "
+        "(`<company>+r-<id>@<inbound domain>`), so replies are logged and threaded (I3).",
+    )
     smtp_host: Annotated[str, StringConstraints(strip_whitespace=True, max_length=253)] | None = None
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
     encryption: Literal["none", "starttls", "tls"] = "none"
@@ -322,8 +340,8 @@ class CompanyOut(BaseModel):
 
 class ContactIn(Strict):
     contact_id: Code
-    first_name: Name
-    last_name: Name
+    first_name: HeaderName
+    last_name: HeaderName
     email: EmailStr | None = None
     phone: Phone | None = None
     wants_cargo_info: bool = Field(
@@ -332,7 +350,7 @@ class ContactIn(Strict):
 
 
 class ClientIn(Strict):
-    name: Name
+    name: HeaderName
     emails: list[EmailStr] = Field(default_factory=list, max_length=10)
     phones: list[Phone] = Field(default_factory=list, max_length=10)
     contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
@@ -370,6 +388,11 @@ class ClientOut(BaseModel):
     collection_agent: str | None
     updated_at: datetime
     balance: str | None = None
+    manual_sends_off_at: datetime | None = Field(
+        default=None,
+        description="When the client unsubscribed from manual and bulk sends (the List-Unsubscribe of "
+        "those e-mails); such sends skip the client from then on.",
+    )
 
 
 class ClientsOut(BaseModel):

@@ -9,10 +9,45 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from chalicelib.clock import now
+from chalicelib.names import attachment_name, strip_invisible
 
 
 class HeaderInjection(ValueError):
     """A header value carried a line break: refused rather than sent."""
+
+
+# Headers whose value is a list of <URL>s (RFC 2369). They may not be folded inside a URL nor
+# written as RFC 2047 encoded-words: Gmail and Yahoo then show no one-click button (RFC 8058).
+_URL_LIST_HEADERS = frozenset(
+    {"list-unsubscribe", "list-help", "list-subscribe", "list-post", "list-archive"}
+)
+MAX_LINE = 998  # RFC 5322 2.1.1: a line may hold up to 998 characters before CRLF
+
+
+class _UnfoldedHeader(str):
+    """A header the ``email`` package writes exactly as given, on one line.
+
+    The package folds any header longer than 78 columns and turns a long word it cannot break
+    into encoded-words (``=?utf-8?q?=3Chttp...``). A value carrying a ``name`` and a ``fold``
+    method is stored and written as it is (``EmailPolicy.header_store_parse`` / ``_fold``).
+    """
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> _UnfoldedHeader:
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: object) -> str:
+        return f"{self.name}: {self}{getattr(policy, 'linesep', chr(10))}"
+
+
+def _header_value(name: str, value: str) -> str:
+    """URL-list headers go out unfolded when they are ASCII and fit in one RFC 5322 line."""
+    if name.lower() in _URL_LIST_HEADERS and value.isascii() and len(name) + 2 + len(value) <= MAX_LINE:
+        return _UnfoldedHeader(name, value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -36,6 +71,12 @@ def _clean(value: str, name: str) -> str:
     return value
 
 
+def _display_name(value: str, name: str) -> str:
+    """A name shown in From/To: line breaks refused, other invisible characters dropped (names
+    are checked when saved; this is the defence in depth for what was stored before)."""
+    return strip_invisible(_clean(value, name)).strip()
+
+
 def new_message_id(domain: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
@@ -43,15 +84,15 @@ def new_message_id(domain: str) -> str:
 def compose(mail: OutgoingEmail, *, message_id: str) -> EmailMessage:
     """Build the MIME message. Every header value is checked for CR/LF first."""
     msg = EmailMessage()
-    msg["From"] = formataddr((_clean(mail.from_name, "from_name"), _clean(mail.from_address, "from")))
-    msg["To"] = formataddr((_clean(mail.to_name, "to_name"), _clean(mail.to_address, "to")))
+    msg["From"] = formataddr((_display_name(mail.from_name, "from_name"), _clean(mail.from_address, "from")))
+    msg["To"] = formataddr((_display_name(mail.to_name, "to_name"), _clean(mail.to_address, "to")))
     msg["Subject"] = _clean(mail.subject, "subject")
     msg["Date"] = format_datetime(now())
     msg["Message-ID"] = message_id
     if mail.reply_to:
         msg["Reply-To"] = _clean(mail.reply_to, "reply_to")
     for name, value in mail.headers.items():
-        msg[_clean(name, "header name")] = _clean(value, name)
+        msg[_clean(name, "header name")] = _header_value(name, _clean(value, name))
     msg.set_content(mail.text, subtype="plain", charset="utf-8")
     if mail.html is not None:
         msg.add_alternative(mail.html, subtype="html", charset="utf-8")
@@ -61,7 +102,7 @@ def compose(mail: OutgoingEmail, *, message_id: str) -> EmailMessage:
             data,
             maintype=maintype or "application",
             subtype=subtype or "octet-stream",
-            filename=_clean(filename, "attachment name"),
+            filename=attachment_name(_clean(filename, "attachment name")),
         )
     return msg
 

@@ -7,7 +7,9 @@ calls :func:`receive_notification`. For each company the mail was addressed to, 
 * parsed defensively (:mod:`chalicelib.inbound.mime`; what cannot be read is named in ``error``),
 * matched to a client by the sender's address (the client's e-mails and its contacts'),
 * threaded to the message it answers: our reply token ``ref-<id>.<company>@...`` in
-  In-Reply-To/References first (SES rewrites the Message-ID we send), then the Message-ID we wrote,
+  In-Reply-To/References first (SES rewrites the Message-ID we send), then the plus-addressed
+  Reply-To it was sent to (``<company>+r-<id>@...``, for mail programs that drop References), then
+  the Message-ID we wrote,
 * logged once per SES message id (a repeated notification writes nothing), with its attachments
   in S3 up to :data:`MAX_KEPT_BYTES` in all (larger ones are listed as omitted, too large).
 
@@ -40,6 +42,31 @@ OMITTED_TOO_LARGE = "omitted (too large)"
 def inbound_address(company_id: str) -> str:
     """Where a company's clients write to (the sender accounts' Reply-To should point here)."""
     return f"{company_id}@{get_settings().inbound_domain}"
+
+
+_MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
+_REPLY_TAG = re.compile(r"^r-([0-9a-f]{24})$", re.IGNORECASE)
+
+
+def reply_address(company_id: str, communication_id: str, configured: str | None = None) -> str:
+    """The Reply-To of an e-mail we send: the company's inbound address, plus-addressed with the
+    message's id (``<company>+r-<id>@<inbound domain>``) so that a reply threads even from a mail
+    program that drops In-Reply-To/References. A sender account's own ``reply_to`` wins; when that
+    is the company's inbound address it is plus-addressed too."""
+    if configured and company_of(configured) != company_id.lower():
+        return configured
+    local = f"{company_id}+r-{communication_id}"
+    if len(local) > _MAX_LOCAL_PART:  # a company id over 36 characters: References only
+        return inbound_address(company_id)
+    return f"{local}@{get_settings().inbound_domain}"
+
+
+def reply_tag(address: str) -> tuple[str, str] | None:
+    """(company, communication id) of a plus-addressed inbound address (:func:`reply_address`)."""
+    company_id = company_of(address)
+    local = address.strip().lower().rpartition("@")[0]
+    found = _REPLY_TAG.match(local.partition("+")[2])
+    return (company_id, found.group(1)) if company_id and found else None
 
 
 def company_of(address: str) -> str | None:
@@ -155,7 +182,7 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         parsed.from_address = receipt.source.strip("<>").lower()  # the envelope sender
     now = clock.now()
     communication_id = store.new_communication_id(now)
-    parent = find_parent(company_id, parsed)
+    parent = find_parent(company_id, parsed, receipt.recipients)
     client_id, contact_id, _ = match_sender(company_id, parsed.from_address)
     if client_id is None and parent is not None and parent.client_id:
         client_id, contact_id = parent.client_id, None
@@ -241,11 +268,16 @@ def match_sender(company_id: str, address: str | None) -> tuple[str | None, str 
     return candidates[0], contact, candidates
 
 
-def find_parent(company_id: str, parsed: ParsedMail) -> Communication | None:
+def find_parent(
+    company_id: str, parsed: ParsedMail, recipients: tuple[str, ...] = ()
+) -> Communication | None:
     """The message of this company that a received one answers."""
     ids = list(dict.fromkeys(parsed.in_reply_to + list(reversed(parsed.references))))
-    for message_id in ids:  # our reply token, which survives SES rewriting the Message-ID
-        token = reply_token(message_id)
+    tokens = [reply_token(message_id) for message_id in ids]
+    # our reply token, which survives SES rewriting the Message-ID; then the plus-addressed
+    # Reply-To the reply was sent to (mail programs that drop References keep the address)
+    tokens += [reply_tag(address) for address in recipients]
+    for token in tokens:
         if token and token[0] == company_id.lower():
             found = store.get(company_id, token[1])
             if found is not None:

@@ -117,6 +117,8 @@ def communication_for(
             outbox=None,
             error=f"no working sender account for the area {message.area!r} (nor the 'all' fallback)",
         )
+    from chalicelib.inbound.mail import reply_address
+
     domain = address_domain(account.from_address)
     references = reply_reference(company_id, communication_id)
     return replace(
@@ -124,7 +126,8 @@ def communication_for(
         sender_area=account.area,
         from_address=account.from_address,
         from_name=account.display_name,
-        reply_to=account.reply_to,
+        # replies reach Pregón (I3) and carry the message's id in the address they go to
+        reply_to=reply_address(company_id, communication_id, account.reply_to),
         rfc_message_id=new_message_id(domain),
         headers={"References": references, **base.headers},
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.names import INVISIBLE, INVISIBLE_MESSAGE
 from chalicelib.secrets import decrypt_secret, encrypt_secret
 from chalicelib.store import companies as store
 from chalicelib.store.records import SenderAccount
@@ -120,6 +121,8 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
     errors: list[dict[str, str]] = []
     if kind not in KINDS:
         errors.append({"field": "kind", "message": f"must be one of {', '.join(KINDS)}"})
+    if INVISIBLE.search(str(fields.get("display_name") or "")):
+        errors.append({"field": "display_name", "message": INVISIBLE_MESSAGE})
     if kind == "smtp":
         if not fields.get("smtp_host"):
             errors.append({"field": "smtp_host", "message": "is required for an SMTP account"})

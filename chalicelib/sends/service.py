@@ -8,7 +8,9 @@
   filter starts with page 0 and each page puts the next one (with the Query's cursor) before it
   works. The worker (:func:`expand_page`, an ``on_sqs_message`` handler) renders one page and
   enqueues it with the job's id; the outbox's outcome writer counts sent / failed / skipped on the
-  job. Clients with no address for the channel are counted as skipped at expansion.
+  job. Clients with no address for the channel, or who unsubscribed from manual sends
+  (:mod:`chalicelib.sends.unsubscribe`, the ``List-Unsubscribe`` every manual e-mail carries), are
+  counted as skipped at expansion; one such client named alone is refused (422).
 
 A page is counted into its job once (a conditional update on the set of pages done), and each
 message has an idempotency key ``job:<job>:<client>[:<device>]``, so SQS's at-least-once delivery
@@ -28,6 +30,7 @@ from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes, outbox_of
 from chalicelib.observability import logger
 from chalicelib.sends import SEND_JOBS_QUEUE
+from chalicelib.sends.unsubscribe import list_unsubscribe_headers
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as job_store
 from chalicelib.store.records import Client, Communication, SendJob
@@ -384,6 +387,8 @@ class _Page:
         """The client's messages, or none and why (no address, or the template failed for it)."""
         from chalicelib.rendering import render_untrusted
 
+        if client.manual_sends_off_at is not None:
+            return [], "unsubscribed from manual sends"
         addresses = self._addresses(client)
         if not addresses:
             what = {
@@ -424,6 +429,7 @@ class _Page:
                     else None
                 ),
                 created_by=self.created_by,
+                headers=list_unsubscribe_headers(self.company_id, client.client_id) if email else {},
             )
             for address, device in addresses
         ], ""

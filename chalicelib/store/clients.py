@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.store import records
 from chalicelib.store.models import ClientAddressModel, ClientContact, ClientModel, ClientPhoneModel
@@ -40,6 +41,7 @@ def _client(item: ClientModel) -> records.Client:
         collection_agent=item.collection_agent,
         updated_at=item.updated_at,
         balance=item.balance,
+        manual_sends_off_at=item.manual_sends_off_at,
     )
 
 
@@ -76,10 +78,29 @@ def save_client(client: records.Client, phone_region: str = "AR") -> records.Cli
         collection_agent=client.collection_agent,
         updated_at=client.updated_at,
         balance=client.balance,
+        # the client's own unsubscribe outlives the back office pushing the client again
+        manual_sends_off_at=client.manual_sends_off_at or (stored.manual_sends_off_at if stored else None),
     )
     _index_addresses(stored, client)
     item.save()
     return _client(item)
+
+
+def turn_off_manual_sends(company_id: str, client_id: str, now: datetime) -> bool:
+    """Record that a client unsubscribed from manual and bulk sends (the first time is kept).
+    False when there is no such client."""
+    bind()
+    item = ClientModel(company_id, client_id)
+    try:
+        item.update(
+            actions=[ClientModel.manual_sends_off_at.set(now)],
+            condition=ClientModel.client_id.exists() & ClientModel.manual_sends_off_at.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return get_client(company_id, client_id) is not None
+    return True
 
 
 def get_client(company_id: str, client_id: str) -> records.Client | None:

@@ -274,6 +274,8 @@ class ClientModel(Model):
     updated_at = UTCDateTimeAttribute()
     # What the client owes, a decimal string pushed by the back office (I1's %deuda%).
     balance = UnicodeAttribute(null=True)
+    # When the client unsubscribed from manual and bulk sends (their List-Unsubscribe link).
+    manual_sends_off_at = UTCDateTimeAttribute(null=True)
 
 
 class MessageTemplateModel(Model):

@@ -172,6 +172,9 @@ class Client:
     collection_agent: str | None
     updated_at: datetime
     balance: str | None = None
+    # Set when the client unsubscribed from manual and bulk sends (C8, the List-Unsubscribe of
+    # those e-mails); the client's own choice, so the back office pushing the client keeps it.
+    manual_sends_off_at: datetime | None = None
 
 
 @dataclass(frozen=True)

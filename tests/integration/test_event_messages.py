@@ -444,3 +444,52 @@ def test_confirmed_pickups_come_in_one_email_saying_which_and_how_many(
     # An empty list is refused naming the field
     empty = post(api, back_office, "pickups-confirmed", event | {"event_id": "pc-2", "pickups": []})
     assert empty.status_code == 422 and body(empty)["field"] == "pickups"
+
+
+def test_an_invoice_pdf_named_with_a_path_keeps_only_its_base_name_on_the_wire_and_in_the_record(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given a client; When the back office posts an invoice whose PDF is named like a path
+    put_client(api, back_office)
+    event = invoice_event()
+    event["pdf"]["file_name"] = "../../../etc/passwd.pdf"
+    response = post(api, back_office, "invoice-issued", event)
+    assert response.status_code == 202, response.body
+    deliver_outboxes()
+    mailbox.wait_for(1)
+    # Then the attachment header on the wire names only the base name
+    raw = mailbox.files()[0].read_bytes()
+    assert b'filename="passwd.pdf"' in raw and b"../" not in raw and b"etc" not in raw.split(b"\r\n\r\n")[0]
+    # And the stored message's attachment is named the same
+    [message] = body(response)["messages"]
+    shown = body(
+        api.http.get(f"/history/email/{message['communication_id']}", headers=tenant.staff_headers())
+    )
+    assert [a["name"] for a in shown["attachments"]] == ["passwd.pdf"]
+
+
+def test_a_non_ascii_pdf_name_downloads_under_its_own_name(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given an invoice whose PDF is named with an ñ
+    put_client(api, back_office)
+    event = invoice_event()
+    event["pdf"]["file_name"] = "estado_de_cuenta_año_2026.pdf"
+    [message] = body(post(api, back_office, "invoice-issued", event))["messages"]
+    deliver_outboxes()
+    # Then the e-mail attaches it under that name (RFC 2231)
+    [mail] = mailbox.wait_for(1)
+    assert [a.get_filename() for a in mail.iter_attachments()] == ["estado_de_cuenta_año_2026.pdf"]
+    # When staff download it from the history
+    shown = body(
+        api.http.get(f"/history/email/{message['communication_id']}", headers=tenant.staff_headers())
+    )
+    [attachment] = shown["attachments"]
+    assert attachment["name"] == "estado_de_cuenta_año_2026.pdf"
+    download = requests.get(attachment["download_url"], timeout=10)
+    # Then the browser gets an ASCII fallback and the real name as filename* (RFC 6266 / 5987)
+    assert download.content == PDF
+    assert download.headers["Content-Disposition"] == (
+        'attachment; filename="estado_de_cuenta_ano_2026.pdf"; '
+        "filename*=UTF-8''estado_de_cuenta_a%C3%B1o_2026.pdf"
+    )

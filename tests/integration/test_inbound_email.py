@@ -344,6 +344,66 @@ def test_a_reply_token_of_another_company_is_not_followed(
     assert [e.communication_id for e in register(clients, "DIST-2")] == [sent_id]
 
 
+def reply_without_references(sender: str, to: str) -> bytes:
+    """A reply as a phone mail app or a webmail "new message" writes it: no In-Reply-To, no
+    References, only the address the Reply-To gave."""
+    return (
+        f"From: Depósito <{sender}>\r\nTo: {to}\r\nSubject: Re: Su pedido fue aprobado\r\n"
+        "Date: Mon, 02 Nov 2026 12:30:00 +0000\r\nMessage-ID: <phone-app-1@ferreteria-norte.example>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n¿Cuándo llega?\r\n"
+    ).encode()
+
+
+def test_our_email_carries_a_reply_to_of_the_company_inbound_address_that_threads_replies_without_references(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given we sent María a message through a sender account with no reply_to of its own
+    sent_id, _email = send_to_client(clients, mailbox, "FERR-1", "maria.gomez@ferreteria-norte.example")
+    # Then on the wire its Reply-To is the company's inbound address, plus-addressed with the message
+    reply_to = f"{clients.company_id}+r-{sent_id}@inbound.pregon.local"
+    raw = mailbox.files()[0].read_bytes()
+    assert f"\r\nReply-To: {reply_to}\r\n".encode() in raw
+    # When a colleague of hers (an unknown address) answers from a program that drops References
+    receive(api, reply_without_references("deposito@ferreteria-norte.example", reply_to), to=[reply_to])
+    # Then the answer is logged for the company, in FERR-1's register, threaded to our message
+    [answer, ours] = register(clients, "FERR-1")
+    assert ours.communication_id == sent_id
+    assert (answer.in_reply_to, answer.thread_id, answer.unassigned) == (sent_id, sent_id, False)
+    assert answer.to_address == reply_to
+
+
+def test_a_plus_address_naming_another_companys_message_is_not_followed(
+    api: Client, clients: Tenant, other_tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a message we sent; When mail goes to the OTHER company's inbound address with its id
+    sent_id, _email = send_to_client(clients, mailbox, "FERR-1", "maria.gomez@ferreteria-norte.example")
+    forged = f"{other_tenant.company_id}+r-{sent_id}@inbound.pregon.local"
+    [logged] = receive(api, reply_without_references("x@example.net", forged), to=[forged])["communications"]
+    # Then the other company logs it unthreaded and unassigned; ours is untouched
+    shown = detail(api, other_tenant, logged)
+    assert shown["in_reply_to"] is None and shown["unassigned"] is True
+    assert [e.communication_id for e in register(clients, "FERR-1")] == [sent_id]
+
+
+def test_a_sender_accounts_own_reply_to_is_what_the_email_carries(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.senders.service import get_account, save_sender_account
+
+    # Given the tracking account answers to the company's own mailbox
+    fields = {k: v for k, v in vars(get_account(clients.company_id, "tracking")).items() if v is not None}
+    fields.pop("rate_limit", None)
+    save_sender_account(
+        clients.company_id, "tracking", {**fields, "reply_to": "atencion@cargasdelsur.example"}
+    )
+    # When we send a message
+    send_to_client(clients, mailbox, "FERR-1", "maria.gomez@ferreteria-norte.example")
+    # Then its Reply-To on the wire is that mailbox (References still carries our reply token)
+    raw = mailbox.files()[0].read_bytes()
+    assert b"\r\nReply-To: atencion@cargasdelsur.example\r\n" in raw
+    assert b"\r\nReferences: <ref-" in raw
+
+
 # --- idempotency, unassigned, isolation --------------------------------------------------------------
 
 

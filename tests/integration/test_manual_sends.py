@@ -291,3 +291,82 @@ def test_bad_sends_are_refused_naming_the_field_and_start_nothing(
     assert by_key.status_code == 403
     assert body(api.http.get("/sends", headers=company.staff_headers()))["items"] == []
     assert deliver_outboxes()["sent"] == 0 and mailbox.messages() == []
+
+
+def unsubscribe_line(raw: bytes) -> bytes:
+    """The `List-Unsubscribe` line as it went on the wire (one line, never folded)."""
+    [line] = [ln for ln in raw.split(b"\r\n") if ln.lower().startswith(b"list-unsubscribe:")]
+    assert not raw.split(line + b"\r\n", 1)[1].startswith((b" ", b"\t")), "folded"
+    return line
+
+
+def test_a_manual_email_carries_one_click_unsubscribe_that_stops_later_manual_and_bulk_sends(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given two clients with e-mail addresses
+    put_client(api, company, "CLI-1", emails=["uno@example.com"])
+    put_client(api, company, "CLI-2", emails=["dos@example.com"])
+    # When staff send the notice to CLI-1 alone
+    assert send(api, company, client_ids=["CLI-1"]).status_code == 201
+    deliver_outboxes()
+    mailbox.wait_for(1)
+    # Then the raw e-mail carries an unfolded `List-Unsubscribe: <https://...>` and RFC 8058's header
+    raw = mailbox.files()[0].read_bytes()
+    line = unsubscribe_line(raw)
+    assert line.startswith(b"List-Unsubscribe: <http://pregon.test/public/manual-sends/unsubscribe?token=")
+    assert line.endswith(b">") and b"=?" not in line
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    path = line.split(b"<", 1)[1].rstrip(b">").decode().removeprefix("http://pregon.test")
+    # When the client opens the link: a confirmation page that changes nothing
+    page = api.http.get(path)
+    assert page.status_code == 200 and "Cargas del Sur" in page.body.decode()
+    assert f'method="post" action="http://pregon.test{path}"' in page.body.decode()
+    assert send(api, company, client_ids=["CLI-1"], request_id="after-get").status_code == 201
+    # When the mail provider posts the one-click unsubscribe (RFC 8058)
+    done = api.http.post(
+        path,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body="List-Unsubscribe=One-Click",
+    )
+    assert done.status_code == 200, done.body
+    assert "Cargas del Sur" in done.body.decode()
+    # And the back office pushes the client again (its own copy knows nothing of the choice)
+    put_client(api, company, "CLI-1", emails=["uno@example.com"])
+    shown = body(api.http.get("/clients/CLI-1", headers=company.key_headers()))
+    assert shown["manual_sends_off_at"] == "2026-11-02T12:00:00+00:00"
+    # Then a send to CLI-1 alone is refused, naming the client
+    refused = send(api, company, client_ids=["CLI-1"])
+    assert refused.status_code == 422
+    assert body(refused)["errors"] == [
+        {"field": "client_ids[0]", "message": "client 'CLI-1' unsubscribed from manual sends"}
+    ]
+    # And a bulk send to both reaches CLI-2 only, CLI-1 counted as skipped
+    job = body(send(api, company, client_ids=["CLI-1", "CLI-2"]))["job"]
+    expand_pages()
+    deliver_outboxes()
+    assert progress(job_of(api, company, job["job_id"])) == ("done", 2, 1, 0, 1, 0)
+    recipients = [envelope_recipients(m) for m in mailbox.wait_for(3)]
+    assert recipients == [["uno@example.com"], ["uno@example.com"], ["dos@example.com"]]
+
+
+def test_a_tampered_or_tracking_unsubscribe_token_is_refused_naming_the_token(
+    api: Client, company: Tenant
+) -> None:
+    from chalicelib.sends.unsubscribe import unsubscribe_token
+    from chalicelib.tracking.subscriptions import unsubscribe_token as tracking_token
+
+    # Given a client and a valid manual-sends token for it
+    put_client(api, company, "CLI-9")
+    token = unsubscribe_token(company.company_id, "CLI-9")
+    # When the token is altered, or a tracking alert's token is used, or none is given
+    for bad in (token[:-2] + "xx", tracking_token(company.company_id, "TRK-1", "sub-1")):
+        answer = api.http.post(
+            f"/public/manual-sends/unsubscribe?token={bad}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body="List-Unsubscribe=One-Click",
+        )
+        # Then 422 names the token, and the client still gets manual sends
+        assert answer.status_code == 422, answer.body
+        assert body(answer)["errors"] == [{"field": "token", "message": "this link is not valid"}]
+    assert api.http.get("/public/manual-sends/unsubscribe").status_code == 422
+    assert send(api, company, client_ids=["CLI-9"]).status_code == 201

@@ -9,6 +9,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 import requests
 from chalice.test import Client
 
@@ -332,3 +333,43 @@ def test_another_company_sees_nothing(api: Client, tenant: Tenant, other_tenant:
         api.http.get("/clients/CLI-1/register/export", headers={**other, "Accept": XLSX}).status_code == 404
     )
     assert body(api.http.get("/register/motives", headers=other))["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("hidden", "label"),
+    [
+        ("\u202e", "right-to-left override"),
+        ("\u2066", "isolate"),
+        ("\u200f", "mark"),
+        ("\u200b", "zero width"),
+    ],
+)
+def test_names_that_reach_from_or_to_refuse_bidi_and_zero_width_characters(
+    api: Client, tenant: Tenant, hidden: str, label: str
+) -> None:
+    admin, key = tenant.admin_headers(), tenant.key_headers()
+    # When the back office saves a client, or a contact, whose name hides a character
+    client = {"name": f"Ferretería{hidden}fdp.exe", "emails": ["ana@example.com"]}
+    refused = api.http.put("/clients/CLI-X", headers=key, body=json.dumps(client))
+    contact = {"contact_id": "c1", "first_name": "Ana", "last_name": f"Pérez{hidden}"}
+    refused_contact = api.http.put(
+        "/clients/CLI-X", headers=key, body=json.dumps({"name": "Ferretería", "contacts": [contact]})
+    )
+    # And an administrator names a sender account so
+    account = {
+        "kind": "smtp",
+        "display_name": f"Banco{hidden} Nación",
+        "from_address": "avisos@cargasdelsur.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 2525,
+    }
+    refused_account = api.http.put("/sender-accounts/invoices", headers=admin, body=json.dumps(account))
+    # Then each is refused with 422 naming the field, and nothing is written
+    message = "must not contain control, bidirectional or zero-width characters"
+    assert (refused.status_code, body(refused)["errors"]) == (422, [{"field": "name", "message": message}])
+    assert body(refused_contact)["errors"] == [{"field": "contacts[0].last_name", "message": message}]
+    assert refused_account.status_code == 422, label
+    assert body(refused_account)["errors"] == [{"field": "display_name", "message": message}]
+    assert api.http.get("/clients/CLI-X", headers=key).status_code == 404
+    accounts = body(api.http.get("/sender-accounts", headers=admin))["items"]
+    assert [a["area"] for a in accounts] == ["tracking"]

@@ -495,3 +495,24 @@ def test_one_company_failing_does_not_stop_the_others(
     assert [m["To"].addresses[0].addr_spec for m in mailbox.wait_for(1)] == [
         f"ana@{tenant.company_id}.example"
     ]
+
+
+def test_list_unsubscribe_goes_on_the_wire_as_one_unfolded_angle_bracketed_url(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a followed parcel whose unsubscribe link is far longer than 78 columns
+    issue(api, tenant, "TRK-RFC2369")
+    subscribe(api, tenant, "TRK-RFC2369", "ana@example.com")
+    # When a novelty is e-mailed
+    post_event(api, tenant, "TRK-RFC2369", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    sweep(tenant)
+    mailbox.wait_for(1)
+    # Then the raw bytes carry `List-Unsubscribe: <https://...>` on one line (RFC 2369: no
+    # encoded-words, no folding inside the URL) and the RFC 8058 one-click header
+    raw = mailbox.files()[0].read_bytes()
+    [line] = [ln for ln in raw.split(b"\r\n") if ln.lower().startswith(b"list-unsubscribe:")]
+    assert line.startswith(b"List-Unsubscribe: <http") and line.endswith(b">"), line
+    assert b"=?" not in line and len(line) > 78
+    following = raw.split(line + b"\r\n", 1)[1]
+    assert not following.startswith((b" ", b"\t")), "the header must not be folded"
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw

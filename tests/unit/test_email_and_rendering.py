@@ -34,6 +34,42 @@ def test_line_breaks_in_any_header_are_refused(field: str) -> None:
         compose(mail(**{field: "x\r\nBcc: victim@example.com"}), message_id="<a@b>")
 
 
+@pytest.mark.parametrize(
+    "hidden", ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200b", "\u200d", "\ufeff", "\x07"]
+)
+def test_bidi_and_zero_width_characters_stored_in_names_never_reach_from_or_to(hidden: str) -> None:
+    # Given names stored before they were checked, carrying an invisible character
+    message = compose(
+        mail(from_name=f"Banco{hidden} Nación", to_name=f"Ana{hidden}gnp.exe"), message_id="<a@b>"
+    )
+    # When the message is written out, Then From and To carry the names without it
+    raw = message.as_bytes()
+    assert message["From"].addresses[0].display_name == "Banco Nación"
+    assert message["To"].addresses[0].display_name == "Anagnp.exe"
+    assert hidden.encode() not in raw and hidden.encode("utf-8") not in raw
+
+
+def test_an_attachment_named_like_a_path_is_attached_under_its_base_name() -> None:
+    message = compose(
+        mail(attachments=(("../../../etc/passwd.pdf", "application/pdf", b"%PDF-1.4"),)),  # type: ignore[arg-type]
+        message_id="<a@b>",
+    )
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "passwd.pdf"
+    assert b"../" not in message.as_bytes()
+
+
+def test_list_unsubscribe_is_written_unfolded_and_unencoded_also_for_ses_raw_messages() -> None:
+    # Given a message with an unsubscribe URL far longer than 78 columns
+    url = "https://pregon.example/public/manual-sends/unsubscribe?token=" + "eyJhbGciOiJIUzI1NiJ9" * 10
+    headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    # When it is written as the raw bytes SES sends
+    raw = compose(mail(headers=headers), message_id="<a@b>").as_bytes()  # type: ignore[arg-type]
+    # Then the header is one line, the URL as given (RFC 2369), under RFC 5322's 998 characters
+    assert f"\nList-Unsubscribe: <{url}>\n".encode() in raw
+    assert b"\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n" in raw
+
+
 def test_subscriber_values_are_escaped_in_html_but_readable_in_text() -> None:
     # Given a subscriber whose name is markup
     variables = {

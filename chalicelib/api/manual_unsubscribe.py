@@ -1,0 +1,40 @@
+"""The ``List-Unsubscribe`` link of manual and bulk e-mails (C8, RFC 8058): no credentials, the
+signed token in the query string says which client of which company."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import describe, query_param
+from chalicelib.errors import ValidationFailed
+
+manual_unsubscribe = Blueprint(__name__)
+
+_HTML: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8"}
+
+
+def _token() -> str:
+    token = query_param(manual_unsubscribe.current_request, "token")
+    if not token:
+        raise ValidationFailed([{"field": "token", "message": "is required"}])
+    return token
+
+
+@manual_unsubscribe.route("/public/manual-sends/unsubscribe", methods=["GET"])
+@describe(summary="The unsubscribe link of a manual or bulk e-mail: a confirmation page (changes nothing)")
+def manual_unsubscribe_page() -> Response:
+    from chalicelib.sends.unsubscribe import confirmation_page
+
+    return Response(body=confirmation_page(_token()), status_code=200, headers=_HTML)
+
+
+@manual_unsubscribe.route(
+    "/public/manual-sends/unsubscribe",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"],
+)
+@describe(summary="Turn off the client's manual and bulk sends (the page's button; RFC 8058 one-click)")
+def manual_unsubscribe_one_click() -> Response:
+    from chalicelib.sends.unsubscribe import done_page, unsubscribe
+
+    return Response(body=done_page(unsubscribe(_token())), status_code=200, headers=_HTML)
