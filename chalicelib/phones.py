@@ -153,14 +153,22 @@ def sms_address(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164  # not E.164 (a bug upstream): the provider refuses it in its own words
     national = phonenumbers.national_significant_number(number)
-    kind = phonenumbers.number_type(number)
-    if number.country_code == 54 and not national.startswith("9"):
-        mobile = f"+549{national}"
-        if is_mobile(mobile):
-            return mobile
-        if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
-            raise NotAMobile(f"{e164} is a landline: SMS can only go to a mobile")
+    if number.country_code == 54 and not national.startswith("9") and is_mobile(f"+549{national}"):
+        return f"+549{national}"
+    if is_mobile(e164):
         return e164
-    if kind == phonenumbers.PhoneNumberType.FIXED_LINE and not is_mobile(e164):
-        raise NotAMobile(f"{e164} is a landline: SMS can only go to a mobile")
+    never = _NEVER_SMS.get(int(phonenumbers.number_type(number)))
+    if never:
+        raise NotAMobile(f"{e164} is {never}: SMS can only go to a mobile")
     return e164
+
+
+# Kinds of numbers that can never receive an SMS (libphonenumber's PhoneNumberType values).
+_NEVER_SMS = {
+    0: "a landline",  # FIXED_LINE
+    3: "a toll-free number",  # TOLL_FREE
+    4: "a premium-rate number",  # PREMIUM_RATE
+    5: "a shared-cost number",  # SHARED_COST
+    9: "a company's universal access number",  # UAN
+    10: "a voicemail access number",  # VOICEMAIL
+}

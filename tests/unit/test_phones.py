@@ -140,9 +140,18 @@ def test_the_number_an_sms_goes_to(stored: str, texted: str) -> None:
     assert sms_address(stored) == texted
 
 
-def test_an_sms_to_a_landline_is_refused_saying_so() -> None:
-    with pytest.raises(NotAMobile, match=r"^\+34911234567 is a landline: SMS can only go to a mobile$"):
-        sms_address("+34911234567")
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        ("+34911234567", "+34911234567 is a landline: SMS can only go to a mobile"),
+        ("+548001234567", "+548001234567 is a toll-free number: SMS can only go to a mobile"),
+        ("+34803123456", "+34803123456 is a premium-rate number: SMS can only go to a mobile"),
+    ],
+)
+def test_an_sms_to_a_number_that_is_never_a_mobile_is_refused_saying_so(stored: str, message: str) -> None:
+    with pytest.raises(NotAMobile) as refused:
+        sms_address(stored)
+    assert str(refused.value) == message
 
 
 def test_an_argentine_mobile_in_a_known_area_is_a_mobile() -> None:
