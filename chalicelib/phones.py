@@ -26,6 +26,7 @@ refused with a clear error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.errors import ValidationFailed
@@ -172,3 +173,14 @@ _NEVER_SMS = {
     9: "a company's universal access number",  # UAN
     10: "a voicemail access number",  # VOICEMAIL
 }
+
+
+def first_sms_number(phones: Iterable[str], region: str) -> str | None:
+    """The number an SMS to someone with these phones goes to: the first that can take an SMS
+    (normalized in ``region``, addressed by :func:`sms_address`); None when none can."""
+    for raw in phones:
+        try:
+            return sms_address(normalize_phone(raw, region))
+        except (ValidationFailed, NotAMobile):
+            continue
+    return None
