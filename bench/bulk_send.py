@@ -107,6 +107,7 @@ def _plain(mail: MailServer, count: int) -> dict[str, Any]:
 
 def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
     from app import app
+    from chalicelib.auth.principal import Principal
     from chalicelib.messaging.templates import MESSAGE_TYPES
     from chalicelib.sends.service import ClientFilter, SendRequest, get_send_job, start_send
     from infrastructure.local.queues import LocalQueueRunner
@@ -131,12 +132,13 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
             ),
         )
         assert result.job is not None
+        bench_user = Principal(company_id=company_id, kind="user", subject="bench", level=1)
         caught = mail.wait_for(before + count, timeout=1800) - before
         seconds = time.perf_counter() - started
-        job = get_send_job(company_id, result.job.job_id)
+        job = get_send_job(bench_user, result.job.job_id)
         while job.state != "done" and time.perf_counter() - started < seconds + 60:
             time.sleep(0.5)
-            job = get_send_job(company_id, result.job.job_id)
+            job = get_send_job(bench_user, result.job.job_id)
         failures = runner.failures
     requests = sum(meter.dynamodb_calls().values())
     return {

@@ -12,10 +12,21 @@ repair two habits it rejects:
   old long-distance prefix ``01 55…``: drop them (every Mexican number now has ten digits).
 
 A repair is used only when the number as written is invalid and the repaired one is valid.
+
+libphonenumber's ranges of Argentine subscriber numbers lag behind what carriers hand out
+(``0351 15 123-4567`` is refused by its ranges though its area code and length are right), so an
+Argentine mobile in an area code the metadata knows (its ``0<area> 15`` rewriting recognises it)
+with the right length is accepted too. A number that can never be used (too short, too long, an
+area code that does not exist, a mobile without its area code) is still refused.
+
+SMS goes to mobiles only (:func:`sms_address`): an Argentine number stored without its 9 is
+addressed as ``+549…`` when it can be a mobile, and a number that is certainly a landline is
+refused with a clear error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.errors import ValidationFailed
@@ -65,6 +76,29 @@ def _parse_valid(raw: str, default_region: str) -> Any | None:
         repaired = phonenumbers.parse(f"+{country_code}{candidate}")
         if phonenumbers.is_valid_number(repaired):
             return repaired
+        if _argentine_mobile_area(candidate) and phonenumbers.is_possible_number(repaired):
+            return repaired
+    if country_code == 54 and _argentine_mobile_area(national) and phonenumbers.is_possible_number(number):
+        return number
+    return None
+
+
+def _argentine_mobile_area(national: str) -> str | None:
+    """The area code of an Argentine mobile's national number (``9`` + area + subscriber, 11
+    digits) when the metadata knows the area: its local ``0<area> 15 <subscriber>`` form is
+    rewritten to this very number by libphonenumber's own parsing rules. None otherwise."""
+    import phonenumbers
+
+    if len(national) != 11 or not national.startswith("9"):
+        return None
+    for length in _AR_AREA_CODE_LENGTHS:
+        area, subscriber = national[1 : 1 + length], national[1 + length :]
+        try:
+            local = phonenumbers.parse(f"0{area}15{subscriber}", "AR")
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.national_significant_number(local) == national:
+            return area
     return None
 
 
@@ -95,7 +129,58 @@ def is_mobile(e164: str) -> bool:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return False
+    if number.country_code == 54 and _argentine_mobile_area(phonenumbers.national_significant_number(number)):
+        return True  # +54 9 is the mobile form, in an area code that exists
     return phonenumbers.number_type(number) in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     )
+
+
+class NotAMobile(ValueError):
+    """The number cannot receive SMS; the message says why, for a person to read."""
+
+
+def sms_address(e164: str) -> str:
+    """The number to send an SMS to. Argentina writes the same subscriber as ``+54 11 5987-6543``
+    (as dialled from a landline) and ``+54 9 11 5987-6543`` (the mobile form SMS needs): a number
+    stored without the 9 is addressed in its ``+549…`` form when that form is a mobile. A number
+    that is certainly a landline (no mobile form, or a fixed line elsewhere) raises
+    :class:`NotAMobile`; one whose kind the numbering plan cannot tell is sent as is."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164  # not E.164 (a bug upstream): the provider refuses it in its own words
+    national = phonenumbers.national_significant_number(number)
+    if number.country_code == 54 and not national.startswith("9") and is_mobile(f"+549{national}"):
+        return f"+549{national}"
+    if is_mobile(e164):
+        return e164
+    never = _NEVER_SMS.get(int(phonenumbers.number_type(number)))
+    if never:
+        raise NotAMobile(f"{e164} is {never}: SMS can only go to a mobile")
+    return e164
+
+
+# Kinds of numbers that can never receive an SMS (libphonenumber's PhoneNumberType values).
+_NEVER_SMS = {
+    0: "a landline",  # FIXED_LINE
+    3: "a toll-free number",  # TOLL_FREE
+    4: "a premium-rate number",  # PREMIUM_RATE
+    5: "a shared-cost number",  # SHARED_COST
+    9: "a company's universal access number",  # UAN
+    10: "a voicemail access number",  # VOICEMAIL
+}
+
+
+def first_sms_number(phones: Iterable[str], region: str) -> str | None:
+    """The number an SMS to someone with these phones goes to: the first that can take an SMS
+    (normalized in ``region``, addressed by :func:`sms_address`); None when none can."""
+    for raw in phones:
+        try:
+            return sms_address(normalize_phone(raw, region))
+        except (ValidationFailed, NotAMobile):
+            continue
+    return None

@@ -15,6 +15,7 @@ from chalicelib.errors import PregonError, Unauthorized, ValidationFailed
 
 T = TypeVar("T")
 MAX_BODY_BYTES = 256 * 1024
+MAX_BODY_DEPTH = 32  # arrays and objects inside one another; no route needs more than a few
 
 
 def principal_of(request: Request) -> Principal:
@@ -32,7 +33,9 @@ def parse_body(
     too_large: PregonError | None = None,
 ) -> T:
     """Validate the JSON body against a pydantic model; errors name the field. A body over
-    ``max_bytes`` raises ``too_large`` (by default a 422 on ``body``)."""
+    ``max_bytes`` raises ``too_large`` (by default a 422 on ``body``); one nested deeper than
+    :data:`MAX_BODY_DEPTH` is a 422 on ``body`` (Python's JSON parser and pydantic would recurse
+    until they fail)."""
     from pydantic import ValidationError
 
     raw = request.raw_body or b""
@@ -40,16 +43,39 @@ def parse_body(
         raise too_large or ValidationFailed(
             [{"field": "body", "message": f"is larger than {max_bytes} bytes"}]
         )
+    too_deep = ValidationFailed(
+        [{"field": "body", "message": f"is nested deeper than {MAX_BODY_DEPTH} levels"}]
+    )
     try:
         data = json.loads(raw or b"null")
+    except RecursionError as exc:  # Python's parser gives up on ~1,000 levels
+        raise too_deep from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed([{"field": "body", "message": f"is not valid JSON ({exc})"}]) from exc
+    if _depth(data) > MAX_BODY_DEPTH:
+        raise too_deep
     if not isinstance(data, dict):
         raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
     try:
         return model.model_validate(data)  # type: ignore[attr-defined]
     except ValidationError as exc:
         raise ValidationFailed(pydantic_errors(exc)) from exc
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (without recursion)."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_BODY_DEPTH:
+            return deepest
+        pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def pydantic_errors(exc: Any) -> list[dict[str, str]]:

@@ -17,14 +17,15 @@ from chalicelib.api.http import (
     parse_body,
     principal_of,
 )
+from chalicelib.auth.principal import Principal
 
 inbound = Blueprint(__name__)
 
 
-def _staff() -> str:
+def _viewer() -> Principal:
     caller = principal_of(inbound.current_request)
     caller.require_staff()
-    return caller.company_id
+    return caller
 
 
 def _summary(comm: Any) -> dict[str, Any]:
@@ -77,27 +78,37 @@ def get_inbound_address() -> Response:
     from chalicelib.inbound.mail import inbound_address
     from chalicelib.settings import get_settings
 
-    return json_response({"address": inbound_address(_staff()), "domain": get_settings().inbound_domain})
+    return json_response(
+        {"address": inbound_address(_viewer().company_id), "domain": get_settings().inbound_domain}
+    )
 
 
 @inbound.route("/inbound/unassigned", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="Received e-mail that matched no client, newest first (I3)", response="InboundPageOut")
+@describe(
+    summary="Received e-mail that matched no client, newest first (I3); "
+    "level 4: only answers to its own messages",
+    response="InboundPageOut",
+)
 def list_unassigned() -> Response:
     from chalicelib.inbound.mail import unassigned
 
     request = inbound.current_request
-    page = unassigned(_staff(), limit_param(request), cursor_param(request))
+    page = unassigned(_viewer(), limit_param(request), cursor_param(request))
     return json_response(
         {"items": [_summary(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
     )
 
 
 @inbound.route("/inbound/{communication_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="A received e-mail with its attachments' download links (I3)", response="InboundMessageOut")
+@describe(
+    summary="A received e-mail with its attachments' download links (I3); "
+    "level 4: only answers to its own messages",
+    response="InboundMessageOut",
+)
 def get_inbound_message(communication_id: str) -> Response:
     from chalicelib.inbound.mail import get_inbound
 
-    return json_response(_detail(get_inbound(_staff(), _communication_id(communication_id))))
+    return json_response(_detail(get_inbound(_viewer(), _communication_id(communication_id))))
 
 
 @inbound.route("/inbound/{communication_id}/assign", methods=["POST"], authorizer=pregon_auth)
@@ -110,7 +121,7 @@ def assign_inbound_message(communication_id: str) -> Response:
     from chalicelib.api.schemas import AssignInboundIn
     from chalicelib.inbound.mail import assign
 
-    company_id = _staff()
+    viewer = _viewer()
     message_id = _communication_id(communication_id)
     body = parse_body(inbound.current_request, AssignInboundIn)
-    return json_response(_detail(assign(company_id, message_id, body.client_id)))
+    return json_response(_detail(assign(viewer, message_id, body.client_id)))

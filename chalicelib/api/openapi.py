@@ -3,7 +3,8 @@
 Everything comes from the running app: the routes Chalice registered (path, method, authorizer,
 path parameters, content types, CORS), the ``describe(...)`` metadata on each view, the pydantic
 models of ``api.schemas``, and a few calls read from each view's source (``limit_param``,
-``cursor_param``, ``_token``, ``_caller(scope)``, ``_staff``, ``_admin``). Nothing is written by hand
+``cursor_param``, ``_token``, ``_caller(scope)``, ``_staff``/``_viewer``/``require_staff``,
+``_admin``/``require_admin``, ``_self_or_admin``, ``_xlsx``). Nothing is written by hand
 except the prose below, so the document cannot drift from what the code accepts and answers.
 
 Regenerate the committed copy with::
@@ -78,10 +79,15 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     },
 }
 SCOPE_CALL = re.compile(r"\b_caller\(\s*\"([^\"]+)\"\s*\)")
-STAFF_CALL = re.compile(r"\b_staff\(\)")
-ADMIN_CALL = re.compile(r"\b_admin\(\)")
-# ``json_response(x, 201 if created else 200)``: both statuses are answers of the route.
-ALTERNATIVE_STATUS = re.compile(r"\b(\d{3}) if \w+ else (\d{3})\b")
+STAFF_CALL = re.compile(r"\b_(?:staff|viewer)\(\)|\.require_staff\(\)")
+ADMIN_CALL = re.compile(r"\b_admin\(\)|\.require_admin\(\)")
+SELF_OR_ADMIN_CALL = re.compile(r"\b_self_or_admin\(")
+# ``json_response(x, 201 if created else 200)`` or ``... if result.created else ...``: both
+# statuses are answers of the route.
+ALTERNATIVE_STATUS = re.compile(r"\b(\d{3}) if [\w.]+ else (\d{3})\b")
+# ``_xlsx(data, filename)``: the answer is an Excel workbook, not JSON.
+XLSX_ANSWER = re.compile(r"\b_xlsx\(")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # ``json_response({"items": ...})`` around a model that is one item, not the list.
 ITEMS_WRAPPER = re.compile(r"json_response\(\s*\{\s*\"items\"\s*:")
 HTML_ANSWER = re.compile(r"text/html")
@@ -90,6 +96,25 @@ HTML_ANSWER = re.compile(r"text/html")
 EXTRA_ERRORS: dict[str, dict[int, str]] = {
     "subscribe_to_parcel": {
         403: "Alerts cannot be requested for this parcel (its `alerts_available` is false).",
+    },
+    # 409: the company's configuration does not allow it yet (the services raise Conflict).
+    "send_test_sms": {
+        409: "SMS is not set up, switched off or incomplete for the company (`PUT /sms/settings`).",
+    },
+    "test_template": {
+        409: "No working sender account can send the template: neither its area's nor `all`.",
+    },
+    "register_device": {
+        409: "Push to the device's platform is not set up for the company (`PUT /push/settings`).",
+    },
+    "start_send": {
+        409: "The channel is not set up for the company: no working sender account for the "
+        "template's area (nor `all`), SMS off or incomplete, or push not set up.",
+    },
+    "save_sms_settings": {409: "The `inbound_number` already receives SMS for another company."},
+    "add_entry": {409: "The `code` exists already in that table."},
+    "add_attachment": {
+        409: "Attachments go on manual records only, at most a fixed number per record (`record_id`).",
     },
 }
 
@@ -350,6 +375,12 @@ def _security(source: str) -> tuple[list[dict[str, list[str]]], str]:
         )
     if ADMIN_CALL.search(source):
         return [{"bearerAuth": []}], "Administrators only: a staff JWT of level 1. API keys get 403."
+    if SELF_OR_ADMIN_CALL.search(source):
+        return (
+            [{"bearerAuth": []}],
+            "Staff: the user named in the path (their own JWT) or an administrator (level 1). "
+            "Other staff and API keys get 403.",
+        )
     if STAFF_CALL.search(source):
         return [{"bearerAuth": []}], "Staff only: a staff JWT. API keys get 403."
     return [{"apiKey": []}, {"bearerAuth": []}], "Company systems (API key) or staff (JWT)."
@@ -415,6 +446,12 @@ def _success(status: int, doc: dict[str, Any], source: str, schemas: dict[str, A
                 "required": ["items"],
             }
         return {"description": description, "content": {JSON: {"schema": schema}}}
+    if XLSX_ANSWER.search(source):
+        return {
+            "description": f"{description}: an Excel workbook (.xlsx), sent as an attachment. The "
+            f"request must accept it (`Accept: {XLSX}`): the gateway refuses a binary answer otherwise.",
+            "content": {XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}}},
+        }
     if HTML_ANSWER.search(source):
         return {
             "description": f"{description}: an HTML page for a person.",

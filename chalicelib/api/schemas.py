@@ -343,7 +343,10 @@ class ContactIn(Strict):
     first_name: HeaderName
     last_name: HeaderName
     email: EmailStr | None = None
-    phone: Phone | None = None
+    phone: Phone | None = Field(
+        default=None,
+        description="As written (`0351 15 123-4567`); stored in E.164. One that can never be used: 422.",
+    )
     wants_cargo_info: bool = Field(
         default=False, description="Subscribe to every shipment issued for the client (T6.1)."
     )
@@ -352,7 +355,12 @@ class ContactIn(Strict):
 class ClientIn(Strict):
     name: HeaderName
     emails: list[EmailStr] = Field(default_factory=list, max_length=10)
-    phones: list[Phone] = Field(default_factory=list, max_length=10)
+    phones: list[Phone] = Field(
+        default_factory=list,
+        max_length=10,
+        description="As written, read in the company's region (`0351 15 123-4567`); stored in E.164 "
+        "(`+5493511234567`). A number that can never be used is a 422 naming it (`phones[1]`).",
+    )
     contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
     message_switches: dict[
         Literal["tracking", "invoice", "payment_email", "payment_sms", "ticket", "reminder", "statement"],
@@ -373,7 +381,7 @@ class ContactOut(BaseModel):
     first_name: str
     last_name: str
     email: str | None
-    phone: str | None
+    phone: str | None = Field(description="E.164.")
     wants_cargo_info: bool
 
 
@@ -381,7 +389,7 @@ class ClientOut(BaseModel):
     client_id: str
     name: str
     emails: list[str]
-    phones: list[str]
+    phones: list[str] = Field(description="E.164, in the order given, each once.")
     contacts: list[ContactOut]
     message_switches: dict[str, bool]
     preferred_agent: str | None

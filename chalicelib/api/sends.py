@@ -17,14 +17,20 @@ from chalicelib.api.http import (
     plain,
     principal_of,
 )
+from chalicelib.auth.principal import Principal
 
 sends = Blueprint(__name__)
 
 
 def _staff() -> tuple[str, str]:
+    caller = _viewer()
+    return caller.company_id, caller.subject
+
+
+def _viewer() -> Principal:
     caller = principal_of(sends.current_request)
     caller.require_staff()
-    return caller.company_id, caller.subject
+    return caller
 
 
 def _job_out(job: Any) -> dict[str, Any]:
@@ -80,21 +86,23 @@ def start_send() -> Response:
 
 @sends.route("/sends/{job_id}", methods=["GET"], authorizer=pregon_auth)
 @describe(
-    summary="A send job's progress: total, sent, failed, skipped, waiting, state (C8)", response="SendJobOut"
+    summary="A send job's progress: total, sent, failed, skipped, waiting, state (C8); "
+    "level 4: own jobs only",
+    response="SendJobOut",
 )
 def get_send_job(job_id: str) -> Response:
     from chalicelib.sends.service import get_send_job as fetch
 
-    company_id, _ = _staff()
-    return json_response(_job_out(fetch(company_id, job_id)))
+    return json_response(_job_out(fetch(_viewer(), job_id)))
 
 
 @sends.route("/sends", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="The company's send jobs, newest first (C8)", response="SendJobsOut")
+@describe(
+    summary="The company's send jobs, newest first (C8); level 4: own jobs only", response="SendJobsOut"
+)
 def list_send_jobs() -> Response:
     from chalicelib.sends.service import list_send_jobs as fetch
 
-    company_id, _ = _staff()
     request = sends.current_request
-    jobs, cursor = fetch(company_id, limit_param(request), cursor_param(request))
+    jobs, cursor = fetch(_viewer(), limit_param(request), cursor_param(request))
     return json_response({"items": [_job_out(j) for j in jobs], "next_cursor": encode_cursor(cursor)})

@@ -54,3 +54,16 @@ class Principal:
     def require_staff(self) -> None:
         if self.kind != "user":
             raise Forbidden("only company staff may do this")
+
+
+def own_only(viewer: Principal) -> str | None:
+    """Who sees what, everywhere (history, register, send jobs, received mail): a level-4 user sees
+    only what they created themselves, so this is their user id; None for levels 1 to 3 (and API
+    keys), who see the whole company."""
+    return viewer.subject if viewer.kind == "user" and viewer.level == 4 else None
+
+
+def may_see(viewer: Principal, owner: str | None) -> bool:
+    """Whether ``viewer`` may see an item whose owner (the user who created it) is ``owner``."""
+    mine = own_only(viewer)
+    return mine is None or owner == mine

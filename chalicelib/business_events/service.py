@@ -471,7 +471,7 @@ def _decide_sms(
         return
     number = _first_valid_phone(client, settings.default_region)
     if number is None:
-        reason = "the client has no phone" if not client.phones else "none of the client's phones is valid"
+        reason = "the client has no phone" if not client.phones else "none of the client's phones takes SMS"
         decision.skipped.append(SkippedRecipient("sms", reason))
         return
     rendered = render_channel(company.company_id, message_type, "sms", variables)
@@ -491,11 +491,7 @@ def _decide_sms(
 
 
 def _first_valid_phone(client: Client, region: str) -> str | None:
-    from chalicelib.phones import normalize_phone
+    """The first of the client's phones an SMS can reach (a landline is passed over)."""
+    from chalicelib.phones import first_sms_number
 
-    for raw in client.phones:
-        try:
-            return normalize_phone(raw, region, field="phone")
-        except ValidationFailed:
-            continue
-    return None
+    return first_sms_number(client.phones, region)

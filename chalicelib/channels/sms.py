@@ -4,7 +4,9 @@
                              "username": "sms", "password": "..."})
     message_id = sender.send("+5491159876543", "Estimado Ana su saldo pendiente es $ 1.500")
 
-Numbers arrive already in E.164 (``chalicelib.phones.normalize_phone``). A refusal raises
+Numbers arrive already in E.164 (``chalicelib.phones.normalize_phone``); each sender addresses
+them with :func:`chalicelib.phones.sms_address` (an Argentine mobile stored without its 9 goes to
+``+549…``; a landline is refused before any provider is called). A refusal raises
 ``DeliveryFailed`` with the provider's own words, as the e-mail channel does.
 """
 
@@ -25,6 +27,16 @@ SMS_TYPES = ("Transactional", "Promotional")
 PROVIDERS = ("sns", "http_gateway")
 GATEWAY_TIMEOUT_SECONDS = 15.0
 _MAX_ERROR_TEXT = 500
+
+
+def addressed(to_e164: str) -> str:
+    """The number an SMS really goes to; a number that cannot receive SMS is a permanent failure."""
+    from chalicelib.phones import NotAMobile, sms_address
+
+    try:
+        return sms_address(to_e164)
+    except NotAMobile as exc:
+        raise DeliveryFailed(str(exc), transient=False) from exc
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
@@ -66,6 +78,7 @@ class SnsSmsSender:
         }
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
+        to_e164 = addressed(to_e164)
         try:
             response = client("sns").publish(PhoneNumber=to_e164, Message=text, MessageAttributes=attributes)
         except ClientError as exc:
@@ -109,7 +122,7 @@ class HttpGatewaySender:
         self._authorization = f"Basic {token}"
 
     def send(self, to_e164: str, text: str) -> str:
-        answer = self._call("POST", "/message", {"message": text, "phoneNumbers": [to_e164]})
+        answer = self._call("POST", "/message", {"message": text, "phoneNumbers": [addressed(to_e164)]})
         message_id = answer.get("id") if isinstance(answer, dict) else None
         if not message_id:
             raise DeliveryFailed(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.store import clients as store
 from chalicelib.store.records import Client, Contact
 
@@ -40,16 +40,25 @@ def save_client(
     client owes (a decimal string), quoted by the SMS balance auto-reply (I1)."""
     from chalicelib.sms.settings import company_region
 
+    region = company_region(company_id)
+    errors: list[dict[str, str]] = []
+    stored_phones = [_e164(p, region, f"phones[{n}]", errors) for n, p in enumerate(phones)]
+    contact_phones = [
+        _e164(c.phone, region, f"contacts[{n}].phone", errors) if c.phone else None
+        for n, c in enumerate(contacts)
+    ]
+    if errors:
+        raise ValidationFailed(errors)
     switches = {name: True for name in MESSAGE_SWITCHES} | message_switches
     client = Client(
         company_id=company_id,
         client_id=client_id,
         name=name,
         emails=tuple(dict.fromkeys(e.strip() for e in emails)),
-        phones=tuple(dict.fromkeys(p.strip() for p in phones)),
+        phones=tuple(dict.fromkeys(p for p in stored_phones if p)),
         contacts=tuple(
-            Contact(c.contact_id, c.first_name, c.last_name, c.email, c.phone, c.wants_cargo_info)
-            for c in contacts
+            Contact(c.contact_id, c.first_name, c.last_name, c.email, phone, c.wants_cargo_info)
+            for c, phone in zip(contacts, contact_phones, strict=True)
         ),
         message_switches=switches,
         preferred_agent=preferred_agent,
@@ -57,7 +66,19 @@ def save_client(
         updated_at=clock.now(),
         balance=balance,
     )
-    return store.save_client(client, phone_region=company_region(company_id))
+    return store.save_client(client, phone_region=region)
+
+
+def _e164(raw: str, region: str, field: str, errors: list[dict[str, str]]) -> str | None:
+    """A phone as stored and returned: E.164, read as a local number of the company's region. A
+    number that can never be used is added to ``errors`` naming ``field`` (``phones[1]``)."""
+    from chalicelib.phones import normalize_phone
+
+    try:
+        return normalize_phone(raw, region, field=field)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+        return None
 
 
 def get_client(company_id: str, client_id: str) -> Client:

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from chalicelib.auth.principal import Principal
 from chalicelib.errors import ValidationFailed
 
 STATUS_GROUPS = ("sent", "not_sent", "bounced", "received")
@@ -92,8 +91,3 @@ def history_criteria(params: Mapping[str, str | None]) -> HistoryCriteria:
         client_id=short_text(params, "client", 64),
         text=short_text(params, "q"),
     )
-
-
-def own_only(viewer: Principal) -> str | None:
-    """The user whose own items are all a level-4 user may see; None for levels 1 to 3."""
-    return viewer.subject if viewer.level == 4 else None

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.auth.principal import Principal
+from chalicelib.auth.principal import Principal, may_see, own_only
 from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.history.criteria import HistoryCriteria, history_criteria, own_only
+from chalicelib.history.criteria import HistoryCriteria, history_criteria
 from chalicelib.store import communications as store
 from chalicelib.store import register as lookups
 from chalicelib.store.records import Communication, SavedFilter
@@ -91,8 +91,7 @@ def export_rows(viewer: Principal, channel: str, criteria: HistoryCriteria, cap:
 def visible(viewer: Principal, comm: Communication | None) -> bool:
     if comm is None or comm.company_id != viewer.company_id:
         return False
-    owner = own_only(viewer)
-    return owner is None or comm.created_by == owner
+    return may_see(viewer, comm.created_by)
 
 
 def history_entry(viewer: Principal, channel: str, communication_id: str) -> Communication:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock, files
+from chalicelib.auth.principal import Principal, may_see, own_only
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.inbound.mime import ParsedMail, parse_mail
 from chalicelib.observability import logger
@@ -215,6 +216,7 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         provider_message_id=None,
         idempotency_key=key,
         in_reply_to=parent.communication_id if parent else None,
+        thread_owner=(parent.created_by or parent.thread_owner) if parent else None,
         thread_id=(parent.thread_id or parent.communication_id) if parent else communication_id,
         sender_area=parent.sender_area if parent else None,
         area=parent.area if parent else None,
@@ -292,13 +294,22 @@ def find_parent(
 # --- staff: the unassigned list, assigning, the detail -------------------------------------------
 
 
-def unassigned(company_id: str, limit: int, cursor: dict[str, Any] | None) -> store.Page:
-    return store.unassigned_page(company_id, limit=limit, cursor=cursor)
+def unassigned(viewer: Principal, limit: int, cursor: dict[str, Any] | None) -> store.Page:
+    """Received mail that matched no client, newest first; a level-4 user sees only the mail that
+    answers a message they created (``thread_owner``)."""
+    return store.unassigned_page(viewer.company_id, limit=limit, cursor=cursor, thread_owner=own_only(viewer))
 
 
-def get_inbound(company_id: str, communication_id: str) -> Communication:
-    found = store.get(company_id, communication_id)
-    if found is None or found.direction != "in" or found.channel != "email":
+def get_inbound(viewer: Principal, communication_id: str) -> Communication:
+    """A received e-mail; for a level-4 user only one answering a message they created (any
+    other is not found, so that its existence does not leak)."""
+    found = store.get(viewer.company_id, communication_id)
+    if (
+        found is None
+        or found.direction != "in"
+        or found.channel != "email"
+        or not may_see(viewer, found.thread_owner)
+    ):
         raise NotFound(f"there is no received e-mail {communication_id!r}")
     return found
 
@@ -310,9 +321,10 @@ def candidates_for(comm: Communication) -> list[str]:
     return match_sender(comm.company_id, comm.from_address)[2]
 
 
-def assign(company_id: str, communication_id: str, client_id: str) -> Communication:
+def assign(viewer: Principal, communication_id: str, client_id: str) -> Communication:
     """Put a received e-mail in a client's register (H2) and take it off the unassigned list."""
-    comm = get_inbound(company_id, communication_id)
+    company_id = viewer.company_id
+    comm = get_inbound(viewer, communication_id)
     client = client_store.get_client(company_id, client_id)
     if client is None:
         raise ValidationFailed([{"field": "client_id", "message": f"there is no client {client_id!r}"}])

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.auth.principal import Principal
+from chalicelib.auth.principal import Principal, may_see, own_only
 from chalicelib.errors import Conflict, NotFound, PregonError, ValidationFailed
-from chalicelib.history.criteria import date_range, one_of, own_only, short_text
+from chalicelib.history.criteria import date_range, one_of, short_text
 from chalicelib.store import communications as store
 from chalicelib.store import register as lookups
 from chalicelib.store.records import AttachmentRef, Communication, RegisterLookup
@@ -121,12 +121,11 @@ def export_rows(
 
 def get_record(viewer: Principal, client_id: str, record_id: str) -> Communication:
     comm = store.get(viewer.company_id, record_id)
-    owner = own_only(viewer)
     if (
         comm is None
         or comm.client_id != client_id
         or not comm.in_register
-        or (owner is not None and comm.created_by != owner)
+        or not may_see(viewer, comm.created_by)
     ):
         raise NotFound(f"client {client_id!r} has no register record {record_id!r}")
     return comm

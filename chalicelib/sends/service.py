@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.auth.principal import Principal, may_see, own_only
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes, outbox_of
 from chalicelib.observability import logger
@@ -312,17 +313,20 @@ def progress(job: SendJob) -> JobProgress:
     )
 
 
-def get_send_job(company_id: str, job_id: str) -> JobProgress:
-    job = job_store.get_job(company_id, job_id)
-    if job is None:
+def get_send_job(viewer: Principal, job_id: str) -> JobProgress:
+    """A job's progress; another user's job is not found for a level-4 user (its existence does
+    not leak)."""
+    job = job_store.get_job(viewer.company_id, job_id)
+    if job is None or not may_see(viewer, job.created_by):
         raise NotFound(f"there is no send job {job_id!r}")
     return progress(job)
 
 
 def list_send_jobs(
-    company_id: str, limit: int, cursor: dict[str, Any] | None
+    viewer: Principal, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[JobProgress], dict[str, Any] | None]:
-    jobs, next_cursor = job_store.list_jobs(company_id, limit, cursor)
+    """The company's send jobs, newest first; a level-4 user's own only."""
+    jobs, next_cursor = job_store.list_jobs(viewer.company_id, limit, cursor, created_by=own_only(viewer))
     return [progress(j) for j in jobs], next_cursor
 
 

@@ -150,6 +150,7 @@ def _item(comm: records.Communication) -> CommunicationModel:
         area=comm.area,
         initiated_by=comm.initiated_by,
         created_by=comm.created_by,
+        thread_owner=comm.thread_owner,
         raw_key=comm.raw_key,
         resent_as=list(comm.resent_as) or None,
         search_text=_search_text(comm),
@@ -214,6 +215,7 @@ def _record(item: CommunicationModel) -> records.Communication:
         area=item.area,
         initiated_by=item.initiated_by,
         created_by=item.created_by,
+        thread_owner=item.thread_owner,
         raw_key=item.raw_key,
         in_register=item.client_key is not None or item.client_id is None,
         unassigned=item.unassigned_company is not None,
@@ -704,11 +706,22 @@ def by_rfc_message_id_in(company_id: str, rfc_message_id: str) -> records.Commun
     return None
 
 
-def unassigned_page(company_id: str, *, limit: int = 50, cursor: dict[str, Any] | None = None) -> Page:
-    """Inbound messages that matched no client, newest first."""
+def unassigned_page(
+    company_id: str,
+    *,
+    limit: int = 50,
+    cursor: dict[str, Any] | None = None,
+    thread_owner: str | None = None,
+) -> Page:
+    """Inbound messages that matched no client, newest first; with ``thread_owner``, only those
+    answering a message that user created."""
     bind()
     result = CommunicationModel.unassigned.query(
-        company_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor
+        company_id,
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=cursor,
+        filter_condition=(CommunicationModel.thread_owner == thread_owner) if thread_owner else None,
     )
     return Page([_record(i) for i in result], result.last_evaluated_key)
 

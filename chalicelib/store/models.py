@@ -467,6 +467,7 @@ class CommunicationModel(Model):
     area = UnicodeAttribute(null=True)
     initiated_by = UnicodeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
+    thread_owner = UnicodeAttribute(null=True)  # received mail: who created the message it answers
     raw_key = UnicodeAttribute(null=True)
     search_text = UnicodeAttribute(null=True)
     resent_as = ListAttribute(of=UnicodeAttribute, null=True)  # H1: the resends of this message

@@ -386,10 +386,17 @@ def count_job(
 
 
 def list_jobs(
-    company_id: str, limit: int, cursor: dict[str, Any] | None
+    company_id: str, limit: int, cursor: dict[str, Any] | None, *, created_by: str | None = None
 ) -> tuple[list[records.SendJob], dict[str, Any] | None]:
+    """The company's send jobs, newest first; with ``created_by``, only that user's."""
     bind()
-    result = SendJobModel.query(company_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor)
+    result = SendJobModel.query(
+        company_id,
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=cursor,
+        filter_condition=(SendJobModel.created_by == created_by) if created_by else None,
+    )
     return [_job(i) for i in result], result.last_evaluated_key
 
 

@@ -281,6 +281,8 @@ class Communication:
     area: str | None = None
     initiated_by: str | None = None
     created_by: str | None = None
+    # A received message: the user who created the message it answers (what a level-4 user sees).
+    thread_owner: str | None = None
     raw_key: str | None = None
     in_register: bool = True
     unassigned: bool = False

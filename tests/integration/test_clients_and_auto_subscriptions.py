@@ -37,6 +37,15 @@ CLIENT = {
 }
 
 
+MARTA: dict[str, Any] = {
+    "contact_id": "c1",
+    "first_name": "Marta",
+    "last_name": "Sosa",
+    "email": "marta@norte.example",
+    "wants_cargo_info": True,
+}
+
+
 def put_client(api: Client, tenant: Tenant, client_id: str = "CLI-9", data: dict[str, Any] = CLIENT) -> Any:
     return api.http.put(f"/clients/{client_id}", headers=tenant.key_headers(), body=json.dumps(data))
 
@@ -65,6 +74,44 @@ def test_the_back_office_registers_a_client_and_reads_it_back(api: Client, tenan
     assert client["collection_agent"] == "cobranzas-1"
     listed = body(api.http.get("/clients", headers=tenant.key_headers()))["items"]
     assert [c["client_id"] for c in listed] == ["CLI-9"]
+
+
+def test_phones_are_stored_and_returned_in_e164_and_impossible_ones_are_refused(
+    api: Client, tenant: Tenant
+) -> None:
+    # When the back office pushes a client with phones as people write them
+    data = {
+        **CLIENT,
+        "phones": ["0351 15 123-4567", "011 4555-1234", "+54 9 11 5987-6543", "011 15-5987-6543"],
+        "contacts": [{**MARTA, "phone": "(0341) 15 555-1234"}],
+    }
+    response = put_client(api, tenant, "CLI-TEL", data)
+
+    # Then they are stored and returned in E.164, once each (Córdoba's area code + 15 is a mobile)
+    assert response.status_code == 200, response.body
+    client = body(api.http.get("/clients/CLI-TEL", headers=tenant.key_headers()))
+    assert client["phones"] == ["+5493511234567", "+541145551234", "+5491159876543"]
+    assert client["contacts"][0]["phone"] == "+5493415551234"
+    from chalicelib.store.clients import get_client
+
+    stored = get_client(tenant.company_id, "CLI-TEL")
+    assert stored is not None and stored.phones == ("+5493511234567", "+541145551234", "+5491159876543")
+
+    # When a number that can never be used is pushed (a mobile without its area code, too short)
+    bad = {
+        **CLIENT,
+        "phones": ["0351 15 123-4567", "15 5987-6543"],
+        "contacts": [{**MARTA, "phone": "12345"}],
+    }
+    response = put_client(api, tenant, "CLI-TEL", bad)
+
+    # Then it is a 422 naming each bad field, and the client stays as it was
+    assert response.status_code == 422, response.body
+    assert body(response)["field"] == "phones[1]"
+    assert [e["field"] for e in body(response)["errors"]] == ["phones[1]", "contacts[0].phone"]
+    assert "is not a valid phone number" in body(response)["message"]
+    again = body(api.http.get("/clients/CLI-TEL", headers=tenant.key_headers()))
+    assert again["phones"] == client["phones"]
 
 
 def test_issuing_for_a_registered_client_subscribes_its_flagged_contacts(

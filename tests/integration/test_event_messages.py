@@ -305,6 +305,28 @@ def test_manual_payment_sms_uses_the_company_sms_template(
     assert sms_to(local_aws, "+5493515551234")[-1] == "Pago X-0001-567: $ 5.000,00. ¡Gracias!"
 
 
+def test_the_payment_sms_goes_to_the_first_phone_that_takes_sms(
+    api: Client, tenant: Tenant, back_office: dict[str, str], local_aws: dict[str, str]
+) -> None:
+    # Given a client whose first phone is a Madrid landline and whose second is stored without its 9
+    enable_sms(tenant, sms_on_manual_payments=True)
+    put_client(api, back_office, phones=["+34 91 123 45 67", "+54 351 555-1234"])
+    # When a payment is recorded
+    answer = body(post(api, back_office, "payment-recorded", payment_event("pay-tel", "manual")))
+    # Then the SMS goes to the Argentine mobile in its +549 form, not to the landline
+    assert [m["to_address"] for m in answer["messages"] if m["channel"] == "sms"] == ["+5493515551234"]
+    deliver_outboxes()
+    assert len(sms_to(local_aws, "+5493515551234")) >= 1
+    assert sms_to(local_aws, "+34911234567") == []
+    # And a client with a landline only gets no SMS, saying why
+    put_client(api, back_office, phones=["+34 91 123 45 67"])
+    answer = body(post(api, back_office, "payment-recorded", payment_event("pay-tel-2", "manual")))
+    assert [m["channel"] for m in answer["messages"]] == ["email"]
+    assert answer["skipped"] == [
+        {"channel": "sms", "reason": "none of the client's phones takes SMS", "to_address": None}
+    ]
+
+
 def test_the_client_sms_switch_and_the_sms_service_switch_stop_the_sms(
     api: Client, tenant: Tenant, back_office: dict[str, str]
 ) -> None:

@@ -558,6 +558,73 @@ def test_inbound_routes_are_for_staff_only(api: Client, tenant: Tenant) -> None:
     assert response.status_code == 200
 
 
+def test_a_level_4_user_sees_only_received_mail_answering_a_message_they_created(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    # Given we sent María a message, and a level-4 user sent one to an address no client has
+    _ours, our_email = send_to_client(clients, mailbox, "FERR-1", "maria.gomez@ferreteria-norte.example")
+    junior_id = f"junior@{clients.company_id}"
+    junior = {"Authorization": "Bearer " + IDENTITY.mint(clients.company_id, user_id=junior_id, level=4)}
+    [theirs] = enqueue(
+        clients.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                to_address="proveedor@otro.example",
+                subject="Su pedido fue aprobado",
+                text="Hola.",
+                kind="manual",
+                area="tracking",
+                created_by=junior_id,
+            )
+        ],
+    )
+    assert deliver_outboxes()["sent"] == 1
+    their_email = mailbox.wait_for(2)[1]
+
+    # When the supplier answers theirs, María answers ours, and a stranger writes
+    reply = fixture("reply_in_reply_to.eml", MESSAGE_ID=str(their_email["Message-ID"])).replace(
+        b"maria.gomez@ferreteria-norte.example>\nContent-Type", b"proveedor@otro.example>\nContent-Type"
+    )
+    [to_junior] = receive(api, reply, to=[inbound_address(clients)])["communications"]
+    raw = fixture("reply_in_reply_to.eml", MESSAGE_ID=str(our_email["Message-ID"]))
+    [to_us] = receive(api, raw, to=[inbound_address(clients)])["communications"]
+    stranger = fixture("thunderbird_plain.eml").replace(b"maria.gomez@", b"otra.persona@")
+    [unknown] = receive(api, stranger, to=[inbound_address(clients)])["communications"]
+
+    def unassigned(headers: dict[str, str]) -> list[str]:
+        response = api.http.get("/inbound/unassigned", headers=headers)
+        assert response.status_code == 200, response.body
+        return sorted(i["communication_id"] for i in body(response)["items"])
+
+    # Then the level-4 user sees only the answer to their own message, threaded to it
+    assert unassigned(junior) == [to_junior]
+    shown = api.http.get(f"/inbound/{to_junior}", headers=junior)
+    assert shown.status_code == 200 and body(shown)["in_reply_to"] == theirs.communication_id
+    # And any other received mail is not found for them (404, not 403), nor can they assign it
+    for hidden in (to_us, unknown):
+        response = api.http.get(f"/inbound/{hidden}", headers=junior)
+        assert (response.status_code, body(response)["message"]) == (
+            404,
+            f"there is no received e-mail {hidden!r}",
+        )
+    assign = api.http.post(
+        f"/inbound/{unknown}/assign", headers=junior, body=json.dumps({"client_id": "FERR-1"})
+    )
+    assert assign.status_code == 404
+    assert detail(api, clients, unknown)["unassigned"] is True
+    # While levels 3 and 1 see all of it
+    for headers in (clients.staff_headers(), clients.admin_headers()):
+        assert unassigned(headers) == sorted([to_junior, unknown])
+        for seen in (to_junior, to_us, unknown):
+            assert api.http.get(f"/inbound/{seen}", headers=headers).status_code == 200
+    # And an API key sees none of it (received mail is for staff)
+    assert api.http.get("/inbound/unassigned", headers=clients.key_headers()).status_code == 403
+    assert api.http.get(f"/inbound/{to_junior}", headers=clients.key_headers()).status_code == 403
+
+
 # --- broken mail ---------------------------------------------------------------------------------------
 
 

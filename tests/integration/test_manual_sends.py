@@ -12,7 +12,7 @@ import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.conftest import SMTP_PASSWORD, SMTP_USER, Tenant, body, deliver_outboxes
+from tests.conftest import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant, body, deliver_outboxes
 
 BULK_PASSWORD = "masivos-2026-seguro"
 PAGE_CLIENTS_NOTICE = {
@@ -143,6 +143,42 @@ def test_a_bulk_job_fans_out_over_sqs_and_progress_moves_to_done_with_each_mail_
     assert len(mailbox.messages()) == 30
     listed = body(api.http.get("/sends", headers=company.staff_headers()))["items"]
     assert [(j["job_id"], j["state"]) for j in listed] == [(job["job_id"], "done")]
+
+
+def test_a_level_4_user_sees_only_the_send_jobs_they_started(api: Client, company: Tenant) -> None:
+    # Given a job a level-3 clerk started and one a level-4 user started
+    junior = {
+        "Authorization": "Bearer "
+        + IDENTITY.mint(company.company_id, user_id=f"junior@{company.company_id}", level=4),
+        "Content-Type": "application/json",
+    }
+    for client_id in ("J1", "J2"):
+        put_client(api, company, client_id)
+    clerks = body(send(api, company, client_ids=["J1", "J2"]))["job"]["job_id"]
+    data = {"channel": "email", "template": "custom:aviso", "client_ids": ["J1", "J2"], "variables": {}}
+    started = api.http.post("/sends", headers=junior, body=json.dumps(data))
+    assert started.status_code == 201, started.body
+    juniors = body(started)["job"]["job_id"]
+
+    # When each lists and opens the jobs
+    def listed(headers: dict[str, str]) -> list[str]:
+        response = api.http.get("/sends", headers=headers)
+        assert response.status_code == 200, response.body
+        return [j["job_id"] for j in body(response)["items"]]
+
+    # Then the level-4 user sees only their own; the clerk's is not found (404, not 403)
+    assert listed(junior) == [juniors]
+    assert api.http.get(f"/sends/{juniors}", headers=junior).status_code == 200
+    hidden = api.http.get(f"/sends/{clerks}", headers=junior)
+    assert (hidden.status_code, body(hidden)["message"]) == (404, f"there is no send job {clerks!r}")
+    # And levels 3 and 1 see both
+    for headers in (company.staff_headers(), company.admin_headers()):
+        assert sorted(listed(headers)) == sorted([clerks, juniors])
+        assert api.http.get(f"/sends/{juniors}", headers=headers).status_code == 200
+        assert api.http.get(f"/sends/{clerks}", headers=headers).status_code == 200
+    # And an API key sees none (sends are for staff)
+    assert api.http.get("/sends", headers=company.key_headers()).status_code == 403
+    assert api.http.get(f"/sends/{juniors}", headers=company.key_headers()).status_code == 403
 
 
 def test_a_filter_selects_clients_by_switch_and_agent_over_many_pages_and_never_another_company(

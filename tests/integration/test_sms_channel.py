@@ -92,6 +92,27 @@ def test_sns_refusing_an_sms_is_a_delivery_failure_in_its_own_words(local_aws: d
         SnsSmsSender().send("011-15-5987-6543", "Hola")
 
 
+def test_an_argentine_mobile_stored_without_its_9_is_texted_at_549_and_a_landline_never(
+    local_aws: dict[str, str], publish_calls: list[dict[str, Any]]
+) -> None:
+    # Given a Buenos Aires number stored without the 9 (typed "+54 11 5987-6543")
+    stored = normalize_phone("+54 11 5987-6543")
+    assert stored == "+541159876543"
+
+    # When an SMS is sent to it through SNS
+    message_id = SnsSmsSender().send(stored, "Hola")
+
+    # Then SNS was asked for its mobile form, the only one an SMS reaches
+    assert sms_sent_through_moto(local_aws, message_id)["phone_number"] == "+5491159876543"
+
+    # When an SMS is sent to a number that is certainly a landline (Madrid)
+    calls = len(publish_calls)
+    with pytest.raises(DeliveryFailed, match=r"\+34911234567 is a landline: SMS can only go to a mobile"):
+        SnsSmsSender().send(normalize_phone("91 123 45 67", "ES"), "Hola")
+    # Then SNS was never called
+    assert len(publish_calls) == calls
+
+
 def test_a_bad_sns_configuration_is_refused_before_sending() -> None:
     with pytest.raises(ValidationFailed) as refused:
         SnsSmsSender(sender_id="Cable Sur S.A.")
@@ -228,6 +249,21 @@ def test_an_sms_through_the_android_gateway_reaches_the_phone(phone: AndroidGate
         "phoneNumbers": ["+5493515551234"],
     }
     assert message_id in phone.messages
+
+
+def test_the_gateway_texts_an_argentine_mobile_in_its_549_form_and_refuses_a_landline(
+    phone: AndroidGateway,
+) -> None:
+    # Given a Córdoba number stored without the 9, and a Madrid landline
+    sender = HttpGatewaySender(phone.base_url, GATEWAY_USER, GATEWAY_PASSWORD)
+
+    # When an SMS is sent to each
+    sender.send(normalize_phone("+54 351 555-1234"), "Hola")
+    with pytest.raises(DeliveryFailed, match="is a landline"):
+        sender.send("+34911234567", "Hola")
+
+    # Then the phone was asked once, for the +549 form; the landline never reached it
+    assert [r["json"]["phoneNumbers"] for r in phone.requests] == [["+5493515551234"]]
 
 
 def test_the_gateway_reports_the_state_of_a_message(phone: AndroidGateway) -> None:

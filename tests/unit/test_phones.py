@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.phones import is_mobile, normalize_phone
+from chalicelib.phones import NotAMobile, is_mobile, normalize_phone, sms_address
 
 ARGENTINA = [
     # Buenos Aires mobile, local form: trunk 0, area 11, mobile prefix 15
@@ -19,6 +19,10 @@ ARGENTINA = [
     ("0351-15-555-1234", "+5493515551234"),
     ("0341 15 555 1234", "+5493415551234"),
     ("(0341) 155551234", "+5493415551234"),
+    # area code + 15 with a subscriber the metadata's ranges lag behind on
+    ("0351 15 123-4567", "+5493511234567"),
+    ("(0351) 15-1234567", "+5493511234567"),
+    ("+54 9 351 123-4567", "+5493511234567"),
     # already international, with or without formatting
     ("+54 9 11 5987-6543", "+5491159876543"),
     ("+5491159876543", "+5491159876543"),
@@ -82,6 +86,8 @@ def test_an_international_number_ignores_the_default_region() -> None:
         ("011 5987 6543 int. 12", "may hold only digits"),
         ("15 5987-6543", "is not a valid phone number"),  # a mobile without its area code
         ("+54 0 11 5987 6543 99", "is not a valid phone number"),
+        ("+54 9 999 123-4567", "is not a valid phone number"),  # no area code 999
+        ("0351 15 123-456", "is not a valid phone number"),  # a digit short
         ("", "is required"),
         ("   ", "is required"),
     ],
@@ -118,3 +124,35 @@ def test_the_field_is_phone_unless_told() -> None:
 )
 def test_is_mobile(e164: str, mobile: bool) -> None:
     assert is_mobile(e164) is mobile
+
+
+@pytest.mark.parametrize(
+    ("stored", "texted"),
+    [
+        ("+541159876543", "+5491159876543"),  # Argentina without the 9: its mobile form
+        ("+543511234567", "+5493511234567"),
+        ("+5491159876543", "+5491159876543"),
+        ("+34612345678", "+34612345678"),
+        ("+525512345678", "+525512345678"),  # one plan for mobiles and landlines: sent as is
+    ],
+)
+def test_the_number_an_sms_goes_to(stored: str, texted: str) -> None:
+    assert sms_address(stored) == texted
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        ("+34911234567", "+34911234567 is a landline: SMS can only go to a mobile"),
+        ("+548001234567", "+548001234567 is a toll-free number: SMS can only go to a mobile"),
+        ("+34803123456", "+34803123456 is a premium-rate number: SMS can only go to a mobile"),
+    ],
+)
+def test_an_sms_to_a_number_that_is_never_a_mobile_is_refused_saying_so(stored: str, message: str) -> None:
+    with pytest.raises(NotAMobile) as refused:
+        sms_address(stored)
+    assert str(refused.value) == message
+
+
+def test_an_argentine_mobile_in_a_known_area_is_a_mobile() -> None:
+    assert is_mobile("+5493511234567") is True

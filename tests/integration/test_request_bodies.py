@@ -1,0 +1,71 @@
+"""Request bodies every JSON route shares (Q4): a body nested too deeply is a 422 naming ``body``,
+never a 500, whoever calls (public, API key, staff JWT). Real DynamoDB Local and moto."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from chalice.test import Client
+
+from tests.conftest import Tenant, body
+
+DEEP = "[" * 1000 + "]" * 1000
+TOO_DEEP = {"error": "ValidationError", "field": "body", "message": "body: is nested deeper than 32 levels"}
+
+
+def test_a_body_nested_1000_levels_is_refused_on_public_api_key_and_staff_routes(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given a parcel the public may subscribe to
+    issued = api.http.post(
+        "/parcels",
+        headers=tenant.key_headers(),
+        body=json.dumps({"tracking_id": "DEEP-1", "waybill_issued": True}),
+    )
+    assert issued.status_code in (200, 201), issued.body
+    nested_value = json.dumps({"name": "Ana", "emails": []})[:-1] + ', "extra": ' + DEEP + "}"
+
+    # When bodies nested 1,000 levels deep are posted to a public, an API-key and a staff route
+    answers = [
+        api.http.post(
+            f"/public/{tenant.company_id}/parcels/DEEP-1/subscriptions",
+            headers={"Content-Type": "application/json"},
+            body=DEEP,
+        ),
+        api.http.put("/clients/CLI-1", headers=tenant.key_headers(), body=DEEP),
+        api.http.put("/clients/CLI-2", headers=tenant.key_headers(), body=nested_value),
+        api.http.post("/sends", headers=tenant.staff_headers(), body=DEEP),
+        api.http.put("/templates/custom:deep", headers=tenant.admin_headers(), body=DEEP),
+    ]
+
+    # Then each answers 422 naming the body, and nothing was stored
+    for response in answers:
+        assert response.status_code == 422, response.body
+        assert {k: body(response)[k] for k in TOO_DEEP} == TOO_DEEP
+    for client_id in ("CLI-1", "CLI-2"):
+        assert api.http.get(f"/clients/{client_id}", headers=tenant.key_headers()).status_code == 404
+    # And a body nested exactly 32 levels is read (and refused for what it says, not for its depth)
+    deep_32 = '{"name": "Ana", "extra": ' + "[" * 31 + "]" * 31 + "}"
+    response = api.http.put("/clients/CLI-3", headers=tenant.key_headers(), body=deep_32)
+    assert response.status_code == 422 and body(response)["field"] == "extra"
+
+
+def test_no_route_answers_500_to_a_deeply_nested_body(api: Client, tenant: Tenant) -> None:
+    from app import app
+
+    # Given every route that takes a body, with made-up path parameters
+    routes: list[tuple[str, str]] = []
+    for path, methods in app.routes.items():
+        for method in methods:
+            if method in ("POST", "PUT", "PATCH"):
+                routes.append((method, re.sub(r"\{[^}]+\}", "x", path)))
+    assert len(routes) > 30
+    callers: list[dict[str, Any]] = [tenant.key_headers(), tenant.admin_headers()]
+
+    # When each caller posts 1,000 levels to each; Then none answers 500
+    for method, path in routes:
+        for headers in callers:
+            response = api.http.request(method, path, headers=headers, body=DEEP.encode())
+            assert response.status_code < 500, (method, path, response.body)
