@@ -375,14 +375,10 @@ class _Page:
         if self.channel == "email":
             return [(client.emails[0], None)] if client.emails else []
         if self.channel == "sms":
-            from chalicelib.phones import normalize_phone
+            from chalicelib.phones import first_sms_number
 
-            for raw in client.phones:
-                try:
-                    return [(normalize_phone(raw, self._sms_region()), None)]
-                except ValidationFailed:
-                    continue
-            return []
+            number = first_sms_number(client.phones, self._sms_region())
+            return [(number, None)] if number else []
         from chalicelib.push.service import devices_of
 
         return [(d.endpoint_arn, d.device_id) for d in devices_of(self.company_id, client.client_id)]
