@@ -94,6 +94,16 @@ def _wake_until_idle(clock: Any, start: datetime, minutes: int) -> list[Any]:
     return reports
 
 
+def _job_progress(tenant: Tenant, job_id: str) -> Any:
+    """The job as staff see it (GET /sends/{id})."""
+    from chalicelib.sends.service import progress
+    from chalicelib.store.outbox import get_job
+
+    job = get_job(tenant.company_id, job_id)
+    assert job is not None
+    return progress(job)
+
+
 def _recipients(mailbox: MailCatcher) -> Counter[str]:
     return Counter(r for m in mailbox.messages() for r in envelope_recipients(m))
 
@@ -123,7 +133,6 @@ def test_a_worker_killed_at_any_moment_loses_nothing(
     tenant: Tenant, mailbox: MailCatcher, clock: Any, point: str, accepted_before_crash: int | None
 ) -> None:
     from chalicelib.messaging.delivery import LEASE
-    from chalicelib.sends.service import get_send_job
 
     # Given a job of 40 e-mails queued, whose SQS kick was lost
     job_id = _queue_a_job(tenant, MESSAGES)
@@ -144,7 +153,7 @@ def test_a_worker_killed_at_any_moment_loses_nothing(
     # And every message is recorded sent, once; none is stuck queued or sending
     assert _states(tenant) == Counter({"sent": MESSAGES})
     # And the job's progress is the truth of its messages
-    progress = get_send_job(tenant.company_id, job_id)
+    progress = _job_progress(tenant, job_id)
     assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
 
 
@@ -152,7 +161,6 @@ def test_queued_messages_whose_kicks_were_all_lost_go_out_with_the_wake_up_alone
     tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
     from chalicelib.messaging.delivery import wake_due_outboxes
-    from chalicelib.sends.service import get_send_job
 
     # Given 100 e-mails queued, and the outbox queue purged (every SQS kick lost)
     job_id = _queue_a_job(tenant, 100)
@@ -163,7 +171,7 @@ def test_queued_messages_whose_kicks_were_all_lost_go_out_with_the_wake_up_alone
     # Then the wake-up alone delivers all of them, each once
     assert sum(r.sent for r in reports) == 100
     assert sorted(_recipients(mailbox).values()) == [1] * 100
-    assert get_send_job(tenant.company_id, job_id).state == "done"
+    assert _job_progress(tenant, job_id).state == "done"
 
 
 def test_a_drain_that_runs_out_of_time_leaves_a_wake_up_even_if_its_kick_is_lost(
