@@ -9,7 +9,9 @@
 * Saving is a merge: fields left out keep their value, ``null`` clears an optional one. The
   provider fields of both providers are kept, so switching provider back and forth loses nothing.
 * The gateway password is encrypted with KMS under the context ``{company_id, purpose:
-  "sms-gateway-password"}`` and decrypted only to build the sender.
+  "sms-gateway-password", destination: "<base_url> as <username>"}`` and decrypted only to build
+  the sender. It can only be set once base_url and username are, and changing either removes it:
+  a password is never sent to a gateway it was not set for.
 * The bulk-send password is only ever compared, so it is hashed, not encrypted: scrypt (stdlib
   ``hashlib``, memory-hard) with a random 16-byte salt, N=2^14, r=8, p=5 — one of OWASP's
   equivalent scrypt settings, chosen for its 16 MiB of memory (a Lambda-friendly footprint;
@@ -31,7 +33,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.channels.sms import PROVIDERS, SMS_TYPES, SmsSender, sms_sender_for
 from chalicelib.errors import Conflict, DeliveryFailed, Forbidden, ValidationFailed
-from chalicelib.secrets import decrypt_secret, encrypt_secret
+from chalicelib.secrets import decrypt_secret, encrypt_secret, is_wrong_context
 from chalicelib.store import sms as store
 from chalicelib.store.records import SmsSettings
 
@@ -90,6 +92,11 @@ def _defaults(company_id: str) -> SmsSettings:
         default_region=DEFAULT_REGION,
         updated_at=clock.now(),
     )
+
+
+def gateway_destination(settings: SmsSettings) -> str:
+    """Where the gateway password is sent (part of its KMS encryption context)."""
+    return f"{settings.base_url or ''} as {settings.username or ''}"
 
 
 def _missing(settings: SmsSettings) -> str | None:
@@ -238,6 +245,9 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
             company_id, changes["inbound_number"], changes.get("default_region", current.default_region)
         )
     updated = replace(current, **changes, updated_at=clock.now())
+    moved = gateway_destination(updated) != gateway_destination(current)
+    if moved:  # the password was for the old gateway; it must be set again for the new one
+        updated = replace(updated, gateway_password_ciphertext=None, gateway_password_set_at=None)
     if updated.enabled and updated.provider == "http_gateway":
         missing = [
             {"field": name, "message": "is required to switch on the SMS gateway"}
@@ -246,7 +256,7 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
         ]
         if missing:
             raise ValidationFailed(missing)
-    return _view(store.save_sms_settings(updated), company_id)
+    return _view(store.save_sms_settings(updated, clear_gateway_password=moved), company_id)
 
 
 # --- the two write-only passwords ------------------------------------------------------------
@@ -262,9 +272,23 @@ def _check_password(password: str, *, field: str, min_length: int) -> None:
 
 
 def set_gateway_password(company_id: str, password: str) -> None:
-    """Encrypt and store the SMS gateway's password. It can be replaced, never read back."""
+    """Encrypt and store the SMS gateway's password for the gateway the settings name (its base_url
+    and username must be set first: 409 naming the missing one). Never read back."""
     _check_password(password, field="password", min_length=1)
-    ciphertext = encrypt_secret(password, company_id=company_id, purpose=GATEWAY_PASSWORD_PURPOSE)
+    settings = store.get_sms_settings(company_id)
+    for name in ("base_url", "username"):
+        if settings is None or not getattr(settings, name):
+            raise Conflict(
+                f"set the SMS gateway's {name} first: its password is only ever sent to that gateway",
+                field=name,
+            )
+    assert settings is not None
+    ciphertext = encrypt_secret(
+        password,
+        company_id=company_id,
+        purpose=GATEWAY_PASSWORD_PURPOSE,
+        destination=gateway_destination(settings),
+    )
     store.set_gateway_password(company_id, ciphertext, clock.now())
 
 
@@ -331,11 +355,21 @@ def _sender_of(settings: SmsSettings | None) -> SmsSender:
         raise Conflict(reason)
     if settings.provider == "http_gateway":
         assert settings.gateway_password_ciphertext is not None
-        password = decrypt_secret(
-            settings.gateway_password_ciphertext,
-            company_id=settings.company_id,
-            purpose=GATEWAY_PASSWORD_PURPOSE,
-        )
+        try:
+            password = decrypt_secret(
+                settings.gateway_password_ciphertext,
+                company_id=settings.company_id,
+                purpose=GATEWAY_PASSWORD_PURPOSE,
+                destination=gateway_destination(settings),
+            )
+        except Exception as exc:
+            if not is_wrong_context(exc):
+                raise
+            raise Conflict(
+                "the SMS gateway password was set for another gateway (base_url or username); "
+                "an administrator must set it again",
+                field="password",
+            ) from exc
         return sms_sender_for(
             {
                 "provider": "http_gateway",

@@ -182,6 +182,7 @@ def test_the_gateway_password_is_kms_ciphertext_bound_to_its_company(
     from chalicelib.secrets import decrypt_secret
     from chalicelib.store.sms import get_sms_settings
 
+    admin.save(provider="http_gateway", base_url="http://127.0.0.1:8080", username=GATEWAY_USER)
     admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
     stored = get_sms_settings(tenant.company_id)
     assert stored is not None and stored.gateway_password_ciphertext is not None
@@ -189,11 +190,44 @@ def test_the_gateway_password_is_kms_ciphertext_bound_to_its_company(
     assert "gateway_password_ciphertext" not in repr(stored)
     purpose = "sms-gateway-password"
     ciphertext = stored.gateway_password_ciphertext
-    assert decrypt_secret(ciphertext, company_id=tenant.company_id, purpose=purpose) == GATEWAY_PASSWORD
+    mine = {"company_id": tenant.company_id, "purpose": purpose}
+    destination = f"http://127.0.0.1:8080 as {GATEWAY_USER}"
+    assert decrypt_secret(ciphertext, **mine, destination=destination) == GATEWAY_PASSWORD
     with pytest.raises(ClientError):
-        decrypt_secret(ciphertext, company_id=other_tenant.company_id, purpose=purpose)
+        decrypt_secret(ciphertext, company_id=other_tenant.company_id, purpose=purpose, destination=destination)
     with pytest.raises(ClientError):
         decrypt_secret(ciphertext, company_id=tenant.company_id, purpose="sender-password:all")
+    # Nor for another gateway or user: the password is bound to where it goes
+    for elsewhere in (f"http://10.0.0.7:8080 as {GATEWAY_USER}", "http://127.0.0.1:8080 as other", None):
+        with pytest.raises(ClientError):
+            decrypt_secret(ciphertext, **mine, destination=elsewhere)
+
+
+def test_pointing_the_gateway_elsewhere_removes_its_password(admin: Admin, phone: AndroidGateway) -> None:
+    # Given a second server that would accept the same Basic login (someone else's)
+    with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as elsewhere:
+        # Given the gateway password cannot be set before the gateway it is for
+        early = admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+        assert early.status_code == 409 and body(early)["field"] == "base_url"
+        # Given the company's phone, switched on, with its password
+        admin.save(enabled=True, provider="http_gateway", base_url=phone.base_url, username=GATEWAY_USER)
+        admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+        assert body(admin.test_send("011 15 5987-6543"))["ok"] is True
+        for change in ({"base_url": elsewhere.base_url}, {"username": "otro"}):
+            # When an administrator points the gateway at another URL, or another user
+            saved = admin.save(**({"base_url": phone.base_url, "username": GATEWAY_USER} | change))
+            # Then the password is gone and a test SMS is refused before anything is sent
+            assert saved.status_code == 200 and body(saved)["password_set"] is False, change
+            refused = admin.test_send("011 15 5987-6543")
+            assert refused.status_code == 409 and "password is not set" in body(refused)["message"]
+            admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+        # And the other server never received a request, let alone the password
+        assert elsewhere.requests == [] and len(phone.messages) == 1
+    # And changing anything else keeps the password
+    admin.save(base_url=phone.base_url, username=GATEWAY_USER)
+    admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+    assert body(admin.save(sender_id="CableSur", enabled=False))["password_set"] is True
+    assert body(admin.save(enabled=True))["password_set"] is True
 
 
 def test_the_bulk_password_is_stored_hashed_and_verified(

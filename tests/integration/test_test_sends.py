@@ -120,13 +120,62 @@ def test_wrong_password_answers_the_servers_text(api: Client, tenant: Tenant, ma
 
 
 def test_nothing_listening_answers_the_os_error(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
-    # Given an account pointing at a port nobody listens on
+    # Given an account pointing at a port nobody listens on (and its password set for it)
     put_account(api, tenant, "tracking", smtp_port=free_port("127.0.0.1"))
+    put_password(api, tenant, "tracking", SMTP_PASSWORD)
     # When it is tested
     answer = body(account_test(api, tenant, "tracking"))
     # Then the operating system's own text comes back
     assert answer["ok"] is False
     assert "Connection refused" in answer["error"]
+
+
+def test_pointing_an_account_at_another_server_removes_its_password(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, tmp_path: Path
+) -> None:
+    # Given the tracking account logs in with its write-only password, and another server that
+    # would accept that very login (someone else's, listening for it)
+    with MailCatcher(tmp_path / "elsewhere", credentials={SMTP_USER: SMTP_PASSWORD}) as elsewhere:
+        for change in ({"smtp_port": elsewhere.port}, {"smtp_host": "localhost"}, {"username": "other"}):
+            # When an administrator changes where the account connects (port, host or user)
+            put_account(api, tenant, "tracking", **({"smtp_port": mailbox.port} | change))
+            # Then the password is gone: the account shows none and no longer works
+            [shown] = [a for a in body(api.http.get("/sender-accounts", headers=tenant.admin_headers()))["items"]]
+            assert (shown["password_set"], shown["working"]) == (False, False), change
+            # And its test is refused naming the password; no server received a login or a message
+            refused = account_test(api, tenant, "tracking")
+            assert refused.status_code == 422 and body(refused)["field"] == "password", change
+            put_password(api, tenant, "tracking", SMTP_PASSWORD)
+        assert elsewhere.files() == [] and mailbox.files() == []
+
+    # And changing anything else (the name, the sender, enabled) keeps the password
+    put_account(api, tenant, "tracking", smtp_port=mailbox.port, display_name="Otro nombre", enabled=False)
+    put_password(api, tenant, "tracking", SMTP_PASSWORD)
+    put_account(api, tenant, "tracking", smtp_port=mailbox.port, display_name="Avisos", enabled=True)
+    assert body(account_test(api, tenant, "tracking"))["ok"] is True
+    assert len(mailbox.wait_for(1)) == 1
+
+
+def test_a_stored_password_does_not_decrypt_for_another_destination(tenant: Tenant) -> None:
+    import dataclasses
+
+    from chalicelib.errors import DeliveryFailed
+    from chalicelib.senders.service import password_of
+    from chalicelib.store.companies import get_sender_accounts
+
+    # Given the tracking account's stored KMS ciphertext
+    account = get_sender_accounts(tenant.company_id, ["tracking"])["tracking"]
+    assert password_of(account) == SMTP_PASSWORD
+    # When the same ciphertext is used for another host, port or user (a write that raced a change)
+    for moved in (
+        dataclasses.replace(account, smtp_host="smtp.elsewhere.example"),
+        dataclasses.replace(account, smtp_port=2525),
+        dataclasses.replace(account, username="someone-else"),
+    ):
+        # Then KMS refuses to decrypt it: the answer asks for the password again
+        with pytest.raises(DeliveryFailed) as refused:
+            password_of(moved)
+        assert refused.value.field == "password" and SMTP_PASSWORD not in refused.value.message
 
 
 def test_an_incomplete_account_is_refused(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
@@ -270,6 +319,7 @@ def test_starttls_verifies_the_certificate(
     catcher, ca_path = tls_mailbox
     # Given an account with STARTTLS on a server whose certificate no system CA signed
     put_account(api, tenant, "tracking", smtp_port=catcher.port, encryption="starttls")
+    put_password(api, tenant, "tracking", SMTP_PASSWORD)
     # When it is tested
     refused = body(account_test(api, tenant, "tracking"))
     # Then certificate verification fails (the secure default): nothing is sent
@@ -292,6 +342,7 @@ def test_a_server_requiring_starttls_refuses_a_plain_account(
     catcher, _ca = tls_mailbox
     # Given an account without encryption on a server that requires STARTTLS
     put_account(api, tenant, "tracking", smtp_port=catcher.port, encryption="none")
+    put_password(api, tenant, "tracking", SMTP_PASSWORD)
     # When it is tested
     answer = body(account_test(api, tenant, "tracking"))
     # Then the server's own refusal comes back
