@@ -28,7 +28,9 @@ def encrypt_secret(plaintext: str, *, company_id: str, purpose: str, destination
     return bytes(response["CiphertextBlob"])
 
 
-def decrypt_secret(ciphertext: bytes, *, company_id: str, purpose: str, destination: str | None = None) -> str:
+def decrypt_secret(
+    ciphertext: bytes, *, company_id: str, purpose: str, destination: str | None = None
+) -> str:
     """The plaintext; botocore's ``ClientError`` (``InvalidCiphertextException``) when the
     context differs from the one it was encrypted under (see :func:`is_wrong_context`)."""
     response = client("kms").decrypt(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.channels.destinations import host_problem, is_host_name_or_address
 from chalicelib.errors import DeliveryFailed, NotFound, ValidationFailed
 from chalicelib.secrets import decrypt_secret, encrypt_secret, is_wrong_context
 from chalicelib.store import companies as store
@@ -131,10 +132,15 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
     if kind not in KINDS:
         errors.append({"field": "kind", "message": f"must be one of {', '.join(KINDS)}"})
     if kind == "smtp":
-        if not fields.get("smtp_host"):
+        host = fields.get("smtp_host")
+        if not host:
             errors.append({"field": "smtp_host", "message": "is required for an SMTP account"})
+        elif not is_host_name_or_address(host):
+            errors.append({"field": "smtp_host", "message": "must be a host name or an IP address"})
         if not fields.get("smtp_port"):
             errors.append({"field": "smtp_port", "message": "is required for an SMTP account"})
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in fields.get("username") or ""):
+            errors.append({"field": "username", "message": "must not contain control characters"})
         if fields.get("encryption", "none") not in ENCRYPTIONS:
             errors.append({"field": "encryption", "message": f"must be one of {', '.join(ENCRYPTIONS)}"})
     if kind == "ses" and not fields.get("ses_identity"):
@@ -144,6 +150,10 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
         errors.append({"field": "rate_limit", "message": "messages and hours must both be at least 1"})
     if errors:
         raise ValidationFailed(errors)
+    if kind == "smtp":  # Q7: never a server on a private, link-local or loopback address
+        problem = host_problem(fields["smtp_host"], int(fields["smtp_port"]))
+        if problem:
+            raise ValidationFailed([{"field": "smtp_host", "message": problem}])
     smtp = kind == "smtp"
     account = SenderAccount(
         company_id=company_id,

@@ -224,6 +224,17 @@ def _is_http_url(value: str) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.hostname)
 
 
+def _gateway_host_problem(url: str) -> str | None:
+    from chalicelib.channels.destinations import host_problem
+
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        return "has an invalid port"
+    return host_problem(parsed.hostname or "", port)
+
+
 def _is_region(region: str) -> bool:
     import phonenumbers
 
@@ -240,6 +251,10 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
     changes, errors = _check(fields)
     if errors:
         raise ValidationFailed(errors)
+    if changes.get("base_url"):  # Q7: never a gateway on a private, link-local or loopback address
+        problem = _gateway_host_problem(changes["base_url"])
+        if problem:
+            raise ValidationFailed([{"field": "base_url", "message": problem}])
     if changes.get("inbound_number"):
         changes["inbound_number"] = _own_inbound_number(
             company_id, changes["inbound_number"], changes.get("default_region", current.default_region)

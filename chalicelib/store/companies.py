@@ -227,7 +227,10 @@ def save_sender_account(account: records.SenderAccount, *, clear_password: bool 
     for attribute, value in optional:
         actions.append(attribute.set(value) if value is not None else attribute.remove())
     if clear_password:
-        actions += [SenderAccountModel.password_ciphertext.remove(), SenderAccountModel.password_set_at.remove()]
+        actions += [
+            SenderAccountModel.password_ciphertext.remove(),
+            SenderAccountModel.password_set_at.remove(),
+        ]
     item.update(actions=actions)
 
 

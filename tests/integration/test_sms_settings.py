@@ -194,13 +194,55 @@ def test_the_gateway_password_is_kms_ciphertext_bound_to_its_company(
     destination = f"http://127.0.0.1:8080 as {GATEWAY_USER}"
     assert decrypt_secret(ciphertext, **mine, destination=destination) == GATEWAY_PASSWORD
     with pytest.raises(ClientError):
-        decrypt_secret(ciphertext, company_id=other_tenant.company_id, purpose=purpose, destination=destination)
+        decrypt_secret(
+            ciphertext, company_id=other_tenant.company_id, purpose=purpose, destination=destination
+        )
     with pytest.raises(ClientError):
         decrypt_secret(ciphertext, company_id=tenant.company_id, purpose="sender-password:all")
     # Nor for another gateway or user: the password is bound to where it goes
     for elsewhere in (f"http://10.0.0.7:8080 as {GATEWAY_USER}", "http://127.0.0.1:8080 as other", None):
         with pytest.raises(ClientError):
             decrypt_secret(ciphertext, **mine, destination=elsewhere)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("http://169.254.169.254/latest", "169.254.169.254 is a link-local address"),
+        ("http://10.0.0.5:8080", "10.0.0.5 is a private address"),
+        ("https://[fd00::5]/api", "fd00::5 is a private address"),
+        ("http://127.0.0.1:99999", "has an invalid port"),
+    ],
+)
+def test_a_gateway_on_a_private_address_is_refused_naming_base_url(
+    admin: Admin, base_url: str, message: str
+) -> None:
+    # Given loopback allowed (the local stack's setting)
+    # When an administrator sets a gateway URL on a private or link-local address
+    refused = admin.save(provider="http_gateway", base_url=base_url, username=GATEWAY_USER)
+    # Then it is refused naming base_url, and nothing was saved
+    assert refused.status_code == 422, refused.body
+    assert body(refused)["field"] == "base_url" and body(refused)["message"].startswith(
+        f"base_url: {message}"
+    )
+    assert admin.settings()["base_url"] is None
+
+
+def test_a_loopback_gateway_is_refused_when_the_setting_is_off(
+    admin: Admin, phone: AndroidGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the company's gateway on 127.0.0.1, saved while the local stack allowed loopback
+    admin.save(enabled=True, provider="http_gateway", base_url=phone.base_url, username=GATEWAY_USER)
+    admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+    # When the setting is off, as on AWS
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
+    # Then saving a loopback URL is refused naming base_url
+    refused = admin.save(base_url=phone.base_url.replace("127.0.0.1", "localhost"))
+    assert refused.status_code == 422 and body(refused)["field"] == "base_url"
+    # And the test SMS is refused before any connection: a short classified error
+    answer = body(admin.test_send("011 15 5987-6543"))
+    assert answer["ok"] is False and answer["error"].startswith("refused: 127.0.0.1 is a loopback address")
+    assert phone.requests == []
 
 
 def test_pointing_the_gateway_elsewhere_removes_its_password(admin: Admin, phone: AndroidGateway) -> None:

@@ -140,7 +140,9 @@ def test_pointing_an_account_at_another_server_removes_its_password(
             # When an administrator changes where the account connects (port, host or user)
             put_account(api, tenant, "tracking", **({"smtp_port": mailbox.port} | change))
             # Then the password is gone: the account shows none and no longer works
-            [shown] = [a for a in body(api.http.get("/sender-accounts", headers=tenant.admin_headers()))["items"]]
+            [shown] = [
+                a for a in body(api.http.get("/sender-accounts", headers=tenant.admin_headers()))["items"]
+            ]
             assert (shown["password_set"], shown["working"]) == (False, False), change
             # And its test is refused naming the password; no server received a login or a message
             refused = account_test(api, tenant, "tracking")
@@ -176,6 +178,73 @@ def test_a_stored_password_does_not_decrypt_for_another_destination(tenant: Tena
         with pytest.raises(DeliveryFailed) as refused:
             password_of(moved)
         assert refused.value.field == "password" and SMTP_PASSWORD not in refused.value.message
+
+
+# --- Q7: SMTP servers on public addresses only --------------------------------------------------
+
+
+def put_account_answer(api: Client, tenant: Tenant, **fields: Any) -> Any:
+    account = {
+        "display_name": "Avisos",
+        "from_address": "avisos@cargasdelsur.example",
+        "smtp_port": 25,
+        "username": SMTP_USER,
+    } | fields
+    return api.http.put(
+        "/sender-accounts/tracking", headers=tenant.admin_headers(), body=json.dumps(account).encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("smtp_host", "message"),
+    [
+        (
+            "169.254.169.254",
+            "169.254.169.254 is a link-local address; Pregón connects only to public addresses",
+        ),
+        ("10.1.2.3", "10.1.2.3 is a private address; Pregón connects only to public addresses"),
+        ("192.168.0.10", "192.168.0.10 is a private address; Pregón connects only to public addresses"),
+        ("100.64.0.1", "100.64.0.1 is a reserved address; Pregón connects only to public addresses"),
+        (
+            "::ffff:172.16.0.1",
+            "::ffff:172.16.0.1 is a private address; Pregón connects only to public addresses",
+        ),
+        ("0.0.0.0", "0.0.0.0 is an unspecified address; Pregón connects only to public addresses"),
+        ("mail.example.com\r\nRCPT TO:<x@evil.example>", "must be a host name or an IP address"),
+        ("mail.example.com:25", "must be a host name or an IP address"),
+    ],
+)
+def test_an_smtp_host_on_a_private_address_or_not_a_host_is_refused(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, smtp_host: str, message: str
+) -> None:
+    # Given loopback allowed (the local stack's setting)
+    # When an administrator points the tracking account at a private, link-local or garbled host
+    response = put_account_answer(api, tenant, smtp_host=smtp_host)
+    # Then it is refused naming smtp_host, and the account is unchanged
+    assert response.status_code == 422, response.body
+    assert body(response)["errors"] == [{"field": "smtp_host", "message": message}]
+    [account] = body(api.http.get("/sender-accounts", headers=tenant.admin_headers()))["items"]
+    assert (account["smtp_host"], account["password_set"]) == ("127.0.0.1", True)
+
+
+def test_loopback_smtp_hosts_are_refused_unless_the_local_stack_allows_them(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the tracking account on 127.0.0.1, saved while the local stack allowed loopback
+    # When the setting is off, as on AWS
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
+    # Then saving a loopback host is refused naming the field
+    for host in ("127.0.0.1", "::1", "localhost"):
+        refused = put_account_answer(api, tenant, smtp_host=host, smtp_port=mailbox.port)
+        assert refused.status_code == 422 and body(refused)["field"] == "smtp_host", host
+        assert "is a loopback address" in body(refused)["message"]
+    # And the stored account is refused when connecting: a short classified error, nothing sent
+    answer = body(account_test(api, tenant, "tracking"))
+    assert answer == {
+        "ok": False,
+        "error": "refused: 127.0.0.1 is a loopback address; Pregón connects only to public addresses",
+    }
+    assert mailbox.files() == []
 
 
 def test_an_incomplete_account_is_refused(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
