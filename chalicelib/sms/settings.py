@@ -24,15 +24,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import urllib.parse
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.channels.sms import PROVIDERS, SMS_TYPES, SmsSender, sms_sender_for
-from chalicelib.errors import Conflict, DeliveryFailed, Forbidden, ValidationFailed
+from chalicelib.errors import Conflict, DeliveryFailed, Forbidden, TooManyAttempts, ValidationFailed
 from chalicelib.secrets import decrypt_secret, encrypt_secret, is_wrong_context
 from chalicelib.store import sms as store
 from chalicelib.store.records import SmsSettings
@@ -41,6 +43,11 @@ GATEWAY_PASSWORD_PURPOSE = "sms-gateway-password"  # noqa: S105 - a KMS context 
 DEFAULT_REGION = "AR"
 DEFAULT_TEST_TEXT = "Mensaje de prueba de Pregón."
 BULK_PASSWORD_MIN_LENGTH = 8
+# Guessing the bulk-send password: this many wrong ones in a window lock bulk sends (429) for a while,
+# a user's own after 5, the whole company's after 10 (so one user cannot lock out everyone at once).
+BULK_PASSWORD_ATTEMPTS = {"user": 5, "company": 10}
+BULK_PASSWORD_WINDOW = timedelta(minutes=15)
+BULK_PASSWORD_LOCKOUT = timedelta(minutes=15)
 MAX_PASSWORD_LENGTH = 512
 MAX_SMS_TEXT = 1600
 FIELDS = (
@@ -339,10 +346,56 @@ def set_bulk_password(company_id: str, password: str) -> None:
     store.set_bulk_password_hash(company_id, hash_bulk_password(password), clock.now())
 
 
-def verify_bulk_password(company_id: str, password: str | None) -> None:
-    """Allow a send to more than one client, or raise Forbidden (403) saying why."""
+def _scopes(user: str | None) -> dict[str, int]:
+    """The scopes a bulk-send attempt counts in, with the failures that lock each."""
+    scopes = {"bulk#company": BULK_PASSWORD_ATTEMPTS["company"]}
+    if user:
+        scopes[f"bulk#user:{user}"] = BULK_PASSWORD_ATTEMPTS["user"]
+    return scopes
+
+
+def _locked_out(until: datetime, now: datetime, why: str) -> TooManyAttempts:
+    seconds = math.ceil((until - now).total_seconds())
+    return TooManyAttempts(
+        f"{why}: bulk sends are locked until {until.strftime('%H:%M')} UTC "
+        f"(Retry-After: {seconds} seconds); even the right password is refused until then",
+        retry_after=seconds,
+        field="bulk_password",
+    )
+
+
+def _count_wrong_attempt(company_id: str, user: str | None, now: datetime) -> datetime | None:
+    """Count a wrong password for the company and the user; the lock's end when either has now
+    reached its BULK_PASSWORD_ATTEMPTS wrong ones in the window, else None."""
+    from chalicelib.store import attempts
+
+    window_seconds = int(BULK_PASSWORD_WINDOW.total_seconds())
+    window = str(int(now.timestamp()) // window_seconds)
+    expires = now + BULK_PASSWORD_WINDOW + timedelta(days=1)
+    until = now + BULK_PASSWORD_LOCKOUT
+    locked = False
+    for scope, limit in _scopes(user).items():
+        if attempts.count_failure(company_id, scope, window, expires) >= limit:
+            attempts.lock(company_id, scope, until)
+            locked = True
+    return until if locked else None
+
+
+def verify_bulk_password(company_id: str, password: str | None, *, user: str | None = None) -> None:
+    """Allow a send to more than one client, or raise Forbidden (403) saying why.
+
+    Wrong passwords are counted per ``user`` and per company: the 5th of a user (10th of the
+    company) within a BULK_PASSWORD_WINDOW locks that user's (the whole company's) bulk sends for
+    BULK_PASSWORD_LOCKOUT, and every try meanwhile, right or wrong, is TooManyAttempts (429 with
+    Retry-After)."""
+    from chalicelib.store import attempts
+
     if not password:
         raise Forbidden("the bulk-send password is required to send to more than one client")
+    now = clock.now()
+    until = attempts.locked_until(company_id, list(_scopes(user)), now)
+    if until is not None:
+        raise _locked_out(until, now, "too many wrong bulk-send passwords")
     settings = store.get_sms_settings(company_id)
     if settings is None or settings.bulk_password_hash is None:
         raise Forbidden(
@@ -350,13 +403,18 @@ def verify_bulk_password(company_id: str, password: str | None) -> None:
             "to more than one client"
         )
     if len(password) > MAX_PASSWORD_LENGTH or not _matches(password, settings.bulk_password_hash):
+        until = _count_wrong_attempt(company_id, user, now)
+        if until is not None:
+            raise _locked_out(until, now, "the bulk-send password is wrong, too many times")
         raise Forbidden("the bulk-send password is wrong")
 
 
-def check_bulk_send(company_id: str, recipients: int, password: str | None) -> None:
+def check_bulk_send(
+    company_id: str, recipients: int, password: str | None, *, user: str | None = None
+) -> None:
     """C6: a send to more than one client needs the bulk-send password; one client does not."""
     if recipients > 1:
-        verify_bulk_password(company_id, password)
+        verify_bulk_password(company_id, password, user=user)
 
 
 # --- sending ---------------------------------------------------------------------------------
