@@ -392,6 +392,32 @@ def test_private_and_link_local_gateways_are_refused_even_when_loopback_is_allow
     assert failed.value.transient is False
 
 
+def test_an_https_gateway_verifies_its_certificate_on_the_checked_address(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ssl
+
+    from tests.integration.test_test_sends import _certificates
+
+    # Given the phone's gateway over HTTPS with a certificate from a private CA
+    ca, cert, key = _certificates(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    phone = AndroidGateway()
+    phone.server.socket = tls.wrap_socket(phone.server.socket, server_side=True)
+    with phone:
+        url = phone.base_url.replace("http://", "https://")
+        # When an SMS is sent, Then the certificate fails verification: a TLS error, nothing queued
+        with pytest.raises(DeliveryFailed) as failed:
+            HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD).send("+5491159876543", "Hola")
+        assert failed.value.message.startswith("TLS: certificate verify failed"), failed.value.message
+        assert phone.messages == {}
+        # When the process trusts the CA, Then the same gateway accepts the SMS
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+        message_id = HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD).send("+5491159876543", "Hola")
+        assert phone.messages[message_id]["payload"]["message"] == "Hola"
+
+
 def test_loopback_gateways_are_refused_unless_the_local_stack_allows_them(
     phone: AndroidGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
