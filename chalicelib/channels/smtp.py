@@ -19,6 +19,13 @@ from chalicelib.store.records import SenderAccount
 TIMEOUT_SECONDS = 20
 
 
+_MAX_REPLY_TEXT = 300
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_REPLY_TEXT else text[:_MAX_REPLY_TEXT] + "…"
+
+
 class _CheckedSMTP(smtplib.SMTP):
     """``smtplib.SMTP`` connecting only to a checked public address of its host."""
 
@@ -49,11 +56,15 @@ def _is_transient(exc: Exception) -> bool:
 
 
 def _server_text(exc: Exception) -> str:
+    """The SMTP server's reply code and text (``535 5.7.8 ...``), kept as it is the server's own
+    answer; but what a server that does not speak SMTP wrote is not echoed."""
+    if isinstance(exc, smtplib.SMTPResponseException) and not 200 <= exc.smtp_code <= 599:
+        return "not an SMTP server: its answer was not an SMTP reply"
     if isinstance(exc, smtplib.SMTPResponseException):
         detail = (
             exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
         )
-        return f"{exc.smtp_code} {detail}"
+        return _clip(f"{exc.smtp_code} {detail}")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "; ".join(
             f"{addr}: {code} {msg.decode('utf-8', 'replace')}" for addr, (code, msg) in exc.recipients.items()

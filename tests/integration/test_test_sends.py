@@ -247,6 +247,29 @@ def test_loopback_smtp_hosts_are_refused_unless_the_local_stack_allows_them(
     assert mailbox.files() == []
 
 
+def test_a_server_that_is_not_smtp_is_not_echoed(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    import socket
+    import threading
+
+    # Given a local web service (as DynamoDB Local or moto are) that answers anything with its page
+    page = b"HTTP/1.1 400 Bad Request\r\nServer: internal-engine aws_secret=AKIA-INTERNAL\r\n\r\n<html/>"
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.sendall(page)
+
+    threading.Thread(target=answer, daemon=True).start()
+    # When the account points there and is tested
+    with listener:
+        put_account(api, tenant, "tracking", smtp_port=listener.getsockname()[1])
+        put_password(api, tenant, "tracking", SMTP_PASSWORD)
+        answer_body = body(account_test(api, tenant, "tracking"))
+    # Then the answer says it is not an SMTP server, and nothing of what it wrote comes back
+    assert answer_body == {"ok": False, "error": "not an SMTP server: its answer was not an SMTP reply"}
+
+
 def test_an_incomplete_account_is_refused(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
     # Given an account that logs in but has no password yet
     put_account(api, tenant, "invoices", smtp_port=mailbox.port)
