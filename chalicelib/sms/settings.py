@@ -185,7 +185,7 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
             lambda v: bool(_SENDER_ID.match(v)),
             "use 1-11 letters, digits or '-', with at least one letter",
         ),
-        ("base_url", _is_http_url, "must be an http:// or https:// URL"),
+        ("base_url", _is_http_url, "must be an http:// or https:// URL without a user or password"),
         ("inbound_number", lambda v: len(v) <= 32, "must have at most 32 characters"),
         ("help_text", lambda v: len(v) <= MAX_HELP_TEXT, f"must have at most {MAX_HELP_TEXT} characters"),
         (
@@ -228,7 +228,8 @@ def _is_http_url(value: str) -> bool:
     if len(value) > 2048 or any(ch.isspace() for ch in value):
         return False
     parsed = urllib.parse.urlsplit(value)
-    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+    # No user:password@ in the URL: the URL is shown, the password is write-only.
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname) and "@" not in parsed.netloc
 
 
 def _gateway_host_problem(url: str) -> str | None:

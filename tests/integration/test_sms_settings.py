@@ -318,6 +318,12 @@ def test_the_bulk_password_is_stored_hashed_and_verified(
     [
         ("PUT", "/sms/settings", {"base_url": "ftp://192.168.0.50"}, "base_url"),
         ("PUT", "/sms/settings", {"base_url": "http://"}, "base_url"),
+        (
+            "PUT",
+            "/sms/settings",
+            {"base_url": "https://sms:Zq8-secret@api.sms-gate.app/3rdparty/v1"},
+            "base_url",
+        ),
         ("PUT", "/sms/settings", {"sender_id": "Cable Sur"}, "sender_id"),
         ("PUT", "/sms/settings", {"sender_id": "CableSurSA2026"}, "sender_id"),
         ("PUT", "/sms/settings", {"sender_id": "12345"}, "sender_id"),
