@@ -28,6 +28,10 @@ class PregonError(ChaliceUnhandledError):
             body["field"] = self.field
         return body
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides Content-Type."""
+        return {}
+
 
 class ValidationFailed(PregonError):
     status = 422
@@ -60,6 +64,23 @@ class Unauthorized(PregonError):
 class Forbidden(PregonError):
     status = 403
     code = "Forbidden"
+
+
+class TooManyAttempts(PregonError):
+    """Locked out after too many wrong guesses; ``retry_after`` seconds until it ends."""
+
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = max(1, retry_after)
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "retry_after": self.retry_after}
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class DeliveryFailed(PregonError):

@@ -64,6 +64,14 @@ def get_settings() -> Settings:
     )
 
 
+def allow_loopback_destinations() -> bool:
+    """``PREGON_ALLOW_LOOPBACK_DESTINATIONS=1``: SMTP hosts and SMS gateways may be on 127.0.0.1 /
+    ::1 (the local stack and the tests run theirs there). Never set on AWS; private, link-local and
+    other non-public addresses stay refused either way (``channels/destinations.py``). Read on every
+    call, not cached, so a test can switch it."""
+    return _env("PREGON_ALLOW_LOOPBACK_DESTINATIONS").strip().lower() in ("1", "true", "yes")
+
+
 def reset_settings() -> None:
     """Forget the cached settings (tests that change the environment call this)."""
     get_settings.cache_clear()

@@ -30,6 +30,8 @@ def pregon_auth(request: AuthRequest) -> AuthResponse:
             principal = Principal(
                 company_id=key.company_id, kind="api_key", subject=f"key:{key.key_id}", scopes=key.scopes
             )
-    if principal is None:
-        return _DENY
+    from chalicelib.companies.service import company_exists
+
+    if principal is None or not company_exists(principal.company_id):
+        return _DENY  # O2: a token for a company that does not exist is refused on every route
     return AuthResponse(routes=["*"], principal_id=principal.subject, context=principal.to_context())

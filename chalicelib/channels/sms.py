@@ -7,7 +7,9 @@
 Numbers arrive already in E.164 (``chalicelib.phones.normalize_phone``); each sender addresses
 them with :func:`chalicelib.phones.sms_address` (an Argentine mobile stored without its 9 goes to
 ``+549…``; a landline is refused before any provider is called). A refusal raises
-``DeliveryFailed`` with the provider's own words, as the e-mail channel does.
+``DeliveryFailed`` with the provider's own words (SNS) or, for the gateway, a short classified
+text (``refused: ...``, ``timeout: ...``, ``TLS: ...``, ``401 Unauthorized``): what a gateway
+answers is never echoed, since a misdirected URL must not read back another server's pages.
 """
 
 from __future__ import annotations
@@ -15,18 +17,20 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import urllib.error
+import ssl
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any, Protocol
 
+from chalicelib.channels.destinations import DestinationRefused, connect_checked
 from chalicelib.errors import DeliveryFailed, ValidationFailed
 
 SMS_TYPES = ("Transactional", "Promotional")
 PROVIDERS = ("sns", "http_gateway")
 GATEWAY_TIMEOUT_SECONDS = 15.0
-_MAX_ERROR_TEXT = 500
+_MAX_ERROR_TEXT = 200
+_MAX_BODY_BYTES = 64 * 1024
 
 
 def addressed(to_e164: str) -> str:
@@ -125,73 +129,117 @@ class HttpGatewaySender:
         answer = self._call("POST", "/message", {"message": text, "phoneNumbers": [addressed(to_e164)]})
         message_id = answer.get("id") if isinstance(answer, dict) else None
         if not message_id:
-            raise DeliveryFailed(
-                f"the SMS gateway answered without a message id: {_clip(json.dumps(answer))}"
-            )
+            raise DeliveryFailed("the SMS gateway answered without a message id")
         failed = _recipient_errors(answer)
         if answer.get("state") == "Failed" or failed:
-            raise DeliveryFailed(failed or "the SMS gateway marked the message Failed")
+            raise DeliveryFailed(_clip(failed) or "the SMS gateway marked the message Failed")
         return str(message_id)
 
     def status(self, message_id: str) -> str:
         """The message's state as the phone reports it: Pending, Processed, Sent, Delivered or Failed."""
         answer = self._call("GET", f"/message/{urllib.parse.quote(message_id, safe='')}", None)
         if not isinstance(answer, dict) or "state" not in answer:
-            raise DeliveryFailed(f"the SMS gateway answered without a state: {_clip(str(answer))}")
+            raise DeliveryFailed("the SMS gateway answered without a state")
         return str(answer["state"])
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
+        """One request over ``http.client`` to a checked public address of the gateway's host:
+        no proxy, no redirect followed (the Authorization header goes nowhere else), and errors
+        told by kind and status, never by echoing what the server answered."""
         data = None if payload is None else json.dumps(payload).encode("utf-8")
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked to be http(s) above
-            self.base_url + path,
-            data=data,
-            method=method,
-            headers={
-                "Authorization": self._authorization,
-                "Accept": "application/json",
-                **({"Content-Type": "application/json"} if data is not None else {}),
-            },
-        )
+        parsed = urllib.parse.urlsplit(self.base_url + path)
+        host = parsed.hostname or ""
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        headers = {
+            "Authorization": self._authorization,
+            "Accept": "application/json",
+            **({"Content-Type": "application/json"} if data is not None else {}),
+        }
+        target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+        connection = _CheckedConnection.of(parsed.scheme, host, port, self.timeout)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                body = response.read()
-        except urllib.error.HTTPError as exc:
-            transient = exc.code >= 500 or exc.code == 429
-            raise DeliveryFailed(_http_error_text(exc), transient=transient) from exc
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            connection.request(method, target or "/", body=data, headers=headers)
+            response = connection.getresponse()
+            body = response.read(_MAX_BODY_BYTES + 1)
+            status = response.status
+        except DestinationRefused as exc:
+            raise DeliveryFailed(f"refused: {exc.reason}", transient=exc.unresolved) from exc
+        except ssl.SSLError as exc:
+            raise DeliveryFailed(f"TLS: {_tls_reason(exc)}", transient=True) from exc
+        except TimeoutError as exc:
             raise DeliveryFailed(
-                f"the SMS gateway at {self.base_url} is unreachable: {reason}", transient=True
+                f"timeout: the SMS gateway did not answer within {self.timeout:g} s", transient=True
             ) from exc
+        except ConnectionRefusedError as exc:
+            raise DeliveryFailed(
+                f"refused: nothing accepts connections at {host}:{port}", transient=True
+            ) from exc
+        except (http.client.HTTPException, OSError) as exc:
+            raise DeliveryFailed(
+                f"unreachable: the SMS gateway at {host}:{port} ({type(exc).__name__})", transient=True
+            ) from exc
+        finally:
+            connection.close()
+        if 300 <= status < 400:
+            raise DeliveryFailed(
+                f"HTTP {_status_line(status)}: the SMS gateway redirects; redirects are not followed"
+            )
+        if status >= 400:
+            raise DeliveryFailed(_status_line(status), transient=status >= 500 or status == 429)
+        if len(body) > _MAX_BODY_BYTES:
+            raise DeliveryFailed(f"HTTP {_status_line(status)}: the SMS gateway's answer is too large")
         try:
             return json.loads(body) if body else {}
         except ValueError as exc:
-            raise DeliveryFailed(f"the SMS gateway answered with invalid JSON: {_clip(body)}") from exc
+            raise DeliveryFailed(
+                f"HTTP {_status_line(status)}: the SMS gateway's answer is not JSON"
+            ) from exc
+
+
+class _CheckedConnection:
+    """``http.client`` connections whose socket goes to the checked address of the host; HTTPS
+    verifies the certificate against the host name."""
+
+    @staticmethod
+    def of(scheme: str, host: str, port: int, timeout: float) -> http.client.HTTPConnection:
+        if scheme == "https":
+            return _CheckedHTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context())
+        return _CheckedHTTPConnection(host, port, timeout=timeout)
+
+
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        self.sock = connect_checked(self.host, self.port, self.timeout)
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, *, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._tls = context
+
+    def connect(self) -> None:
+        sock = connect_checked(self.host, self.port, self.timeout)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def _status_line(status: int) -> str:
+    """``401 Unauthorized``: the status and its standard phrase (not the server's own words)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def _tls_reason(exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message}"
+    return str(exc.reason or type(exc).__name__)
 
 
 def _clip(text: str | bytes) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return text if len(text) <= _MAX_ERROR_TEXT else text[:_MAX_ERROR_TEXT] + "…"
-
-
-def _http_error_text(exc: urllib.error.HTTPError) -> str:
-    """The gateway's own words: its JSON ``{"message": ...}``, else its body, else the status line."""
-    try:
-        raw = exc.read()
-    except OSError:
-        raw = b""
-    finally:
-        exc.close()
-    detail = raw.decode("utf-8", "replace").strip()
-    try:
-        parsed = json.loads(detail)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and parsed.get("message"):
-        detail = str(parsed["message"])
-    status = f"{exc.code} {exc.reason}".strip()
-    return _clip(f"{status}: {detail}" if detail else status)
 
 
 def _recipient_errors(answer: Mapping[str, Any]) -> str:

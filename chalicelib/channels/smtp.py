@@ -1,21 +1,51 @@
-"""SMTP: one connection per session, plain, STARTTLS or implicit TLS, with the server's own errors."""
+"""SMTP: one connection per session, plain, STARTTLS or implicit TLS, with the server's own errors.
+
+The connection goes only to a public address of the account's host, the one that was checked
+(``channels/destinations.py``); TLS still verifies the certificate against the host name.
+"""
 
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from email.message import EmailMessage
 from types import TracebackType
 
+from chalicelib.channels.destinations import DestinationRefused, connect_checked
 from chalicelib.errors import DeliveryFailed
 from chalicelib.store.records import SenderAccount
 
 TIMEOUT_SECONDS = 20
 
 
+_MAX_REPLY_TEXT = 300
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_REPLY_TEXT else text[:_MAX_REPLY_TEXT] + "…"
+
+
+class _CheckedSMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` connecting only to a checked public address of its host."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return connect_checked(host, port, timeout)
+
+
+class _CheckedSMTP_SSL(smtplib.SMTP_SSL):
+    """``smtplib.SMTP_SSL`` connecting only to a checked public address of its host."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = connect_checked(host, port, timeout)
+        return self.context.wrap_socket(sock, server_hostname=host)
+
+
 def _is_transient(exc: Exception) -> bool:
     """4xx replies, dropped connections and network errors may pass later; 5xx replies will not
     (a refused login is the account's problem: its messages wait until it is fixed)."""
+    if isinstance(exc, DestinationRefused):
+        return exc.unresolved  # a name without DNS may get it; a private address will not change
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return True
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -26,15 +56,21 @@ def _is_transient(exc: Exception) -> bool:
 
 
 def _server_text(exc: Exception) -> str:
+    """The SMTP server's reply code and text (``535 5.7.8 ...``), kept as it is the server's own
+    answer; but what a server that does not speak SMTP wrote is not echoed."""
+    if isinstance(exc, smtplib.SMTPResponseException) and not 200 <= exc.smtp_code <= 599:
+        return "not an SMTP server: its answer was not an SMTP reply"
     if isinstance(exc, smtplib.SMTPResponseException):
         detail = (
             exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
         )
-        return f"{exc.smtp_code} {detail}"
+        return _clip(f"{exc.smtp_code} {detail}")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "; ".join(
             f"{addr}: {code} {msg.decode('utf-8', 'replace')}" for addr, (code, msg) in exc.recipients.items()
         )
+    if isinstance(exc, DestinationRefused):
+        return f"refused: {exc.reason}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -49,11 +85,11 @@ class SmtpSession:
         host, port = account.smtp_host or "", int(account.smtp_port or 25)
         try:
             if account.encryption == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp: smtplib.SMTP = _CheckedSMTP_SSL(
                     host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
                 )
             else:
-                smtp = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
+                smtp = _CheckedSMTP(host, port, timeout=TIMEOUT_SECONDS)
                 if account.encryption == "starttls":
                     smtp.starttls(context=ssl.create_default_context())
             if account.username:

@@ -30,6 +30,11 @@ def create_company(company_id: str, name: str, language: str = "es") -> bool:
     return store.create_company(company, DEFAULT_STATUS_CATALOG, schedules)
 
 
+def company_exists(company_id: str) -> bool:
+    """Whether the company was created (a staff token or key for any other is refused)."""
+    return store.get_company(company_id) is not None
+
+
 def get_company(company_id: str) -> Company:
     company = store.get_company(company_id)
     if company is None:

@@ -1,6 +1,11 @@
 """Push (C7): the company's SNS platform applications (one per platform) and the devices its
 clients' apps register.
 
+An application serves one company: the operator who creates it in SNS names it after the company,
+``<company id>`` or ``<company id>_<label>`` (``cablesur_android``; company ids have no ``_``, so the
+name says exactly whose it is). ``PUT /push/settings`` accepts only the calling company's
+applications, and registering a device checks it again, so no company can send through another's.
+
 A registered device becomes an SNS platform endpoint (``create_platform_endpoint``) kept on a
 device item of the client. A push message is an ``OutgoingMessage(channel="push",
 to_address=<endpoint ARN>, subject=<title>, text=<body>)``; the outbox delivers it
@@ -24,6 +29,7 @@ _ARN = re.compile(
     r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:app/(GCM|APNS|APNS_SANDBOX)/[A-Za-z0-9_.\-]{1,256}$"
 )
 _SNS_PLATFORMS = {"fcm": ("GCM",), "apns": ("APNS", "APNS_SANDBOX")}
+OWNER_SEPARATOR = "_"
 MAX_TOKEN_CHARS = 4096
 
 
@@ -31,6 +37,12 @@ def _sns() -> Any:
     from chalicelib.aws import client
 
     return client("sns")
+
+
+def application_belongs_to(arn: str, company_id: str) -> bool:
+    """Whether the platform application's name is ``<company_id>`` or ``<company_id>_<label>``."""
+    name = arn.rsplit("/", 1)[-1]
+    return name == company_id or name.startswith(company_id + OWNER_SEPARATOR)
 
 
 def get_push_settings(company_id: str) -> PushSettings:
@@ -41,7 +53,8 @@ def save_push_settings(
     company_id: str, *, fcm_application_arn: str | None, apns_application_arn: str | None, updated_by: str
 ) -> PushSettings:
     """Set the platform application of each platform (``None`` removes one). Each ARN must be
-    of its platform and exist in SNS; errors name the field, nothing is saved."""
+    of its platform, created for this company (its name) and exist in SNS; errors name the field,
+    nothing is saved."""
     from botocore.exceptions import ClientError
 
     errors = []
@@ -53,6 +66,15 @@ def save_push_settings(
         if not match or match.group(1) not in _SNS_PLATFORMS[platform]:
             kinds = " or ".join(f"app/{p}/<name>" for p in _SNS_PLATFORMS[platform])
             errors.append({"field": field, "message": f"must be an SNS platform application ARN ({kinds})"})
+            continue
+        if not application_belongs_to(arn, company_id):
+            errors.append(
+                {
+                    "field": field,
+                    "message": "is not an application created for this company: its name must be "
+                    f"{company_id!r} or start with '{company_id}{OWNER_SEPARATOR}'",
+                }
+            )
             continue
         try:
             _sns().get_platform_application_attributes(PlatformApplicationArn=arn)
@@ -95,7 +117,7 @@ def register_device(company_id: str, client_id: str, platform: str, token: str) 
         return existing, False
     settings = get_push_settings(company_id)
     application = settings.fcm_application_arn if platform == "fcm" else settings.apns_application_arn
-    if not application:
+    if not application or not application_belongs_to(application, company_id):
         raise Conflict(
             f"push to {platform} is not set up for this company; an administrator sets its SNS "
             "platform application with PUT /push/settings",

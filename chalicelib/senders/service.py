@@ -3,6 +3,10 @@
 An account belongs to an area (tracking, tickets, invoices, ...); ``all`` is the fallback for
 any area without an account of its own. Passwords are write-only: encrypted with KMS on the
 way in, decrypted only to open a connection, and never part of any view.
+
+A password belongs to its destination, ``smtp://<user>@<host>:<port>``: changing the account's
+host, port or user removes the stored password (it must be set again for the new server), and the
+KMS encryption context names the destination, so a ciphertext cannot be decrypted for any other.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.channels.destinations import host_problem, is_host_name_or_address
+from chalicelib.errors import DeliveryFailed, NotFound, ValidationFailed
 from chalicelib.names import INVISIBLE, INVISIBLE_MESSAGE
-from chalicelib.secrets import decrypt_secret, encrypt_secret
+from chalicelib.secrets import decrypt_secret, encrypt_secret, is_wrong_context
 from chalicelib.store import companies as store
 from chalicelib.store.records import SenderAccount
 
@@ -56,6 +61,11 @@ def personal_area(user_id: str) -> str:
     if not _USER_ID.match(user_id):
         raise ValidationFailed([{"field": "user_id", "message": "is not a valid user id"}])
     return PERSONAL_PREFIX + user_id
+
+
+def destination_of(account: SenderAccount) -> str:
+    """Where the account's password is sent: ``smtp://<user>@<host>:<port>`` (the KMS context)."""
+    return f"smtp://{account.username or ''}@{(account.smtp_host or '').lower()}:{account.smtp_port or ''}"
 
 
 def _check_area(area: str) -> None:
@@ -115,7 +125,8 @@ def get_account(company_id: str, area: str) -> SenderAccountView:
 
 
 def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> SenderAccountView:
-    """Create or replace an area's account settings (the password is kept and set separately)."""
+    """Create or replace an area's account settings. The password is set separately; it is kept
+    while host, port and user stay the same, and removed when any of them changes."""
     _check_area(area)
     kind = fields.get("kind", "smtp")
     errors: list[dict[str, str]] = []
@@ -124,10 +135,15 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
     if INVISIBLE.search(str(fields.get("display_name") or "")):
         errors.append({"field": "display_name", "message": INVISIBLE_MESSAGE})
     if kind == "smtp":
-        if not fields.get("smtp_host"):
+        host = fields.get("smtp_host")
+        if not host:
             errors.append({"field": "smtp_host", "message": "is required for an SMTP account"})
+        elif not is_host_name_or_address(host):
+            errors.append({"field": "smtp_host", "message": "must be a host name or an IP address"})
         if not fields.get("smtp_port"):
             errors.append({"field": "smtp_port", "message": "is required for an SMTP account"})
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in fields.get("username") or ""):
+            errors.append({"field": "username", "message": "must not contain control characters"})
         if fields.get("encryption", "none") not in ENCRYPTIONS:
             errors.append({"field": "encryption", "message": f"must be one of {', '.join(ENCRYPTIONS)}"})
     if kind == "ses" and not fields.get("ses_identity"):
@@ -137,6 +153,10 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
         errors.append({"field": "rate_limit", "message": "messages and hours must both be at least 1"})
     if errors:
         raise ValidationFailed(errors)
+    if kind == "smtp":  # Q7: never a server on a private, link-local or loopback address
+        problem = host_problem(fields["smtp_host"], int(fields["smtp_port"]))
+        if problem:
+            raise ValidationFailed([{"field": "smtp_host", "message": problem}])
     smtp = kind == "smtp"
     account = SenderAccount(
         company_id=company_id,
@@ -155,7 +175,9 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
         rate_limit_count=int(rate_limit["messages"]) if rate_limit else None,
         rate_limit_hours=int(rate_limit["hours"]) if rate_limit else None,
     )
-    store.save_sender_account(account)
+    before = store.get_sender_accounts(company_id, [area]).get(area)
+    moved = before is None or before.kind != account.kind or destination_of(before) != destination_of(account)
+    store.save_sender_account(account, clear_password=moved)
     saved = store.get_sender_accounts(company_id, [area])[area]
     return view(saved)
 
@@ -163,7 +185,15 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
 def set_sender_password(company_id: str, area: str, password: str) -> None:
     """Encrypt and store an account's password. It can be replaced, never read back."""
     _check_area(area)
-    ciphertext = encrypt_secret(password, company_id=company_id, purpose=f"{_PASSWORD_PURPOSE}:{area}")
+    account = store.get_sender_accounts(company_id, [area]).get(area)
+    if account is None:
+        raise NotFound(f"there is no sender account for the area {area!r}; create it first")
+    ciphertext = encrypt_secret(
+        password,
+        company_id=company_id,
+        purpose=f"{_PASSWORD_PURPOSE}:{area}",
+        destination=destination_of(account),
+    )
     if not store.set_sender_password(company_id, area, ciphertext, clock.now()):
         raise NotFound(f"there is no sender account for the area {area!r}; create it first")
 
@@ -187,11 +217,24 @@ def account_for(company_id: str, area: str, *, personal_user: str | None = None)
 
 
 def password_of(account: SenderAccount) -> str | None:
-    """Decrypt an account's password to open a connection. Never log or return it."""
+    """Decrypt an account's password to open a connection. Never log or return it.
+
+    A password set for another destination (the account was changed meanwhile) does not decrypt:
+    that is a ``DeliveryFailed`` asking for the password again, and nothing is sent anywhere."""
     if account.password_ciphertext is None:
         return None
-    return decrypt_secret(
-        account.password_ciphertext,
-        company_id=account.company_id,
-        purpose=f"{_PASSWORD_PURPOSE}:{account.area}",
-    )
+    try:
+        return decrypt_secret(
+            account.password_ciphertext,
+            company_id=account.company_id,
+            purpose=f"{_PASSWORD_PURPOSE}:{account.area}",
+            destination=destination_of(account),
+        )
+    except Exception as exc:
+        if not is_wrong_context(exc):
+            raise
+        raise DeliveryFailed(
+            "the stored password was set for another server (host, port or user); set the password again",
+            field="password",
+            transient=True,  # like a refused login: the account's messages wait until it is fixed
+        ) from exc

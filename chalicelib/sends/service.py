@@ -105,7 +105,7 @@ def start_send(company_id: str, request: SendRequest) -> SendResult:
     _check_channel(company_id, request.channel, template.sender_area)
     single = request.client_ids is not None and len(set(request.client_ids)) == 1
     if request.channel == "sms":
-        _check_bulk_password(company_id, 1 if single else 2, request.bulk_password)
+        _check_bulk_password(company_id, 1 if single else 2, request.bulk_password, request.created_by)
     if single:
         assert request.client_ids is not None
         return _send_to_one(company_id, request, request.client_ids[0])
@@ -179,11 +179,11 @@ def _check_channel(company_id: str, channel: str, area: str) -> None:
             raise Conflict("push is not set up for this company (PUT /push/settings)", field="channel")
 
 
-def _check_bulk_password(company_id: str, recipients: int, password: str | None) -> None:
+def _check_bulk_password(company_id: str, recipients: int, password: str | None, user: str | None) -> None:
     from chalicelib.sms.settings import check_bulk_send
 
     try:
-        check_bulk_send(company_id, recipients, password)
+        check_bulk_send(company_id, recipients, password, user=user)
     except Forbidden as exc:
         raise Forbidden(exc.message, field="bulk_password") from exc
 

@@ -9,7 +9,9 @@
 * Saving is a merge: fields left out keep their value, ``null`` clears an optional one. The
   provider fields of both providers are kept, so switching provider back and forth loses nothing.
 * The gateway password is encrypted with KMS under the context ``{company_id, purpose:
-  "sms-gateway-password"}`` and decrypted only to build the sender.
+  "sms-gateway-password", destination: "<base_url> as <username>"}`` and decrypted only to build
+  the sender. It can only be set once base_url and username are, and changing either removes it:
+  a password is never sent to a gateway it was not set for.
 * The bulk-send password is only ever compared, so it is hashed, not encrypted: scrypt (stdlib
   ``hashlib``, memory-hard) with a random 16-byte salt, N=2^14, r=8, p=5 — one of OWASP's
   equivalent scrypt settings, chosen for its 16 MiB of memory (a Lambda-friendly footprint;
@@ -22,16 +24,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import urllib.parse
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.channels.sms import PROVIDERS, SMS_TYPES, SmsSender, sms_sender_for
-from chalicelib.errors import Conflict, DeliveryFailed, Forbidden, ValidationFailed
-from chalicelib.secrets import decrypt_secret, encrypt_secret
+from chalicelib.errors import Conflict, DeliveryFailed, Forbidden, TooManyAttempts, ValidationFailed
+from chalicelib.secrets import decrypt_secret, encrypt_secret, is_wrong_context
 from chalicelib.store import sms as store
 from chalicelib.store.records import SmsSettings
 
@@ -39,6 +43,11 @@ GATEWAY_PASSWORD_PURPOSE = "sms-gateway-password"  # noqa: S105 - a KMS context 
 DEFAULT_REGION = "AR"
 DEFAULT_TEST_TEXT = "Mensaje de prueba de Pregón."
 BULK_PASSWORD_MIN_LENGTH = 8
+# Guessing the bulk-send password: this many wrong ones in a window lock bulk sends (429) for a while,
+# a user's own after 5, the whole company's after 10 (so one user cannot lock out everyone at once).
+BULK_PASSWORD_ATTEMPTS = {"user": 5, "company": 10}
+BULK_PASSWORD_WINDOW = timedelta(minutes=15)
+BULK_PASSWORD_LOCKOUT = timedelta(minutes=15)
 MAX_PASSWORD_LENGTH = 512
 MAX_SMS_TEXT = 1600
 FIELDS = (
@@ -90,6 +99,11 @@ def _defaults(company_id: str) -> SmsSettings:
         default_region=DEFAULT_REGION,
         updated_at=clock.now(),
     )
+
+
+def gateway_destination(settings: SmsSettings) -> str:
+    """Where the gateway password is sent (part of its KMS encryption context)."""
+    return f"{settings.base_url or ''} as {settings.username or ''}"
 
 
 def _missing(settings: SmsSettings) -> str | None:
@@ -171,7 +185,7 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
             lambda v: bool(_SENDER_ID.match(v)),
             "use 1-11 letters, digits or '-', with at least one letter",
         ),
-        ("base_url", _is_http_url, "must be an http:// or https:// URL"),
+        ("base_url", _is_http_url, "must be an http:// or https:// URL without a user or password"),
         ("inbound_number", lambda v: len(v) <= 32, "must have at most 32 characters"),
         ("help_text", lambda v: len(v) <= MAX_HELP_TEXT, f"must have at most {MAX_HELP_TEXT} characters"),
         (
@@ -214,7 +228,19 @@ def _is_http_url(value: str) -> bool:
     if len(value) > 2048 or any(ch.isspace() for ch in value):
         return False
     parsed = urllib.parse.urlsplit(value)
-    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+    # No user:password@ in the URL: the URL is shown, the password is write-only.
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname) and "@" not in parsed.netloc
+
+
+def _gateway_host_problem(url: str) -> str | None:
+    from chalicelib.channels.destinations import host_problem
+
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        return "has an invalid port"
+    return host_problem(parsed.hostname or "", port)
 
 
 def _is_region(region: str) -> bool:
@@ -233,11 +259,18 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
     changes, errors = _check(fields)
     if errors:
         raise ValidationFailed(errors)
+    if changes.get("base_url"):  # Q7: never a gateway on a private, link-local or loopback address
+        problem = _gateway_host_problem(changes["base_url"])
+        if problem:
+            raise ValidationFailed([{"field": "base_url", "message": problem}])
     if changes.get("inbound_number"):
         changes["inbound_number"] = _own_inbound_number(
             company_id, changes["inbound_number"], changes.get("default_region", current.default_region)
         )
     updated = replace(current, **changes, updated_at=clock.now())
+    moved = gateway_destination(updated) != gateway_destination(current)
+    if moved:  # the password was for the old gateway; it must be set again for the new one
+        updated = replace(updated, gateway_password_ciphertext=None, gateway_password_set_at=None)
     if updated.enabled and updated.provider == "http_gateway":
         missing = [
             {"field": name, "message": "is required to switch on the SMS gateway"}
@@ -246,7 +279,7 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
         ]
         if missing:
             raise ValidationFailed(missing)
-    return _view(store.save_sms_settings(updated), company_id)
+    return _view(store.save_sms_settings(updated, clear_gateway_password=moved), company_id)
 
 
 # --- the two write-only passwords ------------------------------------------------------------
@@ -262,9 +295,23 @@ def _check_password(password: str, *, field: str, min_length: int) -> None:
 
 
 def set_gateway_password(company_id: str, password: str) -> None:
-    """Encrypt and store the SMS gateway's password. It can be replaced, never read back."""
+    """Encrypt and store the SMS gateway's password for the gateway the settings name (its base_url
+    and username must be set first: 409 naming the missing one). Never read back."""
     _check_password(password, field="password", min_length=1)
-    ciphertext = encrypt_secret(password, company_id=company_id, purpose=GATEWAY_PASSWORD_PURPOSE)
+    settings = store.get_sms_settings(company_id)
+    for name in ("base_url", "username"):
+        if settings is None or not getattr(settings, name):
+            raise Conflict(
+                f"set the SMS gateway's {name} first: its password is only ever sent to that gateway",
+                field=name,
+            )
+    assert settings is not None
+    ciphertext = encrypt_secret(
+        password,
+        company_id=company_id,
+        purpose=GATEWAY_PASSWORD_PURPOSE,
+        destination=gateway_destination(settings),
+    )
     store.set_gateway_password(company_id, ciphertext, clock.now())
 
 
@@ -300,10 +347,56 @@ def set_bulk_password(company_id: str, password: str) -> None:
     store.set_bulk_password_hash(company_id, hash_bulk_password(password), clock.now())
 
 
-def verify_bulk_password(company_id: str, password: str | None) -> None:
-    """Allow a send to more than one client, or raise Forbidden (403) saying why."""
+def _scopes(user: str | None) -> dict[str, int]:
+    """The scopes a bulk-send attempt counts in, with the failures that lock each."""
+    scopes = {"bulk#company": BULK_PASSWORD_ATTEMPTS["company"]}
+    if user:
+        scopes[f"bulk#user:{user}"] = BULK_PASSWORD_ATTEMPTS["user"]
+    return scopes
+
+
+def _locked_out(until: datetime, now: datetime, why: str) -> TooManyAttempts:
+    seconds = math.ceil((until - now).total_seconds())
+    return TooManyAttempts(
+        f"{why}: bulk sends are locked until {until.strftime('%H:%M')} UTC "
+        f"(Retry-After: {seconds} seconds); even the right password is refused until then",
+        retry_after=seconds,
+        field="bulk_password",
+    )
+
+
+def _count_wrong_attempt(company_id: str, user: str | None, now: datetime) -> datetime | None:
+    """Count a wrong password for the company and the user; the lock's end when either has now
+    reached its BULK_PASSWORD_ATTEMPTS wrong ones in the window, else None."""
+    from chalicelib.store import attempts
+
+    window_seconds = int(BULK_PASSWORD_WINDOW.total_seconds())
+    window = str(int(now.timestamp()) // window_seconds)
+    expires = now + BULK_PASSWORD_WINDOW + timedelta(days=1)
+    until = now + BULK_PASSWORD_LOCKOUT
+    locked = False
+    for scope, limit in _scopes(user).items():
+        if attempts.count_failure(company_id, scope, window, expires) >= limit:
+            attempts.lock(company_id, scope, until)
+            locked = True
+    return until if locked else None
+
+
+def verify_bulk_password(company_id: str, password: str | None, *, user: str | None = None) -> None:
+    """Allow a send to more than one client, or raise Forbidden (403) saying why.
+
+    Wrong passwords are counted per ``user`` and per company: the 5th of a user (10th of the
+    company) within a BULK_PASSWORD_WINDOW locks that user's (the whole company's) bulk sends for
+    BULK_PASSWORD_LOCKOUT, and every try meanwhile, right or wrong, is TooManyAttempts (429 with
+    Retry-After)."""
+    from chalicelib.store import attempts
+
     if not password:
         raise Forbidden("the bulk-send password is required to send to more than one client")
+    now = clock.now()
+    until = attempts.locked_until(company_id, list(_scopes(user)), now)
+    if until is not None:
+        raise _locked_out(until, now, "too many wrong bulk-send passwords")
     settings = store.get_sms_settings(company_id)
     if settings is None or settings.bulk_password_hash is None:
         raise Forbidden(
@@ -311,13 +404,18 @@ def verify_bulk_password(company_id: str, password: str | None) -> None:
             "to more than one client"
         )
     if len(password) > MAX_PASSWORD_LENGTH or not _matches(password, settings.bulk_password_hash):
+        until = _count_wrong_attempt(company_id, user, now)
+        if until is not None:
+            raise _locked_out(until, now, "the bulk-send password is wrong, too many times")
         raise Forbidden("the bulk-send password is wrong")
 
 
-def check_bulk_send(company_id: str, recipients: int, password: str | None) -> None:
+def check_bulk_send(
+    company_id: str, recipients: int, password: str | None, *, user: str | None = None
+) -> None:
     """C6: a send to more than one client needs the bulk-send password; one client does not."""
     if recipients > 1:
-        verify_bulk_password(company_id, password)
+        verify_bulk_password(company_id, password, user=user)
 
 
 # --- sending ---------------------------------------------------------------------------------
@@ -331,11 +429,21 @@ def _sender_of(settings: SmsSettings | None) -> SmsSender:
         raise Conflict(reason)
     if settings.provider == "http_gateway":
         assert settings.gateway_password_ciphertext is not None
-        password = decrypt_secret(
-            settings.gateway_password_ciphertext,
-            company_id=settings.company_id,
-            purpose=GATEWAY_PASSWORD_PURPOSE,
-        )
+        try:
+            password = decrypt_secret(
+                settings.gateway_password_ciphertext,
+                company_id=settings.company_id,
+                purpose=GATEWAY_PASSWORD_PURPOSE,
+                destination=gateway_destination(settings),
+            )
+        except Exception as exc:
+            if not is_wrong_context(exc):
+                raise
+            raise Conflict(
+                "the SMS gateway password was set for another gateway (base_url or username); "
+                "an administrator must set it again",
+                field="password",
+            ) from exc
         return sms_sender_for(
             {
                 "provider": "http_gateway",

@@ -202,8 +202,9 @@ def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, reco
     return {item.area: _sender(item) for item in SenderAccountModel.batch_get(keys)}
 
 
-def save_sender_account(account: records.SenderAccount) -> None:
-    """Write an account's settings, keeping a password that was set before."""
+def save_sender_account(account: records.SenderAccount, *, clear_password: bool = False) -> None:
+    """Write an account's settings, keeping a password that was set before unless
+    ``clear_password`` (its destination changed)."""
     bind()
     item = SenderAccountModel(account.company_id, account.area)
     actions: list[Any] = [
@@ -225,6 +226,11 @@ def save_sender_account(account: records.SenderAccount) -> None:
     ]
     for attribute, value in optional:
         actions.append(attribute.set(value) if value is not None else attribute.remove())
+    if clear_password:
+        actions += [
+            SenderAccountModel.password_ciphertext.remove(),
+            SenderAccountModel.password_set_at.remove(),
+        ]
     item.update(actions=actions)
 
 

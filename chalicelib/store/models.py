@@ -703,6 +703,21 @@ class RegisterLookupModel(Model):
     created_at = UTCDateTimeAttribute()
 
 
+class PasswordAttemptModel(Model):
+    """Wrong guesses of a password that only gates an action (the bulk-send password): under
+    ``<scope>#<window>`` the failures counted in one window, under ``<scope>#lock`` until when the
+    scope (the company, or one user) is locked out. Items expire a day after their window."""
+
+    class Meta(_Meta):
+        table_name = "password-attempts"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    counter_key = UnicodeAttribute(range_key=True)
+    failures = NumberAttribute(null=True)
+    locked_until = UTCDateTimeAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -730,4 +745,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PushSettingsModel,
     PushDeviceModel,
     RegisterLookupModel,
+    PasswordAttemptModel,
 )

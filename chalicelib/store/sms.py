@@ -45,8 +45,11 @@ def get_sms_settings(company_id: str) -> records.SmsSettings | None:
         return None
 
 
-def save_sms_settings(settings: records.SmsSettings) -> records.SmsSettings:
-    """Write the settings (not the secrets, which are kept); returns the stored item."""
+def save_sms_settings(
+    settings: records.SmsSettings, *, clear_gateway_password: bool = False
+) -> records.SmsSettings:
+    """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
+    the gateway it was for changed); returns the stored item."""
     bind()
     item = SmsSettingsModel(settings.company_id)
     actions: list[Any] = [
@@ -65,6 +68,11 @@ def save_sms_settings(settings: records.SmsSettings) -> records.SmsSettings:
     ]
     for attribute, value in optional:
         actions.append(attribute.set(value) if value is not None else attribute.remove())
+    if clear_gateway_password:
+        actions += [
+            SmsSettingsModel.gateway_password_ciphertext.remove(),
+            SmsSettingsModel.gateway_password_set_at.remove(),
+        ]
     item.update(actions=actions)
     return _settings(item)
 

@@ -51,6 +51,8 @@ def local_aws(
             "PREGON_JWKS": jwks_json,
             "PREGON_JWT_ISSUER": "pregon-local",
             "PREGON_JWT_AUDIENCE": "pregon",
+            # The tests' SMTP servers and SMS gateway listen on 127.0.0.1 (private ranges stay refused).
+            "PREGON_ALLOW_LOOPBACK_DESTINATIONS": "1",
             "POWERTOOLS_METRICS_NAMESPACE": "Pregon",
             "POWERTOOLS_TRACE_DISABLED": "true",
             **(extra or {}),

@@ -130,6 +130,8 @@ def service_environment(
         "PREGON_JWKS": LocalIdentity(paths.jwt_key).jwks_json(),
         "PREGON_JWT_ISSUER": ISSUER,
         "PREGON_JWT_AUDIENCE": AUDIENCE,
+        # The local mail catcher (and a local SMS gateway) listen on 127.0.0.1; private ranges stay refused.
+        "PREGON_ALLOW_LOOPBACK_DESTINATIONS": "1",
     }
     for service in MOTO_SERVICES:
         env[f"AWS_ENDPOINT_URL_{service}"] = moto_endpoint

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -280,6 +281,29 @@ def test_credentials_are_required_and_roles_respected(api: Client, tenant: Tenan
 
     expired = IDENTITY.mint(tenant.company_id, user_id="old", level=1, ttl=timedelta(seconds=-60))
     assert api.http.get("/alerts", headers={"Authorization": f"Bearer {expired}"}).status_code == 403
+
+
+def test_a_token_for_a_company_that_does_not_exist_is_refused(api: Client, tenant: Tenant) -> None:
+    from chalicelib.store.companies import get_company
+    from chalicelib.tracking.catalog import status_catalog
+
+    # Given a well-signed administrator token naming a company nobody created
+    ghost = f"co-ghost-{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Bearer {IDENTITY.mint(ghost, user_id='admin@ghost', level=1)}"}
+    headers["Content-Type"] = "application/json"
+    # When it writes a status catalog entry and reads the catalog and the company
+    write = api.http.put(
+        "/status-catalog/IN_TRANSIT",
+        headers=headers,
+        body=json.dumps({"display_name": "En viaje", "visibility": "visible", "notify": True}),
+    )
+    reads = [api.http.get(path, headers=headers) for path in ("/status-catalog", "/company", "/alerts")]
+    # Then every call is refused, and nothing was written for that company
+    assert [r.status_code for r in [write, *reads]] == [403, 403, 403, 403]
+    assert get_company(ghost) is None and status_catalog(ghost) == {}
+    # And the same token shape for an existing company works
+    mine = {"Authorization": f"Bearer {IDENTITY.mint(tenant.company_id, user_id='a@b', level=1)}"}
+    assert api.http.get("/status-catalog", headers=mine).status_code == 200
 
 
 # --- bad input: 4xx naming the field, nothing written ------------------------------------------

@@ -295,6 +295,61 @@ def test_sms_to_many_clients_needs_the_bulk_password_and_then_reaches_each_phone
     assert send(api, company, channel="sms", client_ids=["S1"]).status_code == 201
 
 
+def test_guessing_the_bulk_password_locks_bulk_sends_for_a_while(
+    api: Client, company: Tenant, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    from tests.conftest import IDENTITY
+
+    def as_user(user: str) -> dict[str, str]:
+        token = IDENTITY.mint(company.company_id, user_id=user, level=3)
+        return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def bulk_sms(user: str, password: str) -> Any:
+        data = {"channel": "sms", "template": "custom:aviso", "variables": {"aviso": "x"}}
+        data |= {"client_ids": ["G1", "G2"], "bulk_password": password}
+        return api.http.post("/sends", headers=as_user(user), body=json.dumps(data))
+
+    # Given SMS on with a bulk-send password, and two clients with phones
+    admin = company.admin_headers()
+    assert api.http.put("/sms/settings", headers=admin, body=json.dumps({"enabled": True})).status_code == 200
+    bulk = api.http.put("/sms/bulk-password", headers=admin, body=json.dumps({"password": BULK_PASSWORD}))
+    assert bulk.status_code == 204
+    put_client(api, company, "G1", phones=["011 15 5987-6543"])
+    put_client(api, company, "G2", phones=["(0351) 15 555-1234"])
+
+    # When one user guesses wrong four times, Then each is a 403
+    for guess in range(4):
+        assert bulk_sms("ana@x", f"adivinando-{guess}").status_code == 403
+    # When the fifth guess is wrong too, Then that user is locked out: 429 with Retry-After
+    fifth = bulk_sms("ana@x", "adivinando-5")
+    assert fifth.status_code == 429, fifth.body
+    assert fifth.headers["Retry-After"] == "900"
+    assert body(fifth)["field"] == "bulk_password" and body(fifth)["retry_after"] == 900
+    assert "locked until 12:15 UTC (Retry-After: 900 seconds)" in body(fifth)["message"]
+    # And even the right password is refused until the lock ends
+    clock.set_now(clock.now() + timedelta(minutes=5))
+    right = bulk_sms("ana@x", BULK_PASSWORD)
+    assert right.status_code == 429 and right.headers["Retry-After"] == "600"
+    # But another user of the company may still send with the right password
+    assert bulk_sms("beto@x", BULK_PASSWORD).status_code == 201
+
+    # When other users bring the company's wrong guesses in the window to ten
+    for guess in range(4):
+        assert bulk_sms("beto@x", f"otra-{guess}").status_code == 403
+    tenth = bulk_sms("carla@x", "otra-5")
+    # Then the whole company is locked: even a third user with the right password gets a 429
+    assert tenth.status_code == 429
+    assert bulk_sms("dora@x", BULK_PASSWORD).status_code == 429
+    assert len(body(api.http.get("/sends", headers=company.staff_headers()))["items"]) == 1
+
+    # When the lock has passed, Then the right password sends again
+    clock.set_now(clock.now() + timedelta(minutes=15))
+    assert bulk_sms("ana@x", BULK_PASSWORD).status_code == 201
+    assert bulk_sms("dora@x", BULK_PASSWORD).status_code == 201
+
+
 def test_bad_sends_are_refused_naming_the_field_and_start_nothing(
     api: Client, company: Tenant, mailbox: MailCatcher
 ) -> None:

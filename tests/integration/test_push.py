@@ -21,10 +21,11 @@ def _sns() -> Any:
     return client("sns")
 
 
-def platform_application(platform: str = "GCM") -> str:
-    """A platform application in moto's SNS, as the company creates it in its AWS account."""
+def platform_application(company_id: str, platform: str = "GCM", name: str | None = None) -> str:
+    """A platform application in moto's SNS, as the operator creates it for a company (named
+    ``<company id>_<label>``)."""
     answer = _sns().create_platform_application(
-        Name=f"pregon-app-{uuid.uuid4().hex[:8]}",
+        Name=name or f"{company_id}_app-{uuid.uuid4().hex[:8]}",
         Platform=platform,
         Attributes={"PlatformCredential": "firebase-server-key"},
     )
@@ -59,7 +60,7 @@ def register(api: Client, tenant: Tenant, client_id: str, token: str, platform: 
 
 @pytest.fixture
 def fcm(api: Client, tenant: Tenant) -> str:
-    arn = platform_application("GCM")
+    arn = platform_application(tenant.company_id, "GCM")
     assert set_push(api, tenant, fcm_application_arn=arn).status_code == 200
     return arn
 
@@ -67,7 +68,10 @@ def fcm(api: Client, tenant: Tenant) -> str:
 def test_only_an_administrator_sets_push_and_each_arn_must_be_an_sns_application_of_its_platform(
     api: Client, tenant: Tenant
 ) -> None:
-    gcm, apns = platform_application("GCM"), platform_application("APNS")
+    gcm, apns = (
+        platform_application(tenant.company_id, "GCM"),
+        platform_application(tenant.company_id, "APNS"),
+    )
     # Staff below level 1 may not
     staff = api.http.put("/push/settings", headers=tenant.staff_headers(), body=json.dumps({}))
     assert staff.status_code == 403
@@ -86,6 +90,47 @@ def test_only_an_administrator_sets_push_and_each_arn_must_be_an_sns_application
     assert saved.status_code == 200, saved.body
     shown = body(api.http.get("/push/settings", headers=tenant.admin_headers()))
     assert (shown["fcm_application_arn"], shown["apns_application_arn"]) == (gcm, apns)
+
+
+def test_another_companys_application_cannot_be_used(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    # Given applications in SNS created for another company, and one named for no company
+    theirs_fcm = platform_application(other_tenant.company_id, "GCM")
+    theirs_apns = platform_application(other_tenant.company_id, "APNS", name=other_tenant.company_id)
+    anyones = platform_application(tenant.company_id, "GCM", name=f"shared-{uuid.uuid4().hex[:8]}")
+    # Given the other company's name with ours as its prefix does not make it ours either
+    lookalike = platform_application(tenant.company_id, "GCM", name=f"{tenant.company_id}-x_app")
+    # When this company's administrator names them as its own
+    for fcm_arn, apns_arn in ((theirs_fcm, theirs_apns), (anyones, None), (lookalike, None)):
+        refused = set_push(api, tenant, fcm_application_arn=fcm_arn, apns_application_arn=apns_arn)
+        # Then each is refused naming the field, and nothing is saved
+        assert refused.status_code == 422, refused.body
+        fields = [e["field"] for e in body(refused)["errors"]]
+        assert fields == ["fcm_application_arn", "apns_application_arn"][: 1 if apns_arn is None else 2]
+        assert "is not an application created for this company" in body(refused)["message"]
+    assert body(api.http.get("/push/settings", headers=tenant.admin_headers()))["fcm_application_arn"] is None
+    # And the other company can use its own
+    mine = set_push(api, other_tenant, fcm_application_arn=theirs_fcm, apns_application_arn=theirs_apns)
+    assert mine.status_code == 200, mine.body
+
+
+def test_a_stored_application_of_another_company_is_not_used(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from chalicelib import clock
+    from chalicelib.store.push import save_push_settings
+    from chalicelib.store.records import PushSettings
+
+    # Given settings saved before applications were checked, naming another company's application
+    theirs = platform_application(other_tenant.company_id, "GCM")
+    save_push_settings(PushSettings(tenant.company_id, theirs, None, updated_at=clock.now(), updated_by="x"))
+    put_client(api, tenant, "CLI-1")
+    # When a device is registered, Then it is refused as not set up, and no endpoint is created on it
+    refused = register(api, tenant, "CLI-1", "fcm-token-1")
+    assert refused.status_code == 409 and body(refused)["field"] == "platform"
+    endpoints = _sns().list_endpoints_by_platform_application(PlatformApplicationArn=theirs)["Endpoints"]
+    assert endpoints == []
 
 
 def test_a_registered_device_is_an_sns_endpoint_and_a_push_to_the_client_reaches_it(

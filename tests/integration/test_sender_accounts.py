@@ -93,6 +93,25 @@ def test_a_personal_account_sends_for_its_user_and_falls_back_to_the_company(
     assert sender_of(tenant, "documents", user="marta@cargas.example") == "hola@cargas.example"
 
 
+def test_pointing_a_personal_account_elsewhere_removes_its_password(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a salesperson's own working account, with its password
+    marta = IDENTITY.mint(tenant.company_id, user_id="marta@cargas.example", level=3)
+    headers = {"Authorization": f"Bearer {marta}", "Content-Type": "application/json"}
+    path = "/users/marta@cargas.example/sender-account"
+    set_up(api, tenant, path, mailbox, "marta@cargas.example", headers)
+    assert sender_of(tenant, "documents", user="marta@cargas.example") == "marta@cargas.example"
+    # When she (or anyone who can) changes its host to another server
+    moved = api.http.put(
+        path, headers=headers, body=smtp_account(mailbox, "marta@cargas.example", smtp_host="localhost")
+    )
+    # Then the password is gone and her messages no longer go out from it (they fall back)
+    assert moved.status_code == 200 and body(moved)["password_set"] is False
+    assert body(api.http.get(path, headers=headers))["working"] is False
+    assert sender_of(tenant, "documents", user="marta@cargas.example") is None
+
+
 def test_only_the_user_or_an_administrator_manages_a_personal_account(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:

@@ -23,6 +23,12 @@ from chalicelib.rendering.sms import render_sms
 GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
 
 
+@pytest.fixture(autouse=True)
+def loopback_gateways_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local phones of these tests listen on 127.0.0.1, as the local stack allows."""
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "1")
+
+
 # --- Amazon SNS through moto -------------------------------------------------------------------
 
 
@@ -284,11 +290,11 @@ def test_a_wrong_password_is_a_delivery_failure_and_nothing_is_queued(phone: And
     assert phone.messages == {}
 
 
-def test_the_gateways_own_refusal_text_is_kept(phone: AndroidGateway) -> None:
+def test_a_gateway_refusal_is_its_status_not_its_body(phone: AndroidGateway) -> None:
     sender = HttpGatewaySender(phone.base_url, GATEWAY_USER, GATEWAY_PASSWORD)
     with pytest.raises(DeliveryFailed) as failed:
         sender.send("+5491159876543", "")
-    assert failed.value.message == "400 Bad Request: Text message is empty"
+    assert failed.value.message == "400 Bad Request"
 
 
 def test_the_state_of_an_unknown_message_is_a_delivery_failure(phone: AndroidGateway) -> None:
@@ -299,10 +305,13 @@ def test_the_state_of_an_unknown_message_is_a_delivery_failure(phone: AndroidGat
 
 def test_a_phone_that_is_off_is_a_delivery_failure() -> None:
     # Given a gateway address where nothing listens (the phone is off or left the network)
-    sender = HttpGatewaySender(f"http://127.0.0.1:{free_port()}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=2)
-    # When an SMS is sent, Then it fails saying the gateway is unreachable
-    with pytest.raises(DeliveryFailed, match="unreachable"):
+    port = free_port()
+    sender = HttpGatewaySender(f"http://127.0.0.1:{port}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=2)
+    # When an SMS is sent, Then it fails saying the connection was refused, and may be retried
+    with pytest.raises(DeliveryFailed) as failed:
         sender.send("+5491159876543", "Hola")
+    assert failed.value.message == f"refused: nothing accepts connections at 127.0.0.1:{port}"
+    assert failed.value.transient is True
 
 
 def test_a_phone_that_never_answers_is_a_delivery_failure_after_the_timeout() -> None:
@@ -312,8 +321,152 @@ def test_a_phone_that_never_answers_is_a_delivery_failure_after_the_timeout() ->
         silent.listen(1)
         sender = HttpGatewaySender(f"http://127.0.0.1:{silent.getsockname()[1]}", "sms", "x", timeout=0.5)
         # When an SMS is sent, Then it fails instead of hanging
-        with pytest.raises(DeliveryFailed, match="unreachable"):
+        with pytest.raises(DeliveryFailed) as failed:
             sender.send("+5491159876543", "Hola")
+        assert failed.value.message == "timeout: the SMS gateway did not answer within 0.5 s"
+
+
+# --- Q7: the gateway client reaches public addresses only, follows no redirect, echoes nothing -----
+
+
+class ScriptedServer:
+    """An HTTP server on 127.0.0.1 answering every request with one status, headers and body, and
+    remembering each request's path and headers (to see where an Authorization header went)."""
+
+    def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        self.requests: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def handle_any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                server.requests.append({"path": self.path, "headers": dict(self.headers)})
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = handle_any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> ScriptedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def test_a_redirect_is_not_followed_and_the_password_goes_nowhere_else() -> None:
+    # Given a gateway URL that answers with a redirect to another server
+    elsewhere = ScriptedServer(200, b'{"id": "x", "state": "Pending"}')
+    redirecting = ScriptedServer(307, headers={"Location": f"{elsewhere.url}/steal"})
+    with elsewhere, redirecting:
+        sender = HttpGatewaySender(redirecting.url, GATEWAY_USER, GATEWAY_PASSWORD)
+        # When an SMS is sent
+        with pytest.raises(DeliveryFailed) as failed:
+            sender.send("+5491159876543", "Hola")
+    # Then the redirect is reported, not followed: the other server saw no request (no password)
+    assert failed.value.message == (
+        "HTTP 307 Temporary Redirect: the SMS gateway redirects; redirects are not followed"
+    )
+    assert len(redirecting.requests) == 1 and elsewhere.requests == []
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "error"),
+    [
+        (500, b"<html>internal: aws_secret=AKIA-INTERNAL</html>", "500 Internal Server Error"),
+        (403, b'{"message": "aws_secret=AKIA-INTERNAL"}', "403 Forbidden"),
+        (200, b"<html>aws_secret=AKIA-INTERNAL</html>", "HTTP 200 OK: the SMS gateway's answer is not JSON"),
+        (200, b'{"note": "aws_secret=AKIA-INTERNAL"}', "the SMS gateway answered without a message id"),
+    ],
+)
+def test_what_a_server_answers_is_never_echoed(status: int, answer: bytes, error: str) -> None:
+    # Given a gateway URL that is some other web server, answering pages of its own
+    with ScriptedServer(status, answer) as server:
+        sender = HttpGatewaySender(server.url, GATEWAY_USER, GATEWAY_PASSWORD)
+        # When an SMS is sent
+        with pytest.raises(DeliveryFailed) as failed:
+            sender.send("+5491159876543", "Hola")
+    # Then the error says what kind of failure it was, and nothing of what the server wrote
+    assert failed.value.message == error
+    assert "AKIA" not in failed.value.message
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://169.254.169.254/latest/meta-data",  # the instance metadata
+        "http://10.0.0.5:8080",  # the VPC
+        "http://192.168.0.50:8080",
+        "http://[::ffff:10.1.2.3]:8080",  # a private IPv4 address inside IPv6
+        "http://0.0.0.0:8080",
+        "http://[fe80::1]:8080",
+    ],
+)
+def test_private_and_link_local_gateways_are_refused_even_when_loopback_is_allowed(base_url: str) -> None:
+    # Given the local stack's setting that allows loopback (see the autouse fixture)
+    sender = HttpGatewaySender(base_url, GATEWAY_USER, GATEWAY_PASSWORD, timeout=2)
+    # When an SMS is sent, Then no connection is attempted: the address is refused, for good
+    with pytest.raises(DeliveryFailed) as failed:
+        sender.send("+5491159876543", "Hola")
+    assert failed.value.message.startswith("refused: ") and "Pregón connects only to public" in (
+        failed.value.message
+    )
+    assert failed.value.transient is False
+
+
+def test_an_https_gateway_verifies_its_certificate_on_the_checked_address(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ssl
+
+    from tests.integration.test_test_sends import _certificates
+
+    # Given the phone's gateway over HTTPS with a certificate from a private CA
+    ca, cert, key = _certificates(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    phone = AndroidGateway()
+    phone.server.socket = tls.wrap_socket(phone.server.socket, server_side=True)
+    with phone:
+        url = phone.base_url.replace("http://", "https://")
+        # When an SMS is sent, Then the certificate fails verification: a TLS error, nothing queued
+        with pytest.raises(DeliveryFailed) as failed:
+            HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD).send("+5491159876543", "Hola")
+        assert failed.value.message.startswith("TLS: certificate verify failed"), failed.value.message
+        assert phone.messages == {}
+        # When the process trusts the CA, Then the same gateway accepts the SMS
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+        message_id = HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD).send("+5491159876543", "Hola")
+        assert phone.messages[message_id]["payload"]["message"] == "Hola"
+
+
+def test_loopback_gateways_are_refused_unless_the_local_stack_allows_them(
+    phone: AndroidGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the setting off, as on AWS
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
+    for url in (phone.base_url, phone.base_url.replace("127.0.0.1", "localhost")):
+        sender = HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD)
+        # When an SMS is sent to a gateway on 127.0.0.1 (by address or by name)
+        with pytest.raises(DeliveryFailed) as failed:
+            sender.send("+5491159876543", "Hola")
+        # Then it is refused before connecting: the phone received nothing
+        assert "is a loopback address" in failed.value.message
+    assert phone.requests == []
 
 
 # --- Choosing the provider from a company's settings ---------------------------------------------

@@ -182,6 +182,7 @@ def test_the_gateway_password_is_kms_ciphertext_bound_to_its_company(
     from chalicelib.secrets import decrypt_secret
     from chalicelib.store.sms import get_sms_settings
 
+    admin.save(provider="http_gateway", base_url="http://127.0.0.1:8080", username=GATEWAY_USER)
     admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
     stored = get_sms_settings(tenant.company_id)
     assert stored is not None and stored.gateway_password_ciphertext is not None
@@ -189,11 +190,86 @@ def test_the_gateway_password_is_kms_ciphertext_bound_to_its_company(
     assert "gateway_password_ciphertext" not in repr(stored)
     purpose = "sms-gateway-password"
     ciphertext = stored.gateway_password_ciphertext
-    assert decrypt_secret(ciphertext, company_id=tenant.company_id, purpose=purpose) == GATEWAY_PASSWORD
+    mine = {"company_id": tenant.company_id, "purpose": purpose}
+    destination = f"http://127.0.0.1:8080 as {GATEWAY_USER}"
+    assert decrypt_secret(ciphertext, **mine, destination=destination) == GATEWAY_PASSWORD
     with pytest.raises(ClientError):
-        decrypt_secret(ciphertext, company_id=other_tenant.company_id, purpose=purpose)
+        decrypt_secret(
+            ciphertext, company_id=other_tenant.company_id, purpose=purpose, destination=destination
+        )
     with pytest.raises(ClientError):
         decrypt_secret(ciphertext, company_id=tenant.company_id, purpose="sender-password:all")
+    # Nor for another gateway or user: the password is bound to where it goes
+    for elsewhere in (f"http://10.0.0.7:8080 as {GATEWAY_USER}", "http://127.0.0.1:8080 as other", None):
+        with pytest.raises(ClientError):
+            decrypt_secret(ciphertext, **mine, destination=elsewhere)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("http://169.254.169.254/latest", "169.254.169.254 is a link-local address"),
+        ("http://10.0.0.5:8080", "10.0.0.5 is a private address"),
+        ("https://[fd00::5]/api", "fd00::5 is a private address"),
+        ("http://127.0.0.1:99999", "has an invalid port"),
+    ],
+)
+def test_a_gateway_on_a_private_address_is_refused_naming_base_url(
+    admin: Admin, base_url: str, message: str
+) -> None:
+    # Given loopback allowed (the local stack's setting)
+    # When an administrator sets a gateway URL on a private or link-local address
+    refused = admin.save(provider="http_gateway", base_url=base_url, username=GATEWAY_USER)
+    # Then it is refused naming base_url, and nothing was saved
+    assert refused.status_code == 422, refused.body
+    assert body(refused)["field"] == "base_url" and body(refused)["message"].startswith(
+        f"base_url: {message}"
+    )
+    assert admin.settings()["base_url"] is None
+
+
+def test_a_loopback_gateway_is_refused_when_the_setting_is_off(
+    admin: Admin, phone: AndroidGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the company's gateway on 127.0.0.1, saved while the local stack allowed loopback
+    admin.save(enabled=True, provider="http_gateway", base_url=phone.base_url, username=GATEWAY_USER)
+    admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+    # When the setting is off, as on AWS
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
+    # Then saving a loopback URL is refused naming base_url
+    refused = admin.save(base_url=phone.base_url.replace("127.0.0.1", "localhost"))
+    assert refused.status_code == 422 and body(refused)["field"] == "base_url"
+    # And the test SMS is refused before any connection: a short classified error
+    answer = body(admin.test_send("011 15 5987-6543"))
+    assert answer["ok"] is False and answer["error"].startswith("refused: 127.0.0.1 is a loopback address")
+    assert phone.requests == []
+
+
+def test_pointing_the_gateway_elsewhere_removes_its_password(admin: Admin, phone: AndroidGateway) -> None:
+    # Given a second server that would accept the same Basic login (someone else's)
+    with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as elsewhere:
+        # Given the gateway password cannot be set before the gateway it is for
+        early = admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+        assert early.status_code == 409 and body(early)["field"] == "base_url"
+        # Given the company's phone, switched on, with its password
+        admin.save(enabled=True, provider="http_gateway", base_url=phone.base_url, username=GATEWAY_USER)
+        admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+        assert body(admin.test_send("011 15 5987-6543"))["ok"] is True
+        for change in ({"base_url": elsewhere.base_url}, {"username": "otro"}):
+            # When an administrator points the gateway at another URL, or another user
+            saved = admin.save(**({"base_url": phone.base_url, "username": GATEWAY_USER} | change))
+            # Then the password is gone and a test SMS is refused before anything is sent
+            assert saved.status_code == 200 and body(saved)["password_set"] is False, change
+            refused = admin.test_send("011 15 5987-6543")
+            assert refused.status_code == 409 and "password is not set" in body(refused)["message"]
+            admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+        # And the other server never received a request, let alone the password
+        assert elsewhere.requests == [] and len(phone.messages) == 1
+    # And changing anything else keeps the password
+    admin.save(base_url=phone.base_url, username=GATEWAY_USER)
+    admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
+    assert body(admin.save(sender_id="CableSur", enabled=False))["password_set"] is True
+    assert body(admin.save(enabled=True))["password_set"] is True
 
 
 def test_the_bulk_password_is_stored_hashed_and_verified(
@@ -242,6 +318,12 @@ def test_the_bulk_password_is_stored_hashed_and_verified(
     [
         ("PUT", "/sms/settings", {"base_url": "ftp://192.168.0.50"}, "base_url"),
         ("PUT", "/sms/settings", {"base_url": "http://"}, "base_url"),
+        (
+            "PUT",
+            "/sms/settings",
+            {"base_url": "https://sms:Zq8-secret@api.sms-gate.app/3rdparty/v1"},
+            "base_url",
+        ),
         ("PUT", "/sms/settings", {"sender_id": "Cable Sur"}, "sender_id"),
         ("PUT", "/sms/settings", {"sender_id": "CableSurSA2026"}, "sender_id"),
         ("PUT", "/sms/settings", {"sender_id": "12345"}, "sender_id"),

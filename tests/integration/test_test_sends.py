@@ -120,13 +120,154 @@ def test_wrong_password_answers_the_servers_text(api: Client, tenant: Tenant, ma
 
 
 def test_nothing_listening_answers_the_os_error(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
-    # Given an account pointing at a port nobody listens on
+    # Given an account pointing at a port nobody listens on (and its password set for it)
     put_account(api, tenant, "tracking", smtp_port=free_port("127.0.0.1"))
+    put_password(api, tenant, "tracking", SMTP_PASSWORD)
     # When it is tested
     answer = body(account_test(api, tenant, "tracking"))
     # Then the operating system's own text comes back
     assert answer["ok"] is False
     assert "Connection refused" in answer["error"]
+
+
+def test_pointing_an_account_at_another_server_removes_its_password(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, tmp_path: Path
+) -> None:
+    # Given the tracking account logs in with its write-only password, and another server that
+    # would accept that very login (someone else's, listening for it)
+    with MailCatcher(tmp_path / "elsewhere", credentials={SMTP_USER: SMTP_PASSWORD}) as elsewhere:
+        for change in ({"smtp_port": elsewhere.port}, {"smtp_host": "localhost"}, {"username": "other"}):
+            # When an administrator changes where the account connects (port, host or user)
+            put_account(api, tenant, "tracking", **({"smtp_port": mailbox.port} | change))
+            # Then the password is gone: the account shows none and no longer works
+            [shown] = [
+                a for a in body(api.http.get("/sender-accounts", headers=tenant.admin_headers()))["items"]
+            ]
+            assert (shown["password_set"], shown["working"]) == (False, False), change
+            # And its test is refused naming the password; no server received a login or a message
+            refused = account_test(api, tenant, "tracking")
+            assert refused.status_code == 422 and body(refused)["field"] == "password", change
+            put_password(api, tenant, "tracking", SMTP_PASSWORD)
+        assert elsewhere.files() == [] and mailbox.files() == []
+
+    # And changing anything else (the name, the sender, enabled) keeps the password
+    put_account(api, tenant, "tracking", smtp_port=mailbox.port, display_name="Otro nombre", enabled=False)
+    put_password(api, tenant, "tracking", SMTP_PASSWORD)
+    put_account(api, tenant, "tracking", smtp_port=mailbox.port, display_name="Avisos", enabled=True)
+    assert body(account_test(api, tenant, "tracking"))["ok"] is True
+    assert len(mailbox.wait_for(1)) == 1
+
+
+def test_a_stored_password_does_not_decrypt_for_another_destination(tenant: Tenant) -> None:
+    import dataclasses
+
+    from chalicelib.errors import DeliveryFailed
+    from chalicelib.senders.service import password_of
+    from chalicelib.store.companies import get_sender_accounts
+
+    # Given the tracking account's stored KMS ciphertext
+    account = get_sender_accounts(tenant.company_id, ["tracking"])["tracking"]
+    assert password_of(account) == SMTP_PASSWORD
+    # When the same ciphertext is used for another host, port or user (a write that raced a change)
+    for moved in (
+        dataclasses.replace(account, smtp_host="smtp.elsewhere.example"),
+        dataclasses.replace(account, smtp_port=2525),
+        dataclasses.replace(account, username="someone-else"),
+    ):
+        # Then KMS refuses to decrypt it: the answer asks for the password again
+        with pytest.raises(DeliveryFailed) as refused:
+            password_of(moved)
+        assert refused.value.field == "password" and SMTP_PASSWORD not in refused.value.message
+
+
+# --- Q7: SMTP servers on public addresses only --------------------------------------------------
+
+
+def put_account_answer(api: Client, tenant: Tenant, **fields: Any) -> Any:
+    account = {
+        "display_name": "Avisos",
+        "from_address": "avisos@cargasdelsur.example",
+        "smtp_port": 25,
+        "username": SMTP_USER,
+    } | fields
+    return api.http.put(
+        "/sender-accounts/tracking", headers=tenant.admin_headers(), body=json.dumps(account).encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("smtp_host", "message"),
+    [
+        (
+            "169.254.169.254",
+            "169.254.169.254 is a link-local address; Pregón connects only to public addresses",
+        ),
+        ("10.1.2.3", "10.1.2.3 is a private address; Pregón connects only to public addresses"),
+        ("192.168.0.10", "192.168.0.10 is a private address; Pregón connects only to public addresses"),
+        ("100.64.0.1", "100.64.0.1 is a reserved address; Pregón connects only to public addresses"),
+        (
+            "::ffff:172.16.0.1",
+            "::ffff:172.16.0.1 is a private address; Pregón connects only to public addresses",
+        ),
+        ("0.0.0.0", "0.0.0.0 is an unspecified address; Pregón connects only to public addresses"),
+        ("mail.example.com\r\nRCPT TO:<x@evil.example>", "must be a host name or an IP address"),
+        ("mail.example.com:25", "must be a host name or an IP address"),
+    ],
+)
+def test_an_smtp_host_on_a_private_address_or_not_a_host_is_refused(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, smtp_host: str, message: str
+) -> None:
+    # Given loopback allowed (the local stack's setting)
+    # When an administrator points the tracking account at a private, link-local or garbled host
+    response = put_account_answer(api, tenant, smtp_host=smtp_host)
+    # Then it is refused naming smtp_host, and the account is unchanged
+    assert response.status_code == 422, response.body
+    assert body(response)["errors"] == [{"field": "smtp_host", "message": message}]
+    [account] = body(api.http.get("/sender-accounts", headers=tenant.admin_headers()))["items"]
+    assert (account["smtp_host"], account["password_set"]) == ("127.0.0.1", True)
+
+
+def test_loopback_smtp_hosts_are_refused_unless_the_local_stack_allows_them(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the tracking account on 127.0.0.1, saved while the local stack allowed loopback
+    # When the setting is off, as on AWS
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
+    # Then saving a loopback host is refused naming the field
+    for host in ("127.0.0.1", "::1", "localhost"):
+        refused = put_account_answer(api, tenant, smtp_host=host, smtp_port=mailbox.port)
+        assert refused.status_code == 422 and body(refused)["field"] == "smtp_host", host
+        assert "is a loopback address" in body(refused)["message"]
+    # And the stored account is refused when connecting: a short classified error, nothing sent
+    answer = body(account_test(api, tenant, "tracking"))
+    assert answer == {
+        "ok": False,
+        "error": "refused: 127.0.0.1 is a loopback address; Pregón connects only to public addresses",
+    }
+    assert mailbox.files() == []
+
+
+def test_a_server_that_is_not_smtp_is_not_echoed(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    import socket
+    import threading
+
+    # Given a local web service (as DynamoDB Local or moto are) that answers anything with its page
+    page = b"HTTP/1.1 400 Bad Request\r\nServer: internal-engine aws_secret=AKIA-INTERNAL\r\n\r\n<html/>"
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.sendall(page)
+
+    threading.Thread(target=answer, daemon=True).start()
+    # When the account points there and is tested
+    with listener:
+        put_account(api, tenant, "tracking", smtp_port=listener.getsockname()[1])
+        put_password(api, tenant, "tracking", SMTP_PASSWORD)
+        answer_body = body(account_test(api, tenant, "tracking"))
+    # Then the answer says it is not an SMTP server, and nothing of what it wrote comes back
+    assert answer_body == {"ok": False, "error": "not an SMTP server: its answer was not an SMTP reply"}
 
 
 def test_an_incomplete_account_is_refused(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
@@ -270,6 +411,7 @@ def test_starttls_verifies_the_certificate(
     catcher, ca_path = tls_mailbox
     # Given an account with STARTTLS on a server whose certificate no system CA signed
     put_account(api, tenant, "tracking", smtp_port=catcher.port, encryption="starttls")
+    put_password(api, tenant, "tracking", SMTP_PASSWORD)
     # When it is tested
     refused = body(account_test(api, tenant, "tracking"))
     # Then certificate verification fails (the secure default): nothing is sent
@@ -292,6 +434,7 @@ def test_a_server_requiring_starttls_refuses_a_plain_account(
     catcher, _ca = tls_mailbox
     # Given an account without encryption on a server that requires STARTTLS
     put_account(api, tenant, "tracking", smtp_port=catcher.port, encryption="none")
+    put_password(api, tenant, "tracking", SMTP_PASSWORD)
     # When it is tested
     answer = body(account_test(api, tenant, "tracking"))
     # Then the server's own refusal comes back
