@@ -131,7 +131,7 @@ def map_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
     try:
         return get_response(event)
     except PregonError as exc:
-        return json_response(exc.body(), exc.status)
+        return json_response(exc.body(), exc.status, exc.headers() or None)
 
 
 def describe(

@@ -73,7 +73,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "token",
         "in": "query",
         "required": True,
-        "description": "The signed token of the unsubscribe link in the alert e-mail.",
+        "description": "The signed token of the link in the e-mail (unsubscribe, or confirm a subscription).",
         "schema": {"type": "string"},
     },
 }
@@ -90,6 +90,15 @@ HTML_ANSWER = re.compile(r"text/html")
 EXTRA_ERRORS: dict[str, dict[int, str]] = {
     "subscribe_to_parcel": {
         403: "Alerts cannot be requested for this parcel (its `alerts_available` is false).",
+        409: "The parcel already has the most subscriptions it may have.",
+        429: "Too many requests from this client, for this parcel or to this address; "
+        "the `Retry-After` header says in how many seconds to try again.",
+    },
+    "confirm_subscription": {
+        410: "The confirmation link lapsed (48 hours); ask for alerts again.",
+    },
+    "unsubscribe_one_click": {
+        410: "The link expired (30 days after the subscription it names).",
     },
 }
 

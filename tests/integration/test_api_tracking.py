@@ -12,7 +12,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.conftest import IDENTITY, SMTP_PASSWORD, Tenant, body
-from tests.integration.tracking_steps import issue, post_event, subscribe, sweep, track
+from tests.integration.tracking_steps import issue, post_event, staff_subscribe, subscribe, sweep, track
 
 
 def unsubscribe_token(mail: Any) -> str:
@@ -31,16 +31,29 @@ def alert_for(api: Client, tenant: Tenant, mailbox: MailCatcher, tracking_id: st
 # --- unsubscribe (T7, RFC 8058) ------------------------------------------------------------
 
 
-def test_unsubscribe_link_cancels_and_shows_a_page(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+def test_unsubscribe_link_shows_a_page_whose_button_cancels(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
     # Given Ana received an alert with an unsubscribe link in the body and the headers
     mail = alert_for(api, tenant, mailbox, "TRK-U1")
     token = unsubscribe_token(mail)
     html = mail.get_body(preferencelist=("html",)).get_content()
     assert token in html
-    # When she opens the link
+    # When she (or a link scanner) opens the link
     page = api.http.get(f"/public/unsubscribe?token={token}")
-    # Then she sees a confirmation and gets no further alerts
+    # Then a page asks her to confirm, with a button that posts back, and nothing is cancelled yet
     assert page.status_code == 200 and "TRK-U1" in page.body.decode()
+    assert f'<form method="post" action="?token={token}">' in page.body.decode()
+    subs = body(api.http.get("/parcels/TRK-U1/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert subs[0]["active"] is True and subs[0]["cancelled_at"] is None
+    # When she presses the button
+    done = api.http.post(
+        f"/public/unsubscribe?token={token}",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+        body=b"",
+    )
+    # Then she sees it is done and gets no further alerts
+    assert done.status_code == 200 and "No recibirá más avisos" in done.body.decode()
     post_event(api, tenant, "TRK-U1", "ev-2", "DELIVERED", minutes=2)
     assert sweep(tenant).sent == 0
     subs = body(api.http.get("/parcels/TRK-U1/subscriptions", headers=tenant.staff_headers()))["items"]
@@ -200,7 +213,7 @@ def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: d
     assert body(response)["working"] is True
     # When an alert is swept
     issue(api, tenant, "TRK-SES")
-    subscribe(api, tenant, "TRK-SES", "ses-reader@example.com")
+    staff_subscribe(api, tenant, "TRK-SES", "ses-reader@example.com")
     post_event(api, tenant, "TRK-SES", "ev-1", "DELIVERED", minutes=1, observation="En mano")
     assert sweep(tenant).sent == 1
     # Then SES (moto) holds the raw message, with its plain-text part and the unsubscribe header

@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.conftest import Tenant, body, deliver_outboxes
-from tests.integration.tracking_steps import T0, issue, post_event, subscribe, sweep, track
+from tests.integration.tracking_steps import T0, issue, post_event, staff_subscribe, subscribe, sweep, track
 
 
 def text_of(message: Any) -> str:
@@ -26,7 +26,7 @@ def test_two_novelties_in_one_interval_send_one_email_with_the_latest(
 ) -> None:
     # Given a parcel with an issued waybill that Ana follows
     issue(api, tenant, "TRK-100")
-    assert subscribe(api, tenant, "TRK-100", "ana@example.com").status_code == 201
+    assert subscribe(api, tenant, "TRK-100", "ana@example.com").status_code == 202
     # When it goes out for delivery and is delivered within one interval, then the sweep runs
     post_event(api, tenant, "TRK-100", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
     post_event(api, tenant, "TRK-100", "ev-2", "DELIVERED", minutes=5, observation="Recibió el portero")
@@ -138,7 +138,8 @@ def test_expired_subscription_gets_nothing_and_resubscribing_renews(
 ) -> None:
     # Given Ana subscribed at T0
     issue(api, tenant, "TRK-400")
-    first = body(subscribe(api, tenant, "TRK-400", "ana@example.com"))
+    subscribe(api, tenant, "TRK-400", "ana@example.com")
+    [first] = body(api.http.get("/parcels/TRK-400/subscriptions", headers=tenant.staff_headers()))["items"]
     assert first["expires_at"].startswith((T0 + timedelta(days=30)).date().isoformat())
     # When the clock moves 30 days and 1 minute and a novelty arrives
     clock.set_now(T0 + timedelta(days=30, minutes=1))
@@ -146,8 +147,9 @@ def test_expired_subscription_gets_nothing_and_resubscribing_renews(
     # Then the sweep sends nothing (DynamoDB's TTL has not deleted the item, reads filter it)
     assert sweep(tenant).sent == 0
     assert mailbox.messages() == []
-    # When she asks again and the parcel moves on
-    renewed = body(subscribe(api, tenant, "TRK-400", "ana@example.com"))
+    # When she asks again (and confirms again: it had lapsed) and the parcel moves on
+    subscribe(api, tenant, "TRK-400", "ana@example.com")
+    [renewed] = body(api.http.get("/parcels/TRK-400/subscriptions", headers=tenant.staff_headers()))["items"]
     assert renewed["expires_at"].startswith((T0 + timedelta(days=60)).date().isoformat())
     post_event(api, tenant, "TRK-400", "ev-2", "DELIVERED", minutes=60 * 24 * 30 + 2)
     # Then she receives the alert
@@ -228,11 +230,11 @@ def test_two_concurrent_sweeps_send_each_alert_exactly_once(
 
     from chalicelib.tracking.sweep import sweep_company
 
-    # Given 20 parcels, each followed by two people, each with a pending novelty
+    # Given 20 parcels, each followed by two people (subscribed by staff), each with a pending novelty
     for n in range(20):
         issue(api, tenant, f"TRK-7{n:02d}")
-        subscribe(api, tenant, f"TRK-7{n:02d}", f"a{n}@example.com")
-        subscribe(api, tenant, f"TRK-7{n:02d}", f"b{n}@example.com")
+        staff_subscribe(api, tenant, f"TRK-7{n:02d}", f"a{n}@example.com")
+        staff_subscribe(api, tenant, f"TRK-7{n:02d}", f"b{n}@example.com")
         post_event(api, tenant, f"TRK-7{n:02d}", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
     # When two sweeps run at once
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -287,14 +289,14 @@ def test_wrong_smtp_password_is_retried_with_backoff_then_failed_with_the_server
 ) -> None:
     from chalicelib.messaging.delivery import MAX_ATTEMPTS, wake_due_outboxes
 
-    # Given the sender password was changed to a wrong one
+    # Given Ana follows a parcel, then the sender password was changed to a wrong one
+    issue(api, tenant, "TRK-900")
+    subscribe(api, tenant, "TRK-900", "ana@example.com")
     api.http.put(
         "/sender-accounts/tracking/password",
         headers=tenant.admin_headers(),
         body=json.dumps({"password": "nope"}),
     )
-    issue(api, tenant, "TRK-900")
-    subscribe(api, tenant, "TRK-900", "ana@example.com")
     post_event(api, tenant, "TRK-900", "ev-1", "IN_TRANSIT", minutes=1)
     # When the sweep runs
     report = sweep(tenant)
