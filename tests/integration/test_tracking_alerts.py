@@ -497,3 +497,142 @@ def test_one_company_failing_does_not_stop_the_others(
     assert [m["To"].addresses[0].addr_spec for m in mailbox.wait_for(1)] == [
         f"ana@{tenant.company_id}.example"
     ]
+
+
+# --- followers never grow the parcel item (issue 8, item 2) --------------------------------
+
+
+def parcel_item_size(tenant: Tenant, tracking_id: str) -> int:
+    """The stored parcel item's size in bytes, roughly as DynamoDB counts it (names + values)."""
+    from chalicelib.aws import client
+    from chalicelib.store.tables import bind
+
+    item = client("dynamodb").get_item(
+        TableName=bind() + "parcels",
+        Key={"parcel_key": {"S": f"{tenant.company_id}#{tracking_id}"}},
+        ConsistentRead=True,
+    )["Item"]
+    return len(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+
+
+def test_fifty_followers_with_long_names_leave_the_parcel_small_and_the_51st_is_refused(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a parcel followed by one person
+    issue(api, tenant, "TRK-F1")
+    long = "Bartolomé " * 8  # 80 characters
+    staff_subscribe(api, tenant, "TRK-F1", "f0@example.com", first_name=long.strip(), last_name=long.strip())
+    one_follower = parcel_item_size(tenant, "TRK-F1")
+    # When 49 more with long names follow it
+    for n in range(1, 50):
+        staff_subscribe(
+            api, tenant, "TRK-F1", f"f{n}@example.com", first_name=long.strip(), last_name=long.strip()
+        )
+    # Then the parcel item did not grow with them
+    assert parcel_item_size(tenant, "TRK-F1") <= one_follower + 8
+    # When a 51st is asked for, by staff or from the site
+    refused = api.http.post(
+        "/parcels/TRK-F1/subscriptions",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"first_name": "Uno", "last_name": "Más", "email": "f50@example.com"}),
+    )
+    public = subscribe(api, tenant, "TRK-F1", "f51@example.com")
+    # Then both are refused with 409 naming the limit, and renewing one of the 50 still works
+    assert refused.status_code == 409 and "50 subscriptions" in body(refused)["message"]
+    assert public.status_code == 409 and "50 subscriptions" in body(public)["message"]
+    staff_subscribe(api, tenant, "TRK-F1", "f7@example.com")
+    # And the carrier's status event is stored, and the sweep alerts all 50 once
+    post_event(api, tenant, "TRK-F1", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    assert sweep(tenant).sent == 50
+    assert sorted(r for m in mailbox.wait_for(50) for r in envelope_recipients(m)) == sorted(
+        f"f{n}@example.com" for n in range(50)
+    )
+
+
+def test_ten_concurrent_subscribes_to_one_parcel_all_succeed(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.tracking.subscriptions import Subscriber
+    from chalicelib.tracking.subscriptions import subscribe as subscribe_use_case
+
+    # Given a parcel that moved, and a sweep-free moment
+    issue(api, tenant, "TRK-F2")
+    post_event(api, tenant, "TRK-F2", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+
+    # When ten people are subscribed to it at the same instant (what the route calls)
+    def one(n: int) -> str:
+        who = Subscriber("Ana", "García", f"c{n}@example.com")
+        return subscribe_use_case(tenant.company_id, "TRK-F2", who, source="staff").subscription.email
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        emails = list(pool.map(one, range(10)))
+    # Then every one succeeded and is listed active, and the latest status reaches each once
+    assert sorted(emails) == sorted(f"c{n}@example.com" for n in range(10))
+    subs = body(api.http.get("/parcels/TRK-F2/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert len(subs) == 10 and all(s["active"] for s in subs)
+    assert sweep(tenant).sent == 10
+    assert sweep(tenant).sent == 0
+
+
+# --- names reach the To header only when they pass a strict check (issue 8, item 1) ----------
+
+
+def test_a_name_that_fails_the_strict_check_is_kept_out_of_the_to_header(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a clerk typed one follower's name with a web address, and another's plainly
+    issue(api, tenant, "TRK-N1")
+    staff_subscribe(
+        api, tenant, "TRK-N1", "beto@example.com", first_name="Gana ya", last_name="premio.example"
+    )
+    staff_subscribe(
+        api, tenant, "TRK-N1", "ana@example.com", first_name="Ana María", last_name="O'Neil-García"
+    )
+    # When an alert is swept
+    post_event(api, tenant, "TRK-N1", "ev-1", "DELIVERED", minutes=1)
+    assert sweep(tenant).sent == 2
+    # Then Beto's e-mail is addressed to the bare address, Ana's with her name
+    mails = {envelope_recipients(m)[0]: m for m in mailbox.wait_for(2)}
+    assert mails["beto@example.com"]["To"].addresses[0].display_name == ""
+    assert str(mails["beto@example.com"]["To"]) == "beto@example.com"
+    assert mails["ana@example.com"]["To"].addresses[0].display_name == "Ana María O'Neil-García"
+
+
+# --- SMS alerts for followers who gave a phone (issue 8, item 18) ---------------------------
+
+
+def test_a_follower_with_a_phone_gets_the_alert_by_sms_too_while_sms_is_on(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, local_aws: dict[str, str]
+) -> None:
+    import requests
+
+    def sms_to(number: str) -> list[str]:
+        data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+        return [sms["message"] for sms in data["sns"]["SMS"] if sms["phone_number"] == number]
+
+    # Given Ana follows a parcel with her mobile as people write it, Beto without a phone,
+    # and the company's SMS service is off
+    issue(api, tenant, "TRK-P1")
+    staff_subscribe(api, tenant, "TRK-P1", "ana@example.com", phone="011 15-4123-9876")
+    staff_subscribe(api, tenant, "TRK-P1", "beto@example.com")
+    post_event(api, tenant, "TRK-P1", "ev-1", "IN_TRANSIT", minutes=1)
+    # When the sweep runs: e-mails only
+    assert sweep(tenant).sent == 2
+    assert sms_to("+5491141239876") == []
+    # When the admin switches SMS on (Amazon SNS) and the parcel moves again
+    saved = api.http.put(
+        "/sms/settings", headers=tenant.admin_headers(), body=json.dumps({"enabled": True, "provider": "sns"})
+    )
+    assert saved.status_code == 200, saved.body
+    post_event(api, tenant, "TRK-P1", "ev-2", "OUT_FOR_DELIVERY", minutes=2)
+    report = sweep(tenant)
+    # Then each gets the e-mail, and Ana also one SMS with the template's SMS text, in E.164
+    assert report.queued == 3 and report.sent == 3
+    [text] = sms_to("+5491141239876")
+    assert text.startswith("Cargas del Sur: su envío TRK-P1 está En distribución. Baja: http")
+    assert "/public/unsubscribe?token=" in text
+    # And a second sweep sends no SMS again
+    assert sweep(tenant).sent == 0
+    assert len(sms_to("+5491141239876")) == 1
