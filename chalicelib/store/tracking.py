@@ -400,12 +400,11 @@ def active_followers(company_id: str, tracking_id: str, now: datetime) -> list[r
     ]
 
 
-def count_live_subscriptions(company_id: str, tracking_id: str, now: datetime) -> int:
-    """Subscriptions not cancelled nor expired, confirmed or still awaiting confirmation."""
+def count_active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> int:
+    """Active subscriptions (confirmed, not cancelled nor expired), counted by DynamoDB."""
     bind()
-    condition = (SubscriptionModel.expires_at > now) & SubscriptionModel.cancelled_at.does_not_exist()
     return SubscriptionModel.count(
-        parcel_key(company_id, tracking_id), filter_condition=condition, consistent_read=True
+        parcel_key(company_id, tracking_id), filter_condition=_active_condition(now), consistent_read=True
     )
 
 

@@ -140,10 +140,7 @@ def subscribe(
             )
             confirm = False
         else:
-            if not live and store.count_live_subscriptions(company_id, tracking_id, now) >= MAX_FOLLOWERS:
-                raise Conflict(
-                    f"parcel {tracking_id!r} already has {MAX_FOLLOWERS} subscriptions, the most it may have"
-                )
+            _check_room(company_id, tracking_id, now)  # again when the address confirms
             confirm = public
             waiting = existing is not None and live and existing.awaiting_confirmation
             subscription = Subscription(
@@ -176,6 +173,17 @@ def subscribe(
             store.queue_latest(get_parcel(company_id, tracking_id), now)
         return SubscribeResult(saved, confirm)
     raise Conflict(f"parcel {tracking_id!r} is changing too often right now; try again in a moment")
+
+
+def _check_room(company_id: str, tracking_id: str, now: datetime) -> None:
+    """409 when the parcel already has MAX_FOLLOWERS active subscriptions. Unconfirmed ones do
+    not count (so nobody can fill a parcel with addresses that never confirm; they are bounded
+    by the per-parcel rate limit and lapse). Checked before writing, so requests racing for the
+    last places may pass it together: the cap can be exceeded by as many concurrent requests."""
+    if store.count_active_subscriptions(company_id, tracking_id, now) >= MAX_FOLLOWERS:
+        raise Conflict(
+            f"parcel {tracking_id!r} already has {MAX_FOLLOWERS} subscriptions, the most it may have"
+        )
 
 
 def _check_public_names(who: Subscriber) -> None:
@@ -268,6 +276,7 @@ def confirm(token: str) -> Subscription:
             return subscription  # confirmed already (a second click)
         if subscription.expires_at <= now:
             raise Gone("this confirmation link has expired; ask for alerts again")
+        _check_room(subscription.company_id, subscription.tracking_id, now)
         confirmed = replace(
             subscription,
             awaiting_confirmation=False,
