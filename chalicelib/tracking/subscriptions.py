@@ -128,8 +128,8 @@ def subscribe(
         existing = store.get_subscription(company_id, tracking_id, subscription_id_for(email))
         live = existing is not None and existing.cancelled_at is None and existing.expires_at > now
         if existing is not None and live and not existing.awaiting_confirmation:
-            # Renewal of a confirmed subscription; the public cannot rename someone else's.
-            keep = public and existing.source == "public"
+            # Renewal of a confirmed subscription; the public cannot rename (or re-number) it.
+            keep = public
             subscription = replace(
                 existing,
                 first_name=existing.first_name if keep else who.first_name.strip(),
@@ -159,7 +159,7 @@ def subscribe(
                 awaiting_confirmation=confirm,
                 link_nonce=existing.link_nonce if waiting and existing else secrets.token_urlsafe(12),
             )
-        if confirm:
+        if confirm:  # (a public request never loops: its write is a plain put)
             _limit(company_id, PER_PARCEL, tracking_id, "too many subscriptions asked for this parcel")
             _limit(company_id, PER_ADDRESS, email.lower(), "too many confirmations sent to this address")
         try:
