@@ -149,6 +149,13 @@ def test_a_public_subscription_is_sent_only_a_confirmation_until_the_address_con
     # And pressing it again changes nothing
     assert confirm_by_link(api, link).status_code == 200
     assert sweep(tenant).sent == 0
+    # When someone asks again for her address with another name
+    again = ask_for_alerts(api, tenant, "TRK-O1", "ana@example.com", "Gana")
+    # Then her confirmed subscription is renewed, with no e-mail and her name unchanged
+    assert again.status_code == 202 and body(again)["status"] == "renewed"
+    [sub] = body(api.http.get("/parcels/TRK-O1/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert sub["first_name"] == "Ana" and sub["active"] is True
+    assert deliver_outboxes()["sent"] == 0
 
 
 def test_an_unconfirmed_subscription_lapses_after_48_hours(
