@@ -84,7 +84,8 @@ ADMIN_CALL = re.compile(r"\b_admin\(\)")
 ALTERNATIVE_STATUS = re.compile(r"\b(\d{3}) if \w+ else (\d{3})\b")
 # ``json_response({"items": ...})`` around a model that is one item, not the list.
 ITEMS_WRAPPER = re.compile(r"json_response\(\s*\{\s*\"items\"\s*:")
-HTML_ANSWER = re.compile(r"text/html")
+# A view that answers an HTML page: it says text/html, or calls its blueprint's ``_html`` helper.
+HTML_ANSWER = re.compile(r"text/html|\b_html\(")
 
 # Domain refusals a view's source cannot show; the public site must handle these.
 EXTRA_ERRORS: dict[str, dict[int, str]] = {

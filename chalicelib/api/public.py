@@ -85,7 +85,7 @@ def confirm_page() -> Response:
 
     token = _token()
     subscription = link_subscription(token, "confirm")
-    return _html(  # text/html
+    return _html(
         page(
             "confirm_subscription",
             subscription.company_id,
@@ -123,7 +123,7 @@ def unsubscribe_page() -> Response:
 
     token = _token()
     subscription = link_subscription(token, "unsubscribe")
-    return _html(  # text/html
+    return _html(
         page(
             "confirm_unsubscribe",
             subscription.company_id,
