@@ -145,7 +145,7 @@ def load_due_parcels(company_id: str, count: int, *, prefix: str = "DUE") -> Non
         tracking_id = f"{prefix}-{i:06d}"
         issue_parcel(company_id, tracking_id, client_id="CLI-1", waybill_number=None, waybill_issued=True)
         subscribe(
-            company_id, tracking_id, Subscriber("Ana", "García", f"cliente{i}@example.com"), source="public"
+            company_id, tracking_id, Subscriber("Ana", "García", f"cliente{i}@example.com"), source="staff"
         )
         event = StatusEvent(tracking_id, f"ev-{i}", "OUT_FOR_DELIVERY", occurred_at, branch="Rosario")
         assert record_status_event(company_id, event).created

@@ -56,6 +56,30 @@ class Conflict(PregonError):
     code = "Conflict"
 
 
+class Gone(PregonError):
+    """A link that was valid once and no longer is (expired)."""
+
+    status = 410
+    code = "Gone"
+
+
+class TooManyRequests(PregonError):
+    """A rate limit; ``retry_after`` seconds until the caller may try again (Retry-After)."""
+
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "retry_after": self.retry_after}
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class Unauthorized(PregonError):
     status = 401
     code = "Unauthorized"

@@ -52,6 +52,8 @@ class Tenant:
     api_key: str
     admin_token: str
     staff_token: str
+    # The SMTP server its tracking sender account delivers to (None: the company has no account).
+    mailbox: MailCatcher | None = None
 
     def key_headers(self) -> dict[str, str]:
         return {"Authorization": f"ApiKey {self.api_key}", "Content-Type": "application/json"}
@@ -95,6 +97,7 @@ def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = 
         api_key=api_key,
         admin_token=IDENTITY.mint(company_id, user_id=f"admin@{company_id}", level=1),
         staff_token=IDENTITY.mint(company_id, user_id=f"clerk@{company_id}", level=3, department="ops"),
+        mailbox=mailbox,
     )
 
 

@@ -74,7 +74,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "token",
         "in": "query",
         "required": True,
-        "description": "The signed token of the unsubscribe link in the alert e-mail.",
+        "description": "The signed token of the link in the e-mail (unsubscribe, or confirm a subscription).",
         "schema": {"type": "string"},
     },
 }
@@ -90,12 +90,22 @@ XLSX_ANSWER = re.compile(r"\b_xlsx\(")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # ``json_response({"items": ...})`` around a model that is one item, not the list.
 ITEMS_WRAPPER = re.compile(r"json_response\(\s*\{\s*\"items\"\s*:")
-HTML_ANSWER = re.compile(r"text/html")
+# A view that answers an HTML page: it says text/html, or calls its blueprint's ``_html`` helper.
+HTML_ANSWER = re.compile(r"text/html|\b_html\(")
 
 # Domain refusals a view's source cannot show; the public site must handle these.
 EXTRA_ERRORS: dict[str, dict[int, str]] = {
     "subscribe_to_parcel": {
         403: "Alerts cannot be requested for this parcel (its `alerts_available` is false).",
+        409: "The parcel already has the most subscriptions it may have.",
+        429: "Too many requests from this client, for this parcel or to this address; "
+        "the `Retry-After` header says in how many seconds to try again.",
+    },
+    "confirm_subscription": {
+        410: "The confirmation link lapsed (48 hours); ask for alerts again.",
+    },
+    "unsubscribe_one_click": {
+        410: "The link expired (30 days after the subscription it names).",
     },
     # 409: the company's configuration does not allow it yet (the services raise Conflict).
     "send_test_sms": {

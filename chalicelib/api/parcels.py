@@ -139,6 +139,7 @@ def _subscription_out(subscription: object) -> dict[str, object]:
     data = plain(subscription)
     data.pop("company_id", None)
     data.pop("last_alert_at", None)
+    data.pop("link_nonce", None)  # signed into its links; never shown
     data["active"] = subscription.is_active(clock.now())  # type: ignore[attr-defined]
     return dict(data)
 
@@ -170,7 +171,7 @@ def add_subscription(tracking_id: str) -> Response:
         tracking_id,
         Subscriber(body.first_name, body.last_name, str(body.email), body.phone),
         source="staff",
-    )
+    ).subscription
     return json_response(_subscription_out(subscription), 201)
 
 

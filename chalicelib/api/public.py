@@ -23,23 +23,39 @@ def track_parcel(company_id: str, tracking_id: str) -> Response:
 
 @public.route("/public/{company_id}/parcels/{tracking_id}/subscriptions", methods=["POST"], cors=True)
 @describe(
-    summary="Ask for e-mail alerts on a parcel for 30 days; asking again renews (T3)",
+    summary="Ask for alerts on a parcel (T3): a new address is sent a confirmation e-mail first "
+    "(double opt-in); a confirmed one is renewed for 30 days. Rate-limited (429 with Retry-After)",
     body="SubscribeIn",
     response="PublicSubscriptionOut",
-    status=201,
+    status=202,
 )
 def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
     from chalicelib.api.schemas import SubscribeIn
     from chalicelib.tracking.subscriptions import Subscriber, subscribe
 
-    body = parse_body(public.current_request, SubscribeIn)
-    subscription = subscribe(
+    request = public.current_request
+    body = parse_body(request, SubscribeIn)
+    result = subscribe(
         company_id,
         tracking_id,
         Subscriber(body.first_name, body.last_name, str(body.email), body.phone),
         source="public",
+        client_ip=_client_ip(),
     )
-    return json_response({"tracking_id": tracking_id, "expires_at": subscription.expires_at}, 201)
+    return json_response(
+        {
+            "tracking_id": tracking_id,
+            "status": "confirmation_sent" if result.confirmation_sent else "renewed",
+            "expires_at": result.subscription.expires_at,
+        },
+        202,
+    )
+
+
+def _client_ip() -> str | None:
+    context = public.current_request.context or {}
+    ip = (context.get("identity") or {}).get("sourceIp")
+    return str(ip) if ip else None
 
 
 def _token() -> str:
@@ -49,23 +65,83 @@ def _token() -> str:
     return token
 
 
+def _html(body: str) -> Response:
+    return Response(body=body, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def _wants_html() -> bool:
+    """A person's browser posting the page's form, rather than a mail program (RFC 8058) or a script."""
+    accept = public.current_request.headers.get("accept") or ""
+    return "text/html" in str(accept)
+
+
+_FORM_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain"]
+
+
+@public.route("/public/subscriptions/confirm", methods=["GET"])
+@describe(summary="The confirmation link of a subscription: a page asking to confirm; changes nothing")
+def confirm_page() -> Response:
+    from chalicelib.tracking.subscriptions import link_subscription, page
+
+    token = _token()
+    subscription = link_subscription(token, "confirm")
+    return _html(
+        page(
+            "confirm_subscription",
+            subscription.company_id,
+            {"tracking_id": subscription.tracking_id, "token": token},
+        )
+    )
+
+
+@public.route("/public/subscriptions/confirm", methods=["POST"], content_types=_FORM_TYPES)
+@describe(summary="Confirm a subscription (the confirmation page's button)", response="ConfirmedOut")
+def confirm_subscription() -> Response:
+    from chalicelib.tracking.subscriptions import confirm, page
+
+    subscription = confirm(_token())
+    if _wants_html():
+        return _html(
+            page(
+                "subscription_confirmed",
+                subscription.company_id,
+                {
+                    "tracking_id": subscription.tracking_id,
+                    "expires_on": subscription.expires_at.date().isoformat(),
+                },
+            )
+        )
+    return json_response(
+        {"tracking_id": subscription.tracking_id, "confirmed": True, "expires_at": subscription.expires_at}
+    )
+
+
 @public.route("/public/unsubscribe", methods=["GET"])
-@describe(summary="The unsubscribe link of an alert e-mail: cancels that subscription (T7)")
+@describe(summary="The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)")
 def unsubscribe_page() -> Response:
-    from chalicelib.tracking.subscriptions import unsubscribe_confirmation
+    from chalicelib.tracking.subscriptions import link_subscription, page
 
-    html = unsubscribe_confirmation(_token())
-    return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    token = _token()
+    subscription = link_subscription(token, "unsubscribe")
+    return _html(
+        page(
+            "confirm_unsubscribe",
+            subscription.company_id,
+            {"tracking_id": subscription.tracking_id, "token": token},
+        )
+    )
 
 
-@public.route(
-    "/public/unsubscribe",
-    methods=["POST"],
-    content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"],
+@public.route("/public/unsubscribe", methods=["POST"], content_types=_FORM_TYPES)
+@describe(
+    summary="Cancel the subscription the link names: the page's button, "
+    "or RFC 8058 one-click (List-Unsubscribe-Post)",
+    response="UnsubscribeOut",
 )
-@describe(summary="RFC 8058 one-click unsubscribe (List-Unsubscribe-Post)", response="UnsubscribeOut")
 def unsubscribe_one_click() -> Response:
-    from chalicelib.tracking.subscriptions import unsubscribe
+    from chalicelib.tracking.subscriptions import page, unsubscribe
 
     subscription = unsubscribe(_token())
+    if _wants_html():
+        return _html(page("unsubscribed", subscription.company_id, {"tracking_id": subscription.tracking_id}))
     return json_response({"tracking_id": subscription.tracking_id, "unsubscribed": True})

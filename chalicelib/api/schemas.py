@@ -127,6 +127,18 @@ class PublicTrackingOut(BaseModel):
 
 class PublicSubscriptionOut(BaseModel):
     tracking_id: str
+    status: Literal["confirmation_sent", "renewed"] = Field(
+        description="confirmation_sent: an e-mail asks the address to confirm, and nothing else is "
+        "sent until it does; renewed: an already confirmed subscription now runs 30 days from now."
+    )
+    expires_at: datetime = Field(
+        description="When the confirmation link lapses, or the renewed subscription ends."
+    )
+
+
+class ConfirmedOut(BaseModel):
+    tracking_id: str
+    confirmed: bool
     expires_at: datetime
 
 
@@ -244,6 +256,9 @@ class SubscriptionOut(BaseModel):
     renewed_at: datetime
     expires_at: datetime
     cancelled_at: datetime | None
+    awaiting_confirmation: bool = Field(
+        description="A public subscription its address has not confirmed yet."
+    )
     active: bool
 
 

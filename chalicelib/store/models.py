@@ -169,9 +169,11 @@ class ParcelModel(Model):
     pending_company = UnicodeAttribute(null=True)
     pending_since = UTCDateTimeAttribute(null=True)
     pending_alerts = PendingAlertsIndex()
-    # Who may be sent alerts: subscription id -> {email, first_name, last_name, expires_at},
-    # kept with the subscriptions so a sweep reads a due parcel and its followers in one item.
+    # Legacy copy of the followers (they now live only in the subscriptions table, so no item
+    # grows with the number of subscribers); removed by the next change to who follows.
     followers = MapAttribute[str, object](null=True)
+    # Bumped by every change to who follows the parcel; a sweep's claim is conditioned on it.
+    follow_version = NumberAttribute(null=True)
     # Sparse: set while someone follows the parcel (the latest subscription expiry).
     followed_company = UnicodeAttribute(null=True)
     followed_until = UTCDateTimeAttribute(null=True)
@@ -213,6 +215,10 @@ class SubscriptionModel(Model):
     expires = TTLAttribute()
     cancelled_at = UTCDateTimeAttribute(null=True)
     last_alert_at = UTCDateTimeAttribute(null=True)
+    # Set on a public subscription until its address confirms (double opt-in).
+    awaiting_confirmation = BooleanAttribute(null=True)
+    # Random per subscription; signed into its links so they name this subscription only.
+    link_nonce = UnicodeAttribute(null=True)
 
 
 class RecipientIndex(GlobalSecondaryIndex["AlertModel"]):
@@ -718,6 +724,17 @@ class PasswordAttemptModel(Model):
     expires = TTLAttribute(null=True)
 
 
+class RateLimitModel(Model):
+    """One counter per (limit, key, time window), counted only by conditional updates."""
+
+    class Meta(_Meta):
+        table_name = "rate-limits"
+
+    limit_key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -746,4 +763,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PushDeviceModel,
     RegisterLookupModel,
     PasswordAttemptModel,
+    RateLimitModel,
 )

@@ -86,13 +86,15 @@ class Novelty:
 
 @dataclass(frozen=True)
 class Follower:
-    """What a sweep needs of an active subscription; kept on the parcel item."""
+    """What a sweep needs of an active (confirmed, unexpired, not cancelled) subscription."""
 
     subscription_id: str
     email: str
     first_name: str
     last_name: str
     expires_at: datetime
+    phone: str | None = None
+    link_nonce: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ class Parcel:
     notified_occurred_at: datetime | None = None
     last_alert_at: datetime | None = None
     followed_until: datetime | None = None
-    followers: dict[str, Follower] = field(default_factory=dict)
+    # Bumped by every change to who follows the parcel; a sweep's claim is conditioned on it.
+    follow_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,15 @@ class Subscription:
     expires_at: datetime
     cancelled_at: datetime | None = None
     last_alert_at: datetime | None = None
+    # A public subscription waits for its address to confirm (double opt-in); until then it
+    # expires after CONFIRMATION_HOURS and is sent nothing but the confirmation e-mail.
+    awaiting_confirmation: bool = False
+    # Random per subscription (a new one when an address subscribes again after cancelling or
+    # expiring): its links name this subscription and no later one of the same address.
+    link_nonce: str | None = None
 
     def is_active(self, now: datetime) -> bool:
-        return self.cancelled_at is None and self.expires_at > now
+        return self.cancelled_at is None and self.expires_at > now and not self.awaiting_confirmation
 
 
 @dataclass(frozen=True)

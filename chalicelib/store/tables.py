@@ -20,7 +20,11 @@ LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 TX_LIMIT = 100
 
 _BASE_NAMES = {m: m.Meta.table_name for m in models.ALL_MODELS}
-_TTL: dict[type[Model], str] = {models.SubscriptionModel: "expires", models.OutboxModel: "expires"}
+_TTL: dict[type[Model], str] = {
+    models.SubscriptionModel: "expires",
+    models.OutboxModel: "expires",
+    models.RateLimitModel: "expires",
+}
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -30,6 +30,7 @@ from chalicelib.store.models import (
 from chalicelib.store.tables import bind, connection
 
 _TX_LIMIT = 100
+UNCONFIRMED_KEPT_DAYS = 30
 # Cancellation reasons that mean "someone else changed this item first": the caller backs off.
 _LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -76,24 +77,8 @@ def _parcel(item: ParcelModel) -> records.Parcel:
         notified_occurred_at=item.notified_occurred_at,
         last_alert_at=item.last_alert_at,
         followed_until=item.followed_until,
-        followers=_followers(item.followers),
+        follow_version=None if item.follow_version is None else int(item.follow_version),
     )
-
-
-def _followers(raw: Any) -> dict[str, records.Follower]:
-    if raw is None:
-        return {}
-    data = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw)
-    return {
-        sid: records.Follower(
-            subscription_id=sid,
-            email=str(f["email"]),
-            first_name=str(f["first_name"]),
-            last_name=str(f["last_name"]),
-            expires_at=datetime.fromisoformat(str(f["expires_at"])),
-        )
-        for sid, f in data.items()
-    }
 
 
 def get_parcel(company_id: str, tracking_id: str) -> records.Parcel | None:
@@ -254,74 +239,124 @@ def _subscription(item: SubscriptionModel) -> records.Subscription:
         expires_at=item.expires_at,
         cancelled_at=item.cancelled_at,
         last_alert_at=item.last_alert_at,
+        awaiting_confirmation=bool(item.awaiting_confirmation),
+        link_nonce=item.link_nonce,
     )
 
 
-def save_subscription(sub: records.Subscription) -> records.Subscription:
-    """Create or renew a subscription, then mark the parcel as followed until it expires."""
-    bind()
-    key = parcel_key(sub.company_id, sub.tracking_id)
-    item = SubscriptionModel(key, sub.subscription_id)
-    actions: list[Any] = [
-        SubscriptionModel.company_id.set(sub.company_id),
-        SubscriptionModel.tracking_id.set(sub.tracking_id),
-        SubscriptionModel.first_name.set(sub.first_name),
-        SubscriptionModel.last_name.set(sub.last_name),
-        SubscriptionModel.email.set(sub.email),
-        SubscriptionModel.source.set(sub.source),
-        SubscriptionModel.created_at.set(SubscriptionModel.created_at | sub.created_at),
-        SubscriptionModel.renewed_at.set(sub.renewed_at),
-        SubscriptionModel.expires_at.set(sub.expires_at),
-        SubscriptionModel.expires.set(sub.expires_at),
-        SubscriptionModel.cancelled_at.remove(),
-        SubscriptionModel.phone.set(sub.phone) if sub.phone else SubscriptionModel.phone.remove(),
-    ]
-    item.update(actions=actions)
-    return _subscription(item)
+def _subscription_item(sub: records.Subscription) -> SubscriptionModel:
+    return SubscriptionModel(
+        parcel_key(sub.company_id, sub.tracking_id),
+        sub.subscription_id,
+        company_id=sub.company_id,
+        tracking_id=sub.tracking_id,
+        first_name=sub.first_name,
+        last_name=sub.last_name,
+        email=sub.email,
+        phone=sub.phone,
+        source=sub.source,
+        created_at=sub.created_at,
+        renewed_at=sub.renewed_at,
+        expires_at=sub.expires_at,
+        # An unconfirmed one is kept a while past its lapse, so a late click is told "expired".
+        expires=sub.expires_at + timedelta(days=UNCONFIRMED_KEPT_DAYS)
+        if sub.awaiting_confirmation
+        else sub.expires_at,
+        cancelled_at=sub.cancelled_at,
+        last_alert_at=sub.last_alert_at,
+        awaiting_confirmation=True if sub.awaiting_confirmation else None,
+        link_nonce=sub.link_nonce,
+    )
 
 
-def set_followers(
-    parcel: records.Parcel, followers: dict[str, records.Follower], *, queue_latest: bool, now: datetime
-) -> None:
-    """Replace the parcel's followers (and when ``queue_latest``, make its latest novelty pending).
+def _follow_actions(company_id: str, until: datetime | None) -> list[Any]:
+    """Who follows the parcel changed: bump ``follow_version`` (a sweep that read the followers
+    before cannot claim), keep the sparse follow-ups keys, drop the legacy followers copy."""
+    actions: list[Any] = [ParcelModel.follow_version.add(1), ParcelModel.followers.remove()]
+    if until is not None:
+        actions += [ParcelModel.followed_company.set(company_id), ParcelModel.followed_until.set(until)]
+    return actions
 
-    Conditional on the version read, which it bumps: a sweep that read the parcel before this
-    change cannot claim it, so a new follower is never skipped. Raises :class:`StaleParcel`.
+
+def _tx_lost_race(exc: TransactWriteError, key: str) -> StaleParcel | None:
+    reasons = [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
+    return StaleParcel(key) if _LOST_RACE.intersection(reasons) else None
+
+
+def save_subscription(
+    sub: records.Subscription, *, follows: bool, expect_nonce: str | None = None
+) -> records.Subscription:
+    """Write a subscription whole. ``follows``: it is (or stays) an active follower, so the
+    parcel's ``follow_version`` is bumped in the same transaction (one small update, whatever
+    the number of followers). ``expect_nonce``: only if the stored one still waits for
+    confirmation under that nonce (raises :class:`SubscriptionChanged` otherwise).
+
+    Raises :class:`StaleParcel` when a concurrent write to the parcel cancelled the transaction.
     """
     bind()
-    until = max((f.expires_at for f in followers.values()), default=None)
-    actions: list[Any] = [
-        ParcelModel.version.add(1),
-        ParcelModel.followers.set(
-            {
-                sid: {
-                    "email": f.email,
-                    "first_name": f.first_name,
-                    "last_name": f.last_name,
-                    "expires_at": f.expires_at.isoformat(),
-                }
-                for sid, f in followers.items()
-            }
-        ),
-    ]
-    if until is None:
-        actions += [ParcelModel.followed_company.remove(), ParcelModel.followed_until.remove()]
-    else:
-        actions += [
-            ParcelModel.followed_company.set(parcel.company_id),
-            ParcelModel.followed_until.set(until),
-        ]
-    if queue_latest:
-        assert parcel.latest is not None
-        actions += _pending_actions(parcel.company_id, parcel.latest, now)
+    key = parcel_key(sub.company_id, sub.tracking_id)
+    item = _subscription_item(sub)
+    condition = None
+    if expect_nonce is not None:
+        condition = (SubscriptionModel.awaiting_confirmation == True) & (  # noqa: E712
+            SubscriptionModel.link_nonce == expect_nonce
+        )
+    if not follows:
+        try:
+            item.save(condition=condition)
+        except PutError as exc:
+            if _conditional_failed(exc):
+                raise SubscriptionChanged(sub.subscription_id) from exc
+            raise
+        return sub
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(item, condition=condition)
+            tx.update(
+                ParcelModel(key),
+                actions=_follow_actions(sub.company_id, sub.expires_at),
+                condition=ParcelModel.parcel_key.exists(),
+            )
+    except TransactWriteError as exc:
+        reasons = [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            raise SubscriptionChanged(sub.subscription_id) from exc
+        lost = _tx_lost_race(exc, key)
+        if lost is not None:
+            raise lost from exc
+        raise
+    return sub
+
+
+class SubscriptionChanged(Exception):
+    """The subscription is no longer the one a link or a read named."""
+
+
+def queue_latest(parcel: records.Parcel, now: datetime) -> bool:
+    """Make the parcel's latest novelty pending if it was never alerted (a new follower hears
+    where the parcel is). Conditional on what was read; False when something changed (then a
+    newer novelty is pending already, or it was alerted meanwhile)."""
+    bind()
+    latest = parcel.latest
+    if latest is None or parcel.pending is not None:
+        return False
+    if parcel.notified_occurred_at is not None and latest.occurred_at <= parcel.notified_occurred_at:
+        return False
+    condition = (
+        ParcelModel.pending.does_not_exist()
+        & (ParcelModel.latest.novelty_id == latest.event_id)
+        & (ParcelModel.version == parcel.version)
+    )
     try:
         ParcelModel(parcel_key(parcel.company_id, parcel.tracking_id)).update(
-            actions=actions, condition=ParcelModel.version == parcel.version
+            actions=[*_pending_actions(parcel.company_id, latest, now), ParcelModel.version.add(1)],
+            condition=condition,
         )
     except UpdateError as exc:
         if _conditional_failed(exc):
-            raise StaleParcel(parcel.tracking_id) from exc
+            return False
         raise
+    return True
 
 
 def list_subscriptions(company_id: str, tracking_id: str) -> list[records.Subscription]:
@@ -330,37 +365,86 @@ def list_subscriptions(company_id: str, tracking_id: str) -> list[records.Subscr
     return [_subscription(i) for i in SubscriptionModel.query(key, consistent_read=True)]
 
 
+def _active_condition(now: datetime) -> Any:
+    return (
+        (SubscriptionModel.expires_at > now)
+        & SubscriptionModel.cancelled_at.does_not_exist()
+        & SubscriptionModel.awaiting_confirmation.does_not_exist()
+    )
+
+
 def active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> list[records.Subscription]:
-    """Subscriptions that may still be sent to: not cancelled and not expired (even before TTL)."""
+    """Subscriptions that may be sent alerts: confirmed, not cancelled and not expired (even
+    before TTL deletes them)."""
     bind()
     key = parcel_key(company_id, tracking_id)
-    condition = (SubscriptionModel.expires_at > now) & SubscriptionModel.cancelled_at.does_not_exist()
     return [
         _subscription(i)
-        for i in SubscriptionModel.query(key, filter_condition=condition, consistent_read=True)
+        for i in SubscriptionModel.query(key, filter_condition=_active_condition(now), consistent_read=True)
     ]
+
+
+def active_followers(company_id: str, tracking_id: str, now: datetime) -> list[records.Follower]:
+    """What a sweep needs of a due parcel's active subscriptions: one query of its partition."""
+    return [
+        records.Follower(
+            subscription_id=s.subscription_id,
+            email=s.email,
+            first_name=s.first_name,
+            last_name=s.last_name,
+            expires_at=s.expires_at,
+            phone=s.phone,
+            link_nonce=s.link_nonce,
+        )
+        for s in active_subscriptions(company_id, tracking_id, now)
+    ]
+
+
+def count_active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> int:
+    """Active subscriptions (confirmed, not cancelled nor expired), counted by DynamoDB."""
+    bind()
+    return SubscriptionModel.count(
+        parcel_key(company_id, tracking_id), filter_condition=_active_condition(now), consistent_read=True
+    )
 
 
 def get_subscription(company_id: str, tracking_id: str, subscription_id: str) -> records.Subscription | None:
     bind()
     try:
-        item = SubscriptionModel.get(parcel_key(company_id, tracking_id), subscription_id)
+        item = SubscriptionModel.get(
+            parcel_key(company_id, tracking_id), subscription_id, consistent_read=True
+        )
     except DoesNotExist:
         return None
     return _subscription(item)
 
 
-def cancel_subscription(company_id: str, tracking_id: str, subscription_id: str, now: datetime) -> bool:
-    """Cancel; False when there is no such subscription. Cancelling twice is harmless."""
+def cancel_subscription(
+    company_id: str, tracking_id: str, subscription_id: str, now: datetime, *, nonce: str | None = None
+) -> bool:
+    """Cancel (bumping the parcel's ``follow_version`` in the same transaction); False when
+    there is no such subscription, or, given ``nonce``, when it is not the one the link named.
+    Cancelling twice is harmless. Raises :class:`StaleParcel` on a concurrent parcel write."""
     bind()
+    key = parcel_key(company_id, tracking_id)
+    condition = SubscriptionModel.subscription_id.exists()
+    if nonce is not None:
+        condition = condition & (SubscriptionModel.link_nonce == nonce)
     try:
-        SubscriptionModel(parcel_key(company_id, tracking_id), subscription_id).update(
-            actions=[SubscriptionModel.cancelled_at.set(SubscriptionModel.cancelled_at | now)],
-            condition=SubscriptionModel.subscription_id.exists(),
-        )
-    except UpdateError as exc:
-        if _conditional_failed(exc):
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(
+                SubscriptionModel(key, subscription_id),
+                actions=[SubscriptionModel.cancelled_at.set(SubscriptionModel.cancelled_at | now)],
+                condition=condition,
+            )
+            tx.update(ParcelModel(key), actions=_follow_actions(company_id, None))
+    except TransactWriteError as exc:
+        reasons = [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
             return False
+        lost = _tx_lost_race(exc, key)
+        if lost is not None:
+            raise lost from exc
         raise
     return True
 
@@ -406,9 +490,9 @@ class _ClaimPlan:
 
     @property
     def size(self) -> int:
-        """Transaction items: the parcel, its novelty when anyone is alerted, and per alert the
-        alert and its message in the outbox."""
-        return 1 + (1 + 2 * len(self.alerts) if self.alerts else 0)
+        """Transaction items: the parcel, its novelty when anyone is alerted, an alert per
+        follower and its messages in the outbox (an e-mail each, and SMS for some)."""
+        return 1 + (1 + len(self.alerts) + len(self.messages) if self.alerts else 0)
 
 
 def _plan(
@@ -464,7 +548,12 @@ def _add_to(
             ParcelModel.notified_occurred_at.set(parcel.pending.occurred_at),
             ParcelModel.last_alert_at.set(now),
         ]
-    tx.update(ParcelModel(key), actions=actions, condition=ParcelModel.version == parcel.version)
+    follow = (
+        ParcelModel.follow_version == parcel.follow_version
+        if parcel.follow_version is not None
+        else ParcelModel.follow_version.does_not_exist()
+    )
+    tx.update(ParcelModel(key), actions=actions, condition=(ParcelModel.version == parcel.version) & follow)
     if plan.alerts:
         tx.update(
             NoveltyModel(key, parcel.pending.event_id),

@@ -69,7 +69,7 @@ def issue_shipment(company_id: str, shipment: Shipment) -> IssueResult:
     subscriptions: list[Subscription] = []
     if newly_issued:
         for who, source in _followers(company_id, shipment):
-            subscriptions.append(subscribe(company_id, shipment.tracking_id, who, source=source))
+            subscriptions.append(subscribe(company_id, shipment.tracking_id, who, source=source).subscription)
     return IssueResult(parcel, before is None, subscriptions)
 
 

@@ -2,11 +2,13 @@
 
 decide -> render -> outbox, per company at its frequency:
 
-* parcels with a pending novelty come from a sparse index (cost grows with the work due);
-* each follower's alert is rendered with the company's template, and each parcel is claimed in
-  one conditional transaction that writes one alert item and one queued outbox message per
+* parcels with a pending novelty come from a sparse index (cost grows with the work due), and
+  only those parcels' active followers are queried (one query each, in the subscriptions table);
+* each follower's alert is rendered with the company's template (and, when the company's SMS
+  service is on and the follower gave a phone, its SMS text too), and each parcel is claimed in
+  one conditional transaction that writes one alert item and its queued outbox messages per
   active follower and clears the pending marker, so concurrent sweeps never send twice and a
-  novelty that lands meanwhile stays pending for the next sweep;
+  novelty that lands (or a follower who comes or goes) meanwhile waits for the next sweep;
 * the tracking account's outbox is kicked (SQS) as soon as the first chunk is claimed, so the
   outbox worker delivers (and records) while further parcels are still being claimed.
 """
@@ -20,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import chain
+from typing import Any
 
 from chalicelib import clock
 from chalicelib.errors import ValidationFailed
@@ -30,11 +33,13 @@ from chalicelib.messaging.outbox import (
     kick_outboxes,
     outbox_of,
 )
-from chalicelib.messaging.templates import effective_template
+from chalicelib.messaging.templates import effective_template, message_type
 from chalicelib.observability import logger, metrics
 from chalicelib.rendering import render_untrusted
+from chalicelib.rendering.sms import render_sms
 from chalicelib.senders.service import account_for
 from chalicelib.settings import get_settings
+from chalicelib.sms.settings import get_sms_settings
 from chalicelib.store import companies as company_store
 from chalicelib.store import tracking as store
 from chalicelib.store.records import (
@@ -47,7 +52,7 @@ from chalicelib.store.records import (
     StatusDefinition,
 )
 from chalicelib.tracking.catalog import is_notifiable, status_catalog
-from chalicelib.tracking.subscriptions import unsubscribe_url
+from chalicelib.tracking.subscriptions import header_name, unsubscribe_url
 
 ALERT_TYPE = "tracking"
 # Parcels claimed per transaction (a parcel with one follower is 4 of its 100 items).
@@ -95,14 +100,16 @@ def sweep_company(company_id: str, now: datetime | None = None, *, workers: int 
         return report
     catalog = status_catalog(company_id)
     # The company's own tracking_alert template when it has one, else the default in its language.
-    sources = effective_template(company_id, "tracking_alert").sources
-    writer = _AlertWriter(company, account, sources, now)
-    outbox = {outbox_of("email", account.area)}
+    template = effective_template(company_id, "tracking_alert")
+    # T3's optional phone is for SMS: alerts go by SMS too while the company's SMS service is on.
+    sms_text = template.sms_text if get_sms_settings(company_id).ready else None
+    writer = _AlertWriter(company, account, template.sources, now, sms_text)
+    outbox = {outbox_of("email", account.area)} | ({outbox_of("sms")} if sms_text is not None else set())
     due = store.pending_parcels(company_id)
     first = next(due, None)
     if first is None:
         return report
-    # The outbox's wake-up is set before any alert is written and again after: the SQS kicks
+    # The outboxes' wake-ups are set before any alert is written and again after: the SQS kicks
     # below only make delivery start sooner.
     announce(company_id, dict.fromkeys(outbox, now))
     kicked = False
@@ -138,24 +145,65 @@ class _AlertWriter:
     """Renders one follower's alert into the outbox message the claim writes."""
 
     def __init__(
-        self, company: Company, account: SenderAccount, sources: tuple[str, str, str], now: datetime
+        self,
+        company: Company,
+        account: SenderAccount,
+        sources: tuple[str, str, str],
+        now: datetime,
+        sms_text: str | None = None,
     ) -> None:
         self._company = company
         self._account = account
         self._sources = sources
         self._now = now
+        self._sms_text = sms_text
+
+    def messages(
+        self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, followers: list[Follower]
+    ) -> list[Communication]:
+        """One e-mail per follower (in the followers' order), then one SMS per follower with a
+        phone while the SMS service is on."""
+        emails = []
+        texts = []
+        for follower in followers:
+            email, variables = self.message(parcel, novelty, status, follower)
+            emails.append(email)
+            if self._sms_text is not None and follower.phone:
+                texts.append(self._sms(parcel, novelty, follower, variables))
+        return emails + texts
+
+    def _sms(
+        self, parcel: Parcel, novelty: Novelty, follower: Follower, variables: dict[str, Any]
+    ) -> Communication:
+        assert self._sms_text is not None and follower.phone is not None
+        outgoing = OutgoingMessage(
+            channel="sms",
+            to_address=follower.phone,
+            text="",
+            message_type="tracking_alert",
+            client_id=parcel.client_id,
+            area="tracking",
+            cause=f"novelty:{parcel.tracking_id}/{novelty.event_id}",
+        )
+        comm = communication_for(self._company.company_id, outgoing, self._now)
+        try:
+            text = render_sms(self._sms_text, message_type("tracking_alert").sms_values(variables)).strip()
+        except ValidationFailed as exc:
+            return replace(comm, state="failed", outbox=None, error=str(exc))
+        return replace(comm, text=text)
 
     def message(
         self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, follower: Follower
-    ) -> Communication:
+    ) -> tuple[Communication, dict[str, Any]]:
         company_id = self._company.company_id
-        link = unsubscribe_url(company_id, parcel.tracking_id, follower.subscription_id)
+        link = unsubscribe_url(company_id, parcel.tracking_id, follower)
         ref = store.alert_ref(company_id, parcel.tracking_id, novelty.event_id, follower.subscription_id)
         alert_id = store.alert_id(novelty.event_id, follower.subscription_id)
         outgoing = OutgoingMessage(
             channel="email",
             to_address=follower.email,
-            to_name=f"{follower.first_name} {follower.last_name}",
+            # Names typed by the public reach the To header only when they pass a strict check.
+            to_name=header_name(follower.first_name, follower.last_name),
             subject="",
             text="",
             message_type="tracking_alert",
@@ -172,26 +220,24 @@ class _AlertWriter:
             },
         )
         comm = communication_for(company_id, outgoing, self._now, self._account)
+        variables: dict[str, Any] = {
+            "company": {"name": self._company.name},
+            "subscriber": {"first_name": follower.first_name, "last_name": follower.last_name},
+            "subscription": {"expires_on": follower.expires_at.date().isoformat()},
+            "parcel": {"tracking_id": parcel.tracking_id},
+            "novelty": {
+                "status_name": status.display_name,
+                "occurred_at": novelty.occurred_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "reason": novelty.reason if status.visibility == "with_reason" else None,
+                "observation": novelty.observation,
+            },
+            "unsubscribe_url": link,
+        }
         try:
-            rendered = render_untrusted(
-                self._sources,
-                {
-                    "company": {"name": self._company.name},
-                    "subscriber": {"first_name": follower.first_name, "last_name": follower.last_name},
-                    "subscription": {"expires_on": follower.expires_at.date().isoformat()},
-                    "parcel": {"tracking_id": parcel.tracking_id},
-                    "novelty": {
-                        "status_name": status.display_name,
-                        "occurred_at": novelty.occurred_at.strftime("%Y-%m-%d %H:%M UTC"),
-                        "reason": novelty.reason if status.visibility == "with_reason" else None,
-                        "observation": novelty.observation,
-                    },
-                    "unsubscribe_url": link,
-                },
-            )
+            rendered = render_untrusted(self._sources, variables)
         except ValidationFailed as exc:
-            return replace(comm, state="failed", outbox=None, error=str(exc))
-        return replace(comm, subject=rendered.subject, text=rendered.text, html=rendered.html)
+            return replace(comm, state="failed", outbox=None, error=str(exc)), variables
+        return replace(comm, subject=rendered.subject, text=rendered.text, html=rendered.html), variables
 
 
 def _claimed_in_order(
@@ -259,14 +305,16 @@ def _claim(
         if parcel.pending is None:
             continue
         status = catalog.get(parcel.pending.status)
-        followers = [f for f in parcel.followers.values() if f.expires_at > now]
-        if status is None or not is_notifiable(status) or not followers:
+        notifiable = status is not None and is_notifiable(status)
+        # Only due parcels' followers are read: one query of the parcel's subscriptions.
+        followers = store.active_followers(parcel.company_id, parcel.tracking_id, now) if notifiable else []
+        if status is None or not notifiable or not followers:
             # The status stopped being notifiable, or nobody follows the parcel any more: the
             # claim with no followers just clears the pending novelty, in the same transaction.
             wanted.append((parcel, [], []))
             skipped += 1
             continue
-        messages = [writer.message(parcel, parcel.pending, status, f) for f in followers]
+        messages = writer.messages(parcel, parcel.pending, status, followers)
         wanted.append((parcel, followers, messages))
     outcomes = store.claim_many_pending_alerts(wanted, now)
     claimed = []

@@ -164,16 +164,30 @@ def test_readme_walkthrough_delivers_one_email_and_survives_a_restart(stack: Run
         timeout=10,
         json={"first_name": "Lucía", "last_name": "Pérez", "email": "lucia@example.com"},
     )
-    assert subscribed.status_code == 201, subscribed.text
-    # Then within about a minute the scheduler's sweep delivers one e-mail, listed by the mail command
+    assert subscribed.status_code == 202, subscribed.text
+    assert subscribed.json()["status"] == "confirmation_sent"
+    # Then a confirmation e-mail arrives first, listed by the mail command
     deadline = time.monotonic() + 150
     listing = ""
     while time.monotonic() < deadline and "lucia@example.com" not in listing:
         time.sleep(3)
         listing = stack.cli("mail")
     assert "lucia@example.com" in listing, "".join(stack.output[-40:])
-    assert len(re.findall(r"lucia@example\.com", listing)) == 1
-    shown = stack.cli("mail", "--show", "1")
+    asked = stack.cli("mail", "--show", "1")
+    link = re.search(r"https?://[^/\s]+(/public/subscriptions/confirm\?token=[\w.\-]+)", asked)
+    assert link, asked
+    # When she opens its link (a page with a button; opening it changes nothing) and presses the button
+    page = requests.get(f"{stack.api}{link.group(1)}", timeout=10)
+    assert page.status_code == 200 and 'method="post"' in page.text, page.text
+    confirmed = requests.post(f"{stack.api}{link.group(1)}", timeout=10, headers={"Accept": "text/html"})
+    assert confirmed.status_code == 200 and "DEMO-001" in confirmed.text, confirmed.text
+    # Then within about a minute the scheduler's sweep delivers one alert, listed by the mail command
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline and len(re.findall(r"lucia@example\.com", listing)) < 2:
+        time.sleep(3)
+        listing = stack.cli("mail")
+    assert len(re.findall(r"lucia@example\.com", listing)) == 2, "".join(stack.output[-40:])
+    shown = stack.cli("mail", "--show", "2")
     assert "En distribución" in shown and "DEMO-001" in shown and "/public/unsubscribe?token=" in shown
     # And the admin sees the alert and the monitor's count
     alerts = requests.get(f"{stack.api}/parcels/DEMO-001/alerts", headers=admin, timeout=10).json()["items"]

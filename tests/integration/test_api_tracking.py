@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from chalice.test import Client
 
-from infrastructure.local.mailcatcher import MailCatcher
-from tests.conftest import IDENTITY, SMTP_PASSWORD, Tenant, body
-from tests.integration.tracking_steps import issue, post_event, subscribe, sweep, track
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from tests.conftest import IDENTITY, SMTP_PASSWORD, Tenant, body, deliver_outboxes
+from tests.integration.tracking_steps import (
+    T0,
+    ask_for_alerts,
+    confirm_by_link,
+    confirmation_link,
+    issue,
+    post_event,
+    staff_subscribe,
+    subscribe,
+    sweep,
+    track,
+)
 
 
 def unsubscribe_token(mail: Any) -> str:
@@ -32,16 +45,29 @@ def alert_for(api: Client, tenant: Tenant, mailbox: MailCatcher, tracking_id: st
 # --- unsubscribe (T7, RFC 8058) ------------------------------------------------------------
 
 
-def test_unsubscribe_link_cancels_and_shows_a_page(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+def test_unsubscribe_link_shows_a_page_whose_button_cancels(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
     # Given Ana received an alert with an unsubscribe link in the body and the headers
     mail = alert_for(api, tenant, mailbox, "TRK-U1")
     token = unsubscribe_token(mail)
     html = mail.get_body(preferencelist=("html",)).get_content()
     assert token in html
-    # When she opens the link
+    # When she (or a link scanner) opens the link
     page = api.http.get(f"/public/unsubscribe?token={token}")
-    # Then she sees a confirmation and gets no further alerts
+    # Then a page asks her to confirm, with a button that posts back, and nothing is cancelled yet
     assert page.status_code == 200 and "TRK-U1" in page.body.decode()
+    assert f'<form method="post" action="?token={token}">' in page.body.decode()
+    subs = body(api.http.get("/parcels/TRK-U1/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert subs[0]["active"] is True and subs[0]["cancelled_at"] is None
+    # When she presses the button
+    done = api.http.post(
+        f"/public/unsubscribe?token={token}",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+        body=b"",
+    )
+    # Then she sees it is done and gets no further alerts
+    assert done.status_code == 200 and "No recibirá más avisos" in done.body.decode()
     post_event(api, tenant, "TRK-U1", "ev-2", "DELIVERED", minutes=2)
     assert sweep(tenant).sent == 0
     subs = body(api.http.get("/parcels/TRK-U1/subscriptions", headers=tenant.staff_headers()))["items"]
@@ -83,6 +109,153 @@ def test_tampered_token_is_refused(api: Client, tenant: Tenant, mailbox: MailCat
     assert all(body(r)["field"] == "token" for r in responses)
     subs = body(api.http.get("/parcels/TRK-U3/subscriptions", headers=tenant.staff_headers()))["items"]
     assert subs[0]["active"] is True
+
+
+# --- double opt-in and limits on the public subscribe route (issue 8, item 1) --------------
+
+
+def test_a_public_subscription_is_sent_only_a_confirmation_until_the_address_confirms(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a parcel that moves
+    issue(api, tenant, "TRK-O1")
+    post_event(api, tenant, "TRK-O1", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    # When someone asks for alerts for Ana's address from the tracking site
+    asked = ask_for_alerts(api, tenant, "TRK-O1", "ana@example.com", "Ana")
+    # Then the answer says a confirmation was sent, and only that e-mail arrives: from the
+    # company's tracking account, with a link, and none of the text the requester typed
+    assert asked.status_code == 202 and body(asked)["status"] == "confirmation_sent"
+    report = sweep(tenant)
+    assert report.queued == 0
+    [mail] = mailbox.wait_for(1)
+    raw = mailbox.files()[0].read_bytes()
+    assert re.search(rb"(?m)^To: ana@example\.com\r?$", raw), raw[:400]
+    assert mail["From"].addresses[0].addr_spec == "avisos@cargasdelsur.example"
+    assert "TRK-O1" in mail["Subject"] and b"Ana" not in raw
+    path, link = confirmation_link(mailbox, "ana@example.com")
+    # When a link scanner opens the link (GET): a page with a button, and nothing changes
+    scanned = api.http.get(link)
+    assert scanned.status_code == 200 and 'method="post"' in scanned.body.decode()
+    assert sweep(tenant).queued == 0
+    [waiting] = body(api.http.get("/parcels/TRK-O1/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert waiting["awaiting_confirmation"] is True and waiting["active"] is False
+    # When Ana presses the button
+    path.unlink()
+    confirmed = confirm_by_link(api, link)
+    # Then she sees it is confirmed, and the parcel's latest status reaches her once
+    assert confirmed.status_code == 200 and "TRK-O1" in confirmed.body.decode()
+    assert sweep(tenant).sent == 1
+    [alert] = mailbox.wait_for(1)
+    assert envelope_recipients(alert) == ["ana@example.com"] and "En distribución" in alert["Subject"]
+    # And pressing it again changes nothing
+    assert confirm_by_link(api, link).status_code == 200
+    assert sweep(tenant).sent == 0
+    # When someone asks again for her address with another name
+    again = ask_for_alerts(api, tenant, "TRK-O1", "ana@example.com", "Gana")
+    # Then her confirmed subscription is renewed, with no e-mail and her name unchanged
+    assert again.status_code == 202 and body(again)["status"] == "renewed"
+    [sub] = body(api.http.get("/parcels/TRK-O1/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert sub["first_name"] == "Ana" and sub["active"] is True
+    assert deliver_outboxes()["sent"] == 0
+
+
+def test_an_unconfirmed_subscription_lapses_after_48_hours(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given someone asked for alerts for Ana and the confirmation e-mail arrived
+    issue(api, tenant, "TRK-O2")
+    assert ask_for_alerts(api, tenant, "TRK-O2", "ana@example.com").status_code == 202
+    deliver_outboxes()
+    _, link = confirmation_link(mailbox, "ana@example.com")
+    # When she presses its button 48 hours and a minute later
+    clock.set_now(T0 + timedelta(hours=48, minutes=1))
+    late = api.http.post(link, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"")
+    # Then the link has lapsed, and the parcel's novelties reach nobody
+    assert late.status_code == 410 and "expired" in body(late)["message"]
+    post_event(api, tenant, "TRK-O2", "ev-1", "DELIVERED", minutes=60 * 48 + 2)
+    assert sweep(tenant).queued == 0
+    [sub] = body(api.http.get("/parcels/TRK-O2/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert sub["active"] is False
+
+
+def test_public_subscribe_is_limited_per_parcel_per_address_and_per_client(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    for n in range(4):
+        issue(api, tenant, f"TRK-L{n}")
+    # Given ten addresses were subscribed to one parcel from the site
+    for n in range(10):
+        assert ask_for_alerts(api, tenant, "TRK-L0", f"p{n}@example.com").status_code == 202
+    # When an eleventh is asked for the same parcel
+    refused = ask_for_alerts(api, tenant, "TRK-L0", "p10@example.com")
+    # Then it is refused with 429 and a Retry-After up to the end of the hour's window
+    assert refused.status_code == 429, refused.body
+    assert "this parcel" in body(refused)["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    # When one address is asked for again and again (each asking re-sends the confirmation)
+    answers = [ask_for_alerts(api, tenant, "TRK-L1", "eve@example.com").status_code for _ in range(4)]
+    # Then the fourth confirmation within a day is refused
+    assert answers == [202, 202, 202, 429]
+    # When the same client keeps asking, for other parcels and addresses (15 requests so far)
+    more = [ask_for_alerts(api, tenant, "TRK-L2", f"q{n}@example.com").status_code for n in range(6)]
+    # Then its 21st request within the hour is refused
+    assert more == [202] * 5 + [429]
+    # And what was refused sent nothing: 10 + 3 + 5 confirmation e-mails in all
+    deliver_outboxes()
+    assert len(mailbox.wait_for(18)) == 18
+    # When the hour has passed, the client may ask again
+    clock.set_now(T0 + timedelta(hours=1))
+    assert ask_for_alerts(api, tenant, "TRK-L3", "r@example.com").status_code == 202
+
+
+# --- links name one subscription, and only POST changes it (issue 8, item 9) ----------------
+
+
+def test_an_old_unsubscribe_link_does_not_cancel_a_newer_subscription(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given Ana unsubscribed through the link of an alert, then subscribed again (and confirmed)
+    old = unsubscribe_token(alert_for(api, tenant, mailbox, "TRK-U4"))
+    one_click = {"Content-Type": "application/x-www-form-urlencoded"}
+    first = api.http.post(
+        f"/public/unsubscribe?token={old}", headers=one_click, body=b"List-Unsubscribe=One-Click"
+    )
+    assert first.status_code == 200
+    mailbox.clear()
+    subscribe(api, tenant, "TRK-U4", "ana@example.com")
+    # When the old link is used again (a forwarded e-mail, a scanner replaying the one-click POST)
+    again = api.http.post(
+        f"/public/unsubscribe?token={old}", headers=one_click, body=b"List-Unsubscribe=One-Click"
+    )
+    # Then it cancels nothing: the new subscription still gets the next alert
+    assert again.status_code == 404 and "no longer exists" in body(again)["message"]
+    post_event(api, tenant, "TRK-U4", "ev-2", "DELIVERED", minutes=2)
+    assert sweep(tenant).sent == 1
+    # And the new alert's own link does cancel it
+    new = unsubscribe_token(mailbox.wait_for(1)[0])
+    assert new != old
+    assert api.http.post(f"/public/unsubscribe?token={new}", headers=one_click, body=b"").status_code == 200
+
+
+def test_unsubscribe_links_expire_and_a_confirmation_link_cannot_unsubscribe(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given Ana's alert carries an unsubscribe link, and Beto's confirmation e-mail a confirm link
+    token = unsubscribe_token(alert_for(api, tenant, mailbox, "TRK-U5"))
+    assert ask_for_alerts(api, tenant, "TRK-U5", "beto@example.com").status_code == 202
+    deliver_outboxes()
+    _, link = confirmation_link(mailbox, "beto@example.com")
+    one_click = {"Content-Type": "application/x-www-form-urlencoded"}
+    # When the confirm link's token is posted to the unsubscribe route
+    confirm_token = link.split("token=", 1)[1]
+    misused = api.http.post(f"/public/unsubscribe?token={confirm_token}", headers=one_click, body=b"")
+    # Then it is refused naming the token
+    assert misused.status_code == 422 and body(misused)["field"] == "token"
+    # When Ana's link is used 30 days after her subscription ended
+    clock.set_now(T0 + timedelta(days=60, minutes=1))
+    late = api.http.post(f"/public/unsubscribe?token={token}", headers=one_click, body=b"")
+    # Then it has expired
+    assert late.status_code == 410 and "expired" in body(late)["message"]
 
 
 # --- staff follow-up management (T6.4, T7) ------------------------------------------------
@@ -201,7 +374,7 @@ def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: d
     assert body(response)["working"] is True
     # When an alert is swept
     issue(api, tenant, "TRK-SES")
-    subscribe(api, tenant, "TRK-SES", "ses-reader@example.com")
+    staff_subscribe(api, tenant, "TRK-SES", "ses-reader@example.com")
     post_event(api, tenant, "TRK-SES", "ev-1", "DELIVERED", minutes=1, observation="En mano")
     assert sweep(tenant).sent == 1
     # Then SES (moto) holds the raw message, with its plain-text part and the unsubscribe header
@@ -398,6 +571,38 @@ BAD_INPUTS: list[tuple[str, str, str, Any, str]] = [
         "/public/{company}/parcels/TRK-B1/subscriptions",
         {"first_name": "Ana\r\nBcc: x@example.com", "last_name": "B", "email": "a@example.com"},
         "first_name",
+    ),
+    (
+        "public",
+        "POST",
+        "/public/{company}/parcels/TRK-B1/subscriptions",
+        {
+            "first_name": "Hola Gana un premio en http://premio.example",
+            "last_name": "B",
+            "email": "a@example.com",
+        },
+        "first_name",
+    ),
+    (
+        "public",
+        "POST",
+        "/public/{company}/parcels/TRK-B1/subscriptions",
+        {"first_name": "Ana", "last_name": "www.premio.example", "email": "a@example.com"},
+        "last_name",
+    ),
+    (
+        "public",
+        "POST",
+        "/public/{company}/parcels/TRK-B1/subscriptions",
+        {"first_name": "Ana", "last_name": "\u202eoidemerp", "email": "a@example.com"},
+        "last_name",
+    ),
+    (
+        "public",
+        "POST",
+        "/public/{company}/parcels/TRK-B1/subscriptions",
+        {"first_name": "Ana", "last_name": "B", "email": "a@example.com", "phone": "12345"},
+        "phone",
     ),
     (
         "staff",

@@ -160,14 +160,20 @@ def test_subscriptions_expire_through_ttl(template: Json) -> None:
     # Given the tables
     tables = tables_by_name(template)
     # Then the subscriptions table deletes items by their "expires" attribute; so does the outbox
-    # table (its rate-limit window counters) and the password-attempts table (wrong bulk-send
-    # passwords and lockouts), and no other table has TTL
+    # table (its rate-limit window counters), the password-attempts table (wrong bulk-send
+    # passwords and lockouts) and the rate-limits table (public subscribe limits), and no other
+    # table has TTL
     assert tables[PREFIX + "subscriptions"]["TimeToLiveSpecification"] == {
         "AttributeName": "expires",
         "Enabled": True,
     }
     with_ttl = {name for name, t in tables.items() if "TimeToLiveSpecification" in t}
-    assert with_ttl == {PREFIX + "subscriptions", PREFIX + "outboxes", PREFIX + "password-attempts"}
+    assert with_ttl == {
+        PREFIX + "subscriptions",
+        PREFIX + "outboxes",
+        PREFIX + "password-attempts",
+        PREFIX + "rate-limits",
+    }
 
 
 def test_tracking_sweep_runs_every_minute(template: Json) -> None:

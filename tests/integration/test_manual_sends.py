@@ -450,7 +450,12 @@ def test_a_tampered_or_tracking_unsubscribe_token_is_refused_naming_the_token(
     put_client(api, company, "CLI-9")
     token = unsubscribe_token(company.company_id, "CLI-9")
     # When the token is altered, or a tracking alert's token is used, or none is given
-    for bad in (token[:-2] + "xx", tracking_token(company.company_id, "TRK-1", "sub-1")):
+    from datetime import datetime, timezone
+
+    tracking = tracking_token(
+        company.company_id, "TRK-1", "sub-1", "nonce", datetime(2026, 12, 1, tzinfo=timezone.utc)
+    )
+    for bad in (token[:-2] + "xx", tracking):
         answer = api.http.post(
             f"/public/manual-sends/unsubscribe?token={bad}",
             headers={"Content-Type": "application/x-www-form-urlencoded"},

@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.conftest import Tenant, body, deliver_outboxes
-from tests.integration.tracking_steps import T0, issue, post_event, subscribe, sweep, track
+from tests.integration.tracking_steps import T0, issue, post_event, staff_subscribe, subscribe, sweep, track
 
 
 def text_of(message: Any) -> str:
@@ -26,7 +26,7 @@ def test_two_novelties_in_one_interval_send_one_email_with_the_latest(
 ) -> None:
     # Given a parcel with an issued waybill that Ana follows
     issue(api, tenant, "TRK-100")
-    assert subscribe(api, tenant, "TRK-100", "ana@example.com").status_code == 201
+    assert subscribe(api, tenant, "TRK-100", "ana@example.com").status_code == 202
     # When it goes out for delivery and is delivered within one interval, then the sweep runs
     post_event(api, tenant, "TRK-100", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
     post_event(api, tenant, "TRK-100", "ev-2", "DELIVERED", minutes=5, observation="Recibió el portero")
@@ -138,7 +138,8 @@ def test_expired_subscription_gets_nothing_and_resubscribing_renews(
 ) -> None:
     # Given Ana subscribed at T0
     issue(api, tenant, "TRK-400")
-    first = body(subscribe(api, tenant, "TRK-400", "ana@example.com"))
+    subscribe(api, tenant, "TRK-400", "ana@example.com")
+    [first] = body(api.http.get("/parcels/TRK-400/subscriptions", headers=tenant.staff_headers()))["items"]
     assert first["expires_at"].startswith((T0 + timedelta(days=30)).date().isoformat())
     # When the clock moves 30 days and 1 minute and a novelty arrives
     clock.set_now(T0 + timedelta(days=30, minutes=1))
@@ -146,8 +147,9 @@ def test_expired_subscription_gets_nothing_and_resubscribing_renews(
     # Then the sweep sends nothing (DynamoDB's TTL has not deleted the item, reads filter it)
     assert sweep(tenant).sent == 0
     assert mailbox.messages() == []
-    # When she asks again and the parcel moves on
-    renewed = body(subscribe(api, tenant, "TRK-400", "ana@example.com"))
+    # When she asks again (and confirms again: it had lapsed) and the parcel moves on
+    subscribe(api, tenant, "TRK-400", "ana@example.com")
+    [renewed] = body(api.http.get("/parcels/TRK-400/subscriptions", headers=tenant.staff_headers()))["items"]
     assert renewed["expires_at"].startswith((T0 + timedelta(days=60)).date().isoformat())
     post_event(api, tenant, "TRK-400", "ev-2", "DELIVERED", minutes=60 * 24 * 30 + 2)
     # Then she receives the alert
@@ -228,11 +230,11 @@ def test_two_concurrent_sweeps_send_each_alert_exactly_once(
 
     from chalicelib.tracking.sweep import sweep_company
 
-    # Given 20 parcels, each followed by two people, each with a pending novelty
+    # Given 20 parcels, each followed by two people (subscribed by staff), each with a pending novelty
     for n in range(20):
         issue(api, tenant, f"TRK-7{n:02d}")
-        subscribe(api, tenant, f"TRK-7{n:02d}", f"a{n}@example.com")
-        subscribe(api, tenant, f"TRK-7{n:02d}", f"b{n}@example.com")
+        staff_subscribe(api, tenant, f"TRK-7{n:02d}", f"a{n}@example.com")
+        staff_subscribe(api, tenant, f"TRK-7{n:02d}", f"b{n}@example.com")
         post_event(api, tenant, f"TRK-7{n:02d}", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
     # When two sweeps run at once
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -287,14 +289,14 @@ def test_wrong_smtp_password_is_retried_with_backoff_then_failed_with_the_server
 ) -> None:
     from chalicelib.messaging.delivery import MAX_ATTEMPTS, wake_due_outboxes
 
-    # Given the sender password was changed to a wrong one
+    # Given Ana follows a parcel, then the sender password was changed to a wrong one
+    issue(api, tenant, "TRK-900")
+    subscribe(api, tenant, "TRK-900", "ana@example.com")
     api.http.put(
         "/sender-accounts/tracking/password",
         headers=tenant.admin_headers(),
         body=json.dumps({"password": "nope"}),
     )
-    issue(api, tenant, "TRK-900")
-    subscribe(api, tenant, "TRK-900", "ana@example.com")
     post_event(api, tenant, "TRK-900", "ev-1", "IN_TRANSIT", minutes=1)
     # When the sweep runs
     report = sweep(tenant)
@@ -516,3 +518,142 @@ def test_list_unsubscribe_goes_on_the_wire_as_one_unfolded_angle_bracketed_url(
     following = raw.split(line + b"\r\n", 1)[1]
     assert not following.startswith((b" ", b"\t")), "the header must not be folded"
     assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+
+
+# --- followers never grow the parcel item (issue 8, item 2) --------------------------------
+
+
+def parcel_item_size(tenant: Tenant, tracking_id: str) -> int:
+    """The stored parcel item's size in bytes, roughly as DynamoDB counts it (names + values)."""
+    from chalicelib.aws import client
+    from chalicelib.store.tables import bind
+
+    item = client("dynamodb").get_item(
+        TableName=bind() + "parcels",
+        Key={"parcel_key": {"S": f"{tenant.company_id}#{tracking_id}"}},
+        ConsistentRead=True,
+    )["Item"]
+    return len(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+
+
+def test_fifty_followers_with_long_names_leave_the_parcel_small_and_the_51st_is_refused(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a parcel followed by one person
+    issue(api, tenant, "TRK-F1")
+    long = "Bartolomé " * 8  # 80 characters
+    staff_subscribe(api, tenant, "TRK-F1", "f0@example.com", first_name=long.strip(), last_name=long.strip())
+    one_follower = parcel_item_size(tenant, "TRK-F1")
+    # When 49 more with long names follow it
+    for n in range(1, 50):
+        staff_subscribe(
+            api, tenant, "TRK-F1", f"f{n}@example.com", first_name=long.strip(), last_name=long.strip()
+        )
+    # Then the parcel item did not grow with them
+    assert parcel_item_size(tenant, "TRK-F1") <= one_follower + 8
+    # When a 51st is asked for, by staff or from the site
+    refused = api.http.post(
+        "/parcels/TRK-F1/subscriptions",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"first_name": "Uno", "last_name": "Más", "email": "f50@example.com"}),
+    )
+    public = subscribe(api, tenant, "TRK-F1", "f51@example.com")
+    # Then both are refused with 409 naming the limit, and renewing one of the 50 still works
+    assert refused.status_code == 409 and "50 subscriptions" in body(refused)["message"]
+    assert public.status_code == 409 and "50 subscriptions" in body(public)["message"]
+    staff_subscribe(api, tenant, "TRK-F1", "f7@example.com")
+    # And the carrier's status event is stored, and the sweep alerts all 50 once
+    post_event(api, tenant, "TRK-F1", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    assert sweep(tenant).sent == 50
+    assert sorted(r for m in mailbox.wait_for(50) for r in envelope_recipients(m)) == sorted(
+        f"f{n}@example.com" for n in range(50)
+    )
+
+
+def test_ten_concurrent_subscribes_to_one_parcel_all_succeed(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.tracking.subscriptions import Subscriber
+    from chalicelib.tracking.subscriptions import subscribe as subscribe_use_case
+
+    # Given a parcel that moved, and a sweep-free moment
+    issue(api, tenant, "TRK-F2")
+    post_event(api, tenant, "TRK-F2", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+
+    # When ten people are subscribed to it at the same instant (what the route calls)
+    def one(n: int) -> str:
+        who = Subscriber("Ana", "García", f"c{n}@example.com")
+        return subscribe_use_case(tenant.company_id, "TRK-F2", who, source="staff").subscription.email
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        emails = list(pool.map(one, range(10)))
+    # Then every one succeeded and is listed active, and the latest status reaches each once
+    assert sorted(emails) == sorted(f"c{n}@example.com" for n in range(10))
+    subs = body(api.http.get("/parcels/TRK-F2/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert len(subs) == 10 and all(s["active"] for s in subs)
+    assert sweep(tenant).sent == 10
+    assert sweep(tenant).sent == 0
+
+
+# --- names reach the To header only when they pass a strict check (issue 8, item 1) ----------
+
+
+def test_a_name_that_fails_the_strict_check_is_kept_out_of_the_to_header(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a clerk typed one follower's name with a web address, and another's plainly
+    issue(api, tenant, "TRK-N1")
+    staff_subscribe(
+        api, tenant, "TRK-N1", "beto@example.com", first_name="Gana ya", last_name="premio.example"
+    )
+    staff_subscribe(
+        api, tenant, "TRK-N1", "ana@example.com", first_name="Ana María", last_name="O'Neil-García"
+    )
+    # When an alert is swept
+    post_event(api, tenant, "TRK-N1", "ev-1", "DELIVERED", minutes=1)
+    assert sweep(tenant).sent == 2
+    # Then Beto's e-mail is addressed to the bare address, Ana's with her name
+    mails = {envelope_recipients(m)[0]: m for m in mailbox.wait_for(2)}
+    assert mails["beto@example.com"]["To"].addresses[0].display_name == ""
+    assert str(mails["beto@example.com"]["To"]) == "beto@example.com"
+    assert mails["ana@example.com"]["To"].addresses[0].display_name == "Ana María O'Neil-García"
+
+
+# --- SMS alerts for followers who gave a phone (issue 8, item 18) ---------------------------
+
+
+def test_a_follower_with_a_phone_gets_the_alert_by_sms_too_while_sms_is_on(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, local_aws: dict[str, str]
+) -> None:
+    import requests
+
+    def sms_to(number: str) -> list[str]:
+        data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+        return [sms["message"] for sms in data["sns"]["SMS"] if sms["phone_number"] == number]
+
+    # Given Ana follows a parcel with her mobile as people write it, Beto without a phone,
+    # and the company's SMS service is off
+    issue(api, tenant, "TRK-P1")
+    staff_subscribe(api, tenant, "TRK-P1", "ana@example.com", phone="011 15-4123-9876")
+    staff_subscribe(api, tenant, "TRK-P1", "beto@example.com")
+    post_event(api, tenant, "TRK-P1", "ev-1", "IN_TRANSIT", minutes=1)
+    # When the sweep runs: e-mails only
+    assert sweep(tenant).sent == 2
+    assert sms_to("+5491141239876") == []
+    # When the admin switches SMS on (Amazon SNS) and the parcel moves again
+    saved = api.http.put(
+        "/sms/settings", headers=tenant.admin_headers(), body=json.dumps({"enabled": True, "provider": "sns"})
+    )
+    assert saved.status_code == 200, saved.body
+    post_event(api, tenant, "TRK-P1", "ev-2", "OUT_FOR_DELIVERY", minutes=2)
+    report = sweep(tenant)
+    # Then each gets the e-mail, and Ana also one SMS with the template's SMS text, in E.164
+    assert report.queued == 3 and report.sent == 3
+    [text] = sms_to("+5491141239876")
+    assert text.startswith("Cargas del Sur: su envío TRK-P1 está En distribución. Baja: http")
+    assert "/public/unsubscribe?token=" in text
+    # And a second sweep sends no SMS again
+    assert sweep(tenant).sent == 0
+    assert len(sms_to("+5491141239876")) == 1

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from chalice.test import Client
 
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.conftest import Tenant, body, deliver_outboxes
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -51,12 +54,71 @@ def post_event(
     return response
 
 
-def subscribe(api: Client, tenant: Tenant, tracking_id: str, email: str, first_name: str = "Ana") -> Any:
+def ask_for_alerts(
+    api: Client, tenant: Tenant, tracking_id: str, email: str, first_name: str = "Ana", **extra: Any
+) -> Any:
+    """The end customer fills in the tracking site's form (nothing more)."""
     return api.http.post(
         f"/public/{tenant.company_id}/parcels/{tracking_id}/subscriptions",
         headers={"Content-Type": "application/json"},
-        body=json.dumps({"first_name": first_name, "last_name": "García", "email": email}),
+        body=json.dumps({"first_name": first_name, "last_name": "García", "email": email, **extra}),
     )
+
+
+def confirmation_link(mailbox: MailCatcher, email: str) -> tuple[Path, str]:
+    """The caught confirmation e-mail to ``email`` and the path of its link (after the host)."""
+    for path, message in zip(mailbox.files(), mailbox.messages(), strict=False):
+        if envelope_recipients(message) != [email]:
+            continue
+        found = re.search(
+            r"https?://[^/\s]+(/public/subscriptions/confirm\?token=[\w.\-]+)", text_of(message)
+        )
+        if found:
+            return path, found.group(1)
+    raise AssertionError(f"no confirmation e-mail to {email}")
+
+
+def confirm_by_link(api: Client, link: str) -> Any:
+    """What a person does with the link: open the page (which changes nothing), press its button."""
+    page = api.http.get(link)
+    assert page.status_code == 200, page.body
+    assert 'method="post"' in page.body.decode()
+    return api.http.post(
+        link, headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}, body=""
+    )
+
+
+def subscribe(api: Client, tenant: Tenant, tracking_id: str, email: str, first_name: str = "Ana") -> Any:
+    """Ask for alerts and, as the person would, confirm through the link in the e-mail that
+    arrives (then delete that e-mail, so the mailbox holds what the tests look at: alerts)."""
+    response = ask_for_alerts(api, tenant, tracking_id, email, first_name)
+    if (
+        response.status_code != 202
+        or body(response)["status"] != "confirmation_sent"
+        or tenant.mailbox is None
+    ):
+        return response
+    deliver_outboxes()
+    path, link = confirmation_link(tenant.mailbox, email)
+    confirmed = confirm_by_link(api, link)
+    assert confirmed.status_code == 200, confirmed.body
+    path.unlink()
+    return response
+
+
+def staff_subscribe(api: Client, tenant: Tenant, tracking_id: str, email: str, **extra: Any) -> Any:
+    """A clerk subscribes someone by hand (T6.4): no confirmation needed."""
+    response = api.http.post(
+        f"/parcels/{tracking_id}/subscriptions",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"first_name": "Ana", "last_name": "García", "email": email, **extra}),
+    )
+    assert response.status_code == 201, response.body
+    return response
+
+
+def text_of(message: Any) -> str:
+    return str(message.get_body(preferencelist=("plain",)).get_content())
 
 
 def track(api: Client, tenant: Tenant, tracking_id: str) -> Any:

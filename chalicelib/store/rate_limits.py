@@ -1,0 +1,31 @@
+"""Fixed-window counters for limits on anonymous requests (public tracking subscriptions).
+
+Each (limit, key, window) is one item; a hit is one conditional update that adds 1 while the
+count is under the limit, so concurrent requests never overshoot. Items expire by TTL, a month
+after their window (tiny items; a short TTL would let DynamoDB delete a window still counted
+when a frozen test clock lags behind DynamoDB's own).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.store.models import RateLimitModel
+from chalicelib.store.tables import bind
+
+
+def hit(limit_key: str, limit: int, window_end: datetime) -> bool:
+    """Count one hit against ``limit_key``; False (nothing counted) when the window is full."""
+    bind()
+    try:
+        RateLimitModel(limit_key).update(
+            actions=[RateLimitModel.hits.add(1), RateLimitModel.expires.set(window_end + timedelta(days=30))],
+            condition=RateLimitModel.hits.does_not_exist() | (RateLimitModel.hits < limit),
+        )
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
