@@ -25,7 +25,11 @@ IDENTITY = LocalIdentity()
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[dict[str, str]]:
     """DynamoDB Local and a moto server for the whole run, with the environment pointing at them."""
-    with local_aws_engines(table_prefix="pregon-test-", jwks_json=IDENTITY.jwks_json()) as env:
+    # TTL off: the tests' clock is frozen in November 2026, and DynamoDB Local deletes expired
+    # items by the real date (every read filters expired items itself, as on AWS).
+    with local_aws_engines(
+        table_prefix="pregon-test-", jwks_json=IDENTITY.jwks_json(), expire_items=False
+    ) as env:
         yield env
 
 

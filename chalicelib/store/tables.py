@@ -48,14 +48,17 @@ def base_table_names() -> dict[type[Model], str]:
     return dict(_BASE_NAMES)
 
 
-def create_tables() -> None:
-    """Create every table that does not exist yet, with its TTL (local stack and tests)."""
+def create_tables(*, expire_items: bool = True) -> None:
+    """Create every table that does not exist yet, with its TTL (local stack and tests).
+
+    ``expire_items=False`` leaves TTL off: tests freeze the clock in the past, and DynamoDB Local
+    would delete by the real date items whose expiry the frozen clock has not reached."""
     bind()
     for model in models.ALL_MODELS:
         if not model.exists():
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
         ttl_attribute = _TTL.get(model)
-        if ttl_attribute:
+        if ttl_attribute and expire_items:
             client: Any = model._get_connection().connection.client
             status = client.describe_time_to_live(TableName=model.Meta.table_name)
             if status["TimeToLiveDescription"]["TimeToLiveStatus"] not in ("ENABLED", "ENABLING"):

@@ -27,10 +27,15 @@ def reset_process_caches() -> None:
 
 @contextmanager
 def local_aws(
-    *, table_prefix: str, jwks_json: str, extra: dict[str, str] | None = None
+    *,
+    table_prefix: str,
+    jwks_json: str,
+    extra: dict[str, str] | None = None,
+    expire_items: bool = True,
 ) -> Iterator[dict[str, str]]:
     """Start both engines, export the environment, create the tables; yields the environment
-    plus ``moto`` (moto's endpoint, e.g. to read back sent SES mail and SNS SMS)."""
+    plus ``moto`` (moto's endpoint, e.g. to read back sent SES mail and SNS SMS). Tests that
+    freeze the clock pass ``expire_items=False`` (see :func:`create_tables`)."""
     with DynamoDBLocal() as dynamodb, MotoServer() as moto:
         env = {
             "AWS_ACCESS_KEY_ID": "test",
@@ -66,5 +71,5 @@ def local_aws(
         ensure_local_resources()
         from chalicelib.store.tables import create_tables
 
-        create_tables()
+        create_tables(expire_items=expire_items)
         yield env | {"moto": moto.endpoint}
