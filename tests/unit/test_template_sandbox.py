@@ -150,3 +150,94 @@ def test_every_type_has_a_default_that_renders_with_its_sample_data(key: str, la
     assert rendered.subject and rendered.text.strip() and f'lang="{language}"' in rendered.html
     assert "\n" not in rendered.subject
     assert "Cargas del Sur" in rendered.text and "Cargas del Sur" in rendered.html
+
+
+# Issue 8, item 5: values that are small in memory but huge as text, and formats that ask for
+# huge widths, are refused *before* they become text: quickly and without a big allocation.
+_NESTED = "".join(
+    f"{{% set {name} = [{', '.join([inner] * 10)}] %}}"
+    for name, inner in zip("bcdefgh", "abcdefg", strict=False)
+)
+_SHARED = "{% set a = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1] %}" + _NESTED  # h is 10^8 ones as text
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ([[1]*199999]*2000)|string|length }}",
+        "{{ '%.*f' % (500000000, 1) }}",
+        "{{ '%.500000000f' % 1 }}",
+        "{{ '{:.500000000f}'.format(1) }}",
+        "{{ '%.*f'|format(500000000, 1) }}",
+        "{{ ('{0:.99999f}' * 16000).format(1)|length }}",
+        _SHARED + "{{ h|string|length }}",
+        _SHARED + "{{ h|tojson|length }}",
+        _SHARED + "{{ h|join|length }}",
+        _SHARED + "{{ h|pprint|length }}",
+        _SHARED + "{{ h|list|sum(start=[])|length }}",
+        _SHARED + "{{ h }}",
+        _SHARED + "{{ h ~ '' }}",
+        _SHARED + "{{ '%s' % [h] }}",
+        _SHARED + "{{ '{}'.format(h) }}",
+        _SHARED + "{% for x in h %}{{ x|string|length }}{% endfor %}",
+        "{{ (['a'] * 30000)|join('x' * 100000) }}",
+        "{{ ('a\\n' * 50000)|indent('x' * 100000)|length }}",
+        "{{ ('\\t' * 100000).expandtabs(100000)|length }}",
+        "{{ ('ab' * 1000).translate({97: 'x' * 100000})|length }}",
+        "{{ [1]|batch(100000000, 'x')|list|length }}",
+        "{{ [1]|slice(100000000)|list|length }}",
+        "{{ ('x' * 199999)|wordwrap(1)|length }}",
+        "{% set ns = namespace(x=2**255) %}{% for i in range(30) %}{% set ns.x = ns.x * ns.x %}{% endfor %}",
+    ],
+)
+def test_resource_bombs_are_refused_before_they_allocate(source: str) -> None:
+    # Given a template built to make one huge string in a single C-level operation
+    import tracemalloc
+
+    render_untrusted(("Hola", "Hola", "Hola"), {})  # warm up Jinja, outside the measure
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        # When it renders
+        error = refusal(source)
+    finally:
+        elapsed = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    # Then it is refused naming the part, well within a second and without a big allocation
+    assert "longer than" in error["message"] or "may" in error["message"] or "bits" in error["message"]
+    assert elapsed < 1.0, elapsed
+    assert peak < 50_000_000, peak
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        "{{ ([[1]*199999]*2000)|string|length }}",
+        "{{ '%.*f' % (500000000, 1) }}",
+        "{% for i in range(10**9) %}{% endfor %}",
+        "{{ 'x'|center(10**9) }}",
+        "{{ '{:>{}}'.format('x', 10**9) }}",
+    ],
+)
+def test_a_bomb_in_a_branch_the_sample_does_not_take_is_refused(bomb: str) -> None:
+    # Given a bomb hidden behind a condition the sample data never meets
+    source = "Hola\n{% if client.name == 'nobody' %}\n" + bomb + "\n{% endif %}"
+    # When the template is checked / Then it is refused, naming the part and the line
+    error = refusal(source, part="html", variables={"client": {"name": "Ana"}})
+    assert error["message"].startswith("line 3: ")
+
+
+def test_reasonable_values_still_format_and_print() -> None:
+    # Given data and formats well within the limits
+    items = [{"n": i, "name": f"item {i}"} for i in range(500)]
+    source = (
+        "{{ items|length }} {{ (items|map(attribute='n')|sum) }} {{ '%.2f' % 3.14159 }} "
+        "{{ '{:>8}'.format('x') }}|{{ '%*d' % (5, 42) }} {{ [1, 2]|tojson }} {{ ('a' * 150000)|length }}"
+        "{{ (items|map(attribute='name')|join(', '))|length }} {{ ('x' * 5000)|wordwrap(79)|length }}"
+    )
+    # When it renders / Then it renders as before
+    rendered = render_untrusted(("s", source, "h"), {"items": items})
+    assert rendered.text == "500 124750 3.14        x|   42 [1, 2] 150000" + str(
+        len(", ".join(f"item {i}" for i in range(500)))
+    ) + " " + str(5000 + 5000 // 79)
