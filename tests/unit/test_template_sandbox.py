@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -241,3 +242,52 @@ def test_reasonable_values_still_format_and_print() -> None:
     assert rendered.text == "500 124750 3.14        x|   42 [1, 2] 150000" + str(
         len(", ".join(f"item {i}" for i in range(500)))
     ) + " " + str(5000 + 5000 // 79)
+
+
+def _sparse(value: Any, *, drop: bool) -> Any:
+    """The sample data with every optional value None (or left out), keeping one list item."""
+    if isinstance(value, dict):
+        if drop:
+            return {k: _sparse(v, drop=drop) for k, v in value.items() if isinstance(v, dict | list)}
+        return {k: _sparse(v, drop=drop) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sparse(item, drop=drop) for item in value[:1]]
+    return None
+
+
+@pytest.mark.parametrize("drop", [False, True], ids=["none", "missing"])
+@pytest.mark.parametrize("language", ["es", "en"])
+@pytest.mark.parametrize("key", sorted(MESSAGE_TYPES))
+def test_no_default_template_prints_a_missing_value(key: str, language: str, drop: bool) -> None:
+    from chalicelib.messaging.templates import _default_channels
+    from chalicelib.rendering.sms import render_sms
+
+    # Given the shipped default of a type, and data where every optional value is None or missing
+    # (a pickup without address or date, a client without a name, ...)
+    kind = MESSAGE_TYPES[key]
+    data = _sparse(kind.sample_data(), drop=drop)
+    # When every part renders: subject, text, html, SMS and push
+    rendered = render_untrusted(default_template(key, language), data)
+    channels = [render_sms(p, kind.sms_values(data)) for p in _default_channels(key, language) if p]
+    # Then no part shows "None", nor the empty brackets a missing value would leave
+    for part in [rendered.subject, rendered.text, rendered.html, *channels]:
+        assert "None" not in part, part
+        assert "()" not in part, part
+    # And an e-mail to someone without a name greets without a gap ("Hola:", not "Hola :")
+    for part in (rendered.text, rendered.html):
+        assert not re.search(r"(Hola|Hello|Estimados|Dear) [:,]", part), part
+
+
+def test_a_pickup_without_address_or_date_prints_only_its_tracking_id() -> None:
+    # Given confirmed pickups, one without address or date (issue 8, item 17)
+    data = MESSAGE_TYPES["pickups_confirmed"].sample_data()
+    data["confirmed"] = [
+        {"tracking_id": "CDS-1", "address": None, "date": None},
+        {"tracking_id": "CDS-2", "address": "Av. Colón 1234", "date": "2026-11-03"},
+    ]
+    # When the default e-mail renders
+    rendered = render_untrusted(default_template("pickups_confirmed", "es"), data)
+    # Then the sparse pickup is listed by its tracking id alone
+    assert "- CDS-1\n- CDS-2: Av. Colón 1234 (2026-11-03)" in rendered.text
+    assert "<td>CDS-1</td>" in rendered.html.replace(' style="padding: 4px 12px 4px 0;"', "")
+    assert "None" not in rendered.text + rendered.html
