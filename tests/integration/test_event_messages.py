@@ -444,3 +444,28 @@ def test_confirmed_pickups_come_in_one_email_saying_which_and_how_many(
     # An empty list is refused naming the field
     empty = post(api, back_office, "pickups-confirmed", event | {"event_id": "pc-2", "pickups": []})
     assert empty.status_code == 422 and body(empty)["field"] == "pickups"
+
+
+def test_a_pickup_without_address_or_date_prints_no_none(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given confirmed pickups, one of which has neither address nor date (issue 8, item 17)
+    put_client(api, back_office)
+    event = {
+        "event_id": "pc-none",
+        "client_id": CLIENT,
+        "pickups": [
+            {"tracking_id": "CDS-000130"},
+            {"tracking_id": "CDS-000131", "address": "San Martín 56, Córdoba", "date": "2026-11-03"},
+        ],
+    }
+    # When the back office posts them and the outbox delivers the e-mail
+    assert post(api, back_office, "pickups-confirmed", event).status_code == 202
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    # Then the e-mail the SMTP server received shows no "None": the sparse pickup by its id alone
+    raw = mailbox.files()[0].read_bytes()
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert b"None" not in raw and "None" not in text + html
+    assert "- CDS-000130\r\n- CDS-000131: San Martín 56, Córdoba (2026-11-03)" in text
