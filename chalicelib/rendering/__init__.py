@@ -36,7 +36,7 @@ from types import ModuleType
 from typing import Any
 
 from jinja2 import nodes
-from jinja2.compiler import CodeGenerator, Frame
+from jinja2.compiler import CodeGenerator, Frame, operators
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -299,6 +299,28 @@ class _BudgetedCodeGenerator(CodeGenerator):
             self.write("), ")
         self.write(")))")
 
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        # ``==``, ``<`` and ``in`` walk nested values in C: bound their operands first.
+        self.write("(environment.textable(")
+        self.visit(node.expr, frame)
+        self.write(")")
+        for operand in node.ops:
+            self.write(f" {operators[operand.op]} environment.textable(")
+            self.visit(operand.expr, frame)
+            self.write(")")
+        self.write(")")
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        # A key is hashed in C, however deeply it nests: bound it first.
+        self.write("{")
+        for item in node.items:
+            self.write("environment.textable(")
+            self.visit(item.key, frame)
+            self.write("): ")
+            self.visit(item.value, frame)
+            self.write(", ")
+        self.write("}")
+
     def _output_const_repr(self, group: Iterable[Any]) -> str:
         return f"environment.emitted({super()._output_const_repr(group)})"
 
@@ -359,6 +381,18 @@ def _capped_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any
     return update_wrapper(capped, function)
 
 
+def _capped_test(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A test (``is eq``, ``is in``...) compares in C: no value larger than a message goes in."""
+
+    def capped(*args: Any, **kwargs: Any) -> Any:
+        for value in [*args, *kwargs.values()]:
+            if not _is_jinja_context(value):
+                _require_text(value)
+        return function(*args, **kwargs)
+
+    return update_wrapper(capped, function)
+
+
 def _check_join(separator: Any, items: list[Any]) -> None:
     if len(str(separator)) * len(items) + sum(_expanded(i) for i in items) > MAX_OUTPUT_CHARS:
         raise _too_large()
@@ -390,6 +424,7 @@ class TenantSandbox(ImmutableSandboxedEnvironment):
         self.globals["range"] = capped_range
         self.globals.pop("lipsum", None)
         self.filters = {name: _capped_filter(name, f) for name, f in self.filters.items()}
+        self.tests = {name: _capped_test(f) for name, f in self.tests.items()}
         self.filters[LOOP_FILTER] = self.budgeted_iter
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
@@ -406,6 +441,11 @@ class TenantSandbox(ImmutableSandboxedEnvironment):
 
     def built(self, value: Any) -> Any:
         return _built(value)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(argument, tuple):  # hashed in C
+            _require_text(argument)
+        return super().getitem(obj, argument)
 
     def textable(self, value: Any) -> Any:
         """An operand of ``~``: refused before it becomes text when it would be too long."""

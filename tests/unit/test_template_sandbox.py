@@ -155,11 +155,23 @@ def test_every_type_has_a_default_that_renders_with_its_sample_data(key: str, la
 
 # Issue 8, item 5: values that are small in memory but huge as text, and formats that ask for
 # huge widths, are refused *before* they become text: quickly and without a big allocation.
-_NESTED = "".join(
-    f"{{% set {name} = [{', '.join([inner] * 10)}] %}}"
-    for name, inner in zip("bcdefgh", "abcdefg", strict=False)
-)
-_SHARED = "{% set a = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1] %}" + _NESTED  # h is 10^8 ones as text
+
+
+def _nested(name: str, brackets: str = "[]") -> str:
+    """``{name}8``: ten copies of ten copies ... of ten ones, eight levels deep, 10^8 ones as text
+    but a few hundred objects in memory."""
+    opening, closing = brackets
+    source = f"{{% set {name}0 = {opening}{', '.join(['1'] * 10)}{closing} %}}"
+    for level in range(1, 9):
+        items = ", ".join([f"{name}{level - 1}"] * 10)
+        source += f"{{% set {name}{level} = {opening}{items}{closing} %}}"
+    return source
+
+
+_SHARED = _nested("h") + "{% set h = h8 %}"
+# Equal but distinct copies (comparing walks 10^8 items in C), and tuples (hashing does).
+_TWINS = _nested("h") + _nested("k") + "{% set h = h8 %}{% set k = k8 %}"
+_TUPLES = _nested("h", "()") + "{% set h = h8 %}"
 
 
 @pytest.mark.parametrize(
@@ -181,6 +193,12 @@ _SHARED = "{% set a = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1] %}" + _NESTED  # h is 10^8 
         _SHARED + "{{ '%s' % [h] }}",
         _SHARED + "{{ '{}'.format(h) }}",
         _SHARED + "{% for x in h %}{{ x|string|length }}{% endfor %}",
+        _TUPLES + "{{ {h: 1} }}",
+        _TUPLES + "{{ {}[h] }}",
+        _TUPLES + "{{ h is sameas 1 }}",
+        _TWINS + "{{ h == k }}",
+        _TWINS + "{{ h is eq k }}",
+        _TWINS + "{% if h in [k] %}x{% endif %}",
         "{{ (['a'] * 30000)|join('x' * 100000) }}",
         "{{ ('a\\n' * 50000)|indent('x' * 100000)|length }}",
         "{{ ('\\t' * 100000).expandtabs(100000)|length }}",
