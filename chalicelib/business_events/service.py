@@ -424,13 +424,12 @@ def _decide_email(
     if not recipients:
         decision.skipped.append(SkippedRecipient("email", "the client has no e-mail address"))
         return
+    error: str | None = None
     try:
         template, rendered = render_for(company_id, message_type, variables)
     except ValidationFailed as exc:  # the company's template: a failed message, not a refused event
         error = f"the template cannot be rendered: {exc}"
         template, rendered = effective_template(company_id, message_type), RenderedMessage("", "", "")
-    else:
-        error = None
     attachments = attach() if attach else ()
     for address, name, contact_id in recipients:
         decision.messages.append(

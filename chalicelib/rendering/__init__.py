@@ -33,7 +33,7 @@ from decimal import Decimal
 from functools import lru_cache, update_wrapper
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame, operators
@@ -424,7 +424,7 @@ class TenantSandbox(ImmutableSandboxedEnvironment):
         self.globals["range"] = capped_range
         self.globals.pop("lipsum", None)
         self.filters = {name: _capped_filter(name, f) for name, f in self.filters.items()}
-        self.tests = {name: _capped_test(f) for name, f in self.tests.items()}
+        self.tests = {name: _capped_test(cast(Callable[..., Any], f)) for name, f in self.tests.items()}
         self.filters[LOOP_FILTER] = self.budgeted_iter
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
@@ -703,7 +703,7 @@ class _ConstantEvaluator:
             if node.dyn_args is not None or node.dyn_kwargs is not None:
                 raise _NotConstant
             args = [self.value(a) for a in node.args]
-            kwargs = {k.key: self.value(k.value) for k in node.kwargs}
+            kwargs: dict[str, Any] = {str(k.key): self.value(k.value) for k in node.kwargs}
             return env.call_filter(node.name, self.value(node.node), args, kwargs, eval_ctx=self.eval_ctx)
         if isinstance(node, nodes.Call):
             if node.dyn_args is not None or node.dyn_kwargs is not None:
@@ -715,7 +715,7 @@ class _ConstantEvaluator:
             else:
                 raise _NotConstant
             args = [self.value(a) for a in node.args]
-            kwargs = {k.key: self.value(k.value) for k in node.kwargs}
+            kwargs = {str(k.key): self.value(k.value) for k in node.kwargs}
             return env.call(self.context, function, *args, **kwargs)
         raise _NotConstant
 

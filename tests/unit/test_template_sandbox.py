@@ -160,7 +160,7 @@ def test_every_type_has_a_default_that_renders_with_its_sample_data(key: str, la
 def _nested(name: str, brackets: str = "[]") -> str:
     """``{name}8``: ten copies of ten copies ... of ten ones, eight levels deep, 10^8 ones as text
     but a few hundred objects in memory."""
-    opening, closing = brackets
+    opening, closing = brackets[0], brackets[1]
     source = f"{{% set {name}0 = {opening}{', '.join(['1'] * 10)}{closing} %}}"
     for level in range(1, 9):
         items = ", ".join([f"{name}{level - 1}"] * 10)
