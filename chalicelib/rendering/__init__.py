@@ -370,7 +370,7 @@ def _capped_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any
             if not isinstance(start, int | float | Decimal):
                 raise TemplateLimitExceeded("sum() may only add numbers")
         elif name == "wordwrap":
-            wrapstring = kwargs.get("wrapstring", values[4] if len(values) > 4 else None)
+            wrapstring = kwargs.get("wrapstring", values[3] if len(values) > 3 else None)
             if isinstance(wrapstring, str) and len(wrapstring) > 8:
                 raise TemplateLimitExceeded("wordwrap's wrapstring may be at most 8 characters")
             # Python's textwrap takes ~1 s for 100,000 one-letter lines.
