@@ -53,6 +53,8 @@ RENDER_SECONDS = 1.0
 
 MAX_PRODUCT_BITS = 4_096
 MAX_WRAPPED_CHARS = 20_000
+MAX_LINK_ATTRIBUTE_CHARS = 100
+MAX_JSON_INDENT = 8
 
 
 @dataclass(frozen=True)
@@ -365,6 +367,20 @@ def _capped_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any
             separator = kwargs.get("d", values[1] if len(values) > 1 else "")
             _check_join(separator, items)
             args = (*args[: len(args) - len(values)], items, *values[1:])
+        elif name == "tojson":
+            # every line of the JSON is indented: a wide indent multiplies its size
+            indent = kwargs.get("indent", values[1] if len(values) > 1 else None)
+            if _int(indent) and indent > MAX_JSON_INDENT:
+                raise TemplateLimitExceeded(f"tojson's indent may be at most {MAX_JSON_INDENT}")
+            if isinstance(indent, str) and len(indent) > MAX_JSON_INDENT:
+                raise TemplateLimitExceeded(f"tojson's indent may be at most {MAX_JSON_INDENT} characters")
+        elif name == "urlize":
+            # target and rel are copied into every link found
+            for extra in [*values[1:], *kwargs.values()]:
+                if isinstance(extra, str) and len(extra) > MAX_LINK_ATTRIBUTE_CHARS:
+                    raise TemplateLimitExceeded(
+                        f"urlize's target and rel may be at most {MAX_LINK_ATTRIBUTE_CHARS} characters"
+                    )
         elif name == "sum":
             start = kwargs.get("start", values[2] if len(values) > 2 else 0)
             if not isinstance(start, int | float | Decimal):

@@ -207,6 +207,9 @@ _TUPLES = _nested("h", "()") + "{% set h = h8 %}"
         "{{ [1]|slice(100000000)|list|length }}",
         "{{ ('x' * 199999)|wordwrap(1)|length }}",
         "{{ ('a ' * 9999)|wordwrap(1, True, 'x' * 100000)|length }}",
+        "{{ ('http://example.com ' * 10000)|urlize(none, false, 'x' * 100000)|length }}",
+        "{{ ([1] * 50000)|tojson(100000)|length }}",
+        "{{ ([1] * 50000)|tojson('x' * 100000)|length }}",
         "{% set ns = namespace(x=2**255) %}{% for i in range(30) %}{% set ns.x = ns.x * ns.x %}{% endfor %}",
     ],
 )
