@@ -208,7 +208,7 @@ def _containers_or_int(value: Any) -> bool:
 
 def _expanded(value: Any) -> int:
     """The length of a string, or the text size of anything else."""
-    return len(value) if isinstance(value, str) else text_size(value)
+    return len(value) if isinstance(value, str | bytes | bytearray) else text_size(value)
 
 
 # ``%`` conversions: flags, width and precision (``*`` takes them from the arguments).
@@ -423,7 +423,10 @@ def _is_jinja_context(value: Any) -> bool:
 
 
 def _check_replace(value: Any, old: Any, new: Any) -> None:
-    text, old_text, new_text = str(value), str(old), str(new)
+    if isinstance(value, bytes | bytearray) and isinstance(old, bytes) and isinstance(new, bytes):
+        text, old_text, new_text = value.decode("latin-1"), old.decode("latin-1"), new.decode("latin-1")
+    else:
+        text, old_text, new_text = str(value), str(old), str(new)
     count = text.count(old_text) if old_text else len(text) + 1
     if len(text) + count * max(0, len(new_text) - len(old_text)) > MAX_OUTPUT_CHARS:
         raise _too_large("builds a value")
@@ -480,7 +483,8 @@ class TenantSandbox(ImmutableSandboxedEnvironment):
             budget.tick()
         if operator == "*":
             for sized, times in ((left, right), (right, left)):
-                repeated = isinstance(sized, str | list | tuple) and _int(times) and times > 0
+                sequence = isinstance(sized, str | bytes | bytearray | list | tuple)
+                repeated = sequence and _int(times) and times > 0
                 if repeated and _expanded(sized) * times > MAX_OUTPUT_CHARS:
                     raise _too_large()
             if _int(left) and _int(right) and left.bit_length() + right.bit_length() > MAX_PRODUCT_BITS:
@@ -504,19 +508,23 @@ class TenantSandbox(ImmutableSandboxedEnvironment):
         owner = getattr(target, "__self__", None)
         if owner is not None and not isinstance(owner, type | ModuleType):
             _require_text(owner)
-        if isinstance(owner, str):
-            method = getattr(target, "__name__", "")
+        method = getattr(target, "__name__", "")
+        if _int(owner) and method == "to_bytes":
+            for arg in [*args, *kwargs.values()]:
+                _require_width(arg)
+        if isinstance(owner, str | bytes | bytearray):
             if method in ("center", "ljust", "rjust", "zfill"):
                 for arg in [*args, *kwargs.values()]:
                     _require_width(arg)
             elif method == "expandtabs":
                 tabsize = [*args, *kwargs.values(), 8][0]
                 _require_width(tabsize)
-                if isinstance(tabsize, int) and len(owner) + owner.count("\t") * tabsize > MAX_OUTPUT_CHARS:
+                tabs = owner.count("\t" if isinstance(owner, str) else b"\t")
+                if isinstance(tabsize, int) and len(owner) + tabs * tabsize > MAX_OUTPUT_CHARS:
                     raise _too_large()
-            elif method in ("translate", "maketrans"):
+            elif method in ("translate", "maketrans") and isinstance(owner, str):
                 raise TemplateLimitExceeded(f"templates may not use str.{method}()")
-            elif method in ("format", "format_map"):
+            elif method in ("format", "format_map") and isinstance(owner, str):
                 _check_format(owner, [*args, *kwargs.values()])
             elif method == "replace" and len(args) >= 2:
                 _check_replace(owner, args[0], args[1])
