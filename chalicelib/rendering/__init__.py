@@ -370,7 +370,7 @@ def _capped_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any
         elif name == "tojson":
             # every line of the JSON is indented: a wide indent multiplies its size
             indent = kwargs.get("indent", values[1] if len(values) > 1 else None)
-            if _int(indent) and indent > MAX_JSON_INDENT:
+            if isinstance(indent, int) and indent > MAX_JSON_INDENT:
                 raise TemplateLimitExceeded(f"tojson's indent may be at most {MAX_JSON_INDENT}")
             if isinstance(indent, str) and len(indent) > MAX_JSON_INDENT:
                 raise TemplateLimitExceeded(f"tojson's indent may be at most {MAX_JSON_INDENT} characters")
@@ -519,7 +519,7 @@ class TenantSandbox(ImmutableSandboxedEnvironment):
             elif method == "expandtabs":
                 tabsize = [*args, *kwargs.values(), 8][0]
                 _require_width(tabsize)
-                tabs = owner.count("\t" if isinstance(owner, str) else b"\t")
+                tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
                 if isinstance(tabsize, int) and len(owner) + tabs * tabsize > MAX_OUTPUT_CHARS:
                     raise _too_large()
             elif method in ("translate", "maketrans") and isinstance(owner, str):
