@@ -209,6 +209,7 @@ _TUPLES = _nested("h", "()") + "{% set h = h8 %}"
         "{{ ('a ' * 9999)|wordwrap(1, True, 'x' * 100000)|length }}",
         "{{ ('http://example.com ' * 10000)|urlize(none, false, 'x' * 100000)|length }}",
         "{{ ([1] * 50000)|tojson(100000)|length }}",
+        "{{ ('a ' * 90000)|urlize|length }}",
         "{{ (1).to_bytes(10**9, 'big')|length }}",
         "{{ 'x'.encode() * 10**9 }}",
         "{{ 'x'.encode().ljust(10**9)|length }}",
