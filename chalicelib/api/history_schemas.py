@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.api.free_text import FreeText
+
 CommunicationId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 TableCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -114,7 +116,7 @@ class RegisterRecordIn(_Strict):
     motive: TableCode | None = Field(default=None, description="A code of the company's motives.")
     area: TableCode | None = Field(default=None, description="A code of the company's areas.")
     initiated_by: Literal["client", "staff"] = "staff"
-    text: Annotated[str, StringConstraints(max_length=20_000)] | None = Field(
+    text: Annotated[FreeText, StringConstraints(max_length=20_000)] | None = Field(
         default=None, description="Notes."
     )
 
@@ -127,7 +129,7 @@ class RegisterRecordPatch(_Strict):
     motive: TableCode | None = None
     area: TableCode | None = None
     initiated_by: Literal["client", "staff"] | None = None
-    text: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+    text: Annotated[FreeText, StringConstraints(max_length=20_000)] | None = None
 
 
 class RegisterRecordOut(BaseModel):

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.api.free_text import FreeText
+
 # DynamoDB items are at most 400 KB: the three parts together stay well below it.
 MAX_SUBJECT_CHARS = 500
 MAX_TEXT_CHARS = 50_000
@@ -32,25 +34,27 @@ class _Strict(BaseModel):
 class TemplateIn(_Strict):
     """A company's own version of a message type's template."""
 
-    subject: str = Field(min_length=1, max_length=MAX_SUBJECT_CHARS, description="Jinja2; one line.")
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="Plain-text body, Jinja2.")
-    html: str = Field(min_length=1, max_length=MAX_HTML_CHARS, description="HTML body, Jinja2, autoescaped.")
+    subject: FreeText = Field(min_length=1, max_length=MAX_SUBJECT_CHARS, description="Jinja2; one line.")
+    text: FreeText = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="Plain-text body, Jinja2.")
+    html: FreeText = Field(
+        min_length=1, max_length=MAX_HTML_CHARS, description="HTML body, Jinja2, autoescaped."
+    )
     sender_area: str | None = Field(
         default=None, description="The sender account's area; the type's default area when left out."
     )
     language: Literal["es", "en"] | None = Field(
         default=None, description="The language it is written in; the company's language when left out."
     )
-    sms_text: str | None = Field(
+    sms_text: FreeText | None = Field(
         default=None, min_length=1, max_length=MAX_SMS_CHARS, description=SMS_TEXT_DOC
     )
-    push_title: str | None = Field(
+    push_title: FreeText | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_PUSH_TITLE_CHARS,
         description="Push title with %variables%; left out: the default (or the subject).",
     )
-    push_body: str | None = Field(
+    push_body: FreeText | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_PUSH_BODY_CHARS,
@@ -61,15 +65,15 @@ class TemplateIn(_Strict):
 class TemplatePreviewIn(_Strict):
     """Unsaved edits to preview; a part left out is taken from the effective template."""
 
-    subject: str | None = Field(default=None, max_length=MAX_SUBJECT_CHARS)
-    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
-    html: str | None = Field(default=None, max_length=MAX_HTML_CHARS)
+    subject: FreeText | None = Field(default=None, max_length=MAX_SUBJECT_CHARS)
+    text: FreeText | None = Field(default=None, max_length=MAX_TEXT_CHARS)
+    html: FreeText | None = Field(default=None, max_length=MAX_HTML_CHARS)
     variables: dict[str, Any] | None = Field(
         default=None, description="Values merged over the type's sample data (nested objects merge)."
     )
-    sms_text: str | None = Field(default=None, max_length=MAX_SMS_CHARS)
-    push_title: str | None = Field(default=None, max_length=MAX_PUSH_TITLE_CHARS)
-    push_body: str | None = Field(default=None, max_length=MAX_PUSH_BODY_CHARS)
+    sms_text: FreeText | None = Field(default=None, max_length=MAX_SMS_CHARS)
+    push_title: FreeText | None = Field(default=None, max_length=MAX_PUSH_TITLE_CHARS)
+    push_body: FreeText | None = Field(default=None, max_length=MAX_PUSH_BODY_CHARS)
 
 
 class VariableOut(BaseModel):

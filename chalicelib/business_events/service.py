@@ -417,13 +417,19 @@ def _decide_email(
     attach: Callable[[], tuple[AttachmentRef, ...]] | None,
 ) -> None:
     from chalicelib.messaging.outbox import OutgoingMessage
-    from chalicelib.messaging.templates import render_for
+    from chalicelib.messaging.templates import effective_template, render_for
+    from chalicelib.rendering import RenderedMessage
 
     recipients = _email_recipients(client, event_type)
     if not recipients:
         decision.skipped.append(SkippedRecipient("email", "the client has no e-mail address"))
         return
-    template, rendered = render_for(company_id, message_type, variables)
+    error: str | None = None
+    try:
+        template, rendered = render_for(company_id, message_type, variables)
+    except ValidationFailed as exc:  # the company's template: a failed message, not a refused event
+        error = f"the template cannot be rendered: {exc}"
+        template, rendered = effective_template(company_id, message_type), RenderedMessage("", "", "")
     attachments = attach() if attach else ()
     for address, name, contact_id in recipients:
         decision.messages.append(
@@ -434,6 +440,7 @@ def _decide_email(
                 subject=rendered.subject,
                 text=rendered.text,
                 html=rendered.html or None,
+                error=error,
                 message_type=message_type,
                 kind="automatic",
                 client_id=client.client_id,
@@ -474,13 +481,18 @@ def _decide_sms(
         reason = "the client has no phone" if not client.phones else "none of the client's phones takes SMS"
         decision.skipped.append(SkippedRecipient("sms", reason))
         return
-    rendered = render_channel(company.company_id, message_type, "sms", variables)
+    error = None
+    try:
+        text = render_channel(company.company_id, message_type, "sms", variables).text
+    except ValidationFailed as exc:  # the company's template: a failed message, not a refused event
+        text, error = "", f"the template cannot be rendered: {exc}"
     decision.messages.append(
         OutgoingMessage(
             channel="sms",
             to_address=number,
             to_name=client.name,
-            text=rendered.text,
+            text=text,
+            error=error,
             message_type=message_type,
             kind="automatic",
             client_id=client.client_id,

@@ -59,6 +59,9 @@ class OutgoingMessage:
     headers: dict[str, str] = field(default_factory=dict)
     attachments: tuple[AttachmentRef, ...] = ()
     not_before: datetime | None = None
+    # Why the message could not even be rendered (e.g. the company's template goes past the
+    # sandbox's limits): it is recorded as failed with this reason and never sent.
+    error: str | None = None
 
 
 def outbox_of(channel: str, area: str | None = None) -> str:
@@ -108,6 +111,8 @@ def communication_for(
         alert_type=message.alert_type,
         created_by=message.created_by,
     )
+    if message.error:
+        return replace(base, state="failed", outbox=None, error=message.error)
     if message.channel != "email":
         return base
     if account is None:
@@ -162,7 +167,7 @@ def enqueue(
     failed = [c for c in written if c.state == "failed"]
     if failed:
         logger().warning(
-            "messages not queued: no working sender account",
+            "messages not queued: no working sender account, or the template failed",
             extra={"company_id": company_id, "count": len(failed), "area": failed[0].outbox},
         )
     return written

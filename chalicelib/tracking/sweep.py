@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -58,6 +59,11 @@ ALERT_TYPE = "tracking"
 # Parcels claimed per transaction (a parcel with one follower is 4 of its 100 items).
 CLAIM_CHUNK = 24
 _CHUNKS_AHEAD = 8
+# One company's sweep may render and claim for this long per run; what is left stays pending for
+# its next run, so a company with a slow template cannot hold the schedule for the others.
+COMPANY_SECONDS = 60.0
+# Companies swept at the same time by one run of the schedule.
+COMPANIES_AT_ONCE = 4
 
 
 @dataclass
@@ -67,28 +73,48 @@ class SweepReport:
     queued: int = 0
     failed: int = 0
     skipped: int = 0
+    deferred: int = 0  # parcels left pending for the next run: the company's time was up
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
-def sweep_due_tracking_alerts(now: datetime | None = None) -> list[SweepReport]:
-    """Run the tracking sweep of every company whose frequency says it is due (the schedule)."""
+def sweep_due_tracking_alerts(
+    now: datetime | None = None, *, company_seconds: float = COMPANY_SECONDS
+) -> list[SweepReport]:
+    """Run the tracking sweep of every company whose frequency says it is due (the schedule).
+
+    Companies are swept side by side, each within ``company_seconds``: a company whose template
+    is slow (or fails) uses up its own time and its own worker, never another company's."""
     now = now or clock.now()
-    reports = []
-    for schedule in company_store.due_alert_schedules(ALERT_TYPE, now):
-        if not company_store.claim_alert_run(schedule, now):
-            continue  # another invocation took this run
+    due = [
+        schedule.company_id
+        for schedule in company_store.due_alert_schedules(ALERT_TYPE, now)
+        if company_store.claim_alert_run(schedule, now)  # else another invocation took this run
+    ]
+
+    def one(company_id: str) -> SweepReport | None:
         try:
-            reports.append(sweep_company(schedule.company_id, now))
+            return sweep_company(company_id, now, seconds=company_seconds)
         except Exception:
             # One company's failure must not hold back the others; its novelties stay pending
             # and its next run tries again.
-            logger().exception("tracking sweep failed", extra={"company_id": schedule.company_id})
-    return reports
+            logger().exception("tracking sweep failed", extra={"company_id": company_id})
+            return None
+
+    with ThreadPoolExecutor(max_workers=COMPANIES_AT_ONCE, thread_name_prefix="sweep-company") as pool:
+        return [report for report in pool.map(one, due) if report is not None]
 
 
-def sweep_company(company_id: str, now: datetime | None = None, *, workers: int | None = None) -> SweepReport:
-    """Queue every pending tracking alert of one company once; the outbox delivers them."""
+def sweep_company(
+    company_id: str,
+    now: datetime | None = None,
+    *,
+    workers: int | None = None,
+    seconds: float = COMPANY_SECONDS,
+) -> SweepReport:
+    """Queue every pending tracking alert of one company once; the outbox delivers them. After
+    ``seconds`` no further parcel is rendered: those stay pending for the next run."""
     now = now or clock.now()
+    deadline = time.monotonic() + seconds
     report = SweepReport(company_id)
     company = company_store.get_company(company_id)
     account = account_for(company_id, "tracking")
@@ -103,7 +129,7 @@ def sweep_company(company_id: str, now: datetime | None = None, *, workers: int 
     template = effective_template(company_id, "tracking_alert")
     # T3's optional phone is for SMS: alerts go by SMS too while the company's SMS service is on.
     sms_text = template.sms_text if get_sms_settings(company_id).ready else None
-    writer = _AlertWriter(company, account, template.sources, now, sms_text)
+    writer = _AlertWriter(company, account, template.sources, now, sms_text, deadline)
     outbox = {outbox_of("email", account.area)} | ({outbox_of("sms")} if sms_text is not None else set())
     due = store.pending_parcels(company_id)
     first = next(due, None)
@@ -136,6 +162,7 @@ def sweep_company(company_id: str, now: datetime | None = None, *, workers: int 
             "parcels": report.parcels,
             "queued": report.queued,
             "failed": report.failed,
+            "deferred": report.deferred,
         },
     )
     return report
@@ -151,12 +178,14 @@ class _AlertWriter:
         sources: tuple[str, str, str],
         now: datetime,
         sms_text: str | None = None,
+        deadline: float = float("inf"),
     ) -> None:
         self._company = company
         self._account = account
         self._sources = sources
         self._now = now
         self._sms_text = sms_text
+        self._deadline = deadline
 
     def messages(
         self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, followers: list[Follower]
@@ -191,6 +220,9 @@ class _AlertWriter:
         except ValidationFailed as exc:
             return replace(comm, state="failed", outbox=None, error=str(exc))
         return replace(comm, text=text)
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self._deadline
 
     def message(
         self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, follower: Follower
@@ -256,7 +288,7 @@ def _claimed_in_order(
     def feed() -> None:
         try:
             for chunk in _chunks(parcels, CLAIM_CHUNK):
-                if stop.is_set():
+                if stop.is_set() or writer.out_of_time():
                     break
                 ready.put(pool.submit(_claim, chunk, catalog, writer, now, report))
         except BaseException as exc:  # handed to the consumer, which raises it
@@ -300,9 +332,12 @@ def _claim(
     left for the next sweep (a newer novelty arrived, a follower came or went, or another sweep
     won). Returns the parcels claimed with at least one alert."""
     wanted: list[tuple[Parcel, list[Follower], list[Communication]]] = []
-    skipped = 0
+    skipped = deferred = 0
     for parcel in parcels:
         if parcel.pending is None:
+            continue
+        if writer.out_of_time():
+            deferred += 1  # stays pending: the next run renders it
             continue
         status = catalog.get(parcel.pending.status)
         notifiable = status is not None and is_notifiable(status)
@@ -330,4 +365,5 @@ def _claim(
         report.skipped += skipped
         report.queued += queued
         report.failed += failed
+        report.deferred += deferred
     return claimed

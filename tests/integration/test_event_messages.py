@@ -515,3 +515,69 @@ def test_a_non_ascii_pdf_name_downloads_under_its_own_name(
         'attachment; filename="estado_de_cuenta_ano_2026.pdf"; '
         "filename*=UTF-8''estado_de_cuenta_a%C3%B1o_2026.pdf"
     )
+
+
+def test_a_pickup_without_address_or_date_prints_no_none(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given confirmed pickups, one of which has neither address nor date (issue 8, item 17)
+    put_client(api, back_office)
+    event = {
+        "event_id": "pc-none",
+        "client_id": CLIENT,
+        "pickups": [
+            {"tracking_id": "CDS-000130"},
+            {"tracking_id": "CDS-000131", "address": "San Martín 56, Córdoba", "date": "2026-11-03"},
+        ],
+    }
+    # When the back office posts them and the outbox delivers the e-mail
+    assert post(api, back_office, "pickups-confirmed", event).status_code == 202
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    # Then the e-mail the SMTP server received shows no "None": the sparse pickup by its id alone
+    raw = mailbox.files()[0].read_bytes()
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert b"None" not in raw and "None" not in text + html
+    assert "- CDS-000130\r\n- CDS-000131: San Martín 56, Córdoba (2026-11-03)" in text
+
+
+def test_a_template_bomb_fails_the_message_not_the_event(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    import time
+
+    from chalicelib import clock
+    from chalicelib.store import templates as template_store
+    from chalicelib.store.records import MessageTemplate
+
+    # Given the company's invoice template hides a resource bomb (stored before the save-time
+    # check knew about it), and a client with an e-mail address
+    put_client(api, back_office)
+    template_store.save_template(
+        MessageTemplate(
+            company_id=tenant.company_id,
+            key="invoice",
+            sender_area="invoices",
+            subject="Factura {{ invoice.number }}",
+            text="{% if invoice.number %}{{ ([[1]*199999]*2000)|string|length }}{% endif %}",
+            html="<p>{{ '%.*f' % (500000000, 1) }}</p>",
+            language="es",
+            updated_at=clock.now(),
+            updated_by="admin@old",
+        )
+    )
+    # When the back office posts an invoice
+    started = time.monotonic()
+    response = post(api, back_office, "invoice-issued", invoice_event("inv-bomb"))
+    # Then the event is accepted at once and its e-mail is recorded as failed, saying why
+    assert time.monotonic() - started < 3.0  # the render fails at once (it took minutes); the rest is I/O
+    assert response.status_code == 202, response.body
+    [message] = body(response)["messages"]
+    assert message["state"] == "failed" and "longer than 200,000 characters" in message["error"]
+    history = api.http.get(f"/history/email/{message['communication_id']}", headers=tenant.staff_headers())
+    assert history.status_code == 200, history.body
+    assert body(history)["state"] == "failed" and "longer than" in body(history)["error"]
+    # And nothing is sent
+    assert deliver_outboxes()["sent"] == 0
+    assert mailbox.messages() == []

@@ -373,3 +373,27 @@ def test_names_that_reach_from_or_to_refuse_bidi_and_zero_width_characters(
     assert api.http.get("/clients/CLI-X", headers=key).status_code == 404
     accounts = body(api.http.get("/sender-accounts", headers=admin))["items"]
     assert [a["area"] for a in accounts] == ["tracking"]
+
+
+def test_notes_with_nul_or_control_characters_are_refused_naming_the_field(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given a client's register
+    put_client(api, tenant, "CLI-1", "ana@example.com")
+    staff = tenant.staff_headers()
+    # When staff write notes with a NUL or another C0 control character (issue 8, item 11)
+    for notes in ("Llamó\x00 hoy", "Pagó\x1b[31m", "bell\x07"):
+        response = api.http.post(
+            "/clients/CLI-1/register", headers=staff, body=json.dumps({"subject": "Llamada", "text": notes})
+        )
+        # Then the answer is 422 naming the field, and nothing is stored
+        assert response.status_code == 422, notes
+        assert body(response)["field"] == "text"
+        assert "control characters" in body(response)["message"]
+    assert register(api, staff, "CLI-1") == []
+    # And a correction with NUL is refused too, leaving the record as it was
+    record = add_record(api, staff, "CLI-1", subject="Llamada", text="Línea 1\r\nLínea 2\tcon tab")
+    url = f"/clients/CLI-1/register/{record['communication_id']}"
+    refused = api.http.patch(url, headers=staff, body=json.dumps({"text": "roto\x00"}))
+    assert refused.status_code == 422 and body(refused)["field"] == "text"
+    assert body(api.http.get(url, headers=staff))["text"] == "Línea 1\r\nLínea 2\tcon tab"

@@ -233,3 +233,49 @@ def test_a_variable_the_type_does_not_offer_is_refused(api: Client, tenant: Tena
     # Then it is refused naming the field and the variable
     assert response.status_code == 422
     assert body(response)["field"] == "subject" and "invoice" in body(response)["message"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ([[1]*199999]*2000)|string|length }}",
+        "{{ '%.*f' % (500000000, 1) }}",
+        "{% if client.name == 'nadie' %}{{ ([[1]*199999]*2000)|string|length }}{% endif %}",
+        "{% if client.name == 'nadie' %}{{ '%.*f' % (500000000, 1) }}{% endif %}",
+    ],
+)
+def test_resource_bombs_are_refused_at_save_and_preview_quickly(
+    api: Client, tenant: Tenant, source: str
+) -> None:
+    import time
+
+    # When an administrator saves, or staff preview, a template with a resource bomb from issue 8
+    # (also behind a condition the sample data never meets)
+    started = time.monotonic()
+    saved = put(api, tenant, "invoice", OVERRIDE | {"text": source})
+    previewed = preview(api, tenant, "invoice", {"text": source})
+    # Then both are refused at once (not after minutes), with a 422 naming the field, nothing stored
+    assert time.monotonic() - started < 3.0  # two requests; each render is refused in milliseconds
+    for response in (saved, previewed):
+        assert response.status_code == 422, response.body
+        assert body(response)["field"] == "text"
+        assert "longer than 200,000 characters" in body(response)["message"]
+    assert body(get(api, tenant, "invoice"))["customized"] is False
+
+
+@pytest.mark.parametrize("field", ["subject", "text", "html", "sms_text", "push_title", "push_body"])
+def test_nul_and_control_characters_in_a_template_are_refused_naming_the_field(
+    api: Client, tenant: Tenant, field: str
+) -> None:
+    # When an administrator saves, or staff preview, a template part holding a NUL (issue 8, item 11)
+    source = "Factura\x00 {{ invoice.number }}"
+    saved = put(api, tenant, "invoice", OVERRIDE | {field: source})
+    previewed = preview(api, tenant, "invoice", {field: source})
+    # Then both get a 422 naming the field, and nothing is stored
+    for response in (saved, previewed):
+        assert response.status_code == 422, response.body
+        assert body(response)["field"] == field
+        assert "control characters such as NUL" in body(response)["message"]
+    assert body(get(api, tenant, "invoice"))["customized"] is False
+    # While tabs and line breaks are text
+    assert put(api, tenant, "invoice", OVERRIDE | {"text": "Hola\r\n\t{{ client.name }}"}).status_code == 200

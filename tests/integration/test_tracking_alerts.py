@@ -657,3 +657,101 @@ def test_a_follower_with_a_phone_gets_the_alert_by_sms_too_while_sms_is_on(
     # And a second sweep sends no SMS again
     assert sweep(tenant).sent == 0
     assert len(sms_to("+5491141239876")) == 1
+
+
+# Issue 8, item 5: a tenant's template must never hold back another tenant's alerts.
+SLOW_TEXT = (
+    "{{ parcel.tracking_id }} {% for i in range(1000) %}{% for j in range(3) %}"
+    "{{ (i * j)|string|length }}{% endfor %}{% endfor %}"
+)
+
+
+def test_a_company_with_a_slow_template_does_not_delay_the_others(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
+    from tests.conftest import make_tenant
+
+    # Given a company whose tracking template takes ~0.1 s per message, with six followed parcels
+    slow = make_tenant(mailbox, name="Lenta")
+    template = {
+        "subject": "{{ parcel.tracking_id }}",
+        "text": SLOW_TEXT,
+        "html": "<p>{{ parcel.tracking_id }}</p>",
+    }
+    saved = api.http.put("/templates/tracking_alert", headers=slow.admin_headers(), body=json.dumps(template))
+    assert saved.status_code == 200, saved.body
+    for n in range(6):
+        issue(api, slow, f"SLOW-{n}")
+        subscribe(api, slow, f"SLOW-{n}", f"ana{n}@lenta.example")
+        post_event(api, slow, f"SLOW-{n}", "ev-1", "DELIVERED", minutes=1)
+    # And a healthy company with one pending alert
+    issue(api, tenant, "TRK-991")
+    subscribe(api, tenant, "TRK-991", "ana@sana.example")
+    post_event(api, tenant, "TRK-991", "ev-1", "DELIVERED", minutes=1)
+    # When the schedule fires with a per-company budget of a quarter of a second
+    reports = {r.company_id: r for r in sweep_due_tracking_alerts(company_seconds=0.25)}
+    deliver_outboxes()
+    # Then the healthy company's alert goes out
+    assert "ana@sana.example" in [m["To"].addresses[0].addr_spec for m in mailbox.messages()]
+    assert reports[tenant.company_id].queued == 1
+    # And the slow company's parcels past its budget stay pending for its next run, which goes on
+    first = reports[slow.company_id]
+    assert first.deferred > 0 and first.queued + first.deferred == 6 and first.failed == 0
+    queued = first.queued
+    for minute in range(1, 10):
+        if queued == 6:
+            break
+        clock.set_now(T0 + timedelta(minutes=minute))
+        later = {r.company_id: r for r in sweep_due_tracking_alerts(company_seconds=0.25)}
+        queued += later[slow.company_id].queued
+    deliver_outboxes()
+    assert queued == 6
+    assert len([m for m in mailbox.messages() if "lenta.example" in str(m["To"])]) == 6
+
+
+def test_a_template_bomb_is_recorded_as_a_failed_alert_not_a_crash(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    import time
+
+    from chalicelib import clock
+    from chalicelib.store import templates as template_store
+    from chalicelib.store.records import MessageTemplate
+    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
+    from tests.conftest import make_tenant
+
+    # Given a company whose stored tracking template hides a bomb behind an `if` (saved before
+    # the save-time check knew about it)
+    bomb = make_tenant(mailbox, name="Bomba")
+    template_store.save_template(
+        MessageTemplate(
+            company_id=bomb.company_id,
+            key="tracking_alert",
+            sender_area="tracking",
+            subject="{{ parcel.tracking_id }}",
+            text="{% if parcel.tracking_id %}{{ ([[1]*199999]*2000)|string|length }}{% endif %}",
+            html="<p>{{ '%.*f' % (500000000, 1) }}</p>",
+            language="es",
+            updated_at=clock.now(),
+            updated_by="admin@old",
+        )
+    )
+    issue(api, bomb, "BOOM-1")
+    subscribe(api, bomb, "BOOM-1", "ana@bomba.example")
+    post_event(api, bomb, "BOOM-1", "ev-1", "DELIVERED", minutes=1)
+    issue(api, tenant, "TRK-992")
+    subscribe(api, tenant, "TRK-992", "ana@sana.example")
+    post_event(api, tenant, "TRK-992", "ev-1", "DELIVERED", minutes=1)
+    # When the schedule fires
+    started = time.monotonic()
+    reports = {r.company_id: r for r in sweep_due_tracking_alerts()}
+    elapsed = time.monotonic() - started
+    deliver_outboxes()
+    # Then the bomb's alert is recorded as failed, saying why, at once; nothing is sent for it
+    assert elapsed < 5.0  # two companies swept (DynamoDB Local); the bomb alone took minutes
+    assert reports[bomb.company_id].failed == 1
+    [alert] = body(api.http.get("/parcels/BOOM-1/alerts", headers=bomb.staff_headers()))["items"]
+    assert alert["state"] == "failed" and "longer than 200,000 characters" in alert["error"]
+    # And the other company's alert goes out as usual
+    assert [m["To"].addresses[0].addr_spec for m in mailbox.wait_for(1)] == ["ana@sana.example"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -150,3 +151,170 @@ def test_every_type_has_a_default_that_renders_with_its_sample_data(key: str, la
     assert rendered.subject and rendered.text.strip() and f'lang="{language}"' in rendered.html
     assert "\n" not in rendered.subject
     assert "Cargas del Sur" in rendered.text and "Cargas del Sur" in rendered.html
+
+
+# Issue 8, item 5: values that are small in memory but huge as text, and formats that ask for
+# huge widths, are refused *before* they become text: quickly and without a big allocation.
+
+
+def _nested(name: str, brackets: str = "[]") -> str:
+    """``{name}8``: ten copies of ten copies ... of ten ones, eight levels deep, 10^8 ones as text
+    but a few hundred objects in memory."""
+    opening, closing = brackets[0], brackets[1]
+    source = f"{{% set {name}0 = {opening}{', '.join(['1'] * 10)}{closing} %}}"
+    for level in range(1, 9):
+        items = ", ".join([f"{name}{level - 1}"] * 10)
+        source += f"{{% set {name}{level} = {opening}{items}{closing} %}}"
+    return source
+
+
+_SHARED = _nested("h") + "{% set h = h8 %}"
+# Equal but distinct copies (comparing walks 10^8 items in C), and tuples (hashing does).
+_TWINS = _nested("h") + _nested("k") + "{% set h = h8 %}{% set k = k8 %}"
+_TUPLES = _nested("h", "()") + "{% set h = h8 %}"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ([[1]*199999]*2000)|string|length }}",
+        "{{ '%.*f' % (500000000, 1) }}",
+        "{{ '%.500000000f' % 1 }}",
+        "{{ '{:.500000000f}'.format(1) }}",
+        "{{ '%.*f'|format(500000000, 1) }}",
+        "{{ ('{0:.99999f}' * 16000).format(1)|length }}",
+        _SHARED + "{{ h|string|length }}",
+        _SHARED + "{{ h|tojson|length }}",
+        _SHARED + "{{ h|join|length }}",
+        _SHARED + "{{ h|pprint|length }}",
+        _SHARED + "{{ h|list|sum(start=[])|length }}",
+        _SHARED + "{{ h }}",
+        _SHARED + "{{ h ~ '' }}",
+        _SHARED + "{{ '%s' % [h] }}",
+        _SHARED + "{{ '{}'.format(h) }}",
+        _SHARED + "{% for x in h %}{{ x|string|length }}{% endfor %}",
+        _TUPLES + "{{ {h: 1} }}",
+        _TUPLES + "{{ {}[h] }}",
+        _TUPLES + "{{ h is sameas 1 }}",
+        _TWINS + "{{ h == k }}",
+        _TWINS + "{{ h is eq k }}",
+        _TWINS + "{% if h in [k] %}x{% endif %}",
+        "{{ (['a'] * 30000)|join('x' * 100000) }}",
+        "{{ ('a\\n' * 50000)|indent('x' * 100000)|length }}",
+        "{{ ('\\t' * 100000).expandtabs(100000)|length }}",
+        "{{ ('ab' * 1000).translate({97: 'x' * 100000})|length }}",
+        "{{ [1]|batch(100000000, 'x')|list|length }}",
+        "{{ [1]|slice(100000000)|list|length }}",
+        "{{ ('x' * 199999)|wordwrap(1)|length }}",
+        "{{ ('a ' * 9999)|wordwrap(1, True, 'x' * 100000)|length }}",
+        "{{ ('http://example.com ' * 10000)|urlize(none, false, 'x' * 100000)|length }}",
+        "{{ ([1] * 50000)|tojson(100000)|length }}",
+        "{{ ('a ' * 90000)|urlize|length }}",
+        "{{ (1).to_bytes(10**9, 'big')|length }}",
+        "{{ 'x'.encode() * 10**9 }}",
+        "{{ 'x'.encode().ljust(10**9)|length }}",
+        "{{ ('\\t'.encode() * 100000).expandtabs(100000)|length }}",
+        "{{ ([1] * 50000)|tojson('x' * 100000)|length }}",
+        "{% set ns = namespace(x=2**255) %}{% for i in range(30) %}{% set ns.x = ns.x * ns.x %}{% endfor %}",
+    ],
+)
+def test_resource_bombs_are_refused_before_they_allocate(source: str) -> None:
+    # Given a template built to make one huge string in a single C-level operation
+    import tracemalloc
+
+    render_untrusted(("Hola", "Hola", "Hola"), {})  # warm up Jinja, outside the measure
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        # When it renders
+        error = refusal(source)
+    finally:
+        elapsed = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    # Then it is refused naming the part, well within a second and without a big allocation
+    assert "longer than" in error["message"] or "may" in error["message"] or "bits" in error["message"]
+    assert elapsed < 1.0, elapsed
+    assert peak < 50_000_000, peak
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        "{{ ([[1]*199999]*2000)|string|length }}",
+        "{{ '%.*f' % (500000000, 1) }}",
+        "{% for i in range(10**9) %}{% endfor %}",
+        "{{ 'x'|center(10**9) }}",
+        "{{ '{:>{}}'.format('x', 10**9) }}",
+    ],
+)
+def test_a_bomb_in_a_branch_the_sample_does_not_take_is_refused(bomb: str) -> None:
+    # Given a bomb hidden behind a condition the sample data never meets
+    source = "Hola\n{% if client.name == 'nobody' %}\n" + bomb + "\n{% endif %}"
+    # When the template is checked / Then it is refused, naming the part and the line
+    error = refusal(source, part="html", variables={"client": {"name": "Ana"}})
+    assert error["message"].startswith("line 3: ")
+
+
+def test_reasonable_values_still_format_and_print() -> None:
+    # Given data and formats well within the limits
+    items = [{"n": i, "name": f"item {i}"} for i in range(500)]
+    source = (
+        "{{ items|length }} {{ (items|map(attribute='n')|sum) }} {{ '%.2f' % 3.14159 }} "
+        "{{ '{:>8}'.format('x') }}|{{ '%*d' % (5, 42) }} {{ [1, 2]|tojson }} {{ ('a' * 150000)|length }}"
+        "{{ (items|map(attribute='name')|join(', '))|length }} {{ ('x' * 5000)|wordwrap(79)|length }}"
+    )
+    # When it renders / Then it renders as before
+    rendered = render_untrusted(("s", source, "h"), {"items": items})
+    assert rendered.text == "500 124750 3.14        x|   42 [1, 2] 150000" + str(
+        len(", ".join(f"item {i}" for i in range(500)))
+    ) + " " + str(5000 + 5000 // 79)
+
+
+def _sparse(value: Any, *, drop: bool) -> Any:
+    """The sample data with every optional value None (or left out), keeping one list item."""
+    if isinstance(value, dict):
+        if drop:
+            return {k: _sparse(v, drop=drop) for k, v in value.items() if isinstance(v, dict | list)}
+        return {k: _sparse(v, drop=drop) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sparse(item, drop=drop) for item in value[:1]]
+    return None
+
+
+@pytest.mark.parametrize("drop", [False, True], ids=["none", "missing"])
+@pytest.mark.parametrize("language", ["es", "en"])
+@pytest.mark.parametrize("key", sorted(MESSAGE_TYPES))
+def test_no_default_template_prints_a_missing_value(key: str, language: str, drop: bool) -> None:
+    from chalicelib.messaging.templates import _default_channels
+    from chalicelib.rendering.sms import render_sms
+
+    # Given the shipped default of a type, and data where every optional value is None or missing
+    # (a pickup without address or date, a client without a name, ...)
+    kind = MESSAGE_TYPES[key]
+    data = _sparse(kind.sample_data(), drop=drop)
+    # When every part renders: subject, text, html, SMS and push
+    rendered = render_untrusted(default_template(key, language), data)
+    channels = [render_sms(p, kind.sms_values(data)) for p in _default_channels(key, language) if p]
+    # Then no part shows "None", nor the empty brackets a missing value would leave
+    for part in [rendered.subject, rendered.text, rendered.html, *channels]:
+        assert "None" not in part, part
+        assert "()" not in part, part
+    # And an e-mail to someone without a name greets without a gap ("Hola:", not "Hola :")
+    for part in (rendered.text, rendered.html):
+        assert not re.search(r"(Hola|Hello|Estimados|Dear) [:,]", part), part
+
+
+def test_a_pickup_without_address_or_date_prints_only_its_tracking_id() -> None:
+    # Given confirmed pickups, one without address or date (issue 8, item 17)
+    data = MESSAGE_TYPES["pickups_confirmed"].sample_data()
+    data["confirmed"] = [
+        {"tracking_id": "CDS-1", "address": None, "date": None},
+        {"tracking_id": "CDS-2", "address": "Av. Colón 1234", "date": "2026-11-03"},
+    ]
+    # When the default e-mail renders
+    rendered = render_untrusted(default_template("pickups_confirmed", "es"), data)
+    # Then the sparse pickup is listed by its tracking id alone
+    assert "- CDS-1\n- CDS-2: Av. Colón 1234 (2026-11-03)" in rendered.text
+    assert "<td>CDS-1</td>" in rendered.html.replace(' style="padding: 4px 12px 4px 0;"', "")
+    assert "None" not in rendered.text + rendered.html
