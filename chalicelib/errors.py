@@ -64,14 +64,15 @@ class Gone(PregonError):
 
 
 class TooManyRequests(PregonError):
-    """A rate limit; ``retry_after`` seconds until the caller may try again (Retry-After)."""
+    """A rate limit or a lockout after wrong guesses; ``retry_after`` seconds until the caller may
+    try again (the Retry-After header)."""
 
     status = 429
     code = "TooManyRequests"
 
     def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
         super().__init__(message, field=field)
-        self.retry_after = retry_after
+        self.retry_after = max(1, retry_after)
 
     def body(self) -> dict[str, Any]:
         return {**super().body(), "retry_after": self.retry_after}
@@ -88,23 +89,6 @@ class Unauthorized(PregonError):
 class Forbidden(PregonError):
     status = 403
     code = "Forbidden"
-
-
-class TooManyAttempts(PregonError):
-    """Locked out after too many wrong guesses; ``retry_after`` seconds until it ends."""
-
-    status = 429
-    code = "TooManyRequests"
-
-    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
-        super().__init__(message, field=field)
-        self.retry_after = max(1, retry_after)
-
-    def body(self) -> dict[str, Any]:
-        return {**super().body(), "retry_after": self.retry_after}
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class DeliveryFailed(PregonError):

@@ -34,7 +34,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.channels.sms import PROVIDERS, SMS_TYPES, SmsSender, sms_sender_for
-from chalicelib.errors import Conflict, DeliveryFailed, Forbidden, TooManyAttempts, ValidationFailed
+from chalicelib.errors import Conflict, DeliveryFailed, Forbidden, TooManyRequests, ValidationFailed
 from chalicelib.secrets import decrypt_secret, encrypt_secret, is_wrong_context
 from chalicelib.store import sms as store
 from chalicelib.store.records import SmsSettings
@@ -355,9 +355,9 @@ def _scopes(user: str | None) -> dict[str, int]:
     return scopes
 
 
-def _locked_out(until: datetime, now: datetime, why: str) -> TooManyAttempts:
+def _locked_out(until: datetime, now: datetime, why: str) -> TooManyRequests:
     seconds = math.ceil((until - now).total_seconds())
-    return TooManyAttempts(
+    return TooManyRequests(
         f"{why}: bulk sends are locked until {until.strftime('%H:%M')} UTC "
         f"(Retry-After: {seconds} seconds); even the right password is refused until then",
         retry_after=seconds,
@@ -387,7 +387,7 @@ def verify_bulk_password(company_id: str, password: str | None, *, user: str | N
 
     Wrong passwords are counted per ``user`` and per company: the 5th of a user (10th of the
     company) within a BULK_PASSWORD_WINDOW locks that user's (the whole company's) bulk sends for
-    BULK_PASSWORD_LOCKOUT, and every try meanwhile, right or wrong, is TooManyAttempts (429 with
+    BULK_PASSWORD_LOCKOUT, and every try meanwhile, right or wrong, is TooManyRequests (429 with
     Retry-After)."""
     from chalicelib.store import attempts
 
