@@ -20,14 +20,14 @@ from chalicelib.api.sends import sends
 from chalicelib.api.sms import sms
 from chalicelib.api.suppressions import suppressions
 from chalicelib.api.templates import templates
+from chalicelib.core.observability import observe
 from chalicelib.events.inbound_mail import inbound_mail_events
 from chalicelib.events.inbound_sms import inbound_sms_events
 from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
 from chalicelib.events.send_jobs import send_job_events
 from chalicelib.events.ses_events import ses_events
-from chalicelib.exports import XLSX_TYPE
-from chalicelib.observability import observe
+from chalicelib.records.exports import XLSX_TYPE
 
 app = Chalice(app_name="pregon", configure_logs=False)
 app.api.binary_types.append(XLSX_TYPE)

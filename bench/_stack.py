@@ -101,9 +101,9 @@ def mail_server(maildir: Path) -> Iterator[MailServer]:
 
 def make_company(smtp_port: int | None, name: str = "Cargas del Sur") -> str:
     """A company with the default catalog and an SMTP tracking sender account (as make_tenant does)."""
-    from chalicelib.companies.service import create_company
-    from chalicelib.senders.service import save_sender_account, set_sender_password
-    from chalicelib.tracking.monitor import configure_alert
+    from chalicelib.messaging.accounts.email import save_sender_account, set_sender_password
+    from chalicelib.producers.tracking.monitor import configure_alert
+    from chalicelib.tenants.companies import create_company
 
     company_id = f"co-{uuid.uuid4().hex[:10]}"
     create_company(company_id, name)
@@ -136,8 +136,8 @@ def parallel(fn: Callable[[T], object], items: Iterable[T], threads: int = 8) ->
 def load_due_parcels(company_id: str, count: int, *, prefix: str = "DUE") -> None:
     """``count`` parcels, each followed by one subscriber and with one pending notifiable novelty,
     made through the same use cases the API calls: issue, subscribe, record a status event."""
-    from chalicelib.tracking.parcels import StatusEvent, issue_parcel, record_status_event
-    from chalicelib.tracking.subscriptions import Subscriber, subscribe
+    from chalicelib.producers.tracking.parcels import StatusEvent, issue_parcel, record_status_event
+    from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
 
     occurred_at = datetime.now(timezone.utc) - timedelta(minutes=5)
 
@@ -156,10 +156,10 @@ def load_due_parcels(company_id: str, count: int, *, prefix: str = "DUE") -> Non
 def load_idle_subscriptions(company_ids: Sequence[str], count: int, *, threads: int = 4) -> None:
     """``count`` followed parcels (already alerted, nothing pending) with one active subscription
     each, spread round-robin over ``company_ids``; written with BatchWriteItem (25 items a request)."""
+    from chalicelib.producers.tracking.subscriptions import FOLLOW_UP_DAYS, subscription_id_for
     from chalicelib.store.models import ParcelModel, SubscriptionModel
     from chalicelib.store.tables import bind
     from chalicelib.store.tracking import parcel_key
-    from chalicelib.tracking.subscriptions import FOLLOW_UP_DAYS, subscription_id_for
 
     bind()
     now = datetime.now(timezone.utc)

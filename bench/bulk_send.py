@@ -50,8 +50,8 @@ _HTML = (
 
 
 def _company_with_clients(mail: MailServer, count: int) -> str:
-    from chalicelib.clients.service import save_client
-    from chalicelib.senders.service import save_sender_account, set_sender_password
+    from chalicelib.messaging.accounts.email import save_sender_account, set_sender_password
+    from chalicelib.tenants.clients import save_client
 
     company_id = make_company(mail.port, name=f"Bulk {uuid.uuid4().hex[:6]}")
     save_sender_account(
@@ -107,9 +107,9 @@ def _plain(mail: MailServer, count: int) -> dict[str, Any]:
 
 def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
     from app import app
-    from chalicelib.auth.principal import Principal
     from chalicelib.messaging.templates import MESSAGE_TYPES
-    from chalicelib.sends.service import ClientFilter, SendRequest, get_send_job, start_send
+    from chalicelib.producers.sends.manual import ClientFilter, SendRequest, get_send_job, start_send
+    from chalicelib.tenants.auth.principal import Principal
     from infrastructure.local.queues import LocalQueueRunner
 
     setup_started = time.perf_counter()

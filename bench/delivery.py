@@ -55,7 +55,7 @@ def _sweep(mail: MailServer, due: int, prefix: str) -> dict[str, Any]:
     """One sweep and one outbox worker running side by side, as on AWS (the sweep kicks the
     worker after its first chunk): timed from the sweep's start until the last e-mail arrived."""
     from app import app
-    from chalicelib.tracking.sweep import sweep_company
+    from chalicelib.producers.tracking.sweep import sweep_company
     from infrastructure.local.queues import LocalQueueRunner
 
     company_id = make_company(mail.port)
@@ -126,7 +126,7 @@ def _plain(mail: MailServer, sample: _Sample, count: int) -> dict[str, Any]:
 
 
 def _profile(mail: MailServer, due: int) -> str:
-    from chalicelib.tracking.sweep import sweep_company
+    from chalicelib.producers.tracking.sweep import sweep_company
 
     company_id = make_company(mail.port)
     load_due_parcels(company_id, due, prefix="PROF")

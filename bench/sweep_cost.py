@@ -36,7 +36,7 @@ TARGET_RATIO = 1.05
 
 
 def _measure(company_id: str, mail: MailServer, expected: int) -> dict[str, Any]:
-    from chalicelib.tracking.sweep import sweep_company
+    from chalicelib.producers.tracking.sweep import sweep_company
 
     before = mail.count()
     meter = AwsMeter()
@@ -68,7 +68,7 @@ def _measure(company_id: str, mail: MailServer, expected: int) -> dict[str, Any]
 
 
 def _count_items(table_suffix: str) -> int:
-    from chalicelib.aws import client
+    from chalicelib.core.aws import client
     from chalicelib.store.tables import bind
 
     ddb = client("dynamodb")

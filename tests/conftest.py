@@ -43,7 +43,7 @@ def mailbox(tmp_path: Path) -> Iterator[MailCatcher]:
 @pytest.fixture
 def clock() -> Iterator[Any]:
     """The one clock, frozen at a known instant; tests move it with ``clock.set_now``."""
-    from chalicelib import clock as the_clock
+    from chalicelib.core import clock as the_clock
 
     the_clock.set_now(datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc))
     yield the_clock
@@ -70,9 +70,9 @@ class Tenant:
 
 
 def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = "Cargas del Sur") -> Tenant:
-    from chalicelib.companies.service import create_company, issue_api_key
-    from chalicelib.senders.service import save_sender_account, set_sender_password
-    from chalicelib.tracking.monitor import configure_alert
+    from chalicelib.messaging.accounts.email import save_sender_account, set_sender_password
+    from chalicelib.producers.tracking.monitor import configure_alert
+    from chalicelib.tenants.companies import create_company, issue_api_key
 
     company_id = f"co-{uuid.uuid4().hex[:10]}"
     create_company(company_id, name)

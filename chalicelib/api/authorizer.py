@@ -5,9 +5,9 @@ from __future__ import annotations
 from chalice import Blueprint
 from chalice.app import AuthRequest, AuthResponse
 
-from chalicelib.auth.api_keys import verify_api_key
-from chalicelib.auth.principal import Principal
-from chalicelib.auth.tokens import InvalidToken, verify_user_token
+from chalicelib.tenants.auth.api_keys import verify_api_key
+from chalicelib.tenants.auth.principal import Principal
+from chalicelib.tenants.auth.tokens import InvalidToken, verify_user_token
 
 auth = Blueprint(__name__)
 
@@ -30,7 +30,7 @@ def pregon_auth(request: AuthRequest) -> AuthResponse:
             principal = Principal(
                 company_id=key.company_id, kind="api_key", subject=f"key:{key.key_id}", scopes=key.scopes
             )
-    from chalicelib.companies.service import company_exists
+    from chalicelib.tenants.companies import company_exists
 
     if principal is None or not company_exists(principal.company_id):
         return _DENY  # O2: a token for a company that does not exist is refused on every route

@@ -13,7 +13,7 @@ auto_replies = Blueprint(__name__)
 @auto_replies.route("/sms/auto-replies", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="The SMS keyword auto-replies: balance (I1) and tickets (I2)", response="AutoRepliesOut")
 def get_auto_replies() -> Response:
-    from chalicelib.inbound_sms.rules import get_auto_replies as fetch
+    from chalicelib.producers.sms_replies.rules import get_auto_replies as fetch
 
     caller = principal_of(auto_replies.current_request)
     caller.require_admin()
@@ -28,7 +28,7 @@ def get_auto_replies() -> Response:
 )
 def save_auto_replies() -> Response:
     from chalicelib.api.auto_reply_schemas import AutoRepliesIn
-    from chalicelib.inbound_sms.rules import save_auto_replies as save
+    from chalicelib.producers.sms_replies.rules import save_auto_replies as save
 
     caller = principal_of(auto_replies.current_request)
     caller.require_admin()

@@ -29,7 +29,7 @@ def _caller(scope: str) -> str:
 
 def _parse_large(model: type[T]) -> T:
     """``parse_body`` with room for an attached PDF."""
-    from chalicelib.errors import ValidationFailed
+    from chalicelib.core.errors import ValidationFailed
 
     too_large = ValidationFailed(
         [{"field": "pdf.content_base64", "message": "the request is larger than 10 MB (the PDF may be 7 MB)"}]
@@ -48,8 +48,8 @@ def _parse_large(model: type[T]) -> T:
 )
 def invoice_issued() -> Response:
     from chalicelib.api.business_events_schemas import InvoiceIssuedIn
-    from chalicelib.business_events.service import Invoice, Pdf
-    from chalicelib.business_events.service import invoice_issued as handle
+    from chalicelib.producers.business_events import Invoice, Pdf
+    from chalicelib.producers.business_events import invoice_issued as handle
 
     company_id = _caller("events:write")
     body = _parse_large(InvoiceIssuedIn)
@@ -75,8 +75,8 @@ def invoice_issued() -> Response:
 )
 def payment_recorded() -> Response:
     from chalicelib.api.business_events_schemas import PaymentRecordedIn
-    from chalicelib.business_events.service import Payment
-    from chalicelib.business_events.service import payment_recorded as handle
+    from chalicelib.producers.business_events import Payment
+    from chalicelib.producers.business_events import payment_recorded as handle
 
     company_id = _caller("events:write")
     body = parse_body(business_events.current_request, PaymentRecordedIn)
@@ -101,8 +101,8 @@ def payment_recorded() -> Response:
 )
 def ticket_changed() -> Response:
     from chalicelib.api.business_events_schemas import TicketChangedIn
-    from chalicelib.business_events.service import Ticket
-    from chalicelib.business_events.service import ticket_changed as handle
+    from chalicelib.producers.business_events import Ticket
+    from chalicelib.producers.business_events import ticket_changed as handle
 
     company_id = _caller("events:write")
     body = parse_body(business_events.current_request, TicketChangedIn)
@@ -127,8 +127,8 @@ def ticket_changed() -> Response:
 )
 def pickup_approved() -> Response:
     from chalicelib.api.business_events_schemas import PickupApprovedIn
-    from chalicelib.business_events.service import Pickup
-    from chalicelib.business_events.service import pickup_approved as handle
+    from chalicelib.producers.business_events import Pickup
+    from chalicelib.producers.business_events import pickup_approved as handle
 
     company_id = _caller("events:write")
     body = parse_body(business_events.current_request, PickupApprovedIn)
@@ -147,8 +147,8 @@ def pickup_approved() -> Response:
 )
 def pickups_confirmed() -> Response:
     from chalicelib.api.business_events_schemas import PickupsConfirmedIn
-    from chalicelib.business_events.service import ConfirmedPickup
-    from chalicelib.business_events.service import pickups_confirmed as handle
+    from chalicelib.producers.business_events import ConfirmedPickup
+    from chalicelib.producers.business_events import pickups_confirmed as handle
 
     company_id = _caller("events:write")
     body = parse_body(business_events.current_request, PickupsConfirmedIn)

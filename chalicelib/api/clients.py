@@ -41,8 +41,8 @@ def _client_out(client: Any) -> dict[str, Any]:
 )
 def save_client(client_id: str) -> Response:
     from chalicelib.api.schemas import ClientIn
-    from chalicelib.clients.service import ContactData
-    from chalicelib.clients.service import save_client as save
+    from chalicelib.tenants.clients import ContactData
+    from chalicelib.tenants.clients import save_client as save
 
     company_id = _caller("clients:write")
     _check_id(client_id)
@@ -75,7 +75,7 @@ def save_client(client_id: str) -> Response:
 def _check_id(client_id: str) -> None:
     import re
 
-    from chalicelib.errors import ValidationFailed
+    from chalicelib.core.errors import ValidationFailed
 
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", client_id):
         raise ValidationFailed(
@@ -86,7 +86,7 @@ def _check_id(client_id: str) -> None:
 @clients.route("/clients/{client_id}", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="One client with its contacts", response="ClientOut")
 def get_client(client_id: str) -> Response:
-    from chalicelib.clients.service import get_client as fetch
+    from chalicelib.tenants.clients import get_client as fetch
 
     return json_response(_client_out(fetch(_caller("clients:read"), client_id)))
 
@@ -94,7 +94,7 @@ def get_client(client_id: str) -> Response:
 @clients.route("/clients", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="The company's clients, a page at a time", response="ClientsOut")
 def list_clients() -> Response:
-    from chalicelib.clients.service import list_clients as fetch
+    from chalicelib.tenants.clients import list_clients as fetch
 
     request = clients.current_request
     items, cursor = fetch(_caller("clients:read"), limit_param(request), cursor_param(request))

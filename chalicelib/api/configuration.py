@@ -25,7 +25,7 @@ def _staff() -> str:
 @configuration.route("/company", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="The caller's company and its settings", response="CompanyOut")
 def get_company() -> Response:
-    from chalicelib.companies.service import get_company as fetch
+    from chalicelib.tenants.companies import get_company as fetch
 
     return json_response(fetch(_staff()))
 
@@ -39,7 +39,7 @@ def get_company() -> Response:
 )
 def update_company() -> Response:
     from chalicelib.api.schemas import CompanySettingsIn
-    from chalicelib.companies.service import update_settings
+    from chalicelib.tenants.companies import update_settings
 
     company_id = _admin()
     body = parse_body(configuration.current_request, CompanySettingsIn)
@@ -57,7 +57,7 @@ def update_company() -> Response:
 @configuration.route("/status-catalog", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="The company's status catalog (T8)", response="StatusCatalogOut")
 def list_statuses() -> Response:
-    from chalicelib.tracking.catalog import status_catalog
+    from chalicelib.producers.tracking.catalog import status_catalog
 
     catalog = status_catalog(_staff())
     return json_response({"items": sorted(catalog.values(), key=lambda s: s.code)})
@@ -71,7 +71,7 @@ def list_statuses() -> Response:
 )
 def save_status(code: str) -> Response:
     from chalicelib.api.schemas import StatusDefinitionIn
-    from chalicelib.tracking.catalog import save_status as save
+    from chalicelib.producers.tracking.catalog import save_status as save
 
     company_id = _admin()
     body = parse_body(configuration.current_request, StatusDefinitionIn)
@@ -83,7 +83,7 @@ def save_status(code: str) -> Response:
 def _status_code(code: str) -> str:
     import re
 
-    from chalicelib.errors import ValidationFailed
+    from chalicelib.core.errors import ValidationFailed
 
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", code):
         raise ValidationFailed([{"field": "code", "message": "use 1-64 letters, digits, '_', '.' or '-'"}])
@@ -96,7 +96,7 @@ def _status_code(code: str) -> str:
     response="AlertMonitorOut",
 )
 def alert_monitor() -> Response:
-    from chalicelib.tracking.monitor import alert_monitor as monitor
+    from chalicelib.producers.tracking.monitor import alert_monitor as monitor
 
     return json_response({"items": [_schedule_out(s) for s in monitor(_staff())]})
 
@@ -109,7 +109,7 @@ def alert_monitor() -> Response:
 )
 def configure_alert(alert_type: str) -> Response:
     from chalicelib.api.schemas import AlertConfigIn
-    from chalicelib.tracking.monitor import configure_alert as configure
+    from chalicelib.producers.tracking.monitor import configure_alert as configure
 
     company_id = _admin()
     body = parse_body(configuration.current_request, AlertConfigIn)
@@ -129,7 +129,7 @@ def _schedule_out(schedule: object) -> dict[str, object]:
 @configuration.route("/sender-accounts", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="Sender accounts per area; passwords are never returned (C1)", response="SenderAccountsOut")
 def list_sender_accounts() -> Response:
-    from chalicelib.senders.service import list_accounts
+    from chalicelib.messaging.accounts.email import list_accounts
 
     return json_response({"items": list_accounts(_admin())})
 
@@ -142,7 +142,7 @@ def list_sender_accounts() -> Response:
 )
 def save_sender_account(area: str) -> Response:
     from chalicelib.api.schemas import SenderAccountIn
-    from chalicelib.senders.service import save_sender_account as save
+    from chalicelib.messaging.accounts.email import save_sender_account as save
 
     company_id = _admin()
     body = parse_body(configuration.current_request, SenderAccountIn)
@@ -157,7 +157,7 @@ def save_sender_account(area: str) -> Response:
 )
 def set_sender_password(area: str) -> Response:
     from chalicelib.api.schemas import PasswordIn
-    from chalicelib.senders.service import set_sender_password as set_password
+    from chalicelib.messaging.accounts.email import set_sender_password as set_password
 
     company_id = _admin()
     body = parse_body(configuration.current_request, PasswordIn)
@@ -168,7 +168,7 @@ def set_sender_password(area: str) -> Response:
 @configuration.route("/sender-accounts/{area}", methods=["DELETE"], authorizer=pregon_auth)
 @describe(summary="Remove an area's sender account (the area falls back to `all`)", status=204)
 def delete_sender_account(area: str) -> Response:
-    from chalicelib.senders.service import delete_sender_account as delete
+    from chalicelib.messaging.accounts.email import delete_sender_account as delete
 
     delete(_admin(), area)
     return Response(body="", status_code=204)
@@ -181,8 +181,8 @@ def _self_or_admin(user_id: str) -> tuple[str, str]:
     """The company and the personal account's key; only the user or an administrator may."""
     from urllib.parse import unquote
 
-    from chalicelib.errors import Forbidden
-    from chalicelib.senders.service import personal_area
+    from chalicelib.core.errors import Forbidden
+    from chalicelib.messaging.accounts.email import personal_area
 
     caller = principal_of(configuration.current_request)
     caller.require_staff()
@@ -197,7 +197,7 @@ def _self_or_admin(user_id: str) -> tuple[str, str]:
     summary="A user's own sender account (C5); the password is never returned", response="SenderAccountOut"
 )
 def get_personal_sender_account(user_id: str) -> Response:
-    from chalicelib.senders.service import get_account
+    from chalicelib.messaging.accounts.email import get_account
 
     company_id, area = _self_or_admin(user_id)
     return json_response(get_account(company_id, area))
@@ -212,7 +212,7 @@ def get_personal_sender_account(user_id: str) -> Response:
 )
 def save_personal_sender_account(user_id: str) -> Response:
     from chalicelib.api.schemas import SenderAccountIn
-    from chalicelib.senders.service import save_sender_account as save
+    from chalicelib.messaging.accounts.email import save_sender_account as save
 
     company_id, area = _self_or_admin(user_id)
     body = parse_body(configuration.current_request, SenderAccountIn)
@@ -225,7 +225,7 @@ def save_personal_sender_account(user_id: str) -> Response:
 )
 def set_personal_sender_password(user_id: str) -> Response:
     from chalicelib.api.schemas import PasswordIn
-    from chalicelib.senders.service import set_sender_password as set_password
+    from chalicelib.messaging.accounts.email import set_sender_password as set_password
 
     company_id, area = _self_or_admin(user_id)
     body = parse_body(configuration.current_request, PasswordIn)
@@ -238,7 +238,7 @@ def set_personal_sender_password(user_id: str) -> Response:
     summary="Remove a user's own sender account (their messages fall back to the company's)", status=204
 )
 def delete_personal_sender_account(user_id: str) -> Response:
-    from chalicelib.senders.service import delete_sender_account as delete
+    from chalicelib.messaging.accounts.email import delete_sender_account as delete
 
     company_id, area = _self_or_admin(user_id)
     delete(company_id, area)

@@ -16,8 +16,8 @@ from chalicelib.api.http import (
     parse_body,
     principal_of,
 )
-from chalicelib.auth.principal import Principal
-from chalicelib.store.records import AttachmentRef, Communication
+from chalicelib.core.domain import AttachmentRef, Communication
+from chalicelib.tenants.auth.principal import Principal
 
 history = Blueprint(__name__)
 
@@ -58,7 +58,7 @@ def history_item(comm: Communication) -> dict[str, Any]:
 
 
 def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
-    from chalicelib.files import download_url
+    from chalicelib.core.files import download_url
 
     return {
         "name": ref.name,
@@ -77,7 +77,7 @@ def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
 )
 def resend() -> Response:
     from chalicelib.api.history_schemas import ResendIn
-    from chalicelib.history.service import resend as resend_messages
+    from chalicelib.records.history.browse import resend as resend_messages
 
     caller = _staff()
     body = parse_body(history.current_request, ResendIn)
@@ -88,7 +88,7 @@ def resend() -> Response:
 @history.route("/history/filters", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="My saved history filters (private to the caller)", response="SavedFiltersOut")
 def list_filters() -> Response:
-    from chalicelib.history.service import my_filters
+    from chalicelib.records.history.browse import my_filters
 
     return json_response({"items": [_filter_out(f) for f in my_filters(_staff())]})
 
@@ -102,7 +102,7 @@ def list_filters() -> Response:
 )
 def save_filter() -> Response:
     from chalicelib.api.history_schemas import SavedFilterIn
-    from chalicelib.history.service import save_filter as save
+    from chalicelib.records.history.browse import save_filter as save
 
     caller = _staff()
     body = parse_body(history.current_request, SavedFilterIn)
@@ -114,7 +114,7 @@ def save_filter() -> Response:
 @history.route("/history/filters/{filter_id}", methods=["DELETE"], authorizer=pregon_auth)
 @describe(summary="Delete one of my saved filters", status=204)
 def delete_filter(filter_id: str) -> Response:
-    from chalicelib.history.service import delete_filter as delete
+    from chalicelib.records.history.browse import delete_filter as delete
 
     delete(_staff(), filter_id)
     return Response(body="", status_code=204)
@@ -136,8 +136,8 @@ def _filter_out(saved: Any) -> dict[str, Any]:
     response="HistoryPageOut",
 )
 def list_history(channel: str) -> Response:
-    from chalicelib.history.service import criteria_for
-    from chalicelib.history.service import list_history as fetch
+    from chalicelib.records.history.browse import criteria_for
+    from chalicelib.records.history.browse import list_history as fetch
 
     caller = _staff()
     request = history.current_request
@@ -151,8 +151,8 @@ def list_history(channel: str) -> Response:
 @history.route("/history/{channel}/export", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="The filtered history as an Excel file (.xlsx), at most 10,000 rows")
 def export_history(channel: str) -> Response:
-    from chalicelib.exports import MAX_EXPORT_ROWS, workbook
-    from chalicelib.history.service import check_channel, criteria_for, export_rows
+    from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
+    from chalicelib.records.history.browse import check_channel, criteria_for, export_rows
     from chalicelib.store.communications import status_group
 
     caller = _staff()
@@ -205,7 +205,7 @@ def export_history(channel: str) -> Response:
 
 
 def _xlsx(data: bytes, filename: str) -> Response:
-    from chalicelib.exports import XLSX_TYPE
+    from chalicelib.records.exports import XLSX_TYPE
 
     return Response(
         body=data,
@@ -220,7 +220,7 @@ def _xlsx(data: bytes, filename: str) -> Response:
     response="HistoryMessageOut",
 )
 def get_message(channel: str, communication_id: str) -> Response:
-    from chalicelib.history.service import history_entry
+    from chalicelib.records.history.browse import history_entry
 
     comm = history_entry(_staff(), channel, communication_id)
     return json_response(

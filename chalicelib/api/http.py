@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from chalice.app import Request, Response
 
-from chalicelib.auth.principal import Principal
-from chalicelib.errors import PregonError, Unauthorized, ValidationFailed
+from chalicelib.core.errors import PregonError, Unauthorized, ValidationFailed
+from chalicelib.tenants.auth.principal import Principal
 
 T = TypeVar("T")
 MAX_BODY_BYTES = 256 * 1024

@@ -17,7 +17,7 @@ from chalicelib.api.http import (
     parse_body,
     principal_of,
 )
-from chalicelib.auth.principal import Principal
+from chalicelib.tenants.auth.principal import Principal
 
 inbound = Blueprint(__name__)
 
@@ -45,7 +45,7 @@ def _summary(comm: Any) -> dict[str, Any]:
 
 
 def _detail(comm: Any) -> dict[str, Any]:
-    from chalicelib.inbound.mail import attachment_links, candidates_for
+    from chalicelib.records.inbound_mail import attachment_links, candidates_for
 
     return {
         **_summary(comm),
@@ -64,7 +64,7 @@ def _detail(comm: Any) -> dict[str, Any]:
 def _communication_id(raw: str) -> str:
     import re
 
-    from chalicelib.errors import NotFound
+    from chalicelib.core.errors import NotFound
 
     if not re.fullmatch(r"[0-9a-f]{24}", raw):
         raise NotFound(f"there is no received e-mail {raw!r}")
@@ -75,8 +75,8 @@ def _communication_id(raw: str) -> str:
 @describe(summary="The company's inbound e-mail address (I3)", response="InboundAddressOut")
 def get_inbound_address() -> Response:
     """Point the sender accounts' Reply-To here so that replies are logged in the register."""
-    from chalicelib.inbound.mail import inbound_address
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
+    from chalicelib.records.inbound_mail import inbound_address
 
     return json_response(
         {"address": inbound_address(_viewer().company_id), "domain": get_settings().inbound_domain}
@@ -90,7 +90,7 @@ def get_inbound_address() -> Response:
     response="InboundPageOut",
 )
 def list_unassigned() -> Response:
-    from chalicelib.inbound.mail import unassigned
+    from chalicelib.records.inbound_mail import unassigned
 
     request = inbound.current_request
     page = unassigned(_viewer(), limit_param(request), cursor_param(request))
@@ -106,7 +106,7 @@ def list_unassigned() -> Response:
     response="InboundMessageOut",
 )
 def get_inbound_message(communication_id: str) -> Response:
-    from chalicelib.inbound.mail import get_inbound
+    from chalicelib.records.inbound_mail import get_inbound
 
     return json_response(_detail(get_inbound(_viewer(), _communication_id(communication_id))))
 
@@ -119,7 +119,7 @@ def get_inbound_message(communication_id: str) -> Response:
 )
 def assign_inbound_message(communication_id: str) -> Response:
     from chalicelib.api.schemas import AssignInboundIn
-    from chalicelib.inbound.mail import assign
+    from chalicelib.records.inbound_mail import assign
 
     viewer = _viewer()
     message_id = _communication_id(communication_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import describe, query_param
-from chalicelib.errors import ValidationFailed
+from chalicelib.core.errors import ValidationFailed
 
 manual_unsubscribe = Blueprint(__name__)
 
@@ -23,7 +23,7 @@ def _token() -> str:
 @manual_unsubscribe.route("/public/manual-sends/unsubscribe", methods=["GET"])
 @describe(summary="The unsubscribe link of a manual or bulk e-mail: a confirmation page (changes nothing)")
 def manual_unsubscribe_page() -> Response:
-    from chalicelib.sends.unsubscribe import confirmation_page
+    from chalicelib.producers.sends.unsubscribe import confirmation_page
 
     return Response(body=confirmation_page(_token()), status_code=200, headers=_HTML)
 
@@ -35,6 +35,6 @@ def manual_unsubscribe_page() -> Response:
 )
 @describe(summary="Turn off the client's manual and bulk sends (the page's button; RFC 8058 one-click)")
 def manual_unsubscribe_one_click() -> Response:
-    from chalicelib.sends.unsubscribe import done_page, unsubscribe
+    from chalicelib.producers.sends.unsubscribe import done_page, unsubscribe
 
     return Response(body=done_page(unsubscribe(_token())), status_code=200, headers=_HTML)

@@ -43,8 +43,8 @@ def _staff() -> str:
 )
 def issue_parcel() -> Response:
     from chalicelib.api.schemas import IssueParcel
-    from chalicelib.tracking.issue import Party, Shipment, issue_shipment
-    from chalicelib.tracking.subscriptions import Subscriber
+    from chalicelib.producers.tracking.issue import Party, Shipment, issue_shipment
+    from chalicelib.producers.tracking.subscriptions import Subscriber
 
     company_id = _caller("parcels:write")
     body = parse_body(parcels.current_request, IssueParcel)
@@ -78,7 +78,7 @@ def issue_parcel() -> Response:
 @parcels.route("/parcels/{tracking_id}", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="A parcel's full history, hidden statuses included", response="StaffParcelOut")
 def get_parcel(tracking_id: str) -> Response:
-    from chalicelib.tracking.parcels import staff_history
+    from chalicelib.producers.tracking.parcels import staff_history
 
     parcel, history = staff_history(_caller("parcels:read"), tracking_id)
     return json_response(_parcel_out(parcel, history))
@@ -105,7 +105,7 @@ def _parcel_out(parcel: object, history: Sequence[object]) -> dict[str, object]:
 )
 def post_status_event(tracking_id: str) -> Response:
     from chalicelib.api.schemas import StatusEventBody
-    from chalicelib.tracking.parcels import StatusEvent, record_status_event
+    from chalicelib.producers.tracking.parcels import StatusEvent, record_status_event
 
     company_id = _caller("parcels:write")
     body = parse_body(parcels.current_request, StatusEventBody)
@@ -121,7 +121,7 @@ def post_status_event(tracking_id: str) -> Response:
 )
 def post_status_events() -> Response:
     from chalicelib.api.schemas import StatusEventBatch
-    from chalicelib.tracking.parcels import StatusEvent, record_status_events
+    from chalicelib.producers.tracking.parcels import StatusEvent, record_status_events
 
     company_id = _caller("parcels:write")
     body = parse_body(parcels.current_request, StatusEventBatch)
@@ -133,8 +133,8 @@ def post_status_events() -> Response:
 
 
 def _subscription_out(subscription: object) -> dict[str, object]:
-    from chalicelib import clock
     from chalicelib.api.http import plain
+    from chalicelib.core import clock
 
     data = plain(subscription)
     data.pop("company_id", None)
@@ -147,7 +147,7 @@ def _subscription_out(subscription: object) -> dict[str, object]:
 @parcels.route("/parcels/{tracking_id}/subscriptions", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="Who follows a parcel (active, expired and cancelled)", response="SubscriptionsOut")
 def list_subscriptions(tracking_id: str) -> Response:
-    from chalicelib.tracking.subscriptions import subscriptions_of
+    from chalicelib.producers.tracking.subscriptions import subscriptions_of
 
     items = subscriptions_of(_staff(), tracking_id)
     return json_response({"items": [_subscription_out(s) for s in items]})
@@ -162,7 +162,7 @@ def list_subscriptions(tracking_id: str) -> Response:
 )
 def add_subscription(tracking_id: str) -> Response:
     from chalicelib.api.schemas import StaffSubscribeIn
-    from chalicelib.tracking.subscriptions import Subscriber, subscribe
+    from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
 
     company_id = _staff()
     body = parse_body(parcels.current_request, StaffSubscribeIn)
@@ -180,7 +180,7 @@ def add_subscription(tracking_id: str) -> Response:
 )
 @describe(summary="Cancel a subscription (T7)", status=204)
 def cancel_subscription(tracking_id: str, subscription_id: str) -> Response:
-    from chalicelib.tracking.subscriptions import cancel
+    from chalicelib.producers.tracking.subscriptions import cancel
 
     cancel(_staff(), tracking_id, subscription_id)
     return Response(body="", status_code=204)
@@ -189,7 +189,7 @@ def cancel_subscription(tracking_id: str, subscription_id: str) -> Response:
 @parcels.route("/follow-ups", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="Parcels under follow-up now, with their active subscribers (T7)", response="FollowUpsOut")
 def list_follow_ups() -> Response:
-    from chalicelib.tracking.subscriptions import follow_ups
+    from chalicelib.producers.tracking.subscriptions import follow_ups
 
     request = parcels.current_request
     items, cursor = follow_ups(_staff(), limit_param(request), cursor_param(request))
@@ -211,7 +211,7 @@ def list_follow_ups() -> Response:
 @parcels.route("/parcels/{tracking_id}/alerts", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="Alerts sent about a parcel, newest first (T7)", response="AlertsOut")
 def list_parcel_alerts(tracking_id: str) -> Response:
-    from chalicelib.tracking.subscriptions import alerts_for_parcel
+    from chalicelib.producers.tracking.subscriptions import alerts_for_parcel
 
     return json_response({"items": [_alert_out(a) for a in alerts_for_parcel(_staff(), tracking_id)]})
 
@@ -221,7 +221,7 @@ def list_parcel_alerts(tracking_id: str) -> Response:
 def list_subscriber_alerts(email: str) -> Response:
     from urllib.parse import unquote
 
-    from chalicelib.tracking.subscriptions import alerts_for_subscriber
+    from chalicelib.producers.tracking.subscriptions import alerts_for_subscriber
 
     request = parcels.current_request
     items, cursor = alerts_for_subscriber(

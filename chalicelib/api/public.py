@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import describe, json_response, parse_body, query_param
-from chalicelib.errors import ValidationFailed
+from chalicelib.core.errors import ValidationFailed
 
 public = Blueprint(__name__)
 
@@ -16,7 +16,7 @@ public = Blueprint(__name__)
     response="PublicTrackingOut",
 )
 def track_parcel(company_id: str, tracking_id: str) -> Response:
-    from chalicelib.tracking.parcels import public_tracking
+    from chalicelib.producers.tracking.parcels import public_tracking
 
     return json_response(public_tracking(company_id, tracking_id))
 
@@ -31,7 +31,7 @@ def track_parcel(company_id: str, tracking_id: str) -> Response:
 )
 def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
     from chalicelib.api.schemas import SubscribeIn
-    from chalicelib.tracking.subscriptions import Subscriber, subscribe
+    from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
 
     request = public.current_request
     body = parse_body(request, SubscribeIn)
@@ -81,7 +81,7 @@ _FORM_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/pl
 @public.route("/public/subscriptions/confirm", methods=["GET"])
 @describe(summary="The confirmation link of a subscription: a page asking to confirm; changes nothing")
 def confirm_page() -> Response:
-    from chalicelib.tracking.subscriptions import link_subscription, page
+    from chalicelib.producers.tracking.subscriptions import link_subscription, page
 
     token = _token()
     subscription = link_subscription(token, "confirm")
@@ -97,7 +97,7 @@ def confirm_page() -> Response:
 @public.route("/public/subscriptions/confirm", methods=["POST"], content_types=_FORM_TYPES)
 @describe(summary="Confirm a subscription (the confirmation page's button)", response="ConfirmedOut")
 def confirm_subscription() -> Response:
-    from chalicelib.tracking.subscriptions import confirm, page
+    from chalicelib.producers.tracking.subscriptions import confirm, page
 
     subscription = confirm(_token())
     if _wants_html():
@@ -119,7 +119,7 @@ def confirm_subscription() -> Response:
 @public.route("/public/unsubscribe", methods=["GET"])
 @describe(summary="The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)")
 def unsubscribe_page() -> Response:
-    from chalicelib.tracking.subscriptions import link_subscription, page
+    from chalicelib.producers.tracking.subscriptions import link_subscription, page
 
     token = _token()
     subscription = link_subscription(token, "unsubscribe")
@@ -139,7 +139,7 @@ def unsubscribe_page() -> Response:
     response="UnsubscribeOut",
 )
 def unsubscribe_one_click() -> Response:
-    from chalicelib.tracking.subscriptions import page, unsubscribe
+    from chalicelib.producers.tracking.subscriptions import page, unsubscribe
 
     subscription = unsubscribe(_token())
     if _wants_html():

@@ -49,7 +49,7 @@ def _settings_out(settings: Any) -> dict[str, Any]:
     summary="The company's SNS platform applications for push, per platform (C7)", response="PushSettingsOut"
 )
 def get_push_settings() -> Response:
-    from chalicelib.push.service import get_push_settings as fetch
+    from chalicelib.messaging.accounts.push import get_push_settings as fetch
 
     company_id, _ = _admin()
     return json_response(_settings_out(fetch(company_id)))
@@ -63,7 +63,7 @@ def get_push_settings() -> Response:
 )
 def save_push_settings() -> Response:
     from chalicelib.api.schemas import PushSettingsIn
-    from chalicelib.push.service import save_push_settings as save
+    from chalicelib.messaging.accounts.push import save_push_settings as save
 
     company_id, user = _admin()
     body = parse_body(push.current_request, PushSettingsIn)
@@ -86,7 +86,7 @@ def save_push_settings() -> Response:
 )
 def register_device(client_id: str) -> Response:
     from chalicelib.api.schemas import DeviceIn
-    from chalicelib.push.service import register_device as register
+    from chalicelib.messaging.accounts.push import register_device as register
 
     company_id = _caller("clients:write")
     body = parse_body(push.current_request, DeviceIn)
@@ -97,7 +97,7 @@ def register_device(client_id: str) -> Response:
 @push.route("/clients/{client_id}/devices", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="A client's registered devices (C7)", response="DevicesOut")
 def list_devices(client_id: str) -> Response:
-    from chalicelib.push.service import list_devices as fetch
+    from chalicelib.messaging.accounts.push import list_devices as fetch
 
     company_id = _caller("clients:read")
     return json_response({"items": [_device_out(d) for d in fetch(company_id, client_id)]})
@@ -106,7 +106,7 @@ def list_devices(client_id: str) -> Response:
 @push.route("/clients/{client_id}/devices/{device_id}", methods=["DELETE"], authorizer=pregon_auth)
 @describe(summary="Unregister a device: its SNS endpoint is deleted (C7)", status=204)
 def unregister_device(client_id: str, device_id: str) -> Response:
-    from chalicelib.push.service import unregister_device as unregister
+    from chalicelib.messaging.accounts.push import unregister_device as unregister
 
     company_id = _caller("clients:write")
     unregister(company_id, client_id, device_id)

@@ -17,9 +17,9 @@ from chalicelib.api.http import (
     parse_body,
     principal_of,
 )
-from chalicelib.auth.principal import Principal
-from chalicelib.errors import ValidationFailed
-from chalicelib.store.records import Communication, RegisterLookup
+from chalicelib.core.domain import Communication, RegisterLookup
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.tenants.auth.principal import Principal
 
 register = Blueprint(__name__)
 # An attachment's JSON body: 5 MiB of file as base64, plus its name and type.
@@ -80,8 +80,8 @@ def _detail(comm: Communication) -> dict[str, Any]:
     response="RegisterPageOut",
 )
 def list_register(client_id: str) -> Response:
-    from chalicelib.register.service import list_register as fetch
-    from chalicelib.register.service import register_criteria
+    from chalicelib.records.register import list_register as fetch
+    from chalicelib.records.register import register_criteria
 
     caller = _staff()
     request = register.current_request
@@ -101,7 +101,7 @@ def list_register(client_id: str) -> Response:
 )
 def add_record(client_id: str) -> Response:
     from chalicelib.api.history_schemas import RegisterRecordIn
-    from chalicelib.register.service import add_record as add
+    from chalicelib.records.register import add_record as add
 
     caller = _staff()
     body = parse_body(register.current_request, RegisterRecordIn)
@@ -122,8 +122,8 @@ def add_record(client_id: str) -> Response:
 @describe(summary="The client's filtered register as an Excel file (.xlsx), at most 10,000 rows")
 def export_register(client_id: str) -> Response:
     from chalicelib.api.history import _xlsx
-    from chalicelib.exports import MAX_EXPORT_ROWS, workbook
-    from chalicelib.register.service import export_rows, register_criteria
+    from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
+    from chalicelib.records.register import export_rows, register_criteria
 
     caller = _staff()
     rows = export_rows(caller, client_id, register_criteria(_params()), MAX_EXPORT_ROWS)
@@ -172,7 +172,7 @@ def export_register(client_id: str) -> Response:
     response="RegisterRecordDetailOut",
 )
 def get_record(client_id: str, record_id: str) -> Response:
-    from chalicelib.register.service import get_record as fetch
+    from chalicelib.records.register import get_record as fetch
 
     return json_response(_detail(fetch(_staff(), client_id, record_id)))
 
@@ -185,7 +185,7 @@ def get_record(client_id: str, record_id: str) -> Response:
 )
 def update_record(client_id: str, record_id: str) -> Response:
     from chalicelib.api.history_schemas import RegisterRecordPatch
-    from chalicelib.register.service import update_record as update
+    from chalicelib.records.register import update_record as update
 
     caller = _staff()
     body = parse_body(register.current_request, RegisterRecordPatch)
@@ -201,7 +201,7 @@ def update_record(client_id: str, record_id: str) -> Response:
 @register.route("/clients/{client_id}/register/{record_id}", methods=["DELETE"], authorizer=pregon_auth)
 @describe(summary="Remove a record from the register only (a message stays in the history)", status=204)
 def delete_record(client_id: str, record_id: str) -> Response:
-    from chalicelib.register.service import delete_record as delete
+    from chalicelib.records.register import delete_record as delete
 
     delete(_staff(), client_id, record_id)
     return Response(body="", status_code=204)
@@ -218,8 +218,8 @@ def delete_record(client_id: str, record_id: str) -> Response:
 )
 def add_attachment(client_id: str, record_id: str) -> Response:
     from chalicelib.api.history_schemas import AttachmentIn
-    from chalicelib.register.service import PayloadTooLarge
-    from chalicelib.register.service import add_attachment as attach
+    from chalicelib.records.register import PayloadTooLarge
+    from chalicelib.records.register import add_attachment as attach
 
     caller = _staff()
     body = parse_body(
@@ -251,7 +251,7 @@ def _entry_out(entry: RegisterLookup) -> dict[str, str]:
     summary="The company's register motives or areas (table: motives | areas)", response="RegisterTableOut"
 )
 def list_table(table: str) -> Response:
-    from chalicelib.register.service import list_table as fetch
+    from chalicelib.records.register import list_table as fetch
 
     return json_response({"items": [_entry_out(e) for e in fetch(_staff().company_id, table)]})
 
@@ -265,7 +265,7 @@ def list_table(table: str) -> Response:
 )
 def add_entry(table: str) -> Response:
     from chalicelib.api.history_schemas import RegisterTableEntryIn
-    from chalicelib.register.service import add_entry as add
+    from chalicelib.records.register import add_entry as add
 
     caller = _admin()
     body = parse_body(register.current_request, RegisterTableEntryIn)
@@ -280,7 +280,7 @@ def add_entry(table: str) -> Response:
 )
 def rename_entry(table: str, code: str) -> Response:
     from chalicelib.api.history_schemas import RegisterTableRenameIn
-    from chalicelib.register.service import rename_entry as rename
+    from chalicelib.records.register import rename_entry as rename
 
     caller = _admin()
     body = parse_body(register.current_request, RegisterTableRenameIn)
@@ -290,7 +290,7 @@ def rename_entry(table: str, code: str) -> Response:
 @register.route("/register/{table}/{code}", methods=["DELETE"], authorizer=pregon_auth)
 @describe(summary="Delete a motive or an area (admins); records keep its code", status=204)
 def delete_entry(table: str, code: str) -> Response:
-    from chalicelib.register.service import delete_entry as delete
+    from chalicelib.records.register import delete_entry as delete
 
     delete(_admin().company_id, table, code)
     return Response(body="", status_code=204)

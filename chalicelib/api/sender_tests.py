@@ -31,7 +31,7 @@ def _admin() -> str:
 )
 def test_sender_account(area: str) -> Response:
     from chalicelib.api.schemas import TestSendIn
-    from chalicelib.senders.testing import send_account_test
+    from chalicelib.messaging.accounts.trial_sends import send_account_test
 
     company_id = _admin()
     body = parse_body(sender_tests.current_request, TestSendIn)
@@ -46,7 +46,7 @@ def test_sender_account(area: str) -> Response:
 )
 def test_template(key: str) -> Response:
     from chalicelib.api.schemas import TemplateTestSendIn
-    from chalicelib.senders.testing import send_template_test
+    from chalicelib.messaging.accounts.trial_sends import send_template_test
 
     company_id = _admin()
     body = parse_body(sender_tests.current_request, TemplateTestSendIn)

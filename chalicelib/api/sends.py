@@ -17,7 +17,7 @@ from chalicelib.api.http import (
     plain,
     principal_of,
 )
-from chalicelib.auth.principal import Principal
+from chalicelib.tenants.auth.principal import Principal
 
 sends = Blueprint(__name__)
 
@@ -58,8 +58,8 @@ def _message_out(comm: Any) -> dict[str, Any]:
 )
 def start_send() -> Response:
     from chalicelib.api.schemas import SendIn
-    from chalicelib.sends.service import ClientFilter, SendRequest
-    from chalicelib.sends.service import start_send as start
+    from chalicelib.producers.sends.manual import ClientFilter, SendRequest
+    from chalicelib.producers.sends.manual import start_send as start
 
     company_id, user = _staff()
     body = parse_body(sends.current_request, SendIn)
@@ -91,7 +91,7 @@ def start_send() -> Response:
     response="SendJobOut",
 )
 def get_send_job(job_id: str) -> Response:
-    from chalicelib.sends.service import get_send_job as fetch
+    from chalicelib.producers.sends.manual import get_send_job as fetch
 
     return json_response(_job_out(fetch(_viewer(), job_id)))
 
@@ -101,7 +101,7 @@ def get_send_job(job_id: str) -> Response:
     summary="The company's send jobs, newest first (C8); level 4: own jobs only", response="SendJobsOut"
 )
 def list_send_jobs() -> Response:
-    from chalicelib.sends.service import list_send_jobs as fetch
+    from chalicelib.producers.sends.manual import list_send_jobs as fetch
 
     request = sends.current_request
     jobs, cursor = fetch(_viewer(), limit_param(request), cursor_param(request))

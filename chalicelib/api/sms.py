@@ -28,7 +28,7 @@ def _fields_of(raw_body: str | bytes | None) -> set[str]:
 @sms.route("/sms/settings", methods=["GET"], authorizer=pregon_auth)
 @describe(summary="The SMS settings; passwords are never returned (C6)", response="SmsSettingsOut")
 def get_sms_settings() -> Response:
-    from chalicelib.sms.settings import get_sms_settings as fetch
+    from chalicelib.messaging.accounts.sms import get_sms_settings as fetch
 
     return json_response(fetch(_admin()))
 
@@ -41,7 +41,7 @@ def get_sms_settings() -> Response:
 )
 def save_sms_settings() -> Response:
     from chalicelib.api.schemas import SmsSettingsIn
-    from chalicelib.sms.settings import save_sms_settings as save
+    from chalicelib.messaging.accounts.sms import save_sms_settings as save
 
     company_id = _admin()
     request = sms.current_request
@@ -58,7 +58,7 @@ def save_sms_settings() -> Response:
 )
 def set_gateway_password() -> Response:
     from chalicelib.api.schemas import PasswordIn
-    from chalicelib.sms.settings import set_gateway_password as set_password
+    from chalicelib.messaging.accounts.sms import set_gateway_password as set_password
 
     company_id = _admin()
     body = parse_body(sms.current_request, PasswordIn)
@@ -74,7 +74,7 @@ def set_gateway_password() -> Response:
 )
 def set_bulk_password() -> Response:
     from chalicelib.api.schemas import BulkPasswordIn
-    from chalicelib.sms.settings import set_bulk_password as set_password
+    from chalicelib.messaging.accounts.sms import set_bulk_password as set_password
 
     company_id = _admin()
     body = parse_body(sms.current_request, BulkPasswordIn)
@@ -90,7 +90,7 @@ def set_bulk_password() -> Response:
 )
 def send_test_sms() -> Response:
     from chalicelib.api.schemas import SmsTestIn
-    from chalicelib.sms.settings import send_test_sms as send
+    from chalicelib.messaging.accounts.sms import send_test_sms as send
 
     company_id = _admin()
     body = parse_body(sms.current_request, SmsTestIn)

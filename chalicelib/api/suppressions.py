@@ -42,7 +42,7 @@ def _entry_out(entry: Any) -> dict[str, Any]:
     response="SuppressionsOut",
 )
 def list_suppressions() -> Response:
-    from chalicelib.deliverability.suppressions import list_suppressions as fetch
+    from chalicelib.messaging.suppression import list_suppressions as fetch
 
     company_id, _user = _admin()
     request = suppressions.current_request
@@ -60,7 +60,7 @@ def list_suppressions() -> Response:
 def add_suppression() -> Response:
     """201 with the new entry; 200 with the existing entry when the address was already there."""
     from chalicelib.api.schemas import SuppressionIn
-    from chalicelib.deliverability.suppressions import add_suppression as add
+    from chalicelib.messaging.suppression import add_suppression as add
 
     company_id, user = _admin()
     body = parse_body(suppressions.current_request, SuppressionIn)
@@ -75,7 +75,7 @@ def lift_suppression(address: str) -> Response:
     when is written to the log."""
     from urllib.parse import unquote
 
-    from chalicelib.deliverability.suppressions import lift_suppression as lift
+    from chalicelib.messaging.suppression import lift_suppression as lift
 
     company_id, user = _admin()
     lift(company_id, unquote(address), by=user)

@@ -6,7 +6,7 @@ from contextlib import AbstractContextManager
 from email.message import EmailMessage
 from typing import Protocol
 
-from chalicelib.store.records import SenderAccount
+from chalicelib.core.domain import SenderAccount
 
 
 class EmailSession(Protocol):

@@ -58,7 +58,7 @@ def is_host_name_or_address(host: str) -> bool:
 
 def _why_refused(address: IpAddress) -> str | None:
     """Why Pregón does not connect to ``address``; None for a public address."""
-    from chalicelib.settings import allow_loopback_destinations
+    from chalicelib.core.settings import allow_loopback_destinations
 
     mapped = getattr(address, "ipv4_mapped", None)
     if mapped is not None:

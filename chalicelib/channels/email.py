@@ -8,8 +8,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
-from chalicelib.clock import now
-from chalicelib.names import attachment_name, strip_invisible
+from chalicelib.core.clock import now
+from chalicelib.core.names import attachment_name, strip_invisible
 
 
 class HeaderInjection(ValueError):

@@ -6,8 +6,8 @@ import json
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.aws import TRANSIENT_AWS_CODES, client
-from chalicelib.errors import DeliveryFailed
+from chalicelib.core.aws import TRANSIENT_AWS_CODES, client
+from chalicelib.core.errors import DeliveryFailed
 
 # SNS answers these when an endpoint can never receive again (app uninstalled, token revoked).
 _GONE = frozenset({"EndpointDisabled", "InvalidParameter", "NotFound"})

@@ -14,10 +14,10 @@ from types import TracebackType
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.aws import TRANSIENT_AWS_CODES, client
-from chalicelib.errors import DeliveryFailed
-from chalicelib.settings import get_settings
-from chalicelib.store.records import SenderAccount
+from chalicelib.core.aws import TRANSIENT_AWS_CODES, client
+from chalicelib.core.domain import SenderAccount
+from chalicelib.core.errors import DeliveryFailed
+from chalicelib.core.settings import get_settings
 
 COMPANY_TAG = "pregon-company"
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")

@@ -4,8 +4,8 @@
                              "username": "sms", "password": "..."})
     message_id = sender.send("+5491159876543", "Estimado Ana su saldo pendiente es $ 1.500")
 
-Numbers arrive already in E.164 (``chalicelib.phones.normalize_phone``); each sender addresses
-them with :func:`chalicelib.phones.sms_address` (an Argentine mobile stored without its 9 goes to
+Numbers arrive already in E.164 (``chalicelib.core.phones.normalize_phone``); each sender addresses
+them with :func:`chalicelib.core.phones.sms_address` (an Argentine mobile stored without its 9 goes to
 ``+549…``; a landline is refused before any provider is called). A refusal raises
 ``DeliveryFailed`` with the provider's own words (SNS) or, for the gateway, a short classified
 text (``refused: ...``, ``timeout: ...``, ``TLS: ...``, ``401 Unauthorized``): what a gateway
@@ -24,7 +24,7 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
-from chalicelib.errors import DeliveryFailed, ValidationFailed
+from chalicelib.core.errors import DeliveryFailed, ValidationFailed
 
 SMS_TYPES = ("Transactional", "Promotional")
 PROVIDERS = ("sns", "http_gateway")
@@ -35,7 +35,7 @@ _MAX_BODY_BYTES = 64 * 1024
 
 def addressed(to_e164: str) -> str:
     """The number an SMS really goes to; a number that cannot receive SMS is a permanent failure."""
-    from chalicelib.phones import NotAMobile, sms_address
+    from chalicelib.core.phones import NotAMobile, sms_address
 
     try:
         return sms_address(to_e164)
@@ -75,7 +75,7 @@ class SnsSmsSender:
     def send(self, to_e164: str, text: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from chalicelib.aws import TRANSIENT_AWS_CODES, client
+        from chalicelib.core.aws import TRANSIENT_AWS_CODES, client
 
         attributes: dict[str, dict[str, str]] = {
             "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": self.sms_type}

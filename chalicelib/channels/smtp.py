@@ -13,8 +13,8 @@ from email.message import EmailMessage
 from types import TracebackType
 
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
-from chalicelib.errors import DeliveryFailed
-from chalicelib.store.records import SenderAccount
+from chalicelib.core.domain import SenderAccount
+from chalicelib.core.errors import DeliveryFailed
 
 TIMEOUT_SECONDS = 20
 

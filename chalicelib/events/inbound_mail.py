@@ -1,5 +1,5 @@
 """Inbound e-mail (I3): SES stores a received message in S3 and publishes its "Received"
-notification to an SNS topic; this handler logs the message (``chalicelib.inbound.mail``).
+notification to an SNS topic; this handler logs the message (``chalicelib.records.inbound_mail``).
 
 (An S3 event source cannot be packaged by ``chalice package``; SNS can.) Broken mail never makes
 the handler fail: it is logged with what could be read and an error naming the S3 key. Only a
@@ -22,8 +22,8 @@ INBOUND_MAIL_TOPIC = "pregon-inbound-mail"
 @inbound_mail_events.on_sns_message(topic=INBOUND_MAIL_TOPIC, name="receive_inbound_mail")
 def receive_inbound_mail(event: Any) -> dict[str, Any]:
     """Log the received e-mail an SES notification announces."""
-    from chalicelib.inbound.mail import receive_notification
-    from chalicelib.observability import logger
+    from chalicelib.core.observability import logger
+    from chalicelib.records.inbound_mail import receive_notification
 
     try:
         notification = json.loads(event.message)

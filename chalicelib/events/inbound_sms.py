@@ -17,7 +17,7 @@ INBOUND_SMS_TOPIC = "pregon-inbound-sms"
 @inbound_sms_events.on_sns_message(topic=INBOUND_SMS_TOPIC, name="receive_inbound_sms")
 def receive_inbound_sms(event: Any) -> dict[str, Any]:
     """One SNS notification: its message is the two-way SMS payload (JSON)."""
-    from chalicelib.inbound_sms.service import receive_inbound_sms as receive
+    from chalicelib.producers.sms_replies.replies import receive_inbound_sms as receive
 
     records = (event.to_dict() or {}).get("Records") or [{}]
     sns_message_id = (records[0].get("Sns") or {}).get("MessageId")

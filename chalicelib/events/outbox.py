@@ -33,7 +33,7 @@ def wake_outboxes(event: Any) -> dict[str, Any]:
     dead worker's lease, a retry, room under a rate limit: C2, Q3), and ask again for send-job
     pages whose SQS message was lost."""
     from chalicelib.messaging.delivery import wake_due_outboxes
-    from chalicelib.sends.service import resume_overdue_pages
+    from chalicelib.producers.sends.manual import resume_overdue_pages
 
     pages = resume_overdue_pages()
     reports = wake_due_outboxes()

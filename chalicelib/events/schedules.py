@@ -12,7 +12,7 @@ schedules = Blueprint(__name__)
 @schedules.schedule(Rate(1, unit=Rate.MINUTES), name="sweep_tracking_alerts")
 def sweep_tracking_alerts(event: Any) -> dict[str, Any]:
     """Every minute: run the tracking sweep of each company whose frequency says it is due (T5)."""
-    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
+    from chalicelib.producers.tracking.sweep import sweep_due_tracking_alerts
 
     reports = sweep_due_tracking_alerts()
     return {

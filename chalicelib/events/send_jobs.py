@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.sends import SEND_JOBS_QUEUE
+from chalicelib.producers.sends import SEND_JOBS_QUEUE
 
 send_job_events = Blueprint(__name__)
 
@@ -16,7 +16,7 @@ send_job_events = Blueprint(__name__)
 def expand_send_job(event: Any) -> dict[str, Any]:
     """Expand the page each message names (``{"company_id", "job_id", "page", "client_ids" |
     "cursor"}``) into the outbox."""
-    from chalicelib.sends.service import expand_page
+    from chalicelib.producers.sends.manual import expand_page
 
     totals = {"pages": 0, "messages": 0, "skipped": 0}
     for record in event:

@@ -19,7 +19,7 @@ SES_EVENT_TYPES = ("send", "reject", "bounce", "complaint", "delivery")
 def on_ses_event(event: Any) -> dict[str, Any]:
     """Apply one SES notification. Bad payloads are logged and dropped (no retry loop); a
     failure of our own store raises, so Lambda tries the notification again."""
-    from chalicelib.deliverability.ses_events import handle_sns_message
+    from chalicelib.messaging.feedback import handle_sns_message
 
     records = event.to_dict().get("Records") or [{}]
     sns_message_id = (records[0].get("Sns") or {}).get("MessageId")

@@ -25,16 +25,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib import clock
 from chalicelib.channels.base import EmailSession, open_email_session
 from chalicelib.channels.email import HeaderInjection, OutgoingEmail, compose
-from chalicelib.errors import DeliveryFailed, PregonError
-from chalicelib.observability import logger, metrics
-from chalicelib.settings import get_settings
+from chalicelib.core import clock
+from chalicelib.core.domain import Communication, SenderAccount
+from chalicelib.core.errors import DeliveryFailed, PregonError
+from chalicelib.core.observability import logger, metrics
+from chalicelib.core.settings import get_settings
 from chalicelib.store import communications as store
 from chalicelib.store import companies as company_store
 from chalicelib.store import outbox as outbox_store
-from chalicelib.store.records import Communication, SenderAccount
 
 BATCH = 25
 LEASE = timedelta(minutes=5)  # the default of PREGON_OUTBOX_LEASE_SECONDS
@@ -86,7 +86,7 @@ class _EmailChannel:
 
     def _open(self) -> EmailSession:
         if self._session is None:
-            from chalicelib.senders.service import password_of
+            from chalicelib.messaging.accounts.email import password_of
 
             session = open_email_session(self._account, password_of(self._account))
             self._session = self._stack.enter_context(session)
@@ -129,14 +129,14 @@ class _EmailChannel:
 
 
 def _attachment(ref: Any) -> tuple[str, str, bytes]:
-    from chalicelib.files import read_file
+    from chalicelib.core.files import read_file
 
     return ref.name, ref.content_type, read_file(ref.key)
 
 
 class _SmsChannel:
     def __init__(self, company_id: str) -> None:
-        from chalicelib.sms.settings import sms_sender
+        from chalicelib.messaging.accounts.sms import sms_sender
 
         self._sender = sms_sender(company_id)  # Conflict while SMS is off or incomplete
 
@@ -172,7 +172,7 @@ class _Setup:
 def _setup(company_id: str, outbox: str) -> _Setup:
     kind, _, area = outbox.partition(":")
     if kind == "email":
-        from chalicelib.senders.service import is_working
+        from chalicelib.messaging.accounts.email import is_working
 
         account = company_store.get_sender_accounts(company_id, [area]).get(area)
         if account is None or not is_working(account):

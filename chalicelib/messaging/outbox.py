@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from chalicelib import clock
 from chalicelib.channels.email import address_domain, new_message_id
-from chalicelib.observability import logger
-from chalicelib.senders.service import account_for
-from chalicelib.settings import get_settings
+from chalicelib.core import clock
+from chalicelib.core.domain import AttachmentRef, Communication, SenderAccount
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
+from chalicelib.messaging.accounts.email import account_for
 from chalicelib.store import communications as store
-from chalicelib.store.records import AttachmentRef, Communication, SenderAccount
 
 CHANNELS = ("email", "sms", "push")
 # A body larger than this goes to S3 and the item keeps a pointer (DynamoDB items hold 400 kB).
@@ -122,7 +122,7 @@ def communication_for(
             outbox=None,
             error=f"no working sender account for the area {message.area!r} (nor the 'all' fallback)",
         )
-    from chalicelib.inbound.mail import reply_address
+    from chalicelib.records.inbound_mail import reply_address
 
     domain = address_domain(account.from_address)
     references = reply_reference(company_id, communication_id)
@@ -197,7 +197,7 @@ def _offload_large_body(comm: Communication) -> Communication:
     size = len((comm.text or "").encode()) + len((comm.html or "").encode())
     if size <= INLINE_BODY_LIMIT:
         return comm
-    from chalicelib.files import put_file
+    from chalicelib.core.files import put_file
 
     body = json.dumps({"text": comm.text, "html": comm.html}).encode()
     ref = put_file(comm.company_id, "bodies", f"{comm.communication_id}.json", "application/json", body)
@@ -208,7 +208,7 @@ def message_body(comm: Communication) -> tuple[str, str | None]:
     """The text and HTML of a message as sent, wherever they are kept."""
     if comm.body_key is None:
         return comm.text or "", comm.html
-    from chalicelib.files import read_file
+    from chalicelib.core.files import read_file
 
     body = json.loads(read_file(comm.body_key))
     return str(body.get("text") or ""), body.get("html")
@@ -221,7 +221,7 @@ def kick_outboxes(company_id: str, outboxes: set[str] | frozenset[str], *, worke
     """Ask the outbox workers to drain these outboxes now (``workers`` drains of each)."""
     if not outboxes:
         return
-    from chalicelib.aws import send_json_messages
+    from chalicelib.core.aws import send_json_messages
 
     bodies = [{"company_id": company_id, "outbox": outbox} for outbox in sorted(outboxes) * workers]
     send_json_messages(get_settings().outbox_queue, bodies)

@@ -8,10 +8,10 @@ sends, which offer the client variables. The *effective* template of a type is t
 override, or else the default in the company's language.
 
 Overrides are validated before they are stored: each part (subject, text, html) must compile and
-render with the type's sample data inside the sandbox's limits (see ``chalicelib.rendering``).
+render with the type's sample data inside the sandbox's limits (see ``chalicelib.messaging.sandbox``).
 
 SMS and push (C6, C7) have their own short texts, written with ``%variables%`` (no Jinja; see
-``chalicelib.rendering.sms``): ``sms_text``, ``push_title`` and ``push_body``. A type's SMS variables
+``chalicelib.messaging.sms_text``): ``sms_text``, ``push_title`` and ``push_body``. A type's SMS variables
 are its scalar variables with ``_`` for ``.`` (``%client_name%``, ``%payment_amount%``) plus the
 Spanish names ISPCube users know (``%nombre%``, ``%monto%``, ``%deuda%``, ``%empresa%``, ...; see
 ``SMS_ALIASES``). Defaults ship as ``templates/<lang>/<type>.sms.txt`` and ``<type>.push.txt``
@@ -29,17 +29,16 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from chalicelib import clock
-from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.rendering import (
+from chalicelib.core import clock, domain
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.messaging.sandbox import (
     LANGUAGES,
     TEMPLATES_DIR,
     RenderedMessage,
     default_template,
     render_untrusted,
 )
-from chalicelib.rendering.sms import render_sms, sms_encoding, sms_segments
-from chalicelib.store import records
+from chalicelib.messaging.sms_text import render_sms, sms_encoding, sms_segments
 
 CUSTOM_PREFIX = "custom:"
 CUSTOM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -471,8 +470,8 @@ class TemplateSummary:
     updated_at: datetime | None = None
 
 
-def _company(company_id: str) -> records.Company:
-    from chalicelib.companies.service import get_company
+def _company(company_id: str) -> domain.Company:
+    from chalicelib.tenants.companies import get_company
 
     return get_company(company_id)
 
@@ -578,7 +577,7 @@ def save_template(
     """Validate an override by rendering it with the type's sample data, then store it.
 
     ``sms_text``, ``push_title`` and ``push_body`` left out (None) keep the type's defaults."""
-    from chalicelib.senders.service import AREAS
+    from chalicelib.messaging.accounts.email import AREAS
 
     kind = message_type(key)
     if sender_area is not None and sender_area not in AREAS:
@@ -599,7 +598,7 @@ def save_template(
         kind, company, {"sms_text": sms_text, "push_title": push_title, "push_body": push_body}
     )
     _store().save_template(
-        records.MessageTemplate(
+        domain.MessageTemplate(
             company_id=company_id,
             key=key,
             sender_area=sender_area or kind.sender_area,
@@ -617,9 +616,7 @@ def save_template(
     return effective_template(company_id, key)
 
 
-def _check_channel_parts(
-    kind: MessageType, company: records.Company, parts: Mapping[str, str | None]
-) -> None:
+def _check_channel_parts(kind: MessageType, company: domain.Company, parts: Mapping[str, str | None]) -> None:
     """Every %variable% of the SMS and push parts must be one the type offers (422 naming the part)."""
     values = kind.sms_values(_sample_for(kind, company))
     errors: list[dict[str, str]] = []
@@ -737,7 +734,7 @@ def render_channel(company_id: str, key: str, channel: str, variables: Mapping[s
     return RenderedMessage(subject=title, text=body, html="")
 
 
-def _sample_for(kind: MessageType, company: records.Company) -> dict[str, Any]:
+def _sample_for(kind: MessageType, company: domain.Company) -> dict[str, Any]:
     data = kind.sample_data()
     if "company" in data:
         data["company"] = {**data["company"], "name": company.name}

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.models import SmsAutoRepliesModel
 from chalicelib.store.tables import bind
 
 
-def get_auto_replies(company_id: str) -> records.SmsAutoReplies | None:
+def get_auto_replies(company_id: str) -> domain.SmsAutoReplies | None:
     bind()
     try:
         item = SmsAutoRepliesModel.get(company_id, consistent_read=True)
     except DoesNotExist:
         return None
-    return records.SmsAutoReplies(
+    return domain.SmsAutoReplies(
         company_id=item.company_id,
         balance_enabled=bool(item.balance_enabled),
         balance_keywords=item.balance_keywords or "",
@@ -32,7 +32,7 @@ def get_auto_replies(company_id: str) -> records.SmsAutoReplies | None:
     )
 
 
-def save_auto_replies(rules: records.SmsAutoReplies) -> None:
+def save_auto_replies(rules: domain.SmsAutoReplies) -> None:
     bind()
     SmsAutoRepliesModel(
         rules.company_id,

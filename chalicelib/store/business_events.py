@@ -6,7 +6,7 @@ import json
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.models import BusinessEventModel
 from chalicelib.store.tables import bind
 
@@ -15,13 +15,13 @@ def _key(event_type: str, event_id: str) -> str:
     return f"{event_type}#{event_id}"
 
 
-def get_event(company_id: str, event_type: str, event_id: str) -> records.BusinessEvent | None:
+def get_event(company_id: str, event_type: str, event_id: str) -> domain.BusinessEvent | None:
     bind()
     try:
         item = BusinessEventModel.get(company_id, _key(event_type, event_id), consistent_read=True)
     except DoesNotExist:
         return None
-    return records.BusinessEvent(
+    return domain.BusinessEvent(
         company_id=item.company_id,
         event_type=event_type,
         event_id=event_id,
@@ -31,7 +31,7 @@ def get_event(company_id: str, event_type: str, event_id: str) -> records.Busine
     )
 
 
-def record_event(event: records.BusinessEvent) -> bool:
+def record_event(event: domain.BusinessEvent) -> bool:
     """Store an event the first time; False (nothing written) when it was recorded before."""
     bind()
     item = BusinessEventModel(

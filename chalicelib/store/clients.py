@@ -7,7 +7,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.models import ClientAddressModel, ClientContact, ClientModel, ClientPhoneModel
 from chalicelib.store.tables import bind
 
@@ -18,15 +18,15 @@ def _as_dict(raw: Any) -> dict[str, Any]:
     return dict(raw.as_dict()) if hasattr(raw, "as_dict") else dict(raw)
 
 
-def _client(item: ClientModel) -> records.Client:
-    return records.Client(
+def _client(item: ClientModel) -> domain.Client:
+    return domain.Client(
         company_id=item.company_id,
         client_id=item.client_id,
         name=item.name,
         emails=tuple(str(e) for e in (item.emails or [])),
         phones=tuple(str(p) for p in (item.phones or [])),
         contacts=tuple(
-            records.Contact(
+            domain.Contact(
                 contact_id=c.contact_id,
                 first_name=c.first_name,
                 last_name=c.last_name,
@@ -45,12 +45,12 @@ def _client(item: ClientModel) -> records.Client:
     )
 
 
-def save_client(client: records.Client, phone_region: str = "AR") -> records.Client:
+def save_client(client: domain.Client, phone_region: str = "AR") -> domain.Client:
     """Create or replace a client (the back office is the source of truth for its clients)."""
     bind()
     # The stored client says which index entries to remove; read it once for both indexes.
     try:
-        stored: records.Client | None = _client(
+        stored: domain.Client | None = _client(
             ClientModel.get(client.company_id, client.client_id, consistent_read=True)
         )
     except DoesNotExist:
@@ -103,7 +103,7 @@ def turn_off_manual_sends(company_id: str, client_id: str, now: datetime) -> boo
     return True
 
 
-def get_client(company_id: str, client_id: str) -> records.Client | None:
+def get_client(company_id: str, client_id: str) -> domain.Client | None:
     bind()
     try:
         return _client(ClientModel.get(company_id, client_id))
@@ -113,7 +113,7 @@ def get_client(company_id: str, client_id: str) -> records.Client | None:
 
 def list_clients(
     company_id: str, limit: int, cursor: dict[str, Any] | None
-) -> tuple[list[records.Client], Any]:
+) -> tuple[list[domain.Client], Any]:
     bind()
     result = ClientModel.query(company_id, limit=limit, last_evaluated_key=cursor)
     items = [_client(i) for i in result]
@@ -123,10 +123,10 @@ def list_clients(
 # --- the phone index (inbound SMS finds its client by number) --------------------------------
 
 
-def _phones_of(client: records.Client | None, region: str) -> dict[str, str | None]:
+def _phones_of(client: domain.Client | None, region: str) -> dict[str, str | None]:
     """``E.164 -> contact id`` (None for the client's own phones); unreadable numbers are left out."""
-    from chalicelib.errors import ValidationFailed
-    from chalicelib.phones import normalize_phone
+    from chalicelib.core.errors import ValidationFailed
+    from chalicelib.core.phones import normalize_phone
 
     if client is None:
         return {}
@@ -140,7 +140,7 @@ def _phones_of(client: records.Client | None, region: str) -> dict[str, str | No
     return numbers
 
 
-def _index_phones(stored: records.Client | None, client: records.Client, region: str) -> None:
+def _index_phones(stored: domain.Client | None, client: domain.Client, region: str) -> None:
     """Keep ``client-phones`` in step with the client's phones (and its contacts'), E.164."""
     before = _phones_of(stored, region)
     after = _phones_of(client, region)
@@ -161,19 +161,19 @@ def _index_phones(stored: records.Client | None, client: records.Client, region:
             )
 
 
-def clients_by_phone(company_id: str, phone: str, limit: int = 10) -> list[records.PhoneOwner]:
+def clients_by_phone(company_id: str, phone: str, limit: int = 10) -> list[domain.PhoneOwner]:
     """The clients of a company a number (E.164) belongs to (a query, never a Scan)."""
     bind()
     items = ClientPhoneModel.query(
         company_id, ClientPhoneModel.phone_client.startswith(f"{phone}#"), limit=limit
     )
-    return [records.PhoneOwner(client_id=i.client_id, contact_id=i.contact_id) for i in items]
+    return [domain.PhoneOwner(client_id=i.client_id, contact_id=i.contact_id) for i in items]
 
 
 # --- e-mail addresses -> clients (I3: matching the sender of inbound mail) --------------------
 
 
-def addresses_of(client: records.Client) -> dict[str, str | None]:
+def addresses_of(client: domain.Client) -> dict[str, str | None]:
     """Every e-mail address of a client, lower-cased: to the contact it belongs to, or None for
     the client's own (which wins when a contact shares it)."""
     found: dict[str, str | None] = {}
@@ -186,7 +186,7 @@ def addresses_of(client: records.Client) -> dict[str, str | None]:
     return found
 
 
-def _index_addresses(stored: records.Client | None, client: records.Client) -> None:
+def _index_addresses(stored: domain.Client | None, client: domain.Client) -> None:
     """Bring the ``client-addresses`` items of a client in step with the client about to be saved
     (``stored``, the one being replaced, says what to remove)."""
     before = addresses_of(stored) if stored is not None else {}
@@ -203,12 +203,12 @@ def _index_addresses(stored: records.Client | None, client: records.Client) -> N
                 )
 
 
-def clients_by_address(company_id: str, address: str) -> list[records.ClientAddress]:
+def clients_by_address(company_id: str, address: str) -> list[domain.ClientAddress]:
     """The clients of a company (with the contact, if any) that have this e-mail address."""
     bind()
     address = address.strip().lower()
     return [
-        records.ClientAddress(company_id, address, item.client_id, item.contact_id)
+        domain.ClientAddress(company_id, address, item.client_id, item.contact_id)
         for item in ClientAddressModel.query(f"{company_id}#{address}", limit=50)
     ]
 
@@ -229,7 +229,7 @@ def reindex_addresses(company_id: str) -> int:
     return count
 
 
-def get_clients(company_id: str, client_ids: list[str]) -> dict[str, records.Client]:
+def get_clients(company_id: str, client_ids: list[str]) -> dict[str, domain.Client]:
     """The company's clients among ``client_ids`` (ids of other companies' clients find nothing)."""
     bind()
     keys = [(company_id, client_id) for client_id in dict.fromkeys(client_ids)]
@@ -244,7 +244,7 @@ def select_clients(
     collection_agent: str | None,
     limit: int,
     cursor: dict[str, Any] | None,
-) -> tuple[list[records.Client], dict[str, Any] | None]:
+) -> tuple[list[domain.Client], dict[str, Any] | None]:
     """One page of the company's clients that match a filter: a Query over the company's
     partition (never a Scan), the conditions applied by DynamoDB as a filter expression."""
     bind()

@@ -25,7 +25,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.models import (
     AlertModel,
     AlertScheduleModel,
@@ -78,12 +78,12 @@ def status_group(state: str) -> str:
     return "not_sent"
 
 
-def _search_text(comm: records.Communication) -> str:
+def _search_text(comm: domain.Communication) -> str:
     parts = [comm.subject, comm.to_address, comm.to_name, comm.from_address, comm.from_name, comm.text]
     return " ".join(p for p in parts if p).lower()[:4000]
 
 
-def _index_keys(comm: records.Communication) -> dict[str, str | None]:
+def _index_keys(comm: domain.Communication) -> dict[str, str | None]:
     company = comm.company_id
     queued = comm.state in ("queued", "sending") and comm.outbox is not None
     history = comm.channel in HISTORY_CHANNELS and comm.direction in ("out", "in")
@@ -99,7 +99,7 @@ def _index_keys(comm: records.Communication) -> dict[str, str | None]:
     }
 
 
-def _item(comm: records.Communication) -> CommunicationModel:
+def _item(comm: domain.Communication) -> CommunicationModel:
     keys: dict[str, Any] = _index_keys(comm)
     return CommunicationModel(
         comm.company_id,
@@ -165,8 +165,8 @@ def _headers(raw: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in dict(mapping).items()}
 
 
-def _record(item: CommunicationModel) -> records.Communication:
-    return records.Communication(
+def _record(item: CommunicationModel) -> domain.Communication:
+    return domain.Communication(
         company_id=item.company_id,
         communication_id=item.communication_id,
         direction=item.direction,
@@ -191,7 +191,7 @@ def _record(item: CommunicationModel) -> records.Communication:
         body_key=item.body_key,
         headers=_headers(item.headers),
         attachments=tuple(
-            records.AttachmentRef(name=a.name, content_type=a.content_type, size=int(a.size), key=a.key)
+            domain.AttachmentRef(name=a.name, content_type=a.content_type, size=int(a.size), key=a.key)
             for a in (item.attachments or [])
         ),
         attempts=int(item.attempts or 0),
@@ -226,7 +226,7 @@ def _record(item: CommunicationModel) -> records.Communication:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def add_to_transaction(tx: TransactWrite, comm: records.Communication) -> None:
+def add_to_transaction(tx: TransactWrite, comm: domain.Communication) -> None:
     """Put a new communication (and its idempotency key, when it has one) in a caller's transaction."""
     if comm.idempotency_key:
         tx.save(
@@ -240,13 +240,13 @@ def add_to_transaction(tx: TransactWrite, comm: records.Communication) -> None:
     tx.save(_item(comm), condition=CommunicationModel.communication_id.does_not_exist())
 
 
-def add_new(comms: Sequence[records.Communication]) -> list[records.Communication]:
+def add_new(comms: Sequence[domain.Communication]) -> list[domain.Communication]:
     """Write new communications; one whose idempotency key was used before is dropped.
 
     Returns what was written. Each communication and its key are one all-or-nothing pair.
     """
     bind()
-    written: list[records.Communication] = []
+    written: list[domain.Communication] = []
     keyed = [c for c in comms if c.idempotency_key]
     plain = [c for c in comms if not c.idempotency_key]
     for start in range(0, len(keyed), _TX_ENTRIES):
@@ -256,14 +256,14 @@ def add_new(comms: Sequence[records.Communication]) -> list[records.Communicatio
     return written
 
 
-def save(comm: records.Communication) -> records.Communication:
+def save(comm: domain.Communication) -> domain.Communication:
     """Create or replace one communication as it is (inbound messages, register records)."""
     bind()
     _item(comm).save()
     return comm
 
 
-def get(company_id: str, communication_id: str) -> records.Communication | None:
+def get(company_id: str, communication_id: str) -> domain.Communication | None:
     bind()
     try:
         return _record(CommunicationModel.get(company_id, communication_id, consistent_read=True))
@@ -271,7 +271,7 @@ def get(company_id: str, communication_id: str) -> records.Communication | None:
         return None
 
 
-def get_many(company_id: str, communication_ids: Iterable[str]) -> dict[str, records.Communication]:
+def get_many(company_id: str, communication_ids: Iterable[str]) -> dict[str, domain.Communication]:
     bind()
     keys = [(company_id, cid) for cid in dict.fromkeys(communication_ids)]
     return {item.communication_id: _record(item) for item in CommunicationModel.batch_get(keys)}
@@ -289,7 +289,7 @@ def existing_key(company_id: str, idempotency_key: str) -> str | None:
 # --- the outbox ------------------------------------------------------------------------------
 
 
-def ready_messages(company_id: str, outbox: str, now: datetime, limit: int) -> list[records.Communication]:
+def ready_messages(company_id: str, outbox: str, now: datetime, limit: int) -> list[domain.Communication]:
     """The oldest queued messages of an outbox that may go at ``now`` (not claimed)."""
     bind()
     keys = [
@@ -318,8 +318,8 @@ def earliest_ready(company_id: str, outbox: str) -> datetime | None:
 
 
 def claim(
-    messages: Sequence[records.Communication], now: datetime, lease: timedelta
-) -> list[records.Communication]:
+    messages: Sequence[domain.Communication], now: datetime, lease: timedelta
+) -> list[domain.Communication]:
     """Take ready messages for sending: a conditional update each, from exactly the ``ready_at``
     they were read with. Returns the ones this caller owns.
 
@@ -329,7 +329,7 @@ def claim(
     bind()
     until = now + lease
 
-    def add(tx: TransactWrite, comm: records.Communication) -> None:
+    def add(tx: TransactWrite, comm: domain.Communication) -> None:
         sending = replace(comm, state="sending")
         tx.update(
             CommunicationModel(comm.company_id, comm.communication_id),
@@ -346,7 +346,7 @@ def claim(
 
     # Only what is due: a message whose lease (or not-before) ends later is someone else's.
     due = [m for m in messages if _read_at(m) <= f"{stamp(now)}#~"]
-    owned: list[records.Communication] = []
+    owned: list[domain.Communication] = []
     for start in range(0, len(due), _TX_ENTRIES):
         owned += transact_all_or_drop(due[start : start + _TX_ENTRIES], add)
     return [
@@ -355,7 +355,7 @@ def claim(
     ]
 
 
-def _read_at(comm: records.Communication) -> str:
+def _read_at(comm: domain.Communication) -> str:
     """The ``ready_at`` a message was read with: its not-before while queued, its lease's end
     while a worker holds it (or held it, and the lease ran out)."""
     if comm.state == "sending" and comm.lease_until is not None:
@@ -363,20 +363,20 @@ def _read_at(comm: records.Communication) -> str:
     return f"{stamp(comm.not_before or comm.created_at)}#{comm.communication_id}"
 
 
-def _status_key_actions(comm: records.Communication) -> list[Any]:
+def _status_key_actions(comm: domain.Communication) -> list[Any]:
     keys = _index_keys(comm)
     if keys["status_key"] is None:
         return []
     return [CommunicationModel.status_key.set(keys["status_key"])]
 
 
-def record_outcomes(outcomes: Sequence[records.Communication], now: datetime) -> None:
+def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> None:
     """Write what became of claimed messages (state, provider id, error, next attempt), with the
     tracking alert each one carries, 25 messages per transaction. A message is only written
     while this drain still holds it (state ``sending``)."""
     bind()
 
-    def add(tx: TransactWrite, comm: records.Communication) -> None:
+    def add(tx: TransactWrite, comm: domain.Communication) -> None:
         keys = _index_keys(comm)
         actions: list[Any] = [
             CommunicationModel.state.set(comm.state),
@@ -421,7 +421,7 @@ def record_outcomes(outcomes: Sequence[records.Communication], now: datetime) ->
 _FINAL_BUCKETS = {"sent": "sent", "failed": "failed", "suppressed": "skipped"}
 
 
-def _count_outcomes(tx: TransactWrite, outcomes: list[records.Communication], now: datetime) -> None:
+def _count_outcomes(tx: TransactWrite, outcomes: list[domain.Communication], now: datetime) -> None:
     """Move the counters of the send jobs and alert monitors these outcomes end, in the
     transaction that records them: a crash can never leave a message recorded but not counted
     (or counted twice), so a job's progress is always the truth of its messages."""
@@ -451,7 +451,7 @@ def _count_outcomes(tx: TransactWrite, outcomes: list[records.Communication], no
         )
 
 
-def _record_alerts(outcomes: Sequence[records.Communication]) -> None:
+def _record_alerts(outcomes: Sequence[domain.Communication]) -> None:
     """Mirror final outcomes onto the tracking alert items the parcel pages list."""
     if not outcomes:
         return
@@ -466,21 +466,21 @@ def _record_alerts(outcomes: Sequence[records.Communication]) -> None:
 
 
 def set_delivery_state(
-    comm: records.Communication, state: str, at: datetime, detail: str | None = None
-) -> records.Communication:
+    comm: domain.Communication, state: str, at: datetime, detail: str | None = None
+) -> domain.Communication:
     """A provider's later word on a sent message: delivered, bounced or complained."""
     updated = advance_delivery_state(comm, state, at, detail)
     return updated if updated is not None else comm
 
 
 def advance_delivery_state(
-    comm: records.Communication,
+    comm: domain.Communication,
     state: str,
     at: datetime,
     detail: str | None = None,
     *,
     from_states: Collection[str] | None = None,
-) -> records.Communication | None:
+) -> domain.Communication | None:
     """Move a sent message to ``state`` only while it is in one of ``from_states`` (any state
     when None), or already in ``state`` with another ``detail`` (a permanent bounce after a
     transient one). Returns the updated record, or None when nothing changed: the same
@@ -517,14 +517,14 @@ def advance_delivery_state(
     return updated
 
 
-def by_provider_message_id(provider_message_id: str) -> records.Communication | None:
+def by_provider_message_id(provider_message_id: str) -> domain.Communication | None:
     bind()
     for item in CommunicationModel.by_provider_message.query(provider_message_id, limit=1):
         return _record(item)
     return None
 
 
-def by_rfc_message_id(rfc_message_id: str) -> records.Communication | None:
+def by_rfc_message_id(rfc_message_id: str) -> domain.Communication | None:
     bind()
     for item in CommunicationModel.by_rfc_message.query(rfc_message_id, limit=1):
         return _record(item)
@@ -536,7 +536,7 @@ def by_rfc_message_id(rfc_message_id: str) -> records.Communication | None:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[records.Communication]
+    items: list[domain.Communication]
     cursor: dict[str, Any] | None
 
 
@@ -695,7 +695,7 @@ def update_fields(company_id: str, communication_id: str, fields: dict[str, Any]
 # --- inbound messages (I3) ---------------------------------------------------------------------
 
 
-def by_rfc_message_id_in(company_id: str, rfc_message_id: str) -> records.Communication | None:
+def by_rfc_message_id_in(company_id: str, rfc_message_id: str) -> domain.Communication | None:
     """A message of this company with that RFC Message-ID (the index is not scoped by company:
     another tenant's message with the same id is never returned)."""
     bind()
@@ -728,7 +728,7 @@ def unassigned_page(
 
 def assign_client(
     company_id: str, communication_id: str, client_id: str, contact_id: str | None, now: datetime
-) -> records.Communication:
+) -> domain.Communication:
     """Put a message in a client's register (and out of the unassigned list). Raises LookupError
     when the company has no such message."""
     bind()

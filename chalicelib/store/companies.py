@@ -9,7 +9,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.models import (
     AlertScheduleModel,
     ApiKeyModel,
@@ -33,8 +33,8 @@ def _parse_iso(text: str | None) -> datetime | None:
 # --- companies -----------------------------------------------------------------------------
 
 
-def _company(item: CompanyModel) -> records.Company:
-    return records.Company(
+def _company(item: CompanyModel) -> domain.Company:
+    return domain.Company(
         company_id=item.company_id,
         name=item.name,
         language=item.language,
@@ -45,7 +45,7 @@ def _company(item: CompanyModel) -> records.Company:
     )
 
 
-def get_company(company_id: str) -> records.Company | None:
+def get_company(company_id: str) -> domain.Company | None:
     bind()
     try:
         return _company(CompanyModel.get(company_id))
@@ -54,9 +54,9 @@ def get_company(company_id: str) -> records.Company | None:
 
 
 def create_company(
-    company: records.Company,
-    catalog: Iterable[records.StatusDefinition],
-    schedules: Iterable[records.AlertSchedule],
+    company: domain.Company,
+    catalog: Iterable[domain.StatusDefinition],
+    schedules: Iterable[domain.AlertSchedule],
 ) -> bool:
     """Create a company with its catalog and schedules in one transaction; False if it exists."""
     bind()
@@ -106,7 +106,7 @@ def update_company(
 # --- API keys ------------------------------------------------------------------------------
 
 
-def save_api_key(key: records.ApiKey) -> None:
+def save_api_key(key: domain.ApiKey) -> None:
     bind()
     ApiKeyModel(
         key.key_id,
@@ -118,13 +118,13 @@ def save_api_key(key: records.ApiKey) -> None:
     ).save(condition=ApiKeyModel.key_id.does_not_exist())
 
 
-def get_api_key(key_id: str) -> records.ApiKey | None:
+def get_api_key(key_id: str) -> domain.ApiKey | None:
     bind()
     try:
         item = ApiKeyModel.get(key_id)
     except DoesNotExist:
         return None
-    return records.ApiKey(
+    return domain.ApiKey(
         key_id=item.key_id,
         company_id=item.company_id,
         name=item.name,
@@ -138,7 +138,7 @@ def get_api_key(key_id: str) -> records.ApiKey | None:
 # --- status catalog ------------------------------------------------------------------------
 
 
-def _status_item(company_id: str, status: records.StatusDefinition) -> StatusDefinitionModel:
+def _status_item(company_id: str, status: domain.StatusDefinition) -> StatusDefinitionModel:
     return StatusDefinitionModel(
         company_id,
         status.code,
@@ -148,10 +148,10 @@ def _status_item(company_id: str, status: records.StatusDefinition) -> StatusDef
     )
 
 
-def list_statuses(company_id: str) -> list[records.StatusDefinition]:
+def list_statuses(company_id: str) -> list[domain.StatusDefinition]:
     bind()
     return [
-        records.StatusDefinition(
+        domain.StatusDefinition(
             code=item.code,
             display_name=item.display_name,
             visibility=item.visibility,
@@ -161,7 +161,7 @@ def list_statuses(company_id: str) -> list[records.StatusDefinition]:
     ]
 
 
-def save_status(company_id: str, status: records.StatusDefinition) -> None:
+def save_status(company_id: str, status: domain.StatusDefinition) -> None:
     bind()
     _status_item(company_id, status).save()
 
@@ -169,8 +169,8 @@ def save_status(company_id: str, status: records.StatusDefinition) -> None:
 # --- sender accounts -----------------------------------------------------------------------
 
 
-def _sender(item: SenderAccountModel) -> records.SenderAccount:
-    return records.SenderAccount(
+def _sender(item: SenderAccountModel) -> domain.SenderAccount:
+    return domain.SenderAccount(
         company_id=item.company_id,
         area=item.area,
         kind=item.kind,
@@ -191,18 +191,18 @@ def _sender(item: SenderAccountModel) -> records.SenderAccount:
     )
 
 
-def list_sender_accounts(company_id: str) -> list[records.SenderAccount]:
+def list_sender_accounts(company_id: str) -> list[domain.SenderAccount]:
     bind()
     return [_sender(item) for item in SenderAccountModel.query(company_id)]
 
 
-def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, records.SenderAccount]:
+def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, domain.SenderAccount]:
     bind()
     keys = [(company_id, area) for area in areas]
     return {item.area: _sender(item) for item in SenderAccountModel.batch_get(keys)}
 
 
-def save_sender_account(account: records.SenderAccount, *, clear_password: bool = False) -> None:
+def save_sender_account(account: domain.SenderAccount, *, clear_password: bool = False) -> None:
     """Write an account's settings, keeping a password that was set before unless
     ``clear_password`` (its destination changed)."""
     bind()
@@ -260,7 +260,7 @@ def delete_sender_account(company_id: str, area: str) -> None:
 # --- alert schedules (the alert monitor) ---------------------------------------------------
 
 
-def _schedule_item(schedule: records.AlertSchedule) -> AlertScheduleModel:
+def _schedule_item(schedule: domain.AlertSchedule) -> AlertScheduleModel:
     due = schedule.enabled and schedule.frequency_minutes > 0
     return AlertScheduleModel(
         schedule.company_id,
@@ -275,8 +275,8 @@ def _schedule_item(schedule: records.AlertSchedule) -> AlertScheduleModel:
     )
 
 
-def _schedule(item: AlertScheduleModel) -> records.AlertSchedule:
-    return records.AlertSchedule(
+def _schedule(item: AlertScheduleModel) -> domain.AlertSchedule:
+    return domain.AlertSchedule(
         company_id=item.company_id,
         alert_type=item.alert_type,
         enabled=bool(item.enabled),
@@ -288,12 +288,12 @@ def _schedule(item: AlertScheduleModel) -> records.AlertSchedule:
     )
 
 
-def list_alert_schedules(company_id: str) -> list[records.AlertSchedule]:
+def list_alert_schedules(company_id: str) -> list[domain.AlertSchedule]:
     bind()
     return [_schedule(item) for item in AlertScheduleModel.query(company_id)]
 
 
-def get_alert_schedule(company_id: str, alert_type: str) -> records.AlertSchedule | None:
+def get_alert_schedule(company_id: str, alert_type: str) -> domain.AlertSchedule | None:
     bind()
     try:
         return _schedule(AlertScheduleModel.get(company_id, alert_type))
@@ -303,7 +303,7 @@ def get_alert_schedule(company_id: str, alert_type: str) -> records.AlertSchedul
 
 def configure_alert_schedule(
     company_id: str, alert_type: str, *, enabled: bool, frequency_minutes: int, next_run_at: datetime
-) -> records.AlertSchedule:
+) -> domain.AlertSchedule:
     """Set enabled/frequency; the schedule joins the sparse due index only when it can run."""
     bind()
     item = AlertScheduleModel(company_id, alert_type)
@@ -328,7 +328,7 @@ def configure_alert_schedule(
 SCHEDULE_SLACK = timedelta(seconds=30)
 
 
-def due_alert_schedules(alert_type: str, now: datetime) -> list[records.AlertSchedule]:
+def due_alert_schedules(alert_type: str, now: datetime) -> list[domain.AlertSchedule]:
     """Schedules of ``alert_type`` due by ``now`` (within the tick slack), from the sparse index."""
     bind()
     return [
@@ -339,7 +339,7 @@ def due_alert_schedules(alert_type: str, now: datetime) -> list[records.AlertSch
     ]
 
 
-def claim_alert_run(schedule: records.AlertSchedule, now: datetime) -> bool:
+def claim_alert_run(schedule: domain.AlertSchedule, now: datetime) -> bool:
     """Move a due schedule's next run forward; only one of several concurrent callers wins."""
     bind()
     assert schedule.next_run_at is not None

@@ -12,7 +12,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.communications import parse_stamp, stamp
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
 from chalicelib.store.tables import LOST_RACE, bind, connection
@@ -244,8 +244,8 @@ def due_job_pages(now: datetime, until: datetime, limit: int = 500) -> list[tupl
 # --- suppressions ----------------------------------------------------------------------------------
 
 
-def _suppression(item: SuppressionModel) -> records.Suppression:
-    return records.Suppression(
+def _suppression(item: SuppressionModel) -> domain.Suppression:
+    return domain.Suppression(
         company_id=item.company_id,
         address=item.address,
         reason=item.reason,
@@ -255,7 +255,7 @@ def _suppression(item: SuppressionModel) -> records.Suppression:
     )
 
 
-def suppress(entry: records.Suppression) -> bool:
+def suppress(entry: domain.Suppression) -> bool:
     """Put an address on the company's suppression list; False when it was already there."""
     bind()
     try:
@@ -274,7 +274,7 @@ def suppress(entry: records.Suppression) -> bool:
     return True
 
 
-def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, records.Suppression]:
+def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, domain.Suppression]:
     bind()
     keys = [(company_id, a) for a in dict.fromkeys(addresses)]
     return {item.address: _suppression(item) for item in SuppressionModel.batch_get(keys)}
@@ -282,7 +282,7 @@ def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, rec
 
 def list_suppressions(
     company_id: str, limit: int, cursor: dict[str, Any] | None
-) -> tuple[list[records.Suppression], dict[str, Any] | None]:
+) -> tuple[list[domain.Suppression], dict[str, Any] | None]:
     bind()
     result = SuppressionModel.query(company_id, limit=limit, last_evaluated_key=cursor)
     return [_suppression(i) for i in result], result.last_evaluated_key
@@ -302,8 +302,8 @@ def lift_suppression(company_id: str, address: str) -> bool:
 # --- send jobs -------------------------------------------------------------------------------------
 
 
-def _job(item: SendJobModel) -> records.SendJob:
-    return records.SendJob(
+def _job(item: SendJobModel) -> domain.SendJob:
+    return domain.SendJob(
         company_id=item.company_id,
         job_id=item.job_id,
         channel=item.channel,
@@ -323,7 +323,7 @@ def _job(item: SendJobModel) -> records.SendJob:
     )
 
 
-def _job_item(job: records.SendJob) -> SendJobModel:
+def _job_item(job: domain.SendJob) -> SendJobModel:
     return SendJobModel(
         job.company_id,
         job.job_id,
@@ -343,12 +343,12 @@ def _job_item(job: records.SendJob) -> SendJobModel:
     )
 
 
-def create_job(job: records.SendJob) -> None:
+def create_job(job: domain.SendJob) -> None:
     bind()
     _job_item(job).save(condition=SendJobModel.job_id.does_not_exist())
 
 
-def get_job(company_id: str, job_id: str) -> records.SendJob | None:
+def get_job(company_id: str, job_id: str) -> domain.SendJob | None:
     bind()
     try:
         return _job(SendJobModel.get(company_id, job_id, consistent_read=True))
@@ -387,7 +387,7 @@ def count_job(
 
 def list_jobs(
     company_id: str, limit: int, cursor: dict[str, Any] | None, *, created_by: str | None = None
-) -> tuple[list[records.SendJob], dict[str, Any] | None]:
+) -> tuple[list[domain.SendJob], dict[str, Any] | None]:
     """The company's send jobs, newest first; with ``created_by``, only that user's."""
     bind()
     result = SendJobModel.query(
@@ -400,7 +400,7 @@ def list_jobs(
     return [_job(i) for i in result], result.last_evaluated_key
 
 
-def create_job_once(job: records.SendJob, request_key: str | None) -> tuple[records.SendJob, bool]:
+def create_job_once(job: domain.SendJob, request_key: str | None) -> tuple[domain.SendJob, bool]:
     """Create a job, once per ``request_key`` (the caller's request id): a retried request gets
     the job the first one created. Returns (job, created)."""
     if request_key is None:
@@ -437,7 +437,7 @@ def count_job_page(
     failed: int,
     skipped: int,
     last_page: bool,
-) -> records.SendJob | None:
+) -> domain.SendJob | None:
     """Count one expanded page of recipients into its job, once: a page handled again (SQS
     delivers at least once) changes nothing and returns None. When every page is counted the job
     moves from ``expanding`` to ``sending``. Returns the job as updated."""

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.models import PushDeviceModel, PushSettingsModel
 from chalicelib.store.tables import bind
 
 
-def get_push_settings(company_id: str) -> records.PushSettings | None:
+def get_push_settings(company_id: str) -> domain.PushSettings | None:
     bind()
     try:
         item = PushSettingsModel.get(company_id)
     except DoesNotExist:
         return None
-    return records.PushSettings(
+    return domain.PushSettings(
         company_id=item.company_id,
         fcm_application_arn=item.fcm_application_arn,
         apns_application_arn=item.apns_application_arn,
@@ -24,7 +24,7 @@ def get_push_settings(company_id: str) -> records.PushSettings | None:
     )
 
 
-def save_push_settings(settings: records.PushSettings) -> None:
+def save_push_settings(settings: domain.PushSettings) -> None:
     bind()
     PushSettingsModel(
         settings.company_id,
@@ -35,8 +35,8 @@ def save_push_settings(settings: records.PushSettings) -> None:
     ).save()
 
 
-def _device(item: PushDeviceModel) -> records.PushDevice:
-    return records.PushDevice(
+def _device(item: PushDeviceModel) -> domain.PushDevice:
+    return domain.PushDevice(
         company_id=item.company_id,
         client_id=item.client_id,
         device_id=item.device_id,
@@ -47,7 +47,7 @@ def _device(item: PushDeviceModel) -> records.PushDevice:
     )
 
 
-def save_device(device: records.PushDevice) -> None:
+def save_device(device: domain.PushDevice) -> None:
     bind()
     PushDeviceModel(
         device.company_id,
@@ -61,7 +61,7 @@ def save_device(device: records.PushDevice) -> None:
     ).save()
 
 
-def get_device(company_id: str, client_id: str, device_id: str) -> records.PushDevice | None:
+def get_device(company_id: str, client_id: str, device_id: str) -> domain.PushDevice | None:
     bind()
     try:
         return _device(PushDeviceModel.get(company_id, f"{client_id}#{device_id}", consistent_read=True))
@@ -74,7 +74,7 @@ def delete_device(company_id: str, client_id: str, device_id: str) -> None:
     PushDeviceModel(company_id, f"{client_id}#{device_id}").delete()
 
 
-def devices_of(company_id: str, client_id: str) -> list[records.PushDevice]:
+def devices_of(company_id: str, client_id: str) -> list[domain.PushDevice]:
     """A client's devices: one query on the key prefix ``<client>#``."""
     bind()
     return [

@@ -12,19 +12,19 @@ from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.models import RegisterLookupModel
 from chalicelib.store.tables import bind
 
 LOOKUP_TABLES = ("motive", "area")
 
 
-def _lookup(item: RegisterLookupModel) -> records.RegisterLookup:
+def _lookup(item: RegisterLookupModel) -> domain.RegisterLookup:
     table, code = item.entry_key.split("#", 1)
-    return records.RegisterLookup(item.company_id, table, code, item.name, item.created_at)
+    return domain.RegisterLookup(item.company_id, table, code, item.name, item.created_at)
 
 
-def add_lookup(entry: records.RegisterLookup, created_by: str) -> bool:
+def add_lookup(entry: domain.RegisterLookup, created_by: str) -> bool:
     """Create a motive or an area; False when that code exists already."""
     bind()
     try:
@@ -42,7 +42,7 @@ def add_lookup(entry: records.RegisterLookup, created_by: str) -> bool:
     return True
 
 
-def rename_lookup(company_id: str, table: str, code: str, name: str) -> records.RegisterLookup | None:
+def rename_lookup(company_id: str, table: str, code: str, name: str) -> domain.RegisterLookup | None:
     bind()
     item = RegisterLookupModel(company_id, f"{table}#{code}")
     try:
@@ -57,7 +57,7 @@ def rename_lookup(company_id: str, table: str, code: str, name: str) -> records.
     return _lookup(item)
 
 
-def get_lookup(company_id: str, table: str, code: str) -> records.RegisterLookup | None:
+def get_lookup(company_id: str, table: str, code: str) -> domain.RegisterLookup | None:
     bind()
     try:
         return _lookup(RegisterLookupModel.get(company_id, f"{table}#{code}"))
@@ -65,7 +65,7 @@ def get_lookup(company_id: str, table: str, code: str) -> records.RegisterLookup
         return None
 
 
-def list_lookups(company_id: str, table: str) -> list[records.RegisterLookup]:
+def list_lookups(company_id: str, table: str) -> list[domain.RegisterLookup]:
     bind()
     items = RegisterLookupModel.query(company_id, RegisterLookupModel.entry_key.startswith(f"{table}#"))
     return [_lookup(i) for i in items]
@@ -91,10 +91,10 @@ def _filter_prefix(user_id: str) -> str:
     return f"filter#{user_id}#"
 
 
-def _saved(item: RegisterLookupModel) -> records.SavedFilter:
+def _saved(item: RegisterLookupModel) -> domain.SavedFilter:
     user_and_id = item.entry_key[len("filter#") :]
     user_id, filter_id = user_and_id.rsplit("#", 1)
-    return records.SavedFilter(
+    return domain.SavedFilter(
         company_id=item.company_id,
         user_id=user_id,
         filter_id=filter_id,
@@ -104,7 +104,7 @@ def _saved(item: RegisterLookupModel) -> records.SavedFilter:
     )
 
 
-def save_filter(saved: records.SavedFilter) -> records.SavedFilter:
+def save_filter(saved: domain.SavedFilter) -> domain.SavedFilter:
     bind()
     RegisterLookupModel(
         saved.company_id,
@@ -117,7 +117,7 @@ def save_filter(saved: records.SavedFilter) -> records.SavedFilter:
     return saved
 
 
-def list_filters(company_id: str, user_id: str) -> list[records.SavedFilter]:
+def list_filters(company_id: str, user_id: str) -> list[domain.SavedFilter]:
     bind()
     items = RegisterLookupModel.query(
         company_id, RegisterLookupModel.entry_key.startswith(_filter_prefix(user_id))
@@ -125,7 +125,7 @@ def list_filters(company_id: str, user_id: str) -> list[records.SavedFilter]:
     return [_saved(i) for i in items]
 
 
-def get_filter(company_id: str, user_id: str, filter_id: str) -> records.SavedFilter | None:
+def get_filter(company_id: str, user_id: str, filter_id: str) -> domain.SavedFilter | None:
     bind()
     try:
         return _saved(RegisterLookupModel.get(company_id, _filter_prefix(user_id) + filter_id))
@@ -146,5 +146,5 @@ def delete_filter(company_id: str, user_id: str, filter_id: str) -> bool:
     return True
 
 
-def filter_created_at(saved: records.SavedFilter) -> datetime:
+def filter_created_at(saved: domain.SavedFilter) -> datetime:
     return saved.created_at

@@ -12,13 +12,13 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.models import SmsSettingsModel
 from chalicelib.store.tables import bind
 
 
-def _settings(item: SmsSettingsModel) -> records.SmsSettings:
-    return records.SmsSettings(
+def _settings(item: SmsSettingsModel) -> domain.SmsSettings:
+    return domain.SmsSettings(
         company_id=item.company_id,
         enabled=bool(item.enabled),
         provider=item.provider or "sns",
@@ -37,7 +37,7 @@ def _settings(item: SmsSettingsModel) -> records.SmsSettings:
     )
 
 
-def get_sms_settings(company_id: str) -> records.SmsSettings | None:
+def get_sms_settings(company_id: str) -> domain.SmsSettings | None:
     bind()
     try:
         return _settings(SmsSettingsModel.get(company_id, consistent_read=True))
@@ -46,8 +46,8 @@ def get_sms_settings(company_id: str) -> records.SmsSettings | None:
 
 
 def save_sms_settings(
-    settings: records.SmsSettings, *, clear_gateway_password: bool = False
-) -> records.SmsSettings:
+    settings: domain.SmsSettings, *, clear_gateway_password: bool = False
+) -> domain.SmsSettings:
     """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
     the gateway it was for changed); returns the stored item."""
     bind()

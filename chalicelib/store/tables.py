@@ -11,7 +11,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.settings import get_settings
+from chalicelib.core.settings import get_settings
 from chalicelib.store import models
 
 T = TypeVar("T")

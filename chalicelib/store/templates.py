@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.models import MessageTemplateModel
 from chalicelib.store.tables import bind
 
 
-def _template(item: MessageTemplateModel) -> records.MessageTemplate:
-    return records.MessageTemplate(
+def _template(item: MessageTemplateModel) -> domain.MessageTemplate:
+    return domain.MessageTemplate(
         company_id=item.company_id,
         key=item.template_key,
         sender_area=item.sender_area,
@@ -26,7 +26,7 @@ def _template(item: MessageTemplateModel) -> records.MessageTemplate:
     )
 
 
-def get_template(company_id: str, key: str) -> records.MessageTemplate | None:
+def get_template(company_id: str, key: str) -> domain.MessageTemplate | None:
     bind()
     try:
         return _template(MessageTemplateModel.get(company_id, key, consistent_read=True))
@@ -34,12 +34,12 @@ def get_template(company_id: str, key: str) -> records.MessageTemplate | None:
         return None
 
 
-def list_templates(company_id: str) -> list[records.MessageTemplate]:
+def list_templates(company_id: str) -> list[domain.MessageTemplate]:
     bind()
     return [_template(item) for item in MessageTemplateModel.query(company_id, consistent_read=True)]
 
 
-def save_template(template: records.MessageTemplate) -> None:
+def save_template(template: domain.MessageTemplate) -> None:
     """Write (or replace) a company's template."""
     bind()
     MessageTemplateModel(

@@ -10,15 +10,15 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.store import records
+from chalicelib.core import domain
 from chalicelib.store.models import TicketDayModel, TicketModel
 from chalicelib.store.tables import LOST_RACE, bind, connection
 
 _RACE_RETRIES = 5
 
 
-def _ticket(item: TicketModel) -> records.Ticket:
-    return records.Ticket(
+def _ticket(item: TicketModel) -> domain.Ticket:
+    return domain.Ticket(
         company_id=item.company_id,
         ticket_id=item.ticket_id,
         client_id=item.client_id,
@@ -31,7 +31,7 @@ def _ticket(item: TicketModel) -> records.Ticket:
     )
 
 
-def get_ticket(company_id: str, ticket_id: str) -> records.Ticket | None:
+def get_ticket(company_id: str, ticket_id: str) -> domain.Ticket | None:
     bind()
     try:
         return _ticket(TicketModel.get(company_id, ticket_id, consistent_read=True))
@@ -39,7 +39,7 @@ def get_ticket(company_id: str, ticket_id: str) -> records.Ticket | None:
         return None
 
 
-def open_ticket(ticket: records.Ticket, day: str, max_per_day: int) -> tuple[records.Ticket | None, bool]:
+def open_ticket(ticket: domain.Ticket, day: str, max_per_day: int) -> tuple[domain.Ticket | None, bool]:
     """Open ``ticket`` counting it on the client's ``day`` (``YYYY-MM-DD``).
 
     Returns ``(ticket, True)`` when written now, ``(existing, False)`` when a ticket with this id
@@ -84,7 +84,7 @@ def open_ticket(ticket: records.Ticket, day: str, max_per_day: int) -> tuple[rec
     raise RuntimeError("could not open the ticket: too many concurrent writers")
 
 
-def tickets_of_client(company_id: str, client_id: str, limit: int = 100) -> list[records.Ticket]:
+def tickets_of_client(company_id: str, client_id: str, limit: int = 100) -> list[domain.Ticket]:
     """A client's tickets (a filtered query over the company's tickets; small per company)."""
     bind()
     items = TicketModel.query(company_id, filter_condition=TicketModel.client_id == client_id, limit=limit)

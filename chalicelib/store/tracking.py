@@ -19,7 +19,8 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.store import communications, records
+from chalicelib.core import domain
+from chalicelib.store import communications
 from chalicelib.store.models import (
     AlertModel,
     NoveltyModel,
@@ -49,10 +50,10 @@ def _conditional_failed(exc: Exception) -> bool:
 # --- parcels -------------------------------------------------------------------------------
 
 
-def _snapshot(snap: NoveltySnapshot | None) -> records.Novelty | None:
+def _snapshot(snap: NoveltySnapshot | None) -> domain.Novelty | None:
     if snap is None:
         return None
-    return records.Novelty(
+    return domain.Novelty(
         event_id=snap.novelty_id,
         status=snap.status,
         occurred_at=snap.occurred_at,
@@ -62,8 +63,8 @@ def _snapshot(snap: NoveltySnapshot | None) -> records.Novelty | None:
     )
 
 
-def _parcel(item: ParcelModel) -> records.Parcel:
-    return records.Parcel(
+def _parcel(item: ParcelModel) -> domain.Parcel:
+    return domain.Parcel(
         company_id=item.company_id,
         tracking_id=item.tracking_id,
         client_id=item.client_id,
@@ -81,7 +82,7 @@ def _parcel(item: ParcelModel) -> records.Parcel:
     )
 
 
-def get_parcel(company_id: str, tracking_id: str) -> records.Parcel | None:
+def get_parcel(company_id: str, tracking_id: str) -> domain.Parcel | None:
     bind()
     try:
         return _parcel(ParcelModel.get(parcel_key(company_id, tracking_id), consistent_read=True))
@@ -97,7 +98,7 @@ def save_parcel(
     waybill_number: str | None,
     waybill_issued: bool,
     now: datetime,
-) -> records.Parcel:
+) -> domain.Parcel:
     """Create or update a parcel's issue data."""
     bind()
     item = ParcelModel(parcel_key(company_id, tracking_id))
@@ -120,8 +121,8 @@ def save_parcel(
 # --- novelties -----------------------------------------------------------------------------
 
 
-def _novelty(item: NoveltyModel) -> records.Novelty:
-    return records.Novelty(
+def _novelty(item: NoveltyModel) -> domain.Novelty:
+    return domain.Novelty(
         event_id=item.event_id,
         status=item.status,
         occurred_at=item.occurred_at,
@@ -133,7 +134,7 @@ def _novelty(item: NoveltyModel) -> records.Novelty:
     )
 
 
-def list_novelties(company_id: str, tracking_id: str) -> list[records.Novelty]:
+def list_novelties(company_id: str, tracking_id: str) -> list[domain.Novelty]:
     """A parcel's novelties, oldest first."""
     bind()
     items = NoveltyModel.query(parcel_key(company_id, tracking_id), consistent_read=True)
@@ -145,8 +146,8 @@ class StaleParcel(Exception):
 
 
 def add_novelty(
-    parcel: records.Parcel,
-    novelty: records.Novelty,
+    parcel: domain.Parcel,
+    novelty: domain.Novelty,
     *,
     becomes_latest: bool,
     becomes_pending: bool,
@@ -202,7 +203,7 @@ def add_novelty(
     return True
 
 
-def _snapshot_item(novelty: records.Novelty) -> NoveltySnapshot:
+def _snapshot_item(novelty: domain.Novelty) -> NoveltySnapshot:
     return NoveltySnapshot(
         novelty_id=novelty.event_id,
         status=novelty.status,
@@ -213,7 +214,7 @@ def _snapshot_item(novelty: records.Novelty) -> NoveltySnapshot:
     )
 
 
-def _pending_actions(company_id: str, novelty: records.Novelty, now: datetime) -> list[Any]:
+def _pending_actions(company_id: str, novelty: domain.Novelty, now: datetime) -> list[Any]:
     return [
         ParcelModel.pending.set(_snapshot_item(novelty)),
         ParcelModel.pending_company.set(company_id),
@@ -224,8 +225,8 @@ def _pending_actions(company_id: str, novelty: records.Novelty, now: datetime) -
 # --- subscriptions -------------------------------------------------------------------------
 
 
-def _subscription(item: SubscriptionModel) -> records.Subscription:
-    return records.Subscription(
+def _subscription(item: SubscriptionModel) -> domain.Subscription:
+    return domain.Subscription(
         company_id=item.company_id,
         tracking_id=item.tracking_id,
         subscription_id=item.subscription_id,
@@ -244,7 +245,7 @@ def _subscription(item: SubscriptionModel) -> records.Subscription:
     )
 
 
-def _subscription_item(sub: records.Subscription) -> SubscriptionModel:
+def _subscription_item(sub: domain.Subscription) -> SubscriptionModel:
     return SubscriptionModel(
         parcel_key(sub.company_id, sub.tracking_id),
         sub.subscription_id,
@@ -284,8 +285,8 @@ def _tx_lost_race(exc: TransactWriteError, key: str) -> StaleParcel | None:
 
 
 def save_subscription(
-    sub: records.Subscription, *, follows: bool, expect_nonce: str | None = None
-) -> records.Subscription:
+    sub: domain.Subscription, *, follows: bool, expect_nonce: str | None = None
+) -> domain.Subscription:
     """Write a subscription whole. ``follows``: it is (or stays) an active follower, so the
     parcel's ``follow_version`` is bumped in the same transaction (one small update, whatever
     the number of followers). ``expect_nonce``: only if the stored one still waits for
@@ -332,7 +333,7 @@ class SubscriptionChanged(Exception):
     """The subscription is no longer the one a link or a read named."""
 
 
-def queue_latest(parcel: records.Parcel, now: datetime) -> bool:
+def queue_latest(parcel: domain.Parcel, now: datetime) -> bool:
     """Make the parcel's latest novelty pending if it was never alerted (a new follower hears
     where the parcel is). Conditional on what was read; False when something changed (then a
     newer novelty is pending already, or it was alerted meanwhile)."""
@@ -359,7 +360,7 @@ def queue_latest(parcel: records.Parcel, now: datetime) -> bool:
     return True
 
 
-def list_subscriptions(company_id: str, tracking_id: str) -> list[records.Subscription]:
+def list_subscriptions(company_id: str, tracking_id: str) -> list[domain.Subscription]:
     bind()
     key = parcel_key(company_id, tracking_id)
     return [_subscription(i) for i in SubscriptionModel.query(key, consistent_read=True)]
@@ -373,7 +374,7 @@ def _active_condition(now: datetime) -> Any:
     )
 
 
-def active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> list[records.Subscription]:
+def active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> list[domain.Subscription]:
     """Subscriptions that may be sent alerts: confirmed, not cancelled and not expired (even
     before TTL deletes them)."""
     bind()
@@ -384,10 +385,10 @@ def active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> li
     ]
 
 
-def active_followers(company_id: str, tracking_id: str, now: datetime) -> list[records.Follower]:
+def active_followers(company_id: str, tracking_id: str, now: datetime) -> list[domain.Follower]:
     """What a sweep needs of a due parcel's active subscriptions: one query of its partition."""
     return [
-        records.Follower(
+        domain.Follower(
             subscription_id=s.subscription_id,
             email=s.email,
             first_name=s.first_name,
@@ -408,7 +409,7 @@ def count_active_subscriptions(company_id: str, tracking_id: str, now: datetime)
     )
 
 
-def get_subscription(company_id: str, tracking_id: str, subscription_id: str) -> records.Subscription | None:
+def get_subscription(company_id: str, tracking_id: str, subscription_id: str) -> domain.Subscription | None:
     bind()
     try:
         item = SubscriptionModel.get(
@@ -471,7 +472,7 @@ def followed_parcels(company_id: str, now: datetime, limit: int, cursor: dict[st
 # --- sweeping ------------------------------------------------------------------------------
 
 
-def pending_parcels(company_id: str, page_size: int = 200) -> Iterator[records.Parcel]:
+def pending_parcels(company_id: str, page_size: int = 200) -> Iterator[domain.Parcel]:
     """Parcels of a company with a novelty waiting for an alert (sparse pending-alerts index)."""
     bind()
     for item in ParcelModel.pending_alerts.query(company_id, page_size=page_size):
@@ -484,9 +485,9 @@ def alert_id(novelty_id: str, subscription_id: str) -> str:
 
 @dataclass(frozen=True)
 class _ClaimPlan:
-    parcel: records.Parcel
-    alerts: list[records.Alert]
-    messages: list[records.Communication]
+    parcel: domain.Parcel
+    alerts: list[domain.Alert]
+    messages: list[domain.Communication]
 
     @property
     def size(self) -> int:
@@ -496,15 +497,15 @@ class _ClaimPlan:
 
 
 def _plan(
-    parcel: records.Parcel,
-    followers: list[records.Follower],
-    messages: list[records.Communication],
+    parcel: domain.Parcel,
+    followers: list[domain.Follower],
+    messages: list[domain.Communication],
     now: datetime,
 ) -> _ClaimPlan:
     assert parcel.pending is not None
     novelty = parcel.pending
     alerts = [
-        records.Alert(
+        domain.Alert(
             company_id=parcel.company_id,
             tracking_id=parcel.tracking_id,
             alert_id=alert_id(novelty.event_id, follower.subscription_id),
@@ -530,9 +531,9 @@ def alert_ref(company_id: str, tracking_id: str, novelty_id: str, subscription_i
 def _add_to(
     tx: TransactWrite,
     plan: _ClaimPlan,
-    alerts: list[records.Alert],
+    alerts: list[domain.Alert],
     now: datetime,
-    messages: list[records.Communication] | None = None,
+    messages: list[domain.Communication] | None = None,
 ) -> None:
     parcel = plan.parcel
     assert parcel.pending is not None
@@ -567,11 +568,11 @@ def _add_to(
 
 
 def claim_pending_alerts(
-    parcel: records.Parcel,
-    followers: list[records.Follower],
+    parcel: domain.Parcel,
+    followers: list[domain.Follower],
     now: datetime,
-    messages: list[records.Communication] | None = None,
-) -> list[records.Alert] | None:
+    messages: list[domain.Communication] | None = None,
+) -> list[domain.Alert] | None:
     """Turn a parcel's pending novelty into one queued alert per follower, atomically.
 
     Returns the alerts this caller owns, or None when the parcel changed (a newer novelty
@@ -581,9 +582,9 @@ def claim_pending_alerts(
 
 
 def claim_many_pending_alerts(
-    claims: list[tuple[records.Parcel, list[records.Follower], list[records.Communication]]],
+    claims: list[tuple[domain.Parcel, list[domain.Follower], list[domain.Communication]]],
     now: datetime,
-) -> list[list[records.Alert] | None]:
+) -> list[list[domain.Alert] | None]:
     """Claim several parcels with as few transactions as fit (100 items each), putting each
     alert's rendered message (one per follower, same order) in the outbox in the same transaction.
 
@@ -592,7 +593,7 @@ def claim_many_pending_alerts(
     """
     bind()
     plans = [_plan(parcel, followers, messages, now) for parcel, followers, messages in claims]
-    results: list[list[records.Alert] | None] = [None] * len(plans)
+    results: list[list[domain.Alert] | None] = [None] * len(plans)
     group: list[int] = []
     size = 0
     for index, plan in enumerate(plans):
@@ -610,7 +611,7 @@ def claim_many_pending_alerts(
 
 
 def _claim_group(
-    plans: list[_ClaimPlan], group: list[int], results: list[list[records.Alert] | None], now: datetime
+    plans: list[_ClaimPlan], group: list[int], results: list[list[domain.Alert] | None], now: datetime
 ) -> None:
     while group:
         # Transaction item -> plan index, in the order DynamoDB sees the items: PynamoDB sends
@@ -637,7 +638,7 @@ def _claim_group(
         return
 
 
-def _claim_large(plan: _ClaimPlan, now: datetime) -> list[records.Alert] | None:
+def _claim_large(plan: _ClaimPlan, now: datetime) -> list[domain.Alert] | None:
     """More followers than one transaction holds: claim the parcel with the first alerts, then
     write the rest one by one (the parcel is ours by then), each still conditional."""
     fits = (_TX_LIMIT - 2) // 2
@@ -659,7 +660,7 @@ def _claim_large(plan: _ClaimPlan, now: datetime) -> list[records.Alert] | None:
     return plan.alerts
 
 
-def _alert_item(alert: records.Alert) -> AlertModel:
+def _alert_item(alert: domain.Alert) -> AlertModel:
     return AlertModel(
         parcel_key(alert.company_id, alert.tracking_id),
         alert.alert_id,
@@ -678,7 +679,7 @@ def _alert_item(alert: records.Alert) -> AlertModel:
     )
 
 
-def record_alert_results(alerts: Iterable[records.Alert]) -> None:
+def record_alert_results(alerts: Iterable[domain.Alert]) -> None:
     """Write delivery outcomes (sent / failed) of claimed alerts, 25 per request."""
     bind()
     with AlertModel.batch_write() as batch:
@@ -686,8 +687,8 @@ def record_alert_results(alerts: Iterable[records.Alert]) -> None:
             batch.save(_alert_item(alert))
 
 
-def _alert(item: AlertModel) -> records.Alert:
-    return records.Alert(
+def _alert(item: AlertModel) -> domain.Alert:
+    return domain.Alert(
         company_id=item.company_id,
         tracking_id=item.tracking_id,
         alert_id=item.alert_id,
@@ -703,7 +704,7 @@ def _alert(item: AlertModel) -> records.Alert:
     )
 
 
-def alerts_for_parcel(company_id: str, tracking_id: str) -> list[records.Alert]:
+def alerts_for_parcel(company_id: str, tracking_id: str) -> list[domain.Alert]:
     bind()
     items = AlertModel.query(parcel_key(company_id, tracking_id), consistent_read=True)
     return sorted((_alert(i) for i in items), key=lambda a: a.created_at, reverse=True)

@@ -14,10 +14,10 @@ from infrastructure.local.motoserver import MotoServer, ensure_kms_key
 
 def reset_process_caches() -> None:
     """Forget settings, clients, keys and table bindings built from an older environment."""
-    from chalicelib.auth import tokens
-    from chalicelib.aws import reset_clients
-    from chalicelib.settings import reset_settings
+    from chalicelib.core.aws import reset_clients
+    from chalicelib.core.settings import reset_settings
     from chalicelib.store.tables import rebind
+    from chalicelib.tenants.auth import tokens
 
     reset_settings()
     reset_clients()

@@ -69,10 +69,10 @@ def seed_demo_company(
     Returns ``{"company_id", "company_name", "api_key", "created", "sender_area",
     "smtp_username", "smtp_password"}``; ``created`` is True only on the run that created it.
     """
-    from chalicelib.companies.service import create_company, get_company, issue_api_key
-    from chalicelib.errors import NotFound
-    from chalicelib.senders.service import save_sender_account, set_sender_password
-    from chalicelib.tracking.monitor import configure_alert
+    from chalicelib.core.errors import NotFound
+    from chalicelib.messaging.accounts.email import save_sender_account, set_sender_password
+    from chalicelib.producers.tracking.monitor import configure_alert
+    from chalicelib.tenants.companies import create_company, get_company, issue_api_key
 
     try:
         # Looked up first: create_company on an existing company should return False, but it is

@@ -65,8 +65,8 @@ def _ensure_ses_events() -> None:
     import boto3
     from botocore.exceptions import ClientError
 
+    from chalicelib.core.settings import get_settings
     from chalicelib.events.ses_events import SES_EVENT_TYPES, SES_EVENTS_TOPIC
-    from chalicelib.settings import get_settings
 
     session = boto3.session.Session()
     topic_arn = session.client("sns").create_topic(Name=SES_EVENTS_TOPIC)["TopicArn"]

@@ -155,8 +155,8 @@ def _apply_environment(env: dict[str, str]) -> None:
         os.environ.pop(name, None)
     os.environ.update(env)
     # Settings and clients are cached per process; start from the environment just set.
-    from chalicelib.aws import reset_clients
-    from chalicelib.settings import reset_settings
+    from chalicelib.core.aws import reset_clients
+    from chalicelib.core.settings import reset_settings
 
     reset_settings()
     reset_clients()

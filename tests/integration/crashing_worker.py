@@ -24,7 +24,7 @@ def _die() -> None:
 
 
 def main(company_id: str, outbox: str, point: str, n: int, now: str) -> None:
-    from chalicelib import clock
+    from chalicelib.core import clock
     from chalicelib.messaging import delivery
     from chalicelib.store import communications
 

@@ -440,7 +440,7 @@ def test_credentials_are_required_and_roles_respected(api: Client, tenant: Tenan
     assert api.http.put("/alerts/tracking", headers=tenant.staff_headers(), body=change).status_code == 403
     assert api.http.put("/alerts/tracking", headers=tenant.admin_headers(), body=change).status_code == 200
     # A read-only key cannot post events
-    from chalicelib.companies.service import issue_api_key
+    from chalicelib.tenants.companies import issue_api_key
 
     read_only = issue_api_key(tenant.company_id, "site", ["parcels:read"])
     response = api.http.post(
@@ -457,8 +457,8 @@ def test_credentials_are_required_and_roles_respected(api: Client, tenant: Tenan
 
 
 def test_a_token_for_a_company_that_does_not_exist_is_refused(api: Client, tenant: Tenant) -> None:
+    from chalicelib.producers.tracking.catalog import status_catalog
     from chalicelib.store.companies import get_company
-    from chalicelib.tracking.catalog import status_catalog
 
     # Given a well-signed administrator token naming a company nobody created
     ghost = f"co-ghost-{uuid.uuid4().hex[:8]}"

@@ -27,8 +27,8 @@ PDF = (
 def back_office(tenant: Tenant, mailbox: MailCatcher) -> dict[str, str]:
     """The tenant's back office: an API key with ``events:write``, a client, and an ``all`` sender
     account (invoices, payments and tickets fall back to it) pointing at the test's SMTP server."""
-    from chalicelib.companies.service import issue_api_key
-    from chalicelib.senders.service import save_sender_account, set_sender_password
+    from chalicelib.messaging.accounts.email import save_sender_account, set_sender_password
+    from chalicelib.tenants.companies import issue_api_key
 
     save_sender_account(
         tenant.company_id,
@@ -98,8 +98,8 @@ def sms_to(local_aws: dict[str, str], number: str) -> list[str]:
 
 
 def enable_sms(tenant: Tenant, **switches: bool) -> None:
-    from chalicelib.companies.service import update_settings
-    from chalicelib.sms.settings import save_sms_settings
+    from chalicelib.messaging.accounts.sms import save_sms_settings
+    from chalicelib.tenants.companies import update_settings
 
     save_sms_settings(tenant.company_id, {"enabled": True, "provider": "sns"})
     update_settings(tenant.company_id, language=None, ask_tracking_contacts=None, **switches)
@@ -199,7 +199,7 @@ def test_an_unknown_client_and_another_tenants_client_are_404(
     api: Client, tenant: Tenant, other_tenant: Tenant, back_office: dict[str, str]
 ) -> None:
     # Given a client of another company
-    from chalicelib.clients.service import save_client
+    from chalicelib.tenants.clients import save_client
 
     save_client(
         other_tenant.company_id,
@@ -336,7 +336,7 @@ def test_the_client_sms_switch_and_the_sms_service_switch_stop_the_sms(
     assert [m["channel"] for m in answer["messages"]] == ["email"]
     assert answer["skipped"][0]["reason"] == "the client's 'payment_sms' switch is off"
     # And with the company's SMS service switched off
-    from chalicelib.sms.settings import save_sms_settings
+    from chalicelib.messaging.accounts.sms import save_sms_settings
 
     save_sms_settings(tenant.company_id, {"enabled": False})
     put_client(api, back_office)
@@ -547,9 +547,9 @@ def test_a_template_bomb_fails_the_message_not_the_event(
 ) -> None:
     import time
 
-    from chalicelib import clock
+    from chalicelib.core import clock
+    from chalicelib.core.domain import MessageTemplate
     from chalicelib.store import templates as template_store
-    from chalicelib.store.records import MessageTemplate
 
     # Given the company's invoice template hides a resource bomb (stored before the save-time
     # check knew about it), and a client with an e-mail address

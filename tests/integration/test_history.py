@@ -176,7 +176,7 @@ def test_bad_filters_are_refused_naming_the_field(api: Client, tenant: Tenant) -
 def test_a_message_is_shown_exactly_as_sent_with_a_download_link(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:
-    from chalicelib.files import put_file
+    from chalicelib.core.files import put_file
 
     # Given an e-mail sent with a PDF attached
     pdf = b"%PDF-1.4 factura 0001"
@@ -367,9 +367,9 @@ def test_the_excel_export_holds_exactly_the_filtered_rows(api: Client, tenant: T
 
 
 def test_an_export_over_the_cap_is_refused(api: Client, tenant: Tenant, monkeypatch: Any) -> None:
-    import chalicelib.exports
+    import chalicelib.records.exports
 
-    monkeypatch.setattr(chalicelib.exports, "MAX_EXPORT_ROWS", 2)
+    monkeypatch.setattr(chalicelib.records.exports, "MAX_EXPORT_ROWS", 2)
     for n in range(3):
         send_email(tenant, f"c{n}@example.com", f"Mensaje {n}")
     response = api.http.get("/history/email/export", headers=tenant.staff_headers())

@@ -72,7 +72,7 @@ def receive(
     notification: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """SES stores the raw message in S3 and publishes its notification; the handler runs."""
-    from chalicelib.aws import client
+    from chalicelib.core.aws import client
 
     ses_id = ses_id or uuid.uuid4().hex
     key = f"mail/{ses_id}"
@@ -255,7 +255,7 @@ def test_legacy_charsets_and_encoded_word_subjects_are_decoded(
 
 def send_to_client(tenant: Tenant, mailbox: MailCatcher, client_id: str, address: str) -> tuple[str, Any]:
     """The outbox sends "Su pedido fue aprobado" to a client; returns its id and the e-mail received."""
-    from chalicelib import clock
+    from chalicelib.core import clock
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 
     [sent] = enqueue(
@@ -388,7 +388,7 @@ def test_a_plus_address_naming_another_companys_message_is_not_followed(
 def test_a_sender_accounts_own_reply_to_is_what_the_email_carries(
     api: Client, clients: Tenant, mailbox: MailCatcher
 ) -> None:
-    from chalicelib.senders.service import get_account, save_sender_account
+    from chalicelib.messaging.accounts.email import get_account, save_sender_account
 
     # Given the tracking account answers to the company's own mailbox
     fields = {k: v for k, v in vars(get_account(clients.company_id, "tracking")).items() if v is not None}

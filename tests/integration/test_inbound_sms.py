@@ -24,8 +24,8 @@ ANA_PHONE = "+5491159876543"  # 011-15-5987-6543 as the back office typed it
 
 def inbound_number() -> str:
     """A number of our own per company (one company per number, and DynamoDB outlives a test)."""
-    from chalicelib.errors import ValidationFailed
-    from chalicelib.phones import normalize_phone
+    from chalicelib.core.errors import ValidationFailed
+    from chalicelib.core.phones import normalize_phone
 
     while True:
         number = f"+5491140{secrets.randbelow(10**6):06d}"

@@ -31,7 +31,7 @@ NOTICE = {
 @pytest.fixture
 def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
     """The tenant with an `all` sender account on the test's SMTP server and a custom template."""
-    from chalicelib.senders.service import save_sender_account, set_sender_password
+    from chalicelib.messaging.accounts.email import save_sender_account, set_sender_password
 
     save_sender_account(
         tenant.company_id,
@@ -197,7 +197,7 @@ def test_a_filter_selects_clients_by_switch_and_agent_over_many_pages_and_never_
     put_client(api, other_tenant, "A00", preferred_agent="laura", emails=["intruso@otra.example"])
     put_client(api, other_tenant, "X1", preferred_agent="laura", emails=["otro@otra.example"])
     # and pages of 3 clients, so that the filter's pages chain over SQS
-    monkeypatch.setattr("chalicelib.sends.service.PAGE_SIZE", 3)
+    monkeypatch.setattr("chalicelib.producers.sends.manual.PAGE_SIZE", 3)
     # When staff send to Laura's clients that get invoices
     response = send(api, company, filter={"preferred_agent": "laura", "switch": "invoice"})
     assert response.status_code == 201, response.body
@@ -443,8 +443,8 @@ def test_a_manual_email_carries_one_click_unsubscribe_that_stops_later_manual_an
 def test_a_tampered_or_tracking_unsubscribe_token_is_refused_naming_the_token(
     api: Client, company: Tenant
 ) -> None:
-    from chalicelib.sends.unsubscribe import unsubscribe_token
-    from chalicelib.tracking.subscriptions import unsubscribe_token as tracking_token
+    from chalicelib.producers.sends.unsubscribe import unsubscribe_token
+    from chalicelib.producers.tracking.subscriptions import unsubscribe_token as tracking_token
 
     # Given a client and a valid manual-sends token for it
     put_client(api, company, "CLI-9")

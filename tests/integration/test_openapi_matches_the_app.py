@@ -109,7 +109,7 @@ def test_what_the_company_has_not_set_up_answers_the_documented_409(
     api: Client, tenant: Tenant, document: dict[str, Any]
 ) -> None:
     # Given a company with no SMS settings, no push settings and no working account for invoices
-    from chalicelib.senders.service import delete_sender_account
+    from chalicelib.messaging.accounts.email import delete_sender_account
 
     delete_sender_account(tenant.company_id, "tracking")
     admin = tenant.admin_headers()

@@ -239,9 +239,9 @@ def test_a_message_of_a_worker_that_died_goes_out_when_its_lease_runs_out(
 def test_a_disabled_account_keeps_its_messages_until_it_is_enabled(
     api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
+    from chalicelib.messaging.accounts.email import save_sender_account
     from chalicelib.messaging.delivery import drain_outbox
     from chalicelib.messaging.outbox import enqueue
-    from chalicelib.senders.service import save_sender_account
 
     # Given messages queued for the tracking account, which an administrator then disables
     enqueue(tenant.company_id, _messages(2), kick=False)

@@ -24,10 +24,10 @@ MESSAGES = 40
 
 def _queue_a_job(tenant: Tenant, count: int) -> str:
     """A send job of ``count`` e-mails, all expanded into the tracking account's outbox."""
+    from chalicelib.core.domain import SendJob
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
     from chalicelib.store import outbox as job_store
     from chalicelib.store.communications import new_communication_id
-    from chalicelib.store.records import SendJob
 
     job_id = new_communication_id(T0)
     job_store.create_job(
@@ -96,7 +96,7 @@ def _wake_until_idle(clock: Any, start: datetime, minutes: int) -> list[Any]:
 
 def _job_progress(tenant: Tenant, job_id: str) -> Any:
     """The job as staff see it (GET /sends/{id})."""
-    from chalicelib.sends.service import progress
+    from chalicelib.producers.sends.manual import progress
     from chalicelib.store.outbox import get_job
 
     job = get_job(tenant.company_id, job_id)

@@ -16,7 +16,7 @@ from tests.conftest import Tenant, body, deliver_outboxes
 
 
 def _sns() -> Any:
-    from chalicelib.aws import client
+    from chalicelib.core.aws import client
 
     return client("sns")
 
@@ -118,9 +118,9 @@ def test_another_companys_application_cannot_be_used(
 def test_a_stored_application_of_another_company_is_not_used(
     api: Client, tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    from chalicelib import clock
+    from chalicelib.core import clock
+    from chalicelib.core.domain import PushSettings
     from chalicelib.store.push import save_push_settings
-    from chalicelib.store.records import PushSettings
 
     # Given settings saved before applications were checked, naming another company's application
     theirs = platform_application(other_tenant.company_id, "GCM")

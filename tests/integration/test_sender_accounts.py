@@ -36,7 +36,7 @@ def set_up(
 
 
 def sender_of(tenant: Tenant, area: str, user: str | None = None) -> str | None:
-    from chalicelib.senders.service import account_for
+    from chalicelib.messaging.accounts.email import account_for
 
     account = account_for(tenant.company_id, area, personal_user=user)
     return account.from_address if account else None

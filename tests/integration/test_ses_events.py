@@ -18,10 +18,10 @@ import requests
 from chalice.test import Client
 
 from chalicelib.channels.ses import COMPANY_TAG, company_tag_value
+from chalicelib.core.domain import Communication
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as outbox_store
-from chalicelib.store.records import Communication
 from tests.conftest import IDENTITY, Tenant, body, deliver_outboxes, make_tenant, purge_outbox_queue
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
@@ -35,7 +35,7 @@ def ses_company(name: str) -> Tenant:
     """A company whose fallback (`all`) account is an SES identity verified in moto."""
     import boto3
 
-    from chalicelib.senders.service import save_sender_account
+    from chalicelib.messaging.accounts.email import save_sender_account
 
     tenant = make_tenant(None, frequency=0, name=name)
     sender = f"avisos-{tenant.company_id}@ses.example"
@@ -68,7 +68,7 @@ def rival(local_aws: dict[str, str], clock: Any) -> Tenant:
 @pytest.fixture
 def send_calls(local_aws: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
     """The parameters of every SES v2 SendEmail call our client makes."""
-    from chalicelib.aws import client
+    from chalicelib.core.aws import client
 
     calls: list[dict[str, Any]] = []
 

@@ -16,9 +16,9 @@ import pytest
 import requests
 
 from chalicelib.channels.sms import HttpGatewaySender, SnsSmsSender, sms_sender_for
-from chalicelib.errors import DeliveryFailed, ValidationFailed
-from chalicelib.phones import normalize_phone
-from chalicelib.rendering.sms import render_sms
+from chalicelib.core.errors import DeliveryFailed, ValidationFailed
+from chalicelib.core.phones import normalize_phone
+from chalicelib.messaging.sms_text import render_sms
 
 GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
 
@@ -43,7 +43,7 @@ def sms_sent_through_moto(local_aws: dict[str, str], message_id: str) -> dict[st
 @pytest.fixture
 def publish_calls(local_aws: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
     """The parameters of every SNS Publish call our client makes (moto does not keep attributes)."""
-    from chalicelib.aws import client
+    from chalicelib.core.aws import client
 
     calls: list[dict[str, Any]] = []
 

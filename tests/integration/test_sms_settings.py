@@ -179,7 +179,7 @@ def test_the_gateway_password_is_kms_ciphertext_bound_to_its_company(
 ) -> None:
     from botocore.exceptions import ClientError
 
-    from chalicelib.secrets import decrypt_secret
+    from chalicelib.core.secrets import decrypt_secret
     from chalicelib.store.sms import get_sms_settings
 
     admin.save(provider="http_gateway", base_url="http://127.0.0.1:8080", username=GATEWAY_USER)
@@ -275,8 +275,8 @@ def test_pointing_the_gateway_elsewhere_removes_its_password(admin: Admin, phone
 def test_the_bulk_password_is_stored_hashed_and_verified(
     admin: Admin, tenant: Tenant, other_tenant: Tenant, api: Client
 ) -> None:
-    from chalicelib.errors import Forbidden
-    from chalicelib.sms.settings import check_bulk_send, verify_bulk_password
+    from chalicelib.core.errors import Forbidden
+    from chalicelib.messaging.accounts.sms import check_bulk_send, verify_bulk_password
     from chalicelib.store.sms import get_sms_settings
 
     # Given no bulk-send password yet, Then a bulk send is refused saying one must be set
@@ -381,8 +381,8 @@ def test_each_company_sees_and_uses_only_its_own_settings(
     assert other.test_send("011 15 5987-6543").status_code == 409
     assert phone.messages == {}
     # And the first company's bulk password does not open the other's bulk sends
-    from chalicelib.errors import Forbidden
-    from chalicelib.sms.settings import verify_bulk_password
+    from chalicelib.core.errors import Forbidden
+    from chalicelib.messaging.accounts.sms import verify_bulk_password
 
     with pytest.raises(Forbidden):
         verify_bulk_password(other_tenant.company_id, BULK_PASSWORD)

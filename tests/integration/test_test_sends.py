@@ -161,8 +161,8 @@ def test_pointing_an_account_at_another_server_removes_its_password(
 def test_a_stored_password_does_not_decrypt_for_another_destination(tenant: Tenant) -> None:
     import dataclasses
 
-    from chalicelib.errors import DeliveryFailed
-    from chalicelib.senders.service import password_of
+    from chalicelib.core.errors import DeliveryFailed
+    from chalicelib.messaging.accounts.email import password_of
     from chalicelib.store.companies import get_sender_accounts
 
     # Given the tracking account's stored KMS ciphertext

@@ -108,7 +108,7 @@ def test_frequency_zero_sends_nothing_and_hides_the_offer(
         body=json.dumps({"enabled": True, "frequency_minutes": 0}),
     )
     assert response.status_code == 200, response.body
-    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
+    from chalicelib.producers.tracking.sweep import sweep_due_tracking_alerts
 
     reports = sweep_due_tracking_alerts()
     deliver_outboxes()
@@ -228,7 +228,7 @@ def test_two_concurrent_sweeps_send_each_alert_exactly_once(
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from chalicelib.tracking.sweep import sweep_company
+    from chalicelib.producers.tracking.sweep import sweep_company
 
     # Given 20 parcels, each followed by two people (subscribed by staff), each with a pending novelty
     for n in range(20):
@@ -252,7 +252,7 @@ def test_two_concurrent_sweeps_send_each_alert_exactly_once(
 def test_scheduled_sweep_runs_each_company_at_its_frequency_and_updates_the_monitor(
     api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
-    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
+    from chalicelib.producers.tracking.sweep import sweep_due_tracking_alerts
 
     # Given a company with alerts every 10 minutes and a pending novelty
     api.http.put(
@@ -332,7 +332,7 @@ def test_the_scheduled_lambda_sweeps_due_companies(api: Client, tenant: Tenant, 
 def test_a_one_minute_frequency_runs_at_every_tick_even_when_ticks_come_early(
     tenant: Tenant, clock: Any
 ) -> None:
-    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
+    from chalicelib.producers.tracking.sweep import sweep_due_tracking_alerts
 
     # Given alerts every minute, swept once at T0 + 0.2 s
     clock.set_now(T0 + timedelta(milliseconds=200))
@@ -345,7 +345,7 @@ def test_a_one_minute_frequency_runs_at_every_tick_even_when_ticks_come_early(
 
 
 def test_creating_an_existing_company_changes_nothing(tenant: Tenant) -> None:
-    from chalicelib.companies.service import create_company, get_company
+    from chalicelib.tenants.companies import create_company, get_company
 
     assert create_company(tenant.company_id, "Otro nombre") is False
     assert get_company(tenant.company_id).name == "Cargas del Sur"
@@ -472,7 +472,7 @@ def test_one_parcel_changing_mid_claim_does_not_hold_back_the_others(
 def test_one_company_failing_does_not_stop_the_others(
     api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: Any
 ) -> None:
-    from chalicelib.tracking import sweep as sweep_module
+    from chalicelib.producers.tracking import sweep as sweep_module
     from tests.conftest import make_tenant
 
     # Given two companies with pending alerts, the first of which breaks mid-sweep
@@ -525,7 +525,7 @@ def test_list_unsubscribe_goes_on_the_wire_as_one_unfolded_angle_bracketed_url(
 
 def parcel_item_size(tenant: Tenant, tracking_id: str) -> int:
     """The stored parcel item's size in bytes, roughly as DynamoDB counts it (names + values)."""
-    from chalicelib.aws import client
+    from chalicelib.core.aws import client
     from chalicelib.store.tables import bind
 
     item = client("dynamodb").get_item(
@@ -575,8 +575,8 @@ def test_ten_concurrent_subscribes_to_one_parcel_all_succeed(
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from chalicelib.tracking.subscriptions import Subscriber
-    from chalicelib.tracking.subscriptions import subscribe as subscribe_use_case
+    from chalicelib.producers.tracking.subscriptions import Subscriber
+    from chalicelib.producers.tracking.subscriptions import subscribe as subscribe_use_case
 
     # Given a parcel that moved, and a sweep-free moment
     issue(api, tenant, "TRK-F2")
@@ -669,7 +669,7 @@ SLOW_TEXT = (
 def test_a_company_with_a_slow_template_does_not_delay_the_others(
     api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
-    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
+    from chalicelib.producers.tracking.sweep import sweep_due_tracking_alerts
     from tests.conftest import make_tenant
 
     # Given a company whose tracking template takes ~0.1 s per message, with six followed parcels
@@ -715,10 +715,10 @@ def test_a_template_bomb_is_recorded_as_a_failed_alert_not_a_crash(
 ) -> None:
     import time
 
-    from chalicelib import clock
+    from chalicelib.core import clock
+    from chalicelib.core.domain import MessageTemplate
+    from chalicelib.producers.tracking.sweep import sweep_due_tracking_alerts
     from chalicelib.store import templates as template_store
-    from chalicelib.store.records import MessageTemplate
-    from chalicelib.tracking.sweep import sweep_due_tracking_alerts
     from tests.conftest import make_tenant
 
     # Given a company whose stored tracking template hides a bomb behind an `if` (saved before

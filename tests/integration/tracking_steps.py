@@ -131,7 +131,7 @@ def sweep(tenant: Tenant) -> Any:
     """The company's tracking sweep, then the outbox workers: what was sent, failed, retried."""
     from types import SimpleNamespace
 
-    from chalicelib.tracking.sweep import sweep_company
+    from chalicelib.producers.tracking.sweep import sweep_company
 
     report = sweep_company(tenant.company_id)
     delivered = deliver_outboxes()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.channels.email import HeaderInjection, OutgoingEmail, compose
-from chalicelib.rendering import default_template, render_message
+from chalicelib.messaging.sandbox import default_template, render_message
 
 
 def mail(**overrides: str) -> OutgoingEmail:

@@ -188,7 +188,7 @@ def test_no_answer_contains_a_password(document: dict[str, Any]) -> None:
 
 def test_error_schema_matches_what_the_app_answers(document: dict[str, Any]) -> None:
     # Given the error bodies the app really produces
-    from chalicelib.errors import NotFound, ValidationFailed
+    from chalicelib.core.errors import NotFound, ValidationFailed
 
     bodies = [
         NotFound("there is no parcel with tracking id 'X'").body(),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import ValidationFailed
-from chalicelib.phones import NotAMobile, is_mobile, normalize_phone, sms_address
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.phones import NotAMobile, is_mobile, normalize_phone, sms_address
 
 ARGENTINA = [
     # Buenos Aires mobile, local form: trunk 0, area 11, mobile prefix 15

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import ValidationFailed
-from chalicelib.rendering.sms import render_sms, sms_encoding, sms_segments, template_variables
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.messaging.sms_text import render_sms, sms_encoding, sms_segments, template_variables
 
 BALANCE_REPLY = (
     "Estimado %nombre% su saldo pendiente de pago es $ %deuda%. Gracias por comunicarse con %empresa%"

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import ValidationFailed
-from chalicelib.messaging.templates import MESSAGE_TYPES, custom_type
-from chalicelib.rendering import (
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.messaging.sandbox import (
     MAX_OUTPUT_CHARS,
     RENDER_SECONDS,
     default_template,
     render_message,
     render_untrusted,
 )
+from chalicelib.messaging.templates import MESSAGE_TYPES, custom_type
 
 
 def refusal(text: str, *, part: str = "text", variables: dict[str, Any] | None = None) -> dict[str, str]:
@@ -286,8 +286,8 @@ def _sparse(value: Any, *, drop: bool) -> Any:
 @pytest.mark.parametrize("language", ["es", "en"])
 @pytest.mark.parametrize("key", sorted(MESSAGE_TYPES))
 def test_no_default_template_prints_a_missing_value(key: str, language: str, drop: bool) -> None:
+    from chalicelib.messaging.sms_text import render_sms
     from chalicelib.messaging.templates import _default_channels
-    from chalicelib.rendering.sms import render_sms
 
     # Given the shipped default of a type, and data where every optional value is None or missing
     # (a pickup without address or date, a client without a name, ...)

@@ -1,1 +1,0 @@
-"""Who is calling: company systems with API keys, staff with JWTs."""

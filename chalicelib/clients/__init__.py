@@ -1,1 +1,0 @@
-"""Clients and their contacts, as the company's systems register them."""

@@ -1,1 +1,0 @@
-"""Companies (tenants): creation with sensible defaults, and their API keys."""

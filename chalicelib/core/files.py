@@ -1,0 +1,69 @@
+"""Files kept in S3: attachments of messages and register records, raw inbound mail.
+
+Keys are ``<company>/<purpose>/<random>/<file name>``; downloads go through short-lived presigned
+links, never through a public bucket.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from urllib.parse import quote
+
+from chalicelib.core.aws import client
+from chalicelib.core.domain import AttachmentRef
+from chalicelib.core.names import attachment_name
+from chalicelib.core.settings import get_settings
+
+DOWNLOAD_LINK_SECONDS = 300
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """An ASCII spelling of a file's base name (S3 keys, the plain ``filename=`` of a download):
+    accents dropped (``año`` -> ``ano``), anything else unusual replaced by ``_``."""
+    ascii_name = unicodedata.normalize("NFKD", attachment_name(name)).encode("ascii", "ignore").decode()
+    cleaned = _UNSAFE.sub("_", ascii_name).strip("._") or "file"
+    return cleaned[-120:]
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with the ASCII name for old clients and the real one as ``filename*``
+    (RFC 6266 / RFC 5987), so ``estado_de_cuenta_año_2026.pdf`` saves under its own name."""
+    encoded = quote(attachment_name(name), safe="")
+    return f"attachment; filename=\"{safe_name(name)}\"; filename*=UTF-8''{encoded}"
+
+
+def put_file(company_id: str, purpose: str, name: str, content_type: str, data: bytes) -> AttachmentRef:
+    """Keep a file; only its base name is kept (an invoice PDF named ``../../etc/passwd.pdf`` is
+    ``passwd.pdf``), and that is the name it is attached and downloaded under."""
+    name = attachment_name(name)
+    key = f"{company_id}/{purpose}/{secrets.token_hex(8)}/{safe_name(name)}"
+    client("s3").put_object(Bucket=get_settings().files_bucket, Key=key, Body=data, ContentType=content_type)
+    return AttachmentRef(name=name, content_type=content_type, size=len(data), key=key)
+
+
+def read_file(key: str) -> bytes:
+    response = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)
+    return bytes(response["Body"].read())
+
+
+def read_object(bucket: str, key: str) -> bytes:
+    """An object of another bucket (SES writes inbound mail to its own)."""
+    response = client("s3").get_object(Bucket=bucket, Key=key)
+    return bytes(response["Body"].read())
+
+
+def download_url(ref: AttachmentRef, seconds: int = DOWNLOAD_LINK_SECONDS) -> str:
+    return str(
+        client("s3").generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": get_settings().files_bucket,
+                "Key": ref.key,
+                "ResponseContentDisposition": content_disposition(ref.name),
+            },
+            ExpiresIn=seconds,
+        )
+    )

@@ -1,1 +1,0 @@
-"""Inbound e-mail (SPEC I3): received through SES, parsed, matched to a client, threaded, logged."""

@@ -1,0 +1,484 @@
+"""A company's SMS settings (C6): provider, switch, phone region and the two write-only passwords.
+
+    save_sms_settings("co-1", {"enabled": True, "provider": "sns", "sender_id": "CableSur"})
+    set_bulk_password("co-1", "una clave larga")
+    sms_sender("co-1").send("+5491159876543", "Hola")   # Conflict (409) while switched off
+    verify_bulk_password("co-1", typed)                  # Forbidden (403) unless it matches
+
+* Switching the service off keeps everything; the sender is refused until it is on again.
+* Saving is a merge: fields left out keep their value, ``null`` clears an optional one. The
+  provider fields of both providers are kept, so switching provider back and forth loses nothing.
+* The gateway password is encrypted with KMS under the context ``{company_id, purpose:
+  "sms-gateway-password", destination: "<base_url> as <username>"}`` and decrypted only to build
+  the sender. It can only be set once base_url and username are, and changing either removes it:
+  a password is never sent to a gateway it was not set for.
+* The bulk-send password is only ever compared, so it is hashed, not encrypted: scrypt (stdlib
+  ``hashlib``, memory-hard) with a random 16-byte salt, N=2^14, r=8, p=5 — one of OWASP's
+  equivalent scrypt settings, chosen for its 16 MiB of memory (a Lambda-friendly footprint;
+  about 0.25 s per check). The parameters are stored with the hash so they can be raised later.
+  No new dependency (argon2-cffi would add a native wheel to every Lambda package).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import re
+import secrets
+import urllib.parse
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.channels.sms import PROVIDERS, SMS_TYPES, SmsSender, sms_sender_for
+from chalicelib.core import clock
+from chalicelib.core.domain import SmsSettings
+from chalicelib.core.errors import Conflict, DeliveryFailed, Forbidden, TooManyRequests, ValidationFailed
+from chalicelib.core.secrets import decrypt_secret, encrypt_secret, is_wrong_context
+from chalicelib.store import sms as store
+
+GATEWAY_PASSWORD_PURPOSE = "sms-gateway-password"  # noqa: S105 - a KMS context label, not a secret
+DEFAULT_REGION = "AR"
+DEFAULT_TEST_TEXT = "Mensaje de prueba de Pregón."
+BULK_PASSWORD_MIN_LENGTH = 8
+# Guessing the bulk-send password: this many wrong ones in a window lock bulk sends (429) for a while,
+# a user's own after 5, the whole company's after 10 (so one user cannot lock out everyone at once).
+BULK_PASSWORD_ATTEMPTS = {"user": 5, "company": 10}
+BULK_PASSWORD_WINDOW = timedelta(minutes=15)
+BULK_PASSWORD_LOCKOUT = timedelta(minutes=15)
+MAX_PASSWORD_LENGTH = 512
+MAX_SMS_TEXT = 1600
+FIELDS = (
+    "enabled",
+    "provider",
+    "sender_id",
+    "sms_type",
+    "base_url",
+    "username",
+    "default_region",
+    "inbound_number",
+    "help_text",
+)
+MAX_HELP_TEXT = 480
+
+# scrypt parameters of new hashes (see the module docstring); stored with each hash.
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 5
+_SCRYPT_SALT_BYTES, _SCRYPT_KEY_BYTES = 16, 32
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
+_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9-]{1,11}$")
+_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
+
+
+@dataclass(frozen=True)
+class SmsSettingsView:
+    """What any API may show of the SMS settings: everything but the two passwords."""
+
+    enabled: bool
+    provider: str
+    sender_id: str | None
+    sms_type: str
+    base_url: str | None
+    username: str | None
+    default_region: str
+    password_set: bool
+    bulk_password_set: bool
+    ready: bool
+    updated_at: str | None
+    inbound_number: str | None = None
+    help_text: str | None = None
+
+
+def _defaults(company_id: str) -> SmsSettings:
+    return SmsSettings(
+        company_id=company_id,
+        enabled=False,
+        provider="sns",
+        sms_type="Transactional",
+        default_region=DEFAULT_REGION,
+        updated_at=clock.now(),
+    )
+
+
+def gateway_destination(settings: SmsSettings) -> str:
+    """Where the gateway password is sent (part of its KMS encryption context)."""
+    return f"{settings.base_url or ''} as {settings.username or ''}"
+
+
+def _missing(settings: SmsSettings) -> str | None:
+    """Why the settings cannot send, or None when they can."""
+    if not settings.enabled:
+        return "the SMS service is switched off for this company; an administrator can switch it on"
+    if settings.provider == "http_gateway":
+        if not settings.base_url or not settings.username:
+            return "the SMS gateway is not configured: its base_url and username are required"
+        if settings.gateway_password_ciphertext is None:
+            return "the SMS gateway password is not set; an administrator must set it"
+    return None
+
+
+def _view(settings: SmsSettings | None, company_id: str) -> SmsSettingsView:
+    stored = settings is not None
+    current = settings or _defaults(company_id)
+    return SmsSettingsView(
+        enabled=current.enabled,
+        provider=current.provider,
+        sender_id=current.sender_id,
+        sms_type=current.sms_type,
+        base_url=current.base_url,
+        username=current.username,
+        default_region=current.default_region,
+        password_set=current.gateway_password_ciphertext is not None,
+        bulk_password_set=current.bulk_password_hash is not None,
+        ready=_missing(current) is None,
+        updated_at=current.updated_at.isoformat() if stored else None,
+        inbound_number=current.inbound_number,
+        help_text=current.help_text,
+    )
+
+
+def get_sms_settings(company_id: str) -> SmsSettingsView:
+    """The company's SMS settings; a company that never saved them sees the defaults (off, SNS, AR)."""
+    return _view(store.get_sms_settings(company_id), company_id)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError
+    return value.strip() or None
+
+
+def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    changes: dict[str, Any] = {}
+    errors: list[dict[str, str]] = []
+
+    def bad(field: str, message: str) -> None:
+        errors.append({"field": field, "message": message})
+
+    for name in fields:
+        if name not in FIELDS:
+            bad(name, "is not a known field")
+    if "enabled" in fields:
+        if isinstance(fields["enabled"], bool):
+            changes["enabled"] = fields["enabled"]
+        else:
+            bad("enabled", "must be true or false")
+    if "provider" in fields:
+        if fields["provider"] in PROVIDERS:
+            changes["provider"] = fields["provider"]
+        else:
+            bad("provider", f"must be one of {', '.join(PROVIDERS)}")
+    if "sms_type" in fields:
+        if fields["sms_type"] in SMS_TYPES:
+            changes["sms_type"] = fields["sms_type"]
+        else:
+            bad("sms_type", f"must be one of {', '.join(SMS_TYPES)}")
+    for name, valid, message in (
+        (
+            "sender_id",
+            lambda v: bool(_SENDER_ID.match(v)),
+            "use 1-11 letters, digits or '-', with at least one letter",
+        ),
+        ("base_url", _is_http_url, "must be an http:// or https:// URL without a user or password"),
+        ("inbound_number", lambda v: len(v) <= 32, "must have at most 32 characters"),
+        ("help_text", lambda v: len(v) <= MAX_HELP_TEXT, f"must have at most {MAX_HELP_TEXT} characters"),
+        (
+            "username",
+            lambda v: len(v) <= 128 and bool(_PRINTABLE.match(v)),
+            "must be at most 128 characters without control characters",
+        ),
+    ):
+        if name not in fields:
+            continue
+        try:
+            value = _text_or_none(fields[name])
+        except TypeError:
+            bad(name, "must be text")
+            continue
+        if value is not None and not valid(value):
+            bad(name, message)
+        else:
+            changes[name] = value
+    if "default_region" in fields:
+        region = fields["default_region"]
+        if isinstance(region, str) and _is_region(region.strip().upper()):
+            changes["default_region"] = region.strip().upper()
+        else:
+            bad("default_region", "must be a two-letter country code such as AR, MX or ES")
+    return changes, errors
+
+
+def _own_inbound_number(company_id: str, raw: str, region: str) -> str:
+    """The two-way number in E.164; Conflict (409) when another company already receives on it."""
+    from chalicelib.core.phones import normalize_phone
+
+    number = normalize_phone(raw, region, field="inbound_number")
+    if any(owner != company_id for owner in store.companies_by_inbound_number(number)):
+        raise Conflict(f"the number {number} already receives SMS for another company")
+    return number
+
+
+def _is_http_url(value: str) -> bool:
+    if len(value) > 2048 or any(ch.isspace() for ch in value):
+        return False
+    parsed = urllib.parse.urlsplit(value)
+    # No user:password@ in the URL: the URL is shown, the password is write-only.
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname) and "@" not in parsed.netloc
+
+
+def _gateway_host_problem(url: str) -> str | None:
+    from chalicelib.channels.destinations import host_problem
+
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        return "has an invalid port"
+    return host_problem(parsed.hostname or "", port)
+
+
+def _is_region(region: str) -> bool:
+    import phonenumbers
+
+    return region in phonenumbers.SUPPORTED_REGIONS
+
+
+def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsView:
+    """Change the settings named in ``fields`` (a merge; the passwords are set separately).
+
+    Switching the service on with the gateway needs its base_url and username (422 otherwise).
+    """
+    stored = store.get_sms_settings(company_id)
+    current = stored or _defaults(company_id)
+    changes, errors = _check(fields)
+    if errors:
+        raise ValidationFailed(errors)
+    if changes.get("base_url"):  # Q7: never a gateway on a private, link-local or loopback address
+        problem = _gateway_host_problem(changes["base_url"])
+        if problem:
+            raise ValidationFailed([{"field": "base_url", "message": problem}])
+    if changes.get("inbound_number"):
+        changes["inbound_number"] = _own_inbound_number(
+            company_id, changes["inbound_number"], changes.get("default_region", current.default_region)
+        )
+    updated = replace(current, **changes, updated_at=clock.now())
+    moved = gateway_destination(updated) != gateway_destination(current)
+    if moved:  # the password was for the old gateway; it must be set again for the new one
+        updated = replace(updated, gateway_password_ciphertext=None, gateway_password_set_at=None)
+    if updated.enabled and updated.provider == "http_gateway":
+        missing = [
+            {"field": name, "message": "is required to switch on the SMS gateway"}
+            for name in ("base_url", "username")
+            if not getattr(updated, name)
+        ]
+        if missing:
+            raise ValidationFailed(missing)
+    return _view(store.save_sms_settings(updated, clear_gateway_password=moved), company_id)
+
+
+# --- the two write-only passwords ------------------------------------------------------------
+
+
+def _check_password(password: str, *, field: str, min_length: int) -> None:
+    if not isinstance(password, str) or len(password) < min_length:
+        raise ValidationFailed([{"field": field, "message": f"must have at least {min_length} characters"}])
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            [{"field": field, "message": f"must have at most {MAX_PASSWORD_LENGTH} characters"}]
+        )
+
+
+def set_gateway_password(company_id: str, password: str) -> None:
+    """Encrypt and store the SMS gateway's password for the gateway the settings name (its base_url
+    and username must be set first: 409 naming the missing one). Never read back."""
+    _check_password(password, field="password", min_length=1)
+    settings = store.get_sms_settings(company_id)
+    for name in ("base_url", "username"):
+        if settings is None or not getattr(settings, name):
+            raise Conflict(
+                f"set the SMS gateway's {name} first: its password is only ever sent to that gateway",
+                field=name,
+            )
+    assert settings is not None
+    ciphertext = encrypt_secret(
+        password,
+        company_id=company_id,
+        purpose=GATEWAY_PASSWORD_PURPOSE,
+        destination=gateway_destination(settings),
+    )
+    store.set_gateway_password(company_id, ciphertext, clock.now())
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=_SCRYPT_KEY_BYTES
+    )
+
+
+def hash_bulk_password(password: str) -> str:
+    """``scrypt$N$r$p$<salt>$<key>`` (base64), with a fresh random salt."""
+    salt = secrets.token_bytes(_SCRYPT_SALT_BYTES)
+    key = _scrypt(password, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
+    encode = base64.b64encode
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${encode(salt).decode()}${encode(key).decode()}"
+
+
+def _matches(password: str, stored_hash: str) -> bool:
+    try:
+        scheme, n, r, p, salt, key = stored_hash.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(key)
+        actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def set_bulk_password(company_id: str, password: str) -> None:
+    """Hash and store the bulk-send password (at least 8 characters). Never read back."""
+    _check_password(password, field="password", min_length=BULK_PASSWORD_MIN_LENGTH)
+    store.set_bulk_password_hash(company_id, hash_bulk_password(password), clock.now())
+
+
+def _scopes(user: str | None) -> dict[str, int]:
+    """The scopes a bulk-send attempt counts in, with the failures that lock each."""
+    scopes = {"bulk#company": BULK_PASSWORD_ATTEMPTS["company"]}
+    if user:
+        scopes[f"bulk#user:{user}"] = BULK_PASSWORD_ATTEMPTS["user"]
+    return scopes
+
+
+def _locked_out(until: datetime, now: datetime, why: str) -> TooManyRequests:
+    seconds = math.ceil((until - now).total_seconds())
+    return TooManyRequests(
+        f"{why}: bulk sends are locked until {until.strftime('%H:%M')} UTC "
+        f"(Retry-After: {seconds} seconds); even the right password is refused until then",
+        retry_after=seconds,
+        field="bulk_password",
+    )
+
+
+def _count_wrong_attempt(company_id: str, user: str | None, now: datetime) -> datetime | None:
+    """Count a wrong password for the company and the user; the lock's end when either has now
+    reached its BULK_PASSWORD_ATTEMPTS wrong ones in the window, else None."""
+    from chalicelib.store import attempts
+
+    window_seconds = int(BULK_PASSWORD_WINDOW.total_seconds())
+    window = str(int(now.timestamp()) // window_seconds)
+    expires = now + BULK_PASSWORD_WINDOW + timedelta(days=1)
+    until = now + BULK_PASSWORD_LOCKOUT
+    locked = False
+    for scope, limit in _scopes(user).items():
+        if attempts.count_failure(company_id, scope, window, expires) >= limit:
+            attempts.lock(company_id, scope, until)
+            locked = True
+    return until if locked else None
+
+
+def verify_bulk_password(company_id: str, password: str | None, *, user: str | None = None) -> None:
+    """Allow a send to more than one client, or raise Forbidden (403) saying why.
+
+    Wrong passwords are counted per ``user`` and per company: the 5th of a user (10th of the
+    company) within a BULK_PASSWORD_WINDOW locks that user's (the whole company's) bulk sends for
+    BULK_PASSWORD_LOCKOUT, and every try meanwhile, right or wrong, is TooManyRequests (429 with
+    Retry-After)."""
+    from chalicelib.store import attempts
+
+    if not password:
+        raise Forbidden("the bulk-send password is required to send to more than one client")
+    now = clock.now()
+    until = attempts.locked_until(company_id, list(_scopes(user)), now)
+    if until is not None:
+        raise _locked_out(until, now, "too many wrong bulk-send passwords")
+    settings = store.get_sms_settings(company_id)
+    if settings is None or settings.bulk_password_hash is None:
+        raise Forbidden(
+            "the company has no bulk-send password; an administrator must set one before sending "
+            "to more than one client"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH or not _matches(password, settings.bulk_password_hash):
+        until = _count_wrong_attempt(company_id, user, now)
+        if until is not None:
+            raise _locked_out(until, now, "the bulk-send password is wrong, too many times")
+        raise Forbidden("the bulk-send password is wrong")
+
+
+def check_bulk_send(
+    company_id: str, recipients: int, password: str | None, *, user: str | None = None
+) -> None:
+    """C6: a send to more than one client needs the bulk-send password; one client does not."""
+    if recipients > 1:
+        verify_bulk_password(company_id, password, user=user)
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+def _sender_of(settings: SmsSettings | None) -> SmsSender:
+    if settings is None:
+        raise Conflict("SMS is not configured for this company; an administrator must save its SMS settings")
+    reason = _missing(settings)
+    if reason:
+        raise Conflict(reason)
+    if settings.provider == "http_gateway":
+        assert settings.gateway_password_ciphertext is not None
+        try:
+            password = decrypt_secret(
+                settings.gateway_password_ciphertext,
+                company_id=settings.company_id,
+                purpose=GATEWAY_PASSWORD_PURPOSE,
+                destination=gateway_destination(settings),
+            )
+        except Exception as exc:
+            if not is_wrong_context(exc):
+                raise
+            raise Conflict(
+                "the SMS gateway password was set for another gateway (base_url or username); "
+                "an administrator must set it again",
+                field="password",
+            ) from exc
+        return sms_sender_for(
+            {
+                "provider": "http_gateway",
+                "base_url": settings.base_url,
+                "username": settings.username,
+                "password": password,
+            }
+        )
+    return sms_sender_for({"provider": "sns", "sender_id": settings.sender_id, "sms_type": settings.sms_type})
+
+
+def sms_sender(company_id: str) -> SmsSender:
+    """The sender the company's settings describe; Conflict (409) while off or incomplete."""
+    return _sender_of(store.get_sms_settings(company_id))
+
+
+def company_region(company_id: str) -> str:
+    """The region local phone numbers of this company are read in (``normalize_phone``)."""
+    settings = store.get_sms_settings(company_id)
+    return settings.default_region if settings else DEFAULT_REGION
+
+
+def send_test_sms(company_id: str, to_raw: str, text: str | None = None) -> dict[str, Any]:
+    """Send one SMS to check the settings: ``{"ok": True, "message_id", "to"}`` or, when the
+    provider refuses, ``{"ok": False, "error": <the provider's words>, "to"}``."""
+    from chalicelib.core.phones import normalize_phone
+
+    message = (text or "").strip() or DEFAULT_TEST_TEXT
+    if len(message) > MAX_SMS_TEXT:
+        raise ValidationFailed([{"field": "text", "message": f"must have at most {MAX_SMS_TEXT} characters"}])
+    settings = store.get_sms_settings(company_id)
+    sender = _sender_of(settings)
+    to = normalize_phone(to_raw, settings.default_region if settings else DEFAULT_REGION, field="to")
+    try:
+        message_id = sender.send(to, message)
+    except DeliveryFailed as exc:
+        return {"ok": False, "error": exc.message, "to": to}
+    return {"ok": True, "message_id": message_id, "to": to}

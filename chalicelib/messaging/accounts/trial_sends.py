@@ -1,0 +1,159 @@
+"""Test sends (C3): one message, sent now, to see whether an account or a template works.
+
+A test send is synchronous by nature: the administrator waits for the answer, which is either the
+provider's message id or the server's own refusal (``535 5.7.8 Authentication credentials
+invalid``, ``ConnectionRefusedError: [Errno 111] Connection refused``, a certificate that fails
+verification, ...). It goes through no queue and no send-rate window (C2), and is not a client
+message, so it is not recorded in any client's history.
+
+* An **account test** uses exactly the area's own account — never the ``all`` fallback — and works
+  on a disabled account too: that is how an administrator checks an account before enabling it.
+  The account must be complete (host and port, a password when it logs in; or an SES identity).
+* A **template test** renders the effective template with its type's sample data (merged with the
+  given variables) and sends it the way the real message would go: through the area's working
+  account, else the ``all`` fallback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from chalicelib.channels.base import open_email_session
+from chalicelib.channels.email import OutgoingEmail, address_domain, compose, new_message_id
+from chalicelib.core.domain import SenderAccount
+from chalicelib.core.errors import Conflict, DeliveryFailed, NotFound, ValidationFailed
+from chalicelib.messaging.accounts.email import AREAS, FALLBACK_AREA, account_for, is_working, password_of
+from chalicelib.store import companies as store
+
+TEST_HEADER = "X-Pregon-Test-Send"
+
+
+@dataclass(frozen=True)
+class TestSendResult:
+    """``ok`` with the provider's message id, or not ``ok`` with the server's own text."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    ok: bool
+    message_id: str | None = None
+    error: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        if self.ok:
+            return {"ok": True, "message_id": self.message_id}
+        return {"ok": False, "error": self.error}
+
+
+def _company_name(company_id: str) -> str:
+    from chalicelib.tenants.companies import get_company
+
+    return get_company(company_id).name
+
+
+def _missing(account: SenderAccount) -> list[dict[str, str]]:
+    """What keeps an account from sending, regardless of whether it is enabled."""
+    if is_working(dataclasses.replace(account, enabled=True)):
+        return []
+    if account.kind == "ses":
+        return [{"field": "ses_identity", "message": "the account has no SES identity; set it first"}]
+    errors = []
+    if not account.smtp_host:
+        errors.append({"field": "smtp_host", "message": "the account has no SMTP host; set it first"})
+    if not account.smtp_port:
+        errors.append({"field": "smtp_port", "message": "the account has no SMTP port; set it first"})
+    if account.username and account.password_ciphertext is None:
+        errors.append(
+            {
+                "field": "password",
+                "message": "the account logs in as a user but has no password; "
+                f"set it with PUT /sender-accounts/{account.area}/password",
+            }
+        )
+    return errors
+
+
+def _send(account: SenderAccount, mail: OutgoingEmail) -> TestSendResult:
+    message = compose(mail, message_id=new_message_id(address_domain(account.from_address)))
+    try:
+        with open_email_session(account, password_of(account)) as session:
+            return TestSendResult(ok=True, message_id=session.send(message))
+    except DeliveryFailed as exc:
+        return TestSendResult(ok=False, error=exc.message)
+
+
+def account_test_message(account: SenderAccount, company_name: str, to: str) -> OutgoingEmail:
+    area = account.area
+    text = (
+        f"Este es un mensaje de prueba de {company_name}.\n\n"
+        f"Se envió desde la cuenta de envío del área «{area}» ({account.from_address}) "
+        "para comprobar que puede enviar correo. No hace falta responderlo.\n\n"
+        f"This is a test of the sender account for the area '{area}'. No reply is needed.\n"
+    )
+    html = (
+        "<!DOCTYPE html><html><body>"
+        f"<p>Este es un mensaje de <strong>prueba</strong> de {escape(company_name)}.</p>"
+        f"<p>Se envió desde la cuenta de envío del área «{escape(area)}» "
+        f"({escape(account.from_address)}) para comprobar que puede enviar correo. "
+        "No hace falta responderlo.</p>"
+        f"<p><small>This is a test of the sender account for the area "
+        f"'{escape(area)}'. No reply is needed.</small></p>"
+        "</body></html>"
+    )
+    return OutgoingEmail(
+        from_address=account.from_address,
+        from_name=account.display_name,
+        to_address=to,
+        to_name="",
+        subject=f"Prueba de envío — {company_name}",
+        text=text,
+        html=html,
+        reply_to=account.reply_to,
+        headers={TEST_HEADER: f"account {area}"},
+    )
+
+
+def send_account_test(company_id: str, area: str, to: str) -> TestSendResult:
+    """Send a short test message from exactly ``area``'s account, enabled or not."""
+    if area not in AREAS:
+        raise ValidationFailed([{"field": "area", "message": f"must be one of {', '.join(AREAS)}"}])
+    account = store.get_sender_accounts(company_id, [area]).get(area)
+    if account is None:
+        raise NotFound(f"there is no sender account for the area {area!r}")
+    errors = _missing(account)
+    if errors:
+        raise ValidationFailed(errors)
+    return _send(account, account_test_message(account, _company_name(company_id), to))
+
+
+def send_template_test(
+    company_id: str, key: str, to: str, variables: Mapping[str, Any] | None = None
+) -> TestSendResult:
+    """Render ``key``'s effective template with sample data and send it as the real one would go."""
+    from chalicelib.messaging.templates import effective_template, preview_template
+
+    template = effective_template(company_id, key)
+    rendered = preview_template(company_id, key, variables=variables)
+    account = account_for(company_id, template.sender_area)
+    if account is None:
+        raise Conflict(
+            f"no working sender account can send {key!r}: neither the area {template.sender_area!r} "
+            f"nor the fallback {FALLBACK_AREA!r} has an enabled and complete account"
+        )
+    return _send(
+        account,
+        OutgoingEmail(
+            from_address=account.from_address,
+            from_name=account.display_name,
+            to_address=to,
+            to_name="",
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html or None,
+            reply_to=account.reply_to,
+            headers={TEST_HEADER: f"template {key}"},
+        ),
+    )

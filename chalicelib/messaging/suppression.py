@@ -1,0 +1,97 @@
+"""The company's suppression list as administrators see it (Q5): addresses no message may go
+to. SES events add hard-bouncing and complaining addresses; an administrator adds one by hand
+(a client asked by phone) or lifts one (the mailbox works again). Every change is logged with
+who made it and when.
+
+Addresses are kept as the outbox compares them: e-mails lower-cased, phone numbers in E.164.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import Suppression
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.store import outbox as store
+
+MANUAL_REASONS = ("manual", "bounce", "complaint", "unsubscribe")
+MAX_ADDRESS_CHARS = 254
+
+
+def normalize_address(company_id: str, raw: str, *, field: str = "address") -> str:
+    """An e-mail address (checked, lower-cased) or a phone number (E.164, read in the company's
+    SMS region when it has no country code). Raises ValidationFailed naming ``field``."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationFailed([{"field": field, "message": "is required"}])
+    if len(text) > MAX_ADDRESS_CHARS:
+        raise ValidationFailed(
+            [{"field": field, "message": f"is longer than {MAX_ADDRESS_CHARS} characters"}]
+        )
+    if "@" in text:
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            checked = validate_email(text, check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise ValidationFailed(
+                [{"field": field, "message": f"is not a valid e-mail address ({exc})"}]
+            ) from exc
+        return str(checked.normalized).lower()
+    from chalicelib.core.phones import normalize_phone
+    from chalicelib.messaging.accounts.sms import company_region
+
+    return normalize_phone(text, company_region(company_id), field=field)
+
+
+def list_suppressions(
+    company_id: str, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[Suppression], dict[str, Any] | None]:
+    """One page of the list, in address order."""
+    return store.list_suppressions(company_id, limit, cursor)
+
+
+def add_suppression(
+    company_id: str, address: str, *, reason: str = "manual", note: str | None, by: str
+) -> tuple[Suppression, bool]:
+    """Put an address on the list by hand. Returns the entry and whether it was new (an address
+    already there keeps its first entry)."""
+    if reason not in MANUAL_REASONS:
+        raise ValidationFailed(
+            [{"field": "reason", "message": f"must be one of {', '.join(MANUAL_REASONS)}"}]
+        )
+    key = normalize_address(company_id, address)
+    now = clock.now()
+    detail = f"added by {by}" + (f": {note.strip()}" if note and note.strip() else "")
+    entry = Suppression(company_id=company_id, address=key, reason=reason, created_at=now, detail=detail)
+    created = store.suppress(entry)
+    if not created:
+        entry = store.suppressed_among(company_id, [key]).get(key, entry)
+    logger().info(
+        "suppression added by hand" if created else "suppression already there",
+        extra={"company_id": company_id, "address": key, "reason": reason, "by": by, "at": now.isoformat()},
+    )
+    return entry, created
+
+
+def lift_suppression(company_id: str, address: str, *, by: str) -> Suppression:
+    """Take an address off the list, so messages go to it again. NotFound when it is not there."""
+    key = normalize_address(company_id, address)
+    entry = store.suppressed_among(company_id, [key]).get(key)
+    if entry is None or not store.lift_suppression(company_id, key):
+        raise NotFound(f"{key} is not on the suppression list", field="address")
+    logger().info(
+        "suppression lifted",
+        extra={
+            "company_id": company_id,
+            "address": key,
+            "by": by,
+            "at": clock.now().isoformat(),
+            "reason": entry.reason,
+            "detail": entry.detail,
+            "communication_id": entry.communication_id,
+        },
+    )
+    return entry

@@ -1,0 +1,549 @@
+"""Manual sends (C8): decide (the clients staff picked) -> render -> outbox.
+
+* **One client** (``client_ids`` with one id): rendered and put in the outbox at once; the answer
+  carries the queued communication(s).
+* **More** (a list, or a filter): a **send job**. The API call checks everything that can be
+  checked up front (template, channel, bulk-send password), creates the job and puts *page*
+  messages on the ``pregon-send-jobs`` queue: a list is cut into pages of 100 ids at once; a
+  filter starts with page 0 and each page puts the next one (with the Query's cursor) before it
+  works. The worker (:func:`expand_page`, an ``on_sqs_message`` handler) renders one page and
+  enqueues it with the job's id; the outbox's outcome writer counts sent / failed / skipped on the
+  job. Clients with no address for the channel, or who unsubscribed from manual sends
+  (:mod:`chalicelib.producers.sends.unsubscribe`, the ``List-Unsubscribe`` every manual e-mail carries), are
+  counted as skipped at expansion; one such client named alone is refused (422).
+
+A page is counted into its job once (a conditional update on the set of pages done), and each
+message has an idempotency key ``job:<job>:<client>[:<device>]``, so SQS's at-least-once delivery
+neither sends twice nor counts twice. A ``request_id`` makes a retried POST answer the first job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import Client, Communication, SendJob
+from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes, outbox_of
+from chalicelib.producers.sends import SEND_JOBS_QUEUE
+from chalicelib.producers.sends.unsubscribe import list_unsubscribe_headers
+from chalicelib.store import communications as comm_store
+from chalicelib.store import outbox as job_store
+from chalicelib.tenants.auth.principal import Principal, may_see, own_only
+
+PAGE_SIZE = 100
+MAX_LISTED_CLIENTS = 1000
+MAX_VARIABLES_BYTES = 16_000
+
+
+def send_jobs_queue() -> str:
+    import os
+
+    return os.environ.get("PREGON_SEND_JOBS_QUEUE", SEND_JOBS_QUEUE)
+
+
+@dataclass(frozen=True)
+class ClientFilter:
+    """Which clients a filter selects; every condition given must hold (none: all clients)."""
+
+    switch: str | None = None
+    preferred_agent: str | None = None
+    collection_agent: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    channel: str
+    template_key: str
+    variables: Mapping[str, Any]
+    client_ids: Sequence[str] | None = None
+    client_filter: ClientFilter | None = None
+    bulk_password: str | None = None
+    request_id: str | None = None
+    created_by: str = ""
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    job_id: str
+    channel: str
+    template_key: str
+    state: str  # expanding | sending | done
+    total: int
+    sent: int
+    failed: int
+    skipped: int
+    waiting: int
+    created_by: str
+    created_at: Any
+    updated_at: Any
+    selection: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    created: bool
+    job: JobProgress | None = None
+    communications: tuple[Communication, ...] = ()
+
+
+# --- the API call --------------------------------------------------------------------------------
+
+
+def start_send(company_id: str, request: SendRequest) -> SendResult:
+    """Check a manual send and start it: one client at once, many as a job."""
+    _check_selection(request)
+    template = _checked_template(company_id, request)
+    _check_channel(company_id, request.channel, template.sender_area)
+    single = request.client_ids is not None and len(set(request.client_ids)) == 1
+    if request.channel == "sms":
+        _check_bulk_password(company_id, 1 if single else 2, request.bulk_password, request.created_by)
+    if single:
+        assert request.client_ids is not None
+        return _send_to_one(company_id, request, request.client_ids[0])
+    return _start_job(company_id, request)
+
+
+def _check_selection(request: SendRequest) -> None:
+    errors = []
+    if (request.client_ids is None) == (request.client_filter is None):
+        errors.append({"field": "client_ids", "message": "give either client_ids or filter (one of them)"})
+    elif request.client_ids is not None and not request.client_ids:
+        errors.append({"field": "client_ids", "message": "must name at least one client"})
+    elif request.client_ids is not None and len(set(request.client_ids)) > MAX_LISTED_CLIENTS:
+        errors.append(
+            {"field": "client_ids", "message": f"at most {MAX_LISTED_CLIENTS} clients; use a filter for more"}
+        )
+    if len(json.dumps(dict(request.variables), ensure_ascii=False).encode()) > MAX_VARIABLES_BYTES:
+        errors.append(
+            {"field": "variables", "message": f"must be at most {MAX_VARIABLES_BYTES:,} bytes as JSON"}
+        )
+    if request.client_filter is not None and request.client_filter.switch is not None:
+        from chalicelib.tenants.clients import MESSAGE_SWITCHES
+
+        if request.client_filter.switch not in MESSAGE_SWITCHES:
+            errors.append(
+                {"field": "filter.switch", "message": f"must be one of {', '.join(MESSAGE_SWITCHES)}"}
+            )
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _checked_template(company_id: str, request: SendRequest) -> Any:
+    """The effective template, rendered once with a sample client and the request's variables, so
+    a template that cannot render with what was given is refused (422) before anything is sent."""
+    from chalicelib.messaging.sandbox import render_untrusted
+    from chalicelib.messaging.templates import SAMPLE_CLIENT, effective_template
+
+    try:
+        template = effective_template(company_id, request.template_key)
+    except NotFound as exc:
+        raise ValidationFailed([{"field": "template", "message": exc.message}]) from exc
+    except ValidationFailed as exc:
+        raise ValidationFailed([{"field": "template", "message": e["message"]} for e in exc.errors]) from exc
+    try:
+        render_untrusted(template.sources, _data(request.variables, dict(SAMPLE_CLIENT), "Sample"))
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            [{"field": "template", "message": f"{e['field']}: {e['message']}"} for e in exc.errors]
+        ) from exc
+    return template
+
+
+def _check_channel(company_id: str, channel: str, area: str) -> None:
+    """Refuse (409) a channel that cannot send for the company now, rather than fail every message."""
+    if channel == "email":
+        from chalicelib.messaging.accounts.email import account_for
+
+        if account_for(company_id, area) is None:
+            raise Conflict(
+                f"no working sender account for the area {area!r} (nor the 'all' fallback)", field="template"
+            )
+    elif channel == "sms":
+        from chalicelib.messaging.accounts.sms import sms_sender
+
+        sms_sender(company_id)
+    elif channel == "push":
+        from chalicelib.messaging.accounts.push import get_push_settings
+
+        settings = get_push_settings(company_id)
+        if not (settings.fcm_application_arn or settings.apns_application_arn):
+            raise Conflict("push is not set up for this company (PUT /push/settings)", field="channel")
+
+
+def _check_bulk_password(company_id: str, recipients: int, password: str | None, user: str | None) -> None:
+    from chalicelib.messaging.accounts.sms import check_bulk_send
+
+    try:
+        check_bulk_send(company_id, recipients, password, user=user)
+    except Forbidden as exc:
+        raise Forbidden(exc.message, field="bulk_password") from exc
+
+
+def _send_to_one(company_id: str, request: SendRequest, client_id: str) -> SendResult:
+    from chalicelib.tenants.clients import find_client
+
+    client = find_client(company_id, client_id)
+    if client is None:
+        raise ValidationFailed([{"field": "client_ids[0]", "message": f"there is no client {client_id!r}"}])
+    prefix = f"send:{request.request_id}" if request.request_id else None
+    page = _Page(
+        company_id, request.channel, request.template_key, dict(request.variables), request.created_by
+    )
+    messages, reason = page.messages_for(client, prefix)
+    if not messages:
+        raise ValidationFailed([{"field": "client_ids[0]", "message": f"client {client_id!r} {reason}"}])
+    written = enqueue(company_id, messages)
+    if len(written) == len(messages):
+        return SendResult(created=True, communications=tuple(written))
+    existing = [comm_store.existing_key(company_id, m.idempotency_key or "") for m in messages]
+    found = comm_store.get_many(company_id, [cid for cid in existing if cid])
+    return SendResult(created=bool(written), communications=tuple(found.values()))
+
+
+def _start_job(company_id: str, request: SendRequest) -> SendResult:
+    now = clock.now()
+    ids = list(dict.fromkeys(request.client_ids or ()))
+    pages = [ids[i : i + PAGE_SIZE] for i in range(0, len(ids), PAGE_SIZE)]
+    selection: dict[str, Any] = (
+        {"client_ids": len(ids)}
+        if request.client_ids is not None
+        else {"filter": (request.client_filter or ClientFilter()).as_dict()}
+    )
+    spec = {"selection": selection, "variables": dict(request.variables)}
+    job = SendJob(
+        company_id=company_id,
+        job_id=comm_store.new_communication_id(now),
+        channel=request.channel,
+        template_key=request.template_key,
+        state="expanding",
+        total=0,
+        queued=0,
+        sent=0,
+        failed=0,
+        skipped=0,
+        created_by=request.created_by,
+        created_at=now,
+        updated_at=now,
+        selection=json.dumps(spec, ensure_ascii=False),
+        pages_total=len(pages) if request.client_ids is not None else None,
+    )
+    request_key = f"sendjob:{request.request_id}" if request.request_id else None
+    job, created = job_store.create_job_once(job, request_key)
+    if created or (job.state == "expanding" and job.pages_done == 0):
+        # A retried request re-puts the pages of a job none of whose pages ran yet (the first
+        # call may have died before); pages are idempotent, so this never sends twice.
+        if request.client_ids is not None:
+            _put_pages(company_id, job.job_id, [{"page": n, "client_ids": p} for n, p in enumerate(pages)])
+        else:
+            _put_pages(company_id, job.job_id, [{"page": 0, "cursor": None}])
+    logger().info(
+        "send job started",
+        extra={"company_id": company_id, "job_id": job.job_id, "job_created": created},
+    )
+    return SendResult(created=created, job=progress(job))
+
+
+def _put_pages(company_id: str, job_id: str, pages: list[dict[str, Any]]) -> None:
+    """Ask the send-job workers for pages. Each page is first written down with a wake-up one
+    lease away: should its SQS message be lost, the minute schedule asks again
+    (:func:`resume_overdue_pages`); a page is forgotten once it is expanded."""
+    from chalicelib.core.aws import send_json_messages
+
+    job_store.save_job_pages(company_id, job_id, pages, clock.now() + _page_lease())
+    send_json_messages(
+        send_jobs_queue(), [{"company_id": company_id, "job_id": job_id, **page} for page in pages]
+    )
+
+
+def _page_lease() -> timedelta:
+    from chalicelib.core.settings import get_settings
+
+    return timedelta(seconds=get_settings().outbox_lease_seconds)
+
+
+def resume_overdue_pages(now: datetime | None = None) -> int:
+    """The minute schedule: put back on the queue every page not expanded within a lease of being
+    asked for (its message went to the dead-letter queue, or the queue itself was lost). Pages are
+    idempotent, so a slow page asked for twice still sends each message once."""
+    from chalicelib.core.aws import send_json_messages
+
+    now = now or clock.now()
+    overdue = job_store.due_job_pages(now, now + _page_lease())
+    for company_id, page in overdue:
+        logger().warning("send job page asked for again", extra={"company_id": company_id, **page})
+        send_json_messages(send_jobs_queue(), [{"company_id": company_id, **page}])
+    return len(overdue)
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+def progress(job: SendJob) -> JobProgress:
+    """What staff see: waiting = total - sent - failed - skipped; done once every page is
+    expanded and nothing waits."""
+    waiting = max(0, job.total - job.sent - job.failed - job.skipped)
+    state = "done" if job.state in ("sending", "done") and waiting == 0 else job.state
+    try:
+        selection = dict(json.loads(job.selection or "{}"))
+    except ValueError:
+        selection = {}
+    return JobProgress(
+        job_id=job.job_id,
+        channel=job.channel,
+        template_key=job.template_key,
+        state=state,
+        total=job.total,
+        sent=job.sent,
+        failed=job.failed,
+        skipped=job.skipped,
+        waiting=waiting,
+        created_by=job.created_by,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        selection=selection.get("selection", {}),
+    )
+
+
+def get_send_job(viewer: Principal, job_id: str) -> JobProgress:
+    """A job's progress; another user's job is not found for a level-4 user (its existence does
+    not leak)."""
+    job = job_store.get_job(viewer.company_id, job_id)
+    if job is None or not may_see(viewer, job.created_by):
+        raise NotFound(f"there is no send job {job_id!r}")
+    return progress(job)
+
+
+def list_send_jobs(
+    viewer: Principal, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[JobProgress], dict[str, Any] | None]:
+    """The company's send jobs, newest first; a level-4 user's own only."""
+    jobs, next_cursor = job_store.list_jobs(viewer.company_id, limit, cursor, created_by=own_only(viewer))
+    return [progress(j) for j in jobs], next_cursor
+
+
+# --- the worker: one page ----------------------------------------------------------------------
+
+
+def _data(variables: Mapping[str, Any], client: dict[str, Any], company_name: str) -> dict[str, Any]:
+    """The variables a manual template renders with: the request's, with the client's own values
+    (``client.*``, ``company.name``) merged over them."""
+    data = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in variables.items()}
+    given_client = data.get("client")
+    data["client"] = {**(given_client if isinstance(given_client, dict) else {}), **client}
+    given_company = data.get("company")
+    company = given_company if isinstance(given_company, dict) else {}
+    data["company"] = {**company, "name": company_name}
+    return data
+
+
+class _Page:
+    """Renders one page of clients into outgoing messages (one template and company read per page)."""
+
+    def __init__(
+        self, company_id: str, channel: str, template_key: str, variables: dict[str, Any], created_by: str
+    ) -> None:
+        from chalicelib.messaging.templates import effective_template
+        from chalicelib.tenants.companies import get_company
+
+        self.company_id = company_id
+        self.channel = channel
+        self.template = effective_template(company_id, template_key)
+        self.variables = variables
+        self.created_by = created_by or None
+        self.company_name = get_company(company_id).name
+        self._region: str | None = None
+        self.render_failures = 0
+
+    def _sms_region(self) -> str:
+        if self._region is None:
+            from chalicelib.messaging.accounts.sms import company_region
+
+            self._region = company_region(self.company_id)
+        return self._region
+
+    def _addresses(self, client: Client) -> list[tuple[str, str | None]]:
+        """(address, device id) pairs the channel reaches the client at."""
+        if self.channel == "email":
+            return [(client.emails[0], None)] if client.emails else []
+        if self.channel == "sms":
+            from chalicelib.core.phones import first_sms_number
+
+            number = first_sms_number(client.phones, self._sms_region())
+            return [(number, None)] if number else []
+        from chalicelib.messaging.accounts.push import devices_of
+
+        return [(d.endpoint_arn, d.device_id) for d in devices_of(self.company_id, client.client_id)]
+
+    def messages_for(self, client: Client, key_prefix: str | None) -> tuple[list[OutgoingMessage], str]:
+        """The client's messages, or none and why (no address, or the template failed for it)."""
+        from chalicelib.messaging.sandbox import render_untrusted
+
+        if client.manual_sends_off_at is not None:
+            return [], "unsubscribed from manual sends"
+        addresses = self._addresses(client)
+        if not addresses:
+            what = {
+                "email": "an e-mail address",
+                "sms": "a valid phone number",
+                "push": "a registered device",
+            }
+            return [], f"has no {what[self.channel]}"
+        values = {
+            "code": client.client_id,
+            "name": client.name,
+            "email": client.emails[0] if client.emails else "",
+            "phone": client.phones[0] if client.phones else "",
+        }
+        try:
+            rendered = render_untrusted(
+                self.template.sources, _data(self.variables, values, self.company_name)
+            )
+        except ValidationFailed as exc:
+            return [], f"could not be rendered: {exc.message}"
+        email = self.channel == "email"
+        return [
+            OutgoingMessage(
+                channel=self.channel,
+                to_address=address,
+                text=rendered.text,
+                subject=rendered.subject,
+                html=rendered.html if email else None,
+                to_name=client.name if email else None,
+                message_type=self.template.key,
+                kind="manual",
+                client_id=client.client_id,
+                area=self.template.sender_area,
+                cause=f"manual:{self.template.key}",
+                idempotency_key=(
+                    f"{key_prefix}:{client.client_id}" + (f":{device}" if device else "")
+                    if key_prefix
+                    else None
+                ),
+                created_by=self.created_by,
+                headers=list_unsubscribe_headers(self.company_id, client.client_id) if email else {},
+            )
+            for address, device in addresses
+        ], ""
+
+    def outbox(self) -> str | None:
+        if self.channel != "email":
+            return outbox_of(self.channel)
+        from chalicelib.messaging.accounts.email import account_for
+
+        account = account_for(self.company_id, self.template.sender_area)
+        return outbox_of("email", account.area) if account else None
+
+
+@dataclass(frozen=True)
+class PageReport:
+    job_id: str
+    page: int
+    messages: int = 0
+    skipped: int = 0
+    failed: int = 0
+    counted: bool = False
+
+
+def expand_page(
+    company_id: str,
+    job_id: str,
+    page: int,
+    *,
+    client_ids: Sequence[str] | None = None,
+    cursor: dict[str, Any] | None = None,
+) -> PageReport:
+    """Expand one page of a job's recipients into the outbox (the send-jobs worker)."""
+    job = job_store.get_job(company_id, job_id)
+    if job is None:
+        logger().warning("send job page for a job that does not exist", extra={"job_id": job_id})
+        job_store.job_page_done(company_id, job_id, page)
+        return PageReport(job_id, page)
+    spec = json.loads(job.selection or "{}")
+    worker = _Page(
+        company_id, job.channel, job.template_key, dict(spec.get("variables") or {}), job.created_by
+    )
+    if client_ids is not None:
+        from chalicelib.store.clients import get_clients
+
+        found = get_clients(company_id, list(client_ids))
+        clients = [found[c] for c in dict.fromkeys(client_ids) if c in found]
+        unknown = len(set(client_ids)) - len(clients)
+        last_page = job.pages_total is not None and page == job.pages_total - 1
+    else:
+        from chalicelib.store.clients import select_clients
+
+        chosen = ClientFilter(**(spec.get("selection", {}).get("filter") or {}))
+        clients, next_cursor = select_clients(
+            company_id,
+            switch=chosen.switch,
+            preferred_agent=chosen.preferred_agent,
+            collection_agent=chosen.collection_agent,
+            limit=PAGE_SIZE,
+            cursor=cursor,
+        )
+        unknown = 0
+        last_page = not next_cursor
+        if next_cursor:  # the next page starts before this one works: expansion goes on in parallel
+            _put_pages(company_id, job_id, [{"page": page + 1, "cursor": next_cursor}])
+    messages: list[OutgoingMessage] = []
+    skipped, render_failed = unknown, 0
+    for client in clients:
+        mine, reason = worker.messages_for(client, f"job:{job_id}")
+        if mine:
+            messages += mine
+        elif reason.startswith("could not be rendered"):
+            render_failed += 1
+        else:
+            skipped += 1
+    messages = [replace(message, job_id=job_id) for message in messages]
+    written = enqueue(company_id, messages, kick=False)
+    failed_now = _failed_at_enqueue(company_id, messages, written)
+    counted = job_store.count_job_page(
+        company_id,
+        job_id,
+        page,
+        clock.now(),
+        total=len(messages) + skipped + render_failed,
+        failed=failed_now + render_failed,
+        skipped=skipped,
+        last_page=last_page,
+    )
+    outbox = worker.outbox()
+    if outbox and messages:
+        kick_outboxes(company_id, {outbox})
+    job_store.job_page_done(company_id, job_id, page)
+    report = PageReport(
+        job_id,
+        page,
+        messages=len(messages),
+        skipped=skipped,
+        failed=failed_now + render_failed,
+        counted=counted is not None,
+    )
+    logger().info("send job page expanded", extra={"company_id": company_id, **vars(report)})
+    return report
+
+
+def _failed_at_enqueue(company_id: str, messages: list[OutgoingMessage], written: list[Communication]) -> int:
+    """Messages the outbox refused at once (no working sender account): failed with no outbox,
+    so the outcome writer never counts them. A page run again finds them by their keys."""
+    failed = sum(1 for c in written if c.state == "failed" and c.outbox is None)
+    if len(written) < len(messages):
+        keys = {c.idempotency_key for c in written}
+        earlier = [
+            comm_store.existing_key(company_id, m.idempotency_key)
+            for m in messages
+            if m.idempotency_key and m.idempotency_key not in keys
+        ]
+        found = comm_store.get_many(company_id, [cid for cid in earlier if cid])
+        failed += sum(1 for c in found.values() if c.state == "failed" and c.outbox is None)
+    return failed

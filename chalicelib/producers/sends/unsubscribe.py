@@ -1,0 +1,103 @@
+"""Unsubscribing from manual and bulk sends (C8, Q5): the ``List-Unsubscribe`` of those e-mails.
+
+Every manual or bulk e-mail carries ``List-Unsubscribe: <…/public/manual-sends/unsubscribe?token=…>``
+and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 2369, RFC 8058). The token is signed
+(HS256 with the link signing key) and names the company, the client and the channel
+``manual`` — a tracking alert's token does not work here, nor this one there. Opening the link
+shows a confirmation page (mail scanners follow links: a GET changes nothing); the page's button,
+or the mail provider's one-click POST, turns off that client's manual sends. Later manual and
+bulk sends skip the client (counted as skipped); event messages and tracking alerts are not
+affected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.core import clock
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.settings import get_settings
+from chalicelib.store import clients as client_store
+
+CHANNEL = "manual"
+PATH = "/public/manual-sends/unsubscribe"
+
+
+@dataclass(frozen=True)
+class ManualUnsubscribe:
+    company_id: str
+    client_id: str
+
+
+def _signing_key() -> str:
+    key = get_settings().link_signing_key
+    if len(key) < 32:
+        raise RuntimeError("PREGON_LINK_SIGNING_KEY must be set to at least 32 characters")
+    return key
+
+
+def unsubscribe_token(company_id: str, client_id: str) -> str:
+    import jwt
+
+    return jwt.encode({"c": company_id, "k": client_id, "ch": CHANNEL}, _signing_key(), algorithm="HS256")
+
+
+def unsubscribe_url(company_id: str, client_id: str) -> str:
+    return f"{get_settings().public_base_url}{PATH}?token={unsubscribe_token(company_id, client_id)}"
+
+
+def list_unsubscribe_headers(company_id: str, client_id: str) -> dict[str, str]:
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url(company_id, client_id)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def read_token(token: str) -> ManualUnsubscribe:
+    """What a link names; a tampered token, or one made for another channel, is refused (422)."""
+    import jwt
+
+    try:
+        claims = jwt.decode(
+            token, _signing_key(), algorithms=["HS256"], options={"require": ["c", "k", "ch"]}
+        )
+    except jwt.PyJWTError as exc:
+        raise ValidationFailed([{"field": "token", "message": "this link is not valid"}]) from exc
+    if claims["ch"] != CHANNEL:
+        raise ValidationFailed([{"field": "token", "message": "this link is not valid"}])
+    found = ManualUnsubscribe(str(claims["c"]), str(claims["k"]))
+    if client_store.get_client(found.company_id, found.client_id) is None:
+        raise NotFound("this client no longer exists")
+    return found
+
+
+def unsubscribe(token: str) -> ManualUnsubscribe:
+    """Turn off the manual sends of the client a link names (asking again changes nothing)."""
+    found = read_token(token)
+    if not client_store.turn_off_manual_sends(found.company_id, found.client_id, clock.now()):
+        raise NotFound("this client no longer exists")
+    return found
+
+
+def _company(company_id: str) -> tuple[str, str]:
+    from chalicelib.store.companies import get_company
+
+    company = get_company(company_id)
+    return (company.name, company.language) if company else ("", "es")
+
+
+def confirmation_page(token: str) -> str:
+    """The page a GET shows: what will stop, and a button that POSTs the same link."""
+    from chalicelib.messaging.sandbox import render_page
+
+    found = read_token(token)
+    name, language = _company(found.company_id)
+    action = f"{get_settings().public_base_url}{PATH}?token={token}"
+    return render_page("manual_unsubscribe", language, {"company_name": name, "action": action})
+
+
+def done_page(found: ManualUnsubscribe) -> str:
+    from chalicelib.messaging.sandbox import render_page
+
+    name, language = _company(found.company_id)
+    return render_page("manual_unsubscribed", language, {"company_name": name})

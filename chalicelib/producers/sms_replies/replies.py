@@ -1,0 +1,370 @@
+"""Receiving one inbound SMS: event in -> store -> decide -> render -> outbox (I1, I2, C6, H2).
+
+The message arrives as AWS End User Messaging's two-way SMS payload (``originationNumber``,
+``destinationNumber``, ``messageBody``, ``inboundMessageId``, ...) published on an SNS topic:
+
+1. the company is the one whose ``inbound_number`` is the destination; the client, the one whose
+   phone (or contact's phone) is the sender's number, through the ``client-phones`` index;
+2. the message is logged as a received communication (in the client's register, or unassigned);
+3. STOP / BAJA ... put the number on the suppression list (reason ``stop``), START / ALTA lift it,
+   HELP / AYUDA are answered with the company's help text;
+4. otherwise the company's keyword rules: a ticket (with the day's cap) or the client's balance;
+5. a reply goes through the outbox (``message_type="sms_auto_reply"``) linked by ``in_reply_to``.
+
+Idempotent by the inbound message id: the record, the ticket and the reply each carry a key
+derived from it, so a notification delivered twice (or retried after a crash half-way) ends with
+one record, one ticket and one reply.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from chalicelib.core import clock, domain
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.messaging.sms_text import render_sms
+from chalicelib.producers.sms_replies.keywords import compliance_action, mentions, parse_keywords
+from chalicelib.producers.sms_replies.rules import current_rules
+from chalicelib.store import communications as comm_store
+
+MAX_BODY = 1600
+AUTO_REPLY_TYPE = "sms_auto_reply"
+DEFAULT_HELP_TEXT = "%empresa%: escriba BAJA para no recibir más mensajes."
+
+
+class BadPayload(Exception):
+    """The notification is not a two-way SMS we can read."""
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    origination: str
+    destination: str
+    body: str
+    inbound_id: str
+    keyword: str | None = None
+    previous_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    """What became of one notification (returned by the handler, for logs and tests)."""
+
+    outcome: str  # replied | logged | stopped | started | duplicate | no_company | rejected
+    company_id: str | None = None
+    communication_id: str | None = None
+    client_id: str | None = None
+    reply_id: str | None = None
+    ticket_id: str | None = None
+    reason: str | None = None
+
+
+def parse_payload(message: str, fallback_id: str | None = None) -> InboundSms:
+    """Read a two-way SMS payload; BadPayload when it is not one."""
+    try:
+        data = json.loads(message)
+    except (TypeError, ValueError) as exc:
+        raise BadPayload("the message is not JSON") from exc
+    if not isinstance(data, dict):
+        raise BadPayload("the message is not a JSON object")
+
+    def text(name: str) -> str | None:
+        value = data.get(name)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    origination, destination = text("originationNumber"), text("destinationNumber")
+    inbound_id = text("inboundMessageId") or fallback_id
+    body = data.get("messageBody")
+    missing = [
+        name
+        for name, value in (
+            ("originationNumber", origination),
+            ("destinationNumber", destination),
+            ("inboundMessageId", inbound_id),
+        )
+        if not value
+    ]
+    if not isinstance(body, str):
+        missing.append("messageBody")
+    if missing:
+        raise BadPayload(f"missing or not text: {', '.join(missing)}")
+    assert origination and destination and inbound_id and isinstance(body, str)
+    if len(inbound_id) > 200:
+        raise BadPayload("inboundMessageId is too long")
+    return InboundSms(
+        origination=origination[:32],
+        destination=destination[:32],
+        body=body[:MAX_BODY],
+        inbound_id=inbound_id,
+        keyword=text("messageKeyword"),
+        previous_id=text("previousPublishedMessageId"),
+    )
+
+
+def _e164(raw: str, region: str) -> str | None:
+    from chalicelib.core.phones import normalize_phone
+
+    try:
+        return normalize_phone(raw, region)
+    except ValidationFailed:
+        return None
+
+
+def _company_of(destination: str) -> str | None:
+    from chalicelib.store.sms import companies_by_inbound_number
+
+    number = _e164(destination, "AR") or destination
+    owners = companies_by_inbound_number(number)
+    return owners[0] if len(owners) == 1 else None
+
+
+def _client_of(company_id: str, sender: str) -> tuple[domain.Client | None, str | None]:
+    """The one client the number belongs to (and the contact, for a contact's phone). A number
+    several clients share is left unassigned: a reply could tell one client another's balance."""
+    from chalicelib.store.clients import clients_by_phone
+    from chalicelib.tenants.clients import find_client
+
+    owners = clients_by_phone(company_id, sender)
+    if len({o.client_id for o in owners}) != 1:
+        return None, None
+    return find_client(company_id, owners[0].client_id), owners[0].contact_id
+
+
+def receive_inbound_sms(message: str, *, fallback_id: str | None = None) -> InboundOutcome:
+    """Handle one SNS notification's message. A payload that cannot be read is logged and
+    dropped (``rejected``); storage errors raise, so that SNS delivers the message again."""
+    try:
+        sms = parse_payload(message, fallback_id)
+    except BadPayload as exc:
+        logger().warning("inbound SMS rejected", extra={"reason": str(exc), "payload": str(message)[:500]})
+        return InboundOutcome("rejected", reason=str(exc))
+    company_id = _company_of(sms.destination)
+    if company_id is None:
+        logger().warning(
+            "inbound SMS to a number no company receives on",
+            extra={"destination": sms.destination, "inbound_id": sms.inbound_id},
+        )
+        return InboundOutcome("no_company", reason=f"no company receives SMS on {sms.destination}")
+    return _handle(company_id, sms)
+
+
+def _handle(company_id: str, sms: InboundSms) -> InboundOutcome:
+    from chalicelib.messaging.accounts.sms import company_region
+
+    region = company_region(company_id)
+    sender = _e164(sms.origination, region)
+    client, contact_id = _client_of(company_id, sender) if sender else (None, None)
+    record, fresh = _log_inbound(company_id, sms, sender, client, contact_id)
+    # A notification seen before runs the same steps again: each is a no-op when already done.
+    outcome = _decide(company_id, sms, sender, client, contact_id, record)
+    return outcome if fresh else _with(outcome, "duplicate")
+
+
+def _decide(
+    company_id: str,
+    sms: InboundSms,
+    sender: str | None,
+    client: domain.Client | None,
+    contact_id: str | None,
+    record: str,
+) -> InboundOutcome:
+    base = InboundOutcome(
+        "logged",
+        company_id=company_id,
+        communication_id=record,
+        client_id=client.client_id if client else None,
+    )
+    action = compliance_action(sms.body)
+    if action in ("stop", "start"):
+        if sender:
+            _opt(company_id, sender, action, sms, record)
+        return _with(base, "stopped" if action == "stop" else "started")
+    if sender is None:
+        return _with(base, "logged", reason="the sender's number is not a phone number")
+    if action == "help":
+        text = _help_text(company_id)
+        return _reply(base, company_id, sms, sender, client, contact_id, text)
+    if client is None:
+        return _with(base, "logged", reason="the number belongs to no single client: no reply")
+    rules = current_rules(company_id)
+    if rules.ticket_enabled and mentions(sms.body, parse_keywords(rules.ticket_keywords)):
+        text, ticket_id = _ticket_reply(company_id, sms, client, rules, record)
+        return _with(_reply(base, company_id, sms, sender, client, contact_id, text), ticket_id=ticket_id)
+    if rules.balance_enabled and mentions(sms.body, parse_keywords(rules.balance_keywords)):
+        variables = {**_common(company_id, client), "deuda": format_balance(client.balance)}
+        text = render_sms(rules.balance_template, variables, field="balance.template")
+        return _reply(base, company_id, sms, sender, client, contact_id, text)
+    return _with(base, "logged", reason="no keyword matched")
+
+
+def _with(outcome: InboundOutcome, name: str | None = None, **changes: Any) -> InboundOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, **({"outcome": name} if name else {}), **changes)
+
+
+def _log_inbound(
+    company_id: str,
+    sms: InboundSms,
+    sender: str | None,
+    client: domain.Client | None,
+    contact_id: str | None,
+) -> tuple[str, bool]:
+    """Write the received communication once per inbound id; returns (its id, written now)."""
+    key = f"sms-in:{sms.inbound_id}"
+    now = clock.now()
+    headers = {"inboundMessageId": sms.inbound_id}
+    if sms.keyword:
+        headers["messageKeyword"] = sms.keyword[:100]
+    if sms.previous_id:
+        headers["previousPublishedMessageId"] = sms.previous_id[:200]
+    comm = domain.Communication(
+        company_id=company_id,
+        communication_id=comm_store.new_communication_id(now),
+        direction="in",
+        channel="sms",
+        kind="automatic",
+        state="received",
+        created_at=now,
+        updated_at=now,
+        message_type="sms_inbound",
+        client_id=client.client_id if client else None,
+        contact_id=contact_id,
+        from_address=sender or sms.origination,
+        from_name=client.name if client else None,
+        to_address=sms.destination,
+        text=sms.body,
+        headers=headers,
+        cause=key,
+        idempotency_key=key,
+        unassigned=client is None,
+    )
+    if comm_store.add_new([comm]):
+        return comm.communication_id, True
+    existing = comm_store.existing_key(company_id, key)
+    assert existing is not None
+    return existing, False
+
+
+def _opt(company_id: str, sender: str, action: str, sms: InboundSms, record: str) -> None:
+    from chalicelib.store import outbox as outbox_store
+
+    if action == "stop":
+        outbox_store.suppress(
+            domain.Suppression(
+                company_id=company_id,
+                address=sender,
+                reason="stop",
+                created_at=clock.now(),
+                detail=f"SMS {sms.body.strip()[:40]!r}",
+                communication_id=record,
+            )
+        )
+    else:
+        existing = outbox_store.suppressed_among(company_id, [sender]).get(sender)
+        if existing is not None and existing.reason == "stop":  # START lifts what STOP put, no more
+            outbox_store.lift_suppression(company_id, sender)
+
+
+def _company_name(company_id: str) -> str:
+    from chalicelib.store.companies import get_company
+
+    company = get_company(company_id)
+    return company.name if company else company_id
+
+
+def _common(company_id: str, client: domain.Client) -> dict[str, Any]:
+    return {"nombre": client.name, "empresa": _company_name(company_id), "cliente": client.client_id}
+
+
+def _help_text(company_id: str) -> str:
+    from chalicelib.store.sms import get_sms_settings
+
+    settings = get_sms_settings(company_id)
+    template = (settings.help_text if settings else None) or DEFAULT_HELP_TEXT
+    return template.replace("%empresa%", _company_name(company_id))
+
+
+def format_balance(balance: str | None) -> str:
+    """``15300.5`` -> ``15.300,50`` (how the seed's "$ %deuda%" reads in Argentina); none -> 0,00."""
+    try:
+        amount = Decimal(balance or "0")
+    except InvalidOperation:
+        return balance or "0,00"
+    text = f"{amount:,.2f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def ticket_id_for(company_id: str, inbound_id: str) -> str:
+    """A short ticket id derived from the inbound message (so a retry finds the same ticket)."""
+    digest = hashlib.sha256(f"{company_id}|{inbound_id}".encode()).digest()
+    return "T-" + base64.b32encode(digest).decode()[:8]
+
+
+def _ticket_reply(
+    company_id: str, sms: InboundSms, client: domain.Client, rules: domain.SmsAutoReplies, record: str
+) -> tuple[str, str | None]:
+    from chalicelib.store.tickets import open_ticket
+
+    now = clock.now()
+    ticket = domain.Ticket(
+        company_id=company_id,
+        ticket_id=ticket_id_for(company_id, sms.inbound_id),
+        client_id=client.client_id,
+        operator=rules.ticket_operator,
+        category=rules.ticket_category,
+        text=sms.body,
+        source="sms",
+        created_at=now,
+        communication_id=record,
+    )
+    opened, _ = open_ticket(ticket, now.date().isoformat(), rules.ticket_max_per_day)
+    if opened is None:
+        variables = {**_common(company_id, client), "maximo": rules.ticket_max_per_day}
+        return render_sms(rules.ticket_limit_template, variables, field="ticket.limit_template"), None
+    variables = {
+        **_common(company_id, client),
+        "id": opened.ticket_id,
+        "operador": opened.operator or "",
+        "categoria": opened.category or "",
+    }
+    return render_sms(rules.ticket_template, variables, field="ticket.template"), opened.ticket_id
+
+
+def _reply(
+    base: InboundOutcome,
+    company_id: str,
+    sms: InboundSms,
+    sender: str,
+    client: domain.Client | None,
+    contact_id: str | None,
+    text: str,
+) -> InboundOutcome:
+    """Queue the reply (once per inbound id), link it to the inbound record, then kick the outbox."""
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes
+
+    key = f"sms-reply:{sms.inbound_id}"
+    message = OutgoingMessage(
+        channel="sms",
+        to_address=sender,
+        text=text,
+        to_name=client.name if client else None,
+        message_type=AUTO_REPLY_TYPE,
+        kind="automatic",
+        client_id=client.client_id if client else None,
+        contact_id=contact_id,
+        cause=f"sms-in:{sms.inbound_id}",
+        idempotency_key=key,
+    )
+    enqueue(company_id, [message], kick=False)
+    reply_id = comm_store.existing_key(company_id, key)
+    assert reply_id is not None and base.communication_id is not None
+    comm_store.update_fields(company_id, reply_id, {"in_reply_to": base.communication_id}, clock.now())
+    kick_outboxes(company_id, {"sms"})
+    return _with(base, "replied", reply_id=reply_id)

@@ -1,0 +1,91 @@
+"""Issuing a shipment, and the automatic subscriptions that come with it (T6.1-T6.3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.core.domain import Parcel, Subscription
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.producers.tracking.parcels import issue_parcel
+from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
+from chalicelib.store import tracking as store
+from chalicelib.tenants.clients import find_client
+from chalicelib.tenants.companies import get_company
+
+
+@dataclass(frozen=True)
+class Party:
+    """An eventual (unregistered) sender or recipient, as entered at issue."""
+
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    wants_cargo_info: bool = False
+
+
+@dataclass(frozen=True)
+class Shipment:
+    tracking_id: str
+    waybill_issued: bool
+    client_id: str | None = None
+    waybill_number: str | None = None
+    sender: Party | None = None
+    recipient: Party | None = None
+    tracking_contacts: list[Subscriber] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    parcel: Parcel
+    created: bool
+    subscriptions: list[Subscription]
+
+
+def issue_shipment(company_id: str, shipment: Shipment) -> IssueResult:
+    """Create or update a parcel; when its waybill is issued for the first time, subscribe
+    (1) the registered client's contacts who want cargo information, (2) an eventual sender or
+    recipient who ticked it, and (3) the tracking contacts entered at issue, when the company
+    asks for them."""
+    if shipment.tracking_contacts and not get_company(company_id).ask_tracking_contacts:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "tracking_contacts",
+                    "message": "this company does not ask for tracking contacts at issue; "
+                    "turn on ask_tracking_contacts first",
+                }
+            ]
+        )
+    before = store.get_parcel(company_id, shipment.tracking_id)
+    parcel = issue_parcel(
+        company_id,
+        shipment.tracking_id,
+        client_id=shipment.client_id,
+        waybill_number=shipment.waybill_number,
+        waybill_issued=shipment.waybill_issued,
+    )
+    newly_issued = shipment.waybill_issued and (before is None or not before.waybill_issued)
+    subscriptions: list[Subscription] = []
+    if newly_issued:
+        for who, source in _followers(company_id, shipment):
+            subscriptions.append(subscribe(company_id, shipment.tracking_id, who, source=source).subscription)
+    return IssueResult(parcel, before is None, subscriptions)
+
+
+def _followers(company_id: str, shipment: Shipment) -> list[tuple[Subscriber, str]]:
+    followers: list[tuple[Subscriber, str]] = []
+    client = find_client(company_id, shipment.client_id) if shipment.client_id else None
+    if client is not None:
+        followers += [
+            (Subscriber(c.first_name, c.last_name, c.email, c.phone), "client_contact")
+            for c in client.contacts
+            if c.wants_cargo_info and c.email
+        ]
+    followers += [
+        (Subscriber(p.first_name, p.last_name, p.email, p.phone), "eventual_party")
+        for p in (shipment.sender, shipment.recipient)
+        if p is not None and p.wants_cargo_info and p.email
+    ]
+    followers += [(who, "issue_contact") for who in shipment.tracking_contacts]
+    return followers

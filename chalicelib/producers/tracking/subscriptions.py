@@ -1,0 +1,463 @@
+"""Who follows a parcel (T3, T6.4, T7): subscribe (double opt-in for the public), confirm, renew,
+cancel, unsubscribe by signed link."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import Alert, Follower, Parcel, Subscription
+from chalicelib.core.errors import Conflict, Forbidden, Gone, NotFound, TooManyRequests, ValidationFailed
+from chalicelib.core.settings import get_settings
+from chalicelib.producers.tracking.parcels import alerts_available, get_parcel
+from chalicelib.store import tracking as store
+
+FOLLOW_UP_DAYS = 30
+# A public subscription waits this long for its address to confirm, then lapses.
+CONFIRMATION_HOURS = 48
+# Live subscriptions (confirmed or awaiting confirmation) one parcel may have.
+MAX_FOLLOWERS = 50
+_MAX_RETRIES = 12
+SOURCES = ("public", "staff", "client_contact", "eventual_party", "issue_contact")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` within each fixed window of ``seconds``."""
+
+    name: str
+    count: int
+    seconds: int
+
+
+# Anonymous subscribe requests: per client IP (every request), per parcel and per address
+# (each confirmation e-mail sent). Counted per company, in DynamoDB (store.rate_limits).
+PER_IP = Limit("ip", 20, 3600)
+PER_PARCEL = Limit("parcel", 10, 3600)
+PER_ADDRESS = Limit("address", 3, 86400)
+
+
+def subscription_id_for(email: str) -> str:
+    """One subscription per address and parcel: asking again renews it."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class SubscribeResult:
+    subscription: Subscription
+    # True when a confirmation e-mail was sent: nothing else is sent until the address confirms.
+    confirmation_sent: bool
+
+
+# --- names (they reach e-mail headers and greetings) --------------------------------------
+
+_LINK = re.compile(r"://|www\.|@|[\w-]+\.[^\W\d_]{2,}\b|/", re.IGNORECASE)
+
+
+def name_problem(value: str) -> str | None:
+    """Why a name typed by the public is refused, or None: no control, invisible or bidi
+    characters (categories Cc, Cf, Zl, Zp), and nothing that looks like a link or an address."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn") for ch in value):
+        return "must not contain control, invisible or text-direction characters"
+    if _LINK.search(value):
+        return "must be a name, not a link or an address"
+    return None
+
+
+def header_name(first_name: str, last_name: str) -> str | None:
+    """The display name for a To header, or None when the names do not pass the strict check:
+    only letters, combining marks, spaces, apostrophes, hyphens and a final dot per word."""
+    name = f"{first_name} {last_name}".strip()
+    if not name or len(name) > 120 or re.search(r"\.\S", name):
+        return None
+    for ch in name:
+        if ch in " '’-." or unicodedata.category(ch)[0] in ("L", "M"):
+            continue
+        return None
+    return name
+
+
+# --- subscribing ----------------------------------------------------------------------------
+
+
+def subscribe(
+    company_id: str,
+    tracking_id: str,
+    who: Subscriber,
+    *,
+    source: str,
+    client_ip: str | None = None,
+) -> SubscribeResult:
+    """Follow a parcel for 30 calendar days (T3).
+
+    End customers (``public``) may only ask when alerts are available (T2), within the rate
+    limits, and their address must confirm first (double opt-in): a new or lapsed subscription
+    waits for confirmation and is sent only the confirmation e-mail; a confirmed one is renewed.
+    Staff and automatic subscriptions (T6) need no confirmation.
+    """
+    if source not in SOURCES:
+        raise ValidationFailed([{"field": "source", "message": f"must be one of {', '.join(SOURCES)}"}])
+    public = source == "public"
+    if public:
+        _limit(company_id, PER_IP, client_ip or "unknown", "too many requests from this address")
+        _check_public_names(who)
+    parcel = get_parcel(company_id, tracking_id)
+    if public and not alerts_available(company_id, parcel):
+        raise Forbidden("alerts cannot be requested for this parcel")
+    phone = _phone(company_id, who.phone, strict=source in ("public", "staff"))
+    for attempt in range(_MAX_RETRIES):
+        now = clock.now()
+        email = who.email.strip()
+        existing = store.get_subscription(company_id, tracking_id, subscription_id_for(email))
+        live = existing is not None and existing.cancelled_at is None and existing.expires_at > now
+        if existing is not None and live and not existing.awaiting_confirmation:
+            # Renewal of a confirmed subscription; the public cannot rename (or re-number) it.
+            keep = public
+            subscription = replace(
+                existing,
+                first_name=existing.first_name if keep else who.first_name.strip(),
+                last_name=existing.last_name if keep else who.last_name.strip(),
+                phone=existing.phone if keep else phone,
+                renewed_at=now,
+                expires_at=now + timedelta(days=FOLLOW_UP_DAYS),
+            )
+            confirm = False
+        else:
+            _check_room(company_id, tracking_id, now)  # again when the address confirms
+            confirm = public
+            waiting = existing is not None and live and existing.awaiting_confirmation
+            subscription = Subscription(
+                company_id=company_id,
+                tracking_id=tracking_id,
+                subscription_id=subscription_id_for(email),
+                first_name=who.first_name.strip(),
+                last_name=who.last_name.strip(),
+                email=email,
+                phone=phone,
+                source=source,
+                created_at=existing.created_at if waiting and existing else now,
+                renewed_at=now,
+                expires_at=now
+                + (timedelta(hours=CONFIRMATION_HOURS) if confirm else timedelta(days=FOLLOW_UP_DAYS)),
+                awaiting_confirmation=confirm,
+                link_nonce=existing.link_nonce if waiting and existing else secrets.token_urlsafe(12),
+            )
+        if confirm:  # (a public request never loops: its write is a plain put)
+            _limit(company_id, PER_PARCEL, tracking_id, "too many subscriptions asked for this parcel")
+            _limit(company_id, PER_ADDRESS, email.lower(), "too many confirmations sent to this address")
+        try:
+            saved = store.save_subscription(subscription, follows=not confirm)
+        except store.StaleParcel:
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+            continue
+        if confirm:
+            _send_confirmation(saved)
+        else:
+            store.queue_latest(get_parcel(company_id, tracking_id), now)
+        return SubscribeResult(saved, confirm)
+    raise Conflict(f"parcel {tracking_id!r} is changing too often right now; try again in a moment")
+
+
+def _check_room(company_id: str, tracking_id: str, now: datetime) -> None:
+    """409 when the parcel already has MAX_FOLLOWERS active subscriptions. Unconfirmed ones do
+    not count (so nobody can fill a parcel with addresses that never confirm; they are bounded
+    by the per-parcel rate limit and lapse). Checked before writing, so requests racing for the
+    last places may pass it together: the cap can be exceeded by as many concurrent requests."""
+    if store.count_active_subscriptions(company_id, tracking_id, now) >= MAX_FOLLOWERS:
+        raise Conflict(
+            f"parcel {tracking_id!r} already has {MAX_FOLLOWERS} subscriptions, the most it may have"
+        )
+
+
+def _check_public_names(who: Subscriber) -> None:
+    errors = [
+        {"field": field, "message": problem}
+        for field, value in (("first_name", who.first_name), ("last_name", who.last_name))
+        if (problem := name_problem(value))
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _phone(company_id: str, raw: str | None, *, strict: bool) -> str | None:
+    """A subscriber's phone in E.164, read in the company's region (SMS alerts need it). A
+    typed one that is not a phone number is refused (422 naming ``phone``); one copied from the
+    client register (automatic subscriptions) is dropped instead of failing the issue."""
+    if not raw:
+        return None
+    from chalicelib.core.phones import normalize_phone
+    from chalicelib.messaging.accounts.sms import company_region
+
+    try:
+        return normalize_phone(raw, company_region(company_id), field="phone")
+    except ValidationFailed:
+        if strict:
+            raise
+        return None
+
+
+def _limit(company_id: str, limit: Limit, key: str, message: str) -> None:
+    """Count one hit; 429 with Retry-After (seconds to the window's end) when the window is full."""
+    from chalicelib.store import rate_limits
+
+    now = clock.now()
+    start = int(now.timestamp()) // limit.seconds * limit.seconds
+    end = datetime.fromtimestamp(start + limit.seconds, tz=timezone.utc)
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]  # no address or IP stored
+    if not rate_limits.hit(f"{company_id}#{limit.name}#{digest}#{start}", limit.count, end):
+        retry_after = max(1, math.ceil((end - now).total_seconds()))
+        raise TooManyRequests(f"{message}; try again in {retry_after} seconds", retry_after=retry_after)
+
+
+def _send_confirmation(subscription: Subscription) -> None:
+    """The only e-mail an unconfirmed address gets: from the company's tracking account, with
+    a signed link; it carries none of the text the requester typed (no names)."""
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+    from chalicelib.messaging.sandbox import default_template, render_message
+    from chalicelib.store.companies import get_company
+
+    company = get_company(subscription.company_id)
+    language = company.language if company else "es"
+    url = confirm_url(subscription)
+    rendered = render_message(
+        default_template("tracking_confirmation", language),
+        {
+            "company": {"name": company.name if company else ""},
+            "parcel": {"tracking_id": subscription.tracking_id},
+            "confirm_url": url,
+            "hours": CONFIRMATION_HOURS,
+        },
+    )
+    enqueue(
+        subscription.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                to_address=subscription.email,
+                subject=rendered.subject.strip(),
+                text=rendered.text,
+                html=rendered.html,
+                message_type="tracking_confirmation",
+                area="tracking",
+                cause=f"subscription:{subscription.tracking_id}/{subscription.subscription_id}",
+                headers={"Auto-Submitted": "auto-generated"},
+            )
+        ],
+    )
+
+
+def confirm(token: str) -> Subscription:
+    """Confirm the subscription a confirmation link names: it follows the parcel for 30 days
+    from now, and hears the parcel's latest status if it was never alerted."""
+    claims = _claims(token, "confirm")
+    for attempt in range(_MAX_RETRIES):
+        now = clock.now()
+        subscription = _named(claims)
+        if subscription is None or subscription.cancelled_at is not None:
+            raise NotFound("this subscription no longer exists")
+        if not subscription.awaiting_confirmation:
+            return subscription  # confirmed already (a second click)
+        if subscription.expires_at <= now:
+            raise Gone("this confirmation link has expired; ask for alerts again")
+        _check_room(subscription.company_id, subscription.tracking_id, now)
+        confirmed = replace(
+            subscription,
+            awaiting_confirmation=False,
+            renewed_at=now,
+            expires_at=now + timedelta(days=FOLLOW_UP_DAYS),
+        )
+        try:
+            store.save_subscription(confirmed, follows=True, expect_nonce=subscription.link_nonce)
+        except store.StaleParcel:
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+            continue
+        except store.SubscriptionChanged:
+            continue  # confirmed or cancelled meanwhile: read it again
+        store.queue_latest(get_parcel(confirmed.company_id, confirmed.tracking_id), now)
+        return confirmed
+    raise Conflict("this parcel is changing too often right now; try again in a moment")
+
+
+def subscriptions_of(company_id: str, tracking_id: str) -> list[Subscription]:
+    get_parcel(company_id, tracking_id)
+    return sorted(store.list_subscriptions(company_id, tracking_id), key=lambda s: s.created_at)
+
+
+def cancel(company_id: str, tracking_id: str, subscription_id: str) -> None:
+    if not _cancel(company_id, tracking_id, subscription_id):
+        raise NotFound(f"there is no subscription {subscription_id!r} on parcel {tracking_id!r}")
+
+
+def _cancel(company_id: str, tracking_id: str, subscription_id: str, nonce: str | None = None) -> bool:
+    for attempt in range(_MAX_RETRIES):
+        try:
+            return store.cancel_subscription(
+                company_id, tracking_id, subscription_id, clock.now(), nonce=nonce
+            )
+        except store.StaleParcel:
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+    raise Conflict(f"parcel {tracking_id!r} is changing too often right now; try again in a moment")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    parcel: Parcel
+    subscriptions: list[Subscription]
+
+
+def follow_ups(company_id: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[FollowUp], Any]:
+    """Parcels under follow-up now, with their active subscribers (T7)."""
+    now = clock.now()
+    page = store.followed_parcels(company_id, now, limit, cursor)
+    result = [FollowUp(p, store.active_subscriptions(company_id, p.tracking_id, now)) for p in page.items]
+    return [f for f in result if f.subscriptions], page.cursor
+
+
+def alerts_for_parcel(company_id: str, tracking_id: str) -> list[Alert]:
+    get_parcel(company_id, tracking_id)
+    return store.alerts_for_parcel(company_id, tracking_id)
+
+
+def alerts_for_subscriber(company_id: str, email: str, limit: int, cursor: Any) -> tuple[list[Alert], Any]:
+    page = store.alerts_for_recipient(company_id, email, limit, cursor)
+    return page.items, page.cursor
+
+
+# --- signed links: confirm (double opt-in) and unsubscribe (T7, RFC 8058) -------------------
+
+# An unsubscribe link keeps working this long after the subscription it names expires.
+UNSUBSCRIBE_GRACE_DAYS = 30
+
+
+def _signing_key() -> str:
+    key = get_settings().link_signing_key
+    if len(key) < 32:
+        raise RuntimeError("PREGON_LINK_SIGNING_KEY must be set to at least 32 characters")
+    return key
+
+
+def _link_token(
+    purpose: str, company_id: str, tracking_id: str, subscription_id: str, nonce: str | None, until: datetime
+) -> str:
+    import jwt
+
+    claims = {
+        "p": purpose,
+        "c": company_id,
+        "t": tracking_id,
+        "s": subscription_id,
+        "n": nonce,
+        "exp": int(until.timestamp()),
+    }
+    return jwt.encode(claims, _signing_key(), algorithm="HS256")
+
+
+def _claims(token: str, purpose: str) -> dict[str, Any]:
+    """The claims of a link we signed for ``purpose``; its expiry is checked against our clock.
+    Unsubscribe links sent before links named one subscription (no purpose, nonce nor expiry)
+    are still honoured for a subscription that has no nonce either, until it expires."""
+    import jwt
+
+    invalid = ValidationFailed([{"field": "token", "message": "this link is not valid"}])
+    try:
+        claims = jwt.decode(
+            token,
+            _signing_key(),
+            algorithms=["HS256"],
+            options={"require": ["c", "t", "s"], "verify_exp": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise invalid from exc
+    legacy = "p" not in claims and purpose == "unsubscribe"
+    if not legacy and (claims.get("p") != purpose or not isinstance(claims.get("exp"), int)):
+        raise invalid
+    if not legacy and clock.now().timestamp() >= claims["exp"]:
+        raise Gone("this link has expired")
+    return dict(claims)
+
+
+def _named(claims: dict[str, Any]) -> Subscription | None:
+    """The subscription a link names, or None when it is gone or is a later one of the address."""
+    subscription = store.get_subscription(str(claims["c"]), str(claims["t"]), str(claims["s"]))
+    if subscription is None or subscription.link_nonce != claims.get("n"):
+        return None
+    if "p" not in claims and subscription.expires_at <= clock.now():
+        return None  # a legacy link, past its subscription
+    return subscription
+
+
+def confirm_url(subscription: Subscription) -> str:
+    token = _link_token(
+        "confirm",
+        subscription.company_id,
+        subscription.tracking_id,
+        subscription.subscription_id,
+        subscription.link_nonce,
+        subscription.expires_at,
+    )
+    return f"{get_settings().public_base_url}/public/subscriptions/confirm?token={token}"
+
+
+def unsubscribe_token(
+    company_id: str, tracking_id: str, subscription_id: str, nonce: str | None, expires_at: datetime
+) -> str:
+    until = expires_at + timedelta(days=UNSUBSCRIBE_GRACE_DAYS)
+    return _link_token("unsubscribe", company_id, tracking_id, subscription_id, nonce, until)
+
+
+def unsubscribe_url(company_id: str, tracking_id: str, follower: Follower) -> str:
+    token = unsubscribe_token(
+        company_id, tracking_id, follower.subscription_id, follower.link_nonce, follower.expires_at
+    )
+    return f"{get_settings().public_base_url}/public/unsubscribe?token={token}"
+
+
+def link_subscription(token: str, purpose: str) -> Subscription:
+    """What a link's page shows before anything changes (GET): the subscription it names."""
+    subscription = _named(_claims(token, purpose))
+    if subscription is None:
+        raise NotFound("this subscription no longer exists")
+    return subscription
+
+
+def unsubscribe(token: str) -> Subscription:
+    """Cancel the one subscription a signed link names (POST, or RFC 8058 one-click); a
+    tampered, foreign or expired token is refused, and a link of an earlier subscription of the
+    same address cancels nothing."""
+    claims = _claims(token, "unsubscribe")
+    subscription = _named(claims)
+    if subscription is None or not _cancel(
+        subscription.company_id,
+        subscription.tracking_id,
+        subscription.subscription_id,
+        subscription.link_nonce,
+    ):
+        raise NotFound("this subscription no longer exists")
+    return subscription
+
+
+def page(name: str, company_id: str, variables: dict[str, Any]) -> str:
+    """A shipped page in the company's language."""
+    from chalicelib.messaging.sandbox import render_page
+    from chalicelib.store.companies import get_company
+
+    company = get_company(company_id)
+    language = company.language if company else "es"
+    return render_page(name, language, {"company": company.name if company else "", **variables})

@@ -1,0 +1,369 @@
+"""The tracking alert sweep (T5, T11): the "decide" step of the one flow.
+
+decide -> render -> outbox, per company at its frequency:
+
+* parcels with a pending novelty come from a sparse index (cost grows with the work due), and
+  only those parcels' active followers are queried (one query each, in the subscriptions table);
+* each follower's alert is rendered with the company's template (and, when the company's SMS
+  service is on and the follower gave a phone, its SMS text too), and each parcel is claimed in
+  one conditional transaction that writes one alert item and its queued outbox messages per
+  active follower and clears the pending marker, so concurrent sweeps never send twice and a
+  novelty that lands (or a follower who comes or goes) meanwhile waits for the next sweep;
+* the tracking account's outbox is kicked (SQS) as soon as the first chunk is claimed, so the
+  outbox worker delivers (and records) while further parcels are still being claimed.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from itertools import chain
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import (
+    Communication,
+    Company,
+    Follower,
+    Novelty,
+    Parcel,
+    SenderAccount,
+    StatusDefinition,
+)
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.observability import logger, metrics
+from chalicelib.core.settings import get_settings
+from chalicelib.messaging.accounts.email import account_for
+from chalicelib.messaging.accounts.sms import get_sms_settings
+from chalicelib.messaging.outbox import (
+    OutgoingMessage,
+    announce,
+    communication_for,
+    kick_outboxes,
+    outbox_of,
+)
+from chalicelib.messaging.sandbox import render_untrusted
+from chalicelib.messaging.sms_text import render_sms
+from chalicelib.messaging.templates import effective_template, message_type
+from chalicelib.producers.tracking.catalog import is_notifiable, status_catalog
+from chalicelib.producers.tracking.subscriptions import header_name, unsubscribe_url
+from chalicelib.store import companies as company_store
+from chalicelib.store import tracking as store
+
+ALERT_TYPE = "tracking"
+# Parcels claimed per transaction (a parcel with one follower is 4 of its 100 items).
+CLAIM_CHUNK = 24
+_CHUNKS_AHEAD = 8
+# One company's sweep may render and claim for this long per run; what is left stays pending for
+# its next run, so a company with a slow template cannot hold the schedule for the others.
+COMPANY_SECONDS = 60.0
+# Companies swept at the same time by one run of the schedule.
+COMPANIES_AT_ONCE = 4
+
+
+@dataclass
+class SweepReport:
+    company_id: str
+    parcels: int = 0
+    queued: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deferred: int = 0  # parcels left pending for the next run: the company's time was up
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+
+def sweep_due_tracking_alerts(
+    now: datetime | None = None, *, company_seconds: float = COMPANY_SECONDS
+) -> list[SweepReport]:
+    """Run the tracking sweep of every company whose frequency says it is due (the schedule).
+
+    Companies are swept side by side, each within ``company_seconds``: a company whose template
+    is slow (or fails) uses up its own time and its own worker, never another company's."""
+    now = now or clock.now()
+    due = [
+        schedule.company_id
+        for schedule in company_store.due_alert_schedules(ALERT_TYPE, now)
+        if company_store.claim_alert_run(schedule, now)  # else another invocation took this run
+    ]
+
+    def one(company_id: str) -> SweepReport | None:
+        try:
+            return sweep_company(company_id, now, seconds=company_seconds)
+        except Exception:
+            # One company's failure must not hold back the others; its novelties stay pending
+            # and its next run tries again.
+            logger().exception("tracking sweep failed", extra={"company_id": company_id})
+            return None
+
+    with ThreadPoolExecutor(max_workers=COMPANIES_AT_ONCE, thread_name_prefix="sweep-company") as pool:
+        return [report for report in pool.map(one, due) if report is not None]
+
+
+def sweep_company(
+    company_id: str,
+    now: datetime | None = None,
+    *,
+    workers: int | None = None,
+    seconds: float = COMPANY_SECONDS,
+) -> SweepReport:
+    """Queue every pending tracking alert of one company once; the outbox delivers them. After
+    ``seconds`` no further parcel is rendered: those stay pending for the next run."""
+    now = now or clock.now()
+    deadline = time.monotonic() + seconds
+    report = SweepReport(company_id)
+    company = company_store.get_company(company_id)
+    account = account_for(company_id, "tracking")
+    if company is None or account is None:
+        # Nothing can be sent; novelties stay pending until an account works again.
+        logger().warning(
+            "tracking sweep skipped: no working sender account", extra={"company_id": company_id}
+        )
+        return report
+    catalog = status_catalog(company_id)
+    # The company's own tracking_alert template when it has one, else the default in its language.
+    template = effective_template(company_id, "tracking_alert")
+    # T3's optional phone is for SMS: alerts go by SMS too while the company's SMS service is on.
+    sms_text = template.sms_text if get_sms_settings(company_id).ready else None
+    writer = _AlertWriter(company, account, template.sources, now, sms_text, deadline)
+    outbox = {outbox_of("email", account.area)} | ({outbox_of("sms")} if sms_text is not None else set())
+    due = store.pending_parcels(company_id)
+    first = next(due, None)
+    if first is None:
+        return report
+    # The outboxes' wake-ups are set before any alert is written and again after: the SQS kicks
+    # below only make delivery start sooner.
+    announce(company_id, dict.fromkeys(outbox, now))
+    kicked = False
+    with ThreadPoolExecutor(max_workers=workers or get_settings().sweep_workers) as pool:
+        # A feeder thread pages through the due parcels and hands chunks to the pool to render
+        # and claim (a transaction per chunk); the outbox starts delivering after the first.
+        for claimed in _claimed_in_order(pool, chain([first], due), catalog, writer, now, report):
+            if claimed and not kicked:
+                kick_outboxes(company_id, outbox)
+                kicked = True
+    if report.queued:
+        announce(company_id, dict.fromkeys(outbox, now))
+    if report.queued and not kicked:
+        kick_outboxes(company_id, outbox)
+    elif kicked:
+        kick_outboxes(company_id, outbox)  # what was claimed after the first drain finished
+    if report.failed:
+        company_store.count_alert_results(company_id, ALERT_TYPE, sent=0, failed=report.failed)
+    metrics().add_metric(name="TrackingAlertsQueued", unit="Count", value=report.queued)
+    logger().info(
+        "tracking sweep done",
+        extra={
+            "company_id": company_id,
+            "parcels": report.parcels,
+            "queued": report.queued,
+            "failed": report.failed,
+            "deferred": report.deferred,
+        },
+    )
+    return report
+
+
+class _AlertWriter:
+    """Renders one follower's alert into the outbox message the claim writes."""
+
+    def __init__(
+        self,
+        company: Company,
+        account: SenderAccount,
+        sources: tuple[str, str, str],
+        now: datetime,
+        sms_text: str | None = None,
+        deadline: float = float("inf"),
+    ) -> None:
+        self._company = company
+        self._account = account
+        self._sources = sources
+        self._now = now
+        self._sms_text = sms_text
+        self._deadline = deadline
+
+    def messages(
+        self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, followers: list[Follower]
+    ) -> list[Communication]:
+        """One e-mail per follower (in the followers' order), then one SMS per follower with a
+        phone while the SMS service is on."""
+        emails = []
+        texts = []
+        for follower in followers:
+            email, variables = self.message(parcel, novelty, status, follower)
+            emails.append(email)
+            if self._sms_text is not None and follower.phone:
+                texts.append(self._sms(parcel, novelty, follower, variables))
+        return emails + texts
+
+    def _sms(
+        self, parcel: Parcel, novelty: Novelty, follower: Follower, variables: dict[str, Any]
+    ) -> Communication:
+        assert self._sms_text is not None and follower.phone is not None
+        outgoing = OutgoingMessage(
+            channel="sms",
+            to_address=follower.phone,
+            text="",
+            message_type="tracking_alert",
+            client_id=parcel.client_id,
+            area="tracking",
+            cause=f"novelty:{parcel.tracking_id}/{novelty.event_id}",
+        )
+        comm = communication_for(self._company.company_id, outgoing, self._now)
+        try:
+            text = render_sms(self._sms_text, message_type("tracking_alert").sms_values(variables)).strip()
+        except ValidationFailed as exc:
+            return replace(comm, state="failed", outbox=None, error=str(exc))
+        return replace(comm, text=text)
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self._deadline
+
+    def message(
+        self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, follower: Follower
+    ) -> tuple[Communication, dict[str, Any]]:
+        company_id = self._company.company_id
+        link = unsubscribe_url(company_id, parcel.tracking_id, follower)
+        ref = store.alert_ref(company_id, parcel.tracking_id, novelty.event_id, follower.subscription_id)
+        alert_id = store.alert_id(novelty.event_id, follower.subscription_id)
+        outgoing = OutgoingMessage(
+            channel="email",
+            to_address=follower.email,
+            # Names typed by the public reach the To header only when they pass a strict check.
+            to_name=header_name(follower.first_name, follower.last_name),
+            subject="",
+            text="",
+            message_type="tracking_alert",
+            client_id=parcel.client_id,
+            area="tracking",
+            cause=f"novelty:{parcel.tracking_id}/{novelty.event_id}",
+            alert_ref=ref,
+            alert_type=ALERT_TYPE,
+            headers={
+                "List-Unsubscribe": f"<{link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                "Auto-Submitted": "auto-generated",
+                "X-Pregon-Alert": f"{parcel.tracking_id}/{alert_id}",
+            },
+        )
+        comm = communication_for(company_id, outgoing, self._now, self._account)
+        variables: dict[str, Any] = {
+            "company": {"name": self._company.name},
+            "subscriber": {"first_name": follower.first_name, "last_name": follower.last_name},
+            "subscription": {"expires_on": follower.expires_at.date().isoformat()},
+            "parcel": {"tracking_id": parcel.tracking_id},
+            "novelty": {
+                "status_name": status.display_name,
+                "occurred_at": novelty.occurred_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "reason": novelty.reason if status.visibility == "with_reason" else None,
+                "observation": novelty.observation,
+            },
+            "unsubscribe_url": link,
+        }
+        try:
+            rendered = render_untrusted(self._sources, variables)
+        except ValidationFailed as exc:
+            return replace(comm, state="failed", outbox=None, error=str(exc)), variables
+        return replace(comm, subject=rendered.subject, text=rendered.text, html=rendered.html), variables
+
+
+def _claimed_in_order(
+    pool: ThreadPoolExecutor,
+    parcels: Iterable[Parcel],
+    catalog: dict[str, StatusDefinition],
+    writer: _AlertWriter,
+    now: datetime,
+    report: SweepReport,
+) -> Iterator[list[Parcel]]:
+    """Claims of successive chunks, in order. The queue is bounded, so a sweep of any size
+    holds only a few chunks in memory, and paging never blocks sending."""
+    ready: queue.Queue[Future[list[Parcel]] | BaseException | None] = queue.Queue(maxsize=_CHUNKS_AHEAD)
+    stop = threading.Event()
+
+    def feed() -> None:
+        try:
+            for chunk in _chunks(parcels, CLAIM_CHUNK):
+                if stop.is_set() or writer.out_of_time():
+                    break
+                ready.put(pool.submit(_claim, chunk, catalog, writer, now, report))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ready.put(exc)
+        finally:
+            ready.put(None)
+
+    feeder = threading.Thread(target=feed, name="sweep-feeder", daemon=True)
+    feeder.start()
+    try:
+        while (next_item := ready.get()) is not None:
+            if isinstance(next_item, BaseException):
+                raise next_item
+            yield next_item.result()
+    finally:
+        stop.set()
+        while next_item is not None:  # let the feeder finish: drain until its end mark
+            next_item = ready.get()
+        feeder.join()
+
+
+def _chunks(parcels: Iterable[Parcel], size: int) -> Iterator[list[Parcel]]:
+    chunk: list[Parcel] = []
+    for parcel in parcels:
+        chunk.append(parcel)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _claim(
+    parcels: list[Parcel],
+    catalog: dict[str, StatusDefinition],
+    writer: _AlertWriter,
+    now: datetime,
+    report: SweepReport,
+) -> list[Parcel]:
+    """Render and claim what is due in a chunk of parcels; parcels that changed meanwhile are
+    left for the next sweep (a newer novelty arrived, a follower came or went, or another sweep
+    won). Returns the parcels claimed with at least one alert."""
+    wanted: list[tuple[Parcel, list[Follower], list[Communication]]] = []
+    skipped = deferred = 0
+    for parcel in parcels:
+        if parcel.pending is None:
+            continue
+        if writer.out_of_time():
+            deferred += 1  # stays pending: the next run renders it
+            continue
+        status = catalog.get(parcel.pending.status)
+        notifiable = status is not None and is_notifiable(status)
+        # Only due parcels' followers are read: one query of the parcel's subscriptions.
+        followers = store.active_followers(parcel.company_id, parcel.tracking_id, now) if notifiable else []
+        if status is None or not notifiable or not followers:
+            # The status stopped being notifiable, or nobody follows the parcel any more: the
+            # claim with no followers just clears the pending novelty, in the same transaction.
+            wanted.append((parcel, [], []))
+            skipped += 1
+            continue
+        messages = writer.messages(parcel, parcel.pending, status, followers)
+        wanted.append((parcel, followers, messages))
+    outcomes = store.claim_many_pending_alerts(wanted, now)
+    claimed = []
+    queued = failed = 0
+    for (parcel, _, messages), alerts in zip(wanted, outcomes, strict=True):
+        if not alerts:
+            continue
+        claimed.append(parcel)
+        queued += sum(1 for m in messages if m.state == "queued")
+        failed += sum(1 for m in messages if m.state == "failed")
+    with report.lock:  # chunks are claimed on several threads
+        report.parcels += len(parcels)
+        report.skipped += skipped
+        report.queued += queued
+        report.failed += failed
+        report.deferred += deferred
+    return claimed

@@ -1,1 +1,0 @@
-"""Push notifications to clients' apps (C7)."""

@@ -1,0 +1,188 @@
+"""H1 use cases: list a channel's history, view a message as sent, resend, my filters, export."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import Communication, SavedFilter
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.records.history.criteria import HistoryCriteria, history_criteria
+from chalicelib.store import communications as store
+from chalicelib.store import register as lookups
+from chalicelib.tenants.auth.principal import Principal, may_see, own_only
+
+CHANNELS = ("email", "sms", "push")
+MAX_RESEND = 100
+MAX_FILTERS_PER_USER = 50
+# Headers the outbox writes for each message itself; a resend gets its own.
+_OWN_HEADERS = frozenset({"references", "message-id", "in-reply-to", "date"})
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: list[Communication]
+    cursor: dict[str, Any] | None
+
+
+def check_channel(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise NotFound(f"there is no history for the channel {channel!r} (email, sms, push)")
+    return channel
+
+
+def criteria_for(viewer: Principal, params: Mapping[str, str | None]) -> HistoryCriteria:
+    """The query's criteria; with ``filter=<id>``, one of the caller's saved filters, which the
+    query's own parameters override."""
+    filter_id = (params.get("filter") or "").strip()
+    merged: dict[str, str | None] = {}
+    if filter_id:
+        saved = lookups.get_filter(viewer.company_id, viewer.subject, filter_id)
+        if saved is None:
+            raise ValidationFailed([{"field": "filter", "message": "is not one of your saved filters"}])
+        merged.update(saved.criteria)
+    merged.update({k: v for k, v in params.items() if v and k != "filter"})
+    return history_criteria(merged)
+
+
+def _query(viewer: Principal, channel: str, criteria: HistoryCriteria, limit: int, cursor: Any) -> store.Page:
+    return store.history_page(
+        viewer.company_id,
+        check_channel(channel),
+        status=criteria.status,
+        limit=limit,
+        cursor=cursor,
+        created=store.id_range(criteria.since, criteria.until),
+        filter_condition=store.listing_filter(
+            kind=criteria.kind,
+            client_id=criteria.client_id,
+            text=criteria.text,
+            created_by=own_only(viewer),
+        ),
+    )
+
+
+def list_history(
+    viewer: Principal, channel: str, criteria: HistoryCriteria, limit: int, cursor: dict[str, Any] | None
+) -> HistoryPage:
+    page = _query(viewer, channel, criteria, limit, cursor)
+    return HistoryPage(page.items, page.cursor)
+
+
+def export_rows(viewer: Principal, channel: str, criteria: HistoryCriteria, cap: int) -> list[Communication]:
+    """Every message the criteria select, newest first; more than ``cap`` is refused (422)."""
+    rows: list[Communication] = []
+    cursor: dict[str, Any] | None = None
+    while True:
+        page = _query(viewer, channel, criteria, min(200, cap + 1 - len(rows)), cursor)
+        rows += page.items
+        if len(rows) > cap:
+            raise ValidationFailed(
+                [{"field": "from", "message": f"an export holds at most {cap} rows: narrow the filters"}]
+            )
+        if not page.cursor:
+            return rows
+        cursor = page.cursor
+
+
+def visible(viewer: Principal, comm: Communication | None) -> bool:
+    if comm is None or comm.company_id != viewer.company_id:
+        return False
+    return may_see(viewer, comm.created_by)
+
+
+def history_entry(viewer: Principal, channel: str, communication_id: str) -> Communication:
+    """One message of a channel's history, as sent."""
+    check_channel(channel)
+    comm = store.get(viewer.company_id, communication_id)
+    if (
+        comm is None
+        or not visible(viewer, comm)
+        or comm.channel != channel
+        or comm.direction not in ("out", "in")
+    ):
+        raise NotFound(f"there is no {channel} message {communication_id!r} in your history")
+    return comm
+
+
+def resend(viewer: Principal, ids: list[str]) -> list[Communication]:
+    """Send the selected messages again, each as a new manual message to the same recipient with
+    the same content (``resend_of`` its original); the originals list their resends."""
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    if not ids:
+        raise ValidationFailed([{"field": "ids", "message": "select at least one message"}])
+    if len(ids) > MAX_RESEND:
+        raise ValidationFailed([{"field": "ids", "message": f"at most {MAX_RESEND} messages at once"}])
+    if len(set(ids)) != len(ids):
+        raise ValidationFailed([{"field": "ids", "message": "lists a message twice"}])
+    found = store.get_many(viewer.company_id, ids)
+    originals: list[Communication] = []
+    for n, communication_id in enumerate(ids):
+        comm = found.get(communication_id)
+        if comm is None or not visible(viewer, comm) or comm.direction not in ("out", "in"):
+            raise NotFound(f"there is no message {communication_id!r} in your history", field=f"ids[{n}]")
+        if comm.direction != "out" or not comm.to_address:
+            raise ValidationFailed(
+                [{"field": f"ids[{n}]", "message": "only a message we sent can be resent"}]
+            )
+        originals.append(comm)
+    messages = [
+        OutgoingMessage(
+            channel=comm.channel,
+            to_address=comm.to_address or "",
+            text=comm.text or "",
+            subject=comm.subject,
+            html=comm.html,
+            to_name=comm.to_name,
+            message_type=comm.message_type,
+            kind="manual",
+            client_id=comm.client_id,
+            contact_id=comm.contact_id,
+            area=comm.sender_area or "all",
+            cause=comm.cause,
+            resend_of=comm.communication_id,
+            created_by=viewer.subject,
+            headers={k: v for k, v in comm.headers.items() if k.lower() not in _OWN_HEADERS},
+            attachments=comm.attachments,
+        )
+        for comm in originals
+    ]
+    written = enqueue(viewer.company_id, messages)
+    now = clock.now()
+    for comm in written:
+        if comm.resend_of:
+            store.link_resend(viewer.company_id, comm.resend_of, comm.communication_id, now)
+    return written
+
+
+# --- my filters ----------------------------------------------------------------------------------
+
+
+def save_filter(viewer: Principal, name: str, params: Mapping[str, str | None]) -> SavedFilter:
+    criteria = history_criteria(params)  # checked like a query's own parameters
+    if len(lookups.list_filters(viewer.company_id, viewer.subject)) >= MAX_FILTERS_PER_USER:
+        raise ValidationFailed(
+            [{"field": "name", "message": f"you have {MAX_FILTERS_PER_USER} saved filters already"}]
+        )
+    saved = SavedFilter(
+        company_id=viewer.company_id,
+        user_id=viewer.subject,
+        filter_id=secrets.token_hex(6),
+        name=name,
+        criteria=criteria.as_params(),
+        created_at=clock.now(),
+    )
+    return lookups.save_filter(saved)
+
+
+def my_filters(viewer: Principal) -> list[SavedFilter]:
+    return sorted(lookups.list_filters(viewer.company_id, viewer.subject), key=lambda f: f.created_at)
+
+
+def delete_filter(viewer: Principal, filter_id: str) -> None:
+    if not lookups.delete_filter(viewer.company_id, viewer.subject, filter_id):
+        raise NotFound(f"you have no saved filter {filter_id!r}")

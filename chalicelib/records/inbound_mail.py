@@ -1,0 +1,350 @@
+"""Inbound e-mail (I3, H2): what SES received becomes a communication in the client's register.
+
+SES receives mail for ``<company_id>@<inbound domain>`` (``PREGON_INBOUND_DOMAIN``), writes the raw
+message to the inbound bucket and publishes its "Received" notification to SNS; the SNS handler
+calls :func:`receive_notification`. For each company the mail was addressed to, the message is
+
+* parsed defensively (:mod:`chalicelib.records.mime`; what cannot be read is named in ``error``),
+* matched to a client by the sender's address (the client's e-mails and its contacts'),
+* threaded to the message it answers: our reply token ``ref-<id>.<company>@...`` in
+  In-Reply-To/References first (SES rewrites the Message-ID we send), then the plus-addressed
+  Reply-To it was sent to (``<company>+r-<id>@...``, for mail programs that drop References), then
+  the Message-ID we wrote,
+* logged once per SES message id (a repeated notification writes nothing), with its attachments
+  in S3 up to :data:`MAX_KEPT_BYTES` in all (larger ones are listed as omitted, too large).
+
+A message whose sender matches no client (or several) goes to the company's unassigned list,
+unless it answers a message of ours to a client; staff assign it to a client later.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core import clock, files
+from chalicelib.core.domain import AttachmentRef, Communication
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
+from chalicelib.records.mime import ParsedMail, parse_mail
+from chalicelib.store import clients as client_store
+from chalicelib.store import communications as store
+from chalicelib.store.companies import get_company
+from chalicelib.tenants.auth.principal import Principal, may_see, own_only
+
+MAX_KEPT_BYTES = 10 * 1024 * 1024  # attachments kept per message, in all
+MAX_ATTACHMENTS = 50
+_REPLY_TOKEN = re.compile(r"^ref-([0-9a-f]{24})\.(.+)@[^@]+$", re.IGNORECASE)
+OMITTED_TOO_LARGE = "omitted (too large)"
+
+
+def inbound_address(company_id: str) -> str:
+    """Where a company's clients write to (the sender accounts' Reply-To should point here)."""
+    return f"{company_id}@{get_settings().inbound_domain}"
+
+
+_MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
+_REPLY_TAG = re.compile(r"^r-([0-9a-f]{24})$", re.IGNORECASE)
+
+
+def reply_address(company_id: str, communication_id: str, configured: str | None = None) -> str:
+    """The Reply-To of an e-mail we send: the company's inbound address, plus-addressed with the
+    message's id (``<company>+r-<id>@<inbound domain>``) so that a reply threads even from a mail
+    program that drops In-Reply-To/References. A sender account's own ``reply_to`` wins; when that
+    is the company's inbound address it is plus-addressed too."""
+    if configured and company_of(configured) != company_id.lower():
+        return configured
+    local = f"{company_id}+r-{communication_id}"
+    if len(local) > _MAX_LOCAL_PART:  # a company id over 36 characters: References only
+        return inbound_address(company_id)
+    return f"{local}@{get_settings().inbound_domain}"
+
+
+def reply_tag(address: str) -> tuple[str, str] | None:
+    """(company, communication id) of a plus-addressed inbound address (:func:`reply_address`)."""
+    company_id = company_of(address)
+    local = address.strip().lower().rpartition("@")[0]
+    found = _REPLY_TAG.match(local.partition("+")[2])
+    return (company_id, found.group(1)) if company_id and found else None
+
+
+def company_of(address: str) -> str | None:
+    """The company an inbound address belongs to (``<company>[+anything]@<inbound domain>``)."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    if not local or domain != get_settings().inbound_domain:
+        return None
+    return local.split("+", 1)[0] or None
+
+
+def reply_token(message_id: str) -> tuple[str, str] | None:
+    """(company, communication id) of a reference we wrote (``messaging.outbox.reply_reference``)."""
+    found = _REPLY_TOKEN.match(message_id.strip("<> "))
+    return (found.group(2), found.group(1).lower()) if found else None
+
+
+# --- the SES notification ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an SES "Received" notification of an S3 action says."""
+
+    bucket: str
+    key: str
+    ses_message_id: str
+    recipients: tuple[str, ...]
+    source: str | None
+
+    @property
+    def raw_key(self) -> str:
+        return f"{self.bucket}/{self.key}"
+
+
+def receipt_of(notification: dict[str, Any]) -> Receipt:
+    """Read an SES receipt notification; ValueError names what is missing."""
+    if notification.get("notificationType") != "Received":
+        raise ValueError(f"not a Received notification ({notification.get('notificationType')!r})")
+    receipt = notification.get("receipt") or {}
+    action = receipt.get("action") or {}
+    mail = notification.get("mail") or {}
+    if action.get("type") != "S3":
+        raise ValueError(f"the receipt action is {action.get('type')!r}, not S3")
+    bucket, key = action.get("bucketName"), action.get("objectKey")
+    if not bucket or not key:
+        raise ValueError("the S3 action names no bucketName / objectKey")
+    recipients = receipt.get("recipients") or mail.get("destination") or []
+    return Receipt(
+        bucket=str(bucket),
+        key=str(key),
+        ses_message_id=str(mail.get("messageId") or key),
+        recipients=tuple(str(r) for r in recipients),
+        source=str(mail["source"]) if mail.get("source") else None,
+    )
+
+
+# --- receiving -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Logged:
+    """The outcome of one received message for one company."""
+
+    company_id: str
+    communication_id: str | None
+    created: bool
+    client_id: str | None = None
+    error: str | None = None
+
+
+def receive_notification(notification: dict[str, Any]) -> list[Logged]:
+    """Log the message an SES notification announces, once per company it was addressed to."""
+    receipt = receipt_of(notification)
+    companies = []
+    for recipient in receipt.recipients:
+        company_id = company_of(recipient)
+        if company_id and company_id not in companies and get_company(company_id) is not None:
+            companies.append(company_id)
+    if not companies:
+        logger().error(
+            "inbound mail for no known company",
+            extra={"raw_key": receipt.raw_key, "recipients": list(receipt.recipients)},
+        )
+        return []
+    raw: bytes | None = None
+    read_error: str | None = None
+    outcomes = []
+    for company_id in companies:
+        key = f"inbound-email:{receipt.ses_message_id}"
+        existing = store.existing_key(company_id, key)
+        if existing is not None:
+            outcomes.append(Logged(company_id, existing, created=False))
+            continue
+        if raw is None and read_error is None:
+            raw, read_error = _read_raw(receipt)
+        outcomes.append(_log(company_id, receipt, raw or b"", read_error, key))
+    return outcomes
+
+
+def _read_raw(receipt: Receipt) -> tuple[bytes | None, str | None]:
+    try:
+        return files.read_object(receipt.bucket, receipt.key), None
+    except Exception as exc:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        if code in ("NoSuchKey", "NoSuchBucket", "AccessDenied", "404", "403"):
+            return None, f"the raw message could not be read ({code})"
+        raise  # a transient failure: the invocation is retried (logging is idempotent)
+
+
+def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, key: str) -> Logged:
+    parsed = parse_mail(raw) if read_error is None else ParsedMail(defects=[read_error])
+    if parsed.from_address is None and receipt.source and "@" in receipt.source:
+        parsed.from_address = receipt.source.strip("<>").lower()  # the envelope sender
+    now = clock.now()
+    communication_id = store.new_communication_id(now)
+    parent = find_parent(company_id, parsed, receipt.recipients)
+    client_id, contact_id, _ = match_sender(company_id, parsed.from_address)
+    if client_id is None and parent is not None and parent.client_id:
+        client_id, contact_id = parent.client_id, None
+    attachments = _keep_attachments(company_id, parsed)
+    error = "; ".join(dict.fromkeys(parsed.defects))[:2000] or None
+    comm = Communication(
+        company_id=company_id,
+        communication_id=communication_id,
+        direction="in",
+        channel="email",
+        kind="automatic",
+        state="received",
+        created_at=now,
+        updated_at=now,
+        client_id=client_id,
+        contact_id=contact_id,
+        from_address=parsed.from_address,
+        from_name=parsed.from_name,
+        to_address=next(
+            (r.lower() for r in receipt.recipients if company_of(r) == company_id),
+            inbound_address(company_id),
+        ),
+        subject=parsed.subject,
+        text=parsed.text,
+        html=parsed.html,
+        headers=parsed.headers(),
+        attachments=attachments,
+        error=error,
+        sent_at=parsed.date,
+        provider_message_id=None,
+        idempotency_key=key,
+        in_reply_to=parent.communication_id if parent else None,
+        thread_owner=(parent.created_by or parent.thread_owner) if parent else None,
+        thread_id=(parent.thread_id or parent.communication_id) if parent else communication_id,
+        sender_area=parent.sender_area if parent else None,
+        area=parent.area if parent else None,
+        raw_key=receipt.raw_key,
+        unassigned=client_id is None,
+    )
+    written = store.add_new([comm])
+    if not written:  # another delivery of the same notification got there first
+        return Logged(company_id, store.existing_key(company_id, key), created=False)
+    extra = {"company_id": company_id, "communication_id": communication_id, "raw_key": receipt.raw_key}
+    if error:
+        logger().error("inbound mail logged with errors", extra={**extra, "error": error})
+    else:
+        logger().info("inbound mail logged", extra={**extra, "client_id": client_id})
+    return Logged(company_id, communication_id, created=True, client_id=client_id, error=error)
+
+
+def _keep_attachments(company_id: str, parsed: ParsedMail) -> tuple[AttachmentRef, ...]:
+    """Store attachments in S3 while they fit in :data:`MAX_KEPT_BYTES`; the rest are listed
+    with no key (the raw message still holds them)."""
+    kept: list[AttachmentRef] = []
+    total = 0
+    for part in parsed.attachments[:MAX_ATTACHMENTS]:
+        size = len(part.data)
+        if total + size > MAX_KEPT_BYTES:
+            kept.append(AttachmentRef(name=part.name, content_type=part.content_type, size=size, key=""))
+            parsed.defects.append(f"attachment {part.name!r} {OMITTED_TOO_LARGE}: {size} bytes")
+            continue
+        total += size
+        kept.append(files.put_file(company_id, "inbound", part.name, part.content_type, part.data))
+    if len(parsed.attachments) > MAX_ATTACHMENTS:
+        parsed.defects.append(
+            f"{len(parsed.attachments) - MAX_ATTACHMENTS} attachments over {MAX_ATTACHMENTS} omitted"
+        )
+    return tuple(kept)
+
+
+# --- matching and threading ----------------------------------------------------------------------
+
+
+def match_sender(company_id: str, address: str | None) -> tuple[str | None, str | None, list[str]]:
+    """(client, contact, candidates): the one client with this address (and the contact it is of),
+    or None with every client that has it when there are several."""
+    if not address:
+        return None, None, []
+    found = client_store.clients_by_address(company_id, address)
+    candidates = sorted({f.client_id for f in found})
+    if len(candidates) != 1:
+        return None, None, candidates
+    contact = next((f.contact_id for f in found if f.contact_id is None), found[0].contact_id)
+    return candidates[0], contact, candidates
+
+
+def find_parent(
+    company_id: str, parsed: ParsedMail, recipients: tuple[str, ...] = ()
+) -> Communication | None:
+    """The message of this company that a received one answers."""
+    ids = list(dict.fromkeys(parsed.in_reply_to + list(reversed(parsed.references))))
+    tokens = [reply_token(message_id) for message_id in ids]
+    # our reply token, which survives SES rewriting the Message-ID; then the plus-addressed
+    # Reply-To the reply was sent to (mail programs that drop References keep the address)
+    tokens += [reply_tag(address) for address in recipients]
+    for token in tokens:
+        if token and token[0] == company_id.lower():
+            found = store.get(company_id, token[1])
+            if found is not None:
+                return found
+    for message_id in ids:  # the Message-ID we wrote (SMTP accounts keep it)
+        found = store.by_rfc_message_id_in(company_id, f"<{message_id}>")
+        if found is not None:
+            return found
+    return None
+
+
+# --- staff: the unassigned list, assigning, the detail -------------------------------------------
+
+
+def unassigned(viewer: Principal, limit: int, cursor: dict[str, Any] | None) -> store.Page:
+    """Received mail that matched no client, newest first; a level-4 user sees only the mail that
+    answers a message they created (``thread_owner``)."""
+    return store.unassigned_page(viewer.company_id, limit=limit, cursor=cursor, thread_owner=own_only(viewer))
+
+
+def get_inbound(viewer: Principal, communication_id: str) -> Communication:
+    """A received e-mail; for a level-4 user only one answering a message they created (any
+    other is not found, so that its existence does not leak)."""
+    found = store.get(viewer.company_id, communication_id)
+    if (
+        found is None
+        or found.direction != "in"
+        or found.channel != "email"
+        or not may_see(viewer, found.thread_owner)
+    ):
+        raise NotFound(f"there is no received e-mail {communication_id!r}")
+    return found
+
+
+def candidates_for(comm: Communication) -> list[str]:
+    """Clients the sender of an unassigned message could be (its address is several clients')."""
+    if not comm.unassigned:
+        return []
+    return match_sender(comm.company_id, comm.from_address)[2]
+
+
+def assign(viewer: Principal, communication_id: str, client_id: str) -> Communication:
+    """Put a received e-mail in a client's register (H2) and take it off the unassigned list."""
+    company_id = viewer.company_id
+    comm = get_inbound(viewer, communication_id)
+    client = client_store.get_client(company_id, client_id)
+    if client is None:
+        raise ValidationFailed([{"field": "client_id", "message": f"there is no client {client_id!r}"}])
+    address = (comm.from_address or "").lower()
+    contact = client_store.addresses_of(client).get(address)
+    try:
+        return store.assign_client(company_id, communication_id, client_id, contact, clock.now())
+    except LookupError as exc:
+        raise NotFound(f"there is no received e-mail {communication_id!r}") from exc
+
+
+def attachment_links(comm: Communication) -> list[dict[str, Any]]:
+    """The attachments with a short-lived download link each (none for omitted ones)."""
+    return [
+        {
+            "name": a.name,
+            "content_type": a.content_type,
+            "size": a.size,
+            "download_url": files.download_url(a) if a.key else None,
+            "omitted": None if a.key else OMITTED_TOO_LARGE,
+        }
+        for a in comm.attachments
+    ]

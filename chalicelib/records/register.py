@@ -1,0 +1,303 @@
+"""H2 use cases: a client's register (list, detail, export), manual records (add, edit, delete,
+attachments), and the company's motive and area tables."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import AttachmentRef, Communication, RegisterLookup
+from chalicelib.core.errors import Conflict, NotFound, PregonError, ValidationFailed
+from chalicelib.records.history.criteria import date_range, one_of, short_text
+from chalicelib.store import communications as store
+from chalicelib.store import register as lookups
+from chalicelib.tenants.auth.principal import Principal, may_see, own_only
+
+# The fixed table of record types (a3ASESOR's "Tipo": predefined, not editable).
+RECORD_TYPES = ("visit", "call", "email", "meeting", "other")
+# What a listing's ``type`` filter accepts: the fixed types and the channels of automatic records.
+LISTED_TYPES = (*RECORD_TYPES, "sms", "push")
+INITIATED_BY = ("client", "staff")
+DIRECTIONS = ("out", "in", "note")
+TABLES = {"motives": "motive", "areas": "area"}
+# What may change on a record that Pregón wrote by itself (a message sent or received).
+AUTOMATIC_EDITABLE = frozenset({"motive", "area"})
+MANUAL_EDITABLE = frozenset({"record_type", "motive", "area", "initiated_by", "subject", "text"})
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MAX_ATTACHMENTS = 20
+
+
+class PayloadTooLarge(PregonError):
+    status = 413
+    code = "PayloadTooLarge"
+
+
+@dataclass(frozen=True)
+class RegisterCriteria:
+    since: datetime | None = None
+    until: datetime | None = None
+    record_type: str | None = None
+    motive: str | None = None
+    area: str | None = None
+    direction: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterPage:
+    items: list[Communication]
+    cursor: dict[str, Any] | None
+
+
+def register_criteria(params: Mapping[str, str | None]) -> RegisterCriteria:
+    since, until = date_range(params)
+    return RegisterCriteria(
+        since=since,
+        until=until,
+        record_type=one_of(params, "type", LISTED_TYPES),
+        motive=short_text(params, "motive", 64),
+        area=short_text(params, "area", 64),
+        direction=one_of(params, "direction", DIRECTIONS),
+        text=short_text(params, "q"),
+    )
+
+
+def _client(viewer: Principal, client_id: str) -> None:
+    from chalicelib.tenants.clients import get_client
+
+    get_client(viewer.company_id, client_id)  # NotFound for another company's client
+
+
+def _query(
+    viewer: Principal, client_id: str, criteria: RegisterCriteria, limit: int, cursor: Any
+) -> store.Page:
+    return store.register_page(
+        viewer.company_id,
+        client_id,
+        limit=limit,
+        cursor=cursor,
+        created=store.id_range(criteria.since, criteria.until),
+        filter_condition=store.listing_filter(
+            record_type=criteria.record_type,
+            motive=criteria.motive,
+            area=criteria.area,
+            direction=criteria.direction,
+            text=criteria.text,
+            created_by=own_only(viewer),
+        ),
+    )
+
+
+def list_register(
+    viewer: Principal, client_id: str, criteria: RegisterCriteria, limit: int, cursor: dict[str, Any] | None
+) -> RegisterPage:
+    _client(viewer, client_id)
+    page = _query(viewer, client_id, criteria, limit, cursor)
+    return RegisterPage(page.items, page.cursor)
+
+
+def export_rows(
+    viewer: Principal, client_id: str, criteria: RegisterCriteria, cap: int
+) -> list[Communication]:
+    _client(viewer, client_id)
+    rows: list[Communication] = []
+    cursor: dict[str, Any] | None = None
+    while True:
+        page = _query(viewer, client_id, criteria, min(200, cap + 1 - len(rows)), cursor)
+        rows += page.items
+        if len(rows) > cap:
+            raise ValidationFailed(
+                [{"field": "from", "message": f"an export holds at most {cap} rows: narrow the filters"}]
+            )
+        if not page.cursor:
+            return rows
+        cursor = page.cursor
+
+
+def get_record(viewer: Principal, client_id: str, record_id: str) -> Communication:
+    comm = store.get(viewer.company_id, record_id)
+    if (
+        comm is None
+        or comm.client_id != client_id
+        or not comm.in_register
+        or not may_see(viewer, comm.created_by)
+    ):
+        raise NotFound(f"client {client_id!r} has no register record {record_id!r}")
+    return comm
+
+
+def _check_lookup(company_id: str, table: str, code: str | None) -> None:
+    if code and lookups.get_lookup(company_id, table, code) is None:
+        raise ValidationFailed(
+            [
+                {
+                    "field": table,
+                    "message": f"{code!r} is not one of the company's {table}s (see /register/{table}s)",
+                }
+            ]
+        )
+
+
+def _check_fields(company_id: str, fields: Mapping[str, Any]) -> None:
+    if fields.get("record_type") not in (None, *RECORD_TYPES):
+        raise ValidationFailed(
+            [{"field": "record_type", "message": f"must be one of {', '.join(RECORD_TYPES)}"}]
+        )
+    if fields.get("initiated_by") not in (None, *INITIATED_BY):
+        raise ValidationFailed([{"field": "initiated_by", "message": "must be client or staff"}])
+    if "subject" in fields and not (fields["subject"] or "").strip():
+        raise ValidationFailed([{"field": "subject", "message": "is required"}])
+    _check_lookup(company_id, "motive", fields.get("motive"))
+    _check_lookup(company_id, "area", fields.get("area"))
+
+
+def add_record(
+    viewer: Principal,
+    client_id: str,
+    *,
+    record_type: str | None,
+    subject: str,
+    text: str | None,
+    motive: str | None,
+    area: str | None,
+    initiated_by: str | None,
+) -> Communication:
+    """A record written by hand: "created by" and the time are the system's."""
+    _client(viewer, client_id)
+    fields = {
+        "record_type": record_type,
+        "subject": subject,
+        "text": text,
+        "motive": motive,
+        "area": area,
+        "initiated_by": initiated_by,
+    }
+    _check_fields(viewer.company_id, fields)
+    now = clock.now()
+    record = Communication(
+        company_id=viewer.company_id,
+        communication_id=store.new_communication_id(now),
+        direction="note",
+        channel="note",
+        kind="manual",
+        state="recorded",
+        created_at=now,
+        updated_at=now,
+        client_id=client_id,
+        record_type=record_type or "other",
+        subject=subject.strip(),
+        text=text,
+        motive=motive,
+        area=area,
+        initiated_by=initiated_by or "staff",
+        created_by=viewer.subject,
+    )
+    return store.save(record)
+
+
+def update_record(
+    viewer: Principal, client_id: str, record_id: str, changes: Mapping[str, Any]
+) -> Communication:
+    """Automatic records (messages sent or received) take a new motive and area only; manual
+    ones take everything but who created them and when."""
+    record = get_record(viewer, client_id, record_id)
+    automatic = record.direction in ("out", "in")
+    editable = AUTOMATIC_EDITABLE if automatic else MANUAL_EDITABLE
+    for name in changes:
+        if name not in editable:
+            what = "an automatic record (a message sent or received)" if automatic else "a record"
+            allowed = "motive and area" if automatic else ", ".join(sorted(editable))
+            raise ValidationFailed(
+                [{"field": name, "message": f"cannot be changed on {what}: only {allowed}"}]
+            )
+    _check_fields(viewer.company_id, changes)
+    now = clock.now()
+    if automatic:
+        # Only these two attributes: the message as sent stays exactly as it was.
+        store.update_fields(viewer.company_id, record_id, dict(changes), now)
+        return replace(record, updated_at=now, **changes)
+    updated = replace(record, updated_at=now, **changes)
+    return store.save(updated)
+
+
+def delete_record(viewer: Principal, client_id: str, record_id: str) -> None:
+    """Out of the register only: a message sent stays in the history (and in the mailbox)."""
+    get_record(viewer, client_id, record_id)
+    store.remove_from_register(viewer.company_id, record_id, clock.now())
+
+
+def add_attachment(
+    viewer: Principal, client_id: str, record_id: str, *, name: str, content_type: str, content_base64: str
+) -> AttachmentRef:
+    from chalicelib.core.files import put_file
+
+    record = get_record(viewer, client_id, record_id)
+    if record.direction != "note":
+        raise Conflict(
+            "attachments are added to manual records only; a message keeps the attachments it was sent with",
+            field="record_id",
+        )
+    if len(record.attachments) >= MAX_ATTACHMENTS:
+        raise Conflict(f"a record holds at most {MAX_ATTACHMENTS} attachments", field="record_id")
+    if len(content_base64) > (MAX_ATTACHMENT_BYTES * 4) // 3 + 4:
+        raise PayloadTooLarge(
+            f"an attachment is at most {MAX_ATTACHMENT_BYTES} bytes", field="content_base64"
+        )
+    try:
+        data = base64.b64decode(content_base64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationFailed([{"field": "content_base64", "message": "is not valid base64"}]) from exc
+    if not data:
+        raise ValidationFailed([{"field": "content_base64", "message": "is empty"}])
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise PayloadTooLarge(
+            f"an attachment is at most {MAX_ATTACHMENT_BYTES} bytes", field="content_base64"
+        )
+    ref = put_file(viewer.company_id, "register", name, content_type, data)
+    store.save(replace(record, attachments=(*record.attachments, ref), updated_at=clock.now()))
+    return ref
+
+
+def attachment_of(viewer: Principal, client_id: str, record_id: str, index: int) -> AttachmentRef:
+    record = get_record(viewer, client_id, record_id)
+    if not 0 <= index < len(record.attachments):
+        raise NotFound(f"record {record_id!r} has no attachment {index}")
+    return record.attachments[index]
+
+
+# --- motives and areas (company tables, admins) -------------------------------------------------
+
+
+def _table(name: str) -> str:
+    if name not in TABLES:
+        raise NotFound(f"there is no register table {name!r} (motives, areas)")
+    return TABLES[name]
+
+
+def list_table(company_id: str, name: str) -> list[RegisterLookup]:
+    return sorted(lookups.list_lookups(company_id, _table(name)), key=lambda e: e.code)
+
+
+def add_entry(admin: Principal, name: str, code: str, title: str) -> RegisterLookup:
+    entry = RegisterLookup(admin.company_id, _table(name), code, title, clock.now())
+    if not lookups.add_lookup(entry, admin.subject):
+        raise Conflict(f"the {entry.table} {code!r} exists already", field="code")
+    return entry
+
+
+def rename_entry(company_id: str, name: str, code: str, title: str) -> RegisterLookup:
+    entry = lookups.rename_lookup(company_id, _table(name), code, title)
+    if entry is None:
+        raise NotFound(f"there is no {TABLES[name]} {code!r}")
+    return entry
+
+
+def delete_entry(company_id: str, name: str, code: str) -> None:
+    """Records that use it keep its code (as a3ASESOR keeps the history of a deleted area)."""
+    if not lookups.delete_lookup(company_id, _table(name), code):
+        raise NotFound(f"there is no {TABLES[name]} {code!r}")

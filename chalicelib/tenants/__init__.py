@@ -1,0 +1,1 @@
+"""Tenants: companies, their clients, staff identity and API keys."""

@@ -1,0 +1,40 @@
+"""API keys: ``pk_<key id>.<secret>``. The id is looked up, the secret compared by its hash."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from chalicelib.core.domain import ApiKey
+from chalicelib.store import companies as store
+
+PREFIX = "pk_"
+
+
+def _hash(secret: str) -> str:
+    # The secret is 256 random bits, so a plain SHA-256 is not brute-forceable.
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def new_api_key(company_id: str, name: str, scopes: tuple[str, ...], now: datetime) -> tuple[str, ApiKey]:
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(key_id, company_id, name, _hash(secret), scopes, now)
+    return f"{PREFIX}{key_id}.{secret}", key
+
+
+def verify_api_key(presented: str) -> ApiKey | None:
+    """The key's record when the presented key is valid and not revoked; None otherwise."""
+    if not presented.startswith(PREFIX) or "." not in presented:
+        return None
+    key_id, _, secret = presented[len(PREFIX) :].partition(".")
+    if not key_id or not secret or len(presented) > 200:
+        return None
+    key = store.get_api_key(key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.secret_hash, _hash(secret)):
+        return None
+    return key

@@ -1,0 +1,96 @@
+"""Register clients and their contacts (the back office pushes them), and read them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import Client, Contact
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.store import clients as store
+
+MESSAGE_SWITCHES = ("tracking", "invoice", "payment_email", "payment_sms", "ticket", "reminder", "statement")
+
+
+@dataclass(frozen=True)
+class ContactData:
+    contact_id: str
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    wants_cargo_info: bool = False
+
+
+def save_client(
+    company_id: str,
+    client_id: str,
+    *,
+    name: str,
+    emails: list[str],
+    phones: list[str],
+    contacts: list[ContactData],
+    message_switches: dict[str, bool],
+    preferred_agent: str | None,
+    collection_agent: str | None,
+    balance: str | None = None,
+) -> Client:
+    """Create or replace a client. Every message switch not given is on. ``balance`` is what the
+    client owes (a decimal string), quoted by the SMS balance auto-reply (I1)."""
+    from chalicelib.messaging.accounts.sms import company_region
+
+    region = company_region(company_id)
+    errors: list[dict[str, str]] = []
+    stored_phones = [_e164(p, region, f"phones[{n}]", errors) for n, p in enumerate(phones)]
+    contact_phones = [
+        _e164(c.phone, region, f"contacts[{n}].phone", errors) if c.phone else None
+        for n, c in enumerate(contacts)
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    switches = {name: True for name in MESSAGE_SWITCHES} | message_switches
+    client = Client(
+        company_id=company_id,
+        client_id=client_id,
+        name=name,
+        emails=tuple(dict.fromkeys(e.strip() for e in emails)),
+        phones=tuple(dict.fromkeys(p for p in stored_phones if p)),
+        contacts=tuple(
+            Contact(c.contact_id, c.first_name, c.last_name, c.email, phone, c.wants_cargo_info)
+            for c, phone in zip(contacts, contact_phones, strict=True)
+        ),
+        message_switches=switches,
+        preferred_agent=preferred_agent,
+        collection_agent=collection_agent,
+        updated_at=clock.now(),
+        balance=balance,
+    )
+    return store.save_client(client, phone_region=region)
+
+
+def _e164(raw: str, region: str, field: str, errors: list[dict[str, str]]) -> str | None:
+    """A phone as stored and returned: E.164, read as a local number of the company's region. A
+    number that can never be used is added to ``errors`` naming ``field`` (``phones[1]``)."""
+    from chalicelib.core.phones import normalize_phone
+
+    try:
+        return normalize_phone(raw, region, field=field)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+        return None
+
+
+def get_client(company_id: str, client_id: str) -> Client:
+    client = store.get_client(company_id, client_id)
+    if client is None:
+        raise NotFound(f"there is no client {client_id!r}")
+    return client
+
+
+def find_client(company_id: str, client_id: str) -> Client | None:
+    return store.get_client(company_id, client_id)
+
+
+def list_clients(company_id: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[Client], Any]:
+    return store.list_clients(company_id, limit, cursor)

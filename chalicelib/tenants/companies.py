@@ -1,0 +1,72 @@
+"""Create companies and their integration API keys."""
+
+from __future__ import annotations
+
+import re
+
+from chalicelib.core import clock
+from chalicelib.core.domain import AlertSchedule, Company
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.store import companies as store
+from chalicelib.tenants.auth.api_keys import new_api_key
+from chalicelib.tenants.defaults import ALERT_TYPES, DEFAULT_STATUS_CATALOG
+
+COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+SCOPES = ("parcels:write", "parcels:read", "clients:write", "clients:read", "events:write")
+
+
+def create_company(company_id: str, name: str, language: str = "es") -> bool:
+    """Create a company with the default status catalog and its alert types switched off.
+
+    Returns False when the company exists already (nothing is changed then).
+    """
+    if not COMPANY_ID.match(company_id):
+        raise ValidationFailed(
+            [{"field": "company_id", "message": "use 2-40 lowercase letters, digits or dashes"}]
+        )
+    now = clock.now()
+    company = Company(company_id, name, language, ask_tracking_contacts=False, created_at=now)
+    schedules = [AlertSchedule(company_id, t, False, 0, None, None, 0, 0) for t in ALERT_TYPES]
+    return store.create_company(company, DEFAULT_STATUS_CATALOG, schedules)
+
+
+def company_exists(company_id: str) -> bool:
+    """Whether the company was created (a staff token or key for any other is refused)."""
+    return store.get_company(company_id) is not None
+
+
+def get_company(company_id: str) -> Company:
+    company = store.get_company(company_id)
+    if company is None:
+        raise NotFound(f"company {company_id!r} does not exist")
+    return company
+
+
+def issue_api_key(company_id: str, name: str, scopes: list[str]) -> str:
+    """Create an API key for a company's systems; the plaintext is returned once, never stored."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValidationFailed([{"field": "scopes", "message": f"unknown scopes: {', '.join(unknown)}"}])
+    get_company(company_id)
+    plaintext, key = new_api_key(company_id, name, tuple(scopes), clock.now())
+    store.save_api_key(key)
+    return plaintext
+
+
+def update_settings(
+    company_id: str,
+    *,
+    language: str | None,
+    ask_tracking_contacts: bool | None,
+    sms_on_automatic_payments: bool | None = None,
+    sms_on_manual_payments: bool | None = None,
+) -> Company:
+    """Change the settings given (None leaves one as it is)."""
+    store.update_company(
+        company_id,
+        language=language,
+        ask_tracking_contacts=ask_tracking_contacts,
+        sms_on_automatic_payments=sms_on_automatic_payments,
+        sms_on_manual_payments=sms_on_manual_payments,
+    )
+    return get_company(company_id)
