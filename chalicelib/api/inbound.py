@@ -76,7 +76,7 @@ def _communication_id(raw: str) -> str:
 def get_inbound_address() -> Response:
     """Point the sender accounts' Reply-To here so that replies are logged in the register."""
     from chalicelib.core.settings import get_settings
-    from chalicelib.records.inbound_mail import inbound_address
+    from chalicelib.messaging.addresses import inbound_address
 
     return json_response(
         {"address": inbound_address(_viewer().company_id), "domain": get_settings().inbound_domain}

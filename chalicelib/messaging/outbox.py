@@ -122,7 +122,7 @@ def communication_for(
             outbox=None,
             error=f"no working sender account for the area {message.area!r} (nor the 'all' fallback)",
         )
-    from chalicelib.records.inbound_mail import reply_address
+    from chalicelib.messaging.addresses import reply_address
 
     domain = address_domain(account.from_address)
     references = reply_reference(company_id, communication_id)

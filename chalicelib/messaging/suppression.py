@@ -41,9 +41,9 @@ def normalize_address(company_id: str, raw: str, *, field: str = "address") -> s
             ) from exc
         return str(checked.normalized).lower()
     from chalicelib.core.phones import normalize_phone
-    from chalicelib.messaging.accounts.sms import company_region
+    from chalicelib.tenants.companies import phone_region
 
-    return normalize_phone(text, company_region(company_id), field=field)
+    return normalize_phone(text, phone_region(company_id), field=field)
 
 
 def list_suppressions(

@@ -38,9 +38,9 @@ def save_client(
 ) -> Client:
     """Create or replace a client. Every message switch not given is on. ``balance`` is what the
     client owes (a decimal string), quoted by the SMS balance auto-reply (I1)."""
-    from chalicelib.messaging.accounts.sms import company_region
+    from chalicelib.tenants.companies import phone_region
 
-    region = company_region(company_id)
+    region = phone_region(company_id)
     errors: list[dict[str, str]] = []
     stored_phones = [_e164(p, region, f"phones[{n}]", errors) for n, p in enumerate(phones)]
     contact_phones = [

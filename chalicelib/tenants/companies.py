@@ -11,6 +11,8 @@ from chalicelib.store import companies as store
 from chalicelib.tenants.auth.api_keys import new_api_key
 from chalicelib.tenants.defaults import ALERT_TYPES, DEFAULT_STATUS_CATALOG
 
+DEFAULT_PHONE_REGION = "AR"  # where local numbers are read when a company set no SMS region
+
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 SCOPES = ("parcels:write", "parcels:read", "clients:write", "clients:read", "events:write")
 
@@ -70,3 +72,12 @@ def update_settings(
         sms_on_manual_payments=sms_on_manual_payments,
     )
     return get_company(company_id)
+
+
+def phone_region(company_id: str) -> str:
+    """The region a company's local phone numbers are read in (``normalize_phone``): its SMS
+    settings' default region, else Argentina's."""
+    from chalicelib.store import sms as sms_store
+
+    settings = sms_store.get_sms_settings(company_id)
+    return settings.default_region if settings else DEFAULT_PHONE_REGION

@@ -460,12 +460,6 @@ def sms_sender(company_id: str) -> SmsSender:
     return _sender_of(store.get_sms_settings(company_id))
 
 
-def company_region(company_id: str) -> str:
-    """The region local phone numbers of this company are read in (``normalize_phone``)."""
-    settings = store.get_sms_settings(company_id)
-    return settings.default_region if settings else DEFAULT_REGION
-
-
 def send_test_sms(company_id: str, to_raw: str, text: str | None = None) -> dict[str, Any]:
     """Send one SMS to check the settings: ``{"ok": True, "message_id", "to"}`` or, when the
     provider refuses, ``{"ok": False, "error": <the provider's words>, "to"}``."""

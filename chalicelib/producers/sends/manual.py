@@ -365,9 +365,9 @@ class _Page:
 
     def _sms_region(self) -> str:
         if self._region is None:
-            from chalicelib.messaging.accounts.sms import company_region
+            from chalicelib.tenants.companies import phone_region
 
-            self._region = company_region(self.company_id)
+            self._region = phone_region(self.company_id)
         return self._region
 
     def _addresses(self, client: Client) -> list[tuple[str, str | None]]:

@@ -155,9 +155,9 @@ def receive_inbound_sms(message: str, *, fallback_id: str | None = None) -> Inbo
 
 
 def _handle(company_id: str, sms: InboundSms) -> InboundOutcome:
-    from chalicelib.messaging.accounts.sms import company_region
+    from chalicelib.tenants.companies import phone_region
 
-    region = company_region(company_id)
+    region = phone_region(company_id)
     sender = _e164(sms.origination, region)
     client, contact_id = _client_of(company_id, sender) if sender else (None, None)
     record, fresh = _log_inbound(company_id, sms, sender, client, contact_id)

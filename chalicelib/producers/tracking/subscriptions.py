@@ -203,10 +203,10 @@ def _phone(company_id: str, raw: str | None, *, strict: bool) -> str | None:
     if not raw:
         return None
     from chalicelib.core.phones import normalize_phone
-    from chalicelib.messaging.accounts.sms import company_region
+    from chalicelib.tenants.companies import phone_region
 
     try:
-        return normalize_phone(raw, company_region(company_id), field="phone")
+        return normalize_phone(raw, phone_region(company_id), field="phone")
     except ValidationFailed:
         if strict:
             raise
