@@ -31,7 +31,7 @@ def test_a_tracking_alert_larger_than_an_item_holds_is_delivered_whole_from_s3(
                 "subject": "{{ parcel.tracking_id }}: {{ novelty.status_name }}",
                 "text": "Hola {{ subscriber.first_name }}, su envío está {{ novelty.status_name }}.\n"
                 f"{{{{ {TERMS!r} * {REPEAT} }}}}",
-                "html": "<p>Hola {{ subscriber.first_name }}</p>" f"<p>{{{{ {TERMS!r} * {REPEAT} }}}}</p>",
+                "html": f"<p>Hola {{{{ subscriber.first_name }}}}</p><p>{{{{ {TERMS!r} * {REPEAT} }}}}</p>",
             }
         ),
     )
@@ -45,8 +45,9 @@ def test_a_tracking_alert_larger_than_an_item_holds_is_delivered_whole_from_s3(
 
     # Then the e-mail arrives with the whole text and the whole HTML
     [mail] = mailbox.wait_for(1)
-    text = mail.get_body(preferencelist=("plain",)).get_content()
-    html = mail.get_body(preferencelist=("html",)).get_content()
+    text_part, html_part = mail.get_body(preferencelist=("plain",)), mail.get_body(preferencelist=("html",))
+    assert text_part is not None and html_part is not None
+    text, html = text_part.get_content(), html_part.get_content()
     assert text.rstrip("\n") == "Hola Ana, su envío está Entregado.\n" + TERMS * REPEAT
     assert html.rstrip("\n") == "<p>Hola Ana</p><p>" + TERMS * REPEAT + "</p>"
     assert len(text.encode()) + len(html.encode()) > 400_000 > INLINE_BODY_LIMIT
