@@ -1,25 +1,66 @@
-"""The one e-mail channel interface: open a session on an account, send many messages over it."""
+"""The one channel interface: what every provider (SMTP, SES, SNS SMS, the SMS gateway, SNS push)
+offers the outbox worker and the test sends.
+
+    channel = email_channel(account, lambda: password_of(account))
+    try:
+        provider_id = channel.send(OutgoingChannelMessage(to_address="ana@example.com", text="Hola"))
+    finally:
+        channel.close()
+
+``send`` returns the provider's id for the message (the SMTP Message-ID, SES's, SNS's, the
+gateway's) or raises ``DeliveryFailed`` with the provider's words and whether trying again later
+may work (``transient``). A channel may hold a connection between sends (SMTP does): ``close``
+ends it. A channel is used by one thread.
+"""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from email.message import EmailMessage
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from chalicelib.core.domain import SenderAccount
 
 
-class EmailSession(Protocol):
-    def send(self, message: EmailMessage) -> str:
-        """Send one message; return the provider's message id. Raise DeliveryFailed on refusal."""
+@dataclass(frozen=True)
+class OutgoingChannelMessage:
+    """One rendered message for one recipient, as a channel sends it.
+
+    ``to_address`` is an e-mail address, an E.164 number (SMS) or an SNS endpoint ARN (push).
+    ``subject`` is an e-mail's subject or a push notification's title. The e-mail fields (``html``
+    to ``message_id``) are ignored by SMS and push, ``data`` (a push payload's keys) by the others.
+    """
+
+    to_address: str
+    text: str
+    subject: str = ""
+    html: str | None = None
+    to_name: str = ""
+    from_address: str = ""
+    from_name: str = ""
+    reply_to: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # (file name, content type, bytes): an invoice's PDF, a label, ...
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
+    message_id: str | None = None  # the e-mail's Message-ID; a new one on the sender's domain if None
+    data: dict[str, str] = field(default_factory=dict)
 
 
-def open_email_session(account: SenderAccount, password: str | None) -> AbstractContextManager[EmailSession]:
-    """A session on the account's provider: one SMTP connection, or the SES v2 API."""
+class Channel(Protocol):
+    def send(self, message: OutgoingChannelMessage) -> str:
+        """Send one message; return the provider's id for it. Raise DeliveryFailed on refusal."""
+
+    def close(self) -> None:
+        """End whatever the channel holds open (an SMTP connection); it may not be used after."""
+
+
+def email_channel(account: SenderAccount, password: Callable[[], str | None]) -> Channel:
+    """The account's provider: SMTP (one connection, opened on the first send, logging in with
+    ``password()``) or the SES v2 API. Messages without a sender go from the account's address."""
     if account.kind == "ses":
-        from chalicelib.channels.ses import SesSession
+        from chalicelib.channels.ses import SesChannel
 
-        return SesSession(account)
-    from chalicelib.channels.smtp import SmtpSession
+        return SesChannel(account)
+    from chalicelib.channels.smtp import SmtpChannel
 
-    return SmtpSession(account, password)
+    return SmtpChannel(account, password)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import replace
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
+from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.core.clock import now
+from chalicelib.core.domain import SenderAccount
 from chalicelib.core.names import attachment_name, strip_invisible
 
 
@@ -50,19 +52,8 @@ def _header_value(name: str, value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
-    from_address: str
-    from_name: str
-    to_address: str
-    to_name: str
-    subject: str
-    text: str
-    html: str | None = None
-    reply_to: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    # (file name, content type, bytes): an invoice's PDF, a label, ...
-    attachments: tuple[tuple[str, str, bytes], ...] = ()
+# An e-mail is a channel message with its e-mail fields filled in.
+OutgoingEmail = OutgoingChannelMessage
 
 
 def _clean(value: str, name: str) -> str:
@@ -109,3 +100,15 @@ def compose(mail: OutgoingEmail, *, message_id: str) -> EmailMessage:
 
 def address_domain(address: str) -> str:
     return Address(addr_spec=address).domain or "localhost"
+
+
+def mime_of(message: OutgoingChannelMessage, account: SenderAccount) -> EmailMessage:
+    """The MIME message an account sends: from the account's address and name unless the message
+    names its own, with the message's Message-ID or a new one on the sender's domain."""
+    message = replace(
+        message,
+        from_address=message.from_address or account.from_address,
+        from_name=message.from_name or account.display_name,
+    )
+    message_id = message.message_id or new_message_id(address_domain(message.from_address))
+    return compose(message, message_id=message_id)

@@ -6,6 +6,7 @@ import json
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.core.aws import TRANSIENT_AWS_CODES, client
 from chalicelib.core.errors import DeliveryFailed
 
@@ -29,10 +30,13 @@ def push_payload(title: str, body: str, data: dict[str, str] | None = None) -> s
 
 
 class PushSender:
-    def send(self, endpoint_arn: str, title: str, body: str, data: dict[str, str] | None = None) -> str:
+    """SNS mobile push: ``to_address`` is the device's endpoint ARN, ``subject`` the title."""
+
+    def send(self, message: OutgoingChannelMessage) -> str:
+        payload = push_payload(message.subject, message.text, message.data)
         try:
             response = client("sns").publish(
-                TargetArn=endpoint_arn, Message=push_payload(title, body, data), MessageStructure="json"
+                TargetArn=message.to_address, Message=payload, MessageStructure="json"
             )
         except ClientError as exc:
             error = exc.response.get("Error", {})
@@ -42,3 +46,6 @@ class PushSender:
         except BotoCoreError as exc:
             raise DeliveryFailed(str(exc), transient=True) from exc
         return str(response["MessageId"])
+
+    def close(self) -> None:
+        return None

@@ -9,11 +9,11 @@ can be checked against the communication it names.
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
-from types import TracebackType
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.channels.base import OutgoingChannelMessage
+from chalicelib.channels.email import mime_of
 from chalicelib.core.aws import TRANSIENT_AWS_CODES, client
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed
@@ -28,20 +28,20 @@ def company_tag_value(company_id: str) -> str:
     return _TAG_UNSAFE.sub("_", company_id)[:256]
 
 
-class SesSession:
+class SesChannel:
+    """The SES v2 API, as the account's verified identity; nothing is held between sends."""
+
     def __init__(self, account: SenderAccount) -> None:
         self._account = account
 
-    def __enter__(self) -> SesSession:
-        return self
-
-    def send(self, message: EmailMessage) -> str:
-        recipients = [a.addr_spec for a in message["To"].addresses]
+    def send(self, message: OutgoingChannelMessage) -> str:
+        mime = mime_of(message, self._account)
+        recipients = [a.addr_spec for a in mime["To"].addresses]
         try:
             response = client("sesv2").send_email(
-                FromEmailAddress=str(message["From"]),
+                FromEmailAddress=str(mime["From"]),
                 Destination={"ToAddresses": recipients},
-                Content={"Raw": {"Data": message.as_bytes()}},
+                Content={"Raw": {"Data": mime.as_bytes()}},
                 ConfigurationSetName=get_settings().ses_configuration_set,
                 EmailTags=[{"Name": COMPANY_TAG, "Value": company_tag_value(self._account.company_id)}],
             )
@@ -54,7 +54,5 @@ class SesSession:
             raise DeliveryFailed(str(exc), transient=True) from exc
         return str(response["MessageId"])
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         return None

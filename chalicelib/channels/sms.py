@@ -1,8 +1,8 @@
-"""The one SMS channel interface and its providers: Amazon SNS and an Android phone's HTTP gateway.
+"""SMS channels (``channels.base.Channel``): Amazon SNS and an Android phone's HTTP gateway.
 
     sender = sms_sender_for({"provider": "http_gateway", "base_url": "http://192.168.0.50:8080",
                              "username": "sms", "password": "..."})
-    message_id = sender.send("+5491159876543", "Estimado Ana su saldo pendiente es $ 1.500")
+    message_id = sender.send(OutgoingChannelMessage("+5491159876543", "Estimado Ana su saldo es $ 1.500"))
 
 Numbers arrive already in E.164 (``chalicelib.core.phones.normalize_phone``); each sender addresses
 them with :func:`chalicelib.core.phones.sms_address` (an Argentine mobile stored without its 9 goes to
@@ -21,8 +21,9 @@ import ssl
 import urllib.parse
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any
 
+from chalicelib.channels.base import Channel, OutgoingChannelMessage
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
 from chalicelib.core.errors import DeliveryFailed, ValidationFailed
 
@@ -47,11 +48,6 @@ def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed([{"field": field, "message": message}])
 
 
-class SmsSender(Protocol):
-    def send(self, to_e164: str, text: str) -> str:
-        """Send one SMS; return the provider's message id. Raise DeliveryFailed on refusal."""
-
-
 class SnsSmsSender:
     """Amazon SNS ``Publish`` to a phone number (SNS SMS, billed through AWS End User Messaging)."""
 
@@ -72,7 +68,7 @@ class SnsSmsSender:
         self.sender_id = sender_id
         self.sms_type = sms_type
 
-    def send(self, to_e164: str, text: str) -> str:
+    def send(self, message: OutgoingChannelMessage) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
         from chalicelib.core.aws import TRANSIENT_AWS_CODES, client
@@ -82,9 +78,11 @@ class SnsSmsSender:
         }
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
-        to_e164 = addressed(to_e164)
+        to_e164 = addressed(message.to_address)
         try:
-            response = client("sns").publish(PhoneNumber=to_e164, Message=text, MessageAttributes=attributes)
+            response = client("sns").publish(
+                PhoneNumber=to_e164, Message=message.text, MessageAttributes=attributes
+            )
         except ClientError as exc:
             error = exc.response.get("Error", {})
             raise DeliveryFailed(
@@ -93,6 +91,9 @@ class SnsSmsSender:
         except BotoCoreError as exc:
             raise DeliveryFailed(str(exc), transient=True) from exc
         return str(response["MessageId"])
+
+    def close(self) -> None:
+        return None
 
 
 def _valid_sender_id(sender_id: str) -> bool:
@@ -125,8 +126,9 @@ class HttpGatewaySender:
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._authorization = f"Basic {token}"
 
-    def send(self, to_e164: str, text: str) -> str:
-        answer = self._call("POST", "/message", {"message": text, "phoneNumbers": [addressed(to_e164)]})
+    def send(self, message: OutgoingChannelMessage) -> str:
+        payload = {"message": message.text, "phoneNumbers": [addressed(message.to_address)]}
+        answer = self._call("POST", "/message", payload)
         message_id = answer.get("id") if isinstance(answer, dict) else None
         if not message_id:
             raise DeliveryFailed("the SMS gateway answered without a message id")
@@ -134,6 +136,9 @@ class HttpGatewaySender:
         if answer.get("state") == "Failed" or failed:
             raise DeliveryFailed(_clip(failed) or "the SMS gateway marked the message Failed")
         return str(message_id)
+
+    def close(self) -> None:
+        return None
 
     def status(self, message_id: str) -> str:
         """The message's state as the phone reports it: Pending, Processed, Sent, Delivered or Failed."""
@@ -251,7 +256,7 @@ def _recipient_errors(answer: Mapping[str, Any]) -> str:
     )
 
 
-def sms_sender_for(settings: Mapping[str, object]) -> SmsSender:
+def sms_sender_for(settings: Mapping[str, object]) -> Channel:
     """The sender a company's SMS settings describe.
 
     ``{"provider": "sns", "sender_id": "Pregon", "sms_type": "Transactional"}`` (both optional), or

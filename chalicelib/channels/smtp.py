@@ -1,4 +1,4 @@
-"""SMTP: one connection per session, plain, STARTTLS or implicit TLS, with the server's own errors.
+"""SMTP: one connection per channel, plain, STARTTLS or implicit TLS, with the server's own errors.
 
 The connection goes only to a public address of the account's host, the one that was checked
 (``channels/destinations.py``); TLS still verifies the certificate against the host name.
@@ -9,10 +9,12 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from email.message import EmailMessage
-from types import TracebackType
+from collections.abc import Callable
+from contextlib import suppress
 
+from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
+from chalicelib.channels.email import mime_of
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed
 
@@ -74,14 +76,18 @@ def _server_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class SmtpSession:
-    def __init__(self, account: SenderAccount, password: str | None) -> None:
+class SmtpChannel:
+    """One SMTP connection of an account, opened on the first send and kept for the next ones;
+    a connection that failed is closed, and the next send opens a new one."""
+
+    def __init__(self, account: SenderAccount, password: Callable[[], str | None]) -> None:
         self._account = account
         self._password = password
         self._smtp: smtplib.SMTP | None = None
 
-    def __enter__(self) -> SmtpSession:
+    def _connect(self) -> smtplib.SMTP:
         account = self._account
+        password = self._password()  # DeliveryFailed when it was set for another destination
         host, port = account.smtp_host or "", int(account.smtp_port or 25)
         try:
             if account.encryption == "tls":
@@ -93,26 +99,35 @@ class SmtpSession:
                 if account.encryption == "starttls":
                     smtp.starttls(context=ssl.create_default_context())
             if account.username:
-                smtp.login(account.username, self._password or "")
+                smtp.login(account.username, password or "")
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(_server_text(exc), transient=_is_transient(exc)) from exc
-        self._smtp = smtp
-        return self
+        return smtp
 
-    def send(self, message: EmailMessage) -> str:
-        assert self._smtp is not None, "use the session as a context manager"
+    def send(self, message: OutgoingChannelMessage) -> str:
+        mime = mime_of(message, self._account)  # a header with a line break is refused before connecting
         try:
-            self._smtp.send_message(message)
+            if self._smtp is None:
+                self._smtp = self._connect()
+            self._smtp.send_message(mime)
         except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
             raise DeliveryFailed(_server_text(exc), transient=_is_transient(exc)) from exc
-        return str(message["Message-ID"])
+        except DeliveryFailed:
+            self._drop()
+            raise
+        return str(mime["Message-ID"])
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._smtp is not None:
+    def _drop(self) -> None:
+        """A broken connection is not reused for the next message."""
+        with suppress(Exception):  # closing a connection that already failed
+            self.close()
+        self._smtp = None
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
             try:
-                self._smtp.quit()
+                smtp.quit()
             except (smtplib.SMTPException, OSError):
-                self._smtp.close()
-            self._smtp = None
+                smtp.close()

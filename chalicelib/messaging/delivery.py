@@ -20,13 +20,12 @@ from __future__ import annotations
 import random
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from chalicelib.channels.base import EmailSession, open_email_session
-from chalicelib.channels.email import HeaderInjection, OutgoingEmail, compose
+from chalicelib.channels.base import Channel, OutgoingChannelMessage, email_channel
+from chalicelib.channels.email import HeaderInjection
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, SenderAccount
 from chalicelib.core.errors import DeliveryFailed, PregonError
@@ -70,62 +69,35 @@ class DrainReport:
     reason: str | None = None
 
 
-class _Channel(Protocol):
-    def deliver(self, message: Communication) -> str: ...
-
-    def close(self) -> None: ...
-
-
-class _EmailChannel:
-    """One SMTP connection (or the SES API) of the outbox's account, opened on first use."""
-
-    def __init__(self, account: SenderAccount) -> None:
-        self._account = account
-        self._stack = ExitStack()
-        self._session: EmailSession | None = None
-
-    def _open(self) -> EmailSession:
-        if self._session is None:
-            from chalicelib.messaging.accounts.email import password_of
-
-            session = open_email_session(self._account, password_of(self._account))
-            self._session = self._stack.enter_context(session)
-        return self._session
-
-    def deliver(self, message: Communication) -> str:
-        from chalicelib.messaging.outbox import message_body
-
-        attachments = tuple(_attachment(ref) for ref in message.attachments)
-        text, html = message_body(message)
-        mime = compose(
-            OutgoingEmail(
-                from_address=message.from_address or self._account.from_address,
-                from_name=message.from_name or self._account.display_name,
-                to_address=message.to_address or "",
-                to_name=message.to_name or "",
-                subject=message.subject or "",
-                text=text,
-                html=html,
-                reply_to=message.reply_to,
-                headers={**message.headers, "X-Pregon-Message": message.communication_id},
-                attachments=attachments,
-            ),
-            message_id=message.rfc_message_id or f"<{message.communication_id}@pregon>",
+def _outgoing(message: Communication) -> OutgoingChannelMessage:
+    """What the channel sends for an outbox message: an e-mail with its body (from S3 when it
+    was kept there), its attachments and our ``X-Pregon-Message`` header; an SMS's text; a push
+    notification's title, text and the communication's id as data."""
+    data = {"communication_id": message.communication_id}
+    if message.channel != "email":
+        return OutgoingChannelMessage(
+            to_address=message.to_address or "",
+            text=message.text or "",
+            subject=message.subject or "",
+            data=data,
         )
-        try:
-            return self._open().send(mime)
-        except DeliveryFailed:
-            self._drop_session()  # a broken connection is not reused for the next message
-            raise
+    from chalicelib.messaging.outbox import message_body
 
-    def _drop_session(self) -> None:
-        self._session = None
-        with suppress(Exception):  # closing a connection that already failed
-            self._stack.close()
-        self._stack = ExitStack()
-
-    def close(self) -> None:
-        self._stack.close()
+    attachments = tuple(_attachment(ref) for ref in message.attachments)
+    text, html = message_body(message)
+    return OutgoingChannelMessage(
+        to_address=message.to_address or "",
+        text=text,
+        subject=message.subject or "",
+        html=html,
+        to_name=message.to_name or "",
+        from_address=message.from_address or "",  # else the account's (channels.email.mime_of)
+        from_name=message.from_name or "",
+        reply_to=message.reply_to,
+        headers={**message.headers, "X-Pregon-Message": message.communication_id},
+        attachments=attachments,
+        message_id=message.rfc_message_id or f"<{message.communication_id}@pregon>",
+    )
 
 
 def _attachment(ref: Any) -> tuple[str, str, bytes]:
@@ -134,45 +106,19 @@ def _attachment(ref: Any) -> tuple[str, str, bytes]:
     return ref.name, ref.content_type, read_file(ref.key)
 
 
-class _SmsChannel:
-    def __init__(self, company_id: str) -> None:
-        from chalicelib.messaging.accounts.sms import sms_sender
-
-        self._sender = sms_sender(company_id)  # Conflict while SMS is off or incomplete
-
-    def deliver(self, message: Communication) -> str:
-        return self._sender.send(message.to_address or "", message.text or "")
-
-    def close(self) -> None:
-        return None
-
-
-class _PushChannel:
-    def __init__(self) -> None:
-        from chalicelib.channels.push import PushSender
-
-        self._sender = PushSender()
-
-    def deliver(self, message: Communication) -> str:
-        data = {"communication_id": message.communication_id}
-        return self._sender.send(message.to_address or "", message.subject or "", message.text or "", data)
-
-    def close(self) -> None:
-        return None
-
-
 @dataclass(frozen=True)
 class _Setup:
-    channel: _Channel | None
+    channel: Channel | None
     limit: tuple[int, int] | None
     reason: str | None = None
     fail_all: bool = False
 
 
 def _setup(company_id: str, outbox: str) -> _Setup:
+    """The outbox's channel (one per drain, closed at its end) and its account's rate limit."""
     kind, _, area = outbox.partition(":")
     if kind == "email":
-        from chalicelib.messaging.accounts.email import is_working
+        from chalicelib.messaging.accounts.email import is_working, password_of
 
         account = company_store.get_sender_accounts(company_id, [area]).get(area)
         if account is None or not is_working(account):
@@ -180,15 +126,20 @@ def _setup(company_id: str, outbox: str) -> _Setup:
         limit = (
             (account.rate_limit_count, account.rate_limit_hours or 1) if account.rate_limit_count else None
         )
-        return _Setup(_EmailChannel(account), limit)
+        working: SenderAccount = account
+        return _Setup(email_channel(working, lambda: password_of(working)), limit)
     if kind == "sms":
+        from chalicelib.messaging.accounts.sms import sms_sender
+
         try:
-            return _Setup(_SmsChannel(company_id), None)
+            return _Setup(sms_sender(company_id), None)  # Conflict while SMS is off or incomplete
         except PregonError as exc:
             # SMS switched off: its messages are not kept for a later blast; they fail, recorded.
             return _Setup(None, None, exc.message, fail_all=True)
     if kind == "push":
-        return _Setup(_PushChannel(), None)
+        from chalicelib.channels.push import PushSender
+
+        return _Setup(PushSender(), None)
     return _Setup(None, None, f"unknown outbox {outbox!r}", fail_all=True)
 
 
@@ -352,7 +303,7 @@ def _deliver(
         report.failed += 1
         return replace(message, state="failed", error=setup.reason)
     try:
-        provider_id = setup.channel.deliver(message)
+        provider_id = setup.channel.send(_outgoing(message))
     except DeliveryFailed as exc:
         if exc.transient and message.attempts < MAX_ATTEMPTS:
             report.retried += 1

@@ -1,11 +1,14 @@
 """The outbox: the one way a message leaves Pregón (decide -> render -> **outbox** -> deliver -> record).
 
 Producers (the tracking sweep, event messages, manual and bulk sends, auto-replies, resends) hand
-rendered messages to :func:`enqueue`. Each becomes a ``queued`` communication in the outbox of the
-account that will send it (``email:<area>`` for e-mail, ``sms``, ``push``), once per idempotency
-key, and the outbox is kicked over SQS. The worker (:mod:`chalicelib.messaging.delivery`, run by
-``on_sqs_message``) drains it within the account's rate limit, retries transient failures with
-backoff and records every outcome on the same item, which the history and the register read.
+rendered messages to :func:`enqueue`, or, to write them in a transaction of their own (the
+tracking sweep's claim), take them from :func:`prepare`, the one way in that both go through.
+Each becomes a ``queued`` communication in the outbox of the account that will send it
+(``email:<area>`` for e-mail, ``sms``, ``push``), once per idempotency key, its body in S3 when
+too large for an item, and the outbox is kicked over SQS. The worker
+(:mod:`chalicelib.messaging.delivery`, run by ``on_sqs_message``) drains it within the account's
+rate limit, retries transient failures with backoff and records every outcome on the same item,
+which the history and the register read.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def reply_reference(company_id: str, communication_id: str) -> str:
     return f"<ref-{communication_id}.{company_id}@{get_settings().mail_domain}>"
 
 
-def communication_for(
+def _communication_for(
     company_id: str,
     message: OutgoingMessage,
     now: datetime,
@@ -138,15 +141,25 @@ def communication_for(
     )
 
 
-def enqueue(
-    company_id: str, messages: Sequence[OutgoingMessage], *, kick: bool = True
+Accounts = dict[tuple[str, str | None], SenderAccount | None]
+
+
+def prepare(
+    company_id: str,
+    messages: Sequence[OutgoingMessage],
+    *,
+    now: datetime | None = None,
+    accounts: Accounts | None = None,
 ) -> list[Communication]:
-    """Put messages in their outboxes and wake the outboxes up. Returns the communications
-    written (a message whose idempotency key was used before is not written again)."""
-    if not messages:
-        return []
-    now = clock.now()
-    accounts: dict[tuple[str, str | None], SenderAccount | None] = {}
+    """The communications messages become, ready to be written: the one way into the outbox.
+
+    Each e-mail gets the account that sends it (its area's, else the 'all' fallback, C1; a
+    user's own, C5), or is failed when none works; a body too large for a DynamoDB item goes to
+    S3 and the communication keeps a pointer. ``accounts`` holds accounts already resolved, by
+    (area, personal user), and is filled as more are. :func:`enqueue` writes what this returns;
+    the tracking sweep writes it inside its own claim transaction."""
+    now = now or clock.now()
+    accounts = {} if accounts is None else accounts
     comms = []
     for message in messages:
         if message.channel not in CHANNELS:
@@ -157,10 +170,21 @@ def enqueue(
             if wanted not in accounts:
                 accounts[wanted] = account_for(company_id, message.area, personal_user=message.personal_user)
             account = accounts[wanted]
-        comms.append(communication_for(company_id, message, now, account))
+        comms.append(_offload_large_body(_communication_for(company_id, message, now, account)))
+    return comms
+
+
+def enqueue(
+    company_id: str, messages: Sequence[OutgoingMessage], *, kick: bool = True
+) -> list[Communication]:
+    """Put messages in their outboxes and wake the outboxes up. Returns the communications
+    written (a message whose idempotency key was used before is not written again)."""
+    if not messages:
+        return []
+    comms = prepare(company_id, messages)
     due = _due_by_outbox(comms)
     announce(company_id, due)
-    written = store.add_new([_offload_large_body(c) for c in comms])
+    written = store.add_new(comms)
     announce(company_id, _due_by_outbox(written))
     if kick:
         kick_outboxes(company_id, {c.outbox for c in written if c.state == "queued" and c.outbox})

@@ -38,7 +38,9 @@ def main(company_id: str, outbox: str, point: str, n: int, now: str) -> None:
 
         communications.claim = claim_then_die
     elif point == "mid-batch":
-        deliver = delivery._EmailChannel.deliver
+        from chalicelib.channels.smtp import SmtpChannel
+
+        deliver = SmtpChannel.send
         accepted = {"count": 0}
 
         def deliver_until_n(self: Any, message: Any) -> str:
@@ -48,7 +50,7 @@ def main(company_id: str, outbox: str, point: str, n: int, now: str) -> None:
             accepted["count"] += 1
             return answer
 
-        delivery._EmailChannel.deliver = deliver_until_n  # type: ignore[method-assign]
+        SmtpChannel.send = deliver_until_n  # type: ignore[method-assign]
     elif point == "before-record":
         communications.record_outcomes = lambda *args, **kwargs: _die()
     else:

@@ -15,12 +15,18 @@ from typing import Any
 import pytest
 import requests
 
+from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.channels.sms import HttpGatewaySender, SnsSmsSender, sms_sender_for
 from chalicelib.core.errors import DeliveryFailed, ValidationFailed
 from chalicelib.core.phones import normalize_phone
 from chalicelib.messaging.sms_text import render_sms
 
 GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
+
+
+def an_sms(to: str, text: str) -> OutgoingChannelMessage:
+    """An SMS as the outbox hands it to its channel."""
+    return OutgoingChannelMessage(to_address=to, text=text)
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +72,7 @@ def test_an_sms_through_sns_reaches_the_number_with_the_rendered_text(
     )
 
     # When it is sent through SNS with the company's sender id
-    message_id = SnsSmsSender(sender_id="CableSur").send(to, text)
+    message_id = SnsSmsSender(sender_id="CableSur").send(an_sms(to, text))
 
     # Then SNS recorded that SMS for that number, with that text
     sms = sms_sent_through_moto(local_aws, message_id)
@@ -81,7 +87,7 @@ def test_an_sms_through_sns_reaches_the_number_with_the_rendered_text(
 def test_without_a_sender_id_sns_picks_its_own(
     local_aws: dict[str, str], publish_calls: list[dict[str, Any]]
 ) -> None:
-    message_id = SnsSmsSender(sms_type="Promotional").send("+34612345678", "Oferta de invierno")
+    message_id = SnsSmsSender(sms_type="Promotional").send(an_sms("+34612345678", "Oferta de invierno"))
     assert sms_sent_through_moto(local_aws, message_id)["phone_number"] == "+34612345678"
     attributes = publish_calls[-1]["MessageAttributes"]
     assert "AWS.SNS.SMS.SenderID" not in attributes
@@ -92,10 +98,10 @@ def test_sns_refusing_an_sms_is_a_delivery_failure_in_its_own_words(local_aws: d
     # Given a message longer than SNS accepts in one publish
     # When it is sent, Then the failure carries SNS's own explanation
     with pytest.raises(DeliveryFailed, match="SMS message must be less than 1600 bytes"):
-        SnsSmsSender().send("+5491159876543", "a" * 1601)
+        SnsSmsSender().send(an_sms("+5491159876543", "a" * 1601))
     # And a number that is not E.164 (a bug upstream) is refused by SNS too
     with pytest.raises(DeliveryFailed, match="E164"):
-        SnsSmsSender().send("011-15-5987-6543", "Hola")
+        SnsSmsSender().send(an_sms("011-15-5987-6543", "Hola"))
 
 
 def test_an_argentine_mobile_stored_without_its_9_is_texted_at_549_and_a_landline_never(
@@ -106,7 +112,7 @@ def test_an_argentine_mobile_stored_without_its_9_is_texted_at_549_and_a_landlin
     assert stored == "+541159876543"
 
     # When an SMS is sent to it through SNS
-    message_id = SnsSmsSender().send(stored, "Hola")
+    message_id = SnsSmsSender().send(an_sms(stored, "Hola"))
 
     # Then SNS was asked for its mobile form, the only one an SMS reaches
     assert sms_sent_through_moto(local_aws, message_id)["phone_number"] == "+5491159876543"
@@ -114,7 +120,7 @@ def test_an_argentine_mobile_stored_without_its_9_is_texted_at_549_and_a_landlin
     # When an SMS is sent to a number that is certainly a landline (Madrid)
     calls = len(publish_calls)
     with pytest.raises(DeliveryFailed, match=r"\+34911234567 is a landline: SMS can only go to a mobile"):
-        SnsSmsSender().send(normalize_phone("91 123 45 67", "ES"), "Hola")
+        SnsSmsSender().send(an_sms(normalize_phone("91 123 45 67", "ES"), "Hola"))
     # Then SNS was never called
     assert len(publish_calls) == calls
 
@@ -244,7 +250,7 @@ def test_an_sms_through_the_android_gateway_reaches_the_phone(phone: AndroidGate
     to = normalize_phone("(0351) 15 555-1234")
 
     # When an SMS is sent
-    message_id = sender.send(to, "Estimado Ana, le asignamos el ticket 4711.")
+    message_id = sender.send(an_sms(to, "Estimado Ana, le asignamos el ticket 4711."))
 
     # Then the phone got one JSON request with the text and the E.164 number, and its id is returned
     [request] = phone.requests
@@ -264,9 +270,9 @@ def test_the_gateway_texts_an_argentine_mobile_in_its_549_form_and_refuses_a_lan
     sender = HttpGatewaySender(phone.base_url, GATEWAY_USER, GATEWAY_PASSWORD)
 
     # When an SMS is sent to each
-    sender.send(normalize_phone("+54 351 555-1234"), "Hola")
+    sender.send(an_sms(normalize_phone("+54 351 555-1234"), "Hola"))
     with pytest.raises(DeliveryFailed, match="is a landline"):
-        sender.send("+34911234567", "Hola")
+        sender.send(an_sms("+34911234567", "Hola"))
 
     # Then the phone was asked once, for the +549 form; the landline never reached it
     assert [r["json"]["phoneNumbers"] for r in phone.requests] == [["+5493515551234"]]
@@ -275,7 +281,7 @@ def test_the_gateway_texts_an_argentine_mobile_in_its_549_form_and_refuses_a_lan
 def test_the_gateway_reports_the_state_of_a_message(phone: AndroidGateway) -> None:
     # Given an SMS the phone has queued
     sender = HttpGatewaySender(phone.base_url + "/", GATEWAY_USER, GATEWAY_PASSWORD)
-    message_id = sender.send("+5491159876543", "Hola")
+    message_id = sender.send(an_sms("+5491159876543", "Hola"))
     assert sender.status(message_id) == "Pending"
     # When the phone has sent it, Then its state says so
     phone.phone_sent(message_id)
@@ -285,7 +291,7 @@ def test_the_gateway_reports_the_state_of_a_message(phone: AndroidGateway) -> No
 def test_a_wrong_password_is_a_delivery_failure_and_nothing_is_queued(phone: AndroidGateway) -> None:
     sender = HttpGatewaySender(phone.base_url, GATEWAY_USER, "an-old-token")
     with pytest.raises(DeliveryFailed, match="401 Unauthorized") as failed:
-        sender.send("+5491159876543", "Hola")
+        sender.send(an_sms("+5491159876543", "Hola"))
     assert failed.value.status == 502
     assert phone.messages == {}
 
@@ -293,7 +299,7 @@ def test_a_wrong_password_is_a_delivery_failure_and_nothing_is_queued(phone: And
 def test_a_gateway_refusal_is_its_status_not_its_body(phone: AndroidGateway) -> None:
     sender = HttpGatewaySender(phone.base_url, GATEWAY_USER, GATEWAY_PASSWORD)
     with pytest.raises(DeliveryFailed) as failed:
-        sender.send("+5491159876543", "")
+        sender.send(an_sms("+5491159876543", ""))
     assert failed.value.message == "400 Bad Request"
 
 
@@ -309,7 +315,7 @@ def test_a_phone_that_is_off_is_a_delivery_failure() -> None:
     sender = HttpGatewaySender(f"http://127.0.0.1:{port}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=2)
     # When an SMS is sent, Then it fails saying the connection was refused, and may be retried
     with pytest.raises(DeliveryFailed) as failed:
-        sender.send("+5491159876543", "Hola")
+        sender.send(an_sms("+5491159876543", "Hola"))
     assert failed.value.message == f"refused: nothing accepts connections at 127.0.0.1:{port}"
     assert failed.value.transient is True
 
@@ -322,7 +328,7 @@ def test_a_phone_that_never_answers_is_a_delivery_failure_after_the_timeout() ->
         sender = HttpGatewaySender(f"http://127.0.0.1:{silent.getsockname()[1]}", "sms", "x", timeout=0.5)
         # When an SMS is sent, Then it fails instead of hanging
         with pytest.raises(DeliveryFailed) as failed:
-            sender.send("+5491159876543", "Hola")
+            sender.send(an_sms("+5491159876543", "Hola"))
         assert failed.value.message == "timeout: the SMS gateway did not answer within 0.5 s"
 
 
@@ -376,7 +382,7 @@ def test_a_redirect_is_not_followed_and_the_password_goes_nowhere_else() -> None
         sender = HttpGatewaySender(redirecting.url, GATEWAY_USER, GATEWAY_PASSWORD)
         # When an SMS is sent
         with pytest.raises(DeliveryFailed) as failed:
-            sender.send("+5491159876543", "Hola")
+            sender.send(an_sms("+5491159876543", "Hola"))
     # Then the redirect is reported, not followed: the other server saw no request (no password)
     assert failed.value.message == (
         "HTTP 307 Temporary Redirect: the SMS gateway redirects; redirects are not followed"
@@ -399,7 +405,7 @@ def test_what_a_server_answers_is_never_echoed(status: int, answer: bytes, error
         sender = HttpGatewaySender(server.url, GATEWAY_USER, GATEWAY_PASSWORD)
         # When an SMS is sent
         with pytest.raises(DeliveryFailed) as failed:
-            sender.send("+5491159876543", "Hola")
+            sender.send(an_sms("+5491159876543", "Hola"))
     # Then the error says what kind of failure it was, and nothing of what the server wrote
     assert failed.value.message == error
     assert "AKIA" not in failed.value.message
@@ -421,7 +427,7 @@ def test_private_and_link_local_gateways_are_refused_even_when_loopback_is_allow
     sender = HttpGatewaySender(base_url, GATEWAY_USER, GATEWAY_PASSWORD, timeout=2)
     # When an SMS is sent, Then no connection is attempted: the address is refused, for good
     with pytest.raises(DeliveryFailed) as failed:
-        sender.send("+5491159876543", "Hola")
+        sender.send(an_sms("+5491159876543", "Hola"))
     assert failed.value.message.startswith("refused: ") and "Pregón connects only to public" in (
         failed.value.message
     )
@@ -445,12 +451,14 @@ def test_an_https_gateway_verifies_its_certificate_on_the_checked_address(
         url = phone.base_url.replace("http://", "https://")
         # When an SMS is sent, Then the certificate fails verification: a TLS error, nothing queued
         with pytest.raises(DeliveryFailed) as failed:
-            HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD).send("+5491159876543", "Hola")
+            HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD).send(an_sms("+5491159876543", "Hola"))
         assert failed.value.message.startswith("TLS: certificate verify failed"), failed.value.message
         assert phone.messages == {}
         # When the process trusts the CA, Then the same gateway accepts the SMS
         monkeypatch.setenv("SSL_CERT_FILE", str(ca))
-        message_id = HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD).send("+5491159876543", "Hola")
+        message_id = HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD).send(
+            an_sms("+5491159876543", "Hola")
+        )
         assert phone.messages[message_id]["payload"]["message"] == "Hola"
 
 
@@ -463,7 +471,7 @@ def test_loopback_gateways_are_refused_unless_the_local_stack_allows_them(
         sender = HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD)
         # When an SMS is sent to a gateway on 127.0.0.1 (by address or by name)
         with pytest.raises(DeliveryFailed) as failed:
-            sender.send("+5491159876543", "Hola")
+            sender.send(an_sms("+5491159876543", "Hola"))
         # Then it is refused before connecting: the phone received nothing
         assert "is a loopback address" in failed.value.message
     assert phone.requests == []

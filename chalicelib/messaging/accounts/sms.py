@@ -2,7 +2,7 @@
 
     save_sms_settings("co-1", {"enabled": True, "provider": "sns", "sender_id": "CableSur"})
     set_bulk_password("co-1", "una clave larga")
-    sms_sender("co-1").send("+5491159876543", "Hola")   # Conflict (409) while switched off
+    sms_sender("co-1").send(OutgoingChannelMessage("+5491159876543", "Hola"))  # Conflict (409) while off
     verify_bulk_password("co-1", typed)                  # Forbidden (403) unless it matches
 
 * Switching the service off keeps everything; the sender is refused until it is on again.
@@ -32,7 +32,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.channels.sms import PROVIDERS, SMS_TYPES, SmsSender, sms_sender_for
+from chalicelib.channels.base import Channel, OutgoingChannelMessage
+from chalicelib.channels.sms import PROVIDERS, SMS_TYPES, sms_sender_for
 from chalicelib.core import clock
 from chalicelib.core.domain import SmsSettings
 from chalicelib.core.errors import Conflict, DeliveryFailed, Forbidden, TooManyRequests, ValidationFailed
@@ -421,7 +422,7 @@ def check_bulk_send(
 # --- sending ---------------------------------------------------------------------------------
 
 
-def _sender_of(settings: SmsSettings | None) -> SmsSender:
+def _sender_of(settings: SmsSettings | None) -> Channel:
     if settings is None:
         raise Conflict("SMS is not configured for this company; an administrator must save its SMS settings")
     reason = _missing(settings)
@@ -455,8 +456,8 @@ def _sender_of(settings: SmsSettings | None) -> SmsSender:
     return sms_sender_for({"provider": "sns", "sender_id": settings.sender_id, "sms_type": settings.sms_type})
 
 
-def sms_sender(company_id: str) -> SmsSender:
-    """The sender the company's settings describe; Conflict (409) while off or incomplete."""
+def sms_sender(company_id: str) -> Channel:
+    """The SMS channel the company's settings describe; Conflict (409) while off or incomplete."""
     return _sender_of(store.get_sms_settings(company_id))
 
 
@@ -472,7 +473,7 @@ def send_test_sms(company_id: str, to_raw: str, text: str | None = None) -> dict
     sender = _sender_of(settings)
     to = normalize_phone(to_raw, settings.default_region if settings else DEFAULT_REGION, field="to")
     try:
-        message_id = sender.send(to, message)
+        message_id = sender.send(OutgoingChannelMessage(to_address=to, text=message))
     except DeliveryFailed as exc:
         return {"ok": False, "error": exc.message, "to": to}
     return {"ok": True, "message_id": message_id, "to": to}

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from chalicelib.channels.base import open_email_session
-from chalicelib.channels.email import OutgoingEmail, address_domain, compose, new_message_id
+from chalicelib.channels.base import email_channel
+from chalicelib.channels.email import OutgoingEmail
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import Conflict, DeliveryFailed, NotFound, ValidationFailed
 from chalicelib.messaging.accounts.email import AREAS, FALLBACK_AREA, account_for, is_working, password_of
@@ -77,12 +77,13 @@ def _missing(account: SenderAccount) -> list[dict[str, str]]:
 
 
 def _send(account: SenderAccount, mail: OutgoingEmail) -> TestSendResult:
-    message = compose(mail, message_id=new_message_id(address_domain(account.from_address)))
+    channel = email_channel(account, lambda: password_of(account))
     try:
-        with open_email_session(account, password_of(account)) as session:
-            return TestSendResult(ok=True, message_id=session.send(message))
+        return TestSendResult(ok=True, message_id=channel.send(mail))
     except DeliveryFailed as exc:
         return TestSendResult(ok=False, error=exc.message)
+    finally:
+        channel.close()
 
 
 def account_test_message(account: SenderAccount, company_name: str, to: str) -> OutgoingEmail:

@@ -41,11 +41,12 @@ from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.messaging.accounts.sms import get_sms_settings
 from chalicelib.messaging.outbox import (
+    Accounts,
     OutgoingMessage,
     announce,
-    communication_for,
     kick_outboxes,
     outbox_of,
+    prepare,
 )
 from chalicelib.messaging.sandbox import render_untrusted
 from chalicelib.messaging.sms_text import render_sms
@@ -181,17 +182,19 @@ class _AlertWriter:
         deadline: float = float("inf"),
     ) -> None:
         self._company = company
-        self._account = account
         self._sources = sources
         self._now = now
         self._sms_text = sms_text
         self._deadline = deadline
+        # The tracking account the sweep resolved (C1 fallback included): no alert looks it up again.
+        self._accounts: Accounts = {("tracking", None): account}
 
     def messages(
         self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, followers: list[Follower]
     ) -> list[Communication]:
         """One e-mail per follower (in the followers' order), then one SMS per follower with a
-        phone while the SMS service is on."""
+        phone while the SMS service is on, as the outbox takes them in (:func:`prepare`: large
+        bodies offloaded) for the claim to write."""
         emails = []
         texts = []
         for follower in followers:
@@ -199,11 +202,11 @@ class _AlertWriter:
             emails.append(email)
             if self._sms_text is not None and follower.phone:
                 texts.append(self._sms(parcel, novelty, follower, variables))
-        return emails + texts
+        return prepare(self._company.company_id, emails + texts, now=self._now, accounts=self._accounts)
 
     def _sms(
         self, parcel: Parcel, novelty: Novelty, follower: Follower, variables: dict[str, Any]
-    ) -> Communication:
+    ) -> OutgoingMessage:
         assert self._sms_text is not None and follower.phone is not None
         outgoing = OutgoingMessage(
             channel="sms",
@@ -214,19 +217,18 @@ class _AlertWriter:
             area="tracking",
             cause=f"novelty:{parcel.tracking_id}/{novelty.event_id}",
         )
-        comm = communication_for(self._company.company_id, outgoing, self._now)
         try:
             text = render_sms(self._sms_text, message_type("tracking_alert").sms_values(variables)).strip()
         except ValidationFailed as exc:
-            return replace(comm, state="failed", outbox=None, error=str(exc))
-        return replace(comm, text=text)
+            return replace(outgoing, error=str(exc))
+        return replace(outgoing, text=text)
 
     def out_of_time(self) -> bool:
         return time.monotonic() > self._deadline
 
     def message(
         self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, follower: Follower
-    ) -> tuple[Communication, dict[str, Any]]:
+    ) -> tuple[OutgoingMessage, dict[str, Any]]:
         company_id = self._company.company_id
         link = unsubscribe_url(company_id, parcel.tracking_id, follower)
         ref = store.alert_ref(company_id, parcel.tracking_id, novelty.event_id, follower.subscription_id)
@@ -251,7 +253,6 @@ class _AlertWriter:
                 "X-Pregon-Alert": f"{parcel.tracking_id}/{alert_id}",
             },
         )
-        comm = communication_for(company_id, outgoing, self._now, self._account)
         variables: dict[str, Any] = {
             "company": {"name": self._company.name},
             "subscriber": {"first_name": follower.first_name, "last_name": follower.last_name},
@@ -268,8 +269,8 @@ class _AlertWriter:
         try:
             rendered = render_untrusted(self._sources, variables)
         except ValidationFailed as exc:
-            return replace(comm, state="failed", outbox=None, error=str(exc)), variables
-        return replace(comm, subject=rendered.subject, text=rendered.text, html=rendered.html), variables
+            return replace(outgoing, error=str(exc)), variables
+        return replace(outgoing, subject=rendered.subject, text=rendered.text, html=rendered.html), variables
 
 
 def _claimed_in_order(
