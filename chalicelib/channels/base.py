@@ -1,7 +1,7 @@
 """The one channel interface: what every provider (SMTP, SES, SNS SMS, the SMS gateway, SNS push)
 offers the outbox worker and the test sends.
 
-    channel = email_channel(account, lambda: password_of(account))
+    channel = email_channel(account, lambda: password_of(account))   # channels/accounts.py
     try:
         provider_id = channel.send(OutgoingChannelMessage(to_address="ana@example.com", text="Hola"))
     finally:
@@ -15,11 +15,8 @@ ends it. A channel is used by one thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
-
-from chalicelib.core.domain import SenderAccount
 
 
 @dataclass(frozen=True)
@@ -52,15 +49,3 @@ class Channel(Protocol):
 
     def close(self) -> None:
         """End whatever the channel holds open (an SMTP connection); it may not be used after."""
-
-
-def email_channel(account: SenderAccount, password: Callable[[], str | None]) -> Channel:
-    """The account's provider: SMTP (one connection, opened on the first send, logging in with
-    ``password()``) or the SES v2 API. Messages without a sender go from the account's address."""
-    if account.kind == "ses":
-        from chalicelib.channels.ses import SesChannel
-
-        return SesChannel(account)
-    from chalicelib.channels.smtp import SmtpChannel
-
-    return SmtpChannel(account, password)

@@ -24,7 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.channels.base import Channel, OutgoingChannelMessage, email_channel
+from chalicelib.channels.accounts import email_channel
+from chalicelib.channels.base import Channel, OutgoingChannelMessage
 from chalicelib.channels.email import HeaderInjection
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, SenderAccount

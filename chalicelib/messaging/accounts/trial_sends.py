@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from chalicelib.channels.base import email_channel
+from chalicelib.channels.accounts import email_channel
 from chalicelib.channels.email import OutgoingEmail
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import Conflict, DeliveryFailed, NotFound, ValidationFailed
