@@ -139,3 +139,100 @@ def test_a_junior_may_not_read_another_users_personal_account(api: Client, tenan
         f"/users/clerk@{tenant.company_id}/sender-account", headers={"Authorization": f"Bearer {junior}"}
     )
     assert response.status_code == 403
+
+
+# --- every operation, every kind of credential ------------------------------------------------
+
+SCOPE = re.compile(r"an API key with the scope `([^`]+)`")
+
+
+def expected_to_accept(operation: dict[str, Any], credential: str, scope: str | None) -> bool:
+    """What the document promises for one kind of credential: let in (True) or refuse (False)."""
+    if operation["security"] == []:
+        return True
+    if credential == "none":
+        return False
+    documented_scope = SCOPE.search(operation["description"])
+    if credential.startswith("key"):
+        return documented_scope is not None and scope == documented_scope.group(1)
+    level = int(credential.removeprefix("jwt-level-").removesuffix("-named-in-path"))
+    if operation["description"].startswith("Administrators only"):
+        return level == 1
+    if "the user named in the path" in operation["description"]:
+        return level == 1 or credential.endswith("-named-in-path")
+    return True
+
+
+def test_every_operation_lets_in_exactly_the_credentials_its_security_documents(
+    api: Client, tenant: Tenant, document: dict[str, Any]
+) -> None:
+    # Given every operation of the document, and one credential of each kind: none, an API key with
+    # the operation's scope and one without it, staff JWTs of level 1, 3 and 4 (and, for a route
+    # about one user, a level-4 JWT of the user the path names)
+    from chalicelib.companies.service import SCOPES, issue_api_key
+
+    company = tenant.company_id
+    keys = {scope: issue_api_key(company, f"only {scope}", [scope]) for scope in SCOPES}
+    junior = "junior@x"
+    tokens = {level: IDENTITY.mint(company, user_id=f"level{level}@x", level=level) for level in (1, 3, 4)}
+    surprises: list[str] = []
+    undocumented: list[str] = []
+    for path, method, operation in operations(document):
+        documented_scope = SCOPE.search(operation["description"])
+        scope = documented_scope.group(1) if documented_scope else "parcels:read"
+        other_scope = next(s for s in SCOPES if s != scope)
+        credentials: list[tuple[str, str | None, dict[str, str]]] = [
+            ("none", None, {}),
+            ("key-with-scope", scope, {"Authorization": f"ApiKey {keys[scope]}"}),
+            ("key-without-scope", other_scope, {"Authorization": f"ApiKey {keys[other_scope]}"}),
+        ]
+        credentials += [
+            (f"jwt-level-{level}", None, {"Authorization": f"Bearer {token}"})
+            for level, token in tokens.items()
+        ]
+        concrete = re.sub(r"\{[^}]+\}", "someone", path)
+        if "{user_id}" in path:
+            concrete = path.replace("{user_id}", junior)
+            named = IDENTITY.mint(company, user_id=junior, level=4)
+            credentials.append(("jwt-level-4-named-in-path", None, {"Authorization": f"Bearer {named}"}))
+        for credential, key_scope, headers in credentials:
+            # When the operation is called with it
+            data = b"{}" if method in ("post", "put", "patch") else b""
+            response = api.http.request(
+                method.upper(),
+                concrete,
+                headers={**headers, "Content-Type": "application/json"},
+                body=data,
+            )
+            # Then it is let in exactly when the document says so (401/403 otherwise) ...
+            accepted = response.status_code not in (401, 403)
+            if accepted != expected_to_accept(operation, credential, key_scope):
+                surprises.append(f"{method.upper()} {path} {credential}: {response.status_code}")
+            if credential == "none" and operation["security"] and response.status_code != 401:
+                surprises.append(f"{method.upper()} {path} none: {response.status_code}, not 401")
+            # ... and whatever it answers is one of its documented answers
+            if str(response.status_code) not in operation["responses"]:
+                undocumented.append(f"{method.upper()} {path} {credential}: {response.status_code}")
+    assert surprises == []
+    assert undocumented == []
+
+
+def test_the_manual_send_unsubscribe_pages_answer_the_documented_html(
+    api: Client, tenant: Tenant, document: dict[str, Any]
+) -> None:
+    # Given a client of the company and the unsubscribe link of its manual e-mails
+    from chalicelib.sends.unsubscribe import unsubscribe_token
+
+    api.http.put("/clients/CLI-U", headers=tenant.key_headers(), body=json.dumps({"name": "Cliente U"}))
+    link = f"/public/manual-sends/unsubscribe?token={unsubscribe_token(tenant.company_id, 'CLI-U')}"
+    for method, headers, data in (
+        ("get", {}, b""),
+        ("post", {"Content-Type": "application/x-www-form-urlencoded"}, b"List-Unsubscribe=One-Click"),
+    ):
+        # When the page is opened, and its button (or a mail program's one-click) posts
+        response = api.http.request(method.upper(), link, headers=headers, body=data)
+        # Then the answer is an HTML page, which is what the document says the 200 is
+        documented = document["paths"]["/public/manual-sends/unsubscribe"][method]["responses"]["200"]
+        assert response.status_code == 200, response.body
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert list(documented["content"]) == ["text/html"]
