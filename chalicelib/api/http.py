@@ -173,12 +173,13 @@ class Declaration:
     errors: tuple[tuple[int, str], ...] = ()
     # Query parameters the route reads: "limit", "cursor", "token".
     query: tuple[str, ...] = ()
-    # The success answer's content: a JSON model, an Excel workbook or an HTML page.
+    # The success answer's content: a JSON model, an Excel workbook, an HTML page, or the JSON model
+    # and an HTML page for a request that accepts ``text/html`` (a person's browser posting a form).
     answer: str = "json"
 
 
 QUERY_PARAMETERS = ("limit", "cursor", "token")
-ANSWERS = ("json", "xlsx", "html")
+ANSWERS = ("json", "xlsx", "html", "json_or_html")
 
 
 def describe(

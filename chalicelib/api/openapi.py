@@ -394,6 +394,15 @@ def _success(status: int, doc: Declaration) -> dict[str, Any]:
     description = HTTPStatus(status).phrase
     if status == 204:
         return {"description": "No content."}
+    if doc.response and doc.answer == "json_or_html":
+        return {
+            "description": f"{description}: the JSON object, or an HTML page for a person when the "
+            "request accepts `text/html` (a browser posting the page's form).",
+            "content": {
+                JSON: {"schema": {"$ref": _ref(doc.response)}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        }
     if doc.response:
         return {"description": description, "content": {JSON: {"schema": {"$ref": _ref(doc.response)}}}}
     if doc.answer == "xlsx":

@@ -116,6 +116,7 @@ def confirm_page() -> Response:
     public,
     summary="Confirm a subscription (the confirmation page's button)",
     response="chalicelib.api.schemas.ConfirmedOut",
+    answer="json_or_html",
     access=PUBLIC,
     query=("token",),
     errors={410: "The confirmation link lapsed (48 hours); ask for alerts again."},
@@ -168,6 +169,7 @@ def unsubscribe_page() -> Response:
     summary="Cancel the subscription the link names: the page's button, "
     "or RFC 8058 one-click (List-Unsubscribe-Post)",
     response="chalicelib.api.schemas.UnsubscribeOut",
+    answer="json_or_html",
     access=PUBLIC,
     query=("token",),
     errors={410: "The link expired (30 days after the subscription it names)."},

@@ -210,9 +210,15 @@ def test_every_operation_lets_in_exactly_the_credentials_its_security_documents(
                 surprises.append(f"{method.upper()} {path} {credential}: {response.status_code}")
             if credential == "none" and operation["security"] and response.status_code != 401:
                 surprises.append(f"{method.upper()} {path} none: {response.status_code}, not 401")
-            # ... and whatever it answers is one of its documented answers
-            if str(response.status_code) not in operation["responses"]:
+            # ... and whatever it answers is one of its documented answers, in a documented type
+            documented = operation["responses"].get(str(response.status_code))
+            if documented is None:
                 undocumented.append(f"{method.upper()} {path} {credential}: {response.status_code}")
+            elif response.headers.get("Content-Type") and "content" in documented:
+                # (the local gateway's own 401 has no Content-Type; API Gateway's is JSON)
+                answered = response.headers["Content-Type"].split(";")[0]
+                if answered not in documented["content"]:
+                    undocumented.append(f"{method.upper()} {path} {credential}: {answered}")
     assert surprises == []
     assert undocumented == []
 
@@ -236,3 +242,40 @@ def test_the_manual_send_unsubscribe_pages_answer_the_documented_html(
         assert response.status_code == 200, response.body
         assert response.headers["Content-Type"].startswith("text/html")
         assert list(documented["content"]) == ["text/html"]
+
+
+def test_the_unsubscribe_button_answers_a_page_the_document_lists(
+    api: Client, tenant: Tenant, document: dict[str, Any]
+) -> None:
+    # Given Ana follows a parcel, and the unsubscribe link of her alerts
+    from chalicelib.tracking.subscriptions import Subscriber, subscribe, unsubscribe_token
+
+    issued = api.http.post(
+        "/parcels",
+        headers=tenant.key_headers(),
+        body=json.dumps({"tracking_id": "TRK-H1", "waybill_issued": True}),
+    )
+    assert issued.status_code == 201, issued.body
+    subscription = subscribe(
+        tenant.company_id, "TRK-H1", Subscriber("Ana", "Paz", "ana@example.com", None), source="staff"
+    ).subscription
+    token = unsubscribe_token(
+        tenant.company_id,
+        "TRK-H1",
+        subscription.subscription_id,
+        subscription.link_nonce,
+        subscription.expires_at,
+    )
+    # When she presses the page's button (her browser accepts HTML)
+    done = api.http.post(
+        f"/public/unsubscribe?token={token}",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+        body=b"",
+    )
+    # Then she gets a page, and the document lists a page among the 200's answers (beside the JSON
+    # a mail program's one-click gets)
+    assert done.status_code == 200, done.body
+    assert done.headers["Content-Type"].startswith("text/html")
+    for path in ("/public/unsubscribe", "/public/subscriptions/confirm"):
+        content = document["paths"][path]["post"]["responses"]["200"]["content"]
+        assert set(content) == {"application/json", "text/html"}, path
