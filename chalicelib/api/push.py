@@ -44,7 +44,7 @@ def _settings_out(settings: Any) -> dict[str, Any]:
 def get_push_settings(caller: Principal) -> Response:
     from chalicelib.push.service import get_push_settings as fetch
 
-    company_id, _ = caller.company_id, caller.subject
+    company_id = caller.company_id
     return json_response(_settings_out(fetch(company_id)))
 
 

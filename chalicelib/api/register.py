@@ -220,7 +220,10 @@ def delete_record(caller: Principal, client_id: str, record_id: str) -> Response
     response="chalicelib.api.history_schemas.AttachmentOut",
     status=201,
     access=STAFF,
-    errors={409: "Attachments go on manual records only, at most a fixed number per record (`record_id`)."},
+    errors={
+        409: "Attachments go on manual records only, at most a fixed number per record (`record_id`).",
+        413: "The file is larger than 5 MiB (`content_base64`).",
+    },
 )
 def add_attachment(caller: Principal, client_id: str, record_id: str) -> Response:
     from chalicelib.api.history_schemas import AttachmentIn

@@ -49,7 +49,9 @@ def _message_out(comm: Any) -> dict[str, Any]:
     existing=200,
     errors={
         409: "The channel is not set up for the company: no working sender account for the "
-        "template's area (nor `all`), SMS off or incomplete, or push not set up."
+        "template's area (nor `all`), SMS off or incomplete, or push not set up.",
+        429: "Too many wrong bulk-send passwords (`bulk_password`): bulk sends are locked for a while, "
+        "even with the right password; the `Retry-After` header says in how many seconds to try again.",
     },
 )
 def start_send(caller: Principal) -> Response:

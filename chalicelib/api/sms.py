@@ -61,6 +61,10 @@ def save_sms_settings(caller: Principal) -> Response:
     body="chalicelib.api.schemas.PasswordIn",
     status=204,
     access=ADMIN,
+    errors={
+        409: "The gateway's `base_url` and `username` are not set yet (`PUT /sms/settings`): the "
+        "password is only ever sent to that gateway."
+    },
 )
 def set_gateway_password(caller: Principal) -> Response:
     from chalicelib.api.schemas import PasswordIn

@@ -42,7 +42,7 @@ def _entry_out(entry: Any) -> dict[str, Any]:
 def list_suppressions(caller: Principal) -> Response:
     from chalicelib.deliverability.suppressions import list_suppressions as fetch
 
-    company_id, _user = caller.company_id, caller.subject
+    company_id = caller.company_id
     request = suppressions.current_request
     items, cursor = fetch(company_id, limit_param(request), cursor_param(request))
     return json_response({"items": [_entry_out(e) for e in items], "next_cursor": encode_cursor(cursor)})

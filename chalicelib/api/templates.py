@@ -107,7 +107,7 @@ def save_template(caller: Principal, key: str) -> Response:
 def reset_template(caller: Principal, key: str) -> Response:
     from chalicelib.messaging.templates import reset_template as reset
 
-    company_id, _user = caller.company_id, caller.subject
+    company_id = caller.company_id
     reset(company_id, _key(key))
     return Response(body="", status_code=204)
 

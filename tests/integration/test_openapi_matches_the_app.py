@@ -5,15 +5,66 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from chalice.app import Request, Response
 from chalice.test import Client
 
+from app import app
 from chalicelib.api.openapi import build_openapi
+from chalicelib.errors import PregonError
 from tests.conftest import IDENTITY, Tenant, body
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# Every answer the app gives in this test run, per operation: (status, content type). Pytest imports
+# every test module before running any, so this records the calls of the whole suite, whatever file
+# they are in (a run of one file records that file's calls).
+ANSWERED: dict[tuple[str, str], set[tuple[int, str]]] = {}
+
+
+def _record_answers(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """App middleware for tests: note what each operation answered (errors included)."""
+    operation = (str((request.context or {}).get("resourcePath")), str(request.method).lower())
+    try:
+        response = get_response(request)
+    except PregonError as exc:  # map_errors, outside this middleware, turns it into JSON
+        ANSWERED.setdefault(operation, set()).add((exc.status, "application/json"))
+        raise
+    except Exception:
+        ANSWERED.setdefault(operation, set()).add((500, "application/json"))
+        raise
+    content_type = str(response.headers.get("Content-Type") or "").split(";")[0]
+    ANSWERED.setdefault(operation, set()).add((response.status_code, content_type))
+    return response
+
+
+app.register_middleware(_record_answers, "http")
+
+
+def undocumented_answers(document: dict[str, Any]) -> list[str]:
+    """Answers given so far in this run that the document does not list for their operation."""
+    found = []
+    for (path, method), answers in sorted(ANSWERED.items()):
+        responses = document["paths"][path][method]["responses"]
+        for status, content_type in sorted(answers):
+            documented = responses.get(str(status))
+            if documented is None:
+                found.append(f"{method.upper()} {path}: {status}")
+            elif content_type and "content" in documented and content_type not in documented["content"]:
+                found.append(f"{method.upper()} {path}: {status} as {content_type}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def answers_of_the_whole_run() -> Iterator[dict[str, Any]]:
+    """The document, and at the end of the run a last check of the answers of every later test."""
+    document = build_openapi()
+    yield document
+    missing = undocumented_answers(document)
+    assert missing == [], "answers the OpenAPI document does not list: " + "; ".join(missing)
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +330,14 @@ def test_the_unsubscribe_button_answers_a_page_the_document_lists(
     for path in ("/public/unsubscribe", "/public/subscriptions/confirm"):
         content = document["paths"][path]["post"]["responses"]["200"]["content"]
         assert set(content) == {"application/json", "text/html"}, path
+
+
+def test_every_answer_the_app_gave_in_this_run_is_documented(
+    answers_of_the_whole_run: dict[str, Any],
+) -> None:
+    # Given every answer the app has given so far in this test run (every test file that ran before
+    # this one; the ones after are checked when the run ends)
+    assert ANSWERED, "no answer was recorded: is the recording middleware registered?"
+    # When each is looked up in the document, under its operation
+    # Then its status, and its content type, are listed there
+    assert undocumented_answers(answers_of_the_whole_run) == []
