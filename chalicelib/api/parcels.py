@@ -167,6 +167,7 @@ def list_subscriptions(caller: Principal, tracking_id: str) -> Response:
     response="chalicelib.api.schemas.SubscriptionOut",
     status=201,
     access=STAFF,
+    errors={409: "The parcel already has the most subscriptions it may have."},
 )
 def add_subscription(caller: Principal, tracking_id: str) -> Response:
     from chalicelib.api.schemas import StaffSubscribeIn
