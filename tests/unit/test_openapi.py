@@ -271,3 +271,45 @@ def test_every_route_declares_models_that_exist() -> None:
             # When its declared models are imported by path; Then each is a pydantic model
             for path in filter(None, (declared.body, declared.response)):
                 assert hasattr(model_class(path), "model_json_schema"), path
+
+
+def test_the_declared_access_is_what_lets_a_caller_in() -> None:
+    # Given callers as the authorizer passes them on: an API key with one scope, staff of each level
+    from types import SimpleNamespace
+
+    from chalicelib.api.access import ADMIN, PUBLIC, STAFF, USER_IN_PATH_OR_ADMIN, api_key, authorize, staff
+    from chalicelib.auth.principal import Principal
+    from chalicelib.errors import Forbidden, Unauthorized
+
+    def request(caller: Principal | None) -> Any:
+        return SimpleNamespace(context={"authorizer": caller.to_context()} if caller else {})
+
+    key = Principal("co-1", "api_key", "key:k1", scopes=("parcels:read",))
+    users = {level: Principal("co-1", "user", f"u{level}", level=level) for level in (1, 2, 3, 4)}
+    cases = [
+        (PUBLIC, None, {}, True),
+        (api_key("parcels:read"), key, {}, True),
+        (api_key("parcels:write"), key, {}, False),
+        (api_key("parcels:write"), users[4], {}, True),
+        (STAFF, key, {}, False),
+        (STAFF, users[4], {}, True),
+        (ADMIN, users[2], {}, False),
+        (ADMIN, users[1], {}, True),
+        (staff(2), users[2], {}, True),
+        (staff(2), users[3], {}, False),
+        (USER_IN_PATH_OR_ADMIN, users[4], {"user_id": "u4"}, True),
+        (USER_IN_PATH_OR_ADMIN, users[4], {"user_id": "u3"}, False),
+        (USER_IN_PATH_OR_ADMIN, users[1], {"user_id": "u3"}, True),
+        (USER_IN_PATH_OR_ADMIN, key, {"user_id": "key:k1"}, False),
+    ]
+    for access, caller, path, allowed in cases:
+        # When the route's declaration is applied to the caller
+        # Then the caller is let in (and handed to the view) or refused with a 403 saying who may
+        if allowed:
+            assert authorize(access, request(caller), path) == caller, (access, caller)
+        else:
+            with pytest.raises(Forbidden, match="only|lacks the scope"):
+                authorize(access, request(caller), path)
+    # And a protected route called without credentials is a 401
+    with pytest.raises(Unauthorized):
+        authorize(STAFF, request(None), {})
