@@ -308,7 +308,7 @@ def test_the_declared_access_is_what_lets_a_caller_in() -> None:
         if allowed:
             assert authorize(access, request(caller), path) == caller, (access, caller)
         else:
-            with pytest.raises(Forbidden, match="only|lacks the scope"):
+            with pytest.raises(Forbidden, match=r"only|lacks the scope"):
                 authorize(access, request(caller), path)
     # And a protected route called without credentials is a 401
     with pytest.raises(Unauthorized):
