@@ -11,20 +11,16 @@ from typing import TypeVar
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import api_key
 from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body, principal_of
+from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.tenants.auth.principal import Principal
 
 business_events = Blueprint(__name__)
 
 T = TypeVar("T")
 # An invoice carries its PDF (at most 7 MB, base64: 4/3 of it) in the JSON body.
 MAX_INVOICE_BODY_BYTES = 10 * 1024 * 1024
-
-
-def _caller(scope: str) -> str:
-    caller = principal_of(business_events.current_request)
-    caller.require_scope(scope)
-    return caller.company_id
 
 
 def _parse_large(model: type[T]) -> T:
@@ -41,17 +37,20 @@ def _parse_large(model: type[T]) -> T:
 
 @business_events.route("/events/invoice-issued", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    business_events,
     summary="An invoice was issued: e-mail it to the client with its PDF attached (C9)",
-    body="InvoiceIssuedIn",
-    response="EventOut",
+    body="chalicelib.api.business_events_schemas.InvoiceIssuedIn",
+    response="chalicelib.api.business_events_schemas.EventOut",
     status=202,
+    access=api_key("events:write"),
+    existing=200,
 )
-def invoice_issued() -> Response:
+def invoice_issued(caller: Principal) -> Response:
     from chalicelib.api.business_events_schemas import InvoiceIssuedIn
     from chalicelib.producers.business_events import Invoice, Pdf
     from chalicelib.producers.business_events import invoice_issued as handle
 
-    company_id = _caller("events:write")
+    company_id = caller.company_id
     body = _parse_large(InvoiceIssuedIn)
     outcome = handle(
         company_id,
@@ -67,18 +66,21 @@ def invoice_issued() -> Response:
 
 @business_events.route("/events/payment-recorded", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    business_events,
     summary="A payment was recorded: e-mail the receipt, and an SMS when the company's switch for "
     "automatic / manual payments is on (C9)",
-    body="PaymentRecordedIn",
-    response="EventOut",
+    body="chalicelib.api.business_events_schemas.PaymentRecordedIn",
+    response="chalicelib.api.business_events_schemas.EventOut",
     status=202,
+    access=api_key("events:write"),
+    existing=200,
 )
-def payment_recorded() -> Response:
+def payment_recorded(caller: Principal) -> Response:
     from chalicelib.api.business_events_schemas import PaymentRecordedIn
     from chalicelib.producers.business_events import Payment
     from chalicelib.producers.business_events import payment_recorded as handle
 
-    company_id = _caller("events:write")
+    company_id = caller.company_id
     body = parse_body(business_events.current_request, PaymentRecordedIn)
     paid = body.payment
     outcome = handle(
@@ -94,17 +96,20 @@ def payment_recorded() -> Response:
 
 @business_events.route("/events/ticket-changed", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    business_events,
     summary="A ticket changed: e-mail the client when the ticket asks to notify the client (C9)",
-    body="TicketChangedIn",
-    response="EventOut",
+    body="chalicelib.api.business_events_schemas.TicketChangedIn",
+    response="chalicelib.api.business_events_schemas.EventOut",
     status=202,
+    access=api_key("events:write"),
+    existing=200,
 )
-def ticket_changed() -> Response:
+def ticket_changed(caller: Principal) -> Response:
     from chalicelib.api.business_events_schemas import TicketChangedIn
     from chalicelib.producers.business_events import Ticket
     from chalicelib.producers.business_events import ticket_changed as handle
 
-    company_id = _caller("events:write")
+    company_id = caller.company_id
     body = parse_body(business_events.current_request, TicketChangedIn)
     t = body.ticket
     outcome = handle(
@@ -120,17 +125,20 @@ def ticket_changed() -> Response:
 
 @business_events.route("/events/pickup-approved", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    business_events,
     summary="A branch approved a pickup: e-mail the branch, the label's link and the tracking id (T10)",
-    body="PickupApprovedIn",
-    response="EventOut",
+    body="chalicelib.api.business_events_schemas.PickupApprovedIn",
+    response="chalicelib.api.business_events_schemas.EventOut",
     status=202,
+    access=api_key("events:write"),
+    existing=200,
 )
-def pickup_approved() -> Response:
+def pickup_approved(caller: Principal) -> Response:
     from chalicelib.api.business_events_schemas import PickupApprovedIn
     from chalicelib.producers.business_events import Pickup
     from chalicelib.producers.business_events import pickup_approved as handle
 
-    company_id = _caller("events:write")
+    company_id = caller.company_id
     body = parse_body(business_events.current_request, PickupApprovedIn)
     pickup = Pickup(body.pickup_number, body.branch, body.pickup_date, body.tracking_id, str(body.label_url))
     outcome = handle(company_id, body.event_id, body.client_id, pickup)
@@ -140,17 +148,20 @@ def pickup_approved() -> Response:
 
 @business_events.route("/events/pickups-confirmed", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    business_events,
     summary="Pickups were confirmed: ONE e-mail saying which and how many (T10)",
-    body="PickupsConfirmedIn",
-    response="EventOut",
+    body="chalicelib.api.business_events_schemas.PickupsConfirmedIn",
+    response="chalicelib.api.business_events_schemas.EventOut",
     status=202,
+    access=api_key("events:write"),
+    existing=200,
 )
-def pickups_confirmed() -> Response:
+def pickups_confirmed(caller: Principal) -> Response:
     from chalicelib.api.business_events_schemas import PickupsConfirmedIn
     from chalicelib.producers.business_events import ConfirmedPickup
     from chalicelib.producers.business_events import pickups_confirmed as handle
 
-    company_id = _caller("events:write")
+    company_id = caller.company_id
     body = parse_body(business_events.current_request, PickupsConfirmedIn)
     pickups = [ConfirmedPickup(p.tracking_id, p.address, p.date) for p in body.pickups]
     outcome = handle(company_id, body.event_id, body.client_id, pickups)

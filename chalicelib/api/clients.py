@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import api_key
 from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import (
     cursor_param,
@@ -15,16 +16,10 @@ from chalicelib.api.http import (
     limit_param,
     parse_body,
     plain,
-    principal_of,
 )
+from chalicelib.tenants.auth.principal import Principal
 
 clients = Blueprint(__name__)
-
-
-def _caller(scope: str) -> str:
-    caller = principal_of(clients.current_request)
-    caller.require_scope(scope)
-    return caller.company_id
 
 
 def _client_out(client: Any) -> dict[str, Any]:
@@ -35,16 +30,18 @@ def _client_out(client: Any) -> dict[str, Any]:
 
 @clients.route("/clients/{client_id}", methods=["PUT"], authorizer=pregon_auth)
 @describe(
+    clients,
     summary="Create or replace a client with its e-mails, phones and contacts",
-    body="ClientIn",
-    response="ClientOut",
+    body="chalicelib.api.schemas.ClientIn",
+    response="chalicelib.api.schemas.ClientOut",
+    access=api_key("clients:write"),
 )
-def save_client(client_id: str) -> Response:
+def save_client(caller: Principal, client_id: str) -> Response:
     from chalicelib.api.schemas import ClientIn
     from chalicelib.tenants.clients import ContactData
     from chalicelib.tenants.clients import save_client as save
 
-    company_id = _caller("clients:write")
+    company_id = caller.company_id
     _check_id(client_id)
     body = parse_body(clients.current_request, ClientIn)
     client = save(
@@ -84,18 +81,29 @@ def _check_id(client_id: str) -> None:
 
 
 @clients.route("/clients/{client_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="One client with its contacts", response="ClientOut")
-def get_client(client_id: str) -> Response:
+@describe(
+    clients,
+    summary="One client with its contacts",
+    response="chalicelib.api.schemas.ClientOut",
+    access=api_key("clients:read"),
+)
+def get_client(caller: Principal, client_id: str) -> Response:
     from chalicelib.tenants.clients import get_client as fetch
 
-    return json_response(_client_out(fetch(_caller("clients:read"), client_id)))
+    return json_response(_client_out(fetch(caller.company_id, client_id)))
 
 
 @clients.route("/clients", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="The company's clients, a page at a time", response="ClientsOut")
-def list_clients() -> Response:
+@describe(
+    clients,
+    summary="The company's clients, a page at a time",
+    response="chalicelib.api.schemas.ClientsOut",
+    access=api_key("clients:read"),
+    query=("limit", "cursor"),
+)
+def list_clients(caller: Principal) -> Response:
     from chalicelib.tenants.clients import list_clients as fetch
 
     request = clients.current_request
-    items, cursor = fetch(_caller("clients:read"), limit_param(request), cursor_param(request))
+    items, cursor = fetch(caller.company_id, limit_param(request), cursor_param(request))
     return json_response({"items": [_client_out(c) for c in items], "next_cursor": encode_cursor(cursor)})

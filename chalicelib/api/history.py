@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import STAFF
 from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import (
     cursor_param,
@@ -14,18 +15,11 @@ from chalicelib.api.http import (
     json_response,
     limit_param,
     parse_body,
-    principal_of,
 )
 from chalicelib.core.domain import AttachmentRef, Communication
 from chalicelib.tenants.auth.principal import Principal
 
 history = Blueprint(__name__)
-
-
-def _staff() -> Principal:
-    caller = principal_of(history.current_request)
-    caller.require_staff()
-    return caller
 
 
 def _params() -> dict[str, str | None]:
@@ -70,41 +64,48 @@ def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
 
 @history.route("/history/resend", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    history,
     summary="Resend selected messages: each becomes a new manual message to the same recipient (H1)",
-    body="ResendIn",
-    response="ResendOut",
+    body="chalicelib.api.history_schemas.ResendIn",
+    response="chalicelib.api.history_schemas.ResendOut",
     status=202,
+    access=STAFF,
 )
-def resend() -> Response:
+def resend(caller: Principal) -> Response:
     from chalicelib.api.history_schemas import ResendIn
     from chalicelib.records.history.browse import resend as resend_messages
 
-    caller = _staff()
     body = parse_body(history.current_request, ResendIn)
     written = resend_messages(caller, list(body.ids))
     return json_response({"items": [history_item(c) for c in written]}, 202)
 
 
 @history.route("/history/filters", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="My saved history filters (private to the caller)", response="SavedFiltersOut")
-def list_filters() -> Response:
+@describe(
+    history,
+    summary="My saved history filters (private to the caller)",
+    response="chalicelib.api.history_schemas.SavedFiltersOut",
+    access=STAFF,
+)
+def list_filters(caller: Principal) -> Response:
     from chalicelib.records.history.browse import my_filters
 
-    return json_response({"items": [_filter_out(f) for f in my_filters(_staff())]})
+    return json_response({"items": [_filter_out(f) for f in my_filters(caller)]})
 
 
 @history.route("/history/filters", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    history,
     summary="Save a history filter in my filters; apply it with ?filter=<id>",
-    body="SavedFilterIn",
-    response="SavedFilterOut",
+    body="chalicelib.api.history_schemas.SavedFilterIn",
+    response="chalicelib.api.history_schemas.SavedFilterOut",
     status=201,
+    access=STAFF,
 )
-def save_filter() -> Response:
+def save_filter(caller: Principal) -> Response:
     from chalicelib.api.history_schemas import SavedFilterIn
     from chalicelib.records.history.browse import save_filter as save
 
-    caller = _staff()
     body = parse_body(history.current_request, SavedFilterIn)
     return json_response(
         _filter_out(save(caller, body.name, {str(k): v for k, v in body.criteria.items()})), 201
@@ -112,11 +113,16 @@ def save_filter() -> Response:
 
 
 @history.route("/history/filters/{filter_id}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(summary="Delete one of my saved filters", status=204)
-def delete_filter(filter_id: str) -> Response:
+@describe(
+    history,
+    summary="Delete one of my saved filters",
+    status=204,
+    access=STAFF,
+)
+def delete_filter(caller: Principal, filter_id: str) -> Response:
     from chalicelib.records.history.browse import delete_filter as delete
 
-    delete(_staff(), filter_id)
+    delete(caller, filter_id)
     return Response(body="", status_code=204)
 
 
@@ -131,15 +137,17 @@ def _filter_out(saved: Any) -> dict[str, Any]:
 
 @history.route("/history/{channel}", methods=["GET"], authorizer=pregon_auth)
 @describe(
+    history,
     summary="A channel's history (email, sms, push), newest first; filters from, to, status, kind, "
     "client, q, filter (a saved filter)",
-    response="HistoryPageOut",
+    response="chalicelib.api.history_schemas.HistoryPageOut",
+    access=STAFF,
+    query=("limit", "cursor"),
 )
-def list_history(channel: str) -> Response:
+def list_history(caller: Principal, channel: str) -> Response:
     from chalicelib.records.history.browse import criteria_for
     from chalicelib.records.history.browse import list_history as fetch
 
-    caller = _staff()
     request = history.current_request
     criteria = criteria_for(caller, _params())
     page = fetch(caller, channel, criteria, limit_param(request), cursor_param(request))
@@ -149,13 +157,17 @@ def list_history(channel: str) -> Response:
 
 
 @history.route("/history/{channel}/export", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="The filtered history as an Excel file (.xlsx), at most 10,000 rows")
-def export_history(channel: str) -> Response:
+@describe(
+    history,
+    summary="The filtered history as an Excel file (.xlsx), at most 10,000 rows",
+    access=STAFF,
+    answer="xlsx",
+)
+def export_history(caller: Principal, channel: str) -> Response:
     from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
     from chalicelib.records.history.browse import check_channel, criteria_for, export_rows
     from chalicelib.store.communications import status_group
 
-    caller = _staff()
     check_channel(channel)
     rows = export_rows(caller, channel, criteria_for(caller, _params()), MAX_EXPORT_ROWS)
     columns = [
@@ -216,13 +228,15 @@ def _xlsx(data: bytes, filename: str) -> Response:
 
 @history.route("/history/{channel}/{communication_id}", methods=["GET"], authorizer=pregon_auth)
 @describe(
+    history,
     summary="One message exactly as sent: content, headers, attachments, delivery",
-    response="HistoryMessageOut",
+    response="chalicelib.api.history_schemas.HistoryMessageOut",
+    access=STAFF,
 )
-def get_message(channel: str, communication_id: str) -> Response:
+def get_message(caller: Principal, channel: str, communication_id: str) -> Response:
     from chalicelib.records.history.browse import history_entry
 
-    comm = history_entry(_staff(), channel, communication_id)
+    comm = history_entry(caller, channel, communication_id)
     return json_response(
         {
             **history_item(comm),

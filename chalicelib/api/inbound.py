@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import STAFF
 from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import (
     cursor_param,
@@ -15,17 +16,10 @@ from chalicelib.api.http import (
     json_response,
     limit_param,
     parse_body,
-    principal_of,
 )
 from chalicelib.tenants.auth.principal import Principal
 
 inbound = Blueprint(__name__)
-
-
-def _viewer() -> Principal:
-    caller = principal_of(inbound.current_request)
-    caller.require_staff()
-    return caller
 
 
 def _summary(comm: Any) -> dict[str, Any]:
@@ -72,28 +66,36 @@ def _communication_id(raw: str) -> str:
 
 
 @inbound.route("/inbound/address", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="The company's inbound e-mail address (I3)", response="InboundAddressOut")
-def get_inbound_address() -> Response:
+@describe(
+    inbound,
+    summary="The company's inbound e-mail address (I3)",
+    response="chalicelib.api.inbound_schemas.InboundAddressOut",
+    access=STAFF,
+)
+def get_inbound_address(caller: Principal) -> Response:
     """Point the sender accounts' Reply-To here so that replies are logged in the register."""
     from chalicelib.core.settings import get_settings
     from chalicelib.messaging.addresses import inbound_address
 
     return json_response(
-        {"address": inbound_address(_viewer().company_id), "domain": get_settings().inbound_domain}
+        {"address": inbound_address(caller.company_id), "domain": get_settings().inbound_domain}
     )
 
 
 @inbound.route("/inbound/unassigned", methods=["GET"], authorizer=pregon_auth)
 @describe(
+    inbound,
     summary="Received e-mail that matched no client, newest first (I3); "
     "level 4: only answers to its own messages",
-    response="InboundPageOut",
+    response="chalicelib.api.inbound_schemas.InboundPageOut",
+    access=STAFF,
+    query=("limit", "cursor"),
 )
-def list_unassigned() -> Response:
+def list_unassigned(caller: Principal) -> Response:
     from chalicelib.records.inbound_mail import unassigned
 
     request = inbound.current_request
-    page = unassigned(_viewer(), limit_param(request), cursor_param(request))
+    page = unassigned(caller, limit_param(request), cursor_param(request))
     return json_response(
         {"items": [_summary(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
     )
@@ -101,27 +103,31 @@ def list_unassigned() -> Response:
 
 @inbound.route("/inbound/{communication_id}", methods=["GET"], authorizer=pregon_auth)
 @describe(
+    inbound,
     summary="A received e-mail with its attachments' download links (I3); "
     "level 4: only answers to its own messages",
-    response="InboundMessageOut",
+    response="chalicelib.api.inbound_schemas.InboundMessageOut",
+    access=STAFF,
 )
-def get_inbound_message(communication_id: str) -> Response:
+def get_inbound_message(caller: Principal, communication_id: str) -> Response:
     from chalicelib.records.inbound_mail import get_inbound
 
-    return json_response(_detail(get_inbound(_viewer(), _communication_id(communication_id))))
+    return json_response(_detail(get_inbound(caller, _communication_id(communication_id))))
 
 
 @inbound.route("/inbound/{communication_id}/assign", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    inbound,
     summary="Assign a received e-mail to a client: it leaves the unassigned list, enters the register",
-    body="AssignInboundIn",
-    response="InboundMessageOut",
+    body="chalicelib.api.inbound_schemas.AssignInboundIn",
+    response="chalicelib.api.inbound_schemas.InboundMessageOut",
+    access=STAFF,
 )
-def assign_inbound_message(communication_id: str) -> Response:
-    from chalicelib.api.schemas import AssignInboundIn
+def assign_inbound_message(caller: Principal, communication_id: str) -> Response:
+    from chalicelib.api.inbound_schemas import AssignInboundIn
     from chalicelib.records.inbound_mail import assign
 
-    viewer = _viewer()
+    viewer = caller
     message_id = _communication_id(communication_id)
     body = parse_body(inbound.current_request, AssignInboundIn)
     return json_response(_detail(assign(viewer, message_id, body.client_id)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import PUBLIC
 from chalicelib.api.http import describe, query_param
 from chalicelib.core.errors import ValidationFailed
 
@@ -21,7 +22,13 @@ def _token() -> str:
 
 
 @manual_unsubscribe.route("/public/manual-sends/unsubscribe", methods=["GET"])
-@describe(summary="The unsubscribe link of a manual or bulk e-mail: a confirmation page (changes nothing)")
+@describe(
+    manual_unsubscribe,
+    summary="The unsubscribe link of a manual or bulk e-mail: a confirmation page (changes nothing)",
+    access=PUBLIC,
+    query=("token",),
+    answer="html",
+)
 def manual_unsubscribe_page() -> Response:
     from chalicelib.producers.sends.unsubscribe import confirmation_page
 
@@ -33,7 +40,13 @@ def manual_unsubscribe_page() -> Response:
     methods=["POST"],
     content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"],
 )
-@describe(summary="Turn off the client's manual and bulk sends (the page's button; RFC 8058 one-click)")
+@describe(
+    manual_unsubscribe,
+    summary="Turn off the client's manual and bulk sends (the page's button; RFC 8058 one-click)",
+    access=PUBLIC,
+    query=("token",),
+    answer="html",
+)
 def manual_unsubscribe_one_click() -> Response:
     from chalicelib.producers.sends.unsubscribe import done_page, unsubscribe
 

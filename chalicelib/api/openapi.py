@@ -1,11 +1,11 @@
 """The OpenAPI 3.1 document of the HTTP API, generated from the code that serves it.
 
 Everything comes from the running app: the routes Chalice registered (path, method, authorizer,
-path parameters, content types, CORS), the ``describe(...)`` metadata on each view, the pydantic
-models of ``api.schemas``, and a few calls read from each view's source (``limit_param``,
-``cursor_param``, ``_token``, ``_caller(scope)``, ``_staff``/``_viewer``/``require_staff``,
-``_admin``/``require_admin``, ``_self_or_admin``, ``_xlsx``). Nothing is written by hand
-except the prose below, so the document cannot drift from what the code accepts and answers.
+path parameters, content types, CORS) and what each route declares in ``@describe(...)``
+(chalicelib/api/http.py): its access, which the same declaration enforces before the view runs
+(chalicelib/api/access.py), its request and response models (pydantic classes, by import path),
+its query parameters, extra answers and content. No view's source is read. Nothing is written by
+hand except the prose below, so the document cannot drift from what the code accepts and answers.
 
 Regenerate the committed copy with::
 
@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+
+from chalicelib.api.access import LOWEST_LEVEL, Access
+from chalicelib.api.http import Declaration, declaration_of, model_class
 
 OPENAPI_VERSION = "3.1.0"
 TITLE = "Pregón API"
@@ -32,6 +34,7 @@ DOCUMENT_PATH = ROOT / "docs" / "openapi.json"
 REGENERATE = "uv run python -m chalicelib.api.openapi --write"
 
 SCHEMA_REF = "#/components/schemas/{model}"
+ERROR_MODEL = "chalicelib.api.schemas.ErrorOut"
 JSON = "application/json"
 
 DESCRIPTION = (
@@ -54,23 +57,23 @@ This document is generated from the code: `"""
     + "`."
 )
 
-# What a call in a view's source tells about the route. Keys are regular expressions.
+# The query parameters a route may declare, by name.
 QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
-    r"\blimit_param\(": {
+    "limit": {
         "name": "limit",
         "in": "query",
         "required": False,
         "description": "How many items per page.",
         "schema": "limit",  # filled from limit_param's own defaults
     },
-    r"\bcursor_param\(": {
+    "cursor": {
         "name": "cursor",
         "in": "query",
         "required": False,
         "description": "The `next_cursor` of the previous page; leave it out for the first page.",
         "schema": {"type": "string"},
     },
-    r"\b_token\(\)": {
+    "token": {
         "name": "token",
         "in": "query",
         "required": True,
@@ -78,55 +81,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
     },
 }
-SCOPE_CALL = re.compile(r"\b_caller\(\s*\"([^\"]+)\"\s*\)")
-STAFF_CALL = re.compile(r"\b_(?:staff|viewer)\(\)|\.require_staff\(\)")
-ADMIN_CALL = re.compile(r"\b_admin\(\)|\.require_admin\(\)")
-SELF_OR_ADMIN_CALL = re.compile(r"\b_self_or_admin\(")
-# ``json_response(x, 201 if created else 200)`` or ``... if result.created else ...``: both
-# statuses are answers of the route.
-ALTERNATIVE_STATUS = re.compile(r"\b(\d{3}) if [\w.]+ else (\d{3})\b")
-# ``_xlsx(data, filename)``: the answer is an Excel workbook, not JSON.
-XLSX_ANSWER = re.compile(r"\b_xlsx\(")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# ``json_response({"items": ...})`` around a model that is one item, not the list.
-ITEMS_WRAPPER = re.compile(r"json_response\(\s*\{\s*\"items\"\s*:")
-# A view that answers an HTML page: it says text/html, or calls its blueprint's ``_html`` helper.
-HTML_ANSWER = re.compile(r"text/html|\b_html\(")
-
-# Domain refusals a view's source cannot show; the public site must handle these.
-EXTRA_ERRORS: dict[str, dict[int, str]] = {
-    "subscribe_to_parcel": {
-        403: "Alerts cannot be requested for this parcel (its `alerts_available` is false).",
-        409: "The parcel already has the most subscriptions it may have.",
-        429: "Too many requests from this client, for this parcel or to this address; "
-        "the `Retry-After` header says in how many seconds to try again.",
-    },
-    "confirm_subscription": {
-        410: "The confirmation link lapsed (48 hours); ask for alerts again.",
-    },
-    "unsubscribe_one_click": {
-        410: "The link expired (30 days after the subscription it names).",
-    },
-    # 409: the company's configuration does not allow it yet (the services raise Conflict).
-    "send_test_sms": {
-        409: "SMS is not set up, switched off or incomplete for the company (`PUT /sms/settings`).",
-    },
-    "test_template": {
-        409: "No working sender account can send the template: neither its area's nor `all`.",
-    },
-    "register_device": {
-        409: "Push to the device's platform is not set up for the company (`PUT /push/settings`).",
-    },
-    "start_send": {
-        409: "The channel is not set up for the company: no working sender account for the "
-        "template's area (nor `all`), SMS off or incomplete, or push not set up.",
-    },
-    "save_sms_settings": {409: "The `inbound_number` already receives SMS for another company."},
-    "add_entry": {409: "The `code` exists already in that table."},
-    "add_attachment": {
-        409: "Attachments go on manual records only, at most a fixed number per record (`record_id`).",
-    },
-}
 
 PATH_PARAMETER_NOTES = {
     "company_id": "The company's id, as in its tracking site's configuration.",
@@ -175,13 +130,15 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
         from app import app as pregon_app
 
         app = pregon_app
-    operations: list[tuple[str, str, Any, dict[str, Any]]] = []
+    operations: list[tuple[str, str, Any, Declaration]] = []
     for path, methods in app.routes.items():
         for method, entry in methods.items():
-            operations.append((path, method.lower(), entry, _doc_of(entry.view_function)))
+            declared = declaration_of(entry.view_function)
+            _check_authorizer(path, method, entry, declared)
+            operations.append((path, method.lower(), entry, declared))
 
-    body_models = sorted({doc["body"] for *_, doc in operations if doc["body"]})
-    response_models = sorted({doc["response"] for *_, doc in operations if doc["response"]} | {"ErrorOut"})
+    body_models = sorted({doc.body for *_, doc in operations if doc.body})
+    response_models = sorted({doc.response for *_, doc in operations if doc.response} | {ERROR_MODEL})
     schemas = _component_schemas(body_models, response_models)
 
     paths: dict[str, dict[str, Any]] = {}
@@ -253,19 +210,17 @@ def render(document: dict[str, Any]) -> str:
 # --- pieces ---------------------------------------------------------------------------------
 
 
-def _doc_of(view: Callable[..., Any]) -> dict[str, Any]:
-    seen: Any = view
-    while seen is not None:
-        doc = getattr(seen, "__pregon_doc__", None)
-        if doc is not None:
-            return dict(doc)
-        seen = getattr(seen, "__wrapped__", None)
-    name = getattr(view, "__qualname__", repr(view))
-    raise LookupError(f"route view {name} has no @describe(...): every route must be documented")
+def _check_authorizer(path: str, method: str, entry: Any, declared: Declaration) -> None:
+    """A public declaration and no authorizer go together; so do credentials and the authorizer."""
+    if declared.access.public != (entry.authorizer is None):
+        raise LookupError(
+            f"{method} {path}: access {declared.access.kind!r} disagrees with the route's authorizer "
+            f"({entry.authorizer!r}); public routes have none, every other route has pregon_auth"
+        )
 
 
-def _source(view: Callable[..., Any]) -> str:
-    return inspect.getsource(inspect.unwrap(view))
+def _ref(model_path: str) -> str:
+    return SCHEMA_REF.format(model=model_path.rsplit(".", 1)[-1])
 
 
 def _version() -> str:
@@ -279,16 +234,14 @@ def _component_schemas(body_models: Iterable[str], response_models: Iterable[str
     """JSON schemas of the models: request bodies as validated, responses as serialized."""
     from pydantic.json_schema import models_json_schema
 
-    from chalicelib.api import schemas as models
-
-    def model(name: str) -> Any:
-        found = getattr(models, name, None)
-        if found is None:
-            raise LookupError(f"@describe names {name!r}, which is not a model in chalicelib/api/schemas.py")
-        return found
-
-    wanted = [(model(n), "validation") for n in body_models]
-    wanted += [(model(n), "serialization") for n in response_models]
+    wanted = [(model_class(n), "validation") for n in body_models]
+    wanted += [(model_class(n), "serialization") for n in response_models]
+    names: dict[str, str] = {}
+    for cls, _mode in wanted:
+        if names.setdefault(cls.__name__, f"{cls.__module__}.{cls.__qualname__}") != (
+            f"{cls.__module__}.{cls.__qualname__}"
+        ):
+            raise LookupError(f"two models are named {cls.__name__}: {names[cls.__name__]} and {cls}")
     keys, top = models_json_schema(wanted, ref_template=SCHEMA_REF)  # type: ignore[arg-type]
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
     # A model used both ways with different schemas gets two names; make every name resolvable.
@@ -309,35 +262,28 @@ def _component_schemas(body_models: Iterable[str], response_models: Iterable[str
     return schemas
 
 
-def _operation(path: str, entry: Any, doc: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(path: str, entry: Any, doc: Declaration, schemas: dict[str, Any]) -> dict[str, Any]:
     view = entry.view_function
     name = inspect.unwrap(view).__name__
-    source = _source(view)
-    public = entry.authorizer is None
+    public = doc.access.public
 
     parameters = [_path_parameter(p) for p in entry.view_args]
-    for marker, parameter in QUERY_PARAMETERS.items():
-        if re.search(marker, source):
-            parameters.append(_query_parameter(parameter))
+    parameters += [_query_parameter(QUERY_PARAMETERS[q]) for q in doc.query]
 
     operation: dict[str, Any] = {
         "operationId": name,
-        "summary": doc["summary"],
+        "summary": doc.summary,
         "tags": ["public" if public else view.__module__.rsplit(".", 1)[-1]],
         "parameters": parameters,
-        "responses": _responses(name, entry, doc, source, schemas, has_input=bool(parameters)),
+        "responses": _responses(entry, doc, schemas, has_input=bool(parameters)),
     }
     if not parameters:
         del operation["parameters"]
 
     notes: list[str] = []
-    if public:
-        operation["security"] = []
-        notes.append("Public: no credentials.")
-    else:
-        security, who = _security(source)
-        operation["security"] = security
-        notes.append(who)
+    security, who = _security(doc.access)
+    operation["security"] = security
+    notes.append(who)
     if entry.cors:
         notes.append(
             f"CORS: allowed from origin `{entry.cors.allow_origin}`, so a browser on the tracking site "
@@ -376,29 +322,34 @@ def _query_parameter(template: dict[str, Any]) -> dict[str, Any]:
     return parameter
 
 
-def _security(source: str) -> tuple[list[dict[str, list[str]]], str]:
-    scope = SCOPE_CALL.search(source)
-    if scope:
+def _security(access: Access) -> tuple[list[dict[str, list[str]]], str]:
+    if access.public:
+        return [], "Public: no credentials."
+    if access.api_keys:
         return (
             [{"apiKey": []}, {"bearerAuth": []}],
-            f"Company systems (an API key with the scope `{scope.group(1)}`) or staff (JWT).",
+            f"Company systems (an API key with the scope `{access.scope}`) or staff (JWT).",
         )
-    if ADMIN_CALL.search(source):
+    if access.admin_only:
         return [{"bearerAuth": []}], "Administrators only: a staff JWT of level 1. API keys get 403."
-    if SELF_OR_ADMIN_CALL.search(source):
+    if access.kind == "user_in_path":
         return (
             [{"bearerAuth": []}],
             "Staff: the user named in the path (their own JWT) or an administrator (level 1). "
             "Other staff and API keys get 403.",
         )
-    if STAFF_CALL.search(source):
-        return [{"bearerAuth": []}], "Staff only: a staff JWT. API keys get 403."
-    return [{"apiKey": []}, {"bearerAuth": []}], "Company systems (API key) or staff (JWT)."
+    if access.level < LOWEST_LEVEL:
+        return (
+            [{"bearerAuth": []}],
+            f"Staff of level {access.level} or above (1 is the highest): a staff JWT. Lower levels and "
+            "API keys get 403.",
+        )
+    return [{"bearerAuth": []}], "Staff only: a staff JWT. API keys get 403."
 
 
-def _request_body(doc: dict[str, Any], entry: Any) -> dict[str, Any] | None:
-    if doc["body"]:
-        schema = {"$ref": SCHEMA_REF.format(model=doc["body"])}
+def _request_body(doc: Declaration, entry: Any) -> dict[str, Any] | None:
+    if doc.body:
+        schema = {"$ref": _ref(doc.body)}
         return {"required": True, "content": {ct: {"schema": schema} for ct in entry.content_types}}
     if entry.content_types != [JSON]:
         # A route that takes other content types but no model: say what it accepts, and that
@@ -412,17 +363,14 @@ def _request_body(doc: dict[str, Any], entry: Any) -> dict[str, Any] | None:
     return None
 
 
-def _responses(
-    name: str, entry: Any, doc: dict[str, Any], source: str, schemas: dict[str, Any], *, has_input: bool
-) -> dict[str, Any]:
-    statuses = [int(doc["status"])]
-    alternative = ALTERNATIVE_STATUS.search(source)
-    if alternative:
-        statuses += [int(s) for s in alternative.groups() if int(s) not in statuses]
+def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_input: bool) -> dict[str, Any]:
+    statuses = [doc.status]
+    if doc.existing is not None and doc.existing != doc.status:
+        statuses.append(doc.existing)
 
     responses: dict[str, Any] = {}
     for status in statuses:
-        responses[str(status)] = _success(status, doc, source, schemas)
+        responses[str(status)] = _success(status, doc)
         if status != statuses[0]:
             responses[str(status)]["description"] += ": it existed already, so nothing new was created."
 
@@ -432,37 +380,38 @@ def _responses(
         either = {"anyOf": [error, {"$ref": SCHEMA_REF.format(model="GatewayErrorOut")}]}
         refusals[401] = ("Missing or invalid credentials.", either)
         refusals[403] = ("The credentials may not do this (scope, staff or administrator).", either)
-    for status, text in EXTRA_ERRORS.get(name, {}).items():
+    for status, text in doc.errors:
         refusals[status] = (text, error)
     refusals[404] = ("Not found (the parcel, subscription, account or company).", error)
-    if has_input or doc["body"]:
+    if has_input or doc.body:
         refusals[422] = ("Invalid input: `field` names the first bad field, `errors` lists all.", error)
     for status, (text, schema) in sorted(refusals.items()):
         responses[str(status)] = {"description": text, "content": {JSON: {"schema": schema}}}
     return responses
 
 
-def _success(status: int, doc: dict[str, Any], source: str, schemas: dict[str, Any]) -> dict[str, Any]:
+def _success(status: int, doc: Declaration) -> dict[str, Any]:
     description = HTTPStatus(status).phrase
     if status == 204:
         return {"description": "No content."}
-    model = doc["response"]
-    if model:
-        schema: dict[str, Any] = {"$ref": SCHEMA_REF.format(model=model)}
-        if ITEMS_WRAPPER.search(source) and "items" not in schemas[model].get("properties", {}):
-            schema = {
-                "type": "object",
-                "properties": {"items": {"type": "array", "items": schema}},
-                "required": ["items"],
-            }
-        return {"description": description, "content": {JSON: {"schema": schema}}}
-    if XLSX_ANSWER.search(source):
+    if doc.response and doc.answer == "json_or_html":
+        return {
+            "description": f"{description}: the JSON object, or an HTML page for a person when the "
+            "request accepts `text/html` (a browser posting the page's form).",
+            "content": {
+                JSON: {"schema": {"$ref": _ref(doc.response)}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        }
+    if doc.response:
+        return {"description": description, "content": {JSON: {"schema": {"$ref": _ref(doc.response)}}}}
+    if doc.answer == "xlsx":
         return {
             "description": f"{description}: an Excel workbook (.xlsx), sent as an attachment. The "
             f"request must accept it (`Accept: {XLSX}`): the gateway refuses a binary answer otherwise.",
             "content": {XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}}},
         }
-    if HTML_ANSWER.search(source):
+    if doc.answer == "html":
         return {
             "description": f"{description}: an HTML page for a person.",
             "content": {"text/html": {"schema": {"type": "string"}}},

@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import STAFF, api_key
 from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import (
     cursor_param,
@@ -15,38 +16,28 @@ from chalicelib.api.http import (
     json_response,
     limit_param,
     parse_body,
-    principal_of,
 )
+from chalicelib.tenants.auth.principal import Principal
 
 parcels = Blueprint(__name__)
 
 
-def _caller(scope: str) -> str:
-    """The caller's company, after checking the API key's scope (staff pass by level)."""
-    caller = principal_of(parcels.current_request)
-    caller.require_scope(scope)
-    return caller.company_id
-
-
-def _staff() -> str:
-    caller = principal_of(parcels.current_request)
-    caller.require_staff()
-    return caller.company_id
-
-
 @parcels.route("/parcels", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    parcels,
     summary="Issue (create or update) a parcel; a first issue subscribes its flagged contacts (T6)",
-    body="IssueParcel",
-    response="IssueResultOut",
+    body="chalicelib.api.schemas.IssueParcel",
+    response="chalicelib.api.schemas.IssueResultOut",
     status=201,
+    access=api_key("parcels:write"),
+    existing=200,
 )
-def issue_parcel() -> Response:
+def issue_parcel(caller: Principal) -> Response:
     from chalicelib.api.schemas import IssueParcel
     from chalicelib.producers.tracking.issue import Party, Shipment, issue_shipment
     from chalicelib.producers.tracking.subscriptions import Subscriber
 
-    company_id = _caller("parcels:write")
+    company_id = caller.company_id
     body = parse_body(parcels.current_request, IssueParcel)
 
     def party(p: Any) -> Party | None:
@@ -76,11 +67,16 @@ def issue_parcel() -> Response:
 
 
 @parcels.route("/parcels/{tracking_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="A parcel's full history, hidden statuses included", response="StaffParcelOut")
-def get_parcel(tracking_id: str) -> Response:
+@describe(
+    parcels,
+    summary="A parcel's full history, hidden statuses included",
+    response="chalicelib.api.schemas.StaffParcelOut",
+    access=api_key("parcels:read"),
+)
+def get_parcel(caller: Principal, tracking_id: str) -> Response:
     from chalicelib.producers.tracking.parcels import staff_history
 
-    parcel, history = staff_history(_caller("parcels:read"), tracking_id)
+    parcel, history = staff_history(caller.company_id, tracking_id)
     return json_response(_parcel_out(parcel, history))
 
 
@@ -98,16 +94,19 @@ def _parcel_out(parcel: object, history: Sequence[object]) -> dict[str, object]:
 
 @parcels.route("/parcels/{tracking_id}/events", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    parcels,
     summary="Post one status event of a parcel; the same event id twice is stored once (T4)",
-    body="StatusEventBody",
-    response="IngestResultOut",
+    body="chalicelib.api.schemas.StatusEventBody",
+    response="chalicelib.api.schemas.IngestResultOut",
     status=201,
+    access=api_key("parcels:write"),
+    existing=200,
 )
-def post_status_event(tracking_id: str) -> Response:
+def post_status_event(caller: Principal, tracking_id: str) -> Response:
     from chalicelib.api.schemas import StatusEventBody
     from chalicelib.producers.tracking.parcels import StatusEvent, record_status_event
 
-    company_id = _caller("parcels:write")
+    company_id = caller.company_id
     body = parse_body(parcels.current_request, StatusEventBody)
     result = record_status_event(company_id, StatusEvent(tracking_id=tracking_id, **body.model_dump()))
     return json_response(result, 201 if result.created else 200)
@@ -115,15 +114,17 @@ def post_status_event(tracking_id: str) -> Response:
 
 @parcels.route("/parcel-events", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    parcels,
     summary="Post a batch of status events (up to 100); all are checked before any is stored",
-    body="StatusEventBatch",
-    response="IngestBatchOut",
+    body="chalicelib.api.schemas.StatusEventBatch",
+    response="chalicelib.api.schemas.IngestBatchOut",
+    access=api_key("parcels:write"),
 )
-def post_status_events() -> Response:
+def post_status_events(caller: Principal) -> Response:
     from chalicelib.api.schemas import StatusEventBatch
     from chalicelib.producers.tracking.parcels import StatusEvent, record_status_events
 
-    company_id = _caller("parcels:write")
+    company_id = caller.company_id
     body = parse_body(parcels.current_request, StatusEventBatch)
     results = record_status_events(company_id, [StatusEvent(**e.model_dump()) for e in body.events])
     return json_response({"results": results})
@@ -145,26 +146,34 @@ def _subscription_out(subscription: object) -> dict[str, object]:
 
 
 @parcels.route("/parcels/{tracking_id}/subscriptions", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="Who follows a parcel (active, expired and cancelled)", response="SubscriptionsOut")
-def list_subscriptions(tracking_id: str) -> Response:
+@describe(
+    parcels,
+    summary="Who follows a parcel (active, expired and cancelled)",
+    response="chalicelib.api.schemas.SubscriptionsOut",
+    access=STAFF,
+)
+def list_subscriptions(caller: Principal, tracking_id: str) -> Response:
     from chalicelib.producers.tracking.subscriptions import subscriptions_of
 
-    items = subscriptions_of(_staff(), tracking_id)
+    items = subscriptions_of(caller.company_id, tracking_id)
     return json_response({"items": [_subscription_out(s) for s in items]})
 
 
 @parcels.route("/parcels/{tracking_id}/subscriptions", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    parcels,
     summary="Subscribe someone by hand (T6.4)",
-    body="StaffSubscribeIn",
-    response="SubscriptionOut",
+    body="chalicelib.api.schemas.StaffSubscribeIn",
+    response="chalicelib.api.schemas.SubscriptionOut",
     status=201,
+    access=STAFF,
+    errors={409: "The parcel already has the most subscriptions it may have."},
 )
-def add_subscription(tracking_id: str) -> Response:
+def add_subscription(caller: Principal, tracking_id: str) -> Response:
     from chalicelib.api.schemas import StaffSubscribeIn
     from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
 
-    company_id = _staff()
+    company_id = caller.company_id
     body = parse_body(parcels.current_request, StaffSubscribeIn)
     subscription = subscribe(
         company_id,
@@ -178,21 +187,32 @@ def add_subscription(tracking_id: str) -> Response:
 @parcels.route(
     "/parcels/{tracking_id}/subscriptions/{subscription_id}", methods=["DELETE"], authorizer=pregon_auth
 )
-@describe(summary="Cancel a subscription (T7)", status=204)
-def cancel_subscription(tracking_id: str, subscription_id: str) -> Response:
+@describe(
+    parcels,
+    summary="Cancel a subscription (T7)",
+    status=204,
+    access=STAFF,
+)
+def cancel_subscription(caller: Principal, tracking_id: str, subscription_id: str) -> Response:
     from chalicelib.producers.tracking.subscriptions import cancel
 
-    cancel(_staff(), tracking_id, subscription_id)
+    cancel(caller.company_id, tracking_id, subscription_id)
     return Response(body="", status_code=204)
 
 
 @parcels.route("/follow-ups", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="Parcels under follow-up now, with their active subscribers (T7)", response="FollowUpsOut")
-def list_follow_ups() -> Response:
+@describe(
+    parcels,
+    summary="Parcels under follow-up now, with their active subscribers (T7)",
+    response="chalicelib.api.schemas.FollowUpsOut",
+    access=STAFF,
+    query=("limit", "cursor"),
+)
+def list_follow_ups(caller: Principal) -> Response:
     from chalicelib.producers.tracking.subscriptions import follow_ups
 
     request = parcels.current_request
-    items, cursor = follow_ups(_staff(), limit_param(request), cursor_param(request))
+    items, cursor = follow_ups(caller.company_id, limit_param(request), cursor_param(request))
     return json_response(
         {
             "items": [
@@ -209,23 +229,36 @@ def list_follow_ups() -> Response:
 
 
 @parcels.route("/parcels/{tracking_id}/alerts", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="Alerts sent about a parcel, newest first (T7)", response="AlertsOut")
-def list_parcel_alerts(tracking_id: str) -> Response:
+@describe(
+    parcels,
+    summary="Alerts sent about a parcel, newest first (T7)",
+    response="chalicelib.api.schemas.AlertsOut",
+    access=STAFF,
+)
+def list_parcel_alerts(caller: Principal, tracking_id: str) -> Response:
     from chalicelib.producers.tracking.subscriptions import alerts_for_parcel
 
-    return json_response({"items": [_alert_out(a) for a in alerts_for_parcel(_staff(), tracking_id)]})
+    return json_response(
+        {"items": [_alert_out(a) for a in alerts_for_parcel(caller.company_id, tracking_id)]}
+    )
 
 
 @parcels.route("/subscribers/{email}/alerts", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="Alerts sent to one subscriber address, newest first (T7)", response="AlertsOut")
-def list_subscriber_alerts(email: str) -> Response:
+@describe(
+    parcels,
+    summary="Alerts sent to one subscriber address, newest first (T7)",
+    response="chalicelib.api.schemas.AlertsOut",
+    access=STAFF,
+    query=("limit", "cursor"),
+)
+def list_subscriber_alerts(caller: Principal, email: str) -> Response:
     from urllib.parse import unquote
 
     from chalicelib.producers.tracking.subscriptions import alerts_for_subscriber
 
     request = parcels.current_request
     items, cursor = alerts_for_subscriber(
-        _staff(), unquote(email), limit_param(request), cursor_param(request)
+        caller.company_id, unquote(email), limit_param(request), cursor_param(request)
     )
     return json_response({"items": [_alert_out(a) for a in items], "next_cursor": encode_cursor(cursor)})
 

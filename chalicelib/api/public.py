@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import PUBLIC
 from chalicelib.api.http import describe, json_response, parse_body, query_param
 from chalicelib.core.errors import ValidationFailed
 
@@ -12,8 +13,10 @@ public = Blueprint(__name__)
 
 @public.route("/public/{company_id}/parcels/{tracking_id}", methods=["GET"], cors=True)
 @describe(
+    public,
     summary="Look a parcel up by tracking id (T1) and whether alerts can be requested (T2)",
-    response="PublicTrackingOut",
+    response="chalicelib.api.schemas.PublicTrackingOut",
+    access=PUBLIC,
 )
 def track_parcel(company_id: str, tracking_id: str) -> Response:
     from chalicelib.producers.tracking.parcels import public_tracking
@@ -23,11 +26,19 @@ def track_parcel(company_id: str, tracking_id: str) -> Response:
 
 @public.route("/public/{company_id}/parcels/{tracking_id}/subscriptions", methods=["POST"], cors=True)
 @describe(
+    public,
     summary="Ask for alerts on a parcel (T3): a new address is sent a confirmation e-mail first "
     "(double opt-in); a confirmed one is renewed for 30 days. Rate-limited (429 with Retry-After)",
-    body="SubscribeIn",
-    response="PublicSubscriptionOut",
+    body="chalicelib.api.schemas.SubscribeIn",
+    response="chalicelib.api.schemas.PublicSubscriptionOut",
     status=202,
+    access=PUBLIC,
+    errors={
+        403: "Alerts cannot be requested for this parcel (its `alerts_available` is false).",
+        409: "The parcel already has the most subscriptions it may have.",
+        429: "Too many requests from this client, for this parcel or to this address; "
+        "the `Retry-After` header says in how many seconds to try again.",
+    },
 )
 def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
     from chalicelib.api.schemas import SubscribeIn
@@ -79,7 +90,13 @@ _FORM_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/pl
 
 
 @public.route("/public/subscriptions/confirm", methods=["GET"])
-@describe(summary="The confirmation link of a subscription: a page asking to confirm; changes nothing")
+@describe(
+    public,
+    summary="The confirmation link of a subscription: a page asking to confirm; changes nothing",
+    access=PUBLIC,
+    query=("token",),
+    answer="html",
+)
 def confirm_page() -> Response:
     from chalicelib.producers.tracking.subscriptions import link_subscription, page
 
@@ -95,7 +112,15 @@ def confirm_page() -> Response:
 
 
 @public.route("/public/subscriptions/confirm", methods=["POST"], content_types=_FORM_TYPES)
-@describe(summary="Confirm a subscription (the confirmation page's button)", response="ConfirmedOut")
+@describe(
+    public,
+    summary="Confirm a subscription (the confirmation page's button)",
+    response="chalicelib.api.schemas.ConfirmedOut",
+    answer="json_or_html",
+    access=PUBLIC,
+    query=("token",),
+    errors={410: "The confirmation link lapsed (48 hours); ask for alerts again."},
+)
 def confirm_subscription() -> Response:
     from chalicelib.producers.tracking.subscriptions import confirm, page
 
@@ -117,7 +142,13 @@ def confirm_subscription() -> Response:
 
 
 @public.route("/public/unsubscribe", methods=["GET"])
-@describe(summary="The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)")
+@describe(
+    public,
+    summary="The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)",
+    access=PUBLIC,
+    query=("token",),
+    answer="html",
+)
 def unsubscribe_page() -> Response:
     from chalicelib.producers.tracking.subscriptions import link_subscription, page
 
@@ -134,9 +165,14 @@ def unsubscribe_page() -> Response:
 
 @public.route("/public/unsubscribe", methods=["POST"], content_types=_FORM_TYPES)
 @describe(
+    public,
     summary="Cancel the subscription the link names: the page's button, "
     "or RFC 8058 one-click (List-Unsubscribe-Post)",
-    response="UnsubscribeOut",
+    response="chalicelib.api.schemas.UnsubscribeOut",
+    answer="json_or_html",
+    access=PUBLIC,
+    query=("token",),
+    errors={410: "The link expired (30 days after the subscription it names)."},
 )
 def unsubscribe_one_click() -> Response:
     from chalicelib.producers.tracking.subscriptions import page, unsubscribe

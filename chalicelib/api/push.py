@@ -7,22 +7,12 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import ADMIN, api_key
 from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body, principal_of
+from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.tenants.auth.principal import Principal
 
 push = Blueprint(__name__)
-
-
-def _admin() -> tuple[str, str]:
-    caller = principal_of(push.current_request)
-    caller.require_admin()
-    return caller.company_id, caller.subject
-
-
-def _caller(scope: str) -> str:
-    caller = principal_of(push.current_request)
-    caller.require_scope(scope)
-    return caller.company_id
 
 
 def _device_out(device: Any) -> dict[str, Any]:
@@ -46,26 +36,31 @@ def _settings_out(settings: Any) -> dict[str, Any]:
 
 @push.route("/push/settings", methods=["GET"], authorizer=pregon_auth)
 @describe(
-    summary="The company's SNS platform applications for push, per platform (C7)", response="PushSettingsOut"
+    push,
+    summary="The company's SNS platform applications for push, per platform (C7)",
+    response="chalicelib.api.sends_schemas.PushSettingsOut",
+    access=ADMIN,
 )
-def get_push_settings() -> Response:
+def get_push_settings(caller: Principal) -> Response:
     from chalicelib.messaging.accounts.push import get_push_settings as fetch
 
-    company_id, _ = _admin()
+    company_id = caller.company_id
     return json_response(_settings_out(fetch(company_id)))
 
 
 @push.route("/push/settings", methods=["PUT"], authorizer=pregon_auth)
 @describe(
+    push,
     summary="Set the SNS platform application of each platform (fcm, apns); a missing one is removed (C7)",
-    body="PushSettingsIn",
-    response="PushSettingsOut",
+    body="chalicelib.api.sends_schemas.PushSettingsIn",
+    response="chalicelib.api.sends_schemas.PushSettingsOut",
+    access=ADMIN,
 )
-def save_push_settings() -> Response:
-    from chalicelib.api.schemas import PushSettingsIn
+def save_push_settings(caller: Principal) -> Response:
+    from chalicelib.api.sends_schemas import PushSettingsIn
     from chalicelib.messaging.accounts.push import save_push_settings as save
 
-    company_id, user = _admin()
+    company_id, user = caller.company_id, caller.subject
     body = parse_body(push.current_request, PushSettingsIn)
     settings = save(
         company_id,
@@ -78,36 +73,50 @@ def save_push_settings() -> Response:
 
 @push.route("/clients/{client_id}/devices", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    push,
     summary="Register a client's device for push: an SNS platform endpoint; the same token again is "
     "answered with the same device (C7)",
-    body="DeviceIn",
-    response="DeviceOut",
+    body="chalicelib.api.sends_schemas.DeviceIn",
+    response="chalicelib.api.sends_schemas.DeviceOut",
     status=201,
+    access=api_key("clients:write"),
+    existing=200,
+    errors={409: "Push to the device's platform is not set up for the company (`PUT /push/settings`)."},
 )
-def register_device(client_id: str) -> Response:
-    from chalicelib.api.schemas import DeviceIn
+def register_device(caller: Principal, client_id: str) -> Response:
+    from chalicelib.api.sends_schemas import DeviceIn
     from chalicelib.messaging.accounts.push import register_device as register
 
-    company_id = _caller("clients:write")
+    company_id = caller.company_id
     body = parse_body(push.current_request, DeviceIn)
     device, created = register(company_id, client_id, body.platform, body.token)
     return json_response(_device_out(device), 201 if created else 200)
 
 
 @push.route("/clients/{client_id}/devices", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="A client's registered devices (C7)", response="DevicesOut")
-def list_devices(client_id: str) -> Response:
+@describe(
+    push,
+    summary="A client's registered devices (C7)",
+    response="chalicelib.api.sends_schemas.DevicesOut",
+    access=api_key("clients:read"),
+)
+def list_devices(caller: Principal, client_id: str) -> Response:
     from chalicelib.messaging.accounts.push import list_devices as fetch
 
-    company_id = _caller("clients:read")
+    company_id = caller.company_id
     return json_response({"items": [_device_out(d) for d in fetch(company_id, client_id)]})
 
 
 @push.route("/clients/{client_id}/devices/{device_id}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(summary="Unregister a device: its SNS endpoint is deleted (C7)", status=204)
-def unregister_device(client_id: str, device_id: str) -> Response:
+@describe(
+    push,
+    summary="Unregister a device: its SNS endpoint is deleted (C7)",
+    status=204,
+    access=api_key("clients:write"),
+)
+def unregister_device(caller: Principal, client_id: str, device_id: str) -> Response:
     from chalicelib.messaging.accounts.push import unregister_device as unregister
 
-    company_id = _caller("clients:write")
+    company_id = caller.company_id
     unregister(company_id, client_id, device_id)
     return Response(body="", status_code=204)

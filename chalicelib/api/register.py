@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import ADMIN, STAFF
 from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.history import attachment_out
 from chalicelib.api.http import (
@@ -15,7 +16,6 @@ from chalicelib.api.http import (
     json_response,
     limit_param,
     parse_body,
-    principal_of,
 )
 from chalicelib.core.domain import Communication, RegisterLookup
 from chalicelib.core.errors import ValidationFailed
@@ -24,18 +24,6 @@ from chalicelib.tenants.auth.principal import Principal
 register = Blueprint(__name__)
 # An attachment's JSON body: 5 MiB of file as base64, plus its name and type.
 MAX_ATTACHMENT_BODY = 7 * 1024 * 1024 + 4096
-
-
-def _staff() -> Principal:
-    caller = principal_of(register.current_request)
-    caller.require_staff()
-    return caller
-
-
-def _admin() -> Principal:
-    caller = principal_of(register.current_request)
-    caller.require_admin()
-    return caller
 
 
 def _params() -> dict[str, str | None]:
@@ -76,14 +64,16 @@ def _detail(comm: Communication) -> dict[str, Any]:
 
 @register.route("/clients/{client_id}/register", methods=["GET"], authorizer=pregon_auth)
 @describe(
+    register,
     summary="A client's register, newest first; filters from, to, type, motive, area, direction, q",
-    response="RegisterPageOut",
+    response="chalicelib.api.history_schemas.RegisterPageOut",
+    access=STAFF,
+    query=("limit", "cursor"),
 )
-def list_register(client_id: str) -> Response:
+def list_register(caller: Principal, client_id: str) -> Response:
     from chalicelib.records.register import list_register as fetch
     from chalicelib.records.register import register_criteria
 
-    caller = _staff()
     request = register.current_request
     criteria = register_criteria(_params())
     page = fetch(caller, client_id, criteria, limit_param(request), cursor_param(request))
@@ -94,16 +84,17 @@ def list_register(client_id: str) -> Response:
 
 @register.route("/clients/{client_id}/register", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    register,
     summary="Add a record by hand (a visit, a call...); created by and time are the system's",
-    body="RegisterRecordIn",
-    response="RegisterRecordDetailOut",
+    body="chalicelib.api.history_schemas.RegisterRecordIn",
+    response="chalicelib.api.history_schemas.RegisterRecordDetailOut",
     status=201,
+    access=STAFF,
 )
-def add_record(client_id: str) -> Response:
+def add_record(caller: Principal, client_id: str) -> Response:
     from chalicelib.api.history_schemas import RegisterRecordIn
     from chalicelib.records.register import add_record as add
 
-    caller = _staff()
     body = parse_body(register.current_request, RegisterRecordIn)
     record = add(
         caller,
@@ -119,13 +110,17 @@ def add_record(client_id: str) -> Response:
 
 
 @register.route("/clients/{client_id}/register/export", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="The client's filtered register as an Excel file (.xlsx), at most 10,000 rows")
-def export_register(client_id: str) -> Response:
+@describe(
+    register,
+    summary="The client's filtered register as an Excel file (.xlsx), at most 10,000 rows",
+    access=STAFF,
+    answer="xlsx",
+)
+def export_register(caller: Principal, client_id: str) -> Response:
     from chalicelib.api.history import _xlsx
     from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
     from chalicelib.records.register import export_rows, register_criteria
 
-    caller = _staff()
     rows = export_rows(caller, client_id, register_criteria(_params()), MAX_EXPORT_ROWS)
     columns = [
         "Id",
@@ -168,26 +163,29 @@ def export_register(client_id: str) -> Response:
 
 @register.route("/clients/{client_id}/register/{record_id}", methods=["GET"], authorizer=pregon_auth)
 @describe(
+    register,
     summary="One record of the register, with short-lived attachment links",
-    response="RegisterRecordDetailOut",
+    response="chalicelib.api.history_schemas.RegisterRecordDetailOut",
+    access=STAFF,
 )
-def get_record(client_id: str, record_id: str) -> Response:
+def get_record(caller: Principal, client_id: str, record_id: str) -> Response:
     from chalicelib.records.register import get_record as fetch
 
-    return json_response(_detail(fetch(_staff(), client_id, record_id)))
+    return json_response(_detail(fetch(caller, client_id, record_id)))
 
 
 @register.route("/clients/{client_id}/register/{record_id}", methods=["PATCH"], authorizer=pregon_auth)
 @describe(
+    register,
     summary="Edit a record: automatic ones (messages) take motive and area only",
-    body="RegisterRecordPatch",
-    response="RegisterRecordDetailOut",
+    body="chalicelib.api.history_schemas.RegisterRecordPatch",
+    response="chalicelib.api.history_schemas.RegisterRecordDetailOut",
+    access=STAFF,
 )
-def update_record(client_id: str, record_id: str) -> Response:
+def update_record(caller: Principal, client_id: str, record_id: str) -> Response:
     from chalicelib.api.history_schemas import RegisterRecordPatch
     from chalicelib.records.register import update_record as update
 
-    caller = _staff()
     body = parse_body(register.current_request, RegisterRecordPatch)
     changes = body.model_dump(exclude_unset=True)
     if not changes:
@@ -199,11 +197,16 @@ def update_record(client_id: str, record_id: str) -> Response:
 
 
 @register.route("/clients/{client_id}/register/{record_id}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(summary="Remove a record from the register only (a message stays in the history)", status=204)
-def delete_record(client_id: str, record_id: str) -> Response:
+@describe(
+    register,
+    summary="Remove a record from the register only (a message stays in the history)",
+    status=204,
+    access=STAFF,
+)
+def delete_record(caller: Principal, client_id: str, record_id: str) -> Response:
     from chalicelib.records.register import delete_record as delete
 
-    delete(_staff(), client_id, record_id)
+    delete(caller, client_id, record_id)
     return Response(body="", status_code=204)
 
 
@@ -211,17 +214,22 @@ def delete_record(client_id: str, record_id: str) -> Response:
     "/clients/{client_id}/register/{record_id}/attachments", methods=["POST"], authorizer=pregon_auth
 )
 @describe(
+    register,
     summary="Attach a file (base64, at most 5 MiB) to a manual record",
-    body="AttachmentIn",
-    response="AttachmentOut",
+    body="chalicelib.api.history_schemas.AttachmentIn",
+    response="chalicelib.api.history_schemas.AttachmentOut",
     status=201,
+    access=STAFF,
+    errors={
+        409: "Attachments go on manual records only, at most a fixed number per record (`record_id`).",
+        413: "The file is larger than 5 MiB (`content_base64`).",
+    },
 )
-def add_attachment(client_id: str, record_id: str) -> Response:
+def add_attachment(caller: Principal, client_id: str, record_id: str) -> Response:
     from chalicelib.api.history_schemas import AttachmentIn
     from chalicelib.records.register import PayloadTooLarge
     from chalicelib.records.register import add_attachment as attach
 
-    caller = _staff()
     body = parse_body(
         register.current_request,
         AttachmentIn,
@@ -248,49 +256,60 @@ def _entry_out(entry: RegisterLookup) -> dict[str, str]:
 
 @register.route("/register/{table}", methods=["GET"], authorizer=pregon_auth)
 @describe(
-    summary="The company's register motives or areas (table: motives | areas)", response="RegisterTableOut"
+    register,
+    summary="The company's register motives or areas (table: motives | areas)",
+    response="chalicelib.api.history_schemas.RegisterTableOut",
+    access=STAFF,
 )
-def list_table(table: str) -> Response:
+def list_table(caller: Principal, table: str) -> Response:
     from chalicelib.records.register import list_table as fetch
 
-    return json_response({"items": [_entry_out(e) for e in fetch(_staff().company_id, table)]})
+    return json_response({"items": [_entry_out(e) for e in fetch(caller.company_id, table)]})
 
 
 @register.route("/register/{table}", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    register,
     summary="Add a motive or an area (admins)",
-    body="RegisterTableEntryIn",
-    response="RegisterTableEntryOut",
+    body="chalicelib.api.history_schemas.RegisterTableEntryIn",
+    response="chalicelib.api.history_schemas.RegisterTableEntryOut",
     status=201,
+    access=ADMIN,
+    errors={409: "The `code` exists already in that table."},
 )
-def add_entry(table: str) -> Response:
+def add_entry(caller: Principal, table: str) -> Response:
     from chalicelib.api.history_schemas import RegisterTableEntryIn
     from chalicelib.records.register import add_entry as add
 
-    caller = _admin()
     body = parse_body(register.current_request, RegisterTableEntryIn)
     return json_response(_entry_out(add(caller, table, body.code, body.name)), 201)
 
 
 @register.route("/register/{table}/{code}", methods=["PUT"], authorizer=pregon_auth)
 @describe(
+    register,
     summary="Rename a motive or an area (admins)",
-    body="RegisterTableRenameIn",
-    response="RegisterTableEntryOut",
+    body="chalicelib.api.history_schemas.RegisterTableRenameIn",
+    response="chalicelib.api.history_schemas.RegisterTableEntryOut",
+    access=ADMIN,
 )
-def rename_entry(table: str, code: str) -> Response:
+def rename_entry(caller: Principal, table: str, code: str) -> Response:
     from chalicelib.api.history_schemas import RegisterTableRenameIn
     from chalicelib.records.register import rename_entry as rename
 
-    caller = _admin()
     body = parse_body(register.current_request, RegisterTableRenameIn)
     return json_response(_entry_out(rename(caller.company_id, table, code, body.name)))
 
 
 @register.route("/register/{table}/{code}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(summary="Delete a motive or an area (admins); records keep its code", status=204)
-def delete_entry(table: str, code: str) -> Response:
+@describe(
+    register,
+    summary="Delete a motive or an area (admins); records keep its code",
+    status=204,
+    access=ADMIN,
+)
+def delete_entry(caller: Principal, table: str, code: str) -> Response:
     from chalicelib.records.register import delete_entry as delete
 
-    delete(_admin().company_id, table, code)
+    delete(caller.company_id, table, code)
     return Response(body="", status_code=204)

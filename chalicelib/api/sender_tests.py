@@ -11,44 +11,45 @@ from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import ADMIN
 from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body, principal_of
+from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.tenants.auth.principal import Principal
 
 sender_tests = Blueprint(__name__)
 
 
-def _admin() -> str:
-    caller = principal_of(sender_tests.current_request)
-    caller.require_admin()
-    return caller.company_id
-
-
 @sender_tests.route("/sender-accounts/{area}/test", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    sender_tests,
     summary="Send a test message from exactly this area's account, even a disabled one (C3)",
-    body="TestSendIn",
-    response="TestSendOut",
+    body="chalicelib.api.schemas.TestSendIn",
+    response="chalicelib.api.schemas.TestSendOut",
+    access=ADMIN,
 )
-def test_sender_account(area: str) -> Response:
+def test_sender_account(caller: Principal, area: str) -> Response:
     from chalicelib.api.schemas import TestSendIn
     from chalicelib.messaging.accounts.trial_sends import send_account_test
 
-    company_id = _admin()
+    company_id = caller.company_id
     body = parse_body(sender_tests.current_request, TestSendIn)
     return json_response(send_account_test(company_id, area, str(body.to)).body())
 
 
 @sender_tests.route("/templates/{key}/test", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    sender_tests,
     summary="Render the template with sample data and send it through the account that sends it (C3)",
-    body="TemplateTestSendIn",
-    response="TestSendOut",
+    body="chalicelib.api.schemas.TemplateTestSendIn",
+    response="chalicelib.api.schemas.TestSendOut",
+    access=ADMIN,
+    errors={409: "No working sender account can send the template: neither its area's nor `all`."},
 )
-def test_template(key: str) -> Response:
+def test_template(caller: Principal, key: str) -> Response:
     from chalicelib.api.schemas import TemplateTestSendIn
     from chalicelib.messaging.accounts.trial_sends import send_template_test
 
-    company_id = _admin()
+    company_id = caller.company_id
     body = parse_body(sender_tests.current_request, TemplateTestSendIn)
     # API Gateway may hand the path parameter over still URL-encoded (`custom%3Apromo`).
     result = send_template_test(company_id, unquote(key), str(body.to), body.variables)

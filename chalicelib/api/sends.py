@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import STAFF
 from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import (
     cursor_param,
@@ -15,22 +16,10 @@ from chalicelib.api.http import (
     limit_param,
     parse_body,
     plain,
-    principal_of,
 )
 from chalicelib.tenants.auth.principal import Principal
 
 sends = Blueprint(__name__)
-
-
-def _staff() -> tuple[str, str]:
-    caller = _viewer()
-    return caller.company_id, caller.subject
-
-
-def _viewer() -> Principal:
-    caller = principal_of(sends.current_request)
-    caller.require_staff()
-    return caller
 
 
 def _job_out(job: Any) -> dict[str, Any]:
@@ -50,18 +39,27 @@ def _message_out(comm: Any) -> dict[str, Any]:
 
 @sends.route("/sends", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    sends,
     summary="Send a template to clients picked by list or filter, by e-mail, SMS or push: one client "
     "at once, more as a job (C8); SMS to more than one needs the bulk-send password (C6)",
-    body="SendIn",
-    response="SendOut",
+    body="chalicelib.api.sends_schemas.SendIn",
+    response="chalicelib.api.sends_schemas.SendOut",
     status=201,
+    access=STAFF,
+    existing=200,
+    errors={
+        409: "The channel is not set up for the company: no working sender account for the "
+        "template's area (nor `all`), SMS off or incomplete, or push not set up.",
+        429: "Too many wrong bulk-send passwords (`bulk_password`): bulk sends are locked for a while, "
+        "even with the right password; the `Retry-After` header says in how many seconds to try again.",
+    },
 )
-def start_send() -> Response:
-    from chalicelib.api.schemas import SendIn
+def start_send(caller: Principal) -> Response:
+    from chalicelib.api.sends_schemas import SendIn
     from chalicelib.producers.sends.manual import ClientFilter, SendRequest
     from chalicelib.producers.sends.manual import start_send as start
 
-    company_id, user = _staff()
+    company_id, user = caller.company_id, caller.subject
     body = parse_body(sends.current_request, SendIn)
     result = start(
         company_id,
@@ -86,23 +84,29 @@ def start_send() -> Response:
 
 @sends.route("/sends/{job_id}", methods=["GET"], authorizer=pregon_auth)
 @describe(
+    sends,
     summary="A send job's progress: total, sent, failed, skipped, waiting, state (C8); "
     "level 4: own jobs only",
-    response="SendJobOut",
+    response="chalicelib.api.sends_schemas.SendJobOut",
+    access=STAFF,
 )
-def get_send_job(job_id: str) -> Response:
+def get_send_job(caller: Principal, job_id: str) -> Response:
     from chalicelib.producers.sends.manual import get_send_job as fetch
 
-    return json_response(_job_out(fetch(_viewer(), job_id)))
+    return json_response(_job_out(fetch(caller, job_id)))
 
 
 @sends.route("/sends", methods=["GET"], authorizer=pregon_auth)
 @describe(
-    summary="The company's send jobs, newest first (C8); level 4: own jobs only", response="SendJobsOut"
+    sends,
+    summary="The company's send jobs, newest first (C8); level 4: own jobs only",
+    response="chalicelib.api.sends_schemas.SendJobsOut",
+    access=STAFF,
+    query=("limit", "cursor"),
 )
-def list_send_jobs() -> Response:
+def list_send_jobs(caller: Principal) -> Response:
     from chalicelib.producers.sends.manual import list_send_jobs as fetch
 
     request = sends.current_request
-    jobs, cursor = fetch(_viewer(), limit_param(request), cursor_param(request))
+    jobs, cursor = fetch(caller, limit_param(request), cursor_param(request))
     return json_response({"items": [_job_out(j) for j in jobs], "next_cursor": encode_cursor(cursor)})

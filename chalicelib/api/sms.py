@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import ADMIN
 from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body, principal_of
+from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.tenants.auth.principal import Principal
 
 sms = Blueprint(__name__)
-
-
-def _admin() -> str:
-    caller = principal_of(sms.current_request)
-    caller.require_admin()
-    return caller.company_id
 
 
 def _fields_of(raw_body: str | bytes | None) -> set[str]:
@@ -26,24 +22,32 @@ def _fields_of(raw_body: str | bytes | None) -> set[str]:
 
 
 @sms.route("/sms/settings", methods=["GET"], authorizer=pregon_auth)
-@describe(summary="The SMS settings; passwords are never returned (C6)", response="SmsSettingsOut")
-def get_sms_settings() -> Response:
+@describe(
+    sms,
+    summary="The SMS settings; passwords are never returned (C6)",
+    response="chalicelib.api.schemas.SmsSettingsOut",
+    access=ADMIN,
+)
+def get_sms_settings(caller: Principal) -> Response:
     from chalicelib.messaging.accounts.sms import get_sms_settings as fetch
 
-    return json_response(fetch(_admin()))
+    return json_response(fetch(caller.company_id))
 
 
 @sms.route("/sms/settings", methods=["PUT"], authorizer=pregon_auth)
 @describe(
+    sms,
     summary="Change the SMS settings: switch on/off (keeping them), provider, sender, region (C6)",
-    body="SmsSettingsIn",
-    response="SmsSettingsOut",
+    body="chalicelib.api.schemas.SmsSettingsIn",
+    response="chalicelib.api.schemas.SmsSettingsOut",
+    access=ADMIN,
+    errors={409: "The `inbound_number` already receives SMS for another company."},
 )
-def save_sms_settings() -> Response:
+def save_sms_settings(caller: Principal) -> Response:
     from chalicelib.api.schemas import SmsSettingsIn
     from chalicelib.messaging.accounts.sms import save_sms_settings as save
 
-    company_id = _admin()
+    company_id = caller.company_id
     request = sms.current_request
     body = parse_body(request, SmsSettingsIn)
     fields = body.model_dump(mode="json", include=_fields_of(request.raw_body))
@@ -52,15 +56,21 @@ def save_sms_settings() -> Response:
 
 @sms.route("/sms/settings/gateway-password", methods=["PUT"], authorizer=pregon_auth)
 @describe(
+    sms,
     summary="Set the SMS gateway's password: write-only, stored encrypted with KMS (C6)",
-    body="PasswordIn",
+    body="chalicelib.api.schemas.PasswordIn",
     status=204,
+    access=ADMIN,
+    errors={
+        409: "The gateway's `base_url` and `username` are not set yet (`PUT /sms/settings`): the "
+        "password is only ever sent to that gateway."
+    },
 )
-def set_gateway_password() -> Response:
+def set_gateway_password(caller: Principal) -> Response:
     from chalicelib.api.schemas import PasswordIn
     from chalicelib.messaging.accounts.sms import set_gateway_password as set_password
 
-    company_id = _admin()
+    company_id = caller.company_id
     body = parse_body(sms.current_request, PasswordIn)
     set_password(company_id, body.password)
     return Response(body="", status_code=204)
@@ -68,15 +78,17 @@ def set_gateway_password() -> Response:
 
 @sms.route("/sms/bulk-password", methods=["PUT"], authorizer=pregon_auth)
 @describe(
+    sms,
     summary="Set the bulk-send password asked for sends to more than one client: write-only, hashed (C6)",
-    body="BulkPasswordIn",
+    body="chalicelib.api.schemas.BulkPasswordIn",
     status=204,
+    access=ADMIN,
 )
-def set_bulk_password() -> Response:
+def set_bulk_password(caller: Principal) -> Response:
     from chalicelib.api.schemas import BulkPasswordIn
     from chalicelib.messaging.accounts.sms import set_bulk_password as set_password
 
-    company_id = _admin()
+    company_id = caller.company_id
     body = parse_body(sms.current_request, BulkPasswordIn)
     set_password(company_id, body.password)
     return Response(body="", status_code=204)
@@ -84,14 +96,17 @@ def set_bulk_password() -> Response:
 
 @sms.route("/sms/test", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    sms,
     summary="Send one test SMS with the company's settings; the provider's refusal comes back as text (C6)",
-    body="SmsTestIn",
-    response="SmsTestOut",
+    body="chalicelib.api.schemas.SmsTestIn",
+    response="chalicelib.api.schemas.SmsTestOut",
+    access=ADMIN,
+    errors={409: "SMS is not set up, switched off or incomplete for the company (`PUT /sms/settings`)."},
 )
-def send_test_sms() -> Response:
+def send_test_sms(caller: Principal) -> Response:
     from chalicelib.api.schemas import SmsTestIn
     from chalicelib.messaging.accounts.sms import send_test_sms as send
 
-    company_id = _admin()
+    company_id = caller.company_id
     body = parse_body(sms.current_request, SmsTestIn)
     return json_response(send(company_id, body.to, body.text))

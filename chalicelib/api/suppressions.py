@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import ADMIN
 from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import (
     cursor_param,
@@ -14,16 +15,10 @@ from chalicelib.api.http import (
     json_response,
     limit_param,
     parse_body,
-    principal_of,
 )
+from chalicelib.tenants.auth.principal import Principal
 
 suppressions = Blueprint(__name__)
-
-
-def _admin() -> tuple[str, str]:
-    caller = principal_of(suppressions.current_request)
-    caller.require_admin()
-    return caller.company_id, caller.subject
 
 
 def _entry_out(entry: Any) -> dict[str, Any]:
@@ -38,13 +33,16 @@ def _entry_out(entry: Any) -> dict[str, Any]:
 
 @suppressions.route("/suppressions", methods=["GET"], authorizer=pregon_auth)
 @describe(
+    suppressions,
     summary="Addresses no message goes to: hard bounces, complaints, added by hand (Q5)",
-    response="SuppressionsOut",
+    response="chalicelib.api.suppression_schemas.SuppressionsOut",
+    access=ADMIN,
+    query=("limit", "cursor"),
 )
-def list_suppressions() -> Response:
+def list_suppressions(caller: Principal) -> Response:
     from chalicelib.messaging.suppression import list_suppressions as fetch
 
-    company_id, _user = _admin()
+    company_id = caller.company_id
     request = suppressions.current_request
     items, cursor = fetch(company_id, limit_param(request), cursor_param(request))
     return json_response({"items": [_entry_out(e) for e in items], "next_cursor": encode_cursor(cursor)})
@@ -52,31 +50,39 @@ def list_suppressions() -> Response:
 
 @suppressions.route("/suppressions", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    suppressions,
     summary="Put an address on the suppression list by hand, e.g. a client asked by phone (Q5)",
-    body="SuppressionIn",
-    response="SuppressionAddedOut",
+    body="chalicelib.api.suppression_schemas.SuppressionIn",
+    response="chalicelib.api.suppression_schemas.SuppressionAddedOut",
     status=201,
+    access=ADMIN,
+    existing=200,
 )
-def add_suppression() -> Response:
+def add_suppression(caller: Principal) -> Response:
     """201 with the new entry; 200 with the existing entry when the address was already there."""
-    from chalicelib.api.schemas import SuppressionIn
+    from chalicelib.api.suppression_schemas import SuppressionIn
     from chalicelib.messaging.suppression import add_suppression as add
 
-    company_id, user = _admin()
+    company_id, user = caller.company_id, caller.subject
     body = parse_body(suppressions.current_request, SuppressionIn)
     entry, created = add(company_id, body.address, reason=body.reason, note=body.note, by=user)
     return json_response({**_entry_out(entry), "created": created}, 201 if created else 200)
 
 
 @suppressions.route("/suppressions/{address}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(summary="Lift a suppression: messages go to the address again (Q5)", status=204)
-def lift_suppression(address: str) -> Response:
+@describe(
+    suppressions,
+    summary="Lift a suppression: messages go to the address again (Q5)",
+    status=204,
+    access=ADMIN,
+)
+def lift_suppression(caller: Principal, address: str) -> Response:
     """The address is URL-encoded (`ana%40example.com`, `%2B5491159876543`). Who lifted it and
     when is written to the log."""
     from urllib.parse import unquote
 
     from chalicelib.messaging.suppression import lift_suppression as lift
 
-    company_id, user = _admin()
+    company_id, user = caller.company_id, caller.subject
     lift(company_id, unquote(address), by=user)
     return Response(body="", status_code=204)

@@ -14,22 +14,12 @@ from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.access import ADMIN, STAFF
 from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body, principal_of
+from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.tenants.auth.principal import Principal
 
 templates = Blueprint(__name__)
-
-
-def _admin() -> tuple[str, str]:
-    caller = principal_of(templates.current_request)
-    caller.require_admin()
-    return caller.company_id, caller.subject
-
-
-def _staff() -> str:
-    caller = principal_of(templates.current_request)
-    caller.require_staff()
-    return caller.company_id
 
 
 def _key(raw: str) -> str:
@@ -53,37 +43,43 @@ def _template_out(template: Any) -> dict[str, Any]:
 
 @templates.route("/templates", methods=["GET"], authorizer=pregon_auth)
 @describe(
+    templates,
     summary="Every message type with its variables, and whether the company overrides it (C4)",
-    response="TemplatesOut",
+    response="chalicelib.api.template_schemas.TemplatesOut",
+    access=STAFF,
 )
-def list_templates() -> Response:
+def list_templates(caller: Principal) -> Response:
     from chalicelib.messaging.templates import list_templates as summaries
 
-    return json_response({"items": summaries(_staff())})
+    return json_response({"items": summaries(caller.company_id)})
 
 
 @templates.route("/templates/{key}", methods=["GET"], authorizer=pregon_auth)
 @describe(
+    templates,
     summary="The effective template of a message type: the company's own or the default (C4)",
-    response="TemplateOut",
+    response="chalicelib.api.template_schemas.TemplateOut",
+    access=STAFF,
 )
-def get_template(key: str) -> Response:
+def get_template(caller: Principal, key: str) -> Response:
     from chalicelib.messaging.templates import effective_template
 
-    return json_response(_template_out(effective_template(_staff(), _key(key))))
+    return json_response(_template_out(effective_template(caller.company_id, _key(key))))
 
 
 @templates.route("/templates/{key}", methods=["PUT"], authorizer=pregon_auth)
 @describe(
+    templates,
     summary="Save the company's own template; it must render with the type's sample data (C4)",
-    body="TemplateIn",
-    response="TemplateOut",
+    body="chalicelib.api.template_schemas.TemplateIn",
+    response="chalicelib.api.template_schemas.TemplateOut",
+    access=ADMIN,
 )
-def save_template(key: str) -> Response:
+def save_template(caller: Principal, key: str) -> Response:
     from chalicelib.api.template_schemas import TemplateIn
     from chalicelib.messaging.templates import save_template as save
 
-    company_id, user = _admin()
+    company_id, user = caller.company_id, caller.subject
     body = parse_body(templates.current_request, TemplateIn)
     saved = save(
         company_id,
@@ -102,26 +98,33 @@ def save_template(key: str) -> Response:
 
 
 @templates.route("/templates/{key}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(summary="Go back to the default template (a custom template is deleted) (C4)", status=204)
-def reset_template(key: str) -> Response:
+@describe(
+    templates,
+    summary="Go back to the default template (a custom template is deleted) (C4)",
+    status=204,
+    access=ADMIN,
+)
+def reset_template(caller: Principal, key: str) -> Response:
     from chalicelib.messaging.templates import reset_template as reset
 
-    company_id, _user = _admin()
+    company_id = caller.company_id
     reset(company_id, _key(key))
     return Response(body="", status_code=204)
 
 
 @templates.route("/templates/{key}/preview", methods=["POST"], authorizer=pregon_auth)
 @describe(
+    templates,
     summary="Render the template, or unsaved edits of it, with sample data (C4)",
-    body="TemplatePreviewIn",
-    response="TemplatePreviewOut",
+    body="chalicelib.api.template_schemas.TemplatePreviewIn",
+    response="chalicelib.api.template_schemas.TemplatePreviewOut",
+    access=STAFF,
 )
-def preview_template(key: str) -> Response:
+def preview_template(caller: Principal, key: str) -> Response:
     from chalicelib.api.template_schemas import TemplatePreviewIn
     from chalicelib.messaging.templates import preview_template as preview
 
-    company_id = _staff()
+    company_id = caller.company_id
     request = templates.current_request
     body = parse_body(request, TemplatePreviewIn) if request.raw_body else TemplatePreviewIn()
     rendered = preview(

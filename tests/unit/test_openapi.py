@@ -209,3 +209,107 @@ def test_error_schema_matches_what_the_app_answers(document: dict[str, Any]) -> 
         if "422" in operation["responses"]:
             schema = operation["responses"]["422"]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def test_security_comes_from_the_declaration_and_must_agree_with_the_authorizer() -> None:
+    # Given a small app whose views declare their access and nothing in their source says it
+    from chalice import Blueprint, Chalice, Response
+
+    from chalicelib.api.access import ADMIN, PUBLIC, api_key, staff
+    from chalicelib.api.authorizer import pregon_auth
+    from chalicelib.api.http import describe
+
+    routes = Blueprint(__name__)
+
+    @routes.route("/a", methods=["GET"], authorizer=pregon_auth)
+    @describe(routes, summary="For administrators", access=ADMIN)
+    def for_admins(caller: Any) -> Response:
+        return Response(body="")
+
+    @routes.route("/b", methods=["GET"], authorizer=pregon_auth)
+    @describe(routes, summary="For systems", access=api_key("clients:read"), query=("limit",))
+    def for_systems(caller: Any) -> Response:
+        return Response(body="")
+
+    @routes.route("/c", methods=["GET"], authorizer=pregon_auth)
+    @describe(routes, summary="For levels 1 and 2", access=staff(2))
+    def for_seniors(caller: Any) -> Response:
+        return Response(body="")
+
+    app = Chalice(app_name="declared")
+    app.register_blueprint(routes)
+    # When the document is built from it
+    paths = build_openapi(app)["paths"]
+    # Then each operation's security is what its declaration says
+    assert paths["/a"]["get"]["security"] == [{"bearerAuth": []}]
+    assert paths["/a"]["get"]["description"].startswith("Administrators only")
+    assert paths["/b"]["get"]["security"] == [{"apiKey": []}, {"bearerAuth": []}]
+    assert "`clients:read`" in paths["/b"]["get"]["description"]
+    assert [p["name"] for p in paths["/b"]["get"]["parameters"]] == ["limit"]
+    assert paths["/c"]["get"]["description"].startswith("Staff of level 2 or above")
+
+    # And a route declared public that still has the authorizer is refused, not published
+    @routes.route("/d", methods=["GET"], authorizer=pregon_auth)
+    @describe(routes, summary="Says public", access=PUBLIC)
+    def confused() -> Response:
+        return Response(body="")
+
+    wrong = Chalice(app_name="wrong")
+    wrong.register_blueprint(routes)
+    with pytest.raises(LookupError, match="disagrees with the route's authorizer"):
+        build_openapi(wrong)
+
+
+def test_every_route_declares_models_that_exist() -> None:
+    # Given every route of the app
+    from app import app
+    from chalicelib.api.http import declaration_of, model_class
+
+    for methods in app.routes.values():
+        for entry in methods.values():
+            declared = declaration_of(entry.view_function)
+            # When its declared models are imported by path; Then each is a pydantic model
+            for path in filter(None, (declared.body, declared.response)):
+                assert hasattr(model_class(path), "model_json_schema"), path
+
+
+def test_the_declared_access_is_what_lets_a_caller_in() -> None:
+    # Given callers as the authorizer passes them on: an API key with one scope, staff of each level
+    from types import SimpleNamespace
+
+    from chalicelib.api.access import ADMIN, PUBLIC, STAFF, USER_IN_PATH_OR_ADMIN, api_key, authorize, staff
+    from chalicelib.core.errors import Forbidden, Unauthorized
+    from chalicelib.tenants.auth.principal import Principal
+
+    def request(caller: Principal | None) -> Any:
+        return SimpleNamespace(context={"authorizer": caller.to_context()} if caller else {})
+
+    key = Principal("co-1", "api_key", "key:k1", scopes=("parcels:read",))
+    users = {level: Principal("co-1", "user", f"u{level}", level=level) for level in (1, 2, 3, 4)}
+    cases = [
+        (PUBLIC, None, {}, True),
+        (api_key("parcels:read"), key, {}, True),
+        (api_key("parcels:write"), key, {}, False),
+        (api_key("parcels:write"), users[4], {}, True),
+        (STAFF, key, {}, False),
+        (STAFF, users[4], {}, True),
+        (ADMIN, users[2], {}, False),
+        (ADMIN, users[1], {}, True),
+        (staff(2), users[2], {}, True),
+        (staff(2), users[3], {}, False),
+        (USER_IN_PATH_OR_ADMIN, users[4], {"user_id": "u4"}, True),
+        (USER_IN_PATH_OR_ADMIN, users[4], {"user_id": "u3"}, False),
+        (USER_IN_PATH_OR_ADMIN, users[1], {"user_id": "u3"}, True),
+        (USER_IN_PATH_OR_ADMIN, key, {"user_id": "key:k1"}, False),
+    ]
+    for access, caller, path, allowed in cases:
+        # When the route's declaration is applied to the caller
+        # Then the caller is let in (and handed to the view) or refused with a 403 saying who may
+        if allowed:
+            assert authorize(access, request(caller), path) == caller, (access, caller)
+        else:
+            with pytest.raises(Forbidden, match=r"only|lacks the scope"):
+                authorize(access, request(caller), path)
+    # And a protected route called without credentials is a 401
+    with pytest.raises(Unauthorized):
+        authorize(STAFF, request(None), {})

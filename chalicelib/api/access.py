@@ -1,0 +1,102 @@
+"""Who may call a route, as the route declares it, and the one check of the caller against it.
+
+Every route says its access in ``@describe(access=...)`` (chalicelib/api/http.py):
+
+* :data:`PUBLIC`: no credentials (the route has no authorizer);
+* :func:`api_key` ``(scope)``: the company's systems with an API key carrying ``scope``, or any staff;
+* :data:`STAFF`: any staff JWT (levels 1 to 4); API keys are refused;
+* :data:`ADMIN`: a staff JWT of level 1 only;
+* :data:`USER_IN_PATH_OR_ADMIN`: the staff user named by the path's ``user_id``, or an administrator.
+
+:func:`authorize` applies the declaration and gives the view its :class:`Principal`; the OpenAPI
+generator reads the same declaration, so the published security is the enforced one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from chalicelib.core.errors import Forbidden, Unauthorized
+from chalicelib.tenants.auth.principal import Principal
+
+Kind = Literal["public", "api_key", "staff", "user_in_path"]
+ADMIN_LEVEL = 1
+LOWEST_LEVEL = 4
+
+
+@dataclass(frozen=True)
+class Access:
+    kind: Kind
+    scope: str | None = None  # api_key: the scope an API key must carry
+    level: int = LOWEST_LEVEL  # staff: the lowest level allowed (1 is the highest: administrators)
+    path_parameter: str | None = None  # user_in_path: the path parameter naming the user
+
+    @property
+    def public(self) -> bool:
+        return self.kind == "public"
+
+    @property
+    def api_keys(self) -> bool:
+        """Whether an API key (with the scope) may call the route."""
+        return self.kind == "api_key"
+
+    @property
+    def admin_only(self) -> bool:
+        return self.kind == "staff" and self.level == ADMIN_LEVEL
+
+
+PUBLIC = Access("public")
+STAFF = Access("staff")
+ADMIN = Access("staff", level=ADMIN_LEVEL)
+USER_IN_PATH_OR_ADMIN = Access("user_in_path", path_parameter="user_id")
+
+
+def api_key(scope: str) -> Access:
+    """The company's systems with an API key carrying ``scope``; staff of any level too."""
+    return Access("api_key", scope=scope)
+
+
+def staff(level: int) -> Access:
+    """Staff of ``level`` or above (1 is the highest); API keys are refused."""
+    if not ADMIN_LEVEL <= level <= LOWEST_LEVEL:
+        raise ValueError(f"staff levels go from {ADMIN_LEVEL} to {LOWEST_LEVEL}, not {level}")
+    return Access("staff", level=level)
+
+
+def principal_of(request: Any) -> Principal:
+    """The caller the authorizer let in (its context), or 401 when there is none."""
+    context = (request.context or {}).get("authorizer") or {}
+    if "company_id" not in context:
+        raise Unauthorized("credentials are required")
+    return Principal.from_context(context)
+
+
+def authorize(access: Access, request: Any, path_parameters: dict[str, Any]) -> Principal | None:
+    """The caller when ``access`` lets them call the route (None for a public route); else 401/403."""
+    if access.public:
+        return None
+    caller = principal_of(request)
+    if access.kind == "api_key":
+        if caller.kind == "api_key" and access.scope not in caller.scopes:
+            raise Forbidden(f"this API key lacks the scope {access.scope!r}")
+        return caller
+    if caller.kind != "user":
+        raise Forbidden(
+            "only a company administrator (level 1) may do this"
+            if access.admin_only
+            else "only company staff may do this"
+        )
+    if access.kind == "user_in_path":
+        named = unquote(str(path_parameters.get(access.path_parameter or "", "")))
+        if caller.level != ADMIN_LEVEL and caller.subject != named:
+            raise Forbidden("only the user or a company administrator may manage a personal sender account")
+        return caller
+    if caller.level > access.level:
+        raise Forbidden(
+            "only a company administrator (level 1) may do this"
+            if access.admin_only
+            else f"only company staff of level {access.level} or above may do this"
+        )
+    return caller
