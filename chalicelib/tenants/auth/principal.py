@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.core.errors import Forbidden
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -41,19 +39,6 @@ class Principal:
             branch=str(context.get("branch") or "") or None,
             department=str(context.get("department") or "") or None,
         )
-
-    def require_scope(self, scope: str) -> None:
-        """API keys need the scope; staff users may do what their level allows."""
-        if self.kind == "api_key" and scope not in self.scopes:
-            raise Forbidden(f"this API key lacks the scope {scope!r}")
-
-    def require_admin(self) -> None:
-        if self.kind != "user" or self.level != 1:
-            raise Forbidden("only a company administrator (level 1) may do this")
-
-    def require_staff(self) -> None:
-        if self.kind != "user":
-            raise Forbidden("only company staff may do this")
 
 
 def own_only(viewer: Principal) -> str | None:
