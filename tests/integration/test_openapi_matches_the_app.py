@@ -11,7 +11,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.api.openapi import build_openapi
-from tests.conftest import IDENTITY, Tenant, body
+from tests.steps.answers import body
+from tests.steps.tenants import IDENTITY, Tenant
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -22,7 +22,9 @@ from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as outbox_store
 from chalicelib.store.records import Communication
-from tests.conftest import IDENTITY, Tenant, body, deliver_outboxes, make_tenant, purge_outbox_queue
+from tests.steps.answers import body
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import IDENTITY, Tenant, make_tenant, purge_outbox_queue
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
 SNS_SUBJECT = "Amazon SES Email Event Notification"
