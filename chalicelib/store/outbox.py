@@ -356,35 +356,6 @@ def get_job(company_id: str, job_id: str) -> records.SendJob | None:
         return None
 
 
-def count_job(
-    company_id: str,
-    job_id: str,
-    now: datetime,
-    *,
-    total: int = 0,
-    queued: int = 0,
-    sent: int = 0,
-    failed: int = 0,
-    skipped: int = 0,
-    state: str | None = None,
-) -> None:
-    """Move a job's counters (one update for a whole batch of outcomes)."""
-    bind()
-    actions: list[Any] = [SendJobModel.updated_at.set(now)]
-    for attribute, value in (
-        (SendJobModel.total, total),
-        (SendJobModel.queued, queued),
-        (SendJobModel.sent, sent),
-        (SendJobModel.failed, failed),
-        (SendJobModel.skipped, skipped),
-    ):
-        if value:
-            actions.append(attribute.add(value))
-    if state:
-        actions.append(SendJobModel.state.set(state))
-    SendJobModel(company_id, job_id).update(actions=actions)
-
-
 def list_jobs(
     company_id: str, limit: int, cursor: dict[str, Any] | None, *, created_by: str | None = None
 ) -> tuple[list[records.SendJob], dict[str, Any] | None]:

@@ -8,15 +8,12 @@ a user's filters sit under that user's own prefix, so nobody else's are ever rea
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from chalicelib.store import records
 from chalicelib.store.models import RegisterLookupModel
 from chalicelib.store.tables import bind
-
-LOOKUP_TABLES = ("motive", "area")
 
 
 def _lookup(item: RegisterLookupModel) -> records.RegisterLookup:
@@ -144,7 +141,3 @@ def delete_filter(company_id: str, user_id: str, filter_id: str) -> bool:
             return False
         raise
     return True
-
-
-def filter_created_at(saved: records.SavedFilter) -> datetime:
-    return saved.created_at

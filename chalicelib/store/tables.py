@@ -17,7 +17,6 @@ from chalicelib.store import models
 T = TypeVar("T")
 # Cancellation reasons that mean "someone else changed this item first": the caller backs off.
 LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
-TX_LIMIT = 100
 
 _BASE_NAMES = {m: m.Meta.table_name for m in models.ALL_MODELS}
 _TTL: dict[type[Model], str] = {
