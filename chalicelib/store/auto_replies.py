@@ -6,11 +6,9 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.store import records
 from chalicelib.store.models import SmsAutoRepliesModel
-from chalicelib.store.tables import bind
 
 
 def get_auto_replies(company_id: str) -> records.SmsAutoReplies | None:
-    bind()
     try:
         item = SmsAutoRepliesModel.get(company_id, consistent_read=True)
     except DoesNotExist:
@@ -33,7 +31,6 @@ def get_auto_replies(company_id: str) -> records.SmsAutoReplies | None:
 
 
 def save_auto_replies(rules: records.SmsAutoReplies) -> None:
-    bind()
     SmsAutoRepliesModel(
         rules.company_id,
         balance_enabled=rules.balance_enabled,

@@ -8,7 +8,6 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.store import records
 from chalicelib.store.models import BusinessEventModel
-from chalicelib.store.tables import bind
 
 
 def _key(event_type: str, event_id: str) -> str:
@@ -16,7 +15,6 @@ def _key(event_type: str, event_id: str) -> str:
 
 
 def get_event(company_id: str, event_type: str, event_id: str) -> records.BusinessEvent | None:
-    bind()
     try:
         item = BusinessEventModel.get(company_id, _key(event_type, event_id), consistent_read=True)
     except DoesNotExist:
@@ -33,7 +31,6 @@ def get_event(company_id: str, event_type: str, event_id: str) -> records.Busine
 
 def record_event(event: records.BusinessEvent) -> bool:
     """Store an event the first time; False (nothing written) when it was recorded before."""
-    bind()
     item = BusinessEventModel(
         event.company_id,
         _key(event.event_type, event.event_id),

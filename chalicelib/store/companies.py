@@ -17,7 +17,7 @@ from chalicelib.store.models import (
     SenderAccountModel,
     StatusDefinitionModel,
 )
-from chalicelib.store.tables import bind, connection
+from chalicelib.store.tables import connection
 
 
 def _iso(moment: datetime) -> str:
@@ -46,7 +46,6 @@ def _company(item: CompanyModel) -> records.Company:
 
 
 def get_company(company_id: str) -> records.Company | None:
-    bind()
     try:
         return _company(CompanyModel.get(company_id))
     except DoesNotExist:
@@ -59,7 +58,6 @@ def create_company(
     schedules: Iterable[records.AlertSchedule],
 ) -> bool:
     """Create a company with its catalog and schedules in one transaction; False if it exists."""
-    bind()
     item = CompanyModel(
         company.company_id,
         name=company.name,
@@ -89,7 +87,6 @@ def update_company(
     sms_on_automatic_payments: bool | None = None,
     sms_on_manual_payments: bool | None = None,
 ) -> None:
-    bind()
     actions: list[Any] = []
     if sms_on_automatic_payments is not None:
         actions.append(CompanyModel.sms_on_automatic_payments.set(sms_on_automatic_payments))
@@ -107,7 +104,6 @@ def update_company(
 
 
 def save_api_key(key: records.ApiKey) -> None:
-    bind()
     ApiKeyModel(
         key.key_id,
         company_id=key.company_id,
@@ -119,7 +115,6 @@ def save_api_key(key: records.ApiKey) -> None:
 
 
 def get_api_key(key_id: str) -> records.ApiKey | None:
-    bind()
     try:
         item = ApiKeyModel.get(key_id)
     except DoesNotExist:
@@ -149,7 +144,6 @@ def _status_item(company_id: str, status: records.StatusDefinition) -> StatusDef
 
 
 def list_statuses(company_id: str) -> list[records.StatusDefinition]:
-    bind()
     return [
         records.StatusDefinition(
             code=item.code,
@@ -162,7 +156,6 @@ def list_statuses(company_id: str) -> list[records.StatusDefinition]:
 
 
 def save_status(company_id: str, status: records.StatusDefinition) -> None:
-    bind()
     _status_item(company_id, status).save()
 
 
@@ -192,12 +185,10 @@ def _sender(item: SenderAccountModel) -> records.SenderAccount:
 
 
 def list_sender_accounts(company_id: str) -> list[records.SenderAccount]:
-    bind()
     return [_sender(item) for item in SenderAccountModel.query(company_id)]
 
 
 def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, records.SenderAccount]:
-    bind()
     keys = [(company_id, area) for area in areas]
     return {item.area: _sender(item) for item in SenderAccountModel.batch_get(keys)}
 
@@ -205,7 +196,6 @@ def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, reco
 def save_sender_account(account: records.SenderAccount, *, clear_password: bool = False) -> None:
     """Write an account's settings, keeping a password that was set before unless
     ``clear_password`` (its destination changed)."""
-    bind()
     item = SenderAccountModel(account.company_id, account.area)
     actions: list[Any] = [
         SenderAccountModel.kind.set(account.kind),
@@ -236,7 +226,6 @@ def save_sender_account(account: records.SenderAccount, *, clear_password: bool 
 
 def set_sender_password(company_id: str, area: str, ciphertext: bytes, at: datetime) -> bool:
     """Store an encrypted password on an existing account; False if there is no account."""
-    bind()
     try:
         SenderAccountModel(company_id, area).update(
             actions=[
@@ -253,7 +242,6 @@ def set_sender_password(company_id: str, area: str, ciphertext: bytes, at: datet
 
 
 def delete_sender_account(company_id: str, area: str) -> None:
-    bind()
     SenderAccountModel(company_id, area).delete()
 
 
@@ -289,12 +277,10 @@ def _schedule(item: AlertScheduleModel) -> records.AlertSchedule:
 
 
 def list_alert_schedules(company_id: str) -> list[records.AlertSchedule]:
-    bind()
     return [_schedule(item) for item in AlertScheduleModel.query(company_id)]
 
 
 def get_alert_schedule(company_id: str, alert_type: str) -> records.AlertSchedule | None:
-    bind()
     try:
         return _schedule(AlertScheduleModel.get(company_id, alert_type))
     except DoesNotExist:
@@ -305,7 +291,6 @@ def configure_alert_schedule(
     company_id: str, alert_type: str, *, enabled: bool, frequency_minutes: int, next_run_at: datetime
 ) -> records.AlertSchedule:
     """Set enabled/frequency; the schedule joins the sparse due index only when it can run."""
-    bind()
     item = AlertScheduleModel(company_id, alert_type)
     due = enabled and frequency_minutes > 0
     actions: list[Any] = [
@@ -330,7 +315,6 @@ SCHEDULE_SLACK = timedelta(seconds=30)
 
 def due_alert_schedules(alert_type: str, now: datetime) -> list[records.AlertSchedule]:
     """Schedules of ``alert_type`` due by ``now`` (within the tick slack), from the sparse index."""
-    bind()
     return [
         _schedule(item)
         for item in AlertScheduleModel.due_alerts.query(
@@ -341,7 +325,6 @@ def due_alert_schedules(alert_type: str, now: datetime) -> list[records.AlertSch
 
 def claim_alert_run(schedule: records.AlertSchedule, now: datetime) -> bool:
     """Move a due schedule's next run forward; only one of several concurrent callers wins."""
-    bind()
     assert schedule.next_run_at is not None
     next_run = now + timedelta(minutes=schedule.frequency_minutes)
     try:
@@ -363,7 +346,6 @@ def claim_alert_run(schedule: records.AlertSchedule, now: datetime) -> bool:
 def count_alert_results(company_id: str, alert_type: str, *, sent: int, failed: int) -> None:
     if not sent and not failed:
         return
-    bind()
     AlertScheduleModel(company_id, alert_type).update(
         actions=[AlertScheduleModel.sent_count.add(sent), AlertScheduleModel.failed_count.add(failed)]
     )

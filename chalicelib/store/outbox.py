@@ -15,7 +15,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.store import records
 from chalicelib.store.communications import parse_stamp, stamp
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
-from chalicelib.store.tables import LOST_RACE, bind, connection
+from chalicelib.store.tables import LOST_RACE, connection
 
 _WAKE_SHARD = "wake"
 
@@ -73,7 +73,6 @@ def reserve_rate(
     company_id: str, outbox: str, now: datetime, hours: int, wanted: int, limit: int
 ) -> RateGrant:
     """Count up to ``wanted`` messages against "at most ``limit`` per ``hours`` hours"."""
-    bind()
     key = f"{outbox}#rate"
     span = timedelta(hours=hours)
     while True:
@@ -106,7 +105,6 @@ def release_rate(company_id: str, outbox: str, grant: RateGrant, unused: int) ->
     """Give back room a drain reserved but did not use (it lost the claim race for some messages)."""
     if unused <= 0 or grant.minute is None:
         return
-    bind()
     key = f"{outbox}#rate"
     while True:
         item = OutboxModel.get(company_id, key, consistent_read=True)
@@ -125,7 +123,6 @@ def release_rate(company_id: str, outbox: str, grant: RateGrant, unused: int) ->
 
 def wake_later(company_id: str, outbox: str, at: datetime) -> None:
     """Ask for the outbox to be drained again at ``at`` (an earlier request wins)."""
-    bind()
     when = stamp(at)
     try:
         OutboxModel(company_id, outbox).update(
@@ -141,7 +138,6 @@ def due_wakeups(
     now: datetime, limit: int = 500, *, shard: str = _WAKE_SHARD
 ) -> Iterator[tuple[str, str, str]]:
     """(company, outbox, wake_at) of outboxes whose wake-up time has come (a sparse index)."""
-    bind()
     for item in OutboxModel.wakeups.query(shard, OutboxModel.wake_at <= stamp(now), limit=limit):
         yield item.company_id, item.outbox_key, str(item.wake_at)
 
@@ -149,7 +145,6 @@ def due_wakeups(
 def hold_wakeup(company_id: str, outbox: str, until: datetime) -> str:
     """A drain starts: move the outbox's wake-up to ``until`` (the end of the drain's lease), so
     that if the drain dies, the schedule drains the outbox again then. Returns the wake-up held."""
-    bind()
     held = stamp(until)
     OutboxModel(company_id, outbox).update(
         actions=[OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(held)]
@@ -160,7 +155,6 @@ def hold_wakeup(company_id: str, outbox: str, until: datetime) -> str:
 def take_wakeup(company_id: str, outbox: str, wake_at: str, until: datetime) -> str | None:
     """The schedule takes a due wake-up by holding it until ``until``: only one caller gets it
     (None for the others). Returns the wake-up held."""
-    bind()
     held = stamp(until)
     try:
         OutboxModel(company_id, outbox).update(
@@ -177,7 +171,6 @@ def settle_wakeup(company_id: str, outbox: str, held: str, next_at: datetime | N
     """A drain ends: replace the wake-up it held by ``next_at`` (when the outbox has work again),
     or clear it (nothing waits). When someone changed the wake-up meanwhile (a new message, another
     drain), theirs stays, and ``next_at`` is only added if it is earlier."""
-    bind()
     actions: list[Any]
     if next_at is not None:
         actions = [OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(stamp(next_at))]
@@ -207,7 +200,6 @@ def _page_key(job_id: str, page: int) -> str:
 
 def save_job_pages(company_id: str, job_id: str, pages: list[dict[str, Any]], wake_at: datetime) -> None:
     """Remember pages that are about to be asked for (``{"page": n, ...}``), each due at ``wake_at``."""
-    bind()
     with OutboxModel.batch_write() as batch:
         for page in pages:
             batch.save(
@@ -222,7 +214,6 @@ def save_job_pages(company_id: str, job_id: str, pages: list[dict[str, Any]], wa
 
 
 def job_page_done(company_id: str, job_id: str, page: int) -> None:
-    bind()
     OutboxModel(company_id, _page_key(job_id, page)).delete()
 
 
@@ -257,7 +248,6 @@ def _suppression(item: SuppressionModel) -> records.Suppression:
 
 def suppress(entry: records.Suppression) -> bool:
     """Put an address on the company's suppression list; False when it was already there."""
-    bind()
     try:
         SuppressionModel(
             entry.company_id,
@@ -275,7 +265,6 @@ def suppress(entry: records.Suppression) -> bool:
 
 
 def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, records.Suppression]:
-    bind()
     keys = [(company_id, a) for a in dict.fromkeys(addresses)]
     return {item.address: _suppression(item) for item in SuppressionModel.batch_get(keys)}
 
@@ -283,13 +272,11 @@ def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, rec
 def list_suppressions(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[records.Suppression], dict[str, Any] | None]:
-    bind()
     result = SuppressionModel.query(company_id, limit=limit, last_evaluated_key=cursor)
     return [_suppression(i) for i in result], result.last_evaluated_key
 
 
 def lift_suppression(company_id: str, address: str) -> bool:
-    bind()
     try:
         SuppressionModel(company_id, address).delete(condition=SuppressionModel.address.exists())
     except Exception as exc:
@@ -344,12 +331,10 @@ def _job_item(job: records.SendJob) -> SendJobModel:
 
 
 def create_job(job: records.SendJob) -> None:
-    bind()
     _job_item(job).save(condition=SendJobModel.job_id.does_not_exist())
 
 
 def get_job(company_id: str, job_id: str) -> records.SendJob | None:
-    bind()
     try:
         return _job(SendJobModel.get(company_id, job_id, consistent_read=True))
     except DoesNotExist:
@@ -360,7 +345,6 @@ def list_jobs(
     company_id: str, limit: int, cursor: dict[str, Any] | None, *, created_by: str | None = None
 ) -> tuple[list[records.SendJob], dict[str, Any] | None]:
     """The company's send jobs, newest first; with ``created_by``, only that user's."""
-    bind()
     result = SendJobModel.query(
         company_id,
         scan_index_forward=False,
@@ -377,7 +361,6 @@ def create_job_once(job: records.SendJob, request_key: str | None) -> tuple[reco
     if request_key is None:
         create_job(job)
         return job, True
-    bind()
     key = f"{job.company_id}#{request_key}"
     try:
         with TransactWrite(connection=connection()) as tx:
@@ -412,7 +395,6 @@ def count_job_page(
     """Count one expanded page of recipients into its job, once: a page handled again (SQS
     delivers at least once) changes nothing and returns None. When every page is counted the job
     moves from ``expanding`` to ``sending``. Returns the job as updated."""
-    bind()
     actions: list[Any] = [
         SendJobModel.updated_at.set(now),
         SendJobModel.pages_done.add({page}),

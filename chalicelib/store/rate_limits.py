@@ -13,12 +13,10 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.store.models import RateLimitModel
-from chalicelib.store.tables import bind
 
 
 def hit(limit_key: str, limit: int, window_end: datetime) -> bool:
     """Count one hit against ``limit_key``; False (nothing counted) when the window is full."""
-    bind()
     try:
         RateLimitModel(limit_key).update(
             actions=[RateLimitModel.hits.add(1), RateLimitModel.expires.set(window_end + timedelta(days=30))],

@@ -13,7 +13,6 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from chalicelib.store import records
 from chalicelib.store.models import RegisterLookupModel
-from chalicelib.store.tables import bind
 
 
 def _lookup(item: RegisterLookupModel) -> records.RegisterLookup:
@@ -23,7 +22,6 @@ def _lookup(item: RegisterLookupModel) -> records.RegisterLookup:
 
 def add_lookup(entry: records.RegisterLookup, created_by: str) -> bool:
     """Create a motive or an area; False when that code exists already."""
-    bind()
     try:
         RegisterLookupModel(
             entry.company_id,
@@ -40,7 +38,6 @@ def add_lookup(entry: records.RegisterLookup, created_by: str) -> bool:
 
 
 def rename_lookup(company_id: str, table: str, code: str, name: str) -> records.RegisterLookup | None:
-    bind()
     item = RegisterLookupModel(company_id, f"{table}#{code}")
     try:
         item.update(
@@ -55,7 +52,6 @@ def rename_lookup(company_id: str, table: str, code: str, name: str) -> records.
 
 
 def get_lookup(company_id: str, table: str, code: str) -> records.RegisterLookup | None:
-    bind()
     try:
         return _lookup(RegisterLookupModel.get(company_id, f"{table}#{code}"))
     except DoesNotExist:
@@ -63,13 +59,11 @@ def get_lookup(company_id: str, table: str, code: str) -> records.RegisterLookup
 
 
 def list_lookups(company_id: str, table: str) -> list[records.RegisterLookup]:
-    bind()
     items = RegisterLookupModel.query(company_id, RegisterLookupModel.entry_key.startswith(f"{table}#"))
     return [_lookup(i) for i in items]
 
 
 def delete_lookup(company_id: str, table: str, code: str) -> bool:
-    bind()
     try:
         RegisterLookupModel(company_id, f"{table}#{code}").delete(
             condition=RegisterLookupModel.entry_key.exists()
@@ -102,7 +96,6 @@ def _saved(item: RegisterLookupModel) -> records.SavedFilter:
 
 
 def save_filter(saved: records.SavedFilter) -> records.SavedFilter:
-    bind()
     RegisterLookupModel(
         saved.company_id,
         _filter_prefix(saved.user_id) + saved.filter_id,
@@ -115,7 +108,6 @@ def save_filter(saved: records.SavedFilter) -> records.SavedFilter:
 
 
 def list_filters(company_id: str, user_id: str) -> list[records.SavedFilter]:
-    bind()
     items = RegisterLookupModel.query(
         company_id, RegisterLookupModel.entry_key.startswith(_filter_prefix(user_id))
     )
@@ -123,7 +115,6 @@ def list_filters(company_id: str, user_id: str) -> list[records.SavedFilter]:
 
 
 def get_filter(company_id: str, user_id: str, filter_id: str) -> records.SavedFilter | None:
-    bind()
     try:
         return _saved(RegisterLookupModel.get(company_id, _filter_prefix(user_id) + filter_id))
     except DoesNotExist:
@@ -131,7 +122,6 @@ def get_filter(company_id: str, user_id: str, filter_id: str) -> records.SavedFi
 
 
 def delete_filter(company_id: str, user_id: str, filter_id: str) -> bool:
-    bind()
     try:
         RegisterLookupModel(company_id, _filter_prefix(user_id) + filter_id).delete(
             condition=RegisterLookupModel.entry_key.exists()

@@ -28,7 +28,8 @@ _TTL: dict[type[Model], str] = {
 
 @lru_cache(maxsize=1)
 def bind() -> str:
-    """Point every model at ``<prefix><base name>``; returns the prefix. Idempotent."""
+    """Point every model at ``<prefix><base name>``; returns the prefix. Idempotent. Store
+    functions need not call it: ``models.BoundModel`` calls it before any operation."""
     prefix = get_settings().table_prefix
     for model, base in _BASE_NAMES.items():
         model.Meta.table_name = prefix + base

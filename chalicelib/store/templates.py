@@ -6,7 +6,6 @@ from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from chalicelib.store import records
 from chalicelib.store.models import MessageTemplateModel
-from chalicelib.store.tables import bind
 
 
 def _template(item: MessageTemplateModel) -> records.MessageTemplate:
@@ -27,7 +26,6 @@ def _template(item: MessageTemplateModel) -> records.MessageTemplate:
 
 
 def get_template(company_id: str, key: str) -> records.MessageTemplate | None:
-    bind()
     try:
         return _template(MessageTemplateModel.get(company_id, key, consistent_read=True))
     except DoesNotExist:
@@ -35,13 +33,11 @@ def get_template(company_id: str, key: str) -> records.MessageTemplate | None:
 
 
 def list_templates(company_id: str) -> list[records.MessageTemplate]:
-    bind()
     return [_template(item) for item in MessageTemplateModel.query(company_id, consistent_read=True)]
 
 
 def save_template(template: records.MessageTemplate) -> None:
     """Write (or replace) a company's template."""
-    bind()
     MessageTemplateModel(
         template.company_id,
         template.key,
@@ -60,7 +56,6 @@ def save_template(template: records.MessageTemplate) -> None:
 
 def delete_template(company_id: str, key: str) -> bool:
     """Remove a company's template; False if there was none."""
-    bind()
     try:
         MessageTemplateModel(company_id, key).delete(condition=MessageTemplateModel.template_key.exists())
     except DeleteError as exc:
