@@ -48,7 +48,7 @@ MARTA: dict[str, Any] = {
 }
 
 
-def issue(api: Client, tenant: Tenant, payload: dict[str, Any]) -> Any:
+def post_parcel(api: Client, tenant: Tenant, payload: dict[str, Any]) -> Any:
     return api.http.post("/parcels", headers=tenant.key_headers(), body=json.dumps(payload))
 
 
@@ -118,7 +118,9 @@ def test_issuing_for_a_registered_client_subscribes_its_flagged_contacts(
     # Given a client with one contact who wants cargo information (and one without e-mail)
     client_answer(api, tenant, "CLI-9", CLIENT)
     # When a shipment for that client is issued
-    response = issue(api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True})
+    response = post_parcel(
+        api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True}
+    )
     # Then Marta is subscribed, Raúl (no tick) and the contact without e-mail are not
     assert response.status_code == 201, response.body
     assert body(response)["subscribed"] == ["marta@norte.example"]
@@ -128,17 +130,17 @@ def test_issuing_for_a_registered_client_subscribes_its_flagged_contacts(
     assert sweep(tenant).sent == 1
     assert mailbox.wait_for(1)[0]["To"].addresses[0].addr_spec == "marta@norte.example"
     # And issuing the same shipment again subscribes nobody new
-    again = issue(api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True})
+    again = post_parcel(api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True})
     assert again.status_code == 200 and body(again)["subscribed"] == []
 
 
 def test_subscriptions_start_when_the_waybill_is_issued_not_before(api: Client, tenant: Tenant) -> None:
     client_answer(api, tenant, "CLI-9", CLIENT)
     # Given a parcel registered before its waybill is issued
-    first = issue(api, tenant, {"tracking_id": "TRK-C2", "client_id": "CLI-9", "waybill_issued": False})
+    first = post_parcel(api, tenant, {"tracking_id": "TRK-C2", "client_id": "CLI-9", "waybill_issued": False})
     assert body(first)["subscribed"] == [] and followers(api, tenant, "TRK-C2") == []
     # When the waybill is issued
-    issued = issue(api, tenant, {"tracking_id": "TRK-C2", "client_id": "CLI-9", "waybill_issued": True})
+    issued = post_parcel(api, tenant, {"tracking_id": "TRK-C2", "client_id": "CLI-9", "waybill_issued": True})
     # Then the flagged contacts are subscribed
     assert body(issued)["subscribed"] == ["marta@norte.example"]
 
@@ -147,7 +149,7 @@ def test_eventual_sender_and_recipient_are_subscribed_when_they_ticked_it(
     api: Client, tenant: Tenant
 ) -> None:
     # When an unregistered sender (ticked) and recipient (not ticked) come with the issue
-    response = issue(
+    response = post_parcel(
         api,
         tenant,
         {
@@ -174,7 +176,7 @@ def test_tracking_contacts_at_issue_need_the_company_setting(api: Client, tenant
         "tracking_contacts": [{"first_name": "Ana", "last_name": "Gil", "email": "ana@example.com"}],
     }
     # Given the company does not ask for tracking contacts: the issue is refused and nothing is written
-    refused = issue(api, tenant, payload)
+    refused = post_parcel(api, tenant, payload)
     assert refused.status_code == 422 and body(refused)["field"] == "tracking_contacts"
     assert api.http.get("/parcels/TRK-C4", headers=tenant.key_headers()).status_code == 404
     # When the admin turns the setting on
@@ -183,7 +185,7 @@ def test_tracking_contacts_at_issue_need_the_company_setting(api: Client, tenant
     )
     assert turned_on.status_code == 200 and body(turned_on)["ask_tracking_contacts"] is True
     # Then the same issue subscribes the contact
-    accepted = issue(api, tenant, payload)
+    accepted = post_parcel(api, tenant, payload)
     assert accepted.status_code == 201, accepted.body
     assert followers(api, tenant, "TRK-C4") == [("ana@example.com", "issue_contact")]
 
