@@ -15,7 +15,7 @@ from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, Tenant
+from tests.steps.tenants import Tenant, smtp_sender_account
 
 CLIENT = "CLI-7"
 PDF = (
@@ -31,23 +31,10 @@ def back_office(tenant: Tenant, mailbox: MailCatcher) -> dict[str, str]:
     """The tenant's back office: an API key with ``events:write``, a client, and an ``all`` sender
     account (invoices, payments and tickets fall back to it) pointing at the test's SMTP server."""
     from chalicelib.companies.service import issue_api_key
-    from chalicelib.senders.service import save_sender_account, set_sender_password
 
-    save_sender_account(
-        tenant.company_id,
-        "all",
-        {
-            "kind": "smtp",
-            "display_name": "Cargas del Sur",
-            "from_address": "administracion@cargasdelsur.example",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,
-            "encryption": "none",
-            "username": SMTP_USER,
-            "enabled": True,
-        },
+    smtp_sender_account(
+        tenant.company_id, "all", mailbox, "Cargas del Sur", "administracion@cargasdelsur.example"
     )
-    set_sender_password(tenant.company_id, "all", SMTP_PASSWORD)
     key = issue_api_key(tenant.company_id, "erp", ["events:write", "clients:write"])
     headers = {"Authorization": f"ApiKey {key}", "Content-Type": "application/json"}
     return headers

@@ -16,7 +16,7 @@ from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.sends import job_of, progress
-from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant
+from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
 
 BULK_PASSWORD = "masivos-2026-seguro"
 NOTICE = {
@@ -29,23 +29,7 @@ NOTICE = {
 @pytest.fixture
 def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
     """The tenant with an `all` sender account on the test's SMTP server and a custom template."""
-    from chalicelib.senders.service import save_sender_account, set_sender_password
-
-    save_sender_account(
-        tenant.company_id,
-        "all",
-        {
-            "kind": "smtp",
-            "display_name": "Cargas del Sur",
-            "from_address": "info@cargasdelsur.example",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,
-            "encryption": "none",
-            "username": SMTP_USER,
-            "enabled": True,
-        },
-    )
-    set_sender_password(tenant.company_id, "all", SMTP_PASSWORD)
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Cargas del Sur", "info@cargasdelsur.example")
     saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
     assert saved.status_code == 200, saved.body
     return tenant

@@ -4,9 +4,8 @@ that speaks the app's REST API), and a refusal comes back in the provider's own 
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -16,7 +15,14 @@ from chalicelib.errors import DeliveryFailed, ValidationFailed
 from chalicelib.phones import normalize_phone
 from chalicelib.rendering.sms import render_sms
 from infrastructure.local.paths import free_port
-from tests.steps.sms import GATEWAY_PASSWORD, GATEWAY_USER, AndroidGateway, sms_sent_through_moto
+from tests.steps.aws import recorded_calls
+from tests.steps.sms import (
+    GATEWAY_PASSWORD,
+    GATEWAY_USER,
+    AndroidGateway,
+    ServedInAThread,
+    sms_sent_through_moto,
+)
 from tests.steps.tls import certificates
 
 
@@ -32,17 +38,8 @@ def loopback_gateways_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def publish_calls(local_aws: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
     """The parameters of every SNS Publish call our client makes (moto does not keep attributes)."""
-    from chalicelib.aws import client
-
-    calls: list[dict[str, Any]] = []
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        calls.append(dict(params))
-
-    events = client("sns").meta.events
-    events.register("provide-client-params.sns.Publish", record, unique_id="test-sms-publish")
-    yield calls
-    events.unregister("provide-client-params.sns.Publish", unique_id="test-sms-publish")
+    with recorded_calls("sns", "Publish") as calls:
+        yield calls
 
 
 def test_an_sms_through_sns_reaches_the_number_with_the_rendered_text(
@@ -224,7 +221,7 @@ def test_a_phone_that_never_answers_is_a_delivery_failure_after_the_timeout() ->
 # --- Q7: the gateway client reaches public addresses only, follows no redirect, echoes nothing -----
 
 
-class ScriptedServer:
+class ScriptedServer(ServedInAThread):
     """An HTTP server on 127.0.0.1 answering every request with one status, headers and body, and
     remembering each request's path and headers (to see where an Authorization header went)."""
 
@@ -249,18 +246,8 @@ class ScriptedServer:
 
             do_GET = do_POST = handle_any
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.serve(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> ScriptedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
 
 
 def test_a_redirect_is_not_followed_and_the_password_goes_nowhere_else() -> None:

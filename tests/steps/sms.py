@@ -8,7 +8,7 @@ import json
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -23,7 +23,24 @@ def sms_sent_through_moto(local_aws: dict[str, str], message_id: str) -> dict[st
     return dict(sent[0])
 
 
-class AndroidGateway:
+class ServedInAThread:
+    """An HTTP server on 127.0.0.1 (any free port), answering from a thread while inside ``with``."""
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+class AndroidGateway(ServedInAThread):
     """An HTTP server that answers like the app's local server: Basic auth, ``POST /message`` with
     ``{"message", "phoneNumbers"}`` → 202 ``{"id", "state": "Pending", "recipients": [...]}``,
     ``GET /message/{id}`` → the same shape with the current state; errors as ``{"message": ...}``."""
@@ -81,9 +98,8 @@ class AndroidGateway:
                     return self.answer(404)
                 self.answer(200, gateway.state_of(message_id))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.serve(Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def state_of(self, message_id: str) -> dict[str, Any]:
         message = self.messages[message_id]
@@ -100,12 +116,3 @@ class AndroidGateway:
 
     def phone_sent(self, message_id: str) -> None:
         self.messages[message_id]["state"] = "Sent"
-
-    def __enter__(self) -> AndroidGateway:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)

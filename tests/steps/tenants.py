@@ -32,9 +32,32 @@ class Tenant:
         return {"Authorization": f"Bearer {self.staff_token}", "Content-Type": "application/json"}
 
 
+def smtp_sender_account(
+    company_id: str, area: str, mailbox: MailCatcher, display_name: str, from_address: str
+) -> None:
+    """An administrator sets up the area's sender account on the test's SMTP server, with its
+    login (no TLS: the server is local)."""
+    from chalicelib.senders.service import save_sender_account, set_sender_password
+
+    save_sender_account(
+        company_id,
+        area,
+        {
+            "kind": "smtp",
+            "display_name": display_name,
+            "from_address": from_address,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox.port,
+            "encryption": "none",
+            "username": SMTP_USER,
+            "enabled": True,
+        },
+    )
+    set_sender_password(company_id, area, SMTP_PASSWORD)
+
+
 def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = "Cargas del Sur") -> Tenant:
     from chalicelib.companies.service import create_company, issue_api_key
-    from chalicelib.senders.service import save_sender_account, set_sender_password
     from chalicelib.tracking.monitor import configure_alert
 
     company_id = f"co-{uuid.uuid4().hex[:10]}"
@@ -43,21 +66,7 @@ def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = 
         company_id, "back office", ["parcels:write", "parcels:read", "clients:write", "clients:read"]
     )
     if mailbox is not None:
-        save_sender_account(
-            company_id,
-            "tracking",
-            {
-                "kind": "smtp",
-                "display_name": f"{name} Avisos",
-                "from_address": "avisos@cargasdelsur.example",
-                "smtp_host": "127.0.0.1",
-                "smtp_port": mailbox.port,
-                "encryption": "none",
-                "username": SMTP_USER,
-                "enabled": True,
-            },
-        )
-        set_sender_password(company_id, "tracking", SMTP_PASSWORD)
+        smtp_sender_account(company_id, "tracking", mailbox, f"{name} Avisos", "avisos@cargasdelsur.example")
     configure_alert(company_id, "tracking", enabled=frequency > 0, frequency_minutes=frequency)
     return Tenant(
         company_id=company_id,
