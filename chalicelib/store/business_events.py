@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.store import records
 from chalicelib.store.models import BusinessEventModel
+from chalicelib.store.tables import written
 
 
 def _key(event_type: str, event_id: str) -> str:
@@ -38,10 +39,4 @@ def record_event(event: records.BusinessEvent) -> bool:
         outcome=json.dumps(event.outcome, ensure_ascii=False),
         created_at=event.created_at,
     )
-    try:
-        item.save(condition=BusinessEventModel.event_key.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: item.save(condition=BusinessEventModel.event_key.does_not_exist()))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.store import records
 from chalicelib.store.models import ClientAddressModel, ClientContact, ClientModel, ClientPhoneModel
+from chalicelib.store.tables import written
 
 
 def _as_dict(raw: Any) -> dict[str, Any]:
@@ -88,14 +89,12 @@ def turn_off_manual_sends(company_id: str, client_id: str, now: datetime) -> boo
     """Record that a client unsubscribed from manual and bulk sends (the first time is kept).
     False when there is no such client."""
     item = ClientModel(company_id, client_id)
-    try:
-        item.update(
+    if not written(
+        lambda: item.update(
             actions=[ClientModel.manual_sends_off_at.set(now)],
             condition=ClientModel.client_id.exists() & ClientModel.manual_sends_off_at.does_not_exist(),
         )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    ):
         return get_client(company_id, client_id) is not None
     return True
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store import records
@@ -17,7 +17,7 @@ from chalicelib.store.models import (
     SenderAccountModel,
     StatusDefinitionModel,
 )
-from chalicelib.store.tables import connection
+from chalicelib.store.tables import connection, written
 
 
 def _iso(moment: datetime) -> str:
@@ -226,19 +226,15 @@ def save_sender_account(account: records.SenderAccount, *, clear_password: bool 
 
 def set_sender_password(company_id: str, area: str, ciphertext: bytes, at: datetime) -> bool:
     """Store an encrypted password on an existing account; False if there is no account."""
-    try:
-        SenderAccountModel(company_id, area).update(
+    return written(
+        lambda: SenderAccountModel(company_id, area).update(
             actions=[
                 SenderAccountModel.password_ciphertext.set(ciphertext),
                 SenderAccountModel.password_set_at.set(at),
             ],
             condition=SenderAccountModel.area.exists(),
         )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 def delete_sender_account(company_id: str, area: str) -> None:
@@ -326,21 +322,17 @@ def due_alert_schedules(alert_type: str, now: datetime) -> list[records.AlertSch
 def claim_alert_run(schedule: records.AlertSchedule, now: datetime) -> bool:
     """Move a due schedule's next run forward; only one of several concurrent callers wins."""
     assert schedule.next_run_at is not None
-    next_run = now + timedelta(minutes=schedule.frequency_minutes)
-    try:
-        AlertScheduleModel(schedule.company_id, schedule.alert_type).update(
+    due, next_run = _iso(schedule.next_run_at), now + timedelta(minutes=schedule.frequency_minutes)
+    return written(
+        lambda: AlertScheduleModel(schedule.company_id, schedule.alert_type).update(
             actions=[
                 AlertScheduleModel.next_run_at.set(_iso(next_run)),
                 AlertScheduleModel.last_run_at.set(now),
             ],
-            condition=(AlertScheduleModel.next_run_at == _iso(schedule.next_run_at))
+            condition=(AlertScheduleModel.next_run_at == due)
             & (AlertScheduleModel.due_alert_type == schedule.alert_type),
         )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 def count_alert_results(company_id: str, alert_type: str, *, sent: int, failed: int) -> None:

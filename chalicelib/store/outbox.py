@@ -9,19 +9,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store import records
 from chalicelib.store.communications import parse_stamp, stamp
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
-from chalicelib.store.tables import LOST_RACE, connection
+from chalicelib.store.tables import LOST_RACE, connection, written
 
 _WAKE_SHARD = "wake"
-
-
-def _conditional(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 # --- rate limits over any window -----------------------------------------------------------------
@@ -54,19 +50,16 @@ def _save_grants(company_id: str, key: str, grants: dict[str, int], version: int
         if version is not None
         else OutboxModel.outbox_key.does_not_exist()
     )
-    try:
-        OutboxModel(company_id, key).update(
+    # False: another drain counted meanwhile; the caller reads again
+    return written(
+        lambda: OutboxModel(company_id, key).update(
             actions=[
                 OutboxModel.rate_grants.set(json.dumps(grants, sort_keys=True)),
                 OutboxModel.rate_version.set((version or 0) + 1),
             ],
             condition=condition,
         )
-    except UpdateError as exc:
-        if _conditional(exc):
-            return False  # another drain counted meanwhile: read again
-        raise
-    return True
+    )
 
 
 def reserve_rate(
@@ -124,14 +117,12 @@ def release_rate(company_id: str, outbox: str, grant: RateGrant, unused: int) ->
 def wake_later(company_id: str, outbox: str, at: datetime) -> None:
     """Ask for the outbox to be drained again at ``at`` (an earlier request wins)."""
     when = stamp(at)
-    try:
-        OutboxModel(company_id, outbox).update(
+    written(  # not written: an earlier wake-up was asked for, and it wins
+        lambda: OutboxModel(company_id, outbox).update(
             actions=[OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(when)],
             condition=OutboxModel.wake_at.does_not_exist() | (OutboxModel.wake_at > when),
         )
-    except UpdateError as exc:
-        if not _conditional(exc):
-            raise
+    )
 
 
 def due_wakeups(
@@ -156,14 +147,12 @@ def take_wakeup(company_id: str, outbox: str, wake_at: str, until: datetime) -> 
     """The schedule takes a due wake-up by holding it until ``until``: only one caller gets it
     (None for the others). Returns the wake-up held."""
     held = stamp(until)
-    try:
-        OutboxModel(company_id, outbox).update(
+    if not written(
+        lambda: OutboxModel(company_id, outbox).update(
             actions=[OutboxModel.wake_at.set(held)], condition=OutboxModel.wake_at == wake_at
         )
-    except UpdateError as exc:
-        if _conditional(exc):
-            return None
-        raise
+    ):
+        return None
     return held
 
 
@@ -176,13 +165,11 @@ def settle_wakeup(company_id: str, outbox: str, held: str, next_at: datetime | N
         actions = [OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(stamp(next_at))]
     else:
         actions = [OutboxModel.wake_shard.remove(), OutboxModel.wake_at.remove()]
-    try:
-        OutboxModel(company_id, outbox).update(actions=actions, condition=OutboxModel.wake_at == held)
-    except UpdateError as exc:
-        if not _conditional(exc):
-            raise
-        if next_at is not None:
-            wake_later(company_id, outbox, next_at)
+    settled = written(
+        lambda: OutboxModel(company_id, outbox).update(actions=actions, condition=OutboxModel.wake_at == held)
+    )
+    if not settled and next_at is not None:
+        wake_later(company_id, outbox, next_at)
 
 
 # --- send-job pages not expanded yet ----------------------------------------------------------------
@@ -248,8 +235,8 @@ def _suppression(item: SuppressionModel) -> records.Suppression:
 
 def suppress(entry: records.Suppression) -> bool:
     """Put an address on the company's suppression list; False when it was already there."""
-    try:
-        SuppressionModel(
+    return written(
+        lambda: SuppressionModel(
             entry.company_id,
             entry.address,
             reason=entry.reason,
@@ -257,11 +244,7 @@ def suppress(entry: records.Suppression) -> bool:
             communication_id=entry.communication_id,
             created_at=entry.created_at,
         ).save(condition=SuppressionModel.address.does_not_exist())
-    except PutError as exc:
-        if _conditional(exc):
-            return False
-        raise
-    return True
+    )
 
 
 def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, records.Suppression]:
@@ -277,13 +260,9 @@ def list_suppressions(
 
 
 def lift_suppression(company_id: str, address: str) -> bool:
-    try:
-        SuppressionModel(company_id, address).delete(condition=SuppressionModel.address.exists())
-    except Exception as exc:
-        if _conditional(exc):
-            return False
-        raise
-    return True
+    return written(
+        lambda: SuppressionModel(company_id, address).delete(condition=SuppressionModel.address.exists())
+    )
 
 
 # --- send jobs -------------------------------------------------------------------------------------
@@ -405,16 +384,14 @@ def count_job_page(
     if last_page:
         actions.append(SendJobModel.pages_total.set(page + 1))
     item = SendJobModel(company_id, job_id)
-    try:
-        item.update(
+    if not written(
+        lambda: item.update(
             actions=actions,
             condition=SendJobModel.job_id.exists()
             & (SendJobModel.pages_done.does_not_exist() | ~SendJobModel.pages_done.contains(page)),
         )
-    except UpdateError as exc:
-        if _conditional(exc):
-            return None
-        raise
+    ):
+        return None
     job = _job(item)
     if job.state == "expanding" and job.pages_total is not None and job.pages_done >= job.pages_total:
         SendJobModel(company_id, job_id).update(actions=[SendJobModel.state.set("sending")])

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.store import records
 from chalicelib.store.models import RegisterLookupModel
+from chalicelib.store.tables import written
 
 
 def _lookup(item: RegisterLookupModel) -> records.RegisterLookup:
@@ -22,32 +23,26 @@ def _lookup(item: RegisterLookupModel) -> records.RegisterLookup:
 
 def add_lookup(entry: records.RegisterLookup, created_by: str) -> bool:
     """Create a motive or an area; False when that code exists already."""
-    try:
-        RegisterLookupModel(
+    return written(
+        lambda: RegisterLookupModel(
             entry.company_id,
             f"{entry.table}#{entry.code}",
             name=entry.name,
             created_by=created_by,
             created_at=entry.created_at,
         ).save(condition=RegisterLookupModel.entry_key.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 def rename_lookup(company_id: str, table: str, code: str, name: str) -> records.RegisterLookup | None:
     item = RegisterLookupModel(company_id, f"{table}#{code}")
-    try:
-        item.update(
+    if not written(
+        lambda: item.update(
             actions=[RegisterLookupModel.name.set(name)],
             condition=RegisterLookupModel.entry_key.exists(),
         )
-    except Exception as exc:  # UpdateError: the code does not exist
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return None
-        raise
+    ):
+        return None
     return _lookup(item)
 
 
@@ -64,15 +59,11 @@ def list_lookups(company_id: str, table: str) -> list[records.RegisterLookup]:
 
 
 def delete_lookup(company_id: str, table: str, code: str) -> bool:
-    try:
-        RegisterLookupModel(company_id, f"{table}#{code}").delete(
+    return written(
+        lambda: RegisterLookupModel(company_id, f"{table}#{code}").delete(
             condition=RegisterLookupModel.entry_key.exists()
         )
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 # --- saved history filters ("my filters") --------------------------------------------------------
@@ -122,12 +113,8 @@ def get_filter(company_id: str, user_id: str, filter_id: str) -> records.SavedFi
 
 
 def delete_filter(company_id: str, user_id: str, filter_id: str) -> bool:
-    try:
-        RegisterLookupModel(company_id, _filter_prefix(user_id) + filter_id).delete(
+    return written(
+        lambda: RegisterLookupModel(company_id, _filter_prefix(user_id) + filter_id).delete(
             condition=RegisterLookupModel.entry_key.exists()
         )
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )

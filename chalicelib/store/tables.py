@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -73,6 +73,18 @@ def connection() -> Connection:
     """The low-level connection transactions need (same region and endpoint as the models)."""
     bind()
     return Connection()
+
+
+def written(write: Callable[[], object]) -> bool:
+    """Run one conditional write (a save, update or delete with a condition); False when DynamoDB
+    refused it because the condition did not hold, so nothing changed. Other errors are raised."""
+    try:
+        write()
+    except PynamoDBException as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def transact_all_or_drop(

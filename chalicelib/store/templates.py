@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.store import records
 from chalicelib.store.models import MessageTemplateModel
+from chalicelib.store.tables import written
 
 
 def _template(item: MessageTemplateModel) -> records.MessageTemplate:
@@ -56,10 +57,8 @@ def save_template(template: records.MessageTemplate) -> None:
 
 def delete_template(company_id: str, key: str) -> bool:
     """Remove a company's template; False if there was none."""
-    try:
-        MessageTemplateModel(company_id, key).delete(condition=MessageTemplateModel.template_key.exists())
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(
+        lambda: MessageTemplateModel(company_id, key).delete(
+            condition=MessageTemplateModel.template_key.exists()
+        )
+    )
