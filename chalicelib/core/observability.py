@@ -1,4 +1,4 @@
-"""Powertools Logger, Tracer and Metrics, built on first use (not at import)."""
+"""Powertools Logger and Metrics, built on first use (not at import)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,6 @@ def logger() -> Any:
     from aws_lambda_powertools import Logger
 
     return Logger(service="pregon")
-
-
-@lru_cache(maxsize=1)
-def tracer() -> Any:
-    from aws_lambda_powertools import Tracer
-
-    return Tracer(service="pregon")
 
 
 @lru_cache(maxsize=1)

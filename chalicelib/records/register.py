@@ -263,13 +263,6 @@ def add_attachment(
     return ref
 
 
-def attachment_of(viewer: Principal, client_id: str, record_id: str, index: int) -> AttachmentRef:
-    record = get_record(viewer, client_id, record_id)
-    if not 0 <= index < len(record.attachments):
-        raise NotFound(f"record {record_id!r} has no attachment {index}")
-    return record.attachments[index]
-
-
 # --- motives and areas (company tables, admins) -------------------------------------------------
 
 

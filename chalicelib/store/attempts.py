@@ -9,12 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from chalicelib.store.models import PasswordAttemptModel
-from chalicelib.store.tables import bind
 
 
 def locked_until(company_id: str, scopes: list[str], now: datetime) -> datetime | None:
     """The latest lock among ``scopes`` that is still in force at ``now``, else None."""
-    bind()
     keys = [(company_id, f"{scope}#lock") for scope in scopes]
     locks = [item.locked_until for item in PasswordAttemptModel.batch_get(keys) if item.locked_until]
     current = [until for until in locks if until > now]
@@ -23,7 +21,6 @@ def locked_until(company_id: str, scopes: list[str], now: datetime) -> datetime 
 
 def count_failure(company_id: str, scope: str, window: str, expires: datetime) -> int:
     """Count one failure of ``scope`` in ``window``; returns the window's failures so far."""
-    bind()
     item = PasswordAttemptModel(company_id, f"{scope}#{window}")
     item.update(actions=[PasswordAttemptModel.failures.add(1), PasswordAttemptModel.expires.set(expires)])
     return int(item.failures or 0)
@@ -31,7 +28,6 @@ def count_failure(company_id: str, scope: str, window: str, expires: datetime) -
 
 def lock(company_id: str, scope: str, until: datetime) -> None:
     """Lock ``scope`` out until ``until``."""
-    bind()
     PasswordAttemptModel(company_id, f"{scope}#lock").update(
         actions=[
             PasswordAttemptModel.locked_until.set(until),

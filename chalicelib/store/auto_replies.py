@@ -6,11 +6,9 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.models import SmsAutoRepliesModel
-from chalicelib.store.tables import bind
 
 
 def get_auto_replies(company_id: str) -> domain.SmsAutoReplies | None:
-    bind()
     try:
         item = SmsAutoRepliesModel.get(company_id, consistent_read=True)
     except DoesNotExist:
@@ -33,7 +31,6 @@ def get_auto_replies(company_id: str) -> domain.SmsAutoReplies | None:
 
 
 def save_auto_replies(rules: domain.SmsAutoReplies) -> None:
-    bind()
     SmsAutoRepliesModel(
         rules.company_id,
         balance_enabled=rules.balance_enabled,

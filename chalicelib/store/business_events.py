@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.models import BusinessEventModel
-from chalicelib.store.tables import bind
+from chalicelib.store.tables import written
 
 
 def _key(event_type: str, event_id: str) -> str:
@@ -16,7 +16,6 @@ def _key(event_type: str, event_id: str) -> str:
 
 
 def get_event(company_id: str, event_type: str, event_id: str) -> domain.BusinessEvent | None:
-    bind()
     try:
         item = BusinessEventModel.get(company_id, _key(event_type, event_id), consistent_read=True)
     except DoesNotExist:
@@ -33,7 +32,6 @@ def get_event(company_id: str, event_type: str, event_id: str) -> domain.Busines
 
 def record_event(event: domain.BusinessEvent) -> bool:
     """Store an event the first time; False (nothing written) when it was recorded before."""
-    bind()
     item = BusinessEventModel(
         event.company_id,
         _key(event.event_type, event.event_id),
@@ -41,10 +39,4 @@ def record_event(event: domain.BusinessEvent) -> bool:
         outcome=json.dumps(event.outcome, ensure_ascii=False),
         created_at=event.created_at,
     )
-    try:
-        item.save(condition=BusinessEventModel.event_key.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: item.save(condition=BusinessEventModel.event_key.does_not_exist()))

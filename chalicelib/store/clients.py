@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.models import ClientAddressModel, ClientContact, ClientModel, ClientPhoneModel
-from chalicelib.store.tables import bind
+from chalicelib.store.tables import written
 
 
 def _as_dict(raw: Any) -> dict[str, Any]:
@@ -47,7 +47,6 @@ def _client(item: ClientModel) -> domain.Client:
 
 def save_client(client: domain.Client, phone_region: str = "AR") -> domain.Client:
     """Create or replace a client (the back office is the source of truth for its clients)."""
-    bind()
     # The stored client says which index entries to remove; read it once for both indexes.
     try:
         stored: domain.Client | None = _client(
@@ -89,22 +88,18 @@ def save_client(client: domain.Client, phone_region: str = "AR") -> domain.Clien
 def turn_off_manual_sends(company_id: str, client_id: str, now: datetime) -> bool:
     """Record that a client unsubscribed from manual and bulk sends (the first time is kept).
     False when there is no such client."""
-    bind()
     item = ClientModel(company_id, client_id)
-    try:
-        item.update(
+    if not written(
+        lambda: item.update(
             actions=[ClientModel.manual_sends_off_at.set(now)],
             condition=ClientModel.client_id.exists() & ClientModel.manual_sends_off_at.does_not_exist(),
         )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    ):
         return get_client(company_id, client_id) is not None
     return True
 
 
 def get_client(company_id: str, client_id: str) -> domain.Client | None:
-    bind()
     try:
         return _client(ClientModel.get(company_id, client_id))
     except DoesNotExist:
@@ -114,7 +109,6 @@ def get_client(company_id: str, client_id: str) -> domain.Client | None:
 def list_clients(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Client], Any]:
-    bind()
     result = ClientModel.query(company_id, limit=limit, last_evaluated_key=cursor)
     items = [_client(i) for i in result]
     return items, result.last_evaluated_key
@@ -163,7 +157,6 @@ def _index_phones(stored: domain.Client | None, client: domain.Client, region: s
 
 def clients_by_phone(company_id: str, phone: str, limit: int = 10) -> list[domain.PhoneOwner]:
     """The clients of a company a number (E.164) belongs to (a query, never a Scan)."""
-    bind()
     items = ClientPhoneModel.query(
         company_id, ClientPhoneModel.phone_client.startswith(f"{phone}#"), limit=limit
     )
@@ -205,7 +198,6 @@ def _index_addresses(stored: domain.Client | None, client: domain.Client) -> Non
 
 def clients_by_address(company_id: str, address: str) -> list[domain.ClientAddress]:
     """The clients of a company (with the contact, if any) that have this e-mail address."""
-    bind()
     address = address.strip().lower()
     return [
         domain.ClientAddress(company_id, address, item.client_id, item.contact_id)
@@ -216,7 +208,6 @@ def clients_by_address(company_id: str, address: str) -> list[domain.ClientAddre
 def reindex_addresses(company_id: str) -> int:
     """Index the addresses of every client of a company (clients saved before the index existed);
     a query per page of clients, no scan. Returns how many clients were indexed."""
-    bind()
     count = 0
     for item in ClientModel.query(company_id, consistent_read=True):
         client = _client(item)
@@ -231,7 +222,6 @@ def reindex_addresses(company_id: str) -> int:
 
 def get_clients(company_id: str, client_ids: list[str]) -> dict[str, domain.Client]:
     """The company's clients among ``client_ids`` (ids of other companies' clients find nothing)."""
-    bind()
     keys = [(company_id, client_id) for client_id in dict.fromkeys(client_ids)]
     return {item.client_id: _client(item) for item in ClientModel.batch_get(keys)}
 
@@ -247,7 +237,6 @@ def select_clients(
 ) -> tuple[list[domain.Client], dict[str, Any] | None]:
     """One page of the company's clients that match a filter: a Query over the company's
     partition (never a Scan), the conditions applied by DynamoDB as a filter expression."""
-    bind()
     conditions: list[Any] = []
     if switch is not None:
         conditions.append(ClientModel.message_switches[switch] == True)  # noqa: E712 (a condition)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
@@ -17,7 +17,7 @@ from chalicelib.store.models import (
     SenderAccountModel,
     StatusDefinitionModel,
 )
-from chalicelib.store.tables import bind, connection
+from chalicelib.store.tables import connection, written
 
 
 def _iso(moment: datetime) -> str:
@@ -46,7 +46,6 @@ def _company(item: CompanyModel) -> domain.Company:
 
 
 def get_company(company_id: str) -> domain.Company | None:
-    bind()
     try:
         return _company(CompanyModel.get(company_id))
     except DoesNotExist:
@@ -59,7 +58,6 @@ def create_company(
     schedules: Iterable[domain.AlertSchedule],
 ) -> bool:
     """Create a company with its catalog and schedules in one transaction; False if it exists."""
-    bind()
     item = CompanyModel(
         company.company_id,
         name=company.name,
@@ -89,7 +87,6 @@ def update_company(
     sms_on_automatic_payments: bool | None = None,
     sms_on_manual_payments: bool | None = None,
 ) -> None:
-    bind()
     actions: list[Any] = []
     if sms_on_automatic_payments is not None:
         actions.append(CompanyModel.sms_on_automatic_payments.set(sms_on_automatic_payments))
@@ -107,7 +104,6 @@ def update_company(
 
 
 def save_api_key(key: domain.ApiKey) -> None:
-    bind()
     ApiKeyModel(
         key.key_id,
         company_id=key.company_id,
@@ -119,7 +115,6 @@ def save_api_key(key: domain.ApiKey) -> None:
 
 
 def get_api_key(key_id: str) -> domain.ApiKey | None:
-    bind()
     try:
         item = ApiKeyModel.get(key_id)
     except DoesNotExist:
@@ -149,7 +144,6 @@ def _status_item(company_id: str, status: domain.StatusDefinition) -> StatusDefi
 
 
 def list_statuses(company_id: str) -> list[domain.StatusDefinition]:
-    bind()
     return [
         domain.StatusDefinition(
             code=item.code,
@@ -162,7 +156,6 @@ def list_statuses(company_id: str) -> list[domain.StatusDefinition]:
 
 
 def save_status(company_id: str, status: domain.StatusDefinition) -> None:
-    bind()
     _status_item(company_id, status).save()
 
 
@@ -192,12 +185,10 @@ def _sender(item: SenderAccountModel) -> domain.SenderAccount:
 
 
 def list_sender_accounts(company_id: str) -> list[domain.SenderAccount]:
-    bind()
     return [_sender(item) for item in SenderAccountModel.query(company_id)]
 
 
 def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, domain.SenderAccount]:
-    bind()
     keys = [(company_id, area) for area in areas]
     return {item.area: _sender(item) for item in SenderAccountModel.batch_get(keys)}
 
@@ -205,7 +196,6 @@ def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, doma
 def save_sender_account(account: domain.SenderAccount, *, clear_password: bool = False) -> None:
     """Write an account's settings, keeping a password that was set before unless
     ``clear_password`` (its destination changed)."""
-    bind()
     item = SenderAccountModel(account.company_id, account.area)
     actions: list[Any] = [
         SenderAccountModel.kind.set(account.kind),
@@ -236,24 +226,18 @@ def save_sender_account(account: domain.SenderAccount, *, clear_password: bool =
 
 def set_sender_password(company_id: str, area: str, ciphertext: bytes, at: datetime) -> bool:
     """Store an encrypted password on an existing account; False if there is no account."""
-    bind()
-    try:
-        SenderAccountModel(company_id, area).update(
+    return written(
+        lambda: SenderAccountModel(company_id, area).update(
             actions=[
                 SenderAccountModel.password_ciphertext.set(ciphertext),
                 SenderAccountModel.password_set_at.set(at),
             ],
             condition=SenderAccountModel.area.exists(),
         )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 def delete_sender_account(company_id: str, area: str) -> None:
-    bind()
     SenderAccountModel(company_id, area).delete()
 
 
@@ -289,12 +273,10 @@ def _schedule(item: AlertScheduleModel) -> domain.AlertSchedule:
 
 
 def list_alert_schedules(company_id: str) -> list[domain.AlertSchedule]:
-    bind()
     return [_schedule(item) for item in AlertScheduleModel.query(company_id)]
 
 
 def get_alert_schedule(company_id: str, alert_type: str) -> domain.AlertSchedule | None:
-    bind()
     try:
         return _schedule(AlertScheduleModel.get(company_id, alert_type))
     except DoesNotExist:
@@ -305,7 +287,6 @@ def configure_alert_schedule(
     company_id: str, alert_type: str, *, enabled: bool, frequency_minutes: int, next_run_at: datetime
 ) -> domain.AlertSchedule:
     """Set enabled/frequency; the schedule joins the sparse due index only when it can run."""
-    bind()
     item = AlertScheduleModel(company_id, alert_type)
     due = enabled and frequency_minutes > 0
     actions: list[Any] = [
@@ -330,7 +311,6 @@ SCHEDULE_SLACK = timedelta(seconds=30)
 
 def due_alert_schedules(alert_type: str, now: datetime) -> list[domain.AlertSchedule]:
     """Schedules of ``alert_type`` due by ``now`` (within the tick slack), from the sparse index."""
-    bind()
     return [
         _schedule(item)
         for item in AlertScheduleModel.due_alerts.query(
@@ -341,29 +321,23 @@ def due_alert_schedules(alert_type: str, now: datetime) -> list[domain.AlertSche
 
 def claim_alert_run(schedule: domain.AlertSchedule, now: datetime) -> bool:
     """Move a due schedule's next run forward; only one of several concurrent callers wins."""
-    bind()
     assert schedule.next_run_at is not None
-    next_run = now + timedelta(minutes=schedule.frequency_minutes)
-    try:
-        AlertScheduleModel(schedule.company_id, schedule.alert_type).update(
+    due, next_run = _iso(schedule.next_run_at), now + timedelta(minutes=schedule.frequency_minutes)
+    return written(
+        lambda: AlertScheduleModel(schedule.company_id, schedule.alert_type).update(
             actions=[
                 AlertScheduleModel.next_run_at.set(_iso(next_run)),
                 AlertScheduleModel.last_run_at.set(now),
             ],
-            condition=(AlertScheduleModel.next_run_at == _iso(schedule.next_run_at))
+            condition=(AlertScheduleModel.next_run_at == due)
             & (AlertScheduleModel.due_alert_type == schedule.alert_type),
         )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 def count_alert_results(company_id: str, alert_type: str, *, sent: int, failed: int) -> None:
     if not sent and not failed:
         return
-    bind()
     AlertScheduleModel(company_id, alert_type).update(
         actions=[AlertScheduleModel.sent_count.add(sent), AlertScheduleModel.failed_count.add(failed)]
     )

@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection.table import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -28,7 +29,21 @@ class _Meta:
     billing_mode = "PAY_PER_REQUEST"
 
 
-class CompanyModel(Model):
+class BoundModel(Model):
+    """A model that points at its stage's table before it touches DynamoDB. Every PynamoDB
+    operation (get, query, scan, save, update, delete, batches, transactions, index queries) asks
+    for the table connection here, so binding happens once, on first use, and never needs to be
+    repeated by the functions of ``store/``."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        from chalicelib.store.tables import bind  # tables imports this module
+
+        bind()  # cached: after the first call, a lookup
+        return super()._get_connection()
+
+
+class CompanyModel(BoundModel):
     class Meta(_Meta):
         table_name = "companies"
 
@@ -41,7 +56,7 @@ class CompanyModel(Model):
     sms_on_manual_payments = BooleanAttribute(null=True)
 
 
-class ApiKeyModel(Model):
+class ApiKeyModel(BoundModel):
     class Meta(_Meta):
         table_name = "api-keys"
 
@@ -54,7 +69,7 @@ class ApiKeyModel(Model):
     revoked_at = UTCDateTimeAttribute(null=True)
 
 
-class StatusDefinitionModel(Model):
+class StatusDefinitionModel(BoundModel):
     class Meta(_Meta):
         table_name = "status-catalog"
 
@@ -65,7 +80,7 @@ class StatusDefinitionModel(Model):
     notify = BooleanAttribute()
 
 
-class SenderAccountModel(Model):
+class SenderAccountModel(BoundModel):
     class Meta(_Meta):
         table_name = "sender-accounts"
 
@@ -98,7 +113,7 @@ class DueAlertsIndex(GlobalSecondaryIndex["AlertScheduleModel"]):
     next_run_at = UnicodeAttribute(range_key=True)
 
 
-class AlertScheduleModel(Model):
+class AlertScheduleModel(BoundModel):
     """One alert type of one company: the alert monitor's row (T9)."""
 
     class Meta(_Meta):
@@ -145,7 +160,7 @@ class FollowUpsIndex(GlobalSecondaryIndex["ParcelModel"]):
     followed_until = UTCDateTimeAttribute(range_key=True)
 
 
-class ParcelModel(Model):
+class ParcelModel(BoundModel):
     class Meta(_Meta):
         table_name = "parcels"
 
@@ -180,7 +195,7 @@ class ParcelModel(Model):
     follow_ups = FollowUpsIndex()
 
 
-class NoveltyModel(Model):
+class NoveltyModel(BoundModel):
     class Meta(_Meta):
         table_name = "novelties"
 
@@ -195,7 +210,7 @@ class NoveltyModel(Model):
     notified_at = UTCDateTimeAttribute(null=True)
 
 
-class SubscriptionModel(Model):
+class SubscriptionModel(BoundModel):
     class Meta(_Meta):
         table_name = "subscriptions"
 
@@ -230,7 +245,7 @@ class RecipientIndex(GlobalSecondaryIndex["AlertModel"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
-class AlertModel(Model):
+class AlertModel(BoundModel):
     """One tracking alert to one subscriber about one novelty. The key makes it exactly-once."""
 
     class Meta(_Meta):
@@ -262,7 +277,7 @@ class ClientContact(MapAttribute[str, object]):
     wants_cargo_info = BooleanAttribute(default=False)
 
 
-class ClientModel(Model):
+class ClientModel(BoundModel):
     """A client of a company, as its back office registers it, with its contact persons."""
 
     class Meta(_Meta):
@@ -284,7 +299,7 @@ class ClientModel(Model):
     manual_sends_off_at = UTCDateTimeAttribute(null=True)
 
 
-class MessageTemplateModel(Model):
+class MessageTemplateModel(BoundModel):
     """A company's own template of one message type (or a custom one, ``custom:<slug>``), C4."""
 
     class Meta(_Meta):
@@ -314,7 +329,7 @@ class InboundNumberIndex(GlobalSecondaryIndex["SmsSettingsModel"]):
     inbound_number = UnicodeAttribute(hash_key=True)
 
 
-class SmsSettingsModel(Model):
+class SmsSettingsModel(BoundModel):
     """A company's SMS service (C6): provider settings, the gateway password (KMS ciphertext) and
     the bulk-send password (scrypt hash). One item per company."""
 
@@ -423,7 +438,7 @@ class UnassignedIndex(GlobalSecondaryIndex["CommunicationModel"]):
     communication_id = UnicodeAttribute(range_key=True)
 
 
-class CommunicationModel(Model):
+class CommunicationModel(BoundModel):
     """One communication with a client: a message in its outbox, sent or failed (the history),
     a message received, or a record staff wrote by hand (the register). One item each."""
 
@@ -495,7 +510,7 @@ class CommunicationModel(Model):
     unassigned = UnassignedIndex()
 
 
-class MessageKeyModel(Model):
+class MessageKeyModel(BoundModel):
     """Idempotency: one item per (company, cause, channel, recipient) ever enqueued."""
 
     class Meta(_Meta):
@@ -515,7 +530,7 @@ class WakeupsIndex(GlobalSecondaryIndex["OutboxModel"]):
     wake_at = UnicodeAttribute(range_key=True)
 
 
-class OutboxModel(Model):
+class OutboxModel(BoundModel):
     """Per outbox: its wake-up time (sparse) while it has work; and, under ``<outbox>#rate``, the
     messages granted per minute over the last hours of its account's rate limit (JSON)."""
 
@@ -533,7 +548,7 @@ class OutboxModel(Model):
     wakeups = WakeupsIndex()
 
 
-class SuppressionModel(Model):
+class SuppressionModel(BoundModel):
     """An address (e-mail, lower-cased) or E.164 number no message may go to (Q5, STOP)."""
 
     class Meta(_Meta):
@@ -547,7 +562,7 @@ class SuppressionModel(Model):
     created_at = UTCDateTimeAttribute()
 
 
-class SendJobModel(Model):
+class SendJobModel(BoundModel):
     """A manual send to many clients (C8): its counters move as the outbox delivers."""
 
     class Meta(_Meta):
@@ -573,7 +588,7 @@ class SendJobModel(Model):
     pages_total = NumberAttribute(null=True)
 
 
-class PushSettingsModel(Model):
+class PushSettingsModel(BoundModel):
     """A company's push settings (C7): its SNS platform application per platform."""
 
     class Meta(_Meta):
@@ -586,7 +601,7 @@ class PushSettingsModel(Model):
     updated_by = UnicodeAttribute()
 
 
-class PushDeviceModel(Model):
+class PushDeviceModel(BoundModel):
     """A client's device registered for push (C7): its SNS platform endpoint.
     ``device_key = "<client>#<device id>"`` so a client's devices are one key-prefix query."""
 
@@ -603,7 +618,7 @@ class PushDeviceModel(Model):
     created_at = UTCDateTimeAttribute()
 
 
-class BusinessEventModel(Model):
+class BusinessEventModel(BoundModel):
     """A back-office event that caused messages (C9, T10), once per (company, type, event id),
     with the answer given the first time: posting the event again answers the same."""
 
@@ -617,7 +632,7 @@ class BusinessEventModel(Model):
     created_at = UTCDateTimeAttribute()
 
 
-class ClientPhoneModel(Model):
+class ClientPhoneModel(BoundModel):
     """Who a phone number (E.164) belongs to within a company: one item per (number, client),
     kept by ``store.clients.save_client`` (the client's phones and its contacts' phones)."""
 
@@ -631,7 +646,7 @@ class ClientPhoneModel(Model):
     contact_id = UnicodeAttribute(null=True)
 
 
-class SmsAutoRepliesModel(Model):
+class SmsAutoRepliesModel(BoundModel):
     """A company's inbound SMS keyword rules (I1 balance, I2 tickets). One item per company."""
 
     class Meta(_Meta):
@@ -652,7 +667,7 @@ class SmsAutoRepliesModel(Model):
     updated_by = UnicodeAttribute(null=True)
 
 
-class TicketModel(Model):
+class TicketModel(BoundModel):
     """A support ticket (I2). Created from an inbound SMS, its id derives from that message."""
 
     class Meta(_Meta):
@@ -669,7 +684,7 @@ class TicketModel(Model):
     created_at = UTCDateTimeAttribute()
 
 
-class TicketDayModel(Model):
+class TicketDayModel(BoundModel):
     """How many tickets a client opened on one day: ``<client>#<YYYY-MM-DD>``, moved only by a
     conditional write in the same transaction as the ticket (I2's "at most N per day")."""
 
@@ -681,7 +696,7 @@ class TicketDayModel(Model):
     tickets = NumberAttribute(default=0)
 
 
-class ClientAddressModel(Model):
+class ClientAddressModel(BoundModel):
     """I3: which client (and which of its contacts) an e-mail address belongs to, one item per
     (company, lower-cased address, client); kept in step by ``store.clients.save_client``."""
 
@@ -693,7 +708,7 @@ class ClientAddressModel(Model):
     contact_id = UnicodeAttribute(null=True)  # None: one of the client's own e-mails
 
 
-class RegisterLookupModel(Model):
+class RegisterLookupModel(BoundModel):
     """H1/H2 lookups of a company: the register's motives and areas (``motive#<code>``,
     ``area#<code>``, managed by admins) and each user's saved history filters
     (``filter#<user>#<id>``, private to that user)."""
@@ -709,7 +724,7 @@ class RegisterLookupModel(Model):
     created_at = UTCDateTimeAttribute()
 
 
-class PasswordAttemptModel(Model):
+class PasswordAttemptModel(BoundModel):
     """Wrong guesses of a password that only gates an action (the bulk-send password): under
     ``<scope>#<window>`` the failures counted in one window, under ``<scope>#lock`` until when the
     scope (the company, or one user) is locked out. Items expire a day after their window."""
@@ -724,7 +739,7 @@ class PasswordAttemptModel(Model):
     expires = TTLAttribute(null=True)
 
 
-class RateLimitModel(Model):
+class RateLimitModel(BoundModel):
     """One counter per (limit, key, time window), counted only by conditional updates."""
 
     class Meta(_Meta):

@@ -9,19 +9,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store.communications import parse_stamp, stamp
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
-from chalicelib.store.tables import LOST_RACE, bind, connection
+from chalicelib.store.tables import LOST_RACE, connection, written
 
 _WAKE_SHARD = "wake"
-
-
-def _conditional(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 # --- rate limits over any window -----------------------------------------------------------------
@@ -54,26 +50,22 @@ def _save_grants(company_id: str, key: str, grants: dict[str, int], version: int
         if version is not None
         else OutboxModel.outbox_key.does_not_exist()
     )
-    try:
-        OutboxModel(company_id, key).update(
+    # False: another drain counted meanwhile; the caller reads again
+    return written(
+        lambda: OutboxModel(company_id, key).update(
             actions=[
                 OutboxModel.rate_grants.set(json.dumps(grants, sort_keys=True)),
                 OutboxModel.rate_version.set((version or 0) + 1),
             ],
             condition=condition,
         )
-    except UpdateError as exc:
-        if _conditional(exc):
-            return False  # another drain counted meanwhile: read again
-        raise
-    return True
+    )
 
 
 def reserve_rate(
     company_id: str, outbox: str, now: datetime, hours: int, wanted: int, limit: int
 ) -> RateGrant:
     """Count up to ``wanted`` messages against "at most ``limit`` per ``hours`` hours"."""
-    bind()
     key = f"{outbox}#rate"
     span = timedelta(hours=hours)
     while True:
@@ -106,7 +98,6 @@ def release_rate(company_id: str, outbox: str, grant: RateGrant, unused: int) ->
     """Give back room a drain reserved but did not use (it lost the claim race for some messages)."""
     if unused <= 0 or grant.minute is None:
         return
-    bind()
     key = f"{outbox}#rate"
     while True:
         item = OutboxModel.get(company_id, key, consistent_read=True)
@@ -125,23 +116,19 @@ def release_rate(company_id: str, outbox: str, grant: RateGrant, unused: int) ->
 
 def wake_later(company_id: str, outbox: str, at: datetime) -> None:
     """Ask for the outbox to be drained again at ``at`` (an earlier request wins)."""
-    bind()
     when = stamp(at)
-    try:
-        OutboxModel(company_id, outbox).update(
+    written(  # not written: an earlier wake-up was asked for, and it wins
+        lambda: OutboxModel(company_id, outbox).update(
             actions=[OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(when)],
             condition=OutboxModel.wake_at.does_not_exist() | (OutboxModel.wake_at > when),
         )
-    except UpdateError as exc:
-        if not _conditional(exc):
-            raise
+    )
 
 
 def due_wakeups(
     now: datetime, limit: int = 500, *, shard: str = _WAKE_SHARD
 ) -> Iterator[tuple[str, str, str]]:
     """(company, outbox, wake_at) of outboxes whose wake-up time has come (a sparse index)."""
-    bind()
     for item in OutboxModel.wakeups.query(shard, OutboxModel.wake_at <= stamp(now), limit=limit):
         yield item.company_id, item.outbox_key, str(item.wake_at)
 
@@ -149,7 +136,6 @@ def due_wakeups(
 def hold_wakeup(company_id: str, outbox: str, until: datetime) -> str:
     """A drain starts: move the outbox's wake-up to ``until`` (the end of the drain's lease), so
     that if the drain dies, the schedule drains the outbox again then. Returns the wake-up held."""
-    bind()
     held = stamp(until)
     OutboxModel(company_id, outbox).update(
         actions=[OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(held)]
@@ -160,16 +146,13 @@ def hold_wakeup(company_id: str, outbox: str, until: datetime) -> str:
 def take_wakeup(company_id: str, outbox: str, wake_at: str, until: datetime) -> str | None:
     """The schedule takes a due wake-up by holding it until ``until``: only one caller gets it
     (None for the others). Returns the wake-up held."""
-    bind()
     held = stamp(until)
-    try:
-        OutboxModel(company_id, outbox).update(
+    if not written(
+        lambda: OutboxModel(company_id, outbox).update(
             actions=[OutboxModel.wake_at.set(held)], condition=OutboxModel.wake_at == wake_at
         )
-    except UpdateError as exc:
-        if _conditional(exc):
-            return None
-        raise
+    ):
+        return None
     return held
 
 
@@ -177,19 +160,16 @@ def settle_wakeup(company_id: str, outbox: str, held: str, next_at: datetime | N
     """A drain ends: replace the wake-up it held by ``next_at`` (when the outbox has work again),
     or clear it (nothing waits). When someone changed the wake-up meanwhile (a new message, another
     drain), theirs stays, and ``next_at`` is only added if it is earlier."""
-    bind()
     actions: list[Any]
     if next_at is not None:
         actions = [OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(stamp(next_at))]
     else:
         actions = [OutboxModel.wake_shard.remove(), OutboxModel.wake_at.remove()]
-    try:
-        OutboxModel(company_id, outbox).update(actions=actions, condition=OutboxModel.wake_at == held)
-    except UpdateError as exc:
-        if not _conditional(exc):
-            raise
-        if next_at is not None:
-            wake_later(company_id, outbox, next_at)
+    settled = written(
+        lambda: OutboxModel(company_id, outbox).update(actions=actions, condition=OutboxModel.wake_at == held)
+    )
+    if not settled and next_at is not None:
+        wake_later(company_id, outbox, next_at)
 
 
 # --- send-job pages not expanded yet ----------------------------------------------------------------
@@ -207,7 +187,6 @@ def _page_key(job_id: str, page: int) -> str:
 
 def save_job_pages(company_id: str, job_id: str, pages: list[dict[str, Any]], wake_at: datetime) -> None:
     """Remember pages that are about to be asked for (``{"page": n, ...}``), each due at ``wake_at``."""
-    bind()
     with OutboxModel.batch_write() as batch:
         for page in pages:
             batch.save(
@@ -222,7 +201,6 @@ def save_job_pages(company_id: str, job_id: str, pages: list[dict[str, Any]], wa
 
 
 def job_page_done(company_id: str, job_id: str, page: int) -> None:
-    bind()
     OutboxModel(company_id, _page_key(job_id, page)).delete()
 
 
@@ -257,9 +235,8 @@ def _suppression(item: SuppressionModel) -> domain.Suppression:
 
 def suppress(entry: domain.Suppression) -> bool:
     """Put an address on the company's suppression list; False when it was already there."""
-    bind()
-    try:
-        SuppressionModel(
+    return written(
+        lambda: SuppressionModel(
             entry.company_id,
             entry.address,
             reason=entry.reason,
@@ -267,15 +244,10 @@ def suppress(entry: domain.Suppression) -> bool:
             communication_id=entry.communication_id,
             created_at=entry.created_at,
         ).save(condition=SuppressionModel.address.does_not_exist())
-    except PutError as exc:
-        if _conditional(exc):
-            return False
-        raise
-    return True
+    )
 
 
 def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, domain.Suppression]:
-    bind()
     keys = [(company_id, a) for a in dict.fromkeys(addresses)]
     return {item.address: _suppression(item) for item in SuppressionModel.batch_get(keys)}
 
@@ -283,20 +255,14 @@ def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, dom
 def list_suppressions(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Suppression], dict[str, Any] | None]:
-    bind()
     result = SuppressionModel.query(company_id, limit=limit, last_evaluated_key=cursor)
     return [_suppression(i) for i in result], result.last_evaluated_key
 
 
 def lift_suppression(company_id: str, address: str) -> bool:
-    bind()
-    try:
-        SuppressionModel(company_id, address).delete(condition=SuppressionModel.address.exists())
-    except Exception as exc:
-        if _conditional(exc):
-            return False
-        raise
-    return True
+    return written(
+        lambda: SuppressionModel(company_id, address).delete(condition=SuppressionModel.address.exists())
+    )
 
 
 # --- send jobs -------------------------------------------------------------------------------------
@@ -344,52 +310,20 @@ def _job_item(job: domain.SendJob) -> SendJobModel:
 
 
 def create_job(job: domain.SendJob) -> None:
-    bind()
     _job_item(job).save(condition=SendJobModel.job_id.does_not_exist())
 
 
 def get_job(company_id: str, job_id: str) -> domain.SendJob | None:
-    bind()
     try:
         return _job(SendJobModel.get(company_id, job_id, consistent_read=True))
     except DoesNotExist:
         return None
 
 
-def count_job(
-    company_id: str,
-    job_id: str,
-    now: datetime,
-    *,
-    total: int = 0,
-    queued: int = 0,
-    sent: int = 0,
-    failed: int = 0,
-    skipped: int = 0,
-    state: str | None = None,
-) -> None:
-    """Move a job's counters (one update for a whole batch of outcomes)."""
-    bind()
-    actions: list[Any] = [SendJobModel.updated_at.set(now)]
-    for attribute, value in (
-        (SendJobModel.total, total),
-        (SendJobModel.queued, queued),
-        (SendJobModel.sent, sent),
-        (SendJobModel.failed, failed),
-        (SendJobModel.skipped, skipped),
-    ):
-        if value:
-            actions.append(attribute.add(value))
-    if state:
-        actions.append(SendJobModel.state.set(state))
-    SendJobModel(company_id, job_id).update(actions=actions)
-
-
 def list_jobs(
     company_id: str, limit: int, cursor: dict[str, Any] | None, *, created_by: str | None = None
 ) -> tuple[list[domain.SendJob], dict[str, Any] | None]:
     """The company's send jobs, newest first; with ``created_by``, only that user's."""
-    bind()
     result = SendJobModel.query(
         company_id,
         scan_index_forward=False,
@@ -406,7 +340,6 @@ def create_job_once(job: domain.SendJob, request_key: str | None) -> tuple[domai
     if request_key is None:
         create_job(job)
         return job, True
-    bind()
     key = f"{job.company_id}#{request_key}"
     try:
         with TransactWrite(connection=connection()) as tx:
@@ -441,7 +374,6 @@ def count_job_page(
     """Count one expanded page of recipients into its job, once: a page handled again (SQS
     delivers at least once) changes nothing and returns None. When every page is counted the job
     moves from ``expanding`` to ``sending``. Returns the job as updated."""
-    bind()
     actions: list[Any] = [
         SendJobModel.updated_at.set(now),
         SendJobModel.pages_done.add({page}),
@@ -452,16 +384,14 @@ def count_job_page(
     if last_page:
         actions.append(SendJobModel.pages_total.set(page + 1))
     item = SendJobModel(company_id, job_id)
-    try:
-        item.update(
+    if not written(
+        lambda: item.update(
             actions=actions,
             condition=SendJobModel.job_id.exists()
             & (SendJobModel.pages_done.does_not_exist() | ~SendJobModel.pages_done.contains(page)),
         )
-    except UpdateError as exc:
-        if _conditional(exc):
-            return None
-        raise
+    ):
+        return None
     job = _job(item)
     if job.state == "expanding" and job.pages_total is not None and job.pages_done >= job.pages_total:
         SendJobModel(company_id, job_id).update(actions=[SendJobModel.state.set("sending")])

@@ -6,11 +6,9 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.models import PushDeviceModel, PushSettingsModel
-from chalicelib.store.tables import bind
 
 
 def get_push_settings(company_id: str) -> domain.PushSettings | None:
-    bind()
     try:
         item = PushSettingsModel.get(company_id)
     except DoesNotExist:
@@ -25,7 +23,6 @@ def get_push_settings(company_id: str) -> domain.PushSettings | None:
 
 
 def save_push_settings(settings: domain.PushSettings) -> None:
-    bind()
     PushSettingsModel(
         settings.company_id,
         fcm_application_arn=settings.fcm_application_arn,
@@ -48,7 +45,6 @@ def _device(item: PushDeviceModel) -> domain.PushDevice:
 
 
 def save_device(device: domain.PushDevice) -> None:
-    bind()
     PushDeviceModel(
         device.company_id,
         f"{device.client_id}#{device.device_id}",
@@ -62,7 +58,6 @@ def save_device(device: domain.PushDevice) -> None:
 
 
 def get_device(company_id: str, client_id: str, device_id: str) -> domain.PushDevice | None:
-    bind()
     try:
         return _device(PushDeviceModel.get(company_id, f"{client_id}#{device_id}", consistent_read=True))
     except DoesNotExist:
@@ -70,13 +65,11 @@ def get_device(company_id: str, client_id: str, device_id: str) -> domain.PushDe
 
 
 def delete_device(company_id: str, client_id: str, device_id: str) -> None:
-    bind()
     PushDeviceModel(company_id, f"{client_id}#{device_id}").delete()
 
 
 def devices_of(company_id: str, client_id: str) -> list[domain.PushDevice]:
     """A client's devices: one query on the key prefix ``<client>#``."""
-    bind()
     return [
         _device(i)
         for i in PushDeviceModel.query(company_id, PushDeviceModel.device_key.startswith(f"{client_id}#"))

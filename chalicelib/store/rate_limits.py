@@ -10,22 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib.store.models import RateLimitModel
-from chalicelib.store.tables import bind
+from chalicelib.store.tables import written
 
 
 def hit(limit_key: str, limit: int, window_end: datetime) -> bool:
     """Count one hit against ``limit_key``; False (nothing counted) when the window is full."""
-    bind()
-    try:
-        RateLimitModel(limit_key).update(
+    return written(
+        lambda: RateLimitModel(limit_key).update(
             actions=[RateLimitModel.hits.add(1), RateLimitModel.expires.set(window_end + timedelta(days=30))],
             condition=RateLimitModel.hits.does_not_exist() | (RateLimitModel.hits < limit),
         )
-    except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )

@@ -8,15 +8,12 @@ a user's filters sit under that user's own prefix, so nobody else's are ever rea
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.models import RegisterLookupModel
-from chalicelib.store.tables import bind
-
-LOOKUP_TABLES = ("motive", "area")
+from chalicelib.store.tables import written
 
 
 def _lookup(item: RegisterLookupModel) -> domain.RegisterLookup:
@@ -26,39 +23,30 @@ def _lookup(item: RegisterLookupModel) -> domain.RegisterLookup:
 
 def add_lookup(entry: domain.RegisterLookup, created_by: str) -> bool:
     """Create a motive or an area; False when that code exists already."""
-    bind()
-    try:
-        RegisterLookupModel(
+    return written(
+        lambda: RegisterLookupModel(
             entry.company_id,
             f"{entry.table}#{entry.code}",
             name=entry.name,
             created_by=created_by,
             created_at=entry.created_at,
         ).save(condition=RegisterLookupModel.entry_key.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 def rename_lookup(company_id: str, table: str, code: str, name: str) -> domain.RegisterLookup | None:
-    bind()
     item = RegisterLookupModel(company_id, f"{table}#{code}")
-    try:
-        item.update(
+    if not written(
+        lambda: item.update(
             actions=[RegisterLookupModel.name.set(name)],
             condition=RegisterLookupModel.entry_key.exists(),
         )
-    except Exception as exc:  # UpdateError: the code does not exist
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return None
-        raise
+    ):
+        return None
     return _lookup(item)
 
 
 def get_lookup(company_id: str, table: str, code: str) -> domain.RegisterLookup | None:
-    bind()
     try:
         return _lookup(RegisterLookupModel.get(company_id, f"{table}#{code}"))
     except DoesNotExist:
@@ -66,22 +54,16 @@ def get_lookup(company_id: str, table: str, code: str) -> domain.RegisterLookup 
 
 
 def list_lookups(company_id: str, table: str) -> list[domain.RegisterLookup]:
-    bind()
     items = RegisterLookupModel.query(company_id, RegisterLookupModel.entry_key.startswith(f"{table}#"))
     return [_lookup(i) for i in items]
 
 
 def delete_lookup(company_id: str, table: str, code: str) -> bool:
-    bind()
-    try:
-        RegisterLookupModel(company_id, f"{table}#{code}").delete(
+    return written(
+        lambda: RegisterLookupModel(company_id, f"{table}#{code}").delete(
             condition=RegisterLookupModel.entry_key.exists()
         )
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 # --- saved history filters ("my filters") --------------------------------------------------------
@@ -105,7 +87,6 @@ def _saved(item: RegisterLookupModel) -> domain.SavedFilter:
 
 
 def save_filter(saved: domain.SavedFilter) -> domain.SavedFilter:
-    bind()
     RegisterLookupModel(
         saved.company_id,
         _filter_prefix(saved.user_id) + saved.filter_id,
@@ -118,7 +99,6 @@ def save_filter(saved: domain.SavedFilter) -> domain.SavedFilter:
 
 
 def list_filters(company_id: str, user_id: str) -> list[domain.SavedFilter]:
-    bind()
     items = RegisterLookupModel.query(
         company_id, RegisterLookupModel.entry_key.startswith(_filter_prefix(user_id))
     )
@@ -126,7 +106,6 @@ def list_filters(company_id: str, user_id: str) -> list[domain.SavedFilter]:
 
 
 def get_filter(company_id: str, user_id: str, filter_id: str) -> domain.SavedFilter | None:
-    bind()
     try:
         return _saved(RegisterLookupModel.get(company_id, _filter_prefix(user_id) + filter_id))
     except DoesNotExist:
@@ -134,17 +113,8 @@ def get_filter(company_id: str, user_id: str, filter_id: str) -> domain.SavedFil
 
 
 def delete_filter(company_id: str, user_id: str, filter_id: str) -> bool:
-    bind()
-    try:
-        RegisterLookupModel(company_id, _filter_prefix(user_id) + filter_id).delete(
+    return written(
+        lambda: RegisterLookupModel(company_id, _filter_prefix(user_id) + filter_id).delete(
             condition=RegisterLookupModel.entry_key.exists()
         )
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
-
-
-def filter_created_at(saved: domain.SavedFilter) -> datetime:
-    return saved.created_at
+    )

@@ -14,7 +14,6 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.models import SmsSettingsModel
-from chalicelib.store.tables import bind
 
 
 def _settings(item: SmsSettingsModel) -> domain.SmsSettings:
@@ -38,7 +37,6 @@ def _settings(item: SmsSettingsModel) -> domain.SmsSettings:
 
 
 def get_sms_settings(company_id: str) -> domain.SmsSettings | None:
-    bind()
     try:
         return _settings(SmsSettingsModel.get(company_id, consistent_read=True))
     except DoesNotExist:
@@ -50,7 +48,6 @@ def save_sms_settings(
 ) -> domain.SmsSettings:
     """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
     the gateway it was for changed); returns the stored item."""
-    bind()
     item = SmsSettingsModel(settings.company_id)
     actions: list[Any] = [
         SmsSettingsModel.enabled.set(settings.enabled),
@@ -79,7 +76,6 @@ def save_sms_settings(
 
 def _set_secret(company_id: str, actions: list[Any], at: datetime) -> None:
     """Set a secret's attributes; a company without settings gets the defaults (switched off)."""
-    bind()
     model = SmsSettingsModel
     defaults: list[Any] = [
         model.enabled.set(model.enabled | False),
@@ -117,5 +113,4 @@ def set_bulk_password_hash(company_id: str, password_hash: str, at: datetime) ->
 
 def companies_by_inbound_number(number: str) -> list[str]:
     """The companies whose two-way number is ``number`` (E.164): one, or none (a sparse index)."""
-    bind()
     return [str(i.company_id) for i in SmsSettingsModel.by_inbound_number.query(number, limit=5)]

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -17,7 +17,6 @@ from chalicelib.store import models
 T = TypeVar("T")
 # Cancellation reasons that mean "someone else changed this item first": the caller backs off.
 LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
-TX_LIMIT = 100
 
 _BASE_NAMES = {m: m.Meta.table_name for m in models.ALL_MODELS}
 _TTL: dict[type[Model], str] = {
@@ -29,7 +28,8 @@ _TTL: dict[type[Model], str] = {
 
 @lru_cache(maxsize=1)
 def bind() -> str:
-    """Point every model at ``<prefix><base name>``; returns the prefix. Idempotent."""
+    """Point every model at ``<prefix><base name>``; returns the prefix. Idempotent. Store
+    functions need not call it: ``models.BoundModel`` calls it before any operation."""
     prefix = get_settings().table_prefix
     for model, base in _BASE_NAMES.items():
         model.Meta.table_name = prefix + base
@@ -73,6 +73,18 @@ def connection() -> Connection:
     """The low-level connection transactions need (same region and endpoint as the models)."""
     bind()
     return Connection()
+
+
+def written(write: Callable[[], object]) -> bool:
+    """Run one conditional write (a save, update or delete with a condition); False when DynamoDB
+    refused it because the condition did not hold, so nothing changed. Other errors are raised."""
+    try:
+        write()
+    except PynamoDBException as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def transact_all_or_drop(

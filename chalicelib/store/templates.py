@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.models import MessageTemplateModel
-from chalicelib.store.tables import bind
+from chalicelib.store.tables import written
 
 
 def _template(item: MessageTemplateModel) -> domain.MessageTemplate:
@@ -27,7 +27,6 @@ def _template(item: MessageTemplateModel) -> domain.MessageTemplate:
 
 
 def get_template(company_id: str, key: str) -> domain.MessageTemplate | None:
-    bind()
     try:
         return _template(MessageTemplateModel.get(company_id, key, consistent_read=True))
     except DoesNotExist:
@@ -35,13 +34,11 @@ def get_template(company_id: str, key: str) -> domain.MessageTemplate | None:
 
 
 def list_templates(company_id: str) -> list[domain.MessageTemplate]:
-    bind()
     return [_template(item) for item in MessageTemplateModel.query(company_id, consistent_read=True)]
 
 
 def save_template(template: domain.MessageTemplate) -> None:
     """Write (or replace) a company's template."""
-    bind()
     MessageTemplateModel(
         template.company_id,
         template.key,
@@ -60,11 +57,8 @@ def save_template(template: domain.MessageTemplate) -> None:
 
 def delete_template(company_id: str, key: str) -> bool:
     """Remove a company's template; False if there was none."""
-    bind()
-    try:
-        MessageTemplateModel(company_id, key).delete(condition=MessageTemplateModel.template_key.exists())
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(
+        lambda: MessageTemplateModel(company_id, key).delete(
+            condition=MessageTemplateModel.template_key.exists()
+        )
+    )

@@ -12,7 +12,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store.models import TicketDayModel, TicketModel
-from chalicelib.store.tables import LOST_RACE, bind, connection
+from chalicelib.store.tables import LOST_RACE, connection
 
 _RACE_RETRIES = 5
 
@@ -32,7 +32,6 @@ def _ticket(item: TicketModel) -> domain.Ticket:
 
 
 def get_ticket(company_id: str, ticket_id: str) -> domain.Ticket | None:
-    bind()
     try:
         return _ticket(TicketModel.get(company_id, ticket_id, consistent_read=True))
     except DoesNotExist:
@@ -45,7 +44,6 @@ def open_ticket(ticket: domain.Ticket, day: str, max_per_day: int) -> tuple[doma
     Returns ``(ticket, True)`` when written now, ``(existing, False)`` when a ticket with this id
     was opened before, and ``(None, False)`` when the client already has ``max_per_day`` tickets
     that day (nothing is written)."""
-    bind()
     counter = TicketDayModel(ticket.company_id, f"{ticket.client_id}#{day}")
     item = TicketModel(
         ticket.company_id,
@@ -86,6 +84,5 @@ def open_ticket(ticket: domain.Ticket, day: str, max_per_day: int) -> tuple[doma
 
 def tickets_of_client(company_id: str, client_id: str, limit: int = 100) -> list[domain.Ticket]:
     """A client's tickets (a filtered query over the company's tickets; small per company)."""
-    bind()
     items = TicketModel.query(company_id, filter_condition=TicketModel.client_id == client_id, limit=limit)
     return [_ticket(i) for i in items]

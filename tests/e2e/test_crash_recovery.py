@@ -18,7 +18,7 @@ import requests
 
 from infrastructure.local.mailcatcher import _mail_files, _parse, envelope_recipients
 from infrastructure.local.paths import REPO_ROOT
-from tests.e2e.test_readme_walkthrough import RunningStack
+from tests.steps.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 

@@ -3,11 +3,7 @@ command, then issue a parcel, post two events, subscribe, wait for the sweep, re
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,107 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from infrastructure.local.paths import REPO_ROOT, free_port
+from tests.steps.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
-
-
-class RunningStack:
-    def __init__(self, local_dir: Path, extra_env: dict[str, str] | None = None) -> None:
-        self.local_dir = local_dir
-        self.extra_env = dict(extra_env or {})
-        self.ports = {name: free_port() for name in ("api", "dynamodb", "moto", "smtp")}
-        self.api = f"http://127.0.0.1:{self.ports['api']}"
-        self.output: list[str] = []
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self, timeout: float = 240) -> dict[str, str]:
-        env = {**os.environ, "PREGON_LOCAL_DIR": str(self.local_dir)}
-        for name in list(env):
-            if name.startswith(("AWS_", "PREGON_")) and name != "PREGON_LOCAL_DIR":
-                env.pop(name)
-        env.update(self.extra_env)
-        self.process = subprocess.Popen(
-            [
-                "bash",
-                "infrastructure/local/run.sh",
-                "--port",
-                str(self.ports["api"]),
-                "--dynamodb-port",
-                str(self.ports["dynamodb"]),
-                "--moto-port",
-                str(self.ports["moto"]),
-                "--smtp-port",
-                str(self.ports["smtp"]),
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + timeout
-        banner: dict[str, str] = {}
-        previous = ""
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                raise AssertionError("the stack stopped:\n" + "".join(self.output[-60:]))
-            self.output.append(line)
-            if "Admin JWT" in previous:
-                banner["admin_token"] = line.strip()
-            if "Integration key" in previous:
-                banner["api_key"] = line.strip()
-            previous = line
-            if "Ctrl-C stops everything" in line:
-                break
-        else:
-            raise AssertionError("no banner in time:\n" + "".join(self.output[-60:]))
-        self._drain()
-        self._wait_for_api()
-        return banner
-
-    def _drain(self) -> None:
-        import threading
-
-        def read() -> None:
-            assert self.process is not None and self.process.stdout is not None
-            for line in self.process.stdout:
-                self.output.append(line)
-
-        threading.Thread(target=read, daemon=True).start()
-
-    def _wait_for_api(self) -> None:
-        for _ in range(120):
-            try:
-                requests.get(f"{self.api}/public/demo/parcels/none", timeout=2)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        raise AssertionError("the API never answered")
-
-    def stop(self) -> int:
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            return self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            return self.process.wait()
-
-    def cli(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "infrastructure.local.stack", "--local-dir", str(self.local_dir), *args],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return result.stdout
 
 
 @pytest.fixture

@@ -14,8 +14,10 @@ import pytest
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.conftest import IDENTITY, SMTP_PASSWORD, Tenant, body, deliver_outboxes
-from tests.integration.tracking_steps import (
+from tests.steps.answers import body
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, Tenant
+from tests.steps.tracking import (
     T0,
     ask_for_alerts,
     confirm_by_link,

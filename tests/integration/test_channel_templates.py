@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from chalice.test import Client
 
-from tests.conftest import Tenant, body
+from tests.steps.answers import body
+from tests.steps.templates import preview, put
+from tests.steps.tenants import Tenant
 
 OVERRIDE = {
     "subject": "Pago recibido, {{ client.name }}",
     "text": "Hola {{ client.name }}, recibimos {{ payment.amount }}.",
     "html": "<p>Hola {{ client.name }}, recibimos {{ payment.amount }}.</p>",
 }
-
-
-def put(api: Client, tenant: Tenant, key: str, template: dict[str, Any]) -> Any:
-    return api.http.put(f"/templates/{key}", headers=tenant.admin_headers(), body=json.dumps(template))
-
-
-def preview(api: Client, tenant: Tenant, key: str, edits: dict[str, Any] | None = None) -> Any:
-    return api.http.post(
-        f"/templates/{key}/preview", headers=tenant.staff_headers(), body=json.dumps(edits or {})
-    )
 
 
 def test_the_payment_type_ships_a_spanish_sms_with_the_seed_variables(api: Client, tenant: Tenant) -> None:

@@ -8,8 +8,10 @@ from typing import Any
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.conftest import Tenant, body
-from tests.integration.tracking_steps import post_event, sweep
+from tests.steps.answers import body
+from tests.steps.clients import client_answer
+from tests.steps.tenants import Tenant
+from tests.steps.tracking import post_event, sweep
 
 CLIENT = {
     "name": "Ferretería Norte",
@@ -46,11 +48,7 @@ MARTA: dict[str, Any] = {
 }
 
 
-def put_client(api: Client, tenant: Tenant, client_id: str = "CLI-9", data: dict[str, Any] = CLIENT) -> Any:
-    return api.http.put(f"/clients/{client_id}", headers=tenant.key_headers(), body=json.dumps(data))
-
-
-def issue(api: Client, tenant: Tenant, payload: dict[str, Any]) -> Any:
+def post_parcel(api: Client, tenant: Tenant, payload: dict[str, Any]) -> Any:
     return api.http.post("/parcels", headers=tenant.key_headers(), body=json.dumps(payload))
 
 
@@ -63,7 +61,7 @@ def followers(api: Client, tenant: Tenant, tracking_id: str) -> list[tuple[str, 
 
 def test_the_back_office_registers_a_client_and_reads_it_back(api: Client, tenant: Tenant) -> None:
     # When the back office pushes a client
-    response = put_client(api, tenant)
+    response = client_answer(api, tenant, "CLI-9", CLIENT)
     # Then it is stored with its contacts, and unset message switches default to on
     assert response.status_code == 200, response.body
     client = body(api.http.get("/clients/CLI-9", headers=tenant.key_headers()))
@@ -85,7 +83,7 @@ def test_phones_are_stored_and_returned_in_e164_and_impossible_ones_are_refused(
         "phones": ["0351 15 123-4567", "011 4555-1234", "+54 9 11 5987-6543", "011 15-5987-6543"],
         "contacts": [{**MARTA, "phone": "(0341) 15 555-1234"}],
     }
-    response = put_client(api, tenant, "CLI-TEL", data)
+    response = client_answer(api, tenant, "CLI-TEL", data)
 
     # Then they are stored and returned in E.164, once each (Córdoba's area code + 15 is a mobile)
     assert response.status_code == 200, response.body
@@ -103,7 +101,7 @@ def test_phones_are_stored_and_returned_in_e164_and_impossible_ones_are_refused(
         "phones": ["0351 15 123-4567", "15 5987-6543"],
         "contacts": [{**MARTA, "phone": "12345"}],
     }
-    response = put_client(api, tenant, "CLI-TEL", bad)
+    response = client_answer(api, tenant, "CLI-TEL", bad)
 
     # Then it is a 422 naming each bad field, and the client stays as it was
     assert response.status_code == 422, response.body
@@ -118,9 +116,11 @@ def test_issuing_for_a_registered_client_subscribes_its_flagged_contacts(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:
     # Given a client with one contact who wants cargo information (and one without e-mail)
-    put_client(api, tenant)
+    client_answer(api, tenant, "CLI-9", CLIENT)
     # When a shipment for that client is issued
-    response = issue(api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True})
+    response = post_parcel(
+        api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True}
+    )
     # Then Marta is subscribed, Raúl (no tick) and the contact without e-mail are not
     assert response.status_code == 201, response.body
     assert body(response)["subscribed"] == ["marta@norte.example"]
@@ -130,17 +130,17 @@ def test_issuing_for_a_registered_client_subscribes_its_flagged_contacts(
     assert sweep(tenant).sent == 1
     assert mailbox.wait_for(1)[0]["To"].addresses[0].addr_spec == "marta@norte.example"
     # And issuing the same shipment again subscribes nobody new
-    again = issue(api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True})
+    again = post_parcel(api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True})
     assert again.status_code == 200 and body(again)["subscribed"] == []
 
 
 def test_subscriptions_start_when_the_waybill_is_issued_not_before(api: Client, tenant: Tenant) -> None:
-    put_client(api, tenant)
+    client_answer(api, tenant, "CLI-9", CLIENT)
     # Given a parcel registered before its waybill is issued
-    first = issue(api, tenant, {"tracking_id": "TRK-C2", "client_id": "CLI-9", "waybill_issued": False})
+    first = post_parcel(api, tenant, {"tracking_id": "TRK-C2", "client_id": "CLI-9", "waybill_issued": False})
     assert body(first)["subscribed"] == [] and followers(api, tenant, "TRK-C2") == []
     # When the waybill is issued
-    issued = issue(api, tenant, {"tracking_id": "TRK-C2", "client_id": "CLI-9", "waybill_issued": True})
+    issued = post_parcel(api, tenant, {"tracking_id": "TRK-C2", "client_id": "CLI-9", "waybill_issued": True})
     # Then the flagged contacts are subscribed
     assert body(issued)["subscribed"] == ["marta@norte.example"]
 
@@ -149,7 +149,7 @@ def test_eventual_sender_and_recipient_are_subscribed_when_they_ticked_it(
     api: Client, tenant: Tenant
 ) -> None:
     # When an unregistered sender (ticked) and recipient (not ticked) come with the issue
-    response = issue(
+    response = post_parcel(
         api,
         tenant,
         {
@@ -176,7 +176,7 @@ def test_tracking_contacts_at_issue_need_the_company_setting(api: Client, tenant
         "tracking_contacts": [{"first_name": "Ana", "last_name": "Gil", "email": "ana@example.com"}],
     }
     # Given the company does not ask for tracking contacts: the issue is refused and nothing is written
-    refused = issue(api, tenant, payload)
+    refused = post_parcel(api, tenant, payload)
     assert refused.status_code == 422 and body(refused)["field"] == "tracking_contacts"
     assert api.http.get("/parcels/TRK-C4", headers=tenant.key_headers()).status_code == 404
     # When the admin turns the setting on
@@ -185,7 +185,7 @@ def test_tracking_contacts_at_issue_need_the_company_setting(api: Client, tenant
     )
     assert turned_on.status_code == 200 and body(turned_on)["ask_tracking_contacts"] is True
     # Then the same issue subscribes the contact
-    accepted = issue(api, tenant, payload)
+    accepted = post_parcel(api, tenant, payload)
     assert accepted.status_code == 201, accepted.body
     assert followers(api, tenant, "TRK-C4") == [("ana@example.com", "issue_contact")]
 
@@ -200,11 +200,11 @@ def test_bad_client_input_names_the_field_and_clients_stay_private(
         ({k: v for k, v in CLIENT.items() if k != "name"}, "name"),
     ]
     for data, field in bad:
-        response = put_client(api, tenant, "CLI-BAD", data)
+        response = client_answer(api, tenant, "CLI-BAD", data)
         assert response.status_code == 422, (field, response.body)
         assert body(response)["field"] == field
     assert api.http.get("/clients/CLI-BAD", headers=tenant.key_headers()).status_code == 404
     # And another company sees none of this company's clients
-    put_client(api, tenant)
+    client_answer(api, tenant, "CLI-9", CLIENT)
     assert api.http.get("/clients/CLI-9", headers=other_tenant.key_headers()).status_code == 404
     assert body(api.http.get("/clients", headers=other_tenant.key_headers()))["items"] == []

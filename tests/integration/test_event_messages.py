@@ -12,7 +12,10 @@ import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.conftest import SMTP_PASSWORD, SMTP_USER, Tenant, body, deliver_outboxes
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant, smtp_sender_account
 
 CLIENT = "CLI-7"
 PDF = (
@@ -27,37 +30,24 @@ PDF = (
 def back_office(tenant: Tenant, mailbox: MailCatcher) -> dict[str, str]:
     """The tenant's back office: an API key with ``events:write``, a client, and an ``all`` sender
     account (invoices, payments and tickets fall back to it) pointing at the test's SMTP server."""
-    from chalicelib.messaging.accounts.email import save_sender_account, set_sender_password
     from chalicelib.tenants.companies import issue_api_key
 
-    save_sender_account(
-        tenant.company_id,
-        "all",
-        {
-            "kind": "smtp",
-            "display_name": "Cargas del Sur",
-            "from_address": "administracion@cargasdelsur.example",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,
-            "encryption": "none",
-            "username": SMTP_USER,
-            "enabled": True,
-        },
+    smtp_sender_account(
+        tenant.company_id, "all", mailbox, "Cargas del Sur", "administracion@cargasdelsur.example"
     )
-    set_sender_password(tenant.company_id, "all", SMTP_PASSWORD)
     key = issue_api_key(tenant.company_id, "erp", ["events:write", "clients:write"])
     headers = {"Authorization": f"ApiKey {key}", "Content-Type": "application/json"}
     return headers
 
 
-def put_client(api: Client, headers: dict[str, str], **fields: Any) -> None:
-    client = {
+def put_ferreteria(api: Client, headers: dict[str, str], **fields: Any) -> None:
+    """The back office stores its client Ferretería Los Andes (``CLI-7``), ``fields`` changed."""
+    ferreteria = {
         "name": "Ferretería Los Andes",
         "emails": ["compras@losandes.example"],
         "phones": ["011-15-5987-6543"],
-    } | fields
-    response = api.http.put(f"/clients/{CLIENT}", headers=headers, body=json.dumps(client))
-    assert response.status_code == 200, response.body
+    }
+    put_client(api, headers, CLIENT, **(ferreteria | fields))
 
 
 def post(api: Client, headers: dict[str, str], event: str, payload: dict[str, Any]) -> Any:
@@ -112,7 +102,7 @@ def test_an_invoice_arrives_with_its_pdf_intact(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:
     # Given a client with an e-mail address
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     # When the back office posts the invoice with its PDF
     response = post(api, back_office, "invoice-issued", invoice_event())
     # Then it is accepted, one e-mail queued
@@ -140,7 +130,7 @@ def test_an_invoice_arrives_with_its_pdf_intact(
 def test_the_same_invoice_event_twice_sends_one_email(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     first = post(api, back_office, "invoice-issued", invoice_event("inv-dup"))
     # When the same event id comes again
     again = post(api, back_office, "invoice-issued", invoice_event("inv-dup"))
@@ -163,7 +153,7 @@ def test_the_same_invoice_event_twice_sends_one_email(
 def test_an_invoice_without_a_real_pdf_is_refused_and_nothing_is_written(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher, pdf: bytes, message: str
 ) -> None:
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     # When the PDF is not a PDF, or too large
     response = post(api, back_office, "invoice-issued", invoice_event("inv-bad", pdf=pdf))
     # Then 422 names the field
@@ -177,7 +167,7 @@ def test_an_invoice_without_a_real_pdf_is_refused_and_nothing_is_written(
 
 
 def test_bad_input_names_the_field(api: Client, tenant: Tenant, back_office: dict[str, str]) -> None:
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     event = invoice_event("inv-x")
     event["invoice"]["issued_on"] = "yesterday"
     event["pdf"]["content_base64"] = "%%% not base64 %%%"
@@ -232,7 +222,7 @@ def test_an_api_key_without_the_events_scope_is_refused(api: Client, tenant: Ten
 def test_a_client_with_the_invoice_switch_off_gets_nothing(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:
-    put_client(api, back_office, message_switches={"invoice": False})
+    put_ferreteria(api, back_office, message_switches={"invoice": False})
     response = post(api, back_office, "invoice-issued", invoice_event("inv-off"))
     assert response.status_code == 202
     assert body(response)["messages"] == []
@@ -246,7 +236,7 @@ def test_a_client_with_the_invoice_switch_off_gets_nothing(
 def test_a_client_with_no_email_is_skipped_not_an_error(
     api: Client, tenant: Tenant, back_office: dict[str, str]
 ) -> None:
-    put_client(api, back_office, emails=[])
+    put_ferreteria(api, back_office, emails=[])
     response = post(api, back_office, "invoice-issued", invoice_event("inv-noaddr"))
     assert response.status_code == 202
     assert body(response)["skipped"][0]["reason"] == "the client has no e-mail address"
@@ -262,7 +252,7 @@ def test_payment_sms_follows_the_company_switch_for_each_kind_of_payment(
     enable_sms(tenant, sms_on_automatic_payments=True, sms_on_manual_payments=False)
     number = "+5491159876543"
     before = len(sms_to(local_aws, number))
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     # When an automatic payment and a manual one are recorded
     automatic = body(post(api, back_office, "payment-recorded", payment_event("pay-auto", "automatic")))
     manual = body(post(api, back_office, "payment-recorded", payment_event("pay-manual", "manual")))
@@ -296,7 +286,7 @@ def test_manual_payment_sms_uses_the_company_sms_template(
         api.http.put("/templates/payment", headers=tenant.admin_headers(), body=json.dumps(own)).status_code
         == 200
     )
-    put_client(api, back_office, phones=["+54 9 351 555-1234"])
+    put_ferreteria(api, back_office, phones=["+54 9 351 555-1234"])
     # When a manual payment is recorded
     answer = body(post(api, back_office, "payment-recorded", payment_event("pay-m2", "manual")))
     # Then the SMS goes to the client's number in E.164 with the company's text
@@ -310,7 +300,7 @@ def test_the_payment_sms_goes_to_the_first_phone_that_takes_sms(
 ) -> None:
     # Given a client whose first phone is a Madrid landline and whose second is stored without its 9
     enable_sms(tenant, sms_on_manual_payments=True)
-    put_client(api, back_office, phones=["+34 91 123 45 67", "+54 351 555-1234"])
+    put_ferreteria(api, back_office, phones=["+34 91 123 45 67", "+54 351 555-1234"])
     # When a payment is recorded
     answer = body(post(api, back_office, "payment-recorded", payment_event("pay-tel", "manual")))
     # Then the SMS goes to the Argentine mobile in its +549 form, not to the landline
@@ -319,7 +309,7 @@ def test_the_payment_sms_goes_to_the_first_phone_that_takes_sms(
     assert len(sms_to(local_aws, "+5493515551234")) >= 1
     assert sms_to(local_aws, "+34911234567") == []
     # And a client with a landline only gets no SMS, saying why
-    put_client(api, back_office, phones=["+34 91 123 45 67"])
+    put_ferreteria(api, back_office, phones=["+34 91 123 45 67"])
     answer = body(post(api, back_office, "payment-recorded", payment_event("pay-tel-2", "manual")))
     assert [m["channel"] for m in answer["messages"]] == ["email"]
     assert answer["skipped"] == [
@@ -331,7 +321,7 @@ def test_the_client_sms_switch_and_the_sms_service_switch_stop_the_sms(
     api: Client, tenant: Tenant, back_office: dict[str, str]
 ) -> None:
     enable_sms(tenant, sms_on_automatic_payments=True)
-    put_client(api, back_office, message_switches={"payment_sms": False})
+    put_ferreteria(api, back_office, message_switches={"payment_sms": False})
     answer = body(post(api, back_office, "payment-recorded", payment_event("pay-s1", "automatic")))
     assert [m["channel"] for m in answer["messages"]] == ["email"]
     assert answer["skipped"][0]["reason"] == "the client's 'payment_sms' switch is off"
@@ -339,7 +329,7 @@ def test_the_client_sms_switch_and_the_sms_service_switch_stop_the_sms(
     from chalicelib.messaging.accounts.sms import save_sms_settings
 
     save_sms_settings(tenant.company_id, {"enabled": False})
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     answer = body(post(api, back_office, "payment-recorded", payment_event("pay-s2", "automatic")))
     assert answer["skipped"][0]["reason"] == "the company's SMS service is switched off"
 
@@ -384,7 +374,7 @@ def ticket_event(event_id: str, notify: bool) -> dict[str, Any]:
 def test_a_ticket_change_is_emailed_only_when_the_ticket_says_so(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     silent = body(post(api, back_office, "ticket-changed", ticket_event("t-1", notify=False)))
     assert silent["messages"] == [] and "does not ask to notify" in silent["skipped"][0]["reason"]
     loud = post(api, back_office, "ticket-changed", ticket_event("t-2", notify=True))
@@ -412,7 +402,7 @@ def test_an_approved_pickup_tells_the_branch_the_label_link_and_the_tracking_id(
         },
         {"contact_id": "c2", "first_name": "Luis", "last_name": "Gil", "email": "luis@losandes.example"},
     ]
-    put_client(api, back_office, contacts=contacts)
+    put_ferreteria(api, back_office, contacts=contacts)
     # When the branch approves the pickup
     event = {
         "event_id": "pk-1",
@@ -445,7 +435,7 @@ def test_an_approved_pickup_tells_the_branch_the_label_link_and_the_tracking_id(
 def test_confirmed_pickups_come_in_one_email_saying_which_and_how_many(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     event = {
         "event_id": "pc-1",
         "client_id": CLIENT,
@@ -472,7 +462,7 @@ def test_an_invoice_pdf_named_with_a_path_keeps_only_its_base_name_on_the_wire_a
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:
     # Given a client; When the back office posts an invoice whose PDF is named like a path
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     event = invoice_event()
     event["pdf"]["file_name"] = "../../../etc/passwd.pdf"
     response = post(api, back_office, "invoice-issued", event)
@@ -494,7 +484,7 @@ def test_a_non_ascii_pdf_name_downloads_under_its_own_name(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:
     # Given an invoice whose PDF is named with an ñ
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     event = invoice_event()
     event["pdf"]["file_name"] = "estado_de_cuenta_año_2026.pdf"
     [message] = body(post(api, back_office, "invoice-issued", event))["messages"]
@@ -521,7 +511,7 @@ def test_a_pickup_without_address_or_date_prints_no_none(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:
     # Given confirmed pickups, one of which has neither address nor date (issue 8, item 17)
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     event = {
         "event_id": "pc-none",
         "client_id": CLIENT,
@@ -553,7 +543,7 @@ def test_a_template_bomb_fails_the_message_not_the_event(
 
     # Given the company's invoice template hides a resource bomb (stored before the save-time
     # check knew about it), and a client with an e-mail address
-    put_client(api, back_office)
+    put_ferreteria(api, back_office)
     template_store.save_template(
         MessageTemplate(
             company_id=tenant.company_id,

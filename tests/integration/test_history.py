@@ -12,53 +12,13 @@ import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.conftest import IDENTITY, Tenant, body, deliver_outboxes
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.history import XLSX, send_email
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import IDENTITY, Tenant
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
-
-
-def put_client(api: Client, tenant: Tenant, client_id: str, email: str) -> None:
-    response = api.http.put(
-        f"/clients/{client_id}",
-        headers=tenant.key_headers(),
-        body=json.dumps({"name": f"Cliente {client_id}", "emails": [email]}),
-    )
-    assert response.status_code in (200, 201), response.body
-
-
-def send_email(
-    tenant: Tenant,
-    to: str,
-    subject: str,
-    *,
-    client_id: str | None = None,
-    kind: str = "automatic",
-    area: str = "tracking",
-    created_by: str | None = None,
-    attachments: tuple[Any, ...] = (),
-) -> str:
-    """Queue one e-mail through the real outbox; returns its communication id."""
-    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
-
-    [comm] = enqueue(
-        tenant.company_id,
-        [
-            OutgoingMessage(
-                channel="email",
-                to_address=to,
-                subject=subject,
-                text=f"Texto de {subject}",
-                html=f"<p>Texto de {subject}</p>",
-                client_id=client_id,
-                kind=kind,
-                area=area,
-                created_by=created_by,
-                attachments=attachments,
-            )
-        ],
-    )
-    return comm.communication_id
 
 
 def history(api: Client, headers: dict[str, str], query: str = "") -> dict[str, Any]:
@@ -102,7 +62,7 @@ def test_each_filter_and_all_combined(api: Client, tenant: Tenant, clock: Any) -
     from chalicelib.store import communications
 
     # Given, over three days: sent, manual, failed (no account for the area) and bounced e-mails
-    put_client(api, tenant, "CLI-A", "ana@example.com")
+    put_client(api, tenant, "CLI-A", emails=["ana@example.com"])
     clock.set_now(START - timedelta(days=2))
     send_email(tenant, "ana@example.com", "Factura octubre", client_id="CLI-A")
     clock.set_now(START - timedelta(days=1))

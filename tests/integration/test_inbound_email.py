@@ -20,7 +20,10 @@ import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.conftest import IDENTITY, Tenant, body, deliver_outboxes
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import IDENTITY, Tenant
 
 MAIL = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
 INBOUND_BUCKET = "pregon-inbound"
@@ -107,17 +110,11 @@ def register(tenant: Tenant, client_id: str) -> list[Any]:
     return register_page(tenant.company_id, client_id).items
 
 
-def add_client(api: Client, tenant: Tenant, client_id: str, **fields: Any) -> None:
-    data = {"name": client_id, **fields}
-    response = api.http.put(f"/clients/{client_id}", headers=tenant.key_headers(), body=json.dumps(data))
-    assert response.status_code == 200, response.body
-
-
 @pytest.fixture
 def clients(api: Client, tenant: Tenant) -> Tenant:
     """The tenant's clients: their own e-mails and contact persons' e-mails."""
-    add_client(api, tenant, "FERR-1", emails=["maria.gomez@ferreteria-norte.example"])
-    add_client(
+    put_client(api, tenant, "FERR-1", emails=["maria.gomez@ferreteria-norte.example"])
+    put_client(
         api,
         tenant,
         "DIST-2",
@@ -131,10 +128,10 @@ def clients(api: Client, tenant: Tenant) -> Tenant:
             }
         ],
     )
-    add_client(api, tenant, "ANDES-3", emails=["jperez@transportes-andinos.example"])
-    add_client(api, tenant, "RUIZ-4", emails=["ana.ruiz@gmail.example"])
-    add_client(api, tenant, "SANZ-5", emails=["rodolfo.sanz@estudio-sanz.example"])
-    add_client(api, tenant, "NUNEZ-6", emails=["beatriz@contable-nunez.example"])
+    put_client(api, tenant, "ANDES-3", emails=["jperez@transportes-andinos.example"])
+    put_client(api, tenant, "RUIZ-4", emails=["ana.ruiz@gmail.example"])
+    put_client(api, tenant, "SANZ-5", emails=["rodolfo.sanz@estudio-sanz.example"])
+    put_client(api, tenant, "NUNEZ-6", emails=["beatriz@contable-nunez.example"])
     return tenant
 
 
@@ -473,11 +470,12 @@ def test_the_unassigned_list_pages_newest_first(api: Client, tenant: Tenant, clo
 def test_an_address_two_clients_share_is_unassigned_with_both_as_candidates(
     api: Client, tenant: Tenant
 ) -> None:
-    add_client(api, tenant, "A-1", emails=["maria.gomez@ferreteria-norte.example"])
-    add_client(
+    put_client(api, tenant, "A-1", emails=["maria.gomez@ferreteria-norte.example"])
+    put_client(
         api,
         tenant,
         "B-2",
+        emails=[],
         contacts=[
             {
                 "contact_id": "m",
@@ -497,8 +495,8 @@ def test_an_address_two_clients_share_is_unassigned_with_both_as_candidates(
 
 def test_a_changed_client_address_is_matched_and_the_old_one_no_more(api: Client, tenant: Tenant) -> None:
     # Given FERR-1 changes its e-mail from maria.gomez@ to ventas@
-    add_client(api, tenant, "FERR-1", emails=["maria.gomez@ferreteria-norte.example"])
-    add_client(api, tenant, "FERR-1", emails=["ventas@ferreteria-norte.example"])
+    put_client(api, tenant, "FERR-1", emails=["maria.gomez@ferreteria-norte.example"])
+    put_client(api, tenant, "FERR-1", emails=["ventas@ferreteria-norte.example"])
 
     # When María's old address writes, and the new one
     receive(api, fixture("thunderbird_plain.eml"), to=[inbound_address(tenant)])
@@ -516,7 +514,7 @@ def test_tenants_never_see_each_others_inbound_mail(
     api: Client, clients: Tenant, other_tenant: Tenant
 ) -> None:
     # Given the other company has a client with María's address too
-    add_client(api, other_tenant, "X-9", emails=["maria.gomez@ferreteria-norte.example"])
+    put_client(api, other_tenant, "X-9", emails=["maria.gomez@ferreteria-norte.example"])
 
     # When María writes to our company only
     [communication_id] = receive(api, fixture("thunderbird_plain.eml"), to=[inbound_address(clients)])[
@@ -540,7 +538,7 @@ def test_tenants_never_see_each_others_inbound_mail(
 def test_mail_to_two_companies_is_logged_once_for_each(
     api: Client, clients: Tenant, other_tenant: Tenant
 ) -> None:
-    add_client(api, other_tenant, "X-9", emails=["maria.gomez@ferreteria-norte.example"])
+    put_client(api, other_tenant, "X-9", emails=["maria.gomez@ferreteria-norte.example"])
     result = receive(
         api,
         fixture("thunderbird_plain.eml"),

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Tenant, body, deliver_outboxes
+from tests.steps.answers import body
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant
 
 SAMPLE = json.loads((Path(__file__).parents[1] / "fixtures" / "sms" / "aws_two_way_sample.json").read_text())
 ANA_PHONE = "+5491159876543"  # 011-15-5987-6543 as the back office typed it

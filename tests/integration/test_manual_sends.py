@@ -12,15 +12,13 @@ import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.conftest import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant, body, deliver_outboxes
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.sends import job_of, progress
+from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
 
 BULK_PASSWORD = "masivos-2026-seguro"
-PAGE_CLIENTS_NOTICE = {
-    "subject": "Aviso para {{ client.name }}",
-    "text": "Hola {{ client.name }}",
-    "html": "<p>Hola {{ client.name }}</p>",
-    "sender_area": "tracking",
-}
 NOTICE = {
     "subject": "Aviso para {{ client.name }}",
     "text": "Hola {{ client.name }} ({{ client.code }}): {{ aviso }}",
@@ -31,43 +29,15 @@ NOTICE = {
 @pytest.fixture
 def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
     """The tenant with an `all` sender account on the test's SMTP server and a custom template."""
-    from chalicelib.messaging.accounts.email import save_sender_account, set_sender_password
-
-    save_sender_account(
-        tenant.company_id,
-        "all",
-        {
-            "kind": "smtp",
-            "display_name": "Cargas del Sur",
-            "from_address": "info@cargasdelsur.example",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,
-            "encryption": "none",
-            "username": SMTP_USER,
-            "enabled": True,
-        },
-    )
-    set_sender_password(tenant.company_id, "all", SMTP_PASSWORD)
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Cargas del Sur", "info@cargasdelsur.example")
     saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
     assert saved.status_code == 200, saved.body
     return tenant
 
 
-def put_client(api: Client, tenant: Tenant, client_id: str, **fields: Any) -> None:
-    data = {"name": f"Cliente {client_id}", "emails": [f"{client_id.lower()}@example.com"]} | fields
-    response = api.http.put(f"/clients/{client_id}", headers=tenant.key_headers(), body=json.dumps(data))
-    assert response.status_code == 200, response.body
-
-
 def send(api: Client, tenant: Tenant, **fields: Any) -> Any:
     data = {"channel": "email", "template": "custom:aviso", "variables": {"aviso": "corte el lunes"}} | fields
     return api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(data))
-
-
-def job_of(api: Client, tenant: Tenant, job_id: str) -> dict[str, Any]:
-    response = api.http.get(f"/sends/{job_id}", headers=tenant.staff_headers())
-    assert response.status_code == 200, response.body
-    return dict(body(response))
 
 
 def expand_pages() -> int:
@@ -81,10 +51,6 @@ def expand_pages() -> int:
     while handled := worker.poll_once():
         pages += handled
     return pages
-
-
-def progress(job: dict[str, Any]) -> tuple[Any, ...]:
-    return job["state"], job["total"], job["sent"], job["failed"], job["skipped"], job["waiting"]
 
 
 def test_a_send_to_one_client_goes_out_at_once_with_the_rendered_template(
@@ -299,8 +265,6 @@ def test_guessing_the_bulk_password_locks_bulk_sends_for_a_while(
     api: Client, company: Tenant, clock: Any
 ) -> None:
     from datetime import timedelta
-
-    from tests.conftest import IDENTITY
 
     def as_user(user: str) -> dict[str, str]:
         token = IDENTITY.mint(company.company_id, user_id=user, level=3)

@@ -15,7 +15,8 @@ from chalice.test import Client
 from app import app
 from chalicelib.api.openapi import build_openapi
 from chalicelib.core.errors import PregonError
-from tests.conftest import IDENTITY, Tenant, body
+from tests.steps.answers import body
+from tests.steps.tenants import IDENTITY, Tenant
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -11,8 +11,11 @@ from typing import Any
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.conftest import SMTP_USER, Tenant, body, deliver_outboxes
-from tests.integration.tracking_steps import T0
+from tests.steps.answers import body
+from tests.steps.mail import recipients
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import SMTP_USER, Tenant
+from tests.steps.tracking import T0
 
 
 def _limit_tracking_account(
@@ -54,10 +57,6 @@ def _messages(count: int, prefix: str = "c") -> list[Any]:
     ]
 
 
-def _recipients(mailbox: MailCatcher) -> list[str]:
-    return [r for m in mailbox.messages() for r in envelope_recipients(m)]
-
-
 def test_a_rate_limit_of_5_per_hour_sends_12_messages_over_three_windows_oldest_first(
     api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
@@ -72,7 +71,7 @@ def test_a_rate_limit_of_5_per_hour_sends_12_messages_over_three_windows_oldest_
     first = deliver_outboxes()
     # Then 5 go now, the oldest ones, and the rest wait
     assert first["sent"] == 5
-    assert sorted(_recipients(mailbox)) == [f"c{n:02d}@example.com" for n in range(5)]
+    assert sorted(recipients(mailbox)) == [f"c{n:02d}@example.com" for n in range(5)]
     # And nothing more goes out within the same hour, even when woken again
     clock.set_now(T0 + timedelta(minutes=59))
     assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 0

@@ -13,10 +13,15 @@ from typing import Any
 
 import pytest
 
-from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from infrastructure.local.mailcatcher import MailCatcher
 from infrastructure.local.paths import REPO_ROOT
-from tests.conftest import Tenant, purge_outbox_queue
-from tests.integration.tracking_steps import T0
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.mail import recipients
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.sends import PAGE_CLIENTS_NOTICE, job_of, progress
+from tests.steps.tenants import Tenant, purge_outbox_queue
+from tests.steps.tracking import T0
 
 OUTBOX = "email:tracking"
 MESSAGES = 40
@@ -72,7 +77,7 @@ def _kill_a_worker_at(tenant: Tenant, point: str, n: int = 0, now: datetime = T0
     """Run a real outbox worker in its own process and let it SIGKILL itself at ``point``."""
     finished = subprocess.run(
         [
-            *(sys.executable, "-m", "tests.integration.crashing_worker"),
+            *(sys.executable, "-m", "tests.steps.crashing_worker"),
             *(tenant.company_id, OUTBOX, point, str(n), now.isoformat()),
         ],
         cwd=REPO_ROOT,
@@ -105,7 +110,7 @@ def _job_progress(tenant: Tenant, job_id: str) -> Any:
 
 
 def _recipients(mailbox: MailCatcher) -> Counter[str]:
-    return Counter(r for m in mailbox.messages() for r in envelope_recipients(m))
+    return Counter(recipients(mailbox))
 
 
 def _states(tenant: Tenant) -> Counter[str]:
@@ -195,7 +200,6 @@ def test_a_drain_that_runs_out_of_time_leaves_a_wake_up_even_if_its_kick_is_lost
 def test_an_idle_outbox_has_no_wake_up_left(tenant: Tenant, mailbox: MailCatcher, clock: Any) -> None:
     from chalicelib.messaging.delivery import wake_due_outboxes
     from chalicelib.store.outbox import due_wakeups
-    from tests.conftest import deliver_outboxes
 
     # Given messages queued and delivered
     _queue_a_job(tenant, 3)
@@ -215,8 +219,6 @@ def test_send_job_pages_whose_messages_were_lost_are_asked_for_again(
     from app import app
     from chalicelib.messaging.delivery import lease
     from infrastructure.local.queues import purge_queues
-    from tests.conftest import body, deliver_outboxes
-    from tests.integration.test_manual_sends import PAGE_CLIENTS_NOTICE, job_of, progress, put_client
 
     # Given 150 clients (two pages of recipients) and a notice template on the tracking account
     ids = [f"P{n:03d}" for n in range(150)]

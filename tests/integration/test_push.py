@@ -12,7 +12,10 @@ import pytest
 import requests
 from chalice.test import Client
 
-from tests.conftest import Tenant, body, deliver_outboxes
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant
 
 
 def _sns() -> Any:
@@ -38,12 +41,6 @@ def pushes_received(local_aws: dict[str, str], endpoint_arn: str) -> list[dict[s
     endpoints = data["sns"]["PlatformEndpoint"]
     [endpoint] = [e for e in endpoints if e["arn"] == endpoint_arn]
     return [json.loads(m) for m in endpoint["messages"].values()]
-
-
-def put_client(api: Client, tenant: Tenant, client_id: str, **fields: Any) -> None:
-    data = {"name": f"Cliente {client_id}", "emails": [], "phones": []} | fields
-    response = api.http.put(f"/clients/{client_id}", headers=tenant.key_headers(), body=json.dumps(data))
-    assert response.status_code == 200, response.body
 
 
 def set_push(api: Client, tenant: Tenant, **arns: str | None) -> Any:
@@ -125,7 +122,7 @@ def test_a_stored_application_of_another_company_is_not_used(
     # Given settings saved before applications were checked, naming another company's application
     theirs = platform_application(other_tenant.company_id, "GCM")
     save_push_settings(PushSettings(tenant.company_id, theirs, None, updated_at=clock.now(), updated_by="x"))
-    put_client(api, tenant, "CLI-1")
+    put_client(api, tenant, "CLI-1", emails=[], phones=[])
     # When a device is registered, Then it is refused as not set up, and no endpoint is created on it
     refused = register(api, tenant, "CLI-1", "fcm-token-1")
     assert refused.status_code == 409 and body(refused)["field"] == "platform"
@@ -137,7 +134,7 @@ def test_a_registered_device_is_an_sns_endpoint_and_a_push_to_the_client_reaches
     api: Client, tenant: Tenant, fcm: str, local_aws: dict[str, str]
 ) -> None:
     # Given a client whose app registered its device
-    put_client(api, tenant, "CLI-1", name="Ferretería Los Andes")
+    put_client(api, tenant, "CLI-1", name="Ferretería Los Andes", emails=[], phones=[])
     first = register(api, tenant, "CLI-1", "fcm-token-abc")
     assert first.status_code == 201, first.body
     device = body(first)
@@ -186,7 +183,7 @@ def test_a_registered_device_is_an_sns_endpoint_and_a_push_to_the_client_reaches
 def test_devices_need_a_known_client_and_a_configured_platform_and_stay_in_their_company(
     api: Client, tenant: Tenant, other_tenant: Tenant, fcm: str
 ) -> None:
-    put_client(api, tenant, "CLI-1")
+    put_client(api, tenant, "CLI-1", emails=[], phones=[])
     # A client that does not exist, a platform with no application, a bad token: refused, nothing kept
     assert register(api, tenant, "NOBODY", "tok-1").status_code == 404
     no_apns = register(api, tenant, "CLI-1", "tok-1", platform="apns")

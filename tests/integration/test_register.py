@@ -13,8 +13,11 @@ import pytest
 import requests
 from chalice.test import Client
 
-from tests.conftest import IDENTITY, Tenant, body, deliver_outboxes
-from tests.integration.test_history import XLSX, put_client, send_email
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.history import XLSX, send_email
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import IDENTITY, Tenant
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
 
@@ -49,7 +52,7 @@ def test_messages_appear_by_themselves_next_to_manual_records(
     api: Client, tenant: Tenant, clock: Any
 ) -> None:
     # Given a client, the company's motives and areas, an e-mail sent to the client and a call noted
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     tables(api, tenant)
     send_email(tenant, "ana@example.com", "Su declaración", client_id="CLI-1")
     send_email(tenant, "otro@example.com", "A otro cliente")
@@ -84,7 +87,7 @@ def test_messages_appear_by_themselves_next_to_manual_records(
 
 
 def test_register_filters(api: Client, tenant: Tenant, clock: Any) -> None:
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     tables(api, tenant)
     staff = tenant.staff_headers()
     clock.set_now(START - timedelta(days=1))
@@ -122,7 +125,7 @@ def test_register_filters(api: Client, tenant: Tenant, clock: Any) -> None:
 
 
 def test_manual_records_need_a_subject_and_existing_motive_and_area(api: Client, tenant: Tenant) -> None:
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     tables(api, tenant)
     staff = tenant.staff_headers()
     for fields, field in [
@@ -148,7 +151,7 @@ def test_manual_records_need_a_subject_and_existing_motive_and_area(api: Client,
 
 def test_an_automatic_record_takes_motive_and_area_only(api: Client, tenant: Tenant) -> None:
     # Given an e-mail sent to the client, in its register
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     tables(api, tenant)
     sent = send_email(tenant, "ana@example.com", "Su factura", client_id="CLI-1")
     deliver_outboxes()
@@ -172,7 +175,7 @@ def test_an_automatic_record_takes_motive_and_area_only(api: Client, tenant: Ten
 
 
 def test_a_manual_record_takes_every_change_but_who_and_when(api: Client, tenant: Tenant, clock: Any) -> None:
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     tables(api, tenant)
     staff = tenant.staff_headers()
     record = add_record(api, staff, "CLI-1", subject="Visita", record_type="visit")
@@ -193,7 +196,7 @@ def test_a_manual_record_takes_every_change_but_who_and_when(api: Client, tenant
 
 
 def test_deleting_from_the_register_keeps_the_message_in_the_history(api: Client, tenant: Tenant) -> None:
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     sent = send_email(tenant, "ana@example.com", "Su factura", client_id="CLI-1")
     deliver_outboxes()
     staff = tenant.staff_headers()
@@ -208,7 +211,7 @@ def test_deleting_from_the_register_keeps_the_message_in_the_history(api: Client
 
 
 def test_attachments_upload_and_download_through_a_short_lived_link(api: Client, tenant: Tenant) -> None:
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     staff = tenant.staff_headers()
     record = add_record(api, staff, "CLI-1", subject="Entrega de documentación", record_type="visit")
     url = f"/clients/CLI-1/register/{record['communication_id']}/attachments"
@@ -271,7 +274,7 @@ def test_motives_and_areas_are_managed_by_admins(api: Client, tenant: Tenant) ->
 
 
 def test_a_level_4_user_sees_only_their_own_records(api: Client, tenant: Tenant, clock: Any) -> None:
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     junior = {
         "Authorization": "Bearer "
         + IDENTITY.mint(tenant.company_id, user_id=f"junior@{tenant.company_id}", level=4, department="ops"),
@@ -292,7 +295,7 @@ def test_a_level_4_user_sees_only_their_own_records(api: Client, tenant: Tenant,
 def test_the_register_export_holds_exactly_the_filtered_rows(api: Client, tenant: Tenant, clock: Any) -> None:
     from openpyxl import load_workbook
 
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     tables(api, tenant)
     staff = tenant.staff_headers()
     send_email(tenant, "ana@example.com", "Factura", client_id="CLI-1")
@@ -317,7 +320,7 @@ def test_the_register_export_holds_exactly_the_filtered_rows(api: Client, tenant
 
 
 def test_another_company_sees_nothing(api: Client, tenant: Tenant, other_tenant: Tenant) -> None:
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     record = add_record(api, tenant.staff_headers(), "CLI-1", subject="Privado")
     other = other_tenant.admin_headers()
     assert api.http.get("/clients/CLI-1/register", headers=other).status_code == 404
@@ -379,7 +382,7 @@ def test_notes_with_nul_or_control_characters_are_refused_naming_the_field(
     api: Client, tenant: Tenant
 ) -> None:
     # Given a client's register
-    put_client(api, tenant, "CLI-1", "ana@example.com")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
     staff = tenant.staff_headers()
     # When staff write notes with a NUL or another C0 control character (issue 8, item 11)
     for notes in ("Llamó\x00 hoy", "Pagó\x1b[31m", "bell\x07"):

@@ -9,7 +9,8 @@ from typing import Any
 
 from chalice.test import Client
 
-from tests.conftest import Tenant, body
+from tests.steps.answers import body
+from tests.steps.tenants import Tenant
 
 DEEP = "[" * 1000 + "]" * 1000
 TOO_DEEP = {"error": "ValidationError", "field": "body", "message": "body: is nested deeper than 32 levels"}

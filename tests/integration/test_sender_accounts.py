@@ -8,7 +8,8 @@ from typing import Any
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.conftest import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant, body
+from tests.steps.answers import body
+from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant
 
 
 def smtp_account(mailbox: MailCatcher, sender: str, **extra: Any) -> str:
@@ -136,7 +137,7 @@ def test_only_the_user_or_an_administrator_manages_a_personal_account(
         == 200
     )
     # Nothing of it is visible to another company's administrator
-    from tests.conftest import make_tenant
+    from tests.steps.tenants import make_tenant
 
     other = make_tenant(None, name="Otra")
     assert api.http.get(path, headers=other.admin_headers()).status_code == 404

@@ -22,7 +22,10 @@ from chalicelib.core.domain import Communication
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as outbox_store
-from tests.conftest import IDENTITY, Tenant, body, deliver_outboxes, make_tenant, purge_outbox_queue
+from tests.steps.answers import body
+from tests.steps.aws import recorded_calls
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import IDENTITY, Tenant, make_tenant, purge_outbox_queue
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
 SNS_SUBJECT = "Amazon SES Email Event Notification"
@@ -68,17 +71,8 @@ def rival(local_aws: dict[str, str], clock: Any) -> Tenant:
 @pytest.fixture
 def send_calls(local_aws: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
     """The parameters of every SES v2 SendEmail call our client makes."""
-    from chalicelib.core.aws import client
-
-    calls: list[dict[str, Any]] = []
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        calls.append(dict(params))
-
-    events = client("sesv2").meta.events
-    events.register("provide-client-params.sesv2.SendEmail", record, unique_id="test-ses-send")
-    yield calls
-    events.unregister("provide-client-params.sesv2.SendEmail", unique_id="test-ses-send")
+    with recorded_calls("sesv2", "SendEmail") as calls:
+        yield calls
 
 
 def new_address() -> str:

@@ -3,25 +3,28 @@ that speaks the app's REST API), and a refusal comes back in the provider's own 
 
 from __future__ import annotations
 
-import base64
-import json
 import socket
-import threading
-import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-import requests
 
 from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.channels.sms import HttpGatewaySender, SnsSmsSender, sms_sender_for
 from chalicelib.core.errors import DeliveryFailed, ValidationFailed
 from chalicelib.core.phones import normalize_phone
 from chalicelib.messaging.sms_text import render_sms
-
-GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
+from infrastructure.local.paths import free_port
+from tests.steps.aws import recorded_calls
+from tests.steps.sms import (
+    GATEWAY_PASSWORD,
+    GATEWAY_USER,
+    AndroidGateway,
+    ServedInAThread,
+    sms_sent_through_moto,
+)
+from tests.steps.tls import certificates
 
 
 def an_sms(to: str, text: str) -> OutgoingChannelMessage:
@@ -38,28 +41,11 @@ def loopback_gateways_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- Amazon SNS through moto -------------------------------------------------------------------
 
 
-def sms_sent_through_moto(local_aws: dict[str, str], message_id: str) -> dict[str, str]:
-    """The SMS moto recorded for a message id, as ``/moto-api/data.json`` shows it."""
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-    sent = [sms for sms in data["sns"]["SMS"] if sms["message_id"] == message_id]
-    assert len(sent) == 1, data["sns"]["SMS"]
-    return dict(sent[0])
-
-
 @pytest.fixture
 def publish_calls(local_aws: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
     """The parameters of every SNS Publish call our client makes (moto does not keep attributes)."""
-    from chalicelib.core.aws import client
-
-    calls: list[dict[str, Any]] = []
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        calls.append(dict(params))
-
-    events = client("sns").meta.events
-    events.register("provide-client-params.sns.Publish", record, unique_id="test-sms-publish")
-    yield calls
-    events.unregister("provide-client-params.sns.Publish", unique_id="test-sms-publish")
+    with recorded_calls("sns", "Publish") as calls:
+        yield calls
 
 
 def test_an_sms_through_sns_reaches_the_number_with_the_rendered_text(
@@ -137,104 +123,10 @@ def test_a_bad_sns_configuration_is_refused_before_sending() -> None:
 # --- SMS Gateway for Android (capcom6/android-sms-gateway), local server mode --------------------
 
 
-class AndroidGateway:
-    """An HTTP server that answers like the app's local server: Basic auth, ``POST /message`` with
-    ``{"message", "phoneNumbers"}`` → 202 ``{"id", "state": "Pending", "recipients": [...]}``,
-    ``GET /message/{id}`` → the same shape with the current state; errors as ``{"message": ...}``."""
-
-    def __init__(self, username: str = GATEWAY_USER, password: str = GATEWAY_PASSWORD) -> None:
-        self.credentials = base64.b64encode(f"{username}:{password}".encode()).decode()
-        self.messages: dict[str, dict[str, Any]] = {}
-        self.requests: list[dict[str, Any]] = []
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def answer(self, status: int, body: Any = None) -> None:
-                raw = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                if status == 401:
-                    self.send_header("WWW-Authenticate", 'Basic realm="Access to SMS Gateway"')
-                if raw:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def authorized(self) -> bool:
-                if self.headers.get("Authorization") == f"Basic {gateway.credentials}":
-                    return True
-                self.answer(401)  # what the app's Ktor server does: no body
-                return False
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                payload = json.loads(self.rfile.read(length) or b"{}")
-                gateway.requests.append(
-                    {"path": self.path, "content_type": self.headers.get("Content-Type"), "json": payload}
-                )
-                if not self.authorized():
-                    return
-                if self.path != "/message":
-                    return self.answer(404)
-                if not payload.get("message"):
-                    return self.answer(400, {"message": "Text message is empty"})
-                if not payload.get("phoneNumbers"):
-                    return self.answer(400, {"message": "phoneNumbers is empty"})
-                message_id = payload.get("id") or uuid.uuid4().hex[:21]
-                gateway.messages[message_id] = {"payload": payload, "state": "Pending"}
-                self.answer(202, gateway.state_of(message_id))
-
-            def do_GET(self) -> None:
-                if not self.authorized():
-                    return
-                message_id = self.path.removeprefix("/message/")
-                if message_id not in gateway.messages:
-                    return self.answer(404)
-                self.answer(200, gateway.state_of(message_id))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def state_of(self, message_id: str) -> dict[str, Any]:
-        message = self.messages[message_id]
-        return {
-            "id": message_id,
-            "state": message["state"],
-            "isEncrypted": False,
-            "recipients": [
-                {"phoneNumber": number, "state": message["state"], "error": None}
-                for number in message["payload"]["phoneNumbers"]
-            ],
-            "states": {message["state"]: "2026-11-02T12:00:00.000+00:00"},
-        }
-
-    def phone_sent(self, message_id: str) -> None:
-        self.messages[message_id]["state"] = "Sent"
-
-    def __enter__(self) -> AndroidGateway:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
 def phone() -> Iterator[AndroidGateway]:
     with AndroidGateway() as gateway:
         yield gateway
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_an_sms_through_the_android_gateway_reaches_the_phone(phone: AndroidGateway) -> None:
@@ -335,7 +227,7 @@ def test_a_phone_that_never_answers_is_a_delivery_failure_after_the_timeout() ->
 # --- Q7: the gateway client reaches public addresses only, follows no redirect, echoes nothing -----
 
 
-class ScriptedServer:
+class ScriptedServer(ServedInAThread):
     """An HTTP server on 127.0.0.1 answering every request with one status, headers and body, and
     remembering each request's path and headers (to see where an Authorization header went)."""
 
@@ -360,18 +252,8 @@ class ScriptedServer:
 
             do_GET = do_POST = handle_any
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.serve(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> ScriptedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
 
 
 def test_a_redirect_is_not_followed_and_the_password_goes_nowhere_else() -> None:
@@ -439,10 +321,8 @@ def test_an_https_gateway_verifies_its_certificate_on_the_checked_address(
 ) -> None:
     import ssl
 
-    from tests.integration.test_test_sends import _certificates
-
     # Given the phone's gateway over HTTPS with a certificate from a private CA
-    ca, cert, key = _certificates(tmp_path)
+    ca, cert, key = certificates(tmp_path)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert, key)
     phone = AndroidGateway()

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from tests.conftest import Tenant, body
-from tests.integration.test_sms_channel import AndroidGateway, sms_sent_through_moto
+from tests.steps.answers import body
+from tests.steps.sms import AndroidGateway, sms_sent_through_moto
+from tests.steps.tenants import Tenant
 
 GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
 BULK_PASSWORD = "masivos-2026-seguro"

@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from tests.conftest import Tenant, body
+from tests.steps.answers import body
+from tests.steps.templates import get, preview, put
+from tests.steps.tenants import Tenant
 
 OVERRIDE = {
     "subject": "Factura {{ invoice.number }} de {{ company.name }}",
     "text": "Hola {{ client.name }}, total {{ invoice.total }}.",
     "html": "<p>Hola {{ client.name }}, total <b>{{ invoice.total }}</b>.</p>",
 }
-
-
-def put(api: Client, tenant: Tenant, key: str, template: dict[str, Any], *, admin: bool = True) -> Any:
-    headers = tenant.admin_headers() if admin else tenant.staff_headers()
-    return api.http.put(f"/templates/{key}", headers=headers, body=json.dumps(template))
-
-
-def get(api: Client, tenant: Tenant, key: str) -> Any:
-    return api.http.get(f"/templates/{key}", headers=tenant.staff_headers())
-
-
-def preview(api: Client, tenant: Tenant, key: str, edits: dict[str, Any] | None = None) -> Any:
-    return api.http.post(
-        f"/templates/{key}/preview", headers=tenant.staff_headers(), body=json.dumps(edits or {})
-    )
 
 
 def test_the_catalog_lists_every_type_with_its_variables(api: Client, tenant: Tenant) -> None:

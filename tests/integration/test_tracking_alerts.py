@@ -9,16 +9,11 @@ from typing import Any
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.conftest import Tenant, body, deliver_outboxes
-from tests.integration.tracking_steps import T0, issue, post_event, staff_subscribe, subscribe, sweep, track
-
-
-def text_of(message: Any) -> str:
-    return str(message.get_body(preferencelist=("plain",)).get_content())
-
-
-def html_of(message: Any) -> str:
-    return str(message.get_body(preferencelist=("html",)).get_content())
+from tests.steps.answers import body
+from tests.steps.mail import html_of, text_of
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant, make_tenant
+from tests.steps.tracking import T0, issue, post_event, staff_subscribe, subscribe, sweep, track
 
 
 def test_two_novelties_in_one_interval_send_one_email_with_the_latest(
@@ -473,7 +468,6 @@ def test_one_company_failing_does_not_stop_the_others(
     api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: Any
 ) -> None:
     from chalicelib.producers.tracking import sweep as sweep_module
-    from tests.conftest import make_tenant
 
     # Given two companies with pending alerts, the first of which breaks mid-sweep
     broken = make_tenant(mailbox, name="Rota")
@@ -670,7 +664,6 @@ def test_a_company_with_a_slow_template_does_not_delay_the_others(
     api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
     from chalicelib.producers.tracking.sweep import sweep_due_tracking_alerts
-    from tests.conftest import make_tenant
 
     # Given a company whose tracking template takes ~0.1 s per message, with six followed parcels
     slow = make_tenant(mailbox, name="Lenta")
@@ -719,7 +712,6 @@ def test_a_template_bomb_is_recorded_as_a_failed_alert_not_a_crash(
     from chalicelib.core.domain import MessageTemplate
     from chalicelib.producers.tracking.sweep import sweep_due_tracking_alerts
     from chalicelib.store import templates as template_store
-    from tests.conftest import make_tenant
 
     # Given a company whose stored tracking template hides a bomb behind an `if` (saved before
     # the save-time check knew about it)

@@ -23,7 +23,6 @@ from chalicelib.core.domain import PushDevice, PushSettings
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.store import push as store
 
-PLATFORMS = ("fcm", "apns")
 # SNS names the platforms GCM (Firebase) and APNS / APNS_SANDBOX in application ARNs.
 _ARN = re.compile(
     r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:app/(GCM|APNS|APNS_SANDBOX)/[A-Za-z0-9_.\-]{1,256}$"

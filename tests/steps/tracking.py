@@ -11,7 +11,10 @@ from typing import Any
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.conftest import Tenant, body, deliver_outboxes
+from tests.steps.answers import body
+from tests.steps.mail import text_of
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
 
@@ -115,10 +118,6 @@ def staff_subscribe(api: Client, tenant: Tenant, tracking_id: str, email: str, *
     )
     assert response.status_code == 201, response.body
     return response
-
-
-def text_of(message: Any) -> str:
-    return str(message.get_body(preferencelist=("plain",)).get_content())
 
 
 def track(api: Client, tenant: Tenant, tracking_id: str) -> Any:

@@ -1,4 +1,4 @@
-"""An outbox worker that dies: ``python -m tests.integration.crashing_worker COMPANY OUTBOX POINT N NOW``.
+"""An outbox worker that dies: ``python -m tests.steps.crashing_worker COMPANY OUTBOX POINT N NOW``.
 
 It runs the deployed drain (:func:`chalicelib.messaging.delivery.drain_outbox`) in its own process,
 with the clock frozen at NOW, and kills itself with SIGKILL at POINT, so no ``finally`` and no

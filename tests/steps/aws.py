@@ -1,0 +1,26 @@
+"""What our code asks AWS, seen from our side of the client (moto does not keep everything)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+@contextmanager
+def recorded_calls(service: str, operation: str) -> Iterator[list[dict[str, Any]]]:
+    """The parameters of every ``operation`` call our ``service`` client makes while inside."""
+    from chalicelib.core.aws import client
+
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(dict(params))
+
+    event, unique_id = f"provide-client-params.{service}.{operation}", f"test-{service}-{operation}"
+    events = client(service).meta.events
+    events.register(event, record, unique_id=unique_id)
+    try:
+        yield calls
+    finally:
+        events.unregister(event, unique_id=unique_id)

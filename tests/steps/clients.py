@@ -1,0 +1,25 @@
+"""The back office's client register: what its system sends to ``PUT /clients/{id}``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.test import Client
+
+from tests.steps.tenants import Tenant
+
+
+def client_answer(api: Client, by: Tenant | dict[str, str], client_id: str, data: dict[str, Any]) -> Any:
+    """The back office sends exactly ``data`` for one client (with the tenant's API key, or with
+    the given headers); the API's answer, whatever it is."""
+    headers = by.key_headers() if isinstance(by, Tenant) else by
+    return api.http.put(f"/clients/{client_id}", headers=headers, body=json.dumps(data))
+
+
+def put_client(api: Client, by: Tenant | dict[str, str], client_id: str, **fields: Any) -> None:
+    """The back office stores a client: named ``Cliente <id>`` with the address
+    ``<id>@example.com`` (lower case) unless ``fields`` say otherwise."""
+    data = {"name": f"Cliente {client_id}", "emails": [f"{client_id.lower()}@example.com"]} | fields
+    response = client_answer(api, by, client_id, data)
+    assert response.status_code == 200, response.body

@@ -1,0 +1,28 @@
+"""Manual and bulk sends (``/sends``) as staff follow them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.tenants import Tenant
+
+# A custom template that names each client, for sends that page through many of them.
+PAGE_CLIENTS_NOTICE = {
+    "subject": "Aviso para {{ client.name }}",
+    "text": "Hola {{ client.name }}",
+    "html": "<p>Hola {{ client.name }}</p>",
+    "sender_area": "tracking",
+}
+
+
+def job_of(api: Client, tenant: Tenant, job_id: str) -> dict[str, Any]:
+    response = api.http.get(f"/sends/{job_id}", headers=tenant.staff_headers())
+    assert response.status_code == 200, response.body
+    return dict(body(response))
+
+
+def progress(job: dict[str, Any]) -> tuple[Any, ...]:
+    return job["state"], job["total"], job["sent"], job["failed"], job["skipped"], job["waiting"]

@@ -1,0 +1,85 @@
+"""A company as tests need it: its API key, an administrator's and a clerk's tokens, and a
+sender account on the test's SMTP server."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from infrastructure.local.identity import LocalIdentity
+from infrastructure.local.mailcatcher import MailCatcher
+
+SMTP_USER, SMTP_PASSWORD = "carrier-mailer", "s3cret-smtp-password"
+IDENTITY = LocalIdentity()
+
+
+@dataclass
+class Tenant:
+    company_id: str
+    api_key: str
+    admin_token: str
+    staff_token: str
+    # The SMTP server its tracking sender account delivers to (None: the company has no account).
+    mailbox: MailCatcher | None = None
+
+    def key_headers(self) -> dict[str, str]:
+        return {"Authorization": f"ApiKey {self.api_key}", "Content-Type": "application/json"}
+
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}", "Content-Type": "application/json"}
+
+    def staff_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.staff_token}", "Content-Type": "application/json"}
+
+
+def smtp_sender_account(
+    company_id: str, area: str, mailbox: MailCatcher, display_name: str, from_address: str
+) -> None:
+    """An administrator sets up the area's sender account on the test's SMTP server, with its
+    login (no TLS: the server is local)."""
+    from chalicelib.messaging.accounts.email import save_sender_account, set_sender_password
+
+    save_sender_account(
+        company_id,
+        area,
+        {
+            "kind": "smtp",
+            "display_name": display_name,
+            "from_address": from_address,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox.port,
+            "encryption": "none",
+            "username": SMTP_USER,
+            "enabled": True,
+        },
+    )
+    set_sender_password(company_id, area, SMTP_PASSWORD)
+
+
+def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = "Cargas del Sur") -> Tenant:
+    from chalicelib.producers.tracking.monitor import configure_alert
+    from chalicelib.tenants.companies import create_company, issue_api_key
+
+    company_id = f"co-{uuid.uuid4().hex[:10]}"
+    create_company(company_id, name)
+    api_key = issue_api_key(
+        company_id, "back office", ["parcels:write", "parcels:read", "clients:write", "clients:read"]
+    )
+    if mailbox is not None:
+        smtp_sender_account(company_id, "tracking", mailbox, f"{name} Avisos", "avisos@cargasdelsur.example")
+    configure_alert(company_id, "tracking", enabled=frequency > 0, frequency_minutes=frequency)
+    return Tenant(
+        company_id=company_id,
+        api_key=api_key,
+        admin_token=IDENTITY.mint(company_id, user_id=f"admin@{company_id}", level=1),
+        staff_token=IDENTITY.mint(company_id, user_id=f"clerk@{company_id}", level=3, department="ops"),
+        mailbox=mailbox,
+    )
+
+
+def purge_outbox_queue() -> None:
+    """Start a test with no outbox work left over from another test's tenants."""
+    from app import app
+    from infrastructure.local.queues import purge_queues
+
+    purge_queues(app)

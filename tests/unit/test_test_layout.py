@@ -1,0 +1,71 @@
+"""The tests' own layout: shared steps in ``tests/steps/``, fixtures alone in ``conftest.py``."""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def modules() -> dict[str, ast.Module]:
+    return {str(path.relative_to(TESTS)): ast.parse(path.read_text()) for path in sorted(TESTS.rglob("*.py"))}
+
+
+def imported_modules(tree: ast.Module) -> set[str]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def is_fixture(node: ast.FunctionDef) -> bool:
+    return any("fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
+
+
+def test_no_test_imports_conftest_or_another_test_module() -> None:
+    # Given every Python file under tests/
+    # When their imports are read (at the top and inside functions)
+    wrong = {
+        name: sorted(m for m in imported_modules(tree) if m == "tests.conftest" or ".test_" in m)
+        for name, tree in modules().items()
+    }
+    # Then none comes from conftest.py or from a test module: shared steps come from tests.steps
+    assert {name: found for name, found in wrong.items() if found} == {}
+
+
+def test_conftest_holds_only_fixtures() -> None:
+    # Given conftest.py
+    tree = modules()["conftest.py"]
+    # When its top-level functions and classes are listed
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    classes = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+    # Then every function is a fixture and there is no class
+    assert [f.name for f in functions if not is_fixture(f)] == []
+    assert classes == []
+
+
+def test_each_shared_step_is_defined_once() -> None:
+    # Given the steps in tests/steps/
+    trees = modules()
+    steps = {
+        node.name
+        for name, tree in trees.items()
+        if name.startswith("steps/")
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    }
+    # When every top-level function and class under tests/ is counted by name
+    defined = Counter(
+        node.name
+        for tree in trees.values()
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    )
+    # Then no step is defined a second time anywhere (one put_client, one body, one Tenant...)
+    assert {name: n for name, n in defined.items() if name in steps and n > 1} == {}
+    assert {"put_client", "body", "deliver_outboxes", "Tenant", "make_tenant"} <= steps
