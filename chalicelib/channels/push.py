@@ -11,7 +11,6 @@ from chalicelib.core.aws import TRANSIENT_AWS_CODES, client
 from chalicelib.core.errors import DeliveryFailed
 
 # SNS answers these when an endpoint can never receive again (app uninstalled, token revoked).
-_GONE = frozenset({"EndpointDisabled", "InvalidParameter", "NotFound"})
 
 
 def push_payload(title: str, body: str, data: dict[str, str] | None = None) -> str:

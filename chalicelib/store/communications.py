@@ -34,7 +34,7 @@ from chalicelib.store.models import (
     MessageKeyModel,
     SendJobModel,
 )
-from chalicelib.store.tables import bind, transact_all_or_drop
+from chalicelib.store.tables import transact_all_or_drop
 
 HISTORY_CHANNELS = frozenset({"email", "sms", "push"})
 _TX_ENTRIES = 25  # communications per transaction (a claim is one update each; enqueue two puts)
@@ -245,7 +245,6 @@ def add_new(comms: Sequence[domain.Communication]) -> list[domain.Communication]
 
     Returns what was written. Each communication and its key are one all-or-nothing pair.
     """
-    bind()
     written: list[domain.Communication] = []
     keyed = [c for c in comms if c.idempotency_key]
     plain = [c for c in comms if not c.idempotency_key]
@@ -258,13 +257,11 @@ def add_new(comms: Sequence[domain.Communication]) -> list[domain.Communication]
 
 def save(comm: domain.Communication) -> domain.Communication:
     """Create or replace one communication as it is (inbound messages, register records)."""
-    bind()
     _item(comm).save()
     return comm
 
 
 def get(company_id: str, communication_id: str) -> domain.Communication | None:
-    bind()
     try:
         return _record(CommunicationModel.get(company_id, communication_id, consistent_read=True))
     except DoesNotExist:
@@ -272,14 +269,12 @@ def get(company_id: str, communication_id: str) -> domain.Communication | None:
 
 
 def get_many(company_id: str, communication_ids: Iterable[str]) -> dict[str, domain.Communication]:
-    bind()
     keys = [(company_id, cid) for cid in dict.fromkeys(communication_ids)]
     return {item.communication_id: _record(item) for item in CommunicationModel.batch_get(keys)}
 
 
 def existing_key(company_id: str, idempotency_key: str) -> str | None:
     """The communication an idempotency key was used for, if any."""
-    bind()
     try:
         return str(MessageKeyModel.get(f"{company_id}#{idempotency_key}").communication_id)
     except DoesNotExist:
@@ -291,7 +286,6 @@ def existing_key(company_id: str, idempotency_key: str) -> str | None:
 
 def ready_messages(company_id: str, outbox: str, now: datetime, limit: int) -> list[domain.Communication]:
     """The oldest queued messages of an outbox that may go at ``now`` (not claimed)."""
-    bind()
     keys = [
         (company_id, item.communication_id)
         for item in CommunicationModel.ready.query(
@@ -311,7 +305,6 @@ def ready_messages(company_id: str, outbox: str, now: datetime, limit: int) -> l
 
 def earliest_ready(company_id: str, outbox: str) -> datetime | None:
     """When the oldest queued message of an outbox may go, or None when the outbox is empty."""
-    bind()
     for item in CommunicationModel.ready.query(f"{company_id}#{outbox}", limit=1):
         return parse_stamp(str(item.ready_at).split("#", 1)[0])
     return None
@@ -326,7 +319,6 @@ def claim(
     A claimed message stays in the ready index with ``ready_at`` moved to the end of its lease:
     if the worker dies before recording an outcome, the message is ready again when the lease
     runs out (and the outbox's wake-up finds it), so nothing is lost."""
-    bind()
     until = now + lease
 
     def add(tx: TransactWrite, comm: domain.Communication) -> None:
@@ -374,7 +366,6 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
     """Write what became of claimed messages (state, provider id, error, next attempt), with the
     tracking alert each one carries, 25 messages per transaction. A message is only written
     while this drain still holds it (state ``sending``)."""
-    bind()
 
     def add(tx: TransactWrite, comm: domain.Communication) -> None:
         keys = _index_keys(comm)
@@ -485,7 +476,6 @@ def advance_delivery_state(
     when None), or already in ``state`` with another ``detail`` (a permanent bounce after a
     transient one). Returns the updated record, or None when nothing changed: the same
     notification applied twice writes once."""
-    bind()
     updated = replace(comm, state=state, updated_at=at, error=detail or comm.error)
     actions: list[Any] = [
         CommunicationModel.state.set(state),
@@ -518,15 +508,7 @@ def advance_delivery_state(
 
 
 def by_provider_message_id(provider_message_id: str) -> domain.Communication | None:
-    bind()
     for item in CommunicationModel.by_provider_message.query(provider_message_id, limit=1):
-        return _record(item)
-    return None
-
-
-def by_rfc_message_id(rfc_message_id: str) -> domain.Communication | None:
-    bind()
-    for item in CommunicationModel.by_rfc_message.query(rfc_message_id, limit=1):
         return _record(item)
     return None
 
@@ -562,7 +544,6 @@ def _listing(
     """Newest first. With a filter, DynamoDB reads up to ``_PAGE_READ`` items a request and the
     page is filled to ``limit`` over as many requests as needed; the cursor resumes after the
     last item returned (PynamoDB rebuilds it from that item)."""
-    bind()
     range_condition = CommunicationModel.communication_id.between(*created) if created else None
     result = index.query(
         hash_key,
@@ -659,7 +640,6 @@ def listing_filter(
 
 def link_resend(company_id: str, original_id: str, resend_id: str, now: datetime) -> None:
     """Note on the original message that ``resend_id`` was sent again from it (H1)."""
-    bind()
     CommunicationModel(company_id, original_id).update(
         actions=[
             CommunicationModel.resent_as.set((CommunicationModel.resent_as | []).append([resend_id])),
@@ -677,7 +657,6 @@ def remove_from_register(company_id: str, communication_id: str, now: datetime) 
 
 def update_fields(company_id: str, communication_id: str, fields: dict[str, Any], now: datetime) -> None:
     """Set (or, for None, remove) plain attributes of a communication that exists."""
-    bind()
     actions: list[Any] = [CommunicationModel.updated_at.set(now)]
     for name, value in fields.items():
         attribute = getattr(CommunicationModel, name)
@@ -698,7 +677,6 @@ def update_fields(company_id: str, communication_id: str, fields: dict[str, Any]
 def by_rfc_message_id_in(company_id: str, rfc_message_id: str) -> domain.Communication | None:
     """A message of this company with that RFC Message-ID (the index is not scoped by company:
     another tenant's message with the same id is never returned)."""
-    bind()
     for item in CommunicationModel.by_rfc_message.query(
         rfc_message_id, filter_condition=CommunicationModel.company_id == company_id
     ):
@@ -715,7 +693,6 @@ def unassigned_page(
 ) -> Page:
     """Inbound messages that matched no client, newest first; with ``thread_owner``, only those
     answering a message that user created."""
-    bind()
     result = CommunicationModel.unassigned.query(
         company_id,
         scan_index_forward=False,
@@ -731,7 +708,6 @@ def assign_client(
 ) -> domain.Communication:
     """Put a message in a client's register (and out of the unassigned list). Raises LookupError
     when the company has no such message."""
-    bind()
     try:
         CommunicationModel(company_id, communication_id).update(
             actions=[

@@ -11,7 +11,7 @@ Exactly-once rests on three conditional writes:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from chalicelib.store.models import (
     ParcelModel,
     SubscriptionModel,
 )
-from chalicelib.store.tables import bind, connection
+from chalicelib.store.tables import connection
 
 _TX_LIMIT = 100
 UNCONFIRMED_KEPT_DAYS = 30
@@ -83,7 +83,6 @@ def _parcel(item: ParcelModel) -> domain.Parcel:
 
 
 def get_parcel(company_id: str, tracking_id: str) -> domain.Parcel | None:
-    bind()
     try:
         return _parcel(ParcelModel.get(parcel_key(company_id, tracking_id), consistent_read=True))
     except DoesNotExist:
@@ -100,7 +99,6 @@ def save_parcel(
     now: datetime,
 ) -> domain.Parcel:
     """Create or update a parcel's issue data."""
-    bind()
     item = ParcelModel(parcel_key(company_id, tracking_id))
     actions: list[Any] = [
         ParcelModel.company_id.set(company_id),
@@ -136,7 +134,6 @@ def _novelty(item: NoveltyModel) -> domain.Novelty:
 
 def list_novelties(company_id: str, tracking_id: str) -> list[domain.Novelty]:
     """A parcel's novelties, oldest first."""
-    bind()
     items = NoveltyModel.query(parcel_key(company_id, tracking_id), consistent_read=True)
     return sorted((_novelty(i) for i in items), key=lambda n: (n.occurred_at, n.event_id))
 
@@ -158,7 +155,6 @@ def add_novelty(
     Returns False when the event id is already stored (idempotent ingest). Raises
     :class:`StaleParcel` when the parcel changed since it was read.
     """
-    bind()
     key = parcel_key(parcel.company_id, parcel.tracking_id)
     novelty_item = NoveltyModel(
         key,
@@ -294,7 +290,6 @@ def save_subscription(
 
     Raises :class:`StaleParcel` when a concurrent write to the parcel cancelled the transaction.
     """
-    bind()
     key = parcel_key(sub.company_id, sub.tracking_id)
     item = _subscription_item(sub)
     condition = None
@@ -337,7 +332,6 @@ def queue_latest(parcel: domain.Parcel, now: datetime) -> bool:
     """Make the parcel's latest novelty pending if it was never alerted (a new follower hears
     where the parcel is). Conditional on what was read; False when something changed (then a
     newer novelty is pending already, or it was alerted meanwhile)."""
-    bind()
     latest = parcel.latest
     if latest is None or parcel.pending is not None:
         return False
@@ -361,7 +355,6 @@ def queue_latest(parcel: domain.Parcel, now: datetime) -> bool:
 
 
 def list_subscriptions(company_id: str, tracking_id: str) -> list[domain.Subscription]:
-    bind()
     key = parcel_key(company_id, tracking_id)
     return [_subscription(i) for i in SubscriptionModel.query(key, consistent_read=True)]
 
@@ -377,7 +370,6 @@ def _active_condition(now: datetime) -> Any:
 def active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> list[domain.Subscription]:
     """Subscriptions that may be sent alerts: confirmed, not cancelled and not expired (even
     before TTL deletes them)."""
-    bind()
     key = parcel_key(company_id, tracking_id)
     return [
         _subscription(i)
@@ -403,14 +395,12 @@ def active_followers(company_id: str, tracking_id: str, now: datetime) -> list[d
 
 def count_active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> int:
     """Active subscriptions (confirmed, not cancelled nor expired), counted by DynamoDB."""
-    bind()
     return SubscriptionModel.count(
         parcel_key(company_id, tracking_id), filter_condition=_active_condition(now), consistent_read=True
     )
 
 
 def get_subscription(company_id: str, tracking_id: str, subscription_id: str) -> domain.Subscription | None:
-    bind()
     try:
         item = SubscriptionModel.get(
             parcel_key(company_id, tracking_id), subscription_id, consistent_read=True
@@ -426,7 +416,6 @@ def cancel_subscription(
     """Cancel (bumping the parcel's ``follow_version`` in the same transaction); False when
     there is no such subscription, or, given ``nonce``, when it is not the one the link named.
     Cancelling twice is harmless. Raises :class:`StaleParcel` on a concurrent parcel write."""
-    bind()
     key = parcel_key(company_id, tracking_id)
     condition = SubscriptionModel.subscription_id.exists()
     if nonce is not None:
@@ -458,7 +447,6 @@ class Page:
 
 def followed_parcels(company_id: str, now: datetime, limit: int, cursor: dict[str, Any] | None) -> Page:
     """Parcels someone follows now, soonest expiry first (sparse follow-ups index)."""
-    bind()
     result = ParcelModel.follow_ups.query(
         company_id,
         ParcelModel.followed_until > now,
@@ -474,7 +462,6 @@ def followed_parcels(company_id: str, now: datetime, limit: int, cursor: dict[st
 
 def pending_parcels(company_id: str, page_size: int = 200) -> Iterator[domain.Parcel]:
     """Parcels of a company with a novelty waiting for an alert (sparse pending-alerts index)."""
-    bind()
     for item in ParcelModel.pending_alerts.query(company_id, page_size=page_size):
         yield _parcel(item)
 
@@ -567,20 +554,6 @@ def _add_to(
         communications.add_to_transaction(tx, message)
 
 
-def claim_pending_alerts(
-    parcel: domain.Parcel,
-    followers: list[domain.Follower],
-    now: datetime,
-    messages: list[domain.Communication] | None = None,
-) -> list[domain.Alert] | None:
-    """Turn a parcel's pending novelty into one queued alert per follower, atomically.
-
-    Returns the alerts this caller owns, or None when the parcel changed (a newer novelty
-    arrived, a follower came or went, or another sweep claimed it first): then nothing was written.
-    """
-    return claim_many_pending_alerts([(parcel, followers, messages or [])], now)[0]
-
-
 def claim_many_pending_alerts(
     claims: list[tuple[domain.Parcel, list[domain.Follower], list[domain.Communication]]],
     now: datetime,
@@ -591,7 +564,6 @@ def claim_many_pending_alerts(
     Each parcel is still all-or-nothing: when a transaction is cancelled, the parcels whose
     conditions failed are dropped (None) and the others are tried again without them.
     """
-    bind()
     plans = [_plan(parcel, followers, messages, now) for parcel, followers, messages in claims]
     results: list[list[domain.Alert] | None] = [None] * len(plans)
     group: list[int] = []
@@ -679,14 +651,6 @@ def _alert_item(alert: domain.Alert) -> AlertModel:
     )
 
 
-def record_alert_results(alerts: Iterable[domain.Alert]) -> None:
-    """Write delivery outcomes (sent / failed) of claimed alerts, 25 per request."""
-    bind()
-    with AlertModel.batch_write() as batch:
-        for alert in alerts:
-            batch.save(_alert_item(alert))
-
-
 def _alert(item: AlertModel) -> domain.Alert:
     return domain.Alert(
         company_id=item.company_id,
@@ -705,13 +669,11 @@ def _alert(item: AlertModel) -> domain.Alert:
 
 
 def alerts_for_parcel(company_id: str, tracking_id: str) -> list[domain.Alert]:
-    bind()
     items = AlertModel.query(parcel_key(company_id, tracking_id), consistent_read=True)
     return sorted((_alert(i) for i in items), key=lambda a: a.created_at, reverse=True)
 
 
 def alerts_for_recipient(company_id: str, email: str, limit: int, cursor: dict[str, Any] | None) -> Page:
-    bind()
     result = AlertModel.by_recipient.query(
         f"{company_id}#{email.lower()}", scan_index_forward=False, limit=limit, last_evaluated_key=cursor
     )

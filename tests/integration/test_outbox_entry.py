@@ -8,8 +8,8 @@ import json
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.conftest import Tenant
-from tests.integration.tracking_steps import issue, post_event, subscribe, sweep
+from tests.steps.tenants import Tenant
+from tests.steps.tracking import issue, post_event, subscribe, sweep
 
 # A paragraph of terms with accents and a dash: about 60 bytes of UTF-8 for 54 characters.
 TERMS = "Términos: envíos, devoluciones y reclamos — Córdoba. "
