@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -51,21 +52,42 @@ def base_table_names() -> dict[type[Model], str]:
 def create_tables(*, expire_items: bool = True) -> None:
     """Create every table that does not exist yet, with its TTL (local stack and tests).
 
-    ``expire_items=False`` leaves TTL off: tests freeze the clock in the past, and DynamoDB Local
-    would delete by the real date items whose expiry the frozen clock has not reached."""
+    ``expire_items=False`` turns TTL off (PynamoDB's ``create_table`` turns it on by itself): tests
+    freeze the clock in the past, and DynamoDB Local would delete by the real date items whose
+    expiry the frozen clock has not reached (a lockout counter vanished mid-test)."""
     bind()
     for model in models.ALL_MODELS:
         if not model.exists():
-            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+            if expire_items:
+                model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+            else:
+                with _ttl_left_off(model):
+                    model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
         ttl_attribute = _TTL.get(model)
-        if ttl_attribute and expire_items:
-            client: Any = model._get_connection().connection.client
-            status = client.describe_time_to_live(TableName=model.Meta.table_name)
-            if status["TimeToLiveDescription"]["TimeToLiveStatus"] not in ("ENABLED", "ENABLING"):
-                client.update_time_to_live(
-                    TableName=model.Meta.table_name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
-                )
+        if not ttl_attribute:
+            continue
+        client: Any = model._get_connection().connection.client
+        status = client.describe_time_to_live(TableName=model.Meta.table_name)
+        enabled = status["TimeToLiveDescription"]["TimeToLiveStatus"] in ("ENABLED", "ENABLING")
+        if enabled != expire_items:
+            client.update_time_to_live(
+                TableName=model.Meta.table_name,
+                TimeToLiveSpecification={"Enabled": expire_items, "AttributeName": ttl_attribute},
+            )
+
+
+@contextmanager
+def _ttl_left_off(model: type[Model]) -> Iterator[None]:
+    """PynamoDB's ``create_table`` enables TTL for a model with a TTL attribute; skip that."""
+    original = model.__dict__.get("update_ttl")
+    model.update_ttl = classmethod(lambda cls, ignore_update_ttl_errors: None)  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        if original is None:
+            del model.update_ttl
+        else:
+            model.update_ttl = original  # type: ignore[method-assign]
 
 
 @lru_cache(maxsize=1)
