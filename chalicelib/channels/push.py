@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib.channels.base import OutgoingChannelMessage
-from chalicelib.core.aws import TRANSIENT_AWS_CODES, client
-from chalicelib.core.errors import DeliveryFailed
+from chalicelib.core.aws import client, delivery_errors
 
 # SNS answers these when an endpoint can never receive again (app uninstalled, token revoked).
 
@@ -33,17 +30,10 @@ class PushSender:
 
     def send(self, message: OutgoingChannelMessage) -> str:
         payload = push_payload(message.subject, message.text, message.data)
-        try:
+        with delivery_errors():
             response = client("sns").publish(
                 TargetArn=message.to_address, Message=payload, MessageStructure="json"
             )
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise DeliveryFailed(
-                error.get("Message", str(exc)), transient=error.get("Code") in TRANSIENT_AWS_CODES
-            ) from exc
-        except BotoCoreError as exc:
-            raise DeliveryFailed(str(exc), transient=True) from exc
         return str(response["MessageId"])
 
     def close(self) -> None:

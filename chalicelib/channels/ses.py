@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import re
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.channels.email import mime_of
-from chalicelib.core.aws import TRANSIENT_AWS_CODES, client
+from chalicelib.core.aws import client, delivery_errors
 from chalicelib.core.domain import SenderAccount
-from chalicelib.core.errors import DeliveryFailed
 from chalicelib.core.settings import get_settings
 
 COMPANY_TAG = "pregon-company"
@@ -37,7 +34,7 @@ class SesChannel:
     def send(self, message: OutgoingChannelMessage) -> str:
         mime = mime_of(message, self._account)
         recipients = [a.addr_spec for a in mime["To"].addresses]
-        try:
+        with delivery_errors():
             response = client("sesv2").send_email(
                 FromEmailAddress=str(mime["From"]),
                 Destination={"ToAddresses": recipients},
@@ -45,13 +42,6 @@ class SesChannel:
                 ConfigurationSetName=get_settings().ses_configuration_set,
                 EmailTags=[{"Name": COMPANY_TAG, "Value": company_tag_value(self._account.company_id)}],
             )
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise DeliveryFailed(
-                error.get("Message", str(exc)), transient=error.get("Code") in TRANSIENT_AWS_CODES
-            ) from exc
-        except BotoCoreError as exc:
-            raise DeliveryFailed(str(exc), transient=True) from exc
         return str(response["MessageId"])
 
     def close(self) -> None:

@@ -69,9 +69,7 @@ class SnsSmsSender:
         self.sms_type = sms_type
 
     def send(self, message: OutgoingChannelMessage) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from chalicelib.core.aws import TRANSIENT_AWS_CODES, client
+        from chalicelib.core.aws import client, delivery_errors
 
         attributes: dict[str, dict[str, str]] = {
             "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": self.sms_type}
@@ -79,17 +77,10 @@ class SnsSmsSender:
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
         to_e164 = addressed(message.to_address)
-        try:
+        with delivery_errors():
             response = client("sns").publish(
                 PhoneNumber=to_e164, Message=message.text, MessageAttributes=attributes
             )
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise DeliveryFailed(
-                error.get("Message", str(exc)), transient=error.get("Code") in TRANSIENT_AWS_CODES
-            ) from exc
-        except BotoCoreError as exc:
-            raise DeliveryFailed(str(exc), transient=True) from exc
         return str(response["MessageId"])
 
     def close(self) -> None:
