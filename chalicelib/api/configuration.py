@@ -29,7 +29,7 @@ def get_company(caller: Principal) -> Response:
 @describe(
     configuration,
     summary="Change company settings (language of messages, ask for tracking contacts at issue, "
-    "payment SMS for automatic / manual payments)",
+    "payment SMS for automatic / manual payments, country, time zone and locale)",
     body="chalicelib.api.schemas.CompanySettingsIn",
     response="chalicelib.api.schemas.CompanyOut",
     access=ADMIN,
@@ -47,6 +47,9 @@ def update_company(caller: Principal) -> Response:
             ask_tracking_contacts=body.ask_tracking_contacts,
             sms_on_automatic_payments=body.sms_on_automatic_payments,
             sms_on_manual_payments=body.sms_on_manual_payments,
+            country=body.country,
+            time_zone=body.time_zone,
+            locale=body.locale,
         )
     )
 

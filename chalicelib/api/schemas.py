@@ -238,6 +238,15 @@ class CompanySettingsIn(Strict):
     sms_on_manual_payments: bool | None = Field(
         default=None, description="Send the payment SMS for payments an operator records by hand (C9)."
     )
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] | None = Field(
+        default=None, description="ISO 3166 two-letter country (local phone numbers, amounts)."
+    )
+    time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="IANA time zone every time a person reads is shown in (Z1)."
+    )
+    locale: Annotated[str, StringConstraints(min_length=2, max_length=16)] | None = Field(
+        default=None, description="Locale times, days and amounts are formatted for (Z1), e.g. es_AR."
+    )
 
 
 class StaffSubscribeIn(SubscribeIn):
@@ -351,6 +360,9 @@ class CompanyOut(BaseModel):
     created_at: datetime
     sms_on_automatic_payments: bool = False
     sms_on_manual_payments: bool = False
+    country: str = "AR"
+    time_zone: str = "UTC"
+    locale: str = "es_AR"
 
 
 class ContactIn(Strict):

@@ -17,6 +17,10 @@ class Company:
     # C9: an SMS for a payment recorded automatically / by an operator (seed 002, "SMS pago").
     sms_on_automatic_payments: bool = False
     sms_on_manual_payments: bool = False
+    # Z1: where the company's people are, and how they write times, days and amounts.
+    country: str = "AR"
+    time_zone: str = "UTC"
+    locale: str = "es_AR"
 
 
 @dataclass(frozen=True)

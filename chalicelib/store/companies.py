@@ -10,6 +10,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
+from chalicelib.core.localization import default_locale
 from chalicelib.store.models import (
     AlertScheduleModel,
     ApiKeyModel,
@@ -42,6 +43,9 @@ def _company(item: CompanyModel) -> domain.Company:
         created_at=item.created_at,
         sms_on_automatic_payments=bool(item.sms_on_automatic_payments),
         sms_on_manual_payments=bool(item.sms_on_manual_payments),
+        country=item.country or "AR",
+        time_zone=item.time_zone or "UTC",
+        locale=item.locale or default_locale(item.language, item.country),
     )
 
 
@@ -64,6 +68,9 @@ def create_company(
         language=company.language,
         ask_tracking_contacts=company.ask_tracking_contacts,
         created_at=company.created_at,
+        country=company.country,
+        time_zone=company.time_zone,
+        locale=company.locale,
     )
     try:
         with TransactWrite(connection=connection()) as tx:
@@ -86,8 +93,17 @@ def update_company(
     ask_tracking_contacts: bool | None,
     sms_on_automatic_payments: bool | None = None,
     sms_on_manual_payments: bool | None = None,
+    country: str | None = None,
+    time_zone: str | None = None,
+    locale: str | None = None,
 ) -> None:
     actions: list[Any] = []
+    if country is not None:
+        actions.append(CompanyModel.country.set(country))
+    if time_zone is not None:
+        actions.append(CompanyModel.time_zone.set(time_zone))
+    if locale is not None:
+        actions.append(CompanyModel.locale.set(locale))
     if sms_on_automatic_payments is not None:
         actions.append(CompanyModel.sms_on_automatic_payments.set(sms_on_automatic_payments))
     if sms_on_manual_payments is not None:

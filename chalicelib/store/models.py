@@ -54,6 +54,9 @@ class CompanyModel(BoundModel):
     created_at = UTCDateTimeAttribute()
     sms_on_automatic_payments = BooleanAttribute(null=True)
     sms_on_manual_payments = BooleanAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    time_zone = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(null=True)
 
 
 class ApiKeyModel(BoundModel):

@@ -667,6 +667,9 @@ BAD_INPUTS: list[tuple[str, str, str, Any, str]] = [
     ),
     ("admin", "PUT", "/sender-accounts/tracking/password", {"password": ""}, "password"),
     ("admin", "PATCH", "/company", {"language": "fr"}, "language"),
+    ("admin", "PATCH", "/company", {"time_zone": "Mars/Olympus"}, "time_zone"),
+    ("admin", "PATCH", "/company", {"locale": "xx_QQ"}, "locale"),
+    ("admin", "PATCH", "/company", {"country": "ARG"}, "country"),
     ("staff", "GET", "/follow-ups?limit=0", None, "limit"),
     ("staff", "GET", "/follow-ups?cursor=%%%", None, "cursor"),
 ]

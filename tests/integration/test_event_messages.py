@@ -87,7 +87,7 @@ def sms_to(local_aws: dict[str, str], number: str) -> list[str]:
     return [sms["message"] for sms in data.get("sns", {}).get("SMS", []) if sms["phone_number"] == number]
 
 
-def enable_sms(tenant: Tenant, **switches: bool) -> None:
+def enable_sms(tenant: Tenant, **switches: Any) -> None:
     from chalicelib.messaging.accounts.sms import save_sms_settings
     from chalicelib.tenants.companies import update_settings
 

@@ -1,0 +1,107 @@
+"""How a person reads a time, a day or an amount (Z1): in the company's IANA time zone and
+formatted for its locale with Babel.
+
+Times are stored and compared as aware UTC (``core.clock``); they become local only here, at the
+edge where a person reads them, and a person's "day" (a date filter, a due date, "today") becomes a
+UTC interval here too.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_skeleton
+from babel.numbers import format_currency, format_decimal
+
+UTC_ZONE = "UTC"
+DEFAULT_COUNTRY = "AR"
+
+
+@lru_cache(maxsize=256)
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone by name; ``ValueError`` for an unknown one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def is_time_zone(name: str) -> bool:
+    try:
+        zone(name)
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=128)
+def _locale(name: str) -> Locale:
+    try:
+        return Locale.parse(name)
+    except (UnknownLocaleError, ValueError) as exc:
+        raise ValueError(f"unknown locale {name!r}") from exc
+
+
+def is_locale(name: str) -> bool:
+    try:
+        _locale(name)
+    except ValueError:
+        return False
+    return True
+
+
+def default_locale(language: str, country: str | None) -> str:
+    """``es`` + ``AR`` → ``es_AR`` when CLDR knows it, else the language alone."""
+    candidate = f"{language}_{(country or DEFAULT_COUNTRY).upper()}"
+    return candidate if is_locale(candidate) else language
+
+
+def local_time(moment: datetime, time_zone: str) -> datetime:
+    """An aware moment seen in the zone."""
+    return moment.astimezone(zone(time_zone))
+
+
+def show_datetime(moment: datetime, time_zone: str, locale: str) -> str:
+    """``23/11/2026 07:30`` for es_AR in Buenos Aires, ``11/23/2026 07:30`` for en_US."""
+    seen = local_time(moment, time_zone)
+    place = _locale(locale)
+    return f"{format_skeleton('yMd', seen, locale=place)} {format_skeleton('Hm', seen, locale=place)}"
+
+
+def show_date(day: date | datetime, locale: str, time_zone: str | None = None) -> str:
+    """A day as the locale writes it (``23/11/2026``); a moment is first seen in the zone."""
+    if isinstance(day, datetime):
+        day = local_time(day, time_zone or UTC_ZONE).date()
+    return format_skeleton("yMd", datetime.combine(day, time()), locale=_locale(locale))
+
+
+def show_money(amount: Decimal | float | int, currency: str | None, locale: str) -> str:
+    """``$12.345,67`` for es_AR/ARS, ``$12,345.67`` for es_MX/MXN; without a currency, the
+    number alone in the locale's digits."""
+    if currency:
+        return format_currency(amount, currency, locale=_locale(locale))
+    return format_decimal(amount, format="#,##0.00", locale=_locale(locale))
+
+
+def today(time_zone: str, now: datetime) -> date:
+    """The company's calendar day at ``now``."""
+    return local_time(now, time_zone).date()
+
+
+def day_start(day: date, time_zone: str) -> datetime:
+    """The UTC moment the company's day begins (midnight there)."""
+    return datetime.combine(day, time(), tzinfo=zone(time_zone)).astimezone(ZoneInfo("UTC"))
+
+
+def days_interval(
+    first: date | None, last: date | None, time_zone: str
+) -> tuple[datetime | None, datetime | None]:
+    """A ``from``/``to`` pair of the company's days as a UTC interval [start, end): the end is the
+    start of the day after ``last``, so the whole last day is included."""
+    start = day_start(first, time_zone) if first else None
+    end = day_start(last + timedelta(days=1), time_zone) if last else None
+    return start, end
