@@ -38,3 +38,18 @@ def observe(event: Any, get_response: Any) -> Any:
         if collected.metric_set:
             collected.flush_metrics()
         log.remove_keys(["request_id", "event_type"])
+
+
+def channel_metric(name: str, channel: str, value: float, unit: str = "Count") -> None:
+    """One figure for one channel (sent, failed, queued; outbox age), published at once with the
+    dimensions the operations dashboard reads: ``service`` and ``Channel``."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(
+        name=name,
+        unit=MetricUnit[unit],
+        value=value,
+        namespace="Pregon",
+        default_dimensions={"service": "pregon"},
+    ) as metric:
+        metric.add_dimension(name="Channel", value=channel)

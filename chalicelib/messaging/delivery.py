@@ -30,7 +30,7 @@ from chalicelib.channels.email import HeaderInjection
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, SenderAccount
 from chalicelib.core.errors import DeliveryFailed, PregonError
-from chalicelib.core.observability import logger, metrics
+from chalicelib.core.observability import channel_metric, logger, metrics
 from chalicelib.core.settings import get_settings
 from chalicelib.store import communications as store
 from chalicelib.store import companies as company_store
@@ -199,6 +199,7 @@ def drain_outbox(
     writer = _OutcomeWriter(company_id)
     fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-claims")
     retry_at: datetime | None = None
+    oldest = 0.0
     try:
         # The next batch is read and claimed on another thread while this one is delivered,
         # so the connection does not wait on DynamoDB between batches.
@@ -212,6 +213,8 @@ def drain_outbox(
             if not out_of_time:
                 upcoming = fetcher.submit(_next_batch, company_id, outbox, setup)
             for message in batch.messages:  # claimed: delivered even when time is up
+                waited = (batch.now - (message.not_before or message.created_at)).total_seconds()
+                oldest = max(oldest, waited)
                 outcome = _deliver(setup, message, batch.suppressed, batch.now, report)
                 if outcome.state == "queued" and outcome.not_before is not None:
                     retry_at = min(retry_at or outcome.not_before, outcome.not_before)
@@ -229,6 +232,10 @@ def drain_outbox(
     _plan_next(report, retry_at, held)
     metrics().add_metric(name="MessagesSent", unit="Count", value=report.sent)
     metrics().add_metric(name="MessagesFailed", unit="Count", value=report.failed)
+    channel = outbox.partition(":")[0]
+    channel_metric("MessagesSent", channel, report.sent)
+    channel_metric("MessagesFailed", channel, report.failed)
+    channel_metric("OutboxAgeSeconds", channel, oldest, unit="Seconds")
     logger().info(
         "outbox drained",
         extra={

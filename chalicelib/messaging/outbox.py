@@ -14,6 +14,7 @@ which the history and the register read.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -21,7 +22,7 @@ from datetime import datetime
 from chalicelib.channels.email import address_domain, new_message_id
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, SenderAccount
-from chalicelib.core.observability import logger
+from chalicelib.core.observability import channel_metric, logger
 from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.store import communications as store
@@ -188,6 +189,8 @@ def enqueue(
     announce(company_id, _due_by_outbox(written))
     if kick:
         kick_outboxes(company_id, {c.outbox for c in written if c.state == "queued" and c.outbox})
+    for channel, count in Counter(c.channel for c in written if c.state == "queued").items():
+        channel_metric("MessagesQueued", channel, count)
     failed = [c for c in written if c.state == "failed"]
     if failed:
         logger().warning(

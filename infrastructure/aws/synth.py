@@ -36,6 +36,8 @@ from typing import Any
 from pynamodb.attributes import TTLAttribute
 from pynamodb.models import Model
 
+from infrastructure.aws.operations import operate
+
 ROOT = Path(__file__).resolve().parents[2]
 
 Json = dict[str, Any]
@@ -394,9 +396,10 @@ def lambda_policy(tables: dict[str, Json], messaging: dict[str, Json] | None = N
                 "Resource": table_arns,
             },
             {
-                "Sid": "SenderPasswords",
+                # Sender passwords, and the data keys of the stack's encrypted queues.
+                "Sid": "StackKey",
                 "Effect": "Allow",
-                "Action": ["kms:Encrypt", "kms:Decrypt"],
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": {"Fn::GetAtt": [KMS_KEY_ID, "Arn"]},
             },
             {
@@ -649,7 +652,15 @@ def synthesize(stage: str, out: Path, project_dir: Path = ROOT) -> Path:
     project = staging_project(project_dir, build)
     chalice_package(project, stage, template, policy, out)
     shutil.rmtree(build)
-    return out / "sam.json"
+    sam = out / "sam.json"
+    packaged = json.loads(sam.read_text())
+    operate(
+        packaged,
+        stage=stage,
+        retention_days=int(config.get("log_retention_in_days") or 90),
+    )
+    sam.write_text(json.dumps(packaged, indent=2, ensure_ascii=False) + "\n")
+    return sam
 
 
 def main(argv: list[str] | None = None) -> int:
