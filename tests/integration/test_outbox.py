@@ -344,3 +344,29 @@ def test_a_message_another_worker_holds_is_not_claimed_even_when_read_after_its_
     # Then it gets nothing: neither from the ready listing nor by claiming what it read
     assert communications.ready_messages(tenant.company_id, "email:tracking", T0, 25) == []
     assert communications.claim([held], T0, LEASE) == []
+
+
+def test_the_dashboard_metrics_are_written_per_channel(
+    tenant: Tenant, mailbox: MailCatcher, capsys: Any
+) -> None:
+    from chalicelib.messaging.outbox import enqueue
+
+    # Given three e-mails enqueued and delivered
+    capsys.readouterr()
+    enqueue(tenant.company_id, _messages(3, prefix="m"))
+    assert deliver_outboxes()["sent"] == 3
+    # Then CloudWatch's embedded metric format lines say, for the e-mail channel, 3 queued, 3 sent,
+    # none failed and how long the oldest waited, as the operations dashboard reads them
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    figures: dict[str, float] = {}
+    for line in lines:
+        if line.get("Channel") == "email" and line.get("service") == "pregon":
+            for definition in line["_aws"]["CloudWatchMetrics"]:
+                assert definition["Namespace"] == "Pregon"
+                assert ["Channel", "service"] in [sorted(d) for d in definition["Dimensions"]]
+                for metric in definition["Metrics"]:
+                    value = line[metric["Name"]]
+                    values = value if isinstance(value, list) else [value]
+                    figures[metric["Name"]] = figures.get(metric["Name"], 0) + sum(values)
+    assert figures["MessagesQueued"] == 3 and figures["MessagesSent"] == 3
+    assert figures["MessagesFailed"] == 0 and figures["OutboxAgeSeconds"] >= 0
