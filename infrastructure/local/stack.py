@@ -68,6 +68,11 @@ class LocalPaths:
         return self.root / "mail"
 
     @property
+    def sms(self) -> Path:
+        """The SMS the local SMS gateway took, one JSON file each."""
+        return self.root / "sms"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
@@ -105,6 +110,7 @@ class Ports:
     moto: int = 5001
     smtp: int = 1025
     inbound_smtp: int = 2525
+    sms_gateway: int = 8082
 
 
 def link_signing_key(path: Path) -> str:
@@ -256,6 +262,8 @@ def _banner(
         f" Phone            {demo['inbound_number']} is the demo's two-way number; text it with",
         '   uv run python -m infrastructure.local.stack sms --from +5491159876543 "SALDO"',
         "   the SMS sent: uv run python -m infrastructure.local.stack sms --outbox",
+        f" SMS gateway      http://127.0.0.1:{ports.sms_gateway} (Android SMS Gateway API; login sms /"
+        " local-gateway-password)",
         " SES simulator    SES sends to success@ / bounce@ / complaint@ / suppressionlist@"
         "simulator.amazonses.com publish their events",
         f" DynamoDB Local   http://127.0.0.1:{ports.dynamodb} (files in {paths.dynamodb})",
@@ -389,8 +397,10 @@ def _start_aws_loops(running: ExitStack, ports: Ports, paths: LocalPaths, moto_e
     simulator's events (SNS delivery to the handlers is the queue runner's); and the ports file."""
     from infrastructure.local.inbound_smtp import InboundSmtp
     from infrastructure.local.ses_simulator import SesMailboxSimulator
+    from infrastructure.local.sms_gateway import SmsGatewayCatcher
 
     running.enter_context(SesMailboxSimulator())
+    running.enter_context(SmsGatewayCatcher(paths.sms, port=ports.sms_gateway))
     running.enter_context(InboundSmtp(port=ports.inbound_smtp))
     partial = paths.ports.with_name(paths.ports.name + ".partial")
     partial.write_text(json.dumps({**vars(ports), "moto_endpoint": moto_endpoint}))
@@ -466,14 +476,16 @@ def phone(
 ) -> int:
     """``stack sms``: send an inbound SMS to the running stack, or list the SMS it sent."""
     from infrastructure.local.phone import DEMO_INBOUND_NUMBER, send_inbound_sms, sent_sms
+    from infrastructure.local.sms_gateway import caught_sms
 
     moto_endpoint = _running_moto(paths)
     if outbox:
-        sent = sent_sms(moto_endpoint)
+        sent = [("sns", s["to"], s["text"]) for s in sent_sms(moto_endpoint)]
+        sent += [("gateway", ", ".join(s["to"]), s["text"]) for s in caught_sms(paths.sms)]
         if not sent:
             print("no SMS sent yet")
-        for index, sms in enumerate(sent, start=1):
-            print(f"{index:>4}  {sms['to']:<16}  {sms['text']}")
+        for index, (route, to, text) in enumerate(sent, start=1):
+            print(f"{index:>4}  {to:<16}  {route:<7}  {text}")
         return 0
     if not origination or not text:
         print('usage: stack sms --from +5491159876543 "SALDO"   (or: stack sms --outbox)', file=sys.stderr)
@@ -512,6 +524,9 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument(
         "--inbound-smtp-port", type=int, default=Ports.inbound_smtp, help="inbound mail (default 2525)"
     )
+    run_cmd.add_argument(
+        "--sms-gateway-port", type=int, default=Ports.sms_gateway, help="local SMS gateway (default 8082)"
+    )
 
     mail_cmd = commands.add_parser("mail", help="list the caught mail, newest last")
     mail_cmd.add_argument("--show", type=int, metavar="N", help="print message N's text")
@@ -542,7 +557,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     paths = LocalPaths(args.local_dir.resolve())
     if args.command == "run":
-        ports = Ports(args.port, args.dynamodb_port, args.moto_port, args.smtp_port, args.inbound_smtp_port)
+        ports = Ports(
+            args.port,
+            args.dynamodb_port,
+            args.moto_port,
+            args.smtp_port,
+            args.inbound_smtp_port,
+            args.sms_gateway_port,
+        )
         return run(ports, paths)
     if args.command == "sms":
         return phone(paths, args.origination, args.text, args.destination, outbox=args.outbox)

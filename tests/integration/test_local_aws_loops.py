@@ -23,6 +23,7 @@ from chalice.test import Client
 from infrastructure.local.inbound_smtp import InboundSmtp
 from infrastructure.local.paths import free_port
 from infrastructure.local.ses_simulator import SesMailboxSimulator
+from infrastructure.local.sms_gateway import GATEWAY_PASSWORD, SmsGatewayCatcher
 from infrastructure.local.stack import main as stack_main
 from infrastructure.local.topics import ensure_topic_subscriptions, run_topics_until_empty
 from tests.steps.answers import body
@@ -322,3 +323,30 @@ def test_the_sms_command_needs_a_running_stack(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as refused:
         stack_main(["--local-dir", str(tmp_path), "sms", "--outbox"])
     assert "not running" in str(refused.value)
+
+
+def test_sms_through_the_local_gateway_are_listed_in_the_sms_outbox(
+    api: Client, tenant: Tenant, local_aws: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the stack's SMS gateway, and a company whose SMS go out through it
+    (tmp_path / "ports.json").write_text(json.dumps({"moto_endpoint": local_aws["moto"]}))
+    with SmsGatewayCatcher(tmp_path / "sms") as gateway:
+        admin = tenant.admin_headers()
+        settings = {
+            "enabled": True,
+            "provider": "http_gateway",
+            "base_url": gateway.base_url,
+            "username": "sms",
+        }
+        assert api.http.put("/sms/settings", headers=admin, body=json.dumps(settings)).status_code == 200
+        password = json.dumps({"password": GATEWAY_PASSWORD})
+        assert api.http.put("/sms/settings/gateway-password", headers=admin, body=password).status_code == 204
+        # When the administrator sends a test SMS
+        test = {"to": "011 15-5987-6543", "text": "Prueba de Pregón"}
+        answer = body(api.http.post("/sms/test", headers=admin, body=json.dumps(test)))
+        assert answer["ok"] is True, answer
+    # Then the stack's SMS outbox lists it, sent through the gateway
+    capsys.readouterr()
+    assert stack_main(["--local-dir", str(tmp_path), "sms", "--outbox"]) == 0
+    listed = capsys.readouterr().out
+    assert "+5491159876543" in listed and "gateway  Prueba de Pregón" in listed, listed
