@@ -463,12 +463,19 @@ def show_mail(maildir: Path, show: int | None) -> int:
 
 
 def _running_moto(paths: LocalPaths) -> str:
+    """The running stack's moto endpoint (from the ports file ``run`` writes), checked to answer."""
+    from urllib.parse import urlsplit
+
+    not_running = SystemExit(
+        f"the local stack is not running from {paths.root}: start it with infrastructure/local/run.sh"
+    )
     try:
-        return str(json.loads(paths.ports.read_text())["moto_endpoint"])
+        endpoint = str(json.loads(paths.ports.read_text())["moto_endpoint"])
+        where = urlsplit(endpoint)
+        with socket.create_connection((where.hostname or "127.0.0.1", where.port or 80), timeout=2):
+            return endpoint
     except (OSError, ValueError, KeyError):
-        raise SystemExit(
-            f"the local stack is not running from {paths.root}: start it with infrastructure/local/run.sh"
-        ) from None
+        raise not_running from None
 
 
 def phone(

@@ -350,3 +350,67 @@ def test_sms_through_the_local_gateway_are_listed_in_the_sms_outbox(
     assert stack_main(["--local-dir", str(tmp_path), "sms", "--outbox"]) == 0
     listed = capsys.readouterr().out
     assert "+5491159876543" in listed and "gateway  Prueba de Pregón" in listed, listed
+
+
+def test_the_sms_command_tells_a_stopped_stack_from_a_running_one(tmp_path: Path) -> None:
+    # Given the ports file a killed stack left behind, naming a moto that no longer answers
+    (tmp_path / "ports.json").write_text(json.dumps({"moto_endpoint": f"http://127.0.0.1:{free_port()}"}))
+    # When the phone texts; Then it is told the stack is not running
+    with pytest.raises(SystemExit) as refused:
+        stack_main(["--local-dir", str(tmp_path), "sms", "--from", "+5491159876543", "SALDO"])
+    assert "not running" in str(refused.value)
+
+
+def test_the_local_notifications_have_the_shape_aws_documents() -> None:
+    from datetime import UTC, datetime
+
+    from infrastructure.local.inbound_smtp import SAMPLES, received_notification
+    from infrastructure.local.ses_simulator import SesSend, events_for
+
+    def keys(document: dict[str, Any]) -> set[str]:
+        """Each field, and each field of an object field, by dotted name."""
+        found: set[str] = set()
+        for name, value in document.items():
+            if isinstance(value, dict) and value:
+                found |= {f"{name}.{inner}" for inner in value}
+            else:
+                found.add(name)
+        return found
+
+    # Given AWS's own examples
+    received = json.loads((SAMPLES / "ses_received.json").read_text())
+    # When the stack builds an SES receipt for a message
+    raw = b"From: ana@example.com\r\nTo: demo@inbound.pregon.local\r\nSubject: Hola\r\n\r\nHola\r\n"
+    built = received_notification(
+        message_id="abc",
+        bucket="pregon-inbound",
+        key="inbound/abc",
+        topic_arn="arn:aws:sns:us-east-1:123456789012:pregon-inbound-mail",
+        mail_from="ana@example.com",
+        recipients=["demo@inbound.pregon.local"],
+        raw=raw,
+        at=datetime.now(UTC),
+    )
+    # Then it has every field AWS's example has, down to the receipt's verdicts and action
+    assert keys(built["mail"]) >= keys(received["mail"]) - {"commonHeaders.date", "commonHeaders.messageId"}
+    assert keys(built["receipt"]) == keys(received["receipt"])
+    # And the events of a send to each simulator address are shaped as AWS's event examples
+    send = SesSend(
+        message_id="m-1",
+        account_id="123456789012",
+        region="us-east-1",
+        params={
+            "FromEmailAddress": "soporte@demo.example",
+            "Destination": {
+                "ToAddresses": ["complaint@simulator.amazonses.com", "bounce@simulator.amazonses.com"]
+            },
+            "EmailTags": [{"Name": "pregon-company", "Value": "demo"}],
+        },
+    )
+    events = events_for(send, "pregon-events")
+    assert [e["eventType"] for e in events] == ["Send", "Delivery", "Bounce", "Complaint"]
+    for event in events[1:]:
+        sample = json.loads((SAMPLES / f"ses_event_{event['eventType'].lower()}.json").read_text())
+        assert keys(event) == keys(sample), event["eventType"]
+    assert events[0]["mail"]["tags"]["pregon-company"] == ["demo"]
+    assert events[0]["mail"]["tags"]["ses:configuration-set"] == ["pregon-events"]
