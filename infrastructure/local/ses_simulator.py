@@ -256,7 +256,7 @@ def _topic_of(destination: dict[str, Any]) -> str | None:
 class SesMailboxSimulator:
     """Observes SES sends in this process's moto and publishes their events after ``delay``."""
 
-    def __init__(self, delay: float = 1.0) -> None:
+    def __init__(self, delay: float = 3.0) -> None:
         self.delay = delay
         self._waiting: list[tuple[float, SesSend]] = []
         self._lock = threading.Lock()
