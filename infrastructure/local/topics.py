@@ -7,8 +7,9 @@ moto (SNS → SQS fan-out, which moto does on every publish, from any client). T
 like the SQS event sources (:mod:`infrastructure.local.queues`) and turns each SQS body, the SNS
 envelope (``Type``, ``MessageId``, ``TopicArn``, ``Message``, ``MessageAttributes``, ...), into the
 ``{"Records": [{"EventSource": "aws:sns", "Sns": {...}}]}`` event Lambda invokes the function
-with (one record per invocation, as Lambda does for SNS). A handler that raises leaves the message
-in the queue, so it comes back after the visibility timeout: Lambda retries an SNS invocation too.
+with (one record per invocation, as Lambda does for SNS). A handler that raises is tried again
+after a minute, then two, as Lambda retries an asynchronous invocation twice; after the third
+failure the notification is logged and dropped (Lambda's default, with no dead-letter queue).
 
     ensure_topic_subscriptions(app)     # topics, queues and subscriptions in moto (idempotent)
     run_topics_until_empty(app)         # tests: in this thread, until nothing is waiting
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 
 REGION = "us-east-1"
 QUEUE_PREFIX = "pregon-local-sns-"
-VISIBILITY_TIMEOUT = 60  # a failed invocation is tried again after a minute, as Lambda's first retry
+VISIBILITY_TIMEOUT = 60
+RETRY_DELAYS = (60, 120)  # seconds before Lambda's two retries of a failed asynchronous invocation
 
 
 def topic_arn(topic: str) -> str:
@@ -103,6 +105,7 @@ class TopicConsumer:
     topic: str
     handler: Any
     url: str = ""
+    retry_delays: tuple[int, ...] = RETRY_DELAYS
 
     @property
     def queue(self) -> str:
@@ -113,7 +116,10 @@ class TopicConsumer:
         if not self.url:
             self.url = sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
         messages = sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+            QueueUrl=self.url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["ApproximateReceiveCount"],
         ).get("Messages", [])
         handled = 0
         for message in messages:
@@ -124,13 +130,25 @@ class TopicConsumer:
             try:
                 answer = self.handler(event, context)
             except Exception:
-                log.exception("SNS handler %s failed; it is tried again in a minute", self.name)
+                self._failed(message)
                 continue
             if results is not None:
                 results.append(answer)
             sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
             handled += 1
         return handled
+
+    def _failed(self, message: dict[str, Any]) -> None:
+        attempt = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
+        if attempt > len(self.retry_delays):
+            log.exception("SNS handler %s failed %d times; the notification is dropped", self.name, attempt)
+            _sqs().delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+            return
+        delay = self.retry_delays[attempt - 1]
+        log.exception("SNS handler %s failed (attempt %d); tried again in %ss", self.name, attempt, delay)
+        _sqs().change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=delay
+        )
 
 
 def topic_consumers(app: Chalice) -> list[TopicConsumer]:

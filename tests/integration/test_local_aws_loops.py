@@ -414,3 +414,32 @@ def test_the_local_notifications_have_the_shape_aws_documents() -> None:
         assert keys(event) == keys(sample), event["eventType"]
     assert events[0]["mail"]["tags"]["pregon-company"] == ["demo"]
     assert events[0]["mail"]["tags"]["ses:configuration-set"] == ["pregon-events"]
+
+
+def test_a_failing_sns_handler_is_tried_three_times_then_the_notification_is_dropped(
+    local_aws: dict[str, str],
+) -> None:
+    from infrastructure.local.topics import TopicConsumer
+
+    # Given an SNS handler that always fails, retried without waiting (Lambda waits 1 and 2 minutes)
+    app = Chalice("failing")
+    calls: list[str] = []
+
+    @app.on_sns_message(topic="pregon-failing-topic")
+    def failing(event: Any) -> None:
+        calls.append(event.message)
+        raise RuntimeError("the store is down")
+
+    [arn] = ensure_topic_subscriptions(app).values()
+    consumer = TopicConsumer(
+        "failing", "pregon-failing-topic", app.handler_map["failing"], retry_delays=(0, 0)
+    )
+    # When one notification is published and the queue is polled again and again
+    from chalicelib.core.aws import client
+
+    client("sns").publish(TopicArn=arn, Message="hola")
+    for _ in range(5):
+        consumer.poll_once()
+    # Then the handler ran three times (the first try and two retries), and nothing is left
+    assert calls == ["hola", "hola", "hola"]
+    assert consumer.poll_once() == 0 and calls == ["hola", "hola", "hola"]
