@@ -29,6 +29,8 @@ SMTP_USERNAME = "demo"
 SMTP_PASSWORD = "demo-password"  # the local mail catcher's login, not a secret
 SMTP_PORT = 1025
 TRACKING_FREQUENCY_MINUTES = 1
+SES_DOMAIN = "demo.example"  # verified in moto's SES at every start (moto keeps it in memory)
+INBOUND_NUMBER = "+5491140001234"  # the two-way number `stack sms` texts (SMS through SNS in moto)
 CREDENTIALS_FILE = LOCAL_DIR / "demo-credentials.json"
 
 
@@ -104,7 +106,26 @@ def seed_demo_company(
         # again on every start keeps a .local/ made before that change sending.
         set_sender_password(COMPANY_ID, SENDER_AREA, SMTP_PASSWORD)
 
+    if not state.get("sms_configured"):
+        # SMS through SNS (moto) and the two-way number the local phone texts (I1, I2).
+        from chalicelib.messaging.accounts.sms import save_sms_settings
+
+        save_sms_settings(COMPANY_ID, {"enabled": True, "provider": "sns", "inbound_number": INBOUND_NUMBER})
+        state["sms_configured"] = True
+        _save(credentials_file, state)
+        log.info("configured the demo company's SMS (two-way number %s)", INBOUND_NUMBER)
+
+    from chalicelib.core.aws import client
+    from chalicelib.core.settings import get_settings
+
+    # An SES sender account (kind "ses") can send from the demo's domain, e.g. to the mailbox
+    # simulator (infrastructure.local.ses_simulator).
+    client("ses").verify_domain_identity(Domain=SES_DOMAIN)
+
     return {
+        "ses_domain": SES_DOMAIN,
+        "inbound_domain": get_settings().inbound_domain,
+        "inbound_number": INBOUND_NUMBER,
         "company_id": COMPANY_ID,
         "company_name": COMPANY_NAME,
         "api_key": state["api_key"],

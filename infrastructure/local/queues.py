@@ -44,9 +44,13 @@ def _sqs_for(endpoint: str | None) -> Any:
 
 
 def ensure_local_resources(app: Chalice | None = None, buckets: tuple[str, ...] = FILE_BUCKETS) -> None:
-    """Create the app's queues, the file buckets, and SES's configuration set with its event
-    destination (the SNS topic of delivery events) in moto (idempotent)."""
+    """Create the app's queues, the file buckets, SES's configuration set with its event
+    destination (the SNS topic of delivery events), and each SNS handler's topic with the queue
+    that carries it to the handler locally (:mod:`infrastructure.local.topics`) in moto
+    (idempotent)."""
     import boto3
+
+    from infrastructure.local.topics import ensure_topic_subscriptions
 
     sqs = _sqs()
     for name in _queue_names(app):
@@ -56,6 +60,7 @@ def ensure_local_resources(app: Chalice | None = None, buckets: tuple[str, ...] 
         with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             s3.create_bucket(Bucket=bucket)
     _ensure_ses_events()
+    ensure_topic_subscriptions(app)
 
 
 def _ensure_ses_events() -> None:
@@ -181,7 +186,9 @@ def purge_queues(app: Chalice) -> int:
 
 
 class LocalQueueRunner:
-    """``workers`` threads per queue, each long-polling and invoking the handler, until stop()."""
+    """``workers`` threads per queue, each long-polling and invoking the handler, until stop();
+    and one thread per SNS handler, delivering what is published to its topic
+    (:mod:`infrastructure.local.topics`)."""
 
     def __init__(self, app: Chalice, *, workers: int = 2) -> None:
         self.app = app
@@ -190,7 +197,7 @@ class LocalQueueRunner:
         self._threads: list[threading.Thread] = []
         self.failures = 0
 
-    def _loop(self, consumer: QueueConsumer) -> None:
+    def _loop(self, consumer: Any) -> None:
         while not self._stop.is_set():
             try:
                 consumer.poll_once(wait_seconds=1)
@@ -213,6 +220,14 @@ class LocalQueueRunner:
                 thread.daemon = True
                 thread.start()
                 self._threads.append(thread)
+        from infrastructure.local.topics import topic_consumers
+
+        for topic_consumer in topic_consumers(self.app):
+            thread = threading.Thread(
+                target=self._loop, args=(topic_consumer,), name=f"topic-{topic_consumer.name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self, timeout: float = 30.0) -> None:

@@ -1,8 +1,12 @@
 """The local stack's command line: ``uv run python -m infrastructure.local.stack <command>``.
 
-    run   [--port 8000]   DynamoDB Local, moto, the mail catcher, ``chalice local`` and the local
-                          scheduler, with the demo company; Ctrl-C stops everything
+    run   [--port 8000] [--inbound-smtp-port 2525]
+                          DynamoDB Local, moto, the mail catcher, ``chalice local``, the local
+                          scheduler, the inbound SMTP server, the SES mailbox simulator and SNS
+                          topic delivery, with the demo company; Ctrl-C stops everything
     mail  [--show N]      the messages the mail catcher caught (newest last), or message N's text
+    sms   --from +549... "TEXT"   an SMS to the demo's two-way number, as AWS delivers it
+    sms   --outbox        the SMS the stack sent (through SNS in moto)
     token [--company demo] [--level 1] [--user admin@demo]   a fresh staff JWT
     env                   the environment ``run`` gives the service, as ``export`` lines
 
@@ -64,6 +68,11 @@ class LocalPaths:
         return self.root / "mail"
 
     @property
+    def sms(self) -> Path:
+        """The SMS the local SMS gateway took, one JSON file each."""
+        return self.root / "sms"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
@@ -88,6 +97,11 @@ class LocalPaths:
     def demo_credentials(self) -> Path:
         return self.root / "demo-credentials.json"
 
+    @property
+    def ports(self) -> Path:
+        """The ports of the running stack, for the commands that talk to it (``sms``)."""
+        return self.root / "ports.json"
+
 
 @dataclass(frozen=True)
 class Ports:
@@ -95,6 +109,8 @@ class Ports:
     dynamodb: int = 8001
     moto: int = 5001
     smtp: int = 1025
+    inbound_smtp: int = 2525
+    sms_gateway: int = 8082
 
 
 def link_signing_key(path: Path) -> str:
@@ -241,6 +257,15 @@ def _banner(
         f" Caught mail      {paths.mail}",
         f"   list: {mail_command}    read one: {mail_command} --show N",
         f" SMTP catcher     127.0.0.1:{ports.smtp} (login demo / demo-password)",
+        f" Inbound SMTP     127.0.0.1:{ports.inbound_smtp}  (SES receiving) mail to"
+        f" {demo['company_id']}@{demo['inbound_domain']}",
+        f" Phone            {demo['inbound_number']} is the demo's two-way number; text it with",
+        '   uv run python -m infrastructure.local.stack sms --from +5491159876543 "SALDO"',
+        "   the SMS sent: uv run python -m infrastructure.local.stack sms --outbox",
+        f" SMS gateway      http://127.0.0.1:{ports.sms_gateway} (Android SMS Gateway API; login sms /"
+        " local-gateway-password)",
+        " SES simulator    SES sends to success@ / bounce@ / complaint@ / suppressionlist@"
+        "simulator.amazonses.com publish their events",
         f" DynamoDB Local   http://127.0.0.1:{ports.dynamodb} (files in {paths.dynamodb})",
         f" moto (AWS APIs)  http://127.0.0.1:{ports.moto} (sent SES/SNS: /moto-api/data.json)",
         f" Schedules        {', '.join(scheduled) or 'none'}",
@@ -324,6 +349,7 @@ def _run_until_stopped(
 
         ensure_local_resources()
         demo = seed_demo_company(paths.demo_credentials, smtp_port=ports.smtp)
+        _start_aws_loops(running, ports, paths, moto.endpoint)
 
         chalice = subprocess.Popen(
             dies_with_parent(
@@ -364,6 +390,22 @@ def _run_until_stopped(
                 log.error("chalice local exited with status %s; stopping", chalice.returncode)
                 return chalice.returncode or 1
         return 0
+
+
+def _start_aws_loops(running: ExitStack, ports: Ports, paths: LocalPaths, moto_endpoint: str) -> None:
+    """What AWS does around the service: SES receiving on the inbound SMTP port, the SES mailbox
+    simulator's events (SNS delivery to the handlers is the queue runner's); and the ports file."""
+    from infrastructure.local.inbound_smtp import InboundSmtp
+    from infrastructure.local.ses_simulator import SesMailboxSimulator
+    from infrastructure.local.sms_gateway import SmsGatewayCatcher
+
+    running.enter_context(SesMailboxSimulator())
+    running.enter_context(SmsGatewayCatcher(paths.sms, port=ports.sms_gateway))
+    running.enter_context(InboundSmtp(port=ports.inbound_smtp))
+    partial = paths.ports.with_name(paths.ports.name + ".partial")
+    partial.write_text(json.dumps({**vars(ports), "moto_endpoint": moto_endpoint}))
+    partial.replace(paths.ports)
+    running.callback(paths.ports.unlink, missing_ok=True)
 
 
 def _start_queue_runner(running: ExitStack) -> None:
@@ -420,6 +462,55 @@ def show_mail(maildir: Path, show: int | None) -> int:
     return 0
 
 
+def _running_moto(paths: LocalPaths) -> str:
+    """The running stack's moto endpoint (from the ports file ``run`` writes), checked to answer."""
+    from urllib.parse import urlsplit
+
+    not_running = SystemExit(
+        f"the local stack is not running from {paths.root}: start it with infrastructure/local/run.sh"
+    )
+    try:
+        endpoint = str(json.loads(paths.ports.read_text())["moto_endpoint"])
+        where = urlsplit(endpoint)
+        with socket.create_connection((where.hostname or "127.0.0.1", where.port or 80), timeout=2):
+            return endpoint
+    except (OSError, ValueError, KeyError):
+        raise not_running from None
+
+
+def phone(
+    paths: LocalPaths, origination: str | None, text: str | None, destination: str | None, *, outbox: bool
+) -> int:
+    """``stack sms``: send an inbound SMS to the running stack, or list the SMS it sent."""
+    from infrastructure.local.phone import DEMO_INBOUND_NUMBER, send_inbound_sms, sent_sms
+    from infrastructure.local.sms_gateway import caught_sms
+
+    moto_endpoint = _running_moto(paths)
+    if outbox:
+        sent = [("sns", s["to"], s["text"]) for s in sent_sms(moto_endpoint)]
+        sent += [("gateway", ", ".join(s["to"]), s["text"]) for s in caught_sms(paths.sms)]
+        if not sent:
+            print("no SMS sent yet")
+        for index, (route, to, text) in enumerate(sent, start=1):
+            print(f"{index:>4}  {to:<16}  {route:<7}  {text}")
+        return 0
+    if not origination or not text:
+        print('usage: stack sms --from +5491159876543 "SALDO"   (or: stack sms --outbox)', file=sys.stderr)
+        return 2
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ENDPOINT_URL_SNS=moto_endpoint,
+    )
+    from chalicelib.core.aws import reset_clients
+
+    reset_clients()
+    message_id = send_inbound_sms(origination, text, destination or DEMO_INBOUND_NUMBER)
+    print(f"delivered to {destination or DEMO_INBOUND_NUMBER} as inbound SMS {message_id}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m infrastructure.local.stack", description=__doc__.split("\n\n")[0] if __doc__ else None
@@ -437,9 +528,21 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--dynamodb-port", type=int, default=Ports.dynamodb)
     run_cmd.add_argument("--moto-port", type=int, default=Ports.moto)
     run_cmd.add_argument("--smtp-port", type=int, default=Ports.smtp)
+    run_cmd.add_argument(
+        "--inbound-smtp-port", type=int, default=Ports.inbound_smtp, help="inbound mail (default 2525)"
+    )
+    run_cmd.add_argument(
+        "--sms-gateway-port", type=int, default=Ports.sms_gateway, help="local SMS gateway (default 8082)"
+    )
 
     mail_cmd = commands.add_parser("mail", help="list the caught mail, newest last")
     mail_cmd.add_argument("--show", type=int, metavar="N", help="print message N's text")
+
+    sms_cmd = commands.add_parser("sms", help="text the demo's two-way number, or list the SMS sent")
+    sms_cmd.add_argument("text", nargs="?", help='the SMS, e.g. "SALDO"')
+    sms_cmd.add_argument("--from", dest="origination", metavar="NUMBER", help="the sender's phone")
+    sms_cmd.add_argument("--to", dest="destination", metavar="NUMBER", help="the two-way number (the demo's)")
+    sms_cmd.add_argument("--outbox", action="store_true", help="list the SMS the stack sent")
 
     token_cmd = commands.add_parser("token", help="print a fresh staff JWT")
     token_cmd.add_argument("--company", default="demo")
@@ -461,8 +564,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     paths = LocalPaths(args.local_dir.resolve())
     if args.command == "run":
-        ports = Ports(args.port, args.dynamodb_port, args.moto_port, args.smtp_port)
+        ports = Ports(
+            args.port,
+            args.dynamodb_port,
+            args.moto_port,
+            args.smtp_port,
+            args.inbound_smtp_port,
+            args.sms_gateway_port,
+        )
         return run(ports, paths)
+    if args.command == "sms":
+        return phone(paths, args.origination, args.text, args.destination, outbox=args.outbox)
     if args.command == "mail":
         return show_mail(paths.mail, args.show)
     if args.command == "token":

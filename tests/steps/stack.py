@@ -19,7 +19,9 @@ class RunningStack:
     def __init__(self, local_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.local_dir = local_dir
         self.extra_env = dict(extra_env or {})
-        self.ports = {name: free_port() for name in ("api", "dynamodb", "moto", "smtp")}
+        self.ports = {
+            name: free_port() for name in ("api", "dynamodb", "moto", "smtp", "inbound_smtp", "sms_gateway")
+        }
         self.api = f"http://127.0.0.1:{self.ports['api']}"
         self.output: list[str] = []
         self.process: subprocess.Popen[str] | None = None
@@ -42,6 +44,10 @@ class RunningStack:
                 str(self.ports["moto"]),
                 "--smtp-port",
                 str(self.ports["smtp"]),
+                "--inbound-smtp-port",
+                str(self.ports["inbound_smtp"]),
+                "--sms-gateway-port",
+                str(self.ports["sms_gateway"]),
             ],
             cwd=REPO_ROOT,
             env=env,
