@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
@@ -51,7 +53,7 @@ def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
         tracking_id,
         Subscriber(body.first_name, body.last_name, str(body.email), body.phone),
         source="public",
-        client_ip=_client_ip(),
+        client_ip=client_ip(request),
     )
     return json_response(
         {
@@ -63,8 +65,9 @@ def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
     )
 
 
-def _client_ip() -> str | None:
-    context = public.current_request.context or {}
+def client_ip(request: Any) -> str | None:
+    """The caller's address as API Gateway saw it (the rate limits' per-client key)."""
+    context = request.context or {}
     ip = (context.get("identity") or {}).get("sourceIp")
     return str(ip) if ip else None
 
