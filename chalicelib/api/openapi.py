@@ -394,7 +394,10 @@ def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_inp
     if has_input or doc.body:
         refusals[422] = ("Invalid input: `field` names the first bad field, `errors` lists all.", error)
     if JSON not in entry.content_types:
-        refusals[415] = (f"The body is not {' or '.join(entry.content_types)} (the gateway refuses it).", error)
+        refusals[415] = (
+            f"The body is not {' or '.join(entry.content_types)} (the gateway refuses it).",
+            error,
+        )
     for status, (text, schema) in sorted(refusals.items()):
         if doc.answer == "page":  # a person's page answers refusals with the page, saying why
             responses[str(status)] = {"description": text, "content": {HTML: {"schema": {"type": "string"}}}}

@@ -8,6 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
 from chalicelib.api.http import describe, json_response, parse_body, query_param
+from chalicelib.api.pages import html_page
 from chalicelib.core.errors import ValidationFailed
 
 public = Blueprint(__name__)
@@ -80,7 +81,7 @@ def _token() -> str:
 
 
 def _html(body: str) -> Response:
-    return Response(body=body, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    return html_page(body)
 
 
 def _wants_html() -> bool:
