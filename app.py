@@ -20,6 +20,7 @@ from chalicelib.api.sends import sends
 from chalicelib.api.sms import sms
 from chalicelib.api.suppressions import suppressions
 from chalicelib.api.templates import templates
+from chalicelib.api.tracking_page import tracking_page
 from chalicelib.core.observability import observe
 from chalicelib.events.inbound_mail import inbound_mail_events
 from chalicelib.events.inbound_sms import inbound_sms_events
@@ -35,6 +36,7 @@ app.register_middleware(observe, "all")
 app.register_middleware(map_errors, "http")
 app.register_blueprint(auth)
 app.register_blueprint(public)
+app.register_blueprint(tracking_page)
 app.register_blueprint(manual_unsubscribe)
 app.register_blueprint(parcels)
 app.register_blueprint(configuration)

@@ -178,8 +178,9 @@ class Declaration:
     answer: str = "json"
 
 
-QUERY_PARAMETERS = ("limit", "cursor", "token")
-ANSWERS = ("json", "xlsx", "html", "json_or_html")
+QUERY_PARAMETERS = ("limit", "cursor", "token", "tracking_id")
+# "page": a page for a person, its refusals pages too (W1); "html": a page, refusals in JSON.
+ANSWERS = ("json", "xlsx", "html", "json_or_html", "page", "css")
 
 
 def describe(

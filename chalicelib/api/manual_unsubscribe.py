@@ -7,11 +7,10 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
 from chalicelib.api.http import describe, query_param
+from chalicelib.api.pages import html_page
 from chalicelib.core.errors import ValidationFailed
 
 manual_unsubscribe = Blueprint(__name__)
-
-_HTML: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8"}
 
 
 def _token() -> str:
@@ -32,7 +31,7 @@ def _token() -> str:
 def manual_unsubscribe_page() -> Response:
     from chalicelib.producers.sends.unsubscribe import confirmation_page
 
-    return Response(body=confirmation_page(_token()), status_code=200, headers=_HTML)
+    return html_page(confirmation_page(_token()))
 
 
 @manual_unsubscribe.route(
@@ -50,4 +49,4 @@ def manual_unsubscribe_page() -> Response:
 def manual_unsubscribe_one_click() -> Response:
     from chalicelib.producers.sends.unsubscribe import done_page, unsubscribe
 
-    return Response(body=done_page(unsubscribe(_token())), status_code=200, headers=_HTML)
+    return html_page(done_page(unsubscribe(_token())))

@@ -80,7 +80,15 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "The signed token of the link in the e-mail (unsubscribe, or confirm a subscription).",
         "schema": {"type": "string"},
     },
+    "tracking_id": {
+        "name": "tracking_id",
+        "in": "query",
+        "required": False,
+        "description": "The parcel to show; leave it out for the empty look-up box.",
+        "schema": {"type": "string", "maxLength": 64},
+    },
 }
+HTML = "text/html"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 PATH_PARAMETER_NOTES = {
@@ -385,8 +393,16 @@ def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_inp
     refusals[404] = ("Not found (the parcel, subscription, account or company).", error)
     if has_input or doc.body:
         refusals[422] = ("Invalid input: `field` names the first bad field, `errors` lists all.", error)
+    if JSON not in entry.content_types:
+        refusals[415] = (
+            f"The body is not {' or '.join(entry.content_types)} (the gateway refuses it).",
+            error,
+        )
     for status, (text, schema) in sorted(refusals.items()):
-        responses[str(status)] = {"description": text, "content": {JSON: {"schema": schema}}}
+        if doc.answer == "page":  # a person's page answers refusals with the page, saying why
+            responses[str(status)] = {"description": text, "content": {HTML: {"schema": {"type": "string"}}}}
+        else:
+            responses[str(status)] = {"description": text, "content": {JSON: {"schema": schema}}}
     return responses
 
 
@@ -411,10 +427,15 @@ def _success(status: int, doc: Declaration) -> dict[str, Any]:
             f"request must accept it (`Accept: {XLSX}`): the gateway refuses a binary answer otherwise.",
             "content": {XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}}},
         }
-    if doc.answer == "html":
+    if doc.answer in ("html", "page"):
         return {
             "description": f"{description}: an HTML page for a person.",
-            "content": {"text/html": {"schema": {"type": "string"}}},
+            "content": {HTML: {"schema": {"type": "string"}}},
+        }
+    if doc.answer == "css":
+        return {
+            "description": f"{description}: a stylesheet.",
+            "content": {"text/css": {"schema": {"type": "string"}}},
         }
     return {
         "description": f"{description} (a JSON object; no model is published for it yet).",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
 from chalicelib.api.http import describe, json_response, parse_body, query_param
+from chalicelib.api.pages import html_page
 from chalicelib.core.errors import ValidationFailed
 
 public = Blueprint(__name__)
@@ -51,7 +54,7 @@ def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
         tracking_id,
         Subscriber(body.first_name, body.last_name, str(body.email), body.phone),
         source="public",
-        client_ip=_client_ip(),
+        client_ip=client_ip(request),
     )
     return json_response(
         {
@@ -63,8 +66,9 @@ def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
     )
 
 
-def _client_ip() -> str | None:
-    context = public.current_request.context or {}
+def client_ip(request: Any) -> str | None:
+    """The caller's address as API Gateway saw it (the rate limits' per-client key)."""
+    context = request.context or {}
     ip = (context.get("identity") or {}).get("sourceIp")
     return str(ip) if ip else None
 
@@ -77,7 +81,7 @@ def _token() -> str:
 
 
 def _html(body: str) -> Response:
-    return Response(body=body, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    return html_page(body)
 
 
 def _wants_html() -> bool:

@@ -46,6 +46,12 @@ class SubscribeIn(Strict):
     phone: Phone | None = None
 
 
+class TrackingPageFormIn(SubscribeIn):
+    """The tracking page's alert form (form-encoded); `phone` may be left empty."""
+
+    tracking_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 # --- back office ---------------------------------------------------------------------------
 
 

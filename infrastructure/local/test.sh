@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infrastructure/local/bootstrap.sh
+source infrastructure/local/browser.sh
 "${UV[@]}" run ruff check .
 "${UV[@]}" run ruff format --check .
 "${UV[@]}" run mypy

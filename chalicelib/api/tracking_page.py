@@ -1,0 +1,184 @@
+"""W1: the public tracking page an end customer opens (or a company embeds): look a parcel up, ask
+for alerts. Server-rendered HTML over the same use cases as the public JSON API (T1–T3), so it
+works without script, with the keyboard alone and on a phone."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.access import PUBLIC
+from chalicelib.api.http import describe
+from chalicelib.api.pages import STYLESHEET_PATH, browser_language, form_fields, html_page, stylesheet
+
+tracking_page = Blueprint(__name__)
+
+MAX_TRACKING_ID = 64
+
+
+@tracking_page.route(STYLESHEET_PATH, methods=["GET"])
+@describe(tracking_page, summary="The stylesheet of Pregón's pages", access=PUBLIC, answer="css")
+def pages_stylesheet() -> Response:
+    return stylesheet()
+
+
+@tracking_page.route("/track/{company_id}", methods=["GET"])
+@describe(
+    tracking_page,
+    summary="The company's public tracking page (W1): a tracking id box and, given `tracking_id`, "
+    "the parcel's history as T1 allows and the form to ask for alerts when T2 allows",
+    access=PUBLIC,
+    query=("tracking_id",),
+    answer="page",
+)
+def show_tracking_page(company_id: str) -> Response:
+    request = tracking_page.current_request
+    params: dict[str, str] = dict(request.query_params or {})
+    tracking_id = params.get("tracking_id", "").strip()
+    return _page(company_id, tracking_id, "page")
+
+
+@tracking_page.route(
+    "/track/{company_id}/subscriptions",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+@describe(
+    tracking_page,
+    summary="The tracking page's alert form (T3, double opt-in, rate-limited): answers the page "
+    "with the result or what to correct",
+    body="chalicelib.api.schemas.TrackingPageFormIn",
+    status=202,
+    access=PUBLIC,
+    answer="page",
+    errors={
+        403: "Alerts cannot be requested for this parcel.",
+        409: "The parcel already has the most subscriptions it may have.",
+        429: "Too many requests; `Retry-After` says in how many seconds to try again.",
+    },
+)
+def subscribe_from_page(company_id: str) -> Response:
+    from pydantic import ValidationError
+
+    from chalicelib.api.http import pydantic_errors
+    from chalicelib.api.public import client_ip
+    from chalicelib.api.schemas import TrackingPageFormIn
+    from chalicelib.core.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+    from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
+
+    request = tracking_page.current_request
+    here = "form"
+    fields = form_fields(request)
+    tracking_id = str(fields.get("tracking_id", "")).strip()[:MAX_TRACKING_ID]
+    entered = {k: str(fields.get(k, "")).strip() for k in ("first_name", "last_name", "email", "phone")}
+    wanted = {k: v for k, v in entered.items() if v or k != "phone"}
+    try:
+        body = TrackingPageFormIn.model_validate({**wanted, "tracking_id": tracking_id})
+        result = subscribe(
+            company_id,
+            tracking_id,
+            Subscriber(body.first_name, body.last_name, str(body.email), body.phone),
+            source="public",
+            client_ip=client_ip(request),
+        )
+    except ValidationError as exc:
+        errors = {e["field"]: e["message"] for e in pydantic_errors(exc)}
+        return _page(company_id, tracking_id, here, entered=entered, errors=errors, status=422)
+    except ValidationFailed as exc:
+        errors = {e["field"]: e["message"] for e in exc.errors}
+        return _page(company_id, tracking_id, here, entered=entered, errors=errors, status=422)
+    except TooManyRequests as exc:
+        minutes = max(1, round(exc.retry_after / 60))
+        return _page(
+            company_id,
+            tracking_id,
+            here,
+            entered=entered,
+            problem={"code": "too_many", "minutes": minutes},
+            status=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    except (Conflict, Forbidden, NotFound) as exc:
+        code = {Conflict: "full", Forbidden: "alerts_unavailable", NotFound: "not_found"}[type(exc)]
+        return _page(
+            company_id, tracking_id, here, entered=entered, problem={"code": code}, status=exc.status
+        )
+    outcome = {
+        "code": "confirmation_sent" if result.confirmation_sent else "renewed",
+        "email": str(body.email),
+        "expires_at": result.subscription.expires_at,
+    }
+    return _page(company_id, tracking_id, here, outcome=outcome, status=202)
+
+
+def _page(
+    company_id: str,
+    tracking_id: str,
+    here: str,
+    *,
+    entered: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    problem: dict[str, Any] | None = None,
+    outcome: dict[str, Any] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    from chalicelib.core.errors import NotFound
+    from chalicelib.core.localization import default_locale, show_date, show_datetime
+    from chalicelib.messaging.sandbox import render_page
+    from chalicelib.producers.tracking.parcels import public_tracking
+    from chalicelib.store.companies import get_company
+
+    request = tracking_page.current_request
+    company = get_company(company_id)
+    language = browser_language(request, company.language if company else "es")
+    if company is None:
+        css = "../assets/pregon.css" if here == "page" else "../../assets/pregon.css"
+        return html_page(
+            render_page("tracking_page", language, {"missing_company": True, "links": {"css": css}}), 404
+        )
+    locale = default_locale(language, company.country)
+    parcel = None
+    tracking_id = tracking_id[:MAX_TRACKING_ID]
+    if tracking_id and (problem or {}).get("code") != "not_found":
+        try:
+            found = public_tracking(company_id, tracking_id)
+        except NotFound:
+            problem = problem or {"code": "not_found"}
+            status = 404 if status == 200 else status
+        else:
+            parcel = {
+                "alerts_available": found.alerts_available,
+                "history": [
+                    {
+                        "status_name": entry.status_name,
+                        "when": show_datetime(entry.occurred_at, company.time_zone, locale),
+                        "branch": entry.branch,
+                        "reason": entry.reason,
+                        "observation": entry.observation,
+                    }
+                    for entry in sorted(found.history, key=lambda e: e.occurred_at, reverse=True)
+                ],
+            }
+    if outcome and outcome.get("expires_at"):
+        outcome = {**outcome, "until": show_date(outcome["expires_at"], locale, company.time_zone)}
+    # Links relative to where the page is (on AWS the API lives under its stage, e.g. /api/track/x).
+    quoted = quote(company_id, safe="")
+    if here == "page":  # /track/{company}
+        links = {"css": "../assets/pregon.css", "look_up": quoted, "subscribe": f"{quoted}/subscriptions"}
+    else:  # /track/{company}/subscriptions
+        links = {"css": "../../assets/pregon.css", "look_up": f"../{quoted}", "subscribe": "subscriptions"}
+    variables = {
+        "links": links,
+        "company": company.name,
+        "company_id": company_id,
+        "tracking_id": tracking_id,
+        "parcel": parcel,
+        "entered": entered or {},
+        "errors": errors or {},
+        "problem": problem,
+        "outcome": outcome,
+    }
+    return html_page(render_page("tracking_page", language, variables), status, headers)
