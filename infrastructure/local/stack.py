@@ -250,6 +250,7 @@ def _banner(
         "=" * 78,
         f" API              {api}",
         f" Demo company     {demo['company_id']} ({demo['company_name']})",
+        f" Tracking page    {api}/track/{demo['company_id']}  (W1: what end customers see)",
         " Admin JWT        user admin@demo, level 1; send as  Authorization: Bearer <token>",
         f"   {admin_token}",
         " Integration key  for the company's systems; send as  Authorization: ApiKey <key>",

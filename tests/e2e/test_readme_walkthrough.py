@@ -64,6 +64,10 @@ def test_readme_walkthrough_delivers_one_email_and_survives_a_restart(stack: Run
     # And the end customer looks it up and subscribes
     public: Any = requests.get(f"{stack.api}/public/demo/parcels/DEMO-001", timeout=10).json()
     assert public["alerts_available"] is True and len(public["history"]) == 2
+    # (the same on the company's tracking page, as the README says to open it in a browser)
+    page = requests.get(f"{stack.api}/track/demo?tracking_id=DEMO-001", timeout=10)
+    assert page.status_code == 200 and "Content-Security-Policy" in page.headers
+    assert page.text.count('<li><div class="status">') == 2 and 'name="email"' in page.text
     subscribed = requests.post(
         f"{stack.api}/public/demo/parcels/DEMO-001/subscriptions",
         timeout=10,
