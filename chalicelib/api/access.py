@@ -78,6 +78,10 @@ def authorize(access: Access, request: Any, path_parameters: dict[str, Any]) -> 
     if access.public:
         return None
     caller = principal_of(request)
+    if caller.kind == "user":
+        from chalicelib.tenants.staff import in_directory
+
+        caller = in_directory(caller)  # U1: the directory's level, branch, department; inactive: 403
     if access.kind == "api_key":
         if caller.kind == "api_key" and access.scope not in caller.scopes:
             raise Forbidden(f"this API key lacks the scope {access.scope!r}")

@@ -196,6 +196,11 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             },
             {"name": "history", "description": "History per channel: view, resend, my filters, export (H1)."},
             {"name": "register", "description": "A client's communications register, motives, areas (H2)."},
+            {"name": "notes", "description": "Client notes by access level, the notes report (N1-N3)."},
+            {
+                "name": "staff",
+                "description": "Staff directory, branches, departments; preferred agents (U1, N4).",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
