@@ -9,9 +9,15 @@ from chalice import Blueprint, Response
 from chalicelib.api.access import STAFF
 from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import cursor_param, describe, encode_cursor, json_response, limit_param, parse_body
+from chalicelib.core.errors import PregonError
 from chalicelib.tenants.auth.principal import Principal
 
 notes = Blueprint(__name__)
+
+
+class NotAcceptable(PregonError):
+    status = 406
+    code = "NotAcceptable"
 
 
 def note_out(view: Any) -> dict[str, Any]:
@@ -142,9 +148,16 @@ def notes_report(caller: Principal) -> Response:
     summary="The notes report as an Excel file (.xlsx): the same rows, order and grouping",
     access=STAFF,
     answer="xlsx",
+    errors={406: "the request does not accept the Excel type (send Accept: <the .xlsx type>)"},
 )
 def export_notes_report(caller: Principal) -> Response:
     from chalicelib.api.history import _xlsx
+    from chalicelib.records.exports import XLSX_TYPE
     from chalicelib.records.notes import export_report, report_criteria
 
+    headers: Any = notes.current_request.headers or {}
+    accept = str(headers.get("accept") or "")
+    if XLSX_TYPE not in accept:
+        # API Gateway returns a binary answer only to a request that accepts its type
+        raise NotAcceptable(f"send Accept: {XLSX_TYPE} to receive the Excel file")
     return _xlsx(export_report(caller, report_criteria(_params())), "notes-report.xlsx")

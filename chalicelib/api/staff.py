@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.access import STAFF, api_key
+from chalicelib.api.access import ADMIN_LEVEL, STAFF, api_key, staff_with
 from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import describe, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
@@ -46,13 +46,11 @@ def me(caller: Principal) -> Response:
     staff,
     summary="The company's staff users (administrators, or an API key with staff:read)",
     response="chalicelib.api.notes_schemas.StaffUsersOut",
-    access=api_key("staff:read"),
+    access=api_key("staff:read", level=ADMIN_LEVEL),
 )
 def list_users(caller: Principal) -> Response:
     from chalicelib.tenants.staff import list_users as fetch
-    from chalicelib.tenants.staff import require_directory_admin
 
-    require_directory_admin(caller)
     return json_response({"items": [user_out(u) for u in fetch(caller.company_id)]})
 
 
@@ -65,16 +63,15 @@ def list_users(caller: Principal) -> Response:
     response="chalicelib.api.notes_schemas.StaffUserOut",
     status=201,
     existing=200,
-    access=api_key("staff:write"),
+    access=api_key("staff:write", level=ADMIN_LEVEL),
 )
 def save_user(caller: Principal, user_id: str) -> Response:
     from urllib.parse import unquote
 
     from chalicelib.api.notes_schemas import StaffUserIn
-    from chalicelib.tenants.staff import UserFields, require_directory_admin
+    from chalicelib.tenants.staff import UserFields
     from chalicelib.tenants.staff import save_user as save
 
-    require_directory_admin(caller)
     body = parse_body(staff.current_request, StaffUserIn)
     given = body.model_dump(exclude_unset=True)
     fields = UserFields(
@@ -108,14 +105,12 @@ def list_units(caller: Principal, table: str) -> Response:
     body="chalicelib.api.notes_schemas.StaffUnitIn",
     response="chalicelib.api.notes_schemas.StaffUnitOut",
     status=201,
-    access=api_key("staff:write"),
+    access=api_key("staff:write", level=ADMIN_LEVEL),
 )
 def save_unit(caller: Principal, table: str) -> Response:
     from chalicelib.api.notes_schemas import StaffUnitIn
-    from chalicelib.tenants.staff import require_directory_admin
     from chalicelib.tenants.staff import save_unit as save
 
-    require_directory_admin(caller)
     body = parse_body(staff.current_request, StaffUnitIn)
     unit = save(caller.company_id, table, body.code, body.name)
     return json_response({"code": unit.code, "name": unit.name}, 201)
@@ -145,7 +140,7 @@ def change_out(change: Any) -> dict[str, Any]:
     summary="The preferred agents assigned to clients, with how many clients each (needs the "
     "change_preferred_agent permission)",
     response="chalicelib.api.notes_schemas.PreferredAgentsOut",
-    access=STAFF,
+    access=staff_with("change_preferred_agent"),
 )
 def preferred_agents(caller: Principal) -> Response:
     from chalicelib.tenants.staff_agents import preferred_agents as fetch
@@ -161,7 +156,7 @@ def preferred_agents(caller: Principal) -> Response:
     body="chalicelib.api.notes_schemas.AgentChangesIn",
     response="chalicelib.api.notes_schemas.AgentChangeOut",
     status=201,
-    access=STAFF,
+    access=staff_with("change_preferred_agent"),
 )
 def preview_change(caller: Principal) -> Response:
     from chalicelib.api.notes_schemas import AgentChangesIn
@@ -180,7 +175,7 @@ def preview_change(caller: Principal) -> Response:
     status=202,
     existing=200,
     errors={409: "a client of these agents changed since the preview: preview again"},
-    access=STAFF,
+    access=staff_with("change_preferred_agent"),
 )
 def apply_change(caller: Principal) -> Response:
     from chalicelib.api.notes_schemas import AgentChangeApplyIn
@@ -196,7 +191,7 @@ def apply_change(caller: Principal) -> Response:
     staff,
     summary="A preferred-agent change and how far it got",
     response="chalicelib.api.notes_schemas.AgentChangeOut",
-    access=STAFF,
+    access=staff_with("change_preferred_agent"),
 )
 def get_change(caller: Principal, change_id: str) -> Response:
     from chalicelib.tenants.staff_agents import get_change as fetch

@@ -85,12 +85,6 @@ def has_permission(caller: Principal, permission: str) -> bool:
     return permission in directory_entry(caller).permissions
 
 
-def require_directory_admin(caller: Principal) -> None:
-    """Users are changed by administrators (level 1) or by the company's systems (API key)."""
-    if caller.kind == "user" and caller.level != ADMIN_LEVEL:
-        raise Forbidden("only a company administrator (level 1) may change the staff directory")
-
-
 # --- reading and changing users ----------------------------------------------------------------
 
 
