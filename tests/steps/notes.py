@@ -76,3 +76,48 @@ def export_lines(api: Client, headers: dict[str, str], query: str = "") -> list[
     raw = response.body if isinstance(response.body, bytes) else base64.b64decode(response.body)
     sheet: Any = load_workbook(io.BytesIO(raw)).active
     return [tuple(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def many_clients(company_id: str, count: int, agent: str, prefix: str = "BULK") -> list[str]:
+    """``count`` clients of ``agent``, written as the store keeps them (in batches: the back
+    office's one-by-one pushes would take minutes)."""
+    from datetime import datetime, timezone
+
+    from chalicelib.store.models import ClientModel
+
+    ids = [f"{prefix}-{n:05d}" for n in range(count)]
+    now = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    with ClientModel.batch_write() as batch:
+        for client_id in ids:
+            batch.save(
+                ClientModel(
+                    company_id,
+                    client_id,
+                    name=f"Cliente {client_id}",
+                    emails=[],
+                    phones=[],
+                    contacts=[],
+                    message_switches={},
+                    preferred_agent=agent,
+                    updated_at=now,
+                )
+            )
+    return ids
+
+
+def agents(api: Client, headers: dict[str, str]) -> dict[str, int]:
+    response = api.http.get("/preferred-agents", headers=headers)
+    assert response.status_code == 200, response.body
+    return {a["agent"]: a["clients"] for a in body(response)["items"]}
+
+
+def run_agent_change_workers() -> int:
+    """Run only the preferred-agent change workers until their queue is empty; pages run."""
+    from app import app
+    from infrastructure.local.queues import consumers
+
+    [worker] = [c for c in consumers(app) if c.name == "move_agent_clients"]
+    pages = 0
+    while handled := worker.poll_once():
+        pages += handled
+    return pages
