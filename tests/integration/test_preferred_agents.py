@@ -49,7 +49,7 @@ def apply(api: Client, headers: dict[str, str], token: str) -> Any:
 
 def agent_records(api: Client, tenant: Tenant, client_id: str) -> list[str]:
     items = body(api.http.get(f"/clients/{client_id}/register", headers=tenant.admin_headers()))["items"]
-    return [i["subject"] for i in items if i["kind"] == "agent_change"]
+    return [i["subject"] for i in items if i["kind"] == "agent_change" and i["automatic"]]
 
 
 def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
