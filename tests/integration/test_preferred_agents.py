@@ -35,7 +35,7 @@ def clients_of(api: Client, tenant: Tenant) -> None:
     put_client(api, tenant, "P0", preferred_agent="pedro")
 
 
-def preview(api: Client, headers: dict[str, str], change_to: dict[str, Any]) -> Any:
+def preview_change(api: Client, headers: dict[str, str], change_to: dict[str, Any]) -> Any:
     response = api.http.post(
         "/preferred-agents/changes", headers=headers, body=json.dumps({"change_to": change_to})
     )
@@ -61,7 +61,7 @@ def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
     # Then the manager sees each agent with how many clients it has
     assert agents(api, boss) == {"juan": 5, "maria": 2, "pedro": 1}
     # When she fills "change to" for Juan only (blank keeps the others) and previews
-    change = preview(api, boss, {"juan": "sofia", "maria": "", "pedro": None})
+    change = preview_change(api, boss, {"juan": "sofia", "maria": "", "pedro": None})
     # Then the preview says which agent goes to which, with how many clients, and gives a token
     assert [(m["from_agent"], m["to_agent"], m["clients"]) for m in change["moves"]] == [("juan", "sofia", 5)]
     assert change["state"] == "previewed" and change["token"]
@@ -83,7 +83,7 @@ def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
 def test_a_token_older_than_its_clients_is_refused(api: Client, tenant: Tenant) -> None:
     clients_of(api, tenant)
     boss = manager(api, tenant)
-    change = preview(api, boss, {"juan": "sofia"})
+    change = preview_change(api, boss, {"juan": "sofia"})
     # When the back office reassigns one of Juan's clients meanwhile
     put_client(api, tenant, "J3", preferred_agent="maria")
     # Then confirming the old preview is refused, and nothing moved
@@ -91,7 +91,7 @@ def test_a_token_older_than_its_clients_is_refused(api: Client, tenant: Tenant) 
     assert response.status_code == 409 and "preview again" in body(response)["message"]
     assert agents(api, boss) == {"juan": 4, "maria": 3, "pedro": 1}
     # And a fresh preview goes through
-    fresh = preview(api, boss, {"juan": "sofia"})
+    fresh = preview_change(api, boss, {"juan": "sofia"})
     assert apply(api, boss, fresh["token"]).status_code == 202
     assert agents(api, boss) == {"sofia": 4, "maria": 3, "pedro": 1}
 
@@ -122,7 +122,7 @@ def test_five_thousand_clients_move_through_the_job(api: Client, tenant: Tenant)
     ids = many_clients(tenant.company_id, 5000, "juan")
     boss = manager(api, tenant)
     assert agents(api, boss) == {"juan": 5000}
-    change = preview(api, boss, {"juan": "sofia"})
+    change = preview_change(api, boss, {"juan": "sofia"})
     # When the manager confirms: a job starts, its pages on the queue
     response = apply(api, boss, change["token"])
     assert response.status_code == 202 and body(response)["state"] == "applying"
