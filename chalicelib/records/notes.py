@@ -110,6 +110,7 @@ def list_client_notes(
 ) -> tuple[list[NoteView], dict[str, Any] | None]:
     """A client's notes the viewer may see, newest first."""
     _check_client(viewer.company_id, client_id)
+    _check_key(cursor, "client_key", f"{viewer.company_id}#{client_id}")
     authors = {u.user_id: u for u in staff.visible_authors(viewer)}
     found: list[NoteView] = []
     while True:
@@ -276,13 +277,18 @@ def report_page(
     created = _created(viewer, criteria)
     if criteria.client_id is not None or criteria.last_three:
         whole = _all_rows(viewer, criteria, authors, created)
-        start = int((cursor or {}).get("offset", 0))
+        offset = (cursor or {}).get("offset", 0)
+        if not isinstance(offset, int) or offset < 0:
+            raise _bad_cursor()
+        start = offset
         end = start + limit
         more = {"offset": end} if end < len(whole) else None
         return ReportPage(whole[start:end], more, criteria.by_department)
     rows: list[NoteView] = []
     position = _start(authors, cursor)
     resume = (cursor or {}).get("key")
+    if position < len(authors):
+        _check_key(resume, "author_key", f"{viewer.company_id}#{authors[position].user_id}")
     while position < len(authors) and len(rows) < limit:
         author = authors[position]
         page = store.author_notes(
@@ -298,6 +304,19 @@ def report_page(
     )
 
 
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed([{"field": "cursor", "message": "is not a cursor of this listing (ask again)"}])
+
+
+def _check_key(cursor: Any, attribute: str, expected: str) -> None:
+    """A cursor given back resumes the listing it came from (the same partition), or is refused."""
+    if cursor is None:
+        return
+    value = cursor.get(attribute) if isinstance(cursor, dict) else None
+    if not isinstance(value, dict) or value.get("S") != expected:
+        raise _bad_cursor()
+
+
 def _start(authors: list[StaffUser], cursor: dict[str, Any] | None) -> int:
     if not cursor:
         return 0
@@ -305,7 +324,7 @@ def _start(authors: list[StaffUser], cursor: dict[str, Any] | None) -> int:
     for n, author in enumerate(authors):
         if author.user_id == wanted:
             return n
-    raise ValidationFailed([{"field": "cursor", "message": "is not a cursor of this report (ask again)"}])
+    raise _bad_cursor()
 
 
 def _all_rows(

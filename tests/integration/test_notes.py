@@ -217,3 +217,14 @@ def test_report_days_are_the_companys_days(api: Client, tenant: Tenant, clock: A
     write_note(api, ana, "CLI-1", "first thing on the 3rd")
     assert [r["note"] for r in report(api, ana, "&to=2026-11-02")] == ["late on the 2nd"]
     assert [r["note"] for r in report(api, ana, "&from=2026-11-03")] == ["first thing on the 3rd"]
+
+
+def test_a_cursor_resumes_only_the_listing_it_came_from(api: Client, tenant: Tenant, clock: Any) -> None:
+    people = matrix(api, tenant, clock)
+    page = body(api.http.get("/clients/CLI-1/notes?limit=1", headers=people["ana"]))
+    # When the next page of CLI-1 is asked of CLI-2, or a report cursor is made up
+    response = api.http.get(f"/clients/CLI-2/notes?cursor={page['next_cursor']}", headers=people["ana"])
+    assert response.status_code == 422 and body(response)["errors"][0]["field"] == "cursor"
+    report_page = body(api.http.get("/notes/report?limit=1", headers=people["ana"]))
+    response = api.http.get(f"/notes/report?cursor={report_page['next_cursor']}", headers=people["dario"])
+    assert response.status_code == 422 and body(response)["errors"][0]["field"] == "cursor"
