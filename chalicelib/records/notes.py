@@ -273,8 +273,17 @@ def report_page(
     """One page of the report. Ordered by author (grouped: department, then author), newest note
     first. Without a client filter or "last three", each author's notes are read with a Query
     that stops at the page's end: every item read is a row returned."""
-    authors = _authors(viewer, criteria)
-    created = _created(viewer, criteria)
+    return _page(viewer, criteria, _authors(viewer, criteria), _created(viewer, criteria), limit, cursor)
+
+
+def _page(
+    viewer: Principal,
+    criteria: ReportCriteria,
+    authors: list[StaffUser],
+    created: tuple[str, str] | None,
+    limit: int,
+    cursor: dict[str, Any] | None,
+) -> ReportPage:
     if criteria.client_id is not None or criteria.last_three:
         whole = _all_rows(viewer, criteria, authors, created)
         offset = (cursor or {}).get("offset", 0)
@@ -373,11 +382,14 @@ def _all_rows(
 
 
 def report_rows(viewer: Principal, criteria: ReportCriteria) -> list[NoteView]:
-    """Every row of the report, in its order (for the export); at most MAX_REPORT_ROWS."""
+    """Every row of the report, in its order (for the export); at most MAX_REPORT_ROWS. The
+    directory and the company are read once for all the pages."""
+    authors, created = _authors(viewer, criteria), _created(viewer, criteria)
     rows: list[NoteView] = []
     cursor: dict[str, Any] | None = None
     while True:
-        page = report_page(viewer, criteria, min(_READ_PAGE, MAX_REPORT_ROWS + 1 - len(rows)), cursor)
+        size = MAX_REPORT_ROWS + 1 if criteria.client_id is not None or criteria.last_three else _READ_PAGE
+        page = _page(viewer, criteria, authors, created, min(size, MAX_REPORT_ROWS + 1 - len(rows)), cursor)
         rows += page.rows
         if len(rows) > MAX_REPORT_ROWS:
             raise ValidationFailed(
