@@ -11,6 +11,7 @@ from chalicelib.api.history import history
 from chalicelib.api.http import map_errors
 from chalicelib.api.inbound import inbound
 from chalicelib.api.manual_unsubscribe import manual_unsubscribe
+from chalicelib.api.notes import notes
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.api.push import push
@@ -18,10 +19,12 @@ from chalicelib.api.register import register
 from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sends import sends
 from chalicelib.api.sms import sms
+from chalicelib.api.staff import staff
 from chalicelib.api.suppressions import suppressions
 from chalicelib.api.templates import templates
 from chalicelib.api.tracking_page import tracking_page
 from chalicelib.core.observability import observe
+from chalicelib.events.agent_changes import agent_change_events
 from chalicelib.events.inbound_mail import inbound_mail_events
 from chalicelib.events.inbound_sms import inbound_sms_events
 from chalicelib.events.outbox import outbox_events
@@ -58,3 +61,6 @@ app.register_blueprint(sends)
 app.register_blueprint(send_job_events)
 app.register_blueprint(history)
 app.register_blueprint(register)
+app.register_blueprint(notes)
+app.register_blueprint(staff)
+app.register_blueprint(agent_change_events)

@@ -3,10 +3,15 @@
 Every route says its access in ``@describe(access=...)`` (chalicelib/api/http.py):
 
 * :data:`PUBLIC`: no credentials (the route has no authorizer);
-* :func:`api_key` ``(scope)``: the company's systems with an API key carrying ``scope``, or any staff;
+* :func:`api_key` ``(scope)``: the company's systems with an API key carrying ``scope``, or any staff
+  (``api_key(scope, level=1)``: or staff of that level and above only);
 * :data:`STAFF`: any staff JWT (levels 1 to 4); API keys are refused;
 * :data:`ADMIN`: a staff JWT of level 1 only;
-* :data:`USER_IN_PATH_OR_ADMIN`: the staff user named by the path's ``user_id``, or an administrator.
+* :data:`USER_IN_PATH_OR_ADMIN`: the staff user named by the path's ``user_id``, or an administrator;
+* :func:`staff_with` ``(permission)``: staff whose staff-directory entry holds ``permission`` (U1).
+
+Every staff caller is first looked up in the staff directory (U1): its level, branch and
+department are the directory's, and an inactive user gets 403 on every route.
 
 :func:`authorize` applies the declaration and gives the view its :class:`Principal`; the OpenAPI
 generator reads the same declaration, so the published security is the enforced one.
@@ -32,6 +37,7 @@ class Access:
     scope: str | None = None  # api_key: the scope an API key must carry
     level: int = LOWEST_LEVEL  # staff: the lowest level allowed (1 is the highest: administrators)
     path_parameter: str | None = None  # user_in_path: the path parameter naming the user
+    permission: str | None = None  # staff: a permission the caller's directory entry must hold
 
     @property
     def public(self) -> bool:
@@ -53,9 +59,14 @@ ADMIN = Access("staff", level=ADMIN_LEVEL)
 USER_IN_PATH_OR_ADMIN = Access("user_in_path", path_parameter="user_id")
 
 
-def api_key(scope: str) -> Access:
-    """The company's systems with an API key carrying ``scope``; staff of any level too."""
-    return Access("api_key", scope=scope)
+def api_key(scope: str, level: int = LOWEST_LEVEL) -> Access:
+    """The company's systems with an API key carrying ``scope``; staff of ``level`` or above too."""
+    return Access("api_key", scope=scope, level=level)
+
+
+def staff_with(permission: str) -> Access:
+    """Staff whose entry in the staff directory holds ``permission``; API keys are refused."""
+    return Access("staff", permission=permission)
 
 
 def staff(level: int) -> Access:
@@ -78,9 +89,15 @@ def authorize(access: Access, request: Any, path_parameters: dict[str, Any]) -> 
     if access.public:
         return None
     caller = principal_of(request)
+    if caller.kind == "user":
+        from chalicelib.tenants.staff import in_directory
+
+        caller = in_directory(caller)  # U1: the directory's level, branch, department; inactive: 403
     if access.kind == "api_key":
         if caller.kind == "api_key" and access.scope not in caller.scopes:
             raise Forbidden(f"this API key lacks the scope {access.scope!r}")
+        if caller.kind == "user" and caller.level > access.level:
+            raise Forbidden(f"only company systems or staff of level {access.level} or above may do this")
         return caller
     if caller.kind != "user":
         raise Forbidden(
@@ -99,4 +116,9 @@ def authorize(access: Access, request: Any, path_parameters: dict[str, Any]) -> 
             if access.admin_only
             else f"only company staff of level {access.level} or above may do this"
         )
+    if access.permission is not None:
+        from chalicelib.tenants.staff import has_permission
+
+        if not has_permission(caller, access.permission):
+            raise Forbidden(f"only staff with the permission {access.permission!r} may do this")
     return caller

@@ -24,7 +24,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from chalicelib.api.access import LOWEST_LEVEL, Access
+from chalicelib.api.access import ADMIN_LEVEL, LOWEST_LEVEL, Access
 from chalicelib.api.http import Declaration, declaration_of, model_class
 
 OPENAPI_VERSION = "3.1.0"
@@ -204,6 +204,11 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             },
             {"name": "history", "description": "History per channel: view, resend, my filters, export (H1)."},
             {"name": "register", "description": "A client's communications register, motives, areas (H2)."},
+            {"name": "notes", "description": "Client notes by access level, the notes report (N1-N3)."},
+            {
+                "name": "staff",
+                "description": "Staff directory, branches, departments; preferred agents (U1, N4).",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
@@ -333,10 +338,22 @@ def _query_parameter(template: dict[str, Any]) -> dict[str, Any]:
 def _security(access: Access) -> tuple[list[dict[str, list[str]]], str]:
     if access.public:
         return [], "Public: no credentials."
+    if access.api_keys and access.level == ADMIN_LEVEL:
+        return (
+            [{"apiKey": []}, {"bearerAuth": []}],
+            f"Administrators only (a staff JWT of level 1), or company systems (an API key with the "
+            f"scope `{access.scope}`). Other staff get 403.",
+        )
     if access.api_keys:
         return (
             [{"apiKey": []}, {"bearerAuth": []}],
             f"Company systems (an API key with the scope `{access.scope}`) or staff (JWT).",
+        )
+    if access.permission:
+        return (
+            [{"bearerAuth": []}],
+            f"Staff with the permission `{access.permission}` in the staff directory (a staff JWT). "
+            "Other staff and API keys get 403.",
         )
     if access.admin_only:
         return [{"bearerAuth": []}], "Administrators only: a staff JWT of level 1. API keys get 403."

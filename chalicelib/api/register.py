@@ -32,7 +32,9 @@ def _params() -> dict[str, str | None]:
 
 
 def record_out(comm: Communication) -> dict[str, Any]:
-    automatic = comm.direction in ("out", "in")
+    from chalicelib.records.register import is_automatic
+
+    automatic = is_automatic(comm)
     return {
         "communication_id": comm.communication_id,
         "client_id": comm.client_id,

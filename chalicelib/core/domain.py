@@ -435,3 +435,68 @@ class SavedFilter:
     name: str
     criteria: dict[str, str]
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """A staff user in the company's directory (U1)."""
+
+    company_id: str
+    user_id: str
+    level: int
+    name: str | None = None
+    email: str | None = None
+    branch: str | None = None
+    department: str | None = None
+    permissions: tuple[str, ...] = ()
+    active: bool = True
+    source: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StaffUnit:
+    """A branch or a department of a company (``kind``: "branch" | "department")."""
+
+    company_id: str
+    kind: str
+    code: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientNote:
+    """A note on a client (N1). Its branch and department are its author's, read when shown."""
+
+    company_id: str
+    note_id: str
+    client_id: str
+    author: str
+    note: str
+    created_at: datetime
+    updated_at: datetime
+    location: str | None = None
+    treatment: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentChange:
+    """A previewed, then applied, reassignment of preferred agents (N4)."""
+
+    company_id: str
+    change_id: str
+    moves: tuple[dict[str, Any], ...]
+    fingerprint: str
+    state: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    total: int = 0
+    moved: int = 0
+    skipped: int = 0
+    pages_total: int = 0
+    pages_done: int = 0
+    applied_by: str | None = None
+    applied_at: datetime | None = None

@@ -28,8 +28,15 @@ TABLES = {"motives": "motive", "areas": "area"}
 # What may change on a record that Pregón wrote by itself (a message sent or received).
 AUTOMATIC_EDITABLE = frozenset({"motive", "area"})
 MANUAL_EDITABLE = frozenset({"record_type", "motive", "area", "initiated_by", "subject", "text"})
+# Records Pregón writes by itself that are not messages: a preferred-agent change (N4).
+SYSTEM_KINDS = frozenset({"agent_change"})
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 20
+
+
+def is_automatic(comm: Communication) -> bool:
+    """Written by Pregón itself: a message sent or received, or a system record (N4)."""
+    return comm.direction in ("out", "in") or comm.kind in SYSTEM_KINDS
 
 
 class PayloadTooLarge(PregonError):
@@ -206,18 +213,18 @@ def update_record(
     """Automatic records (messages sent or received) take a new motive and area only; manual
     ones take everything but who created them and when."""
     record = get_record(viewer, client_id, record_id)
-    automatic = record.direction in ("out", "in")
+    automatic = is_automatic(record)
     editable = AUTOMATIC_EDITABLE if automatic else MANUAL_EDITABLE
     for name in changes:
         if name not in editable:
-            what = "an automatic record (a message sent or received)" if automatic else "a record"
+            what = "an automatic record (a message, or one Pregón wrote)" if automatic else "a record"
             allowed = "motive and area" if automatic else ", ".join(sorted(editable))
             raise ValidationFailed(
                 [{"field": name, "message": f"cannot be changed on {what}: only {allowed}"}]
             )
     _check_fields(viewer.company_id, changes)
     now = clock.now()
-    if automatic:
+    if record.direction in ("out", "in"):
         # Only these two attributes: the message as sent stays exactly as it was.
         store.update_fields(viewer.company_id, record_id, dict(changes), now)
         return replace(record, updated_at=now, **changes)

@@ -753,6 +753,122 @@ class RateLimitModel(BoundModel):
     expires = TTLAttribute(null=True)
 
 
+# --- staff directory and client notes (U1, N1-N4; docs/decisions/0007-notes-and-staff.md) ------
+
+
+class StaffByBranchIndex(GlobalSecondaryIndex["StaffUserModel"]):
+    """The users of one branch (``<company>#<branch>``): whose notes a level-2 user sees."""
+
+    class Meta:
+        index_name = "by-branch"
+        projection = AllProjection()
+
+    branch_key = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+
+
+class StaffByDepartmentIndex(GlobalSecondaryIndex["StaffUserModel"]):
+    """The users of one department (``<company>#<department>``): a level-3 user's authors."""
+
+    class Meta:
+        index_name = "by-department"
+        projection = AllProjection()
+
+    department_key = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+
+
+class StaffUserModel(BoundModel):
+    """A staff user of a company (U1): the truth for level, branch, department, permissions."""
+
+    class Meta(_Meta):
+        table_name = "staff-users"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    level = NumberAttribute()
+    branch = UnicodeAttribute(null=True)
+    department = UnicodeAttribute(null=True)
+    permissions = ListAttribute(of=UnicodeAttribute, null=True)
+    active = BooleanAttribute(default=True)
+    source = UnicodeAttribute(null=True)  # "token": added from a JWT's claims; "directory": by a change
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    branch_key = UnicodeAttribute(null=True)
+    department_key = UnicodeAttribute(null=True)
+    by_branch = StaffByBranchIndex()
+    by_department = StaffByDepartmentIndex()
+
+
+class StaffUnitModel(BoundModel):
+    """A company's branches (``branch#<code>``) and departments (``department#<code>``)."""
+
+    class Meta(_Meta):
+        table_name = "staff-units"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    unit_key = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class NotesByClientIndex(GlobalSecondaryIndex["ClientNoteModel"]):
+    """A client's notes, newest first (``<company>#<client>``)."""
+
+    class Meta:
+        index_name = "by-client"
+        projection = AllProjection()
+
+    client_key = UnicodeAttribute(hash_key=True)
+    note_id = UnicodeAttribute(range_key=True)
+
+
+class ClientNoteModel(BoundModel):
+    """A note on a client (N1), kept under its author: the note's branch and department are the
+    author's current ones, read from the directory, so moving a user rewrites no note."""
+
+    class Meta(_Meta):
+        table_name = "client-notes"
+
+    author_key = UnicodeAttribute(hash_key=True)  # "<company>#<author>"
+    note_id = UnicodeAttribute(range_key=True)  # time-sortable (milliseconds first)
+    company_id = UnicodeAttribute()
+    author = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    client_key = UnicodeAttribute()
+    note = UnicodeAttribute()
+    location = UnicodeAttribute(null=True)
+    treatment = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    by_client = NotesByClientIndex()
+
+
+class AgentChangeModel(BoundModel):
+    """A previewed (then applied) reassignment of preferred agents (N4): the token is its id."""
+
+    class Meta(_Meta):
+        table_name = "agent-changes"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    change_id = UnicodeAttribute(range_key=True)
+    moves = UnicodeAttribute()  # JSON: [{"from", "to", "clients"}]
+    fingerprint = UnicodeAttribute()
+    state = UnicodeAttribute()  # previewed | applying | done
+    total = NumberAttribute(default=0)
+    moved = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    pages_total = NumberAttribute(default=0)
+    pages_done = NumberSetAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    applied_by = UnicodeAttribute(null=True)
+    applied_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -782,4 +898,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     RegisterLookupModel,
     PasswordAttemptModel,
     RateLimitModel,
+    StaffUserModel,
+    StaffUnitModel,
+    ClientNoteModel,
+    AgentChangeModel,
 )

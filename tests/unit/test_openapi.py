@@ -285,8 +285,13 @@ def test_the_declared_access_is_what_lets_a_caller_in() -> None:
     def request(caller: Principal | None) -> Any:
         return SimpleNamespace(context={"authorizer": caller.to_context()} if caller else {})
 
+    from chalicelib.core.domain import StaffUser
+    from chalicelib.tenants.staff import remember
+
     key = Principal("co-1", "api_key", "key:k1", scopes=("parcels:read",))
     users = {level: Principal("co-1", "user", f"u{level}", level=level) for level in (1, 2, 3, 4)}
+    for level in users:  # as the staff directory has them (U1): no database in a unit test
+        remember(StaffUser("co-1", f"u{level}", level))
     cases = [
         (PUBLIC, None, {}, True),
         (api_key("parcels:read"), key, {}, True),

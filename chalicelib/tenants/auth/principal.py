@@ -15,6 +15,9 @@ class Principal:
     level: int = 0
     branch: str | None = None
     department: str | None = None
+    # U1: who the token says the user is, for the staff directory's first entry.
+    name: str | None = None
+    email: str | None = None
 
     def to_context(self) -> dict[str, Any]:
         """API Gateway authorizer context: flat strings and numbers only."""
@@ -26,6 +29,8 @@ class Principal:
             "level": self.level,
             "branch": self.branch or "",
             "department": self.department or "",
+            "name": self.name or "",
+            "email": self.email or "",
         }
 
     @classmethod
@@ -38,6 +43,8 @@ class Principal:
             level=int(context.get("level") or 0),
             branch=str(context.get("branch") or "") or None,
             department=str(context.get("department") or "") or None,
+            name=str(context.get("name") or "") or None,
+            email=str(context.get("email") or "") or None,
         )
 
 

@@ -69,4 +69,6 @@ def verify_user_token(token: str) -> Principal:
         level=int(str(level)),
         branch=claims.get("custom:branch") or None,
         department=claims.get("custom:department") or None,
+        name=str(claims.get("name") or "") or None,
+        email=str(claims.get("email") or "") or None,
     )

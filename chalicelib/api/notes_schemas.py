@@ -1,0 +1,139 @@
+"""Bodies and answers of the client notes, the notes report (N1-N3) and the preferred-agent
+changes (N4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+AgentCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class NoteIn(_Strict):
+    """A note on a client; the author, their branch and department are Pregón's."""
+
+    note: NoteText = Field(description="What happened: a call made or received, a visit, an action.")
+    location: ShortText | None = Field(default=None, description="Where: the office, the client's home...")
+    treatment: ShortText | None = Field(default=None, description="What follows: call again in 2 months...")
+
+
+class NotePatch(_Strict):
+    """Fields to change (the author only); `null` clears location or treatment."""
+
+    note: NoteText | None = None
+    location: ShortText | None = None
+    treatment: ShortText | None = None
+
+
+class NoteOut(BaseModel):
+    note_id: str
+    client_id: str
+    note: str
+    location: str | None
+    treatment: str | None
+    author: str
+    author_name: str | None
+    branch: str | None = Field(description="The author's branch now (a note follows its author).")
+    department: str | None = Field(description="The author's department now.")
+    created_at: str
+    updated_at: str
+
+
+class NotesPageOut(BaseModel):
+    items: list[NoteOut]
+    next_cursor: str | None
+
+
+class NotesReportOut(BaseModel):
+    items: list[NoteOut]
+    grouped_by: str | None = Field(description="`department` when the rows are grouped by department.")
+    next_cursor: str | None
+
+
+class PreferredAgentOut(BaseModel):
+    agent: str
+    clients: int
+
+
+class PreferredAgentsOut(BaseModel):
+    items: list[PreferredAgentOut]
+
+
+class AgentChangesIn(_Strict):
+    """`change_to` per preferred agent; an agent left out (or blank) keeps its clients."""
+
+    change_to: dict[AgentCode, ShortText | None] = Field(
+        description="Preferred agent -> the agent that takes its clients (blank: keep)."
+    )
+
+
+class AgentMoveOut(BaseModel):
+    from_agent: str
+    to_agent: str
+    clients: int
+
+
+class AgentChangeOut(BaseModel):
+    token: str = Field(description="Confirms this preview; refused (409) once a client moved meanwhile.")
+    state: str = Field(description="previewed | applying | done")
+    moves: list[AgentMoveOut]
+    total: int
+    moved: int
+    skipped: int
+    created_by: str
+    created_at: str
+    applied_by: str | None
+    applied_at: str | None
+
+
+class AgentChangeApplyIn(_Strict):
+    token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class StaffUserIn(_Strict):
+    """A staff user's directory entry; fields left out keep their value, `null` clears."""
+
+    name: ShortText | None = None
+    email: ShortText | None = None
+    level: int | None = Field(default=None, ge=1, le=4, description="1 administrator ... 4 own work only")
+    branch: AgentCode | None = Field(default=None, description="A code of the company's branches.")
+    department: AgentCode | None = Field(default=None, description="A code of the company's departments.")
+    permissions: list[str] | None = Field(default=None, description="e.g. change_preferred_agent")
+    active: bool | None = None
+
+
+class StaffUserOut(BaseModel):
+    user_id: str
+    name: str | None
+    email: str | None
+    level: int
+    branch: str | None
+    department: str | None
+    permissions: list[str]
+    active: bool
+    source: str | None
+
+
+class StaffUsersOut(BaseModel):
+    items: list[StaffUserOut]
+
+
+class StaffUnitIn(_Strict):
+    code: AgentCode
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class StaffUnitOut(BaseModel):
+    code: str
+    name: str
+
+
+class StaffUnitsOut(BaseModel):
+    items: list[StaffUnitOut]

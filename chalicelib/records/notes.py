@@ -1,0 +1,439 @@
+"""Client notes (N1, N2) and the notes report (N3) with its Excel export.
+
+A note is kept under its author; its branch and department are the author's current ones in the
+staff directory (docs/decisions/0007-notes-and-staff.md). Who sees what: level 1 the company,
+2 its branch, 3 its department, 4 its own notes; a note outside that is "not found".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import ClientNote, StaffUser
+from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.records.history.criteria import short_text
+from chalicelib.store import notes as store
+from chalicelib.tenants import staff
+from chalicelib.tenants.auth.principal import Principal
+
+MAX_NOTE = 4000
+MAX_FIELD = 500
+MAX_REPORT_ROWS = 10_000  # the most one client's notes, a last-three report or an export holds
+_READ_PAGE = 200
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """A note as a person reads it: with its author's current branch and department."""
+
+    note: ClientNote
+    author_name: str | None
+    branch: str | None
+    department: str | None
+
+
+def _view(note: ClientNote, author: StaffUser | None) -> NoteView:
+    return NoteView(
+        note,
+        author.name if author else None,
+        author.branch if author else None,
+        author.department if author else None,
+    )
+
+
+def _check_client(company_id: str, client_id: str) -> None:
+    from chalicelib.tenants.clients import get_client
+
+    get_client(company_id, client_id)  # 404 for a client the company does not have
+
+
+def _text(value: str | None, field: str, maximum: int, *, required: bool = False) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise ValidationFailed([{"field": field, "message": "is required"}])
+        return None
+    if len(text) > maximum:
+        raise ValidationFailed([{"field": field, "message": f"must be at most {maximum} characters"}])
+    return text
+
+
+# --- one client's notes ----------------------------------------------------------------------
+
+
+def add_note(
+    author: Principal, client_id: str, *, note: str, location: str | None, treatment: str | None
+) -> NoteView:
+    """N1: a note takes its author; a user without a department cannot write one."""
+    if author.kind != "user":
+        raise Forbidden("notes are written by staff users")
+    if not author.department:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "department",
+                    "message": "your user has no department: an administrator must assign one "
+                    "in the staff directory before you can write notes",
+                }
+            ]
+        )
+    text = _text(note, "note", MAX_NOTE, required=True)
+    assert text is not None
+    where = _text(location, "location", MAX_FIELD)
+    then = _text(treatment, "treatment", MAX_FIELD)
+    _check_client(author.company_id, client_id)
+    from chalicelib.store.communications import new_communication_id
+
+    now = clock.now()
+    saved = store.add_note(
+        ClientNote(
+            company_id=author.company_id,
+            note_id=new_communication_id(now),
+            client_id=client_id,
+            author=author.subject,
+            note=text,
+            location=where,
+            treatment=then,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return _view(saved, staff.directory_entry(author))
+
+
+def list_client_notes(
+    viewer: Principal, client_id: str, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[NoteView], dict[str, Any] | None]:
+    """A client's notes the viewer may see, newest first."""
+    _check_client(viewer.company_id, client_id)
+    _check_key(cursor, "client_key", f"{viewer.company_id}#{client_id}")
+    authors = {u.user_id: u for u in staff.visible_authors(viewer)}
+    found: list[NoteView] = []
+    while True:
+        page = store.client_notes(viewer.company_id, client_id, created=None, limit=_READ_PAGE, cursor=cursor)
+        for n, note in enumerate(page.items):
+            if note.author in authors:
+                found.append(_view(note, authors[note.author]))
+                if len(found) == limit:
+                    more = n + 1 < len(page.items) or page.cursor is not None
+                    return found, _resume_after(note) if more else None
+        if page.cursor is None:
+            return found, None
+        cursor = page.cursor
+
+
+def _resume_after(note: ClientNote) -> dict[str, Any]:
+    """The cursor of ``by-client`` that resumes after ``note`` (its key attributes)."""
+    return {
+        "client_key": {"S": f"{note.company_id}#{note.client_id}"},
+        "note_id": {"S": note.note_id},
+        "author_key": {"S": f"{note.company_id}#{note.author}"},
+    }
+
+
+def _visible_note(viewer: Principal, client_id: str, note_id: str) -> tuple[ClientNote, StaffUser | None]:
+    note = store.find_note(viewer.company_id, client_id, note_id)
+    author = staff.users_by_id(viewer.company_id, [note.author]).get(note.author) if note else None
+    if note is None or not staff.sees_author(viewer, author):
+        raise NotFound(f"there is no note {note_id!r} on client {client_id!r}")
+    return note, author
+
+
+def get_note(viewer: Principal, client_id: str, note_id: str) -> NoteView:
+    return _view(*_visible_note(viewer, client_id, note_id))
+
+
+def edit_note(viewer: Principal, client_id: str, note_id: str, changes: Mapping[str, Any]) -> NoteView:
+    """Only the note's author edits it (N2)."""
+    note, author = _visible_note(viewer, client_id, note_id)
+    if viewer.kind != "user" or note.author != viewer.subject:
+        raise Forbidden("only the note's author may edit it")
+    fields: dict[str, Any] = {}
+    if "note" in changes:
+        fields["note"] = _text(changes["note"], "note", MAX_NOTE, required=True)
+    if "location" in changes:
+        fields["location"] = _text(changes["location"], "location", MAX_FIELD)
+    if "treatment" in changes:
+        fields["treatment"] = _text(changes["treatment"], "treatment", MAX_FIELD)
+    edited = replace(note, **fields, updated_at=clock.now())
+    if not store.replace_note(edited):
+        raise NotFound(f"there is no note {note_id!r} on client {client_id!r}")
+    return _view(edited, author)
+
+
+def delete_note(viewer: Principal, client_id: str, note_id: str) -> None:
+    """Only level 1 deletes (N2); a note the viewer cannot see is "not found" first."""
+    note, _author = _visible_note(viewer, client_id, note_id)
+    if viewer.kind != "user" or viewer.level != staff.ADMIN_LEVEL:
+        raise Forbidden("only a company administrator (level 1) may delete notes")
+    store.delete_note(note.company_id, note.author, note.note_id)
+
+
+# --- the report (N3) -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportCriteria:
+    client_id: str | None = None
+    branch: str | None = None
+    department: str | None = None
+    user_id: str | None = None
+    first: date | None = None
+    last: date | None = None
+    last_three: bool = False
+    by_department: bool = False
+
+
+def _day(params: Mapping[str, str | None], name: str) -> date | None:
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValidationFailed([{"field": name, "message": "must be a day: YYYY-MM-DD"}]) from exc
+
+
+def _flag(params: Mapping[str, str | None], name: str) -> bool:
+    raw = (params.get(name) or "").strip().lower()
+    if raw not in ("", "true", "false", "1", "0"):
+        raise ValidationFailed([{"field": name, "message": "must be true or false"}])
+    return raw in ("true", "1")
+
+
+def report_criteria(params: Mapping[str, str | None]) -> ReportCriteria:
+    """The report's filters from the query string: client, branch, department, user, from, to
+    (the company's days), last_three, group_by=department."""
+    first, last = _day(params, "from"), _day(params, "to")
+    if first and last and first > last:
+        raise ValidationFailed([{"field": "to", "message": "must not be before from"}])
+    group = (params.get("group_by") or "").strip()
+    if group not in ("", "department"):
+        raise ValidationFailed([{"field": "group_by", "message": "must be department"}])
+    return ReportCriteria(
+        client_id=short_text(params, "client", 64),
+        branch=short_text(params, "branch", 64),
+        department=short_text(params, "department", 64),
+        user_id=short_text(params, "user", 64),
+        first=first,
+        last=last,
+        last_three=_flag(params, "last_three"),
+        by_department=group == "department",
+    )
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    rows: list[NoteView]
+    cursor: dict[str, Any] | None
+    by_department: bool
+
+
+def _authors(viewer: Principal, criteria: ReportCriteria) -> list[StaffUser]:
+    """The authors in the report, in its order: the viewer's visible authors, narrowed by the
+    filters (branch and department are the authors' current ones)."""
+    found = [
+        u
+        for u in staff.visible_authors(viewer)
+        if (criteria.branch is None or u.branch == criteria.branch)
+        and (criteria.department is None or u.department == criteria.department)
+        and (criteria.user_id is None or u.user_id == criteria.user_id)
+    ]
+    return sorted(found, key=lambda u: _author_order(u, criteria.by_department))
+
+
+def _author_order(user: StaffUser, by_department: bool) -> tuple[str, ...]:
+    who = ((user.name or user.user_id).lower(), user.user_id)
+    return ((user.department or "").lower(), *who) if by_department else who
+
+
+def _row_order(row: NoteView, authors: dict[str, StaffUser], by_department: bool) -> tuple[Any, ...]:
+    author = authors[row.note.author]
+    # newest first within an author: invert the sortable id
+    return (*_author_order(author, by_department), tuple(-ord(c) for c in row.note.note_id))
+
+
+def _created(viewer: Principal, criteria: ReportCriteria) -> tuple[str, str] | None:
+    from chalicelib.core.localization import days_interval
+    from chalicelib.tenants.companies import get_company
+
+    if criteria.first is None and criteria.last is None:
+        return None
+    start, end = days_interval(criteria.first, criteria.last, get_company(viewer.company_id).time_zone)
+    return store.note_ids_between(start, end)
+
+
+def report_page(
+    viewer: Principal, criteria: ReportCriteria, limit: int, cursor: dict[str, Any] | None
+) -> ReportPage:
+    """One page of the report. Ordered by author (grouped: department, then author), newest note
+    first. Without a client filter or "last three", each author's notes are read with a Query
+    that stops at the page's end: every item read is a row returned."""
+    return _page(viewer, criteria, _authors(viewer, criteria), _created(viewer, criteria), limit, cursor)
+
+
+def _page(
+    viewer: Principal,
+    criteria: ReportCriteria,
+    authors: list[StaffUser],
+    created: tuple[str, str] | None,
+    limit: int,
+    cursor: dict[str, Any] | None,
+) -> ReportPage:
+    if criteria.client_id is not None or criteria.last_three:
+        whole = _all_rows(viewer, criteria, authors, created)
+        offset = (cursor or {}).get("offset", 0)
+        if not isinstance(offset, int) or offset < 0:
+            raise _bad_cursor()
+        start = offset
+        end = start + limit
+        more = {"offset": end} if end < len(whole) else None
+        return ReportPage(whole[start:end], more, criteria.by_department)
+    rows: list[NoteView] = []
+    position = _start(authors, cursor)
+    resume = (cursor or {}).get("key")
+    if position < len(authors):
+        _check_key(resume, "author_key", f"{viewer.company_id}#{authors[position].user_id}")
+    while position < len(authors) and len(rows) < limit:
+        author = authors[position]
+        page = store.author_notes(
+            viewer.company_id, author.user_id, created=created, limit=limit - len(rows), cursor=resume
+        )
+        rows += [_view(n, author) for n in page.items]
+        if page.cursor is not None:
+            return ReportPage(rows, {"author": author.user_id, "key": page.cursor}, criteria.by_department)
+        position, resume = position + 1, None
+    left = position < len(authors)
+    return ReportPage(
+        rows, {"author": authors[position].user_id, "key": None} if left else None, criteria.by_department
+    )
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed([{"field": "cursor", "message": "is not a cursor of this listing (ask again)"}])
+
+
+def _check_key(cursor: Any, attribute: str, expected: str) -> None:
+    """A cursor given back resumes the listing it came from (the same partition), or is refused."""
+    if cursor is None:
+        return
+    value = cursor.get(attribute) if isinstance(cursor, dict) else None
+    if not isinstance(value, dict) or value.get("S") != expected:
+        raise _bad_cursor()
+
+
+def _start(authors: list[StaffUser], cursor: dict[str, Any] | None) -> int:
+    if not cursor:
+        return 0
+    wanted = cursor.get("author")
+    for n, author in enumerate(authors):
+        if author.user_id == wanted:
+            return n
+    raise _bad_cursor()
+
+
+def _all_rows(
+    viewer: Principal, criteria: ReportCriteria, authors: list[StaffUser], created: tuple[str, str] | None
+) -> list[NoteView]:
+    """Every row of a report read whole (a client filter, or the last three notes per client),
+    in the report's order; at most :data:`MAX_REPORT_ROWS`."""
+    by_id = {a.user_id: a for a in authors}
+    notes: list[ClientNote] = []
+    if criteria.client_id is not None:
+        sources: list[Any] = [
+            lambda c: store.client_notes(
+                viewer.company_id, criteria.client_id or "", created=created, limit=_READ_PAGE, cursor=c
+            )
+        ]
+    else:
+        sources = [
+            (
+                lambda c, a=a: store.author_notes(
+                    viewer.company_id, a.user_id, created=created, limit=_READ_PAGE, cursor=c
+                )
+            )
+            for a in authors
+        ]
+    for read in sources:
+        cursor: dict[str, Any] | None = None
+        while True:
+            page = read(cursor)
+            notes += [n for n in page.items if n.author in by_id]
+            if len(notes) > MAX_REPORT_ROWS * (1 if not criteria.last_three else 50):
+                raise ValidationFailed(
+                    [{"field": "from", "message": "the report holds too many notes: narrow the filters"}]
+                )
+            if page.cursor is None:
+                break
+            cursor = page.cursor
+    if criteria.last_three:
+        newest: dict[str, list[ClientNote]] = {}
+        for note in sorted(notes, key=lambda n: n.note_id, reverse=True):
+            kept = newest.setdefault(note.client_id, [])
+            if len(kept) < 3:
+                kept.append(note)
+        notes = [n for kept in newest.values() for n in kept]
+    rows = [_view(n, by_id[n.author]) for n in notes]
+    return sorted(rows, key=lambda r: _row_order(r, by_id, criteria.by_department))
+
+
+def report_rows(viewer: Principal, criteria: ReportCriteria) -> list[NoteView]:
+    """Every row of the report, in its order (for the export); at most MAX_REPORT_ROWS. The
+    directory and the company are read once for all the pages."""
+    authors, created = _authors(viewer, criteria), _created(viewer, criteria)
+    rows: list[NoteView] = []
+    cursor: dict[str, Any] | None = None
+    while True:
+        size = MAX_REPORT_ROWS + 1 if criteria.client_id is not None or criteria.last_three else _READ_PAGE
+        page = _page(viewer, criteria, authors, created, min(size, MAX_REPORT_ROWS + 1 - len(rows)), cursor)
+        rows += page.rows
+        if len(rows) > MAX_REPORT_ROWS:
+            raise ValidationFailed(
+                [
+                    {
+                        "field": "from",
+                        "message": f"an export holds at most {MAX_REPORT_ROWS} rows: narrow the filters",
+                    }
+                ]
+            )
+        if page.cursor is None:
+            return rows
+        cursor = page.cursor
+
+
+EXPORT_COLUMNS = ("Department", "Branch", "User", "Client", "Date", "Note", "Location", "Treatment")
+
+
+def export_report(viewer: Principal, criteria: ReportCriteria) -> bytes:
+    """The report as an .xlsx file: the same rows in the same order; grouped by department, each
+    group opens with a row naming the department and how many notes it holds."""
+    from chalicelib.core.localization import show_datetime
+    from chalicelib.records.exports import workbook
+    from chalicelib.tenants.companies import get_company
+
+    company = get_company(viewer.company_id)
+    rows = report_rows(viewer, criteria)
+    lines: list[list[Any]] = []
+    group: str | None = None
+    for row in rows:
+        if criteria.by_department and (row.department or "") != group:
+            group = row.department or ""
+            count = sum(1 for r in rows if (r.department or "") == group)
+            lines.append([f"Department: {group or '(none)'} ({count} notes)"])
+        lines.append(
+            [
+                row.department,
+                row.branch,
+                row.author_name or row.note.author,
+                row.note.client_id,
+                show_datetime(row.note.created_at, company.time_zone, company.locale),
+                row.note.note,
+                row.note.location,
+                row.note.treatment,
+            ]
+        )
+    return workbook("Notes", EXPORT_COLUMNS, lines)

@@ -1,0 +1,121 @@
+"""Client notes (N1), kept under their author (docs/decisions/0007-notes-and-staff.md): by author
+and date on the table, by client and date on ``by-client``. A note holds no branch or department."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.core import domain
+from chalicelib.store.communications import id_range
+from chalicelib.store.models import ClientNoteModel
+from chalicelib.store.tables import written
+
+
+@dataclass(frozen=True)
+class NotesPage:
+    items: list[domain.ClientNote]
+    cursor: dict[str, Any] | None
+
+
+def _note(item: ClientNoteModel) -> domain.ClientNote:
+    return domain.ClientNote(
+        company_id=item.company_id,
+        note_id=item.note_id,
+        client_id=item.client_id,
+        author=item.author,
+        note=item.note,
+        location=item.location,
+        treatment=item.treatment,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def _item(note: domain.ClientNote) -> ClientNoteModel:
+    return ClientNoteModel(
+        f"{note.company_id}#{note.author}",
+        note.note_id,
+        company_id=note.company_id,
+        author=note.author,
+        client_id=note.client_id,
+        client_key=f"{note.company_id}#{note.client_id}",
+        note=note.note,
+        location=note.location,
+        treatment=note.treatment,
+        created_at=note.created_at,
+        updated_at=note.updated_at,
+    )
+
+
+def note_ids_between(start: datetime | None, end: datetime | None) -> tuple[str, str] | None:
+    """The note ids created in ``[start, end)`` (ids begin with their creation time): a key
+    condition, never a filter."""
+    return id_range(start, end - timedelta(milliseconds=1) if end else None)
+
+
+def add_note(note: domain.ClientNote) -> domain.ClientNote:
+    _item(note).save(condition=ClientNoteModel.note_id.does_not_exist())
+    return note
+
+
+def replace_note(note: domain.ClientNote) -> bool:
+    """Save an edited note; False when it was deleted meanwhile."""
+    item = _item(note)
+    return written(lambda: item.save(condition=ClientNoteModel.note_id.exists()))
+
+
+def delete_note(company_id: str, author: str, note_id: str) -> None:
+    ClientNoteModel(f"{company_id}#{author}", note_id).delete()
+
+
+def find_note(company_id: str, client_id: str, note_id: str) -> domain.ClientNote | None:
+    """One note of a client (a Query of one key on ``by-client``)."""
+    for item in ClientNoteModel.by_client.query(
+        f"{company_id}#{client_id}", ClientNoteModel.note_id == note_id, limit=1
+    ):
+        return _note(item)
+    return None
+
+
+def author_notes(
+    company_id: str,
+    author: str,
+    *,
+    created: tuple[str, str] | None,
+    limit: int,
+    cursor: dict[str, Any] | None = None,
+) -> NotesPage:
+    """One author's notes, newest first, within ``created`` (ids from :func:`note_ids_between`)."""
+    result = ClientNoteModel.query(
+        f"{company_id}#{author}",
+        ClientNoteModel.note_id.between(*created) if created else None,
+        scan_index_forward=False,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=cursor,
+    )
+    items = [_note(i) for i in result]
+    return NotesPage(items, result.last_evaluated_key)
+
+
+def client_notes(
+    company_id: str,
+    client_id: str,
+    *,
+    created: tuple[str, str] | None,
+    limit: int,
+    cursor: dict[str, Any] | None = None,
+) -> NotesPage:
+    """One client's notes, newest first (every author: the caller keeps the visible ones)."""
+    result = ClientNoteModel.by_client.query(
+        f"{company_id}#{client_id}",
+        ClientNoteModel.note_id.between(*created) if created else None,
+        scan_index_forward=False,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=cursor,
+    )
+    items = [_note(i) for i in result]
+    return NotesPage(items, result.last_evaluated_key)

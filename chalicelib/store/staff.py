@@ -1,0 +1,273 @@
+"""The staff directory (U1), its branches and departments, and the preferred-agent changes (N4).
+
+Access patterns: docs/decisions/0007-notes-and-staff.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.core import domain
+from chalicelib.store import communications
+from chalicelib.store.models import AgentChangeModel, ClientModel, StaffUnitModel, StaffUserModel
+from chalicelib.store.tables import transact_all_or_drop, written
+
+_TX_CLIENTS = 25  # clients moved per transaction: three puts each (client, register record, its key)
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+def _user(item: StaffUserModel) -> domain.StaffUser:
+    return domain.StaffUser(
+        company_id=item.company_id,
+        user_id=item.user_id,
+        level=int(item.level),
+        name=item.name,
+        email=item.email,
+        branch=item.branch,
+        department=item.department,
+        permissions=tuple(str(p) for p in (item.permissions or [])),
+        active=bool(item.active),
+        source=item.source,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def _user_item(user: domain.StaffUser, now: datetime) -> StaffUserModel:
+    return StaffUserModel(
+        user.company_id,
+        user.user_id,
+        name=user.name,
+        email=user.email,
+        level=user.level,
+        branch=user.branch,
+        department=user.department,
+        permissions=list(user.permissions) or None,
+        active=user.active,
+        source=user.source,
+        created_at=user.created_at or now,
+        updated_at=now,
+        branch_key=f"{user.company_id}#{user.branch}" if user.branch else None,
+        department_key=f"{user.company_id}#{user.department}" if user.department else None,
+    )
+
+
+def get_user(company_id: str, user_id: str) -> domain.StaffUser | None:
+    try:
+        return _user(StaffUserModel.get(company_id, user_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def add_user_once(user: domain.StaffUser, now: datetime) -> domain.StaffUser:
+    """Put a user who is not in the directory yet; when someone else put them first, theirs."""
+    item = _user_item(user, now)
+    if written(lambda: item.save(condition=StaffUserModel.user_id.does_not_exist())):
+        return _user(item)
+    found = get_user(user.company_id, user.user_id)
+    assert found is not None  # the condition failed because it exists
+    return found
+
+
+def save_user(user: domain.StaffUser, now: datetime) -> domain.StaffUser:
+    item = _user_item(user, now)
+    item.save()
+    return _user(item)
+
+
+def list_users(company_id: str) -> list[domain.StaffUser]:
+    return [_user(i) for i in StaffUserModel.query(company_id)]
+
+
+def users_in_branch(company_id: str, branch: str) -> list[domain.StaffUser]:
+    return [_user(i) for i in StaffUserModel.by_branch.query(f"{company_id}#{branch}")]
+
+
+def users_in_department(company_id: str, department: str) -> list[domain.StaffUser]:
+    return [_user(i) for i in StaffUserModel.by_department.query(f"{company_id}#{department}")]
+
+
+# --- branches and departments --------------------------------------------------------------------
+
+
+def save_unit(unit: domain.StaffUnit) -> domain.StaffUnit:
+    StaffUnitModel(
+        unit.company_id, f"{unit.kind}#{unit.code}", name=unit.name, created_at=unit.created_at
+    ).save()
+    return unit
+
+
+def list_units(company_id: str, kind: str) -> list[domain.StaffUnit]:
+    return [
+        domain.StaffUnit(company_id, kind, i.unit_key.partition("#")[2], i.name, i.created_at)
+        for i in StaffUnitModel.query(company_id, StaffUnitModel.unit_key.startswith(f"{kind}#"))
+    ]
+
+
+def unit_exists(company_id: str, kind: str, code: str) -> bool:
+    try:
+        StaffUnitModel.get(company_id, f"{kind}#{code}")
+    except DoesNotExist:
+        return False
+    return True
+
+
+# --- preferred agents (N4) -------------------------------------------------------------------------
+
+
+def clients_by_preferred_agent(company_id: str) -> dict[str, list[str]]:
+    """Every preferred agent of the company's clients -> the ids of its clients (sorted). One
+    Query over the company's clients, reading only the two attributes."""
+    found: dict[str, list[str]] = {}
+    for item in ClientModel.query(
+        company_id, attributes_to_get=["client_id", "preferred_agent"], consistent_read=True
+    ):
+        if item.preferred_agent:
+            found.setdefault(item.preferred_agent, []).append(item.client_id)
+    return found
+
+
+def _change(item: AgentChangeModel) -> domain.AgentChange:
+    return domain.AgentChange(
+        company_id=item.company_id,
+        change_id=item.change_id,
+        moves=tuple(json.loads(item.moves)),
+        fingerprint=item.fingerprint,
+        state=item.state,
+        created_by=item.created_by,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        total=int(item.total or 0),
+        moved=int(item.moved or 0),
+        skipped=int(item.skipped or 0),
+        pages_total=int(item.pages_total or 0),
+        pages_done=len(item.pages_done or ()),
+        applied_by=item.applied_by,
+        applied_at=item.applied_at,
+    )
+
+
+def save_change(change: domain.AgentChange) -> domain.AgentChange:
+    AgentChangeModel(
+        change.company_id,
+        change.change_id,
+        moves=json.dumps(list(change.moves), ensure_ascii=False),
+        fingerprint=change.fingerprint,
+        state=change.state,
+        total=change.total,
+        created_by=change.created_by,
+        created_at=change.created_at,
+        updated_at=change.updated_at,
+    ).save(condition=AgentChangeModel.change_id.does_not_exist())
+    return change
+
+
+def get_change(company_id: str, change_id: str) -> domain.AgentChange | None:
+    try:
+        return _change(AgentChangeModel.get(company_id, change_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def start_applying(company_id: str, change_id: str, user_id: str, pages_total: int, now: datetime) -> bool:
+    """Mark a previewed change as being applied; False when it was applied before (or is being)."""
+    item = AgentChangeModel(company_id, change_id)
+    return written(
+        lambda: item.update(
+            actions=[
+                AgentChangeModel.state.set("applying" if pages_total else "done"),
+                AgentChangeModel.applied_by.set(user_id),
+                AgentChangeModel.applied_at.set(now),
+                AgentChangeModel.pages_total.set(pages_total),
+                AgentChangeModel.updated_at.set(now),
+            ],
+            condition=AgentChangeModel.state == "previewed",
+        )
+    )
+
+
+def count_page(
+    company_id: str, change_id: str, page: int, moved: int, skipped: int, now: datetime
+) -> domain.AgentChange | None:
+    """Add one page's counts, once per page (a page run again is not counted again); the change
+    is done when every page is. None when the page was counted before."""
+    item = AgentChangeModel(company_id, change_id)
+    if not written(
+        lambda: item.update(
+            actions=[
+                AgentChangeModel.pages_done.add({page}),
+                AgentChangeModel.moved.add(moved),
+                AgentChangeModel.skipped.add(skipped),
+                AgentChangeModel.updated_at.set(now),
+            ],
+            condition=AgentChangeModel.pages_done.does_not_exist()
+            | ~AgentChangeModel.pages_done.contains(page),
+        )
+    ):
+        return None
+    change = _change(item)
+    if change.state == "applying" and change.pages_done >= change.pages_total:
+        written(
+            lambda: item.update(
+                actions=[AgentChangeModel.state.set("done")],
+                condition=AgentChangeModel.state == "applying",
+            )
+        )
+        change = _change(item)
+    return change
+
+
+def move_clients(
+    company_id: str,
+    client_ids: Iterable[str],
+    moves: dict[str, str],
+    record: Callable[[str, str, str], domain.Communication],
+    key_prefix: str,
+    now: datetime,
+) -> tuple[int, int]:
+    """Move each client whose preferred agent is a key of ``moves`` to its value, each in one
+    transaction with its register record (``record(client, from, to)``) and the record's
+    idempotency key ``<key_prefix><client>``: a client moves once even when asked twice. Returns
+    (moved, skipped): the clients this change moved now or before, and the ones no longer with
+    the agent."""
+    ids = list(dict.fromkeys(client_ids))
+    items = {i.client_id: i for i in ClientModel.batch_get([(company_id, c) for c in ids])}
+    entries: list[tuple[ClientModel, domain.Communication, str, datetime]] = []
+    for client_id in ids:
+        item = items.get(client_id)
+        if item is None or item.preferred_agent not in moves:
+            continue
+        old_agent, stamp = str(item.preferred_agent), item.updated_at
+        new_agent = moves[old_agent]
+        comm = replace(record(client_id, old_agent, new_agent), idempotency_key=key_prefix + client_id)
+        entries.append((item, comm, old_agent, stamp))
+        item.preferred_agent = new_agent
+        item.updated_at = now
+
+    def add(tx: TransactWrite, entry: tuple[ClientModel, domain.Communication, str, datetime]) -> None:
+        item, comm, old_agent, stamp = entry
+        tx.save(
+            item, condition=(ClientModel.preferred_agent == old_agent) & (ClientModel.updated_at == stamp)
+        )
+        communications.add_to_transaction(tx, comm)
+
+    written_now: list[Any] = []
+    for start in range(0, len(entries), _TX_CLIENTS):
+        written_now += transact_all_or_drop(entries[start : start + _TX_CLIENTS], add, 3)
+    done = {e[0].client_id for e in written_now}
+    # Clients not moved now: moved by an earlier run of this change (its key exists), or stale.
+    before = sum(
+        1
+        for client_id in ids
+        if client_id not in done and communications.existing_key(company_id, key_prefix + client_id)
+    )
+    return len(done) + before, len(ids) - len(done) - before

@@ -1,0 +1,216 @@
+"""The staff directory (U1): who the company's staff are, where they work, what they may do.
+
+A JWT user seen the first time is added from the token's claims; from then on the directory is
+the truth for level, branch, department and permissions. Administrators (level 1) and the
+company's systems (API key) change users; an inactive user is refused on every route.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import StaffUnit, StaffUser
+from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.store import staff as store
+from chalicelib.tenants.auth.principal import Principal
+
+ADMIN_LEVEL = 1
+LEVELS = (1, 2, 3, 4)
+PERMISSIONS = ("change_preferred_agent",)
+UNIT_KINDS = {"branches": "branch", "departments": "department"}
+# How long a process trusts the directory entry it read (a change made in this process clears it
+# at once; another Lambda container sees it within this many seconds).
+CACHE_SECONDS = 10.0
+_CODE = re.compile(r"[A-Za-z0-9_.@\-]{1,64}")
+
+_cache: dict[tuple[str, str], tuple[float, StaffUser]] = {}
+_cache_lock = threading.Lock()
+
+
+def _cached(company_id: str, user_id: str) -> StaffUser | None:
+    with _cache_lock:
+        hit = _cache.get((company_id, user_id))
+    return hit[1] if hit and hit[0] > time.monotonic() else None
+
+
+def remember(user: StaffUser) -> None:
+    """Keep a directory entry in this process's cache (as read or just written)."""
+    with _cache_lock:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[(user.company_id, user.user_id)] = (time.monotonic() + CACHE_SECONDS, user)
+
+
+def forget_cached_users() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def directory_entry(caller: Principal) -> StaffUser:
+    """The caller's directory entry (at most one GetItem a request, cached briefly); a user seen
+    the first time is added from the token's claims."""
+    found = _cached(caller.company_id, caller.subject) or store.get_user(caller.company_id, caller.subject)
+    if found is None:
+        first = StaffUser(
+            company_id=caller.company_id,
+            user_id=caller.subject,
+            level=caller.level,
+            name=caller.name,
+            email=caller.email,
+            branch=caller.branch,
+            department=caller.department,
+            source="token",
+        )
+        found = store.add_user_once(first, clock.now())
+    remember(found)
+    return found
+
+
+def in_directory(caller: Principal) -> Principal:
+    """The caller as the directory has them (level, branch, department); 403 when inactive."""
+    user = directory_entry(caller)
+    if not user.active:
+        raise Forbidden("this user is deactivated in the company's staff directory")
+    return replace(caller, level=user.level, branch=user.branch, department=user.department)
+
+
+def has_permission(caller: Principal, permission: str) -> bool:
+    if caller.kind != "user":
+        return True  # the company's systems (an API key with the route's scope)
+    return permission in directory_entry(caller).permissions
+
+
+# --- reading and changing users ----------------------------------------------------------------
+
+
+def list_users(company_id: str) -> list[StaffUser]:
+    return sorted(store.list_users(company_id), key=lambda u: ((u.name or u.user_id).lower(), u.user_id))
+
+
+def get_user(company_id: str, user_id: str) -> StaffUser:
+    user = store.get_user(company_id, user_id)
+    if user is None:
+        raise NotFound(f"there is no user {user_id!r} in the staff directory")
+    return user
+
+
+@dataclass(frozen=True)
+class UserFields:
+    """What an administrator may set; None leaves a field as it is (on a new user: empty)."""
+
+    name: str | None = None
+    email: str | None = None
+    level: int | None = None
+    branch: str | None = None
+    department: str | None = None
+    permissions: tuple[str, ...] | None = None
+    active: bool | None = None
+    # Fields given explicitly as null (to clear a branch or a department).
+    cleared: frozenset[str] = frozenset()
+
+
+def save_user(company_id: str, user_id: str, fields: UserFields) -> tuple[StaffUser, bool]:
+    """Create a user or change the fields given; returns the user and whether it is new."""
+    if not _CODE.fullmatch(user_id):
+        raise ValidationFailed(
+            [{"field": "user_id", "message": "use 1-64 letters, digits, '_', '.', '@' or '-'"}]
+        )
+    _check(company_id, fields)
+    stored = store.get_user(company_id, user_id)
+    if stored is None and fields.level is None:
+        raise ValidationFailed([{"field": "level", "message": "is required for a new user"}])
+    base = stored or StaffUser(company_id=company_id, user_id=user_id, level=fields.level or 4)
+    changes: dict[str, Any] = {
+        name: getattr(fields, name)
+        for name in ("name", "email", "level", "branch", "department", "permissions", "active")
+        if getattr(fields, name) is not None
+    }
+    changes.update(
+        {name: None for name in fields.cleared if name in ("name", "email", "branch", "department")}
+    )
+    user = store.save_user(replace(base, **changes, source="directory"), clock.now())
+    remember(user)
+    return user, stored is None
+
+
+def _check(company_id: str, fields: UserFields) -> None:
+    errors: list[dict[str, str]] = []
+    if fields.level is not None and fields.level not in LEVELS:
+        errors.append({"field": "level", "message": "must be 1, 2, 3 or 4"})
+    for name, kind in (("branch", "branch"), ("department", "department")):
+        code = getattr(fields, name)
+        if code is not None and not store.unit_exists(company_id, kind, code):
+            errors.append({"field": name, "message": f"is not one of the company's {kind} codes"})
+    for n, permission in enumerate(fields.permissions or ()):
+        if permission not in PERMISSIONS:
+            errors.append(
+                {"field": f"permissions[{n}]", "message": f"must be one of {', '.join(PERMISSIONS)}"}
+            )
+    if errors:
+        raise ValidationFailed(errors)
+
+
+# --- branches and departments ------------------------------------------------------------------
+
+
+def unit_kind(table: str) -> str:
+    if table not in UNIT_KINDS:
+        raise NotFound(f"there is no staff table {table!r}: use branches or departments")
+    return UNIT_KINDS[table]
+
+
+def list_units(company_id: str, table: str) -> list[StaffUnit]:
+    return store.list_units(company_id, unit_kind(table))
+
+
+def save_unit(company_id: str, table: str, code: str, name: str) -> StaffUnit:
+    kind = unit_kind(table)
+    if not _CODE.fullmatch(code):
+        raise ValidationFailed(
+            [{"field": "code", "message": "use 1-64 letters, digits, '_', '.', '@' or '-'"}]
+        )
+    return store.save_unit(StaffUnit(company_id, kind, code, name.strip(), clock.now()))
+
+
+# --- whose work a user sees (N2) -----------------------------------------------------------------
+
+
+def visible_authors(viewer: Principal) -> list[StaffUser]:
+    """The users whose notes ``viewer`` sees: level 1 the whole company, 2 its branch, 3 its
+    department, 4 itself (and an API key the whole company). One Query of the directory."""
+    company_id = viewer.company_id
+    if viewer.kind != "user" or viewer.level == ADMIN_LEVEL:
+        return store.list_users(company_id)
+    if viewer.level == 2:
+        return store.users_in_branch(company_id, viewer.branch) if viewer.branch else []
+    if viewer.level == 3:
+        return store.users_in_department(company_id, viewer.department) if viewer.department else []
+    own = store.get_user(company_id, viewer.subject)
+    return [own] if own else []
+
+
+def sees_author(viewer: Principal, author: StaffUser | None) -> bool:
+    """Whether ``viewer`` sees the work of ``author`` (by the author's current place)."""
+    if viewer.kind != "user" or viewer.level == ADMIN_LEVEL:
+        return True
+    if author is None:
+        return False
+    if viewer.level == 2:
+        return viewer.branch is not None and author.branch == viewer.branch
+    if viewer.level == 3:
+        return viewer.department is not None and author.department == viewer.department
+    return author.user_id == viewer.subject
+
+
+def users_by_id(company_id: str, user_ids: list[str]) -> dict[str, StaffUser]:
+    found = {}
+    for user_id in dict.fromkeys(user_ids):
+        user = _cached(company_id, user_id) or store.get_user(company_id, user_id)
+        if user is not None:
+            found[user_id] = user
+    return found

@@ -1,0 +1,156 @@
+"""N4: reassign, in one confirmed step, the clients of preferred sales agents to others.
+
+A user with the ``change_preferred_agent`` permission lists the preferred agents with how many
+clients each has, fills in "change to" (blank keeps), gets a preview and its token, and applies
+it. Applying is idempotent and runs as a job over SQS for more than one page of clients; each
+moved client gets an automatic record in its register (H2). A token whose clients changed since
+the preview is refused (409).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import AgentChange, Communication
+from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.store import staff as store
+from chalicelib.tenants.auth.principal import Principal
+from chalicelib.tenants.staff_jobs import AGENT_CHANGES_QUEUE
+
+PAGE_SIZE = 100
+
+
+def agent_changes_queue() -> str:
+    return os.environ.get("PREGON_AGENT_CHANGES_QUEUE", AGENT_CHANGES_QUEUE)
+
+
+@dataclass(frozen=True)
+class AgentCount:
+    agent: str
+    clients: int
+
+
+def preferred_agents(caller: Principal) -> list[AgentCount]:
+    """The preferred agents assigned to the company's clients, with how many clients each has."""
+    found = store.clients_by_preferred_agent(caller.company_id)
+    return [AgentCount(agent, len(ids)) for agent, ids in sorted(found.items())]
+
+
+def _fingerprint(clients: dict[str, list[str]], agents: list[str]) -> str:
+    data = json.dumps({a: sorted(clients.get(a, [])) for a in sorted(agents)}, sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def preview(caller: Principal, change_to: dict[str, str | None]) -> AgentChange:
+    """Which agent goes to which, how many clients each; the change's id is the token."""
+    wanted = {a.strip(): (t or "").strip() for a, t in change_to.items() if (t or "").strip()}
+    wanted = {a: t for a, t in wanted.items() if a != t}
+    if not wanted:
+        raise ValidationFailed([{"field": "change_to", "message": "name a new agent for at least one agent"}])
+    clients = store.clients_by_preferred_agent(caller.company_id)
+    errors = [
+        {"field": f"change_to.{agent}", "message": "no client has this preferred agent"}
+        for agent in wanted
+        if agent not in clients
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    from chalicelib.store.communications import new_communication_id
+
+    now = clock.now()
+    moves = tuple(
+        {"from_agent": a, "to_agent": t, "clients": len(clients[a])} for a, t in sorted(wanted.items())
+    )
+    change = AgentChange(
+        company_id=caller.company_id,
+        change_id=new_communication_id(now),
+        moves=moves,
+        fingerprint=_fingerprint(clients, list(wanted)),
+        state="previewed",
+        created_by=caller.subject,
+        created_at=now,
+        updated_at=now,
+        total=sum(len(clients[a]) for a in wanted),
+    )
+    return store.save_change(change)
+
+
+def get_change(caller: Principal, change_id: str) -> AgentChange:
+    change = store.get_change(caller.company_id, change_id)
+    if change is None:
+        raise NotFound(f"there is no preferred-agent change {change_id!r}")
+    return change
+
+
+def apply(caller: Principal, token: str) -> tuple[AgentChange, bool]:
+    """Apply a previewed change once; returns it and whether this call started it. A second apply
+    answers the change as it is. Refused (409) when the agents' clients changed since."""
+    change = get_change(caller, token)
+    if change.state != "previewed":
+        return change, False
+    agents = [m["from_agent"] for m in change.moves]
+    clients = store.clients_by_preferred_agent(caller.company_id)
+    if _fingerprint(clients, agents) != change.fingerprint:
+        raise Conflict(
+            "the clients of these agents changed since the preview (a client was reassigned "
+            "meanwhile): preview again"
+        )
+    ids = sorted(c for a in agents for c in clients.get(a, []))
+    pages = [ids[i : i + PAGE_SIZE] for i in range(0, len(ids), PAGE_SIZE)]
+    now = clock.now()
+    if not store.start_applying(caller.company_id, change.change_id, caller.subject, len(pages), now):
+        return get_change(caller, token), False
+    if len(pages) == 1:
+        move_page(caller.company_id, change.change_id, 0, pages[0])
+    elif pages:
+        from chalicelib.core.aws import send_json_messages
+
+        send_json_messages(
+            agent_changes_queue(),
+            [
+                {"company_id": caller.company_id, "change_id": change.change_id, "page": n, "client_ids": p}
+                for n, p in enumerate(pages)
+            ],
+        )
+    return get_change(caller, token), True
+
+
+def move_page(company_id: str, change_id: str, page: int, client_ids: list[str]) -> dict[str, Any]:
+    """Move one page of a change's clients (the job worker, or inline for one page): idempotent."""
+    change = store.get_change(company_id, change_id)
+    if change is None or change.state == "previewed":
+        return {"moved": 0, "skipped": 0}
+    moves = {m["from_agent"]: m["to_agent"] for m in change.moves}
+    by = change.applied_by or change.created_by
+    now = clock.now()
+
+    def record(client_id: str, old: str, new: str) -> Communication:
+        from chalicelib.store.communications import new_communication_id
+
+        return Communication(
+            company_id=company_id,
+            communication_id=new_communication_id(now),
+            direction="note",
+            channel="note",
+            kind="agent_change",
+            state="recorded",
+            created_at=now,
+            updated_at=now,
+            client_id=client_id,
+            record_type="other",
+            subject=f"Preferred agent changed from {old} to {new}",
+            text=f"Preferred agent {old} -> {new} (change {change_id}, by {by})",
+            initiated_by="staff",
+            created_by=by,
+        )
+
+    moved, skipped = store.move_clients(
+        company_id, client_ids, moves, record, f"agent-change:{change_id}:", now
+    )
+    store.count_page(company_id, change_id, page, moved, skipped, now)
+    return {"moved": moved, "skipped": skipped}

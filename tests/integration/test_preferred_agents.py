@@ -1,0 +1,143 @@
+"""N4 (seed 001, "cambio de agente preferente"): a user with the permission moves all the clients of
+a preferred sales agent to another in one confirmed step; each moved client's register says so."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.notes import agents, many_clients, run_agent_change_workers, staff_headers
+from tests.steps.tenants import Tenant
+
+
+def manager(api: Client, tenant: Tenant) -> dict[str, str]:
+    """A level-2 user the administrator gave the change_preferred_agent permission."""
+    headers = staff_headers(tenant, "gerente", 2, branch="north", department="sales")
+    assert api.http.get("/staff/me", headers=headers).status_code == 200  # in the directory now
+    response = api.http.put(
+        "/staff/users/gerente",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"permissions": ["change_preferred_agent"]}),
+    )
+    assert response.status_code in (200, 201), response.body
+    return headers
+
+
+def clients_of(api: Client, tenant: Tenant) -> None:
+    for n in range(5):
+        put_client(api, tenant, f"J{n}", preferred_agent="juan")
+    for n in range(2):
+        put_client(api, tenant, f"M{n}", preferred_agent="maria")
+    put_client(api, tenant, "P0", preferred_agent="pedro")
+
+
+def preview_change(api: Client, headers: dict[str, str], change_to: dict[str, Any]) -> Any:
+    response = api.http.post(
+        "/preferred-agents/changes", headers=headers, body=json.dumps({"change_to": change_to})
+    )
+    assert response.status_code == 201, response.body
+    return body(response)
+
+
+def apply(api: Client, headers: dict[str, str], token: str) -> Any:
+    return api.http.post("/preferred-agents/apply", headers=headers, body=json.dumps({"token": token}))
+
+
+def agent_records(api: Client, tenant: Tenant, client_id: str) -> list[str]:
+    items = body(api.http.get(f"/clients/{client_id}/register", headers=tenant.admin_headers()))["items"]
+    return [i["subject"] for i in items if i["kind"] == "agent_change" and i["automatic"]]
+
+
+def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given clients of three agents and a manager with the permission
+    clients_of(api, tenant)
+    boss = manager(api, tenant)
+    # Then the manager sees each agent with how many clients it has
+    assert agents(api, boss) == {"juan": 5, "maria": 2, "pedro": 1}
+    # When she fills "change to" for Juan only (blank keeps the others) and previews
+    change = preview_change(api, boss, {"juan": "sofia", "maria": "", "pedro": None})
+    # Then the preview says which agent goes to which, with how many clients, and gives a token
+    assert [(m["from_agent"], m["to_agent"], m["clients"]) for m in change["moves"]] == [("juan", "sofia", 5)]
+    assert change["state"] == "previewed" and change["token"]
+    assert agents(api, boss) == {"juan": 5, "maria": 2, "pedro": 1}  # nothing moved yet
+    # When she confirms
+    response = apply(api, boss, change["token"])
+    assert response.status_code == 202, response.body
+    assert (body(response)["state"], body(response)["moved"]) == ("done", 5)
+    # Then Juan's clients are Sofía's, and each client's register records the change
+    assert agents(api, boss) == {"sofia": 5, "maria": 2, "pedro": 1}
+    assert agent_records(api, tenant, "J0") == ["Preferred agent changed from juan to sofia"]
+    assert agent_records(api, tenant, "M0") == []
+    # When she confirms again: the same answer, nothing more is written
+    again = apply(api, boss, change["token"])
+    assert again.status_code == 200 and (body(again)["state"], body(again)["moved"]) == ("done", 5)
+    assert agent_records(api, tenant, "J0") == ["Preferred agent changed from juan to sofia"]
+
+
+def test_a_token_older_than_its_clients_is_refused(api: Client, tenant: Tenant) -> None:
+    clients_of(api, tenant)
+    boss = manager(api, tenant)
+    change = preview_change(api, boss, {"juan": "sofia"})
+    # When the back office reassigns one of Juan's clients meanwhile
+    put_client(api, tenant, "J3", preferred_agent="maria")
+    # Then confirming the old preview is refused, and nothing moved
+    response = apply(api, boss, change["token"])
+    assert response.status_code == 409 and "preview again" in body(response)["message"]
+    assert agents(api, boss) == {"juan": 4, "maria": 3, "pedro": 1}
+    # And a fresh preview goes through
+    fresh = preview_change(api, boss, {"juan": "sofia"})
+    assert apply(api, boss, fresh["token"]).status_code == 202
+    assert agents(api, boss) == {"sofia": 4, "maria": 3, "pedro": 1}
+
+
+def test_without_the_permission_the_window_is_refused(api: Client, tenant: Tenant) -> None:
+    clients_of(api, tenant)
+    for headers in (tenant.admin_headers(), tenant.key_headers()):
+        response = api.http.get("/preferred-agents", headers=headers)
+        assert response.status_code == 403, response.body
+        response = api.http.post(
+            "/preferred-agents/changes", headers=headers, body=json.dumps({"change_to": {"juan": "x"}})
+        )
+        assert response.status_code == 403
+    # And bad input names the field
+    boss = manager(api, tenant)
+    response = api.http.post(
+        "/preferred-agents/changes", headers=boss, body=json.dumps({"change_to": {"nadie": "sofia"}})
+    )
+    assert response.status_code == 422 and body(response)["errors"][0]["field"] == "change_to.nadie"
+    response = api.http.post(
+        "/preferred-agents/changes", headers=boss, body=json.dumps({"change_to": {"juan": ""}})
+    )
+    assert response.status_code == 422 and body(response)["errors"][0]["field"] == "change_to"
+
+
+def test_five_thousand_clients_move_through_the_job(api: Client, tenant: Tenant) -> None:
+    # Given 5,000 clients of Juan
+    ids = many_clients(tenant.company_id, 5000, "juan")
+    boss = manager(api, tenant)
+    assert agents(api, boss) == {"juan": 5000}
+    change = preview_change(api, boss, {"juan": "sofia"})
+    # When the manager confirms: a job starts, its pages on the queue
+    response = apply(api, boss, change["token"])
+    assert response.status_code == 202 and body(response)["state"] == "applying"
+    # When the workers run every page
+    assert run_agent_change_workers() == 50
+    # Then all 5,000 are Sofía's, the change is done, and each client's register says so
+    done = body(api.http.get(f"/preferred-agents/changes/{change['token']}", headers=boss))
+    assert (done["state"], done["moved"], done["skipped"]) == ("done", 5000, 0)
+    assert agents(api, boss) == {"sofia": 5000}
+    assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]
+    assert agent_records(api, tenant, ids[-1]) == ["Preferred agent changed from juan to sofia"]
+    # And a page delivered twice changes and counts nothing more
+    from chalicelib.tenants.staff_agents import move_page
+
+    assert move_page(tenant.company_id, change["token"], 0, ids[:100]) == {"moved": 100, "skipped": 0}
+    again = body(api.http.get(f"/preferred-agents/changes/{change['token']}", headers=boss))
+    assert (again["moved"], again["skipped"]) == (5000, 0)
+    assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]

@@ -1,0 +1,122 @@
+"""U1: Pregón keeps the company's staff users. A JWT user seen the first time is added from its
+claims; from then on the directory is the truth for level, branch, department and permissions; an
+inactive user is refused on every route that needs credentials."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.notes import staff_headers
+from tests.steps.tenants import Tenant, make_tenant
+
+
+def declared_routes() -> list[tuple[str, str]]:
+    """Every route that needs credentials, as the app declares it."""
+    from app import app
+    from chalicelib.api.http import declaration_of
+
+    return sorted(
+        (method, path)
+        for path, methods in app.routes.items()
+        for method, entry in methods.items()
+        if not declaration_of(entry.view_function).access.public
+    )
+
+
+def test_a_user_seen_the_first_time_is_added_from_the_tokens_claims(api: Client, tenant: Tenant) -> None:
+    # Given a token for a user the directory does not know yet
+    lucia = staff_headers(tenant, "lucia", 3, branch="north", department="sales", name="Lucía Pérez")
+    # When she calls any route
+    response = api.http.get("/staff/me", headers=lucia)
+    # Then she is in the directory as the token says
+    assert response.status_code == 200, response.body
+    me = body(response)
+    assert (me["name"], me["level"], me["branch"], me["department"], me["active"], me["source"]) == (
+        "Lucía Pérez", 3, "north", "sales", True, "token",
+    )  # fmt: skip
+    listed = body(api.http.get("/staff/users", headers=tenant.admin_headers()))["items"]
+    assert "lucia" in [u["user_id"] for u in listed]
+
+
+def test_the_directory_then_wins_over_the_token(api: Client, tenant: Tenant) -> None:
+    # Given a user whose token says level 1
+    boss = staff_headers(tenant, "boss", 1, department="sales")
+    assert api.http.get("/sms/auto-replies", headers=boss).status_code == 200
+    # When an administrator makes her level 4 in the directory
+    response = api.http.put(
+        "/staff/users/boss", headers=tenant.admin_headers(), body=json.dumps({"level": 4})
+    )
+    assert response.status_code == 200, response.body
+    # Then the same token no longer opens administrators' routes
+    response = api.http.get("/sms/auto-replies", headers=boss)
+    assert response.status_code == 403, response.body
+    assert body(api.http.get("/staff/me", headers=boss))["level"] == 4
+
+
+def test_only_administrators_or_the_companys_systems_change_users(api: Client, tenant: Tenant) -> None:
+    from chalicelib.tenants.companies import issue_api_key
+
+    clerk = staff_headers(tenant, "clerk2", 3, department="sales")
+    change = json.dumps({"level": 1})
+    assert api.http.put("/staff/users/clerk2", headers=clerk, body=change).status_code == 403
+    # The company's systems (an API key with staff:write) add a user with a branch of theirs
+    key = issue_api_key(tenant.company_id, "hr", ["staff:write"])
+    headers = {"Authorization": f"ApiKey {key}", "Content-Type": "application/json"}
+    response = api.http.post(
+        "/staff/units/branches", headers=headers, body=json.dumps({"code": "north", "name": "Norte"})
+    )
+    assert response.status_code == 201, response.body
+    new = json.dumps(
+        {"name": "Nico", "level": 2, "branch": "north", "permissions": ["change_preferred_agent"]}
+    )
+    response = api.http.put("/staff/users/nico", headers=headers, body=new)
+    assert response.status_code == 201, response.body
+    assert body(response)["permissions"] == ["change_preferred_agent"]
+    # Bad input is refused naming the field, and nothing changes
+    response = api.http.put(
+        "/staff/users/nico", headers=headers, body=json.dumps({"branch": "mars", "level": 1})
+    )
+    assert response.status_code == 422 and body(response)["errors"][0]["field"] == "branch"
+    response = api.http.put("/staff/users/nico", headers=headers, body=json.dumps({"permissions": ["fly"]}))
+    assert response.status_code == 422 and body(response)["errors"][0]["field"] == "permissions[0]"
+    response = api.http.put("/staff/users/ghost", headers=headers, body=json.dumps({"name": "No level"}))
+    assert response.status_code == 422 and body(response)["errors"][0]["field"] == "level"
+    users = {
+        u["user_id"]: u for u in body(api.http.get("/staff/users", headers=tenant.admin_headers()))["items"]
+    }
+    assert (users["nico"]["level"], users["nico"]["branch"]) == (2, "north") and "ghost" not in users
+
+
+@pytest.fixture(scope="module")
+def deactivated(local_aws: dict[str, str]) -> dict[str, str]:
+    """A company whose administrator deactivated a level-1 user who still holds a valid token."""
+    from chalice.test import Client as TestClient
+
+    from app import app
+
+    company = make_tenant(None, name="Empresa Inactiva")
+    gone = staff_headers(company, "gone", 1, branch="north", department="sales")
+    with TestClient(app, stage_name="test") as client:
+        assert client.http.get("/staff/me", headers=gone).status_code == 200
+        response = client.http.put(
+            "/staff/users/gone", headers=company.admin_headers(), body=json.dumps({"active": False})
+        )
+        assert response.status_code == 200, response.body
+    return gone
+
+
+@pytest.mark.parametrize(("method", "path"), declared_routes())
+def test_a_deactivated_user_is_refused_on_every_route(
+    api: Client, deactivated: dict[str, str], method: str, path: str
+) -> None:
+    import re
+
+    concrete = re.sub(r"\{[^}]+\}", "someone", path)
+    data = b"{}" if method in ("POST", "PUT", "PATCH") else b""
+    response = api.http.request(method, concrete, headers=deactivated, body=data)
+    assert response.status_code == 403, (method, path, response.body)
+    assert "deactivated" in body(response)["message"]

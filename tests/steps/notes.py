@@ -1,0 +1,123 @@
+"""Staff users of a company as the notes tests need them, and reading notes back."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Any
+
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.tenants import IDENTITY, Tenant
+
+
+def staff_headers(
+    tenant: Tenant,
+    user_id: str,
+    level: int,
+    *,
+    branch: str | None = None,
+    department: str | None = None,
+    name: str | None = None,
+) -> dict[str, str]:
+    """The headers of a staff user whose token carries these claims."""
+    token = IDENTITY.mint(
+        tenant.company_id, user_id=user_id, level=level, branch=branch, department=department, name=name
+    )
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def write_note(api: Client, headers: dict[str, str], client_id: str, text: str, **fields: Any) -> Any:
+    response = api.http.post(
+        f"/clients/{client_id}/notes", headers=headers, body=json.dumps({"note": text, **fields})
+    )
+    assert response.status_code == 201, response.body
+    return body(response)
+
+
+def client_notes(api: Client, headers: dict[str, str], client_id: str) -> list[str]:
+    """The texts of a client's notes the user sees, newest first (every page)."""
+    texts: list[str] = []
+    cursor = ""
+    while True:
+        response = api.http.get(f"/clients/{client_id}/notes?limit=2{cursor}", headers=headers)
+        assert response.status_code == 200, response.body
+        page = body(response)
+        texts += [n["note"] for n in page["items"]]
+        if not page["next_cursor"]:
+            return texts
+        cursor = f"&cursor={page['next_cursor']}"
+
+
+def report(api: Client, headers: dict[str, str], query: str = "", limit: int = 3) -> list[dict[str, Any]]:
+    """Every row of the notes report, page by page."""
+    rows: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        response = api.http.get(f"/notes/report?limit={limit}{query}{cursor}", headers=headers)
+        assert response.status_code == 200, response.body
+        page = body(response)
+        rows += page["items"]
+        if not page["next_cursor"]:
+            return rows
+        cursor = f"&cursor={page['next_cursor']}"
+
+
+def export_lines(api: Client, headers: dict[str, str], query: str = "") -> list[tuple[Any, ...]]:
+    """The rows of the report's Excel file, header first."""
+    from openpyxl import load_workbook
+
+    from tests.steps.history import XLSX
+
+    response = api.http.get(f"/notes/report/export?x=1{query}", headers={**headers, "Accept": XLSX})
+    assert response.status_code == 200, response.body
+    raw = response.body if isinstance(response.body, bytes) else base64.b64decode(response.body)
+    sheet: Any = load_workbook(io.BytesIO(raw)).active
+    return [tuple(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def many_clients(company_id: str, count: int, agent: str, prefix: str = "BULK") -> list[str]:
+    """``count`` clients of ``agent``, written as the store keeps them (in batches: the back
+    office's one-by-one pushes would take minutes)."""
+    from datetime import datetime, timezone
+
+    from chalicelib.store.models import ClientModel
+
+    ids = [f"{prefix}-{n:05d}" for n in range(count)]
+    now = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    with ClientModel.batch_write() as batch:
+        for client_id in ids:
+            batch.save(
+                ClientModel(
+                    company_id,
+                    client_id,
+                    name=f"Cliente {client_id}",
+                    emails=[],
+                    phones=[],
+                    contacts=[],
+                    message_switches={},
+                    preferred_agent=agent,
+                    updated_at=now,
+                )
+            )
+    return ids
+
+
+def agents(api: Client, headers: dict[str, str]) -> dict[str, int]:
+    response = api.http.get("/preferred-agents", headers=headers)
+    assert response.status_code == 200, response.body
+    return {a["agent"]: a["clients"] for a in body(response)["items"]}
+
+
+def run_agent_change_workers() -> int:
+    """Run only the preferred-agent change workers until their queue is empty; pages run."""
+    from app import app
+    from infrastructure.local.queues import consumers
+
+    [worker] = [c for c in consumers(app) if c.name == "move_agent_clients"]
+    pages = 0
+    while handled := worker.poll_once():
+        pages += handled
+    return pages
