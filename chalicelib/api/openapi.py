@@ -196,6 +196,10 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             },
             {"name": "history", "description": "History per channel: view, resend, my filters, export (H1)."},
             {"name": "register", "description": "A client's communications register, motives, areas (H2)."},
+            {
+                "name": "mailboxes",
+                "description": "Staff IMAP mailboxes logged in the register, the monitor, replies (H3).",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

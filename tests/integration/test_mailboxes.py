@@ -21,7 +21,7 @@ from tests.steps.clients import put_client
 from tests.steps.history import send_email
 from tests.steps.imap import Dovecot
 from tests.steps.mail import text_of
-from tests.steps.mailboxes import add_mailbox, mail, monitor, record_of, register_of, run_syncs
+from tests.steps.mailboxes import add_mailbox, filed_mail, monitor, record_of, register_seen, run_syncs
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
 
@@ -63,13 +63,13 @@ def office_mail() -> tuple[list[bytes], list[bytes]]:
     """200 messages: 170 with people who are not clients, 30 to or from the three clients."""
     inbox, sent = [], []
     for n in range(100):
-        inbox.append(mail(f"Boletín {n} <news{n}@boletines.example>", ANA, f"Novedades {n}", date=DAY))
+        inbox.append(filed_mail(f"Boletín {n} <news{n}@boletines.example>", ANA, f"Novedades {n}", date=DAY))
     for n in range(70):
-        sent.append(mail(ANA, f"proveedor{n}@otros.example", f"Pedido {n}", date=DAY))
+        sent.append(filed_mail(ANA, f"proveedor{n}@otros.example", f"Pedido {n}", date=DAY))
     # 15 received from clients (the client's own address or a contact's)
     for n in range(8):
         inbox.append(
-            mail(
+            filed_mail(
                 "Contabilidad Muñoz <contabilidad@munoz.example>",
                 ANA,
                 f"Declaración trimestral nº {n} – señora Muñoz",
@@ -79,11 +79,11 @@ def office_mail() -> tuple[list[bytes], list[bytes]]:
             )
         )
     for n in range(7):
-        inbox.append(mail("José Pérez <jose@nandu.example>", ANA, f"Nóminas de octubre {n}", date=DAY))
+        inbox.append(filed_mail("José Pérez <jose@nandu.example>", ANA, f"Nóminas de octubre {n}", date=DAY))
     # 15 sent to clients (To or Cc)
     for n in range(10):
         sent.append(
-            mail(
+            filed_mail(
                 ANA,
                 "rios@talleres.example",
                 f"Presupuesto {n}",
@@ -92,7 +92,9 @@ def office_mail() -> tuple[list[bytes], list[bytes]]:
             )
         )
     for n in range(5):
-        sent.append(mail(ANA, "gestoria@otros.example", f"Consulta {n}", cc=["info@nandu.example"], date=DAY))
+        sent.append(
+            filed_mail(ANA, "gestoria@otros.example", f"Consulta {n}", cc=["info@nandu.example"], date=DAY)
+        )
     return inbox, sent
 
 
@@ -116,7 +118,7 @@ def test_mail_to_and_from_clients_is_logged_once_incrementally_and_the_mailbox_i
     run_syncs()
 
     # Then exactly the 30 messages with clients are in their registers, the rest nowhere
-    registers = {c: register_of(api, ana, c) for c in ("CLI-1", "CLI-2", "CLI-3")}
+    registers = {c: register_seen(api, ana, c) for c in ("CLI-1", "CLI-2", "CLI-3")}
     assert {c: len(items) for c, items in registers.items()} == {"CLI-1": 8, "CLI-2": 12, "CLI-3": 10}
     shown = monitor(api, ana, mailbox["mailbox_id"])
     assert shown["logged_count"] == 30 and shown["last_error"] is None and shown["last_sync_at"]
@@ -143,17 +145,19 @@ def test_mail_to_and_from_clients_is_logged_once_incrementally_and_the_mailbox_i
     assert response.status_code == 202 and body(response) == {"queued": [mailbox["mailbox_id"]]}
     run_syncs()
     assert monitor(api, ana, mailbox["mailbox_id"])["logged_count"] == 30
-    assert len(register_of(api, ana, "CLI-3")) == 10
+    assert len(register_seen(api, ana, "CLI-3")) == 10
 
     # When a client writes again and the schedule's turn comes, the next sync logs that one only
-    imap_server.append(ANA, "INBOX", [mail("rios@talleres.example", ANA, "Acepto el presupuesto", date=DAY)])
+    imap_server.append(
+        ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Acepto el presupuesto", date=DAY)]
+    )
     from chalicelib.records.mailboxes.sync import request_due_syncs
 
     assert request_due_syncs(clock.now()) == 0  # not yet: every 15 minutes
     clock.set_now(clock.now() + timedelta(minutes=16))
     assert request_due_syncs(clock.now()) == 1
     run_syncs()
-    assert [r["subject"] for r in register_of(api, ana, "CLI-3")][0:1] == ["Acepto el presupuesto"]
+    assert [r["subject"] for r in register_seen(api, ana, "CLI-3")][0:1] == ["Acepto el presupuesto"]
     assert monitor(api, ana, mailbox["mailbox_id"])["logged_count"] == 31
 
     # When the server renumbers the Sent folder (a new UIDVALIDITY), it is read again: no duplicates
@@ -164,7 +168,7 @@ def test_mail_to_and_from_clients_is_logged_once_incrementally_and_the_mailbox_i
     shown = monitor(api, ana, mailbox["mailbox_id"])
     assert shown["folder_state"]["Sent"]["uidvalidity"] != before
     assert shown["logged_count"] == 31 and shown["last_error"] is None
-    assert len(register_of(api, ana, "CLI-3")) == 11 and len(register_of(api, ana, "CLI-2")) == 12
+    assert len(register_seen(api, ana, "CLI-3")) == 11 and len(register_seen(api, ana, "CLI-2")) == 12
 
 
 def test_a_message_pregon_sent_is_not_logged_twice_and_the_same_mail_in_two_mailboxes_once(
@@ -180,7 +184,9 @@ def test_a_message_pregon_sent_is_not_logged_twice_and_the_same_mail_in_two_mail
     deliver_outboxes()
     [sent_by_pregon] = mailbox.messages()
     imap_server.append(ANA, "Sent", [sent_by_pregon.as_bytes()])
-    shared = mail("rios@talleres.example", [ANA, LUIS], "Para los dos", message_id="<uno@talleres.example>")
+    shared = filed_mail(
+        "rios@talleres.example", [ANA, LUIS], "Para los dos", message_id="<uno@talleres.example>"
+    )
     imap_server.append(ANA, "INBOX", [shared])
     imap_server.append(LUIS, "INBOX", [shared])
     admin = tenant.admin_headers()
@@ -191,7 +197,7 @@ def test_a_message_pregon_sent_is_not_logged_twice_and_the_same_mail_in_two_mail
     run_syncs()
 
     # Then the register holds the invoice once (Pregón's record) and the client's message once
-    subjects = sorted(r["subject"] for r in register_of(api, admin, "CLI-3"))
+    subjects = sorted(r["subject"] for r in register_seen(api, admin, "CLI-3"))
     assert subjects == ["Para los dos", "Su factura"]
 
 
@@ -202,8 +208,8 @@ def test_private_mailboxes_are_their_owners_and_public_ones_the_offices(
 ) -> None:
     # Given a client, Ana's private mailbox and the office's public one (added by an administrator)
     clients(api, tenant)
-    imap_server.append(ANA, "INBOX", [mail("rios@talleres.example", ANA, "Solo para Ana")])
-    imap_server.append(OFICINA, "INBOX", [mail("rios@talleres.example", OFICINA, "Para la oficina")])
+    imap_server.append(ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Solo para Ana")])
+    imap_server.append(OFICINA, "INBOX", [filed_mail("rios@talleres.example", OFICINA, "Para la oficina")])
     ana, luis, admin = staff(tenant, ANA), staff(tenant, LUIS), tenant.admin_headers()
 
     # When Luis (level 3) tries to add a public mailbox, he is refused; Ana adds hers, private
@@ -221,11 +227,11 @@ def test_private_mailboxes_are_their_owners_and_public_ones_the_offices(
 
     # Then Ana and the administrator see both records, Luis the office's only
     def seen(headers: dict[str, str]) -> list[str]:
-        return sorted(r["subject"] for r in register_of(api, headers, "CLI-3"))
+        return sorted(r["subject"] for r in register_seen(api, headers, "CLI-3"))
 
     assert seen(ana) == seen(admin) == ["Para la oficina", "Solo para Ana"]
     assert seen(luis) == ["Para la oficina"]
-    ana_record = next(r for r in register_of(api, ana, "CLI-3") if r["subject"] == "Solo para Ana")
+    ana_record = next(r for r in register_seen(api, ana, "CLI-3") if r["subject"] == "Solo para Ana")
     assert record_of(api, luis, "CLI-3", ana_record["communication_id"]).status_code == 404
     # and the mailboxes themselves: Luis sees the public one only, and cannot change it
     listed = body(api.http.get("/mailboxes", headers=luis))["items"]
@@ -254,7 +260,7 @@ def test_a_wrong_password_is_the_servers_answer_and_logs_nothing(
 ) -> None:
     # Given a client's message in Ana's mailbox, and the mailbox added with a wrong password
     clients(api, tenant)
-    imap_server.append(ANA, "INBOX", [mail("rios@talleres.example", ANA, "Hola")])
+    imap_server.append(ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Hola")])
     ana = staff(tenant, ANA)
     mailbox = add_mailbox(api, ana, imap_server, ANA, password="no-es-esta", folders=["INBOX"])
 
@@ -272,7 +278,7 @@ def test_a_wrong_password_is_the_servers_answer_and_logs_nothing(
     shown = monitor(api, ana, mailbox["mailbox_id"])
     assert shown["last_error"] == "[AUTHENTICATIONFAILED] Authentication failed."
     assert shown["logged_count"] == 0 and shown["password_set"] is True
-    assert register_of(api, ana, "CLI-3") == []
+    assert register_seen(api, ana, "CLI-3") == []
 
     # When the right password is set the test passes with the server's words and folder sizes
     api.http.put(
@@ -350,7 +356,7 @@ def test_a_mailbox_that_times_out_does_not_stop_the_others(
     # Given a hung server behind the office's mailbox and Ana's working mailbox, 1 s socket timeouts
     monkeypatch.setenv("PREGON_IMAP_TIMEOUT_SECONDS", "1")
     clients(api, tenant)
-    imap_server.append(ANA, "INBOX", [mail("rios@talleres.example", ANA, "Sigo aquí")])
+    imap_server.append(ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Sigo aquí")])
     admin = tenant.admin_headers()
     hung = add_mailbox(api, admin, imap_server, OFICINA, visibility="public")
     api.http.patch(
@@ -368,7 +374,7 @@ def test_a_mailbox_that_times_out_does_not_stop_the_others(
 
     # Then the working one is logged, the hung one shows its timeout, within seconds
     assert sorted(queued) == sorted([hung["mailbox_id"], working["mailbox_id"]])
-    assert [r["subject"] for r in register_of(api, admin, "CLI-3")] == ["Sigo aquí"]
+    assert [r["subject"] for r in register_seen(api, admin, "CLI-3")] == ["Sigo aquí"]
     assert "timed out" in monitor(api, admin, hung["mailbox_id"])["last_error"]
     assert monitor(api, admin, working["mailbox_id"])["last_error"] is None
     assert time.monotonic() - started < 20
@@ -382,7 +388,7 @@ def test_replying_from_a_record_sends_a_threaded_answer_from_the_users_account(
 ) -> None:
     # Given a client's message logged from Ana's mailbox, and Ana's own sender account
     clients(api, tenant)
-    original = mail(
+    original = filed_mail(
         "José Pérez <jose@nandu.example>",
         ANA,
         "¿Cuándo presentan el IVA?",
@@ -393,7 +399,7 @@ def test_replying_from_a_record_sends_a_threaded_answer_from_the_users_account(
     add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
     run_syncs()
     smtp_sender_account(tenant.company_id, f"user:{ANA}", mailbox, "Ana García", ANA)
-    [record] = register_of(api, ana, "CLI-2")
+    [record] = register_seen(api, ana, "CLI-2")
 
     # When Ana answers it from the register
     response = api.http.post(
@@ -413,7 +419,7 @@ def test_replying_from_a_record_sends_a_threaded_answer_from_the_users_account(
     assert str(received["References"]).split()[0] == "<pregunta-1@nandu.example>"
     assert "El día 20" in text_of(received)
     # and the register shows the answer as a new record, above the question
-    items = register_of(api, ana, "CLI-2")
+    items = register_seen(api, ana, "CLI-2")
     assert [(r["direction"], r["subject"], r["created_by"]) for r in items] == [
         ("out", "Re: ¿Cuándo presentan el IVA?", ANA),
         ("in", "¿Cuándo presentan el IVA?", ANA),

@@ -15,7 +15,7 @@ from tests.steps.answers import body
 from tests.steps.imap import MAIL_USERS, Dovecot
 
 
-def mail(
+def filed_mail(
     sender: str,
     to: str | list[str],
     subject: str,
@@ -81,7 +81,7 @@ def monitor(api: Client, headers: dict[str, str], mailbox_id: str) -> dict[str, 
     return dict(body(response))
 
 
-def register_of(api: Client, headers: dict[str, str], client_id: str) -> list[dict[str, Any]]:
+def register_seen(api: Client, headers: dict[str, str], client_id: str) -> list[dict[str, Any]]:
     response = api.http.get(f"/clients/{client_id}/register?limit=200", headers=headers)
     assert response.status_code == 200, response.body
     return list(body(response)["items"])
