@@ -196,6 +196,7 @@ def sync_one(caller: Principal, mailbox_id: str) -> Response:
     response="chalicelib.api.history_schemas.RegisterRecordDetailOut",
     status=201,
     access=STAFF,
+    errors={409: "The record did not come from an e-mail, or no sender account works for the user."},
 )
 def reply_to_record(caller: Principal, client_id: str, record_id: str) -> Response:
     from chalicelib.api.history import attachment_out
