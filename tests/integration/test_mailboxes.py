@@ -433,3 +433,32 @@ def test_replying_from_a_record_sends_a_threaded_answer_from_the_users_account(
         body=json.dumps({"text": "x"}),
     )
     assert refused.status_code == 409
+
+
+def test_a_large_backlog_is_read_in_follow_up_syncs_and_a_missing_folder_is_named(
+    api: Client, tenant: Tenant, imap_server: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 45 client messages in Ana's inbox, syncs that look at 10 messages at most, and a
+    # folder the server does not have
+    from chalicelib.records.mailboxes import sync
+
+    monkeypatch.setattr(sync, "HEADER_BATCH", 10)
+    monkeypatch.setattr(sync, "MAX_SCANNED_PER_SYNC", 10)
+    clients(api, tenant)
+    imap_server.append(
+        ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, f"Consulta {n}") for n in range(45)]
+    )
+    ana = staff(tenant, ANA)
+
+    # When the mailbox is added
+    mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX", "Archivo"])
+    answers = run_syncs()
+
+    # Then the backlog was read by five syncs, one after the other, each message logged once
+    assert sum(1 for a in answers if isinstance(a, dict) and "mailboxes" in a) == 5
+    subjects = [r["subject"] for r in register_seen(api, ana, "CLI-3")]
+    assert sorted(subjects) == sorted(f"Consulta {n}" for n in range(45))
+    shown = monitor(api, ana, mailbox["mailbox_id"])
+    assert shown["logged_count"] == 45 and shown["folder_state"]["INBOX"]["last_uid"] == 45
+    # and the folder that is not there is named, with the server's answer
+    assert shown["last_error"].startswith("Archivo: ") and "exist" in shown["last_error"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import imaplib
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -46,6 +47,12 @@ MAX_SCANNED_PER_SYNC = 5000  # new messages looked at per sync; the rest go to a
 
 def syncs_queue() -> str:
     return os.environ.get("PREGON_MAILBOX_SYNCS_QUEUE", MAILBOX_SYNCS_QUEUE)
+
+
+def sync_seconds() -> float:
+    """How long one sync reads before it leaves the rest to a follow-up sync
+    (``PREGON_MAILBOX_SYNC_SECONDS``, default 200: the worker's Lambda has 300)."""
+    return float(os.environ.get("PREGON_MAILBOX_SYNC_SECONDS") or 200)
 
 
 def timeout_seconds() -> float:
@@ -84,6 +91,7 @@ class SyncReport:
     error: str | None = None
     more: bool = False
     folders: dict[str, int] = field(default_factory=dict)
+    deadline: float = field(default_factory=lambda: time.monotonic() + sync_seconds())
 
 
 def sync_mailbox(company_id: str, mailbox_id: str) -> SyncReport:
@@ -141,7 +149,7 @@ def _sync_folder(
         store.save_progress(mailbox.company_id, mailbox.mailbox_id, state, 0)
     cache: dict[str, tuple[str | None, str | None]] = {}
     for start in range(0, len(uids), HEADER_BATCH):
-        if report.scanned >= MAX_SCANNED_PER_SYNC:
+        if report.scanned >= MAX_SCANNED_PER_SYNC or time.monotonic() > report.deadline:
             report.more = True
             break
         batch = uids[start : start + HEADER_BATCH]
