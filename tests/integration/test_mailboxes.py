@@ -311,12 +311,19 @@ def test_bad_mailbox_settings_are_refused_naming_the_field(
         response = api.http.post("/mailboxes", headers=ana, body=json.dumps(data))
         assert response.status_code == 422, (data, response.body)
         assert field in json.dumps(body(response)), (data, response.body)
-    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
-    response = api.http.post(
-        "/mailboxes", headers=ana, body=json.dumps({"host": "127.0.0.1", "username": ANA})
-    )
-    assert response.status_code == 422 and "loopback" in response.body.decode()
     assert body(api.http.get("/mailboxes", headers=ana))["items"] == []
+    # A loopback server saved while the local stack allows it is refused once loopback is not
+    # allowed: when saved, and at every connection (checked again, to the address checked)
+    loopback = json.dumps({"host": "127.0.0.1", "username": ANA})
+    saved = body(api.http.post("/mailboxes", headers=ana, body=loopback))
+    password = json.dumps({"password": "x"})
+    api.http.put(f"/mailboxes/{saved['mailbox_id']}/password", headers=ana, body=password)
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
+    response = api.http.post("/mailboxes", headers=ana, body=loopback)
+    assert response.status_code == 422 and "loopback" in response.body.decode()
+    tested = body(api.http.post(f"/mailboxes/{saved['mailbox_id']}/test", headers=ana))
+    assert tested["ok"] is False
+    assert tested["answer"].startswith("refused: 127.0.0.1 is a loopback address")
 
 
 @pytest.fixture

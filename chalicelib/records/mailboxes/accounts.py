@@ -165,9 +165,20 @@ def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) 
     if "folders" in changes:
         changes["folders"] = list(dict.fromkeys(changes["folders"]))
     store.update_settings(viewer.company_id, mailbox_id, changes, clock.now(), clear_password=moved)
-    if moved or changes.get("enabled") is False:
-        store.schedule_sync(viewer.company_id, mailbox_id, None)
-    return get_visible(viewer, mailbox_id)
+    after_change = get_visible(viewer, mailbox_id)
+    if not after_change.enabled or after_change.password_ciphertext is None:
+        store.schedule_sync(viewer.company_id, mailbox_id, None)  # nothing to read until it can be
+    elif changes.get("enabled") is True and not before.enabled:
+        _start_syncing(after_change)
+    return after_change
+
+
+def _start_syncing(mailbox: Mailbox) -> None:
+    """Sync now, and be on the schedule (which also catches up if the SQS message is lost)."""
+    from chalicelib.records.mailboxes.sync import SYNC_EVERY, request_syncs
+
+    store.schedule_sync(mailbox.company_id, mailbox.mailbox_id, clock.now() + SYNC_EVERY)
+    request_syncs(mailbox.company_id, [mailbox.mailbox_id])
 
 
 def delete_mailbox(viewer: Principal, mailbox_id: str) -> None:
@@ -179,8 +190,6 @@ def delete_mailbox(viewer: Principal, mailbox_id: str) -> None:
 
 def set_password(viewer: Principal, mailbox_id: str, password: str) -> None:
     """Encrypt and store the password (never read back), and start the first sync."""
-    from chalicelib.records.mailboxes.sync import request_syncs
-
     mailbox = _managed(viewer, mailbox_id)
     ciphertext = encrypt_secret(
         password,
@@ -191,7 +200,7 @@ def set_password(viewer: Principal, mailbox_id: str, password: str) -> None:
     if not store.set_password(viewer.company_id, mailbox_id, ciphertext, clock.now()):
         raise NotFound(f"there is no mailbox {mailbox_id!r}")
     if mailbox.enabled:
-        request_syncs(viewer.company_id, [mailbox_id])
+        _start_syncing(mailbox)
 
 
 def password_of(mailbox: Mailbox) -> str:

@@ -74,12 +74,11 @@ def request_due_syncs(now: datetime | None = None) -> int:
     """The schedule: queue a sync of every mailbox whose time has come (a query of the sparse
     ``mailbox-syncs`` index, never a scan); each is moved to its next turn as it is queued."""
     now = now or clock.now()
-    queued = 0
+    due: dict[str, list[str]] = {}
     for company_id, mailbox_id in list(store.due_syncs(now)):
         store.schedule_sync(company_id, mailbox_id, now + SYNC_EVERY)
-        request_syncs(company_id, [mailbox_id])
-        queued += 1
-    return queued
+        due.setdefault(company_id, []).append(mailbox_id)
+    return sum(len(request_syncs(company_id, ids)) for company_id, ids in sorted(due.items()))
 
 
 @dataclass
