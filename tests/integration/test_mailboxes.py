@@ -15,11 +15,11 @@ import pytest
 import requests
 from chalice.test import Client
 
+from infrastructure.local.imapserver import Dovecot
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.history import send_email
-from tests.steps.imap import Dovecot
 from tests.steps.mail import text_of
 from tests.steps.mailboxes import add_mailbox, filed_mail, monitor, record_of, register_seen, run_syncs
 from tests.steps.outbox import deliver_outboxes

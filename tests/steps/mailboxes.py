@@ -11,8 +11,9 @@ from typing import Any
 
 from chalice.test import Client
 
+from infrastructure.local.imapserver import Dovecot
 from tests.steps.answers import body
-from tests.steps.imap import MAIL_USERS, Dovecot
+from tests.steps.imap import MAIL_USERS
 
 
 def filed_mail(
