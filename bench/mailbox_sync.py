@@ -3,9 +3,9 @@
     uv run python -m bench.mailbox_sync [--sizes 500 5000] [--new 20]
 
 For each size N, a real dovecot (``infrastructure/local/imapserver.py``) holds N messages in INBOX
-and Sent, one in ten to or from 20 clients. Measured, each through the deployed SQS handler
+and Sent, one in five to or from 20 clients. Measured, each through the deployed SQS handler
 (``sync_mailbox``) on the real local stack: the first sync (everything is new), an idle sync
-(nothing new), and a sync after ``--new`` messages arrived (half of them with clients). Counted:
+(nothing new), and a sync after ``--new`` messages arrived (one in five with clients). Counted:
 seconds, IMAP commands, DynamoDB requests, records logged.
 
 Target: the idle and the "new" syncs cost the same at every size (ratio largest/smallest ≈ 1).
