@@ -469,3 +469,33 @@ def test_a_large_backlog_is_read_in_follow_up_syncs_and_a_missing_folder_is_name
     assert shown["logged_count"] == 45 and shown["folder_state"]["INBOX"]["last_uid"] == 45
     # and the folder that is not there is named, with the server's answer
     assert shown["last_error"].startswith("Archivo: ") and "exist" in shown["last_error"]
+
+
+def test_a_message_pregon_sent_is_answered_from_the_areas_account_when_the_user_has_none(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given an e-mail Pregón sent a client from the tracking area's account, as it arrived
+    clients(api, tenant)
+    record_id = send_email(tenant, "rios@talleres.example", "Su envío", client_id="CLI-3")
+    deliver_outboxes()
+    [first] = mailbox.messages()
+    luis = staff(tenant, LUIS)
+
+    # When Luis (no sender account of his own) answers it from the register
+    response = api.http.post(
+        f"/clients/CLI-3/register/{record_id}/reply",
+        headers=luis,
+        body=json.dumps({"text": "Sigue en camino."}),
+    )
+    assert response.status_code == 201, response.body
+    deliver_outboxes()
+
+    # Then the answer goes out from the area's account, threaded after the first message and
+    # still carrying Pregón's own references, so the client's next answer threads too
+    [_, answer] = mailbox.wait_for(2)
+    assert answer["From"] == first["From"] and answer["To"] == "rios@talleres.example"
+    assert answer["Subject"] == "Re: Su envío"
+    assert answer["In-Reply-To"] == first["Message-ID"]
+    references = str(answer["References"]).split()
+    assert first["Message-ID"] in references and str(first["References"]) in references
+    assert [r["subject"] for r in register_seen(api, luis, "CLI-3")] == ["Re: Su envío", "Su envío"]
