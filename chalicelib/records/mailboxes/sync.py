@@ -108,6 +108,9 @@ def sync_mailbox(company_id: str, mailbox_id: str) -> SyncReport:
                 _sync_folders(imap, mailbox, report, errors)
     except (ImapFailed, imaplib.IMAP4.error, OSError) as exc:
         errors.append(server_text(exc))
+    except Exception as exc:  # our own store or KMS: retried by SQS; the monitor says it failed
+        errors.append(f"the sync stopped ({type(exc).__name__}); it is tried again")
+        raise
     finally:
         report.error = "; ".join(errors)[:1000] or None
         next_at = clock.now() + SYNC_EVERY if mailbox.enabled else None
