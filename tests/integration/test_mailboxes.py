@@ -499,3 +499,42 @@ def test_a_message_pregon_sent_is_answered_from_the_areas_account_when_the_user_
     references = str(answer["References"]).split()
     assert first["Message-ID"] in references and str(first["References"]) in references
     assert [r["subject"] for r in register_seen(api, luis, "CLI-3")] == ["Re: Su envío", "Su envío"]
+
+
+def test_a_message_that_also_reached_pregon_through_ses_inbound_is_logged_once(
+    api: Client, tenant: Tenant, imap_server: Dovecot
+) -> None:
+    # Given a client's message to Ana with a copy to the company's inbound address: SES stored it
+    # in S3 and its notification was handled (I3), and it is in Ana's inbox too
+    from chalicelib.core.aws import client
+
+    clients(api, tenant)
+    inbound = f"{tenant.company_id}@inbound.pregon.local"
+    raw = filed_mail(
+        "rios@talleres.example", [ANA, inbound], "Copia a Pregón", message_id="<copia@talleres.example>"
+    )
+    client("s3").put_object(Bucket="pregon-inbound", Key="mail/ses-1", Body=raw)
+    notification = {
+        "notificationType": "Received",
+        "receipt": {
+            "recipients": [inbound],
+            "action": {"type": "S3", "bucketName": "pregon-inbound", "objectKey": "mail/ses-1"},
+        },
+        "mail": {"messageId": "ses-1", "source": "rios@talleres.example", "destination": [inbound]},
+    }
+    event = api.events.generate_sns_event(
+        message=json.dumps(notification), subject="Amazon SES Email Receipt"
+    )
+    assert api.lambda_.invoke("receive_inbound_mail", event).payload["logged"] == 1
+    imap_server.append(ANA, "INBOX", [raw])
+    ana = staff(tenant, ANA)
+
+    # When Ana's mailbox is synced
+    mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    run_syncs()
+
+    # Then the register shows the message once: the one Pregón received
+    assert [(r["subject"], r["channel"]) for r in register_seen(api, ana, "CLI-3")] == [
+        ("Copia a Pregón", "email")
+    ]
+    assert monitor(api, ana, mailbox["mailbox_id"])["logged_count"] == 0
