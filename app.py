@@ -10,6 +10,7 @@ from chalicelib.api.configuration import configuration
 from chalicelib.api.history import history
 from chalicelib.api.http import map_errors
 from chalicelib.api.inbound import inbound
+from chalicelib.api.mailboxes import mailboxes
 from chalicelib.api.manual_unsubscribe import manual_unsubscribe
 from chalicelib.api.notes import notes
 from chalicelib.api.parcels import parcels
@@ -27,6 +28,7 @@ from chalicelib.core.observability import observe
 from chalicelib.events.agent_changes import agent_change_events
 from chalicelib.events.inbound_mail import inbound_mail_events
 from chalicelib.events.inbound_sms import inbound_sms_events
+from chalicelib.events.mailboxes import mailbox_events
 from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
 from chalicelib.events.send_jobs import send_job_events
@@ -64,3 +66,5 @@ app.register_blueprint(register)
 app.register_blueprint(notes)
 app.register_blueprint(staff)
 app.register_blueprint(agent_change_events)
+app.register_blueprint(mailboxes)
+app.register_blueprint(mailbox_events)

@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from infrastructure.local.aws_env import local_aws as local_aws_engines
 from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.imap import imap_server  # noqa: F401 - a real IMAP server (dovecot) per test
 from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant, make_tenant, purge_outbox_queue
 
 

@@ -209,6 +209,10 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "name": "staff",
                 "description": "Staff directory, branches, departments; preferred agents (U1, N4).",
             },
+            {
+                "name": "mailboxes",
+                "description": "Staff IMAP mailboxes logged in the register, the monitor, replies (H3).",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

@@ -65,6 +65,38 @@ class SenderAccount:
 
 
 @dataclass(frozen=True)
+class FolderState:
+    """How far a mailbox folder was read (H3): its UIDVALIDITY and the last UID seen."""
+
+    uidvalidity: int
+    last_uid: int
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """A staff IMAP mailbox whose mail to and from clients is logged in the register (H3)."""
+
+    company_id: str
+    mailbox_id: str
+    owner: str
+    visibility: str  # "private" | "public"
+    host: str
+    port: int
+    encryption: str  # "tls" | "starttls" | "none"
+    username: str
+    folders: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    enabled: bool = True
+    password_ciphertext: bytes | None = field(default=None, repr=False)
+    folder_state: dict[str, FolderState] = field(default_factory=dict)
+    last_sync_at: datetime | None = None
+    last_error: str | None = None
+    logged_count: int = 0
+    next_sync_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class AlertSchedule:
     company_id: str
     alert_type: str
@@ -300,6 +332,10 @@ class Communication:
     in_register: bool = True
     unassigned: bool = False
     resent_as: tuple[str, ...] = ()
+    # H3: logged from a staff mailbox; ``private_to`` names the owner of a private one (only they
+    # and level 1 see the record).
+    mailbox_id: str | None = None
+    private_to: str | None = None
 
 
 @dataclass(frozen=True)

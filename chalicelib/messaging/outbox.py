@@ -63,6 +63,10 @@ class OutgoingMessage:
     headers: dict[str, str] = field(default_factory=dict)
     attachments: tuple[AttachmentRef, ...] = ()
     not_before: datetime | None = None
+    # A reply (H3): the communication it answers and its thread; ``headers`` carry In-Reply-To
+    # and the References it continues (our own reference is added after them).
+    in_reply_to: str | None = None
+    thread_id: str | None = None
     # Why the message could not even be rendered (e.g. the company's template goes past the
     # sandbox's limits): it is recorded as failed with this reason and never sent.
     error: str | None = None
@@ -114,6 +118,8 @@ def _communication_for(
         alert_ref=message.alert_ref,
         alert_type=message.alert_type,
         created_by=message.created_by,
+        in_reply_to=message.in_reply_to,
+        thread_id=message.thread_id,
     )
     if message.error:
         return replace(base, state="failed", outbox=None, error=message.error)
@@ -138,7 +144,10 @@ def _communication_for(
         # replies reach Pregón (I3) and carry the message's id in the address they go to
         reply_to=reply_address(company_id, communication_id, account.reply_to),
         rfc_message_id=new_message_id(domain),
-        headers={"References": references, **base.headers},
+        headers={
+            **base.headers,
+            "References": " ".join(filter(None, [base.headers.get("References"), references])),
+        },
     )
 
 

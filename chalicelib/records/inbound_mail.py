@@ -149,7 +149,7 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
     client_id, contact_id, _ = match_sender(company_id, parsed.from_address)
     if client_id is None and parent is not None and parent.client_id:
         client_id, contact_id = parent.client_id, None
-    attachments = _keep_attachments(company_id, parsed)
+    attachments = keep_attachments(company_id, parsed)
     error = "; ".join(dict.fromkeys(parsed.defects))[:2000] or None
     comm = Communication(
         company_id=company_id,
@@ -176,6 +176,8 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         error=error,
         sent_at=parsed.date,
         provider_message_id=None,
+        # H3: the same message found later in a staff mailbox is not logged twice
+        rfc_message_id=f"<{parsed.message_id}>" if parsed.message_id else None,
         idempotency_key=key,
         in_reply_to=parent.communication_id if parent else None,
         thread_owner=(parent.created_by or parent.thread_owner) if parent else None,
@@ -196,7 +198,9 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
     return Logged(company_id, communication_id, created=True, client_id=client_id, error=error)
 
 
-def _keep_attachments(company_id: str, parsed: ParsedMail) -> tuple[AttachmentRef, ...]:
+def keep_attachments(
+    company_id: str, parsed: ParsedMail, purpose: str = "inbound"
+) -> tuple[AttachmentRef, ...]:
     """Store attachments in S3 while they fit in :data:`MAX_KEPT_BYTES`; the rest are listed
     with no key (the raw message still holds them)."""
     kept: list[AttachmentRef] = []
@@ -208,7 +212,7 @@ def _keep_attachments(company_id: str, parsed: ParsedMail) -> tuple[AttachmentRe
             parsed.defects.append(f"attachment {part.name!r} {OMITTED_TOO_LARGE}: {size} bytes")
             continue
         total += size
-        kept.append(files.put_file(company_id, "inbound", part.name, part.content_type, part.data))
+        kept.append(files.put_file(company_id, purpose, part.name, part.content_type, part.data))
     if len(parsed.attachments) > MAX_ATTACHMENTS:
         parsed.defects.append(
             f"{len(parsed.attachments) - MAX_ATTACHMENTS} attachments over {MAX_ATTACHMENTS} omitted"

@@ -80,6 +80,17 @@ def _client(viewer: Principal, client_id: str) -> None:
     get_client(viewer.company_id, client_id)  # NotFound for another company's client
 
 
+def private_viewer(viewer: Principal) -> str | None:
+    """H3: records from a private staff mailbox are its owner's (and level 1's): the user whose
+    private records a listing may show, or None when the viewer sees them all."""
+    return None if viewer.kind == "user" and viewer.level == 1 else viewer.subject
+
+
+def may_see_private(viewer: Principal, comm: Communication) -> bool:
+    mine = private_viewer(viewer)
+    return comm.private_to is None or mine is None or comm.private_to == mine
+
+
 def _query(
     viewer: Principal, client_id: str, criteria: RegisterCriteria, limit: int, cursor: Any
 ) -> store.Page:
@@ -96,6 +107,7 @@ def _query(
             direction=criteria.direction,
             text=criteria.text,
             created_by=own_only(viewer),
+            private_viewer=private_viewer(viewer),
         ),
     )
 
@@ -133,6 +145,7 @@ def get_record(viewer: Principal, client_id: str, record_id: str) -> Communicati
         or comm.client_id != client_id
         or not comm.in_register
         or not may_see(viewer, comm.created_by)
+        or not may_see_private(viewer, comm)
     ):
         raise NotFound(f"client {client_id!r} has no register record {record_id!r}")
     return comm

@@ -154,6 +154,8 @@ def _item(comm: domain.Communication) -> CommunicationModel:
         raw_key=comm.raw_key,
         resent_as=list(comm.resent_as) or None,
         search_text=_search_text(comm),
+        mailbox_id=comm.mailbox_id,
+        private_to=comm.private_to,
         **keys,
     )
 
@@ -220,6 +222,8 @@ def _record(item: CommunicationModel) -> domain.Communication:
         in_register=item.client_key is not None or item.client_id is None,
         unassigned=item.unassigned_company is not None,
         resent_as=tuple(str(i) for i in (item.resent_as or ())),
+        mailbox_id=item.mailbox_id,
+        private_to=item.private_to,
     )
 
 
@@ -609,10 +613,12 @@ def listing_filter(
     motive: str | None = None,
     area: str | None = None,
     direction: str | None = None,
+    private_viewer: str | None = None,
 ) -> Any:
     """The filter a listing applies after its key condition (all given criteria combined), or
     None. ``text`` is matched, lower-cased, inside the item's ``search_text``; ``record_type``
-    matches a manual record's type or an automatic record's channel (``email``, ``sms``...)."""
+    matches a manual record's type or an automatic record's channel (``email``, ``sms``...);
+    with ``private_viewer``, records from another user's private mailbox (H3) are left out."""
     parts: list[Any] = []
     if kind:
         parts.append(CommunicationModel.kind == kind)
@@ -632,6 +638,10 @@ def listing_filter(
         parts.append(CommunicationModel.area == area)
     if direction:
         parts.append(CommunicationModel.direction == direction)
+    if private_viewer:
+        parts.append(
+            CommunicationModel.private_to.does_not_exist() | (CommunicationModel.private_to == private_viewer)
+        )
     condition = None
     for part in parts:
         condition = part if condition is None else condition & part

@@ -504,6 +504,8 @@ class CommunicationModel(BoundModel):
     provider_message_id = UnicodeAttribute(null=True)
     rfc_message_id = UnicodeAttribute(null=True)
     unassigned_company = UnicodeAttribute(null=True)
+    mailbox_id = UnicodeAttribute(null=True)  # H3: logged from this staff mailbox
+    private_to = UnicodeAttribute(null=True)  # H3: from a private mailbox: only its owner sees it
     ready = ReadyIndex()
     by_client = ByClientIndex()
     by_channel = ByChannelIndex()
@@ -869,6 +871,46 @@ class AgentChangeModel(BoundModel):
     updated_at = UTCDateTimeAttribute()
 
 
+class MailboxSyncsIndex(GlobalSecondaryIndex["MailboxModel"]):
+    class Meta:
+        index_name = "mailbox-syncs"
+        projection = KeysOnlyProjection()
+
+    sync_shard = UnicodeAttribute(hash_key=True)
+    next_sync_at = UnicodeAttribute(range_key=True)
+
+
+class MailboxModel(BoundModel):
+    """A staff IMAP mailbox for the register (H3): its server, the folders read and how far
+    (``folder_state``, JSON: folder -> UIDVALIDITY and last UID), the monitor's figures, and the
+    next scheduled sync (sparse index ``mailbox-syncs``)."""
+
+    class Meta(_Meta):
+        table_name = "mailboxes"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    mailbox_id = UnicodeAttribute(range_key=True)
+    owner = UnicodeAttribute()
+    visibility = UnicodeAttribute()
+    host = UnicodeAttribute()
+    port = NumberAttribute()
+    encryption = UnicodeAttribute()
+    username = UnicodeAttribute()
+    folders = ListAttribute(of=UnicodeAttribute)
+    enabled = BooleanAttribute(default=True)
+    password_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    folder_state = UnicodeAttribute(null=True)
+    last_sync_at = UTCDateTimeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    logged_count = NumberAttribute(default=0)
+    sync_lease_until = UnicodeAttribute(null=True)
+    sync_shard = UnicodeAttribute(null=True)
+    next_sync_at = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    syncs = MailboxSyncsIndex()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -902,4 +944,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     StaffUnitModel,
     ClientNoteModel,
     AgentChangeModel,
+    MailboxModel,
 )

@@ -32,7 +32,7 @@ OUTBOX_AGE_ALARM_SECONDS = 900
 # Reserved concurrency by how a function is invoked: it bounds what one function can take from
 # the account (and from SMTP servers and DynamoDB), and SQS pollers are capped to the same number
 # so a busy queue waits instead of being throttled into its dead-letter queue.
-CONCURRENCY = {"SQS": 20, "SNS": 10, "Schedule": 2}
+CONCURRENCY = {"SQS": 5, "SNS": 10, "Schedule": 2}
 CONCURRENCY_BY_FUNCTION = {"DeliverOutbox": 20, "ExpandSendJob": 5}
 
 # Checks that do not fit this product, skipped on the resources they name, with the reason.

@@ -23,3 +23,15 @@ fi
 
 "${UV[@]}" sync --frozen </dev/null
 "${UV[@]}" run python -c 'from infrastructure.local.dynamodb import ensure_installed; ensure_installed()' </dev/null
+
+# The tests of staff mailboxes (H3) run a real IMAP server: Debian's dovecot, with a throw-away
+# configuration per test (tests/steps/imap.py). Installed here when missing (CI starts fresh).
+if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+    echo "Installing dovecot-imapd (a real IMAP server for the tests)..." >&2
+    SUDO=()
+    [ "$(id -u)" -eq 0 ] || SUDO=(sudo -n)
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y --no-install-recommends dovecot-imapd </dev/null >&2 \
+        || { DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get update </dev/null >&2 \
+             && DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y --no-install-recommends dovecot-imapd </dev/null >&2; } \
+        || echo "dovecot-imapd could not be installed: the mailbox tests will fail" >&2
+fi

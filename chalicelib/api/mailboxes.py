@@ -1,0 +1,219 @@
+"""Staff IMAP mailboxes for the register (H3): settings, write-only password, connection test,
+syncs on demand, the monitor; and replying from a register record that came from an e-mail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.access import STAFF
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.core.domain import Mailbox
+from chalicelib.tenants.auth.principal import Principal
+
+mailboxes = Blueprint(__name__)
+
+
+def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
+    return {
+        "mailbox_id": mailbox.mailbox_id,
+        "owner": mailbox.owner,
+        "visibility": mailbox.visibility,
+        "host": mailbox.host,
+        "port": mailbox.port,
+        "encryption": mailbox.encryption,
+        "username": mailbox.username,
+        "folders": list(mailbox.folders),
+        "enabled": mailbox.enabled,
+        "password_set": mailbox.password_ciphertext is not None,
+        "created_at": mailbox.created_at,
+        "updated_at": mailbox.updated_at,
+        "last_sync_at": mailbox.last_sync_at,
+        "last_error": mailbox.last_error,
+        "logged_count": mailbox.logged_count,
+        "next_sync_at": mailbox.next_sync_at,
+        "folder_state": {
+            f: {"uidvalidity": s.uidvalidity, "last_uid": s.last_uid} for f, s in mailbox.folder_state.items()
+        },
+    }
+
+
+@mailboxes.route("/mailboxes", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    mailboxes,
+    summary=(
+        "The monitor: the caller's mailboxes and the public ones (all for level 1), "
+        "each with its last sync, records logged and last error"
+    ),
+    response="chalicelib.api.mailbox_schemas.MailboxesOut",
+    access=STAFF,
+)
+def list_mailboxes(caller: Principal) -> Response:
+    from chalicelib.records.mailboxes.accounts import list_visible
+
+    return json_response({"items": [mailbox_out(m) for m in list_visible(caller)]})
+
+
+@mailboxes.route("/mailboxes", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    mailboxes,
+    summary=(
+        "Add an IMAP mailbox whose mail to and from clients is logged in the register (H3); "
+        "public needs level 1"
+    ),
+    body="chalicelib.api.mailbox_schemas.MailboxIn",
+    response="chalicelib.api.mailbox_schemas.MailboxOut",
+    status=201,
+    access=STAFF,
+)
+def add_mailbox(caller: Principal) -> Response:
+    from chalicelib.api.mailbox_schemas import MailboxIn
+    from chalicelib.records.mailboxes.accounts import add_mailbox as add
+
+    body = parse_body(mailboxes.current_request, MailboxIn)
+    return json_response(mailbox_out(add(caller, body.model_dump())), 201)
+
+
+@mailboxes.route("/mailboxes/sync", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    mailboxes,
+    summary="Sync now every mailbox the caller may see (one job per mailbox)",
+    response="chalicelib.api.mailbox_schemas.SyncsQueuedOut",
+    status=202,
+    access=STAFF,
+)
+def sync_all(caller: Principal) -> Response:
+    from chalicelib.records.mailboxes.accounts import list_visible
+    from chalicelib.records.mailboxes.sync import request_syncs
+
+    ids = [m.mailbox_id for m in list_visible(caller) if m.enabled and m.password_ciphertext]
+    return json_response({"queued": request_syncs(caller.company_id, ids)}, 202)
+
+
+@mailboxes.route("/mailboxes/{mailbox_id}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    mailboxes,
+    summary="One mailbox with its monitor figures (never its password)",
+    response="chalicelib.api.mailbox_schemas.MailboxOut",
+    access=STAFF,
+)
+def get_mailbox(caller: Principal, mailbox_id: str) -> Response:
+    from chalicelib.records.mailboxes.accounts import get_visible
+
+    return json_response(mailbox_out(get_visible(caller, mailbox_id)))
+
+
+@mailboxes.route("/mailboxes/{mailbox_id}", methods=["PATCH"], authorizer=pregon_auth)
+@describe(
+    mailboxes,
+    summary="Change a mailbox (its owner or level 1); a new host, port or user removes the password",
+    body="chalicelib.api.mailbox_schemas.MailboxChangeIn",
+    response="chalicelib.api.mailbox_schemas.MailboxOut",
+    access=STAFF,
+)
+def change_mailbox(caller: Principal, mailbox_id: str) -> Response:
+    from chalicelib.api.mailbox_schemas import MailboxChangeIn
+    from chalicelib.records.mailboxes.accounts import update_mailbox
+
+    body = parse_body(mailboxes.current_request, MailboxChangeIn)
+    return json_response(mailbox_out(update_mailbox(caller, mailbox_id, body.model_dump(exclude_unset=True))))
+
+
+@mailboxes.route("/mailboxes/{mailbox_id}", methods=["DELETE"], authorizer=pregon_auth)
+@describe(
+    mailboxes,
+    summary="Remove a mailbox (its records stay in the register; the mailbox itself is never touched)",
+    status=204,
+    access=STAFF,
+)
+def delete_mailbox(caller: Principal, mailbox_id: str) -> Response:
+    from chalicelib.records.mailboxes.accounts import delete_mailbox as delete
+
+    delete(caller, mailbox_id)
+    return Response(body="", status_code=204)
+
+
+@mailboxes.route("/mailboxes/{mailbox_id}/password", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    mailboxes,
+    summary=(
+        "Set the mailbox's password: write-only, KMS-encrypted, bound to its server and user; starts a sync"
+    ),
+    body="chalicelib.api.schemas.PasswordIn",
+    status=204,
+    access=STAFF,
+)
+def set_mailbox_password(caller: Principal, mailbox_id: str) -> Response:
+    from chalicelib.api.schemas import PasswordIn
+    from chalicelib.records.mailboxes.accounts import set_password
+
+    body = parse_body(mailboxes.current_request, PasswordIn)
+    set_password(caller, mailbox_id, body.password)
+    return Response(body="", status_code=204)
+
+
+@mailboxes.route("/mailboxes/{mailbox_id}/test", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    mailboxes,
+    summary="Log in and open the folders read-only; the answer is the server's own words",
+    response="chalicelib.api.mailbox_schemas.MailboxTestOut",
+    access=STAFF,
+)
+def test_mailbox(caller: Principal, mailbox_id: str) -> Response:
+    from dataclasses import asdict
+
+    from chalicelib.records.mailboxes.accounts import test_connection
+
+    return json_response(asdict(test_connection(caller, mailbox_id)))
+
+
+@mailboxes.route("/mailboxes/{mailbox_id}/sync", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    mailboxes,
+    summary="Sync this mailbox now (a job; the monitor shows its outcome)",
+    response="chalicelib.api.mailbox_schemas.SyncsQueuedOut",
+    status=202,
+    access=STAFF,
+)
+def sync_one(caller: Principal, mailbox_id: str) -> Response:
+    from chalicelib.records.mailboxes.accounts import get_visible
+    from chalicelib.records.mailboxes.sync import request_syncs
+
+    mailbox = get_visible(caller, mailbox_id)
+    return json_response({"queued": request_syncs(caller.company_id, [mailbox.mailbox_id])}, 202)
+
+
+@mailboxes.route("/clients/{client_id}/register/{record_id}/reply", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    mailboxes,
+    summary=(
+        "Answer a record that came from an e-mail: sent through the outbox from the user's own "
+        "account (else the area's, else all), threaded; a new record"
+    ),
+    body="chalicelib.api.mailbox_schemas.ReplyIn",
+    response="chalicelib.api.history_schemas.RegisterRecordDetailOut",
+    status=201,
+    access=STAFF,
+    errors={409: "The record did not come from an e-mail, or no sender account works for the user."},
+)
+def reply_to_record(caller: Principal, client_id: str, record_id: str) -> Response:
+    from chalicelib.api.history import attachment_out
+    from chalicelib.api.mailbox_schemas import ReplyIn
+    from chalicelib.api.register import record_out
+    from chalicelib.records.mailboxes.replies import reply_to_record as reply
+
+    body = parse_body(mailboxes.current_request, ReplyIn)
+    sent = reply(caller, client_id, record_id, text=body.text, html=body.html, subject=body.subject)
+    return json_response(
+        {
+            **record_out(sent),
+            "text": sent.text,
+            "html": sent.html,
+            "to_address": sent.to_address,
+            "from_address": sent.from_address,
+            "attachments": [attachment_out(a) for a in sent.attachments],
+        },
+        201,
+    )

@@ -1,0 +1,234 @@
+"""H3 settings: the staff mailboxes the register reads, who sees and manages each, their
+write-only passwords, and the connection test.
+
+* A mailbox is ``private`` (its records are its owner's and level 1's) or ``public`` (the office's:
+  whoever may see the client's register); only level 1 makes one public.
+* Its owner or a level-1 administrator manages it; others see public ones only.
+* The password is stored as sender-account passwords are (``messaging/accounts/email.py``): KMS
+  encrypted, its encryption context bound to ``imap://<user>@<host>:<port>``, never returned;
+  changing host, port or user removes it (and the folders are read from the start again).
+* The host must be a public address (``channels/destinations.py``), checked when saved and on
+  every connection.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.channels.destinations import host_problem, is_host_name_or_address
+from chalicelib.core import clock
+from chalicelib.core.domain import Mailbox
+from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.core.secrets import decrypt_secret, encrypt_secret, is_wrong_context
+from chalicelib.records.mailboxes.imap import ImapFailed, server_text, session
+from chalicelib.store import mailboxes as store
+from chalicelib.tenants.auth.principal import Principal
+
+VISIBILITIES = ("private", "public")
+ENCRYPTIONS = ("tls", "starttls", "none")
+DEFAULT_FOLDERS = ("INBOX", "Sent")
+MAX_FOLDERS = 10
+_PASSWORD_PURPOSE = "mailbox-password"  # noqa: S105 - a KMS context label, not a secret
+
+
+def is_admin(viewer: Principal) -> bool:
+    return viewer.kind == "user" and viewer.level == 1
+
+
+def may_see(viewer: Principal, mailbox: Mailbox) -> bool:
+    return mailbox.visibility == "public" or mailbox.owner == viewer.subject or is_admin(viewer)
+
+
+def may_manage(viewer: Principal, mailbox: Mailbox) -> bool:
+    return mailbox.owner == viewer.subject or is_admin(viewer)
+
+
+def destination_of(mailbox: Mailbox) -> str:
+    """Where the password is sent: ``imap://<user>@<host>:<port>`` (the KMS context)."""
+    return f"imap://{mailbox.username}@{mailbox.host.lower()}:{mailbox.port}"
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    ok: bool
+    answer: str
+    folders: dict[str, int]
+
+
+def _check(viewer: Principal, fields: dict[str, Any]) -> None:
+    errors: list[dict[str, str]] = []
+    host = fields.get("host")
+    if "host" in fields and (not host or not is_host_name_or_address(str(host))):
+        errors.append({"field": "host", "message": "must be a host name or an IP address"})
+    port = fields.get("port")
+    if "port" in fields and not (isinstance(port, int) and 1 <= port <= 65535):
+        errors.append({"field": "port", "message": "must be a port number (1 to 65535)"})
+    if "encryption" in fields and fields["encryption"] not in ENCRYPTIONS:
+        errors.append({"field": "encryption", "message": f"must be one of {', '.join(ENCRYPTIONS)}"})
+    if "visibility" in fields and fields["visibility"] not in VISIBILITIES:
+        errors.append({"field": "visibility", "message": "must be private or public"})
+    username = fields.get("username")
+    if "username" in fields and (not username or any(ord(c) < 32 or ord(c) == 127 for c in username)):
+        errors.append({"field": "username", "message": "is required, without control characters"})
+    folders = fields.get("folders")
+    if "folders" in fields:
+        if not folders or len(folders) > MAX_FOLDERS:
+            errors.append({"field": "folders", "message": f"must name 1 to {MAX_FOLDERS} folders"})
+        elif any(not f or len(f) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in f) for f in folders):
+            errors.append({"field": "folders", "message": "each folder is a name without control characters"})
+    if errors:
+        raise ValidationFailed(errors)
+    if fields.get("visibility") == "public" and not is_admin(viewer):
+        raise Forbidden(
+            "only a company administrator (level 1) may make a mailbox public", field="visibility"
+        )
+
+
+def _check_host(host: str, port: int) -> None:
+    problem = host_problem(host, port)  # Q7: never a private, link-local or loopback server
+    if problem:
+        raise ValidationFailed([{"field": "host", "message": problem}])
+
+
+def list_visible(viewer: Principal) -> list[Mailbox]:
+    """The caller's own mailboxes and the public ones (all of them for level 1)."""
+    return [m for m in store.list_mailboxes(viewer.company_id) if may_see(viewer, m)]
+
+
+def get_visible(viewer: Principal, mailbox_id: str) -> Mailbox:
+    found = store.get_mailbox(viewer.company_id, mailbox_id)
+    if found is None or not may_see(viewer, found):
+        raise NotFound(f"there is no mailbox {mailbox_id!r}")
+    return found
+
+
+def _managed(viewer: Principal, mailbox_id: str) -> Mailbox:
+    found = get_visible(viewer, mailbox_id)
+    if not may_manage(viewer, found):
+        raise Forbidden("only the mailbox's owner or a company administrator may change it")
+    return found
+
+
+def add_mailbox(viewer: Principal, fields: dict[str, Any]) -> Mailbox:
+    """A new mailbox of the caller's (no password yet: it is set by its own call, which starts
+    the first sync)."""
+    fields = {
+        "visibility": "private",
+        "encryption": "tls",
+        "folders": list(DEFAULT_FOLDERS),
+        **{k: v for k, v in fields.items() if v is not None},
+    }
+    fields.setdefault("port", 993 if fields["encryption"] == "tls" else 143)
+    for required in ("host", "username"):
+        fields.setdefault(required, None)
+    _check(viewer, fields)
+    _check_host(fields["host"], fields["port"])
+    now = clock.now()
+    mailbox = Mailbox(
+        company_id=viewer.company_id,
+        mailbox_id=secrets.token_hex(8),
+        owner=viewer.subject,
+        visibility=fields["visibility"],
+        host=fields["host"],
+        port=fields["port"],
+        encryption=fields["encryption"],
+        username=fields["username"],
+        folders=tuple(dict.fromkeys(fields["folders"])),
+        created_at=now,
+        updated_at=now,
+        enabled=bool(fields.get("enabled", True)),
+    )
+    store.create_mailbox(mailbox)
+    return mailbox
+
+
+def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) -> Mailbox:
+    """Change settings; a new host, port or user removes the password (set it again)."""
+    before = _managed(viewer, mailbox_id)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    _check(viewer, changes)
+    after = {
+        "host": changes.get("host", before.host),
+        "port": changes.get("port", before.port),
+        "username": changes.get("username", before.username),
+    }
+    if "host" in changes or "port" in changes:
+        _check_host(after["host"], after["port"])
+    moved = (after["host"].lower(), after["port"], after["username"]) != (
+        before.host.lower(),
+        before.port,
+        before.username,
+    )
+    if "folders" in changes:
+        changes["folders"] = list(dict.fromkeys(changes["folders"]))
+    store.update_settings(viewer.company_id, mailbox_id, changes, clock.now(), clear_password=moved)
+    after_change = get_visible(viewer, mailbox_id)
+    if not after_change.enabled or after_change.password_ciphertext is None:
+        store.schedule_sync(viewer.company_id, mailbox_id, None)  # nothing to read until it can be
+    elif changes.get("enabled") is True and not before.enabled:
+        _start_syncing(after_change)
+    return after_change
+
+
+def _start_syncing(mailbox: Mailbox) -> None:
+    """Sync now, and be on the schedule (which also catches up if the SQS message is lost)."""
+    from chalicelib.records.mailboxes.sync import SYNC_EVERY, request_syncs
+
+    store.schedule_sync(mailbox.company_id, mailbox.mailbox_id, clock.now() + SYNC_EVERY)
+    request_syncs(mailbox.company_id, [mailbox.mailbox_id])
+
+
+def delete_mailbox(viewer: Principal, mailbox_id: str) -> None:
+    """The mailbox leaves Pregón; the records it logged stay in the register (and the mailbox
+    itself is never touched)."""
+    _managed(viewer, mailbox_id)
+    store.delete_mailbox(viewer.company_id, mailbox_id)
+
+
+def set_password(viewer: Principal, mailbox_id: str, password: str) -> None:
+    """Encrypt and store the password (never read back), and start the first sync."""
+    mailbox = _managed(viewer, mailbox_id)
+    ciphertext = encrypt_secret(
+        password,
+        company_id=viewer.company_id,
+        purpose=f"{_PASSWORD_PURPOSE}:{mailbox_id}",
+        destination=destination_of(mailbox),
+    )
+    if not store.set_password(viewer.company_id, mailbox_id, ciphertext, clock.now()):
+        raise NotFound(f"there is no mailbox {mailbox_id!r}")
+    if mailbox.enabled:
+        _start_syncing(mailbox)
+
+
+def password_of(mailbox: Mailbox) -> str:
+    """The password, to log in (never logged or returned); ``ImapFailed`` when none works."""
+    if mailbox.password_ciphertext is None:
+        raise ImapFailed("no password is set for this mailbox")
+    try:
+        return decrypt_secret(
+            mailbox.password_ciphertext,
+            company_id=mailbox.company_id,
+            purpose=f"{_PASSWORD_PURPOSE}:{mailbox.mailbox_id}",
+            destination=destination_of(mailbox),
+        )
+    except Exception as exc:
+        if not is_wrong_context(exc):
+            raise
+        raise ImapFailed("the stored password was set for another server or user; set it again") from exc
+
+
+def test_connection(viewer: Principal, mailbox_id: str) -> ConnectionTest:
+    """Log in and open each folder read-only: ``ok`` with the server's answer and each folder's
+    message count, or the server's own words for what failed."""
+    mailbox = get_visible(viewer, mailbox_id)
+    folders: dict[str, int] = {}
+    try:
+        with session(mailbox, password_of(mailbox)) as imap:
+            for folder in mailbox.folders:
+                folders[folder] = imap.examine(folder)[1]
+            return ConnectionTest(True, imap.login_answer, folders)
+    except (ImapFailed, imaplib.IMAP4.error, OSError) as exc:
+        return ConnectionTest(False, server_text(exc), folders)

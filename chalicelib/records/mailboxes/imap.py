@@ -1,0 +1,142 @@
+"""IMAP with the standard library's ``imaplib``: read-only, to checked public addresses only.
+
+* The connection goes to an address ``channels/destinations.py`` checked (Q7), like SMTP's; TLS
+  (implicit or STARTTLS) verifies the certificate against the host name.
+* Every socket has a timeout, so a server that stops answering ends its own sync only.
+* Folders are opened with EXAMINE and messages read with ``BODY.PEEK``: nothing in the mailbox
+  changes, not even the \\Seen flag; nothing is ever stored, moved or expunged.
+* What goes wrong is reported in the server's own words (``[AUTHENTICATIONFAILED] ...``).
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from chalicelib.channels.destinations import DestinationRefused, connect_checked
+from chalicelib.core.domain import Mailbox
+
+TIMEOUT_SECONDS = 20.0
+_MAX_TEXT = 300
+_UID = re.compile(rb"UID (\d+)")
+
+
+class ImapFailed(Exception):
+    """A connection, login or folder failure, in the server's words (``str``), safe to show."""
+
+
+def server_text(exc: BaseException) -> str:
+    """What the server said (imaplib keeps its answer in the exception), or what the network did."""
+    if isinstance(exc, ImapFailed):
+        return str(exc)
+    if isinstance(exc, DestinationRefused):
+        return f"refused: {exc.reason}"
+    if isinstance(exc, imaplib.IMAP4.error):
+        detail = exc.args[0] if exc.args else ""
+        text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+        text = re.sub(r"^b'(.*)'$", r"\1", text)
+    elif isinstance(exc, socket.timeout | TimeoutError):
+        text = "timed out: the server did not answer"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
+
+
+class _CheckedIMAP4(imaplib.IMAP4):
+    """``imaplib.IMAP4`` connecting only to a checked public address of its host."""
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return connect_checked(self.host, self.port, timeout)
+
+
+class _CheckedIMAP4_SSL(imaplib.IMAP4_SSL):
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = connect_checked(self.host, self.port, timeout)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _answer(data: list[object]) -> str:
+    parts = [d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d) for d in data if d]
+    return " ".join(parts)[:_MAX_TEXT]
+
+
+@contextmanager
+def session(mailbox: Mailbox, password: str, timeout: float = TIMEOUT_SECONDS) -> Iterator[Session]:
+    """A logged-in connection (``ImapFailed`` with the server's words when that fails)."""
+    conn: imaplib.IMAP4 | None = None
+    try:
+        if mailbox.encryption == "tls":
+            conn = _CheckedIMAP4_SSL(
+                mailbox.host, mailbox.port, ssl_context=ssl.create_default_context(), timeout=timeout
+            )
+        else:
+            conn = _CheckedIMAP4(mailbox.host, mailbox.port, timeout=timeout)
+            if mailbox.encryption == "starttls":
+                conn.starttls(ssl.create_default_context())
+        _, data = conn.login(mailbox.username, password)
+        answer = _answer(list(data))
+    except (imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
+        if conn is not None:
+            with suppress(Exception):
+                conn.shutdown()
+        raise ImapFailed(server_text(exc)) from exc
+    try:
+        yield Session(conn, answer)
+    finally:
+        with suppress(Exception):
+            conn.logout()
+
+
+def _quoted(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Session:
+    """One logged-in IMAP connection; only read-only commands."""
+
+    def __init__(self, conn: imaplib.IMAP4, login_answer: str) -> None:
+        self.conn = conn
+        self.login_answer = login_answer
+
+    def examine(self, folder: str) -> tuple[int, int]:
+        """Open a folder read-only (EXAMINE): its UIDVALIDITY and how many messages it holds."""
+        status, data = self.conn.select(_quoted(folder), readonly=True)
+        if status != "OK":
+            raise ImapFailed(f"{folder}: {_answer(list(data))}")
+        validity = self.conn.response("UIDVALIDITY")[1]
+        if not validity or not validity[0]:
+            raise ImapFailed(f"{folder}: the server gave no UIDVALIDITY")
+        return int(validity[0]), int(data[0] or 0)
+
+    def uids_after(self, last_uid: int) -> list[int]:
+        """UIDs above ``last_uid`` in the open folder (``UID SEARCH UID n:*``; ``n:*`` also names
+        the last message when none is newer, so it is filtered out)."""
+        status, data = self.conn.uid("SEARCH", f"UID {last_uid + 1}:*")
+        if status != "OK":
+            raise ImapFailed(_answer(list(data)))
+        found = [int(u) for u in (data[0] or b"").split()]
+        return sorted(u for u in found if u > last_uid)
+
+    def _fetch(self, uids: list[int], what: str) -> dict[int, bytes]:
+        status, data = self.conn.uid("FETCH", ",".join(str(u) for u in uids), f"(UID {what})")
+        if status != "OK":
+            raise ImapFailed(_answer(list(data)))
+        found: dict[int, bytes] = {}
+        for entry in data:
+            if isinstance(entry, tuple) and len(entry) >= 2:
+                uid = _UID.search(entry[0])
+                if uid:
+                    found[int(uid.group(1))] = bytes(entry[1])
+        return found
+
+    def headers(self, uids: list[int]) -> dict[int, bytes]:
+        """The address headers of these messages (enough to tell whether a client is in them)."""
+        return self._fetch(uids, "BODY.PEEK[HEADER.FIELDS (FROM TO CC MESSAGE-ID)]")
+
+    def messages(self, uids: list[int]) -> dict[int, bytes]:
+        """Whole messages, without setting \\Seen (``BODY.PEEK[]``)."""
+        return self._fetch(uids, "BODY.PEEK[]")

@@ -1,0 +1,278 @@
+"""H3 synchronisation: mail to and from clients in a staff mailbox becomes register records.
+
+A sync is a job: :func:`request_syncs` puts one SQS message per mailbox on
+``pregon-mailbox-syncs`` (on adding a mailbox's password, on demand, and from the schedule), and
+each message runs :func:`sync_mailbox` for one mailbox, so a slow or broken server (every socket
+has a timeout) holds up its own sync only.
+
+For each folder, incrementally: EXAMINE gives its UIDVALIDITY; when that is the one stored, only
+UIDs above the last one read are searched (``UID SEARCH UID n:*``), else the folder is read from
+the start (records are keyed by Message-ID, so nothing is logged twice). The address headers of
+new messages are fetched first, in batches; only messages whose sender or recipients are a
+client's (its e-mails or its contacts', as inbound mail matches, I3) are fetched whole, parsed
+(``records/mime.py``) and logged, with their attachments in S3. Progress is saved per batch.
+
+A message is logged once per client: the ``message-keys`` item ``mailbox:<Message-ID hash>:<client>``
+is written with the record in one transaction (two mailboxes holding the same message, or two
+syncs racing, log it once), and one that Pregón itself sent or received (the same Message-ID on
+a communication of the company) is not logged again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import imaplib
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from chalicelib.core import clock
+from chalicelib.core.domain import Communication, FolderState, Mailbox
+from chalicelib.core.observability import logger
+from chalicelib.records.inbound_mail import find_parent, keep_attachments, match_sender
+from chalicelib.records.mailboxes import MAILBOX_SYNCS_QUEUE
+from chalicelib.records.mailboxes.accounts import password_of
+from chalicelib.records.mailboxes.imap import ImapFailed, Session, server_text, session
+from chalicelib.records.mime import ParsedMail, parse_mail
+from chalicelib.store import communications as records
+from chalicelib.store import mailboxes as store
+
+SYNC_EVERY = timedelta(minutes=15)  # the schedule's interval per mailbox
+LEASE = timedelta(minutes=15)  # a sync's hold on its mailbox (a dead one's is taken after this)
+HEADER_BATCH = 200  # address headers fetched per command
+MESSAGE_BATCH = 10  # whole messages fetched per command
+MAX_SCANNED_PER_SYNC = 5000  # new messages looked at per sync; the rest go to a follow-up sync
+
+
+def syncs_queue() -> str:
+    return os.environ.get("PREGON_MAILBOX_SYNCS_QUEUE", MAILBOX_SYNCS_QUEUE)
+
+
+def sync_seconds() -> float:
+    """How long one sync reads before it leaves the rest to a follow-up sync
+    (``PREGON_MAILBOX_SYNC_SECONDS``, default 200: the worker's Lambda has 300)."""
+    return float(os.environ.get("PREGON_MAILBOX_SYNC_SECONDS") or 200)
+
+
+def timeout_seconds() -> float:
+    """Every IMAP socket's timeout (``PREGON_IMAP_TIMEOUT_SECONDS``, default 20)."""
+    return float(os.environ.get("PREGON_IMAP_TIMEOUT_SECONDS") or 20)
+
+
+def request_syncs(company_id: str, mailbox_ids: list[str]) -> list[str]:
+    """Put one sync message per mailbox on the queue (the fan-out); returns the ids queued."""
+    from chalicelib.core.aws import send_json_messages
+
+    ids = list(dict.fromkeys(mailbox_ids))
+    if ids:
+        send_json_messages(syncs_queue(), [{"company_id": company_id, "mailbox_id": m} for m in ids])
+    return ids
+
+
+def request_due_syncs(now: datetime | None = None) -> int:
+    """The schedule: queue a sync of every mailbox whose time has come (a query of the sparse
+    ``mailbox-syncs`` index, never a scan); each is moved to its next turn as it is queued."""
+    now = now or clock.now()
+    due: dict[str, list[str]] = {}
+    for company_id, mailbox_id in list(store.due_syncs(now)):
+        store.schedule_sync(company_id, mailbox_id, now + SYNC_EVERY)
+        due.setdefault(company_id, []).append(mailbox_id)
+    return sum(len(request_syncs(company_id, ids)) for company_id, ids in sorted(due.items()))
+
+
+@dataclass
+class SyncReport:
+    mailbox_id: str
+    ran: bool = True
+    logged: int = 0
+    scanned: int = 0
+    error: str | None = None
+    more: bool = False
+    folders: dict[str, int] = field(default_factory=dict)
+    deadline: float = field(default_factory=lambda: time.monotonic() + sync_seconds())
+
+
+def sync_mailbox(company_id: str, mailbox_id: str) -> SyncReport:
+    """Sync one mailbox (the SQS worker's job). Never raises for the mailbox's own failures: they
+    are the monitor's ``last_error``; a failure of our own store raises, and the message is retried."""
+    now = clock.now()
+    mailbox = store.claim_sync(company_id, mailbox_id, now, now + LEASE)
+    if mailbox is None:  # deleted, or another sync holds it
+        return SyncReport(mailbox_id, ran=False)
+    report = SyncReport(mailbox_id)
+    errors: list[str] = []
+    try:
+        if mailbox.enabled:
+            with session(mailbox, password_of(mailbox), timeout_seconds()) as imap:
+                _sync_folders(imap, mailbox, report, errors)
+    except (ImapFailed, imaplib.IMAP4.error, OSError) as exc:
+        errors.append(server_text(exc))
+    except Exception as exc:  # our own store or KMS: retried by SQS; the monitor says it failed
+        errors.append(f"the sync stopped ({type(exc).__name__}); it is tried again")
+        raise
+    finally:
+        report.error = "; ".join(errors)[:1000] or None
+        next_at = clock.now() + SYNC_EVERY if mailbox.enabled else None
+        store.finish_sync(company_id, mailbox_id, clock.now(), report.error, next_at)
+    if report.more:
+        request_syncs(company_id, [mailbox_id])
+    extra = {"company_id": company_id, "mailbox_id": mailbox_id, "logged": report.logged}
+    if report.error:
+        logger().warning("mailbox sync failed", extra={**extra, "error": report.error})
+    else:
+        logger().info("mailbox synced", extra={**extra, "scanned": report.scanned})
+    return report
+
+
+def _sync_folders(imap: Session, mailbox: Mailbox, report: SyncReport, errors: list[str]) -> None:
+    state = dict(mailbox.folder_state)
+    for folder in mailbox.folders:
+        try:
+            _sync_folder(imap, mailbox, folder, state, report)
+        except ImapFailed as exc:  # a folder that does not exist: the others are still read
+            errors.append(str(exc))
+        except imaplib.IMAP4.error as exc:
+            errors.append(f"{folder}: {server_text(exc)}")
+        if report.more:
+            return
+
+
+def _sync_folder(
+    imap: Session, mailbox: Mailbox, folder: str, state: dict[str, FolderState], report: SyncReport
+) -> None:
+    uidvalidity, _ = imap.examine(folder)
+    known = state.get(folder)
+    last_uid = known.last_uid if known is not None and known.uidvalidity == uidvalidity else 0
+    uids = imap.uids_after(last_uid)
+    logged_here = 0
+    if not uids and (known is None or known.uidvalidity != uidvalidity):
+        state[folder] = FolderState(uidvalidity, last_uid)
+        store.save_progress(mailbox.company_id, mailbox.mailbox_id, state, 0)
+    cache: dict[str, tuple[str | None, str | None]] = {}
+    for start in range(0, len(uids), HEADER_BATCH):
+        if report.scanned >= MAX_SCANNED_PER_SYNC or time.monotonic() > report.deadline:
+            report.more = True
+            break
+        batch = uids[start : start + HEADER_BATCH]
+        headers = imap.headers(batch)
+        wanted = [
+            uid
+            for uid in batch
+            if _clients_in(mailbox.company_id, parse_mail(headers.get(uid, b"")), cache)[1]
+        ]
+        logged = 0
+        for first in range(0, len(wanted), MESSAGE_BATCH):
+            chunk = wanted[first : first + MESSAGE_BATCH]
+            for _, raw in sorted(imap.messages(chunk).items()):
+                logged += log_message(mailbox, raw, cache)
+        report.scanned += len(batch)
+        logged_here += logged
+        state[folder] = FolderState(uidvalidity, batch[-1])
+        store.save_progress(mailbox.company_id, mailbox.mailbox_id, state, logged)
+    report.logged += logged_here
+    report.folders[folder] = logged_here
+
+
+def _client_of(
+    company_id: str, address: str, cache: dict[str, tuple[str | None, str | None]]
+) -> tuple[str | None, str | None]:
+    if address not in cache:
+        client, contact, _ = match_sender(company_id, address)
+        cache[address] = (client, contact)
+    return cache[address]
+
+
+def _clients_in(
+    company_id: str, parsed: ParsedMail, cache: dict[str, tuple[str | None, str | None]]
+) -> tuple[str, dict[str, tuple[str | None, str]]]:
+    """The direction and the clients a message is with: ``in`` when its sender is a client's
+    address (that one client), else ``out`` to each client among its recipients. Each client
+    maps to its contact (or None) and the address that matched."""
+    if parsed.from_address:
+        client, contact = _client_of(company_id, parsed.from_address.lower(), cache)
+        if client is not None:
+            return "in", {client: (contact, parsed.from_address.lower())}
+    found: dict[str, tuple[str | None, str]] = {}
+    for address in [*parsed.to, *parsed.cc]:
+        client, contact = _client_of(company_id, address.lower(), cache)
+        if client is not None and client not in found:
+            found[client] = (contact, address.lower())
+    return "out", found
+
+
+def _key(parsed: ParsedMail, raw: bytes, client_id: str) -> str:
+    """The message's idempotency key for one client: its Message-ID (or, lacking one, its bytes)."""
+    basis = f"id:{parsed.message_id}".encode() if parsed.message_id else b"raw:" + raw
+    return f"mailbox:{hashlib.sha256(basis).hexdigest()[:40]}:{client_id}"
+
+
+def _when(parsed: ParsedMail, now: datetime) -> datetime:
+    """The message's date (its Date header, in UTC; never in the future), else now."""
+    if parsed.date is None:
+        return now
+    date = parsed.date if parsed.date.tzinfo else parsed.date.replace(tzinfo=timezone.utc)
+    return min(date.astimezone(timezone.utc), now)
+
+
+def log_message(
+    mailbox: Mailbox, raw: bytes, cache: dict[str, tuple[str | None, str | None]] | None = None
+) -> int:
+    """Log one message of the mailbox in the register of each client it is with; returns how many
+    records were written (0 for a message logged before or that Pregón sent or received itself)."""
+    company_id = mailbox.company_id
+    parsed = parse_mail(raw)
+    direction, clients = _clients_in(company_id, parsed, {} if cache is None else cache)
+    if not clients:
+        return 0
+    if parsed.message_id:
+        known = records.by_rfc_message_id_in(company_id, f"<{parsed.message_id}>")
+        if known is not None and known.mailbox_id is None:
+            return 0  # Pregón sent or received it: it is in the register already
+    keys = {client: _key(parsed, raw, client) for client in clients}
+    keys = {client: key for client, key in keys.items() if records.existing_key(company_id, key) is None}
+    if not keys:
+        return 0
+    now = clock.now()
+    when = _when(parsed, now)
+    attachments = keep_attachments(company_id, parsed, "mailbox")
+    parent = find_parent(company_id, parsed)
+    error = "; ".join(dict.fromkeys(parsed.defects))[:2000] or None
+    comms = []
+    for client_id, key in keys.items():
+        contact_id, address = clients[client_id]
+        communication_id = records.new_communication_id(when)
+        comms.append(
+            Communication(
+                company_id=company_id,
+                communication_id=communication_id,
+                direction=direction,
+                channel="mailbox",
+                kind="automatic",
+                state="received" if direction == "in" else "sent",
+                created_at=when,
+                updated_at=now,
+                record_type="email",
+                client_id=client_id,
+                contact_id=contact_id,
+                from_address=parsed.from_address,
+                from_name=parsed.from_name,
+                to_address=address if direction == "out" else (parsed.to[0] if parsed.to else None),
+                subject=parsed.subject,
+                text=parsed.text,
+                html=parsed.html,
+                headers=parsed.headers(),
+                attachments=attachments,
+                error=error,
+                sent_at=parsed.date,
+                rfc_message_id=f"<{parsed.message_id}>" if parsed.message_id else None,
+                idempotency_key=key,
+                initiated_by="client" if direction == "in" else "staff",
+                created_by=mailbox.owner,
+                in_reply_to=parent.communication_id if parent else None,
+                thread_id=(parent.thread_id or parent.communication_id) if parent else communication_id,
+                mailbox_id=mailbox.mailbox_id,
+                private_to=mailbox.owner if mailbox.visibility == "private" else None,
+            )
+        )
+    return len(records.add_new(comms))

@@ -1,0 +1,202 @@
+"""Staff IMAP mailboxes for the register (H3): settings, the write-only password, how far each
+folder was read, the monitor's figures, and the sparse ``mailbox-syncs`` index the schedule reads.
+
+A sync holds the mailbox by a lease (``sync_lease_until``, a conditional update), so two syncs of
+one mailbox never run side by side; the folders' progress is written after each batch of
+messages, so a sync that dies goes on from there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.core import domain
+from chalicelib.store.communications import stamp
+from chalicelib.store.models import MailboxModel
+from chalicelib.store.tables import written
+
+_SYNC_SHARD = "mailboxes"
+# The mailbox settings a user edits; a change of host, port or user also clears the password.
+SETTINGS = ("visibility", "host", "port", "encryption", "username", "folders", "enabled")
+
+
+def _state(raw: str | None) -> dict[str, domain.FolderState]:
+    data: dict[str, Any] = json.loads(raw) if raw else {}
+    return {
+        str(folder): domain.FolderState(int(value["uidvalidity"]), int(value["last_uid"]))
+        for folder, value in data.items()
+    }
+
+
+def _state_text(state: dict[str, domain.FolderState]) -> str:
+    return json.dumps(
+        {f: {"uidvalidity": s.uidvalidity, "last_uid": s.last_uid} for f, s in sorted(state.items())}
+    )
+
+
+def _record(item: MailboxModel) -> domain.Mailbox:
+    from chalicelib.store.communications import parse_stamp
+
+    return domain.Mailbox(
+        company_id=item.company_id,
+        mailbox_id=item.mailbox_id,
+        owner=item.owner,
+        visibility=item.visibility,
+        host=item.host,
+        port=int(item.port),
+        encryption=item.encryption,
+        username=item.username,
+        folders=tuple(str(f) for f in item.folders or ()),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        enabled=bool(item.enabled),
+        password_ciphertext=bytes(item.password_ciphertext) if item.password_ciphertext else None,
+        folder_state=_state(item.folder_state),
+        last_sync_at=item.last_sync_at,
+        last_error=item.last_error,
+        logged_count=int(item.logged_count or 0),
+        next_sync_at=parse_stamp(item.next_sync_at) if item.next_sync_at else None,
+    )
+
+
+def create_mailbox(mailbox: domain.Mailbox) -> bool:
+    """Write a new mailbox; False when its id exists already."""
+    return written(
+        lambda: MailboxModel(
+            mailbox.company_id,
+            mailbox.mailbox_id,
+            owner=mailbox.owner,
+            visibility=mailbox.visibility,
+            host=mailbox.host,
+            port=mailbox.port,
+            encryption=mailbox.encryption,
+            username=mailbox.username,
+            folders=list(mailbox.folders),
+            enabled=mailbox.enabled,
+            logged_count=0,
+            created_at=mailbox.created_at,
+            updated_at=mailbox.updated_at,
+        ).save(condition=MailboxModel.mailbox_id.does_not_exist())
+    )
+
+
+def get_mailbox(company_id: str, mailbox_id: str) -> domain.Mailbox | None:
+    try:
+        return _record(MailboxModel.get(company_id, mailbox_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def list_mailboxes(company_id: str) -> list[domain.Mailbox]:
+    return [_record(i) for i in MailboxModel.query(company_id)]
+
+
+def update_settings(
+    company_id: str, mailbox_id: str, fields: dict[str, Any], now: datetime, *, clear_password: bool
+) -> bool:
+    """Change settings of a mailbox that exists (False when it does not). A mailbox pointed at
+    another server or user loses its password and starts its folders again."""
+    actions: list[Any] = [MailboxModel.updated_at.set(now)]
+    for name, value in fields.items():
+        if name not in SETTINGS:
+            raise ValueError(name)
+        actions.append(getattr(MailboxModel, name).set(list(value) if name == "folders" else value))
+    if clear_password:
+        actions += [MailboxModel.password_ciphertext.remove(), MailboxModel.folder_state.remove()]
+    return written(
+        lambda: MailboxModel(company_id, mailbox_id).update(
+            actions=actions, condition=MailboxModel.mailbox_id.exists()
+        )
+    )
+
+
+def set_password(company_id: str, mailbox_id: str, ciphertext: bytes, now: datetime) -> bool:
+    return written(
+        lambda: MailboxModel(company_id, mailbox_id).update(
+            actions=[MailboxModel.password_ciphertext.set(ciphertext), MailboxModel.updated_at.set(now)],
+            condition=MailboxModel.mailbox_id.exists(),
+        )
+    )
+
+
+def delete_mailbox(company_id: str, mailbox_id: str) -> bool:
+    return written(
+        lambda: MailboxModel(company_id, mailbox_id).delete(condition=MailboxModel.mailbox_id.exists())
+    )
+
+
+# --- syncs ----------------------------------------------------------------------------------------
+
+
+def claim_sync(company_id: str, mailbox_id: str, now: datetime, until: datetime) -> domain.Mailbox | None:
+    """Hold the mailbox for one sync until ``until``; None when another sync holds it (or it is gone)."""
+    item = MailboxModel(company_id, mailbox_id)
+    if not written(
+        lambda: item.update(
+            actions=[MailboxModel.sync_lease_until.set(stamp(until))],
+            condition=MailboxModel.mailbox_id.exists()
+            & (MailboxModel.sync_lease_until.does_not_exist() | (MailboxModel.sync_lease_until < stamp(now))),
+        )
+    ):
+        return None
+    return get_mailbox(company_id, mailbox_id)
+
+
+def save_progress(
+    company_id: str, mailbox_id: str, state: dict[str, domain.FolderState], logged: int
+) -> None:
+    """How far the folders were read, and the records that reading logged (one update)."""
+    actions: list[Any] = [MailboxModel.folder_state.set(_state_text(state))]
+    if logged:
+        actions.append(MailboxModel.logged_count.add(logged))
+    written(
+        lambda: MailboxModel(company_id, mailbox_id).update(
+            actions=actions, condition=MailboxModel.mailbox_id.exists()
+        )
+    )
+
+
+def finish_sync(
+    company_id: str, mailbox_id: str, now: datetime, error: str | None, next_sync_at: datetime | None
+) -> None:
+    """The sync's outcome for the monitor; the lease is let go and the next sync scheduled."""
+    actions: list[Any] = [
+        MailboxModel.last_sync_at.set(now),
+        MailboxModel.last_error.set(error) if error else MailboxModel.last_error.remove(),
+        MailboxModel.sync_lease_until.remove(),
+    ]
+    if next_sync_at is not None:
+        actions += [
+            MailboxModel.sync_shard.set(_SYNC_SHARD),
+            MailboxModel.next_sync_at.set(stamp(next_sync_at)),
+        ]
+    written(
+        lambda: MailboxModel(company_id, mailbox_id).update(
+            actions=actions, condition=MailboxModel.mailbox_id.exists()
+        )
+    )
+
+
+def schedule_sync(company_id: str, mailbox_id: str, at: datetime | None) -> None:
+    """Put the mailbox on the schedule at ``at`` (None takes it off)."""
+    actions: list[Any] = (
+        [MailboxModel.sync_shard.set(_SYNC_SHARD), MailboxModel.next_sync_at.set(stamp(at))]
+        if at is not None
+        else [MailboxModel.sync_shard.remove(), MailboxModel.next_sync_at.remove()]
+    )
+    written(
+        lambda: MailboxModel(company_id, mailbox_id).update(
+            actions=actions, condition=MailboxModel.mailbox_id.exists()
+        )
+    )
+
+
+def due_syncs(now: datetime, limit: int = 1000) -> Iterator[tuple[str, str]]:
+    """(company, mailbox) of mailboxes whose scheduled sync has come (a query of the sparse index)."""
+    for item in MailboxModel.syncs.query(_SYNC_SHARD, MailboxModel.next_sync_at <= stamp(now), limit=limit):
+        yield item.company_id, item.mailbox_id

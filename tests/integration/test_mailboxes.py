@@ -1,0 +1,540 @@
+"""H3: staff IMAP mailboxes in the client register, against a real IMAP server (dovecot) started
+by the test; and replying from a register record, received by the real SMTP catcher."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import requests
+from chalice.test import Client
+
+from infrastructure.local.imapserver import Dovecot
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.history import send_email
+from tests.steps.mail import text_of
+from tests.steps.mailboxes import add_mailbox, filed_mail, monitor, record_of, register_seen, run_syncs
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
+
+ANA, LUIS, OFICINA = "ana@estudio.example", "luis@estudio.example", "oficina@estudio.example"
+DAY = datetime(2026, 10, 20, 9, 30, tzinfo=timezone.utc)
+
+
+def clients(api: Client, tenant: Tenant) -> None:
+    """Three clients of the office: addresses of their own and of contact persons."""
+    put_client(api, tenant, "CLI-1", name="Muñoz Asesores SL", emails=["contabilidad@munoz.example"])
+    put_client(
+        api,
+        tenant,
+        "CLI-2",
+        name="Panadería Ñandú",
+        emails=["info@nandu.example"],
+        contacts=[
+            {"contact_id": "c1", "first_name": "José", "last_name": "Pérez", "email": "jose@nandu.example"}
+        ],
+    )
+    put_client(api, tenant, "CLI-3", name="Talleres Ríos", emails=["rios@talleres.example"])
+
+
+def staff(tenant: Tenant, user: str, level: int = 3) -> dict[str, str]:
+    token = IDENTITY.mint(tenant.company_id, user_id=user, level=level)
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def download(api: Client, headers: dict[str, str], client_id: str, record_id: str) -> dict[str, bytes]:
+    detail = body(record_of(api, headers, client_id, record_id))
+    return {a["name"]: requests.get(a["download_url"], timeout=10).content for a in detail["attachments"]}
+
+
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+XLSX = bytes(reversed(range(256))) * 30
+
+
+def office_mail() -> tuple[list[bytes], list[bytes]]:
+    """200 messages: 170 with people who are not clients, 30 to or from the three clients."""
+    inbox, sent = [], []
+    for n in range(100):
+        inbox.append(filed_mail(f"Boletín {n} <news{n}@boletines.example>", ANA, f"Novedades {n}", date=DAY))
+    for n in range(70):
+        sent.append(filed_mail(ANA, f"proveedor{n}@otros.example", f"Pedido {n}", date=DAY))
+    # 15 received from clients (the client's own address or a contact's)
+    for n in range(8):
+        inbox.append(
+            filed_mail(
+                "Contabilidad Muñoz <contabilidad@munoz.example>",
+                ANA,
+                f"Declaración trimestral nº {n} – señora Muñoz",
+                date=DAY + timedelta(hours=n),
+                text=f"Adjunto la documentación {n}. Un saludo, Muñoz",
+                attachments=[("balance año 2026.pdf", "application/pdf", PDF)] if n == 0 else None,
+            )
+        )
+    for n in range(7):
+        inbox.append(filed_mail("José Pérez <jose@nandu.example>", ANA, f"Nóminas de octubre {n}", date=DAY))
+    # 15 sent to clients (To or Cc)
+    for n in range(10):
+        sent.append(
+            filed_mail(
+                ANA,
+                "rios@talleres.example",
+                f"Presupuesto {n}",
+                date=DAY,
+                attachments=[("cálculo.xlsx", "application/vnd.ms-excel", XLSX)] if n == 0 else None,
+            )
+        )
+    for n in range(5):
+        sent.append(
+            filed_mail(ANA, "gestoria@otros.example", f"Consulta {n}", cc=["info@nandu.example"], date=DAY)
+        )
+    return inbox, sent
+
+
+def test_mail_to_and_from_clients_is_logged_once_incrementally_and_the_mailbox_is_left_alone(
+    api: Client,
+    tenant: Tenant,
+    imap_server: Dovecot,
+    clock: Any,
+) -> None:
+    # Given three clients and Ana's mailbox with 200 messages, 30 of them to or from the clients
+    clients(api, tenant)
+    inbox, sent = office_mail()
+    imap_server.append(ANA, "INBOX", inbox)
+    imap_server.append(ANA, "Sent", sent)
+    flags_before = imap_server.flags(ANA, "INBOX")
+    ana = staff(tenant, ANA)
+
+    # When Ana adds the mailbox (INBOX and Sent by default) and sets its password
+    mailbox = add_mailbox(api, ana, imap_server, ANA)
+    assert mailbox["folders"] == ["INBOX", "Sent"] and mailbox["visibility"] == "private"
+    run_syncs()
+
+    # Then exactly the 30 messages with clients are in their registers, the rest nowhere
+    registers = {c: register_seen(api, ana, c) for c in ("CLI-1", "CLI-2", "CLI-3")}
+    assert {c: len(items) for c, items in registers.items()} == {"CLI-1": 8, "CLI-2": 12, "CLI-3": 10}
+    shown = monitor(api, ana, mailbox["mailbox_id"])
+    assert shown["logged_count"] == 30 and shown["last_error"] is None and shown["last_sync_at"]
+    # with direction, date, decoded subject and sender, text and attachments byte for byte
+    received = [r for r in registers["CLI-1"] if r["subject"] == "Declaración trimestral nº 0 – señora Muñoz"]
+    assert [(r["direction"], r["record_type"], r["initiated_by"], r["automatic"]) for r in received] == [
+        ("in", "email", "client", True)
+    ]
+    assert received[0]["created_at"].startswith("2026-10-20T09:30")
+    detail = body(record_of(api, ana, "CLI-1", received[0]["communication_id"]))
+    assert detail["from_address"] == "contabilidad@munoz.example"
+    assert "Adjunto la documentación 0" in detail["text"]
+    assert download(api, ana, "CLI-1", received[0]["communication_id"]) == {"balance año 2026.pdf": PDF}
+    budget = next(r for r in registers["CLI-3"] if r["subject"] == "Presupuesto 0")
+    assert (budget["direction"], budget["initiated_by"]) == ("out", "staff")
+    assert download(api, ana, "CLI-3", budget["communication_id"]) == {"cálculo.xlsx": XLSX}
+    contact = [r for r in registers["CLI-2"] if r["direction"] == "in"]
+    assert len(contact) == 7 and all(r["subject"].startswith("Nóminas de octubre") for r in contact)
+    # and nothing in the mailbox changed: no message marked as read
+    assert imap_server.flags(ANA, "INBOX") == flags_before
+
+    # When it syncs again (on demand) nothing new is logged
+    response = api.http.post(f"/mailboxes/{mailbox['mailbox_id']}/sync", headers=ana)
+    assert response.status_code == 202 and body(response) == {"queued": [mailbox["mailbox_id"]]}
+    run_syncs()
+    assert monitor(api, ana, mailbox["mailbox_id"])["logged_count"] == 30
+    assert len(register_seen(api, ana, "CLI-3")) == 10
+
+    # When a client writes again and the schedule's turn comes, the next sync logs that one only
+    imap_server.append(
+        ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Acepto el presupuesto", date=DAY)]
+    )
+    from chalicelib.records.mailboxes.sync import request_due_syncs
+
+    assert request_due_syncs(clock.now()) == 0  # not yet: every 15 minutes
+    clock.set_now(clock.now() + timedelta(minutes=16))
+    assert request_due_syncs(clock.now()) == 1
+    run_syncs()
+    assert [r["subject"] for r in register_seen(api, ana, "CLI-3")][0:1] == ["Acepto el presupuesto"]
+    assert monitor(api, ana, mailbox["mailbox_id"])["logged_count"] == 31
+
+    # When the server renumbers the Sent folder (a new UIDVALIDITY), it is read again: no duplicates
+    before = monitor(api, ana, mailbox["mailbox_id"])["folder_state"]["Sent"]["uidvalidity"]
+    imap_server.recreate(ANA, "Sent")
+    api.http.post("/mailboxes/sync", headers=ana)
+    run_syncs()
+    shown = monitor(api, ana, mailbox["mailbox_id"])
+    assert shown["folder_state"]["Sent"]["uidvalidity"] != before
+    assert shown["logged_count"] == 31 and shown["last_error"] is None
+    assert len(register_seen(api, ana, "CLI-3")) == 11 and len(register_seen(api, ana, "CLI-2")) == 12
+
+
+def test_a_message_pregon_sent_is_not_logged_twice_and_the_same_mail_in_two_mailboxes_once(
+    api: Client,
+    tenant: Tenant,
+    imap_server: Dovecot,
+    mailbox: MailCatcher,
+) -> None:
+    # Given a client, an e-mail Pregón sent it (caught by the SMTP server), and a copy of that very
+    # message filed in Ana's Sent folder; and a client's message in both Ana's and Luis's inboxes
+    clients(api, tenant)
+    send_email(tenant, "rios@talleres.example", "Su factura", client_id="CLI-3")
+    deliver_outboxes()
+    [sent_by_pregon] = mailbox.messages()
+    imap_server.append(ANA, "Sent", [sent_by_pregon.as_bytes()])
+    shared = filed_mail(
+        "rios@talleres.example", [ANA, LUIS], "Para los dos", message_id="<uno@talleres.example>"
+    )
+    imap_server.append(ANA, "INBOX", [shared])
+    imap_server.append(LUIS, "INBOX", [shared])
+    admin = tenant.admin_headers()
+
+    # When both mailboxes (public ones, so one office view) are synced
+    add_mailbox(api, admin, imap_server, ANA, visibility="public")
+    add_mailbox(api, admin, imap_server, LUIS, visibility="public", folders=["INBOX"])
+    run_syncs()
+
+    # Then the register holds the invoice once (Pregón's record) and the client's message once
+    subjects = sorted(r["subject"] for r in register_seen(api, admin, "CLI-3"))
+    assert subjects == ["Para los dos", "Su factura"]
+
+
+def test_private_mailboxes_are_their_owners_and_public_ones_the_offices(
+    api: Client,
+    tenant: Tenant,
+    imap_server: Dovecot,
+) -> None:
+    # Given a client, Ana's private mailbox and the office's public one (added by an administrator)
+    clients(api, tenant)
+    imap_server.append(ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Solo para Ana")])
+    imap_server.append(OFICINA, "INBOX", [filed_mail("rios@talleres.example", OFICINA, "Para la oficina")])
+    ana, luis, admin = staff(tenant, ANA), staff(tenant, LUIS), tenant.admin_headers()
+
+    # When Luis (level 3) tries to add a public mailbox, he is refused; Ana adds hers, private
+    refused = api.http.post(
+        "/mailboxes",
+        headers=luis,
+        body=json.dumps(
+            {"host": "127.0.0.1", "port": imap_server.port, "username": LUIS, "visibility": "public"}
+        ),
+    )
+    assert refused.status_code == 403 and body(refused)["field"] == "visibility"
+    private = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    public = add_mailbox(api, admin, imap_server, OFICINA, visibility="public", folders=["INBOX"])
+    run_syncs()
+
+    # Then Ana and the administrator see both records, Luis the office's only
+    def seen(headers: dict[str, str]) -> list[str]:
+        return sorted(r["subject"] for r in register_seen(api, headers, "CLI-3"))
+
+    assert seen(ana) == seen(admin) == ["Para la oficina", "Solo para Ana"]
+    assert seen(luis) == ["Para la oficina"]
+    ana_record = next(r for r in register_seen(api, ana, "CLI-3") if r["subject"] == "Solo para Ana")
+    assert record_of(api, luis, "CLI-3", ana_record["communication_id"]).status_code == 404
+    # and the mailboxes themselves: Luis sees the public one only, and cannot change it
+    listed = body(api.http.get("/mailboxes", headers=luis))["items"]
+    assert [m["mailbox_id"] for m in listed] == [public["mailbox_id"]]
+    assert "password" not in json.dumps(listed).replace("password_set", "")
+    assert api.http.get(f"/mailboxes/{private['mailbox_id']}", headers=luis).status_code == 404
+    changed = api.http.patch(
+        f"/mailboxes/{public['mailbox_id']}", headers=luis, body=json.dumps({"folders": ["x"]})
+    )
+    assert changed.status_code == 403
+
+    # When Ana deletes her record, it leaves the register only: the mailbox keeps the message,
+    # and the next sync does not log it again
+    deleted = api.http.delete(f"/clients/CLI-3/register/{ana_record['communication_id']}", headers=ana)
+    assert deleted.status_code == 204
+    api.http.post("/mailboxes/sync", headers=ana)
+    run_syncs()
+    assert seen(ana) == ["Para la oficina"]
+    assert len(imap_server.flags(ANA, "INBOX")) == 1
+
+
+def test_a_wrong_password_is_the_servers_answer_and_logs_nothing(
+    api: Client,
+    tenant: Tenant,
+    imap_server: Dovecot,
+) -> None:
+    # Given a client's message in Ana's mailbox, and the mailbox added with a wrong password
+    clients(api, tenant)
+    imap_server.append(ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Hola")])
+    ana = staff(tenant, ANA)
+    mailbox = add_mailbox(api, ana, imap_server, ANA, password="no-es-esta", folders=["INBOX"])
+
+    # When the connection is tested and the mailbox synced
+    tested = api.http.post(f"/mailboxes/{mailbox['mailbox_id']}/test", headers=ana)
+    run_syncs()
+
+    # Then the answer is the server's own words, the monitor shows them, nothing is logged
+    assert tested.status_code == 200
+    assert body(tested) == {
+        "ok": False,
+        "answer": "[AUTHENTICATIONFAILED] Authentication failed.",
+        "folders": {},
+    }
+    shown = monitor(api, ana, mailbox["mailbox_id"])
+    assert shown["last_error"] == "[AUTHENTICATIONFAILED] Authentication failed."
+    assert shown["logged_count"] == 0 and shown["password_set"] is True
+    assert register_seen(api, ana, "CLI-3") == []
+
+    # When the right password is set the test passes with the server's words and folder sizes
+    api.http.put(
+        f"/mailboxes/{mailbox['mailbox_id']}/password",
+        headers=ana,
+        body=json.dumps({"password": "clave-de-ana"}),
+    )
+    tested = body(api.http.post(f"/mailboxes/{mailbox['mailbox_id']}/test", headers=ana))
+    assert tested["ok"] is True and "Logged in" in tested["answer"] and tested["folders"] == {"INBOX": 1}
+
+    # When the mailbox is pointed at another user, the password goes with the old one
+    moved = api.http.patch(
+        f"/mailboxes/{mailbox['mailbox_id']}", headers=ana, body=json.dumps({"username": LUIS})
+    )
+    assert body(moved)["password_set"] is False
+
+
+def test_bad_mailbox_settings_are_refused_naming_the_field(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ana = staff(tenant, ANA)
+    for data, field in [
+        ({"host": "10.0.0.5", "username": ANA}, "host"),
+        ({"host": "imap.example.com\r\nX", "username": ANA}, "host"),
+        ({"host": "imap.example.com", "username": ANA, "port": 0}, "port"),
+        ({"host": "imap.example.com", "username": ANA, "folders": []}, "folders"),
+        ({"host": "imap.example.com"}, "username"),
+        ({"host": "imap.example.com", "username": ANA, "encryption": "ssl3"}, "encryption"),
+    ]:
+        response = api.http.post("/mailboxes", headers=ana, body=json.dumps(data))
+        assert response.status_code == 422, (data, response.body)
+        assert field in json.dumps(body(response)), (data, response.body)
+    assert body(api.http.get("/mailboxes", headers=ana))["items"] == []
+    # A loopback server saved while the local stack allows it is refused once loopback is not
+    # allowed: when saved, and at every connection (checked again, to the address checked)
+    loopback = json.dumps({"host": "127.0.0.1", "username": ANA})
+    saved = body(api.http.post("/mailboxes", headers=ana, body=loopback))
+    password = json.dumps({"password": "x"})
+    api.http.put(f"/mailboxes/{saved['mailbox_id']}/password", headers=ana, body=password)
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
+    response = api.http.post("/mailboxes", headers=ana, body=loopback)
+    assert response.status_code == 422 and "loopback" in response.body.decode()
+    tested = body(api.http.post(f"/mailboxes/{saved['mailbox_id']}/test", headers=ana))
+    assert tested["ok"] is False
+    assert tested["answer"].startswith("refused: 127.0.0.1 is a loopback address")
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A server that accepts connections and never says a word (a hung IMAP server)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+def test_a_mailbox_that_times_out_does_not_stop_the_others(
+    api: Client,
+    tenant: Tenant,
+    imap_server: Dovecot,
+    silent_server: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a hung server behind the office's mailbox and Ana's working mailbox, 1 s socket timeouts
+    monkeypatch.setenv("PREGON_IMAP_TIMEOUT_SECONDS", "1")
+    clients(api, tenant)
+    imap_server.append(ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Sigo aquí")])
+    admin = tenant.admin_headers()
+    hung = add_mailbox(api, admin, imap_server, OFICINA, visibility="public")
+    api.http.patch(
+        f"/mailboxes/{hung['mailbox_id']}", headers=admin, body=json.dumps({"port": silent_server})
+    )
+    api.http.put(
+        f"/mailboxes/{hung['mailbox_id']}/password", headers=admin, body=json.dumps({"password": "x"})
+    )
+    working = add_mailbox(api, admin, imap_server, ANA, visibility="public", folders=["INBOX"])
+
+    # When every mailbox is synced (one job each)
+    started = time.monotonic()
+    queued = body(api.http.post("/mailboxes/sync", headers=admin))["queued"]
+    run_syncs()
+
+    # Then the working one is logged, the hung one shows its timeout, within seconds
+    assert sorted(queued) == sorted([hung["mailbox_id"], working["mailbox_id"]])
+    assert [r["subject"] for r in register_seen(api, admin, "CLI-3")] == ["Sigo aquí"]
+    assert "timed out" in monitor(api, admin, hung["mailbox_id"])["last_error"]
+    assert monitor(api, admin, working["mailbox_id"])["last_error"] is None
+    assert time.monotonic() - started < 20
+
+
+def test_replying_from_a_record_sends_a_threaded_answer_from_the_users_account(
+    api: Client,
+    tenant: Tenant,
+    imap_server: Dovecot,
+    mailbox: MailCatcher,
+) -> None:
+    # Given a client's message logged from Ana's mailbox, and Ana's own sender account
+    clients(api, tenant)
+    original = filed_mail(
+        "José Pérez <jose@nandu.example>",
+        ANA,
+        "¿Cuándo presentan el IVA?",
+        message_id="<pregunta-1@nandu.example>",
+    )
+    imap_server.append(ANA, "INBOX", [original])
+    ana = staff(tenant, ANA)
+    add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    run_syncs()
+    smtp_sender_account(tenant.company_id, f"user:{ANA}", mailbox, "Ana García", ANA)
+    [record] = register_seen(api, ana, "CLI-2")
+
+    # When Ana answers it from the register
+    response = api.http.post(
+        f"/clients/CLI-2/register/{record['communication_id']}/reply",
+        headers=ana,
+        body=json.dumps({"text": "El día 20, José. Un saludo."}),
+    )
+    assert response.status_code == 201, response.body
+    deliver_outboxes()
+
+    # Then José receives it from Ana's account, threaded to his message
+    [received] = mailbox.messages()
+    assert received["To"] == "José Pérez <jose@nandu.example>"
+    assert ANA in received["From"]
+    assert received["Subject"] == "Re: ¿Cuándo presentan el IVA?"
+    assert received["In-Reply-To"] == "<pregunta-1@nandu.example>"
+    assert str(received["References"]).split()[0] == "<pregunta-1@nandu.example>"
+    assert "El día 20" in text_of(received)
+    # and the register shows the answer as a new record, above the question
+    items = register_seen(api, ana, "CLI-2")
+    assert [(r["direction"], r["subject"], r["created_by"]) for r in items] == [
+        ("out", "Re: ¿Cuándo presentan el IVA?", ANA),
+        ("in", "¿Cuándo presentan el IVA?", ANA),
+    ]
+
+    # When a manual note is "answered", it is refused: only e-mails can be
+    note = api.http.post("/clients/CLI-2/register", headers=ana, body=json.dumps({"subject": "Llamada"}))
+    refused = api.http.post(
+        f"/clients/CLI-2/register/{body(note)['communication_id']}/reply",
+        headers=ana,
+        body=json.dumps({"text": "x"}),
+    )
+    assert refused.status_code == 409
+
+
+def test_a_large_backlog_is_read_in_follow_up_syncs_and_a_missing_folder_is_named(
+    api: Client, tenant: Tenant, imap_server: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 45 client messages in Ana's inbox, syncs that look at 10 messages at most, and a
+    # folder the server does not have
+    from chalicelib.records.mailboxes import sync
+
+    monkeypatch.setattr(sync, "HEADER_BATCH", 10)
+    monkeypatch.setattr(sync, "MAX_SCANNED_PER_SYNC", 10)
+    clients(api, tenant)
+    imap_server.append(
+        ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, f"Consulta {n}") for n in range(45)]
+    )
+    ana = staff(tenant, ANA)
+
+    # When the mailbox is added
+    mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX", "Archivo"])
+    answers = run_syncs()
+
+    # Then the backlog was read by five syncs, one after the other, each message logged once
+    assert sum(1 for a in answers if isinstance(a, dict) and "mailboxes" in a) == 5
+    subjects = [r["subject"] for r in register_seen(api, ana, "CLI-3")]
+    assert sorted(subjects) == sorted(f"Consulta {n}" for n in range(45))
+    shown = monitor(api, ana, mailbox["mailbox_id"])
+    assert shown["logged_count"] == 45 and shown["folder_state"]["INBOX"]["last_uid"] == 45
+    # and the folder that is not there is named, with the server's answer
+    assert shown["last_error"].startswith("Archivo: ") and "exist" in shown["last_error"]
+
+
+def test_a_message_pregon_sent_is_answered_from_the_areas_account_when_the_user_has_none(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given an e-mail Pregón sent a client from the tracking area's account, as it arrived
+    clients(api, tenant)
+    record_id = send_email(tenant, "rios@talleres.example", "Su envío", client_id="CLI-3")
+    deliver_outboxes()
+    [first] = mailbox.messages()
+    luis = staff(tenant, LUIS)
+
+    # When Luis (no sender account of his own) answers it from the register
+    response = api.http.post(
+        f"/clients/CLI-3/register/{record_id}/reply",
+        headers=luis,
+        body=json.dumps({"text": "Sigue en camino."}),
+    )
+    assert response.status_code == 201, response.body
+    deliver_outboxes()
+
+    # Then the answer goes out from the area's account, threaded after the first message and
+    # still carrying Pregón's own references, so the client's next answer threads too
+    [_, answer] = mailbox.wait_for(2)
+    assert answer["From"] == first["From"] and answer["To"] == "rios@talleres.example"
+    assert answer["Subject"] == "Re: Su envío"
+    assert answer["In-Reply-To"] == first["Message-ID"]
+    references = str(answer["References"]).split()
+    assert first["Message-ID"] in references and str(first["References"]) in references
+    assert [r["subject"] for r in register_seen(api, luis, "CLI-3")] == ["Re: Su envío", "Su envío"]
+
+
+def test_a_message_that_also_reached_pregon_through_ses_inbound_is_logged_once(
+    api: Client, tenant: Tenant, imap_server: Dovecot
+) -> None:
+    # Given a client's message to Ana with a copy to the company's inbound address: SES stored it
+    # in S3 and its notification was handled (I3), and it is in Ana's inbox too
+    from chalicelib.core.aws import client
+
+    clients(api, tenant)
+    inbound = f"{tenant.company_id}@inbound.pregon.local"
+    raw = filed_mail(
+        "rios@talleres.example", [ANA, inbound], "Copia a Pregón", message_id="<copia@talleres.example>"
+    )
+    client("s3").put_object(Bucket="pregon-inbound", Key="mail/ses-1", Body=raw)
+    notification = {
+        "notificationType": "Received",
+        "receipt": {
+            "recipients": [inbound],
+            "action": {"type": "S3", "bucketName": "pregon-inbound", "objectKey": "mail/ses-1"},
+        },
+        "mail": {"messageId": "ses-1", "source": "rios@talleres.example", "destination": [inbound]},
+    }
+    event = api.events.generate_sns_event(
+        message=json.dumps(notification), subject="Amazon SES Email Receipt"
+    )
+    assert api.lambda_.invoke("receive_inbound_mail", event).payload["logged"] == 1
+    imap_server.append(ANA, "INBOX", [raw])
+    ana = staff(tenant, ANA)
+
+    # When Ana's mailbox is synced
+    mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    run_syncs()
+
+    # Then the register shows the message once: the one Pregón received
+    assert [(r["subject"], r["channel"]) for r in register_seen(api, ana, "CLI-3")] == [
+        ("Copia a Pregón", "email")
+    ]
+    assert monitor(api, ana, mailbox["mailbox_id"])["logged_count"] == 0

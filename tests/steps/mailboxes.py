@@ -1,0 +1,92 @@
+"""Staff mailboxes (H3) as the office uses them: mail as a mail program files it, a mailbox set
+up through the API, syncs run by the deployed SQS handler, the register and monitor read back."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from chalice.test import Client
+
+from infrastructure.local.imapserver import Dovecot
+from tests.steps.answers import body
+from tests.steps.imap import MAIL_USERS
+
+
+def filed_mail(
+    sender: str,
+    to: str | list[str],
+    subject: str,
+    *,
+    cc: list[str] | None = None,
+    text: str = "Hola",
+    date: datetime | None = None,
+    message_id: str | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
+) -> bytes:
+    """One message as a mail program writes it (non-ASCII names and subjects RFC 2047-encoded)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to if isinstance(to, str) else ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Subject"] = subject
+    if date is not None:
+        message["Date"] = format_datetime(date)
+    message["Message-ID"] = message_id or make_msgid(domain="estudio.example")
+    message.set_content(text)
+    for name, content_type, data in attachments or []:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+def add_mailbox(
+    api: Client,
+    headers: dict[str, str],
+    server: Dovecot,
+    user: str,
+    *,
+    password: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A staff user adds their mailbox (plain IMAP on the test's loopback server) and its password."""
+    data = {"host": "127.0.0.1", "port": server.port, "encryption": "none", "username": user} | fields
+    response = api.http.post("/mailboxes", headers=headers, body=json.dumps(data))
+    assert response.status_code == 201, response.body
+    mailbox = dict(body(response))
+    response = api.http.put(
+        f"/mailboxes/{mailbox['mailbox_id']}/password",
+        headers=headers,
+        body=json.dumps({"password": password or MAIL_USERS[user]}),
+    )
+    assert response.status_code == 204, response.body
+    return mailbox
+
+
+def run_syncs() -> list[Any]:
+    """What the SQS workers do on AWS: every queued message (mailbox syncs, outboxes) handled by
+    its deployed handler, in this thread, until the queues are empty."""
+    from app import app
+    from infrastructure.local.queues import run_queues_until_empty
+
+    return list(run_queues_until_empty(app))
+
+
+def monitor(api: Client, headers: dict[str, str], mailbox_id: str) -> dict[str, Any]:
+    response = api.http.get(f"/mailboxes/{mailbox_id}", headers=headers)
+    assert response.status_code == 200, response.body
+    return dict(body(response))
+
+
+def register_seen(api: Client, headers: dict[str, str], client_id: str) -> list[dict[str, Any]]:
+    response = api.http.get(f"/clients/{client_id}/register?limit=200", headers=headers)
+    assert response.status_code == 200, response.body
+    return list(body(response)["items"])
+
+
+def record_of(api: Client, headers: dict[str, str], client_id: str, record_id: str) -> Any:
+    return api.http.get(f"/clients/{client_id}/register/{record_id}", headers=headers)
