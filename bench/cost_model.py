@@ -26,11 +26,16 @@ the table, plus 1 WRU per KB per index entry written (deleted and put again when
 indexes are updated after the commit, not transactionally); TransactGetItems 2 RRU per 4 KB. A
 failed conditional write is billed 1 WRU (AWS bills the item's size; most of ours are under 1 KB).
 
-Lambda: each handler invocation is timed (wall time, rounded up to the ms as AWS bills) and
-priced at the function's memory from ``.chalice/config.json`` (prod stage; a function's own
-``lambda_memory_size`` wins), plus the per-request charge. SQS: every request, 64 KB chunks
-counted; the local poller's receives and deletes stand for the event source mapping's (empty
-receives are a fixed monthly cost, reported apart). Prices: :data:`PRICES` (us-east-1, on-demand).
+Lambda: each handler invocation is timed (wall time, rounded up to the ms as AWS bills; the
+meter's own size reads taken off) and priced at the function's memory from ``.chalice/config.json``
+(prod stage; a function's own ``lambda_memory_size`` wins), plus the per-request charge. Two
+bounds beside it: every send taking 30 ms more (SES over HTTPS instead of an SMTP server on this
+machine), and the handler thread's CPU time stretched to the vCPU share the memory buys (512 MB:
+0.29 of a vCPU). SQS: every request, 64 KB chunks counted; the local poller's receives and deletes
+stand for the event source mapping's (empty receives are a fixed monthly cost, reported apart).
+CloudWatch Logs: the bytes the handlers log at production's level (INFO) and the metrics they
+print, measured, plus 400 bytes of Lambda's own lines per invocation (modelled). X-Ray (tracing is
+on in both stages): 5 % of invocations recorded (modelled). Prices: :data:`PRICES`.
 """
 
 from __future__ import annotations
@@ -122,6 +127,11 @@ PRICES: dict[str, dict[str, Any]] = {
         "usd": 5.00 / 1e6,
         "unit": "trace recorded",
         "source": "aws.amazon.com/xray/pricing ($5.00 / million traces recorded)",
+    },
+    "dynamodb_storage_gb_month": {
+        "usd": 0.25,
+        "unit": "GB-month stored (standard table class)",
+        "source": "aws.amazon.com/dynamodb/pricing/on-demand (storage $0.25 / GB-month)",
     },
     "ses_email": {
         "usd": 0.10 / 1000,
@@ -227,6 +237,7 @@ class CostMeter:
     _shadow_since: float = 0.0
     what_if: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     put_sizes: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
+    stored: dict[tuple[str, str], int] = field(default_factory=dict)  # bytes kept, table + indexes
     _tables: dict[str, _Table] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
@@ -402,12 +413,23 @@ class CostMeter:
             for index in table_.indexes:
                 self._add("write_index", _index_write_units(table_, index, old, new), name)
             self._what_if(table_, name, kind, old, new)
+            self._keep(table_, name, new)
         consumed = response.get("ConsumedCapacity") or []
         with self._lock:
             self.local_reported_transactions["TransactWriteItems"] += sum(
                 float(c.get("CapacityUnits", 0.0)) for c in consumed
             )
         return response
+
+    def _keep(self, table_: _Table, name: str, item: dict[str, Any] | None) -> None:
+        """What an item written in a transaction leaves stored: DynamoDB bills its size plus
+        100 bytes, in the table and in every index holding an entry for it."""
+        if item is None:
+            return
+        entries = [table_.entry(index, item) for index in table_.indexes]
+        kept = item_size(item) + 100 + sum(item_size(e) + 100 for e in entries if e is not None)
+        with self._lock:
+            self.stored[(name, json.dumps(table_.key_of(item), sort_keys=True, default=str))] = kept
 
     def _what_if(self, table_: _Table, name: str, kind: str, old: Any, new: Any) -> None:
         """What the same transactional action would cost another way (for the report)."""
@@ -423,6 +445,10 @@ class CostMeter:
             self.what_if["index_keys_only"] += sum(_index_write_units(table_, i, old, new) for i in keys_only)
             self.what_if["index_without_bodies"] += sum(
                 _index_write_units(table_, i, slim_old, slim_new) for i in table_.indexes
+            )
+            self.what_if["table_lean"] += 1.0 * _kb(max(item_size(slim_old), item_size(slim_new)))
+            self.what_if["index_lean"] += sum(
+                _index_write_units(table_, i, slim_old, slim_new) for i in keys_only
             )
             if kind == "Put" and new is not None:
                 sizes = self.put_sizes[name]
@@ -686,6 +712,7 @@ def _part(
         },
         "size_reads_seconds_not_billed": round(meter.shadow_seconds, 3),
         "log_bytes": logs.bytes,
+        "stored_bytes_of_transactional_items": sum(meter.stored.values()),
         "transactional_write_units_other_ways": {k: round(v, 1) for k, v in sorted(meter.what_if.items())},
         "transactional_puts": {
             name: {"items": n, "mean_bytes": round(total / n), "mean_body_bytes": round(body / n)}
@@ -699,7 +726,8 @@ def _part(
 # --- the measured parts ------------------------------------------------------------------------
 
 
-def measure_bulk(mail: MailServer, emails: int) -> dict[str, Any]:
+def measure_bulk(mail: MailServer, emails: int) -> tuple[dict[str, Any], Any]:
+    """The bulk send's cost, and one of its e-mails (the SES feedback part sends look-alikes)."""
     from app import app
     from bench.bulk_send import _company_with_clients
     from chalicelib.messaging.templates import MESSAGE_TYPES
@@ -744,7 +772,10 @@ def measure_bulk(mail: MailServer, emails: int) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         failures = runner.failures
     print(f"bulk: {caught:,} e-mails in {seconds:.1f}s, job {job.state}", flush=True)
-    return _part(
+    from chalicelib.store import communications as comm_store
+
+    sample = comm_store.history_page(company_id, "email", limit=1).items[0]
+    part = _part(
         meter,
         lambdas,
         sends,
@@ -754,6 +785,7 @@ def measure_bulk(mail: MailServer, emails: int) -> dict[str, Any]:
         job={"state": job.state, "total": job.total, "sent": job.sent, "failed": job.failed},
         handler_failures=failures,
     )
+    return part, sample
 
 
 def measure_sweep(mail: MailServer, due: int) -> dict[str, Any]:
@@ -787,9 +819,10 @@ def measure_sweep(mail: MailServer, due: int) -> dict[str, Any]:
     )
 
 
-def measure_feedback(count: int) -> dict[str, Any]:
-    """E-mails through an SES account (moto), then SES's Send and Delivery events for each, fed
-    to the deployed ``ses_events`` handler as SNS delivers them."""
+def measure_feedback(count: int, sample: Any) -> dict[str, Any]:
+    """E-mails like ``sample`` (same subject and bodies, so the items are as large) through an
+    SES account (moto), then SES's Send and Delivery events for each, fed to the deployed
+    ``ses_events`` handler as SNS delivers them."""
     import boto3
 
     from app import app
@@ -813,8 +846,9 @@ def measure_feedback(count: int) -> dict[str, Any]:
             OutgoingMessage(
                 channel="email",
                 to_address=f"cliente{i}@example.com",
-                subject="Su factura",
-                text="Hola, su factura de noviembre ya está disponible.",
+                subject=sample.subject,
+                text=sample.text,
+                html=sample.html,
             )
             for i in range(count)
         ],
@@ -899,10 +933,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feedback", type=int, default=300, help="SES e-mails whose events are fed")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp, local_stack(), mail_server(Path(tmp) / "mail") as mail:
+        bulk, sample = measure_bulk(mail, args.emails)
         parts = {
-            "bulk_send": measure_bulk(mail, args.emails),
+            "bulk_send": bulk,
             "tracking_sweep": measure_sweep(mail, args.due),
-            "ses_feedback": measure_feedback(args.feedback),
+            "ses_feedback": measure_feedback(args.feedback, sample),
         }
     feedback_rows = costs(parts["ses_feedback"], parts["ses_feedback"]["emails"])
     feedback_bound = costs(
@@ -965,6 +1000,8 @@ def main(argv: list[str] | None = None) -> int:
         ("indexes, as measured", "index_actual"),
         ("indexes, if every index were keys-only", "index_keys_only"),
         ("indexes, without the bodies", "index_without_bodies"),
+        ("table, all three: no bodies, not transactional", "table_lean"),
+        ("indexes, all three: no bodies, keys-only", "index_lean"),
     ]
     print(
         table(
@@ -984,6 +1021,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, part in parts.items():
         for table_name, sizes in part["transactional_puts"].items():
             print(f"  {name}: {table_name} items put: {sizes}")
+    print()
+    for name in ("bulk_send", "tracking_sweep"):
+        part = parts[name]
+        kept = part["stored_bytes_of_transactional_items"] / max(part["emails"], 1)
+        monthly = kept * PER / 1e9 * price("dynamodb_storage_gb_month")
+        verdicts[name]["stored_bytes_per_email"] = round(kept)
+        verdicts[name]["storage_usd_per_100k_per_month_kept"] = round(monthly, 4)
+        print(
+            f"{name}: {kept:,.0f} bytes stored per e-mail (table and index copies): "
+            f"${monthly:.4f} per {PER:,} e-mails for every month they are kept (not in the totals)"
+        )
     print()
     print("SES feedback per e-mail:")
     print(
