@@ -76,67 +76,85 @@ PRICES: dict[str, dict[str, Any]] = {
     "dynamodb_wru": {
         "usd": 0.625 / 1e6,
         "unit": "write request unit",
-        "source": "aws.amazon.com/dynamodb/pricing/on-demand ($0.625 / million WRU since 1 Nov 2024)",
+        "source": (
+            "DynamoDB on-demand, after the 1 Nov 2024 reduction; "
+            "seen at airbyte.com/data-engineering-resources/dynamodb-pricing"
+        ),
     },
     "dynamodb_rru": {
         "usd": 0.125 / 1e6,
         "unit": "read request unit",
-        "source": "aws.amazon.com/dynamodb/pricing/on-demand ($0.125 / million RRU)",
+        "source": (
+            "DynamoDB on-demand, after the 1 Nov 2024 reduction; "
+            "seen at airbyte.com/data-engineering-resources/dynamodb-pricing"
+        ),
     },
     "lambda_gb_second": {
         "usd": 0.0000166667,
         "unit": "GB-second (x86)",
-        "source": "aws.amazon.com/lambda/pricing ($0.0000166667 / GB-s, x86, first tier)",
+        "source": (
+            "aws.amazon.com/lambda/pricing (x86, first tier); "
+            "docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html"
+        ),
     },
     "lambda_request": {
         "usd": 0.20 / 1e6,
         "unit": "invocation",
-        "source": "aws.amazon.com/lambda/pricing ($0.20 / million requests)",
+        "source": "docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html",
     },
     "sqs_request": {
         "usd": 0.40 / 1e6,
         "unit": "request (per 64 KB chunk)",
-        "source": "aws.amazon.com/sqs/pricing (standard queue, $0.40 / million, first 100 billion)",
+        "source": (
+            "standard queue, first 100 billion a month, 64 KB chunks; "
+            "seen at cloudburn.io/blog/amazon-sqs-pricing (Mar 2026)"
+        ),
     },
     "s3_put": {
         "usd": 0.005 / 1000,
         "unit": "PUT/COPY/POST/LIST",
-        "source": "aws.amazon.com/s3/pricing (S3 Standard, $0.005 / 1,000)",
+        "source": "S3 Standard; seen at c3x.dev/blog/s3-request-fees-explained",
     },
     "s3_get": {
         "usd": 0.0004 / 1000,
         "unit": "GET/HEAD",
-        "source": "aws.amazon.com/s3/pricing (S3 Standard, $0.0004 / 1,000)",
+        "source": "S3 Standard; seen at c3x.dev/blog/s3-request-fees-explained",
     },
     "kms_request": {
         "usd": 0.03 / 10_000,
         "unit": "request",
-        "source": "aws.amazon.com/kms/pricing ($0.03 / 10,000 symmetric requests)",
+        "source": "symmetric keys; seen at wring.co/blog/aws-kms-pricing-guide (Mar 2026)",
     },
     "sns_publish": {
         "usd": 0.50 / 1e6,
         "unit": "publish (SES event to the topic; delivery to Lambda is free)",
-        "source": "aws.amazon.com/sns/pricing (standard topic, $0.50 / million; Lambda deliveries free)",
+        "source": (
+            "standard topic; "
+            "seen at factualminds.com/blog/amazon-sns-pricing-publishes-fanout-protocols (Jun 2026); "
+            "deliveries to Lambda free (not confirmed there)"
+        ),
     },
     "cloudwatch_logs_kb": {
         "usd": 0.50 / 1e6,
         "unit": "KB of logs ingested (standard class; $0.50 per GB)",
-        "source": "aws.amazon.com/cloudwatch/pricing (Logs, standard ingestion $0.50 / GB)",
+        "source": (
+            "standard log class ingestion; seen at c3x.dev/blog/cloudwatch-logs-cost-optimization (Jun 2026)"
+        ),
     },
     "xray_trace": {
         "usd": 5.00 / 1e6,
         "unit": "trace recorded",
-        "source": "aws.amazon.com/xray/pricing ($5.00 / million traces recorded)",
+        "source": "aws.amazon.com/de/xray/pricing ($5 per million recorded; default sampling 1/s + 5 %)",
     },
     "dynamodb_storage_gb_month": {
         "usd": 0.25,
         "unit": "GB-month stored (standard table class)",
-        "source": "aws.amazon.com/dynamodb/pricing/on-demand (storage $0.25 / GB-month)",
+        "source": "standard table class (not confirmed with the search tool)",
     },
     "ses_email": {
         "usd": 0.10 / 1000,
         "unit": "e-mail",
-        "source": "aws.amazon.com/ses/pricing ($0.10 / 1,000 outbound e-mails)",
+        "source": "outbound e-mail; seen at acecloudinterviews.com/tutorials/aws/ses",
     },
 }
 PER = 100_000  # e-mails the figures are given for
