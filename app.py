@@ -15,6 +15,7 @@ from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.api.push import push
 from chalicelib.api.register import register
+from chalicelib.api.reminders import reminders
 from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sends import sends
 from chalicelib.api.sms import sms
@@ -56,3 +57,4 @@ app.register_blueprint(sends)
 app.register_blueprint(send_job_events)
 app.register_blueprint(history)
 app.register_blueprint(register)
+app.register_blueprint(reminders)

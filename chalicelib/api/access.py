@@ -53,9 +53,10 @@ ADMIN = Access("staff", level=ADMIN_LEVEL)
 USER_IN_PATH_OR_ADMIN = Access("user_in_path", path_parameter="user_id")
 
 
-def api_key(scope: str) -> Access:
-    """The company's systems with an API key carrying ``scope``; staff of any level too."""
-    return Access("api_key", scope=scope)
+def api_key(scope: str, *, staff_level: int = LOWEST_LEVEL) -> Access:
+    """The company's systems with an API key carrying ``scope``; staff of ``staff_level`` or above
+    too (any level by default; 1: administrators only)."""
+    return Access("api_key", scope=scope, level=staff_level)
 
 
 def staff(level: int) -> Access:
@@ -81,6 +82,8 @@ def authorize(access: Access, request: Any, path_parameters: dict[str, Any]) -> 
     if access.kind == "api_key":
         if caller.kind == "api_key" and access.scope not in caller.scopes:
             raise Forbidden(f"this API key lacks the scope {access.scope!r}")
+        if caller.kind != "api_key" and caller.level > access.level:
+            raise Forbidden(f"only an API key with {access.scope!r} or a company administrator may do this")
         return caller
     if caller.kind != "user":
         raise Forbidden(
