@@ -21,7 +21,7 @@ def alert_monitor(company_id: str) -> list[AlertSchedule]:
         or AlertSchedule(
             company_id, t, False, 0, None, None, 0, 0, DEFAULT_HOUR if t in DAILY_ALERT_TYPES else None
         )
-        for t in sorted(ALERT_TYPES)
+        for t in ALERT_TYPES
     ]
 
 
