@@ -281,7 +281,8 @@ def _schedule(item: AlertScheduleModel) -> domain.AlertSchedule:
         company_id=item.company_id,
         alert_type=item.alert_type,
         enabled=bool(item.enabled),
-        frequency_minutes=int(item.frequency_minutes),
+        # A row only counters created (outcomes of a type never configured) has no frequency.
+        frequency_minutes=int(item.frequency_minutes or 0),
         next_run_at=_parse_iso(item.next_run_at),
         last_run_at=item.last_run_at,
         sent_count=int(item.sent_count or 0),
