@@ -227,14 +227,6 @@ def _transact(claims: Sequence[ReminderClaim]) -> bool:
     return True
 
 
-def reminder_sent(company_id: str, document_number: str, concept_id: str) -> bool:
-    try:
-        ReminderSentModel.get(company_id, f"{document_number}#{concept_id}", consistent_read=True)
-    except DoesNotExist:
-        return False
-    return True
-
-
 # --- concepts (R1) ----------------------------------------------------------------------------
 
 

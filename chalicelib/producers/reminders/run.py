@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import islice
@@ -134,6 +134,8 @@ def run_company(company_id: str, now: datetime | None = None, *, send: bool = Tr
     if outboxes:
         announce(company_id, dict.fromkeys(outboxes, now))
         kick_outboxes(company_id, outboxes)
+    if report.failed:  # never queued (the template failed, no working account): the monitor counts them
+        company_store.count_alert_results(company_id, ALERT_TYPE, sent=0, failed=report.failed)
     logger().info(
         "reminder run done" if send else "reminder preview",
         extra={
@@ -358,8 +360,3 @@ def _recipients(client: Client, settings: ClientReminders) -> list[tuple[str, st
                 name = f"{contact.first_name} {contact.last_name}".strip()
                 found.setdefault(contact.email.casefold(), (contact.email, name, contact.contact_id))
     return list(found.values())
-
-
-def receivables_due(company_id: str, day: date) -> Mapping[str, Receivable]:
-    """The receivables the run of ``day`` reads (for tests and the benchmark)."""
-    return {r.document_number: r for r in store.due_receivables(company_id, day)}
