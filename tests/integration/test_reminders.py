@@ -375,3 +375,36 @@ def test_days_are_the_companys_days_in_buenos_aires(
     # At 03:00 UTC it is the 2nd there: A-3 now
     clock.set_now(at("2026-12-02T03:00:00"))
     assert [i["document_number"] for i in run_now(api, tenant)["items"]] == ["A-3"]
+
+
+def test_changing_a_clients_settings_or_a_concepts_days_replans_its_receivables(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given a receivable pushed while the client's reminders are off: nothing planned
+    push_ok(api, erp, receivable("A-1", "2026-11-20"))
+    assert body(api.http.get("/receivables/A-1", headers=erp))["remind_on"] is None
+    # When the ERP turns them on: the 7-days-before reminder is planned
+    set_reminders_ok(api, erp, "CLI-1", active=True, after_due=True)
+    assert body(api.http.get("/receivables/A-1", headers=erp))["remind_on"] == "2026-11-13"
+    # When the administrator makes it 10 days: planned 3 days earlier, and sent on that day
+    changed = api.http.put(
+        "/reminders/concepts/before-7",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"description": "Diez días antes", "days": 10, "type": "before_due"}),
+    )
+    assert changed.status_code == 200, changed.body
+    assert body(api.http.get("/receivables/A-1", headers=erp))["remind_on"] == "2026-11-10"
+    clock.set_now(at("2026-11-10T09:00:00"))
+    assert run_now(api, tenant)["reminders"] == 1
+    delivered(mailbox, 1)
+    stored = body(api.http.get("/receivables/A-1", headers=erp))
+    assert (stored["reminded"], stored["remind_on"]) == (["before-7"], "2026-11-27")
+    # When the ERP pushes it again (a new balance), what was sent stays sent
+    push_ok(api, erp, receivable("A-1", "2026-11-20", balance="5000.00"))
+    stored = body(api.http.get("/receivables/A-1", headers=erp))
+    assert (stored["reminded"], stored["remind_on"], stored["balance"]) == (
+        ["before-7"],
+        "2026-11-27",
+        "5000.00",
+    )
+    assert run_now(api, tenant)["reminders"] == 0
