@@ -128,10 +128,15 @@ def run_company(company_id: str, now: datetime | None = None, *, send: bool = Tr
         claims = decider.claims(page, report)
         if not send:
             continue
-        outboxes |= _write(decider, claims, report, now)
+        written = _write(decider, claims, report, now)
+        if written - outboxes:  # an outbox's first messages: its worker starts on them at once
+            kick_outboxes(company_id, written - outboxes)
+        outboxes |= written
     if not send:
         report.reminders = sum(1 for p in report.planned if p.skipped is None)
     if outboxes:
+        # Announced again after the last write (a drain may have settled the wake-up meanwhile),
+        # and kicked again for what was claimed after the first drain finished.
         announce(company_id, dict.fromkeys(outboxes, now))
         kick_outboxes(company_id, outboxes)
     if report.failed:  # never queued (the template failed, no working account): the monitor counts them
