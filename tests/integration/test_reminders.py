@@ -264,10 +264,16 @@ def test_two_missed_days_are_caught_up_once_by_the_daily_schedule(
     push_ok(api, erp, receivable("A-1", "2026-11-20"))
     # When the service is down on the 13th and 14th and comes back on the 15th at 10:00
     clock.set_now(at("2026-11-15T10:00:00"))
-    first = run_due_reminders()
+    event = api.events.generate_cw_event(
+        source="aws.events",
+        detail_type="Scheduled Event",
+        detail={},
+        resources=["arn:aws:events:rule/reminders"],
+    )
+    first = api.lambda_.invoke("run_reminders", event).payload  # the deployed scheduled Lambda
     second = run_due_reminders()  # the next tick of the schedule, the same day
     # Then the missed reminder goes out once, and the next run is tomorrow at 8:00
-    assert [r.reminders for r in first] == [1] and second == []
+    assert first["reminders"] == 1 and second == []
     delivered(mailbox, 1)
     monitor = {
         i["alert_type"]: i for i in body(api.http.get("/alerts", headers=tenant.staff_headers()))["items"]
