@@ -17,6 +17,7 @@ from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.api.push import push
 from chalicelib.api.register import register
+from chalicelib.api.reminders import reminders
 from chalicelib.api.sender_tests import sender_tests
 from chalicelib.api.sends import sends
 from chalicelib.api.sms import sms
@@ -68,3 +69,4 @@ app.register_blueprint(staff)
 app.register_blueprint(agent_change_events)
 app.register_blueprint(mailboxes)
 app.register_blueprint(mailbox_events)
+app.register_blueprint(reminders)

@@ -4,7 +4,7 @@ Every route says its access in ``@describe(access=...)`` (chalicelib/api/http.py
 
 * :data:`PUBLIC`: no credentials (the route has no authorizer);
 * :func:`api_key` ``(scope)``: the company's systems with an API key carrying ``scope``, or any staff
-  (``api_key(scope, level=1)``: or staff of that level and above only);
+  (``api_key(scope, staff_level=1)``: or staff of that level and above only);
 * :data:`STAFF`: any staff JWT (levels 1 to 4); API keys are refused;
 * :data:`ADMIN`: a staff JWT of level 1 only;
 * :data:`USER_IN_PATH_OR_ADMIN`: the staff user named by the path's ``user_id``, or an administrator;
@@ -59,9 +59,10 @@ ADMIN = Access("staff", level=ADMIN_LEVEL)
 USER_IN_PATH_OR_ADMIN = Access("user_in_path", path_parameter="user_id")
 
 
-def api_key(scope: str, level: int = LOWEST_LEVEL) -> Access:
-    """The company's systems with an API key carrying ``scope``; staff of ``level`` or above too."""
-    return Access("api_key", scope=scope, level=level)
+def api_key(scope: str, *, staff_level: int = LOWEST_LEVEL) -> Access:
+    """The company's systems with an API key carrying ``scope``; staff of ``staff_level`` or above
+    too (any level by default; 1: administrators only)."""
+    return Access("api_key", scope=scope, level=staff_level)
 
 
 def staff_with(permission: str) -> Access:
@@ -96,8 +97,10 @@ def authorize(access: Access, request: Any, path_parameters: dict[str, Any]) -> 
     if access.kind == "api_key":
         if caller.kind == "api_key" and access.scope not in caller.scopes:
             raise Forbidden(f"this API key lacks the scope {access.scope!r}")
-        if caller.kind == "user" and caller.level > access.level:
-            raise Forbidden(f"only company systems or staff of level {access.level} or above may do this")
+        if caller.kind != "api_key" and caller.level > access.level:
+            raise Forbidden(
+                f"only an API key with {access.scope!r} or staff of level {access.level} or above may do this"
+            )
         return caller
     if caller.kind != "user":
         raise Forbidden(

@@ -58,6 +58,7 @@ def save_client(caller: Principal, client_id: str) -> Response:
                 str(c.email) if c.email else None,
                 c.phone,
                 c.wants_cargo_info,
+                c.receives_reminders,
             )
             for c in body.contacts
         ],

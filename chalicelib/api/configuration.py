@@ -113,7 +113,8 @@ def alert_monitor(caller: Principal) -> Response:
 @configuration.route("/alerts/{alert_type}", methods=["PUT"], authorizer=pregon_auth)
 @describe(
     configuration,
-    summary="Enable an alert type and set its frequency in minutes; 0 = off (T9, T5)",
+    summary="Enable an alert type and set its frequency in minutes, 0 = off (T9, T5); "
+    "`reminders` runs daily at `hour_of_day` of the company's clock (R3)",
     body="chalicelib.api.schemas.AlertConfigIn",
     response="chalicelib.api.schemas.AlertScheduleOut",
     access=ADMIN,
@@ -125,7 +126,9 @@ def configure_alert(caller: Principal, alert_type: str) -> Response:
     company_id = caller.company_id
     body = parse_body(configuration.current_request, AlertConfigIn)
     return json_response(
-        _schedule_out(configure(company_id, alert_type, body.enabled, body.frequency_minutes))
+        _schedule_out(
+            configure(company_id, alert_type, body.enabled, body.frequency_minutes, body.hour_of_day)
+        )
     )
 
 

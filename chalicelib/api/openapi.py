@@ -213,6 +213,11 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "name": "mailboxes",
                 "description": "Staff IMAP mailboxes logged in the register, the monitor, replies (H3).",
             },
+            {
+                "name": "reminders",
+                "description": "Receivables, reminder concepts, clients' reminder settings, the daily run "
+                "and its preview (R1-R3).",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
@@ -351,7 +356,10 @@ def _security(access: Access) -> tuple[list[dict[str, list[str]]], str]:
     if access.api_keys:
         return (
             [{"apiKey": []}, {"bearerAuth": []}],
-            f"Company systems (an API key with the scope `{access.scope}`) or staff (JWT).",
+            f"Company systems (an API key with the scope `{access.scope}`) or staff (JWT)."
+            if access.level == LOWEST_LEVEL
+            else f"Company systems (an API key with the scope `{access.scope}`) or staff of level "
+            f"{access.level} or above (JWT; 1 is the highest). Lower levels get 403.",
         )
     if access.permission:
         return (

@@ -171,8 +171,14 @@ class StatusDefinitionOut(BaseModel):
 
 class AlertConfigIn(Strict):
     enabled: bool
-    frequency_minutes: int = Field(
-        ge=0, le=10080, description="Minutes between runs; 0 switches the alert off."
+    frequency_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        le=10080,
+        description="Minutes between runs; 0 switches the alert off (required but for `reminders`).",
+    )
+    hour_of_day: int | None = Field(
+        default=None, ge=0, le=23, description="`reminders`: the hour of the company's day it runs at."
     )
 
 
@@ -184,6 +190,9 @@ class AlertScheduleOut(BaseModel):
     next_run_at: datetime | None
     sent_count: int
     failed_count: int
+    hour_of_day: int | None = Field(
+        default=None, description="Daily types (`reminders`): the company's hour."
+    )
 
 
 class RateLimit(Strict):
@@ -383,6 +392,10 @@ class ContactIn(Strict):
     wants_cargo_info: bool = Field(
         default=False, description="Subscribe to every shipment issued for the client (T6.1)."
     )
+    receives_reminders: bool = Field(
+        default=False,
+        description="Gets the client's payment reminders when its reminder settings send to contacts (R2).",
+    )
 
 
 class ClientIn(Strict):
@@ -416,6 +429,7 @@ class ContactOut(BaseModel):
     email: str | None
     phone: str | None = Field(description="E.164.")
     wants_cargo_info: bool
+    receives_reminders: bool = False
 
 
 class ClientOut(BaseModel):

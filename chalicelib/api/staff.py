@@ -46,7 +46,7 @@ def me(caller: Principal) -> Response:
     staff,
     summary="The company's staff users (administrators, or an API key with staff:read)",
     response="chalicelib.api.notes_schemas.StaffUsersOut",
-    access=api_key("staff:read", level=ADMIN_LEVEL),
+    access=api_key("staff:read", staff_level=ADMIN_LEVEL),
 )
 def list_users(caller: Principal) -> Response:
     from chalicelib.tenants.staff import list_users as fetch
@@ -63,7 +63,7 @@ def list_users(caller: Principal) -> Response:
     response="chalicelib.api.notes_schemas.StaffUserOut",
     status=201,
     existing=200,
-    access=api_key("staff:write", level=ADMIN_LEVEL),
+    access=api_key("staff:write", staff_level=ADMIN_LEVEL),
 )
 def save_user(caller: Principal, user_id: str) -> Response:
     from urllib.parse import unquote
@@ -105,7 +105,7 @@ def list_units(caller: Principal, table: str) -> Response:
     body="chalicelib.api.notes_schemas.StaffUnitIn",
     response="chalicelib.api.notes_schemas.StaffUnitOut",
     status=201,
-    access=api_key("staff:write", level=ADMIN_LEVEL),
+    access=api_key("staff:write", staff_level=ADMIN_LEVEL),
 )
 def save_unit(caller: Principal, table: str) -> Response:
     from chalicelib.api.notes_schemas import StaffUnitIn

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 
@@ -106,6 +107,8 @@ class AlertSchedule:
     last_run_at: datetime | None
     sent_count: int
     failed_count: int
+    # Daily alert types (reminders, R3): the company's local hour the run starts at.
+    hour_of_day: int | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ class Contact:
     email: str | None
     phone: str | None
     wants_cargo_info: bool
+    # R2: the contact gets the client's payment reminders when the client's settings say so.
+    receives_reminders: bool = False
 
 
 @dataclass(frozen=True)
@@ -536,3 +541,57 @@ class AgentChange:
     pages_done: int = 0
     applied_by: str | None = None
     applied_at: datetime | None = None
+
+
+# --- receivable reminders (R1-R3) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receivable:
+    """A document the client owes on (an invoice, a debit note), as the company's ERP pushes it."""
+
+    company_id: str
+    document_number: str
+    client_id: str
+    issued_on: date
+    due_on: date
+    amount: Decimal
+    balance: Decimal
+    currency: str
+    state: str  # open | paid | cancelled
+    updated_at: datetime
+    # Concepts whose reminder went out (their "reminder sent" markers exist).
+    reminded: tuple[str, ...] = ()
+    # The company's day of the next reminder still to send (None: nothing pending).
+    remind_on: date | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class ReminderConcept:
+    """A catalog entry (R1): ``days`` before or after the due date."""
+
+    company_id: str
+    concept_id: str
+    description: str
+    days: int
+    kind: str  # before_due | after_due
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientReminders:
+    """A client's reminder settings (R2, the seed's "Avisos" tab)."""
+
+    company_id: str
+    client_id: str
+    active: bool
+    subject: str | None = None
+    send_to_contacts: bool = False
+    before_due_concept: str | None = None
+    after_due: bool = False
+    after_due_concept: str | None = None
+    reminder_body: str | None = None
+    after_due_body: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None

@@ -97,6 +97,18 @@ def day_start(day: date, time_zone: str) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone(time_zone)).astimezone(ZoneInfo("UTC"))
 
 
+def next_local_hour(moment: datetime, hour: int, time_zone: str) -> datetime:
+    """The first ``hour``:00 on the zone's clock strictly after ``moment``, as an aware UTC moment
+    (a daily run "at 8 in the morning" of the company)."""
+    local = local_time(moment, time_zone)
+    for offset in range(3):
+        day = local.date() + timedelta(days=offset)
+        candidate = datetime.combine(day, time(hour), tzinfo=zone(time_zone))
+        if candidate > local:
+            return candidate.astimezone(ZoneInfo("UTC"))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def days_interval(
     first: date | None, last: date | None, time_zone: str
 ) -> tuple[datetime | None, datetime | None]:

@@ -1,4 +1,4 @@
-"""Scheduled rules (EventBridge): one Lambda per alert type."""
+"""Scheduled rules (EventBridge): one Lambda per alert type (tracking alerts, reminders)."""
 
 from __future__ import annotations
 
@@ -19,4 +19,17 @@ def sweep_tracking_alerts(event: Any) -> dict[str, Any]:
         "companies": len(reports),
         "queued": sum(r.queued for r in reports),
         "failed": sum(r.failed for r in reports),
+    }
+
+
+@schedules.schedule(Rate(5, unit=Rate.MINUTES), name="run_reminders")
+def run_reminders(event: Any) -> dict[str, Any]:
+    """Every 5 minutes: run the receivable reminders of each company whose hour has come (R3)."""
+    from chalicelib.producers.reminders.run import run_due_reminders
+
+    reports = run_due_reminders()
+    return {
+        "companies": len(reports),
+        "reminders": sum(r.reminders for r in reports),
+        "queued": sum(r.queued for r in reports),
     }

@@ -33,6 +33,7 @@ def _client(item: ClientModel) -> domain.Client:
                 email=c.email,
                 phone=c.phone,
                 wants_cargo_info=bool(c.wants_cargo_info),
+                receives_reminders=bool(c.receives_reminders),
             )
             for c in (item.contacts or [])
         ),
@@ -69,6 +70,7 @@ def save_client(client: domain.Client, phone_region: str = "AR") -> domain.Clien
                 email=c.email,
                 phone=c.phone,
                 wants_cargo_info=c.wants_cargo_info,
+                receives_reminders=c.receives_reminders,
             )
             for c in client.contacts
         ],

@@ -272,6 +272,7 @@ def _schedule_item(schedule: domain.AlertSchedule) -> AlertScheduleModel:
         sent_count=schedule.sent_count,
         failed_count=schedule.failed_count,
         due_alert_type=schedule.alert_type if due else None,
+        hour_of_day=schedule.hour_of_day,
     )
 
 
@@ -280,11 +281,13 @@ def _schedule(item: AlertScheduleModel) -> domain.AlertSchedule:
         company_id=item.company_id,
         alert_type=item.alert_type,
         enabled=bool(item.enabled),
-        frequency_minutes=int(item.frequency_minutes),
+        # A row only counters created (outcomes of a type never configured) has no frequency.
+        frequency_minutes=int(item.frequency_minutes or 0),
         next_run_at=_parse_iso(item.next_run_at),
         last_run_at=item.last_run_at,
         sent_count=int(item.sent_count or 0),
         failed_count=int(item.failed_count or 0),
+        hour_of_day=int(item.hour_of_day) if item.hour_of_day is not None else None,
     )
 
 
@@ -300,7 +303,13 @@ def get_alert_schedule(company_id: str, alert_type: str) -> domain.AlertSchedule
 
 
 def configure_alert_schedule(
-    company_id: str, alert_type: str, *, enabled: bool, frequency_minutes: int, next_run_at: datetime
+    company_id: str,
+    alert_type: str,
+    *,
+    enabled: bool,
+    frequency_minutes: int,
+    next_run_at: datetime,
+    hour_of_day: int | None = None,
 ) -> domain.AlertSchedule:
     """Set enabled/frequency; the schedule joins the sparse due index only when it can run."""
     item = AlertScheduleModel(company_id, alert_type)
@@ -309,6 +318,8 @@ def configure_alert_schedule(
         AlertScheduleModel.enabled.set(enabled),
         AlertScheduleModel.frequency_minutes.set(frequency_minutes),
     ]
+    if hour_of_day is not None:
+        actions.append(AlertScheduleModel.hour_of_day.set(hour_of_day))
     if due:
         actions += [
             AlertScheduleModel.due_alert_type.set(alert_type),
@@ -335,10 +346,12 @@ def due_alert_schedules(alert_type: str, now: datetime) -> list[domain.AlertSche
     ]
 
 
-def claim_alert_run(schedule: domain.AlertSchedule, now: datetime) -> bool:
-    """Move a due schedule's next run forward; only one of several concurrent callers wins."""
+def claim_alert_run(schedule: domain.AlertSchedule, now: datetime, next_run: datetime | None = None) -> bool:
+    """Move a due schedule's next run forward (to ``next_run``, else by its frequency); only one
+    of several concurrent callers wins."""
     assert schedule.next_run_at is not None
-    due, next_run = _iso(schedule.next_run_at), now + timedelta(minutes=schedule.frequency_minutes)
+    due = _iso(schedule.next_run_at)
+    next_run = next_run or now + timedelta(minutes=schedule.frequency_minutes)
     return written(
         lambda: AlertScheduleModel(schedule.company_id, schedule.alert_type).update(
             actions=[

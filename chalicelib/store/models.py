@@ -134,6 +134,8 @@ class AlertScheduleModel(BoundModel):
     # Set only while the alert is enabled with a frequency > 0: the sparse "due" index.
     due_alert_type = UnicodeAttribute(null=True)
     due_alerts = DueAlertsIndex()
+    # Daily alert types (reminders): the company's local hour of the run.
+    hour_of_day = NumberAttribute(null=True)
 
 
 class NoveltySnapshot(MapAttribute[str, object]):
@@ -278,6 +280,7 @@ class ClientContact(MapAttribute[str, object]):
     email = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     wants_cargo_info = BooleanAttribute(default=False)
+    receives_reminders = BooleanAttribute(null=True)
 
 
 class ClientModel(BoundModel):
@@ -911,6 +914,95 @@ class MailboxModel(BoundModel):
     syncs = MailboxSyncsIndex()
 
 
+class RemindersDueIndex(GlobalSecondaryIndex["ReceivableModel"]):
+    """Sparse: open receivables with a reminder still to send, by the company's day it is due
+    (``remind_on``, ``YYYY-MM-DD``); the daily run reads only the days up to today (R3)."""
+
+    class Meta:
+        index_name = "reminders-due"
+        projection = AllProjection()
+
+    remind_company = UnicodeAttribute(hash_key=True)
+    remind_on = UnicodeAttribute(range_key=True)
+
+
+class OpenByClientIndex(GlobalSecondaryIndex["ReceivableModel"]):
+    """Sparse: a client's open receivables (``<company>#<client>``), so a change of the client's
+    reminder settings re-plans only them."""
+
+    class Meta:
+        index_name = "open-by-client"
+        projection = AllProjection()
+
+    open_client = UnicodeAttribute(hash_key=True)
+    document_number = UnicodeAttribute(range_key=True)
+
+
+class ReceivableModel(BoundModel):
+    """A receivable the ERP pushed (R3), keyed by its document number within the company."""
+
+    class Meta(_Meta):
+        table_name = "receivables"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    document_number = UnicodeAttribute(range_key=True)
+    client_id = UnicodeAttribute()
+    issued_on = UnicodeAttribute()
+    due_on = UnicodeAttribute()
+    amount = UnicodeAttribute()  # decimal text
+    balance = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    state = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
+    reminded = ListAttribute(of=UnicodeAttribute, null=True)
+    remind_company = UnicodeAttribute(null=True)
+    remind_on = UnicodeAttribute(null=True)
+    open_client = UnicodeAttribute(null=True)
+    reminders_due = RemindersDueIndex()
+    open_by_client = OpenByClientIndex()
+
+
+class ReminderSentModel(BoundModel):
+    """The "reminder sent" marker of (receivable, concept): written once, with a condition, in the
+    transaction that puts the reminder's messages in the outbox."""
+
+    class Meta(_Meta):
+        table_name = "reminders-sent"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    marker = UnicodeAttribute(range_key=True)  # "<document number>#<concept id>"
+    client_id = UnicodeAttribute()
+    day = UnicodeAttribute()  # the company's day it was sent on
+    created_at = UTCDateTimeAttribute()
+
+
+class ReminderSettingsModel(BoundModel):
+    """A company's reminder concepts (``concept#<id>``, R1) and its clients' reminder settings
+    (``client#<client id>``, R2)."""
+
+    class Meta(_Meta):
+        table_name = "reminder-settings"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    setting_key = UnicodeAttribute(range_key=True)
+    updated_at = UTCDateTimeAttribute()
+    # concept
+    description = UnicodeAttribute(null=True)
+    days = NumberAttribute(null=True)
+    kind = UnicodeAttribute(null=True)
+    # client
+    active = BooleanAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    send_to_contacts = BooleanAttribute(null=True)
+    before_due_concept = UnicodeAttribute(null=True)
+    after_due = BooleanAttribute(null=True)
+    after_due_concept = UnicodeAttribute(null=True)
+    reminder_body = UnicodeAttribute(null=True)
+    after_due_body = UnicodeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -945,4 +1037,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ClientNoteModel,
     AgentChangeModel,
     MailboxModel,
+    ReceivableModel,
+    ReminderSentModel,
+    ReminderSettingsModel,
 )

@@ -21,6 +21,7 @@ class ContactData:
     email: str | None = None
     phone: str | None = None
     wants_cargo_info: bool = False
+    receives_reminders: bool = False
 
 
 def save_client(
@@ -57,7 +58,15 @@ def save_client(
         emails=tuple(dict.fromkeys(e.strip() for e in emails)),
         phones=tuple(dict.fromkeys(p for p in stored_phones if p)),
         contacts=tuple(
-            Contact(c.contact_id, c.first_name, c.last_name, c.email, phone, c.wants_cargo_info)
+            Contact(
+                c.contact_id,
+                c.first_name,
+                c.last_name,
+                c.email,
+                phone,
+                c.wants_cargo_info,
+                c.receives_reminders,
+            )
             for c, phone in zip(contacts, contact_phones, strict=True)
         ),
         message_switches=switches,
@@ -94,3 +103,8 @@ def find_client(company_id: str, client_id: str) -> Client | None:
 
 def list_clients(company_id: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[Client], Any]:
     return store.list_clients(company_id, limit, cursor)
+
+
+def get_clients(company_id: str, client_ids: list[str]) -> dict[str, Client]:
+    """The clients that exist among ``client_ids``, by id (BatchGetItem)."""
+    return store.get_clients(company_id, client_ids)

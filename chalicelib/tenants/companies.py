@@ -10,7 +10,7 @@ from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.localization import default_locale, is_locale, is_time_zone
 from chalicelib.store import companies as store
 from chalicelib.tenants.auth.api_keys import new_api_key
-from chalicelib.tenants.defaults import ALERT_TYPES, DEFAULT_STATUS_CATALOG
+from chalicelib.tenants.defaults import ALERT_TYPES, DAILY_ALERT_TYPES, DEFAULT_HOUR, DEFAULT_STATUS_CATALOG
 
 DEFAULT_PHONE_REGION = "AR"  # where local numbers are read when a company set no SMS region
 
@@ -23,6 +23,7 @@ SCOPES = (
     "events:write",
     "staff:read",  # U1: the staff directory
     "staff:write",
+    "receivables:write",
 )
 
 
@@ -55,7 +56,8 @@ def create_company(
         time_zone=time_zone,
         locale=locale or default_locale(language, country),
     )
-    schedules = [AlertSchedule(company_id, t, False, 0, None, None, 0, 0) for t in ALERT_TYPES]
+    hours = {t: DEFAULT_HOUR for t in DAILY_ALERT_TYPES}
+    schedules = [AlertSchedule(company_id, t, False, 0, None, None, 0, 0, hours.get(t)) for t in ALERT_TYPES]
     return store.create_company(company, DEFAULT_STATUS_CATALOG, schedules)
 
 

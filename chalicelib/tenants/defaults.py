@@ -5,7 +5,10 @@ from __future__ import annotations
 from chalicelib.core.domain import StatusDefinition
 
 VISIBILITIES = ("hidden", "visible", "with_reason", "with_observations")
-ALERT_TYPES = ("tracking",)
+ALERT_TYPES = ("tracking", "reminders")
+# Alert types that run once a day at an hour of the company's clock, not every N minutes.
+DAILY_ALERT_TYPES = ("reminders",)
+DEFAULT_HOUR = 8  # a daily alert type runs at 8:00 of the company's clock until told otherwise
 
 DEFAULT_STATUS_CATALOG: tuple[StatusDefinition, ...] = (
     StatusDefinition("ISSUED", "Guía emitida", "visible", False),

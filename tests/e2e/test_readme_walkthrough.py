@@ -9,7 +9,7 @@ import re
 import smtplib
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,47 @@ def test_readme_walkthrough_delivers_one_email_and_survives_a_restart(stack: Run
     assert [a["state"] for a in alerts] == ["sent"]
     monitor = requests.get(f"{stack.api}/alerts", headers=admin, timeout=10).json()["items"]
     assert monitor[0]["frequency_minutes"] == 1 and monitor[0]["sent_count"] >= 1
+    # When the ERP pushes a client, turns its reminders on and pushes a receivable due in 3 days
+    # (its 7-days-before reminder is due: a missed day catches up), as the README's step 5 does
+    client = requests.put(
+        f"{stack.api}/clients/CLI-1",
+        headers=key,
+        timeout=10,
+        json={"name": "Ana García", "emails": ["ana@example.com"]},
+    )
+    assert client.status_code == 200, client.text
+    settings = requests.put(
+        f"{stack.api}/clients/CLI-1/reminders", headers=key, timeout=10, json={"active": True}
+    )
+    assert settings.status_code == 200 and settings.json()["before_due_concept"] == "before-7", settings.text
+    due = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    receivable = {
+        "document_number": "A-0001-00000042",
+        "client_id": "CLI-1",
+        "issued_on": "2026-11-01",
+        "due_on": due,
+        "amount": "12345.67",
+        "balance": "12345.67",
+        "currency": "ARS",
+    }
+    pushed = requests.post(
+        f"{stack.api}/receivables", headers=key, timeout=10, json={"receivables": [receivable]}
+    )
+    assert pushed.status_code == 200, pushed.text
+    # Then the preview names it, sending nothing; the administrator runs today's reminders; it arrives
+    preview = requests.get(f"{stack.api}/reminders/preview", headers=admin, timeout=10).json()
+    assert [(i["document_number"], i["to"]) for i in preview["items"]] == [
+        ("A-0001-00000042", ["ana@example.com"])
+    ]
+    ran = requests.post(f"{stack.api}/reminders/run", headers=admin, timeout=10).json()
+    assert ran["reminders"] == 1, ran
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline and "ana@example.com" not in listing:
+        time.sleep(3)
+        listing = stack.cli("mail")
+    assert "ana@example.com" in listing and "A-0001-00000042" in listing, "".join(stack.output[-40:])
+    again_run = requests.post(f"{stack.api}/reminders/run", headers=admin, timeout=10).json()
+    assert again_run["reminders"] == 0
     # When the stack is stopped and started again
     assert stack.stop() == 0
     again = stack.start()

@@ -152,6 +152,7 @@ def test_sparse_indexes_that_sweeps_use_exist(template: Json) -> None:
         ("parcels", "pending-alerts", "pending_company", "pending_since"),
         ("parcels", "follow-ups", "followed_company", "followed_until"),
         ("alerts", "by-recipient", "recipient_key", "created_at"),
+        ("receivables", "reminders-due", "remind_company", "remind_on"),
     ):
         gsi = index(table, name)
         assert gsi["KeySchema"] == [

@@ -214,7 +214,8 @@ def expected_to_accept(operation: dict[str, Any], credential: str, scope: str | 
         return False  # these users' directory entries hold no permission
     if "the user named in the path" in operation["description"]:
         return level == 1 or credential.endswith("-named-in-path")
-    return True
+    lowest = re.search(r"[Ss]taff of level (\d) or above", operation["description"])
+    return lowest is None or level <= int(lowest.group(1))
 
 
 def test_every_operation_lets_in_exactly_the_credentials_its_security_documents(

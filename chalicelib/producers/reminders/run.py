@@ -1,0 +1,367 @@
+"""The daily reminder run (R3): decide -> render -> outbox, once a day per company.
+
+* The ``reminders`` alert type of the alert monitor (T9) says whether a company's run is on and at
+  which of its local hours it starts; the scheduled sweep machinery (``due_alert_schedules`` and
+  ``claim_alert_run``) hands each due company to exactly one invocation and plans its next run for
+  the same hour of the company's next day. A run that was missed (the service was down) is due at
+  once when the service is back, and catches up: everything planned up to today is sent then.
+* "Today" is the company's day in its time zone (Z1). The receivables with a reminder due by today
+  come from the sparse ``reminders-due`` index, so the run costs what is due, not what is stored.
+* Each receivable's reminders are claimed in one transaction that writes the "reminder sent"
+  marker of each (receivable, concept) with a condition, moves the receivable's plan conditioned on
+  the version read (and on it being open), and puts the messages in the outbox: two runs at once,
+  or a retried run, send once; a receivable paid meanwhile gets nothing.
+* Each reminder goes out from the client's collection agent's own account (C5), else the
+  ``reminders`` area's account, else ``all``; the outbox delivers it and records it in the history
+  and the client's register, like every other message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from itertools import islice
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import (
+    Client,
+    ClientReminders,
+    Communication,
+    Company,
+    Receivable,
+    ReminderConcept,
+    SenderAccount,
+)
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.localization import next_local_hour, show_date, show_money, today
+from chalicelib.core.observability import logger
+from chalicelib.messaging.accounts.email import PERSONAL_PREFIX, account_for
+from chalicelib.messaging.outbox import (
+    Accounts,
+    OutgoingMessage,
+    announce,
+    kick_outboxes,
+    prepare,
+)
+from chalicelib.messaging.sandbox import render_untrusted
+from chalicelib.messaging.templates import EffectiveTemplate, effective_template
+from chalicelib.producers.reminders import AFTER_DUE, ALERT_TYPE
+from chalicelib.producers.reminders.plan import due_today, planned
+from chalicelib.producers.reminders.settings import body_html, concepts
+from chalicelib.store import companies as company_store
+from chalicelib.store import receivables as store
+from chalicelib.store.receivables import ReminderClaim
+from chalicelib.tenants.defaults import DEFAULT_HOUR
+
+PAGE = 100  # receivables decided (and their clients and settings read) together
+_ATTEMPTS = 3
+AREA = "reminders"
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    """One reminder the run sends (or, in a preview, would send)."""
+
+    client_id: str
+    document_number: str
+    concept_id: str
+    kind: str
+    day: date
+    to: tuple[str, ...]
+    from_address: str | None
+    sender_area: str | None
+    skipped: str | None = None  # why nothing goes out (no e-mail, the client's switch is off)
+
+
+@dataclass
+class RunReport:
+    company_id: str
+    day: date | None = None
+    receivables: int = 0
+    reminders: int = 0
+    queued: int = 0
+    failed: int = 0
+    skipped: int = 0
+    lost: int = 0  # claims refused once (another run, a payment or a push won), then decided again
+    planned: list[PlannedReminder] = field(default_factory=list)
+
+
+# --- the schedule (T9) --------------------------------------------------------------------------
+
+
+def run_due_reminders(now: datetime | None = None) -> list[RunReport]:
+    """The schedule: run every company whose reminders are due (at most once per planned run)."""
+    now = now or clock.now()
+    reports = []
+    for schedule in company_store.due_alert_schedules(ALERT_TYPE, now):
+        company = company_store.get_company(schedule.company_id)
+        if company is None:
+            continue
+        following = next_local_hour(now, schedule.hour_of_day or DEFAULT_HOUR, company.time_zone)
+        if not company_store.claim_alert_run(schedule, now, following):
+            continue  # another invocation took this run
+        try:
+            reports.append(run_company(company.company_id, now))
+        except Exception:
+            # One company's failure must not hold back the others; what it did not claim stays
+            # planned and its next run sends it.
+            logger().exception("reminder run failed", extra={"company_id": company.company_id})
+    return reports
+
+
+# --- one company's run ----------------------------------------------------------------------------
+
+
+def run_company(company_id: str, now: datetime | None = None, *, send: bool = True) -> RunReport:
+    """Send (or, with ``send=False``, only list) every reminder due by the company's today."""
+    now = now or clock.now()
+    company = company_store.get_company(company_id)
+    if company is None:
+        return RunReport(company_id)
+    day = today(company.time_zone, now)
+    report = RunReport(company_id, day)
+    decider = _Decider(company, day, now)
+    outboxes: set[str] = set()
+    for page in _pages(store.due_receivables(company_id, day), PAGE):
+        claims = decider.claims(page, report)
+        if not send:
+            continue
+        written = _write(decider, claims, report, now)
+        if written - outboxes:  # an outbox's first messages: its worker starts on them at once
+            kick_outboxes(company_id, written - outboxes)
+        outboxes |= written
+    if not send:
+        report.reminders = sum(1 for p in report.planned if p.skipped is None)
+    if outboxes:
+        # Announced again after the last write (a drain may have settled the wake-up meanwhile),
+        # and kicked again for what was claimed after the first drain finished.
+        announce(company_id, dict.fromkeys(outboxes, now))
+        kick_outboxes(company_id, outboxes)
+    if report.failed:  # never queued (the template failed, no working account): the monitor counts them
+        company_store.count_alert_results(company_id, ALERT_TYPE, sent=0, failed=report.failed)
+    logger().info(
+        "reminder run done" if send else "reminder preview",
+        extra={
+            "company_id": company_id,
+            "day": day.isoformat(),
+            "receivables": report.receivables,
+            "queued": report.queued,
+            "skipped": report.skipped,
+            "lost": report.lost,
+        },
+    )
+    return report
+
+
+def preview(company_id: str) -> RunReport:
+    """What the next run would send (who, which document, which concept, from which account),
+    on the company's day of its next run (today when the run is off or overdue). Nothing is
+    written."""
+    schedule = company_store.get_alert_schedule(company_id, ALERT_TYPE)
+    now = clock.now()
+    at = schedule.next_run_at if schedule and schedule.next_run_at and schedule.next_run_at > now else now
+    return run_company(company_id, at, send=False)
+
+
+def _pages(items: Iterator[Receivable], size: int) -> Iterator[list[Receivable]]:
+    while page := list(islice(items, size)):
+        yield page
+
+
+def _write(decider: _Decider, claims: list[ReminderClaim], report: RunReport, now: datetime) -> set[str]:
+    """Claim in transactions; a claim that lost is read again and decided again (a receivable
+    pushed meanwhile), or dropped (another run sent it, or it was paid)."""
+    outboxes: set[str] = set()
+    pending = claims
+    for _ in range(_ATTEMPTS):
+        if not pending:
+            break
+        announce(report.company_id, dict.fromkeys(_outboxes(pending), now))
+        outcome = store.claim_reminders(pending)
+        lost = []
+        for claim, won in zip(pending, outcome, strict=True):
+            if won:
+                report.reminders += len(claim.concepts)
+                report.queued += sum(1 for m in claim.messages if m.state == "queued")
+                report.failed += sum(1 for m in claim.messages if m.state == "failed")
+                outboxes |= {m.outbox for m in claim.messages if m.state == "queued" and m.outbox}
+            else:
+                lost.append(claim)
+        report.lost += sum(1 for claim in lost if claim.concepts)
+        if not lost:
+            break
+        fresh = store.get_receivables(report.company_id, [c.receivable.document_number for c in lost])
+        again = [fresh[c.receivable.document_number] for c in lost if c.receivable.document_number in fresh]
+        pending = decider.claims(again, RunReport(report.company_id, report.day))
+    return outboxes
+
+
+def _outboxes(claims: list[ReminderClaim]) -> set[str]:
+    return {m.outbox for c in claims for m in c.messages if m.state == "queued" and m.outbox}
+
+
+class _Decider:
+    """Decides and renders one page of receivables at a time; reads each page's clients and
+    settings with one BatchGetItem each, and each sender account once per run."""
+
+    def __init__(self, company: Company, day: date, now: datetime) -> None:
+        self.company = company
+        self.day = day
+        self.now = now
+        self.catalog: dict[str, ReminderConcept] = concepts(company.company_id)
+        self.accounts: Accounts = {}
+        self._templates: EffectiveTemplate | None = None
+
+    def template(self) -> EffectiveTemplate:
+        if self._templates is None:
+            self._templates = effective_template(self.company.company_id, "reminder")
+        return self._templates
+
+    def account(self, agent: str | None) -> SenderAccount | None:
+        wanted = (AREA, agent)
+        if wanted not in self.accounts:
+            self.accounts[wanted] = account_for(self.company.company_id, AREA, personal_user=agent)
+        return self.accounts[wanted]
+
+    def claims(self, page: list[Receivable], report: RunReport) -> list[ReminderClaim]:
+        from chalicelib.tenants.clients import get_clients
+
+        company_id = self.company.company_id
+        client_ids = sorted({r.client_id for r in page})
+        clients = get_clients(company_id, client_ids)
+        settings = store.get_many_client_reminders(company_id, client_ids)
+        claims = []
+        for rec in page:
+            report.receivables += 1
+            plan = planned(rec, settings.get(rec.client_id), self.catalog, self.day)
+            send, following = due_today(plan, self.day)
+            messages: list[OutgoingMessage] = []
+            for concept, _ in send:
+                client = clients.get(rec.client_id)
+                outgoing, entry = self.messages(rec, concept, client, settings[rec.client_id])
+                messages += outgoing
+                report.planned.append(entry)
+                report.skipped += entry.skipped is not None
+            comms: list[Communication] = prepare(company_id, messages, now=self.now, accounts=self.accounts)
+            claims.append(
+                ReminderClaim(
+                    receivable=rec,
+                    concepts=tuple(c.concept_id for c, _ in send),
+                    remind_on=following,
+                    day=self.day,
+                    messages=tuple(comms),
+                    now=self.now,
+                )
+            )
+        return claims
+
+    def messages(
+        self, rec: Receivable, concept: ReminderConcept, client: Client | None, settings: ClientReminders
+    ) -> tuple[list[OutgoingMessage], PlannedReminder]:
+        agent = client.collection_agent if client else None
+        account = self.account(agent)
+        entry = PlannedReminder(
+            client_id=rec.client_id,
+            document_number=rec.document_number,
+            concept_id=concept.concept_id,
+            kind=concept.kind,
+            day=self.day,
+            to=(),
+            from_address=account.from_address if account else None,
+            sender_area=account.area if account else None,
+        )
+        if client is None:
+            return [], replace(entry, skipped="the client does not exist")
+        if not client.message_switches.get("reminder", True):
+            return [], replace(entry, skipped="the client's reminder switch is off")
+        recipients = _recipients(client, settings)
+        if not recipients:
+            return [], replace(entry, skipped="the client has no e-mail address")
+        variables = self.variables(rec, concept, client, account, agent)
+        sources = self.sources(concept, settings)
+        base = OutgoingMessage(
+            channel="email",
+            to_address="",
+            text="",
+            subject="",
+            message_type="reminder",
+            client_id=rec.client_id,
+            area=AREA,
+            personal_user=agent,
+            cause=f"reminder:{rec.document_number}/{concept.concept_id}",
+            alert_type=ALERT_TYPE,
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+        try:
+            rendered = render_untrusted(sources, variables)
+            base = replace(base, subject=rendered.subject.strip(), text=rendered.text, html=rendered.html)
+        except ValidationFailed as exc:
+            base = replace(base, error=f"the reminder template failed: {exc}")
+        messages = [
+            replace(base, to_address=address, to_name=name, contact_id=contact_id)
+            for address, name, contact_id in recipients
+        ]
+        return messages, replace(entry, to=tuple(address for address, _, _ in recipients))
+
+    def sources(self, concept: ReminderConcept, settings: ClientReminders) -> tuple[str, str, str]:
+        """The client's own subject and body for this kind of reminder, else the company's
+        ``reminder`` template (its override, or the default in its language)."""
+        subject, text, html = self.template().sources
+        body = settings.after_due_body if concept.kind == AFTER_DUE else settings.reminder_body
+        if body:
+            text, html = body, body_html(body)
+        return (settings.subject or subject, text, html)
+
+    def variables(
+        self,
+        rec: Receivable,
+        concept: ReminderConcept,
+        client: Client,
+        account: SenderAccount | None,
+        agent: str | None,
+    ) -> dict[str, Any]:
+        locale, zone_name = self.company.locale, self.company.time_zone
+        personal = account is not None and account.area.startswith(PERSONAL_PREFIX)
+        return {
+            "company": {"name": self.company.name},
+            "client": {
+                "code": client.client_id,
+                "name": client.name,
+                "email": client.emails[0] if client.emails else None,
+                "phone": client.phones[0] if client.phones else None,
+                "balance": client.balance,
+            },
+            "receivable": {
+                "number": rec.document_number,
+                "issued_on": show_date(rec.issued_on, locale, zone_name),
+                "due_on": show_date(rec.due_on, locale, zone_name),
+                "amount": show_money(rec.amount, rec.currency, locale),
+                "balance": show_money(rec.balance, rec.currency, locale),
+            },
+            "reminder": {
+                "kind": concept.kind,
+                "days": concept.days,
+                "concept": concept.description,
+                "days_to_due": max(0, (rec.due_on - self.day).days),
+                "days_past_due": max(0, (self.day - rec.due_on).days),
+            },
+            "collection_agent": {
+                "name": account.display_name if personal and account is not None else agent,
+            },
+        }
+
+
+def _recipients(client: Client, settings: ClientReminders) -> list[tuple[str, str | None, str | None]]:
+    """(address, name, contact id): the client's e-mails, and its contacts marked to receive
+    reminders when the settings send to contacts; each address once."""
+    found: dict[str, tuple[str, str | None, str | None]] = {}
+    for address in client.emails:
+        found.setdefault(address.casefold(), (address, client.name, None))
+    if settings.send_to_contacts:
+        for contact in client.contacts:
+            if contact.email and contact.receives_reminders:
+                name = f"{contact.first_name} {contact.last_name}".strip()
+                found.setdefault(contact.email.casefold(), (contact.email, name, contact.contact_id))
+    return list(found.values())

@@ -1,0 +1,329 @@
+"""Receivables, reminder concepts, clients' reminder settings and "reminder sent" markers (R1-R3).
+
+Access patterns (docs/decisions/0008-reminders.md):
+
+* a receivable by (company, document number): GetItem / BatchGetItem;
+* the receivables whose next reminder is due by a day: Query of the sparse ``reminders-due``
+  index, ``remind_company = <company>`` and ``remind_on <= <day>`` (only receivables with a
+  reminder still to send carry it), so the daily run costs what is due, not what is stored;
+* a client's open receivables: Query of the sparse ``open-by-client`` index (re-planned when the
+  client's reminder settings change);
+* a company's concepts and client settings: one table, ``concept#<id>`` / ``client#<id>`` keys;
+* exactly once: the run writes each (receivable, concept) marker with ``attribute_not_exists``,
+  the receivable's new plan conditioned on the version it read (and on being open), and the
+  reminder's outbox messages, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.core import domain
+from chalicelib.store import communications
+from chalicelib.store.models import ReceivableModel, ReminderSentModel, ReminderSettingsModel
+from chalicelib.store.tables import LOST_RACE, connection, written
+
+CONCEPT = "concept#"
+CLIENT = "client#"
+# DynamoDB takes at most 100 actions in one transaction.
+MAX_TRANSACTION_ACTIONS = 100
+
+
+# --- receivables ----------------------------------------------------------------------------
+
+
+def _receivable(item: ReceivableModel) -> domain.Receivable:
+    return domain.Receivable(
+        company_id=item.company_id,
+        document_number=item.document_number,
+        client_id=item.client_id,
+        issued_on=date.fromisoformat(item.issued_on),
+        due_on=date.fromisoformat(item.due_on),
+        amount=Decimal(item.amount),
+        balance=Decimal(item.balance),
+        currency=item.currency,
+        state=item.state,
+        updated_at=item.updated_at,
+        reminded=tuple(str(c) for c in (item.reminded or [])),
+        remind_on=date.fromisoformat(item.remind_on) if item.remind_on else None,
+        version=int(item.version or 0),
+    )
+
+
+def _item(rec: domain.Receivable) -> ReceivableModel:
+    return ReceivableModel(
+        rec.company_id,
+        rec.document_number,
+        client_id=rec.client_id,
+        issued_on=rec.issued_on.isoformat(),
+        due_on=rec.due_on.isoformat(),
+        amount=str(rec.amount),
+        balance=str(rec.balance),
+        currency=rec.currency,
+        state=rec.state,
+        updated_at=rec.updated_at,
+        version=rec.version,
+        reminded=list(rec.reminded) or None,
+        remind_company=rec.company_id if rec.remind_on else None,
+        remind_on=rec.remind_on.isoformat() if rec.remind_on else None,
+        open_client=f"{rec.company_id}#{rec.client_id}" if rec.state == "open" else None,
+    )
+
+
+def get_receivable(company_id: str, document_number: str) -> domain.Receivable | None:
+    try:
+        return _receivable(ReceivableModel.get(company_id, document_number, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def get_receivables(company_id: str, numbers: Iterable[str]) -> dict[str, domain.Receivable]:
+    keys = [(company_id, n) for n in dict.fromkeys(numbers)]
+    found: dict[str, domain.Receivable] = {}
+    for start in range(0, len(keys), 100):
+        for item in ReceivableModel.batch_get(keys[start : start + 100], consistent_read=True):
+            found[item.document_number] = _receivable(item)
+    return found
+
+
+def save_receivable(rec: domain.Receivable, *, read_version: int | None) -> bool:
+    """Create or replace a receivable as planned (``rec.version`` is the new version); False when
+    it changed since it was read at ``read_version`` (None: it did not exist), nothing written."""
+    item = _item(rec)
+    condition: Any = (
+        ReceivableModel.document_number.does_not_exist()
+        if read_version is None
+        else ReceivableModel.version == read_version
+    )
+    return written(lambda: item.save(condition=condition))
+
+
+def replan(rec: domain.Receivable, remind_on: date | None) -> bool:
+    """Move a receivable's next reminder day (None: nothing left to send), conditioned on the
+    version read; False when it changed meanwhile."""
+    item = ReceivableModel(rec.company_id, rec.document_number)
+    actions: list[Any] = [ReceivableModel.version.set(rec.version + 1)]
+    if remind_on is None:
+        actions += [ReceivableModel.remind_on.remove(), ReceivableModel.remind_company.remove()]
+    else:
+        actions += [
+            ReceivableModel.remind_on.set(remind_on.isoformat()),
+            ReceivableModel.remind_company.set(rec.company_id),
+        ]
+    return written(lambda: item.update(actions=actions, condition=ReceivableModel.version == rec.version))
+
+
+def due_receivables(company_id: str, day: date | None, page_size: int = 200) -> Iterator[domain.Receivable]:
+    """Receivables with a reminder to send by ``day`` (every pending one when ``day`` is None),
+    from the sparse index: the daily run's only read of receivables."""
+    condition = ReceivableModel.remind_on <= day.isoformat() if day is not None else None
+    for item in ReceivableModel.reminders_due.query(company_id, condition, page_size=page_size):
+        yield _receivable(item)
+
+
+def open_receivables_of_client(company_id: str, client_id: str) -> Iterator[domain.Receivable]:
+    for item in ReceivableModel.open_by_client.query(f"{company_id}#{client_id}"):
+        yield _receivable(item)
+
+
+@dataclass(frozen=True)
+class ReminderClaim:
+    """One receivable's reminders of one run: its markers, its new plan and its messages."""
+
+    receivable: domain.Receivable  # as read (its version is the condition)
+    concepts: tuple[str, ...]  # markers to write
+    remind_on: date | None  # the next reminder day after these
+    day: date
+    messages: tuple[domain.Communication, ...]
+    now: datetime
+
+    @property
+    def actions(self) -> int:
+        keys = sum(1 for m in self.messages if m.idempotency_key)
+        return 1 + len(self.concepts) + len(self.messages) + keys
+
+
+def _add_claim(tx: TransactWrite, claim: ReminderClaim) -> None:
+    rec = claim.receivable
+    reminded = list(dict.fromkeys(rec.reminded + claim.concepts))
+    actions: list[Any] = [
+        ReceivableModel.version.set(rec.version + 1),
+        ReceivableModel.reminded.set(reminded),  # type: ignore[arg-type]
+    ]
+    if claim.remind_on is None:
+        actions += [ReceivableModel.remind_on.remove(), ReceivableModel.remind_company.remove()]
+    else:
+        actions += [
+            ReceivableModel.remind_on.set(claim.remind_on.isoformat()),
+            ReceivableModel.remind_company.set(rec.company_id),
+        ]
+    tx.update(
+        ReceivableModel(rec.company_id, rec.document_number),
+        actions=actions,
+        condition=(ReceivableModel.version == rec.version) & (ReceivableModel.state == "open"),
+    )
+    for concept_id in claim.concepts:
+        tx.save(
+            ReminderSentModel(
+                rec.company_id,
+                f"{rec.document_number}#{concept_id}",
+                client_id=rec.client_id,
+                day=claim.day.isoformat(),
+                created_at=claim.now,
+            ),
+            condition=ReminderSentModel.marker.does_not_exist(),
+        )
+    for comm in claim.messages:
+        communications.add_to_transaction(tx, comm)
+
+
+def claim_reminders(claims: Sequence[ReminderClaim]) -> list[bool]:
+    """Write each claim all-or-nothing: its markers, its receivable's new plan and its messages.
+    Claims are grouped into transactions of up to 100 actions; when a group is refused (a
+    receivable changed, or another run wrote a marker first), each of its claims is tried alone so
+    only the ones that lost are dropped. Returns, per claim, whether it was written."""
+    outcome = [False] * len(claims)
+    group: list[int] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal group, size
+        if not group:
+            return
+        if _transact([claims[i] for i in group]):
+            for i in group:
+                outcome[i] = True
+        elif len(group) > 1:
+            for i in group:
+                outcome[i] = _transact([claims[i]])
+        group, size = [], 0
+
+    for index, claim in enumerate(claims):
+        if size + claim.actions > MAX_TRANSACTION_ACTIONS:
+            flush()
+        group.append(index)
+        size += claim.actions
+    flush()
+    return outcome
+
+
+def _transact(claims: Sequence[ReminderClaim]) -> bool:
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            for claim in claims:
+                _add_claim(tx, claim)
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if any(r is not None and r.code in LOST_RACE for r in reasons):
+            return False
+        raise
+    return True
+
+
+# --- concepts (R1) ----------------------------------------------------------------------------
+
+
+def _concept(item: ReminderSettingsModel) -> domain.ReminderConcept:
+    return domain.ReminderConcept(
+        company_id=item.company_id,
+        concept_id=item.setting_key[len(CONCEPT) :],
+        description=item.description or "",
+        days=int(item.days or 0),
+        kind=item.kind or "before_due",
+        updated_at=item.updated_at,
+    )
+
+
+def list_concepts(company_id: str) -> list[domain.ReminderConcept]:
+    return [
+        _concept(item)
+        for item in ReminderSettingsModel.query(
+            company_id, ReminderSettingsModel.setting_key.startswith(CONCEPT), consistent_read=True
+        )
+    ]
+
+
+def save_concept(concept: domain.ReminderConcept, *, only_new: bool = False) -> bool:
+    """Create or replace a concept; with ``only_new``, False (nothing written) when it exists."""
+    item = ReminderSettingsModel(
+        concept.company_id,
+        CONCEPT + concept.concept_id,
+        updated_at=concept.updated_at,
+        description=concept.description,
+        days=concept.days,
+        kind=concept.kind,
+    )
+    condition = ReminderSettingsModel.setting_key.does_not_exist() if only_new else None
+    return written(lambda: item.save(condition=condition))
+
+
+# --- client settings (R2) ---------------------------------------------------------------------
+
+
+def _settings(item: ReminderSettingsModel) -> domain.ClientReminders:
+    return domain.ClientReminders(
+        company_id=item.company_id,
+        client_id=item.setting_key[len(CLIENT) :],
+        active=bool(item.active),
+        subject=item.subject,
+        send_to_contacts=bool(item.send_to_contacts),
+        before_due_concept=item.before_due_concept,
+        after_due=bool(item.after_due),
+        after_due_concept=item.after_due_concept,
+        reminder_body=item.reminder_body,
+        after_due_body=item.after_due_body,
+        updated_at=item.updated_at,
+        updated_by=item.updated_by,
+    )
+
+
+def get_client_reminders(company_id: str, client_id: str) -> domain.ClientReminders | None:
+    try:
+        return _settings(ReminderSettingsModel.get(company_id, CLIENT + client_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def get_many_client_reminders(
+    company_id: str, client_ids: Iterable[str]
+) -> dict[str, domain.ClientReminders]:
+    keys = [(company_id, CLIENT + c) for c in dict.fromkeys(client_ids)]
+    found: dict[str, domain.ClientReminders] = {}
+    for start in range(0, len(keys), 100):
+        for item in ReminderSettingsModel.batch_get(keys[start : start + 100]):
+            settings = _settings(item)
+            found[settings.client_id] = settings
+    return found
+
+
+def list_client_reminders(company_id: str) -> list[domain.ClientReminders]:
+    return [
+        _settings(item)
+        for item in ReminderSettingsModel.query(
+            company_id, ReminderSettingsModel.setting_key.startswith(CLIENT)
+        )
+    ]
+
+
+def save_client_reminders(settings: domain.ClientReminders) -> None:
+    ReminderSettingsModel(
+        settings.company_id,
+        CLIENT + settings.client_id,
+        updated_at=settings.updated_at,
+        active=settings.active,
+        subject=settings.subject,
+        send_to_contacts=settings.send_to_contacts,
+        before_due_concept=settings.before_due_concept,
+        after_due=settings.after_due,
+        after_due_concept=settings.after_due_concept,
+        reminder_body=settings.reminder_body,
+        after_due_body=settings.after_due_body,
+        updated_by=settings.updated_by,
+    ).save()

@@ -1,0 +1,416 @@
+"""Receivable reminders (R1-R3, seed 001 "Avisos"): the ERP pushes receivables, the company sets
+concepts and each client's reminders, and the daily run sends each reminder once, through the
+outbox, to a real SMTP server, on the company's days."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.mail import html_of, text_of
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.reminders import (
+    erp_headers,
+    preview_run,
+    push,
+    push_ok,
+    receivable,
+    run_now,
+    set_reminders,
+    set_reminders_ok,
+)
+from tests.steps.tenants import Tenant, smtp_sender_account
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def erp(api: Client, tenant: Tenant, mailbox: MailCatcher) -> dict[str, str]:
+    """The company's ERP: a key with ``receivables:write``, the client Ferretería Los Andes
+    (``CLI-1``), and the company's default (``all``) account on the test's SMTP server."""
+    smtp_sender_account(
+        tenant.company_id, "all", mailbox, "Cargas del Sur", "administracion@cargasdelsur.example"
+    )
+    headers = erp_headers(tenant)
+    put_client(api, headers, "CLI-1", name="Ferretería Los Andes", emails=["compras@losandes.example"])
+    return headers
+
+
+def delivered(mailbox: MailCatcher, new: int, total: int | None = None) -> list[Any]:
+    """The outbox workers deliver ``new`` messages; every message caught so far (``total``)."""
+    sent = deliver_outboxes()["sent"]
+    assert sent == new, sent
+    total = new if total is None else total
+    return mailbox.wait_for(total) if total else mailbox.messages()
+
+
+# --- R1 concepts --------------------------------------------------------------------------------
+
+
+def test_every_company_starts_with_the_seeds_two_concepts_and_edits_them(api: Client, tenant: Tenant) -> None:
+    # Given a company that never looked at its reminder concepts
+    # When staff read the catalog
+    answer = api.http.get("/reminders/concepts", headers=tenant.staff_headers())
+    # Then it holds 7 days before the due date and 7 days after
+    assert answer.status_code == 200
+    concepts = {c["concept_id"]: (c["days"], c["type"]) for c in body(answer)["items"]}
+    assert concepts == {"before-7": (7, "before_due"), "after-7": (7, "after_due")}
+    # When the administrator adds one and changes another
+    added = api.http.post(
+        "/reminders/concepts",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"description": "Tres días antes", "days": 3, "type": "before_due"}),
+    )
+    assert added.status_code == 201, added.body
+    edited = api.http.put(
+        "/reminders/concepts/after-7",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"description": "Aviso a los 10 días", "days": 10, "type": "after_due"}),
+    )
+    assert edited.status_code == 200, edited.body
+    # Then the catalog shows both; a clerk may not change it; a bad type is refused by name
+    items = body(api.http.get("/reminders/concepts", headers=tenant.staff_headers()))["items"]
+    assert [(c["description"], c["days"], c["type"]) for c in items] == [
+        ("Tres días antes", 3, "before_due"),
+        ("Recordatorio 7 días antes del vencimiento", 7, "before_due"),
+        ("Aviso a los 10 días", 10, "after_due"),
+    ]
+    clerk = api.http.post(
+        "/reminders/concepts",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"description": "x", "days": 1, "type": "before_due"}),
+    )
+    assert clerk.status_code == 403
+    bad = api.http.post(
+        "/reminders/concepts",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"description": "x", "days": 1, "type": "someday"}),
+    )
+    assert bad.status_code == 422 and body(bad)["errors"][0]["field"] == "type"
+
+
+def test_a_concept_of_the_other_type_is_refused_naming_the_field(
+    api: Client, tenant: Tenant, erp: dict[str, str]
+) -> None:
+    # When the ERP names an after-due concept as the before-due one, and the other way round
+    answer = set_reminders(
+        api,
+        erp,
+        "CLI-1",
+        active=True,
+        before_due_concept="after-7",
+        after_due=True,
+        after_due_concept="before-7",
+    )
+    # Then both fields are named and nothing is stored
+    assert answer.status_code == 422
+    assert sorted(e["field"] for e in body(answer)["errors"]) == ["after_due_concept", "before_due_concept"]
+    stored = body(api.http.get("/clients/CLI-1/reminders", headers=erp))
+    assert stored["active"] is False
+    # And a concept in use cannot change its type
+    set_reminders_ok(api, erp, "CLI-1", active=True)
+    switched = api.http.put(
+        "/reminders/concepts/before-7",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"description": "x", "days": 7, "type": "after_due"}),
+    )
+    assert switched.status_code == 422 and body(switched)["errors"][0]["field"] == "type"
+
+
+def test_turning_reminders_on_turns_the_before_due_reminder_on_and_templates_are_checked(
+    api: Client, tenant: Tenant, erp: dict[str, str]
+) -> None:
+    settings = set_reminders_ok(api, erp, "CLI-1", active=True)
+    assert settings["before_due_concept"] == "before-7" and settings["after_due"] is False
+    broken = set_reminders(api, erp, "CLI-1", active=True, reminder_body="Hola {{ client.name ")
+    assert broken.status_code == 422 and body(broken)["errors"][0]["field"] == "reminder_body"
+    # a clerk may not change a client's reminders; the ERP and the administrator may
+    clerk = set_reminders(api, tenant.staff_headers(), "CLI-1", active=False)
+    assert clerk.status_code == 403
+    admin = set_reminders(api, tenant.admin_headers(), "CLI-1", active=False)
+    assert admin.status_code == 200
+
+
+# --- receivables ---------------------------------------------------------------------------------
+
+
+def test_receivables_are_idempotent_and_many_are_checked_before_any_is_stored(
+    api: Client, tenant: Tenant, erp: dict[str, str]
+) -> None:
+    # When the ERP pushes two receivables, the second for a client that does not exist
+    answer = push(
+        api, erp, receivable("A-1", "2026-11-20"), receivable("A-2", "2026-11-20", client_id="NOPE")
+    )
+    # Then the answer names the item and the field, and neither is stored
+    assert answer.status_code == 422
+    assert [e["field"] for e in body(answer)["errors"]] == ["receivables[1].client_id"]
+    assert api.http.get("/receivables/A-1", headers=erp).status_code == 404
+    # When it pushes a good one twice
+    first = push_ok(api, erp, receivable("A-1", "2026-11-20"))
+    again = push_ok(api, erp, receivable("A-1", "2026-11-20", balance="100.00"))
+    # Then it is created once and replaced the second time
+    assert [i["created"] for i in first["items"] + again["items"]] == [True, False]
+    stored = body(api.http.get("/receivables/A-1", headers=erp))
+    assert (stored["balance"], stored["state"]) == ("100.00", "open")
+    bad = push(api, erp, receivable("A-3", "2026-11-20", currency="XXY"))
+    assert body(bad)["errors"][0]["field"] == "receivables[0].currency"
+
+
+# --- R3 the daily run ------------------------------------------------------------------------------
+
+
+def test_reminder_on_its_day_after_due_notice_on_its_day_and_nothing_in_between(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given a client with reminders on, the after-due notice too, and a receivable due on the 20th
+    set_reminders_ok(api, erp, "CLI-1", active=True, after_due=True)
+    push_ok(api, erp, receivable("A-0001-00001234", "2026-11-20"))
+    # When the run goes on the 12th: nothing yet
+    clock.set_now(at("2026-11-12T09:00:00"))
+    assert run_now(api, tenant)["reminders"] == 0
+    delivered(mailbox, 0)
+    # On the 13th (7 days before): the reminder, amounts as the company's locale writes them
+    clock.set_now(at("2026-11-13T09:00:00"))
+    assert run_now(api, tenant)["reminders"] == 1
+    [mail] = delivered(mailbox, 1)
+    assert envelope_recipients(mail) == ["compras@losandes.example"]
+    assert "A-0001-00001234" in mail["Subject"]
+    text = text_of(mail)
+    assert "vence el 20/11/2026" in text
+    assert "$12.345,67" in text  # Babel, es_AR
+    assert "A-0001-00001234" in html_of(mail)
+    # From the 14th to the 26th: nothing more
+    for day in ("2026-11-14", "2026-11-20", "2026-11-26"):
+        clock.set_now(at(f"{day}T09:00:00"))
+        assert run_now(api, tenant)["reminders"] == 0
+    # On the 27th (7 days after): the after-due notice; then never again
+    clock.set_now(at("2026-11-27T09:00:00"))
+    assert run_now(api, tenant)["reminders"] == 1
+    mails = delivered(mailbox, 1, total=2)
+    assert "venció el 20/11/2026" in text_of(mails[1])
+    clock.set_now(at("2026-11-28T09:00:00"))
+    assert run_now(api, tenant)["receivables"] == 0  # nothing left in the run's index
+    # Both are in the history and the client's register
+    register = body(api.http.get("/clients/CLI-1/register", headers=tenant.admin_headers()))
+    subjects = [i["subject"] for i in register["items"] if i["direction"] == "out"]
+    assert len(subjects) == 2 and all("A-0001-00001234" in s for s in subjects)
+    history = body(api.http.get("/history/email?q=A-0001-00001234", headers=tenant.admin_headers()))
+    assert len(history["items"]) == 2
+
+
+def test_a_paid_or_cancelled_receivable_is_never_reminded(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    set_reminders_ok(api, erp, "CLI-1", active=True, after_due=True)
+    push_ok(api, erp, receivable("A-1", "2026-11-20"), receivable("A-2", "2026-11-20"))
+    assert api.http.post("/receivables/A-1/paid", headers=erp).status_code == 200
+    push_ok(api, erp, receivable("A-2", "2026-11-20", state="cancelled"))
+    for day in ("2026-11-13", "2026-11-27"):
+        clock.set_now(at(f"{day}T09:00:00"))
+        assert preview_run(api, tenant)["items"] == []
+        assert run_now(api, tenant)["reminders"] == 0
+    delivered(mailbox, 0)
+
+
+def test_two_runs_at_once_send_once(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.producers.reminders.run import run_company
+
+    set_reminders_ok(api, erp, "CLI-1", active=True)
+    push_ok(api, erp, *[receivable(f"A-{n}", "2026-11-20") for n in range(30)])
+    clock.set_now(at("2026-11-13T09:00:00"))
+    reports: list[Any] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        reports.append(run_company(tenant.company_id))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(r.reminders for r in reports) == 30
+    assert len(delivered(mailbox, 30)) == 30
+
+
+def test_two_missed_days_are_caught_up_once_by_the_daily_schedule(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.producers.reminders.run import run_due_reminders
+
+    # Given reminders that run at 8:00 and a receivable whose reminder day is the 13th
+    clock.set_now(at("2026-11-12T12:00:00"))
+    answer = api.http.put(
+        "/alerts/reminders",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"enabled": True, "hour_of_day": 8}),
+    )
+    assert answer.status_code == 200, answer.body
+    assert body(answer)["next_run_at"].startswith("2026-11-13T08:00:00")
+    set_reminders_ok(api, erp, "CLI-1", active=True)
+    push_ok(api, erp, receivable("A-1", "2026-11-20"))
+    # When the service is down on the 13th and 14th and comes back on the 15th at 10:00
+    clock.set_now(at("2026-11-15T10:00:00"))
+    event = api.events.generate_cw_event(
+        source="aws.events",
+        detail_type="Scheduled Event",
+        detail={},
+        resources=["arn:aws:events:rule/reminders"],
+    )
+    first = api.lambda_.invoke("run_reminders", event).payload  # the deployed scheduled Lambda
+    second = run_due_reminders()  # the next tick of the schedule, the same day
+    # Then the missed reminder goes out once, and the next run is tomorrow at 8:00
+    assert first["reminders"] == 1 and second == []
+    delivered(mailbox, 1)
+    monitor = {
+        i["alert_type"]: i for i in body(api.http.get("/alerts", headers=tenant.staff_headers()))["items"]
+    }
+    assert set(monitor) == {"tracking", "reminders"}
+    assert monitor["reminders"]["next_run_at"].startswith("2026-11-16T08:00:00")
+    assert monitor["reminders"]["hour_of_day"] == 8
+    assert monitor["reminders"]["sent_count"] == 1
+
+
+def test_from_the_collection_agents_own_account_else_the_default_one(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given Marta, the collection agent of CLI-2, with her own account; CLI-1 has no agent
+    smtp_sender_account(
+        tenant.company_id, "user:marta", mailbox, "Marta Cobranzas", "marta@cargasdelsur.example"
+    )
+    put_client(api, erp, "CLI-2", name="Kiosco Sol", emails=["sol@example.com"], collection_agent="marta")
+    for client in ("CLI-1", "CLI-2"):
+        set_reminders_ok(
+            api, erp, client, active=True, reminder_body="Su cobrador: {{ collection_agent.name }}."
+        )
+    push_ok(api, erp, receivable("A-1", "2026-11-20"), receivable("B-1", "2026-11-20", client_id="CLI-2"))
+    clock.set_now(at("2026-11-13T09:00:00"))
+    # The preview says who, which document, which concept and from which account, sending nothing
+    planned = {i["document_number"]: i for i in preview_run(api, tenant)["items"]}
+    assert (planned["B-1"]["from_address"], planned["B-1"]["sender_area"]) == (
+        "marta@cargasdelsur.example",
+        "user:marta",
+    )
+    assert (planned["A-1"]["from_address"], planned["A-1"]["concept_id"], planned["A-1"]["to"]) == (
+        "administracion@cargasdelsur.example",
+        "before-7",
+        ["compras@losandes.example"],
+    )
+    assert deliver_outboxes()["sent"] == 0
+    run_now(api, tenant)
+    mails = {envelope_recipients(m)[0]: m for m in delivered(mailbox, 2)}
+    assert "marta@cargasdelsur.example" in mails["sol@example.com"]["From"]
+    assert "Su cobrador: Marta Cobranzas." in text_of(mails["sol@example.com"])
+    assert "administracion@cargasdelsur.example" in mails["compras@losandes.example"]["From"]
+
+
+def test_contacts_get_it_only_when_marked_and_when_the_client_sends_to_contacts(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    contacts = [
+        {
+            "contact_id": "c1",
+            "first_name": "Luis",
+            "last_name": "Pagos",
+            "email": "pagos@losandes.example",
+            "receives_reminders": True,
+        },
+        {"contact_id": "c2", "first_name": "Ana", "last_name": "Ventas", "email": "ventas@losandes.example"},
+    ]
+    put_client(
+        api, erp, "CLI-1", name="Ferretería Los Andes", emails=["compras@losandes.example"], contacts=contacts
+    )
+    set_reminders_ok(api, erp, "CLI-1", active=True, send_to_contacts=True)
+    push_ok(api, erp, receivable("A-1", "2026-11-20"))
+    clock.set_now(at("2026-11-13T09:00:00"))
+    run_now(api, tenant)
+    assert sorted(r for m in delivered(mailbox, 2) for r in envelope_recipients(m)) == [
+        "compras@losandes.example",
+        "pagos@losandes.example",
+    ]
+
+
+def test_days_are_the_companys_days_in_buenos_aires(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given a company in Buenos Aires (UTC-3), a 1-day-before concept, receivables due on the 2nd and 3rd
+    zone = api.http.patch(
+        "/company",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"time_zone": "America/Argentina/Buenos_Aires"}),
+    )
+    assert zone.status_code == 200
+    concept = body(
+        api.http.post(
+            "/reminders/concepts",
+            headers=tenant.admin_headers(),
+            body=json.dumps({"description": "Un día antes", "days": 1, "type": "before_due"}),
+        )
+    )
+    set_reminders_ok(
+        api,
+        erp,
+        "CLI-1",
+        active=True,
+        before_due_concept=concept["concept_id"],
+        reminder_body="Faltan {{ reminder.days_to_due }} día(s): vence el {{ receivable.due_on }}.",
+    )
+    push_ok(api, erp, receivable("A-2", "2026-12-02"), receivable("A-3", "2026-12-03"))
+    # When the run goes at 22:00 UTC on the 1st (19:00 there): the one due "tomorrow" is reminded
+    clock.set_now(at("2026-12-01T22:00:00"))
+    assert [i["document_number"] for i in run_now(api, tenant)["items"]] == ["A-2"]
+    [mail] = delivered(mailbox, 1)
+    assert "Faltan 1 día(s): vence el 2/12/2026." in text_of(mail)
+    # At 01:00 UTC on the 2nd it is still the 1st there: A-3 is not due yet (in UTC it would be)
+    clock.set_now(at("2026-12-02T01:00:00"))
+    report = run_now(api, tenant)
+    assert (report["day"], report["reminders"]) == ("2026-12-01", 0)
+    # At 03:00 UTC it is the 2nd there: A-3 now
+    clock.set_now(at("2026-12-02T03:00:00"))
+    assert [i["document_number"] for i in run_now(api, tenant)["items"]] == ["A-3"]
+
+
+def test_changing_a_clients_settings_or_a_concepts_days_replans_its_receivables(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given a receivable pushed while the client's reminders are off: nothing planned
+    push_ok(api, erp, receivable("A-1", "2026-11-20"))
+    assert body(api.http.get("/receivables/A-1", headers=erp))["remind_on"] is None
+    # When the ERP turns them on: the 7-days-before reminder is planned
+    set_reminders_ok(api, erp, "CLI-1", active=True, after_due=True)
+    assert body(api.http.get("/receivables/A-1", headers=erp))["remind_on"] == "2026-11-13"
+    # When the administrator makes it 10 days: planned 3 days earlier, and sent on that day
+    changed = api.http.put(
+        "/reminders/concepts/before-7",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"description": "Diez días antes", "days": 10, "type": "before_due"}),
+    )
+    assert changed.status_code == 200, changed.body
+    assert body(api.http.get("/receivables/A-1", headers=erp))["remind_on"] == "2026-11-10"
+    clock.set_now(at("2026-11-10T09:00:00"))
+    assert run_now(api, tenant)["reminders"] == 1
+    delivered(mailbox, 1)
+    stored = body(api.http.get("/receivables/A-1", headers=erp))
+    assert (stored["reminded"], stored["remind_on"]) == (["before-7"], "2026-11-27")
+    # When the ERP pushes it again (a new balance), what was sent stays sent
+    push_ok(api, erp, receivable("A-1", "2026-11-20", balance="5000.00"))
+    stored = body(api.http.get("/receivables/A-1", headers=erp))
+    assert (stored["reminded"], stored["remind_on"], stored["balance"]) == (
+        ["before-7"],
+        "2026-11-27",
+        "5000.00",
+    )
+    assert run_now(api, tenant)["reminders"] == 0
