@@ -32,8 +32,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+UserId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@+\-]+$"),
+]
+
+
 class ResponsibleIn(_Strict):
-    user_id: Code = Field(
+    user_id: UserId = Field(
         description="The staff user responsible: the e-mail goes out from this user's own sender "
         "account when there is one that works (C5), else the area's, else `all`."
     )

@@ -15,7 +15,15 @@ from chalicelib.tenants.defaults import ALERT_TYPES, DEFAULT_STATUS_CATALOG
 DEFAULT_PHONE_REGION = "AR"  # where local numbers are read when a company set no SMS region
 
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
-SCOPES = ("parcels:write", "parcels:read", "clients:write", "clients:read", "events:write")
+SCOPES = (
+    "parcels:write",
+    "parcels:read",
+    "clients:write",
+    "clients:read",
+    "events:write",
+    "documents:write",
+    "documents:read",
+)
 
 
 def create_company(
