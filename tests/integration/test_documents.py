@@ -123,7 +123,7 @@ def test_a_purchase_order_goes_to_the_supplier_and_without_a_personal_account_fr
     assert answer.status_code == 202, answer.body
     deliver_outboxes()
     # Then the supplier gets it from the company's account, amounts as Mexico writes them
-    message, name, pdf = the_only_pdf(mailbox)
+    message, _, pdf = the_only_pdf(mailbox)
     assert envelope_recipients(message) == ["ventas@comint.example"]
     assert "info@distsur.example" in message["From"]
     text = pdf_text(pdf)
@@ -229,7 +229,10 @@ def test_a_companys_own_template_is_used_and_values_never_become_markup(
     api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
 ) -> None:
     # Given the company's own order template
-    source = "= {{ company.name }}: pedido {{ document.number }}\nCliente: {{ recipient.name }}\nTotal: {{ total }}\n"
+    source = (
+        "= {{ company.name }}: pedido {{ document.number }}\n"
+        "Cliente: {{ recipient.name }}\nTotal: {{ total }}\n"
+    )
     saved = api.http.put(
         "/documents/templates/order", headers=tenant.admin_headers(), body=json.dumps({"source": source})
     )
