@@ -196,6 +196,11 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             },
             {"name": "history", "description": "History per channel: view, resend, my filters, export (H1)."},
             {"name": "register", "description": "A client's communications register, motives, areas (H2)."},
+            {
+                "name": "documents",
+                "description": "Orders, purchase orders and account statements as PDFs, one at a time "
+                "and in bulk; suppliers, open movements, settings and PDF templates (D1-D3).",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

@@ -80,7 +80,7 @@ def job(api: Client, tenant: Tenant, job_id: str) -> dict[str, Any]:
     return dict(body(answer))
 
 
-def progress(seen: dict[str, Any]) -> tuple[Any, ...]:
+def progress_of(seen: dict[str, Any]) -> tuple[Any, ...]:
     return seen["state"], seen["total"], seen["sent"], seen["failed"], seen["skipped"], seen["waiting"]
 
 
@@ -89,18 +89,18 @@ def test_every_client_with_an_email_and_open_movements_gets_a_statement_and_the_
 ) -> None:
     # When staff start a bulk statement with an empty range and no filter (every client)
     started = start(api, clients, as_of="2026-10-31")
-    assert progress(started) == ("expanding", 0, 0, 0, 0, 0)
+    assert progress_of(started) == ("expanding", 0, 0, 0, 0, 0)
     # Then the job moves as its pages are expanded, 50 clients at a time
     assert expand_pages(limit=1) == 1
     first = job(api, clients, started["job_id"])
     assert first["state"] == "expanding" and first["total"] == 50
     assert expand_pages() == 4
     expanded = job(api, clients, started["job_id"])
-    assert progress(expanded) == ("sending", CLIENTS, 0, 0, 25, 195)
+    assert progress_of(expanded) == ("sending", CLIENTS, 0, 0, 25, 195)
     assert expanded["skip_reasons"] == {"no_email": 10, "no_open_movements": 10, "suppressed": 5}
     # And once the outbox delivers, each of the 195 gets its own statement, and the job is done
     assert deliver_outboxes()["sent"] == 195
-    assert progress(job(api, clients, started["job_id"])) == ("done", CLIENTS, 195, 0, 25, 0)
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", CLIENTS, 195, 0, 25, 0)
     messages = mailbox.messages()
     addressed = sorted(r for m in messages for r in envelope_recipients(m))
     assert len(addressed) == 195 and addressed[0] == "c0026@clientes.example"
@@ -123,7 +123,7 @@ def test_a_range_of_codes_and_an_agent_pick_the_clients(
     deliver_outboxes()
     # Then only C0100-C0105 get one
     seen = job(api, clients, started["job_id"])
-    assert progress(seen) == ("done", 6, 6, 0, 0, 0)
+    assert progress_of(seen) == ("done", 6, 6, 0, 0, 0)
     addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
     assert addressed == [f"c{n:04d}@clientes.example" for n in range(100, 106)]
 
@@ -146,5 +146,5 @@ def test_pages_run_twice_send_and_count_once(api: Client, clients: Tenant, mailb
     expand_statement_page(clients.company_id, started["job_id"], 0, None)
     deliver_outboxes()
     # Then each client got one statement and the job counts each once
-    assert progress(job(api, clients, started["job_id"])) == ("done", 10, 10, 0, 0, 0)
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 10, 10, 0, 0, 0)
     assert len(mailbox.messages()) == 10
