@@ -23,7 +23,15 @@ log = logging.getLogger(__name__)
 COMPANY_ID = "demo"
 COMPANY_NAME = "Demo Cargas"
 API_KEY_NAME = "demo-integration"
-API_KEY_SCOPES = ("parcels:write", "parcels:read", "clients:write", "clients:read", "events:write")
+API_KEY_SCOPES = (
+    "parcels:write",
+    "parcels:read",
+    "clients:write",
+    "clients:read",
+    "events:write",
+    "documents:write",
+    "documents:read",
+)
 SENDER_AREA = "all"
 SMTP_USERNAME = "demo"
 SMTP_PASSWORD = "demo-password"  # the local mail catcher's login, not a secret
