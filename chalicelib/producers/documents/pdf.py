@@ -88,7 +88,7 @@ def check_source(source: str, *, field: str = "source") -> None:
 
 # --- typst -----------------------------------------------------------------------------------------
 
-_lock = threading.Lock()
+_compilers = threading.local()
 
 
 @lru_cache(maxsize=1)
@@ -96,18 +96,23 @@ def _workspace() -> Path:
     return Path(tempfile.mkdtemp(prefix="pregon-documents-"))
 
 
-@lru_cache(maxsize=1)
 def _compiler() -> Any:
-    import typst
+    """This thread's typst compiler, made once and reused (its caches make the next document
+    cheaper); one per thread, so the workers of a process compile side by side."""
+    compiler = getattr(_compilers, "compiler", None)
+    if compiler is None:
+        import typst
 
-    empty = _workspace() / "empty"
-    empty.mkdir(exist_ok=True)
-    return typst.Compiler(
-        root=str(empty),
-        ignore_system_fonts=True,
-        package_path=str(empty),
-        package_cache_path=str(empty),
-    )
+        empty = _workspace() / "empty"
+        empty.mkdir(exist_ok=True)
+        compiler = typst.Compiler(
+            root=str(empty),
+            ignore_system_fonts=True,
+            package_path=str(empty),
+            package_cache_path=str(empty),
+        )
+        _compilers.compiler = compiler
+    return compiler
 
 
 def _root_with(logo: tuple[bytes, str] | None) -> tuple[Path, str | None]:
@@ -148,8 +153,7 @@ def render_pdf(
     root, logo_name = _root_with(logo)
     document = (_preamble(logo_name) + markup).encode()
     try:
-        with _lock:
-            pdf = _compiler().compile(input=document, format="pdf", root=str(root), pdf_tags=False)
+        pdf = _compiler().compile(input=document, format="pdf", root=str(root), pdf_tags=False)
     except typst.TypstError as exc:
         raise ValidationFailed(
             [{"field": field, "message": f"typst cannot lay it out: {exc.message}"}]
