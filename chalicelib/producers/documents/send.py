@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Company, Document, DocumentSettings, Movement
-from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.producers.documents.templates import ORDER, PURCHASE_ORDER, STATEMENT
 
 MAX_LINES = 500
@@ -132,7 +132,10 @@ def send_order(company_id: str, request: OrderRequest) -> DocumentOutcome:
             )
         name, emails, id_field = client.name, client.emails, "client_id"
     else:
-        supplier = get_supplier(company_id, request.recipient_id)
+        try:
+            supplier = get_supplier(company_id, request.recipient_id)
+        except NotFound as exc:
+            raise ValidationFailed([{"field": "supplier_id", "message": exc.message}]) from exc
         name, emails, id_field = supplier.name, supplier.emails, "supplier_id"
     if not emails:
         raise ValidationFailed(
@@ -495,7 +498,6 @@ class DocumentView:
 
 def view_document(company_id: str, document_type: str, number: str) -> DocumentView:
     """A document sent, with a short-lived download link to its PDF (none once it was deleted)."""
-    from chalicelib.core.errors import NotFound
     from chalicelib.core.files import download_url
     from chalicelib.store import communications as comm_store
     from chalicelib.store import documents as store
