@@ -125,7 +125,10 @@ def _root_with(logo: tuple[bytes, str] | None) -> tuple[Path, str | None]:
     name = f"logo.{LOGO_TYPES.get(content_type, 'png')}"
     if not (folder / name).exists():
         folder.mkdir(exist_ok=True)
-        (folder / name).write_bytes(data)
+        # written whole, then renamed: a thread compiling meanwhile never reads half a logo
+        part = folder / f".{name}.{threading.get_ident()}"
+        part.write_bytes(data)
+        part.replace(folder / name)
     return folder, name
 
 
