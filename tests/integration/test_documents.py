@@ -305,3 +305,51 @@ def test_a_pdf_is_deleted_once_sent_only_when_the_company_asks(
     assert (attachment["download_url"] is None) is delete
     document = body(api.http.get("/documents/sent/order/P-2026-0088", headers=tenant.staff_headers()))
     assert (document["deleted_at"] is not None) is delete and (document["download_url"] is None) is delete
+
+
+def a_png(width: int = 4, height: int = 2) -> bytes:
+    """A small valid PNG (red pixels), made with the standard library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_the_company_logo_is_on_its_documents_and_only_an_image_is_accepted(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    import base64
+    import io
+
+    from pypdf import PdfReader
+
+    # Given an administrator who uploads the company's logo (and not a text file)
+    refused = api.http.put(
+        "/documents/settings/logo",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"content_base64": base64.b64encode(b"not an image").decode()}),
+    )
+    assert refused.status_code == 422 and body(refused)["errors"][0]["field"] == "content_base64"
+    saved = api.http.put(
+        "/documents/settings/logo",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"content_base64": base64.b64encode(a_png()).decode()}),
+    )
+    assert saved.status_code == 200 and body(saved)["has_logo"] is True
+    # When an order is sent, its PDF shows the logo next to the company's name
+    assert post_document(api, erp, "/documents/orders", order()).status_code == 202
+    deliver_outboxes()
+    _, _, pdf = the_only_pdf(mailbox)
+    [page] = PdfReader(io.BytesIO(pdf)).pages
+    assert len(page.images) == 1
+    assert "Cargas del Sur" in pdf_text(pdf)

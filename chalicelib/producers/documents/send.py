@@ -351,6 +351,17 @@ class Renderer:
         self.settings = settings or get_settings(company.company_id)
         self.template = effective_template(company.company_id, document_type, company.language)
         self.logo = company_logo(company.company_id)
+        self._mail: Any = None
+
+    def _mail_template(self) -> Any:
+        """The company's e-mail template of the document's type, read once per renderer."""
+        if self._mail is None:
+            from chalicelib.messaging.templates import effective_template
+
+            self._mail = effective_template(
+                self.company.company_id, self.document_type, language=self.company.language
+            )
+        return self._mail
 
     def pdf(self, data: dict[str, Any]) -> bytes:
         """The PDF; a company template that fails with these values is a 422 naming ``template``."""
@@ -383,12 +394,13 @@ class Renderer:
     ) -> Any:
         """The e-mail carrying the PDF, from the company's e-mail template of the same type."""
         from chalicelib.messaging.outbox import OutgoingMessage
-        from chalicelib.messaging.templates import render_for
+        from chalicelib.messaging.sandbox import render_untrusted
 
         error = None
         values = {**mail_data, "company": {"name": self.company.name}}
         try:
-            template, rendered = render_for(self.company.company_id, self.document_type, values)
+            template = self._mail_template()
+            rendered = render_untrusted(template.sources, values)
             subject, text, html, area = rendered.subject, rendered.text, rendered.html, template.sender_area
         except ValidationFailed as exc:  # the company's e-mail template: a failed message, recorded
             subject, text, html, area, error = (
