@@ -156,7 +156,7 @@ def expand_statement_page(
 ) -> PageReport:
     """One page of a bulk statement job: the next page asked for first, then each client's
     statement rendered and queued, or skipped with its reason (the send-jobs worker)."""
-    from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes, outbox_of
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes
     from chalicelib.producers.documents.send import Renderer, statement_data
     from chalicelib.producers.sends.manual import put_job_pages
     from chalicelib.store import documents as store
@@ -253,9 +253,7 @@ def expand_statement_page(
         last_page=not next_cursor,
         skip_reasons=reasons,
     )
-    outboxes = {c.outbox for c in written if c.state == "queued" and c.outbox}
-    if outboxes:
-        kick_outboxes(company_id, {o for o in outboxes if o} or {outbox_of("email", "all")})
+    kick_outboxes(company_id, {c.outbox for c in written if c.state == "queued" and c.outbox})
     job_store.job_page_done(company_id, job_id, page)
     report.messages, report.failed, report.skip_reasons = len(messages), failed_now + report.failed, reasons
     logger().info("bulk statement page expanded", extra={"company_id": company_id, **vars(report)})
