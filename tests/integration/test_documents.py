@@ -204,6 +204,7 @@ def test_a_statement_without_movements_in_the_call_prints_those_the_erp_put_last
     [
         ('#read("/etc/passwd")', "read"),
         ('#let r = read\n#r("/etc/hostname")', "read"),
+        ('#let r = std.read\n#r("/etc/hostname")', "read"),
         ('#import "@preview/cetz:0.3.0": canvas', "import"),
         ('#include "otro.typ"', "include"),
         ('#image("/etc/logo.png")', "image"),

@@ -37,7 +37,7 @@ LOGO_TYPES = {"image/png": "png", "image/jpeg": "jpg"}
 
 _FORBIDDEN_FUNCTIONS = "read|eval|plugin|image|json|csv|yaml|toml|xml|cbor"
 _CALLED = re.compile(rf"(?<![\w-])({_FORBIDDEN_FUNCTIONS})\s*[(\[.]")
-_NAMED = re.compile(rf"[#=(,{{:]\s*({_FORBIDDEN_FUNCTIONS})(?![\w-])")
+_NAMED = re.compile(rf"[#=(,{{:.]\s*({_FORBIDDEN_FUNCTIONS})(?![\w-])")
 _LOADING = re.compile(r"(?<![\w-])(import|include)(?![\w-])")
 _PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
 # Characters typst markup gives a meaning to; a backslash before any of them prints it as is.
