@@ -102,9 +102,18 @@ def _outgoing(message: Communication) -> OutgoingChannelMessage:
 
 
 def _attachment(ref: Any) -> tuple[str, str, bytes]:
+    from botocore.exceptions import ClientError
+
     from chalicelib.core.files import read_file
 
-    return ref.name, ref.content_type, read_file(ref.key)
+    try:
+        return ref.name, ref.content_type, read_file(ref.key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise
+        # e.g. a resend of a message whose PDF was deleted once sent (D3): failed, never retried
+        gone = "was deleted after sending" if ref.deleted_at else "is no longer stored"
+        raise DeliveryFailed(f"the attachment {ref.name!r} {gone}") from exc
 
 
 @dataclass(frozen=True)

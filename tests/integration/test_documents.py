@@ -354,3 +354,29 @@ def test_the_company_logo_is_on_its_documents_and_only_an_image_is_accepted(
     [page] = PdfReader(io.BytesIO(pdf)).pages
     assert len(page.images) == 1
     assert "Cargas del Sur" in pdf_text(pdf)
+
+
+def test_a_message_resent_after_its_pdf_was_deleted_fails_saying_so(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given an order whose PDF was deleted once sent (D3)
+    api.http.patch(
+        "/documents/settings",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"delete_after_sending": {"order": True}}),
+    )
+    queued = body(post_document(api, erp, "/documents/orders", order()))
+    deliver_outboxes()
+    # When staff resend it from the history
+    resent = api.http.post(
+        "/history/resend",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"ids": [queued["communication_id"]]}),
+    )
+    assert resent.status_code == 202, resent.body
+    [again] = body(resent)["items"]
+    assert deliver_outboxes()["failed"] == 1
+    # Then it is recorded failed, saying why, and nobody got an e-mail without its PDF
+    seen = body(api.http.get(f"/history/email/{again['communication_id']}", headers=tenant.staff_headers()))
+    assert seen["state"] == "failed" and "was deleted after sending" in seen["error"]
+    assert len(mailbox.messages()) == 1
