@@ -180,7 +180,11 @@ def start_bulk_statements(caller: Principal) -> Response:
 
     body = _body(BulkStatementsIn)
     selection = StatementSelection(
-        body.from_client, body.to_client, body.preferred_agent, body.collection_agent
+        body.from_client,
+        body.to_client,
+        body.preferred_agent,
+        body.collection_agent,
+        dict(body.classification),
     )
     job, created = start(
         caller.company_id, selection, as_of=body.as_of, created_by=caller.subject, request_id=body.request_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -219,6 +219,11 @@ class BulkStatementsIn(_Strict):
     to_client: Code | None = Field(default=None, description="The last client code (inclusive).")
     preferred_agent: Code | None = None
     collection_agent: Code | None = None
+    classification: dict[Code, Line] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="Classification fields the client must have, field -> value (`PUT /clients/{id}`).",
+    )
     as_of: dt.date | None = None
     request_id: Code | None = Field(default=None, description="A retried request answers the first job.")
 
@@ -232,7 +237,7 @@ class BulkStatementsOut(BaseModel):
     skipped: int
     waiting: int
     skip_reasons: dict[str, int] = Field(description="`no_email`, `no_open_movements`, `suppressed`.")
-    selection: dict[str, str]
+    selection: dict[str, Any]
     as_of: str | None
     created_by: str
     created_at: str

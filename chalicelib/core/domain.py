@@ -188,6 +188,9 @@ class Client:
     # Set when the client unsubscribed from manual and bulk sends (C8, the List-Unsubscribe of
     # those e-mails); the client's own choice, so the back office pushing the client keeps it.
     manual_sends_off_at: datetime | None = None
+    # The company's own classification of the client (zone, line of business, ...): field -> value;
+    # bulk statements filter by it (D2).
+    classification: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -161,10 +161,11 @@ def clients_in_range(
     collection_agent: str | None,
     limit: int,
     cursor: dict[str, Any] | None,
+    classification: dict[str, str] | None = None,
 ) -> tuple[list[domain.Client], dict[str, Any] | None]:
     """One page of the company's clients whose code lies in [first, last] (either end open) and
-    who match the agents given: a Query over the company's partition with a key condition on the
-    code, the agents as a filter (never a Scan)."""
+    who match the agents and classification given: a Query over the company's partition with a key
+    condition on the code, the rest as a filter (never a Scan)."""
     from chalicelib.store.clients import _client
 
     range_condition: Any = None
@@ -180,6 +181,9 @@ def clients_in_range(
     if collection_agent is not None:
         extra = ClientModel.collection_agent == collection_agent
         condition = extra if condition is None else condition & extra
+    for name, value in (classification or {}).items():
+        wanted: Any = ClientModel.classification[name] == value
+        condition = wanted if condition is None else condition & wanted
     result = ClientModel.query(
         company_id,
         range_key_condition=range_condition,

@@ -300,6 +300,8 @@ class ClientModel(BoundModel):
     balance = UnicodeAttribute(null=True)
     # When the client unsubscribed from manual and bulk sends (their List-Unsubscribe link).
     manual_sends_off_at = UTCDateTimeAttribute(null=True)
+    # The company's classification fields (zone, line of business, ...): field -> value (D2).
+    classification = MapAttribute[str, str](null=True)
 
 
 class MessageTemplateModel(BoundModel):

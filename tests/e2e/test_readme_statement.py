@@ -62,7 +62,8 @@ def test_the_readme_statement_arrives_as_a_pdf_and_staff_download_it(
     assert posted.status_code == 202, posted.text
     # Then the mail catcher gets it with the PDF attached (the outbox worker polls moto's SQS)
     maildir = stack.local_dir / "mail"
-    deadline, found = time.monotonic() + 120, []
+    deadline = time.monotonic() + 120
+    found: list[tuple[str, bytes]] = []
     while time.monotonic() < deadline and not found:
         time.sleep(2)
         for path in sorted(maildir.glob("*.eml")) if maildir.exists() else []:

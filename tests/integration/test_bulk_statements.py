@@ -49,6 +49,7 @@ def clients(tenant: Tenant, mailbox: MailCatcher) -> Tenant:
             message_switches={},
             preferred_agent=None,
             collection_agent="ana" if n in AGENT_ANA else None,
+            classification={"zona": "norte" if n % 2 == 0 else "sur"},
         )
         if n in NO_MOVEMENTS and n <= 15:
             continue
@@ -148,3 +149,20 @@ def test_pages_run_twice_send_and_count_once(api: Client, clients: Tenant, mailb
     # Then each client got one statement and the job counts each once
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 10, 10, 0, 0, 0)
     assert len(mailbox.messages()) == 10
+
+
+def test_the_companys_classification_fields_pick_the_clients(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given clients the ERP classifies by zone (even codes "norte")
+    seen = api.http.get("/clients/C0100", headers=clients.key_headers())
+    assert body(seen)["classification"] == {"zona": "norte"}
+    # When staff send statements to the northern clients from C0100 to C0105
+    started = start(api, clients, from_client="C0100", to_client="C0105", classification={"zona": "norte"})
+    assert started["selection"]["classification"] == {"zona": "norte"}
+    expand_pages()
+    deliver_outboxes()
+    # Then only C0100, C0102 and C0104 get one
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 3, 3, 0, 0, 0)
+    addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
+    assert addressed == ["c0100@clientes.example", "c0102@clientes.example", "c0104@clientes.example"]

@@ -37,9 +37,11 @@ class StatementSelection:
     to_client: str | None = None
     preferred_agent: str | None = None
     collection_agent: str | None = None
+    # The client's classification fields that must hold (field -> value), e.g. {"zona": "norte"}.
+    classification: dict[str, str] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str]:
-        return {k: v for k, v in vars(self).items() if v is not None}
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v}
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ def expand_statement_page(
         last=chosen.to_client,
         preferred_agent=chosen.preferred_agent,
         collection_agent=chosen.collection_agent,
+        classification=chosen.classification,
         limit=PAGE_SIZE,
         cursor=cursor,
     )
