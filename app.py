@@ -7,6 +7,7 @@ from chalicelib.api.auto_replies import auto_replies
 from chalicelib.api.business_events import business_events
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
+from chalicelib.api.documents import documents
 from chalicelib.api.history import history
 from chalicelib.api.http import map_errors
 from chalicelib.api.inbound import inbound
@@ -70,3 +71,4 @@ app.register_blueprint(agent_change_events)
 app.register_blueprint(mailboxes)
 app.register_blueprint(mailbox_events)
 app.register_blueprint(reminders)
+app.register_blueprint(documents)

@@ -66,6 +66,7 @@ def save_client(caller: Principal, client_id: str) -> Response:
         preferred_agent=body.preferred_agent,
         collection_agent=body.collection_agent,
         balance=body.balance,
+        classification=dict(body.classification),
     )
     return json_response(_client_out(client))
 

@@ -58,7 +58,9 @@ def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
         "name": ref.name,
         "content_type": ref.content_type,
         "size": ref.size,
-        "download_url": download_url(ref),
+        # D3: a file deleted after sending keeps its record here, with when it went.
+        "download_url": None if ref.deleted_at else download_url(ref),
+        "deleted_at": ref.deleted_at.isoformat() if ref.deleted_at else None,
     }
 
 

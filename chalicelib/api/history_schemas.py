@@ -33,7 +33,12 @@ class AttachmentOut(BaseModel):
     name: str
     content_type: str
     size: int
-    download_url: str | None = Field(default=None, description="A short-lived (5 minutes) download link.")
+    download_url: str | None = Field(
+        default=None, description="A short-lived (5 minutes) download link; null once the file was deleted."
+    )
+    deleted_at: str | None = Field(
+        default=None, description="When the file was deleted after sending, as its company asks (D3)."
+    )
 
 
 class HistoryItemOut(BaseModel):

@@ -218,6 +218,11 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "description": "Receivables, reminder concepts, clients' reminder settings, the daily run "
                 "and its preview (R1-R3).",
             },
+            {
+                "name": "documents",
+                "description": "Orders, purchase orders and account statements as PDFs, one at a time "
+                "and in bulk; suppliers, open movements, settings and PDF templates (D1-D3).",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},

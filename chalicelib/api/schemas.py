@@ -420,6 +420,14 @@ class ClientIn(Strict):
         default=None,
         description="What the client owes, a decimal with a dot (e.g. `15300.50`); quoted by SMS replies.",
     )
+    classification: dict[Code, Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]] = (
+        Field(
+            default_factory=dict,
+            max_length=20,
+            description='The company\'s own classification of the client, field -> value (`{"zona": '
+            '"norte"}`); bulk statements filter by it.',
+        )
+    )
 
 
 class ContactOut(BaseModel):
@@ -448,6 +456,7 @@ class ClientOut(BaseModel):
         description="When the client unsubscribed from manual and bulk sends (the List-Unsubscribe of "
         "those e-mails); such sends skip the client from then on.",
     )
+    classification: dict[str, str] = Field(default_factory=dict)
 
 
 class ClientsOut(BaseModel):

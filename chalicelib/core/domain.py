@@ -225,6 +225,9 @@ class Client:
     # Set when the client unsubscribed from manual and bulk sends (C8, the List-Unsubscribe of
     # those e-mails); the client's own choice, so the back office pushing the client keeps it.
     manual_sends_off_at: datetime | None = None
+    # The company's own classification of the client (zone, line of business, ...): field -> value;
+    # bulk statements filter by it (D2).
+    classification: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,10 @@ class AttachmentRef:
     content_type: str
     size: int
     key: str
+    # D3: the file is deleted from S3 once the message carrying it is sent; the history keeps
+    # the rest of this record and ``deleted_at`` says when it went.
+    delete_after_sending: bool = False
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -371,6 +378,8 @@ class SendJob:
     selection: str | None = None
     pages_done: int = 0
     pages_total: int | None = None
+    # Why recipients were skipped, counted at expansion (bulk statements, D2): reason -> count.
+    skip_reasons: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -580,6 +589,17 @@ class ReminderConcept:
 
 
 @dataclass(frozen=True)
+class Supplier:
+    """A supplier of a company, as its back office registers it (D1: purchase orders go to it)."""
+
+    company_id: str
+    supplier_id: str
+    name: str
+    emails: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class ClientReminders:
     """A client's reminder settings (R2, the seed's "Avisos" tab)."""
 
@@ -595,3 +615,70 @@ class ClientReminders:
     after_due_body: str | None = None
     updated_at: datetime | None = None
     updated_by: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentSettings:
+    """How a company sends documents (D1, D3; the seed's "Configurar Mailer")."""
+
+    company_id: str
+    # The sender account area statements go out from (falls back to ``all``).
+    statement_area: str = "documents"
+    # Printed on every account statement ("Comentario estado de cuenta").
+    statement_comment: str | None = None
+    # Per document type: delete the generated PDF from S3 once it is sent (D3).
+    delete_after_sending: dict[str, bool] = field(default_factory=dict)
+    logo_key: str | None = None
+    logo_content_type: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentTemplate:
+    """A company's own PDF template of a document type (typst markup written as a Jinja template)."""
+
+    company_id: str
+    document_type: str
+    source: str
+    updated_at: datetime
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One open movement of a client's account (an invoice, a credit note, a payment on account)."""
+
+    date: str
+    document: str
+    amount: str
+    description: str | None = None
+    due_on: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenMovements:
+    """A client's open movements as the back office last pushed them (read by bulk statements)."""
+
+    company_id: str
+    client_id: str
+    movements: tuple[Movement, ...]
+    currency: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Document:
+    """A generated document (order, purchase order, statement) and the message that carried it."""
+
+    company_id: str
+    document_key: str  # "<type>#<number>"
+    document_type: str
+    number: str
+    recipient_id: str
+    responsible: str | None
+    communication_id: str | None
+    state: str  # queued | failed
+    created_at: datetime
+    file_name: str
+    error: str | None = None

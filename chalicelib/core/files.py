@@ -35,13 +35,23 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{safe_name(name)}\"; filename*=UTF-8''{encoded}"
 
 
-def put_file(company_id: str, purpose: str, name: str, content_type: str, data: bytes) -> AttachmentRef:
+def put_file(
+    company_id: str, purpose: str, name: str, content_type: str, data: bytes, *, tagged: bool = False
+) -> AttachmentRef:
     """Keep a file; only its base name is kept (an invoice PDF named ``../../etc/passwd.pdf`` is
-    ``passwd.pdf``), and that is the name it is attached and downloaded under."""
+    ``passwd.pdf``), and that is the name it is attached and downloaded under. ``tagged`` tags it
+    with its purpose (``pregon-purpose=<purpose>``), which the bucket's lifecycle rules select."""
     name = attachment_name(name)
     key = f"{company_id}/{purpose}/{secrets.token_hex(8)}/{safe_name(name)}"
-    client("s3").put_object(Bucket=get_settings().files_bucket, Key=key, Body=data, ContentType=content_type)
+    extra = {"Tagging": f"pregon-purpose={purpose}"} if tagged else {}
+    client("s3").put_object(
+        Bucket=get_settings().files_bucket, Key=key, Body=data, ContentType=content_type, **extra
+    )
     return AttachmentRef(name=name, content_type=content_type, size=len(data), key=key)
+
+
+def delete_file(key: str) -> None:
+    client("s3").delete_object(Bucket=get_settings().files_bucket, Key=key)
 
 
 def read_file(key: str) -> bytes:

@@ -76,6 +76,13 @@ def show_date(day: date | datetime, locale: str, time_zone: str | None = None) -
     """A day as the locale writes it (``23/11/2026``); a moment is first seen in the zone."""
     if isinstance(day, datetime):
         day = local_time(day, time_zone or UTC_ZONE).date()
+    return _show_day(day, locale)
+
+
+@lru_cache(maxsize=4096)
+def _show_day(day: date, locale: str) -> str:
+    # Babel matches the skeleton to the locale's patterns on every call: documents print the same
+    # few days many times (a statement's 25 lines, a bulk run's thousands of statements).
     return format_skeleton("yMd", datetime.combine(day, time()), locale=_locale(locale))
 
 

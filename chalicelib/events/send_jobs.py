@@ -15,12 +15,25 @@ send_job_events = Blueprint(__name__)
 @send_job_events.on_sqs_message(queue=SEND_JOBS_QUEUE, batch_size=1, name="expand_send_job")
 def expand_send_job(event: Any) -> dict[str, Any]:
     """Expand the page each message names (``{"company_id", "job_id", "page", "client_ids" |
-    "cursor"}``) into the outbox."""
+    "cursor"}``, and ``"kind": "statements"`` for bulk statements) into the outbox."""
+    from chalicelib.producers.documents.bulk import KIND as STATEMENTS
+    from chalicelib.producers.documents.bulk import expand_statement_page
     from chalicelib.producers.sends.manual import expand_page
 
     totals = {"pages": 0, "messages": 0, "skipped": 0}
     for record in event:
         request = json.loads(record.body)
+        if request.get("kind") == STATEMENTS:  # a page of bulk statements (D2)
+            page = expand_statement_page(
+                str(request["company_id"]),
+                str(request["job_id"]),
+                int(request["page"]),
+                request.get("cursor"),
+            )
+            totals["pages"] += 1
+            totals["messages"] += page.messages
+            totals["skipped"] += sum(page.skip_reasons.values())
+            continue
         report = expand_page(
             str(request["company_id"]),
             str(request["job_id"]),

@@ -102,9 +102,18 @@ def _outgoing(message: Communication) -> OutgoingChannelMessage:
 
 
 def _attachment(ref: Any) -> tuple[str, str, bytes]:
+    from botocore.exceptions import ClientError
+
     from chalicelib.core.files import read_file
 
-    return ref.name, ref.content_type, read_file(ref.key)
+    try:
+        return ref.name, ref.content_type, read_file(ref.key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise
+        # e.g. a resend of a message whose PDF was deleted once sent (D3): failed, never retried
+        gone = "was deleted after sending" if ref.deleted_at else "is no longer stored"
+        raise DeliveryFailed(f"the attachment {ref.name!r} {gone}") from exc
 
 
 @dataclass(frozen=True)
@@ -171,8 +180,33 @@ class _OutcomeWriter:
 
 
 def _write_outcomes(company_id: str, outcomes: list[Communication]) -> None:
-    """Record outcomes; the jobs' and alert monitors' counters move in the same transactions."""
-    store.record_outcomes(outcomes, clock.now())
+    """Record outcomes; the jobs' and alert monitors' counters move in the same transactions.
+    Files marked ``delete_after_sending`` (D3) are deleted from S3 once their message is recorded
+    sent: a crash in between leaves the file to the bucket's lifecycle rule, never a record
+    pointing at a file that is gone while the message may still be sent again."""
+    now = clock.now()
+    outcomes = [_files_deleted(outcome, now) for outcome in outcomes]
+    written = store.record_outcomes(outcomes, now)
+    _delete_files([ref for outcome in written for ref in outcome.attachments if ref.deleted_at == now])
+
+
+def _files_deleted(outcome: Communication, now: datetime) -> Communication:
+    if outcome.state != "sent" or not any(
+        a.delete_after_sending and not a.deleted_at for a in outcome.attachments
+    ):
+        return outcome
+    attachments = tuple(
+        replace(a, deleted_at=now) if a.delete_after_sending and not a.deleted_at else a
+        for a in outcome.attachments
+    )
+    return replace(outcome, attachments=attachments)
+
+
+def _delete_files(refs: list[Any]) -> None:
+    from chalicelib.core.files import delete_file
+
+    for ref in refs:
+        delete_file(ref.key)
 
 
 def drain_outbox(

@@ -773,3 +773,39 @@ def render_page(name: str, language: str, variables: dict[str, Any]) -> str:
     source = (TEMPLATES_DIR / lang / f"{name}.html").read_text(encoding="utf-8")
     with _budgeted():
         return _generate(_compiled(source, True), variables)
+
+
+@lru_cache(maxsize=4)
+def _escaping_environment(escape: Callable[[str], str]) -> TenantSandbox:
+    environment = TenantSandbox(autoescape=False)
+    # Every ``{{ ... }}`` output, constants included, passes through ``escape``: only the
+    # template's literal text is markup; nothing a value or an expression prints ever is.
+    environment.finalize = lambda value: escape(str(_finalize(value)))
+    return environment
+
+
+@lru_cache(maxsize=128)
+def _compiled_escaping(source: str, escape: Callable[[str], str]) -> Any:
+    return _escaping_environment(escape).from_string(source)
+
+
+def render_escaped(
+    source: str, variables: dict[str, Any], escape: Callable[[str], str], *, field: str
+) -> str:
+    """One untrusted template for a markup other than HTML (the typst of PDF documents): every
+    ``{{ ... }}`` output goes through ``escape``, within the same limits as messages. Any problem
+    is a ``ValidationFailed`` naming ``field``."""
+    from jinja2.exceptions import TemplateSyntaxError
+
+    from chalicelib.core.errors import ValidationFailed
+
+    problem = syntax_problem(source, autoescape=False)
+    if problem:
+        raise ValidationFailed([{"field": field, "message": problem}])
+    with _budgeted():
+        try:
+            return _generate(_compiled_escaping(source, escape), variables)
+        except TemplateSyntaxError as exc:
+            raise ValidationFailed([{"field": field, "message": f"syntax error: {exc.message}"}]) from exc
+        except Exception as exc:
+            raise ValidationFailed([{"field": field, "message": describe_problem(exc)}]) from exc

@@ -43,6 +43,7 @@ def _client(item: ClientModel) -> domain.Client:
         updated_at=item.updated_at,
         balance=item.balance,
         manual_sends_off_at=item.manual_sends_off_at,
+        classification={str(k): str(v) for k, v in _as_dict(item.classification).items()},
     )
 
 
@@ -79,6 +80,7 @@ def save_client(client: domain.Client, phone_region: str = "AR") -> domain.Clien
         collection_agent=client.collection_agent,
         updated_at=client.updated_at,
         balance=client.balance,
+        classification=dict(client.classification) or None,
         # the client's own unsubscribe outlives the back office pushing the client again
         manual_sends_off_at=client.manual_sends_off_at or (stored.manual_sends_off_at if stored else None),
     )

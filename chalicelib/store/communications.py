@@ -125,10 +125,7 @@ def _item(comm: domain.Communication) -> CommunicationModel:
         html=comm.html,
         body_key=comm.body_key,
         headers=dict(comm.headers),
-        attachments=[
-            AttachmentRef(name=a.name, content_type=a.content_type, size=a.size, key=a.key)
-            for a in comm.attachments
-        ],
+        attachments=_attachment_items(comm.attachments),
         attempts=comm.attempts,
         error=comm.error,
         not_before=comm.not_before,
@@ -193,7 +190,14 @@ def _record(item: CommunicationModel) -> domain.Communication:
         body_key=item.body_key,
         headers=_headers(item.headers),
         attachments=tuple(
-            domain.AttachmentRef(name=a.name, content_type=a.content_type, size=int(a.size), key=a.key)
+            domain.AttachmentRef(
+                name=a.name,
+                content_type=a.content_type,
+                size=int(a.size),
+                key=a.key,
+                delete_after_sending=bool(a.delete_after_sending),
+                deleted_at=a.deleted_at,
+            )
             for a in (item.attachments or [])
         ),
         attempts=int(item.attempts or 0),
@@ -366,10 +370,24 @@ def _status_key_actions(comm: domain.Communication) -> list[Any]:
     return [CommunicationModel.status_key.set(keys["status_key"])]
 
 
-def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> None:
+def _attachment_items(attachments: Sequence[domain.AttachmentRef]) -> list[AttachmentRef]:
+    return [
+        AttachmentRef(
+            name=a.name,
+            content_type=a.content_type,
+            size=a.size,
+            key=a.key,
+            delete_after_sending=a.delete_after_sending or None,
+            deleted_at=a.deleted_at,
+        )
+        for a in attachments
+    ]
+
+
+def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> list[domain.Communication]:
     """Write what became of claimed messages (state, provider id, error, next attempt), with the
     tracking alert each one carries, 25 messages per transaction. A message is only written
-    while this drain still holds it (state ``sending``)."""
+    while this drain still holds it (state ``sending``). Returns the outcomes written."""
 
     def add(tx: TransactWrite, comm: domain.Communication) -> None:
         keys = _index_keys(comm)
@@ -389,6 +407,8 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
         for attribute, value in optional:
             if value is not None:
                 actions.append(attribute.set(value))
+        if any(a.deleted_at for a in comm.attachments):  # D3: the files sent were deleted
+            actions.append(CommunicationModel.attachments.set(_attachment_items(comm.attachments)))
         ready_outbox, ready_at = keys["ready_outbox"], keys["ready_at"]
         if ready_outbox is not None and ready_at is not None:  # queued again for a later attempt
             actions += [
@@ -404,13 +424,15 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
             & (CommunicationModel.lease_until == comm.lease_until),
         )
 
+    written: list[domain.Communication] = []
     for start in range(0, len(outcomes), _TX_ENTRIES):
-        transact_all_or_drop(
+        written += transact_all_or_drop(
             outcomes[start : start + _TX_ENTRIES],
             add,
             extra=lambda tx, written: _count_outcomes(tx, written, now),
         )
     _record_alerts([c for c in outcomes if c.alert_ref and c.state in ("sent", "failed", "suppressed")])
+    return written
 
 
 _FINAL_BUCKETS = {"sent": "sent", "failed": "failed", "suppressed": "skipped"}

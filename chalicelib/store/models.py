@@ -303,6 +303,8 @@ class ClientModel(BoundModel):
     balance = UnicodeAttribute(null=True)
     # When the client unsubscribed from manual and bulk sends (their List-Unsubscribe link).
     manual_sends_off_at = UTCDateTimeAttribute(null=True)
+    # The company's classification fields (zone, line of business, ...): field -> value (D2).
+    classification = MapAttribute[str, str](null=True)
 
 
 class MessageTemplateModel(BoundModel):
@@ -366,6 +368,8 @@ class AttachmentRef(MapAttribute[str, object]):
     content_type = UnicodeAttribute()
     size = NumberAttribute()
     key = UnicodeAttribute()
+    delete_after_sending = BooleanAttribute(null=True)
+    deleted_at = UTCDateTimeAttribute(null=True)
 
 
 class ReadyIndex(GlobalSecondaryIndex["CommunicationModel"]):
@@ -594,6 +598,10 @@ class SendJobModel(BoundModel):
     # known (a list selection knows at once; a filter learns it on its last page).
     pages_done = NumberSetAttribute(null=True)
     pages_total = NumberAttribute(null=True)
+    # Skipped recipients by reason (bulk statements, D2), counted at expansion.
+    skipped_no_email = NumberAttribute(null=True)
+    skipped_no_movements = NumberAttribute(null=True)
+    skipped_suppressed = NumberAttribute(null=True)
 
 
 class PushSettingsModel(BoundModel):
@@ -1003,6 +1011,80 @@ class ReminderSettingsModel(BoundModel):
     updated_by = UnicodeAttribute(null=True)
 
 
+class SupplierModel(BoundModel):
+    """A supplier of a company (D1: purchase orders are e-mailed to it)."""
+
+    class Meta(_Meta):
+        table_name = "suppliers"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    supplier_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    emails = ListAttribute(of=UnicodeAttribute, default=list)
+    updated_at = UTCDateTimeAttribute()
+
+
+class DocumentSettingsModel(BoundModel):
+    """A company's document settings (D1, D3): statement account and comment, deletion, logo."""
+
+    class Meta(_Meta):
+        table_name = "document-settings"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    statement_area = UnicodeAttribute(null=True)
+    statement_comment = UnicodeAttribute(null=True)
+    delete_after_sending = MapAttribute[str, bool](default=dict)
+    logo_key = UnicodeAttribute(null=True)
+    logo_content_type = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+
+
+class DocumentTemplateModel(BoundModel):
+    """A company's own PDF template of one document type (order, purchase_order, statement)."""
+
+    class Meta(_Meta):
+        table_name = "document-templates"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    document_type = UnicodeAttribute(range_key=True)
+    source = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    updated_by = UnicodeAttribute()
+
+
+class OpenMovementsModel(BoundModel):
+    """A client's open movements as the back office last pushed them (bulk statements, D2)."""
+
+    class Meta(_Meta):
+        table_name = "open-movements"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute(range_key=True)
+    movements = UnicodeAttribute()  # JSON: [{"date", "document", "amount", ...}]
+    currency = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+
+class DocumentModel(BoundModel):
+    """A generated document, once per (company, type, number): posting it again answers the first."""
+
+    class Meta(_Meta):
+        table_name = "documents"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    document_key = UnicodeAttribute(range_key=True)  # "<type>#<number>"
+    document_type = UnicodeAttribute()
+    number = UnicodeAttribute()
+    recipient_id = UnicodeAttribute()
+    responsible = UnicodeAttribute(null=True)
+    communication_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()
+    file_name = UnicodeAttribute()
+    error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -1040,4 +1122,9 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ReceivableModel,
     ReminderSentModel,
     ReminderSettingsModel,
+    SupplierModel,
+    DocumentSettingsModel,
+    DocumentTemplateModel,
+    OpenMovementsModel,
+    DocumentModel,
 )

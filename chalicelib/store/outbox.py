@@ -265,6 +265,14 @@ def lift_suppression(company_id: str, address: str) -> bool:
 # --- send jobs -------------------------------------------------------------------------------------
 
 
+# Reasons a bulk statement skips a client (D2), each counted on its own attribute of the job.
+SKIP_REASON_ATTRIBUTES = {
+    "no_email": "skipped_no_email",
+    "no_open_movements": "skipped_no_movements",
+    "suppressed": "skipped_suppressed",
+}
+
+
 def _job(item: SendJobModel) -> domain.SendJob:
     return domain.SendJob(
         company_id=item.company_id,
@@ -283,6 +291,11 @@ def _job(item: SendJobModel) -> domain.SendJob:
         selection=item.selection,
         pages_done=len(item.pages_done or ()),
         pages_total=int(item.pages_total) if item.pages_total is not None else None,
+        skip_reasons={
+            reason: int(getattr(item, attribute) or 0)
+            for reason, attribute in SKIP_REASON_ATTRIBUTES.items()
+            if getattr(item, attribute)
+        },
     )
 
 
@@ -367,6 +380,7 @@ def count_job_page(
     failed: int,
     skipped: int,
     last_page: bool,
+    skip_reasons: dict[str, int] | None = None,
 ) -> domain.SendJob | None:
     """Count one expanded page of recipients into its job, once: a page handled again (SQS
     delivers at least once) changes nothing and returns None. When every page is counted the job
@@ -378,6 +392,9 @@ def count_job_page(
         SendJobModel.failed.add(failed),
         SendJobModel.skipped.add(skipped),
     ]
+    for reason, count in (skip_reasons or {}).items():
+        if count:
+            actions.append(getattr(SendJobModel, SKIP_REASON_ATTRIBUTES[reason]).add(count))
     if last_page:
         actions.append(SendJobModel.pages_total.set(page + 1))
     item = SendJobModel(company_id, job_id)

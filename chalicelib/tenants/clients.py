@@ -36,6 +36,7 @@ def save_client(
     preferred_agent: str | None,
     collection_agent: str | None,
     balance: str | None = None,
+    classification: dict[str, str] | None = None,
 ) -> Client:
     """Create or replace a client. Every message switch not given is on. ``balance`` is what the
     client owes (a decimal string), quoted by the SMS balance auto-reply (I1)."""
@@ -74,6 +75,7 @@ def save_client(
         collection_agent=collection_agent,
         updated_at=clock.now(),
         balance=balance,
+        classification=dict(classification or {}),
     )
     return store.save_client(client, phone_region=region)
 

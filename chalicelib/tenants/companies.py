@@ -24,6 +24,8 @@ SCOPES = (
     "staff:read",  # U1: the staff directory
     "staff:write",
     "receivables:write",
+    "documents:write",
+    "documents:read",
 )
 
 

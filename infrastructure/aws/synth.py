@@ -284,6 +284,17 @@ def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict
                     {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
                 ]
             },
+            # Generated document PDFs (D3) a company keeps: gone after a year.
+            "LifecycleConfiguration": {
+                "Rules": [
+                    {
+                        "Id": "GeneratedDocuments",
+                        "Status": "Enabled",
+                        "TagFilters": [{"Key": "pregon-purpose", "Value": "documents"}],
+                        "ExpirationInDays": 365,
+                    }
+                ]
+            },
         },
     }
     configuration_set = stage_variable(config, "PREGON_SES_CONFIGURATION_SET")
@@ -472,7 +483,8 @@ def _messaging_statements(messaging: dict[str, Json]) -> list[Json]:
             {
                 "Sid": "Files",
                 "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:GetObject"],
+                # DeleteObject: PDFs deleted after sending (D3); tagging: their lifecycle rule.
+                "Action": ["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject"],
                 "Resource": {"Fn::Sub": "${FilesBucket.Arn}/*"},
             }
         )

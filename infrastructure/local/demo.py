@@ -30,6 +30,8 @@ API_KEY_SCOPES = (
     "clients:read",
     "events:write",
     "receivables:write",
+    "documents:write",
+    "documents:read",
 )
 SENDER_AREA = "all"
 SMTP_USERNAME = "demo"

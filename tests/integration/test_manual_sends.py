@@ -15,7 +15,7 @@ from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.sends import job_of, progress
+from tests.steps.sends import expand_pages, job_of, progress
 from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
 
 BULK_PASSWORD = "masivos-2026-seguro"
@@ -38,19 +38,6 @@ def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
 def send(api: Client, tenant: Tenant, **fields: Any) -> Any:
     data = {"channel": "email", "template": "custom:aviso", "variables": {"aviso": "corte el lunes"}} | fields
     return api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(data))
-
-
-def expand_pages() -> int:
-    """Run only the send-job workers (``on_sqs_message``) until their queue is empty: the pages
-    are in the outbox, nothing is delivered yet. Returns how many pages ran."""
-    from app import app
-    from infrastructure.local.queues import consumers
-
-    [worker] = [c for c in consumers(app) if c.name == "expand_send_job"]
-    pages = 0
-    while handled := worker.poll_once():
-        pages += handled
-    return pages
 
 
 def test_a_send_to_one_client_goes_out_at_once_with_the_rendered_template(

@@ -52,7 +52,12 @@ def main(company_id: str, outbox: str, point: str, n: int, now: str) -> None:
 
         SmtpChannel.send = deliver_until_n  # type: ignore[method-assign]
     elif point == "before-record":
-        communications.record_outcomes = lambda *args, **kwargs: _die()
+
+        def die_before_recording(*args: Any, **kwargs: Any) -> list[Any]:
+            _die()
+            return []
+
+        communications.record_outcomes = die_before_recording
     else:
         raise SystemExit(f"unknown crash point {point!r}")
     delivery.drain_outbox(company_id, outbox)

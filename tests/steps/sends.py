@@ -26,3 +26,17 @@ def job_of(api: Client, tenant: Tenant, job_id: str) -> dict[str, Any]:
 
 def progress(job: dict[str, Any]) -> tuple[Any, ...]:
     return job["state"], job["total"], job["sent"], job["failed"], job["skipped"], job["waiting"]
+
+
+def expand_pages(limit: int | None = None) -> int:
+    """Run only the send-job workers (``on_sqs_message``) until their queue is empty (or ``limit``
+    polls): the pages are in the outbox, nothing is delivered yet. Returns how many pages ran."""
+    from app import app
+    from infrastructure.local.queues import consumers
+
+    [worker] = [c for c in consumers(app) if c.name == "expand_send_job"]
+    pages = polls = 0
+    while (limit is None or polls < limit) and (handled := worker.poll_once()):
+        pages += handled
+        polls += 1
+    return pages

@@ -242,9 +242,9 @@ def _start_job(company_id: str, request: SendRequest) -> SendResult:
         # A retried request re-puts the pages of a job none of whose pages ran yet (the first
         # call may have died before); pages are idempotent, so this never sends twice.
         if request.client_ids is not None:
-            _put_pages(company_id, job.job_id, [{"page": n, "client_ids": p} for n, p in enumerate(pages)])
+            put_job_pages(company_id, job.job_id, [{"page": n, "client_ids": p} for n, p in enumerate(pages)])
         else:
-            _put_pages(company_id, job.job_id, [{"page": 0, "cursor": None}])
+            put_job_pages(company_id, job.job_id, [{"page": 0, "cursor": None}])
     logger().info(
         "send job started",
         extra={"company_id": company_id, "job_id": job.job_id, "job_created": created},
@@ -252,7 +252,7 @@ def _start_job(company_id: str, request: SendRequest) -> SendResult:
     return SendResult(created=created, job=progress(job))
 
 
-def _put_pages(company_id: str, job_id: str, pages: list[dict[str, Any]]) -> None:
+def put_job_pages(company_id: str, job_id: str, pages: list[dict[str, Any]]) -> None:
     """Ask the send-job workers for pages. Each page is first written down with a wake-up one
     lease away: should its SQS message be lost, the minute schedule asks again
     (:func:`resume_overdue_pages`); a page is forgotten once it is expanded."""
@@ -493,7 +493,7 @@ def expand_page(
         unknown = 0
         last_page = not next_cursor
         if next_cursor:  # the next page starts before this one works: expansion goes on in parallel
-            _put_pages(company_id, job_id, [{"page": page + 1, "cursor": next_cursor}])
+            put_job_pages(company_id, job_id, [{"page": page + 1, "cursor": next_cursor}])
     messages: list[OutgoingMessage] = []
     skipped, render_failed = unknown, 0
     for client in clients:

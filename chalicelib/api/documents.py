@@ -1,0 +1,444 @@
+"""Documents as PDFs (D1-D3): the ERP posts orders, purchase orders and account statements
+(API key scope ``documents:write``; staff may post them too); Pregón renders the PDF from the
+company's template and e-mails it through the outbox. Administrators set the statement account and
+comment, deletion after sending and the logo, and may replace the PDF templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.access import ADMIN, STAFF, api_key
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import (
+    cursor_param,
+    describe,
+    encode_cursor,
+    json_response,
+    limit_param,
+    parse_body,
+    plain,
+)
+from chalicelib.tenants.auth.principal import Principal
+
+documents = Blueprint(__name__)
+WRITE = api_key("documents:write")
+READ = api_key("documents:read")
+MAX_DOCUMENT_BODY_BYTES = 1024 * 1024
+
+
+def _body(model: Any) -> Any:
+    return parse_body(documents.current_request, model, max_bytes=MAX_DOCUMENT_BODY_BYTES)
+
+
+def _responsible(body: Any) -> tuple[str | None, str | None]:
+    if body.responsible is None:
+        return None, None
+    return body.responsible.user_id, body.responsible.name
+
+
+def _lines(body: Any) -> list[Any]:
+    from chalicelib.producers.documents.send import Line
+
+    return [Line(line.code, line.description, line.quantity, line.unit_price) for line in body.lines]
+
+
+def _movements(items: list[Any]) -> list[Any]:
+    from chalicelib.core.domain import Movement
+
+    return [
+        Movement(
+            date=m.date.isoformat(),
+            document=m.document,
+            amount=str(m.amount),
+            description=m.description,
+            due_on=m.due_on.isoformat() if m.due_on else None,
+        )
+        for m in items
+    ]
+
+
+def _answer(outcome: Any) -> Response:
+    return json_response(outcome, 200 if outcome.duplicate else 202)
+
+
+_POSTED = dict(
+    status=202, access=WRITE, existing=200, response="chalicelib.api.documents_schemas.DocumentOut"
+)
+
+
+@documents.route("/documents/orders", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="An order to a client: render its PDF and e-mail it from the responsible user's account (D1)",
+    body="chalicelib.api.documents_schemas.OrderIn",
+    **_POSTED,  # type: ignore[arg-type]
+)
+def post_order(caller: Principal) -> Response:
+    from chalicelib.api.documents_schemas import OrderIn
+    from chalicelib.producers.documents.send import OrderRequest, send_order
+
+    body = _body(OrderIn)
+    user, name = _responsible(body)
+    request = OrderRequest(
+        "order", body.number, body.date, body.client_id, _lines(body), body.currency, user, name, body.notes
+    )
+    return _answer(send_order(caller.company_id, request))
+
+
+@documents.route("/documents/purchase-orders", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="A purchase order to a supplier: render its PDF and e-mail it from the responsible "
+    "user's account (D1)",
+    body="chalicelib.api.documents_schemas.PurchaseOrderIn",
+    **_POSTED,  # type: ignore[arg-type]
+)
+def post_purchase_order(caller: Principal) -> Response:
+    from chalicelib.api.documents_schemas import PurchaseOrderIn
+    from chalicelib.producers.documents.send import OrderRequest, send_order
+
+    body = _body(PurchaseOrderIn)
+    user, name = _responsible(body)
+    request = OrderRequest(
+        "purchase_order",
+        body.number,
+        body.date,
+        body.supplier_id,
+        _lines(body),
+        body.currency,
+        user,
+        name,
+        body.notes,
+    )
+    return _answer(send_order(caller.company_id, request))
+
+
+@documents.route("/documents/statements", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="A client's account statement: open movements, balance and the company's comment, as a "
+    "PDF e-mailed from the account the company chose for statements (D1)",
+    body="chalicelib.api.documents_schemas.StatementIn",
+    **_POSTED,  # type: ignore[arg-type]
+)
+def post_statement(caller: Principal) -> Response:
+    from chalicelib.api.documents_schemas import StatementIn
+    from chalicelib.producers.documents.send import StatementRequest, send_statement
+
+    body = _body(StatementIn)
+    user, _ = _responsible(body)
+    request = StatementRequest(
+        client_id=body.client_id,
+        as_of=body.as_of,
+        movements=_movements(body.movements) if body.movements is not None else None,
+        currency=body.currency,
+        number=body.number,
+        responsible_user=user,
+    )
+    return _answer(send_statement(caller.company_id, request))
+
+
+@documents.route("/documents/sent/{document_type}/{number}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="A document sent, its e-mail's state and a 5-minute download link to its PDF (none once "
+    "it was deleted after sending, D3)",
+    response="chalicelib.api.documents_schemas.DocumentViewOut",
+    access=STAFF,
+)
+def get_document(caller: Principal, document_type: str, number: str) -> Response:
+    from urllib.parse import unquote
+
+    from chalicelib.producers.documents.send import view_document
+    from chalicelib.producers.documents.templates import check_type
+
+    found = view_document(caller.company_id, check_type(document_type), unquote(number))
+    return json_response(found)
+
+
+# --- bulk statements (D2) --------------------------------------------------------------------------
+
+
+@documents.route("/documents/statements/bulk", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="Statements to a range of clients (from, to) filtered by agents; empty: every client. "
+    "Only clients with an e-mail and open movements get one; a job with progress (D2)",
+    body="chalicelib.api.documents_schemas.BulkStatementsIn",
+    response="chalicelib.api.documents_schemas.BulkStatementsOut",
+    status=201,
+    existing=200,
+    access=WRITE,
+    errors={409: "No working sender account for statements (their area, nor `all`)."},
+)
+def start_bulk_statements(caller: Principal) -> Response:
+    from chalicelib.api.documents_schemas import BulkStatementsIn
+    from chalicelib.producers.documents.bulk import StatementSelection
+    from chalicelib.producers.documents.bulk import start_bulk_statements as start
+
+    body = _body(BulkStatementsIn)
+    selection = StatementSelection(
+        body.from_client,
+        body.to_client,
+        body.preferred_agent,
+        body.collection_agent,
+        dict(body.classification),
+    )
+    job, created = start(
+        caller.company_id, selection, as_of=body.as_of, created_by=caller.subject, request_id=body.request_id
+    )
+    return json_response(job, 201 if created else 200)
+
+
+@documents.route("/documents/statements/bulk/{job_id}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="A bulk statement job's progress: total, sent, failed, skipped by reason, waiting (D2)",
+    response="chalicelib.api.documents_schemas.BulkStatementsOut",
+    access=READ,
+)
+def get_bulk_statements(caller: Principal, job_id: str) -> Response:
+    from chalicelib.producers.documents.bulk import get_bulk_statements as fetch
+
+    return json_response(fetch(caller.company_id, job_id))
+
+
+# --- suppliers and open movements ------------------------------------------------------------------
+
+
+def _supplier_out(supplier: Any) -> dict[str, Any]:
+    data = dict(plain(supplier))
+    data.pop("company_id", None)
+    return data
+
+
+@documents.route("/suppliers/{supplier_id}", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="Create or replace a supplier with its e-mails (purchase orders go to the first, D1)",
+    body="chalicelib.api.documents_schemas.SupplierIn",
+    response="chalicelib.api.documents_schemas.SupplierOut",
+    access=WRITE,
+)
+def put_supplier(caller: Principal, supplier_id: str) -> Response:
+    from chalicelib.api.documents_schemas import SupplierIn
+    from chalicelib.producers.documents.settings import save_supplier
+
+    _check_code(supplier_id, "supplier_id")
+    body = _body(SupplierIn)
+    supplier = save_supplier(caller.company_id, supplier_id, body.name, [str(e) for e in body.emails])
+    return json_response(_supplier_out(supplier))
+
+
+@documents.route("/suppliers/{supplier_id}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="A supplier",
+    response="chalicelib.api.documents_schemas.SupplierOut",
+    access=READ,
+)
+def get_supplier(caller: Principal, supplier_id: str) -> Response:
+    from chalicelib.producers.documents.settings import get_supplier as fetch
+
+    return json_response(_supplier_out(fetch(caller.company_id, supplier_id)))
+
+
+@documents.route("/suppliers", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="The company's suppliers, by code",
+    response="chalicelib.api.documents_schemas.SuppliersOut",
+    access=READ,
+    query=("limit", "cursor"),
+)
+def list_suppliers(caller: Principal) -> Response:
+    from chalicelib.producers.documents.settings import list_suppliers as fetch
+
+    request = documents.current_request
+    items, cursor = fetch(caller.company_id, limit_param(request), cursor_param(request))
+    return json_response({"items": [_supplier_out(s) for s in items], "next_cursor": encode_cursor(cursor)})
+
+
+def _movements_out(entry: Any) -> dict[str, Any]:
+    data = dict(plain(entry))
+    data.pop("company_id", None)
+    return data
+
+
+@documents.route("/clients/{client_id}/open-movements", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="Replace a client's open movements: what its statements list when the statement call "
+    "brings none, and what bulk statements print (D2)",
+    body="chalicelib.api.documents_schemas.OpenMovementsIn",
+    response="chalicelib.api.documents_schemas.OpenMovementsOut",
+    access=WRITE,
+)
+def put_open_movements(caller: Principal, client_id: str) -> Response:
+    from chalicelib.api.documents_schemas import OpenMovementsIn
+    from chalicelib.producers.documents.settings import save_open_movements
+
+    body = _body(OpenMovementsIn)
+    entry = save_open_movements(caller.company_id, client_id, _movements(body.movements), body.currency)
+    return json_response(_movements_out(entry))
+
+
+@documents.route("/clients/{client_id}/open-movements", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="A client's open movements as last put",
+    response="chalicelib.api.documents_schemas.OpenMovementsOut",
+    access=READ,
+)
+def get_open_movements(caller: Principal, client_id: str) -> Response:
+    from chalicelib.producers.documents.settings import get_open_movements as fetch
+
+    return json_response(_movements_out(fetch(caller.company_id, client_id)))
+
+
+def _check_code(value: str, field: str) -> None:
+    import re
+
+    from chalicelib.core.errors import ValidationFailed
+
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", value):
+        raise ValidationFailed([{"field": field, "message": "must be 1-64 letters, digits, '.', '_' or '-'"}])
+
+
+# --- settings and templates (administrators) -------------------------------------------------------
+
+
+def _settings_out(settings: Any) -> dict[str, Any]:
+    return {
+        "statement_area": settings.statement_area,
+        "statement_comment": settings.statement_comment,
+        "delete_after_sending": dict(settings.delete_after_sending),
+        "has_logo": settings.logo_key is not None,
+        "updated_at": settings.updated_at,
+        "updated_by": settings.updated_by,
+    }
+
+
+@documents.route("/documents/settings", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="The company's document settings: statement account and comment, delete after sending (D3)",
+    response="chalicelib.api.documents_schemas.DocumentSettingsOut",
+    access=STAFF,
+)
+def get_document_settings(caller: Principal) -> Response:
+    from chalicelib.producers.documents.settings import get_settings
+
+    return json_response(_settings_out(get_settings(caller.company_id)))
+
+
+@documents.route("/documents/settings", methods=["PATCH"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="Change the statement account and comment, and per type whether PDFs are deleted after "
+    "sending (D1, D3)",
+    body="chalicelib.api.documents_schemas.DocumentSettingsIn",
+    response="chalicelib.api.documents_schemas.DocumentSettingsOut",
+    access=ADMIN,
+)
+def patch_document_settings(caller: Principal) -> Response:
+    from chalicelib.api.documents_schemas import DocumentSettingsIn
+    from chalicelib.producers.documents.settings import update_settings
+
+    body = _body(DocumentSettingsIn)
+    settings = update_settings(
+        caller.company_id,
+        by=caller.subject,
+        statement_area=body.statement_area,
+        statement_comment=body.statement_comment or None,
+        clear_comment=body.statement_comment == "",
+        delete_after_sending=body.delete_after_sending,
+    )
+    return json_response(_settings_out(settings))
+
+
+@documents.route("/documents/settings/logo", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="The company's logo on its documents (PNG or JPEG, at most 300 kB)",
+    body="chalicelib.api.documents_schemas.LogoIn",
+    response="chalicelib.api.documents_schemas.DocumentSettingsOut",
+    access=ADMIN,
+)
+def put_logo(caller: Principal) -> Response:
+    from chalicelib.api.documents_schemas import LogoIn
+    from chalicelib.producers.documents.settings import set_logo
+
+    body = _body(LogoIn)
+    return json_response(_settings_out(set_logo(caller.company_id, body.content_base64, by=caller.subject)))
+
+
+@documents.route("/documents/templates/{document_type}", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="The PDF template of a document type: the company's own or the default (D1)",
+    response="chalicelib.api.documents_schemas.DocumentTemplateOut",
+    access=STAFF,
+)
+def get_document_template(caller: Principal, document_type: str) -> Response:
+    from chalicelib.producers.documents.templates import effective_template
+    from chalicelib.tenants.companies import get_company
+
+    language = get_company(caller.company_id).language
+    return json_response(effective_template(caller.company_id, document_type, language))
+
+
+@documents.route("/documents/templates/{document_type}", methods=["PUT"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="Replace the PDF template of a document type; refused (422 naming `source`) when it is "
+    "unsafe or does not render with sample data",
+    body="chalicelib.api.documents_schemas.DocumentTemplateIn",
+    response="chalicelib.api.documents_schemas.DocumentTemplateOut",
+    access=ADMIN,
+)
+def put_document_template(caller: Principal, document_type: str) -> Response:
+    from chalicelib.api.documents_schemas import DocumentTemplateIn
+    from chalicelib.producers.documents.templates import check_type, save_template
+
+    check_type(document_type)
+    body = _body(DocumentTemplateIn)
+    saved = save_template(caller.company_id, document_type, body.source, by=caller.subject)
+    return json_response(saved)
+
+
+@documents.route("/documents/templates/{document_type}", methods=["DELETE"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="Go back to the default PDF template of a document type",
+    response="chalicelib.api.documents_schemas.DocumentTemplateOut",
+    access=ADMIN,
+)
+def reset_document_template(caller: Principal, document_type: str) -> Response:
+    from chalicelib.producers.documents.templates import effective_template, reset_template
+    from chalicelib.tenants.companies import get_company
+
+    reset_template(caller.company_id, document_type)
+    language = get_company(caller.company_id).language
+    return json_response(effective_template(caller.company_id, document_type, language))
+
+
+@documents.route("/documents/templates/{document_type}/preview", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    documents,
+    summary="The PDF of the template (or of an unsaved `source`) with sample data, base64",
+    body="chalicelib.api.documents_schemas.PreviewIn",
+    response="chalicelib.api.documents_schemas.PreviewOut",
+    access=STAFF,
+)
+def preview_document_template(caller: Principal, document_type: str) -> Response:
+    import base64
+
+    from chalicelib.api.documents_schemas import PreviewIn
+    from chalicelib.producers.documents.templates import preview
+
+    body = _body(PreviewIn)
+    pdf = preview(caller.company_id, document_type, body.source)
+    return json_response({"pdf_base64": base64.b64encode(pdf).decode(), "size": len(pdf)})

@@ -1,0 +1,269 @@
+"""Bulk account statements (D2; the seed's "Estado de cuenta E-Mail"): a range of client codes
+(from, to) and filters (agents); an empty range and no filter is every client.
+
+It is a send job (the machinery of manual sends, C8): the API call creates the job and asks for
+page 0 on the ``pregon-send-jobs`` queue (``"kind": "statements"``); each page reads up to
+:data:`PAGE_SIZE` clients by a Query on the code range, asks for the next page, renders each
+client's statement PDF and puts the e-mails in the outbox with the job's id, so the outbox's
+outcome writer counts sent and failed on the job. Skipped clients are counted at expansion with
+their reason (``no_email``, ``no_open_movements``, ``suppressed``). A page is counted once and
+each e-mail has the key ``job:<job>:<client>``, so SQS's at-least-once delivery never sends or
+counts twice. Movements come from each client's open movements (``PUT
+/clients/{id}/open-movements``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import SendJob
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.producers.documents.templates import STATEMENT
+
+PAGE_SIZE = 50
+KIND = "statements"
+
+
+@dataclass(frozen=True)
+class StatementSelection:
+    """Which clients get a statement; every condition given must hold (none: every client)."""
+
+    from_client: str | None = None
+    to_client: str | None = None
+    preferred_agent: str | None = None
+    collection_agent: str | None = None
+    # The client's classification fields that must hold (field -> value), e.g. {"zona": "norte"}.
+    classification: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+@dataclass(frozen=True)
+class BulkProgress:
+    job_id: str
+    state: str
+    total: int
+    sent: int
+    failed: int
+    skipped: int
+    waiting: int
+    skip_reasons: dict[str, int]
+    selection: dict[str, Any]
+    as_of: str | None
+    created_by: str
+    created_at: Any
+    updated_at: Any
+
+
+@dataclass
+class PageReport:
+    job_id: str
+    page: int
+    messages: int = 0
+    failed: int = 0
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def start_bulk_statements(
+    company_id: str,
+    selection: StatementSelection,
+    *,
+    as_of: date | None,
+    created_by: str,
+    request_id: str | None = None,
+) -> tuple[BulkProgress, bool]:
+    """Create the job and ask for its first page. Returns (progress, created)."""
+    from chalicelib.messaging.accounts.email import account_for
+    from chalicelib.producers.documents.settings import get_settings
+    from chalicelib.producers.sends.manual import put_job_pages
+    from chalicelib.store import communications as comm_store
+    from chalicelib.store import outbox as job_store
+
+    if selection.from_client and selection.to_client and selection.from_client > selection.to_client:
+        raise ValidationFailed([{"field": "to_client", "message": "must not come before from_client"}])
+    if account_for(company_id, get_settings(company_id).statement_area) is None:
+        from chalicelib.core.errors import Conflict
+
+        raise Conflict(
+            "no working sender account for statements (nor the 'all' fallback)", field="statement_area"
+        )
+    now = clock.now()
+    spec = {
+        "kind": KIND,
+        "selection": {"statements": selection.as_dict()},
+        "as_of": as_of.isoformat() if as_of else None,
+    }
+    job = SendJob(
+        company_id=company_id,
+        job_id=comm_store.new_communication_id(now),
+        channel="email",
+        template_key=STATEMENT,
+        state="expanding",
+        total=0,
+        queued=0,
+        sent=0,
+        failed=0,
+        skipped=0,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+        selection=json.dumps(spec, ensure_ascii=False),
+    )
+    job, created = job_store.create_job_once(job, f"statements:{request_id}" if request_id else None)
+    if created or (job.state == "expanding" and job.pages_done == 0):
+        put_job_pages(company_id, job.job_id, [{"page": 0, "cursor": None, "kind": KIND}])
+    logger().info("bulk statements started", extra={"company_id": company_id, "job_id": job.job_id})
+    return progress(job), created
+
+
+def progress(job: SendJob) -> BulkProgress:
+    from chalicelib.producers.sends.manual import progress as job_progress
+
+    seen = job_progress(job)
+    spec = json.loads(job.selection or "{}")
+    return BulkProgress(
+        job_id=job.job_id,
+        state=seen.state,
+        total=seen.total,
+        sent=seen.sent,
+        failed=seen.failed,
+        skipped=seen.skipped,
+        waiting=seen.waiting,
+        skip_reasons=dict(job.skip_reasons),
+        selection=(spec.get("selection") or {}).get("statements", {}),
+        as_of=spec.get("as_of"),
+        created_by=job.created_by,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+    )
+
+
+def get_bulk_statements(company_id: str, job_id: str) -> BulkProgress:
+    from chalicelib.store import outbox as job_store
+
+    job = job_store.get_job(company_id, job_id)
+    if job is None or json.loads(job.selection or "{}").get("kind") != KIND:
+        raise NotFound(f"there is no bulk statement job {job_id!r}")
+    return progress(job)
+
+
+def expand_statement_page(
+    company_id: str, job_id: str, page: int, cursor: dict[str, Any] | None
+) -> PageReport:
+    """One page of a bulk statement job: the next page asked for first, then each client's
+    statement rendered and queued, or skipped with its reason (the send-jobs worker)."""
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes
+    from chalicelib.producers.documents.send import Renderer, statement_data
+    from chalicelib.producers.sends.manual import put_job_pages
+    from chalicelib.store import documents as store
+    from chalicelib.store import outbox as job_store
+    from chalicelib.tenants.companies import get_company
+
+    report = PageReport(job_id, page)
+    job = job_store.get_job(company_id, job_id)
+    if job is None:
+        job_store.job_page_done(company_id, job_id, page)
+        return report
+    spec = json.loads(job.selection or "{}")
+    chosen = StatementSelection(**((spec.get("selection") or {}).get("statements") or {}))
+    clients, next_cursor = store.clients_in_range(
+        company_id,
+        first=chosen.from_client,
+        last=chosen.to_client,
+        preferred_agent=chosen.preferred_agent,
+        collection_agent=chosen.collection_agent,
+        classification=chosen.classification,
+        limit=PAGE_SIZE,
+        cursor=cursor,
+    )
+    if next_cursor:  # the next page starts before this one works: pages expand in parallel
+        put_job_pages(company_id, job_id, [{"page": page + 1, "cursor": next_cursor, "kind": KIND}])
+    company = get_company(company_id)
+    renderer = Renderer(company, STATEMENT)
+    as_of = date.fromisoformat(spec["as_of"]) if spec.get("as_of") else _today(company)
+    movements = store.open_movements_of(company_id, [c.client_id for c in clients if c.emails])
+    suppressed = job_store.suppressed_among(company_id, [c.emails[0].lower() for c in clients if c.emails])
+    reasons: dict[str, int] = {}
+    messages: list[OutgoingMessage] = []
+    for client in clients:
+        reason = None
+        open_movements = movements.get(client.client_id)
+        if not client.emails:
+            reason = "no_email"
+        elif open_movements is None or not open_movements.movements:
+            reason = "no_open_movements"
+        elif client.emails[0].lower() in suppressed:
+            reason = "suppressed"
+        if reason or open_movements is None:
+            reasons[reason or "no_open_movements"] = reasons.get(reason or "no_open_movements", 0) + 1
+            continue
+        number = f"EC-{client.client_id}-{as_of:%Y%m%d}"
+        try:
+            pdf_data, mail_data = statement_data(
+                company,
+                renderer.settings,
+                client.client_id,
+                client.name,
+                client.emails,
+                open_movements.movements,
+                open_movements.currency,
+                as_of,
+                number,
+            )
+            pdf = renderer.pdf(pdf_data)
+        except ValidationFailed as exc:
+            report.failed += 1
+            logger().warning(
+                "statement not rendered",
+                extra={
+                    "company_id": company_id,
+                    "job_id": job_id,
+                    "client_id": client.client_id,
+                    "error": str(exc),
+                },
+            )
+            continue
+        messages.append(
+            renderer.message(
+                number,
+                (client.name, client.emails[0]),
+                mail_data,
+                renderer.attachment(number, pdf),
+                client_id=client.client_id,
+                responsible_user=None,
+                idempotency_key=f"job:{job_id}:{client.client_id}",
+                job_id=job_id,
+                created_by=job.created_by or None,
+            )
+        )
+    written = enqueue(company_id, messages, kick=False)
+    failed_now = sum(1 for c in written if c.state == "failed" and c.outbox is None)
+    skipped = sum(reasons.values())
+    job_store.count_job_page(
+        company_id,
+        job_id,
+        page,
+        clock.now(),
+        total=len(messages) + skipped + report.failed,
+        failed=failed_now + report.failed,
+        skipped=skipped,
+        last_page=not next_cursor,
+        skip_reasons=reasons,
+    )
+    kick_outboxes(company_id, {c.outbox for c in written if c.state == "queued" and c.outbox})
+    job_store.job_page_done(company_id, job_id, page)
+    report.messages, report.failed, report.skip_reasons = len(messages), failed_now + report.failed, reasons
+    logger().info("bulk statement page expanded", extra={"company_id": company_id, **vars(report)})
+    return report
+
+
+def _today(company: Any) -> date:
+    from chalicelib.core.localization import today
+
+    return today(company.time_zone, clock.now())

@@ -1,0 +1,533 @@
+"""One document at a time (D1): the ERP posts an order (to a client), a purchase order (to a
+supplier) or an account statement (to a client); Pregón renders the PDF from the company's
+template, keeps it in S3 and hands the e-mail carrying it to the outbox.
+
+Who sends it (C5): an order or purchase order goes out from the responsible user's own account,
+else the account of the e-mail template's area (``documents`` unless the company changed it),
+else ``all``; a statement from the area the company chose for statements (its "Configurar
+Mailer"), else ``all``. Posting the same document (type and number) again answers the first
+post with ``duplicate: true`` and sends nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import AttachmentRef, Company, Document, DocumentSettings, Movement
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.producers.documents.templates import ORDER, PURCHASE_ORDER, STATEMENT
+
+MAX_LINES = 500
+
+
+@dataclass(frozen=True)
+class Line:
+    code: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """An order (to a client) or a purchase order (to a supplier)."""
+
+    document_type: str  # order | purchase_order
+    number: str
+    issued_on: date
+    recipient_id: str
+    lines: Sequence[Line]
+    currency: str | None = None
+    responsible_user: str | None = None
+    responsible_name: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class StatementRequest:
+    client_id: str
+    as_of: date | None = None
+    # The client's open movements; None: those last pushed to /clients/{id}/open-movements.
+    movements: Sequence[Movement] | None = None
+    currency: str | None = None
+    number: str | None = None
+    responsible_user: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentOutcome:
+    document_type: str
+    number: str
+    recipient_id: str
+    communication_id: str | None
+    state: str  # queued | failed
+    file_name: str
+    duplicate: bool
+    created_at: Any
+    to_address: str | None = None
+    error: str | None = None
+
+
+# --- formatting ------------------------------------------------------------------------------------
+
+
+def currency_of(company: Company, given: str | None) -> str:
+    """The currency given, else the one of the company's country (ARS in AR, MXN in MX)."""
+    from babel.numbers import get_territory_currencies
+
+    if given:
+        return given.upper()
+    found = get_territory_currencies(company.country or "AR")
+    return found[0] if found else "USD"
+
+
+class Formats:
+    """How the company writes days and amounts (Z1: its locale, Babel)."""
+
+    def __init__(self, company: Company, currency: str) -> None:
+        self.locale = company.locale
+        self.currency = currency
+
+    def money(self, amount: Decimal) -> str:
+        from chalicelib.core.localization import show_money
+
+        return show_money(amount, self.currency, self.locale)
+
+    def day(self, day: date | str | None) -> str:
+        from chalicelib.core.localization import show_date
+
+        if day is None or day == "":
+            return ""
+        if isinstance(day, str):
+            day = date.fromisoformat(day)
+        return show_date(day, self.locale)
+
+
+# --- the three documents ---------------------------------------------------------------------------
+
+
+def send_order(company_id: str, request: OrderRequest) -> DocumentOutcome:
+    """Render and e-mail an order (to a client) or a purchase order (to a supplier)."""
+    from chalicelib.producers.documents.settings import get_supplier
+    from chalicelib.tenants.clients import find_client
+    from chalicelib.tenants.companies import get_company
+
+    kind = request.document_type
+    previous = _previous(company_id, kind, request.number)
+    if previous is not None:
+        return previous
+    if not request.lines:
+        raise ValidationFailed([{"field": "lines", "message": "must have at least one line"}])
+    company = get_company(company_id)
+    if kind == ORDER:
+        client = find_client(company_id, request.recipient_id)
+        if client is None:
+            raise ValidationFailed(
+                [{"field": "client_id", "message": f"there is no client {request.recipient_id!r}"}]
+            )
+        name, emails, id_field = client.name, client.emails, "client_id"
+    else:
+        try:
+            supplier = get_supplier(company_id, request.recipient_id)
+        except NotFound as exc:
+            raise ValidationFailed([{"field": "supplier_id", "message": exc.message}]) from exc
+        name, emails, id_field = supplier.name, supplier.emails, "supplier_id"
+    if not emails:
+        raise ValidationFailed(
+            [{"field": id_field, "message": f"{request.recipient_id!r} has no e-mail address"}]
+        )
+    fmt = Formats(company, currency_of(company, request.currency))
+    total = sum((line.quantity * line.unit_price for line in request.lines), Decimal(0))
+    responsible = request.responsible_name or request.responsible_user
+    pdf_data = {
+        "document": {"type": kind, "number": request.number, "date": fmt.day(request.issued_on)},
+        "recipient": {"code": request.recipient_id, "name": name, "email": emails[0]},
+        "responsible": responsible,
+        "lines": [
+            {
+                "code": line.code,
+                "description": line.description,
+                "quantity": _quantity(line.quantity, fmt.locale),
+                "unit_price": fmt.money(line.unit_price),
+                "amount": fmt.money(line.quantity * line.unit_price),
+            }
+            for line in request.lines
+        ],
+        "total": fmt.money(total),
+        "notes": request.notes,
+    }
+    summary = {
+        "number": request.number,
+        "date": fmt.day(request.issued_on),
+        "total": fmt.money(total),
+        "responsible": responsible,
+    }
+    if kind == ORDER:
+        mail_data: dict[str, Any] = {
+            "client": _client_vars(request.recipient_id, name, emails),
+            "order": summary,
+        }
+    else:
+        mail_data = {"supplier": {"name": name, "email": emails[0]}, "purchase_order": summary}
+    return _send(
+        company,
+        kind,
+        request.number,
+        request.recipient_id,
+        (name, emails[0]),
+        pdf_data,
+        mail_data,
+        responsible_user=request.responsible_user,
+        client_id=request.recipient_id if kind == ORDER else None,
+    )
+
+
+def send_statement(company_id: str, request: StatementRequest) -> DocumentOutcome:
+    """Render and e-mail a client's account statement: its open movements and balance, and the
+    company's statement comment."""
+    from chalicelib.producers.documents.settings import get_open_movements, get_settings
+    from chalicelib.tenants.clients import find_client
+    from chalicelib.tenants.companies import get_company
+
+    company = get_company(company_id)
+    as_of = request.as_of or _today(company)
+    number = request.number or f"EC-{request.client_id}-{as_of:%Y%m%d}"
+    previous = _previous(company_id, STATEMENT, number)
+    if previous is not None:
+        return previous
+    client = find_client(company_id, request.client_id)
+    if client is None:
+        raise ValidationFailed(
+            [{"field": "client_id", "message": f"there is no client {request.client_id!r}"}]
+        )
+    if not client.emails:
+        raise ValidationFailed(
+            [{"field": "client_id", "message": f"{request.client_id!r} has no e-mail address"}]
+        )
+    movements, currency = request.movements, request.currency
+    if movements is None:
+        stored = get_open_movements(company_id, client.client_id)
+        movements, currency = stored.movements, currency or stored.currency
+    settings = get_settings(company_id)
+    pdf_data, mail_data = statement_data(
+        company, settings, client.client_id, client.name, client.emails, movements, currency, as_of, number
+    )
+    return _send(
+        company,
+        STATEMENT,
+        number,
+        client.client_id,
+        (client.name, client.emails[0]),
+        pdf_data,
+        mail_data,
+        responsible_user=request.responsible_user,
+        client_id=client.client_id,
+        settings=settings,
+    )
+
+
+def statement_data(
+    company: Company,
+    settings: DocumentSettings,
+    client_id: str,
+    name: str,
+    emails: Sequence[str],
+    movements: Sequence[Movement],
+    currency: str | None,
+    as_of: date,
+    number: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a statement's PDF and its e-mail print: each movement with the running balance."""
+    from chalicelib.producers.documents.settings import decimal_of
+
+    fmt = Formats(company, currency_of(company, currency))
+    running = Decimal(0)
+    lines = []
+    for n, movement in enumerate(movements):
+        amount = decimal_of(movement.amount, field=f"movements[{n}].amount")
+        running += amount
+        lines.append(
+            {
+                "date": fmt.day(movement.date),
+                "document": movement.document,
+                "description": movement.description,
+                "due_on": fmt.day(movement.due_on),
+                "amount": fmt.money(amount),
+                "balance": fmt.money(running),
+            }
+        )
+    statement = {
+        "as_of": fmt.day(as_of),
+        "movements": lines,
+        "balance": fmt.money(running),
+        "comment": settings.statement_comment,
+    }
+    pdf_data = {
+        "document": {"type": STATEMENT, "number": number, "date": fmt.day(as_of)},
+        "recipient": {"code": client_id, "name": name, "email": emails[0] if emails else None},
+        "responsible": None,
+        "statement": statement,
+    }
+    mail_data = {
+        "client": _client_vars(client_id, name, emails),
+        "statement": {k: v for k, v in statement.items() if k != "movements"},
+    }
+    return pdf_data, mail_data
+
+
+# --- shared ----------------------------------------------------------------------------------------
+
+
+def _today(company: Company) -> date:
+    from chalicelib.core.localization import today
+
+    return today(company.time_zone, clock.now())
+
+
+def _quantity(value: Decimal, locale: str) -> str:
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(value, locale=locale))
+
+
+def _client_vars(code: str, name: str, emails: Sequence[str]) -> dict[str, Any]:
+    return {"code": code, "name": name, "email": emails[0] if emails else None}
+
+
+def document_key(document_type: str, number: str) -> str:
+    return f"{document_type}#{number}"
+
+
+def _previous(company_id: str, document_type: str, number: str) -> DocumentOutcome | None:
+    from chalicelib.store import documents as store
+
+    found = store.get_document(company_id, document_key(document_type, number))
+    return _outcome(found, duplicate=True) if found else None
+
+
+def _outcome(document: Document, *, duplicate: bool, to_address: str | None = None) -> DocumentOutcome:
+    return DocumentOutcome(
+        document_type=document.document_type,
+        number=document.number,
+        recipient_id=document.recipient_id,
+        communication_id=document.communication_id,
+        state=document.state,
+        file_name=document.file_name,
+        duplicate=duplicate,
+        created_at=document.created_at,
+        to_address=to_address,
+        error=document.error,
+    )
+
+
+def file_name_of(document_type: str, number: str, language: str) -> str:
+    from chalicelib.core.files import safe_name
+
+    names = {
+        "es": {ORDER: "pedido", PURCHASE_ORDER: "orden_de_compra", STATEMENT: "estado_de_cuenta"},
+        "en": {ORDER: "order", PURCHASE_ORDER: "purchase_order", STATEMENT: "statement"},
+    }
+    prefix = names.get(language, names["es"])[document_type]
+    return f"{prefix}_{safe_name(number)}.pdf"
+
+
+class Renderer:
+    """Renders one company's documents of one type: the template, logo and settings read once
+    (a bulk statement renders a page of clients with one of these)."""
+
+    def __init__(
+        self, company: Company, document_type: str, settings: DocumentSettings | None = None
+    ) -> None:
+        from chalicelib.producers.documents.settings import company_logo, get_settings
+        from chalicelib.producers.documents.templates import effective_template
+
+        self.company = company
+        self.document_type = document_type
+        self.settings = settings or get_settings(company.company_id)
+        self.template = effective_template(company.company_id, document_type, company.language)
+        self.logo = company_logo(company.company_id)
+        self._mail: Any = None
+
+    def _mail_template(self) -> Any:
+        """The company's e-mail template of the document's type, read once per renderer."""
+        if self._mail is None:
+            from chalicelib.messaging.templates import effective_template
+
+            self._mail = effective_template(
+                self.company.company_id, self.document_type, language=self.company.language
+            )
+        return self._mail
+
+    def pdf(self, data: dict[str, Any]) -> bytes:
+        """The PDF; a company template that fails with these values is a 422 naming ``template``."""
+        from chalicelib.producers.documents.pdf import render_pdf
+
+        values = {**data, "company": {"name": self.company.name, "has_logo": self.logo is not None}}
+        return render_pdf(self.template.source, values, logo=self.logo, field="template")
+
+    def attachment(self, number: str, pdf: bytes) -> AttachmentRef:
+        from chalicelib.core.files import put_file
+
+        name = file_name_of(self.document_type, number, self.company.language)
+        ref = put_file(self.company.company_id, "documents", name, "application/pdf", pdf, tagged=True)
+        return replace(
+            ref, delete_after_sending=self.settings.delete_after_sending.get(self.document_type, False)
+        )
+
+    def message(
+        self,
+        number: str,
+        recipient: tuple[str, str],
+        mail_data: dict[str, Any],
+        attachment: AttachmentRef,
+        *,
+        client_id: str | None,
+        responsible_user: str | None,
+        idempotency_key: str,
+        job_id: str | None = None,
+        created_by: str | None = None,
+    ) -> Any:
+        """The e-mail carrying the PDF, from the company's e-mail template of the same type."""
+        from chalicelib.messaging.outbox import OutgoingMessage
+        from chalicelib.messaging.sandbox import render_untrusted
+
+        error = None
+        values = {**mail_data, "company": {"name": self.company.name}}
+        try:
+            template = self._mail_template()
+            rendered = render_untrusted(template.sources, values)
+            subject, text, html, area = rendered.subject, rendered.text, rendered.html, template.sender_area
+        except ValidationFailed as exc:  # the company's e-mail template: a failed message, recorded
+            subject, text, html, area, error = (
+                "",
+                "",
+                "",
+                "documents",
+                f"the template cannot be rendered: {exc}",
+            )
+        if self.document_type == STATEMENT:
+            area, responsible_user = self.settings.statement_area, None
+        name, address = recipient
+        return OutgoingMessage(
+            channel="email",
+            to_address=address,
+            to_name=name,
+            subject=subject,
+            text=text,
+            html=html or None,
+            error=error,
+            message_type=self.document_type,
+            kind="automatic",
+            client_id=client_id,
+            area=area,
+            personal_user=responsible_user,
+            cause=f"document:{self.document_type}:{number}",
+            idempotency_key=idempotency_key,
+            job_id=job_id,
+            created_by=created_by,
+            attachments=(attachment,),
+        )
+
+
+def _send(
+    company: Company,
+    document_type: str,
+    number: str,
+    recipient_id: str,
+    recipient: tuple[str, str],
+    pdf_data: dict[str, Any],
+    mail_data: dict[str, Any],
+    *,
+    responsible_user: str | None,
+    client_id: str | None,
+    settings: DocumentSettings | None = None,
+) -> DocumentOutcome:
+    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.store import documents as store
+
+    renderer = Renderer(company, document_type, settings)
+    pdf = renderer.pdf(pdf_data)  # 422 before anything is written
+    attachment = renderer.attachment(number, pdf)
+    key = f"document:{document_type}:{number}"
+    message = renderer.message(
+        number,
+        recipient,
+        mail_data,
+        attachment,
+        client_id=client_id,
+        responsible_user=responsible_user,
+        idempotency_key=key,
+        created_by=responsible_user,
+    )
+    written = enqueue(company.company_id, [message])
+    comm = written[0] if written else None
+    if comm is None:  # a post racing this one enqueued it first
+        found = store.get_document(company.company_id, document_key(document_type, number))
+        if found is not None:
+            return _outcome(found, duplicate=True)
+        from chalicelib.store import communications as comm_store
+
+        existing = comm_store.existing_key(company.company_id, key)
+        comm = comm_store.get_many(company.company_id, [existing]).get(existing) if existing else None
+    document = Document(
+        company_id=company.company_id,
+        document_key=document_key(document_type, number),
+        document_type=document_type,
+        number=number,
+        recipient_id=recipient_id,
+        responsible=responsible_user,
+        communication_id=comm.communication_id if comm else None,
+        state=comm.state if comm else "queued",
+        created_at=clock.now(),
+        file_name=attachment.name,
+        error=comm.error if comm else None,
+    )
+    if not store.record_document(document):
+        first = store.get_document(company.company_id, document.document_key)
+        if first is not None:
+            return _outcome(first, duplicate=True)
+    return _outcome(document, duplicate=False, to_address=recipient[1])
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    document_type: str
+    number: str
+    recipient_id: str
+    responsible: str | None
+    created_at: Any
+    communication_id: str | None
+    message_state: str | None
+    file_name: str
+    download_url: str | None
+    deleted_at: Any
+
+
+def view_document(company_id: str, document_type: str, number: str) -> DocumentView:
+    """A document sent, with a short-lived download link to its PDF (none once it was deleted)."""
+    from chalicelib.core.files import download_url
+    from chalicelib.store import communications as comm_store
+    from chalicelib.store import documents as store
+
+    found = store.get_document(company_id, document_key(document_type, number))
+    if found is None:
+        raise NotFound(f"there is no {document_type} {number!r}")
+    comm = comm_store.get(company_id, found.communication_id) if found.communication_id else None
+    ref = comm.attachments[0] if comm and comm.attachments else None
+    return DocumentView(
+        document_type=found.document_type,
+        number=found.number,
+        recipient_id=found.recipient_id,
+        responsible=found.responsible,
+        created_at=found.created_at,
+        communication_id=found.communication_id,
+        message_state=comm.state if comm else None,
+        file_name=found.file_name,
+        download_url=download_url(ref) if ref and not ref.deleted_at else None,
+        deleted_at=ref.deleted_at if ref else None,
+    )

@@ -1,0 +1,177 @@
+"""A company's document settings (D1, D3; the seed's "Configurar Mailer"), its logo, its suppliers
+and its clients' open movements (what a statement lists when the ERP does not send them)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import DocumentSettings, Movement, OpenMovements, Supplier
+from chalicelib.core.errors import NotFound, ValidationFailed
+
+MAX_LOGO_BYTES = 300 * 1024
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def get_settings(company_id: str) -> DocumentSettings:
+    from chalicelib.store import documents as store
+
+    return store.get_settings(company_id)
+
+
+def update_settings(
+    company_id: str,
+    *,
+    by: str,
+    statement_area: str | None = None,
+    statement_comment: str | None = None,
+    delete_after_sending: Mapping[str, bool] | None = None,
+    clear_comment: bool = False,
+) -> DocumentSettings:
+    """Change what is given; 422 naming the field for an unknown area or document type."""
+    from chalicelib.messaging.accounts.email import AREAS
+    from chalicelib.producers.documents.templates import DOCUMENT_TYPES
+    from chalicelib.store import documents as store
+
+    errors = []
+    if statement_area is not None and statement_area not in AREAS:
+        errors.append({"field": "statement_area", "message": f"must be one of {', '.join(AREAS)}"})
+    for kind in delete_after_sending or {}:
+        if kind not in DOCUMENT_TYPES:
+            errors.append(
+                {
+                    "field": f"delete_after_sending.{kind}",
+                    "message": f"must be one of {', '.join(DOCUMENT_TYPES)}",
+                }
+            )
+    if errors:
+        raise ValidationFailed(errors)
+    current = store.get_settings(company_id)
+    changed = replace(
+        current,
+        statement_area=statement_area or current.statement_area,
+        statement_comment=None
+        if clear_comment
+        else (statement_comment if statement_comment is not None else current.statement_comment),
+        delete_after_sending={**current.delete_after_sending, **dict(delete_after_sending or {})},
+        updated_at=clock.now(),
+        updated_by=by,
+    )
+    store.save_settings(changed)
+    return changed
+
+
+def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettings:
+    """Keep the company's logo (PNG or JPEG, at most 300 kB) for its documents."""
+    from chalicelib.core.files import put_file
+    from chalicelib.store import documents as store
+
+    def refuse(message: str) -> ValidationFailed:
+        return ValidationFailed([{"field": "content_base64", "message": message}])
+
+    try:
+        data = base64.b64decode("".join(content_base64.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise refuse("is not valid base64") from exc
+    if len(data) > MAX_LOGO_BYTES:
+        raise refuse(f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB")
+    if data.startswith(PNG_MAGIC):
+        content_type = "image/png"
+    elif data.startswith(JPEG_MAGIC):
+        content_type = "image/jpeg"
+    else:
+        raise refuse("must be a PNG or JPEG image")
+    ref = put_file(company_id, "logos", f"logo.{content_type.rsplit('/', 1)[1]}", content_type, data)
+    changed = replace(
+        store.get_settings(company_id),
+        logo_key=ref.key,
+        logo_content_type=content_type,
+        updated_at=clock.now(),
+        updated_by=by,
+    )
+    store.save_settings(changed)
+    _logo_bytes.cache_clear()
+    return changed
+
+
+def company_logo(company_id: str) -> tuple[bytes, str] | None:
+    settings = get_settings(company_id)
+    if not settings.logo_key or not settings.logo_content_type:
+        return None
+    return _logo_bytes(settings.logo_key), settings.logo_content_type
+
+
+@lru_cache(maxsize=32)
+def _logo_bytes(key: str) -> bytes:
+    """A logo's bytes; an S3 key never changes its content (a new logo gets a new key)."""
+    from chalicelib.core.files import read_file
+
+    return read_file(key)
+
+
+# --- suppliers -------------------------------------------------------------------------------------
+
+
+def save_supplier(company_id: str, supplier_id: str, name: str, emails: Sequence[str]) -> Supplier:
+    from chalicelib.store import documents as store
+
+    supplier = Supplier(company_id, supplier_id, name, tuple(dict.fromkeys(emails)), clock.now())
+    store.save_supplier(supplier)
+    return supplier
+
+
+def get_supplier(company_id: str, supplier_id: str) -> Supplier:
+    from chalicelib.store import documents as store
+
+    found = store.get_supplier(company_id, supplier_id)
+    if found is None:
+        raise NotFound(f"there is no supplier {supplier_id!r}", field="supplier_id")
+    return found
+
+
+def list_suppliers(company_id: str, limit: int, cursor: dict[str, Any] | None) -> Any:
+    from chalicelib.store import documents as store
+
+    return store.list_suppliers(company_id, limit, cursor)
+
+
+# --- open movements --------------------------------------------------------------------------------
+
+
+def save_open_movements(
+    company_id: str, client_id: str, movements: Sequence[Movement], currency: str | None
+) -> OpenMovements:
+    """Replace the client's open movements (an empty list: the client owes nothing)."""
+    from chalicelib.store import documents as store
+    from chalicelib.tenants.clients import get_client
+
+    get_client(company_id, client_id)  # 404 naming the client
+    entry = OpenMovements(company_id, client_id, tuple(movements), currency, clock.now())
+    store.save_open_movements(entry)
+    return entry
+
+
+def get_open_movements(company_id: str, client_id: str) -> OpenMovements:
+    from chalicelib.store import documents as store
+
+    found = store.get_open_movements(company_id, client_id)
+    return found or OpenMovements(company_id, client_id, (), None, clock.now())
+
+
+def decimal_of(value: str, *, field: str) -> Decimal:
+    from decimal import InvalidOperation
+
+    try:
+        amount = Decimal(value)
+    except InvalidOperation as exc:
+        raise ValidationFailed([{"field": field, "message": "must be a decimal number"}]) from exc
+    if not amount.is_finite():
+        raise ValidationFailed([{"field": field, "message": "must be a decimal number"}])
+    return amount

@@ -1,0 +1,168 @@
+"""Bulk account statements (D2; seed 003's "Estado de cuenta E-Mail"): a range of clients and
+filters, an empty range being every client; only clients with an e-mail and open movements get
+one; a job with progress, fanned out over SQS, reporting who was skipped and why. Real DynamoDB
+Local, SMTP server and moto's SQS/S3."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from tests.steps.answers import body
+from tests.steps.documents import documents_key, pdf_attachments, pdf_text
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.sends import expand_pages
+from tests.steps.tenants import Tenant, smtp_sender_account
+
+CLIENTS = 220
+NO_EMAIL = range(1, 11)  # C0001-C0010
+NO_MOVEMENTS = range(11, 21)  # C0011-C0015 never pushed, C0016-C0020 pushed empty
+SUPPRESSED = range(21, 26)  # C0021-C0025
+AGENT_ANA = range(100, 121)  # C0100-C0120
+
+
+def code(n: int) -> str:
+    return f"C{n:04d}"
+
+
+@pytest.fixture
+def clients(tenant: Tenant, mailbox: MailCatcher) -> Tenant:
+    """220 clients of the company as its ERP pushed them, with their open movements."""
+    from chalicelib.core.domain import Movement
+    from chalicelib.messaging.suppression import add_suppression
+    from chalicelib.producers.documents.settings import save_open_movements
+    from chalicelib.tenants.clients import save_client
+
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora Sur", "info@distsur.example")
+    for n in range(1, CLIENTS + 1):
+        save_client(
+            tenant.company_id,
+            code(n),
+            name=f"Cliente Número {n}",
+            emails=[] if n in NO_EMAIL else [f"{code(n).lower()}@clientes.example"],
+            phones=[],
+            contacts=[],
+            message_switches={},
+            preferred_agent=None,
+            collection_agent="ana" if n in AGENT_ANA else None,
+            classification={"zona": "norte" if n % 2 == 0 else "sur"},
+        )
+        if n in NO_MOVEMENTS and n <= 15:
+            continue
+        movements = (
+            []
+            if n in NO_MOVEMENTS
+            else [
+                Movement("2026-10-01", f"A-0001-{n:08d}", f"{1000 + n}.50", "Factura", "2026-10-31"),
+                Movement("2026-10-20", f"NC-0001-{n:08d}", "-100", "Nota de crédito"),
+            ]
+        )
+        save_open_movements(tenant.company_id, code(n), movements, None)
+    for n in SUPPRESSED:
+        add_suppression(tenant.company_id, f"{code(n).lower()}@clientes.example", note=None, by="test")
+    return tenant
+
+
+def start(api: Client, tenant: Tenant, **selection: Any) -> dict[str, Any]:
+    answer = api.http.post(
+        "/documents/statements/bulk", headers=documents_key(tenant), body=json.dumps(selection)
+    )
+    assert answer.status_code == 201, answer.body
+    return dict(body(answer))
+
+
+def job(api: Client, tenant: Tenant, job_id: str) -> dict[str, Any]:
+    answer = api.http.get(f"/documents/statements/bulk/{job_id}", headers=tenant.staff_headers())
+    assert answer.status_code == 200, answer.body
+    return dict(body(answer))
+
+
+def progress_of(seen: dict[str, Any]) -> tuple[Any, ...]:
+    return seen["state"], seen["total"], seen["sent"], seen["failed"], seen["skipped"], seen["waiting"]
+
+
+def test_every_client_with_an_email_and_open_movements_gets_a_statement_and_the_rest_are_counted(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # When staff start a bulk statement with an empty range and no filter (every client)
+    started = start(api, clients, as_of="2026-10-31")
+    assert progress_of(started) == ("expanding", 0, 0, 0, 0, 0)
+    # Then the job moves as its pages are expanded, 50 clients at a time
+    assert expand_pages(limit=1) == 1
+    first = job(api, clients, started["job_id"])
+    assert first["state"] == "expanding" and first["total"] == 50
+    assert expand_pages() == 4
+    expanded = job(api, clients, started["job_id"])
+    assert progress_of(expanded) == ("sending", CLIENTS, 0, 0, 25, 195)
+    assert expanded["skip_reasons"] == {"no_email": 10, "no_open_movements": 10, "suppressed": 5}
+    # And once the outbox delivers, each of the 195 gets its own statement, and the job is done
+    assert deliver_outboxes()["sent"] == 195
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", CLIENTS, 195, 0, 25, 0)
+    messages = mailbox.messages()
+    addressed = sorted(r for m in messages for r in envelope_recipients(m))
+    assert len(addressed) == 195 and addressed[0] == "c0026@clientes.example"
+    assert not {f"{code(n).lower()}@clientes.example" for n in SUPPRESSED} & set(addressed)
+    [c0150] = [m for m in messages if envelope_recipients(m) == ["c0150@clientes.example"]]
+    [(name, pdf)] = pdf_attachments(c0150)
+    text = pdf_text(pdf)
+    assert name == "estado_de_cuenta_EC-C0150-20261031.pdf"
+    assert "Cliente Número 150" in text and "A-0001-00000150" in text and "1.150,50" in text
+    assert "1.050,50" in text and "Nota de crédito" in text
+
+
+def test_a_range_of_codes_and_an_agent_pick_the_clients(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # When staff send statements to the clients from C0095 to C0105 whose collection agent is Ana
+    started = start(api, clients, from_client="C0095", to_client="C0105", collection_agent="ana")
+    assert started["selection"] == {"from_client": "C0095", "to_client": "C0105", "collection_agent": "ana"}
+    expand_pages()
+    deliver_outboxes()
+    # Then only C0100-C0105 get one
+    seen = job(api, clients, started["job_id"])
+    assert progress_of(seen) == ("done", 6, 6, 0, 0, 0)
+    addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
+    assert addressed == [f"c{n:04d}@clientes.example" for n in range(100, 106)]
+
+
+def test_a_backwards_range_is_refused_naming_the_field(api: Client, clients: Tenant) -> None:
+    answer = api.http.post(
+        "/documents/statements/bulk",
+        headers=documents_key(clients),
+        body=json.dumps({"from_client": "C0200", "to_client": "C0100"}),
+    )
+    assert answer.status_code == 422 and body(answer)["errors"][0]["field"] == "to_client"
+
+
+def test_pages_run_twice_send_and_count_once(api: Client, clients: Tenant, mailbox: MailCatcher) -> None:
+    # Given a job whose first page is handled twice (SQS delivers at least once)
+    from chalicelib.producers.documents.bulk import expand_statement_page
+
+    started = start(api, clients, from_client="C0026", to_client="C0035")
+    expand_pages()
+    expand_statement_page(clients.company_id, started["job_id"], 0, None)
+    deliver_outboxes()
+    # Then each client got one statement and the job counts each once
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 10, 10, 0, 0, 0)
+    assert len(mailbox.messages()) == 10
+
+
+def test_the_companys_classification_fields_pick_the_clients(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given clients the ERP classifies by zone (even codes "norte")
+    seen = api.http.get("/clients/C0100", headers=clients.key_headers())
+    assert body(seen)["classification"] == {"zona": "norte"}
+    # When staff send statements to the northern clients from C0100 to C0105
+    started = start(api, clients, from_client="C0100", to_client="C0105", classification={"zona": "norte"})
+    assert started["selection"]["classification"] == {"zona": "norte"}
+    expand_pages()
+    deliver_outboxes()
+    # Then only C0100, C0102 and C0104 get one
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 3, 3, 0, 0, 0)
+    addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
+    assert addressed == ["c0100@clientes.example", "c0102@clientes.example", "c0104@clientes.example"]

@@ -1,0 +1,382 @@
+"""Documents as PDFs (D1, D3, C5, Z1; seed 003, Proscai's Mailer): the ERP posts an order, a
+purchase order or an account statement; the recipient gets the PDF attached, from the right
+account; staff find it in the history and download it; a company may delete PDFs once sent.
+Real DynamoDB Local, SMTP server and moto's S3/SQS."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.documents import documents_key, file_exists, pdf_attachments, pdf_text, post_document
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant, smtp_sender_account
+
+LINES = [
+    {
+        "code": "A-100",
+        "description": "Tornillo autorroscante (caja × 100)",
+        "quantity": "12",
+        "unit_price": "1250",
+    },
+    {
+        "code": "B-220",
+        "description": "Llave térmica bipolar 2 × 25 A",
+        "quantity": "3",
+        "unit_price": "11300.5",
+    },
+]
+
+
+@pytest.fixture
+def erp(api: Client, tenant: Tenant, mailbox: MailCatcher) -> dict[str, str]:
+    """The ERP's key, the company's `all` account on the test's SMTP server, and the client
+    CEDIMU (with an e-mail) registered."""
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora Sur", "info@distsur.example")
+    headers = documents_key(tenant)
+    put_client(api, headers, "CEDIMU", name="Ferretería Los Andes", emails=["compras@losandes.example"])
+    return headers
+
+
+def order(number: str = "P-2026-0088", **fields: Any) -> dict[str, Any]:
+    return {"number": number, "date": "2026-11-02", "client_id": "CEDIMU", "lines": LINES} | fields
+
+
+def the_only_pdf(mailbox: MailCatcher) -> tuple[Any, str, bytes]:
+    [message] = mailbox.messages()
+    [(name, data)] = pdf_attachments(message)
+    return message, name, data
+
+
+def test_an_order_goes_to_the_client_as_a_pdf_from_the_responsible_users_own_account(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the user CMC has an own sender account (C5)
+    from chalicelib.messaging.accounts.email import personal_area
+
+    smtp_sender_account(
+        tenant.company_id, personal_area("cmc@distsur"), mailbox, "Carla Méndez", "cmc@distsur.example"
+    )
+    # When the ERP posts an order naming CMC as responsible
+    answer = post_document(
+        api, erp, "/documents/orders", order(responsible={"user_id": "cmc@distsur", "name": "Carla Méndez"})
+    )
+    # Then it is queued
+    assert answer.status_code == 202, answer.body
+    queued = body(answer)
+    assert (queued["state"], queued["duplicate"], queued["to_address"]) == (
+        "queued",
+        False,
+        "compras@losandes.example",
+    )
+    # And once the outbox delivers, the client gets it from CMC's address with the PDF attached
+    assert deliver_outboxes()["sent"] == 1
+    message, name, pdf = the_only_pdf(mailbox)
+    assert envelope_recipients(message) == ["compras@losandes.example"]
+    assert "cmc@distsur.example" in message["From"]
+    assert name == "pedido_P-2026-0088.pdf"
+    # And the PDF opens and shows the number, the amounts as Argentina writes them, accents
+    text = pdf_text(pdf)
+    assert "P-2026-0088" in text
+    assert "15.000,00" in text and "33.901,50" in text and "48.901,50" in text  # es_AR: 48.901,50
+    assert "Ferretería Los Andes" in text and "Llave térmica" in text and "Carla Méndez" in text
+    # And the history shows it with a link staff download the same PDF from
+    seen = body(api.http.get(f"/history/email/{queued['communication_id']}", headers=tenant.staff_headers()))
+    [attachment] = seen["attachments"]
+    assert attachment["name"] == "pedido_P-2026-0088.pdf" and attachment["deleted_at"] is None
+    document = body(api.http.get("/documents/sent/order/P-2026-0088", headers=tenant.staff_headers()))
+    assert document["message_state"] == "sent" and document["deleted_at"] is None
+    assert requests.get(document["download_url"], timeout=10).content == pdf
+    # And posting the same order again sends nothing more
+    again = post_document(api, erp, "/documents/orders", order())
+    assert again.status_code == 200 and body(again)["duplicate"] is True
+    assert deliver_outboxes()["sent"] == 0
+
+
+def test_a_purchase_order_goes_to_the_supplier_and_without_a_personal_account_from_the_company(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given a supplier registered with its e-mail, and a company in Mexico
+    saved = api.http.put(
+        "/suppliers/COMINT",
+        headers=erp,
+        body=json.dumps({"name": "Comercial Internacional S.A.", "emails": ["ventas@comint.example"]}),
+    )
+    assert saved.status_code == 200, saved.body
+    patched = api.http.patch(
+        "/company",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"country": "MX", "locale": "es_MX", "time_zone": "America/Mexico_City"}),
+    )
+    assert patched.status_code == 200, patched.body
+    # When the ERP posts a purchase order naming LOO, who has no account of her own
+    payload = order("OC-2026-0031", responsible={"user_id": "loo@distsur"}) | {"supplier_id": "COMINT"}
+    del payload["client_id"]
+    answer = post_document(api, erp, "/documents/purchase-orders", payload)
+    assert answer.status_code == 202, answer.body
+    deliver_outboxes()
+    # Then the supplier gets it from the company's account, amounts as Mexico writes them
+    message, _, pdf = the_only_pdf(mailbox)
+    assert envelope_recipients(message) == ["ventas@comint.example"]
+    assert "info@distsur.example" in message["From"]
+    text = pdf_text(pdf)
+    assert "OC-2026-0031" in text and "Comercial Internacional" in text
+    assert "48,901.50" in text and "Orden de compra" in text and "Descripción" in text
+
+
+def test_an_account_statement_lists_the_movements_and_the_company_comment_from_the_statement_account(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the company sends statements from its "payments" account and writes a comment
+    smtp_sender_account(tenant.company_id, "payments", mailbox, "Cobranzas", "cobranzas@distsur.example")
+    settings = api.http.patch(
+        "/documents/settings",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {"statement_area": "payments", "statement_comment": "Aceptamos transferencias y depósitos."}
+        ),
+    )
+    assert settings.status_code == 200, settings.body
+    # When the ERP posts the client's statement with its open movements
+    movements = [
+        {
+            "date": "2026-10-01",
+            "document": "A-0001-00001234",
+            "description": "Factura",
+            "due_on": "2026-10-31",
+            "amount": "12345.67",
+        },
+        {
+            "date": "2026-10-15",
+            "document": "NC-0001-00000077",
+            "description": "Nota de crédito",
+            "amount": "-1000",
+        },
+    ]
+    answer = post_document(
+        api,
+        erp,
+        "/documents/statements",
+        {"client_id": "CEDIMU", "as_of": "2026-10-31", "movements": movements},
+    )
+    assert answer.status_code == 202, answer.body
+    assert body(answer)["number"] == "EC-CEDIMU-20261031"
+    deliver_outboxes()
+    # Then the client gets it from the statement account, with every movement and the balance
+    message, name, pdf = the_only_pdf(mailbox)
+    assert "cobranzas@distsur.example" in message["From"]
+    assert name == "estado_de_cuenta_EC-CEDIMU-20261031.pdf"
+    text = pdf_text(pdf)
+    assert "A-0001-00001234" in text and "NC-0001-00000077" in text and "Nota de crédito" in text
+    assert "12.345,67" in text and "11.345,67" in text and "31/10/2026" in text
+    assert "Aceptamos transferencias y depósitos." in text
+    # And the e-mail says the balance too
+    assert "11.345,67" in str(message.get_body(preferencelist=("plain",)).get_content())
+
+
+def test_a_statement_without_movements_in_the_call_prints_those_the_erp_put_last(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    put = api.http.put(
+        "/clients/CEDIMU/open-movements",
+        headers=erp,
+        body=json.dumps(
+            {"movements": [{"date": "2026-10-05", "document": "A-0001-00000999", "amount": "500"}]}
+        ),
+    )
+    assert put.status_code == 200, put.body
+    answer = post_document(api, erp, "/documents/statements", {"client_id": "CEDIMU"})
+    assert answer.status_code == 202, answer.body
+    deliver_outboxes()
+    _, _, pdf = the_only_pdf(mailbox)
+    assert "A-0001-00000999" in pdf_text(pdf) and "500,00" in pdf_text(pdf)
+
+
+@pytest.mark.parametrize(
+    "source, word",
+    [
+        ('#read("/etc/passwd")', "read"),
+        ('#let r = read\n#r("/etc/hostname")', "read"),
+        ('#let r = std.read\n#r("/etc/hostname")', "read"),
+        ('#import "@preview/cetz:0.3.0": canvas', "import"),
+        ('#include "otro.typ"', "include"),
+        ('#image("/etc/logo.png")', "image"),
+        ('#json("/proc/self/environ")', "json"),
+        ('#eval("1 + 1")', "eval"),
+    ],
+)
+def test_a_template_that_tries_to_read_a_file_or_reach_the_network_is_refused_naming_the_field(
+    api: Client, tenant: Tenant, source: str, word: str
+) -> None:
+    answer = api.http.put(
+        "/documents/templates/order", headers=tenant.admin_headers(), body=json.dumps({"source": source})
+    )
+    assert answer.status_code == 422, answer.body
+    [error] = body(answer)["errors"]
+    assert error["field"] == "source" and repr(word) in error["message"]
+    # And nothing was kept: the default template is still the company's
+    kept = body(api.http.get("/documents/templates/order", headers=tenant.staff_headers()))
+    assert kept["customized"] is False
+
+
+def test_a_companys_own_template_is_used_and_values_never_become_markup(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the company's own order template
+    source = (
+        "= {{ company.name }}: pedido {{ document.number }}\n"
+        "Cliente: {{ recipient.name }}\nTotal: {{ total }}\n"
+    )
+    saved = api.http.put(
+        "/documents/templates/order", headers=tenant.admin_headers(), body=json.dumps({"source": source})
+    )
+    assert saved.status_code == 200, saved.body
+    # And a client whose name is typst code
+    put_client(api, erp, "CEDIMU", name='#read("/etc/passwd") *x*', emails=["compras@losandes.example"])
+    # When an order is sent, the PDF is the company's and prints the name as written
+    assert post_document(api, erp, "/documents/orders", order()).status_code == 202
+    deliver_outboxes()
+    _, _, pdf = the_only_pdf(mailbox)
+    text = pdf_text(pdf)
+    assert "pedido P-2026-0088" in text and "48.901,50" in text
+    assert '#read("/etc/passwd") *x*' in text and "root:" not in text
+
+
+def test_bad_input_is_refused_naming_the_field_and_nothing_is_sent(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    put_client(api, erp, "SINMAIL", name="Sin Correo", emails=[])
+    cases = [
+        (order(lines=[]), "lines"),
+        (order(client_id="NADIE"), "client_id"),
+        (order(client_id="SINMAIL"), "client_id"),
+        (order(lines=[LINES[0] | {"quantity": "-1"}]), "lines[0].quantity"),
+        (order(date="2026-13-01"), "date"),
+    ]
+    for payload, field in cases:
+        answer = post_document(api, erp, "/documents/orders", payload)
+        assert answer.status_code == 422, (field, answer.body)
+        assert body(answer)["errors"][0]["field"] == field
+    purchase = {k: v for k, v in order().items() if k != "client_id"} | {"supplier_id": "NADIE"}
+    missing = post_document(api, erp, "/documents/purchase-orders", purchase)
+    assert missing.status_code == 422 and body(missing)["errors"][0]["field"] == "supplier_id"
+    assert deliver_outboxes()["sent"] == 0 and mailbox.messages() == []
+
+
+def test_an_api_key_without_the_documents_scope_is_refused(api: Client, tenant: Tenant) -> None:
+    answer = post_document(api, tenant.key_headers(), "/documents/orders", order())
+    assert answer.status_code == 403
+
+
+@pytest.mark.parametrize("delete", [True, False])
+def test_a_pdf_is_deleted_once_sent_only_when_the_company_asks(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, delete: bool
+) -> None:
+    from chalicelib.store import communications
+
+    # Given the company's choice for orders (D3)
+    settings = api.http.patch(
+        "/documents/settings",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"delete_after_sending": {"order": delete}}),
+    )
+    assert settings.status_code == 200 and body(settings)["delete_after_sending"] == {"order": delete}
+    queued = body(post_document(api, erp, "/documents/orders", order()))
+    comm = communications.get(tenant.company_id, queued["communication_id"])
+    assert comm is not None
+    key = comm.attachments[0].key
+    assert file_exists(key)
+    # When the e-mail is delivered
+    assert deliver_outboxes()["sent"] == 1
+    _, _, pdf = the_only_pdf(mailbox)
+    assert "P-2026-0088" in pdf_text(pdf)
+    # Then the file is gone from S3 (or kept), and the history says so, keeping the rest
+    assert file_exists(key) is not delete
+    seen = body(api.http.get(f"/history/email/{queued['communication_id']}", headers=tenant.staff_headers()))
+    [attachment] = seen["attachments"]
+    assert attachment["name"] == "pedido_P-2026-0088.pdf" and attachment["size"] == len(pdf)
+    assert (attachment["deleted_at"] is not None) is delete
+    assert (attachment["download_url"] is None) is delete
+    document = body(api.http.get("/documents/sent/order/P-2026-0088", headers=tenant.staff_headers()))
+    assert (document["deleted_at"] is not None) is delete and (document["download_url"] is None) is delete
+
+
+def a_png(width: int = 4, height: int = 2) -> bytes:
+    """A small valid PNG (red pixels), made with the standard library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_the_company_logo_is_on_its_documents_and_only_an_image_is_accepted(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    import base64
+    import io
+
+    from pypdf import PdfReader
+
+    # Given an administrator who uploads the company's logo (and not a text file)
+    refused = api.http.put(
+        "/documents/settings/logo",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"content_base64": base64.b64encode(b"not an image").decode()}),
+    )
+    assert refused.status_code == 422 and body(refused)["errors"][0]["field"] == "content_base64"
+    saved = api.http.put(
+        "/documents/settings/logo",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"content_base64": base64.b64encode(a_png()).decode()}),
+    )
+    assert saved.status_code == 200 and body(saved)["has_logo"] is True
+    # When an order is sent, its PDF shows the logo next to the company's name
+    assert post_document(api, erp, "/documents/orders", order()).status_code == 202
+    deliver_outboxes()
+    _, _, pdf = the_only_pdf(mailbox)
+    [page] = PdfReader(io.BytesIO(pdf)).pages
+    assert len(page.images) == 1
+    assert "Cargas del Sur" in pdf_text(pdf)
+
+
+def test_a_message_resent_after_its_pdf_was_deleted_fails_saying_so(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given an order whose PDF was deleted once sent (D3)
+    api.http.patch(
+        "/documents/settings",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"delete_after_sending": {"order": True}}),
+    )
+    queued = body(post_document(api, erp, "/documents/orders", order()))
+    deliver_outboxes()
+    # When staff resend it from the history
+    resent = api.http.post(
+        "/history/resend",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"ids": [queued["communication_id"]]}),
+    )
+    assert resent.status_code == 202, resent.body
+    [again] = body(resent)["items"]
+    assert deliver_outboxes()["failed"] == 1
+    # Then it is recorded failed, saying why, and nobody got an e-mail without its PDF
+    seen = body(api.http.get(f"/history/email/{again['communication_id']}", headers=tenant.staff_headers()))
+    assert seen["state"] == "failed" and "was deleted after sending" in seen["error"]
+    assert len(mailbox.messages()) == 1

@@ -1,0 +1,59 @@
+"""Documents as their recipients and staff see them: the PDF attached to an e-mail, read back."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from chalice.test import Client
+
+from tests.steps.tenants import Tenant
+
+
+def documents_key(tenant: Tenant) -> dict[str, str]:
+    """The ERP's headers: an API key with ``documents:write`` and ``clients:write``."""
+    from chalicelib.tenants.companies import issue_api_key
+
+    key = issue_api_key(tenant.company_id, "erp", ["documents:write", "documents:read", "clients:write"])
+    return {"Authorization": f"ApiKey {key}", "Content-Type": "application/json"}
+
+
+def pdf_attachments(message: Any) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of every PDF attached to a caught e-mail."""
+    return [
+        (str(part.get_filename()), bytes(part.get_content()))
+        for part in message.iter_attachments()
+        if part.get_content_type() == "application/pdf"
+    ]
+
+
+def pdf_text(data: bytes) -> str:
+    """The text a PDF reader shows (it must open: pypdf raises on a broken file)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+def pdf_pages(data: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(data)).pages)
+
+
+def post_document(api: Client, headers: dict[str, str], path: str, payload: dict[str, Any]) -> Any:
+    return api.http.post(path, headers=headers, body=json.dumps(payload))
+
+
+def file_exists(key: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    from chalicelib.core.aws import client
+    from chalicelib.core.settings import get_settings
+
+    try:
+        client("s3").head_object(Bucket=get_settings().files_bucket, Key=key)
+    except ClientError:
+        return False
+    return True
