@@ -5,35 +5,29 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import json_response, parse_body, route
 from chalicelib.tenants.auth.principal import Principal
 
 auto_replies = Blueprint(__name__)
 
 
-@auto_replies.route("/sms/auto-replies", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    auto_replies,
-    summary="The SMS keyword auto-replies: balance (I1) and tickets (I2)",
-    response="chalicelib.api.auto_reply_schemas.AutoRepliesOut",
-    access=ADMIN,
-)
+@route(auto_replies, "GET /sms/auto-replies", ADMIN, response="auto_reply_schemas.AutoRepliesOut")
 def get_auto_replies(caller: Principal) -> Response:
+    """The SMS keyword auto-replies: balance (I1) and tickets (I2)"""
     from chalicelib.producers.sms_replies.rules import get_auto_replies as fetch
 
     return json_response(fetch(caller.company_id))
 
 
-@auto_replies.route("/sms/auto-replies", methods=["PUT"], authorizer=pregon_auth)
-@describe(
+@route(
     auto_replies,
-    summary="Change the SMS keyword auto-replies (a merge); templates are checked against their variables",
-    body="chalicelib.api.auto_reply_schemas.AutoRepliesIn",
-    response="chalicelib.api.auto_reply_schemas.AutoRepliesOut",
-    access=ADMIN,
+    "PUT /sms/auto-replies",
+    ADMIN,
+    body="auto_reply_schemas.AutoRepliesIn",
+    response="auto_reply_schemas.AutoRepliesOut",
 )
 def save_auto_replies(caller: Principal) -> Response:
+    """Change the SMS keyword auto-replies (a merge); templates are checked against their variables"""
     from chalicelib.api.auto_reply_schemas import AutoRepliesIn
     from chalicelib.producers.sms_replies.rules import save_auto_replies as save
 

@@ -12,8 +12,7 @@ from typing import TypeVar
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import api_key
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import json_response, parse_body, route
 from chalicelib.tenants.auth.principal import Principal
 
 business_events = Blueprint(__name__)
@@ -35,17 +34,17 @@ def _parse_large(model: type[T]) -> T:
     )
 
 
-@business_events.route("/events/invoice-issued", methods=["POST"], authorizer=pregon_auth)
-@describe(
+@route(
     business_events,
-    summary="An invoice was issued: e-mail it to the client with its PDF attached (C9)",
-    body="chalicelib.api.business_events_schemas.InvoiceIssuedIn",
-    response="chalicelib.api.business_events_schemas.EventOut",
+    "POST /events/invoice-issued",
+    api_key("events:write"),
+    body="business_events_schemas.InvoiceIssuedIn",
+    response="business_events_schemas.EventOut",
     status=202,
-    access=api_key("events:write"),
     existing=200,
 )
 def invoice_issued(caller: Principal) -> Response:
+    """An invoice was issued: e-mail it to the client with its PDF attached (C9)"""
     from chalicelib.api.business_events_schemas import InvoiceIssuedIn
     from chalicelib.producers.business_events import Invoice, Pdf
     from chalicelib.producers.business_events import invoice_issued as handle
@@ -64,18 +63,18 @@ def invoice_issued(caller: Principal) -> Response:
     return json_response(outcome, 200 if duplicate else 202)
 
 
-@business_events.route("/events/payment-recorded", methods=["POST"], authorizer=pregon_auth)
-@describe(
+@route(
     business_events,
-    summary="A payment was recorded: e-mail the receipt, and an SMS when the company's switch for "
-    "automatic / manual payments is on (C9)",
-    body="chalicelib.api.business_events_schemas.PaymentRecordedIn",
-    response="chalicelib.api.business_events_schemas.EventOut",
+    "POST /events/payment-recorded",
+    api_key("events:write"),
+    body="business_events_schemas.PaymentRecordedIn",
+    response="business_events_schemas.EventOut",
     status=202,
-    access=api_key("events:write"),
     existing=200,
 )
 def payment_recorded(caller: Principal) -> Response:
+    """A payment was recorded: e-mail the receipt, and an SMS when the company's switch for automatic / manual
+    payments is on (C9)"""
     from chalicelib.api.business_events_schemas import PaymentRecordedIn
     from chalicelib.producers.business_events import Payment
     from chalicelib.producers.business_events import payment_recorded as handle
@@ -94,17 +93,17 @@ def payment_recorded(caller: Principal) -> Response:
     return json_response(outcome, 200 if duplicate else 202)
 
 
-@business_events.route("/events/ticket-changed", methods=["POST"], authorizer=pregon_auth)
-@describe(
+@route(
     business_events,
-    summary="A ticket changed: e-mail the client when the ticket asks to notify the client (C9)",
-    body="chalicelib.api.business_events_schemas.TicketChangedIn",
-    response="chalicelib.api.business_events_schemas.EventOut",
+    "POST /events/ticket-changed",
+    api_key("events:write"),
+    body="business_events_schemas.TicketChangedIn",
+    response="business_events_schemas.EventOut",
     status=202,
-    access=api_key("events:write"),
     existing=200,
 )
 def ticket_changed(caller: Principal) -> Response:
+    """A ticket changed: e-mail the client when the ticket asks to notify the client (C9)"""
     from chalicelib.api.business_events_schemas import TicketChangedIn
     from chalicelib.producers.business_events import Ticket
     from chalicelib.producers.business_events import ticket_changed as handle
@@ -123,17 +122,17 @@ def ticket_changed(caller: Principal) -> Response:
     return json_response(outcome, 200 if duplicate else 202)
 
 
-@business_events.route("/events/pickup-approved", methods=["POST"], authorizer=pregon_auth)
-@describe(
+@route(
     business_events,
-    summary="A branch approved a pickup: e-mail the branch, the label's link and the tracking id (T10)",
-    body="chalicelib.api.business_events_schemas.PickupApprovedIn",
-    response="chalicelib.api.business_events_schemas.EventOut",
+    "POST /events/pickup-approved",
+    api_key("events:write"),
+    body="business_events_schemas.PickupApprovedIn",
+    response="business_events_schemas.EventOut",
     status=202,
-    access=api_key("events:write"),
     existing=200,
 )
 def pickup_approved(caller: Principal) -> Response:
+    """A branch approved a pickup: e-mail the branch, the label's link and the tracking id (T10)"""
     from chalicelib.api.business_events_schemas import PickupApprovedIn
     from chalicelib.producers.business_events import Pickup
     from chalicelib.producers.business_events import pickup_approved as handle
@@ -146,17 +145,17 @@ def pickup_approved(caller: Principal) -> Response:
     return json_response(outcome, 200 if duplicate else 202)
 
 
-@business_events.route("/events/pickups-confirmed", methods=["POST"], authorizer=pregon_auth)
-@describe(
+@route(
     business_events,
-    summary="Pickups were confirmed: ONE e-mail saying which and how many (T10)",
-    body="chalicelib.api.business_events_schemas.PickupsConfirmedIn",
-    response="chalicelib.api.business_events_schemas.EventOut",
+    "POST /events/pickups-confirmed",
+    api_key("events:write"),
+    body="business_events_schemas.PickupsConfirmedIn",
+    response="business_events_schemas.EventOut",
     status=202,
-    access=api_key("events:write"),
     existing=200,
 )
 def pickups_confirmed(caller: Principal) -> Response:
+    """Pickups were confirmed: ONE e-mail saying which and how many (T10)"""
     from chalicelib.api.business_events_schemas import PickupsConfirmedIn
     from chalicelib.producers.business_events import ConfirmedPickup
     from chalicelib.producers.business_events import pickups_confirmed as handle

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from chalice.app import Request, Response
 
 from chalicelib.api.access import Access, authorize
+from chalicelib.api.authorizer import pregon_auth
 from chalicelib.core.errors import PregonError, ValidationFailed
 
 T = TypeVar("T")
@@ -204,8 +205,8 @@ def describe(
     declaration = Declaration(
         summary=summary,
         access=access,
-        body=body,
-        response=response,
+        body=_model_path(body),
+        response=_model_path(response),
         status=status,
         existing=existing,
         errors=tuple(sorted((errors or {}).items())),
@@ -225,6 +226,65 @@ def describe(
         return checked
 
     return mark
+
+
+def route(
+    blueprint: Any,
+    endpoint: str,
+    access: Access,
+    *,
+    body: str | None = None,
+    response: str | None = None,
+    status: int = 200,
+    existing: int | None = None,
+    errors: dict[int, str] | None = None,
+    query: tuple[str, ...] = (),
+    answer: str = "json",
+    **options: Any,
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """``blueprint.route`` and :func:`describe` in one decorator: ``endpoint`` is ``"METHOD /path"``,
+    the summary is the first paragraph of the view's docstring, and a route that needs credentials
+    gets the ``pregon_auth`` authorizer. ``options`` go to Chalice (``cors``, ``content_types``)."""
+    method, path = endpoint.split(" ", 1)
+    if not access.public:
+        options["authorizer"] = pregon_auth
+
+    def register(view: Callable[..., Response]) -> Callable[..., Response]:
+        declared = describe(
+            blueprint,
+            summary=_summary(view),
+            access=access,
+            body=body,
+            response=response,
+            status=status,
+            existing=existing,
+            errors=errors,
+            query=query,
+            answer=answer,
+        )(view)
+        blueprint.route(path, methods=[method], **options)(declared)
+        return declared
+
+    return register
+
+
+def _summary(view: Callable[..., Any]) -> str:
+    """The first paragraph of a view's docstring, on one line."""
+    import inspect
+
+    doc = inspect.getdoc(view)
+    if not doc:
+        raise LookupError(
+            f"route view {view.__qualname__} has no docstring: its first paragraph is the summary"
+        )
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
+def _model_path(name: str | None) -> str | None:
+    """A model named relative to ``chalicelib.api`` (``"schemas.ClientIn"``) by its full import path."""
+    if name is None or name.startswith("chalicelib."):
+        return name
+    return f"chalicelib.api.{name}"
 
 
 def declaration_of(view: Callable[..., Any]) -> Declaration:

@@ -8,14 +8,13 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import (
     cursor_param,
-    describe,
     encode_cursor,
     json_response,
     limit_param,
     parse_body,
+    route,
 )
 from chalicelib.tenants.auth.principal import Principal
 
@@ -65,15 +64,11 @@ def _communication_id(raw: str) -> str:
     return raw
 
 
-@inbound.route("/inbound/address", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    inbound,
-    summary="The company's inbound e-mail address (I3)",
-    response="chalicelib.api.inbound_schemas.InboundAddressOut",
-    access=STAFF,
-)
+@route(inbound, "GET /inbound/address", STAFF, response="inbound_schemas.InboundAddressOut")
 def get_inbound_address(caller: Principal) -> Response:
-    """Point the sender accounts' Reply-To here so that replies are logged in the register."""
+    """The company's inbound e-mail address (I3)
+
+    Point the sender accounts' Reply-To here so that replies are logged in the register."""
     from chalicelib.core.settings import get_settings
     from chalicelib.messaging.addresses import inbound_address
 
@@ -82,16 +77,15 @@ def get_inbound_address(caller: Principal) -> Response:
     )
 
 
-@inbound.route("/inbound/unassigned", methods=["GET"], authorizer=pregon_auth)
-@describe(
+@route(
     inbound,
-    summary="Received e-mail that matched no client, newest first (I3); "
-    "level 4: only answers to its own messages",
-    response="chalicelib.api.inbound_schemas.InboundPageOut",
-    access=STAFF,
+    "GET /inbound/unassigned",
+    STAFF,
+    response="inbound_schemas.InboundPageOut",
     query=("limit", "cursor"),
 )
 def list_unassigned(caller: Principal) -> Response:
+    """Received e-mail that matched no client, newest first (I3); level 4: only answers to its own messages"""
     from chalicelib.records.inbound_mail import unassigned
 
     request = inbound.current_request
@@ -101,29 +95,24 @@ def list_unassigned(caller: Principal) -> Response:
     )
 
 
-@inbound.route("/inbound/{communication_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    inbound,
-    summary="A received e-mail with its attachments' download links (I3); "
-    "level 4: only answers to its own messages",
-    response="chalicelib.api.inbound_schemas.InboundMessageOut",
-    access=STAFF,
-)
+@route(inbound, "GET /inbound/{communication_id}", STAFF, response="inbound_schemas.InboundMessageOut")
 def get_inbound_message(caller: Principal, communication_id: str) -> Response:
+    """A received e-mail with its attachments' download links (I3); level 4: only answers to its own
+    messages"""
     from chalicelib.records.inbound_mail import get_inbound
 
     return json_response(_detail(get_inbound(caller, _communication_id(communication_id))))
 
 
-@inbound.route("/inbound/{communication_id}/assign", methods=["POST"], authorizer=pregon_auth)
-@describe(
+@route(
     inbound,
-    summary="Assign a received e-mail to a client: it leaves the unassigned list, enters the register",
-    body="chalicelib.api.inbound_schemas.AssignInboundIn",
-    response="chalicelib.api.inbound_schemas.InboundMessageOut",
-    access=STAFF,
+    "POST /inbound/{communication_id}/assign",
+    STAFF,
+    body="inbound_schemas.AssignInboundIn",
+    response="inbound_schemas.InboundMessageOut",
 )
 def assign_inbound_message(caller: Principal, communication_id: str) -> Response:
+    """Assign a received e-mail to a client: it leaves the unassigned list, enters the register"""
     from chalicelib.api.inbound_schemas import AssignInboundIn
     from chalicelib.records.inbound_mail import assign
 

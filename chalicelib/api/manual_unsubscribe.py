@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
-from chalicelib.api.http import describe, query_param
+from chalicelib.api.http import query_param, route
 from chalicelib.core.errors import ValidationFailed
 
 manual_unsubscribe = Blueprint(__name__)
@@ -21,33 +21,24 @@ def _token() -> str:
     return token
 
 
-@manual_unsubscribe.route("/public/manual-sends/unsubscribe", methods=["GET"])
-@describe(
-    manual_unsubscribe,
-    summary="The unsubscribe link of a manual or bulk e-mail: a confirmation page (changes nothing)",
-    access=PUBLIC,
-    query=("token",),
-    answer="html",
-)
+@route(manual_unsubscribe, "GET /public/manual-sends/unsubscribe", PUBLIC, query=("token",), answer="html")
 def manual_unsubscribe_page() -> Response:
+    """The unsubscribe link of a manual or bulk e-mail: a confirmation page (changes nothing)"""
     from chalicelib.producers.sends.unsubscribe import confirmation_page
 
     return Response(body=confirmation_page(_token()), status_code=200, headers=_HTML)
 
 
-@manual_unsubscribe.route(
-    "/public/manual-sends/unsubscribe",
-    methods=["POST"],
-    content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"],
-)
-@describe(
+@route(
     manual_unsubscribe,
-    summary="Turn off the client's manual and bulk sends (the page's button; RFC 8058 one-click)",
-    access=PUBLIC,
+    "POST /public/manual-sends/unsubscribe",
+    PUBLIC,
     query=("token",),
     answer="html",
+    content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"],
 )
 def manual_unsubscribe_one_click() -> Response:
+    """Turn off the client's manual and bulk sends (the page's button; RFC 8058 one-click)"""
     from chalicelib.producers.sends.unsubscribe import done_page, unsubscribe
 
     return Response(body=done_page(unsubscribe(_token())), status_code=200, headers=_HTML)

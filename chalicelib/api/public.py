@@ -5,42 +5,44 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
-from chalicelib.api.http import describe, json_response, parse_body, query_param
+from chalicelib.api.http import json_response, parse_body, query_param, route
 from chalicelib.core.errors import ValidationFailed
 
 public = Blueprint(__name__)
 
 
-@public.route("/public/{company_id}/parcels/{tracking_id}", methods=["GET"], cors=True)
-@describe(
+@route(
     public,
-    summary="Look a parcel up by tracking id (T1) and whether alerts can be requested (T2)",
-    response="chalicelib.api.schemas.PublicTrackingOut",
-    access=PUBLIC,
+    "GET /public/{company_id}/parcels/{tracking_id}",
+    PUBLIC,
+    response="schemas.PublicTrackingOut",
+    cors=True,
 )
 def track_parcel(company_id: str, tracking_id: str) -> Response:
+    """Look a parcel up by tracking id (T1) and whether alerts can be requested (T2)"""
     from chalicelib.producers.tracking.parcels import public_tracking
 
     return json_response(public_tracking(company_id, tracking_id))
 
 
-@public.route("/public/{company_id}/parcels/{tracking_id}/subscriptions", methods=["POST"], cors=True)
-@describe(
+@route(
     public,
-    summary="Ask for alerts on a parcel (T3): a new address is sent a confirmation e-mail first "
-    "(double opt-in); a confirmed one is renewed for 30 days. Rate-limited (429 with Retry-After)",
-    body="chalicelib.api.schemas.SubscribeIn",
-    response="chalicelib.api.schemas.PublicSubscriptionOut",
+    "POST /public/{company_id}/parcels/{tracking_id}/subscriptions",
+    PUBLIC,
+    body="schemas.SubscribeIn",
+    response="schemas.PublicSubscriptionOut",
     status=202,
-    access=PUBLIC,
     errors={
         403: "Alerts cannot be requested for this parcel (its `alerts_available` is false).",
         409: "The parcel already has the most subscriptions it may have.",
         429: "Too many requests from this client, for this parcel or to this address; "
         "the `Retry-After` header says in how many seconds to try again.",
     },
+    cors=True,
 )
 def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
+    """Ask for alerts on a parcel (T3): a new address is sent a confirmation e-mail first (double opt-in); a
+    confirmed one is renewed for 30 days. Rate-limited (429 with Retry-After)"""
     from chalicelib.api.schemas import SubscribeIn
     from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
 
@@ -89,15 +91,9 @@ def _wants_html() -> bool:
 _FORM_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain"]
 
 
-@public.route("/public/subscriptions/confirm", methods=["GET"])
-@describe(
-    public,
-    summary="The confirmation link of a subscription: a page asking to confirm; changes nothing",
-    access=PUBLIC,
-    query=("token",),
-    answer="html",
-)
+@route(public, "GET /public/subscriptions/confirm", PUBLIC, query=("token",), answer="html")
 def confirm_page() -> Response:
+    """The confirmation link of a subscription: a page asking to confirm; changes nothing"""
     from chalicelib.producers.tracking.subscriptions import link_subscription, page
 
     token = _token()
@@ -111,17 +107,18 @@ def confirm_page() -> Response:
     )
 
 
-@public.route("/public/subscriptions/confirm", methods=["POST"], content_types=_FORM_TYPES)
-@describe(
+@route(
     public,
-    summary="Confirm a subscription (the confirmation page's button)",
-    response="chalicelib.api.schemas.ConfirmedOut",
-    answer="json_or_html",
-    access=PUBLIC,
-    query=("token",),
+    "POST /public/subscriptions/confirm",
+    PUBLIC,
+    response="schemas.ConfirmedOut",
     errors={410: "The confirmation link lapsed (48 hours); ask for alerts again."},
+    query=("token",),
+    answer="json_or_html",
+    content_types=_FORM_TYPES,
 )
 def confirm_subscription() -> Response:
+    """Confirm a subscription (the confirmation page's button)"""
     from chalicelib.producers.tracking.subscriptions import confirm, page
 
     subscription = confirm(_token())
@@ -141,15 +138,9 @@ def confirm_subscription() -> Response:
     )
 
 
-@public.route("/public/unsubscribe", methods=["GET"])
-@describe(
-    public,
-    summary="The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)",
-    access=PUBLIC,
-    query=("token",),
-    answer="html",
-)
+@route(public, "GET /public/unsubscribe", PUBLIC, query=("token",), answer="html")
 def unsubscribe_page() -> Response:
+    """The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)"""
     from chalicelib.producers.tracking.subscriptions import link_subscription, page
 
     token = _token()
@@ -163,18 +154,19 @@ def unsubscribe_page() -> Response:
     )
 
 
-@public.route("/public/unsubscribe", methods=["POST"], content_types=_FORM_TYPES)
-@describe(
+@route(
     public,
-    summary="Cancel the subscription the link names: the page's button, "
-    "or RFC 8058 one-click (List-Unsubscribe-Post)",
-    response="chalicelib.api.schemas.UnsubscribeOut",
-    answer="json_or_html",
-    access=PUBLIC,
-    query=("token",),
+    "POST /public/unsubscribe",
+    PUBLIC,
+    response="schemas.UnsubscribeOut",
     errors={410: "The link expired (30 days after the subscription it names)."},
+    query=("token",),
+    answer="json_or_html",
+    content_types=_FORM_TYPES,
 )
 def unsubscribe_one_click() -> Response:
+    """Cancel the subscription the link names: the page's button, or RFC 8058 one-click
+    (List-Unsubscribe-Post)"""
     from chalicelib.producers.tracking.subscriptions import page, unsubscribe
 
     subscription = unsubscribe(_token())

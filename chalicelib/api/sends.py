@@ -7,15 +7,14 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import (
     cursor_param,
-    describe,
     encode_cursor,
     json_response,
     limit_param,
     parse_body,
     plain,
+    route,
 )
 from chalicelib.tenants.auth.principal import Principal
 
@@ -37,15 +36,13 @@ def _message_out(comm: Any) -> dict[str, Any]:
     }
 
 
-@sends.route("/sends", methods=["POST"], authorizer=pregon_auth)
-@describe(
+@route(
     sends,
-    summary="Send a template to clients picked by list or filter, by e-mail, SMS or push: one client "
-    "at once, more as a job (C8); SMS to more than one needs the bulk-send password (C6)",
-    body="chalicelib.api.sends_schemas.SendIn",
-    response="chalicelib.api.sends_schemas.SendOut",
+    "POST /sends",
+    STAFF,
+    body="sends_schemas.SendIn",
+    response="sends_schemas.SendOut",
     status=201,
-    access=STAFF,
     existing=200,
     errors={
         409: "The channel is not set up for the company: no working sender account for the "
@@ -55,6 +52,8 @@ def _message_out(comm: Any) -> dict[str, Any]:
     },
 )
 def start_send(caller: Principal) -> Response:
+    """Send a template to clients picked by list or filter, by e-mail, SMS or push: one client at once, more
+    as a job (C8); SMS to more than one needs the bulk-send password (C6)"""
     from chalicelib.api.sends_schemas import SendIn
     from chalicelib.producers.sends.manual import ClientFilter, SendRequest
     from chalicelib.producers.sends.manual import start_send as start
@@ -82,29 +81,17 @@ def start_send(caller: Principal) -> Response:
     return json_response(answer, 201 if created else 200)
 
 
-@sends.route("/sends/{job_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    sends,
-    summary="A send job's progress: total, sent, failed, skipped, waiting, state (C8); "
-    "level 4: own jobs only",
-    response="chalicelib.api.sends_schemas.SendJobOut",
-    access=STAFF,
-)
+@route(sends, "GET /sends/{job_id}", STAFF, response="sends_schemas.SendJobOut")
 def get_send_job(caller: Principal, job_id: str) -> Response:
+    """A send job's progress: total, sent, failed, skipped, waiting, state (C8); level 4: own jobs only"""
     from chalicelib.producers.sends.manual import get_send_job as fetch
 
     return json_response(_job_out(fetch(caller, job_id)))
 
 
-@sends.route("/sends", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    sends,
-    summary="The company's send jobs, newest first (C8); level 4: own jobs only",
-    response="chalicelib.api.sends_schemas.SendJobsOut",
-    access=STAFF,
-    query=("limit", "cursor"),
-)
+@route(sends, "GET /sends", STAFF, response="sends_schemas.SendJobsOut", query=("limit", "cursor"))
 def list_send_jobs(caller: Principal) -> Response:
+    """The company's send jobs, newest first (C8); level 4: own jobs only"""
     from chalicelib.producers.sends.manual import list_send_jobs as fetch
 
     request = sends.current_request

@@ -7,14 +7,13 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.http import (
     cursor_param,
-    describe,
     encode_cursor,
     json_response,
     limit_param,
     parse_body,
+    route,
 )
 from chalicelib.tenants.auth.principal import Principal
 
@@ -31,15 +30,15 @@ def _entry_out(entry: Any) -> dict[str, Any]:
     }
 
 
-@suppressions.route("/suppressions", methods=["GET"], authorizer=pregon_auth)
-@describe(
+@route(
     suppressions,
-    summary="Addresses no message goes to: hard bounces, complaints, added by hand (Q5)",
-    response="chalicelib.api.suppression_schemas.SuppressionsOut",
-    access=ADMIN,
+    "GET /suppressions",
+    ADMIN,
+    response="suppression_schemas.SuppressionsOut",
     query=("limit", "cursor"),
 )
 def list_suppressions(caller: Principal) -> Response:
+    """Addresses no message goes to: hard bounces, complaints, added by hand (Q5)"""
     from chalicelib.messaging.suppression import list_suppressions as fetch
 
     company_id = caller.company_id
@@ -48,18 +47,19 @@ def list_suppressions(caller: Principal) -> Response:
     return json_response({"items": [_entry_out(e) for e in items], "next_cursor": encode_cursor(cursor)})
 
 
-@suppressions.route("/suppressions", methods=["POST"], authorizer=pregon_auth)
-@describe(
+@route(
     suppressions,
-    summary="Put an address on the suppression list by hand, e.g. a client asked by phone (Q5)",
-    body="chalicelib.api.suppression_schemas.SuppressionIn",
-    response="chalicelib.api.suppression_schemas.SuppressionAddedOut",
+    "POST /suppressions",
+    ADMIN,
+    body="suppression_schemas.SuppressionIn",
+    response="suppression_schemas.SuppressionAddedOut",
     status=201,
-    access=ADMIN,
     existing=200,
 )
 def add_suppression(caller: Principal) -> Response:
-    """201 with the new entry; 200 with the existing entry when the address was already there."""
+    """Put an address on the suppression list by hand, e.g. a client asked by phone (Q5)
+
+    201 with the new entry; 200 with the existing entry when the address was already there."""
     from chalicelib.api.suppression_schemas import SuppressionIn
     from chalicelib.messaging.suppression import add_suppression as add
 
@@ -69,15 +69,11 @@ def add_suppression(caller: Principal) -> Response:
     return json_response({**_entry_out(entry), "created": created}, 201 if created else 200)
 
 
-@suppressions.route("/suppressions/{address}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    suppressions,
-    summary="Lift a suppression: messages go to the address again (Q5)",
-    status=204,
-    access=ADMIN,
-)
+@route(suppressions, "DELETE /suppressions/{address}", ADMIN, status=204)
 def lift_suppression(caller: Principal, address: str) -> Response:
-    """The address is URL-encoded (`ana%40example.com`, `%2B5491159876543`). Who lifted it and
+    """Lift a suppression: messages go to the address again (Q5)
+
+    The address is URL-encoded (`ana%40example.com`, `%2B5491159876543`). Who lifted it and
     when is written to the log."""
     from urllib.parse import unquote
 

@@ -15,8 +15,7 @@ from urllib.parse import unquote
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import json_response, parse_body, route
 from chalicelib.tenants.auth.principal import Principal
 
 templates = Blueprint(__name__)
@@ -41,41 +40,31 @@ def _template_out(template: Any) -> dict[str, Any]:
     return data
 
 
-@templates.route("/templates", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    templates,
-    summary="Every message type with its variables, and whether the company overrides it (C4)",
-    response="chalicelib.api.template_schemas.TemplatesOut",
-    access=STAFF,
-)
+@route(templates, "GET /templates", STAFF, response="template_schemas.TemplatesOut")
 def list_templates(caller: Principal) -> Response:
+    """Every message type with its variables, and whether the company overrides it (C4)"""
     from chalicelib.messaging.templates import list_templates as summaries
 
     return json_response({"items": summaries(caller.company_id)})
 
 
-@templates.route("/templates/{key}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    templates,
-    summary="The effective template of a message type: the company's own or the default (C4)",
-    response="chalicelib.api.template_schemas.TemplateOut",
-    access=STAFF,
-)
+@route(templates, "GET /templates/{key}", STAFF, response="template_schemas.TemplateOut")
 def get_template(caller: Principal, key: str) -> Response:
+    """The effective template of a message type: the company's own or the default (C4)"""
     from chalicelib.messaging.templates import effective_template
 
     return json_response(_template_out(effective_template(caller.company_id, _key(key))))
 
 
-@templates.route("/templates/{key}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
+@route(
     templates,
-    summary="Save the company's own template; it must render with the type's sample data (C4)",
-    body="chalicelib.api.template_schemas.TemplateIn",
-    response="chalicelib.api.template_schemas.TemplateOut",
-    access=ADMIN,
+    "PUT /templates/{key}",
+    ADMIN,
+    body="template_schemas.TemplateIn",
+    response="template_schemas.TemplateOut",
 )
 def save_template(caller: Principal, key: str) -> Response:
+    """Save the company's own template; it must render with the type's sample data (C4)"""
     from chalicelib.api.template_schemas import TemplateIn
     from chalicelib.messaging.templates import save_template as save
 
@@ -97,14 +86,9 @@ def save_template(caller: Principal, key: str) -> Response:
     return json_response(_template_out(saved))
 
 
-@templates.route("/templates/{key}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    templates,
-    summary="Go back to the default template (a custom template is deleted) (C4)",
-    status=204,
-    access=ADMIN,
-)
+@route(templates, "DELETE /templates/{key}", ADMIN, status=204)
 def reset_template(caller: Principal, key: str) -> Response:
+    """Go back to the default template (a custom template is deleted) (C4)"""
     from chalicelib.messaging.templates import reset_template as reset
 
     company_id = caller.company_id
@@ -112,15 +96,15 @@ def reset_template(caller: Principal, key: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@templates.route("/templates/{key}/preview", methods=["POST"], authorizer=pregon_auth)
-@describe(
+@route(
     templates,
-    summary="Render the template, or unsaved edits of it, with sample data (C4)",
-    body="chalicelib.api.template_schemas.TemplatePreviewIn",
-    response="chalicelib.api.template_schemas.TemplatePreviewOut",
-    access=STAFF,
+    "POST /templates/{key}/preview",
+    STAFF,
+    body="template_schemas.TemplatePreviewIn",
+    response="template_schemas.TemplatePreviewOut",
 )
 def preview_template(caller: Principal, key: str) -> Response:
+    """Render the template, or unsaved edits of it, with sample data (C4)"""
     from chalicelib.api.template_schemas import TemplatePreviewIn
     from chalicelib.messaging.templates import preview_template as preview
 
