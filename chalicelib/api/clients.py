@@ -7,15 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import api_key
-from chalicelib.api.http import (
-    cursor_param,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-    plain,
-    route,
-)
+from chalicelib.api.http import json_response, page_request, page_response, parse_body, plain, route
 from chalicelib.tenants.auth.principal import Principal
 
 clients = Blueprint(__name__)
@@ -95,5 +87,5 @@ def list_clients(caller: Principal) -> Response:
     from chalicelib.tenants.clients import list_clients as fetch
 
     request = clients.current_request
-    items, cursor = fetch(caller.company_id, limit_param(request), cursor_param(request))
-    return json_response({"items": [_client_out(c) for c in items], "next_cursor": encode_cursor(cursor)})
+    items, cursor = fetch(caller.company_id, *page_request(request))
+    return page_response(items, cursor, _client_out)

@@ -7,14 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import (
-    cursor_param,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-    route,
-)
+from chalicelib.api.http import json_response, page_request, page_response, parse_body, route
 from chalicelib.core.domain import AttachmentRef, Communication
 from chalicelib.tenants.auth.principal import Principal
 
@@ -139,10 +132,8 @@ def list_history(caller: Principal, channel: str) -> Response:
 
     request = history.current_request
     criteria = criteria_for(caller, _params())
-    page = fetch(caller, channel, criteria, limit_param(request), cursor_param(request))
-    return json_response(
-        {"items": [history_item(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
-    )
+    page = fetch(caller, channel, criteria, *page_request(request))
+    return page_response(page.items, page.cursor, history_item)
 
 
 @route(history, "GET /history/{channel}/export", STAFF, answer="xlsx")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from chalice.app import Request, Response
 
@@ -126,6 +126,16 @@ def encode_cursor(cursor: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(cursor, sort_keys=True).encode()).decode("ascii")
 
 
+def page_request(request: Request) -> tuple[int, dict[str, Any] | None]:
+    """The page a listing asks for: its ``limit`` and ``cursor`` query parameters, checked."""
+    return limit_param(request), cursor_param(request)
+
+
+def page_response(items: Iterable[T], cursor: dict[str, Any] | None, out: Callable[[T], Any]) -> Response:
+    """A page of a listing: its items, each as ``out`` shows it, and the cursor of the next page."""
+    return json_response({"items": [out(item) for item in items], "next_cursor": encode_cursor(cursor)})
+
+
 def plain(value: Any) -> Any:
     """Dataclasses, datetimes and containers as JSON-ready values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -228,41 +238,42 @@ def describe(
     return mark
 
 
+class Answers(TypedDict, total=False):
+    """What :func:`route` passes on to :func:`describe`: the route's answers and query parameters."""
+
+    body: str
+    response: str
+    status: int
+    existing: int
+    errors: dict[int, str]
+    query: tuple[str, ...]
+    answer: str
+
+
 def route(
     blueprint: Any,
     endpoint: str,
     access: Access,
     *,
-    body: str | None = None,
-    response: str | None = None,
-    status: int = 200,
-    existing: int | None = None,
-    errors: dict[int, str] | None = None,
-    query: tuple[str, ...] = (),
-    answer: str = "json",
-    **options: Any,
+    cors: bool = False,
+    content_types: list[str] | None = None,
+    **answers: Unpack[Answers],
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """``blueprint.route`` and :func:`describe` in one decorator: ``endpoint`` is ``"METHOD /path"``,
     the summary is the first paragraph of the view's docstring, and a route that needs credentials
-    gets the ``pregon_auth`` authorizer. ``options`` go to Chalice (``cors``, ``content_types``)."""
+    gets the ``pregon_auth`` authorizer. ``cors`` and ``content_types`` go to Chalice."""
     method, path = endpoint.split(" ", 1)
+    options: dict[str, Any] = {"methods": [method]}
+    if cors:
+        options["cors"] = True
+    if content_types:
+        options["content_types"] = content_types
     if not access.public:
         options["authorizer"] = pregon_auth
 
     def register(view: Callable[..., Response]) -> Callable[..., Response]:
-        declared = describe(
-            blueprint,
-            summary=_summary(view),
-            access=access,
-            body=body,
-            response=response,
-            status=status,
-            existing=existing,
-            errors=errors,
-            query=query,
-            answer=answer,
-        )(view)
-        blueprint.route(path, methods=[method], **options)(declared)
+        declared = describe(blueprint, summary=_summary(view), access=access, **answers)(view)
+        blueprint.route(path, **options)(declared)
         return declared
 
     return register

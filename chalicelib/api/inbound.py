@@ -8,14 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import (
-    cursor_param,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-    route,
-)
+from chalicelib.api.http import json_response, page_request, page_response, parse_body, route
 from chalicelib.tenants.auth.principal import Principal
 
 inbound = Blueprint(__name__)
@@ -89,10 +82,8 @@ def list_unassigned(caller: Principal) -> Response:
     from chalicelib.records.inbound_mail import unassigned
 
     request = inbound.current_request
-    page = unassigned(caller, limit_param(request), cursor_param(request))
-    return json_response(
-        {"items": [_summary(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
-    )
+    page = unassigned(caller, *page_request(request))
+    return page_response(page.items, page.cursor, _summary)
 
 
 @route(inbound, "GET /inbound/{communication_id}", STAFF, response="inbound_schemas.InboundMessageOut")

@@ -8,14 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF, api_key
-from chalicelib.api.http import (
-    cursor_param,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-    route,
-)
+from chalicelib.api.http import json_response, page_request, page_response, parse_body, route
 from chalicelib.tenants.auth.principal import Principal
 
 parcels = Blueprint(__name__)
@@ -188,20 +181,16 @@ def list_follow_ups(caller: Principal) -> Response:
     from chalicelib.producers.tracking.subscriptions import follow_ups
 
     request = parcels.current_request
-    items, cursor = follow_ups(caller.company_id, limit_param(request), cursor_param(request))
-    return json_response(
-        {
-            "items": [
-                {
-                    "tracking_id": f.parcel.tracking_id,
-                    "followed_until": f.parcel.followed_until,
-                    "subscribers": [_subscription_out(s) for s in f.subscriptions],
-                }
-                for f in items
-            ],
-            "next_cursor": encode_cursor(cursor),
-        }
-    )
+    items, cursor = follow_ups(caller.company_id, *page_request(request))
+    return page_response(items, cursor, _follow_up_out)
+
+
+def _follow_up_out(follow_up: Any) -> dict[str, object]:
+    return {
+        "tracking_id": follow_up.parcel.tracking_id,
+        "followed_until": follow_up.parcel.followed_until,
+        "subscribers": [_subscription_out(s) for s in follow_up.subscriptions],
+    }
 
 
 @route(parcels, "GET /parcels/{tracking_id}/alerts", STAFF, response="schemas.AlertsOut")
@@ -224,10 +213,8 @@ def list_subscriber_alerts(caller: Principal, email: str) -> Response:
     from chalicelib.producers.tracking.subscriptions import alerts_for_subscriber
 
     request = parcels.current_request
-    items, cursor = alerts_for_subscriber(
-        caller.company_id, unquote(email), limit_param(request), cursor_param(request)
-    )
-    return json_response({"items": [_alert_out(a) for a in items], "next_cursor": encode_cursor(cursor)})
+    items, cursor = alerts_for_subscriber(caller.company_id, unquote(email), *page_request(request))
+    return page_response(items, cursor, _alert_out)
 
 
 def _alert_out(alert: object) -> dict[str, object]:

@@ -8,14 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF
 from chalicelib.api.history import attachment_out
-from chalicelib.api.http import (
-    cursor_param,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-    route,
-)
+from chalicelib.api.http import json_response, page_request, page_response, parse_body, route
 from chalicelib.core.domain import Communication, RegisterLookup
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.tenants.auth.principal import Principal
@@ -75,10 +68,8 @@ def list_register(caller: Principal, client_id: str) -> Response:
 
     request = register.current_request
     criteria = register_criteria(_params())
-    page = fetch(caller, client_id, criteria, limit_param(request), cursor_param(request))
-    return json_response(
-        {"items": [record_out(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
-    )
+    page = fetch(caller, client_id, criteria, *page_request(request))
+    return page_response(page.items, page.cursor, record_out)
 
 
 @route(

@@ -7,15 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import (
-    cursor_param,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-    plain,
-    route,
-)
+from chalicelib.api.http import json_response, page_request, page_response, parse_body, plain, route
 from chalicelib.tenants.auth.principal import Principal
 
 sends = Blueprint(__name__)
@@ -95,5 +87,5 @@ def list_send_jobs(caller: Principal) -> Response:
     from chalicelib.producers.sends.manual import list_send_jobs as fetch
 
     request = sends.current_request
-    jobs, cursor = fetch(caller, limit_param(request), cursor_param(request))
-    return json_response({"items": [_job_out(j) for j in jobs], "next_cursor": encode_cursor(cursor)})
+    jobs, cursor = fetch(caller, *page_request(request))
+    return page_response(jobs, cursor, _job_out)

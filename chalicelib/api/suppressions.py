@@ -7,14 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.http import (
-    cursor_param,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-    route,
-)
+from chalicelib.api.http import json_response, page_request, page_response, parse_body, route
 from chalicelib.tenants.auth.principal import Principal
 
 suppressions = Blueprint(__name__)
@@ -43,8 +36,8 @@ def list_suppressions(caller: Principal) -> Response:
 
     company_id = caller.company_id
     request = suppressions.current_request
-    items, cursor = fetch(company_id, limit_param(request), cursor_param(request))
-    return json_response({"items": [_entry_out(e) for e in items], "next_cursor": encode_cursor(cursor)})
+    items, cursor = fetch(company_id, *page_request(request))
+    return page_response(items, cursor, _entry_out)
 
 
 @route(
