@@ -34,7 +34,6 @@ MAX_ATTACHMENTS = 20
 
 class PayloadTooLarge(PregonError):
     status = 413
-    code = "PayloadTooLarge"
 
 
 @dataclass(frozen=True)
