@@ -5,13 +5,14 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 auto_replies = Blueprint(__name__)
+route = Routes(auto_replies, schemas="auto_reply_schemas")
 
 
-@route(auto_replies, "GET /sms/auto-replies", ADMIN, response="auto_reply_schemas.AutoRepliesOut")
+@route("GET /sms/auto-replies", ADMIN, response="AutoRepliesOut")
 def get_auto_replies(caller: Principal) -> Response:
     """The SMS keyword auto-replies: balance (I1) and tickets (I2)"""
     from chalicelib.producers.sms_replies.rules import get_auto_replies as fetch
@@ -19,13 +20,7 @@ def get_auto_replies(caller: Principal) -> Response:
     return json_response(fetch(caller.company_id))
 
 
-@route(
-    auto_replies,
-    "PUT /sms/auto-replies",
-    ADMIN,
-    body="auto_reply_schemas.AutoRepliesIn",
-    response="auto_reply_schemas.AutoRepliesOut",
-)
+@route("PUT /sms/auto-replies", ADMIN, body="AutoRepliesIn", response="AutoRepliesOut")
 def save_auto_replies(caller: Principal) -> Response:
     """Change the SMS keyword auto-replies (a merge); templates are checked against their variables"""
     from chalicelib.api.auto_reply_schemas import AutoRepliesIn

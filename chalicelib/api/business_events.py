@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, TypeVar
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import api_key
-from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 if TYPE_CHECKING:
     from chalicelib.producers.business_events import EventOutcome
 
 business_events = Blueprint(__name__)
+route = Routes(business_events, schemas="business_events_schemas")
 
 T = TypeVar("T")
 # An invoice carries its PDF (at most 7 MB, base64: 4/3 of it) in the JSON body.
@@ -30,11 +31,10 @@ def _event(name: str, body: str) -> Callable[[Callable[..., Response]], Callable
     """The route of the event ``name``: posted with the ``events:write`` scope (or by staff), its body
     the model ``body`` of business_events_schemas; 202 when first posted, 200 on a repeat."""
     return route(
-        business_events,
         f"POST /events/{name}",
         api_key("events:write"),
-        body=f"business_events_schemas.{body}",
-        response="business_events_schemas.EventOut",
+        body=body,
+        response="EventOut",
         status=202,
         existing=200,
     )

@@ -7,10 +7,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import api_key
-from chalicelib.api.http import json_response, page_request, page_response, parse_body, plain, route
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, plain
 from chalicelib.tenants.auth.principal import Principal
 
 clients = Blueprint(__name__)
+route = Routes(clients, schemas="schemas")
 
 
 def _client_out(client: Any) -> dict[str, Any]:
@@ -19,13 +20,7 @@ def _client_out(client: Any) -> dict[str, Any]:
     return data
 
 
-@route(
-    clients,
-    "PUT /clients/{client_id}",
-    api_key("clients:write"),
-    body="schemas.ClientIn",
-    response="schemas.ClientOut",
-)
+@route("PUT /clients/{client_id}", api_key("clients:write"), body="ClientIn", response="ClientOut")
 def save_client(caller: Principal, client_id: str) -> Response:
     """Create or replace a client with its e-mails, phones and contacts"""
     from chalicelib.api.schemas import ClientIn
@@ -71,7 +66,7 @@ def _check_id(client_id: str) -> None:
         )
 
 
-@route(clients, "GET /clients/{client_id}", api_key("clients:read"), response="schemas.ClientOut")
+@route("GET /clients/{client_id}", api_key("clients:read"), response="ClientOut")
 def get_client(caller: Principal, client_id: str) -> Response:
     """One client with its contacts"""
     from chalicelib.tenants.clients import get_client as fetch
@@ -79,9 +74,7 @@ def get_client(caller: Principal, client_id: str) -> Response:
     return json_response(_client_out(fetch(caller.company_id, client_id)))
 
 
-@route(
-    clients, "GET /clients", api_key("clients:read"), response="schemas.ClientsOut", query=("limit", "cursor")
-)
+@route("GET /clients", api_key("clients:read"), response="ClientsOut", query=("limit", "cursor"))
 def list_clients(caller: Principal) -> Response:
     """The company's clients, a page at a time"""
     from chalicelib.tenants.clients import list_clients as fetch

@@ -5,13 +5,14 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF, USER_IN_PATH_OR_ADMIN
-from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 configuration = Blueprint(__name__)
+route = Routes(configuration, schemas="schemas")
 
 
-@route(configuration, "GET /company", STAFF, response="schemas.CompanyOut")
+@route("GET /company", STAFF, response="CompanyOut")
 def get_company(caller: Principal) -> Response:
     """The caller's company and its settings"""
     from chalicelib.tenants.companies import get_company as fetch
@@ -19,9 +20,7 @@ def get_company(caller: Principal) -> Response:
     return json_response(fetch(caller.company_id))
 
 
-@route(
-    configuration, "PATCH /company", ADMIN, body="schemas.CompanySettingsIn", response="schemas.CompanyOut"
-)
+@route("PATCH /company", ADMIN, body="CompanySettingsIn", response="CompanyOut")
 def update_company(caller: Principal) -> Response:
     """Change company settings (language of messages, ask for tracking contacts at issue, payment SMS for
     automatic / manual payments, country, time zone and locale)"""
@@ -44,7 +43,7 @@ def update_company(caller: Principal) -> Response:
     )
 
 
-@route(configuration, "GET /status-catalog", STAFF, response="schemas.StatusCatalogOut")
+@route("GET /status-catalog", STAFF, response="StatusCatalogOut")
 def list_statuses(caller: Principal) -> Response:
     """The company's status catalog (T8)"""
     from chalicelib.producers.tracking.catalog import status_catalog
@@ -53,13 +52,7 @@ def list_statuses(caller: Principal) -> Response:
     return json_response({"items": sorted(catalog.values(), key=lambda s: s.code)})
 
 
-@route(
-    configuration,
-    "PUT /status-catalog/{code}",
-    ADMIN,
-    body="schemas.StatusDefinitionIn",
-    response="schemas.StatusDefinitionOut",
-)
+@route("PUT /status-catalog/{code}", ADMIN, body="StatusDefinitionIn", response="StatusDefinitionOut")
 def save_status(caller: Principal, code: str) -> Response:
     """Rename a status, set its visibility and whether it is notified (T8)"""
     from chalicelib.api.schemas import StatusDefinitionIn
@@ -82,7 +75,7 @@ def _status_code(code: str) -> str:
     return code
 
 
-@route(configuration, "GET /alerts", STAFF, response="schemas.AlertMonitorOut")
+@route("GET /alerts", STAFF, response="AlertMonitorOut")
 def alert_monitor(caller: Principal) -> Response:
     """The alert monitor: every alert type with frequency, last and next run, counts (T9)"""
     from chalicelib.producers.tracking.monitor import alert_monitor as monitor
@@ -90,13 +83,7 @@ def alert_monitor(caller: Principal) -> Response:
     return json_response({"items": [_schedule_out(s) for s in monitor(caller.company_id)]})
 
 
-@route(
-    configuration,
-    "PUT /alerts/{alert_type}",
-    ADMIN,
-    body="schemas.AlertConfigIn",
-    response="schemas.AlertScheduleOut",
-)
+@route("PUT /alerts/{alert_type}", ADMIN, body="AlertConfigIn", response="AlertScheduleOut")
 def configure_alert(caller: Principal, alert_type: str) -> Response:
     """Enable an alert type and set its frequency in minutes; 0 = off (T9, T5)"""
     from chalicelib.api.schemas import AlertConfigIn
@@ -117,7 +104,7 @@ def _schedule_out(schedule: object) -> dict[str, object]:
     return dict(data)
 
 
-@route(configuration, "GET /sender-accounts", ADMIN, response="schemas.SenderAccountsOut")
+@route("GET /sender-accounts", ADMIN, response="SenderAccountsOut")
 def list_sender_accounts(caller: Principal) -> Response:
     """Sender accounts per area; passwords are never returned (C1)"""
     from chalicelib.messaging.accounts.email import list_accounts
@@ -125,13 +112,7 @@ def list_sender_accounts(caller: Principal) -> Response:
     return json_response({"items": list_accounts(caller.company_id)})
 
 
-@route(
-    configuration,
-    "PUT /sender-accounts/{area}",
-    ADMIN,
-    body="schemas.SenderAccountIn",
-    response="schemas.SenderAccountOut",
-)
+@route("PUT /sender-accounts/{area}", ADMIN, body="SenderAccountIn", response="SenderAccountOut")
 def save_sender_account(caller: Principal, area: str) -> Response:
     """Create or change the sender account of an area; `all` is the fallback (C1)"""
     from chalicelib.api.schemas import SenderAccountIn
@@ -142,7 +123,7 @@ def save_sender_account(caller: Principal, area: str) -> Response:
     return json_response(save(company_id, area, body.model_dump(mode="json")))
 
 
-@route(configuration, "PUT /sender-accounts/{area}/password", ADMIN, body="schemas.PasswordIn", status=204)
+@route("PUT /sender-accounts/{area}/password", ADMIN, body="PasswordIn", status=204)
 def set_sender_password(caller: Principal, area: str) -> Response:
     """Set the account's password: write-only, stored encrypted with KMS (C1)"""
     from chalicelib.api.schemas import PasswordIn
@@ -154,7 +135,7 @@ def set_sender_password(caller: Principal, area: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(configuration, "DELETE /sender-accounts/{area}", ADMIN, status=204)
+@route("DELETE /sender-accounts/{area}", ADMIN, status=204)
 def delete_sender_account(caller: Principal, area: str) -> Response:
     """Remove an area's sender account (the area falls back to `all`)"""
     from chalicelib.messaging.accounts.email import delete_sender_account as delete
@@ -175,12 +156,7 @@ def _personal_area(user_id: str) -> str:
     return personal_area(unquote(user_id))
 
 
-@route(
-    configuration,
-    "GET /users/{user_id}/sender-account",
-    USER_IN_PATH_OR_ADMIN,
-    response="schemas.SenderAccountOut",
-)
+@route("GET /users/{user_id}/sender-account", USER_IN_PATH_OR_ADMIN, response="SenderAccountOut")
 def get_personal_sender_account(caller: Principal, user_id: str) -> Response:
     """A user's own sender account (C5); the password is never returned"""
     from chalicelib.messaging.accounts.email import get_account
@@ -190,11 +166,10 @@ def get_personal_sender_account(caller: Principal, user_id: str) -> Response:
 
 
 @route(
-    configuration,
     "PUT /users/{user_id}/sender-account",
     USER_IN_PATH_OR_ADMIN,
-    body="schemas.SenderAccountIn",
-    response="schemas.SenderAccountOut",
+    body="SenderAccountIn",
+    response="SenderAccountOut",
 )
 def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
     """Create or change a user's own sender account: orders go out from the responsible user's account,
@@ -207,13 +182,7 @@ def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
     return json_response(save(company_id, area, body.model_dump(mode="json")))
 
 
-@route(
-    configuration,
-    "PUT /users/{user_id}/sender-account/password",
-    USER_IN_PATH_OR_ADMIN,
-    body="schemas.PasswordIn",
-    status=204,
-)
+@route("PUT /users/{user_id}/sender-account/password", USER_IN_PATH_OR_ADMIN, body="PasswordIn", status=204)
 def set_personal_sender_password(caller: Principal, user_id: str) -> Response:
     """Set a personal account's password: write-only, KMS-encrypted (C5)"""
     from chalicelib.api.schemas import PasswordIn
@@ -225,7 +194,7 @@ def set_personal_sender_password(caller: Principal, user_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(configuration, "DELETE /users/{user_id}/sender-account", USER_IN_PATH_OR_ADMIN, status=204)
+@route("DELETE /users/{user_id}/sender-account", USER_IN_PATH_OR_ADMIN, status=204)
 def delete_personal_sender_account(caller: Principal, user_id: str) -> Response:
     """Remove a user's own sender account (their messages fall back to the company's)"""
     from chalicelib.messaging.accounts.email import delete_sender_account as delete

@@ -7,11 +7,12 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import json_response, page_request, page_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
 from chalicelib.core.domain import AttachmentRef, Communication
 from chalicelib.tenants.auth.principal import Principal
 
 history = Blueprint(__name__)
+route = Routes(history, schemas="history_schemas")
 
 
 def _params() -> dict[str, str | None]:
@@ -54,14 +55,7 @@ def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
     }
 
 
-@route(
-    history,
-    "POST /history/resend",
-    STAFF,
-    body="history_schemas.ResendIn",
-    response="history_schemas.ResendOut",
-    status=202,
-)
+@route("POST /history/resend", STAFF, body="ResendIn", response="ResendOut", status=202)
 def resend(caller: Principal) -> Response:
     """Resend selected messages: each becomes a new manual message to the same recipient (H1)"""
     from chalicelib.api.history_schemas import ResendIn
@@ -72,7 +66,7 @@ def resend(caller: Principal) -> Response:
     return json_response({"items": [history_item(c) for c in written]}, 202)
 
 
-@route(history, "GET /history/filters", STAFF, response="history_schemas.SavedFiltersOut")
+@route("GET /history/filters", STAFF, response="SavedFiltersOut")
 def list_filters(caller: Principal) -> Response:
     """My saved history filters (private to the caller)"""
     from chalicelib.records.history.browse import my_filters
@@ -80,14 +74,7 @@ def list_filters(caller: Principal) -> Response:
     return json_response({"items": [_filter_out(f) for f in my_filters(caller)]})
 
 
-@route(
-    history,
-    "POST /history/filters",
-    STAFF,
-    body="history_schemas.SavedFilterIn",
-    response="history_schemas.SavedFilterOut",
-    status=201,
-)
+@route("POST /history/filters", STAFF, body="SavedFilterIn", response="SavedFilterOut", status=201)
 def save_filter(caller: Principal) -> Response:
     """Save a history filter in my filters; apply it with ?filter=<id>"""
     from chalicelib.api.history_schemas import SavedFilterIn
@@ -99,7 +86,7 @@ def save_filter(caller: Principal) -> Response:
     )
 
 
-@route(history, "DELETE /history/filters/{filter_id}", STAFF, status=204)
+@route("DELETE /history/filters/{filter_id}", STAFF, status=204)
 def delete_filter(caller: Principal, filter_id: str) -> Response:
     """Delete one of my saved filters"""
     from chalicelib.records.history.browse import delete_filter as delete
@@ -117,13 +104,7 @@ def _filter_out(saved: Any) -> dict[str, Any]:
     }
 
 
-@route(
-    history,
-    "GET /history/{channel}",
-    STAFF,
-    response="history_schemas.HistoryPageOut",
-    query=("limit", "cursor"),
-)
+@route("GET /history/{channel}", STAFF, response="HistoryPageOut", query=("limit", "cursor"))
 def list_history(caller: Principal, channel: str) -> Response:
     """A channel's history (email, sms, push), newest first; filters from, to, status, kind, client, q, filter
     (a saved filter)"""
@@ -136,7 +117,7 @@ def list_history(caller: Principal, channel: str) -> Response:
     return page_response(page.items, page.cursor, history_item)
 
 
-@route(history, "GET /history/{channel}/export", STAFF, answer="xlsx")
+@route("GET /history/{channel}/export", STAFF, answer="xlsx")
 def export_history(caller: Principal, channel: str) -> Response:
     """The filtered history as an Excel file (.xlsx), at most 10,000 rows"""
     from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
@@ -201,9 +182,7 @@ def _xlsx(data: bytes, filename: str) -> Response:
     )
 
 
-@route(
-    history, "GET /history/{channel}/{communication_id}", STAFF, response="history_schemas.HistoryMessageOut"
-)
+@route("GET /history/{channel}/{communication_id}", STAFF, response="HistoryMessageOut")
 def get_message(caller: Principal, channel: str, communication_id: str) -> Response:
     """One message exactly as sent: content, headers, attachments, delivery"""
     from chalicelib.records.history.browse import history_entry

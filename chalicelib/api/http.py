@@ -239,7 +239,7 @@ def describe(
 
 
 class Answers(TypedDict, total=False):
-    """What :func:`route` passes on to :func:`describe`: the route's answers and query parameters."""
+    """What :class:`Routes` passes on to :func:`describe`: the route's answers and query parameters."""
 
     body: str
     response: str
@@ -250,33 +250,54 @@ class Answers(TypedDict, total=False):
     answer: str
 
 
-def route(
-    blueprint: Any,
-    endpoint: str,
-    access: Access,
-    *,
-    cors: bool = False,
-    content_types: list[str] | None = None,
-    **answers: Unpack[Answers],
-) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """``blueprint.route`` and :func:`describe` in one decorator: ``endpoint`` is ``"METHOD /path"``,
-    the summary is the first paragraph of the view's docstring, and a route that needs credentials
-    gets the ``pregon_auth`` authorizer. ``cors`` and ``content_types`` go to Chalice."""
-    method, path = endpoint.split(" ", 1)
-    options: dict[str, Any] = {"methods": [method]}
-    if cors:
-        options["cors"] = True
-    if content_types:
-        options["content_types"] = content_types
-    if not access.public:
-        options["authorizer"] = pregon_auth
+class Routes:
+    """The ``@route`` of one blueprint: Chalice's route and :func:`describe` in one decorator.
 
-    def register(view: Callable[..., Response]) -> Callable[..., Response]:
-        declared = describe(blueprint, summary=_summary(view), access=access, **answers)(view)
-        blueprint.route(path, **options)(declared)
-        return declared
+    Its models are classes of the module ``schemas`` of ``chalicelib.api``, named alone
+    (``body="ClientIn"``); ``"module.Class"`` names one in another module of ``chalicelib.api``."""
 
-    return register
+    def __init__(self, blueprint: Any, schemas: str | None = None) -> None:
+        self.blueprint = blueprint
+        self.schemas = schemas
+
+    def __call__(
+        self,
+        endpoint: str,
+        access: Access,
+        *,
+        cors: bool = False,
+        content_types: list[str] | None = None,
+        **answers: Unpack[Answers],
+    ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+        """``endpoint`` is ``"METHOD /path"``; the summary is the first paragraph of the view's
+        docstring, and a route that needs credentials gets the ``pregon_auth`` authorizer.
+        ``cors`` and ``content_types`` go to Chalice."""
+        method, path = endpoint.split(" ", 1)
+        options: dict[str, Any] = {"methods": [method]}
+        if cors:
+            options["cors"] = True
+        if content_types:
+            options["content_types"] = content_types
+        if not access.public:
+            options["authorizer"] = pregon_auth
+        if "body" in answers:
+            answers["body"] = self._model(answers["body"])
+        if "response" in answers:
+            answers["response"] = self._model(answers["response"])
+
+        def register(view: Callable[..., Response]) -> Callable[..., Response]:
+            declared = describe(self.blueprint, summary=_summary(view), access=access, **answers)(view)
+            self.blueprint.route(path, **options)(declared)
+            return declared
+
+        return register
+
+    def _model(self, name: str) -> str:
+        if "." in name:
+            return name
+        if self.schemas is None:
+            raise LookupError(f"{name!r}: name its module, or give Routes(..., schemas=...)")
+        return f"{self.schemas}.{name}"
 
 
 def _summary(view: Callable[..., Any]) -> str:

@@ -8,10 +8,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import json_response, page_request, page_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 inbound = Blueprint(__name__)
+route = Routes(inbound, schemas="inbound_schemas")
 
 
 def _summary(comm: Any) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def _communication_id(raw: str) -> str:
     return raw
 
 
-@route(inbound, "GET /inbound/address", STAFF, response="inbound_schemas.InboundAddressOut")
+@route("GET /inbound/address", STAFF, response="InboundAddressOut")
 def get_inbound_address(caller: Principal) -> Response:
     """The company's inbound e-mail address (I3)
 
@@ -70,13 +71,7 @@ def get_inbound_address(caller: Principal) -> Response:
     )
 
 
-@route(
-    inbound,
-    "GET /inbound/unassigned",
-    STAFF,
-    response="inbound_schemas.InboundPageOut",
-    query=("limit", "cursor"),
-)
+@route("GET /inbound/unassigned", STAFF, response="InboundPageOut", query=("limit", "cursor"))
 def list_unassigned(caller: Principal) -> Response:
     """Received e-mail that matched no client, newest first (I3); level 4: only answers to its own messages"""
     from chalicelib.records.inbound_mail import unassigned
@@ -86,7 +81,7 @@ def list_unassigned(caller: Principal) -> Response:
     return page_response(page.items, page.cursor, _summary)
 
 
-@route(inbound, "GET /inbound/{communication_id}", STAFF, response="inbound_schemas.InboundMessageOut")
+@route("GET /inbound/{communication_id}", STAFF, response="InboundMessageOut")
 def get_inbound_message(caller: Principal, communication_id: str) -> Response:
     """A received e-mail with its attachments' download links (I3); level 4: only answers to its own
     messages"""
@@ -95,13 +90,7 @@ def get_inbound_message(caller: Principal, communication_id: str) -> Response:
     return json_response(_detail(get_inbound(caller, _communication_id(communication_id))))
 
 
-@route(
-    inbound,
-    "POST /inbound/{communication_id}/assign",
-    STAFF,
-    body="inbound_schemas.AssignInboundIn",
-    response="inbound_schemas.InboundMessageOut",
-)
+@route("POST /inbound/{communication_id}/assign", STAFF, body="AssignInboundIn", response="InboundMessageOut")
 def assign_inbound_message(caller: Principal, communication_id: str) -> Response:
     """Assign a received e-mail to a client: it leaves the unassigned list, enters the register"""
     from chalicelib.api.inbound_schemas import AssignInboundIn

@@ -6,10 +6,11 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
-from chalicelib.api.http import query_param, route
+from chalicelib.api.http import Routes, query_param
 from chalicelib.core.errors import ValidationFailed
 
 manual_unsubscribe = Blueprint(__name__)
+route = Routes(manual_unsubscribe)
 
 _HTML: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8"}
 
@@ -21,7 +22,7 @@ def _token() -> str:
     return token
 
 
-@route(manual_unsubscribe, "GET /public/manual-sends/unsubscribe", PUBLIC, query=("token",), answer="html")
+@route("GET /public/manual-sends/unsubscribe", PUBLIC, query=("token",), answer="html")
 def manual_unsubscribe_page() -> Response:
     """The unsubscribe link of a manual or bulk e-mail: a confirmation page (changes nothing)"""
     from chalicelib.producers.sends.unsubscribe import confirmation_page
@@ -30,7 +31,6 @@ def manual_unsubscribe_page() -> Response:
 
 
 @route(
-    manual_unsubscribe,
     "POST /public/manual-sends/unsubscribe",
     PUBLIC,
     query=("token",),

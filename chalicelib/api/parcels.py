@@ -8,18 +8,18 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF, api_key
-from chalicelib.api.http import json_response, page_request, page_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 parcels = Blueprint(__name__)
+route = Routes(parcels, schemas="schemas")
 
 
 @route(
-    parcels,
     "POST /parcels",
     api_key("parcels:write"),
-    body="schemas.IssueParcel",
-    response="schemas.IssueResultOut",
+    body="IssueParcel",
+    response="IssueResultOut",
     status=201,
     existing=200,
 )
@@ -58,7 +58,7 @@ def issue_parcel(caller: Principal) -> Response:
     return json_response(out, 201 if result.created else 200)
 
 
-@route(parcels, "GET /parcels/{tracking_id}", api_key("parcels:read"), response="schemas.StaffParcelOut")
+@route("GET /parcels/{tracking_id}", api_key("parcels:read"), response="StaffParcelOut")
 def get_parcel(caller: Principal, tracking_id: str) -> Response:
     """A parcel's full history, hidden statuses included"""
     from chalicelib.producers.tracking.parcels import staff_history
@@ -80,11 +80,10 @@ def _parcel_out(parcel: object, history: Sequence[object]) -> dict[str, object]:
 
 
 @route(
-    parcels,
     "POST /parcels/{tracking_id}/events",
     api_key("parcels:write"),
-    body="schemas.StatusEventBody",
-    response="schemas.IngestResultOut",
+    body="StatusEventBody",
+    response="IngestResultOut",
     status=201,
     existing=200,
 )
@@ -99,13 +98,7 @@ def post_status_event(caller: Principal, tracking_id: str) -> Response:
     return json_response(result, 201 if result.created else 200)
 
 
-@route(
-    parcels,
-    "POST /parcel-events",
-    api_key("parcels:write"),
-    body="schemas.StatusEventBatch",
-    response="schemas.IngestBatchOut",
-)
+@route("POST /parcel-events", api_key("parcels:write"), body="StatusEventBatch", response="IngestBatchOut")
 def post_status_events(caller: Principal) -> Response:
     """Post a batch of status events (up to 100); all are checked before any is stored"""
     from chalicelib.api.schemas import StatusEventBatch
@@ -132,7 +125,7 @@ def _subscription_out(subscription: object) -> dict[str, object]:
     return dict(data)
 
 
-@route(parcels, "GET /parcels/{tracking_id}/subscriptions", STAFF, response="schemas.SubscriptionsOut")
+@route("GET /parcels/{tracking_id}/subscriptions", STAFF, response="SubscriptionsOut")
 def list_subscriptions(caller: Principal, tracking_id: str) -> Response:
     """Who follows a parcel (active, expired and cancelled)"""
     from chalicelib.producers.tracking.subscriptions import subscriptions_of
@@ -142,11 +135,10 @@ def list_subscriptions(caller: Principal, tracking_id: str) -> Response:
 
 
 @route(
-    parcels,
     "POST /parcels/{tracking_id}/subscriptions",
     STAFF,
-    body="schemas.StaffSubscribeIn",
-    response="schemas.SubscriptionOut",
+    body="StaffSubscribeIn",
+    response="SubscriptionOut",
     status=201,
     errors={409: "The parcel already has the most subscriptions it may have."},
 )
@@ -166,7 +158,7 @@ def add_subscription(caller: Principal, tracking_id: str) -> Response:
     return json_response(_subscription_out(subscription), 201)
 
 
-@route(parcels, "DELETE /parcels/{tracking_id}/subscriptions/{subscription_id}", STAFF, status=204)
+@route("DELETE /parcels/{tracking_id}/subscriptions/{subscription_id}", STAFF, status=204)
 def cancel_subscription(caller: Principal, tracking_id: str, subscription_id: str) -> Response:
     """Cancel a subscription (T7)"""
     from chalicelib.producers.tracking.subscriptions import cancel
@@ -175,7 +167,7 @@ def cancel_subscription(caller: Principal, tracking_id: str, subscription_id: st
     return Response(body="", status_code=204)
 
 
-@route(parcels, "GET /follow-ups", STAFF, response="schemas.FollowUpsOut", query=("limit", "cursor"))
+@route("GET /follow-ups", STAFF, response="FollowUpsOut", query=("limit", "cursor"))
 def list_follow_ups(caller: Principal) -> Response:
     """Parcels under follow-up now, with their active subscribers (T7)"""
     from chalicelib.producers.tracking.subscriptions import follow_ups
@@ -193,7 +185,7 @@ def _follow_up_out(follow_up: Any) -> dict[str, object]:
     }
 
 
-@route(parcels, "GET /parcels/{tracking_id}/alerts", STAFF, response="schemas.AlertsOut")
+@route("GET /parcels/{tracking_id}/alerts", STAFF, response="AlertsOut")
 def list_parcel_alerts(caller: Principal, tracking_id: str) -> Response:
     """Alerts sent about a parcel, newest first (T7)"""
     from chalicelib.producers.tracking.subscriptions import alerts_for_parcel
@@ -203,9 +195,7 @@ def list_parcel_alerts(caller: Principal, tracking_id: str) -> Response:
     )
 
 
-@route(
-    parcels, "GET /subscribers/{email}/alerts", STAFF, response="schemas.AlertsOut", query=("limit", "cursor")
-)
+@route("GET /subscribers/{email}/alerts", STAFF, response="AlertsOut", query=("limit", "cursor"))
 def list_subscriber_alerts(caller: Principal, email: str) -> Response:
     """Alerts sent to one subscriber address, newest first (T7)"""
     from urllib.parse import unquote

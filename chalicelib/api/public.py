@@ -5,19 +5,14 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
-from chalicelib.api.http import json_response, parse_body, query_param, route
+from chalicelib.api.http import Routes, json_response, parse_body, query_param
 from chalicelib.core.errors import ValidationFailed
 
 public = Blueprint(__name__)
+route = Routes(public, schemas="schemas")
 
 
-@route(
-    public,
-    "GET /public/{company_id}/parcels/{tracking_id}",
-    PUBLIC,
-    response="schemas.PublicTrackingOut",
-    cors=True,
-)
+@route("GET /public/{company_id}/parcels/{tracking_id}", PUBLIC, response="PublicTrackingOut", cors=True)
 def track_parcel(company_id: str, tracking_id: str) -> Response:
     """Look a parcel up by tracking id (T1) and whether alerts can be requested (T2)"""
     from chalicelib.producers.tracking.parcels import public_tracking
@@ -26,11 +21,10 @@ def track_parcel(company_id: str, tracking_id: str) -> Response:
 
 
 @route(
-    public,
     "POST /public/{company_id}/parcels/{tracking_id}/subscriptions",
     PUBLIC,
-    body="schemas.SubscribeIn",
-    response="schemas.PublicSubscriptionOut",
+    body="SubscribeIn",
+    response="PublicSubscriptionOut",
     status=202,
     errors={
         403: "Alerts cannot be requested for this parcel (its `alerts_available` is false).",
@@ -78,6 +72,17 @@ def _token() -> str:
     return token
 
 
+def _link_page(action: str, page_name: str) -> Response:
+    """The page a subscription's ``action`` link opens: it asks to confirm, with a form that posts
+    the link's token back."""
+    from chalicelib.producers.tracking.subscriptions import link_subscription, page
+
+    token = _token()
+    subscription = link_subscription(token, action)
+    context = {"tracking_id": subscription.tracking_id, "token": token}
+    return _html(page(page_name, subscription.company_id, context))
+
+
 def _html(body: str) -> Response:
     return Response(body=body, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
 
@@ -91,27 +96,16 @@ def _wants_html() -> bool:
 _FORM_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain"]
 
 
-@route(public, "GET /public/subscriptions/confirm", PUBLIC, query=("token",), answer="html")
+@route("GET /public/subscriptions/confirm", PUBLIC, query=("token",), answer="html")
 def confirm_page() -> Response:
     """The confirmation link of a subscription: a page asking to confirm; changes nothing"""
-    from chalicelib.producers.tracking.subscriptions import link_subscription, page
-
-    token = _token()
-    subscription = link_subscription(token, "confirm")
-    return _html(
-        page(
-            "confirm_subscription",
-            subscription.company_id,
-            {"tracking_id": subscription.tracking_id, "token": token},
-        )
-    )
+    return _link_page("confirm", "confirm_subscription")
 
 
 @route(
-    public,
     "POST /public/subscriptions/confirm",
     PUBLIC,
-    response="schemas.ConfirmedOut",
+    response="ConfirmedOut",
     errors={410: "The confirmation link lapsed (48 hours); ask for alerts again."},
     query=("token",),
     answer="json_or_html",
@@ -138,27 +132,16 @@ def confirm_subscription() -> Response:
     )
 
 
-@route(public, "GET /public/unsubscribe", PUBLIC, query=("token",), answer="html")
+@route("GET /public/unsubscribe", PUBLIC, query=("token",), answer="html")
 def unsubscribe_page() -> Response:
     """The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)"""
-    from chalicelib.producers.tracking.subscriptions import link_subscription, page
-
-    token = _token()
-    subscription = link_subscription(token, "unsubscribe")
-    return _html(
-        page(
-            "confirm_unsubscribe",
-            subscription.company_id,
-            {"tracking_id": subscription.tracking_id, "token": token},
-        )
-    )
+    return _link_page("unsubscribe", "confirm_unsubscribe")
 
 
 @route(
-    public,
     "POST /public/unsubscribe",
     PUBLIC,
-    response="schemas.UnsubscribeOut",
+    response="UnsubscribeOut",
     errors={410: "The link expired (30 days after the subscription it names)."},
     query=("token",),
     answer="json_or_html",

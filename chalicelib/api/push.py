@@ -8,10 +8,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, api_key
-from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 push = Blueprint(__name__)
+route = Routes(push, schemas="sends_schemas")
 
 
 def _device_out(device: Any) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def _settings_out(settings: Any) -> dict[str, Any]:
     }
 
 
-@route(push, "GET /push/settings", ADMIN, response="sends_schemas.PushSettingsOut")
+@route("GET /push/settings", ADMIN, response="PushSettingsOut")
 def get_push_settings(caller: Principal) -> Response:
     """The company's SNS platform applications for push, per platform (C7)"""
     from chalicelib.messaging.accounts.push import get_push_settings as fetch
@@ -42,13 +43,7 @@ def get_push_settings(caller: Principal) -> Response:
     return json_response(_settings_out(fetch(company_id)))
 
 
-@route(
-    push,
-    "PUT /push/settings",
-    ADMIN,
-    body="sends_schemas.PushSettingsIn",
-    response="sends_schemas.PushSettingsOut",
-)
+@route("PUT /push/settings", ADMIN, body="PushSettingsIn", response="PushSettingsOut")
 def save_push_settings(caller: Principal) -> Response:
     """Set the SNS platform application of each platform (fcm, apns); a missing one is removed (C7)"""
     from chalicelib.api.sends_schemas import PushSettingsIn
@@ -66,11 +61,10 @@ def save_push_settings(caller: Principal) -> Response:
 
 
 @route(
-    push,
     "POST /clients/{client_id}/devices",
     api_key("clients:write"),
-    body="sends_schemas.DeviceIn",
-    response="sends_schemas.DeviceOut",
+    body="DeviceIn",
+    response="DeviceOut",
     status=201,
     existing=200,
     errors={409: "Push to the device's platform is not set up for the company (`PUT /push/settings`)."},
@@ -87,7 +81,7 @@ def register_device(caller: Principal, client_id: str) -> Response:
     return json_response(_device_out(device), 201 if created else 200)
 
 
-@route(push, "GET /clients/{client_id}/devices", api_key("clients:read"), response="sends_schemas.DevicesOut")
+@route("GET /clients/{client_id}/devices", api_key("clients:read"), response="DevicesOut")
 def list_devices(caller: Principal, client_id: str) -> Response:
     """A client's registered devices (C7)"""
     from chalicelib.messaging.accounts.push import list_devices as fetch
@@ -96,7 +90,7 @@ def list_devices(caller: Principal, client_id: str) -> Response:
     return json_response({"items": [_device_out(d) for d in fetch(company_id, client_id)]})
 
 
-@route(push, "DELETE /clients/{client_id}/devices/{device_id}", api_key("clients:write"), status=204)
+@route("DELETE /clients/{client_id}/devices/{device_id}", api_key("clients:write"), status=204)
 def unregister_device(caller: Principal, client_id: str, device_id: str) -> Response:
     """Unregister a device: its SNS endpoint is deleted (C7)"""
     from chalicelib.messaging.accounts.push import unregister_device as unregister

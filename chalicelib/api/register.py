@@ -8,12 +8,13 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF
 from chalicelib.api.history import attachment_out
-from chalicelib.api.http import json_response, page_request, page_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
 from chalicelib.core.domain import Communication, RegisterLookup
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.tenants.auth.principal import Principal
 
 register = Blueprint(__name__)
+route = Routes(register, schemas="history_schemas")
 # An attachment's JSON body: 5 MiB of file as base64, plus its name and type.
 MAX_ATTACHMENT_BODY = 7 * 1024 * 1024 + 4096
 
@@ -54,13 +55,7 @@ def _detail(comm: Communication) -> dict[str, Any]:
     }
 
 
-@route(
-    register,
-    "GET /clients/{client_id}/register",
-    STAFF,
-    response="history_schemas.RegisterPageOut",
-    query=("limit", "cursor"),
-)
+@route("GET /clients/{client_id}/register", STAFF, response="RegisterPageOut", query=("limit", "cursor"))
 def list_register(caller: Principal, client_id: str) -> Response:
     """A client's register, newest first; filters from, to, type, motive, area, direction, q"""
     from chalicelib.records.register import list_register as fetch
@@ -73,11 +68,10 @@ def list_register(caller: Principal, client_id: str) -> Response:
 
 
 @route(
-    register,
     "POST /clients/{client_id}/register",
     STAFF,
-    body="history_schemas.RegisterRecordIn",
-    response="history_schemas.RegisterRecordDetailOut",
+    body="RegisterRecordIn",
+    response="RegisterRecordDetailOut",
     status=201,
 )
 def add_record(caller: Principal, client_id: str) -> Response:
@@ -99,7 +93,7 @@ def add_record(caller: Principal, client_id: str) -> Response:
     return json_response(_detail(record), 201)
 
 
-@route(register, "GET /clients/{client_id}/register/export", STAFF, answer="xlsx")
+@route("GET /clients/{client_id}/register/export", STAFF, answer="xlsx")
 def export_register(caller: Principal, client_id: str) -> Response:
     """The client's filtered register as an Excel file (.xlsx), at most 10,000 rows"""
     from chalicelib.api.history import _xlsx
@@ -146,12 +140,7 @@ def export_register(caller: Principal, client_id: str) -> Response:
     return _xlsx(data, f"register-{client_id}.xlsx")
 
 
-@route(
-    register,
-    "GET /clients/{client_id}/register/{record_id}",
-    STAFF,
-    response="history_schemas.RegisterRecordDetailOut",
-)
+@route("GET /clients/{client_id}/register/{record_id}", STAFF, response="RegisterRecordDetailOut")
 def get_record(caller: Principal, client_id: str, record_id: str) -> Response:
     """One record of the register, with short-lived attachment links"""
     from chalicelib.records.register import get_record as fetch
@@ -160,11 +149,10 @@ def get_record(caller: Principal, client_id: str, record_id: str) -> Response:
 
 
 @route(
-    register,
     "PATCH /clients/{client_id}/register/{record_id}",
     STAFF,
-    body="history_schemas.RegisterRecordPatch",
-    response="history_schemas.RegisterRecordDetailOut",
+    body="RegisterRecordPatch",
+    response="RegisterRecordDetailOut",
 )
 def update_record(caller: Principal, client_id: str, record_id: str) -> Response:
     """Edit a record: automatic ones (messages) take motive and area only"""
@@ -181,7 +169,7 @@ def update_record(caller: Principal, client_id: str, record_id: str) -> Response
     return json_response(_detail(update(caller, client_id, record_id, changes)))
 
 
-@route(register, "DELETE /clients/{client_id}/register/{record_id}", STAFF, status=204)
+@route("DELETE /clients/{client_id}/register/{record_id}", STAFF, status=204)
 def delete_record(caller: Principal, client_id: str, record_id: str) -> Response:
     """Remove a record from the register only (a message stays in the history)"""
     from chalicelib.records.register import delete_record as delete
@@ -191,11 +179,10 @@ def delete_record(caller: Principal, client_id: str, record_id: str) -> Response
 
 
 @route(
-    register,
     "POST /clients/{client_id}/register/{record_id}/attachments",
     STAFF,
-    body="history_schemas.AttachmentIn",
-    response="history_schemas.AttachmentOut",
+    body="AttachmentIn",
+    response="AttachmentOut",
     status=201,
     errors={
         409: "Attachments go on manual records only, at most a fixed number per record (`record_id`).",
@@ -232,7 +219,7 @@ def _entry_out(entry: RegisterLookup) -> dict[str, str]:
     return {"code": entry.code, "name": entry.name}
 
 
-@route(register, "GET /register/{table}", STAFF, response="history_schemas.RegisterTableOut")
+@route("GET /register/{table}", STAFF, response="RegisterTableOut")
 def list_table(caller: Principal, table: str) -> Response:
     """The company's register motives or areas (table: motives | areas)"""
     from chalicelib.records.register import list_table as fetch
@@ -241,11 +228,10 @@ def list_table(caller: Principal, table: str) -> Response:
 
 
 @route(
-    register,
     "POST /register/{table}",
     ADMIN,
-    body="history_schemas.RegisterTableEntryIn",
-    response="history_schemas.RegisterTableEntryOut",
+    body="RegisterTableEntryIn",
+    response="RegisterTableEntryOut",
     status=201,
     errors={409: "The `code` exists already in that table."},
 )
@@ -258,13 +244,7 @@ def add_entry(caller: Principal, table: str) -> Response:
     return json_response(_entry_out(add(caller, table, body.code, body.name)), 201)
 
 
-@route(
-    register,
-    "PUT /register/{table}/{code}",
-    ADMIN,
-    body="history_schemas.RegisterTableRenameIn",
-    response="history_schemas.RegisterTableEntryOut",
-)
+@route("PUT /register/{table}/{code}", ADMIN, body="RegisterTableRenameIn", response="RegisterTableEntryOut")
 def rename_entry(caller: Principal, table: str, code: str) -> Response:
     """Rename a motive or an area (admins)"""
     from chalicelib.api.history_schemas import RegisterTableRenameIn
@@ -274,7 +254,7 @@ def rename_entry(caller: Principal, table: str, code: str) -> Response:
     return json_response(_entry_out(rename(caller.company_id, table, code, body.name)))
 
 
-@route(register, "DELETE /register/{table}/{code}", ADMIN, status=204)
+@route("DELETE /register/{table}/{code}", ADMIN, status=204)
 def delete_entry(caller: Principal, table: str, code: str) -> Response:
     """Delete a motive or an area (admins); records keep its code"""
     from chalicelib.records.register import delete_entry as delete

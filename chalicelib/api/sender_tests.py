@@ -12,19 +12,14 @@ from urllib.parse import unquote
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 sender_tests = Blueprint(__name__)
+route = Routes(sender_tests, schemas="schemas")
 
 
-@route(
-    sender_tests,
-    "POST /sender-accounts/{area}/test",
-    ADMIN,
-    body="schemas.TestSendIn",
-    response="schemas.TestSendOut",
-)
+@route("POST /sender-accounts/{area}/test", ADMIN, body="TestSendIn", response="TestSendOut")
 def test_sender_account(caller: Principal, area: str) -> Response:
     """Send a test message from exactly this area's account, even a disabled one (C3)"""
     from chalicelib.api.schemas import TestSendIn
@@ -36,11 +31,10 @@ def test_sender_account(caller: Principal, area: str) -> Response:
 
 
 @route(
-    sender_tests,
     "POST /templates/{key}/test",
     ADMIN,
-    body="schemas.TemplateTestSendIn",
-    response="schemas.TestSendOut",
+    body="TemplateTestSendIn",
+    response="TestSendOut",
     errors={409: "No working sender account can send the template: neither its area's nor `all`."},
 )
 def test_template(caller: Principal, key: str) -> Response:

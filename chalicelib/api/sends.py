@@ -7,10 +7,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import json_response, page_request, page_response, parse_body, plain, route
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, plain
 from chalicelib.tenants.auth.principal import Principal
 
 sends = Blueprint(__name__)
+route = Routes(sends, schemas="sends_schemas")
 
 
 def _job_out(job: Any) -> dict[str, Any]:
@@ -29,11 +30,10 @@ def _message_out(comm: Any) -> dict[str, Any]:
 
 
 @route(
-    sends,
     "POST /sends",
     STAFF,
-    body="sends_schemas.SendIn",
-    response="sends_schemas.SendOut",
+    body="SendIn",
+    response="SendOut",
     status=201,
     existing=200,
     errors={
@@ -73,7 +73,7 @@ def start_send(caller: Principal) -> Response:
     return json_response(answer, 201 if created else 200)
 
 
-@route(sends, "GET /sends/{job_id}", STAFF, response="sends_schemas.SendJobOut")
+@route("GET /sends/{job_id}", STAFF, response="SendJobOut")
 def get_send_job(caller: Principal, job_id: str) -> Response:
     """A send job's progress: total, sent, failed, skipped, waiting, state (C8); level 4: own jobs only"""
     from chalicelib.producers.sends.manual import get_send_job as fetch
@@ -81,7 +81,7 @@ def get_send_job(caller: Principal, job_id: str) -> Response:
     return json_response(_job_out(fetch(caller, job_id)))
 
 
-@route(sends, "GET /sends", STAFF, response="sends_schemas.SendJobsOut", query=("limit", "cursor"))
+@route("GET /sends", STAFF, response="SendJobsOut", query=("limit", "cursor"))
 def list_send_jobs(caller: Principal) -> Response:
     """The company's send jobs, newest first (C8); level 4: own jobs only"""
     from chalicelib.producers.sends.manual import list_send_jobs as fetch

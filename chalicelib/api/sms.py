@@ -6,10 +6,11 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 sms = Blueprint(__name__)
+route = Routes(sms, schemas="schemas")
 
 
 def _fields_of(raw_body: str | bytes | None) -> set[str]:
@@ -20,7 +21,7 @@ def _fields_of(raw_body: str | bytes | None) -> set[str]:
     return set(data) if isinstance(data, dict) else set()
 
 
-@route(sms, "GET /sms/settings", ADMIN, response="schemas.SmsSettingsOut")
+@route("GET /sms/settings", ADMIN, response="SmsSettingsOut")
 def get_sms_settings(caller: Principal) -> Response:
     """The SMS settings; passwords are never returned (C6)"""
     from chalicelib.messaging.accounts.sms import get_sms_settings as fetch
@@ -29,11 +30,10 @@ def get_sms_settings(caller: Principal) -> Response:
 
 
 @route(
-    sms,
     "PUT /sms/settings",
     ADMIN,
-    body="schemas.SmsSettingsIn",
-    response="schemas.SmsSettingsOut",
+    body="SmsSettingsIn",
+    response="SmsSettingsOut",
     errors={409: "The `inbound_number` already receives SMS for another company."},
 )
 def save_sms_settings(caller: Principal) -> Response:
@@ -49,10 +49,9 @@ def save_sms_settings(caller: Principal) -> Response:
 
 
 @route(
-    sms,
     "PUT /sms/settings/gateway-password",
     ADMIN,
-    body="schemas.PasswordIn",
+    body="PasswordIn",
     status=204,
     errors={
         409: "The gateway's `base_url` and `username` are not set yet (`PUT /sms/settings`): the "
@@ -70,7 +69,7 @@ def set_gateway_password(caller: Principal) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(sms, "PUT /sms/bulk-password", ADMIN, body="schemas.BulkPasswordIn", status=204)
+@route("PUT /sms/bulk-password", ADMIN, body="BulkPasswordIn", status=204)
 def set_bulk_password(caller: Principal) -> Response:
     """Set the bulk-send password asked for sends to more than one client: write-only, hashed (C6)"""
     from chalicelib.api.schemas import BulkPasswordIn
@@ -83,11 +82,10 @@ def set_bulk_password(caller: Principal) -> Response:
 
 
 @route(
-    sms,
     "POST /sms/test",
     ADMIN,
-    body="schemas.SmsTestIn",
-    response="schemas.SmsTestOut",
+    body="SmsTestIn",
+    response="SmsTestOut",
     errors={409: "SMS is not set up, switched off or incomplete for the company (`PUT /sms/settings`)."},
 )
 def send_test_sms(caller: Principal) -> Response:

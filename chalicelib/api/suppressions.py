@@ -7,10 +7,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.http import json_response, page_request, page_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 suppressions = Blueprint(__name__)
+route = Routes(suppressions, schemas="suppression_schemas")
 
 
 def _entry_out(entry: Any) -> dict[str, Any]:
@@ -23,13 +24,7 @@ def _entry_out(entry: Any) -> dict[str, Any]:
     }
 
 
-@route(
-    suppressions,
-    "GET /suppressions",
-    ADMIN,
-    response="suppression_schemas.SuppressionsOut",
-    query=("limit", "cursor"),
-)
+@route("GET /suppressions", ADMIN, response="SuppressionsOut", query=("limit", "cursor"))
 def list_suppressions(caller: Principal) -> Response:
     """Addresses no message goes to: hard bounces, complaints, added by hand (Q5)"""
     from chalicelib.messaging.suppression import list_suppressions as fetch
@@ -41,11 +36,10 @@ def list_suppressions(caller: Principal) -> Response:
 
 
 @route(
-    suppressions,
     "POST /suppressions",
     ADMIN,
-    body="suppression_schemas.SuppressionIn",
-    response="suppression_schemas.SuppressionAddedOut",
+    body="SuppressionIn",
+    response="SuppressionAddedOut",
     status=201,
     existing=200,
 )
@@ -62,7 +56,7 @@ def add_suppression(caller: Principal) -> Response:
     return json_response({**_entry_out(entry), "created": created}, 201 if created else 200)
 
 
-@route(suppressions, "DELETE /suppressions/{address}", ADMIN, status=204)
+@route("DELETE /suppressions/{address}", ADMIN, status=204)
 def lift_suppression(caller: Principal, address: str) -> Response:
     """Lift a suppression: messages go to the address again (Q5)
 

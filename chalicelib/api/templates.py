@@ -15,10 +15,11 @@ from urllib.parse import unquote
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF
-from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 templates = Blueprint(__name__)
+route = Routes(templates, schemas="template_schemas")
 
 
 def _key(raw: str) -> str:
@@ -40,7 +41,7 @@ def _template_out(template: Any) -> dict[str, Any]:
     return data
 
 
-@route(templates, "GET /templates", STAFF, response="template_schemas.TemplatesOut")
+@route("GET /templates", STAFF, response="TemplatesOut")
 def list_templates(caller: Principal) -> Response:
     """Every message type with its variables, and whether the company overrides it (C4)"""
     from chalicelib.messaging.templates import list_templates as summaries
@@ -48,7 +49,7 @@ def list_templates(caller: Principal) -> Response:
     return json_response({"items": summaries(caller.company_id)})
 
 
-@route(templates, "GET /templates/{key}", STAFF, response="template_schemas.TemplateOut")
+@route("GET /templates/{key}", STAFF, response="TemplateOut")
 def get_template(caller: Principal, key: str) -> Response:
     """The effective template of a message type: the company's own or the default (C4)"""
     from chalicelib.messaging.templates import effective_template
@@ -56,13 +57,7 @@ def get_template(caller: Principal, key: str) -> Response:
     return json_response(_template_out(effective_template(caller.company_id, _key(key))))
 
 
-@route(
-    templates,
-    "PUT /templates/{key}",
-    ADMIN,
-    body="template_schemas.TemplateIn",
-    response="template_schemas.TemplateOut",
-)
+@route("PUT /templates/{key}", ADMIN, body="TemplateIn", response="TemplateOut")
 def save_template(caller: Principal, key: str) -> Response:
     """Save the company's own template; it must render with the type's sample data (C4)"""
     from chalicelib.api.template_schemas import TemplateIn
@@ -86,7 +81,7 @@ def save_template(caller: Principal, key: str) -> Response:
     return json_response(_template_out(saved))
 
 
-@route(templates, "DELETE /templates/{key}", ADMIN, status=204)
+@route("DELETE /templates/{key}", ADMIN, status=204)
 def reset_template(caller: Principal, key: str) -> Response:
     """Go back to the default template (a custom template is deleted) (C4)"""
     from chalicelib.messaging.templates import reset_template as reset
@@ -96,13 +91,7 @@ def reset_template(caller: Principal, key: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(
-    templates,
-    "POST /templates/{key}/preview",
-    STAFF,
-    body="template_schemas.TemplatePreviewIn",
-    response="template_schemas.TemplatePreviewOut",
-)
+@route("POST /templates/{key}/preview", STAFF, body="TemplatePreviewIn", response="TemplatePreviewOut")
 def preview_template(caller: Principal, key: str) -> Response:
     """Render the template, or unsaved edits of it, with sample data (C4)"""
     from chalicelib.api.template_schemas import TemplatePreviewIn
