@@ -291,7 +291,7 @@ def _operation(path: str, entry: Any, doc: Declaration, schemas: dict[str, Any])
         )
     docstring = inspect.getdoc(inspect.unwrap(view)) or ""
     first, _, rest = docstring.partition("\n\n")
-    if " ".join(first.split()) == doc.summary:  # declared with route(): the summary comes first
+    if " ".join(first.split()) == doc.summary:  # declared with @route: the summary comes first
         docstring = rest
     if docstring:
         notes.append(docstring)
