@@ -29,18 +29,7 @@ def update_company(caller: Principal) -> Response:
 
     company_id = caller.company_id
     body = parse_body(configuration.current_request, CompanySettingsIn)
-    return json_response(
-        update_settings(
-            company_id,
-            language=body.language,
-            ask_tracking_contacts=body.ask_tracking_contacts,
-            sms_on_automatic_payments=body.sms_on_automatic_payments,
-            sms_on_manual_payments=body.sms_on_manual_payments,
-            country=body.country,
-            time_zone=body.time_zone,
-            locale=body.locale,
-        )
-    )
+    return json_response(update_settings(company_id, **body.model_dump()))
 
 
 @route("GET /status-catalog", STAFF, response="StatusCatalogOut")

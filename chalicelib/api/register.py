@@ -80,16 +80,7 @@ def add_record(caller: Principal, client_id: str) -> Response:
     from chalicelib.records.register import add_record as add
 
     body = parse_body(register.current_request, RegisterRecordIn)
-    record = add(
-        caller,
-        client_id,
-        record_type=body.record_type,
-        subject=body.subject,
-        text=body.text,
-        motive=body.motive,
-        area=body.area,
-        initiated_by=body.initiated_by,
-    )
+    record = add(caller, client_id, **body.model_dump())
     return json_response(_detail(record), 201)
 
 

@@ -65,19 +65,7 @@ def save_template(caller: Principal, key: str) -> Response:
 
     company_id, user = caller.company_id, caller.subject
     body = parse_body(templates.current_request, TemplateIn)
-    saved = save(
-        company_id,
-        _key(key),
-        subject=body.subject,
-        text=body.text,
-        html=body.html,
-        sender_area=body.sender_area,
-        language=body.language,
-        updated_by=user,
-        sms_text=body.sms_text,
-        push_title=body.push_title,
-        push_body=body.push_body,
-    )
+    saved = save(company_id, _key(key), updated_by=user, **body.model_dump())
     return json_response(_template_out(saved))
 
 
@@ -100,15 +88,5 @@ def preview_template(caller: Principal, key: str) -> Response:
     company_id = caller.company_id
     request = templates.current_request
     body = parse_body(request, TemplatePreviewIn) if request.raw_body else TemplatePreviewIn()
-    rendered = preview(
-        company_id,
-        _key(key),
-        subject=body.subject,
-        text=body.text,
-        html=body.html,
-        variables=body.variables,
-        sms_text=body.sms_text,
-        push_title=body.push_title,
-        push_body=body.push_body,
-    )
+    rendered = preview(company_id, _key(key), **body.model_dump())
     return json_response(rendered)
