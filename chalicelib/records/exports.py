@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.domain import Communication
 from chalicelib.core.errors import ValidationFailed
-from chalicelib.store.communications import Page
+
+if TYPE_CHECKING:  # app.py imports XLSX_TYPE from here: no PynamoDB at cold start
+    from chalicelib.core.domain import Communication
+    from chalicelib.store.communications import Page
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_EXPORT_ROWS = 10_000
