@@ -1,6 +1,7 @@
 """Who may call a route, as the route declares it, and the one check of the caller against it.
 
-Every route says its access in ``@describe(access=...)`` (chalicelib/api/http.py):
+Every route says its access in ``@route(blueprint, "METHOD /path", access, ...)`` or
+``@describe(access=...)`` (chalicelib/api/http.py):
 
 * :data:`PUBLIC`: no credentials (the route has no authorizer);
 * :func:`api_key` ``(scope)``: the company's systems with an API key carrying ``scope``, or any staff

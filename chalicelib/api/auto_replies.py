@@ -5,35 +5,24 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 auto_replies = Blueprint(__name__)
+route = Routes(auto_replies, schemas="auto_reply_schemas")
 
 
-@auto_replies.route("/sms/auto-replies", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    auto_replies,
-    summary="The SMS keyword auto-replies: balance (I1) and tickets (I2)",
-    response="chalicelib.api.auto_reply_schemas.AutoRepliesOut",
-    access=ADMIN,
-)
+@route("GET /sms/auto-replies", ADMIN, response="AutoRepliesOut")
 def get_auto_replies(caller: Principal) -> Response:
+    """The SMS keyword auto-replies: balance (I1) and tickets (I2)"""
     from chalicelib.producers.sms_replies.rules import get_auto_replies as fetch
 
     return json_response(fetch(caller.company_id))
 
 
-@auto_replies.route("/sms/auto-replies", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    auto_replies,
-    summary="Change the SMS keyword auto-replies (a merge); templates are checked against their variables",
-    body="chalicelib.api.auto_reply_schemas.AutoRepliesIn",
-    response="chalicelib.api.auto_reply_schemas.AutoRepliesOut",
-    access=ADMIN,
-)
+@route("PUT /sms/auto-replies", ADMIN, body="AutoRepliesIn", response="AutoRepliesOut")
 def save_auto_replies(caller: Principal) -> Response:
+    """Change the SMS keyword auto-replies (a merge); templates are checked against their variables"""
     from chalicelib.api.auto_reply_schemas import AutoRepliesIn
     from chalicelib.producers.sms_replies.rules import save_auto_replies as save
 

@@ -7,19 +7,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import api_key
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import (
-    cursor_param,
-    describe,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-    plain,
-)
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, plain
 from chalicelib.tenants.auth.principal import Principal
 
 clients = Blueprint(__name__)
+route = Routes(clients, schemas="schemas")
 
 
 def _client_out(client: Any) -> dict[str, Any]:
@@ -28,15 +20,9 @@ def _client_out(client: Any) -> dict[str, Any]:
     return data
 
 
-@clients.route("/clients/{client_id}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    clients,
-    summary="Create or replace a client with its e-mails, phones and contacts",
-    body="chalicelib.api.schemas.ClientIn",
-    response="chalicelib.api.schemas.ClientOut",
-    access=api_key("clients:write"),
-)
+@route("PUT /clients/{client_id}", api_key("clients:write"), body="ClientIn", response="ClientOut")
 def save_client(caller: Principal, client_id: str) -> Response:
+    """Create or replace a client with its e-mails, phones and contacts"""
     from chalicelib.api.schemas import ClientIn
     from chalicelib.tenants.clients import ContactData
     from chalicelib.tenants.clients import save_client as save
@@ -82,30 +68,19 @@ def _check_id(client_id: str) -> None:
         )
 
 
-@clients.route("/clients/{client_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    clients,
-    summary="One client with its contacts",
-    response="chalicelib.api.schemas.ClientOut",
-    access=api_key("clients:read"),
-)
+@route("GET /clients/{client_id}", api_key("clients:read"), response="ClientOut")
 def get_client(caller: Principal, client_id: str) -> Response:
+    """One client with its contacts"""
     from chalicelib.tenants.clients import get_client as fetch
 
     return json_response(_client_out(fetch(caller.company_id, client_id)))
 
 
-@clients.route("/clients", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    clients,
-    summary="The company's clients, a page at a time",
-    response="chalicelib.api.schemas.ClientsOut",
-    access=api_key("clients:read"),
-    query=("limit", "cursor"),
-)
+@route("GET /clients", api_key("clients:read"), response="ClientsOut", query=("limit", "cursor"))
 def list_clients(caller: Principal) -> Response:
+    """The company's clients, a page at a time"""
     from chalicelib.tenants.clients import list_clients as fetch
 
     request = clients.current_request
-    items, cursor = fetch(caller.company_id, limit_param(request), cursor_param(request))
-    return json_response({"items": [_client_out(c) for c in items], "next_cursor": encode_cursor(cursor)})
+    items, cursor = fetch(caller.company_id, *page_request(request))
+    return page_response(items, cursor, _client_out)

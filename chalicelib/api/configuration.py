@@ -5,78 +5,45 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF, USER_IN_PATH_OR_ADMIN
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 configuration = Blueprint(__name__)
+route = Routes(configuration, schemas="schemas")
 
 
-@configuration.route("/company", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="The caller's company and its settings",
-    response="chalicelib.api.schemas.CompanyOut",
-    access=STAFF,
-)
+@route("GET /company", STAFF, response="CompanyOut")
 def get_company(caller: Principal) -> Response:
+    """The caller's company and its settings"""
     from chalicelib.tenants.companies import get_company as fetch
 
     return json_response(fetch(caller.company_id))
 
 
-@configuration.route("/company", methods=["PATCH"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="Change company settings (language of messages, ask for tracking contacts at issue, "
-    "payment SMS for automatic / manual payments, country, time zone and locale)",
-    body="chalicelib.api.schemas.CompanySettingsIn",
-    response="chalicelib.api.schemas.CompanyOut",
-    access=ADMIN,
-)
+@route("PATCH /company", ADMIN, body="CompanySettingsIn", response="CompanyOut")
 def update_company(caller: Principal) -> Response:
+    """Change company settings (language of messages, ask for tracking contacts at issue, payment SMS for
+    automatic / manual payments, country, time zone and locale)"""
     from chalicelib.api.schemas import CompanySettingsIn
     from chalicelib.tenants.companies import update_settings
 
     company_id = caller.company_id
     body = parse_body(configuration.current_request, CompanySettingsIn)
-    return json_response(
-        update_settings(
-            company_id,
-            language=body.language,
-            ask_tracking_contacts=body.ask_tracking_contacts,
-            sms_on_automatic_payments=body.sms_on_automatic_payments,
-            sms_on_manual_payments=body.sms_on_manual_payments,
-            country=body.country,
-            time_zone=body.time_zone,
-            locale=body.locale,
-        )
-    )
+    return json_response(update_settings(company_id, **body.model_dump()))
 
 
-@configuration.route("/status-catalog", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="The company's status catalog (T8)",
-    response="chalicelib.api.schemas.StatusCatalogOut",
-    access=STAFF,
-)
+@route("GET /status-catalog", STAFF, response="StatusCatalogOut")
 def list_statuses(caller: Principal) -> Response:
+    """The company's status catalog (T8)"""
     from chalicelib.producers.tracking.catalog import status_catalog
 
     catalog = status_catalog(caller.company_id)
     return json_response({"items": sorted(catalog.values(), key=lambda s: s.code)})
 
 
-@configuration.route("/status-catalog/{code}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="Rename a status, set its visibility and whether it is notified (T8)",
-    body="chalicelib.api.schemas.StatusDefinitionIn",
-    response="chalicelib.api.schemas.StatusDefinitionOut",
-    access=ADMIN,
-)
+@route("PUT /status-catalog/{code}", ADMIN, body="StatusDefinitionIn", response="StatusDefinitionOut")
 def save_status(caller: Principal, code: str) -> Response:
+    """Rename a status, set its visibility and whether it is notified (T8)"""
     from chalicelib.api.schemas import StatusDefinitionIn
     from chalicelib.producers.tracking.catalog import save_status as save
 
@@ -97,29 +64,18 @@ def _status_code(code: str) -> str:
     return code
 
 
-@configuration.route("/alerts", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="The alert monitor: every alert type with frequency, last and next run, counts (T9)",
-    response="chalicelib.api.schemas.AlertMonitorOut",
-    access=STAFF,
-)
+@route("GET /alerts", STAFF, response="AlertMonitorOut")
 def alert_monitor(caller: Principal) -> Response:
+    """The alert monitor: every alert type with frequency, last and next run, counts (T9)"""
     from chalicelib.producers.tracking.monitor import alert_monitor as monitor
 
     return json_response({"items": [_schedule_out(s) for s in monitor(caller.company_id)]})
 
 
-@configuration.route("/alerts/{alert_type}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="Enable an alert type and set its frequency in minutes, 0 = off (T9, T5); "
-    "`reminders` runs daily at `hour_of_day` of the company's clock (R3)",
-    body="chalicelib.api.schemas.AlertConfigIn",
-    response="chalicelib.api.schemas.AlertScheduleOut",
-    access=ADMIN,
-)
+@route("PUT /alerts/{alert_type}", ADMIN, body="AlertConfigIn", response="AlertScheduleOut")
 def configure_alert(caller: Principal, alert_type: str) -> Response:
+    """Enable an alert type and set its frequency in minutes, 0 = off (T9, T5); `reminders` runs daily
+    at `hour_of_day` of the company's clock (R3)"""
     from chalicelib.api.schemas import AlertConfigIn
     from chalicelib.producers.tracking.monitor import configure_alert as configure
 
@@ -140,28 +96,17 @@ def _schedule_out(schedule: object) -> dict[str, object]:
     return dict(data)
 
 
-@configuration.route("/sender-accounts", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="Sender accounts per area; passwords are never returned (C1)",
-    response="chalicelib.api.schemas.SenderAccountsOut",
-    access=ADMIN,
-)
+@route("GET /sender-accounts", ADMIN, response="SenderAccountsOut")
 def list_sender_accounts(caller: Principal) -> Response:
+    """Sender accounts per area; passwords are never returned (C1)"""
     from chalicelib.messaging.accounts.email import list_accounts
 
     return json_response({"items": list_accounts(caller.company_id)})
 
 
-@configuration.route("/sender-accounts/{area}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="Create or change the sender account of an area; `all` is the fallback (C1)",
-    body="chalicelib.api.schemas.SenderAccountIn",
-    response="chalicelib.api.schemas.SenderAccountOut",
-    access=ADMIN,
-)
+@route("PUT /sender-accounts/{area}", ADMIN, body="SenderAccountIn", response="SenderAccountOut")
 def save_sender_account(caller: Principal, area: str) -> Response:
+    """Create or change the sender account of an area; `all` is the fallback (C1)"""
     from chalicelib.api.schemas import SenderAccountIn
     from chalicelib.messaging.accounts.email import save_sender_account as save
 
@@ -170,15 +115,9 @@ def save_sender_account(caller: Principal, area: str) -> Response:
     return json_response(save(company_id, area, body.model_dump(mode="json")))
 
 
-@configuration.route("/sender-accounts/{area}/password", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="Set the account's password: write-only, stored encrypted with KMS (C1)",
-    body="chalicelib.api.schemas.PasswordIn",
-    status=204,
-    access=ADMIN,
-)
+@route("PUT /sender-accounts/{area}/password", ADMIN, body="PasswordIn", status=204)
 def set_sender_password(caller: Principal, area: str) -> Response:
+    """Set the account's password: write-only, stored encrypted with KMS (C1)"""
     from chalicelib.api.schemas import PasswordIn
     from chalicelib.messaging.accounts.email import set_sender_password as set_password
 
@@ -188,14 +127,9 @@ def set_sender_password(caller: Principal, area: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@configuration.route("/sender-accounts/{area}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="Remove an area's sender account (the area falls back to `all`)",
-    status=204,
-    access=ADMIN,
-)
+@route("DELETE /sender-accounts/{area}", ADMIN, status=204)
 def delete_sender_account(caller: Principal, area: str) -> Response:
+    """Remove an area's sender account (the area falls back to `all`)"""
     from chalicelib.messaging.accounts.email import delete_sender_account as delete
 
     delete(caller.company_id, area)
@@ -214,30 +148,24 @@ def _personal_area(user_id: str) -> str:
     return personal_area(unquote(user_id))
 
 
-@configuration.route("/users/{user_id}/sender-account", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="A user's own sender account (C5); the password is never returned",
-    response="chalicelib.api.schemas.SenderAccountOut",
-    access=USER_IN_PATH_OR_ADMIN,
-)
+@route("GET /users/{user_id}/sender-account", USER_IN_PATH_OR_ADMIN, response="SenderAccountOut")
 def get_personal_sender_account(caller: Principal, user_id: str) -> Response:
+    """A user's own sender account (C5); the password is never returned"""
     from chalicelib.messaging.accounts.email import get_account
 
     company_id, area = caller.company_id, _personal_area(user_id)
     return json_response(get_account(company_id, area))
 
 
-@configuration.route("/users/{user_id}/sender-account", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="Create or change a user's own sender account: orders go out from the responsible "
-    "user's account, reminders from the collection agent's, else the company's (C5)",
-    body="chalicelib.api.schemas.SenderAccountIn",
-    response="chalicelib.api.schemas.SenderAccountOut",
-    access=USER_IN_PATH_OR_ADMIN,
+@route(
+    "PUT /users/{user_id}/sender-account",
+    USER_IN_PATH_OR_ADMIN,
+    body="SenderAccountIn",
+    response="SenderAccountOut",
 )
 def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
+    """Create or change a user's own sender account: orders go out from the responsible user's account,
+    reminders from the collection agent's, else the company's (C5)"""
     from chalicelib.api.schemas import SenderAccountIn
     from chalicelib.messaging.accounts.email import save_sender_account as save
 
@@ -246,15 +174,9 @@ def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
     return json_response(save(company_id, area, body.model_dump(mode="json")))
 
 
-@configuration.route("/users/{user_id}/sender-account/password", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="Set a personal account's password: write-only, KMS-encrypted (C5)",
-    body="chalicelib.api.schemas.PasswordIn",
-    status=204,
-    access=USER_IN_PATH_OR_ADMIN,
-)
+@route("PUT /users/{user_id}/sender-account/password", USER_IN_PATH_OR_ADMIN, body="PasswordIn", status=204)
 def set_personal_sender_password(caller: Principal, user_id: str) -> Response:
+    """Set a personal account's password: write-only, KMS-encrypted (C5)"""
     from chalicelib.api.schemas import PasswordIn
     from chalicelib.messaging.accounts.email import set_sender_password as set_password
 
@@ -264,14 +186,9 @@ def set_personal_sender_password(caller: Principal, user_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@configuration.route("/users/{user_id}/sender-account", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    configuration,
-    summary="Remove a user's own sender account (their messages fall back to the company's)",
-    status=204,
-    access=USER_IN_PATH_OR_ADMIN,
-)
+@route("DELETE /users/{user_id}/sender-account", USER_IN_PATH_OR_ADMIN, status=204)
 def delete_personal_sender_account(caller: Principal, user_id: str) -> Response:
+    """Remove a user's own sender account (their messages fall back to the company's)"""
     from chalicelib.messaging.accounts.email import delete_sender_account as delete
 
     company_id, area = caller.company_id, _personal_area(user_id)

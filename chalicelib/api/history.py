@@ -7,19 +7,12 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import (
-    cursor_param,
-    describe,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-)
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
 from chalicelib.core.domain import AttachmentRef, Communication
 from chalicelib.tenants.auth.principal import Principal
 
 history = Blueprint(__name__)
+route = Routes(history, schemas="history_schemas")
 
 
 def _params() -> dict[str, str | None]:
@@ -64,16 +57,9 @@ def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
     }
 
 
-@history.route("/history/resend", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    history,
-    summary="Resend selected messages: each becomes a new manual message to the same recipient (H1)",
-    body="chalicelib.api.history_schemas.ResendIn",
-    response="chalicelib.api.history_schemas.ResendOut",
-    status=202,
-    access=STAFF,
-)
+@route("POST /history/resend", STAFF, body="ResendIn", response="ResendOut", status=202)
 def resend(caller: Principal) -> Response:
+    """Resend selected messages: each becomes a new manual message to the same recipient (H1)"""
     from chalicelib.api.history_schemas import ResendIn
     from chalicelib.records.history.browse import resend as resend_messages
 
@@ -82,29 +68,17 @@ def resend(caller: Principal) -> Response:
     return json_response({"items": [history_item(c) for c in written]}, 202)
 
 
-@history.route("/history/filters", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    history,
-    summary="My saved history filters (private to the caller)",
-    response="chalicelib.api.history_schemas.SavedFiltersOut",
-    access=STAFF,
-)
+@route("GET /history/filters", STAFF, response="SavedFiltersOut")
 def list_filters(caller: Principal) -> Response:
+    """My saved history filters (private to the caller)"""
     from chalicelib.records.history.browse import my_filters
 
     return json_response({"items": [_filter_out(f) for f in my_filters(caller)]})
 
 
-@history.route("/history/filters", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    history,
-    summary="Save a history filter in my filters; apply it with ?filter=<id>",
-    body="chalicelib.api.history_schemas.SavedFilterIn",
-    response="chalicelib.api.history_schemas.SavedFilterOut",
-    status=201,
-    access=STAFF,
-)
+@route("POST /history/filters", STAFF, body="SavedFilterIn", response="SavedFilterOut", status=201)
 def save_filter(caller: Principal) -> Response:
+    """Save a history filter in my filters; apply it with ?filter=<id>"""
     from chalicelib.api.history_schemas import SavedFilterIn
     from chalicelib.records.history.browse import save_filter as save
 
@@ -114,14 +88,9 @@ def save_filter(caller: Principal) -> Response:
     )
 
 
-@history.route("/history/filters/{filter_id}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    history,
-    summary="Delete one of my saved filters",
-    status=204,
-    access=STAFF,
-)
+@route("DELETE /history/filters/{filter_id}", STAFF, status=204)
 def delete_filter(caller: Principal, filter_id: str) -> Response:
+    """Delete one of my saved filters"""
     from chalicelib.records.history.browse import delete_filter as delete
 
     delete(caller, filter_id)
@@ -137,35 +106,22 @@ def _filter_out(saved: Any) -> dict[str, Any]:
     }
 
 
-@history.route("/history/{channel}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    history,
-    summary="A channel's history (email, sms, push), newest first; filters from, to, status, kind, "
-    "client, q, filter (a saved filter)",
-    response="chalicelib.api.history_schemas.HistoryPageOut",
-    access=STAFF,
-    query=("limit", "cursor"),
-)
+@route("GET /history/{channel}", STAFF, response="HistoryPageOut", query=("limit", "cursor"))
 def list_history(caller: Principal, channel: str) -> Response:
+    """A channel's history (email, sms, push), newest first; filters from, to, status, kind, client, q, filter
+    (a saved filter)"""
     from chalicelib.records.history.browse import criteria_for
     from chalicelib.records.history.browse import list_history as fetch
 
     request = history.current_request
     criteria = criteria_for(caller, _params())
-    page = fetch(caller, channel, criteria, limit_param(request), cursor_param(request))
-    return json_response(
-        {"items": [history_item(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
-    )
+    page = fetch(caller, channel, criteria, *page_request(request))
+    return page_response(page.items, page.cursor, history_item)
 
 
-@history.route("/history/{channel}/export", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    history,
-    summary="The filtered history as an Excel file (.xlsx), at most 10,000 rows",
-    access=STAFF,
-    answer="xlsx",
-)
+@route("GET /history/{channel}/export", STAFF, answer="xlsx")
 def export_history(caller: Principal, channel: str) -> Response:
+    """The filtered history as an Excel file (.xlsx), at most 10,000 rows"""
     from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
     from chalicelib.records.history.browse import check_channel, criteria_for, export_rows
     from chalicelib.store.communications import status_group
@@ -228,14 +184,9 @@ def _xlsx(data: bytes, filename: str) -> Response:
     )
 
 
-@history.route("/history/{channel}/{communication_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    history,
-    summary="One message exactly as sent: content, headers, attachments, delivery",
-    response="chalicelib.api.history_schemas.HistoryMessageOut",
-    access=STAFF,
-)
+@route("GET /history/{channel}/{communication_id}", STAFF, response="HistoryMessageOut")
 def get_message(caller: Principal, channel: str, communication_id: str) -> Response:
+    """One message exactly as sent: content, headers, attachments, delivery"""
     from chalicelib.records.history.browse import history_entry
 
     comm = history_entry(caller, channel, communication_id)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from chalice.app import Request, Response
 
 from chalicelib.api.access import Access, authorize
+from chalicelib.api.authorizer import pregon_auth
 from chalicelib.core.errors import PregonError, ValidationFailed
 
 T = TypeVar("T")
@@ -125,6 +126,16 @@ def encode_cursor(cursor: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(cursor, sort_keys=True).encode()).decode("ascii")
 
 
+def page_request(request: Request) -> tuple[int, dict[str, Any] | None]:
+    """The page a listing asks for: its ``limit`` and ``cursor`` query parameters, checked."""
+    return limit_param(request), cursor_param(request)
+
+
+def page_response(items: Iterable[T], cursor: dict[str, Any] | None, out: Callable[[T], Any]) -> Response:
+    """A page of a listing: its items, each as ``out`` shows it, and the cursor of the next page."""
+    return json_response({"items": [out(item) for item in items], "next_cursor": encode_cursor(cursor)})
+
+
 def plain(value: Any) -> Any:
     """Dataclasses, datetimes and containers as JSON-ready values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -205,8 +216,8 @@ def describe(
     declaration = Declaration(
         summary=summary,
         access=access,
-        body=body,
-        response=response,
+        body=_model_path(body),
+        response=_model_path(response),
         status=status,
         existing=existing,
         errors=tuple(sorted((errors or {}).items())),
@@ -226,6 +237,87 @@ def describe(
         return checked
 
     return mark
+
+
+class Answers(TypedDict, total=False):
+    """What :class:`Routes` passes on to :func:`describe`: the route's answers and query parameters."""
+
+    body: str
+    response: str
+    status: int
+    existing: int
+    errors: dict[int, str]
+    query: tuple[str, ...]
+    answer: str
+
+
+class Routes:
+    """The ``@route`` of one blueprint: Chalice's route and :func:`describe` in one decorator.
+
+    Its models are classes of the module ``schemas`` of ``chalicelib.api``, named alone
+    (``body="ClientIn"``); ``"module.Class"`` names one in another module of ``chalicelib.api``."""
+
+    def __init__(self, blueprint: Any, schemas: str | None = None) -> None:
+        self.blueprint = blueprint
+        self.schemas = schemas
+
+    def __call__(
+        self,
+        endpoint: str,
+        access: Access,
+        *,
+        cors: bool = False,
+        content_types: list[str] | None = None,
+        **answers: Unpack[Answers],
+    ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+        """``endpoint`` is ``"METHOD /path"``; the summary is the first paragraph of the view's
+        docstring, and a route that needs credentials gets the ``pregon_auth`` authorizer.
+        ``cors`` and ``content_types`` go to Chalice."""
+        method, path = endpoint.split(" ", 1)
+        options: dict[str, Any] = {"methods": [method]}
+        if cors:
+            options["cors"] = True
+        if content_types:
+            options["content_types"] = content_types
+        if not access.public:
+            options["authorizer"] = pregon_auth
+        if "body" in answers:
+            answers["body"] = self._model(answers["body"])
+        if "response" in answers:
+            answers["response"] = self._model(answers["response"])
+
+        def register(view: Callable[..., Response]) -> Callable[..., Response]:
+            declared = describe(self.blueprint, summary=_summary(view), access=access, **answers)(view)
+            self.blueprint.route(path, **options)(declared)
+            return declared
+
+        return register
+
+    def _model(self, name: str) -> str:
+        if "." in name:
+            return name
+        if self.schemas is None:
+            raise LookupError(f"{name!r}: name its module, or give Routes(..., schemas=...)")
+        return f"{self.schemas}.{name}"
+
+
+def _summary(view: Callable[..., Any]) -> str:
+    """The first paragraph of a view's docstring, on one line."""
+    import inspect
+
+    doc = inspect.getdoc(view)
+    if not doc:
+        raise LookupError(
+            f"route view {view.__qualname__} has no docstring: its first paragraph is the summary"
+        )
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
+def _model_path(name: str | None) -> str | None:
+    """A model named relative to ``chalicelib.api`` (``"schemas.ClientIn"``) by its full import path."""
+    if name is None or name.startswith("chalicelib."):
+        return name
+    return f"chalicelib.api.{name}"
 
 
 def declaration_of(view: Callable[..., Any]) -> Declaration:

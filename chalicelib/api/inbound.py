@@ -8,18 +8,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import (
-    cursor_param,
-    describe,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-)
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 inbound = Blueprint(__name__)
+route = Routes(inbound, schemas="inbound_schemas")
 
 
 def _summary(comm: Any) -> dict[str, Any]:
@@ -65,15 +58,11 @@ def _communication_id(raw: str) -> str:
     return raw
 
 
-@inbound.route("/inbound/address", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    inbound,
-    summary="The company's inbound e-mail address (I3)",
-    response="chalicelib.api.inbound_schemas.InboundAddressOut",
-    access=STAFF,
-)
+@route("GET /inbound/address", STAFF, response="InboundAddressOut")
 def get_inbound_address(caller: Principal) -> Response:
-    """Point the sender accounts' Reply-To here so that replies are logged in the register."""
+    """The company's inbound e-mail address (I3)
+
+    Point the sender accounts' Reply-To here so that replies are logged in the register."""
     from chalicelib.core.settings import get_settings
     from chalicelib.messaging.addresses import inbound_address
 
@@ -82,48 +71,28 @@ def get_inbound_address(caller: Principal) -> Response:
     )
 
 
-@inbound.route("/inbound/unassigned", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    inbound,
-    summary="Received e-mail that matched no client, newest first (I3); "
-    "level 4: only answers to its own messages",
-    response="chalicelib.api.inbound_schemas.InboundPageOut",
-    access=STAFF,
-    query=("limit", "cursor"),
-)
+@route("GET /inbound/unassigned", STAFF, response="InboundPageOut", query=("limit", "cursor"))
 def list_unassigned(caller: Principal) -> Response:
+    """Received e-mail that matched no client, newest first (I3); level 4: only answers to its own messages"""
     from chalicelib.records.inbound_mail import unassigned
 
     request = inbound.current_request
-    page = unassigned(caller, limit_param(request), cursor_param(request))
-    return json_response(
-        {"items": [_summary(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
-    )
+    page = unassigned(caller, *page_request(request))
+    return page_response(page.items, page.cursor, _summary)
 
 
-@inbound.route("/inbound/{communication_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    inbound,
-    summary="A received e-mail with its attachments' download links (I3); "
-    "level 4: only answers to its own messages",
-    response="chalicelib.api.inbound_schemas.InboundMessageOut",
-    access=STAFF,
-)
+@route("GET /inbound/{communication_id}", STAFF, response="InboundMessageOut")
 def get_inbound_message(caller: Principal, communication_id: str) -> Response:
+    """A received e-mail with its attachments' download links (I3); level 4: only answers to its own
+    messages"""
     from chalicelib.records.inbound_mail import get_inbound
 
     return json_response(_detail(get_inbound(caller, _communication_id(communication_id))))
 
 
-@inbound.route("/inbound/{communication_id}/assign", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    inbound,
-    summary="Assign a received e-mail to a client: it leaves the unassigned list, enters the register",
-    body="chalicelib.api.inbound_schemas.AssignInboundIn",
-    response="chalicelib.api.inbound_schemas.InboundMessageOut",
-    access=STAFF,
-)
+@route("POST /inbound/{communication_id}/assign", STAFF, body="AssignInboundIn", response="InboundMessageOut")
 def assign_inbound_message(caller: Principal, communication_id: str) -> Response:
+    """Assign a received e-mail to a client: it leaves the unassigned list, enters the register"""
     from chalicelib.api.inbound_schemas import AssignInboundIn
     from chalicelib.records.inbound_mail import assign
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
-from chalicelib.api.http import describe, query_param
+from chalicelib.api.http import Routes, query_param
 from chalicelib.api.pages import html_page
 from chalicelib.core.errors import ValidationFailed
 
 manual_unsubscribe = Blueprint(__name__)
+route = Routes(manual_unsubscribe)
 
 
 def _token() -> str:
@@ -20,33 +21,23 @@ def _token() -> str:
     return token
 
 
-@manual_unsubscribe.route("/public/manual-sends/unsubscribe", methods=["GET"])
-@describe(
-    manual_unsubscribe,
-    summary="The unsubscribe link of a manual or bulk e-mail: a confirmation page (changes nothing)",
-    access=PUBLIC,
-    query=("token",),
-    answer="html",
-)
+@route("GET /public/manual-sends/unsubscribe", PUBLIC, query=("token",), answer="html")
 def manual_unsubscribe_page() -> Response:
+    """The unsubscribe link of a manual or bulk e-mail: a confirmation page (changes nothing)"""
     from chalicelib.producers.sends.unsubscribe import confirmation_page
 
     return html_page(confirmation_page(_token()))
 
 
-@manual_unsubscribe.route(
-    "/public/manual-sends/unsubscribe",
-    methods=["POST"],
-    content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"],
-)
-@describe(
-    manual_unsubscribe,
-    summary="Turn off the client's manual and bulk sends (the page's button; RFC 8058 one-click)",
-    access=PUBLIC,
+@route(
+    "POST /public/manual-sends/unsubscribe",
+    PUBLIC,
     query=("token",),
     answer="html",
+    content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"],
 )
 def manual_unsubscribe_one_click() -> Response:
+    """Turn off the client's manual and bulk sends (the page's button; RFC 8058 one-click)"""
     from chalicelib.producers.sends.unsubscribe import done_page, unsubscribe
 
     return html_page(done_page(unsubscribe(_token())))

@@ -316,7 +316,10 @@ def _operation(path: str, entry: Any, doc: Declaration, schemas: dict[str, Any])
             f"CORS: allowed from origin `{entry.cors.allow_origin}`, so a browser on the tracking site "
             "may call it directly (the gateway answers the OPTIONS pre-flight)."
         )
-    docstring = inspect.getdoc(inspect.unwrap(view))
+    docstring = inspect.getdoc(inspect.unwrap(view)) or ""
+    first, _, rest = docstring.partition("\n\n")
+    if " ".join(first.split()) == doc.summary:  # declared with @route: the summary comes first
+        docstring = rest
     if docstring:
         notes.append(docstring)
     operation["description"] = "\n\n".join(notes)

@@ -8,31 +8,23 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF, api_key
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import (
-    cursor_param,
-    describe,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-)
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 parcels = Blueprint(__name__)
+route = Routes(parcels, schemas="schemas")
 
 
-@parcels.route("/parcels", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    parcels,
-    summary="Issue (create or update) a parcel; a first issue subscribes its flagged contacts (T6)",
-    body="chalicelib.api.schemas.IssueParcel",
-    response="chalicelib.api.schemas.IssueResultOut",
+@route(
+    "POST /parcels",
+    api_key("parcels:write"),
+    body="IssueParcel",
+    response="IssueResultOut",
     status=201,
-    access=api_key("parcels:write"),
     existing=200,
 )
 def issue_parcel(caller: Principal) -> Response:
+    """Issue (create or update) a parcel; a first issue subscribes its flagged contacts (T6)"""
     from chalicelib.api.schemas import IssueParcel
     from chalicelib.producers.tracking.issue import Party, Shipment, issue_shipment
     from chalicelib.producers.tracking.subscriptions import Subscriber
@@ -66,14 +58,9 @@ def issue_parcel(caller: Principal) -> Response:
     return json_response(out, 201 if result.created else 200)
 
 
-@parcels.route("/parcels/{tracking_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    parcels,
-    summary="A parcel's full history, hidden statuses included",
-    response="chalicelib.api.schemas.StaffParcelOut",
-    access=api_key("parcels:read"),
-)
+@route("GET /parcels/{tracking_id}", api_key("parcels:read"), response="StaffParcelOut")
 def get_parcel(caller: Principal, tracking_id: str) -> Response:
+    """A parcel's full history, hidden statuses included"""
     from chalicelib.producers.tracking.parcels import staff_history
 
     parcel, history = staff_history(caller.company_id, tracking_id)
@@ -92,17 +79,16 @@ def _parcel_out(parcel: object, history: Sequence[object]) -> dict[str, object]:
     return dict(data)
 
 
-@parcels.route("/parcels/{tracking_id}/events", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    parcels,
-    summary="Post one status event of a parcel; the same event id twice is stored once (T4)",
-    body="chalicelib.api.schemas.StatusEventBody",
-    response="chalicelib.api.schemas.IngestResultOut",
+@route(
+    "POST /parcels/{tracking_id}/events",
+    api_key("parcels:write"),
+    body="StatusEventBody",
+    response="IngestResultOut",
     status=201,
-    access=api_key("parcels:write"),
     existing=200,
 )
 def post_status_event(caller: Principal, tracking_id: str) -> Response:
+    """Post one status event of a parcel; the same event id twice is stored once (T4)"""
     from chalicelib.api.schemas import StatusEventBody
     from chalicelib.producers.tracking.parcels import StatusEvent, record_status_event
 
@@ -112,15 +98,9 @@ def post_status_event(caller: Principal, tracking_id: str) -> Response:
     return json_response(result, 201 if result.created else 200)
 
 
-@parcels.route("/parcel-events", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    parcels,
-    summary="Post a batch of status events (up to 100); all are checked before any is stored",
-    body="chalicelib.api.schemas.StatusEventBatch",
-    response="chalicelib.api.schemas.IngestBatchOut",
-    access=api_key("parcels:write"),
-)
+@route("POST /parcel-events", api_key("parcels:write"), body="StatusEventBatch", response="IngestBatchOut")
 def post_status_events(caller: Principal) -> Response:
+    """Post a batch of status events (up to 100); all are checked before any is stored"""
     from chalicelib.api.schemas import StatusEventBatch
     from chalicelib.producers.tracking.parcels import StatusEvent, record_status_events
 
@@ -145,31 +125,25 @@ def _subscription_out(subscription: object) -> dict[str, object]:
     return dict(data)
 
 
-@parcels.route("/parcels/{tracking_id}/subscriptions", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    parcels,
-    summary="Who follows a parcel (active, expired and cancelled)",
-    response="chalicelib.api.schemas.SubscriptionsOut",
-    access=STAFF,
-)
+@route("GET /parcels/{tracking_id}/subscriptions", STAFF, response="SubscriptionsOut")
 def list_subscriptions(caller: Principal, tracking_id: str) -> Response:
+    """Who follows a parcel (active, expired and cancelled)"""
     from chalicelib.producers.tracking.subscriptions import subscriptions_of
 
     items = subscriptions_of(caller.company_id, tracking_id)
     return json_response({"items": [_subscription_out(s) for s in items]})
 
 
-@parcels.route("/parcels/{tracking_id}/subscriptions", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    parcels,
-    summary="Subscribe someone by hand (T6.4)",
-    body="chalicelib.api.schemas.StaffSubscribeIn",
-    response="chalicelib.api.schemas.SubscriptionOut",
+@route(
+    "POST /parcels/{tracking_id}/subscriptions",
+    STAFF,
+    body="StaffSubscribeIn",
+    response="SubscriptionOut",
     status=201,
-    access=STAFF,
     errors={409: "The parcel already has the most subscriptions it may have."},
 )
 def add_subscription(caller: Principal, tracking_id: str) -> Response:
+    """Subscribe someone by hand (T6.4)"""
     from chalicelib.api.schemas import StaffSubscribeIn
     from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
 
@@ -184,58 +158,36 @@ def add_subscription(caller: Principal, tracking_id: str) -> Response:
     return json_response(_subscription_out(subscription), 201)
 
 
-@parcels.route(
-    "/parcels/{tracking_id}/subscriptions/{subscription_id}", methods=["DELETE"], authorizer=pregon_auth
-)
-@describe(
-    parcels,
-    summary="Cancel a subscription (T7)",
-    status=204,
-    access=STAFF,
-)
+@route("DELETE /parcels/{tracking_id}/subscriptions/{subscription_id}", STAFF, status=204)
 def cancel_subscription(caller: Principal, tracking_id: str, subscription_id: str) -> Response:
+    """Cancel a subscription (T7)"""
     from chalicelib.producers.tracking.subscriptions import cancel
 
     cancel(caller.company_id, tracking_id, subscription_id)
     return Response(body="", status_code=204)
 
 
-@parcels.route("/follow-ups", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    parcels,
-    summary="Parcels under follow-up now, with their active subscribers (T7)",
-    response="chalicelib.api.schemas.FollowUpsOut",
-    access=STAFF,
-    query=("limit", "cursor"),
-)
+@route("GET /follow-ups", STAFF, response="FollowUpsOut", query=("limit", "cursor"))
 def list_follow_ups(caller: Principal) -> Response:
+    """Parcels under follow-up now, with their active subscribers (T7)"""
     from chalicelib.producers.tracking.subscriptions import follow_ups
 
     request = parcels.current_request
-    items, cursor = follow_ups(caller.company_id, limit_param(request), cursor_param(request))
-    return json_response(
-        {
-            "items": [
-                {
-                    "tracking_id": f.parcel.tracking_id,
-                    "followed_until": f.parcel.followed_until,
-                    "subscribers": [_subscription_out(s) for s in f.subscriptions],
-                }
-                for f in items
-            ],
-            "next_cursor": encode_cursor(cursor),
-        }
-    )
+    items, cursor = follow_ups(caller.company_id, *page_request(request))
+    return page_response(items, cursor, _follow_up_out)
 
 
-@parcels.route("/parcels/{tracking_id}/alerts", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    parcels,
-    summary="Alerts sent about a parcel, newest first (T7)",
-    response="chalicelib.api.schemas.AlertsOut",
-    access=STAFF,
-)
+def _follow_up_out(follow_up: Any) -> dict[str, object]:
+    return {
+        "tracking_id": follow_up.parcel.tracking_id,
+        "followed_until": follow_up.parcel.followed_until,
+        "subscribers": [_subscription_out(s) for s in follow_up.subscriptions],
+    }
+
+
+@route("GET /parcels/{tracking_id}/alerts", STAFF, response="AlertsOut")
 def list_parcel_alerts(caller: Principal, tracking_id: str) -> Response:
+    """Alerts sent about a parcel, newest first (T7)"""
     from chalicelib.producers.tracking.subscriptions import alerts_for_parcel
 
     return json_response(
@@ -243,24 +195,16 @@ def list_parcel_alerts(caller: Principal, tracking_id: str) -> Response:
     )
 
 
-@parcels.route("/subscribers/{email}/alerts", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    parcels,
-    summary="Alerts sent to one subscriber address, newest first (T7)",
-    response="chalicelib.api.schemas.AlertsOut",
-    access=STAFF,
-    query=("limit", "cursor"),
-)
+@route("GET /subscribers/{email}/alerts", STAFF, response="AlertsOut", query=("limit", "cursor"))
 def list_subscriber_alerts(caller: Principal, email: str) -> Response:
+    """Alerts sent to one subscriber address, newest first (T7)"""
     from urllib.parse import unquote
 
     from chalicelib.producers.tracking.subscriptions import alerts_for_subscriber
 
     request = parcels.current_request
-    items, cursor = alerts_for_subscriber(
-        caller.company_id, unquote(email), limit_param(request), cursor_param(request)
-    )
-    return json_response({"items": [_alert_out(a) for a in items], "next_cursor": encode_cursor(cursor)})
+    items, cursor = alerts_for_subscriber(caller.company_id, unquote(email), *page_request(request))
+    return page_response(items, cursor, _alert_out)
 
 
 def _alert_out(alert: object) -> dict[str, object]:

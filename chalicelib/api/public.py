@@ -7,43 +7,39 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
-from chalicelib.api.http import describe, json_response, parse_body, query_param
+from chalicelib.api.http import Routes, json_response, parse_body, query_param
 from chalicelib.api.pages import html_page
 from chalicelib.core.errors import ValidationFailed
 
 public = Blueprint(__name__)
+route = Routes(public, schemas="schemas")
 
 
-@public.route("/public/{company_id}/parcels/{tracking_id}", methods=["GET"], cors=True)
-@describe(
-    public,
-    summary="Look a parcel up by tracking id (T1) and whether alerts can be requested (T2)",
-    response="chalicelib.api.schemas.PublicTrackingOut",
-    access=PUBLIC,
-)
+@route("GET /public/{company_id}/parcels/{tracking_id}", PUBLIC, response="PublicTrackingOut", cors=True)
 def track_parcel(company_id: str, tracking_id: str) -> Response:
+    """Look a parcel up by tracking id (T1) and whether alerts can be requested (T2)"""
     from chalicelib.producers.tracking.parcels import public_tracking
 
     return json_response(public_tracking(company_id, tracking_id))
 
 
-@public.route("/public/{company_id}/parcels/{tracking_id}/subscriptions", methods=["POST"], cors=True)
-@describe(
-    public,
-    summary="Ask for alerts on a parcel (T3): a new address is sent a confirmation e-mail first "
-    "(double opt-in); a confirmed one is renewed for 30 days. Rate-limited (429 with Retry-After)",
-    body="chalicelib.api.schemas.SubscribeIn",
-    response="chalicelib.api.schemas.PublicSubscriptionOut",
+@route(
+    "POST /public/{company_id}/parcels/{tracking_id}/subscriptions",
+    PUBLIC,
+    body="SubscribeIn",
+    response="PublicSubscriptionOut",
     status=202,
-    access=PUBLIC,
     errors={
         403: "Alerts cannot be requested for this parcel (its `alerts_available` is false).",
         409: "The parcel already has the most subscriptions it may have.",
         429: "Too many requests from this client, for this parcel or to this address; "
         "the `Retry-After` header says in how many seconds to try again.",
     },
+    cors=True,
 )
 def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
+    """Ask for alerts on a parcel (T3): a new address is sent a confirmation e-mail first (double opt-in); a
+    confirmed one is renewed for 30 days. Rate-limited (429 with Retry-After)"""
     from chalicelib.api.schemas import SubscribeIn
     from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
 
@@ -80,6 +76,17 @@ def _token() -> str:
     return token
 
 
+def _link_page(action: str, page_name: str) -> Response:
+    """The page a subscription's ``action`` link opens: it asks to confirm, with a form that posts
+    the link's token back."""
+    from chalicelib.producers.tracking.subscriptions import link_subscription, page
+
+    token = _token()
+    subscription = link_subscription(token, action)
+    context = {"tracking_id": subscription.tracking_id, "token": token}
+    return _html(page(page_name, subscription.company_id, context))
+
+
 def _html(body: str) -> Response:
     return html_page(body)
 
@@ -93,39 +100,23 @@ def _wants_html() -> bool:
 _FORM_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain"]
 
 
-@public.route("/public/subscriptions/confirm", methods=["GET"])
-@describe(
-    public,
-    summary="The confirmation link of a subscription: a page asking to confirm; changes nothing",
-    access=PUBLIC,
-    query=("token",),
-    answer="html",
-)
+@route("GET /public/subscriptions/confirm", PUBLIC, query=("token",), answer="html")
 def confirm_page() -> Response:
-    from chalicelib.producers.tracking.subscriptions import link_subscription, page
-
-    token = _token()
-    subscription = link_subscription(token, "confirm")
-    return _html(
-        page(
-            "confirm_subscription",
-            subscription.company_id,
-            {"tracking_id": subscription.tracking_id, "token": token},
-        )
-    )
+    """The confirmation link of a subscription: a page asking to confirm; changes nothing"""
+    return _link_page("confirm", "confirm_subscription")
 
 
-@public.route("/public/subscriptions/confirm", methods=["POST"], content_types=_FORM_TYPES)
-@describe(
-    public,
-    summary="Confirm a subscription (the confirmation page's button)",
-    response="chalicelib.api.schemas.ConfirmedOut",
-    answer="json_or_html",
-    access=PUBLIC,
-    query=("token",),
+@route(
+    "POST /public/subscriptions/confirm",
+    PUBLIC,
+    response="ConfirmedOut",
     errors={410: "The confirmation link lapsed (48 hours); ask for alerts again."},
+    query=("token",),
+    answer="json_or_html",
+    content_types=_FORM_TYPES,
 )
 def confirm_subscription() -> Response:
+    """Confirm a subscription (the confirmation page's button)"""
     from chalicelib.producers.tracking.subscriptions import confirm, page
 
     subscription = confirm(_token())
@@ -145,40 +136,24 @@ def confirm_subscription() -> Response:
     )
 
 
-@public.route("/public/unsubscribe", methods=["GET"])
-@describe(
-    public,
-    summary="The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)",
-    access=PUBLIC,
-    query=("token",),
-    answer="html",
-)
+@route("GET /public/unsubscribe", PUBLIC, query=("token",), answer="html")
 def unsubscribe_page() -> Response:
-    from chalicelib.producers.tracking.subscriptions import link_subscription, page
-
-    token = _token()
-    subscription = link_subscription(token, "unsubscribe")
-    return _html(
-        page(
-            "confirm_unsubscribe",
-            subscription.company_id,
-            {"tracking_id": subscription.tracking_id, "token": token},
-        )
-    )
+    """The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)"""
+    return _link_page("unsubscribe", "confirm_unsubscribe")
 
 
-@public.route("/public/unsubscribe", methods=["POST"], content_types=_FORM_TYPES)
-@describe(
-    public,
-    summary="Cancel the subscription the link names: the page's button, "
-    "or RFC 8058 one-click (List-Unsubscribe-Post)",
-    response="chalicelib.api.schemas.UnsubscribeOut",
-    answer="json_or_html",
-    access=PUBLIC,
-    query=("token",),
+@route(
+    "POST /public/unsubscribe",
+    PUBLIC,
+    response="UnsubscribeOut",
     errors={410: "The link expired (30 days after the subscription it names)."},
+    query=("token",),
+    answer="json_or_html",
+    content_types=_FORM_TYPES,
 )
 def unsubscribe_one_click() -> Response:
+    """Cancel the subscription the link names: the page's button, or RFC 8058 one-click
+    (List-Unsubscribe-Post)"""
     from chalicelib.producers.tracking.subscriptions import page, unsubscribe
 
     subscription = unsubscribe(_token())

@@ -8,11 +8,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, api_key
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 push = Blueprint(__name__)
+route = Routes(push, schemas="sends_schemas")
 
 
 def _device_out(device: Any) -> dict[str, Any]:
@@ -34,29 +34,18 @@ def _settings_out(settings: Any) -> dict[str, Any]:
     }
 
 
-@push.route("/push/settings", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    push,
-    summary="The company's SNS platform applications for push, per platform (C7)",
-    response="chalicelib.api.sends_schemas.PushSettingsOut",
-    access=ADMIN,
-)
+@route("GET /push/settings", ADMIN, response="PushSettingsOut")
 def get_push_settings(caller: Principal) -> Response:
+    """The company's SNS platform applications for push, per platform (C7)"""
     from chalicelib.messaging.accounts.push import get_push_settings as fetch
 
     company_id = caller.company_id
     return json_response(_settings_out(fetch(company_id)))
 
 
-@push.route("/push/settings", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    push,
-    summary="Set the SNS platform application of each platform (fcm, apns); a missing one is removed (C7)",
-    body="chalicelib.api.sends_schemas.PushSettingsIn",
-    response="chalicelib.api.sends_schemas.PushSettingsOut",
-    access=ADMIN,
-)
+@route("PUT /push/settings", ADMIN, body="PushSettingsIn", response="PushSettingsOut")
 def save_push_settings(caller: Principal) -> Response:
+    """Set the SNS platform application of each platform (fcm, apns); a missing one is removed (C7)"""
     from chalicelib.api.sends_schemas import PushSettingsIn
     from chalicelib.messaging.accounts.push import save_push_settings as save
 
@@ -71,19 +60,18 @@ def save_push_settings(caller: Principal) -> Response:
     return json_response(_settings_out(settings))
 
 
-@push.route("/clients/{client_id}/devices", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    push,
-    summary="Register a client's device for push: an SNS platform endpoint; the same token again is "
-    "answered with the same device (C7)",
-    body="chalicelib.api.sends_schemas.DeviceIn",
-    response="chalicelib.api.sends_schemas.DeviceOut",
+@route(
+    "POST /clients/{client_id}/devices",
+    api_key("clients:write"),
+    body="DeviceIn",
+    response="DeviceOut",
     status=201,
-    access=api_key("clients:write"),
     existing=200,
     errors={409: "Push to the device's platform is not set up for the company (`PUT /push/settings`)."},
 )
 def register_device(caller: Principal, client_id: str) -> Response:
+    """Register a client's device for push: an SNS platform endpoint; the same token again is answered with
+    the same device (C7)"""
     from chalicelib.api.sends_schemas import DeviceIn
     from chalicelib.messaging.accounts.push import register_device as register
 
@@ -93,28 +81,18 @@ def register_device(caller: Principal, client_id: str) -> Response:
     return json_response(_device_out(device), 201 if created else 200)
 
 
-@push.route("/clients/{client_id}/devices", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    push,
-    summary="A client's registered devices (C7)",
-    response="chalicelib.api.sends_schemas.DevicesOut",
-    access=api_key("clients:read"),
-)
+@route("GET /clients/{client_id}/devices", api_key("clients:read"), response="DevicesOut")
 def list_devices(caller: Principal, client_id: str) -> Response:
+    """A client's registered devices (C7)"""
     from chalicelib.messaging.accounts.push import list_devices as fetch
 
     company_id = caller.company_id
     return json_response({"items": [_device_out(d) for d in fetch(company_id, client_id)]})
 
 
-@push.route("/clients/{client_id}/devices/{device_id}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    push,
-    summary="Unregister a device: its SNS endpoint is deleted (C7)",
-    status=204,
-    access=api_key("clients:write"),
-)
+@route("DELETE /clients/{client_id}/devices/{device_id}", api_key("clients:write"), status=204)
 def unregister_device(caller: Principal, client_id: str, device_id: str) -> Response:
+    """Unregister a device: its SNS endpoint is deleted (C7)"""
     from chalicelib.messaging.accounts.push import unregister_device as unregister
 
     company_id = caller.company_id

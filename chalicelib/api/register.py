@@ -7,21 +7,14 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF
-from chalicelib.api.authorizer import pregon_auth
 from chalicelib.api.history import attachment_out
-from chalicelib.api.http import (
-    cursor_param,
-    describe,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-)
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
 from chalicelib.core.domain import Communication, RegisterLookup
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.tenants.auth.principal import Principal
 
 register = Blueprint(__name__)
+route = Routes(register, schemas="history_schemas")
 # An attachment's JSON body: 5 MiB of file as base64, plus its name and type.
 MAX_ATTACHMENT_BODY = 7 * 1024 * 1024 + 4096
 
@@ -64,61 +57,38 @@ def _detail(comm: Communication) -> dict[str, Any]:
     }
 
 
-@register.route("/clients/{client_id}/register", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    register,
-    summary="A client's register, newest first; filters from, to, type, motive, area, direction, q",
-    response="chalicelib.api.history_schemas.RegisterPageOut",
-    access=STAFF,
-    query=("limit", "cursor"),
-)
+@route("GET /clients/{client_id}/register", STAFF, response="RegisterPageOut", query=("limit", "cursor"))
 def list_register(caller: Principal, client_id: str) -> Response:
+    """A client's register, newest first; filters from, to, type, motive, area, direction, q"""
     from chalicelib.records.register import list_register as fetch
     from chalicelib.records.register import register_criteria
 
     request = register.current_request
     criteria = register_criteria(_params())
-    page = fetch(caller, client_id, criteria, limit_param(request), cursor_param(request))
-    return json_response(
-        {"items": [record_out(c) for c in page.items], "next_cursor": encode_cursor(page.cursor)}
-    )
+    page = fetch(caller, client_id, criteria, *page_request(request))
+    return page_response(page.items, page.cursor, record_out)
 
 
-@register.route("/clients/{client_id}/register", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    register,
-    summary="Add a record by hand (a visit, a call...); created by and time are the system's",
-    body="chalicelib.api.history_schemas.RegisterRecordIn",
-    response="chalicelib.api.history_schemas.RegisterRecordDetailOut",
+@route(
+    "POST /clients/{client_id}/register",
+    STAFF,
+    body="RegisterRecordIn",
+    response="RegisterRecordDetailOut",
     status=201,
-    access=STAFF,
 )
 def add_record(caller: Principal, client_id: str) -> Response:
+    """Add a record by hand (a visit, a call...); created by and time are the system's"""
     from chalicelib.api.history_schemas import RegisterRecordIn
     from chalicelib.records.register import add_record as add
 
     body = parse_body(register.current_request, RegisterRecordIn)
-    record = add(
-        caller,
-        client_id,
-        record_type=body.record_type,
-        subject=body.subject,
-        text=body.text,
-        motive=body.motive,
-        area=body.area,
-        initiated_by=body.initiated_by,
-    )
+    record = add(caller, client_id, **body.model_dump())
     return json_response(_detail(record), 201)
 
 
-@register.route("/clients/{client_id}/register/export", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    register,
-    summary="The client's filtered register as an Excel file (.xlsx), at most 10,000 rows",
-    access=STAFF,
-    answer="xlsx",
-)
+@route("GET /clients/{client_id}/register/export", STAFF, answer="xlsx")
 def export_register(caller: Principal, client_id: str) -> Response:
+    """The client's filtered register as an Excel file (.xlsx), at most 10,000 rows"""
     from chalicelib.api.history import _xlsx
     from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
     from chalicelib.records.register import export_rows, register_criteria
@@ -163,28 +133,22 @@ def export_register(caller: Principal, client_id: str) -> Response:
     return _xlsx(data, f"register-{client_id}.xlsx")
 
 
-@register.route("/clients/{client_id}/register/{record_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    register,
-    summary="One record of the register, with short-lived attachment links",
-    response="chalicelib.api.history_schemas.RegisterRecordDetailOut",
-    access=STAFF,
-)
+@route("GET /clients/{client_id}/register/{record_id}", STAFF, response="RegisterRecordDetailOut")
 def get_record(caller: Principal, client_id: str, record_id: str) -> Response:
+    """One record of the register, with short-lived attachment links"""
     from chalicelib.records.register import get_record as fetch
 
     return json_response(_detail(fetch(caller, client_id, record_id)))
 
 
-@register.route("/clients/{client_id}/register/{record_id}", methods=["PATCH"], authorizer=pregon_auth)
-@describe(
-    register,
-    summary="Edit a record: automatic ones (messages) take motive and area only",
-    body="chalicelib.api.history_schemas.RegisterRecordPatch",
-    response="chalicelib.api.history_schemas.RegisterRecordDetailOut",
-    access=STAFF,
+@route(
+    "PATCH /clients/{client_id}/register/{record_id}",
+    STAFF,
+    body="RegisterRecordPatch",
+    response="RegisterRecordDetailOut",
 )
 def update_record(caller: Principal, client_id: str, record_id: str) -> Response:
+    """Edit a record: automatic ones (messages) take motive and area only"""
     from chalicelib.api.history_schemas import RegisterRecordPatch
     from chalicelib.records.register import update_record as update
 
@@ -198,36 +162,28 @@ def update_record(caller: Principal, client_id: str, record_id: str) -> Response
     return json_response(_detail(update(caller, client_id, record_id, changes)))
 
 
-@register.route("/clients/{client_id}/register/{record_id}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    register,
-    summary="Remove a record from the register only (a message stays in the history)",
-    status=204,
-    access=STAFF,
-)
+@route("DELETE /clients/{client_id}/register/{record_id}", STAFF, status=204)
 def delete_record(caller: Principal, client_id: str, record_id: str) -> Response:
+    """Remove a record from the register only (a message stays in the history)"""
     from chalicelib.records.register import delete_record as delete
 
     delete(caller, client_id, record_id)
     return Response(body="", status_code=204)
 
 
-@register.route(
-    "/clients/{client_id}/register/{record_id}/attachments", methods=["POST"], authorizer=pregon_auth
-)
-@describe(
-    register,
-    summary="Attach a file (base64, at most 5 MiB) to a manual record",
-    body="chalicelib.api.history_schemas.AttachmentIn",
-    response="chalicelib.api.history_schemas.AttachmentOut",
+@route(
+    "POST /clients/{client_id}/register/{record_id}/attachments",
+    STAFF,
+    body="AttachmentIn",
+    response="AttachmentOut",
     status=201,
-    access=STAFF,
     errors={
         409: "Attachments go on manual records only, at most a fixed number per record (`record_id`).",
         413: "The file is larger than 5 MiB (`content_base64`).",
     },
 )
 def add_attachment(caller: Principal, client_id: str, record_id: str) -> Response:
+    """Attach a file (base64, at most 5 MiB) to a manual record"""
     from chalicelib.api.history_schemas import AttachmentIn
     from chalicelib.records.register import PayloadTooLarge
     from chalicelib.records.register import add_attachment as attach
@@ -256,30 +212,24 @@ def _entry_out(entry: RegisterLookup) -> dict[str, str]:
     return {"code": entry.code, "name": entry.name}
 
 
-@register.route("/register/{table}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    register,
-    summary="The company's register motives or areas (table: motives | areas)",
-    response="chalicelib.api.history_schemas.RegisterTableOut",
-    access=STAFF,
-)
+@route("GET /register/{table}", STAFF, response="RegisterTableOut")
 def list_table(caller: Principal, table: str) -> Response:
+    """The company's register motives or areas (table: motives | areas)"""
     from chalicelib.records.register import list_table as fetch
 
     return json_response({"items": [_entry_out(e) for e in fetch(caller.company_id, table)]})
 
 
-@register.route("/register/{table}", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    register,
-    summary="Add a motive or an area (admins)",
-    body="chalicelib.api.history_schemas.RegisterTableEntryIn",
-    response="chalicelib.api.history_schemas.RegisterTableEntryOut",
+@route(
+    "POST /register/{table}",
+    ADMIN,
+    body="RegisterTableEntryIn",
+    response="RegisterTableEntryOut",
     status=201,
-    access=ADMIN,
     errors={409: "The `code` exists already in that table."},
 )
 def add_entry(caller: Principal, table: str) -> Response:
+    """Add a motive or an area (admins)"""
     from chalicelib.api.history_schemas import RegisterTableEntryIn
     from chalicelib.records.register import add_entry as add
 
@@ -287,15 +237,9 @@ def add_entry(caller: Principal, table: str) -> Response:
     return json_response(_entry_out(add(caller, table, body.code, body.name)), 201)
 
 
-@register.route("/register/{table}/{code}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    register,
-    summary="Rename a motive or an area (admins)",
-    body="chalicelib.api.history_schemas.RegisterTableRenameIn",
-    response="chalicelib.api.history_schemas.RegisterTableEntryOut",
-    access=ADMIN,
-)
+@route("PUT /register/{table}/{code}", ADMIN, body="RegisterTableRenameIn", response="RegisterTableEntryOut")
 def rename_entry(caller: Principal, table: str, code: str) -> Response:
+    """Rename a motive or an area (admins)"""
     from chalicelib.api.history_schemas import RegisterTableRenameIn
     from chalicelib.records.register import rename_entry as rename
 
@@ -303,14 +247,9 @@ def rename_entry(caller: Principal, table: str, code: str) -> Response:
     return json_response(_entry_out(rename(caller.company_id, table, code, body.name)))
 
 
-@register.route("/register/{table}/{code}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    register,
-    summary="Delete a motive or an area (admins); records keep its code",
-    status=204,
-    access=ADMIN,
-)
+@route("DELETE /register/{table}/{code}", ADMIN, status=204)
 def delete_entry(caller: Principal, table: str, code: str) -> Response:
+    """Delete a motive or an area (admins); records keep its code"""
     from chalicelib.records.register import delete_entry as delete
 
     delete(caller.company_id, table, code)

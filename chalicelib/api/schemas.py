@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from chalicelib.core.domain import Company
 from chalicelib.core.names import INVISIBLE, INVISIBLE_MESSAGE
+from chalicelib.messaging.accounts.sms import SmsSettingsView
 
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -367,17 +369,23 @@ class SenderAccountsOut(BaseModel):
     items: list[SenderAccountOut]
 
 
-class CompanyOut(BaseModel):
-    company_id: str
-    name: str
-    language: str
-    ask_tracking_contacts: bool
-    created_at: datetime
-    sms_on_automatic_payments: bool = False
-    sms_on_manual_payments: bool = False
-    country: str = "AR"
-    time_zone: str = "UTC"
-    locale: str = "es_AR"
+def answer_model(name: str, view: type, **changes: Any) -> type[BaseModel]:
+    """The answer model of what a use case returns (a dataclass): its fields, types and defaults,
+    but ``changes``, given as ``(type, default or Field(...))``. One list of fields serves both."""
+    import dataclasses
+    import typing
+
+    from pydantic import create_model
+
+    hints = typing.get_type_hints(view)
+    fields: dict[str, Any] = {
+        f.name: (hints[f.name], ... if f.default is dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(view)
+    }
+    return create_model(name, **{**fields, **changes})
+
+
+CompanyOut = answer_model("CompanyOut", Company)
 
 
 class ContactIn(Strict):
@@ -530,20 +538,14 @@ class SmsSettingsIn(Strict):
     )
 
 
-class SmsSettingsOut(BaseModel):
-    enabled: bool
-    provider: str
-    sender_id: str | None
-    sms_type: str
-    base_url: str | None
-    username: str | None
-    default_region: str
-    password_set: bool = Field(description="Whether the gateway password is set (it is never returned).")
-    bulk_password_set: bool = Field(description="Whether the bulk-send password is set (never returned).")
-    ready: bool = Field(description="Switched on and complete: SMS can be sent.")
-    updated_at: datetime | None
-    inbound_number: str | None = None
-    help_text: str | None = None
+SmsSettingsOut = answer_model(
+    "SmsSettingsOut",
+    SmsSettingsView,
+    password_set=(bool, Field(description="Whether the gateway password is set (it is never returned).")),
+    bulk_password_set=(bool, Field(description="Whether the bulk-send password is set (never returned).")),
+    ready=(bool, Field(description="Switched on and complete: SMS can be sent.")),
+    updated_at=(datetime | None, ...),
+)
 
 
 class BulkPasswordIn(Strict):

@@ -12,22 +12,16 @@ from urllib.parse import unquote
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 sender_tests = Blueprint(__name__)
+route = Routes(sender_tests, schemas="schemas")
 
 
-@sender_tests.route("/sender-accounts/{area}/test", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    sender_tests,
-    summary="Send a test message from exactly this area's account, even a disabled one (C3)",
-    body="chalicelib.api.schemas.TestSendIn",
-    response="chalicelib.api.schemas.TestSendOut",
-    access=ADMIN,
-)
+@route("POST /sender-accounts/{area}/test", ADMIN, body="TestSendIn", response="TestSendOut")
 def test_sender_account(caller: Principal, area: str) -> Response:
+    """Send a test message from exactly this area's account, even a disabled one (C3)"""
     from chalicelib.api.schemas import TestSendIn
     from chalicelib.messaging.accounts.trial_sends import send_account_test
 
@@ -36,16 +30,15 @@ def test_sender_account(caller: Principal, area: str) -> Response:
     return json_response(send_account_test(company_id, area, str(body.to)).body())
 
 
-@sender_tests.route("/templates/{key}/test", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    sender_tests,
-    summary="Render the template with sample data and send it through the account that sends it (C3)",
-    body="chalicelib.api.schemas.TemplateTestSendIn",
-    response="chalicelib.api.schemas.TestSendOut",
-    access=ADMIN,
+@route(
+    "POST /templates/{key}/test",
+    ADMIN,
+    body="TemplateTestSendIn",
+    response="TestSendOut",
     errors={409: "No working sender account can send the template: neither its area's nor `all`."},
 )
 def test_template(caller: Principal, key: str) -> Response:
+    """Render the template with sample data and send it through the account that sends it (C3)"""
     from chalicelib.api.schemas import TemplateTestSendIn
     from chalicelib.messaging.accounts.trial_sends import send_template_test
 

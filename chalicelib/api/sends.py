@@ -7,19 +7,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import (
-    cursor_param,
-    describe,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-    plain,
-)
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, plain
 from chalicelib.tenants.auth.principal import Principal
 
 sends = Blueprint(__name__)
+route = Routes(sends, schemas="sends_schemas")
 
 
 def _job_out(job: Any) -> dict[str, Any]:
@@ -37,15 +29,12 @@ def _message_out(comm: Any) -> dict[str, Any]:
     }
 
 
-@sends.route("/sends", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    sends,
-    summary="Send a template to clients picked by list or filter, by e-mail, SMS or push: one client "
-    "at once, more as a job (C8); SMS to more than one needs the bulk-send password (C6)",
-    body="chalicelib.api.sends_schemas.SendIn",
-    response="chalicelib.api.sends_schemas.SendOut",
+@route(
+    "POST /sends",
+    STAFF,
+    body="SendIn",
+    response="SendOut",
     status=201,
-    access=STAFF,
     existing=200,
     errors={
         409: "The channel is not set up for the company: no working sender account for the "
@@ -55,6 +44,8 @@ def _message_out(comm: Any) -> dict[str, Any]:
     },
 )
 def start_send(caller: Principal) -> Response:
+    """Send a template to clients picked by list or filter, by e-mail, SMS or push: one client at once, more
+    as a job (C8); SMS to more than one needs the bulk-send password (C6)"""
     from chalicelib.api.sends_schemas import SendIn
     from chalicelib.producers.sends.manual import ClientFilter, SendRequest
     from chalicelib.producers.sends.manual import start_send as start
@@ -82,31 +73,19 @@ def start_send(caller: Principal) -> Response:
     return json_response(answer, 201 if created else 200)
 
 
-@sends.route("/sends/{job_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    sends,
-    summary="A send job's progress: total, sent, failed, skipped, waiting, state (C8); "
-    "level 4: own jobs only",
-    response="chalicelib.api.sends_schemas.SendJobOut",
-    access=STAFF,
-)
+@route("GET /sends/{job_id}", STAFF, response="SendJobOut")
 def get_send_job(caller: Principal, job_id: str) -> Response:
+    """A send job's progress: total, sent, failed, skipped, waiting, state (C8); level 4: own jobs only"""
     from chalicelib.producers.sends.manual import get_send_job as fetch
 
     return json_response(_job_out(fetch(caller, job_id)))
 
 
-@sends.route("/sends", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    sends,
-    summary="The company's send jobs, newest first (C8); level 4: own jobs only",
-    response="chalicelib.api.sends_schemas.SendJobsOut",
-    access=STAFF,
-    query=("limit", "cursor"),
-)
+@route("GET /sends", STAFF, response="SendJobsOut", query=("limit", "cursor"))
 def list_send_jobs(caller: Principal) -> Response:
+    """The company's send jobs, newest first (C8); level 4: own jobs only"""
     from chalicelib.producers.sends.manual import list_send_jobs as fetch
 
     request = sends.current_request
-    jobs, cursor = fetch(caller, limit_param(request), cursor_param(request))
-    return json_response({"items": [_job_out(j) for j in jobs], "next_cursor": encode_cursor(cursor)})
+    jobs, cursor = fetch(caller, *page_request(request))
+    return page_response(jobs, cursor, _job_out)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 sms = Blueprint(__name__)
+route = Routes(sms, schemas="schemas")
 
 
 def _fields_of(raw_body: str | bytes | None) -> set[str]:
@@ -21,29 +21,23 @@ def _fields_of(raw_body: str | bytes | None) -> set[str]:
     return set(data) if isinstance(data, dict) else set()
 
 
-@sms.route("/sms/settings", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    sms,
-    summary="The SMS settings; passwords are never returned (C6)",
-    response="chalicelib.api.schemas.SmsSettingsOut",
-    access=ADMIN,
-)
+@route("GET /sms/settings", ADMIN, response="SmsSettingsOut")
 def get_sms_settings(caller: Principal) -> Response:
+    """The SMS settings; passwords are never returned (C6)"""
     from chalicelib.messaging.accounts.sms import get_sms_settings as fetch
 
     return json_response(fetch(caller.company_id))
 
 
-@sms.route("/sms/settings", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    sms,
-    summary="Change the SMS settings: switch on/off (keeping them), provider, sender, region (C6)",
-    body="chalicelib.api.schemas.SmsSettingsIn",
-    response="chalicelib.api.schemas.SmsSettingsOut",
-    access=ADMIN,
+@route(
+    "PUT /sms/settings",
+    ADMIN,
+    body="SmsSettingsIn",
+    response="SmsSettingsOut",
     errors={409: "The `inbound_number` already receives SMS for another company."},
 )
 def save_sms_settings(caller: Principal) -> Response:
+    """Change the SMS settings: switch on/off (keeping them), provider, sender, region (C6)"""
     from chalicelib.api.schemas import SmsSettingsIn
     from chalicelib.messaging.accounts.sms import save_sms_settings as save
 
@@ -54,19 +48,18 @@ def save_sms_settings(caller: Principal) -> Response:
     return json_response(save(company_id, fields))
 
 
-@sms.route("/sms/settings/gateway-password", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    sms,
-    summary="Set the SMS gateway's password: write-only, stored encrypted with KMS (C6)",
-    body="chalicelib.api.schemas.PasswordIn",
+@route(
+    "PUT /sms/settings/gateway-password",
+    ADMIN,
+    body="PasswordIn",
     status=204,
-    access=ADMIN,
     errors={
         409: "The gateway's `base_url` and `username` are not set yet (`PUT /sms/settings`): the "
         "password is only ever sent to that gateway."
     },
 )
 def set_gateway_password(caller: Principal) -> Response:
+    """Set the SMS gateway's password: write-only, stored encrypted with KMS (C6)"""
     from chalicelib.api.schemas import PasswordIn
     from chalicelib.messaging.accounts.sms import set_gateway_password as set_password
 
@@ -76,15 +69,9 @@ def set_gateway_password(caller: Principal) -> Response:
     return Response(body="", status_code=204)
 
 
-@sms.route("/sms/bulk-password", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    sms,
-    summary="Set the bulk-send password asked for sends to more than one client: write-only, hashed (C6)",
-    body="chalicelib.api.schemas.BulkPasswordIn",
-    status=204,
-    access=ADMIN,
-)
+@route("PUT /sms/bulk-password", ADMIN, body="BulkPasswordIn", status=204)
 def set_bulk_password(caller: Principal) -> Response:
+    """Set the bulk-send password asked for sends to more than one client: write-only, hashed (C6)"""
     from chalicelib.api.schemas import BulkPasswordIn
     from chalicelib.messaging.accounts.sms import set_bulk_password as set_password
 
@@ -94,16 +81,15 @@ def set_bulk_password(caller: Principal) -> Response:
     return Response(body="", status_code=204)
 
 
-@sms.route("/sms/test", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    sms,
-    summary="Send one test SMS with the company's settings; the provider's refusal comes back as text (C6)",
-    body="chalicelib.api.schemas.SmsTestIn",
-    response="chalicelib.api.schemas.SmsTestOut",
-    access=ADMIN,
+@route(
+    "POST /sms/test",
+    ADMIN,
+    body="SmsTestIn",
+    response="SmsTestOut",
     errors={409: "SMS is not set up, switched off or incomplete for the company (`PUT /sms/settings`)."},
 )
 def send_test_sms(caller: Principal) -> Response:
+    """Send one test SMS with the company's settings; the provider's refusal comes back as text (C6)"""
     from chalicelib.api.schemas import SmsTestIn
     from chalicelib.messaging.accounts.sms import send_test_sms as send
 

@@ -7,18 +7,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import (
-    cursor_param,
-    describe,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-)
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 suppressions = Blueprint(__name__)
+route = Routes(suppressions, schemas="suppression_schemas")
 
 
 def _entry_out(entry: Any) -> dict[str, Any]:
@@ -31,35 +24,29 @@ def _entry_out(entry: Any) -> dict[str, Any]:
     }
 
 
-@suppressions.route("/suppressions", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    suppressions,
-    summary="Addresses no message goes to: hard bounces, complaints, added by hand (Q5)",
-    response="chalicelib.api.suppression_schemas.SuppressionsOut",
-    access=ADMIN,
-    query=("limit", "cursor"),
-)
+@route("GET /suppressions", ADMIN, response="SuppressionsOut", query=("limit", "cursor"))
 def list_suppressions(caller: Principal) -> Response:
+    """Addresses no message goes to: hard bounces, complaints, added by hand (Q5)"""
     from chalicelib.messaging.suppression import list_suppressions as fetch
 
     company_id = caller.company_id
     request = suppressions.current_request
-    items, cursor = fetch(company_id, limit_param(request), cursor_param(request))
-    return json_response({"items": [_entry_out(e) for e in items], "next_cursor": encode_cursor(cursor)})
+    items, cursor = fetch(company_id, *page_request(request))
+    return page_response(items, cursor, _entry_out)
 
 
-@suppressions.route("/suppressions", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    suppressions,
-    summary="Put an address on the suppression list by hand, e.g. a client asked by phone (Q5)",
-    body="chalicelib.api.suppression_schemas.SuppressionIn",
-    response="chalicelib.api.suppression_schemas.SuppressionAddedOut",
+@route(
+    "POST /suppressions",
+    ADMIN,
+    body="SuppressionIn",
+    response="SuppressionAddedOut",
     status=201,
-    access=ADMIN,
     existing=200,
 )
 def add_suppression(caller: Principal) -> Response:
-    """201 with the new entry; 200 with the existing entry when the address was already there."""
+    """Put an address on the suppression list by hand, e.g. a client asked by phone (Q5)
+
+    201 with the new entry; 200 with the existing entry when the address was already there."""
     from chalicelib.api.suppression_schemas import SuppressionIn
     from chalicelib.messaging.suppression import add_suppression as add
 
@@ -69,15 +56,11 @@ def add_suppression(caller: Principal) -> Response:
     return json_response({**_entry_out(entry), "created": created}, 201 if created else 200)
 
 
-@suppressions.route("/suppressions/{address}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    suppressions,
-    summary="Lift a suppression: messages go to the address again (Q5)",
-    status=204,
-    access=ADMIN,
-)
+@route("DELETE /suppressions/{address}", ADMIN, status=204)
 def lift_suppression(caller: Principal, address: str) -> Response:
-    """The address is URL-encoded (`ana%40example.com`, `%2B5491159876543`). Who lifted it and
+    """Lift a suppression: messages go to the address again (Q5)
+
+    The address is URL-encoded (`ana%40example.com`, `%2B5491159876543`). Who lifted it and
     when is written to the log."""
     from urllib.parse import unquote
 

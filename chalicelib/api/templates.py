@@ -15,11 +15,11 @@ from urllib.parse import unquote
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 templates = Blueprint(__name__)
+route = Routes(templates, schemas="template_schemas")
 
 
 def _key(raw: str) -> str:
@@ -41,70 +41,37 @@ def _template_out(template: Any) -> dict[str, Any]:
     return data
 
 
-@templates.route("/templates", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    templates,
-    summary="Every message type with its variables, and whether the company overrides it (C4)",
-    response="chalicelib.api.template_schemas.TemplatesOut",
-    access=STAFF,
-)
+@route("GET /templates", STAFF, response="TemplatesOut")
 def list_templates(caller: Principal) -> Response:
+    """Every message type with its variables, and whether the company overrides it (C4)"""
     from chalicelib.messaging.templates import list_templates as summaries
 
     return json_response({"items": summaries(caller.company_id)})
 
 
-@templates.route("/templates/{key}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    templates,
-    summary="The effective template of a message type: the company's own or the default (C4)",
-    response="chalicelib.api.template_schemas.TemplateOut",
-    access=STAFF,
-)
+@route("GET /templates/{key}", STAFF, response="TemplateOut")
 def get_template(caller: Principal, key: str) -> Response:
+    """The effective template of a message type: the company's own or the default (C4)"""
     from chalicelib.messaging.templates import effective_template
 
     return json_response(_template_out(effective_template(caller.company_id, _key(key))))
 
 
-@templates.route("/templates/{key}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    templates,
-    summary="Save the company's own template; it must render with the type's sample data (C4)",
-    body="chalicelib.api.template_schemas.TemplateIn",
-    response="chalicelib.api.template_schemas.TemplateOut",
-    access=ADMIN,
-)
+@route("PUT /templates/{key}", ADMIN, body="TemplateIn", response="TemplateOut")
 def save_template(caller: Principal, key: str) -> Response:
+    """Save the company's own template; it must render with the type's sample data (C4)"""
     from chalicelib.api.template_schemas import TemplateIn
     from chalicelib.messaging.templates import save_template as save
 
     company_id, user = caller.company_id, caller.subject
     body = parse_body(templates.current_request, TemplateIn)
-    saved = save(
-        company_id,
-        _key(key),
-        subject=body.subject,
-        text=body.text,
-        html=body.html,
-        sender_area=body.sender_area,
-        language=body.language,
-        updated_by=user,
-        sms_text=body.sms_text,
-        push_title=body.push_title,
-        push_body=body.push_body,
-    )
+    saved = save(company_id, _key(key), updated_by=user, **body.model_dump())
     return json_response(_template_out(saved))
 
 
-@templates.route("/templates/{key}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    templates,
-    summary="Go back to the default template (a custom template is deleted) (C4)",
-    status=204,
-    access=ADMIN,
-)
+@route("DELETE /templates/{key}", ADMIN, status=204)
 def reset_template(caller: Principal, key: str) -> Response:
+    """Go back to the default template (a custom template is deleted) (C4)"""
     from chalicelib.messaging.templates import reset_template as reset
 
     company_id = caller.company_id
@@ -112,30 +79,14 @@ def reset_template(caller: Principal, key: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@templates.route("/templates/{key}/preview", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    templates,
-    summary="Render the template, or unsaved edits of it, with sample data (C4)",
-    body="chalicelib.api.template_schemas.TemplatePreviewIn",
-    response="chalicelib.api.template_schemas.TemplatePreviewOut",
-    access=STAFF,
-)
+@route("POST /templates/{key}/preview", STAFF, body="TemplatePreviewIn", response="TemplatePreviewOut")
 def preview_template(caller: Principal, key: str) -> Response:
+    """Render the template, or unsaved edits of it, with sample data (C4)"""
     from chalicelib.api.template_schemas import TemplatePreviewIn
     from chalicelib.messaging.templates import preview_template as preview
 
     company_id = caller.company_id
     request = templates.current_request
     body = parse_body(request, TemplatePreviewIn) if request.raw_body else TemplatePreviewIn()
-    rendered = preview(
-        company_id,
-        _key(key),
-        subject=body.subject,
-        text=body.text,
-        html=body.html,
-        variables=body.variables,
-        sms_text=body.sms_text,
-        push_title=body.push_title,
-        push_body=body.push_body,
-    )
+    rendered = preview(company_id, _key(key), **body.model_dump())
     return json_response(rendered)

@@ -8,7 +8,8 @@ from chalice.app import ChaliceUnhandledError
 
 
 class PregonError(ChaliceUnhandledError):
-    """Base of every error a user may see. ``status`` is the HTTP status it maps to.
+    """Base of every error a user may see. ``status`` is the HTTP status it maps to; ``code``, the
+    ``error`` of the answer's body, is the class's name unless the class says otherwise.
 
     It derives from Chalice's ``ChaliceUnhandledError`` only so that Chalice lets it reach the
     error middleware (``api.http.map_errors``) instead of turning it into a bare 500.
@@ -16,6 +17,10 @@ class PregonError(ChaliceUnhandledError):
 
     status = 400
     code = "BadRequest"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = cls.__dict__.get("code", cls.__name__)
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -48,19 +53,16 @@ class ValidationFailed(PregonError):
 
 class NotFound(PregonError):
     status = 404
-    code = "NotFound"
 
 
 class Conflict(PregonError):
     status = 409
-    code = "Conflict"
 
 
 class Gone(PregonError):
     """A link that was valid once and no longer is (expired)."""
 
     status = 410
-    code = "Gone"
 
 
 class TooManyRequests(PregonError):
@@ -68,7 +70,6 @@ class TooManyRequests(PregonError):
     try again (the Retry-After header)."""
 
     status = 429
-    code = "TooManyRequests"
 
     def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
         super().__init__(message, field=field)
@@ -83,12 +84,10 @@ class TooManyRequests(PregonError):
 
 class Unauthorized(PregonError):
     status = 401
-    code = "Unauthorized"
 
 
 class Forbidden(PregonError):
     status = 403
-    code = "Forbidden"
 
 
 class DeliveryFailed(PregonError):
@@ -98,7 +97,6 @@ class DeliveryFailed(PregonError):
     throttled API call, an unreachable server) or not (a 5xx reply, a rejected address)."""
 
     status = 502
-    code = "DeliveryFailed"
 
     def __init__(self, message: str, *, field: str | None = None, transient: bool = False) -> None:
         super().__init__(message, field=field)

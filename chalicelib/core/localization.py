@@ -8,6 +8,7 @@ UTC interval here too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -31,11 +32,7 @@ def zone(name: str) -> ZoneInfo:
 
 
 def is_time_zone(name: str) -> bool:
-    try:
-        zone(name)
-    except ValueError:
-        return False
-    return True
+    return _known(zone, name)
 
 
 @lru_cache(maxsize=128)
@@ -47,8 +44,13 @@ def _locale(name: str) -> Locale:
 
 
 def is_locale(name: str) -> bool:
+    return _known(_locale, name)
+
+
+def _known(parse: Callable[[str], object], name: str) -> bool:
+    """Whether ``parse`` (which raises ``ValueError`` for what it does not know) knows ``name``."""
     try:
-        _locale(name)
+        parse(name)
     except ValueError:
         return False
     return True

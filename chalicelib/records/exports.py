@@ -8,13 +8,36 @@ are UTC (the header says so).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.errors import ValidationFailed
+
+if TYPE_CHECKING:  # app.py imports XLSX_TYPE from here: no PynamoDB at cold start
+    from chalicelib.core.domain import Communication
+    from chalicelib.store.communications import Page
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_EXPORT_ROWS = 10_000
 _MAX_CELL = 32_767  # Excel's limit on the characters of one cell
+
+
+def export_rows(query: Callable[[int, dict[str, Any] | None], Page], cap: int) -> list[Communication]:
+    """Every row a listing's ``query(limit, cursor)`` gives, page after page, newest first; more
+    than ``cap`` is refused (422) before they are all read."""
+    rows: list[Communication] = []
+    cursor: dict[str, Any] | None = None
+    while True:
+        page = query(min(200, cap + 1 - len(rows)), cursor)
+        rows += page.items
+        if len(rows) > cap:
+            raise ValidationFailed(
+                [{"field": "from", "message": f"an export holds at most {cap} rows: narrow the filters"}]
+            )
+        if not page.cursor:
+            return rows
+        cursor = page.cursor
 
 
 def _cell_value(value: Any) -> Any:

@@ -41,7 +41,6 @@ def is_automatic(comm: Communication) -> bool:
 
 class PayloadTooLarge(PregonError):
     status = 413
-    code = "PayloadTooLarge"
 
 
 @dataclass(frozen=True)
@@ -123,19 +122,11 @@ def list_register(
 def export_rows(
     viewer: Principal, client_id: str, criteria: RegisterCriteria, cap: int
 ) -> list[Communication]:
+    """Every record the criteria select, newest first; more than ``cap`` is refused (422)."""
+    from chalicelib.records.exports import export_rows as every_row
+
     _client(viewer, client_id)
-    rows: list[Communication] = []
-    cursor: dict[str, Any] | None = None
-    while True:
-        page = _query(viewer, client_id, criteria, min(200, cap + 1 - len(rows)), cursor)
-        rows += page.items
-        if len(rows) > cap:
-            raise ValidationFailed(
-                [{"field": "from", "message": f"an export holds at most {cap} rows: narrow the filters"}]
-            )
-        if not page.cursor:
-            return rows
-        cursor = page.cursor
+    return every_row(lambda limit, cursor: _query(viewer, client_id, criteria, limit, cursor), cap)
 
 
 def get_record(viewer: Principal, client_id: str, record_id: str) -> Communication:

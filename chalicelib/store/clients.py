@@ -8,6 +8,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
+from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import ClientAddressModel, ClientContact, ClientModel, ClientPhoneModel
 from chalicelib.store.tables import written
 
@@ -19,30 +20,21 @@ def _as_dict(raw: Any) -> dict[str, Any]:
 
 
 def _client(item: ClientModel) -> domain.Client:
-    return domain.Client(
-        company_id=item.company_id,
-        client_id=item.client_id,
-        name=item.name,
+    return record_from(
+        item,
+        domain.Client,
         emails=tuple(str(e) for e in (item.emails or [])),
         phones=tuple(str(p) for p in (item.phones or [])),
         contacts=tuple(
-            domain.Contact(
-                contact_id=c.contact_id,
-                first_name=c.first_name,
-                last_name=c.last_name,
-                email=c.email,
-                phone=c.phone,
+            record_from(
+                c,
+                domain.Contact,
                 wants_cargo_info=bool(c.wants_cargo_info),
                 receives_reminders=bool(c.receives_reminders),
             )
             for c in (item.contacts or [])
         ),
         message_switches={str(k): bool(v) for k, v in _as_dict(item.message_switches).items()},
-        preferred_agent=item.preferred_agent,
-        collection_agent=item.collection_agent,
-        updated_at=item.updated_at,
-        balance=item.balance,
-        manual_sends_off_at=item.manual_sends_off_at,
         classification={str(k): str(v) for k, v in _as_dict(item.classification).items()},
     )
 
@@ -63,18 +55,7 @@ def save_client(client: domain.Client, phone_region: str = "AR") -> domain.Clien
         name=client.name,
         emails=list(client.emails),
         phones=list(client.phones),
-        contacts=[
-            ClientContact(
-                contact_id=c.contact_id,
-                first_name=c.first_name,
-                last_name=c.last_name,
-                email=c.email,
-                phone=c.phone,
-                wants_cargo_info=c.wants_cargo_info,
-                receives_reminders=c.receives_reminders,
-            )
-            for c in client.contacts
-        ],
+        contacts=[item_from(ClientContact, c) for c in client.contacts],
         message_switches=dict(client.message_switches),
         preferred_agent=client.preferred_agent,
         collection_agent=client.collection_agent,

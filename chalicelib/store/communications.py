@@ -26,6 +26,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
+from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import (
     AlertModel,
     AlertScheduleModel,
@@ -101,54 +102,11 @@ def _index_keys(comm: domain.Communication) -> dict[str, str | None]:
 
 def _item(comm: domain.Communication) -> CommunicationModel:
     keys: dict[str, Any] = _index_keys(comm)
-    return CommunicationModel(
-        comm.company_id,
-        comm.communication_id,
-        direction=comm.direction,
-        channel=comm.channel,
-        kind=comm.kind,
-        state=comm.state,
-        created_at=comm.created_at,
-        updated_at=comm.updated_at,
-        message_type=comm.message_type,
-        client_id=comm.client_id,
-        contact_id=comm.contact_id,
-        outbox=comm.outbox,
-        sender_area=comm.sender_area,
-        from_address=comm.from_address,
-        from_name=comm.from_name,
-        to_address=comm.to_address,
-        to_name=comm.to_name,
-        reply_to=comm.reply_to,
-        subject=comm.subject,
-        text=comm.text,
-        html=comm.html,
-        body_key=comm.body_key,
+    return item_from(
+        CommunicationModel,
+        comm,
         headers=dict(comm.headers),
         attachments=_attachment_items(comm.attachments),
-        attempts=comm.attempts,
-        error=comm.error,
-        not_before=comm.not_before,
-        lease_until=comm.lease_until,
-        sent_at=comm.sent_at,
-        delivered_at=comm.delivered_at,
-        provider_message_id=comm.provider_message_id,
-        rfc_message_id=comm.rfc_message_id,
-        cause=comm.cause,
-        idempotency_key=comm.idempotency_key,
-        job_id=comm.job_id,
-        resend_of=comm.resend_of,
-        in_reply_to=comm.in_reply_to,
-        thread_id=comm.thread_id,
-        alert_ref=comm.alert_ref,
-        alert_type=comm.alert_type,
-        record_type=comm.record_type,
-        motive=comm.motive,
-        area=comm.area,
-        initiated_by=comm.initiated_by,
-        created_by=comm.created_by,
-        thread_owner=comm.thread_owner,
-        raw_key=comm.raw_key,
         resent_as=list(comm.resent_as) or None,
         search_text=_search_text(comm),
         mailbox_id=comm.mailbox_id,
@@ -165,64 +123,17 @@ def _headers(raw: Any) -> dict[str, str]:
 
 
 def _record(item: CommunicationModel) -> domain.Communication:
-    return domain.Communication(
-        company_id=item.company_id,
-        communication_id=item.communication_id,
-        direction=item.direction,
-        channel=item.channel,
-        kind=item.kind,
-        state=item.state,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        message_type=item.message_type,
-        client_id=item.client_id,
-        contact_id=item.contact_id,
-        outbox=item.outbox,
-        sender_area=item.sender_area,
-        from_address=item.from_address,
-        from_name=item.from_name,
-        to_address=item.to_address,
-        to_name=item.to_name,
-        reply_to=item.reply_to,
-        subject=item.subject,
-        text=item.text,
-        html=item.html,
-        body_key=item.body_key,
+    return record_from(
+        item,
+        domain.Communication,
         headers=_headers(item.headers),
         attachments=tuple(
-            domain.AttachmentRef(
-                name=a.name,
-                content_type=a.content_type,
-                size=int(a.size),
-                key=a.key,
-                delete_after_sending=bool(a.delete_after_sending),
-                deleted_at=a.deleted_at,
+            record_from(
+                a, domain.AttachmentRef, size=int(a.size), delete_after_sending=bool(a.delete_after_sending)
             )
             for a in (item.attachments or [])
         ),
         attempts=int(item.attempts or 0),
-        error=item.error,
-        not_before=item.not_before,
-        lease_until=item.lease_until,
-        sent_at=item.sent_at,
-        delivered_at=item.delivered_at,
-        provider_message_id=item.provider_message_id,
-        rfc_message_id=item.rfc_message_id,
-        cause=item.cause,
-        idempotency_key=item.idempotency_key,
-        job_id=item.job_id,
-        resend_of=item.resend_of,
-        in_reply_to=item.in_reply_to,
-        thread_id=item.thread_id,
-        alert_ref=item.alert_ref,
-        alert_type=item.alert_type,
-        record_type=item.record_type,
-        motive=item.motive,
-        area=item.area,
-        initiated_by=item.initiated_by,
-        created_by=item.created_by,
-        thread_owner=item.thread_owner,
-        raw_key=item.raw_key,
         in_register=item.client_key is not None or item.client_id is None,
         unassigned=item.unassigned_company is not None,
         resent_as=tuple(str(i) for i in (item.resent_as or ())),
@@ -372,15 +283,7 @@ def _status_key_actions(comm: domain.Communication) -> list[Any]:
 
 def _attachment_items(attachments: Sequence[domain.AttachmentRef]) -> list[AttachmentRef]:
     return [
-        AttachmentRef(
-            name=a.name,
-            content_type=a.content_type,
-            size=a.size,
-            key=a.key,
-            delete_after_sending=a.delete_after_sending or None,
-            deleted_at=a.deleted_at,
-        )
-        for a in attachments
+        item_from(AttachmentRef, a, delete_after_sending=a.delete_after_sending or None) for a in attachments
     ]
 
 

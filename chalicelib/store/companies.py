@@ -11,6 +11,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.core.localization import default_locale
+from chalicelib.store.fields import item_from, record_from, set_or_remove
 from chalicelib.store.models import (
     AlertScheduleModel,
     ApiKeyModel,
@@ -86,32 +87,11 @@ def create_company(
     return True
 
 
-def update_company(
-    company_id: str,
-    *,
-    language: str | None,
-    ask_tracking_contacts: bool | None,
-    sms_on_automatic_payments: bool | None = None,
-    sms_on_manual_payments: bool | None = None,
-    country: str | None = None,
-    time_zone: str | None = None,
-    locale: str | None = None,
-) -> None:
-    actions: list[Any] = []
-    if country is not None:
-        actions.append(CompanyModel.country.set(country))
-    if time_zone is not None:
-        actions.append(CompanyModel.time_zone.set(time_zone))
-    if locale is not None:
-        actions.append(CompanyModel.locale.set(locale))
-    if sms_on_automatic_payments is not None:
-        actions.append(CompanyModel.sms_on_automatic_payments.set(sms_on_automatic_payments))
-    if sms_on_manual_payments is not None:
-        actions.append(CompanyModel.sms_on_manual_payments.set(sms_on_manual_payments))
-    if language is not None:
-        actions.append(CompanyModel.language.set(language))
-    if ask_tracking_contacts is not None:
-        actions.append(CompanyModel.ask_tracking_contacts.set(ask_tracking_contacts))
+def update_company(company_id: str, **settings: str | bool | None) -> None:
+    """Set the company's ``settings``, each on the attribute of its name; None leaves one as it is."""
+    actions = [
+        getattr(CompanyModel, name).set(value) for name, value in settings.items() if value is not None
+    ]
     if actions:
         CompanyModel(company_id).update(actions=actions, condition=CompanyModel.company_id.exists())
 
@@ -135,38 +115,19 @@ def get_api_key(key_id: str) -> domain.ApiKey | None:
         item = ApiKeyModel.get(key_id)
     except DoesNotExist:
         return None
-    return domain.ApiKey(
-        key_id=item.key_id,
-        company_id=item.company_id,
-        name=item.name,
-        secret_hash=item.secret_hash,
-        scopes=tuple(str(s) for s in (item.scopes or [])),
-        created_at=item.created_at,
-        revoked_at=item.revoked_at,
-    )
+    return record_from(item, domain.ApiKey, scopes=tuple(str(s) for s in (item.scopes or [])))
 
 
 # --- status catalog ------------------------------------------------------------------------
 
 
 def _status_item(company_id: str, status: domain.StatusDefinition) -> StatusDefinitionModel:
-    return StatusDefinitionModel(
-        company_id,
-        status.code,
-        display_name=status.display_name,
-        visibility=status.visibility,
-        notify=status.notify,
-    )
+    return item_from(StatusDefinitionModel, status, company_id=company_id)
 
 
 def list_statuses(company_id: str) -> list[domain.StatusDefinition]:
     return [
-        domain.StatusDefinition(
-            code=item.code,
-            display_name=item.display_name,
-            visibility=item.visibility,
-            notify=bool(item.notify),
-        )
+        record_from(item, domain.StatusDefinition, notify=bool(item.notify))
         for item in StatusDefinitionModel.query(company_id)
     ]
 
@@ -178,26 +139,30 @@ def save_status(company_id: str, status: domain.StatusDefinition) -> None:
 # --- sender accounts -----------------------------------------------------------------------
 
 
+# What saving an account writes (an unset one is removed); the password has calls of its own.
+_ACCOUNT_SETTINGS = (
+    "kind",
+    "display_name",
+    "from_address",
+    "enabled",
+    "updated_at",
+    "reply_to",
+    "smtp_host",
+    "smtp_port",
+    "encryption",
+    "username",
+    "ses_identity",
+    "rate_limit_count",
+    "rate_limit_hours",
+)
+
+
 def _sender(item: SenderAccountModel) -> domain.SenderAccount:
-    return domain.SenderAccount(
-        company_id=item.company_id,
-        area=item.area,
-        kind=item.kind,
-        display_name=item.display_name,
-        from_address=item.from_address,
-        reply_to=item.reply_to,
-        enabled=bool(item.enabled),
-        updated_at=item.updated_at,
-        smtp_host=item.smtp_host,
-        smtp_port=int(item.smtp_port) if item.smtp_port is not None else None,
-        encryption=item.encryption,
-        username=item.username,
-        password_ciphertext=item.password_ciphertext,
-        password_set_at=item.password_set_at,
-        ses_identity=item.ses_identity,
-        rate_limit_count=int(item.rate_limit_count) if item.rate_limit_count is not None else None,
-        rate_limit_hours=int(item.rate_limit_hours) if item.rate_limit_hours is not None else None,
-    )
+    numbers = {
+        name: None if getattr(item, name) is None else int(getattr(item, name))
+        for name in ("smtp_port", "rate_limit_count", "rate_limit_hours")
+    }
+    return record_from(item, domain.SenderAccount, enabled=bool(item.enabled), **numbers)
 
 
 def list_sender_accounts(company_id: str) -> list[domain.SenderAccount]:
@@ -213,25 +178,7 @@ def save_sender_account(account: domain.SenderAccount, *, clear_password: bool =
     """Write an account's settings, keeping a password that was set before unless
     ``clear_password`` (its destination changed)."""
     item = SenderAccountModel(account.company_id, account.area)
-    actions: list[Any] = [
-        SenderAccountModel.kind.set(account.kind),
-        SenderAccountModel.display_name.set(account.display_name),
-        SenderAccountModel.from_address.set(account.from_address),
-        SenderAccountModel.enabled.set(account.enabled),
-        SenderAccountModel.updated_at.set(account.updated_at),
-    ]
-    optional: list[tuple[Any, Any]] = [
-        (SenderAccountModel.reply_to, account.reply_to),
-        (SenderAccountModel.smtp_host, account.smtp_host),
-        (SenderAccountModel.smtp_port, account.smtp_port),
-        (SenderAccountModel.encryption, account.encryption),
-        (SenderAccountModel.username, account.username),
-        (SenderAccountModel.ses_identity, account.ses_identity),
-        (SenderAccountModel.rate_limit_count, account.rate_limit_count),
-        (SenderAccountModel.rate_limit_hours, account.rate_limit_hours),
-    ]
-    for attribute, value in optional:
-        actions.append(attribute.set(value) if value is not None else attribute.remove())
+    actions = set_or_remove(SenderAccountModel, account, _ACCOUNT_SETTINGS)
     if clear_password:
         actions += [
             SenderAccountModel.password_ciphertext.remove(),
@@ -277,14 +224,13 @@ def _schedule_item(schedule: domain.AlertSchedule) -> AlertScheduleModel:
 
 
 def _schedule(item: AlertScheduleModel) -> domain.AlertSchedule:
-    return domain.AlertSchedule(
-        company_id=item.company_id,
-        alert_type=item.alert_type,
+    return record_from(
+        item,
+        domain.AlertSchedule,
         enabled=bool(item.enabled),
         # A row only counters created (outcomes of a type never configured) has no frequency.
         frequency_minutes=int(item.frequency_minutes or 0),
         next_run_at=_parse_iso(item.next_run_at),
-        last_run_at=item.last_run_at,
         sent_count=int(item.sent_count or 0),
         failed_count=int(item.failed_count or 0),
         hour_of_day=int(item.hour_of_day) if item.hour_of_day is not None else None,

@@ -14,6 +14,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store.communications import parse_stamp, stamp
+from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
 from chalicelib.store.tables import LOST_RACE, connection, written
 
@@ -220,27 +221,13 @@ def due_job_pages(now: datetime, until: datetime, limit: int = 500) -> list[tupl
 
 
 def _suppression(item: SuppressionModel) -> domain.Suppression:
-    return domain.Suppression(
-        company_id=item.company_id,
-        address=item.address,
-        reason=item.reason,
-        created_at=item.created_at,
-        detail=item.detail,
-        communication_id=item.communication_id,
-    )
+    return record_from(item, domain.Suppression)
 
 
 def suppress(entry: domain.Suppression) -> bool:
     """Put an address on the company's suppression list; False when it was already there."""
     return written(
-        lambda: SuppressionModel(
-            entry.company_id,
-            entry.address,
-            reason=entry.reason,
-            detail=entry.detail,
-            communication_id=entry.communication_id,
-            created_at=entry.created_at,
-        ).save(condition=SuppressionModel.address.does_not_exist())
+        lambda: item_from(SuppressionModel, entry).save(condition=SuppressionModel.address.does_not_exist())
     )
 
 
@@ -274,21 +261,12 @@ SKIP_REASON_ATTRIBUTES = {
 
 
 def _job(item: SendJobModel) -> domain.SendJob:
-    return domain.SendJob(
-        company_id=item.company_id,
-        job_id=item.job_id,
-        channel=item.channel,
-        template_key=item.template_key,
-        state=item.state,
-        total=int(item.total or 0),
-        queued=int(item.queued or 0),
-        sent=int(item.sent or 0),
-        failed=int(item.failed or 0),
-        skipped=int(item.skipped or 0),
-        created_by=item.created_by,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        selection=item.selection,
+    counts = {
+        name: int(getattr(item, name) or 0) for name in ("total", "queued", "sent", "failed", "skipped")
+    }
+    return record_from(
+        item,
+        domain.SendJob,
         pages_done=len(item.pages_done or ()),
         pages_total=int(item.pages_total) if item.pages_total is not None else None,
         skip_reasons={
@@ -296,27 +274,13 @@ def _job(item: SendJobModel) -> domain.SendJob:
             for reason, attribute in SKIP_REASON_ATTRIBUTES.items()
             if getattr(item, attribute)
         },
+        **counts,
     )
 
 
 def _job_item(job: domain.SendJob) -> SendJobModel:
-    return SendJobModel(
-        job.company_id,
-        job.job_id,
-        channel=job.channel,
-        template_key=job.template_key,
-        state=job.state,
-        total=job.total,
-        queued=job.queued,
-        sent=job.sent,
-        failed=job.failed,
-        skipped=job.skipped,
-        created_by=job.created_by,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-        selection=job.selection,
-        pages_total=job.pages_total,
-    )
+    """A new job's item: the pages done are a set of page numbers the workers add to."""
+    return item_from(SendJobModel, job, leave_out=("pages_done",))
 
 
 def create_job(job: domain.SendJob) -> None:

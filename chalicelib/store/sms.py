@@ -13,26 +13,32 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
+from chalicelib.store.fields import record_from, set_or_remove
 from chalicelib.store.models import SmsSettingsModel
+
+# What saving the settings writes (an unset one is removed); the secrets have calls of their own.
+_SETTINGS = (
+    "enabled",
+    "provider",
+    "sms_type",
+    "default_region",
+    "updated_at",
+    "sender_id",
+    "base_url",
+    "username",
+    "inbound_number",
+    "help_text",
+)
 
 
 def _settings(item: SmsSettingsModel) -> domain.SmsSettings:
-    return domain.SmsSettings(
-        company_id=item.company_id,
+    return record_from(
+        item,
+        domain.SmsSettings,
         enabled=bool(item.enabled),
         provider=item.provider or "sns",
         sms_type=item.sms_type or "Transactional",
         default_region=item.default_region or "AR",
-        updated_at=item.updated_at,
-        sender_id=item.sender_id,
-        base_url=item.base_url,
-        username=item.username,
-        gateway_password_ciphertext=item.gateway_password_ciphertext,
-        gateway_password_set_at=item.gateway_password_set_at,
-        bulk_password_hash=item.bulk_password_hash,
-        bulk_password_set_at=item.bulk_password_set_at,
-        inbound_number=item.inbound_number,
-        help_text=item.help_text,
     )
 
 
@@ -49,22 +55,7 @@ def save_sms_settings(
     """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
     the gateway it was for changed); returns the stored item."""
     item = SmsSettingsModel(settings.company_id)
-    actions: list[Any] = [
-        SmsSettingsModel.enabled.set(settings.enabled),
-        SmsSettingsModel.provider.set(settings.provider),
-        SmsSettingsModel.sms_type.set(settings.sms_type),
-        SmsSettingsModel.default_region.set(settings.default_region),
-        SmsSettingsModel.updated_at.set(settings.updated_at),
-    ]
-    optional: list[tuple[Any, Any]] = [
-        (SmsSettingsModel.sender_id, settings.sender_id),
-        (SmsSettingsModel.base_url, settings.base_url),
-        (SmsSettingsModel.username, settings.username),
-        (SmsSettingsModel.inbound_number, settings.inbound_number),
-        (SmsSettingsModel.help_text, settings.help_text),
-    ]
-    for attribute, value in optional:
-        actions.append(attribute.set(value) if value is not None else attribute.remove())
+    actions = set_or_remove(SmsSettingsModel, settings, _SETTINGS)
     if clear_gateway_password:
         actions += [
             SmsSettingsModel.gateway_password_ciphertext.remove(),
@@ -74,9 +65,10 @@ def save_sms_settings(
     return _settings(item)
 
 
-def _set_secret(company_id: str, actions: list[Any], at: datetime) -> None:
-    """Set a secret's attributes; a company without settings gets the defaults (switched off)."""
+def _set_secret(company_id: str, secret: Any, set_at: Any, value: Any, at: datetime) -> None:
+    """Set a secret and when it was set; a company without settings gets the defaults (switched off)."""
     model = SmsSettingsModel
+    actions: list[Any] = [secret.set(value), set_at.set(at)]
     defaults: list[Any] = [
         model.enabled.set(model.enabled | False),
         model.provider.set(model.provider | "sns"),
@@ -89,26 +81,14 @@ def _set_secret(company_id: str, actions: list[Any], at: datetime) -> None:
 
 def set_gateway_password(company_id: str, ciphertext: bytes, at: datetime) -> None:
     """Store the gateway password's KMS ciphertext, replacing any before it."""
-    _set_secret(
-        company_id,
-        [
-            SmsSettingsModel.gateway_password_ciphertext.set(ciphertext),
-            SmsSettingsModel.gateway_password_set_at.set(at),
-        ],
-        at,
-    )
+    model = SmsSettingsModel
+    _set_secret(company_id, model.gateway_password_ciphertext, model.gateway_password_set_at, ciphertext, at)
 
 
 def set_bulk_password_hash(company_id: str, password_hash: str, at: datetime) -> None:
     """Store the bulk-send password's hash, replacing any before it."""
-    _set_secret(
-        company_id,
-        [
-            SmsSettingsModel.bulk_password_hash.set(password_hash),
-            SmsSettingsModel.bulk_password_set_at.set(at),
-        ],
-        at,
-    )
+    model = SmsSettingsModel
+    _set_secret(company_id, model.bulk_password_hash, model.bulk_password_set_at, password_hash, at)
 
 
 def companies_by_inbound_number(number: str) -> list[str]:

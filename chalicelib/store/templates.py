@@ -5,25 +5,13 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
+from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import MessageTemplateModel
 from chalicelib.store.tables import written
 
 
 def _template(item: MessageTemplateModel) -> domain.MessageTemplate:
-    return domain.MessageTemplate(
-        company_id=item.company_id,
-        key=item.template_key,
-        sender_area=item.sender_area,
-        subject=item.subject,
-        text=item.text,
-        html=item.html,
-        language=item.language,
-        updated_at=item.updated_at,
-        updated_by=item.updated_by,
-        sms_text=item.sms_text,
-        push_title=item.push_title,
-        push_body=item.push_body,
-    )
+    return record_from(item, domain.MessageTemplate, key=item.template_key)
 
 
 def get_template(company_id: str, key: str) -> domain.MessageTemplate | None:
@@ -39,20 +27,7 @@ def list_templates(company_id: str) -> list[domain.MessageTemplate]:
 
 def save_template(template: domain.MessageTemplate) -> None:
     """Write (or replace) a company's template."""
-    MessageTemplateModel(
-        template.company_id,
-        template.key,
-        sender_area=template.sender_area,
-        subject=template.subject,
-        text=template.text,
-        html=template.html,
-        language=template.language,
-        updated_at=template.updated_at,
-        updated_by=template.updated_by,
-        sms_text=template.sms_text,
-        push_title=template.push_title,
-        push_body=template.push_body,
-    ).save()
+    item_from(MessageTemplateModel, template, template_key=template.key).save()
 
 
 def delete_template(company_id: str, key: str) -> bool:

@@ -11,6 +11,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
+from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import TicketDayModel, TicketModel
 from chalicelib.store.tables import LOST_RACE, connection
 
@@ -18,17 +19,7 @@ _RACE_RETRIES = 5
 
 
 def _ticket(item: TicketModel) -> domain.Ticket:
-    return domain.Ticket(
-        company_id=item.company_id,
-        ticket_id=item.ticket_id,
-        client_id=item.client_id,
-        operator=item.operator,
-        category=item.category,
-        text=item.text,
-        source=item.source,
-        created_at=item.created_at,
-        communication_id=item.communication_id,
-    )
+    return record_from(item, domain.Ticket)
 
 
 def get_ticket(company_id: str, ticket_id: str) -> domain.Ticket | None:
@@ -45,17 +36,7 @@ def open_ticket(ticket: domain.Ticket, day: str, max_per_day: int) -> tuple[doma
     was opened before, and ``(None, False)`` when the client already has ``max_per_day`` tickets
     that day (nothing is written)."""
     counter = TicketDayModel(ticket.company_id, f"{ticket.client_id}#{day}")
-    item = TicketModel(
-        ticket.company_id,
-        ticket.ticket_id,
-        client_id=ticket.client_id,
-        operator=ticket.operator,
-        category=ticket.category,
-        text=ticket.text,
-        source=ticket.source,
-        communication_id=ticket.communication_id,
-        created_at=ticket.created_at,
-    )
+    item = item_from(TicketModel, ticket)
     for _ in range(_RACE_RETRIES):
         existing = get_ticket(ticket.company_id, ticket.ticket_id)
         if existing is not None:

@@ -21,6 +21,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store import communications
+from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import (
     AlertModel,
     NoveltyModel,
@@ -53,31 +54,18 @@ def _conditional_failed(exc: Exception) -> bool:
 def _snapshot(snap: NoveltySnapshot | None) -> domain.Novelty | None:
     if snap is None:
         return None
-    return domain.Novelty(
-        event_id=snap.novelty_id,
-        status=snap.status,
-        occurred_at=snap.occurred_at,
-        branch=snap.branch,
-        reason=snap.reason,
-        observation=snap.observation,
-    )
+    # A snapshot keeps what an alert shows, not when the novelty was received or notified.
+    return record_from(snap, domain.Novelty, event_id=snap.novelty_id, received_at=None, notified_at=None)
 
 
 def _parcel(item: ParcelModel) -> domain.Parcel:
-    return domain.Parcel(
-        company_id=item.company_id,
-        tracking_id=item.tracking_id,
-        client_id=item.client_id,
-        waybill_number=item.waybill_number,
+    return record_from(
+        item,
+        domain.Parcel,
         waybill_issued=bool(item.waybill_issued),
-        created_at=item.created_at,
-        updated_at=item.updated_at,
         version=int(item.version or 0),
         latest=_snapshot(item.latest),
         pending=_snapshot(item.pending),
-        notified_occurred_at=item.notified_occurred_at,
-        last_alert_at=item.last_alert_at,
-        followed_until=item.followed_until,
         follow_version=None if item.follow_version is None else int(item.follow_version),
     )
 
@@ -120,16 +108,7 @@ def save_parcel(
 
 
 def _novelty(item: NoveltyModel) -> domain.Novelty:
-    return domain.Novelty(
-        event_id=item.event_id,
-        status=item.status,
-        occurred_at=item.occurred_at,
-        received_at=item.received_at,
-        branch=item.branch,
-        reason=item.reason,
-        observation=item.observation,
-        notified_at=item.notified_at,
-    )
+    return record_from(item, domain.Novelty)
 
 
 def list_novelties(company_id: str, tracking_id: str) -> list[domain.Novelty]:
@@ -200,14 +179,7 @@ def add_novelty(
 
 
 def _snapshot_item(novelty: domain.Novelty) -> NoveltySnapshot:
-    return NoveltySnapshot(
-        novelty_id=novelty.event_id,
-        status=novelty.status,
-        occurred_at=novelty.occurred_at,
-        branch=novelty.branch,
-        reason=novelty.reason,
-        observation=novelty.observation,
-    )
+    return item_from(NoveltySnapshot, novelty, novelty_id=novelty.event_id)
 
 
 def _pending_actions(company_id: str, novelty: domain.Novelty, now: datetime) -> list[Any]:
@@ -222,47 +194,19 @@ def _pending_actions(company_id: str, novelty: domain.Novelty, now: datetime) ->
 
 
 def _subscription(item: SubscriptionModel) -> domain.Subscription:
-    return domain.Subscription(
-        company_id=item.company_id,
-        tracking_id=item.tracking_id,
-        subscription_id=item.subscription_id,
-        first_name=item.first_name,
-        last_name=item.last_name,
-        email=item.email,
-        phone=item.phone,
-        source=item.source,
-        created_at=item.created_at,
-        renewed_at=item.renewed_at,
-        expires_at=item.expires_at,
-        cancelled_at=item.cancelled_at,
-        last_alert_at=item.last_alert_at,
-        awaiting_confirmation=bool(item.awaiting_confirmation),
-        link_nonce=item.link_nonce,
-    )
+    return record_from(item, domain.Subscription, awaiting_confirmation=bool(item.awaiting_confirmation))
 
 
 def _subscription_item(sub: domain.Subscription) -> SubscriptionModel:
-    return SubscriptionModel(
-        parcel_key(sub.company_id, sub.tracking_id),
-        sub.subscription_id,
-        company_id=sub.company_id,
-        tracking_id=sub.tracking_id,
-        first_name=sub.first_name,
-        last_name=sub.last_name,
-        email=sub.email,
-        phone=sub.phone,
-        source=sub.source,
-        created_at=sub.created_at,
-        renewed_at=sub.renewed_at,
-        expires_at=sub.expires_at,
+    return item_from(
+        SubscriptionModel,
+        sub,
+        parcel_key=parcel_key(sub.company_id, sub.tracking_id),
         # An unconfirmed one is kept a while past its lapse, so a late click is told "expired".
         expires=sub.expires_at + timedelta(days=UNCONFIRMED_KEPT_DAYS)
         if sub.awaiting_confirmation
         else sub.expires_at,
-        cancelled_at=sub.cancelled_at,
-        last_alert_at=sub.last_alert_at,
         awaiting_confirmation=True if sub.awaiting_confirmation else None,
-        link_nonce=sub.link_nonce,
     )
 
 
@@ -379,18 +323,7 @@ def active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> li
 
 def active_followers(company_id: str, tracking_id: str, now: datetime) -> list[domain.Follower]:
     """What a sweep needs of a due parcel's active subscriptions: one query of its partition."""
-    return [
-        domain.Follower(
-            subscription_id=s.subscription_id,
-            email=s.email,
-            first_name=s.first_name,
-            last_name=s.last_name,
-            expires_at=s.expires_at,
-            phone=s.phone,
-            link_nonce=s.link_nonce,
-        )
-        for s in active_subscriptions(company_id, tracking_id, now)
-    ]
+    return [record_from(s, domain.Follower) for s in active_subscriptions(company_id, tracking_id, now)]
 
 
 def count_active_subscriptions(company_id: str, tracking_id: str, now: datetime) -> int:
@@ -633,39 +566,16 @@ def _claim_large(plan: _ClaimPlan, now: datetime) -> list[domain.Alert] | None:
 
 
 def _alert_item(alert: domain.Alert) -> AlertModel:
-    return AlertModel(
-        parcel_key(alert.company_id, alert.tracking_id),
-        alert.alert_id,
-        company_id=alert.company_id,
-        tracking_id=alert.tracking_id,
-        subscription_id=alert.subscription_id,
-        recipient_email=alert.recipient_email,
+    return item_from(
+        AlertModel,
+        alert,
+        parcel_key=parcel_key(alert.company_id, alert.tracking_id),
         recipient_key=f"{alert.company_id}#{alert.recipient_email.lower()}",
-        novelty_id=alert.novelty_id,
-        status_code=alert.status_code,
-        state=alert.state,
-        message_id=alert.message_id,
-        error=alert.error,
-        created_at=alert.created_at,
-        sent_at=alert.sent_at,
     )
 
 
 def _alert(item: AlertModel) -> domain.Alert:
-    return domain.Alert(
-        company_id=item.company_id,
-        tracking_id=item.tracking_id,
-        alert_id=item.alert_id,
-        subscription_id=item.subscription_id,
-        recipient_email=item.recipient_email,
-        novelty_id=item.novelty_id,
-        status_code=item.status_code,
-        state=item.state,
-        created_at=item.created_at,
-        message_id=item.message_id,
-        error=item.error,
-        sent_at=item.sent_at,
-    )
+    return record_from(item, domain.Alert)
 
 
 def alerts_for_parcel(company_id: str, tracking_id: str) -> list[domain.Alert]:

@@ -22,6 +22,7 @@ from chalicelib.core.errors import DeliveryFailed, NotFound, ValidationFailed
 from chalicelib.core.names import INVISIBLE, INVISIBLE_MESSAGE
 from chalicelib.core.secrets import decrypt_secret, encrypt_secret, is_wrong_context
 from chalicelib.store import companies as store
+from chalicelib.store.fields import record_from
 
 AREAS = ("all", "tracking", "tickets", "invoices", "payments", "clients", "reminders", "documents")
 KINDS = ("smtp", "ses")
@@ -88,18 +89,9 @@ def is_working(account: SenderAccount) -> bool:
 
 
 def view(account: SenderAccount) -> SenderAccountView:
-    return SenderAccountView(
-        area=account.area,
-        kind=account.kind,
-        display_name=account.display_name,
-        from_address=account.from_address,
-        reply_to=account.reply_to,
-        smtp_host=account.smtp_host,
-        smtp_port=account.smtp_port,
-        encryption=account.encryption,
-        username=account.username,
-        ses_identity=account.ses_identity,
-        enabled=account.enabled,
+    return record_from(
+        account,
+        SenderAccountView,
         rate_limit=(
             {"messages": account.rate_limit_count, "hours": account.rate_limit_hours or 1}
             if account.rate_limit_count

@@ -39,6 +39,7 @@ from chalicelib.core.domain import SmsSettings
 from chalicelib.core.errors import Conflict, DeliveryFailed, Forbidden, TooManyRequests, ValidationFailed
 from chalicelib.core.secrets import decrypt_secret, encrypt_secret, is_wrong_context
 from chalicelib.store import sms as store
+from chalicelib.store.fields import record_from
 
 GATEWAY_PASSWORD_PURPOSE = "sms-gateway-password"  # noqa: S105 - a KMS context label, not a secret
 DEFAULT_REGION = "AR"
@@ -122,20 +123,13 @@ def _missing(settings: SmsSettings) -> str | None:
 def _view(settings: SmsSettings | None, company_id: str) -> SmsSettingsView:
     stored = settings is not None
     current = settings or _defaults(company_id)
-    return SmsSettingsView(
-        enabled=current.enabled,
-        provider=current.provider,
-        sender_id=current.sender_id,
-        sms_type=current.sms_type,
-        base_url=current.base_url,
-        username=current.username,
-        default_region=current.default_region,
+    return record_from(
+        current,
+        SmsSettingsView,
         password_set=current.gateway_password_ciphertext is not None,
         bulk_password_set=current.bulk_password_hash is not None,
         ready=_missing(current) is None,
         updated_at=current.updated_at.isoformat() if stored else None,
-        inbound_number=current.inbound_number,
-        help_text=current.help_text,
     )
 
 

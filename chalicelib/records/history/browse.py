@@ -74,18 +74,9 @@ def list_history(
 
 def export_rows(viewer: Principal, channel: str, criteria: HistoryCriteria, cap: int) -> list[Communication]:
     """Every message the criteria select, newest first; more than ``cap`` is refused (422)."""
-    rows: list[Communication] = []
-    cursor: dict[str, Any] | None = None
-    while True:
-        page = _query(viewer, channel, criteria, min(200, cap + 1 - len(rows)), cursor)
-        rows += page.items
-        if len(rows) > cap:
-            raise ValidationFailed(
-                [{"field": "from", "message": f"an export holds at most {cap} rows: narrow the filters"}]
-            )
-        if not page.cursor:
-            return rows
-        cursor = page.cursor
+    from chalicelib.records.exports import export_rows as every_row
+
+    return every_row(lambda limit, cursor: _query(viewer, channel, criteria, limit, cursor), cap)
 
 
 def visible(viewer: Principal, comm: Communication | None) -> bool:
