@@ -11,6 +11,7 @@ from chalicelib.api.history import history
 from chalicelib.api.http import map_errors
 from chalicelib.api.inbound import inbound
 from chalicelib.api.manual_unsubscribe import manual_unsubscribe
+from chalicelib.api.operators import operators
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.api.push import push
@@ -56,3 +57,4 @@ app.register_blueprint(sends)
 app.register_blueprint(send_job_events)
 app.register_blueprint(history)
 app.register_blueprint(register)
+app.register_blueprint(operators)

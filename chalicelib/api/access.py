@@ -6,7 +6,9 @@ Every route says its access in ``@describe(access=...)`` (chalicelib/api/http.py
 * :func:`api_key` ``(scope)``: the company's systems with an API key carrying ``scope``, or any staff;
 * :data:`STAFF`: any staff JWT (levels 1 to 4); API keys are refused;
 * :data:`ADMIN`: a staff JWT of level 1 only;
-* :data:`USER_IN_PATH_OR_ADMIN`: the staff user named by the path's ``user_id``, or an administrator.
+* :data:`USER_IN_PATH_OR_ADMIN`: the staff user named by the path's ``user_id``, or an administrator;
+* :data:`OPERATOR`: Pregón's operators only (``Authorization: Operator <token>``, O1/O2); every other
+  route refuses them, and they refuse every company credential.
 
 :func:`authorize` applies the declaration and gives the view its :class:`Principal`; the OpenAPI
 generator reads the same declaration, so the published security is the enforced one.
@@ -21,7 +23,7 @@ from urllib.parse import unquote
 from chalicelib.core.errors import Forbidden, Unauthorized
 from chalicelib.tenants.auth.principal import Principal
 
-Kind = Literal["public", "api_key", "staff", "user_in_path"]
+Kind = Literal["public", "api_key", "staff", "user_in_path", "operator"]
 ADMIN_LEVEL = 1
 LOWEST_LEVEL = 4
 
@@ -51,6 +53,7 @@ PUBLIC = Access("public")
 STAFF = Access("staff")
 ADMIN = Access("staff", level=ADMIN_LEVEL)
 USER_IN_PATH_OR_ADMIN = Access("user_in_path", path_parameter="user_id")
+OPERATOR = Access("operator")
 
 
 def api_key(scope: str) -> Access:
@@ -78,6 +81,12 @@ def authorize(access: Access, request: Any, path_parameters: dict[str, Any]) -> 
     if access.public:
         return None
     caller = principal_of(request)
+    if access.kind == "operator":
+        if caller.kind != "operator":
+            raise Forbidden("only Pregón's operators may do this (Authorization: Operator <token>)")
+        return caller
+    if caller.kind == "operator":
+        raise Forbidden("an operator token is not a company credential: use a company's key or staff JWT")
     if access.kind == "api_key":
         if caller.kind == "api_key" and access.scope not in caller.scopes:
             raise Forbidden(f"this API key lacks the scope {access.scope!r}")

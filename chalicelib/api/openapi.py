@@ -47,6 +47,8 @@ Pregón tells a carrier's customers what happens to their parcels.
   (`parcels:read`, `parcels:write`).
 * **Staff** authenticate with a JWT from the company's identity provider: `Authorization: Bearer <jwt>`.
   Some routes are for staff only, some for administrators (level 1) only; each operation says so.
+* **Operators** (Pregón's own staff, tag `operators`) onboard companies and manage their API keys at
+  `/operator/...` with `Authorization: Operator <token>`; company JWTs and API keys get 403 there.
 
 Every error answer is JSON: `{"error": "<Code>", "message": "...", "field": "..."}`; a 422 adds
 `errors`, one entry per field that failed. Credentials the gateway refuses before the app runs
@@ -104,6 +106,13 @@ SECURITY_SCHEMES = {
         "name": "Authorization",
         "description": "A company's own systems: `Authorization: ApiKey <key>` (the word `ApiKey`, a "
         "space, then the key Pregón issued once).",
+    },
+    "operatorToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "Pregón's operators: `Authorization: Operator <token>`; only the token's SHA-256 is "
+        "configured (`PREGON_OPERATOR_TOKEN_SHA256`). Not a company credential.",
     },
 }
 
@@ -196,6 +205,11 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             },
             {"name": "history", "description": "History per channel: view, resend, my filters, export (H1)."},
             {"name": "register", "description": "A client's communications register, motives, areas (H2)."},
+            {
+                "name": "operators",
+                "description": "Pregón's operators: onboard companies, issue, list, revoke and rotate their "
+                "API keys (O1, O2). `Authorization: Operator <token>` only.",
+            },
         ],
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
@@ -325,6 +339,10 @@ def _query_parameter(template: dict[str, Any]) -> dict[str, Any]:
 def _security(access: Access) -> tuple[list[dict[str, list[str]]], str]:
     if access.public:
         return [], "Public: no credentials."
+    if access.kind == "operator":
+        return [
+            {"operatorToken": []}
+        ], "Operators only (`Authorization: Operator <token>`); company JWTs and API keys get 403."
     if access.api_keys:
         return (
             [{"apiKey": []}, {"bearerAuth": []}],
