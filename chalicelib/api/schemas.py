@@ -178,6 +178,12 @@ class AlertScheduleOut(BaseModel):
     next_run_at: datetime | None
     sent_count: int
     failed_count: int
+    last_run_shown: str | None = Field(
+        default=None,
+        description="The last run in the company's zone and locale (Z1): 23/11/2026 07:30.",
+    )
+    next_run_shown: str | None = Field(default=None, description="The next run, likewise.")
+    time_zone: str = Field(default="UTC", description="The IANA zone of the `_shown` times.")
 
 
 class RateLimit(Strict):

@@ -76,6 +76,11 @@ def company_exists(company_id: str) -> bool:
     return store.get_company(company_id) is not None
 
 
+def company_time_zone(company_id: str) -> str:
+    """The IANA zone the company's days are in (Z1): date filters, "today", reminders."""
+    return get_company(company_id).time_zone
+
+
 def get_company(company_id: str) -> Company:
     company = store.get_company(company_id)
     if company is None:
