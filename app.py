@@ -7,6 +7,7 @@ from chalicelib.api.auto_replies import auto_replies
 from chalicelib.api.business_events import business_events
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
+from chalicelib.api.domains import domains
 from chalicelib.api.history import history
 from chalicelib.api.http import map_errors
 from chalicelib.api.inbound import inbound
@@ -58,3 +59,4 @@ app.register_blueprint(send_job_events)
 app.register_blueprint(history)
 app.register_blueprint(register)
 app.register_blueprint(operators)
+app.register_blueprint(domains)

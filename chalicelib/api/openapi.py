@@ -206,6 +206,10 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             {"name": "history", "description": "History per channel: view, resend, my filters, export (H1)."},
             {"name": "register", "description": "A client's communications register, motives, areas (H2)."},
             {
+                "name": "domains",
+                "description": "SES sending domains: DNS records, their states, bulk-sender checks.",
+            },
+            {
                 "name": "operators",
                 "description": "Pregón's operators: onboard companies, issue, list, revoke and rotate their "
                 "API keys (O1, O2). `Authorization: Operator <token>` only.",

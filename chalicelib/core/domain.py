@@ -48,6 +48,18 @@ class ApiKey:
 
 
 @dataclass(frozen=True)
+class SenderDomain:
+    """A domain a company sends from through SES (Easy DKIM, its own MAIL FROM subdomain)."""
+
+    domain: str
+    company_id: str
+    mail_from_domain: str
+    dkim_tokens: tuple[str, ...]
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
 class StatusDefinition:
     code: str
     display_name: str

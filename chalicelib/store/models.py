@@ -101,6 +101,30 @@ class ApiKeyModel(BoundModel):
     by_company = KeysByCompanyIndex()
 
 
+class DomainsByCompanyIndex(GlobalSecondaryIndex["SenderDomainModel"]):
+    class Meta:
+        index_name = "by-company"
+        projection = AllProjection()
+
+    company_id = UnicodeAttribute(hash_key=True)
+    domain = UnicodeAttribute(range_key=True)
+
+
+class SenderDomainModel(BoundModel):
+    """A company's SES sending domain; keyed by the domain, so one company owns a domain."""
+
+    class Meta(_Meta):
+        table_name = "sender-domains"
+
+    domain = UnicodeAttribute(hash_key=True)
+    company_id = UnicodeAttribute()
+    mail_from_domain = UnicodeAttribute()
+    dkim_tokens = ListAttribute(of=UnicodeAttribute)
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute()
+    by_company = DomainsByCompanyIndex()
+
+
 class StatusDefinitionModel(BoundModel):
     class Meta(_Meta):
         table_name = "status-catalog"
@@ -785,6 +809,7 @@ class RateLimitModel(BoundModel):
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
+    SenderDomainModel,
     StatusDefinitionModel,
     SenderAccountModel,
     AlertScheduleModel,

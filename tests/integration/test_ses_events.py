@@ -24,6 +24,7 @@ from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as outbox_store
 from tests.steps.answers import body
 from tests.steps.aws import recorded_calls
+from tests.steps.domains import verified_sending_domain
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, Tenant, make_tenant, purge_outbox_queue
 
@@ -36,13 +37,12 @@ SNS_SUBJECT = "Amazon SES Email Event Notification"
 
 def ses_company(name: str) -> Tenant:
     """A company whose fallback (`all`) account is an SES identity verified in moto."""
-    import boto3
 
     from chalicelib.messaging.accounts.email import save_sender_account
 
     tenant = make_tenant(None, frequency=0, name=name)
-    sender = f"avisos-{tenant.company_id}@ses.example"
-    boto3.client("ses").verify_email_identity(EmailAddress=sender)
+    domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
+    sender = f"avisos@{domain}"
     save_sender_account(
         tenant.company_id,
         "all",
