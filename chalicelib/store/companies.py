@@ -131,6 +131,7 @@ def update_company(
     if ask_tracking_contacts is not None:
         actions.append(CompanyModel.ask_tracking_contacts.set(ask_tracking_contacts))
     if actions:
+        actions.append(CompanyModel.listed.set(LISTED))  # a company from before the listing index
         CompanyModel(company_id).update(actions=actions, condition=CompanyModel.company_id.exists())
 
 
