@@ -190,11 +190,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "token":
         return _token(args)
     use_target(args)
+    restore = _logs_to_stderr()
     try:
         answer = run(args)
     except PregonError as exc:
         print(f"refused ({exc.status}): {exc.message}", file=sys.stderr)
         return 2
+    finally:
+        restore()
     if args.json:
         from chalicelib.api.http import plain
 
@@ -202,6 +205,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(_text(args, answer))
     return 0
+
+
+def _logs_to_stderr() -> Any:
+    """The use cases log every operation (JSON lines); while the command runs they go to stderr,
+    so the answer on stdout stays readable and parseable (``--json``). Returns what undoes it."""
+    import logging
+
+    from chalicelib.core.observability import logger
+
+    logger()  # Powertools builds its handler on first use
+    handlers = [h for h in logging.getLogger("pregon").handlers if isinstance(h, logging.StreamHandler)]
+    before = [h.setStream(sys.stderr) for h in handlers]
+
+    def restore() -> None:
+        for handler, stream in zip(handlers, before, strict=True):
+            if stream is not None:
+                handler.setStream(stream)
+
+    return restore
 
 
 def _token(args: argparse.Namespace) -> int:
