@@ -445,3 +445,17 @@ def test_the_suppression_list_is_for_administrators_and_checks_its_input(
     assert api.http.get("/suppressions?limit=0", headers=admin).status_code == 422
     assert api.http.get("/suppressions?cursor=%%%", headers=admin).status_code == 422
     assert outbox_store.list_suppressions(company.company_id, 10, None)[0] == []
+
+
+def test_the_sending_domain_shows_its_complaint_rate_from_the_feedback(api: Client, company: Tenant) -> None:
+    # Given three e-mails sent from the company's SES domain, one of them reported as spam
+    sent = [send(company, new_address()) for _ in range(3)]
+    assert feed(api, notification("event_complaint.json", sent[0]))["result"] == "complained"
+    # When the administrator looks at the domain
+    domain = f"{company.company_id}.ses.example"
+    shown = body(api.http.get(f"/sender-domains/{domain}", headers=company.admin_headers()))
+    # Then the bulk-sender checks count the complaint against what was sent: 33 %, far over Gmail's 0.3 %
+    [rate] = [c for c in shown["bulk_sender_checks"] if c["requirement"] == "complaint_rate"]
+    assert rate["state"] == "fail" and rate["detail"].startswith(
+        "1 complaints in 3 e-mails in 30 days (33.33%)"
+    )
