@@ -143,3 +143,36 @@ def test_an_event_message_reads_days_and_times_the_companys_way(
     # Then the e-mail says the Madrid time and day
     [message] = [m for m in tenant.mailbox.messages() if envelope_recipients(m) == ["ana@example.com"]]
     assert "2/11/2026 0:15" in text_of(message)  # CLDR es_ES: day/month/year, hours without a zero
+
+
+def test_the_register_filters_and_exports_by_the_companys_days(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    from openpyxl import load_workbook
+
+    from tests.steps.clients import put_client
+
+    # Given a company in Mexico City (UTC-6) and a client with an e-mail at 03:00 UTC on the 2nd
+    # (21:00 on the 1st there)
+    set_zone(api, tenant, "America/Mexico_City", "es_MX")
+    put_client(api, tenant, "CLI-MX", emails=["ana@example.com"])
+    clock.set_now(datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc))
+    sent = send_email(tenant, "ana@example.com", "Factura", client_id="CLI-MX")
+    clock.set_now(T0)
+
+    def on(day: str) -> list[str]:
+        path = f"/clients/CLI-MX/register?from={day}&to={day}"
+        return [
+            r["communication_id"] for r in body(api.http.get(path, headers=tenant.staff_headers()))["items"]
+        ]
+
+    # Then staff find it on the 1st, not on the 2nd
+    assert (on("2026-11-01"), on("2026-11-02")) == ([sent], [])
+    # And the register's export writes 21:00 on the 1st, naming the zone
+    export = api.http.get(
+        "/clients/CLI-MX/register/export", headers={**tenant.staff_headers(), "Accept": XLSX}
+    )
+    assert export.status_code == 200, export.body
+    rows = list(load_workbook(io.BytesIO(export.body)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert rows[0][1] == "Date (America/Mexico_City)"
+    assert rows[1][:2] == (sent, datetime(2026, 11, 1, 21, 0))
