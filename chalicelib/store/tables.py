@@ -90,7 +90,8 @@ def _add_missing_indexes(model: type[Model]) -> None:
     for index in wanted:
         if index["index_name"] in present:
             continue
-        keys = [k["AttributeName"] for k in index["key_schema"]]
+        key_schema = sorted(index["key_schema"], key=lambda k: k["KeyType"] != "HASH")  # HASH first
+        keys = [k["AttributeName"] for k in key_schema]
         client.update_table(
             TableName=model.Meta.table_name,
             AttributeDefinitions=[{"AttributeName": k, "AttributeType": definitions[k]} for k in keys],
@@ -98,7 +99,7 @@ def _add_missing_indexes(model: type[Model]) -> None:
                 {
                     "Create": {
                         "IndexName": index["index_name"],
-                        "KeySchema": index["key_schema"],
+                        "KeySchema": key_schema,
                         "Projection": index["projection"],
                     }
                 }
