@@ -377,6 +377,7 @@ def _optional_variable(config: Json, name: str) -> str | None:
 
 
 SENDING_DOMAIN_ACTIONS = [
+    "ses:VerifyDomainIdentity",
     "ses:VerifyDomainDkim",
     "ses:SetIdentityMailFromDomain",
     "ses:GetIdentityDkimAttributes",
