@@ -8,12 +8,14 @@ from chalicelib.api.business_events import business_events
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
 from chalicelib.api.documents import documents
+from chalicelib.api.domains import domains
 from chalicelib.api.history import history
 from chalicelib.api.http import map_errors
 from chalicelib.api.inbound import inbound
 from chalicelib.api.mailboxes import mailboxes
 from chalicelib.api.manual_unsubscribe import manual_unsubscribe
 from chalicelib.api.notes import notes
+from chalicelib.api.operators import operators
 from chalicelib.api.parcels import parcels
 from chalicelib.api.public import public
 from chalicelib.api.push import push
@@ -72,3 +74,5 @@ app.register_blueprint(mailboxes)
 app.register_blueprint(mailbox_events)
 app.register_blueprint(reminders)
 app.register_blueprint(documents)
+app.register_blueprint(operators)
+app.register_blueprint(domains)

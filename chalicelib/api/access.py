@@ -10,6 +10,8 @@ Every route says its access in ``@route(blueprint, "METHOD /path", access, ...)`
 * :data:`ADMIN`: a staff JWT of level 1 only;
 * :data:`USER_IN_PATH_OR_ADMIN`: the staff user named by the path's ``user_id``, or an administrator;
 * :func:`staff_with` ``(permission)``: staff whose staff-directory entry holds ``permission`` (U1).
+* :data:`OPERATOR`: Pregón's operators only (``Authorization: Operator <token>``, O1/O2); every other
+  route refuses them, and they refuse every company credential.
 
 Every staff caller is first looked up in the staff directory (U1): its level, branch and
 department are the directory's, and an inactive user gets 403 on every route.
@@ -27,7 +29,7 @@ from urllib.parse import unquote
 from chalicelib.core.errors import Forbidden, Unauthorized
 from chalicelib.tenants.auth.principal import Principal
 
-Kind = Literal["public", "api_key", "staff", "user_in_path"]
+Kind = Literal["public", "api_key", "staff", "user_in_path", "operator"]
 ADMIN_LEVEL = 1
 LOWEST_LEVEL = 4
 
@@ -58,6 +60,7 @@ PUBLIC = Access("public")
 STAFF = Access("staff")
 ADMIN = Access("staff", level=ADMIN_LEVEL)
 USER_IN_PATH_OR_ADMIN = Access("user_in_path", path_parameter="user_id")
+OPERATOR = Access("operator")
 
 
 def api_key(scope: str, *, staff_level: int = LOWEST_LEVEL) -> Access:
@@ -91,6 +94,12 @@ def authorize(access: Access, request: Any, path_parameters: dict[str, Any]) -> 
     if access.public:
         return None
     caller = principal_of(request)
+    if access.kind == "operator":
+        if caller.kind != "operator":
+            raise Forbidden("only Pregón's operators may do this (Authorization: Operator <token>)")
+        return caller
+    if caller.kind == "operator":
+        raise Forbidden("an operator token is not a company credential: use a company's key or staff JWT")
     if caller.kind == "user":
         from chalicelib.tenants.staff import in_directory
 

@@ -6,6 +6,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF, USER_IN_PATH_OR_ADMIN
 from chalicelib.api.http import Routes, json_response, parse_body
+from chalicelib.core.domain import AlertSchedule
 from chalicelib.tenants.auth.principal import Principal
 
 configuration = Blueprint(__name__)
@@ -88,11 +89,19 @@ def configure_alert(caller: Principal, alert_type: str) -> Response:
     )
 
 
-def _schedule_out(schedule: object) -> dict[str, object]:
+def _schedule_out(schedule: AlertSchedule) -> dict[str, object]:
+    """The monitor's row; its times also as the company's people read them (Z1)."""
     from chalicelib.api.http import plain
+    from chalicelib.core.localization import show_datetime
+    from chalicelib.tenants.companies import get_company
 
+    company = get_company(schedule.company_id)
     data = plain(schedule)
     data.pop("company_id", None)
+    for name in ("last_run", "next_run"):
+        moment = getattr(schedule, f"{name}_at")
+        data[f"{name}_shown"] = show_datetime(moment, company.time_zone, company.locale) if moment else None
+    data["time_zone"] = company.time_zone
     return dict(data)
 
 

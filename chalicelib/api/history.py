@@ -125,13 +125,15 @@ def export_history(caller: Principal, channel: str) -> Response:
     from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
     from chalicelib.records.history.browse import check_channel, criteria_for, export_rows
     from chalicelib.store.communications import status_group
+    from chalicelib.tenants.companies import get_company
 
     check_channel(channel)
+    company = get_company(caller.company_id)
     rows = export_rows(caller, channel, criteria_for(caller, _params()), MAX_EXPORT_ROWS)
     columns = [
         "Id",
-        "Created (UTC)",
-        "Sent (UTC)",
+        f"Created ({company.time_zone})",
+        f"Sent ({company.time_zone})",
         "Direction",
         "Type",
         "Status",
@@ -170,6 +172,8 @@ def export_history(caller: Principal, channel: str) -> Response:
             ]
             for c in rows
         ),
+        time_zone=company.time_zone,
+        locale=company.locale,
     )
     return _xlsx(data, f"history-{channel}.xlsx")
 

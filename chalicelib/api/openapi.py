@@ -47,6 +47,8 @@ Pregón tells a carrier's customers what happens to their parcels.
   (`parcels:read`, `parcels:write`).
 * **Staff** authenticate with a JWT from the company's identity provider: `Authorization: Bearer <jwt>`.
   Some routes are for staff only, some for administrators (level 1) only; each operation says so.
+* **Operators** (Pregón's own staff, tag `operators`) onboard companies and manage their API keys at
+  `/operator/...` with `Authorization: Operator <token>`; company JWTs and API keys get 403 there.
 
 Every error answer is JSON: `{"error": "<Code>", "message": "...", "field": "..."}`; a 422 adds
 `errors`, one entry per field that failed. Credentials the gateway refuses before the app runs
@@ -112,6 +114,13 @@ SECURITY_SCHEMES = {
         "name": "Authorization",
         "description": "A company's own systems: `Authorization: ApiKey <key>` (the word `ApiKey`, a "
         "space, then the key Pregón issued once).",
+    },
+    "operatorToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "Pregón's operators: `Authorization: Operator <token>`; only the token's SHA-256 is "
+        "configured (`PREGON_OPERATOR_TOKEN_SHA256`). Not a company credential.",
     },
 }
 
@@ -222,6 +231,15 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "name": "documents",
                 "description": "Orders, purchase orders and account statements as PDFs, one at a time "
                 "and in bulk; suppliers, open movements, settings and PDF templates (D1-D3).",
+            },
+            {
+                "name": "domains",
+                "description": "SES sending domains: DNS records, their states, bulk-sender checks.",
+            },
+            {
+                "name": "operators",
+                "description": "Pregón's operators: onboard companies, issue, list, revoke and rotate their "
+                "API keys (O1, O2). `Authorization: Operator <token>` only.",
             },
         ],
         "paths": paths,
@@ -355,6 +373,10 @@ def _query_parameter(template: dict[str, Any]) -> dict[str, Any]:
 def _security(access: Access) -> tuple[list[dict[str, list[str]]], str]:
     if access.public:
         return [], "Public: no credentials."
+    if access.kind == "operator":
+        return [
+            {"operatorToken": []}
+        ], "Operators only (`Authorization: Operator <token>`); company JWTs and API keys get 403."
     if access.api_keys and access.level == ADMIN_LEVEL:
         return (
             [{"apiKey": []}, {"bearerAuth": []}],

@@ -62,9 +62,10 @@ def list_register(caller: Principal, client_id: str) -> Response:
     """A client's register, newest first; filters from, to, type, motive, area, direction, q"""
     from chalicelib.records.register import list_register as fetch
     from chalicelib.records.register import register_criteria
+    from chalicelib.tenants.companies import company_time_zone
 
     request = register.current_request
-    criteria = register_criteria(_params())
+    criteria = register_criteria(_params(), company_time_zone(caller.company_id))
     page = fetch(caller, client_id, criteria, *page_request(request))
     return page_response(page.items, page.cursor, record_out)
 
@@ -92,11 +93,13 @@ def export_register(caller: Principal, client_id: str) -> Response:
     from chalicelib.api.history import _xlsx
     from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
     from chalicelib.records.register import export_rows, register_criteria
+    from chalicelib.tenants.companies import get_company
 
-    rows = export_rows(caller, client_id, register_criteria(_params()), MAX_EXPORT_ROWS)
+    company = get_company(caller.company_id)
+    rows = export_rows(caller, client_id, register_criteria(_params(), company.time_zone), MAX_EXPORT_ROWS)
     columns = [
         "Id",
-        "Date (UTC)",
+        f"Date ({company.time_zone})",
         "Type",
         "Direction",
         "Initiated by",
@@ -129,6 +132,8 @@ def export_register(caller: Principal, client_id: str) -> Response:
             for c in rows
             for r in [record_out(c)]
         ),
+        time_zone=company.time_zone,
+        locale=company.locale,
     )
     return _xlsx(data, f"register-{client_id}.xlsx")
 

@@ -195,6 +195,12 @@ class AlertScheduleOut(BaseModel):
     hour_of_day: int | None = Field(
         default=None, description="Daily types (`reminders`): the company's hour."
     )
+    last_run_shown: str | None = Field(
+        default=None,
+        description="The last run in the company's zone and locale (Z1): 23/11/2026 07:30.",
+    )
+    next_run_shown: str | None = Field(default=None, description="The next run, likewise.")
+    time_zone: str = Field(default="UTC", description="The IANA zone of the `_shown` times.")
 
 
 class RateLimit(Strict):

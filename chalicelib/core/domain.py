@@ -33,6 +33,31 @@ class ApiKey:
     scopes: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None = None
+    # O2: when the key was last let in (written at most every few minutes), and, for a key that was
+    # rotated, the moment its secret stops working (the end of the overlap) and the key that follows.
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    replaced_by: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """What a person may see of the key: ``pk_<key id>`` (the secret never)."""
+        return f"pk_{self.key_id}"
+
+    def usable_at(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True)
+class SenderDomain:
+    """A domain a company sends from through SES (Easy DKIM, its own MAIL FROM subdomain)."""
+
+    domain: str
+    company_id: str
+    mail_from_domain: str
+    dkim_tokens: tuple[str, ...]
+    created_at: datetime
+    created_by: str
 
 
 @dataclass(frozen=True)

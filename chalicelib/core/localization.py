@@ -96,6 +96,34 @@ def show_money(amount: Decimal | float | int, currency: str | None, locale: str)
     return format_decimal(amount, format="#,##0.00", locale=_locale(locale))
 
 
+def shown_values(value: object, time_zone: str, locale: str) -> object:
+    """Message variables as a person reads them: every moment (aware datetime) in the zone and the
+    locale (``23/11/2026 07:30``), every day as the locale writes it (``23/11/2026``); the rest as
+    it is, inside dicts and lists too."""
+    if isinstance(value, datetime):
+        return show_datetime(value, time_zone, locale)
+    if isinstance(value, date):
+        return show_date(value, locale)
+    if isinstance(value, dict):
+        return {k: shown_values(v, time_zone, locale) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [shown_values(v, time_zone, locale) for v in value]
+    return value
+
+
+def excel_datetime_format(locale: str) -> str:
+    """A spreadsheet number format that writes day, month and year in the locale's order
+    (``dd/mm/yyyy hh:mm`` for es_AR, ``mm/dd/yyyy hh:mm`` for en_US, ``yyyy-mm-dd hh:mm`` for sv)."""
+    pattern = _locale(locale).date_formats["short"].pattern
+    order = [c for c in dict.fromkeys(ch for ch in pattern if ch in "yMd")]
+    separator = next((ch for ch in pattern if ch in "/.-"), "/")
+    parts = {"y": "yyyy", "M": "mm", "d": "dd"}
+    if sorted(order) != ["M", "d", "y"]:
+        order = ["y", "M", "d"]
+        separator = "-"
+    return separator.join(parts[c] for c in order) + " hh:mm"
+
+
 def today(time_zone: str, now: datetime) -> date:
     """The company's calendar day at ``now``."""
     return local_time(now, time_zone).date()

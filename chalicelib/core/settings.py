@@ -32,6 +32,8 @@ class Settings:
     inbound_domain: str = "inbound.pregon.local"
     inbound_bucket: str = "pregon-inbound"
     outbox_lease_seconds: int = 300
+    # O1/O2: the SHA-256 (hex) of the operator token; empty: no operator may call /operator/...
+    operator_token_sha256: str = ""
 
 
 def _env(name: str, default: str = "") -> str:
@@ -61,6 +63,7 @@ def get_settings() -> Settings:
         inbound_bucket=_env("PREGON_INBOUND_BUCKET", "pregon-inbound"),
         # How long a worker holds what it claimed: after that, a dead worker's messages are ready.
         outbox_lease_seconds=int(_env("PREGON_OUTBOX_LEASE_SECONDS", "300")),
+        operator_token_sha256=_env("PREGON_OPERATOR_TOKEN_SHA256").strip().lower(),
     )
 
 

@@ -38,11 +38,12 @@ import binascii
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Client, Company
 from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.localization import shown_values
 
 MAX_PDF_BYTES = 7 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
@@ -194,8 +195,8 @@ def invoice_issued(
     variables = {
         "invoice": {
             "number": invoice.number,
-            "issued_on": invoice.issued_on.isoformat(),
-            "due_on": invoice.due_on.isoformat() if invoice.due_on else None,
+            "issued_on": invoice.issued_on,
+            "due_on": invoice.due_on,
             "total": invoice.total,
         }
     }
@@ -218,7 +219,7 @@ def payment_recorded(
         "payment": {
             "receipt_number": payment.receipt_number,
             "amount": payment.amount,
-            "received_on": payment.received_on.isoformat(),
+            "received_on": payment.received_on,
             "method": payment.method,
         }
     }
@@ -253,7 +254,7 @@ def ticket_changed(
             "status": ticket.status,
             "operator": ticket.operator,
             "comment": ticket.comment,
-            "updated_at": ticket.updated_at.strftime("%Y-%m-%d %H:%M") if ticket.updated_at else None,
+            "updated_at": ticket.updated_at,
         }
     }
     silent = None if notify_client else "the ticket does not ask to notify the client"
@@ -266,7 +267,7 @@ def pickup_approved(company_id: str, event_id: str, client_id: str, pickup: Pick
         "pickup": {
             "number": pickup.number,
             "branch": pickup.branch,
-            "date": pickup.date.isoformat() if pickup.date else None,
+            "date": pickup.date,
         },
         "parcel": {"tracking_id": pickup.tracking_id},
         "label_url": pickup.label_url,
@@ -278,10 +279,7 @@ def pickups_confirmed(
     company_id: str, event_id: str, client_id: str, pickups: Iterable[ConfirmedPickup]
 ) -> EventOutcome:
     """ONE e-mail saying which pickups and how many were confirmed (T10)."""
-    confirmed = [
-        {"tracking_id": p.tracking_id, "address": p.address, "date": p.date.isoformat() if p.date else None}
-        for p in pickups
-    ]
+    confirmed = [{"tracking_id": p.tracking_id, "address": p.address, "date": p.date} for p in pickups]
     variables = {"confirmed": confirmed, "confirmed_count": len(confirmed)}
     return _handle(company_id, PICKUPS_CONFIRMED, event_id, client_id, variables)
 
@@ -341,8 +339,9 @@ def _handle(
         return EventOutcome.from_json(previous.outcome, duplicate=True)
     client = get_client(company_id, client_id)  # NotFound (404) naming the client
     company = get_company(company_id)
+    # Z1: days and moments as the company's people write them, in its time zone
     variables = {
-        **variables,
+        **cast(dict[str, Any], shown_values(variables, company.time_zone, company.locale)),
         "client": _client_variables(client, client_balance),
         "company": {"name": company.name},
     }

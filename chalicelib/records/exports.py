@@ -2,7 +2,8 @@
 
 Cells are written as plain values: text that looks like a formula (``=``, ``+``, ``-``, ``@``) is
 kept as text, never evaluated by the spreadsheet; characters Excel cannot hold are dropped; times
-are UTC (the header says so).
+are the company's local times (Z1: its IANA zone; the header names it), formatted day-first or
+month-first as its locale writes dates.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from chalicelib.core.errors import ValidationFailed
 if TYPE_CHECKING:  # app.py imports XLSX_TYPE from here: no PynamoDB at cold start
     from chalicelib.core.domain import Communication
     from chalicelib.store.communications import Page
+
+from chalicelib.core.localization import excel_datetime_format, local_time
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_EXPORT_ROWS = 10_000
@@ -40,13 +43,14 @@ def export_rows(query: Callable[[int, dict[str, Any] | None], Page], cap: int) -
         cursor = page.cursor
 
 
-def _cell_value(value: Any) -> Any:
+def _cell_value(value: Any, time_zone: str = "UTC") -> Any:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        # Excel has no time zones: the company's wall-clock time, named in the column header.
+        return local_time(value.astimezone(timezone.utc), time_zone).replace(tzinfo=None)
     if isinstance(value, bool | int | float):
         return value
     if isinstance(value, list | tuple):
@@ -54,8 +58,16 @@ def _cell_value(value: Any) -> Any:
     return ILLEGAL_CHARACTERS_RE.sub("", str(value))[:_MAX_CELL]
 
 
-def workbook(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """One sheet: a bold header row, then one row per item, as the bytes of an .xlsx file."""
+def workbook(
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    time_zone: str = "UTC",
+    locale: str = "en_US",
+) -> bytes:
+    """One sheet: a bold header row, then one row per item, as the bytes of an .xlsx file. Times
+    are shown in ``time_zone`` and in ``locale``'s order of day, month and year."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -66,13 +78,14 @@ def workbook(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) 
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
+    shown = excel_datetime_format(locale)
     for row in rows:
-        sheet.append([_cell_value(v) for v in row])
+        sheet.append([_cell_value(v, time_zone) for v in row])
         for cell in sheet[sheet.max_row]:
             if cell.data_type == "f":  # text starting with "=": keep it as text
                 cell.data_type = "s"
             elif isinstance(cell.value, datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
+                cell.number_format = shown
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -60,8 +60,9 @@ class RegisterPage:
     cursor: dict[str, Any] | None
 
 
-def register_criteria(params: Mapping[str, str | None]) -> RegisterCriteria:
-    since, until = date_range(params)
+def register_criteria(params: Mapping[str, str | None], time_zone: str = "UTC") -> RegisterCriteria:
+    """The register's criteria; dates in ``from``/``to`` are days in the company's ``time_zone``."""
+    since, until = date_range(params, time_zone)
     return RegisterCriteria(
         since=since,
         until=until,

@@ -57,6 +57,23 @@ def get_company(company_id: str) -> domain.Company | None:
         return None
 
 
+LISTED = "company"  # the one partition of the companies' listing index
+
+
+def list_companies(after: str | None = None, limit: int = 100) -> tuple[list[domain.Company], str | None]:
+    """Companies in id order, one page (a Query of the small listing index, then one batch read);
+    the second value is the id to continue after, or None at the end."""
+    page = CompanyModel.listing.query(
+        LISTED,
+        CompanyModel.company_id > after if after else None,
+        limit=limit,
+    )
+    ids = [item.company_id for item in page]
+    more = page.last_evaluated_key is not None and len(ids) == limit
+    found = {item.company_id: _company(item) for item in CompanyModel.batch_get(ids)} if ids else {}
+    return [found[i] for i in ids if i in found], (ids[-1] if more and ids else None)
+
+
 def create_company(
     company: domain.Company,
     catalog: Iterable[domain.StatusDefinition],
@@ -72,6 +89,7 @@ def create_company(
         country=company.country,
         time_zone=company.time_zone,
         locale=company.locale,
+        listed=LISTED,
     )
     try:
         with TransactWrite(connection=connection()) as tx:
@@ -93,29 +111,87 @@ def update_company(company_id: str, **settings: str | bool | None) -> None:
         getattr(CompanyModel, name).set(value) for name, value in settings.items() if value is not None
     ]
     if actions:
+        actions.append(CompanyModel.listed.set(LISTED))  # a company from before the listing index
         CompanyModel(company_id).update(actions=actions, condition=CompanyModel.company_id.exists())
 
 
 # --- API keys ------------------------------------------------------------------------------
 
 
-def save_api_key(key: domain.ApiKey) -> None:
-    ApiKeyModel(
+def _new_key_item(key: domain.ApiKey) -> ApiKeyModel:
+    return ApiKeyModel(
         key.key_id,
         company_id=key.company_id,
         name=key.name,
         secret_hash=key.secret_hash,
         scopes=list(key.scopes),
         created_at=key.created_at,
-    ).save(condition=ApiKeyModel.key_id.does_not_exist())
+    )
+
+
+def save_api_key(key: domain.ApiKey) -> None:
+    _new_key_item(key).save(condition=ApiKeyModel.key_id.does_not_exist())
+
+
+def _api_key(item: ApiKeyModel) -> domain.ApiKey:
+    return record_from(item, domain.ApiKey, scopes=tuple(str(s) for s in (item.scopes or [])))
 
 
 def get_api_key(key_id: str) -> domain.ApiKey | None:
     try:
-        item = ApiKeyModel.get(key_id)
+        return _api_key(ApiKeyModel.get(key_id))
     except DoesNotExist:
         return None
-    return record_from(item, domain.ApiKey, scopes=tuple(str(s) for s in (item.scopes or [])))
+
+
+def list_api_keys(company_id: str) -> list[domain.ApiKey]:
+    """A company's keys, revoked and expired ones too (a Query of the by-company index)."""
+    return [_api_key(item) for item in ApiKeyModel.by_company.query(company_id)]
+
+
+def revoke_api_key(company_id: str, key_id: str, at: datetime) -> bool:
+    """Mark the company's key revoked; False when it has no such key or it was revoked already."""
+    return written(
+        lambda: ApiKeyModel(key_id).update(
+            actions=[ApiKeyModel.revoked_at.set(at)],
+            condition=(ApiKeyModel.company_id == company_id) & ApiKeyModel.revoked_at.does_not_exist(),
+        )
+    )
+
+
+def rotate_api_key(old: domain.ApiKey, new: domain.ApiKey, old_expires_at: datetime) -> bool:
+    """Save ``new`` and give ``old`` its end of overlap, in one transaction; False when ``old`` was
+    revoked or rotated meanwhile (nothing is written then)."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(
+                ApiKeyModel(old.key_id),
+                actions=[
+                    ApiKeyModel.expires_at.set(old_expires_at),
+                    ApiKeyModel.replaced_by.set(new.key_id),
+                ],
+                condition=(ApiKeyModel.company_id == old.company_id)
+                & ApiKeyModel.revoked_at.does_not_exist()
+                & ApiKeyModel.replaced_by.does_not_exist(),
+            )
+            tx.save(_new_key_item(new), condition=ApiKeyModel.key_id.does_not_exist())
+    except TransactWriteError as exc:
+        if any(r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []):
+            return False
+        raise
+    return True
+
+
+def mark_api_key_used(key_id: str, at: datetime, every: timedelta) -> bool:
+    """Note that the key was used at ``at`` unless that was noted less than ``every`` ago (one
+    conditional write at most every ``every`` per key; a refused condition costs nothing more)."""
+    return written(
+        lambda: ApiKeyModel(key_id).update(
+            actions=[ApiKeyModel.last_used_at.set(at)],
+            condition=ApiKeyModel.key_id.exists()
+            & (ApiKeyModel.last_used_at.does_not_exist() | (ApiKeyModel.last_used_at <= at - every)),
+        )
+    )
 
 
 # --- status catalog ------------------------------------------------------------------------

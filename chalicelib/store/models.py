@@ -43,6 +43,18 @@ class BoundModel(Model):
         return super()._get_connection()
 
 
+class CompanyListingIndex(GlobalSecondaryIndex["CompanyModel"]):
+    """O1: every company under one small partition (``listed = "company"``), so operators list
+    companies with a Query, never a Scan; companies are few (one item each, keys only)."""
+
+    class Meta:
+        index_name = "listing"
+        projection = KeysOnlyProjection()
+
+    listed = UnicodeAttribute(hash_key=True)
+    company_id = UnicodeAttribute(range_key=True)
+
+
 class CompanyModel(BoundModel):
     class Meta(_Meta):
         table_name = "companies"
@@ -57,6 +69,19 @@ class CompanyModel(BoundModel):
     country = UnicodeAttribute(null=True)
     time_zone = UnicodeAttribute(null=True)
     locale = UnicodeAttribute(null=True)
+    listed = UnicodeAttribute(null=True)
+    listing = CompanyListingIndex()
+
+
+class KeysByCompanyIndex(GlobalSecondaryIndex["ApiKeyModel"]):
+    """O2: a company's keys, listed by a Query (the authorizer reads one key by its id)."""
+
+    class Meta:
+        index_name = "by-company"
+        projection = AllProjection()
+
+    company_id = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute(range_key=True)
 
 
 class ApiKeyModel(BoundModel):
@@ -70,6 +95,34 @@ class ApiKeyModel(BoundModel):
     scopes = ListAttribute(of=UnicodeAttribute)
     created_at = UTCDateTimeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
+    last_used_at = UTCDateTimeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)  # a rotated key: the end of its overlap
+    replaced_by = UnicodeAttribute(null=True)
+    by_company = KeysByCompanyIndex()
+
+
+class DomainsByCompanyIndex(GlobalSecondaryIndex["SenderDomainModel"]):
+    class Meta:
+        index_name = "by-company"
+        projection = AllProjection()
+
+    company_id = UnicodeAttribute(hash_key=True)
+    domain = UnicodeAttribute(range_key=True)
+
+
+class SenderDomainModel(BoundModel):
+    """A company's SES sending domain; keyed by the domain, so one company owns a domain."""
+
+    class Meta(_Meta):
+        table_name = "sender-domains"
+
+    domain = UnicodeAttribute(hash_key=True)
+    company_id = UnicodeAttribute()
+    mail_from_domain = UnicodeAttribute()
+    dkim_tokens = ListAttribute(of=UnicodeAttribute)
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute()
+    by_company = DomainsByCompanyIndex()
 
 
 class StatusDefinitionModel(BoundModel):
@@ -1088,6 +1141,7 @@ class DocumentModel(BoundModel):
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
+    SenderDomainModel,
     StatusDefinitionModel,
     SenderAccountModel,
     AlertScheduleModel,

@@ -63,6 +63,8 @@ def create_tables(*, expire_items: bool = True) -> None:
             else:
                 with _ttl_left_off(model):
                     model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+        else:
+            _add_missing_indexes(model)
         ttl_attribute = _TTL.get(model)
         if not ttl_attribute:
             continue
@@ -74,6 +76,36 @@ def create_tables(*, expire_items: bool = True) -> None:
                 TableName=model.Meta.table_name,
                 TimeToLiveSpecification={"Enabled": expire_items, "AttributeName": ttl_attribute},
             )
+
+
+def _add_missing_indexes(model: type[Model]) -> None:
+    """A table kept from an older run (the local stack persists DynamoDB Local's data) gets the
+    global secondary indexes its model declared since, one at a time as DynamoDB wants them."""
+    client: Any = model._get_connection().connection.client
+    table = client.describe_table(TableName=model.Meta.table_name)["Table"]
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    wanted = schema.get("global_secondary_indexes") or []
+    definitions = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
+    for index in wanted:
+        if index["index_name"] in present:
+            continue
+        key_schema = sorted(index["key_schema"], key=lambda k: k["KeyType"] != "HASH")  # HASH first
+        keys = [k["AttributeName"] for k in key_schema]
+        client.update_table(
+            TableName=model.Meta.table_name,
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": definitions[k]} for k in keys],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["index_name"],
+                        "KeySchema": key_schema,
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
+        client.get_waiter("table_exists").wait(TableName=model.Meta.table_name)
 
 
 @contextmanager

@@ -1,13 +1,17 @@
-"""Create companies and their integration API keys."""
+"""Create companies and their integration API keys (O1, O2). The operator command
+(``infrastructure/ops.py``) and the operator API (``api/operators.py``) both call these; every
+change is logged with who made it, never with a secret."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from chalicelib.core import clock
-from chalicelib.core.domain import AlertSchedule, Company
-from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.domain import AlertSchedule, ApiKey, Company
+from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.core.localization import default_locale, is_locale, is_time_zone
+from chalicelib.core.observability import logger
 from chalicelib.store import companies as store
 from chalicelib.tenants.auth.api_keys import new_api_key
 from chalicelib.tenants.defaults import ALERT_TYPES, DAILY_ALERT_TYPES, DEFAULT_HOUR, DEFAULT_STATUS_CATALOG
@@ -37,6 +41,8 @@ def create_company(
     country: str = DEFAULT_PHONE_REGION,
     time_zone: str = "UTC",
     locale: str | None = None,
+    ask_tracking_contacts: bool = False,
+    by: str = "system",
 ) -> bool:
     """Create a company with the default status catalog and its alert types switched off.
 
@@ -52,20 +58,39 @@ def create_company(
         company_id,
         name,
         language,
-        ask_tracking_contacts=False,
+        ask_tracking_contacts=ask_tracking_contacts,
         created_at=now,
         country=country.upper(),
         time_zone=time_zone,
         locale=locale or default_locale(language, country),
     )
+    if not name.strip() or len(name) > 200:
+        raise ValidationFailed(
+            [{"field": "name", "message": "give the company's name (at most 200 characters)"}]
+        )
     hours = {t: DEFAULT_HOUR for t in DAILY_ALERT_TYPES}
     schedules = [AlertSchedule(company_id, t, False, 0, None, None, 0, 0, hours.get(t)) for t in ALERT_TYPES]
-    return store.create_company(company, DEFAULT_STATUS_CATALOG, schedules)
+    created = store.create_company(company, DEFAULT_STATUS_CATALOG, schedules)
+    logger().info(
+        "company created" if created else "company exists already",
+        extra={"company_id": company_id, "by": by, "time_zone": time_zone, "locale": company.locale},
+    )
+    return created
+
+
+def list_companies(after: str | None = None, limit: int = 100) -> tuple[list[Company], str | None]:
+    """Companies in id order, a page at a time: the page and the id to continue after (or None)."""
+    return store.list_companies(after, limit)
 
 
 def company_exists(company_id: str) -> bool:
     """Whether the company was created (a staff token or key for any other is refused)."""
     return store.get_company(company_id) is not None
+
+
+def company_time_zone(company_id: str) -> str:
+    """The IANA zone the company's days are in (Z1): date filters, "today", reminders."""
+    return get_company(company_id).time_zone
 
 
 def get_company(company_id: str) -> Company:
@@ -75,15 +100,81 @@ def get_company(company_id: str) -> Company:
     return company
 
 
-def issue_api_key(company_id: str, name: str, scopes: list[str]) -> str:
+def issue_api_key(company_id: str, name: str, scopes: list[str], *, by: str = "system") -> str:
     """Create an API key for a company's systems; the plaintext is returned once, never stored."""
     unknown = sorted(set(scopes) - set(SCOPES))
-    if unknown:
-        raise ValidationFailed([{"field": "scopes", "message": f"unknown scopes: {', '.join(unknown)}"}])
+    if unknown or not scopes:
+        message = f"unknown scopes: {', '.join(unknown)}" if unknown else "give at least one scope"
+        raise ValidationFailed([{"field": "scopes", "message": message}])
+    if not name.strip() or len(name) > 100:
+        raise ValidationFailed([{"field": "name", "message": "name the key (at most 100 characters)"}])
     get_company(company_id)
-    plaintext, key = new_api_key(company_id, name, tuple(scopes), clock.now())
+    plaintext, key = new_api_key(company_id, name, tuple(dict.fromkeys(scopes)), clock.now())
     store.save_api_key(key)
+    _log_key("API key issued", key, by)
     return plaintext
+
+
+def list_api_keys(company_id: str) -> list[ApiKey]:
+    """The company's keys, oldest first: usable, rotated (with the end of their overlap) and revoked."""
+    get_company(company_id)
+    return sorted(store.list_api_keys(company_id), key=lambda k: (k.created_at, k.key_id))
+
+
+def revoke_api_key(company_id: str, key_id: str, *, by: str) -> ApiKey:
+    """Revoke one of the company's keys: refused from the next call that reaches the authorizer."""
+    if not store.revoke_api_key(company_id, key_id, clock.now()):
+        key = store.get_api_key(key_id)
+        if key is None or key.company_id != company_id:
+            raise NotFound(f"the company has no API key {key_id!r}", field="key_id")
+        raise Conflict(f"API key {key_id!r} was revoked already")
+    key = own_api_key(company_id, key_id)
+    _log_key("API key revoked", key, by)
+    return key
+
+
+MAX_OVERLAP = timedelta(days=30)
+
+
+def rotate_api_key(
+    company_id: str, key_id: str, overlap: timedelta, *, by: str
+) -> tuple[str, ApiKey, datetime]:
+    """Issue a key with the same name and scopes in place of ``key_id``, whose secret keeps
+    working for ``overlap`` (so the company's systems can switch without downtime), then not.
+    Returns the new key's plaintext (once), its record, and when the old one stops working."""
+    if not timedelta(0) <= overlap <= MAX_OVERLAP:
+        raise ValidationFailed([{"field": "overlap_minutes", "message": "must be from 0 to 43200 (30 days)"}])
+    old = own_api_key(company_id, key_id)
+    now = clock.now()
+    if not old.usable_at(now) or old.replaced_by:
+        raise Conflict(f"API key {key_id!r} was revoked or rotated already")
+    plaintext, new = new_api_key(company_id, old.name, old.scopes, now)
+    ends = now + overlap
+    if not store.rotate_api_key(old, new, ends):
+        raise Conflict(f"API key {key_id!r} was revoked or rotated meanwhile")
+    _log_key("API key rotated", old, by, replaced_by=new.key_id, overlap_ends=ends.isoformat())
+    return plaintext, new, ends
+
+
+def own_api_key(company_id: str, key_id: str) -> ApiKey:
+    """The company's key by id; NotFound for a key of another company (no company sees another's)."""
+    key = store.get_api_key(key_id)
+    if key is None or key.company_id != company_id:
+        raise NotFound(f"the company has no API key {key_id!r}", field="key_id")
+    return key
+
+
+def _log_key(what: str, key: ApiKey, by: str, **extra: str) -> None:
+    logger().info(
+        what,
+        extra={
+            "company_id": key.company_id,
+            "key": key.prefix,
+            "scopes": list(key.scopes),
+            "by": by,
+            **extra,
+        },
+    )
 
 
 def update_settings(

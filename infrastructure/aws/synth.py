@@ -389,6 +389,16 @@ def _optional_variable(config: Json, name: str) -> str | None:
         return None
 
 
+SENDING_DOMAIN_ACTIONS = [
+    "ses:VerifyDomainIdentity",
+    "ses:VerifyDomainDkim",
+    "ses:SetIdentityMailFromDomain",
+    "ses:GetIdentityDkimAttributes",
+    "ses:GetIdentityMailFromDomainAttributes",
+    "ses:GetIdentityVerificationAttributes",
+]
+
+
 def lambda_policy(tables: dict[str, Json], messaging: dict[str, Json] | None = None) -> Json:
     """The one policy every Pregón function role gets: only what the code calls."""
     table_arns: list[Json] = []
@@ -422,6 +432,14 @@ def lambda_policy(tables: dict[str, Json], messaging: dict[str, Json] | None = N
                     {"Fn::Sub": aws % ("ses", "identity/*")},
                     {"Fn::Sub": aws % ("ses", "configuration-set/*")},
                 ],
+            },
+            {
+                # Companies' sending domains (issue 10): create the identity with Easy DKIM and a
+                # MAIL FROM subdomain, read its states. SES v1 takes no resource ARN for these.
+                "Sid": "SendingDomains",
+                "Effect": "Allow",
+                "Action": SENDING_DOMAIN_ACTIONS,
+                "Resource": "*",
             },
             {
                 # SMS straight to phone numbers (C6): SNS has no resource ARN for a phone number,

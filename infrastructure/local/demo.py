@@ -91,7 +91,10 @@ def seed_demo_company(
         get_company(COMPANY_ID)
         created = False
     except NotFound:
-        created = create_company(COMPANY_ID, COMPANY_NAME, language="es")
+        # Z1: an Argentine carrier; its people read times in Buenos Aires, written es_AR.
+        created = create_company(
+            COMPANY_ID, COMPANY_NAME, language="es", country="AR", time_zone="America/Argentina/Buenos_Aires"
+        )
     # A new company means a new (or wiped) database: whatever the file says is stale.
     state = {} if created else _load(credentials_file)
     if state.get("company_id") != COMPANY_ID:

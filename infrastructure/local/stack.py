@@ -43,6 +43,7 @@ from typing import Any
 from infrastructure.local.identity import AUDIENCE, ISSUER, LocalIdentity
 from infrastructure.local.mailcatcher import MailCatcher, list_mail
 from infrastructure.local.paths import LOCAL_DIR, REPO_ROOT, port_is_free
+from infrastructure.ops_credentials import local_operator_token_hash
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,11 @@ class LocalPaths:
         """The ports of the running stack, for the commands that talk to it (``sms``)."""
         return self.root / "ports.json"
 
+    @property
+    def operator_token(self) -> Path:
+        """O1/O2: the local operator token (``uv run python -m infrastructure.ops token``)."""
+        return self.root / "operator-token"
+
 
 @dataclass(frozen=True)
 class Ports:
@@ -148,6 +154,7 @@ def service_environment(
         "PREGON_JWT_AUDIENCE": AUDIENCE,
         # The local mail catcher (and a local SMS gateway) listen on 127.0.0.1; private ranges stay refused.
         "PREGON_ALLOW_LOOPBACK_DESTINATIONS": "1",
+        "PREGON_OPERATOR_TOKEN_SHA256": local_operator_token_hash(paths.operator_token),
     }
     for service in MOTO_SERVICES:
         env[f"AWS_ENDPOINT_URL_{service}"] = moto_endpoint

@@ -15,6 +15,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
+from tests.steps.domains import verified_sending_domain
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, Tenant
 from tests.steps.tracking import (
@@ -355,11 +356,10 @@ def test_password_for_a_missing_account_is_404(api: Client, tenant: Tenant) -> N
 
 
 def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: dict[str, str]) -> None:
-    import boto3
     import requests
 
-    # Given the tracking area uses a verified SES identity
-    boto3.client("ses").verify_email_identity(EmailAddress="avisos@ses.example")
+    # Given the tracking area uses a verified SES sending domain
+    domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
     response = api.http.put(
         "/sender-accounts/tracking",
         headers=tenant.admin_headers(),
@@ -367,8 +367,8 @@ def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: d
             {
                 "kind": "ses",
                 "display_name": "Avisos",
-                "from_address": "avisos@ses.example",
-                "ses_identity": "avisos@ses.example",
+                "from_address": f"avisos@{domain}",
+                "ses_identity": domain,
             }
         ),
     )

@@ -41,7 +41,7 @@ def test_an_english_company_gets_english_sms_defaults(api: Client, tenant: Tenan
     shown = body(preview(api, tenant, "invoice"))
     # Then the SMS is the English default, one GSM-7 segment
     assert shown["sms_text"] == (
-        "Cargas del Sur: we e-mailed you invoice A-0001-00001234 for $ 12.345,67, due on 2026-11-17."
+        "Cargas del Sur: we e-mailed you invoice A-0001-00001234 for $ 12.345,67, due on 17/11/2026."
     )
     assert (shown["sms_encoding"], shown["sms_segments"]) == ("GSM-7", 1)
 

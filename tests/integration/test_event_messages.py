@@ -119,7 +119,7 @@ def test_an_invoice_arrives_with_its_pdf_intact(
     assert "administracion@cargasdelsur.example" in mail["From"]
     assert "A-0001-00001234" in mail["Subject"]
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Hola Ferretería Los Andes" in text and "$ 12.345,67" in text and "2026-11-17" in text
+    assert "Hola Ferretería Los Andes" in text and "$ 12.345,67" in text and "17/11/2026" in text
     # With the PDF attached, byte for byte
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
@@ -529,7 +529,7 @@ def test_a_pickup_without_address_or_date_prints_no_none(
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert b"None" not in raw and "None" not in text + html
-    assert "- CDS-000130\r\n- CDS-000131: San Martín 56, Córdoba (2026-11-03)" in text
+    assert "- CDS-000130\r\n- CDS-000131: San Martín 56, Córdoba (3/11/2026)" in text
 
 
 def test_a_template_bomb_fails_the_message_not_the_event(

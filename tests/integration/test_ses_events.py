@@ -24,6 +24,7 @@ from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as outbox_store
 from tests.steps.answers import body
 from tests.steps.aws import recorded_calls
+from tests.steps.domains import verified_sending_domain
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, Tenant, make_tenant, purge_outbox_queue
 
@@ -36,13 +37,12 @@ SNS_SUBJECT = "Amazon SES Email Event Notification"
 
 def ses_company(name: str) -> Tenant:
     """A company whose fallback (`all`) account is an SES identity verified in moto."""
-    import boto3
 
     from chalicelib.messaging.accounts.email import save_sender_account
 
     tenant = make_tenant(None, frequency=0, name=name)
-    sender = f"avisos-{tenant.company_id}@ses.example"
-    boto3.client("ses").verify_email_identity(EmailAddress=sender)
+    domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
+    sender = f"avisos@{domain}"
     save_sender_account(
         tenant.company_id,
         "all",
@@ -445,3 +445,17 @@ def test_the_suppression_list_is_for_administrators_and_checks_its_input(
     assert api.http.get("/suppressions?limit=0", headers=admin).status_code == 422
     assert api.http.get("/suppressions?cursor=%%%", headers=admin).status_code == 422
     assert outbox_store.list_suppressions(company.company_id, 10, None)[0] == []
+
+
+def test_the_sending_domain_shows_its_complaint_rate_from_the_feedback(api: Client, company: Tenant) -> None:
+    # Given three e-mails sent from the company's SES domain, one of them reported as spam
+    sent = [send(company, new_address()) for _ in range(3)]
+    assert feed(api, notification("event_complaint.json", sent[0]))["result"] == "complained"
+    # When the administrator looks at the domain
+    domain = f"{company.company_id}.ses.example"
+    shown = body(api.http.get(f"/sender-domains/{domain}", headers=company.admin_headers()))
+    # Then the bulk-sender checks count the complaint against what was sent: 33 %, far over Gmail's 0.3 %
+    [rate] = [c for c in shown["bulk_sender_checks"] if c["requirement"] == "complaint_rate"]
+    assert rate["state"] == "fail" and rate["detail"].startswith(
+        "1 complaints in 3 e-mails in 30 days (33.33%)"
+    )

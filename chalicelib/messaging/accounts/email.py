@@ -145,6 +145,10 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
         errors.append({"field": "rate_limit", "message": "messages and hours must both be at least 1"})
     if errors:
         raise ValidationFailed(errors)
+    if kind == "ses":  # issue 10: only from a domain the company registered and SES verified
+        from chalicelib.messaging.accounts.domains import require_verified_domain
+
+        require_verified_domain(company_id, fields["ses_identity"], str(fields.get("from_address") or ""))
     if kind == "smtp":  # Q7: never a server on a private, link-local or loopback address
         problem = host_problem(fields["smtp_host"], int(fields["smtp_port"]))
         if problem:

@@ -324,7 +324,12 @@ def _ticket_reply(
         created_at=now,
         communication_id=record,
     )
-    opened, _ = open_ticket(ticket, now.date().isoformat(), rules.ticket_max_per_day)
+    from chalicelib.core.localization import today
+    from chalicelib.tenants.companies import company_time_zone
+
+    # Z1: "N tickets a day" counts the company's days
+    day = today(company_time_zone(company_id), now).isoformat()
+    opened, _ = open_ticket(ticket, day, rules.ticket_max_per_day)
     if opened is None:
         variables = {**_common(company_id, client), "maximo": rules.ticket_max_per_day}
         return render_sms(rules.ticket_limit_template, variables, field="ticket.limit_template"), None

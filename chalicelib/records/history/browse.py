@@ -14,6 +14,7 @@ from chalicelib.records.history.criteria import HistoryCriteria, history_criteri
 from chalicelib.store import communications as store
 from chalicelib.store import register as lookups
 from chalicelib.tenants.auth.principal import Principal, may_see, own_only
+from chalicelib.tenants.companies import company_time_zone
 
 CHANNELS = ("email", "sms", "push")
 MAX_RESEND = 100
@@ -45,7 +46,7 @@ def criteria_for(viewer: Principal, params: Mapping[str, str | None]) -> History
             raise ValidationFailed([{"field": "filter", "message": "is not one of your saved filters"}])
         merged.update(saved.criteria)
     merged.update({k: v for k, v in params.items() if v and k != "filter"})
-    return history_criteria(merged)
+    return history_criteria(merged, company_time_zone(viewer.company_id))
 
 
 def _query(viewer: Principal, channel: str, criteria: HistoryCriteria, limit: int, cursor: Any) -> store.Page:
@@ -154,7 +155,8 @@ def resend(viewer: Principal, ids: list[str]) -> list[Communication]:
 
 
 def save_filter(viewer: Principal, name: str, params: Mapping[str, str | None]) -> SavedFilter:
-    criteria = history_criteria(params)  # checked like a query's own parameters
+    # checked like a query's own parameters, dates in the company's days
+    criteria = history_criteria(params, company_time_zone(viewer.company_id))
     if len(lookups.list_filters(viewer.company_id, viewer.subject)) >= MAX_FILTERS_PER_USER:
         raise ValidationFailed(
             [{"field": "name", "message": f"you have {MAX_FILTERS_PER_USER} saved filters already"}]

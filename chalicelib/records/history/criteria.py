@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.localization import days_interval
 
 STATUS_GROUPS = ("sent", "not_sent", "bounced", "received")
 KINDS = ("automatic", "manual")
@@ -36,14 +37,16 @@ class HistoryCriteria:
         return {k: v for k, v in params.items() if v}
 
 
-def parse_moment(raw: str, field: str, *, end_of_day: bool = False) -> datetime:
-    """``YYYY-MM-DD`` (a whole UTC day) or an ISO 8601 date-time with its offset."""
+def parse_moment(raw: str, field: str, *, end_of_day: bool = False, time_zone: str = "UTC") -> datetime:
+    """``YYYY-MM-DD`` (a whole day of the company, in its ``time_zone``: Z1) or an ISO 8601
+    date-time with its offset. ``end_of_day``: the last moment of that day."""
     text = raw.strip()
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
-            return moment + timedelta(days=1, microseconds=-1) if end_of_day else moment
+            start, end = days_interval(day, day, time_zone)
+            assert start is not None and end is not None
+            return end - timedelta(microseconds=1) if end_of_day else start
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValidationFailed(
@@ -72,17 +75,21 @@ def short_text(params: Mapping[str, str | None], name: str, maximum: int = MAX_T
     return value
 
 
-def date_range(params: Mapping[str, str | None]) -> tuple[datetime | None, datetime | None]:
+def date_range(
+    params: Mapping[str, str | None], time_zone: str = "UTC"
+) -> tuple[datetime | None, datetime | None]:
+    """``from`` and ``to`` as UTC moments; dates are the company's days (from its midnight to the
+    end of the ``to`` day there)."""
     raw_since, raw_until = params.get("from"), params.get("to")
-    since = parse_moment(raw_since, "from") if raw_since else None
-    until = parse_moment(raw_until, "to", end_of_day=True) if raw_until else None
+    since = parse_moment(raw_since, "from", time_zone=time_zone) if raw_since else None
+    until = parse_moment(raw_until, "to", end_of_day=True, time_zone=time_zone) if raw_until else None
     if since and until and since > until:
         raise ValidationFailed([{"field": "to", "message": "must not be before from"}])
     return since, until
 
 
-def history_criteria(params: Mapping[str, str | None]) -> HistoryCriteria:
-    since, until = date_range(params)
+def history_criteria(params: Mapping[str, str | None], time_zone: str = "UTC") -> HistoryCriteria:
+    since, until = date_range(params, time_zone)
     return HistoryCriteria(
         since=since,
         until=until,

@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from chalicelib.core import clock
 from chalicelib.core.domain import ApiKey
 from chalicelib.store import companies as store
 
 PREFIX = "pk_"
+# O2 "last used": written at most once per key in this time, so a busy key costs one conditional
+# write every few minutes, not one per call (the authorizer cache spares most calls anyway).
+LAST_USED_EVERY = timedelta(minutes=5)
 
 
 def _hash(secret: str) -> str:
@@ -25,6 +29,11 @@ def new_api_key(company_id: str, name: str, scopes: tuple[str, ...], now: dateti
     return f"{PREFIX}{key_id}.{secret}", key
 
 
+def key_id_of(plaintext: str) -> str:
+    """The key id in ``pk_<key id>.<secret>``."""
+    return plaintext[len(PREFIX) :].partition(".")[0]
+
+
 def verify_api_key(presented: str) -> ApiKey | None:
     """The key's record when the presented key is valid and not revoked; None otherwise."""
     if not presented.startswith(PREFIX) or "." not in presented:
@@ -33,8 +42,13 @@ def verify_api_key(presented: str) -> ApiKey | None:
     if not key_id or not secret or len(presented) > 200:
         return None
     key = store.get_api_key(key_id)
-    if key is None or key.revoked_at is not None:
+    if key is None:
         return None
     if not hmac.compare_digest(key.secret_hash, _hash(secret)):
         return None
+    now = clock.now()
+    if not key.usable_at(now):  # revoked, or rotated and past its overlap
+        return None
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
+        store.mark_api_key_used(key.key_id, now, LAST_USED_EVERY)
     return key

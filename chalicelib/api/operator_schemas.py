@@ -1,0 +1,100 @@
+"""Request and response models of the operator routes (O1, O2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Scope = Literal["parcels:write", "parcels:read", "clients:write", "clients:read", "events:write"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CompanyIn(Strict):
+    company_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")] = Field(
+        description="2-40 lowercase letters, digits or dashes; the company's address in every path and "
+        "its inbound mailbox (`<company_id>@<inbound domain>`)."
+    )
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    language: Literal["es", "en"] = Field(default="es", description="Default templates' language.")
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] = Field(
+        default="AR", description="ISO 3166 two-letter country (local phone numbers, amounts)."
+    )
+    time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        default="UTC", description="IANA time zone every time a person reads is shown in (Z1)."
+    )
+    locale: Annotated[str, StringConstraints(min_length=2, max_length=16)] | None = Field(
+        default=None, description="Babel locale (`es_AR`); by default the language and the country."
+    )
+    ask_tracking_contacts: bool = Field(
+        default=False, description="Subscribe the tracking contacts sent when a waybill is issued (T6.3)."
+    )
+
+
+class OperatorCompanyOut(BaseModel):
+    company_id: str
+    name: str
+    language: str
+    country: str
+    time_zone: str
+    locale: str
+    ask_tracking_contacts: bool
+    created_at: datetime
+
+
+class CompanyCreatedOut(OperatorCompanyOut):
+    created: bool = Field(description="False when the company existed already (nothing was changed).")
+
+
+class CompaniesOut(BaseModel):
+    items: list[OperatorCompanyOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class ApiKeyIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="What the key is for, e.g. `back office`."
+    )
+    scopes: list[Scope] = Field(min_length=1, max_length=5)
+
+
+class ApiKeyOut(BaseModel):
+    key_id: str
+    prefix: str = Field(description="`pk_<key id>`: what a key starts with; the secret is never shown again.")
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Last let in, noted at most every 5 minutes.")
+    revoked_at: datetime | None
+    expires_at: datetime | None = Field(description="A rotated key: when its secret stops working.")
+    replaced_by: str | None = Field(description="A rotated key: the key id that replaced it.")
+    state: Literal["active", "rotating", "expired", "revoked"]
+
+
+class ApiKeysOut(BaseModel):
+    items: list[ApiKeyOut]
+
+
+class ApiKeyIssuedOut(ApiKeyOut):
+    api_key: str = Field(description="The whole key, shown only in this answer: `pk_<key id>.<secret>`.")
+
+
+class RotateIn(Strict):
+    overlap_minutes: int = Field(
+        default=1440,
+        ge=0,
+        le=43200,
+        description="How long the old secret keeps working beside the new one (default a day; at most "
+        "30 days).",
+    )
+
+
+class ApiKeyRotatedOut(ApiKeyIssuedOut):
+    old_key_id: str
+    old_key_stops_at: datetime = Field(
+        description="When the old secret stops working (on AWS, within the authorizer cache's 300 s after)."
+    )

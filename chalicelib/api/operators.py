@@ -1,0 +1,178 @@
+"""The operator-only API (O1, O2): onboard companies, issue, list, revoke and rotate their API keys.
+
+Guarded by the operator credential (``Authorization: Operator <token>``, access :data:`OPERATOR`);
+a company's JWT or API key is refused with 403. The same use cases as ``infrastructure/ops.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.access import OPERATOR
+from chalicelib.api.authorizer import pregon_auth
+from chalicelib.api.http import describe, json_response, limit_param, parse_body, query_param
+from chalicelib.core import clock
+from chalicelib.core.domain import ApiKey, Company
+from chalicelib.tenants.auth.principal import Principal
+
+operators = Blueprint(__name__)
+SCHEMAS = "chalicelib.api.operator_schemas"
+
+
+def company_out(company: Company) -> dict[str, Any]:
+    return {
+        "company_id": company.company_id,
+        "name": company.name,
+        "language": company.language,
+        "country": company.country,
+        "time_zone": company.time_zone,
+        "locale": company.locale,
+        "ask_tracking_contacts": company.ask_tracking_contacts,
+        "created_at": company.created_at,
+    }
+
+
+def key_state(key: ApiKey) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None:
+        return "rotating" if key.usable_at(clock.now()) else "expired"
+    return "active"
+
+
+def key_out(key: ApiKey) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "prefix": key.prefix,
+        "name": key.name,
+        "scopes": list(key.scopes),
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "revoked_at": key.revoked_at,
+        "expires_at": key.expires_at,
+        "replaced_by": key.replaced_by,
+        "state": key_state(key),
+    }
+
+
+@operators.route("/operator/companies", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    operators,
+    summary="Create a company: language, country, time zone, locale, default catalog and alerts (O1)",
+    body=f"{SCHEMAS}.CompanyIn",
+    response=f"{SCHEMAS}.CompanyCreatedOut",
+    status=201,
+    existing=200,
+    access=OPERATOR,
+)
+def create_company(caller: Principal) -> Response:
+    from chalicelib.api.operator_schemas import CompanyIn
+    from chalicelib.tenants.companies import create_company as create
+    from chalicelib.tenants.companies import get_company
+
+    body = parse_body(operators.current_request, CompanyIn)
+    created = create(
+        body.company_id,
+        body.name,
+        body.language,
+        country=body.country,
+        time_zone=body.time_zone,
+        locale=body.locale,
+        ask_tracking_contacts=body.ask_tracking_contacts,
+        by=caller.subject,
+    )
+    answer = company_out(get_company(body.company_id)) | {"created": created}
+    return json_response(answer, 201 if created else 200)
+
+
+@operators.route("/operator/companies", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    operators,
+    summary="Companies in id order, a page at a time (O1)",
+    response=f"{SCHEMAS}.CompaniesOut",
+    access=OPERATOR,
+    query=("limit", "cursor"),
+)
+def list_companies(caller: Principal) -> Response:
+    from chalicelib.tenants.companies import list_companies as fetch
+
+    request = operators.current_request
+    items, after = fetch(query_param(request, "cursor"), limit_param(request, default=100, maximum=200))
+    return json_response({"items": [company_out(c) for c in items], "next_cursor": after})
+
+
+@operators.route("/operator/companies/{company_id}/api-keys", methods=["POST"], authorizer=pregon_auth)
+@describe(
+    operators,
+    summary="Issue an API key with scopes; the whole key is in this answer only (O2)",
+    body=f"{SCHEMAS}.ApiKeyIn",
+    response=f"{SCHEMAS}.ApiKeyIssuedOut",
+    status=201,
+    access=OPERATOR,
+)
+def issue_api_key(caller: Principal, company_id: str) -> Response:
+    from chalicelib.api.operator_schemas import ApiKeyIn
+    from chalicelib.tenants.auth.api_keys import key_id_of
+    from chalicelib.tenants.companies import issue_api_key as issue
+    from chalicelib.tenants.companies import own_api_key
+
+    body = parse_body(operators.current_request, ApiKeyIn)
+    plaintext = issue(company_id, body.name, list(body.scopes), by=caller.subject)
+    key = own_api_key(company_id, key_id_of(plaintext))
+    return json_response(key_out(key) | {"api_key": plaintext}, 201)
+
+
+@operators.route("/operator/companies/{company_id}/api-keys", methods=["GET"], authorizer=pregon_auth)
+@describe(
+    operators,
+    summary="A company's API keys: prefix, scopes, created, last used, state; never a secret (O2)",
+    response=f"{SCHEMAS}.ApiKeysOut",
+    access=OPERATOR,
+)
+def list_api_keys(caller: Principal, company_id: str) -> Response:
+    from chalicelib.tenants.companies import list_api_keys as fetch
+
+    return json_response({"items": [key_out(k) for k in fetch(company_id)]})
+
+
+@operators.route(
+    "/operator/companies/{company_id}/api-keys/{key_id}", methods=["DELETE"], authorizer=pregon_auth
+)
+@describe(
+    operators,
+    summary="Revoke an API key: refused from the next call (within the authorizer cache's 300 s on AWS) (O2)",
+    response=f"{SCHEMAS}.ApiKeyOut",
+    access=OPERATOR,
+    errors={409: "the key was revoked already"},
+)
+def revoke_api_key(caller: Principal, company_id: str, key_id: str) -> Response:
+    from chalicelib.tenants.companies import revoke_api_key as revoke
+
+    return json_response(key_out(revoke(company_id, key_id, by=caller.subject)))
+
+
+@operators.route(
+    "/operator/companies/{company_id}/api-keys/{key_id}/rotate", methods=["POST"], authorizer=pregon_auth
+)
+@describe(
+    operators,
+    summary="Rotate an API key: a new key now, the old secret working until the overlap ends (O2)",
+    body=f"{SCHEMAS}.RotateIn",
+    response=f"{SCHEMAS}.ApiKeyRotatedOut",
+    status=201,
+    access=OPERATOR,
+    errors={409: "the key was revoked or rotated already"},
+)
+def rotate_api_key(caller: Principal, company_id: str, key_id: str) -> Response:
+    from chalicelib.api.operator_schemas import RotateIn
+    from chalicelib.tenants.companies import rotate_api_key as rotate
+
+    body = parse_body(operators.current_request, RotateIn)
+    plaintext, new, ends = rotate(
+        company_id, key_id, timedelta(minutes=body.overlap_minutes), by=caller.subject
+    )
+    answer = key_out(new) | {"api_key": plaintext, "old_key_id": key_id, "old_key_stops_at": ends}
+    return json_response(answer, 201)

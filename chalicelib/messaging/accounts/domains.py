@@ -1,0 +1,266 @@
+"""Sending domains for SES accounts (issue 10, point 7): a company administrator registers a
+domain, Pregón creates the SES identity with Easy DKIM and a custom MAIL FROM subdomain, answers
+the DNS records to publish and, each time it is asked, every record's verification state and what
+Gmail and Yahoo ask of bulk senders. SES sender accounts may only send from verified domains.
+
+SES v1 identity calls (VerifyDomainIdentity, VerifyDomainDkim, SetIdentityMailFromDomain,
+GetIdentity*Attributes): the same identities SESv2 sends from, and the ones moto (the local SES)
+implements; its SESv2 CreateEmailIdentity answers no DKIM tokens and it has no
+PutEmailIdentityMailFromAttributes (docs/decisions/0009-operators-and-domains.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.aws import client
+from chalicelib.core.domain import SenderDomain
+from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
+from chalicelib.store import domains as store
+
+MAIL_FROM_LABEL = "bounce"  # the custom MAIL FROM subdomain: bounce.<domain>
+DMARC_START = "v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}; adkim=r; aspf=r"
+SPF = "v=spf1 include:amazonses.com ~all"
+# Gmail asks bulk senders to stay under 0.3 % spam complaints and recommends under 0.1 %.
+COMPLAINT_RATE_LIMIT = 0.003
+COMPLAINT_RATE_TARGET = 0.001
+COMPLAINT_WINDOW = timedelta(days=30)
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+DOMAIN = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
+# SES's answers (v1) as this API says them.
+_STATES = {
+    "success": "verified",
+    "pending": "pending",
+    "failed": "failed",
+    "temporaryfailure": "temporary_failure",
+    "notstarted": "not_started",
+}
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    purpose: str  # dkim | mail_from_mx | mail_from_spf | dmarc
+    type: str
+    name: str
+    value: str
+    state: (
+        str  # verified | pending | failed | temporary_failure | not_started | published | not_found | unknown
+    )
+
+
+@dataclass(frozen=True)
+class Check:
+    requirement: str
+    state: str  # pass | fail | unknown
+    detail: str
+
+
+@dataclass(frozen=True)
+class DomainStatus:
+    domain: str
+    mail_from_domain: str
+    verified: bool
+    records: tuple[DnsRecord, ...]
+    bulk_sender_checks: tuple[Check, ...]
+    created_at: Any
+
+
+def normalize_domain(raw: str, field: str = "domain") -> str:
+    name = (raw or "").strip().lower().rstrip(".")
+    if len(name) > 253 or not DOMAIN.match(name):
+        raise ValidationFailed(
+            [{"field": field, "message": "must be a domain name, e.g. avisos.example.com"}]
+        )
+    return name
+
+
+def register_sending_domain(company_id: str, raw_domain: str, *, by: str) -> DomainStatus:
+    """Create the SES identity (Easy DKIM, MAIL FROM ``bounce.<domain>``) and keep the domain as
+    the company's; answers the records to publish and their states. Registering again refreshes."""
+    name = normalize_domain(raw_domain)
+    if name == get_settings().inbound_domain or name.endswith("." + get_settings().inbound_domain):
+        raise ValidationFailed([{"field": "domain", "message": "is Pregón's inbound domain"}])
+    owner = store.owner_of(name)
+    if owner is not None and owner != company_id:
+        raise Conflict("another company registered this domain", field="domain")
+    ses: Any = client("ses")
+    ses.verify_domain_identity(Domain=name)  # the identity; Easy DKIM's CNAMEs verify it
+    tokens = tuple(ses.verify_domain_dkim(Domain=name)["DkimTokens"])
+    mail_from = f"{MAIL_FROM_LABEL}.{name}"
+    ses.set_identity_mail_from_domain(
+        Identity=name, MailFromDomain=mail_from, BehaviorOnMXFailure="UseDefaultValue"
+    )
+    entry = SenderDomain(name, company_id, mail_from, tokens, clock.now(), by)
+    if not store.claim_domain(entry):
+        raise Conflict("another company registered this domain", field="domain")
+    logger().info("sending domain registered", extra={"company_id": company_id, "domain": name, "by": by})
+    return domain_status(company_id, name)
+
+
+def list_sending_domains(company_id: str) -> list[DomainStatus]:
+    return [
+        domain_status(company_id, d.domain)
+        for d in sorted(store.list_domains(company_id), key=lambda d: d.domain)
+    ]
+
+
+def domain_status(company_id: str, raw_domain: str) -> DomainStatus:
+    """The records to publish, each with its state as SES (DKIM, MAIL FROM) or DNS (DMARC) sees it
+    now, and the bulk-sender checks."""
+    name = normalize_domain(raw_domain)
+    entry = store.get_domain(name)
+    if entry is None or entry.company_id != company_id:
+        raise NotFound(f"the company has no sending domain {name!r}", field="domain")
+    ses: Any = client("ses")
+    dkim = ses.get_identity_dkim_attributes(Identities=[name])["DkimAttributes"].get(name, {})
+    mail_from = ses.get_identity_mail_from_domain_attributes(Identities=[name])[
+        "MailFromDomainAttributes"
+    ].get(name, {})
+    identity = ses.get_identity_verification_attributes(Identities=[name])["VerificationAttributes"].get(
+        name, {}
+    )
+    dkim_state = _state(dkim.get("DkimVerificationStatus"))
+    mail_from_state = (
+        _state(mail_from.get("MailFromDomainStatus"))
+        if mail_from.get("MailFromDomain") == entry.mail_from_domain
+        else "not_started"
+    )
+    region = ses.meta.region_name
+    dmarc_state = dmarc_published(name)
+    records = [
+        DnsRecord("dkim", "CNAME", f"{token}._domainkey.{name}", f"{token}.dkim.amazonses.com", dkim_state)
+        for token in entry.dkim_tokens
+    ]
+    records += [
+        DnsRecord(
+            "mail_from_mx",
+            "MX",
+            entry.mail_from_domain,
+            f"10 feedback-smtp.{region}.amazonses.com",
+            mail_from_state,
+        ),
+        DnsRecord("mail_from_spf", "TXT", entry.mail_from_domain, f'"{SPF}"', mail_from_state),
+        DnsRecord("dmarc", "TXT", f"_dmarc.{name}", f'"{DMARC_START.format(domain=name)}"', dmarc_state),
+    ]
+    # SES sends from a domain whose identity it verified; with Easy DKIM, finding the CNAMEs does it
+    verified = "verified" in (_state(identity.get("VerificationStatus")), dkim_state)
+    checks = bulk_sender_checks(company_id, name, dkim_state, mail_from_state, dmarc_state)
+    return DomainStatus(name, entry.mail_from_domain, verified, tuple(records), checks, entry.created_at)
+
+
+def _state(ses_status: str | None) -> str:
+    return _STATES.get((ses_status or "NotStarted").replace("_", "").lower(), "pending")
+
+
+def dmarc_published(name: str) -> str:
+    """Whether ``_dmarc.<domain>`` has a DMARC record in public DNS: published, not_found, or
+    unknown (no answer in time, e.g. without a network)."""
+    import dns.exception
+    import dns.resolver
+
+    try:
+        resolver = dns.resolver.Resolver()
+        resolver.lifetime = 2.0
+        answer = resolver.resolve(f"_dmarc.{name}", "TXT")
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return "not_found"
+    except (dns.exception.DNSException, OSError):
+        return "unknown"
+    texts = [b"".join(r.strings).decode("ascii", "replace") for r in answer]
+    return "published" if any(t.lower().startswith("v=dmarc1") for t in texts) else "not_found"
+
+
+def bulk_sender_checks(
+    company_id: str, name: str, dkim_state: str, mail_from_state: str, dmarc_state: str
+) -> tuple[Check, ...]:
+    """What Gmail and Yahoo ask of bulk senders (since 2024), checked for this domain."""
+    now = clock.now()
+    outcomes = store.email_outcomes_from(company_id, name, now - COMPLAINT_WINDOW, now)
+    sent = sum(
+        v
+        for k, v in outcomes.items()
+        if k in ("state:sent", "state:delivered", "state:bounced", "state:complained")
+    )
+    complained = outcomes["state:complained"]
+    rate = complained / sent if sent else 0.0
+    bulk, one_click = outcomes["bulk"], outcomes["bulk:one_click"]
+    spf_ok, dkim_ok = mail_from_state == "verified", dkim_state == "verified"
+    return (
+        Check(
+            "spf",
+            "pass" if spf_ok else "fail",
+            f"SPF of the MAIL FROM {MAIL_FROM_LABEL}.{name} includes amazonses.com"
+            if spf_ok
+            else f"publish the MX and SPF records of {MAIL_FROM_LABEL}.{name} (MAIL FROM: {mail_from_state})",
+        ),
+        Check(
+            "dkim",
+            "pass" if dkim_ok else "fail",
+            f"SES signs with d={name} (Easy DKIM)"
+            if dkim_ok
+            else f"publish the 3 DKIM CNAMEs (DKIM: {dkim_state})",
+        ),
+        Check(
+            "dmarc",
+            {"published": "pass", "not_found": "fail"}.get(dmarc_state, "unknown"),
+            f"_dmarc.{name}: {dmarc_state.replace('_', ' ')}",
+        ),
+        Check(
+            "dmarc_alignment",
+            "pass" if dkim_ok and spf_ok else "fail",
+            f"DKIM d={name} and MAIL FROM {MAIL_FROM_LABEL}.{name} both align with From: @{name} (relaxed)"
+            if dkim_ok and spf_ok
+            else "needs DKIM and the custom MAIL FROM verified",
+        ),
+        Check(
+            "one_click_unsubscribe",
+            "pass" if one_click == bulk else "fail",
+            f"{one_click} of {bulk} bulk e-mails (tracking alerts, manual sends) in 30 days carried "
+            "List-Unsubscribe and List-Unsubscribe-Post (RFC 8058)"
+            if bulk
+            else "no bulk e-mail in 30 days; tracking alerts and manual sends carry RFC 8058 one-click",
+        ),
+        Check(
+            "complaint_rate",
+            "pass" if rate < COMPLAINT_RATE_LIMIT else "fail",
+            f"{complained} complaints in {sent} e-mails in 30 days ({rate:.2%}); Gmail asks under 0.3 %, "
+            "recommends under 0.1 %",
+        ),
+    )
+
+
+def require_verified_domain(company_id: str, ses_identity: str, from_address: str) -> None:
+    """An SES account sends only from a domain the company registered and SES verified: its
+    identity's domain (an address identity: the part after @), and the From address's domain."""
+    identity_domain = normalize_domain(ses_identity.rpartition("@")[2], "ses_identity")
+    entry = store.get_domain(identity_domain)
+    if entry is None or entry.company_id != company_id:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "ses_identity",
+                    "message": f"{identity_domain} is not a sending domain of the company: "
+                    "register it (POST /sender-domains) and publish its records first",
+                }
+            ]
+        )
+    if not domain_status(company_id, identity_domain).verified:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "ses_identity",
+                    "message": f"{identity_domain} is not verified yet: publish its DNS records "
+                    "(GET /sender-domains/{domain}) and try again",
+                }
+            ]
+        )
+    if from_address.rpartition("@")[2].lower() != identity_domain:
+        raise ValidationFailed(
+            [{"field": "from_address", "message": f"must be an address @{identity_domain}"}]
+        )

@@ -1,0 +1,98 @@
+"""Companies' SES sending domains (issue 10, point 7)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.core import domain as records
+from chalicelib.store.communications import _headers, id_range
+from chalicelib.store.models import CommunicationModel, SenderDomainModel
+from chalicelib.store.tables import written
+
+
+def _domain(item: SenderDomainModel) -> records.SenderDomain:
+    return records.SenderDomain(
+        domain=item.domain,
+        company_id=item.company_id,
+        mail_from_domain=item.mail_from_domain,
+        dkim_tokens=tuple(str(t) for t in item.dkim_tokens or []),
+        created_at=item.created_at,
+        created_by=item.created_by,
+    )
+
+
+def claim_domain(entry: records.SenderDomain) -> bool:
+    """Write the company's domain; False when another company has it already (nothing written).
+    The company registering its own domain again overwrites it (new tokens, same owner)."""
+    item = SenderDomainModel(
+        entry.domain,
+        company_id=entry.company_id,
+        mail_from_domain=entry.mail_from_domain,
+        dkim_tokens=list(entry.dkim_tokens),
+        created_at=entry.created_at,
+        created_by=entry.created_by,
+    )
+    return written(
+        lambda: item.save(
+            condition=SenderDomainModel.domain.does_not_exist()
+            | (SenderDomainModel.company_id == entry.company_id)
+        )
+    )
+
+
+def get_domain(name: str) -> records.SenderDomain | None:
+    try:
+        return _domain(SenderDomainModel.get(name))
+    except DoesNotExist:
+        return None
+
+
+def owner_of(name: str) -> str | None:
+    found = get_domain(name)
+    return found.company_id if found else None
+
+
+def list_domains(company_id: str) -> list[records.SenderDomain]:
+    return [_domain(item) for item in SenderDomainModel.by_company.query(company_id)]
+
+
+def email_outcomes_from(
+    company_id: str, address_domain: str, since: datetime, until: datetime
+) -> Counter[str]:
+    """The company's outgoing e-mails from ``@address_domain`` created in the window: how many
+    ended in each state (``state:sent``, ``state:complained``, ...), how many were bulk (tracking
+    alerts and manual sends: ``bulk``) and how many of those carried a one-click unsubscribe
+    (``bulk:one_click``). One Query of the company's e-mail history, reading a few attributes."""
+    window = id_range(since, until)
+    assert window is not None
+    counts: Counter[str] = Counter()
+    for item in CommunicationModel.by_channel.query(
+        f"{company_id}#email",
+        CommunicationModel.communication_id.between(*window),
+        filter_condition=CommunicationModel.from_address.contains(f"@{address_domain}")
+        & (CommunicationModel.direction == "out"),
+        attributes_to_get=[
+            "company_id",
+            "communication_id",
+            "state",
+            "from_address",
+            "kind",
+            "message_type",
+            "headers",
+        ],
+    ):
+        if not (item.from_address or "").lower().endswith(f"@{address_domain}"):
+            continue
+        counts[f"state:{item.state}"] += 1
+        if item.kind == "manual" or item.message_type == "tracking_alert":
+            counts["bulk"] += 1
+            headers = {k.lower(): v for k, v in _headers(item.headers).items()}
+            if headers.get("list-unsubscribe") and headers.get("list-unsubscribe-post") == ONE_CLICK:
+                counts["bulk:one_click"] += 1
+    return counts
+
+
+ONE_CLICK = "List-Unsubscribe=One-Click"

@@ -1,0 +1,246 @@
+"""The operator command (O1, O2): onboard companies and manage their API keys, against the local
+stack (default) or, with AWS credentials, a deployed stage. It calls the same use cases as the
+operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
+
+    uv run python -m infrastructure.ops company create acme --name "Acme Cargas" \\
+        --time-zone America/Argentina/Buenos_Aires --country AR
+    uv run python -m infrastructure.ops company list
+    uv run python -m infrastructure.ops key issue acme --name "back office" --scope parcels:write
+    uv run python -m infrastructure.ops key list acme
+    uv run python -m infrastructure.ops key rotate acme <key id> --overlap-minutes 1440
+    uv run python -m infrastructure.ops key revoke acme <key id>
+    uv run python -m infrastructure.ops token          # the local operator token for /operator/...
+
+Targets: ``--target local`` (the running local stack's DynamoDB and moto, as ``stack env`` prints),
+``--target aws --stage prod`` (the stage's table prefix from .chalice/config.json; credentials and
+region from the usual AWS variables or profile), ``--target env`` (the environment as it is).
+docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from chalicelib.core.errors import PregonError
+
+SCOPES = ("parcels:write", "parcels:read", "clients:write", "clients:read", "events:write")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infrastructure.ops", description=__doc__.split("\n")[0])
+    parser.add_argument("--target", choices=("local", "aws", "env"), default="local")
+    parser.add_argument("--stage", default="prod", help="with --target aws: the stage (default prod)")
+    parser.add_argument("--local-dir", type=Path, default=None, help="the local stack's folder (.local)")
+    parser.add_argument("--dynamodb-port", type=int, default=8001)
+    parser.add_argument("--moto-port", type=int, default=5001)
+    parser.add_argument("--json", action="store_true", help="answer in JSON, as the operator API does")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    company = commands.add_parser("company", help="create or list companies").add_subparsers(
+        dest="action", required=True
+    )
+    create = company.add_parser("create", help="create a company with the default catalog and alerts")
+    create.add_argument("company_id")
+    create.add_argument("--name", required=True)
+    create.add_argument("--language", choices=("es", "en"), default="es")
+    create.add_argument("--country", default="AR", help="ISO 3166 two letters (default AR)")
+    create.add_argument("--time-zone", default="UTC", help="IANA zone, e.g. America/Mexico_City")
+    create.add_argument("--locale", default=None, help="Babel locale (default: language_COUNTRY)")
+    create.add_argument("--ask-tracking-contacts", action="store_true")
+    listing = company.add_parser("list", help="companies in id order")
+    listing.add_argument("--after", default=None)
+    listing.add_argument("--limit", type=int, default=100)
+
+    key = commands.add_parser("key", help="issue, list, revoke or rotate API keys").add_subparsers(
+        dest="action", required=True
+    )
+    issue = key.add_parser("issue", help="a new key with scopes (the whole key is printed once)")
+    issue.add_argument("company_id")
+    issue.add_argument("--name", required=True)
+    issue.add_argument("--scope", action="append", choices=SCOPES, required=True, dest="scopes")
+    key_list = key.add_parser("list", help="prefix, scopes, created, last used, state")
+    key_list.add_argument("company_id")
+    revoke = key.add_parser("revoke", help="refused from the next call (AWS: within 300 s)")
+    revoke.add_argument("company_id")
+    revoke.add_argument("key_id")
+    rotate = key.add_parser("rotate", help="a new key; the old secret works until the overlap ends")
+    rotate.add_argument("company_id")
+    rotate.add_argument("key_id")
+    rotate.add_argument("--overlap-minutes", type=int, default=1440)
+
+    token = commands.add_parser("token", help="the local stack's operator token (or --new: a token + hash)")
+    token.add_argument("--new", action="store_true", help="make a token for a deployed stage")
+    return parser
+
+
+def use_target(args: argparse.Namespace) -> None:
+    """Point the AWS SDK and Pregón's settings at the chosen stack."""
+    env: dict[str, str] = {}
+    if args.target == "local":
+        from infrastructure.local.stack import LOCAL_DIR, LocalPaths, Ports, service_environment
+
+        paths = LocalPaths(
+            (args.local_dir or Path(os.environ.get("PREGON_LOCAL_DIR") or LOCAL_DIR)).resolve()
+        )
+        ports = Ports(dynamodb=args.dynamodb_port, moto=args.moto_port)
+        env = service_environment(
+            paths,
+            ports,
+            dynamodb_endpoint=f"http://127.0.0.1:{ports.dynamodb}",
+            moto_endpoint=f"http://127.0.0.1:{ports.moto}",
+        )
+    elif args.target == "aws":
+        from infrastructure.local.stack import chalice_stage_environment
+
+        stage = chalice_stage_environment(args.stage)
+        if "PREGON_TABLE_PREFIX" not in stage:
+            raise SystemExit(f"stage {args.stage!r} has no PREGON_TABLE_PREFIX in .chalice/config.json")
+        env = {"PREGON_STAGE": args.stage, "PREGON_TABLE_PREFIX": stage["PREGON_TABLE_PREFIX"]}
+    os.environ.update(env)
+    from infrastructure.local.aws_env import reset_process_caches
+
+    reset_process_caches()
+
+
+def _who() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def run(args: argparse.Namespace) -> Any:
+    """Do what the command asks; returns the JSON-ready answer (the operator API's shapes)."""
+    from chalicelib.api.operators import company_out, key_out
+    from chalicelib.tenants import companies
+
+    if args.command == "company" and args.action == "create":
+        created = companies.create_company(
+            args.company_id,
+            args.name,
+            args.language,
+            country=args.country,
+            time_zone=args.time_zone,
+            locale=args.locale,
+            ask_tracking_contacts=args.ask_tracking_contacts,
+            by=_who(),
+        )
+        return company_out(companies.get_company(args.company_id)) | {"created": created}
+    if args.command == "company":
+        items, after = companies.list_companies(args.after, args.limit)
+        return {"items": [company_out(c) for c in items], "next_cursor": after}
+    if args.action == "issue":
+        from chalicelib.tenants.auth.api_keys import key_id_of
+
+        plaintext = companies.issue_api_key(args.company_id, args.name, args.scopes, by=_who())
+        return key_out(companies.own_api_key(args.company_id, key_id_of(plaintext))) | {"api_key": plaintext}
+    if args.action == "list":
+        return {"items": [key_out(k) for k in companies.list_api_keys(args.company_id)]}
+    if args.action == "revoke":
+        return key_out(companies.revoke_api_key(args.company_id, args.key_id, by=_who()))
+    overlap = timedelta(minutes=args.overlap_minutes)
+    plaintext, new, ends = companies.rotate_api_key(args.company_id, args.key_id, overlap, by=_who())
+    return key_out(new) | {"api_key": plaintext, "old_key_id": args.key_id, "old_key_stops_at": ends}
+
+
+def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
+    """What a person reads in a terminal."""
+
+    def when(value: Any) -> str:
+        return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+    if args.command == "company":
+        rows = answer["items"] if args.action == "list" else [answer]
+        lines = [
+            f"{c['company_id']:<20} {c['name']:<28} {c['language']} {c['country']} {c['time_zone']:<32} "
+            f"{c['locale']:<6} created {when(c['created_at'])}"
+            for c in rows
+        ]
+        if args.action == "create" and not answer["created"]:
+            lines.append("(the company existed already; nothing was changed)")
+        if args.action == "list" and answer["next_cursor"]:
+            lines.append(f"more: --after {answer['next_cursor']}")
+        return "\n".join(lines) or "(no companies)"
+    rows = answer["items"] if args.action == "list" else [answer]
+    lines = [
+        f"{k['prefix']:<22} {k['state']:<9} {','.join(k['scopes']):<40} created {when(k['created_at'])}  "
+        f"last used {when(k['last_used_at'])}"
+        + (f"  stops {when(k['expires_at'])}" if k["expires_at"] else "")
+        + f"  ({k['name']})"
+        for k in rows
+    ]
+    if "api_key" in answer:
+        lines += [
+            "",
+            "The whole key, shown this once (send as  Authorization: ApiKey <key>):",
+            answer["api_key"],
+        ]
+    if "old_key_stops_at" in answer:
+        lines.append(f"The old key {answer['old_key_id']} works until {when(answer['old_key_stops_at'])}.")
+    return "\n".join(lines) or "(no keys)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "token":
+        return _token(args)
+    use_target(args)
+    restore = _logs_to_stderr()
+    try:
+        answer = run(args)
+    except PregonError as exc:
+        print(f"refused ({exc.status}): {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        restore()
+    if args.json:
+        from chalicelib.api.http import plain
+
+        print(json.dumps(plain(answer), ensure_ascii=False, indent=2))
+    else:
+        print(_text(args, answer))
+    return 0
+
+
+def _logs_to_stderr() -> Any:
+    """The use cases log every operation (JSON lines); while the command runs they go to stderr,
+    so the answer on stdout stays readable and parseable (``--json``). Returns what undoes it."""
+    import logging
+
+    from chalicelib.core.observability import logger
+
+    logger()  # Powertools builds its handler on first use
+    handlers = [h for h in logging.getLogger("pregon").handlers if isinstance(h, logging.StreamHandler)]
+    before = [h.setStream(sys.stderr) for h in handlers]
+
+    def restore() -> None:
+        for handler, stream in zip(handlers, before, strict=True):
+            if stream is not None:
+                handler.setStream(stream)
+
+    return restore
+
+
+def _token(args: argparse.Namespace) -> int:
+    if args.new:
+        from chalicelib.tenants.auth.operators import new_operator_token
+
+        token, digest = new_operator_token()
+        print(f"token (keep it in your password manager): {token}")
+        print(f"PREGON_OPERATOR_TOKEN_SHA256={digest}")
+        return 0
+    from infrastructure.local.stack import LOCAL_DIR, LocalPaths
+    from infrastructure.ops_credentials import local_operator_token
+
+    paths = LocalPaths((args.local_dir or Path(os.environ.get("PREGON_LOCAL_DIR") or LOCAL_DIR)).resolve())
+    print(local_operator_token(paths.operator_token))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

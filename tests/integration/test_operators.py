@@ -1,0 +1,205 @@
+"""O1, O2: operators onboard companies and manage their API keys, from the operator API and the
+command; revoked keys are refused, rotated keys overlap, company credentials cannot operate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from infrastructure import ops
+from tests.steps.answers import body
+from tests.steps.operators import configure_operator_token, issue_key, lists_clients, operator_headers
+from tests.steps.tenants import Tenant
+
+
+@pytest.fixture
+def operator(local_aws: dict[str, str], clock: Any) -> Iterator[str]:
+    import os
+
+    from chalicelib.core.settings import reset_settings
+
+    token = configure_operator_token()
+    yield token
+    os.environ.pop("PREGON_OPERATOR_TOKEN_SHA256", None)
+    reset_settings()
+
+
+# What the gateway answers when the authorizer lets nobody in (Chalice's test client: 403; AWS: 401/403).
+REFUSED = (401, 403)
+
+
+def _company_id() -> str:
+    return f"op-{uuid.uuid4().hex[:10]}"
+
+
+def test_an_operator_creates_a_company_in_its_zone_and_lists_it(api: Client, operator: str) -> None:
+    company_id = _company_id()
+    # When the operator creates a company in Mexico City, Spanish
+    new = {
+        "company_id": company_id,
+        "name": "Paquetería Azteca",
+        "country": "MX",
+        "time_zone": "America/Mexico_City",
+    }
+    answer = api.http.post("/operator/companies", headers=operator_headers(operator), body=json.dumps(new))
+    # Then it exists with its zone and a locale made of the language and the country
+    assert answer.status_code == 201, answer.body
+    created = body(answer)
+    assert (created["time_zone"], created["locale"], created["created"]) == (
+        "America/Mexico_City",
+        "es_MX",
+        True,
+    )
+    # And creating it again changes nothing
+    again = api.http.post("/operator/companies", headers=operator_headers(operator), body=json.dumps(new))
+    assert again.status_code == 200 and body(again)["created"] is False
+    # And the listing shows it, page by page
+    seen, cursor = [], None
+    while True:
+        path = "/operator/companies?limit=50" + (f"&cursor={cursor}" if cursor else "")
+        page = body(api.http.get(path, headers=operator_headers(operator)))
+        seen += [c["company_id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert company_id in seen and seen == sorted(seen)
+
+
+def test_bad_company_settings_are_refused_naming_the_field(api: Client, operator: str) -> None:
+    bad = {"company_id": _company_id(), "name": "X", "time_zone": "Mars/Olympus"}
+    answer = api.http.post("/operator/companies", headers=operator_headers(operator), body=json.dumps(bad))
+    assert answer.status_code == 422 and body(answer)["field"] == "time_zone"
+    listing = body(api.http.get("/operator/companies?limit=200", headers=operator_headers(operator)))
+    assert bad["company_id"] not in [c["company_id"] for c in listing["items"]]
+
+
+def test_company_credentials_cannot_operate_and_operators_cannot_act_as_a_company(
+    api: Client, operator: str, tenant: Tenant
+) -> None:
+    # A company's administrator JWT and its API key are refused on the operator API
+    for headers in (tenant.admin_headers(), tenant.key_headers()):
+        answer = api.http.get("/operator/companies", headers=headers)
+        assert answer.status_code == 403, answer.body
+        assert "operator" in body(answer)["message"]
+    # A wrong operator token, or none, is refused by the authorizer (the gateway's own refusal)
+    assert api.http.get("/operator/companies", headers=operator_headers("op_wrong")).status_code in REFUSED
+    assert api.http.get("/operator/companies").status_code in REFUSED
+    # And the operator token is no company credential
+    assert api.http.get("/clients", headers=operator_headers(operator)).status_code == 403
+
+
+def test_a_key_is_issued_listed_with_its_last_use_and_refused_once_revoked(
+    api: Client, operator: str, tenant: Tenant, clock: Any
+) -> None:
+    # Given a key issued by the operator with the scope to read clients
+    issued = issue_key(api, operator, tenant.company_id, "clients:read")
+    assert issued["api_key"].startswith(issued["prefix"] + ".")
+    # When the company's system uses it
+    assert lists_clients(api, issued["api_key"]) == 200
+    first_use = clock.now()
+    clock.set_now(first_use + timedelta(minutes=2))
+    assert lists_clients(api, issued["api_key"]) == 200
+    # Then the listing shows its prefix, scopes, creation and last use (noted at most every 5 minutes)
+    keys = body(
+        api.http.get(f"/operator/companies/{tenant.company_id}/api-keys", headers=operator_headers(operator))
+    )
+    mine = next(k for k in keys["items"] if k["key_id"] == issued["key_id"])
+    assert mine["scopes"] == ["clients:read"] and mine["state"] == "active"
+    assert mine["last_used_at"] == first_use.isoformat()
+    assert "api_key" not in mine and "secret_hash" not in json.dumps(keys)
+    # When the operator revokes it
+    path = f"/operator/companies/{tenant.company_id}/api-keys/{issued['key_id']}"
+    assert api.http.delete(path, headers=operator_headers(operator)).status_code == 200
+    # Then the next call with it is refused, and a second revocation is a conflict
+    assert lists_clients(api, issued["api_key"]) in REFUSED
+    assert api.http.delete(path, headers=operator_headers(operator)).status_code == 409
+    # And another company cannot be reached through this one's path
+    other = f"/operator/companies/{tenant.company_id}x/api-keys/{issued['key_id']}"
+    assert api.http.delete(other, headers=operator_headers(operator)).status_code == 404
+
+
+def test_a_rotated_keys_old_secret_works_until_the_overlap_ends_then_not(
+    api: Client, operator: str, tenant: Tenant, clock: Any
+) -> None:
+    # Given a key in use
+    old = issue_key(api, operator, tenant.company_id, "clients:read", "parcels:read")
+    # When the operator rotates it with an hour of overlap
+    answer = api.http.post(
+        f"/operator/companies/{tenant.company_id}/api-keys/{old['key_id']}/rotate",
+        headers=operator_headers(operator),
+        body=json.dumps({"overlap_minutes": 60}),
+    )
+    assert answer.status_code == 201, answer.body
+    new = body(answer)
+    assert new["scopes"] == ["clients:read", "parcels:read"] and new["key_id"] != old["key_id"]
+    # Then both work during the overlap
+    clock.set_now(clock.now() + timedelta(minutes=59))
+    assert (lists_clients(api, old["api_key"]), lists_clients(api, new["api_key"])) == (200, 200)
+    # And once it has ended, only the new one
+    clock.set_now(clock.now() + timedelta(minutes=2))
+    assert lists_clients(api, old["api_key"]) in REFUSED and lists_clients(api, new["api_key"]) == 200
+    keys = body(
+        api.http.get(f"/operator/companies/{tenant.company_id}/api-keys", headers=operator_headers(operator))
+    )
+    states = {k["key_id"]: (k["state"], k["replaced_by"]) for k in keys["items"]}
+    assert states[old["key_id"]] == ("expired", new["key_id"])
+    # And a rotated key cannot be rotated again
+    again = api.http.post(
+        f"/operator/companies/{tenant.company_id}/api-keys/{old['key_id']}/rotate",
+        headers=operator_headers(operator),
+        body="{}",
+    )
+    assert again.status_code == 409
+
+
+def test_the_operator_command_onboards_a_company_and_rotates_its_key(
+    operator: str, local_aws: dict[str, str], capsys: pytest.CaptureFixture[str], caplog: Any
+) -> None:
+    company_id = _company_id()
+    # When an operator runs the command against this stack
+    run = ["--target", "env", "--json"]
+    assert (
+        ops.main(
+            [
+                *run,
+                "company",
+                "create",
+                company_id,
+                "--name",
+                "Cargas Madrid",
+                "--country",
+                "ES",
+                "--time-zone",
+                "Europe/Madrid",
+            ]
+        )
+        == 0
+    )
+    created = json.loads(capsys.readouterr().out)
+    assert (created["locale"], created["time_zone"]) == ("es_ES", "Europe/Madrid")
+    assert ops.main([*run, "company", "list", "--limit", "200"]) == 0
+    assert company_id in [c["company_id"] for c in json.loads(capsys.readouterr().out)["items"]]
+    with caplog.at_level(logging.INFO):
+        assert ops.main([*run, "key", "issue", company_id, "--name", "erp", "--scope", "parcels:write"]) == 0
+        issued = json.loads(capsys.readouterr().out)
+        assert ops.main([*run, "key", "rotate", company_id, issued["key_id"], "--overlap-minutes", "5"]) == 0
+        rotated = json.loads(capsys.readouterr().out)
+    assert ops.main([*run, "key", "list", company_id]) == 0
+    listed = {k["key_id"]: k["state"] for k in json.loads(capsys.readouterr().out)["items"]}
+    assert listed == {issued["key_id"]: "rotating", rotated["key_id"]: "active"}
+    # A bad zone is refused with the field named, and nothing is created
+    assert (
+        ops.main([*run, "company", "create", company_id + "-b", "--name", "B", "--time-zone", "Nowhere"]) == 2
+    )
+    assert "time_zone" in capsys.readouterr().err
+    # Every operation is logged, never with a secret
+    logged = caplog.text + capsys.readouterr().out
+    secret = issued["api_key"].partition(".")[2]
+    assert secret not in logged and rotated["api_key"].partition(".")[2] not in logged

@@ -1,0 +1,111 @@
+"""Issue 10, point 7: a company administrator registers a sending domain, publishes the records
+Pregón answers, sees each one's state and the bulk-sender checks; SES accounts use verified
+domains only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.domains import ses_removes_the_identity
+from tests.steps.tenants import Tenant
+
+
+def register(api: Client, tenant: Tenant, domain: str) -> Any:
+    return api.http.post(
+        "/sender-domains", headers=tenant.admin_headers(), body=json.dumps({"domain": domain})
+    )
+
+
+def ses_account(api: Client, tenant: Tenant, identity: str, from_address: str) -> Any:
+    account = {
+        "kind": "ses",
+        "display_name": "Avisos",
+        "from_address": from_address,
+        "ses_identity": identity,
+    }
+    return api.http.put("/sender-accounts/all", headers=tenant.admin_headers(), body=json.dumps(account))
+
+
+def test_a_registered_domain_answers_the_exact_records_and_their_states(api: Client, tenant: Tenant) -> None:
+    domain = f"{tenant.company_id}.avisos.example"
+    # When the administrator registers the company's domain
+    answer = register(api, tenant, domain.upper())
+    # Then Pregón answers the records to publish: 3 DKIM CNAMEs, the MAIL FROM MX and SPF, a DMARC to start
+    assert answer.status_code == 201, answer.body
+    shown = body(answer)
+    assert (shown["domain"], shown["mail_from_domain"]) == (domain, f"bounce.{domain}")
+    records = shown["records"]
+    dkim = [r for r in records if r["purpose"] == "dkim"]
+    assert len(dkim) == 3
+    for record in dkim:
+        token = record["name"].split(".")[0]
+        assert record == {
+            "purpose": "dkim",
+            "type": "CNAME",
+            "name": f"{token}._domainkey.{domain}",
+            "value": f"{token}.dkim.amazonses.com",
+            "state": "verified",  # moto verifies at once, as SES does once the CNAMEs are published
+        }
+    by_purpose = {r["purpose"]: r for r in records if r["purpose"] != "dkim"}
+    assert by_purpose["mail_from_mx"] | {"state": ""} == {
+        "purpose": "mail_from_mx",
+        "type": "MX",
+        "name": f"bounce.{domain}",
+        "value": "10 feedback-smtp.us-east-1.amazonses.com",
+        "state": "",
+    }
+    assert by_purpose["mail_from_spf"]["value"] == '"v=spf1 include:amazonses.com ~all"'
+    assert by_purpose["mail_from_spf"]["state"] == by_purpose["mail_from_mx"]["state"] == "verified"
+    assert by_purpose["dmarc"]["name"] == f"_dmarc.{domain}"
+    assert by_purpose["dmarc"]["value"].startswith('"v=DMARC1; p=none;')
+    # (no public DNS for a test domain: not found, or unknown without a network)
+    assert by_purpose["dmarc"]["state"] in ("not_found", "unknown")
+    assert shown["verified"] is True
+    # And one answer shows what Gmail and Yahoo ask of bulk senders
+    checks = {c["requirement"]: c["state"] for c in shown["bulk_sender_checks"]}
+    assert checks["spf"] == checks["dkim"] == checks["dmarc_alignment"] == "pass"
+    assert checks["dmarc"] in ("fail", "unknown")
+    assert checks["one_click_unsubscribe"] == checks["complaint_rate"] == "pass"
+    # And the listing shows it
+    listed = body(api.http.get("/sender-domains", headers=tenant.admin_headers()))["items"]
+    assert [d["domain"] for d in listed] == [domain]
+
+
+def test_ses_accounts_send_only_from_verified_domains_of_the_company(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    domain = f"{tenant.company_id}.avisos.example"
+    # An SES account on a domain the company never registered is refused, naming the field
+    refused = ses_account(api, tenant, domain, f"avisos@{domain}")
+    assert refused.status_code == 422 and body(refused)["field"] == "ses_identity"
+    assert "not a sending domain" in body(refused)["message"]
+    # Once registered (and verified), it is accepted; From must be on that domain
+    assert register(api, tenant, domain).status_code == 201
+    wrong_from = ses_account(api, tenant, domain, "avisos@elsewhere.example")
+    assert wrong_from.status_code == 422 and body(wrong_from)["field"] == "from_address"
+    accepted = ses_account(api, tenant, f"avisos@{domain}", f"avisos@{domain}")
+    assert accepted.status_code == 200, accepted.body
+    # Another company cannot take the domain, nor send from it
+    assert register(api, other_tenant, domain).status_code == 409
+    assert ses_account(api, other_tenant, domain, f"x@{domain}").status_code == 422
+    assert api.http.get(f"/sender-domains/{domain}", headers=other_tenant.admin_headers()).status_code == 404
+    # When the SES identity is removed, its records go back to not started and the domain is refused
+    ses_removes_the_identity(domain)
+    shown = body(api.http.get(f"/sender-domains/{domain}", headers=tenant.admin_headers()))
+    assert shown["verified"] is False
+    assert {r["state"] for r in shown["records"] if r["purpose"] == "dkim"} == {"not_started"}
+    unverified = ses_account(api, tenant, domain, f"avisos@{domain}")
+    assert unverified.status_code == 422 and body(unverified)["field"] == "ses_identity"
+    assert "not verified" in body(unverified)["message"]
+
+
+def test_bad_domains_and_callers_are_refused(api: Client, tenant: Tenant) -> None:
+    for bad in ("localhost", "no spaces.example", "-x.example", "a" * 64 + ".example"):
+        answer = register(api, tenant, bad)
+        assert answer.status_code == 422 and body(answer)["field"] == "domain", (bad, answer.body)
+    assert api.http.post("/sender-domains", headers=tenant.staff_headers(), body="{}").status_code == 403
+    assert api.http.get("/sender-domains", headers=tenant.key_headers()).status_code == 403
