@@ -131,8 +131,13 @@ def seed_demo_company(
     from chalicelib.core.settings import get_settings
 
     # An SES sender account (kind "ses") can send from the demo's domain, e.g. to the mailbox
-    # simulator (infrastructure.local.ses_simulator).
+    # simulator (infrastructure.local.ses_simulator): the domain is the demo company's registered
+    # sending domain (Q5), which moto's SES verifies at once (moto keeps identities in memory, so
+    # this runs at every start; registering again only refreshes it).
+    from chalicelib.messaging.accounts.domains import register_sending_domain
+
     client("ses").verify_domain_identity(Domain=SES_DOMAIN)
+    register_sending_domain(COMPANY_ID, SES_DOMAIN, by="local stack")
 
     return {
         "ses_domain": SES_DOMAIN,

@@ -28,6 +28,7 @@ from infrastructure.local.stack import main as stack_main
 from infrastructure.local.topics import ensure_topic_subscriptions, run_topics_until_empty
 from tests.steps.answers import body
 from tests.steps.clients import put_client
+from tests.steps.domains import verified_sending_domain
 from tests.steps.history import send_email
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, make_tenant
@@ -211,7 +212,8 @@ def ses_tenant(local_aws: dict[str, str], clock: Any) -> Iterator[SesCompany]:
 
     deliver_topics()
     tenant = make_tenant(None, frequency=0, name="Cable Sur")
-    sender = f"avisos-{tenant.company_id}@ses.example"
+    domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
+    sender = f"avisos@{domain}"
     boto3.client("ses").verify_email_identity(EmailAddress=sender)
     save_sender_account(
         tenant.company_id,

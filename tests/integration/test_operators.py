@@ -184,8 +184,17 @@ def test_the_operator_command_onboards_a_company_and_rotates_its_key(
     )
     created = json.loads(capsys.readouterr().out)
     assert (created["locale"], created["time_zone"]) == ("es_ES", "Europe/Madrid")
-    assert ops.main([*run, "company", "list", "--limit", "200"]) == 0
-    assert company_id in [c["company_id"] for c in json.loads(capsys.readouterr().out)["items"]]
+    # (the list is in id order, a page at a time: the test database holds many companies)
+    companies: list[str] = []
+    after: list[str] = []
+    while True:
+        assert ops.main([*run, "company", "list", "--limit", "200", *after]) == 0
+        page = json.loads(capsys.readouterr().out)
+        companies += [c["company_id"] for c in page["items"]]
+        if not page.get("next_cursor"):
+            break
+        after = ["--after", page["next_cursor"]]
+    assert company_id in companies
     with caplog.at_level(logging.INFO):
         assert ops.main([*run, "key", "issue", company_id, "--name", "erp", "--scope", "parcels:write"]) == 0
         issued = json.loads(capsys.readouterr().out)
