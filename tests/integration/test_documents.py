@@ -17,6 +17,7 @@ from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.documents import documents_key, file_exists, pdf_attachments, pdf_text, post_document
 from tests.steps.outbox import deliver_outboxes
+from tests.steps.reminders import erp_headers, push_ok, receivable
 from tests.steps.tenants import Tenant, smtp_sender_account
 
 LINES = [
@@ -197,6 +198,31 @@ def test_a_statement_without_movements_in_the_call_prints_those_the_erp_put_last
     deliver_outboxes()
     _, _, pdf = the_only_pdf(mailbox)
     assert "A-0001-00000999" in pdf_text(pdf) and "500,00" in pdf_text(pdf)
+
+
+def test_a_statement_of_a_client_with_open_receivables_and_nothing_put_prints_the_receivables(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the ERP pushed two open receivables of CEDIMU for its reminders, one partly paid, and a
+    # third one paid, and never put open movements for the client
+    receivables = erp_headers(tenant)
+    push_ok(
+        api,
+        receivables,
+        receivable("FA-0001-00000101", "2026-11-20", client_id="CEDIMU"),
+        receivable("FA-0001-00000102", "2026-12-05", client_id="CEDIMU", balance="2000.50"),
+        receivable("FA-0001-00000100", "2026-11-10", client_id="CEDIMU", state="paid", balance="0"),
+    )
+    # When the ERP asks for the client's statement without movements in the call
+    answer = post_document(api, erp, "/documents/statements", {"client_id": "CEDIMU"})
+    assert answer.status_code == 202, answer.body
+    deliver_outboxes()
+    # Then the PDF lists the two open receivables with what is still owed, and not the paid one
+    _, _, pdf = the_only_pdf(mailbox)
+    text = pdf_text(pdf)
+    assert "FA-0001-00000101" in text and "12.345,67" in text
+    assert "FA-0001-00000102" in text and "2.000,50" in text
+    assert "FA-0001-00000100" not in text
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import SendJob
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
+from chalicelib.producers.documents.settings import receivables_as_movements
 from chalicelib.producers.documents.templates import STATEMENT
 
 PAGE_SIZE = 50
@@ -194,6 +195,8 @@ def expand_statement_page(
     for client in clients:
         reason = None
         open_movements = movements.get(client.client_id)
+        if client.emails and open_movements is None:  # nothing put: the open receivables, if any
+            open_movements = receivables_as_movements(company_id, client.client_id)
         if not client.emails:
             reason = "no_email"
         elif open_movements is None or not open_movements.movements:

@@ -159,10 +159,36 @@ def save_open_movements(
 
 
 def get_open_movements(company_id: str, client_id: str) -> OpenMovements:
+    """What the back office last put as the client's open movements, else the client's open
+    receivables (R1-R3: pushed for the reminders), else nothing."""
     from chalicelib.store import documents as store
 
     found = store.get_open_movements(company_id, client_id)
-    return found or OpenMovements(company_id, client_id, (), None, clock.now())
+    return found or receivables_as_movements(company_id, client_id)
+
+
+def receivables_as_movements(company_id: str, client_id: str) -> OpenMovements:
+    """The client's open receivables as statement lines: each document, its issue and due days and
+    what is still owed on it (one Query of the open-by-client index). Receivables in more than
+    one currency give no currency (each amount is then printed as a plain number)."""
+    from chalicelib.core.domain import Movement
+    from chalicelib.store.receivables import open_receivables_of_client
+
+    open_ones = sorted(
+        open_receivables_of_client(company_id, client_id), key=lambda r: (r.issued_on, r.document_number)
+    )
+    currencies = {r.currency for r in open_ones}
+    lines = tuple(
+        Movement(
+            date=r.issued_on.isoformat(),
+            document=r.document_number,
+            amount=str(r.balance),
+            due_on=r.due_on.isoformat(),
+        )
+        for r in open_ones
+    )
+    currency = currencies.pop() if len(currencies) == 1 else None
+    return OpenMovements(company_id, client_id, lines, currency, clock.now())
 
 
 def decimal_of(value: str, *, field: str) -> Decimal:
