@@ -18,6 +18,7 @@ route = Routes(documents, schemas="documents_schemas")
 WRITE = api_key("documents:write")
 READ = api_key("documents:read")
 MAX_DOCUMENT_BODY_BYTES = 1024 * 1024
+NO_STATEMENT_ACCOUNT = {409: "No working sender account for statements (their area, nor `all`)."}
 
 
 def _body(model: Any) -> Any:
@@ -132,7 +133,7 @@ def get_document(caller: Principal, document_type: str, number: str) -> Response
     response="BulkStatementsOut",
     status=201,
     existing=200,
-    errors={409: "No working sender account for statements (their area, nor `all`)."},
+    errors=NO_STATEMENT_ACCOUNT,
 )
 def start_bulk_statements(caller: Principal) -> Response:
     """Statements to a range of clients (from, to) filtered by agents; empty: every client. Only clients with
