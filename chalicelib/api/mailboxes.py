@@ -14,6 +14,7 @@ from chalicelib.tenants.auth.principal import Principal
 
 mailboxes = Blueprint(__name__)
 route = Routes(mailboxes, schemas="mailbox_schemas")
+CANNOT_REPLY = {409: "The record did not come from an e-mail, or no sender account works for the user."}
 
 
 def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
@@ -138,7 +139,7 @@ def sync_one(caller: Principal, mailbox_id: str) -> Response:
     body="ReplyIn",
     response="history_schemas.RegisterRecordDetailOut",
     status=201,
-    errors={409: "The record did not come from an e-mail, or no sender account works for the user."},
+    errors=CANNOT_REPLY,
 )
 def reply_to_record(caller: Principal, client_id: str, record_id: str) -> Response:
     """Answer a record that came from an e-mail: sent through the outbox from the user's own account (else the
