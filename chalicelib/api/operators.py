@@ -19,6 +19,8 @@ from chalicelib.tenants.auth.principal import Principal
 
 operators = Blueprint(__name__)
 route = Routes(operators, schemas="operator_schemas")
+REVOKED = {409: "the key was revoked already"}
+REPLACED = {409: "the key was revoked or rotated already"}
 
 
 def company_out(company: Company) -> dict[str, Any]:
@@ -128,7 +130,7 @@ def list_api_keys(caller: Principal, company_id: str) -> Response:
     "DELETE /operator/companies/{company_id}/api-keys/{key_id}",
     OPERATOR,
     response="ApiKeyOut",
-    errors={409: "the key was revoked already"},
+    errors=REVOKED,
 )
 def revoke_api_key(caller: Principal, company_id: str, key_id: str) -> Response:
     """Revoke an API key: refused from the next call (within the authorizer cache's 300 s on AWS) (O2)"""
@@ -143,7 +145,7 @@ def revoke_api_key(caller: Principal, company_id: str, key_id: str) -> Response:
     body="RotateIn",
     response="ApiKeyRotatedOut",
     status=201,
-    errors={409: "the key was revoked or rotated already"},
+    errors=REPLACED,
 )
 def rotate_api_key(caller: Principal, company_id: str, key_id: str) -> Response:
     """Rotate an API key: a new key now, the old secret working until the overlap ends (O2)"""
