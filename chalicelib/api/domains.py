@@ -10,6 +10,7 @@ from chalicelib.tenants.auth.principal import Principal
 
 domains = Blueprint(__name__)
 route = Routes(domains, schemas="domain_schemas")
+TAKEN = {409: "another company registered the domain"}
 
 
 @route(
@@ -18,7 +19,7 @@ route = Routes(domains, schemas="domain_schemas")
     body="SendingDomainIn",
     response="SendingDomainOut",
     status=201,
-    errors={409: "another company registered the domain"},
+    errors=TAKEN,
 )
 def register_domain(caller: Principal) -> Response:
     """Register a sending domain: the SES identity (Easy DKIM, MAIL FROM bounce.<domain>) and the DNS records
