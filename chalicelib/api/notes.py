@@ -13,6 +13,7 @@ from chalicelib.tenants.auth.principal import Principal
 
 notes = Blueprint(__name__)
 route = Routes(notes, schemas="notes_schemas")
+NOT_ACCEPTED = {406: "the request does not accept the Excel type (send Accept: <the .xlsx type>)"}
 
 
 class NotAcceptable(PregonError):
@@ -105,12 +106,7 @@ def notes_report(caller: Principal) -> Response:
     )
 
 
-@route(
-    "GET /notes/report/export",
-    STAFF,
-    answer="xlsx",
-    errors={406: "the request does not accept the Excel type (send Accept: <the .xlsx type>)"},
-)
+@route("GET /notes/report/export", STAFF, answer="xlsx", errors=NOT_ACCEPTED)
 def export_notes_report(caller: Principal) -> Response:
     """The notes report as an Excel file (.xlsx): the same rows, order and grouping"""
     from chalicelib.api.history import _xlsx
