@@ -16,6 +16,7 @@ route = Routes(staff, schemas="notes_schemas")
 STAFF_READ = api_key("staff:read", staff_level=ADMIN_LEVEL)
 STAFF_WRITE = api_key("staff:write", staff_level=ADMIN_LEVEL)
 AGENTS = staff_with("change_preferred_agent")
+CHANGED_SINCE = {409: "a client of these agents changed since the preview: preview again"}
 
 
 def user_out(user: Any) -> dict[str, Any]:
@@ -86,13 +87,7 @@ def list_units(caller: Principal, table: str) -> Response:
     )
 
 
-@route(
-    "POST /staff/units/{table}",
-    STAFF_WRITE,
-    body="StaffUnitIn",
-    response="StaffUnitOut",
-    status=201,
-)
+@route("POST /staff/units/{table}", STAFF_WRITE, body="StaffUnitIn", response="StaffUnitOut", status=201)
 def save_unit(caller: Principal, table: str) -> Response:
     """Add or rename a branch or a department (administrators, or an API key with staff:write)"""
     from chalicelib.api.notes_schemas import StaffUnitIn
@@ -130,13 +125,7 @@ def preferred_agents(caller: Principal) -> Response:
     return json_response({"items": [{"agent": a.agent, "clients": a.clients} for a in fetch(caller)]})
 
 
-@route(
-    "POST /preferred-agents/changes",
-    AGENTS,
-    body="AgentChangesIn",
-    response="AgentChangeOut",
-    status=201,
-)
+@route("POST /preferred-agents/changes", AGENTS, body="AgentChangesIn", response="AgentChangeOut", status=201)
 def preview_change(caller: Principal) -> Response:
     """Preview a change of preferred agents: which agent to which, how many clients, and the token that
     confirms it"""
@@ -154,7 +143,7 @@ def preview_change(caller: Principal) -> Response:
     response="AgentChangeOut",
     status=202,
     existing=200,
-    errors={409: "a client of these agents changed since the preview: preview again"},
+    errors=CHANGED_SINCE,
 )
 def apply_change(caller: Principal) -> Response:
     """Apply a previewed change in one step (idempotent; a job for many clients)"""
@@ -166,11 +155,7 @@ def apply_change(caller: Principal) -> Response:
     return json_response(change_out(change), 202 if started else 200)
 
 
-@route(
-    "GET /preferred-agents/changes/{change_id}",
-    AGENTS,
-    response="AgentChangeOut",
-)
+@route("GET /preferred-agents/changes/{change_id}", AGENTS, response="AgentChangeOut")
 def get_change(caller: Principal, change_id: str) -> Response:
     """A preferred-agent change and how far it got"""
     from chalicelib.tenants.staff_agents import get_change as fetch
