@@ -82,8 +82,8 @@ def post_order(caller: Principal) -> Response:
 
 @_posted("POST /documents/purchase-orders", "PurchaseOrderIn")
 def post_purchase_order(caller: Principal) -> Response:
-    """A purchase order to a supplier: render its PDF and e-mail it from the responsible user's account
-    (D1)"""
+    """A purchase order to a supplier: render its PDF and e-mail it from the responsible
+    user's account (D1)"""
     from chalicelib.api.documents_schemas import PurchaseOrderIn
 
     body = _body(PurchaseOrderIn)
@@ -256,8 +256,8 @@ def get_document_settings(caller: Principal) -> Response:
 
 @route("PATCH /documents/settings", ADMIN, body="DocumentSettingsIn", response="DocumentSettingsOut")
 def patch_document_settings(caller: Principal) -> Response:
-    """Change the statement account and comment, and per type whether PDFs are deleted after sending (D1,
-    D3)"""
+    """Change the statement account and comment, and per type whether PDFs are deleted after
+    sending (D1, D3)"""
     from chalicelib.api.documents_schemas import DocumentSettingsIn
     from chalicelib.producers.documents.settings import update_settings
 
