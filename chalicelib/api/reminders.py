@@ -213,8 +213,8 @@ def _run_out(report: Any) -> dict[str, Any]:
 
 @route("GET /reminders/preview", STAFF, response="RunOut")
 def preview(caller: Principal) -> Response:
-    """What the next daily run would send: who, which document, which concept, from which account. Sends
-    nothing (R3)"""
+    """What the next daily run would send: who, which document, which concept, from which account.
+    Sends nothing (R3)"""
     from chalicelib.producers.reminders.run import preview as look
 
     return json_response(_run_out(look(caller.company_id)))
@@ -222,8 +222,8 @@ def preview(caller: Principal) -> Response:
 
 @route("POST /reminders/run", ADMIN, response="RunOut")
 def run_now(caller: Principal) -> Response:
-    """Run today's reminders now (the daily run does the same); a reminder sent before is never sent again
-    (R3)"""
+    """Run today's reminders now (the daily run does the same); a reminder sent before is never sent
+    again (R3)"""
     from chalicelib.producers.reminders.run import run_company
 
     return json_response(_run_out(run_company(caller.company_id)))
