@@ -19,7 +19,6 @@ from chalicelib.tenants.auth.principal import Principal
 reminders = Blueprint(__name__)
 route = Routes(reminders, schemas="reminders_schemas")
 RECEIVABLES = api_key("receivables:write")
-RECEIVABLES_OR_ADMIN = api_key("receivables:write", staff_level=ADMIN_LEVEL)
 
 
 def _receivable_out(rec: Any) -> dict[str, Any]:
@@ -172,7 +171,7 @@ def get_client_reminders(caller: Principal, client_id: str) -> Response:
 
 @route(
     "PUT /clients/{client_id}/reminders",
-    RECEIVABLES_OR_ADMIN,
+    api_key("receivables:write", staff_level=ADMIN_LEVEL),
     body="ClientRemindersIn",
     response="ClientRemindersOut",
 )
