@@ -10,22 +10,15 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF, api_key
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import (
-    cursor_param,
-    describe,
-    encode_cursor,
-    json_response,
-    limit_param,
-    parse_body,
-    plain,
-)
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, plain
 from chalicelib.tenants.auth.principal import Principal
 
 documents = Blueprint(__name__)
+route = Routes(documents, schemas="documents_schemas")
 WRITE = api_key("documents:write")
 READ = api_key("documents:read")
 MAX_DOCUMENT_BODY_BYTES = 1024 * 1024
+NO_STATEMENT_ACCOUNT = {409: "No working sender account for statements (their area, nor `all`)."}
 
 
 def _body(model: Any) -> Any:
@@ -63,67 +56,44 @@ def _answer(outcome: Any) -> Response:
     return json_response(outcome, 200 if outcome.duplicate else 202)
 
 
-_POSTED = dict(
-    status=202, access=WRITE, existing=200, response="chalicelib.api.documents_schemas.DocumentOut"
-)
+def _posted(endpoint: str, body: str) -> Any:
+    """A document the ERP posts: 202 once queued, 200 when the same document was sent already."""
+    return route(endpoint, WRITE, body=body, response="DocumentOut", status=202, existing=200)
 
 
-@documents.route("/documents/orders", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="An order to a client: render its PDF and e-mail it from the responsible user's account (D1)",
-    body="chalicelib.api.documents_schemas.OrderIn",
-    **_POSTED,  # type: ignore[arg-type]
-)
-def post_order(caller: Principal) -> Response:
-    from chalicelib.api.documents_schemas import OrderIn
+def _send_order(caller: Principal, document_type: str, body: Any, party_id: str) -> Response:
     from chalicelib.producers.documents.send import OrderRequest, send_order
+
+    user, name = _responsible(body)
+    request = OrderRequest(
+        document_type, body.number, body.date, party_id, _lines(body), body.currency, user, name, body.notes
+    )
+    return _answer(send_order(caller.company_id, request))
+
+
+@_posted("POST /documents/orders", "OrderIn")
+def post_order(caller: Principal) -> Response:
+    """An order to a client: render its PDF and e-mail it from the responsible user's account (D1)"""
+    from chalicelib.api.documents_schemas import OrderIn
 
     body = _body(OrderIn)
-    user, name = _responsible(body)
-    request = OrderRequest(
-        "order", body.number, body.date, body.client_id, _lines(body), body.currency, user, name, body.notes
-    )
-    return _answer(send_order(caller.company_id, request))
+    return _send_order(caller, "order", body, body.client_id)
 
 
-@documents.route("/documents/purchase-orders", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="A purchase order to a supplier: render its PDF and e-mail it from the responsible "
-    "user's account (D1)",
-    body="chalicelib.api.documents_schemas.PurchaseOrderIn",
-    **_POSTED,  # type: ignore[arg-type]
-)
+@_posted("POST /documents/purchase-orders", "PurchaseOrderIn")
 def post_purchase_order(caller: Principal) -> Response:
+    """A purchase order to a supplier: render its PDF and e-mail it from the responsible
+    user's account (D1)"""
     from chalicelib.api.documents_schemas import PurchaseOrderIn
-    from chalicelib.producers.documents.send import OrderRequest, send_order
 
     body = _body(PurchaseOrderIn)
-    user, name = _responsible(body)
-    request = OrderRequest(
-        "purchase_order",
-        body.number,
-        body.date,
-        body.supplier_id,
-        _lines(body),
-        body.currency,
-        user,
-        name,
-        body.notes,
-    )
-    return _answer(send_order(caller.company_id, request))
+    return _send_order(caller, "purchase_order", body, body.supplier_id)
 
 
-@documents.route("/documents/statements", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="A client's account statement: open movements, balance and the company's comment, as a "
-    "PDF e-mailed from the account the company chose for statements (D1)",
-    body="chalicelib.api.documents_schemas.StatementIn",
-    **_POSTED,  # type: ignore[arg-type]
-)
+@_posted("POST /documents/statements", "StatementIn")
 def post_statement(caller: Principal) -> Response:
+    """A client's account statement: open movements, balance and the company's comment, as a PDF e-mailed from
+    the account the company chose for statements (D1)"""
     from chalicelib.api.documents_schemas import StatementIn
     from chalicelib.producers.documents.send import StatementRequest, send_statement
 
@@ -140,15 +110,10 @@ def post_statement(caller: Principal) -> Response:
     return _answer(send_statement(caller.company_id, request))
 
 
-@documents.route("/documents/sent/{document_type}/{number}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="A document sent, its e-mail's state and a 5-minute download link to its PDF (none once "
-    "it was deleted after sending, D3)",
-    response="chalicelib.api.documents_schemas.DocumentViewOut",
-    access=STAFF,
-)
+@route("GET /documents/sent/{document_type}/{number}", STAFF, response="DocumentViewOut")
 def get_document(caller: Principal, document_type: str, number: str) -> Response:
+    """A document sent, its e-mail's state and a 5-minute download link to its PDF (none once it was deleted
+    after sending, D3)"""
     from urllib.parse import unquote
 
     from chalicelib.producers.documents.send import view_document
@@ -161,19 +126,18 @@ def get_document(caller: Principal, document_type: str, number: str) -> Response
 # --- bulk statements (D2) --------------------------------------------------------------------------
 
 
-@documents.route("/documents/statements/bulk", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="Statements to a range of clients (from, to) filtered by agents; empty: every client. "
-    "Only clients with an e-mail and open movements get one; a job with progress (D2)",
-    body="chalicelib.api.documents_schemas.BulkStatementsIn",
-    response="chalicelib.api.documents_schemas.BulkStatementsOut",
+@route(
+    "POST /documents/statements/bulk",
+    WRITE,
+    body="BulkStatementsIn",
+    response="BulkStatementsOut",
     status=201,
     existing=200,
-    access=WRITE,
-    errors={409: "No working sender account for statements (their area, nor `all`)."},
+    errors=NO_STATEMENT_ACCOUNT,
 )
 def start_bulk_statements(caller: Principal) -> Response:
+    """Statements to a range of clients (from, to) filtered by agents; empty: every client. Only clients with
+    an e-mail and open movements get one; a job with progress (D2)"""
     from chalicelib.api.documents_schemas import BulkStatementsIn
     from chalicelib.producers.documents.bulk import StatementSelection
     from chalicelib.producers.documents.bulk import start_bulk_statements as start
@@ -192,14 +156,9 @@ def start_bulk_statements(caller: Principal) -> Response:
     return json_response(job, 201 if created else 200)
 
 
-@documents.route("/documents/statements/bulk/{job_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="A bulk statement job's progress: total, sent, failed, skipped by reason, waiting (D2)",
-    response="chalicelib.api.documents_schemas.BulkStatementsOut",
-    access=READ,
-)
+@route("GET /documents/statements/bulk/{job_id}", READ, response="BulkStatementsOut")
 def get_bulk_statements(caller: Principal, job_id: str) -> Response:
+    """A bulk statement job's progress: total, sent, failed, skipped by reason, waiting (D2)"""
     from chalicelib.producers.documents.bulk import get_bulk_statements as fetch
 
     return json_response(fetch(caller.company_id, job_id))
@@ -208,94 +167,60 @@ def get_bulk_statements(caller: Principal, job_id: str) -> Response:
 # --- suppliers and open movements ------------------------------------------------------------------
 
 
-def _supplier_out(supplier: Any) -> dict[str, Any]:
-    data = dict(plain(supplier))
+def _company_free(record: Any) -> dict[str, Any]:
+    """A supplier or a client's open movements as answered: without the company, which is the caller's."""
+    data = dict(plain(record))
     data.pop("company_id", None)
     return data
 
 
-@documents.route("/suppliers/{supplier_id}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="Create or replace a supplier with its e-mails (purchase orders go to the first, D1)",
-    body="chalicelib.api.documents_schemas.SupplierIn",
-    response="chalicelib.api.documents_schemas.SupplierOut",
-    access=WRITE,
-)
+@route("PUT /suppliers/{supplier_id}", WRITE, body="SupplierIn", response="SupplierOut")
 def put_supplier(caller: Principal, supplier_id: str) -> Response:
+    """Create or replace a supplier with its e-mails (purchase orders go to the first, D1)"""
     from chalicelib.api.documents_schemas import SupplierIn
     from chalicelib.producers.documents.settings import save_supplier
 
     _check_code(supplier_id, "supplier_id")
     body = _body(SupplierIn)
     supplier = save_supplier(caller.company_id, supplier_id, body.name, [str(e) for e in body.emails])
-    return json_response(_supplier_out(supplier))
+    return json_response(_company_free(supplier))
 
 
-@documents.route("/suppliers/{supplier_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="A supplier",
-    response="chalicelib.api.documents_schemas.SupplierOut",
-    access=READ,
-)
+@route("GET /suppliers/{supplier_id}", READ, response="SupplierOut")
 def get_supplier(caller: Principal, supplier_id: str) -> Response:
+    """A supplier"""
     from chalicelib.producers.documents.settings import get_supplier as fetch
 
-    return json_response(_supplier_out(fetch(caller.company_id, supplier_id)))
+    return json_response(_company_free(fetch(caller.company_id, supplier_id)))
 
 
-@documents.route("/suppliers", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="The company's suppliers, by code",
-    response="chalicelib.api.documents_schemas.SuppliersOut",
-    access=READ,
-    query=("limit", "cursor"),
-)
+@route("GET /suppliers", READ, response="SuppliersOut", query=("limit", "cursor"))
 def list_suppliers(caller: Principal) -> Response:
+    """The company's suppliers, by code"""
     from chalicelib.producers.documents.settings import list_suppliers as fetch
 
-    request = documents.current_request
-    items, cursor = fetch(caller.company_id, limit_param(request), cursor_param(request))
-    return json_response({"items": [_supplier_out(s) for s in items], "next_cursor": encode_cursor(cursor)})
+    items, cursor = fetch(caller.company_id, *page_request(documents.current_request))
+    return page_response(items, cursor, _company_free)
 
 
-def _movements_out(entry: Any) -> dict[str, Any]:
-    data = dict(plain(entry))
-    data.pop("company_id", None)
-    return data
-
-
-@documents.route("/clients/{client_id}/open-movements", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="Replace a client's open movements: what its statements list when the statement call "
-    "brings none, and what bulk statements print (D2)",
-    body="chalicelib.api.documents_schemas.OpenMovementsIn",
-    response="chalicelib.api.documents_schemas.OpenMovementsOut",
-    access=WRITE,
-)
+@route("PUT /clients/{client_id}/open-movements", WRITE, body="OpenMovementsIn", response="OpenMovementsOut")
 def put_open_movements(caller: Principal, client_id: str) -> Response:
+    """Replace a client's open movements: what its statements list when the statement call brings none, and
+    what bulk statements print (D2)"""
     from chalicelib.api.documents_schemas import OpenMovementsIn
     from chalicelib.producers.documents.settings import save_open_movements
 
     body = _body(OpenMovementsIn)
     entry = save_open_movements(caller.company_id, client_id, _movements(body.movements), body.currency)
-    return json_response(_movements_out(entry))
+    return json_response(_company_free(entry))
 
 
-@documents.route("/clients/{client_id}/open-movements", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="A client's open movements as last put",
-    response="chalicelib.api.documents_schemas.OpenMovementsOut",
-    access=READ,
-)
+@route("GET /clients/{client_id}/open-movements", READ, response="OpenMovementsOut")
 def get_open_movements(caller: Principal, client_id: str) -> Response:
+    """A client's open movements as last put"""
     from chalicelib.producers.documents.settings import get_open_movements as fetch
 
-    return json_response(_movements_out(fetch(caller.company_id, client_id)))
+    return json_response(_company_free(fetch(caller.company_id, client_id)))
 
 
 def _check_code(value: str, field: str) -> None:
@@ -321,29 +246,18 @@ def _settings_out(settings: Any) -> dict[str, Any]:
     }
 
 
-@documents.route("/documents/settings", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="The company's document settings: statement account and comment, delete after sending (D3)",
-    response="chalicelib.api.documents_schemas.DocumentSettingsOut",
-    access=STAFF,
-)
+@route("GET /documents/settings", STAFF, response="DocumentSettingsOut")
 def get_document_settings(caller: Principal) -> Response:
+    """The company's document settings: statement account and comment, delete after sending (D3)"""
     from chalicelib.producers.documents.settings import get_settings
 
     return json_response(_settings_out(get_settings(caller.company_id)))
 
 
-@documents.route("/documents/settings", methods=["PATCH"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="Change the statement account and comment, and per type whether PDFs are deleted after "
-    "sending (D1, D3)",
-    body="chalicelib.api.documents_schemas.DocumentSettingsIn",
-    response="chalicelib.api.documents_schemas.DocumentSettingsOut",
-    access=ADMIN,
-)
+@route("PATCH /documents/settings", ADMIN, body="DocumentSettingsIn", response="DocumentSettingsOut")
 def patch_document_settings(caller: Principal) -> Response:
+    """Change the statement account and comment, and per type whether PDFs are deleted after
+    sending (D1, D3)"""
     from chalicelib.api.documents_schemas import DocumentSettingsIn
     from chalicelib.producers.documents.settings import update_settings
 
@@ -359,15 +273,9 @@ def patch_document_settings(caller: Principal) -> Response:
     return json_response(_settings_out(settings))
 
 
-@documents.route("/documents/settings/logo", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="The company's logo on its documents (PNG or JPEG, at most 300 kB)",
-    body="chalicelib.api.documents_schemas.LogoIn",
-    response="chalicelib.api.documents_schemas.DocumentSettingsOut",
-    access=ADMIN,
-)
+@route("PUT /documents/settings/logo", ADMIN, body="LogoIn", response="DocumentSettingsOut")
 def put_logo(caller: Principal) -> Response:
+    """The company's logo on its documents (PNG or JPEG, at most 300 kB)"""
     from chalicelib.api.documents_schemas import LogoIn
     from chalicelib.producers.documents.settings import set_logo
 
@@ -375,14 +283,9 @@ def put_logo(caller: Principal) -> Response:
     return json_response(_settings_out(set_logo(caller.company_id, body.content_base64, by=caller.subject)))
 
 
-@documents.route("/documents/templates/{document_type}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="The PDF template of a document type: the company's own or the default (D1)",
-    response="chalicelib.api.documents_schemas.DocumentTemplateOut",
-    access=STAFF,
-)
+@route("GET /documents/templates/{document_type}", STAFF, response="DocumentTemplateOut")
 def get_document_template(caller: Principal, document_type: str) -> Response:
+    """The PDF template of a document type: the company's own or the default (D1)"""
     from chalicelib.producers.documents.templates import effective_template
     from chalicelib.tenants.companies import get_company
 
@@ -390,16 +293,15 @@ def get_document_template(caller: Principal, document_type: str) -> Response:
     return json_response(effective_template(caller.company_id, document_type, language))
 
 
-@documents.route("/documents/templates/{document_type}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="Replace the PDF template of a document type; refused (422 naming `source`) when it is "
-    "unsafe or does not render with sample data",
-    body="chalicelib.api.documents_schemas.DocumentTemplateIn",
-    response="chalicelib.api.documents_schemas.DocumentTemplateOut",
-    access=ADMIN,
+@route(
+    "PUT /documents/templates/{document_type}",
+    ADMIN,
+    body="DocumentTemplateIn",
+    response="DocumentTemplateOut",
 )
 def put_document_template(caller: Principal, document_type: str) -> Response:
+    """Replace the PDF template of a document type; refused (422 naming `source`) when it is unsafe or does
+    not render with sample data"""
     from chalicelib.api.documents_schemas import DocumentTemplateIn
     from chalicelib.producers.documents.templates import check_type, save_template
 
@@ -409,14 +311,9 @@ def put_document_template(caller: Principal, document_type: str) -> Response:
     return json_response(saved)
 
 
-@documents.route("/documents/templates/{document_type}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="Go back to the default PDF template of a document type",
-    response="chalicelib.api.documents_schemas.DocumentTemplateOut",
-    access=ADMIN,
-)
+@route("DELETE /documents/templates/{document_type}", ADMIN, response="DocumentTemplateOut")
 def reset_document_template(caller: Principal, document_type: str) -> Response:
+    """Go back to the default PDF template of a document type"""
     from chalicelib.producers.documents.templates import effective_template, reset_template
     from chalicelib.tenants.companies import get_company
 
@@ -425,15 +322,9 @@ def reset_document_template(caller: Principal, document_type: str) -> Response:
     return json_response(effective_template(caller.company_id, document_type, language))
 
 
-@documents.route("/documents/templates/{document_type}/preview", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    documents,
-    summary="The PDF of the template (or of an unsaved `source`) with sample data, base64",
-    body="chalicelib.api.documents_schemas.PreviewIn",
-    response="chalicelib.api.documents_schemas.PreviewOut",
-    access=STAFF,
-)
+@route("POST /documents/templates/{document_type}/preview", STAFF, body="PreviewIn", response="PreviewOut")
 def preview_document_template(caller: Principal, document_type: str) -> Response:
+    """The PDF of the template (or of an unsaved `source`) with sample data, base64"""
     import base64
 
     from chalicelib.api.documents_schemas import PreviewIn

@@ -5,26 +5,25 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 domains = Blueprint(__name__)
-SCHEMAS = "chalicelib.api.domain_schemas"
+route = Routes(domains, schemas="domain_schemas")
+TAKEN = {409: "another company registered the domain"}
 
 
-@domains.route("/sender-domains", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    domains,
-    summary="Register a sending domain: the SES identity (Easy DKIM, MAIL FROM bounce.<domain>) and the "
-    "DNS records to publish, each with its state",
-    body=f"{SCHEMAS}.SendingDomainIn",
-    response=f"{SCHEMAS}.SendingDomainOut",
+@route(
+    "POST /sender-domains",
+    ADMIN,
+    body="SendingDomainIn",
+    response="SendingDomainOut",
     status=201,
-    access=ADMIN,
-    errors={409: "another company registered the domain"},
+    errors=TAKEN,
 )
 def register_domain(caller: Principal) -> Response:
+    """Register a sending domain: the SES identity (Easy DKIM, MAIL FROM bounce.<domain>) and the DNS records
+    to publish, each with its state"""
     from chalicelib.api.domain_schemas import SendingDomainIn
     from chalicelib.messaging.accounts.domains import register_sending_domain
 
@@ -32,28 +31,18 @@ def register_domain(caller: Principal) -> Response:
     return json_response(register_sending_domain(caller.company_id, body.domain, by=caller.subject), 201)
 
 
-@domains.route("/sender-domains", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    domains,
-    summary="The company's sending domains, their records' states and the bulk-sender checks",
-    response=f"{SCHEMAS}.SendingDomainsOut",
-    access=ADMIN,
-)
+@route("GET /sender-domains", ADMIN, response="SendingDomainsOut")
 def list_domains(caller: Principal) -> Response:
+    """The company's sending domains, their records' states and the bulk-sender checks"""
     from chalicelib.messaging.accounts.domains import list_sending_domains
 
     return json_response({"items": list_sending_domains(caller.company_id)})
 
 
-@domains.route("/sender-domains/{domain}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    domains,
-    summary="One sending domain: each DNS record's verification state and what Gmail and Yahoo ask of bulk "
-    "senders (SPF, DKIM, DMARC, alignment, one-click unsubscribe, complaint rate)",
-    response=f"{SCHEMAS}.SendingDomainOut",
-    access=ADMIN,
-)
+@route("GET /sender-domains/{domain}", ADMIN, response="SendingDomainOut")
 def show_domain(caller: Principal, domain: str) -> Response:
+    """One sending domain: each DNS record's verification state and what Gmail and Yahoo ask of bulk senders
+    (SPF, DKIM, DMARC, alignment, one-click unsubscribe, complaint rate)"""
     from chalicelib.messaging.accounts.domains import domain_status
 
     return json_response(domain_status(caller.company_id, domain))

@@ -8,12 +8,13 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.core.domain import Mailbox
 from chalicelib.tenants.auth.principal import Principal
 
 mailboxes = Blueprint(__name__)
+route = Routes(mailboxes, schemas="mailbox_schemas")
+CANNOT_REPLY = {409: "The record did not come from an e-mail, or no sender account works for the user."}
 
 
 def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
@@ -40,35 +41,19 @@ def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
     }
 
 
-@mailboxes.route("/mailboxes", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    mailboxes,
-    summary=(
-        "The monitor: the caller's mailboxes and the public ones (all for level 1), "
-        "each with its last sync, records logged and last error"
-    ),
-    response="chalicelib.api.mailbox_schemas.MailboxesOut",
-    access=STAFF,
-)
+@route("GET /mailboxes", STAFF, response="MailboxesOut")
 def list_mailboxes(caller: Principal) -> Response:
+    """The monitor: the caller's mailboxes and the public ones (all for level 1), each with its last sync,
+    records logged and last error"""
     from chalicelib.records.mailboxes.accounts import list_visible
 
     return json_response({"items": [mailbox_out(m) for m in list_visible(caller)]})
 
 
-@mailboxes.route("/mailboxes", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    mailboxes,
-    summary=(
-        "Add an IMAP mailbox whose mail to and from clients is logged in the register (H3); "
-        "public needs level 1"
-    ),
-    body="chalicelib.api.mailbox_schemas.MailboxIn",
-    response="chalicelib.api.mailbox_schemas.MailboxOut",
-    status=201,
-    access=STAFF,
-)
+@route("POST /mailboxes", STAFF, body="MailboxIn", response="MailboxOut", status=201)
 def add_mailbox(caller: Principal) -> Response:
+    """Add an IMAP mailbox whose mail to and from clients is logged in the register (H3); public needs
+    level 1"""
     from chalicelib.api.mailbox_schemas import MailboxIn
     from chalicelib.records.mailboxes.accounts import add_mailbox as add
 
@@ -76,44 +61,33 @@ def add_mailbox(caller: Principal) -> Response:
     return json_response(mailbox_out(add(caller, body.model_dump())), 201)
 
 
-@mailboxes.route("/mailboxes/sync", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    mailboxes,
-    summary="Sync now every mailbox the caller may see (one job per mailbox)",
-    response="chalicelib.api.mailbox_schemas.SyncsQueuedOut",
-    status=202,
-    access=STAFF,
-)
+@route("POST /mailboxes/sync", STAFF, response="SyncsQueuedOut", status=202)
 def sync_all(caller: Principal) -> Response:
+    """Sync now every mailbox the caller may see (one job per mailbox)"""
     from chalicelib.records.mailboxes.accounts import list_visible
+
+    return _queue_syncs(
+        caller, [m.mailbox_id for m in list_visible(caller) if m.enabled and m.password_ciphertext]
+    )
+
+
+def _queue_syncs(caller: Principal, mailbox_ids: list[str]) -> Response:
     from chalicelib.records.mailboxes.sync import request_syncs
 
-    ids = [m.mailbox_id for m in list_visible(caller) if m.enabled and m.password_ciphertext]
-    return json_response({"queued": request_syncs(caller.company_id, ids)}, 202)
+    return json_response({"queued": request_syncs(caller.company_id, mailbox_ids)}, 202)
 
 
-@mailboxes.route("/mailboxes/{mailbox_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    mailboxes,
-    summary="One mailbox with its monitor figures (never its password)",
-    response="chalicelib.api.mailbox_schemas.MailboxOut",
-    access=STAFF,
-)
+@route("GET /mailboxes/{mailbox_id}", STAFF, response="MailboxOut")
 def get_mailbox(caller: Principal, mailbox_id: str) -> Response:
+    """One mailbox with its monitor figures (never its password)"""
     from chalicelib.records.mailboxes.accounts import get_visible
 
     return json_response(mailbox_out(get_visible(caller, mailbox_id)))
 
 
-@mailboxes.route("/mailboxes/{mailbox_id}", methods=["PATCH"], authorizer=pregon_auth)
-@describe(
-    mailboxes,
-    summary="Change a mailbox (its owner or level 1); a new host, port or user removes the password",
-    body="chalicelib.api.mailbox_schemas.MailboxChangeIn",
-    response="chalicelib.api.mailbox_schemas.MailboxOut",
-    access=STAFF,
-)
+@route("PATCH /mailboxes/{mailbox_id}", STAFF, body="MailboxChangeIn", response="MailboxOut")
 def change_mailbox(caller: Principal, mailbox_id: str) -> Response:
+    """Change a mailbox (its owner or level 1); a new host, port or user removes the password"""
     from chalicelib.api.mailbox_schemas import MailboxChangeIn
     from chalicelib.records.mailboxes.accounts import update_mailbox
 
@@ -121,31 +95,18 @@ def change_mailbox(caller: Principal, mailbox_id: str) -> Response:
     return json_response(mailbox_out(update_mailbox(caller, mailbox_id, body.model_dump(exclude_unset=True))))
 
 
-@mailboxes.route("/mailboxes/{mailbox_id}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    mailboxes,
-    summary="Remove a mailbox (its records stay in the register; the mailbox itself is never touched)",
-    status=204,
-    access=STAFF,
-)
+@route("DELETE /mailboxes/{mailbox_id}", STAFF, status=204)
 def delete_mailbox(caller: Principal, mailbox_id: str) -> Response:
+    """Remove a mailbox (its records stay in the register; the mailbox itself is never touched)"""
     from chalicelib.records.mailboxes.accounts import delete_mailbox as delete
 
     delete(caller, mailbox_id)
     return Response(body="", status_code=204)
 
 
-@mailboxes.route("/mailboxes/{mailbox_id}/password", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    mailboxes,
-    summary=(
-        "Set the mailbox's password: write-only, KMS-encrypted, bound to its server and user; starts a sync"
-    ),
-    body="chalicelib.api.schemas.PasswordIn",
-    status=204,
-    access=STAFF,
-)
+@route("PUT /mailboxes/{mailbox_id}/password", STAFF, body="schemas.PasswordIn", status=204)
 def set_mailbox_password(caller: Principal, mailbox_id: str) -> Response:
+    """Set the mailbox's password: write-only, KMS-encrypted, bound to its server and user; starts a sync"""
     from chalicelib.api.schemas import PasswordIn
     from chalicelib.records.mailboxes.accounts import set_password
 
@@ -154,14 +115,9 @@ def set_mailbox_password(caller: Principal, mailbox_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@mailboxes.route("/mailboxes/{mailbox_id}/test", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    mailboxes,
-    summary="Log in and open the folders read-only; the answer is the server's own words",
-    response="chalicelib.api.mailbox_schemas.MailboxTestOut",
-    access=STAFF,
-)
+@route("POST /mailboxes/{mailbox_id}/test", STAFF, response="MailboxTestOut")
 def test_mailbox(caller: Principal, mailbox_id: str) -> Response:
+    """Log in and open the folders read-only; the answer is the server's own words"""
     from dataclasses import asdict
 
     from chalicelib.records.mailboxes.accounts import test_connection
@@ -169,36 +125,25 @@ def test_mailbox(caller: Principal, mailbox_id: str) -> Response:
     return json_response(asdict(test_connection(caller, mailbox_id)))
 
 
-@mailboxes.route("/mailboxes/{mailbox_id}/sync", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    mailboxes,
-    summary="Sync this mailbox now (a job; the monitor shows its outcome)",
-    response="chalicelib.api.mailbox_schemas.SyncsQueuedOut",
-    status=202,
-    access=STAFF,
-)
+@route("POST /mailboxes/{mailbox_id}/sync", STAFF, response="SyncsQueuedOut", status=202)
 def sync_one(caller: Principal, mailbox_id: str) -> Response:
+    """Sync this mailbox now (a job; the monitor shows its outcome)"""
     from chalicelib.records.mailboxes.accounts import get_visible
-    from chalicelib.records.mailboxes.sync import request_syncs
 
-    mailbox = get_visible(caller, mailbox_id)
-    return json_response({"queued": request_syncs(caller.company_id, [mailbox.mailbox_id])}, 202)
+    return _queue_syncs(caller, [get_visible(caller, mailbox_id).mailbox_id])
 
 
-@mailboxes.route("/clients/{client_id}/register/{record_id}/reply", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    mailboxes,
-    summary=(
-        "Answer a record that came from an e-mail: sent through the outbox from the user's own "
-        "account (else the area's, else all), threaded; a new record"
-    ),
-    body="chalicelib.api.mailbox_schemas.ReplyIn",
-    response="chalicelib.api.history_schemas.RegisterRecordDetailOut",
+@route(
+    "POST /clients/{client_id}/register/{record_id}/reply",
+    STAFF,
+    body="ReplyIn",
+    response="history_schemas.RegisterRecordDetailOut",
     status=201,
-    access=STAFF,
-    errors={409: "The record did not come from an e-mail, or no sender account works for the user."},
+    errors=CANNOT_REPLY,
 )
 def reply_to_record(caller: Principal, client_id: str, record_id: str) -> Response:
+    """Answer a record that came from an e-mail: sent through the outbox from the user's own account (else the
+    area's, else all), threaded; a new record"""
     from chalicelib.api.history import attachment_out
     from chalicelib.api.mailbox_schemas import ReplyIn
     from chalicelib.api.register import record_out

@@ -7,12 +7,13 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import cursor_param, describe, encode_cursor, json_response, limit_param, parse_body
+from chalicelib.api.http import Routes, encode_cursor, json_response, page_request, page_response, parse_body
 from chalicelib.core.errors import PregonError
 from chalicelib.tenants.auth.principal import Principal
 
 notes = Blueprint(__name__)
+route = Routes(notes, schemas="notes_schemas")
+NOT_ACCEPTED = {406: "the request does not accept the Excel type (send Accept: <the .xlsx type>)"}
 
 
 class NotAcceptable(PregonError):
@@ -42,16 +43,9 @@ def _params() -> dict[str, str | None]:
     return {str(k): str(v) for k, v in dict(params).items()}
 
 
-@notes.route("/clients/{client_id}/notes", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    notes,
-    summary="Write a note on a client (N1); needs a department; author and time are the system's",
-    body="chalicelib.api.notes_schemas.NoteIn",
-    response="chalicelib.api.notes_schemas.NoteOut",
-    status=201,
-    access=STAFF,
-)
+@route("POST /clients/{client_id}/notes", STAFF, body="NoteIn", response="NoteOut", status=201)
 def add_note(caller: Principal, client_id: str) -> Response:
+    """Write a note on a client (N1); needs a department; author and time are the system's"""
     from chalicelib.api.notes_schemas import NoteIn
     from chalicelib.records.notes import add_note as add
 
@@ -60,44 +54,26 @@ def add_note(caller: Principal, client_id: str) -> Response:
     return json_response(note_out(view), 201)
 
 
-@notes.route("/clients/{client_id}/notes", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    notes,
-    summary="A client's notes the caller may see by level (N2), newest first",
-    response="chalicelib.api.notes_schemas.NotesPageOut",
-    access=STAFF,
-    query=("limit", "cursor"),
-)
+@route("GET /clients/{client_id}/notes", STAFF, response="NotesPageOut", query=("limit", "cursor"))
 def list_notes(caller: Principal, client_id: str) -> Response:
+    """A client's notes the caller may see by level (N2), newest first"""
     from chalicelib.records.notes import list_client_notes
 
-    request = notes.current_request
-    items, cursor = list_client_notes(caller, client_id, limit_param(request), cursor_param(request))
-    return json_response({"items": [note_out(v) for v in items], "next_cursor": encode_cursor(cursor)})
+    items, cursor = list_client_notes(caller, client_id, *page_request(notes.current_request))
+    return page_response(items, cursor, note_out)
 
 
-@notes.route("/clients/{client_id}/notes/{note_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    notes,
-    summary="One note (404 when the caller's level does not show it)",
-    response="chalicelib.api.notes_schemas.NoteOut",
-    access=STAFF,
-)
+@route("GET /clients/{client_id}/notes/{note_id}", STAFF, response="NoteOut")
 def get_note(caller: Principal, client_id: str, note_id: str) -> Response:
+    """One note (404 when the caller's level does not show it)"""
     from chalicelib.records.notes import get_note as fetch
 
     return json_response(note_out(fetch(caller, client_id, note_id)))
 
 
-@notes.route("/clients/{client_id}/notes/{note_id}", methods=["PATCH"], authorizer=pregon_auth)
-@describe(
-    notes,
-    summary="Edit a note: its author only",
-    body="chalicelib.api.notes_schemas.NotePatch",
-    response="chalicelib.api.notes_schemas.NoteOut",
-    access=STAFF,
-)
+@route("PATCH /clients/{client_id}/notes/{note_id}", STAFF, body="NotePatch", response="NoteOut")
 def edit_note(caller: Principal, client_id: str, note_id: str) -> Response:
+    """Edit a note: its author only"""
     from chalicelib.api.notes_schemas import NotePatch
     from chalicelib.records.notes import edit_note as edit
 
@@ -105,34 +81,22 @@ def edit_note(caller: Principal, client_id: str, note_id: str) -> Response:
     return json_response(note_out(edit(caller, client_id, note_id, body.model_dump(exclude_unset=True))))
 
 
-@notes.route("/clients/{client_id}/notes/{note_id}", methods=["DELETE"], authorizer=pregon_auth)
-@describe(
-    notes,
-    summary="Delete a note: company administrators (level 1) only",
-    status=204,
-    access=STAFF,
-)
+@route("DELETE /clients/{client_id}/notes/{note_id}", STAFF, status=204)
 def delete_note(caller: Principal, client_id: str, note_id: str) -> Response:
+    """Delete a note: company administrators (level 1) only"""
     from chalicelib.records.notes import delete_note as delete
 
     delete(caller, client_id, note_id)
     return Response(body="", status_code=204)
 
 
-@notes.route("/notes/report", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    notes,
-    summary="The notes report (N3): filters client, branch, department, user, from, to (the "
-    "company's days); last_three=true, group_by=department; by author, newest first",
-    response="chalicelib.api.notes_schemas.NotesReportOut",
-    access=STAFF,
-    query=("limit", "cursor"),
-)
+@route("GET /notes/report", STAFF, response="NotesReportOut", query=("limit", "cursor"))
 def notes_report(caller: Principal) -> Response:
+    """The notes report (N3): filters client, branch, department, user, from, to (the company's days);
+    last_three=true, group_by=department; by author, newest first"""
     from chalicelib.records.notes import report_criteria, report_page
 
-    request = notes.current_request
-    page = report_page(caller, report_criteria(_params()), limit_param(request), cursor_param(request))
+    page = report_page(caller, report_criteria(_params()), *page_request(notes.current_request))
     return json_response(
         {
             "items": [note_out(v) for v in page.rows],
@@ -142,15 +106,9 @@ def notes_report(caller: Principal) -> Response:
     )
 
 
-@notes.route("/notes/report/export", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    notes,
-    summary="The notes report as an Excel file (.xlsx): the same rows, order and grouping",
-    access=STAFF,
-    answer="xlsx",
-    errors={406: "the request does not accept the Excel type (send Accept: <the .xlsx type>)"},
-)
+@route("GET /notes/report/export", STAFF, answer="xlsx", errors=NOT_ACCEPTED)
 def export_notes_report(caller: Principal) -> Response:
+    """The notes report as an Excel file (.xlsx): the same rows, order and grouping"""
     from chalicelib.api.history import _xlsx
     from chalicelib.records.exports import XLSX_TYPE
     from chalicelib.records.notes import export_report, report_criteria

@@ -12,14 +12,15 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import OPERATOR
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, limit_param, parse_body, query_param
+from chalicelib.api.http import Routes, json_response, limit_param, parse_body, query_param
 from chalicelib.core import clock
 from chalicelib.core.domain import ApiKey, Company
 from chalicelib.tenants.auth.principal import Principal
 
 operators = Blueprint(__name__)
-SCHEMAS = "chalicelib.api.operator_schemas"
+route = Routes(operators, schemas="operator_schemas")
+REVOKED = {409: "the key was revoked already"}
+REPLACED = {409: "the key was revoked or rotated already"}
 
 
 def company_out(company: Company) -> dict[str, Any]:
@@ -58,17 +59,16 @@ def key_out(key: ApiKey) -> dict[str, Any]:
     }
 
 
-@operators.route("/operator/companies", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    operators,
-    summary="Create a company: language, country, time zone, locale, default catalog and alerts (O1)",
-    body=f"{SCHEMAS}.CompanyIn",
-    response=f"{SCHEMAS}.CompanyCreatedOut",
+@route(
+    "POST /operator/companies",
+    OPERATOR,
+    body="CompanyIn",
+    response="CompanyCreatedOut",
     status=201,
     existing=200,
-    access=OPERATOR,
 )
 def create_company(caller: Principal) -> Response:
+    """Create a company: language, country, time zone, locale, default catalog and alerts (O1)"""
     from chalicelib.api.operator_schemas import CompanyIn
     from chalicelib.tenants.companies import create_company as create
     from chalicelib.tenants.companies import get_company
@@ -88,15 +88,9 @@ def create_company(caller: Principal) -> Response:
     return json_response(answer, 201 if created else 200)
 
 
-@operators.route("/operator/companies", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    operators,
-    summary="Companies in id order, a page at a time (O1)",
-    response=f"{SCHEMAS}.CompaniesOut",
-    access=OPERATOR,
-    query=("limit", "cursor"),
-)
+@route("GET /operator/companies", OPERATOR, response="CompaniesOut", query=("limit", "cursor"))
 def list_companies(caller: Principal) -> Response:
+    """Companies in id order, a page at a time (O1)"""
     from chalicelib.tenants.companies import list_companies as fetch
 
     request = operators.current_request
@@ -104,16 +98,15 @@ def list_companies(caller: Principal) -> Response:
     return json_response({"items": [company_out(c) for c in items], "next_cursor": after})
 
 
-@operators.route("/operator/companies/{company_id}/api-keys", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    operators,
-    summary="Issue an API key with scopes; the whole key is in this answer only (O2)",
-    body=f"{SCHEMAS}.ApiKeyIn",
-    response=f"{SCHEMAS}.ApiKeyIssuedOut",
+@route(
+    "POST /operator/companies/{company_id}/api-keys",
+    OPERATOR,
+    body="ApiKeyIn",
+    response="ApiKeyIssuedOut",
     status=201,
-    access=OPERATOR,
 )
 def issue_api_key(caller: Principal, company_id: str) -> Response:
+    """Issue an API key with scopes; the whole key is in this answer only (O2)"""
     from chalicelib.api.operator_schemas import ApiKeyIn
     from chalicelib.tenants.auth.api_keys import key_id_of
     from chalicelib.tenants.companies import issue_api_key as issue
@@ -125,48 +118,37 @@ def issue_api_key(caller: Principal, company_id: str) -> Response:
     return json_response(key_out(key) | {"api_key": plaintext}, 201)
 
 
-@operators.route("/operator/companies/{company_id}/api-keys", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    operators,
-    summary="A company's API keys: prefix, scopes, created, last used, state; never a secret (O2)",
-    response=f"{SCHEMAS}.ApiKeysOut",
-    access=OPERATOR,
-)
+@route("GET /operator/companies/{company_id}/api-keys", OPERATOR, response="ApiKeysOut")
 def list_api_keys(caller: Principal, company_id: str) -> Response:
+    """A company's API keys: prefix, scopes, created, last used, state; never a secret (O2)"""
     from chalicelib.tenants.companies import list_api_keys as fetch
 
     return json_response({"items": [key_out(k) for k in fetch(company_id)]})
 
 
-@operators.route(
-    "/operator/companies/{company_id}/api-keys/{key_id}", methods=["DELETE"], authorizer=pregon_auth
-)
-@describe(
-    operators,
-    summary="Revoke an API key: refused from the next call (within the authorizer cache's 300 s on AWS) (O2)",
-    response=f"{SCHEMAS}.ApiKeyOut",
-    access=OPERATOR,
-    errors={409: "the key was revoked already"},
+@route(
+    "DELETE /operator/companies/{company_id}/api-keys/{key_id}",
+    OPERATOR,
+    response="ApiKeyOut",
+    errors=REVOKED,
 )
 def revoke_api_key(caller: Principal, company_id: str, key_id: str) -> Response:
+    """Revoke an API key: refused from the next call (within the authorizer cache's 300 s on AWS) (O2)"""
     from chalicelib.tenants.companies import revoke_api_key as revoke
 
     return json_response(key_out(revoke(company_id, key_id, by=caller.subject)))
 
 
-@operators.route(
-    "/operator/companies/{company_id}/api-keys/{key_id}/rotate", methods=["POST"], authorizer=pregon_auth
-)
-@describe(
-    operators,
-    summary="Rotate an API key: a new key now, the old secret working until the overlap ends (O2)",
-    body=f"{SCHEMAS}.RotateIn",
-    response=f"{SCHEMAS}.ApiKeyRotatedOut",
+@route(
+    "POST /operator/companies/{company_id}/api-keys/{key_id}/rotate",
+    OPERATOR,
+    body="RotateIn",
+    response="ApiKeyRotatedOut",
     status=201,
-    access=OPERATOR,
-    errors={409: "the key was revoked or rotated already"},
+    errors=REPLACED,
 )
 def rotate_api_key(caller: Principal, company_id: str, key_id: str) -> Response:
+    """Rotate an API key: a new key now, the old secret working until the overlap ends (O2)"""
     from chalicelib.api.operator_schemas import RotateIn
     from chalicelib.tenants.companies import rotate_api_key as rotate
 

@@ -41,17 +41,9 @@ def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
     """Ask for alerts on a parcel (T3): a new address is sent a confirmation e-mail first (double opt-in); a
     confirmed one is renewed for 30 days. Rate-limited (429 with Retry-After)"""
     from chalicelib.api.schemas import SubscribeIn
-    from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
 
     request = public.current_request
-    body = parse_body(request, SubscribeIn)
-    result = subscribe(
-        company_id,
-        tracking_id,
-        Subscriber(body.first_name, body.last_name, str(body.email), body.phone),
-        source="public",
-        client_ip=client_ip(request),
-    )
+    result = subscribe_from_public(request, company_id, tracking_id, parse_body(request, SubscribeIn))
     return json_response(
         {
             "tracking_id": tracking_id,
@@ -59,6 +51,19 @@ def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
             "expires_at": result.subscription.expires_at,
         },
         202,
+    )
+
+
+def subscribe_from_public(request: Any, company_id: str, tracking_id: str, body: Any) -> Any:
+    """Subscribe the person a public form or call names (T3), rate-limited by the caller's address."""
+    from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
+
+    return subscribe(
+        company_id,
+        tracking_id,
+        Subscriber(body.first_name, body.last_name, str(body.email), body.phone),
+        source="public",
+        client_ip=client_ip(request),
     )
 
 

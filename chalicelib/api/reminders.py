@@ -12,13 +12,13 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.access import ADMIN, STAFF, api_key
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body, plain
+from chalicelib.api.access import ADMIN, ADMIN_LEVEL, STAFF, api_key
+from chalicelib.api.http import Routes, json_response, parse_body, plain
 from chalicelib.tenants.auth.principal import Principal
 
 reminders = Blueprint(__name__)
-SCOPE = "receivables:write"
+route = Routes(reminders, schemas="reminders_schemas")
+RECEIVABLES = api_key("receivables:write")
 
 
 def _receivable_out(rec: Any) -> dict[str, Any]:
@@ -49,16 +49,10 @@ def _check_number(document_number: str) -> str:
     return document_number
 
 
-@reminders.route("/receivables", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="Create or replace receivables (up to 500; all checked before any is stored), "
-    "idempotent by document number (R3)",
-    body="chalicelib.api.reminders_schemas.ReceivablesIn",
-    response="chalicelib.api.reminders_schemas.ReceivablesSavedOut",
-    access=api_key(SCOPE),
-)
+@route("POST /receivables", RECEIVABLES, body="ReceivablesIn", response="ReceivablesSavedOut")
 def push_receivables(caller: Principal) -> Response:
+    """Create or replace receivables (up to 500; all checked before any is stored), idempotent by document
+    number (R3)"""
     from chalicelib.api.reminders_schemas import ReceivablesIn
     from chalicelib.producers.reminders.receivables import ReceivableData
     from chalicelib.producers.reminders.receivables import push_receivables as push
@@ -95,14 +89,9 @@ def push_receivables(caller: Principal) -> Response:
     )
 
 
-@reminders.route("/receivables/{document_number}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="One receivable, with the concepts already reminded and its next reminder day",
-    response="chalicelib.api.reminders_schemas.ReceivableOut",
-    access=api_key(SCOPE),
-)
+@route("GET /receivables/{document_number}", RECEIVABLES, response="ReceivableOut")
 def get_receivable(caller: Principal, document_number: str) -> Response:
+    """One receivable, with the concepts already reminded and its next reminder day"""
     from chalicelib.producers.reminders.receivables import get_receivable as fetch
 
     return json_response(_receivable_out(fetch(caller.company_id, _check_number(document_number))))
@@ -114,25 +103,15 @@ def _set_state(caller: Principal, document_number: str, state: str) -> Response:
     return json_response(_receivable_out(set_state(caller.company_id, _check_number(document_number), state)))
 
 
-@reminders.route("/receivables/{document_number}/paid", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="Mark a receivable paid: it gets no reminder from now on",
-    response="chalicelib.api.reminders_schemas.ReceivableOut",
-    access=api_key(SCOPE),
-)
+@route("POST /receivables/{document_number}/paid", RECEIVABLES, response="ReceivableOut")
 def mark_paid(caller: Principal, document_number: str) -> Response:
+    """Mark a receivable paid: it gets no reminder from now on"""
     return _set_state(caller, document_number, "paid")
 
 
-@reminders.route("/receivables/{document_number}/cancelled", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="Mark a receivable cancelled: it gets no reminder from now on",
-    response="chalicelib.api.reminders_schemas.ReceivableOut",
-    access=api_key(SCOPE),
-)
+@route("POST /receivables/{document_number}/cancelled", RECEIVABLES, response="ReceivableOut")
 def mark_cancelled(caller: Principal, document_number: str) -> Response:
+    """Mark a receivable cancelled: it gets no reminder from now on"""
     return _set_state(caller, document_number, "cancelled")
 
 
@@ -146,29 +125,17 @@ def _concept_out(concept: Any) -> dict[str, Any]:
     }
 
 
-@reminders.route("/reminders/concepts", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="The reminder concept catalog (R1); every company starts with 7 days before and 7 after",
-    response="chalicelib.api.reminders_schemas.ConceptsOut",
-    access=STAFF,
-)
+@route("GET /reminders/concepts", STAFF, response="ConceptsOut")
 def list_concepts(caller: Principal) -> Response:
+    """The reminder concept catalog (R1); every company starts with 7 days before and 7 after"""
     from chalicelib.producers.reminders.settings import list_concepts as fetch
 
     return json_response({"items": [_concept_out(c) for c in fetch(caller.company_id)]})
 
 
-@reminders.route("/reminders/concepts", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="Add a reminder concept: description, days, type before_due | after_due (R1)",
-    body="chalicelib.api.reminders_schemas.ConceptIn",
-    response="chalicelib.api.reminders_schemas.ConceptOut",
-    status=201,
-    access=ADMIN,
-)
+@route("POST /reminders/concepts", ADMIN, body="ConceptIn", response="ConceptOut", status=201)
 def add_concept(caller: Principal) -> Response:
+    """Add a reminder concept: description, days, type before_due | after_due (R1)"""
     from chalicelib.api.reminders_schemas import ConceptIn
     from chalicelib.producers.reminders.settings import add_concept as add
 
@@ -176,15 +143,9 @@ def add_concept(caller: Principal) -> Response:
     return json_response(_concept_out(add(caller.company_id, body.description, body.days, body.type)), 201)
 
 
-@reminders.route("/reminders/concepts/{concept_id}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="Change a reminder concept; its type cannot change while a client uses it (R1)",
-    body="chalicelib.api.reminders_schemas.ConceptIn",
-    response="chalicelib.api.reminders_schemas.ConceptOut",
-    access=ADMIN,
-)
+@route("PUT /reminders/concepts/{concept_id}", ADMIN, body="ConceptIn", response="ConceptOut")
 def edit_concept(caller: Principal, concept_id: str) -> Response:
+    """Change a reminder concept; its type cannot change while a client uses it (R1)"""
     from chalicelib.api.reminders_schemas import ConceptIn
     from chalicelib.producers.reminders.settings import edit_concept as edit
 
@@ -200,29 +161,23 @@ def _settings_out(settings: Any) -> dict[str, Any]:
     return data
 
 
-@reminders.route("/clients/{client_id}/reminders", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="A client's reminder settings (R2)",
-    response="chalicelib.api.reminders_schemas.ClientRemindersOut",
-    access=api_key(SCOPE),
-)
+@route("GET /clients/{client_id}/reminders", RECEIVABLES, response="ClientRemindersOut")
 def get_client_reminders(caller: Principal, client_id: str) -> Response:
+    """A client's reminder settings (R2)"""
     from chalicelib.producers.reminders.settings import client_reminders
 
     return json_response(_settings_out(client_reminders(caller.company_id, client_id)))
 
 
-@reminders.route("/clients/{client_id}/reminders", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="Set a client's reminder settings: subject, active, send to contacts, the before-due "
-    "concept, the after-due switch and concept, the two bodies (R2)",
-    body="chalicelib.api.reminders_schemas.ClientRemindersIn",
-    response="chalicelib.api.reminders_schemas.ClientRemindersOut",
-    access=api_key(SCOPE, staff_level=1),
+@route(
+    "PUT /clients/{client_id}/reminders",
+    api_key("receivables:write", staff_level=ADMIN_LEVEL),
+    body="ClientRemindersIn",
+    response="ClientRemindersOut",
 )
 def save_client_reminders(caller: Principal, client_id: str) -> Response:
+    """Set a client's reminder settings: subject, active, send to contacts, the before-due concept, the
+    after-due switch and concept, the two bodies (R2)"""
     from chalicelib.api.reminders_schemas import ClientRemindersIn
     from chalicelib.producers.reminders.settings import save_client_reminders as save
 
@@ -255,29 +210,19 @@ def _run_out(report: Any) -> dict[str, Any]:
     }
 
 
-@reminders.route("/reminders/preview", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="What the next daily run would send: who, which document, which concept, from which "
-    "account. Sends nothing (R3)",
-    response="chalicelib.api.reminders_schemas.RunOut",
-    access=STAFF,
-)
+@route("GET /reminders/preview", STAFF, response="RunOut")
 def preview(caller: Principal) -> Response:
+    """What the next daily run would send: who, which document, which concept, from which account.
+    Sends nothing (R3)"""
     from chalicelib.producers.reminders.run import preview as look
 
     return json_response(_run_out(look(caller.company_id)))
 
 
-@reminders.route("/reminders/run", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    reminders,
-    summary="Run today's reminders now (the daily run does the same); a reminder sent before is "
-    "never sent again (R3)",
-    response="chalicelib.api.reminders_schemas.RunOut",
-    access=ADMIN,
-)
+@route("POST /reminders/run", ADMIN, response="RunOut")
 def run_now(caller: Principal) -> Response:
+    """Run today's reminders now (the daily run does the same); a reminder sent before is never sent
+    again (R3)"""
     from chalicelib.producers.reminders.run import run_company
 
     return json_response(_run_out(run_company(caller.company_id)))

@@ -7,11 +7,16 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN_LEVEL, STAFF, api_key, staff_with
-from chalicelib.api.authorizer import pregon_auth
-from chalicelib.api.http import describe, json_response, parse_body
+from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 staff = Blueprint(__name__)
+route = Routes(staff, schemas="notes_schemas")
+# Administrators, or the company's systems with an API key of this scope.
+STAFF_READ = api_key("staff:read", staff_level=ADMIN_LEVEL)
+STAFF_WRITE = api_key("staff:write", staff_level=ADMIN_LEVEL)
+AGENTS = staff_with("change_preferred_agent")
+CHANGED_SINCE = {409: "a client of these agents changed since the preview: preview again"}
 
 
 def user_out(user: Any) -> dict[str, Any]:
@@ -28,44 +33,33 @@ def user_out(user: Any) -> dict[str, Any]:
     }
 
 
-@staff.route("/staff/me", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    staff,
-    summary="The caller's own entry in the staff directory (added from the token the first time)",
-    response="chalicelib.api.notes_schemas.StaffUserOut",
-    access=STAFF,
-)
+@route("GET /staff/me", STAFF, response="StaffUserOut")
 def me(caller: Principal) -> Response:
+    """The caller's own entry in the staff directory (added from the token the first time)"""
     from chalicelib.tenants.staff import directory_entry
 
     return json_response(user_out(directory_entry(caller)))
 
 
-@staff.route("/staff/users", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    staff,
-    summary="The company's staff users (administrators, or an API key with staff:read)",
-    response="chalicelib.api.notes_schemas.StaffUsersOut",
-    access=api_key("staff:read", staff_level=ADMIN_LEVEL),
-)
+@route("GET /staff/users", STAFF_READ, response="StaffUsersOut")
 def list_users(caller: Principal) -> Response:
+    """The company's staff users (administrators, or an API key with staff:read)"""
     from chalicelib.tenants.staff import list_users as fetch
 
     return json_response({"items": [user_out(u) for u in fetch(caller.company_id)]})
 
 
-@staff.route("/staff/users/{user_id}", methods=["PUT"], authorizer=pregon_auth)
-@describe(
-    staff,
-    summary="Add a staff user or change the fields given: level, branch, department, permissions, "
-    "active (administrators, or an API key with staff:write)",
-    body="chalicelib.api.notes_schemas.StaffUserIn",
-    response="chalicelib.api.notes_schemas.StaffUserOut",
+@route(
+    "PUT /staff/users/{user_id}",
+    STAFF_WRITE,
+    body="StaffUserIn",
+    response="StaffUserOut",
     status=201,
     existing=200,
-    access=api_key("staff:write", staff_level=ADMIN_LEVEL),
 )
 def save_user(caller: Principal, user_id: str) -> Response:
+    """Add a staff user or change the fields given: level, branch, department, permissions, active
+    (administrators, or an API key with staff:write)"""
     from urllib.parse import unquote
 
     from chalicelib.api.notes_schemas import StaffUserIn
@@ -83,14 +77,9 @@ def save_user(caller: Principal, user_id: str) -> Response:
     return json_response(user_out(user), 201 if created else 200)
 
 
-@staff.route("/staff/units/{table}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    staff,
-    summary="The company's branches or departments (table: branches | departments)",
-    response="chalicelib.api.notes_schemas.StaffUnitsOut",
-    access=STAFF,
-)
+@route("GET /staff/units/{table}", STAFF, response="StaffUnitsOut")
 def list_units(caller: Principal, table: str) -> Response:
+    """The company's branches or departments (table: branches | departments)"""
     from chalicelib.tenants.staff import list_units as fetch
 
     return json_response(
@@ -98,16 +87,9 @@ def list_units(caller: Principal, table: str) -> Response:
     )
 
 
-@staff.route("/staff/units/{table}", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    staff,
-    summary="Add or rename a branch or a department (administrators, or an API key with staff:write)",
-    body="chalicelib.api.notes_schemas.StaffUnitIn",
-    response="chalicelib.api.notes_schemas.StaffUnitOut",
-    status=201,
-    access=api_key("staff:write", staff_level=ADMIN_LEVEL),
-)
+@route("POST /staff/units/{table}", STAFF_WRITE, body="StaffUnitIn", response="StaffUnitOut", status=201)
 def save_unit(caller: Principal, table: str) -> Response:
+    """Add or rename a branch or a department (administrators, or an API key with staff:write)"""
     from chalicelib.api.notes_schemas import StaffUnitIn
     from chalicelib.tenants.staff import save_unit as save
 
@@ -134,31 +116,19 @@ def change_out(change: Any) -> dict[str, Any]:
     }
 
 
-@staff.route("/preferred-agents", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    staff,
-    summary="The preferred agents assigned to clients, with how many clients each (needs the "
-    "change_preferred_agent permission)",
-    response="chalicelib.api.notes_schemas.PreferredAgentsOut",
-    access=staff_with("change_preferred_agent"),
-)
+@route("GET /preferred-agents", AGENTS, response="PreferredAgentsOut")
 def preferred_agents(caller: Principal) -> Response:
+    """The preferred agents assigned to clients, with how many clients each (needs the change_preferred_agent
+    permission)"""
     from chalicelib.tenants.staff_agents import preferred_agents as fetch
 
     return json_response({"items": [{"agent": a.agent, "clients": a.clients} for a in fetch(caller)]})
 
 
-@staff.route("/preferred-agents/changes", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    staff,
-    summary="Preview a change of preferred agents: which agent to which, how many clients, and "
-    "the token that confirms it",
-    body="chalicelib.api.notes_schemas.AgentChangesIn",
-    response="chalicelib.api.notes_schemas.AgentChangeOut",
-    status=201,
-    access=staff_with("change_preferred_agent"),
-)
+@route("POST /preferred-agents/changes", AGENTS, body="AgentChangesIn", response="AgentChangeOut", status=201)
 def preview_change(caller: Principal) -> Response:
+    """Preview a change of preferred agents: which agent to which, how many clients, and the token that
+    confirms it"""
     from chalicelib.api.notes_schemas import AgentChangesIn
     from chalicelib.tenants.staff_agents import preview
 
@@ -166,18 +136,17 @@ def preview_change(caller: Principal) -> Response:
     return json_response(change_out(preview(caller, dict(body.change_to))), 201)
 
 
-@staff.route("/preferred-agents/apply", methods=["POST"], authorizer=pregon_auth)
-@describe(
-    staff,
-    summary="Apply a previewed change in one step (idempotent; a job for many clients)",
-    body="chalicelib.api.notes_schemas.AgentChangeApplyIn",
-    response="chalicelib.api.notes_schemas.AgentChangeOut",
+@route(
+    "POST /preferred-agents/apply",
+    AGENTS,
+    body="AgentChangeApplyIn",
+    response="AgentChangeOut",
     status=202,
     existing=200,
-    errors={409: "a client of these agents changed since the preview: preview again"},
-    access=staff_with("change_preferred_agent"),
+    errors=CHANGED_SINCE,
 )
 def apply_change(caller: Principal) -> Response:
+    """Apply a previewed change in one step (idempotent; a job for many clients)"""
     from chalicelib.api.notes_schemas import AgentChangeApplyIn
     from chalicelib.tenants.staff_agents import apply
 
@@ -186,14 +155,9 @@ def apply_change(caller: Principal) -> Response:
     return json_response(change_out(change), 202 if started else 200)
 
 
-@staff.route("/preferred-agents/changes/{change_id}", methods=["GET"], authorizer=pregon_auth)
-@describe(
-    staff,
-    summary="A preferred-agent change and how far it got",
-    response="chalicelib.api.notes_schemas.AgentChangeOut",
-    access=staff_with("change_preferred_agent"),
-)
+@route("GET /preferred-agents/changes/{change_id}", AGENTS, response="AgentChangeOut")
 def get_change(caller: Principal, change_id: str) -> Response:
+    """A preferred-agent change and how far it got"""
     from chalicelib.tenants.staff_agents import get_change as fetch
 
     return json_response(change_out(fetch(caller, change_id)))

@@ -10,63 +10,53 @@ from urllib.parse import quote
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
-from chalicelib.api.http import describe
+from chalicelib.api.http import Routes
 from chalicelib.api.pages import STYLESHEET_PATH, browser_language, form_fields, html_page, stylesheet
 
 tracking_page = Blueprint(__name__)
+route = Routes(tracking_page, schemas="schemas")
 
 MAX_TRACKING_ID = 64
 
 
-@tracking_page.route(STYLESHEET_PATH, methods=["GET"])
-@describe(tracking_page, summary="The stylesheet of Pregón's pages", access=PUBLIC, answer="css")
+@route(f"GET {STYLESHEET_PATH}", PUBLIC, answer="css")
 def pages_stylesheet() -> Response:
+    """The stylesheet of Pregón's pages"""
     return stylesheet()
 
 
-@tracking_page.route("/track/{company_id}", methods=["GET"])
-@describe(
-    tracking_page,
-    summary="The company's public tracking page (W1): a tracking id box and, given `tracking_id`, "
-    "the parcel's history as T1 allows and the form to ask for alerts when T2 allows",
-    access=PUBLIC,
-    query=("tracking_id",),
-    answer="page",
-)
+@route("GET /track/{company_id}", PUBLIC, query=("tracking_id",), answer="page")
 def show_tracking_page(company_id: str) -> Response:
+    """The company's public tracking page (W1): a tracking id box and, given `tracking_id`, the parcel's
+    history as T1 allows and the form to ask for alerts when T2 allows"""
     request = tracking_page.current_request
     params: dict[str, str] = dict(request.query_params or {})
     tracking_id = params.get("tracking_id", "").strip()
     return _page(company_id, tracking_id, "page")
 
 
-@tracking_page.route(
-    "/track/{company_id}/subscriptions",
-    methods=["POST"],
-    content_types=["application/x-www-form-urlencoded"],
-)
-@describe(
-    tracking_page,
-    summary="The tracking page's alert form (T3, double opt-in, rate-limited): answers the page "
-    "with the result or what to correct",
-    body="chalicelib.api.schemas.TrackingPageFormIn",
+@route(
+    "POST /track/{company_id}/subscriptions",
+    PUBLIC,
+    body="TrackingPageFormIn",
     status=202,
-    access=PUBLIC,
     answer="page",
     errors={
         403: "Alerts cannot be requested for this parcel.",
         409: "The parcel already has the most subscriptions it may have.",
         429: "Too many requests; `Retry-After` says in how many seconds to try again.",
     },
+    content_types=["application/x-www-form-urlencoded"],
 )
 def subscribe_from_page(company_id: str) -> Response:
+    """The tracking page's alert form (T3, double opt-in, rate-limited): answers the page with the result or
+    what to correct"""
     from pydantic import ValidationError
 
     from chalicelib.api.http import pydantic_errors
-    from chalicelib.api.public import client_ip
+    from chalicelib.api.public import subscribe_from_public
     from chalicelib.api.schemas import TrackingPageFormIn
     from chalicelib.core.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
-    from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
 
     request = tracking_page.current_request
     here = "form"
@@ -76,13 +66,7 @@ def subscribe_from_page(company_id: str) -> Response:
     wanted = {k: v for k, v in entered.items() if v or k != "phone"}
     try:
         body = TrackingPageFormIn.model_validate({**wanted, "tracking_id": tracking_id})
-        result = subscribe(
-            company_id,
-            tracking_id,
-            Subscriber(body.first_name, body.last_name, str(body.email), body.phone),
-            source="public",
-            client_ip=client_ip(request),
-        )
+        result = subscribe_from_public(request, company_id, tracking_id, body)
     except ValidationError as exc:
         errors = {e["field"]: e["message"] for e in pydantic_errors(exc)}
         return _page(company_id, tracking_id, here, entered=entered, errors=errors, status=422)
