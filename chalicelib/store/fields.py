@@ -7,7 +7,7 @@ out only the fields that differ (a default, a type, a key made of two fields).""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from pynamodb.attributes import AttributeContainer
@@ -46,3 +46,9 @@ def set_or_remove(model: type[Model], record: Any, names: Iterable[str]) -> list
         attribute, value = getattr(model, name), getattr(record, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
     return actions
+
+
+def page_of(result: Any, convert: Callable[[Any], R]) -> tuple[list[R], dict[str, Any] | None]:
+    """One page of a query's ``result`` (limited to the page): its items as records, and the key
+    to go on from (None on the last page)."""
+    return [convert(item) for item in result], result.last_evaluated_key
