@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from pynamodb.attributes import AttributeContainer
 from pynamodb.models import Model
 
+from chalicelib.core.domain import record_of
+
 R = TypeVar("R")
 M = TypeVar("M", bound=AttributeContainer)  # a model, or a map attribute inside one
 
@@ -20,8 +22,7 @@ M = TypeVar("M", bound=AttributeContainer)  # a model, or a map attribute inside
 def record_from(item: Any, record_type: type[R], **values: Any) -> R:
     """The domain record ``record_type`` of a stored item (or map attribute): each field is the
     item's attribute of the same name, unless ``values`` gives it."""
-    names = [f.name for f in dataclasses.fields(record_type) if f.name not in values]  # type: ignore[arg-type]
-    return record_type(**{name: getattr(item, name) for name in names}, **values)
+    return record_of(record_type, item, **values)
 
 
 def item_from(model: type[M], record: Any, *, leave_out: Iterable[str] = (), **values: Any) -> M:

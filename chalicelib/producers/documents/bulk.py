@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import SendJob
+from chalicelib.core.domain import SendJob, record_of
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.producers.documents.templates import STATEMENT
@@ -127,20 +127,12 @@ def progress(job: SendJob) -> BulkProgress:
 
     seen = job_progress(job)
     spec = json.loads(job.selection or "{}")
-    return BulkProgress(
-        job_id=job.job_id,
-        state=seen.state,
-        total=seen.total,
-        sent=seen.sent,
-        failed=seen.failed,
-        skipped=seen.skipped,
-        waiting=seen.waiting,
+    return record_of(
+        BulkProgress,
+        seen,
         skip_reasons=dict(job.skip_reasons),
         selection=(spec.get("selection") or {}).get("statements", {}),
         as_of=spec.get("as_of"),
-        created_by=job.created_by,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
     )
 
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import Client, Communication, SendJob
+from chalicelib.core.domain import Client, Communication, SendJob, record_of
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes, outbox_of
@@ -296,21 +296,7 @@ def progress(job: SendJob) -> JobProgress:
         selection = dict(json.loads(job.selection or "{}"))
     except ValueError:
         selection = {}
-    return JobProgress(
-        job_id=job.job_id,
-        channel=job.channel,
-        template_key=job.template_key,
-        state=state,
-        total=job.total,
-        sent=job.sent,
-        failed=job.failed,
-        skipped=job.skipped,
-        waiting=waiting,
-        created_by=job.created_by,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-        selection=selection.get("selection", {}),
-    )
+    return record_of(JobProgress, job, state=state, waiting=waiting, selection=selection.get("selection", {}))
 
 
 def get_send_job(viewer: Principal, job_id: str) -> JobProgress:
