@@ -10,7 +10,6 @@ from chalicelib.core import domain
 from chalicelib.store.clients import _as_dict
 from chalicelib.store.fields import item_from, page_of, record_from
 from chalicelib.store.models import (
-    ClientModel,
     DocumentModel,
     DocumentSettingsModel,
     DocumentTemplateModel,
@@ -107,52 +106,6 @@ def open_movements_of(company_id: str, client_ids: list[str]) -> dict[str, domai
     """The open movements of many clients at once (one BatchGet per 100)."""
     keys = [(company_id, client_id) for client_id in dict.fromkeys(client_ids)]
     return {item.client_id: _movements(item) for item in OpenMovementsModel.batch_get(keys)}
-
-
-# --- clients by code range -----------------------------------------------------------------------
-
-
-def clients_in_range(
-    company_id: str,
-    *,
-    first: str | None,
-    last: str | None,
-    preferred_agent: str | None,
-    collection_agent: str | None,
-    limit: int,
-    cursor: dict[str, Any] | None,
-    classification: dict[str, str] | None = None,
-) -> tuple[list[domain.Client], dict[str, Any] | None]:
-    """One page of the company's clients whose code lies in [first, last] (either end open) and
-    who match the agents and classification given: a Query over the company's partition with a key
-    condition on the code, the rest as a filter (never a Scan)."""
-    from chalicelib.store.clients import _client
-
-    range_condition: Any = None
-    if first is not None and last is not None:
-        range_condition = ClientModel.client_id.between(first, last)
-    elif first is not None:
-        range_condition = ClientModel.client_id >= first
-    elif last is not None:
-        range_condition = ClientModel.client_id <= last
-    condition: Any = None
-    if preferred_agent is not None:
-        condition = ClientModel.preferred_agent == preferred_agent
-    if collection_agent is not None:
-        extra = ClientModel.collection_agent == collection_agent
-        condition = extra if condition is None else condition & extra
-    for name, value in (classification or {}).items():
-        wanted: Any = ClientModel.classification[name] == value
-        condition = wanted if condition is None else condition & wanted
-    result = ClientModel.query(
-        company_id,
-        range_key_condition=range_condition,
-        filter_condition=condition,
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key=cursor,
-    )
-    return page_of(result, _client)
 
 
 # --- documents generated -------------------------------------------------------------------------

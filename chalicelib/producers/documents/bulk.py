@@ -142,6 +142,7 @@ def expand_statement_page(
     from chalicelib.producers.sends.manual import put_job_pages
     from chalicelib.store import documents as store
     from chalicelib.store import outbox as job_store
+    from chalicelib.store.clients import select_clients
     from chalicelib.tenants.companies import get_company
 
     report = PageReport(job_id, page)
@@ -151,7 +152,7 @@ def expand_statement_page(
         return report
     spec = json.loads(job.selection or "{}")
     chosen = StatementSelection(**((spec.get("selection") or {}).get("statements") or {}))
-    clients, next_cursor = store.clients_in_range(
+    clients, next_cursor = select_clients(
         company_id,
         first=chosen.from_client,
         last=chosen.to_client,
