@@ -236,14 +236,9 @@ def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, doma
 def save_sender_account(account: domain.SenderAccount, *, clear_password: bool = False) -> None:
     """Write an account's settings, keeping a password that was set before unless
     ``clear_password`` (its destination changed)."""
-    item = SenderAccountModel(account.company_id, account.area)
-    actions = set_or_remove(SenderAccountModel, account, _ACCOUNT_SETTINGS)
-    if clear_password:
-        actions += [
-            SenderAccountModel.password_ciphertext.remove(),
-            SenderAccountModel.password_set_at.remove(),
-        ]
-    item.update(actions=actions)
+    password = ("password_ciphertext", "password_set_at") if clear_password else ()
+    actions = set_or_remove(SenderAccountModel, account, _ACCOUNT_SETTINGS, remove=password)
+    SenderAccountModel(account.company_id, account.area).update(actions=actions)
 
 
 def set_sender_password(company_id: str, area: str, ciphertext: bytes, at: datetime) -> bool:

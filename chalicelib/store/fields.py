@@ -39,14 +39,17 @@ def item_from(model: type[M], record: Any, *, leave_out: Iterable[str] = (), **v
     return model(**copied, **values)
 
 
-def set_or_remove(model: type[Model], record: Any, names: Iterable[str]) -> list[Any]:
+def set_or_remove(
+    model: type[Model], record: Any, names: Iterable[str], *, remove: Iterable[str] = ()
+) -> list[Any]:
     """Update actions writing ``record``'s fields ``names`` on the attributes of the same name; a
-    field that is None removes its attribute."""
+    field that is None removes its attribute, as do the attributes named in ``remove`` (say, a
+    password kept for a destination the record no longer points at)."""
     actions = []
     for name in names:
         attribute, value = getattr(model, name), getattr(record, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
-    return actions
+    return actions + [getattr(model, name).remove() for name in remove]
 
 
 def page_of(result: Any, convert: Callable[[Any], R]) -> tuple[list[R], dict[str, Any] | None]:
