@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+
+def record_of(record_type: type[R], source: Any, **values: Any) -> R:
+    """The record ``record_type`` (a dataclass) of ``source``: each field is ``source``'s attribute
+    of the same name, unless ``values`` gives it. One record shown as another (a stored item as
+    its record, a document as its outcome, a job as its progress) spells out only what differs."""
+    names = [f.name for f in dataclasses.fields(record_type) if f.name not in values]  # type: ignore[arg-type]
+    return record_type(**{name: getattr(source, name) for name in names}, **values)
 
 
 @dataclass(frozen=True)

@@ -77,3 +77,21 @@ def download_url(ref: AttachmentRef, seconds: int = DOWNLOAD_LINK_SECONDS) -> st
             ExpiresIn=seconds,
         )
     )
+
+
+def decode_upload(content_base64: str, *, field: str, max_bytes: int, too_large: str) -> bytes:
+    """The bytes of a file sent as base64 (line breaks and spaces allowed, as mail programs wrap
+    it); a 422 naming ``field`` when it is not base64, or ``too_large`` when it decodes to more
+    than ``max_bytes``."""
+    import base64
+    import binascii
+
+    from chalicelib.core.errors import ValidationFailed
+
+    try:
+        data = base64.b64decode("".join(content_base64.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationFailed([{"field": field, "message": "is not valid base64"}]) from exc
+    if len(data) > max_bytes:
+        raise ValidationFailed([{"field": field, "message": too_large}])
+    return data

@@ -48,3 +48,17 @@ def is_wrong_context(exc: Exception) -> bool:
         "InvalidCiphertextException",
         "IncorrectKeyException",
     )
+
+
+def decrypt_password(
+    ciphertext: bytes, *, company_id: str, purpose: str, destination: str, moved: Exception
+) -> str:
+    """A write-only password, to send to ``destination`` (never log or return it); raises ``moved``
+    when the password was set for another destination (the record pointed elsewhere since), so
+    it is never sent where it was not meant to go."""
+    try:
+        return decrypt_secret(ciphertext, company_id=company_id, purpose=purpose, destination=destination)
+    except Exception as exc:
+        if not is_wrong_context(exc):
+            raise
+        raise moved from exc

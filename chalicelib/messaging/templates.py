@@ -533,17 +533,12 @@ def effective_template(company_id: str, key: str, *, language: str | None = None
     override = _store().get_template(company_id, key)
     if override is not None:
         sms_text, push_title, push_body = _default_channels(key, override.language)
-        return EffectiveTemplate(
+        return domain.record_of(
+            EffectiveTemplate,
+            override,
             key=key,
             title=kind.title,
-            sender_area=override.sender_area,
-            language=override.language,
-            subject=override.subject,
-            text=override.text,
-            html=override.html,
             customized=True,
-            updated_at=override.updated_at,
-            updated_by=override.updated_by,
             sms_text=override.sms_text if override.sms_text is not None else sms_text,
             push_title=override.push_title if override.push_title is not None else push_title,
             push_body=override.push_body if override.push_body is not None else push_body,

@@ -33,8 +33,6 @@ enqueue every message once.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -289,18 +287,15 @@ def pickups_confirmed(
 
 def decode_pdf(content_base64: str, *, field: str) -> bytes:
     """The PDF's bytes; 422 naming ``field`` unless it is base64 of a PDF of at most 7 MB."""
+    from chalicelib.core.files import decode_upload
 
     def refuse(message: str) -> ValidationFailed:
         return ValidationFailed([{"field": field, "message": message}])
 
+    too_large = f"the PDF is larger than {MAX_PDF_BYTES // (1024 * 1024)} MB"
     if len(content_base64) > (MAX_PDF_BYTES // 3 + 1) * 4 + 8:
-        raise refuse(f"the PDF is larger than {MAX_PDF_BYTES // (1024 * 1024)} MB")
-    try:
-        content = base64.b64decode("".join(content_base64.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise refuse("is not valid base64") from exc
-    if len(content) > MAX_PDF_BYTES:
-        raise refuse(f"the PDF is larger than {MAX_PDF_BYTES // (1024 * 1024)} MB")
+        raise refuse(too_large)  # before decoding it
+    content = decode_upload(content_base64, field=field, max_bytes=MAX_PDF_BYTES, too_large=too_large)
     if not content.startswith(PDF_MAGIC) or PDF_END not in content[-1024:]:
         raise refuse("is not a PDF (it must start with %PDF- and end with %%EOF)")
     return content

@@ -150,7 +150,7 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
     if client_id is None and parent is not None and parent.client_id:
         client_id, contact_id = parent.client_id, None
     attachments = keep_attachments(company_id, parsed)
-    error = "; ".join(dict.fromkeys(parsed.defects))[:2000] or None
+    error = parsed.problems()
     comm = Communication(
         company_id=company_id,
         communication_id=communication_id,
@@ -162,22 +162,14 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         updated_at=now,
         client_id=client_id,
         contact_id=contact_id,
-        from_address=parsed.from_address,
-        from_name=parsed.from_name,
         to_address=next(
             (r.lower() for r in receipt.recipients if company_of(r) == company_id),
             inbound_address(company_id),
         ),
-        subject=parsed.subject,
-        text=parsed.text,
-        html=parsed.html,
-        headers=parsed.headers(),
+        **parsed.record_fields(),
         attachments=attachments,
         error=error,
-        sent_at=parsed.date,
         provider_message_id=None,
-        # H3: the same message found later in a staff mailbox is not logged twice
-        rfc_message_id=f"<{parsed.message_id}>" if parsed.message_id else None,
         idempotency_key=key,
         in_reply_to=parent.communication_id if parent else None,
         thread_owner=(parent.created_by or parent.thread_owner) if parent else None,

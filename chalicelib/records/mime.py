@@ -69,6 +69,25 @@ class ParsedMail:
         }
         return {k: v[:MAX_HEADER_CHARS] for k, v in found.items() if v}
 
+    def problems(self) -> str | None:
+        """What could not be read, once each (the logged record's ``error``); None when nothing."""
+        return "; ".join(dict.fromkeys(self.defects))[:2000] or None
+
+    def record_fields(self) -> dict[str, Any]:
+        """What the record of a logged message takes from the mail itself: sender, subject,
+        bodies, the headers worth keeping, when it was sent, and its Message-ID (H3: the same
+        message found again, by inbound mail or in a staff mailbox, is not logged twice)."""
+        return {
+            "from_address": self.from_address,
+            "from_name": self.from_name,
+            "subject": self.subject,
+            "text": self.text,
+            "html": self.html,
+            "headers": self.headers(),
+            "sent_at": self.date,
+            "rfc_message_id": f"<{self.message_id}>" if self.message_id else None,
+        }
+
 
 def parse_mail(raw: bytes) -> ParsedMail:
     """Everything Pregón keeps of a received message. Never raises."""

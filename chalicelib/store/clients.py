@@ -8,7 +8,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
-from chalicelib.store.fields import item_from, record_from
+from chalicelib.store.fields import item_from, page_of, record_from
 from chalicelib.store.models import ClientAddressModel, ClientContact, ClientModel, ClientPhoneModel
 from chalicelib.store.tables import written
 
@@ -94,9 +94,7 @@ def get_client(company_id: str, client_id: str) -> domain.Client | None:
 def list_clients(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Client], Any]:
-    result = ClientModel.query(company_id, limit=limit, last_evaluated_key=cursor)
-    items = [_client(i) for i in result]
-    return items, result.last_evaluated_key
+    return page_of(ClientModel.query(company_id, limit=limit, last_evaluated_key=cursor), _client)
 
 
 # --- the phone index (inbound SMS finds its client by number) --------------------------------
@@ -214,14 +212,25 @@ def get_clients(company_id: str, client_ids: list[str]) -> dict[str, domain.Clie
 def select_clients(
     company_id: str,
     *,
-    switch: str | None,
+    switch: str | None = None,
     preferred_agent: str | None,
     collection_agent: str | None,
     limit: int,
     cursor: dict[str, Any] | None,
+    first: str | None = None,
+    last: str | None = None,
+    classification: dict[str, str] | None = None,
 ) -> tuple[list[domain.Client], dict[str, Any] | None]:
     """One page of the company's clients that match a filter: a Query over the company's
-    partition (never a Scan), the conditions applied by DynamoDB as a filter expression."""
+    partition (never a Scan), with a key condition on the client code when ``first`` or ``last``
+    bound it (either end open), the other conditions applied by DynamoDB as a filter expression."""
+    range_condition: Any = None
+    if first is not None and last is not None:
+        range_condition = ClientModel.client_id.between(first, last)
+    elif first is not None:
+        range_condition = ClientModel.client_id >= first
+    elif last is not None:
+        range_condition = ClientModel.client_id <= last
     conditions: list[Any] = []
     if switch is not None:
         conditions.append(ClientModel.message_switches[switch] == True)  # noqa: E712 (a condition)
@@ -229,11 +238,17 @@ def select_clients(
         conditions.append(ClientModel.preferred_agent == preferred_agent)
     if collection_agent is not None:
         conditions.append(ClientModel.collection_agent == collection_agent)
+    for name, value in (classification or {}).items():
+        conditions.append(ClientModel.classification[name] == value)
     condition = None
     for extra in conditions:
         condition = extra if condition is None else condition & extra
     result = ClientModel.query(
-        company_id, filter_condition=condition, limit=limit, page_size=limit, last_evaluated_key=cursor
+        company_id,
+        range_key_condition=range_condition,
+        filter_condition=condition,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=cursor,
     )
-    items = [_client(i) for i in result]
-    return items, result.last_evaluated_key
+    return page_of(result, _client)

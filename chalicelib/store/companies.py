@@ -36,12 +36,10 @@ def _parse_iso(text: str | None) -> datetime | None:
 
 
 def _company(item: CompanyModel) -> domain.Company:
-    return domain.Company(
-        company_id=item.company_id,
-        name=item.name,
-        language=item.language,
+    return record_from(
+        item,
+        domain.Company,
         ask_tracking_contacts=bool(item.ask_tracking_contacts),
-        created_at=item.created_at,
         sms_on_automatic_payments=bool(item.sms_on_automatic_payments),
         sms_on_manual_payments=bool(item.sms_on_manual_payments),
         country=item.country or "AR",
@@ -80,17 +78,9 @@ def create_company(
     schedules: Iterable[domain.AlertSchedule],
 ) -> bool:
     """Create a company with its catalog and schedules in one transaction; False if it exists."""
-    item = CompanyModel(
-        company.company_id,
-        name=company.name,
-        language=company.language,
-        ask_tracking_contacts=company.ask_tracking_contacts,
-        created_at=company.created_at,
-        country=company.country,
-        time_zone=company.time_zone,
-        locale=company.locale,
-        listed=LISTED,
-    )
+    # The payment SMS switches stay unset (read as off) until the company turns them on.
+    payment_sms = ("sms_on_automatic_payments", "sms_on_manual_payments")
+    item = item_from(CompanyModel, company, leave_out=payment_sms, listed=LISTED)
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.save(item, condition=CompanyModel.company_id.does_not_exist())
@@ -119,14 +109,7 @@ def update_company(company_id: str, **settings: str | bool | None) -> None:
 
 
 def _new_key_item(key: domain.ApiKey) -> ApiKeyModel:
-    return ApiKeyModel(
-        key.key_id,
-        company_id=key.company_id,
-        name=key.name,
-        secret_hash=key.secret_hash,
-        scopes=list(key.scopes),
-        created_at=key.created_at,
-    )
+    return item_from(ApiKeyModel, key, scopes=list(key.scopes))
 
 
 def save_api_key(key: domain.ApiKey) -> None:
@@ -253,14 +236,9 @@ def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, doma
 def save_sender_account(account: domain.SenderAccount, *, clear_password: bool = False) -> None:
     """Write an account's settings, keeping a password that was set before unless
     ``clear_password`` (its destination changed)."""
-    item = SenderAccountModel(account.company_id, account.area)
-    actions = set_or_remove(SenderAccountModel, account, _ACCOUNT_SETTINGS)
-    if clear_password:
-        actions += [
-            SenderAccountModel.password_ciphertext.remove(),
-            SenderAccountModel.password_set_at.remove(),
-        ]
-    item.update(actions=actions)
+    password = ("password_ciphertext", "password_set_at") if clear_password else ()
+    actions = set_or_remove(SenderAccountModel, account, _ACCOUNT_SETTINGS, remove=password)
+    SenderAccountModel(account.company_id, account.area).update(actions=actions)
 
 
 def set_sender_password(company_id: str, area: str, ciphertext: bytes, at: datetime) -> bool:
@@ -285,17 +263,11 @@ def delete_sender_account(company_id: str, area: str) -> None:
 
 def _schedule_item(schedule: domain.AlertSchedule) -> AlertScheduleModel:
     due = schedule.enabled and schedule.frequency_minutes > 0
-    return AlertScheduleModel(
-        schedule.company_id,
-        schedule.alert_type,
-        enabled=schedule.enabled,
-        frequency_minutes=schedule.frequency_minutes,
+    return item_from(
+        AlertScheduleModel,
+        schedule,
         next_run_at=_iso(schedule.next_run_at) if schedule.next_run_at and due else None,
-        last_run_at=schedule.last_run_at,
-        sent_count=schedule.sent_count,
-        failed_count=schedule.failed_count,
         due_alert_type=schedule.alert_type if due else None,
-        hour_of_day=schedule.hour_of_day,
     )
 
 
@@ -342,15 +314,20 @@ def configure_alert_schedule(
     ]
     if hour_of_day is not None:
         actions.append(AlertScheduleModel.hour_of_day.set(hour_of_day))
-    if due:
-        actions += [
-            AlertScheduleModel.due_alert_type.set(alert_type),
-            AlertScheduleModel.next_run_at.set(_iso(next_run_at)),
-        ]
-    else:
-        actions += [AlertScheduleModel.due_alert_type.remove(), AlertScheduleModel.next_run_at.remove()]
+    actions += _due(alert_type, next_run_at if due else None)
     item.update(actions=actions)
     return _schedule(item)
+
+
+def _due(alert_type: str, next_run_at: datetime | None) -> list[Any]:
+    """Update actions putting the schedule in the sparse due index at ``next_run_at`` (None takes
+    it out: it cannot run)."""
+    if next_run_at is None:
+        return [AlertScheduleModel.due_alert_type.remove(), AlertScheduleModel.next_run_at.remove()]
+    return [
+        AlertScheduleModel.due_alert_type.set(alert_type),
+        AlertScheduleModel.next_run_at.set(_iso(next_run_at)),
+    ]
 
 
 # The schedule ticks every minute but never exactly on the planned instant; a run planned

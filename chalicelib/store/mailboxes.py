@@ -17,6 +17,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.communications import stamp
+from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import MailboxModel
 from chalicelib.store.tables import written
 
@@ -42,47 +43,30 @@ def _state_text(state: dict[str, domain.FolderState]) -> str:
 def _record(item: MailboxModel) -> domain.Mailbox:
     from chalicelib.store.communications import parse_stamp
 
-    return domain.Mailbox(
-        company_id=item.company_id,
-        mailbox_id=item.mailbox_id,
-        owner=item.owner,
-        visibility=item.visibility,
-        host=item.host,
+    return record_from(
+        item,
+        domain.Mailbox,
         port=int(item.port),
-        encryption=item.encryption,
-        username=item.username,
         folders=tuple(str(f) for f in item.folders or ()),
-        created_at=item.created_at,
-        updated_at=item.updated_at,
         enabled=bool(item.enabled),
         password_ciphertext=bytes(item.password_ciphertext) if item.password_ciphertext else None,
         folder_state=_state(item.folder_state),
-        last_sync_at=item.last_sync_at,
-        last_error=item.last_error,
         logged_count=int(item.logged_count or 0),
         next_sync_at=parse_stamp(item.next_sync_at) if item.next_sync_at else None,
     )
 
 
 def create_mailbox(mailbox: domain.Mailbox) -> bool:
-    """Write a new mailbox; False when its id exists already."""
-    return written(
-        lambda: MailboxModel(
-            mailbox.company_id,
-            mailbox.mailbox_id,
-            owner=mailbox.owner,
-            visibility=mailbox.visibility,
-            host=mailbox.host,
-            port=mailbox.port,
-            encryption=mailbox.encryption,
-            username=mailbox.username,
-            folders=list(mailbox.folders),
-            enabled=mailbox.enabled,
-            logged_count=0,
-            created_at=mailbox.created_at,
-            updated_at=mailbox.updated_at,
-        ).save(condition=MailboxModel.mailbox_id.does_not_exist())
+    """Write a new mailbox (its settings only: no password, progress or sync yet); False when its
+    id exists already."""
+    item = item_from(
+        MailboxModel,
+        mailbox,
+        leave_out=("password_ciphertext", "folder_state", "last_sync_at", "last_error", "next_sync_at"),
+        folders=list(mailbox.folders),
+        logged_count=0,
     )
+    return written(lambda: item.save(condition=MailboxModel.mailbox_id.does_not_exist()))
 
 
 def get_mailbox(company_id: str, mailbox_id: str) -> domain.Mailbox | None:
@@ -108,19 +92,14 @@ def update_settings(
         actions.append(getattr(MailboxModel, name).set(list(value) if name == "folders" else value))
     if clear_password:
         actions += [MailboxModel.password_ciphertext.remove(), MailboxModel.folder_state.remove()]
-    return written(
-        lambda: MailboxModel(company_id, mailbox_id).update(
-            actions=actions, condition=MailboxModel.mailbox_id.exists()
-        )
-    )
+    return _update(company_id, mailbox_id, actions)
 
 
 def set_password(company_id: str, mailbox_id: str, ciphertext: bytes, now: datetime) -> bool:
-    return written(
-        lambda: MailboxModel(company_id, mailbox_id).update(
-            actions=[MailboxModel.password_ciphertext.set(ciphertext), MailboxModel.updated_at.set(now)],
-            condition=MailboxModel.mailbox_id.exists(),
-        )
+    return _update(
+        company_id,
+        mailbox_id,
+        [MailboxModel.password_ciphertext.set(ciphertext), MailboxModel.updated_at.set(now)],
     )
 
 
@@ -154,11 +133,7 @@ def save_progress(
     actions: list[Any] = [MailboxModel.folder_state.set(_state_text(state))]
     if logged:
         actions.append(MailboxModel.logged_count.add(logged))
-    written(
-        lambda: MailboxModel(company_id, mailbox_id).update(
-            actions=actions, condition=MailboxModel.mailbox_id.exists()
-        )
-    )
+    _update(company_id, mailbox_id, actions)
 
 
 def finish_sync(
@@ -171,25 +146,26 @@ def finish_sync(
         MailboxModel.sync_lease_until.remove(),
     ]
     if next_sync_at is not None:
-        actions += [
-            MailboxModel.sync_shard.set(_SYNC_SHARD),
-            MailboxModel.next_sync_at.set(stamp(next_sync_at)),
-        ]
-    written(
-        lambda: MailboxModel(company_id, mailbox_id).update(
-            actions=actions, condition=MailboxModel.mailbox_id.exists()
-        )
-    )
+        actions += _schedule(next_sync_at)
+    _update(company_id, mailbox_id, actions)
 
 
 def schedule_sync(company_id: str, mailbox_id: str, at: datetime | None) -> None:
     """Put the mailbox on the schedule at ``at`` (None takes it off)."""
-    actions: list[Any] = (
-        [MailboxModel.sync_shard.set(_SYNC_SHARD), MailboxModel.next_sync_at.set(stamp(at))]
-        if at is not None
-        else [MailboxModel.sync_shard.remove(), MailboxModel.next_sync_at.remove()]
-    )
-    written(
+    _update(company_id, mailbox_id, _schedule(at))
+
+
+def _schedule(at: datetime | None) -> list[Any]:
+    """Update actions putting the mailbox in the sparse ``mailbox-syncs`` index at ``at`` (None
+    takes it out)."""
+    if at is None:
+        return [MailboxModel.sync_shard.remove(), MailboxModel.next_sync_at.remove()]
+    return [MailboxModel.sync_shard.set(_SYNC_SHARD), MailboxModel.next_sync_at.set(stamp(at))]
+
+
+def _update(company_id: str, mailbox_id: str, actions: list[Any]) -> bool:
+    """Apply ``actions`` to a mailbox that exists; False (nothing written) when it does not."""
+    return written(
         lambda: MailboxModel(company_id, mailbox_id).update(
             actions=actions, condition=MailboxModel.mailbox_id.exists()
         )

@@ -3,12 +3,14 @@ and date on the table, by client and date on ``by-client``. A note holds no bran
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core import domain
 from chalicelib.store.communications import id_range
+from chalicelib.store.fields import item_from, page_of, record_from
 from chalicelib.store.models import ClientNoteModel
 from chalicelib.store.tables import written
 
@@ -20,32 +22,15 @@ class NotesPage:
 
 
 def _note(item: ClientNoteModel) -> domain.ClientNote:
-    return domain.ClientNote(
-        company_id=item.company_id,
-        note_id=item.note_id,
-        client_id=item.client_id,
-        author=item.author,
-        note=item.note,
-        location=item.location,
-        treatment=item.treatment,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-    )
+    return record_from(item, domain.ClientNote)
 
 
 def _item(note: domain.ClientNote) -> ClientNoteModel:
-    return ClientNoteModel(
-        f"{note.company_id}#{note.author}",
-        note.note_id,
-        company_id=note.company_id,
-        author=note.author,
-        client_id=note.client_id,
+    return item_from(
+        ClientNoteModel,
+        note,
+        author_key=f"{note.company_id}#{note.author}",
         client_key=f"{note.company_id}#{note.client_id}",
-        note=note.note,
-        location=note.location,
-        treatment=note.treatment,
-        created_at=note.created_at,
-        updated_at=note.updated_at,
     )
 
 
@@ -88,16 +73,7 @@ def author_notes(
     cursor: dict[str, Any] | None = None,
 ) -> NotesPage:
     """One author's notes, newest first, within ``created`` (ids from :func:`note_ids_between`)."""
-    result = ClientNoteModel.query(
-        f"{company_id}#{author}",
-        ClientNoteModel.note_id.between(*created) if created else None,
-        scan_index_forward=False,
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key=cursor,
-    )
-    items = [_note(i) for i in result]
-    return NotesPage(items, result.last_evaluated_key)
+    return _newest_first(ClientNoteModel.query, f"{company_id}#{author}", created, limit, cursor)
 
 
 def client_notes(
@@ -109,13 +85,23 @@ def client_notes(
     cursor: dict[str, Any] | None = None,
 ) -> NotesPage:
     """One client's notes, newest first (every author: the caller keeps the visible ones)."""
-    result = ClientNoteModel.by_client.query(
-        f"{company_id}#{client_id}",
+    return _newest_first(ClientNoteModel.by_client.query, f"{company_id}#{client_id}", created, limit, cursor)
+
+
+def _newest_first(
+    query: Callable[..., Any],
+    key: str,
+    created: tuple[str, str] | None,
+    limit: int,
+    cursor: dict[str, Any] | None,
+) -> NotesPage:
+    """One page of the notes under ``key`` (of the table or of an index), newest first."""
+    result = query(
+        key,
         ClientNoteModel.note_id.between(*created) if created else None,
         scan_index_forward=False,
         limit=limit,
         page_size=limit,
         last_evaluated_key=cursor,
     )
-    items = [_note(i) for i in result]
-    return NotesPage(items, result.last_evaluated_key)
+    return NotesPage(*page_of(result, _note))

@@ -27,6 +27,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store import communications
+from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import ReceivableModel, ReminderSentModel, ReminderSettingsModel
 from chalicelib.store.tables import LOST_RACE, connection, written
 
@@ -40,17 +41,13 @@ MAX_TRANSACTION_ACTIONS = 100
 
 
 def _receivable(item: ReceivableModel) -> domain.Receivable:
-    return domain.Receivable(
-        company_id=item.company_id,
-        document_number=item.document_number,
-        client_id=item.client_id,
+    return record_from(
+        item,
+        domain.Receivable,
         issued_on=date.fromisoformat(item.issued_on),
         due_on=date.fromisoformat(item.due_on),
         amount=Decimal(item.amount),
         balance=Decimal(item.balance),
-        currency=item.currency,
-        state=item.state,
-        updated_at=item.updated_at,
         reminded=tuple(str(c) for c in (item.reminded or [])),
         remind_on=date.fromisoformat(item.remind_on) if item.remind_on else None,
         version=int(item.version or 0),
@@ -58,23 +55,29 @@ def _receivable(item: ReceivableModel) -> domain.Receivable:
 
 
 def _item(rec: domain.Receivable) -> ReceivableModel:
-    return ReceivableModel(
-        rec.company_id,
-        rec.document_number,
-        client_id=rec.client_id,
+    return item_from(
+        ReceivableModel,
+        rec,
         issued_on=rec.issued_on.isoformat(),
         due_on=rec.due_on.isoformat(),
         amount=str(rec.amount),
         balance=str(rec.balance),
-        currency=rec.currency,
-        state=rec.state,
-        updated_at=rec.updated_at,
-        version=rec.version,
         reminded=list(rec.reminded) or None,
         remind_company=rec.company_id if rec.remind_on else None,
         remind_on=rec.remind_on.isoformat() if rec.remind_on else None,
         open_client=f"{rec.company_id}#{rec.client_id}" if rec.state == "open" else None,
     )
+
+
+def _plan(rec: domain.Receivable, remind_on: date | None) -> list[Any]:
+    """Update actions putting the receivable's next reminder on ``remind_on`` in the sparse
+    ``reminders-due`` index (None takes it out: nothing left to send)."""
+    if remind_on is None:
+        return [ReceivableModel.remind_on.remove(), ReceivableModel.remind_company.remove()]
+    return [
+        ReceivableModel.remind_on.set(remind_on.isoformat()),
+        ReceivableModel.remind_company.set(rec.company_id),
+    ]
 
 
 def get_receivable(company_id: str, document_number: str) -> domain.Receivable | None:
@@ -109,14 +112,7 @@ def replan(rec: domain.Receivable, remind_on: date | None) -> bool:
     """Move a receivable's next reminder day (None: nothing left to send), conditioned on the
     version read; False when it changed meanwhile."""
     item = ReceivableModel(rec.company_id, rec.document_number)
-    actions: list[Any] = [ReceivableModel.version.set(rec.version + 1)]
-    if remind_on is None:
-        actions += [ReceivableModel.remind_on.remove(), ReceivableModel.remind_company.remove()]
-    else:
-        actions += [
-            ReceivableModel.remind_on.set(remind_on.isoformat()),
-            ReceivableModel.remind_company.set(rec.company_id),
-        ]
+    actions = [ReceivableModel.version.set(rec.version + 1), *_plan(rec, remind_on)]
     return written(lambda: item.update(actions=actions, condition=ReceivableModel.version == rec.version))
 
 
@@ -153,17 +149,11 @@ class ReminderClaim:
 def _add_claim(tx: TransactWrite, claim: ReminderClaim) -> None:
     rec = claim.receivable
     reminded = list(dict.fromkeys(rec.reminded + claim.concepts))
-    actions: list[Any] = [
+    actions = [
         ReceivableModel.version.set(rec.version + 1),
         ReceivableModel.reminded.set(reminded),  # type: ignore[arg-type]
+        *_plan(rec, claim.remind_on),
     ]
-    if claim.remind_on is None:
-        actions += [ReceivableModel.remind_on.remove(), ReceivableModel.remind_company.remove()]
-    else:
-        actions += [
-            ReceivableModel.remind_on.set(claim.remind_on.isoformat()),
-            ReceivableModel.remind_company.set(rec.company_id),
-        ]
     tx.update(
         ReceivableModel(rec.company_id, rec.document_number),
         actions=actions,
@@ -252,14 +242,7 @@ def list_concepts(company_id: str) -> list[domain.ReminderConcept]:
 
 def save_concept(concept: domain.ReminderConcept, *, only_new: bool = False) -> bool:
     """Create or replace a concept; with ``only_new``, False (nothing written) when it exists."""
-    item = ReminderSettingsModel(
-        concept.company_id,
-        CONCEPT + concept.concept_id,
-        updated_at=concept.updated_at,
-        description=concept.description,
-        days=concept.days,
-        kind=concept.kind,
-    )
+    item = item_from(ReminderSettingsModel, concept, setting_key=CONCEPT + concept.concept_id)
     condition = ReminderSettingsModel.setting_key.does_not_exist() if only_new else None
     return written(lambda: item.save(condition=condition))
 
@@ -268,19 +251,13 @@ def save_concept(concept: domain.ReminderConcept, *, only_new: bool = False) -> 
 
 
 def _settings(item: ReminderSettingsModel) -> domain.ClientReminders:
-    return domain.ClientReminders(
-        company_id=item.company_id,
+    return record_from(
+        item,
+        domain.ClientReminders,
         client_id=item.setting_key[len(CLIENT) :],
         active=bool(item.active),
-        subject=item.subject,
         send_to_contacts=bool(item.send_to_contacts),
-        before_due_concept=item.before_due_concept,
         after_due=bool(item.after_due),
-        after_due_concept=item.after_due_concept,
-        reminder_body=item.reminder_body,
-        after_due_body=item.after_due_body,
-        updated_at=item.updated_at,
-        updated_by=item.updated_by,
     )
 
 
@@ -313,17 +290,4 @@ def list_client_reminders(company_id: str) -> list[domain.ClientReminders]:
 
 
 def save_client_reminders(settings: domain.ClientReminders) -> None:
-    ReminderSettingsModel(
-        settings.company_id,
-        CLIENT + settings.client_id,
-        updated_at=settings.updated_at,
-        active=settings.active,
-        subject=settings.subject,
-        send_to_contacts=settings.send_to_contacts,
-        before_due_concept=settings.before_due_concept,
-        after_due=settings.after_due,
-        after_due_concept=settings.after_due_concept,
-        reminder_body=settings.reminder_body,
-        after_due_body=settings.after_due_body,
-        updated_by=settings.updated_by,
-    ).save()
+    item_from(ReminderSettingsModel, settings, setting_key=CLIENT + settings.client_id).save()

@@ -55,13 +55,8 @@ def save_sms_settings(
     """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
     the gateway it was for changed); returns the stored item."""
     item = SmsSettingsModel(settings.company_id)
-    actions = set_or_remove(SmsSettingsModel, settings, _SETTINGS)
-    if clear_gateway_password:
-        actions += [
-            SmsSettingsModel.gateway_password_ciphertext.remove(),
-            SmsSettingsModel.gateway_password_set_at.remove(),
-        ]
-    item.update(actions=actions)
+    password = ("gateway_password_ciphertext", "gateway_password_set_at") if clear_gateway_password else ()
+    item.update(actions=set_or_remove(SmsSettingsModel, settings, _SETTINGS, remove=password))
     return _settings(item)
 
 

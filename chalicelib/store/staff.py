@@ -16,6 +16,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store import communications
+from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import AgentChangeModel, ClientModel, StaffUnitModel, StaffUserModel
 from chalicelib.store.tables import transact_all_or_drop, written
 
@@ -26,34 +27,20 @@ _TX_CLIENTS = 25  # clients moved per transaction: three puts each (client, regi
 
 
 def _user(item: StaffUserModel) -> domain.StaffUser:
-    return domain.StaffUser(
-        company_id=item.company_id,
-        user_id=item.user_id,
+    return record_from(
+        item,
+        domain.StaffUser,
         level=int(item.level),
-        name=item.name,
-        email=item.email,
-        branch=item.branch,
-        department=item.department,
         permissions=tuple(str(p) for p in (item.permissions or [])),
         active=bool(item.active),
-        source=item.source,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
     )
 
 
 def _user_item(user: domain.StaffUser, now: datetime) -> StaffUserModel:
-    return StaffUserModel(
-        user.company_id,
-        user.user_id,
-        name=user.name,
-        email=user.email,
-        level=user.level,
-        branch=user.branch,
-        department=user.department,
+    return item_from(
+        StaffUserModel,
+        user,
         permissions=list(user.permissions) or None,
-        active=user.active,
-        source=user.source,
         created_at=user.created_at or now,
         updated_at=now,
         branch_key=f"{user.company_id}#{user.branch}" if user.branch else None,
@@ -137,22 +124,15 @@ def clients_by_preferred_agent(company_id: str) -> dict[str, list[str]]:
 
 
 def _change(item: AgentChangeModel) -> domain.AgentChange:
-    return domain.AgentChange(
-        company_id=item.company_id,
-        change_id=item.change_id,
+    return record_from(
+        item,
+        domain.AgentChange,
         moves=tuple(json.loads(item.moves)),
-        fingerprint=item.fingerprint,
-        state=item.state,
-        created_by=item.created_by,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
         total=int(item.total or 0),
         moved=int(item.moved or 0),
         skipped=int(item.skipped or 0),
         pages_total=int(item.pages_total or 0),
         pages_done=len(item.pages_done or ()),
-        applied_by=item.applied_by,
-        applied_at=item.applied_at,
     )
 
 

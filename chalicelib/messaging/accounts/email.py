@@ -20,7 +20,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed, NotFound, ValidationFailed
 from chalicelib.core.names import INVISIBLE, INVISIBLE_MESSAGE
-from chalicelib.core.secrets import decrypt_secret, encrypt_secret, is_wrong_context
+from chalicelib.core.secrets import decrypt_password, encrypt_secret
 from chalicelib.store import companies as store
 from chalicelib.store.fields import record_from
 
@@ -219,18 +219,14 @@ def password_of(account: SenderAccount) -> str | None:
     that is a ``DeliveryFailed`` asking for the password again, and nothing is sent anywhere."""
     if account.password_ciphertext is None:
         return None
-    try:
-        return decrypt_secret(
-            account.password_ciphertext,
-            company_id=account.company_id,
-            purpose=f"{_PASSWORD_PURPOSE}:{account.area}",
-            destination=destination_of(account),
-        )
-    except Exception as exc:
-        if not is_wrong_context(exc):
-            raise
-        raise DeliveryFailed(
+    return decrypt_password(
+        account.password_ciphertext,
+        company_id=account.company_id,
+        purpose=f"{_PASSWORD_PURPOSE}:{account.area}",
+        destination=destination_of(account),
+        moved=DeliveryFailed(
             "the stored password was set for another server (host, port or user); set the password again",
             field="password",
             transient=True,  # like a refused login: the account's messages wait until it is fixed
-        ) from exc
+        ),
+    )

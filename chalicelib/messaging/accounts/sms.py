@@ -37,7 +37,7 @@ from chalicelib.channels.sms import PROVIDERS, SMS_TYPES, sms_sender_for
 from chalicelib.core import clock
 from chalicelib.core.domain import SmsSettings
 from chalicelib.core.errors import Conflict, DeliveryFailed, Forbidden, TooManyRequests, ValidationFailed
-from chalicelib.core.secrets import decrypt_secret, encrypt_secret, is_wrong_context
+from chalicelib.core.secrets import decrypt_password, encrypt_secret
 from chalicelib.store import sms as store
 from chalicelib.store.fields import record_from
 
@@ -429,21 +429,17 @@ def _sender_of(settings: SmsSettings | None) -> Channel:
         raise Conflict(reason)
     if settings.provider == "http_gateway":
         assert settings.gateway_password_ciphertext is not None
-        try:
-            password = decrypt_secret(
-                settings.gateway_password_ciphertext,
-                company_id=settings.company_id,
-                purpose=GATEWAY_PASSWORD_PURPOSE,
-                destination=gateway_destination(settings),
-            )
-        except Exception as exc:
-            if not is_wrong_context(exc):
-                raise
-            raise Conflict(
+        password = decrypt_password(
+            settings.gateway_password_ciphertext,
+            company_id=settings.company_id,
+            purpose=GATEWAY_PASSWORD_PURPOSE,
+            destination=gateway_destination(settings),
+            moved=Conflict(
                 "the SMS gateway password was set for another gateway (base_url or username); "
                 "an administrator must set it again",
                 field="password",
-            ) from exc
+            ),
+        )
         return sms_sender_for(
             {
                 "provider": "http_gateway",

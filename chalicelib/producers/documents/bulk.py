@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import SendJob
+from chalicelib.core.domain import SendJob, record_of
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.producers.documents.settings import receivables_as_movements
@@ -82,9 +82,7 @@ def start_bulk_statements(
     """Create the job and ask for its first page. Returns (progress, created)."""
     from chalicelib.messaging.accounts.email import account_for
     from chalicelib.producers.documents.settings import get_settings
-    from chalicelib.producers.sends.manual import put_job_pages
-    from chalicelib.store import communications as comm_store
-    from chalicelib.store import outbox as job_store
+    from chalicelib.producers.sends.manual import start_job
 
     if selection.from_client and selection.to_client and selection.from_client > selection.to_client:
         raise ValidationFailed([{"field": "to_client", "message": "must not come before from_client"}])
@@ -94,31 +92,20 @@ def start_bulk_statements(
         raise Conflict(
             "no working sender account for statements (nor the 'all' fallback)", field="statement_area"
         )
-    now = clock.now()
     spec = {
         "kind": KIND,
         "selection": {"statements": selection.as_dict()},
         "as_of": as_of.isoformat() if as_of else None,
     }
-    job = SendJob(
-        company_id=company_id,
-        job_id=comm_store.new_communication_id(now),
+    job, created = start_job(
+        company_id,
         channel="email",
         template_key=STATEMENT,
-        state="expanding",
-        total=0,
-        queued=0,
-        sent=0,
-        failed=0,
-        skipped=0,
         created_by=created_by,
-        created_at=now,
-        updated_at=now,
-        selection=json.dumps(spec, ensure_ascii=False),
+        spec=spec,
+        request_key=f"statements:{request_id}" if request_id else None,
+        pages=[{"page": 0, "cursor": None, "kind": KIND}],
     )
-    job, created = job_store.create_job_once(job, f"statements:{request_id}" if request_id else None)
-    if created or (job.state == "expanding" and job.pages_done == 0):
-        put_job_pages(company_id, job.job_id, [{"page": 0, "cursor": None, "kind": KIND}])
     logger().info("bulk statements started", extra={"company_id": company_id, "job_id": job.job_id})
     return progress(job), created
 
@@ -128,20 +115,12 @@ def progress(job: SendJob) -> BulkProgress:
 
     seen = job_progress(job)
     spec = json.loads(job.selection or "{}")
-    return BulkProgress(
-        job_id=job.job_id,
-        state=seen.state,
-        total=seen.total,
-        sent=seen.sent,
-        failed=seen.failed,
-        skipped=seen.skipped,
-        waiting=seen.waiting,
+    return record_of(
+        BulkProgress,
+        seen,
         skip_reasons=dict(job.skip_reasons),
         selection=(spec.get("selection") or {}).get("statements", {}),
         as_of=spec.get("as_of"),
-        created_by=job.created_by,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
     )
 
 
@@ -164,6 +143,7 @@ def expand_statement_page(
     from chalicelib.producers.sends.manual import put_job_pages
     from chalicelib.store import documents as store
     from chalicelib.store import outbox as job_store
+    from chalicelib.store.clients import select_clients
     from chalicelib.tenants.companies import get_company
 
     report = PageReport(job_id, page)
@@ -173,7 +153,7 @@ def expand_statement_page(
         return report
     spec = json.loads(job.selection or "{}")
     chosen = StatementSelection(**((spec.get("selection") or {}).get("statements") or {}))
-    clients, next_cursor = store.clients_in_range(
+    clients, next_cursor = select_clients(
         company_id,
         first=chosen.from_client,
         last=chosen.to_client,

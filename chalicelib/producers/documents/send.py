@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import AttachmentRef, Company, Document, DocumentSettings, Movement
+from chalicelib.core.domain import AttachmentRef, Company, Document, DocumentSettings, Movement, record_of
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.producers.documents.templates import ORDER, PURCHASE_ORDER, STATEMENT
 
@@ -311,18 +311,7 @@ def _previous(company_id: str, document_type: str, number: str) -> DocumentOutco
 
 
 def _outcome(document: Document, *, duplicate: bool, to_address: str | None = None) -> DocumentOutcome:
-    return DocumentOutcome(
-        document_type=document.document_type,
-        number=document.number,
-        recipient_id=document.recipient_id,
-        communication_id=document.communication_id,
-        state=document.state,
-        file_name=document.file_name,
-        duplicate=duplicate,
-        created_at=document.created_at,
-        to_address=to_address,
-        error=document.error,
-    )
+    return record_of(DocumentOutcome, document, duplicate=duplicate, to_address=to_address)
 
 
 def file_name_of(document_type: str, number: str, language: str) -> str:
@@ -519,15 +508,10 @@ def view_document(company_id: str, document_type: str, number: str) -> DocumentV
         raise NotFound(f"there is no {document_type} {number!r}")
     comm = comm_store.get(company_id, found.communication_id) if found.communication_id else None
     ref = comm.attachments[0] if comm and comm.attachments else None
-    return DocumentView(
-        document_type=found.document_type,
-        number=found.number,
-        recipient_id=found.recipient_id,
-        responsible=found.responsible,
-        created_at=found.created_at,
-        communication_id=found.communication_id,
+    return record_of(
+        DocumentView,
+        found,
         message_state=comm.state if comm else None,
-        file_name=found.file_name,
         download_url=download_url(ref) if ref and not ref.deleted_at else None,
         deleted_at=ref.deleted_at if ref else None,
     )

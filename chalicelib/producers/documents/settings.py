@@ -3,8 +3,6 @@ and its clients' open movements (what a statement lists when the ERP does not se
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -70,24 +68,19 @@ def update_settings(
 
 def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettings:
     """Keep the company's logo (PNG or JPEG, at most 300 kB) for its documents."""
-    from chalicelib.core.files import put_file
+    from chalicelib.core.files import decode_upload, put_file
     from chalicelib.store import documents as store
 
-    def refuse(message: str) -> ValidationFailed:
-        return ValidationFailed([{"field": "content_base64", "message": message}])
-
-    try:
-        data = base64.b64decode("".join(content_base64.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise refuse("is not valid base64") from exc
-    if len(data) > MAX_LOGO_BYTES:
-        raise refuse(f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB")
+    too_large = f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB"
+    data = decode_upload(
+        content_base64, field="content_base64", max_bytes=MAX_LOGO_BYTES, too_large=too_large
+    )
     if data.startswith(PNG_MAGIC):
         content_type = "image/png"
     elif data.startswith(JPEG_MAGIC):
         content_type = "image/jpeg"
     else:
-        raise refuse("must be a PNG or JPEG image")
+        raise ValidationFailed([{"field": "content_base64", "message": "must be a PNG or JPEG image"}])
     ref = put_file(company_id, "logos", f"logo.{content_type.rsplit('/', 1)[1]}", content_type, data)
     changed = replace(
         store.get_settings(company_id),

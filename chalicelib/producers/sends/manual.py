@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import Client, Communication, SendJob
+from chalicelib.core.domain import Client, Communication, SendJob, record_of
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes, outbox_of
@@ -210,7 +210,6 @@ def _send_to_one(company_id: str, request: SendRequest, client_id: str) -> SendR
 
 
 def _start_job(company_id: str, request: SendRequest) -> SendResult:
-    now = clock.now()
     ids = list(dict.fromkeys(request.client_ids or ()))
     pages = [ids[i : i + PAGE_SIZE] for i in range(0, len(ids), PAGE_SIZE)]
     selection: dict[str, Any] = (
@@ -218,38 +217,64 @@ def _start_job(company_id: str, request: SendRequest) -> SendResult:
         if request.client_ids is not None
         else {"filter": (request.client_filter or ClientFilter()).as_dict()}
     )
-    spec = {"selection": selection, "variables": dict(request.variables)}
+    job, created = start_job(
+        company_id,
+        channel=request.channel,
+        template_key=request.template_key,
+        created_by=request.created_by,
+        spec={"selection": selection, "variables": dict(request.variables)},
+        request_key=f"sendjob:{request.request_id}" if request.request_id else None,
+        pages=(
+            [{"page": n, "client_ids": p} for n, p in enumerate(pages)]
+            if request.client_ids is not None
+            else [{"page": 0, "cursor": None}]
+        ),
+        pages_total=len(pages) if request.client_ids is not None else None,
+    )
+    logger().info(
+        "send job started",
+        extra={"company_id": company_id, "job_id": job.job_id, "job_created": created},
+    )
+    return SendResult(created=created, job=progress(job))
+
+
+def start_job(
+    company_id: str,
+    *,
+    channel: str,
+    template_key: str,
+    created_by: str,
+    spec: dict[str, Any],
+    request_key: str | None,
+    pages: list[dict[str, Any]],
+    pages_total: int | None = None,
+) -> tuple[SendJob, bool]:
+    """Create a send job (once per ``request_key``), nothing counted yet, and ask for its first
+    ``pages``. Returns (job, created). A retried request re-puts the pages of a job none of whose
+    pages ran yet (the first call may have died before); pages are idempotent, so this never
+    sends twice."""
+    now = clock.now()
     job = SendJob(
         company_id=company_id,
         job_id=comm_store.new_communication_id(now),
-        channel=request.channel,
-        template_key=request.template_key,
+        channel=channel,
+        template_key=template_key,
         state="expanding",
         total=0,
         queued=0,
         sent=0,
         failed=0,
         skipped=0,
-        created_by=request.created_by,
+        created_by=created_by,
         created_at=now,
         updated_at=now,
         selection=json.dumps(spec, ensure_ascii=False),
-        pages_total=len(pages) if request.client_ids is not None else None,
+        pages_total=pages_total,
     )
-    request_key = f"sendjob:{request.request_id}" if request.request_id else None
     job, created = job_store.create_job_once(job, request_key)
     if created or (job.state == "expanding" and job.pages_done == 0):
-        # A retried request re-puts the pages of a job none of whose pages ran yet (the first
-        # call may have died before); pages are idempotent, so this never sends twice.
-        if request.client_ids is not None:
-            put_job_pages(company_id, job.job_id, [{"page": n, "client_ids": p} for n, p in enumerate(pages)])
-        else:
-            put_job_pages(company_id, job.job_id, [{"page": 0, "cursor": None}])
-    logger().info(
-        "send job started",
-        extra={"company_id": company_id, "job_id": job.job_id, "job_created": created},
-    )
-    return SendResult(created=created, job=progress(job))
+        put_job_pages(company_id, job.job_id, pages)
+    return job, created
 
 
 def put_job_pages(company_id: str, job_id: str, pages: list[dict[str, Any]]) -> None:
@@ -296,21 +321,7 @@ def progress(job: SendJob) -> JobProgress:
         selection = dict(json.loads(job.selection or "{}"))
     except ValueError:
         selection = {}
-    return JobProgress(
-        job_id=job.job_id,
-        channel=job.channel,
-        template_key=job.template_key,
-        state=state,
-        total=job.total,
-        sent=job.sent,
-        failed=job.failed,
-        skipped=job.skipped,
-        waiting=waiting,
-        created_by=job.created_by,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-        selection=selection.get("selection", {}),
-    )
+    return record_of(JobProgress, job, state=state, waiting=waiting, selection=selection.get("selection", {}))
 
 
 def get_send_job(viewer: Principal, job_id: str) -> JobProgress:

@@ -22,7 +22,7 @@ from chalicelib.channels.destinations import host_problem, is_host_name_or_addre
 from chalicelib.core import clock
 from chalicelib.core.domain import Mailbox
 from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed
-from chalicelib.core.secrets import decrypt_secret, encrypt_secret, is_wrong_context
+from chalicelib.core.secrets import decrypt_password, encrypt_secret
 from chalicelib.records.mailboxes.imap import ImapFailed, server_text, session
 from chalicelib.store import mailboxes as store
 from chalicelib.tenants.auth.principal import Principal
@@ -207,17 +207,13 @@ def password_of(mailbox: Mailbox) -> str:
     """The password, to log in (never logged or returned); ``ImapFailed`` when none works."""
     if mailbox.password_ciphertext is None:
         raise ImapFailed("no password is set for this mailbox")
-    try:
-        return decrypt_secret(
-            mailbox.password_ciphertext,
-            company_id=mailbox.company_id,
-            purpose=f"{_PASSWORD_PURPOSE}:{mailbox.mailbox_id}",
-            destination=destination_of(mailbox),
-        )
-    except Exception as exc:
-        if not is_wrong_context(exc):
-            raise
-        raise ImapFailed("the stored password was set for another server or user; set it again") from exc
+    return decrypt_password(
+        mailbox.password_ciphertext,
+        company_id=mailbox.company_id,
+        purpose=f"{_PASSWORD_PURPOSE}:{mailbox.mailbox_id}",
+        destination=destination_of(mailbox),
+        moved=ImapFailed("the stored password was set for another server or user; set it again"),
+    )
 
 
 def test_connection(viewer: Principal, mailbox_id: str) -> ConnectionTest:

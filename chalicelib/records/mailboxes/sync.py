@@ -237,7 +237,7 @@ def log_message(
     when = _when(parsed, now)
     attachments = keep_attachments(company_id, parsed, "mailbox")
     parent = find_parent(company_id, parsed)
-    error = "; ".join(dict.fromkeys(parsed.defects))[:2000] or None
+    error = parsed.problems()
     comms = []
     for client_id, key in keys.items():
         contact_id, address = clients[client_id]
@@ -255,17 +255,10 @@ def log_message(
                 record_type="email",
                 client_id=client_id,
                 contact_id=contact_id,
-                from_address=parsed.from_address,
-                from_name=parsed.from_name,
                 to_address=address if direction == "out" else (parsed.to[0] if parsed.to else None),
-                subject=parsed.subject,
-                text=parsed.text,
-                html=parsed.html,
-                headers=parsed.headers(),
+                **parsed.record_fields(),
                 attachments=attachments,
                 error=error,
-                sent_at=parsed.date,
-                rfc_message_id=f"<{parsed.message_id}>" if parsed.message_id else None,
                 idempotency_key=key,
                 initiated_by="client" if direction == "in" else "staff",
                 created_by=mailbox.owner,
