@@ -94,7 +94,7 @@ def list_companies(caller: Principal) -> Response:
     from chalicelib.tenants.companies import list_companies as fetch
 
     request = operators.current_request
-    items, after = fetch(query_param(request, "cursor"), limit_param(request, default=100, maximum=200))
+    items, after = fetch(query_param(request, "cursor"), limit_param(request))
     return json_response({"items": [company_out(c) for c in items], "next_cursor": after})
 
 
