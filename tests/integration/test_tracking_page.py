@@ -67,6 +67,7 @@ def fill_alert_form(driver: Any, email: str, first: str = "Ana", last: str = "Ga
     button = driver.find_element(By.CSS_SELECTOR, "form[method=post] button")
     button.click()
     WebDriverWait(driver, 10).until(staleness_of(button))
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def caught_link(mailbox: MailCatcher, email: str, pattern: str) -> str:

@@ -110,7 +110,11 @@ def press_enter(driver: Any) -> None:
 
 
 def wait_for_text(driver: Any, text: str, seconds: float = 10) -> None:
-    """Wait until the page (after a click that navigates) shows ``text``."""
+    """Wait until the page (after a click that navigates) shows ``text``; the old page's body may go
+    stale while it is read, which only means the new page is arriving."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, seconds).until(lambda d: text in (d.find_element("tag name", "body").text or ""))
+    WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: text in (d.find_element("tag name", "body").text or "")
+    )
