@@ -12,7 +12,9 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.messaging.sandbox import LANGUAGES
+# The languages Pregón writes pages in (``messaging.sandbox.LANGUAGES``; not imported here, so the
+# template engine loads with the first page rather than with every cold start).
+LANGUAGES = ("es", "en")
 
 STYLESHEET_PATH = "/assets/pregon.css"
 

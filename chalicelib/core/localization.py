@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton
-from babel.numbers import format_currency, format_decimal
+if TYPE_CHECKING:  # Babel loads with the first time a person reads, not with every cold start
+    from babel import Locale
 
 UTC_ZONE = "UTC"
 DEFAULT_COUNTRY = "AR"
@@ -37,6 +37,8 @@ def is_time_zone(name: str) -> bool:
 
 @lru_cache(maxsize=128)
 def _locale(name: str) -> Locale:
+    from babel import Locale, UnknownLocaleError
+
     try:
         return Locale.parse(name)
     except (UnknownLocaleError, ValueError) as exc:
@@ -71,6 +73,8 @@ def show_datetime(moment: datetime, time_zone: str, locale: str) -> str:
     """``23/11/2026 07:30`` for es_AR in Buenos Aires, ``11/23/2026 07:30`` for en_US."""
     seen = local_time(moment, time_zone)
     place = _locale(locale)
+    from babel.dates import format_skeleton
+
     return f"{format_skeleton('yMd', seen, locale=place)} {format_skeleton('Hm', seen, locale=place)}"
 
 
@@ -85,6 +89,8 @@ def show_date(day: date | datetime, locale: str, time_zone: str | None = None) -
 def _show_day(day: date, locale: str) -> str:
     # Babel matches the skeleton to the locale's patterns on every call: documents print the same
     # few days many times (a statement's 25 lines, a bulk run's thousands of statements).
+    from babel.dates import format_skeleton
+
     return format_skeleton("yMd", datetime.combine(day, time()), locale=_locale(locale))
 
 
@@ -92,7 +98,11 @@ def show_money(amount: Decimal | float | int, currency: str | None, locale: str)
     """``$12.345,67`` for es_AR/ARS, ``$12,345.67`` for es_MX/MXN; without a currency, the
     number alone in the locale's digits."""
     if currency:
+        from babel.numbers import format_currency
+
         return format_currency(amount, currency, locale=_locale(locale))
+    from babel.numbers import format_decimal
+
     return format_decimal(amount, format="#,##0.00", locale=_locale(locale))
 
 

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from chalicelib.core import clock
 from chalicelib.core.domain import ApiKey
-from chalicelib.store import companies as store
 
 PREFIX = "pk_"
 # O2 "last used": written at most once per key in this time, so a busy key costs one conditional
@@ -41,6 +40,8 @@ def verify_api_key(presented: str) -> ApiKey | None:
     key_id, _, secret = presented[len(PREFIX) :].partition(".")
     if not key_id or not secret or len(presented) > 200:
         return None
+    from chalicelib.store import companies as store  # (not at import: the authorizer starts cold)
+
     key = store.get_api_key(key_id)
     if key is None:
         return None
