@@ -154,6 +154,7 @@ _TYPES: tuple[MessageType, ...] = (
             _v("subscriber.first_name", "First name of the person following the parcel."),
             _v("subscriber.last_name", "Last name of the person following the parcel."),
             _v("parcel.tracking_id", "The parcel's tracking id."),
+            _v("parcel.url", "The parcel on your public tracking page (its whole history)."),
             _v("novelty.status_name", "The new status, with your company's name for it."),
             _v(
                 "novelty.occurred_at",
@@ -170,7 +171,10 @@ _TYPES: tuple[MessageType, ...] = (
         ),
         sample={
             "subscriber": {"first_name": "Ana", "last_name": "García"},
-            "parcel": {"tracking_id": "CDS-000123"},
+            "parcel": {
+                "tracking_id": "CDS-000123",
+                "url": "https://pregon.example/track/cargas?tracking_id=CDS-000123",
+            },
             "novelty": {
                 "status_name": "En Sucursal de Destino",
                 "occurred_at": "02/11/2026 11:30",

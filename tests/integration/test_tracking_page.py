@@ -70,6 +70,14 @@ def fill_alert_form(driver: Any, email: str, first: str = "Ana", last: str = "Ga
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
+def alert_text(mailbox: MailCatcher, email: str) -> str:
+    """The text of the last e-mail to ``email`` that carries an unsubscribe link (an alert)."""
+    texts = [text_of(m) for m in mailbox.messages() if envelope_recipients(m) == [email]]
+    alerts = [t for t in texts if "/public/unsubscribe" in t]
+    assert alerts, f"no alert to {email}"
+    return alerts[-1]
+
+
 def caught_link(mailbox: MailCatcher, email: str, pattern: str) -> str:
     for message in mailbox.messages():
         if envelope_recipients(message) == [email]:
@@ -144,6 +152,12 @@ def test_subscribe_confirm_get_an_alert_and_unsubscribe_all_in_the_browser(
     # And the parcel moves: an alert goes out
     post_event(api, tenant, "TRK-W2", "e1", "OUT_FOR_DELIVERY", minutes=5)
     assert sweep(tenant).sent >= 1
+    # And the alert links the parcel on the company's page, which shows the new status
+    parcel_page = re.search(r"https?://[^/\s]+(/track/[^\s]+)", alert_text(mailbox, "ana@example.com"))
+    assert parcel_page, "the alert links the tracking page"
+    browser.get(web + parcel_page.group(1))
+    wait_for_text(browser, "Envío TRK-W2")
+    assert history_texts(browser)[0].startswith("En distribución")
     unsubscribe = caught_link(mailbox, "ana@example.com", "/public/unsubscribe")
     # When the alert's unsubscribe link is opened in the browser and its button pressed
     browser.get(web + unsubscribe)

@@ -429,6 +429,16 @@ def unsubscribe_url(company_id: str, tracking_id: str, follower: Follower) -> st
     return f"{get_settings().public_base_url}/public/unsubscribe?token={token}"
 
 
+def parcel_page_url(company_id: str, tracking_id: str) -> str:
+    """The parcel on the company's public tracking page (W1)."""
+    from urllib.parse import quote
+
+    return (
+        f"{get_settings().public_base_url}/track/{quote(company_id, safe='')}"
+        f"?tracking_id={quote(tracking_id, safe='')}"
+    )
+
+
 def link_subscription(token: str, purpose: str) -> Subscription:
     """What a link's page shows before anything changes (GET): the subscription it names."""
     subscription = _named(_claims(token, purpose))

@@ -53,7 +53,7 @@ from chalicelib.messaging.sandbox import render_untrusted
 from chalicelib.messaging.sms_text import render_sms
 from chalicelib.messaging.templates import effective_template, message_type
 from chalicelib.producers.tracking.catalog import is_notifiable, status_catalog
-from chalicelib.producers.tracking.subscriptions import header_name, unsubscribe_url
+from chalicelib.producers.tracking.subscriptions import header_name, parcel_page_url, unsubscribe_url
 from chalicelib.store import companies as company_store
 from chalicelib.store import tracking as store
 
@@ -262,7 +262,10 @@ class _AlertWriter:
             "company": {"name": self._company.name},
             "subscriber": {"first_name": follower.first_name, "last_name": follower.last_name},
             "subscription": {"expires_on": show_date(follower.expires_at, company.locale, company.time_zone)},
-            "parcel": {"tracking_id": parcel.tracking_id},
+            "parcel": {
+                "tracking_id": parcel.tracking_id,
+                "url": parcel_page_url(company_id, parcel.tracking_id),
+            },
             "novelty": {
                 "status_name": status.display_name,
                 # Z1: "23/11/2026 07:30" in the company's zone and locale, not "2026-11-23 10:30 UTC"
