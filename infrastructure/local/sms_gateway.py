@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,6 +45,69 @@ def caught_sms(folder: Path) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
     return caught
+
+
+def gateway_handler(
+    credentials: str,
+    *,
+    take: Callable[[dict[str, Any]], dict[str, Any]],
+    find: Callable[[str], dict[str, Any] | None],
+    seen: Callable[[str, str | None, dict[str, Any]], None] | None = None,
+) -> type[BaseHTTPRequestHandler]:
+    """The Android SMS Gateway app's REST API: Basic auth (``credentials``, base64), ``POST
+    /message`` with ``{"message", "phoneNumbers"}`` → 202 with the message's state (``take``
+    keeps it), ``GET /message/{id}`` → its state (``find``); errors as ``{"message": ...}``, a 401
+    with no body as the app's Ktor server answers. ``seen`` hears every POST (path, content type,
+    body) before it is checked."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+        def answer(self, status: int, body: Any = None) -> None:
+            raw = b"" if body is None else json.dumps(body).encode()
+            self.send_response(status)
+            if status == 401:
+                self.send_header("WWW-Authenticate", 'Basic realm="Access to SMS Gateway"')
+            if raw:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def authorized(self) -> bool:
+            if self.headers.get("Authorization") == f"Basic {credentials}":
+                return True
+            self.answer(401)
+            return False
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                payload = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                return self.answer(400, {"message": "the body is not JSON"})
+            if seen is not None:
+                seen(self.path, self.headers.get("Content-Type"), payload)
+            if not self.authorized():
+                return None
+            if self.path.rstrip("/") != "/message":
+                return self.answer(404)
+            if not payload.get("message"):
+                return self.answer(400, {"message": "Text message is empty"})
+            if not payload.get("phoneNumbers"):
+                return self.answer(400, {"message": "phoneNumbers is empty"})
+            return self.answer(202, take(payload))
+
+        def do_GET(self) -> None:
+            if not self.authorized():
+                return None
+            state = find(self.path.removeprefix("/message/"))
+            if state is None:
+                return self.answer(404)
+            return self.answer(200, state)
+
+    return Handler
 
 
 class SmsGatewayCatcher:
@@ -95,61 +159,21 @@ class SmsGatewayCatcher:
         log.info("SMS gateway took an SMS to %s", ", ".join(numbers))
         return record
 
-    def _find(self, message_id: str) -> dict[str, Any] | None:
-        return next((r for r in caught_sms(self.folder) if r.get("id") == message_id), None)
+    def _state_of(self, message_id: str) -> dict[str, Any] | None:
+        record = next((r for r in caught_sms(self.folder) if r.get("id") == message_id), None)
+        return self._state(record) if record else None
 
     def start(self) -> SmsGatewayCatcher:
         if self._server is not None:
             return self
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def answer(self, status: int, body: Any = None) -> None:
-                raw = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                if status == 401:
-                    self.send_header("WWW-Authenticate", 'Basic realm="Access to SMS Gateway"')
-                if raw:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def authorized(self) -> bool:
-                if self.headers.get("Authorization") == f"Basic {gateway._credentials}":
-                    return True
-                self.answer(401)
-                return False
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                try:
-                    payload = json.loads(self.rfile.read(length) or b"{}")
-                except ValueError:
-                    return self.answer(400, {"message": "the body is not JSON"})
-                if not self.authorized():
-                    return None
-                if self.path.rstrip("/") != "/message":
-                    return self.answer(404)
-                if not payload.get("message"):
-                    return self.answer(400, {"message": "Text message is empty"})
-                if not payload.get("phoneNumbers"):
-                    return self.answer(400, {"message": "phoneNumbers is empty"})
-                record = gateway._keep([str(n) for n in payload["phoneNumbers"]], str(payload["message"]))
-                return self.answer(202, gateway._state(record))
-
-            def do_GET(self) -> None:
-                if not self.authorized():
-                    return None
-                record = gateway._find(self.path.removeprefix("/message/"))
-                if record is None:
-                    return self.answer(404)
-                return self.answer(200, gateway._state(record))
-
-        self._server = ThreadingHTTPServer((self.host, self._port), Handler)
+        handler = gateway_handler(
+            self._credentials,
+            take=lambda payload: self._state(
+                self._keep([str(n) for n in payload["phoneNumbers"]], str(payload["message"]))
+            ),
+            find=self._state_of,
+        )
+        self._server = ThreadingHTTPServer((self.host, self._port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sms-gateway", daemon=True)
         self._thread.start()
         log.info("SMS gateway listening on %s, writing %s", self.base_url, self.folder)

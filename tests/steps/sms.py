@@ -4,13 +4,14 @@ local HTTP server that speaks the app's REST API)."""
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 import requests
+
+from infrastructure.local.sms_gateway import gateway_handler
 
 GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
 
@@ -49,56 +50,22 @@ class AndroidGateway(ServedInAThread):
         self.credentials = base64.b64encode(f"{username}:{password}".encode()).decode()
         self.messages: dict[str, dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
-        gateway = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
+        def take(payload: dict[str, Any]) -> dict[str, Any]:
+            message_id = payload.get("id") or uuid.uuid4().hex[:21]
+            self.messages[message_id] = {"payload": payload, "state": "Pending"}
+            return self.state_of(message_id)
 
-            def answer(self, status: int, body: Any = None) -> None:
-                raw = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                if status == 401:
-                    self.send_header("WWW-Authenticate", 'Basic realm="Access to SMS Gateway"')
-                if raw:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+        def seen(path: str, content_type: str | None, payload: dict[str, Any]) -> None:
+            self.requests.append({"path": path, "content_type": content_type, "json": payload})
 
-            def authorized(self) -> bool:
-                if self.headers.get("Authorization") == f"Basic {gateway.credentials}":
-                    return True
-                self.answer(401)  # what the app's Ktor server does: no body
-                return False
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                payload = json.loads(self.rfile.read(length) or b"{}")
-                gateway.requests.append(
-                    {"path": self.path, "content_type": self.headers.get("Content-Type"), "json": payload}
-                )
-                if not self.authorized():
-                    return
-                if self.path != "/message":
-                    return self.answer(404)
-                if not payload.get("message"):
-                    return self.answer(400, {"message": "Text message is empty"})
-                if not payload.get("phoneNumbers"):
-                    return self.answer(400, {"message": "phoneNumbers is empty"})
-                message_id = payload.get("id") or uuid.uuid4().hex[:21]
-                gateway.messages[message_id] = {"payload": payload, "state": "Pending"}
-                self.answer(202, gateway.state_of(message_id))
-
-            def do_GET(self) -> None:
-                if not self.authorized():
-                    return
-                message_id = self.path.removeprefix("/message/")
-                if message_id not in gateway.messages:
-                    return self.answer(404)
-                self.answer(200, gateway.state_of(message_id))
-
-        self.serve(Handler)
+        handler = gateway_handler(
+            self.credentials,
+            take=take,
+            find=lambda message_id: self.state_of(message_id) if message_id in self.messages else None,
+            seen=seen,
+        )
+        self.serve(handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def state_of(self, message_id: str) -> dict[str, Any]:
