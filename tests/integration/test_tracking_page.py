@@ -244,3 +244,25 @@ def test_every_page_for_a_person_carries_a_policy_that_forbids_scripts(api: Clie
         assert "default-src 'none'" in policy and "script-src" not in policy, path
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert api.http.get("/track/nobody").status_code == 404
+
+
+def test_the_alert_form_cannot_mail_many_strangers_about_one_parcel(api: Client, tenant: Tenant) -> None:
+    from chalicelib.producers.tracking.subscriptions import PER_PARCEL
+
+    # Given a parcel with alerts, and someone posting the page's form with address after address
+    issue(api, tenant, "TRK-ABUSE")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def post(n: int) -> Any:
+        fields = f"tracking_id=TRK-ABUSE&first_name=Ana&last_name=Paz&email=victim{n}%40example.com"
+        return api.http.post(f"/track/{tenant.company_id}/subscriptions", headers=form, body=fields)
+
+    # When the parcel's hourly limit of confirmation requests is used up
+    answers = [post(n) for n in range(PER_PARCEL.count + 1)]
+    # Then each request within it got a confirmation page, and the next one is refused with a page
+    # that says when to try again (429 + Retry-After), and no e-mail is queued for it
+    assert [a.status_code for a in answers[:-1]] == [202] * PER_PARCEL.count
+    refused = answers[-1]
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "Recibimos demasiados pedidos" in refused.body.decode()
+    assert "text/html" in refused.headers["Content-Type"] and "Content-Security-Policy" in refused.headers
