@@ -89,11 +89,7 @@ def _link_page(action: str, page_name: str) -> Response:
     token = _token()
     subscription = link_subscription(token, action)
     context = {"tracking_id": subscription.tracking_id, "token": token}
-    return _html(page(page_name, subscription.company_id, context))
-
-
-def _html(body: str) -> Response:
-    return html_page(body)
+    return html_page(page(page_name, subscription.company_id, context))
 
 
 def _wants_html() -> bool:
@@ -126,7 +122,7 @@ def confirm_subscription() -> Response:
 
     subscription = confirm(_token())
     if _wants_html():
-        return _html(
+        return html_page(
             page(
                 "subscription_confirmed",
                 subscription.company_id,
@@ -163,5 +159,7 @@ def unsubscribe_one_click() -> Response:
 
     subscription = unsubscribe(_token())
     if _wants_html():
-        return _html(page("unsubscribed", subscription.company_id, {"tracking_id": subscription.tracking_id}))
+        return html_page(
+            page("unsubscribed", subscription.company_id, {"tracking_id": subscription.tracking_id})
+        )
     return json_response({"tracking_id": subscription.tracking_id, "unsubscribed": True})
