@@ -60,7 +60,8 @@ def test_readme_walkthrough_delivers_one_email_and_survives_a_restart(stack: Run
             },
         )
         assert posted.status_code == 201, posted.text
-        now = now.replace(second=(now.second + 1) % 60)
+        # one second later each (a replace(second=...) wrapped at :59 and made the second event older)
+        now += timedelta(seconds=1)
     # And the end customer looks it up and subscribes
     public: Any = requests.get(f"{stack.api}/public/demo/parcels/DEMO-001", timeout=10).json()
     assert public["alerts_available"] is True and len(public["history"]) == 2
