@@ -4,6 +4,7 @@ from chalice import Chalice
 
 from chalicelib.api.authorizer import auth
 from chalicelib.api.auto_replies import auto_replies
+from chalicelib.api.branding import branding
 from chalicelib.api.business_events import business_events
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
@@ -49,6 +50,7 @@ app.register_blueprint(tracking_page)
 app.register_blueprint(manual_unsubscribe)
 app.register_blueprint(parcels)
 app.register_blueprint(configuration)
+app.register_blueprint(branding)
 app.register_blueprint(clients)
 app.register_blueprint(templates)
 app.register_blueprint(schedules)

@@ -188,6 +188,7 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "description": "Parcels, status events and follow-up (company systems, staff).",
             },
             {"name": "configuration", "description": "Company settings, status catalog, alerts, senders."},
+            {"name": "branding", "description": "The company's logo, colours and tracking page URL (W3)."},
             {"name": "clients", "description": "Clients and their contacts (company systems)."},
             {"name": "templates", "description": "Message templates per type, with preview (C4)."},
             {"name": "sender_tests", "description": "Test sends from an account or a template (C3)."},
@@ -495,6 +496,12 @@ def _success(status: int, doc: Declaration) -> dict[str, Any]:
         return {
             "description": f"{description}: a stylesheet.",
             "content": {"text/css": {"schema": {"type": "string"}}},
+        }
+    if doc.answer == "image":
+        images = ("image/png", "image/jpeg")
+        return {
+            "description": f"{description}: a PNG or JPEG image.",
+            "content": {kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in images},
         }
     return {
         "description": f"{description} (a JSON object; no model is published for it yet).",

@@ -25,6 +25,23 @@ def pages_stylesheet() -> Response:
     return stylesheet()
 
 
+@route("GET /track/{company_id}/brand.css", PUBLIC, answer="css")
+def brand_stylesheet(company_id: str) -> Response:
+    """The company's colours for its tracking page (W3), made from its checked branding settings"""
+    from chalicelib.core.errors import NotFound
+    from chalicelib.store.companies import get_company
+    from chalicelib.tenants.branding import brand_css, brand_of
+
+    company = get_company(company_id)
+    if company is None:
+        raise NotFound(f"company {company_id!r} does not exist")
+    return Response(
+        body=brand_css(brand_of(company)),
+        status_code=200,
+        headers={"Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300"},
+    )
+
+
 @route("GET /track/{company_id}", PUBLIC, query=("tracking_id",), answer="page")
 def show_tracking_page(company_id: str) -> Response:
     """The company's public tracking page (W1): a tracking id box and, given `tracking_id`, the parcel's
@@ -114,6 +131,7 @@ def _page(
     from chalicelib.messaging.sandbox import render_page
     from chalicelib.producers.tracking.parcels import public_tracking
     from chalicelib.store.companies import get_company
+    from chalicelib.tenants.branding import brand_of
 
     request = tracking_page.current_request
     company = get_company(company_id)
@@ -151,12 +169,23 @@ def _page(
     # Links relative to where the page is (on AWS the API lives under its stage, e.g. /api/track/x).
     quoted = quote(company_id, safe="")
     if here == "page":  # /track/{company}
-        links = {"css": "../assets/pregon.css", "look_up": quoted, "subscribe": f"{quoted}/subscriptions"}
+        links = {
+            "css": "../assets/pregon.css",
+            "brand_css": f"{quoted}/brand.css",
+            "look_up": quoted,
+            "subscribe": f"{quoted}/subscriptions",
+        }
     else:  # /track/{company}/subscriptions
-        links = {"css": "../../assets/pregon.css", "look_up": f"../{quoted}", "subscribe": "subscriptions"}
+        links = {
+            "css": "../../assets/pregon.css",
+            "brand_css": "brand.css",
+            "look_up": f"../{quoted}",
+            "subscribe": "subscriptions",
+        }
     variables = {
         "links": links,
         "company": company.name,
+        "logo_url": brand_of(company).logo_url,
         "company_id": company_id,
         "tracking_id": tracking_id,
         "parcel": parcel,

@@ -33,6 +33,14 @@ class Company:
     country: str = "AR"
     time_zone: str = "UTC"
     locale: str = "es_AR"
+    # W3 branding (tenants/branding.py): a logo given as an https URL, or uploaded (its S3 key; the
+    # app serves it publicly); the primary and accent colours (#RRGGBB); the public tracking page's
+    # URL template (``{tracking_id}`` in it), else Pregón's own page.
+    logo_url: str | None = None
+    logo_file: str | None = None
+    primary_color: str | None = None
+    accent_color: str | None = None
+    tracking_page_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,20 @@ def download_url(ref: AttachmentRef, seconds: int = DOWNLOAD_LINK_SECONDS) -> st
     )
 
 
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def image_type(data: bytes) -> str | None:
+    """``image/png`` or ``image/jpeg`` when the bytes say so (their magic number, whatever the
+    file is called), else None: SVG, HTML or anything else that could carry script is no image here."""
+    if data.startswith(PNG_MAGIC):
+        return "image/png"
+    if data.startswith(JPEG_MAGIC):
+        return "image/jpeg"
+    return None
+
+
 def decode_upload(content_base64: str, *, field: str, max_bytes: int, too_large: str) -> bytes:
     """The bytes of a file sent as base64 (line breaks and spaces allowed, as mail programs wrap
     it); a 422 naming ``field`` when it is not base64, or ``too_large`` when it decodes to more

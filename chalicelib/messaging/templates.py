@@ -126,7 +126,14 @@ def _v(name: str, description: str) -> Variable:
     return Variable(name, description)
 
 
-COMPANY_VARIABLES = (_v("company.name", "Your company's name, as in its settings."),)
+COMPANY_VARIABLES = (
+    _v("company.name", "Your company's name, as in its settings."),
+    _v("company.logo_url", "Your logo's URL (branding settings); empty when you set none."),
+    _v("company.colors.primary", "Your primary colour, #RRGGBB (branding settings; a default otherwise)."),
+    _v("company.colors.accent", "Your accent colour, #RRGGBB."),
+    _v("company.colors.on_primary", "White or near-black: the text colour that reads on the primary one."),
+    _v("company.colors.on_accent", "The text colour that reads on the accent one."),
+)
 CLIENT_VARIABLES = (
     _v("client.code", "The client's code in your system."),
     _v("client.name", "The client's name or company name."),
@@ -136,7 +143,11 @@ CLIENT_VARIABLES = (
 )
 CLIENT_NAME = (CLIENT_VARIABLES[1],)
 
-SAMPLE_COMPANY = {"name": "Cargas del Sur"}
+SAMPLE_COMPANY = {
+    "name": "Cargas del Sur",
+    "logo_url": None,
+    "colors": {"primary": "#1F4E79", "accent": "#E8A33D", "on_primary": "#FFFFFF", "on_accent": "#1A1A1A"},
+}
 SAMPLE_CLIENT = {
     "code": "C-0042",
     "name": "Ferretería Los Andes",
@@ -758,9 +769,11 @@ def render_channel(company_id: str, key: str, channel: str, variables: Mapping[s
 
 
 def _sample_for(kind: MessageType, company: domain.Company) -> dict[str, Any]:
+    from chalicelib.tenants.branding import company_variables
+
     data = kind.sample_data()
     if "company" in data:
-        data["company"] = {**data["company"], "name": company.name}
+        data["company"] = {**data["company"], **company_variables(company)}
     return data
 
 

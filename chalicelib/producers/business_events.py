@@ -42,6 +42,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Client, Company
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.localization import shown_values
+from chalicelib.tenants.branding import company_variables
 
 MAX_PDF_BYTES = 7 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
@@ -338,7 +339,7 @@ def _handle(
     variables = {
         **cast(dict[str, Any], shown_values(variables, company.time_zone, company.locale)),
         "client": _client_variables(client, client_balance),
-        "company": {"name": company.name},
+        "company": company_variables(company),
     }
     cause = f"event:{event_type}:{event_id}"
     decision = _Decision()

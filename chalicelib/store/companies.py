@@ -105,6 +105,15 @@ def update_company(company_id: str, **settings: str | bool | None) -> None:
         CompanyModel(company_id).update(actions=actions, condition=CompanyModel.company_id.exists())
 
 
+BRANDING = ("logo_url", "logo_file", "primary_color", "accent_color", "tracking_page_url")
+
+
+def save_branding(company: domain.Company) -> None:
+    """Write the company's branding fields (W3) as they are on ``company``; None removes one."""
+    actions = set_or_remove(CompanyModel, company, BRANDING)
+    CompanyModel(company.company_id).update(actions=actions, condition=CompanyModel.company_id.exists())
+
+
 # --- API keys ------------------------------------------------------------------------------
 
 

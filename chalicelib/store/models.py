@@ -71,6 +71,12 @@ class CompanyModel(BoundModel):
     locale = UnicodeAttribute(null=True)
     listed = UnicodeAttribute(null=True)
     listing = CompanyListingIndex()
+    # W3 branding
+    logo_url = UnicodeAttribute(null=True)
+    logo_file = UnicodeAttribute(null=True)
+    primary_color = UnicodeAttribute(null=True)
+    accent_color = UnicodeAttribute(null=True)
+    tracking_page_url = UnicodeAttribute(null=True)
 
 
 class KeysByCompanyIndex(GlobalSecondaryIndex["ApiKeyModel"]):

@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib.channels.email import HeaderInjection, OutgoingEmail, compose
 from chalicelib.messaging.sandbox import default_template, render_message
+from chalicelib.tenants.branding import company_variables
 
 
 def mail(**overrides: str) -> OutgoingEmail:
@@ -73,7 +74,7 @@ def test_list_unsubscribe_is_written_unfolded_and_unencoded_also_for_ses_raw_mes
 def test_subscriber_values_are_escaped_in_html_but_readable_in_text() -> None:
     # Given a subscriber whose name is markup
     variables = {
-        "company": {"name": "Cargas & Co"},
+        "company": company_variables(None, "Cargas & Co"),
         "subscriber": {"first_name": "<script>alert(1)</script>", "last_name": "X"},
         "subscription": {"expires_on": "2026-12-01"},
         "parcel": {"tracking_id": "T-1"},

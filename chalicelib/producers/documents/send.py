@@ -384,9 +384,10 @@ class Renderer:
         """The e-mail carrying the PDF, from the company's e-mail template of the same type."""
         from chalicelib.messaging.outbox import OutgoingMessage
         from chalicelib.messaging.sandbox import render_untrusted
+        from chalicelib.tenants.branding import company_variables
 
         error = None
-        values = {**mail_data, "company": {"name": self.company.name}}
+        values = {**mail_data, "company": company_variables(self.company)}
         try:
             template = self._mail_template()
             rendered = render_untrusted(template.sources, values)

@@ -14,8 +14,6 @@ from chalicelib.core.domain import DocumentSettings, Movement, OpenMovements, Su
 from chalicelib.core.errors import NotFound, ValidationFailed
 
 MAX_LOGO_BYTES = 300 * 1024
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 def get_settings(company_id: str) -> DocumentSettings:
@@ -68,18 +66,15 @@ def update_settings(
 
 def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettings:
     """Keep the company's logo (PNG or JPEG, at most 300 kB) for its documents."""
-    from chalicelib.core.files import decode_upload, put_file
+    from chalicelib.core.files import decode_upload, image_type, put_file
     from chalicelib.store import documents as store
 
     too_large = f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB"
     data = decode_upload(
         content_base64, field="content_base64", max_bytes=MAX_LOGO_BYTES, too_large=too_large
     )
-    if data.startswith(PNG_MAGIC):
-        content_type = "image/png"
-    elif data.startswith(JPEG_MAGIC):
-        content_type = "image/jpeg"
-    else:
+    content_type = image_type(data)
+    if content_type is None:
         raise ValidationFailed([{"field": "content_base64", "message": "must be a PNG or JPEG image"}])
     ref = put_file(company_id, "logos", f"logo.{content_type.rsplit('/', 1)[1]}", content_type, data)
     changed = replace(

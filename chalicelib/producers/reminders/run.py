@@ -53,6 +53,7 @@ from chalicelib.producers.reminders.settings import body_html, concepts
 from chalicelib.store import companies as company_store
 from chalicelib.store import receivables as store
 from chalicelib.store.receivables import ReminderClaim
+from chalicelib.tenants.branding import company_variables
 from chalicelib.tenants.defaults import DEFAULT_HOUR
 
 PAGE = 100  # receivables decided (and their clients and settings read) together
@@ -325,7 +326,7 @@ class _Decider:
         locale, zone_name = self.company.locale, self.company.time_zone
         personal = account is not None and account.area.startswith(PERSONAL_PREFIX)
         return {
-            "company": {"name": self.company.name},
+            "company": company_variables(self.company),
             "client": {
                 "code": client.client_id,
                 "name": client.name,

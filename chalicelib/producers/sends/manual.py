@@ -35,6 +35,7 @@ from chalicelib.producers.sends.unsubscribe import list_unsubscribe_headers
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as job_store
 from chalicelib.tenants.auth.principal import Principal, may_see, own_only
+from chalicelib.tenants.branding import company_variables
 
 PAGE_SIZE = 100
 MAX_LISTED_CLIENTS = 1000
@@ -150,7 +151,8 @@ def _checked_template(company_id: str, request: SendRequest) -> Any:
     except ValidationFailed as exc:
         raise ValidationFailed([{"field": "template", "message": e["message"]} for e in exc.errors]) from exc
     try:
-        render_untrusted(template.sources, _data(request.variables, dict(SAMPLE_CLIENT), "Sample"))
+        sample = _data(request.variables, dict(SAMPLE_CLIENT), company_variables(None, "Sample"))
+        render_untrusted(template.sources, sample)
     except ValidationFailed as exc:
         raise ValidationFailed(
             [{"field": "template", "message": f"{e['field']}: {e['message']}"} for e in exc.errors]
@@ -344,15 +346,16 @@ def list_send_jobs(
 # --- the worker: one page ----------------------------------------------------------------------
 
 
-def _data(variables: Mapping[str, Any], client: dict[str, Any], company_name: str) -> dict[str, Any]:
+def _data(variables: Mapping[str, Any], client: dict[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
     """The variables a manual template renders with: the request's, with the client's own values
-    (``client.*``, ``company.name``) merged over them."""
+    and the company's (``client.*``; ``company.name``, ``company.logo_url``, ``company.colors``)
+    merged over them."""
     data = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in variables.items()}
     given_client = data.get("client")
     data["client"] = {**(given_client if isinstance(given_client, dict) else {}), **client}
     given_company = data.get("company")
     company = given_company if isinstance(given_company, dict) else {}
-    data["company"] = {**company, "name": company_name}
+    data["company"] = {**company, **own}
     return data
 
 
@@ -370,7 +373,7 @@ class _Page:
         self.template = effective_template(company_id, template_key)
         self.variables = variables
         self.created_by = created_by or None
-        self.company_name = get_company(company_id).name
+        self.company = company_variables(get_company(company_id))
         self._region: str | None = None
         self.render_failures = 0
 
@@ -415,9 +418,7 @@ class _Page:
             "phone": client.phones[0] if client.phones else "",
         }
         try:
-            rendered = render_untrusted(
-                self.template.sources, _data(self.variables, values, self.company_name)
-            )
+            rendered = render_untrusted(self.template.sources, _data(self.variables, values, self.company))
         except ValidationFailed as exc:
             return [], f"could not be rendered: {exc.message}"
         email = self.channel == "email"

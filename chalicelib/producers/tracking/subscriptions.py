@@ -232,6 +232,7 @@ def _send_confirmation(subscription: Subscription) -> None:
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
     from chalicelib.messaging.sandbox import default_template, render_message
     from chalicelib.store.companies import get_company
+    from chalicelib.tenants.branding import company_variables
 
     company = get_company(subscription.company_id)
     language = company.language if company else "es"
@@ -239,7 +240,7 @@ def _send_confirmation(subscription: Subscription) -> None:
     rendered = render_message(
         default_template("tracking_confirmation", language),
         {
-            "company": {"name": company.name if company else ""},
+            "company": company_variables(company),
             "parcel": {"tracking_id": subscription.tracking_id},
             "confirm_url": url,
             "hours": CONFIRMATION_HOURS,
@@ -427,16 +428,6 @@ def unsubscribe_url(company_id: str, tracking_id: str, follower: Follower) -> st
         company_id, tracking_id, follower.subscription_id, follower.link_nonce, follower.expires_at
     )
     return f"{get_settings().public_base_url}/public/unsubscribe?token={token}"
-
-
-def parcel_page_url(company_id: str, tracking_id: str) -> str:
-    """The parcel on the company's public tracking page (W1)."""
-    from urllib.parse import quote
-
-    return (
-        f"{get_settings().public_base_url}/track/{quote(company_id, safe='')}"
-        f"?tracking_id={quote(tracking_id, safe='')}"
-    )
 
 
 def link_subscription(token: str, purpose: str) -> Subscription:

@@ -53,9 +53,10 @@ from chalicelib.messaging.sandbox import render_untrusted
 from chalicelib.messaging.sms_text import render_sms
 from chalicelib.messaging.templates import effective_template, message_type
 from chalicelib.producers.tracking.catalog import is_notifiable, status_catalog
-from chalicelib.producers.tracking.subscriptions import header_name, parcel_page_url, unsubscribe_url
+from chalicelib.producers.tracking.subscriptions import header_name, unsubscribe_url
 from chalicelib.store import companies as company_store
 from chalicelib.store import tracking as store
+from chalicelib.tenants.branding import company_variables, parcel_url
 
 ALERT_TYPE = "tracking"
 # Parcels claimed per transaction (a parcel with one follower is 4 of its 100 items).
@@ -259,12 +260,12 @@ class _AlertWriter:
             },
         )
         variables: dict[str, Any] = {
-            "company": {"name": self._company.name},
+            "company": company_variables(self._company),
             "subscriber": {"first_name": follower.first_name, "last_name": follower.last_name},
             "subscription": {"expires_on": show_date(follower.expires_at, company.locale, company.time_zone)},
             "parcel": {
                 "tracking_id": parcel.tracking_id,
-                "url": parcel_page_url(company_id, parcel.tracking_id),
+                "url": parcel_url(company_id, parcel.tracking_id, self._company.tracking_page_url),
             },
             "novelty": {
                 "status_name": status.display_name,

@@ -1,0 +1,98 @@
+"""W3: a company's branding (logo, colours, tracking page URL), set by its administrators, and the
+public logo its e-mails load."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.access import ADMIN, PUBLIC, STAFF
+from chalicelib.api.http import Routes, json_response, parse_body
+from chalicelib.tenants.auth.principal import Principal
+from chalicelib.tenants.branding import Brand
+
+branding = Blueprint(__name__)
+route = Routes(branding, schemas="branding_schemas")
+
+# The logo upload's body: 200 kB of image in base64, and the JSON around it.
+MAX_LOGO_BODY_BYTES = 300 * 1024
+
+
+@route("GET /company/branding", STAFF, response="BrandingOut")
+def get_branding(caller: Principal) -> Response:
+    """The company's branding: logo, colours and public tracking page URL (W3)"""
+    from chalicelib.tenants.branding import get_brand
+
+    return json_response(_out(get_brand(caller.company_id)))
+
+
+@route("PATCH /company/branding", ADMIN, body="BrandingIn", response="BrandingOut")
+def update_branding(caller: Principal) -> Response:
+    """Set the logo's https URL, the primary and accent colours (#RRGGBB) and the public tracking page's
+    URL (https, with `{tracking_id}`); the fields given change, `null` clears one (W3)"""
+    from chalicelib.api.branding_schemas import BrandingIn
+    from chalicelib.tenants.branding import update_branding as update
+
+    body = parse_body(branding.current_request, BrandingIn)
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    return json_response(_out(update(caller.company_id, changes, by=caller.subject)))
+
+
+@route("PUT /company/branding/logo", ADMIN, body="BrandingLogoIn", response="BrandingOut")
+def upload_logo(caller: Principal) -> Response:
+    """Upload the logo (PNG or JPEG, at most 200 kB; SVG is refused): Pregón keeps it and serves it at a
+    stable public URL for mail programs (W3)"""
+    from chalicelib.api.branding_schemas import BrandingLogoIn
+    from chalicelib.tenants.branding import upload_logo as upload
+
+    body = parse_body(branding.current_request, BrandingLogoIn, max_bytes=MAX_LOGO_BODY_BYTES)
+    return json_response(_out(upload(caller.company_id, body.content_base64, by=caller.subject)))
+
+
+@route("DELETE /company/branding/logo", ADMIN, response="BrandingOut")
+def remove_logo(caller: Principal) -> Response:
+    """Show no logo: e-mails and the tracking page show the company's name in its place (W3)"""
+    from chalicelib.tenants.branding import remove_logo as remove
+
+    return json_response(_out(remove(caller.company_id, by=caller.subject)))
+
+
+@route("GET /brand/{company_id}/logo/{file_id}/{file_name}", PUBLIC, answer="image")
+def logo(company_id: str, file_id: str, file_name: str) -> Response:
+    """An uploaded logo, public so mail programs can load it; a new upload gets a new URL, so this one
+    never changes and may be cached for a year"""
+    from chalicelib.tenants.branding import logo_file
+
+    data, content_type = logo_file(company_id, file_id, file_name)
+    return Response(
+        body=data,
+        status_code=200,
+        headers={
+            "Content-Type": content_type,
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
+
+
+def _out(brand: Brand) -> dict[str, object]:
+    from urllib.parse import quote
+
+    from chalicelib.core.settings import get_settings
+    from chalicelib.tenants.branding import parcel_url
+
+    base = get_settings().public_base_url
+    return {
+        "logo_url": brand.logo_url,
+        "logo_source": brand.logo_source,
+        "colors": {
+            "primary": brand.primary_color,
+            "accent": brand.accent_color,
+            "on_primary": brand.on_primary,
+            "on_accent": brand.on_accent,
+        },
+        "colors_set": brand.colors_set,
+        "tracking_page_url": brand.tracking_page_url,
+        "tracking_page_example": parcel_url(brand.company_id, "EXAMPLE-1", brand.tracking_page_url),
+        "stylesheet_url": f"{base}/track/{quote(brand.company_id, safe='')}/brand.css",
+    }

@@ -1,0 +1,50 @@
+"""Request and response models of the branding routes (W3)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BrandingIn(_Strict):
+    """Only the fields given change; `null` clears one (back to the default)."""
+
+    logo_url: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="An https URL of the logo on the company's own site (replaces an uploaded logo).",
+    )
+    primary_color: str | None = Field(default=None, max_length=7, description="#RRGGBB, e.g. #1F4E79.")
+    accent_color: str | None = Field(default=None, max_length=7, description="#RRGGBB, e.g. #E8A33D.")
+    tracking_page_url: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="The public tracking page on the company's site, https, with `{tracking_id}` where "
+        "the parcel's id goes (else `?tracking_id=` is added); `null`: Pregón's page /track/{company}.",
+    )
+
+
+class BrandingLogoIn(_Strict):
+    content_base64: str = Field(
+        max_length=280_000, description="A PNG or JPEG of at most 200 kB, base64 (SVG is refused)."
+    )
+
+
+class BrandingColorsOut(BaseModel):
+    primary: str
+    accent: str
+    on_primary: str = Field(description="The text colour that reads on the primary one.")
+    on_accent: str
+
+
+class BrandingOut(BaseModel):
+    logo_url: str | None = Field(description="The logo as e-mails and pages load it (None: no logo).")
+    logo_source: str | None = Field(description="`url` (the company's), `upload` (served by Pregón) or None.")
+    colors: BrandingColorsOut
+    colors_set: bool = Field(description="False while the default colours are used.")
+    tracking_page_url: str | None = Field(description="The setting; None: Pregón's page.")
+    tracking_page_example: str = Field(description="Where an alert for parcel EXAMPLE-1 would link.")
+    stylesheet_url: str = Field(description="The tracking page's stylesheet of the company's colours.")

@@ -1,0 +1,286 @@
+"""A company's branding (W3): its logo, its two colours and the URL of its public tracking page.
+
+Every default e-mail shows the logo (alt text: the company's name) and the colours, and so does
+the public tracking page (a stylesheet made from the colours, ``brand_css``); every tracking alert
+links the parcel on the page the company set (``parcel_url``), else on Pregón's own.
+
+A logo is either an https URL the company hosts, or an image uploaded here (PNG or JPEG, known by
+its bytes; never SVG, which can carry script), kept in S3 and served publicly by the app at a
+stable URL (``/brand/<company>/logo/<id>/<file>``) so mail programs can load it. A new upload gets
+a new URL; the old one keeps working, so e-mails already sent keep their logo.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from chalicelib.core.domain import Company
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
+
+DEFAULT_PRIMARY = "#1F4E79"
+DEFAULT_ACCENT = "#E8A33D"
+MAX_LOGO_BYTES = 200 * 1024
+MAX_URL = 1000
+LOGO_PURPOSE = "brand-logos"
+COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+PLACEHOLDER = "{tracking_id}"
+SETTINGS = ("logo_url", "primary_color", "accent_color", "tracking_page_url")
+_FILE_ID = re.compile(r"^[0-9a-f]{16}$")
+_FILE_NAMES = {"logo.png": "image/png", "logo.jpeg": "image/jpeg"}
+_COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+
+
+@dataclass(frozen=True)
+class Brand:
+    """What people see of a company: the logo to show (or None), the colours (defaults where the
+    company set none), the colour text takes on the primary one, and the tracking page setting."""
+
+    company_id: str
+    name: str
+    logo_url: str | None
+    logo_source: str | None  # "url" (the company's own), "upload" (served by Pregón) or None
+    primary_color: str
+    accent_color: str
+    on_primary: str
+    on_accent: str
+    colors_set: bool
+    tracking_page_url: str | None
+
+    def template_variables(self) -> dict[str, Any]:
+        """``company`` as every message template gets it."""
+        return {
+            "name": self.name,
+            "logo_url": self.logo_url,
+            "colors": {
+                "primary": self.primary_color,
+                "accent": self.accent_color,
+                "on_primary": self.on_primary,
+                "on_accent": self.on_accent,
+            },
+        }
+
+
+def brand_of(company: Company) -> Brand:
+    primary = company.primary_color or DEFAULT_PRIMARY
+    accent = company.accent_color or DEFAULT_ACCENT
+    logo, source = None, None
+    if company.logo_file:
+        logo, source = uploaded_logo_url(company.logo_file), "upload"
+    elif company.logo_url:
+        logo, source = company.logo_url, "url"
+    return Brand(
+        company_id=company.company_id,
+        name=company.name,
+        logo_url=logo,
+        logo_source=source,
+        primary_color=primary.upper(),
+        accent_color=accent.upper(),
+        on_primary=readable_on(primary),
+        on_accent=readable_on(accent),
+        colors_set=bool(company.primary_color or company.accent_color),
+        tracking_page_url=company.tracking_page_url,
+    )
+
+
+def get_brand(company_id: str) -> Brand:
+    from chalicelib.tenants.companies import get_company
+
+    return brand_of(get_company(company_id))
+
+
+def company_variables(company: Company | None, name: str | None = None) -> dict[str, Any]:
+    """The ``company`` variable of a message: name, ``logo_url`` and ``colors.*`` (defaults when
+    the company is unknown)."""
+    if company is None:
+        return {
+            "name": name or "",
+            "logo_url": None,
+            "colors": {
+                "primary": DEFAULT_PRIMARY,
+                "accent": DEFAULT_ACCENT,
+                "on_primary": readable_on(DEFAULT_PRIMARY),
+                "on_accent": readable_on(DEFAULT_ACCENT),
+            },
+        }
+    return brand_of(company).template_variables()
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def update_branding(company_id: str, changes: Mapping[str, str | None], *, by: str) -> Brand:
+    """Change the settings named in ``changes`` (None clears one); all are checked before any is
+    written (422 naming each bad field). An https ``logo_url`` replaces an uploaded logo."""
+    from chalicelib.store import companies as store
+    from chalicelib.tenants.companies import get_company
+
+    company = get_company(company_id)
+    errors: list[dict[str, str]] = []
+    values: dict[str, str | None] = {}
+    for field, raw in changes.items():
+        if field not in SETTINGS:
+            errors.append({"field": field, "message": f"is not a branding setting ({', '.join(SETTINGS)})"})
+            continue
+        try:
+            values[field] = None if raw is None else _checked(field, raw)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    if values.get("logo_url"):
+        values["logo_file"] = None
+    changed = replace(company, **values)  # type: ignore[arg-type]
+    store.save_branding(changed)
+    logger().info("branding changed", extra={"company_id": company_id, "by": by, "fields": sorted(values)})
+    return brand_of(changed)
+
+
+def _checked(field: str, raw: str) -> str:
+    value = raw.strip()
+    if field in ("primary_color", "accent_color"):
+        if not COLOR.match(value):
+            raise ValidationFailed([{"field": field, "message": "use a colour as #RRGGBB, e.g. #1F4E79"}])
+        return value.upper()
+    if field == "logo_url":
+        return _https_url(value, field)
+    # tracking_page_url: the placeholder, if any, stands for a tracking id while checking.
+    if value.count("{") != value.count(PLACEHOLDER) or value.count("}") != value.count(PLACEHOLDER):
+        raise ValidationFailed(
+            [{"field": field, "message": f"the only placeholder a URL may hold is {PLACEHOLDER}"}]
+        )
+    _https_url(value.replace(PLACEHOLDER, "TRACKING-ID"), field)
+    return value
+
+
+def _https_url(value: str, field: str) -> str:
+    problem = None
+    if not value or len(value) > MAX_URL:
+        problem = f"give an https URL of at most {MAX_URL} characters"
+    elif any(c.isspace() or ord(c) < 32 or c in "\"'<>\\`" for c in value):
+        problem = "a URL may not hold spaces, quotes, < > or backslashes"
+    else:
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname:
+            problem = "must be an https:// URL"
+        elif parts.username or parts.password:
+            problem = "a URL may not carry a user name or password"
+    if problem:
+        raise ValidationFailed([{"field": field, "message": problem}])
+    return value
+
+
+def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
+    """Keep an uploaded logo (PNG or JPEG by its bytes, at most 200 kB) and show it from now on."""
+    from chalicelib.core.files import decode_upload, image_type, put_file
+    from chalicelib.store import companies as store
+    from chalicelib.tenants.companies import get_company
+
+    company = get_company(company_id)
+    field = "content_base64"
+    data = decode_upload(
+        content_base64,
+        field=field,
+        max_bytes=MAX_LOGO_BYTES,
+        too_large=f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB",
+    )
+    content_type = image_type(data)
+    if content_type is None:
+        head = data[:512].lstrip().lower()
+        svg = head.startswith(b"<") and (b"<svg" in data[:4096].lower() or head.startswith(b"<?xml"))
+        message = (
+            "SVG is not accepted (it can carry script): send a PNG or JPEG image"
+            if svg
+            else "must be a PNG or JPEG image"
+        )
+        raise ValidationFailed([{"field": field, "message": message}])
+    ref = put_file(company_id, LOGO_PURPOSE, f"logo.{content_type.rsplit('/', 1)[1]}", content_type, data)
+    changed = replace(company, logo_file=ref.key, logo_url=None)
+    store.save_branding(changed)
+    logger().info("logo uploaded", extra={"company_id": company_id, "by": by, "bytes": len(data)})
+    return brand_of(changed)
+
+
+def remove_logo(company_id: str, *, by: str) -> Brand:
+    """Show no logo (the company's name stands in its place)."""
+    from chalicelib.store import companies as store
+    from chalicelib.tenants.companies import get_company
+
+    changed = replace(get_company(company_id), logo_file=None, logo_url=None)
+    store.save_branding(changed)
+    logger().info("logo removed", extra={"company_id": company_id, "by": by})
+    return brand_of(changed)
+
+
+def uploaded_logo_url(key: str) -> str:
+    """The public URL of an uploaded logo kept at ``key`` (``<company>/brand-logos/<id>/<file>``)."""
+    company_id, _, file_id, file_name = key.split("/", 3)
+    return f"{get_settings().public_base_url}/brand/{company_id}/logo/{file_id}/{file_name}"
+
+
+def logo_file(company_id: str, file_id: str, file_name: str) -> tuple[bytes, str]:
+    """An uploaded logo's bytes and type, by the parts of its public URL; NotFound for anything
+    that is not one (only files kept as logos can be read this way)."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.core.files import read_file
+
+    content_type = _FILE_NAMES.get(file_name)
+    if content_type is None or not _FILE_ID.match(file_id) or not _COMPANY_ID.match(company_id):
+        raise NotFound("there is no such logo")
+    try:
+        return read_file(f"{company_id}/{LOGO_PURPOSE}/{file_id}/{file_name}"), content_type
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            raise NotFound("there is no such logo") from exc
+        raise
+
+
+# --- where it shows --------------------------------------------------------------------------
+
+
+def parcel_url(company_id: str, tracking_id: str, page_url: str | None) -> str:
+    """The parcel on the company's public tracking page: ``page_url`` (the company's setting) with
+    the tracking id in place of ``{tracking_id}`` (or added as ``tracking_id=``), else Pregón's page."""
+    tracking = quote(tracking_id, safe="")
+    template = page_url
+    if template:
+        if PLACEHOLDER in template:
+            return template.replace(PLACEHOLDER, tracking)
+        base, _, fragment = template.partition("#")
+        joined = f"{base}{'&' if '?' in base else '?'}tracking_id={tracking}"
+        return f"{joined}#{fragment}" if fragment else joined
+    return f"{get_settings().public_base_url}/track/{quote(company_id, safe='')}?tracking_id={tracking}"
+
+
+def brand_css(brand: Brand) -> str:
+    """The tracking page's stylesheet of the company's colours, on top of Pregón's (only checked
+    #RRGGBB values go in). Text takes the primary colour only where it reads on white."""
+    primary, accent = brand.primary_color, brand.accent_color
+    if not (COLOR.match(primary) and COLOR.match(accent)):
+        raise ValueError("stored colours are checked #RRGGBB values")
+    ink = primary if brand.on_primary == "#FFFFFF" else "#1D2430"
+    return (
+        "/* The company's colours (W3), made from its branding settings. */\n"
+        f":root {{ --brand: {primary}; --brand-accent: {accent}; --brand-on: {brand.on_primary}; }}\n"
+        f"header.company {{ border-bottom: 4px solid {accent}; padding-bottom: .75rem; }}\n"
+        f"h1, h2, a {{ color: {ink}; }}\n"
+        f"button {{ background: {primary}; color: {brand.on_primary}; }}\n"
+        f":focus-visible {{ outline-color: {accent}; }}\n"
+        f"ol.history li:first-child {{ border-left: 6px solid {accent}; }}\n"
+    )
+
+
+def readable_on(color: str) -> str:
+    """White or near-black, whichever contrasts more with ``color`` (WCAG relative luminance)."""
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    on_white = 1.05 / (luminance + 0.05)
+    on_dark = (luminance + 0.05) / (0.0137 + 0.05)  # #1A1A1A
+    return "#FFFFFF" if on_white >= on_dark else "#1A1A1A"
