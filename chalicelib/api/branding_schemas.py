@@ -29,7 +29,7 @@ class BrandingIn(_Strict):
 
 class BrandingLogoIn(_Strict):
     content_base64: str = Field(
-        max_length=280_000, description="A PNG or JPEG of at most 200 kB, base64 (SVG is refused)."
+        max_length=420_000, description="A PNG or JPEG of at most 200 kB, base64 (SVG is refused)."
     )
 
 
