@@ -131,7 +131,7 @@ def _page(
     from chalicelib.messaging.sandbox import render_page
     from chalicelib.producers.tracking.parcels import public_tracking
     from chalicelib.store.companies import get_company
-    from chalicelib.tenants.branding import brand_of
+    from chalicelib.tenants.branding import page_logo
 
     request = tracking_page.current_request
     company = get_company(company_id)
@@ -168,6 +168,7 @@ def _page(
         outcome = {**outcome, "until": show_date(outcome["expires_at"], locale, company.time_zone)}
     # Links relative to where the page is (on AWS the API lives under its stage, e.g. /api/track/x).
     quoted = quote(company_id, safe="")
+    root = "../" if here == "page" else "../../"
     if here == "page":  # /track/{company}
         links = {
             "css": "../assets/pregon.css",
@@ -185,7 +186,7 @@ def _page(
     variables = {
         "links": links,
         "company": company.name,
-        "logo_url": brand_of(company).logo_url,
+        "logo_url": page_logo(company, root),
         "company_id": company_id,
         "tracking_id": tracking_id,
         "parcel": parcel,

@@ -165,7 +165,11 @@ _TYPES: tuple[MessageType, ...] = (
             _v("subscriber.first_name", "First name of the person following the parcel."),
             _v("subscriber.last_name", "Last name of the person following the parcel."),
             _v("parcel.tracking_id", "The parcel's tracking id."),
-            _v("parcel.url", "The parcel on your public tracking page (its whole history)."),
+            _v(
+                "parcel.url",
+                "The parcel on your public tracking page (its whole history): your page's URL "
+                "setting (W3), else Pregón's /track/<company>.",
+            ),
             _v("novelty.status_name", "The new status, with your company's name for it."),
             _v(
                 "novelty.occurred_at",
@@ -747,7 +751,19 @@ def render_for(
 ) -> tuple[EffectiveTemplate, RenderedMessage]:
     """What a sender needs: the effective template of ``key`` rendered with real ``variables``."""
     template = effective_template(company_id, key)
-    return template, render_untrusted(template.sources, dict(variables))
+    return template, render_untrusted(template.sources, _with_branding(company_id, variables))
+
+
+def _with_branding(company_id: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """``variables`` with the company's ``logo_url`` and ``colors`` (W3) under what they give for
+    ``company``: every default e-mail uses them, whoever built the variables."""
+    given = variables.get("company")
+    if isinstance(given, Mapping) and "colors" in given and "logo_url" in given:
+        return dict(variables)
+    from chalicelib.tenants.branding import company_variables
+
+    own = company_variables(_company(company_id))
+    return {**variables, "company": {**own, **(given if isinstance(given, Mapping) else {})}}
 
 
 def render_channel(company_id: str, key: str, channel: str, variables: Mapping[str, Any]) -> RenderedMessage:

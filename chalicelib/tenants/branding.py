@@ -219,8 +219,22 @@ def remove_logo(company_id: str, *, by: str) -> Brand:
 
 def uploaded_logo_url(key: str) -> str:
     """The public URL of an uploaded logo kept at ``key`` (``<company>/brand-logos/<id>/<file>``)."""
+    return f"{get_settings().public_base_url}/{uploaded_logo_path(key)}"
+
+
+def uploaded_logo_path(key: str) -> str:
+    """Where the app serves an uploaded logo, relative to its root (pages link it relatively, so
+    it loads from the host and stage that served the page)."""
     company_id, _, file_id, file_name = key.split("/", 3)
-    return f"{get_settings().public_base_url}/brand/{company_id}/logo/{file_id}/{file_name}"
+    return f"brand/{company_id}/logo/{file_id}/{file_name}"
+
+
+def page_logo(company: Company, root: str) -> str | None:
+    """The logo as a page of the app shows it: an uploaded one under ``root`` (the relative way
+    back to the app's root from the page), the company's own URL as it is."""
+    if company.logo_file:
+        return root + uploaded_logo_path(company.logo_file)
+    return company.logo_url
 
 
 def logo_file(company_id: str, file_id: str, file_name: str) -> tuple[bytes, str]:
