@@ -162,6 +162,13 @@ def test_an_alert_on_the_wire_carries_the_logo_the_colours_and_the_parcel_on_the
     # And the raw message holds the logo URL and the link too (as transferred, before decoding)
     unfolded = re.sub(rb"=\r?\n", b"", raw).replace(b"=3D", b"=")
     assert LOGO.encode() in unfolded and link.encode() in unfolded
+    # When Ana opens the alert's unsubscribe link
+    unsubscribe = re.search(r"https?://[^/\s]+(/public/unsubscribe\?token=[\w.\-]+)", text)
+    assert unsubscribe, text
+    page = api.http.get(unsubscribe.group(1)).body.decode()
+    # Then that page too shows the company's logo and loads its colours
+    assert f'<img src="{LOGO}" alt="Cargas del Sur"' in page
+    assert f'href="../track/{tenant.company_id}/brand.css"' in page
 
 
 def test_the_tracking_page_links_a_stylesheet_of_the_companys_colours_and_shows_the_logo(

@@ -454,11 +454,26 @@ def unsubscribe(token: str) -> Subscription:
     return subscription
 
 
+# How far each link page is from the app's root (its links are relative, so they work under an
+# API Gateway stage too): /public/subscriptions/confirm and /public/unsubscribe.
+_PAGE_ROOTS = {"confirm_subscription": "../../", "subscription_confirmed": "../../"}
+
+
 def page(name: str, company_id: str, variables: dict[str, Any]) -> str:
-    """A shipped page in the company's language."""
+    """A shipped page in the company's language, with its logo and colours (W3)."""
+    from urllib.parse import quote
+
     from chalicelib.messaging.sandbox import render_page
     from chalicelib.store.companies import get_company
+    from chalicelib.tenants.branding import page_logo
 
     company = get_company(company_id)
     language = company.language if company else "es"
-    return render_page(name, language, {"company": company.name if company else "", **variables})
+    root = _PAGE_ROOTS.get(name, "../")
+    brand = {
+        "css": f"{root}track/{quote(company_id, safe='')}/brand.css" if company else None,
+        "logo_url": page_logo(company, root) if company else None,
+    }
+    return render_page(
+        name, language, {"company": company.name if company else "", "brand": brand, **variables}
+    )
