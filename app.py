@@ -4,7 +4,7 @@ from chalice import Chalice
 
 from chalicelib.api.authorizer import auth
 from chalicelib.api.auto_replies import auto_replies
-from chalicelib.api.branding import branding
+from chalicelib.api.branding import IMAGE_ACCEPTS, branding
 from chalicelib.api.business_events import business_events
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
@@ -42,6 +42,7 @@ from chalicelib.records.exports import XLSX_TYPE
 
 app = Chalice(app_name="pregon", configure_logs=False)
 app.api.binary_types.append(XLSX_TYPE)
+app.api.binary_types.extend(IMAGE_ACCEPTS)
 app.register_middleware(observe, "all")
 app.register_middleware(map_errors, "http")
 app.register_blueprint(auth)

@@ -15,6 +15,11 @@ route = Routes(branding, schemas="branding_schemas")
 
 # The logo upload's body: base64 of an image a little over 200 kB (to say so), and the JSON around it.
 MAX_LOGO_BODY_BYTES = 450 * 1024
+# Whoever asks for a logo without putting an image type first gets an S3 link valid this long.
+LINK_SECONDS = 600
+# The API's binary media types must cover the first type browsers put in Accept for an <img>
+# (image/avif, image/webp, ...): API Gateway decides by it whether to send the bytes (app.py).
+IMAGE_ACCEPTS = ["image/*"]
 
 
 @route("GET /company/branding", STAFF, response="BrandingOut")
@@ -56,12 +61,29 @@ def remove_logo(caller: Principal) -> Response:
     return json_response(_out(remove(caller.company_id, by=caller.subject)))
 
 
-@route("GET /brand/{company_id}/logo/{file_id}/{file_name}", PUBLIC, answer="image")
+@route(
+    "GET /brand/{company_id}/logo/{file_id}/{file_name}",
+    PUBLIC,
+    answer="image",
+    errors={302: "A request that does not ask for an image first (`Accept: */*`): a short-lived S3 link."},
+)
 def logo(company_id: str, file_id: str, file_name: str) -> Response:
     """An uploaded logo, public so mail programs can load it; a new upload gets a new URL, so this one
     never changes and may be cached for a year"""
-    from chalicelib.tenants.branding import logo_file
+    from chalicelib.tenants.branding import logo_file, logo_link
 
+    headers = branding.current_request.headers
+    accept = str(headers.get("accept", "")) if headers else ""
+    first = accept.split(",")[0].split(";")[0].strip().lower()
+    if not first.startswith("image/"):
+        # API Gateway returns a binary body only to a request whose first Accept type is a binary
+        # type (here image/*); anything else (curl's */*, some image proxies) follows a redirect.
+        link = logo_link(company_id, file_id, file_name, LINK_SECONDS)
+        return Response(
+            body="",
+            status_code=302,
+            headers={"Location": link, "Cache-Control": f"public, max-age={LINK_SECONDS // 2}"},
+        )
     data, content_type = logo_file(company_id, file_id, file_name)
     return Response(
         body=data,

@@ -459,7 +459,9 @@ def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_inp
             error,
         )
     for status, (text, schema) in sorted(refusals.items()):
-        if doc.answer == "page":  # a person's page answers refusals with the page, saying why
+        if status < 400:  # a redirect: its Location says where
+            responses[str(status)] = {"description": text}
+        elif doc.answer == "page":  # a person's page answers refusals with the page, saying why
             responses[str(status)] = {"description": text, "content": {HTML: {"schema": {"type": "string"}}}}
         else:
             responses[str(status)] = {"description": text, "content": {JSON: {"schema": schema}}}

@@ -93,6 +93,16 @@ def image_type(data: bytes) -> str | None:
     return None
 
 
+def image_url(key: str, seconds: int) -> str:
+    """A short-lived link to a kept image, shown inline (a logo, for whoever cannot take the image
+    from the app itself)."""
+    return str(
+        client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": get_settings().files_bucket, "Key": key}, ExpiresIn=seconds
+        )
+    )
+
+
 def decode_upload(content_base64: str, *, field: str, max_bytes: int, too_large: str) -> bytes:
     """The bytes of a file sent as base64 (line breaks and spaces allowed, as mail programs wrap
     it); a 422 naming ``field`` when it is not base64, or ``too_large`` when it decodes to more

@@ -244,15 +244,28 @@ def logo_file(company_id: str, file_id: str, file_name: str) -> tuple[bytes, str
 
     from chalicelib.core.files import read_file
 
-    content_type = _FILE_NAMES.get(file_name)
-    if content_type is None or not _FILE_ID.match(file_id) or not _COMPANY_ID.match(company_id):
-        raise NotFound("there is no such logo")
+    key, content_type = _logo_key(company_id, file_id, file_name)
     try:
-        return read_file(f"{company_id}/{LOGO_PURPOSE}/{file_id}/{file_name}"), content_type
+        return read_file(key), content_type
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
             raise NotFound("there is no such logo") from exc
         raise
+
+
+def logo_link(company_id: str, file_id: str, file_name: str, seconds: int) -> str:
+    """A short-lived S3 link to an uploaded logo (checked to be one, as ``logo_file`` does)."""
+    from chalicelib.core.files import image_url
+
+    logo_file(company_id, file_id, file_name)  # NotFound unless it is a kept logo
+    return image_url(_logo_key(company_id, file_id, file_name)[0], seconds)
+
+
+def _logo_key(company_id: str, file_id: str, file_name: str) -> tuple[str, str]:
+    content_type = _FILE_NAMES.get(file_name)
+    if content_type is None or not _FILE_ID.match(file_id) or not _COMPANY_ID.match(company_id):
+        raise NotFound("there is no such logo")
+    return f"{company_id}/{LOGO_PURPOSE}/{file_id}/{file_name}", content_type
 
 
 # --- where it shows --------------------------------------------------------------------------

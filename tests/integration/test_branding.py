@@ -8,6 +8,7 @@ import re
 from email import policy
 from email.message import EmailMessage
 
+import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
@@ -101,6 +102,10 @@ def test_an_uploaded_logo_is_served_publicly_and_svg_or_a_big_file_is_refused(
     assert served.status_code == 200
     assert served.headers["Content-Type"] == "image/png" and served.body == image
     assert "immutable" in served.headers["Cache-Control"]
+    # And a fetcher that does not ask for an image first (curl's */*) follows a short-lived S3 link
+    redirected = api.http.get(path, headers={"Accept": "*/*"})
+    assert redirected.status_code == 302
+    assert requests.get(redirected.headers["Location"], timeout=10).content == image
     # And a made-up logo address, or a path that is not a logo, is not found
     for made_up in ("0123456789abcdef/logo.png", "..%2F..%2Fx/logo.png", f"{path.split('/')[-2]}/logo.gif"):
         missing = api.http.get(f"/brand/{tenant.company_id}/logo/{made_up}", headers={"Accept": "*/*"})
