@@ -165,7 +165,11 @@ def _https_url(value: str, field: str) -> str:
     elif any(c.isspace() or ord(c) < 32 or c in "\"'<>\\`" for c in value):
         problem = "a URL may not hold spaces, quotes, < > or backslashes"
     else:
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # a port that is not a number is no URL
+        except ValueError:
+            raise ValidationFailed([{"field": field, "message": "is not a URL"}]) from None
         if parts.scheme != "https" or not parts.hostname:
             problem = "must be an https:// URL"
         elif parts.username or parts.password:

@@ -1,0 +1,106 @@
+"""W3's rules that need no stack: colours, URLs, where an alert links, the page's stylesheet."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib.core.domain import Company
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.tenants.branding import (
+    _checked,
+    brand_css,
+    brand_of,
+    company_variables,
+    parcel_url,
+    readable_on,
+)
+
+T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
+
+
+def test_text_on_a_colour_is_white_on_dark_and_near_black_on_light() -> None:
+    assert readable_on("#1F4E79") == "#FFFFFF"
+    assert readable_on("#C8102E") == "#FFFFFF"
+    assert readable_on("#FFD100") == "#1A1A1A"
+    assert readable_on("#FFFFFF") == "#1A1A1A"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("primary_color", "red"),
+        ("primary_color", "#12345G"),
+        ("accent_color", "#FFF"),
+        ("accent_color", "#1F4E79;}body{"),
+        ("logo_url", "http://cdn.example/logo.png"),
+        ("logo_url", "javascript:alert(1)"),
+        ("logo_url", "https://user:pw@cdn.example/logo.png"),
+        ("logo_url", 'https://cdn.example/"onerror="x'),
+        ("logo_url", "https://[::1/logo.png"),
+        ("logo_url", "https://cdn.example:port/logo.png"),
+        ("tracking_page_url", "https://www.example/{id}"),
+        ("tracking_page_url", "https://www.example/{tracking_id}}"),
+        ("tracking_page_url", "ftp://www.example/{tracking_id}"),
+        ("tracking_page_url", "https:///{tracking_id}"),
+    ],
+)
+def test_bad_branding_values_are_refused_naming_the_field(field: str, value: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        _checked(field, value)
+    assert refused.value.errors[0]["field"] == field
+
+
+def test_good_values_are_kept_colours_in_capitals() -> None:
+    assert _checked("primary_color", " #c8102e ") == "#C8102E"
+    assert (
+        _checked("logo_url", "https://cdn.example/img/logo.png?v=2") == "https://cdn.example/img/logo.png?v=2"
+    )
+    page = "https://www.example/seguimiento/{tracking_id}#historial"
+    assert _checked("tracking_page_url", page) == page
+
+
+def test_an_alert_links_the_companys_page_or_pregons() -> None:
+    assert parcel_url("acme", "AB 1/2", "https://x.example/s?envio={tracking_id}") == (
+        "https://x.example/s?envio=AB%201%2F2"
+    )
+    assert parcel_url("acme", "T-1", "https://x.example/seguimiento") == (
+        "https://x.example/seguimiento?tracking_id=T-1"
+    )
+    assert parcel_url("acme", "T-1", "https://x.example/s?lang=es#top") == (
+        "https://x.example/s?lang=es&tracking_id=T-1#top"
+    )
+    assert parcel_url("acme", "T-1", None).endswith("/track/acme?tracking_id=T-1")
+
+
+def test_a_company_without_branding_gets_the_defaults_and_no_logo() -> None:
+    company = Company("acme", "Acme", "es", False, T0)
+    variables = company_variables(company)
+    assert variables["logo_url"] is None and variables["name"] == "Acme"
+    assert variables["colors"] == {
+        "primary": "#1F4E79",
+        "accent": "#E8A33D",
+        "on_primary": "#FFFFFF",
+        "on_accent": "#1A1A1A",
+    }
+    assert brand_of(company).colors_set is False
+
+
+def test_an_uploaded_logo_wins_and_the_stylesheet_holds_only_the_colours() -> None:
+    company = Company(
+        "acme",
+        "Acme",
+        "es",
+        False,
+        T0,
+        logo_url="https://cdn.example/old.png",
+        logo_file="acme/brand-logos/0123456789abcdef/logo.png",
+        primary_color="#0A7B3E",
+        accent_color="#F2C200",
+    )
+    brand = brand_of(company)
+    assert brand.logo_source == "upload"
+    assert brand.logo_url and brand.logo_url.endswith("/brand/acme/logo/0123456789abcdef/logo.png")
+    css = brand_css(brand)
+    assert "#0A7B3E" in css and "#F2C200" in css and "url(" not in css
