@@ -107,6 +107,8 @@ def _out(brand: Brand) -> dict[str, object]:
     return {
         "logo_url": brand.logo_url,
         "logo_source": brand.logo_source,
+        "logo_width": brand.logo_width,
+        "logo_height": brand.logo_height,
         "colors": {
             "primary": brand.primary_color,
             "accent": brand.accent_color,

@@ -43,6 +43,8 @@ class BrandingColorsOut(BaseModel):
 class BrandingOut(BaseModel):
     logo_url: str | None = Field(description="The logo as e-mails and pages load it (None: no logo).")
     logo_source: str | None = Field(description="`url` (the company's), `upload` (served by Pregón) or None.")
+    logo_width: int | None = Field(description="An uploaded logo's width in px as e-mails show it.")
+    logo_height: int | None = Field(description="Its height in px as e-mails show it (48, or less if wide).")
     colors: BrandingColorsOut
     colors_set: bool = Field(description="False while the default colours are used.")
     tracking_page_url: str | None = Field(description="The setting; None: Pregón's page.")

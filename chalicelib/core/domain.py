@@ -41,6 +41,9 @@ class Company:
     primary_color: str | None = None
     accent_color: str | None = None
     tracking_page_url: str | None = None
+    # The uploaded logo's size in pixels (e-mails give Outlook, which ignores CSS sizes, its width).
+    logo_width: int | None = None
+    logo_height: int | None = None
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,32 @@ def image_type(data: bytes) -> str | None:
     return None
 
 
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) in pixels of a PNG (its IHDR) or a JPEG (its first SOF marker); None when
+    the bytes do not say."""
+    import struct
+
+    if data.startswith(PNG_MAGIC) and len(data) >= 24 and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return (width, height) if width and height else None
+    if not data.startswith(JPEG_MAGIC):
+        return None
+    at = 2
+    while at + 9 < len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length: SOI, TEM, RSTn
+            at += 2
+            continue
+        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return (width, height) if width and height else None
+        at += 2 + length
+    return None
+
+
 def image_url(key: str, seconds: int) -> str:
     """A short-lived link to a kept image, shown inline (a logo, for whoever cannot take the image
     from the app itself)."""

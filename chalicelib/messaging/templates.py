@@ -129,6 +129,8 @@ def _v(name: str, description: str) -> Variable:
 COMPANY_VARIABLES = (
     _v("company.name", "Your company's name, as in its settings."),
     _v("company.logo_url", "Your logo's URL (branding settings); empty when you set none."),
+    _v("company.logo_width", "An uploaded logo's width in px at 48 px high (at most 240); else empty."),
+    _v("company.logo_height", "An uploaded logo's height in px (48, or less for a wide logo); else empty."),
     _v("company.colors.primary", "Your primary colour, #RRGGBB (branding settings; a default otherwise)."),
     _v("company.colors.accent", "Your accent colour, #RRGGBB."),
     _v("company.colors.on_primary", "White or near-black: the text colour that reads on the primary one."),
@@ -146,6 +148,8 @@ CLIENT_NAME = (CLIENT_VARIABLES[1],)
 SAMPLE_COMPANY = {
     "name": "Cargas del Sur",
     "logo_url": None,
+    "logo_width": None,
+    "logo_height": None,
     "colors": {"primary": "#1F4E79", "accent": "#E8A33D", "on_primary": "#FFFFFF", "on_accent": "#1A1A1A"},
 }
 SAMPLE_CLIENT = {

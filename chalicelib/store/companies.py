@@ -45,6 +45,8 @@ def _company(item: CompanyModel) -> domain.Company:
         country=item.country or "AR",
         time_zone=item.time_zone or "UTC",
         locale=item.locale or default_locale(item.language, item.country),
+        logo_width=int(item.logo_width) if item.logo_width else None,
+        logo_height=int(item.logo_height) if item.logo_height else None,
     )
 
 
@@ -105,7 +107,15 @@ def update_company(company_id: str, **settings: str | bool | None) -> None:
         CompanyModel(company_id).update(actions=actions, condition=CompanyModel.company_id.exists())
 
 
-BRANDING = ("logo_url", "logo_file", "primary_color", "accent_color", "tracking_page_url")
+BRANDING = (
+    "logo_url",
+    "logo_file",
+    "logo_width",
+    "logo_height",
+    "primary_color",
+    "accent_color",
+    "tracking_page_url",
+)
 
 
 def save_branding(company: domain.Company) -> None:

@@ -77,6 +77,8 @@ class CompanyModel(BoundModel):
     primary_color = UnicodeAttribute(null=True)
     accent_color = UnicodeAttribute(null=True)
     tracking_page_url = UnicodeAttribute(null=True)
+    logo_width = NumberAttribute(null=True)
+    logo_height = NumberAttribute(null=True)
 
 
 class KeysByCompanyIndex(GlobalSecondaryIndex["ApiKeyModel"]):

@@ -26,6 +26,8 @@ from chalicelib.core.settings import get_settings
 DEFAULT_PRIMARY = "#1F4E79"
 DEFAULT_ACCENT = "#E8A33D"
 MAX_LOGO_BYTES = 200 * 1024
+# How big e-mails show the logo: 48 px high, at most 240 px wide.
+LOGO_HEIGHT, LOGO_MAX_WIDTH = 48, 240
 MAX_URL = 1000
 LOGO_PURPOSE = "brand-logos"
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -51,12 +53,17 @@ class Brand:
     on_accent: str
     colors_set: bool
     tracking_page_url: str | None
+    # The size e-mails show an uploaded logo at, for Outlook (None: a URL's logo, size unknown).
+    logo_width: int | None = None
+    logo_height: int | None = None
 
     def template_variables(self) -> dict[str, Any]:
         """``company`` as every message template gets it."""
         return {
             "name": self.name,
             "logo_url": self.logo_url,
+            "logo_width": self.logo_width,
+            "logo_height": self.logo_height,
             "colors": {
                 "primary": self.primary_color,
                 "accent": self.accent_color,
@@ -70,8 +77,10 @@ def brand_of(company: Company) -> Brand:
     primary = company.primary_color or DEFAULT_PRIMARY
     accent = company.accent_color or DEFAULT_ACCENT
     logo, source = None, None
+    shown: tuple[int | None, int | None] = (None, None)
     if company.logo_file:
         logo, source = uploaded_logo_url(company.logo_file), "upload"
+        shown = shown_size(company.logo_width, company.logo_height)
     elif company.logo_url:
         logo, source = company.logo_url, "url"
     return Brand(
@@ -85,7 +94,19 @@ def brand_of(company: Company) -> Brand:
         on_accent=readable_on(accent),
         colors_set=bool(company.primary_color or company.accent_color),
         tracking_page_url=company.tracking_page_url,
+        logo_width=shown[0],
+        logo_height=shown[1],
     )
+
+
+def shown_size(width: int | None, height: int | None) -> tuple[int | None, int | None]:
+    """The size to show a logo of ``width`` x ``height`` at: 48 px high, or less to stay within
+    240 px wide, in proportion."""
+    if not width or not height:
+        return None, None
+    if width * LOGO_HEIGHT <= LOGO_MAX_WIDTH * height:
+        return max(1, round(width * LOGO_HEIGHT / height)), LOGO_HEIGHT
+    return LOGO_MAX_WIDTH, max(1, round(height * LOGO_MAX_WIDTH / width))
 
 
 def get_brand(company_id: str) -> Brand:
@@ -101,6 +122,8 @@ def company_variables(company: Company | None, name: str | None = None) -> dict[
         return {
             "name": name or "",
             "logo_url": None,
+            "logo_width": None,
+            "logo_height": None,
             "colors": {
                 "primary": DEFAULT_PRIMARY,
                 "accent": DEFAULT_ACCENT,
@@ -133,9 +156,9 @@ def update_branding(company_id: str, changes: Mapping[str, str | None], *, by: s
             errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    if values.get("logo_url"):
-        values["logo_file"] = None
     changed = replace(company, **values)  # type: ignore[arg-type]
+    if values.get("logo_url"):
+        changed = replace(changed, logo_file=None, logo_width=None, logo_height=None)
     store.save_branding(changed)
     logger().info("branding changed", extra={"company_id": company_id, "by": by, "fields": sorted(values)})
     return brand_of(changed)
@@ -181,7 +204,7 @@ def _https_url(value: str, field: str) -> str:
 
 def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
     """Keep an uploaded logo (PNG or JPEG by its bytes, at most 200 kB) and show it from now on."""
-    from chalicelib.core.files import decode_upload, image_type, put_file
+    from chalicelib.core.files import decode_upload, image_size, image_type, put_file
     from chalicelib.store import companies as store
     from chalicelib.tenants.companies import get_company
 
@@ -204,7 +227,8 @@ def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
         )
         raise ValidationFailed([{"field": field, "message": message}])
     ref = put_file(company_id, LOGO_PURPOSE, f"logo.{content_type.rsplit('/', 1)[1]}", content_type, data)
-    changed = replace(company, logo_file=ref.key, logo_url=None)
+    width, height = image_size(data) or (None, None)
+    changed = replace(company, logo_file=ref.key, logo_url=None, logo_width=width, logo_height=height)
     store.save_branding(changed)
     logger().info("logo uploaded", extra={"company_id": company_id, "by": by, "bytes": len(data)})
     return brand_of(changed)
@@ -215,7 +239,8 @@ def remove_logo(company_id: str, *, by: str) -> Brand:
     from chalicelib.store import companies as store
     from chalicelib.tenants.companies import get_company
 
-    changed = replace(get_company(company_id), logo_file=None, logo_url=None)
+    no_logo = {"logo_file": None, "logo_url": None, "logo_width": None, "logo_height": None}
+    changed = replace(get_company(company_id), **no_logo)  # type: ignore[arg-type]
     store.save_branding(changed)
     logger().info("logo removed", extra={"company_id": company_id, "by": by})
     return brand_of(changed)

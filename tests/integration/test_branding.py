@@ -96,6 +96,8 @@ def test_an_uploaded_logo_is_served_publicly_and_svg_or_a_big_file_is_refused(
     assert uploaded.status_code == 200, uploaded.body
     url = body(uploaded)["logo_url"]
     assert body(uploaded)["logo_source"] == "upload"
+    # And e-mails will show it 48 px high (its size, read from its bytes, for Outlook)
+    assert (body(uploaded)["logo_width"], body(uploaded)["logo_height"]) == (240, 48)
     path = re.sub(r"^https?://[^/]+", "", url)
     assert path.startswith(f"/brand/{tenant.company_id}/logo/")
     served = api.http.get(path, headers={"Accept": BROWSER_IMAGE_ACCEPT})

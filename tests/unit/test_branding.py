@@ -104,3 +104,37 @@ def test_an_uploaded_logo_wins_and_the_stylesheet_holds_only_the_colours() -> No
     assert brand.logo_url and brand.logo_url.endswith("/brand/acme/logo/0123456789abcdef/logo.png")
     css = brand_css(brand)
     assert "#0A7B3E" in css and "#F2C200" in css and "url(" not in css
+
+
+def test_a_logos_size_is_read_from_its_bytes() -> None:
+    import struct
+
+    from chalicelib.core.files import image_size
+    from tests.steps.branding import png
+
+    # Given a PNG, and a JPEG whose frame header follows an APP0 segment
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00" + b"\x00" * 9
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 90, 300, 1) + b"\x01\x11\x00"
+    jpeg = b"\xff\xd8" + app0 + sof0 + b"\xff\xd9"
+    # Then their sizes are read; anything else has none
+    assert image_size(png(320, 64)) == (320, 64)
+    assert image_size(jpeg) == (300, 90)
+    assert image_size(b"<svg/>") is None
+
+
+def test_e_mails_give_an_uploaded_logo_its_size_for_outlook() -> None:
+    from chalicelib.messaging.sandbox import default_template, render_untrusted
+    from chalicelib.messaging.templates import MESSAGE_TYPES
+    from chalicelib.tenants.branding import shown_size
+
+    # Given logos of several shapes: shown 48 px high, narrower than 240 px
+    assert shown_size(480, 96) == (240, 48)
+    assert shown_size(100, 100) == (48, 48)
+    assert shown_size(1200, 100) == (240, 20)
+    # When a company with an uploaded 480x96 logo sends its default tracking alert
+    company = Company("acme", "Acme", "es", False, T0, logo_file="acme/brand-logos/0123456789abcdef/logo.png")
+    wide = brand_of(Company(**{**company.__dict__, "logo_width": 480, "logo_height": 96}))
+    data = {**MESSAGE_TYPES["tracking_alert"].sample_data(), "company": wide.template_variables()}
+    html = render_untrusted(default_template("tracking_alert", "es"), data).html
+    # Then the image carries width and height attributes (Outlook ignores CSS sizes)
+    assert 'alt="Acme" width="240" height="48"' in html
