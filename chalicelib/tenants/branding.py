@@ -35,7 +35,6 @@ PLACEHOLDER = "{tracking_id}"
 SETTINGS = ("logo_url", "primary_color", "accent_color", "tracking_page_url")
 _FILE_ID = re.compile(r"^[0-9a-f]{16}$")
 _FILE_NAMES = {"logo.png": "image/png", "logo.jpeg": "image/jpeg"}
-_COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 
 
 @dataclass(frozen=True)
@@ -291,8 +290,10 @@ def logo_link(company_id: str, file_id: str, file_name: str, seconds: int) -> st
 
 
 def _logo_key(company_id: str, file_id: str, file_name: str) -> tuple[str, str]:
+    from chalicelib.tenants.companies import COMPANY_ID
+
     content_type = _FILE_NAMES.get(file_name)
-    if content_type is None or not _FILE_ID.match(file_id) or not _COMPANY_ID.match(company_id):
+    if content_type is None or not _FILE_ID.match(file_id) or not COMPANY_ID.match(company_id):
         raise NotFound("there is no such logo")
     return f"{company_id}/{LOGO_PURPOSE}/{file_id}/{file_name}", content_type
 
