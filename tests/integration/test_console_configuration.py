@@ -87,6 +87,7 @@ def test_an_administrator_edits_a_template_and_the_preview_follows(
     # And the e-mail's HTML is in a sandboxed frame that may not run script
     frame = browser.find_element(By.ID, "template-preview")
     assert frame.get_attribute("sandbox") == ""
+    browser.execute_script("window.scrollTo(0, 0)")
     console_screenshot(browser, "templates-preview")
     # When they save it
     browser.find_element(By.CSS_SELECTOR, "#template-form button[type=submit]").click()
