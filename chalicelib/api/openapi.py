@@ -91,6 +91,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     },
 }
 HTML = "text/html"
+ASSET_TYPES = ("text/javascript", "text/css", "image/svg+xml", "image/png")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 PATH_PARAMETER_NOTES = {
@@ -236,6 +237,10 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             {
                 "name": "domains",
                 "description": "SES sending domains: DNS records, their states, bulk-sender checks.",
+            },
+            {
+                "name": "console",
+                "description": "The staff console (W2): who is signed in, which screens their level opens.",
             },
             {
                 "name": "operators",
@@ -493,6 +498,11 @@ def _success(status: int, doc: Declaration) -> dict[str, Any]:
         return {
             "description": f"{description}: an HTML page for a person.",
             "content": {HTML: {"schema": {"type": "string"}}},
+        }
+    if doc.answer == "asset":
+        return {
+            "description": f"{description}: a static file of the staff console, by its extension.",
+            "content": {kind: {"schema": {"type": "string"}} for kind in ASSET_TYPES},
         }
     if doc.answer == "css":
         return {
