@@ -51,6 +51,12 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "PUT /templates/{key}",
         "POST /templates/{key}/preview",
     ),
+    "branding": (
+        "GET /company/branding",
+        "PATCH /company/branding",
+        "PUT /company/branding/logo",
+        "DELETE /company/branding/logo",
+    ),
     # B's: the work screens (their first call)
     "sends": ("GET /sends",),
     "history": ("GET /history/{channel}",),

@@ -1,0 +1,154 @@
+"""W3 on the staff console, in Debian's Chromium: an administrator uploads the company's logo and
+sets its colours on the branding screen, and the console's own header wears them (after a reload
+too); a bad colour is refused next to its field; an agent neither sees the screen nor may write."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+
+from tests.steps.branding import get_branding, png
+from tests.steps.browser import chromium
+from tests.steps.console import (
+    ConsoleSite,
+    bearer,
+    console_screenshot,
+    console_site,
+    nav_screens,
+    open_screen,
+    sign_in,
+    wait_until,
+)
+from tests.steps.tenants import Tenant
+
+pytestmark = pytest.mark.browser
+RED, YELLOW = "rgb(200, 16, 46)", "rgb(255, 209, 0)"
+
+
+@pytest.fixture(scope="module")
+def site(api: Client) -> Iterator[ConsoleSite]:
+    with console_site() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium("es") as driver:
+        yield driver
+
+
+def style(driver: Any, selector: str, prop: str) -> str:
+    return str(
+        driver.execute_script(
+            "return getComputedStyle(document.querySelector(arguments[0])).getPropertyValue(arguments[1])",
+            selector,
+            prop,
+        )
+    )
+
+
+def loaded_width(driver: Any, selector: str) -> int:
+    """The natural width of an image once it has loaded (0 while it has not, or when it is broken)."""
+    return int(
+        driver.execute_script(
+            "const i = document.querySelector(arguments[0]); return i && i.complete ? i.naturalWidth : 0",
+            selector,
+        )
+    )
+
+
+def type_into(driver: Any, element_id: str, text: str) -> None:
+    field = driver.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def test_an_administrator_brands_the_company_and_the_console_wears_it(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Path
+) -> None:
+    # Given the company's administrator on the branding screen, and a logo file of theirs
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(png(240, 60, (29, 36, 48)))
+    sign_in(browser, site.web, tenant, level=1)
+    assert "branding" in nav_screens(browser)
+    open_screen(browser, "branding")
+    assert browser.find_element(By.ID, "brand-no-logo").is_displayed()
+    # When they choose the file, the sample shows it before anything is saved
+    browser.find_element(By.ID, "brand-logo-file").send_keys(str(logo))
+    wait_until(browser, lambda d: loaded_width(d, "#brand-sample .sample-logo") == 240)
+    # And they upload it
+    browser.find_element(By.CSS_SELECTOR, "#brand-logo-form button[type=submit]").click()
+    # Then the screen shows the logo as kept, and the console's header shows it too
+    wait_until(browser, lambda d: loaded_width(d, "#brand-current-logo") == 240)
+    wait_until(browser, lambda d: loaded_width(d, "#console-logo") == 240)
+    assert get_branding(api, tenant).json_body["logo_source"] == "upload"
+
+    # When they type a red primary colour and a yellow accent, the sample follows as they type
+    type_into(browser, "brand-primary", "#C8102E")
+    type_into(browser, "brand-accent", "#FFD100")
+    assert style(browser, "#brand-sample .sample-band", "background-color") == RED
+    assert style(browser, "#brand-sample .sample-band", "border-bottom-color") == YELLOW
+    # And they save: the header band takes the colours at once
+    browser.find_element(By.CSS_SELECTOR, "#brand-form button[type=submit]").click()
+    wait_until(browser, lambda d: style(d, "header.top", "background-color") == RED)
+    colors = get_branding(api, tenant).json_body["colors"]
+    assert (colors["primary"], colors["accent"]) == ("#C8102E", "#FFD100")
+
+    # When the page is reloaded (the tab keeps its sign-in)
+    browser.refresh()
+    wait_until(browser, lambda d: "nivel" in d.find_element(By.ID, "who").text)
+    # Then the header shows the logo (the company's name as its alt text) in the company's colours,
+    # and the navigation marks the current screen in them
+    wait_until(browser, lambda d: loaded_width(d, "#console-logo") == 240)
+    assert browser.find_element(By.ID, "console-logo").get_attribute("alt") == "Cargas del Sur"
+    assert style(browser, "header.top", "background-color") == RED
+    assert style(browser, "header.top", "border-bottom-color") == YELLOW
+    assert style(browser, 'nav a[aria-current="page"]', "background-color") == RED
+    open_screen(browser, "branding")
+    wait_until(browser, lambda d: loaded_width(d, "#brand-current-logo") == 240)
+    console_screenshot(browser, "branding")
+
+    # When they type a colour that is not #RRGGBB and save
+    type_into(browser, "brand-primary", "rojo")
+    browser.find_element(By.CSS_SELECTOR, "#brand-form button[type=submit]").click()
+    # Then the API's refusal is shown next to the primary colour's field, and nothing changed
+    error = wait_until(browser, lambda d: d.find_element(By.ID, "brand-primary-error"))
+    assert "#RRGGBB" in error.text
+    assert browser.find_element(By.ID, "brand-primary").get_attribute("aria-invalid") == "true"
+    assert get_branding(api, tenant).json_body["colors"]["primary"] == "#C8102E"
+    console_screenshot(browser, "branding-bad-colour")
+
+    # When they remove the logo, the header drops it and the screen says there is none
+    browser.find_element(By.ID, "brand-logo-remove").click()
+    wait_until(browser, lambda d: not d.find_elements(By.ID, "console-logo"))
+    assert browser.find_element(By.ID, "brand-no-logo").is_displayed()
+    assert get_branding(api, tenant).json_body["logo_url"] is None
+
+
+def test_an_agent_has_no_branding_screen_and_may_not_change_the_branding(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a level-4 agent signed in
+    sign_in(browser, site.web, tenant, level=4)
+    # Then the branding screen is not in the navigation, and its address says it is not available
+    assert "branding" not in nav_screens(browser)
+    open_screen(browser, "branding")
+    assert "no está disponible para su nivel" in browser.find_element(By.CSS_SELECTOR, "main").text
+    assert not browser.find_elements(By.ID, "brand-form")
+    # And the API refuses the screen's writes with that user's token
+    refused = {
+        ("PATCH", "/company/branding"): {"primary_color": "#000000"},
+        ("PUT", "/company/branding/logo"): {"content_base64": "iVBORw0KGgo="},
+        ("DELETE", "/company/branding/logo"): None,
+    }
+    for (method, path), payload in refused.items():
+        answer = api.http.request(
+            method, path, headers=bearer(tenant, 4), body=json.dumps(payload).encode() if payload else b""
+        )
+        assert answer.status_code == 403, (method, path, answer.body)
