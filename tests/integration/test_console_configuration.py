@@ -25,6 +25,7 @@ from tests.steps.console import (
     wait_until,
 )
 from tests.steps.tenants import Tenant
+from tests.steps.tracking import issue, post_event, staff_subscribe, sweep
 
 pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"
@@ -174,3 +175,39 @@ def test_an_account_password_is_set_write_only_and_a_test_send_shows_the_server_
     )
     assert "535" in answer.text, answer.text
     console_screenshot(browser, "accounts")
+
+
+def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a parcel two people follow, about which one alert went out
+    issue(api, tenant, "TRK-W2F")
+    staff_subscribe(api, tenant, "TRK-W2F", "ana@example.com")
+    staff_subscribe(api, tenant, "TRK-W2F", "beto@example.com", first_name="Beto")
+    post_event(api, tenant, "TRK-W2F", "e1", "OUT_FOR_DELIVERY", minutes=5)
+    assert sweep(tenant).sent == 2
+    # When a level-3 clerk opens the follow-ups and picks the parcel
+    sign_in(browser, site.web, tenant, level=3, screen="followups")
+    browser.find_element(By.CSS_SELECTOR, 'tr[data-parcel="TRK-W2F"] a').click()
+    table = wait_until(browser, lambda d: d.find_element(By.ID, "parcel-alerts"))
+    # Then the alerts sent about it are listed, one per subscriber
+    assert "ana@example.com" in table.text and "beto@example.com" in table.text
+    console_screenshot(browser, "followups")
+    # When the clerk cancels Beto's subscription and confirms
+    subscribers = 'tr[data-parcel="TRK-W2F"] ul.subscribers li'
+    beto = next(li for li in browser.find_elements(By.CSS_SELECTOR, subscribers) if "beto@" in li.text)
+    beto.find_element(By.TAG_NAME, "button").click()
+    browser.switch_to.alert.accept()
+    # Then only Ana follows the parcel, in the console and in the API
+    wait_until(
+        browser,
+        lambda d: (
+            [li.text.split(" · ")[0] for li in d.find_elements(By.CSS_SELECTOR, subscribers)]
+            == ["Ana García <ana@example.com>"]
+        ),
+    )
+    followers = body(api.http.get("/parcels/TRK-W2F/subscriptions", headers=bearer(tenant, 1)))["items"]
+    assert {s["email"]: s["cancelled_at"] is not None for s in followers} == {
+        "ana@example.com": False,
+        "beto@example.com": True,
+    }
