@@ -211,3 +211,27 @@ def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
         "ana@example.com": False,
         "beto@example.com": True,
     }
+
+
+def test_an_administrator_starts_a_custom_template_and_a_bad_name_is_refused_at_its_field(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the template list
+    sign_in(browser, site.web, tenant, level=1, screen="templates")
+    # When they name a new template with capitals and a space
+    replace_text(browser, "template-new-key", "Promo Verano")
+    browser.find_element(By.CSS_SELECTOR, "#template-new-form button[type=submit]").click()
+    # Then the server's rule shows next to the name, and no template was made
+    error = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#template-new-form .field-error"))
+    assert "lowercase" in error.text
+    # When they use a valid name
+    replace_text(browser, "template-new-key", "promo-verano")
+    browser.find_element(By.CSS_SELECTOR, "#template-new-form button[type=submit]").click()
+    # Then its editor opens with the preview of the starter text, and the template exists
+    wait_until(
+        browser,
+        lambda d: d.find_elements(By.ID, "template-form") and d.find_element(By.ID, "preview-subject").text,
+    )
+    assert "custom:promo-verano" in browser.find_element(By.CSS_SELECTOR, "main").text
+    listed = body(api.http.get("/templates", headers=bearer(tenant, 1)))["items"]
+    assert "custom:promo-verano" in {t["key"] for t in listed}
