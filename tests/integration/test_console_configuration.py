@@ -175,6 +175,13 @@ def test_an_account_password_is_set_write_only_and_a_test_send_shows_the_server_
     )
     assert "535" in answer.text, answer.text
     console_screenshot(browser, "accounts")
+    # When they limit the account to 0 messages an hour and save
+    replace_text(browser, "area-tracking-rate_limit-messages", "0")
+    replace_text(browser, "area-tracking-rate_limit-hours", "1")
+    browser.find_element(By.CSS_SELECTOR, "#area-tracking-form button[type=submit]").click()
+    # Then the API's rule shows next to that field
+    error = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#area-tracking-form .field-error"))
+    assert error.get_attribute("id") == "area-tracking-rate_limit-messages-error" and "1" in error.text
 
 
 def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
