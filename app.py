@@ -7,6 +7,7 @@ from chalicelib.api.auto_replies import auto_replies
 from chalicelib.api.business_events import business_events
 from chalicelib.api.clients import clients
 from chalicelib.api.configuration import configuration
+from chalicelib.api.console import console
 from chalicelib.api.documents import documents
 from chalicelib.api.domains import domains
 from chalicelib.api.history import history
@@ -40,7 +41,7 @@ from chalicelib.events.ses_events import ses_events
 from chalicelib.records.exports import XLSX_TYPE
 
 app = Chalice(app_name="pregon", configure_logs=False)
-app.api.binary_types.append(XLSX_TYPE)
+app.api.binary_types.extend([XLSX_TYPE, "image/png"])
 app.register_middleware(observe, "all")
 app.register_middleware(map_errors, "http")
 app.register_blueprint(auth)
@@ -76,3 +77,4 @@ app.register_blueprint(reminders)
 app.register_blueprint(documents)
 app.register_blueprint(operators)
 app.register_blueprint(domains)
+app.register_blueprint(console)

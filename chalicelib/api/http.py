@@ -191,7 +191,8 @@ class Declaration:
 
 QUERY_PARAMETERS = ("limit", "cursor", "token", "tracking_id")
 # "page": a page for a person, its refusals pages too (W1); "html": a page, refusals in JSON.
-ANSWERS = ("json", "xlsx", "html", "json_or_html", "page", "css")
+# "asset": a static file of the staff console (W2): script, stylesheet or image.
+ANSWERS = ("json", "xlsx", "html", "json_or_html", "page", "css", "asset")
 
 
 def describe(

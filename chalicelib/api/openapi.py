@@ -91,6 +91,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     },
 }
 HTML = "text/html"
+ASSET_TYPES = ("text/javascript", "text/css", "image/svg+xml", "image/png")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 PATH_PARAMETER_NOTES = {
@@ -490,6 +491,11 @@ def _success(status: int, doc: Declaration) -> dict[str, Any]:
         return {
             "description": f"{description}: an HTML page for a person.",
             "content": {HTML: {"schema": {"type": "string"}}},
+        }
+    if doc.answer == "asset":
+        return {
+            "description": f"{description}: a static file of the staff console, by its extension.",
+            "content": {kind: {"schema": {"type": "string"}} for kind in ASSET_TYPES},
         }
     if doc.answer == "css":
         return {

@@ -34,6 +34,11 @@ class Settings:
     outbox_lease_seconds: int = 300
     # O1/O2: the SHA-256 (hex) of the operator token; empty: no operator may call /operator/...
     operator_token_sha256: str = ""
+    # W2: who signs staff into the console: a local identity server (the stack's), or Cognito's
+    # hosted UI (its domain and app client id); the console reads them from GET /console/config.
+    console_identity_url: str = ""
+    cognito_domain: str = ""
+    cognito_client_id: str = ""
 
 
 def _env(name: str, default: str = "") -> str:
@@ -64,6 +69,9 @@ def get_settings() -> Settings:
         # How long a worker holds what it claimed: after that, a dead worker's messages are ready.
         outbox_lease_seconds=int(_env("PREGON_OUTBOX_LEASE_SECONDS", "300")),
         operator_token_sha256=_env("PREGON_OPERATOR_TOKEN_SHA256").strip().lower(),
+        console_identity_url=_env("PREGON_CONSOLE_IDENTITY_URL").strip().rstrip("/"),
+        cognito_domain=_env("PREGON_COGNITO_DOMAIN").strip().rstrip("/"),
+        cognito_client_id=_env("PREGON_COGNITO_CLIENT_ID").strip(),
     )
 
 

@@ -1,0 +1,432 @@
+// Pregón's staff console (W2): the shell. Sign-in, the navigation, hash routing, and the helpers every
+// screen uses (docs/web.md, "The staff console"). Screens are ES modules that call register().
+// Nothing here uses innerHTML: whatever a tenant or a client typed is shown as text.
+
+const TOKEN_KEY = "pregon.console.token";
+const PKCE_KEY = "pregon.console.pkce";
+// The API lives beside the console: /console -> /, /api/console -> /api/ (API Gateway's stage).
+const API_BASE = location.pathname.replace(/console\/?$/, "");
+const LEVEL_NAMES = { 1: "administrador", 2: "supervisor", 3: "operador", 4: "agente" };
+
+const screens = new Map();
+const state = { user: null, allowed: null, config: null };
+
+// --- DOM ----------------------------------------------------------------------------------------
+
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") element.className = value;
+    else if (name.startsWith("on") && typeof value === "function") element.addEventListener(name.slice(2), value);
+    else if (value === true) element.setAttribute(name, "");
+    else element.setAttribute(name, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+function append(parent, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(parent, child);
+    else if (child instanceof Node) parent.appendChild(child);
+    else parent.appendChild(document.createTextNode(String(child)));
+  }
+}
+
+export function toast(message, kind = "info") {
+  const box = document.getElementById("toasts");
+  const item = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : null }, message);
+  box.appendChild(item);
+  setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
+}
+
+export function progressBar(fraction) {
+  const percent = Math.max(0, Math.min(100, Math.round((Number(fraction) || 0) * 100)));
+  const fill = h("span", { class: "progress-fill" });
+  fill.style.width = `${percent}%`; // the CSSOM, not a style attribute
+  return h(
+    "div",
+    { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": percent },
+    fill,
+    h("span", { class: "progress-label" }, `${percent} %`),
+  );
+}
+
+// --- the API ------------------------------------------------------------------------------------
+
+export class ApiError extends Error {
+  constructor(status, message, fields = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.fields = fields; // {field: message}
+  }
+}
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function url(path) {
+  return API_BASE + String(path).replace(/^\//, "");
+}
+
+async function request(method, path, body, accept) {
+  const headers = { Accept: accept };
+  const held = token();
+  if (held) headers.Authorization = `Bearer ${held}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url(path), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch (error) {
+    throw new ApiError(0, "No se pudo conectar con el servidor.");
+  }
+  if (response.ok) return response;
+  let answer = {};
+  try {
+    answer = await response.json();
+  } catch (error) {
+    answer = {};
+  }
+  const fields = {};
+  for (const item of answer.errors || []) if (item.field && !(item.field in fields)) fields[item.field] = item.message;
+  if (answer.field && !(answer.field in fields)) fields[answer.field] = answer.message;
+  const message = answer.message || answer.Message || `Error ${response.status}`;
+  if (response.status === 401 && token()) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    setTimeout(start, 0);
+  }
+  throw new ApiError(response.status, message, fields);
+}
+
+export async function api(method, path, body) {
+  const response = await request(method, path, body, "application/json");
+  if (response.status === 204) return null;
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
+}
+
+export async function download(path, filename) {
+  const response = await request("GET", path, undefined, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+  const blob = await response.blob();
+  const link = h("a", { href: URL.createObjectURL(blob), download: filename });
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+// Show an ApiError next to the fields it names (inputs by `name`), or at the top of the form.
+export function showErrors(form, error) {
+  clearErrors(form);
+  const fields = (error && error.fields) || {};
+  let placed = false;
+  for (const [field, message] of Object.entries(fields)) {
+    const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+    if (!input) continue;
+    const id = `${input.id || field.replace(/\W/g, "-")}-error`;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", id);
+    input.insertAdjacentElement("afterend", h("p", { class: "field-error", id }, message));
+    if (!placed) input.focus();
+    placed = true;
+  }
+  if (!placed) {
+    form.prepend(h("p", { class: "form-error", role: "alert" }, (error && error.message) || "Error"));
+  }
+}
+
+export function clearErrors(form) {
+  form.querySelectorAll(".field-error, .form-error").forEach((node) => node.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+}
+
+// Format an ISO time for a person (the API also gives `*_shown` in the company's zone where it has them).
+export function when(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString("es-AR");
+}
+
+// --- screens and routing ------------------------------------------------------------------------
+
+export function register(screen) {
+  if (!screen || !screen.id || typeof screen.render !== "function") return;
+  screens.set(screen.id, { group: "", levels: [1, 2, 3, 4], ...screen });
+  if (state.user) drawNav();
+}
+
+function mayOpen(screen) {
+  if (!state.user || !screen.levels.includes(state.user.level)) return false;
+  // The server's rule (the declared access of the screen's routes) has the last word.
+  const known = state.allowed && state.allowed.get(screen.id);
+  return known === undefined ? true : known;
+}
+
+function route() {
+  const [id, query] = location.hash.replace(/^#\/?/, "").split("?");
+  return { id: id || "", params: new URLSearchParams(query || "") };
+}
+
+export function navigate(id, params) {
+  const query = params ? new URLSearchParams(params).toString() : "";
+  location.hash = `#/${id}${query ? `?${query}` : ""}`;
+}
+
+function drawNav() {
+  const nav = document.getElementById("nav");
+  const groups = new Map();
+  for (const screen of screens.values()) {
+    if (!mayOpen(screen)) continue;
+    if (!groups.has(screen.group)) groups.set(screen.group, []);
+    groups.get(screen.group).push(screen);
+  }
+  const current = route().id;
+  nav.replaceChildren(
+    ...[...groups.entries()].map(([group, items]) =>
+      h(
+        "section",
+        {},
+        group ? h("h2", {}, group) : null,
+        h(
+          "ul",
+          {},
+          items.map((screen) =>
+            h(
+              "li",
+              {},
+              h("a", { href: `#/${screen.id}`, "aria-current": screen.id === current ? "page" : null }, screen.title),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function firstScreen() {
+  for (const screen of screens.values()) if (mayOpen(screen)) return screen.id;
+  return null;
+}
+
+async function show() {
+  if (!state.user) return;
+  const main = document.getElementById("main");
+  const { id, params } = route();
+  if (!id) {
+    const first = firstScreen();
+    if (first) navigate(first);
+    else main.replaceChildren(h("h1", {}, "Consola"), h("p", {}, "No hay pantallas disponibles para su nivel."));
+    return;
+  }
+  drawNav();
+  const screen = screens.get(id);
+  if (!screen) {
+    main.replaceChildren(h("h1", {}, "No encontrada"), h("p", { class: "not-available" }, `No existe la pantalla «${id}».`));
+    return;
+  }
+  if (!mayOpen(screen)) {
+    main.replaceChildren(
+      h("h1", {}, screen.title),
+      h("p", { class: "not-available", role: "alert" }, "Esta pantalla no está disponible para su nivel."),
+    );
+    return;
+  }
+  document.title = `${screen.title} · Pregón`;
+  const ctx = { user: state.user, params, navigate, toast };
+  main.replaceChildren(h("p", { class: "loading" }, "Cargando…"));
+  const body = h("div", { class: "screen", "data-screen": id });
+  try {
+    await screen.render(body, ctx);
+    if (route().id === id) main.replaceChildren(body);
+  } catch (error) {
+    main.replaceChildren(h("h1", {}, screen.title), h("p", { class: "form-error", role: "alert" }, error.message || String(error)));
+  }
+}
+
+// --- sign-in ------------------------------------------------------------------------------------
+
+async function signedIn() {
+  const me = await api("GET", "/console/me");
+  state.user = me.user;
+  state.allowed = new Map(me.screens.map((screen) => [screen.id, screen.allowed]));
+  const level = LEVEL_NAMES[me.user.level] || "";
+  document.getElementById("who").textContent =
+    `${me.user.name} · ${me.user.company_id} · nivel ${me.user.level} (${level})`;
+  document.getElementById("sign-out").hidden = false;
+  drawNav();
+  await show();
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.user = null;
+  state.allowed = null;
+  document.getElementById("who").textContent = "";
+  document.getElementById("sign-out").hidden = true;
+  document.getElementById("nav").replaceChildren();
+  start();
+}
+
+async function localSignIn(main, identity) {
+  const company = h("input", { id: "signin-company", name: "company_id", value: "demo", required: true, autocomplete: "organization" });
+  const user = h("select", { id: "signin-user", name: "user_id", required: true });
+  const level = h("select", { id: "signin-level", name: "level" }, [1, 2, 3, 4].map((n) => h("option", { value: n }, `${n} · ${LEVEL_NAMES[n]}`)));
+  let users = [];
+  async function loadUsers() {
+    const answer = await fetch(`${identity.url}/users?company_id=${encodeURIComponent(company.value.trim())}`, {
+      credentials: "omit",
+    }).then((r) => r.json());
+    users = answer.users;
+    user.replaceChildren(...users.map((u) => h("option", { value: u.user_id }, `${u.name} (${u.user_id})`)));
+    level.value = String(users[0].level);
+  }
+  user.addEventListener("change", () => {
+    const picked = users.find((u) => u.user_id === user.value);
+    if (picked) level.value = String(picked.level);
+  });
+  company.addEventListener("change", loadUsers);
+  const form = h(
+    "form",
+    { class: "card sign-in", id: "sign-in-form", novalidate: true },
+    h("h1", {}, "Ingresar a la consola"),
+    h("p", { class: "hint" }, "Identidad local del stack: elija un usuario de demostración y su nivel."),
+    h("label", { for: "signin-company" }, "Empresa"),
+    company,
+    h("label", { for: "signin-user" }, "Usuario de demostración"),
+    user,
+    h("label", { for: "signin-level" }, "Nivel"),
+    level,
+    h("p", { class: "hint" }, "El directorio de personal conserva el nivel con que un usuario ingresó la primera vez."),
+    h("button", { type: "submit" }, "Ingresar"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const picked = users.find((u) => u.user_id === user.value);
+    try {
+      const response = await fetch(`${identity.url}/token`, {
+        method: "POST",
+        credentials: "omit",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          company_id: company.value.trim(),
+          user_id: user.value,
+          level: Number(level.value),
+          name: picked ? picked.name : undefined,
+        }),
+      });
+      const answer = await response.json();
+      if (!response.ok) throw new ApiError(response.status, answer.message, answer.field ? { [answer.field]: answer.message } : {});
+      sessionStorage.setItem(TOKEN_KEY, answer.id_token);
+      await signedIn();
+    } catch (error) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      showErrors(form, error);
+    }
+  });
+  main.replaceChildren(form);
+  try {
+    await loadUsers();
+  } catch (error) {
+    showErrors(form, new ApiError(0, `No responde la identidad local (${identity.url}).`));
+  }
+  company.focus();
+}
+
+// Cognito's hosted UI: authorization code with PKCE (RFC 7636). Only the one-time code comes back in
+// the URL; the tokens arrive in the answer of a POST and are kept in sessionStorage.
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function redirectUri() {
+  return `${location.origin}${location.pathname}`;
+}
+
+async function cognitoSignIn(main, identity) {
+  const params = new URLSearchParams(location.search);
+  const saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) || "null");
+  if (params.get("code") && saved && params.get("state") === saved.state) {
+    history.replaceState(null, "", `${location.pathname}${saved.hash || ""}`); // the code leaves the URL
+    sessionStorage.removeItem(PKCE_KEY);
+    const response = await fetch(`${identity.url}/oauth2/token`, {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: identity.client_id,
+        code: params.get("code"),
+        redirect_uri: redirectUri(),
+        code_verifier: saved.verifier,
+      }),
+    });
+    const answer = await response.json();
+    if (response.ok && answer.id_token) {
+      sessionStorage.setItem(TOKEN_KEY, answer.id_token);
+      await signedIn();
+      return;
+    }
+    toast(`Cognito no aceptó el ingreso: ${answer.error || response.status}`, "error");
+  }
+  const button = h("button", { type: "button" }, "Ingresar con la cuenta de la empresa");
+  button.addEventListener("click", async () => {
+    const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+    const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+    const stateValue = base64url(crypto.getRandomValues(new Uint8Array(16)));
+    sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state: stateValue, hash: location.hash }));
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: identity.client_id,
+      redirect_uri: redirectUri(),
+      scope: "openid email profile",
+      state: stateValue,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    });
+    location.assign(`${identity.url}/oauth2/authorize?${query}`);
+  });
+  main.replaceChildren(h("div", { class: "card sign-in" }, h("h1", {}, "Ingresar a la consola"), button));
+  button.focus();
+}
+
+async function start() {
+  const main = document.getElementById("main");
+  if (!state.config) {
+    try {
+      state.config = await api("GET", "/console/config");
+    } catch (error) {
+      main.replaceChildren(h("p", { class: "form-error", role: "alert" }, error.message));
+      return;
+    }
+  }
+  if (token()) {
+    try {
+      await signedIn();
+      return;
+    } catch (error) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      if (error.status !== 401) toast(error.message, "error");
+    }
+  }
+  const identity = state.config.identity;
+  if (identity.kind === "local") await localSignIn(main, identity);
+  else if (identity.kind === "cognito") await cognitoSignIn(main, identity);
+  else main.replaceChildren(h("p", { class: "form-error" }, "No hay una identidad configurada para ingresar."));
+}
+
+window.addEventListener("hashchange", () => show());
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("sign-out").addEventListener("click", signOut);
+  start();
+});

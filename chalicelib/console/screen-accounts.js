@@ -1,0 +1,200 @@
+// Sender accounts (C1, C3, C5): one per area (and `all`, the fallback) and personal ones; the password
+// is set by its own write-only call and never shown back; a test send shows the server's own answer.
+import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+
+const AREAS = ["all", "tracking", "tickets", "invoices", "payments", "clients", "reminders", "documents"];
+const FIELDS = [
+  ["display_name", "Nombre visible", "text"],
+  ["from_address", "Dirección del remitente", "email"],
+  ["reply_to", "Responder a (vacío: la dirección de entrada de la empresa)", "email"],
+  ["smtp_host", "Servidor SMTP", "text"],
+  ["smtp_port", "Puerto", "number"],
+  ["username", "Usuario", "text"],
+  ["ses_identity", "Identidad de SES", "text"],
+];
+
+function field(prefix, name, label, type, value) {
+  const id = `${prefix}-${name}`;
+  return h(
+    "span",
+    { class: "field" },
+    h("label", { for: id }, label),
+    h("input", { id, name, type, value: value ?? "", autocomplete: "off" }),
+  );
+}
+
+function choice(prefix, name, label, options, value) {
+  const id = `${prefix}-${name}`;
+  return h(
+    "span",
+    { class: "field" },
+    h("label", { for: id }, label),
+    h("select", { id, name }, options.map(([v, text]) => h("option", { value: v, selected: v === value }, text))),
+  );
+}
+
+function accountBody(form) {
+  const value = (name) => form.elements[name].value.trim();
+  const body = {
+    kind: value("kind"),
+    display_name: value("display_name"),
+    from_address: value("from_address"),
+    encryption: value("encryption"),
+    enabled: form.elements.enabled.checked,
+  };
+  for (const name of ["reply_to", "smtp_host", "username", "ses_identity"]) if (value(name)) body[name] = value(name);
+  if (value("smtp_port")) body.smtp_port = Number(value("smtp_port"));
+  if (value("rate_messages") || value("rate_hours")) {
+    body.rate_limit = { messages: Number(value("rate_messages")), hours: Number(value("rate_hours")) };
+  }
+  return body;
+}
+
+// One account's editor: settings, password, test send. `path` is its API path.
+function accountCard(title, prefix, path, account, ctx, { testable }) {
+  const a = account || { kind: "smtp", encryption: "starttls", enabled: true };
+  const enabled = h("input", { type: "checkbox", id: `${prefix}-enabled`, name: "enabled", checked: a.enabled });
+  const status = h(
+    "p",
+    { class: "hint account-status" },
+    account
+      ? `${a.working ? "Funciona" : "No funciona"} · contraseña ${a.password_set ? "guardada" : "sin cargar"} · cambiada ${when(a.updated_at)}`
+      : "Sin cuenta propia.",
+  );
+  const settings = h(
+    "form",
+    { id: `${prefix}-form`, "aria-label": `${title}: configuración` },
+    h(
+      "div",
+      { class: "row" },
+      choice(prefix, "kind", "Tipo", [["smtp", "SMTP"], ["ses", "Amazon SES"]], a.kind),
+      FIELDS.map(([name, label, type]) => field(prefix, name, label, type, a[name])),
+      choice(prefix, "encryption", "Cifrado", [["none", "Ninguno"], ["starttls", "STARTTLS"], ["tls", "TLS"]], a.encryption || "none"),
+      field(prefix, "rate_messages", "Límite: mensajes", "number", a.rate_limit ? a.rate_limit.messages : ""),
+      field(prefix, "rate_hours", "cada (horas)", "number", a.rate_limit ? a.rate_limit.hours : ""),
+      h("label", { for: enabled.id }, enabled, " habilitada"),
+    ),
+    h("button", { type: "submit" }, "Guardar cuenta"),
+  );
+  settings.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(settings);
+    try {
+      await api("PUT", path, accountBody(settings));
+      ctx.toast(`Cuenta ${title} guardada.`);
+    } catch (error) {
+      showErrors(settings, error);
+    }
+  });
+
+  const password = h("input", { id: `${prefix}-password`, name: "password", type: "password", autocomplete: "new-password" });
+  const passwordForm = h(
+    "form",
+    { id: `${prefix}-password-form`, class: "row", "aria-label": `${title}: contraseña` },
+    h("span", { class: "field" }, h("label", { for: password.id }, "Nueva contraseña (no se vuelve a mostrar)"), password),
+    h("button", { type: "submit" }, "Guardar contraseña"),
+  );
+  passwordForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(passwordForm);
+    try {
+      await api("PUT", `${path}/password`, { password: password.value });
+      password.value = "";
+      ctx.toast("Contraseña guardada.");
+    } catch (error) {
+      showErrors(passwordForm, error);
+    }
+  });
+
+  let testForm = null;
+  if (testable) {
+    const to = h("input", { id: `${prefix}-test-to`, name: "to", type: "email", autocomplete: "email" });
+    const answer = h("p", { class: "answer test-answer", role: "status" });
+    testForm = h(
+      "form",
+      { id: `${prefix}-test-form`, class: "row", "aria-label": `${title}: prueba` },
+      h("span", { class: "field" }, h("label", { for: to.id }, "Enviar un mensaje de prueba a"), to),
+      h("button", { type: "submit" }, "Probar"),
+      answer,
+    );
+    testForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(testForm);
+      answer.textContent = "Enviando…";
+      try {
+        const result = await api("POST", `${path}/test`, { to: to.value.trim() });
+        answer.textContent = result.ok ? `Enviado (id ${result.message_id}).` : `El servidor respondió: ${result.error}`;
+        answer.className = `answer test-answer ${result.ok ? "ok" : "form-error"}`;
+      } catch (error) {
+        answer.textContent = "";
+        showErrors(testForm, error);
+      }
+    });
+  }
+  return h("section", { class: "card", "data-account": prefix }, h("h2", {}, title), status, settings, passwordForm, testForm);
+}
+
+async function personal(ctx, userId) {
+  const path = `/users/${encodeURIComponent(userId)}/sender-account`;
+  let account = null;
+  try {
+    account = await api("GET", path);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+  return accountCard(`Cuenta personal de ${userId}`, "personal", path, account, ctx, { testable: false });
+}
+
+async function render(main, ctx) {
+  const listed = await api("GET", "/sender-accounts");
+  const byArea = new Map(listed.items.map((account) => [account.area, account]));
+  const area = ctx.params.get("area") || "all";
+  const user = ctx.params.get("user") || ctx.user.user_id;
+  const areaPicker = h(
+    "select",
+    { id: "account-area" },
+    AREAS.map((name) => h("option", { value: name, selected: name === area }, `${name}${byArea.has(name) ? "" : " (sin cuenta)"}`)),
+  );
+  areaPicker.addEventListener("change", () => ctx.navigate("accounts", { area: areaPicker.value }));
+  const userField = h("input", { id: "account-user", value: user });
+  const userForm = h(
+    "form",
+    { class: "row" },
+    h("span", { class: "field" }, h("label", { for: "account-user" }, "Usuario"), userField),
+    h("button", { type: "submit", class: "secondary" }, "Ver cuenta personal"),
+  );
+  userForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    ctx.navigate("accounts", { area, user: userField.value.trim() });
+  });
+  main.replaceChildren(
+    h("h1", {}, "Cuentas de envío"),
+    h(
+      "table",
+      { id: "sender-accounts" },
+      h("thead", {}, h("tr", {}, ["Área", "Remitente", "Servidor", "Estado"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        listed.items.map((a) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, h("a", { href: `#/accounts?area=${encodeURIComponent(a.area)}` }, a.area)),
+            h("td", {}, `${a.display_name} <${a.from_address}>`),
+            h("td", {}, a.kind === "ses" ? `SES ${a.ses_identity || ""}` : `${a.smtp_host || ""}:${a.smtp_port || ""}`),
+            h("td", {}, a.working ? "Funciona" : "No funciona"),
+          ),
+        ),
+      ),
+    ),
+    h("div", { class: "row" }, h("span", { class: "field" }, h("label", { for: "account-area" }, "Área"), areaPicker)),
+    accountCard(`Área ${area}`, `area-${area}`, `/sender-accounts/${encodeURIComponent(area)}`, byArea.get(area), ctx, { testable: true }),
+    h("h2", {}, "Cuentas personales"),
+    h("p", { class: "hint" }, "Los pedidos salen de la cuenta del usuario responsable y los recordatorios de la del cobrador; si no tienen, de la cuenta de la empresa."),
+    userForm,
+    await personal(ctx, user),
+  );
+}
+
+register({ id: "accounts", title: "Cuentas de envío", group: "Configuración", levels: [1], render });

@@ -1,0 +1,228 @@
+// Templates (C4, C6, C7): the list of message types; edit a template's subject, HTML, text, SMS and
+// push with a variables picker and a live preview rendered by the server's sandbox. The tenant's HTML
+// is shown only inside <iframe sandbox> (no scripts, an opaque origin); everything else is text.
+import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+
+const PARTS = [
+  ["subject", "Asunto", 1],
+  ["html", "Cuerpo HTML", 12],
+  ["text", "Texto plano", 8],
+  ["sms_text", "SMS (%variables%)", 3],
+  ["push_title", "Título del push (%variables%)", 1],
+  ["push_body", "Texto del push (%variables%)", 3],
+];
+const PERCENT_PARTS = new Set(["sms_text", "push_title", "push_body"]);
+
+async function list(main) {
+  const templates = await api("GET", "/templates");
+  main.replaceChildren(
+    h("h1", {}, "Plantillas"),
+    h("p", { class: "hint" }, "Una plantilla por tipo de mensaje; las de la empresa reemplazan a las predeterminadas."),
+    h(
+      "table",
+      { id: "templates" },
+      h("thead", {}, h("tr", {}, ["Plantilla", "Clave", "Cuenta (área)", "Propia", "Cambiada"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        templates.items.map((t) =>
+          h(
+            "tr",
+            { "data-template": t.key },
+            h("th", { scope: "row" }, h("a", { href: `#/templates?key=${encodeURIComponent(t.key)}` }, t.title)),
+            h("td", {}, h("code", {}, t.key)),
+            h("td", {}, t.sender_area),
+            h("td", {}, t.customized ? "Sí" : "No (predeterminada)"),
+            h("td", {}, when(t.updated_at)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function insertAt(area, text) {
+  const start = area.selectionStart ?? area.value.length;
+  const end = area.selectionEnd ?? area.value.length;
+  area.value = area.value.slice(0, start) + text + area.value.slice(end);
+  area.selectionStart = area.selectionEnd = start + text.length;
+  area.focus();
+  area.dispatchEvent(new Event("input"));
+}
+
+async function editor(main, ctx, key) {
+  const template = await api("GET", `/templates/${encodeURIComponent(key)}`);
+  const inputs = {};
+  let focused = null;
+  for (const [name, , rows] of PARTS) {
+    const id = `template-${name}`;
+    inputs[name] = rows === 1
+      ? h("input", { id, name, value: template[name] ?? "", autocomplete: "off", spellcheck: "false" })
+      : h("textarea", { id, name, rows, spellcheck: "false" }, template[name] ?? "");
+    inputs[name].addEventListener("focus", () => {
+      focused = name;
+    });
+  }
+  const picker = (variables, percent) =>
+    h(
+      "div",
+      { class: "chips", role: "group", "aria-label": percent ? "Variables de SMS y push" : "Variables" },
+      variables.map((v) =>
+        h(
+          "button",
+          {
+            type: "button",
+            title: v.description,
+            onmousedown: (event) => event.preventDefault(), // keep the caret where it was
+            onclick: () => {
+              const target = focused ? inputs[focused] : inputs[percent ? "sms_text" : "html"];
+              const asPercent = PERCENT_PARTS.has(focused || (percent ? "sms_text" : "html"));
+              insertAt(target, asPercent ? `%${v.name.replace(/^%|%$/g, "")}%` : `{{ ${v.name} }}`);
+            },
+          },
+          v.name,
+        ),
+      ),
+    );
+
+  const frame = h("iframe", {
+    id: "template-preview",
+    class: "preview-frame",
+    title: "Vista previa del e-mail",
+    sandbox: "", // no scripts, no forms, no top navigation, an opaque origin
+    referrerpolicy: "no-referrer",
+  });
+  const subjectShown = h("p", { id: "preview-subject", class: "answer" });
+  const textShown = h("pre", { id: "preview-text", class: "answer" });
+  const smsShown = h("p", { id: "preview-sms", class: "answer" });
+  const pushShown = h("p", { id: "preview-push", class: "answer" });
+  const previewState = h("p", { class: "hint", role: "status" });
+  const form = h(
+    "form",
+    { id: "template-form", "aria-label": template.title },
+    PARTS.map(([name, label]) => h("div", { class: "field" }, h("label", { for: `template-${name}` }, label), inputs[name])),
+    h("div", { class: "row" }, h("button", { type: "submit" }, "Guardar"), h("button", { type: "button", class: "danger", id: "template-reset" }, "Volver a la predeterminada")),
+  );
+
+  function edits() {
+    const body = {};
+    for (const [name] of PARTS) {
+      const value = inputs[name].value;
+      if (value.trim() || !PERCENT_PARTS.has(name)) body[name] = value;
+    }
+    return body;
+  }
+
+  let pending = null;
+  let asked = 0;
+  async function preview() {
+    const number = ++asked;
+    previewState.textContent = "Actualizando la vista previa…";
+    try {
+      const shown = await api("POST", `/templates/${encodeURIComponent(key)}/preview`, edits());
+      if (number !== asked) return;
+      clearErrors(form);
+      frame.srcdoc = shown.html;
+      subjectShown.textContent = shown.subject;
+      textShown.textContent = shown.text;
+      smsShown.textContent = `${shown.sms_text}  (${shown.sms_segments} SMS, ${shown.sms_encoding})`;
+      pushShown.textContent = `${shown.push_title} — ${shown.push_body}`;
+      previewState.textContent = "Vista previa con datos de ejemplo.";
+    } catch (error) {
+      if (number !== asked) return;
+      previewState.textContent = "La vista previa no se pudo generar.";
+      showErrors(form, error);
+    }
+  }
+  form.addEventListener("input", () => {
+    clearTimeout(pending);
+    pending = setTimeout(preview, 350);
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      await api("PUT", `/templates/${encodeURIComponent(key)}`, edits());
+      ctx.toast("Plantilla guardada.");
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  form.querySelector("#template-reset").addEventListener("click", async () => {
+    if (!window.confirm("¿Descartar la plantilla propia y volver a la predeterminada?")) return;
+    try {
+      await api("DELETE", `/templates/${encodeURIComponent(key)}`);
+      ctx.toast("Se usa la plantilla predeterminada.");
+      await editor(main, ctx, key);
+    } catch (error) {
+      ctx.toast(error.message, "error");
+    }
+  });
+
+  const to = h("input", { id: "template-test-to", name: "to", type: "email", autocomplete: "email" });
+  const testAnswer = h("p", { class: "answer test-answer", role: "status" });
+  const testForm = h(
+    "form",
+    { id: "template-test-form", class: "row", "aria-label": "Prueba" },
+    h("span", { class: "field" }, h("label", { for: to.id }, "Enviar la plantilla guardada, con datos de ejemplo, a"), to),
+    h("button", { type: "submit" }, "Enviar prueba"),
+    testAnswer,
+  );
+  testForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(testForm);
+    testAnswer.textContent = "Enviando…";
+    try {
+      const result = await api("POST", `/templates/${encodeURIComponent(key)}/test`, { to: to.value.trim() });
+      testAnswer.textContent = result.ok ? `Enviado (id ${result.message_id}).` : `El servidor respondió: ${result.error}`;
+      testAnswer.className = `answer test-answer ${result.ok ? "ok" : "form-error"}`;
+    } catch (error) {
+      testAnswer.textContent = "";
+      showErrors(testForm, error);
+    }
+  });
+
+  main.replaceChildren(
+    h("p", {}, h("a", { href: "#/templates" }, "← Plantillas")),
+    h("h1", {}, template.title),
+    h("p", { class: "hint" }, `Clave ${template.key} · cuenta del área ${template.sender_area} · idioma ${template.language}`, template.customized ? " · propia" : " · predeterminada"),
+    h(
+      "div",
+      { class: "grid2" },
+      h(
+        "div",
+        {},
+        h("h2", {}, "Variables"),
+        h("p", { class: "hint" }, "Elija un campo y luego una variable para insertarla donde está el cursor."),
+        picker(template.variables, false),
+        template.sms_variables.length ? picker(template.sms_variables, true) : null,
+        form,
+      ),
+      h(
+        "div",
+        {},
+        h("h2", {}, "Vista previa"),
+        previewState,
+        h("h3", {}, "Asunto"),
+        subjectShown,
+        frame,
+        h("h3", {}, "Texto plano"),
+        textShown,
+        h("h3", {}, "SMS"),
+        smsShown,
+        h("h3", {}, "Push"),
+        pushShown,
+        testForm,
+      ),
+    ),
+  );
+  await preview();
+}
+
+async function render(main, ctx) {
+  const key = ctx.params.get("key");
+  if (key) await editor(main, ctx, key);
+  else await list(main);
+}
+
+register({ id: "templates", title: "Plantillas", group: "Configuración", levels: [1], render });

@@ -1,0 +1,171 @@
+"""W2: the console's own routes through the app: its files (and nothing else), the policy on every
+answer, the sign-in configuration (no secret), and the screens a level may open, which are the
+routes' own declared access (real DynamoDB Local)."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from chalice.test import Client
+
+from infrastructure.local.identity_server import IdentityServer
+from tests.steps.answers import body
+from tests.steps.console import bearer
+from tests.steps.tenants import IDENTITY, Tenant
+
+CONFIGURATION = {"monitor", "catalog", "accounts", "templates"}
+
+
+@pytest.fixture
+def settings_env() -> Iterator[dict[str, str]]:
+    """Set console settings for one test, and put everything back after it."""
+    from chalicelib.core.settings import get_settings, reset_settings
+
+    names = ("PREGON_CONSOLE_IDENTITY_URL", "PREGON_COGNITO_DOMAIN", "PREGON_COGNITO_CLIENT_ID")
+    before = {name: os.environ.get(name) for name in names}
+    changes: dict[str, str] = {}
+    yield changes
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    reset_settings()
+    get_settings()  # read now: inside a test client's call the stage's variables apply
+
+
+def apply(changes: dict[str, str], **values: str) -> None:
+    from chalicelib.core.settings import get_settings, reset_settings
+
+    changes.update(values)
+    os.environ.update(values)
+    reset_settings()
+    get_settings()  # read now: inside a test client's call the stage's variables apply
+
+
+def policy(response: object) -> str:
+    return str(response.headers["Content-Security-Policy"])  # type: ignore[attr-defined]
+
+
+def test_the_console_page_and_its_files_carry_a_policy_that_allows_only_its_own_scripts(api: Client) -> None:
+    # When a browser opens the console and loads its script and stylesheet
+    page = api.http.get("/console")
+    script = api.http.get("/console/assets/app.js")
+    style = api.http.get("/console/assets/console.css")
+    icon = api.http.get("/console/assets/favicon.svg")
+    # Then each is served with its type, and the page's policy allows scripts from itself only
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert b'src="console/assets/app.js"' in page.body
+    assert script.headers["Content-Type"].startswith("text/javascript")
+    assert style.headers["Content-Type"].startswith("text/css")
+    assert icon.headers["Content-Type"] == "image/svg+xml"
+    for answer in (page, script, style, icon):
+        csp = policy(answer)
+        assert "script-src 'self';" in csp and "default-src 'none'" in csp
+        assert "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    # And no script is inline in the page
+    assert b"<script>" not in page.body and b'<script type="module">' not in page.body
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "..%2Fapi%2Fconsole.py",
+        "..%2F..%2Fapp.py",
+        "%2Fetc%2Fpasswd",
+        "index.html",
+        ".hidden.js",
+        "app.py",
+        "screen-missing.js",
+        "app.js%00.png",
+    ],
+)
+def test_a_file_outside_the_allow_list_or_the_folder_is_not_found(api: Client, name: str) -> None:
+    # When anything but a console file of an allowed type is asked for
+    answer = api.http.get(f"/console/assets/{name}")
+    # Then the answer is 404, naming nothing of the server's files
+    assert answer.status_code == 404
+    assert body(answer)["field"] == "name"
+
+
+def test_the_sign_in_configuration_names_the_identity_and_no_secret(
+    api: Client, settings_env: dict[str, str]
+) -> None:
+    # Given a stage signing staff in with a Cognito user pool's hosted UI
+    apply(
+        settings_env,
+        PREGON_COGNITO_DOMAIN="https://pregon-prod.auth.us-east-1.amazoncognito.com",
+        PREGON_COGNITO_CLIENT_ID="4abc123publicclient",
+    )
+    # When the console asks how to sign in (no credentials)
+    answer = api.http.get("/console/config")
+    config = body(answer)
+    # Then it gets the hosted UI's address and the public app client id, and nothing else
+    assert config["identity"] == {
+        "kind": "cognito",
+        "url": "https://pregon-prod.auth.us-east-1.amazoncognito.com",
+        "client_id": "4abc123publicclient",
+    }
+    text = answer.body.decode()
+    for secret in ("PREGON_LINK_SIGNING_KEY", "PREGON_OPERATOR_TOKEN_SHA256"):
+        value = os.environ.get(secret)
+        assert not value or value not in text
+    assert set(config) == {"identity", "stage"}
+    # And the console's policy lets the page reach the hosted UI's token endpoint
+    assert "https://pregon-prod.auth.us-east-1.amazoncognito.com" in policy(api.http.get("/console"))
+
+
+def test_the_local_identity_signs_in_a_demo_user_for_the_console_origin_only(
+    api: Client, tenant: Tenant, settings_env: dict[str, str]
+) -> None:
+    # Given the local identity server for a console served at http://127.0.0.1:8000
+    with IdentityServer(IDENTITY, allowed_origin="http://127.0.0.1:8000") as identity:
+        apply(settings_env, PREGON_CONSOLE_IDENTITY_URL=identity.url)
+        assert body(api.http.get("/console/config"))["identity"] == {
+            "kind": "local",
+            "url": identity.url,
+            "client_id": None,
+        }
+        # When the console asks for a level-2 demo user's token
+        request = urllib.request.Request(
+            f"{identity.url}/token",
+            data=json.dumps(
+                {"company_id": tenant.company_id, "user_id": f"supervisor@{tenant.company_id}", "level": 2}
+            ).encode(),
+            headers={"Content-Type": "application/json", "Origin": "http://127.0.0.1:8000"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            allowed_origin = answer.headers["Access-Control-Allow-Origin"]
+            token = json.loads(answer.read())["id_token"]
+        # Then the API takes it: the console's "me" is that user at level 2
+        me = body(api.http.get("/console/me", headers={"Authorization": f"Bearer {token}"}))
+        assert me["user"]["user_id"] == f"supervisor@{tenant.company_id}" and me["user"]["level"] == 2
+        assert allowed_origin == "http://127.0.0.1:8000"
+        # And another site's page may not get a token from it
+        request.add_header("Origin", "https://evil.example")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 403
+
+
+def test_the_screens_a_level_may_open_are_the_ones_whose_routes_let_it_in(
+    api: Client, tenant: Tenant
+) -> None:
+    # When an administrator and an agent ask which console screens they may open
+    admin = body(api.http.get("/console/me", headers=bearer(tenant, 1)))
+    agent = body(api.http.get("/console/me", headers=bearer(tenant, 4)))
+    # Then the administrator may open every screen; the agent no configuration screen
+    assert all(screen["allowed"] for screen in admin["screens"])
+    allowed = {screen["id"] for screen in agent["screens"] if screen["allowed"]}
+    assert not CONFIGURATION & allowed and {"followups", "sends", "history"} <= allowed
+    levels = {screen["id"]: screen["levels"] for screen in agent["screens"]}
+    assert levels["monitor"] == [1] and levels["followups"] == [1, 2, 3, 4]
+    # And the API refuses the agent what the console hides (and an API key is not a console user)
+    assert api.http.put("/alerts/tracking", headers=bearer(tenant, 4), body=b"{}").status_code == 403
+    assert api.http.get("/console/me", headers=tenant.key_headers()).status_code == 403

@@ -1,0 +1,123 @@
+"""W2: the staff console's shell in Debian's Chromium: signing in with the local identity, the
+navigation each level gets, and the alert monitor saving a frequency.
+
+The app is served over HTTP by Chalice's local server on DynamoDB Local, the local identity server
+beside it; screenshots land in .local/screenshots/console/ (not committed)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+
+from tests.steps.answers import body
+from tests.steps.browser import chromium
+from tests.steps.console import (
+    ConsoleSite,
+    bearer,
+    console_screenshot,
+    console_site,
+    nav_screens,
+    open_screen,
+    sign_in,
+    wait_until,
+)
+from tests.steps.tenants import Tenant
+
+pytestmark = pytest.mark.browser
+CONFIGURATION = {"monitor", "catalog", "accounts", "templates"}
+
+
+@pytest.fixture(scope="module")
+def site(api: Client) -> Iterator[ConsoleSite]:
+    with console_site() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium("es") as driver:
+        yield driver
+
+
+def frequency_cell(driver: Any) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, 'tr[data-alert="tracking"] td.frequency').text)
+
+
+def test_an_administrator_signs_in_and_changes_the_tracking_frequency(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the company's administrator signed in through the console's sign-in screen
+    sign_in(browser, site.web, tenant, level=1)
+    # Then the navigation offers the configuration screens, and says who is signed in
+    assert set(nav_screens(browser)) >= CONFIGURATION
+    assert tenant.company_id in browser.find_element(By.ID, "who").text
+    # When they open the alert monitor and set tracking alerts to every 15 minutes
+    open_screen(browser, "monitor")
+    assert frequency_cell(browser) == "1 min"
+    field = browser.find_element(By.ID, "alert-tracking-frequency")
+    field.clear()
+    field.send_keys("15")
+    browser.find_element(By.CSS_SELECTOR, "#alert-tracking-form button[type=submit]").click()
+    wait_until(browser, lambda d: frequency_cell(d) == "15 min")
+    console_screenshot(browser, "monitor")
+    # Then after a reload (the token is still in the tab's sessionStorage) the monitor shows 15 minutes
+    browser.refresh()
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-alert="tracking"]'))
+    assert frequency_cell(browser) == "15 min"
+    # And the API says the same
+    monitor = body(api.http.get("/alerts", headers=bearer(tenant, 1)))
+    assert [a["frequency_minutes"] for a in monitor["items"] if a["alert_type"] == "tracking"] == [15]
+
+
+def test_a_bad_frequency_is_refused_next_to_its_field(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the alert monitor
+    sign_in(browser, site.web, tenant, level=1, screen="monitor")
+    # When they type a frequency longer than a week
+    field = browser.find_element(By.ID, "alert-tracking-frequency")
+    browser.execute_script("arguments[0].removeAttribute('max')", field)
+    field.clear()
+    field.send_keys("99999")
+    browser.find_element(By.CSS_SELECTOR, "#alert-tracking-form button[type=submit]").click()
+    # Then the server's message shows next to that field, and nothing changed
+    error = wait_until(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, "#alert-tracking-form .field-error")
+    )
+    assert "10080" in error.text
+    assert field.get_attribute("aria-invalid") == "true"
+    assert frequency_cell(browser) == "1 min"
+
+
+def test_an_agent_does_not_see_the_configuration_screens_and_their_routes_refuse(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a level-4 agent signed in
+    sign_in(browser, site.web, tenant, level=4)
+    # Then no configuration screen is in the navigation (follow-ups are: every staff level may use them)
+    offered = set(nav_screens(browser))
+    assert not CONFIGURATION & offered
+    assert "followups" in offered
+    # When they open the monitor's address directly
+    open_screen(browser, "monitor")
+    # Then the console says it is not available for their level, and shows no monitor
+    assert "no está disponible para su nivel" in browser.find_element(By.CSS_SELECTOR, "main").text
+    assert not browser.find_elements(By.ID, "alert-monitor")
+    console_screenshot(browser, "not-available-level-4")
+    # And the API refuses the calls those screens make with that user's token
+    refused = {
+        ("PUT", "/alerts/tracking"): {"enabled": True, "frequency_minutes": 5},
+        ("PUT", "/status-catalog/IN_TRANSIT"): {"display_name": "X", "visibility": "visible", "notify": True},
+        ("GET", "/sender-accounts"): None,
+        ("PUT", "/templates/tracking_alert"): {"subject": "x"},
+    }
+    for (method, path), payload in refused.items():
+        answer = api.http.request(
+            method, path, headers=bearer(tenant, 4), body=json.dumps(payload).encode() if payload else b""
+        )
+        assert answer.status_code == 403, (method, path, answer.body)

@@ -1,0 +1,136 @@
+"""The staff console (W2) in a real browser: the app served over HTTP with the local identity server
+beside it (as the local stack runs them), and signing in through the console's own sign-in screen.
+
+    @pytest.fixture(scope="module")
+    def site(api: Client) -> Iterator[ConsoleSite]:
+        with console_site() as served:
+            yield served
+
+    sign_in(driver, site.web, tenant, level=1)   # then the navigation is there
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infrastructure.local.identity_server import DEMO_USERS, IdentityServer
+from tests.steps.browser import ROOT, served_app
+from tests.steps.tenants import IDENTITY, Tenant
+
+SCREENSHOTS = ROOT / ".local" / "screenshots" / "console"
+
+
+@dataclass(frozen=True)
+class ConsoleSite:
+    web: str  # the app's base URL; the console is at {web}/console
+    identity: str  # the local identity server's base URL
+
+
+@contextmanager
+def console_site() -> Iterator[ConsoleSite]:
+    """The app and the local identity server, the console told to sign in with the latter."""
+    from chalicelib.core.settings import get_settings, reset_settings
+
+    with served_app() as web, IdentityServer(IDENTITY, allowed_origin=web) as identity:
+        before = os.environ.get("PREGON_CONSOLE_IDENTITY_URL")
+        os.environ["PREGON_CONSOLE_IDENTITY_URL"] = identity.url
+        reset_settings()
+        get_settings()  # read now: inside a test client's call the stage's variables apply
+        try:
+            yield ConsoleSite(web, identity.url)
+        finally:
+            if before is None:
+                os.environ.pop("PREGON_CONSOLE_IDENTITY_URL", None)
+            else:
+                os.environ["PREGON_CONSOLE_IDENTITY_URL"] = before
+            reset_settings()
+            get_settings()  # read now: inside a test client's call the stage's variables apply
+
+
+def wait_until(driver: Any, condition: Any, seconds: float = 15) -> Any:
+    """Wait for ``condition(driver)``; a screen redrawn meanwhile (a stale element) is waited out."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
+        condition
+    )
+
+
+def demo_user(tenant: Tenant, level: int) -> str:
+    """The local identity's demo user of ``level`` in the tenant's company."""
+    user = next(user for user, _, user_level in DEMO_USERS if user_level == level)
+    return f"{user}@{tenant.company_id}"
+
+
+def token_for(tenant: Tenant, level: int) -> str:
+    """The token the console holds after signing in as the demo user of ``level``."""
+    return IDENTITY.mint(tenant.company_id, user_id=demo_user(tenant, level), level=level)
+
+
+def bearer(tenant: Tenant, level: int) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(tenant, level)}", "Content-Type": "application/json"}
+
+
+def sign_in(driver: Any, web: str, tenant: Tenant, level: int = 1, screen: str | None = None) -> None:
+    """Open the console, sign in as the tenant's demo user of ``level`` through the sign-in screen,
+    and wait for the navigation (then open ``screen``, when given)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.get(f"{web}/console")
+    driver.execute_script("sessionStorage.clear()")
+    driver.get(f"{web}/console")
+    company = wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
+    company.clear()
+    company.send_keys(tenant.company_id)
+    driver.execute_script("arguments[0].dispatchEvent(new Event('change'))", company)
+    user = demo_user(tenant, level)
+    wait_until(
+        driver,
+        lambda d: any(
+            o.get_attribute("value") == user for o in d.find_elements(By.CSS_SELECTOR, "#signin-user option")
+        ),
+    )
+    Select(driver.find_element(By.ID, "signin-user")).select_by_value(user)
+    Select(driver.find_element(By.ID, "signin-level")).select_by_value(str(level))
+    driver.find_element(By.CSS_SELECTOR, "#sign-in-form button[type=submit]").click()
+    wait_until(driver, lambda d: "nivel" in d.find_element(By.ID, "who").text)
+    if screen is not None:
+        open_screen(driver, screen)
+
+
+def open_screen(driver: Any, screen: str, query: str = "") -> None:
+    """Go to a screen by its hash (as a bookmark would) and wait until it is drawn."""
+    from selenium.webdriver.common.by import By
+
+    driver.execute_script("location.hash = arguments[0]", f"#/{screen}{'?' + query if query else ''}")
+    wait_until(
+        driver,
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, f'[data-screen="{screen}"]')
+            or d.find_elements(By.CSS_SELECTOR, "main .not-available")
+        ),
+    )
+
+
+def nav_screens(driver: Any) -> list[str]:
+    """The screens the navigation offers, by id."""
+    from selenium.webdriver.common.by import By
+
+    return [
+        str(a.get_attribute("href")).split("#/")[1] for a in driver.find_elements(By.CSS_SELECTOR, "#nav a")
+    ]
+
+
+def console_screenshot(driver: Any, name: str) -> Path:
+    """Keep a screenshot of a console screen (under .local/screenshots/console/, not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path
