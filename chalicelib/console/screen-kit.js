@@ -48,7 +48,7 @@ export function select(name, options, value = "", attrs = {}) {
     { name, id: `b-${name}`, ...attrs },
     options.map(([v, text]) => h("option", { value: v }, text)),
   );
-  control.value = value ?? "";
+  if (options.some(([v]) => v === value)) control.value = value;
   return control;
 }
 
@@ -114,7 +114,7 @@ export function showError(err) {
   const fields = (err && err.fields) || {};
   const pairs = Array.isArray(fields) ? fields.map((f) => [f.field, f.message]) : Object.entries(fields);
   const detail = pairs
-    .filter(([name, message]) => message && message !== err.message)
+    .filter(([, message]) => message && !String(err.message).includes(message))
     .map(([name, message]) => `${name}: ${message}`)
     .join("; ");
   toast(detail ? `${err.message} (${detail})` : (err && err.message) || String(err), "error");

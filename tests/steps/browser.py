@@ -27,6 +27,9 @@ def served_app(stage: str = "test") -> Iterator[str]:
     config = CLIFactory(project_dir=str(ROOT), environ=dict(os.environ)).create_config_obj(
         chalice_stage_name=stage
     )
+    # create_local_server makes the app a subclass of its own class; a second call in the same run
+    # (a second browser module) would make that class its own base, so the app gets its class back.
+    app_class = app.__class__
     server = create_local_server(app, config, "127.0.0.1", 0)
     port = server.server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
@@ -36,6 +39,7 @@ def served_app(stage: str = "test") -> Iterator[str]:
     finally:
         server.server.shutdown()
         server.server.server_close()
+        app.__class__ = app_class
 
 
 @contextmanager
