@@ -13,6 +13,7 @@ import {
   fileBase64,
   formValues,
   input,
+  label,
   messageFrame,
   query,
   section,
@@ -165,8 +166,8 @@ async function clientRegister(main, ctx, clientId) {
         ? table(
             [
               ["Fecha", (r) => when(r.created_at)],
-              ["Tipo", (r) => r.record_type],
-              ["Dirección", (r) => r.direction],
+              ["Tipo", (r) => label(r.record_type)],
+              ["Dirección", (r) => label(r.direction)],
               ["Asunto", (r) => r.subject],
               ["Motivo", (r) => r.motive],
               ["Área", (r) => r.area],
@@ -196,14 +197,14 @@ async function clientRegister(main, ctx, clientId) {
           {},
           [
             ["Fecha", when(record.created_at)],
-            ["Tipo", record.record_type],
-            ["Iniciado por", record.initiated_by],
+            ["Tipo", label(record.record_type)],
+            ["Iniciado por", label(record.initiated_by)],
             ["De", record.from_address],
             ["Para", record.to_address],
             ["Motivo", record.motive],
             ["Área", record.area],
             ["Creado por", record.created_by],
-            ["Estado", record.state],
+            ["Estado", label(record.state)],
           ]
             .filter(([, v]) => v)
             .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),

@@ -9,6 +9,7 @@ import {
   follow,
   formValues,
   input,
+  label,
   requestId,
   section,
   select,
@@ -27,7 +28,7 @@ export function bulkProgress(job) {
       "p",
       { class: "b-job-counts" },
       `${Math.round(fraction * 100)} % · total ${job.total} · enviados ${job.sent} · fallidos ${job.failed}` +
-        ` · omitidos ${job.skipped} · en espera ${job.waiting} · ${job.state}`,
+        ` · omitidos ${job.skipped} · en espera ${job.waiting} · ${label(job.state)}`,
     ),
     reasons.length ? h("ul", {}, reasons.map(([reason, n]) => h("li", {}, `${reason}: ${n}`))) : null,
   );

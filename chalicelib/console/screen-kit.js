@@ -33,6 +33,40 @@ export function when(iso) {
   }
 }
 
+// What the API's codes read as for a person (the code itself when it has no label here).
+const LABELS = {
+  sent: "Enviado",
+  not_sent: "No enviado",
+  bounced: "Rebotado",
+  received: "Recibido",
+  automatic: "Automático",
+  manual: "Manual",
+  queued: "En cola",
+  failed: "Falló",
+  suppressed: "Suprimido",
+  recorded: "Registrado",
+  delivered: "Entregado",
+  call: "Llamada",
+  visit: "Visita",
+  email: "E-mail",
+  meeting: "Reunión",
+  other: "Otro",
+  sms: "SMS",
+  push: "Push",
+  out: "Enviado",
+  in: "Recibido",
+  note: "Manual",
+  client: "El cliente",
+  staff: "Nosotros",
+  expanding: "preparando",
+  sending: "enviando",
+  done: "terminado",
+};
+
+export function label(code) {
+  return code == null ? "" : LABELS[code] || String(code);
+}
+
 // A labelled form field; `input` is the control (input, select, textarea).
 export function field(label, input, hint) {
   return h("label", { class: "b-field" }, h("span", {}, label), input, hint ? h("small", {}, hint) : null);

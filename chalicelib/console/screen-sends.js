@@ -11,6 +11,7 @@ import {
   follow,
   formValues,
   input,
+  label,
   requestId,
   section,
   select,
@@ -41,7 +42,7 @@ export function jobProgress(job) {
       "p",
       { class: "b-job-counts" },
       `${Math.round(fraction * 100)} % · total ${job.total} · enviados ${job.sent} · fallidos ${job.failed}` +
-        ` · omitidos ${job.skipped} · en espera ${job.waiting} · ${job.state}`,
+        ` · omitidos ${job.skipped} · en espera ${job.waiting} · ${label(job.state)}`,
     ),
   );
 }
@@ -175,7 +176,8 @@ async function render(main, ctx) {
     if (!answer) return;
     status.replaceChildren();
     if (answer.job) {
-      toast(`Envío iniciado: ${answer.job.total} destinatarios`);
+      const count = answer.job.selection && answer.job.selection.client_ids;
+      toast(typeof count === "number" ? `Envío iniciado a ${count} clientes` : "Envío iniciado");
       await watch(answer.job.job_id);
       loadJobs();
     } else {
@@ -185,7 +187,7 @@ async function render(main, ctx) {
           [
             ["Para", (m) => m.to_address],
             ["Asunto", (m) => m.subject],
-            ["Estado", (m) => m.state],
+            ["Estado", (m) => label(m.state)],
           ],
           answer.messages,
         ),
@@ -214,7 +216,7 @@ async function render(main, ctx) {
             [
               ["Creado", (j) => when(j.created_at)],
               ["Por", (j) => j.created_by],
-              ["Canal", (j) => j.channel],
+              ["Canal", (j) => label(j.channel)],
               ["Plantilla", (j) => j.template_key],
               ["Progreso", (j) => jobProgress(j)],
               ["", (j) => (j.state === "done" ? null : h("button", { type: "button", onclick: () => watch(j.job_id) }, "Seguir"))],
