@@ -30,7 +30,7 @@ export function bulkProgress(job) {
       `${Math.round(fraction * 100)} % · total ${job.total} · enviados ${job.sent} · fallidos ${job.failed}` +
         ` · omitidos ${job.skipped} · en espera ${job.waiting} · ${label(job.state)}`,
     ),
-    reasons.length ? h("ul", {}, reasons.map(([reason, n]) => h("li", {}, `${reason}: ${n}`))) : null,
+    reasons.length ? h("ul", {}, reasons.map(([reason, n]) => h("li", {}, `${label(reason)}: ${n}`))) : null,
   );
 }
 
@@ -59,7 +59,7 @@ async function render(main, ctx) {
         for (const k of ["from_client", "to_client", "preferred_agent", "collection_agent", "as_of"]) if (values[k]) body[k] = values[k];
         const job = await attempt(() => api("POST", "/documents/statements/bulk", body));
         if (job) {
-          toast(`Estados de cuenta: ${job.total} clientes`);
+          toast("Envío de estados de cuenta iniciado");
           watch(job.job_id);
         }
       },

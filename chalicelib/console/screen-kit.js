@@ -61,6 +61,8 @@ const LABELS = {
   expanding: "preparando",
   sending: "enviando",
   done: "terminado",
+  no_email: "sin e-mail",
+  no_open_movements: "sin movimientos abiertos",
 };
 
 export function label(code) {

@@ -17,6 +17,7 @@ from tests.steps.tenants import Tenant
 
 def sign_in_as(driver: Any, web: str, tenant: Tenant, level: int, screen: str | None = None) -> None:
     """Sign in through the console's sign-in screen as the tenant's demo user of ``level``."""
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
@@ -24,7 +25,11 @@ def sign_in_as(driver: Any, web: str, tenant: Tenant, level: int, screen: str | 
     driver.get(f"{web}/console")
     driver.execute_script("sessionStorage.clear()")
     driver.get(f"{web}/console")
-    company = wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
+    try:
+        company = wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
+    except TimeoutException:  # a page load that stalled on the loaded 2-core machine: load it again
+        driver.refresh()
+        company = wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
     company.clear()
     company.send_keys(tenant.company_id, Keys.TAB)
     user = demo_user(tenant, level)
