@@ -5,7 +5,7 @@ HTTP server on 127.0.0.1 that mints :class:`LocalIdentity` tokens for a demo use
     POST /token                   {"company_id": "demo", "user_id": "admin@demo", "level": 1}
                                   -> {"id_token": "<JWT>", "token_type": "Bearer", "expires_in": 43200}
 
-Only the console's origin may call it from a browser (CORS). It signs anyone in as anyone: it is
+Only the console's origins may call it from a browser (CORS). It signs anyone in as anyone: it is
 for the local stack and the tests only, never deployed.
 
     with IdentityServer(identity, allowed_origin="http://127.0.0.1:8000") as server:
@@ -47,13 +47,14 @@ class IdentityServer:
         self,
         identity: LocalIdentity,
         *,
-        allowed_origin: str,
+        allowed_origin: str | tuple[str, ...],
         company_id: str = "demo",
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.identity = identity
-        self.allowed_origin = allowed_origin.rstrip("/")
+        origins = (allowed_origin,) if isinstance(allowed_origin, str) else allowed_origin
+        self.allowed_origins = tuple(origin.rstrip("/") for origin in origins)
         self.company_id = company_id
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, name="identity", daemon=True)
@@ -94,8 +95,9 @@ def _handler(server: IdentityServer) -> type[BaseHTTPRequestHandler]:
             return  # quiet: and a token never reaches a log
 
         def _cors(self) -> None:
-            if self.headers.get("Origin") == server.allowed_origin:
-                self.send_header("Access-Control-Allow-Origin", server.allowed_origin)
+            origin = self.headers.get("Origin")
+            if origin in server.allowed_origins:
+                self.send_header("Access-Control-Allow-Origin", origin)
                 self.send_header("Vary", "Origin")
 
         def _answer(self, status: int, body: Any) -> None:
@@ -109,7 +111,7 @@ def _handler(server: IdentityServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_OPTIONS(self) -> None:
-            if self.headers.get("Origin") != server.allowed_origin:
+            if self.headers.get("Origin") not in server.allowed_origins:
                 self._answer(403, {"message": "this origin may not sign in here"})
                 return
             self.send_response(204)
@@ -132,7 +134,7 @@ def _handler(server: IdentityServer) -> type[BaseHTTPRequestHandler]:
                 self._answer(404, {"message": "not found"})
                 return
             origin = self.headers.get("Origin")
-            if origin is not None and origin != server.allowed_origin:
+            if origin is not None and origin not in server.allowed_origins:
                 self._answer(403, {"message": "this origin may not sign in here"})
                 return
             length = int(self.headers.get("Content-Length") or 0)

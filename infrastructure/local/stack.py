@@ -117,6 +117,7 @@ class Ports:
     smtp: int = 1025
     inbound_smtp: int = 2525
     sms_gateway: int = 8082
+    identity: int = 8084  # the staff console's local sign-in (infrastructure/local/identity_server.py)
 
 
 def link_signing_key(path: Path) -> str:
@@ -149,6 +150,8 @@ def service_environment(
         "PREGON_KMS_KEY_ID": KMS_ALIAS,
         "PREGON_LINK_SIGNING_KEY": link_signing_key(paths.link_signing_key),
         "PREGON_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.api}",
+        # W2: the console signs staff in with the local identity server (the stack starts it).
+        "PREGON_CONSOLE_IDENTITY_URL": f"http://127.0.0.1:{ports.identity}",
         "PREGON_JWKS": LocalIdentity(paths.jwt_key).jwks_json(),
         "PREGON_JWT_ISSUER": ISSUER,
         "PREGON_JWT_AUDIENCE": AUDIENCE,
@@ -258,6 +261,8 @@ def _banner(
         f" API              {api}",
         f" Demo company     {demo['company_id']} ({demo['company_name']})",
         f" Tracking page    {api}/track/{demo['company_id']}  (W1: what end customers see)",
+        f" Staff console    {api}/console  (W2: sign in as a demo user of level 1 to 4)",
+        f"   local identity http://127.0.0.1:{ports.identity} (signs the console's demo users in)",
         " Admin JWT        user admin@demo, level 1; send as  Authorization: Bearer <token>",
         f"   {admin_token}",
         " Integration key  for the company's systems; send as  Authorization: ApiKey <key>",
@@ -403,6 +408,7 @@ def _run_until_stopped(
 def _start_aws_loops(running: ExitStack, ports: Ports, paths: LocalPaths, moto_endpoint: str) -> None:
     """What AWS does around the service: SES receiving on the inbound SMTP port, the SES mailbox
     simulator's events (SNS delivery to the handlers is the queue runner's); and the ports file."""
+    from infrastructure.local.identity_server import IdentityServer
     from infrastructure.local.inbound_smtp import InboundSmtp
     from infrastructure.local.ses_simulator import SesMailboxSimulator
     from infrastructure.local.sms_gateway import SmsGatewayCatcher
@@ -410,6 +416,14 @@ def _start_aws_loops(running: ExitStack, ports: Ports, paths: LocalPaths, moto_e
     running.enter_context(SesMailboxSimulator())
     running.enter_context(SmsGatewayCatcher(paths.sms, port=ports.sms_gateway))
     running.enter_context(InboundSmtp(port=ports.inbound_smtp))
+    running.enter_context(
+        IdentityServer(
+            LocalIdentity(paths.jwt_key),
+            allowed_origin=(f"http://127.0.0.1:{ports.api}", f"http://localhost:{ports.api}"),
+            company_id="demo",
+            port=ports.identity,
+        )
+    )
     partial = paths.ports.with_name(paths.ports.name + ".partial")
     partial.write_text(json.dumps({**vars(ports), "moto_endpoint": moto_endpoint}))
     partial.replace(paths.ports)
@@ -542,6 +556,9 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument(
         "--sms-gateway-port", type=int, default=Ports.sms_gateway, help="local SMS gateway (default 8082)"
     )
+    run_cmd.add_argument(
+        "--identity-port", type=int, default=Ports.identity, help="the console's local sign-in (default 8084)"
+    )
 
     mail_cmd = commands.add_parser("mail", help="list the caught mail, newest last")
     mail_cmd.add_argument("--show", type=int, metavar="N", help="print message N's text")
@@ -579,6 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.smtp_port,
             args.inbound_smtp_port,
             args.sms_gateway_port,
+            args.identity_port,
         )
         return run(ports, paths)
     if args.command == "sms":

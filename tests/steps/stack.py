@@ -20,7 +20,8 @@ class RunningStack:
         self.local_dir = local_dir
         self.extra_env = dict(extra_env or {})
         self.ports = {
-            name: free_port() for name in ("api", "dynamodb", "moto", "smtp", "inbound_smtp", "sms_gateway")
+            name: free_port()
+            for name in ("api", "dynamodb", "moto", "smtp", "inbound_smtp", "sms_gateway", "identity")
         }
         self.api = f"http://127.0.0.1:{self.ports['api']}"
         self.output: list[str] = []
@@ -48,6 +49,8 @@ class RunningStack:
                 str(self.ports["inbound_smtp"]),
                 "--sms-gateway-port",
                 str(self.ports["sms_gateway"]),
+                "--identity-port",
+                str(self.ports["identity"]),
             ],
             cwd=REPO_ROOT,
             env=env,

@@ -1,0 +1,176 @@
+"""W2: the console's configuration screens in Debian's Chromium: a template edited with its live
+preview, the status catalog, sender accounts; and script typed by a tenant shown as text (or, for
+message HTML, kept in a sandboxed frame where it cannot run)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+
+from tests.steps.answers import body
+from tests.steps.browser import chromium
+from tests.steps.console import (
+    ConsoleSite,
+    bearer,
+    console_screenshot,
+    console_site,
+    open_screen,
+    sign_in,
+    wait_until,
+)
+from tests.steps.tenants import Tenant
+
+pytestmark = pytest.mark.browser
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def site(api: Client) -> Iterator[ConsoleSite]:
+    with console_site() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium("es") as driver:
+        yield driver
+
+
+def no_alert_opened(driver: Any) -> bool:
+    try:
+        driver.switch_to.alert.dismiss()
+    except NoAlertPresentException:
+        return True
+    return False
+
+
+def preview_body_text(driver: Any) -> str:
+    frame = driver.find_element(By.ID, "template-preview")
+    driver.switch_to.frame(frame)
+    try:
+        return str(driver.find_element(By.TAG_NAME, "body").text)
+    finally:
+        driver.switch_to.default_content()
+
+
+def replace_text(driver: Any, element_id: str, text: str) -> None:
+    field = driver.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def test_an_administrator_edits_a_template_and_the_preview_follows(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the tracking alert's template
+    sign_in(browser, site.web, tenant, level=1, screen="templates")
+    browser.find_element(By.CSS_SELECTOR, 'tr[data-template="tracking_alert"] a').click()
+    wait_until(browser, lambda d: d.find_element(By.ID, "preview-subject").text)
+    # When they change the subject and add a line to the HTML using the variables picker
+    replace_text(browser, "template-subject", "Novedad de su envío ")
+    browser.find_element(By.XPATH, '//div[@class="chips"]/button[text()="parcel.tracking_id"]').click()
+    html = browser.find_element(By.ID, "template-html")
+    html.send_keys("<p>Consola de prueba</p>")
+    # Then the preview shows the new subject with the sample parcel, and the new line in the e-mail
+    wait_until(
+        browser, lambda d: d.find_element(By.ID, "preview-subject").text.startswith("Novedad de su envío ")
+    )
+    subject = browser.find_element(By.ID, "preview-subject").text
+    assert "{{" not in subject and len(subject) > len("Novedad de su envío ")
+    wait_until(browser, lambda d: "Consola de prueba" in preview_body_text(d))
+    # And the e-mail's HTML is in a sandboxed frame that may not run script
+    frame = browser.find_element(By.ID, "template-preview")
+    assert frame.get_attribute("sandbox") == ""
+    browser.execute_script("window.scrollTo(0, 0)")
+    console_screenshot(browser, "templates-preview")
+    # When they save it
+    browser.find_element(By.CSS_SELECTOR, "#template-form button[type=submit]").click()
+    wait_until(browser, lambda d: "Plantilla guardada" in d.find_element(By.ID, "toasts").text)
+    # Then the company's template is the edited one
+    saved = body(api.http.get("/templates/tracking_alert", headers=bearer(tenant, 1)))
+    assert saved["customized"] and saved["subject"] == "Novedad de su envío {{ parcel.tracking_id }}"
+    assert "<p>Consola de prueba</p>" in saved["html"]
+
+
+def test_script_in_a_template_neither_runs_in_the_preview_nor_in_the_console(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a template whose subject and HTML carry script
+    template = {
+        "subject": f"{XSS} Hola",
+        "text": "Hola",
+        "html": f"<p id='body'>Hola</p><script>document.body.setAttribute('data-ran', '1')</script>{XSS}",
+    }
+    saved = api.http.put("/templates/invoice", headers=bearer(tenant, 1), body=json.dumps(template).encode())
+    assert saved.status_code == 200, saved.body
+    # When the administrator opens it in the console
+    sign_in(browser, site.web, tenant, level=1, screen="templates")
+    open_screen(browser, "templates", "key=invoice")
+    wait_until(browser, lambda d: d.find_element(By.ID, "preview-subject").text)
+    # Then the subject is shown as the text it is, and no script ran anywhere
+    assert browser.find_element(By.ID, "preview-subject").text == f"{XSS} Hola"
+    assert no_alert_opened(browser)
+    browser.switch_to.frame(browser.find_element(By.ID, "template-preview"))
+    try:
+        assert browser.find_element(By.ID, "body").text == "Hola"
+        assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-ran") is None
+    finally:
+        browser.switch_to.default_content()
+    assert browser.find_element(By.ID, "template-subject").get_attribute("value") == f"{XSS} Hola"
+
+
+def test_a_status_renamed_with_markup_reads_as_text_and_the_rename_is_saved(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the status catalog
+    sign_in(browser, site.web, tenant, level=1, screen="catalog")
+    # When they rename "received at destination" to a name with markup, hide nothing, and save
+    replace_text(browser, "status-RECEIVED_AT_DESTINATION-name", f"En Sucursal {XSS}")
+    browser.find_element(By.CSS_SELECTOR, "#status-RECEIVED_AT_DESTINATION-form button[type=submit]").click()
+    row = 'tr[data-status="RECEIVED_AT_DESTINATION"] .display-name'
+    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, row).text == f"En Sucursal {XSS}")
+    # Then after a reload the catalog shows the name as typed, as text, and no script ran
+    browser.refresh()
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, row))
+    assert browser.find_element(By.CSS_SELECTOR, row).text == f"En Sucursal {XSS}"
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img")
+    assert no_alert_opened(browser)
+    console_screenshot(browser, "catalog")
+
+
+def test_an_account_password_is_set_write_only_and_a_test_send_shows_the_server_answer(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the tracking area's sender account (the test's SMTP server)
+    sign_in(browser, site.web, tenant, level=1)
+    open_screen(browser, "accounts", "area=tracking")
+    status = browser.find_element(By.CSS_SELECTOR, '[data-account="area-tracking"] .account-status').text
+    assert "contraseña guardada" in status
+    # When they set a wrong password
+    replace_text(browser, "area-tracking-password", "not-the-password")
+    browser.find_element(By.CSS_SELECTOR, "#area-tracking-password-form button[type=submit]").click()
+    wait_until(browser, lambda d: "Contraseña guardada" in d.find_element(By.ID, "toasts").text)
+    # Then the field is emptied and the password is nowhere in the page or the API's answers
+    assert browser.find_element(By.ID, "area-tracking-password").get_attribute("value") == ""
+    listed = api.http.get("/sender-accounts", headers=bearer(tenant, 1)).body.decode()
+    assert "not-the-password" not in listed and "not-the-password" not in browser.page_source
+    # When they send a test message
+    replace_text(browser, "area-tracking-test-to", "ops@example.com")
+    browser.find_element(By.CSS_SELECTOR, "#area-tracking-test-form button[type=submit]").click()
+    # Then the console shows the SMTP server's own refusal of the login
+    answer = wait_until(
+        browser,
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, "#area-tracking-test-form .test-answer").text.strip()
+            != "Enviando…"
+            and d.find_element(By.CSS_SELECTOR, "#area-tracking-test-form .test-answer")
+        ),
+    )
+    assert "535" in answer.text, answer.text
+    console_screenshot(browser, "accounts")
