@@ -297,8 +297,8 @@ async function clientRegister(main, ctx, clientId) {
     ),
     field("Asunto", input("subject", { required: "", maxlength: "300" })),
     field("Notas", textarea("text")),
-    field("Motivo", select("motive", tables.motives)),
-    field("Área", select("area", tables.areas)),
+    field("Motivo", select("motive", tables.motives, "", { id: "b-new-motive" })),
+    field("Área", select("area", tables.areas, "", { id: "b-new-area" })),
     field("Adjunto (opcional)", newFile),
     h("button", { type: "submit" }, "Agregar registro"),
   );

@@ -32,9 +32,9 @@ async function render(main, ctx) {
           }
         },
       },
-      input("description", { required: "", value: concept ? concept.description : "", "aria-label": "Descripción" }),
-      input("days", { type: "number", min: "0", required: "", value: concept ? String(concept.days) : "7", "aria-label": "Días" }),
-      select("type", TYPES, concept ? concept.type : "before_due", { "aria-label": "Tipo" }),
+      input("description", { id: null, required: "", value: concept ? concept.description : "", "aria-label": "Descripción" }),
+      input("days", { id: null, type: "number", min: "0", required: "", value: concept ? String(concept.days) : "7", "aria-label": "Días" }),
+      select("type", TYPES, concept ? concept.type : "before_due", { id: null, "aria-label": "Tipo" }),
       h("button", { type: "submit" }, concept ? "Guardar" : "Agregar concepto"),
     );
     return form;

@@ -8,6 +8,7 @@ server. Screenshots: .local/screenshots/console/.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,3 +140,26 @@ def test_a_level_4_user_sees_only_the_messages_they_sent(
     # Then only their own message is listed
     wait_for_subjects(browser, ["Mi aviso"])
     console_screenshot(browser, "history-level-4")
+
+
+def test_staff_resend_a_message_from_the_history(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an invoice e-mail that went out
+    original = send_email(tenant, "ana@example.com", "Factura A-7", client_id="CLI-1")
+    assert deliver_outboxes()["sent"] == 1
+    # When staff tick it in the history and resend it
+    sign_in_as(browser, site.web, tenant, 3, screen="history")
+    wait_for_subjects(browser, ["Factura A-7"])
+    browser.find_element(By.CSS_SELECTOR, ".b-history tbody input[type=checkbox]").click()
+    browser.find_element(By.ID, "b-resend").click()
+    # Then a new manual message to the same address is listed above the original
+    WebDriverWait(browser, 20).until(lambda d: subjects(d) == ["Factura A-7", "Factura A-7"])
+    kinds = browser.execute_script(
+        "return [...document.querySelectorAll('.b-history tbody tr')].map(r => r.cells[5].textContent)"
+    )
+    assert kinds == ["Manual", "Automático"]
+    console_screenshot(browser, "history-resent")
+    # And the history keeps it as a resend of the original
+    listed = json.loads(api.http.get("/history/email", headers=tenant.admin_headers()).body)["items"]
+    assert listed[0]["resend_of"] == original and listed[1]["resent_as"] == [listed[0]["communication_id"]]
