@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,7 +54,7 @@ def wait_for_subjects(driver: Any, expected: list[str]) -> None:
 
 
 def test_staff_filter_the_history_save_the_filter_and_find_it_after_a_reload(
-    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Path
 ) -> None:
     # Given three e-mails: two automatic invoices, one sent and one never sent, and a manual notice
     send_email(tenant, "ana@example.com", "Factura A-1", client_id="CLI-1")
@@ -98,6 +99,22 @@ def test_staff_filter_the_history_save_the_filter_and_find_it_after_a_reload(
     )
     assert browser.find_element(By.ID, "b-q").get_attribute("value") == "factura"
     console_screenshot(browser, "history-saved-filter")
+    # And "Descargar Excel" saves exactly the filtered rows
+    [row] = downloaded_rows(browser, tmp_path, "b-history-export", "historial-email.xlsx")
+    assert "Factura A-1" in row
+
+
+def downloaded_rows(driver: Any, folder: Path, button: str, name: str) -> list[tuple[Any, ...]]:
+    """Click the download button and read the .xlsx file the browser saved (rows after the header)."""
+    from openpyxl import load_workbook
+
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+    driver.find_element(By.ID, button).click()
+    saved = folder / name
+    WebDriverWait(driver, 20).until(lambda d: saved.exists() and saved.stat().st_size > 0)
+    sheet = load_workbook(saved, read_only=True).active
+    assert sheet is not None
+    return [tuple(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
 
 
 def test_a_message_is_viewed_as_sent_and_its_html_runs_no_script(
