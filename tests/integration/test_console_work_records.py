@@ -165,8 +165,8 @@ def test_an_administrator_adds_a_reminder_concept(
     days.send_keys("15")
     Select(new.find_element(By.NAME, "type")).select_by_value("after_due")
     new.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    # Then the catalog holds it
-    WebDriverWait(browser, 20).until(lambda d: "15 días después" in concepts(d))
+    # Then the catalog lists it, with a new empty line to add another
+    WebDriverWait(browser, 20).until(lambda d: concepts(d)[2:] == ["15 días después", ""])
     console_screenshot(browser, "reminders-concepts")
     listed = json.loads(api.http.get("/reminders/concepts", headers=tenant.admin_headers()).body)["items"]
     assert ("15 días después", 15, "after_due") in [(c["description"], c["days"], c["type"]) for c in listed]
