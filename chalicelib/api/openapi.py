@@ -238,6 +238,10 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "description": "SES sending domains: DNS records, their states, bulk-sender checks.",
             },
             {
+                "name": "console",
+                "description": "The staff console (W2): who is signed in, which screens their level opens.",
+            },
+            {
                 "name": "operators",
                 "description": "Pregón's operators: onboard companies, issue, list, revoke and rotate their "
                 "API keys (O1, O2). `Authorization: Operator <token>` only.",

@@ -425,7 +425,12 @@ async function start() {
   else main.replaceChildren(h("p", { class: "form-error" }, "No hay una identidad configurada para ingresar."));
 }
 
-window.addEventListener("hashchange", () => show());
+// After a navigation, the keyboard and screen readers start at the screen's content.
+window.addEventListener("hashchange", async () => {
+  await show();
+  const main = document.getElementById("main");
+  if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
+});
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("sign-out").addEventListener("click", signOut);
   start();

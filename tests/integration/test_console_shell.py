@@ -15,7 +15,7 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 
 from tests.steps.answers import body
-from tests.steps.browser import chromium
+from tests.steps.browser import chromium, press_enter, tab_to
 from tests.steps.console import (
     ConsoleSite,
     bearer,
@@ -121,3 +121,29 @@ def test_an_agent_does_not_see_the_configuration_screens_and_their_routes_refuse
             method, path, headers=bearer(tenant, 4), body=json.dumps(payload).encode() if payload else b""
         )
         assert answer.status_code == 403, (method, path, answer.body)
+
+
+def test_the_console_works_with_the_keyboard_alone(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the sign-in screen, with the company typed in
+    browser.get(f"{site.web}/console")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{site.web}/console")
+    company = wait_until(browser, lambda d: d.find_element(By.ID, "signin-company"))
+    company.clear()
+    company.send_keys(tenant.company_id)
+    # When the user tabs past the demo user list (the administrator is first) to the button, and presses Enter
+    tab_to(browser, browser.find_element(By.ID, "signin-user"))
+    wait_until(browser, lambda d: tenant.company_id in d.find_element(By.ID, "signin-user").text)
+    tab_to(browser, browser.find_element(By.CSS_SELECTOR, "#sign-in-form button[type=submit]"))
+    press_enter(browser)
+    # Then they are signed in
+    wait_until(browser, lambda d: "nivel 1" in d.find_element(By.ID, "who").text)
+    # When they tab to the status catalog in the navigation and press Enter
+    tab_to(browser, browser.find_element(By.CSS_SELECTOR, '#nav a[href="#/catalog"]'))
+    press_enter(browser)
+    # Then the catalog opens and the focus is on the screen, from where Tab reaches its first field
+    wait_until(browser, lambda d: d.find_elements(By.ID, "status-catalog"))
+    first_field = browser.find_elements(By.CSS_SELECTOR, "#status-catalog input")[0]
+    tab_to(browser, first_field, limit=5)

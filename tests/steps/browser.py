@@ -20,16 +20,17 @@ DESKTOP = (1280, 900)
 def served_app(stage: str = "test") -> Iterator[str]:
     """The app on ``http://127.0.0.1:<port>``; yields that base URL."""
     from chalice.cli.factory import CLIFactory
-    from chalice.local import create_local_server
+    from chalice.local import CustomLocalChalice, create_local_server
 
     from app import app
 
     config = CLIFactory(project_dir=str(ROOT), environ=dict(os.environ)).create_config_obj(
         chalice_stage_name=stage
     )
-    # create_local_server makes the app a subclass of its own class; a second call in the same run
-    # (a second browser module) would make that class its own base, so the app gets its class back.
-    app_class = app.__class__
+    # create_local_server makes the app's class a subclass of its own; give the app its class back
+    # afterwards, or the next module serving it gets "a __bases__ item causes an inheritance cycle".
+    original = CustomLocalChalice.__bases__[1] if isinstance(app, CustomLocalChalice) else type(app)
+    app.__class__ = original
     server = create_local_server(app, config, "127.0.0.1", 0)
     port = server.server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
@@ -39,7 +40,7 @@ def served_app(stage: str = "test") -> Iterator[str]:
     finally:
         server.server.shutdown()
         server.server.server_close()
-        app.__class__ = app_class
+        app.__class__ = original
 
 
 @contextmanager
