@@ -10,17 +10,13 @@ from typing import Any
 from chalice.test import Client
 
 
-def inbound_address(company_id: str) -> str:
-    return f"{company_id}@inbound.pregon.local"
-
-
 def receive_mail(api: Client, company_id: str, sender: str, subject: str, text: str) -> dict[str, Any]:
     """``sender`` writes ``subject`` / ``text`` to the company's inbound address; the handler's answer."""
     from chalicelib.core.aws import client
     from chalicelib.core.settings import get_settings
     from infrastructure.local.inbound_smtp import OBJECT_KEY_PREFIX, received_notification, ses_message_id
 
-    to = inbound_address(company_id)
+    to = f"{company_id}@inbound.pregon.local"  # the company's inbound address (GET /inbound/address)
     raw = (
         f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
         f"Message-ID: <{ses_message_id()}@mail.example.net>\r\n"
