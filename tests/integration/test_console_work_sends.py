@@ -120,3 +120,35 @@ def test_a_level_4_user_sees_only_the_send_jobs_they_started(
     open_screen(browser, "sends", f"job={started[1]}")
     WebDriverWait(browser, 20).until(lambda d: "no send job" in d.find_element(By.ID, "toasts").text)
     assert not browser.find_elements(By.CSS_SELECTOR, f'.b-send-status [data-job="{started[1]}"]')
+
+
+def test_staff_send_to_the_clients_a_filter_selects(
+    api: Client, company: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    # Given three clients who get invoices and one who turned invoice messages off
+    for client_id in ("F1", "F2", "F3"):
+        put_client(api, company, client_id)
+    put_client(api, company, "F4", message_switches={"invoice": False})
+    # When staff send the notice by filter: clients with the invoice switch on
+    sign_in_as(browser, site.web, company, 3, screen="sends")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-client-pick input"))
+    Select(browser.find_element(By.ID, "b-template")).select_by_value("custom:aviso")
+    browser.find_element(By.ID, "b-by-filter").click()
+    Select(browser.find_element(By.ID, "b-switch")).select_by_value("invoice")
+    browser.find_element(By.ID, "b-send").click()
+    # Then the job's progress bar reaches 100 % and only the three got it
+    WebDriverWait(browser, 20).until(
+        lambda d: progress_value(d) >= 0 or d.find_elements(By.CSS_SELECTOR, ".toast-error")
+    )
+    assert progress_value(browser) >= 0, browser.find_element(By.ID, "toasts").text
+    deadline = time.monotonic() + 90
+    while progress_value(browser) < 100 and time.monotonic() < deadline:
+        deliver_outboxes()
+        time.sleep(0.3)
+    WebDriverWait(browser, 20).until(lambda d: progress_value(d) == 100)
+    console_screenshot(browser, "sends-by-filter")
+    assert sorted(r for m in mailbox.wait_for(3) for r in envelope_recipients(m)) == [
+        "f1@example.com",
+        "f2@example.com",
+        "f3@example.com",
+    ]
