@@ -56,6 +56,10 @@ def test_an_administrator_signs_in_and_changes_the_tracking_frequency(
     # Then the navigation offers the configuration screens, and says who is signed in
     assert set(nav_screens(browser)) >= CONFIGURATION
     assert tenant.company_id in browser.find_element(By.ID, "who").text
+    # And its token is kept in the tab only, never in the address
+    token = browser.execute_script("return sessionStorage.getItem('pregon.console.token')")
+    assert token and token.count(".") == 2 and token not in browser.current_url
+    assert not browser.execute_script("return document.cookie") and not browser.get_cookies()
     # When they open the alert monitor and set tracking alerts to every 15 minutes
     open_screen(browser, "monitor")
     assert frequency_cell(browser) == "1 min"
