@@ -1,0 +1,337 @@
+// Clients and their register (H2, I3): the client list, a client's register with its filters and
+// Excel file, manual records with attachments, a record's detail view, and a reply to a received
+// e-mail from that view (POST .../reply: through the outbox, threaded, a new record).
+import { api, download, h, register, toast } from "./app.js";
+import {
+  ALL_LEVELS,
+  attachmentList,
+  attempt,
+  clientPage,
+  companyFormat,
+  empty,
+  field,
+  fileBase64,
+  formValues,
+  input,
+  label,
+  messageFrame,
+  query,
+  section,
+  select,
+  table,
+  textarea,
+  when,
+} from "./screen-kit.js";
+
+const RECORD_TYPES = [
+  ["call", "Llamada"],
+  ["visit", "Visita"],
+  ["email", "E-mail"],
+  ["meeting", "Reunión"],
+  ["other", "Otro"],
+];
+const REGISTER_FILTERS = ["from", "to", "type", "motive", "area", "direction", "q"];
+
+async function lookups() {
+  const [motives, areas] = await Promise.all([
+    attempt(() => api("GET", "/register/motives")),
+    attempt(() => api("GET", "/register/areas")),
+  ]);
+  const options = (answer) => [["", "(ninguno)"], ...((answer && answer.items) || []).map((e) => [e.code, e.name])];
+  return { motives: options(motives), areas: options(areas) };
+}
+
+async function clientList(main, ctx) {
+  const list = h("div", {});
+  const go = input("client_id", { placeholder: "Código de cliente", required: "" });
+  async function load(cursor) {
+    const page = await attempt(() => clientPage(cursor));
+    if (!page) return;
+    list.querySelector(".b-more")?.remove();
+    list.append(
+      page.items.length
+        ? table(
+            [
+              ["Código", (c) => h("a", { href: `#/clients?client=${encodeURIComponent(c.client_id)}` }, c.client_id)],
+              ["Nombre", (c) => c.name],
+              ["E-mails", (c) => (c.emails || []).join(", ")],
+              ["Teléfonos", (c) => (c.phones || []).join(", ")],
+            ],
+            page.items,
+          )
+        : empty("Todavía no hay clientes."),
+    );
+    if (page.next_cursor)
+      list.append(h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
+  }
+  main.replaceChildren(
+    h("h1", {}, "Clientes"),
+    h(
+      "form",
+      {
+        class: "b-inline",
+        onsubmit: (e) => {
+          e.preventDefault();
+          ctx.navigate("clients", { client: go.value.trim() });
+        },
+      },
+      field("Abrir un cliente", go),
+      h("button", { type: "submit" }, "Abrir"),
+    ),
+    list,
+  );
+  await load();
+}
+
+function replyForm(clientId, record, onSent) {
+  const text = textarea("reply_text", { rows: "6", required: "" });
+  const subject = input("reply_subject", { placeholder: `Re: ${record.subject || ""}` });
+  return h(
+    "form",
+    {
+      class: "b-form",
+      id: "b-reply",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const body = { text: text.value };
+        if (subject.value.trim()) body.subject = subject.value.trim();
+        const sent = await attempt(() =>
+          api("POST", `/clients/${encodeURIComponent(clientId)}/register/${encodeURIComponent(record.communication_id)}/reply`, body),
+        );
+        if (sent) {
+          toast("Respuesta enviada");
+          onSent();
+        }
+      },
+    },
+    h("h4", {}, "Responder"),
+    field("Asunto", subject),
+    field("Texto", text),
+    h("button", { type: "submit" }, "Enviar respuesta"),
+  );
+}
+
+async function clientRegister(main, ctx, clientId) {
+  await companyFormat();
+  const base = `/clients/${encodeURIComponent(clientId)}`;
+  const client = await attempt(() => api("GET", base));
+  if (!client) {
+    main.replaceChildren(h("h1", {}, "Clientes"), empty(`No hay un cliente ${clientId}.`));
+    return;
+  }
+  const tables = await lookups();
+  const detail = h("div", { class: "b-detail-box" });
+  const records = h("div", {});
+  const filters = h(
+    "form",
+    {
+      class: "b-form b-filters",
+      id: "b-register-filters",
+      onsubmit: (e) => {
+        e.preventDefault();
+        load();
+      },
+    },
+    field("Desde", input("from", { type: "date" })),
+    field("Hasta", input("to", { type: "date" })),
+    field("Tipo", select("type", [["", "(todos)"], ...RECORD_TYPES, ["sms", "SMS"], ["push", "Push"]])),
+    field("Motivo", select("motive", tables.motives)),
+    field("Área", select("area", tables.areas)),
+    field(
+      "Dirección",
+      select("direction", [
+        ["", "(todas)"],
+        ["out", "Enviados"],
+        ["in", "Recibidos"],
+        ["note", "Registros manuales"],
+      ]),
+    ),
+    field("Buscar", input("q", { type: "search" })),
+    h("button", { type: "submit" }, "Filtrar"),
+  );
+  const criteria = () => {
+    const values = formValues(filters);
+    const picked = {};
+    for (const k of REGISTER_FILTERS) if (values[k]) picked[k] = values[k];
+    return picked;
+  };
+
+  async function load(cursor) {
+    const page = await attempt(() => api("GET", `${base}/register${query({ ...criteria(), limit: 50, cursor })}`));
+    if (!page) return;
+    if (!cursor) records.replaceChildren();
+    records.querySelector(".b-more")?.remove();
+    records.append(
+      page.items.length
+        ? table(
+            [
+              ["Fecha", (r) => when(r.created_at)],
+              ["Tipo", (r) => label(r.record_type)],
+              ["Dirección", (r) => label(r.direction)],
+              ["Asunto", (r) => r.subject],
+              ["Motivo", (r) => r.motive],
+              ["Área", (r) => r.area],
+              ["Por", (r) => r.created_by],
+              ["", (r) => h("button", { type: "button", class: "b-view", onclick: () => view(r.communication_id) }, "Ver")],
+            ],
+            page.items,
+            { class: "b-table b-register" },
+          )
+        : empty("Nada en el registro con estos filtros."),
+    );
+    if (page.next_cursor)
+      records.append(h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
+  }
+
+  async function view(recordId) {
+    const record = await attempt(() => api("GET", `${base}/register/${encodeURIComponent(recordId)}`));
+    if (!record) return;
+    const upload = h("input", { type: "file", name: "attachment", id: "b-attach-file" });
+    detail.replaceChildren(
+      h(
+        "article",
+        { class: "b-detail", "data-id": record.communication_id },
+        h("h3", {}, record.subject || "(sin asunto)"),
+        h(
+          "dl",
+          {},
+          [
+            ["Fecha", when(record.created_at)],
+            ["Tipo", label(record.record_type)],
+            ["Iniciado por", label(record.initiated_by)],
+            ["De", record.from_address],
+            ["Para", record.to_address],
+            ["Motivo", record.motive],
+            ["Área", record.area],
+            ["Creado por", record.created_by],
+            ["Estado", label(record.state)],
+          ]
+            .filter(([, v]) => v)
+            .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+        ),
+        messageFrame(record.html),
+        record.text ? h("pre", { class: "b-text" }, record.text) : null,
+        attachmentList(record.attachments),
+        record.automatic
+          ? null
+          : h(
+              "form",
+              {
+                class: "b-inline",
+                onsubmit: async (e) => {
+                  e.preventDefault();
+                  if (await attach(record.communication_id, upload.files[0])) view(recordId);
+                },
+              },
+              field("Adjuntar un archivo (hasta 5 MiB)", upload),
+              h("button", { type: "submit" }, "Adjuntar"),
+            ),
+        record.direction === "in" && record.channel === "email" ? replyForm(clientId, record, () => load()) : null,
+        h(
+          "button",
+          {
+            type: "button",
+            class: "b-danger",
+            onclick: async () => {
+              if (!confirm("¿Quitar este registro del registro del cliente? (un mensaje sigue en el historial)")) return;
+              if ((await attempt(() => api("DELETE", `${base}/register/${encodeURIComponent(recordId)}`))) !== undefined) {
+                detail.replaceChildren();
+                load();
+              }
+            },
+          },
+          "Quitar del registro",
+        ),
+      ),
+    );
+  }
+
+  async function attach(recordId, file) {
+    if (!file) {
+      toast("Elegí un archivo", "error");
+      return null;
+    }
+    const content_base64 = await fileBase64(file);
+    const done = await attempt(() =>
+      api("POST", `${base}/register/${encodeURIComponent(recordId)}/attachments`, {
+        name: file.name,
+        content_type: file.type || "application/octet-stream",
+        content_base64,
+      }),
+    );
+    if (done) toast(`Adjuntado: ${file.name}`);
+    return done;
+  }
+
+  const newFile = h("input", { type: "file", name: "attachment", id: "b-new-file" });
+  const add = h(
+    "form",
+    {
+      class: "b-form",
+      id: "b-add-record",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const values = formValues(add);
+        const body = {
+          record_type: values.record_type,
+          initiated_by: values.initiated_by,
+          subject: values.subject || "",
+        };
+        for (const k of ["text", "motive", "area"]) if (values[k]) body[k] = values[k];
+        const record = await attempt(() => api("POST", `${base}/register`, body));
+        if (!record) return;
+        if (newFile.files[0]) await attach(record.communication_id, newFile.files[0]);
+        toast("Registro agregado");
+        add.reset();
+        await load();
+        view(record.communication_id);
+      },
+    },
+    field("Tipo", select("record_type", RECORD_TYPES, "call")),
+    field(
+      "Iniciado por",
+      select("initiated_by", [
+        ["client", "El cliente"],
+        ["staff", "Nosotros"],
+      ]),
+    ),
+    field("Asunto", input("subject", { required: "", maxlength: "300" })),
+    field("Notas", textarea("text")),
+    field("Motivo", select("motive", tables.motives, "", { id: "b-new-motive" })),
+    field("Área", select("area", tables.areas, "", { id: "b-new-area" })),
+    field("Adjunto (opcional)", newFile),
+    h("button", { type: "submit" }, "Agregar registro"),
+  );
+
+  main.replaceChildren(
+    h("p", {}, h("a", { href: "#/clients" }, "← Clientes")),
+    h("h1", {}, `${client.name} (${client.client_id})`),
+    h("p", { class: "b-muted" }, [...(client.emails || []), ...(client.phones || [])].join(" · ")),
+    section(
+      "Registro",
+      filters,
+      h(
+        "button",
+        {
+          type: "button",
+          id: "b-register-export",
+          onclick: () => attempt(() => download(`${base}/register/export${query(criteria())}`, `registro-${clientId}.xlsx`)),
+        },
+        "Descargar Excel",
+      ),
+      records,
+      detail,
+    ),
+    section("Nuevo registro manual", add),
+  );
+  await load();
+  if (ctx.params.get("record")) view(ctx.params.get("record"));
+}
+
+async function render(main, ctx) {
+  const clientId = ctx.params.get("client");
+  if (clientId) await clientRegister(main, ctx, clientId);
+  else await clientList(main, ctx);
+}
+
+register({ id: "clients", title: "Clientes", group: "Trabajo", levels: ALL_LEVELS, render });

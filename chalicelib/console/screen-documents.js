@@ -1,0 +1,146 @@
+// Documents (D1-D3): a client's account statement, bulk statements to a range of clients with the
+// job's progress (sent, skipped with the reason), and a sent document's state and download link.
+import { api, h, progressBar, register, toast } from "./app.js";
+import {
+  ALL_LEVELS,
+  attempt,
+  companyFormat,
+  field,
+  follow,
+  formValues,
+  input,
+  label,
+  requestId,
+  section,
+  select,
+  when,
+} from "./screen-kit.js";
+
+export function bulkProgress(job) {
+  const done = job.sent + job.failed + job.skipped;
+  const fraction = job.total ? done / job.total : job.state === "done" ? 1 : 0;
+  const reasons = Object.entries(job.skip_reasons || {});
+  return h(
+    "div",
+    { class: "b-job", "data-job": job.job_id, "data-state": job.state },
+    progressBar(fraction),
+    h(
+      "p",
+      { class: "b-job-counts" },
+      `${Math.round(fraction * 100)} % · total ${job.total} · enviados ${job.sent} · fallidos ${job.failed}` +
+        ` · omitidos ${job.skipped} · en espera ${job.waiting} · ${label(job.state)}`,
+    ),
+    reasons.length ? h("ul", {}, reasons.map(([reason, n]) => h("li", {}, `${label(reason)}: ${n}`))) : null,
+  );
+}
+
+async function render(main, ctx) {
+  await companyFormat();
+  const bulkStatus = h("div", { "aria-live": "polite", id: "b-bulk-status" });
+
+  async function watch(jobId) {
+    await follow(
+      `/documents/statements/bulk/${encodeURIComponent(jobId)}`,
+      bulkStatus,
+      (job) => bulkStatus.replaceChildren(h("h3", {}, `Trabajo ${job.job_id}`), bulkProgress(job)),
+      (job) => job.state === "done",
+    );
+  }
+
+  const bulk = h(
+    "form",
+    {
+      class: "b-form",
+      id: "b-bulk-statements",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const values = formValues(bulk);
+        const body = { request_id: requestId().slice(0, 64).replace(/[^A-Za-z0-9_.-]/g, "-") };
+        for (const k of ["from_client", "to_client", "preferred_agent", "collection_agent", "as_of"]) if (values[k]) body[k] = values[k];
+        const job = await attempt(() => api("POST", "/documents/statements/bulk", body));
+        if (job) {
+          toast("Envío de estados de cuenta iniciado");
+          watch(job.job_id);
+        }
+      },
+    },
+    h("p", { class: "b-muted" }, "Un rango vacío es todos los clientes; sólo los que tienen e-mail y movimientos abiertos reciben el suyo."),
+    field("Desde el cliente", input("from_client")),
+    field("Hasta el cliente", input("to_client")),
+    field("Vendedor preferido", input("preferred_agent")),
+    field("Cobrador", input("collection_agent")),
+    field("Al día", input("as_of", { type: "date" })),
+    h("button", { type: "submit" }, "Enviar estados de cuenta"),
+  );
+
+  const oneResult = h("div", { "aria-live": "polite" });
+  const one = h(
+    "form",
+    {
+      class: "b-inline",
+      id: "b-one-statement",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const values = formValues(one);
+        const body = { client_id: values.statement_client || "" };
+        if (values.statement_as_of) body.as_of = values.statement_as_of;
+        const doc = await attempt(() => api("POST", "/documents/statements", body));
+        if (doc) {
+          oneResult.replaceChildren(
+            h("p", {}, `${doc.file_name} → ${doc.to_address || "(sin dirección)"} · ${doc.state}${doc.error ? ` · ${doc.error}` : ""}`),
+          );
+        }
+      },
+    },
+    field("Cliente", input("statement_client", { required: "" })),
+    field("Al día", input("statement_as_of", { type: "date" })),
+    h("button", { type: "submit" }, "Enviar su estado de cuenta"),
+  );
+
+  const found = h("div", {});
+  const lookup = h(
+    "form",
+    {
+      class: "b-inline",
+      id: "b-document-lookup",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const values = formValues(lookup);
+        const doc = await attempt(() =>
+          api("GET", `/documents/sent/${encodeURIComponent(values.document_type)}/${encodeURIComponent(values.number || "")}`),
+        );
+        if (!doc) return;
+        found.replaceChildren(
+          h(
+            "p",
+            {},
+            `${doc.file_name} · ${doc.recipient_id} · ${when(doc.created_at)} · e-mail: ${doc.message_state || "?"} `,
+            doc.download_url
+              ? h("a", { href: doc.download_url, rel: "noopener noreferrer", target: "_blank" }, "Descargar PDF")
+              : `(archivo borrado ${when(doc.deleted_at)})`,
+          ),
+        );
+      },
+    },
+    field(
+      "Tipo",
+      select("document_type", [
+        ["statement", "Estado de cuenta"],
+        ["order", "Pedido"],
+        ["purchase_order", "Orden de compra"],
+      ]),
+    ),
+    field("Número", input("number", { required: "" })),
+    h("button", { type: "submit" }, "Buscar"),
+  );
+
+  main.replaceChildren(
+    h("h1", {}, "Documentos"),
+    section("Estados de cuenta masivos", bulk, bulkStatus),
+    section("Estado de cuenta de un cliente", one, oneResult),
+    section("Un documento enviado", lookup, found),
+  );
+  if (ctx.params.get("job")) watch(ctx.params.get("job"));
+}
+
+register({ id: "documents", title: "Documentos", group: "Trabajo", levels: ALL_LEVELS, render });

@@ -1,0 +1,272 @@
+// History per channel (H1): every filter the API has (from, to, status, kind, client, q), my saved
+// filters (the API's /history/filters, private to the user), a message as sent (its HTML in a
+// sandboxed frame), resend one or many, and the Excel file of exactly the filtered rows.
+import { api, download, h, register, toast } from "./app.js";
+import {
+  ALL_LEVELS,
+  attachmentList,
+  attempt,
+  companyFormat,
+  empty,
+  field,
+  formValues,
+  label,
+  input,
+  messageFrame,
+  query,
+  section,
+  select,
+  table,
+  when,
+} from "./screen-kit.js";
+
+const FILTERS = ["from", "to", "status", "kind", "client", "q"];
+const CHANNELS = [
+  ["email", "E-mail"],
+  ["sms", "SMS"],
+  ["push", "Push"],
+];
+
+export function messageDetail(message) {
+  const headers = Object.entries(message.headers || {});
+  return h(
+    "article",
+    { class: "b-detail", "data-id": message.communication_id },
+    h("h3", {}, message.subject || "(sin asunto)"),
+    h(
+      "dl",
+      {},
+      [
+        ["De", [message.from_name, message.from_address].filter(Boolean).join(" ")],
+        ["Para", [message.to_name, message.to_address].filter(Boolean).join(" ")],
+        ["Estado", `${label(message.status_group)} (${label(message.state)})`],
+        ["Creado", when(message.created_at)],
+        ["Enviado", when(message.sent_at)],
+        ["Entregado", when(message.delivered_at)],
+        ["Tipo", `${label(message.kind)}${message.message_type ? ` · ${message.message_type}` : ""}`],
+        ["Creado por", message.created_by],
+        ["Error", message.error],
+        ["Reenvío de", message.resend_of],
+        ["Reenviado como", (message.resent_as || []).join(", ")],
+      ]
+        .filter(([, v]) => v)
+        .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+    ),
+    messageFrame(message.html),
+    message.text ? h("pre", { class: "b-text" }, message.text) : null,
+    attachmentList(message.attachments),
+    headers.length
+      ? h("details", {}, h("summary", {}, "Encabezados"), h("pre", { class: "b-text" }, headers.map(([k, v]) => `${k}: ${v}`).join("\n")))
+      : null,
+  );
+}
+
+async function render(main, ctx) {
+  await companyFormat();
+  const params = ctx.params;
+  const channel = select("channel", CHANNELS, params.get("channel") || "email");
+  const form = h(
+    "form",
+    {
+      class: "b-form b-filters",
+      id: "b-history-filters",
+      onsubmit: (e) => {
+        e.preventDefault();
+        search();
+      },
+    },
+    field("Canal", channel),
+    field("Desde", input("from", { type: "date" })),
+    field("Hasta", input("to", { type: "date" })),
+    field(
+      "Estado",
+      select("status", [
+        ["", "(todos)"],
+        ["sent", "Enviados"],
+        ["not_sent", "No enviados"],
+        ["bounced", "Rebotados"],
+        ["received", "Recibidos"],
+      ]),
+    ),
+    field(
+      "Tipo",
+      select("kind", [
+        ["", "(todos)"],
+        ["automatic", "Automáticos"],
+        ["manual", "Manuales"],
+      ]),
+    ),
+    field("Cliente", input("client")),
+    field("Buscar", input("q", { type: "search" })),
+    h("button", { type: "submit", id: "b-history-search" }, "Filtrar"),
+  );
+  for (const k of FILTERS) if (params.get(k)) form.elements[k].value = params.get(k);
+
+  const criteria = () => {
+    const values = formValues(form);
+    const picked = {};
+    for (const k of FILTERS) if (values[k]) picked[k] = values[k];
+    return picked;
+  };
+
+  const results = h("div", { class: "b-results" });
+  const detail = h("div", { class: "b-detail-box" });
+  const selected = new Set();
+  let cursor = null;
+
+  async function search(more = false) {
+    if (!more) {
+      cursor = null;
+      selected.clear();
+      results.replaceChildren();
+      // the filter in the address, so a reload or a shared link shows the same list
+      const hash = `#/history${query({ channel: channel.value, ...criteria() })}`;
+      if (location.hash !== hash) history.replaceState(null, "", hash);
+    }
+    const page = await attempt(() =>
+      api("GET", `/history/${channel.value}${query({ ...criteria(), limit: 50, cursor })}`),
+    );
+    if (!page) return;
+    results.querySelector(".b-more")?.remove();
+    if (!page.items.length && !more) {
+      results.append(empty("Ningún mensaje con estos filtros."));
+      return;
+    }
+    results.append(
+      table(
+        [
+          [
+            "",
+            (m) =>
+              h("input", {
+                type: "checkbox",
+                "aria-label": `Elegir ${m.communication_id}`,
+                onchange: (e) => (e.target.checked ? selected.add(m.communication_id) : selected.delete(m.communication_id)),
+              }),
+          ],
+          ["Creado", (m) => when(m.created_at)],
+          ["Para", (m) => m.to_address],
+          ["Asunto", (m) => m.subject],
+          ["Estado", (m) => label(m.status_group)],
+          ["Tipo", (m) => label(m.kind)],
+          ["Cliente", (m) => m.client_id],
+          ["", (m) => h("button", { type: "button", class: "b-view", onclick: () => view(m.communication_id) }, "Ver")],
+        ],
+        page.items,
+        { class: "b-table b-history" },
+      ),
+    );
+    cursor = page.next_cursor;
+    if (cursor) results.append(h("button", { type: "button", class: "b-more", onclick: () => search(true) }, "Más"));
+  }
+
+  async function view(id) {
+    const message = await attempt(() => api("GET", `/history/${channel.value}/${encodeURIComponent(id)}`));
+    if (!message) return;
+    detail.replaceChildren(messageDetail(message));
+    detail.scrollIntoView({ block: "nearest" });
+  }
+
+  async function resend() {
+    if (!selected.size) {
+      toast("Elegí los mensajes a reenviar", "error");
+      return;
+    }
+    const answer = await attempt(() => api("POST", "/history/resend", { ids: [...selected] }));
+    if (answer) {
+      toast(`Reenviados: ${answer.items.length}`);
+      search();
+    }
+  }
+
+  const saved = h("ul", { class: "b-saved b-plain", id: "b-saved-filters" });
+  async function loadSaved() {
+    const answer = await attempt(() => api("GET", "/history/filters"));
+    if (!answer) return;
+    saved.replaceChildren(
+      ...answer.items.map((f) =>
+        h(
+          "li",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              class: "b-apply",
+              onclick: () => {
+                for (const k of FILTERS) form.elements[k].value = f.criteria[k] || "";
+                search();
+              },
+            },
+            f.name,
+          ),
+          " ",
+          h(
+            "button",
+            {
+              type: "button",
+              class: "b-delete",
+              "aria-label": `Borrar el filtro ${f.name}`,
+              onclick: async () => {
+                if ((await attempt(() => api("DELETE", `/history/filters/${encodeURIComponent(f.filter_id)}`))) !== undefined) loadSaved();
+              },
+            },
+            "×",
+          ),
+        ),
+      ),
+    );
+    if (!answer.items.length) saved.append(h("li", {}, "Todavía no guardaste filtros."));
+  }
+  const filterName = input("filter_name", { placeholder: "Nombre del filtro", maxlength: "100" });
+  const saveForm = h(
+    "form",
+    {
+      class: "b-inline",
+      id: "b-save-filter",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const name = filterName.value.trim();
+        if (!name) {
+          toast("Poné un nombre al filtro", "error");
+          return;
+        }
+        if (await attempt(() => api("POST", "/history/filters", { name, criteria: criteria() }))) {
+          filterName.value = "";
+          toast(`Filtro guardado: ${name}`);
+          loadSaved();
+        }
+      },
+    },
+    filterName,
+    h("button", { type: "submit" }, "Guardar filtro"),
+  );
+
+  main.replaceChildren(
+    h("h1", {}, "Historial"),
+    section("Filtros", form, h("h3", {}, "Mis filtros"), saved, saveForm),
+    section(
+      "Mensajes",
+      h(
+        "div",
+        { class: "b-actions" },
+        h("button", { type: "button", id: "b-resend", onclick: resend }, "Reenviar los elegidos"),
+        h(
+          "button",
+          {
+            type: "button",
+            id: "b-history-export",
+            onclick: () =>
+              attempt(() => download(`/history/${channel.value}/export${query(criteria())}`, `historial-${channel.value}.xlsx`)),
+          },
+          "Descargar Excel",
+        ),
+      ),
+      results,
+      detail,
+    ),
+  );
+  await Promise.all([loadSaved(), search()]);
+}
+
+register({ id: "history", title: "Historial", group: "Trabajo", levels: ALL_LEVELS, render });

@@ -1,0 +1,126 @@
+// Received e-mail that matched no client (I3): the unassigned list, a message's detail (its HTML in a
+// sandboxed frame, attachments), and assign it to a client (it leaves the list and enters that
+// client's register). Level 4 sees only mail answering a message of theirs (the API's rule).
+import { api, h, register, toast } from "./app.js";
+import {
+  ALL_LEVELS,
+  attachmentList,
+  attempt,
+  companyFormat,
+  empty,
+  field,
+  input,
+  messageFrame,
+  query,
+  section,
+  table,
+  when,
+} from "./screen-kit.js";
+
+async function render(main, ctx) {
+  await companyFormat();
+  const list = h("div", { id: "b-unassigned" });
+  const detail = h("div", { class: "b-detail-box" });
+  const address = await attempt(() => api("GET", "/inbound/address"));
+
+  async function load(cursor) {
+    const page = await attempt(() => api("GET", `/inbound/unassigned${query({ limit: 50, cursor })}`));
+    if (!page) return;
+    if (!cursor) list.replaceChildren();
+    list.querySelector(".b-more")?.remove();
+    list.append(
+      page.items.length
+        ? table(
+            [
+              ["Recibido", (m) => when(m.sent_at || m.created_at)],
+              ["De", (m) => [m.from_name, m.from_address].filter(Boolean).join(" ")],
+              ["Asunto", (m) => m.subject],
+              ["", (m) => h("button", { type: "button", class: "b-view", onclick: () => view(m.communication_id) }, "Ver")],
+            ],
+            page.items,
+            { class: "b-table b-inbound" },
+          )
+        : empty("No hay correo sin asignar."),
+    );
+    if (page.next_cursor)
+      list.append(h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
+  }
+
+  async function view(id) {
+    const message = await attempt(() => api("GET", `/inbound/${encodeURIComponent(id)}`));
+    if (!message) return;
+    const client = input("assign_client", { required: "", list: "b-candidates", placeholder: "Código de cliente" });
+    const candidates = h(
+      "datalist",
+      { id: "b-candidates" },
+      (message.candidate_clients || []).map((c) => h("option", { value: typeof c === "string" ? c : c.client_id })),
+    );
+    detail.replaceChildren(
+      h(
+        "article",
+        { class: "b-detail", "data-id": message.communication_id },
+        h("h3", {}, message.subject || "(sin asunto)"),
+        h(
+          "dl",
+          {},
+          [
+            ["De", [message.from_name, message.from_address].filter(Boolean).join(" ")],
+            ["Para", message.to_address],
+            ["Recibido", when(message.sent_at || message.created_at)],
+            ["Problemas", message.error],
+          ]
+            .filter(([, v]) => v)
+            .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+        ),
+        messageFrame(message.html, "Correo recibido"),
+        message.text ? h("pre", { class: "b-text" }, message.text) : null,
+        attachmentList(message.attachments),
+        message.unassigned
+          ? h(
+              "form",
+              {
+                class: "b-inline",
+                id: "b-assign",
+                onsubmit: async (e) => {
+                  e.preventDefault();
+                  const clientId = client.value.trim();
+                  const done = await attempt(() =>
+                    api("POST", `/inbound/${encodeURIComponent(id)}/assign`, { client_id: clientId }),
+                  );
+                  if (done) {
+                    toast(`Asignado a ${clientId}`);
+                    detail.replaceChildren(
+                      h(
+                        "p",
+                        {},
+                        "Asignado. ",
+                        h(
+                          "a",
+                          { href: `#/clients?client=${encodeURIComponent(clientId)}&record=${encodeURIComponent(id)}` },
+                          `Verlo en el registro de ${clientId}`,
+                        ),
+                      ),
+                    );
+                    load();
+                  }
+                },
+              },
+              field("Asignar al cliente", client),
+              candidates,
+              h("button", { type: "submit" }, "Asignar"),
+            )
+          : h("p", {}, `Asignado a ${message.client_id}`),
+      ),
+    );
+  }
+
+  main.replaceChildren(
+    h("h1", {}, "Correo recibido sin asignar"),
+    address ? h("p", { class: "b-muted" }, `Dirección de entrada de la empresa: ${address.address}`) : null,
+    section("Sin asignar", list, detail),
+  );
+  await load();
+  if (ctx.params.get("message")) view(ctx.params.get("message"));
+}
+
+register({ id: "inbound", title: "Correo recibido", group: "Trabajo", levels: ALL_LEVELS, render });

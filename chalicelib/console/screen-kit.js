@@ -1,0 +1,218 @@
+// Small pieces the work screens share (B's screens: sends, history, clients, inbound, notes,
+// reminders, documents). Not a screen itself: it registers nothing. Everything a tenant or a client
+// typed goes into the page through h() as text, never as markup.
+import { api, h, toast } from "./app.js";
+
+export const ALL_LEVELS = [1, 2, 3, 4];
+
+let company = null;
+
+// The company's time zone and locale (Z1): every time a person reads is shown in them.
+export async function companyFormat() {
+  if (!company) {
+    try {
+      company = await api("GET", "/company");
+    } catch {
+      company = {};
+    }
+  }
+  return company;
+}
+
+export function when(iso) {
+  if (!iso) return "";
+  const c = company || {};
+  try {
+    return new Intl.DateTimeFormat((c.locale || "es-AR").replace("_", "-"), {
+      timeZone: c.time_zone || "UTC",
+      dateStyle: "short",
+      timeStyle: "short",
+    }).format(new Date(iso));
+  } catch {
+    return String(iso);
+  }
+}
+
+// What the API's codes read as for a person (the code itself when it has no label here).
+const LABELS = {
+  sent: "Enviado",
+  not_sent: "No enviado",
+  bounced: "Rebotado",
+  received: "Recibido",
+  automatic: "Automático",
+  manual: "Manual",
+  queued: "En cola",
+  failed: "Falló",
+  suppressed: "Suprimido",
+  recorded: "Registrado",
+  delivered: "Entregado",
+  call: "Llamada",
+  visit: "Visita",
+  email: "E-mail",
+  meeting: "Reunión",
+  other: "Otro",
+  sms: "SMS",
+  push: "Push",
+  out: "Enviado",
+  in: "Recibido",
+  note: "Manual",
+  client: "El cliente",
+  staff: "Nosotros",
+  expanding: "preparando",
+  sending: "enviando",
+  done: "terminado",
+  no_email: "sin e-mail",
+  no_open_movements: "sin movimientos abiertos",
+};
+
+export function label(code) {
+  return code == null ? "" : LABELS[code] || String(code);
+}
+
+// A labelled form field; `input` is the control (input, select, textarea).
+export function field(label, input, hint) {
+  return h("label", { class: "b-field" }, h("span", {}, label), input, hint ? h("small", {}, hint) : null);
+}
+
+export function input(name, attrs = {}) {
+  return h("input", { name, id: `b-${name}`, ...attrs });
+}
+
+export function select(name, options, value = "", attrs = {}) {
+  const control = h(
+    "select",
+    { name, id: `b-${name}`, ...attrs },
+    options.map(([v, text]) => h("option", { value: v }, text)),
+  );
+  if (options.some(([v]) => v === value)) control.value = value;
+  return control;
+}
+
+export function textarea(name, attrs = {}) {
+  return h("textarea", { name, id: `b-${name}`, rows: "4", ...attrs });
+}
+
+// The values of a form's named controls, leaving out empty ones.
+export function formValues(form) {
+  const values = {};
+  for (const [k, v] of new FormData(form).entries()) {
+    if (typeof v === "string" && v.trim() !== "") values[k] = v.trim();
+  }
+  return values;
+}
+
+// A table: columns = [[heading, row => cell (node or text)]].
+export function table(columns, rows, attrs = {}) {
+  return h(
+    "table",
+    { class: "b-table", ...attrs },
+    h("thead", {}, h("tr", {}, columns.map(([title]) => h("th", { scope: "col" }, title)))),
+    h(
+      "tbody",
+      {},
+      rows.map((row) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(row) ?? "")))),
+    ),
+  );
+}
+
+export function empty(text) {
+  return h("p", { class: "b-empty" }, text);
+}
+
+// A message's HTML exactly as sent, in a sandboxed frame that runs no script (no allow-scripts,
+// no allow-same-origin): tenant and client HTML cannot reach the console.
+export function messageFrame(html, title = "Mensaje tal como se envió") {
+  if (!html) return null;
+  return h("iframe", { class: "b-message", sandbox: "", srcdoc: html, title, referrerpolicy: "no-referrer" });
+}
+
+// Attachments with their short-lived download links.
+export function attachmentList(items) {
+  if (!items || !items.length) return null;
+  return h(
+    "ul",
+    { class: "b-attachments" },
+    items.map((a) =>
+      h(
+        "li",
+        {},
+        a.download_url
+          ? h("a", { href: a.download_url, rel: "noopener noreferrer", target: "_blank" }, a.name)
+          : h("span", {}, a.name),
+        ` (${a.size ?? "?"} bytes${a.omitted ? `, ${a.omitted}` : ""}${a.deleted_at ? ", borrado" : ""})`,
+      ),
+    ),
+  );
+}
+
+// Show an API error: the server's message, and each field it names.
+export function showError(err) {
+  const fields = (err && err.fields) || {};
+  const pairs = Array.isArray(fields) ? fields.map((f) => [f.field, f.message]) : Object.entries(fields);
+  const detail = pairs
+    .filter(([, message]) => message && !String(err.message).includes(message))
+    .map(([name, message]) => `${name}: ${message}`)
+    .join("; ");
+  toast(detail ? `${err.message} (${detail})` : (err && err.message) || String(err), "error");
+}
+
+// Run an async action from a button or form, reporting an error instead of throwing it.
+export async function attempt(action) {
+  try {
+    return await action();
+  } catch (err) {
+    showError(err);
+    return undefined;
+  }
+}
+
+export function requestId() {
+  if (globalThis.crypto && crypto.randomUUID) return `console-${crypto.randomUUID()}`;
+  return `console-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+export function query(values) {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== null && v !== "") params.set(k, v);
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+// Poll a job until `done(job)`; `draw(job)` after each answer. Stops when the screen is left (the
+// element `alive` was in the page and is no longer; a screen is drawn before the shell shows it).
+export async function follow(path, alive, draw, done, everyMs = 700) {
+  let shown = false;
+  for (let polls = 0; ; polls += 1) {
+    if (alive.isConnected) shown = true;
+    else if (shown || polls > 50) return null;
+    let job;
+    try {
+      job = await api("GET", path);
+    } catch (err) {
+      showError(err);
+      return null;
+    }
+    draw(job);
+    if (done(job)) return job;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+// The company's clients, a page of up to 200 at a time (for pickers).
+export async function clientPage(cursor) {
+  return api("GET", `/clients${query({ limit: 200, cursor })}`);
+}
+
+// Read a File as base64 (for the attachment upload the API takes as JSON).
+export function fileBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || "");
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+export function section(title, ...children) {
+  return h("section", { class: "b-section" }, h("h2", {}, title), ...children);
+}

@@ -1,0 +1,129 @@
+// Client notes (N1-N3): write a note on a client, a client's notes, and the notes report with its
+// filters, options and Excel file. Who sees which notes is the API's rule (N2): level 1 the company,
+// 2 its branch, 3 its department, 4 its own.
+import { api, download, h, register, toast } from "./app.js";
+import {
+  ALL_LEVELS,
+  attempt,
+  companyFormat,
+  empty,
+  field,
+  formValues,
+  input,
+  query,
+  section,
+  select,
+  table,
+  textarea,
+  when,
+} from "./screen-kit.js";
+
+const REPORT_FILTERS = ["client", "branch", "department", "user", "from", "to", "last_three", "group_by"];
+
+function unitOptions(answer) {
+  return [["", "(todas)"], ...((answer && answer.items) || []).map((u) => [u.code, u.name])];
+}
+
+const noteColumns = [
+  ["Fecha", (n) => when(n.created_at)],
+  ["Cliente", (n) => n.client_id],
+  ["Autor", (n) => n.author_name || n.author],
+  ["Sucursal", (n) => n.branch],
+  ["Departamento", (n) => n.department],
+  ["Nota", (n) => n.note],
+  ["Ubicación", (n) => n.location],
+  ["Tratamiento", (n) => n.treatment],
+];
+
+async function render(main, ctx) {
+  await companyFormat();
+  const [branches, departments] = await Promise.all([
+    attempt(() => api("GET", "/staff/units/branches")),
+    attempt(() => api("GET", "/staff/units/departments")),
+  ]);
+
+  const write = h(
+    "form",
+    {
+      class: "b-form",
+      id: "b-write-note",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const values = formValues(write);
+        const body = { note: values.note || "" };
+        for (const k of ["location", "treatment"]) if (values[k]) body[k] = values[k];
+        const saved = await attempt(() => api("POST", `/clients/${encodeURIComponent(values.note_client || "")}/notes`, body));
+        if (saved) {
+          toast("Nota guardada");
+          write.reset();
+          report();
+        }
+      },
+    },
+    field("Cliente", input("note_client", { required: "", value: ctx.params.get("client") || "" })),
+    field("Nota", textarea("note", { required: "", maxlength: "4000" })),
+    field("Ubicación física", input("location", { maxlength: "500" })),
+    field("Tratamiento", input("treatment", { maxlength: "500" })),
+    h("button", { type: "submit" }, "Guardar nota"),
+  );
+
+  const filters = h(
+    "form",
+    {
+      class: "b-form b-filters",
+      id: "b-notes-filters",
+      onsubmit: (e) => {
+        e.preventDefault();
+        report();
+      },
+    },
+    field("Cliente", input("client")),
+    field("Sucursal", select("branch", unitOptions(branches))),
+    field("Departamento", select("department", unitOptions(departments))),
+    field("Usuario", input("user")),
+    field("Desde", input("from", { type: "date" })),
+    field("Hasta", input("to", { type: "date" })),
+    h("label", { class: "b-check" }, h("input", { type: "checkbox", name: "last_three", value: "true" }), " Sólo las tres últimas de cada cliente"),
+    h("label", { class: "b-check" }, h("input", { type: "checkbox", name: "group_by", value: "department" }), " Agrupar por departamento"),
+    h("button", { type: "submit" }, "Ver informe"),
+  );
+  const criteria = () => {
+    const values = formValues(filters);
+    const picked = {};
+    for (const k of REPORT_FILTERS) if (values[k]) picked[k] = values[k];
+    return picked;
+  };
+  const rows = h("div", { id: "b-notes-report" });
+
+  async function report(cursor) {
+    const page = await attempt(() => api("GET", `/notes/report${query({ ...criteria(), limit: 100, cursor })}`));
+    if (!page) return;
+    if (!cursor) rows.replaceChildren();
+    rows.querySelector(".b-more")?.remove();
+    rows.append(page.items.length ? table(noteColumns, page.items) : empty("Ninguna nota con estos filtros."));
+    if (page.next_cursor)
+      rows.append(h("button", { type: "button", class: "b-more", onclick: () => report(page.next_cursor) }, "Más"));
+  }
+
+  main.replaceChildren(
+    h("h1", {}, "Notas"),
+    section("Nueva nota", write),
+    section(
+      "Informe de notas",
+      filters,
+      h(
+        "button",
+        {
+          type: "button",
+          id: "b-notes-export",
+          onclick: () => attempt(() => download(`/notes/report/export${query(criteria())}`, "informe-de-notas.xlsx")),
+        },
+        "Descargar Excel",
+      ),
+      rows,
+    ),
+  );
+  await report();
+}
+
+register({ id: "notes", title: "Notas", group: "Trabajo", levels: ALL_LEVELS, render });

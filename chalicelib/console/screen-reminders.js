@@ -1,0 +1,157 @@
+// Payment reminders (R1-R3): the concept catalog, a client's reminder settings, what the next daily
+// run would send, and running today's reminders now. Any staff reads; changing concepts, a client's
+// settings and running now are for administrators (level 1), as the API says.
+import { api, h, register, toast } from "./app.js";
+import { ALL_LEVELS, attempt, empty, field, formValues, input, section, select, table, textarea } from "./screen-kit.js";
+
+const TYPES = [
+  ["before_due", "Antes del vencimiento"],
+  ["after_due", "Después del vencimiento"],
+];
+
+async function render(main, ctx) {
+  const admin = ctx.user.level === 1;
+  const concepts = h("div", { id: "b-concepts" });
+  const settingsBox = h("div", {});
+  const planned = h("div", {});
+  let catalog = [];
+
+  function conceptForm(concept) {
+    const form = h(
+      "form",
+      {
+        class: "b-inline",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const values = formValues(form);
+          const body = { description: values.description || "", days: Number(values.days), type: values.type };
+          const path = concept ? `/reminders/concepts/${encodeURIComponent(concept.concept_id)}` : "/reminders/concepts";
+          if (await attempt(() => api(concept ? "PUT" : "POST", path, body))) {
+            toast("Concepto guardado");
+            loadConcepts();
+          }
+        },
+      },
+      input("description", { id: null, required: "", value: concept ? concept.description : "", "aria-label": "Descripción" }),
+      input("days", { id: null, type: "number", min: "0", required: "", value: concept ? String(concept.days) : "7", "aria-label": "Días" }),
+      select("type", TYPES, concept ? concept.type : "before_due", { id: null, "aria-label": "Tipo" }),
+      h("button", { type: "submit" }, concept ? "Guardar" : "Agregar concepto"),
+    );
+    return form;
+  }
+
+  async function loadConcepts() {
+    const answer = await attempt(() => api("GET", "/reminders/concepts"));
+    if (!answer) return;
+    catalog = answer.items;
+    concepts.replaceChildren(
+      admin
+        ? h("ul", { class: "b-plain" }, catalog.map((c) => h("li", {}, conceptForm(c))), h("li", {}, conceptForm(null)))
+        : table(
+            [
+              ["Concepto", (c) => c.description],
+              ["Días", (c) => String(c.days)],
+              ["Tipo", (c) => (c.type === "before_due" ? "Antes del vencimiento" : "Después del vencimiento")],
+            ],
+            catalog,
+          ),
+    );
+  }
+
+  async function loadClient(clientId) {
+    const current = await attempt(() => api("GET", `/clients/${encodeURIComponent(clientId)}/reminders`));
+    if (!current) return;
+    const options = (type) => [["", "(el primero del catálogo)"], ...catalog.filter((c) => c.type === type).map((c) => [c.concept_id, c.description])];
+    const check = (name, label) => h("label", { class: "b-check" }, h("input", { type: "checkbox", name, value: "true", ...(current[name] ? { checked: "" } : {}) }), ` ${label}`);
+    const form = h(
+      "form",
+      {
+        class: "b-form",
+        id: "b-client-reminders",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const values = formValues(form);
+          const body = {
+            active: values.active === "true",
+            send_to_contacts: values.send_to_contacts === "true",
+            after_due: values.after_due === "true",
+            subject: values.subject || null,
+            before_due_concept: values.before_due_concept || null,
+            after_due_concept: values.after_due_concept || null,
+            reminder_body: values.reminder_body || null,
+            after_due_body: values.after_due_body || null,
+          };
+          if (await attempt(() => api("PUT", `/clients/${encodeURIComponent(clientId)}/reminders`, body))) toast("Guardado");
+        },
+      },
+      h("h3", {}, `Cliente ${clientId}`),
+      check("active", "Recordatorios activos"),
+      check("send_to_contacts", "Enviar también a los contactos elegidos"),
+      field("Asunto", input("subject", { value: current.subject || "" })),
+      field("Concepto antes del vencimiento", select("before_due_concept", options("before_due"), current.before_due_concept || "")),
+      check("after_due", "Enviar aviso de vencido"),
+      field("Concepto después del vencimiento", select("after_due_concept", options("after_due"), current.after_due_concept || "")),
+      field("Texto del recordatorio", textarea("reminder_body", { rows: "5" })),
+      field("Texto del aviso de vencido", textarea("after_due_body", { rows: "5" })),
+      admin ? h("button", { type: "submit" }, "Guardar") : h("small", {}, "Sólo un administrador cambia estos datos."),
+    );
+    form.elements.reminder_body.value = current.reminder_body || "";
+    form.elements.after_due_body.value = current.after_due_body || "";
+    if (!admin) for (const el of form.elements) el.disabled = true;
+    settingsBox.replaceChildren(form);
+  }
+
+  function showRun(answer, title) {
+    planned.replaceChildren(
+      h("h3", {}, title),
+      h("p", {}, `Día ${answer.day || ""} · documentos ${answer.receivables} · recordatorios ${answer.reminders} · en cola ${answer.queued} · omitidos ${answer.skipped} · fallidos ${answer.failed}`),
+      answer.items.length
+        ? table(
+            [
+              ["Cliente", (p) => p.client_id],
+              ["Documento", (p) => p.document_number],
+              ["Concepto", (p) => p.concept_id],
+              ["Para", (p) => (p.to || []).join(", ")],
+              ["Desde", (p) => p.from_address],
+              ["Omitido", (p) => p.skipped],
+            ],
+            answer.items,
+          )
+        : empty("Nada para enviar."),
+    );
+  }
+
+  const clientForm = h(
+    "form",
+    {
+      class: "b-inline",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const id = clientForm.elements.reminder_client.value.trim();
+        if (id) loadClient(id);
+      },
+    },
+    field("Cliente", input("reminder_client", { required: "" })),
+    h("button", { type: "submit" }, "Ver su configuración"),
+  );
+
+  main.replaceChildren(
+    h("h1", {}, "Recordatorios de pago"),
+    section("Conceptos", concepts),
+    section("Configuración de un cliente", clientForm, settingsBox),
+    section(
+      "Próxima corrida",
+      h("div", { class: "b-actions" },
+        h("button", { type: "button", onclick: async () => { const a = await attempt(() => api("GET", "/reminders/preview")); if (a) showRun(a, "Lo que enviaría hoy"); } }, "Ver qué se enviaría"),
+        admin
+          ? h("button", { type: "button", onclick: async () => { if (!confirm("¿Enviar los recordatorios de hoy ahora?")) return; const a = await attempt(() => api("POST", "/reminders/run")); if (a) showRun(a, "Enviado ahora"); } }, "Enviar los de hoy ahora")
+          : null,
+      ),
+      planned,
+    ),
+  );
+  await loadConcepts();
+  if (ctx.params.get("client")) loadClient(ctx.params.get("client"));
+}
+
+register({ id: "reminders", title: "Recordatorios", group: "Trabajo", levels: ALL_LEVELS, render });

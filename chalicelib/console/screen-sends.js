@@ -1,0 +1,239 @@
+// Sends (C8, C6): pick clients by list or by filter and a template, send by e-mail, SMS or push, and
+// follow the job's progress (polling GET /sends/{job_id}) until nothing waits.
+import { api, h, progressBar, register, toast } from "./app.js";
+import {
+  ALL_LEVELS,
+  attempt,
+  clientPage,
+  companyFormat,
+  empty,
+  field,
+  follow,
+  formValues,
+  input,
+  label,
+  requestId,
+  section,
+  select,
+  table,
+  textarea,
+  when,
+} from "./screen-kit.js";
+
+const SWITCHES = [
+  ["", "(todos los clientes)"],
+  ["tracking", "Seguimiento"],
+  ["invoice", "Facturas"],
+  ["payment_email", "Pagos (e-mail)"],
+  ["payment_sms", "Pagos (SMS)"],
+  ["ticket", "Tickets"],
+  ["reminder", "Recordatorios"],
+  ["statement", "Estados de cuenta"],
+];
+
+export function jobProgress(job) {
+  const done = job.sent + job.failed + job.skipped;
+  const fraction = job.total ? done / job.total : job.state === "done" ? 1 : 0;
+  return h(
+    "div",
+    { class: "b-job", "data-job": job.job_id, "data-state": job.state },
+    progressBar(fraction),
+    h(
+      "p",
+      { class: "b-job-counts" },
+      `${Math.round(fraction * 100)} % · total ${job.total} · enviados ${job.sent} · fallidos ${job.failed}` +
+        ` · omitidos ${job.skipped} · en espera ${job.waiting} · ${label(job.state)}`,
+    ),
+  );
+}
+
+function parseVariables(text) {
+  const variables = {};
+  for (const line of (text || "").split("\n")) {
+    const at = line.indexOf("=");
+    if (at > 0) variables[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return variables;
+}
+
+async function render(main, ctx) {
+  await companyFormat();
+  const templates = await api("GET", "/templates");
+  const picked = new Set();
+  const clientList = h("div", { class: "b-client-pick" });
+  const status = h("div", { class: "b-send-status", "aria-live": "polite" });
+
+  const channel = select("channel", [
+    ["email", "E-mail"],
+    ["sms", "SMS"],
+    ["push", "Push"],
+  ]);
+  const template = select(
+    "template",
+    templates.items.map((t) => [t.key, `${t.title} (${t.key})`]),
+  );
+  const password = input("bulk_password", { type: "password", autocomplete: "off" });
+  const passwordField = field("Contraseña de envíos masivos (SMS a más de un cliente)", password);
+  passwordField.hidden = true;
+  channel.onchange = () => {
+    passwordField.hidden = channel.value !== "sms";
+  };
+  const idsBox = textarea("client_ids", { rows: "3", placeholder: "CLI-1, CLI-2 ..." });
+  const byList = input("by", { type: "radio", value: "list", checked: "", id: "b-by-list" });
+  const byFilter = input("by", { type: "radio", value: "filter", id: "b-by-filter" });
+
+  async function loadClients(cursor) {
+    const page = await clientPage(cursor);
+    const rows = page.items.map((c) => {
+      const box = h("input", {
+        type: "checkbox",
+        value: c.client_id,
+        "aria-label": c.client_id,
+        onchange: (e) => (e.target.checked ? picked.add(c.client_id) : picked.delete(c.client_id)),
+      });
+      return h("li", {}, h("label", {}, box, ` ${c.client_id} · ${c.name} · ${(c.emails || []).join(", ")}`));
+    });
+    clientList.append(...rows);
+    if (page.next_cursor) {
+      const more = h("button", { type: "button", onclick: () => (more.remove(), loadClients(page.next_cursor)) }, "Más clientes");
+      clientList.append(more);
+    }
+  }
+  const selectAll = h(
+    "button",
+    {
+      type: "button",
+      id: "b-select-all",
+      onclick: () => {
+        for (const box of clientList.querySelectorAll("input[type=checkbox]")) {
+          box.checked = true;
+          picked.add(box.value);
+        }
+      },
+    },
+    "Seleccionar todos los listados",
+  );
+
+  const form = h(
+    "form",
+    {
+      class: "b-form",
+      id: "b-send-form",
+      onsubmit: (e) => {
+        e.preventDefault();
+        send();
+      },
+    },
+    field("Canal", channel),
+    field("Plantilla", template),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Destinatarios"),
+      h("label", {}, byList, " Por lista"),
+      h("label", {}, byFilter, " Por filtro"),
+      h(
+        "div",
+        { class: "b-by-list" },
+        field("Códigos de cliente (separados por coma o línea)", idsBox),
+        selectAll,
+        h("ul", { class: "b-plain" }, clientList),
+      ),
+      h(
+        "div",
+        { class: "b-by-filter" },
+        field("Sólo clientes con este aviso activo", select("switch", SWITCHES)),
+        field("Vendedor preferido", input("preferred_agent")),
+        field("Cobrador", input("collection_agent")),
+      ),
+    ),
+    field("Variables extra (una por línea: nombre=valor)", textarea("variables", { rows: "2" })),
+    passwordField,
+    h("button", { type: "submit", id: "b-send" }, "Enviar"),
+  );
+
+  async function send() {
+    const values = formValues(form);
+    const body = {
+      channel: channel.value,
+      template: template.value,
+      variables: parseVariables(values.variables),
+      request_id: requestId(),
+    };
+    if (values.bulk_password && channel.value === "sms") body.bulk_password = values.bulk_password;
+    if (form.querySelector("#b-by-filter").checked) {
+      body.filter = {};
+      for (const k of ["switch", "preferred_agent", "collection_agent"]) if (values[k]) body.filter[k] = values[k];
+    } else {
+      const typed = (values.client_ids || "").split(/[\s,;]+/).filter(Boolean);
+      body.client_ids = [...new Set([...typed, ...picked])];
+      if (!body.client_ids.length) {
+        toast("Elegí al menos un cliente", "error");
+        return;
+      }
+    }
+    const answer = await attempt(() => api("POST", "/sends", body));
+    if (!answer) return;
+    status.replaceChildren();
+    if (answer.job) {
+      const count = answer.job.selection && answer.job.selection.client_ids;
+      toast(typeof count === "number" ? `Envío iniciado a ${count} clientes` : "Envío iniciado");
+      await watch(answer.job.job_id);
+      loadJobs();
+    } else {
+      status.append(
+        h("p", {}, `Enviado a un cliente: ${answer.messages.length} mensaje(s)`),
+        table(
+          [
+            ["Para", (m) => m.to_address],
+            ["Asunto", (m) => m.subject],
+            ["Estado", (m) => label(m.state)],
+          ],
+          answer.messages,
+        ),
+      );
+    }
+  }
+
+  async function watch(jobId) {
+    const box = h("div", {});
+    status.replaceChildren(h("h3", {}, `Trabajo ${jobId}`), box);
+    await follow(
+      `/sends/${encodeURIComponent(jobId)}`,
+      status,
+      (job) => box.replaceChildren(jobProgress(job)),
+      (job) => job.state === "done",
+    );
+  }
+
+  const jobs = h("div", { class: "b-jobs" });
+  async function loadJobs() {
+    const page = await attempt(() => api("GET", "/sends?limit=20"));
+    if (!page) return;
+    jobs.replaceChildren(
+      page.items.length
+        ? table(
+            [
+              ["Creado", (j) => when(j.created_at)],
+              ["Por", (j) => j.created_by],
+              ["Canal", (j) => label(j.channel)],
+              ["Plantilla", (j) => j.template_key],
+              ["Progreso", (j) => jobProgress(j)],
+              ["", (j) => (j.state === "done" ? null : h("button", { type: "button", onclick: () => watch(j.job_id) }, "Seguir"))],
+            ],
+            page.items,
+          )
+        : empty("Todavía no hay envíos masivos."),
+    );
+  }
+
+  main.replaceChildren(
+    h("h1", {}, "Envíos"),
+    section("Nuevo envío", form, status),
+    section("Envíos masivos recientes", jobs),
+  );
+  if (ctx.params.get("job")) watch(ctx.params.get("job"));
+  await Promise.all([loadClients(), loadJobs()]);
+}
+
+register({ id: "sends", title: "Envíos", group: "Trabajo", levels: ALL_LEVELS, render });

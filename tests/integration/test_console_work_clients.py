@@ -1,0 +1,158 @@
+"""W2, the console's clients and inbound screens in Debian's Chromium: a manual register record with
+an attachment (H2), a received e-mail that matched no client assigned to one (I3), and a reply to a
+client's e-mail from its detail view, sent through the outbox and threaded (H3).
+
+The app is served over HTTP by Chalice's local server on DynamoDB Local, beside the local identity
+server; mail goes to the real SMTP catcher. Screenshots: .local/screenshots/console/.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from tests.steps.browser import chromium
+from tests.steps.clients import put_client
+from tests.steps.console import ConsoleSite, console_screenshot, console_site, open_screen
+from tests.steps.console_work import sign_in_as
+from tests.steps.inbound import receive_mail
+from tests.steps.mail import text_of
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant, smtp_sender_account
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(api: Client) -> Iterator[ConsoleSite]:
+    with console_site() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium("es") as driver:
+        yield driver
+
+
+def register_of(api: Client, tenant: Tenant, client_id: str) -> list[dict[str, Any]]:
+    response = api.http.get(f"/clients/{client_id}/register", headers=tenant.admin_headers())
+    assert response.status_code == 200, response.body
+    return list(json.loads(response.body)["items"])
+
+
+def register_subjects(driver: Any) -> list[str]:
+    return list(
+        driver.execute_script(
+            "return [...document.querySelectorAll('.b-register tbody tr')].map(r => r.cells[3].textContent)"
+        )
+    )
+
+
+def test_staff_add_a_register_record_with_an_attachment(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Path
+) -> None:
+    # Given a client and a motive of the company
+    put_client(api, tenant, "CLI-7", name="Estudio Pérez <b>&</b> Asociados")
+    added = api.http.post(
+        "/register/motives", headers=tenant.admin_headers(), body=json.dumps({"code": "iva", "name": "IVA"})
+    )
+    assert added.status_code == 201, added.body
+    scan = tmp_path / "constancia IVA.pdf"
+    scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    # When staff open the client's register and add a call with its motive and a file
+    sign_in_as(browser, site.web, tenant, 3)
+    open_screen(browser, "clients", "client=CLI-7")
+    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-add-record"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Estudio Pérez <b>&</b> Asociados (CLI-7)"
+    Select(form.find_element(By.NAME, "record_type")).select_by_value("call")
+    Select(form.find_element(By.NAME, "initiated_by")).select_by_value("client")
+    form.find_element(By.NAME, "subject").send_keys("Llamó por el IVA de noviembre")
+    form.find_element(By.NAME, "text").send_keys("Pide la constancia.")
+    Select(form.find_element(By.NAME, "motive")).select_by_value("iva")
+    form.find_element(By.ID, "b-new-file").send_keys(str(scan))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then the record is in the register and its detail shows the attachment
+    WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == ["Llamó por el IVA de noviembre"])
+    detail = WebDriverWait(browser, 20).until(
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, ".b-detail .b-attachments")
+            if d.find_elements(By.CSS_SELECTOR, ".b-detail .b-attachments")
+            else None
+        )
+    )
+    assert detail.find_element(By.TAG_NAME, "a").text == "constancia IVA.pdf"
+    console_screenshot(browser, "clients-register-record")
+    # And the API keeps it as a manual call by the user, with the file
+    [record] = register_of(api, tenant, "CLI-7")
+    assert (record["record_type"], record["motive"], record["initiated_by"], record["automatic"]) == (
+        "call",
+        "iva",
+        "client",
+        False,
+    )
+    assert record["created_by"] == f"clerk@{tenant.company_id}"
+    one = json.loads(
+        api.http.get(
+            f"/clients/CLI-7/register/{record['communication_id']}", headers=tenant.admin_headers()
+        ).body
+    )
+    assert [a["name"] for a in one["attachments"]] == ["constancia IVA.pdf"]
+
+
+def test_staff_assign_an_unassigned_mail_to_a_client(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a client, and a mail from an address no client has
+    put_client(api, tenant, "CLI-9", name="Ferretería Los Andes")
+    receive_mail(api, tenant.company_id, "desconocido@mail.example.net", "Consulta de saldo", "¿Cuánto debo?")
+    # When staff open the unassigned mail, view it and assign it to the client
+    sign_in_as(browser, site.web, tenant, 3, screen="inbound")
+    view = WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"))
+    view[0].click()
+    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-assign"))
+    assert "¿Cuánto debo?" in browser.find_element(By.CSS_SELECTOR, ".b-detail .b-text").text
+    console_screenshot(browser, "inbound-unassigned")
+    form.find_element(By.NAME, "assign_client").send_keys("CLI-9")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then it leaves the unassigned list
+    WebDriverWait(browser, 20).until(
+        lambda d: "No hay correo sin asignar." in d.find_element(By.ID, "b-unassigned").text
+    )
+    # And it is in the client's register, where the link leads
+    browser.find_element(By.LINK_TEXT, "Verlo en el registro de CLI-9").click()
+    WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == ["Consulta de saldo"])
+    console_screenshot(browser, "inbound-assigned")
+    assert [r["subject"] for r in register_of(api, tenant, "CLI-9")] == ["Consulta de saldo"]
+
+
+def test_staff_reply_to_a_client_mail_from_its_detail_view(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a company account for every area and a client who wrote in
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Cargas del Sur", "info@cargasdelsur.example")
+    put_client(api, tenant, "CLI-5", name="Ana García", emails=["ana@example.com"])
+    receive_mail(api, tenant.company_id, "ana@example.com", "Duda con la factura", "No entiendo el recargo.")
+    [received] = register_of(api, tenant, "CLI-5")
+    # When staff open it in her register and reply
+    sign_in_as(browser, site.web, tenant, 3)
+    open_screen(browser, "clients", f"client=CLI-5&record={received['communication_id']}")
+    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-reply"))
+    form.find_element(By.NAME, "reply_text").send_keys("El recargo es por pago fuera de término.")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then the reply is a new record of her register, sent through the outbox, threaded
+    WebDriverWait(browser, 20).until(lambda d: "Re: Duda con la factura" in register_subjects(d))
+    console_screenshot(browser, "clients-reply")
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    assert envelope_recipients(mail) == ["ana@example.com"]
+    assert mail["Subject"] == "Re: Duda con la factura"
+    assert mail["In-Reply-To"] and "El recargo es por pago fuera de término." in text_of(mail)

@@ -1,0 +1,182 @@
+"""W2, the console's history screen in Debian's Chromium (H1): filter a channel's history, save the
+filter in "my filters" (still there after a reload), view a message as sent with its HTML in a
+sandboxed frame that runs no script, and a level-4 user seeing only the messages they sent.
+
+The app is served over HTTP by Chalice's local server on DynamoDB Local, beside the local identity
+server. Screenshots: .local/screenshots/console/.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.steps.browser import chromium
+from tests.steps.console import ConsoleSite, console_screenshot, console_site, demo_user
+from tests.steps.console_work import sign_in_as
+from tests.steps.history import send_email
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(api: Client) -> Iterator[ConsoleSite]:
+    with console_site() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium("es") as driver:
+        yield driver
+
+
+def subjects(driver: Any) -> list[str]:
+    """The subjects the history table lists, in order."""
+    return list(
+        driver.execute_script(
+            "return [...document.querySelectorAll('.b-history tbody tr')].map(r => r.cells[3].textContent)"
+        )
+    )
+
+
+def wait_for_subjects(driver: Any, expected: list[str]) -> None:
+    WebDriverWait(driver, 20).until(lambda d: subjects(d) == expected)
+
+
+def test_staff_filter_the_history_save_the_filter_and_find_it_after_a_reload(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Path
+) -> None:
+    # Given three e-mails: two automatic invoices, one sent and one never sent, and a manual notice
+    send_email(tenant, "ana@example.com", "Factura A-1", client_id="CLI-1")
+    send_email(tenant, "beto@example.com", "Aviso de corte", client_id="CLI-2", kind="manual")
+    assert deliver_outboxes()["sent"] == 2
+    send_email(tenant, "carla@example.com", "Factura A-2", client_id="CLI-3")  # still waits in the outbox
+    # When an administrator opens the history and filters automatic messages with "factura"
+    sign_in_as(browser, site.web, tenant, 1, screen="history")
+    wait_for_subjects(browser, ["Factura A-2", "Aviso de corte", "Factura A-1"])
+    Select(browser.find_element(By.ID, "b-kind")).select_by_value("automatic")
+    browser.find_element(By.ID, "b-q").send_keys("factura")
+    browser.find_element(By.ID, "b-history-search").click()
+    # Then only the two invoices are listed
+    wait_for_subjects(browser, ["Factura A-2", "Factura A-1"])
+    # When the filter is narrowed to what was sent and saved as "Facturas enviadas"
+    Select(browser.find_element(By.ID, "b-status")).select_by_value("sent")
+    browser.find_element(By.ID, "b-history-search").click()
+    wait_for_subjects(browser, ["Factura A-1"])
+    browser.find_element(By.ID, "b-filter_name").send_keys("Facturas enviadas")
+    browser.find_element(By.CSS_SELECTOR, "#b-save-filter button").click()
+    WebDriverWait(browser, 20).until(
+        lambda d: "Facturas enviadas" in d.find_element(By.ID, "b-saved-filters").text
+    )
+    console_screenshot(browser, "history-filtered")
+    # And the page is reloaded and the filters cleared
+    browser.refresh()
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-screen="history"]'))
+    browser.execute_script("location.hash = '#/history'")
+    wait_for_subjects(browser, ["Factura A-2", "Aviso de corte", "Factura A-1"])
+    # Then the saved filter is still there, and applying it lists what it selected
+    saved = WebDriverWait(browser, 20).until(
+        lambda d: [
+            b
+            for b in d.find_elements(By.CSS_SELECTOR, "#b-saved-filters .b-apply")
+            if b.text == "Facturas enviadas"
+        ]
+    )
+    saved[0].click()
+    wait_for_subjects(browser, ["Factura A-1"])
+    assert (
+        Select(browser.find_element(By.ID, "b-status")).first_selected_option.get_attribute("value") == "sent"
+    )
+    assert browser.find_element(By.ID, "b-q").get_attribute("value") == "factura"
+    console_screenshot(browser, "history-saved-filter")
+    # And "Descargar Excel" saves exactly the filtered rows
+    [row] = downloaded_rows(browser, tmp_path, "b-history-export", "historial-email.xlsx")
+    assert "Factura A-1" in row
+
+
+def downloaded_rows(driver: Any, folder: Path, button: str, name: str) -> list[tuple[Any, ...]]:
+    """Click the download button and read the .xlsx file the browser saved (rows after the header)."""
+    from openpyxl import load_workbook
+
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+    driver.find_element(By.ID, button).click()
+    saved = folder / name
+    WebDriverWait(driver, 20).until(lambda d: saved.exists() and saved.stat().st_size > 0)
+    sheet = load_workbook(saved, read_only=True).active
+    assert sheet is not None
+    return [tuple(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+def test_a_message_is_viewed_as_sent_and_its_html_runs_no_script(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an e-mail whose subject carries markup
+    send_email(tenant, "ana@example.com", "<img src=x onerror=alert(1)>Factura", client_id="CLI-1")
+    assert deliver_outboxes()["sent"] == 1
+    # When staff open it from the history
+    sign_in_as(browser, site.web, tenant, 3, screen="history")
+    view = WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-history .b-view"))
+    view[0].click()
+    detail = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, ".b-detail"))
+    console_screenshot(browser, "history-message")
+    # Then the subject is text, and the HTML is in a frame sandboxed without scripts
+    assert detail.find_element(By.TAG_NAME, "h3").text == "<img src=x onerror=alert(1)>Factura"
+    assert not detail.find_elements(By.CSS_SELECTOR, "h3 img")
+    frame = detail.find_element(By.CSS_SELECTOR, "iframe.b-message")
+    assert frame.get_attribute("sandbox") == ""
+    browser.switch_to.frame(frame)
+    assert "Texto de" in browser.find_element(By.TAG_NAME, "body").text
+    browser.switch_to.default_content()
+
+
+def test_a_level_4_user_sees_only_the_messages_they_sent(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a message sent by the company and one the level-4 demo user sent by hand
+    send_email(tenant, "ana@example.com", "Aviso general", client_id="CLI-1", kind="manual")
+    send_email(
+        tenant,
+        "beto@example.com",
+        "Mi aviso",
+        client_id="CLI-2",
+        kind="manual",
+        created_by=demo_user(tenant, 4),
+    )
+    # When the level-4 user opens the history
+    sign_in_as(browser, site.web, tenant, 4, screen="history")
+    # Then only their own message is listed
+    wait_for_subjects(browser, ["Mi aviso"])
+    console_screenshot(browser, "history-level-4")
+
+
+def test_staff_resend_a_message_from_the_history(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an invoice e-mail that went out
+    original = send_email(tenant, "ana@example.com", "Factura A-7", client_id="CLI-1")
+    assert deliver_outboxes()["sent"] == 1
+    # When staff tick it in the history and resend it
+    sign_in_as(browser, site.web, tenant, 3, screen="history")
+    wait_for_subjects(browser, ["Factura A-7"])
+    browser.find_element(By.CSS_SELECTOR, ".b-history tbody input[type=checkbox]").click()
+    browser.find_element(By.ID, "b-resend").click()
+    # Then a new manual message to the same address is listed above the original
+    WebDriverWait(browser, 20).until(lambda d: subjects(d) == ["Factura A-7", "Factura A-7"])
+    kinds = browser.execute_script(
+        "return [...document.querySelectorAll('.b-history tbody tr')].map(r => r.cells[5].textContent)"
+    )
+    assert kinds == ["Manual", "Automático"]
+    console_screenshot(browser, "history-resent")
+    # And the history keeps it as a resend of the original
+    listed = json.loads(api.http.get("/history/email", headers=tenant.admin_headers()).body)["items"]
+    assert listed[0]["resend_of"] == original and listed[1]["resent_as"] == [listed[0]["communication_id"]]

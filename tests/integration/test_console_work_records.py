@@ -1,0 +1,172 @@
+"""W2, the console's notes, reminders and documents screens in Debian's Chromium: bulk statements
+whose progress bar reaches 100 % with the skipped clients and why (D2), a note written and the
+notes report as each level may see it (N1-N3), and the reminder concepts with one added (R1).
+
+The app is served over HTTP by Chalice's local server on DynamoDB Local, beside the local identity
+server; mail goes to the real SMTP catcher. Screenshots: .local/screenshots/console/.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.browser import chromium
+from tests.steps.console import ConsoleSite, console_screenshot, console_site, demo_user
+from tests.steps.console_work import sign_in_as
+from tests.steps.notes import staff_headers, write_note
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant, smtp_sender_account
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(api: Client) -> Iterator[ConsoleSite]:
+    with console_site() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium("es") as driver:
+        yield driver
+
+
+def bulk_progress(driver: Any) -> int:
+    bars = driver.find_elements(By.CSS_SELECTOR, "#b-bulk-status [role=progressbar]")
+    return int(bars[-1].get_attribute("aria-valuenow")) if bars else -1
+
+
+def test_bulk_statements_show_their_progress_to_100_and_who_was_skipped(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    from chalicelib.core.domain import Movement
+    from chalicelib.producers.documents.settings import save_open_movements
+    from chalicelib.tenants.clients import save_client
+
+    # Given five clients with open movements, one of them without an e-mail address
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora Sur", "info@distsur.example")
+    for n in range(1, 6):
+        client_id = f"C{n:04d}"
+        save_client(
+            tenant.company_id,
+            client_id,
+            name=f"Cliente {n}",
+            emails=[] if n == 5 else [f"{client_id.lower()}@clientes.example"],
+            phones=[],
+            contacts=[],
+            message_switches={},
+            preferred_agent=None,
+            collection_agent=None,
+            classification={},
+        )
+        movement = Movement("2026-10-01", f"A-0001-{n:08d}", f"{1000 + n}.50", "Factura", "2026-10-31")
+        save_open_movements(tenant.company_id, client_id, [movement], None)
+    # When an administrator sends statements to every client from the documents screen
+    sign_in_as(browser, site.web, tenant, 1, screen="documents")
+    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-bulk-statements"))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then its progress bar reaches 100 % while the workers run, and the client with no e-mail is skipped
+    WebDriverWait(browser, 20).until(
+        lambda d: bulk_progress(d) >= 0 or d.find_elements(By.CSS_SELECTOR, ".toast-error")
+    )
+    assert bulk_progress(browser) >= 0, browser.find_element(By.ID, "toasts").text
+    deadline = time.monotonic() + 90
+    while bulk_progress(browser) < 100 and time.monotonic() < deadline:
+        deliver_outboxes()
+        time.sleep(0.3)
+    status = WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "b-bulk-status") if bulk_progress(d) == 100 else None
+    )
+    WebDriverWait(browser, 20).until(lambda d: "enviados 4" in status.text)
+    assert "omitidos 1" in status.text and "sin e-mail: 1" in status.text
+    console_screenshot(browser, "documents-bulk-statements")
+    assert len(mailbox.wait_for(4)) == 4
+
+
+def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a department, a client, and the clerk (level 3) and the agent (level 4) in it
+    added = api.http.post(
+        "/staff/units/departments",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"code": "ventas", "name": "Ventas"}),
+    )
+    assert added.status_code == 201, added.body
+    answer = api.http.put(
+        "/clients/CLI-1", headers=tenant.key_headers(), body=json.dumps({"name": "Ana García", "emails": []})
+    )
+    assert answer.status_code == 200, answer.body
+    people = {
+        level: staff_headers(tenant, demo_user(tenant, level), level, department="ventas") for level in (3, 4)
+    }
+    for headers in people.values():  # each enters the staff directory with the department
+        assert api.http.get("/staff/me", headers=headers).status_code == 200
+    write_note(api, people[4], "CLI-1", "Visita del agente: pidió catálogo")
+    # When the clerk writes a note on the client from the notes screen
+    sign_in_as(browser, site.web, tenant, 3, screen="notes")
+    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-write-note"))
+    form.find_element(By.NAME, "note_client").send_keys("CLI-1")
+    form.find_element(By.NAME, "note").send_keys("Llamó para pagar <script>alert(1)</script>")
+    form.find_element(By.NAME, "treatment").send_keys("Volver a llamar en 2 meses")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+    def notes(driver: Any) -> list[str]:
+        return list(
+            driver.execute_script(
+                "return [...document.querySelectorAll('#b-notes-report tbody tr')]"
+                ".map(r => r.cells[5].textContent)"
+            )
+        )
+
+    # Then the report (level 3: its department) lists both notes, the clerk's as typed
+    WebDriverWait(browser, 20).until(lambda d: len(notes(d)) == 2)
+    assert sorted(notes(browser)) == sorted(
+        ["Llamó para pagar <script>alert(1)</script>", "Visita del agente: pidió catálogo"]
+    )
+    browser.execute_script("document.getElementById('b-notes-report').scrollIntoView()")
+    console_screenshot(browser, "notes-report")
+    # And the agent (level 4) sees only their own note
+    sign_in_as(browser, site.web, tenant, 4, screen="notes")
+    WebDriverWait(browser, 20).until(lambda d: notes(d) == ["Visita del agente: pidió catálogo"])
+
+
+def test_an_administrator_adds_a_reminder_concept(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # When an administrator opens the reminders screen
+    sign_in_as(browser, site.web, tenant, 1, screen="reminders")
+
+    def concepts(driver: Any) -> list[str]:
+        return list(
+            driver.execute_script(
+                "return [...document.querySelectorAll('#b-concepts input[name=description]')]"
+                ".map(e => e.value)"
+            )
+        )
+
+    # Then the company's concepts are there (the two defaults, plus an empty line to add one)
+    WebDriverWait(browser, 20).until(lambda d: len(concepts(d)) == 3)
+    # When they add "15 días después del vencimiento"
+    [*_, new] = browser.find_elements(By.CSS_SELECTOR, "#b-concepts form")
+    new.find_element(By.NAME, "description").send_keys("15 días después")
+    days = new.find_element(By.NAME, "days")
+    days.clear()
+    days.send_keys("15")
+    Select(new.find_element(By.NAME, "type")).select_by_value("after_due")
+    new.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then the catalog lists it, with a new empty line to add another
+    WebDriverWait(browser, 20).until(lambda d: concepts(d)[2:] == ["15 días después", ""])
+    console_screenshot(browser, "reminders-concepts")
+    listed = json.loads(api.http.get("/reminders/concepts", headers=tenant.admin_headers()).body)["items"]
+    assert ("15 días después", 15, "after_due") in [(c["description"], c["days"], c["type"]) for c in listed]

@@ -1,0 +1,154 @@
+"""W2, the console's sends screen in Debian's Chromium: staff pick 30 clients and a template, send,
+and watch the job's progress bar reach 100 % while the outbox workers deliver (C8); a level-4 user
+sees only the send jobs they started (the API's own-only rule).
+
+The app is served over HTTP by Chalice's local server on DynamoDB Local, beside the local identity
+server; mail goes to the real SMTP catcher. Screenshots: .local/screenshots/console/.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from tests.steps.browser import chromium
+from tests.steps.clients import put_client
+from tests.steps.console import ConsoleSite, bearer, console_screenshot, console_site, open_screen
+from tests.steps.console_work import sign_in_as
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant, smtp_sender_account
+
+pytestmark = pytest.mark.browser
+
+NOTICE = {
+    "subject": "Aviso para {{ client.name }}",
+    "text": "Hola {{ client.name }}: {{ aviso }}",
+    "html": "<p>Hola {{ client.name }}: {{ aviso }}</p>",
+}
+
+
+@pytest.fixture(scope="module")
+def site(api: Client) -> Iterator[ConsoleSite]:
+    with console_site() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium("es") as driver:
+        yield driver
+
+
+@pytest.fixture
+def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
+    """The tenant with an `all` sender account on the test's SMTP server and a custom notice."""
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Cargas del Sur", "info@cargasdelsur.example")
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
+    assert saved.status_code == 200, saved.body
+    return tenant
+
+
+def progress_value(driver: Any) -> int:
+    bars = driver.find_elements(By.CSS_SELECTOR, ".b-send-status [role=progressbar]")
+    return int(bars[-1].get_attribute("aria-valuenow")) if bars else -1
+
+
+def test_staff_send_to_30_clients_and_watch_the_progress_bar_reach_100(
+    api: Client, company: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    # Given 30 clients with an e-mail address
+    ids = [f"C{n:03d}" for n in range(30)]
+    for client_id in ids:
+        put_client(api, company, client_id)
+    # When an administrator opens the sends screen, picks the notice and every listed client, and sends
+    sign_in_as(browser, site.web, company, 1, screen="sends")
+    wait = WebDriverWait(browser, 20)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".b-client-pick input[type=checkbox]")) == 30)
+    Select(browser.find_element(By.ID, "b-template")).select_by_value("custom:aviso")
+    browser.find_element(By.ID, "b-variables").send_keys("aviso=corte el lunes")
+    browser.find_element(By.ID, "b-select-all").click()
+    browser.find_element(By.ID, "b-send").click()
+    # Then a progress bar appears and, while the outbox workers run, it reaches 100 %
+    wait.until(lambda d: progress_value(d) >= 0 or d.find_elements(By.CSS_SELECTOR, ".toast-error"))
+    assert progress_value(browser) >= 0, browser.find_element(By.ID, "toasts").text
+    console_screenshot(browser, "sends-started")
+    deadline = time.monotonic() + 90
+    while progress_value(browser) < 100 and time.monotonic() < deadline:
+        deliver_outboxes()
+        time.sleep(0.3)
+    wait.until(lambda d: progress_value(d) == 100)
+    wait.until(lambda d: "enviados 30" in d.find_element(By.CSS_SELECTOR, ".b-send-status").text)
+    console_screenshot(browser, "sends-done")
+    # And each client got its one e-mail, rendered for them
+    mails = mailbox.wait_for(30)
+    assert sorted(r for m in mails for r in envelope_recipients(m)) == sorted(
+        f"{c.lower()}@example.com" for c in ids
+    )
+    assert {m["Subject"] for m in mails} == {f"Aviso para Cliente {c}" for c in ids}
+
+
+def test_a_level_4_user_sees_only_the_send_jobs_they_started(
+    api: Client, company: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a job an administrator started and one the level-4 demo user started
+    for client_id in ("J1", "J2"):
+        put_client(api, company, client_id)
+    data = {"channel": "email", "template": "custom:aviso", "client_ids": ["J1", "J2"], "variables": {}}
+    started = {}
+    for level in (1, 4):
+        answer = api.http.post("/sends", headers=bearer(company, level), body=json.dumps(data))
+        assert answer.status_code == 201, answer.body
+        started[level] = json.loads(answer.body)["job"]["job_id"]
+    # When the level-4 user opens the sends screen
+    sign_in_as(browser, site.web, company, 4, screen="sends")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-jobs .b-job"))
+    console_screenshot(browser, "sends-level-4")
+    # Then only their own job is listed
+    listed = browser.execute_script(
+        "return [...document.querySelectorAll('.b-jobs .b-job')].map(e => e.dataset.job)"
+    )
+    assert listed == [started[4]], (started, browser.find_element(By.ID, "who").text)
+    # And opening the administrator's job by its address shows the API's refusal, not the job
+    open_screen(browser, "sends", f"job={started[1]}")
+    WebDriverWait(browser, 20).until(lambda d: "no send job" in d.find_element(By.ID, "toasts").text)
+    assert not browser.find_elements(By.CSS_SELECTOR, f'.b-send-status [data-job="{started[1]}"]')
+
+
+def test_staff_send_to_the_clients_a_filter_selects(
+    api: Client, company: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    # Given three clients who get invoices and one who turned invoice messages off
+    for client_id in ("F1", "F2", "F3"):
+        put_client(api, company, client_id)
+    put_client(api, company, "F4", message_switches={"invoice": False})
+    # When staff send the notice by filter: clients with the invoice switch on
+    sign_in_as(browser, site.web, company, 3, screen="sends")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-client-pick input"))
+    Select(browser.find_element(By.ID, "b-template")).select_by_value("custom:aviso")
+    browser.find_element(By.ID, "b-by-filter").click()
+    Select(browser.find_element(By.ID, "b-switch")).select_by_value("invoice")
+    browser.find_element(By.ID, "b-send").click()
+    # Then the job's progress bar reaches 100 % and only the three got it
+    WebDriverWait(browser, 20).until(
+        lambda d: progress_value(d) >= 0 or d.find_elements(By.CSS_SELECTOR, ".toast-error")
+    )
+    assert progress_value(browser) >= 0, browser.find_element(By.ID, "toasts").text
+    deadline = time.monotonic() + 90
+    while progress_value(browser) < 100 and time.monotonic() < deadline:
+        deliver_outboxes()
+        time.sleep(0.3)
+    WebDriverWait(browser, 20).until(lambda d: progress_value(d) == 100)
+    console_screenshot(browser, "sends-by-filter")
+    assert sorted(r for m in mailbox.wait_for(3) for r in envelope_recipients(m)) == [
+        "f1@example.com",
+        "f2@example.com",
+        "f3@example.com",
+    ]
