@@ -121,7 +121,6 @@ def sweep_company(
     if company is not None:
         # Babel reads the locale's CLDR data once per process (~50 ms): not from the time budget.
         show_datetime(now, company.time_zone, company.locale)
-    deadline = time.monotonic() + seconds
     report = SweepReport(company_id)
     account = account_for(company_id, "tracking")
     if company is None or account is None:
@@ -135,7 +134,9 @@ def sweep_company(
     template = effective_template(company_id, "tracking_alert")
     # T3's optional phone is for SMS: alerts go by SMS too while the company's SMS service is on.
     sms_text = template.sms_text if get_sms_settings(company_id).ready else None
-    writer = _AlertWriter(company, account, template.sources, now, sms_text, deadline)
+    # The company's time counts from here, once its settings are read: on a loaded machine those
+    # reads alone could use up a short budget, and the run would defer every parcel.
+    writer = _AlertWriter(company, account, template.sources, now, sms_text, time.monotonic() + seconds)
     outbox = {outbox_of("email", account.area)} | ({outbox_of("sms")} if sms_text is not None else set())
     due = store.pending_parcels(company_id)
     first = next(due, None)
@@ -191,6 +192,7 @@ class _AlertWriter:
         self._now = now
         self._sms_text = sms_text
         self._deadline = deadline
+        self._rendered = False  # each run renders at least one parcel, so every run makes progress
         # The tracking account the sweep resolved (C1 fallback included): no alert looks it up again.
         self._accounts: Accounts = {("tracking", None): account}
 
@@ -200,6 +202,7 @@ class _AlertWriter:
         """One e-mail per follower (in the followers' order), then one SMS per follower with a
         phone while the SMS service is on, as the outbox takes them in (:func:`prepare`: large
         bodies offloaded) for the claim to write."""
+        self._rendered = True
         emails = []
         texts = []
         for follower in followers:
@@ -229,7 +232,8 @@ class _AlertWriter:
         return replace(outgoing, text=text)
 
     def out_of_time(self) -> bool:
-        return time.monotonic() > self._deadline
+        """Whether the company's time is up; never before the run has rendered one parcel."""
+        return self._rendered and time.monotonic() > self._deadline
 
     def message(
         self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, follower: Follower
