@@ -100,12 +100,21 @@ async function request(method, path, body, accept) {
   const fields = {};
   for (const item of answer.errors || []) if (item.field && !(item.field in fields)) fields[item.field] = item.message;
   if (answer.field && !(answer.field in fields)) fields[answer.field] = answer.message;
-  const message = answer.message || answer.Message || `Error ${response.status}`;
-  if (response.status === 401 && token()) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    setTimeout(start, 0);
+  // The gateway's own refusal of the credentials ({"Message": ...}, no "error"): expired or revoked.
+  const credentialsRefused = response.status === 401 || (response.status === 403 && answer.Message && !answer.error);
+  const message = credentialsRefused
+    ? "Sus credenciales no son válidas o vencieron."
+    : answer.message || `Error ${response.status}`;
+  if (credentialsRefused && state.user) {
+    // The session ended (the token expired): back to the sign-in, with nothing of the last user shown.
+    setTimeout(() => {
+      toast("La sesión terminó: ingrese de nuevo.", "error");
+      signOut();
+    }, 0);
   }
-  throw new ApiError(response.status, message, fields);
+  const error = new ApiError(response.status, message, fields);
+  error.credentialsRefused = credentialsRefused;
+  throw error;
 }
 
 export async function api(method, path, body) {
@@ -416,7 +425,7 @@ async function start() {
       return;
     } catch (error) {
       sessionStorage.removeItem(TOKEN_KEY);
-      if (error.status !== 401) toast(error.message, "error");
+      if (!error.credentialsRefused) toast(error.message, "error");
     }
   }
   const identity = state.config.identity;

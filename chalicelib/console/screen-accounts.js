@@ -14,7 +14,7 @@ const FIELDS = [
 ];
 
 function field(prefix, name, label, type, value) {
-  const id = `${prefix}-${name}`;
+  const id = `${prefix}-${name.replace(/\W/g, "-")}`;
   return h(
     "span",
     { class: "field" },
@@ -44,8 +44,8 @@ function accountBody(form) {
   };
   for (const name of ["reply_to", "smtp_host", "username", "ses_identity"]) if (value(name)) body[name] = value(name);
   if (value("smtp_port")) body.smtp_port = Number(value("smtp_port"));
-  if (value("rate_messages") || value("rate_hours")) {
-    body.rate_limit = { messages: Number(value("rate_messages")), hours: Number(value("rate_hours")) };
+  if (value("rate_limit.messages") || value("rate_limit.hours")) {
+    body.rate_limit = { messages: Number(value("rate_limit.messages")), hours: Number(value("rate_limit.hours")) };
   }
   return body;
 }
@@ -70,8 +70,8 @@ function accountCard(title, prefix, path, account, ctx, { testable }) {
       choice(prefix, "kind", "Tipo", [["smtp", "SMTP"], ["ses", "Amazon SES"]], a.kind),
       FIELDS.map(([name, label, type]) => field(prefix, name, label, type, a[name])),
       choice(prefix, "encryption", "Cifrado", [["none", "Ninguno"], ["starttls", "STARTTLS"], ["tls", "TLS"]], a.encryption || "none"),
-      field(prefix, "rate_messages", "Límite: mensajes", "number", a.rate_limit ? a.rate_limit.messages : ""),
-      field(prefix, "rate_hours", "cada (horas)", "number", a.rate_limit ? a.rate_limit.hours : ""),
+      field(prefix, "rate_limit.messages", "Límite: mensajes", "number", a.rate_limit ? a.rate_limit.messages : ""),
+      field(prefix, "rate_limit.hours", "cada (horas)", "number", a.rate_limit ? a.rate_limit.hours : ""),
       h("label", { for: enabled.id }, enabled, " habilitada"),
     ),
     h("button", { type: "submit" }, "Guardar cuenta"),

@@ -13,11 +13,39 @@ const PARTS = [
 ];
 const PERCENT_PARTS = new Set(["sms_text", "push_title", "push_body"]);
 
-async function list(main) {
+// A company's own template for manual sends (custom:<slug>), started with a minimal text.
+function newCustom(ctx) {
+  const slug = h("input", { id: "template-new-key", name: "key", required: true, maxlength: 40, autocomplete: "off" });
+  const form = h(
+    "form",
+    { id: "template-new-form", class: "row", "aria-label": "Nueva plantilla propia" },
+    h("span", { class: "field" }, h("label", { for: slug.id }, "Nueva plantilla propia: nombre (minúsculas, dígitos, - o _)"), slug),
+    h("button", { type: "submit" }, "Crear"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const key = `custom:${slug.value.trim()}`;
+    try {
+      await api("PUT", `/templates/${encodeURIComponent(key)}`, {
+        subject: "{{ company.name }}",
+        text: "Hola:\n\n{{ company.name }}",
+        html: "<p>Hola:</p>\n<p>{{ company.name }}</p>",
+      });
+      ctx.navigate("templates", { key });
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  return form;
+}
+
+async function list(main, ctx) {
   const templates = await api("GET", "/templates");
   main.replaceChildren(
     h("h1", {}, "Plantillas"),
     h("p", { class: "hint" }, "Una plantilla por tipo de mensaje; las de la empresa reemplazan a las predeterminadas."),
+    newCustom(ctx),
     h(
       "table",
       { id: "templates" },
@@ -222,7 +250,7 @@ async function editor(main, ctx, key) {
 async function render(main, ctx) {
   const key = ctx.params.get("key");
   if (key) await editor(main, ctx, key);
-  else await list(main);
+  else await list(main, ctx);
 }
 
 register({ id: "templates", title: "Plantillas", group: "Configuración", levels: [1], render });

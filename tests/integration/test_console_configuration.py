@@ -25,6 +25,7 @@ from tests.steps.console import (
     wait_until,
 )
 from tests.steps.tenants import Tenant
+from tests.steps.tracking import issue, post_event, staff_subscribe, sweep
 
 pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"
@@ -174,3 +175,70 @@ def test_an_account_password_is_set_write_only_and_a_test_send_shows_the_server_
     )
     assert "535" in answer.text, answer.text
     console_screenshot(browser, "accounts")
+    # When they limit the account to 0 messages an hour and save
+    replace_text(browser, "area-tracking-rate_limit-messages", "0")
+    replace_text(browser, "area-tracking-rate_limit-hours", "1")
+    browser.find_element(By.CSS_SELECTOR, "#area-tracking-form button[type=submit]").click()
+    # Then the API's rule shows next to that field
+    error = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#area-tracking-form .field-error"))
+    assert error.get_attribute("id") == "area-tracking-rate_limit-messages-error" and "1" in error.text
+
+
+def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a parcel two people follow, about which one alert went out
+    issue(api, tenant, "TRK-W2F")
+    staff_subscribe(api, tenant, "TRK-W2F", "ana@example.com")
+    staff_subscribe(api, tenant, "TRK-W2F", "beto@example.com", first_name="Beto")
+    post_event(api, tenant, "TRK-W2F", "e1", "OUT_FOR_DELIVERY", minutes=5)
+    assert sweep(tenant).sent == 2
+    # When a level-3 clerk opens the follow-ups and picks the parcel
+    sign_in(browser, site.web, tenant, level=3, screen="followups")
+    browser.find_element(By.CSS_SELECTOR, 'tr[data-parcel="TRK-W2F"] a').click()
+    table = wait_until(browser, lambda d: d.find_element(By.ID, "parcel-alerts"))
+    # Then the alerts sent about it are listed, one per subscriber
+    assert "ana@example.com" in table.text and "beto@example.com" in table.text
+    console_screenshot(browser, "followups")
+    # When the clerk cancels Beto's subscription and confirms
+    subscribers = 'tr[data-parcel="TRK-W2F"] ul.subscribers li'
+    beto = next(li for li in browser.find_elements(By.CSS_SELECTOR, subscribers) if "beto@" in li.text)
+    beto.find_element(By.TAG_NAME, "button").click()
+    browser.switch_to.alert.accept()
+    # Then only Ana follows the parcel, in the console and in the API
+    wait_until(
+        browser,
+        lambda d: (
+            [li.text.split(" · ")[0] for li in d.find_elements(By.CSS_SELECTOR, subscribers)]
+            == ["Ana García <ana@example.com>"]
+        ),
+    )
+    followers = body(api.http.get("/parcels/TRK-W2F/subscriptions", headers=bearer(tenant, 1)))["items"]
+    assert {s["email"]: s["cancelled_at"] is not None for s in followers} == {
+        "ana@example.com": False,
+        "beto@example.com": True,
+    }
+
+
+def test_an_administrator_starts_a_custom_template_and_a_bad_name_is_refused_at_its_field(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the template list
+    sign_in(browser, site.web, tenant, level=1, screen="templates")
+    # When they name a new template with capitals and a space
+    replace_text(browser, "template-new-key", "Promo Verano")
+    browser.find_element(By.CSS_SELECTOR, "#template-new-form button[type=submit]").click()
+    # Then the server's rule shows next to the name, and no template was made
+    error = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#template-new-form .field-error"))
+    assert "lowercase" in error.text
+    # When they use a valid name
+    replace_text(browser, "template-new-key", "promo-verano")
+    browser.find_element(By.CSS_SELECTOR, "#template-new-form button[type=submit]").click()
+    # Then its editor opens with the preview of the starter text, and the template exists
+    wait_until(
+        browser,
+        lambda d: d.find_elements(By.ID, "template-form") and d.find_element(By.ID, "preview-subject").text,
+    )
+    assert "custom:promo-verano" in browser.find_element(By.CSS_SELECTOR, "main").text
+    listed = body(api.http.get("/templates", headers=bearer(tenant, 1)))["items"]
+    assert "custom:promo-verano" in {t["key"] for t in listed}

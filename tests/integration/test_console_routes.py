@@ -169,3 +169,30 @@ def test_the_screens_a_level_may_open_are_the_ones_whose_routes_let_it_in(
     # And the API refuses the agent what the console hides (and an API key is not a console user)
     assert api.http.put("/alerts/tracking", headers=bearer(tenant, 4), body=b"{}").status_code == 403
     assert api.http.get("/console/me", headers=tenant.key_headers()).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"company_id": "demo", "user_id": "admin@demo", "level": 5}, "level"),
+        ({"company_id": "demo", "user_id": "admin@demo", "level": "1"}, "level"),
+        ({"company_id": "", "user_id": "admin@demo", "level": 1}, "company_id"),
+        ({"company_id": "demo", "level": 1}, "user_id"),
+    ],
+)
+def test_the_local_identity_refuses_a_bad_request_naming_the_field(
+    payload: dict[str, object], field: str
+) -> None:
+    # Given the local identity server
+    with IdentityServer(IDENTITY, allowed_origin="http://127.0.0.1:8000") as identity:
+        # When it is asked for a token with a bad field
+        request = urllib.request.Request(
+            f"{identity.url}/token",
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        # Then it answers 422 naming that field, and mints nothing
+        assert refused.value.code == 422
+        assert json.loads(refused.value.read())["field"] == field

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from tests.steps.console import (
     sign_in,
     wait_until,
 )
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import IDENTITY, Tenant
 
 pytestmark = pytest.mark.browser
 CONFIGURATION = {"monitor", "catalog", "accounts", "templates"}
@@ -56,6 +57,10 @@ def test_an_administrator_signs_in_and_changes_the_tracking_frequency(
     # Then the navigation offers the configuration screens, and says who is signed in
     assert set(nav_screens(browser)) >= CONFIGURATION
     assert tenant.company_id in browser.find_element(By.ID, "who").text
+    # And its token is kept in the tab only, never in the address
+    token = browser.execute_script("return sessionStorage.getItem('pregon.console.token')")
+    assert token and token.count(".") == 2 and token not in browser.current_url
+    assert not browser.execute_script("return document.cookie") and not browser.get_cookies()
     # When they open the alert monitor and set tracking alerts to every 15 minutes
     open_screen(browser, "monitor")
     assert frequency_cell(browser) == "1 min"
@@ -147,3 +152,25 @@ def test_the_console_works_with_the_keyboard_alone(
     wait_until(browser, lambda d: d.find_elements(By.ID, "status-catalog"))
     first_field = browser.find_elements(By.CSS_SELECTOR, "#status-catalog input")[0]
     tab_to(browser, first_field, limit=5)
+
+
+def test_an_expired_session_goes_back_to_the_sign_in(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an administrator signed in, whose token then expires
+    sign_in(browser, site.web, tenant, level=1, screen="monitor")
+    expired = IDENTITY.mint(
+        tenant.company_id, user_id=f"admin@{tenant.company_id}", level=1, ttl=timedelta(seconds=-60)
+    )
+    browser.execute_script("sessionStorage.setItem('pregon.console.token', arguments[0])", expired)
+    # When they open another screen
+    browser.execute_script("location.hash = '#/catalog'")
+    # Then the console says the session ended and shows the sign-in, with no user's data left
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    assert (
+        "vencieron" in browser.find_element(By.ID, "toasts").text
+        or "terminó" in browser.find_element(By.ID, "toasts").text
+    )
+    assert not browser.find_elements(By.CSS_SELECTOR, "#nav a")
+    assert browser.find_element(By.ID, "who").text == ""
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.token')") is None

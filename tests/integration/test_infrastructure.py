@@ -307,6 +307,9 @@ def test_deployment_zip_ships_code_and_templates(out_dir: Path) -> None:
     assert "app.py" in names
     code = {p.relative_to(ROOT).as_posix() for p in (ROOT / "chalicelib").rglob("*.py")}
     assert code and code <= names
+    # And the staff console's files (W2), which the app serves from chalicelib/console/
+    console = {p.relative_to(ROOT).as_posix() for p in (ROOT / "chalicelib" / "console").iterdir()}
+    assert "chalicelib/console/app.js" in console and console <= names
     # And every default template of the repo, at templates/ (through vendor/templates)
     templates = {p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").rglob("*") if p.is_file()}
     assert "templates/es/tracking_alert.subject.txt" in templates
