@@ -72,14 +72,17 @@ export function applyBrand(brand, companyName) {
   header.classList.add("branded");
   const source = logoSource(brand);
   if (source) {
-    const logo = h("img", { id: "console-logo", class: "console-logo", src: source, alt: companyName || "" });
+    // A logo that does not load (an https URL gone away) leaves the header as the shell draws it.
+    const logo = h("img", { id: "console-logo", class: "console-logo", src: source, alt: companyName || "", onerror: () => logo.remove() });
     header.prepend(logo);
   }
 }
 
 async function loadBrand() {
+  const who = document.getElementById("who").textContent;
   try {
     const [brand, company] = await Promise.all([api("GET", "/company/branding"), api("GET", "/company").catch(() => null)]);
+    if (document.getElementById("who").textContent !== who) return; // signed out (or in as another) meanwhile
     applyBrand(brand, company && company.name);
   } catch (error) {
     applyBrand(null); // the console works in its own colours when the branding cannot be read
@@ -91,12 +94,13 @@ async function loadBrand() {
 function followSignIn() {
   const who = document.getElementById("who");
   if (!who) return;
-  let signedIn = false;
+  let shownFor = "";
   new MutationObserver(() => {
-    const now = who.textContent.trim() !== "";
-    if (now && !signedIn) loadBrand();
-    if (!now && signedIn) applyBrand(null);
-    signedIn = now;
+    const now = who.textContent.trim();
+    if (now === shownFor) return;
+    shownFor = now;
+    if (now) loadBrand(); // signed in (or in again, maybe as someone of another company)
+    else applyBrand(null);
   }).observe(who, { childList: true, characterData: true, subtree: true });
 }
 

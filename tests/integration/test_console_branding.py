@@ -13,7 +13,7 @@ import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
 
-from tests.steps.branding import get_branding, png
+from tests.steps.branding import get_branding, png, set_branding
 from tests.steps.browser import chromium
 from tests.steps.console import (
     ConsoleSite,
@@ -23,12 +23,14 @@ from tests.steps.console import (
     nav_screens,
     open_screen,
     sign_in,
+    token_for,
     wait_until,
 )
 from tests.steps.tenants import Tenant
 
 pytestmark = pytest.mark.browser
 RED, YELLOW = "rgb(200, 16, 46)", "rgb(255, 209, 0)"
+SHELL_BLUE = "rgb(29, 78, 137)"  # console.css's --accent
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,31 @@ def loaded_width(driver: Any, selector: str) -> int:
     )
 
 
+def signed_in(driver: Any, site: ConsoleSite, tenant: Tenant, level: int) -> None:
+    """Sign in through the console's sign-in screen (tests/steps/console.py) and make sure of the
+    level: there, picking the demo user can blur the company field, whose change event reloads the
+    users and resets the choice to the first (the administrator) before the form is sent. When that
+    happened, the tab is given the token that sign-in screen hands out for ``level`` instead."""
+    sign_in(driver, site.web, tenant, level=level)
+    if f"nivel {level}" not in driver.find_element(By.ID, "who").text:
+        driver.execute_script(
+            "sessionStorage.setItem('pregon.console.token', arguments[0])", token_for(tenant, level)
+        )
+        driver.refresh()
+    wait_until(driver, lambda d: f"nivel {level}" in d.find_element(By.ID, "who").text)
+
+
+def watch_csp(driver: Any) -> None:
+    """From the next page on, collect what the page's Content-Security-Policy refuses."""
+    driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": "window.cspViolations = []; document.addEventListener('securitypolicyviolation',"
+            " (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+        },
+    )
+
+
 def type_into(driver: Any, element_id: str, text: str) -> None:
     field = driver.find_element(By.ID, element_id)
     field.clear()
@@ -75,7 +102,7 @@ def test_an_administrator_brands_the_company_and_the_console_wears_it(
     # Given the company's administrator on the branding screen, and a logo file of theirs
     logo = tmp_path / "logo.png"
     logo.write_bytes(png(240, 60, (29, 36, 48)))
-    sign_in(browser, site.web, tenant, level=1)
+    signed_in(browser, site, tenant, 1)
     assert "branding" in nav_screens(browser)
     open_screen(browser, "branding")
     assert browser.find_element(By.ID, "brand-no-logo").is_displayed()
@@ -101,6 +128,7 @@ def test_an_administrator_brands_the_company_and_the_console_wears_it(
     assert (colors["primary"], colors["accent"]) == ("#C8102E", "#FFD100")
 
     # When the page is reloaded (the tab keeps its sign-in)
+    watch_csp(browser)
     browser.refresh()
     wait_until(browser, lambda d: "nivel" in d.find_element(By.ID, "who").text)
     # Then the header shows the logo (the company's name as its alt text) in the company's colours,
@@ -112,6 +140,8 @@ def test_an_administrator_brands_the_company_and_the_console_wears_it(
     assert style(browser, 'nav a[aria-current="page"]', "background-color") == RED
     open_screen(browser, "branding")
     wait_until(browser, lambda d: loaded_width(d, "#brand-current-logo") == 240)
+    # And the console's Content-Security-Policy refused nothing to do so
+    assert browser.execute_script("return window.cspViolations") == []
     console_screenshot(browser, "branding")
 
     # When they type a colour that is not #RRGGBB and save
@@ -135,7 +165,7 @@ def test_an_agent_has_no_branding_screen_and_may_not_change_the_branding(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
     # Given a level-4 agent signed in
-    sign_in(browser, site.web, tenant, level=4)
+    signed_in(browser, site, tenant, 4)
     # Then the branding screen is not in the navigation, and its address says it is not available
     assert "branding" not in nav_screens(browser)
     open_screen(browser, "branding")
@@ -152,3 +182,23 @@ def test_an_agent_has_no_branding_screen_and_may_not_change_the_branding(
             method, path, headers=bearer(tenant, 4), body=json.dumps(payload).encode() if payload else b""
         )
         assert answer.status_code == 403, (method, path, answer.body)
+
+
+def test_every_level_sees_the_companys_colours_and_a_light_one_keeps_the_text_readable(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a company whose primary colour is a light yellow (white text would not read on it)
+    assert set_branding(api, tenant, primary_color="#FFD100", accent_color="#1F4E79").status_code == 200
+    # When a level-2 supervisor signs in
+    signed_in(browser, site, tenant, 2)
+    # Then the header band is yellow with near-black text, ruled in the accent colour
+    wait_until(browser, lambda d: style(d, "header.top", "background-color") == YELLOW)
+    assert style(browser, "header.top", "color") == "rgb(26, 26, 26)"
+    assert style(browser, "header.top", "border-bottom-color") == "rgb(31, 78, 121)"
+    # And the console's buttons and links keep the shell's own blue, which reads on white
+    assert style(browser, "nav a:not([aria-current])", "color") == SHELL_BLUE
+    console_screenshot(browser, "branding-light-primary-level-2")
+    # When they sign out, the header goes back to the shell's own look
+    browser.find_element(By.ID, "sign-out").click()
+    wait_until(browser, lambda d: style(d, "header.top", "background-color") == SHELL_BLUE)
+    assert not browser.find_elements(By.ID, "console-logo")
