@@ -41,7 +41,7 @@ from chalicelib.events.ses_events import ses_events
 from chalicelib.records.exports import XLSX_TYPE
 
 app = Chalice(app_name="pregon", configure_logs=False)
-app.api.binary_types.append(XLSX_TYPE)
+app.api.binary_types.extend([XLSX_TYPE, "image/png"])
 app.register_middleware(observe, "all")
 app.register_middleware(map_errors, "http")
 app.register_blueprint(auth)
@@ -78,4 +78,3 @@ app.register_blueprint(documents)
 app.register_blueprint(operators)
 app.register_blueprint(domains)
 app.register_blueprint(console)
-app.api.binary_types.append("image/png")  # the console's .png files (W2)
