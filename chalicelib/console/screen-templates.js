@@ -103,9 +103,11 @@ async function editor(main, ctx, key) {
             title: v.description,
             onmousedown: (event) => event.preventDefault(), // keep the caret where it was
             onclick: () => {
-              const target = focused ? inputs[focused] : inputs[percent ? "sms_text" : "html"];
-              const asPercent = PERCENT_PARTS.has(focused || (percent ? "sms_text" : "html"));
-              insertAt(target, asPercent ? `%${v.name.replace(/^%|%$/g, "")}%` : `{{ ${v.name} }}`);
+              // {{ jinja }} variables go into the e-mail's parts, %sms% ones into the SMS and push
+              // texts: into the field last focused when it is of the chip's kind, else the first.
+              const fits = focused && PERCENT_PARTS.has(focused) === percent;
+              const target = inputs[fits ? focused : percent ? "sms_text" : "html"];
+              insertAt(target, percent ? `%${v.name.replace(/^%|%$/g, "")}%` : `{{ ${v.name} }}`);
             },
           },
           v.name,
@@ -221,7 +223,12 @@ async function editor(main, ctx, key) {
         "div",
         {},
         h("h2", {}, "Variables"),
-        h("p", { class: "hint" }, "Elija un campo y luego una variable para insertarla donde está el cursor."),
+        h(
+          "p",
+          { class: "hint" },
+          "Elija un campo y luego una variable para insertarla donde está el cursor: las {{ variables }} en el " +
+            "asunto, el HTML y el texto; las %variables% en el SMS y el push.",
+        ),
         picker(template.variables, false),
         template.sms_variables.length ? picker(template.sms_variables, true) : null,
         form,

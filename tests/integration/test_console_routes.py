@@ -196,3 +196,13 @@ def test_the_local_identity_refuses_a_bad_request_naming_the_field(
         # Then it answers 422 naming that field, and mints nothing
         assert refused.value.code == 422
         assert json.loads(refused.value.read())["field"] == field
+
+
+def test_every_route_a_screen_names_is_a_route_of_the_app() -> None:
+    # Given the screens and the routes each one calls
+    from chalicelib.api.console import SCREENS, declared_access
+
+    declared = declared_access()
+    # Then each is a declared route (a renamed route would otherwise hide its screen from everyone)
+    missing = [(screen, name) for screen, names in SCREENS.items() for name in names if name not in declared]
+    assert not missing

@@ -23,6 +23,7 @@ from tests.steps.console import (
     console_screenshot,
     console_site,
     nav_screens,
+    not_available,
     open_screen,
     sign_in,
     wait_until,
@@ -64,6 +65,8 @@ def test_an_administrator_signs_in_and_changes_the_tracking_frequency(
     # When they open the alert monitor and set tracking alerts to every 15 minutes
     open_screen(browser, "monitor")
     assert frequency_cell(browser) == "1 min"
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(name.endswith("/alerts") for name in fetched)  # (what the agent's test looks for)
     field = browser.find_element(By.ID, "alert-tracking-frequency")
     field.clear()
     field.send_keys("15")
@@ -109,10 +112,14 @@ def test_an_agent_does_not_see_the_configuration_screens_and_their_routes_refuse
     assert not CONFIGURATION & offered
     assert "followups" in offered
     # When they open the monitor's address directly
+    browser.execute_script("performance.clearResourceTimings()")
     open_screen(browser, "monitor")
     # Then the console says it is not available for their level, and shows no monitor
-    assert "no está disponible para su nivel" in browser.find_element(By.CSS_SELECTOR, "main").text
+    assert not_available(browser)
     assert not browser.find_elements(By.ID, "alert-monitor")
+    # (and it called no API for it)
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert not [name for name in fetched if "/alerts" in name], fetched
     console_screenshot(browser, "not-available-level-4")
     # And the API refuses the calls those screens make with that user's token
     refused = {

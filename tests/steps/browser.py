@@ -16,31 +16,28 @@ PHONE = (375, 812)
 DESKTOP = (1280, 900)
 
 
+_SERVED: dict[str, str] = {}
+
+
 @contextmanager
 def served_app(stage: str = "test") -> Iterator[str]:
-    """The app on ``http://127.0.0.1:<port>``; yields that base URL."""
-    from chalice.cli.factory import CLIFactory
-    from chalice.local import CustomLocalChalice, create_local_server
+    """The app on ``http://127.0.0.1:<port>``; yields that base URL. Chalice's local server wraps
+    the app object's class and can do so only once per process, so the first caller starts it and
+    every later test module shares it (it stops with the test run)."""
+    if stage not in _SERVED:
+        from chalice.cli.factory import CLIFactory
+        from chalice.local import create_local_server
 
-    from app import app
+        from app import app
 
-    config = CLIFactory(project_dir=str(ROOT), environ=dict(os.environ)).create_config_obj(
-        chalice_stage_name=stage
-    )
-    # create_local_server makes the app's class a subclass of its own; give the app its class back
-    # afterwards, or the next module serving it gets "a __bases__ item causes an inheritance cycle".
-    original = CustomLocalChalice.__bases__[1] if isinstance(app, CustomLocalChalice) else type(app)
-    app.__class__ = original
-    server = create_local_server(app, config, "127.0.0.1", 0)
-    port = server.server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
-        app.__class__ = original
+        config = CLIFactory(project_dir=str(ROOT), environ=dict(os.environ)).create_config_obj(
+            chalice_stage_name=stage
+        )
+        server = create_local_server(app, config, "127.0.0.1", 0)
+        port = server.server.server_address[1]
+        threading.Thread(target=server.serve_forever, name=f"web-{stage}", daemon=True).start()
+        _SERVED[stage] = f"http://127.0.0.1:{port}"
+    yield _SERVED[stage]
 
 
 @contextmanager

@@ -134,3 +134,19 @@ def console_screenshot(driver: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def not_available(driver: Any) -> bool:
+    """Whether the screen shown says it is not available for the signed-in level (and drew nothing)."""
+    from selenium.webdriver.common.by import By
+
+    shown = driver.find_elements(By.CSS_SELECTOR, "main .not-available")
+    return bool(shown) and "no está disponible para su nivel" in shown[0].text
+
+
+def sign_out(driver: Any) -> None:
+    """Press *Salir* and wait for the sign-in screen."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.ID, "sign-out").click()
+    wait_until(driver, lambda d: d.find_elements(By.ID, "sign-in-form"))
