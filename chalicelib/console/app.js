@@ -291,10 +291,17 @@ async function localSignIn(main, identity) {
   const user = h("select", { id: "signin-user", name: "user_id", required: true });
   const level = h("select", { id: "signin-level", name: "level" }, [1, 2, 3, 4].map((n) => h("option", { value: n }, `${n} · ${LEVEL_NAMES[n]}`)));
   let users = [];
+  let loadedFor = null;
   async function loadUsers() {
-    const answer = await fetch(`${identity.url}/users?company_id=${encodeURIComponent(company.value.trim())}`, {
+    // A "change" fires again when focus leaves the company box after the user was picked: reload
+    // (and reset the pick to the first user) only when the company itself changed.
+    const companyId = company.value.trim();
+    if (companyId === loadedFor) return;
+    loadedFor = companyId;
+    const answer = await fetch(`${identity.url}/users?company_id=${encodeURIComponent(companyId)}`, {
       credentials: "omit",
     }).then((r) => r.json());
+    if (companyId !== loadedFor) return; // the company changed again while this list was loading
     users = answer.users;
     user.replaceChildren(...users.map((u) => h("option", { value: u.user_id }, `${u.name} (${u.user_id})`)));
     level.value = String(users[0].level);

@@ -101,6 +101,8 @@ def sign_in(driver: Any, web: str, tenant: Tenant, level: int = 1, screen: str |
     Select(driver.find_element(By.ID, "signin-level")).select_by_value(str(level))
     driver.find_element(By.CSS_SELECTOR, "#sign-in-form button[type=submit]").click()
     wait_until(driver, lambda d: "nivel" in d.find_element(By.ID, "who").text)
+    who = driver.find_element(By.ID, "who").text
+    assert f"nivel {level}" in who, f"signed in as {who!r}, not as the level-{level} demo user"
     if screen is not None:
         open_screen(driver, screen)
 
