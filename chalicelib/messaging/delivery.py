@@ -35,6 +35,7 @@ from chalicelib.core.settings import get_settings
 from chalicelib.store import communications as store
 from chalicelib.store import companies as company_store
 from chalicelib.store import outbox as outbox_store
+from chalicelib.store.communications import stamp
 
 BATCH = 25
 LEASE = timedelta(minutes=5)  # the default of PREGON_OUTBOX_LEASE_SECONDS
@@ -264,17 +265,90 @@ def drain_outbox(
             if setup.channel is not None:
                 setup.channel.close()
     _plan_next(report, retry_at, held)
+    _report(report, oldest)
+    return report
+
+
+# A hand-off stops sending this long before its lease ends: what it has not sent by then is left
+# to the lease (a drain claims it after), never sent while another worker may own it.
+HANDOFF_MARGIN = timedelta(seconds=30)
+
+
+def deliver_handed_off(
+    company_id: str, outbox: str, communication_ids: list[str], lease_until: datetime, token: str
+) -> DrainReport:
+    """Send messages their producer wrote claimed until ``lease_until`` and handed over by id
+    (:func:`chalicelib.messaging.outbox.hand_off`): no index is searched and nothing is claimed.
+
+    Exactly once: the producer's write is the claim (no drain sees the messages before the lease
+    ends); of the SQS deliveries of one hand-off only the first takes its token (one conditional
+    put); nothing is sent within ``HANDOFF_MARGIN`` of the lease's end; outcomes are recorded only
+    while the lease is still this one (``record_outcomes``' condition). A later delivery of the
+    same hand-off (SQS is at-least-once; or this worker died) sends nothing while the lease holds
+    and, once it ended, drains the outbox the usual way (claims). The wake-up the producer
+    announced for the lease's end is the safety net if no worker ever comes."""
+    report = DrainReport(company_id, outbox)
+    if clock.now() >= lease_until:
+        return drain_outbox(company_id, outbox)
+    if not outbox_store.take_handoff(company_id, token, lease_until):
+        report.reason = "hand-off already taken by another delivery of its SQS message"
+        return report
+    setup = _setup(company_id, outbox)
+    if setup.channel is None and not setup.fail_all:
+        # Left to the lease: the wake-up at its end drains the outbox, and waits for the account.
+        report.reason = setup.reason
+        return report
+    writer = _OutcomeWriter(company_id)
+    retry_at: datetime | None = None
+    oldest = 0.0
+    try:
+        messages = store.held(company_id, communication_ids, lease_until)
+        for start in range(0, len(messages), BATCH):
+            now = clock.now()
+            if now >= lease_until - HANDOFF_MARGIN:
+                report.more = True
+                break
+            batch = messages[start : start + BATCH]
+            if setup.limit is not None:  # the account got a limit after these were written
+                count, hours = setup.limit
+                grant = outbox_store.reserve_rate(company_id, outbox, now, hours, len(batch), count)
+                batch = batch[: grant.granted]  # the rest go when their lease ends, counted then
+                if not batch:
+                    break
+            suppressed = outbox_store.suppressed_among(company_id, [_address_key(m) for m in batch])
+            for message in batch:
+                oldest = max(oldest, (now - message.created_at).total_seconds())
+                outcome = _deliver(setup, message, suppressed, now, report)
+                if outcome.state == "queued" and outcome.not_before is not None:
+                    retry_at = min(retry_at or outcome.not_before, outcome.not_before)
+                writer.add(outcome)
+    finally:
+        try:
+            writer.close()
+        finally:
+            if setup.channel is not None:
+                setup.channel.close()
+    # The producer announced the lease's end as the outbox's wake-up: now that the hand-off is
+    # recorded, settle it to what still waits (a retry, another hand-off's lease), or clear it.
+    candidates = [t for t in (retry_at, store.earliest_ready(company_id, outbox)) if t]
+    report.wake_at = min(candidates) if candidates else None
+    outbox_store.settle_wakeup(company_id, outbox, stamp(lease_until), report.wake_at)
+    _report(report, oldest)
+    return report
+
+
+def _report(report: DrainReport, oldest: float) -> None:
     metrics().add_metric(name="MessagesSent", unit="Count", value=report.sent)
     metrics().add_metric(name="MessagesFailed", unit="Count", value=report.failed)
-    channel = outbox.partition(":")[0]
+    channel = report.outbox.partition(":")[0]
     channel_metric("MessagesSent", channel, report.sent)
     channel_metric("MessagesFailed", channel, report.failed)
     channel_metric("OutboxAgeSeconds", channel, oldest, unit="Seconds")
     logger().info(
         "outbox drained",
         extra={
-            "company_id": company_id,
-            "outbox": outbox,
+            "company_id": report.company_id,
+            "outbox": report.outbox,
             "sent": report.sent,
             "failed": report.failed,
             "retried": report.retried,
@@ -282,7 +356,6 @@ def drain_outbox(
             "reason": report.reason,
         },
     )
-    return report
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,29 @@ def ready_messages(company_id: str, outbox: str, now: datetime, limit: int) -> l
     ]
 
 
+def held(
+    company_id: str, communication_ids: Sequence[str], lease_until: datetime
+) -> list[domain.Communication]:
+    """The messages among ``communication_ids`` still held by the lease ``lease_until`` (written
+    claimed by their producer and handed to this worker), in the order given. One consistent
+    read of up to 100 items; a message recorded since, or claimed by a drain after its lease
+    ran out, is left out."""
+    found = get_many_consistent(company_id, communication_ids)
+    return [
+        comm
+        for cid in communication_ids
+        if (comm := found.get(cid)) is not None and comm.state == "queued" and comm.lease_until == lease_until
+    ]
+
+
+def get_many_consistent(company_id: str, communication_ids: Iterable[str]) -> dict[str, domain.Communication]:
+    keys = [(company_id, cid) for cid in dict.fromkeys(communication_ids)]
+    return {
+        item.communication_id: _record(item)
+        for item in CommunicationModel.batch_get(keys, consistent_read=True)
+    }
+
+
 def earliest_ready(company_id: str, outbox: str) -> datetime | None:
     """When the oldest queued message of an outbox may go, or None when the outbox is empty."""
     for item in CommunicationModel.ready.query(f"{company_id}#{outbox}", limit=1):
@@ -290,7 +313,8 @@ def _attachment_items(attachments: Sequence[domain.AttachmentRef]) -> list[Attac
 def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> list[domain.Communication]:
     """Write what became of claimed messages (state, provider id, error, next attempt), with the
     tracking alert each one carries, 25 messages per transaction. A message is only written
-    while this drain still holds it (state ``sending``). Returns the outcomes written."""
+    while this drain still holds it (its lease: ``sending`` after a claim, still ``queued`` when
+    its producer wrote it claimed). Returns the outcomes written."""
 
     def add(tx: TransactWrite, comm: domain.Communication) -> None:
         keys = _index_keys(comm)
@@ -323,7 +347,7 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
         tx.update(
             CommunicationModel(comm.company_id, comm.communication_id),
             actions=actions,
-            condition=(CommunicationModel.state == "sending")
+            condition=CommunicationModel.state.is_in("queued", "sending")
             & (CommunicationModel.lease_until == comm.lease_until),
         )
 
