@@ -18,6 +18,7 @@ DynamoDB. A drain that runs out of time kicks its outbox again instead of runnin
 from __future__ import annotations
 
 import random
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -123,6 +124,7 @@ class _Setup:
     limit: tuple[int, int] | None
     reason: str | None = None
     fail_all: bool = False
+    account: SenderAccount | None = None
 
 
 def _setup(company_id: str, outbox: str) -> _Setup:
@@ -138,7 +140,7 @@ def _setup(company_id: str, outbox: str) -> _Setup:
             (account.rate_limit_count, account.rate_limit_hours or 1) if account.rate_limit_count else None
         )
         working: SenderAccount = account
-        return _Setup(email_channel(working, lambda: password_of(working)), limit)
+        return _Setup(email_channel(working, lambda: password_of(working)), limit, account=working)
     if kind == "sms":
         from chalicelib.messaging.accounts.sms import sms_sender
 
@@ -269,6 +271,84 @@ def drain_outbox(
     return report
 
 
+class _Sessions(threading.local):
+    """E-mail sessions kept open between invocations of one worker (a warm Lambda container runs
+    one invocation at a time; the local runner's threads each stand for one): hand-offs of 100
+    messages would otherwise connect and log in to the account's server for every 100."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str, str], tuple[_Setup, float]] = {}
+
+
+_sessions = _Sessions()
+SESSION_IDLE_SECONDS = 30.0  # a session idle longer is closed, not reused
+_SESSIONS_KEPT = 8
+
+
+def _session(company_id: str, outbox: str) -> tuple[_Setup, bool]:
+    """The outbox's setup, reusing this worker's open session when the account read now is the
+    one it was opened with (a changed password, server or limit opens a new one). Returns it and
+    whether it was reused."""
+    fresh = _setup(company_id, outbox)
+    key = (company_id, outbox)
+    cached = _sessions.open.pop(key, None)
+    now = time.monotonic()
+    if cached is not None:
+        old, last_used = cached
+        if (
+            fresh.account is not None
+            and old.channel is not None
+            and fresh.account == old.account
+            and now - last_used < SESSION_IDLE_SECONDS
+        ):
+            _sessions.open[key] = (old, now)
+            return old, True
+        if old.channel is not None:
+            old.channel.close()
+    if fresh.account is not None and fresh.channel is not None:  # e-mail only: SMS and push are stateless
+        _sessions.open[key] = (fresh, now)
+        while len(_sessions.open) > _SESSIONS_KEPT:
+            oldest = min(_sessions.open, key=lambda k: _sessions.open[k][1])
+            setup, _ = _sessions.open.pop(oldest)
+            if setup.channel is not None:
+                setup.channel.close()
+    return fresh, False
+
+
+def _release(company_id: str, outbox: str, setup: _Setup, failed: bool) -> None:
+    """Keep a session for the next invocation, or close it (not kept, or the drain failed)."""
+    key = (company_id, outbox)
+    kept = _sessions.open.get(key)
+    if kept is not None and kept[0] is setup and not failed:
+        _sessions.open[key] = (setup, time.monotonic())
+        return
+    if kept is not None and kept[0] is setup:
+        del _sessions.open[key]
+    if setup.channel is not None:
+        setup.channel.close()
+
+
+class _FirstSendRetried:
+    """A reused session's connection may have been closed by the server while it was idle: its
+    first send, failing transiently, is tried once more at once (the channel reconnects)."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+        self._first = True
+
+    def send(self, message: OutgoingChannelMessage) -> str:
+        first, self._first = self._first, False
+        try:
+            return self._channel.send(message)
+        except DeliveryFailed as exc:
+            if not (first and exc.transient):
+                raise
+            return self._channel.send(message)
+
+    def close(self) -> None:
+        self._channel.close()
+
+
 # A hand-off stops sending this long before its lease ends: what it has not sent by then is left
 # to the lease (a drain claims it after), never sent while another worker may own it.
 HANDOFF_MARGIN = timedelta(seconds=30)
@@ -293,14 +373,18 @@ def deliver_handed_off(
     if not outbox_store.take_handoff(company_id, token, lease_until):
         report.reason = "hand-off already taken by another delivery of its SQS message"
         return report
-    setup = _setup(company_id, outbox)
-    if setup.channel is None and not setup.fail_all:
+    session, reused = _session(company_id, outbox)
+    if session.channel is None and not session.fail_all:
         # Left to the lease: the wake-up at its end drains the outbox, and waits for the account.
-        report.reason = setup.reason
+        report.reason = session.reason
         return report
+    setup = session
+    if reused and session.channel is not None:
+        setup = replace(session, channel=_FirstSendRetried(session.channel))
     writer = _OutcomeWriter(company_id)
     retry_at: datetime | None = None
     oldest = 0.0
+    failed = True
     try:
         messages = store.held(company_id, communication_ids, lease_until)
         for start in range(0, len(messages), BATCH):
@@ -322,12 +406,12 @@ def deliver_handed_off(
                 if outcome.state == "queued" and outcome.not_before is not None:
                     retry_at = min(retry_at or outcome.not_before, outcome.not_before)
                 writer.add(outcome)
+        failed = False
     finally:
         try:
             writer.close()
         finally:
-            if setup.channel is not None:
-                setup.channel.close()
+            _release(company_id, outbox, session, failed)
     # The producer announced the lease's end as the outbox's wake-up: now that the hand-off is
     # recorded, settle it to what still waits (a retry, another hand-off's lease), or clear it.
     candidates = [t for t in (retry_at, store.earliest_ready(company_id, outbox)) if t]

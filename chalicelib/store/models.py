@@ -530,6 +530,9 @@ class CommunicationModel(BoundModel):
     text = UnicodeAttribute(null=True)
     html = UnicodeAttribute(null=True)
     body_key = UnicodeAttribute(null=True)
+    # text and HTML together, zlib-compressed (issue 14): every write of the item, and each index
+    # copy of it, is billed by size; ``text`` / ``html`` stay for items written before.
+    body_z = BinaryAttribute(null=True, legacy_encoding=False)
     headers = MapAttribute[str, str](default=dict)
     attachments = ListAttribute(of=AttachmentRef, default=list)
     attempts = NumberAttribute(default=0)
