@@ -370,10 +370,22 @@ def deliver_handed_off(
     report = DrainReport(company_id, outbox)
     if clock.now() >= lease_until:
         return drain_outbox(company_id, outbox)
-    if not outbox_store.take_handoff(company_id, token, lease_until):
-        report.reason = "hand-off already taken by another delivery of its SQS message"
-        return report
-    session, reused = _session(company_id, outbox)
+
+    def read() -> tuple[list[Communication], dict[str, Any]]:
+        messages = store.held(company_id, communication_ids, lease_until)
+        # one read of the suppression list for the whole hand-off (up to 100 addresses)
+        return messages, outbox_store.suppressed_among(company_id, [_address_key(m) for m in messages])
+
+    # The token, the messages and the account are read side by side: three round trips in one.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="handoff-start") as start:
+        taken = start.submit(outbox_store.take_handoff, company_id, token, lease_until)
+        reading = start.submit(read)
+        session, reused = _session(company_id, outbox)
+        if not taken.result():
+            report.reason = "hand-off already taken by another delivery of its SQS message"
+            _release(company_id, outbox, session, False)
+            return report
+        messages, suppressed = reading.result()
     if session.channel is None and not session.fail_all:
         # Left to the lease: the wake-up at its end drains the outbox, and waits for the account.
         report.reason = session.reason
@@ -386,20 +398,18 @@ def deliver_handed_off(
     oldest = 0.0
     failed = True
     try:
-        messages = store.held(company_id, communication_ids, lease_until)
-        for start in range(0, len(messages), BATCH):
+        for first in range(0, len(messages), BATCH):
             now = clock.now()
             if now >= lease_until - HANDOFF_MARGIN:
                 report.more = True
                 break
-            batch = messages[start : start + BATCH]
+            batch = messages[first : first + BATCH]
             if setup.limit is not None:  # the account got a limit after these were written
                 count, hours = setup.limit
                 grant = outbox_store.reserve_rate(company_id, outbox, now, hours, len(batch), count)
                 batch = batch[: grant.granted]  # the rest go when their lease ends, counted then
                 if not batch:
                     break
-            suppressed = outbox_store.suppressed_among(company_id, [_address_key(m) for m in batch])
             for message in batch:
                 oldest = max(oldest, (now - message.created_at).total_seconds())
                 outcome = _deliver(setup, message, suppressed, now, report)

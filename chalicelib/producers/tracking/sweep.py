@@ -42,6 +42,7 @@ from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.messaging.accounts.sms import get_sms_settings
 from chalicelib.messaging.outbox import (
+    HANDOFF_IDS,
     Accounts,
     OutgoingMessage,
     announce,
@@ -140,6 +141,7 @@ def sweep_company(
     # searches for them. The outboxes' wake-up is the lease's end, should no worker send them.
     until = None if account.rate_limit_count else now + timedelta(seconds=get_settings().outbox_lease_seconds)
     writer = _AlertWriter(company, account, template.sources, now, sms_text, deadline, until)
+    handoffs = writer.handoffs
     outbox = {outbox_of("email", account.area)} | ({outbox_of("sms")} if sms_text is not None else set())
     due = store.pending_parcels(company_id)
     first = next(due, None)
@@ -156,6 +158,7 @@ def sweep_company(
             if claimed and not kicked:
                 kick_outboxes(company_id, outbox)
                 kicked = True
+    handoffs.flush()
     if report.queued:
         announce(company_id, dict.fromkeys(outbox, until or now))
     if until is None and (report.queued or kicked):
@@ -177,6 +180,31 @@ def sweep_company(
     return report
 
 
+class _HandOffs:
+    """Claimed alerts handed to the outbox workers by id: the first chunk's at once (delivery
+    starts), then 100 at a time (one worker invocation and SMTP session each), the rest at the end."""
+
+    def __init__(self, company_id: str) -> None:
+        self._company_id = company_id
+        self._lock = threading.Lock()
+        self._pending: list[Communication] = []
+        self._first = True
+
+    def add(self, comms: list[Communication]) -> None:
+        with self._lock:
+            self._pending += comms
+            if not self._pending or not (self._first or len(self._pending) >= HANDOFF_IDS):
+                return
+            ready, self._pending, self._first = self._pending, [], False
+        hand_off(self._company_id, ready)
+
+    def flush(self) -> None:
+        with self._lock:
+            ready, self._pending = self._pending, []
+        if ready:
+            hand_off(self._company_id, ready)
+
+
 class _AlertWriter:
     """Renders one follower's alert into the outbox message the claim writes."""
 
@@ -192,6 +220,7 @@ class _AlertWriter:
     ) -> None:
         self._company = company
         self.lease_until = lease_until
+        self.handoffs = _HandOffs(company.company_id)
         self._sources = sources
         self._now = now
         self._sms_text = sms_text
@@ -384,8 +413,8 @@ def _claim(
         written += messages
         queued += sum(1 for m in messages if m.state == "queued")
         failed += sum(1 for m in messages if m.state == "failed")
-    if writer.lease_until is not None and written:
-        hand_off(written[0].company_id, written)
+    if writer.lease_until is not None:
+        writer.handoffs.add(written)
     with report.lock:  # chunks are claimed on several threads
         report.parcels += len(parcels)
         report.skipped += skipped
