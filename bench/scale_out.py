@@ -174,7 +174,9 @@ def _stop(processes: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
         process.stdin.close()
     reports = []
     for process in processes:
-        out, _ = process.communicate(timeout=60)
+        assert process.stdout is not None
+        out = process.stdout.read()
+        process.wait(timeout=60)
         reports.append(json.loads(out.strip().splitlines()[-1]))
     return reports
 

@@ -157,17 +157,19 @@ def _setup(company_id: str, outbox: str) -> _Setup:
 
 
 class _OutcomeWriter:
-    """Writes outcomes in the background, 25 per transaction, with job and monitor counters."""
+    """Writes outcomes in the background, 25 per transaction (50 for a hand-off), with job and
+    monitor counters."""
 
-    def __init__(self, company_id: str) -> None:
+    def __init__(self, company_id: str, batch: int = BATCH) -> None:
         self._company_id = company_id
+        self._batch = batch
         self._pending: list[Communication] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-outcomes")
         self._writes: list[Future[None]] = []
 
     def add(self, outcome: Communication) -> None:
         self._pending.append(outcome)
-        if len(self._pending) >= BATCH:
+        if len(self._pending) >= self._batch:
             self.flush()
 
     def flush(self) -> None:
@@ -349,6 +351,10 @@ class _FirstSendRetried:
         self._channel.close()
 
 
+# A hand-off's outcomes are written 50 to a transaction (2 for a hand-off of 100; the first
+# while the second half is sent).
+HANDOFF_WRITES = 50
+
 # A hand-off stops sending this long before its lease ends: what it has not sent by then is left
 # to the lease (a drain claims it after), never sent while another worker may own it.
 HANDOFF_MARGIN = timedelta(seconds=30)
@@ -393,7 +399,7 @@ def deliver_handed_off(
     setup = session
     if reused and session.channel is not None:
         setup = replace(session, channel=_FirstSendRetried(session.channel))
-    writer = _OutcomeWriter(company_id)
+    writer = _OutcomeWriter(company_id, HANDOFF_WRITES)
     retry_at: datetime | None = None
     oldest = 0.0
     failed = True

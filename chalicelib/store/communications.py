@@ -40,7 +40,8 @@ from chalicelib.store.models import (
 from chalicelib.store.tables import transact_all_or_drop
 
 HISTORY_CHANNELS = frozenset({"email", "sms", "push"})
-_TX_ENTRIES = 25  # communications per transaction (a claim is one update each; enqueue two puts)
+_TX_ENTRIES = 25  # communications per claim transaction (one update each)
+_TX_ACTIONS = 100  # DynamoDB's limit of actions per TransactWriteItems
 
 
 _id_lock = threading.Lock()
@@ -191,10 +192,11 @@ def add_new(comms: Sequence[domain.Communication]) -> list[domain.Communication]
     written: list[domain.Communication] = []
     keyed = [c for c in comms if c.idempotency_key]
     plain = [c for c in comms if not c.idempotency_key]
-    for start in range(0, len(keyed), _TX_ENTRIES):
-        written += transact_all_or_drop(keyed[start : start + _TX_ENTRIES], add_to_transaction, 2)
-    for start in range(0, len(plain), _TX_ENTRIES):
-        written += transact_all_or_drop(plain[start : start + _TX_ENTRIES], add_to_transaction, 1)
+    # As many as one transaction holds (issue 14: a page of 100 keyed messages is 2, not 4).
+    for start in range(0, len(keyed), _TX_ACTIONS // 2):
+        written += transact_all_or_drop(keyed[start : start + _TX_ACTIONS // 2], add_to_transaction, 2)
+    for start in range(0, len(plain), _TX_ACTIONS):
+        written += transact_all_or_drop(plain[start : start + _TX_ACTIONS], add_to_transaction, 1)
     return written
 
 
@@ -376,14 +378,29 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
         )
 
     written: list[domain.Communication] = []
-    for start in range(0, len(outcomes), _TX_ENTRIES):
+    for chunk in _outcome_chunks(outcomes):
         written += transact_all_or_drop(
-            outcomes[start : start + _TX_ENTRIES],
-            add,
-            extra=lambda tx, written: _count_outcomes(tx, written, now),
+            chunk, add, extra=lambda tx, written: _count_outcomes(tx, written, now)
         )
     _record_alerts([c for c in outcomes if c.alert_ref and c.state in ("sent", "failed", "suppressed")])
     return written
+
+
+def _outcome_chunks(outcomes: Sequence[domain.Communication]) -> list[list[domain.Communication]]:
+    """Outcomes packed into transactions of at most 100 actions: one per outcome and one per job
+    or alert monitor whose counters they move (issue 14: a hand-off of 100 is 2 transactions)."""
+    chunks: list[list[domain.Communication]] = []
+    chunk: list[domain.Communication] = []
+    counters: set[tuple[str, str]] = set()
+    for outcome in outcomes:
+        mine = {("job", outcome.job_id)} if outcome.job_id else set()
+        mine |= {("alert", outcome.alert_type)} if outcome.alert_type else set()
+        if chunk and len(chunk) + 1 + len(counters | mine) > _TX_ACTIONS:
+            chunks.append(chunk)
+            chunk, counters = [], set()
+        chunk.append(outcome)
+        counters |= mine
+    return [*chunks, chunk] if chunk else chunks
 
 
 _FINAL_BUCKETS = {"sent": "sent", "failed": "failed", "suppressed": "skipped"}
@@ -485,8 +502,9 @@ def advance_delivery_state(
 
 
 def by_provider_message_id(provider_message_id: str) -> domain.Communication | None:
+    """The message a provider's notification names (the index is keys-only: the item is read)."""
     for item in CommunicationModel.by_provider_message.query(provider_message_id, limit=1):
-        return _record(item)
+        return get(item.company_id, item.communication_id)
     return None
 
 
@@ -663,7 +681,7 @@ def by_rfc_message_id_in(company_id: str, rfc_message_id: str) -> domain.Communi
     for item in CommunicationModel.by_rfc_message.query(
         rfc_message_id, filter_condition=CommunicationModel.company_id == company_id
     ):
-        return _record(item)
+        return get(company_id, item.communication_id)  # the index is keys-only
     return None
 
 
