@@ -846,13 +846,17 @@ def measure_feedback(count: int, sample: Any) -> dict[str, Any]:
 
     from app import app
     from chalicelib.channels.ses import COMPANY_TAG, company_tag_value
+    from chalicelib.messaging.accounts.domains import register_sending_domain
     from chalicelib.messaging.accounts.email import save_sender_account
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
     from chalicelib.store import communications as comm_store
     from infrastructure.local.queues import run_queues_until_empty
 
     company_id = make_company(None, name="Feedback SES")
-    sender = f"avisos-{company_id}@ses.example"
+    # SES accounts send only from a domain the company registered and SES verified (session 4).
+    domain = f"{company_id}.ses.example"
+    assert register_sending_domain(company_id, domain, by="bench").verified
+    sender = f"avisos@{domain}"
     boto3.client("ses").verify_email_identity(EmailAddress=sender)
     save_sender_account(
         company_id,
