@@ -15,13 +15,26 @@ OUTBOX_QUEUE = "pregon-outbox"
 
 @outbox_events.on_sqs_message(queue=OUTBOX_QUEUE, batch_size=1, name="deliver_outbox")
 def deliver_outbox(event: Any) -> dict[str, Any]:
-    """Drain the outbox each message names (``{"company_id", "outbox"}``)."""
-    from chalicelib.messaging.delivery import drain_outbox
+    """Send the messages a producer handed over (``{"company_id", "outbox", "ids", "lease_until",
+    "token"}``), or drain the outbox a message names (``{"company_id", "outbox"}``)."""
+    from datetime import datetime
+
+    from chalicelib.messaging.delivery import deliver_handed_off, drain_outbox
 
     totals = {"sent": 0, "failed": 0, "retried": 0, "suppressed": 0}
     for record in event:
         request = json.loads(record.body)
-        report = drain_outbox(str(request["company_id"]), str(request["outbox"]))
+        company_id, outbox = str(request["company_id"]), str(request["outbox"])
+        if "ids" in request:
+            report = deliver_handed_off(
+                company_id,
+                outbox,
+                [str(i) for i in request["ids"]],
+                datetime.fromisoformat(str(request["lease_until"])),
+                str(request["token"]),
+            )
+        else:
+            report = drain_outbox(company_id, outbox)
         for name in totals:
             totals[name] += getattr(report, name)
     return totals

@@ -12,7 +12,9 @@ ses_events = Blueprint(__name__)
 
 SES_EVENTS_TOPIC = "pregon-ses-events"
 # The event types the configuration set publishes (SES's names for its event destination).
-SES_EVENT_TYPES = ("send", "reject", "bounce", "complaint", "delivery")
+# Not ``send``: it changes nothing here (the message is recorded sent when SES accepts it), yet
+# each one cost an SNS publish and an invocation per e-mail (issue 14).
+SES_EVENT_TYPES = ("reject", "bounce", "complaint", "delivery")
 
 
 @ses_events.on_sns_message(topic=SES_EVENTS_TOPIC, name="ses_events")

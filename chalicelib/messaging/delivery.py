@@ -18,6 +18,7 @@ DynamoDB. A drain that runs out of time kicks its outbox again instead of runnin
 from __future__ import annotations
 
 import random
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -35,6 +36,7 @@ from chalicelib.core.settings import get_settings
 from chalicelib.store import communications as store
 from chalicelib.store import companies as company_store
 from chalicelib.store import outbox as outbox_store
+from chalicelib.store.communications import stamp
 
 BATCH = 25
 LEASE = timedelta(minutes=5)  # the default of PREGON_OUTBOX_LEASE_SECONDS
@@ -122,6 +124,7 @@ class _Setup:
     limit: tuple[int, int] | None
     reason: str | None = None
     fail_all: bool = False
+    account: SenderAccount | None = None
 
 
 def _setup(company_id: str, outbox: str) -> _Setup:
@@ -137,7 +140,7 @@ def _setup(company_id: str, outbox: str) -> _Setup:
             (account.rate_limit_count, account.rate_limit_hours or 1) if account.rate_limit_count else None
         )
         working: SenderAccount = account
-        return _Setup(email_channel(working, lambda: password_of(working)), limit)
+        return _Setup(email_channel(working, lambda: password_of(working)), limit, account=working)
     if kind == "sms":
         from chalicelib.messaging.accounts.sms import sms_sender
 
@@ -154,17 +157,19 @@ def _setup(company_id: str, outbox: str) -> _Setup:
 
 
 class _OutcomeWriter:
-    """Writes outcomes in the background, 25 per transaction, with job and monitor counters."""
+    """Writes outcomes in the background, 25 per transaction (50 for a hand-off), with job and
+    monitor counters."""
 
-    def __init__(self, company_id: str) -> None:
+    def __init__(self, company_id: str, batch: int = BATCH) -> None:
         self._company_id = company_id
+        self._batch = batch
         self._pending: list[Communication] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-outcomes")
         self._writes: list[Future[None]] = []
 
     def add(self, outcome: Communication) -> None:
         self._pending.append(outcome)
-        if len(self._pending) >= BATCH:
+        if len(self._pending) >= self._batch:
             self.flush()
 
     def flush(self) -> None:
@@ -264,17 +269,186 @@ def drain_outbox(
             if setup.channel is not None:
                 setup.channel.close()
     _plan_next(report, retry_at, held)
+    _report(report, oldest)
+    return report
+
+
+class _Sessions(threading.local):
+    """E-mail sessions kept open between invocations of one worker (a warm Lambda container runs
+    one invocation at a time; the local runner's threads each stand for one): hand-offs of 100
+    messages would otherwise connect and log in to the account's server for every 100."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str, str], tuple[_Setup, float]] = {}
+
+
+_sessions = _Sessions()
+SESSION_IDLE_SECONDS = 30.0  # a session idle longer is closed, not reused
+_SESSIONS_KEPT = 8
+
+
+def _session(company_id: str, outbox: str) -> tuple[_Setup, bool]:
+    """The outbox's setup, reusing this worker's open session when the account read now is the
+    one it was opened with (a changed password, server or limit opens a new one). Returns it and
+    whether it was reused."""
+    fresh = _setup(company_id, outbox)
+    key = (company_id, outbox)
+    cached = _sessions.open.pop(key, None)
+    now = time.monotonic()
+    if cached is not None:
+        old, last_used = cached
+        if (
+            fresh.account is not None
+            and old.channel is not None
+            and fresh.account == old.account
+            and now - last_used < SESSION_IDLE_SECONDS
+        ):
+            _sessions.open[key] = (old, now)
+            return old, True
+        if old.channel is not None:
+            old.channel.close()
+    if fresh.account is not None and fresh.channel is not None:  # e-mail only: SMS and push are stateless
+        _sessions.open[key] = (fresh, now)
+        while len(_sessions.open) > _SESSIONS_KEPT:
+            oldest = min(_sessions.open, key=lambda k: _sessions.open[k][1])
+            setup, _ = _sessions.open.pop(oldest)
+            if setup.channel is not None:
+                setup.channel.close()
+    return fresh, False
+
+
+def _release(company_id: str, outbox: str, setup: _Setup, failed: bool) -> None:
+    """Keep a session for the next invocation, or close it (not kept, or the drain failed)."""
+    key = (company_id, outbox)
+    kept = _sessions.open.get(key)
+    if kept is not None and kept[0] is setup and not failed:
+        _sessions.open[key] = (setup, time.monotonic())
+        return
+    if kept is not None and kept[0] is setup:
+        del _sessions.open[key]
+    if setup.channel is not None:
+        setup.channel.close()
+
+
+class _FirstSendRetried:
+    """A reused session's connection may have been closed by the server while it was idle: its
+    first send, failing transiently, is tried once more at once (the channel reconnects)."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+        self._first = True
+
+    def send(self, message: OutgoingChannelMessage) -> str:
+        first, self._first = self._first, False
+        try:
+            return self._channel.send(message)
+        except DeliveryFailed as exc:
+            if not (first and exc.transient):
+                raise
+            return self._channel.send(message)
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+# A hand-off's outcomes are written 50 to a transaction (2 for a hand-off of 100; the first
+# while the second half is sent).
+HANDOFF_WRITES = 50
+
+# A hand-off stops sending this long before its lease ends: what it has not sent by then is left
+# to the lease (a drain claims it after), never sent while another worker may own it.
+HANDOFF_MARGIN = timedelta(seconds=30)
+
+
+def deliver_handed_off(
+    company_id: str, outbox: str, communication_ids: list[str], lease_until: datetime, token: str
+) -> DrainReport:
+    """Send messages their producer wrote claimed until ``lease_until`` and handed over by id
+    (:func:`chalicelib.messaging.outbox.hand_off`): no index is searched and nothing is claimed.
+
+    Exactly once: the producer's write is the claim (no drain sees the messages before the lease
+    ends); of the SQS deliveries of one hand-off only the first takes its token (one conditional
+    put); nothing is sent within ``HANDOFF_MARGIN`` of the lease's end; outcomes are recorded only
+    while the lease is still this one (``record_outcomes``' condition). A later delivery of the
+    same hand-off (SQS is at-least-once; or this worker died) sends nothing while the lease holds
+    and, once it ended, drains the outbox the usual way (claims). The wake-up the producer
+    announced for the lease's end is the safety net if no worker ever comes."""
+    report = DrainReport(company_id, outbox)
+    if clock.now() >= lease_until:
+        return drain_outbox(company_id, outbox)
+
+    def read() -> tuple[list[Communication], dict[str, Any]]:
+        messages = store.held(company_id, communication_ids, lease_until)
+        # one read of the suppression list for the whole hand-off (up to 100 addresses)
+        return messages, outbox_store.suppressed_among(company_id, [_address_key(m) for m in messages])
+
+    # The token, the messages and the account are read side by side: three round trips in one.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="handoff-start") as start:
+        taken = start.submit(outbox_store.take_handoff, company_id, token, lease_until)
+        reading = start.submit(read)
+        session, reused = _session(company_id, outbox)
+        if not taken.result():
+            report.reason = "hand-off already taken by another delivery of its SQS message"
+            _release(company_id, outbox, session, False)
+            return report
+        messages, suppressed = reading.result()
+    if session.channel is None and not session.fail_all:
+        # Left to the lease: the wake-up at its end drains the outbox, and waits for the account.
+        report.reason = session.reason
+        return report
+    setup = session
+    if reused and session.channel is not None:
+        setup = replace(session, channel=_FirstSendRetried(session.channel))
+    writer = _OutcomeWriter(company_id, HANDOFF_WRITES)
+    retry_at: datetime | None = None
+    oldest = 0.0
+    failed = True
+    try:
+        for first in range(0, len(messages), BATCH):
+            now = clock.now()
+            if now >= lease_until - HANDOFF_MARGIN:
+                report.more = True
+                break
+            batch = messages[first : first + BATCH]
+            if setup.limit is not None:  # the account got a limit after these were written
+                count, hours = setup.limit
+                grant = outbox_store.reserve_rate(company_id, outbox, now, hours, len(batch), count)
+                batch = batch[: grant.granted]  # the rest go when their lease ends, counted then
+                if not batch:
+                    break
+            for message in batch:
+                oldest = max(oldest, (now - message.created_at).total_seconds())
+                outcome = _deliver(setup, message, suppressed, now, report)
+                if outcome.state == "queued" and outcome.not_before is not None:
+                    retry_at = min(retry_at or outcome.not_before, outcome.not_before)
+                writer.add(outcome)
+        failed = False
+    finally:
+        try:
+            writer.close()
+        finally:
+            _release(company_id, outbox, session, failed)
+    # The producer announced the lease's end as the outbox's wake-up: now that the hand-off is
+    # recorded, settle it to what still waits (a retry, another hand-off's lease), or clear it.
+    candidates = [t for t in (retry_at, store.earliest_ready(company_id, outbox)) if t]
+    report.wake_at = min(candidates) if candidates else None
+    outbox_store.settle_wakeup(company_id, outbox, stamp(lease_until), report.wake_at)
+    _report(report, oldest)
+    return report
+
+
+def _report(report: DrainReport, oldest: float) -> None:
     metrics().add_metric(name="MessagesSent", unit="Count", value=report.sent)
     metrics().add_metric(name="MessagesFailed", unit="Count", value=report.failed)
-    channel = outbox.partition(":")[0]
+    channel = report.outbox.partition(":")[0]
     channel_metric("MessagesSent", channel, report.sent)
     channel_metric("MessagesFailed", channel, report.failed)
     channel_metric("OutboxAgeSeconds", channel, oldest, unit="Seconds")
     logger().info(
         "outbox drained",
         extra={
-            "company_id": company_id,
-            "outbox": outbox,
+            "company_id": report.company_id,
+            "outbox": report.outbox,
             "sent": report.sent,
             "failed": report.failed,
             "retried": report.retried,
@@ -282,7 +456,6 @@ def drain_outbox(
             "reason": report.reason,
         },
     )
-    return report
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.channels.email import address_domain, new_message_id
 from chalicelib.core import clock
@@ -160,6 +160,7 @@ def prepare(
     *,
     now: datetime | None = None,
     accounts: Accounts | None = None,
+    lease_until: datetime | None = None,
 ) -> list[Communication]:
     """The communications messages become, ready to be written: the one way into the outbox.
 
@@ -167,7 +168,11 @@ def prepare(
     user's own, C5), or is failed when none works; a body too large for a DynamoDB item goes to
     S3 and the communication keeps a pointer. ``accounts`` holds accounts already resolved, by
     (area, personal user), and is filled as more are. :func:`enqueue` writes what this returns;
-    the tracking sweep writes it inside its own claim transaction."""
+    the tracking sweep writes it inside its own claim transaction.
+
+    With ``lease_until``, every message that may go now through an account without a rate limit
+    is written already claimed until then (see :func:`born_claimed`): the producer then hands its
+    ids to a worker (:func:`hand_off`) and no drain has to find, read back and claim it."""
     now = now or clock.now()
     accounts = {} if accounts is None else accounts
     comms = []
@@ -180,24 +185,50 @@ def prepare(
             if wanted not in accounts:
                 accounts[wanted] = account_for(company_id, message.area, personal_user=message.personal_user)
             account = accounts[wanted]
-        comms.append(_offload_large_body(_communication_for(company_id, message, now, account)))
+        comm = _offload_large_body(_communication_for(company_id, message, now, account))
+        if lease_until is not None and not (account is not None and account.rate_limit_count):
+            comm = born_claimed(comm, now, lease_until)
+        comms.append(comm)
     return comms
 
 
+def born_claimed(comm: Communication, now: datetime, lease_until: datetime) -> Communication:
+    """A queued message that may go now, written as a drain's claim leaves it, but still shown
+    ``queued``: its first attempt, leased until ``lease_until`` (its ``ready_at`` is the lease's
+    end). The worker the producer hands it to owns it without a claim write; if that worker
+    never comes or dies, the message is ready again when the lease ends and the outbox's wake-up
+    (announced for then) finds it, exactly like a claimed message of a dead drain. Other
+    messages are left as they are (failed ones, later not-before times)."""
+    if comm.state != "queued" or comm.outbox is None or (comm.not_before or comm.created_at) > now:
+        return comm
+    return replace(comm, attempts=1, lease_until=lease_until, not_before=lease_until)
+
+
 def enqueue(
-    company_id: str, messages: Sequence[OutgoingMessage], *, kick: bool = True
+    company_id: str,
+    messages: Sequence[OutgoingMessage],
+    *,
+    kick: bool = True,
+    handoff: bool | None = None,
 ) -> list[Communication]:
     """Put messages in their outboxes and wake the outboxes up. Returns the communications
-    written (a message whose idempotency key was used before is not written again)."""
+    written (a message whose idempotency key was used before is not written again).
+
+    With ``handoff`` (the default when ``kick``), messages that may go now are written claimed
+    (:func:`born_claimed`) and, when ``kick``, handed to the workers by id (:func:`hand_off`);
+    a caller that passes ``kick=False, handoff=True`` calls :func:`hand_off` itself, once what
+    must be counted first is counted."""
     if not messages:
         return []
-    comms = prepare(company_id, messages)
+    handoff = kick if handoff is None else handoff
+    now = clock.now()
+    comms = prepare(company_id, messages, now=now, lease_until=now + _lease() if handoff else None)
     due = _due_by_outbox(comms)
     announce(company_id, due)
     written = store.add_new(comms)
     announce(company_id, _due_by_outbox(written))
     if kick:
-        kick_outboxes(company_id, {c.outbox for c in written if c.state == "queued" and c.outbox})
+        hand_off(company_id, written)
     for channel, count in Counter(c.channel for c in written if c.state == "queued").items():
         channel_metric("MessagesQueued", channel, count)
     failed = [c for c in written if c.state == "failed"]
@@ -209,7 +240,13 @@ def enqueue(
     return written
 
 
+def _lease() -> timedelta:
+    return timedelta(seconds=get_settings().outbox_lease_seconds)
+
+
 def _due_by_outbox(comms: Sequence[Communication]) -> dict[str, datetime]:
+    """When each outbox's new messages are due; a message written claimed is due when its lease
+    ends (its ``not_before``): the wake-up that finds it if its worker never sends it."""
     due: dict[str, datetime] = {}
     for comm in comms:
         if comm.state == "queued" and comm.outbox:
@@ -261,3 +298,40 @@ def kick_outboxes(company_id: str, outboxes: set[str] | frozenset[str], *, worke
 
     bodies = [{"company_id": company_id, "outbox": outbox} for outbox in sorted(outboxes) * workers]
     send_json_messages(get_settings().outbox_queue, bodies)
+
+
+HANDOFF_IDS = 100  # ids per SQS message: one worker invocation, one SMTP session, 4 outcome writes
+
+
+def hand_off(company_id: str, comms: Sequence[Communication]) -> None:
+    """Give the workers what was just written: the ids of the messages written claimed (in SQS
+    messages of up to 100, each with the lease they hold and a token that lets only the first
+    delivery of the SQS message send them), and an ordinary kick for outboxes with other queued
+    messages (a rate limit, a later not-before). Nothing is searched or read back to find them."""
+    import uuid
+
+    from chalicelib.core.aws import send_json_messages
+
+    claimed: dict[tuple[str, datetime], list[str]] = {}
+    others: set[str] = set()
+    for comm in comms:
+        if comm.outbox is None:
+            continue
+        if comm.state == "queued" and comm.lease_until is not None:
+            claimed.setdefault((comm.outbox, comm.lease_until), []).append(comm.communication_id)
+        elif comm.state == "queued":
+            others.add(comm.outbox)
+    bodies = [
+        {
+            "company_id": company_id,
+            "outbox": outbox,
+            "lease_until": until.isoformat(),
+            "token": uuid.uuid4().hex,
+            "ids": ids[start : start + HANDOFF_IDS],
+        }
+        for (outbox, until), ids in sorted(claimed.items())
+        for start in range(0, len(ids), HANDOFF_IDS)
+    ]
+    if bodies:
+        send_json_messages(get_settings().outbox_queue, bodies)
+    kick_outboxes(company_id, others)

@@ -14,8 +14,10 @@ transaction) and claimed by one drain at a time (a conditional update from ``que
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -38,7 +40,8 @@ from chalicelib.store.models import (
 from chalicelib.store.tables import transact_all_or_drop
 
 HISTORY_CHANNELS = frozenset({"email", "sms", "push"})
-_TX_ENTRIES = 25  # communications per transaction (a claim is one update each; enqueue two puts)
+_TX_ENTRIES = 25  # communications per claim transaction (one update each)
+_TX_ACTIONS = 100  # DynamoDB's limit of actions per TransactWriteItems
 
 
 _id_lock = threading.Lock()
@@ -100,11 +103,32 @@ def _index_keys(comm: domain.Communication) -> dict[str, str | None]:
     }
 
 
+_COMPRESS_FROM = 200  # bytes of text and HTML; below this zlib saves nothing worth a format
+
+
+def _packed_body(comm: domain.Communication) -> dict[str, Any]:
+    """The body as the item keeps it: text and HTML in one zlib-compressed JSON attribute when
+    that is smaller (about a third for e-mail HTML), else as they are."""
+    text, html = comm.text, comm.html
+    if len((text or "").encode()) + len((html or "").encode()) < _COMPRESS_FROM:
+        return {"text": text, "html": html}
+    packed = zlib.compress(json.dumps([text, html], ensure_ascii=False).encode(), 6)
+    return {"text": None, "html": None, "body_z": packed}
+
+
+def _unpacked_body(item: CommunicationModel) -> dict[str, Any]:
+    if item.body_z is None:
+        return {}
+    text, html = json.loads(zlib.decompress(item.body_z))
+    return {"text": text, "html": html}
+
+
 def _item(comm: domain.Communication) -> CommunicationModel:
     keys: dict[str, Any] = _index_keys(comm)
     return item_from(
         CommunicationModel,
         comm,
+        **_packed_body(comm),
         headers=dict(comm.headers),
         attachments=_attachment_items(comm.attachments),
         resent_as=list(comm.resent_as) or None,
@@ -126,6 +150,7 @@ def _record(item: CommunicationModel) -> domain.Communication:
     return record_from(
         item,
         domain.Communication,
+        **_unpacked_body(item),
         headers=_headers(item.headers),
         attachments=tuple(
             record_from(
@@ -167,10 +192,11 @@ def add_new(comms: Sequence[domain.Communication]) -> list[domain.Communication]
     written: list[domain.Communication] = []
     keyed = [c for c in comms if c.idempotency_key]
     plain = [c for c in comms if not c.idempotency_key]
-    for start in range(0, len(keyed), _TX_ENTRIES):
-        written += transact_all_or_drop(keyed[start : start + _TX_ENTRIES], add_to_transaction, 2)
-    for start in range(0, len(plain), _TX_ENTRIES):
-        written += transact_all_or_drop(plain[start : start + _TX_ENTRIES], add_to_transaction, 1)
+    # As many as one transaction holds (issue 14: a page of 100 keyed messages is 2, not 4).
+    for start in range(0, len(keyed), _TX_ACTIONS // 2):
+        written += transact_all_or_drop(keyed[start : start + _TX_ACTIONS // 2], add_to_transaction, 2)
+    for start in range(0, len(plain), _TX_ACTIONS):
+        written += transact_all_or_drop(plain[start : start + _TX_ACTIONS], add_to_transaction, 1)
     return written
 
 
@@ -220,6 +246,29 @@ def ready_messages(company_id: str, outbox: str, now: datetime, limit: int) -> l
         for _, cid in keys
         if (item := found.get(cid)) is not None and item.ready_outbox and str(item.ready_at) <= bound
     ]
+
+
+def held(
+    company_id: str, communication_ids: Sequence[str], lease_until: datetime
+) -> list[domain.Communication]:
+    """The messages among ``communication_ids`` still held by the lease ``lease_until`` (written
+    claimed by their producer and handed to this worker), in the order given. One consistent
+    read of up to 100 items; a message recorded since, or claimed by a drain after its lease
+    ran out, is left out."""
+    found = get_many_consistent(company_id, communication_ids)
+    return [
+        comm
+        for cid in communication_ids
+        if (comm := found.get(cid)) is not None and comm.state == "queued" and comm.lease_until == lease_until
+    ]
+
+
+def get_many_consistent(company_id: str, communication_ids: Iterable[str]) -> dict[str, domain.Communication]:
+    keys = [(company_id, cid) for cid in dict.fromkeys(communication_ids)]
+    return {
+        item.communication_id: _record(item)
+        for item in CommunicationModel.batch_get(keys, consistent_read=True)
+    }
 
 
 def earliest_ready(company_id: str, outbox: str) -> datetime | None:
@@ -290,7 +339,8 @@ def _attachment_items(attachments: Sequence[domain.AttachmentRef]) -> list[Attac
 def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> list[domain.Communication]:
     """Write what became of claimed messages (state, provider id, error, next attempt), with the
     tracking alert each one carries, 25 messages per transaction. A message is only written
-    while this drain still holds it (state ``sending``). Returns the outcomes written."""
+    while this drain still holds it (its lease: ``sending`` after a claim, still ``queued`` when
+    its producer wrote it claimed). Returns the outcomes written."""
 
     def add(tx: TransactWrite, comm: domain.Communication) -> None:
         keys = _index_keys(comm)
@@ -323,19 +373,34 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
         tx.update(
             CommunicationModel(comm.company_id, comm.communication_id),
             actions=actions,
-            condition=(CommunicationModel.state == "sending")
+            condition=CommunicationModel.state.is_in("queued", "sending")
             & (CommunicationModel.lease_until == comm.lease_until),
         )
 
     written: list[domain.Communication] = []
-    for start in range(0, len(outcomes), _TX_ENTRIES):
+    for chunk in _outcome_chunks(outcomes):
         written += transact_all_or_drop(
-            outcomes[start : start + _TX_ENTRIES],
-            add,
-            extra=lambda tx, written: _count_outcomes(tx, written, now),
+            chunk, add, extra=lambda tx, written: _count_outcomes(tx, written, now)
         )
     _record_alerts([c for c in outcomes if c.alert_ref and c.state in ("sent", "failed", "suppressed")])
     return written
+
+
+def _outcome_chunks(outcomes: Sequence[domain.Communication]) -> list[list[domain.Communication]]:
+    """Outcomes packed into transactions of at most 100 actions: one per outcome and one per job
+    or alert monitor whose counters they move (issue 14: a hand-off of 100 is 2 transactions)."""
+    chunks: list[list[domain.Communication]] = []
+    chunk: list[domain.Communication] = []
+    counters: set[tuple[str, str]] = set()
+    for outcome in outcomes:
+        mine = {("job", outcome.job_id)} if outcome.job_id else set()
+        mine |= {("alert", outcome.alert_type)} if outcome.alert_type else set()
+        if chunk and len(chunk) + 1 + len(counters | mine) > _TX_ACTIONS:
+            chunks.append(chunk)
+            chunk, counters = [], set()
+        chunk.append(outcome)
+        counters |= mine
+    return [*chunks, chunk] if chunk else chunks
 
 
 _FINAL_BUCKETS = {"sent": "sent", "failed": "failed", "suppressed": "skipped"}
@@ -437,8 +502,9 @@ def advance_delivery_state(
 
 
 def by_provider_message_id(provider_message_id: str) -> domain.Communication | None:
+    """The message a provider's notification names (the index is keys-only: the item is read)."""
     for item in CommunicationModel.by_provider_message.query(provider_message_id, limit=1):
-        return _record(item)
+        return get(item.company_id, item.communication_id)
     return None
 
 
@@ -615,7 +681,7 @@ def by_rfc_message_id_in(company_id: str, rfc_message_id: str) -> domain.Communi
     for item in CommunicationModel.by_rfc_message.query(
         rfc_message_id, filter_condition=CommunicationModel.company_id == company_id
     ):
-        return _record(item)
+        return get(company_id, item.communication_id)  # the index is keys-only
     return None
 
 

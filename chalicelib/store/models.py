@@ -479,21 +479,25 @@ class ByStatusIndex(GlobalSecondaryIndex["CommunicationModel"]):
 
 
 class ByProviderMessageIndex(GlobalSecondaryIndex["CommunicationModel"]):
-    """Sparse: the provider's id of a sent message (SES message id, SNS id, SMTP Message-ID)."""
+    """Sparse: the provider's id of a sent message (SES message id, SNS id, SMTP Message-ID).
+    Keys only (issue 14): a delivery notification reads the one item it finds, and no write of
+    a message is copied here whole."""
 
     class Meta:
         index_name = "by-provider-message"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     provider_message_id = UnicodeAttribute(hash_key=True)
 
 
 class ByRfcMessageIndex(GlobalSecondaryIndex["CommunicationModel"]):
-    """Sparse: the RFC 5322 Message-ID we wrote (threading replies by In-Reply-To/References)."""
+    """Sparse: the RFC 5322 Message-ID we wrote (threading replies by In-Reply-To/References).
+    Keys only (issue 14): a reply reads the one item it finds; every outgoing e-mail is in this
+    index from its enqueue on, so each write of it was copied here whole."""
 
     class Meta:
         index_name = "by-rfc-message"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     rfc_message_id = UnicodeAttribute(hash_key=True)
 
@@ -538,6 +542,9 @@ class CommunicationModel(BoundModel):
     text = UnicodeAttribute(null=True)
     html = UnicodeAttribute(null=True)
     body_key = UnicodeAttribute(null=True)
+    # text and HTML together, zlib-compressed (issue 14): every write of the item, and each index
+    # copy of it, is billed by size; ``text`` / ``html`` stay for items written before.
+    body_z = BinaryAttribute(null=True, legacy_encoding=False)
     headers = MapAttribute[str, str](default=dict)
     attachments = ListAttribute(of=AttachmentRef, default=list)
     attempts = NumberAttribute(default=0)

@@ -126,6 +126,14 @@ def wake_later(company_id: str, outbox: str, at: datetime) -> None:
     )
 
 
+def take_handoff(company_id: str, token: str, until: datetime) -> bool:
+    """A worker takes a hand-off (the ids of messages written claimed, in one SQS message): only
+    the first delivery of that SQS message gets it (SQS delivers at least once). One small
+    conditional put; the item expires a day after the lease."""
+    item = OutboxModel(company_id, f"handoff#{token}", expires=until + timedelta(days=1))
+    return written(lambda: item.save(condition=OutboxModel.outbox_key.does_not_exist()))
+
+
 def due_wakeups(
     now: datetime, limit: int = 500, *, shard: str = _WAKE_SHARD
 ) -> Iterator[tuple[str, str, str]]:

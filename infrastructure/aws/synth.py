@@ -311,7 +311,7 @@ def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict
                 "EventDestination": {
                     "Name": "pregon-delivery-events",
                     "Enabled": True,
-                    "MatchingEventTypes": ["send", "reject", "bounce", "complaint", "delivery"],
+                    "MatchingEventTypes": ["reject", "bounce", "complaint", "delivery"],
                     "SnsDestination": {"TopicARN": {"Ref": ids[events_topic]}},
                 },
             },

@@ -370,3 +370,59 @@ def test_the_dashboard_metrics_are_written_per_channel(
                     figures[metric["Name"]] = figures.get(metric["Name"], 0) + sum(values)
     assert figures["MessagesQueued"] == 3 and figures["MessagesSent"] == 3
     assert figures["MessagesFailed"] == 0 and figures["OutboxAgeSeconds"] >= 0
+
+
+def _history_states(tenant: Tenant) -> list[str]:
+    from chalicelib.store.communications import history_page
+
+    return sorted(c.state for c in history_page(tenant.company_id, "email", limit=100).items)
+
+
+def test_a_hand_off_that_sqs_delivers_twice_sends_each_message_once(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import deliver_handed_off
+    from chalicelib.messaging.outbox import enqueue
+
+    # Given 3 messages written claimed (issue 14), still shown queued, handed off by id
+    clock.set_now(T0)
+    written = enqueue(tenant.company_id, _messages(3, prefix="h"), kick=False, handoff=True)
+    assert _history_states(tenant) == ["queued"] * 3
+    ids = [c.communication_id for c in written]
+    lease_until = written[0].lease_until
+    assert lease_until is not None
+    # When SQS delivers the same hand-off twice (at least once), to two workers
+    first = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, "token-h")
+    second = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, "token-h")
+    # Then only the first sends, each message once, and all are recorded sent
+    assert (first.sent, second.sent) == (3, 0)
+    assert sorted(recipients(mailbox)) == [f"h{n:02d}@example.com" for n in range(3)]
+    assert _history_states(tenant) == ["sent"] * 3
+    # And no drain finds them again, even after their lease
+    clock.set_now(T0 + timedelta(minutes=6))
+    assert deliver_outboxes()["sent"] == 0
+    assert len(recipients(mailbox)) == 3
+
+
+def test_a_hand_off_that_arrives_after_its_lease_is_sent_by_a_drain_once(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import LEASE, deliver_handed_off, wake_due_outboxes
+    from chalicelib.messaging.outbox import enqueue
+
+    # Given 2 messages written claimed at 12:00 whose hand-off is late (a worker that died)
+    clock.set_now(T0)
+    written = enqueue(tenant.company_id, _messages(2, prefix="l"), kick=False, handoff=True)
+    lease_until = written[0].lease_until
+    assert lease_until is not None and lease_until == T0 + LEASE
+    # When the minute schedule comes before the lease ends, nothing is taken from the worker
+    clock.set_now(T0 + timedelta(minutes=4))
+    assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 0
+    # And when the hand-off arrives after the lease ended, a drain claims and sends them
+    clock.set_now(T0 + LEASE + timedelta(seconds=1))
+    ids = [c.communication_id for c in written]
+    report = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, "token-l")
+    assert report.sent == 2
+    # Then each went once and is recorded sent
+    assert sorted(recipients(mailbox)) == ["l00@example.com", "l01@example.com"]
+    assert _history_states(tenant) == ["sent"] * 2

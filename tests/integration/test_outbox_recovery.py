@@ -27,8 +27,9 @@ OUTBOX = "email:tracking"
 MESSAGES = 40
 
 
-def _queue_a_job(tenant: Tenant, count: int) -> str:
-    """A send job of ``count`` e-mails, all expanded into the tracking account's outbox."""
+def _queue_a_job(tenant: Tenant, count: int, *, handoff: bool = False) -> str:
+    """A send job of ``count`` e-mails, all expanded into the tracking account's outbox: queued
+    (their kick to be lost), or written claimed and handed to the workers by id (issue 14)."""
     from chalicelib.core.domain import SendJob
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
     from chalicelib.store import outbox as job_store
@@ -69,16 +70,19 @@ def _queue_a_job(tenant: Tenant, count: int) -> str:
             )
             for n in range(count)
         ],
+        kick=handoff,
     )
     return job_id
 
 
-def _kill_a_worker_at(tenant: Tenant, point: str, n: int = 0, now: datetime = T0) -> None:
+def _kill_a_worker_at(
+    tenant: Tenant, point: str, n: int = 0, now: datetime = T0, path: str = "drain"
+) -> None:
     """Run a real outbox worker in its own process and let it SIGKILL itself at ``point``."""
     finished = subprocess.run(
         [
             *(sys.executable, "-m", "tests.steps.crashing_worker"),
-            *(tenant.company_id, OUTBOX, point, str(n), now.isoformat()),
+            *(tenant.company_id, OUTBOX, point, str(n), now.isoformat(), path),
         ],
         cwd=REPO_ROOT,
         capture_output=True,
@@ -126,24 +130,34 @@ def _states(tenant: Tenant) -> Counter[str]:
             return found
 
 
+@pytest.mark.parametrize("path", ["drain", "handoff"])
 @pytest.mark.parametrize(
     ("point", "accepted_before_crash"),
     [
-        ("after-claim", 0),  # claimed 25, sent none
+        ("after-claim", 0),  # claimed 25 (or took the hand-off of 40), sent none
         ("mid-batch", 10),  # the server accepted 10 of the first batch; none was recorded
         ("before-record", None),  # the first batch was sent; its outcomes were never written
     ],
 )
 def test_a_worker_killed_at_any_moment_loses_nothing(
-    tenant: Tenant, mailbox: MailCatcher, clock: Any, point: str, accepted_before_crash: int | None
+    tenant: Tenant,
+    mailbox: MailCatcher,
+    clock: Any,
+    point: str,
+    accepted_before_crash: int | None,
+    path: str,
 ) -> None:
     from chalicelib.messaging.delivery import LEASE
 
-    # Given a job of 40 e-mails queued, whose SQS kick was lost
-    job_id = _queue_a_job(tenant, MESSAGES)
-    purge_outbox_queue()
-    # When a worker drains the outbox and is killed at that moment
-    _kill_a_worker_at(tenant, point, n=accepted_before_crash or 0)
+    if path == "drain":
+        # Given a job of 40 e-mails queued, whose SQS kick was lost
+        job_id = _queue_a_job(tenant, MESSAGES)
+        purge_outbox_queue()
+    else:
+        # Given a job of 40 e-mails written claimed and handed to the workers by id
+        job_id = _queue_a_job(tenant, MESSAGES, handoff=True)
+    # When a worker drains the outbox (or takes the hand-off) and is killed at that moment
+    _kill_a_worker_at(tenant, point, n=accepted_before_crash or 0, path=path)
     accepted = sum(_recipients(mailbox).values())
     if accepted_before_crash is not None:
         assert accepted == accepted_before_crash
@@ -201,8 +215,8 @@ def test_an_idle_outbox_has_no_wake_up_left(tenant: Tenant, mailbox: MailCatcher
     from chalicelib.messaging.delivery import wake_due_outboxes
     from chalicelib.store.outbox import due_wakeups
 
-    # Given messages queued and delivered
-    _queue_a_job(tenant, 3)
+    # Given messages queued (written claimed and handed off) and delivered
+    _queue_a_job(tenant, 3, handoff=True)
     assert deliver_outboxes()["sent"] == 3
     # Then the outbox no longer asks to be woken: the schedule costs what is due, not what exists
     clock.set_now(T0 + timedelta(days=1))

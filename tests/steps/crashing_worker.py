@@ -1,10 +1,13 @@
-"""An outbox worker that dies: ``python -m tests.steps.crashing_worker COMPANY OUTBOX POINT N NOW``.
+"""An outbox worker that dies: ``python -m tests.steps.crashing_worker COMPANY OUTBOX POINT N NOW [PATH]``.
 
-It runs the deployed drain (:func:`chalicelib.messaging.delivery.drain_outbox`) in its own process,
+It runs the deployed drain (:func:`chalicelib.messaging.delivery.drain_outbox`), or with PATH
+``handoff`` the deployed ``deliver_outbox`` handler over the SQS messages waiting (the ids a
+producer handed over: :func:`chalicelib.messaging.delivery.deliver_handed_off`), in its own process,
 with the clock frozen at NOW, and kills itself with SIGKILL at POINT, so no ``finally`` and no
 background writer gets to run, as when Lambda times out or a machine dies:
 
-- ``after-claim``: right after the first batch was claimed, before anything was sent;
+- ``after-claim``: right after the first batch was claimed (a hand-off: its token taken), before
+  anything was sent;
 - ``mid-batch``: after the server accepted N messages, before the N+1th is sent;
 - ``before-record``: when the first batch of outcomes is about to be written (all of it sent).
 """
@@ -23,20 +26,28 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def main(company_id: str, outbox: str, point: str, n: int, now: str) -> None:
+def main(company_id: str, outbox: str, point: str, n: int, now: str, path: str = "drain") -> None:
     from chalicelib.core import clock
     from chalicelib.messaging import delivery
     from chalicelib.store import communications
+    from chalicelib.store import outbox as outbox_store
 
     clock.set_now(datetime.fromisoformat(now))
     if point == "after-claim":
         claim = communications.claim
+        take_handoff = outbox_store.take_handoff
 
         def claim_then_die(*args: Any, **kwargs: Any) -> Any:
             claim(*args, **kwargs)
             _die()
 
+        def take_then_die(*args: Any, **kwargs: Any) -> bool:
+            take_handoff(*args, **kwargs)
+            _die()
+            return True
+
         communications.claim = claim_then_die
+        outbox_store.take_handoff = take_then_die
     elif point == "mid-batch":
         from chalicelib.channels.smtp import SmtpChannel
 
@@ -60,9 +71,15 @@ def main(company_id: str, outbox: str, point: str, n: int, now: str) -> None:
         communications.record_outcomes = die_before_recording
     else:
         raise SystemExit(f"unknown crash point {point!r}")
-    delivery.drain_outbox(company_id, outbox)
+    if path == "handoff":
+        from app import app
+        from infrastructure.local.queues import run_queues_until_empty
+
+        run_queues_until_empty(app)
+    else:
+        delivery.drain_outbox(company_id, outbox)
     raise SystemExit("the worker was meant to die before finishing")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], *sys.argv[6:7])

@@ -138,7 +138,7 @@ def expand_statement_page(
 ) -> PageReport:
     """One page of a bulk statement job: the next page asked for first, then each client's
     statement rendered and queued, or skipped with its reason (the send-jobs worker)."""
-    from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue, hand_off
     from chalicelib.producers.documents.send import Renderer, statement_data
     from chalicelib.producers.sends.manual import put_job_pages
     from chalicelib.store import documents as store
@@ -225,7 +225,7 @@ def expand_statement_page(
                 created_by=job.created_by or None,
             )
         )
-    written = enqueue(company_id, messages, kick=False)
+    written = enqueue(company_id, messages, kick=False, handoff=True)  # handed off once counted
     failed_now = sum(1 for c in written if c.state == "failed" and c.outbox is None)
     skipped = sum(reasons.values())
     job_store.count_job_page(
@@ -239,7 +239,7 @@ def expand_statement_page(
         last_page=not next_cursor,
         skip_reasons=reasons,
     )
-    kick_outboxes(company_id, {c.outbox for c in written if c.state == "queued" and c.outbox})
+    hand_off(company_id, written)
     job_store.job_page_done(company_id, job_id, page)
     report.messages, report.failed, report.skip_reasons = len(messages), failed_now + report.failed, reasons
     logger().info("bulk statement page expanded", extra={"company_id": company_id, **vars(report)})

@@ -29,7 +29,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import Client, Communication, SendJob, record_of
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.core.observability import logger
-from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes, outbox_of
+from chalicelib.messaging.outbox import OutgoingMessage, enqueue, hand_off, kick_outboxes, outbox_of
 from chalicelib.producers.sends import SEND_JOBS_QUEUE
 from chalicelib.producers.sends.unsubscribe import list_unsubscribe_headers
 from chalicelib.store import communications as comm_store
@@ -517,7 +517,8 @@ def expand_page(
         else:
             skipped += 1
     messages = [replace(message, job_id=job_id) for message in messages]
-    written = enqueue(company_id, messages, kick=False)
+    # Written claimed and handed to the workers by id once the page is counted (issue 14).
+    written = enqueue(company_id, messages, kick=False, handoff=True)
     failed_now = _failed_at_enqueue(company_id, messages, written)
     counted = job_store.count_job_page(
         company_id,
@@ -531,7 +532,9 @@ def expand_page(
     )
     outbox = worker.outbox()
     if outbox and messages:
-        kick_outboxes(company_id, {outbox})
+        hand_off(company_id, written)
+        if len(written) < len(messages):  # a page expanded again: its first messages may wait
+            kick_outboxes(company_id, {outbox})
     job_store.job_page_done(company_id, job_id, page)
     report = PageReport(
         job_id,

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 
@@ -42,9 +42,11 @@ from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.messaging.accounts.sms import get_sms_settings
 from chalicelib.messaging.outbox import (
+    HANDOFF_IDS,
     Accounts,
     OutgoingMessage,
     announce,
+    hand_off,
     kick_outboxes,
     outbox_of,
     prepare,
@@ -134,9 +136,14 @@ def sweep_company(
     template = effective_template(company_id, "tracking_alert")
     # T3's optional phone is for SMS: alerts go by SMS too while the company's SMS service is on.
     sms_text = template.sms_text if get_sms_settings(company_id).ready else None
-    # The company's time counts from here, once its settings are read: on a loaded machine those
-    # reads alone could use up a short budget, and the run would defer every parcel.
-    writer = _AlertWriter(company, account, template.sources, now, sms_text, time.monotonic() + seconds)
+    # The company's time counts from the writer's creation, once its settings are read (on a loaded
+    # machine those reads alone could use up a short budget). Alerts through an account without a
+    # rate limit are written claimed until ``until`` and handed to the outbox workers by id as each
+    # chunk's claim commits (issue 14): no drain searches for them. The outboxes' wake-up is the
+    # lease's end, should no worker send them.
+    until = None if account.rate_limit_count else now + timedelta(seconds=get_settings().outbox_lease_seconds)
+    writer = _AlertWriter(company, account, template.sources, now, sms_text, time.monotonic() + seconds, until)
+    handoffs = writer.handoffs
     outbox = {outbox_of("email", account.area)} | ({outbox_of("sms")} if sms_text is not None else set())
     due = store.pending_parcels(company_id)
     first = next(due, None)
@@ -144,8 +151,8 @@ def sweep_company(
         return report
     # The outboxes' wake-ups are set before any alert is written and again after: the SQS kicks
     # below only make delivery start sooner.
-    announce(company_id, dict.fromkeys(outbox, now))
-    kicked = False
+    announce(company_id, dict.fromkeys(outbox, until or now))
+    kicked = until is not None  # handed off chunk by chunk instead
     with ThreadPoolExecutor(max_workers=workers or get_settings().sweep_workers) as pool:
         # A feeder thread pages through the due parcels and hands chunks to the pool to render
         # and claim (a transaction per chunk); the outbox starts delivering after the first.
@@ -153,12 +160,12 @@ def sweep_company(
             if claimed and not kicked:
                 kick_outboxes(company_id, outbox)
                 kicked = True
+    handoffs.flush()
     if report.queued:
-        announce(company_id, dict.fromkeys(outbox, now))
-    if report.queued and not kicked:
+        announce(company_id, dict.fromkeys(outbox, until or now))
+    if until is None and (report.queued or kicked):
+        # what was claimed after the first drain finished (handed-off chunks need no kick)
         kick_outboxes(company_id, outbox)
-    elif kicked:
-        kick_outboxes(company_id, outbox)  # what was claimed after the first drain finished
     if report.failed:
         company_store.count_alert_results(company_id, ALERT_TYPE, sent=0, failed=report.failed)
     metrics().add_metric(name="TrackingAlertsQueued", unit="Count", value=report.queued)
@@ -175,6 +182,31 @@ def sweep_company(
     return report
 
 
+class _HandOffs:
+    """Claimed alerts handed to the outbox workers by id: the first chunk's at once (delivery
+    starts), then 100 at a time (one worker invocation and SMTP session each), the rest at the end."""
+
+    def __init__(self, company_id: str) -> None:
+        self._company_id = company_id
+        self._lock = threading.Lock()
+        self._pending: list[Communication] = []
+        self._first = True
+
+    def add(self, comms: list[Communication]) -> None:
+        with self._lock:
+            self._pending += comms
+            if not self._pending or not (self._first or len(self._pending) >= HANDOFF_IDS):
+                return
+            ready, self._pending, self._first = self._pending, [], False
+        hand_off(self._company_id, ready)
+
+    def flush(self) -> None:
+        with self._lock:
+            ready, self._pending = self._pending, []
+        if ready:
+            hand_off(self._company_id, ready)
+
+
 class _AlertWriter:
     """Renders one follower's alert into the outbox message the claim writes."""
 
@@ -186,8 +218,11 @@ class _AlertWriter:
         now: datetime,
         sms_text: str | None = None,
         deadline: float = float("inf"),
+        lease_until: datetime | None = None,
     ) -> None:
         self._company = company
+        self.lease_until = lease_until
+        self.handoffs = _HandOffs(company.company_id)
         self._sources = sources
         self._now = now
         self._sms_text = sms_text
@@ -210,7 +245,13 @@ class _AlertWriter:
             emails.append(email)
             if self._sms_text is not None and follower.phone:
                 texts.append(self._sms(parcel, novelty, follower, variables))
-        return prepare(self._company.company_id, emails + texts, now=self._now, accounts=self._accounts)
+        return prepare(
+            self._company.company_id,
+            emails + texts,
+            now=self._now,
+            accounts=self._accounts,
+            lease_until=self.lease_until,
+        )
 
     def _sms(
         self, parcel: Parcel, novelty: Novelty, follower: Follower, variables: dict[str, Any]
@@ -368,13 +409,17 @@ def _claim(
         wanted.append((parcel, followers, messages))
     outcomes = store.claim_many_pending_alerts(wanted, now)
     claimed = []
+    written: list[Communication] = []
     queued = failed = 0
     for (parcel, _, messages), alerts in zip(wanted, outcomes, strict=True):
         if not alerts:
             continue
         claimed.append(parcel)
+        written += messages
         queued += sum(1 for m in messages if m.state == "queued")
         failed += sum(1 for m in messages if m.state == "failed")
+    if writer.lease_until is not None:
+        writer.handoffs.add(written)
     with report.lock:  # chunks are claimed on several threads
         report.parcels += len(parcels)
         report.skipped += skipped

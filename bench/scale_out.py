@@ -1,0 +1,258 @@
+"""Scale-out of the outbox workers on one SQS queue (issue 14, point 2).
+
+    uv run python -m bench.scale_out [--emails 3000] [--workers 1 2 4]
+
+For each worker count, a new company (an SMTP account without a rate limit) writes ``--emails``
+e-mails in its outbox as a producer does (``enqueue(kick=False, handoff=True)``: written
+claimed, not timed), then hands their ids to ``pregon-outbox`` (``hand_off``: SQS messages of
+100 ids) while that many worker processes (``bench._scale_worker``, each the deployed
+``deliver_outbox`` handler polling the queue, as concurrent Lambda invocations) wait. Timed from
+the hand-off until the MailCatcher (its own process) holds every e-mail.
+
+Reports e-mails/s per worker count and the CPU seconds each side used during the timed part: the
+workers, DynamoDB Local (Java), the SMTP server, and this process (moto's SQS server and the
+hand-off). Asserts that no message arrived twice: every caught file is counted by its
+``X-Pregon-Message`` header (the communication id) and its ``Message-ID``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from email import policy
+from pathlib import Path
+from typing import Any
+
+from bench._stack import (
+    FROM_ADDRESS,
+    REPO_ROOT,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    MailServer,
+    local_stack,
+    mail_server,
+    make_company,
+    table,
+    write_result,
+)
+
+_TEXT = "Hola {name},\n\nTu factura de noviembre ya está disponible.\nTotal: $ 12.345,67\n\nCargas del Sur"
+_HTML = (
+    "<p>Hola {name},</p><p>Tu factura de noviembre ya está disponible.</p><p>Total: <b>$ 12.345,67</b></p>"
+)
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """Every process below ``root`` (pid → command line), from /proc."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in found:
+                found[child] = commands.get(child, "")
+                frontier.append(child)
+    return found
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process used so far."""
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _side(command: str) -> str:
+    if "java" in command and "DynamoDB" in command:
+        return "dynamodb_local"
+    if "bench._mailserver" in command:
+        return "smtp_server"
+    if "bench._scale_worker" in command:
+        return "workers"
+    return "other"
+
+
+def _cpu_by_side() -> dict[str, float]:
+    sides: dict[str, float] = dict.fromkeys(
+        ["workers", "dynamodb_local", "smtp_server", "other", "bench_process_moto_sqs"], 0.0
+    )
+    for pid, command in _descendants(os.getpid()).items():
+        sides[_side(command)] += _cpu(pid)
+    sides["bench_process_moto_sqs"] += _cpu(os.getpid())
+    return sides
+
+
+def _company(mail: MailServer) -> str:
+    from chalicelib.messaging.accounts.email import save_sender_account, set_sender_password
+
+    company_id = make_company(None, name=f"Scale {uuid.uuid4().hex[:6]}")
+    save_sender_account(
+        company_id,
+        "all",
+        {
+            "kind": "smtp",
+            "display_name": "Cargas del Sur",
+            "from_address": FROM_ADDRESS,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mail.port,
+            "encryption": "none",
+            "username": SMTP_USER,
+        },
+    )
+    set_sender_password(company_id, "all", SMTP_PASSWORD)
+    return company_id
+
+
+def _written(company_id: str, count: int) -> list[Any]:
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    written: list[Any] = []
+    for start in range(0, count, 100):  # as send-job pages do, 100 at a time
+        written += enqueue(
+            company_id,
+            [
+                OutgoingMessage(
+                    channel="email",
+                    to_address=f"cliente{i}@example.com",
+                    to_name=f"Cliente {i}",
+                    subject="Tu factura de noviembre",
+                    text=_TEXT.format(name=f"Cliente {i}"),
+                    html=_HTML.format(name=f"Cliente {i}"),
+                    idempotency_key=f"scale:{i}",
+                )
+                for i in range(start, min(start + 100, count))
+            ],
+            kick=False,
+            handoff=True,
+        )
+    return written
+
+
+def _workers(count: int) -> list[subprocess.Popen[str]]:
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench._scale_worker"],
+            cwd=REPO_ROOT,
+            env=os.environ.copy(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    for process in processes:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+    return processes
+
+
+def _stop(processes: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.close()
+    reports = []
+    for process in processes:
+        assert process.stdout is not None
+        out = process.stdout.read()
+        process.wait(timeout=60)
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    return reports
+
+
+def _caught(files: list[Path]) -> tuple[Counter[str], Counter[str]]:
+    by_id: Counter[str] = Counter()
+    by_message_id: Counter[str] = Counter()
+    for path in files:
+        with path.open("rb") as handle:
+            parsed = email.message_from_binary_file(handle, policy=policy.default)
+        by_id[str(parsed["X-Pregon-Message"])] += 1
+        by_message_id[str(parsed["Message-ID"])] += 1
+    return by_id, by_message_id
+
+
+def _run(mail: MailServer, emails: int, workers: int) -> dict[str, Any]:
+    from chalicelib.messaging.outbox import hand_off
+
+    company_id = _company(mail)
+    written = _written(company_id, emails)
+    assert len(written) == emails
+    processes = _workers(workers)
+    before_files = set(mail.files())
+    before = len(before_files)
+    cpu_before = _cpu_by_side()
+    started = time.perf_counter()
+    hand_off(company_id, written)
+    caught = mail.wait_for(before + emails, timeout=1800) - before
+    seconds = time.perf_counter() - started
+    cpu_after = _cpu_by_side()
+    time.sleep(2)  # a duplicate would arrive after the last first copy
+    reports = _stop(processes)
+    files = [f for f in mail.files() if f not in before_files]
+    by_id, by_message_id = _caught(files)
+    ours = {c.communication_id for c in written}
+    twice = sorted(i for i, n in by_id.items() if n > 1)
+    assert set(by_id) == ours, "every message arrives"
+    assert not twice and max(by_message_id.values()) == 1, f"sent twice: {twice[:5]}"
+    cpu = {side: round(cpu_after[side] - cpu_before[side], 1) for side in sorted(cpu_after)}
+    return {
+        "workers": workers,
+        "emails": caught,
+        "files": len(files),
+        "seconds": round(seconds, 3),
+        "per_second": round(caught / seconds, 1),
+        "sent_twice": len(twice),
+        "cpu_seconds": cpu,
+        "worker_cpu_seconds": [round(r["cpu_seconds"], 1) for r in reports],
+        "handed_off_messages": [r["handled"] for r in reports],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--emails", type=int, default=3000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    args = parser.parse_args(argv)
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp, local_stack(), mail_server(Path(tmp) / "mail") as mail:
+        for workers in args.workers:
+            runs.append(_run(mail, args.emails, workers))
+            print(f"{workers} worker(s): {runs[-1]['per_second']} e-mails/s", flush=True)
+    write_result("scale_out", {"emails": args.emails, "cores": os.cpu_count(), "runs": runs})
+    sides = ["workers", "dynamodb_local", "smtp_server", "bench_process_moto_sqs"]
+    print(
+        table(
+            ["workers", "e-mails", "seconds", "e-mails/s", "sent twice", *[f"CPU s: {s}" for s in sides]],
+            [
+                [r["workers"], r["emails"], r["seconds"], r["per_second"], r["sent_twice"]]
+                + [r["cpu_seconds"].get(s, 0.0) for s in sides]
+                for r in runs
+            ],
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
