@@ -142,7 +142,8 @@ def sweep_company(
     # chunk's claim commits (issue 14): no drain searches for them. The outboxes' wake-up is the
     # lease's end, should no worker send them.
     until = None if account.rate_limit_count else now + timedelta(seconds=get_settings().outbox_lease_seconds)
-    writer = _AlertWriter(company, account, template.sources, now, sms_text, time.monotonic() + seconds, until)
+    deadline = time.monotonic() + seconds
+    writer = _AlertWriter(company, account, template.sources, now, sms_text, deadline, until)
     handoffs = writer.handoffs
     outbox = {outbox_of("email", account.area)} | ({outbox_of("sms")} if sms_text is not None else set())
     due = store.pending_parcels(company_id)
