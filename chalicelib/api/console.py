@@ -45,6 +45,13 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "PUT /sender-accounts/{area}/password",
         "POST /sender-accounts/{area}/test",
     ),
+    # every level, each for their own account (USER_IN_PATH_OR_ADMIN)
+    "my-account": (
+        "GET /users/{user_id}/sender-account",
+        "PUT /users/{user_id}/sender-account",
+        "PUT /users/{user_id}/sender-account/password",
+        "DELETE /users/{user_id}/sender-account",
+    ),
     "templates": (
         "GET /templates",
         "GET /templates/{key}",

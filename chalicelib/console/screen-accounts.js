@@ -50,8 +50,10 @@ function accountBody(form) {
   return body;
 }
 
-// One account's editor: settings, password, test send. `path` is its API path.
-function accountCard(title, prefix, path, account, ctx, { testable }) {
+// One account's editor: settings, password, test send, delete. `path` is its API path; `changed` (if
+// given) is awaited after each saved change, e.g. to draw the card again with the API's new state.
+// Shared with the signed-in user's own account screen (screen-my-account.js).
+export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title }) {
   const a = account || { kind: "smtp", encryption: "starttls", enabled: true };
   const enabled = h("input", { type: "checkbox", id: `${prefix}-enabled`, name: "enabled", checked: a.enabled });
   const status = h(
@@ -59,7 +61,7 @@ function accountCard(title, prefix, path, account, ctx, { testable }) {
     { class: "hint account-status" },
     account
       ? `${a.working ? "Funciona" : "No funciona"} · contraseña ${a.password_set ? "guardada" : "sin cargar"} · cambiada ${when(a.updated_at)}`
-      : "Sin cuenta propia.",
+      : empty,
   );
   const settings = h(
     "form",
@@ -82,6 +84,7 @@ function accountCard(title, prefix, path, account, ctx, { testable }) {
     try {
       await api("PUT", path, accountBody(settings));
       ctx.toast(`Cuenta ${title} guardada.`);
+      if (changed) await changed();
     } catch (error) {
       showErrors(settings, error);
     }
@@ -101,6 +104,7 @@ function accountCard(title, prefix, path, account, ctx, { testable }) {
       await api("PUT", `${path}/password`, { password: password.value });
       password.value = "";
       ctx.toast("Contraseña guardada.");
+      if (changed) await changed();
     } catch (error) {
       showErrors(passwordForm, error);
     }
@@ -131,7 +135,26 @@ function accountCard(title, prefix, path, account, ctx, { testable }) {
       }
     });
   }
-  return h("section", { class: "card", "data-account": prefix }, h("h2", {}, title), status, settings, passwordForm, testForm);
+  let deleteForm = null;
+  if (deletable && account) {
+    deleteForm = h(
+      "form",
+      { id: `${prefix}-delete-form`, class: "row", "aria-label": `${title}: borrar` },
+      h("button", { type: "submit", class: "secondary" }, "Borrar la cuenta"),
+    );
+    deleteForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(deleteForm);
+      try {
+        await api("DELETE", path);
+        ctx.toast(`Cuenta ${title} borrada.`);
+        if (changed) await changed();
+      } catch (error) {
+        showErrors(deleteForm, error);
+      }
+    });
+  }
+  return h("section", { class: "card", "data-account": prefix }, h("h2", {}, heading), status, settings, passwordForm, testForm, deleteForm);
 }
 
 async function personal(ctx, userId) {

@@ -1,0 +1,35 @@
+// The signed-in user's own sender account (C5), for every level: the same account card as the
+// administrator's accounts screen, on `/users/{me}/sender-account` (the API lets a user manage only
+// their own; an administrator any user's, from #/accounts). There is no test send for a personal
+// account in the API: the card has none (docs/web.md).
+import { api, h, register } from "./app.js";
+import { accountCard } from "./screen-accounts.js";
+
+async function render(main, ctx) {
+  const userId = ctx.user.user_id;
+  const path = `/users/${encodeURIComponent(userId)}/sender-account`;
+  let account = null;
+  try {
+    account = await api("GET", path);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+  const card = accountCard("personal", "my-account", path, account, ctx, {
+    testable: false,
+    heading: "Su cuenta personal",
+    deletable: true,
+    changed: () => render(main, ctx),
+    empty: "No tiene cuenta propia: su correo sale de la cuenta del área (o de la general de la empresa).",
+  });
+  main.replaceChildren(
+    h("h1", {}, "Mi cuenta de envío"),
+    h(
+      "p",
+      { class: "hint" },
+      `Usuario ${userId}. Los pedidos que usted atiende, los recordatorios que cobra y sus respuestas desde el registro salen de esta cuenta; si no la tiene, de la cuenta de la empresa. La contraseña se guarda cifrada y no se vuelve a mostrar.`,
+    ),
+    card,
+  );
+}
+
+register({ id: "my-account", title: "Mi cuenta de envío", group: "Personal", render });

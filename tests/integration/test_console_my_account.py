@@ -1,0 +1,168 @@
+"""W2 / C5: a staff user's own sender account on the console's *Mi cuenta de envío* screen, in
+Debian's Chromium: created and given a password by the user (never shown back), used for their reply
+to a client's e-mail (it reaches the real SMTP catcher from their address); another user's account
+out of their reach; the API's refusal of a bad port or address shown next to its field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.answers import body
+from tests.steps.browser import chromium
+from tests.steps.clients import put_client
+from tests.steps.console import (
+    ConsoleSite,
+    bearer,
+    console_screenshot,
+    console_site,
+    demo_user,
+    open_screen,
+    wait_until,
+)
+from tests.steps.console_work import sign_in_as
+from tests.steps.inbound import receive_mail
+from tests.steps.mail import text_of
+from tests.steps.mailboxes import register_seen
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, Tenant
+
+pytestmark = pytest.mark.browser
+CARD = '[data-account="my-account"]'
+
+
+@pytest.fixture(scope="module")
+def site(api: Client) -> Iterator[ConsoleSite]:
+    with console_site() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium("es") as driver:
+        yield driver
+
+
+def type_into(driver: Any, element_id: str, text: str) -> None:
+    field = driver.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def account_status(driver: Any) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, f"{CARD} .account-status").text)
+
+
+def fill_account(driver: Any, mailbox: MailCatcher, from_address: str, port: str) -> None:
+    type_into(driver, "my-account-display_name", "Clara Atención")
+    type_into(driver, "my-account-from_address", from_address)
+    type_into(driver, "my-account-smtp_host", "127.0.0.1")
+    type_into(driver, "my-account-smtp_port", port)
+    type_into(driver, "my-account-username", SMTP_USER)
+    Select(driver.find_element(By.ID, "my-account-encryption")).select_by_value("none")
+    driver.find_element(By.CSS_SELECTOR, "#my-account-form button[type=submit]").click()
+
+
+def test_a_clerk_sets_up_their_own_account_and_their_reply_goes_out_from_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a level-3 user without an account of their own, on their account screen
+    sign_in_as(browser, site.web, tenant, 3, screen="my-account")
+    assert "No tiene cuenta propia" in account_status(browser)
+    # When they create it on the test's SMTP server, then set its password
+    fill_account(browser, mailbox, "clara@cargasdelsur.example", str(mailbox.port))
+    wait_until(browser, lambda d: "contraseña sin cargar" in account_status(d))
+    type_into(browser, "my-account-password", SMTP_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#my-account-password-form button[type=submit]").click()
+    # Then the screen says a password is set, and the password is nowhere in the page or the API's answer
+    wait_until(browser, lambda d: "contraseña guardada" in account_status(d))
+    assert browser.find_element(By.ID, "my-account-password").get_attribute("value") == ""
+    assert SMTP_PASSWORD not in browser.page_source
+    clerk = quote(demo_user(tenant, 3))
+    mine = api.http.get(f"/users/{clerk}/sender-account", headers=bearer(tenant, 3))
+    assert body(mine)["password_set"] and SMTP_PASSWORD not in mine.body.decode()
+    console_screenshot(browser, "my-account")
+
+    # When a client writes in and the user answers through the API
+    put_client(api, tenant, "CLI-7", name="Ana García", emails=["ana@example.com"])
+    receive_mail(api, tenant.company_id, "ana@example.com", "Duda con la factura", "¿Y el recargo?")
+    [received] = register_seen(api, tenant.admin_headers(), "CLI-7")
+    reply = api.http.post(
+        f"/clients/CLI-7/register/{received['communication_id']}/reply",
+        headers=bearer(tenant, 3),
+        body=json.dumps({"text": "Es por pago fuera de término."}).encode(),
+    )
+    assert reply.status_code == 201, reply.body
+    assert deliver_outboxes()["sent"] == 1
+    # Then it reaches the client from the user's own address, through their account's server
+    [mail] = mailbox.wait_for(1)
+    assert "clara@cargasdelsur.example" in mail["From"] and "Clara Atención" in mail["From"]
+    assert "Es por pago fuera de término." in text_of(mail)
+
+    # When they delete their account
+    browser.find_element(By.CSS_SELECTOR, "#my-account-delete-form button[type=submit]").click()
+    # Then the screen says they have none, and so does the API
+    wait_until(browser, lambda d: "No tiene cuenta propia" in account_status(d))
+    assert api.http.get(f"/users/{clerk}/sender-account", headers=bearer(tenant, 3)).status_code == 404
+
+
+def test_a_clerk_cannot_reach_another_users_account(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the supervisor's own account
+    supervisor = quote(demo_user(tenant, 2))
+    account = {
+        "display_name": "Sofía",
+        "from_address": "sofia@cargasdelsur.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 25,
+    }
+    saved = api.http.put(
+        f"/users/{supervisor}/sender-account", headers=bearer(tenant, 2), body=json.dumps(account).encode()
+    )
+    assert saved.status_code == 200, saved.body
+    # When a level-3 user opens their screen
+    sign_in_as(browser, site.web, tenant, 3, screen="my-account")
+    # Then it shows their own (none), nothing of the supervisor's
+    assert "No tiene cuenta propia" in account_status(browser)
+    assert "sofia@" not in browser.page_source
+    # And the API the screen calls refuses them every call on another user's account
+    clerk = bearer(tenant, 3)
+    path = f"/users/{supervisor}/sender-account"
+    assert api.http.get(path, headers=clerk).status_code == 403
+    assert api.http.put(path, headers=clerk, body=json.dumps(account).encode()).status_code == 403
+    assert api.http.put(f"{path}/password", headers=clerk, body=b'{"password": "x"}').status_code == 403
+    assert api.http.delete(path, headers=clerk).status_code == 403
+    assert body(api.http.get(path, headers=bearer(tenant, 2)))["from_address"] == "sofia@cargasdelsur.example"
+    # And the console offers the screen to every level
+    me = body(api.http.get("/console/me", headers=clerk))
+    [screen] = [s for s in me["screens"] if s["id"] == "my-account"]
+    assert screen["allowed"] and screen["levels"] == [1, 2, 3, 4]
+
+
+def test_a_bad_port_and_address_are_shown_next_to_their_fields(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a level-3 user on their account screen
+    sign_in_as(browser, site.web, tenant, 3, screen="my-account")
+    # When they save a port out of range and an address without a domain the API accepts
+    fill_account(browser, mailbox, "clara@intranet", "70000")
+    # Then each refusal shows next to its field, and nothing was saved
+    wait_until(browser, lambda d: d.find_elements(By.ID, "my-account-smtp_port-error"))
+    errors = {
+        str(e.get_attribute("id")): e.text
+        for e in browser.find_elements(By.CSS_SELECTOR, "#my-account-form .field-error")
+    }
+    assert "65535" in errors["my-account-smtp_port-error"], errors
+    assert "my-account-from_address-error" in errors, errors
+    open_screen(browser, "my-account")
+    clerk = quote(demo_user(tenant, 3))
+    assert api.http.get(f"/users/{clerk}/sender-account", headers=bearer(tenant, 3)).status_code == 404
