@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and test: ruff (lint and format), mypy, then pytest (options go to pytest).
+# Runs every check and test: ruff (lint and format), mypy, then pytest (options go to pytest;
+# without options, the end-to-end tests run in a second pytest beside the rest).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infrastructure/local/bootstrap.sh
@@ -7,4 +8,20 @@ source infrastructure/local/browser.sh
 "${UV[@]}" run ruff check .
 "${UV[@]}" run ruff format --check .
 "${UV[@]}" run mypy
-"${UV[@]}" run pytest "$@"
+if [ "$#" -gt 0 ]; then
+    exec "${UV[@]}" run pytest "$@"
+fi
+# The whole run. The end-to-end tests (marker e2e) spend most of their minutes waiting for the
+# local stack's one-minute schedules, so they run in a second pytest beside the others (each
+# stack on its own free ports and folders); both must pass. Their report follows the main one.
+e2e_log=$(mktemp)
+trap 'rm -f "$e2e_log"' EXIT
+"${UV[@]}" run pytest -m e2e -p no:cacheprovider >"$e2e_log" 2>&1 </dev/null &
+e2e=$!
+status=0
+"${UV[@]}" run pytest -m "not e2e" || status=$?
+e2e_status=0
+wait "$e2e" || e2e_status=$?
+echo "----- end-to-end tests (pytest -m e2e, run beside the others): exit $e2e_status -----"
+cat "$e2e_log"
+[ "$status" -eq 0 ] && [ "$e2e_status" -eq 0 ]
