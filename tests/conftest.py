@@ -64,3 +64,21 @@ def api(local_aws: dict[str, str]) -> Iterator[Client]:
 
     with Client(app, stage_name="test") as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def site(api: Client) -> Iterator[Any]:
+    """The staff console's browser tests (W2): the app and the local identity server, per module."""
+    from tests.steps.console import console_site
+
+    with console_site() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium in Spanish, one per test module (a module may define its own)."""
+    from tests.steps.browser import chromium
+
+    with chromium("es") as driver:
+        yield driver

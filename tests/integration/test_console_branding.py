@@ -5,7 +5,6 @@ too); a bad colour is refused next to its field; an agent neither sees the scree
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +13,10 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 
 from tests.steps.branding import get_branding, png, set_branding
-from tests.steps.browser import chromium
 from tests.steps.console import (
     ConsoleSite,
     bearer,
     console_screenshot,
-    console_site,
     nav_screens,
     open_screen,
     sign_in,
@@ -31,18 +28,6 @@ from tests.steps.tenants import Tenant
 pytestmark = pytest.mark.browser
 RED, YELLOW = "rgb(200, 16, 46)", "rgb(255, 209, 0)"
 SHELL_BLUE = "rgb(29, 78, 137)"  # console.css's --accent
-
-
-@pytest.fixture(scope="module")
-def site(api: Client) -> Iterator[ConsoleSite]:
-    with console_site() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium("es") as driver:
-        yield driver
 
 
 def style(driver: Any, selector: str, prop: str) -> str:

@@ -5,7 +5,6 @@ message HTML, kept in a sandboxed frame where it cannot run)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,12 +13,10 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
 from tests.steps.answers import body
-from tests.steps.browser import chromium
 from tests.steps.console import (
     ConsoleSite,
     bearer,
     console_screenshot,
-    console_site,
     open_screen,
     sign_in,
     wait_until,
@@ -29,18 +26,6 @@ from tests.steps.tracking import issue, post_event, staff_subscribe, sweep
 
 pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(scope="module")
-def site(api: Client) -> Iterator[ConsoleSite]:
-    with console_site() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium("es") as driver:
-        yield driver
 
 
 def no_alert_opened(driver: Any) -> bool:

@@ -6,7 +6,6 @@ out of their reach; the API's refusal of a bad port or address shown next to its
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -17,18 +16,16 @@ from selenium.webdriver.support.ui import Select
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
-from tests.steps.browser import chromium
 from tests.steps.clients import put_client
 from tests.steps.console import (
     ConsoleSite,
     bearer,
     console_screenshot,
-    console_site,
     demo_user,
     open_screen,
+    sign_in,
     wait_until,
 )
-from tests.steps.console_work import sign_in_as
 from tests.steps.inbound import receive_mail
 from tests.steps.mail import text_of
 from tests.steps.mailboxes import register_seen
@@ -37,18 +34,6 @@ from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, Tenant
 
 pytestmark = pytest.mark.browser
 CARD = '[data-account="my-account"]'
-
-
-@pytest.fixture(scope="module")
-def site(api: Client) -> Iterator[ConsoleSite]:
-    with console_site() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium("es") as driver:
-        yield driver
 
 
 def type_into(driver: Any, element_id: str, text: str) -> None:
@@ -75,7 +60,7 @@ def test_a_clerk_sets_up_their_own_account_and_their_reply_goes_out_from_it(
     api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
 ) -> None:
     # Given a level-3 user without an account of their own, on their account screen
-    sign_in_as(browser, site.web, tenant, 3, screen="my-account")
+    sign_in(browser, site.web, tenant, 3, screen="my-account")
     assert "No tiene cuenta propia" in account_status(browser)
     # When they create it on the test's SMTP server, then set its password
     fill_account(browser, mailbox, "clara@cargasdelsur.example", str(mailbox.port))
@@ -130,7 +115,7 @@ def test_a_clerk_cannot_reach_another_users_account(
     )
     assert saved.status_code == 200, saved.body
     # When a level-3 user opens their screen
-    sign_in_as(browser, site.web, tenant, 3, screen="my-account")
+    sign_in(browser, site.web, tenant, 3, screen="my-account")
     # Then it shows their own (none), nothing of the supervisor's
     assert "No tiene cuenta propia" in account_status(browser)
     assert "sofia@" not in browser.page_source
@@ -152,7 +137,7 @@ def test_a_bad_port_and_address_are_shown_next_to_their_fields(
     api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
 ) -> None:
     # Given a level-3 user on their account screen
-    sign_in_as(browser, site.web, tenant, 3, screen="my-account")
+    sign_in(browser, site.web, tenant, 3, screen="my-account")
     # When they save a port out of range and an address without a domain the API accepts
     fill_account(browser, mailbox, "clara@intranet", "70000")
     # Then each refusal shows next to its field, and nothing was saved

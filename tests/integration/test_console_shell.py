@@ -7,7 +7,6 @@ beside it; screenshots land in .local/screenshots/console/ (not committed)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,12 +15,11 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 
 from tests.steps.answers import body
-from tests.steps.browser import chromium, press_enter, tab_to
+from tests.steps.browser import press_enter, tab_to
 from tests.steps.console import (
     ConsoleSite,
     bearer,
     console_screenshot,
-    console_site,
     nav_screens,
     not_available,
     open_screen,
@@ -32,18 +30,6 @@ from tests.steps.tenants import IDENTITY, Tenant
 
 pytestmark = pytest.mark.browser
 CONFIGURATION = {"monitor", "catalog", "accounts", "templates"}
-
-
-@pytest.fixture(scope="module")
-def site(api: Client) -> Iterator[ConsoleSite]:
-    with console_site() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium("es") as driver:
-        yield driver
 
 
 def frequency_cell(driver: Any) -> str:

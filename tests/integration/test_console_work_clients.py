@@ -9,7 +9,6 @@ server; mail goes to the real SMTP catcher. Screenshots: .local/screenshots/cons
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,28 +18,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.steps.browser import chromium
 from tests.steps.clients import put_client
-from tests.steps.console import ConsoleSite, console_screenshot, console_site, open_screen
-from tests.steps.console_work import sign_in_as
+from tests.steps.console import ConsoleSite, console_screenshot, open_screen, sign_in
 from tests.steps.inbound import receive_mail
 from tests.steps.mail import text_of
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def site(api: Client) -> Iterator[ConsoleSite]:
-    with console_site() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium("es") as driver:
-        yield driver
 
 
 def register_of(api: Client, tenant: Tenant, client_id: str) -> list[dict[str, Any]]:
@@ -69,7 +54,7 @@ def test_staff_add_a_register_record_with_an_attachment(
     scan = tmp_path / "constancia IVA.pdf"
     scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     # When staff open the client's register and add a call with its motive and a file
-    sign_in_as(browser, site.web, tenant, 3)
+    sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", "client=CLI-7")
     form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-add-record"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Estudio Pérez <b>&</b> Asociados (CLI-7)"
@@ -115,7 +100,7 @@ def test_staff_assign_an_unassigned_mail_to_a_client(
     put_client(api, tenant, "CLI-9", name="Ferretería Los Andes")
     receive_mail(api, tenant.company_id, "desconocido@mail.example.net", "Consulta de saldo", "¿Cuánto debo?")
     # When staff open the unassigned mail, view it and assign it to the client
-    sign_in_as(browser, site.web, tenant, 3, screen="inbound")
+    sign_in(browser, site.web, tenant, 3, screen="inbound")
     view = WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"))
     view[0].click()
     form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-assign"))
@@ -143,7 +128,7 @@ def test_staff_reply_to_a_client_mail_from_its_detail_view(
     receive_mail(api, tenant.company_id, "ana@example.com", "Duda con la factura", "No entiendo el recargo.")
     [received] = register_of(api, tenant, "CLI-5")
     # When staff open it in her register and reply
-    sign_in_as(browser, site.web, tenant, 3)
+    sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", f"client=CLI-5&record={received['communication_id']}")
     form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-reply"))
     form.find_element(By.NAME, "reply_text").send_keys("El recargo es por pago fuera de término.")

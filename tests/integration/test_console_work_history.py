@@ -9,7 +9,6 @@ server. Screenshots: .local/screenshots/console/.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +17,12 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.steps.browser import chromium
-from tests.steps.console import ConsoleSite, console_screenshot, console_site, demo_user
-from tests.steps.console_work import sign_in_as
+from tests.steps.console import ConsoleSite, console_screenshot, demo_user, sign_in
 from tests.steps.history import send_email
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def site(api: Client) -> Iterator[ConsoleSite]:
-    with console_site() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium("es") as driver:
-        yield driver
 
 
 def subjects(driver: Any) -> list[str]:
@@ -62,7 +47,7 @@ def test_staff_filter_the_history_save_the_filter_and_find_it_after_a_reload(
     assert deliver_outboxes()["sent"] == 2
     send_email(tenant, "carla@example.com", "Factura A-2", client_id="CLI-3")  # still waits in the outbox
     # When an administrator opens the history and filters automatic messages with "factura"
-    sign_in_as(browser, site.web, tenant, 1, screen="history")
+    sign_in(browser, site.web, tenant, 1, screen="history")
     wait_for_subjects(browser, ["Factura A-2", "Aviso de corte", "Factura A-1"])
     Select(browser.find_element(By.ID, "b-kind")).select_by_value("automatic")
     browser.find_element(By.ID, "b-q").send_keys("factura")
@@ -124,7 +109,7 @@ def test_a_message_is_viewed_as_sent_and_its_html_runs_no_script(
     send_email(tenant, "ana@example.com", "<img src=x onerror=alert(1)>Factura", client_id="CLI-1")
     assert deliver_outboxes()["sent"] == 1
     # When staff open it from the history
-    sign_in_as(browser, site.web, tenant, 3, screen="history")
+    sign_in(browser, site.web, tenant, 3, screen="history")
     view = WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-history .b-view"))
     view[0].click()
     detail = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, ".b-detail"))
@@ -153,7 +138,7 @@ def test_a_level_4_user_sees_only_the_messages_they_sent(
         created_by=demo_user(tenant, 4),
     )
     # When the level-4 user opens the history
-    sign_in_as(browser, site.web, tenant, 4, screen="history")
+    sign_in(browser, site.web, tenant, 4, screen="history")
     # Then only their own message is listed
     wait_for_subjects(browser, ["Mi aviso"])
     console_screenshot(browser, "history-level-4")
@@ -166,7 +151,7 @@ def test_staff_resend_a_message_from_the_history(
     original = send_email(tenant, "ana@example.com", "Factura A-7", client_id="CLI-1")
     assert deliver_outboxes()["sent"] == 1
     # When staff tick it in the history and resend it
-    sign_in_as(browser, site.web, tenant, 3, screen="history")
+    sign_in(browser, site.web, tenant, 3, screen="history")
     wait_for_subjects(browser, ["Factura A-7"])
     browser.find_element(By.CSS_SELECTOR, ".b-history tbody input[type=checkbox]").click()
     browser.find_element(By.ID, "b-resend").click()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,26 +18,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.steps.browser import chromium
-from tests.steps.console import ConsoleSite, console_screenshot, console_site, demo_user
-from tests.steps.console_work import sign_in_as
+from tests.steps.console import ConsoleSite, console_screenshot, demo_user, sign_in
 from tests.steps.notes import staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def site(api: Client) -> Iterator[ConsoleSite]:
-    with console_site() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium("es") as driver:
-        yield driver
 
 
 def bulk_progress(driver: Any) -> int:
@@ -72,7 +57,7 @@ def test_bulk_statements_show_their_progress_to_100_and_who_was_skipped(
         movement = Movement("2026-10-01", f"A-0001-{n:08d}", f"{1000 + n}.50", "Factura", "2026-10-31")
         save_open_movements(tenant.company_id, client_id, [movement], None)
     # When an administrator sends statements to every client from the documents screen
-    sign_in_as(browser, site.web, tenant, 1, screen="documents")
+    sign_in(browser, site.web, tenant, 1, screen="documents")
     form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-bulk-statements"))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then its progress bar reaches 100 % while the workers run, and the client with no e-mail is skipped
@@ -114,7 +99,7 @@ def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
         assert api.http.get("/staff/me", headers=headers).status_code == 200
     write_note(api, people[4], "CLI-1", "Visita del agente: pidió catálogo")
     # When the clerk writes a note on the client from the notes screen
-    sign_in_as(browser, site.web, tenant, 3, screen="notes")
+    sign_in(browser, site.web, tenant, 3, screen="notes")
     form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-write-note"))
     form.find_element(By.NAME, "note_client").send_keys("CLI-1")
     form.find_element(By.NAME, "note").send_keys("Llamó para pagar <script>alert(1)</script>")
@@ -137,7 +122,7 @@ def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
     browser.execute_script("document.getElementById('b-notes-report').scrollIntoView()")
     console_screenshot(browser, "notes-report")
     # And the agent (level 4) sees only their own note
-    sign_in_as(browser, site.web, tenant, 4, screen="notes")
+    sign_in(browser, site.web, tenant, 4, screen="notes")
     WebDriverWait(browser, 20).until(lambda d: notes(d) == ["Visita del agente: pidió catálogo"])
 
 
@@ -145,7 +130,7 @@ def test_an_administrator_adds_a_reminder_concept(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
     # When an administrator opens the reminders screen
-    sign_in_as(browser, site.web, tenant, 1, screen="reminders")
+    sign_in(browser, site.web, tenant, 1, screen="reminders")
 
     def concepts(driver: Any) -> list[str]:
         return list(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,10 +18,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.steps.browser import chromium
 from tests.steps.clients import put_client
-from tests.steps.console import ConsoleSite, bearer, console_screenshot, console_site, open_screen
-from tests.steps.console_work import sign_in_as
+from tests.steps.console import ConsoleSite, bearer, console_screenshot, open_screen, sign_in
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
 
@@ -33,18 +30,6 @@ NOTICE = {
     "text": "Hola {{ client.name }}: {{ aviso }}",
     "html": "<p>Hola {{ client.name }}: {{ aviso }}</p>",
 }
-
-
-@pytest.fixture(scope="module")
-def site(api: Client) -> Iterator[ConsoleSite]:
-    with console_site() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium("es") as driver:
-        yield driver
 
 
 @pytest.fixture
@@ -69,7 +54,7 @@ def test_staff_send_to_30_clients_and_watch_the_progress_bar_reach_100(
     for client_id in ids:
         put_client(api, company, client_id)
     # When an administrator opens the sends screen, picks the notice and every listed client, and sends
-    sign_in_as(browser, site.web, company, 1, screen="sends")
+    sign_in(browser, site.web, company, 1, screen="sends")
     wait = WebDriverWait(browser, 20)
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".b-client-pick input[type=checkbox]")) == 30)
     Select(browser.find_element(By.ID, "b-template")).select_by_value("custom:aviso")
@@ -108,7 +93,7 @@ def test_a_level_4_user_sees_only_the_send_jobs_they_started(
         assert answer.status_code == 201, answer.body
         started[level] = json.loads(answer.body)["job"]["job_id"]
     # When the level-4 user opens the sends screen
-    sign_in_as(browser, site.web, company, 4, screen="sends")
+    sign_in(browser, site.web, company, 4, screen="sends")
     WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-jobs .b-job"))
     console_screenshot(browser, "sends-level-4")
     # Then only their own job is listed
@@ -130,7 +115,7 @@ def test_staff_send_to_the_clients_a_filter_selects(
         put_client(api, company, client_id)
     put_client(api, company, "F4", message_switches={"invoice": False})
     # When staff send the notice by filter: clients with the invoice switch on
-    sign_in_as(browser, site.web, company, 3, screen="sends")
+    sign_in(browser, site.web, company, 3, screen="sends")
     WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-client-pick input"))
     Select(browser.find_element(By.ID, "b-template")).select_by_value("custom:aviso")
     browser.find_element(By.ID, "b-by-filter").click()
