@@ -6,6 +6,7 @@ screen calls, so the console's navigation and the API's refusals are one rule
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -192,8 +193,10 @@ def console_me(caller: Principal) -> Response:
     )
 
 
+@cache
 def declared_access() -> dict[str, Access]:
-    """Every route's declared access by ``"METHOD /path"``, read from the running app."""
+    """Every route's declared access by ``"METHOD /path"``, read from the running app once (the
+    routes are fixed once the app is loaded; ``/console/me`` asks twice per screen)."""
     from app import app
     from chalicelib.api.http import declaration_of
 
