@@ -7,16 +7,30 @@ offers the outbox worker and the test sends.
     finally:
         channel.close()
 
-``send`` returns the provider's id for the message (the SMTP Message-ID, SES's, SNS's, the
-gateway's) or raises ``DeliveryFailed`` with the provider's words and whether trying again later
-may work (``transient``). A channel may hold a connection between sends (SMTP does): ``close``
-ends it. A channel is used by one thread.
+``prepare`` does ahead what a send can do before it goes on the wire (an e-mail's MIME, for
+SMTP): the outbox worker calls it on another thread while the previous message is being sent,
+and passes what it returns to ``send``. ``send`` returns the provider's id for the message (the
+SMTP Message-ID, SES's, SNS's, the gateway's) or raises ``DeliveryFailed`` with the provider's
+words and whether trying again later may work (``transient``). A channel may hold a connection
+between sends (SMTP does): ``close`` ends it. A channel is used by one thread (``prepare``, by
+one more).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class WireEmail:
+    """An e-mail composed before its send: the bytes that go on the wire (CRLF line ends) and
+    the envelope taken from its own From and To."""
+
+    data: bytes
+    message_id: str
+    envelope_from: str
+    recipients: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -41,9 +55,13 @@ class OutgoingChannelMessage:
     attachments: tuple[tuple[str, str, bytes], ...] = ()
     message_id: str | None = None  # the e-mail's Message-ID; a new one on the sender's domain if None
     data: dict[str, str] = field(default_factory=dict)
+    wire: WireEmail | None = None  # set by ``Channel.prepare`` when the channel composes ahead
 
 
 class Channel(Protocol):
+    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
+        """Compose ahead what ``send`` would (thread-safe); the message as it is when nothing is."""
+
     def send(self, message: OutgoingChannelMessage) -> str:
         """Send one message; return the provider's id for it. Raise DeliveryFailed on refusal."""
 

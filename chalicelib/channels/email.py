@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import replace
+from email.generator import BytesGenerator
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
-from chalicelib.channels.base import OutgoingChannelMessage
+from chalicelib.channels.base import OutgoingChannelMessage, WireEmail
 from chalicelib.core.clock import now
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.names import attachment_name, strip_invisible
@@ -112,3 +114,18 @@ def mime_of(message: OutgoingChannelMessage, account: SenderAccount) -> EmailMes
     )
     message_id = message.message_id or new_message_id(address_domain(message.from_address))
     return compose(message, message_id=message_id)
+
+
+def wire_of(mime: EmailMessage) -> WireEmail | None:
+    """The bytes ``smtplib.SMTP.send_message`` would write for ``mime`` (CRLF lines, no Bcc) and
+    its envelope, or None when an address is not ASCII: that message needs the server's SMTPUTF8,
+    which only ``send_message`` negotiates."""
+    sender = mime["From"].addresses[0].addr_spec
+    recipients = tuple(a.addr_spec for a in mime["To"].addresses)
+    if not all(a.isascii() for a in (sender, *recipients)):
+        return None
+    del mime["Bcc"]
+    with io.BytesIO() as out:
+        BytesGenerator(out).flatten(mime, linesep="\r\n")
+        data = out.getvalue()
+    return WireEmail(data, str(mime["Message-ID"]), sender, recipients)

@@ -28,6 +28,9 @@ def push_payload(title: str, body: str, data: dict[str, str] | None = None) -> s
 class PushSender:
     """SNS mobile push: ``to_address`` is the device's endpoint ARN, ``subject`` the title."""
 
+    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
+        return message  # nothing to compose ahead: the send is one API call
+
     def send(self, message: OutgoingChannelMessage) -> str:
         payload = push_payload(message.subject, message.text, message.data)
         with delivery_errors():

@@ -31,6 +31,9 @@ class SesChannel:
     def __init__(self, account: SenderAccount) -> None:
         self._account = account
 
+    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
+        return message  # nothing to compose ahead: the send is one API call
+
     def send(self, message: OutgoingChannelMessage) -> str:
         mime = mime_of(message, self._account)
         recipients = [a.addr_spec for a in mime["To"].addresses]

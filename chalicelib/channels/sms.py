@@ -68,6 +68,9 @@ class SnsSmsSender:
         self.sender_id = sender_id
         self.sms_type = sms_type
 
+    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
+        return message  # nothing to compose ahead: the send is one API call
+
     def send(self, message: OutgoingChannelMessage) -> str:
         from chalicelib.core.aws import client, delivery_errors
 
@@ -116,6 +119,9 @@ class HttpGatewaySender:
         self.timeout = timeout
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._authorization = f"Basic {token}"
+
+    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
+        return message  # nothing to compose ahead: the send is one API call
 
     def send(self, message: OutgoingChannelMessage) -> str:
         payload = {"message": message.text, "phoneNumbers": [addressed(message.to_address)]}

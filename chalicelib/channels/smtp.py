@@ -11,10 +11,11 @@ import socket
 import ssl
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import replace
 
 from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
-from chalicelib.channels.email import mime_of
+from chalicelib.channels.email import mime_of, wire_of
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed
 
@@ -104,18 +105,37 @@ class SmtpChannel:
             raise DeliveryFailed(_server_text(exc), transient=_is_transient(exc)) from exc
         return smtp
 
+    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
+        """The message with its MIME composed and flattened (a header with a line break raises
+        ``HeaderInjection`` here): the worker does this for the next message while one is sent."""
+        if message.wire is not None:
+            return message
+        wire = wire_of(mime_of(message, self._account))
+        return message if wire is None else replace(message, wire=wire)
+
     def send(self, message: OutgoingChannelMessage) -> str:
-        mime = mime_of(message, self._account)  # a header with a line break is refused before connecting
+        wire = message.wire
+        mime = None
+        if wire is None:
+            mime = mime_of(message, self._account)  # a header with a line break is refused before connecting
+            wire = wire_of(mime)  # None: an address that is not ASCII, sent below with SMTPUTF8
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
-            self._smtp.send_message(mime)
+            if wire is not None:
+                self._smtp.sendmail(wire.envelope_from, list(wire.recipients), wire.data)
+            else:
+                assert mime is not None
+                self._smtp.send_message(mime)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise DeliveryFailed(_server_text(exc), transient=_is_transient(exc)) from exc
         except DeliveryFailed:
             self._drop()
             raise
+        if wire is not None:
+            return wire.message_id
+        assert mime is not None
         return str(mime["Message-ID"])
 
     def _drop(self) -> None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -70,6 +72,60 @@ class DrainReport:
     wake_at: datetime | None = None
     more: bool = False
     reason: str | None = None
+
+
+class _Composer:
+    """Composes the next messages on a thread of their own while one is on the wire: the sender
+    waits for the server's replies (four per e-mail over SMTP) without holding the interpreter, so
+    the next MIME is built in that time and one connection is kept busy, as a plain loop cannot.
+    A message that cannot be composed raises its error when its send asks for it."""
+
+    AHEAD = 3  # messages composed ahead of the one being sent
+
+    def __init__(self, channel: Channel | None) -> None:
+        self._channel = channel
+        self._pool = None
+        if channel is not None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-compose")
+
+    def _prepare(self, message: Communication) -> OutgoingChannelMessage:
+        assert self._channel is not None
+        return self._channel.prepare(_outgoing(message))
+
+    def ahead(
+        self, messages: Sequence[Communication], suppressed: dict[str, Any]
+    ) -> Iterator[tuple[Communication, Callable[[], OutgoingChannelMessage]]]:
+        """Each message with what composes it (already under way for the next ``AHEAD``);
+        suppressed addresses are not composed."""
+        pool = self._pool
+        if pool is None:
+            for message in messages:
+                yield message, _later(message)
+            return
+        pending: deque[tuple[Communication, Future[OutgoingChannelMessage] | None]] = deque()
+        upcoming = iter(messages)
+
+        def top_up() -> None:
+            while len(pending) <= self.AHEAD:
+                message = next(upcoming, None)
+                if message is None:
+                    return
+                skip = _address_key(message) in suppressed
+                pending.append((message, None if skip else pool.submit(self._prepare, message)))
+
+        top_up()
+        while pending:
+            message, future = pending.popleft()
+            top_up()
+            yield message, (future.result if future is not None else _later(message))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _later(message: Communication) -> Callable[[], OutgoingChannelMessage]:
+    return lambda: _outgoing(message)
 
 
 def _outgoing(message: Communication) -> OutgoingChannelMessage:
@@ -236,6 +292,7 @@ def drain_outbox(
         )
         return report
     writer = _OutcomeWriter(company_id)
+    composer = _Composer(setup.channel)
     fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-claims")
     retry_at: datetime | None = None
     oldest = 0.0
@@ -251,10 +308,11 @@ def drain_outbox(
             out_of_time = time.monotonic() > deadline
             if not out_of_time:
                 upcoming = fetcher.submit(_next_batch, company_id, outbox, setup)
-            for message in batch.messages:  # claimed: delivered even when time is up
+            # claimed: delivered even when time is up
+            for message, outgoing in composer.ahead(batch.messages, batch.suppressed):
                 waited = (batch.now - (message.not_before or message.created_at)).total_seconds()
                 oldest = max(oldest, waited)
-                outcome = _deliver(setup, message, batch.suppressed, batch.now, report)
+                outcome = _deliver(setup, message, outgoing, batch.suppressed, batch.now, report)
                 if outcome.state == "queued" and outcome.not_before is not None:
                     retry_at = min(retry_at or outcome.not_before, outcome.not_before)
                 writer.add(outcome)
@@ -263,6 +321,7 @@ def drain_outbox(
                 break
     finally:
         try:
+            composer.close()
             fetcher.shutdown(wait=True)
             writer.close()
         finally:
@@ -338,6 +397,9 @@ class _FirstSendRetried:
         self._channel = channel
         self._first = True
 
+    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
+        return self._channel.prepare(message)
+
     def send(self, message: OutgoingChannelMessage) -> str:
         first, self._first = self._first, False
         try:
@@ -354,6 +416,9 @@ class _FirstSendRetried:
 # A hand-off's outcomes are written 50 to a transaction (2 for a hand-off of 100; the first
 # while the second half is sent).
 HANDOFF_WRITES = 50
+
+# ... and the last ones on their own, so the invocation waits only for a short write at its end.
+HANDOFF_TAIL = 10
 
 # A hand-off stops sending this long before its lease ends: what it has not sent by then is left
 # to the lease (a drain claims it after), never sent while another worker may own it.
@@ -400,31 +465,37 @@ def deliver_handed_off(
     if reused and session.channel is not None:
         setup = replace(session, channel=_FirstSendRetried(session.channel))
     writer = _OutcomeWriter(company_id, HANDOFF_WRITES)
+    composer = _Composer(setup.channel)
     retry_at: datetime | None = None
     oldest = 0.0
     failed = True
+    counted = len(messages)  # how many the rate window let through (all, without a limit)
+    now = clock.now()
     try:
-        for first in range(0, len(messages), BATCH):
-            now = clock.now()
-            if now >= lease_until - HANDOFF_MARGIN:
-                report.more = True
-                break
-            batch = messages[first : first + BATCH]
-            if setup.limit is not None:  # the account got a limit after these were written
-                count, hours = setup.limit
-                grant = outbox_store.reserve_rate(company_id, outbox, now, hours, len(batch), count)
-                batch = batch[: grant.granted]  # the rest go when their lease ends, counted then
-                if not batch:
+        for index, (message, outgoing) in enumerate(composer.ahead(messages, suppressed)):
+            if index % BATCH == 0:
+                now = clock.now()
+                if now >= lease_until - HANDOFF_MARGIN:
+                    report.more = True
                     break
-            for message in batch:
-                oldest = max(oldest, (now - message.created_at).total_seconds())
-                outcome = _deliver(setup, message, suppressed, now, report)
-                if outcome.state == "queued" and outcome.not_before is not None:
-                    retry_at = min(retry_at or outcome.not_before, outcome.not_before)
-                writer.add(outcome)
+                if setup.limit is not None:  # the account got a limit after these were written
+                    count, hours = setup.limit
+                    size = min(BATCH, len(messages) - index)
+                    grant = outbox_store.reserve_rate(company_id, outbox, now, hours, size, count)
+                    counted = index + grant.granted
+            if index >= counted:
+                break  # the rest go when their lease ends, counted then
+            oldest = max(oldest, (now - message.created_at).total_seconds())
+            outcome = _deliver(setup, message, outgoing, suppressed, now, report)
+            if outcome.state == "queued" and outcome.not_before is not None:
+                retry_at = min(retry_at or outcome.not_before, outcome.not_before)
+            writer.add(outcome)
+            if len(messages) - index - 1 == HANDOFF_TAIL:
+                writer.flush()  # what is written after the last send is a short transaction
         failed = False
     finally:
         try:
+            composer.close()
             writer.close()
         finally:
             _release(company_id, outbox, session, failed)
@@ -504,6 +575,7 @@ def _address_key(message: Communication) -> str:
 def _deliver(
     setup: _Setup,
     message: Communication,
+    outgoing: Callable[[], OutgoingChannelMessage],
     suppressed: dict[str, Any],
     now: datetime,
     report: DrainReport,
@@ -518,7 +590,7 @@ def _deliver(
         report.failed += 1
         return replace(message, state="failed", error=setup.reason)
     try:
-        provider_id = setup.channel.send(_outgoing(message))
+        provider_id = setup.channel.send(outgoing())
     except DeliveryFailed as exc:
         if exc.transient and message.attempts < MAX_ATTEMPTS:
             report.retried += 1

@@ -426,3 +426,36 @@ def test_a_hand_off_that_arrives_after_its_lease_is_sent_by_a_drain_once(
     # Then each went once and is recorded sent
     assert sorted(recipients(mailbox)) == ["l00@example.com", "l01@example.com"]
     assert _history_states(tenant) == ["sent"] * 2
+
+
+def test_a_hand_off_of_30_composed_ahead_sends_in_order_skipping_a_bad_header_and_a_suppressed_address(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import deliver_handed_off
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+    from chalicelib.messaging.suppression import add_suppression
+    from chalicelib.store.communications import history_page
+
+    # Given 30 messages handed off by id (more than a batch of 25, so the rate-window check and
+    # the short last write both come into play), the 7th with a line break in its subject, and
+    # the 12th to an address the company suppressed
+    clock.set_now(T0)
+    add_suppression(tenant.company_id, "b11@example.com", note=None, by="test")
+    messages = _messages(30, prefix="b")
+    messages[6] = OutgoingMessage(**{**vars(messages[6]), "subject": "Aviso\r\nBcc: intruso@example.com"})
+    written = enqueue(tenant.company_id, messages, kick=False, handoff=True)
+    lease_until = written[0].lease_until
+    assert lease_until is not None
+    # When one worker sends the hand-off (each e-mail composed while the one before is on the wire)
+    ids = [c.communication_id for c in written]
+    report = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, "token-b")
+    # Then the other 28 arrive once each, in the order they were written, and no one else got one
+    expected = [f"b{n:02d}@example.com" for n in range(30) if n not in (6, 11)]
+    assert recipients(mailbox) == expected
+    assert (report.sent, report.failed, report.suppressed) == (28, 1, 1)
+    # And the history says what became of each: the bad header named, the suppressed one skipped
+    by_address = {c.to_address: c for c in history_page(tenant.company_id, "email", limit=100).items}
+    assert by_address["b06@example.com"].state == "failed"
+    assert "line break" in (by_address["b06@example.com"].error or "")
+    assert by_address["b11@example.com"].state == "suppressed"
+    assert all(by_address[a].state == "sent" and by_address[a].provider_message_id for a in expected)
