@@ -299,6 +299,52 @@ class AwsMeter:
         return {k: v for k, v in sorted(self.calls.items()) if not k.startswith("dynamodb:")}
 
 
+# --- workers in processes of their own ------------------------------------------------------
+
+
+@contextmanager
+def queue_workers(handlers: dict[str, int]) -> Iterator[list[dict[str, Any]]]:
+    """``count`` worker processes (``bench._worker``) per SQS handler name, each polling its queue
+    as one concurrent Lambda invocation does; they are ready when the block starts. The list
+    yielded is filled with their reports (CPU seconds, AWS calls, failures) when it ends."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench._worker", handler],
+            cwd=REPO_ROOT,
+            env=os.environ.copy(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for handler, count in handlers.items()
+        for _ in range(count)
+    ]
+    reports: list[dict[str, Any]] = []
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "ready"
+        yield reports
+    finally:
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.close()
+        for process in processes:
+            assert process.stdout is not None
+            lines = process.stdout.read().strip().splitlines()
+            process.wait(timeout=60)
+            if lines:
+                reports.append(json.loads(lines[-1]))
+
+
+def summed_calls(reports: Iterable[dict[str, Any]], meter: AwsMeter | None = None) -> Counter[str]:
+    """Every AWS call the worker processes (and ``meter``, this process's) made, by operation."""
+    total: Counter[str] = Counter(meter.calls if meter is not None else {})
+    for report in reports:
+        total.update(report.get("calls", {}))
+    return total
+
+
 # --- reporting -----------------------------------------------------------------------------
 
 

@@ -4,10 +4,14 @@
 
 Both sides send to the same SMTP server (a MailCatcher in its own process, login required) in the
 same run. The sweep side times the whole ``sweep_company`` call on ``--due`` fresh due parcels
-(claims, rendering, composing, sending, recording results); the plain side times one connection,
-login, and a loop that builds each message with ``email.message.EmailMessage`` (the same headers,
-text and HTML bodies as a message the sweep sent, so the same size) and sends it. Each side runs
-``--runs`` times, alternating which goes first; the medians are compared.
+(claims, rendering, writing the alerts claimed and handing them over) until the last e-mail
+arrived, sent by one outbox worker: the deployed ``deliver_outbox`` handler polling the outbox
+queue in a process of its own (``bench._worker``), as its Lambda runs apart from the sweep's on
+AWS, started once and kept warm across the runs (composing, sending, recording results). The
+plain side times one connection, login, and a loop that builds each message with
+``email.message.EmailMessage`` (the same headers, text and HTML bodies as a message the sweep
+sent, so the same size) and sends it. Each side runs ``--runs`` times, alternating which goes
+first; the medians are compared.
 
 Before measuring, a 20-parcel sweep warms the worker (imports, templates, the SMTP path) and gives
 the sample message. ``--profile`` then profiles one more sweep (cProfile, main thread: the thread
@@ -43,6 +47,7 @@ from bench._stack import (
     mail_server,
     make_company,
     median,
+    queue_workers,
     table,
     write_result,
 )
@@ -52,20 +57,18 @@ _TRACE_HEADERS = ("X-Pregon-Envelope-From", "X-Pregon-Envelope-To")
 
 
 def _sweep(mail: MailServer, due: int, prefix: str) -> dict[str, Any]:
-    """One sweep and one outbox worker running side by side, as on AWS (the sweep kicks the
-    worker after its first chunk): timed from the sweep's start until the last e-mail arrived."""
-    from app import app
+    """One sweep, with the outbox worker (its own process, started before) sending side by side
+    as on AWS (the sweep hands the worker its alerts 100 at a time): timed from the sweep's start
+    until the last e-mail arrived."""
     from chalicelib.producers.tracking.sweep import sweep_company
-    from infrastructure.local.queues import LocalQueueRunner
 
     company_id = make_company(mail.port)
     load_due_parcels(company_id, due, prefix=prefix)
     before = mail.count()
-    with LocalQueueRunner(app, workers=1):
-        started = time.perf_counter()
-        report = sweep_company(company_id)
-        caught = mail.wait_for(before + due, timeout=300) - before
-        seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    report = sweep_company(company_id)
+    caught = mail.wait_for(before + due, timeout=300) - before
+    seconds = time.perf_counter() - started
     assert report.queued == due and caught == due, (report, caught)
     return {"emails": caught, "seconds": seconds, "per_second": caught / seconds}
 
@@ -155,6 +158,7 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="pregon-bench-") as tmp,
         local_stack(),
         mail_server(Path(tmp) / "mail") as mail,
+        queue_workers({"deliver_outbox": 1}),
     ):
         _sweep(mail, 20, prefix="WARM")
         sample = _Sample(mail.files()[-1])

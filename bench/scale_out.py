@@ -5,7 +5,7 @@
 For each worker count, a new company (an SMTP account without a rate limit) writes ``--emails``
 e-mails in its outbox as a producer does (``enqueue(kick=False, handoff=True)``: written
 claimed, not timed), then hands their ids to ``pregon-outbox`` (``hand_off``: SQS messages of
-100 ids) while that many worker processes (``bench._scale_worker``, each the deployed
+100 ids) while that many worker processes (``bench._worker``, each the deployed
 ``deliver_outbox`` handler polling the queue, as concurrent Lambda invocations) wait. Timed from
 the hand-off until the MailCatcher (its own process) holds every e-mail.
 
@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import argparse
 import email
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -33,13 +30,13 @@ from typing import Any
 
 from bench._stack import (
     FROM_ADDRESS,
-    REPO_ROOT,
     SMTP_PASSWORD,
     SMTP_USER,
     MailServer,
     local_stack,
     mail_server,
     make_company,
+    queue_workers,
     table,
     write_result,
 )
@@ -89,7 +86,7 @@ def _side(command: str) -> str:
         return "dynamodb_local"
     if "bench._mailserver" in command:
         return "smtp_server"
-    if "bench._scale_worker" in command:
+    if "bench._worker" in command:
         return "workers"
     return "other"
 
@@ -150,37 +147,6 @@ def _written(company_id: str, count: int) -> list[Any]:
     return written
 
 
-def _workers(count: int) -> list[subprocess.Popen[str]]:
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bench._scale_worker"],
-            cwd=REPO_ROOT,
-            env=os.environ.copy(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(count)
-    ]
-    for process in processes:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "ready"
-    return processes
-
-
-def _stop(processes: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.close()
-    reports = []
-    for process in processes:
-        assert process.stdout is not None
-        out = process.stdout.read()
-        process.wait(timeout=60)
-        reports.append(json.loads(out.strip().splitlines()[-1]))
-    return reports
-
-
 def _caught(files: list[Path]) -> tuple[Counter[str], Counter[str]]:
     by_id: Counter[str] = Counter()
     by_message_id: Counter[str] = Counter()
@@ -198,17 +164,16 @@ def _run(mail: MailServer, emails: int, workers: int) -> dict[str, Any]:
     company_id = _company(mail)
     written = _written(company_id, emails)
     assert len(written) == emails
-    processes = _workers(workers)
-    before_files = set(mail.files())
-    before = len(before_files)
-    cpu_before = _cpu_by_side()
-    started = time.perf_counter()
-    hand_off(company_id, written)
-    caught = mail.wait_for(before + emails, timeout=1800) - before
-    seconds = time.perf_counter() - started
-    cpu_after = _cpu_by_side()
-    time.sleep(2)  # a duplicate would arrive after the last first copy
-    reports = _stop(processes)
+    with queue_workers({"deliver_outbox": workers}) as reports:
+        before_files = set(mail.files())
+        before = len(before_files)
+        cpu_before = _cpu_by_side()
+        started = time.perf_counter()
+        hand_off(company_id, written)
+        caught = mail.wait_for(before + emails, timeout=1800) - before
+        seconds = time.perf_counter() - started
+        cpu_after = _cpu_by_side()
+        time.sleep(2)  # a duplicate would arrive after the last first copy
     files = [f for f in mail.files() if f not in before_files]
     by_id, by_message_id = _caught(files)
     ours = {c.communication_id for c in written}

@@ -1,0 +1,57 @@
+"""One queue worker process, as one concurrent Lambda invocation of a deployed SQS handler: polls
+the handler's queue (moto's SQS, over HTTP) with the app's own handler until its stdin closes,
+then prints, as JSON, what it handled, its CPU seconds, its handler failures and every AWS call it
+made (``bench._stack.AwsMeter``). On AWS each handler runs in processes of its own; the
+benchmarks run it so too, rather than as threads beside the producer in one interpreter.
+
+    uv run python -m bench._worker deliver_outbox
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+
+
+def main() -> None:
+    from app import app
+    from bench._stack import AwsMeter
+    from infrastructure.local.queues import consumers
+
+    handler = sys.argv[1] if len(sys.argv) > 1 else "deliver_outbox"
+    [consumer] = [c for c in consumers(app) if c.name == handler]
+    stop = threading.Event()
+
+    def wait_for_stdin() -> None:
+        sys.stdin.read()  # until the benchmark closes it
+        stop.set()
+
+    threading.Thread(target=wait_for_stdin, daemon=True).start()
+    handled = failures = 0
+    meter = AwsMeter()
+    with meter.active():
+        print("ready", flush=True)
+        while not stop.is_set():
+            try:
+                handled += consumer.poll_once(wait_seconds=1)
+            except Exception:
+                failures += 1  # as Lambda: the messages come back after their visibility timeout
+                logging.getLogger(__name__).exception("%s failed", handler)
+                stop.wait(1.0)
+    times = os.times()
+    report = {
+        "handler": handler,
+        "handled": handled,
+        "failures": failures,
+        "cpu_seconds": times.user + times.system,
+        "calls": dict(meter.calls),
+        "capacity": dict(meter.capacity),
+    }
+    print(json.dumps(report), flush=True)
+
+
+if __name__ == "__main__":
+    main()
