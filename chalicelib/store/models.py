@@ -564,8 +564,8 @@ class CommunicationModel(BoundModel):
     # text and HTML together, zlib-compressed (issue 14): every write of the item, and each index
     # copy of it, is billed by size; ``text`` / ``html`` stay for items written before.
     body_z = BinaryAttribute(null=True, legacy_encoding=False)
-    headers = MapAttribute[str, str](default=dict)
-    attachments = ListAttribute(of=AttachmentRef, default=list)
+    headers = MapAttribute[str, str](null=True)  # absent when empty
+    attachments = ListAttribute(of=AttachmentRef, null=True)  # absent when empty
     attempts = NumberAttribute(default=0)
     error = UnicodeAttribute(null=True)
     not_before = UTCDateTimeAttribute(null=True)
