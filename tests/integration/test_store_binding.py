@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_a_local_table_kept_from_an_older_run_gets_the_indexes_projections_of_no
 
     # Given a communications table kept from before issue 14: every index projecting ALL
     tables.bind()
-    schema = CommunicationModel._get_schema()
+    schema: Any = CommunicationModel._get_schema()
     client = boto3.client("dynamodb")
     name = f"pregon-test-old-communications-{secrets.token_hex(3)}"
     client.create_table(
