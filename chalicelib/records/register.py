@@ -100,12 +100,12 @@ def _query(
         limit=limit,
         cursor=cursor,
         created=store.id_range(criteria.since, criteria.until),
+        text=criteria.text,
         filter_condition=store.listing_filter(
             record_type=criteria.record_type,
             motive=criteria.motive,
             area=criteria.area,
             direction=criteria.direction,
-            text=criteria.text,
             created_by=own_only(viewer),
             private_viewer=private_viewer(viewer),
         ),

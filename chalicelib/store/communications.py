@@ -22,6 +22,9 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from functools import cache
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -83,8 +86,19 @@ def status_group(state: str) -> str:
 
 
 def _search_text(comm: domain.Communication) -> str:
+    """What a listing's text criterion is matched in (lower-cased): subject, addresses, names and
+    the text body. Computed when a listing filters, never stored (issue 14)."""
     parts = [comm.subject, comm.to_address, comm.to_name, comm.from_address, comm.from_name, comm.text]
-    return " ".join(p for p in parts if p).lower()[:4000]
+    return " ".join(p for p in parts if p).lower()
+
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+def carries_one_click(headers: dict[str, str]) -> bool:
+    """Whether an e-mail's headers offer RFC 8058's one-click unsubscribe."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return bool(lowered.get("list-unsubscribe")) and lowered.get("list-unsubscribe-post") == ONE_CLICK
 
 
 def _index_keys(comm: domain.Communication) -> dict[str, str | None]:
@@ -104,22 +118,48 @@ def _index_keys(comm: domain.Communication) -> dict[str, str | None]:
 
 
 _COMPRESS_FROM = 200  # bytes of text and HTML; below this zlib saves nothing worth a format
+# zlib's preset dictionary for bodies (issue 14): the default Spanish e-mail templates (text and
+# HTML, JSON-escaped, 32 KB), so the layout every e-mail repeats costs a few bytes: a bulk
+# invoice's body is 186 bytes instead of 933. A stream names its dictionary (the Adler-32 in its
+# header), so the file must never change: a better one is a new file added to ``_DICTIONARIES``.
+_DICTIONARIES = ("email_bodies.zdict",)
+_FDICT = 0x20  # zlib header: the stream was compressed with a preset dictionary
+
+
+@cache
+def _dictionary(name: str) -> bytes:
+    return (Path(__file__).parent / name).read_bytes()
+
+
+def _compress(data: bytes) -> bytes:
+    compressor = zlib.compressobj(6, zdict=_dictionary(_DICTIONARIES[-1]))
+    return compressor.compress(data) + compressor.flush()
+
+
+def _decompress(packed: bytes) -> bytes:
+    """A body compressed with one of the dictionaries, or without one (items written before)."""
+    if len(packed) < 6 or not packed[1] & _FDICT:
+        return zlib.decompress(packed)
+    wanted = int.from_bytes(packed[2:6], "big")
+    dictionary = next(d for d in map(_dictionary, _DICTIONARIES) if zlib.adler32(d) == wanted)
+    decompressor = zlib.decompressobj(zdict=dictionary)
+    return decompressor.decompress(packed) + decompressor.flush()
 
 
 def _packed_body(comm: domain.Communication) -> dict[str, Any]:
     """The body as the item keeps it: text and HTML in one zlib-compressed JSON attribute when
-    that is smaller (about a third for e-mail HTML), else as they are."""
+    that is smaller (a fifth of an e-mail's HTML, with the dictionary), else as they are."""
     text, html = comm.text, comm.html
     if len((text or "").encode()) + len((html or "").encode()) < _COMPRESS_FROM:
         return {"text": text, "html": html}
-    packed = zlib.compress(json.dumps([text, html], ensure_ascii=False).encode(), 6)
+    packed = _compress(json.dumps([text, html], ensure_ascii=False).encode())
     return {"text": None, "html": None, "body_z": packed}
 
 
 def _unpacked_body(item: CommunicationModel) -> dict[str, Any]:
     if item.body_z is None:
         return {}
-    text, html = json.loads(zlib.decompress(item.body_z))
+    text, html = json.loads(_decompress(item.body_z))
     return {"text": text, "html": html}
 
 
@@ -128,11 +168,15 @@ def _item(comm: domain.Communication) -> CommunicationModel:
     return item_from(
         CommunicationModel,
         comm,
+        # The idempotency key is kept in ``message-keys`` (which names this item); nothing reads
+        # it from here. Empty headers and attachments are left out (issue 14: each write is
+        # billed by size).
+        leave_out=("idempotency_key",),
         **_packed_body(comm),
-        headers=dict(comm.headers),
-        attachments=_attachment_items(comm.attachments),
+        headers=dict(comm.headers) or None,
+        attachments=_attachment_items(comm.attachments) or None,
         resent_as=list(comm.resent_as) or None,
-        search_text=_search_text(comm),
+        one_click_unsubscribe=True if comm.channel == "email" and carries_one_click(comm.headers) else None,
         mailbox_id=comm.mailbox_id,
         private_to=comm.private_to,
         **keys,
@@ -535,11 +579,25 @@ def _listing(
     cursor: dict[str, Any] | None,
     filter_condition: Any,
     created: tuple[str, str] | None,
+    text: str | None = None,
 ) -> Page:
-    """Newest first. With a filter, DynamoDB reads up to ``_PAGE_READ`` items a request and the
-    page is filled to ``limit`` over as many requests as needed; the cursor resumes after the
-    last item returned (PynamoDB rebuilds it from that item)."""
+    """Newest first. The index holds only the keys and the small attributes the filters read
+    (issue 14): the other criteria are DynamoDB filters on it, and the page's items are read with
+    ``BatchGetItem``. With a filter, DynamoDB reads up to ``_PAGE_READ`` entries a request and the
+    page is filled to ``limit`` over as many requests as needed; the cursor resumes after the last
+    item returned (PynamoDB rebuilds it from that entry). ``text`` is matched here, in the items
+    read (see :func:`_text_listing`)."""
     range_condition = CommunicationModel.communication_id.between(*created) if created else None
+    if text:
+        return _text_listing(
+            index,
+            hash_key,
+            range_condition,
+            limit=limit,
+            cursor=cursor,
+            filter_condition=filter_condition,
+            text=text,
+        )
     result = index.query(
         hash_key,
         range_condition,
@@ -549,11 +607,67 @@ def _listing(
         last_evaluated_key=cursor,
         filter_condition=filter_condition,
     )
-    items = [_record(i) for i in result]
-    return Page(items, result.last_evaluated_key)
+    entries = list(result)
+    items = _full_items(entries)
+    return Page(
+        [items[e.communication_id] for e in entries if e.communication_id in items], result.last_evaluated_key
+    )
 
 
 _PAGE_READ = 200
+_BATCH_GET = 100  # DynamoDB's limit of keys per BatchGetItem
+
+
+def _full_items(entries: Sequence[CommunicationModel]) -> dict[str, domain.Communication]:
+    """The stored items of a listing's index entries (all of one company), by id."""
+    if not entries:
+        return {}
+    return get_many(entries[0].company_id, [e.communication_id for e in entries])
+
+
+def _text_listing(
+    index: Any,
+    hash_key: str,
+    range_condition: Any,
+    *,
+    limit: int,
+    cursor: dict[str, Any] | None,
+    filter_condition: Any,
+    text: str,
+) -> Page:
+    """A listing whose criteria include ``text``, which the lean index cannot match: its entries
+    (filtered by DynamoDB on the other criteria) are read ``_BATCH_GET`` at a time and matched
+    here, until the page has ``limit`` matches or the index ends. The cursor is the index key of
+    the last item returned (table keys and the index's hash key, as PynamoDB gives it), so the
+    next page resumes right after it: nothing skipped, nothing repeated."""
+    wanted = text.lower()
+    result = index.query(
+        hash_key,
+        range_condition,
+        scan_index_forward=False,
+        page_size=_PAGE_READ,
+        last_evaluated_key=cursor,
+        filter_condition=filter_condition,
+    )
+    found: list[domain.Communication] = []
+    while chunk := list(islice(result, _BATCH_GET)):
+        items = _full_items(chunk)
+        for entry in chunk:
+            comm = items.get(entry.communication_id)
+            if comm is None or wanted not in _search_text(comm):
+                continue
+            found.append(comm)
+            if len(found) == limit:
+                return Page(found, _index_key(index, entry))
+    return Page(found, None)
+
+
+def _index_key(index: Any, entry: CommunicationModel) -> dict[str, Any]:
+    """The key a query of ``index`` resumes after ``entry`` from: the table's keys and the
+    index's, serialized (the shape of DynamoDB's ``LastEvaluatedKey``)."""
+    names = {"company_id", "communication_id"} | {a.attr_name for a in index.Meta.attributes.values()}
+    serialized = entry.serialize(null_check=False)
+    return {name: serialized[name] for name in sorted(names)}
 
 
 def history_page(
@@ -565,12 +679,14 @@ def history_page(
     cursor: dict[str, Any] | None = None,
     filter_condition: Any = None,
     created: tuple[str, str] | None = None,
+    text: str | None = None,
 ) -> Page:
-    """One channel's history, newest first, optionally one status group only (``by-status``)."""
+    """One channel's history, newest first, optionally one status group only (``by-status``);
+    ``text`` (lower-cased) must be in the subject, an address, a name or the text body."""
     index: Any = CommunicationModel.by_status if status else CommunicationModel.by_channel
     key = f"{company_id}#{channel}#{status}" if status else f"{company_id}#{channel}"
     return _listing(
-        index, key, limit=limit, cursor=cursor, filter_condition=filter_condition, created=created
+        index, key, limit=limit, cursor=cursor, filter_condition=filter_condition, created=created, text=text
     )
 
 
@@ -582,8 +698,9 @@ def register_page(
     cursor: dict[str, Any] | None = None,
     filter_condition: Any = None,
     created: tuple[str, str] | None = None,
+    text: str | None = None,
 ) -> Page:
-    """A client's register, newest first."""
+    """A client's register, newest first; ``text`` as in :func:`history_page`."""
     return _listing(
         CommunicationModel.by_client,
         f"{company_id}#{client_id}",
@@ -591,6 +708,7 @@ def register_page(
         cursor=cursor,
         filter_condition=filter_condition,
         created=created,
+        text=text,
     )
 
 
@@ -598,7 +716,6 @@ def listing_filter(
     *,
     kind: str | None = None,
     client_id: str | None = None,
-    text: str | None = None,
     created_by: str | None = None,
     record_type: str | None = None,
     motive: str | None = None,
@@ -607,7 +724,8 @@ def listing_filter(
     private_viewer: str | None = None,
 ) -> Any:
     """The filter a listing applies after its key condition (all given criteria combined), or
-    None. ``text`` is matched, lower-cased, inside the item's ``search_text``; ``record_type``
+    None; every criterion is an attribute the listing indexes project (the text criterion is
+    the listing's own ``text``, matched in the items read). ``record_type``
     matches a manual record's type or an automatic record's channel (``email``, ``sms``...);
     with ``private_viewer``, records from another user's private mailbox (H3) are left out."""
     parts: list[Any] = []
@@ -615,8 +733,6 @@ def listing_filter(
         parts.append(CommunicationModel.kind == kind)
     if client_id:
         parts.append(CommunicationModel.client_id == client_id)
-    if text:
-        parts.append(CommunicationModel.search_text.contains(text.lower()))
     if created_by:
         parts.append(CommunicationModel.created_by == created_by)
     if record_type:
@@ -694,14 +810,14 @@ def unassigned_page(
 ) -> Page:
     """Inbound messages that matched no client, newest first; with ``thread_owner``, only those
     answering a message that user created."""
-    result = CommunicationModel.unassigned.query(
+    return _listing(
+        CommunicationModel.unassigned,
         company_id,
-        scan_index_forward=False,
         limit=limit,
-        last_evaluated_key=cursor,
+        cursor=cursor,
         filter_condition=(CommunicationModel.thread_owner == thread_owner) if thread_owner else None,
+        created=None,
     )
-    return Page([_record(i) for i in result], result.last_evaluated_key)
 
 
 def assign_client(

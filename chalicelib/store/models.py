@@ -19,7 +19,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection.table import TableConnection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -445,12 +445,31 @@ class ReadyIndex(GlobalSecondaryIndex["CommunicationModel"]):
     ready_at = UnicodeAttribute(range_key=True)
 
 
+# What the listings filter on (``store.communications.listing_filter``): the history and the
+# register indexes project only these small attributes (issue 14: an entry is well under 1 KB, so
+# each write of it is 1 WRU; none of them changes when a message is sent or delivered, so those
+# updates write nothing to ``by-client`` and ``by-channel``). A listing reads its page's items.
+LISTING_ATTRIBUTES = [
+    "kind",
+    "channel",
+    "direction",
+    "client_id",
+    "created_by",
+    "record_type",
+    "motive",
+    "area",
+    "private_to",
+]
+# What a sending domain's checks count per e-mail (``store.domains.email_outcomes_from``).
+OUTCOME_ATTRIBUTES = ["from_address", "message_type", "one_click_unsubscribe"]
+
+
 class ByClientIndex(GlobalSecondaryIndex["CommunicationModel"]):
     """A client's register, newest first; removing ``client_key`` takes a record out of it."""
 
     class Meta:
         index_name = "by-client"
-        projection = AllProjection()
+        projection = IncludeProjection(LISTING_ATTRIBUTES)
 
     client_key = UnicodeAttribute(hash_key=True)
     communication_id = UnicodeAttribute(range_key=True)
@@ -461,7 +480,7 @@ class ByChannelIndex(GlobalSecondaryIndex["CommunicationModel"]):
 
     class Meta:
         index_name = "by-channel"
-        projection = AllProjection()
+        projection = IncludeProjection(LISTING_ATTRIBUTES)
 
     history_key = UnicodeAttribute(hash_key=True)
     communication_id = UnicodeAttribute(range_key=True)
@@ -472,7 +491,7 @@ class ByStatusIndex(GlobalSecondaryIndex["CommunicationModel"]):
 
     class Meta:
         index_name = "by-status"
-        projection = AllProjection()
+        projection = IncludeProjection(LISTING_ATTRIBUTES + OUTCOME_ATTRIBUTES)
 
     status_key = UnicodeAttribute(hash_key=True)
     communication_id = UnicodeAttribute(range_key=True)
@@ -507,7 +526,7 @@ class UnassignedIndex(GlobalSecondaryIndex["CommunicationModel"]):
 
     class Meta:
         index_name = "unassigned"
-        projection = AllProjection()
+        projection = IncludeProjection(["thread_owner"])
 
     unassigned_company = UnicodeAttribute(hash_key=True)
     communication_id = UnicodeAttribute(range_key=True)
@@ -545,8 +564,8 @@ class CommunicationModel(BoundModel):
     # text and HTML together, zlib-compressed (issue 14): every write of the item, and each index
     # copy of it, is billed by size; ``text`` / ``html`` stay for items written before.
     body_z = BinaryAttribute(null=True, legacy_encoding=False)
-    headers = MapAttribute[str, str](default=dict)
-    attachments = ListAttribute(of=AttachmentRef, default=list)
+    headers = MapAttribute[str, str](null=True)  # absent when empty
+    attachments = ListAttribute(of=AttachmentRef, null=True)  # absent when empty
     attempts = NumberAttribute(default=0)
     error = UnicodeAttribute(null=True)
     not_before = UTCDateTimeAttribute(null=True)
@@ -568,7 +587,10 @@ class CommunicationModel(BoundModel):
     created_by = UnicodeAttribute(null=True)
     thread_owner = UnicodeAttribute(null=True)  # received mail: who created the message it answers
     raw_key = UnicodeAttribute(null=True)
-    search_text = UnicodeAttribute(null=True)
+    # Set on an e-mail that carried RFC 8058's one-click List-Unsubscribe (its headers are not in
+    # the ``by-status`` index a sending domain's checks count on). Items written before issue 14's
+    # lean indexes may still carry a ``search_text`` attribute: nothing reads it.
+    one_click_unsubscribe = BooleanAttribute(null=True)
     resent_as = ListAttribute(of=UnicodeAttribute, null=True)  # H1: the resends of this message
     # Index keys (sparse where noted on the index).
     ready_outbox = UnicodeAttribute(null=True)

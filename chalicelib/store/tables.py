@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -78,18 +79,31 @@ def create_tables(*, expire_items: bool = True) -> None:
             )
 
 
+def _projection_of(projection: dict[str, Any]) -> tuple[str, frozenset[str]]:
+    return projection.get("ProjectionType", "ALL"), frozenset(projection.get("NonKeyAttributes") or ())
+
+
 def _add_missing_indexes(model: type[Model]) -> None:
     """A table kept from an older run (the local stack persists DynamoDB Local's data) gets the
-    global secondary indexes its model declared since, one at a time as DynamoDB wants them."""
+    global secondary indexes its model declared since, one at a time as DynamoDB wants them; an
+    index whose projection changed since (issue 14's lean listing indexes) is built again."""
     client: Any = model._get_connection().connection.client
     table = client.describe_table(TableName=model.Meta.table_name)["Table"]
-    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    present = {index["IndexName"]: index for index in table.get("GlobalSecondaryIndexes", [])}
     schema = model._get_schema()
     wanted = schema.get("global_secondary_indexes") or []
     definitions = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
     for index in wanted:
         if index["index_name"] in present:
-            continue
+            if _projection_of(present[index["index_name"]]["Projection"]) == _projection_of(
+                index["projection"]
+            ):
+                continue
+            client.update_table(
+                TableName=model.Meta.table_name,
+                GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index["index_name"]}}],
+            )
+            _wait_until_gone(client, model.Meta.table_name, index["index_name"])
         key_schema = sorted(index["key_schema"], key=lambda k: k["KeyType"] != "HASH")  # HASH first
         keys = [k["AttributeName"] for k in key_schema]
         client.update_table(
@@ -106,6 +120,15 @@ def _add_missing_indexes(model: type[Model]) -> None:
             ],
         )
         client.get_waiter("table_exists").wait(TableName=model.Meta.table_name)
+
+
+def _wait_until_gone(client: Any, table_name: str, index_name: str) -> None:
+    for _ in range(600):
+        table = client.describe_table(TableName=table_name)["Table"]
+        if all(i["IndexName"] != index_name for i in table.get("GlobalSecondaryIndexes", [])):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the index {index_name} of {table_name} was not deleted in 60 s")
 
 
 @contextmanager

@@ -83,7 +83,12 @@ def expected_indexes(model: type[Model]) -> dict[str, Json]:
     return {
         index.Meta.index_name: {
             "KeySchema": expected_key_schema(index.Meta.attributes),
-            "Projection": {"ProjectionType": index.Meta.projection.projection_type},
+            "Projection": {"ProjectionType": index.Meta.projection.projection_type}
+            | (
+                {"NonKeyAttributes": list(index.Meta.projection.non_key_attributes)}
+                if index.Meta.projection.non_key_attributes
+                else {}
+            ),
         }
         for index in indexes
     }

@@ -109,3 +109,69 @@ def test_bad_domains_and_callers_are_refused(api: Client, tenant: Tenant) -> Non
         assert answer.status_code == 422 and body(answer)["field"] == "domain", (bad, answer.body)
     assert api.http.post("/sender-domains", headers=tenant.staff_headers(), body="{}").status_code == 403
     assert api.http.get("/sender-domains", headers=tenant.key_headers()).status_code == 403
+
+
+def test_the_bulk_sender_checks_count_the_domains_e_mails(api: Client, tenant: Tenant) -> None:
+    from chalicelib.core import clock
+    from chalicelib.core.domain import Communication
+    from chalicelib.store import communications
+    from chalicelib.store.models import CommunicationModel
+
+    domain = f"{tenant.company_id}.avisos.example"
+    assert register(api, tenant, domain).status_code == 201
+    one_click = {
+        "List-Unsubscribe": "<https://pregon.test/public/manual-sends/unsubscribe?token=x>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+    def sent(state: str, *, kind: str = "manual", headers: dict[str, str] | None = None, **more: Any) -> str:
+        now = clock.now()
+        comm = Communication(
+            company_id=tenant.company_id,
+            communication_id=communications.new_communication_id(now),
+            direction="out",
+            channel="email",
+            kind=kind,
+            state=state,
+            created_at=now,
+            updated_at=now,
+            from_address=more.pop("from_address", f"avisos@{domain}"),
+            to_address="cliente@example.com",
+            subject="Aviso",
+            headers=one_click if headers is None else headers,
+            **more,
+        )
+        communications.save(comm)
+        return comm.communication_id
+
+    # Given, from the domain: three manual e-mails with one-click unsubscribe (one complained,
+    # one bounced), a tracking alert stored before the one-click flag was (its headers only),
+    # an automatic e-mail delivered, and one that never left; and one from another domain
+    sent("sent")
+    sent("complained")
+    sent("bounced")
+    legacy = sent("sent", kind="automatic", message_type="tracking_alert")
+    CommunicationModel(tenant.company_id, legacy).update(
+        actions=[CommunicationModel.one_click_unsubscribe.remove()]
+    )
+    sent("delivered", kind="automatic", message_type="invoice", headers={})
+    sent("failed")
+    sent("sent", from_address="avisos@elsewhere.example")
+
+    # When the administrator looks at the domain
+    def checks() -> dict[str, tuple[str, str]]:
+        shown = body(api.http.get(f"/sender-domains/{domain}", headers=tenant.admin_headers()))
+        return {c["requirement"]: (c["state"], c["detail"]) for c in shown["bulk_sender_checks"]}
+
+    # Then the four bulk e-mails that left all carried one-click, and 1 of the 5 that left
+    # drew a complaint (20 %: over Gmail's limit)
+    assert checks()["one_click_unsubscribe"][0] == "pass"
+    assert checks()["one_click_unsubscribe"][1].startswith("4 of 4 bulk e-mails")
+    assert checks()["complaint_rate"] == (
+        "fail",
+        "1 complaints in 5 e-mails in 30 days (20.00%); Gmail asks under 0.3 %, recommends under 0.1 %",
+    )
+    # And a manual e-mail without it fails the check
+    sent("sent", headers={})
+    assert checks()["one_click_unsubscribe"][0] == "fail"
+    assert checks()["one_click_unsubscribe"][1].startswith("4 of 5 bulk e-mails")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -35,3 +36,49 @@ def test_a_model_used_first_thing_in_a_new_process_reads_the_stages_table(
     assert CompanyModel.Meta.table_name == "pregon-test-companies"
     # And every other model was bound by that first use too
     assert SendJobModel.Meta.table_name.startswith("pregon-test-")
+
+
+def test_a_local_table_kept_from_an_older_run_gets_the_indexes_projections_of_now(
+    local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import secrets
+
+    import boto3
+
+    from chalicelib.store import tables
+    from chalicelib.store.models import LISTING_ATTRIBUTES, CommunicationModel
+
+    # Given a communications table kept from before issue 14: every index projecting ALL
+    tables.bind()
+    schema: Any = CommunicationModel._get_schema()
+    client = boto3.client("dynamodb")
+    name = f"pregon-test-old-communications-{secrets.token_hex(3)}"
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=schema["attribute_definitions"],
+        KeySchema=sorted(schema["key_schema"], key=lambda k: k["KeyType"] != "HASH"),
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index["index_name"],
+                "KeySchema": sorted(index["key_schema"], key=lambda k: k["KeyType"] != "HASH"),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in schema["global_secondary_indexes"]
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    monkeypatch.setattr(CommunicationModel.Meta, "table_name", name)
+    monkeypatch.setattr(CommunicationModel, "_connection", None)
+
+    # When the local stack starts on it again
+    tables._add_missing_indexes(CommunicationModel)
+
+    # Then its indexes project what the model declares now
+    found = client.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    projections = {i["IndexName"]: i["Projection"] for i in found}
+    assert projections["by-client"]["ProjectionType"] == "INCLUDE"
+    assert set(projections["by-client"]["NonKeyAttributes"]) == set(LISTING_ATTRIBUTES)
+    assert projections["unassigned"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["thread_owner"]}
+    assert projections["ready"] == {"ProjectionType": "KEYS_ONLY"}
+    assert len(projections) == len(schema["global_secondary_indexes"])
+    client.delete_table(TableName=name)

@@ -41,3 +41,28 @@ def send_email(
         ],
     )
     return comm.communication_id
+
+
+def queue_emails(
+    tenant: Tenant, subjects: list[str], *, kind: str = "automatic", text: str = ""
+) -> list[str]:
+    """Queue one e-mail per subject through the real outbox, in one call (created in that order);
+    returns their communication ids."""
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    queued = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                to_address=f"cliente{n}@example.com",
+                subject=subject,
+                text=text or f"Texto de {subject}",
+                html=f"<p>{text or subject}</p>",
+                kind=kind,
+                area="tracking",
+            )
+            for n, subject in enumerate(subjects)
+        ],
+    )
+    return [comm.communication_id for comm in queued]

@@ -57,10 +57,10 @@ def _query(viewer: Principal, channel: str, criteria: HistoryCriteria, limit: in
         limit=limit,
         cursor=cursor,
         created=store.id_range(criteria.since, criteria.until),
+        text=criteria.text,
         filter_condition=store.listing_filter(
             kind=criteria.kind,
             client_id=criteria.client_id,
-            text=criteria.text,
             created_by=own_only(viewer),
         ),
     )
