@@ -7,14 +7,14 @@ send (C8), started with the same use case ``POST /sends`` calls: the job is crea
 of 100 clients go on the ``pregon-send-jobs`` queue; page workers (the deployed ``expand_send_job``
 handler) render each page and enqueue its e-mails in the account's outbox, which puts messages on
 ``pregon-outbox``; outbox workers (``deliver_outbox``) drain it concurrently, each over its own
-SMTP connection. Both handlers are polled from moto's SQS by the local queue runner with
-``--workers`` threads per queue, as Lambda's event source mappings do on AWS. Timed from the call
+SMTP connection. Each handler runs in ``--workers`` processes of its own (``bench._worker``)
+polling moto's SQS, as concurrent invocations of its Lambda do on AWS. Timed from the call
 until every e-mail reached the SMTP server (a separate process) and the job says ``done``. The
 baseline sends the same number of look-alike messages in a plain smtplib loop over one
 connection, in the same run, to the same server.
 
 Reports e-mails per second of both, their ratio, and DynamoDB requests per e-mail (every call
-counted in botocore, producer and workers alike).
+counted in botocore, producer and worker processes alike).
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from bench._stack import (
     mail_server,
     make_company,
     parallel,
+    queue_workers,
+    summed_calls,
     table,
     write_result,
 )
@@ -106,11 +108,9 @@ def _plain(mail: MailServer, count: int) -> dict[str, Any]:
 
 
 def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
-    from app import app
     from chalicelib.messaging.templates import MESSAGE_TYPES
     from chalicelib.producers.sends.manual import ClientFilter, SendRequest, get_send_job, start_send
     from chalicelib.tenants.auth.principal import Principal
-    from infrastructure.local.queues import LocalQueueRunner
 
     setup_started = time.perf_counter()
     company_id = _company_with_clients(mail, count)
@@ -119,7 +119,8 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
     variables.pop("client", None)
     before = mail.count()
     meter = AwsMeter()
-    with meter.active(), LocalQueueRunner(app, workers=workers) as runner:
+    handlers = {"expand_send_job": workers, "deliver_outbox": workers}
+    with queue_workers(handlers) as reports, meter.active():
         started = time.perf_counter()
         result = start_send(
             company_id,
@@ -139,8 +140,11 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
         while job.state != "done" and time.perf_counter() - started < seconds + 60:
             time.sleep(0.5)
             job = get_send_job(bench_user, result.job.job_id)
-        failures = runner.failures
-    requests = sum(meter.dynamodb_calls().values())
+    failures = sum(r["failures"] for r in reports)
+    calls = summed_calls(reports, meter)
+    dynamodb = {k.split(":", 1)[1]: v for k, v in sorted(calls.items()) if k.startswith("dynamodb:")}
+    others = {k: v for k, v in sorted(calls.items()) if not k.startswith("dynamodb:")}
+    requests = sum(dynamodb.values())
     return {
         "emails": caught,
         "job": {"state": job.state, "total": job.total, "sent": job.sent, "failed": job.failed},
@@ -151,8 +155,8 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
         "handler_failures": failures,
         "dynamodb_requests": requests,
         "dynamodb_requests_per_email": round(requests / max(caught, 1), 3),
-        "dynamodb_requests_by_operation": meter.dynamodb_calls(),
-        "other_aws_calls": meter.other_calls(),
+        "dynamodb_requests_by_operation": dynamodb,
+        "other_aws_calls": others,
     }
 
 

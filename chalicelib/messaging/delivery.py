@@ -413,12 +413,11 @@ class _FirstSendRetried:
         self._channel.close()
 
 
-# A hand-off's outcomes are written 50 to a transaction (2 for a hand-off of 100; the first
-# while the second half is sent).
-HANDOFF_WRITES = 50
-
-# ... and the last ones on their own, so the invocation waits only for a short write at its end.
-HANDOFF_TAIL = 10
+# A hand-off's outcomes are written up to 90 to a transaction while the next are sent, and its
+# last 20 on their own, so the invocation waits only for a short write at its end: 200 e-mails are
+# 3 transactions (90, 90, 20), 100 are 2 (80, 20).
+HANDOFF_WRITES = 90
+HANDOFF_TAIL = 20
 
 # A hand-off stops sending this long before its lease ends: what it has not sent by then is left
 # to the lease (a drain claims it after), never sent while another worker may own it.

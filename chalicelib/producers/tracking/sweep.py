@@ -185,7 +185,8 @@ def sweep_company(
 
 class _HandOffs:
     """Claimed alerts handed to the outbox workers by id: the first chunk's at once (delivery
-    starts), then 100 at a time (one worker invocation and SMTP session each), the rest at the end."""
+    starts), then HANDOFF_IDS at a time (one worker invocation and SMTP session each), the rest at
+    the end."""
 
     def __init__(self, company_id: str) -> None:
         self._company_id = company_id
@@ -198,8 +199,8 @@ class _HandOffs:
             self._pending += comms
             if not self._pending or not (self._first or len(self._pending) >= HANDOFF_IDS):
                 return
-            # whole hand-offs of 100 only (what is left waits for the next chunk): each one costs a
-            # worker invocation its fixed reads and writes, so 120 are not handed off as 100 + 20
+            # whole hand-offs only (what is left waits for the next chunk): each one costs a
+            # worker invocation its fixed reads and writes, so 220 are not handed off as 200 + 20
             whole = len(self._pending) if self._first else len(self._pending) // HANDOFF_IDS * HANDOFF_IDS
             ready, self._pending, self._first = self._pending[:whole], self._pending[whole:], False
         hand_off(self._company_id, ready)
