@@ -242,6 +242,7 @@ class Alert:
     message_id: str | None = None
     error: str | None = None
     sent_at: datetime | None = None
+    communication_id: str | None = None  # the outbox message that delivers it (e-mail)
 
 
 @dataclass(frozen=True)

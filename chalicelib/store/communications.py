@@ -33,7 +33,6 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.core import domain
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import (
-    AlertModel,
     AlertScheduleModel,
     AttachmentRef,
     CommunicationModel,
@@ -381,9 +380,9 @@ def _attachment_items(attachments: Sequence[domain.AttachmentRef]) -> list[Attac
 
 
 def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> list[domain.Communication]:
-    """Write what became of claimed messages (state, provider id, error, next attempt), with the
-    tracking alert each one carries, 25 messages per transaction. A message is only written
-    while this drain still holds it (its lease: ``sending`` after a claim, still ``queued`` when
+    """Write what became of claimed messages (state, provider id, error, next attempt), many to a
+    transaction (a tracking alert reads its state from its message when listed). A message is
+    only written while this drain still holds it (its lease: ``sending`` after a claim, still ``queued`` when
     its producer wrote it claimed). Returns the outcomes written."""
 
     def add(tx: TransactWrite, comm: domain.Communication) -> None:
@@ -426,7 +425,6 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
         written += transact_all_or_drop(
             chunk, add, extra=lambda tx, written: _count_outcomes(tx, written, now)
         )
-    _record_alerts([c for c in outcomes if c.alert_ref and c.state in ("sent", "failed", "suppressed")])
     return written
 
 
@@ -478,20 +476,6 @@ def _count_outcomes(tx: TransactWrite, outcomes: list[domain.Communication], now
                 AlertScheduleModel.failed_count.add(counts["failed"] + counts["skipped"]),
             ],
         )
-
-
-def _record_alerts(outcomes: Sequence[domain.Communication]) -> None:
-    """Mirror final outcomes onto the tracking alert items the parcel pages list."""
-    if not outcomes:
-        return
-    with AlertModel.batch_write() as batch:
-        for item in AlertModel.batch_get([tuple(c.alert_ref.split("|", 1)) for c in outcomes if c.alert_ref]):
-            comm = next(c for c in outcomes if c.alert_ref == f"{item.parcel_key}|{item.alert_id}")
-            item.state = "failed" if comm.state == "suppressed" else comm.state
-            item.message_id = comm.provider_message_id
-            item.error = comm.error
-            item.sent_at = comm.sent_at
-            batch.save(item)
 
 
 def set_delivery_state(

@@ -331,6 +331,10 @@ class AlertModel(BoundModel):
     error = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     sent_at = UTCDateTimeAttribute(null=True)
+    # The e-mail that delivers it (issue 14): its state, provider id, error and time are read from
+    # that message when alerts are listed, not copied here by every outcome (alerts written before
+    # carry the copy instead).
+    communication_id = UnicodeAttribute(null=True)
     by_recipient = RecipientIndex()
 
 

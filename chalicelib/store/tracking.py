@@ -12,7 +12,7 @@ Exactly-once rests on three conditional writes:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -437,6 +437,7 @@ def _plan(
             state="failed" if n < len(messages) and messages[n].state == "failed" else "queued",
             error=messages[n].error if n < len(messages) and messages[n].state == "failed" else None,
             created_at=now,
+            communication_id=messages[n].communication_id if n < len(messages) else None,
         )
         for n, follower in enumerate(followers)
     ]
@@ -578,14 +579,40 @@ def _alert(item: AlertModel) -> domain.Alert:
     return record_from(item, domain.Alert)
 
 
+# What an alert shows of its message's state: a message still in the outbox is queued; a
+# suppressed address is a failed alert; what a provider said after the send (delivered,
+# bounced...) leaves the alert sent.
+_ALERT_STATES = {"queued": "queued", "sending": "queued", "failed": "failed", "suppressed": "failed"}
+
+
+def _with_outcomes(company_id: str, alerts: list[domain.Alert]) -> list[domain.Alert]:
+    """Alerts with what became of the messages that deliver them, read in one BatchGetItem."""
+    linked = [a.communication_id for a in alerts if a.communication_id]
+    messages = communications.get_many(company_id, linked) if linked else {}
+    shown = []
+    for alert in alerts:
+        message = messages.get(alert.communication_id or "")
+        if message is not None:
+            alert = replace(
+                alert,
+                state=_ALERT_STATES.get(message.state, "sent"),
+                message_id=message.provider_message_id,
+                error=message.error if message.state in ("failed", "suppressed") else alert.error,
+                sent_at=message.sent_at,
+            )
+        shown.append(alert)
+    return shown
+
+
 def alerts_for_parcel(company_id: str, tracking_id: str) -> list[domain.Alert]:
     items = AlertModel.query(parcel_key(company_id, tracking_id), consistent_read=True)
-    return sorted((_alert(i) for i in items), key=lambda a: a.created_at, reverse=True)
+    alerts = sorted((_alert(i) for i in items), key=lambda a: a.created_at, reverse=True)
+    return _with_outcomes(company_id, alerts)
 
 
 def alerts_for_recipient(company_id: str, email: str, limit: int, cursor: dict[str, Any] | None) -> Page:
     result = AlertModel.by_recipient.query(
         f"{company_id}#{email.lower()}", scan_index_forward=False, limit=limit, last_evaluated_key=cursor
     )
-    items = [_alert(i) for i in result]
+    items = _with_outcomes(company_id, [_alert(i) for i in result])
     return Page(items, result.last_evaluated_key)

@@ -738,3 +738,38 @@ def test_public_lookup_reveals_only_t1(api: Client, tenant: Tenant, mailbox: Mai
     assert set(view) == {"tracking_id", "history", "alerts_available"}
     text = json.dumps(view)
     assert "ana@example.com" not in text and "CLI-1" not in text and "ev-1" not in text
+
+
+def test_an_alert_shows_what_became_of_its_e_mail_queued_then_sent_or_failed_for_a_suppressed_address(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.messaging.suppression import add_suppression
+    from chalicelib.producers.tracking.sweep import sweep_company
+
+    # Given a parcel followed by Ana and by Beto, whose address the company suppressed
+    issue(api, tenant, "TRK-Q1")
+    subscribe(api, tenant, "TRK-Q1", "ana@example.com")
+    subscribe(api, tenant, "TRK-Q1", "beto@example.com", first_name="Beto")
+    add_suppression(tenant.company_id, "beto@example.com", note=None, by="test")
+    post_event(api, tenant, "TRK-Q1", "ev-q1", "OUT_FOR_DELIVERY", minutes=1)
+
+    def alerts() -> dict[str, Any]:
+        listed = api.http.get("/parcels/TRK-Q1/alerts", headers=tenant.staff_headers())
+        return {a["recipient_email"]: a for a in body(listed)["items"]}
+
+    # When the sweep has written the alerts but no worker has sent them yet
+    assert sweep_company(tenant.company_id).queued == 2
+    # Then both alerts show queued, with no provider id
+    assert {e: (a["state"], a["message_id"]) for e, a in alerts().items()} == {
+        "ana@example.com": ("queued", None),
+        "beto@example.com": ("queued", None),
+    }
+    # When the outbox worker has run
+    deliver_outboxes()
+    # Then Ana's alert shows sent with the Message-ID the server got, and Beto's failed, naming why
+    shown = alerts()
+    assert shown["ana@example.com"]["state"] == "sent"
+    [ana_mail] = [m for m in mailbox.messages() if "ana@example.com" in str(m["To"])]
+    assert shown["ana@example.com"]["message_id"] == str(ana_mail["Message-ID"])
+    assert shown["beto@example.com"]["state"] == "failed"
+    assert "suppressed" in shown["beto@example.com"]["error"]
