@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -302,39 +303,62 @@ class AwsMeter:
 # --- workers in processes of their own ------------------------------------------------------
 
 
+@dataclass
+class QueueWorkers:
+    """Worker processes of :func:`queue_workers` and, once they stopped, their reports."""
+
+    processes: list[subprocess.Popen[str]]
+    reports: list[dict[str, Any]] = field(default_factory=list)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The workers stopped (SIGSTOP) while something else is measured: an idle worker still
+        long-polls SQS, and moto answers those polls in this process. Their last poll ends first."""
+        for process in self.processes:
+            os.kill(process.pid, signal.SIGSTOP)
+        time.sleep(1.5)  # a poll in flight waits at most 1 s
+        try:
+            yield
+        finally:
+            for process in self.processes:
+                os.kill(process.pid, signal.SIGCONT)
+
+
 @contextmanager
-def queue_workers(handlers: dict[str, int]) -> Iterator[list[dict[str, Any]]]:
+def queue_workers(handlers: dict[str, int]) -> Iterator[QueueWorkers]:
     """``count`` worker processes (``bench._worker``) per SQS handler name, each polling its queue
-    as one concurrent Lambda invocation does; they are ready when the block starts. The list
-    yielded is filled with their reports (CPU seconds, AWS calls, failures) when it ends."""
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bench._worker", handler],
-            cwd=REPO_ROOT,
-            env=os.environ.copy(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for handler, count in handlers.items()
-        for _ in range(count)
-    ]
-    reports: list[dict[str, Any]] = []
+    as one concurrent Lambda invocation does; they are ready when the block starts. Their reports
+    (CPU seconds, AWS calls, failures) are in ``.reports`` when it ends."""
+    workers = QueueWorkers(
+        [
+            subprocess.Popen(
+                [sys.executable, "-m", "bench._worker", handler],
+                cwd=REPO_ROOT,
+                env=os.environ.copy(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for handler, count in handlers.items()
+            for _ in range(count)
+        ]
+    )
     try:
-        for process in processes:
+        for process in workers.processes:
             assert process.stdout is not None
             assert process.stdout.readline().strip() == "ready"
-        yield reports
+        yield workers
     finally:
-        for process in processes:
+        for process in workers.processes:
+            os.kill(process.pid, signal.SIGCONT)
             assert process.stdin is not None
             process.stdin.close()
-        for process in processes:
+        for process in workers.processes:
             assert process.stdout is not None
             lines = process.stdout.read().strip().splitlines()
             process.wait(timeout=60)
             if lines:
-                reports.append(json.loads(lines[-1]))
+                workers.reports.append(json.loads(lines[-1]))
 
 
 def summed_calls(reports: Iterable[dict[str, Any]], meter: AwsMeter | None = None) -> Counter[str]:

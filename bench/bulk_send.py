@@ -120,7 +120,7 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
     before = mail.count()
     meter = AwsMeter()
     handlers = {"expand_send_job": workers, "deliver_outbox": workers}
-    with queue_workers(handlers) as reports, meter.active():
+    with queue_workers(handlers) as pool, meter.active():
         started = time.perf_counter()
         result = start_send(
             company_id,
@@ -140,8 +140,8 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
         while job.state != "done" and time.perf_counter() - started < seconds + 60:
             time.sleep(0.5)
             job = get_send_job(bench_user, result.job.job_id)
-    failures = sum(r["failures"] for r in reports)
-    calls = summed_calls(reports, meter)
+    failures = sum(r["failures"] for r in pool.reports)
+    calls = summed_calls(pool.reports, meter)
     dynamodb = {k.split(":", 1)[1]: v for k, v in sorted(calls.items()) if k.startswith("dynamodb:")}
     others = {k: v for k, v in sorted(calls.items()) if not k.startswith("dynamodb:")}
     requests = sum(dynamodb.values())

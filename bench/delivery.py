@@ -158,18 +158,20 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="pregon-bench-") as tmp,
         local_stack(),
         mail_server(Path(tmp) / "mail") as mail,
-        queue_workers({"deliver_outbox": 1}),
+        queue_workers({"deliver_outbox": 1}) as worker,
     ):
         _sweep(mail, 20, prefix="WARM")
         sample = _Sample(mail.files()[-1])
-        _plain(mail, sample, 20)
+        with worker.paused():
+            _plain(mail, sample, 20)
         for run in range(args.runs):
             order = ("sweep", "plain") if run % 2 == 0 else ("plain", "sweep")
             for side in order:
                 if side == "sweep":
                     sweeps.append(_sweep(mail, args.due, prefix=f"R{run}"))
                 else:
-                    plains.append(_plain(mail, sample, args.due))
+                    with worker.paused():  # the plain loop runs alone, as before the worker existed
+                        plains.append(_plain(mail, sample, args.due))
                 print(f"run {run + 1} {side}: {(sweeps if side == 'sweep' else plains)[-1]}", flush=True)
         plain_size = len(sample.build(0).as_bytes())
         if args.profile:

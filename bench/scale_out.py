@@ -164,7 +164,7 @@ def _run(mail: MailServer, emails: int, workers: int) -> dict[str, Any]:
     company_id = _company(mail)
     written = _written(company_id, emails)
     assert len(written) == emails
-    with queue_workers({"deliver_outbox": workers}) as reports:
+    with queue_workers({"deliver_outbox": workers}) as processes:
         before_files = set(mail.files())
         before = len(before_files)
         cpu_before = _cpu_by_side()
@@ -189,8 +189,8 @@ def _run(mail: MailServer, emails: int, workers: int) -> dict[str, Any]:
         "per_second": round(caught / seconds, 1),
         "sent_twice": len(twice),
         "cpu_seconds": cpu,
-        "worker_cpu_seconds": [round(r["cpu_seconds"], 1) for r in reports],
-        "handed_off_messages": [r["handled"] for r in reports],
+        "worker_cpu_seconds": [round(r["cpu_seconds"], 1) for r in processes.reports],
+        "handed_off_messages": [r["handled"] for r in processes.reports],
     }
 
 
