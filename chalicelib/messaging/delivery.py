@@ -153,10 +153,19 @@ def _outgoing(message: Communication) -> OutgoingChannelMessage:
         from_address=message.from_address or "",  # else the account's (channels.email.mime_of)
         from_name=message.from_name or "",
         reply_to=message.reply_to,
-        headers={**message.headers, "X-Pregon-Message": message.communication_id},
+        headers={**message.headers, **_alert_header(message), "X-Pregon-Message": message.communication_id},
         attachments=attachments,
         message_id=message.rfc_message_id or f"<{message.communication_id}@pregon>",
     )
+
+
+def _alert_header(message: Communication) -> dict[str, str]:
+    """A tracking alert's e-mail names its alert (``X-Pregon-Alert``), made from ``alert_ref``."""
+    if not message.alert_ref or "X-Pregon-Alert" in message.headers:
+        return {}
+    from chalicelib.store.tracking import alert_header
+
+    return {"X-Pregon-Alert": alert_header(message.alert_ref)}
 
 
 def _attachment(ref: Any) -> tuple[str, str, bytes]:

@@ -207,6 +207,9 @@ def _record(item: CommunicationModel) -> domain.Communication:
         resent_as=tuple(str(i) for i in (item.resent_as or ())),
         mailbox_id=item.mailbox_id,
         private_to=item.private_to,
+        # sent over SMTP: the provider's id is our own Message-ID, which is all that is stored
+        provider_message_id=item.provider_message_id
+        or (item.rfc_message_id if item.sent_at is not None and item.direction == "out" else None),
     )
 
 
@@ -396,7 +399,8 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
         optional: tuple[tuple[Any, Any], ...] = (
             (CommunicationModel.error, comm.error),
             (CommunicationModel.sent_at, comm.sent_at),
-            (CommunicationModel.provider_message_id, comm.provider_message_id),
+            # over SMTP the provider's id is the Message-ID we wrote: not stored twice (issue 14)
+            (CommunicationModel.provider_message_id, _provider_id_to_store(comm)),
             (CommunicationModel.rfc_message_id, comm.rfc_message_id),
             (CommunicationModel.not_before, comm.not_before),
         )
@@ -426,6 +430,10 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
             chunk, add, extra=lambda tx, written: _count_outcomes(tx, written, now)
         )
     return written
+
+
+def _provider_id_to_store(comm: domain.Communication) -> str | None:
+    return None if comm.provider_message_id == comm.rfc_message_id else comm.provider_message_id
 
 
 def _outcome_chunks(outcomes: Sequence[domain.Communication]) -> list[list[domain.Communication]]:

@@ -288,7 +288,6 @@ class _AlertWriter:
         company_id = company.company_id
         link = unsubscribe_url(company_id, parcel.tracking_id, follower)
         ref = store.alert_ref(company_id, parcel.tracking_id, novelty.event_id, follower.subscription_id)
-        alert_id = store.alert_id(novelty.event_id, follower.subscription_id)
         outgoing = OutgoingMessage(
             channel="email",
             to_address=follower.email,
@@ -306,7 +305,7 @@ class _AlertWriter:
                 "List-Unsubscribe": f"<{link}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                 "Auto-Submitted": "auto-generated",
-                "X-Pregon-Alert": f"{parcel.tracking_id}/{alert_id}",
+                # X-Pregon-Alert is added when it is sent, from ``alert_ref`` (not stored twice)
             },
         )
         variables: dict[str, Any] = {
