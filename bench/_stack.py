@@ -361,11 +361,11 @@ def queue_workers(handlers: dict[str, int]) -> Iterator[QueueWorkers]:
                 workers.reports.append(json.loads(lines[-1]))
 
 
-def summed_calls(reports: Iterable[dict[str, Any]], meter: AwsMeter | None = None) -> Counter[str]:
-    """Every AWS call the worker processes (and ``meter``, this process's) made, by operation."""
-    total: Counter[str] = Counter(meter.calls if meter is not None else {})
+def summed_calls(reports: Iterable[dict[str, Any]], meter: AwsMeter | None = None) -> AwsMeter:
+    """Every AWS call the worker processes (and ``meter``, this process's) made, as one meter."""
+    total = AwsMeter(calls=Counter(meter.calls if meter is not None else {}))
     for report in reports:
-        total.update(report.get("calls", {}))
+        total.calls.update(report.get("calls", {}))
     return total
 
 

@@ -142,8 +142,7 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
             job = get_send_job(bench_user, result.job.job_id)
     failures = sum(r["failures"] for r in pool.reports)
     calls = summed_calls(pool.reports, meter)
-    dynamodb = {k.split(":", 1)[1]: v for k, v in sorted(calls.items()) if k.startswith("dynamodb:")}
-    others = {k: v for k, v in sorted(calls.items()) if not k.startswith("dynamodb:")}
+    dynamodb, others = calls.dynamodb_calls(), calls.other_calls()
     requests = sum(dynamodb.values())
     return {
         "emails": caught,

@@ -58,6 +58,13 @@ class OutgoingChannelMessage:
     wire: WireEmail | None = None  # set by ``Channel.prepare`` when the channel composes ahead
 
 
+class SentAsIs:
+    """For a channel whose send is one API call: nothing to compose ahead."""
+
+    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
+        return message
+
+
 class Channel(Protocol):
     def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
         """Compose ahead what ``send`` would (thread-safe); the message as it is when nothing is."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.channels.base import OutgoingChannelMessage
+from chalicelib.channels.base import OutgoingChannelMessage, SentAsIs
 from chalicelib.core.aws import client, delivery_errors
 
 # SNS answers these when an endpoint can never receive again (app uninstalled, token revoked).
@@ -25,11 +25,8 @@ def push_payload(title: str, body: str, data: dict[str, str] | None = None) -> s
     )
 
 
-class PushSender:
+class PushSender(SentAsIs):
     """SNS mobile push: ``to_address`` is the device's endpoint ARN, ``subject`` the title."""
-
-    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
-        return message  # nothing to compose ahead: the send is one API call
 
     def send(self, message: OutgoingChannelMessage) -> str:
         payload = push_payload(message.subject, message.text, message.data)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.channels.base import OutgoingChannelMessage
+from chalicelib.channels.base import OutgoingChannelMessage, SentAsIs
 from chalicelib.channels.email import mime_of
 from chalicelib.core.aws import client, delivery_errors
 from chalicelib.core.domain import SenderAccount
@@ -25,14 +25,11 @@ def company_tag_value(company_id: str) -> str:
     return _TAG_UNSAFE.sub("_", company_id)[:256]
 
 
-class SesChannel:
+class SesChannel(SentAsIs):
     """The SES v2 API, as the account's verified identity; nothing is held between sends."""
 
     def __init__(self, account: SenderAccount) -> None:
         self._account = account
-
-    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
-        return message  # nothing to compose ahead: the send is one API call
 
     def send(self, message: OutgoingChannelMessage) -> str:
         mime = mime_of(message, self._account)

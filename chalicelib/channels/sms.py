@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from chalicelib.channels.base import Channel, OutgoingChannelMessage
+from chalicelib.channels.base import Channel, OutgoingChannelMessage, SentAsIs
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
 from chalicelib.core.errors import DeliveryFailed, ValidationFailed
 
@@ -48,7 +48,7 @@ def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed([{"field": field, "message": message}])
 
 
-class SnsSmsSender:
+class SnsSmsSender(SentAsIs):
     """Amazon SNS ``Publish`` to a phone number (SNS SMS, billed through AWS End User Messaging)."""
 
     def __init__(self, sender_id: str | None = None, sms_type: str = "Transactional") -> None:
@@ -67,9 +67,6 @@ class SnsSmsSender:
             )
         self.sender_id = sender_id
         self.sms_type = sms_type
-
-    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
-        return message  # nothing to compose ahead: the send is one API call
 
     def send(self, message: OutgoingChannelMessage) -> str:
         from chalicelib.core.aws import client, delivery_errors
@@ -98,7 +95,7 @@ def _valid_sender_id(sender_id: str) -> bool:
     )
 
 
-class HttpGatewaySender:
+class HttpGatewaySender(SentAsIs):
     """The REST API of "SMS Gateway for Android" (github.com/capcom6/android-sms-gateway).
 
     ``base_url`` is the phone's local server (``http://192.168.0.50:8080``) or the cloud server
@@ -119,9 +116,6 @@ class HttpGatewaySender:
         self.timeout = timeout
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._authorization = f"Basic {token}"
-
-    def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
-        return message  # nothing to compose ahead: the send is one API call
 
     def send(self, message: OutgoingChannelMessage) -> str:
         payload = {"message": message.text, "phoneNumbers": [addressed(message.to_address)]}

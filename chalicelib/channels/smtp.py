@@ -114,29 +114,23 @@ class SmtpChannel:
         return message if wire is None else replace(message, wire=wire)
 
     def send(self, message: OutgoingChannelMessage) -> str:
-        wire = message.wire
-        mime = None
-        if wire is None:
-            mime = mime_of(message, self._account)  # a header with a line break is refused before connecting
-            wire = wire_of(mime)  # None: an address that is not ASCII, sent below with SMTPUTF8
+        wire = self.prepare(message).wire  # a header with a line break is refused before connecting
+        mime = None if wire is not None else mime_of(message, self._account)
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
-            if wire is not None:
-                self._smtp.sendmail(wire.envelope_from, list(wire.recipients), wire.data)
-            else:
-                assert mime is not None
+            if mime is not None:  # an address that is not ASCII: ``send_message`` asks for SMTPUTF8
                 self._smtp.send_message(mime)
+                return str(mime["Message-ID"])
+            assert wire is not None
+            self._smtp.sendmail(wire.envelope_from, list(wire.recipients), wire.data)
+            return wire.message_id
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise DeliveryFailed(_server_text(exc), transient=_is_transient(exc)) from exc
         except DeliveryFailed:
             self._drop()
             raise
-        if wire is not None:
-            return wire.message_id
-        assert mime is not None
-        return str(mime["Message-ID"])
 
     def _drop(self) -> None:
         """A broken connection is not reused for the next message."""
