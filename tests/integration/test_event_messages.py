@@ -561,7 +561,7 @@ def test_a_template_bomb_fails_the_message_not_the_event(
     started = time.monotonic()
     response = post(api, back_office, "invoice-issued", invoice_event("inv-bomb"))
     # Then the event is accepted at once and its e-mail is recorded as failed, saying why
-    assert time.monotonic() - started < 3.0  # the render fails at once (it took minutes); the rest is I/O
+    assert time.monotonic() - started < 10.0  # fails at once (it took minutes); slack: loaded CI
     assert response.status_code == 202, response.body
     [message] = body(response)["messages"]
     assert message["state"] == "failed" and "longer than 200,000 characters" in message["error"]

@@ -241,7 +241,8 @@ def test_resource_bombs_are_refused_at_save_and_preview_quickly(
     saved = put(api, tenant, "invoice", OVERRIDE | {"text": source})
     previewed = preview(api, tenant, "invoice", {"text": source})
     # Then both are refused at once (not after minutes), with a 422 naming the field, nothing stored
-    assert time.monotonic() - started < 3.0  # two requests; each render is refused in milliseconds
+    # refused in milliseconds (a bomb took minutes); slack for a loaded CI
+    assert time.monotonic() - started < 10.0
     for response in (saved, previewed):
         assert response.status_code == 422, response.body
         assert body(response)["field"] == "text"

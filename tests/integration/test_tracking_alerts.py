@@ -744,7 +744,7 @@ def test_a_template_bomb_is_recorded_as_a_failed_alert_not_a_crash(
     elapsed = time.monotonic() - started
     deliver_outboxes()
     # Then the bomb's alert is recorded as failed, saying why, at once; nothing is sent for it
-    assert elapsed < 5.0  # two companies swept (DynamoDB Local); the bomb alone took minutes
+    assert elapsed < 15.0  # two sweeps; the bomb alone took minutes; slack: loaded CI
     assert reports[bomb.company_id].failed == 1
     [alert] = body(api.http.get("/parcels/BOOM-1/alerts", headers=bomb.staff_headers()))["items"]
     assert alert["state"] == "failed" and "longer than 200,000 characters" in alert["error"]
