@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from chalicelib.core.links import plus_reply_address
 from chalicelib.core.settings import get_settings
 
 
@@ -17,7 +18,6 @@ def inbound_address(company_id: str) -> str:
     return f"{company_id}@{get_settings().inbound_domain}"
 
 
-_MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
 _REPLY_TAG = re.compile(r"^r-([0-9a-f]{24})$", re.IGNORECASE)
 
 
@@ -28,10 +28,8 @@ def reply_address(company_id: str, communication_id: str, configured: str | None
     is the company's inbound address it is plus-addressed too."""
     if configured and company_of(configured) != company_id.lower():
         return configured
-    local = f"{company_id}+r-{communication_id}"
-    if len(local) > _MAX_LOCAL_PART:  # a company id over 36 characters: References only
-        return inbound_address(company_id)
-    return f"{local}@{get_settings().inbound_domain}"
+    # a company id over 36 characters: References only
+    return plus_reply_address(company_id, communication_id) or inbound_address(company_id)
 
 
 def reply_tag(address: str) -> tuple[str, str] | None:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from chalicelib.channels.email import address_domain, new_message_id
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, SenderAccount
+from chalicelib.core.links import reply_reference
 from chalicelib.core.observability import channel_metric, logger
 from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
@@ -74,12 +75,6 @@ class OutgoingMessage:
 
 def outbox_of(channel: str, area: str | None = None) -> str:
     return f"email:{area}" if channel == "email" else channel
-
-
-def reply_reference(company_id: str, communication_id: str) -> str:
-    """A reference we put in ``References``: replies carry it back even when SES rewrites the
-    Message-ID (I3 threads by it)."""
-    return f"<ref-{communication_id}.{company_id}@{get_settings().mail_domain}>"
 
 
 def _communication_for(
@@ -135,7 +130,7 @@ def _communication_for(
     from chalicelib.messaging.addresses import reply_address
 
     domain = address_domain(account.from_address)
-    references = reply_reference(company_id, communication_id)
+    references = reply_reference(company_id, communication_id)  # made in core.links
     return replace(
         base,
         sender_area=account.area,

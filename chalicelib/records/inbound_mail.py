@@ -41,7 +41,7 @@ OMITTED_TOO_LARGE = "omitted (too large)"
 
 
 def reply_token(message_id: str) -> tuple[str, str] | None:
-    """(company, communication id) of a reference we wrote (``messaging.outbox.reply_reference``)."""
+    """(company, communication id) of a reference we wrote (``core.links.reply_reference``)."""
     found = _REPLY_TOKEN.match(message_id.strip("<> "))
     return (found.group(2), found.group(1).lower()) if found else None
 

@@ -569,6 +569,9 @@ class CommunicationModel(BoundModel):
     # copy of it, is billed by size; ``text`` / ``html`` stay for items written before.
     body_z = BinaryAttribute(null=True, legacy_encoding=False)
     headers = MapAttribute[str, str](null=True)  # absent when empty
+    # "manual-unsubscribe": the headers are a manual send's List-Unsubscribe pair, made again on
+    # reading (issue 14; store.communications)
+    headers_from = UnicodeAttribute(null=True)
     attachments = ListAttribute(of=AttachmentRef, null=True)  # absent when empty
     attempts = NumberAttribute(default=0)
     error = UnicodeAttribute(null=True)

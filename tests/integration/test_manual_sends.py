@@ -391,6 +391,66 @@ def test_a_manual_email_carries_one_click_unsubscribe_that_stops_later_manual_an
     assert recipients == [["uno@example.com"], ["uno@example.com"], ["dos@example.com"]]
 
 
+def stored_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB bills it: each attribute's name and value, in bytes."""
+
+    def value(v: dict[str, Any]) -> int:
+        [(kind, raw)] = v.items()
+        if kind in ("S", "N"):
+            return len(str(raw).encode())
+        if kind == "B":
+            return len(raw)
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind == "M":
+            return 3 + sum(1 + len(k.encode()) + value(x) for k, x in raw.items())
+        return 3 + sum(1 + value(x) for x in raw)  # L
+
+    return sum(len(name.encode()) + value(v) for name, v in item.items())
+
+
+def test_a_bulk_email_is_stored_in_one_kilobyte_yet_shows_and_carries_its_unsubscribe_link_and_reply_address(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    import boto3
+
+    from chalicelib.store.models import CommunicationModel
+
+    # Given a client, sent the notice in a bulk job
+    put_client(api, company, "CLI-1", emails=["uno@example.com"])
+    put_client(api, company, "CLI-2", emails=["dos@example.com"])
+    job = body(send(api, company, client_ids=["CLI-1", "CLI-2"]))["job"]
+    expand_pages()
+    deliver_outboxes()
+    mailbox.wait_for(2)
+    raw = next(f.read_bytes() for f in mailbox.files() if b"uno@example.com" in f.read_bytes())
+    # When staff open the e-mail CLI-1 got in the history
+    listed = body(api.http.get("/history/email?client=CLI-1", headers=company.staff_headers()))
+    [entry] = listed["items"]
+    shown = body(api.http.get(f"/history/email/{entry['communication_id']}", headers=company.staff_headers()))
+    # Then it shows the List-Unsubscribe pair, the References and the plus-addressed Reply-To it
+    # went out with
+    line = unsubscribe_line(raw).decode()
+    reference = f"<ref-{entry['communication_id']}.{company.company_id}@pregon.local>"
+    assert shown["headers"] == {
+        "List-Unsubscribe": line.split(": ", 1)[1],
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "References": reference,
+    }
+    assert f"\r\nReferences: {reference}\r\n".encode() in raw
+    reply_to = f"{company.company_id}+r-{entry['communication_id']}@inbound.pregon.local"
+    assert shown["reply_to"] == reply_to and f"\r\nReply-To: {reply_to}\r\n".encode() in raw
+    # And the item DynamoDB keeps of it, sent, is under 1 KB: one write unit a write (issue 14)
+    item = boto3.client("dynamodb").get_item(
+        TableName=CommunicationModel.Meta.table_name,
+        Key={"company_id": {"S": company.company_id}, "communication_id": {"S": entry["communication_id"]}},
+    )["Item"]
+    assert item["state"] == {"S": "sent"} and item["job_id"] == {"S": job["job_id"]}
+    assert stored_size(item) < 1024, stored_size(item)
+    assert "manual-sends/unsubscribe" not in str(item) and reply_to not in str(item)
+    assert reference not in str(item)
+
+
 def test_a_tampered_or_tracking_unsubscribe_token_is_refused_naming_the_token(
     api: Client, company: Tenant
 ) -> None:

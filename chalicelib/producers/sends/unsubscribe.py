@@ -16,11 +16,19 @@ from dataclasses import dataclass
 
 from chalicelib.core import clock
 from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.links import (
+    MANUAL_CHANNEL,
+    MANUAL_UNSUBSCRIBE_PATH,
+    link_signing_key,
+    manual_list_unsubscribe,
+    manual_unsubscribe_token,
+    manual_unsubscribe_url,
+)
 from chalicelib.core.settings import get_settings
 from chalicelib.store import clients as client_store
 
-CHANNEL = "manual"
-PATH = "/public/manual-sends/unsubscribe"
+CHANNEL = MANUAL_CHANNEL
+PATH = MANUAL_UNSUBSCRIBE_PATH
 
 
 @dataclass(frozen=True)
@@ -29,28 +37,10 @@ class ManualUnsubscribe:
     client_id: str
 
 
-def _signing_key() -> str:
-    key = get_settings().link_signing_key
-    if len(key) < 32:
-        raise RuntimeError("PREGON_LINK_SIGNING_KEY must be set to at least 32 characters")
-    return key
-
-
-def unsubscribe_token(company_id: str, client_id: str) -> str:
-    import jwt
-
-    return jwt.encode({"c": company_id, "k": client_id, "ch": CHANNEL}, _signing_key(), algorithm="HS256")
-
-
-def unsubscribe_url(company_id: str, client_id: str) -> str:
-    return f"{get_settings().public_base_url}{PATH}?token={unsubscribe_token(company_id, client_id)}"
-
-
-def list_unsubscribe_headers(company_id: str, client_id: str) -> dict[str, str]:
-    return {
-        "List-Unsubscribe": f"<{unsubscribe_url(company_id, client_id)}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+# Made in ``core.links`` (the store rebuilds the header from it: issue 14).
+unsubscribe_token = manual_unsubscribe_token
+unsubscribe_url = manual_unsubscribe_url
+list_unsubscribe_headers = manual_list_unsubscribe
 
 
 def read_token(token: str) -> ManualUnsubscribe:
@@ -59,7 +49,7 @@ def read_token(token: str) -> ManualUnsubscribe:
 
     try:
         claims = jwt.decode(
-            token, _signing_key(), algorithms=["HS256"], options={"require": ["c", "k", "ch"]}
+            token, link_signing_key(), algorithms=["HS256"], options={"require": ["c", "k", "ch"]}
         )
     except jwt.PyJWTError as exc:
         raise ValidationFailed([{"field": "token", "message": "this link is not valid"}]) from exc

@@ -1,0 +1,66 @@
+"""What an e-mail carries that is a pure function of the message: the ``List-Unsubscribe`` of a
+manual or bulk send (C8, Q5), and the plus-addressed ``Reply-To`` and our ``References`` entry
+that thread a reply (I3).
+
+Producers put them on the message; the store keeps a short marker instead of the text and makes
+it again when the item is read (issue 14: every write of an item is billed per KB, and these two
+were a third of a bulk e-mail's item). So both must be made here, once, the same way for both.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from chalicelib.core.settings import get_settings
+
+MANUAL_UNSUBSCRIBE_PATH = "/public/manual-sends/unsubscribe"
+MANUAL_CHANNEL = "manual"  # the token's ``ch``: a tracking alert's token does not work here
+ONE_CLICK = "List-Unsubscribe=One-Click"
+MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
+
+
+def link_signing_key() -> str:
+    key = get_settings().link_signing_key
+    if len(key) < 32:
+        raise RuntimeError("PREGON_LINK_SIGNING_KEY must be set to at least 32 characters")
+    return key
+
+
+@lru_cache(maxsize=4096)
+def _manual_token(key: str, company_id: str, client_id: str) -> str:
+    import jwt
+
+    return jwt.encode({"c": company_id, "k": client_id, "ch": MANUAL_CHANNEL}, key, algorithm="HS256")
+
+
+def manual_unsubscribe_token(company_id: str, client_id: str) -> str:
+    """The signed token (HS256) naming the company, the client and the ``manual`` channel. It
+    has no time in it: the same client always gets the same token while the key is the same."""
+    return _manual_token(link_signing_key(), company_id, client_id)
+
+
+def manual_unsubscribe_url(company_id: str, client_id: str) -> str:
+    base = get_settings().public_base_url
+    return f"{base}{MANUAL_UNSUBSCRIBE_PATH}?token={manual_unsubscribe_token(company_id, client_id)}"
+
+
+def manual_list_unsubscribe(company_id: str, client_id: str) -> dict[str, str]:
+    """The headers every manual or bulk e-mail to a client carries (RFC 2369, RFC 8058)."""
+    return {
+        "List-Unsubscribe": f"<{manual_unsubscribe_url(company_id, client_id)}>",
+        "List-Unsubscribe-Post": ONE_CLICK,
+    }
+
+
+def plus_reply_address(company_id: str, communication_id: str) -> str | None:
+    """``<company>+r-<id>@<inbound domain>``, or None when the local part would be too long."""
+    local = f"{company_id}+r-{communication_id}"
+    if len(local) > MAX_LOCAL_PART:
+        return None
+    return f"{local}@{get_settings().inbound_domain}"
+
+
+def reply_reference(company_id: str, communication_id: str) -> str:
+    """A reference we put in ``References``: replies carry it back even when SES rewrites the
+    Message-ID (I3 threads by it)."""
+    return f"<ref-{communication_id}.{company_id}@{get_settings().mail_domain}>"
