@@ -174,6 +174,7 @@ def _item(comm: domain.Communication) -> CommunicationModel:
         leave_out=("idempotency_key",),
         **_packed_body(comm),
         **_packed_headers(comm),
+        **_packed_times(comm),
         reply_to=_packed_reply_to(comm),
         attachments=_attachment_items(comm.attachments) or None,
         resent_as=list(comm.resent_as) or None,
@@ -191,8 +192,8 @@ def _item(comm: domain.Communication) -> CommunicationModel:
 # write (two in a transaction) instead of two (four). Read back, they are made again as they are
 # made now (the same text, unless the link signing key, the public URL, the mail or the inbound
 # domain changed since). ``headers_from`` names which headers were left out.
-_MANUAL_UNSUBSCRIBE = "manual-unsubscribe"
-_OWN_REFERENCE = "own-reference"
+_MANUAL_UNSUBSCRIBE = "unsub"  # the manual-send List-Unsubscribe pair
+_OWN_REFERENCE = "ref"  # our entry at the end of References
 _PLUS_ADDRESSED = "+r"  # ``reply_to``: <company>+r-<id>@<inbound domain> (an address has an @)
 
 
@@ -215,6 +216,27 @@ def _packed_headers(comm: domain.Communication) -> dict[str, Any]:
                 made.append(_MANUAL_UNSUBSCRIBE)
                 headers = {name: value for name, value in headers.items() if name not in pair}
     return {"headers": headers or None, "headers_from": " ".join(made) or None}
+
+
+def _packed_times(comm: domain.Communication) -> dict[str, Any]:
+    """Times and names that repeat another attribute are not stored twice: ``updated_at`` while
+    it is ``created_at``, a producer-claimed message's ``not_before`` (its lease's end: see
+    ``messaging.outbox.born_claimed``) and ``sender_area`` when the outbox names it."""
+    return {
+        "updated_at": None if comm.updated_at == comm.created_at else comm.updated_at,
+        "not_before": None if comm.not_before == comm.lease_until else comm.not_before,
+        "sender_area": None if comm.outbox == f"email:{comm.sender_area}" else comm.sender_area,
+    }
+
+
+def _unpacked_times(item: CommunicationModel) -> dict[str, Any]:
+    outbox = item.outbox or ""
+    area = outbox.removeprefix("email:") if outbox.startswith("email:") else None
+    return {
+        "updated_at": item.updated_at or item.created_at,
+        "not_before": item.not_before or item.lease_until,
+        "sender_area": item.sender_area or area,
+    }
 
 
 def _packed_reply_to(comm: domain.Communication) -> str | None:
@@ -253,6 +275,7 @@ def _record(item: CommunicationModel) -> domain.Communication:
         domain.Communication,
         **_unpacked_body(item),
         headers=_unpacked_headers(item),
+        **_unpacked_times(item),
         reply_to=_unpacked_reply_to(item),
         attachments=tuple(
             record_from(
@@ -461,7 +484,8 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
             # over SMTP the provider's id is the Message-ID we wrote: not stored twice (issue 14)
             (CommunicationModel.provider_message_id, _provider_id_to_store(comm)),
             (CommunicationModel.rfc_message_id, comm.rfc_message_id),
-            (CommunicationModel.not_before, comm.not_before),
+            # the next attempt's time; a message done keeps none (its lease's end meant nothing)
+            (CommunicationModel.not_before, comm.not_before if comm.state == "queued" else None),
         )
         for attribute, value in optional:
             if value is not None:

@@ -550,7 +550,7 @@ class CommunicationModel(BoundModel):
     kind = UnicodeAttribute()
     state = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)  # absent while it is created_at (issue 14)
     message_type = UnicodeAttribute(null=True)
     client_id = UnicodeAttribute(null=True)
     contact_id = UnicodeAttribute(null=True)
@@ -569,8 +569,8 @@ class CommunicationModel(BoundModel):
     # copy of it, is billed by size; ``text`` / ``html`` stay for items written before.
     body_z = BinaryAttribute(null=True, legacy_encoding=False)
     headers = MapAttribute[str, str](null=True)  # absent when empty
-    # "manual-unsubscribe": the headers are a manual send's List-Unsubscribe pair, made again on
-    # reading (issue 14; store.communications)
+    # which headers are made again on reading ("ref": our References entry, "unsub": a manual
+    # send's List-Unsubscribe pair; issue 14, store.communications)
     headers_from = UnicodeAttribute(null=True)
     attachments = ListAttribute(of=AttachmentRef, null=True)  # absent when empty
     attempts = NumberAttribute(default=0)

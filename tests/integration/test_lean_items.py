@@ -83,7 +83,7 @@ def test_headers_that_are_not_ours_to_make_again_are_kept_as_they_were(
     )
     item = stored(tenant, comm.communication_id)
     assert item["headers"]["M"]["List-Unsubscribe"] == {"S": "<mailto:baja@cargasdelsur.example>"}
-    assert item["headers_from"] == {"S": "own-reference"}
+    assert item["headers_from"] == {"S": "ref"}
 
 
 def test_a_reply_to_the_account_chose_is_kept_and_sent_as_it_is(tenant: Tenant, mailbox: MailCatcher) -> None:
