@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,7 +27,15 @@ from tests.steps.answers import body
 from tests.steps.aws import recorded_calls
 from tests.steps.domains import verified_sending_domain
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.ses_events import drain_ses_queue, feed
+from tests.steps.ses_events import (
+    deliver_ses_events,
+    drain_ses_queue,
+    dynamodb_down_for,
+    feed,
+    publish_ses_events,
+    results_of,
+    send_envelopes,
+)
 from tests.steps.tenants import IDENTITY, Tenant, make_tenant, purge_outbox_queue
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
@@ -463,3 +472,132 @@ def test_the_sending_domain_shows_its_complaint_rate_from_the_feedback(api: Clie
     assert rate["state"] == "fail" and rate["detail"].startswith(
         "1 complaints in 3 e-mails in 30 days (33.33%)"
     )
+
+
+# --- batches over SQS (issue 14) ---------------------------------------------------------------
+
+
+def states_of(tenant: Tenant, *comms: Communication) -> dict[str, Communication]:
+    return comm_store.get_many(tenant.company_id, [c.communication_id for c in comms])
+
+
+def test_ses_sends_carry_the_communication_tag(
+    company: Tenant, local_aws: dict[str, str], send_calls: list[dict[str, Any]]
+) -> None:
+    # When a message goes out through an SES account
+    comm = send(company, new_address())
+    # Then SES is asked to tag it with its company and with the communication itself
+    assert {"Name": COMMUNICATION_TAG, "Value": comm.communication_id} in send_calls[-1]["EmailTags"]
+    assert {"Name": COMPANY_TAG, "Value": company_tag_value(company.company_id)} in send_calls[-1][
+        "EmailTags"
+    ]
+    # And moto's SES (what SES's events would echo) recorded the tags with the raw message
+    sent = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+    assert comm.communication_id in json.dumps([m for m in sent if (comm.to_address or "") in json.dumps(m)])
+
+
+def test_a_batch_applies_each_event_and_drops_only_the_malformed_one(
+    api: Client, company: Tenant, rival: Tenant
+) -> None:
+    # Given five messages this company sent through SES, and one another company sent
+    delivered, bounced, complained, untouched = (send(company, new_address()) for _ in range(4))
+    theirs = send(rival, new_address())
+    # When SES publishes a batch of events: a delivery, a permanent bounce, a complaint, garbage,
+    # and a record about our message that carries the other company's tag
+    publish_ses_events(
+        notification("event_delivery.json", delivered),
+        notification("event_bounce_permanent.json", bounced),
+        notification("event_complaint.json", complained),
+        "not an SES event {",
+        notification("event_delivery.json", untouched, company_id=rival.company_id),
+    )
+    answers = deliver_ses_events()
+
+    # Then one invocation handled all five, and asked SQS to retry none of them
+    assert answers == [
+        {
+            "batchItemFailures": [],
+            "results": {"delivered": 1, "bounced": 1, "complained": 1, "malformed": 1, "foreign": 1},
+        }
+    ]
+    # And each message shows what SES said about it; the foreign record changed nothing
+    shown = states_of(company, delivered, bounced, complained, untouched)
+    assert [shown[c.communication_id].state for c in (delivered, bounced, complained, untouched)] == [
+        "delivered",
+        "bounced",
+        "complained",
+        "sent",
+    ]
+    assert states_of(rival, theirs)[theirs.communication_id].state == "sent"
+    # And the bounced and complained addresses, only those, are suppressed
+    listed = suppression_list(api, company)
+    assert {a: e["reason"] for a, e in listed.items()} == {
+        (bounced.to_address or "").lower(): "bounce",
+        (complained.to_address or "").lower(): "complaint",
+    }
+    assert suppression_list(api, rival) == {}
+    # And nothing is left in the queue (the malformed record was dropped, not retried)
+    assert deliver_ses_events() == []
+
+    # When SQS delivers the same batch again (at-least-once)
+    publish_ses_events(
+        notification("event_delivery.json", delivered),
+        notification("event_bounce_permanent.json", bounced),
+        notification("event_complaint.json", complained),
+        notification("event_delivery.json", untouched, company_id=rival.company_id),
+    )
+    again = deliver_ses_events()
+
+    # Then nothing changes: the same records, the same list
+    assert results_of(again) == {"duplicate": 3, "foreign": 1}
+    assert states_of(company, delivered, bounced, complained, untouched) == shown
+    assert suppression_list(api, company) == listed
+
+
+def test_an_event_without_the_communication_tag_is_found_through_the_index(
+    company: Tenant, clock: Any
+) -> None:
+    # Given a message sent before SES sends were tagged with their communication
+    comm = send(company, new_address())
+    clock.set_now(clock.now() + timedelta(seconds=30))
+    # When its Delivery arrives, carrying the company tag only
+    event = json.loads(notification("event_delivery.json", comm, tagged=False))
+    assert COMMUNICATION_TAG not in event["mail"]["tags"]
+    assert feed(json.dumps(event)) == "delivered"
+    # Then it is delivered as before
+    delivered = comm_store.get(company.company_id, comm.communication_id)
+    assert delivered is not None and delivered.state == "delivered" and delivered.delivered_at == clock.now()
+
+
+def test_an_sns_envelope_in_the_queue_is_read_too(company: Tenant) -> None:
+    # Given the subscription's raw message delivery was turned off: the body is SNS's envelope
+    comm = send(company, new_address())
+    send_envelopes(notification("event_delivery.json", comm))
+    # When the queue is read
+    assert results_of(deliver_ses_events()) == {"delivered": 1}
+    # Then the message is delivered
+    assert comm_store.get(company.company_id, comm.communication_id).state == "delivered"  # type: ignore[union-attr]
+
+
+def test_a_store_failure_retries_only_its_record(company: Tenant) -> None:
+    # Given three delivered messages' events in one batch
+    comms = [send(company, new_address()) for _ in range(3)]
+    publish_ses_events(*(notification("event_delivery.json", c) for c in comms))
+    # When DynamoDB fails the write for the second one
+    with dynamodb_down_for(comms[1].communication_id):
+        [answer] = deliver_ses_events(visibility_timeout=1)
+
+    # Then only that record is reported failed, for SQS to deliver again
+    [failure] = answer["batchItemFailures"]
+    assert answer["results"] == {"delivered": 2, "retried": 1}
+    shown = states_of(company, *comms)
+    assert [shown[c.communication_id].state for c in comms] == ["delivered", "sent", "delivered"]
+
+    # When SQS delivers it again (its visibility timeout over) and DynamoDB answers
+    time.sleep(1.2)
+    retried = deliver_ses_events(visibility_timeout=1)
+
+    # Then it alone is handled, and applied
+    assert results_of(retried) == {"delivered": 1}
+    assert comm_store.get(company.company_id, comms[1].communication_id).state == "delivered"  # type: ignore[union-attr]
+    assert failure["itemIdentifier"]
