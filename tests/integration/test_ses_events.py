@@ -31,6 +31,7 @@ from tests.steps.ses_events import (
     deliver_ses_events,
     drain_ses_queue,
     dynamodb_down_for,
+    dynamodb_requests,
     feed,
     publish_ses_events,
     results_of,
@@ -552,6 +553,18 @@ def test_a_batch_applies_each_event_and_drops_only_the_malformed_one(
     assert results_of(again) == {"duplicate": 3, "foreign": 1}
     assert states_of(company, delivered, bounced, complained, untouched) == shown
     assert suppression_list(api, company) == listed
+
+
+def test_a_tagged_delivery_is_one_write_and_nothing_read(company: Tenant) -> None:
+    # Given a message sent through SES, whose Delivery carries its communication tag
+    comm = send(company, new_address())
+    publish_ses_events(notification("event_delivery.json", comm))
+    # When the batch is handled
+    with dynamodb_requests() as requests_made:
+        assert results_of(deliver_ses_events()) == {"delivered": 1}
+    # Then DynamoDB saw one conditional UpdateItem: no index query, no read
+    assert requests_made == ["UpdateItem"]
+    assert comm_store.get(company.company_id, comm.communication_id).state == "delivered"  # type: ignore[union-attr]
 
 
 def test_an_event_without_the_communication_tag_is_found_through_the_index(

@@ -122,3 +122,21 @@ def dynamodb_down_for(communication_id: str) -> Iterator[None]:
     finally:
         for name in names:
             events.unregister(name, unique_id=f"outage-{name}")
+
+
+@contextmanager
+def dynamodb_requests() -> Iterator[list[str]]:
+    """The DynamoDB operations our store sends while inside (its own client's wire)."""
+    from chalicelib.store.models import CommunicationModel
+
+    events = CommunicationModel._get_connection().connection.client.meta.events
+    seen: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        seen.append(model.name)
+
+    events.register("before-call.dynamodb", count, unique_id="count-dynamodb")
+    try:
+        yield seen
+    finally:
+        events.unregister("before-call.dynamodb", unique_id="count-dynamodb")
