@@ -33,6 +33,7 @@ from tests.steps.ses_events import (
     dynamodb_down_for,
     dynamodb_requests,
     feed,
+    logged_lines,
     publish_ses_events,
     results_of,
     send_envelopes,
@@ -565,6 +566,23 @@ def test_a_tagged_delivery_is_one_write_and_nothing_read(company: Tenant) -> Non
     # Then DynamoDB saw one conditional UpdateItem: no index query, no read
     assert requests_made == ["UpdateItem"]
     assert comm_store.get(company.company_id, comm.communication_id).state == "delivered"  # type: ignore[union-attr]
+
+
+def test_a_batch_is_one_info_line_and_only_what_is_wrong_is_logged_alone(company: Tenant) -> None:
+    # Given a batch of three deliveries and a malformed record
+    comms = [send(company, new_address()) for _ in range(3)]
+    publish_ses_events(*(notification("event_delivery.json", c) for c in comms), '{"eventType": "Bounce"}')
+    # When it is handled at production's log level
+    with logged_lines("INFO") as lines:
+        deliver_ses_events()
+    # Then the operator sees one line for the batch, with its counts, and a warning for the bad record
+    assert [(line["level"], line["message"]) for line in lines] == [
+        ("WARNING", "ses event dropped: not an SES notification"),
+        ("INFO", "ses events applied"),
+    ]
+    assert lines[1]["records"] == 4 and lines[1]["results"] == {"delivered": 3, "malformed": 1}
+    # And no line carries a message's text
+    assert "Hola, adjuntamos" not in json.dumps(lines)
 
 
 def test_an_event_without_the_communication_tag_is_found_through_the_index(

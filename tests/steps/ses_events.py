@@ -140,3 +140,27 @@ def dynamodb_requests() -> Iterator[list[str]]:
         yield seen
     finally:
         events.unregister("before-call.dynamodb", unique_id="count-dynamodb")
+
+
+@contextmanager
+def logged_lines(level: str = "INFO") -> Iterator[list[dict[str, Any]]]:
+    """What the service's Powertools logger writes while inside, at ``level`` (production's is
+    INFO), one JSON object per line."""
+    import io
+    import logging
+
+    from chalicelib.core.observability import logger
+
+    log = logger()
+    handler = log.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    sink = io.StringIO()
+    old_stream, old_level = handler.setStream(sink), log.log_level
+    log.setLevel(level)
+    lines: list[dict[str, Any]] = []
+    try:
+        yield lines
+    finally:
+        log.setLevel(old_level)
+        handler.setStream(old_stream)
+        lines.extend(json.loads(line) for line in sink.getvalue().splitlines() if line.strip())
