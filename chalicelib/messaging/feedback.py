@@ -285,12 +285,14 @@ def _malformed(text: str, message_id: str | None, exc: Exception) -> Outcome:
 
 
 def _tagged_key(note: SesNotification) -> tuple[str, str] | None:
-    """The (company, communication) the event's tags name, when it carries both (one each)."""
+    """The (company, communication) the event's tags name, when it carries both (one each, each a
+    value SES allows: anything else is no key of ours, and would only fail the store's call)."""
     companies = note.tags.get(COMPANY_TAG) or ()
     communications = note.tags.get(COMMUNICATION_TAG) or ()
-    if len(companies) != 1 or len(communications) != 1 or not companies[0] or not communications[0]:
+    if len(companies) != 1 or len(communications) != 1:
         return None
-    return companies[0], communications[0]
+    key = (companies[0], communications[0])
+    return key if all(value and company_tag_value(value) == value for value in key) else None
 
 
 def apply_notification(note: SesNotification, message_id: str | None = None) -> Outcome:

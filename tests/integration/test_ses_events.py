@@ -632,3 +632,16 @@ def test_a_store_failure_retries_only_its_record(company: Tenant) -> None:
     assert results_of(retried) == {"delivered": 1}
     assert comm_store.get(company.company_id, comms[1].communication_id).state == "delivered"  # type: ignore[union-attr]
     assert failure["itemIdentifier"]
+
+
+def test_a_communication_tag_ses_would_not_allow_is_no_key(company: Tenant) -> None:
+    # Given an event whose communication tag is no value SES allows (too long, other characters)
+    comm = send(company, new_address())
+    event = json.loads(notification("event_delivery.json", comm))
+    event["mail"]["tags"][COMMUNICATION_TAG] = ["x" * 2000 + "#" + comm.communication_id]
+    # When it is handled
+    publish_ses_events(json.dumps(event))
+    answers = deliver_ses_events()
+    # Then it is not a store failure retried forever: the message is found through the index
+    assert results_of(answers) == {"delivered": 1}
+    assert comm_store.get(company.company_id, comm.communication_id).state == "delivered"  # type: ignore[union-attr]
