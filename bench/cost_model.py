@@ -10,10 +10,12 @@ Three measured parts on the real local stack (DynamoDB Local, moto, a MailCatche
 * **tracking sweep**: one ``sweep_company`` over ``--due`` due parcels (one follower each) and the
   outbox worker draining what it queued, as ``bench.sweep_cost`` does;
 * **SES feedback**: on AWS every e-mail goes out through SES, whose configuration set publishes
-  the event types in ``SES_EVENT_TYPES`` to SNS, each one an invocation of the ``ses_events``
-  function: a ``Delivery`` per delivered e-mail (and a ``Send`` too before issue 14 dropped it).
-  ``--feedback`` e-mails are sent through an SES account (moto) and those events are fed to the
-  deployed handler. Its cost per e-mail is added to both totals.
+  the event types in ``SES_EVENT_TYPES`` to SNS: a ``Delivery`` per delivered e-mail (and a
+  ``Send`` too before issue 14 dropped it). The topic delivers them into the ``ses_events``
+  queue, read in batches of 10 (one invocation, one receive and one delete per batch; before
+  issue 14, one invocation per event). ``--feedback`` e-mails are sent through an SES account
+  (moto), their events published to the topic and the queue read by the deployed handler as
+  the event source mapping does. Its cost per e-mail is added to both totals.
 
 Every botocore call is metered (service and operation). DynamoDB is asked for
 ``ReturnConsumedCapacity=INDEXES`` so table and index units are apart; read and write units are
@@ -48,7 +50,6 @@ import smtplib
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -840,17 +841,21 @@ def measure_sweep(mail: MailServer, due: int) -> dict[str, Any]:
 
 def measure_feedback(count: int, sample: Any) -> dict[str, Any]:
     """E-mails like ``sample`` (same subject and bodies, so the items are as large) through an
-    SES account (moto), then the SES events published for each (Delivery), fed to the deployed
-    ``ses_events`` handler as SNS delivers them."""
+    SES account (moto), then the SES events published for each (Delivery, tagged as SES echoes
+    our send's tags), delivered as on AWS since issue 14: SES publishes each to the SNS topic
+    (moto, not metered: its price is ``sns_publishes``), the topic delivers it raw into the
+    ``ses_events`` queue (free), and the event source mapping hands the deployed handler batches
+    of up to 10: each batch is one invocation, one receive and one delete request."""
     import boto3
 
     from app import app
-    from chalicelib.channels.ses import COMPANY_TAG, company_tag_value
+    from chalicelib.channels.ses import COMMUNICATION_TAG, COMPANY_TAG, company_tag_value
+    from chalicelib.events.ses_events import SES_EVENTS_TOPIC
     from chalicelib.messaging.accounts.domains import register_sending_domain
     from chalicelib.messaging.accounts.email import save_sender_account
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
     from chalicelib.store import communications as comm_store
-    from infrastructure.local.queues import run_queues_until_empty
+    from infrastructure.local.queues import consumers, run_queues_until_empty
 
     company_id = make_company(None, name="Feedback SES")
     # SES accounts send only from a domain the company registered and SES verified (session 4).
@@ -879,38 +884,49 @@ def measure_feedback(count: int, sample: Any) -> dict[str, Any]:
     run_queues_until_empty(app)
     comms = [comm_store.get(company_id, c.communication_id) for c in queued]
     sent = [c for c in comms if c is not None and c.state == "sent" and c.provider_message_id]
-    handler = app.handler_map["ses_events"]
+    tags = {COMPANY_TAG: [company_tag_value(company_id)]}
+    messages = [
+        _ses_event(event_type, comm, tags | {COMMUNICATION_TAG: [comm.communication_id]})
+        for comm in sent
+        for event_type in _published_event_types()
+    ]
+    sns = boto3.client("sns")
+    topic = sns.create_topic(Name=SES_EVENTS_TOPIC)["TopicArn"]
+    for start in range(0, len(messages), 10):  # SES publishes one at a time; batches only load faster
+        sns.publish_batch(
+            TopicArn=topic,
+            PublishBatchRequestEntries=[
+                {"Id": str(n), "Message": m} for n, m in enumerate(messages[start : start + 10])
+            ],
+        )
     meter = CostMeter()
     lambdas = LambdaMeter(meter)
     results: Counter[str] = Counter()
-    with SendClock().active() as sends, LogMeter().active() as logs, meter.active():
-        for comm in sent:
-            for event_type in _published_event_types():
-                message = _ses_event(event_type, comm, COMPANY_TAG, company_tag_value(company_id))
-                event = {
-                    "Records": [
-                        {
-                            "EventSource": "aws:sns",
-                            "EventVersion": "1.0",
-                            "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:pregon-ses-events:x",
-                            "Sns": {
-                                "Type": "Notification",
-                                "MessageId": str(uuid.uuid4()),
-                                "TopicArn": "arn:aws:sns:us-east-1:123456789012:pregon-ses-events",
-                                "Subject": "Amazon SES Email Event Notification",
-                                "Message": message,
-                                "Timestamp": datetime.now(timezone.utc).isoformat(),
-                                "MessageAttributes": {},
-                            },
-                        }
-                    ]
-                }
-                with lambdas.invocation("ses_events"):
-                    answer = handler(event, None)
-                results[str((answer or {}).get("result"))] += 1
-    print(f"feedback: {len(sent):,} SES e-mails, events {dict(results)}", flush=True)
-    publishes = len(_published_event_types()) * len(sent)
-    return _part(meter, lambdas, sends, logs, len(sent), sns_publishes=publishes, results=dict(results))
+    answers: list[Any] = []
+    with (
+        SendClock().active() as sends,
+        LogMeter().active() as logs,
+        meter.active(),
+        lambdas.handlers(app, ("ses_events",)),
+    ):
+        [consumer] = [c for c in consumers(app) if c.name == "ses_events"]
+        while consumer.poll_once(results=answers):
+            pass
+    for answer in answers:
+        results.update((answer or {}).get("results") or {})
+    print(
+        f"feedback: {len(sent):,} SES e-mails, events {dict(results)} in {len(answers)} batches", flush=True
+    )
+    return _part(
+        meter,
+        lambdas,
+        sends,
+        logs,
+        len(sent),
+        sns_publishes=len(messages),
+        results=dict(results),
+        batches=len(answers),
+    )
 
 
 def _published_event_types() -> list[str]:
@@ -921,7 +937,7 @@ def _published_event_types() -> list[str]:
     return [name for name in ("Send", "Delivery") if name.lower() in SES_EVENT_TYPES]
 
 
-def _ses_event(event_type: str, comm: Any, tag: str, tag_value: str) -> str:
+def _ses_event(event_type: str, comm: Any, tags: dict[str, list[str]]) -> str:
     """SES's event-publishing record for one of our messages (fields as SES documents them)."""
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     address = comm.to_address or ""
@@ -935,7 +951,7 @@ def _ses_event(event_type: str, comm: Any, tag: str, tag_value: str) -> str:
             "destination": [address],
             "headersTruncated": False,
             "commonHeaders": {"to": [address], "subject": "Su factura"},
-            "tags": {tag: [tag_value], "ses:configuration-set": ["pregon-events"]},
+            "tags": tags | {"ses:configuration-set": ["pregon-events"]},
         },
     }
     if event_type == "Delivery":

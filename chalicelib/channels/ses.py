@@ -3,7 +3,9 @@
 Every send names the configuration set (``settings.ses_configuration_set``) whose event
 destination publishes Send/Delivery/Bounce/Complaint/Reject events to the SNS topic that
 ``events.ses_events`` listens to (Q5), and tags the message with its company so that an event
-can be checked against the communication it names.
+can be checked against the communication it names, and with the communication's id (from our
+``X-Pregon-Message`` header) so that the event names the item itself: applying it is one
+conditional write, with no index query and no read (issue 14).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from chalicelib.core.domain import SenderAccount
 from chalicelib.core.settings import get_settings
 
 COMPANY_TAG = "pregon-company"
+COMMUNICATION_TAG = "pregon-communication"
+COMMUNICATION_HEADER = "X-Pregon-Message"
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
 
 
@@ -40,9 +44,17 @@ class SesChannel(SentAsIs):
                 Destination={"ToAddresses": recipients},
                 Content={"Raw": {"Data": mime.as_bytes()}},
                 ConfigurationSetName=get_settings().ses_configuration_set,
-                EmailTags=[{"Name": COMPANY_TAG, "Value": company_tag_value(self._account.company_id)}],
+                EmailTags=self._tags(message),
             )
         return str(response["MessageId"])
+
+    def _tags(self, message: OutgoingChannelMessage) -> list[dict[str, str]]:
+        tags = [{"Name": COMPANY_TAG, "Value": company_tag_value(self._account.company_id)}]
+        communication_id = message.headers.get(COMMUNICATION_HEADER, "")
+        # Only an id that is a valid tag value as it is: a changed one would name another item.
+        if communication_id and company_tag_value(communication_id) == communication_id:
+            tags.append({"Name": COMMUNICATION_TAG, "Value": communication_id})
+        return tags
 
     def close(self) -> None:
         return None

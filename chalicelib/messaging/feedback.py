@@ -27,18 +27,35 @@ others         logged only (Send, DeliveryDelay, Open, Click, ...)
 
 The same notification twice changes nothing more (conditional updates; a suppression is put
 once). Unknown message ids are logged and ignored; a payload that is not an SES notification is
-logged with the SNS message id and dropped, never retried.
+logged with the SQS (or SNS) message id and dropped, never retried.
+
+How they arrive (issue 14): the topic delivers to an SQS queue, and ``ses_events`` reads it ten
+at a time (:func:`handle_sqs_batch`); the body is SES's JSON itself (raw message delivery) or
+SNS's envelope around it. A record that fails for our own reasons (the store) is reported back
+alone (SQS partial batch response) and tried again by SQS, ending in the queue's dead-letter
+queue; the others in its batch are done. One INFO line and one set of metrics per batch; the
+per-event lines are DEBUG, except what is wrong (foreign, malformed, failed: WARNING).
+
+How an event finds its message: every SES send is tagged with the company and the
+communication id (``channels.ses``), so a Delivery or a Reject is one conditional ``UpdateItem``
+on that key (the condition holds the rules: an outgoing e-mail, a state in ``_FROM_STATES``, sent
+to an address the event names), with nothing read. Bounces and complaints read the item by its
+key first (the address to suppress comes from it, and is suppressed before the state moves, so a
+failure in between is tried again whole). When that one write's condition fails the item is read
+to tell why (duplicate, late, foreign). An event without the communication tag (sent before it,
+or an identity notification) is found through the ``by-provider-message`` index as before.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
-from chalicelib.channels.ses import COMPANY_TAG, company_tag_value
+from chalicelib.channels.ses import COMMUNICATION_TAG, COMPANY_TAG, company_tag_value
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, Suppression
 from chalicelib.core.observability import logger, metrics
@@ -63,7 +80,8 @@ class MalformedNotification(ValueError):
 class SesNotification:
     event_type: str
     message_id: str
-    destination: tuple[str, ...] = ()
+    destination: tuple[str, ...] = ()  # lower-cased
+    addressed: tuple[str, ...] = ()  # the same addresses as the event writes them
     tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
     recipients: tuple[str, ...] = ()  # bounced / complained / delivered recipients, lower-cased
     bounce_type: str | None = None
@@ -93,13 +111,13 @@ def _address(raw: Any) -> str:
     return parseaddr(str(raw or ""))[1].strip().lower()
 
 
-def _recipients(items: Any, key: str | None) -> tuple[str, ...]:
+def _recipients(items: Any, key: str | None, *, lower: bool = True) -> tuple[str, ...]:
     if not isinstance(items, list):
         return ()
     found = []
     for item in items:
         value = item.get(key) if key and isinstance(item, dict) else item
-        address = _address(value)
+        address = _address(value) if lower else parseaddr(str(value or ""))[1].strip()
         if address:
             found.append(address)
     return tuple(found)
@@ -116,6 +134,10 @@ def parse_notification(text: str) -> SesNotification:
         data = json.loads(text)
     except (TypeError, ValueError) as exc:
         raise MalformedNotification(f"not JSON: {exc}") from exc
+    return _notification(data)
+
+
+def _notification(data: Any) -> SesNotification:
     if not isinstance(data, dict):
         raise MalformedNotification("not a JSON object")
     event_type = data.get("eventType") or data.get("notificationType")
@@ -133,6 +155,7 @@ def parse_notification(text: str) -> SesNotification:
         event_type=event_type,
         message_id=message_id,
         destination=_recipients(mail.get("destination"), None),
+        addressed=_recipients(mail.get("destination"), None, lower=False),
         tags=tags,
     )
     if event_type == "Bounce":
@@ -183,63 +206,160 @@ def _with(note: SesNotification, **changes: Any) -> SesNotification:
 
 # --- applying ----------------------------------------------------------------------------------
 
+_TARGETS = {"Delivery": "delivered", "Bounce": "bounced", "Complaint": "complained", "Reject": "failed"}
+# Applied by one conditional write, nothing read: these never suppress an address.
+_WRITE_ONLY = frozenset({"delivered", "failed"})
+_MAX_IN_OPERANDS = 100  # DynamoDB's limit for a condition's IN
 
-def handle_sns_message(text: str, sns_message_id: str | None = None) -> Outcome:
-    """Parse and apply one SNS message from the SES events topic. Never raises for bad input."""
+
+def handle_sqs_batch(event: dict[str, Any]) -> dict[str, Any]:
+    """Apply a batch of SES events from the SQS queue (Lambda's SQS event). Returns the partial
+    batch response (``batchItemFailures``: only the records to try again) and how many records
+    had each result (``results``). Bad payloads are dropped; a store failure fails its record."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    outcomes: list[Outcome] = []
+
+    def apply_record(record: SQSRecord) -> None:
+        try:
+            outcomes.append(handle_sqs_body(record.body, record.message_id))
+        except Exception as exc:
+            logger().warning(
+                "ses event failed; SQS tries it again",
+                extra={"sqs_message_id": record.message_id, "error": f"{type(exc).__name__}: {exc}"[:300]},
+            )
+            raise
+
+    # Not raising when every record failed: the answer names them all, and SQS tries them again.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(event=event, record_handler=apply_record, processor=processor)
+    failures = list(response.get("batchItemFailures") or [])
+    results = Counter(o.result for o in outcomes)
+    if failures:
+        results["retried"] = len(failures)
+    for target in ("delivered", "bounced", "complained", "failed"):
+        if results[target]:
+            metrics().add_metric(name=f"Email{target.capitalize()}", unit="Count", value=results[target])
+    logger().info(
+        "ses events applied", extra={"records": len(event.get("Records") or []), "results": dict(results)}
+    )
+    return {"batchItemFailures": failures, "results": dict(results)}
+
+
+def handle_sqs_body(body: str, sqs_message_id: str | None = None) -> Outcome:
+    """One SQS record's body: SES's JSON (raw message delivery) or SNS's envelope around it."""
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return handle_sns_message(body, sqs_message_id)
+    if (
+        isinstance(data, dict)
+        and data.get("Type") == "Notification"
+        and isinstance(data.get("Message"), str)
+        and "TopicArn" in data
+    ):
+        return handle_sns_message(data["Message"], str(data.get("MessageId") or sqs_message_id))
+    try:
+        note = _notification(data)
+    except MalformedNotification as exc:
+        return _malformed(body, sqs_message_id, exc)
+    return apply_notification(note, sqs_message_id)
+
+
+def handle_sns_message(text: str, message_id: str | None = None) -> Outcome:
+    """Parse and apply one SES notification's text. Never raises for bad input."""
     try:
         note = parse_notification(text)
     except MalformedNotification as exc:
-        logger().warning(
-            "ses event dropped: not an SES notification",
-            extra={"sns_message_id": sns_message_id, "reason": str(exc), "payload": str(text)[:500]},
-        )
-        return Outcome("malformed")
-    return apply_notification(note, sns_message_id)
+        return _malformed(text, message_id, exc)
+    return apply_notification(note, message_id)
 
 
-def apply_notification(note: SesNotification, sns_message_id: str | None = None) -> Outcome:
-    log_keys = {
-        "sns_message_id": sns_message_id,
+def _malformed(text: str, message_id: str | None, exc: Exception) -> Outcome:
+    logger().warning(
+        "ses event dropped: not an SES notification",
+        extra={"message_id": message_id, "reason": str(exc), "payload": str(text)[:500]},
+    )
+    return Outcome("malformed")
+
+
+def _tagged_key(note: SesNotification) -> tuple[str, str] | None:
+    """The (company, communication) the event's tags name, when it carries both (one each, each a
+    value SES allows: anything else is no key of ours, and would only fail the store's call)."""
+    companies = note.tags.get(COMPANY_TAG) or ()
+    communications = note.tags.get(COMMUNICATION_TAG) or ()
+    if len(companies) != 1 or len(communications) != 1:
+        return None
+    key = (companies[0], communications[0])
+    return key if all(value and company_tag_value(value) == value for value in key) else None
+
+
+def apply_notification(note: SesNotification, message_id: str | None = None) -> Outcome:
+    log_keys: dict[str, Any] = {
+        "message_id": message_id,
         "ses_message_id": note.message_id,
         "ses_event": note.event_type,
     }
-    comm = store.by_provider_message_id(note.message_id)
+    target = _TARGETS.get(note.event_type)
+    key = _tagged_key(note)
+    if key is None:
+        return _apply_to(note, store.by_provider_message_id(note.message_id), target, log_keys)
+    company_id, communication_id = key
+    log_keys |= {"company_id": company_id, "communication_id": communication_id}
+    if target is None:
+        logger().debug("ses event recorded in the log only", extra=log_keys)
+        return Outcome("ignored", company_id, communication_id)
+    addresses = tuple(dict.fromkeys((*note.addressed, *note.destination)))
+    if target in _WRITE_ONLY and len(addresses) <= _MAX_IN_OPERANDS:
+        moved = store.advance_email_state_by_key(
+            company_id,
+            communication_id,
+            target,
+            clock.now(),
+            note.detail,
+            from_states=_FROM_STATES[target],
+            to_addresses=addresses,
+        )
+        if moved:
+            logger().debug("ses event applied", extra=log_keys | {"state": target})
+            return Outcome(target, company_id, communication_id)
+    # A bounce or complaint, or the one write's condition failed: read the item to know why.
+    comm = store.get(company_id, communication_id) or store.by_provider_message_id(note.message_id)
+    return _apply_to(note, comm, target, log_keys)
+
+
+def _apply_to(
+    note: SesNotification, comm: Communication | None, target: str | None, log_keys: dict[str, Any]
+) -> Outcome:
     if comm is None or comm.channel != "email" or comm.direction != "out":
-        logger().info("ses event for an unknown message ignored", extra=log_keys)
+        logger().debug("ses event for an unknown message ignored", extra=log_keys)
         return Outcome("unknown")
-    log_keys |= {"company_id": comm.company_id, "communication_id": comm.communication_id}
+    log_keys = log_keys | {"company_id": comm.company_id, "communication_id": comm.communication_id}
     reason = _foreign(note, comm)
     if reason is not None:
         logger().warning(
             "ses event does not match the message it names; ignored", extra=log_keys | {"reason": reason}
         )
-        return Outcome("foreign")
-    target = {
-        "Delivery": "delivered",
-        "Bounce": "bounced",
-        "Complaint": "complained",
-        "Reject": "failed",
-    }.get(note.event_type)
+        return Outcome("foreign", comm.company_id, comm.communication_id)
     if target is None:
-        logger().info("ses event recorded in the log only", extra=log_keys)
+        logger().debug("ses event recorded in the log only", extra=log_keys)
         return Outcome("ignored", comm.company_id, comm.communication_id)
     if comm.state == target and (note.detail is None or comm.error == note.detail):
-        logger().info("ses event already applied", extra=log_keys)
+        logger().debug("ses event already applied", extra=log_keys)
         return Outcome("duplicate", comm.company_id, comm.communication_id)
     if comm.state not in _FROM_STATES[target] and comm.state != target:
-        logger().info("ses event does not change the message's state", extra=log_keys | {"state": comm.state})
+        logger().debug(
+            "ses event does not change the message's state", extra=log_keys | {"state": comm.state}
+        )
         return Outcome("ignored", comm.company_id, comm.communication_id)
     now = clock.now()
     suppressed = _suppress_if_needed(note, comm, now)
     updated = store.advance_delivery_state(comm, target, now, note.detail, from_states=_FROM_STATES[target])
     if updated is None:
-        logger().info("ses event already applied", extra=log_keys)
+        logger().debug("ses event already applied", extra=log_keys)
         return Outcome("duplicate", comm.company_id, comm.communication_id, suppressed)
-    metrics().add_metric(name=f"Email{target.capitalize()}", unit="Count", value=1)
-    logger().info(
-        "ses event applied",
-        extra=log_keys | {"state": target, "detail": note.detail, "suppressed": suppressed},
-    )
+    logger().debug("ses event applied", extra=log_keys | {"state": target, "suppressed": suppressed})
     return Outcome(target, comm.company_id, comm.communication_id, suppressed)
 
 

@@ -921,3 +921,48 @@ def assign_client(
     if found is None:
         raise LookupError(communication_id)
     return found
+
+
+# --- SES feedback by key (issue 14) --------------------------------------------------------------
+
+
+def advance_email_state_by_key(
+    company_id: str,
+    communication_id: str,
+    state: str,
+    at: datetime,
+    detail: str | None = None,
+    *,
+    from_states: Collection[str],
+    to_addresses: Collection[str] = (),
+) -> bool:
+    """:func:`advance_delivery_state` for an outgoing e-mail known only by its key (an SES event
+    tagged with it): one conditional ``UpdateItem``, nothing read first. The item moves only
+    while it is an outgoing e-mail in one of ``from_states`` and, when ``to_addresses`` are given
+    (at most 100), its ``to_address`` is one of them, compared exactly as stored (pass each
+    address as the event writes it and lower-cased). Returns False when the condition does not
+    hold (no such item, another state, another address): the caller reads the item to know why."""
+    actions: list[Any] = [
+        CommunicationModel.state.set(state),
+        CommunicationModel.updated_at.set(at),
+        # what _index_keys gives an outgoing e-mail in the history
+        CommunicationModel.status_key.set(f"{company_id}#email#{status_group(state)}"),
+    ]
+    if state == "delivered":
+        actions.append(CommunicationModel.delivered_at.set(at))
+    if detail:
+        actions.append(CommunicationModel.error.set(detail))
+    condition: Any = (
+        (CommunicationModel.channel == "email")
+        & (CommunicationModel.direction == "out")
+        & CommunicationModel.state.is_in(*from_states)
+    )
+    if to_addresses:
+        condition = condition & CommunicationModel.to_address.is_in(*to_addresses)
+    try:
+        CommunicationModel(company_id, communication_id).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

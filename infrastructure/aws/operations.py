@@ -313,6 +313,18 @@ def _functions(resources: Json) -> None:
         for event in (properties.get("Events") or {}).values():
             if event["Type"] == "SQS":
                 event["Properties"]["ScalingConfig"] = {"MaximumConcurrency": max(2, limit)}
+                if rid in _partial_batch_functions():
+                    # Only the records the function names are tried again, not its whole batch.
+                    event["Properties"]["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+
+
+def _partial_batch_functions() -> set[str]:
+    """The logical ids of the functions that answer SQS with ``batchItemFailures``."""
+    from chalice.utils import to_cfn_resource_name
+
+    from chalicelib.events import REPORTS_BATCH_ITEM_FAILURES
+
+    return {to_cfn_resource_name(name) for name in REPORTS_BATCH_ITEM_FAILURES}
 
 
 def _roles(resources: Json) -> None:

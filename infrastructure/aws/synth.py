@@ -266,6 +266,7 @@ def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict
         topic_id = _resource_name(source.topic) + "Topic"
         resources[topic_id] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": source.topic}}
         ids[source.topic] = topic_id
+    resources.update(_topics_into_queues(ids))
     files_bucket = stage_variable(config, "PREGON_FILES_BUCKET")
     resources["FilesBucket"] = {
         "Type": "AWS::S3::Bucket",
@@ -380,6 +381,52 @@ def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict
             },
         }
     return resources, ids
+
+
+def _topics_into_queues(ids: dict[str, str]) -> dict[str, Json]:
+    """SNS topics delivered into an SQS queue that a function reads in batches (issue 14: SES's
+    events): the topic, its raw-delivery subscription, and the queue policy that lets only this
+    topic send to the queue. ``ids`` gets the topic's logical id."""
+    from chalicelib.events.ses_events import SES_EVENTS_QUEUE, SES_EVENTS_TOPIC
+
+    resources: dict[str, Json] = {}
+    for topic, queue in ((SES_EVENTS_TOPIC, SES_EVENTS_QUEUE),):
+        if queue not in ids or topic in ids:
+            continue
+        topic_id = _resource_name(topic) + "Topic"
+        queue_id = ids[queue]
+        ids[topic] = topic_id
+        resources[topic_id] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": topic}}
+        resources[topic_id + "Subscription"] = {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": {"Ref": topic_id},
+                "Protocol": "sqs",
+                "Endpoint": {"Fn::GetAtt": [queue_id, "Arn"]},
+                # The body is SES's JSON itself, not SNS's envelope around it (both are read).
+                "RawMessageDelivery": True,
+            },
+        }
+        resources[queue_id + "Policy"] = {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": queue_id}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "TopicSendsToQueue",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
+                            "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": topic_id}}},
+                        }
+                    ],
+                },
+            },
+        }
+    return resources
 
 
 def _optional_variable(config: Json, name: str) -> str | None:

@@ -71,10 +71,31 @@ def _ensure_ses_events() -> None:
     from botocore.exceptions import ClientError
 
     from chalicelib.core.settings import get_settings
-    from chalicelib.events.ses_events import SES_EVENT_TYPES, SES_EVENTS_TOPIC
+    from chalicelib.events.ses_events import SES_EVENT_TYPES, SES_EVENTS_QUEUE, SES_EVENTS_TOPIC
 
     session = boto3.session.Session()
-    topic_arn = session.client("sns").create_topic(Name=SES_EVENTS_TOPIC)["TopicArn"]
+    sns = session.client("sns")
+    topic_arn = sns.create_topic(Name=SES_EVENTS_TOPIC)["TopicArn"]
+    # The topic delivers into the queue ``ses_events`` reads, raw (the body is SES's JSON), as
+    # the deployment's subscription does (infrastructure/aws/synth.py).
+    sqs = _sqs()
+    queue_url = sqs.create_queue(QueueName=SES_EVENTS_QUEUE, Attributes={"VisibilityTimeout": "900"})[
+        "QueueUrl"
+    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    if not any(
+        s["Endpoint"] == queue_arn
+        for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+    ):
+        sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "true"},
+            ReturnSubscriptionArn=True,
+        )
     name = get_settings().ses_configuration_set
     exists = ("AlreadyExistsException", "ConfigurationSetAlreadyExists", "EventDestinationAlreadyExists")
     try:
@@ -112,16 +133,25 @@ class QueueConsumer:
     handler: Callable[[dict[str, Any], Any], Any]
     batch_size: int
     url: str = ""
+    visibility_timeout: int | None = None  # the queue's own when None; tests shorten it to see a retry
 
     def poll_once(self, wait_seconds: int = 0, results: list[Any] | None = None) -> int:
         """Receive up to one batch and hand it to the handler; returns how many were handled
         (and appends the handler's answer to ``results``). Messages are deleted only when the
-        handler returns, as Lambda does."""
+        handler returns, as Lambda does; from a handler that reports batch item failures
+        (``chalicelib.events.REPORTS_BATCH_ITEM_FAILURES``), all but the ones it names."""
         sqs = _sqs()
         if not self.url:
             self.url = sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
+        receive: dict[str, Any] = {}
+        if self.visibility_timeout:
+            receive["VisibilityTimeout"] = self.visibility_timeout
         answer = sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=min(self.batch_size, 10), WaitTimeSeconds=wait_seconds
+            QueueUrl=self.url,
+            MaxNumberOfMessages=min(self.batch_size, 10),
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["ApproximateReceiveCount"],
+            **receive,
         )
         messages = answer.get("Messages", [])
         if not messages:
@@ -146,11 +176,25 @@ class QueueConsumer:
         answer_of_handler = self.handler(event, context)
         if results is not None:
             results.append(answer_of_handler)
-        sqs.delete_message_batch(
-            QueueUrl=self.url,
-            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
-        )
+        done = [m for m in messages if m["MessageId"] not in _failed_ids(self.name, answer_of_handler)]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=self.url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)],
+            )
         return len(messages)
+
+
+def _failed_ids(handler_name: str, answer: Any) -> set[str]:
+    """The records a partial-batch handler asked to have again (they stay in the queue and come
+    back after the visibility timeout, as on AWS)."""
+    from chalicelib.events import REPORTS_BATCH_ITEM_FAILURES
+
+    if handler_name not in REPORTS_BATCH_ITEM_FAILURES or not isinstance(answer, dict):
+        return set()
+    return {
+        str(f.get("itemIdentifier")) for f in answer.get("batchItemFailures") or [] if isinstance(f, dict)
+    }
 
 
 def consumers(app: Chalice) -> list[QueueConsumer]:

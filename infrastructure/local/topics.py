@@ -1,5 +1,5 @@
-"""SNS topics work locally: whatever the app subscribes with ``@app.on_sns_message`` (SES events,
-inbound mail, inbound SMS) is delivered to the same handler, with the event Lambda gets, whenever
+"""SNS topics work locally: whatever the app subscribes with ``@app.on_sns_message`` (inbound
+mail, inbound SMS) is delivered to the same handler, with the event Lambda gets, whenever
 anything publishes to the topic in moto. One mechanism for every handler, none per handler.
 
 How: for each SNS handler, a queue ``pregon-local-sns-<handler>`` is subscribed to its topic in

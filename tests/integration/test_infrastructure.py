@@ -375,6 +375,44 @@ def test_files_bucket_is_private_and_ses_publishes_delivery_events(template: Jso
     assert configuration_set["Properties"]["Name"] == "pregon-prod-events"
 
 
+def test_ses_events_reach_their_function_through_a_queue_in_batches(template: Json) -> None:
+    # Given the SES events topic, the configuration set's destination and the ses_events function
+    resources = template["Resources"]
+    [topic_id] = [
+        rid
+        for rid, r in resources_of_type(template, "AWS::SNS::Topic").items()
+        if r["Properties"]["TopicName"] == "pregon-ses-events"
+    ]
+    [destination] = resources_of_type(template, "AWS::SES::ConfigurationSetEventDestination").values()
+    [subscription] = [
+        r["Properties"]
+        for r in resources_of_type(template, "AWS::SNS::Subscription").values()
+        if r["Properties"]["TopicArn"] == {"Ref": topic_id}
+    ]
+    [event] = resources["SesEvents"]["Properties"]["Events"].values()
+    # Then SES publishes to the topic, which delivers raw into an encrypted queue with a dead-letter queue
+    assert destination["Properties"]["EventDestination"]["SnsDestination"]["TopicARN"] == {"Ref": topic_id}
+    assert subscription["Protocol"] == "sqs" and subscription["RawMessageDelivery"] is True
+    queue_id = subscription["Endpoint"]["Fn::GetAtt"][0]
+    queue = resources[queue_id]["Properties"]
+    assert queue["QueueName"] == "pregon-ses-feedback" and queue["KmsMasterKeyId"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] in resources
+    # And only that topic may send to the queue
+    [policy] = [
+        r["Properties"]
+        for r in resources_of_type(template, "AWS::SQS::QueuePolicy").values()
+        if r["Properties"]["Queues"] == [{"Ref": queue_id}]
+    ]
+    [statement] = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": topic_id}}}
+    # And the function reads it ten at a time, reporting only the records to try again
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(":pregon-ses-feedback")
+    assert event["Properties"]["BatchSize"] == 10
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
 def test_inbound_mail_is_stored_in_s3_and_announced_on_the_topic_the_app_listens_to(template: Json) -> None:
     # Given the SES receipt rule
     [rule] = resources_of_type(template, "AWS::SES::ReceiptRule").values()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,7 +18,7 @@ import pytest
 import requests
 from chalice.test import Client
 
-from chalicelib.channels.ses import COMPANY_TAG, company_tag_value
+from chalicelib.channels.ses import COMMUNICATION_TAG, COMPANY_TAG, company_tag_value
 from chalicelib.core.domain import Communication
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.store import communications as comm_store
@@ -26,6 +27,17 @@ from tests.steps.answers import body
 from tests.steps.aws import recorded_calls
 from tests.steps.domains import verified_sending_domain
 from tests.steps.outbox import deliver_outboxes
+from tests.steps.ses_events import (
+    deliver_ses_events,
+    drain_ses_queue,
+    dynamodb_down_for,
+    dynamodb_requests,
+    feed,
+    logged_lines,
+    publish_ses_events,
+    results_of,
+    send_envelopes,
+)
 from tests.steps.tenants import IDENTITY, Tenant, make_tenant, purge_outbox_queue
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
@@ -60,6 +72,7 @@ def ses_company(name: str) -> Tenant:
 @pytest.fixture
 def company(local_aws: dict[str, str], clock: Any) -> Tenant:
     purge_outbox_queue()
+    drain_ses_queue()
     return ses_company("Cable Sur")
 
 
@@ -97,8 +110,12 @@ def ses_raw_messages_to(local_aws: dict[str, str], address: str) -> int:
     return sum(1 for m in sent if address.lower() in json.dumps(m).lower())
 
 
-def notification(fixture: str, comm: Communication, *, company_id: str | None = None) -> str:
-    """SES's documented example, about the message we really sent (its SES id and recipient)."""
+def notification(
+    fixture: str, comm: Communication, *, company_id: str | None = None, tagged: bool = True
+) -> str:
+    """SES's documented example, about the message we really sent (its SES id and recipient);
+    event publishing carries the tags we send with: the company and (unless ``tagged`` is False,
+    as for a message sent before issue 14) the communication."""
     data = json.loads((FIXTURES / fixture).read_text(encoding="utf-8"))
     message = copy.deepcopy(data)
     address = comm.to_address or ""
@@ -107,18 +124,14 @@ def notification(fixture: str, comm: Communication, *, company_id: str | None = 
     mail["destination"] = [address, *[d for d in mail["destination"][1:]]]
     if "tags" in mail:  # event publishing carries the tags we send with
         mail["tags"][COMPANY_TAG] = [company_tag_value(company_id or comm.company_id)]
+        if tagged:
+            mail["tags"][COMMUNICATION_TAG] = [comm.communication_id]
     for part, key in (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients")):
         if part in message:
             message[part][key][0]["emailAddress"] = address
     if "delivery" in message:
         message["delivery"]["recipients"] = [address]
     return json.dumps(message)
-
-
-def feed(api: Client, message: str) -> dict[str, Any]:
-    """What SNS hands the deployed ``ses_events`` Lambda."""
-    event = api.events.generate_sns_event(message=message, subject=SNS_SUBJECT)
-    return dict(api.lambda_.invoke("ses_events", event).payload)
 
 
 def suppression_list(api: Client, tenant: Tenant) -> dict[str, dict[str, Any]]:
@@ -143,10 +156,10 @@ def test_a_permanent_bounce_marks_the_message_and_the_next_send_is_skipped(
     assert ses_raw_messages_to(local_aws, address) == 1
 
     # When SES reports a permanent bounce for it
-    outcome = feed(api, notification("event_bounce_permanent.json", comm))
+    outcome = feed(notification("event_bounce_permanent.json", comm))
 
     # Then the message shows bounced, with the bounce type and the receiving server's words
-    assert outcome["result"] == "bounced"
+    assert outcome == "bounced"
     bounced = comm_store.get(company.company_id, comm.communication_id)
     assert bounced is not None and bounced.state == "bounced"
     assert bounced.error == "bounce Permanent/General: smtp; 550 5.1.1 user unknown"
@@ -173,14 +186,9 @@ def test_a_delivery_event_marks_the_message_delivered(api: Client, company: Tena
     comm = send(company, new_address())
     clock.set_now(clock.now() + timedelta(seconds=12))
 
-    outcome = feed(api, notification("event_delivery.json", comm))
+    outcome = feed(notification("event_delivery.json", comm))
 
-    assert outcome == {
-        "result": "delivered",
-        "company_id": company.company_id,
-        "communication_id": comm.communication_id,
-        "suppressed": None,
-    }
+    assert outcome == "delivered"
     delivered = comm_store.get(company.company_id, comm.communication_id)
     assert delivered is not None and delivered.state == "delivered"
     assert delivered.delivered_at == clock.now()
@@ -196,19 +204,19 @@ def test_a_complaint_suppresses_the_address_and_a_late_delivery_does_not_hide_it
     # Given a delivered message
     address = new_address()
     comm = send(company, address)
-    assert feed(api, notification("event_delivery.json", comm))["result"] == "delivered"
+    assert feed(notification("event_delivery.json", comm)) == "delivered"
 
     # When the recipient marks it as spam
-    outcome = feed(api, notification("event_complaint.json", comm))
+    outcome = feed(notification("event_complaint.json", comm))
 
     # Then it is complained, and the address is suppressed because of the complaint
-    assert outcome["result"] == "complained" and outcome["suppressed"] == address.lower()
+    assert outcome == "complained"
     complained = comm_store.get(company.company_id, comm.communication_id)
     assert complained is not None and complained.state == "complained"
     assert complained.error == "complaint: abuse"
     assert suppression_list(api, company)[address.lower()]["reason"] == "complaint"
     # And a Delivery notification arriving late does not turn it back
-    assert feed(api, notification("event_delivery.json", comm))["result"] == "ignored"
+    assert feed(notification("event_delivery.json", comm)) == "ignored"
     assert comm_store.get(company.company_id, comm.communication_id).state == "complained"  # type: ignore[union-attr]
     # And the next message is not sent
     assert send(company, address).state == "suppressed"
@@ -221,9 +229,9 @@ def test_a_transient_bounce_is_recorded_but_does_not_suppress(
     address = new_address()
     comm = send(company, address)
 
-    outcome = feed(api, notification("event_bounce_transient.json", comm))
+    outcome = feed(notification("event_bounce_transient.json", comm))
 
-    assert outcome["result"] == "bounced" and outcome["suppressed"] is None
+    assert outcome == "bounced"
     bounced = comm_store.get(company.company_id, comm.communication_id)
     assert bounced is not None and bounced.state == "bounced"
     assert bounced.error is not None and bounced.error.startswith("bounce Transient/MailboxFull: smtp; 452")
@@ -233,7 +241,8 @@ def test_a_transient_bounce_is_recorded_but_does_not_suppress(
     assert send(company, address).state == "sent"
     assert ses_raw_messages_to(local_aws, address) == 2
     # And a permanent bounce after the transient one still suppresses
-    assert feed(api, notification("event_bounce_permanent.json", comm))["suppressed"] == address.lower()
+    assert feed(notification("event_bounce_permanent.json", comm)) == "bounced"
+    assert suppression_list(api, company)[address.lower()]["reason"] == "bounce"
 
 
 def test_the_older_notification_format_is_read_too(api: Client, company: Tenant) -> None:
@@ -243,9 +252,9 @@ def test_the_older_notification_format_is_read_too(api: Client, company: Tenant)
     delivered = send(company, delivered_to)
     complained = send(company, complained_to)
 
-    assert feed(api, notification("notification_bounce_permanent.json", bounced))["result"] == "bounced"
-    assert feed(api, notification("notification_delivery.json", delivered))["result"] == "delivered"
-    assert feed(api, notification("notification_complaint.json", complained))["result"] == "complained"
+    assert feed(notification("notification_bounce_permanent.json", bounced)) == "bounced"
+    assert feed(notification("notification_delivery.json", delivered)) == "delivered"
+    assert feed(notification("notification_complaint.json", complained)) == "complained"
 
     states = comm_store.get_many(
         company.company_id,
@@ -271,23 +280,23 @@ def test_a_duplicate_notification_and_garbage_change_nothing(
     address = new_address()
     comm = send(company, address)
     bounce = notification("event_bounce_permanent.json", comm)
-    assert feed(api, bounce)["result"] == "bounced"
+    assert feed(bounce) == "bounced"
     first = comm_store.get(company.company_id, comm.communication_id)
     first_entry = suppression_list(api, company)[address.lower()]
 
     # When SNS delivers the same notification again, later
     clock.set_now(clock.now() + timedelta(hours=1))
-    outcome = feed(api, bounce)
+    outcome = feed(bounce)
 
     # Then nothing more changes: not the message, not the suppression entry
-    assert outcome["result"] == "duplicate"
+    assert outcome == "duplicate"
     assert comm_store.get(company.company_id, comm.communication_id) == first
     assert suppression_list(api, company)[address.lower()] == first_entry
 
     # And after an administrator lifts the suppression, the old notification again does not put it back
     lifted = api.http.delete(f"/suppressions/{address.lower()}", headers=company.admin_headers())
     assert lifted.status_code == 204
-    assert feed(api, bounce)["result"] == "duplicate"
+    assert feed(bounce) == "duplicate"
     assert address.lower() not in suppression_list(api, company)
 
     # When garbage reaches the topic: not JSON, not an object, not SES, a bounce without its bounce
@@ -300,17 +309,18 @@ def test_a_duplicate_notification_and_garbage_change_nothing(
     ]
     # Then each is dropped without an exception (no retry loop), and nothing changes
     for payload in garbage:
-        assert feed(api, payload)["result"] == "malformed"
+        assert feed(payload) == "malformed"
     # And a notification about a message we never sent is ignored
     unknown = json.loads(bounce)
     unknown["mail"]["messageId"] = f"0100{uuid.uuid4().hex}-000000"
-    assert feed(api, json.dumps(unknown))["result"] == "unknown"
+    unknown["mail"]["tags"][COMMUNICATION_TAG] = [uuid.uuid4().hex]
+    assert feed(json.dumps(unknown)) == "unknown"
     # And events that say nothing about delivery are only logged
     send_event = json.loads(bounce)
     send_event["eventType"] = "Send"
     send_event["send"] = {}
     del send_event["bounce"]
-    assert feed(api, json.dumps(send_event))["result"] == "ignored"
+    assert feed(json.dumps(send_event)) == "ignored"
     assert comm_store.get(company.company_id, comm.communication_id) == first
 
 
@@ -321,7 +331,7 @@ def test_a_message_ses_rejects_is_failed_with_its_reason(api: Client, company: T
     del reject["delivery"]
     reject |= {"eventType": "Reject", "reject": {"reason": "Bad content"}}
 
-    assert feed(api, json.dumps(reject))["result"] == "failed"
+    assert feed(json.dumps(reject)) == "failed"
 
     failed = comm_store.get(company.company_id, comm.communication_id)
     assert failed is not None and failed.state == "failed" and failed.error == "rejected by SES: Bad content"
@@ -341,7 +351,7 @@ def test_another_tenants_notification_never_touches_this_tenant(
     assert ours.state == theirs.state == "sent"
 
     # When the other company's message bounces permanently
-    assert feed(api, notification("event_bounce_permanent.json", theirs))["company_id"] == rival.company_id
+    assert feed(notification("event_bounce_permanent.json", theirs)) == "bounced"
 
     # Then only the other company's message and list change
     assert comm_store.get(rival.company_id, theirs.communication_id).state == "bounced"  # type: ignore[union-attr]
@@ -353,12 +363,17 @@ def test_another_tenants_notification_never_touches_this_tenant(
 
     # When a notification names this company's message but carries the other company's tag
     forged = notification("event_complaint.json", ours, company_id=rival.company_id)
-    assert feed(api, forged)["result"] == "foreign"
+    assert feed(forged) == "foreign"
     # Or names this company's message for another recipient
     other_recipient = json.loads(notification("event_bounce_permanent.json", ours))
     other_recipient["mail"]["destination"] = ["someone-else@example.com"]
     other_recipient["bounce"]["bouncedRecipients"][0]["emailAddress"] = "someone-else@example.com"
-    assert feed(api, json.dumps(other_recipient))["result"] == "foreign"
+    assert feed(json.dumps(other_recipient)) == "foreign"
+    # And the same for a Delivery, which is one conditional write by the tagged key, nothing read
+    assert feed(notification("event_delivery.json", ours, company_id=rival.company_id)) == "foreign"
+    elsewhere = json.loads(notification("event_delivery.json", ours))
+    elsewhere["mail"]["destination"] = elsewhere["delivery"]["recipients"] = ["someone-else@example.com"]
+    assert feed(json.dumps(elsewhere)) == "foreign"
 
     # Then this company's message and list are untouched
     assert comm_store.get(company.company_id, ours.communication_id).state == "sent"  # type: ignore[union-attr]
@@ -450,7 +465,7 @@ def test_the_suppression_list_is_for_administrators_and_checks_its_input(
 def test_the_sending_domain_shows_its_complaint_rate_from_the_feedback(api: Client, company: Tenant) -> None:
     # Given three e-mails sent from the company's SES domain, one of them reported as spam
     sent = [send(company, new_address()) for _ in range(3)]
-    assert feed(api, notification("event_complaint.json", sent[0]))["result"] == "complained"
+    assert feed(notification("event_complaint.json", sent[0])) == "complained"
     # When the administrator looks at the domain
     domain = f"{company.company_id}.ses.example"
     shown = body(api.http.get(f"/sender-domains/{domain}", headers=company.admin_headers()))
@@ -459,3 +474,174 @@ def test_the_sending_domain_shows_its_complaint_rate_from_the_feedback(api: Clie
     assert rate["state"] == "fail" and rate["detail"].startswith(
         "1 complaints in 3 e-mails in 30 days (33.33%)"
     )
+
+
+# --- batches over SQS (issue 14) ---------------------------------------------------------------
+
+
+def states_of(tenant: Tenant, *comms: Communication) -> dict[str, Communication]:
+    return comm_store.get_many(tenant.company_id, [c.communication_id for c in comms])
+
+
+def test_ses_sends_carry_the_communication_tag(
+    company: Tenant, local_aws: dict[str, str], send_calls: list[dict[str, Any]]
+) -> None:
+    # When a message goes out through an SES account
+    comm = send(company, new_address())
+    # Then SES is asked to tag it with its company and with the communication itself
+    assert {"Name": COMMUNICATION_TAG, "Value": comm.communication_id} in send_calls[-1]["EmailTags"]
+    assert {"Name": COMPANY_TAG, "Value": company_tag_value(company.company_id)} in send_calls[-1][
+        "EmailTags"
+    ]
+    # And moto's SES (what SES's events would echo) recorded the tags with the raw message
+    sent = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+    assert comm.communication_id in json.dumps([m for m in sent if (comm.to_address or "") in json.dumps(m)])
+
+
+def test_a_batch_applies_each_event_and_drops_only_the_malformed_one(
+    api: Client, company: Tenant, rival: Tenant
+) -> None:
+    # Given five messages this company sent through SES, and one another company sent
+    delivered, bounced, complained, untouched = (send(company, new_address()) for _ in range(4))
+    theirs = send(rival, new_address())
+    # When SES publishes a batch of events: a delivery, a permanent bounce, a complaint, garbage,
+    # and a record about our message that carries the other company's tag
+    publish_ses_events(
+        notification("event_delivery.json", delivered),
+        notification("event_bounce_permanent.json", bounced),
+        notification("event_complaint.json", complained),
+        "not an SES event {",
+        notification("event_delivery.json", untouched, company_id=rival.company_id),
+    )
+    answers = deliver_ses_events()
+
+    # Then one invocation handled all five, and asked SQS to retry none of them
+    assert answers == [
+        {
+            "batchItemFailures": [],
+            "results": {"delivered": 1, "bounced": 1, "complained": 1, "malformed": 1, "foreign": 1},
+        }
+    ]
+    # And each message shows what SES said about it; the foreign record changed nothing
+    shown = states_of(company, delivered, bounced, complained, untouched)
+    assert [shown[c.communication_id].state for c in (delivered, bounced, complained, untouched)] == [
+        "delivered",
+        "bounced",
+        "complained",
+        "sent",
+    ]
+    assert states_of(rival, theirs)[theirs.communication_id].state == "sent"
+    # And the bounced and complained addresses, only those, are suppressed
+    listed = suppression_list(api, company)
+    assert {a: e["reason"] for a, e in listed.items()} == {
+        (bounced.to_address or "").lower(): "bounce",
+        (complained.to_address or "").lower(): "complaint",
+    }
+    assert suppression_list(api, rival) == {}
+    # And nothing is left in the queue (the malformed record was dropped, not retried)
+    assert deliver_ses_events() == []
+
+    # When SQS delivers the same batch again (at-least-once)
+    publish_ses_events(
+        notification("event_delivery.json", delivered),
+        notification("event_bounce_permanent.json", bounced),
+        notification("event_complaint.json", complained),
+        notification("event_delivery.json", untouched, company_id=rival.company_id),
+    )
+    again = deliver_ses_events()
+
+    # Then nothing changes: the same records, the same list
+    assert results_of(again) == {"duplicate": 3, "foreign": 1}
+    assert states_of(company, delivered, bounced, complained, untouched) == shown
+    assert suppression_list(api, company) == listed
+
+
+def test_a_tagged_delivery_is_one_write_and_nothing_read(company: Tenant) -> None:
+    # Given a message sent through SES, whose Delivery carries its communication tag
+    comm = send(company, new_address())
+    publish_ses_events(notification("event_delivery.json", comm))
+    # When the batch is handled
+    with dynamodb_requests() as requests_made:
+        assert results_of(deliver_ses_events()) == {"delivered": 1}
+    # Then DynamoDB saw one conditional UpdateItem: no index query, no read
+    assert requests_made == ["UpdateItem"]
+    assert comm_store.get(company.company_id, comm.communication_id).state == "delivered"  # type: ignore[union-attr]
+
+
+def test_a_batch_is_one_info_line_and_only_what_is_wrong_is_logged_alone(company: Tenant) -> None:
+    # Given a batch of three deliveries and a malformed record
+    comms = [send(company, new_address()) for _ in range(3)]
+    publish_ses_events(*(notification("event_delivery.json", c) for c in comms), '{"eventType": "Bounce"}')
+    # When it is handled at production's log level
+    with logged_lines("INFO") as lines:
+        deliver_ses_events()
+    # Then the operator sees one line for the batch, with its counts, and a warning for the bad record
+    assert [(line["level"], line["message"]) for line in lines] == [
+        ("WARNING", "ses event dropped: not an SES notification"),
+        ("INFO", "ses events applied"),
+    ]
+    assert lines[1]["records"] == 4 and lines[1]["results"] == {"delivered": 3, "malformed": 1}
+    # And no line carries a message's text
+    assert "Hola, adjuntamos" not in json.dumps(lines)
+
+
+def test_an_event_without_the_communication_tag_is_found_through_the_index(
+    company: Tenant, clock: Any
+) -> None:
+    # Given a message sent before SES sends were tagged with their communication
+    comm = send(company, new_address())
+    clock.set_now(clock.now() + timedelta(seconds=30))
+    # When its Delivery arrives, carrying the company tag only
+    event = json.loads(notification("event_delivery.json", comm, tagged=False))
+    assert COMMUNICATION_TAG not in event["mail"]["tags"]
+    assert feed(json.dumps(event)) == "delivered"
+    # Then it is delivered as before
+    delivered = comm_store.get(company.company_id, comm.communication_id)
+    assert delivered is not None and delivered.state == "delivered" and delivered.delivered_at == clock.now()
+
+
+def test_an_sns_envelope_in_the_queue_is_read_too(company: Tenant) -> None:
+    # Given the subscription's raw message delivery was turned off: the body is SNS's envelope
+    comm = send(company, new_address())
+    send_envelopes(notification("event_delivery.json", comm))
+    # When the queue is read
+    assert results_of(deliver_ses_events()) == {"delivered": 1}
+    # Then the message is delivered
+    assert comm_store.get(company.company_id, comm.communication_id).state == "delivered"  # type: ignore[union-attr]
+
+
+def test_a_store_failure_retries_only_its_record(company: Tenant) -> None:
+    # Given three delivered messages' events in one batch
+    comms = [send(company, new_address()) for _ in range(3)]
+    publish_ses_events(*(notification("event_delivery.json", c) for c in comms))
+    # When DynamoDB fails the write for the second one
+    with dynamodb_down_for(comms[1].communication_id):
+        [answer] = deliver_ses_events(visibility_timeout=1)
+
+    # Then only that record is reported failed, for SQS to deliver again
+    [failure] = answer["batchItemFailures"]
+    assert answer["results"] == {"delivered": 2, "retried": 1}
+    shown = states_of(company, *comms)
+    assert [shown[c.communication_id].state for c in comms] == ["delivered", "sent", "delivered"]
+
+    # When SQS delivers it again (its visibility timeout over) and DynamoDB answers
+    time.sleep(1.2)
+    retried = deliver_ses_events(visibility_timeout=1)
+
+    # Then it alone is handled, and applied
+    assert results_of(retried) == {"delivered": 1}
+    assert comm_store.get(company.company_id, comms[1].communication_id).state == "delivered"  # type: ignore[union-attr]
+    assert failure["itemIdentifier"]
+
+
+def test_a_communication_tag_ses_would_not_allow_is_no_key(company: Tenant) -> None:
+    # Given an event whose communication tag is no value SES allows (too long, other characters)
+    comm = send(company, new_address())
+    event = json.loads(notification("event_delivery.json", comm))
+    event["mail"]["tags"][COMMUNICATION_TAG] = ["x" * 2000 + "#" + comm.communication_id]
+    # When it is handled
+    publish_ses_events(json.dumps(event))
+    answers = deliver_ses_events()
+    # Then it is not a store failure retried forever: the message is found through the index
+    assert results_of(answers) == {"delivered": 1}
+    assert comm_store.get(company.company_id, comm.communication_id).state == "delivered"  # type: ignore[union-attr]
