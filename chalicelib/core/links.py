@@ -1,6 +1,6 @@
 """What an e-mail carries that is a pure function of the message: the ``List-Unsubscribe`` of a
-manual or bulk send (C8, Q5), and the plus-addressed ``Reply-To`` and our ``References`` entry
-that thread a reply (I3).
+manual or bulk send (C8, Q5), its ``Message-ID`` (the communication's id on the sender's domain),
+and the plus-addressed ``Reply-To`` and our ``References`` entry that thread a reply (I3).
 
 Producers put them on the message; the store keeps a short marker instead of the text and makes
 it again when the item is read (issue 14: every write of an item is billed per KB, and these two
@@ -9,6 +9,8 @@ were a third of a bulk e-mail's item). So both must be made here, once, the same
 
 from __future__ import annotations
 
+import re
+from email.headerregistry import Address
 from functools import lru_cache
 
 from chalicelib.core.settings import get_settings
@@ -64,3 +66,20 @@ def reply_reference(company_id: str, communication_id: str) -> str:
     """A reference we put in ``References``: replies carry it back even when SES rewrites the
     Message-ID (I3 threads by it)."""
     return f"<ref-{communication_id}.{company_id}@{get_settings().mail_domain}>"
+
+
+_OWN_MESSAGE_ID = re.compile(r"<([0-9a-f]{24})@[^<>@\s]+>")
+
+
+def own_message_id(communication_id: str, from_address: str) -> str:
+    """The ``Message-ID`` of an e-mail we send: ``<communication id@sender's domain>`` (unique:
+    the id is a millisecond time, a sequence and 32 random bits). A reply that names it in
+    ``In-Reply-To`` or ``References`` finds its message by key, with no index (issue 14)."""
+    return f"<{communication_id}@{Address(addr_spec=from_address).domain or 'localhost'}>"
+
+
+def communication_of_message_id(message_id: str) -> str | None:
+    """The communication id in a Message-ID made by :func:`own_message_id` (or one that looks
+    like it: the caller compares the message's own Message-ID before trusting it)."""
+    found = _OWN_MESSAGE_ID.fullmatch(message_id.strip())
+    return found.group(1) if found else None

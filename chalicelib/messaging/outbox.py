@@ -19,10 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from chalicelib.channels.email import address_domain, new_message_id
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, SenderAccount
-from chalicelib.core.links import reply_reference
+from chalicelib.core.links import own_message_id, reply_reference
 from chalicelib.core.observability import channel_metric, logger
 from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
@@ -129,7 +128,6 @@ def _communication_for(
         )
     from chalicelib.messaging.addresses import reply_address
 
-    domain = address_domain(account.from_address)
     references = reply_reference(company_id, communication_id)  # made in core.links
     return replace(
         base,
@@ -138,7 +136,7 @@ def _communication_for(
         from_name=account.display_name,
         # replies reach Pregón (I3) and carry the message's id in the address they go to
         reply_to=reply_address(company_id, communication_id, account.reply_to),
-        rfc_message_id=new_message_id(domain),
+        rfc_message_id=own_message_id(communication_id, account.from_address),
         headers={
             **base.headers,
             "References": " ".join(filter(None, [base.headers.get("References"), references])),

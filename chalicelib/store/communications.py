@@ -31,7 +31,13 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
-from chalicelib.core.links import manual_list_unsubscribe, plus_reply_address, reply_reference
+from chalicelib.core.links import (
+    communication_of_message_id,
+    manual_list_unsubscribe,
+    own_message_id,
+    plus_reply_address,
+    reply_reference,
+)
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import (
     AlertScheduleModel,
@@ -194,6 +200,7 @@ def _item(comm: domain.Communication) -> CommunicationModel:
 # domain changed since). ``headers_from`` names which headers were left out.
 _MANUAL_UNSUBSCRIBE = "unsub"  # the manual-send List-Unsubscribe pair
 _OWN_REFERENCE = "ref"  # our entry at the end of References
+_OWN_MESSAGE_ID = "mid"  # rfc_message_id is <communication id@sender's domain>: not in by-rfc-message
 _PLUS_ADDRESSED = "+r"  # ``reply_to``: <company>+r-<id>@<inbound domain> (an address has an @)
 
 
@@ -215,7 +222,26 @@ def _packed_headers(comm: domain.Communication) -> dict[str, Any]:
             if all(headers.get(name) == value for name, value in pair.items()):
                 made.append(_MANUAL_UNSUBSCRIBE)
                 headers = {name: value for name, value in headers.items() if name not in pair}
-    return {"headers": headers or None, "headers_from": " ".join(made) or None}
+    rfc_message_id = comm.rfc_message_id
+    if rfc_message_id and _is_own_message_id(comm):
+        made.append(_OWN_MESSAGE_ID)
+        rfc_message_id = None
+    return {
+        "headers": headers or None,
+        "headers_from": " ".join(made) or None,
+        "rfc_message_id": rfc_message_id,
+    }
+
+
+def _is_own_message_id(comm: domain.Communication) -> bool:
+    """Whether the Message-ID is the one :func:`chalicelib.core.links.own_message_id` makes:
+    then it is neither stored nor put in ``by-rfc-message`` (a reply finds it by key)."""
+    if comm.direction != "out" or comm.channel != "email" or not comm.from_address:
+        return False
+    try:
+        return comm.rfc_message_id == own_message_id(comm.communication_id, comm.from_address)
+    except ValueError:  # an address the header parser cannot read: kept as it is
+        return False
 
 
 def _packed_times(comm: domain.Communication) -> dict[str, Any]:
@@ -245,6 +271,12 @@ def _packed_reply_to(comm: domain.Communication) -> str | None:
     return comm.reply_to
 
 
+def _unpacked_message_id(item: CommunicationModel) -> str | None:
+    if _OWN_MESSAGE_ID in (item.headers_from or "").split() and item.from_address:
+        return own_message_id(item.communication_id, item.from_address)
+    return item.rfc_message_id
+
+
 def _unpacked_headers(item: CommunicationModel) -> dict[str, str]:
     headers = _headers(item.headers)
     made = (item.headers_from or "").split()
@@ -270,6 +302,7 @@ def _headers(raw: Any) -> dict[str, str]:
 
 
 def _record(item: CommunicationModel) -> domain.Communication:
+    rfc_message_id = _unpacked_message_id(item)
     return record_from(
         item,
         domain.Communication,
@@ -289,9 +322,10 @@ def _record(item: CommunicationModel) -> domain.Communication:
         resent_as=tuple(str(i) for i in (item.resent_as or ())),
         mailbox_id=item.mailbox_id,
         private_to=item.private_to,
+        rfc_message_id=rfc_message_id,
         # sent over SMTP: the provider's id is our own Message-ID, which is all that is stored
         provider_message_id=item.provider_message_id
-        or (item.rfc_message_id if item.sent_at is not None and item.direction == "out" else None),
+        or (rfc_message_id if item.sent_at is not None and item.direction == "out" else None),
     )
 
 
@@ -483,7 +517,7 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
             (CommunicationModel.sent_at, comm.sent_at),
             # over SMTP the provider's id is the Message-ID we wrote: not stored twice (issue 14)
             (CommunicationModel.provider_message_id, _provider_id_to_store(comm)),
-            (CommunicationModel.rfc_message_id, comm.rfc_message_id),
+            (CommunicationModel.rfc_message_id, None if _is_own_message_id(comm) else comm.rfc_message_id),
             # the next attempt's time; a message done keeps none (its lease's end meant nothing)
             (CommunicationModel.not_before, comm.not_before if comm.state == "queued" else None),
         )
@@ -868,7 +902,13 @@ def update_fields(company_id: str, communication_id: str, fields: dict[str, Any]
 
 def by_rfc_message_id_in(company_id: str, rfc_message_id: str) -> domain.Communication | None:
     """A message of this company with that RFC Message-ID (the index is not scoped by company:
-    another tenant's message with the same id is never returned)."""
+    another tenant's message with the same id is never returned). One we made names its message:
+    it is read by key (issue 14: our e-mails are not in the index)."""
+    own = communication_of_message_id(rfc_message_id)
+    if own is not None:
+        found = get(company_id, own)
+        if found is not None and found.rfc_message_id == rfc_message_id:
+            return found
     for item in CommunicationModel.by_rfc_message.query(
         rfc_message_id, filter_condition=CommunicationModel.company_id == company_id
     ):

@@ -83,7 +83,7 @@ def test_headers_that_are_not_ours_to_make_again_are_kept_as_they_were(
     )
     item = stored(tenant, comm.communication_id)
     assert item["headers"]["M"]["List-Unsubscribe"] == {"S": "<mailto:baja@cargasdelsur.example>"}
-    assert item["headers_from"] == {"S": "ref"}
+    assert item["headers_from"] == {"S": "ref mid"}
 
 
 def test_a_reply_to_the_account_chose_is_kept_and_sent_as_it_is(tenant: Tenant, mailbox: MailCatcher) -> None:
@@ -116,3 +116,28 @@ def test_a_reply_to_the_account_chose_is_kept_and_sent_as_it_is(tenant: Tenant, 
     assert read is not None and read.reply_to == "atencion@cargasdelsur.example"
     assert stored(tenant, comm.communication_id)["reply_to"] == {"S": "atencion@cargasdelsur.example"}
     assert mail["Reply-To"] == "atencion@cargasdelsur.example"
+
+
+def test_our_message_id_names_its_message_so_a_reply_finds_it_without_an_index(
+    tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.store import communications as store
+
+    # Given an e-mail sent through the outbox
+    comm = queue(tenant)
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    # Then its Message-ID on the wire is its id on the sender's domain
+    message_id = f"<{comm.communication_id}@cargasdelsur.example>"
+    assert mail["Message-ID"] == message_id
+    # And the item keeps no copy of it (so it is not in the by-rfc-message index), yet reads it
+    item = stored(tenant, comm.communication_id)
+    assert "rfc_message_id" not in item and "mid" in item["headers_from"]["S"].split()
+    read = store.get(tenant.company_id, comm.communication_id)
+    assert read is not None and read.rfc_message_id == message_id == read.provider_message_id
+    # When a reply names it, the message is found by its key, in its own company only
+    found = store.by_rfc_message_id_in(tenant.company_id, message_id)
+    assert found is not None and found.communication_id == comm.communication_id
+    assert store.by_rfc_message_id_in(other_tenant.company_id, message_id) is None
+    # And a look-alike id on another domain is not taken for it
+    assert store.by_rfc_message_id_in(tenant.company_id, f"<{comm.communication_id}@otro.example>") is None
