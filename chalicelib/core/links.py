@@ -71,11 +71,18 @@ def reply_reference(company_id: str, communication_id: str) -> str:
 _OWN_MESSAGE_ID = re.compile(r"<([0-9a-f]{24})@[^<>@\s]+>")
 
 
+@lru_cache(maxsize=1024)
+def address_domain(address: str) -> str:
+    """The domain of an address, parsed once (``email``'s header parser is slow, and every
+    message of an account has the same From). Raises ValueError for what is no address."""
+    return Address(addr_spec=address).domain or "localhost"
+
+
 def own_message_id(communication_id: str, from_address: str) -> str:
     """The ``Message-ID`` of an e-mail we send: ``<communication id@sender's domain>`` (unique:
     the id is a millisecond time, a sequence and 32 random bits). A reply that names it in
     ``In-Reply-To`` or ``References`` finds its message by key, with no index (issue 14)."""
-    return f"<{communication_id}@{Address(addr_spec=from_address).domain or 'localhost'}>"
+    return f"<{communication_id}@{address_domain(from_address)}>"
 
 
 def communication_of_message_id(message_id: str) -> str | None:
