@@ -159,11 +159,36 @@ export function clearErrors(form) {
   form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
 }
 
-// Format an ISO time for a person (the API also gives `*_shown` in the company's zone where it has them).
+// The company's settings (Z1: its time zone and locale), read once per sign-in: every time a
+// person reads is shown in them, whatever zone the browser is in.
+let company = null;
+
+export async function companyFormat() {
+  if (!company) {
+    try {
+      company = await api("GET", "/company");
+    } catch {
+      company = {};
+    }
+  }
+  return company;
+}
+
+// Format an ISO time for a person, in the company's time zone and locale.
 export function when(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString("es-AR");
+  if (Number.isNaN(date.getTime())) return String(iso);
+  const c = company || {};
+  try {
+    return new Intl.DateTimeFormat((c.locale || "es-AR").replace("_", "-"), {
+      timeZone: c.time_zone || "UTC",
+      dateStyle: "short",
+      timeStyle: "short",
+    }).format(date);
+  } catch {
+    return date.toISOString();
+  }
 }
 
 // --- screens and routing ------------------------------------------------------------------------
@@ -272,6 +297,8 @@ async function signedIn() {
   document.getElementById("who").textContent =
     `${me.user.name} · ${me.user.company_id} · nivel ${me.user.level} (${level})`;
   document.getElementById("sign-out").hidden = false;
+  company = null;
+  await companyFormat();
   drawNav();
   await show();
 }
@@ -280,6 +307,7 @@ function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   state.user = null;
   state.allowed = null;
+  company = null; // the next sign-in may be another company's
   document.getElementById("who").textContent = "";
   document.getElementById("sign-out").hidden = true;
   document.getElementById("nav").replaceChildren();

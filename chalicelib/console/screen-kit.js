@@ -5,33 +5,9 @@ import { api, h, toast } from "./app.js";
 
 export const ALL_LEVELS = [1, 2, 3, 4];
 
-let company = null;
-
-// The company's time zone and locale (Z1): every time a person reads is shown in them.
-export async function companyFormat() {
-  if (!company) {
-    try {
-      company = await api("GET", "/company");
-    } catch {
-      company = {};
-    }
-  }
-  return company;
-}
-
-export function when(iso) {
-  if (!iso) return "";
-  const c = company || {};
-  try {
-    return new Intl.DateTimeFormat((c.locale || "es-AR").replace("_", "-"), {
-      timeZone: c.time_zone || "UTC",
-      dateStyle: "short",
-      timeStyle: "short",
-    }).format(new Date(iso));
-  } catch {
-    return String(iso);
-  }
-}
+// The company's time zone and locale (Z1) and the time format that uses them live in app.js,
+// read once per sign-in; the work screens import them from here as before.
+export { companyFormat, when } from "./app.js";
 
 // What the API's codes read as for a person (the code itself when it has no label here).
 const LABELS = {

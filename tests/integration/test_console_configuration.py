@@ -205,6 +205,29 @@ def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
     }
 
 
+def test_times_read_in_the_companys_time_zone_whatever_the_browsers(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a company in Tokyo (UTC+9) and an alert that went out at 12:00 UTC, while the browser
+    # itself runs in Los Angeles (04:00 there)
+    saved = api.http.patch(
+        "/company", headers=bearer(tenant, 1), body=json.dumps({"time_zone": "Asia/Tokyo", "locale": "es_AR"})
+    )
+    assert saved.status_code == 200, saved.body
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/Los_Angeles"})
+    issue(api, tenant, "TRK-TZ1")
+    staff_subscribe(api, tenant, "TRK-TZ1", "ana@example.com")
+    post_event(api, tenant, "TRK-TZ1", "e1", "OUT_FOR_DELIVERY", minutes=5)
+    assert sweep(tenant).sent == 1
+    # When a clerk opens the parcel's alerts in the follow-ups
+    sign_in(browser, site.web, tenant, level=3, screen="followups")
+    browser.find_element(By.CSS_SELECTOR, 'tr[data-parcel="TRK-TZ1"] a').click()
+    table = wait_until(browser, lambda d: d.find_element(By.ID, "parcel-alerts"))
+    # Then the alert's time reads 9 p.m. of that day, Tokyo's, not the browser's 4 a.m.
+    row = next(r for r in table.find_elements(By.TAG_NAME, "tr") if "ana@example.com" in r.text)
+    assert row.text.startswith("2/11/26, 9:00 p"), row.text
+
+
 def test_an_administrator_starts_a_custom_template_and_a_bad_name_is_refused_at_its_field(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
