@@ -1,8 +1,9 @@
 """Test sends (C3): send one message now, from an account or with a template, and see the answer.
 
-Both routes answer 200 whether or not the provider accepted the message: ``{"ok": true,
-"message_id": ...}`` or ``{"ok": false, "error": <the server's own text>}``. Only administrators
-(level 1) may use them.
+The routes answer 200 whether or not the provider accepted the message: ``{"ok": true,
+"message_id": ...}`` or ``{"ok": false, "error": <the server's own text>}``. An area's account and
+a template are tested by administrators (level 1); a personal account (C5) by its own user, or by
+an administrator.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.access import ADMIN
+from chalicelib.api.access import ADMIN, USER_IN_PATH_OR_ADMIN
 from chalicelib.api.http import Routes, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
@@ -28,6 +29,23 @@ def test_sender_account(caller: Principal, area: str) -> Response:
     company_id = caller.company_id
     body = parse_body(sender_tests.current_request, TestSendIn)
     return json_response(send_account_test(company_id, area, str(body.to)).body())
+
+
+@route(
+    "POST /users/{user_id}/sender-account/test",
+    USER_IN_PATH_OR_ADMIN,
+    body="TestSendIn",
+    response="TestSendOut",
+)
+def test_personal_sender_account(caller: Principal, user_id: str) -> Response:
+    """Send a test message from a user's own sender account, even a disabled one (C3, C5)"""
+    from chalicelib.api.schemas import TestSendIn
+    from chalicelib.messaging.accounts.email import personal_area
+    from chalicelib.messaging.accounts.trial_sends import send_account_test
+
+    body = parse_body(sender_tests.current_request, TestSendIn)
+    area = personal_area(unquote(user_id))
+    return json_response(send_account_test(caller.company_id, area, str(body.to)).body())
 
 
 @route(

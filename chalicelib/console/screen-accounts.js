@@ -157,7 +157,7 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
   return h("section", { class: "card", "data-account": prefix }, h("h2", {}, heading), status, settings, passwordForm, testForm, deleteForm);
 }
 
-async function personal(ctx, userId) {
+async function personal(ctx, userId, changed) {
   const path = `/users/${encodeURIComponent(userId)}/sender-account`;
   let account = null;
   try {
@@ -165,7 +165,11 @@ async function personal(ctx, userId) {
   } catch (error) {
     if (error.status !== 404) throw error;
   }
-  return accountCard(`Cuenta personal de ${userId}`, "personal", path, account, ctx, { testable: false });
+  return accountCard(`Cuenta personal de ${userId}`, "personal", path, account, ctx, {
+    testable: true,
+    deletable: true,
+    changed,
+  });
 }
 
 async function render(main, ctx) {
@@ -216,7 +220,7 @@ async function render(main, ctx) {
     h("h2", {}, "Cuentas personales"),
     h("p", { class: "hint" }, "Los pedidos salen de la cuenta del usuario responsable y los recordatorios de la del cobrador; si no tienen, de la cuenta de la empresa."),
     userForm,
-    await personal(ctx, user),
+    await personal(ctx, user, () => render(main, ctx)),
   );
 }
 

@@ -1,7 +1,6 @@
 // The signed-in user's own sender account (C5), for every level: the same account card as the
 // administrator's accounts screen, on `/users/{me}/sender-account` (the API lets a user manage only
-// their own; an administrator any user's, from #/accounts). There is no test send for a personal
-// account in the API: the card has none (docs/web.md).
+// their own; an administrator any user's, from #/accounts), with its test send.
 import { api, h, register } from "./app.js";
 import { accountCard } from "./screen-accounts.js";
 
@@ -15,7 +14,7 @@ async function render(main, ctx) {
     if (error.status !== 404) throw error;
   }
   const card = accountCard("personal", "my-account", path, account, ctx, {
-    testable: false,
+    testable: true,
     heading: "Su cuenta personal",
     deletable: true,
     changed: () => render(main, ctx),

@@ -205,6 +205,49 @@ def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
     }
 
 
+def test_an_administrator_tests_and_deletes_a_users_personal_account(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, mailbox: Any
+) -> None:
+    from urllib.parse import quote
+
+    from tests.steps.console import demo_user
+    from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER
+
+    # Given a clerk's own account on the test's SMTP server, with its password
+    clerk = demo_user(tenant, 3)
+    path = f"/users/{quote(clerk)}/sender-account"
+    account = {
+        "display_name": "Clara",
+        "from_address": "clara@cargasdelsur.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mailbox.port,
+        "encryption": "none",
+        "username": SMTP_USER,
+    }
+    assert api.http.put(path, headers=bearer(tenant, 3), body=json.dumps(account).encode()).status_code == 200
+    password = json.dumps({"password": SMTP_PASSWORD}).encode()
+    assert api.http.put(f"{path}/password", headers=bearer(tenant, 3), body=password).status_code == 204
+    # When the administrator opens it from the accounts screen and sends a test
+    sign_in(browser, site.web, tenant, level=1)
+    open_screen(browser, "accounts", f"user={quote(clerk)}")
+    replace_text(browser, "personal-test-to", "ops@example.com")
+    browser.find_element(By.CSS_SELECTOR, "#personal-test-form button[type=submit]").click()
+    # Then the server's acceptance shows, and the test went out from the clerk's address
+    wait_until(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, "#personal-test-form .test-answer").text.startswith(
+            "Enviado"
+        ),
+    )
+    [mail] = mailbox.wait_for(1)
+    assert "clara@cargasdelsur.example" in mail["From"]
+    # When they delete it
+    browser.find_element(By.CSS_SELECTOR, "#personal-delete-form button[type=submit]").click()
+    # Then the card says there is none, and so does the API
+    wait_until(browser, lambda d: not d.find_elements(By.ID, "personal-delete-form"))
+    assert api.http.get(path, headers=bearer(tenant, 1)).status_code == 404
+
+
 def test_times_read_in_the_companys_time_zone_whatever_the_browsers(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:

@@ -14,7 +14,7 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from infrastructure.local.mailcatcher import MailCatcher
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.console import (
@@ -92,6 +92,25 @@ def test_a_clerk_sets_up_their_own_account_and_their_reply_goes_out_from_it(
     assert "clara@cargasdelsur.example" in mail["From"] and "Clara Atención" in mail["From"]
     assert "Es por pago fuera de término." in text_of(mail)
 
+    # When they send a test message from their account to themselves
+    type_into(browser, "my-account-test-to", "clara.prueba@example.com")
+    browser.find_element(By.CSS_SELECTOR, "#my-account-test-form button[type=submit]").click()
+    # Then the screen shows the server's acceptance, and the message reached the server from their
+    # address, marked as a test of their personal account, to that address only
+    answer = wait_until(
+        browser,
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, "#my-account-test-form .test-answer").text.startswith("Enviado")
+            and d.find_element(By.CSS_SELECTOR, "#my-account-test-form .test-answer")
+        ),
+    )
+    test_mail = mailbox.wait_for(2)[1]
+    assert test_mail["Message-ID"] in answer.text
+    assert envelope_recipients(test_mail) == ["clara.prueba@example.com"]
+    assert "clara@cargasdelsur.example" in test_mail["From"]
+    assert test_mail["X-Pregon-Test-Send"] == f"account user:{demo_user(tenant, 3)}"
+    assert "cuenta de envío personal" in text_of(test_mail)
+
     # When they delete their account
     browser.find_element(By.CSS_SELECTOR, "#my-account-delete-form button[type=submit]").click()
     # Then the screen says they have none, and so does the API
@@ -126,6 +145,8 @@ def test_a_clerk_cannot_reach_another_users_account(
     assert api.http.put(path, headers=clerk, body=json.dumps(account).encode()).status_code == 403
     assert api.http.put(f"{path}/password", headers=clerk, body=b'{"password": "x"}').status_code == 403
     assert api.http.delete(path, headers=clerk).status_code == 403
+    test = api.http.post(f"{path}/test", headers=clerk, body=b'{"to": "x@example.com"}')
+    assert test.status_code == 403
     assert body(api.http.get(path, headers=bearer(tenant, 2)))["from_address"] == "sofia@cargasdelsur.example"
     # And the console offers the screen to every level
     me = body(api.http.get("/console/me", headers=clerk))

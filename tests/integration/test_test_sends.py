@@ -426,3 +426,59 @@ def test_template_test_bad_input(api: Client, tenant: Tenant, mailbox: MailCatch
     assert bad_to.status_code == 422 and body(bad_to)["field"] == "to"
     assert unknown.status_code == 404
     assert mailbox.files() == []
+
+
+# --- personal accounts (C5) -------------------------------------------------------------------
+
+
+def test_a_user_tests_their_own_account_and_only_they_or_an_administrator_may(
+    api: Client, tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from urllib.parse import quote
+
+    def user(company_id: str, user_id: str, level: int) -> dict[str, str]:
+        token = IDENTITY.mint(company_id, user_id=user_id, level=level)
+        return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    clara, beto = (
+        user(tenant.company_id, "clara@cargasdelsur.example", 3),
+        user(tenant.company_id, "beto@x", 3),
+    )
+    path = f"/users/{quote('clara@cargasdelsur.example')}/sender-account"
+    account = {
+        "display_name": "Clara",
+        "from_address": "clara@cargasdelsur.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mailbox.port,
+        "encryption": "none",
+        "username": SMTP_USER,
+    }
+    # Given Clara's own account, not yet given its password
+    assert api.http.put(path, headers=clara, body=json.dumps(account).encode()).status_code == 200
+    # When she tests it: refused naming the password, and where to set it
+    missing = api.http.post(f"{path}/test", headers=clara, body=f'{{"to": "{TO}"}}'.encode())
+    assert missing.status_code == 422 and body(missing)["field"] == "password"
+    assert f"PUT {path.replace('%40', '@')}/password" in body(missing)["message"]
+    # When she sets it and tests again
+    pw = api.http.put(f"{path}/password", headers=clara, body=f'{{"password": "{SMTP_PASSWORD}"}}'.encode())
+    assert pw.status_code == 204
+    mine = api.http.post(f"{path}/test", headers=clara, body=f'{{"to": "{TO}"}}'.encode())
+    # Then the server accepted it, and the e-mail went out from her address, marked as her test
+    assert mine.status_code == 200 and body(mine)["ok"] is True, mine.body
+    [mail] = mailbox.wait_for(1)
+    assert body(mine)["message_id"] == mail["Message-ID"]
+    assert "clara@cargasdelsur.example" in mail["From"]
+    assert mail["X-Pregon-Test-Send"] == "account user:clara@cargasdelsur.example"
+    # And an administrator may test it too; an API key, another user and another company may not
+    assert (
+        api.http.post(
+            f"{path}/test", headers=tenant.admin_headers(), body=f'{{"to": "{TO}"}}'.encode()
+        ).status_code
+        == 200
+    )
+    refused = [
+        api.http.post(f"{path}/test", headers=headers, body=f'{{"to": "{TO}"}}'.encode()).status_code
+        for headers in (tenant.key_headers(), beto, other_tenant.admin_headers())
+    ]
+    assert refused == [403, 403, 404]
+    assert len(mailbox.wait_for(2)) == 2

@@ -69,7 +69,8 @@ def destination_of(account: SenderAccount) -> str:
     return f"smtp://{account.username or ''}@{(account.smtp_host or '').lower()}:{account.smtp_port or ''}"
 
 
-def _check_area(area: str) -> None:
+def check_area(area: str) -> None:
+    """An area's key (``all``, ``tracking``, ...) or a user's personal one; else 422 naming it."""
     if area.startswith(PERSONAL_PREFIX):
         personal_area(area[len(PERSONAL_PREFIX) :])
         return
@@ -109,7 +110,7 @@ def list_accounts(company_id: str) -> list[SenderAccountView]:
 
 
 def get_account(company_id: str, area: str) -> SenderAccountView:
-    _check_area(area)
+    check_area(area)
     account = store.get_sender_accounts(company_id, [area]).get(area)
     if account is None:
         raise NotFound("there is no such sender account")
@@ -119,7 +120,7 @@ def get_account(company_id: str, area: str) -> SenderAccountView:
 def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> SenderAccountView:
     """Create or replace an area's account settings. The password is set separately; it is kept
     while host, port and user stay the same, and removed when any of them changes."""
-    _check_area(area)
+    check_area(area)
     kind = fields.get("kind", "smtp")
     errors: list[dict[str, str]] = []
     if kind not in KINDS:
@@ -180,7 +181,7 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
 
 def set_sender_password(company_id: str, area: str, password: str) -> None:
     """Encrypt and store an account's password. It can be replaced, never read back."""
-    _check_area(area)
+    check_area(area)
     account = store.get_sender_accounts(company_id, [area]).get(area)
     if account is None:
         raise NotFound(f"there is no sender account for the area {area!r}; create it first")
@@ -195,7 +196,7 @@ def set_sender_password(company_id: str, area: str, password: str) -> None:
 
 
 def delete_sender_account(company_id: str, area: str) -> None:
-    _check_area(area)
+    check_area(area)
     store.delete_sender_account(company_id, area)
 
 

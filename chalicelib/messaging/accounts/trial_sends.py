@@ -26,7 +26,14 @@ from chalicelib.channels.accounts import email_channel
 from chalicelib.channels.email import OutgoingEmail
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import Conflict, DeliveryFailed, NotFound, ValidationFailed
-from chalicelib.messaging.accounts.email import AREAS, FALLBACK_AREA, account_for, is_working, password_of
+from chalicelib.messaging.accounts.email import (
+    FALLBACK_AREA,
+    PERSONAL_PREFIX,
+    account_for,
+    check_area,
+    is_working,
+    password_of,
+)
 from chalicelib.store import companies as store
 
 TEST_HEADER = "X-Pregon-Test-Send"
@@ -70,10 +77,16 @@ def _missing(account: SenderAccount) -> list[dict[str, str]]:
             {
                 "field": "password",
                 "message": "the account logs in as a user but has no password; "
-                f"set it with PUT /sender-accounts/{account.area}/password",
+                f"set it with PUT {_password_path(account.area)}",
             }
         )
     return errors
+
+
+def _password_path(area: str) -> str:
+    if area.startswith(PERSONAL_PREFIX):
+        return f"/users/{area[len(PERSONAL_PREFIX) :]}/sender-account/password"
+    return f"/sender-accounts/{area}/password"
 
 
 def _send(account: SenderAccount, mail: OutgoingEmail) -> TestSendResult:
@@ -88,20 +101,24 @@ def _send(account: SenderAccount, mail: OutgoingEmail) -> TestSendResult:
 
 def account_test_message(account: SenderAccount, company_name: str, to: str) -> OutgoingEmail:
     area = account.area
+    if area.startswith(PERSONAL_PREFIX):
+        user = area[len(PERSONAL_PREFIX) :]
+        es, en = f"la cuenta de envío personal de «{user}»", f"the personal sender account of '{user}'"
+    else:
+        es, en = f"la cuenta de envío del área «{area}»", f"the sender account for the area '{area}'"
     text = (
         f"Este es un mensaje de prueba de {company_name}.\n\n"
-        f"Se envió desde la cuenta de envío del área «{area}» ({account.from_address}) "
+        f"Se envió desde {es} ({account.from_address}) "
         "para comprobar que puede enviar correo. No hace falta responderlo.\n\n"
-        f"This is a test of the sender account for the area '{area}'. No reply is needed.\n"
+        f"This is a test of {en}. No reply is needed.\n"
     )
     html = (
         "<!DOCTYPE html><html><body>"
         f"<p>Este es un mensaje de <strong>prueba</strong> de {escape(company_name)}.</p>"
-        f"<p>Se envió desde la cuenta de envío del área «{escape(area)}» "
+        f"<p>Se envió desde {escape(es)} "
         f"({escape(account.from_address)}) para comprobar que puede enviar correo. "
         "No hace falta responderlo.</p>"
-        f"<p><small>This is a test of the sender account for the area "
-        f"'{escape(area)}'. No reply is needed.</small></p>"
+        f"<p><small>This is a test of {escape(en)}. No reply is needed.</small></p>"
         "</body></html>"
     )
     return OutgoingEmail(
@@ -118,9 +135,9 @@ def account_test_message(account: SenderAccount, company_name: str, to: str) -> 
 
 
 def send_account_test(company_id: str, area: str, to: str) -> TestSendResult:
-    """Send a short test message from exactly ``area``'s account, enabled or not."""
-    if area not in AREAS:
-        raise ValidationFailed([{"field": "area", "message": f"must be one of {', '.join(AREAS)}"}])
+    """Send a short test message from exactly ``area``'s account (an area's, or a user's
+    personal one: C5), enabled or not."""
+    check_area(area)
     account = store.get_sender_accounts(company_id, [area]).get(area)
     if account is None:
         raise NotFound(f"there is no sender account for the area {area!r}")
