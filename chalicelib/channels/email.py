@@ -153,7 +153,9 @@ def compose(mail: OutgoingEmail, *, message_id: str, policy: EmailPolicy = _POLI
     return msg
 
 
+@lru_cache(maxsize=256)
 def address_domain(address: str) -> str:
+    """The domain of an address (a sender account's, for every message it sends: parsed once)."""
     return Address(addr_spec=address).domain or "localhost"
 
 
