@@ -65,6 +65,7 @@ def main() -> None:
         stats = pstats.Stats(profilers[0])
         for profiler in profilers[1:]:
             stats.add(profiler)
+        os.makedirs(profile_dir, exist_ok=True)
         stats.dump_stats(os.path.join(profile_dir, f"{handler}-{os.getpid()}.prof"))
     times = os.times()
     report = {
