@@ -4,16 +4,23 @@ then prints, as JSON, what it handled, its CPU seconds, its handler failures and
 made (``bench._stack.AwsMeter``). On AWS each handler runs in processes of its own; the
 benchmarks run it so too, rather than as threads beside the producer in one interpreter.
 
+With ``BENCH_PROFILE_DIR`` set, every thread of the worker runs under cProfile counting its own
+CPU time (``time.thread_time``), and the worker writes ``<handler>-<pid>.prof`` there when it
+stops: ``python -c "import pstats; pstats.Stats('x.prof').sort_stats('tottime').print_stats(30)"``.
+
     uv run python -m bench._worker deliver_outbox
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
 import logging
 import os
+import pstats
 import sys
 import threading
+import time
 
 
 def main() -> None:
@@ -32,6 +39,17 @@ def main() -> None:
     threading.Thread(target=wait_for_stdin, daemon=True).start()
     handled = failures = 0
     meter = AwsMeter()
+    profile_dir = os.environ.get("BENCH_PROFILE_DIR")
+    profilers: list[cProfile.Profile] = []
+    if profile_dir:
+
+        def profile_thread(*_: object) -> None:  # each new thread (the worker's pools) gets its own
+            profilers.append(cProfile.Profile(time.thread_time))
+            profilers[-1].enable()
+
+        threading.setprofile(profile_thread)
+        profilers.append(cProfile.Profile(time.thread_time))
+        profilers[0].enable()
     with meter.active():
         print("ready", flush=True)
         while not stop.is_set():
@@ -41,6 +59,14 @@ def main() -> None:
                 failures += 1  # as Lambda: the messages come back after their visibility timeout
                 logging.getLogger(__name__).exception("%s failed", handler)
                 stop.wait(1.0)
+    if profile_dir:
+        threading.setprofile(None)
+        profilers[0].disable()
+        stats = pstats.Stats(profilers[0])
+        for profiler in profilers[1:]:
+            stats.add(profiler)
+        os.makedirs(profile_dir, exist_ok=True)
+        stats.dump_stats(os.path.join(profile_dir, f"{handler}-{os.getpid()}.prof"))
     times = os.times()
     report = {
         "handler": handler,
