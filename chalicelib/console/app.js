@@ -291,14 +291,14 @@ async function show() {
 
 async function signedIn() {
   const me = await api("GET", "/console/me");
+  company = null;
+  await companyFormat(); // before anything is drawn: every time on every screen is in its zone
   state.user = me.user;
   state.allowed = new Map(me.screens.map((screen) => [screen.id, screen.allowed]));
   const level = LEVEL_NAMES[me.user.level] || "";
   document.getElementById("who").textContent =
     `${me.user.name} · ${me.user.company_id} · nivel ${me.user.level} (${level})`;
   document.getElementById("sign-out").hidden = false;
-  company = null;
-  await companyFormat();
   drawNav();
   await show();
 }
