@@ -21,6 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# Our header naming the communication an e-mail delivers (an SES send also tags it: channels.ses).
+COMMUNICATION_HEADER = "X-Pregon-Message"
+
 
 @dataclass(frozen=True)
 class WireEmail:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.channels.base import OutgoingChannelMessage, SentAsIs
+from chalicelib.channels.base import COMMUNICATION_HEADER, OutgoingChannelMessage, SentAsIs
 from chalicelib.channels.email import mime_of
 from chalicelib.core.aws import client, delivery_errors
 from chalicelib.core.domain import SenderAccount
@@ -20,7 +20,6 @@ from chalicelib.core.settings import get_settings
 
 COMPANY_TAG = "pregon-company"
 COMMUNICATION_TAG = "pregon-communication"
-COMMUNICATION_HEADER = "X-Pregon-Message"
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
 
 

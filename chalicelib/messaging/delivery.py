@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.channels.accounts import email_channel
-from chalicelib.channels.base import Channel, OutgoingChannelMessage
+from chalicelib.channels.base import COMMUNICATION_HEADER, Channel, OutgoingChannelMessage
 from chalicelib.channels.email import HeaderInjection
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, SenderAccount
@@ -153,7 +153,7 @@ def _outgoing(message: Communication) -> OutgoingChannelMessage:
         from_address=message.from_address or "",  # else the account's (channels.email.mime_of)
         from_name=message.from_name or "",
         reply_to=message.reply_to,
-        headers={**message.headers, **_alert_header(message), "X-Pregon-Message": message.communication_id},
+        headers={**message.headers, **_alert_header(message), COMMUNICATION_HEADER: message.communication_id},
         attachments=attachments,
         message_id=message.rfc_message_id or f"<{message.communication_id}@pregon>",
     )

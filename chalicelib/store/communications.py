@@ -32,6 +32,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.core.links import (
+    ONE_CLICK,
     communication_of_message_id,
     manual_list_unsubscribe,
     own_message_id,
@@ -96,9 +97,6 @@ def _search_text(comm: domain.Communication) -> str:
     the text body. Computed when a listing filters, never stored (issue 14)."""
     parts = [comm.subject, comm.to_address, comm.to_name, comm.from_address, comm.from_name, comm.text]
     return " ".join(p for p in parts if p).lower()
-
-
-ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def carries_one_click(headers: dict[str, str]) -> bool:

@@ -176,7 +176,8 @@ class QueueConsumer:
         answer_of_handler = self.handler(event, context)
         if results is not None:
             results.append(answer_of_handler)
-        done = [m for m in messages if m["MessageId"] not in _failed_ids(self.name, answer_of_handler)]
+        failed = _failed_ids(self.name, answer_of_handler)
+        done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             sqs.delete_message_batch(
                 QueueUrl=self.url,

@@ -211,20 +211,11 @@ def test_an_administrator_tests_and_deletes_a_users_personal_account(
     from urllib.parse import quote
 
     from tests.steps.console import demo_user
-    from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER
+    from tests.steps.tenants import SMTP_PASSWORD, personal_sender_account
 
     # Given a clerk's own account on the test's SMTP server, with its password
     clerk = demo_user(tenant, 3)
-    path = f"/users/{quote(clerk)}/sender-account"
-    account = {
-        "display_name": "Clara",
-        "from_address": "clara@cargasdelsur.example",
-        "smtp_host": "127.0.0.1",
-        "smtp_port": mailbox.port,
-        "encryption": "none",
-        "username": SMTP_USER,
-    }
-    assert api.http.put(path, headers=bearer(tenant, 3), body=json.dumps(account).encode()).status_code == 200
+    path = personal_sender_account(api, bearer(tenant, 3), clerk, mailbox)
     password = json.dumps({"password": SMTP_PASSWORD}).encode()
     assert api.http.put(f"{path}/password", headers=bearer(tenant, 3), body=password).status_code == 204
     # When the administrator opens it from the accounts screen and sends a test

@@ -454,7 +454,7 @@ def test_a_bulk_email_is_stored_in_one_kilobyte_yet_shows_and_carries_its_unsubs
 def test_a_tampered_or_tracking_unsubscribe_token_is_refused_naming_the_token(
     api: Client, company: Tenant
 ) -> None:
-    from chalicelib.producers.sends.unsubscribe import unsubscribe_token
+    from chalicelib.core.links import manual_unsubscribe_token as unsubscribe_token
     from chalicelib.producers.tracking.subscriptions import unsubscribe_token as tracking_token
 
     # Given a client and a valid manual-sends token for it

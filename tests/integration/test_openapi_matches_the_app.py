@@ -282,7 +282,7 @@ def test_the_manual_send_unsubscribe_pages_answer_the_documented_html(
     api: Client, tenant: Tenant, document: dict[str, Any]
 ) -> None:
     # Given a client of the company and the unsubscribe link of its manual e-mails
-    from chalicelib.producers.sends.unsubscribe import unsubscribe_token
+    from chalicelib.core.links import manual_unsubscribe_token as unsubscribe_token
 
     api.http.put("/clients/CLI-U", headers=tenant.key_headers(), body=json.dumps({"name": "Cliente U"}))
     link = f"/public/manual-sends/unsubscribe?token={unsubscribe_token(tenant.company_id, 'CLI-U')}"

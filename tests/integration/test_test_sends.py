@@ -14,7 +14,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher
 from infrastructure.local.paths import free_port
 from tests.steps.answers import body
-from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant
+from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant, personal_sender_account
 from tests.steps.tls import certificates
 
 TO = "admin.pruebas@example.com"
@@ -434,7 +434,6 @@ def test_template_test_bad_input(api: Client, tenant: Tenant, mailbox: MailCatch
 def test_a_user_tests_their_own_account_and_only_they_or_an_administrator_may(
     api: Client, tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher
 ) -> None:
-    from urllib.parse import quote
 
     def user(company_id: str, user_id: str, level: int) -> dict[str, str]:
         token = IDENTITY.mint(company_id, user_id=user_id, level=level)
@@ -444,17 +443,8 @@ def test_a_user_tests_their_own_account_and_only_they_or_an_administrator_may(
         user(tenant.company_id, "clara@cargasdelsur.example", 3),
         user(tenant.company_id, "beto@x", 3),
     )
-    path = f"/users/{quote('clara@cargasdelsur.example')}/sender-account"
-    account = {
-        "display_name": "Clara",
-        "from_address": "clara@cargasdelsur.example",
-        "smtp_host": "127.0.0.1",
-        "smtp_port": mailbox.port,
-        "encryption": "none",
-        "username": SMTP_USER,
-    }
     # Given Clara's own account, not yet given its password
-    assert api.http.put(path, headers=clara, body=json.dumps(account).encode()).status_code == 200
+    path = personal_sender_account(api, clara, "clara@cargasdelsur.example", mailbox)
     # When she tests it: refused naming the password, and where to set it
     missing = api.http.post(f"{path}/test", headers=clara, body=f'{{"to": "{TO}"}}'.encode())
     assert missing.status_code == 422 and body(missing)["field"] == "password"

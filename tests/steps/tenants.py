@@ -3,8 +3,10 @@ sender account on the test's SMTP server."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from infrastructure.local.identity import LocalIdentity
 from infrastructure.local.mailcatcher import MailCatcher
@@ -54,6 +56,25 @@ def smtp_sender_account(
         },
     )
     set_sender_password(company_id, area, SMTP_PASSWORD)
+
+
+def personal_sender_account(api: Any, headers: dict[str, str], user_id: str, mailbox: MailCatcher) -> str:
+    """A user's own sender account (C5) saved through the API on the test's SMTP server, from
+    clara@cargasdelsur.example, its password not set yet; returns the account's API path."""
+    from urllib.parse import quote
+
+    path = f"/users/{quote(user_id)}/sender-account"
+    account = {
+        "display_name": "Clara",
+        "from_address": "clara@cargasdelsur.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mailbox.port,
+        "encryption": "none",
+        "username": SMTP_USER,
+    }
+    saved = api.http.put(path, headers=headers, body=json.dumps(account).encode())
+    assert saved.status_code == 200, saved.body
+    return path
 
 
 def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = "Cargas del Sur") -> Tenant:

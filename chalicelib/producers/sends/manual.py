@@ -28,10 +28,10 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.domain import Client, Communication, SendJob, record_of
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.core.links import manual_list_unsubscribe
 from chalicelib.core.observability import logger
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue, hand_off, kick_outboxes, outbox_of
 from chalicelib.producers.sends import SEND_JOBS_QUEUE
-from chalicelib.producers.sends.unsubscribe import list_unsubscribe_headers
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as job_store
 from chalicelib.tenants.auth.principal import Principal, may_see, own_only
@@ -443,7 +443,7 @@ class _Page:
                     else None
                 ),
                 created_by=self.created_by,
-                headers=list_unsubscribe_headers(self.company_id, client.client_id) if email else {},
+                headers=manual_list_unsubscribe(self.company_id, client.client_id) if email else {},
             )
             for address, device in addresses
         ], ""

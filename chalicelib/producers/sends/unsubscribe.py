@@ -20,27 +20,15 @@ from chalicelib.core.links import (
     MANUAL_CHANNEL,
     MANUAL_UNSUBSCRIBE_PATH,
     link_signing_key,
-    manual_list_unsubscribe,
-    manual_unsubscribe_token,
-    manual_unsubscribe_url,
 )
 from chalicelib.core.settings import get_settings
 from chalicelib.store import clients as client_store
-
-CHANNEL = MANUAL_CHANNEL
-PATH = MANUAL_UNSUBSCRIBE_PATH
 
 
 @dataclass(frozen=True)
 class ManualUnsubscribe:
     company_id: str
     client_id: str
-
-
-# Made in ``core.links`` (the store rebuilds the header from it: issue 14).
-unsubscribe_token = manual_unsubscribe_token
-unsubscribe_url = manual_unsubscribe_url
-list_unsubscribe_headers = manual_list_unsubscribe
 
 
 def read_token(token: str) -> ManualUnsubscribe:
@@ -53,7 +41,7 @@ def read_token(token: str) -> ManualUnsubscribe:
         )
     except jwt.PyJWTError as exc:
         raise ValidationFailed([{"field": "token", "message": "this link is not valid"}]) from exc
-    if claims["ch"] != CHANNEL:
+    if claims["ch"] != MANUAL_CHANNEL:
         raise ValidationFailed([{"field": "token", "message": "this link is not valid"}])
     found = ManualUnsubscribe(str(claims["c"]), str(claims["k"]))
     if client_store.get_client(found.company_id, found.client_id) is None:
@@ -82,7 +70,7 @@ def confirmation_page(token: str) -> str:
 
     found = read_token(token)
     name, language = _company(found.company_id)
-    action = f"{get_settings().public_base_url}{PATH}?token={token}"
+    action = f"{get_settings().public_base_url}{MANUAL_UNSUBSCRIBE_PATH}?token={token}"
     return render_page("manual_unsubscribe", language, {"company_name": name, "action": action})
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.domain import Alert, Follower, Parcel, Subscription
 from chalicelib.core.errors import Conflict, Forbidden, Gone, NotFound, TooManyRequests, ValidationFailed
+from chalicelib.core.links import link_signing_key
 from chalicelib.core.settings import get_settings
 from chalicelib.producers.tracking.parcels import alerts_available, get_parcel
 from chalicelib.store import tracking as store
@@ -347,13 +348,6 @@ def alerts_for_subscriber(company_id: str, email: str, limit: int, cursor: Any) 
 UNSUBSCRIBE_GRACE_DAYS = 30
 
 
-def _signing_key() -> str:
-    key = get_settings().link_signing_key
-    if len(key) < 32:
-        raise RuntimeError("PREGON_LINK_SIGNING_KEY must be set to at least 32 characters")
-    return key
-
-
 def _link_token(
     purpose: str, company_id: str, tracking_id: str, subscription_id: str, nonce: str | None, until: datetime
 ) -> str:
@@ -367,7 +361,7 @@ def _link_token(
         "n": nonce,
         "exp": int(until.timestamp()),
     }
-    return jwt.encode(claims, _signing_key(), algorithm="HS256")
+    return jwt.encode(claims, link_signing_key(), algorithm="HS256")
 
 
 def _claims(token: str, purpose: str) -> dict[str, Any]:
@@ -380,7 +374,7 @@ def _claims(token: str, purpose: str) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             token,
-            _signing_key(),
+            link_signing_key(),
             algorithms=["HS256"],
             options={"require": ["c", "t", "s"], "verify_exp": False},
         )
