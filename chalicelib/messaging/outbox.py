@@ -67,6 +67,9 @@ class OutgoingMessage:
     # and the References it continues (our own reference is added after them).
     in_reply_to: str | None = None
     thread_id: str | None = None
+    # The id to write it under, when the producer derives it from what the message is (a send
+    # job's page: expanding it again names the same ids, so the id is the idempotency; issue 14).
+    communication_id: str | None = None
     # Why the message could not even be rendered (e.g. the company's template goes past the
     # sandbox's limits): it is recorded as failed with this reason and never sent.
     error: str | None = None
@@ -83,7 +86,7 @@ def _communication_for(
     account: SenderAccount | None = None,
 ) -> Communication:
     """The queued communication a message becomes (or a failed one, when no account can send it)."""
-    communication_id = store.new_communication_id(now)
+    communication_id = message.communication_id or store.new_communication_id(now)
     base = Communication(
         company_id=company_id,
         communication_id=communication_id,

@@ -43,13 +43,15 @@ ROOT = Path(__file__).resolve().parents[2]
 Json = dict[str, Any]
 
 # What the code does with DynamoDB (store/): point reads, queries, conditional and
-# transactional writes, batches. Deliberately no Scan: sweeps go through sparse indexes.
+# transactional writes, batches (PartiQL only for INSERT: conditional puts 25 to a request).
+# Deliberately no Scan: sweeps go through sparse indexes.
 DYNAMODB_ACTIONS = [
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
+    "dynamodb:PartiQLInsert",
     "dynamodb:PutItem",
     "dynamodb:Query",
     "dynamodb:UpdateItem",

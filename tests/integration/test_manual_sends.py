@@ -477,3 +477,67 @@ def test_a_tampered_or_tracking_unsubscribe_token_is_refused_naming_the_token(
         assert body(answer)["errors"] == [{"field": "token", "message": "this link is not valid"}]
     assert api.http.get("/public/manual-sends/unsubscribe").status_code == 422
     assert send(api, company, client_ids=["CLI-9"]).status_code == 201
+
+
+def test_a_page_expanded_twice_writes_each_message_once_under_the_id_the_page_names_it_by(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    import boto3
+
+    from chalicelib.producers.sends.manual import expand_page
+    from chalicelib.store.models import MessageKeyModel
+
+    # Given a bulk job to three clients, its one page expanded by the send-job workers
+    ids = ["PG-1", "PG-2", "PG-3"]
+    for client_id in ids:
+        put_client(api, company, client_id)
+    job = body(send(api, company, client_ids=ids))["job"]
+    assert expand_pages() == 1
+    # When SQS delivers the page again (at least once) and it is expanded a second time
+    again = expand_page(company.company_id, job["job_id"], 0, client_ids=ids)
+    # Then nothing more is written or counted, and each client gets one e-mail
+    assert (again.messages, again.counted) == (3, False)
+    assert deliver_outboxes()["sent"] == 3
+    assert progress(job_of(api, company, job["job_id"])) == ("done", 3, 3, 0, 0, 0)
+    mails = mailbox.wait_for(3)
+    recipients = sorted(r for m in mails for r in envelope_recipients(m))
+    assert recipients == [f"pg-{n}@example.com" for n in (1, 2, 3)]
+    # And the messages carry ids of the job's time, with no idempotency item beside them (issue 14)
+    listed = body(api.http.get("/history/email", headers=company.staff_headers()))["items"]
+    assert len(listed) == 3 and all(e["communication_id"][:12] == job["job_id"][:12] for e in listed)
+    keys = [f"{company.company_id}#job:{job['job_id']}:{client_id}" for client_id in ids]
+    found = boto3.client("dynamodb").batch_get_item(
+        RequestItems={MessageKeyModel.Meta.table_name: {"Keys": [{"key": {"S": k}} for k in keys]}}
+    )["Responses"][MessageKeyModel.Meta.table_name]
+    assert found == []
+
+
+def test_two_clients_whose_message_ids_hash_alike_each_get_their_email_once(
+    api: Client, company: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.producers.sends.manual import expand_page
+    from chalicelib.store import communications
+
+    # Given ids that meet on the first try for every client of a job (a hash collision)
+    derived = communications.derived_communication_id
+
+    def colliding(parent_id: str, key: str, attempt: int = 0) -> str:
+        return f"{parent_id[:12]}{'0' * 12}" if attempt == 0 else derived(parent_id, key, attempt)
+
+    monkeypatch.setattr(communications, "derived_communication_id", colliding)
+    ids = ["HX-1", "HX-2", "HX-3"]
+    for client_id in ids:
+        put_client(api, company, client_id)
+    # When a bulk job to them is expanded, twice, and delivered
+    job = body(send(api, company, client_ids=ids))["job"]
+    assert expand_pages() == 1
+    expand_page(company.company_id, job["job_id"], 0, client_ids=ids)
+    assert deliver_outboxes()["sent"] == 3
+    # Then each client got the e-mail once, each under an id of its own, and the job is done
+    mails = mailbox.wait_for(3)
+    recipients = sorted(r for m in mails for r in envelope_recipients(m))
+    assert recipients == [f"hx-{n}@example.com" for n in (1, 2, 3)]
+    listed = body(api.http.get("/history/email", headers=company.staff_headers()))["items"]
+    assert sorted(e["client_id"] for e in listed) == ids
+    assert len({e["communication_id"] for e in listed}) == 3
+    assert progress(job_of(api, company, job["job_id"])) == ("done", 3, 3, 0, 0, 0)

@@ -518,10 +518,9 @@ def expand_page(
             render_failed += 1
         else:
             skipped += 1
-    messages = [replace(message, job_id=job_id) for message in messages]
     # Written claimed and handed to the workers by id once the page is counted (issue 14).
-    written = enqueue(company_id, messages, kick=False, handoff=True)
-    failed_now = _failed_at_enqueue(company_id, messages, written)
+    messages, written, earlier = _write_page(company_id, job_id, messages)
+    failed_now = sum(1 for c in [*written, *earlier] if c.state == "failed" and c.outbox is None)
     counted = job_store.count_job_page(
         company_id,
         job_id,
@@ -550,17 +549,66 @@ def expand_page(
     return report
 
 
-def _failed_at_enqueue(company_id: str, messages: list[OutgoingMessage], written: list[Communication]) -> int:
-    """Messages the outbox refused at once (no working sender account): failed with no outbox,
-    so the outcome writer never counts them. A page run again finds them by their keys."""
-    failed = sum(1 for c in written if c.state == "failed" and c.outbox is None)
-    if len(written) < len(messages):
-        keys = {c.idempotency_key for c in written}
-        earlier = [
-            comm_store.existing_key(company_id, m.idempotency_key)
-            for m in messages
-            if m.idempotency_key and m.idempotency_key not in keys
-        ]
-        found = comm_store.get_many(company_id, [cid for cid in earlier if cid])
-        failed += sum(1 for c in found.values() if c.state == "failed" and c.outbox is None)
-    return failed
+def _write_page(
+    company_id: str, job_id: str, messages: list[OutgoingMessage]
+) -> tuple[list[OutgoingMessage], list[Communication], list[Communication]]:
+    """Write a page's messages under ids derived from the job and the recipient
+    (:func:`~chalicelib.store.communications.derived_communication_id`): the id is the
+    idempotency, so a page expanded again writes nothing twice and no ``message-keys`` item is
+    needed (issue 14). Returns the messages as written (with their ids), those written now and
+    those a run before wrote. An id already holding another message (two recipients' hashes
+    met) makes that message take the next id, the same way on every run."""
+    keyed = [
+        replace(
+            m,
+            job_id=job_id,
+            idempotency_key=None,
+            communication_id=comm_store.derived_communication_id(job_id, m.idempotency_key or ""),
+        )
+        for m in messages
+    ]
+    keys = {n.communication_id or "": m.idempotency_key or "" for n, m in zip(keyed, messages, strict=True)}
+    final: list[OutgoingMessage] = []
+    written: list[Communication] = []
+    earlier: list[Communication] = []
+    for attempt in range(1, 8):
+        ids: set[str | None] = set()
+        now: list[OutgoingMessage] = []
+        twins: list[OutgoingMessage] = []  # two keys of this page with one id: the second waits a round
+        for m in keyed:
+            (twins if m.communication_id in ids else now).append(m)
+            ids.add(m.communication_id)
+        fresh = enqueue(company_id, now, kick=False, handoff=True)
+        written += fresh
+        done = {c.communication_id for c in fresh}
+        rest = [m for m in now if m.communication_id not in done] + twins
+        final += [m for m in now if m.communication_id in done]
+        found = comm_store.get_many_consistent(company_id, [m.communication_id or "" for m in rest])
+        keyed = []
+        for message in rest:
+            there = found.get(message.communication_id or "")
+            if there is None:  # refused for another reason than its id: try it again
+                keyed.append(message)
+            elif _same_message(there, message):
+                earlier.append(there)
+                final.append(message)
+            else:  # another recipient's message holds the id: the next id
+                key = keys[message.communication_id or ""]
+                moved = comm_store.derived_communication_id(job_id, key, attempt)
+                keys[moved] = key
+                keyed.append(replace(message, communication_id=moved))
+        if not keyed:
+            return final, written, earlier
+    raise RuntimeError(f"send job {job_id}: {len(keyed)} messages found no free id")
+
+
+def _same_message(comm: Communication, message: OutgoingMessage) -> bool:
+    """Whether the message found under an id is this one (its key: the job, the client and,
+    for push, the device's endpoint), not another recipient's whose id hashed the same."""
+    device = message.channel == "push"
+    return (comm.job_id, comm.client_id, comm.channel, comm.to_address if device else None) == (
+        message.job_id,
+        message.client_id,
+        message.channel,
+        message.to_address if device else None,
+    )
