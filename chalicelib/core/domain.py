@@ -396,6 +396,10 @@ class Communication:
     # and level 1 see the record).
     mailbox_id: str | None = None
     private_to: str | None = None
+    # Not stored: the hand-off record (its token) that holds this message while its producer's
+    # lease lasts. Such a message is not put in the outbox's ``ready`` index; the record finds
+    # it if its worker never sends it (issue 14, ``store.outbox.save_handoffs``).
+    handoff: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ OUTBOX_QUEUE = "pregon-outbox"
 @outbox_events.on_sqs_message(queue=OUTBOX_QUEUE, batch_size=1, name="deliver_outbox")
 def deliver_outbox(event: Any) -> dict[str, Any]:
     """Send the messages a producer handed over (``{"company_id", "outbox", "ids", "lease_until",
-    "token"}``), or drain the outbox a message names (``{"company_id", "outbox"}``)."""
+    "token"}``, and ``"recorded": true`` when the producer wrote the hand-off down), or drain
+    the outbox a message names (``{"company_id", "outbox"}``)."""
     from datetime import datetime
 
     from chalicelib.messaging.delivery import deliver_handed_off, drain_outbox
@@ -32,6 +33,7 @@ def deliver_outbox(event: Any) -> dict[str, Any]:
                 [str(i) for i in request["ids"]],
                 datetime.fromisoformat(str(request["lease_until"])),
                 str(request["token"]),
+                recorded=bool(request.get("recorded")),
             )
         else:
             report = drain_outbox(company_id, outbox)

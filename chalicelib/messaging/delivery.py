@@ -434,7 +434,13 @@ HANDOFF_MARGIN = timedelta(seconds=30)
 
 
 def deliver_handed_off(
-    company_id: str, outbox: str, communication_ids: list[str], lease_until: datetime, token: str
+    company_id: str,
+    outbox: str,
+    communication_ids: list[str],
+    lease_until: datetime,
+    token: str,
+    *,
+    recorded: bool = False,
 ) -> DrainReport:
     """Send messages their producer wrote claimed until ``lease_until`` and handed over by id
     (:func:`chalicelib.messaging.outbox.hand_off`): no index is searched and nothing is claimed.
@@ -444,10 +450,18 @@ def deliver_handed_off(
     put); nothing is sent within ``HANDOFF_MARGIN`` of the lease's end; outcomes are recorded only
     while the lease is still this one (``record_outcomes``' condition). A later delivery of the
     same hand-off (SQS is at-least-once; or this worker died) sends nothing while the lease holds
-    and, once it ended, drains the outbox the usual way (claims). The wake-up the producer
-    announced for the lease's end is the safety net if no worker ever comes."""
+    and, once it ended, drains the outbox the usual way (claims). The safety net if no worker
+    ever comes is, for a ``recorded`` hand-off, its record (the minute schedule puts what it
+    still holds back in the ready index when the lease ends: :func:`recover_handoffs`; this
+    worker deletes it once every message has an outcome), and otherwise the wake-up the
+    producer announced for the lease's end (the messages are in the ready index all along)."""
     report = DrainReport(company_id, outbox)
     if clock.now() >= lease_until:
+        # Too late to send as handed off: what the lease still holds goes back to the outbox
+        # (a recorded hand-off's messages are not in its ready index), then a drain claims it.
+        store.back_to_ready(company_id, outbox, communication_ids, lease_until)
+        if recorded:
+            outbox_store.finish_handoff(company_id, token)
         return drain_outbox(company_id, outbox)
 
     def read() -> tuple[list[Communication], dict[str, Any]]:
@@ -457,7 +471,7 @@ def deliver_handed_off(
 
     # The token, the messages and the account are read side by side: three round trips in one.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="handoff-start") as start:
-        taken = start.submit(outbox_store.take_handoff, company_id, token, lease_until)
+        taken = start.submit(outbox_store.take_handoff, company_id, token, lease_until, recorded=recorded)
         reading = start.submit(read)
         session, reused = _session(company_id, outbox)
         if not taken.result():
@@ -477,6 +491,7 @@ def deliver_handed_off(
     retry_at: datetime | None = None
     oldest = 0.0
     failed = True
+    left = False  # some messages are left to the lease (its end, or a rate limit)
     counted = len(messages)  # how many the rate window let through (all, without a limit)
     now = clock.now()
     try:
@@ -484,7 +499,7 @@ def deliver_handed_off(
             if index % BATCH == 0:
                 now = clock.now()
                 if now >= lease_until - HANDOFF_MARGIN:
-                    report.more = True
+                    report.more = left = True
                     break
                 if setup.limit is not None:  # the account got a limit after these were written
                     count, hours = setup.limit
@@ -492,6 +507,7 @@ def deliver_handed_off(
                     grant = outbox_store.reserve_rate(company_id, outbox, now, hours, size, count)
                     counted = index + grant.granted
             if index >= counted:
+                left = True
                 break  # the rest go when their lease ends, counted then
             oldest = max(oldest, (now - message.created_at).total_seconds())
             outcome = _deliver(setup, message, outgoing, suppressed, now, report)
@@ -507,6 +523,15 @@ def deliver_handed_off(
             writer.close()
         finally:
             _release(company_id, outbox, session, failed)
+    if recorded:
+        # The record holds what is left to the lease; a retry is in the ready index, due then.
+        if not left:
+            outbox_store.finish_handoff(company_id, token)
+        if retry_at is not None:
+            outbox_store.wake_later(company_id, outbox, retry_at)
+        report.wake_at = retry_at
+        _report(report, oldest)
+        return report
     # The producer announced the lease's end as the outbox's wake-up: now that the hand-off is
     # recorded, settle it to what still waits (a retry, another hand-off's lease), or clear it.
     candidates = [t for t in (retry_at, store.earliest_ready(company_id, outbox)) if t]
@@ -637,6 +662,7 @@ def wake_due_outboxes(now: datetime | None = None) -> list[DrainReport]:
     Each wake-up is taken by moving it to the end of a lease, not by deleting it, so a drain
     that dies leaves the outbox to be found again."""
     now = now or clock.now()
+    recover_handoffs(now)
     reports = []
     for company_id, outbox, wake_at in list(outbox_store.due_wakeups(now)):
         held = outbox_store.take_wakeup(company_id, outbox, wake_at, now + lease())
@@ -648,3 +674,26 @@ def wake_due_outboxes(now: datetime | None = None) -> list[DrainReport]:
             logger().exception("outbox wake-up failed", extra={"company_id": company_id, "outbox": outbox})
             outbox_store.wake_later(company_id, outbox, now + ACCOUNT_RETRY)
     return reports
+
+
+def recover_handoffs(now: datetime | None = None) -> int:
+    """The minute schedule, first: every hand-off record still there when its lease has ended
+    (its worker died, never came, or left some messages to the lease) puts the messages that
+    lease still holds back in their outbox's ready index, due now, and wakes the outbox; then the
+    record is forgotten. Returns how many messages were put back."""
+    now = now or clock.now()
+    back = 0
+    for company_id, handoff in outbox_store.due_handoffs(now, now + lease()):
+        try:
+            mine = store.back_to_ready(company_id, handoff.outbox, handoff.ids, handoff.lease_until)
+            if mine:
+                outbox_store.wake_later(company_id, handoff.outbox, now)
+                logger().warning(
+                    "hand-off not finished by its lease: its messages are back in the outbox",
+                    extra={"company_id": company_id, "outbox": handoff.outbox, "count": mine},
+                )
+            outbox_store.finish_handoff(company_id, handoff.token)
+            back += mine
+        except Exception:  # due again when the hold taken on it ends
+            logger().exception("hand-off recovery failed", extra={"company_id": company_id})
+    return back

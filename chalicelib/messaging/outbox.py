@@ -14,6 +14,7 @@ which the history and the register read.
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -219,6 +220,8 @@ def enqueue(
     handoff = kick if handoff is None else handoff
     now = clock.now()
     comms = prepare(company_id, messages, now=now, lease_until=now + _lease() if handoff else None)
+    if handoff:
+        comms = _recorded_handoffs(company_id, comms)
     due = _due_by_outbox(comms)
     announce(company_id, due)
     written = store.add_new(comms)
@@ -236,6 +239,30 @@ def enqueue(
     return written
 
 
+def _recorded_handoffs(company_id: str, comms: list[Communication]) -> list[Communication]:
+    """Group the messages written claimed into hand-offs of up to ``HANDOFF_IDS`` (by outbox and
+    lease) and write down each hand-off before the messages (``store.outbox.save_handoffs``):
+    the record, not the ready index, finds them if their worker never sends them."""
+    from chalicelib.store.outbox import HandOff, save_handoffs
+
+    groups: dict[tuple[str, datetime], list[int]] = {}
+    for index, comm in enumerate(comms):
+        if comm.state == "queued" and comm.outbox is not None and comm.lease_until is not None:
+            groups.setdefault((comm.outbox, comm.lease_until), []).append(index)
+    handoffs = []
+    comms = list(comms)
+    for (outbox, until), indexes in sorted(groups.items()):
+        for start in range(0, len(indexes), HANDOFF_IDS):
+            chunk = indexes[start : start + HANDOFF_IDS]
+            token = uuid.uuid4().hex
+            handoffs.append(HandOff(token, outbox, until, tuple(comms[i].communication_id for i in chunk)))
+            for i in chunk:
+                comms[i] = replace(comms[i], handoff=token)
+    if handoffs:
+        save_handoffs(company_id, handoffs)
+    return comms
+
+
 def _lease() -> timedelta:
     return timedelta(seconds=get_settings().outbox_lease_seconds)
 
@@ -245,7 +272,7 @@ def _due_by_outbox(comms: Sequence[Communication]) -> dict[str, datetime]:
     ends (its ``not_before``): the wake-up that finds it if its worker never sends it."""
     due: dict[str, datetime] = {}
     for comm in comms:
-        if comm.state == "queued" and comm.outbox:
+        if comm.state == "queued" and comm.outbox and comm.handoff is None:  # a record finds those
             when = comm.not_before or comm.created_at
             due[comm.outbox] = min(due.get(comm.outbox, when), when)
     return due
@@ -306,16 +333,18 @@ def hand_off(company_id: str, comms: Sequence[Communication]) -> None:
     messages of up to 200, each with the lease they hold and a token that lets only the first
     delivery of the SQS message send them), and an ordinary kick for outboxes with other queued
     messages (a rate limit, a later not-before). Nothing is searched or read back to find them."""
-    import uuid
-
     from chalicelib.core.aws import send_json_messages
 
     claimed: dict[tuple[str, datetime], list[str]] = {}
+    recorded: dict[tuple[str, datetime, str], list[str]] = {}
     others: set[str] = set()
     for comm in comms:
         if comm.outbox is None:
             continue
-        if comm.state == "queued" and comm.lease_until is not None:
+        if comm.state == "queued" and comm.lease_until is not None and comm.handoff is not None:
+            group = (comm.outbox, comm.lease_until, comm.handoff)
+            recorded.setdefault(group, []).append(comm.communication_id)
+        elif comm.state == "queued" and comm.lease_until is not None:
             claimed.setdefault((comm.outbox, comm.lease_until), []).append(comm.communication_id)
         elif comm.state == "queued":
             others.add(comm.outbox)
@@ -329,6 +358,16 @@ def hand_off(company_id: str, comms: Sequence[Communication]) -> None:
         }
         for (outbox, until), ids in sorted(claimed.items())
         for start in range(0, len(ids), HANDOFF_IDS)
+    ] + [
+        {
+            "company_id": company_id,
+            "outbox": outbox,
+            "lease_until": until.isoformat(),
+            "token": token,
+            "recorded": True,
+            "ids": ids,
+        }
+        for (outbox, until, token), ids in sorted(recorded.items())
     ]
     if bodies:
         send_json_messages(get_settings().outbox_queue, bodies)

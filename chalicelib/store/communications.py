@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from functools import cache
+from functools import cache, partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from chalicelib.store.models import (
     SendJobModel,
 )
 from chalicelib.store.tables import insert_all_or_drop, transact_all_or_drop
+from chalicelib.store.tables import written as condition_held
 
 HISTORY_CHANNELS = frozenset({"email", "sms", "push"})
 _TX_ENTRIES = 25  # communications per claim transaction (one update each)
@@ -108,7 +109,9 @@ def carries_one_click(headers: dict[str, str]) -> bool:
 
 def _index_keys(comm: domain.Communication) -> dict[str, str | None]:
     company = comm.company_id
-    queued = comm.state in ("queued", "sending") and comm.outbox is not None
+    # A message its producer handed off under a record is found through that record, not the
+    # ready index, while the lease it was written with lasts (issue 14: 2 index WRU a message).
+    queued = comm.state in ("queued", "sending") and comm.outbox is not None and comm.handoff is None
     history = comm.channel in HISTORY_CHANNELS and comm.direction in ("out", "in")
     return {
         "ready_outbox": f"{company}#{comm.outbox}" if queued else None,
@@ -321,6 +324,7 @@ def _record(item: CommunicationModel) -> domain.Communication:
         resent_as=tuple(str(i) for i in (item.resent_as or ())),
         mailbox_id=item.mailbox_id,
         private_to=item.private_to,
+        handoff=None,  # not stored: a record names its messages, not they it
         rfc_message_id=rfc_message_id,
         # sent over SMTP: the provider's id is our own Message-ID, which is all that is stored
         provider_message_id=item.provider_message_id
@@ -437,6 +441,29 @@ def held(
         for cid in communication_ids
         if (comm := found.get(cid)) is not None and comm.state == "queued" and comm.lease_until == lease_until
     ]
+
+
+def back_to_ready(
+    company_id: str, outbox: str, communication_ids: Sequence[str], lease_until: datetime
+) -> int:
+    """Put the messages of a hand-off whose lease ran out unsent back in their outbox's ready
+    index, as a drain's claim would have left them (due at the lease's end): each only while it
+    is still queued under that lease and not in the index, so a message recorded since, or
+    already put back, is left alone. Returns how many were put back."""
+    back = 0
+    for cid in communication_ids:
+        item = CommunicationModel(company_id, cid)
+        actions: list[Any] = [
+            CommunicationModel.ready_outbox.set(f"{company_id}#{outbox}"),
+            CommunicationModel.ready_at.set(f"{stamp(lease_until)}#{cid}"),
+        ]
+        condition = (
+            (CommunicationModel.state == "queued")
+            & (CommunicationModel.lease_until == lease_until)
+            & CommunicationModel.ready_outbox.does_not_exist()
+        )
+        back += condition_held(partial(item.update, actions=actions, condition=condition))
+    return back
 
 
 def get_many_consistent(company_id: str, communication_ids: Iterable[str]) -> dict[str, domain.Communication]:

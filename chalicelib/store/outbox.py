@@ -126,12 +126,78 @@ def wake_later(company_id: str, outbox: str, at: datetime) -> None:
     )
 
 
-def take_handoff(company_id: str, token: str, until: datetime) -> bool:
+def take_handoff(company_id: str, token: str, until: datetime, *, recorded: bool = False) -> bool:
     """A worker takes a hand-off (the ids of messages written claimed, in one SQS message): only
     the first delivery of that SQS message gets it (SQS delivers at least once). One small
-    conditional put; the item expires a day after the lease."""
-    item = OutboxModel(company_id, f"handoff#{token}", expires=until + timedelta(days=1))
+    conditional put; the item expires a day after the lease. (A recorded hand-off's record is
+    ``handoff#<token>``, so its taking is another item.)"""
+    key = f"taken#{token}" if recorded else f"handoff#{token}"
+    item = OutboxModel(company_id, key, expires=until + timedelta(days=1))
     return written(lambda: item.save(condition=OutboxModel.outbox_key.does_not_exist()))
+
+
+# --- hand-off records ------------------------------------------------------------------------------
+#
+# A producer that writes messages claimed and hands them to a worker by id first writes down each
+# hand-off (up to 200 ids, the outbox and the lease), due in the wake-ups index (its own shard) at
+# the lease's end. The worker deletes it once every message in it has an outcome; one still there
+# when the lease ends is what the minute schedule finds: it puts the messages still held by that
+# lease back in their outbox's ready index and wakes the outbox. So messages handed off are not
+# in the ready index while they are sent (issue 14: their entry was put and removed again, 2 WRU
+# a message; a record is about 0.1 WRU a message).
+
+_HANDOFF_SHARD = "handoff"
+_HANDOFF_KEPT = timedelta(days=7)  # the record expires long after the schedule must have found it
+
+
+@dataclass(frozen=True)
+class HandOff:
+    token: str
+    outbox: str
+    lease_until: datetime
+    ids: tuple[str, ...]
+
+
+def save_handoffs(company_id: str, handoffs: Iterable[HandOff]) -> None:
+    """Write hand-off records, before the messages they hold are written."""
+    with OutboxModel.batch_write() as batch:
+        for handoff in handoffs:
+            batch.save(
+                OutboxModel(
+                    company_id,
+                    f"handoff#{handoff.token}",
+                    work=json.dumps(
+                        {
+                            "outbox": handoff.outbox,
+                            "lease_until": stamp(handoff.lease_until),
+                            "ids": handoff.ids,
+                        }
+                    ),
+                    wake_shard=_HANDOFF_SHARD,
+                    wake_at=stamp(handoff.lease_until),
+                    expires=handoff.lease_until + _HANDOFF_KEPT,
+                )
+            )
+
+
+def finish_handoff(company_id: str, token: str) -> None:
+    """Every message of the hand-off has an outcome (or was never written): forget it."""
+    OutboxModel(company_id, f"handoff#{token}").delete()
+
+
+def due_handoffs(now: datetime, until: datetime, limit: int = 500) -> list[tuple[str, HandOff]]:
+    """(company, hand-off) of records whose lease has ended, each taken until ``until`` (one
+    caller recovers each; should it die, the record is due again then)."""
+    taken = []
+    due = OutboxModel.wakeups.query(_HANDOFF_SHARD, OutboxModel.wake_at <= stamp(now), limit=limit)
+    for item in list(due):
+        if take_wakeup(item.company_id, item.outbox_key, str(item.wake_at), until) is None:
+            continue
+        work = json.loads(item.work or "{}")
+        token = item.outbox_key.removeprefix("handoff#")
+        lease = parse_stamp(str(work["lease_until"]))
+        taken.append((item.company_id, HandOff(token, str(work["outbox"]), lease, tuple(work["ids"]))))
+    return taken
 
 
 def due_wakeups(
