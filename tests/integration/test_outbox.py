@@ -467,7 +467,7 @@ def _raw_items(table: str, company_id: str, prefix: str | None = None) -> list[d
 
     condition = "company_id = :c" + (" AND begins_with(#k, :p)" if prefix else "")
     values: dict[str, Any] = {":c": {"S": company_id}} | ({":p": {"S": prefix}} if prefix else {})
-    extra = {"ExpressionAttributeNames": {"#k": "outbox_key"}} if prefix else {}
+    extra: dict[str, Any] = {"ExpressionAttributeNames": {"#k": "outbox_key"}} if prefix else {}
     answer = boto3.client("dynamodb").query(
         TableName=table, KeyConditionExpression=condition, ExpressionAttributeValues=values, **extra
     )
