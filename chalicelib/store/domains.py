@@ -71,8 +71,8 @@ def email_outcomes_from(
     The ``sent`` group has no ``by-status`` entries (issue 14), so the e-mails that left are the
     window's outgoing e-mails in ``by-channel`` less those still in the ``not_sent`` group: three
     Queries of what the window holds (``by-channel``, then the ``not_sent`` and ``bounced`` groups
-    of ``by-status``), reading the few attributes they project. ``by-channel`` is read first: a
-    message only ever leaves ``not_sent``, so one that leaves between the Queries is counted.
+    of ``by-status``), reading the few attributes they project. A message that changes group
+    between the Queries is counted where the later Query finds it.
     Only the bounced group's items (few) and bulk e-mails written before the index carried
     ``one_click_unsubscribe`` are read whole."""
     created = id_range(since, until)
