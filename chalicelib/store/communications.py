@@ -2,7 +2,8 @@
 write by hand. One item each; the history, the register and the outboxes are indexes over them.
 
 * ``ready`` (sparse) lists an outbox's queued messages by ``not_before``: what a drain claims;
-* ``by-channel`` / ``by-status`` are the history per channel (and per status group), newest first;
+* ``by-channel`` / ``by-status`` are the history per channel (and per status group, but for the
+  ``sent`` group, which ``by-channel`` serves), newest first;
 * ``by-client`` is a client's register (removing its key takes a record out of the register only);
 * ``by-provider-message`` / ``by-rfc-message`` find a message from a delivery notification or a reply;
 * ``unassigned`` lists inbound messages that matched no client.
@@ -20,7 +21,7 @@ import secrets
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import cache, partial
@@ -83,15 +84,27 @@ def parse_stamp(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
+SENT_STATES = frozenset({"sent", "delivered"})  # the history's ``sent`` group
+
+
 def status_group(state: str) -> str:
     """The history's filter groups: sent (or better), bounced (or complained), received, not sent."""
-    if state in ("sent", "delivered"):
+    if state in SENT_STATES:
         return "sent"
     if state in ("bounced", "complained"):
         return "bounced"
     if state == "received":
         return "received"
     return "not_sent"
+
+
+def status_index_key(company_id: str, channel: str, state: str) -> str | None:
+    """A history message's ``by-status`` key: its channel's status group, except the ``sent``
+    group, which has no entry (issue 14: nearly every message ends there, so that group was the
+    whole ``by-channel`` index again, and each send moved an entry into it: 2 WRU instead of the
+    1 of removing it). ``history_page(status="sent")`` reads ``by-channel`` instead."""
+    group = status_group(state)
+    return None if group == "sent" else f"{company_id}#{channel}#{group}"
 
 
 def _search_text(comm: domain.Communication) -> str:
@@ -120,7 +133,7 @@ def _index_keys(comm: domain.Communication) -> dict[str, str | None]:
         else None,
         "client_key": f"{company}#{comm.client_id}" if comm.client_id and comm.in_register else None,
         "history_key": f"{company}#{comm.channel}" if history else None,
-        "status_key": f"{company}#{comm.channel}#{status_group(comm.state)}" if history else None,
+        "status_key": status_index_key(company, comm.channel, comm.state) if history else None,
         "unassigned_company": company if comm.unassigned else None,
     }
 
@@ -527,10 +540,16 @@ def _read_at(comm: domain.Communication) -> str:
 
 
 def _status_key_actions(comm: domain.Communication) -> list[Any]:
+    """What a state change writes to a history message's ``by-status`` key: set to its group's,
+    or removed when it is in the ``sent`` group (see :func:`status_index_key`)."""
     keys = _index_keys(comm)
-    if keys["status_key"] is None:
+    if keys["history_key"] is None:
         return []
-    return [CommunicationModel.status_key.set(keys["status_key"])]
+    return [_status_key_action(keys["status_key"])]
+
+
+def _status_key_action(key: str | None) -> Any:
+    return CommunicationModel.status_key.set(key) if key else CommunicationModel.status_key.remove()
 
 
 def _attachment_items(attachments: Sequence[domain.AttachmentRef]) -> list[AttachmentRef]:
@@ -730,23 +749,27 @@ def _listing(
     filter_condition: Any,
     created: tuple[str, str] | None,
     text: str | None = None,
+    states: Collection[str] | None = None,
 ) -> Page:
     """Newest first. The index holds only the keys and the small attributes the filters read
     (issue 14): the other criteria are DynamoDB filters on it, and the page's items are read with
     ``BatchGetItem``. With a filter, DynamoDB reads up to ``_PAGE_READ`` entries a request and the
     page is filled to ``limit`` over as many requests as needed; the cursor resumes after the last
-    item returned (PynamoDB rebuilds it from that entry). ``text`` is matched here, in the items
-    read (see :func:`_text_listing`)."""
+    item returned (PynamoDB rebuilds it from that entry). ``text`` and ``states`` (the message's
+    state is not projected) are matched here, in the items read (see :func:`_matched_listing`)."""
     range_condition = CommunicationModel.communication_id.between(*created) if created else None
-    if text:
-        return _text_listing(
+    if text or states:
+        wanted = text.lower() if text else None
+        return _matched_listing(
             index,
             hash_key,
             range_condition,
             limit=limit,
             cursor=cursor,
             filter_condition=filter_condition,
-            text=text,
+            matches=lambda comm: (
+                (states is None or comm.state in states) and (wanted is None or wanted in _search_text(comm))
+            ),
         )
     result = index.query(
         hash_key,
@@ -775,7 +798,7 @@ def _full_items(entries: Sequence[CommunicationModel]) -> dict[str, domain.Commu
     return get_many(entries[0].company_id, [e.communication_id for e in entries])
 
 
-def _text_listing(
+def _matched_listing(
     index: Any,
     hash_key: str,
     range_condition: Any,
@@ -783,14 +806,13 @@ def _text_listing(
     limit: int,
     cursor: dict[str, Any] | None,
     filter_condition: Any,
-    text: str,
+    matches: Callable[[domain.Communication], bool],
 ) -> Page:
-    """A listing whose criteria include ``text``, which the lean index cannot match: its entries
-    (filtered by DynamoDB on the other criteria) are read ``_BATCH_GET`` at a time and matched
-    here, until the page has ``limit`` matches or the index ends. The cursor is the index key of
-    the last item returned (table keys and the index's hash key, as PynamoDB gives it), so the
-    next page resumes right after it: nothing skipped, nothing repeated."""
-    wanted = text.lower()
+    """A listing whose criteria include what the lean index cannot match (the text, the state):
+    its entries (filtered by DynamoDB on the other criteria) are read ``_BATCH_GET`` at a time and
+    matched here, until the page has ``limit`` matches or the index ends. The cursor is the index
+    key of the last item returned (table keys and the index's hash key, as PynamoDB gives it), so
+    the next page resumes right after it: nothing skipped, nothing repeated."""
     result = index.query(
         hash_key,
         range_condition,
@@ -804,7 +826,7 @@ def _text_listing(
         items = _full_items(chunk)
         for entry in chunk:
             comm = items.get(entry.communication_id)
-            if comm is None or wanted not in _search_text(comm):
+            if comm is None or not matches(comm):
                 continue
             found.append(comm)
             if len(found) == limit:
@@ -831,8 +853,26 @@ def history_page(
     created: tuple[str, str] | None = None,
     text: str | None = None,
 ) -> Page:
-    """One channel's history, newest first, optionally one status group only (``by-status``);
-    ``text`` (lower-cased) must be in the subject, an address, a name or the text body."""
+    """One channel's history, newest first, optionally one status group only; ``text``
+    (lower-cased) must be in the subject, an address, a name or the text body.
+
+    The ``not_sent``, ``bounced`` and ``received`` groups are read from ``by-status``. The
+    ``sent`` group has no entries there (:func:`status_index_key`): it is the channel's outgoing
+    messages in ``by-channel`` whose items are in a sent state, matched in the items the listing
+    reads like the text (nearly every outgoing message is sent, so few are read for nothing).
+    Entries an older version wrote in the ``sent`` group are no longer read."""
+    if status == "sent":
+        outgoing = CommunicationModel.direction == "out"
+        return _listing(
+            CommunicationModel.by_channel,
+            f"{company_id}#{channel}",
+            limit=limit,
+            cursor=cursor,
+            filter_condition=outgoing if filter_condition is None else filter_condition & outgoing,
+            created=created,
+            text=text,
+            states=SENT_STATES,
+        )
     index: Any = CommunicationModel.by_status if status else CommunicationModel.by_channel
     key = f"{company_id}#{channel}#{status}" if status else f"{company_id}#{channel}"
     return _listing(
@@ -1026,8 +1066,8 @@ def advance_email_state_by_key(
     actions: list[Any] = [
         CommunicationModel.state.set(state),
         CommunicationModel.updated_at.set(at),
-        # what _index_keys gives an outgoing e-mail in the history
-        CommunicationModel.status_key.set(f"{company_id}#email#{status_group(state)}"),
+        # what _index_keys gives an outgoing e-mail in the history (none in the sent group)
+        _status_key_action(status_index_key(company_id, "email", state)),
     ]
     if state == "delivered":
         actions.append(CommunicationModel.delivered_at.set(at))

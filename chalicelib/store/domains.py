@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -67,32 +68,47 @@ def email_outcomes_from(
     (``complained``), how many were bulk (tracking alerts and manual sends: ``bulk``) and how
     many of those carried a one-click unsubscribe (``bulk:one_click``).
 
-    Two Queries of the lean ``by-status`` index (the ``sent`` and ``bounced`` groups), reading
-    the few attributes it projects; only the bounced group's items (few) and bulk e-mails written
-    before the index carried ``one_click_unsubscribe`` are read whole."""
-    window = id_range(since, until)
-    assert window is not None
-    counts: Counter[str] = Counter()
-    for group in ("sent", "bounced"):
-        entries = [
+    The ``sent`` group has no ``by-status`` entries (issue 14), so the e-mails that left are the
+    window's outgoing e-mails in ``by-channel`` less those still in the ``not_sent`` group: three
+    Queries of what the window holds (``by-channel``, then the ``not_sent`` and ``bounced`` groups
+    of ``by-status``), reading the few attributes they project. A message that changes group
+    between the Queries is counted where the later Query finds it.
+    Only the bounced group's items (few) and bulk e-mails written before the index carried
+    ``one_click_unsubscribe`` are read whole."""
+    created = id_range(since, until)
+    assert created is not None
+    window = CommunicationModel.communication_id.between(*created)
+    from_domain = CommunicationModel.from_address.contains(f"@{address_domain}") & (
+        CommunicationModel.direction == "out"
+    )
+
+    def entries_in(index: Any, key: str) -> list[CommunicationModel]:
+        return [
             entry
-            for entry in CommunicationModel.by_status.query(
-                f"{company_id}#email#{group}",
-                CommunicationModel.communication_id.between(*window),
-                filter_condition=CommunicationModel.from_address.contains(f"@{address_domain}")
-                & (CommunicationModel.direction == "out"),
-            )
+            for entry in index.query(key, window, filter_condition=from_domain)
             if (entry.from_address or "").lower().endswith(f"@{address_domain}")
         ]
-        counts["sent"] += len(entries)
-        bulk = [e for e in entries if e.kind == "manual" or e.message_type == "tracking_alert"]
-        counts["bulk"] += len(bulk)
-        counts["bulk:one_click"] += sum(1 for e in bulk if e.one_click_unsubscribe)
-        unmarked = [e.communication_id for e in bulk if not e.one_click_unsubscribe]
-        read = [e.communication_id for e in entries] if group == "bounced" else unmarked
-        items = get_many(company_id, read) if read else {}
-        counts["bulk:one_click"] += sum(
-            1 for cid in unmarked if cid in items and carries_one_click(items[cid].headers)
-        )
-        counts["complained"] += sum(1 for comm in items.values() if comm.state == "complained")
+
+    outgoing = entries_in(CommunicationModel.by_channel, f"{company_id}#email")
+    not_sent = {
+        e.communication_id for e in entries_in(CommunicationModel.by_status, f"{company_id}#email#not_sent")
+    }
+    bounced = {
+        e.communication_id for e in entries_in(CommunicationModel.by_status, f"{company_id}#email#bounced")
+    }
+    entries = [e for e in outgoing if e.communication_id not in not_sent]
+    counts: Counter[str] = Counter()
+    counts["sent"] = len(entries)
+    bulk = [e for e in entries if e.kind == "manual" or e.message_type == "tracking_alert"]
+    counts["bulk"] = len(bulk)
+    counts["bulk:one_click"] = sum(1 for e in bulk if e.one_click_unsubscribe)
+    unmarked = [e.communication_id for e in bulk if not e.one_click_unsubscribe]
+    left_and_bounced = [e.communication_id for e in entries if e.communication_id in bounced]
+    items = get_many(company_id, [*unmarked, *left_and_bounced]) if unmarked or left_and_bounced else {}
+    counts["bulk:one_click"] += sum(
+        1 for cid in unmarked if cid in items and carries_one_click(items[cid].headers)
+    )
+    counts["complained"] = sum(
+        1 for cid in left_and_bounced if cid in items and items[cid].state == "complained"
+    )
     return counts

@@ -464,7 +464,9 @@ LISTING_ATTRIBUTES = [
     "area",
     "private_to",
 ]
-# What a sending domain's checks count per e-mail (``store.domains.email_outcomes_from``).
+# What a sending domain's checks count per e-mail (``store.domains.email_outcomes_from``), in
+# ``by-channel`` (the e-mails that left) and ``by-status`` (those that did not, and bounced).
+# None of them changes when a message is sent.
 OUTCOME_ATTRIBUTES = ["from_address", "message_type", "one_click_unsubscribe"]
 
 
@@ -480,18 +482,22 @@ class ByClientIndex(GlobalSecondaryIndex["CommunicationModel"]):
 
 
 class ByChannelIndex(GlobalSecondaryIndex["CommunicationModel"]):
-    """The history of one channel (e-mail, SMS, push) of a company, newest first."""
+    """The history of one channel (e-mail, SMS, push) of a company, newest first; its outgoing
+    messages in a sent state are the history's ``sent`` group (see :class:`ByStatusIndex`)."""
 
     class Meta:
         index_name = "by-channel"
-        projection = IncludeProjection(LISTING_ATTRIBUTES)
+        projection = IncludeProjection(LISTING_ATTRIBUTES + OUTCOME_ATTRIBUTES)
 
     history_key = UnicodeAttribute(hash_key=True)
     communication_id = UnicodeAttribute(range_key=True)
 
 
 class ByStatusIndex(GlobalSecondaryIndex["CommunicationModel"]):
-    """The history of one channel in one status group (sent, not_sent, bounced), newest first."""
+    """Sparse: the history of one channel in one status group (``not_sent``, ``bounced``,
+    ``received``), newest first. The ``sent`` group (sent, delivered) has no entries (issue 14:
+    it was nearly the whole ``by-channel`` index again, and every send moved an entry into it);
+    entries an older version put there are not read."""
 
     class Meta:
         index_name = "by-status"
@@ -595,7 +601,7 @@ class CommunicationModel(BoundModel):
     thread_owner = UnicodeAttribute(null=True)  # received mail: who created the message it answers
     raw_key = UnicodeAttribute(null=True)
     # Set on an e-mail that carried RFC 8058's one-click List-Unsubscribe (its headers are not in
-    # the ``by-status`` index a sending domain's checks count on). Items written before issue 14's
+    # the ``by-channel`` index a sending domain's checks count on). Items written before issue 14's
     # lean indexes may still carry a ``search_text`` attribute: nothing reads it.
     one_click_unsubscribe = BooleanAttribute(null=True)
     resent_as = ListAttribute(of=UnicodeAttribute, null=True)  # H1: the resends of this message

@@ -175,3 +175,56 @@ def test_the_bulk_sender_checks_count_the_domains_e_mails(api: Client, tenant: T
     sent("sent", headers={})
     assert checks()["one_click_unsubscribe"][0] == "fail"
     assert checks()["one_click_unsubscribe"][1].startswith("4 of 5 bulk e-mails")
+
+
+def test_the_bulk_sender_checks_count_what_left_through_ses_not_what_failed_or_waits(
+    api: Client, local_aws: dict[str, str], clock: Any
+) -> None:
+    """Issue 14: the sent group has no by-status entries; what left is counted from the channel's
+    outgoing e-mails less those not sent."""
+    from chalicelib.store import communications
+    from tests.steps.history import send_email
+    from tests.steps.outbox import deliver_outboxes
+    from tests.steps.ses_events import drain_ses_queue, feed, notification, ses_company
+    from tests.steps.tenants import purge_outbox_queue
+
+    purge_outbox_queue()
+    drain_ses_queue()
+    company = ses_company("Cable Sur")  # its domain registered and verified, its e-mail through SES
+    domain = f"{company.company_id}.ses.example"
+
+    def sent(to: str, subject: str, kind: str = "automatic") -> Any:
+        cid = send_email(company, to, subject, kind=kind)
+        deliver_outboxes()
+        return communications.get(company.company_id, cid)
+
+    # Given four e-mails that left through SES (two of them manual): one delivered, one bounced
+    # for good, one reported as spam, one with no news yet
+    delivered = sent("ana@example.com", "Entregado")
+    bounced = sent("rebota@example.com", "Rebotado", kind="manual")
+    complained = sent("queja@example.com", "Queja")
+    sent("bruno@example.com", "Enviado", kind="manual")
+    assert feed(notification("event_delivery.json", delivered)) == "delivered"
+    assert feed(notification("event_bounce_permanent.json", bounced)) == "bounced"
+    assert feed(notification("event_complaint.json", complained)) == "complained"
+    # And three that did not leave: one to the bounced (now suppressed) address, one SES rejected,
+    # and one still waiting in the outbox
+    assert sent("rebota@example.com", "Suprimido", kind="manual").state == "suppressed"
+    rejected = sent("virus@example.com", "Rechazado")
+    reject = json.loads(notification("event_delivery.json", rejected))
+    del reject["delivery"]
+    reject |= {"eventType": "Reject", "reject": {"reason": "Bad content"}}
+    assert feed(json.dumps(reject)) == "failed"
+    send_email(company, "espera@example.com", "En espera", kind="manual")
+
+    # When the administrator looks at the domain
+    shown = body(api.http.get(f"/sender-domains/{domain}", headers=company.admin_headers()))
+    checks = {c["requirement"]: (c["state"], c["detail"]) for c in shown["bulk_sender_checks"]}
+
+    # Then the four that left are counted, one of them complained (25 %), and of them the two
+    # manual ones are the bulk e-mails (without one-click: sent by hand through the outbox)
+    assert checks["complaint_rate"] == (
+        "fail",
+        "1 complaints in 4 e-mails in 30 days (25.00%); Gmail asks under 0.3 %, recommends under 0.1 %",
+    )
+    assert checks["one_click_unsubscribe"][1].startswith("0 of 2 bulk e-mails")

@@ -5,13 +5,11 @@ company's suppression list, which the next send respects. Administrators keep th
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +23,6 @@ from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as outbox_store
 from tests.steps.answers import body
 from tests.steps.aws import recorded_calls
-from tests.steps.domains import verified_sending_domain
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.ses_events import (
     deliver_ses_events,
@@ -34,39 +31,18 @@ from tests.steps.ses_events import (
     dynamodb_requests,
     feed,
     logged_lines,
+    notification,
     publish_ses_events,
     results_of,
     send_envelopes,
+    ses_company,
 )
-from tests.steps.tenants import IDENTITY, Tenant, make_tenant, purge_outbox_queue
+from tests.steps.tenants import IDENTITY, Tenant, purge_outbox_queue
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
 SNS_SUBJECT = "Amazon SES Email Event Notification"
 
 
 # --- the stage: companies whose e-mail leaves through SES ----------------------------------------
-
-
-def ses_company(name: str) -> Tenant:
-    """A company whose fallback (`all`) account is an SES identity verified in moto."""
-
-    from chalicelib.messaging.accounts.email import save_sender_account
-
-    tenant = make_tenant(None, frequency=0, name=name)
-    domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
-    sender = f"avisos@{domain}"
-    save_sender_account(
-        tenant.company_id,
-        "all",
-        {
-            "kind": "ses",
-            "display_name": name,
-            "from_address": sender,
-            "ses_identity": sender,
-            "enabled": True,
-        },
-    )
-    return tenant
 
 
 @pytest.fixture
@@ -108,30 +84,6 @@ def ses_raw_messages_to(local_aws: dict[str, str], address: str) -> int:
     data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
     sent = data["ses"]["RawMessage"]
     return sum(1 for m in sent if address.lower() in json.dumps(m).lower())
-
-
-def notification(
-    fixture: str, comm: Communication, *, company_id: str | None = None, tagged: bool = True
-) -> str:
-    """SES's documented example, about the message we really sent (its SES id and recipient);
-    event publishing carries the tags we send with: the company and (unless ``tagged`` is False,
-    as for a message sent before issue 14) the communication."""
-    data = json.loads((FIXTURES / fixture).read_text(encoding="utf-8"))
-    message = copy.deepcopy(data)
-    address = comm.to_address or ""
-    mail = message["mail"]
-    mail["messageId"] = comm.provider_message_id
-    mail["destination"] = [address, *[d for d in mail["destination"][1:]]]
-    if "tags" in mail:  # event publishing carries the tags we send with
-        mail["tags"][COMPANY_TAG] = [company_tag_value(company_id or comm.company_id)]
-        if tagged:
-            mail["tags"][COMMUNICATION_TAG] = [comm.communication_id]
-    for part, key in (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients")):
-        if part in message:
-            message[part][key][0]["emailAddress"] = address
-    if "delivery" in message:
-        message["delivery"]["recipients"] = [address]
-    return json.dumps(message)
 
 
 def suppression_list(api: Client, tenant: Tenant) -> dict[str, dict[str, Any]]:

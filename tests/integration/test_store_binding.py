@@ -46,7 +46,7 @@ def test_a_local_table_kept_from_an_older_run_gets_the_indexes_projections_of_no
     import boto3
 
     from chalicelib.store import tables
-    from chalicelib.store.models import LISTING_ATTRIBUTES, CommunicationModel
+    from chalicelib.store.models import LISTING_ATTRIBUTES, OUTCOME_ATTRIBUTES, CommunicationModel
 
     # Given a communications table kept from before issue 14: every index projecting ALL
     tables.bind()
@@ -78,6 +78,7 @@ def test_a_local_table_kept_from_an_older_run_gets_the_indexes_projections_of_no
     projections = {i["IndexName"]: i["Projection"] for i in found}
     assert projections["by-client"]["ProjectionType"] == "INCLUDE"
     assert set(projections["by-client"]["NonKeyAttributes"]) == set(LISTING_ATTRIBUTES)
+    assert set(projections["by-channel"]["NonKeyAttributes"]) == set(LISTING_ATTRIBUTES + OUTCOME_ATTRIBUTES)
     assert projections["unassigned"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["thread_owner"]}
     assert projections["ready"] == {"ProjectionType": "KEYS_ONLY"}
     assert len(projections) == len(schema["global_secondary_indexes"])

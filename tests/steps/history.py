@@ -66,3 +66,40 @@ def queue_emails(
         ],
     )
     return [comm.communication_id for comm in queued]
+
+
+STATUS_FILTERS = ("sent", "not_sent", "bounced", "received")
+
+
+def listed(api: Any, headers: dict[str, str], query: str = "", channel: str = "email") -> list[str]:
+    """Every subject (or, without one, recipient) a channel's history lists for ``query``, newest first,
+    following its cursors page by page."""
+    import json
+
+    shown: list[str] = []
+    cursor = ""
+    for _ in range(100):
+        params = "&".join(part for part in (query, cursor) if part)
+        response = api.http.get(f"/history/{channel}?{params}", headers=headers)
+        assert response.status_code == 200, response.body
+        page = json.loads(response.body)
+        shown += [item["subject"] or item["to_address"] for item in page["items"]]
+        if not page["next_cursor"]:
+            return shown
+        cursor = f"cursor={page['next_cursor']}"
+    raise AssertionError("the cursor does not move on")
+
+
+def by_status_filter(api: Any, tenant: Tenant, channel: str = "email") -> dict[str, list[str]]:
+    """What staff see under each status filter of a channel's history."""
+    return {
+        group: listed(api, tenant.staff_headers(), f"status={group}", channel) for group in STATUS_FILTERS
+    }
+
+
+def status_key_of(tenant: Tenant, communication_id: str) -> str | None:
+    """The message's ``by-status`` key as DynamoDB holds the item (None: it has no entry there)."""
+    from chalicelib.store.models import CommunicationModel
+
+    item = CommunicationModel.get(tenant.company_id, communication_id, consistent_read=True)
+    return item.status_key

@@ -3,11 +3,19 @@ into the SQS queue, read by the deployed handler in batches of up to ten by the 
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tests.steps.domains import verified_sending_domain
+from tests.steps.tenants import Tenant, make_tenant
+
+if TYPE_CHECKING:
+    from chalicelib.core.domain import Communication
 
 
 def _topic_arn() -> str:
@@ -164,3 +172,54 @@ def logged_lines(level: str = "INFO") -> Iterator[list[dict[str, Any]]]:
         log.setLevel(old_level)
         handler.setStream(old_stream)
         lines.extend(json.loads(line) for line in sink.getvalue().splitlines() if line.strip())
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
+
+
+def ses_company(name: str) -> Tenant:
+    """A company whose fallback (`all`) account is an SES identity verified in moto."""
+
+    from chalicelib.messaging.accounts.email import save_sender_account
+
+    tenant = make_tenant(None, frequency=0, name=name)
+    domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
+    sender = f"avisos@{domain}"
+    save_sender_account(
+        tenant.company_id,
+        "all",
+        {
+            "kind": "ses",
+            "display_name": name,
+            "from_address": sender,
+            "ses_identity": sender,
+            "enabled": True,
+        },
+    )
+    return tenant
+
+
+def notification(
+    fixture: str, comm: Communication, *, company_id: str | None = None, tagged: bool = True
+) -> str:
+    """SES's documented example, about the message we really sent (its SES id and recipient);
+    event publishing carries the tags we send with: the company and (unless ``tagged`` is False,
+    as for a message sent before issue 14) the communication."""
+    from chalicelib.channels.ses import COMMUNICATION_TAG, COMPANY_TAG, company_tag_value
+
+    data = json.loads((FIXTURES / fixture).read_text(encoding="utf-8"))
+    message = copy.deepcopy(data)
+    address = comm.to_address or ""
+    mail = message["mail"]
+    mail["messageId"] = comm.provider_message_id
+    mail["destination"] = [address, *[d for d in mail["destination"][1:]]]
+    if "tags" in mail:  # event publishing carries the tags we send with
+        mail["tags"][COMPANY_TAG] = [company_tag_value(company_id or comm.company_id)]
+        if tagged:
+            mail["tags"][COMMUNICATION_TAG] = [comm.communication_id]
+    for part, key in (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients")):
+        if part in message:
+            message[part][key][0]["emailAddress"] = address
+    if "delivery" in message:
+        message["delivery"]["recipients"] = [address]
+    return json.dumps(message)
