@@ -133,7 +133,12 @@ def _index_keys(comm: domain.Communication) -> dict[str, str | None]:
         else None,
         "client_key": f"{company}#{comm.client_id}" if comm.client_id and comm.in_register else None,
         "history_key": f"{company}#{comm.channel}" if history else None,
-        "status_key": status_index_key(company, comm.channel, comm.state) if history else None,
+        # nor in ``by-status`` while its worker has it: nearly all go straight to ``sent`` (no
+        # entry), so the entry's put and removal (2 index WRU) bought a few seconds under "not
+        # sent"; one that fails, waits for a retry or outlives its lease gets it then.
+        "status_key": status_index_key(company, comm.channel, comm.state)
+        if history and comm.handoff is None
+        else None,
         "unassigned_company": company if comm.unassigned else None,
     }
 
@@ -463,12 +468,15 @@ def back_to_ready(
     index, as a drain's claim would have left them (due at the lease's end): each only while it
     is still queued under that lease and not in the index, so a message recorded since, or
     already put back, is left alone. Returns how many were put back."""
+    channel = outbox.split(":", 1)[0]  # ``email:<area>``, ``sms``, ``push``
     back = 0
     for cid in communication_ids:
         item = CommunicationModel(company_id, cid)
         actions: list[Any] = [
             CommunicationModel.ready_outbox.set(f"{company_id}#{outbox}"),
             CommunicationModel.ready_at.set(f"{stamp(lease_until)}#{cid}"),
+            # and under "not sent", which a message its worker had was not (``_index_keys``)
+            CommunicationModel.status_key.set(f"{company_id}#{channel}#{status_group('queued')}"),
         ]
         condition = (
             (CommunicationModel.state == "queued")
