@@ -225,12 +225,14 @@ class _OutcomeWriter:
     """Writes outcomes in the background, 25 per transaction (50 for a hand-off), with job and
     monitor counters."""
 
-    def __init__(self, company_id: str, batch: int = BATCH) -> None:
+    def __init__(self, company_id: str, batch: int = BATCH, *, counted: bool = True) -> None:
         self._company_id = company_id
         self._batch = batch
+        self._counted = counted  # False: a recorded hand-off, which counts when it finishes
         self._pending: list[Communication] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-outcomes")
-        self._writes: list[Future[None]] = []
+        self._writes: list[Future[list[Communication]]] = []
+        self.written: list[Communication] = []
 
     def add(self, outcome: Communication) -> None:
         self._pending.append(outcome)
@@ -239,17 +241,19 @@ class _OutcomeWriter:
 
     def flush(self) -> None:
         if self._pending:
-            self._writes.append(self._pool.submit(_write_outcomes, self._company_id, self._pending))
+            write = _write_outcomes if self._counted else _write_handed_off_outcomes
+            self._writes.append(self._pool.submit(write, self._company_id, self._pending))
             self._pending = []
 
     def close(self) -> None:
         self.flush()
         self._pool.shutdown(wait=True)
         for write in self._writes:
-            write.result()  # a failed write is the drain's error (the lease brings messages back)
+            # a failed write is the drain's error (the lease brings messages back)
+            self.written += write.result()
 
 
-def _write_outcomes(company_id: str, outcomes: list[Communication]) -> None:
+def _write_outcomes(company_id: str, outcomes: list[Communication]) -> list[Communication]:
     """Record outcomes; the jobs' and alert monitors' counters move in the same transactions.
     Files marked ``delete_after_sending`` (D3) are deleted from S3 once their message is recorded
     sent: a crash in between leaves the file to the bucket's lifecycle rule, never a record
@@ -258,6 +262,17 @@ def _write_outcomes(company_id: str, outcomes: list[Communication]) -> None:
     outcomes = [_files_deleted(outcome, now) for outcome in outcomes]
     written = store.record_outcomes(outcomes, now)
     _delete_files([ref for outcome in written for ref in outcome.attachments if ref.deleted_at == now])
+    return written
+
+
+def _write_handed_off_outcomes(company_id: str, outcomes: list[Communication]) -> list[Communication]:
+    """As :func:`_write_outcomes`, for a recorded hand-off: no transaction, no counters (the
+    hand-off counts what it wrote when it finishes)."""
+    now = clock.now()
+    outcomes = [_files_deleted(outcome, now) for outcome in outcomes]
+    written = store.record_handed_off_outcomes(outcomes, now)
+    _delete_files([ref for outcome in written for ref in outcome.attachments if ref.deleted_at == now])
+    return written
 
 
 def _files_deleted(outcome: Communication, now: datetime) -> Communication:
@@ -457,11 +472,11 @@ def deliver_handed_off(
     producer announced for the lease's end (the messages are in the ready index all along)."""
     report = DrainReport(company_id, outbox)
     if clock.now() >= lease_until:
-        # Too late to send as handed off: what the lease still holds goes back to the outbox
-        # (a recorded hand-off's messages are not in its ready index), then a drain claims it.
-        store.back_to_ready(company_id, outbox, communication_ids, lease_until)
-        if recorded:
-            outbox_store.finish_handoff(company_id, token)
+        # Too late to send as handed off: a recorded hand-off is recovered now rather than at the
+        # next minute (what its lease still holds goes back to the outbox), then a drain claims it.
+        found = outbox_store.get_handoff(company_id, token) if recorded else None
+        if found is not None:
+            _recover(company_id, *found, clock.now())
         return drain_outbox(company_id, outbox)
 
     def read() -> tuple[list[Communication], dict[str, Any]]:
@@ -486,7 +501,7 @@ def deliver_handed_off(
     setup = session
     if reused and session.channel is not None:
         setup = replace(session, channel=_FirstSendRetried(session.channel))
-    writer = _OutcomeWriter(company_id, HANDOFF_WRITES)
+    writer = _OutcomeWriter(company_id, HANDOFF_WRITES, counted=not recorded)
     composer = _Composer(setup.channel)
     retry_at: datetime | None = None
     oldest = 0.0
@@ -524,9 +539,12 @@ def deliver_handed_off(
         finally:
             _release(company_id, outbox, session, failed)
     if recorded:
-        # The record holds what is left to the lease; a retry is in the ready index, due then.
-        if not left:
-            outbox_store.finish_handoff(company_id, token)
+        # Count what was recorded and forget the record, or keep in it what is left to the
+        # lease; a retry is in the ready index, due then. (Should the record have been taken by
+        # the recovery meanwhile, it counts instead.)
+        done = {c.communication_id for c in writer.written}
+        rest = [] if not left else [i for i in communication_ids if i not in done]
+        outbox_store.finish_handoff(company_id, outbox, token, lease_until, writer.written, rest, clock.now())
         if retry_at is not None:
             outbox_store.wake_later(company_id, outbox, retry_at)
         report.wake_at = retry_at
@@ -678,22 +696,36 @@ def wake_due_outboxes(now: datetime | None = None) -> list[DrainReport]:
 
 def recover_handoffs(now: datetime | None = None) -> int:
     """The minute schedule, first: every hand-off record still there when its lease has ended
-    (its worker died, never came, or left some messages to the lease) puts the messages that
-    lease still holds back in their outbox's ready index, due now, and wakes the outbox; then the
-    record is forgotten. Returns how many messages were put back."""
+    (its worker died, never came, or left some messages to the lease) is recovered. Returns how
+    many messages were put back in their outbox."""
     now = now or clock.now()
     back = 0
-    for company_id, handoff in outbox_store.due_handoffs(now, now + lease()):
+    for company_id, handoff, wake_at in outbox_store.due_handoffs(now):
         try:
-            mine = store.back_to_ready(company_id, handoff.outbox, handoff.ids, handoff.lease_until)
-            if mine:
-                outbox_store.wake_later(company_id, handoff.outbox, now)
-                logger().warning(
-                    "hand-off not finished by its lease: its messages are back in the outbox",
-                    extra={"company_id": company_id, "outbox": handoff.outbox, "count": mine},
-                )
-            outbox_store.finish_handoff(company_id, handoff.token)
-            back += mine
+            back += _recover(company_id, handoff, wake_at, now)
         except Exception:  # due again when the hold taken on it ends
             logger().exception("hand-off recovery failed", extra={"company_id": company_id})
     return back
+
+
+def _recover(company_id: str, handoff: outbox_store.HandOff, wake_at: str, now: datetime) -> int:
+    """Recover one hand-off whose lease ended: hold its record (one caller at a time; should it
+    die, the record is due again when the hold ends), put the messages the lease still holds
+    back in the outbox's ready index (taking the lease from them, so a late outcome of the worker
+    is not recorded) and wake the outbox; then count what the worker recorded but never counted
+    (a final state under this lease) and forget the record, in one transaction. Nothing is counted
+    twice: the worker counts only while nobody holds its record. Returns how many were put back."""
+    held = outbox_store.take_wakeup(company_id, f"handoff#{handoff.token}", wake_at, now + lease())
+    if held is None:
+        return 0  # another caller holds it, or its worker finished meanwhile
+    back = store.back_to_ready(company_id, handoff.outbox, handoff.ids, handoff.lease_until)
+    if back:
+        outbox_store.wake_later(company_id, handoff.outbox, now)
+        logger().warning(
+            "hand-off not finished by its lease: its messages are back in the outbox",
+            extra={"company_id": company_id, "outbox": handoff.outbox, "count": len(back)},
+        )
+    others = [i for i in handoff.ids if i not in set(back)]
+    recorded = store.recorded_under(company_id, others, handoff.lease_until) if others else []
+    outbox_store.settle_recovered_handoff(company_id, handoff.token, held, recorded, now)
+    return len(back)

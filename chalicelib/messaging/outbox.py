@@ -27,6 +27,7 @@ from chalicelib.core.observability import channel_metric, logger
 from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.store import communications as store
+from chalicelib.store.outbox import HandOff
 
 CHANNELS = ("email", "sms", "push")
 # A body larger than this goes to S3 and the item keeps a pointer (DynamoDB items hold 400 kB).
@@ -220,11 +221,14 @@ def enqueue(
     handoff = kick if handoff is None else handoff
     now = clock.now()
     comms = prepare(company_id, messages, now=now, lease_until=now + _lease() if handoff else None)
-    if handoff:
-        comms = _recorded_handoffs(company_id, comms)
+    handoffs = _recorded_handoffs(company_id, comms) if handoff else []
+    if handoffs:
+        tokens = {cid: h.token for h in handoffs for cid in h.ids}
+        comms = [replace(c, handoff=tokens.get(c.communication_id)) for c in comms]
     due = _due_by_outbox(comms)
     announce(company_id, due)
     written = store.add_new(comms)
+    _forget_unwritten(company_id, handoffs, written)
     announce(company_id, _due_by_outbox(written))
     if kick:
         hand_off(company_id, written)
@@ -239,28 +243,35 @@ def enqueue(
     return written
 
 
-def _recorded_handoffs(company_id: str, comms: list[Communication]) -> list[Communication]:
+def _recorded_handoffs(company_id: str, comms: Sequence[Communication]) -> list[HandOff]:
     """Group the messages written claimed into hand-offs of up to ``HANDOFF_IDS`` (by outbox and
     lease) and write down each hand-off before the messages (``store.outbox.save_handoffs``):
     the record, not the ready index, finds them if their worker never sends them."""
-    from chalicelib.store.outbox import HandOff, save_handoffs
+    from chalicelib.store.outbox import save_handoffs
 
-    groups: dict[tuple[str, datetime], list[int]] = {}
-    for index, comm in enumerate(comms):
+    groups: dict[tuple[str, datetime], list[str]] = {}
+    for comm in comms:
         if comm.state == "queued" and comm.outbox is not None and comm.lease_until is not None:
-            groups.setdefault((comm.outbox, comm.lease_until), []).append(index)
-    handoffs = []
-    comms = list(comms)
-    for (outbox, until), indexes in sorted(groups.items()):
-        for start in range(0, len(indexes), HANDOFF_IDS):
-            chunk = indexes[start : start + HANDOFF_IDS]
-            token = uuid.uuid4().hex
-            handoffs.append(HandOff(token, outbox, until, tuple(comms[i].communication_id for i in chunk)))
-            for i in chunk:
-                comms[i] = replace(comms[i], handoff=token)
+            groups.setdefault((comm.outbox, comm.lease_until), []).append(comm.communication_id)
+    handoffs = [
+        HandOff(uuid.uuid4().hex, outbox, until, tuple(ids[start : start + HANDOFF_IDS]))
+        for (outbox, until), ids in sorted(groups.items())
+        for start in range(0, len(ids), HANDOFF_IDS)
+    ]
     if handoffs:
         save_handoffs(company_id, handoffs)
-    return comms
+    return handoffs
+
+
+def _forget_unwritten(company_id: str, handoffs: Sequence[HandOff], written: Sequence[Communication]) -> None:
+    """A hand-off none of whose messages was written (all written before: a page expanded
+    again) has nothing to find: its record goes at once."""
+    from chalicelib.store.outbox import forget_handoff
+
+    mine = {c.communication_id for c in written}
+    for handoff in handoffs:
+        if not mine.intersection(handoff.ids):
+            forget_handoff(company_id, handoff.token)
 
 
 def _lease() -> timedelta:

@@ -49,7 +49,12 @@ from chalicelib.store.models import (
     MessageKeyModel,
     SendJobModel,
 )
-from chalicelib.store.tables import insert_all_or_drop, transact_all_or_drop
+from chalicelib.store.tables import (
+    attribute_value,
+    execute_all_or_drop,
+    insert_all_or_drop,
+    transact_all_or_drop,
+)
 from chalicelib.store.tables import written as condition_held
 
 HISTORY_CHANNELS = frozenset({"email", "sms", "push"})
@@ -463,28 +468,40 @@ def held(
 
 def back_to_ready(
     company_id: str, outbox: str, communication_ids: Sequence[str], lease_until: datetime
-) -> int:
+) -> list[str]:
     """Put the messages of a hand-off whose lease ran out unsent back in their outbox's ready
-    index, as a drain's claim would have left them (due at the lease's end): each only while it
-    is still queued under that lease and not in the index, so a message recorded since, or
-    already put back, is left alone. Returns how many were put back."""
+    index, due at the lease's end, and take the lease from them (so nothing its worker writes
+    late is recorded): each only while it is still queued under that lease. Returns the ids put
+    back; a message recorded since, or already put back, is left alone."""
     channel = outbox.split(":", 1)[0]  # ``email:<area>``, ``sms``, ``push``
-    back = 0
+    back: list[str] = []
     for cid in communication_ids:
         item = CommunicationModel(company_id, cid)
         actions: list[Any] = [
+            # the lease goes (an outcome written late by its worker no longer holds), its end
+            # is the message's not-before, as a drain's claim would have left it
+            CommunicationModel.lease_until.remove(),
+            CommunicationModel.not_before.set(lease_until),
             CommunicationModel.ready_outbox.set(f"{company_id}#{outbox}"),
             CommunicationModel.ready_at.set(f"{stamp(lease_until)}#{cid}"),
             # and under "not sent", which a message its worker had was not (``_index_keys``)
             CommunicationModel.status_key.set(f"{company_id}#{channel}#{status_group('queued')}"),
         ]
-        condition = (
-            (CommunicationModel.state == "queued")
-            & (CommunicationModel.lease_until == lease_until)
-            & CommunicationModel.ready_outbox.does_not_exist()
-        )
-        back += condition_held(partial(item.update, actions=actions, condition=condition))
+        condition = (CommunicationModel.state == "queued") & (CommunicationModel.lease_until == lease_until)
+        if condition_held(partial(item.update, actions=actions, condition=condition)):
+            back.append(cid)
     return back
+
+
+def recorded_under(
+    company_id: str, communication_ids: Sequence[str], lease_until: datetime
+) -> list[domain.Communication]:
+    """The messages among ``communication_ids`` whose outcome a hand-off under ``lease_until``
+    recorded (a final state, the lease still on them): what its recovery counts."""
+    found = get_many_consistent(company_id, communication_ids)
+    return [
+        comm for comm in found.values() if comm.state in _FINAL_BUCKETS and comm.lease_until == lease_until
+    ]
 
 
 def get_many_consistent(company_id: str, communication_ids: Iterable[str]) -> dict[str, domain.Communication]:
@@ -573,38 +590,12 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
     its producer wrote it claimed). Returns the outcomes written."""
 
     def add(tx: TransactWrite, comm: domain.Communication) -> None:
-        keys = _index_keys(comm)
-        actions: list[Any] = [
-            CommunicationModel.state.set(comm.state),
-            CommunicationModel.updated_at.set(now),
-            CommunicationModel.lease_until.remove(),
-            *_status_key_actions(comm),
-        ]
-        optional: tuple[tuple[Any, Any], ...] = (
-            (CommunicationModel.error, comm.error),
-            (CommunicationModel.sent_at, comm.sent_at),
-            # over SMTP the provider's id is the Message-ID we wrote: not stored twice (issue 14)
-            (CommunicationModel.provider_message_id, _provider_id_to_store(comm)),
-            (CommunicationModel.rfc_message_id, None if _is_own_message_id(comm) else comm.rfc_message_id),
-            # the next attempt's time; a message done keeps none (its lease's end meant nothing)
-            (CommunicationModel.not_before, comm.not_before if comm.state == "queued" else None),
-        )
-        for attribute, value in optional:
-            if value is not None:
-                actions.append(attribute.set(value))
-        if any(a.deleted_at for a in comm.attachments):  # D3: the files sent were deleted
-            actions.append(CommunicationModel.attachments.set(_attachment_items(comm.attachments)))
-        ready_outbox, ready_at = keys["ready_outbox"], keys["ready_at"]
-        if ready_outbox is not None and ready_at is not None:  # queued again for a later attempt
-            actions += [
-                CommunicationModel.ready_outbox.set(ready_outbox),
-                CommunicationModel.ready_at.set(ready_at),
-            ]
-        else:
-            actions += [CommunicationModel.ready_outbox.remove(), CommunicationModel.ready_at.remove()]
         tx.update(
             CommunicationModel(comm.company_id, comm.communication_id),
-            actions=actions,
+            actions=[
+                attribute.remove() if value is _REMOVE else attribute.set(value)
+                for attribute, value in _outcome_changes(comm, now)
+            ],
             condition=CommunicationModel.state.is_in("queued", "sending")
             & (CommunicationModel.lease_until == comm.lease_until),
         )
@@ -612,9 +603,84 @@ def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> 
     written: list[domain.Communication] = []
     for chunk in _outcome_chunks(outcomes):
         written += transact_all_or_drop(
-            chunk, add, extra=lambda tx, written: _count_outcomes(tx, written, now)
+            chunk, add, extra=lambda tx, written: count_outcomes(tx, written, now)
         )
     return written
+
+
+_REMOVE = object()  # an attribute an outcome removes
+
+
+def _outcome_changes(
+    comm: domain.Communication, now: datetime, *, keep_lease: bool = False
+) -> list[tuple[Any, Any]]:
+    """What an outcome writes: (attribute, value), or (attribute, ``_REMOVE``). With
+    ``keep_lease`` the lease stays on the item: it shows which hand-off recorded the outcome."""
+    keys = _index_keys(comm)
+    changes: list[tuple[Any, Any]] = [
+        (CommunicationModel.state, comm.state),
+        (CommunicationModel.updated_at, now),
+    ]
+    if not keep_lease or comm.state == "queued":  # a retry is the drain's from now on
+        changes.append((CommunicationModel.lease_until, _REMOVE))
+    if keys["history_key"] is not None:
+        changes.append((CommunicationModel.status_key, keys["status_key"] or _REMOVE))
+    optional: tuple[tuple[Any, Any], ...] = (
+        (CommunicationModel.error, comm.error),
+        (CommunicationModel.sent_at, comm.sent_at),
+        # over SMTP the provider's id is the Message-ID we wrote: not stored twice (issue 14)
+        (CommunicationModel.provider_message_id, _provider_id_to_store(comm)),
+        (CommunicationModel.rfc_message_id, None if _is_own_message_id(comm) else comm.rfc_message_id),
+        # the next attempt's time; a message done keeps none (its lease's end meant nothing)
+        (CommunicationModel.not_before, comm.not_before if comm.state == "queued" else None),
+    )
+    changes += [(attribute, value) for attribute, value in optional if value is not None]
+    if any(a.deleted_at for a in comm.attachments):  # D3: the files sent were deleted
+        changes.append((CommunicationModel.attachments, _attachment_items(comm.attachments)))
+    ready_outbox, ready_at = keys["ready_outbox"], keys["ready_at"]
+    if ready_outbox is not None and ready_at is not None:  # queued again for a later attempt
+        changes += [(CommunicationModel.ready_outbox, ready_outbox), (CommunicationModel.ready_at, ready_at)]
+    else:
+        changes += [(CommunicationModel.ready_outbox, _REMOVE), (CommunicationModel.ready_at, _REMOVE)]
+    return changes
+
+
+def record_handed_off_outcomes(
+    outcomes: Sequence[domain.Communication], now: datetime
+) -> list[domain.Communication]:
+    """Write what became of messages a recorded hand-off held, as :func:`record_outcomes` does
+    but without a transaction: conditional PartiQL ``UPDATE``s, 25 to a request (issue 14: 1 WRU
+    per KB, not 2). The counters they move are not written here: the hand-off's worker counts
+    its outcomes when it finishes, in the transaction that deletes its record, or the record's
+    recovery does (``store.outbox.finish_handoff``, ``messaging.delivery.recover_handoffs``). A
+    final outcome keeps the lease it was sent under: the recovery counts exactly the messages
+    in a final state still carrying the record's lease (a drain's claim replaces it)."""
+    statements = [_outcome_statement(comm, now) for comm in outcomes]
+    done = execute_all_or_drop(statements)
+    return [comm for comm, fresh in zip(outcomes, done, strict=True) if fresh]
+
+
+def _outcome_statement(comm: domain.Communication, now: datetime) -> dict[str, Any]:
+    table = CommunicationModel.Meta.table_name
+    sets: list[str] = []
+    removes: list[str] = []
+    parameters: list[dict[str, Any]] = []
+    for attribute, value in _outcome_changes(comm, now, keep_lease=True):
+        if value is _REMOVE:
+            removes.append(f'REMOVE "{attribute.attr_name}"')
+        else:
+            sets.append(f'SET "{attribute.attr_name}"=?')
+            parameters.append(attribute_value(attribute, value))
+    lease = CommunicationModel.lease_until
+    where = 'WHERE "company_id"=? AND "communication_id"=? AND "state" IN [?, ?] AND "lease_until"=?'
+    parameters += [
+        {"S": comm.company_id},
+        {"S": comm.communication_id},
+        {"S": "queued"},
+        {"S": "sending"},
+        attribute_value(lease, comm.lease_until),
+    ]
+    return {"Statement": f'UPDATE "{table}" {" ".join(sets + removes)} {where}', "Parameters": parameters}
 
 
 def _provider_id_to_store(comm: domain.Communication) -> str | None:
@@ -641,7 +707,7 @@ def _outcome_chunks(outcomes: Sequence[domain.Communication]) -> list[list[domai
 _FINAL_BUCKETS = {"sent": "sent", "failed": "failed", "suppressed": "skipped"}
 
 
-def _count_outcomes(tx: TransactWrite, outcomes: list[domain.Communication], now: datetime) -> None:
+def count_outcomes(tx: TransactWrite, outcomes: Sequence[domain.Communication], now: datetime) -> None:
     """Move the counters of the send jobs and alert monitors these outcomes end, in the
     transaction that records them: a crash can never leave a message recorded but not counted
     (or counted twice), so a job's progress is always the truth of its messages."""

@@ -4,7 +4,7 @@ the suppression list and send jobs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +13,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
-from chalicelib.store.communications import parse_stamp, stamp
+from chalicelib.store.communications import count_outcomes, parse_stamp, stamp
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
 from chalicelib.store.tables import LOST_RACE, connection, written
@@ -180,24 +180,89 @@ def save_handoffs(company_id: str, handoffs: Iterable[HandOff]) -> None:
             )
 
 
-def finish_handoff(company_id: str, token: str) -> None:
-    """Every message of the hand-off has an outcome (or was never written): forget it."""
+def finish_handoff(
+    company_id: str,
+    outbox: str,
+    token: str,
+    lease_until: datetime,
+    outcomes: Sequence[domain.Communication],
+    rest: Sequence[str],
+    now: datetime,
+) -> bool:
+    """The hand-off's worker is done: in one transaction, count the outcomes it recorded (the
+    send jobs' and alert monitors' counters) and forget the record, or keep in it only ``rest``
+    (what is left to the lease; a record changed this way is due under another wake-up text,
+    so a recovery that read it before cannot take it). Only while nobody took the record for
+    recovery: False when someone did (the recovery counts them instead)."""
+    held = stamp(lease_until)
+    record = OutboxModel(company_id, f"handoff#{token}")
+    condition = OutboxModel.wake_at == held
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            count_outcomes(tx, outcomes, now)
+            if rest:
+                work = {"outbox": outbox, "lease_until": held, "ids": list(rest)}
+                tx.update(
+                    record,
+                    actions=[
+                        OutboxModel.work.set(json.dumps(work)),
+                        OutboxModel.wake_at.set(f"{held}#rest"),
+                    ],
+                    condition=condition,
+                )
+            else:
+                tx.delete(record, condition=condition)
+    except TransactWriteError as exc:
+        if any(r is not None and r.code in LOST_RACE for r in exc.cancellation_reasons or []):
+            return False
+        raise
+    return True
+
+
+def forget_handoff(company_id: str, token: str) -> None:
     OutboxModel(company_id, f"handoff#{token}").delete()
 
 
-def due_handoffs(now: datetime, until: datetime, limit: int = 500) -> list[tuple[str, HandOff]]:
-    """(company, hand-off) of records whose lease has ended, each taken until ``until`` (one
-    caller recovers each; should it die, the record is due again then)."""
-    taken = []
+def due_handoffs(now: datetime, limit: int = 500) -> list[tuple[str, HandOff, str]]:
+    """(company, hand-off, wake-up) of records whose lease has ended."""
     due = OutboxModel.wakeups.query(_HANDOFF_SHARD, OutboxModel.wake_at <= stamp(now), limit=limit)
-    for item in list(due):
-        if take_wakeup(item.company_id, item.outbox_key, str(item.wake_at), until) is None:
-            continue
-        work = json.loads(item.work or "{}")
-        token = item.outbox_key.removeprefix("handoff#")
-        lease = parse_stamp(str(work["lease_until"]))
-        taken.append((item.company_id, HandOff(token, str(work["outbox"]), lease, tuple(work["ids"]))))
-    return taken
+    return [(item.company_id, _handoff(item), str(item.wake_at)) for item in due]
+
+
+def get_handoff(company_id: str, token: str) -> tuple[HandOff, str] | None:
+    """A hand-off's record and its wake-up, if it is still there."""
+    try:
+        item = OutboxModel.get(company_id, f"handoff#{token}", consistent_read=True)
+    except DoesNotExist:
+        return None
+    return (_handoff(item), str(item.wake_at)) if item.wake_at else None
+
+
+def _handoff(item: OutboxModel) -> HandOff:
+    work = json.loads(item.work or "{}")
+    return HandOff(
+        item.outbox_key.removeprefix("handoff#"),
+        str(work["outbox"]),
+        parse_stamp(str(work["lease_until"])),
+        tuple(str(i) for i in work["ids"]),
+    )
+
+
+def settle_recovered_handoff(
+    company_id: str, token: str, held: str, outcomes: Sequence[domain.Communication], now: datetime
+) -> bool:
+    """A recovery is done with a record it held (``held``): count the outcomes its worker
+    recorded but never counted, and forget it, in one transaction. False when the record is no
+    longer the one held (another recovery took it after this one's hold ran out)."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            count_outcomes(tx, outcomes, now)
+            tx.delete(OutboxModel(company_id, f"handoff#{token}"), condition=OutboxModel.wake_at == held)
+    except TransactWriteError as exc:
+        if any(r is not None and r.code in LOST_RACE for r in exc.cancellation_reasons or []):
+            return False
+        raise
+    return True
 
 
 def due_wakeups(

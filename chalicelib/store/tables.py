@@ -215,16 +215,24 @@ def insert_all_or_drop(items: Sequence[Model]) -> list[bool]:
     """Put new items, each only if its key is not taken yet (PartiQL ``INSERT``, 25 to a request):
     the conditional put of every item without a transaction's double price, and without one
     request per item. Returns, in order, whether each item was written (False: its key existed,
-    nothing changed). A statement refused for another reason (throttled, a conflict with a
-    transaction) is tried again, with backoff; what still fails after that raises."""
-    done: list[bool | None] = [None] * len(items)
-    pending = list(range(len(items)))
+    nothing changed)."""
+    return execute_all_or_drop([_insert_statement(item) for item in items])
+
+
+def execute_all_or_drop(statements: Sequence[dict[str, Any]]) -> list[bool]:
+    """Run conditional PartiQL writes (``INSERT``, or ``UPDATE ... WHERE`` its conditions), 25 to
+    a request, each on its own. Returns, in order, whether each was written (False: its
+    condition did not hold, nothing changed). A statement refused for another reason
+    (throttled, a conflict with a transaction) is tried again, with backoff; what still fails
+    after that raises."""
+    done: list[bool | None] = [None] * len(statements)
+    pending = list(range(len(statements)))
     for attempt in range(_INSERT_TRIES):
         retry: list[int] = []
         for start in range(0, len(pending), _BATCH_STATEMENTS):
             chunk = pending[start : start + _BATCH_STATEMENTS]
             client: Any = connection().client  # botocore's client; PynamoDB has no PartiQL
-            answer = client.batch_execute_statement(Statements=[_insert_statement(items[i]) for i in chunk])
+            answer = client.batch_execute_statement(Statements=[statements[i] for i in chunk])
             for i, response in zip(chunk, answer["Responses"], strict=True):
                 code = (response.get("Error") or {}).get("Code")
                 if code is None:
@@ -237,7 +245,12 @@ def insert_all_or_drop(items: Sequence[Model]) -> list[bool]:
             return [bool(d) for d in done]
         pending = retry
         time.sleep(min(1.0, 0.025 * 2**attempt))
-    raise RuntimeError(f"{len(pending)} items could not be inserted into {type(items[0]).Meta.table_name}")
+    raise RuntimeError(f"{len(pending)} PartiQL writes failed: {statements[pending[0]]['Statement'][:80]}")
+
+
+def attribute_value(attribute: Any, value: Any) -> dict[str, Any]:
+    """A model attribute's value as DynamoDB's typed JSON (a PartiQL parameter)."""
+    return {attribute.attr_type: attribute.serialize(value)}
 
 
 def _insert_statement(item: Model) -> dict[str, Any]:

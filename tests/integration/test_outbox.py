@@ -389,11 +389,11 @@ def test_a_hand_off_that_sqs_delivers_twice_sends_each_message_once(
     written = enqueue(tenant.company_id, _messages(3, prefix="h"), kick=False, handoff=True)
     assert _history_states(tenant) == ["queued"] * 3
     ids = [c.communication_id for c in written]
-    lease_until = written[0].lease_until
-    assert lease_until is not None
+    lease_until, token = written[0].lease_until, written[0].handoff
+    assert lease_until is not None and token is not None
     # When SQS delivers the same hand-off twice (at least once), to two workers
-    first = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, "token-h")
-    second = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, "token-h")
+    first = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, token, recorded=True)
+    second = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, token, recorded=True)
     # Then only the first sends, each message once, and all are recorded sent
     assert (first.sent, second.sent) == (3, 0)
     assert sorted(recipients(mailbox)) == [f"h{n:02d}@example.com" for n in range(3)]
@@ -420,8 +420,9 @@ def test_a_hand_off_that_arrives_after_its_lease_is_sent_by_a_drain_once(
     assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 0
     # And when the hand-off arrives after the lease ended, a drain claims and sends them
     clock.set_now(T0 + LEASE + timedelta(seconds=1))
-    ids = [c.communication_id for c in written]
-    report = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, "token-l")
+    ids, token = [c.communication_id for c in written], written[0].handoff
+    assert token is not None
+    report = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, token, recorded=True)
     assert report.sent == 2
     # Then each went once and is recorded sent
     assert sorted(recipients(mailbox)) == ["l00@example.com", "l01@example.com"]
@@ -444,11 +445,11 @@ def test_a_hand_off_of_30_composed_ahead_sends_in_order_skipping_a_bad_header_an
     messages = _messages(30, prefix="b")
     messages[6] = OutgoingMessage(**{**vars(messages[6]), "subject": "Aviso\r\nBcc: intruso@example.com"})
     written = enqueue(tenant.company_id, messages, kick=False, handoff=True)
-    lease_until = written[0].lease_until
-    assert lease_until is not None
+    lease_until, token = written[0].lease_until, written[0].handoff
+    assert lease_until is not None and token is not None
     # When one worker sends the hand-off (each e-mail composed while the one before is on the wire)
     ids = [c.communication_id for c in written]
-    report = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, "token-b")
+    report = deliver_handed_off(tenant.company_id, "email:tracking", ids, lease_until, token, recorded=True)
     # Then the other 28 arrive once each, in the order they were written, and no one else got one
     expected = [f"b{n:02d}@example.com" for n in range(30) if n not in (6, 11)]
     assert recipients(mailbox) == expected

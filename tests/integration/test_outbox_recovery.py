@@ -178,6 +178,27 @@ def test_a_worker_killed_at_any_moment_loses_nothing(
     assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
 
 
+def test_a_hand_off_worker_killed_after_recording_before_counting_is_counted_once_by_its_record(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import LEASE
+
+    # Given a job of 40 e-mails written claimed and handed off (issue 14: outcomes are written
+    # without a transaction and counted when the hand-off ends)
+    job_id = _queue_a_job(tenant, MESSAGES, handoff=True)
+    # When the worker sends and records all 40, and is killed before it counts them
+    _kill_a_worker_at(tenant, "before-count", path="handoff")
+    assert sum(_recipients(mailbox).values()) == MESSAGES
+    assert _states(tenant) == Counter({"sent": MESSAGES})
+    assert _job_progress(tenant, job_id).sent == 0
+    # And only the minute schedule runs from then on, for one lease and two ticks
+    _wake_until_idle(clock, T0, int(LEASE.total_seconds() // 60) + 2)
+    # Then the hand-off's record counts them, once, and nothing is sent again
+    progress = _job_progress(tenant, job_id)
+    assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
+    assert sorted(_recipients(mailbox).values()) == [1] * MESSAGES
+
+
 def test_queued_messages_whose_kicks_were_all_lost_go_out_with_the_wake_up_alone(
     tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:

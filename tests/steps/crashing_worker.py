@@ -9,7 +9,8 @@ background writer gets to run, as when Lambda times out or a machine dies:
 - ``after-claim``: right after the first batch was claimed (a hand-off: its token taken), before
   anything was sent;
 - ``mid-batch``: after the server accepted N messages, before the N+1th is sent;
-- ``before-record``: when the first batch of outcomes is about to be written (all of it sent).
+- ``before-record``: when the first batch of outcomes is about to be written (all of it sent);
+- ``before-count``: a recorded hand-off, every outcome written, just before it is counted.
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ def main(company_id: str, outbox: str, point: str, n: int, now: str, path: str =
             return []
 
         communications.record_outcomes = die_before_recording
+        communications.record_handed_off_outcomes = die_before_recording
+    elif point == "before-count":
+
+        def die_before_counting(*args: Any, **kwargs: Any) -> bool:
+            _die()
+            return False
+
+        outbox_store.finish_handoff = die_before_counting
     else:
         raise SystemExit(f"unknown crash point {point!r}")
     if path == "handoff":
