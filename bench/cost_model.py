@@ -27,9 +27,10 @@ from the items themselves: the items each transaction touches are read (unmetere
 BatchGetItem before and one after) and each action is billed 2 WRU per KB of the larger image on
 the table, plus 1 WRU per KB per index entry written (deleted and put again when its key changes:
 indexes are updated after the commit, not transactionally); TransactGetItems 2 RRU per 4 KB. A
-PartiQL ``INSERT`` batches (``BatchExecuteStatement``, how the store puts new items without a
-transaction) get no capacity from DynamoDB Local either: each statement is billed here as the
-conditional put it is, 1 WRU per KB of the item plus its index entries. A
+PartiQL batches (``BatchExecuteStatement``: how the store puts new items, and records a
+hand-off's outcomes, without a transaction) get no capacity from DynamoDB Local either: each
+statement is billed here as the single-item conditional write it is, 1 WRU per KB of the item
+(an ``UPDATE``: of the larger image) plus its index entries. A
 failed conditional write is billed 1 WRU (AWS bills the item's size; most of ours are under 1 KB).
 
 Lambda: each handler invocation is timed (wall time, rounded up to the ms as AWS bills; the
@@ -180,6 +181,20 @@ _WRITES = frozenset(
 # A PartiQL INSERT as the store writes it (``store.tables.insert_all_or_drop``).
 _INSERT = re.compile(r'INSERT INTO "([^"]+)" VALUE \{(.*)\}', re.DOTALL)
 _INSERT_NAME = re.compile(r"'([^']+)': \?")
+_UPDATE = re.compile(r'UPDATE "([^"]+)" ')
+
+
+def _where_key(table_: _Table, statement: dict[str, Any]) -> dict[str, Any]:
+    """The key an ``UPDATE ... WHERE "k"=? AND ...`` names (its placeholders are in order)."""
+    text = statement["Statement"]
+    where = text.index(" WHERE ")
+    key = {}
+    for name in table_.keys:
+        at = text.index(f'"{name}"=?', where)
+        key[name] = statement["Parameters"][text[: at + len(name) + 3].count("?") - 1]
+    return key
+
+
 _S3_GETS = frozenset({"GetObject", "HeadObject", "HeadBucket"})
 
 
@@ -374,32 +389,53 @@ class CostMeter:
         return response
 
     def _batch_insert(self, original_call: Any, client: Any, params: dict[str, Any]) -> Any:
-        """PartiQL INSERTs, 25 to a request: DynamoDB Local reports no capacity for them, so each
-        is billed here as the conditional put it is (1 WRU per KB of the item, plus 1 per KB of
-        each index entry), and a refused one (its key existed) 1 WRU, like a failed condition."""
+        """PartiQL writes, 25 to a request (how the store puts new items and records a hand-off's
+        outcomes without a transaction): DynamoDB Local reports no capacity for them, so each is
+        billed here as the single-item write it is: an ``INSERT`` 1 WRU per KB of the item, an
+        ``UPDATE`` 1 WRU per KB of the larger of its images (read before and after, unmetered,
+        as for transactions), each plus its index entries; a refused one (its key existed, its
+        condition failed) 1 WRU, like a failed condition."""
+        statements = params.get("Statements", [])
+        updates: list[tuple[int, str, dict[str, Any]]] = []
+        for n, statement in enumerate(statements):
+            found = _UPDATE.match(statement["Statement"])
+            if found is not None:
+                name = found.group(1)
+                table_ = self._table(original_call, client, name)
+                updates.append((n, name, _where_key(table_, statement)))
+        before = self._images(original_call, client, [(name, key) for _, name, key in updates])
         response = original_call(client, "BatchExecuteStatement", params)
+        after = self._images(original_call, client, [(name, key) for _, name, key in updates])
+        images = {n: (old, new) for (n, _, _), old, new in zip(updates, before, after, strict=True)}
         answers = response.get("Responses", [])
-        for statement, answer in zip(params.get("Statements", []), answers, strict=True):
-            found = _INSERT.fullmatch(statement["Statement"])
-            if found is None:
-                raise ValueError(f"cost_model meters only INSERT statements: {statement['Statement']!r}")
-            name = found.group(1)
+        for n, (statement, answer) in enumerate(zip(statements, answers, strict=True)):
+            if n in images:
+                name = _UPDATE.match(statement["Statement"]).group(1)  # type: ignore[union-attr]
+                old, new = images[n]
+                item, previous = new, old
+            else:
+                found = _INSERT.fullmatch(statement["Statement"])
+                if found is None:
+                    raise ValueError(f"cost_model meters INSERT and UPDATE only: {statement['Statement']!r}")
+                name = found.group(1)
+                item = dict(zip(_INSERT_NAME.findall(found.group(2)), statement["Parameters"], strict=True))
+                previous = None
             table_ = self._table(original_call, client, name)
-            item = dict(zip(_INSERT_NAME.findall(found.group(2)), statement["Parameters"], strict=True))
             if answer.get("Error"):
                 with self._lock:
                     self.failed_conditional_writes += 1
                 self._add("write_table", 1.0, name)
                 continue
-            self._add("write_table", float(_kb(item_size(item))), name)
+            self._add("write_table", float(_kb(max(item_size(previous), item_size(item)))), name)
             for index in table_.indexes:
-                self._add("write_index", _index_write_units(table_, index, None, item), name)
+                self._add("write_index", _index_write_units(table_, index, previous, item), name)
             self._keep(table_, name, item)
-            with self._lock:
-                sizes = self.put_sizes[name]
-                sizes[0] += 1
-                sizes[1] += item_size(item)
-                sizes[2] += item_size(item) - item_size(_without(item, _BODIES))
+            if previous is None:
+                with self._lock:
+                    sizes = self.put_sizes[name]
+                    sizes[0] += 1
+                    sizes[1] += item_size(item)
+                    sizes[2] += item_size(item) - item_size(_without(item, _BODIES))
         return response
 
     def _transact_get(self, params: dict[str, Any], response: dict[str, Any]) -> None:
