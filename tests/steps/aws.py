@@ -24,3 +24,21 @@ def recorded_calls(service: str, operation: str) -> Iterator[list[dict[str, Any]
         yield calls
     finally:
         events.unregister(event, unique_id=unique_id)
+
+
+def stored_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB bills it: each attribute's name and value, in bytes."""
+
+    def value(v: dict[str, Any]) -> int:
+        [(kind, raw)] = v.items()
+        if kind in ("S", "N"):
+            return len(str(raw).encode())
+        if kind == "B":
+            return len(raw)
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind == "M":
+            return 3 + sum(1 + len(k.encode()) + value(x) for k, x in raw.items())
+        return 3 + sum(1 + value(x) for x in raw)  # L
+
+    return sum(len(name.encode()) + value(v) for name, v in item.items())

@@ -55,7 +55,7 @@ from chalicelib.messaging.sandbox import render_untrusted
 from chalicelib.messaging.sms_text import render_sms
 from chalicelib.messaging.templates import effective_template, message_type
 from chalicelib.producers.tracking.catalog import is_notifiable, status_catalog
-from chalicelib.producers.tracking.subscriptions import header_name, unsubscribe_url
+from chalicelib.producers.tracking.subscriptions import alert_headers, header_name, unsubscribe_url
 from chalicelib.store import companies as company_store
 from chalicelib.store import tracking as store
 from chalicelib.tenants.branding import company_variables, parcel_url
@@ -286,7 +286,7 @@ class _AlertWriter:
     ) -> tuple[OutgoingMessage, dict[str, Any]]:
         company = self._company
         company_id = company.company_id
-        link = unsubscribe_url(company_id, parcel.tracking_id, follower)
+        link = unsubscribe_url(company_id, parcel.tracking_id, follower)  # cached: made once
         ref = store.alert_ref(company_id, parcel.tracking_id, novelty.event_id, follower.subscription_id)
         outgoing = OutgoingMessage(
             channel="email",
@@ -301,12 +301,9 @@ class _AlertWriter:
             cause=f"novelty:{parcel.tracking_id}/{novelty.event_id}",
             alert_ref=ref,
             alert_type=ALERT_TYPE,
-            headers={
-                "List-Unsubscribe": f"<{link}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "Auto-Submitted": "auto-generated",
-                # X-Pregon-Alert is added when it is sent, from ``alert_ref`` (not stored twice)
-            },
+            # the store makes these again from ``alert_ref`` rather than keeping them (issue 14);
+            # X-Pregon-Alert is added when it is sent, from ``alert_ref`` too
+            headers=alert_headers(company_id, parcel.tracking_id, follower),
         )
         variables: dict[str, Any] = {
             "company": company_variables(self._company),
