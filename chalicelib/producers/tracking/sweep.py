@@ -390,17 +390,21 @@ def _claim(
     won). Returns the parcels claimed with at least one alert."""
     wanted: list[tuple[Parcel, list[Follower], list[Communication]]] = []
     skipped = deferred = 0
+    due: list[tuple[Parcel, StatusDefinition | None]] = []
     for parcel in parcels:
-        if parcel.pending is None:
-            continue
+        if parcel.pending is not None:
+            due.append((parcel, catalog.get(parcel.pending.status)))
+    # Only due parcels' followers are read: one request for the chunk's notifiable parcels, which
+    # DynamoDB runs as a query of each one's subscriptions (issue 14: was a request each).
+    notifiable = [p.tracking_id for p, status in due if status is not None and is_notifiable(status)]
+    followers_of = store.active_followers_of(parcels[0].company_id, notifiable, now) if notifiable else {}
+    for parcel, status in due:
+        assert parcel.pending is not None
         if writer.out_of_time():
             deferred += 1  # stays pending: the next run renders it
             continue
-        status = catalog.get(parcel.pending.status)
-        notifiable = status is not None and is_notifiable(status)
-        # Only due parcels' followers are read: one query of the parcel's subscriptions.
-        followers = store.active_followers(parcel.company_id, parcel.tracking_id, now) if notifiable else []
-        if status is None or not notifiable or not followers:
+        followers = followers_of.get(parcel.tracking_id, [])
+        if status is None or not followers:
             # The status stopped being notifiable, or nobody follows the parcel any more: the
             # claim with no followers just clears the pending novelty, in the same transaction.
             wanted.append((parcel, [], []))
