@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,3 +43,27 @@ def stored_size(item: dict[str, Any]) -> int:
         return 3 + sum(1 + value(x) for x in raw)  # L
 
     return sum(len(name.encode()) + value(v) for name, v in item.items())
+
+
+@contextmanager
+def counted_requests() -> Iterator[Counter[str]]:
+    """How many requests of each ``service:operation`` any botocore client sends while inside
+    (PynamoDB's clients included); the requests themselves go through unchanged."""
+    import threading
+
+    from botocore.client import BaseClient
+
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def counted(client: Any, operation: str, params: Any) -> Any:
+        with lock:
+            counts[f"{client.meta.service_model.service_name}:{operation}"] += 1
+        return original(client, operation, params)
+
+    BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
