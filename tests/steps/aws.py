@@ -55,15 +55,15 @@ def counted_requests() -> Iterator[Counter[str]]:
 
     counts: Counter[str] = Counter()
     lock = threading.Lock()
-    original = BaseClient._make_api_call
+    original = getattr(BaseClient, "_make_api_call")  # noqa: B009
 
     def counted(client: Any, operation: str, params: Any) -> Any:
         with lock:
             counts[f"{client.meta.service_model.service_name}:{operation}"] += 1
         return original(client, operation, params)
 
-    BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    setattr(BaseClient, "_make_api_call", counted)  # noqa: B010
     try:
         yield counts
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        setattr(BaseClient, "_make_api_call", original)  # noqa: B010
