@@ -419,15 +419,17 @@ class Page:
 
 
 def followed_parcels(company_id: str, now: datetime, limit: int, cursor: dict[str, Any] | None) -> Page:
-    """Parcels someone follows now, soonest expiry first (sparse follow-ups index)."""
+    """Parcels someone follows now, soonest expiry first (sparse, keys-only follow-ups index:
+    the page's parcels are then read in one BatchGetItem, in the index's order)."""
     result = ParcelModel.follow_ups.query(
         company_id,
         ParcelModel.followed_until > now,
         limit=limit,
         last_evaluated_key=cursor,
     )
-    items = [_parcel(i) for i in result]
-    return Page(items, result.last_evaluated_key)
+    keys = [entry.parcel_key for entry in result]
+    read = {item.parcel_key: item for item in ParcelModel.batch_get(keys)} if keys else {}
+    return Page([_parcel(read[key]) for key in keys if key in read], result.last_evaluated_key)
 
 
 # --- sweeping ------------------------------------------------------------------------------
