@@ -1,6 +1,7 @@
 """Writes ``chalicelib/store/tracking_alerts.zdict``: the zlib preset dictionary tracking alert
-bodies are compressed with (issue 14). Run once; the file must never change afterwards (a
-compressed body names its dictionary by Adler-32), so a better one is a new file.
+bodies are compressed with (issue 14). The file must never change once bodies use it (a
+compressed body names its dictionary by Adler-32): run again, it only checks that the committed
+file is what it would write, and a better one is a new file.
 
     uv run python -m bench.tracking_zdict
 
@@ -54,8 +55,14 @@ def main() -> None:
         )
     )
     head = general[len(general) - (SIZE - len(tail)) :] if len(tail) < SIZE else b""
-    TARGET.write_bytes(head + tail[-SIZE:])
-    print(f"wrote {TARGET} ({TARGET.stat().st_size} bytes)")
+    made = head + tail[-SIZE:]
+    if TARGET.exists():
+        # bodies compressed with it name it: never overwritten (a changed template needs a new file)
+        same = TARGET.read_bytes() == made
+        print(f"{TARGET} exists; {'the same bytes' if same else 'it differs: a better one is a new file'}")
+        raise SystemExit(0 if same else 1)
+    TARGET.write_bytes(made)
+    print(f"wrote {TARGET} ({len(made)} bytes)")
 
 
 if __name__ == "__main__":

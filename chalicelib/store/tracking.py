@@ -336,7 +336,8 @@ def active_followers_of(
     """:func:`active_followers` of several due parcels of a company in one request per 50
     parcels (issue 14): a PartiQL ``SELECT`` with an ``IN`` on the partition key, which DynamoDB
     runs as one query of each parcel's partition (never a scan), consistent like the query, with
-    the same filter. Followers in subscription order, as a query returns them."""
+    the same filter; on AWS it answers 10 items a page (``NextToken`` followed). Followers in
+    subscription order, as a query returns them."""
     client: Any = connection().client
     table = SubscriptionModel.Meta.table_name
     found: dict[str, list[domain.Follower]] = {tracking_id: [] for tracking_id in tracking_ids}
