@@ -1,6 +1,7 @@
 """What an e-mail carries that is a pure function of the message: the ``List-Unsubscribe`` of a
-manual or bulk send (C8, Q5), its ``Message-ID`` (the communication's id on the sender's domain),
-and the plus-addressed ``Reply-To`` and our ``References`` entry that thread a reply (I3).
+manual or bulk send (C8, Q5) and of a tracking alert (T7: its subscription's signed link), its
+``Message-ID`` (the communication's id on the sender's domain), and the plus-addressed
+``Reply-To`` and our ``References`` entry that thread a reply (I3).
 
 Producers put them on the message; the store keeps a short marker instead of the text and makes
 it again when the item is read (issue 14: every write of an item is billed per KB, and these two
@@ -16,6 +17,8 @@ from functools import lru_cache
 from chalicelib.core.settings import get_settings
 
 MANUAL_UNSUBSCRIBE_PATH = "/public/manual-sends/unsubscribe"
+TRACKING_UNSUBSCRIBE_PATH = "/public/unsubscribe"
+AUTO_SUBMITTED = "auto-generated"  # RFC 3834: a tracking alert is no reply to anyone
 MANUAL_CHANNEL = "manual"  # the token's ``ch``: a tracking alert's token does not work here
 ONE_CLICK = "List-Unsubscribe=One-Click"
 MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
@@ -51,6 +54,52 @@ def manual_list_unsubscribe(company_id: str, client_id: str) -> dict[str, str]:
     return {
         "List-Unsubscribe": f"<{manual_unsubscribe_url(company_id, client_id)}>",
         "List-Unsubscribe-Post": ONE_CLICK,
+    }
+
+
+@lru_cache(maxsize=4096)
+def _subscription_token(
+    key: str,
+    purpose: str,
+    company_id: str,
+    tracking_id: str,
+    subscription_id: str,
+    nonce: str | None,
+    exp: int,
+) -> str:
+    import jwt
+
+    claims = {"p": purpose, "c": company_id, "t": tracking_id, "s": subscription_id, "n": nonce, "exp": exp}
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def subscription_link_token(
+    purpose: str, company_id: str, tracking_id: str, subscription_id: str, nonce: str | None, exp: int
+) -> str:
+    """The signed token (HS256) of a tracking subscription's link (``confirm`` or
+    ``unsubscribe``): it names the subscription and its nonce, and expires at ``exp`` (seconds)."""
+    return _subscription_token(
+        link_signing_key(), purpose, company_id, tracking_id, subscription_id, nonce, exp
+    )
+
+
+def tracking_unsubscribe_url(
+    company_id: str, tracking_id: str, subscription_id: str, nonce: str | None, exp: int
+) -> str:
+    token = subscription_link_token("unsubscribe", company_id, tracking_id, subscription_id, nonce, exp)
+    return f"{get_settings().public_base_url}{TRACKING_UNSUBSCRIBE_PATH}?token={token}"
+
+
+def tracking_alert_headers(
+    company_id: str, tracking_id: str, subscription_id: str, nonce: str | None, exp: int
+) -> dict[str, str]:
+    """The headers every tracking alert e-mail carries, in this order: its subscription's
+    one-click unsubscribe (RFC 2369, RFC 8058) and RFC 3834's ``Auto-Submitted``."""
+    url = tracking_unsubscribe_url(company_id, tracking_id, subscription_id, nonce, exp)
+    return {
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": ONE_CLICK,
+        "Auto-Submitted": AUTO_SUBMITTED,
     }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import threading
 import zlib
@@ -40,6 +41,7 @@ from chalicelib.core.links import (
     own_message_id,
     plus_reply_address,
     reply_reference,
+    tracking_alert_headers,
 )
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import (
@@ -153,8 +155,16 @@ _COMPRESS_FROM = 200  # bytes of text and HTML; below this zlib saves nothing wo
 # HTML, JSON-escaped, 32 KB), so the layout every e-mail repeats costs a few bytes: a bulk
 # invoice's body is 186 bytes instead of 933. A stream names its dictionary (the Adler-32 in its
 # header), so the file must never change: a better one is a new file added to ``_DICTIONARIES``.
-_DICTIONARIES = ("email_bodies.zdict",)
+_DICTIONARIES = ("email_bodies.zdict", "tracking_alerts.zdict")
+# Tracking alert bodies: the default tracking alert rendered with the default branding, English and
+# Spanish (``bench/tracking_zdict.py`` wrote it; like the first, it never changes).
+_BY_MESSAGE_TYPE = {"tracking_alert": "tracking_alerts.zdict"}
+_GENERAL = "email_bodies.zdict"
 _FDICT = 0x20  # zlib header: the stream was compressed with a preset dictionary
+# A tracking alert's unsubscribe link in its body (twice: text and HTML, ~290 bytes a signed token
+# zlib cannot shrink) is kept as this character when the headers' ``alert`` marker makes the link
+# again; a body that already holds the character is kept as it is.
+_LINK = "\x00"
 
 
 @cache
@@ -162,8 +172,8 @@ def _dictionary(name: str) -> bytes:
     return (Path(__file__).parent / name).read_bytes()
 
 
-def _compress(data: bytes) -> bytes:
-    compressor = zlib.compressobj(6, zdict=_dictionary(_DICTIONARIES[-1]))
+def _compress(data: bytes, dictionary: str = _GENERAL) -> bytes:
+    compressor = zlib.compressobj(6, zdict=_dictionary(dictionary))
     return compressor.compress(data) + compressor.flush()
 
 
@@ -177,25 +187,37 @@ def _decompress(packed: bytes) -> bytes:
     return decompressor.decompress(packed) + decompressor.flush()
 
 
-def _packed_body(comm: domain.Communication) -> dict[str, Any]:
+def _packed_body(comm: domain.Communication, link: str | None = None) -> dict[str, Any]:
     """The body as the item keeps it: text and HTML in one zlib-compressed JSON attribute when
-    that is smaller (a fifth of an e-mail's HTML, with the dictionary), else as they are."""
+    that is smaller (a fifth of an e-mail's HTML, with the dictionary), else as they are. Given
+    the ``link`` the item makes again, its occurrences become ``_LINK`` (then the JSON array has a
+    third element, 1)."""
     text, html = comm.text, comm.html
     if len((text or "").encode()) + len((html or "").encode()) < _COMPRESS_FROM:
         return {"text": text, "html": html}
-    packed = _compress(json.dumps([text, html], ensure_ascii=False).encode())
+    parts: list[Any] = [text, html]
+    if link and not any(_LINK in (part or "") for part in parts) and any(link in (p or "") for p in parts):
+        parts = [None if p is None else p.replace(link, _LINK) for p in parts] + [1]
+    dictionary = _BY_MESSAGE_TYPE.get(comm.message_type or "", _GENERAL)
+    packed = _compress(json.dumps(parts, ensure_ascii=False).encode(), dictionary)
     return {"text": None, "html": None, "body_z": packed}
 
 
 def _unpacked_body(item: CommunicationModel) -> dict[str, Any]:
     if item.body_z is None:
         return {}
-    text, html = json.loads(_decompress(item.body_z))
+    text, html, *link = json.loads(_decompress(item.body_z))
+    if link:
+        url = _made_alert_headers(item.company_id, item.alert_ref, item.headers_from)["List-Unsubscribe"][
+            1:-1
+        ]
+        text, html = (None if p is None else p.replace(_LINK, url) for p in (text, html))
     return {"text": text, "html": html}
 
 
 def _item(comm: domain.Communication) -> CommunicationModel:
     keys: dict[str, Any] = _index_keys(comm)
+    headers = _packed_headers(comm)
     return item_from(
         CommunicationModel,
         comm,
@@ -203,8 +225,8 @@ def _item(comm: domain.Communication) -> CommunicationModel:
         # it from here. Empty headers and attachments are left out (issue 14: each write is
         # billed by size).
         leave_out=("idempotency_key",),
-        **_packed_body(comm),
-        **_packed_headers(comm),
+        **_packed_body(comm, _left_out_link(comm, headers["headers_from"])),
+        **headers,
         **_packed_times(comm),
         reply_to=_packed_reply_to(comm),
         attachments=_attachment_items(comm.attachments) or None,
@@ -227,6 +249,67 @@ _MANUAL_UNSUBSCRIBE = "unsub"  # the manual-send List-Unsubscribe pair
 _OWN_REFERENCE = "ref"  # our entry at the end of References
 _OWN_MESSAGE_ID = "mid"  # rfc_message_id is <communication id@sender's domain>: not in by-rfc-message
 _PLUS_ADDRESSED = "+r"  # ``reply_to``: <company>+r-<id>@<inbound domain> (an address has an @)
+# A tracking alert's List-Unsubscribe (its subscription's signed link, ~330 bytes),
+# List-Unsubscribe-Post and Auto-Submitted, first in that order: ``alert:<nonce>:<expiry>``; the
+# company, parcel and subscription the link names are those of the message's ``alert_ref``.
+_TRACKING_ALERT = "alert"
+_NONCE = re.compile(r"[A-Za-z0-9_-]+")  # secrets.token_urlsafe
+
+
+def _alert_subscription(company_id: str, alert_ref: str | None) -> tuple[str, str] | None:
+    """The parcel's tracking id and the subscription an ``alert_ref`` names
+    (``<company>#<tracking id>|<novelty id>#<subscription id>``, as ``store.tracking`` makes it)."""
+    if not alert_ref or not alert_ref.startswith(f"{company_id}#"):
+        return None
+    parcel, bar, alert = alert_ref[len(company_id) + 1 :].partition("|")
+    subscription = alert.rpartition("#")[2]
+    return (parcel, subscription) if bar and subscription else None
+
+
+def _link_claims(list_unsubscribe: str) -> dict[str, Any]:
+    """The claims of the signed link in a ``List-Unsubscribe`` value, not verified: the caller
+    makes the link again from them and compares."""
+    import base64
+
+    try:
+        token = list_unsubscribe.removesuffix(">").rpartition("?token=")[2]
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _tracking_alert_marker(comm: domain.Communication, headers: dict[str, str]) -> str | None:
+    """``alert:<nonce>:<expiry>`` when the message's first three headers are exactly those
+    :func:`chalicelib.core.links.tracking_alert_headers` makes for its ``alert_ref``."""
+    named = _alert_subscription(comm.company_id, comm.alert_ref)
+    if named is None or "List-Unsubscribe" not in headers:
+        return None
+    claims = _link_claims(headers["List-Unsubscribe"])
+    nonce, expiry = claims.get("n"), claims.get("exp")
+    if not isinstance(expiry, int) or not (nonce is None or _NONCE.fullmatch(str(nonce))):
+        return None
+    made = tracking_alert_headers(comm.company_id, *named, nonce, expiry)
+    if list(headers.items())[: len(made)] != list(made.items()):
+        return None
+    return f"{_TRACKING_ALERT}:{nonce or ''}:{expiry}"
+
+
+def _made_alert_headers(company_id: str, alert_ref: str | None, headers_from: str | None) -> dict[str, str]:
+    """The tracking alert headers an item's ``alert`` marker names, made again (else none)."""
+    marker = next((m for m in (headers_from or "").split() if m.startswith(f"{_TRACKING_ALERT}:")), None)
+    named = _alert_subscription(company_id, alert_ref)
+    if marker is None or named is None:
+        return {}
+    _, nonce, expiry = marker.split(":")
+    return tracking_alert_headers(company_id, *named, nonce or None, int(expiry))
+
+
+def _left_out_link(comm: domain.Communication, headers_from: str | None) -> str | None:
+    """The tracking alert's unsubscribe link, when its headers were left out (made again)."""
+    made = _made_alert_headers(comm.company_id, comm.alert_ref, headers_from)
+    return made["List-Unsubscribe"][1:-1] if made else None
 
 
 def _packed_headers(comm: domain.Communication) -> dict[str, Any]:
@@ -242,7 +325,11 @@ def _packed_headers(comm: domain.Communication) -> dict[str, Any]:
                 headers["References"] = rest
             else:
                 del headers["References"]
-        if comm.client_id:
+        alert = _tracking_alert_marker(comm, headers)
+        if alert is not None:
+            made.append(alert)
+            headers = dict(list(headers.items())[3:])
+        elif comm.client_id:
             pair = manual_list_unsubscribe(comm.company_id, comm.client_id)
             if all(headers.get(name) == value for name, value in pair.items()):
                 made.append(_MANUAL_UNSUBSCRIBE)
@@ -303,8 +390,8 @@ def _unpacked_message_id(item: CommunicationModel) -> str | None:
 
 
 def _unpacked_headers(item: CommunicationModel) -> dict[str, str]:
-    headers = _headers(item.headers)
     made = (item.headers_from or "").split()
+    headers = _made_alert_headers(item.company_id, item.alert_ref, item.headers_from) | _headers(item.headers)
     if _MANUAL_UNSUBSCRIBE in made and item.client_id:
         headers |= manual_list_unsubscribe(item.company_id, item.client_id)
     if _OWN_REFERENCE in made:

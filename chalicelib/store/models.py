@@ -218,9 +218,12 @@ class PendingAlertsIndex(GlobalSecondaryIndex["ParcelModel"]):
 
 
 class FollowUpsIndex(GlobalSecondaryIndex["ParcelModel"]):
+    """Keys only (issue 14): with every attribute projected, each claim and each novelty of a
+    followed parcel rewrote its entry; the listing reads its page's parcels by key."""
+
     class Meta:
         index_name = "follow-ups"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     followed_company = UnicodeAttribute(hash_key=True)
     followed_until = UTCDateTimeAttribute(range_key=True)

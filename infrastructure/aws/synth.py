@@ -448,6 +448,22 @@ SENDING_DOMAIN_ACTIONS = [
 ]
 
 
+def _followers_statements(tables: dict[str, Json]) -> list[Json]:
+    """The tracking sweep reads a chunk of due parcels' followers with one PartiQL SELECT whose
+    ``IN`` names their partitions (issue 14): allowed on the subscriptions table, never as a scan."""
+    return [
+        {
+            "Sid": "FollowersOfDueParcels",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PartiQLSelect"],
+            "Resource": {"Fn::GetAtt": [table_id, "Arn"]},
+            "Condition": {"Bool": {"dynamodb:FullTableScan": "false"}},
+        }
+        for table_id, table in sorted(tables.items())
+        if str(table["Properties"]["TableName"]).endswith("subscriptions")
+    ]
+
+
 def lambda_policy(tables: dict[str, Json], messaging: dict[str, Json] | None = None) -> Json:
     """The one policy every Pregón function role gets: only what the code calls."""
     table_arns: list[Json] = []
@@ -465,6 +481,7 @@ def lambda_policy(tables: dict[str, Json], messaging: dict[str, Json] | None = N
                 "Action": DYNAMODB_ACTIONS,
                 "Resource": table_arns,
             },
+            *_followers_statements(tables),
             {
                 # Sender passwords, and the data keys of the stack's encrypted queues.
                 "Sid": "StackKey",

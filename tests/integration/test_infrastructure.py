@@ -151,20 +151,21 @@ def test_sparse_indexes_that_sweeps_use_exist(template: Json) -> None:
         assert found, f"{name} on {table}"
         return dict(found[0])
 
-    # Then the indexes the sweeps and the follow-up screens query are there, projecting ALL
-    for table, name, hash_key, range_key in (
-        ("alert-schedules", "due-alerts", "due_alert_type", "next_run_at"),
-        ("parcels", "pending-alerts", "pending_company", "pending_since"),
-        ("parcels", "follow-ups", "followed_company", "followed_until"),
-        ("alerts", "by-recipient", "recipient_key", "created_at"),
-        ("receivables", "reminders-due", "remind_company", "remind_on"),
+    # Then the indexes the sweeps and the follow-up screens query are there, projecting ALL, but
+    # the follow-ups' keys only (issue 14: the listing reads its parcels by key)
+    for table, name, hash_key, range_key, projection in (
+        ("alert-schedules", "due-alerts", "due_alert_type", "next_run_at", "ALL"),
+        ("parcels", "pending-alerts", "pending_company", "pending_since", "ALL"),
+        ("parcels", "follow-ups", "followed_company", "followed_until", "KEYS_ONLY"),
+        ("alerts", "by-recipient", "recipient_key", "created_at", "ALL"),
+        ("receivables", "reminders-due", "remind_company", "remind_on", "ALL"),
     ):
         gsi = index(table, name)
         assert gsi["KeySchema"] == [
             {"AttributeName": hash_key, "KeyType": "HASH"},
             {"AttributeName": range_key, "KeyType": "RANGE"},
         ]
-        assert gsi["Projection"] == {"ProjectionType": "ALL"}
+        assert gsi["Projection"] == {"ProjectionType": projection}
 
 
 def test_subscriptions_expire_through_ttl(template: Json) -> None:
@@ -281,6 +282,12 @@ def test_function_roles_are_least_privilege(template: Json) -> None:
                     table_id = sub.removeprefix("${").removesuffix(".Arn}/index/*")
                 referenced.add(table_id)
         assert referenced == table_ids
+        # And PartiQL only selects, only a due parcel's followers by their partitions, never a scan
+        partiql = [s for s in dynamodb if any(a.startswith("dynamodb:PartiQL") for a in as_list(s["Action"]))]
+        assert [(s["Action"], s["Condition"]) for s in partiql] == [
+            (["dynamodb:PartiQLSelect"], {"Bool": {"dynamodb:FullTableScan": "false"}})
+        ]
+        assert partiql[0]["Resource"] == {"Fn::GetAtt": ["SubscriptionsTable", "Arn"]}
         # And KMS is limited to the stack's key: sender passwords and encrypted queues' data keys
         kms = [s for s in statements if any(a.startswith("kms:") for a in as_list(s["Action"]))]
         assert kms == [

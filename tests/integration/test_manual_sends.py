@@ -13,6 +13,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
+from tests.steps.aws import stored_size
 from tests.steps.clients import put_client
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.sends import expand_pages, job_of, progress
@@ -389,24 +390,6 @@ def test_a_manual_email_carries_one_click_unsubscribe_that_stops_later_manual_an
     assert progress(job_of(api, company, job["job_id"])) == ("done", 2, 1, 0, 1, 0)
     recipients = [envelope_recipients(m) for m in mailbox.wait_for(3)]
     assert recipients == [["uno@example.com"], ["uno@example.com"], ["dos@example.com"]]
-
-
-def stored_size(item: dict[str, Any]) -> int:
-    """An item's size as DynamoDB bills it: each attribute's name and value, in bytes."""
-
-    def value(v: dict[str, Any]) -> int:
-        [(kind, raw)] = v.items()
-        if kind in ("S", "N"):
-            return len(str(raw).encode())
-        if kind == "B":
-            return len(raw)
-        if kind in ("BOOL", "NULL"):
-            return 1
-        if kind == "M":
-            return 3 + sum(1 + len(k.encode()) + value(x) for k, x in raw.items())
-        return 3 + sum(1 + value(x) for x in raw)  # L
-
-    return sum(len(name.encode()) + value(v) for name, v in item.items())
 
 
 def test_a_bulk_email_is_stored_in_one_kilobyte_yet_shows_and_carries_its_unsubscribe_link_and_reply_address(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,3 +25,45 @@ def recorded_calls(service: str, operation: str) -> Iterator[list[dict[str, Any]
         yield calls
     finally:
         events.unregister(event, unique_id=unique_id)
+
+
+def stored_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB bills it: each attribute's name and value, in bytes."""
+
+    def value(v: dict[str, Any]) -> int:
+        [(kind, raw)] = v.items()
+        if kind in ("S", "N"):
+            return len(str(raw).encode())
+        if kind == "B":
+            return len(raw)
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind == "M":
+            return 3 + sum(1 + len(k.encode()) + value(x) for k, x in raw.items())
+        return 3 + sum(1 + value(x) for x in raw)  # L
+
+    return sum(len(name.encode()) + value(v) for name, v in item.items())
+
+
+@contextmanager
+def counted_requests() -> Iterator[Counter[str]]:
+    """How many requests of each ``service:operation`` any botocore client sends while inside
+    (PynamoDB's clients included); the requests themselves go through unchanged."""
+    import threading
+
+    from botocore.client import BaseClient
+
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    original = getattr(BaseClient, "_make_api_call")  # noqa: B009
+
+    def counted(client: Any, operation: str, params: Any) -> Any:
+        with lock:
+            counts[f"{client.meta.service_model.service_name}:{operation}"] += 1
+        return original(client, operation, params)
+
+    setattr(BaseClient, "_make_api_call", counted)  # noqa: B010
+    try:
+        yield counts
+    finally:
+        setattr(BaseClient, "_make_api_call", original)  # noqa: B010

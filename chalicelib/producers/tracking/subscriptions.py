@@ -17,7 +17,12 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.domain import Alert, Follower, Parcel, Subscription
 from chalicelib.core.errors import Conflict, Forbidden, Gone, NotFound, TooManyRequests, ValidationFailed
-from chalicelib.core.links import link_signing_key
+from chalicelib.core.links import (
+    link_signing_key,
+    subscription_link_token,
+    tracking_alert_headers,
+    tracking_unsubscribe_url,
+)
 from chalicelib.core.settings import get_settings
 from chalicelib.producers.tracking.parcels import alerts_available, get_parcel
 from chalicelib.store import tracking as store
@@ -351,17 +356,9 @@ UNSUBSCRIBE_GRACE_DAYS = 30
 def _link_token(
     purpose: str, company_id: str, tracking_id: str, subscription_id: str, nonce: str | None, until: datetime
 ) -> str:
-    import jwt
-
-    claims = {
-        "p": purpose,
-        "c": company_id,
-        "t": tracking_id,
-        "s": subscription_id,
-        "n": nonce,
-        "exp": int(until.timestamp()),
-    }
-    return jwt.encode(claims, link_signing_key(), algorithm="HS256")
+    return subscription_link_token(
+        purpose, company_id, tracking_id, subscription_id, nonce, int(until.timestamp())
+    )
 
 
 def _claims(token: str, purpose: str) -> dict[str, Any]:
@@ -413,15 +410,36 @@ def confirm_url(subscription: Subscription) -> str:
 def unsubscribe_token(
     company_id: str, tracking_id: str, subscription_id: str, nonce: str | None, expires_at: datetime
 ) -> str:
-    until = expires_at + timedelta(days=UNSUBSCRIBE_GRACE_DAYS)
-    return _link_token("unsubscribe", company_id, tracking_id, subscription_id, nonce, until)
+    return subscription_link_token(
+        "unsubscribe", company_id, tracking_id, subscription_id, nonce, unsubscribe_until(expires_at)
+    )
+
+
+def unsubscribe_until(expires_at: datetime) -> int:
+    """When a subscription's unsubscribe link stops working (seconds): its grace after expiry."""
+    return int((expires_at + timedelta(days=UNSUBSCRIBE_GRACE_DAYS)).timestamp())
 
 
 def unsubscribe_url(company_id: str, tracking_id: str, follower: Follower) -> str:
-    token = unsubscribe_token(
-        company_id, tracking_id, follower.subscription_id, follower.link_nonce, follower.expires_at
+    return tracking_unsubscribe_url(
+        company_id,
+        tracking_id,
+        follower.subscription_id,
+        follower.link_nonce,
+        unsubscribe_until(follower.expires_at),
     )
-    return f"{get_settings().public_base_url}/public/unsubscribe?token={token}"
+
+
+def alert_headers(company_id: str, tracking_id: str, follower: Follower) -> dict[str, str]:
+    """A follower's alert e-mail's own headers (its one-click unsubscribe, ``Auto-Submitted``);
+    the store makes them again from the message's ``alert_ref`` rather than keeping them."""
+    return tracking_alert_headers(
+        company_id,
+        tracking_id,
+        follower.subscription_id,
+        follower.link_nonce,
+        unsubscribe_until(follower.expires_at),
+    )
 
 
 def link_subscription(token: str, purpose: str) -> Subscription:

@@ -55,7 +55,7 @@ from chalicelib.messaging.sandbox import render_untrusted
 from chalicelib.messaging.sms_text import render_sms
 from chalicelib.messaging.templates import effective_template, message_type
 from chalicelib.producers.tracking.catalog import is_notifiable, status_catalog
-from chalicelib.producers.tracking.subscriptions import header_name, unsubscribe_url
+from chalicelib.producers.tracking.subscriptions import alert_headers, header_name, unsubscribe_url
 from chalicelib.store import companies as company_store
 from chalicelib.store import tracking as store
 from chalicelib.tenants.branding import company_variables, parcel_url
@@ -286,7 +286,7 @@ class _AlertWriter:
     ) -> tuple[OutgoingMessage, dict[str, Any]]:
         company = self._company
         company_id = company.company_id
-        link = unsubscribe_url(company_id, parcel.tracking_id, follower)
+        link = unsubscribe_url(company_id, parcel.tracking_id, follower)  # cached: made once
         ref = store.alert_ref(company_id, parcel.tracking_id, novelty.event_id, follower.subscription_id)
         outgoing = OutgoingMessage(
             channel="email",
@@ -301,12 +301,9 @@ class _AlertWriter:
             cause=f"novelty:{parcel.tracking_id}/{novelty.event_id}",
             alert_ref=ref,
             alert_type=ALERT_TYPE,
-            headers={
-                "List-Unsubscribe": f"<{link}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "Auto-Submitted": "auto-generated",
-                # X-Pregon-Alert is added when it is sent, from ``alert_ref`` (not stored twice)
-            },
+            # the store makes these again from ``alert_ref`` rather than keeping them (issue 14);
+            # X-Pregon-Alert is added when it is sent, from ``alert_ref`` too
+            headers=alert_headers(company_id, parcel.tracking_id, follower),
         )
         variables: dict[str, Any] = {
             "company": company_variables(self._company),
@@ -393,17 +390,21 @@ def _claim(
     won). Returns the parcels claimed with at least one alert."""
     wanted: list[tuple[Parcel, list[Follower], list[Communication]]] = []
     skipped = deferred = 0
+    due: list[tuple[Parcel, StatusDefinition | None]] = []
     for parcel in parcels:
-        if parcel.pending is None:
-            continue
+        if parcel.pending is not None:
+            due.append((parcel, catalog.get(parcel.pending.status)))
+    # Only due parcels' followers are read: one request for the chunk's notifiable parcels, which
+    # DynamoDB runs as a query of each one's subscriptions (issue 14: was a request each).
+    notifiable = [p.tracking_id for p, status in due if status is not None and is_notifiable(status)]
+    followers_of = store.active_followers_of(parcels[0].company_id, notifiable, now) if notifiable else {}
+    for parcel, status in due:
+        assert parcel.pending is not None
         if writer.out_of_time():
             deferred += 1  # stays pending: the next run renders it
             continue
-        status = catalog.get(parcel.pending.status)
-        notifiable = status is not None and is_notifiable(status)
-        # Only due parcels' followers are read: one query of the parcel's subscriptions.
-        followers = store.active_followers(parcel.company_id, parcel.tracking_id, now) if notifiable else []
-        if status is None or not notifiable or not followers:
+        followers = followers_of.get(parcel.tracking_id, [])
+        if status is None or not followers:
             # The status stopped being notifiable, or nobody follows the parcel any more: the
             # claim with no followers just clears the pending novelty, in the same transaction.
             wanted.append((parcel, [], []))
