@@ -43,15 +43,14 @@ ROOT = Path(__file__).resolve().parents[2]
 Json = dict[str, Any]
 
 # What the code does with DynamoDB (store/): point reads, queries, conditional and
-# transactional writes, batches (PartiQL only for INSERT: conditional puts 25 to a request).
-# Deliberately no Scan: sweeps go through sparse indexes.
+# transactional writes, batches. Deliberately no Scan: sweeps go through sparse indexes. PartiQL
+# only where the code uses it (``_partiql_statements``).
 DYNAMODB_ACTIONS = [
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
-    "dynamodb:PartiQLInsert",
     "dynamodb:PutItem",
     "dynamodb:Query",
     "dynamodb:UpdateItem",
@@ -448,9 +447,17 @@ SENDING_DOMAIN_ACTIONS = [
 ]
 
 
-def _followers_statements(tables: dict[str, Json]) -> list[Json]:
-    """The tracking sweep reads a chunk of due parcels' followers with one PartiQL SELECT whose
-    ``IN`` names their partitions (issue 14): allowed on the subscriptions table, never as a scan."""
+def _partiql_statements(tables: dict[str, Json]) -> list[Json]:
+    """PartiQL where the code uses it (issue 14), on one table each: the tracking sweep reads a
+    chunk of due parcels' followers with one SELECT whose ``IN`` names their partitions (never
+    as a scan); the outbox writes new messages (conditional INSERTs) and a hand-off's outcomes
+    (conditional UPDATEs) 25 to a request without a transaction."""
+
+    def table_named(suffix: str) -> list[str]:
+        return [
+            t for t, table in sorted(tables.items()) if str(table["Properties"]["TableName"]).endswith(suffix)
+        ]
+
     return [
         {
             "Sid": "FollowersOfDueParcels",
@@ -459,8 +466,15 @@ def _followers_statements(tables: dict[str, Json]) -> list[Json]:
             "Resource": {"Fn::GetAtt": [table_id, "Arn"]},
             "Condition": {"Bool": {"dynamodb:FullTableScan": "false"}},
         }
-        for table_id, table in sorted(tables.items())
-        if str(table["Properties"]["TableName"]).endswith("subscriptions")
+        for table_id in table_named("subscriptions")
+    ] + [
+        {
+            "Sid": "MessagesWrittenInBatches",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"],
+            "Resource": {"Fn::GetAtt": [table_id, "Arn"]},
+        }
+        for table_id in table_named("-communications")
     ]
 
 
@@ -481,7 +495,7 @@ def lambda_policy(tables: dict[str, Json], messaging: dict[str, Json] | None = N
                 "Action": DYNAMODB_ACTIONS,
                 "Resource": table_arns,
             },
-            *_followers_statements(tables),
+            *_partiql_statements(tables),
             {
                 # Sender passwords, and the data keys of the stack's encrypted queues.
                 "Sid": "StackKey",

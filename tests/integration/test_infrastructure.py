@@ -282,12 +282,21 @@ def test_function_roles_are_least_privilege(template: Json) -> None:
                     table_id = sub.removeprefix("${").removesuffix(".Arn}/index/*")
                 referenced.add(table_id)
         assert referenced == table_ids
-        # And PartiQL only selects, only a due parcel's followers by their partitions, never a scan
+        # And PartiQL only selects a due parcel's followers by their partitions (never a scan), and
+        # only inserts and updates messages (the outbox's batches without a transaction)
         partiql = [s for s in dynamodb if any(a.startswith("dynamodb:PartiQL") for a in as_list(s["Action"]))]
-        assert [(s["Action"], s["Condition"]) for s in partiql] == [
-            (["dynamodb:PartiQLSelect"], {"Bool": {"dynamodb:FullTableScan": "false"}})
+        assert [(s["Action"], s.get("Condition"), s["Resource"]) for s in partiql] == [
+            (
+                ["dynamodb:PartiQLSelect"],
+                {"Bool": {"dynamodb:FullTableScan": "false"}},
+                {"Fn::GetAtt": ["SubscriptionsTable", "Arn"]},
+            ),
+            (
+                ["dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"],
+                None,
+                {"Fn::GetAtt": ["CommunicationsTable", "Arn"]},
+            ),
         ]
-        assert partiql[0]["Resource"] == {"Fn::GetAtt": ["SubscriptionsTable", "Arn"]}
         # And KMS is limited to the stack's key: sender passwords and encrypted queues' data keys
         kms = [s for s in statements if any(a.startswith("kms:") for a in as_list(s["Action"]))]
         assert kms == [
