@@ -30,7 +30,8 @@ indexes are updated after the commit, not transactionally); TransactGetItems 2 R
 PartiQL batches (``BatchExecuteStatement``: how the store puts new items, and records a
 hand-off's outcomes, without a transaction) get no capacity from DynamoDB Local either: each
 statement is billed here as the single-item conditional write it is, 1 WRU per KB of the item
-(an ``UPDATE``: of the larger image) plus its index entries. A
+(an ``UPDATE``: of the larger image) plus its index entries; a ``SELECT ... IN [...]`` (the sweep's
+followers) as the one query per partition DynamoDB runs for it. A
 failed conditional write is billed 1 WRU (AWS bills the item's size; most of ours are under 1 KB).
 
 Lambda: each handler invocation is timed (wall time, rounded up to the ms as AWS bills; the
@@ -174,7 +175,7 @@ LAMBDA_FULL_VCPU_MB = 1769
 LAMBDA_PLATFORM_LOG_BYTES = 400
 XRAY_SAMPLED = 0.05  # Lambda gives one full vCPU at 1,769 MB; CPU share scales with memory
 
-_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems", "ExecuteStatement"})
 _WRITES = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "BatchExecuteStatement"}
 )
@@ -182,6 +183,7 @@ _WRITES = frozenset(
 _INSERT = re.compile(r'INSERT INTO "([^"]+)" VALUE \{(.*)\}', re.DOTALL)
 _INSERT_NAME = re.compile(r"'([^']+)': \?")
 _UPDATE = re.compile(r'UPDATE "([^"]+)" ')
+_SELECT = re.compile(r'SELECT .* FROM "([^"]+)" WHERE \S+ IN \[([^\]]*)\]', re.DOTALL)
 
 
 def _where_key(table_: _Table, statement: dict[str, Any]) -> dict[str, Any]:
@@ -360,6 +362,8 @@ class CostMeter:
             return self._transact_write(original_call, client, params)
         if operation == "BatchExecuteStatement":
             return self._batch_insert(original_call, client, params)
+        if operation == "ExecuteStatement":
+            return self._select(original_call, client, params)
         try:
             response = original_call(client, operation, params)
         except Exception as exc:
@@ -436,6 +440,29 @@ class CostMeter:
                     sizes[0] += 1
                     sizes[1] += item_size(item)
                     sizes[2] += item_size(item) - item_size(_without(item, _BODIES))
+        return response
+
+    def _select(self, original_call: Any, client: Any, params: dict[str, Any]) -> Any:
+        """A PartiQL ``SELECT ... WHERE <partition key> IN [...]`` (the sweep's followers): DynamoDB
+        runs it as one query per partition named and DynamoDB Local reports no capacity, so each
+        partition is billed here as that query: the items it returned, per started 4 KB (1 RRU
+        consistent, 0.5 not), at least one unit (items a filter dropped are not seen: a floor)."""
+        response = original_call(client, "ExecuteStatement", params)
+        text = str(params["Statement"])
+        found = _SELECT.search(text)
+        if found is None:
+            raise ValueError(f"cost_model meters SELECT ... IN [...] only: {text!r}")
+        name = found.group(1)
+        table_ = self._table(original_call, client, name)
+        hash_key = table_.keys[0]
+        named = params["Parameters"][: found.group(2).count("?")]
+        sizes: dict[str, int] = {json.dumps(value, sort_keys=True): 0 for value in named}
+        for item in response.get("Items", []):
+            sizes[json.dumps(item[hash_key], sort_keys=True)] = sizes.get(
+                json.dumps(item[hash_key], sort_keys=True), 0
+            ) + item_size(item)
+        unit = 1.0 if params.get("ConsistentRead") else 0.5
+        self._add("read_table", sum(unit * max(1, math.ceil(n / 4096)) for n in sizes.values()), name)
         return response
 
     def _transact_get(self, params: dict[str, Any], response: dict[str, Any]) -> None:

@@ -46,8 +46,9 @@ def send_email(
 def queue_emails(
     tenant: Tenant, subjects: list[str], *, kind: str = "automatic", text: str = ""
 ) -> list[str]:
-    """Queue one e-mail per subject through the real outbox, in one call (created in that order);
-    returns their communication ids."""
+    """Queue one e-mail per subject through the real outbox, in one call (created in that order),
+    for a drain (not handed to a worker by id, so each is listed under "not sent" until it is
+    sent); returns their communication ids."""
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 
     queued = enqueue(
@@ -64,6 +65,7 @@ def queue_emails(
             )
             for n, subject in enumerate(subjects)
         ],
+        handoff=False,
     )
     return [comm.communication_id for comm in queued]
 
