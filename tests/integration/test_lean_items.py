@@ -7,22 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.steps.outbox import deliver_outboxes
+from tests.steps.outbox import deliver_outboxes, queue_email
 from tests.steps.tenants import Tenant
-
-
-def queue(tenant: Tenant, **fields: Any) -> Any:
-    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
-
-    message = {
-        "channel": "email",
-        "to_address": "ana@example.com",
-        "subject": "Hola",
-        "text": "Texto",
-        "area": "tracking",
-    }
-    [comm] = enqueue(tenant.company_id, [OutgoingMessage(**(message | fields))])
-    return comm
 
 
 def stored(tenant: Tenant, communication_id: str) -> dict[str, Any]:
@@ -43,7 +29,9 @@ def test_a_reply_keeps_the_references_it_answers_before_our_own_and_sends_them_i
     from chalicelib.store import communications as store
 
     # Given an e-mail that answers a thread (References of its own, then ours appended)
-    comm = queue(tenant, headers={"References": "<a@cliente.example> <b@cliente.example>"}, in_reply_to=None)
+    comm = queue_email(
+        tenant, headers={"References": "<a@cliente.example> <b@cliente.example>"}, in_reply_to=None
+    )
     own = reply_reference(tenant.company_id, comm.communication_id)
     # When it is read back from the store and sent
     read = store.get(tenant.company_id, comm.communication_id)
@@ -69,7 +57,7 @@ def test_headers_that_are_not_ours_to_make_again_are_kept_as_they_were(
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "X-Campaign": "noviembre",
     }
-    comm = queue(tenant, client_id="CLI-1", kind="manual", headers=headers)
+    comm = queue_email(tenant, client_id="CLI-1", kind="manual", headers=headers)
     # When it is read back and sent
     read = store.get(tenant.company_id, comm.communication_id)
     assert deliver_outboxes()["sent"] == 1
@@ -108,7 +96,7 @@ def test_a_reply_to_the_account_chose_is_kept_and_sent_as_it_is(tenant: Tenant, 
         },
     )
     # When an e-mail goes out through it
-    comm = queue(tenant)
+    comm = queue_email(tenant)
     assert deliver_outboxes()["sent"] == 1
     [mail] = mailbox.wait_for(1)
     # Then the record, the item and the wire all have that address
@@ -124,7 +112,7 @@ def test_our_message_id_names_its_message_so_a_reply_finds_it_without_an_index(
     from chalicelib.store import communications as store
 
     # Given an e-mail sent through the outbox
-    comm = queue(tenant)
+    comm = queue_email(tenant)
     assert deliver_outboxes()["sent"] == 1
     [mail] = mailbox.wait_for(1)
     # Then its Message-ID on the wire is its id on the sender's domain

@@ -14,7 +14,7 @@ from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.aws import stored_size
 from tests.steps.mail import html_of, text_of
-from tests.steps.outbox import deliver_outboxes
+from tests.steps.outbox import deliver_outboxes, queue_email
 from tests.steps.tenants import Tenant
 from tests.steps.tracking import issue, post_event, staff_subscribe, sweep
 
@@ -82,18 +82,13 @@ def test_a_swept_alert_is_kept_under_1_kb_and_shown_and_sent_with_every_header_a
 
 
 def queue(tenant: Tenant, **fields: Any) -> Any:
-    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
-
-    message = {
-        "channel": "email",
-        "to_address": "ana@example.com",
-        "subject": "Aviso",
-        "area": "tracking",
-        "message_type": "tracking_alert",
-        "alert_type": "tracking",
-    }
-    [comm] = enqueue(tenant.company_id, [OutgoingMessage(**(message | fields))])
-    return comm
+    return queue_email(
+        tenant,
+        **(
+            {"subject": "Aviso", "text": "", "message_type": "tracking_alert", "alert_type": "tracking"}
+            | fields
+        ),
+    )
 
 
 def follower(nonce: str | None) -> Any:
