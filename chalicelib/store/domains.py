@@ -61,7 +61,12 @@ def list_domains(company_id: str) -> list[records.SenderDomain]:
 
 
 def email_outcomes_from(
-    company_id: str, address_domain: str, since: datetime, until: datetime
+    company_id: str,
+    address_domain: str,
+    since: datetime,
+    until: datetime,
+    *,
+    in_flight_since: datetime | None = None,
 ) -> Counter[str]:
     """The company's outgoing e-mails from ``@address_domain`` created in the window that left
     (sent, delivered, bounced or complained: ``sent``), how many of them drew a complaint
@@ -74,7 +79,9 @@ def email_outcomes_from(
     of ``by-status``), reading the few attributes they project. A message that changes group
     between the Queries is counted where the later Query finds it.
     Only the bounced group's items (few) and bulk e-mails written before the index carried
-    ``one_click_unsubscribe`` are read whole."""
+    ``one_click_unsubscribe`` are read whole, and the e-mails created since ``in_flight_since``
+    (a few minutes: a message an outbox worker is sending has no ``not_sent`` entry either, until
+    its lease ends), to leave out those still queued."""
     created = id_range(since, until)
     assert created is not None
     window = CommunicationModel.communication_id.between(*created)
@@ -97,6 +104,11 @@ def email_outcomes_from(
         e.communication_id for e in entries_in(CommunicationModel.by_status, f"{company_id}#email#bounced")
     }
     entries = [e for e in outgoing if e.communication_id not in not_sent]
+    recent = id_range(in_flight_since, until) if in_flight_since is not None else None
+    if recent is not None:
+        fresh = [e.communication_id for e in entries if e.communication_id >= recent[0]]
+        waiting = {cid for cid, c in get_many(company_id, fresh).items() if c.state in ("queued", "sending")}
+        entries = [e for e in entries if e.communication_id not in waiting]
     counts: Counter[str] = Counter()
     counts["sent"] = len(entries)
     bulk = [e for e in entries if e.kind == "manual" or e.message_type == "tracking_alert"]

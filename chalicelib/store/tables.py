@@ -120,6 +120,18 @@ def _add_missing_indexes(model: type[Model]) -> None:
             ],
         )
         client.get_waiter("table_exists").wait(TableName=model.Meta.table_name)
+        _wait_until_active(client, model.Meta.table_name, index["index_name"])
+
+
+def _wait_until_active(client: Any, table_name: str, index_name: str) -> None:
+    """DynamoDB builds one index of a table at a time: the next change waits for this one."""
+    for _ in range(600):
+        table = client.describe_table(TableName=table_name)["Table"]
+        states = {i["IndexName"]: i.get("IndexStatus") for i in table.get("GlobalSecondaryIndexes", [])}
+        if states.get(index_name) in ("ACTIVE", None) and "CREATING" not in states.values():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the index {index_name} of {table_name} was not built in 60 s")
 
 
 def _wait_until_gone(client: Any, table_name: str, index_name: str) -> None:

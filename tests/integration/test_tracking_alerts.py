@@ -693,7 +693,8 @@ def test_a_company_with_a_slow_template_does_not_delay_the_others(
     assert reports[tenant.company_id].queued == 1
     # And the slow company's parcels past its budget stay pending for its next run, which goes on
     first = reports[slow.company_id]
-    assert first.deferred > 0 and first.queued + first.deferred == 6 and first.failed == 0
+    assert first.failed == 0 and first.deferred > 0, first
+    assert first.queued + first.deferred == 6, first
     queued = first.queued
     for minute in range(1, 10):
         if queued == 6:

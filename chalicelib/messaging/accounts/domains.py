@@ -181,7 +181,12 @@ def bulk_sender_checks(
 ) -> tuple[Check, ...]:
     """What Gmail and Yahoo ask of bulk senders (since 2024), checked for this domain."""
     now = clock.now()
-    outcomes = store.email_outcomes_from(company_id, name, now - COMPLAINT_WINDOW, now)
+    # an e-mail a worker may still be sending: created within its lease (and the minute the
+    # schedule takes to find a lease that ran out)
+    in_flight = timedelta(seconds=get_settings().outbox_lease_seconds) + timedelta(minutes=2)
+    outcomes = store.email_outcomes_from(
+        company_id, name, now - COMPLAINT_WINDOW, now, in_flight_since=now - in_flight
+    )
     sent, complained = outcomes["sent"], outcomes["complained"]
     rate = complained / sent if sent else 0.0
     bulk, one_click = outcomes["bulk"], outcomes["bulk:one_click"]
