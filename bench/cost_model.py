@@ -193,7 +193,7 @@ def _where_key(table_: _Table, statement: dict[str, Any]) -> dict[str, Any]:
     key = {}
     for name in table_.keys:
         at = text.index(f'"{name}"=?', where)
-        key[name] = statement["Parameters"][text[: at + len(name) + 3].count("?") - 1]
+        key[name] = statement["Parameters"][text[: at + len(name) + 4].count("?") - 1]
     return key
 
 
