@@ -725,7 +725,8 @@ def _recover(company_id: str, handoff: outbox_store.HandOff, wake_at: str, now: 
             "hand-off not finished by its lease: its messages are back in the outbox",
             extra={"company_id": company_id, "outbox": handoff.outbox, "count": len(back)},
         )
-    others = [i for i in handoff.ids if i not in set(back)]
+    put_back = set(back)
+    others = [i for i in handoff.ids if i not in put_back]
     recorded = store.recorded_under(company_id, others, handoff.lease_until) if others else []
     outbox_store.settle_recovered_handoff(company_id, handoff.token, held, recorded, now)
     return len(back)

@@ -27,7 +27,7 @@ from chalicelib.core.observability import channel_metric, logger
 from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.store import communications as store
-from chalicelib.store.outbox import HandOff
+from chalicelib.store.outbox import HandOff, forget_handoff, save_handoffs
 
 CHANNELS = ("email", "sms", "push")
 # A body larger than this goes to S3 and the item keeps a pointer (DynamoDB items hold 400 kB).
@@ -213,7 +213,8 @@ def enqueue(
     written (a message whose idempotency key was used before is not written again).
 
     With ``handoff`` (the default when ``kick``), messages that may go now are written claimed
-    (:func:`born_claimed`) and, when ``kick``, handed to the workers by id (:func:`hand_off`);
+    (:func:`born_claimed`), written down first in hand-off records instead of the ready index
+    (issue 14), and, when ``kick``, handed to the workers by id (:func:`hand_off`);
     a caller that passes ``kick=False, handoff=True`` calls :func:`hand_off` itself, once what
     must be counted first is counted."""
     if not messages:
@@ -247,8 +248,6 @@ def _recorded_handoffs(company_id: str, comms: Sequence[Communication]) -> list[
     """Group the messages written claimed into hand-offs of up to ``HANDOFF_IDS`` (by outbox and
     lease) and write down each hand-off before the messages (``store.outbox.save_handoffs``):
     the record, not the ready index, finds them if their worker never sends them."""
-    from chalicelib.store.outbox import save_handoffs
-
     groups: dict[tuple[str, datetime], list[str]] = {}
     for comm in comms:
         if comm.state == "queued" and comm.outbox is not None and comm.lease_until is not None:
@@ -266,8 +265,6 @@ def _recorded_handoffs(company_id: str, comms: Sequence[Communication]) -> list[
 def _forget_unwritten(company_id: str, handoffs: Sequence[HandOff], written: Sequence[Communication]) -> None:
     """A hand-off none of whose messages was written (all written before: a page expanded
     again) has nothing to find: its record goes at once."""
-    from chalicelib.store.outbox import forget_handoff
-
     mine = {c.communication_id for c in written}
     for handoff in handoffs:
         if not mine.intersection(handoff.ids):
@@ -280,7 +277,8 @@ def _lease() -> timedelta:
 
 def _due_by_outbox(comms: Sequence[Communication]) -> dict[str, datetime]:
     """When each outbox's new messages are due; a message written claimed is due when its lease
-    ends (its ``not_before``): the wake-up that finds it if its worker never sends it."""
+    ends (its ``not_before``): the wake-up that finds it if its worker never sends it. A message
+    in a hand-off record is left out: the record is what finds it."""
     due: dict[str, datetime] = {}
     for comm in comms:
         if comm.state == "queued" and comm.outbox and comm.handoff is None:  # a record finds those
@@ -343,7 +341,9 @@ def hand_off(company_id: str, comms: Sequence[Communication]) -> None:
     """Give the workers what was just written: the ids of the messages written claimed (in SQS
     messages of up to 200, each with the lease they hold and a token that lets only the first
     delivery of the SQS message send them), and an ordinary kick for outboxes with other queued
-    messages (a rate limit, a later not-before). Nothing is searched or read back to find them."""
+    messages (a rate limit, a later not-before). Nothing is searched or read back to find them.
+    Messages :func:`enqueue` wrote down in a hand-off record go under that record's token
+    (``"recorded": true``); others written claimed (the tracking sweep's) under a new one."""
     from chalicelib.core.aws import send_json_messages
 
     claimed: dict[tuple[str, datetime], list[str]] = {}
