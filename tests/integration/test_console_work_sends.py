@@ -42,8 +42,14 @@ def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
 
 
 def progress_value(driver: Any) -> int:
-    bars = driver.find_elements(By.CSS_SELECTOR, ".b-send-status [role=progressbar]")
-    return int(bars[-1].get_attribute("aria-valuenow")) if bars else -1
+    """The last progress bar's value, read in one step in the page (the screen redraws it while
+    the job moves, so an element found first may be gone when it is read); -1 when there is none."""
+    return int(
+        driver.execute_script(
+            "const bars = document.querySelectorAll('.b-send-status [role=progressbar]');"
+            "return bars.length ? Number(bars[bars.length - 1].getAttribute('aria-valuenow')) : -1;"
+        )
+    )
 
 
 def test_staff_send_to_30_clients_and_watch_the_progress_bar_reach_100(
