@@ -456,11 +456,9 @@ class CostMeter:
         table_ = self._table(original_call, client, name)
         hash_key = table_.keys[0]
         named = params["Parameters"][: found.group(2).count("?")]
-        sizes: dict[str, int] = {json.dumps(value, sort_keys=True): 0 for value in named}
+        sizes: Counter[str] = Counter({json.dumps(value, sort_keys=True): 0 for value in named})
         for item in response.get("Items", []):
-            sizes[json.dumps(item[hash_key], sort_keys=True)] = sizes.get(
-                json.dumps(item[hash_key], sort_keys=True), 0
-            ) + item_size(item)
+            sizes[json.dumps(item[hash_key], sort_keys=True)] += item_size(item)
         unit = 1.0 if params.get("ConsistentRead") else 0.5
         self._add("read_table", sum(unit * max(1, math.ceil(n / 4096)) for n in sizes.values()), name)
         return response

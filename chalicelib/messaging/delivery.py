@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from chalicelib.channels.accounts import email_channel
@@ -241,7 +242,7 @@ class _OutcomeWriter:
 
     def flush(self) -> None:
         if self._pending:
-            write = _write_outcomes if self._counted else _write_handed_off_outcomes
+            write = partial(_write_outcomes, counted=self._counted)
             self._writes.append(self._pool.submit(write, self._company_id, self._pending))
             self._pending = []
 
@@ -253,24 +254,18 @@ class _OutcomeWriter:
             self.written += write.result()
 
 
-def _write_outcomes(company_id: str, outcomes: list[Communication]) -> list[Communication]:
-    """Record outcomes; the jobs' and alert monitors' counters move in the same transactions.
-    Files marked ``delete_after_sending`` (D3) are deleted from S3 once their message is recorded
-    sent: a crash in between leaves the file to the bucket's lifecycle rule, never a record
-    pointing at a file that is gone while the message may still be sent again."""
+def _write_outcomes(
+    company_id: str, outcomes: list[Communication], *, counted: bool = True
+) -> list[Communication]:
+    """Record outcomes; the jobs' and alert monitors' counters move in the same transactions
+    (not ``counted``: a recorded hand-off's, written without a transaction and counted when the
+    hand-off ends). Files marked ``delete_after_sending`` (D3) are deleted from S3 once their
+    message is recorded sent: a crash in between leaves the file to the bucket's lifecycle rule,
+    never a record pointing at a file that is gone while the message may still be sent again."""
     now = clock.now()
     outcomes = [_files_deleted(outcome, now) for outcome in outcomes]
-    written = store.record_outcomes(outcomes, now)
-    _delete_files([ref for outcome in written for ref in outcome.attachments if ref.deleted_at == now])
-    return written
-
-
-def _write_handed_off_outcomes(company_id: str, outcomes: list[Communication]) -> list[Communication]:
-    """As :func:`_write_outcomes`, for a recorded hand-off: no transaction, no counters (the
-    hand-off counts what it wrote when it finishes)."""
-    now = clock.now()
-    outcomes = [_files_deleted(outcome, now) for outcome in outcomes]
-    written = store.record_handed_off_outcomes(outcomes, now)
+    record = store.record_outcomes if counted else store.record_handed_off_outcomes
+    written = record(outcomes, now)
     _delete_files([ref for outcome in written for ref in outcome.attachments if ref.deleted_at == now])
     return written
 
@@ -715,7 +710,7 @@ def _recover(company_id: str, handoff: outbox_store.HandOff, wake_at: str, now: 
     is not recorded) and wake the outbox; then count what the worker recorded but never counted
     (a final state under this lease) and forget the record, in one transaction. Nothing is counted
     twice: the worker counts only while nobody holds its record. Returns how many were put back."""
-    held = outbox_store.take_wakeup(company_id, f"handoff#{handoff.token}", wake_at, now + lease())
+    held = outbox_store.hold_handoff(company_id, handoff.token, wake_at, now + lease())
     if held is None:
         return 0  # another caller holds it, or its worker finished meanwhile
     back = store.back_to_ready(company_id, handoff.outbox, handoff.ids, handoff.lease_until)

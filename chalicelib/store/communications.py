@@ -561,6 +561,8 @@ def back_to_ready(
     late is recorded): each only while it is still queued under that lease. Returns the ids put
     back; a message recorded since, or already put back, is left alone."""
     channel = outbox.split(":", 1)[0]  # ``email:<area>``, ``sms``, ``push``
+    not_sent = status_index_key(company_id, channel, "queued")
+    assert not_sent is not None
     back: list[str] = []
     for cid in communication_ids:
         item = CommunicationModel(company_id, cid)
@@ -572,7 +574,7 @@ def back_to_ready(
             CommunicationModel.ready_outbox.set(f"{company_id}#{outbox}"),
             CommunicationModel.ready_at.set(f"{stamp(lease_until)}#{cid}"),
             # and under "not sent", which a message its worker had was not (``_index_keys``)
-            CommunicationModel.status_key.set(f"{company_id}#{channel}#{status_group('queued')}"),
+            CommunicationModel.status_key.set(not_sent),
         ]
         condition = (CommunicationModel.state == "queued") & (CommunicationModel.lease_until == lease_until)
         if condition_held(partial(item.update, actions=actions, condition=condition)):

@@ -16,7 +16,7 @@ from chalicelib.core import domain
 from chalicelib.store.communications import count_outcomes, parse_stamp, stamp
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
-from chalicelib.store.tables import LOST_RACE, connection, written
+from chalicelib.store.tables import LOST_RACE, connection, transacted, written
 
 _WAKE_SHARD = "wake"
 
@@ -158,6 +158,14 @@ class HandOff:
     ids: tuple[str, ...]
 
 
+def _handoff_key(token: str) -> str:
+    return f"handoff#{token}"
+
+
+def _handoff_work(outbox: str, lease_until: datetime, ids: Iterable[str]) -> str:
+    return json.dumps({"outbox": outbox, "lease_until": stamp(lease_until), "ids": list(ids)})
+
+
 def save_handoffs(company_id: str, handoffs: Iterable[HandOff]) -> None:
     """Write hand-off records, before the messages they hold are written."""
     with OutboxModel.batch_write() as batch:
@@ -165,14 +173,8 @@ def save_handoffs(company_id: str, handoffs: Iterable[HandOff]) -> None:
             batch.save(
                 OutboxModel(
                     company_id,
-                    f"handoff#{handoff.token}",
-                    work=json.dumps(
-                        {
-                            "outbox": handoff.outbox,
-                            "lease_until": stamp(handoff.lease_until),
-                            "ids": handoff.ids,
-                        }
-                    ),
+                    _handoff_key(handoff.token),
+                    work=_handoff_work(handoff.outbox, handoff.lease_until, handoff.ids),
                     wake_shard=_HANDOFF_SHARD,
                     wake_at=stamp(handoff.lease_until),
                     expires=handoff.lease_until + _HANDOFF_KEPT,
@@ -195,32 +197,31 @@ def finish_handoff(
     so a recovery that read it before cannot take it). Only while nobody took the record for
     recovery: False when someone did (the recovery counts them instead)."""
     held = stamp(lease_until)
-    record = OutboxModel(company_id, f"handoff#{token}")
+    record = OutboxModel(company_id, _handoff_key(token))
     condition = OutboxModel.wake_at == held
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            count_outcomes(tx, outcomes, now)
-            if rest:
-                work = {"outbox": outbox, "lease_until": held, "ids": list(rest)}
-                tx.update(
-                    record,
-                    actions=[
-                        OutboxModel.work.set(json.dumps(work)),
-                        OutboxModel.wake_at.set(f"{held}#rest"),
-                    ],
-                    condition=condition,
-                )
-            else:
-                tx.delete(record, condition=condition)
-    except TransactWriteError as exc:
-        if any(r is not None and r.code in LOST_RACE for r in exc.cancellation_reasons or []):
-            return False
-        raise
-    return True
+
+    def build(tx: TransactWrite) -> None:
+        count_outcomes(tx, outcomes, now)
+        if not rest:
+            tx.delete(record, condition=condition)
+            return
+        actions: list[Any] = [
+            OutboxModel.work.set(_handoff_work(outbox, lease_until, rest)),
+            OutboxModel.wake_at.set(f"{held}#rest"),
+        ]
+        tx.update(record, actions=actions, condition=condition)
+
+    return transacted(build)
+
+
+def hold_handoff(company_id: str, token: str, wake_at: str, until: datetime) -> str | None:
+    """A recovery takes a due record by holding it until ``until`` (None: someone else holds it,
+    or its worker finished meanwhile)."""
+    return take_wakeup(company_id, _handoff_key(token), wake_at, until)
 
 
 def forget_handoff(company_id: str, token: str) -> None:
-    OutboxModel(company_id, f"handoff#{token}").delete()
+    OutboxModel(company_id, _handoff_key(token)).delete()
 
 
 def due_handoffs(now: datetime, limit: int = 500) -> list[tuple[str, HandOff, str]]:
@@ -232,7 +233,7 @@ def due_handoffs(now: datetime, limit: int = 500) -> list[tuple[str, HandOff, st
 def get_handoff(company_id: str, token: str) -> tuple[HandOff, str] | None:
     """A hand-off's record and its wake-up, if it is still there."""
     try:
-        item = OutboxModel.get(company_id, f"handoff#{token}", consistent_read=True)
+        item = OutboxModel.get(company_id, _handoff_key(token), consistent_read=True)
     except DoesNotExist:
         return None
     return (_handoff(item), str(item.wake_at)) if item.wake_at else None
@@ -241,7 +242,7 @@ def get_handoff(company_id: str, token: str) -> tuple[HandOff, str] | None:
 def _handoff(item: OutboxModel) -> HandOff:
     work = json.loads(item.work or "{}")
     return HandOff(
-        item.outbox_key.removeprefix("handoff#"),
+        item.outbox_key.removeprefix(_handoff_key("")),
         str(work["outbox"]),
         parse_stamp(str(work["lease_until"])),
         tuple(str(i) for i in work["ids"]),
@@ -254,15 +255,12 @@ def settle_recovered_handoff(
     """A recovery is done with a record it held (``held``): count the outcomes its worker
     recorded but never counted, and forget it, in one transaction. False when the record is no
     longer the one held (another recovery took it after this one's hold ran out)."""
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            count_outcomes(tx, outcomes, now)
-            tx.delete(OutboxModel(company_id, f"handoff#{token}"), condition=OutboxModel.wake_at == held)
-    except TransactWriteError as exc:
-        if any(r is not None and r.code in LOST_RACE for r in exc.cancellation_reasons or []):
-            return False
-        raise
-    return True
+
+    def build(tx: TransactWrite) -> None:
+        count_outcomes(tx, outcomes, now)
+        tx.delete(OutboxModel(company_id, _handoff_key(token)), condition=OutboxModel.wake_at == held)
+
+    return transacted(build)
 
 
 def due_wakeups(

@@ -176,6 +176,19 @@ def written(write: Callable[[], object]) -> bool:
     return True
 
 
+def transacted(build: Callable[[TransactWrite], None]) -> bool:
+    """Run one transaction ``build`` fills; False when DynamoDB cancelled it because a condition
+    did not hold (or another writer raced it): nothing changed. Other errors are raised."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            build(tx)
+    except TransactWriteError as exc:
+        if any(r is not None and r.code in LOST_RACE for r in exc.cancellation_reasons or []):
+            return False
+        raise
+    return True
+
+
 def transact_all_or_drop(
     entries: Sequence[T],
     add: Callable[[TransactWrite, T], None],
