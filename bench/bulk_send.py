@@ -121,7 +121,7 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
     meter = AwsMeter()
     handlers = {"expand_send_job": workers, "deliver_outbox": workers}
     with queue_workers(handlers) as pool, meter.active():
-        started = time.perf_counter()
+        started, started_at = time.perf_counter(), time.time()
         result = start_send(
             company_id,
             SendRequest(
@@ -135,7 +135,7 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
         assert result.job is not None
         bench_user = Principal(company_id=company_id, kind="user", subject="bench", level=1)
         caught = mail.wait_for(before + count, timeout=1800) - before
-        seconds = time.perf_counter() - started
+        seconds = mail.last_arrival() - started_at  # until the last e-mail arrived
         job = get_send_job(bench_user, result.job.job_id)
         while job.state != "done" and time.perf_counter() - started < seconds + 60:
             time.sleep(0.5)

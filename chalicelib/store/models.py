@@ -37,10 +37,12 @@ class BoundModel(Model):
 
     @classmethod
     def _get_connection(cls) -> TableConnection:
-        from chalicelib.store.tables import bind  # tables imports this module
+        from chalicelib.store.tables import bind, share_session  # tables imports this module
 
         bind()  # cached: after the first call, a lookup
-        return super()._get_connection()
+        table = super()._get_connection()
+        share_session(table.connection)
+        return table
 
 
 class CompanyListingIndex(GlobalSecondaryIndex["CompanyModel"]):

@@ -161,7 +161,22 @@ def _ttl_left_off(model: type[Model]) -> Iterator[None]:
 def connection() -> Connection:
     """The low-level connection transactions need (same region and endpoint as the models)."""
     bind()
-    return Connection()
+    return share_session(Connection())
+
+
+def share_session(low_level: Connection) -> Connection:
+    """Make the connection's DynamoDB client now, from the process's one botocore session
+    (``core.aws.botocore_session``), with PynamoDB's own client settings. PynamoDB would give
+    each connection a session of its own, and a new session parses botocore's DynamoDB model
+    and endpoint rules again: ~70 ms of CPU per table on a cold worker (issue 14)."""
+    from chalicelib.core.aws import CLIENT_CREATION, botocore_session
+
+    if low_level._client is None:  # PynamoDB keeps the client once made
+        with CLIENT_CREATION:
+            if low_level._client is None:
+                low_level._local.session = botocore_session()  # the session it makes clients from
+                _ = low_level.client
+    return low_level
 
 
 def written(write: Callable[[], object]) -> bool:

@@ -38,6 +38,26 @@ def test_a_model_used_first_thing_in_a_new_process_reads_the_stages_table(
     assert SendJobModel.Meta.table_name.startswith("pregon-test-")
 
 
+def test_a_new_process_makes_every_table_client_from_one_session(tenant: Tenant, fresh_process: None) -> None:
+    from chalicelib.core.aws import botocore_session, client
+    from chalicelib.store import tables
+    from chalicelib.store.models import CompanyModel, ParcelModel, SendJobModel
+
+    # Given a process where nothing has touched DynamoDB yet
+    # When three tables, a transaction's connection and an SQS client are used
+    assert CompanyModel.get(tenant.company_id, consistent_read=True).name == "Cargas del Sur"
+    assert ParcelModel.count(f"{tenant.company_id}#none") == 0
+    assert SendJobModel.count(tenant.company_id) == 0
+    made = [m._get_connection().connection.client for m in (CompanyModel, ParcelModel, SendJobModel)]
+    made += [tables.connection().client, client("sqs")]
+    # Then every client was made from the process's one session: botocore's service models are
+    # read and parsed once (a new session per table cost a cold worker ~70 ms of CPU each)
+    loaders = {id(c._loader) for c in made}
+    assert loaders == {id(botocore_session().get_component("data_loader"))}
+    # And each table still has its own client, as PynamoDB makes it
+    assert len({id(c) for c in made}) == len(made)
+
+
 def test_a_local_table_kept_from_an_older_run_gets_the_indexes_projections_of_now(
     local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
