@@ -48,7 +48,9 @@ def test_a_new_process_makes_every_table_client_from_one_session(tenant: Tenant,
     assert CompanyModel.get(tenant.company_id, consistent_read=True).name == "Cargas del Sur"
     assert ParcelModel.count(f"{tenant.company_id}#none") == 0
     assert SendJobModel.count(tenant.company_id) == 0
-    made = [m._get_connection().connection.client for m in (CompanyModel, ParcelModel, SendJobModel)]
+    made: list[Any] = [
+        m._get_connection().connection.client for m in (CompanyModel, ParcelModel, SendJobModel)
+    ]
     made += [tables.connection().client, client("sqs")]
     # Then every client was made from the process's one session: botocore's service models are
     # read and parsed once (a new session per table cost a cold worker ~70 ms of CPU each)
