@@ -92,3 +92,23 @@ def test_a_reused_header_still_refuses_line_breaks_and_names_its_own_message() -
     mime = compose(second, message_id="<c@cargasdelsur.example>")
     assert mime["To"].addresses[0].addr_spec == "cliente1@example.com"
     assert mime["Message-ID"] == "<c@cargasdelsur.example>"
+
+
+def test_a_body_line_that_meets_the_boundary_does_not_break_the_message() -> None:
+    from email import message_from_bytes
+    from email import policy as policies
+    from email.generator import Generator
+
+    # Given the boundary the composer is about to draw, written as a line of the message's text
+    random.seed(7)
+    boundary = Generator._make_boundary()  # type: ignore[attr-defined]
+    [mail] = hand_off("avisos@cargasdelsur.example", "Cargas del Sur", 1)
+    mail = OutgoingEmail(**{**mail.__dict__, "text": f"Hola,\n--{boundary}\nTotal: $ 12.345,67"})
+    # When it is composed for the wire with the same random draws
+    data = on_the_wire(mail, None, 7)
+    # Then the message took another boundary, and reads back as the two parts with the text whole
+    parsed = message_from_bytes(data, policy=policies.default)
+    assert parsed.get_boundary() != boundary
+    assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
+    text = parsed.get_body(preferencelist=("plain",))
+    assert text is not None and f"--{boundary}" in text.get_content()
