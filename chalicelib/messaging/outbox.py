@@ -27,7 +27,14 @@ from chalicelib.core.observability import channel_metric, logger
 from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.store import communications as store
-from chalicelib.store.outbox import HandOff, forget_handoff, save_handoffs
+from chalicelib.store.outbox import (
+    HANDOFF_IDS,
+    HandOff,
+    forget_handoff,
+    new_handoffs,
+    save_handoffs,
+    under_handoffs,
+)
 
 CHANNELS = ("email", "sms", "push")
 # A body larger than this goes to S3 and the item keeps a pointer (DynamoDB items hold 400 kB).
@@ -224,8 +231,7 @@ def enqueue(
     comms = prepare(company_id, messages, now=now, lease_until=now + _lease() if handoff else None)
     handoffs = _recorded_handoffs(company_id, comms) if handoff else []
     if handoffs:
-        tokens = {cid: h.token for h in handoffs for cid in h.ids}
-        comms = [replace(c, handoff=tokens.get(c.communication_id)) for c in comms]
+        comms = under_handoffs(comms, handoffs)
     due = _due_by_outbox(comms)
     announce(company_id, due)
     written = store.add_new(comms)
@@ -248,15 +254,7 @@ def _recorded_handoffs(company_id: str, comms: Sequence[Communication]) -> list[
     """Group the messages written claimed into hand-offs of up to ``HANDOFF_IDS`` (by outbox and
     lease) and write down each hand-off before the messages (``store.outbox.save_handoffs``):
     the record, not the ready index, finds them if their worker never sends them."""
-    groups: dict[tuple[str, datetime], list[str]] = {}
-    for comm in comms:
-        if comm.state == "queued" and comm.outbox is not None and comm.lease_until is not None:
-            groups.setdefault((comm.outbox, comm.lease_until), []).append(comm.communication_id)
-    handoffs = [
-        HandOff(uuid.uuid4().hex, outbox, until, tuple(ids[start : start + HANDOFF_IDS]))
-        for (outbox, until), ids in sorted(groups.items())
-        for start in range(0, len(ids), HANDOFF_IDS)
-    ]
+    handoffs = new_handoffs(comms)
     if handoffs:
         save_handoffs(company_id, handoffs)
     return handoffs
@@ -330,11 +328,6 @@ def kick_outboxes(company_id: str, outboxes: set[str] | frozenset[str], *, worke
 
     bodies = [{"company_id": company_id, "outbox": outbox} for outbox in sorted(outboxes) * workers]
     send_json_messages(get_settings().outbox_queue, bodies)
-
-
-# ids per SQS message: one worker invocation and SMTP session, whose fixed reads and writes (the
-# token, the account, the wake-up) are shared by 200 e-mails; 3 outcome writes
-HANDOFF_IDS = 200
 
 
 def hand_off(company_id: str, comms: Sequence[Communication]) -> None:

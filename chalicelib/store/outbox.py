@@ -4,6 +4,7 @@ the suppression list and send jobs."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -147,6 +148,9 @@ def take_handoff(company_id: str, token: str, until: datetime, *, recorded: bool
 # a message; a record is about 0.1 WRU a message).
 
 _HANDOFF_SHARD = "handoff"
+# ids per hand-off (record and SQS message): one worker invocation and SMTP session, whose fixed
+# reads and writes (the token, the account, the record) are shared by 200 e-mails
+HANDOFF_IDS = 200
 _HANDOFF_KEPT = timedelta(days=7)  # the record expires long after the schedule must have found it
 
 
@@ -166,20 +170,52 @@ def _handoff_work(outbox: str, lease_until: datetime, ids: Iterable[str]) -> str
     return json.dumps({"outbox": outbox, "lease_until": stamp(lease_until), "ids": list(ids)})
 
 
+def new_handoffs(comms: Iterable[domain.Communication], size: int = HANDOFF_IDS) -> list[HandOff]:
+    """The hand-offs (new tokens) that hold the messages written claimed among ``comms``, by
+    outbox and lease, up to ``size`` ids each: what the records written before (or with) them
+    hold. Other messages (failed, rate-limited, later) are in none."""
+    groups: dict[tuple[str, datetime], list[str]] = {}
+    for comm in comms:
+        if comm.state == "queued" and comm.outbox is not None and comm.lease_until is not None:
+            groups.setdefault((comm.outbox, comm.lease_until), []).append(comm.communication_id)
+    return [
+        HandOff(uuid.uuid4().hex, outbox, until, tuple(ids[start : start + size]))
+        for (outbox, until), ids in sorted(groups.items())
+        for start in range(0, len(ids), size)
+    ]
+
+
+def under_handoffs(
+    comms: Sequence[domain.Communication], handoffs: Iterable[HandOff]
+) -> list[domain.Communication]:
+    """The messages as written under their records: each one a record holds carries its token
+    (``Communication.handoff``: no ``ready`` keys, no ``by-status`` entry while a worker has it)."""
+    tokens = {cid: h.token for h in handoffs for cid in h.ids}
+    return [replace(c, handoff=tokens.get(c.communication_id)) for c in comms]
+
+
+def _handoff_item(company_id: str, handoff: HandOff) -> OutboxModel:
+    return OutboxModel(
+        company_id,
+        _handoff_key(handoff.token),
+        work=_handoff_work(handoff.outbox, handoff.lease_until, handoff.ids),
+        wake_shard=_HANDOFF_SHARD,
+        wake_at=stamp(handoff.lease_until),
+        expires=handoff.lease_until + _HANDOFF_KEPT,
+    )
+
+
 def save_handoffs(company_id: str, handoffs: Iterable[HandOff]) -> None:
     """Write hand-off records, before the messages they hold are written."""
     with OutboxModel.batch_write() as batch:
         for handoff in handoffs:
-            batch.save(
-                OutboxModel(
-                    company_id,
-                    _handoff_key(handoff.token),
-                    work=_handoff_work(handoff.outbox, handoff.lease_until, handoff.ids),
-                    wake_shard=_HANDOFF_SHARD,
-                    wake_at=stamp(handoff.lease_until),
-                    expires=handoff.lease_until + _HANDOFF_KEPT,
-                )
-            )
+            batch.save(_handoff_item(company_id, handoff))
+
+
+def add_handoff_to(tx: TransactWrite, company_id: str, handoff: HandOff) -> None:
+    """Put a hand-off record in the transaction that writes its messages (the tracking sweep's
+    claim): the record exists exactly when they do. One transaction item."""
+    tx.save(_handoff_item(company_id, handoff))
 
 
 def finish_handoff(

@@ -11,7 +11,7 @@ Exactly-once rests on three conditional writes:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store import communications
+from chalicelib.store import outbox as outbox_store
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import (
     AlertModel,
@@ -504,7 +505,7 @@ def _add_to(
     plan: _ClaimPlan,
     alerts: list[domain.Alert],
     now: datetime,
-    messages: list[domain.Communication] | None = None,
+    messages: list[domain.Communication],
 ) -> None:
     parcel = plan.parcel
     assert parcel.pending is not None
@@ -534,29 +535,43 @@ def _add_to(
         )
     for alert in alerts:
         tx.save(_alert_item(alert), condition=AlertModel.alert_id.does_not_exist())
-    for message in plan.messages if messages is None else messages:
+    for message in messages:
         communications.add_to_transaction(tx, message)
+
+
+# What a claimed parcel wrote: its alerts, and its messages as written (those written claimed
+# carry the token of the hand-off record written with them: ``Communication.handoff``).
+Claimed = tuple[list[domain.Alert], list[domain.Communication]]
+
+
+def _records(messages: Iterable[domain.Communication]) -> int:
+    """Hand-off records a transaction writing these messages puts: one per outbox of those
+    written claimed (issue 14: the record, not the ready index, finds them if no worker comes)."""
+    return len(outbox_store.new_handoffs(messages))
 
 
 def claim_many_pending_alerts(
     claims: list[tuple[domain.Parcel, list[domain.Follower], list[domain.Communication]]],
     now: datetime,
-) -> list[list[domain.Alert] | None]:
+) -> list[Claimed | None]:
     """Claim several parcels with as few transactions as fit (100 items each), putting each
-    alert's rendered message (one per follower, same order) in the outbox in the same transaction.
+    alert's rendered message (one per follower, same order) in the outbox in the same transaction,
+    and the hand-off record of the messages written claimed (born with a lease) among them.
 
     Each parcel is still all-or-nothing: when a transaction is cancelled, the parcels whose
-    conditions failed are dropped (None) and the others are tried again without them.
+    conditions failed are dropped (None) and the others are tried again without them (and a
+    record of what remains).
     """
     plans = [_plan(parcel, followers, messages, now) for parcel, followers, messages in claims]
-    results: list[list[domain.Alert] | None] = [None] * len(plans)
+    results: list[Claimed | None] = [None] * len(plans)
     group: list[int] = []
     size = 0
     for index, plan in enumerate(plans):
-        if plan.size > _TX_LIMIT:
+        if plan.size + _records(plan.messages) > _TX_LIMIT:
             results[index] = _claim_large(plan, now)
             continue
-        if group and size + plan.size > _TX_LIMIT:
+        together = (m for i in [*group, index] for m in plans[i].messages)
+        if group and size + plan.size + _records(together) > _TX_LIMIT:
             _claim_group(plans, group, results, now)
             group, size = [], 0
         group.append(index)
@@ -567,41 +582,60 @@ def claim_many_pending_alerts(
 
 
 def _claim_group(
-    plans: list[_ClaimPlan], group: list[int], results: list[list[domain.Alert] | None], now: datetime
+    plans: list[_ClaimPlan], group: list[int], results: list[Claimed | None], now: datetime
 ) -> None:
     while group:
+        messages = [m for i in group for m in plans[i].messages]
+        handoffs = outbox_store.new_handoffs(messages)  # made again for what remains
         # Transaction item -> plan index, in the order DynamoDB sees the items: PynamoDB sends
-        # puts before updates, so every alert first, then each parcel and its novelty.
-        owner = [i for i in group for _ in range(len(plans[i].alerts) + len(plans[i].messages))]
+        # puts before updates, so every alert and message first, then the records (a new key:
+        # nobody else's), then each parcel and its novelty.
+        owner: list[int | None] = [
+            i for i in group for _ in range(len(plans[i].alerts) + len(plans[i].messages))
+        ]
+        owner += [None] * len(handoffs)
         owner += [i for i in group for _ in range(1 + (1 if plans[i].alerts else 0))]
+        written = {c.communication_id: c for c in outbox_store.under_handoffs(messages, handoffs)}
         try:
             with TransactWrite(connection=connection()) as tx:
                 for index in group:
-                    _add_to(tx, plans[index], plans[index].alerts, now)
+                    plan = plans[index]
+                    _add_to(tx, plan, plan.alerts, now, [written[m.communication_id] for m in plan.messages])
+                for handoff in handoffs:
+                    outbox_store.add_handoff_to(tx, plans[group[0]].parcel.company_id, handoff)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             failed = {
                 owner[n]
                 for n, reason in enumerate(reasons)
-                if reason is not None and reason.code in _LOST_RACE
+                if reason is not None and reason.code in _LOST_RACE and owner[n] is not None
             }
             if not failed:
                 raise
             group = [i for i in group if i not in failed]
             continue
         for index in group:
-            results[index] = plans[index].alerts
+            plan = plans[index]
+            results[index] = (plan.alerts, [written[m.communication_id] for m in plan.messages])
         return
 
 
-def _claim_large(plan: _ClaimPlan, now: datetime) -> list[domain.Alert] | None:
-    """More followers than one transaction holds: claim the parcel with the first alerts, then
-    write the rest one by one (the parcel is ours by then), each still conditional."""
+def _claim_large(plan: _ClaimPlan, now: datetime) -> Claimed | None:
+    """More followers than one transaction holds: claim the parcel with the first alerts (and the
+    record of their messages), then write the rest one by one (the parcel is ours by then), each
+    still conditional, and the rest's messages under records written before them."""
+    company_id = plan.parcel.company_id
     fits = (_TX_LIMIT - 2) // 2
+    while 2 + len(plan.alerts[:fits]) + fits + _records(plan.messages[:fits]) > _TX_LIMIT:
+        fits -= 1
     first, rest = plan.alerts[:fits], plan.alerts[fits:]
+    handoffs = outbox_store.new_handoffs(plan.messages[:fits])
+    claimed = outbox_store.under_handoffs(plan.messages[:fits], handoffs)
     try:
         with TransactWrite(connection=connection()) as tx:
-            _add_to(tx, plan, first, now, plan.messages[:fits])
+            _add_to(tx, plan, first, now, claimed)
+            for handoff in handoffs:
+                outbox_store.add_handoff_to(tx, company_id, handoff)
     except TransactWriteError as exc:
         if any(r is not None and r.code in _LOST_RACE for r in (exc.cancellation_reasons or [])):
             return None
@@ -612,8 +646,12 @@ def _claim_large(plan: _ClaimPlan, now: datetime) -> list[domain.Alert] | None:
         except PutError as exc:
             if not _conditional_failed(exc):
                 raise
-    communications.add_new(plan.messages[fits:])
-    return plan.alerts
+    # the ordinary recorded path: records first, then the messages without ready keys
+    handoffs = outbox_store.new_handoffs(plan.messages[fits:])
+    if handoffs:
+        outbox_store.save_handoffs(company_id, handoffs)
+    later = communications.add_new(outbox_store.under_handoffs(plan.messages[fits:], handoffs))
+    return plan.alerts, claimed + later
 
 
 def _alert_item(alert: domain.Alert) -> AlertModel:

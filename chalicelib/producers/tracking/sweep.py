@@ -42,7 +42,6 @@ from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.messaging.accounts.sms import get_sms_settings
 from chalicelib.messaging.outbox import (
-    HANDOFF_IDS,
     Accounts,
     OutgoingMessage,
     announce,
@@ -139,20 +138,21 @@ def sweep_company(
     # The company's time counts from the writer's creation, once its settings are read (on a loaded
     # machine those reads alone could use up a short budget). Alerts through an account without a
     # rate limit are written claimed until ``until`` and handed to the outbox workers by id as each
-    # chunk's claim commits (issue 14): no drain searches for them. The outboxes' wake-up is the
-    # lease's end, should no worker send them.
+    # chunk's claim commits (issue 14): no drain searches for them. The hand-off records written
+    # in the same claims find them when the lease ends, should no worker send them.
     until = None if account.rate_limit_count else now + timedelta(seconds=get_settings().outbox_lease_seconds)
     deadline = time.monotonic() + seconds
     writer = _AlertWriter(company, account, template.sources, now, sms_text, deadline, until)
-    handoffs = writer.handoffs
     outbox = {outbox_of("email", account.area)} | ({outbox_of("sms")} if sms_text is not None else set())
     due = store.pending_parcels(company_id)
     first = next(due, None)
     if first is None:
         return report
-    # The outboxes' wake-ups are set before any alert is written and again after: the SQS kicks
-    # below only make delivery start sooner.
-    announce(company_id, dict.fromkeys(outbox, until or now))
+    # Without a lease (a rate limit), the outboxes' wake-ups are set before any alert is written
+    # and again after: the SQS kicks below only make delivery start sooner. Alerts written
+    # claimed are found by the hand-off record written with them, should no worker come.
+    if until is None:
+        announce(company_id, dict.fromkeys(outbox, now))
     kicked = until is not None  # handed off chunk by chunk instead
     with ThreadPoolExecutor(max_workers=workers or get_settings().sweep_workers) as pool:
         # A feeder thread pages through the due parcels and hands chunks to the pool to render
@@ -161,9 +161,8 @@ def sweep_company(
             if claimed and not kicked:
                 kick_outboxes(company_id, outbox)
                 kicked = True
-    handoffs.flush()
-    if report.queued:
-        announce(company_id, dict.fromkeys(outbox, until or now))
+    if report.queued and until is None:
+        announce(company_id, dict.fromkeys(outbox, now))
     if until is None and (report.queued or kicked):
         # what was claimed after the first drain finished (handed-off chunks need no kick)
         kick_outboxes(company_id, outbox)
@@ -183,35 +182,6 @@ def sweep_company(
     return report
 
 
-class _HandOffs:
-    """Claimed alerts handed to the outbox workers by id: the first chunk's at once (delivery
-    starts), then HANDOFF_IDS at a time (one worker invocation and SMTP session each), the rest at
-    the end."""
-
-    def __init__(self, company_id: str) -> None:
-        self._company_id = company_id
-        self._lock = threading.Lock()
-        self._pending: list[Communication] = []
-        self._first = True
-
-    def add(self, comms: list[Communication]) -> None:
-        with self._lock:
-            self._pending += comms
-            if not self._pending or not (self._first or len(self._pending) >= HANDOFF_IDS):
-                return
-            # whole hand-offs only (what is left waits for the next chunk): each one costs a
-            # worker invocation its fixed reads and writes, so 220 are not handed off as 200 + 20
-            whole = len(self._pending) if self._first else len(self._pending) // HANDOFF_IDS * HANDOFF_IDS
-            ready, self._pending, self._first = self._pending[:whole], self._pending[whole:], False
-        hand_off(self._company_id, ready)
-
-    def flush(self) -> None:
-        with self._lock:
-            ready, self._pending = self._pending, []
-        if ready:
-            hand_off(self._company_id, ready)
-
-
 class _AlertWriter:
     """Renders one follower's alert into the outbox message the claim writes."""
 
@@ -227,7 +197,6 @@ class _AlertWriter:
     ) -> None:
         self._company = company
         self.lease_until = lease_until
-        self.handoffs = _HandOffs(company.company_id)
         self._sources = sources
         self._now = now
         self._sms_text = sms_text
@@ -416,15 +385,19 @@ def _claim(
     claimed = []
     written: list[Communication] = []
     queued = failed = 0
-    for (parcel, _, messages), alerts in zip(wanted, outcomes, strict=True):
-        if not alerts:
+    for (parcel, _, _), outcome in zip(wanted, outcomes, strict=True):
+        if outcome is None or not outcome[0]:  # lost a race, or nobody to alert
             continue
+        messages = outcome[1]
         claimed.append(parcel)
         written += messages
         queued += sum(1 for m in messages if m.state == "queued")
         failed += sum(1 for m in messages if m.state == "failed")
-    if writer.lease_until is not None:
-        writer.handoffs.add(written)
+    if writer.lease_until is not None and written:
+        # Each claim transaction wrote the hand-off records of its messages (issue 14): one SQS
+        # message per record, sent as soon as it commits. Should this process die first, the
+        # minute schedule finds the records when the lease ends (``recover_handoffs``).
+        hand_off(parcels[0].company_id, written)
     with report.lock:  # chunks are claimed on several threads
         report.parcels += len(parcels)
         report.skipped += skipped
