@@ -13,7 +13,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.mail import recipients
-from tests.steps.outbox import deliver_outboxes
+from tests.steps.outbox import deliver_outboxes, raw_items
 from tests.steps.tenants import SMTP_USER, Tenant
 from tests.steps.tracking import T0
 
@@ -462,19 +462,6 @@ def test_a_hand_off_of_30_composed_ahead_sends_in_order_skipping_a_bad_header_an
     assert all(by_address[a].state == "sent" and by_address[a].provider_message_id for a in expected)
 
 
-def _raw_items(table: str, company_id: str, prefix: str | None = None) -> list[dict[str, Any]]:
-    """What DynamoDB holds for a company in a table (the raw items, as the store wrote them)."""
-    import boto3
-
-    condition = "company_id = :c" + (" AND begins_with(#k, :p)" if prefix else "")
-    values: dict[str, Any] = {":c": {"S": company_id}} | ({":p": {"S": prefix}} if prefix else {})
-    extra: dict[str, Any] = {"ExpressionAttributeNames": {"#k": "outbox_key"}} if prefix else {}
-    answer = boto3.client("dynamodb").query(
-        TableName=table, KeyConditionExpression=condition, ExpressionAttributeValues=values, **extra
-    )
-    return list(answer["Items"])
-
-
 def test_a_hand_off_whose_worker_never_comes_is_found_by_its_record_when_its_lease_ends(
     tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
@@ -486,9 +473,9 @@ def test_a_hand_off_whose_worker_never_comes_is_found_by_its_record_when_its_lea
     clock.set_now(T0)
     enqueue(tenant.company_id, _messages(3, prefix="r"), kick=False, handoff=True)
     # Then they are not in the outbox's ready index (issue 14), and one record holds the three
-    items = _raw_items(CommunicationModel.Meta.table_name, tenant.company_id)
+    items = raw_items(CommunicationModel.Meta.table_name, tenant.company_id)
     assert len(items) == 3 and not any("ready_outbox" in item for item in items)
-    [record] = _raw_items(OutboxModel.Meta.table_name, tenant.company_id, "handoff#")
+    [record] = raw_items(OutboxModel.Meta.table_name, tenant.company_id, "handoff#")
     assert sorted(json.loads(record["work"]["S"])["ids"]) == sorted(i["communication_id"]["S"] for i in items)
     # When the minute schedule comes before the lease ends, nothing is sent
     clock.set_now(T0 + timedelta(minutes=4))
@@ -499,7 +486,7 @@ def test_a_hand_off_whose_worker_never_comes_is_found_by_its_record_when_its_lea
     assert sorted(recipients(mailbox)) == [f"r{n:02d}@example.com" for n in range(3)]
     assert _history_states(tenant) == ["sent"] * 3
     # And the record is gone, and nothing is sent again
-    assert _raw_items(OutboxModel.Meta.table_name, tenant.company_id, "handoff#") == []
+    assert raw_items(OutboxModel.Meta.table_name, tenant.company_id, "handoff#") == []
     clock.set_now(T0 + LEASE + timedelta(minutes=10))
     assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 0
     assert len(recipients(mailbox)) == 3
@@ -518,7 +505,7 @@ def test_a_hand_off_its_worker_finishes_leaves_no_record_and_no_wake_up(
     # When the workers deliver them
     assert deliver_outboxes()["sent"] == 3
     # Then no hand-off record and no wake-up is left: the schedule has nothing to do for them
-    assert _raw_items(OutboxModel.Meta.table_name, tenant.company_id, "handoff#") == []
+    assert raw_items(OutboxModel.Meta.table_name, tenant.company_id, "handoff#") == []
     clock.set_now(T0 + timedelta(days=1))
     assert [o for c, o, _ in due_wakeups(clock.now()) if c == tenant.company_id] == []
     assert sorted(recipients(mailbox)) == [f"f{n:02d}@example.com" for n in range(3)]

@@ -12,16 +12,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
 from infrastructure.local.paths import REPO_ROOT
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.mail import recipients
-from tests.steps.outbox import deliver_outboxes
+from tests.steps.outbox import communication_items, deliver_outboxes, handoff_records
 from tests.steps.sends import PAGE_CLIENTS_NOTICE, job_of, progress
 from tests.steps.tenants import Tenant, purge_outbox_queue
-from tests.steps.tracking import T0
+from tests.steps.tracking import T0, alerts_monitor, followed_parcels
 
 OUTBOX = "email:tracking"
 MESSAGES = 40
@@ -197,6 +198,105 @@ def test_a_hand_off_worker_killed_after_recording_before_counting_is_counted_onc
     progress = _job_progress(tenant, job_id)
     assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
     assert sorted(_recipients(mailbox).values()) == [1] * MESSAGES
+
+
+ALERTS = 20  # one claim transaction of the sweep: one hand-off record, one SQS message
+
+
+@pytest.mark.parametrize(
+    ("point", "accepted_before_crash"),
+    [
+        ("after-claim", 0),  # took the hand-off of the 20 alerts, sent none
+        ("mid-batch", 10),  # the server accepted 10; none was recorded
+        ("before-record", None),  # the first alerts were sent; their outcomes were never written
+        ("before-count", ALERTS),  # every alert sent and recorded, none counted
+    ],
+)
+def test_a_worker_killed_while_sending_a_sweeps_alerts_loses_none_of_them(
+    api: Client,
+    tenant: Tenant,
+    mailbox: MailCatcher,
+    clock: Any,
+    point: str,
+    accepted_before_crash: int | None,
+) -> None:
+    from chalicelib.messaging.delivery import HANDOFF_TAIL, LEASE
+    from chalicelib.producers.tracking.sweep import sweep_company
+
+    # Given 20 followed parcels whose alerts the sweep wrote claimed, with the hand-off record of
+    # its claim (issue 14), and handed to the outbox workers
+    followers = followed_parcels(api, tenant, ALERTS, "w")
+    assert sweep_company(tenant.company_id).queued == ALERTS
+    [record] = handoff_records(tenant.company_id)
+    assert len(record["ids"]) == ALERTS
+    assert not any("ready_outbox" in item for item in communication_items(tenant.company_id))
+    # When the worker that takes the hand-off is killed at that moment
+    _kill_a_worker_at(tenant, point, n=accepted_before_crash or 0, path="handoff")
+    accepted = sum(_recipients(mailbox).values())
+    if accepted_before_crash is not None:
+        assert accepted == accepted_before_crash
+    else:
+        assert accepted >= ALERTS - HANDOFF_TAIL
+    # And only the minute schedule runs from then on, for one lease and two ticks
+    _wake_until_idle(clock, T0, int(LEASE.total_seconds() // 60) + 2)
+    # Then every follower got the alert; only those the server accepted before the crash and
+    # that were never recorded twice
+    received = _recipients(mailbox)
+    assert sorted(received) == followers
+    assert sum(received.values()) - ALERTS == (0 if point == "before-count" else accepted)
+    # And every alert is recorded sent and counted once, and no record is left
+    assert _states(tenant) == Counter({"sent": ALERTS})
+    monitor = alerts_monitor(api, tenant)
+    assert (monitor["sent_count"], monitor["failed_count"]) == (ALERTS, 0)
+    assert handoff_records(tenant.company_id) == []
+
+
+def _kill_the_sweep(tenant: Tenant, now: datetime = T0) -> None:
+    """Run the company's sweep in its own process and let it SIGKILL itself once its first claim
+    has committed, before handing it to the workers (``tests.steps.crashing_sweep``)."""
+    finished = subprocess.run(
+        [sys.executable, "-m", "tests.steps.crashing_sweep", tenant.company_id, now.isoformat()],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == -9, finished.stderr[-2000:]
+
+
+def test_a_sweep_killed_between_its_claim_and_the_hand_off_has_every_alert_sent_once_by_the_schedule(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import LEASE, wake_due_outboxes
+    from chalicelib.producers.tracking.sweep import CLAIM_CHUNK, sweep_due_tracking_alerts
+
+    # Given 30 followed parcels with a pending novelty: two claims of the sweep (24, then 6)
+    followers = followed_parcels(api, tenant, 30, "k")
+    # When the sweep is killed right after its first claim committed, before its SQS message
+    _kill_the_sweep(tenant)
+    # Then those 24 alerts are written claimed, outside the outbox's ready index, and the record
+    # written in the same transaction holds them; no worker was asked to send them
+    items = communication_items(tenant.company_id)
+    assert len(items) == CLAIM_CHUNK and not any("ready_outbox" in item for item in items)
+    [record] = handoff_records(tenant.company_id)
+    assert sorted(record["ids"]) == sorted(item["communication_id"]["S"] for item in items)
+    assert deliver_outboxes()["sent"] == 0
+    # When only the minute schedule runs from then on (the sweep, every minute for this company,
+    # the outbox workers, the wake-ups and records), for one lease and two ticks
+    for minute in range(int(LEASE.total_seconds() // 60) + 3):
+        clock.set_now(T0 + timedelta(minutes=minute, seconds=1))
+        sweep_due_tracking_alerts()
+        deliver_outboxes()
+        wake_due_outboxes()
+        if minute < LEASE.total_seconds() // 60:  # the 24 wait for their lease to end
+            assert sum(_recipients(mailbox).values()) == 30 - CLAIM_CHUNK
+    # Then every follower got the alert exactly once, recorded sent and counted once
+    assert sorted(_recipients(mailbox).items()) == [(f, 1) for f in followers]
+    assert _states(tenant) == Counter({"sent": 30})
+    monitor = alerts_monitor(api, tenant)
+    assert (monitor["sent_count"], monitor["failed_count"]) == (30, 0)
+    # And no record is left
+    assert handoff_records(tenant.company_id) == []
 
 
 def test_queued_messages_whose_kicks_were_all_lost_go_out_with_the_wake_up_alone(

@@ -26,3 +26,34 @@ def queue_email(tenant: Any, **fields: Any) -> Any:
     message = {"channel": "email", "to_address": "ana@example.com", "subject": "Hola", "text": "Texto"}
     [comm] = enqueue(tenant.company_id, [OutgoingMessage(**({"area": "tracking"} | message | fields))])
     return comm
+
+
+def raw_items(table: str, company_id: str, prefix: str | None = None) -> list[dict[str, Any]]:
+    """What DynamoDB holds for a company in a table (the raw items, as the store wrote them)."""
+    import boto3
+
+    condition = "company_id = :c" + (" AND begins_with(#k, :p)" if prefix else "")
+    values: dict[str, Any] = {":c": {"S": company_id}} | ({":p": {"S": prefix}} if prefix else {})
+    extra: dict[str, Any] = {"ExpressionAttributeNames": {"#k": "outbox_key"}} if prefix else {}
+    answer = boto3.client("dynamodb").query(
+        TableName=table, KeyConditionExpression=condition, ExpressionAttributeValues=values, **extra
+    )
+    return list(answer["Items"])
+
+
+def handoff_records(company_id: str) -> list[dict[str, Any]]:
+    """The company's hand-off records still there (``store.outbox``), each as its ``work``: the
+    outbox, the lease and the ids it holds."""
+    import json
+
+    from chalicelib.store.models import OutboxModel
+
+    items = raw_items(OutboxModel.Meta.table_name, company_id, "handoff#")
+    return [json.loads(item["work"]["S"]) for item in items]
+
+
+def communication_items(company_id: str) -> list[dict[str, Any]]:
+    """The company's raw communication items."""
+    from chalicelib.store.models import CommunicationModel
+
+    return raw_items(CommunicationModel.Meta.table_name, company_id)

@@ -120,6 +120,25 @@ def staff_subscribe(api: Client, tenant: Tenant, tracking_id: str, email: str, *
     return response
 
 
+def followed_parcels(api: Client, tenant: Tenant, count: int, prefix: str) -> list[str]:
+    """``count`` parcels, each followed by one person a clerk subscribed (no confirmation) and
+    with a pending "out for delivery" novelty: ``count`` alerts due. Returns the followers."""
+    followers = []
+    for n in range(count):
+        tracking_id = f"TRK-{prefix.upper()}{n:03d}"
+        issue(api, tenant, tracking_id)
+        followers.append(f"{prefix}{n:03d}@example.com")
+        staff_subscribe(api, tenant, tracking_id, followers[-1])
+        post_event(api, tenant, tracking_id, "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    return followers
+
+
+def alerts_monitor(api: Client, tenant: Tenant) -> Any:
+    """The tracking row of the alerts monitor, as staff see it (GET /alerts)."""
+    rows = body(api.http.get("/alerts", headers=tenant.staff_headers()))["items"]
+    return next(r for r in rows if r["alert_type"] == "tracking")
+
+
 def track(api: Client, tenant: Tenant, tracking_id: str) -> Any:
     response = api.http.get(f"/public/{tenant.company_id}/parcels/{tracking_id}")
     assert response.status_code == 200, response.body
