@@ -321,6 +321,10 @@ class QueueWorkers:
 
     processes: list[subprocess.Popen[str]]
     reports: list[dict[str, Any]] = field(default_factory=list)
+    # What each process printed after "ready" (its metrics lines, then its report), read as it
+    # comes: a pipe nobody reads fills up (64 KiB) and blocks the worker on its next print.
+    outputs: list[list[str]] = field(default_factory=list)
+    readers: list[threading.Thread] = field(default_factory=list)
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -359,18 +363,31 @@ def queue_workers(handlers: dict[str, int]) -> Iterator[QueueWorkers]:
         for process in workers.processes:
             assert process.stdout is not None
             assert process.stdout.readline().strip() == "ready"
+            lines: list[str] = []
+            reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
+            reader.start()
+            workers.outputs.append(lines)
+            workers.readers.append(reader)
         yield workers
     finally:
         for process in workers.processes:
             os.kill(process.pid, signal.SIGCONT)
             assert process.stdin is not None
             process.stdin.close()
-        for process in workers.processes:
-            assert process.stdout is not None
-            lines = process.stdout.read().strip().splitlines()
+        for process, reader, lines in zip(workers.processes, workers.readers, workers.outputs, strict=False):
             process.wait(timeout=60)
+            reader.join(timeout=10)
             if lines:
                 workers.reports.append(json.loads(lines[-1]))
+
+
+def _read_lines(stream: IO[str], lines: list[str]) -> None:
+    """Keep reading a worker's output until it ends (only the last line, its report, is kept
+    with the few before it)."""
+    for line in stream:
+        if line.strip():
+            lines.append(line.strip())
+            del lines[:-10]
 
 
 def summed_calls(reports: Iterable[dict[str, Any]], meter: AwsMeter | None = None) -> AwsMeter:
