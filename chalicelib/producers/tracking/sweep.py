@@ -9,8 +9,10 @@ decide -> render -> outbox, per company at its frequency:
   one conditional transaction that writes one alert item and its queued outbox messages per
   active follower and clears the pending marker, so concurrent sweeps never send twice and a
   novelty that lands (or a follower who comes or goes) meanwhile waits for the next sweep;
-* the tracking account's outbox is kicked (SQS) as soon as the first chunk is claimed, so the
-  outbox worker delivers (and records) while further parcels are still being claimed.
+* through an account without a rate limit, each claim writes its messages claimed (leased) with
+  the hand-off record that holds them, and hands their ids to an outbox worker (one SQS message
+  per record) as soon as it commits, so the worker delivers (and records) while further parcels
+  are still being claimed; a rate-limited account's outbox is kicked after the first chunk.
 """
 
 from __future__ import annotations
