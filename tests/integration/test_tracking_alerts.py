@@ -11,7 +11,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.mail import html_of, text_of
-from tests.steps.outbox import deliver_outboxes
+from tests.steps.outbox import communication_items, deliver_outboxes, handoff_records
 from tests.steps.tenants import Tenant, make_tenant
 from tests.steps.tracking import T0, issue, post_event, staff_subscribe, subscribe, sweep, track
 
@@ -465,6 +465,48 @@ def test_one_parcel_changing_mid_claim_does_not_hold_back_the_others(
     mails = {m["To"].addresses[0].addr_spec: m["Subject"] for m in mailbox.wait_for(3)}
     assert "Entregado" in mails["p2@example.com"]
     assert "En viaje" in mails["p1@example.com"] and "En viaje" in mails["p3@example.com"]
+
+
+def test_a_claim_tried_again_without_a_changed_parcel_writes_down_exactly_the_alerts_it_wrote(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: Any
+) -> None:
+    # Given three followed parcels with pending novelties, claimed in one transaction
+    for n in (1, 2, 3):
+        issue(api, tenant, f"TRK-64{n}")
+        staff_subscribe(api, tenant, f"TRK-64{n}", f"r{n}@example.com")
+        post_event(api, tenant, f"TRK-64{n}", "ev-1", "IN_TRANSIT", minutes=1)
+    # When the second one is delivered while the chunk is being claimed
+    from chalicelib.producers.tracking.sweep import sweep_company
+    from chalicelib.store import tracking as store
+
+    real = store.claim_many_pending_alerts
+    done: list[str] = []
+
+    def interleaved(claims: Any, now: Any) -> Any:
+        if not done:
+            done.append("yes")
+            post_event(api, tenant, "TRK-642", "ev-2", "DELIVERED", minutes=2)
+        return real(claims, now)
+
+    monkeypatch.setattr(store, "claim_many_pending_alerts", interleaved)
+    assert sweep_company(tenant.company_id).queued == 2
+    monkeypatch.setattr(store, "claim_many_pending_alerts", real)
+    # Then the claim, tried again without it, wrote the two other alerts outside the outbox's
+    # ready index, and one hand-off record that holds exactly those two (issue 14)
+    items = communication_items(tenant.company_id)
+    assert sorted(i["to_address"]["S"] for i in items) == ["r1@example.com", "r3@example.com"]
+    assert not any("ready_outbox" in i for i in items)
+    [record] = handoff_records(tenant.company_id)
+    assert sorted(record["ids"]) == sorted(i["communication_id"]["S"] for i in items)
+    # And the worker sends both and forgets the record; the changed parcel goes next time
+    assert deliver_outboxes()["sent"] == 2
+    assert handoff_records(tenant.company_id) == []
+    assert sweep(tenant).sent == 1
+    assert sorted(r for m in mailbox.wait_for(3) for r in envelope_recipients(m)) == [
+        "r1@example.com",
+        "r2@example.com",
+        "r3@example.com",
+    ]
 
 
 def test_one_company_failing_does_not_stop_the_others(
