@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 
-def main(company_id: str, now: str) -> None:
+def sweep_until_the_first_hand_off(company_id: str, now: str) -> None:
     from chalicelib.core import clock
     from chalicelib.producers.tracking import sweep
 
@@ -33,4 +33,4 @@ def main(company_id: str, now: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    sweep_until_the_first_hand_off(sys.argv[1], sys.argv[2])
