@@ -13,7 +13,16 @@ from tests.steps.answers import body
 from tests.steps.mail import html_of, text_of
 from tests.steps.outbox import communication_items, deliver_outboxes, handoff_records
 from tests.steps.tenants import Tenant, make_tenant
-from tests.steps.tracking import T0, issue, post_event, staff_subscribe, subscribe, sweep, track
+from tests.steps.tracking import (
+    T0,
+    delivered_while_claiming,
+    issue,
+    post_event,
+    staff_subscribe,
+    subscribe,
+    sweep,
+    track,
+)
 
 
 def test_two_novelties_in_one_interval_send_one_email_with_the_latest(
@@ -444,21 +453,9 @@ def test_one_parcel_changing_mid_claim_does_not_hold_back_the_others(
         subscribe(api, tenant, f"TRK-62{n}", f"p{n}@example.com")
         post_event(api, tenant, f"TRK-62{n}", "ev-1", "IN_TRANSIT", minutes=1)
     # When the second one is delivered while the chunk is being claimed
-    from chalicelib.store import tracking as store
-
-    real = store.claim_many_pending_alerts
-    done: list[str] = []
-
-    def interleaved(claims: Any, now: Any) -> Any:
-        if not done:
-            done.append("yes")
-            assert len(claims) == 3
-            post_event(api, tenant, "TRK-622", "ev-2", "DELIVERED", minutes=2)
-        return real(claims, now)
-
-    monkeypatch.setattr(store, "claim_many_pending_alerts", interleaved)
-    first = sweep(tenant)
-    monkeypatch.setattr(store, "claim_many_pending_alerts", real)
+    with delivered_while_claiming(api, tenant, monkeypatch, "TRK-622") as chunks:
+        first = sweep(tenant)
+    assert chunks == [3]
     # Then the other two are sent now, and the changed one with its newer status next time
     assert first.sent == 2
     assert sweep(tenant).sent == 1
@@ -477,20 +474,9 @@ def test_a_claim_tried_again_without_a_changed_parcel_writes_down_exactly_the_al
         post_event(api, tenant, f"TRK-64{n}", "ev-1", "IN_TRANSIT", minutes=1)
     # When the second one is delivered while the chunk is being claimed
     from chalicelib.producers.tracking.sweep import sweep_company
-    from chalicelib.store import tracking as store
 
-    real = store.claim_many_pending_alerts
-    done: list[str] = []
-
-    def interleaved(claims: Any, now: Any) -> Any:
-        if not done:
-            done.append("yes")
-            post_event(api, tenant, "TRK-642", "ev-2", "DELIVERED", minutes=2)
-        return real(claims, now)
-
-    monkeypatch.setattr(store, "claim_many_pending_alerts", interleaved)
-    assert sweep_company(tenant.company_id).queued == 2
-    monkeypatch.setattr(store, "claim_many_pending_alerts", real)
+    with delivered_while_claiming(api, tenant, monkeypatch, "TRK-642"):
+        assert sweep_company(tenant.company_id).queued == 2
     # Then the claim, tried again without it, wrote the two other alerts outside the outbox's
     # ready index, and one hand-off record that holds exactly those two (issue 14)
     items = communication_items(tenant.company_id)

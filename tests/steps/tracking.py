@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -137,6 +139,31 @@ def alerts_monitor(api: Client, tenant: Tenant) -> Any:
     """The tracking row of the alerts monitor, as staff see it (GET /alerts)."""
     rows = body(api.http.get("/alerts", headers=tenant.staff_headers()))["items"]
     return next(r for r in rows if r["alert_type"] == "tracking")
+
+
+@contextmanager
+def delivered_while_claiming(
+    api: Client, tenant: Tenant, monkeypatch: Any, tracking_id: str
+) -> Iterator[list[int]]:
+    """While the block runs, ``tracking_id`` is delivered (a newer novelty, ``ev-2``) just before
+    the first claim of a chunk commits, as a carrier's event landing mid-sweep. Yields the sizes
+    of the chunks claimed that way (one)."""
+    from chalicelib.store import tracking as store
+
+    real = store.claim_many_pending_alerts
+    seen: list[int] = []
+
+    def interleaved(claims: Any, now: Any) -> Any:
+        if not seen:
+            seen.append(len(claims))
+            post_event(api, tenant, tracking_id, "ev-2", "DELIVERED", minutes=2)
+        return real(claims, now)
+
+    monkeypatch.setattr(store, "claim_many_pending_alerts", interleaved)
+    try:
+        yield seen
+    finally:
+        monkeypatch.setattr(store, "claim_many_pending_alerts", real)
 
 
 def track(api: Client, tenant: Tenant, tracking_id: str) -> Any:
