@@ -9,6 +9,10 @@ CPU time (``time.thread_time``), and the worker writes ``<handler>-<pid>.prof`` 
 stops: ``python -c "import pstats; pstats.Stats('x.prof').sort_stats('tottime').print_stats(30)"``.
 
     uv run python -m bench._worker deliver_outbox
+
+With ``BENCH_WARM_WORKERS=1`` the worker is a warm container before it says "ready": every
+``chalicelib`` module imported and every table's and service's client made, so a timed run
+measures steady-state throughput without the cold start (``bench.cold_start`` measures that).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ def main() -> None:
         stop.set()
 
     threading.Thread(target=wait_for_stdin, daemon=True).start()
+    if os.environ.get("BENCH_WARM_WORKERS") == "1":
+        _warm()
     handled = failures = 0
     meter = AwsMeter()
     profile_dir = os.environ.get("BENCH_PROFILE_DIR")
@@ -77,6 +83,22 @@ def main() -> None:
         "capacity": dict(meter.capacity),
     }
     print(json.dumps(report), flush=True)
+
+
+def _warm() -> None:
+    import importlib
+    import pkgutil
+
+    import chalicelib
+    from chalicelib.core.aws import client
+    from chalicelib.store import models
+
+    for module in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
+        importlib.import_module(module.name)
+    for model in models.ALL_MODELS:
+        _ = model._get_connection().connection.client
+    for service in ("sqs", "s3", "kms", "ses", "sns"):
+        client(service)
 
 
 if __name__ == "__main__":
