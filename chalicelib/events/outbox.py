@@ -16,17 +16,26 @@ OUTBOX_QUEUE = "pregon-outbox"
 @outbox_events.on_sqs_message(queue=OUTBOX_QUEUE, batch_size=1, name="deliver_outbox")
 def deliver_outbox(event: Any) -> dict[str, Any]:
     """Send the messages a producer handed over (``{"company_id", "outbox", "ids", "lease_until",
-    "token"}``, and ``"recorded": true`` when the producer wrote the hand-off down), or drain
-    the outbox a message names (``{"company_id", "outbox"}``)."""
+    "token"}``, and ``"recorded": true`` when the producer wrote the hand-off down; or several
+    recorded hand-offs of one outbox and lease, ``"handoffs": [{"token", "ids"}, ...]``), or
+    drain the outbox a message names (``{"company_id", "outbox"}``)."""
     from datetime import datetime
 
-    from chalicelib.messaging.delivery import deliver_handed_off, drain_outbox
+    from chalicelib.messaging.delivery import deliver_hand_offs, deliver_handed_off, drain_outbox
 
     totals = {"sent": 0, "failed": 0, "retried": 0, "suppressed": 0}
     for record in event:
         request = json.loads(record.body)
         company_id, outbox = str(request["company_id"]), str(request["outbox"])
-        if "ids" in request:
+        if "handoffs" in request:  # several records of one producer, one stream (GatheredHandOffs)
+            report = deliver_hand_offs(
+                company_id,
+                outbox,
+                [(str(h["token"]), [str(i) for i in h["ids"]]) for h in request["handoffs"]],
+                datetime.fromisoformat(str(request["lease_until"])),
+                recorded=bool(request.get("recorded")),
+            )
+        elif "ids" in request:
             report = deliver_handed_off(
                 company_id,
                 outbox,

@@ -465,30 +465,55 @@ def deliver_handed_off(
     still holds back in the ready index when the lease ends: :func:`recover_handoffs`; this
     worker deletes it once every message has an outcome), and otherwise the wake-up the
     producer announced for the lease's end (the messages are in the ready index all along)."""
+    return deliver_hand_offs(company_id, outbox, [(token, communication_ids)], lease_until, recorded=recorded)
+
+
+def deliver_hand_offs(
+    company_id: str,
+    outbox: str,
+    handoffs: Sequence[tuple[str, Sequence[str]]],
+    lease_until: datetime,
+    *,
+    recorded: bool = False,
+) -> DrainReport:
+    """:func:`deliver_handed_off` for several hand-offs of one outbox and lease handed over in
+    one SQS message (``(token, ids)`` each: the tracking sweep gathers the records of its small
+    claims, :class:`~chalicelib.messaging.outbox.GatheredHandOffs`), sent as one stream over one
+    session. Each token is taken on its own (only the hand-offs this delivery took are sent),
+    and each record is finished on its own with exactly its outcomes."""
     report = DrainReport(company_id, outbox)
     if clock.now() >= lease_until:
         # Too late to send as handed off: a recorded hand-off is recovered now rather than at the
         # next minute (what its lease still holds goes back to the outbox), then a drain claims it.
-        found = outbox_store.get_handoff(company_id, token) if recorded else None
-        if found is not None:
-            _recover(company_id, *found, clock.now())
+        for token, _ in handoffs if recorded else ():
+            found = outbox_store.get_handoff(company_id, token)
+            if found is not None:
+                _recover(company_id, *found, clock.now())
         return drain_outbox(company_id, outbox)
+    communication_ids = [i for _, ids in handoffs for i in ids]
 
     def read() -> tuple[list[Communication], dict[str, Any]]:
         messages = store.held(company_id, communication_ids, lease_until)
         # one read of the suppression list for the whole hand-off (up to 100 addresses)
         return messages, outbox_store.suppressed_among(company_id, [_address_key(m) for m in messages])
 
-    # The token, the messages and the account are read side by side: three round trips in one.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="handoff-start") as start:
-        taken = start.submit(outbox_store.take_handoff, company_id, token, lease_until, recorded=recorded)
+    # The tokens, the messages and the account are read side by side: three round trips in one.
+    with ThreadPoolExecutor(max_workers=1 + len(handoffs), thread_name_prefix="handoff-start") as start:
+        takes = [
+            start.submit(outbox_store.take_handoff, company_id, token, lease_until, recorded=recorded)
+            for token, _ in handoffs
+        ]
         reading = start.submit(read)
         session, reused = _session(company_id, outbox)
-        if not taken.result():
+        taken = [handoff for handoff, take in zip(handoffs, takes, strict=True) if take.result()]
+        if not taken:
             report.reason = "hand-off already taken by another delivery of its SQS message"
             _release(company_id, outbox, session, False)
             return report
         messages, suppressed = reading.result()
+    if len(taken) < len(handoffs):  # only what this delivery took is its to send
+        ours = {i for _, ids in taken for i in ids}
+        messages = [m for m in messages if m.communication_id in ours]
     if session.channel is None and not session.fail_all:
         # Left to the lease: the wake-up at its end drains the outbox, and waits for the account.
         report.reason = session.reason
@@ -534,12 +559,7 @@ def deliver_handed_off(
         finally:
             _release(company_id, outbox, session, failed)
     if recorded:
-        # Count what was recorded and forget the record, or keep in it what is left to the
-        # lease; a retry is in the ready index, due then. (Should the record have been taken by
-        # the recovery meanwhile, it counts instead.)
-        done = {c.communication_id for c in writer.written}
-        rest = [] if not left else [i for i in communication_ids if i not in done]
-        outbox_store.finish_handoff(company_id, outbox, token, lease_until, writer.written, rest, clock.now())
+        _finish(company_id, outbox, taken, lease_until, writer.written, left)
         if retry_at is not None:
             outbox_store.wake_later(company_id, outbox, retry_at)
         report.wake_at = retry_at
@@ -552,6 +572,32 @@ def deliver_handed_off(
     outbox_store.settle_wakeup(company_id, outbox, stamp(lease_until), report.wake_at)
     _report(report, oldest)
     return report
+
+
+def _finish(
+    company_id: str,
+    outbox: str,
+    taken: Sequence[tuple[str, Sequence[str]]],
+    lease_until: datetime,
+    written: Sequence[Communication],
+    left: bool,
+) -> None:
+    """Count what each record's messages recorded and forget the record, or keep in it what is
+    left to the lease; a retry is in the ready index, due then. (Should a record have been taken
+    by the recovery meanwhile, it counts instead.) Several records are finished side by side."""
+    by_id = {c.communication_id: c for c in written}
+
+    def finish(token: str, ids: Sequence[str]) -> None:
+        outcomes = [by_id[i] for i in ids if i in by_id]
+        rest = [i for i in ids if i not in by_id] if left else []
+        outbox_store.finish_handoff(company_id, outbox, token, lease_until, outcomes, rest, clock.now())
+
+    if len(taken) == 1:
+        finish(*taken[0])
+        return
+    with ThreadPoolExecutor(max_workers=min(len(taken), 8), thread_name_prefix="handoff-finish") as pool:
+        for done in [pool.submit(finish, token, ids) for token, ids in taken]:
+            done.result()
 
 
 def _report(report: DrainReport, oldest: float) -> None:

@@ -455,9 +455,9 @@ class _ClaimPlan:
 
     @property
     def size(self) -> int:
-        """Transaction items: the parcel, its novelty when anyone is alerted, an alert per
-        follower and its messages in the outbox (an e-mail each, and SMS for some)."""
-        return 1 + (1 + len(self.alerts) + len(self.messages) if self.alerts else 0)
+        """Transaction items: the parcel, an alert per follower and its messages in the outbox
+        (an e-mail each, and SMS for some)."""
+        return 1 + len(self.alerts) + len(self.messages)
 
 
 def _plan(
@@ -526,13 +526,9 @@ def _add_to(
         if parcel.follow_version is not None
         else ParcelModel.follow_version.does_not_exist()
     )
+    # The novelty is not marked: when it was notified is when its alerts were written
+    # (:func:`notified_times`), and the parcel's version is what makes the claim exactly once.
     tx.update(ParcelModel(key), actions=actions, condition=(ParcelModel.version == parcel.version) & follow)
-    if plan.alerts:
-        tx.update(
-            NoveltyModel(key, parcel.pending.event_id),
-            actions=[NoveltyModel.notified_at.set(now)],
-            condition=NoveltyModel.notified_at.does_not_exist(),
-        )
     for alert in alerts:
         tx.save(_alert_item(alert), condition=AlertModel.alert_id.does_not_exist())
     for message in messages:
@@ -589,12 +585,12 @@ def _claim_group(
         handoffs = outbox_store.new_handoffs(messages)  # made again for what remains
         # Transaction item -> plan index, in the order DynamoDB sees the items: PynamoDB sends
         # puts before updates, so every alert and message first, then the records (a new key:
-        # nobody else's), then each parcel and its novelty.
+        # nobody else's), then each parcel.
         owner: list[int | None] = [
             i for i in group for _ in range(len(plans[i].alerts) + len(plans[i].messages))
         ]
         owner += [None] * len(handoffs)
-        owner += [i for i in group for _ in range(1 + (1 if plans[i].alerts else 0))]
+        owner += list(group)
         written = {c.communication_id: c for c in outbox_store.under_handoffs(messages, handoffs)}
         try:
             with TransactWrite(connection=connection()) as tx:
@@ -626,7 +622,7 @@ def _claim_large(plan: _ClaimPlan, now: datetime) -> Claimed | None:
     still conditional, and the rest's messages under records written before them."""
     company_id = plan.parcel.company_id
     fits = (_TX_LIMIT - 2) // 2
-    while 2 + len(plan.alerts[:fits]) + fits + _records(plan.messages[:fits]) > _TX_LIMIT:
+    while 1 + len(plan.alerts[:fits]) + fits + _records(plan.messages[:fits]) > _TX_LIMIT:
         fits -= 1
     first, rest = plan.alerts[:fits], plan.alerts[fits:]
     handoffs = outbox_store.new_handoffs(plan.messages[:fits])
@@ -690,6 +686,23 @@ def _with_outcomes(company_id: str, alerts: list[domain.Alert]) -> list[domain.A
             )
         shown.append(alert)
     return shown
+
+
+def notified_times(company_id: str, tracking_id: str) -> dict[str, datetime]:
+    """When each novelty of a parcel was notified: when the sweep wrote its first alerts (the
+    claim that writes them no longer marks the novelty: 2 WRU an alert, issue 14). One Query of
+    the parcel's alerts, keys and times only."""
+    first: dict[str, datetime] = {}
+    items = AlertModel.query(
+        parcel_key(company_id, tracking_id),
+        consistent_read=True,
+        attributes_to_get=["novelty_id", "created_at"],
+    )
+    for item in items:
+        novelty, at = str(item.novelty_id), item.created_at
+        if novelty not in first or at < first[novelty]:
+            first[novelty] = at
+    return first
 
 
 def alerts_for_parcel(company_id: str, tracking_id: str) -> list[domain.Alert]:

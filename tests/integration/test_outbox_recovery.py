@@ -19,7 +19,7 @@ from infrastructure.local.paths import REPO_ROOT
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.mail import recipients
-from tests.steps.outbox import communication_items, deliver_outboxes, handoff_records
+from tests.steps.outbox import communication_items, deliver_outboxes, handoff_records, outbox_queue_bodies
 from tests.steps.sends import PAGE_CLIENTS_NOTICE, job_of, progress
 from tests.steps.tenants import Tenant, purge_outbox_queue
 from tests.steps.tracking import T0, alerts_monitor, followed_parcels
@@ -270,11 +270,11 @@ def test_a_sweep_killed_between_its_claim_and_the_hand_off_has_every_alert_sent_
     from chalicelib.messaging.delivery import LEASE, wake_due_outboxes
     from chalicelib.producers.tracking.sweep import CLAIM_CHUNK, sweep_due_tracking_alerts
 
-    # Given 30 followed parcels with a pending novelty: two claims of the sweep (24, then 6)
-    followers = followed_parcels(api, tenant, 30, "k")
+    # Given 40 followed parcels with a pending novelty: two claims of the sweep (32, then 8)
+    followers = followed_parcels(api, tenant, 40, "k")
     # When the sweep is killed right after its first claim committed, before its SQS message
     _kill_the_sweep(tenant)
-    # Then those 24 alerts are written claimed, outside the outbox's ready index, and the record
+    # Then those 32 alerts are written claimed, outside the outbox's ready index, and the record
     # written in the same transaction holds them; no worker was asked to send them
     items = communication_items(tenant.company_id)
     assert len(items) == CLAIM_CHUNK and not any("ready_outbox" in item for item in items)
@@ -288,13 +288,53 @@ def test_a_sweep_killed_between_its_claim_and_the_hand_off_has_every_alert_sent_
         sweep_due_tracking_alerts()
         deliver_outboxes()
         wake_due_outboxes()
-        if minute < LEASE.total_seconds() // 60:  # the 24 wait for their lease to end
-            assert sum(_recipients(mailbox).values()) == 30 - CLAIM_CHUNK
+        if minute < LEASE.total_seconds() // 60:  # the 32 wait for their lease to end
+            assert sum(_recipients(mailbox).values()) == 40 - CLAIM_CHUNK
     # Then every follower got the alert exactly once, recorded sent and counted once
     assert sorted(_recipients(mailbox).items()) == [(f, 1) for f in followers]
-    assert _states(tenant) == Counter({"sent": 30})
+    assert _states(tenant) == Counter({"sent": 40})
     monitor = alerts_monitor(api, tenant)
-    assert (monitor["sent_count"], monitor["failed_count"]) == (30, 0)
+    assert (monitor["sent_count"], monitor["failed_count"]) == (40, 0)
+    # And no record is left
+    assert handoff_records(tenant.company_id) == []
+
+
+def test_a_sweeps_claims_reach_the_workers_gathered_and_a_record_taken_elsewhere_waits_for_its_lease(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import LEASE
+    from chalicelib.producers.tracking.sweep import sweep_company
+    from chalicelib.store.outbox import take_handoff
+
+    # Given 70 followed parcels with a pending novelty: three claims of the sweep (32, 32, 6),
+    # each with the hand-off record of its alerts
+    followers = followed_parcels(api, tenant, 70, "g")
+    assert sweep_company(tenant.company_id).queued == 70
+    records = handoff_records(tenant.company_id)
+    assert sorted(len(r["ids"]) for r in records) == [6, 32, 32]
+    # Then the workers are handed them in two SQS messages: the first claim's at once, the
+    # other two gathered into one (issue 14: fewer, fuller worker invocations)
+    bodies = outbox_queue_bodies()
+    assert sorted(len(b["handoffs"]) for b in bodies) == [1, 2]
+    handed = sorted(sorted(h["ids"]) for b in bodies for h in b["handoffs"])
+    assert handed == sorted(sorted(r["ids"]) for r in records)
+    # When a delivery of the gathered message took its first record and died before sending
+    # (SQS delivers at least once), and then the workers run
+    gathered = next(b for b in bodies if len(b["handoffs"]) == 2)
+    lost = gathered["handoffs"][0]
+    lease_until = datetime.fromisoformat(gathered["lease_until"])
+    assert take_handoff(tenant.company_id, lost["token"], lease_until, recorded=True)
+    deliver_outboxes()
+    # Then every alert but that record's went out once, and that record is all that is left
+    assert sum(_recipients(mailbox).values()) == 70 - len(lost["ids"])
+    assert [sorted(r["ids"]) for r in handoff_records(tenant.company_id)] == [sorted(lost["ids"])]
+    # When only the minute schedule runs from then on, for one lease and two ticks
+    _wake_until_idle(clock, T0, int(LEASE.total_seconds() // 60) + 2)
+    # Then every follower got the alert exactly once, recorded sent and counted once
+    assert sorted(_recipients(mailbox).items()) == [(f, 1) for f in followers]
+    assert _states(tenant) == Counter({"sent": 70})
+    monitor = alerts_monitor(api, tenant)
+    assert (monitor["sent_count"], monitor["failed_count"]) == (70, 0)
     # And no record is left
     assert handoff_records(tenant.company_id) == []
 

@@ -57,3 +57,21 @@ def communication_items(company_id: str) -> list[dict[str, Any]]:
     from chalicelib.store.models import CommunicationModel
 
     return raw_items(CommunicationModel.Meta.table_name, company_id)
+
+
+def outbox_queue_bodies() -> list[dict[str, Any]]:
+    """What waits on the outbox workers' SQS queue, as JSON bodies, left there for the workers
+    (received with no visibility timeout)."""
+    import json
+
+    import boto3
+
+    from chalicelib.core.aws import queue_url
+    from chalicelib.core.settings import get_settings
+
+    answer = boto3.client("sqs").receive_message(
+        QueueUrl=queue_url(get_settings().outbox_queue), MaxNumberOfMessages=10, VisibilityTimeout=0
+    )
+    messages = answer.get("Messages", [])
+    assert len(messages) < 10, "more than one receive holds: not a step for this test"
+    return [json.loads(m["Body"]) for m in messages]

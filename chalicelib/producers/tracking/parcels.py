@@ -207,6 +207,8 @@ def staff_history(company_id: str, tracking_id: str) -> tuple[Parcel, list[Histo
     """Everything, hidden statuses included, for the company's own staff and systems."""
     parcel = get_parcel(company_id, tracking_id)
     catalog = status_catalog(company_id)
+    # novelties notified before issue 14 carry their time; later ones, their first alert's
+    notified = store.notified_times(company_id, tracking_id)
     history = []
     for novelty in store.list_novelties(company_id, tracking_id):
         status = catalog.get(novelty.status)
@@ -220,7 +222,7 @@ def staff_history(company_id: str, tracking_id: str) -> tuple[Parcel, list[Histo
                 observation=novelty.observation,
                 hidden=status is None or status.visibility == "hidden",
                 event_id=novelty.event_id,
-                notified_at=novelty.notified_at,
+                notified_at=novelty.notified_at or notified.get(novelty.event_id),
             )
         )
     return parcel, history

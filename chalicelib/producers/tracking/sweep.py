@@ -10,9 +10,10 @@ decide -> render -> outbox, per company at its frequency:
   active follower and clears the pending marker, so concurrent sweeps never send twice and a
   novelty that lands (or a follower who comes or goes) meanwhile waits for the next sweep;
 * through an account without a rate limit, each claim writes its messages claimed (leased) with
-  the hand-off record that holds them, and hands their ids to an outbox worker (one SQS message
-  per record) as soon as it commits, so the worker delivers (and records) while further parcels
-  are still being claimed; a rate-limited account's outbox is kicked after the first chunk.
+  the hand-off record that holds them, and their ids go to the outbox workers (the first claim's
+  at once, later ones gathered ~200 ids to an SQS message), so a worker delivers (and records)
+  while further parcels are still being claimed; a rate-limited account's outbox is kicked after
+  the first chunk.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ from chalicelib.messaging.accounts.email import account_for
 from chalicelib.messaging.accounts.sms import get_sms_settings
 from chalicelib.messaging.outbox import (
     Accounts,
+    GatheredHandOffs,
     OutgoingMessage,
     announce,
-    hand_off,
     kick_outboxes,
     outbox_of,
     prepare,
@@ -62,8 +63,9 @@ from chalicelib.store import tracking as store
 from chalicelib.tenants.branding import company_variables, parcel_url
 
 ALERT_TYPE = "tracking"
-# Parcels claimed per transaction (a parcel with one follower is 4 of its 100 items).
-CLAIM_CHUNK = 24
+# Parcels claimed per transaction (a parcel with one follower is 3 of its 100 items: the parcel,
+# the alert, its e-mail; the hand-off record is one more).
+CLAIM_CHUNK = 32
 _CHUNKS_AHEAD = 8
 # One company's sweep may render and claim for this long per run; what is left stays pending for
 # its next run, so a company with a slow template cannot hold the schedule for the others.
@@ -156,13 +158,17 @@ def sweep_company(
     if until is None:
         announce(company_id, dict.fromkeys(outbox, now))
     kicked = until is not None  # handed off chunk by chunk instead
-    with ThreadPoolExecutor(max_workers=workers or get_settings().sweep_workers) as pool:
-        # A feeder thread pages through the due parcels and hands chunks to the pool to render
-        # and claim (a transaction per chunk); the outbox starts delivering after the first.
-        for claimed in _claimed_in_order(pool, chain([first], due), catalog, writer, now, report):
-            if claimed and not kicked:
-                kick_outboxes(company_id, outbox)
-                kicked = True
+    try:
+        with ThreadPoolExecutor(max_workers=workers or get_settings().sweep_workers) as pool:
+            # A feeder thread pages through the due parcels and hands chunks to the pool to render
+            # and claim (a transaction per chunk); the outbox starts delivering after the first.
+            for claimed in _claimed_in_order(pool, chain([first], due), catalog, writer, now, report):
+                if claimed and not kicked:
+                    kick_outboxes(company_id, outbox)
+                    kicked = True
+    finally:
+        # what the last claims wrote (also when a later chunk failed: those records committed)
+        writer.handoffs.flush()
     if report.queued and until is None:
         announce(company_id, dict.fromkeys(outbox, now))
     if until is None and (report.queued or kicked):
@@ -206,6 +212,8 @@ class _AlertWriter:
         self._rendered = False  # each run renders at least one parcel, so every run makes progress
         # The tracking account the sweep resolved (C1 fallback included): no alert looks it up again.
         self._accounts: Accounts = {("tracking", None): account}
+        # Claims commit a record of up to 24 alerts each; the workers get them ~200 at a time.
+        self.handoffs = GatheredHandOffs(company.company_id)
 
     def messages(
         self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, followers: list[Follower]
@@ -396,10 +404,11 @@ def _claim(
         queued += sum(1 for m in messages if m.state == "queued")
         failed += sum(1 for m in messages if m.state == "failed")
     if writer.lease_until is not None and written:
-        # Each claim transaction wrote the hand-off records of its messages (issue 14): one SQS
-        # message per record, sent as soon as it commits. Should this process die first, the
-        # minute schedule finds the records when the lease ends (``recover_handoffs``).
-        hand_off(parcels[0].company_id, written)
+        # Each claim transaction wrote the hand-off records of its messages (issue 14); they go
+        # to the workers gathered, ~200 ids an SQS message (the first at once). Should this
+        # process die first, the minute schedule finds the records when the lease ends
+        # (``recover_handoffs``).
+        writer.handoffs.add(written)
     with report.lock:  # chunks are claimed on several threads
         report.parcels += len(parcels)
         report.skipped += skipped
