@@ -452,6 +452,8 @@ class _ClaimPlan:
     parcel: domain.Parcel
     alerts: list[domain.Alert]
     messages: list[domain.Communication]
+    # each alert's messages (its e-mail, and its SMS while SMS is on), in the alerts' order
+    by_alert: list[list[domain.Communication]]
 
     @property
     def size(self) -> int:
@@ -485,7 +487,17 @@ def _plan(
         )
         for n, follower in enumerate(followers)
     ]
-    return _ClaimPlan(parcel, alerts, messages)
+    # The writer gives one e-mail per follower in their order, then one SMS per follower with a
+    # phone (in their order) while the company's SMS service is on.
+    by_alert = [[messages[n]] if n < len(messages) else [] for n in range(len(followers))]
+    texts = iter(messages[len(followers) :])
+    if len(messages) > len(followers):
+        for n, follower in enumerate(followers):
+            if follower.phone:
+                text = next(texts, None)
+                if text is not None:
+                    by_alert[n].append(text)
+    return _ClaimPlan(parcel, alerts, messages, by_alert)
 
 
 def alert_ref(company_id: str, tracking_id: str, novelty_id: str, subscription_id: str) -> str:
@@ -521,14 +533,9 @@ def _add_to(
             ParcelModel.notified_occurred_at.set(parcel.pending.occurred_at),
             ParcelModel.last_alert_at.set(now),
         ]
-    follow = (
-        ParcelModel.follow_version == parcel.follow_version
-        if parcel.follow_version is not None
-        else ParcelModel.follow_version.does_not_exist()
-    )
     # The novelty is not marked: when it was notified is when its alerts were written
     # (:func:`notified_times`), and the parcel's version is what makes the claim exactly once.
-    tx.update(ParcelModel(key), actions=actions, condition=(ParcelModel.version == parcel.version) & follow)
+    tx.update(ParcelModel(key), actions=actions, condition=_unchanged(parcel))
     for alert in alerts:
         tx.save(_alert_item(alert), condition=AlertModel.alert_id.does_not_exist())
     for message in messages:
@@ -602,12 +609,19 @@ def _claim_group(
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             failed = {
-                owner[n]
+                lost
                 for n, reason in enumerate(reasons)
-                if reason is not None and reason.code in _LOST_RACE and owner[n] is not None
+                if reason is not None and reason.code in _LOST_RACE and (lost := owner[n]) is not None
             }
             if not failed:
                 raise
+            for index in failed:
+                # Lost a race, or some of its alerts were written by a sweep that died between
+                # the transactions of a parcel too large for one: that one finishes the job.
+                parcel = plans[index].parcel
+                assert parcel.pending is not None
+                if _alert_ids_of(parcel.company_id, parcel.tracking_id, parcel.pending.event_id):
+                    results[index] = _claim_large(plans[index], now)
             group = [i for i in group if i not in failed]
             continue
         for index in group:
@@ -617,37 +631,86 @@ def _claim_group(
 
 
 def _claim_large(plan: _ClaimPlan, now: datetime) -> Claimed | None:
-    """More followers than one transaction holds: claim the parcel with the first alerts (and the
-    record of their messages), then write the rest one by one (the parcel is ours by then), each
-    still conditional, and the rest's messages under records written before them."""
-    company_id = plan.parcel.company_id
-    fits = (_TX_LIMIT - 2) // 2
-    while 1 + len(plan.alerts[:fits]) + fits + _records(plan.messages[:fits]) > _TX_LIMIT:
-        fits -= 1
-    first, rest = plan.alerts[:fits], plan.alerts[fits:]
-    handoffs = outbox_store.new_handoffs(plan.messages[:fits])
-    claimed = outbox_store.under_handoffs(plan.messages[:fits], handoffs)
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            _add_to(tx, plan, first, now, claimed)
-            for handoff in handoffs:
-                outbox_store.add_handoff_to(tx, company_id, handoff)
-    except TransactWriteError as exc:
-        if any(r is not None and r.code in _LOST_RACE for r in (exc.cancellation_reasons or [])):
-            return None
-        raise
-    for alert in rest:
+    """More followers than one transaction holds (a parcel may have 50, each alerted by e-mail
+    and, while SMS is on, by SMS): the alerts are written in several transactions, each only
+    while the parcel is still the one read (a condition check on its version and followers), with
+    their messages and the hand-off record of those, and the last one claims the parcel. Until
+    then the parcel stays pending: should the sweep die between two of them, the next sweep finds
+    it due again, reads which of the novelty's alerts were written (each with its messages) and
+    writes only the others. So none is lost and none is written twice. Returns what this call
+    wrote (also when a later transaction lost a race: what was written stands, and goes out), or
+    None when it wrote nothing because the parcel changed."""
+    parcel = plan.parcel
+    assert parcel.pending is not None
+    before = _alert_ids_of(parcel.company_id, parcel.tracking_id, parcel.pending.event_id)
+    todo = [(a, m) for a, m in zip(plan.alerts, plan.by_alert, strict=True) if a.alert_id not in before]
+    batches = _batches(todo)
+    alerts_written: list[domain.Alert] = []
+    messages_written: list[domain.Communication] = []
+    for n, batch in enumerate(batches):
+        alerts = [alert for alert, _ in batch]
+        handoffs = outbox_store.new_handoffs([m for _, messages in batch for m in messages])
+        claimed = outbox_store.under_handoffs([m for _, messages in batch for m in messages], handoffs)
         try:
-            _alert_item(alert).save(condition=AlertModel.alert_id.does_not_exist())
-        except PutError as exc:
-            if not _conditional_failed(exc):
-                raise
-    # the ordinary recorded path: records first, then the messages without ready keys
-    handoffs = outbox_store.new_handoffs(plan.messages[fits:])
-    if handoffs:
-        outbox_store.save_handoffs(company_id, handoffs)
-    later = communications.add_new(outbox_store.under_handoffs(plan.messages[fits:], handoffs))
-    return plan.alerts, claimed + later
+            with TransactWrite(connection=connection()) as tx:
+                if n == len(batches) - 1:
+                    _add_to(tx, plan, alerts, now, claimed)  # the last one claims the parcel
+                else:
+                    tx.condition_check(
+                        ParcelModel,
+                        parcel_key(parcel.company_id, parcel.tracking_id),
+                        condition=_unchanged(parcel),
+                    )
+                    for alert in alerts:
+                        tx.save(_alert_item(alert), condition=AlertModel.alert_id.does_not_exist())
+                    for message in claimed:
+                        communications.add_to_transaction(tx, message)
+                for handoff in handoffs:
+                    outbox_store.add_handoff_to(tx, parcel.company_id, handoff)
+        except TransactWriteError as exc:
+            if any(r is not None and r.code in _LOST_RACE for r in (exc.cancellation_reasons or [])):
+                return (alerts_written, messages_written) if messages_written else None
+            raise
+        alerts_written += alerts
+        messages_written += claimed
+    return alerts_written, messages_written
+
+
+def _unchanged(parcel: domain.Parcel) -> Any:
+    """The parcel is still at the version, and has the followers, the sweep read."""
+    follow = (
+        ParcelModel.follow_version == parcel.follow_version
+        if parcel.follow_version is not None
+        else ParcelModel.follow_version.does_not_exist()
+    )
+    return (ParcelModel.version == parcel.version) & follow
+
+
+def _batches(
+    todo: list[tuple[domain.Alert, list[domain.Communication]]],
+) -> list[list[tuple[domain.Alert, list[domain.Communication]]]]:
+    """The alerts (each with its messages) in transactions that fit with the parcel's item and
+    the hand-off records of their messages; at least one (the claim), empty when none is left."""
+    batches: list[list[tuple[domain.Alert, list[domain.Communication]]]] = [[]]
+    for alert, messages in todo:
+        together = [*batches[-1], (alert, messages)]
+        items = sum(1 + len(m) for _, m in together) + _records(m for _, ms in together for m in ms)
+        if batches[-1] and 1 + items > _TX_LIMIT:
+            batches.append([(alert, messages)])
+        else:
+            batches[-1] = together
+    return batches
+
+
+def _alert_ids_of(company_id: str, tracking_id: str, novelty_id: str) -> set[str]:
+    """The alerts already written about one novelty of a parcel (keys only)."""
+    items = AlertModel.query(
+        parcel_key(company_id, tracking_id),
+        AlertModel.alert_id.startswith(alert_id(novelty_id, "")),
+        consistent_read=True,
+        attributes_to_get=["alert_id"],
+    )
+    return {str(item.alert_id) for item in items}
 
 
 def _alert_item(alert: domain.Alert) -> AlertModel:

@@ -22,7 +22,7 @@ from tests.steps.mail import recipients
 from tests.steps.outbox import communication_items, deliver_outboxes, handoff_records, outbox_queue_bodies
 from tests.steps.sends import PAGE_CLIENTS_NOTICE, job_of, progress
 from tests.steps.tenants import Tenant, purge_outbox_queue
-from tests.steps.tracking import T0, alerts_monitor, followed_parcels
+from tests.steps.tracking import T0, alerts_monitor, followed_parcels, issue, post_event, staff_subscribe
 
 OUTBOX = "email:tracking"
 MESSAGES = 40
@@ -337,6 +337,77 @@ def test_a_sweeps_claims_reach_the_workers_gathered_and_a_record_taken_elsewhere
     assert (monitor["sent_count"], monitor["failed_count"]) == (70, 0)
     # And no record is left
     assert handoff_records(tenant.company_id) == []
+
+
+class _SweepDied(Exception):
+    """The sweep's process ended here (Lambda's timeout, a machine lost)."""
+
+
+@pytest.mark.parametrize("leaving", [0, 10], ids=["same-followers", "ten-alerted-leave-after"])
+def test_a_sweep_that_dies_between_the_transactions_of_a_parcel_with_50_followers_loses_no_alert(
+    api: Client,
+    tenant: Tenant,
+    mailbox: MailCatcher,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    leaving: int,
+) -> None:
+    from chalicelib.messaging.delivery import LEASE
+    from chalicelib.producers.tracking.sweep import sweep_company
+    from chalicelib.store import tracking
+
+    # Given a parcel followed by 50 people (the most one may have), with a pending novelty: more
+    # alerts and e-mails than one transaction holds
+    issue(api, tenant, "TRK-BIG")
+    followers = sorted(f"big{n:02d}@example.com" for n in range(50))
+    for follower in followers:
+        staff_subscribe(api, tenant, "TRK-BIG", follower)
+    post_event(api, tenant, "TRK-BIG", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    # When the sweep dies once its first transaction for that parcel committed
+    committed: list[bool] = []
+
+    class DiesAfterTheFirst(tracking.TransactWrite):
+        def __enter__(self) -> Any:
+            if committed:
+                raise _SweepDied
+            return super().__enter__()
+
+        def __exit__(self, *exc: Any) -> Any:
+            answer = super().__exit__(*exc)
+            committed.append(True)
+            return answer
+
+    monkeypatch.setattr(tracking, "TransactWrite", DiesAfterTheFirst)
+    with pytest.raises(_SweepDied):
+        sweep_company(tenant.company_id)
+    monkeypatch.undo()
+    # Then some alerts are written (with their e-mails, under their hand-off record), none sent,
+    # and the parcel is still due
+    written = len(communication_items(tenant.company_id))
+    assert 0 < written < 50
+    assert deliver_outboxes()["sent"] == 0
+    # And some of the followers already alerted leave (the parcel then fits one transaction)
+    staff = tenant.staff_headers()
+    alerted = {
+        a["subscription_id"] for a in body(api.http.get("/parcels/TRK-BIG/alerts", headers=staff))["items"]
+    }
+    for subscription in sorted(alerted)[:leaving]:
+        gone = api.http.delete(f"/parcels/TRK-BIG/subscriptions/{subscription}", headers=staff)
+        assert gone.status_code == 204
+    # When the next sweep runs, and then only the minute schedule, for one lease and two ticks
+    assert sweep_company(tenant.company_id).queued == 50 - written
+    deliver_outboxes()
+    _wake_until_idle(clock, T0, int(LEASE.total_seconds() // 60) + 2)
+    # Then every follower got the alert exactly once, recorded sent and counted once
+    assert sorted(_recipients(mailbox).items()) == [(f, 1) for f in followers]
+    assert _states(tenant) == Counter({"sent": 50})
+    monitor = alerts_monitor(api, tenant)
+    assert (monitor["sent_count"], monitor["failed_count"]) == (50, 0)
+    # And the parcel's 50 alerts are listed once each, and no record is left
+    alerts = body(api.http.get("/parcels/TRK-BIG/alerts", headers=staff))["items"]
+    assert sorted(a["recipient_email"] for a in alerts) == followers
+    assert handoff_records(tenant.company_id) == []
+    assert sweep_company(tenant.company_id).queued == 0
 
 
 def test_queued_messages_whose_kicks_were_all_lost_go_out_with_the_wake_up_alone(
