@@ -498,7 +498,8 @@ def deliver_hand_offs(
         return messages, outbox_store.suppressed_among(company_id, [_address_key(m) for m in messages])
 
     # The tokens, the messages and the account are read side by side: three round trips in one.
-    with ThreadPoolExecutor(max_workers=1 + len(handoffs), thread_name_prefix="handoff-start") as start:
+    threads = 1 + min(len(handoffs), 8)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="handoff-start") as start:
         takes = [
             start.submit(outbox_store.take_handoff, company_id, token, lease_until, recorded=recorded)
             for token, _ in handoffs
