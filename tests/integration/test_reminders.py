@@ -27,7 +27,7 @@ from tests.steps.reminders import (
     set_reminders,
     set_reminders_ok,
 )
-from tests.steps.tenants import Tenant, smtp_sender_account
+from tests.steps.tenants import Tenant, make_tenant, smtp_sender_account
 
 
 def at(text: str) -> datetime:
@@ -282,6 +282,62 @@ def test_two_missed_days_are_caught_up_once_by_the_daily_schedule(
     assert monitor["reminders"]["next_run_at"].startswith("2026-11-16T08:00:00")
     assert monitor["reminders"]["hour_of_day"] == 8
     assert monitor["reminders"]["sent_count"] == 1
+
+
+def _reminders_at_eight(api: Client, tenant: Tenant) -> None:
+    answer = api.http.put(
+        "/alerts/reminders",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"enabled": True, "hour_of_day": 8}),
+    )
+    assert answer.status_code == 200, answer.body
+
+
+def test_a_company_whose_run_is_out_of_time_goes_on_at_the_next_tick_and_holds_back_no_other(
+    api: Client,
+    tenant: Tenant,
+    erp: dict[str, str],
+    mailbox: MailCatcher,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.producers.reminders import run
+
+    # Given reminders at 8:00 for two companies: this one with 5 receivables to remind (decided
+    # 2 at a time here), and Ferretería Norte with one
+    clock.set_now(at("2026-11-12T12:00:00"))
+    monkeypatch.setattr(run, "PAGE", 2)
+    _reminders_at_eight(api, tenant)
+    set_reminders_ok(api, erp, "CLI-1", active=True)
+    push_ok(api, erp, *[receivable(f"A-{n}", "2026-11-20") for n in range(5)])
+    other = make_tenant(None, name="Ferretería Norte")
+    smtp_sender_account(other.company_id, "all", mailbox, "Ferretería Norte", "cobranzas@norte.example")
+    other_erp = erp_headers(other)
+    put_client(api, other_erp, "N-1", name="Obra Sur", emails=["pagos@obrasur.example"])
+    _reminders_at_eight(api, other)
+    set_reminders_ok(api, other_erp, "N-1", active=True)
+    push_ok(api, other_erp, receivable("B-1", "2026-11-20", client_id="N-1"))
+    # When the schedule runs on the 13th at 8:00 with a time per company that is up after one page
+    clock.set_now(at("2026-11-13T08:00:00"))
+    first = {r.company_id: r for r in run.run_due_reminders(company_seconds=0.0)}
+    # Then the other company's reminder goes out, and this one's first page; the rest waits
+    assert (first[other.company_id].reminders, first[other.company_id].deferred) == (1, False)
+    assert (first[tenant.company_id].reminders, first[tenant.company_id].deferred) == (2, True)
+    delivered(mailbox, 3)
+    # When the schedule ticks every 5 minutes, the company goes on where it stopped, the same day
+    sent = 2
+    for tick in range(1, 4):
+        clock.set_now(at(f"2026-11-13T08:{5 * tick:02d}:00"))
+        sent += sum(r.reminders for r in run.run_due_reminders(company_seconds=0.0))
+    # Then all 5 are sent once each, and its next run is tomorrow at 8:00
+    assert sent == 5
+    mails = delivered(mailbox, 3, total=6)
+    subjects = sorted(m["Subject"] for m in mails if "compras@losandes.example" in envelope_recipients(m))
+    assert len(subjects) == 5 and all(any(f"A-{n}" in s for s in subjects) for n in range(5))
+    monitor = {
+        i["alert_type"]: i for i in body(api.http.get("/alerts", headers=tenant.staff_headers()))["items"]
+    }
+    assert monitor["reminders"]["next_run_at"].startswith("2026-11-14T08:00:00")
 
 
 def test_from_the_collection_agents_own_account_else_the_default_one(

@@ -14,11 +14,16 @@
 * Each reminder goes out from the client's collection agent's own account (C5), else the
   ``reminders`` area's account, else ``all``; the outbox delivers it and records it in the history
   and the client's register, like every other message.
+* Due companies run side by side, each within its own time (``COMPANY_SECONDS``): a company whose
+  run is out of time (a slow template, a very long list) leaves the rest planned and is due again
+  at the schedule's next tick instead of the next day, and never holds back another company.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import islice
@@ -26,6 +31,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import (
+    AlertSchedule,
     Client,
     ClientReminders,
     Communication,
@@ -57,6 +63,11 @@ from chalicelib.tenants.branding import company_variables
 from chalicelib.tenants.defaults import DEFAULT_HOUR
 
 PAGE = 100  # receivables decided (and their clients and settings read) together
+# One company's run may decide, render and claim for this long per run of the schedule; what is
+# left stays planned, and the company is due again at the schedule's next tick.
+COMPANY_SECONDS = 60.0
+# Companies run at the same time by one run of the schedule.
+COMPANIES_AT_ONCE = 4
 _ATTEMPTS = 3
 AREA = "reminders"
 
@@ -86,16 +97,21 @@ class RunReport:
     failed: int = 0
     skipped: int = 0
     lost: int = 0  # claims refused once (another run, a payment or a push won), then decided again
+    deferred: bool = False  # the company's time was up: the rest goes at the schedule's next tick
     planned: list[PlannedReminder] = field(default_factory=list)
 
 
 # --- the schedule (T9) --------------------------------------------------------------------------
 
 
-def run_due_reminders(now: datetime | None = None) -> list[RunReport]:
-    """The schedule: run every company whose reminders are due (at most once per planned run)."""
+def run_due_reminders(
+    now: datetime | None = None, *, company_seconds: float = COMPANY_SECONDS
+) -> list[RunReport]:
+    """The schedule: run every company whose reminders are due (at most once per planned run),
+    side by side, each within ``company_seconds``. A company whose time ran out is due again at
+    the next tick (its run catches up with what is left), not at tomorrow's hour."""
     now = now or clock.now()
-    reports = []
+    claimed: list[tuple[str, AlertSchedule]] = []
     for schedule in company_store.due_alert_schedules(ALERT_TYPE, now):
         company = company_store.get_company(schedule.company_id)
         if company is None:
@@ -103,20 +119,39 @@ def run_due_reminders(now: datetime | None = None) -> list[RunReport]:
         following = next_local_hour(now, schedule.hour_of_day or DEFAULT_HOUR, company.time_zone)
         if not company_store.claim_alert_run(schedule, now, following):
             continue  # another invocation took this run
+        claimed.append((company.company_id, replace(schedule, next_run_at=following)))
+
+    def one(run: tuple[str, AlertSchedule]) -> RunReport | None:
+        company_id, planned = run
         try:
-            reports.append(run_company(company.company_id, now))
+            report = run_company(company_id, now, seconds=company_seconds)
         except Exception:
             # One company's failure must not hold back the others; what it did not claim stays
             # planned and its next run sends it.
-            logger().exception("reminder run failed", extra={"company_id": company.company_id})
-    return reports
+            logger().exception("reminder run failed", extra={"company_id": company_id})
+            return None
+        if report.deferred:
+            # Due again now (found at the next tick), unless the schedule was changed meanwhile.
+            company_store.claim_alert_run(planned, now, now)
+        return report
+
+    with ThreadPoolExecutor(max_workers=COMPANIES_AT_ONCE, thread_name_prefix="reminders-company") as pool:
+        return [report for report in pool.map(one, claimed) if report is not None]
 
 
 # --- one company's run ----------------------------------------------------------------------------
 
 
-def run_company(company_id: str, now: datetime | None = None, *, send: bool = True) -> RunReport:
-    """Send (or, with ``send=False``, only list) every reminder due by the company's today."""
+def run_company(
+    company_id: str,
+    now: datetime | None = None,
+    *,
+    send: bool = True,
+    seconds: float = COMPANY_SECONDS,
+) -> RunReport:
+    """Send (or, with ``send=False``, only list) every reminder due by the company's today. After
+    ``seconds`` (and at least one page) no further page is decided: it stays planned
+    (``deferred``) for the company's next run."""
     now = now or clock.now()
     company = company_store.get_company(company_id)
     if company is None:
@@ -125,7 +160,13 @@ def run_company(company_id: str, now: datetime | None = None, *, send: bool = Tr
     report = RunReport(company_id, day)
     decider = _Decider(company, day, now)
     outboxes: set[str] = set()
+    deadline = time.monotonic() + seconds
+    pages = 0
     for page in _pages(store.due_receivables(company_id, day), PAGE):
+        if send and pages and time.monotonic() > deadline:
+            report.deferred = True  # every run sends at least one page, so each makes progress
+            break
+        pages += 1
         claims = decider.claims(page, report)
         if not send:
             continue
@@ -151,6 +192,7 @@ def run_company(company_id: str, now: datetime | None = None, *, send: bool = Tr
             "queued": report.queued,
             "skipped": report.skipped,
             "lost": report.lost,
+            "deferred": report.deferred,
         },
     )
     return report
