@@ -494,7 +494,7 @@ def deliver_hand_offs(
 
     def read() -> tuple[list[Communication], dict[str, Any]]:
         messages = store.held(company_id, communication_ids, lease_until)
-        # one read of the suppression list for the whole hand-off (up to 100 addresses)
+        # one read of the suppression list for the whole hand-off (100 addresses a request)
         return messages, outbox_store.suppressed_among(company_id, [_address_key(m) for m in messages])
 
     # The tokens, the messages and the account are read side by side: three round trips in one.

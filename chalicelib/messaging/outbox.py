@@ -381,11 +381,11 @@ def hand_off(company_id: str, comms: Sequence[Communication]) -> None:
 
 class GatheredHandOffs:
     """A producer that writes its messages claimed in many small transactions, each with the
-    hand-off record of what it wrote (the tracking sweep: at most 24 alerts a claim), gives them
+    hand-off record of what it wrote (the tracking sweep: at most 32 alerts a claim), gives them
     to the workers in SQS messages of several records, about :data:`HANDOFF_IDS` ids each
     (``"handoffs": [{"token", "ids"}, ...]``), rather than one message per record: each worker
     invocation has fixed reads and writes (the tokens, the account, the messages' read, its
-    last outcomes' write), which 24 e-mails paid for alone (issue 14).
+    last outcomes' write), which a claim's few dozen e-mails paid for alone (issue 14).
 
     The first records of each outbox and lease go at once, so a worker starts while the producer
     is still writing; later ones wait until :data:`HANDOFF_IDS` ids are gathered, or
