@@ -6,7 +6,6 @@ read back as SNS (moto) sent them."""
 from __future__ import annotations
 
 import json
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,23 +17,11 @@ import requests
 
 from tests.steps.answers import body
 from tests.steps.outbox import deliver_outboxes
+from tests.steps.sms import free_inbound_number
 from tests.steps.tenants import Tenant
 
 SAMPLE = json.loads((Path(__file__).parents[1] / "fixtures" / "sms" / "aws_two_way_sample.json").read_text())
 ANA_PHONE = "+5491159876543"  # 011-15-5987-6543 as the back office typed it
-
-
-def inbound_number() -> str:
-    """A number of our own per company (one company per number, and DynamoDB outlives a test)."""
-    from chalicelib.core.errors import ValidationFailed
-    from chalicelib.core.phones import normalize_phone
-
-    while True:
-        number = f"+5491140{secrets.randbelow(10**6):06d}"
-        try:
-            return normalize_phone(number)
-        except ValidationFailed:
-            continue
 
 
 @dataclass
@@ -83,7 +70,7 @@ def sms_as_sent(local_aws: dict[str, str], company_id: str, communication_id: st
 @pytest.fixture
 def sms_company(tenant: Tenant, api: Any) -> SmsCompany:
     # Given a company whose SMS go out through SNS and that receives SMS on its own number
-    company = SmsCompany(tenant, inbound_number(), api)
+    company = SmsCompany(tenant, free_inbound_number(), api)
     response = company.put(
         "/sms/settings",
         {
@@ -360,7 +347,7 @@ def test_tenants_never_see_each_others_sms_clients_or_numbers(
     sms_company: SmsCompany, other_tenant: Tenant, local_aws: dict[str, str]
 ) -> None:
     api = sms_company.api
-    other = SmsCompany(other_tenant, inbound_number(), api)
+    other = SmsCompany(other_tenant, free_inbound_number(), api)
     # Given another company with its own number and a client with the same mobile, owing less
     assert other.put("/sms/settings", {"enabled": True, "inbound_number": other.number}).status_code == 200
     other.put("/sms/auto-replies", {"balance": {"enabled": True, "template": "Debe $ %deuda%"}})

@@ -32,6 +32,7 @@ from tests.steps.domains import verified_sending_domain
 from tests.steps.history import send_email
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.ses_events import deliver_ses_events, drain_ses_queue
+from tests.steps.sms import free_inbound_number
 from tests.steps.tenants import Tenant, make_tenant
 
 INBOUND_DOMAIN = "inbound.pregon.local"
@@ -286,7 +287,7 @@ def phone_company(api: Client, tenant: Tenant) -> PhoneCompany:
     """A company answering "SALDO" by SMS through SNS, with Ana, who owes 15300.50."""
     deliver_topics()
     admin = tenant.admin_headers()
-    number = "+54911" + str(40000000 + uuid.uuid4().int % 9999999)
+    number = free_inbound_number()
     settings = {"enabled": True, "provider": "sns", "inbound_number": number}
     assert api.http.put("/sms/settings", headers=admin, body=json.dumps(settings)).status_code == 200
     template = "Hola %nombre%, su saldo es $ %deuda%"

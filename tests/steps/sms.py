@@ -16,6 +16,25 @@ from infrastructure.local.sms_gateway import gateway_handler
 GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
 
 
+def free_inbound_number() -> str:
+    """A Buenos Aires mobile number, in E.164, that no company receives SMS on yet: the tests'
+    companies share one DynamoDB for the whole run, and a number is one company's (drawing from a
+    million at random met another test's number about once in fifty runs)."""
+    import secrets
+
+    from chalicelib.core.errors import ValidationFailed
+    from chalicelib.core.phones import normalize_phone
+    from chalicelib.store.sms import companies_by_inbound_number
+
+    while True:
+        try:
+            number = normalize_phone(f"+549114{secrets.randbelow(10**7):07d}")
+        except ValidationFailed:
+            continue
+        if not companies_by_inbound_number(number):
+            return number
+
+
 def sms_sent_through_moto(local_aws: dict[str, str], message_id: str) -> dict[str, str]:
     """The SMS moto recorded for a message id, as ``/moto-api/data.json`` shows it."""
     data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
