@@ -649,8 +649,9 @@ def _claim_large(plan: _ClaimPlan, now: datetime) -> Claimed | None:
     messages_written: list[domain.Communication] = []
     for n, batch in enumerate(batches):
         alerts = [alert for alert, _ in batch]
-        handoffs = outbox_store.new_handoffs([m for _, messages in batch for m in messages])
-        claimed = outbox_store.under_handoffs([m for _, messages in batch for m in messages], handoffs)
+        messages = [m for _, of_alert in batch for m in of_alert]
+        handoffs = outbox_store.new_handoffs(messages)
+        claimed = outbox_store.under_handoffs(messages, handoffs)
         try:
             with TransactWrite(connection=connection()) as tx:
                 if n == len(batches) - 1:

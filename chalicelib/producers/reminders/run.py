@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import islice
@@ -56,6 +55,7 @@ from chalicelib.messaging.templates import EffectiveTemplate, effective_template
 from chalicelib.producers.reminders import AFTER_DUE, ALERT_TYPE
 from chalicelib.producers.reminders.plan import due_today, planned
 from chalicelib.producers.reminders.settings import body_html, concepts
+from chalicelib.producers.schedules import each_company
 from chalicelib.store import companies as company_store
 from chalicelib.store import receivables as store
 from chalicelib.store.receivables import ReminderClaim
@@ -66,8 +66,7 @@ PAGE = 100  # receivables decided (and their clients and settings read) together
 # One company's run may decide, render and claim for this long per run of the schedule; what is
 # left stays planned, and the company is due again at the schedule's next tick.
 COMPANY_SECONDS = 60.0
-# Companies run at the same time by one run of the schedule.
-COMPANIES_AT_ONCE = 4
+
 _ATTEMPTS = 3
 AREA = "reminders"
 
@@ -111,7 +110,7 @@ def run_due_reminders(
     side by side, each within ``company_seconds``. A company whose time ran out is due again at
     the next tick (its run catches up with what is left), not at tomorrow's hour."""
     now = now or clock.now()
-    claimed: list[tuple[str, AlertSchedule]] = []
+    planned: dict[str, AlertSchedule] = {}  # company -> its schedule as this run left it
     for schedule in company_store.due_alert_schedules(ALERT_TYPE, now):
         company = company_store.get_company(schedule.company_id)
         if company is None:
@@ -119,24 +118,17 @@ def run_due_reminders(
         following = next_local_hour(now, schedule.hour_of_day or DEFAULT_HOUR, company.time_zone)
         if not company_store.claim_alert_run(schedule, now, following):
             continue  # another invocation took this run
-        claimed.append((company.company_id, replace(schedule, next_run_at=following)))
+        planned[company.company_id] = replace(schedule, next_run_at=following)
 
-    def one(run: tuple[str, AlertSchedule]) -> RunReport | None:
-        company_id, planned = run
-        try:
-            report = run_company(company_id, now, seconds=company_seconds)
-        except Exception:
-            # One company's failure must not hold back the others; what it did not claim stays
-            # planned and its next run sends it.
-            logger().exception("reminder run failed", extra={"company_id": company_id})
-            return None
+    def one(company_id: str) -> RunReport:
+        report = run_company(company_id, now, seconds=company_seconds)
         if report.deferred:
             # Due again now (found at the next tick), unless the schedule was changed meanwhile.
-            company_store.claim_alert_run(planned, now, now)
+            company_store.claim_alert_run(planned[company_id], now, now)
         return report
 
-    with ThreadPoolExecutor(max_workers=COMPANIES_AT_ONCE, thread_name_prefix="reminders-company") as pool:
-        return [report for report in pool.map(one, claimed) if report is not None]
+    # A company that fails keeps what it did not claim planned; its next run sends it.
+    return each_company(list(planned), one, what="reminder run")
 
 
 # --- one company's run ----------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from chalicelib.messaging.outbox import (
 from chalicelib.messaging.sandbox import render_untrusted
 from chalicelib.messaging.sms_text import render_sms
 from chalicelib.messaging.templates import effective_template, message_type
+from chalicelib.producers.schedules import each_company
 from chalicelib.producers.tracking.catalog import is_notifiable, status_catalog
 from chalicelib.producers.tracking.subscriptions import alert_headers, header_name, unsubscribe_url
 from chalicelib.store import companies as company_store
@@ -70,8 +71,6 @@ _CHUNKS_AHEAD = 8
 # One company's sweep may render and claim for this long per run; what is left stays pending for
 # its next run, so a company with a slow template cannot hold the schedule for the others.
 COMPANY_SECONDS = 60.0
-# Companies swept at the same time by one run of the schedule.
-COMPANIES_AT_ONCE = 4
 
 
 @dataclass
@@ -99,17 +98,8 @@ def sweep_due_tracking_alerts(
         if company_store.claim_alert_run(schedule, now)  # else another invocation took this run
     ]
 
-    def one(company_id: str) -> SweepReport | None:
-        try:
-            return sweep_company(company_id, now, seconds=company_seconds)
-        except Exception:
-            # One company's failure must not hold back the others; its novelties stay pending
-            # and its next run tries again.
-            logger().exception("tracking sweep failed", extra={"company_id": company_id})
-            return None
-
-    with ThreadPoolExecutor(max_workers=COMPANIES_AT_ONCE, thread_name_prefix="sweep-company") as pool:
-        return [report for report in pool.map(one, due) if report is not None]
+    # A company that fails keeps its novelties pending; its next run tries again.
+    return each_company(due, lambda c: sweep_company(c, now, seconds=company_seconds), what="tracking sweep")
 
 
 def sweep_company(
