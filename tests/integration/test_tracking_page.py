@@ -15,7 +15,6 @@ import pytest
 from chalice.test import Client
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
@@ -28,6 +27,7 @@ from tests.steps.browser import (
     tab_to,
     type_keys,
     wait_for_text,
+    wait_until_gone,
 )
 from tests.steps.mail import text_of
 from tests.steps.outbox import deliver_outboxes
@@ -66,7 +66,7 @@ def fill_alert_form(driver: Any, email: str, first: str = "Ana", last: str = "Ga
         field.send_keys(value)
     button = driver.find_element(By.CSS_SELECTOR, "form[method=post] button")
     button.click()
-    WebDriverWait(driver, 10).until(staleness_of(button))
+    wait_until_gone(driver, button)
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 

@@ -120,3 +120,24 @@ def wait_for_text(driver: Any, text: str, seconds: float = 10) -> None:
     WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: text in (d.find_element("tag name", "body").text or "")
     )
+
+
+def wait_until_gone(driver: Any, element: Any, seconds: float = 10) -> None:
+    """Wait until ``element`` left the document (a form posted, the next page arriving). Chromium's
+    driver says so with a stale-element error or, while the old page is torn down, with an
+    inspector error ("Node with given id does not belong to the document"): both mean gone."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_: Any) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    WebDriverWait(driver, seconds).until(gone)
