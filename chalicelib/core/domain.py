@@ -602,6 +602,10 @@ class AgentChange:
     pages_done: int = 0
     applied_by: str | None = None
     applied_at: datetime | None = None
+    # each page's first client id (pages are consecutive ranges of the sorted ids), and which
+    # pages are counted: what a resume sends again
+    page_starts: tuple[str, ...] = ()
+    done_pages: frozenset[int] = frozenset()
 
 
 # --- receivable reminders (R1-R3) ---------------------------------------------------------------

@@ -983,6 +983,9 @@ class AgentChangeModel(BoundModel):
     skipped = NumberAttribute(default=0)
     pages_total = NumberAttribute(default=0)
     pages_done = NumberSetAttribute(null=True)
+    # JSON: the first client id of each page, in order (a page is the clients from its start to
+    # the next one's): what a resume of a stalled change sends again. Absent on older changes.
+    page_starts = UnicodeAttribute(null=True)
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     applied_by = UnicodeAttribute(null=True)

@@ -6,7 +6,7 @@ Access patterns: docs/decisions/0007-notes-and-staff.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -133,6 +133,8 @@ def _change(item: AgentChangeModel) -> domain.AgentChange:
         skipped=int(item.skipped or 0),
         pages_total=int(item.pages_total or 0),
         pages_done=len(item.pages_done or ()),
+        page_starts=tuple(json.loads(item.page_starts)) if item.page_starts else (),
+        done_pages=frozenset(int(p) for p in item.pages_done or ()),
     )
 
 
@@ -158,21 +160,53 @@ def get_change(company_id: str, change_id: str) -> domain.AgentChange | None:
         return None
 
 
-def start_applying(company_id: str, change_id: str, user_id: str, pages_total: int, now: datetime) -> bool:
-    """Mark a previewed change as being applied; False when it was applied before (or is being)."""
+def start_applying(
+    company_id: str, change_id: str, user_id: str, page_starts: Sequence[str], now: datetime
+) -> bool:
+    """Mark a previewed change as being applied, in ``len(page_starts)`` pages; False when it was
+    applied before (or is being)."""
     item = AgentChangeModel(company_id, change_id)
     return written(
         lambda: item.update(
             actions=[
-                AgentChangeModel.state.set("applying" if pages_total else "done"),
+                AgentChangeModel.state.set("applying" if page_starts else "done"),
                 AgentChangeModel.applied_by.set(user_id),
                 AgentChangeModel.applied_at.set(now),
-                AgentChangeModel.pages_total.set(pages_total),
+                AgentChangeModel.pages_total.set(len(page_starts)),
+                AgentChangeModel.page_starts.set(json.dumps(list(page_starts), ensure_ascii=False)),
                 AgentChangeModel.updated_at.set(now),
             ],
             condition=AgentChangeModel.state == "previewed",
         )
     )
+
+
+def resume_applying(company_id: str, change_id: str, seen: datetime, now: datetime) -> bool:
+    """Take a stalled change for a resume: only while it is still applying and unchanged since
+    it was read (``updated_at``), so two resumes at once send its pages once."""
+    item = AgentChangeModel(company_id, change_id)
+    return written(
+        lambda: item.update(
+            actions=[AgentChangeModel.updated_at.set(now)],
+            condition=(AgentChangeModel.state == "applying") & (AgentChangeModel.updated_at == seen),
+        )
+    )
+
+
+def clients_of_page(company_id: str, start: str, end: str | None) -> list[tuple[str, str | None, datetime]]:
+    """The clients whose ids are from ``start`` up to ``end`` (excluded; None: to the last), with
+    their preferred agent and when they last changed: one Query of the range, three attributes."""
+    condition = ClientModel.client_id >= start if end is None else ClientModel.client_id.between(start, end)
+    return [
+        (str(item.client_id), item.preferred_agent, item.updated_at)
+        for item in ClientModel.query(
+            company_id,
+            condition,
+            attributes_to_get=["client_id", "preferred_agent", "updated_at"],
+            consistent_read=True,
+        )
+        if end is None or item.client_id != end
+    ]
 
 
 def count_page(
@@ -196,14 +230,19 @@ def count_page(
         return None
     change = _change(item)
     if change.state == "applying" and change.pages_done >= change.pages_total:
-        written(
-            lambda: item.update(
-                actions=[AgentChangeModel.state.set("done")],
-                condition=AgentChangeModel.state == "applying",
-            )
-        )
-        change = _change(item)
+        mark_done(company_id, change_id)
+        change = _change(AgentChangeModel.get(company_id, change_id, consistent_read=True))
     return change
+
+
+def mark_done(company_id: str, change_id: str) -> None:
+    """A change applying whose every page is counted is done."""
+    written(
+        lambda: AgentChangeModel(company_id, change_id).update(
+            actions=[AgentChangeModel.state.set("done")],
+            condition=AgentChangeModel.state == "applying",
+        )
+    )
 
 
 def move_clients(

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from chalicelib.core import clock
@@ -23,6 +24,10 @@ from chalicelib.tenants.auth.principal import Principal
 from chalicelib.tenants.staff_jobs import AGENT_CHANGES_QUEUE
 
 PAGE_SIZE = 100
+# A change applying with no page counted for this long is taken as stalled: applying it again
+# resumes it (a page of 100 clients takes seconds; SQS retries a failed one after its visibility
+# timeout, and a page run twice moves and counts nothing twice).
+RESUME_AFTER = timedelta(minutes=5)
 
 
 def agent_changes_queue() -> str:
@@ -89,8 +94,11 @@ def get_change(caller: Principal, change_id: str) -> AgentChange:
 
 def apply(caller: Principal, token: str) -> tuple[AgentChange, bool]:
     """Apply a previewed change once; returns it and whether this call started it. A second apply
-    answers the change as it is. Refused (409) when the agents' clients changed since."""
+    answers the change as it is, or resumes it when it stalled (:func:`_resume`). Refused (409)
+    when the agents' clients changed since the preview."""
     change = get_change(caller, token)
+    if change.state == "applying" and clock.now() - change.updated_at >= RESUME_AFTER:
+        return _resume(caller, change)
     if change.state != "previewed":
         return change, False
     agents = [m["from_agent"] for m in change.moves]
@@ -103,21 +111,73 @@ def apply(caller: Principal, token: str) -> tuple[AgentChange, bool]:
     ids = sorted(c for a in agents for c in clients.get(a, []))
     pages = [ids[i : i + PAGE_SIZE] for i in range(0, len(ids), PAGE_SIZE)]
     now = clock.now()
-    if not store.start_applying(caller.company_id, change.change_id, caller.subject, len(pages), now):
+    starts = [page[0] for page in pages]
+    if not store.start_applying(caller.company_id, change.change_id, caller.subject, starts, now):
         return get_change(caller, token), False
+    _run_pages(caller.company_id, change.change_id, dict(enumerate(pages)))
+    return get_change(caller, token), True
+
+
+def _run_pages(company_id: str, change_id: str, pages: dict[int, list[str]]) -> None:
+    """One page is moved in the request; more go to the workers, a page an SQS message."""
     if len(pages) == 1:
-        move_page(caller.company_id, change.change_id, 0, pages[0])
+        [(number, client_ids)] = pages.items()
+        move_page(company_id, change_id, number, client_ids)
     elif pages:
         from chalicelib.core.aws import send_json_messages
 
         send_json_messages(
             agent_changes_queue(),
             [
-                {"company_id": caller.company_id, "change_id": change.change_id, "page": n, "client_ids": p}
-                for n, p in enumerate(pages)
+                {"company_id": company_id, "change_id": change_id, "page": n, "client_ids": ids}
+                for n, ids in sorted(pages.items())
             ],
         )
-    return get_change(caller, token), True
+
+
+def _resume(caller: Principal, change: AgentChange) -> tuple[AgentChange, bool]:
+    """Send again the pages of a change that stalled: no page counted for :data:`RESUME_AFTER`
+    (the process that applied it died before its pages left, or a page's message ended in the
+    dead-letter queue). Each page not counted yet is made again from its range of client ids:
+    the clients still with an agent the change moves and not changed since it was applied (one
+    given that agent afterwards is not moved), and those this change moved before (so the page
+    counts them as its first run would have). Moving stays once per client; a page that is
+    counted twice counts once. A change applied before pages were written down (no
+    ``page_starts``) is answered as it is."""
+    starts = change.page_starts
+    left = [n for n in range(len(starts)) if n not in change.done_pages]
+    taken = bool(starts) and store.resume_applying(
+        caller.company_id, change.change_id, change.updated_at, clock.now()
+    )
+    if not taken:
+        return get_change(caller, change.change_id), False
+    from chalicelib.store.communications import existing_key
+
+    applied_at = change.applied_at or change.created_at
+    from_agents = {m["from_agent"] for m in change.moves}
+    to_agents = {m["to_agent"] for m in change.moves}
+    pages: dict[int, list[str]] = {}
+    for number in left:
+        end = starts[number + 1] if number + 1 < len(starts) else None
+        pages[number] = [
+            client_id
+            for client_id, agent, updated_at in store.clients_of_page(caller.company_id, starts[number], end)
+            if (agent in from_agents and updated_at <= applied_at)
+            or (
+                agent in to_agents
+                and existing_key(caller.company_id, _key_prefix(change.change_id) + client_id) is not None
+            )
+        ]
+    if pages:
+        _run_pages(caller.company_id, change.change_id, pages)
+    else:  # every page was counted, but the process died before it marked the change done
+        store.mark_done(caller.company_id, change.change_id)
+    return get_change(caller, change.change_id), True
+
+
+def _key_prefix(change_id: str) -> str:
+    """The idempotency key of a client's register record for this change is this + its id."""
+    return f"agent-change:{change_id}:"
 
 
 def move_page(company_id: str, change_id: str, page: int, client_ids: list[str]) -> dict[str, Any]:
@@ -149,8 +209,6 @@ def move_page(company_id: str, change_id: str, page: int, client_ids: list[str])
             created_by=by,
         )
 
-    moved, skipped = store.move_clients(
-        company_id, client_ids, moves, record, f"agent-change:{change_id}:", now
-    )
+    moved, skipped = store.move_clients(company_id, client_ids, moves, record, _key_prefix(change_id), now)
     store.count_page(company_id, change_id, page, moved, skipped, now)
     return {"moved": moved, "skipped": skipped}

@@ -4,13 +4,20 @@ a preferred sales agent to another in one confirmed step; each moved client's re
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from chalice.test import Client
 
 from tests.steps.answers import body
 from tests.steps.clients import put_client
-from tests.steps.notes import agents, many_clients, run_agent_change_workers, staff_headers
+from tests.steps.notes import (
+    agents,
+    lose_an_agent_change_page,
+    many_clients,
+    run_agent_change_workers,
+    staff_headers,
+)
 from tests.steps.tenants import Tenant
 
 
@@ -141,3 +148,77 @@ def test_five_thousand_clients_move_through_the_job(api: Client, tenant: Tenant)
     again = body(api.http.get(f"/preferred-agents/changes/{change['token']}", headers=boss))
     assert (again["moved"], again["skipped"]) == (5000, 0)
     assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]
+
+
+def change_of(api: Client, headers: dict[str, str], token: str) -> tuple[str, int, int]:
+    change = body(api.http.get(f"/preferred-agents/changes/{token}", headers=headers))
+    return change["state"], change["moved"], change["skipped"]
+
+
+def test_a_change_whose_pages_never_left_is_resumed_by_applying_it_again(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
+) -> None:
+    # Given 250 clients of Juan (three pages) and a previewed change to Sofía
+    ids = many_clients(tenant.company_id, 250, "juan")
+    boss = manager(api, tenant)
+    change = preview_change(api, boss, {"juan": "sofia"})
+    applied_at = clock.now()
+    # When the process applying it dies after marking it applying, before its pages leave
+    import chalicelib.core.aws
+
+    def dies(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the process died")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(chalicelib.core.aws, "send_json_messages", dies)
+        assert apply(api, boss, change["token"]).status_code == 500
+    # Then the change stays applying and no worker has anything to run
+    assert change_of(api, boss, change["token"]) == ("applying", 0, 0)
+    assert run_agent_change_workers() == 0
+    # And applying it again at once answers it as it is: it may still be under way
+    again = apply(api, boss, change["token"])
+    assert again.status_code == 200 and body(again)["state"] == "applying"
+    assert run_agent_change_workers() == 0
+    # When, a minute later, someone gives Juan one more client
+    clock.set_now(applied_at + timedelta(minutes=1))
+    put_client(api, tenant, "BULK-00150b", preferred_agent="juan")
+    # And the manager applies the change again once it has stalled for five minutes
+    clock.set_now(applied_at + timedelta(minutes=6))
+    resumed = apply(api, boss, change["token"])
+    assert resumed.status_code == 202 and body(resumed)["state"] == "applying"
+    assert run_agent_change_workers() == 3
+    # Then the 250 clients of the change are Sofía's, once each, and the change is done
+    assert change_of(api, boss, change["token"]) == ("done", 250, 0)
+    assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]
+    assert agent_records(api, tenant, ids[-1]) == ["Preferred agent changed from juan to sofia"]
+    # And the client given to Juan after the change was applied stays his
+    assert agents(api, boss) == {"sofia": 250, "juan": 1}
+    assert agent_records(api, tenant, "BULK-00150b") == []
+    # And applying it again now answers it as it is
+    done = apply(api, boss, change["token"])
+    assert done.status_code == 200 and run_agent_change_workers() == 0
+
+
+def test_a_change_with_a_lost_page_sends_that_page_again_and_counts_each_client_once(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    # Given 250 clients of Juan and a change to Sofía applied as a job of three pages
+    many_clients(tenant.company_id, 250, "juan")
+    boss = manager(api, tenant)
+    change = preview_change(api, boss, {"juan": "sofia"})
+    started = clock.now()
+    assert apply(api, boss, change["token"]).status_code == 202
+    # When one page's message is lost and the workers run the others
+    lost = lose_an_agent_change_page()
+    assert run_agent_change_workers() == 2
+    state, moved, _ = change_of(api, boss, change["token"])
+    assert state == "applying" and moved == (150 if lost < 2 else 200)  # pages of 100, 100, 50
+    # And the manager applies it again once nothing has moved for five minutes
+    clock.set_now(started + timedelta(minutes=5))
+    resumed = apply(api, boss, change["token"])
+    # Then only the lost page runs again (one page: in the request, as a one-page change does)
+    assert resumed.status_code == 202 and body(resumed)["state"] == "done"
+    assert run_agent_change_workers() == 0
+    # And every client is counted once
+    assert change_of(api, boss, change["token"]) == ("done", 250, 0)
+    assert agents(api, boss) == {"sofia": 250}

@@ -121,3 +121,18 @@ def run_agent_change_workers() -> int:
     while handled := worker.poll_once():
         pages += handled
     return pages
+
+
+def lose_an_agent_change_page() -> int:
+    """One page's SQS message of a preferred-agent change is lost (as after its retries, in the
+    dead-letter queue): taken off the queue unrun. Returns its page number."""
+    import json
+
+    from chalicelib.core.aws import client
+    from chalicelib.tenants.staff_agents import agent_changes_queue
+
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=agent_changes_queue())["QueueUrl"]
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return int(json.loads(message["Body"])["page"])
