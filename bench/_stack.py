@@ -312,6 +312,69 @@ class AwsMeter:
         return {k: v for k, v in sorted(self.calls.items()) if not k.startswith("dynamodb:")}
 
 
+# --- CPU seconds by process ----------------------------------------------------------------------
+#
+# On two cores the pipeline's processes share the machine: what each used tells whether a rate is
+# bound by the CPU the measured work needs or by how the work overlaps (issue 14).
+
+_CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """Every process below ``root`` (pid → command line), from /proc."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in found:
+                found[child] = commands.get(child, "")
+                frontier.append(child)
+    return found
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process used so far."""
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
+
+
+def _side(command: str) -> str:
+    if "java" in command and "DynamoDB" in command:
+        return "dynamodb_local"
+    if "bench._mailserver" in command:
+        return "smtp_server"
+    if "bench._worker" in command:
+        return "workers"
+    return "other"
+
+
+def cpu_by_side() -> dict[str, float]:
+    """CPU seconds each side of a benchmark used so far: its worker processes, DynamoDB Local
+    (Java), the SMTP server, other children, and this process (the code it times, and moto)."""
+    sides: dict[str, float] = dict.fromkeys(
+        ["workers", "dynamodb_local", "smtp_server", "other", "bench_process_moto_sqs"], 0.0
+    )
+    for pid, command in _descendants(os.getpid()).items():
+        sides[_side(command)] += _cpu(pid)
+    sides["bench_process_moto_sqs"] += _cpu(os.getpid())
+    return sides
+
+
 # --- workers in processes of their own ------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from bench._stack import (
     SMTP_PASSWORD,
     SMTP_USER,
     MailServer,
+    cpu_by_side,
     local_stack,
     mail_server,
     make_company,
@@ -45,60 +46,6 @@ _TEXT = "Hola {name},\n\nTu factura de noviembre ya está disponible.\nTotal: $ 
 _HTML = (
     "<p>Hola {name},</p><p>Tu factura de noviembre ya está disponible.</p><p>Total: <b>$ 12.345,67</b></p>"
 )
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _descendants(root: int) -> dict[int, str]:
-    """Every process below ``root`` (pid → command line), from /proc."""
-    parents: dict[int, int] = {}
-    commands: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found: dict[int, str] = {}
-    frontier = [root]
-    while frontier:
-        pid = frontier.pop()
-        for child, parent in parents.items():
-            if parent == pid and child not in found:
-                found[child] = commands.get(child, "")
-                frontier.append(child)
-    return found
-
-
-def _cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process used so far."""
-    try:
-        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def _side(command: str) -> str:
-    if "java" in command and "DynamoDB" in command:
-        return "dynamodb_local"
-    if "bench._mailserver" in command:
-        return "smtp_server"
-    if "bench._worker" in command:
-        return "workers"
-    return "other"
-
-
-def _cpu_by_side() -> dict[str, float]:
-    sides: dict[str, float] = dict.fromkeys(
-        ["workers", "dynamodb_local", "smtp_server", "other", "bench_process_moto_sqs"], 0.0
-    )
-    for pid, command in _descendants(os.getpid()).items():
-        sides[_side(command)] += _cpu(pid)
-    sides["bench_process_moto_sqs"] += _cpu(os.getpid())
-    return sides
 
 
 def _company(mail: MailServer) -> str:
@@ -167,12 +114,12 @@ def _run(mail: MailServer, emails: int, workers: int) -> dict[str, Any]:
     with queue_workers({"deliver_outbox": workers}) as processes:
         before_files = set(mail.files())
         before = len(before_files)
-        cpu_before = _cpu_by_side()
+        cpu_before = cpu_by_side()
         started = time.perf_counter()
         hand_off(company_id, written)
         caught = mail.wait_for(before + emails, timeout=1800) - before
         seconds = time.perf_counter() - started
-        cpu_after = _cpu_by_side()
+        cpu_after = cpu_by_side()
         time.sleep(2)  # a duplicate would arrive after the last first copy
     files = [f for f in mail.files() if f not in before_files]
     by_id, by_message_id = _caught(files)
