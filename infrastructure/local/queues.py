@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import threading
 import uuid
@@ -52,15 +53,36 @@ def ensure_local_resources(app: Chalice | None = None, buckets: tuple[str, ...] 
 
     from infrastructure.local.topics import ensure_topic_subscriptions
 
-    sqs = _sqs()
     for name in _queue_names(app):
-        sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "900"})
+        ensure_queue(name)
     s3 = boto3.session.Session().client("s3")
     for bucket in buckets:
         with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             s3.create_bucket(Bucket=bucket)
     _ensure_ses_events()
     ensure_topic_subscriptions(app)
+
+
+# As the deployment's redrive policies (infrastructure/aws/synth.py): the fifth failed receive of
+# a message moves it to ``<queue>-dead``, where it is kept 14 days.
+DEAD_LETTER_RECEIVES = 5
+DEAD_LETTER_SUFFIX = "-dead"
+
+
+def ensure_queue(name: str) -> str:
+    """A queue with its dead-letter queue, as deployed (idempotent); returns its URL. Without
+    one, a message its handler always fails came back every visibility timeout for ever."""
+    sqs = _sqs()
+    dead_url = sqs.create_queue(
+        QueueName=name + DEAD_LETTER_SUFFIX, Attributes={"MessageRetentionPeriod": "1209600"}
+    )["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url: str = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "900"})["QueueUrl"]
+    redrive = {"deadLetterTargetArn": dead_arn, "maxReceiveCount": DEAD_LETTER_RECEIVES}
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(redrive)})
+    return url
 
 
 def _ensure_ses_events() -> None:
@@ -79,9 +101,7 @@ def _ensure_ses_events() -> None:
     # The topic delivers into the queue ``ses_events`` reads, raw (the body is SES's JSON), as
     # the deployment's subscription does (infrastructure/aws/synth.py).
     sqs = _sqs()
-    queue_url = sqs.create_queue(QueueName=SES_EVENTS_QUEUE, Attributes={"VisibilityTimeout": "900"})[
-        "QueueUrl"
-    ]
+    queue_url = ensure_queue(SES_EVENTS_QUEUE)
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
@@ -97,7 +117,12 @@ def _ensure_ses_events() -> None:
             ReturnSubscriptionArn=True,
         )
     name = get_settings().ses_configuration_set
-    exists = ("AlreadyExistsException", "ConfigurationSetAlreadyExists", "EventDestinationAlreadyExists")
+    exists = (
+        "AlreadyExistsException",
+        "ConfigurationSetAlreadyExists",
+        "ConfigurationSetAlreadyExistsException",
+        "EventDestinationAlreadyExists",
+    )
     try:
         session.client("sesv2").create_configuration_set(ConfigurationSetName=name)
     except ClientError as exc:

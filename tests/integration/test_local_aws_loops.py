@@ -192,6 +192,55 @@ def test_a_publish_to_a_topic_reaches_its_handler_with_lambdas_sns_event(local_a
     assert record["Sns"]["MessageAttributes"] == {"kind": {"Type": "String", "Value": "probe"}}
 
 
+def test_a_message_its_handler_fails_five_times_waits_in_the_dead_letter_queue_as_deployed(
+    local_aws: dict[str, str],
+) -> None:
+    import time
+
+    from chalicelib.core.aws import client
+    from infrastructure.aws.synth import ROOT, merge_template, stage_config
+    from infrastructure.local.queues import DEAD_LETTER_RECEIVES, consumers, ensure_local_resources
+
+    # Given any app with an SQS handler that always fails, its queue made as the local stack does
+    app = Chalice("probe")
+    queue = f"pregon-probe-{uuid.uuid4().hex[:8]}"
+    calls: list[str] = []
+
+    @app.on_sqs_message(queue=queue, batch_size=1)
+    def always_fails(event: Any) -> None:
+        calls.extend(record.body for record in event)
+        raise RuntimeError("a bug in the handler")
+
+    ensure_local_resources(app)
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="page 7")
+    [consumer] = consumers(app)
+    consumer.visibility_timeout = 1  # back after a second instead of 15 minutes
+    # When the poller hands it to the handler, again each time it comes back
+    for _ in range(DEAD_LETTER_RECEIVES + 1):
+        with pytest.raises(RuntimeError):
+            consumer.poll_once()
+        time.sleep(1.1)
+        if len(calls) == DEAD_LETTER_RECEIVES:
+            break
+    # Then after its fifth failure it comes back no more, and waits in <queue>-dead, whole
+    assert consumer.poll_once() == 0 and calls == ["page 7"] * DEAD_LETTER_RECEIVES
+    dead = sqs.get_queue_url(QueueName=f"{queue}-dead")["QueueUrl"]
+    [parked] = sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10)["Messages"]
+    assert parked["Body"] == "page 7"
+    # And the deployed queues have the same redrive (five receives, then <queue>-dead)
+    deployed, _ = merge_template("prod", stage_config(ROOT, "prod"))
+    queues = {
+        r["Properties"]["QueueName"]: r["Properties"]
+        for r in deployed["Resources"].values()
+        if r["Type"] == "AWS::SQS::Queue"
+    }
+    redriven = [name for name, properties in queues.items() if "RedrivePolicy" in properties]
+    assert redriven and all(f"{name}-dead" in queues for name in redriven)
+    assert all(queues[name]["RedrivePolicy"]["maxReceiveCount"] == DEAD_LETTER_RECEIVES for name in redriven)
+
+
 # --- 3. the SES mailbox simulator ---------------------------------------------------------------
 
 
