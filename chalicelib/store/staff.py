@@ -230,15 +230,19 @@ def count_page(
         return None
     change = _change(item)
     if change.state == "applying" and change.pages_done >= change.pages_total:
-        mark_done(company_id, change_id)
-        change = _change(AgentChangeModel.get(company_id, change_id, consistent_read=True))
+        _mark_done(item)
+        change = _change(item)  # as the update left it (or as it was, had another page marked it)
     return change
 
 
 def mark_done(company_id: str, change_id: str) -> None:
     """A change applying whose every page is counted is done."""
+    _mark_done(AgentChangeModel(company_id, change_id))
+
+
+def _mark_done(item: AgentChangeModel) -> None:
     written(
-        lambda: AgentChangeModel(company_id, change_id).update(
+        lambda: item.update(
             actions=[AgentChangeModel.state.set("done")],
             condition=AgentChangeModel.state == "applying",
         )
