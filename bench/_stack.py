@@ -375,6 +375,15 @@ def cpu_by_side() -> dict[str, float]:
     return sides
 
 
+def cpu_since(before: dict[str, float]) -> dict[str, Any]:
+    """The CPU seconds each side used since ``before`` (:func:`cpu_by_side`), and the time that
+    CPU needs on this machine's cores were it spread over them without a gap
+    (``cpu_bound_seconds``): a rate above what it allows is not reachable however work overlaps."""
+    after = cpu_by_side()
+    used = {side: round(after[side] - before[side], 2) for side in after}
+    return {"cpu_seconds": used, "cpu_bound_seconds": sum(used.values()) / (os.cpu_count() or 1)}
+
+
 # --- workers in processes of their own ------------------------------------------------------
 
 
@@ -388,6 +397,14 @@ class QueueWorkers:
     # comes: a pipe nobody reads fills up (64 KiB) and blocks the worker on its next print.
     outputs: list[list[str]] = field(default_factory=list)
     readers: list[threading.Thread] = field(default_factory=list)
+
+    def cpu_by_handler(self) -> dict[str, float]:
+        """CPU seconds the live worker processes used so far, summed per handler."""
+        used: dict[str, float] = {}
+        for process in self.processes:
+            handler = str(process.args[-1])  # type: ignore[index]
+            used[handler] = used.get(handler, 0.0) + _cpu(process.pid)
+        return used
 
     @contextmanager
     def paused(self) -> Iterator[None]:

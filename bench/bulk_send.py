@@ -36,6 +36,8 @@ from bench._stack import (
     SMTP_USER,
     AwsMeter,
     MailServer,
+    cpu_by_side,
+    cpu_since,
     local_stack,
     mail_server,
     make_company,
@@ -122,6 +124,7 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
     meter = AwsMeter()
     handlers = {"expand_send_job": workers, "deliver_outbox": workers}
     with queue_workers(handlers) as pool, meter.active():
+        cpu_before, handlers_before = cpu_by_side(), pool.cpu_by_handler()
         started, started_at = time.perf_counter(), time.time()
         result = start_send(
             company_id,
@@ -137,6 +140,10 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
         bench_user = Principal(company_id=company_id, kind="user", subject="bench", level=1)
         caught = mail.wait_for(before + count, timeout=1800) - before
         seconds = mail.last_arrival() - started_at  # until the last e-mail arrived
+        cpu = cpu_since(cpu_before)
+        cpu["cpu_seconds"].update(
+            {f"workers: {h}": round(c - handlers_before[h], 2) for h, c in pool.cpu_by_handler().items()}
+        )
         job = get_send_job(bench_user, result.job.job_id)
         while job.state != "done" and time.perf_counter() - started < seconds + 60:
             time.sleep(0.5)
@@ -157,6 +164,7 @@ def _fan_out(mail: MailServer, count: int, workers: int) -> dict[str, Any]:
         "dynamodb_requests_per_email": round(requests / max(caught, 1), 3),
         "dynamodb_requests_by_operation": dynamodb,
         "other_aws_calls": others,
+        **cpu,
     }
 
 
@@ -208,6 +216,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"ratio (Pregón / plain): {ratio}")
     print(f"DynamoDB requests by operation: {fan_out['dynamodb_requests_by_operation']}")
+    per_email = {
+        side: round(1000 * used / max(fan_out["emails"], 1), 2)
+        for side, used in fan_out["cpu_seconds"].items()
+    }
+    bound_rate = fan_out["emails"] / fan_out["cpu_bound_seconds"]
+    print(f"CPU ms per e-mail by side ({os.cpu_count()} cores; workers also by handler): {per_email}")
+    print(
+        f"Pregón's CPU, spread over every core without a gap, allows {bound_rate:.1f} e-mails/s: "
+        f"Pregón/plain <= {bound_rate / plain['per_second']:.3f} on this machine however the work overlaps"
+    )
     return 0
 
 

@@ -44,6 +44,7 @@ from bench._stack import (
     SMTP_USER,
     MailServer,
     cpu_by_side,
+    cpu_since,
     load_due_parcels,
     local_stack,
     mail_server,
@@ -73,15 +74,7 @@ def _sweep(mail: MailServer, due: int, prefix: str) -> dict[str, Any]:
     caught = mail.wait_for(before + due, timeout=300) - before
     seconds = mail.last_arrival() - started_at
     assert report.queued == due and caught == due, (report, caught)
-    return {"emails": caught, "seconds": seconds, "per_second": caught / seconds, **_cpu_since(cpu_before)}
-
-
-def _cpu_since(before: dict[str, float]) -> dict[str, Any]:
-    """The CPU seconds each process used since ``before``, and the rate they allow on this
-    machine's cores were the work spread over them without a gap (``cpu_bound_seconds``)."""
-    after = cpu_by_side()
-    used = {side: round(after[side] - before[side], 2) for side in after}
-    return {"cpu_seconds": used, "cpu_bound_seconds": sum(used.values()) / (os.cpu_count() or 1)}
+    return {"emails": caught, "seconds": seconds, "per_second": caught / seconds, **cpu_since(cpu_before)}
 
 
 class _Sample:
@@ -137,7 +130,7 @@ def _plain(mail: MailServer, sample: _Sample, count: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     caught = mail.wait_for(before + count) - before
     assert caught == count, caught
-    return {"emails": count, "seconds": seconds, "per_second": count / seconds, **_cpu_since(cpu_before)}
+    return {"emails": count, "seconds": seconds, "per_second": count / seconds, **cpu_since(cpu_before)}
 
 
 def _profile(mail: MailServer, due: int) -> str:
