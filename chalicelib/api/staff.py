@@ -146,8 +146,8 @@ def preview_change(caller: Principal) -> Response:
     errors=CHANGED_SINCE,
 )
 def apply_change(caller: Principal) -> Response:
-    """Apply a previewed change in one step (idempotent; a job for many clients; applying a change
-    stalled for 5 minutes again resumes it)"""
+    """Apply a previewed change in one step (idempotent; a job for many clients; a change stalled
+    for 5 minutes is resumed by the minute schedule, or by applying it again)"""
     from chalicelib.api.notes_schemas import AgentChangeApplyIn
     from chalicelib.tenants.staff_agents import apply
 

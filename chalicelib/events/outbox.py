@@ -54,11 +54,18 @@ def deliver_outbox(event: Any) -> dict[str, Any]:
 @outbox_events.schedule(Rate(1, unit=Rate.MINUTES), name="wake_outboxes")
 def wake_outboxes(event: Any) -> dict[str, Any]:
     """Every minute: drain the outboxes that have work due (a new message whose kick was lost, a
-    dead worker's lease, a retry, room under a rate limit: C2, Q3), and ask again for send-job
-    pages whose SQS message was lost."""
+    dead worker's lease, a retry, room under a rate limit: C2, Q3), ask again for send-job
+    pages whose SQS message was lost, and resume preferred-agent changes that stalled (N4)."""
     from chalicelib.messaging.delivery import wake_due_outboxes
     from chalicelib.producers.sends.manual import resume_overdue_pages
+    from chalicelib.tenants.staff_agents import resume_stalled_changes
 
     pages = resume_overdue_pages()
+    changes = resume_stalled_changes()
     reports = wake_due_outboxes()
-    return {"outboxes": len(reports), "sent": sum(r.sent for r in reports), "pages": pages}
+    return {
+        "outboxes": len(reports),
+        "sent": sum(r.sent for r in reports),
+        "pages": pages,
+        "agent_changes": changes,
+    }

@@ -390,6 +390,46 @@ def due_job_pages(now: datetime, until: datetime, limit: int = 500) -> list[tupl
     return taken
 
 
+# --- preferred-agent changes being applied ------------------------------------------------------
+#
+# A change being applied (N4) has a wake-up in the same sparse index (its own shard) from just
+# before it is marked applying until it is done: should it stall (the process applying it died
+# before its pages left, a page's message went to the dead-letter queue), the minute schedule
+# finds it and resumes it. Done changes forget theirs; one left behind is forgotten when found.
+
+_AGENT_CHANGE_SHARD = "agent-change"
+
+
+def _agent_change_key(change_id: str) -> str:
+    return f"agentchange#{change_id}"
+
+
+def watch_agent_change(company_id: str, change_id: str, wake_at: datetime) -> None:
+    """Look at a change being applied at ``wake_at`` (and again after, until it is forgotten)."""
+    OutboxModel(
+        company_id,
+        _agent_change_key(change_id),
+        work=json.dumps({"change_id": change_id}),
+        wake_shard=_AGENT_CHANGE_SHARD,
+        wake_at=stamp(wake_at),
+    ).save()
+
+
+def forget_agent_change(company_id: str, change_id: str) -> None:
+    OutboxModel(company_id, _agent_change_key(change_id)).delete()
+
+
+def due_agent_changes(now: datetime, until: datetime, limit: int = 100) -> list[tuple[str, str]]:
+    """(company, change id) of changes being applied whose look is due, each taken until
+    ``until`` (one caller looks at each; the next look is then). The index projects the work."""
+    taken = []
+    due = OutboxModel.wakeups.query(_AGENT_CHANGE_SHARD, OutboxModel.wake_at <= stamp(now), limit=limit)
+    for item in list(due):
+        if take_wakeup(item.company_id, item.outbox_key, str(item.wake_at), until) is not None:
+            taken.append((item.company_id, str(json.loads(item.work or "{}")["change_id"])))
+    return taken
+
+
 # --- suppressions ----------------------------------------------------------------------------------
 
 

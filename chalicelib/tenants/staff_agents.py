@@ -13,20 +13,22 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import AgentChange, Communication
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.store import outbox as watches
 from chalicelib.store import staff as store
 from chalicelib.tenants.auth.principal import Principal
 from chalicelib.tenants.staff_jobs import AGENT_CHANGES_QUEUE
 
 PAGE_SIZE = 100
-# A change applying with no page counted for this long is taken as stalled: applying it again
-# resumes it (a page of 100 clients takes seconds; SQS retries a failed one after its visibility
-# timeout, and a page run twice moves and counts nothing twice).
+# A change applying with no page counted for this long is taken as stalled: the minute schedule
+# resumes it, as does applying it again (a page of 100 clients takes seconds; SQS retries a failed
+# one after its visibility timeout, and a page run twice moves and counts nothing twice).
 RESUME_AFTER = timedelta(minutes=5)
 
 
@@ -98,7 +100,8 @@ def apply(caller: Principal, token: str) -> tuple[AgentChange, bool]:
     when the agents' clients changed since the preview."""
     change = get_change(caller, token)
     if change.state == "applying" and clock.now() - change.updated_at >= RESUME_AFTER:
-        return _resume(caller, change)
+        resumed = _resume(change)
+        return get_change(caller, token), resumed
     if change.state != "previewed":
         return change, False
     agents = [m["from_agent"] for m in change.moves]
@@ -112,6 +115,8 @@ def apply(caller: Principal, token: str) -> tuple[AgentChange, bool]:
     pages = [ids[i : i + PAGE_SIZE] for i in range(0, len(ids), PAGE_SIZE)]
     now = clock.now()
     starts = [page[0] for page in pages]
+    # watched before it is marked applying, so no crash leaves it applying unwatched
+    watches.watch_agent_change(caller.company_id, change.change_id, now + RESUME_AFTER)
     if not store.start_applying(caller.company_id, change.change_id, caller.subject, starts, now):
         return get_change(caller, token), False
     _run_pages(caller.company_id, change.change_id, dict(enumerate(pages)))
@@ -135,7 +140,26 @@ def _run_pages(company_id: str, change_id: str, pages: dict[int, list[str]]) -> 
         )
 
 
-def _resume(caller: Principal, change: AgentChange) -> tuple[AgentChange, bool]:
+def resume_stalled_changes(now: datetime | None = None) -> int:
+    """The minute schedule: resume each change being applied that has stalled (no page counted
+    for :data:`RESUME_AFTER`), and forget the watch of changes that are done. Costs what is due:
+    one Query of the due watches, one read per change found. Returns how many were resumed."""
+    now = now or clock.now()
+    resumed = 0
+    for company_id, change_id in watches.due_agent_changes(now, now + RESUME_AFTER):
+        change = store.get_change(company_id, change_id)
+        if change is None or change.state != "applying" or not change.page_starts:
+            watches.forget_agent_change(company_id, change_id)
+        elif now - change.updated_at >= RESUME_AFTER and _resume(change):
+            logger().warning(
+                "preferred-agent change stalled: resumed",
+                extra={"company_id": company_id, "change_id": change_id, "pages_done": change.pages_done},
+            )
+            resumed += 1
+    return resumed
+
+
+def _resume(change: AgentChange) -> bool:
     """Send again the pages of a change that stalled: no page counted for :data:`RESUME_AFTER`
     (the process that applied it died before its pages left, or a page's message ended in the
     dead-letter queue). Each page not counted yet is made again from its range of client ids:
@@ -143,14 +167,14 @@ def _resume(caller: Principal, change: AgentChange) -> tuple[AgentChange, bool]:
     given that agent afterwards is not moved), and those this change moved before (so the page
     counts them as its first run would have). Moving stays once per client; a page that is
     counted twice counts once. A change applied before pages were written down (no
-    ``page_starts``) is answered as it is."""
-    starts = change.page_starts
+    ``page_starts``) is left as it is. False when another resume took it first."""
+    company_id, starts = change.company_id, change.page_starts
     left = [n for n in range(len(starts)) if n not in change.done_pages]
     taken = bool(starts) and store.resume_applying(
-        caller.company_id, change.change_id, change.updated_at, clock.now()
+        company_id, change.change_id, change.updated_at, clock.now()
     )
     if not taken:
-        return get_change(caller, change.change_id), False
+        return False
     from chalicelib.store.communications import existing_key
 
     applied_at = change.applied_at or change.created_at
@@ -161,18 +185,19 @@ def _resume(caller: Principal, change: AgentChange) -> tuple[AgentChange, bool]:
         end = starts[number + 1] if number + 1 < len(starts) else None
         pages[number] = [
             client_id
-            for client_id, agent, updated_at in store.clients_of_page(caller.company_id, starts[number], end)
+            for client_id, agent, updated_at in store.clients_of_page(company_id, starts[number], end)
             if (agent in from_agents and updated_at <= applied_at)
             or (
                 agent in to_agents
-                and existing_key(caller.company_id, _key_prefix(change.change_id) + client_id) is not None
+                and existing_key(company_id, _key_prefix(change.change_id) + client_id) is not None
             )
         ]
     if pages:
-        _run_pages(caller.company_id, change.change_id, pages)
+        _run_pages(company_id, change.change_id, pages)
     else:  # every page was counted, but the process died before it marked the change done
-        store.mark_done(caller.company_id, change.change_id)
-    return get_change(caller, change.change_id), True
+        store.mark_done(company_id, change.change_id)
+        watches.forget_agent_change(company_id, change.change_id)
+    return True
 
 
 def _key_prefix(change_id: str) -> str:
@@ -210,5 +235,7 @@ def move_page(company_id: str, change_id: str, page: int, client_ids: list[str])
         )
 
     moved, skipped = store.move_clients(company_id, client_ids, moves, record, _key_prefix(change_id), now)
-    store.count_page(company_id, change_id, page, moved, skipped, now)
+    counted = store.count_page(company_id, change_id, page, moved, skipped, now)
+    if counted is not None and counted.state == "done":
+        watches.forget_agent_change(company_id, change_id)
     return {"moved": moved, "skipped": skipped}

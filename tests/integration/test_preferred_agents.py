@@ -19,6 +19,7 @@ from tests.steps.notes import (
     run_agent_change_workers,
     staff_headers,
 )
+from tests.steps.outbox import run_minute_schedule
 from tests.steps.tenants import Tenant
 
 
@@ -226,3 +227,73 @@ def test_a_change_with_a_lost_page_sends_that_page_again_and_counts_each_client_
     # And every client is counted once
     assert change_of(api, boss, change["token"]) == ("done", 250, 0)
     assert agents(api, boss) == {"sofia": 250}
+
+
+def test_the_minute_schedule_resumes_a_stalled_change_that_nobody_applies_again(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
+) -> None:
+    # Given 250 clients of Juan (three pages) and a previewed change to Sofía
+    ids = many_clients(tenant.company_id, 250, "juan")
+    boss = manager(api, tenant)
+    change = preview_change(api, boss, {"juan": "sofia"})
+    applied_at = clock.now()
+    # When the process applying it dies after marking it applying, before its pages leave
+    import chalicelib.core.aws
+
+    class ProcessDied(BaseException):
+        """Not an error the handler answers: the process is gone."""
+
+    def dies(*_: Any, **__: Any) -> None:
+        raise ProcessDied
+
+    with monkeypatch.context() as patched, pytest.raises(ProcessDied):
+        patched.setattr(chalicelib.core.aws, "send_json_messages", dies)
+        apply(api, boss, change["token"])
+    # Then the minute schedule leaves it alone while it may still be under way
+    clock.set_now(applied_at + timedelta(minutes=4))
+    assert run_minute_schedule(api)["agent_changes"] == 0
+    assert run_agent_change_workers() == 0
+    # When nobody applies it again and five minutes pass with no page counted
+    clock.set_now(applied_at + timedelta(minutes=5, seconds=30))
+    # Then the minute schedule resumes it, once however often it runs
+    assert run_minute_schedule(api)["agent_changes"] == 1
+    assert run_minute_schedule(api)["agent_changes"] == 0
+    assert run_agent_change_workers() == 3
+    # And the 250 clients are Sofía's, once each, and the change is done
+    assert change_of(api, boss, change["token"]) == ("done", 250, 0)
+    assert agents(api, boss) == {"sofia": 250}
+    assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]
+    # And a done change is not looked at again
+    clock.set_now(applied_at + timedelta(minutes=30))
+    assert run_minute_schedule(api)["agent_changes"] == 0
+    assert watched_agent_changes(tenant) == []
+
+
+def test_a_change_that_finishes_leaves_nothing_for_the_schedule(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    # Given 250 clients of Juan, a change to Sofía applied as three pages, and every page run
+    many_clients(tenant.company_id, 250, "juan")
+    boss = manager(api, tenant)
+    change = preview_change(api, boss, {"juan": "sofia"})
+    started = clock.now()
+    assert apply(api, boss, change["token"]).status_code == 202
+    assert watched_agent_changes(tenant) == [change["token"]]  # watched while it is applied
+    assert run_agent_change_workers() == 3
+    # When the minute schedule runs long after
+    clock.set_now(started + timedelta(minutes=10))
+    # Then it finds nothing to resume: the change forgot its watch when its last page was counted
+    assert watched_agent_changes(tenant) == []
+    assert run_minute_schedule(api)["agent_changes"] == 0
+    assert change_of(api, boss, change["token"]) == ("done", 250, 0)
+
+
+def watched_agent_changes(tenant: Tenant) -> list[str]:
+    """The changes of the tenant the minute schedule watches (its raw wake-up items)."""
+    from chalicelib.store.models import OutboxModel
+    from tests.steps.outbox import raw_items
+
+    return [
+        json.loads(i["work"]["S"])["change_id"]
+        for i in raw_items(OutboxModel.Meta.table_name, tenant.company_id, "agentchange#")
+    ]

@@ -18,6 +18,14 @@ def deliver_outboxes() -> dict[str, int]:
     return totals
 
 
+def run_minute_schedule(api: Any) -> dict[str, Any]:
+    """The deployed ``wake_outboxes`` schedule, as EventBridge invokes it every minute."""
+    event = api.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="us-east-1"
+    )
+    return dict(api.lambda_.invoke("wake_outboxes", event).payload)
+
+
 def queue_email(tenant: Any, **fields: Any) -> Any:
     """Queue one e-mail through the real outbox (to ana@example.com from the tracking area unless
     ``fields`` say otherwise); returns the communication written."""
