@@ -9,7 +9,8 @@ envelope (``Type``, ``MessageId``, ``TopicArn``, ``Message``, ``MessageAttribute
 ``{"Records": [{"EventSource": "aws:sns", "Sns": {...}}]}`` event Lambda invokes the function
 with (one record per invocation, as Lambda does for SNS). A handler that raises is tried again
 after a minute, then two, as Lambda retries an asynchronous invocation twice; after the third
-failure the notification is logged and dropped (Lambda's default, with no dead-letter queue).
+failure the event is parked in ``pregon-local-async-failures`` for 14 days, as the deployed
+functions park theirs in ``<stack>-async-failures`` (their dead-letter queue), and logged.
 
     ensure_topic_subscriptions(app)     # topics, queues and subscriptions in moto (idempotent)
     run_topics_until_empty(app)         # tests: in this thread, until nothing is waiting
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 REGION = "us-east-1"
 QUEUE_PREFIX = "pregon-local-sns-"
+# What the deployed stack calls ``<stack>-async-failures`` (infrastructure/aws/operations.py).
+ASYNC_FAILURES_QUEUE = "pregon-local-async-failures"
 VISIBILITY_TIMEOUT = 60
 RETRY_DELAYS = (60, 120)  # seconds before Lambda's two retries of a failed asynchronous invocation
 
@@ -58,6 +61,7 @@ def ensure_topic_subscriptions(app: Chalice | None = None) -> dict[str, str]:
         app = pregon
     sns = boto3.session.Session().client("sns")
     sqs = _sqs()
+    sqs.create_queue(QueueName=ASYNC_FAILURES_QUEUE, Attributes={"MessageRetentionPeriod": "1209600"})
     arns: dict[str, str] = {}
     for source in topic_sources(app):
         name = source.topic.rsplit(":", 1)[-1]
@@ -130,7 +134,7 @@ class TopicConsumer:
             try:
                 answer = self.handler(event, context)
             except Exception:
-                self._failed(message)
+                self._failed(message, event)
                 continue
             if results is not None:
                 results.append(answer)
@@ -138,15 +142,28 @@ class TopicConsumer:
             handled += 1
         return handled
 
-    def _failed(self, message: dict[str, Any]) -> None:
+    def _failed(self, message: dict[str, Any], event: dict[str, Any]) -> None:
         attempt = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
+        sqs = _sqs()
         if attempt > len(self.retry_delays):
-            log.exception("SNS handler %s failed %d times; the notification is dropped", self.name, attempt)
-            _sqs().delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+            # As Lambda's dead-letter queue holds it: the event, with the function that failed.
+            parked = sqs.get_queue_url(QueueName=ASYNC_FAILURES_QUEUE)["QueueUrl"]
+            sqs.send_message(
+                QueueUrl=parked,
+                MessageBody=json.dumps(event),
+                MessageAttributes={"Function": {"DataType": "String", "StringValue": self.name}},
+            )
+            log.exception(
+                "SNS handler %s failed %d times; the event is parked in %s",
+                self.name,
+                attempt,
+                ASYNC_FAILURES_QUEUE,
+            )
+            sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
             return
         delay = self.retry_delays[attempt - 1]
         log.exception("SNS handler %s failed (attempt %d); tried again in %ss", self.name, attempt, delay)
-        _sqs().change_message_visibility(
+        sqs.change_message_visibility(
             QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=delay
         )
 

@@ -469,7 +469,7 @@ def test_the_local_notifications_have_the_shape_aws_documents() -> None:
     assert events[0]["mail"]["tags"]["ses:configuration-set"] == ["pregon-events"]
 
 
-def test_a_failing_sns_handler_is_tried_three_times_then_the_notification_is_dropped(
+def test_a_failing_sns_handler_is_tried_three_times_then_its_event_waits_in_the_async_failures_queue(
     local_aws: dict[str, str],
 ) -> None:
     from infrastructure.local.topics import TopicConsumer
@@ -496,3 +496,15 @@ def test_a_failing_sns_handler_is_tried_three_times_then_the_notification_is_dro
     # Then the handler ran three times (the first try and two retries), and nothing is left
     assert calls == ["hola", "hola", "hola"]
     assert consumer.poll_once() == 0 and calls == ["hola", "hola", "hola"]
+    # And the event Lambda would have invoked it with waits in the async-failures queue, naming the
+    # function, as the deployed functions' dead-letter queue holds it
+    from infrastructure.local.topics import ASYNC_FAILURES_QUEUE
+
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=ASYNC_FAILURES_QUEUE)["QueueUrl"]
+    [parked] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])[
+        "Messages"
+    ]
+    [record] = json.loads(parked["Body"])["Records"]
+    assert (record["EventSource"], record["Sns"]["Message"]) == ("aws:sns", "hola")
+    assert parked["MessageAttributes"]["Function"]["StringValue"] == "failing"
