@@ -143,20 +143,34 @@ def _run_pages(company_id: str, change_id: str, pages: dict[int, list[str]]) -> 
 def resume_stalled_changes(now: datetime | None = None) -> int:
     """The minute schedule: resume each change being applied that has stalled (no page counted
     for :data:`RESUME_AFTER`), and forget the watch of changes that are done. Costs what is due:
-    one Query of the due watches, one read per change found. Returns how many were resumed."""
+    one Query of the due watches, one read per change found. A change that fails to resume is
+    logged and looked at again in :data:`RESUME_AFTER` (its watch was taken until then); it holds
+    up neither the other changes nor the rest of the schedule. Returns how many were resumed."""
     now = now or clock.now()
     resumed = 0
     for company_id, change_id in watches.due_agent_changes(now, now + RESUME_AFTER):
-        change = store.get_change(company_id, change_id)
-        if change is None or change.state != "applying" or not change.page_starts:
-            watches.forget_agent_change(company_id, change_id)
-        elif now - change.updated_at >= RESUME_AFTER and _resume(change):
-            logger().warning(
-                "preferred-agent change stalled: resumed",
-                extra={"company_id": company_id, "change_id": change_id, "pages_done": change.pages_done},
+        try:
+            resumed += _look_at(company_id, change_id, now)
+        except Exception:
+            logger().exception(
+                "preferred-agent change could not be resumed; tried again later",
+                extra={"company_id": company_id, "change_id": change_id},
             )
-            resumed += 1
     return resumed
+
+
+def _look_at(company_id: str, change_id: str, now: datetime) -> int:
+    change = store.get_change(company_id, change_id)
+    if change is None or change.state != "applying" or not change.page_starts:
+        watches.forget_agent_change(company_id, change_id)
+        return 0
+    if now - change.updated_at < RESUME_AFTER or not _resume(change):
+        return 0
+    logger().warning(
+        "preferred-agent change stalled: resumed",
+        extra={"company_id": company_id, "change_id": change_id, "pages_done": change.pages_done},
+    )
+    return 1
 
 
 def _resume(change: AgentChange) -> bool:

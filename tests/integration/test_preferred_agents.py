@@ -288,6 +288,57 @@ def test_a_change_that_finishes_leaves_nothing_for_the_schedule(
     assert change_of(api, boss, change["token"]) == ("done", 250, 0)
 
 
+def test_a_change_that_fails_to_resume_holds_up_neither_the_others_nor_the_outboxes(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
+) -> None:
+    # Given two changes whose applying processes died before their pages left (Juan's 250
+    # clients to Sofía, María's 150 to Pedro)
+    many_clients(tenant.company_id, 250, "juan")
+    many_clients(tenant.company_id, 150, "maria", prefix="MAR")
+    boss = manager(api, tenant)
+    first = preview_change(api, boss, {"juan": "sofia"})
+    second = preview_change(api, boss, {"maria": "pedro"})
+    applied_at = clock.now()
+    import chalicelib.core.aws
+
+    class ProcessDied(BaseException):
+        """Not an error the handler answers: the process is gone."""
+
+    def dies(*_: Any, **__: Any) -> None:
+        raise ProcessDied
+
+    for change in (first, second):
+        with monkeypatch.context() as patched, pytest.raises(ProcessDied):
+            patched.setattr(chalicelib.core.aws, "send_json_messages", dies)
+            apply(api, boss, change["token"])
+    # When five minutes pass and the queue refuses the pages of the first change it resumes
+    clock.set_now(applied_at + timedelta(minutes=5, seconds=30))
+    real = chalicelib.core.aws.send_json_messages
+    refused: list[str] = []
+
+    def refuses_juans(queue: str, bodies: list[dict[str, Any]]) -> Any:
+        if any(b.get("change_id") == first["token"] for b in bodies):
+            refused.append(queue)
+            raise RuntimeError("SQS is unavailable")
+        return real(queue, bodies)
+
+    monkeypatch.setattr(chalicelib.core.aws, "send_json_messages", refuses_juans)
+    answer = run_minute_schedule(api)
+    # Then the schedule still answers, the second change is resumed, and the first waits
+    assert refused and answer["agent_changes"] == 1
+    assert run_agent_change_workers() == 2
+    assert change_of(api, boss, second["token"]) == ("done", 150, 0)
+    assert change_of(api, boss, first["token"])[0] == "applying"
+    # When the queue is back and five more minutes pass
+    monkeypatch.setattr(chalicelib.core.aws, "send_json_messages", real)
+    clock.set_now(applied_at + timedelta(minutes=11))
+    # Then the first change is resumed too, and both are done once
+    assert run_minute_schedule(api)["agent_changes"] == 1
+    assert run_agent_change_workers() == 3
+    assert change_of(api, boss, first["token"]) == ("done", 250, 0)
+    assert agents(api, boss) == {"sofia": 250, "pedro": 150}
+
+
 def watched_agent_changes(tenant: Tenant) -> list[str]:
     """The changes of the tenant the minute schedule watches (its raw wake-up items)."""
     from chalicelib.store.models import OutboxModel
