@@ -4,11 +4,14 @@ wakes outboxes whose rate-limit window or retry time has come."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from chalice import Blueprint, Rate
 
 outbox_events = Blueprint(__name__)
+
+T = TypeVar("T")
 
 OUTBOX_QUEUE = "pregon-outbox"
 
@@ -55,14 +58,31 @@ def deliver_outbox(event: Any) -> dict[str, Any]:
 def wake_outboxes(event: Any) -> dict[str, Any]:
     """Every minute: drain the outboxes that have work due (a new message whose kick was lost, a
     dead worker's lease, a retry, room under a rate limit: C2, Q3), ask again for send-job
-    pages whose SQS message was lost, and resume preferred-agent changes that stalled (N4)."""
-    from chalicelib.messaging.delivery import wake_due_outboxes
+    pages whose SQS message was lost, and resume preferred-agent changes that stalled (N4). Each
+    part runs even when one before it failed; the failure is raised at the end (the function's
+    error alarm, and EventBridge's retry of the whole minute, which every part takes twice
+    without doing anything twice)."""
+    from chalicelib.core.observability import logger
+    from chalicelib.messaging.delivery import DrainReport, wake_due_outboxes
     from chalicelib.producers.sends.manual import resume_overdue_pages
     from chalicelib.tenants.staff_agents import resume_stalled_changes
 
-    pages = resume_overdue_pages()
-    changes = resume_stalled_changes()
-    reports = wake_due_outboxes()
+    failures: list[Exception] = []
+
+    def part(name: str, run: Callable[[], T], nothing: T) -> T:
+        try:
+            return run()
+        except Exception as exc:
+            logger().exception("minute schedule: a part failed", extra={"part": name})
+            failures.append(exc)
+            return nothing
+
+    pages = part("send-job pages", resume_overdue_pages, 0)
+    changes = part("preferred-agent changes", resume_stalled_changes, 0)
+    no_reports: list[DrainReport] = []
+    reports = part("outboxes", wake_due_outboxes, no_reports)
+    if failures:
+        raise failures[0]
     return {
         "outboxes": len(reports),
         "sent": sum(r.sent for r in reports),

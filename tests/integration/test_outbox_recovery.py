@@ -427,6 +427,33 @@ def test_queued_messages_whose_kicks_were_all_lost_go_out_with_the_wake_up_alone
     assert _job_progress(tenant, job_id).state == "done"
 
 
+def test_the_minute_schedule_still_wakes_outboxes_when_another_of_its_parts_fails(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any, monkeypatch: Any
+) -> None:
+    from app import app
+    from chalicelib.store import outbox as outbox_store
+
+    # Given 40 e-mails queued whose kicks were all lost
+    _queue_a_job(tenant, 40)
+    purge_outbox_queue()
+
+    # And the lost send-job pages cannot be read this minute
+    def unreadable(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("DynamoDB throttled the job-page wake-ups")
+
+    monkeypatch.setattr(outbox_store, "due_job_pages", unreadable)
+    # When the minute schedule runs
+    clock.set_now(T0 + timedelta(minutes=1))
+    with pytest.raises(RuntimeError, match="throttled"):
+        _schedule(app)
+    # Then the outbox was still woken and every e-mail went out once; the run failed all the same
+    # (the function's error alarm), and EventBridge's retry sends nothing twice
+    assert sorted(_recipients(mailbox).values()) == [1] * 40
+    monkeypatch.undo()
+    assert _schedule(app)["sent"] == 0
+    assert sorted(_recipients(mailbox).values()) == [1] * 40
+
+
 def test_a_drain_that_runs_out_of_time_leaves_a_wake_up_even_if_its_kick_is_lost(
     tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
