@@ -133,8 +133,8 @@ class TopicConsumer:
             context = LambdaContext(f"pregon-local-{self.name}", memory_size=512, max_runtime_ms=900_000)
             try:
                 answer = self.handler(event, context)
-            except Exception:
-                self._failed(message, event)
+            except Exception as exc:
+                self._failed(message, event, context.aws_request_id, exc)
                 continue
             if results is not None:
                 results.append(answer)
@@ -142,21 +142,32 @@ class TopicConsumer:
             handled += 1
         return handled
 
-    def _failed(self, message: dict[str, Any], event: dict[str, Any]) -> None:
+    def _failed(
+        self, message: dict[str, Any], event: dict[str, Any], request_id: str, error: Exception
+    ) -> None:
         attempt = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
         sqs = _sqs()
         if attempt > len(self.retry_delays):
-            # As Lambda's dead-letter queue holds it: the event, with the function that failed.
+            # As Lambda's dead-letter queue holds it: the event as the body; the last invocation's
+            # request id, the invoke's status code and the first KB of the error as attributes.
             parked = sqs.get_queue_url(QueueName=ASYNC_FAILURES_QUEUE)["QueueUrl"]
             sqs.send_message(
                 QueueUrl=parked,
                 MessageBody=json.dumps(event),
-                MessageAttributes={"Function": {"DataType": "String", "StringValue": self.name}},
+                MessageAttributes={
+                    "RequestID": {"DataType": "String", "StringValue": request_id},
+                    "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                    "ErrorMessage": {
+                        "DataType": "String",
+                        "StringValue": (str(error) or type(error).__name__)[:1024],
+                    },
+                },
             )
             log.exception(
-                "SNS handler %s failed %d times; the event is parked in %s",
+                "SNS handler %s failed %d times (request %s); the event is parked in %s",
                 self.name,
                 attempt,
+                request_id,
                 ASYNC_FAILURES_QUEUE,
             )
             sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])

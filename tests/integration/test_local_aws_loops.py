@@ -496,8 +496,8 @@ def test_a_failing_sns_handler_is_tried_three_times_then_its_event_waits_in_the_
     # Then the handler ran three times (the first try and two retries), and nothing is left
     assert calls == ["hola", "hola", "hola"]
     assert consumer.poll_once() == 0 and calls == ["hola", "hola", "hola"]
-    # And the event Lambda would have invoked it with waits in the async-failures queue, naming the
-    # function, as the deployed functions' dead-letter queue holds it
+    # And the event Lambda would have invoked it with waits in the async-failures queue, with the
+    # error, as the deployed functions' dead-letter queue holds it
     from infrastructure.local.topics import ASYNC_FAILURES_QUEUE
 
     sqs = client("sqs")
@@ -507,4 +507,6 @@ def test_a_failing_sns_handler_is_tried_three_times_then_its_event_waits_in_the_
     ]
     [record] = json.loads(parked["Body"])["Records"]
     assert (record["EventSource"], record["Sns"]["Message"]) == ("aws:sns", "hola")
-    assert parked["MessageAttributes"]["Function"]["StringValue"] == "failing"
+    attributes = {name: value["StringValue"] for name, value in parked["MessageAttributes"].items()}
+    assert attributes["ErrorMessage"] == "the store is down" and attributes["ErrorCode"] == "200"
+    assert attributes["RequestID"]
