@@ -56,6 +56,24 @@ def apply(api: Client, headers: dict[str, str], token: str) -> Any:
     return api.http.post("/preferred-agents/apply", headers=headers, body=json.dumps({"token": token}))
 
 
+class ProcessDied(BaseException):
+    """Not an error the handler answers: the process is gone."""
+
+
+def apply_dying_before_its_pages_leave(
+    api: Client, headers: dict[str, str], token: str, monkeypatch: Any
+) -> None:
+    """Apply a change in a process that dies after marking it applying, before its pages leave."""
+    import chalicelib.core.aws
+
+    def dies(*_: Any, **__: Any) -> None:
+        raise ProcessDied
+
+    with monkeypatch.context() as patched, pytest.raises(ProcessDied):
+        patched.setattr(chalicelib.core.aws, "send_json_messages", dies)
+        apply(api, headers, token)
+
+
 def agent_records(api: Client, tenant: Tenant, client_id: str) -> list[str]:
     items = body(api.http.get(f"/clients/{client_id}/register", headers=tenant.admin_headers()))["items"]
     return [i["subject"] for i in items if i["kind"] == "agent_change" and i["automatic"]]
@@ -166,17 +184,7 @@ def test_a_change_whose_pages_never_left_is_resumed_by_applying_it_again(
     change = preview_change(api, boss, {"juan": "sofia"})
     applied_at = clock.now()
     # When the process applying it dies after marking it applying, before its pages leave
-    import chalicelib.core.aws
-
-    class ProcessDied(BaseException):
-        """Not an error the handler answers: the process is gone."""
-
-    def dies(*_: Any, **__: Any) -> None:
-        raise ProcessDied
-
-    with monkeypatch.context() as patched, pytest.raises(ProcessDied):
-        patched.setattr(chalicelib.core.aws, "send_json_messages", dies)
-        apply(api, boss, change["token"])
+    apply_dying_before_its_pages_leave(api, boss, change["token"], monkeypatch)
     # Then the change stays applying and no worker has anything to run
     assert change_of(api, boss, change["token"]) == ("applying", 0, 0)
     assert run_agent_change_workers() == 0
@@ -238,17 +246,7 @@ def test_the_minute_schedule_resumes_a_stalled_change_that_nobody_applies_again(
     change = preview_change(api, boss, {"juan": "sofia"})
     applied_at = clock.now()
     # When the process applying it dies after marking it applying, before its pages leave
-    import chalicelib.core.aws
-
-    class ProcessDied(BaseException):
-        """Not an error the handler answers: the process is gone."""
-
-    def dies(*_: Any, **__: Any) -> None:
-        raise ProcessDied
-
-    with monkeypatch.context() as patched, pytest.raises(ProcessDied):
-        patched.setattr(chalicelib.core.aws, "send_json_messages", dies)
-        apply(api, boss, change["token"])
+    apply_dying_before_its_pages_leave(api, boss, change["token"], monkeypatch)
     # Then the minute schedule leaves it alone while it may still be under way
     clock.set_now(applied_at + timedelta(minutes=4))
     assert run_minute_schedule(api)["agent_changes"] == 0
@@ -299,20 +297,12 @@ def test_a_change_that_fails_to_resume_holds_up_neither_the_others_nor_the_outbo
     first = preview_change(api, boss, {"juan": "sofia"})
     second = preview_change(api, boss, {"maria": "pedro"})
     applied_at = clock.now()
-    import chalicelib.core.aws
-
-    class ProcessDied(BaseException):
-        """Not an error the handler answers: the process is gone."""
-
-    def dies(*_: Any, **__: Any) -> None:
-        raise ProcessDied
-
     for change in (first, second):
-        with monkeypatch.context() as patched, pytest.raises(ProcessDied):
-            patched.setattr(chalicelib.core.aws, "send_json_messages", dies)
-            apply(api, boss, change["token"])
+        apply_dying_before_its_pages_leave(api, boss, change["token"], monkeypatch)
     # When five minutes pass and the queue refuses the pages of the first change it resumes
     clock.set_now(applied_at + timedelta(minutes=5, seconds=30))
+    import chalicelib.core.aws
+
     real = chalicelib.core.aws.send_json_messages
     refused: list[str] = []
 
