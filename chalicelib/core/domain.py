@@ -599,13 +599,16 @@ class AgentChange:
     moved: int = 0
     skipped: int = 0
     pages_total: int = 0
-    pages_done: int = 0
     applied_by: str | None = None
     applied_at: datetime | None = None
     # each page's first client id (pages are consecutive ranges of the sorted ids), and which
     # pages are counted: what a resume sends again
     page_starts: tuple[str, ...] = ()
     done_pages: frozenset[int] = frozenset()
+
+    @property
+    def pages_done(self) -> int:
+        return len(self.done_pages)
 
 
 # --- receivable reminders (R1-R3) ---------------------------------------------------------------

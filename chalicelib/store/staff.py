@@ -132,7 +132,6 @@ def _change(item: AgentChangeModel) -> domain.AgentChange:
         moved=int(item.moved or 0),
         skipped=int(item.skipped or 0),
         pages_total=int(item.pages_total or 0),
-        pages_done=len(item.pages_done or ()),
         page_starts=tuple(json.loads(item.page_starts)) if item.page_starts else (),
         done_pages=frozenset(int(p) for p in item.pages_done or ()),
     )

@@ -74,6 +74,18 @@ def apply_dying_before_its_pages_leave(
         apply(api, headers, token)
 
 
+def juans_clients_to_sofia_applied_by_a_dying_process(
+    api: Client, tenant: Tenant, monkeypatch: Any
+) -> tuple[list[str], dict[str, str], Any]:
+    """250 clients of Juan (three pages), a manager, and the change of Juan's clients to Sofía,
+    applied by a process that dies before its pages leave: (client ids, manager, change)."""
+    ids = many_clients(tenant.company_id, 250, "juan")
+    boss = manager(api, tenant)
+    change = preview_change(api, boss, {"juan": "sofia"})
+    apply_dying_before_its_pages_leave(api, boss, change["token"], monkeypatch)
+    return ids, boss, change
+
+
 def agent_records(api: Client, tenant: Tenant, client_id: str) -> list[str]:
     items = body(api.http.get(f"/clients/{client_id}/register", headers=tenant.admin_headers()))["items"]
     return [i["subject"] for i in items if i["kind"] == "agent_change" and i["automatic"]]
@@ -178,13 +190,10 @@ def change_of(api: Client, headers: dict[str, str], token: str) -> tuple[str, in
 def test_a_change_whose_pages_never_left_is_resumed_by_applying_it_again(
     api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
 ) -> None:
-    # Given 250 clients of Juan (three pages) and a previewed change to Sofía
-    ids = many_clients(tenant.company_id, 250, "juan")
-    boss = manager(api, tenant)
-    change = preview_change(api, boss, {"juan": "sofia"})
-    applied_at = clock.now()
+    # Given 250 clients of Juan (three pages) and a change to Sofía
     # When the process applying it dies after marking it applying, before its pages leave
-    apply_dying_before_its_pages_leave(api, boss, change["token"], monkeypatch)
+    ids, boss, change = juans_clients_to_sofia_applied_by_a_dying_process(api, tenant, monkeypatch)
+    applied_at = clock.now()
     # Then the change stays applying and no worker has anything to run
     assert change_of(api, boss, change["token"]) == ("applying", 0, 0)
     assert run_agent_change_workers() == 0
@@ -240,13 +249,10 @@ def test_a_change_with_a_lost_page_sends_that_page_again_and_counts_each_client_
 def test_the_minute_schedule_resumes_a_stalled_change_that_nobody_applies_again(
     api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
 ) -> None:
-    # Given 250 clients of Juan (three pages) and a previewed change to Sofía
-    ids = many_clients(tenant.company_id, 250, "juan")
-    boss = manager(api, tenant)
-    change = preview_change(api, boss, {"juan": "sofia"})
-    applied_at = clock.now()
+    # Given 250 clients of Juan (three pages) and a change to Sofía
     # When the process applying it dies after marking it applying, before its pages leave
-    apply_dying_before_its_pages_leave(api, boss, change["token"], monkeypatch)
+    ids, boss, change = juans_clients_to_sofia_applied_by_a_dying_process(api, tenant, monkeypatch)
+    applied_at = clock.now()
     # Then the minute schedule leaves it alone while it may still be under way
     clock.set_now(applied_at + timedelta(minutes=4))
     assert run_minute_schedule(api)["agent_changes"] == 0
