@@ -74,14 +74,20 @@ def apply_dying_before_its_pages_leave(
         apply(api, headers, token)
 
 
+def juans_clients_and_a_change_to_sofia(api: Client, tenant: Tenant) -> tuple[list[str], dict[str, str], Any]:
+    """250 clients of Juan (three pages), a manager, and the previewed change of Juan's clients to
+    Sofía: (client ids, manager, change)."""
+    ids = many_clients(tenant.company_id, 250, "juan")
+    boss = manager(api, tenant)
+    return ids, boss, preview_change(api, boss, {"juan": "sofia"})
+
+
 def juans_clients_to_sofia_applied_by_a_dying_process(
     api: Client, tenant: Tenant, monkeypatch: Any
 ) -> tuple[list[str], dict[str, str], Any]:
-    """250 clients of Juan (three pages), a manager, and the change of Juan's clients to Sofía,
-    applied by a process that dies before its pages leave: (client ids, manager, change)."""
-    ids = many_clients(tenant.company_id, 250, "juan")
-    boss = manager(api, tenant)
-    change = preview_change(api, boss, {"juan": "sofia"})
+    """:func:`juans_clients_and_a_change_to_sofia`, applied by a process that dies before its
+    pages leave."""
+    ids, boss, change = juans_clients_and_a_change_to_sofia(api, tenant)
     apply_dying_before_its_pages_leave(api, boss, change["token"], monkeypatch)
     return ids, boss, change
 
@@ -225,9 +231,7 @@ def test_a_change_with_a_lost_page_sends_that_page_again_and_counts_each_client_
     api: Client, tenant: Tenant, clock: Any
 ) -> None:
     # Given 250 clients of Juan and a change to Sofía applied as a job of three pages
-    many_clients(tenant.company_id, 250, "juan")
-    boss = manager(api, tenant)
-    change = preview_change(api, boss, {"juan": "sofia"})
+    _, boss, change = juans_clients_and_a_change_to_sofia(api, tenant)
     started = clock.now()
     assert apply(api, boss, change["token"]).status_code == 202
     # When one page's message is lost and the workers run the others
@@ -277,9 +281,7 @@ def test_a_change_that_finishes_leaves_nothing_for_the_schedule(
     api: Client, tenant: Tenant, clock: Any
 ) -> None:
     # Given 250 clients of Juan, a change to Sofía applied as three pages, and every page run
-    many_clients(tenant.company_id, 250, "juan")
-    boss = manager(api, tenant)
-    change = preview_change(api, boss, {"juan": "sofia"})
+    _, boss, change = juans_clients_and_a_change_to_sofia(api, tenant)
     started = clock.now()
     assert apply(api, boss, change["token"]).status_code == 202
     assert watched_agent_changes(tenant) == [change["token"]]  # watched while it is applied
