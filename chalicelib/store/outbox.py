@@ -378,16 +378,15 @@ def job_page_done(company_id: str, job_id: str, page: int) -> None:
     OutboxModel(company_id, _page_key(job_id, page)).delete()
 
 
-def due_job_pages(now: datetime, until: datetime, limit: int = 500) -> list[tuple[str, dict[str, Any]]]:
+def due_job_pages(now: datetime, until: datetime, limit: int = 500) -> Iterator[tuple[str, dict[str, Any]]]:
     """(company, page request) of pages whose expansion is overdue, each taken until ``until`` (so
-    one caller puts each page back on the queue). The index projects the page request: no read
-    per page."""
-    taken = []
+    one caller puts each page back on the queue) as the caller comes to it: should the caller
+    stop or fail at one, the pages after it were never taken and are due again at the next look,
+    not one lease later. The index projects the page request: no read per page."""
     due = OutboxModel.wakeups.query(_PAGE_SHARD, OutboxModel.wake_at <= stamp(now), limit=limit)
-    for item in list(due):
+    for item in due:
         if take_wakeup(item.company_id, item.outbox_key, str(item.wake_at), until) is not None:
-            taken.append((item.company_id, dict(json.loads(item.work or "{}"))))
-    return taken
+            yield item.company_id, dict(json.loads(item.work or "{}"))
 
 
 # --- preferred-agent changes being applied ------------------------------------------------------
@@ -419,15 +418,14 @@ def forget_agent_change(company_id: str, change_id: str) -> None:
     OutboxModel(company_id, _agent_change_key(change_id)).delete()
 
 
-def due_agent_changes(now: datetime, until: datetime, limit: int = 100) -> list[tuple[str, str]]:
+def due_agent_changes(now: datetime, until: datetime, limit: int = 100) -> Iterator[tuple[str, str]]:
     """(company, change id) of changes being applied whose look is due, each taken until
-    ``until`` (one caller looks at each; the next look is then). The index projects the work."""
-    taken = []
+    ``until`` (one caller looks at each; the next look is then) as the caller comes to it, as
+    :func:`due_job_pages` does. The index projects the work."""
     due = OutboxModel.wakeups.query(_AGENT_CHANGE_SHARD, OutboxModel.wake_at <= stamp(now), limit=limit)
-    for item in list(due):
+    for item in due:
         if take_wakeup(item.company_id, item.outbox_key, str(item.wake_at), until) is not None:
-            taken.append((item.company_id, str(json.loads(item.work or "{}")["change_id"])))
-    return taken
+            yield item.company_id, str(json.loads(item.work or "{}")["change_id"])
 
 
 # --- suppressions ----------------------------------------------------------------------------------

@@ -19,7 +19,13 @@ from infrastructure.local.paths import REPO_ROOT
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.mail import recipients
-from tests.steps.outbox import communication_items, deliver_outboxes, handoff_records, outbox_queue_bodies
+from tests.steps.outbox import (
+    communication_items,
+    deliver_outboxes,
+    handoff_records,
+    outbox_queue_bodies,
+    queue_bodies,
+)
 from tests.steps.sends import PAGE_CLIENTS_NOTICE, job_of, progress
 from tests.steps.tenants import Tenant, purge_outbox_queue
 from tests.steps.tracking import T0, alerts_monitor, followed_parcels, issue, post_event, staff_subscribe
@@ -523,6 +529,53 @@ def test_send_job_pages_whose_messages_were_lost_are_asked_for_again(
         deliver_outboxes()
     assert progress(job_of(api, tenant, job_id)) == ("done", 150, 150, 0, 0, 0)
     assert sorted(_recipients(mailbox).values()) == [1] * 150
+
+
+def test_a_send_job_page_sqs_refuses_holds_up_only_itself_not_the_pages_after_it(
+    tenant: Tenant, clock: Any, monkeypatch: Any
+) -> None:
+    from chalicelib.core import aws
+    from chalicelib.messaging.delivery import lease
+    from chalicelib.producers.sends.manual import resume_overdue_pages, send_jobs_queue
+    from chalicelib.store.outbox import job_page_done, save_job_pages
+
+    def pages_asked_for() -> list[int]:
+        bodies = queue_bodies(send_jobs_queue())
+        return sorted(b["page"] for b in bodies if b.get("company_id") == tenant.company_id)
+
+    # Given three pages of a send job asked for at T0, whose SQS messages were all lost
+    purge_outbox_queue()
+    pages = [{"page": n, "client_ids": [f"C{n}"]} for n in range(3)]
+    save_job_pages(tenant.company_id, "JOB-LOST", pages, T0)
+    # And SQS refuses the minute schedule's second ask
+    asked: list[int] = []
+    really_send = aws.send_json_messages
+
+    def refusing_the_second(queue_name: str, bodies: list[dict[str, Any]]) -> None:
+        asked.extend(b["page"] for b in bodies)
+        if len(asked) == 2:
+            raise RuntimeError("SQS is unavailable")
+        really_send(queue_name, bodies)
+
+    monkeypatch.setattr(aws, "send_json_messages", refusing_the_second)
+    # When the minute schedule looks after the pages' lease
+    clock.set_now(T0 + lease() + timedelta(seconds=1))
+    with pytest.raises(RuntimeError, match="unavailable"):
+        resume_overdue_pages()
+    # Then the first page it came to is on the queue again, and it came to no other after the refusal
+    first, refused = asked
+    (never_taken,) = {0, 1, 2} - {first, refused}
+    assert pages_asked_for() == [first]
+    job_page_done(tenant.company_id, "JOB-LOST", first)  # a worker expands it
+    # And at the next minute the page after the refused one is asked for: it was never taken, so
+    # it waits no lease
+    clock.set_now(T0 + lease() + timedelta(minutes=1, seconds=1))
+    assert resume_overdue_pages() == 1
+    assert pages_asked_for() == sorted([first, never_taken])
+    # And the page SQS refused is asked for once its own lease has ended
+    clock.set_now(T0 + 2 * lease() + timedelta(seconds=2))
+    assert resume_overdue_pages() == 1
+    assert pages_asked_for() == [0, 1, 2]
 
 
 def _schedule(app: Any) -> dict[str, Any]:

@@ -70,15 +70,22 @@ def communication_items(company_id: str) -> list[dict[str, Any]]:
 def outbox_queue_bodies() -> list[dict[str, Any]]:
     """What waits on the outbox workers' SQS queue, as JSON bodies, left there for the workers
     (received with no visibility timeout)."""
+    from chalicelib.core.settings import get_settings
+
+    return queue_bodies(get_settings().outbox_queue)
+
+
+def queue_bodies(queue_name: str) -> list[dict[str, Any]]:
+    """What waits on one of the workers' SQS queues, as JSON bodies, left there for the workers
+    (received with no visibility timeout)."""
     import json
 
     import boto3
 
     from chalicelib.core.aws import queue_url
-    from chalicelib.core.settings import get_settings
 
     answer = boto3.client("sqs").receive_message(
-        QueueUrl=queue_url(get_settings().outbox_queue), MaxNumberOfMessages=10, VisibilityTimeout=0
+        QueueUrl=queue_url(queue_name), MaxNumberOfMessages=10, VisibilityTimeout=0
     )
     messages = answer.get("Messages", [])
     assert len(messages) < 10, "more than one receive holds: not a step for this test"

@@ -302,15 +302,18 @@ def _page_lease() -> timedelta:
 def resume_overdue_pages(now: datetime | None = None) -> int:
     """The minute schedule: put back on the queue every page not expanded within a lease of being
     asked for (its message went to the dead-letter queue, or the queue itself was lost). Pages are
-    idempotent, so a slow page asked for twice still sends each message once."""
+    idempotent, so a slow page asked for twice still sends each message once. Each page is taken
+    as it is sent: should SQS refuse one, that page waits its lease and the pages after it, never
+    taken, are asked for at the next minute."""
     from chalicelib.core.aws import send_json_messages
 
     now = now or clock.now()
-    overdue = job_store.due_job_pages(now, now + _page_lease())
-    for company_id, page in overdue:
+    asked = 0
+    for company_id, page in job_store.due_job_pages(now, now + _page_lease()):
         logger().warning("send job page asked for again", extra={"company_id": company_id, **page})
         send_json_messages(send_jobs_queue(), [{"company_id": company_id, **page}])
-    return len(overdue)
+        asked += 1
+    return asked
 
 
 # --- progress ----------------------------------------------------------------------------------
