@@ -299,14 +299,8 @@ def test_a_change_that_fails_to_resume_holds_up_neither_the_others_nor_the_outbo
 ) -> None:
     # Given two changes whose applying processes died before their pages left (Juan's 250
     # clients to Sofía, María's 150 to Pedro)
-    many_clients(tenant.company_id, 250, "juan")
-    many_clients(tenant.company_id, 150, "maria", prefix="MAR")
-    boss = manager(api, tenant)
-    first = preview_change(api, boss, {"juan": "sofia"})
-    second = preview_change(api, boss, {"maria": "pedro"})
+    boss, first, second = two_changes_applied_by_dying_processes(api, tenant, monkeypatch)
     applied_at = clock.now()
-    for change in (first, second):
-        apply_dying_before_its_pages_leave(api, boss, change["token"], monkeypatch)
     # When five minutes pass and the queue refuses the pages of the first change it resumes
     clock.set_now(applied_at + timedelta(minutes=5, seconds=30))
     import chalicelib.core.aws
@@ -335,6 +329,60 @@ def test_a_change_that_fails_to_resume_holds_up_neither_the_others_nor_the_outbo
     assert run_agent_change_workers() == 3
     assert change_of(api, boss, first["token"]) == ("done", 250, 0)
     assert agents(api, boss) == {"sofia": 250, "pedro": 150}
+
+
+def test_a_schedule_that_dies_resuming_one_change_leaves_the_next_for_the_next_minute(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
+) -> None:
+    import chalicelib.core.aws
+
+    # Given two changes whose applying processes died before their pages left
+    boss, first, second = two_changes_applied_by_dying_processes(api, tenant, monkeypatch)
+    applied_at = clock.now()
+    # When five minutes pass and the minute schedule's own process dies resuming the first change
+    # it comes to
+    clock.set_now(applied_at + timedelta(minutes=5, seconds=30))
+    real = chalicelib.core.aws.send_json_messages
+    resumed: list[str] = []
+
+    def dies_at_the_first(queue: str, bodies: list[dict[str, Any]]) -> Any:
+        resumed.append(bodies[0]["change_id"])
+        if len(resumed) == 1:
+            raise ProcessDied
+        return real(queue, bodies)
+
+    monkeypatch.setattr(chalicelib.core.aws, "send_json_messages", dies_at_the_first)
+    with pytest.raises(ProcessDied):
+        run_minute_schedule(api)
+    (died_on,) = resumed
+    (other,) = {first["token"], second["token"]} - {died_on}
+    # Then at the next minute the other change is resumed: it was never taken, so it waits for
+    # nothing
+    clock.set_now(applied_at + timedelta(minutes=6, seconds=30))
+    assert run_minute_schedule(api)["agent_changes"] == 1
+    assert resumed == [died_on, other]
+    # And the one it died on is resumed once its own look is due, and both end done once
+    clock.set_now(applied_at + timedelta(minutes=11))
+    assert run_minute_schedule(api)["agent_changes"] == 1
+    assert run_agent_change_workers() == 5
+    assert change_of(api, boss, first["token"]) == ("done", 250, 0)
+    assert change_of(api, boss, second["token"]) == ("done", 150, 0)
+    assert agents(api, boss) == {"sofia": 250, "pedro": 150}
+
+
+def two_changes_applied_by_dying_processes(
+    api: Client, tenant: Tenant, monkeypatch: Any
+) -> tuple[dict[str, str], Any, Any]:
+    """Juan's 250 clients to Sofía and María's 150 to Pedro, each change applied by a process
+    that dies before its pages leave: (manager, first change, second change)."""
+    many_clients(tenant.company_id, 250, "juan")
+    many_clients(tenant.company_id, 150, "maria", prefix="MAR")
+    boss = manager(api, tenant)
+    first = preview_change(api, boss, {"juan": "sofia"})
+    second = preview_change(api, boss, {"maria": "pedro"})
+    for change in (first, second):
+        apply_dying_before_its_pages_leave(api, boss, change["token"], monkeypatch)
+    return boss, first, second
 
 
 def watched_agent_changes(tenant: Tenant) -> list[str]:
