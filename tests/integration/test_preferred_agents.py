@@ -346,9 +346,10 @@ def test_a_schedule_that_dies_resuming_one_change_leaves_the_next_for_the_next_m
     resumed: list[str] = []
 
     def dies_at_the_first(queue: str, bodies: list[dict[str, Any]]) -> Any:
-        resumed.append(bodies[0]["change_id"])
-        if len(resumed) == 1:
-            raise ProcessDied
+        if bodies[0].get("company_id") == tenant.company_id:  # the wake-ups are every tenant's
+            resumed.append(bodies[0]["change_id"])
+            if len(resumed) == 1:
+                raise ProcessDied
         return real(queue, bodies)
 
     monkeypatch.setattr(chalicelib.core.aws, "send_json_messages", dies_at_the_first)
@@ -359,11 +360,12 @@ def test_a_schedule_that_dies_resuming_one_change_leaves_the_next_for_the_next_m
     # Then at the next minute the other change is resumed: it was never taken, so it waits for
     # nothing
     clock.set_now(applied_at + timedelta(minutes=6, seconds=30))
-    assert run_minute_schedule(api)["agent_changes"] == 1
+    run_minute_schedule(api)
     assert resumed == [died_on, other]
     # And the one it died on is resumed once its own look is due, and both end done once
     clock.set_now(applied_at + timedelta(minutes=11))
-    assert run_minute_schedule(api)["agent_changes"] == 1
+    run_minute_schedule(api)
+    assert resumed == [died_on, other, died_on]
     assert run_agent_change_workers() == 5
     assert change_of(api, boss, first["token"]) == ("done", 250, 0)
     assert change_of(api, boss, second["token"]) == ("done", 150, 0)
