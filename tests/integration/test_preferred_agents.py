@@ -4,7 +4,7 @@ a preferred sales agent to another in one confirmed step; each moved client's re
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -297,14 +297,12 @@ def test_a_change_that_finishes_leaves_nothing_for_the_schedule(
 def test_a_change_that_fails_to_resume_holds_up_neither_the_others_nor_the_outboxes(
     api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
 ) -> None:
-    # Given two changes whose applying processes died before their pages left (Juan's 250
-    # clients to Sofía, María's 150 to Pedro)
-    boss, first, second = two_changes_applied_by_dying_processes(api, tenant, monkeypatch)
-    applied_at = clock.now()
-    # When five minutes pass and the queue refuses the pages of the first change it resumes
-    clock.set_now(applied_at + timedelta(minutes=5, seconds=30))
     import chalicelib.core.aws
 
+    # Given two changes whose applying processes died before their pages left (Juan's 250
+    # clients to Sofía, María's 150 to Pedro), and five minutes with no page counted
+    boss, first, second, applied_at = two_changes_stalled(api, tenant, clock, monkeypatch)
+    # When the queue refuses the pages of the first change the schedule resumes
     real = chalicelib.core.aws.send_json_messages
     refused: list[str] = []
 
@@ -336,12 +334,10 @@ def test_a_schedule_that_dies_resuming_one_change_leaves_the_next_for_the_next_m
 ) -> None:
     import chalicelib.core.aws
 
-    # Given two changes whose applying processes died before their pages left
-    boss, first, second = two_changes_applied_by_dying_processes(api, tenant, monkeypatch)
-    applied_at = clock.now()
-    # When five minutes pass and the minute schedule's own process dies resuming the first change
-    # it comes to
-    clock.set_now(applied_at + timedelta(minutes=5, seconds=30))
+    # Given two changes whose applying processes died before their pages left, and five minutes
+    # with no page counted
+    boss, first, second, applied_at = two_changes_stalled(api, tenant, clock, monkeypatch)
+    # When the minute schedule's own process dies resuming the first change it comes to
     real = chalicelib.core.aws.send_json_messages
     resumed: list[str] = []
 
@@ -372,19 +368,22 @@ def test_a_schedule_that_dies_resuming_one_change_leaves_the_next_for_the_next_m
     assert agents(api, boss) == {"sofia": 250, "pedro": 150}
 
 
-def two_changes_applied_by_dying_processes(
-    api: Client, tenant: Tenant, monkeypatch: Any
-) -> tuple[dict[str, str], Any, Any]:
+def two_changes_stalled(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
+) -> tuple[dict[str, str], Any, Any, datetime]:
     """Juan's 250 clients to Sofía and María's 150 to Pedro, each change applied by a process
-    that dies before its pages leave: (manager, first change, second change)."""
+    that dies before its pages leave, and the clock five and a half minutes later, when the
+    minute schedule resumes them: (manager, first change, second change, when applied)."""
     many_clients(tenant.company_id, 250, "juan")
     many_clients(tenant.company_id, 150, "maria", prefix="MAR")
     boss = manager(api, tenant)
     first = preview_change(api, boss, {"juan": "sofia"})
     second = preview_change(api, boss, {"maria": "pedro"})
+    applied_at = clock.now()
     for change in (first, second):
         apply_dying_before_its_pages_leave(api, boss, change["token"], monkeypatch)
-    return boss, first, second
+    clock.set_now(applied_at + timedelta(minutes=5, seconds=30))
+    return boss, first, second, applied_at
 
 
 def watched_agent_changes(tenant: Tenant) -> list[str]:
