@@ -25,6 +25,7 @@ from tests.steps.outbox import (
     handoff_records,
     outbox_queue_bodies,
     queue_bodies,
+    sqs_failing,
 )
 from tests.steps.sends import PAGE_CLIENTS_NOTICE, job_of, progress
 from tests.steps.tenants import Tenant, purge_outbox_queue
@@ -534,7 +535,6 @@ def test_send_job_pages_whose_messages_were_lost_are_asked_for_again(
 def test_a_send_job_page_sqs_refuses_holds_up_only_itself_not_the_pages_after_it(
     tenant: Tenant, clock: Any, monkeypatch: Any
 ) -> None:
-    from chalicelib.core import aws
     from chalicelib.messaging.delivery import lease
     from chalicelib.producers.sends.manual import resume_overdue_pages, send_jobs_queue
     from chalicelib.store.outbox import job_page_done, save_job_pages
@@ -549,16 +549,13 @@ def test_a_send_job_page_sqs_refuses_holds_up_only_itself_not_the_pages_after_it
     save_job_pages(tenant.company_id, "JOB-LOST", pages, T0)
     # And SQS refuses the minute schedule's second ask of them (other tenants' pages go through)
     asked: list[int] = []
-    really_send = aws.send_json_messages
 
-    def refusing_the_second(queue_name: str, bodies: list[dict[str, Any]]) -> None:
+    def refusing_the_second(bodies: list[dict[str, Any]]) -> BaseException | None:
         ours = [b["page"] for b in bodies if b.get("company_id") == tenant.company_id]
         asked.extend(ours)
-        if ours and len(asked) == 2:
-            raise RuntimeError("SQS is unavailable")
-        really_send(queue_name, bodies)
+        return RuntimeError("SQS is unavailable") if ours and len(asked) == 2 else None
 
-    monkeypatch.setattr(aws, "send_json_messages", refusing_the_second)
+    sqs_failing(monkeypatch, refusing_the_second)
     # When the minute schedule looks after the pages' lease
     clock.set_now(T0 + lease() + timedelta(seconds=1))
     with pytest.raises(RuntimeError, match="unavailable"):

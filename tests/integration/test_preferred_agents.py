@@ -19,7 +19,7 @@ from tests.steps.notes import (
     run_agent_change_workers,
     staff_headers,
 )
-from tests.steps.outbox import run_minute_schedule
+from tests.steps.outbox import run_minute_schedule, sqs_failing
 from tests.steps.tenants import Tenant
 
 
@@ -64,13 +64,8 @@ def apply_dying_before_its_pages_leave(
     api: Client, headers: dict[str, str], token: str, monkeypatch: Any
 ) -> None:
     """Apply a change in a process that dies after marking it applying, before its pages leave."""
-    import chalicelib.core.aws
-
-    def dies(*_: Any, **__: Any) -> None:
-        raise ProcessDied
-
     with monkeypatch.context() as patched, pytest.raises(ProcessDied):
-        patched.setattr(chalicelib.core.aws, "send_json_messages", dies)
+        sqs_failing(patched, lambda _: ProcessDied())
         apply(api, headers, token)
 
 
@@ -297,22 +292,19 @@ def test_a_change_that_finishes_leaves_nothing_for_the_schedule(
 def test_a_change_that_fails_to_resume_holds_up_neither_the_others_nor_the_outboxes(
     api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
 ) -> None:
-    import chalicelib.core.aws
-
     # Given two changes whose applying processes died before their pages left (Juan's 250
     # clients to Sofía, María's 150 to Pedro), and five minutes with no page counted
     boss, first, second, applied_at = two_changes_stalled(api, tenant, clock, monkeypatch)
     # When the queue refuses the pages of the first change the schedule resumes
-    real = chalicelib.core.aws.send_json_messages
     refused: list[str] = []
 
-    def refuses_juans(queue: str, bodies: list[dict[str, Any]]) -> Any:
+    def refuses_juans(bodies: list[dict[str, Any]]) -> BaseException | None:
         if any(b.get("change_id") == first["token"] for b in bodies):
-            refused.append(queue)
-            raise RuntimeError("SQS is unavailable")
-        return real(queue, bodies)
+            refused.append(first["token"])
+            return RuntimeError("SQS is unavailable")
+        return None
 
-    monkeypatch.setattr(chalicelib.core.aws, "send_json_messages", refuses_juans)
+    sqs_failing(monkeypatch, refuses_juans)
     answer = run_minute_schedule(api)
     # Then the schedule still answers, the second change is resumed, and the first waits
     assert refused and answer["agent_changes"] == 1
@@ -320,7 +312,7 @@ def test_a_change_that_fails_to_resume_holds_up_neither_the_others_nor_the_outbo
     assert change_of(api, boss, second["token"]) == ("done", 150, 0)
     assert change_of(api, boss, first["token"])[0] == "applying"
     # When the queue is back and five more minutes pass
-    monkeypatch.setattr(chalicelib.core.aws, "send_json_messages", real)
+    monkeypatch.undo()
     clock.set_now(applied_at + timedelta(minutes=11))
     # Then the first change is resumed too, and both are done once
     assert run_minute_schedule(api)["agent_changes"] == 1
@@ -332,23 +324,19 @@ def test_a_change_that_fails_to_resume_holds_up_neither_the_others_nor_the_outbo
 def test_a_schedule_that_dies_resuming_one_change_leaves_the_next_for_the_next_minute(
     api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
 ) -> None:
-    import chalicelib.core.aws
-
     # Given two changes whose applying processes died before their pages left, and five minutes
     # with no page counted
     boss, first, second, applied_at = two_changes_stalled(api, tenant, clock, monkeypatch)
     # When the minute schedule's own process dies resuming the first change it comes to
-    real = chalicelib.core.aws.send_json_messages
     resumed: list[str] = []
 
-    def dies_at_the_first(queue: str, bodies: list[dict[str, Any]]) -> Any:
-        if bodies[0].get("company_id") == tenant.company_id:  # the wake-ups are every tenant's
-            resumed.append(bodies[0]["change_id"])
-            if len(resumed) == 1:
-                raise ProcessDied
-        return real(queue, bodies)
+    def dies_at_the_first(bodies: list[dict[str, Any]]) -> BaseException | None:
+        if bodies[0].get("company_id") != tenant.company_id:  # the wake-ups are every tenant's
+            return None
+        resumed.append(bodies[0]["change_id"])
+        return ProcessDied() if len(resumed) == 1 else None
 
-    monkeypatch.setattr(chalicelib.core.aws, "send_json_messages", dies_at_the_first)
+    sqs_failing(monkeypatch, dies_at_the_first)
     with pytest.raises(ProcessDied):
         run_minute_schedule(api)
     (died_on,) = resumed

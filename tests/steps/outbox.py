@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -90,3 +91,19 @@ def queue_bodies(queue_name: str) -> list[dict[str, Any]]:
     messages = answer.get("Messages", [])
     assert len(messages) < 10, "more than one receive holds: not a step for this test"
     return [json.loads(m["Body"]) for m in messages]
+
+
+def sqs_failing(monkeypatch: Any, fails: Callable[[list[dict[str, Any]]], BaseException | None]) -> None:
+    """SQS as the code puts JSON messages on a queue, failing a send with the exception ``fails``
+    gives for its bodies (``None``: the send goes through to the real queue)."""
+    from chalicelib.core import aws
+
+    really_send = aws.send_json_messages
+
+    def send(queue_name: str, bodies: list[dict[str, Any]]) -> None:
+        failure = fails(bodies)
+        if failure is not None:
+            raise failure
+        really_send(queue_name, bodies)
+
+    monkeypatch.setattr(aws, "send_json_messages", send)
