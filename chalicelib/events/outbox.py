@@ -20,7 +20,8 @@ OUTBOX_QUEUE = "pregon-outbox"
 def deliver_outbox(event: Any) -> dict[str, Any]:
     """Send the messages a producer handed over (``{"company_id", "outbox", "ids", "lease_until",
     "token"}``, and ``"recorded": true`` when the producer wrote the hand-off down; or several
-    recorded hand-offs of one outbox and lease, ``"handoffs": [{"token", "ids"}, ...]``), or
+    recorded hand-offs of one outbox and lease, ``"handoffs": [{"token", "ids"}, ...]``; either
+    with the ``"addresses"`` of its messages), or
     drain the outbox a message names (``{"company_id", "outbox"}``)."""
     from datetime import datetime
 
@@ -37,6 +38,7 @@ def deliver_outbox(event: Any) -> dict[str, Any]:
                 [(str(h["token"]), [str(i) for i in h["ids"]]) for h in request["handoffs"]],
                 datetime.fromisoformat(str(request["lease_until"])),
                 recorded=bool(request.get("recorded")),
+                addresses=_addresses(request),
             )
         elif "ids" in request:
             report = deliver_handed_off(
@@ -46,12 +48,19 @@ def deliver_outbox(event: Any) -> dict[str, Any]:
                 datetime.fromisoformat(str(request["lease_until"])),
                 str(request["token"]),
                 recorded=bool(request.get("recorded")),
+                addresses=_addresses(request),
             )
         else:
             report = drain_outbox(company_id, outbox)
         for name in totals:
             totals[name] += getattr(report, name)
     return totals
+
+
+def _addresses(request: dict[str, Any]) -> list[str] | None:
+    """The suppression keys a hand-off's body names (None in a body written before they were)."""
+    named = request.get("addresses")
+    return [str(a) for a in named] if isinstance(named, list) else None
 
 
 @outbox_events.schedule(Rate(1, unit=Rate.MINUTES), name="wake_outboxes")

@@ -38,6 +38,21 @@ from chalicelib.store.outbox import (
 )
 
 CHANNELS = ("email", "sms", "push")
+
+
+def suppression_key(message: Communication) -> str:
+    """The key a message's address has on the suppression list: an e-mail address in lower case,
+    a phone number or push token as written."""
+    address = message.to_address or ""
+    return address.lower() if message.channel == "email" else address
+
+
+def _addresses(comms: Sequence[Communication]) -> list[str]:
+    """What a hand-off's SQS body names besides its ids: the suppression keys of its messages, so
+    the worker reads the suppression list beside its messages rather than after them (issue 14)."""
+    return list(dict.fromkeys(suppression_key(c) for c in comms))
+
+
 # A body larger than this goes to S3 and the item keeps a pointer (DynamoDB items hold 400 kB).
 INLINE_BODY_LIMIT = 100_000
 
@@ -333,24 +348,25 @@ def kick_outboxes(company_id: str, outboxes: set[str] | frozenset[str], *, worke
 
 def hand_off(company_id: str, comms: Sequence[Communication]) -> None:
     """Give the workers what was just written: the ids of the messages written claimed (in SQS
-    messages of up to 200, each with the lease they hold and a token that lets only the first
-    delivery of the SQS message send them), and an ordinary kick for outboxes with other queued
-    messages (a rate limit, a later not-before). Nothing is searched or read back to find them.
-    Messages :func:`enqueue` wrote down in a hand-off record go under that record's token
-    (``"recorded": true``); others written claimed (the tracking sweep's) under a new one."""
+    messages of up to 200, each with the lease they hold, a token that lets only the first
+    delivery of the SQS message send them, and their addresses' suppression keys), and an
+    ordinary kick for outboxes with other queued messages (a rate limit, a later not-before).
+    Nothing is searched or read back to find them. Messages :func:`enqueue` wrote down in a
+    hand-off record go under that record's token (``"recorded": true``); others written claimed
+    (the tracking sweep's) under a new one."""
     from chalicelib.core.aws import send_json_messages
 
-    claimed: dict[tuple[str, datetime], list[str]] = {}
-    recorded: dict[tuple[str, datetime, str], list[str]] = {}
+    claimed: dict[tuple[str, datetime], list[Communication]] = {}
+    recorded: dict[tuple[str, datetime, str], list[Communication]] = {}
     others: set[str] = set()
     for comm in comms:
         if comm.outbox is None:
             continue
         if comm.state == "queued" and comm.lease_until is not None and comm.handoff is not None:
             group = (comm.outbox, comm.lease_until, comm.handoff)
-            recorded.setdefault(group, []).append(comm.communication_id)
+            recorded.setdefault(group, []).append(comm)
         elif comm.state == "queued" and comm.lease_until is not None:
-            claimed.setdefault((comm.outbox, comm.lease_until), []).append(comm.communication_id)
+            claimed.setdefault((comm.outbox, comm.lease_until), []).append(comm)
         elif comm.state == "queued":
             others.add(comm.outbox)
     bodies = [
@@ -359,10 +375,11 @@ def hand_off(company_id: str, comms: Sequence[Communication]) -> None:
             "outbox": outbox,
             "lease_until": until.isoformat(),
             "token": uuid.uuid4().hex,
-            "ids": ids[start : start + HANDOFF_IDS],
+            "ids": [c.communication_id for c in part],
+            "addresses": _addresses(part),
         }
-        for (outbox, until), ids in sorted(claimed.items())
-        for start in range(0, len(ids), HANDOFF_IDS)
+        for (outbox, until), written in sorted(claimed.items(), key=lambda kv: kv[0])
+        for part in (written[start : start + HANDOFF_IDS] for start in range(0, len(written), HANDOFF_IDS))
     ] + [
         {
             "company_id": company_id,
@@ -370,9 +387,10 @@ def hand_off(company_id: str, comms: Sequence[Communication]) -> None:
             "lease_until": until.isoformat(),
             "token": token,
             "recorded": True,
-            "ids": ids,
+            "ids": [c.communication_id for c in written],
+            "addresses": _addresses(written),
         }
-        for (outbox, until, token), ids in sorted(recorded.items())
+        for (outbox, until, token), written in sorted(recorded.items(), key=lambda kv: kv[0])
     ]
     if bodies:
         send_json_messages(get_settings().outbox_queue, bodies)
@@ -383,7 +401,8 @@ class GatheredHandOffs:
     """A producer that writes its messages claimed in many small transactions, each with the
     hand-off record of what it wrote (the tracking sweep: at most 32 alerts a claim), gives them
     to the workers in SQS messages of several records, about :data:`HANDOFF_IDS` ids each
-    (``"handoffs": [{"token", "ids"}, ...]``), rather than one message per record: each worker
+    (``"handoffs": [{"token", "ids"}, ...]`` and the ``"addresses"`` of all their messages), rather
+    than one message per record: each worker
     invocation has fixed reads and writes (the tokens, the account, the messages' read, its
     last outcomes' write), which a claim's few dozen e-mails paid for alone (issue 14).
 
@@ -397,23 +416,23 @@ class GatheredHandOffs:
         self._company_id = company_id
         self._size = size
         self._lock = threading.Lock()
-        self._waiting: dict[tuple[str, datetime], list[tuple[str, list[str]]]] = {}
+        self._waiting: dict[tuple[str, datetime], list[tuple[str, list[Communication]]]] = {}
         self._started: set[tuple[str, datetime]] = set()
 
     def add(self, comms: Sequence[Communication]) -> None:
-        records: dict[tuple[str, datetime, str], list[str]] = {}
+        records: dict[tuple[str, datetime, str], list[Communication]] = {}
         rest: list[Communication] = []
         for comm in comms:
             if comm.outbox and comm.state == "queued" and comm.lease_until is not None and comm.handoff:
                 record = (comm.outbox, comm.lease_until, comm.handoff)
-                records.setdefault(record, []).append(comm.communication_id)
+                records.setdefault(record, []).append(comm)
             else:
                 rest.append(comm)
         bodies: list[dict[str, object]] = []
         with self._lock:
-            for (outbox, until, token), ids in records.items():
+            for (outbox, until, token), written in records.items():
                 group = (outbox, until)
-                self._waiting.setdefault(group, []).append((token, ids))
+                self._waiting.setdefault(group, []).append((token, written))
                 if group not in self._started or sum(len(i) for _, i in self._waiting[group]) >= self._size:
                     self._started.add(group)
                     bodies.append(self._body(group, self._waiting.pop(group)))
@@ -427,14 +446,19 @@ class GatheredHandOffs:
             self._waiting.clear()
         self._send(bodies)
 
-    def _body(self, group: tuple[str, datetime], records: list[tuple[str, list[str]]]) -> dict[str, object]:
+    def _body(
+        self, group: tuple[str, datetime], records: list[tuple[str, list[Communication]]]
+    ) -> dict[str, object]:
         outbox, until = group
         return {
             "company_id": self._company_id,
             "outbox": outbox,
             "lease_until": until.isoformat(),
             "recorded": True,
-            "handoffs": [{"token": token, "ids": ids} for token, ids in records],
+            "handoffs": [
+                {"token": token, "ids": [c.communication_id for c in written]} for token, written in records
+            ],
+            "addresses": _addresses([c for _, written in records for c in written]),
         }
 
     @staticmethod

@@ -439,7 +439,8 @@ def test_a_hand_off_of_30_composed_ahead_sends_in_order_skipping_a_bad_header_an
 
     # Given 30 messages handed off by id (more than a batch of 25, so the rate-window check and
     # the short last write both come into play), the 7th with a line break in its subject, and
-    # the 12th to an address the company suppressed
+    # the 12th to an address the company suppressed (the hand-off names no addresses, as an SQS
+    # body written before they were named: the worker reads them after the messages)
     clock.set_now(T0)
     add_suppression(tenant.company_id, "b11@example.com", note=None, by="test")
     messages = _messages(30, prefix="b")
@@ -460,6 +461,64 @@ def test_a_hand_off_of_30_composed_ahead_sends_in_order_skipping_a_bad_header_an
     assert "line break" in (by_address["b06@example.com"].error or "")
     assert by_address["b11@example.com"].state == "suppressed"
     assert all(by_address[a].state == "sent" and by_address[a].provider_message_id for a in expected)
+
+
+def test_a_hand_off_names_its_addresses_and_the_worker_skips_the_suppressed_ones_among_them(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+    from chalicelib.messaging.suppression import add_suppression
+    from tests.steps.outbox import outbox_queue_bodies
+
+    # Given two addresses the company suppressed, and 4 messages to s00..s03, the second written
+    # with capitals
+    clock.set_now(T0)
+    add_suppression(tenant.company_id, "s01@example.com", note=None, by="test")
+    add_suppression(tenant.company_id, "s02@example.com", note=None, by="test")
+    messages = _messages(4, prefix="s")
+    messages[1] = OutgoingMessage(**{**vars(messages[1]), "to_address": "S01@Example.COM"})
+    # When they are enqueued and handed to the workers
+    enqueue(tenant.company_id, messages, kick=True)
+    # Then the one SQS message names their addresses as the suppression list keys them, so the
+    # worker reads their suppressions beside the messages, not after them (issue 14)
+    [handed] = outbox_queue_bodies()
+    assert handed["addresses"] == [f"s{n:02d}@example.com" for n in range(4)]
+    # When the worker takes it
+    totals = deliver_outboxes()
+    # Then only the two not suppressed got the e-mail, and the others are recorded suppressed
+    assert sorted(recipients(mailbox)) == ["s00@example.com", "s03@example.com"]
+    assert (totals["sent"], totals["suppressed"]) == (2, 2)
+    assert _history_states(tenant) == ["sent", "sent", "suppressed", "suppressed"]
+
+
+def test_a_hand_off_that_names_only_some_of_its_addresses_still_skips_a_suppressed_one_it_left_out(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import deliver_handed_off
+    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.messaging.suppression import add_suppression
+
+    # Given a suppressed address, and 3 messages written claimed, one of them to it
+    clock.set_now(T0)
+    add_suppression(tenant.company_id, "p01@example.com", note=None, by="test")
+    written = enqueue(tenant.company_id, _messages(3, prefix="p"), kick=False, handoff=True)
+    lease_until, token = written[0].lease_until, written[0].handoff
+    assert lease_until is not None and token is not None
+    # When a worker is handed them with only the first address named (a body that left the
+    # suppressed one out)
+    ids = [c.communication_id for c in written]
+    report = deliver_handed_off(
+        tenant.company_id,
+        "email:tracking",
+        ids,
+        lease_until,
+        token,
+        recorded=True,
+        addresses=["p00@example.com"],
+    )
+    # Then the suppressed address is still skipped: what the body does not name is read after
+    assert sorted(recipients(mailbox)) == ["p00@example.com", "p02@example.com"]
+    assert (report.sent, report.suppressed) == (2, 1)
 
 
 def test_a_hand_off_whose_worker_never_comes_is_found_by_its_record_when_its_lease_ends(

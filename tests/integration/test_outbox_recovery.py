@@ -325,6 +325,12 @@ def test_a_sweeps_claims_reach_the_workers_gathered_and_a_record_taken_elsewhere
     assert sorted(len(b["handoffs"]) for b in bodies) == [1, 2]
     handed = sorted(sorted(h["ids"]) for b in bodies for h in b["handoffs"])
     assert handed == sorted(sorted(r["ids"]) for r in records)
+    # And each names the addresses of its alerts, for the worker to read their suppressions
+    # beside the messages
+    items = communication_items(tenant.company_id)
+    to = {i["communication_id"]["S"]: i["to_address"]["S"].lower() for i in items}
+    for sent in bodies:
+        assert sorted(sent["addresses"]) == sorted(to[i] for h in sent["handoffs"] for i in h["ids"])
     # When a delivery of the gathered message took its first record and died before sending
     # (SQS delivers at least once), and then the workers run
     gathered = next(b for b in bodies if len(b["handoffs"]) == 2)
