@@ -38,7 +38,7 @@ def deliver_outbox(event: Any) -> dict[str, Any]:
                 [(str(h["token"]), [str(i) for i in h["ids"]]) for h in request["handoffs"]],
                 datetime.fromisoformat(str(request["lease_until"])),
                 recorded=bool(request.get("recorded")),
-                addresses=_addresses(request),
+                addresses=_named_addresses(request),
             )
         elif "ids" in request:
             report = deliver_handed_off(
@@ -48,7 +48,7 @@ def deliver_outbox(event: Any) -> dict[str, Any]:
                 datetime.fromisoformat(str(request["lease_until"])),
                 str(request["token"]),
                 recorded=bool(request.get("recorded")),
-                addresses=_addresses(request),
+                addresses=_named_addresses(request),
             )
         else:
             report = drain_outbox(company_id, outbox)
@@ -57,7 +57,7 @@ def deliver_outbox(event: Any) -> dict[str, Any]:
     return totals
 
 
-def _addresses(request: dict[str, Any]) -> list[str] | None:
+def _named_addresses(request: dict[str, Any]) -> list[str] | None:
     """The suppression keys a hand-off's body names (None in a body written before they were)."""
     named = request.get("addresses")
     return [str(a) for a in named] if isinstance(named, list) else None

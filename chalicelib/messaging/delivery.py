@@ -36,7 +36,7 @@ from chalicelib.core.domain import Communication, SenderAccount
 from chalicelib.core.errors import DeliveryFailed, PregonError
 from chalicelib.core.observability import channel_metric, logger, metrics
 from chalicelib.core.settings import get_settings
-from chalicelib.messaging.outbox import suppression_key
+from chalicelib.messaging.suppression import suppression_key
 from chalicelib.store import communications as store
 from chalicelib.store import companies as company_store
 from chalicelib.store import outbox as outbox_store

@@ -27,6 +27,7 @@ from chalicelib.core.links import own_message_id, reply_reference
 from chalicelib.core.observability import channel_metric, logger
 from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
+from chalicelib.messaging.suppression import suppression_key
 from chalicelib.store import communications as store
 from chalicelib.store.outbox import (
     HANDOFF_IDS,
@@ -38,13 +39,6 @@ from chalicelib.store.outbox import (
 )
 
 CHANNELS = ("email", "sms", "push")
-
-
-def suppression_key(message: Communication) -> str:
-    """The key a message's address has on the suppression list: an e-mail address in lower case,
-    a phone number or push token as written."""
-    address = message.to_address or ""
-    return address.lower() if message.channel == "email" else address
 
 
 def _addresses(comms: Sequence[Communication]) -> list[str]:

@@ -11,13 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import Suppression
+from chalicelib.core.domain import Communication, Suppression
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.store import outbox as store
 
 MANUAL_REASONS = ("manual", "bounce", "complaint", "unsubscribe")
 MAX_ADDRESS_CHARS = 254
+
+
+def suppression_key(message: Communication) -> str:
+    """The key a message's address has on the suppression list: an e-mail address in lower case,
+    a phone number or push token as written (stored already normalized, :func:`normalize_address`)."""
+    address = message.to_address or ""
+    return address.lower() if message.channel == "email" else address
 
 
 def normalize_address(company_id: str, raw: str, *, field: str = "address") -> str:
