@@ -15,7 +15,16 @@ from chalice.test import Client
 from infrastructure.local.aws_env import local_aws as local_aws_engines
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.imap import imap_server  # noqa: F401 - a real IMAP server (dovecot) per test
-from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant, make_tenant, purge_outbox_queue
+from tests.steps.tenants import (
+    IDENTITY,
+    MADE,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    Tenant,
+    make_tenant,
+    purge_outbox_queue,
+    retire_companies,
+)
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +36,16 @@ def local_aws() -> Iterator[dict[str, str]]:
         table_prefix="pregon-test-", jwks_json=IDENTITY.jwks_json(), expire_items=False
     ) as env:
         yield env
+
+
+@pytest.fixture(autouse=True)
+def retire_the_tests_companies() -> Iterator[None]:
+    """Each test's companies leave the schedules shared by all companies when it ends, so a later
+    test's minute schedule runs for its own companies only (companies made by a module's fixture
+    stay until the run ends)."""
+    made_before = len(MADE)
+    yield
+    retire_companies(MADE[made_before:])
 
 
 @pytest.fixture

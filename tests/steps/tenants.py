@@ -14,6 +14,10 @@ from infrastructure.local.mailcatcher import MailCatcher
 SMTP_USER, SMTP_PASSWORD = "carrier-mailer", "s3cret-smtp-password"
 IDENTITY = LocalIdentity()
 
+# Every company the tests made, in order: each test takes its own out of the shared schedules
+# when it ends (``retire_companies``, from the autouse fixture in ``tests/conftest.py``).
+MADE: list[str] = []
+
 
 @dataclass
 class Tenant:
@@ -83,6 +87,7 @@ def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = 
 
     company_id = f"co-{uuid.uuid4().hex[:10]}"
     create_company(company_id, name)
+    MADE.append(company_id)
     api_key = issue_api_key(
         company_id, "back office", ["parcels:write", "parcels:read", "clients:write", "clients:read"]
     )
@@ -104,3 +109,40 @@ def purge_outbox_queue() -> None:
     from infrastructure.local.queues import purge_queues
 
     purge_queues(app)
+
+
+def retire_companies(company_ids: list[str]) -> None:
+    """The companies leave every schedule shared by all companies, as a company that stopped
+    using Pregón would: the tracking and reminder runs (``due-alerts``), the outbox wake-ups,
+    hand-off records, job pages and agent changes (``wakeups``), and the mailbox syncs
+    (``mailbox-syncs``). Their data stays. Without this, every later test that runs a schedule
+    for all companies (as the minute schedule does) would also run it for the hundreds of
+    companies earlier tests made, all due under the tests' frozen clock."""
+    import boto3
+
+    from chalicelib.store.models import AlertScheduleModel, MailboxModel, OutboxModel
+
+    dynamodb = boto3.client("dynamodb")
+    scheduled = (
+        (AlertScheduleModel, "alert_type", ("due_alert_type", "next_run_at")),
+        (OutboxModel, "outbox_key", ("wake_shard", "wake_at")),
+        (MailboxModel, "mailbox_id", ("sync_shard", "next_sync_at")),
+    )
+    for model, sort_key, (shard, due_at) in scheduled:
+        table = model.Meta.table_name
+        for company_id in company_ids:
+            pages = dynamodb.get_paginator("query").paginate(
+                TableName=table,
+                KeyConditionExpression="company_id = :c",
+                FilterExpression="attribute_exists(#shard)",
+                ProjectionExpression="company_id, #sort",
+                ExpressionAttributeNames={"#shard": shard, "#sort": sort_key},
+                ExpressionAttributeValues={":c": {"S": company_id}},
+            )
+            for key in (item for page in pages for item in page["Items"]):
+                dynamodb.update_item(
+                    TableName=table,
+                    Key=key,
+                    UpdateExpression="REMOVE #shard, #due",
+                    ExpressionAttributeNames={"#shard": shard, "#due": due_at},
+                )
