@@ -14,12 +14,14 @@ fi
 # The whole run. The end-to-end tests (marker e2e) spend most of their minutes waiting for the
 # local stack's one-minute schedules, so they run in a second pytest beside the others (each
 # stack on its own free ports and folders); both must pass. Their report follows the main one.
+# The others run in two processes (pytest-xdist, each test file whole in one process, each process
+# with its own DynamoDB Local and moto): most of their time is waiting too (servers, the browser).
 e2e_log=$(mktemp)
 trap 'rm -f "$e2e_log"' EXIT
 "${UV[@]}" run pytest -m e2e -p no:cacheprovider >"$e2e_log" 2>&1 </dev/null &
 e2e=$!
 status=0
-"${UV[@]}" run pytest -m "not e2e" || status=$?
+"${UV[@]}" run pytest -m "not e2e" --numprocesses 2 --dist loadfile || status=$?
 e2e_status=0
 wait "$e2e" || e2e_status=$?
 echo "----- end-to-end tests (pytest -m e2e, run beside the others): exit $e2e_status -----"
