@@ -125,26 +125,28 @@ def retire_companies(company_ids: list[str]) -> None:
     from chalicelib.store.models import AlertScheduleModel, MailboxModel, OutboxModel
 
     dynamodb = boto3.client("dynamodb")
-    scheduled = (
-        (AlertScheduleModel, "alert_type", ("due_alert_type", "next_run_at")),
-        (OutboxModel, "outbox_key", ("wake_shard", "wake_at")),
-        (MailboxModel, "mailbox_id", ("sync_shard", "next_sync_at")),
-    )
-    for model, sort_key, (shard, due_at) in scheduled:
+    for model, index in (
+        (AlertScheduleModel, AlertScheduleModel.due_alerts),
+        (OutboxModel, OutboxModel.wakeups),
+        (MailboxModel, MailboxModel.syncs),
+    ):
         table = model.Meta.table_name
+        keys = {k["KeyType"]: k["AttributeName"] for k in model._get_schema()["key_schema"]}
+        # The index's keys: an item without them is in no schedule.
+        names = {f"#i{n}": k["AttributeName"] for n, k in enumerate(index._get_schema()["key_schema"])}
         for company_id in company_ids:
             pages = dynamodb.get_paginator("query").paginate(
                 TableName=table,
-                KeyConditionExpression="company_id = :c",
-                FilterExpression="attribute_exists(#shard)",
-                ProjectionExpression="company_id, #sort",
-                ExpressionAttributeNames={"#shard": shard, "#sort": sort_key},
+                KeyConditionExpression="#k0 = :c",
+                FilterExpression="attribute_exists(#i0)",
+                ProjectionExpression="#k0, #k1",
+                ExpressionAttributeNames={"#k0": keys["HASH"], "#k1": keys["RANGE"], "#i0": names["#i0"]},
                 ExpressionAttributeValues={":c": {"S": company_id}},
             )
             for key in (item for page in pages for item in page["Items"]):
                 dynamodb.update_item(
                     TableName=table,
                     Key=key,
-                    UpdateExpression="REMOVE #shard, #due",
-                    ExpressionAttributeNames={"#shard": shard, "#due": due_at},
+                    UpdateExpression="REMOVE " + ", ".join(names),
+                    ExpressionAttributeNames=names,
                 )
