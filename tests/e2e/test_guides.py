@@ -128,6 +128,11 @@ def sh_snippets(text: str) -> list[str]:
     return found
 
 
+def shortened(output: str, keep: int = 2000) -> str:
+    """A long output's start (where a first failure shows) and end."""
+    return output if len(output) <= 2 * keep else f"{output[:keep]}\n[...]\n{output[-keep:]}"
+
+
 def readme_block(containing: str) -> str:
     [block] = [b for b in sh_snippets((REPO_ROOT / "README.md").read_text()) if containing in b]
     return block
@@ -139,13 +144,12 @@ def as_run_here(snippet: str, stack: RunningStack, banner: dict[str, str]) -> st
     python = sys.executable
     snippet = snippet.replace("ADMIN='eyJ...'", f"ADMIN='{banner['admin_token']}'")
     snippet = snippet.replace("KEY='pk_...'", f"KEY='{banner['api_key']}'")
-    for default, name in (
-        ("8000", "api"),
-        ("2525", "inbound_smtp"),
-        ("8082", "sms_gateway"),
-        ("8084", "identity"),
-    ):
-        snippet = snippet.replace(f"127.0.0.1:{default}", f"127.0.0.1:{ports[name]}")
+    defaults = {"8000": "api", "2525": "inbound_smtp", "8082": "sms_gateway", "8084": "identity"}
+    snippet = re.sub(
+        r"127\.0\.0\.1:(8000|2525|8082|8084)(?!\d)",
+        lambda m: f"127.0.0.1:{ports[defaults[m.group(1)]]}",
+        snippet,
+    )
     at = f"--dynamodb-port {ports['dynamodb']} --moto-port {ports['moto']}"
     snippet = snippet.replace("-m infrastructure.ops ", f"-m infrastructure.ops {at} ")
     snippet = snippet.replace("-m infrastructure.local.stack env", f"-m infrastructure.local.stack env {at}")
@@ -195,7 +199,7 @@ class Shell:
             line = self.process.stdout.readline()
             if not line:
                 raise AssertionError(
-                    f"{what} failed (exit {self.process.wait()}):\n" + "".join(output)[-3000:]
+                    f"{what} failed (exit {self.process.wait()}):\n" + shortened("".join(output))
                 )
             if line.strip() == self.MARK:
                 return "".join(output)
@@ -266,6 +270,6 @@ def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough(
             output = shell.run(snippet, f"{name} snippet {n} ({snippet.splitlines()[0]})")
             # Then it printed what its guide says
             for text in expected[n]:
-                assert text in output, f"{name} snippet {n}: {text!r} not in:\n{output[-3000:]}"
+                assert text in output, f"{name} snippet {n}: {text!r} not in:\n{shortened(output)}"
         shell.close()
     assert stack.stop() == 0
