@@ -20,7 +20,21 @@ def track_parcel(company_id: str, tracking_id: str) -> Response:
     """Look a parcel up by tracking id (T1) and whether alerts can be requested (T2)"""
     from chalicelib.producers.tracking.parcels import public_tracking
 
-    return json_response(public_tracking(company_id, tracking_id))
+    found = public_tracking(company_id, tracking_id)
+    # Only PublicTrackingOut's fields: the history entries are the staff view's type, whose
+    # hidden / event_id / notified_at are not the end customer's (and were always false / null).
+    return json_response(
+        {
+            "tracking_id": found.tracking_id,
+            "history": [
+                {name: getattr(entry, name) for name in PUBLIC_HISTORY_FIELDS} for entry in found.history
+            ],
+            "alerts_available": found.alerts_available,
+        }
+    )
+
+
+PUBLIC_HISTORY_FIELDS = ("status", "status_name", "occurred_at", "branch", "reason", "observation")
 
 
 @route(

@@ -45,6 +45,23 @@ def alert_for(api: Client, tenant: Tenant, mailbox: MailCatcher, tracking_id: st
     return mailbox.wait_for(1)[0]
 
 
+def test_the_public_look_up_answers_exactly_the_documented_fields(api: Client, tenant: Tenant) -> None:
+    # Given a parcel with one status event
+    from chalicelib.api.schemas import PublicHistoryEntry, PublicTrackingOut
+
+    issue(api, tenant, "TRK-PUB")
+    post_event(api, tenant, "TRK-PUB", "ev-1", "IN_TRANSIT", minutes=1)
+
+    # When the end customer looks it up
+    public = track(api, tenant, "TRK-PUB")
+
+    # Then the answer has PublicTrackingOut's fields and no more (no staff fields such as "hidden")
+    assert set(public) == set(PublicTrackingOut.model_fields)
+    [entry] = public["history"]
+    assert set(entry) == set(PublicHistoryEntry.model_fields)
+    assert entry["status"] == "IN_TRANSIT"
+
+
 # --- unsubscribe (T7, RFC 8058) ------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.history import send_email
+from tests.steps.inbound import receive_mail
 from tests.steps.mail import text_of
 from tests.steps.mailboxes import add_mailbox, filed_mail, monitor, record_of, register_seen, run_syncs
 from tests.steps.outbox import deliver_outboxes
@@ -499,6 +500,36 @@ def test_a_message_pregon_sent_is_answered_from_the_areas_account_when_the_user_
     references = str(answer["References"]).split()
     assert first["Message-ID"] in references and str(first["References"]) in references
     assert [r["subject"] for r in register_seen(api, luis, "CLI-3")] == ["Re: Su envío", "Su envío"]
+
+
+def test_a_received_message_without_a_message_id_is_answered_without_in_reply_to(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a client's e-mail received through SES inbound with no Message-ID (as the guides'
+    # `curl --upload-file` of a bare file sends it), and the company's `all` account
+    clients(api, tenant)
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Cargas del Sur", "avisos@cargasdelsur.example")
+    receive_mail(
+        api, tenant.company_id, "rios@talleres.example", "Consulta", "¿Llegó?", with_message_id=False
+    )
+    luis = staff(tenant, LUIS)
+    [record] = register_seen(api, luis, "CLI-3")
+
+    # When Luis answers it from the register
+    response = api.http.post(
+        f"/clients/CLI-3/register/{record['communication_id']}/reply",
+        headers=luis,
+        body=json.dumps({"text": "Sí, llegó."}),
+    )
+
+    # Then it is sent to the sender, with nothing to thread it to but Pregón's own Reply-To
+    assert response.status_code == 201, response.body
+    deliver_outboxes()
+    [answer] = mailbox.wait_for(1)
+    assert answer["To"] == "rios@talleres.example" and answer["Subject"] == "Re: Consulta"
+    assert answer["In-Reply-To"] is None
+    assert "+r-" in str(answer["Reply-To"])
+    assert [r["subject"] for r in register_seen(api, luis, "CLI-3")] == ["Re: Consulta", "Consulta"]
 
 
 def test_a_message_that_also_reached_pregon_through_ses_inbound_is_logged_once(

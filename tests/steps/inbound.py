@@ -10,8 +10,11 @@ from typing import Any
 from chalice.test import Client
 
 
-def receive_mail(api: Client, company_id: str, sender: str, subject: str, text: str) -> dict[str, Any]:
-    """``sender`` writes ``subject`` / ``text`` to the company's inbound address; the handler's answer."""
+def receive_mail(
+    api: Client, company_id: str, sender: str, subject: str, text: str, *, with_message_id: bool = True
+) -> dict[str, Any]:
+    """``sender`` writes ``subject`` / ``text`` to the company's inbound address; the handler's answer.
+    ``with_message_id=False``: a bare message without a Message-ID, as the guides' ``curl`` sends."""
     from chalicelib.core.aws import client
     from chalicelib.core.settings import get_settings
     from infrastructure.local.inbound_smtp import OBJECT_KEY_PREFIX, received_notification, ses_message_id
@@ -19,8 +22,8 @@ def receive_mail(api: Client, company_id: str, sender: str, subject: str, text: 
     to = f"{company_id}@inbound.pregon.local"  # the company's inbound address (GET /inbound/address)
     raw = (
         f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
-        f"Message-ID: <{ses_message_id()}@mail.example.net>\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        + (f"Message-ID: <{ses_message_id()}@mail.example.net>\r\n" if with_message_id else "")
+        + "Content-Type: text/plain; charset=utf-8\r\n\r\n"
         f"{text}\r\n"
     ).encode()
     message_id = ses_message_id()

@@ -46,8 +46,8 @@ def reply_to_record(
         raise Conflict("only a record that came from an e-mail can be answered", field="record_id")
     message_id = _message_id(record)
     to_address = record.from_address if record.direction == "in" else record.to_address
-    if not message_id or not to_address:
-        raise Conflict("this e-mail has no Message-ID or address to answer", field="record_id")
+    if not to_address:
+        raise Conflict("this e-mail has no address to answer", field="record_id")
     area = record.sender_area or (record.area if record.area in AREAS else None) or "all"
     if account_for(viewer.company_id, area, personal_user=viewer.subject) is None:
         raise Conflict(
@@ -55,8 +55,15 @@ def reply_to_record(
             f"the area {area!r}'s or 'all'",
             field="record_id",
         )
-    thread = (record.headers.get("References") or "").split()
-    references = " ".join([*[r for r in thread if r != message_id][-(MAX_REFERENCES - 1) :], message_id])
+    # A message without a Message-ID (a script's, or `curl --upload-file` of a bare file) is still
+    # answered: the client's program cannot thread it, but Pregón's own Reply-To still does (I3).
+    thread = [r for r in (record.headers.get("References") or "").split() if r != message_id]
+    references = " ".join(
+        [*thread[-(MAX_REFERENCES - 1) :], message_id] if message_id else thread[-MAX_REFERENCES:]
+    )
+    headers = {"In-Reply-To": message_id} if message_id else {}
+    if references:
+        headers["References"] = references
     message = OutgoingMessage(
         channel="email",
         to_address=to_address,
@@ -72,7 +79,7 @@ def reply_to_record(
         personal_user=viewer.subject,
         cause=f"reply:{record.communication_id}",
         created_by=viewer.subject,
-        headers={"In-Reply-To": message_id, "References": references},
+        headers=headers,
         in_reply_to=record.communication_id,
         thread_id=record.thread_id or record.communication_id,
     )

@@ -1,0 +1,275 @@
+"""The guides' shell snippets (docs/*.md, every ```sh block), run as a reader runs them: against the
+stack ``infrastructure/local/run.sh`` starts, after the README's walkthrough, in one shell per guide
+(a variable a snippet sets is there for the next one), each with ``set -euo pipefail``. Each must
+exit 0 and print what its guide says it prints.
+
+Run as written, with what a test must change to run beside other stacks: the stack's ports are free
+ones, so the local stack's default ports in the snippets are mapped to them (and the commands that
+take ports, ``ops``, ``stack env`` and ``sendjob``, are given them); ``uv run python`` is this
+environment's Python; the working folder is the test's own, so the files the snippets write
+(``factura.pdf``, ``reply.eml``, ``history.xlsx``...) do not land in the repository. The reader's
+``API``, ``KEY`` and ``ADMIN`` are set as the README's walkthrough sets them; an assignment of a
+placeholder from the banner (``KEY='pk_...'``) takes the banner's value, as the reader would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from infrastructure.local.paths import REPO_ROOT
+from tests.steps.stack import RunningStack
+
+pytestmark = pytest.mark.e2e
+
+DOCS = REPO_ROOT / "docs"
+
+# What each snippet's guide says it prints (in its comments or the text around it), by its first line.
+EXPECTED: dict[str, dict[int, list[str]]] = {
+    "deliverability.md": {
+        1: ['"reason": "manual"', '"address": "+5491159876543"'],
+        2: ['"state": "bounced"', '"address": "bounce@simulator.amazonses.com", "reason": "bounce"'],
+        3: ['"mail_from_domain": "bounce.avisos.example.com"', '"purpose": "dmarc"'],
+    },
+    "documents.md": {
+        1: ['"document_type": "order"', '"document_type": "purchase_order"', '"number": "EC-CLI-1-20261031"'],
+        2: ['"state": "expanding"', '"job_id"'],
+    },
+    "events.md": {
+        1: [
+            '"event_id": "inv-7", "client_id": "CLI-7", "message_type": "invoice", "duplicate": false',
+            '"event_type": "payment-recorded"',
+            '"channel": "sms"',
+            '"event_type": "pickups-confirmed"',
+        ]
+    },
+    "history-and-register.md": {
+        1: [],
+        2: ['"resend_of": "', '"name": "SMS no enviados"'],
+        3: ['"record_type": "call"', '"area": null', '"name": "escritura.pdf"'],
+    },
+    "inbound-email.md": {
+        1: [
+            '"address": "demo@inbound.pregon.local"',
+            '"subject": "Consulta de saldo"',
+            '"client_id": "CLI-7"',
+        ],
+        2: ['"direction": "in"', '"subject": "Consulta"'],
+        3: ['"subject": "Re: su caso"', '"in_reply_to": "'],
+    },
+    "inbound-sms.md": {
+        1: [
+            '"inbound_number": "+5491140001234"',
+            '"keywords": "deuda, saldo, cuenta"',
+            '"balance": "15300.50"',
+        ],
+        2: ["delivered to +5491140001234"],
+        3: ["sns      Estimado Ana García su saldo pendiente es $ 15.300,50", '"channel": "sms"'],
+        4: ['"provider": "http_gateway"', "gateway  Estimado Ana García su saldo pendiente es $ 15.300,50"],
+    },
+    "mailboxes.md": {
+        1: ['"host": "imap.gmail.com"', '"password_set": false', '"ok": false'],
+        2: ['"subject": "Re: ', '"direction": "out"', '"text": "El día 20. Un saludo."'],
+    },
+    "operations.md": {
+        1: ["Paquetería Azteca", "The whole key, shown this once", "active"],
+        2: ["works until", "revoked"],
+        3: ['"company_id": "madrid"', '"api_key": "pk_', '"scopes": ["events:write", "clients:write"]'],
+    },
+    "push.md": {1: ['"endpoint_arn": "arn:aws:sns:', '"key": "custom:aviso"', "done ", "sent     1"]},
+    "reminders.md": {
+        1: ['"document_number": "A-0001-00000043", "created": true', '"state": "paid"'],
+        2: ['"description": "Tres días antes"', '"description": "Aviso a los 10 días", "days": 10'],
+        3: ['"send_to_contacts": true'],
+        4: ['"alert_type": "reminders", "enabled": true', '"receivables"'],
+    },
+    "sends.md": {
+        1: ["registered 40 demo clients (DEMO-C0001 ...)", "done ", "cliente0040@demo.example"],
+        2: ['"to_address": "cliente0001@demo.example"', '"template_key": "custom:aviso"', '"channel": "sms"'],
+    },
+    "web.md": {
+        1: ['"primary": "#C8102E"', '"logo_source": "upload"', '"tracking_page_url": null'],
+        2: ['"user_id": "admin@demo"', '"id_token": "eyJ'],
+    },
+    # Last: its unsubscribe link is the alert the walkthrough's subscription gets at a sweep (a minute).
+    "api.md": {
+        1: ['"tracking_id": "DEMO-001"', '"status_name": "En distribución"', '"alerts_available": true'],
+        2: ['"status": "confirmation_sent"'],
+        3: ['<form method="post"', "DEMO-001"],
+        4: ['{"tracking_id": "DEMO-001", "unsubscribed": true}'],
+        5: ['{"tracking_id": "DEMO-001", "event_id": "ev-3", "created": true}'],
+        6: ['"ok": true'],
+    },
+}
+# Not run here: api.md's 7th regenerates docs/openapi.json (tests/unit/test_openapi.py runs it).
+NOT_HERE = {("api.md", 7)}
+
+
+def sh_snippets(text: str) -> list[str]:
+    """Every ```sh block of a Markdown text, its indentation removed."""
+    found, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        opening = re.match(r"^(\s*)```sh\s*$", lines[i])
+        if opening:
+            indent, end = len(opening.group(1)), i + 1
+            while not re.match(r"^\s*```\s*$", lines[end]):
+                end += 1
+            found.append("\n".join(line[indent:] for line in lines[i + 1 : end]) + "\n")
+            i = end
+        i += 1
+    return found
+
+
+def shortened(output: str, keep: int = 2000) -> str:
+    """A long output's start (where a first failure shows) and end."""
+    return output if len(output) <= 2 * keep else f"{output[:keep]}\n[...]\n{output[-keep:]}"
+
+
+def readme_block(containing: str) -> str:
+    [block] = [b for b in sh_snippets((REPO_ROOT / "README.md").read_text()) if containing in b]
+    return block
+
+
+def as_run_here(snippet: str, stack: RunningStack, banner: dict[str, str]) -> str:
+    """The snippet with the test stack's ports and credentials in place of the defaults'."""
+    ports = stack.ports
+    python = sys.executable
+    snippet = snippet.replace("ADMIN='eyJ...'", f"ADMIN='{banner['admin_token']}'")
+    snippet = snippet.replace("KEY='pk_...'", f"KEY='{banner['api_key']}'")
+    defaults = {"8000": "api", "2525": "inbound_smtp", "8082": "sms_gateway", "8084": "identity"}
+    snippet = re.sub(
+        r"127\.0\.0\.1:(8000|2525|8082|8084)(?!\d)",
+        lambda m: f"127.0.0.1:{ports[defaults[m.group(1)]]}",
+        snippet,
+    )
+    at = f"--dynamodb-port {ports['dynamodb']} --moto-port {ports['moto']}"
+    snippet = snippet.replace("-m infrastructure.ops ", f"-m infrastructure.ops {at} ")
+    snippet = snippet.replace("-m infrastructure.local.stack env", f"-m infrastructure.local.stack env {at}")
+    snippet = snippet.replace(
+        "-m infrastructure.local.sendjob ", f"-m infrastructure.local.sendjob --api {stack.api} "
+    )
+    return snippet.replace("uv run python", python)
+
+
+class Shell:
+    """One reader's terminal: a bash that keeps its variables and functions from one snippet to the
+    next, with ``set -euo pipefail`` (a failing command ends it)."""
+
+    MARK = "::snippet-done::"
+
+    def __init__(self, stack: RunningStack, banner: dict[str, str], folder: Path) -> None:
+        self.stack, self.banner, self.folder = stack, banner, folder
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PREGON_"))}
+        env |= {"PREGON_LOCAL_DIR": str(stack.local_dir), "PYTHONPATH": str(REPO_ROOT)}
+        self.process = subprocess.Popen(
+            ["bash"],
+            cwd=folder,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.count = 0
+        self._send(f"API={stack.api}\nKEY='{banner['api_key']}'\nADMIN='{banner['admin_token']}'\n")
+
+    def _send(self, text: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(text)
+        self.process.stdin.flush()
+
+    def run(self, snippet: str, what: str) -> str:
+        self.count += 1
+        script = self.folder / f"snippet-{id(self)}-{self.count}.sh"
+        script.write_text(as_run_here(snippet, self.stack, self.banner))
+        self._send(
+            f"set -euo pipefail\nsource {script} </dev/null\nset +euo pipefail\necho; echo {self.MARK}\n"
+        )
+        assert self.process.stdout is not None
+        output: list[str] = []
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise AssertionError(
+                    f"{what} failed (exit {self.process.wait()}):\n" + shortened("".join(output))
+                )
+            if line.strip() == self.MARK:
+                return "".join(output)
+            output.append(line)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self._send("exit 0\n")
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[RunningStack]:
+    running = RunningStack(tmp_path / "local")
+    yield running
+    if running.process is not None and running.process.poll() is None:
+        running.stop()
+
+
+def _wait_for(check: object, what: str, stack: RunningStack, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(check) and check():
+            return
+        time.sleep(1)
+    raise AssertionError(f"{what} did not happen within {timeout:.0f}s:\n" + "".join(stack.output[-40:]))
+
+
+@pytest.mark.timeout(400)
+def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    # Every sh snippet of the guides is listed here with what it prints (a new one must be added)
+    guides = {path.name: sh_snippets(path.read_text()) for path in sorted(DOCS.glob("*.md"))}
+    found = {(name, n) for name, snippets in guides.items() for n in range(1, len(snippets) + 1)}
+    listed = {(name, n) for name, snippets in EXPECTED.items() for n in snippets} | NOT_HERE
+    assert found == listed
+
+    # Given the stack started as the README says, and its walkthrough done: a parcel, its events,
+    # Lucía's subscription confirmed, then step 5's client, invoice, statement, bulk send, reminder
+    banner = stack.start()
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    shell = Shell(stack, banner, reader)
+    shell.run(readme_block("$API/parcels -H"), "README step 1")
+    shell.run(readme_block("$API/public/demo/parcels/DEMO-001\n"), "README step 2")
+    _wait_for(lambda: "lucia@example.com" in stack.cli("mail"), "the confirmation e-mail", stack)
+    link = re.search(
+        r"https?://[^/\s]+(/public/subscriptions/confirm\?token=[\w.\-]+)", stack.cli("mail", "--show", "1")
+    )
+    assert link
+    assert requests.post(f"{stack.api}{link.group(1)}", timeout=10).json()["confirmed"] is True
+    shell.run(readme_block("# A client, then an invoice"), "README step 5")
+    shell.close()
+
+    # When each guide's snippets run in order, one terminal per guide (api.md last)
+    for name, expected in EXPECTED.items():
+        shell = Shell(stack, banner, reader)
+        for n, snippet in enumerate(guides[name], start=1):
+            if (name, n) in NOT_HERE:
+                continue
+            if (name, n) == ("inbound-sms.md", 3):  # the reader reads the outbox a few seconds later
+                _wait_for(
+                    lambda: "Estimado Ana García" in stack.cli("sms", "--outbox"), "the SMS answer", stack
+                )
+            if (name, n) == ("api.md", 3):  # the walkthrough's alert, sent at a sweep after the confirmation
+                _wait_for(lambda: "su envío DEMO-001 está" in stack.cli("mail"), "the alert", stack)
+            output = shell.run(snippet, f"{name} snippet {n} ({snippet.splitlines()[0]})")
+            # Then it printed what its guide says
+            for text in expected[n]:
+                assert text in output, f"{name} snippet {n}: {text!r} not in:\n{shortened(output)}"
+        shell.close()
+    assert stack.stop() == 0
