@@ -253,6 +253,12 @@ def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough(
     assert link
     assert requests.post(f"{stack.api}{link.group(1)}", timeout=10).json()["confirmed"] is True
     shell.run(readme_block("# A client, then an invoice"), "README step 5")
+    replies = shell.run(readme_block("# Ana answers her newest invoice"), "README step 6")
+    invoice = shell.run('echo "$INVOICE"', "the invoice's id").strip()
+    # Then Ana's reply is threaded to the invoice, the bounce suppressed, and her SMS answered
+    shown = (f'"in_reply_to": "{invoice}"', '"subject": "Re: factura"', '"reason": "bounce"', "Su saldo es")
+    for text in shown:
+        assert text in replies, f"README step 6: {text!r} not in:\n{shortened(replies)}"
     shell.close()
 
     # When each guide's snippets run in order, one terminal per guide (api.md last)
