@@ -438,6 +438,9 @@ class _FirstSendRetried:
 # 3 transactions (90, 90, 20), 100 are 2 (80, 20).
 HANDOFF_WRITES = 90
 HANDOFF_TAIL = 20
+# A hand-off's messages (and its named addresses' suppressions) are read in requests of this many
+# items (BatchGetItem's limit), all at once.
+READ_ITEMS = 100
 
 # A hand-off stops sending this long before its lease ends: what it has not sent by then is left
 # to the lease (a drain claims it after), never sent while another worker may own it.
@@ -504,22 +507,27 @@ def deliver_hand_offs(
 
     named = set(addresses or ())
 
+    parts = [communication_ids[n : n + READ_ITEMS] for n in range(0, len(communication_ids), READ_ITEMS)]
+    named_keys = sorted(named)
+    named_parts = [named_keys[n : n + READ_ITEMS] for n in range(0, len(named_keys), READ_ITEMS)]
+
     def read() -> tuple[list[Communication], dict[str, Any]]:
-        messages = store.held(company_id, communication_ids, lease_until)
+        messages = [m for part in readings for m in part.result()]
         # one read of the suppression list (100 addresses a request) for what the body did not name
         unnamed = [key for key in map(suppression_key, messages) if key not in named]
         return messages, outbox_store.suppressed_among(company_id, unnamed) if unnamed else {}
 
-    # The tokens, the messages, the named addresses' suppressions and the account are read side
-    # by side: four round trips in one.
-    threads = 2 + min(len(handoffs), 8)
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="handoff-start") as start:
+    # The tokens, the messages (100 a request), the named addresses' suppressions and the account
+    # are all read side by side: one round trip's wait, however many requests.
+    threads = min(len(handoffs), 8) + len(parts) + len(named_parts) + 2
+    with ThreadPoolExecutor(max_workers=min(threads, 32), thread_name_prefix="handoff-start") as start:
         takes = [
             start.submit(outbox_store.take_handoff, company_id, token, lease_until, recorded=recorded)
             for token, _ in handoffs
         ]
+        readings = [start.submit(store.held, company_id, part, lease_until) for part in parts]
+        listings = [start.submit(outbox_store.suppressed_among, company_id, part) for part in named_parts]
         reading = start.submit(read)
-        listed = start.submit(outbox_store.suppressed_among, company_id, named) if named else None
         session, reused = _session(company_id, outbox)
         taken = [handoff for handoff, take in zip(handoffs, takes, strict=True) if take.result()]
         if not taken:
@@ -527,8 +535,8 @@ def deliver_hand_offs(
             _release(company_id, outbox, session, False)
             return report
         messages, suppressed = reading.result()
-        if listed is not None:
-            suppressed = {**listed.result(), **suppressed}
+        for listing in listings:
+            suppressed = {**listing.result(), **suppressed}
     if len(taken) < len(handoffs):  # only what this delivery took is its to send
         ours = {i for _, ids in taken for i in ids}
         messages = [m for m in messages if m.communication_id in ours]

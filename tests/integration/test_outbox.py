@@ -521,6 +521,45 @@ def test_a_hand_off_that_names_only_some_of_its_addresses_still_skips_a_suppress
     assert (report.sent, report.suppressed) == (2, 1)
 
 
+def test_a_hand_off_of_250_messages_is_read_in_parallel_parts_and_each_is_sent_once_in_order(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import READ_ITEMS, deliver_hand_offs
+    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.messaging.suppression import add_suppression
+
+    # Given 250 messages written claimed (three reads of 100), and one suppressed address in each
+    # hundred: the first message, the 151st and the last
+    clock.set_now(T0)
+    assert READ_ITEMS == 100
+    for n in (0, 150, 249):
+        add_suppression(tenant.company_id, f"m{n:02d}@example.com", note=None, by="test")
+    written = enqueue(tenant.company_id, _messages(250, prefix="m"), kick=False, handoff=True)
+    lease_until = written[0].lease_until
+    assert lease_until is not None and all(c.lease_until == lease_until for c in written)
+    handoffs: dict[str, list[str]] = {}
+    for comm in written:
+        assert comm.handoff is not None
+        handoffs.setdefault(comm.handoff, []).append(comm.communication_id)
+    # When one worker is handed all of them, every address named
+    report = deliver_hand_offs(
+        tenant.company_id,
+        "email:tracking",
+        list(handoffs.items()),
+        lease_until,
+        recorded=True,
+        addresses=[f"m{n:02d}@example.com" for n in range(250)],
+    )
+    # Then the 247 others arrived once each, in the order they were written, and the three
+    # suppressed ones are recorded so
+    expected = [f"m{n:02d}@example.com" for n in range(250) if n not in (0, 150, 249)]
+    assert [str(m["Subject"]) for m in mailbox.messages()] == [
+        f"Aviso {n:02d}" for n in range(250) if n not in (0, 150, 249)
+    ]
+    assert sorted(recipients(mailbox)) == sorted(expected)
+    assert (report.sent, report.suppressed) == (247, 3)
+
+
 def test_a_hand_off_whose_worker_never_comes_is_found_by_its_record_when_its_lease_ends(
     tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
