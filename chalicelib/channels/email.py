@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.channels.base import OutgoingChannelMessage, WireEmail
 from chalicelib.core.clock import now
@@ -30,6 +30,18 @@ _URL_LIST_HEADERS = frozenset(
     {"list-unsubscribe", "list-help", "list-subscribe", "list-post", "list-archive"}
 )
 MAX_LINE = 998  # RFC 5322 2.1.1: a line may hold up to 998 characters before CRLF
+# RFC 2045 6.7-6.8: quoted-printable and base64 lines of at most 76 characters; folding headers
+# at 76 also keeps every RFC 2047 encoded-word within its 75 (``email`` fills a 78-column line
+# with one of 76). 7-bit: a body that is not ASCII goes quoted-printable or base64, never as 8-bit
+# bytes (``smtplib.sendmail`` asks for no 8BITMIME, and a relay that converts 8-bit text to 7-bit
+# breaks the DKIM signature).
+WIRE_LINE = 76
+_Policy = TypeVar("_Policy", bound="EmailPolicy[Any]")
+
+
+def wire_policy(policy: _Policy) -> _Policy:
+    """``policy`` as our e-mails go on the wire: 7-bit, lines of at most 76 characters."""
+    return policy.clone(max_line_length=WIRE_LINE, cte_type="7bit")
 
 
 class _UnfoldedHeader(str):
@@ -124,7 +136,7 @@ class _ReusedFolds(EmailPolicy):
         return text
 
 
-_POLICY = _ReusedFolds(header_factory=_ReusedHeaders())
+_POLICY = wire_policy(_ReusedFolds(header_factory=_ReusedHeaders()))
 
 
 def compose(mail: OutgoingEmail, *, message_id: str, policy: EmailPolicy = _POLICY) -> EmailMessage:

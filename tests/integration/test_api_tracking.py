@@ -16,6 +16,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.domains import verified_sending_domain
+from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, Tenant
 from tests.steps.tracking import (
@@ -383,6 +384,18 @@ def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: d
     sent = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
     raw = [m["raw_data"] for m in sent if "ses-reader@example.com" in json.dumps(m)]
     assert raw and "List-Unsubscribe-Post" in raw[-1] and "TRK-SES" in raw[-1]
+
+
+def test_the_confirmation_email_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a parcel; When someone asks for alerts from the tracking site
+    issue(api, tenant, "TRK-WIRE")
+    assert ask_for_alerts(api, tenant, "TRK-WIRE", "ana@example.com", "Ana").status_code == 202
+    sweep(tenant)
+    mailbox.wait_for(1)
+    # Then the double opt-in e-mail's bytes are 7-bit, CRLF, short encoded-words and body lines
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="cargasdelsur.example") == []
 
 
 # --- tenants never see each other ----------------------------------------------------------

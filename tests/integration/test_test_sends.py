@@ -14,6 +14,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher
 from infrastructure.local.paths import free_port
 from tests.steps.answers import body
+from tests.steps.mail import wire_problems
 from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant, personal_sender_account
 from tests.steps.tls import certificates
 
@@ -88,6 +89,27 @@ def test_account_test_arrives_from_that_account(api: Client, tenant: Tenant, mai
     html = part(mail, "html")
     assert "prueba" in text and "tracking" in text
     assert "prueba" in html and "tracking" in html
+
+
+def test_an_account_test_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given the tracking area's working SMTP account; When the administrator sends a test from it
+    assert account_test(api, tenant, "tracking").status_code == 200
+    mailbox.wait_for(1)
+    # Then the bytes are 7-bit (its short Spanish text quoted-printable, not 8-bit) and well formed
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="cargasdelsur.example") == []
+
+
+def test_a_template_test_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given the default tracking alert; When the administrator test-sends it
+    response = template_test(api, tenant, "tracking_alert", f'{{"to": "{TO}"}}')
+    assert response.status_code == 200, response.body
+    mailbox.wait_for(1)
+    # Then the bytes are 7-bit and well formed
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="cargasdelsur.example") == []
 
 
 def test_a_disabled_account_can_be_tested(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
