@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from dataclasses import replace
 from email.generator import BytesGenerator
@@ -29,6 +30,11 @@ class HeaderInjection(ValueError):
 _URL_LIST_HEADERS = frozenset(
     {"list-unsubscribe", "list-help", "list-subscribe", "list-post", "list-archive"}
 )
+# Headers whose value is a list of msg-ids (RFC 5322 3.6.4). ``email`` (3.11) reads them as free
+# text and writes a msg-id longer than a line (an Outlook one, or our reference of a company with
+# a long id) as encoded-words, which no mail program matches to a Message-ID: the thread breaks.
+_MSG_ID_LIST_HEADERS = frozenset({"in-reply-to", "references"})
+_ITEM = re.compile(r"<[^<>\s]*>")
 MAX_LINE = 998  # RFC 5322 2.1.1: a line may hold up to 998 characters before CRLF
 # RFC 2045 6.7-6.8: quoted-printable and base64 lines of at most 76 characters; folding headers
 # at 76 also keeps every RFC 2047 encoded-word within its 75 (``email`` fills a 78-column line
@@ -44,30 +50,55 @@ def wire_policy(policy: _Policy) -> _Policy:
     return policy.clone(max_line_length=WIRE_LINE, cte_type="7bit")
 
 
-class _UnfoldedHeader(str):
-    """A header the ``email`` package writes exactly as given, on one line.
+class _ItemListHeader(str):
+    """A header whose value is a list of ``<...>`` items, written as ``email`` would not: never as
+    encoded-words and folded only between two items, never inside one.
 
-    The package folds any header longer than 78 columns and turns a long word it cannot break
-    into encoded-words (``=?utf-8?q?=3Chttp...``). A value carrying a ``name`` and a ``fold``
-    method is stored and written as it is (``EmailPolicy.header_store_parse`` / ``_fold``).
-    """
+    A URL list goes on one line while it fits in an RFC 5322 line (Gmail reads a folded one
+    less well); a msg-id list is folded between msg-ids at the policy's line length. ``email``
+    stores and writes a value with a ``name`` and a ``fold`` method as it is
+    (``EmailPolicy.header_store_parse`` / ``_fold``)."""
 
     name: str
+    items: list[str]
+    separator: str
+    one_line: int  # the longest line written unfolded; 0: the policy's line length
 
-    def __new__(cls, name: str, value: str) -> _UnfoldedHeader:
+    def __new__(
+        cls, name: str, value: str, items: list[str], separator: str, one_line: int
+    ) -> _ItemListHeader:
         header = super().__new__(cls, value)
-        header.name = name
+        header.name, header.items, header.separator, header.one_line = name, items, separator, one_line
         return header
 
-    def fold(self, *, policy: object) -> str:
-        return f"{self.name}: {self}{getattr(policy, 'linesep', chr(10))}"
+    def fold(self, *, policy: Any) -> str:
+        linesep = getattr(policy, "linesep", "\n")
+        width = getattr(policy, "max_line_length", None) or MAX_LINE
+        joined = f"{self.name}: {self.separator.join(self.items)}"
+        if len(joined) <= (self.one_line or width):
+            return joined + linesep
+        lines = [f"{self.name}:"]
+        glue = self.separator.rstrip()  # "," between URLs, nothing between msg-ids
+        for n, item in enumerate(self.items):
+            piece = item + (glue if n < len(self.items) - 1 else "")
+            if n and len(lines[-1]) + 1 + len(piece) > width:
+                lines.append("")
+            lines[-1] += " " + piece
+        return linesep.join(lines) + linesep
 
 
 def _header_value(name: str, value: str) -> str:
-    """URL-list headers go out unfolded when they are ASCII and fit in one RFC 5322 line."""
-    if name.lower() in _URL_LIST_HEADERS and value.isascii() and len(name) + 2 + len(value) <= MAX_LINE:
-        return _UnfoldedHeader(name, value)
-    return value
+    """URL-list and msg-id-list headers made only of ``<...>`` items are written as
+    :class:`_ItemListHeader`; any other value as ``email`` writes it."""
+    key = name.lower()
+    if key not in _URL_LIST_HEADERS and key not in _MSG_ID_LIST_HEADERS:
+        return value
+    items = _ITEM.findall(value)
+    if not items or not value.isascii() or _ITEM.sub("", value).strip(", \t"):
+        return value
+    if key in _URL_LIST_HEADERS:
+        return _ItemListHeader(name, value, items, ", ", MAX_LINE)
+    return _ItemListHeader(name, value, items, " ", 0)
 
 
 # An e-mail is a channel message with its e-mail fields filled in.

@@ -567,6 +567,24 @@ def test_a_spanish_alert_reaches_the_server_as_a_strict_receiver_reads_it(
     assert "Recibió Peña – portería" in text_of(mail) and "Recibió Peña – portería" in html_of(mail)
 
 
+def test_a_company_with_the_longest_id_sends_references_as_whole_msg_ids(
+    mailbox: MailCatcher, api: Client
+) -> None:
+    # Given a company whose id is as long as ids may be (40 characters), with a followed parcel
+    company = make_tenant(mailbox, id_length=40)
+    issue(api, company, "TRK-LONG")
+    staff_subscribe(api, company, "TRK-LONG", "ana@example.com")
+    post_event(api, company, "TRK-LONG", "ev-1", "DELIVERED", minutes=1)
+    # When the alert is e-mailed
+    assert sweep(company).sent == 1
+    mailbox.wait_for(1)
+    # Then its References names our reference msg-id as it is (RFC 5322 3.6.4: a msg-id is never an
+    # encoded-word, so a reply can carry it back), folded only between msg-ids if at all
+    raw = mailbox.files()[0].read_bytes()
+    assert wire_problems(raw) == []
+    assert b"<ref-" in raw and f".{company.company_id}@".encode() in raw
+
+
 # --- followers never grow the parcel item (issue 8, item 2) --------------------------------
 
 
