@@ -10,7 +10,7 @@ from email.generator import BytesGenerator
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, quote
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -117,6 +117,15 @@ def _display_name(value: str, name: str) -> str:
     return strip_invisible(_clean(value, name)).strip()
 
 
+def _mailbox(name: str, address: str) -> str:
+    """``Name <address>``. ``formataddr`` refuses an address that is not ASCII (``josé@...``,
+    which our addresses may be: RFC 6531), so that one is written with the name quoted, as
+    the header parser reads it; it then goes out only with SMTPUTF8 (``channels.smtp``)."""
+    if address.isascii():
+        return formataddr((name, address))
+    return f'"{quote(name)}" <{address}>' if name else address
+
+
 def new_message_id(domain: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
@@ -174,8 +183,8 @@ def compose(mail: OutgoingEmail, *, message_id: str, policy: EmailPolicy = _POLI
     """Build the MIME message. Every header value is checked for CR/LF first. ``policy`` is for
     tests, which compose the same message with ``email``'s own default policy and compare."""
     msg = EmailMessage(policy=policy)
-    msg["From"] = formataddr((_display_name(mail.from_name, "from_name"), _clean(mail.from_address, "from")))
-    msg["To"] = formataddr((_display_name(mail.to_name, "to_name"), _clean(mail.to_address, "to")))
+    msg["From"] = _mailbox(_display_name(mail.from_name, "from_name"), _clean(mail.from_address, "from"))
+    msg["To"] = _mailbox(_display_name(mail.to_name, "to_name"), _clean(mail.to_address, "to"))
     msg["Subject"] = _clean(mail.subject, "subject")
     msg["Date"] = format_datetime(now())
     msg["Message-ID"] = message_id
