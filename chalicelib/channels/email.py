@@ -118,10 +118,16 @@ def _display_name(value: str, name: str) -> str:
 
 
 def _mailbox(name: str, address: str) -> str:
-    """``Name <address>``. ``formataddr`` refuses an address that is not ASCII (``josé@...``,
-    which our addresses may be: RFC 6531), so that one is written with the name quoted, as
-    the header parser reads it; it then goes out only with SMTPUTF8 (``channels.smtp``)."""
-    if address.isascii():
+    """``Name <address>``, one mailbox whatever the name holds.
+
+    A name that is not ASCII goes to the header parser as a quoted string, not as the one
+    encoded-word ``formataddr`` makes of it: ``email`` decodes that word and, folding again,
+    encodes only the non-ASCII words and leaves the specials between them bare, so
+    "Ferretería Los Andes, S.R.L." went out as ``=?utf-8?q?Ferreter=C3=ADa?= Los Andes, S.R.L.``:
+    two mailboxes. From a quoted string it encodes the comma inside the word. ``formataddr``
+    also refuses an address that is not ASCII (``josé@...``, RFC 6531), which goes out only with
+    SMTPUTF8 (``channels.smtp``)."""
+    if name.isascii() and address.isascii():
         return formataddr((name, address))
     return f'"{quote(name)}" <{address}>' if name else address
 

@@ -529,6 +529,32 @@ def test_an_invoice_with_an_accented_pdf_name_reaches_the_server_as_a_strict_rec
     assert attachment.get_filename() == name and attachment.get_content() == PDF
 
 
+def test_names_with_accents_and_a_comma_stay_one_sender_and_one_recipient_on_the_wire(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the company sends as "Distribuidora Ñandú, S.A." and its client is
+    # "Ferretería Los Andes, S.R.L." (how Spanish company names are written)
+    smtp_sender_account(
+        tenant.company_id, "all", mailbox, "Distribuidora Ñandú, S.A.", "administracion@cargasdelsur.example"
+    )
+    put_ferreteria(api, back_office, name="Ferretería Los Andes, S.R.L.")
+    # When an invoice is e-mailed
+    assert post(api, back_office, "invoice-issued", invoice_event()).status_code == 202
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    # Then From and To each hold one address: the comma sits inside the encoded-word or quotes,
+    # never bare (a bare one makes two mailboxes: "Ferretería Los Andes" and "S.R.L. <...>", and a
+    # From with two mailboxes breaks RFC 5322 3.6.2, which Gmail's bulk-sender rules enforce)
+    raw = mailbox.files()[0].read_bytes()
+    assert wire_problems(raw, domain="cargasdelsur.example") == []
+    assert [(a.display_name, a.addr_spec) for a in mail["From"].addresses] == [
+        ("Distribuidora Ñandú, S.A.", "administracion@cargasdelsur.example")
+    ]
+    assert [(a.display_name, a.addr_spec) for a in mail["To"].addresses] == [
+        ("Ferretería Los Andes, S.R.L.", "compras@losandes.example")
+    ]
+
+
 def test_a_payment_email_reaches_the_server_as_a_strict_receiver_reads_it(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:

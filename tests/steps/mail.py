@@ -39,6 +39,7 @@ _ITEM_LIST_HEADERS = (
     b"list-unsubscribe",
     b"list-unsubscribe-post",
 )
+_QUOTED = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _ONCE = (b"from", b"to", b"subject", b"date", b"message-id", b"mime-version")
 
 
@@ -62,8 +63,9 @@ def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
     ends only; lines of 998 octets at most, 76 in a quoted-printable or base64 body; 7-bit
     bytes only (non-ASCII text as encoded-words of at most 75 characters that each decode
     alone, bodies quoted-printable or base64); From, To, Subject, Date, Message-ID (on
-    ``domain``) and MIME-Version once each, no Bcc, no header twice; msg-ids and unsubscribe
-    links never encoded and folded only between items; a text/plain part."""
+    ``domain``) and MIME-Version once each, one address in From and To, no Bcc, no header
+    twice; msg-ids and unsubscribe links never encoded and folded only between items; a
+    text/plain part."""
     problems: list[str] = []
     if re.search(rb"\r(?!\n)|(?<!\r)\n", raw):
         problems.append("a line ends in a bare CR or LF")
@@ -88,6 +90,8 @@ def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
                 problems.append(f"{name.decode()}: an encoded-word of {len(word.group())} characters")
             if not _word_decodes(word):
                 problems.append(f"{name.decode()}: an encoded-word that does not decode alone")
+        if name in (b"from", b"to") and b"," in _QUOTED.sub(b"", _ENCODED_WORD.sub(b"", field)):
+            problems.append(f"{name.decode()}: more than one address (a comma outside quotes)")
         if name in _ITEM_LIST_HEADERS:
             value = field.partition(b":")[2]
             if b"=?" in value:
