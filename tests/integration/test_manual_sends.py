@@ -439,6 +439,8 @@ def test_a_bulk_email_is_stored_in_one_kilobyte_yet_shows_and_carries_its_unsubs
     assert f"\r\nReferences: {reference}\r\n".encode() in raw
     reply_to = f"{company.company_id}+r-{entry['communication_id']}@inbound.pregon.local"
     assert shown["reply_to"] == reply_to and f"\r\nReply-To: {reply_to}\r\n".encode() in raw
+    # And what the server received of it is what a strict receiver accepts (7-bit, CRLF, ...)
+    assert wire_problems(raw, domain="cargasdelsur.example") == []
     # And the item DynamoDB keeps of it, sent, is under 1 KB: one write unit a write (issue 14)
     item = boto3.client("dynamodb").get_item(
         TableName=CommunicationModel.Meta.table_name,
