@@ -84,6 +84,7 @@ def test_an_order_goes_to_the_client_as_a_pdf_from_the_responsible_users_own_acc
     assert envelope_recipients(message) == ["compras@losandes.example"]
     assert "cmc@distsur.example" in message["From"]
     assert name == "pedido_P-2026-0088.pdf"
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="distsur.example") == []
     # And the PDF opens and shows the number, the amounts as Argentina writes them, accents
     text = pdf_text(pdf)
     assert "P-2026-0088" in text

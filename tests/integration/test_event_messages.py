@@ -384,6 +384,7 @@ def test_a_ticket_change_is_emailed_only_when_the_ticket_says_so(
     [mail] = mailbox.wait_for(1)
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "#4711" in text and "En curso" in text and "Un técnico visitará" in text
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="cargasdelsur.example") == []
 
 
 # --- pickups (T10) -------------------------------------------------------------------------------
@@ -431,6 +432,8 @@ def test_an_approved_pickup_tells_the_branch_the_label_link_and_the_tracking_id(
         assert "https://labels.cargasdelsur.example/CDS-000124.pdf" in text
         html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert 'href="https://labels.cargasdelsur.example/CDS-000124.pdf"' in html
+    for path in mailbox.files():  # and each arrived as a strict receiver reads it
+        assert wire_problems(path.read_bytes(), domain="cargasdelsur.example") == []
 
 
 def test_confirmed_pickups_come_in_one_email_saying_which_and_how_many(
