@@ -117,6 +117,21 @@ def _display_name(value: str, name: str) -> str:
     return strip_invisible(_clean(value, name)).strip()
 
 
+def _ascii_domain(address: str) -> str:
+    """An address whose domain only is not ASCII (``ana@ñandú.example``, as our address checks
+    keep it) with the domain as its IDNA A-labels (``ana@xn--and-6ma2c.example``, RFC 5890),
+    which every server and SES take: only a local part that is not ASCII needs SMTPUTF8."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii() or not local.isascii():
+        return address
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(address, check_deliverability=False).ascii_email or address
+    except EmailNotValidError:
+        return address
+
+
 def _mailbox(name: str, address: str) -> str:
     """``Name <address>``, one mailbox whatever the name holds.
 
@@ -189,8 +204,10 @@ def compose(mail: OutgoingEmail, *, message_id: str, policy: EmailPolicy = _POLI
     """Build the MIME message. Every header value is checked for CR/LF first. ``policy`` is for
     tests, which compose the same message with ``email``'s own default policy and compare."""
     msg = EmailMessage(policy=policy)
-    msg["From"] = _mailbox(_display_name(mail.from_name, "from_name"), _clean(mail.from_address, "from"))
-    msg["To"] = _mailbox(_display_name(mail.to_name, "to_name"), _clean(mail.to_address, "to"))
+    msg["From"] = _mailbox(
+        _display_name(mail.from_name, "from_name"), _ascii_domain(_clean(mail.from_address, "from"))
+    )
+    msg["To"] = _mailbox(_display_name(mail.to_name, "to_name"), _ascii_domain(_clean(mail.to_address, "to")))
     msg["Subject"] = _clean(mail.subject, "subject")
     msg["Date"] = format_datetime(now())
     msg["Message-ID"] = message_id
