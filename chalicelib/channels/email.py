@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from dataclasses import replace
 from email.generator import BytesGenerator
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, quote
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.channels.base import OutgoingChannelMessage, WireEmail
 from chalicelib.core.clock import now
@@ -29,33 +30,75 @@ class HeaderInjection(ValueError):
 _URL_LIST_HEADERS = frozenset(
     {"list-unsubscribe", "list-help", "list-subscribe", "list-post", "list-archive"}
 )
+# Headers whose value is a list of msg-ids (RFC 5322 3.6.4). ``email`` (3.11) reads them as free
+# text and writes a msg-id longer than a line (an Outlook one, or our reference of a company with
+# a long id) as encoded-words, which no mail program matches to a Message-ID: the thread breaks.
+_MSG_ID_LIST_HEADERS = frozenset({"in-reply-to", "references"})
+_ITEM = re.compile(r"<[^<>\s]*>")
 MAX_LINE = 998  # RFC 5322 2.1.1: a line may hold up to 998 characters before CRLF
+# RFC 2045 6.7-6.8: quoted-printable and base64 lines of at most 76 characters; folding headers
+# at 76 also keeps every RFC 2047 encoded-word within its 75 (``email`` fills a 78-column line
+# with one of 76). 7-bit: a body that is not ASCII goes quoted-printable or base64, never as 8-bit
+# bytes (``smtplib.sendmail`` asks for no 8BITMIME, and a relay that converts 8-bit text to 7-bit
+# breaks the DKIM signature).
+WIRE_LINE = 76
+_Policy = TypeVar("_Policy", bound="EmailPolicy[Any]")
 
 
-class _UnfoldedHeader(str):
-    """A header the ``email`` package writes exactly as given, on one line.
+def wire_policy(policy: _Policy) -> _Policy:
+    """``policy`` as our e-mails go on the wire: 7-bit, lines of at most 76 characters."""
+    return policy.clone(max_line_length=WIRE_LINE, cte_type="7bit")
 
-    The package folds any header longer than 78 columns and turns a long word it cannot break
-    into encoded-words (``=?utf-8?q?=3Chttp...``). A value carrying a ``name`` and a ``fold``
-    method is stored and written as it is (``EmailPolicy.header_store_parse`` / ``_fold``).
-    """
+
+class _ItemListHeader(str):
+    """A header whose value is a list of ``<...>`` items, written as ``email`` would not: never as
+    encoded-words and folded only between two items, never inside one.
+
+    A URL list goes on one line while it fits in an RFC 5322 line (Gmail reads a folded one
+    less well); a msg-id list is folded between msg-ids at the policy's line length. ``email``
+    stores and writes a value with a ``name`` and a ``fold`` method as it is
+    (``EmailPolicy.header_store_parse`` / ``_fold``)."""
 
     name: str
+    items: list[str]
+    separator: str
+    one_line: int  # the longest line written unfolded; 0: the policy's line length
 
-    def __new__(cls, name: str, value: str) -> _UnfoldedHeader:
+    def __new__(
+        cls, name: str, value: str, items: list[str], separator: str, one_line: int
+    ) -> _ItemListHeader:
         header = super().__new__(cls, value)
-        header.name = name
+        header.name, header.items, header.separator, header.one_line = name, items, separator, one_line
         return header
 
-    def fold(self, *, policy: object) -> str:
-        return f"{self.name}: {self}{getattr(policy, 'linesep', chr(10))}"
+    def fold(self, *, policy: Any) -> str:
+        linesep = getattr(policy, "linesep", "\n")
+        width = getattr(policy, "max_line_length", None) or MAX_LINE
+        joined = f"{self.name}: {self.separator.join(self.items)}"
+        if len(joined) <= (self.one_line or width):
+            return joined + linesep
+        lines = [f"{self.name}:"]
+        glue = self.separator.rstrip()  # "," between URLs, nothing between msg-ids
+        for n, item in enumerate(self.items):
+            piece = item + (glue if n < len(self.items) - 1 else "")
+            if n and len(lines[-1]) + 1 + len(piece) > width:
+                lines.append("")
+            lines[-1] += " " + piece
+        return linesep.join(lines) + linesep
 
 
 def _header_value(name: str, value: str) -> str:
-    """URL-list headers go out unfolded when they are ASCII and fit in one RFC 5322 line."""
-    if name.lower() in _URL_LIST_HEADERS and value.isascii() and len(name) + 2 + len(value) <= MAX_LINE:
-        return _UnfoldedHeader(name, value)
-    return value
+    """URL-list and msg-id-list headers made only of ``<...>`` items are written as
+    :class:`_ItemListHeader`; any other value as ``email`` writes it."""
+    key = name.lower()
+    if key not in _URL_LIST_HEADERS and key not in _MSG_ID_LIST_HEADERS:
+        return value
+    items = _ITEM.findall(value)
+    if not items or not value.isascii() or _ITEM.sub("", value).strip(", \t"):
+        return value
+    if key in _URL_LIST_HEADERS:
+        return _ItemListHeader(name, value, items, ", ", MAX_LINE)
+    return _ItemListHeader(name, value, items, " ", 0)
 
 
 # An e-mail is a channel message with its e-mail fields filled in.
@@ -72,6 +115,36 @@ def _display_name(value: str, name: str) -> str:
     """A name shown in From/To: line breaks refused, other invisible characters dropped (names
     are checked when saved; this is the defence in depth for what was stored before)."""
     return strip_invisible(_clean(value, name)).strip()
+
+
+def _ascii_domain(address: str) -> str:
+    """An address whose domain only is not ASCII (``ana@ñandú.example``, as our address checks
+    keep it) with the domain as its IDNA A-labels (``ana@xn--and-6ma2c.example``, RFC 5890),
+    which every server and SES take: only a local part that is not ASCII needs SMTPUTF8."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii() or not local.isascii():
+        return address
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(address, check_deliverability=False).ascii_email or address
+    except EmailNotValidError:
+        return address
+
+
+def _mailbox(name: str, address: str) -> str:
+    """``Name <address>``, one mailbox whatever the name holds.
+
+    A name that is not ASCII goes to the header parser as a quoted string, not as the one
+    encoded-word ``formataddr`` makes of it: ``email`` decodes that word and, folding again,
+    encodes only the non-ASCII words and leaves the specials between them bare, so
+    "Ferretería Los Andes, S.R.L." went out as ``=?utf-8?q?Ferreter=C3=ADa?= Los Andes, S.R.L.``:
+    two mailboxes. From a quoted string it encodes the comma inside the word. ``formataddr``
+    also refuses an address that is not ASCII (``josé@...``, RFC 6531), which goes out only with
+    SMTPUTF8 (``channels.smtp``)."""
+    if name.isascii() and address.isascii():
+        return formataddr((name, address))
+    return f'"{quote(name)}" <{address}>' if name else address
 
 
 def new_message_id(domain: str) -> str:
@@ -124,15 +197,17 @@ class _ReusedFolds(EmailPolicy):
         return text
 
 
-_POLICY = _ReusedFolds(header_factory=_ReusedHeaders())
+_POLICY = wire_policy(_ReusedFolds(header_factory=_ReusedHeaders()))
 
 
 def compose(mail: OutgoingEmail, *, message_id: str, policy: EmailPolicy = _POLICY) -> EmailMessage:
     """Build the MIME message. Every header value is checked for CR/LF first. ``policy`` is for
     tests, which compose the same message with ``email``'s own default policy and compare."""
     msg = EmailMessage(policy=policy)
-    msg["From"] = formataddr((_display_name(mail.from_name, "from_name"), _clean(mail.from_address, "from")))
-    msg["To"] = formataddr((_display_name(mail.to_name, "to_name"), _clean(mail.to_address, "to")))
+    msg["From"] = _mailbox(
+        _display_name(mail.from_name, "from_name"), _ascii_domain(_clean(mail.from_address, "from"))
+    )
+    msg["To"] = _mailbox(_display_name(mail.to_name, "to_name"), _ascii_domain(_clean(mail.to_address, "to")))
     msg["Subject"] = _clean(mail.subject, "subject")
     msg["Date"] = format_datetime(now())
     msg["Message-ID"] = message_id

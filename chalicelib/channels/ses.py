@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 
 from chalicelib.channels.base import COMMUNICATION_HEADER, OutgoingChannelMessage, SentAsIs
-from chalicelib.channels.email import mime_of
+from chalicelib.channels.email import mime_of, wire_of
 from chalicelib.core.aws import client, delivery_errors
 from chalicelib.core.domain import SenderAccount
+from chalicelib.core.errors import DeliveryFailed
 from chalicelib.core.settings import get_settings
 
 COMPANY_TAG = "pregon-company"
@@ -35,13 +36,19 @@ class SesChannel(SentAsIs):
         self._account = account
 
     def send(self, message: OutgoingChannelMessage) -> str:
+        """The raw message is the bytes the SMTP path writes (RFC 5322: CRLF line ends; SES signs
+        them with DKIM as they are). ``FromEmailAddress`` is the bare address: SES takes a display
+        name there only as RFC 2047 words, and the raw From header carries it anyway."""
         mime = mime_of(message, self._account)
         recipients = [a.addr_spec for a in mime["To"].addresses]
+        wire = wire_of(mime)
+        if wire is None:  # SES has no SMTPUTF8: it would get the address as encoded-words
+            raise DeliveryFailed("SES does not send to or from an address that is not ASCII (SMTPUTF8)")
         with delivery_errors():
             response = client("sesv2").send_email(
-                FromEmailAddress=str(mime["From"]),
+                FromEmailAddress=mime["From"].addresses[0].addr_spec,
                 Destination={"ToAddresses": recipients},
-                Content={"Raw": {"Data": mime.as_bytes()}},
+                Content={"Raw": {"Data": wire.data}},
                 ConfigurationSetName=get_settings().ses_configuration_set,
                 EmailTags=self._tags(message),
             )

@@ -16,6 +16,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.domains import verified_sending_domain
+from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, Tenant
 from tests.steps.tracking import (
@@ -400,6 +401,55 @@ def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: d
     sent = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
     raw = [m["raw_data"] for m in sent if "ses-reader@example.com" in json.dumps(m)]
     assert raw and "List-Unsubscribe-Post" in raw[-1] and "TRK-SES" in raw[-1]
+
+
+def test_the_confirmation_email_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a parcel; When someone asks for alerts from the tracking site
+    issue(api, tenant, "TRK-WIRE")
+    assert ask_for_alerts(api, tenant, "TRK-WIRE", "ana@example.com", "Ana").status_code == 202
+    sweep(tenant)
+    mailbox.wait_for(1)
+    # Then the double opt-in e-mail's bytes are 7-bit, CRLF, short encoded-words and body lines
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="cargasdelsur.example") == []
+
+
+def test_an_ses_alert_is_handed_to_ses_as_the_bytes_a_strict_receiver_reads(
+    api: Client, tenant: Tenant, local_aws: dict[str, str]
+) -> None:
+    from tests.steps.aws import recorded_calls
+
+    # Given the tracking area sends through SES under a Spanish display name
+    domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
+    saved = api.http.put(
+        "/sender-accounts/tracking",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {
+                "kind": "ses",
+                "display_name": "Envíos Núñez – Córdoba",
+                "from_address": f"avisos@{domain}",
+                "ses_identity": domain,
+            }
+        ),
+    )
+    assert saved.status_code == 200, saved.body
+    issue(api, tenant, "TRK-SESW")
+    staff_subscribe(
+        api, tenant, "TRK-SESW", "ses-wire@example.com", first_name="Ana María", last_name="Núñez"
+    )
+    post_event(api, tenant, "TRK-SESW", "ev-1", "DELIVERED", minutes=1, observation="Recibió Peña")
+    # When the alert is swept and sent
+    with recorded_calls("sesv2", "SendEmail") as calls:
+        assert sweep(tenant).sent == 1
+    # Then SES gets the message as the SMTP path writes it: CRLF line ends, 7-bit, each header
+    # once, the Message-ID on the sender's domain (RFC 5322; SES signs these bytes with DKIM)
+    [call] = calls
+    assert wire_problems(call["Content"]["Raw"]["Data"], domain=domain) == []
+    # And the API's From is the bare address (SES takes no 8-bit display name there, RFC 2047
+    # words only; the raw message's From header carries the name)
+    assert call["FromEmailAddress"] == f"avisos@{domain}"
 
 
 # --- tenants never see each other ----------------------------------------------------------

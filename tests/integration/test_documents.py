@@ -16,6 +16,7 @@ from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.documents import documents_key, file_exists, pdf_attachments, pdf_text, post_document
+from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.reminders import erp_headers, push_ok, receivable
 from tests.steps.tenants import Tenant, smtp_sender_account
@@ -83,6 +84,7 @@ def test_an_order_goes_to_the_client_as_a_pdf_from_the_responsible_users_own_acc
     assert envelope_recipients(message) == ["compras@losandes.example"]
     assert "cmc@distsur.example" in message["From"]
     assert name == "pedido_P-2026-0088.pdf"
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="distsur.example") == []
     # And the PDF opens and shows the number, the amounts as Argentina writes them, accents
     text = pdf_text(pdf)
     assert "P-2026-0088" in text
@@ -180,6 +182,31 @@ def test_an_account_statement_lists_the_movements_and_the_company_comment_from_t
     assert "Aceptamos transferencias y depósitos." in text
     # And the e-mail says the balance too
     assert "11.345,67" in str(message.get_body(preferencelist=("plain",)).get_content())
+
+
+def test_a_statement_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given a client; When the ERP posts its statement with a credit note
+    movements = [
+        {
+            "date": "2026-10-15",
+            "document": "NC-0001-00000077",
+            "description": "Nota de crédito",
+            "amount": "-1000",
+        }
+    ]
+    answer = post_document(
+        api,
+        erp,
+        "/documents/statements",
+        {"client_id": "CEDIMU", "as_of": "2026-10-31", "movements": movements},
+    )
+    assert answer.status_code == 202, answer.body
+    deliver_outboxes()
+    mailbox.wait_for(1)
+    # Then the e-mail's bytes are 7-bit and well formed, its PDF base64 in lines of 76
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="distsur.example") == []
 
 
 def test_a_statement_without_movements_in_the_call_prints_those_the_erp_put_last(

@@ -14,6 +14,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
+from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
 
@@ -383,6 +384,7 @@ def test_a_ticket_change_is_emailed_only_when_the_ticket_says_so(
     [mail] = mailbox.wait_for(1)
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "#4711" in text and "En curso" in text and "Un técnico visitará" in text
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="cargasdelsur.example") == []
 
 
 # --- pickups (T10) -------------------------------------------------------------------------------
@@ -430,6 +432,8 @@ def test_an_approved_pickup_tells_the_branch_the_label_link_and_the_tracking_id(
         assert "https://labels.cargasdelsur.example/CDS-000124.pdf" in text
         html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert 'href="https://labels.cargasdelsur.example/CDS-000124.pdf"' in html
+    for path in mailbox.files():  # and each arrived as a strict receiver reads it
+        assert wire_problems(path.read_bytes(), domain="cargasdelsur.example") == []
 
 
 def test_confirmed_pickups_come_in_one_email_saying_which_and_how_many(
@@ -505,6 +509,65 @@ def test_a_non_ascii_pdf_name_downloads_under_its_own_name(
         'attachment; filename="estado_de_cuenta_ano_2026.pdf"; '
         "filename*=UTF-8''estado_de_cuenta_a%C3%B1o_2026.pdf"
     )
+
+
+def test_an_invoice_with_an_accented_pdf_name_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given a client; When the back office posts an invoice whose PDF has a long Spanish name
+    put_ferreteria(api, back_office)
+    event = invoice_event()
+    name = "Factura Nº A-0001-00001234 – Ferretería Los Andes, Córdoba (noviembre de 2026).pdf"
+    event["pdf"]["file_name"] = name
+    assert post(api, back_office, "invoice-issued", event).status_code == 202
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    # Then the bytes are 7-bit and well formed, the file name an RFC 2231 parameter (never an
+    # encoded-word), the PDF base64 in lines of 76
+    raw = mailbox.files()[0].read_bytes()
+    assert wire_problems(raw, domain="cargasdelsur.example") == []
+    assert b"filename*" in raw and b"=?utf-8?" not in raw.split(b"Content-Disposition:")[1][:400]
+    # And the client's mail program shows the name and opens the PDF as it was
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == name and attachment.get_content() == PDF
+
+
+def test_names_with_accents_and_a_comma_stay_one_sender_and_one_recipient_on_the_wire(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the company sends as "Distribuidora Ñandú, S.A." and its client is
+    # "Ferretería Los Andes, S.R.L." (how Spanish company names are written)
+    smtp_sender_account(
+        tenant.company_id, "all", mailbox, "Distribuidora Ñandú, S.A.", "administracion@cargasdelsur.example"
+    )
+    put_ferreteria(api, back_office, name="Ferretería Los Andes, S.R.L.")
+    # When an invoice is e-mailed
+    assert post(api, back_office, "invoice-issued", invoice_event()).status_code == 202
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    # Then From and To each hold one address: the comma sits inside the encoded-word or quotes,
+    # never bare (a bare one makes two mailboxes: "Ferretería Los Andes" and "S.R.L. <...>", and a
+    # From with two mailboxes breaks RFC 5322 3.6.2, which Gmail's bulk-sender rules enforce)
+    raw = mailbox.files()[0].read_bytes()
+    assert wire_problems(raw, domain="cargasdelsur.example") == []
+    assert [(a.display_name, a.addr_spec) for a in mail["From"].addresses] == [
+        ("Distribuidora Ñandú, S.A.", "administracion@cargasdelsur.example")
+    ]
+    assert [(a.display_name, a.addr_spec) for a in mail["To"].addresses] == [
+        ("Ferretería Los Andes, S.R.L.", "compras@losandes.example")
+    ]
+
+
+def test_a_payment_email_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given a client; When the back office posts a payment
+    put_ferreteria(api, back_office)
+    assert post(api, back_office, "payment-recorded", payment_event("pay-w", "manual")).status_code == 202
+    assert deliver_outboxes()["sent"] == 1
+    mailbox.wait_for(1)
+    # Then its bytes are 7-bit and well formed
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="cargasdelsur.example") == []
 
 
 def test_a_pickup_without_address_or_date_prints_no_none(

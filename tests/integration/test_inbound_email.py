@@ -22,8 +22,9 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
+from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.tenants import IDENTITY, Tenant
+from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
 
 MAIL = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
 INBOUND_BUCKET = "pregon-inbound"
@@ -399,6 +400,34 @@ def test_a_sender_accounts_own_reply_to_is_what_the_email_carries(
     raw = mailbox.files()[0].read_bytes()
     assert b"\r\nReply-To: atencion@cargasdelsur.example\r\n" in raw
     assert b"\r\nReferences: <ref-" in raw
+
+
+def test_a_reply_to_an_outlook_message_names_its_long_message_id_whole(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given Distribuidora Sur's contact wrote from Outlook, whose Message-IDs are 80 characters,
+    # and the company answers from its default account
+    smtp_sender_account(clients.company_id, "all", mailbox, "Cargas del Sur", "atencion@cargasdelsur.example")
+    receive(api, fixture("outlook_html_alternative.eml"), to=[inbound_address(clients)])
+    [entry] = register(clients, "DIST-2")
+    outlook_id = b"<AM9PR07MB72013A1C9E5F4B2D8A6C1E7F9B4D2@AM9PR07MB7201.eurprd07.prod.outlook.com>"
+    # When a clerk answers it from the register
+    reply = api.http.post(
+        f"/clients/DIST-2/register/{entry.communication_id}/reply",
+        headers=clients.staff_headers(),
+        body=json.dumps({"text": "Se la reenviamos en un momento, Lucía."}),
+    )
+    assert reply.status_code == 201, reply.body
+    assert deliver_outboxes()["sent"] == 1
+    mailbox.wait_for(1)
+    # Then In-Reply-To and References carry that msg-id as it is, never as encoded-words
+    # (RFC 5322 3.6.4, RFC 2047 5): Outlook threads the answer under her message
+    raw = mailbox.files()[0].read_bytes()
+    assert wire_problems(raw, domain="cargasdelsur.example") == []
+    assert (
+        b"In-Reply-To: " + outlook_id + b"\r\n" in raw or b"In-Reply-To:\r\n " + outlook_id + b"\r\n" in raw
+    )
+    assert b" " + outlook_id in raw.split(b"\r\nReferences:", 1)[1].split(b"\r\n\r\n", 1)[0]
 
 
 # --- idempotency, unassigned, isolation --------------------------------------------------------------

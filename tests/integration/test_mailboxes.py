@@ -21,7 +21,7 @@ from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.history import send_email
 from tests.steps.inbound import receive_mail
-from tests.steps.mail import text_of
+from tests.steps.mail import text_of, wire_problems
 from tests.steps.mailboxes import add_mailbox, filed_mail, monitor, record_of, register_seen, run_syncs
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
@@ -426,6 +426,8 @@ def test_replying_from_a_record_sends_a_threaded_answer_from_the_users_account(
     assert received["In-Reply-To"] == "<pregunta-1@nandu.example>"
     assert str(received["References"]).split()[0] == "<pregunta-1@nandu.example>"
     assert "El día 20" in text_of(received)
+    # as bytes a strict receiver reads (7-bit, CRLF, whole msg-ids, one mailbox in From and To)
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain=ANA.split("@")[1]) == []
     # and the register shows the answer as a new record, above the question
     items = register_seen(api, ana, "CLI-2")
     assert [(r["direction"], r["subject"], r["created_by"]) for r in items] == [

@@ -15,6 +15,7 @@ from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.aws import stored_size
 from tests.steps.clients import put_client
+from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.sends import expand_pages, job_of, progress
 from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
@@ -64,6 +65,21 @@ def test_a_send_to_one_client_goes_out_at_once_with_the_rendered_template(
         "error": "NotFound",
         "message": f"there is no send job {message['communication_id']!r}",
     }
+
+
+def test_a_manual_email_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a client with a Spanish name; When staff send it the notice with a short Spanish text
+    put_client(api, company, "CLI-7", name="Ferretería Núñez", emails=["compras@losandes.example"])
+    response = send(api, company, client_ids=["CLI-7"], variables={"aviso": "corte el lunes, sí"})
+    assert response.status_code == 201, response.body
+    assert deliver_outboxes()["sent"] == 1
+    mailbox.wait_for(1)
+    # Then the bytes are 7-bit (no 8-bit body without 8BITMIME), CRLF, the one-click pair unfolded
+    raw = mailbox.files()[0].read_bytes()
+    assert wire_problems(raw, domain="cargasdelsur.example") == []
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
 
 
 def test_a_bulk_job_fans_out_over_sqs_and_progress_moves_to_done_with_each_mail_once(
@@ -423,6 +439,8 @@ def test_a_bulk_email_is_stored_in_one_kilobyte_yet_shows_and_carries_its_unsubs
     assert f"\r\nReferences: {reference}\r\n".encode() in raw
     reply_to = f"{company.company_id}+r-{entry['communication_id']}@inbound.pregon.local"
     assert shown["reply_to"] == reply_to and f"\r\nReply-To: {reply_to}\r\n".encode() in raw
+    # And what the server received of it is what a strict receiver accepts (7-bit, CRLF, ...)
+    assert wire_problems(raw, domain="cargasdelsur.example") == []
     # And the item DynamoDB keeps of it, sent, is under 1 KB: one write unit a write (issue 14)
     item = boto3.client("dynamodb").get_item(
         TableName=CommunicationModel.Meta.table_name,

@@ -15,7 +15,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.clients import put_client
-from tests.steps.mail import html_of, text_of
+from tests.steps.mail import html_of, text_of, wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.reminders import (
     erp_headers,
@@ -206,6 +206,20 @@ def test_reminder_on_its_day_after_due_notice_on_its_day_and_nothing_in_between(
     assert len(subjects) == 2 and all("A-0001-00001234" in s for s in subjects)
     history = body(api.http.get("/history/email?q=A-0001-00001234", headers=tenant.admin_headers()))
     assert len(history["items"]) == 2
+
+
+def test_a_reminder_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given a client with reminders on and a receivable due on the 20th
+    set_reminders_ok(api, erp, "CLI-1", active=True)
+    push_ok(api, erp, receivable("A-0001-00001234", "2026-11-20"))
+    # When the run goes 7 days before
+    clock.set_now(at("2026-11-13T09:00:00"))
+    assert run_now(api, tenant)["reminders"] == 1
+    delivered(mailbox, 1)
+    # Then the reminder's bytes are 7-bit and well formed
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="cargasdelsur.example") == []
 
 
 def test_a_paid_or_cancelled_receivable_is_never_reminded(

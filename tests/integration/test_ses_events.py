@@ -92,6 +92,18 @@ def suppression_list(api: Client, tenant: Tenant) -> dict[str, dict[str, Any]]:
     return {item["address"]: item for item in body(response)["items"]}
 
 
+def test_an_address_that_is_not_ascii_is_not_handed_to_ses_which_has_no_smtputf8(
+    company: Tenant, send_calls: list[dict[str, Any]]
+) -> None:
+    # Given a company that sends through SES (which takes 7-bit addresses only)
+    # When a message to josé@ejemplo.com goes through the outbox
+    comm = send(company, "josé@ejemplo.com")
+    # Then SES is not asked to send it (its To would be an encoded-word, not an address), and the
+    # message is failed saying why
+    assert send_calls == []
+    assert comm.state == "failed" and "SMTPUTF8" in (comm.error or "")
+
+
 # --- delivery truth ----------------------------------------------------------------------------
 
 

@@ -11,10 +11,18 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from infrastructure.local.mailcatcher import MailCatcher
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from infrastructure.local.paths import free_port
 from tests.steps.answers import body
-from tests.steps.tenants import IDENTITY, SMTP_PASSWORD, SMTP_USER, Tenant, personal_sender_account
+from tests.steps.mail import wire_problems
+from tests.steps.tenants import (
+    IDENTITY,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    Tenant,
+    personal_sender_account,
+    smtp_sender_account,
+)
 from tests.steps.tls import certificates
 
 TO = "admin.pruebas@example.com"
@@ -88,6 +96,89 @@ def test_account_test_arrives_from_that_account(api: Client, tenant: Tenant, mai
     html = part(mail, "html")
     assert "prueba" in text and "tracking" in text
     assert "prueba" in html and "tracking" in html
+
+
+def test_an_account_test_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given the tracking area's working SMTP account; When the administrator sends a test from it
+    assert account_test(api, tenant, "tracking").status_code == 200
+    mailbox.wait_for(1)
+    # Then the bytes are 7-bit (its short Spanish text quoted-printable, not 8-bit) and well formed
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="cargasdelsur.example") == []
+
+
+def test_a_template_test_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given the default tracking alert; When the administrator test-sends it
+    response = template_test(api, tenant, "tracking_alert", f'{{"to": "{TO}"}}')
+    assert response.status_code == 200, response.body
+    mailbox.wait_for(1)
+    # Then the bytes are 7-bit and well formed
+    assert wire_problems(mailbox.files()[0].read_bytes(), domain="cargasdelsur.example") == []
+
+
+def test_a_test_to_an_address_that_is_not_ascii_goes_with_smtputf8_when_the_server_offers_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given the tracking account's server offers SMTPUTF8 (RFC 6531)
+    # When the administrator sends a test to José, whose address is not ASCII
+    response = account_test(api, tenant, "tracking", to="josé@ejemplo.com")
+    # Then the server accepted it for that address, written as it is (UTF-8) in To
+    assert response.status_code == 200, response.body
+    assert body(response)["ok"] is True, response.body
+    [mail] = mailbox.wait_for(1)
+    assert envelope_recipients(mail) == ["josé@ejemplo.com"]
+    raw = mailbox.files()[0].read_bytes()
+    assert "\r\nTo: josé@ejemplo.com\r\n".encode() in raw
+
+
+def test_a_test_to_an_address_that_is_not_ascii_fails_saying_why_when_the_server_lacks_smtputf8(
+    api: Client, tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infrastructure.local import mailcatcher
+
+    # Given the tracking account's server does not offer SMTPUTF8
+    real = mailcatcher.Controller
+    monkeypatch.setattr(
+        mailcatcher, "Controller", lambda *a, **kw: real(*a, **(kw | {"enable_SMTPUTF8": False}))
+    )
+    with MailCatcher(tmp_path / "ascii-only", credentials={SMTP_USER: SMTP_PASSWORD}) as ascii_only:
+        smtp_sender_account(
+            tenant.company_id, "tracking", ascii_only, "Cargas del Sur Avisos", "avisos@cargasdelsur.example"
+        )
+        # When the administrator sends a test to josé@ejemplo.com
+        answer = body(account_test(api, tenant, "tracking", to="josé@ejemplo.com"))
+        # Then it is not sent (no 8-bit address without SMTPUTF8), and the answer says why
+        assert answer["ok"] is False and "SMTPUTF8" in answer["error"], answer
+        assert ascii_only.files() == []
+
+
+def test_an_address_on_an_accented_domain_goes_as_its_a_labels_without_smtputf8(
+    api: Client, tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infrastructure.local import mailcatcher
+
+    # Given the tracking account's server does not offer SMTPUTF8
+    real = mailcatcher.Controller
+    monkeypatch.setattr(
+        mailcatcher, "Controller", lambda *a, **kw: real(*a, **(kw | {"enable_SMTPUTF8": False}))
+    )
+    with MailCatcher(tmp_path / "ascii-only", credentials={SMTP_USER: SMTP_PASSWORD}) as ascii_only:
+        smtp_sender_account(
+            tenant.company_id, "tracking", ascii_only, "Cargas del Sur Avisos", "avisos@cargasdelsur.example"
+        )
+        # When the administrator sends a test to ana@ñandú.example (only the domain is not ASCII)
+        answer = body(account_test(api, tenant, "tracking", to="ana@ñandú.example"))
+        # Then it is sent, needing no SMTPUTF8: the domain as its IDNA A-labels (RFC 5890) in the
+        # envelope and in To, 7-bit like every other e-mail
+        assert answer["ok"] is True, answer
+        [mail] = ascii_only.wait_for(1)
+        assert envelope_recipients(mail) == ["ana@xn--and-6ma2c.example"]
+        raw = ascii_only.files()[0].read_bytes()
+        assert b"\r\nTo: ana@xn--and-6ma2c.example\r\n" in raw
+        assert wire_problems(raw, domain="cargasdelsur.example") == []
 
 
 def test_a_disabled_account_can_be_tested(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:

@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
-from tests.steps.mail import html_of, text_of
+from tests.steps.mail import html_of, text_of, wire_problems
 from tests.steps.outbox import communication_items, deliver_outboxes, handoff_records
 from tests.steps.tenants import Tenant, make_tenant
 from tests.steps.tracking import (
@@ -543,6 +543,46 @@ def test_list_unsubscribe_goes_on_the_wire_as_one_unfolded_angle_bracketed_url(
     following = raw.split(line + b"\r\n", 1)[1]
     assert not following.startswith((b" ", b"\t")), "the header must not be folded"
     assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+
+
+def test_a_spanish_alert_reaches_the_server_as_a_strict_receiver_reads_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given Ana María Núñez Castañeda follows a parcel, and the carrier delivers it with a note
+    issue(api, tenant, "TRK-WIRE")
+    staff_subscribe(
+        api, tenant, "TRK-WIRE", "ana@example.com", first_name="Ana María", last_name="Núñez Castañeda"
+    )
+    post_event(api, tenant, "TRK-WIRE", "ev-1", "DELIVERED", minutes=1, observation="Recibió Peña – portería")
+    # When the sweep e-mails the alert
+    assert sweep(tenant).sent == 1
+    [mail] = mailbox.wait_for(1)
+    # Then the bytes the server received are 7-bit (the client asked for no 8BITMIME): names as
+    # encoded-words of at most 75 characters, bodies quoted-printable or base64 in lines of at most
+    # 76, CRLF line ends, each header once, the Message-ID on the sender's domain
+    raw = mailbox.files()[0].read_bytes()
+    assert wire_problems(raw, domain="cargasdelsur.example") == []
+    # And the reader sees the accents
+    assert mail["To"].addresses[0].display_name == "Ana María Núñez Castañeda"
+    assert "Recibió Peña – portería" in text_of(mail) and "Recibió Peña – portería" in html_of(mail)
+
+
+def test_a_company_with_the_longest_id_sends_references_as_whole_msg_ids(
+    mailbox: MailCatcher, api: Client
+) -> None:
+    # Given a company whose id is as long as ids may be (40 characters), with a followed parcel
+    company = make_tenant(mailbox, id_length=40)
+    issue(api, company, "TRK-LONG")
+    staff_subscribe(api, company, "TRK-LONG", "ana@example.com")
+    post_event(api, company, "TRK-LONG", "ev-1", "DELIVERED", minutes=1)
+    # When the alert is e-mailed
+    assert sweep(company).sent == 1
+    mailbox.wait_for(1)
+    # Then its References names our reference msg-id as it is (RFC 5322 3.6.4: a msg-id is never an
+    # encoded-word, so a reply can carry it back), folded only between msg-ids if at all
+    raw = mailbox.files()[0].read_bytes()
+    assert wire_problems(raw) == []
+    assert b"<ref-" in raw and f".{company.company_id}@".encode() in raw
 
 
 # --- followers never grow the parcel item (issue 8, item 2) --------------------------------

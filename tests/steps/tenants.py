@@ -81,11 +81,14 @@ def personal_sender_account(api: Any, headers: dict[str, str], user_id: str, mai
     return path
 
 
-def make_tenant(mailbox: MailCatcher | None, *, frequency: int = 1, name: str = "Cargas del Sur") -> Tenant:
+def make_tenant(
+    mailbox: MailCatcher | None, *, frequency: int = 1, name: str = "Cargas del Sur", id_length: int = 13
+) -> Tenant:
+    """A new company (its id ``co-`` and ``id_length`` - 3 random characters, 40 at most)."""
     from chalicelib.producers.tracking.monitor import configure_alert
     from chalicelib.tenants.companies import create_company, issue_api_key
 
-    company_id = f"co-{uuid.uuid4().hex[:10]}"
+    company_id = f"co-{uuid.uuid4().hex}{uuid.uuid4().hex}"[:id_length]
     create_company(company_id, name)
     MADE.append(company_id)
     api_key = issue_api_key(

@@ -57,7 +57,9 @@ def one_second(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_bytes_on_the_wire_are_what_emails_own_default_policy_writes() -> None:
-    from email.policy import default
+    from email.policy import default as email_default
+
+    default = email_channel.wire_policy(email_default)  # 7-bit, 76 columns: as ours
 
     # Given two hand-offs from two companies' senders, one with a PDF attached, composed in turn
     mails = hand_off("avisos@cargasdelsur.example", "Cargas del Sur", 30) + hand_off(
