@@ -727,6 +727,38 @@ def test_unknown_company_or_parcel_is_404(api: Client, tenant: Tenant) -> None:
     assert response.status_code == 404 and "NOPE" in body(response)["message"]
 
 
+def test_over_long_ids_in_public_urls_are_a_404_never_a_500(api: Client, tenant: Tenant) -> None:
+    # Given a parcel, and a stranger who puts ids longer than any company or parcel has in the
+    # public URLs (DynamoDB refuses keys over 2,048 bytes, and a tracking id's over 1,024)
+    issue(api, tenant, "TRK-LONG")
+    company, parcel = "a" * 3000, "é" * 1100
+    form = "tracking_id=TRK-LONG&first_name=Ana&last_name=Lopez&email=ana%40example.com"
+    person = {"first_name": "Ana", "last_name": "Lopez", "email": "ana@example.com"}
+    asks = [
+        ("GET", f"/public/{company}/parcels/TRK-LONG", None),
+        ("GET", f"/public/{tenant.company_id}/parcels/{parcel}", None),
+        ("POST", f"/public/{company}/parcels/TRK-LONG/subscriptions", "json"),
+        ("POST", f"/public/{tenant.company_id}/parcels/{parcel}/subscriptions", "json"),
+        ("GET", f"/track/{company}", None),
+        ("GET", f"/track/{company}/brand.css", None),
+        ("POST", f"/track/{company}/subscriptions", "form"),
+    ]
+    for method, path, kind in asks:
+        # When the stranger calls the route
+        headers, payload = {}, b""
+        if kind == "json":
+            headers = {"Content-Type": "application/json"}
+            payload = json.dumps(person).encode()
+        elif kind == "form":
+            headers, payload = {"Content-Type": "application/x-www-form-urlencoded"}, form.encode()
+        response = api.http.request(method, path, headers=headers, body=payload)
+        # Then the answer is a 404 saying there is no such company or parcel, never a 500
+        assert response.status_code == 404, (method, path[:40], response.status_code, response.body[:200])
+    # And the parcel and its page still answer as before
+    assert api.http.get(f"/public/{tenant.company_id}/parcels/TRK-LONG").status_code == 200
+    assert api.http.get(f"/track/{tenant.company_id}?tracking_id={parcel}").status_code == 404
+
+
 def test_public_lookup_reveals_only_t1(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
     # Given a followed parcel with a client id and a subscriber
     issue(api, tenant, "TRK-T1")

@@ -24,7 +24,7 @@ from chalicelib.core.links import (
     tracking_unsubscribe_url,
 )
 from chalicelib.core.settings import get_settings
-from chalicelib.producers.tracking.parcels import alerts_available, get_parcel
+from chalicelib.producers.tracking.parcels import MAX_TRACKING_ID, alerts_available, get_parcel, may_exist
 from chalicelib.store import tracking as store
 
 FOLLOW_UP_DAYS = 30
@@ -122,6 +122,8 @@ def subscribe(
         raise ValidationFailed([{"field": "source", "message": f"must be one of {', '.join(SOURCES)}"}])
     public = source == "public"
     if public:
+        if not may_exist(company_id, tracking_id):  # a stranger's URL: no key DynamoDB would refuse
+            raise NotFound(f"there is no parcel with tracking id {tracking_id[:MAX_TRACKING_ID]!r}")
         _limit(company_id, PER_IP, client_ip or "unknown", "too many requests from this address")
         _check_public_names(who)
     parcel = get_parcel(company_id, tracking_id)
