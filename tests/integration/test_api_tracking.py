@@ -211,6 +211,27 @@ def test_public_subscribe_is_limited_per_parcel_per_address_and_per_client(
     assert ask_for_alerts(api, tenant, "TRK-L3", "r@example.com").status_code == 202
 
 
+def test_a_client_on_ipv6_cannot_pass_the_per_client_limit_by_changing_address(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalice.local import LambdaEventConverter
+
+    for n in range(3):
+        issue(api, tenant, f"TRK-V{n}")
+    # Given a client on IPv6, whose network (a /64, as every home and host is given) lets it pick
+    # a new source address for every request
+    answers = []
+    for n in range(21):
+        monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", f"2001:db8:7:1::{n + 1:x}")
+        # When it asks for alerts 21 times within the hour, for other parcels and addresses
+        answers.append(ask_for_alerts(api, tenant, f"TRK-V{n // 8}", f"v{n}@example.com").status_code)
+    # Then its 21st request is refused as if it came from one address
+    assert answers == [202] * 20 + [429]
+    # And a client on another network is not held back by it
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "2001:db8:7:2::1")
+    assert ask_for_alerts(api, tenant, "TRK-V2", "w@example.com").status_code == 202
+
+
 # --- links name one subscription, and only POST changes it (issue 8, item 9) ----------------
 
 

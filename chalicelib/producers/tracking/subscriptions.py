@@ -45,11 +45,28 @@ class Limit:
     seconds: int
 
 
-# Anonymous subscribe requests: per client IP (every request), per parcel and per address
-# (each confirmation e-mail sent). Counted per company, in DynamoDB (store.rate_limits).
+# Anonymous subscribe requests: per client IP (every request; an IPv6 client by its /64), per
+# parcel and per address (each confirmation e-mail sent). Counted per company, in DynamoDB
+# (store.rate_limits).
 PER_IP = Limit("ip", 20, 3600)
 PER_PARCEL = Limit("parcel", 10, 3600)
 PER_ADDRESS = Limit("address", 3, 86400)
+
+
+def client_of(ip: str | None) -> str:
+    """The key PER_IP counts a caller by: its IPv4 address, or the /64 network of an IPv6 one (a
+    home or a host is given a whole /64 and may send each request from another address of it)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return ip or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def subscription_id_for(email: str) -> str:
@@ -124,7 +141,7 @@ def subscribe(
     if public:
         if not may_exist(company_id, tracking_id):  # a stranger's URL: no key DynamoDB would refuse
             raise NotFound(f"there is no parcel with tracking id {tracking_id[:MAX_TRACKING_ID]!r}")
-        _limit(company_id, PER_IP, client_ip or "unknown", "too many requests from this address")
+        _limit(company_id, PER_IP, client_of(client_ip), "too many requests from this address")
         _check_public_names(who)
     parcel = get_parcel(company_id, tracking_id)
     if public and not alerts_available(company_id, parcel):
