@@ -231,6 +231,12 @@ def put_account_answer(api: Client, tenant: Tenant, **fields: Any) -> Any:
             "::ffff:172.16.0.1 is a private address; Pregón connects only to public addresses",
         ),
         ("0.0.0.0", "0.0.0.0 is an unspecified address; Pregón connects only to public addresses"),
+        (  # 6to4 of the instance metadata's address
+            "2002:a9fe:a9fe::1",
+            "2002:a9fe:a9fe::1 is a link-local address; Pregón connects only to public addresses",
+        ),
+        ("2002:a00:1::", "2002:a00:1:: is a private address; Pregón connects only to public addresses"),
+        ("fec0::1", "fec0::1 is a private address; Pregón connects only to public addresses"),
         ("mail.example.com\r\nRCPT TO:<x@evil.example>", "must be a host name or an IP address"),
         ("mail.example.com:25", "must be a host name or an IP address"),
     ],
