@@ -487,13 +487,15 @@ def _plan(
         )
         for n, follower in enumerate(followers)
     ]
-    # The writer gives one e-mail per follower in their order, then one SMS per follower with a
-    # phone (in their order) while the company's SMS service is on.
+    # The writer gives one e-mail per follower in their order, then, while the company's SMS
+    # service is on, one SMS per phone (in their order), with the first follower who gave it.
     by_alert = [[messages[n]] if n < len(messages) else [] for n in range(len(followers))]
     texts = iter(messages[len(followers) :])
     if len(messages) > len(followers):
+        phones: set[str] = set()
         for n, follower in enumerate(followers):
-            if follower.phone:
+            if follower.phone and follower.phone not in phones:
+                phones.add(follower.phone)
                 text = next(texts, None)
                 if text is not None:
                     by_alert[n].append(text)
