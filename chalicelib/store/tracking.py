@@ -226,12 +226,17 @@ def _tx_lost_race(exc: TransactWriteError, key: str) -> StaleParcel | None:
 
 
 def save_subscription(
-    sub: domain.Subscription, *, follows: bool, expect_nonce: str | None = None
+    sub: domain.Subscription,
+    *,
+    follows: bool,
+    expect_nonce: str | None = None,
+    expect_waiting: bool = True,
 ) -> domain.Subscription:
     """Write a subscription whole. ``follows``: it is (or stays) an active follower, so the
     parcel's ``follow_version`` is bumped in the same transaction (one small update, whatever
-    the number of followers). ``expect_nonce``: only if the stored one still waits for
-    confirmation under that nonce (raises :class:`SubscriptionChanged` otherwise).
+    the number of followers). ``expect_nonce``: only if the stored one still has that nonce and
+    still waits for confirmation (``expect_waiting``; else: is confirmed and not cancelled),
+    raising :class:`SubscriptionChanged` otherwise.
 
     Raises :class:`StaleParcel` when a concurrent write to the parcel cancelled the transaction.
     """
@@ -239,9 +244,13 @@ def save_subscription(
     item = _subscription_item(sub)
     condition = None
     if expect_nonce is not None:
-        condition = (SubscriptionModel.awaiting_confirmation == True) & (  # noqa: E712
-            SubscriptionModel.link_nonce == expect_nonce
+        state = (
+            SubscriptionModel.awaiting_confirmation == True  # noqa: E712
+            if expect_waiting
+            else SubscriptionModel.awaiting_confirmation.does_not_exist()
+            & SubscriptionModel.cancelled_at.does_not_exist()
         )
+        condition = state & (SubscriptionModel.link_nonce == expect_nonce)
     if not follows:
         try:
             item.save(condition=condition)

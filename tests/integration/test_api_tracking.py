@@ -118,7 +118,7 @@ def test_tampered_token_is_refused(api: Client, tenant: Tenant, mailbox: MailCat
 
 
 def test_a_public_subscription_is_sent_only_a_confirmation_until_the_address_confirms(
-    api: Client, tenant: Tenant, mailbox: MailCatcher
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
     # Given a parcel that moves
     issue(api, tenant, "TRK-O1")
@@ -153,13 +153,34 @@ def test_a_public_subscription_is_sent_only_a_confirmation_until_the_address_con
     # And pressing it again changes nothing
     assert confirm_by_link(api, link).status_code == 200
     assert sweep(tenant).sent == 0
-    # When someone asks again for her address with another name
+    # When, a day later, a stranger asks again for her address with another name
+    clock.set_now(T0 + timedelta(days=1))
+    mailbox.files()[0].unlink()
     again = ask_for_alerts(api, tenant, "TRK-O1", "ana@example.com", "Gana")
-    # Then her confirmed subscription is renewed, with no e-mail and her name unchanged
-    assert again.status_code == 202 and body(again)["status"] == "renewed"
-    [sub] = body(api.http.get("/parcels/TRK-O1/subscriptions", headers=tenant.staff_headers()))["items"]
+    # Then the answer is the one any new address gets: nobody learns that she follows the parcel
+    unknown = ask_for_alerts(api, tenant, "TRK-O1", "nadie@example.com")
+    assert again.status_code == 202 and body(again)["status"] == "confirmation_sent"
+    assert {k: v for k, v in body(again).items()} == body(unknown)
+    # And nothing changes until she says so: her name and end stay, and she gets a link
+    [sub] = [
+        s
+        for s in body(api.http.get("/parcels/TRK-O1/subscriptions", headers=tenant.staff_headers()))["items"]
+        if s["email"] == "ana@example.com"
+    ]
     assert sub["first_name"] == "Ana" and sub["active"] is True
-    assert deliver_outboxes()["sent"] == 0
+    assert sub["expires_at"].startswith((T0 + timedelta(days=30)).date().isoformat())
+    deliver_outboxes()
+    path, renewal = confirmation_link(mailbox, "ana@example.com")
+    # When she presses it, her subscription follows the parcel 30 days from now
+    assert confirm_by_link(api, renewal).status_code == 200
+    [sub] = [
+        s
+        for s in body(api.http.get("/parcels/TRK-O1/subscriptions", headers=tenant.staff_headers()))["items"]
+        if s["email"] == "ana@example.com"
+    ]
+    assert sub["first_name"] == "Ana" and sub["active"] is True
+    assert sub["expires_at"].startswith((T0 + timedelta(days=31)).date().isoformat())
+    assert sweep(tenant).sent == 0
 
 
 def test_an_unconfirmed_subscription_lapses_after_48_hours(

@@ -152,14 +152,21 @@ def subscribe(
         email = who.email.strip()
         existing = store.get_subscription(company_id, tracking_id, subscription_id_for(email))
         live = existing is not None and existing.cancelled_at is None and existing.expires_at > now
+        if existing is not None and live and not existing.awaiting_confirmation and public:
+            # A confirmed address asked for again from the public page: renewed when the address
+            # confirms, and answered as a new one is, so the page tells nobody who follows what.
+            _limit(company_id, PER_PARCEL, tracking_id, "too many subscriptions asked for this parcel")
+            _limit(company_id, PER_ADDRESS, email.lower(), "too many confirmations sent to this address")
+            link_until = replace(existing, expires_at=now + timedelta(hours=CONFIRMATION_HOURS))
+            _send_confirmation(link_until)
+            return SubscribeResult(link_until, True)
         if existing is not None and live and not existing.awaiting_confirmation:
-            # Renewal of a confirmed subscription; the public cannot rename (or re-number) it.
-            keep = public
+            # Renewal of a confirmed subscription by staff or the back office (T6).
             subscription = replace(
                 existing,
-                first_name=existing.first_name if keep else who.first_name.strip(),
-                last_name=existing.last_name if keep else who.last_name.strip(),
-                phone=existing.phone if keep else phone,
+                first_name=who.first_name.strip(),
+                last_name=who.last_name.strip(),
+                phone=phone,
                 renewed_at=now,
                 expires_at=now + timedelta(days=FOLLOW_UP_DAYS),
             )
@@ -291,18 +298,19 @@ def _send_confirmation(subscription: Subscription) -> None:
 
 def confirm(token: str) -> Subscription:
     """Confirm the subscription a confirmation link names: it follows the parcel for 30 days
-    from now, and hears the parcel's latest status if it was never alerted."""
+    from now, and hears the parcel's latest status if it was never alerted. A confirmed one is
+    renewed for 30 days from now (the link sent when its address was asked for again)."""
     claims = _claims(token, "confirm")
     for attempt in range(_MAX_RETRIES):
         now = clock.now()
         subscription = _named(claims)
         if subscription is None or subscription.cancelled_at is not None:
             raise NotFound("this subscription no longer exists")
-        if not subscription.awaiting_confirmation:
-            return subscription  # confirmed already (a second click)
         if subscription.expires_at <= now:
             raise Gone("this confirmation link has expired; ask for alerts again")
-        _check_room(subscription.company_id, subscription.tracking_id, now)
+        if subscription.awaiting_confirmation:
+            _check_room(subscription.company_id, subscription.tracking_id, now)
+        # else confirmed already: the address renews it (a renewal link, or a second click)
         confirmed = replace(
             subscription,
             awaiting_confirmation=False,
@@ -310,13 +318,19 @@ def confirm(token: str) -> Subscription:
             expires_at=now + timedelta(days=FOLLOW_UP_DAYS),
         )
         try:
-            store.save_subscription(confirmed, follows=True, expect_nonce=subscription.link_nonce)
+            store.save_subscription(
+                confirmed,
+                follows=True,
+                expect_nonce=subscription.link_nonce,
+                expect_waiting=subscription.awaiting_confirmation,
+            )
         except store.StaleParcel:
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
             continue
         except store.SubscriptionChanged:
             continue  # confirmed or cancelled meanwhile: read it again
-        store.queue_latest(get_parcel(confirmed.company_id, confirmed.tracking_id), now)
+        if subscription.awaiting_confirmation:
+            store.queue_latest(get_parcel(confirmed.company_id, confirmed.tracking_id), now)
         return confirmed
     raise Conflict("this parcel is changing too often right now; try again in a moment")
 
