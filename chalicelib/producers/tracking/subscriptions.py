@@ -132,8 +132,9 @@ def subscribe(
 
     End customers (``public``) may only ask when alerts are available (T2), within the rate
     limits, and their address must confirm first (double opt-in): a new or lapsed subscription
-    waits for confirmation and is sent only the confirmation e-mail; a confirmed one is renewed.
-    Staff and automatic subscriptions (T6) need no confirmation.
+    waits for confirmation and is sent only the confirmation e-mail; a confirmed one is sent the
+    same e-mail, whose link renews it (the answer is the same, and nothing changes until then).
+    Staff and automatic subscriptions (T6) need no confirmation, and renew at once.
     """
     if source not in SOURCES:
         raise ValidationFailed([{"field": "source", "message": f"must be one of {', '.join(SOURCES)}"}])
