@@ -52,8 +52,9 @@ PUBLIC_HISTORY_FIELDS = ("status", "status_name", "occurred_at", "branch", "reas
     cors=True,
 )
 def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
-    """Ask for alerts on a parcel (T3): a new address is sent a confirmation e-mail first (double opt-in); a
-    confirmed one is renewed for 30 days. Rate-limited (429 with Retry-After)"""
+    """Ask for alerts on a parcel (T3): the address is sent a confirmation e-mail (double opt-in), whose
+    button starts the subscription or, for a confirmed one, renews it for 30 days. Rate-limited (429 with
+    Retry-After)"""
     from chalicelib.api.schemas import SubscribeIn
 
     request = public.current_request
@@ -61,7 +62,7 @@ def subscribe_to_parcel(company_id: str, tracking_id: str) -> Response:
     return json_response(
         {
             "tracking_id": tracking_id,
-            "status": "confirmation_sent" if result.confirmation_sent else "renewed",
+            "status": "confirmation_sent",  # also for a confirmed address: it renews by the link
             "expires_at": result.subscription.expires_at,
         },
         202,

@@ -135,13 +135,12 @@ class PublicTrackingOut(BaseModel):
 
 class PublicSubscriptionOut(BaseModel):
     tracking_id: str
-    status: Literal["confirmation_sent", "renewed"] = Field(
-        description="confirmation_sent: an e-mail asks the address to confirm, and nothing else is "
-        "sent until it does; renewed: an already confirmed subscription now runs 30 days from now."
+    status: Literal["confirmation_sent"] = Field(
+        description="An e-mail asks the address to confirm (a new subscription) or to renew (an already "
+        "confirmed one, for 30 days from then); nothing changes until it does. The same answer either "
+        "way, so that nobody learns who follows a parcel."
     )
-    expires_at: datetime = Field(
-        description="When the confirmation link lapses, or the renewed subscription ends."
-    )
+    expires_at: datetime = Field(description="When the confirmation link lapses (48 hours).")
 
 
 class ConfirmedOut(BaseModel):

@@ -29,10 +29,10 @@ def pages_stylesheet() -> Response:
 def brand_stylesheet(company_id: str) -> Response:
     """The company's colours for its tracking page (W3), made from its checked branding settings"""
     from chalicelib.core.errors import NotFound
-    from chalicelib.store.companies import get_company
     from chalicelib.tenants.branding import brand_css, brand_of
+    from chalicelib.tenants.companies import find_company
 
-    company = get_company(company_id)
+    company = find_company(company_id)
     if company is None:
         raise NotFound(f"company {company_id!r} does not exist")
     return Response(
@@ -130,11 +130,11 @@ def _page(
     from chalicelib.core.localization import default_locale, show_date, show_datetime
     from chalicelib.messaging.sandbox import render_page
     from chalicelib.producers.tracking.parcels import public_tracking
-    from chalicelib.store.companies import get_company
     from chalicelib.tenants.branding import page_logo
+    from chalicelib.tenants.companies import find_company
 
     request = tracking_page.current_request
-    company = get_company(company_id)
+    company = find_company(company_id)
     language = browser_language(request, company.language if company else "es")
     if company is None:
         css = "../assets/pregon.css" if here == "page" else "../../assets/pregon.css"

@@ -9,8 +9,9 @@ answers. So every destination is resolved, and each address it resolves to must 
     host_problem("10.0.0.5", 25)                            # "10.0.0.5 is a private address; ..."
     connect_checked("smtp.gmail.com", 587, timeout=20)      # a socket to the address that was checked
 
-* Refused: loopback, private (RFC 1918, unique-local), link-local, shared (100.64/10), multicast,
-  reserved, unspecified and every other non-global address, also inside IPv4-mapped IPv6.
+* Refused: loopback, private (RFC 1918, unique-local, site-local), link-local, shared (100.64/10),
+  multicast, reserved, unspecified and every other non-global address, also inside IPv4-mapped and
+  6to4 IPv6.
 * ``PREGON_ALLOW_LOOPBACK_DESTINATIONS=1`` allows loopback only (the local stack and the tests run
   their SMTP servers and SMS gateway on 127.0.0.1); private and link-local stay refused.
 * Names are checked when saved (a clear 4xx) and again when connecting, and the connection goes to
@@ -60,9 +61,14 @@ def _why_refused(address: IpAddress) -> str | None:
     """Why Pregón does not connect to ``address``; None for a public address."""
     from chalicelib.core.settings import allow_loopback_destinations
 
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local:  # fec0::/10: deprecated, but still a network's own (RFC 3879)
+            return "a private address"
+        # An IPv4 address inside IPv6 (::ffff:a.b.c.d, or 6to4's 2002:aabb:ccdd::/48) is judged
+        # as that IPv4 address: 6to4 of 169.254.169.254 is no more public than it is.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            address = embedded
     if address.is_loopback:
         return None if allow_loopback_destinations() else "a loopback address"
     if address.is_link_local:

@@ -5,7 +5,8 @@ message to the inbound bucket and publishes its "Received" notification to SNS; 
 calls :func:`receive_notification`. For each company the mail was addressed to, the message is
 
 * parsed defensively (:mod:`chalicelib.records.mime`; what cannot be read is named in ``error``),
-* matched to a client by the sender's address (the client's e-mails and its contacts'),
+* matched to a client by the sender's address (the client's e-mails and its contacts'), unless SES
+  found it fails the sender's domain's DMARC policy (forged: it waits unassigned, saying so),
 * threaded to the message it answers: our reply token ``ref-<id>.<company>@...`` in
   In-Reply-To/References first (SES rewrites the Message-ID we send), then the plus-addressed
   Reply-To it was sent to (``<company>+r-<id>@...``, for mail programs that drop References), then
@@ -58,6 +59,9 @@ class Receipt:
     ses_message_id: str
     recipients: tuple[str, ...]
     source: str | None
+    # SES found the From header's domain does not vouch for the message (DMARC FAIL): anyone can
+    # write a client's address in From, so such mail is not matched to a client by it.
+    dmarc_failed: bool = False
 
     @property
     def raw_key(self) -> str:
@@ -83,7 +87,14 @@ def receipt_of(notification: dict[str, Any]) -> Receipt:
         ses_message_id=str(mail.get("messageId") or key),
         recipients=tuple(str(r) for r in recipients),
         source=str(mail["source"]) if mail.get("source") else None,
+        dmarc_failed=_status(receipt.get("dmarcVerdict")) == "FAIL",
     )
+
+
+def _status(verdict: Any) -> str | None:
+    """The ``status`` of an SES verdict (``{"status": "PASS"}``), upper case; None when absent."""
+    status = verdict.get("status") if isinstance(verdict, dict) else None
+    return str(status).upper() if status else None
 
 
 # --- receiving -----------------------------------------------------------------------------------
@@ -145,10 +156,19 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         parsed.from_address = receipt.source.strip("<>").lower()  # the envelope sender
     now = clock.now()
     communication_id = store.new_communication_id(now)
-    parent = find_parent(company_id, parsed, receipt.recipients)
-    client_id, contact_id, _ = match_sender(company_id, parsed.from_address)
-    if client_id is None and parent is not None and parent.client_id:
-        client_id, contact_id = parent.client_id, None
+    if receipt.dmarc_failed:
+        # Forged in someone's name, as far as their domain can tell: in no register, and in no
+        # thread (whoever wrote it may have seen our reply token); staff judge and assign it.
+        parent, client_id, contact_id = None, None, None
+        parsed.defects.append(
+            f"the sender's domain does not vouch for it (DMARC failed): {parsed.from_address or 'the sender'}"
+            " may not have written it, so it was not matched to a client"
+        )
+    else:
+        parent = find_parent(company_id, parsed, receipt.recipients)
+        client_id, contact_id, _ = match_sender(company_id, parsed.from_address)
+        if client_id is None and parent is not None and parent.client_id:
+            client_id, contact_id = parent.client_id, None
     attachments = keep_attachments(company_id, parsed)
     error = parsed.problems()
     comm = Communication(

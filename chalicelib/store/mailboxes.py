@@ -81,17 +81,26 @@ def list_mailboxes(company_id: str) -> list[domain.Mailbox]:
 
 
 def update_settings(
-    company_id: str, mailbox_id: str, fields: dict[str, Any], now: datetime, *, clear_password: bool
+    company_id: str,
+    mailbox_id: str,
+    fields: dict[str, Any],
+    now: datetime,
+    *,
+    clear_password: bool,
+    restart_folders: bool | None = None,
 ) -> bool:
     """Change settings of a mailbox that exists (False when it does not). A mailbox pointed at
-    another server or user loses its password and starts its folders again."""
+    another server or user loses its password and starts its folders again (``restart_folders``
+    defaults to ``clear_password``; the same server read without TLS keeps its place)."""
     actions: list[Any] = [MailboxModel.updated_at.set(now)]
     for name, value in fields.items():
         if name not in SETTINGS:
             raise ValueError(name)
         actions.append(getattr(MailboxModel, name).set(list(value) if name == "folders" else value))
     if clear_password:
-        actions += [MailboxModel.password_ciphertext.remove(), MailboxModel.folder_state.remove()]
+        actions.append(MailboxModel.password_ciphertext.remove())
+    if clear_password if restart_folders is None else restart_folders:
+        actions.append(MailboxModel.folder_state.remove())
     return _update(company_id, mailbox_id, actions)
 
 

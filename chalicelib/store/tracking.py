@@ -226,12 +226,17 @@ def _tx_lost_race(exc: TransactWriteError, key: str) -> StaleParcel | None:
 
 
 def save_subscription(
-    sub: domain.Subscription, *, follows: bool, expect_nonce: str | None = None
+    sub: domain.Subscription,
+    *,
+    follows: bool,
+    expect_nonce: str | None = None,
+    expect_waiting: bool = True,
 ) -> domain.Subscription:
     """Write a subscription whole. ``follows``: it is (or stays) an active follower, so the
     parcel's ``follow_version`` is bumped in the same transaction (one small update, whatever
-    the number of followers). ``expect_nonce``: only if the stored one still waits for
-    confirmation under that nonce (raises :class:`SubscriptionChanged` otherwise).
+    the number of followers). ``expect_nonce``: only if the stored one still has that nonce and
+    still waits for confirmation (``expect_waiting``; else: is confirmed and not cancelled),
+    raising :class:`SubscriptionChanged` otherwise.
 
     Raises :class:`StaleParcel` when a concurrent write to the parcel cancelled the transaction.
     """
@@ -239,9 +244,13 @@ def save_subscription(
     item = _subscription_item(sub)
     condition = None
     if expect_nonce is not None:
-        condition = (SubscriptionModel.awaiting_confirmation == True) & (  # noqa: E712
-            SubscriptionModel.link_nonce == expect_nonce
+        state = (
+            SubscriptionModel.awaiting_confirmation == True  # noqa: E712
+            if expect_waiting
+            else SubscriptionModel.awaiting_confirmation.does_not_exist()
+            & SubscriptionModel.cancelled_at.does_not_exist()
         )
+        condition = state & (SubscriptionModel.link_nonce == expect_nonce)
     if not follows:
         try:
             item.save(condition=condition)
@@ -487,13 +496,15 @@ def _plan(
         )
         for n, follower in enumerate(followers)
     ]
-    # The writer gives one e-mail per follower in their order, then one SMS per follower with a
-    # phone (in their order) while the company's SMS service is on.
+    # The writer gives one e-mail per follower in their order, then, while the company's SMS
+    # service is on, one SMS per phone (in their order), with the first follower who gave it.
     by_alert = [[messages[n]] if n < len(messages) else [] for n in range(len(followers))]
     texts = iter(messages[len(followers) :])
     if len(messages) > len(followers):
+        phones: set[str] = set()
         for n, follower in enumerate(followers):
-            if follower.phone:
+            if follower.phone and follower.phone not in phones:
+                phones.add(follower.phone)
                 text = next(texts, None)
                 if text is not None:
                     by_alert[n].append(text)

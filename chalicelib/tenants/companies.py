@@ -83,9 +83,18 @@ def list_companies(after: str | None = None, limit: int = 100) -> tuple[list[Com
     return store.list_companies(after, limit)
 
 
+def find_company(company_id: str) -> Company | None:
+    """The company, or None. What is not a company id (a stranger's URL: public pages take the
+    company from the path) is not looked up: it names no company, and DynamoDB would refuse a key
+    that long (over 2,048 bytes) with an error instead of a 404."""
+    if not COMPANY_ID.match(company_id):
+        return None
+    return store.get_company(company_id)
+
+
 def company_exists(company_id: str) -> bool:
     """Whether the company was created (a staff token or key for any other is refused)."""
-    return store.get_company(company_id) is not None
+    return find_company(company_id) is not None
 
 
 def company_time_zone(company_id: str) -> str:
@@ -94,7 +103,7 @@ def company_time_zone(company_id: str) -> str:
 
 
 def get_company(company_id: str) -> Company:
-    company = store.get_company(company_id)
+    company = find_company(company_id)
     if company is None:
         raise NotFound(f"company {company_id!r} does not exist")
     return company

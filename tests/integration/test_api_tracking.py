@@ -136,7 +136,7 @@ def test_tampered_token_is_refused(api: Client, tenant: Tenant, mailbox: MailCat
 
 
 def test_a_public_subscription_is_sent_only_a_confirmation_until_the_address_confirms(
-    api: Client, tenant: Tenant, mailbox: MailCatcher
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
     # Given a parcel that moves
     issue(api, tenant, "TRK-O1")
@@ -171,13 +171,34 @@ def test_a_public_subscription_is_sent_only_a_confirmation_until_the_address_con
     # And pressing it again changes nothing
     assert confirm_by_link(api, link).status_code == 200
     assert sweep(tenant).sent == 0
-    # When someone asks again for her address with another name
+    # When, a day later, a stranger asks again for her address with another name
+    clock.set_now(T0 + timedelta(days=1))
+    mailbox.files()[0].unlink()
     again = ask_for_alerts(api, tenant, "TRK-O1", "ana@example.com", "Gana")
-    # Then her confirmed subscription is renewed, with no e-mail and her name unchanged
-    assert again.status_code == 202 and body(again)["status"] == "renewed"
-    [sub] = body(api.http.get("/parcels/TRK-O1/subscriptions", headers=tenant.staff_headers()))["items"]
+    # Then the answer is the one any new address gets: nobody learns that she follows the parcel
+    unknown = ask_for_alerts(api, tenant, "TRK-O1", "nadie@example.com")
+    assert again.status_code == 202 and body(again)["status"] == "confirmation_sent"
+    assert {k: v for k, v in body(again).items()} == body(unknown)
+    # And nothing changes until she says so: her name and end stay, and she gets a link
+    [sub] = [
+        s
+        for s in body(api.http.get("/parcels/TRK-O1/subscriptions", headers=tenant.staff_headers()))["items"]
+        if s["email"] == "ana@example.com"
+    ]
     assert sub["first_name"] == "Ana" and sub["active"] is True
-    assert deliver_outboxes()["sent"] == 0
+    assert sub["expires_at"].startswith((T0 + timedelta(days=30)).date().isoformat())
+    deliver_outboxes()
+    path, renewal = confirmation_link(mailbox, "ana@example.com")
+    # When she presses it, her subscription follows the parcel 30 days from now
+    assert confirm_by_link(api, renewal).status_code == 200
+    [sub] = [
+        s
+        for s in body(api.http.get("/parcels/TRK-O1/subscriptions", headers=tenant.staff_headers()))["items"]
+        if s["email"] == "ana@example.com"
+    ]
+    assert sub["first_name"] == "Ana" and sub["active"] is True
+    assert sub["expires_at"].startswith((T0 + timedelta(days=31)).date().isoformat())
+    assert sweep(tenant).sent == 0
 
 
 def test_an_unconfirmed_subscription_lapses_after_48_hours(
@@ -227,6 +248,27 @@ def test_public_subscribe_is_limited_per_parcel_per_address_and_per_client(
     # When the hour has passed, the client may ask again
     clock.set_now(T0 + timedelta(hours=1))
     assert ask_for_alerts(api, tenant, "TRK-L3", "r@example.com").status_code == 202
+
+
+def test_a_client_on_ipv6_cannot_pass_the_per_client_limit_by_changing_address(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalice.local import LambdaEventConverter
+
+    for n in range(3):
+        issue(api, tenant, f"TRK-V{n}")
+    # Given a client on IPv6, whose network (a /64, as every home and host is given) lets it pick
+    # a new source address for every request
+    answers = []
+    for n in range(21):
+        monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", f"2001:db8:7:1::{n + 1:x}")
+        # When it asks for alerts 21 times within the hour, for other parcels and addresses
+        answers.append(ask_for_alerts(api, tenant, f"TRK-V{n // 8}", f"v{n}@example.com").status_code)
+    # Then its 21st request is refused as if it came from one address
+    assert answers == [202] * 20 + [429]
+    # And a client on another network is not held back by it
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "2001:db8:7:2::1")
+    assert ask_for_alerts(api, tenant, "TRK-V2", "w@example.com").status_code == 202
 
 
 # --- links name one subscription, and only POST changes it (issue 8, item 9) ----------------
@@ -792,6 +834,38 @@ def test_unknown_company_or_parcel_is_404(api: Client, tenant: Tenant) -> None:
     assert api.http.get("/public/no-such-company/parcels/NOPE").status_code == 404
     response = subscribe(api, tenant, "NOPE", "a@example.com")
     assert response.status_code == 404 and "NOPE" in body(response)["message"]
+
+
+def test_over_long_ids_in_public_urls_are_a_404_never_a_500(api: Client, tenant: Tenant) -> None:
+    # Given a parcel, and a stranger who puts ids longer than any company or parcel has in the
+    # public URLs (DynamoDB refuses keys over 2,048 bytes, and a tracking id's over 1,024)
+    issue(api, tenant, "TRK-LONG")
+    company, parcel = "a" * 3000, "é" * 1100
+    form = "tracking_id=TRK-LONG&first_name=Ana&last_name=Lopez&email=ana%40example.com"
+    person = {"first_name": "Ana", "last_name": "Lopez", "email": "ana@example.com"}
+    asks = [
+        ("GET", f"/public/{company}/parcels/TRK-LONG", None),
+        ("GET", f"/public/{tenant.company_id}/parcels/{parcel}", None),
+        ("POST", f"/public/{company}/parcels/TRK-LONG/subscriptions", "json"),
+        ("POST", f"/public/{tenant.company_id}/parcels/{parcel}/subscriptions", "json"),
+        ("GET", f"/track/{company}", None),
+        ("GET", f"/track/{company}/brand.css", None),
+        ("POST", f"/track/{company}/subscriptions", "form"),
+    ]
+    for method, path, kind in asks:
+        # When the stranger calls the route
+        headers, payload = {}, b""
+        if kind == "json":
+            headers = {"Content-Type": "application/json"}
+            payload = json.dumps(person).encode()
+        elif kind == "form":
+            headers, payload = {"Content-Type": "application/x-www-form-urlencoded"}, form.encode()
+        response = api.http.request(method, path, headers=headers, body=payload)
+        # Then the answer is a 404 saying there is no such company or parcel, never a 500
+        assert response.status_code == 404, (method, path[:40], response.status_code, response.body[:200])
+    # And the parcel and its page still answer as before
+    assert api.http.get(f"/public/{tenant.company_id}/parcels/TRK-LONG").status_code == 200
+    assert api.http.get(f"/track/{tenant.company_id}?tracking_id={parcel}").status_code == 404
 
 
 def test_public_lookup_reveals_only_t1(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:

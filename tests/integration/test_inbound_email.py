@@ -479,6 +479,28 @@ def test_an_unknown_sender_goes_to_the_unassigned_list_until_staff_assign_it(
     assert [e.communication_id for e in register(clients, "FERR-1")] == [communication_id]
 
 
+def test_mail_forged_in_a_clients_name_waits_unassigned_saying_why(api: Client, clients: Tenant) -> None:
+    # Given mail whose From is FERR-1's María, sent by someone else's server: SES found that it
+    # fails her domain's DMARC policy (neither its SPF nor its DKIM is her domain's)
+    raw = fixture("thunderbird_plain.eml")
+    ses_id = uuid.uuid4().hex
+    note = ses_notification([inbound_address(clients)], f"mail/{ses_id}", ses_id, "x@attacker.example")
+    note["receipt"]["dmarcVerdict"] = {"status": "FAIL"}
+    note["receipt"]["dmarcPolicy"] = "reject"
+    # When it arrives
+    [communication_id] = receive(api, raw, to=[inbound_address(clients)], ses_id=ses_id, notification=note)[
+        "communications"
+    ]
+    # Then it is not in her register as if she wrote it: it waits in the unassigned list
+    assert register(clients, "FERR-1") == []
+    listed = body(api.http.get("/inbound/unassigned", headers=clients.staff_headers()))
+    assert [i["communication_id"] for i in listed["items"]] == [communication_id]
+    # And its detail says why, for staff to judge before assigning it
+    shown = detail(api, clients, communication_id)
+    assert shown["unassigned"] is True
+    assert "DMARC" in shown["error"] and "maria.gomez@ferreteria-norte.example" in shown["error"]
+
+
 def test_the_unassigned_list_pages_newest_first(api: Client, tenant: Tenant, clock: Any) -> None:
     ids = []
     for n in range(3):

@@ -297,6 +297,31 @@ def test_a_wrong_password_is_the_servers_answer_and_logs_nothing(
     assert body(moved)["password_set"] is False
 
 
+def test_turning_a_mailboxs_encryption_off_removes_its_password(api: Client, tenant: Tenant) -> None:
+    # Given Ana's mailbox read over TLS (STARTTLS), with its write-only password
+    ana = staff(tenant, ANA)
+    added = api.http.post(
+        "/mailboxes",
+        headers=ana,
+        body=json.dumps({"host": "127.0.0.1", "port": 143, "encryption": "starttls", "username": ANA}),
+    )
+    assert added.status_code == 201, added.body
+    path = f"/mailboxes/{body(added)['mailbox_id']}"
+    api.http.put(f"{path}/password", headers=ana, body=json.dumps({"password": "clave-de-ana"}))
+    assert body(api.http.get(path, headers=ana))["password_set"] is True
+    # When the encryption is turned off, keeping host, port and user
+    plain = api.http.patch(path, headers=ana, body=json.dumps({"encryption": "none"}))
+    # Then the password is gone: it would cross the network in clear, to any server answering
+    # for the host name; the connection test says so and logs in nowhere
+    assert plain.status_code == 200 and body(plain)["password_set"] is False
+    tested = body(api.http.post(f"{path}/test", headers=ana))
+    assert tested == {"ok": False, "answer": "no password is set for this mailbox", "folders": {}}
+    # And turning it on again keeps a password set meanwhile
+    api.http.put(f"{path}/password", headers=ana, body=json.dumps({"password": "clave-de-ana"}))
+    secure = api.http.patch(path, headers=ana, body=json.dumps({"encryption": "tls", "port": 143}))
+    assert body(secure)["password_set"] is True
+
+
 def test_bad_mailbox_settings_are_refused_naming_the_field(
     api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

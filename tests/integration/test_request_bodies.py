@@ -70,3 +70,25 @@ def test_no_route_answers_500_to_a_deeply_nested_body(api: Client, tenant: Tenan
         for headers in callers:
             response = api.http.request(method, path, headers=headers, body=DEEP.encode())
             assert response.status_code < 500, (method, path, response.body)
+
+
+def test_no_route_answers_500_to_an_over_long_path_parameter(api: Client, tenant: Tenant) -> None:
+    from app import app
+
+    # Given every route with a path parameter, each given 3,000 characters (DynamoDB refuses keys
+    # over 2,048 bytes, sort keys over 1,024)
+    routes: list[tuple[str, str]] = []
+    for path, methods in app.routes.items():
+        if "{" in path:
+            routes += [(method, re.sub(r"\{[^}]+\}", "A" * 3000, path)) for method in methods]
+    assert len(routes) > 50
+    callers: list[dict[str, Any]] = [tenant.key_headers(), tenant.admin_headers()]
+
+    # When each caller calls each; Then none answers 500
+    for method, path in routes:
+        for headers in callers:
+            response = api.http.request(method, path, headers=headers, body=b"{}")
+            assert response.status_code < 500, (method, path[:60], response.body[:300])
+    # And a staff route says which parameter is too long
+    response = api.http.get("/clients/" + "A" * 3000, headers=tenant.admin_headers())
+    assert response.status_code == 422 and body(response)["field"] == "client_id", response.body

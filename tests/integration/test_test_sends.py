@@ -245,6 +245,31 @@ def test_pointing_an_account_at_another_server_removes_its_password(
     assert len(mailbox.wait_for(1)) == 1
 
 
+def test_turning_an_accounts_encryption_off_removes_its_password(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    for encryption in ("starttls", "tls"):
+        # Given the tracking account logs in over TLS with its write-only password (a certificate
+        # for its host name keeps the login from whoever else answers for that name)
+        put_account(api, tenant, "tracking", smtp_port=mailbox.port, encryption=encryption)
+        put_password(api, tenant, "tracking", SMTP_PASSWORD)
+        # When an administrator turns the encryption off, keeping host, port and user
+        put_account(api, tenant, "tracking", smtp_port=mailbox.port, encryption="none")
+        # Then the password is gone (it would cross the network in clear, to any server that
+        # answers for the name): the account shows none and no longer works
+        [shown] = body(api.http.get("/sender-accounts", headers=tenant.admin_headers()))["items"]
+        assert (shown["password_set"], shown["working"]) == (False, False), encryption
+        # And its test is refused naming the password; the server received no login nor message
+        refused = account_test(api, tenant, "tracking")
+        assert refused.status_code == 422 and body(refused)["field"] == "password", encryption
+    assert mailbox.files() == []
+    # And turning the encryption on keeps the password
+    put_password(api, tenant, "tracking", SMTP_PASSWORD)
+    put_account(api, tenant, "tracking", smtp_port=mailbox.port, encryption="starttls")
+    [shown] = body(api.http.get("/sender-accounts", headers=tenant.admin_headers()))["items"]
+    assert shown["password_set"] is True
+
+
 def test_a_stored_password_does_not_decrypt_for_another_destination(tenant: Tenant) -> None:
     import dataclasses
 
@@ -297,6 +322,12 @@ def put_account_answer(api: Client, tenant: Tenant, **fields: Any) -> Any:
             "::ffff:172.16.0.1 is a private address; Pregón connects only to public addresses",
         ),
         ("0.0.0.0", "0.0.0.0 is an unspecified address; Pregón connects only to public addresses"),
+        (  # 6to4 of the instance metadata's address
+            "2002:a9fe:a9fe::1",
+            "2002:a9fe:a9fe::1 is a link-local address; Pregón connects only to public addresses",
+        ),
+        ("2002:a00:1::", "2002:a00:1:: is a private address; Pregón connects only to public addresses"),
+        ("fec0::1", "fec0::1 is a private address; Pregón connects only to public addresses"),
         ("mail.example.com\r\nRCPT TO:<x@evil.example>", "must be a host name or an IP address"),
         ("mail.example.com:25", "must be a host name or an IP address"),
     ],

@@ -15,6 +15,9 @@ from tests.steps.outbox import communication_items, deliver_outboxes, handoff_re
 from tests.steps.tenants import Tenant, make_tenant
 from tests.steps.tracking import (
     T0,
+    ask_for_alerts,
+    confirm_by_link,
+    confirmation_link,
     delivered_while_claiming,
     issue,
     post_event,
@@ -722,6 +725,43 @@ def test_a_follower_with_a_phone_gets_the_alert_by_sms_too_while_sms_is_on(
     # And a second sweep sends no SMS again
     assert sweep(tenant).sent == 0
     assert len(sms_to("+5491141239876")) == 1
+
+
+def test_one_phone_on_many_subscriptions_of_a_parcel_gets_one_sms_per_alert(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, local_aws: dict[str, str]
+) -> None:
+    import requests
+
+    def sms_to(number: str) -> list[str]:
+        data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+        return [sms["message"] for sms in data["sns"]["SMS"] if sms["phone_number"] == number]
+
+    # Given the company's SMS service is on, and a stranger who asks for alerts on a parcel five
+    # times from the public form, each time with another address of their own (plus-addressed)
+    # and someone else's mobile, and confirms each address
+    saved = api.http.put(
+        "/sms/settings", headers=tenant.admin_headers(), body=json.dumps({"enabled": True, "provider": "sns"})
+    )
+    assert saved.status_code == 200, saved.body
+    issue(api, tenant, "TRK-P5")
+    # (and Ana, after them, with her own mobile)
+    people = [(f"eve+{n}@example.com", "011 15-4555-0101") for n in range(5)]
+    for email, phone in [*people, ("ana@example.com", "011 15-4777-0202")]:
+        asked = ask_for_alerts(api, tenant, "TRK-P5", email, phone=phone)
+        assert asked.status_code == 202, asked.body
+        deliver_outboxes()
+        path, link = confirmation_link(mailbox, email)
+        assert confirm_by_link(api, link).status_code == 200
+        path.unlink()
+    # When the parcel moves and the sweep runs
+    post_event(api, tenant, "TRK-P5", "ev-1", "IN_TRANSIT", minutes=1)
+    report = sweep(tenant)
+    # Then each address gets its e-mail, but the mobile only one SMS, not one per subscription
+    assert len(mailbox.wait_for(6)) == 6
+    assert len(sms_to("+5491145550101")) == 1
+    # And Ana's mobile gets its own
+    assert len(sms_to("+5491147770202")) == 1
+    assert report.sent == 8
 
 
 # Issue 8, item 5: a tenant's template must never hold back another tenant's alerts.

@@ -7,6 +7,7 @@ way in, decrypted only to open a connection, and never part of any view.
 A password belongs to its destination, ``smtp://<user>@<host>:<port>``: changing the account's
 host, port or user removes the stored password (it must be set again for the new server), and the
 KMS encryption context names the destination, so a ciphertext cannot be decrypted for any other.
+Turning TLS off (STARTTLS or TLS to none) removes it too: it would otherwise go out in clear.
 """
 
 from __future__ import annotations
@@ -67,6 +68,13 @@ def personal_area(user_id: str) -> str:
 def destination_of(account: SenderAccount) -> str:
     """Where the account's password is sent: ``smtp://<user>@<host>:<port>`` (the KMS context)."""
     return f"smtp://{account.username or ''}@{(account.smtp_host or '').lower()}:{account.smtp_port or ''}"
+
+
+def encryption_dropped(before: str | None, after: str | None) -> bool:
+    """Whether a change turns TLS off (``starttls`` or ``tls`` to ``none``): the stored password
+    would then cross the network in clear, to whatever server answers for the host name (no
+    certificate names it any more), so it is removed like a change of destination."""
+    return before in ("starttls", "tls") and after not in ("starttls", "tls")
 
 
 def check_area(area: str) -> None:
@@ -173,7 +181,12 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
         rate_limit_hours=int(rate_limit["hours"]) if rate_limit else None,
     )
     before = store.get_sender_accounts(company_id, [area]).get(area)
-    moved = before is None or before.kind != account.kind or destination_of(before) != destination_of(account)
+    moved = (
+        before is None
+        or before.kind != account.kind
+        or destination_of(before) != destination_of(account)
+        or encryption_dropped(before.encryption, account.encryption)
+    )
     store.save_sender_account(account, clear_password=moved)
     saved = store.get_sender_accounts(company_id, [area])[area]
     return view(saved)

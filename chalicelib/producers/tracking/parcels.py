@@ -15,6 +15,7 @@ from chalicelib.producers.tracking.monitor import tracking_alerts_on
 from chalicelib.store import tracking as store
 
 _MAX_RETRIES = 8
+MAX_TRACKING_ID = 64  # the longest tracking id a parcel is issued with (a ``Code``, api/schemas.py)
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,16 @@ def issue_parcel(
     )
 
 
+def may_exist(company_id: str, tracking_id: str) -> bool:
+    """Whether a parcel could have these ids: a company's id, and a tracking id no longer than a
+    parcel's (public URLs carry both; DynamoDB would refuse longer keys with an error, not a 404)."""
+    from chalicelib.tenants.companies import COMPANY_ID
+
+    return bool(COMPANY_ID.match(company_id)) and 0 < len(tracking_id) <= MAX_TRACKING_ID
+
+
 def get_parcel(company_id: str, tracking_id: str) -> Parcel:
-    parcel = store.get_parcel(company_id, tracking_id)
+    parcel = store.get_parcel(company_id, tracking_id) if may_exist(company_id, tracking_id) else None
     if parcel is None:
         raise NotFound(f"there is no parcel with tracking id {tracking_id!r}")
     return parcel

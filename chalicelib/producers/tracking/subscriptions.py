@@ -24,7 +24,7 @@ from chalicelib.core.links import (
     tracking_unsubscribe_url,
 )
 from chalicelib.core.settings import get_settings
-from chalicelib.producers.tracking.parcels import alerts_available, get_parcel
+from chalicelib.producers.tracking.parcels import MAX_TRACKING_ID, alerts_available, get_parcel, may_exist
 from chalicelib.store import tracking as store
 
 FOLLOW_UP_DAYS = 30
@@ -45,11 +45,28 @@ class Limit:
     seconds: int
 
 
-# Anonymous subscribe requests: per client IP (every request), per parcel and per address
-# (each confirmation e-mail sent). Counted per company, in DynamoDB (store.rate_limits).
+# Anonymous subscribe requests: per client IP (every request; an IPv6 client by its /64), per
+# parcel and per address (each confirmation e-mail sent). Counted per company, in DynamoDB
+# (store.rate_limits).
 PER_IP = Limit("ip", 20, 3600)
 PER_PARCEL = Limit("parcel", 10, 3600)
 PER_ADDRESS = Limit("address", 3, 86400)
+
+
+def client_of(ip: str | None) -> str:
+    """The key PER_IP counts a caller by: its IPv4 address, or the /64 network of an IPv6 one (a
+    home or a host is given a whole /64 and may send each request from another address of it)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return ip or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def subscription_id_for(email: str) -> str:
@@ -115,14 +132,17 @@ def subscribe(
 
     End customers (``public``) may only ask when alerts are available (T2), within the rate
     limits, and their address must confirm first (double opt-in): a new or lapsed subscription
-    waits for confirmation and is sent only the confirmation e-mail; a confirmed one is renewed.
-    Staff and automatic subscriptions (T6) need no confirmation.
+    waits for confirmation and is sent only the confirmation e-mail; a confirmed one is sent the
+    same e-mail, whose link renews it (the answer is the same, and nothing changes until then).
+    Staff and automatic subscriptions (T6) need no confirmation, and renew at once.
     """
     if source not in SOURCES:
         raise ValidationFailed([{"field": "source", "message": f"must be one of {', '.join(SOURCES)}"}])
     public = source == "public"
     if public:
-        _limit(company_id, PER_IP, client_ip or "unknown", "too many requests from this address")
+        if not may_exist(company_id, tracking_id):  # a stranger's URL: no key DynamoDB would refuse
+            raise NotFound(f"there is no parcel with tracking id {tracking_id[:MAX_TRACKING_ID]!r}")
+        _limit(company_id, PER_IP, client_of(client_ip), "too many requests from this address")
         _check_public_names(who)
     parcel = get_parcel(company_id, tracking_id)
     if public and not alerts_available(company_id, parcel):
@@ -133,14 +153,21 @@ def subscribe(
         email = who.email.strip()
         existing = store.get_subscription(company_id, tracking_id, subscription_id_for(email))
         live = existing is not None and existing.cancelled_at is None and existing.expires_at > now
+        if existing is not None and live and not existing.awaiting_confirmation and public:
+            # A confirmed address asked for again from the public page: renewed when the address
+            # confirms, and answered as a new one is, so the page tells nobody who follows what.
+            _limit(company_id, PER_PARCEL, tracking_id, "too many subscriptions asked for this parcel")
+            _limit(company_id, PER_ADDRESS, email.lower(), "too many confirmations sent to this address")
+            link_until = replace(existing, expires_at=now + timedelta(hours=CONFIRMATION_HOURS))
+            _send_confirmation(link_until)
+            return SubscribeResult(link_until, True)
         if existing is not None and live and not existing.awaiting_confirmation:
-            # Renewal of a confirmed subscription; the public cannot rename (or re-number) it.
-            keep = public
+            # Renewal of a confirmed subscription by staff or the back office (T6).
             subscription = replace(
                 existing,
-                first_name=existing.first_name if keep else who.first_name.strip(),
-                last_name=existing.last_name if keep else who.last_name.strip(),
-                phone=existing.phone if keep else phone,
+                first_name=who.first_name.strip(),
+                last_name=who.last_name.strip(),
+                phone=phone,
                 renewed_at=now,
                 expires_at=now + timedelta(days=FOLLOW_UP_DAYS),
             )
@@ -272,18 +299,19 @@ def _send_confirmation(subscription: Subscription) -> None:
 
 def confirm(token: str) -> Subscription:
     """Confirm the subscription a confirmation link names: it follows the parcel for 30 days
-    from now, and hears the parcel's latest status if it was never alerted."""
+    from now, and hears the parcel's latest status if it was never alerted. A confirmed one is
+    renewed for 30 days from now (the link sent when its address was asked for again)."""
     claims = _claims(token, "confirm")
     for attempt in range(_MAX_RETRIES):
         now = clock.now()
         subscription = _named(claims)
         if subscription is None or subscription.cancelled_at is not None:
             raise NotFound("this subscription no longer exists")
-        if not subscription.awaiting_confirmation:
-            return subscription  # confirmed already (a second click)
         if subscription.expires_at <= now:
             raise Gone("this confirmation link has expired; ask for alerts again")
-        _check_room(subscription.company_id, subscription.tracking_id, now)
+        if subscription.awaiting_confirmation:
+            _check_room(subscription.company_id, subscription.tracking_id, now)
+        # else confirmed already: the address renews it (a renewal link, or a second click)
         confirmed = replace(
             subscription,
             awaiting_confirmation=False,
@@ -291,13 +319,19 @@ def confirm(token: str) -> Subscription:
             expires_at=now + timedelta(days=FOLLOW_UP_DAYS),
         )
         try:
-            store.save_subscription(confirmed, follows=True, expect_nonce=subscription.link_nonce)
+            store.save_subscription(
+                confirmed,
+                follows=True,
+                expect_nonce=subscription.link_nonce,
+                expect_waiting=subscription.awaiting_confirmation,
+            )
         except store.StaleParcel:
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
             continue
         except store.SubscriptionChanged:
             continue  # confirmed or cancelled meanwhile: read it again
-        store.queue_latest(get_parcel(confirmed.company_id, confirmed.tracking_id), now)
+        if subscription.awaiting_confirmation:
+            store.queue_latest(get_parcel(confirmed.company_id, confirmed.tracking_id), now)
         return confirmed
     raise Conflict("this parcel is changing too often right now; try again in a moment")
 

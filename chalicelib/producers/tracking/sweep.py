@@ -5,7 +5,7 @@ decide -> render -> outbox, per company at its frequency:
 * parcels with a pending novelty come from a sparse index (cost grows with the work due), and
   only those parcels' active followers are queried (one query each, in the subscriptions table);
 * each follower's alert is rendered with the company's template (and, when the company's SMS
-  service is on and the follower gave a phone, its SMS text too), and each parcel is claimed in
+  service is on, its SMS text once per phone the followers gave), and each parcel is claimed in
   one conditional transaction that writes one alert item and its queued outbox messages per
   active follower and clears the pending marker, so concurrent sweeps never send twice and a
   novelty that lands (or a follower who comes or goes) meanwhile waits for the next sweep;
@@ -208,16 +208,19 @@ class _AlertWriter:
     def messages(
         self, parcel: Parcel, novelty: Novelty, status: StatusDefinition, followers: list[Follower]
     ) -> list[Communication]:
-        """One e-mail per follower (in the followers' order), then one SMS per follower with a
-        phone while the SMS service is on, as the outbox takes them in (:func:`prepare`: large
-        bodies offloaded) for the claim to write."""
+        """One e-mail per follower (in the followers' order), then one SMS per phone while the
+        SMS service is on (to the first follower who gave it: phones are not verified, so one
+        typed on many subscriptions of a parcel must not multiply its texts), as the outbox takes
+        them in (:func:`prepare`: large bodies offloaded) for the claim to write."""
         self._rendered = True
         emails = []
         texts = []
+        phones: set[str] = set()
         for follower in followers:
             email, variables = self.message(parcel, novelty, status, follower)
             emails.append(email)
-            if self._sms_text is not None and follower.phone:
+            if self._sms_text is not None and follower.phone and follower.phone not in phones:
+                phones.add(follower.phone)
                 texts.append(self._sms(parcel, novelty, follower, variables))
         return prepare(
             self._company.company_id,

@@ -6,7 +6,8 @@ write-only passwords, and the connection test.
 * Its owner or a level-1 administrator manages it; others see public ones only.
 * The password is stored as sender-account passwords are (``messaging/accounts/email.py``): KMS
   encrypted, its encryption context bound to ``imap://<user>@<host>:<port>``, never returned;
-  changing host, port or user removes it (and the folders are read from the start again).
+  changing host, port or user removes it (and the folders are read from the start again), and so
+  does turning TLS off (it would go out in clear).
 * The host must be a public address (``channels/destinations.py``), checked when saved and on
   every connection.
 """
@@ -23,6 +24,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import Mailbox
 from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.core.secrets import decrypt_password, encrypt_secret
+from chalicelib.messaging.accounts.email import encryption_dropped
 from chalicelib.records.mailboxes.imap import ImapFailed, server_text, session
 from chalicelib.store import mailboxes as store
 from chalicelib.tenants.auth.principal import Principal
@@ -162,9 +164,17 @@ def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) 
         before.port,
         before.username,
     )
+    in_clear = encryption_dropped(before.encryption, changes.get("encryption", before.encryption))
     if "folders" in changes:
         changes["folders"] = list(dict.fromkeys(changes["folders"]))
-    store.update_settings(viewer.company_id, mailbox_id, changes, clock.now(), clear_password=moved)
+    store.update_settings(
+        viewer.company_id,
+        mailbox_id,
+        changes,
+        clock.now(),
+        clear_password=moved or in_clear,
+        restart_folders=moved,
+    )
     after_change = get_visible(viewer, mailbox_id)
     if not after_change.enabled or after_change.password_ciphertext is None:
         store.schedule_sync(viewer.company_id, mailbox_id, None)  # nothing to read until it can be
