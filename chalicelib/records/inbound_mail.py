@@ -6,7 +6,8 @@ calls :func:`receive_notification`. For each company the mail was addressed to, 
 
 * parsed defensively (:mod:`chalicelib.records.mime`; what cannot be read is named in ``error``),
 * matched to a client by the sender's address (the client's e-mails and its contacts'), unless SES
-  found it fails the sender's domain's DMARC policy (forged: it waits unassigned, saying so),
+  found it fails DMARC for a domain that enforces it (``p=quarantine`` or ``reject``: the domain
+  disowns it, so it waits unassigned, saying so; a ``p=none`` failure is filed, with a warning),
 * threaded to the message it answers: our reply token ``ref-<id>.<company>@...`` in
   In-Reply-To/References first (SES rewrites the Message-ID we send), then the plus-addressed
   Reply-To it was sent to (``<company>+r-<id>@...``, for mail programs that drop References), then
@@ -59,9 +60,17 @@ class Receipt:
     ses_message_id: str
     recipients: tuple[str, ...]
     source: str | None
-    # SES found the From header's domain does not vouch for the message (DMARC FAIL): anyone can
-    # write a client's address in From, so such mail is not matched to a client by it.
+    # SES found the message fails DMARC for its From header's domain: anyone can write a client's
+    # address in From. ``dmarc_policy`` is what the domain asks of such mail (none, quarantine,
+    # reject); only a domain that enforces it disowns the message (a ``none`` domain is often
+    # one whose own mail does not pass yet).
     dmarc_failed: bool = False
+    dmarc_policy: str | None = None
+
+    @property
+    def disowned(self) -> bool:
+        """The From domain says it did not send this (DMARC fails and its policy is enforced)."""
+        return self.dmarc_failed and self.dmarc_policy in ("quarantine", "reject")
 
     @property
     def raw_key(self) -> str:
@@ -88,6 +97,7 @@ def receipt_of(notification: dict[str, Any]) -> Receipt:
         recipients=tuple(str(r) for r in recipients),
         source=str(mail["source"]) if mail.get("source") else None,
         dmarc_failed=_status(receipt.get("dmarcVerdict")) == "FAIL",
+        dmarc_policy=str(receipt["dmarcPolicy"]).lower() if receipt.get("dmarcPolicy") else None,
     )
 
 
@@ -156,15 +166,21 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         parsed.from_address = receipt.source.strip("<>").lower()  # the envelope sender
     now = clock.now()
     communication_id = store.new_communication_id(now)
-    if receipt.dmarc_failed:
+    sender = parsed.from_address or "the sender"
+    if receipt.disowned:
         # Forged in someone's name, as far as their domain can tell: in no register, and in no
         # thread (whoever wrote it may have seen our reply token); staff judge and assign it.
         parent, client_id, contact_id = None, None, None
         parsed.defects.append(
-            f"the sender's domain does not vouch for it (DMARC failed): {parsed.from_address or 'the sender'}"
+            f"the sender's domain disowns it (DMARC failed, policy {receipt.dmarc_policy}): {sender}"
             " may not have written it, so it was not matched to a client"
         )
     else:
+        if receipt.dmarc_failed:  # the domain does not enforce DMARC: filed, but staff are told
+            parsed.defects.append(
+                f"the sender's domain does not vouch for it (DMARC failed, policy"
+                f" {receipt.dmarc_policy or 'none'}): {sender} may not have written it"
+            )
         parent = find_parent(company_id, parsed, receipt.recipients)
         client_id, contact_id, _ = match_sender(company_id, parsed.from_address)
         if client_id is None and parent is not None and parent.client_id:

@@ -501,6 +501,30 @@ def test_mail_forged_in_a_clients_name_waits_unassigned_saying_why(api: Client, 
     assert "DMARC" in shown["error"] and "maria.gomez@ferreteria-norte.example" in shown["error"]
 
 
+def test_mail_failing_dmarc_of_a_domain_that_does_not_enforce_it_is_filed_with_a_warning(
+    api: Client, clients: Tenant
+) -> None:
+    # Given mail from FERR-1's María that fails DMARC, her domain publishing p=none (it does not
+    # enforce DMARC, as many small companies' domains whose own mail does not pass yet)
+    raw = fixture("thunderbird_plain.eml")
+    ses_id = uuid.uuid4().hex
+    note = ses_notification([inbound_address(clients)], f"mail/{ses_id}", ses_id, "x@relay.example")
+    note["receipt"]["dmarcVerdict"] = {"status": "FAIL"}
+    note["receipt"]["dmarcPolicy"] = "none"
+    # When it arrives
+    [communication_id] = receive(api, raw, to=[inbound_address(clients)], ses_id=ses_id, notification=note)[
+        "communications"
+    ]
+    # Then it is in her register as usual, not left unassigned
+    assert [r.communication_id for r in register(clients, "FERR-1")] == [communication_id]
+    listed = body(api.http.get("/inbound/unassigned", headers=clients.staff_headers()))
+    assert listed["items"] == []
+    # And its detail warns staff that she may not have written it
+    shown = detail(api, clients, communication_id)
+    assert shown["unassigned"] is False
+    assert "DMARC" in shown["error"] and "policy none" in shown["error"]
+
+
 def test_the_unassigned_list_pages_newest_first(api: Client, tenant: Tenant, clock: Any) -> None:
     ids = []
     for n in range(3):
