@@ -13,17 +13,18 @@ if [ "$#" -gt 0 ]; then
 fi
 # The whole run. The end-to-end tests (marker e2e) spend most of their minutes waiting for the
 # local stack's one-minute schedules, so they run in a second pytest beside the others (each
-# stack on its own free ports and folders); both must pass. Their report follows the main one.
+# stack on its own free ports and folders), with the deployment's checks (marker beside: synth,
+# cfn-lint, Checkov; CPU the waiting leaves free); both must pass. Their report follows the main one.
 # The others run in two processes (pytest-xdist, each test file whole in one process, each process
 # with its own DynamoDB Local and moto): most of their time is waiting too (servers, the browser).
 e2e_log=$(mktemp)
 trap 'rm -f "$e2e_log"' EXIT
-"${UV[@]}" run pytest -m e2e -p no:cacheprovider >"$e2e_log" 2>&1 </dev/null &
+"${UV[@]}" run pytest -m "e2e or beside" -p no:cacheprovider >"$e2e_log" 2>&1 </dev/null &
 e2e=$!
 status=0
-"${UV[@]}" run pytest -m "not e2e" --numprocesses 2 --dist loadfile || status=$?
+"${UV[@]}" run pytest -m "not e2e and not beside" --numprocesses 2 --dist loadfile || status=$?
 e2e_status=0
 wait "$e2e" || e2e_status=$?
-echo "----- end-to-end tests (pytest -m e2e, run beside the others): exit $e2e_status -----"
+echo "----- end-to-end tests and deployment checks (pytest -m \"e2e or beside\", run beside the others): exit $e2e_status -----"
 cat "$e2e_log"
 [ "$status" -eq 0 ] && [ "$e2e_status" -eq 0 ]

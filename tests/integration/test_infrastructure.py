@@ -22,6 +22,10 @@ from pynamodb.models import Model
 from chalicelib.store import models
 from infrastructure.aws import synth
 
+# CPU-bound (synth, cfn-lint, Checkov) and needing no local AWS: run in the pytest beside the
+# others, which mostly waits for its stacks' minute schedules (infrastructure/local/test.sh).
+pytestmark = pytest.mark.beside
+
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "prod"
 PREFIX = "pregon-prod-"
