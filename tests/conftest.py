@@ -15,6 +15,7 @@ from chalice.test import Client
 from infrastructure.local.aws_env import local_aws as local_aws_engines
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.imap import imap_server  # noqa: F401 - a real IMAP server (dovecot) per test
+from tests.steps.stack import RunningStack
 from tests.steps.tenants import (
     IDENTITY,
     MADE,
@@ -46,6 +47,16 @@ def retire_the_tests_companies() -> Iterator[None]:
     made_before = len(MADE)
     yield
     retire_companies(MADE[made_before:])
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[RunningStack]:
+    """A whole local stack as ``infrastructure/local/run.sh`` starts it (the e2e tests start it
+    themselves); stopped at the end if the test left it running."""
+    running = RunningStack(tmp_path / "local")
+    yield running
+    if running.process is not None and running.process.poll() is None:
+        running.stop()
 
 
 @pytest.fixture

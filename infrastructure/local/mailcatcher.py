@@ -196,8 +196,10 @@ class MailCatcher:
         host: str = "127.0.0.1",
         credentials: dict[str, str] | None = None,
         tls_context: ssl.SSLContext | None = None,
+        smtputf8: bool = True,
     ) -> None:
         self.maildir = Path(maildir)
+        self.smtputf8 = smtputf8  # False: a server that does not offer SMTPUTF8 (RFC 6531)
         self.host = host
         self._port = port if port is not None else free_port(host)
         self.credentials = credentials
@@ -223,7 +225,7 @@ class MailCatcher:
         if self._controller is not None:
             return self
         self.maildir.mkdir(parents=True, exist_ok=True)
-        smtp_options: dict[str, Any] = {"enable_SMTPUTF8": True}
+        smtp_options: dict[str, Any] = {"enable_SMTPUTF8": self.smtputf8}
         if self.credentials is not None:
             smtp_options.update(
                 authenticator=_Authenticator(self.credentials),

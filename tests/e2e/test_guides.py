@@ -19,7 +19,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -209,14 +208,6 @@ class Shell:
         if self.process.poll() is None:
             self._send("exit 0\n")
             self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[RunningStack]:
-    running = RunningStack(tmp_path / "local")
-    yield running
-    if running.process is not None and running.process.poll() is None:
-        running.stop()
 
 
 def _wait_for(check: object, what: str, stack: RunningStack, timeout: float = 90) -> None:

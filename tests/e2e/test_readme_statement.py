@@ -5,7 +5,6 @@ in the mail catcher, and the admin's download link gives the same PDF."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -16,14 +15,6 @@ from tests.steps.documents import pdf_attachments, pdf_text
 from tests.steps.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[RunningStack]:
-    running = RunningStack(tmp_path / "local")
-    yield running
-    if running.process is not None and running.process.poll() is None:
-        running.stop()
 
 
 def test_the_readme_statement_arrives_as_a_pdf_and_staff_download_it(

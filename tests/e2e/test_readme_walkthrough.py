@@ -8,10 +8,8 @@ from __future__ import annotations
 import re
 import smtplib
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,14 +18,6 @@ import requests
 from tests.steps.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[RunningStack]:
-    running = RunningStack(tmp_path / "local")
-    yield running
-    if running.process is not None and running.process.poll() is None:
-        running.stop()
 
 
 # Two stack starts and three sweeps a minute apart: 274 s measured alone on a loaded 2-core machine,

@@ -479,18 +479,26 @@ def test_an_unknown_sender_goes_to_the_unassigned_list_until_staff_assign_it(
     assert [e.communication_id for e in register(clients, "FERR-1")] == [communication_id]
 
 
-def test_mail_forged_in_a_clients_name_waits_unassigned_saying_why(api: Client, clients: Tenant) -> None:
-    # Given mail whose From is FERR-1's María, sent by someone else's server: SES found that it
-    # fails her domain's DMARC policy (neither its SPF nor its DKIM is her domain's)
+def receive_failing_dmarc(api: Client, tenant: Tenant, policy: str, source: str) -> str:
+    """María's message (FERR-1's contact) as sent by ``source``'s server: SES finds it fails
+    DMARC for her domain (neither its SPF nor its DKIM is her domain's), whose policy is
+    ``policy``. Returns the message's id."""
     raw = fixture("thunderbird_plain.eml")
     ses_id = uuid.uuid4().hex
-    note = ses_notification([inbound_address(clients)], f"mail/{ses_id}", ses_id, "x@attacker.example")
+    note = ses_notification([inbound_address(tenant)], f"mail/{ses_id}", ses_id, source)
     note["receipt"]["dmarcVerdict"] = {"status": "FAIL"}
-    note["receipt"]["dmarcPolicy"] = "reject"
-    # When it arrives
-    [communication_id] = receive(api, raw, to=[inbound_address(clients)], ses_id=ses_id, notification=note)[
+    note["receipt"]["dmarcPolicy"] = policy
+    [communication_id] = receive(api, raw, to=[inbound_address(tenant)], ses_id=ses_id, notification=note)[
         "communications"
     ]
+    return str(communication_id)
+
+
+def test_mail_forged_in_a_clients_name_waits_unassigned_saying_why(api: Client, clients: Tenant) -> None:
+    # Given mail whose From is FERR-1's María, sent by someone else's server, her domain
+    # rejecting what fails DMARC
+    # When it arrives
+    communication_id = receive_failing_dmarc(api, clients, "reject", "x@attacker.example")
     # Then it is not in her register as if she wrote it: it waits in the unassigned list
     assert register(clients, "FERR-1") == []
     listed = body(api.http.get("/inbound/unassigned", headers=clients.staff_headers()))
@@ -506,15 +514,8 @@ def test_mail_failing_dmarc_of_a_domain_that_does_not_enforce_it_is_filed_with_a
 ) -> None:
     # Given mail from FERR-1's María that fails DMARC, her domain publishing p=none (it does not
     # enforce DMARC, as many small companies' domains whose own mail does not pass yet)
-    raw = fixture("thunderbird_plain.eml")
-    ses_id = uuid.uuid4().hex
-    note = ses_notification([inbound_address(clients)], f"mail/{ses_id}", ses_id, "x@relay.example")
-    note["receipt"]["dmarcVerdict"] = {"status": "FAIL"}
-    note["receipt"]["dmarcPolicy"] = "none"
     # When it arrives
-    [communication_id] = receive(api, raw, to=[inbound_address(clients)], ses_id=ses_id, notification=note)[
-        "communications"
-    ]
+    communication_id = receive_failing_dmarc(api, clients, "none", "x@relay.example")
     # Then it is in her register as usual, not left unassigned
     assert [r.communication_id for r in register(clients, "FERR-1")] == [communication_id]
     listed = body(api.http.get("/inbound/unassigned", headers=clients.staff_headers()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -134,51 +135,42 @@ def test_a_test_to_an_address_that_is_not_ascii_goes_with_smtputf8_when_the_serv
     assert "\r\nTo: josé@ejemplo.com\r\n".encode() in raw
 
 
-def test_a_test_to_an_address_that_is_not_ascii_fails_saying_why_when_the_server_lacks_smtputf8(
-    api: Client, tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from infrastructure.local import mailcatcher
-
-    # Given the tracking account's server does not offer SMTPUTF8
-    real = mailcatcher.Controller
-    monkeypatch.setattr(
-        mailcatcher, "Controller", lambda *a, **kw: real(*a, **(kw | {"enable_SMTPUTF8": False}))
-    )
-    with MailCatcher(tmp_path / "ascii-only", credentials={SMTP_USER: SMTP_PASSWORD}) as ascii_only:
+@pytest.fixture
+def ascii_only(tenant: Tenant, tmp_path: Path) -> Iterator[MailCatcher]:
+    """The tracking account's server, one that does not offer SMTPUTF8 (RFC 6531)."""
+    credentials = {SMTP_USER: SMTP_PASSWORD}
+    with MailCatcher(tmp_path / "ascii-only", credentials=credentials, smtputf8=False) as server:
         smtp_sender_account(
-            tenant.company_id, "tracking", ascii_only, "Cargas del Sur Avisos", "avisos@cargasdelsur.example"
+            tenant.company_id, "tracking", server, "Cargas del Sur Avisos", "avisos@cargasdelsur.example"
         )
-        # When the administrator sends a test to josé@ejemplo.com
-        answer = body(account_test(api, tenant, "tracking", to="josé@ejemplo.com"))
-        # Then it is not sent (no 8-bit address without SMTPUTF8), and the answer says why
-        assert answer["ok"] is False and "SMTPUTF8" in answer["error"], answer
-        assert ascii_only.files() == []
+        yield server
+
+
+def test_a_test_to_an_address_that_is_not_ascii_fails_saying_why_when_the_server_lacks_smtputf8(
+    api: Client, tenant: Tenant, ascii_only: MailCatcher
+) -> None:
+    # Given the tracking account's server does not offer SMTPUTF8
+    # When the administrator sends a test to josé@ejemplo.com
+    answer = body(account_test(api, tenant, "tracking", to="josé@ejemplo.com"))
+    # Then it is not sent (no 8-bit address without SMTPUTF8), and the answer says why
+    assert answer["ok"] is False and "SMTPUTF8" in answer["error"], answer
+    assert ascii_only.files() == []
 
 
 def test_an_address_on_an_accented_domain_goes_as_its_a_labels_without_smtputf8(
-    api: Client, tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    api: Client, tenant: Tenant, ascii_only: MailCatcher
 ) -> None:
-    from infrastructure.local import mailcatcher
-
     # Given the tracking account's server does not offer SMTPUTF8
-    real = mailcatcher.Controller
-    monkeypatch.setattr(
-        mailcatcher, "Controller", lambda *a, **kw: real(*a, **(kw | {"enable_SMTPUTF8": False}))
-    )
-    with MailCatcher(tmp_path / "ascii-only", credentials={SMTP_USER: SMTP_PASSWORD}) as ascii_only:
-        smtp_sender_account(
-            tenant.company_id, "tracking", ascii_only, "Cargas del Sur Avisos", "avisos@cargasdelsur.example"
-        )
-        # When the administrator sends a test to ana@ñandú.example (only the domain is not ASCII)
-        answer = body(account_test(api, tenant, "tracking", to="ana@ñandú.example"))
-        # Then it is sent, needing no SMTPUTF8: the domain as its IDNA A-labels (RFC 5890) in the
-        # envelope and in To, 7-bit like every other e-mail
-        assert answer["ok"] is True, answer
-        [mail] = ascii_only.wait_for(1)
-        assert envelope_recipients(mail) == ["ana@xn--and-6ma2c.example"]
-        raw = ascii_only.files()[0].read_bytes()
-        assert b"\r\nTo: ana@xn--and-6ma2c.example\r\n" in raw
-        assert wire_problems(raw, domain="cargasdelsur.example") == []
+    # When the administrator sends a test to ana@ñandú.example (only the domain is not ASCII)
+    answer = body(account_test(api, tenant, "tracking", to="ana@ñandú.example"))
+    # Then it is sent, needing no SMTPUTF8: the domain as its IDNA A-labels (RFC 5890) in the
+    # envelope and in To, 7-bit like every other e-mail
+    assert answer["ok"] is True, answer
+    [mail] = ascii_only.wait_for(1)
+    assert envelope_recipients(mail) == ["ana@xn--and-6ma2c.example"]
+    raw = ascii_only.files()[0].read_bytes()
+    assert b"\r\nTo: ana@xn--and-6ma2c.example\r\n" in raw
+    assert wire_problems(raw, domain="cargasdelsur.example") == []
 
 
 def test_a_disabled_account_can_be_tested(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
