@@ -632,4 +632,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:
+        # The reader stopped reading (`stack mail | grep -m1 ...`): it has what it wanted, so stop
+        # quietly with success, not a traceback that fails a `set -o pipefail` script.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

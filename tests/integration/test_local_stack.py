@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import smtplib
 import subprocess
 import sys
@@ -250,3 +251,25 @@ def test_local_identity_tokens_verify_against_its_jwks(tmp_path: Path) -> None:
     assert claims["custom:level"] == 2
     assert (claims["custom:branch"], claims["custom:department"]) == ("Norte", "Ventas")
     assert claims["exp"] - claims["iat"] == 12 * 3600
+
+
+def test_the_mail_listing_piped_to_a_reader_that_stops_early_ends_quietly(tmp_path: Path) -> None:
+    # Given a catcher folder holding 600 caught e-mails (a listing far larger than a pipe's buffer)
+    mail = tmp_path / "local" / "mail"
+    mail.mkdir(parents=True)
+    for n in range(600):
+        (mail / f"20261203T101500-{n:06d}-caught.eml").write_bytes(
+            f"From: a@example.com\r\nTo: b{n}@example.com\r\nSubject: Aviso {n}\r\n\r\nHola\r\n".encode()
+        )
+    # When a reader's script takes its first line, as the guides do (`| grep -m1`), under pipefail
+    script = f"set -o pipefail; {sys.executable} -m infrastructure.local.stack mail | grep -m1 Aviso"
+    done = subprocess.run(
+        ["bash", "-c", script],
+        env={**os.environ, "PREGON_LOCAL_DIR": str(tmp_path / "local")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Then it ends with success and no traceback, the first e-mail printed
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Aviso 0" in done.stdout
