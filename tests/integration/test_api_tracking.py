@@ -415,10 +415,9 @@ def test_password_for_a_missing_account_is_404(api: Client, tenant: Tenant) -> N
     assert response.status_code == 404 and "invoices" in body(response)["message"]
 
 
-def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: dict[str, str]) -> None:
-    import requests
-
-    # Given the tracking area uses a verified SES sending domain
+def ses_tracking_account(api: Client, tenant: Tenant, display_name: str) -> tuple[str, dict[str, Any]]:
+    """The tracking area sends through SES from a verified domain of the company's; returns the
+    domain and the saved account as the API answered it."""
     domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
     response = api.http.put(
         "/sender-accounts/tracking",
@@ -426,14 +425,22 @@ def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: d
         body=json.dumps(
             {
                 "kind": "ses",
-                "display_name": "Avisos",
+                "display_name": display_name,
                 "from_address": f"avisos@{domain}",
                 "ses_identity": domain,
             }
         ),
     )
     assert response.status_code == 200, response.body
-    assert body(response)["working"] is True
+    return domain, dict(body(response))
+
+
+def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: dict[str, str]) -> None:
+    import requests
+
+    # Given the tracking area uses a verified SES sending domain
+    _, saved = ses_tracking_account(api, tenant, "Avisos")
+    assert saved["working"] is True
     # When an alert is swept
     issue(api, tenant, "TRK-SES")
     staff_subscribe(api, tenant, "TRK-SES", "ses-reader@example.com")
@@ -463,20 +470,7 @@ def test_an_ses_alert_is_handed_to_ses_as_the_bytes_a_strict_receiver_reads(
     from tests.steps.aws import recorded_calls
 
     # Given the tracking area sends through SES under a Spanish display name
-    domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
-    saved = api.http.put(
-        "/sender-accounts/tracking",
-        headers=tenant.admin_headers(),
-        body=json.dumps(
-            {
-                "kind": "ses",
-                "display_name": "Envíos Núñez – Córdoba",
-                "from_address": f"avisos@{domain}",
-                "ses_identity": domain,
-            }
-        ),
-    )
-    assert saved.status_code == 200, saved.body
+    domain, _ = ses_tracking_account(api, tenant, "Envíos Núñez – Córdoba")
     issue(api, tenant, "TRK-SESW")
     staff_subscribe(
         api, tenant, "TRK-SESW", "ses-wire@example.com", first_name="Ana María", last_name="Núñez"
