@@ -66,6 +66,40 @@ def mailbox(tmp_path: Path) -> Iterator[MailCatcher]:
         yield catcher
 
 
+@pytest.fixture(autouse=True)
+def caller_address(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The address this test's anonymous callers come from, its own, and the counts it made
+    across companies forgotten when it ends: the public routes count their limits per client and
+    per address across companies too, and the tests share DynamoDB Local and a frozen clock (ten
+    tests asking alerts for ana@example.com would otherwise use up her day). A test that plays
+    several clients sets ``LambdaEventConverter.LOCAL_SOURCE_IP`` itself."""
+    import secrets
+
+    from chalice.local import LambdaEventConverter
+
+    from chalicelib.producers.tracking.limits import EVERY_COMPANY
+    from chalicelib.store import rate_limits
+
+    n = secrets.randbelow(2**17)
+    address = f"198.{18 + n // 65536}.{n // 256 % 256}.{n % 256}"  # 198.18.0.0/15, for tests
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", address)
+    counted: set[str] = set()
+    hit = rate_limits.hit
+
+    def hit_and_note(limit_key: str, limit: int, window_end: datetime) -> bool:
+        if limit_key.startswith(f"{EVERY_COMPANY}#"):
+            counted.add(limit_key)
+        return hit(limit_key, limit, window_end)
+
+    monkeypatch.setattr(rate_limits, "hit", hit_and_note)
+    yield address
+    if counted:
+        from chalicelib.store.models import RateLimitModel
+
+        for key in counted:
+            RateLimitModel(key).delete()
+
+
 @pytest.fixture
 def clock() -> Iterator[Any]:
     """The one clock, frozen at a known instant; tests move it with ``clock.set_now``."""

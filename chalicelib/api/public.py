@@ -15,12 +15,22 @@ public = Blueprint(__name__)
 route = Routes(public, schemas="schemas")
 
 
-@route("GET /public/{company_id}/parcels/{tracking_id}", PUBLIC, response="PublicTrackingOut", cors=True)
+@route(
+    "GET /public/{company_id}/parcels/{tracking_id}",
+    PUBLIC,
+    response="PublicTrackingOut",
+    errors={
+        429: "Too many look-ups from this client (300 an hour, found or not, across companies); "
+        "the `Retry-After` header says in how many seconds to try again.",
+    },
+    cors=True,
+)
 def track_parcel(company_id: str, tracking_id: str) -> Response:
-    """Look a parcel up by tracking id (T1) and whether alerts can be requested (T2)"""
+    """Look a parcel up by tracking id (T1) and whether alerts can be requested (T2). Rate-limited per
+    client (429 with Retry-After); a company's own systems use `GET /parcels/{tracking_id}` with their key"""
     from chalicelib.producers.tracking.parcels import public_tracking
 
-    found = public_tracking(company_id, tracking_id)
+    found = public_tracking(company_id, tracking_id, client_ip=client_ip(public.current_request))
     # Only PublicTrackingOut's fields: the history entries are the staff view's type, whose
     # hidden / event_id / notified_at are not the end customer's (and were always false / null).
     return json_response(

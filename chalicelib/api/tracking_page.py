@@ -42,10 +42,16 @@ def brand_stylesheet(company_id: str) -> Response:
     )
 
 
-@route("GET /track/{company_id}", PUBLIC, query=("tracking_id",), answer="page")
+@route(
+    "GET /track/{company_id}",
+    PUBLIC,
+    query=("tracking_id",),
+    answer="page",
+    errors={429: "Too many look-ups from this client; `Retry-After` says in how many seconds to try again."},
+)
 def show_tracking_page(company_id: str) -> Response:
     """The company's public tracking page (W1): a tracking id box and, given `tracking_id`, the parcel's
-    history as T1 allows and the form to ask for alerts when T2 allows"""
+    history as T1 allows and the form to ask for alerts when T2 allows (look-ups rate-limited per client)"""
     request = tracking_page.current_request
     params: dict[str, str] = dict(request.query_params or {})
     tracking_id = params.get("tracking_id", "").strip()
@@ -126,7 +132,8 @@ def _page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    from chalicelib.core.errors import NotFound
+    from chalicelib.api.public import client_ip
+    from chalicelib.core.errors import NotFound, TooManyRequests
     from chalicelib.core.localization import default_locale, show_date, show_datetime
     from chalicelib.messaging.sandbox import render_page
     from chalicelib.producers.tracking.parcels import public_tracking
@@ -146,10 +153,14 @@ def _page(
     tracking_id = tracking_id[:MAX_TRACKING_ID]
     if tracking_id and (problem or {}).get("code") != "not_found":
         try:
-            found = public_tracking(company_id, tracking_id)
+            found = public_tracking(company_id, tracking_id, client_ip=client_ip(request))
         except NotFound:
             problem = problem or {"code": "not_found"}
             status = 404 if status == 200 else status
+        except TooManyRequests as exc:
+            problem = {"code": "too_many", "minutes": max(1, round(exc.retry_after / 60))}
+            status = 429
+            headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
         else:
             parcel = {
                 "alerts_available": found.alerts_available,

@@ -271,6 +271,120 @@ def test_a_client_on_ipv6_cannot_pass_the_per_client_limit_by_changing_address(
     assert ask_for_alerts(api, tenant, "TRK-V2", "w@example.com").status_code == 202
 
 
+def test_one_address_is_sent_at_most_ten_confirmations_a_day_across_companies(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from tests.steps.tenants import make_tenant
+
+    # Given four carriers using Pregón, each with a parcel whose alerts can be asked for
+    carriers = [tenant, *(make_tenant(mailbox, name=f"Carrier {n}") for n in range(3))]
+    for carrier in carriers:
+        issue(api, carrier, "TRK-X")
+    # When a stranger asks each carrier in turn to send the victim a confirmation, over and over
+    answers = [
+        ask_for_alerts(api, carrier, "TRK-X", "victim@example.com").status_code
+        for carrier in carriers
+        for _ in range(3)
+    ]
+    # Then the victim gets ten confirmations that day and no more, whichever carrier is asked
+    assert answers == [202] * 10 + [429, 429]
+    deliver_outboxes()
+    assert len(mailbox.wait_for(10)) == 10
+    assert all(m["To"] == "victim@example.com" for m in mailbox.messages())
+    # And someone else's address is not held back by it
+    assert ask_for_alerts(api, carriers[3], "TRK-X", "ana@example.com").status_code == 202
+    # And the next day the victim may be asked for again
+    clock.set_now(T0 + timedelta(days=1))
+    assert ask_for_alerts(api, carriers[3], "TRK-X", "victim@example.com").status_code == 202
+
+
+def test_one_client_asks_at_most_sixty_times_an_hour_across_companies(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalice.local import LambdaEventConverter
+
+    from tests.steps.tenants import make_tenant
+
+    # Given four carriers, each with parcels whose alerts can be asked for
+    carriers = [tenant, *(make_tenant(mailbox, name=f"Carrier {n}") for n in range(3))]
+    for carrier in carriers:
+        for n in range(2):
+            issue(api, carrier, f"TRK-C{n}")
+    # When one client asks the first three for alerts twenty times each (each one's own limit)
+    answers = [
+        ask_for_alerts(api, carrier, f"TRK-C{n // 10}", f"c{c}-{n}@example.com").status_code
+        for c, carrier in enumerate(carriers[:3])
+        for n in range(20)
+    ]
+    assert answers == [202] * 60
+    # Then its request to the fourth is refused too: sixty an hour in all
+    refused = ask_for_alerts(api, carriers[3], "TRK-C0", "d@example.com")
+    assert refused.status_code == 429, refused.body
+    assert "too many requests from this address" in body(refused)["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    # And another client is not held back by it
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "192.0.2.77")
+    assert ask_for_alerts(api, carriers[3], "TRK-C0", "d@example.com").status_code == 202
+
+
+def test_a_client_walking_through_tracking_ids_is_held_back_after_300_look_ups_an_hour(
+    api: Client,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caller_address: str,
+) -> None:
+    from chalice.local import LambdaEventConverter
+
+    from chalicelib.producers.tracking.limits import LOOKUPS_PER_CLIENT_ANYWHERE
+
+    assert LOOKUPS_PER_CLIENT_ANYWHERE.count == 300
+    issue(api, tenant, "TRK-W8")
+    # Given a client that looked up 299 tracking ids within the hour, at two carriers, found or not
+    for n in range(299):
+        carrier = (tenant, other_tenant)[n % 2]
+        answer = api.http.get(f"/public/{carrier.company_id}/parcels/TRK-W{n}")
+        assert answer.status_code == (200 if n == 8 else 404), (n, answer.body)
+    # When it looks up its 300th, then a 301st, as JSON and on the tracking page
+    assert api.http.get(f"/public/{tenant.company_id}/parcels/TRK-W8").status_code == 200
+    refused = api.http.get(f"/public/{tenant.company_id}/parcels/TRK-W8")
+    page = api.http.get(f"/track/{tenant.company_id}?tracking_id=TRK-W8")
+    # Then it is refused, with when to try again, and the parcel's history is not shown
+    assert refused.status_code == 429, refused.body
+    assert "too many look-ups" in body(refused)["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert page.status_code == 429 and 0 < int(page.headers["Retry-After"]) <= 3600
+    html = page.body.decode()
+    assert "Recibimos demasiadas consultas desde tu conexión" in html and "TRK-W8</h2>" not in html
+    # And the empty page still answers (it looks nothing up)
+    assert api.http.get(f"/track/{tenant.company_id}").status_code == 200
+    # And another client still finds the parcel
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "192.0.2.78")
+    assert track(api, tenant, "TRK-W8")["tracking_id"] == "TRK-W8"
+    # And an hour later the first client may look up again
+    clock.set_now(T0 + timedelta(hours=1))
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", caller_address)
+    assert api.http.get(f"/track/{tenant.company_id}?tracking_id=TRK-W8").status_code == 200
+
+
+def test_a_full_parcel_answers_a_follower_and_a_stranger_alike(api: Client, tenant: Tenant) -> None:
+    from chalicelib.producers.tracking.subscriptions import MAX_FOLLOWERS
+
+    # Given a parcel a clerk subscribed the most people to, Ana among them
+    issue(api, tenant, "TRK-FULL")
+    for n in range(MAX_FOLLOWERS - 1):
+        staff_subscribe(api, tenant, "TRK-FULL", f"f{n}@example.com")
+    staff_subscribe(api, tenant, "TRK-FULL", "ana@example.com")
+    # When a stranger asks the tracking site for alerts to Ana's address, and to another one
+    ana = ask_for_alerts(api, tenant, "TRK-FULL", "ana@example.com")
+    eve = ask_for_alerts(api, tenant, "TRK-FULL", "eve@example.com")
+    # Then both answers are the same refusal: nothing tells whether Ana follows the parcel
+    assert ana.status_code == eve.status_code == 409, (ana.body, eve.body)
+    assert body(ana) == body(eve)
+    assert "the most it may have" in body(ana)["message"]
+
+
 # --- links name one subscription, and only POST changes it (issue 8, item 9) ----------------
 
 

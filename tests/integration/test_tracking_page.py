@@ -247,7 +247,7 @@ def test_every_page_for_a_person_carries_a_policy_that_forbids_scripts(api: Clie
 
 
 def test_the_alert_form_cannot_mail_many_strangers_about_one_parcel(api: Client, tenant: Tenant) -> None:
-    from chalicelib.producers.tracking.subscriptions import PER_PARCEL
+    from chalicelib.producers.tracking.limits import SUBSCRIBE_PER_PARCEL as PER_PARCEL
 
     # Given a parcel with alerts, and someone posting the page's form with address after address
     issue(api, tenant, "TRK-ABUSE")

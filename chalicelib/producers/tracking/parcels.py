@@ -190,8 +190,12 @@ def _public_entry(novelty: Novelty, status: StatusDefinition) -> HistoryEntry:
     )
 
 
-def public_tracking(company_id: str, tracking_id: str) -> PublicTracking:
-    """What the end customer may see (T1) and whether alerts can be requested (T2)."""
+def public_tracking(company_id: str, tracking_id: str, *, client_ip: str | None) -> PublicTracking:
+    """What the end customer may see (T1) and whether alerts can be requested (T2). Every look-up
+    counts against its client's limit, found or not (429 beyond it)."""
+    from chalicelib.producers.tracking.limits import count_lookup
+
+    count_lookup(client_ip)
     parcel = get_parcel(company_id, tracking_id)
     catalog = status_catalog(company_id)
     history = []

@@ -4,19 +4,18 @@ cancel, unsubscribe by signed link."""
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 import re
 import secrets
 import time
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Alert, Follower, Parcel, Subscription
-from chalicelib.core.errors import Conflict, Forbidden, Gone, NotFound, TooManyRequests, ValidationFailed
+from chalicelib.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from chalicelib.core.links import (
     link_signing_key,
     subscription_link_token,
@@ -24,6 +23,7 @@ from chalicelib.core.links import (
     tracking_unsubscribe_url,
 )
 from chalicelib.core.settings import get_settings
+from chalicelib.producers.tracking import limits
 from chalicelib.producers.tracking.parcels import MAX_TRACKING_ID, alerts_available, get_parcel, may_exist
 from chalicelib.store import tracking as store
 
@@ -34,39 +34,6 @@ CONFIRMATION_HOURS = 48
 MAX_FOLLOWERS = 50
 _MAX_RETRIES = 12
 SOURCES = ("public", "staff", "client_contact", "eventual_party", "issue_contact")
-
-
-@dataclass(frozen=True)
-class Limit:
-    """At most ``count`` within each fixed window of ``seconds``."""
-
-    name: str
-    count: int
-    seconds: int
-
-
-# Anonymous subscribe requests: per client IP (every request; an IPv6 client by its /64), per
-# parcel and per address (each confirmation e-mail sent). Counted per company, in DynamoDB
-# (store.rate_limits).
-PER_IP = Limit("ip", 20, 3600)
-PER_PARCEL = Limit("parcel", 10, 3600)
-PER_ADDRESS = Limit("address", 3, 86400)
-
-
-def client_of(ip: str | None) -> str:
-    """The key PER_IP counts a caller by: its IPv4 address, or the /64 network of an IPv6 one (a
-    home or a host is given a whole /64 and may send each request from another address of it)."""
-    import ipaddress
-
-    try:
-        address = ipaddress.ip_address(ip or "")
-    except ValueError:
-        return ip or "unknown"
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
 
 
 def subscription_id_for(email: str) -> str:
@@ -142,7 +109,7 @@ def subscribe(
     if public:
         if not may_exist(company_id, tracking_id):  # a stranger's URL: no key DynamoDB would refuse
             raise NotFound(f"there is no parcel with tracking id {tracking_id[:MAX_TRACKING_ID]!r}")
-        _limit(company_id, PER_IP, client_of(client_ip), "too many requests from this address")
+        limits.count_subscribe_request(company_id, client_ip)
         _check_public_names(who)
     parcel = get_parcel(company_id, tracking_id)
     if public and not alerts_available(company_id, parcel):
@@ -153,11 +120,14 @@ def subscribe(
         email = who.email.strip()
         existing = store.get_subscription(company_id, tracking_id, subscription_id_for(email))
         live = existing is not None and existing.cancelled_at is None and existing.expires_at > now
+        if public:
+            # A full parcel is full for every address: were a follower's renewal answered
+            # otherwise than a newcomer, the answer would tell a stranger who follows it.
+            _check_room(company_id, tracking_id, now)
         if existing is not None and live and not existing.awaiting_confirmation and public:
             # A confirmed address asked for again from the public page: renewed when the address
             # confirms, and answered as a new one is, so the page tells nobody who follows what.
-            _limit(company_id, PER_PARCEL, tracking_id, "too many subscriptions asked for this parcel")
-            _limit(company_id, PER_ADDRESS, email.lower(), "too many confirmations sent to this address")
+            limits.count_confirmation(company_id, tracking_id, email)
             link_until = replace(existing, expires_at=now + timedelta(hours=CONFIRMATION_HOURS))
             _send_confirmation(link_until)
             return SubscribeResult(link_until, True)
@@ -173,7 +143,8 @@ def subscribe(
             )
             confirm = False
         else:
-            _check_room(company_id, tracking_id, now)  # again when the address confirms
+            if not public:  # (a public request was checked above)
+                _check_room(company_id, tracking_id, now)  # again when the address confirms
             confirm = public
             waiting = existing is not None and live and existing.awaiting_confirmation
             subscription = Subscription(
@@ -193,8 +164,7 @@ def subscribe(
                 link_nonce=existing.link_nonce if waiting and existing else secrets.token_urlsafe(12),
             )
         if confirm:  # (a public request never loops: its write is a plain put)
-            _limit(company_id, PER_PARCEL, tracking_id, "too many subscriptions asked for this parcel")
-            _limit(company_id, PER_ADDRESS, email.lower(), "too many confirmations sent to this address")
+            limits.count_confirmation(company_id, tracking_id, email)
         try:
             saved = store.save_subscription(subscription, follows=not confirm)
         except store.StaleParcel:
@@ -244,19 +214,6 @@ def _phone(company_id: str, raw: str | None, *, strict: bool) -> str | None:
         if strict:
             raise
         return None
-
-
-def _limit(company_id: str, limit: Limit, key: str, message: str) -> None:
-    """Count one hit; 429 with Retry-After (seconds to the window's end) when the window is full."""
-    from chalicelib.store import rate_limits
-
-    now = clock.now()
-    start = int(now.timestamp()) // limit.seconds * limit.seconds
-    end = datetime.fromtimestamp(start + limit.seconds, tz=timezone.utc)
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]  # no address or IP stored
-    if not rate_limits.hit(f"{company_id}#{limit.name}#{digest}#{start}", limit.count, end):
-        retry_after = max(1, math.ceil((end - now).total_seconds()))
-        raise TooManyRequests(f"{message}; try again in {retry_after} seconds", retry_after=retry_after)
 
 
 def _send_confirmation(subscription: Subscription) -> None:

@@ -1,0 +1,96 @@
+"""Limits on what anonymous callers of a company's tracking site may ask (T1, T3).
+
+Nobody signs in on the public routes, so each kind of request is counted in fixed windows, in
+DynamoDB (``store.rate_limits``): within one company, and the ones that cost a stranger nothing
+to repeat across every company too, so that a caller cannot multiply a limit by the number of
+tenants (a victim's address asked for at a hundred carriers; one host enumerating tracking ids
+on every company's site).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from chalicelib.core import clock
+from chalicelib.core.errors import TooManyRequests
+
+#: The scope of a limit counted across all companies (no company id is ``*``).
+EVERY_COMPANY = "*"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` within each fixed window of ``seconds``."""
+
+    name: str
+    count: int
+    seconds: int
+
+
+# Subscribe requests (T3): per client (every request), per parcel and per address (each
+# confirmation e-mail sent), within one company; per client and per address across companies.
+SUBSCRIBE_PER_CLIENT = Limit("ip", 20, 3600)
+SUBSCRIBE_PER_PARCEL = Limit("parcel", 10, 3600)
+CONFIRMATIONS_PER_ADDRESS = Limit("address", 3, 86400)
+SUBSCRIBE_PER_CLIENT_ANYWHERE = Limit("ip", 60, 3600)
+CONFIRMATIONS_PER_ADDRESS_ANYWHERE = Limit("address", 10, 86400)
+# Parcel look-ups (T1), found or not, as JSON or as the tracking page, across companies: a
+# person looks up a handful, a script walking through tracking ids thousands.
+LOOKUPS_PER_CLIENT_ANYWHERE = Limit("lookup", 300, 3600)
+
+
+def client_of(ip: str | None) -> str:
+    """The key a per-client limit counts a caller by: its IPv4 address, or the /64 network of an
+    IPv6 one (a home or a host is given a whole /64 and may send each request from another
+    address of it)."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return ip or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def count(scope: str, limit: Limit, key: str, message: str) -> None:
+    """Count one hit of ``key`` (a client, a parcel, an address) against ``limit`` within
+    ``scope`` (a company id, or :data:`EVERY_COMPANY`); 429 with Retry-After (seconds to the
+    window's end) when the window is already full. Only a digest of the key is stored."""
+    from chalicelib.store import rate_limits
+
+    now = clock.now()
+    start = int(now.timestamp()) // limit.seconds * limit.seconds
+    end = datetime.fromtimestamp(start + limit.seconds, tz=timezone.utc)
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+    if not rate_limits.hit(f"{scope}#{limit.name}#{digest}#{start}", limit.count, end):
+        retry_after = max(1, math.ceil((end - now).total_seconds()))
+        raise TooManyRequests(f"{message}; try again in {retry_after} seconds", retry_after=retry_after)
+
+
+def count_subscribe_request(company_id: str, client_ip: str | None) -> None:
+    """Every public subscribe request, by its client: in the company and across companies."""
+    client = client_of(client_ip)
+    count(company_id, SUBSCRIBE_PER_CLIENT, client, "too many requests from this address")
+    count(EVERY_COMPANY, SUBSCRIBE_PER_CLIENT_ANYWHERE, client, "too many requests from this address")
+
+
+def count_confirmation(company_id: str, tracking_id: str, email: str) -> None:
+    """A confirmation e-mail about to be sent: per parcel, and per address in the company and
+    across companies."""
+    count(company_id, SUBSCRIBE_PER_PARCEL, tracking_id, "too many subscriptions asked for this parcel")
+    address = email.strip().lower()
+    message = "too many confirmations sent to this address"
+    count(company_id, CONFIRMATIONS_PER_ADDRESS, address, message)
+    count(EVERY_COMPANY, CONFIRMATIONS_PER_ADDRESS_ANYWHERE, address, message)
+
+
+def count_lookup(client_ip: str | None) -> None:
+    """A public parcel look-up, by its client, across companies."""
+    client = client_of(client_ip)
+    count(EVERY_COMPANY, LOOKUPS_PER_CLIENT_ANYWHERE, client, "too many look-ups from this address")
