@@ -26,7 +26,8 @@ class InboundAttachmentOut(BaseModel):
     size: int = Field(description="Bytes.")
     download_url: str | None = Field(description="A link valid for 5 minutes; null when omitted.")
     omitted: str | None = Field(
-        description="Why the file was not kept (e.g. `omitted (too large)`); the raw message has it."
+        description="Why the file was not kept: `omitted (too large)`, or `withheld (SES found a virus in "
+        "the message)`; the raw message has it."
     )
 
 

@@ -330,6 +330,8 @@ class AttachmentRef:
     # the rest of this record and ``deleted_at`` says when it went.
     delete_after_sending: bool = False
     deleted_at: datetime | None = None
+    # A received file that was not kept (no ``key``), and why: too large, or a virus in its message.
+    omitted: str | None = None
 
 
 @dataclass(frozen=True)

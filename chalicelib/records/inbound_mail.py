@@ -13,7 +13,8 @@ calls :func:`receive_notification`. For each company the mail was addressed to, 
   Reply-To it was sent to (``<company>+r-<id>@...``, for mail programs that drop References), then
   the Message-ID we wrote,
 * logged once per SES message id (a repeated notification writes nothing), with its attachments
-  in S3 up to :data:`MAX_KEPT_BYTES` in all (larger ones are listed as omitted, too large).
+  in S3 up to :data:`MAX_KEPT_BYTES` in all (larger ones are listed as omitted, too large); when
+  SES's virus scan fails the message, none is kept: each is listed, withheld, and staff are told.
 
 A message whose sender matches no client (or several) goes to the company's unassigned list,
 unless it answers a message of ours to a client; staff assign it to a client later.
@@ -40,6 +41,7 @@ MAX_KEPT_BYTES = 10 * 1024 * 1024  # attachments kept per message, in all
 MAX_ATTACHMENTS = 50
 _REPLY_TOKEN = re.compile(r"^ref-([0-9a-f]{24})\.(.+)@[^@]+$", re.IGNORECASE)
 OMITTED_TOO_LARGE = "omitted (too large)"
+OMITTED_VIRUS = "withheld (SES found a virus in the message)"
 
 
 def reply_token(message_id: str) -> tuple[str, str] | None:
@@ -66,6 +68,8 @@ class Receipt:
     # one whose own mail does not pass yet).
     dmarc_failed: bool = False
     dmarc_policy: str | None = None
+    # SES's virus scan found one: no attachment of it is offered for download.
+    virus_found: bool = False
 
     @property
     def disowned(self) -> bool:
@@ -98,6 +102,7 @@ def receipt_of(notification: dict[str, Any]) -> Receipt:
         source=str(mail["source"]) if mail.get("source") else None,
         dmarc_failed=_status(receipt.get("dmarcVerdict")) == "FAIL",
         dmarc_policy=str(receipt["dmarcPolicy"]).lower() if receipt.get("dmarcPolicy") else None,
+        virus_found=_status(receipt.get("virusVerdict")) == "FAIL",
     )
 
 
@@ -185,7 +190,8 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         client_id, contact_id, _ = match_sender(company_id, parsed.from_address)
         if client_id is None and parent is not None and parent.client_id:
             client_id, contact_id = parent.client_id, None
-    attachments = keep_attachments(company_id, parsed)
+    withheld = OMITTED_VIRUS if receipt.virus_found else None
+    attachments = keep_attachments(company_id, parsed, withheld=withheld)
     error = parsed.problems()
     comm = Communication(
         company_id=company_id,
@@ -227,17 +233,22 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
 
 
 def keep_attachments(
-    company_id: str, parsed: ParsedMail, purpose: str = "inbound"
+    company_id: str, parsed: ParsedMail, purpose: str = "inbound", *, withheld: str | None = None
 ) -> tuple[AttachmentRef, ...]:
     """Store attachments in S3 while they fit in :data:`MAX_KEPT_BYTES`; the rest are listed
-    with no key (the raw message still holds them)."""
+    with no key and why (the raw message still holds them). ``withheld``: none is stored, each
+    is listed with that reason (a message SES found a virus in)."""
     kept: list[AttachmentRef] = []
     total = 0
+    if withheld and parsed.attachments:
+        parsed.defects.append(f"{len(parsed.attachments)} attachment(s) {withheld}")
     for part in parsed.attachments[:MAX_ATTACHMENTS]:
         size = len(part.data)
-        if total + size > MAX_KEPT_BYTES:
-            kept.append(AttachmentRef(name=part.name, content_type=part.content_type, size=size, key=""))
-            parsed.defects.append(f"attachment {part.name!r} {OMITTED_TOO_LARGE}: {size} bytes")
+        if withheld or total + size > MAX_KEPT_BYTES:
+            reason = withheld or OMITTED_TOO_LARGE
+            kept.append(AttachmentRef(part.name, part.content_type, size, key="", omitted=reason))
+            if not withheld:
+                parsed.defects.append(f"attachment {part.name!r} {reason}: {size} bytes")
             continue
         total += size
         kept.append(files.put_file(company_id, purpose, part.name, part.content_type, part.data))
@@ -338,7 +349,7 @@ def attachment_links(comm: Communication) -> list[dict[str, Any]]:
             "content_type": a.content_type,
             "size": a.size,
             "download_url": files.download_url(a) if a.key else None,
-            "omitted": None if a.key else OMITTED_TOO_LARGE,
+            "omitted": None if a.key else (a.omitted or OMITTED_TOO_LARGE),
         }
         for a in comm.attachments
     ]

@@ -440,6 +440,7 @@ class AttachmentRef(MapAttribute[str, object]):
     key = UnicodeAttribute()
     delete_after_sending = BooleanAttribute(null=True)
     deleted_at = UTCDateTimeAttribute(null=True)
+    omitted = UnicodeAttribute(null=True)
 
 
 class ReadyIndex(GlobalSecondaryIndex["CommunicationModel"]):

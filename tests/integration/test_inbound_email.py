@@ -766,6 +766,43 @@ def test_a_15_mb_attachment_is_omitted_and_the_rest_kept(api: Client, clients: T
     assert "descarga.mp4" in shown["error"] and shown["client_id"] == "ANDES-3"
 
 
+def test_the_attachments_of_mail_ses_found_a_virus_in_are_withheld(api: Client, clients: Tenant) -> None:
+    from email.message import EmailMessage
+
+    from chalicelib.core.aws import client
+    from chalicelib.core.settings import get_settings
+
+    # Given a message from a client's address with a "remito.pdf", in which SES's scan found a virus
+    message = EmailMessage()
+    message["From"] = "Jorge Pérez <jperez@transportes-andinos.example>"
+    message["To"] = "avisos@cargasdelsur.example"
+    message["Subject"] = "Remito"
+    message.set_content("Les mando el remito.")
+    message.add_attachment(
+        b"%PDF-1.4 not really", maintype="application", subtype="pdf", filename="remito.pdf"
+    )
+    ses_id = uuid.uuid4().hex
+    note = ses_notification(
+        [inbound_address(clients)], f"mail/{ses_id}", ses_id, "jperez@transportes-andinos.example"
+    )
+    note["receipt"]["virusVerdict"] = {"status": "FAIL"}
+
+    # When it arrives
+    result = receive(api, message.as_bytes(), to=[inbound_address(clients)], ses_id=ses_id, notification=note)
+
+    # Then it is in the client's register with its text, and its attachment is listed, withheld,
+    # with no link to download it, and staff are told why
+    shown = detail(api, clients, result["communications"][0])
+    assert shown["client_id"] == "ANDES-3" and "Les mando el remito." in shown["text"]
+    [pdf] = shown["attachments"]
+    assert (pdf["name"], pdf["download_url"]) == ("remito.pdf", None)
+    assert pdf["omitted"] == "withheld (SES found a virus in the message)"
+    assert "virus" in shown["error"]
+    # And no copy of it was kept among the company's files
+    listed = client("s3").list_objects_v2(Bucket=get_settings().files_bucket, Prefix=f"{clients.company_id}/")
+    assert not [o["Key"] for o in listed.get("Contents", []) if "/inbound/" in o["Key"]]
+
+
 def test_a_missing_raw_message_is_logged_as_an_error_not_raised(api: Client, tenant: Tenant) -> None:
     notification = ses_notification(
         [inbound_address(tenant)], "mail/never-stored", "ses-missing", "a@b.example"
