@@ -739,22 +739,34 @@ def test_bogus_charset_text_is_still_readable(api: Client, tenant: Tenant) -> No
     assert shown["subject"] == "Qaplaé cotización"
 
 
-def test_a_15_mb_attachment_is_omitted_and_the_rest_kept(api: Client, clients: Tenant) -> None:
+def jorges_message(subject: str, text: str, files: dict[str, tuple[str, bytes]]) -> bytes:
+    """A message from ANDES-3's Jorge with ``files`` (name: content type, bytes) attached."""
     from email.message import EmailMessage
 
-    # Given a client's message with a small PDF and a 15 MB video
     message = EmailMessage()
     message["From"] = "Jorge Pérez <jperez@transportes-andinos.example>"
     message["To"] = "avisos@cargasdelsur.example"
-    message["Subject"] = "Video de la descarga"
-    message.set_content("Les mando el video de la descarga.")
-    message.add_attachment(b"%PDF-1.4 small", maintype="application", subtype="pdf", filename="remito.pdf")
-    message.add_attachment(
-        b"\0" * (15 * 1024 * 1024), maintype="video", subtype="mp4", filename="descarga.mp4"
+    message["Subject"] = subject
+    message.set_content(text)
+    for name, (content_type, data) in files.items():
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+def test_a_15_mb_attachment_is_omitted_and_the_rest_kept(api: Client, clients: Tenant) -> None:
+    # Given a client's message with a small PDF and a 15 MB video
+    raw = jorges_message(
+        "Video de la descarga",
+        "Les mando el video de la descarga.",
+        {
+            "remito.pdf": ("application/pdf", b"%PDF-1.4 small"),
+            "descarga.mp4": ("video/mp4", b"\0" * (15 * 1024 * 1024)),
+        },
     )
 
     # When it arrives
-    result = receive(api, message.as_bytes(), to=[inbound_address(clients)])
+    result = receive(api, raw, to=[inbound_address(clients)])
 
     # Then it is logged in the register; the PDF is kept, the video listed as omitted (too large)
     assert result["logged"] == 1
@@ -767,19 +779,12 @@ def test_a_15_mb_attachment_is_omitted_and_the_rest_kept(api: Client, clients: T
 
 
 def test_the_attachments_of_mail_ses_found_a_virus_in_are_withheld(api: Client, clients: Tenant) -> None:
-    from email.message import EmailMessage
-
     from chalicelib.core.aws import client
     from chalicelib.core.settings import get_settings
 
     # Given a message from a client's address with a "remito.pdf", in which SES's scan found a virus
-    message = EmailMessage()
-    message["From"] = "Jorge Pérez <jperez@transportes-andinos.example>"
-    message["To"] = "avisos@cargasdelsur.example"
-    message["Subject"] = "Remito"
-    message.set_content("Les mando el remito.")
-    message.add_attachment(
-        b"%PDF-1.4 not really", maintype="application", subtype="pdf", filename="remito.pdf"
+    raw = jorges_message(
+        "Remito", "Les mando el remito.", {"remito.pdf": ("application/pdf", b"%PDF-1.4 no")}
     )
     ses_id = uuid.uuid4().hex
     note = ses_notification(
@@ -788,7 +793,7 @@ def test_the_attachments_of_mail_ses_found_a_virus_in_are_withheld(api: Client, 
     note["receipt"]["virusVerdict"] = {"status": "FAIL"}
 
     # When it arrives
-    result = receive(api, message.as_bytes(), to=[inbound_address(clients)], ses_id=ses_id, notification=note)
+    result = receive(api, raw, to=[inbound_address(clients)], ses_id=ses_id, notification=note)
 
     # Then it is in the client's register with its text, and its attachment is listed, withheld,
     # with no link to download it, and staff are told why
