@@ -327,6 +327,30 @@ def test_one_client_asks_at_most_sixty_times_an_hour_across_companies(
     assert ask_for_alerts(api, carriers[3], "TRK-C0", "d@example.com").status_code == 202
 
 
+def test_one_phone_is_given_for_sms_alerts_on_at_most_three_public_subscriptions_a_day(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    # Given four parcels whose alerts can be asked for
+    for n in range(4):
+        issue(api, tenant, f"TRK-P{n}")
+    # When someone asks for alerts on each, with a new address of their own and the same phone
+    answers = [
+        ask_for_alerts(api, tenant, f"TRK-P{n}", f"me{n}@example.com", phone="+54 9 351 555 0199")
+        for n in range(4)
+    ]
+    # Then the fourth is refused, naming the phone (nobody verifies it belongs to them)
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    assert body(answers[3])["field"] == "phone" and "this phone number" in body(answers[3])["message"]
+    # And the same phone written otherwise is the same phone
+    other_form = ask_for_alerts(api, tenant, "TRK-P3", "me9@example.com", phone="0351 15-555-0199")
+    assert other_form.status_code == 429
+    # And asking without a phone still works
+    assert ask_for_alerts(api, tenant, "TRK-P3", "me3@example.com").status_code == 202
+    # And the next day the phone may be given again
+    clock.set_now(T0 + timedelta(days=1))
+    assert ask_for_alerts(api, tenant, "TRK-P3", "me4@example.com", phone="+5493515550199").status_code == 202
+
+
 def test_a_client_walking_through_tracking_ids_is_held_back_after_300_look_ups_an_hour(
     api: Client,
     tenant: Tenant,

@@ -38,6 +38,10 @@ SUBSCRIBE_PER_PARCEL = Limit("parcel", 10, 3600)
 CONFIRMATIONS_PER_ADDRESS = Limit("address", 3, 86400)
 SUBSCRIBE_PER_CLIENT_ANYWHERE = Limit("ip", 60, 3600)
 CONFIRMATIONS_PER_ADDRESS_ANYWHERE = Limit("address", 10, 86400)
+# A phone for SMS alerts is not verified (whoever confirms an e-mail address may give any), so
+# the subscriptions asked for with one phone are counted too: within a company and across them.
+SUBSCRIPTIONS_PER_PHONE = Limit("phone", 3, 86400)
+SUBSCRIPTIONS_PER_PHONE_ANYWHERE = Limit("phone", 5, 86400)
 # Parcel look-ups (T1), found or not, as JSON or as the tracking page, across companies: a
 # person looks up a handful, a script walking through tracking ids thousands.
 LOOKUPS_PER_CLIENT_ANYWHERE = Limit("lookup", 300, 3600)
@@ -58,7 +62,7 @@ def client_of(ip: str | None) -> str:
     return str(address)
 
 
-def count(scope: str, limit: Limit, key: str, message: str) -> None:
+def count(scope: str, limit: Limit, key: str, message: str, *, field: str | None = None) -> None:
     """Count one hit of ``key`` (a client, a parcel, an address) against ``limit`` within
     ``scope`` (a company id, or :data:`EVERY_COMPANY`); 429 with Retry-After (seconds to the
     window's end) when the window is already full. Only a digest of the key is stored."""
@@ -70,7 +74,9 @@ def count(scope: str, limit: Limit, key: str, message: str) -> None:
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
     if not rate_limits.hit(f"{scope}#{limit.name}#{digest}#{start}", limit.count, end):
         retry_after = max(1, math.ceil((end - now).total_seconds()))
-        raise TooManyRequests(f"{message}; try again in {retry_after} seconds", retry_after=retry_after)
+        raise TooManyRequests(
+            f"{message}; try again in {retry_after} seconds", retry_after=retry_after, field=field
+        )
 
 
 def count_subscribe_request(company_id: str, client_ip: str | None) -> None:
@@ -88,6 +94,14 @@ def count_confirmation(company_id: str, tracking_id: str, email: str) -> None:
     message = "too many confirmations sent to this address"
     count(company_id, CONFIRMATIONS_PER_ADDRESS, address, message)
     count(EVERY_COMPANY, CONFIRMATIONS_PER_ADDRESS_ANYWHERE, address, message)
+
+
+def count_phone(company_id: str, phone: str) -> None:
+    """A public subscription asked for with ``phone`` (E.164) for SMS alerts: 429 naming
+    ``phone`` past the limits, so nobody can sign a stranger's phone up for parcel after parcel."""
+    message = "too many subscriptions asked for with this phone number"
+    count(company_id, SUBSCRIPTIONS_PER_PHONE, phone, message, field="phone")
+    count(EVERY_COMPANY, SUBSCRIPTIONS_PER_PHONE_ANYWHERE, phone, message, field="phone")
 
 
 def count_lookup(client_ip: str | None) -> None:

@@ -164,6 +164,8 @@ def subscribe(
                 link_nonce=existing.link_nonce if waiting and existing else secrets.token_urlsafe(12),
             )
         if confirm:  # (a public request never loops: its write is a plain put)
+            if phone:
+                limits.count_phone(company_id, phone)
             limits.count_confirmation(company_id, tracking_id, email)
         try:
             saved = store.save_subscription(subscription, follows=not confirm)
