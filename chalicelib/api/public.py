@@ -56,8 +56,9 @@ PUBLIC_HISTORY_FIELDS = ("status", "status_name", "occurred_at", "branch", "reas
     errors={
         403: "Alerts cannot be requested for this parcel (its `alerts_available` is false).",
         409: "The parcel already has the most subscriptions it may have.",
-        429: "Too many requests from this client, for this parcel or to this address; "
-        "the `Retry-After` header says in how many seconds to try again.",
+        429: "Too many requests from this client, for this parcel, to this address or with this phone "
+        "(within the company or across companies); the `Retry-After` header says in how many seconds to "
+        "try again.",
     },
     cors=True,
 )
