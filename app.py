@@ -29,6 +29,7 @@ from chalicelib.api.sms import sms
 from chalicelib.api.staff import staff
 from chalicelib.api.suppressions import suppressions
 from chalicelib.api.templates import templates
+from chalicelib.api.tickets import tickets
 from chalicelib.api.tracking_page import tracking_page
 from chalicelib.core.observability import observe
 from chalicelib.events.agent_changes import agent_change_events
@@ -80,3 +81,4 @@ app.register_blueprint(documents)
 app.register_blueprint(operators)
 app.register_blueprint(domains)
 app.register_blueprint(console)
+app.register_blueprint(tickets)

@@ -89,6 +89,21 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "The parcel to show; leave it out for the empty look-up box.",
         "schema": {"type": "string", "maxLength": 64},
     },
+    "since": {
+        "name": "since",
+        "in": "query",
+        "required": False,
+        "description": "Only what was opened at this moment or later: an ISO 8601 date-time with its offset "
+        "(`2026-11-02T12:00:00Z`), or a day (`2026-11-02`, from its start in the company's time zone).",
+        "schema": {"type": "string"},
+    },
+    "client_id": {
+        "name": "client_id",
+        "in": "query",
+        "required": False,
+        "description": "Only this client's.",
+        "schema": {"type": "string", "maxLength": 64},
+    },
 }
 HTML = "text/html"
 ASSET_TYPES = ("text/javascript", "text/css", "image/svg+xml", "image/png")
@@ -194,6 +209,7 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             {"name": "templates", "description": "Message templates per type, with preview (C4)."},
             {"name": "sender_tests", "description": "Test sends from an account or a template (C3)."},
             {"name": "sms", "description": "The company's SMS service: provider, switch, passwords (C6)."},
+            {"name": "tickets", "description": "Tickets clients opened by SMS, for the ticket system (I2)."},
             {
                 "name": "business_events",
                 "description": "Back-office events the client hears about: invoices, payments, tickets, "

@@ -792,11 +792,24 @@ class SmsAutoRepliesModel(BoundModel):
     updated_by = UnicodeAttribute(null=True)
 
 
+class TicketsByTimeIndex(GlobalSecondaryIndex["TicketModel"]):
+    """A company's tickets by the time they were opened: the listing its systems poll."""
+
+    class Meta:
+        index_name = "by-time"
+        projection = AllProjection()
+
+    company_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class TicketModel(BoundModel):
     """A support ticket (I2). Created from an inbound SMS, its id derives from that message."""
 
     class Meta(_Meta):
         table_name = "tickets"
+
+    by_time = TicketsByTimeIndex()
 
     company_id = UnicodeAttribute(hash_key=True)
     ticket_id = UnicodeAttribute(range_key=True)

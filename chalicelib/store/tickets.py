@@ -7,11 +7,14 @@ a day is refused with nothing written, and the same inbound SMS handled twice op
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
-from chalicelib.store.fields import item_from, record_from
+from chalicelib.store.fields import item_from, page_of, record_from
 from chalicelib.store.models import TicketDayModel, TicketModel
 from chalicelib.store.tables import LOST_RACE, connection
 
@@ -61,6 +64,28 @@ def open_ticket(ticket: domain.Ticket, day: str, max_per_day: int) -> tuple[doma
             return None, False  # the day's counter is full
         return ticket, True
     raise RuntimeError("could not open the ticket: too many concurrent writers")
+
+
+def tickets_page(
+    company_id: str,
+    *,
+    limit: int,
+    cursor: dict[str, Any] | None,
+    since: datetime | None = None,
+    client_id: str | None = None,
+) -> tuple[list[domain.Ticket], dict[str, Any] | None]:
+    """A company's tickets, newest first, opened at ``since`` or later, of one client or all
+    (``by-time``); the key to go on from, or None on the last page. With ``client_id`` a page may
+    hold fewer than ``limit`` (the others' are read and left out; tickets are few)."""
+    result = TicketModel.by_time.query(
+        company_id,
+        TicketModel.created_at >= since if since else None,
+        filter_condition=TicketModel.client_id == client_id if client_id else None,
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=cursor,
+    )
+    return page_of(result, _ticket)
 
 
 def tickets_of_client(company_id: str, client_id: str, limit: int = 100) -> list[domain.Ticket]:

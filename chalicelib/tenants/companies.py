@@ -30,6 +30,7 @@ SCOPES = (
     "receivables:write",
     "documents:write",
     "documents:read",
+    "tickets:read",  # I2: the tickets clients opened by SMS, for the company's ticket system
 )
 
 

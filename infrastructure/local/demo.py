@@ -32,6 +32,7 @@ API_KEY_SCOPES = (
     "receivables:write",
     "documents:write",
     "documents:read",
+    "tickets:read",
 )
 SENDER_AREA = "all"
 SMTP_USERNAME = "demo"

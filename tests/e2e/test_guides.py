@@ -73,6 +73,7 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
         2: ["delivered to +5491140001234"],
         3: ["sns      Estimado Ana García su saldo pendiente es $ 15.300,50", '"channel": "sms"'],
         4: ['"provider": "http_gateway"', "gateway  Estimado Ana García su saldo pendiente es $ 15.300,50"],
+        5: ['"text": "soporte: sin internet"', '"operator": "Marta"', '"source": "sms"'],
     },
     "mailboxes.md": {
         1: ['"host": "imap.gmail.com"', '"password_set": false', '"ok": false'],

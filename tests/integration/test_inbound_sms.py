@@ -214,6 +214,67 @@ def test_the_fourth_ticket_of_a_day_is_refused_politely_and_the_next_day_is_allo
     assert len(tickets_of_client(sms_company.company_id, "CLI-7")) == 4
 
 
+def test_the_companys_ticket_system_polls_the_tickets_opened_by_sms(
+    sms_company: SmsCompany, other_tenant: Tenant, clock: Any
+) -> None:
+    from chalicelib.tenants.companies import issue_api_key
+    from tests.steps.tenants import IDENTITY
+
+    api, company = sms_company.api, sms_company.company_id
+    # Given Ana opened a ticket at 9:00 and another at 11:00, and wrote about her balance between
+    clock.set_now(datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
+    first = sms_company.receive("Soporte: sin internet")["ticket_id"]
+    clock.set_now(datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc))
+    sms_company.receive("¿cuál es mi saldo?")
+    clock.set_now(datetime(2026, 11, 2, 11, 0, tzinfo=timezone.utc))
+    second = sms_company.receive("soporte: sigue sin servicio")["ticket_id"]
+    # And the company's ticket system has a key that may read tickets
+    key = issue_api_key(company, "ticket system", ["tickets:read"])
+    system = {"Authorization": f"ApiKey {key}"}
+
+    # When it asks for the tickets opened since 10:00 (Buenos Aires is UTC-3: 07:00 there)
+    since = api.http.get("/tickets?since=2026-11-02T07:00:00-03:00", headers=system)
+    # Then it gets the second one, with what Ana wrote, the operator, category and her SMS
+    assert since.status_code == 200, since.body
+    [ticket] = body(since)["items"]
+    assert ticket["ticket_id"] == second and ticket["client_id"] == "CLI-7"
+    assert (ticket["operator"], ticket["category"], ticket["source"]) == ("Marta", "Técnico", "sms")
+    assert ticket["text"] == "soporte: sigue sin servicio"
+    assert ticket["created_at"] == "2026-11-02T11:00:00+00:00" and ticket["communication_id"]
+    # And all of them, a page at a time, come newest first
+    page = body(api.http.get("/tickets?limit=1", headers=system))
+    rest = body(api.http.get(f"/tickets?limit=1&cursor={page['next_cursor']}", headers=system))
+    assert [t["ticket_id"] for t in page["items"] + rest["items"]] == [second, first]
+    # And one is read by its id, by the system and by staff of levels 1 to 3
+    for headers in (system, sms_company.tenant.admin_headers(), sms_company.tenant.staff_headers()):
+        answer = api.http.get(f"/tickets/{first}", headers=headers)
+        assert answer.status_code == 200 and body(answer)["text"] == "Soporte: sin internet"
+    # And a client's own tickets, or another client's (none)
+    assert len(body(api.http.get("/tickets?client_id=CLI-7", headers=system))["items"]) == 2
+    assert body(api.http.get("/tickets?client_id=CLI-8", headers=system))["items"] == []
+
+    # When a level-4 user, a key without the scope, or another company asks
+    junior = {"Authorization": "Bearer " + IDENTITY.mint(company, user_id=f"junior@{company}", level=4)}
+    parcels_key = {"Authorization": f"ApiKey {sms_company.tenant.api_key}"}
+    # Then the junior user sees none (a ticket is the system's, not theirs), the key is refused,
+    # and the other company finds nothing
+    assert body(api.http.get("/tickets", headers=junior))["items"] == []
+    assert api.http.get(f"/tickets/{first}", headers=junior).status_code == 404
+    assert api.http.get("/tickets", headers=parcels_key).status_code == 403
+    assert body(api.http.get("/tickets", headers=other_tenant.admin_headers()))["items"] == []
+    assert api.http.get(f"/tickets/{first}", headers=other_tenant.admin_headers()).status_code == 404
+    # And the other company cannot page on with this company's cursor
+    borrowed = api.http.get(f"/tickets?cursor={page['next_cursor']}", headers=other_tenant.admin_headers())
+    assert borrowed.status_code == 422 and body(borrowed)["field"] == "cursor"
+
+
+def test_a_bad_since_is_refused_naming_it(sms_company: SmsCompany) -> None:
+    headers = sms_company.tenant.admin_headers()
+    for since in ("yesterday", "2026-11-02T10:00:00"):
+        answer = sms_company.api.http.get(f"/tickets?since={since}", headers=headers)
+        assert answer.status_code == 422 and body(answer)["field"] == "since", answer.body
+
+
 # --- STOP / START / HELP ------------------------------------------------------------------------
 
 
