@@ -8,7 +8,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
-from chalicelib.store.fields import item_from, page_of, record_from
+from chalicelib.store.fields import checked_cursor, item_from, page_of, record_from
 from chalicelib.store.models import ClientAddressModel, ClientContact, ClientModel, ClientPhoneModel
 from chalicelib.store.tables import written
 
@@ -94,7 +94,12 @@ def get_client(company_id: str, client_id: str) -> domain.Client | None:
 def list_clients(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Client], Any]:
-    return page_of(ClientModel.query(company_id, limit=limit, last_evaluated_key=cursor), _client)
+    return page_of(
+        ClientModel.query(
+            company_id, limit=limit, last_evaluated_key=checked_cursor(ClientModel, company_id, cursor)
+        ),
+        _client,
+    )
 
 
 # --- the phone index (inbound SMS finds its client by number) --------------------------------
@@ -249,6 +254,6 @@ def select_clients(
         filter_condition=condition,
         limit=limit,
         page_size=limit,
-        last_evaluated_key=cursor,
+        last_evaluated_key=checked_cursor(ClientModel, company_id, cursor),
     )
     return page_of(result, _client)

@@ -43,7 +43,7 @@ from chalicelib.core.links import (
     reply_reference,
     tracking_alert_headers,
 )
-from chalicelib.store.fields import item_from, record_from
+from chalicelib.store.fields import checked_cursor, item_from, record_from
 from chalicelib.store.models import (
     AlertScheduleModel,
     AttachmentRef,
@@ -940,7 +940,7 @@ def _listing(
         scan_index_forward=False,
         limit=limit,
         page_size=max(limit, _PAGE_READ) if filter_condition is not None else limit,
-        last_evaluated_key=cursor,
+        last_evaluated_key=checked_cursor(index, hash_key, cursor),
         filter_condition=filter_condition,
     )
     entries = list(result)
@@ -981,7 +981,7 @@ def _matched_listing(
         range_condition,
         scan_index_forward=False,
         page_size=_PAGE_READ,
-        last_evaluated_key=cursor,
+        last_evaluated_key=checked_cursor(index, hash_key, cursor),
         filter_condition=filter_condition,
     )
     found: list[domain.Communication] = []

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.core import domain
 from chalicelib.store.clients import _as_dict
-from chalicelib.store.fields import item_from, page_of, record_from
+from chalicelib.store.fields import checked_cursor, item_from, page_of, record_from
 from chalicelib.store.models import (
     DocumentModel,
     DocumentSettingsModel,
@@ -39,7 +39,12 @@ def get_supplier(company_id: str, supplier_id: str) -> domain.Supplier | None:
 def list_suppliers(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Supplier], dict[str, Any] | None]:
-    result = SupplierModel.query(company_id, limit=limit, page_size=limit, last_evaluated_key=cursor)
+    result = SupplierModel.query(
+        company_id,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=checked_cursor(SupplierModel, company_id, cursor),
+    )
     return page_of(result, _supplier)
 
 
@@ -131,5 +136,10 @@ def record_document(document: domain.Document) -> bool:
 def list_documents(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Document], dict[str, Any] | None]:
-    result = DocumentModel.query(company_id, limit=limit, page_size=limit, last_evaluated_key=cursor)
+    result = DocumentModel.query(
+        company_id,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=checked_cursor(DocumentModel, company_id, cursor),
+    )
     return page_of(result, _document)

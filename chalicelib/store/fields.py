@@ -14,6 +14,7 @@ from pynamodb.attributes import AttributeContainer
 from pynamodb.models import Model
 
 from chalicelib.core.domain import record_of
+from chalicelib.core.errors import ValidationFailed
 
 R = TypeVar("R")
 M = TypeVar("M", bound=AttributeContainer)  # a model, or a map attribute inside one
@@ -50,6 +51,35 @@ def set_or_remove(
         attribute, value = getattr(model, name), getattr(record, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
     return actions + [getattr(model, name).remove() for name in remove]
+
+
+def checked_cursor(queried: Any, partition: str, cursor: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``cursor`` as a caller sent it back, if it can be where a query of ``queried`` (a model or
+    one of its indexes) in ``partition`` stopped: the table's key attributes and no others than
+    the index's, each a string or a number, in that partition. Anything else (tampered, another
+    listing's, another company's) is a 422 naming ``cursor``, not DynamoDB's ValidationException."""
+    if cursor is None:
+        return None
+    model = getattr(queried, "_model", queried)
+    table_keys = _key_schema(model)
+    queried_keys = table_keys if queried is model else _key_schema(queried)
+    keys = {**table_keys, **queried_keys}
+    partition_key = next(name for name, kind in queried_keys.items() if kind == "HASH")
+    well_formed = set(table_keys) <= set(cursor) <= set(keys) and all(
+        isinstance(value, dict)
+        and len(value) == 1
+        and next(iter(value)) in ("S", "N")
+        and isinstance(next(iter(value.values())), str)
+        for value in cursor.values()
+    )
+    if not well_formed or cursor.get(partition_key) != {"S": partition}:
+        raise ValidationFailed([{"field": "cursor", "message": "is not a cursor this listing gave out"}])
+    return cursor
+
+
+def _key_schema(queried: Any) -> dict[str, str]:
+    """The key attributes of a model or an index: name -> ``HASH`` or ``RANGE``."""
+    return {k["AttributeName"]: k["KeyType"] for k in queried._get_schema()["key_schema"]}
 
 
 def page_of(result: Any, convert: Callable[[Any], R]) -> tuple[list[R], dict[str, Any] | None]:

@@ -3,14 +3,13 @@ and date on the table, by client and date on ``by-client``. A note holds no bran
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core import domain
 from chalicelib.store.communications import id_range
-from chalicelib.store.fields import item_from, page_of, record_from
+from chalicelib.store.fields import checked_cursor, item_from, page_of, record_from
 from chalicelib.store.models import ClientNoteModel
 from chalicelib.store.tables import written
 
@@ -73,7 +72,7 @@ def author_notes(
     cursor: dict[str, Any] | None = None,
 ) -> NotesPage:
     """One author's notes, newest first, within ``created`` (ids from :func:`note_ids_between`)."""
-    return _newest_first(ClientNoteModel.query, f"{company_id}#{author}", created, limit, cursor)
+    return _newest_first(ClientNoteModel, f"{company_id}#{author}", created, limit, cursor)
 
 
 def client_notes(
@@ -85,23 +84,23 @@ def client_notes(
     cursor: dict[str, Any] | None = None,
 ) -> NotesPage:
     """One client's notes, newest first (every author: the caller keeps the visible ones)."""
-    return _newest_first(ClientNoteModel.by_client.query, f"{company_id}#{client_id}", created, limit, cursor)
+    return _newest_first(ClientNoteModel.by_client, f"{company_id}#{client_id}", created, limit, cursor)
 
 
 def _newest_first(
-    query: Callable[..., Any],
+    queried: Any,
     key: str,
     created: tuple[str, str] | None,
     limit: int,
     cursor: dict[str, Any] | None,
 ) -> NotesPage:
-    """One page of the notes under ``key`` (of the table or of an index), newest first."""
-    result = query(
+    """One page of the notes under ``key`` of ``queried`` (the table or an index), newest first."""
+    result = queried.query(
         key,
         ClientNoteModel.note_id.between(*created) if created else None,
         scan_index_forward=False,
         limit=limit,
         page_size=limit,
-        last_evaluated_key=cursor,
+        last_evaluated_key=checked_cursor(queried, key, cursor),
     )
     return NotesPage(*page_of(result, _note))

@@ -15,7 +15,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store.communications import count_outcomes, parse_stamp, stamp
-from chalicelib.store.fields import item_from, record_from
+from chalicelib.store.fields import checked_cursor, item_from, record_from
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
 from chalicelib.store.tables import LOST_RACE, connection, transacted, written
 
@@ -450,7 +450,9 @@ def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, dom
 def list_suppressions(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Suppression], dict[str, Any] | None]:
-    result = SuppressionModel.query(company_id, limit=limit, last_evaluated_key=cursor)
+    result = SuppressionModel.query(
+        company_id, limit=limit, last_evaluated_key=checked_cursor(SuppressionModel, company_id, cursor)
+    )
     return [_suppression(i) for i in result], result.last_evaluated_key
 
 
@@ -513,7 +515,7 @@ def list_jobs(
         company_id,
         scan_index_forward=False,
         limit=limit,
-        last_evaluated_key=cursor,
+        last_evaluated_key=checked_cursor(SendJobModel, company_id, cursor),
         filter_condition=(SendJobModel.created_by == created_by) if created_by else None,
     )
     return [_job(i) for i in result], result.last_evaluated_key

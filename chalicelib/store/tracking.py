@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.core import domain
 from chalicelib.store import communications
 from chalicelib.store import outbox as outbox_store
-from chalicelib.store.fields import item_from, record_from
+from chalicelib.store.fields import checked_cursor, item_from, record_from
 from chalicelib.store.models import (
     AlertModel,
     NoveltyModel,
@@ -436,7 +436,7 @@ def followed_parcels(company_id: str, now: datetime, limit: int, cursor: dict[st
         company_id,
         ParcelModel.followed_until > now,
         limit=limit,
-        last_evaluated_key=cursor,
+        last_evaluated_key=checked_cursor(ParcelModel.follow_ups, company_id, cursor),
     )
     keys = [entry.parcel_key for entry in result]
     read = {item.parcel_key: item for item in ParcelModel.batch_get(keys)} if keys else {}
@@ -787,8 +787,12 @@ def alerts_for_parcel(company_id: str, tracking_id: str) -> list[domain.Alert]:
 
 
 def alerts_for_recipient(company_id: str, email: str, limit: int, cursor: dict[str, Any] | None) -> Page:
+    recipient = f"{company_id}#{email.lower()}"
     result = AlertModel.by_recipient.query(
-        f"{company_id}#{email.lower()}", scan_index_forward=False, limit=limit, last_evaluated_key=cursor
+        recipient,
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=checked_cursor(AlertModel.by_recipient, recipient, cursor),
     )
     items = _with_outcomes(company_id, [_alert(i) for i in result])
     return Page(items, result.last_evaluated_key)

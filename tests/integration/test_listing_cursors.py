@@ -1,0 +1,82 @@
+"""A listing's cursor is the caller's to send back, not to make up: every listing answers a cursor
+it did not give out (tampered, another listing's, another company's) with 422 naming ``cursor``."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.tenants import Tenant
+
+# Every listing that pages with a cursor (an administrator may call each).
+LISTINGS = [
+    "/clients",
+    "/suppliers",
+    "/history/email",
+    "/inbound/unassigned",
+    "/clients/CLI-1/notes",
+    "/notes/report",
+    "/follow-ups",
+    "/subscribers/ana%40example.com/alerts",
+    "/clients/CLI-1/register",
+    "/sends",
+    "/suppressions",
+    "/tickets",
+]
+
+
+def cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+@pytest.fixture
+def company_with_a_client(api: Client, tenant: Tenant) -> Tenant:
+    answer = api.http.put("/clients/CLI-1", headers=tenant.key_headers(), body=json.dumps({"name": "Ana"}))
+    assert answer.status_code == 200, answer.body
+    return tenant
+
+
+@pytest.mark.parametrize("path", LISTINGS)
+def test_a_made_up_cursor_is_refused_naming_it(
+    api: Client, company_with_a_client: Tenant, other_tenant: Tenant, path: str
+) -> None:
+    tenant = company_with_a_client
+    made_up = [
+        {"x": {"S": "y"}},  # another table's keys
+        {"company_id": "plain"},  # not DynamoDB's typed values
+        ["a", "list"],
+        {"company_id": {"S": other_tenant.company_id}, "client_id": {"S": "CLI-1"}},  # another company
+    ]
+    for value in made_up:
+        # When an administrator asks for the page after a cursor no listing gave out
+        answer = api.http.get(f"{path}?cursor={cursor(value)}", headers=tenant.admin_headers())
+        # Then it is a 422 naming the cursor, not a server error
+        assert answer.status_code == 422, (path, value, answer.body)
+        assert body(answer)["field"] == "cursor", (path, value)
+
+
+def test_another_companys_cursor_does_not_page_on_here(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    # Given another company with two clients, and the cursor of the first page of its listing
+    admin = other_tenant.admin_headers()
+    for client_id in ("OTHER-1", "OTHER-2"):
+        answer = api.http.put(
+            f"/clients/{client_id}", headers=other_tenant.key_headers(), body=json.dumps({"name": "Otro"})
+        )
+        assert answer.status_code == 200, answer.body
+    first = body(api.http.get("/clients?limit=1", headers=admin))
+    assert first["next_cursor"]
+    # When this company sends that cursor back as its own
+    answer = api.http.get(f"/clients?cursor={first['next_cursor']}", headers=tenant.admin_headers())
+    # Then it is refused naming the cursor, and nothing of the other company is shown
+    assert answer.status_code == 422 and body(answer)["field"] == "cursor"
+    assert "OTHER" not in answer.body.decode()
+    # And the other company pages on with it
+    second = body(api.http.get(f"/clients?limit=1&cursor={first['next_cursor']}", headers=admin))
+    assert [c["client_id"] for c in first["items"] + second["items"]] == ["OTHER-1", "OTHER-2"]
