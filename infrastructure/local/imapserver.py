@@ -5,6 +5,11 @@ throw-away configuration in a temporary folder, serving plain IMAP on a loopback
         server.append("ana@estudio.example", "INBOX", [raw_bytes])
         server.port                      # 127.0.0.1:<port>
 
+With ``oauth2_introspection_url`` it also takes SASL XOAUTH2 logins (as Exchange Online does for
+an app with ``IMAP.AccessAsApp``): an oauth2 passdb beside the password one, asking that URL
+(``introspection_mode = post``; ``infrastructure/local/oauthserver.py`` answers it) whether the
+bearer token is good and whose mailbox it opens.
+
 ``infrastructure/local/bootstrap.sh`` installs it when missing. The configuration has base_dir,
 state_dir and the log in the temporary folder, a passwd-file passdb, a static userdb with a
 non-root uid, and maildirs under the folder; the server runs in the foreground (``dovecot -F``)
@@ -44,8 +49,9 @@ def _mail_user() -> tuple[int, int, str]:
 class Dovecot:
     """dovecot on 127.0.0.1:<port>, users from a passwd-file, a static userdb, maildirs."""
 
-    def __init__(self, users: dict[str, str]) -> None:
+    def __init__(self, users: dict[str, str], *, oauth2_introspection_url: str | None = None) -> None:
         self.users = dict(users)
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.port = _free_port()
         self.root = Path(tempfile.mkdtemp(prefix="pregon-dovecot-"))
         self.process: subprocess.Popen[bytes] | None = None
@@ -60,6 +66,23 @@ class Dovecot:
             os.chown(root / name, uid, gid)
         (root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items()))
         login = internal if os.getuid() != 0 else "dovenull"
+        mechanisms, oauth2 = "plain login", ""
+        if self.oauth2_introspection_url:
+            mechanisms += " xoauth2 oauthbearer"
+            (root / "oauth2.conf").write_text(
+                f"introspection_url = {self.oauth2_introspection_url}\n"
+                "introspection_mode = post\n"
+                "force_introspection = yes\n"
+                "username_attribute = username\n"
+                "active_attribute = active\n"
+                "active_value = true\n"
+            )
+            oauth2 = f"""
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf
+}}"""
         config = root / "dovecot.conf"
         config.write_text(
             f"""
@@ -73,7 +96,7 @@ default_internal_user = {internal}
 default_login_user = {login}
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_failure_delay = 0
 first_valid_uid = {min(uid, 500)}
 mail_location = maildir:{root}/mail/%u
@@ -83,8 +106,9 @@ namespace inbox {{
 }}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/passwd
-}}
+}}{oauth2}
 userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/home/%u
