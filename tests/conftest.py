@@ -14,7 +14,10 @@ from chalice.test import Client
 
 from infrastructure.local.aws_env import local_aws as local_aws_engines
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.steps.imap import imap_server  # noqa: F401 - a real IMAP server (dovecot) per test
+from tests.steps.imap import (  # noqa: F401 - a real IMAP server (dovecot) per test; Exchange Online
+    exchange_online,
+    imap_server,
+)
 from tests.steps.stack import RunningStack
 from tests.steps.tenants import (
     IDENTITY,

@@ -13,10 +13,19 @@ Host = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 User = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
 Folder = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+Auth = Literal["password", "microsoft365"]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
+AUTH = (
+    "`password` (IMAP LOGIN to `host`) or `microsoft365` (OAuth2, SASL XOAUTH2, on Exchange Online: "
+    "no host, port or encryption of the tenant's; needs `tenant_id`, `client_id` and the client secret)."
+)
 
 
 class MailboxIn(Strict):
-    host: Host = Field(description="The IMAP server; a public address (Q7).")
+    auth: Auth = Field(default="password", description=AUTH)
+    host: Host | None = Field(
+        default=None, description="The IMAP server; a public address (Q7). Required for `password`."
+    )
     port: Port | None = Field(default=None, description="Default 993 with TLS, else 143.")
     encryption: Literal["tls", "starttls", "none"] = "tls"
     username: User
@@ -27,9 +36,16 @@ class MailboxIn(Strict):
         default="private", description="public (the office's) needs level 1."
     )
     enabled: bool = True
+    tenant_id: Id | None = Field(
+        default=None, description="`microsoft365`: the directory (tenant) id, a GUID or the tenant's domain."
+    )
+    client_id: Id | None = Field(
+        default=None, description="`microsoft365`: the application (client) id, a GUID."
+    )
 
 
 class MailboxChangeIn(Strict):
+    auth: Auth | None = Field(default=None, description="Switching removes the other kind's secret.")
     host: Host | None = None
     port: Port | None = None
     encryption: Literal["tls", "starttls", "none"] | None = None
@@ -37,6 +53,12 @@ class MailboxChangeIn(Strict):
     folders: list[Folder] | None = Field(default=None, max_length=10)
     visibility: Literal["private", "public"] | None = None
     enabled: bool | None = None
+    tenant_id: Id | None = None
+    client_id: Id | None = None
+
+
+class ClientSecretIn(Strict):
+    client_secret: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
 class FolderStateOut(BaseModel):
@@ -54,7 +76,13 @@ class MailboxOut(BaseModel):
     username: str
     folders: list[str]
     enabled: bool
+    auth: str = Field(description=AUTH)
+    tenant_id: str | None
+    client_id: str | None
     password_set: bool
+    client_secret_set: bool = Field(
+        description="`microsoft365`: whether its client secret is set (never shown)."
+    )
     created_at: datetime
     updated_at: datetime
     last_sync_at: datetime | None = Field(description="The monitor: when the last sync ended.")

@@ -28,7 +28,11 @@ def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
         "username": mailbox.username,
         "folders": list(mailbox.folders),
         "enabled": mailbox.enabled,
+        "auth": mailbox.auth,
+        "tenant_id": mailbox.tenant_id,
+        "client_id": mailbox.client_id,
         "password_set": mailbox.password_ciphertext is not None,
+        "client_secret_set": mailbox.client_secret_ciphertext is not None,
         "created_at": mailbox.created_at,
         "updated_at": mailbox.updated_at,
         "last_sync_at": mailbox.last_sync_at,
@@ -58,17 +62,15 @@ def add_mailbox(caller: Principal) -> Response:
     from chalicelib.records.mailboxes.accounts import add_mailbox as add
 
     body = parse_body(mailboxes.current_request, MailboxIn)
-    return json_response(mailbox_out(add(caller, body.model_dump())), 201)
+    return json_response(mailbox_out(add(caller, body.model_dump(exclude_unset=True))), 201)
 
 
 @route("POST /mailboxes/sync", STAFF, response="SyncsQueuedOut", status=202)
 def sync_all(caller: Principal) -> Response:
     """Sync now every mailbox the caller may see (one job per mailbox)"""
-    from chalicelib.records.mailboxes.accounts import list_visible
+    from chalicelib.records.mailboxes.accounts import has_secret, list_visible
 
-    return _queue_syncs(
-        caller, [m.mailbox_id for m in list_visible(caller) if m.enabled and m.password_ciphertext]
-    )
+    return _queue_syncs(caller, [m.mailbox_id for m in list_visible(caller) if m.enabled and has_secret(m)])
 
 
 def _queue_syncs(caller: Principal, mailbox_ids: list[str]) -> Response:
@@ -87,7 +89,8 @@ def get_mailbox(caller: Principal, mailbox_id: str) -> Response:
 
 @route("PATCH /mailboxes/{mailbox_id}", STAFF, body="MailboxChangeIn", response="MailboxOut")
 def change_mailbox(caller: Principal, mailbox_id: str) -> Response:
-    """Change a mailbox (its owner or level 1); a new host, port or user removes the password"""
+    """Change a mailbox (its owner or level 1); a new host, port or user removes the password, switching auth
+    the other kind's secret"""
     from chalicelib.api.mailbox_schemas import MailboxChangeIn
     from chalicelib.records.mailboxes.accounts import update_mailbox
 
@@ -104,7 +107,13 @@ def delete_mailbox(caller: Principal, mailbox_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route("PUT /mailboxes/{mailbox_id}/password", STAFF, body="schemas.PasswordIn", status=204)
+@route(
+    "PUT /mailboxes/{mailbox_id}/password",
+    STAFF,
+    body="schemas.PasswordIn",
+    status=204,
+    errors={409: "The mailbox is a Microsoft 365 one: it logs in with its app's client secret."},
+)
 def set_mailbox_password(caller: Principal, mailbox_id: str) -> Response:
     """Set the mailbox's password: write-only, KMS-encrypted, bound to its server and user; starts a sync"""
     from chalicelib.api.schemas import PasswordIn
@@ -112,6 +121,24 @@ def set_mailbox_password(caller: Principal, mailbox_id: str) -> Response:
 
     body = parse_body(mailboxes.current_request, PasswordIn)
     set_password(caller, mailbox_id, body.password)
+    return Response(body="", status_code=204)
+
+
+@route(
+    "PUT /mailboxes/{mailbox_id}/client-secret",
+    STAFF,
+    body="ClientSecretIn",
+    status=204,
+    errors={409: "The mailbox logs in with a password, not with a Microsoft 365 app."},
+)
+def set_mailbox_client_secret(caller: Principal, mailbox_id: str) -> Response:
+    """Set a Microsoft 365 mailbox's Entra app client secret: write-only, KMS-encrypted, bound to its tenant
+    and app; starts a sync"""
+    from chalicelib.api.mailbox_schemas import ClientSecretIn
+    from chalicelib.records.mailboxes.accounts import set_client_secret
+
+    body = parse_body(mailboxes.current_request, ClientSecretIn)
+    set_client_secret(caller, mailbox_id, body.client_secret)
     return Response(body="", status_code=204)
 
 

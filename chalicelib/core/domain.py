@@ -122,7 +122,11 @@ class FolderState:
 
 @dataclass(frozen=True)
 class Mailbox:
-    """A staff IMAP mailbox whose mail to and from clients is logged in the register (H3)."""
+    """A staff IMAP mailbox whose mail to and from clients is logged in the register (H3).
+
+    ``auth`` is ``password`` (IMAP LOGIN to ``host``) or ``microsoft365`` (SASL XOAUTH2 with an
+    app-only token of the company's Entra app ``client_id`` in ``tenant_id``, to Exchange Online:
+    the server is the deployment's, never the tenant's)."""
 
     company_id: str
     mailbox_id: str
@@ -137,6 +141,10 @@ class Mailbox:
     updated_at: datetime
     enabled: bool = True
     password_ciphertext: bytes | None = field(default=None, repr=False)
+    auth: str = "password"  # "password" | "microsoft365"
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret_ciphertext: bytes | None = field(default=None, repr=False)
     folder_state: dict[str, FolderState] = field(default_factory=dict)
     last_sync_at: datetime | None = None
     last_error: str | None = None

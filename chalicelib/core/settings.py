@@ -83,6 +83,23 @@ def allow_loopback_destinations() -> bool:
     return _env("PREGON_ALLOW_LOOPBACK_DESTINATIONS").strip().lower() in ("1", "true", "yes")
 
 
+def microsoft_login_url() -> str:
+    """Where Microsoft 365 mailboxes' OAuth2 tokens are asked for (H3): Microsoft Entra ID's sign-in
+    service, ``PREGON_MICROSOFT_LOGIN_URL`` (default ``https://login.microsoftonline.com``); a
+    token is ``POST {this}/{tenant}/oauth2/v2.0/token``. A deployment setting, never a tenant's:
+    the client secrets go there. The tests point it at a local stand-in, as boto3's
+    ``AWS_ENDPOINT_URL_*`` point at moto. Read on every call."""
+    return _env("PREGON_MICROSOFT_LOGIN_URL").strip().rstrip("/") or "https://login.microsoftonline.com"
+
+
+def microsoft_imap_url() -> str:
+    """Exchange Online's IMAP server, where Microsoft 365 mailboxes are read with their bearer
+    tokens (H3): ``PREGON_MICROSOFT_IMAP_URL``, default ``imaps://outlook.office365.com:993``
+    (``imap://host:port`` is plain IMAP, for a local test server only). A deployment setting,
+    never a tenant's: the tokens go there. Read on every call."""
+    return _env("PREGON_MICROSOFT_IMAP_URL").strip() or "imaps://outlook.office365.com:993"
+
+
 def reset_settings() -> None:
     """Forget the cached settings (tests that change the environment call this)."""
     get_settings.cache_clear()

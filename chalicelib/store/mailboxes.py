@@ -23,7 +23,18 @@ from chalicelib.store.tables import written
 
 _SYNC_SHARD = "mailboxes"
 # The mailbox settings a user edits; a change of host, port or user also clears the password.
-SETTINGS = ("visibility", "host", "port", "encryption", "username", "folders", "enabled")
+SETTINGS = (
+    "visibility",
+    "host",
+    "port",
+    "encryption",
+    "username",
+    "folders",
+    "enabled",
+    "auth",
+    "tenant_id",
+    "client_id",
+)
 
 
 def _state(raw: str | None) -> dict[str, domain.FolderState]:
@@ -50,6 +61,10 @@ def _record(item: MailboxModel) -> domain.Mailbox:
         folders=tuple(str(f) for f in item.folders or ()),
         enabled=bool(item.enabled),
         password_ciphertext=bytes(item.password_ciphertext) if item.password_ciphertext else None,
+        auth=item.auth or "password",
+        client_secret_ciphertext=(
+            bytes(item.client_secret_ciphertext) if item.client_secret_ciphertext else None
+        ),
         folder_state=_state(item.folder_state),
         logged_count=int(item.logged_count or 0),
         next_sync_at=parse_stamp(item.next_sync_at) if item.next_sync_at else None,
@@ -62,7 +77,14 @@ def create_mailbox(mailbox: domain.Mailbox) -> bool:
     item = item_from(
         MailboxModel,
         mailbox,
-        leave_out=("password_ciphertext", "folder_state", "last_sync_at", "last_error", "next_sync_at"),
+        leave_out=(
+            "password_ciphertext",
+            "client_secret_ciphertext",
+            "folder_state",
+            "last_sync_at",
+            "last_error",
+            "next_sync_at",
+        ),
         folders=list(mailbox.folders),
         logged_count=0,
     )
@@ -88,17 +110,26 @@ def update_settings(
     *,
     clear_password: bool,
     restart_folders: bool | None = None,
+    clear_client_secret: bool = False,
 ) -> bool:
-    """Change settings of a mailbox that exists (False when it does not). A mailbox pointed at
-    another server or user loses its password and starts its folders again (``restart_folders``
-    defaults to ``clear_password``; the same server read without TLS keeps its place)."""
+    """Change settings of a mailbox that exists (False when it does not); a setting given as None
+    is removed. A mailbox pointed at another server or user loses its password and starts its
+    folders again (``restart_folders`` defaults to ``clear_password``; the same server read
+    without TLS keeps its place); one pointed at another Entra app, or back to a password, loses
+    its client secret (``clear_client_secret``)."""
     actions: list[Any] = [MailboxModel.updated_at.set(now)]
     for name, value in fields.items():
         if name not in SETTINGS:
             raise ValueError(name)
-        actions.append(getattr(MailboxModel, name).set(list(value) if name == "folders" else value))
+        attribute = getattr(MailboxModel, name)
+        if value is None:
+            actions.append(attribute.remove())
+        else:
+            actions.append(attribute.set(list(value) if name == "folders" else value))
     if clear_password:
         actions.append(MailboxModel.password_ciphertext.remove())
+    if clear_client_secret:
+        actions.append(MailboxModel.client_secret_ciphertext.remove())
     if clear_password if restart_folders is None else restart_folders:
         actions.append(MailboxModel.folder_state.remove())
     return _update(company_id, mailbox_id, actions)
@@ -109,6 +140,15 @@ def set_password(company_id: str, mailbox_id: str, ciphertext: bytes, now: datet
         company_id,
         mailbox_id,
         [MailboxModel.password_ciphertext.set(ciphertext), MailboxModel.updated_at.set(now)],
+    )
+
+
+def set_client_secret(company_id: str, mailbox_id: str, ciphertext: bytes, now: datetime) -> bool:
+    """A Microsoft 365 mailbox's Entra app client secret (KMS ciphertext), as a password is kept."""
+    return _update(
+        company_id,
+        mailbox_id,
+        [MailboxModel.client_secret_ciphertext.set(ciphertext), MailboxModel.updated_at.set(now)],
     )
 
 

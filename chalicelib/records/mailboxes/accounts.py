@@ -10,30 +10,50 @@ write-only passwords, and the connection test.
   does turning TLS off (it would go out in clear).
 * The host must be a public address (``channels/destinations.py``), checked when saved and on
   every connection.
+* A Microsoft 365 mailbox (``auth: microsoft365``) has no host of the tenant's: it is read on
+  Exchange Online (the deployment's setting) with its Entra app's OAuth2 token
+  (``microsoft.py``); the tenant gives tenant id, client id and the client secret, which is kept
+  as the password is (bound to ``microsoft365://<tenant>/<client>``). Switching between password
+  and Microsoft 365 removes the other kind's secret.
 """
 
 from __future__ import annotations
 
 import imaplib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.channels.destinations import host_problem, is_host_name_or_address
 from chalicelib.core import clock
 from chalicelib.core.domain import Mailbox
-from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.core.secrets import decrypt_password, encrypt_secret
 from chalicelib.messaging.accounts.email import encryption_dropped
-from chalicelib.records.mailboxes.imap import ImapFailed, server_text, session
+from chalicelib.records.mailboxes import microsoft
+from chalicelib.records.mailboxes.imap import (
+    TIMEOUT_SECONDS,
+    BearerToken,
+    ImapFailed,
+    Password,
+    Session,
+    server_of,
+    server_text,
+    session,
+)
 from chalicelib.store import mailboxes as store
 from chalicelib.tenants.auth.principal import Principal
 
 VISIBILITIES = ("private", "public")
 ENCRYPTIONS = ("tls", "starttls", "none")
+AUTHS = ("password", "microsoft365")
+MICROSOFT_SERVER_FIELDS = ("host", "port", "encryption")  # Microsoft's, not the tenant's
 DEFAULT_FOLDERS = ("INBOX", "Sent")
 MAX_FOLDERS = 10
 _PASSWORD_PURPOSE = "mailbox-password"  # noqa: S105 - a KMS context label, not a secret
+_CLIENT_SECRET_PURPOSE = "mailbox-client-secret"  # noqa: S105 - a KMS context label, not a secret
 
 
 def is_admin(viewer: Principal) -> bool:
@@ -51,6 +71,18 @@ def may_manage(viewer: Principal, mailbox: Mailbox) -> bool:
 def destination_of(mailbox: Mailbox) -> str:
     """Where the password is sent: ``imap://<user>@<host>:<port>`` (the KMS context)."""
     return f"imap://{mailbox.username}@{mailbox.host.lower()}:{mailbox.port}"
+
+
+def app_of(mailbox: Mailbox) -> str:
+    """Whose client secret it is: ``microsoft365://<tenant>/<client>`` (its KMS context)."""
+    return f"microsoft365://{(mailbox.tenant_id or '').lower()}/{(mailbox.client_id or '').lower()}"
+
+
+def has_secret(mailbox: Mailbox) -> bool:
+    """Whether it can be read: its password, or a Microsoft 365 mailbox's client secret, is set."""
+    if mailbox.auth == "microsoft365":
+        return mailbox.client_secret_ciphertext is not None
+    return mailbox.password_ciphertext is not None
 
 
 @dataclass(frozen=True)
@@ -75,6 +107,19 @@ def _check(viewer: Principal, fields: dict[str, Any]) -> None:
     username = fields.get("username")
     if "username" in fields and (not username or any(ord(c) < 32 or ord(c) == 127 for c in username)):
         errors.append({"field": "username", "message": "is required, without control characters"})
+    if "auth" in fields and fields["auth"] not in AUTHS:
+        errors.append({"field": "auth", "message": f"must be one of {', '.join(AUTHS)}"})
+    tenant_id = fields.get("tenant_id")
+    if "tenant_id" in fields and not (isinstance(tenant_id, str) and microsoft.is_tenant_id(tenant_id)):
+        errors.append(
+            {
+                "field": "tenant_id",
+                "message": "must be the directory (tenant) id: a GUID or the tenant's domain name",
+            }
+        )
+    client_id = fields.get("client_id")
+    if "client_id" in fields and not (isinstance(client_id, str) and microsoft.is_guid(client_id)):
+        errors.append({"field": "client_id", "message": "must be the application (client) id, a GUID"})
     folders = fields.get("folders")
     if "folders" in fields:
         if not folders or len(folders) > MAX_FOLDERS:
@@ -87,6 +132,30 @@ def _check(viewer: Principal, fields: dict[str, Any]) -> None:
         raise Forbidden(
             "only a company administrator (level 1) may make a mailbox public", field="visibility"
         )
+
+
+def _check_auth(auth: str, given: dict[str, Any], after: dict[str, Any]) -> None:
+    """A Microsoft 365 mailbox takes no server (its server is Microsoft's: a secret and a token
+    never go to a host a tenant chose) and needs tenant and client ids; a password one takes no
+    ids. ``given``: the fields sent; ``after``: the mailbox's values once changed."""
+    errors: list[dict[str, str]] = []
+    if auth == "microsoft365":
+        for name in MICROSOFT_SERVER_FIELDS:
+            if name in given:
+                errors.append(
+                    {"field": name, "message": "is Microsoft's for a microsoft365 mailbox, not a setting"}
+                )
+        for name in ("tenant_id", "client_id"):
+            if not after.get(name):
+                errors.append({"field": name, "message": "is required for a microsoft365 mailbox"})
+    else:
+        for name in ("tenant_id", "client_id"):
+            if name in given:
+                errors.append({"field": name, "message": "is for a microsoft365 mailbox only"})
+        if not after.get("host"):
+            errors.append({"field": "host", "message": "is required for a password mailbox"})
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def _check_host(host: str, port: int) -> None:
@@ -117,17 +186,17 @@ def _managed(viewer: Principal, mailbox_id: str) -> Mailbox:
 def add_mailbox(viewer: Principal, fields: dict[str, Any]) -> Mailbox:
     """A new mailbox of the caller's (no password yet: it is set by its own call, which starts
     the first sync)."""
-    fields = {
-        "visibility": "private",
-        "encryption": "tls",
-        "folders": list(DEFAULT_FOLDERS),
-        **{k: v for k, v in fields.items() if v is not None},
-    }
-    fields.setdefault("port", 993 if fields["encryption"] == "tls" else 143)
-    for required in ("host", "username"):
-        fields.setdefault(required, None)
+    given = {k: v for k, v in fields.items() if v is not None}
+    auth = given.get("auth", "password")
+    fields = {"visibility": "private", "encryption": "tls", "folders": list(DEFAULT_FOLDERS), **given}
+    fields.setdefault("username", None)
     _check(viewer, fields)
-    _check_host(fields["host"], fields["port"])
+    _check_auth(auth, given, fields)
+    if auth == "microsoft365":
+        fields.update(host=microsoft.HOST, port=microsoft.PORT, encryption=microsoft.ENCRYPTION)
+    else:
+        fields.setdefault("port", 993 if fields["encryption"] == "tls" else 143)
+        _check_host(fields["host"], fields["port"])
     now = clock.now()
     mailbox = Mailbox(
         company_id=viewer.company_id,
@@ -142,29 +211,48 @@ def add_mailbox(viewer: Principal, fields: dict[str, Any]) -> Mailbox:
         created_at=now,
         updated_at=now,
         enabled=bool(fields.get("enabled", True)),
+        auth=auth,
+        tenant_id=fields.get("tenant_id"),
+        client_id=fields.get("client_id"),
     )
     store.create_mailbox(mailbox)
     return mailbox
 
 
 def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) -> Mailbox:
-    """Change settings; a new host, port or user removes the password (set it again)."""
+    """Change settings; a new host, port or user removes the password (set it again), a new
+    tenant or client id the client secret, and switching between password and Microsoft 365 the
+    other kind's secret."""
     before = _managed(viewer, mailbox_id)
     changes = {k: v for k, v in changes.items() if v is not None}
     _check(viewer, changes)
+    auth = changes.get("auth", before.auth)
+    switched = auth != before.auth
     after = {
         "host": changes.get("host", before.host),
         "port": changes.get("port", before.port),
         "username": changes.get("username", before.username),
+        "tenant_id": changes.get("tenant_id", before.tenant_id if not switched else None),
+        "client_id": changes.get("client_id", before.client_id if not switched else None),
     }
-    if "host" in changes or "port" in changes:
+    _check_auth(auth, changes, after)
+    if auth == "microsoft365":
+        after.update(host=microsoft.HOST, port=microsoft.PORT)
+        changes.update(host=microsoft.HOST, port=microsoft.PORT, encryption=microsoft.ENCRYPTION)
+    elif "host" in changes or "port" in changes:
         _check_host(after["host"], after["port"])
-    moved = (after["host"].lower(), after["port"], after["username"]) != (
+    moved = switched or (after["host"].lower(), after["port"], after["username"]) != (
         before.host.lower(),
         before.port,
         before.username,
     )
     in_clear = encryption_dropped(before.encryption, changes.get("encryption", before.encryption))
+    other_app = (str(after["tenant_id"]).lower(), str(after["client_id"]).lower()) != (
+        str(before.tenant_id).lower(),
+        str(before.client_id).lower(),
+    )
+    if switched and auth == "password":
+        changes.update(tenant_id=None, client_id=None)  # removed with the client secret
     if "folders" in changes:
         changes["folders"] = list(dict.fromkeys(changes["folders"]))
     store.update_settings(
@@ -174,9 +262,10 @@ def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) 
         clock.now(),
         clear_password=moved or in_clear,
         restart_folders=moved,
+        clear_client_secret=switched or other_app,
     )
     after_change = get_visible(viewer, mailbox_id)
-    if not after_change.enabled or after_change.password_ciphertext is None:
+    if not after_change.enabled or not has_secret(after_change):
         store.schedule_sync(viewer.company_id, mailbox_id, None)  # nothing to read until it can be
     elif changes.get("enabled") is True and not before.enabled:
         _start_syncing(after_change)
@@ -201,6 +290,12 @@ def delete_mailbox(viewer: Principal, mailbox_id: str) -> None:
 def set_password(viewer: Principal, mailbox_id: str, password: str) -> None:
     """Encrypt and store the password (never read back), and start the first sync."""
     mailbox = _managed(viewer, mailbox_id)
+    if mailbox.auth != "password":
+        raise Conflict(
+            "a microsoft365 mailbox logs in with its app's client secret (PUT .../client-secret), "
+            "not a password",
+            field="auth",
+        )
     ciphertext = encrypt_secret(
         password,
         company_id=viewer.company_id,
@@ -226,13 +321,64 @@ def password_of(mailbox: Mailbox) -> str:
     )
 
 
+def set_client_secret(viewer: Principal, mailbox_id: str, client_secret: str) -> None:
+    """Encrypt and store a Microsoft 365 mailbox's client secret (never read back), as a password
+    is, bound to its tenant and app; and start the first sync."""
+    mailbox = _managed(viewer, mailbox_id)
+    if mailbox.auth != "microsoft365":
+        raise Conflict(
+            "only a microsoft365 mailbox has a client secret (this one has a password)", field="auth"
+        )
+    ciphertext = encrypt_secret(
+        client_secret,
+        company_id=viewer.company_id,
+        purpose=f"{_CLIENT_SECRET_PURPOSE}:{mailbox_id}",
+        destination=app_of(mailbox),
+    )
+    if not store.set_client_secret(viewer.company_id, mailbox_id, ciphertext, clock.now()):
+        raise NotFound(f"there is no mailbox {mailbox_id!r}")
+    if mailbox.enabled:
+        _start_syncing(mailbox)
+
+
+def client_secret_of(mailbox: Mailbox) -> str:
+    """The Entra app's client secret, to ask for a token (never logged or returned)."""
+    if mailbox.client_secret_ciphertext is None:
+        raise ImapFailed("no client secret is set for this mailbox")
+    return decrypt_password(
+        mailbox.client_secret_ciphertext,
+        company_id=mailbox.company_id,
+        purpose=f"{_CLIENT_SECRET_PURPOSE}:{mailbox.mailbox_id}",
+        destination=app_of(mailbox),
+        moved=ImapFailed("the stored client secret was set for another app; set it again"),
+    )
+
+
+@contextmanager
+def open_session(mailbox: Mailbox, timeout: float = TIMEOUT_SECONDS) -> Iterator[Session]:
+    """The mailbox, logged in: with its password on its server, or, for Microsoft 365, with an
+    app-only token (asked for now, kept nowhere) on Exchange Online (``ImapFailed`` with the
+    server's or the sign-in service's words when that fails)."""
+    if mailbox.auth == "microsoft365":
+        if not mailbox.tenant_id or not mailbox.client_id:
+            raise ImapFailed("the mailbox has no tenant_id or client_id")
+        token = microsoft.access_token(
+            mailbox.tenant_id, mailbox.client_id, client_secret_of(mailbox), timeout
+        )
+        with session(microsoft.imap_server(), BearerToken(mailbox.username, token), timeout) as imap:
+            yield imap
+        return
+    with session(server_of(mailbox), Password(mailbox.username, password_of(mailbox)), timeout) as imap:
+        yield imap
+
+
 def test_connection(viewer: Principal, mailbox_id: str) -> ConnectionTest:
     """Log in and open each folder read-only: ``ok`` with the server's answer and each folder's
     message count, or the server's own words for what failed."""
     mailbox = get_visible(viewer, mailbox_id)
     folders: dict[str, int] = {}
     try:
-        with session(mailbox, password_of(mailbox)) as imap:
+        with open_session(mailbox) as imap:
             for folder in mailbox.folders:
                 folders[folder] = imap.examine(folder)[1]
             return ConnectionTest(True, imap.login_answer, folders)

@@ -5,6 +5,8 @@
 * Every socket has a timeout, so a server that stops answering ends its own sync only.
 * Folders are opened with EXAMINE and messages read with ``BODY.PEEK``: nothing in the mailbox
   changes, not even the \\Seen flag; nothing is ever stored, moved or expunged.
+* It logs in with a password (``LOGIN``) or an OAuth2 bearer token (SASL ``XOAUTH2``, Microsoft
+  365); neither is ever logged.
 * What goes wrong is reported in the server's own words (``[AUTHENTICATIONFAILED] ...``).
 """
 
@@ -16,6 +18,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
 from chalicelib.core.domain import Mailbox
@@ -64,21 +67,70 @@ def _answer(data: list[object]) -> str:
     return " ".join(parts)[:_MAX_TEXT]
 
 
+@dataclass(frozen=True)
+class Server:
+    """Where a session connects: host, port and ``tls`` / ``starttls`` / ``none``."""
+
+    host: str
+    port: int
+    encryption: str
+
+
+@dataclass(frozen=True)
+class Password:
+    """IMAP ``LOGIN`` (never logged: ``repr`` hides it)."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """SASL ``XOAUTH2``: ``user=<address>^Aauth=Bearer <token>^A^A`` (imaplib base64-encodes it),
+    as Exchange Online takes an app's OAuth2 token (never logged: ``repr`` hides it)."""
+
+    username: str
+    token: str = field(repr=False)
+
+
+def server_of(mailbox: Mailbox) -> Server:
+    return Server(mailbox.host, mailbox.port, mailbox.encryption)
+
+
+def _log_in(conn: imaplib.IMAP4, credential: Password | BearerToken) -> list[object]:
+    """Log in; the server's answer (``imaplib.IMAP4.error`` with its words when it refuses)."""
+    if isinstance(credential, Password):
+        return list(conn.login(credential.username, credential.password)[1])
+    first = f"user={credential.username}\x01auth=Bearer {credential.token}\x01\x01".encode()
+    sent: list[bool] = []
+
+    def answer(challenge: bytes) -> bytes:
+        # the first challenge is empty; a second one is the server's JSON error, to be answered
+        # with an empty line, after which it says NO in its own words
+        if sent:
+            return b""
+        sent.append(True)
+        return first
+
+    return list(conn.authenticate("XOAUTH2", answer)[1])
+
+
 @contextmanager
-def session(mailbox: Mailbox, password: str, timeout: float = TIMEOUT_SECONDS) -> Iterator[Session]:
+def session(
+    server: Server, credential: Password | BearerToken, timeout: float = TIMEOUT_SECONDS
+) -> Iterator[Session]:
     """A logged-in connection (``ImapFailed`` with the server's words when that fails)."""
     conn: imaplib.IMAP4 | None = None
     try:
-        if mailbox.encryption == "tls":
+        if server.encryption == "tls":
             conn = _CheckedIMAP4_SSL(
-                mailbox.host, mailbox.port, ssl_context=ssl.create_default_context(), timeout=timeout
+                server.host, server.port, ssl_context=ssl.create_default_context(), timeout=timeout
             )
         else:
-            conn = _CheckedIMAP4(mailbox.host, mailbox.port, timeout=timeout)
-            if mailbox.encryption == "starttls":
+            conn = _CheckedIMAP4(server.host, server.port, timeout=timeout)
+            if server.encryption == "starttls":
                 conn.starttls(ssl.create_default_context())
-        _, data = conn.login(mailbox.username, password)
-        answer = _answer(list(data))
+        answer = _answer(_log_in(conn, credential))
     except (imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
         if conn is not None:
             with suppress(Exception):

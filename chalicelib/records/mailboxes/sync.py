@@ -32,8 +32,8 @@ from chalicelib.core.domain import Communication, FolderState, Mailbox
 from chalicelib.core.observability import logger
 from chalicelib.records.inbound_mail import find_parent, keep_attachments, match_sender
 from chalicelib.records.mailboxes import MAILBOX_SYNCS_QUEUE
-from chalicelib.records.mailboxes.accounts import password_of
-from chalicelib.records.mailboxes.imap import ImapFailed, Session, server_text, session
+from chalicelib.records.mailboxes.accounts import open_session
+from chalicelib.records.mailboxes.imap import ImapFailed, Session, server_text
 from chalicelib.records.mime import ParsedMail, parse_mail
 from chalicelib.store import communications as records
 from chalicelib.store import mailboxes as store
@@ -104,7 +104,7 @@ def sync_mailbox(company_id: str, mailbox_id: str) -> SyncReport:
     errors: list[str] = []
     try:
         if mailbox.enabled:
-            with session(mailbox, password_of(mailbox), timeout_seconds()) as imap:
+            with open_session(mailbox, timeout_seconds()) as imap:
                 _sync_folders(imap, mailbox, report, errors)
     except (ImapFailed, imaplib.IMAP4.error, OSError) as exc:
         errors.append(server_text(exc))
