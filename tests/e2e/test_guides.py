@@ -77,7 +77,13 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
     },
     "mailboxes.md": {
         1: ['"host": "imap.gmail.com"', '"password_set": false', '"ok": false'],
-        2: ['"subject": "Re: ', '"direction": "out"', '"text": "El día 20. Un saludo."'],
+        2: [
+            '"auth": "microsoft365"',
+            '"host": "outlook.office365.com"',
+            '"client_secret_set": true',
+            '"ok": false, "answer": "Microsoft sign-in ',
+        ],
+        3: ['"subject": "Re: ', '"direction": "out"', '"text": "El día 20. Un saludo."'],
     },
     "operations.md": {
         1: ["Paquetería Azteca", "The whole key, shown this once", "active"],
