@@ -73,8 +73,13 @@ def checked_cursor(queried: Any, partition: str, cursor: dict[str, Any] | None) 
         for value in cursor.values()
     )
     if not well_formed or cursor.get(partition_key) != {"S": partition}:
-        raise ValidationFailed([{"field": "cursor", "message": "is not a cursor this listing gave out"}])
+        raise not_a_cursor()
     return cursor
+
+
+def not_a_cursor() -> ValidationFailed:
+    """What a listing answers a cursor it did not give out."""
+    return ValidationFailed([{"field": "cursor", "message": "is not a cursor this listing gave out"}])
 
 
 def _key_schema(queried: Any) -> dict[str, str]:

@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.core import domain
 from chalicelib.store import communications
 from chalicelib.store import outbox as outbox_store
-from chalicelib.store.fields import checked_cursor, item_from, record_from
+from chalicelib.store.fields import checked_cursor, item_from, not_a_cursor, record_from
 from chalicelib.store.models import (
     AlertModel,
     NoveltyModel,
@@ -431,16 +431,30 @@ class Page:
 
 def followed_parcels(company_id: str, now: datetime, limit: int, cursor: dict[str, Any] | None) -> Page:
     """Parcels someone follows now, soonest expiry first (sparse, keys-only follow-ups index:
-    the page's parcels are then read in one BatchGetItem, in the index's order)."""
+    the page's parcels are then read in one BatchGetItem, in the index's order). A cursor whose
+    parcel's follow-up has ended since (DynamoDB refuses a start key outside ``> now``) is dropped:
+    every parcel of the pages before it ended sooner, so the listing from ``now`` is what follows."""
+    start = checked_cursor(ParcelModel.follow_ups, company_id, cursor)
+    if start is not None and _followed_until(start) <= now:
+        start = None
     result = ParcelModel.follow_ups.query(
         company_id,
         ParcelModel.followed_until > now,
         limit=limit,
-        last_evaluated_key=checked_cursor(ParcelModel.follow_ups, company_id, cursor),
+        last_evaluated_key=start,
     )
     keys = [entry.parcel_key for entry in result]
     read = {item.parcel_key: item for item in ParcelModel.batch_get(keys)} if keys else {}
     return Page([_parcel(read[key]) for key in keys if key in read], result.last_evaluated_key)
+
+
+def _followed_until(start: dict[str, Any]) -> datetime:
+    """The follow-up end a follow-ups cursor stopped at (422 naming ``cursor`` when it has none)."""
+    until = ParcelModel.followed_until
+    try:
+        return until.deserialize(start[until.attr_name]["S"])
+    except (KeyError, ValueError) as exc:
+        raise not_a_cursor() from exc
 
 
 # --- sweeping ------------------------------------------------------------------------------

@@ -80,3 +80,26 @@ def test_another_companys_cursor_does_not_page_on_here(
     # And the other company pages on with it
     second = body(api.http.get(f"/clients?limit=1&cursor={first['next_cursor']}", headers=admin))
     assert [c["client_id"] for c in first["items"] + second["items"]] == ["OTHER-1", "OTHER-2"]
+
+
+def test_the_follow_ups_page_after_a_parcel_whose_follow_up_ended_meanwhile(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    from tests.steps.tracking import T0, issue, staff_subscribe
+
+    # Given two parcels followed from a day apart, and a clerk who saw the first page (one parcel)
+    issue(api, tenant, "TRK-F1")
+    issue(api, tenant, "TRK-F2")
+    staff_subscribe(api, tenant, "TRK-F1", "ana@example.com")
+    clock.set_now(T0 + timedelta(days=1))
+    staff_subscribe(api, tenant, "TRK-F2", "luis@example.com")
+    first = body(api.http.get("/follow-ups?limit=1", headers=tenant.staff_headers()))
+    assert [f["tracking_id"] for f in first["items"]] == ["TRK-F1"] and first["next_cursor"]
+    # When the first parcel's follow-up ends before the clerk asks for the next page
+    clock.set_now(T0 + timedelta(days=30, hours=1))
+    after = api.http.get(f"/follow-ups?limit=1&cursor={first['next_cursor']}", headers=tenant.staff_headers())
+    # Then the next page is the parcel still followed
+    assert after.status_code == 200, after.body
+    assert [f["tracking_id"] for f in body(after)["items"]] == ["TRK-F2"]
