@@ -43,7 +43,7 @@ from chalicelib.core.links import (
     reply_reference,
     tracking_alert_headers,
 )
-from chalicelib.store.fields import checked_cursor, item_from, record_from
+from chalicelib.store.fields import checked_cursor, cursor_within, item_from, record_from
 from chalicelib.store.models import (
     AlertScheduleModel,
     AttachmentRef,
@@ -921,6 +921,9 @@ def _listing(
     item returned (PynamoDB rebuilds it from that entry). ``text`` and ``states`` (the message's
     state is not projected) are matched here, in the items read (see :func:`_matched_listing`)."""
     range_condition = CommunicationModel.communication_id.between(*created) if created else None
+    cursor = checked_cursor(index, hash_key, cursor)
+    if created:
+        cursor = cursor_within(cursor, CommunicationModel.communication_id, *created)
     if text or states:
         wanted = text.lower() if text else None
         return _matched_listing(
@@ -940,7 +943,7 @@ def _listing(
         scan_index_forward=False,
         limit=limit,
         page_size=max(limit, _PAGE_READ) if filter_condition is not None else limit,
-        last_evaluated_key=checked_cursor(index, hash_key, cursor),
+        last_evaluated_key=cursor,
         filter_condition=filter_condition,
     )
     entries = list(result)
@@ -981,7 +984,7 @@ def _matched_listing(
         range_condition,
         scan_index_forward=False,
         page_size=_PAGE_READ,
-        last_evaluated_key=checked_cursor(index, hash_key, cursor),
+        last_evaluated_key=cursor,
         filter_condition=filter_condition,
     )
     found: list[domain.Communication] = []

@@ -77,6 +77,25 @@ def checked_cursor(queried: Any, partition: str, cursor: dict[str, Any] | None) 
     return cursor
 
 
+def cursor_within(
+    cursor: dict[str, Any] | None, attribute: Any, low: Any = None, high: Any = None
+) -> dict[str, Any] | None:
+    """``cursor`` when its value of ``attribute`` (the range key the query's key condition bounds)
+    is within ``low`` to ``high`` (either end open): a cursor of the same listing under other
+    bounds (another date range, another ``since``) is a 422 naming ``cursor``, where DynamoDB
+    would refuse the start key as outside the query's boundaries."""
+    if cursor is None:
+        return None
+    value = (cursor.get(attribute.attr_name) or {}).get("S")
+    if not isinstance(value, str):
+        raise not_a_cursor()
+    if (low is not None and value < attribute.serialize(low)) or (
+        high is not None and value > attribute.serialize(high)
+    ):
+        raise not_a_cursor()
+    return cursor
+
+
 def not_a_cursor() -> ValidationFailed:
     """What a listing answers a cursor it did not give out."""
     return ValidationFailed([{"field": "cursor", "message": "is not a cursor this listing gave out"}])

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.core import domain
 from chalicelib.store.communications import id_range
-from chalicelib.store.fields import checked_cursor, item_from, page_of, record_from
+from chalicelib.store.fields import checked_cursor, cursor_within, item_from, page_of, record_from
 from chalicelib.store.models import ClientNoteModel
 from chalicelib.store.tables import written
 
@@ -101,6 +101,8 @@ def _newest_first(
         scan_index_forward=False,
         limit=limit,
         page_size=limit,
-        last_evaluated_key=checked_cursor(queried, key, cursor),
+        last_evaluated_key=cursor_within(
+            checked_cursor(queried, key, cursor), ClientNoteModel.note_id, *(created or (None, None))
+        ),
     )
     return NotesPage(*page_of(result, _note))

@@ -14,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
-from chalicelib.store.fields import checked_cursor, item_from, page_of, record_from
+from chalicelib.store.fields import checked_cursor, cursor_within, item_from, page_of, record_from
 from chalicelib.store.models import TicketDayModel, TicketModel
 from chalicelib.store.tables import LOST_RACE, connection
 
@@ -83,7 +83,9 @@ def tickets_page(
         filter_condition=TicketModel.client_id == client_id if client_id else None,
         scan_index_forward=False,
         limit=limit,
-        last_evaluated_key=checked_cursor(TicketModel.by_time, company_id, cursor),
+        last_evaluated_key=cursor_within(
+            checked_cursor(TicketModel.by_time, company_id, cursor), TicketModel.created_at, since
+        ),
     )
     return page_of(result, _ticket)
 

@@ -266,6 +266,12 @@ def test_the_companys_ticket_system_polls_the_tickets_opened_by_sms(
     # And the other company cannot page on with this company's cursor
     borrowed = api.http.get(f"/tickets?cursor={page['next_cursor']}", headers=other_tenant.admin_headers())
     assert borrowed.status_code == 422 and body(borrowed)["field"] == "cursor"
+    # And a cursor of the whole listing (stopped at 9:00) does not page on among those since 10:00
+    assert rest["next_cursor"]
+    narrowed = api.http.get(
+        f"/tickets?since=2026-11-02T10:00:00Z&cursor={rest['next_cursor']}", headers=system
+    )
+    assert narrowed.status_code == 422 and body(narrowed)["field"] == "cursor"
 
 
 def test_a_bad_since_is_refused_naming_it(sms_company: SmsCompany) -> None:

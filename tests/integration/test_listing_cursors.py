@@ -103,3 +103,29 @@ def test_the_follow_ups_page_after_a_parcel_whose_follow_up_ended_meanwhile(
     # Then the next page is the parcel still followed
     assert after.status_code == 200, after.body
     assert [f["tracking_id"] for f in body(after)["items"]] == ["TRK-F2"]
+
+
+def test_a_cursor_of_another_date_range_is_refused_naming_it(api: Client, tenant: Tenant, clock: Any) -> None:
+    from datetime import timedelta
+
+    from tests.steps.tracking import T0, issue, post_event, subscribe, sweep
+
+    # Given alerts sent on two days, and the first page (one e-mail) of the whole history
+    for day in (0, 1):
+        clock.set_now(T0 + timedelta(days=day))
+        issue(api, tenant, f"TRK-D{day}")
+        subscribe(api, tenant, f"TRK-D{day}", f"ana{day}@example.com")
+        post_event(api, tenant, f"TRK-D{day}", "ev-1", "DELIVERED", minutes=1)
+        clock.set_now(T0 + timedelta(days=day, minutes=2))
+        sweep(tenant)
+    staff = tenant.staff_headers()
+    whole = body(api.http.get("/history/email?limit=1", headers=staff))
+    assert len(whole["items"]) == 1 and whole["next_cursor"]
+    # When that cursor (stopped at the second day's e-mail) is sent with the first day's range only
+    first_day = (T0.date()).isoformat()
+    answer = api.http.get(
+        f"/history/email?from={first_day}&to={first_day}&cursor={whole['next_cursor']}", headers=staff
+    )
+    # Then it is a 422 naming the cursor, not a server error
+    assert answer.status_code == 422, answer.body
+    assert body(answer)["field"] == "cursor"
