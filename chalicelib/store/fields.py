@@ -7,6 +7,7 @@ out only the fields that differ (a default, a type, a key made of two fields).""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -56,8 +57,9 @@ def set_or_remove(
 def checked_cursor(queried: Any, partition: str, cursor: dict[str, Any] | None) -> dict[str, Any] | None:
     """``cursor`` as a caller sent it back, if it can be where a query of ``queried`` (a model or
     one of its indexes) in ``partition`` stopped: the table's key attributes and no others than
-    the index's, each a string or a number, in that partition. Anything else (tampered, another
-    listing's, another company's) is a 422 naming ``cursor``, not DynamoDB's ValidationException."""
+    the index's, each of the type the table defines it with, in that partition. Anything else
+    (tampered, another listing's, another company's) is a 422 naming ``cursor``, not DynamoDB's
+    ValidationException."""
     if cursor is None:
         return None
     model = getattr(queried, "_model", queried)
@@ -65,12 +67,14 @@ def checked_cursor(queried: Any, partition: str, cursor: dict[str, Any] | None) 
     queried_keys = table_keys if queried is model else _key_schema(queried)
     keys = {**table_keys, **queried_keys}
     partition_key = next(name for name, kind in queried_keys.items() if kind == "HASH")
+    types = {d["AttributeName"]: d["AttributeType"] for d in model._get_schema()["attribute_definitions"]}
     well_formed = set(table_keys) <= set(cursor) <= set(keys) and all(
         isinstance(value, dict)
         and len(value) == 1
-        and next(iter(value)) in ("S", "N")
+        and next(iter(value)) == types.get(name)
         and isinstance(next(iter(value.values())), str)
-        for value in cursor.values()
+        and (types[name] != "N" or _is_number(next(iter(value.values()))))
+        for name, value in cursor.items()
     )
     if not well_formed or cursor.get(partition_key) != {"S": partition}:
         raise not_a_cursor()
@@ -99,6 +103,13 @@ def cursor_within(
 def not_a_cursor() -> ValidationFailed:
     """What a listing answers a cursor it did not give out."""
     return ValidationFailed([{"field": "cursor", "message": "is not a cursor this listing gave out"}])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _key_schema(queried: Any) -> dict[str, str]:

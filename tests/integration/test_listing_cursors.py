@@ -51,6 +51,7 @@ def test_a_made_up_cursor_is_refused_naming_it(
         {"company_id": "plain"},  # not DynamoDB's typed values
         ["a", "list"],
         {"company_id": {"S": other_tenant.company_id}, "client_id": {"S": "CLI-1"}},  # another company
+        {"company_id": {"S": tenant.company_id}, "client_id": {"N": "1"}},  # a number for a string key
     ]
     for value in made_up:
         # When an administrator asks for the page after a cursor no listing gave out
