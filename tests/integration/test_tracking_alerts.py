@@ -736,16 +736,16 @@ def test_one_phone_on_many_subscriptions_of_a_parcel_gets_one_sms_per_alert(
         data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
         return [sms["message"] for sms in data["sns"]["SMS"] if sms["phone_number"] == number]
 
-    # Given the company's SMS service is on, and a stranger who asks for alerts on a parcel five
-    # times from the public form, each time with another address of their own (plus-addressed)
-    # and someone else's mobile, and confirms each address
+    # Given the company's SMS service is on, and a stranger who asks for alerts on a parcel three
+    # times from the public form (as often as one phone may be given in a day), each time with
+    # another address of their own (plus-addressed) and someone else's mobile, and confirms each
     saved = api.http.put(
         "/sms/settings", headers=tenant.admin_headers(), body=json.dumps({"enabled": True, "provider": "sns"})
     )
     assert saved.status_code == 200, saved.body
     issue(api, tenant, "TRK-P5")
     # (and Ana, after them, with her own mobile)
-    people = [(f"eve+{n}@example.com", "011 15-4555-0101") for n in range(5)]
+    people = [(f"eve+{n}@example.com", "011 15-4555-0101") for n in range(3)]
     for email, phone in [*people, ("ana@example.com", "011 15-4777-0202")]:
         asked = ask_for_alerts(api, tenant, "TRK-P5", email, phone=phone)
         assert asked.status_code == 202, asked.body
@@ -757,11 +757,11 @@ def test_one_phone_on_many_subscriptions_of_a_parcel_gets_one_sms_per_alert(
     post_event(api, tenant, "TRK-P5", "ev-1", "IN_TRANSIT", minutes=1)
     report = sweep(tenant)
     # Then each address gets its e-mail, but the mobile only one SMS, not one per subscription
-    assert len(mailbox.wait_for(6)) == 6
+    assert len(mailbox.wait_for(4)) == 4
     assert len(sms_to("+5491145550101")) == 1
     # And Ana's mobile gets its own
     assert len(sms_to("+5491147770202")) == 1
-    assert report.sent == 8
+    assert report.sent == 6
 
 
 # Issue 8, item 5: a tenant's template must never hold back another tenant's alerts.
