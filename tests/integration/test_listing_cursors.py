@@ -41,9 +41,8 @@ def company_with_a_client(api: Client, tenant: Tenant) -> Tenant:
     return tenant
 
 
-@pytest.mark.parametrize("path", LISTINGS)
 def test_a_made_up_cursor_is_refused_naming_it(
-    api: Client, company_with_a_client: Tenant, other_tenant: Tenant, path: str
+    api: Client, company_with_a_client: Tenant, other_tenant: Tenant
 ) -> None:
     tenant = company_with_a_client
     made_up = [
@@ -53,12 +52,14 @@ def test_a_made_up_cursor_is_refused_naming_it(
         {"company_id": {"S": other_tenant.company_id}, "client_id": {"S": "CLI-1"}},  # another company
         {"company_id": {"S": tenant.company_id}, "client_id": {"N": "1"}},  # a number for a string key
     ]
-    for value in made_up:
-        # When an administrator asks for the page after a cursor no listing gave out
-        answer = api.http.get(f"{path}?cursor={cursor(value)}", headers=tenant.admin_headers())
-        # Then it is a 422 naming the cursor, not a server error
-        assert answer.status_code == 422, (path, value, answer.body)
-        assert body(answer)["field"] == "cursor", (path, value)
+    refused = []
+    for path in LISTINGS:
+        for value in made_up:
+            # When an administrator asks a listing for the page after a cursor no listing gave out
+            answer = api.http.get(f"{path}?cursor={cursor(value)}", headers=tenant.admin_headers())
+            refused.append((path, value, answer.status_code, body(answer).get("field")))
+    # Then every listing answers 422 naming the cursor, never a server error
+    assert [r for r in refused if r[2:] != (422, "cursor")] == []
 
 
 def test_another_companys_cursor_does_not_page_on_here(

@@ -27,6 +27,18 @@ def staff(tenant: Tenant, user: str = ANA, level: int = 3) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
+def clients_mail_in_anas_mailbox(
+    api: Client, tenant: Tenant, exchange_online: ExchangeOnline, *mail: Any
+) -> None:
+    """The client Talleres Ríos (CLI-3), ``mail`` in Ana's inbox on Exchange Online, and the
+    company's Entra app given access to her mailbox."""
+    from tests.steps.clients import put_client
+
+    put_client(api, tenant, "CLI-3", name="Talleres Ríos", emails=["rios@talleres.example"])
+    exchange_online.server.append(ANA, "INBOX", list(mail))
+    exchange_online.login.register_app(TENANT_ID, CLIENT_ID, SECRET, mailbox=ANA)
+
+
 def add_microsoft_mailbox(
     api: Client, headers: dict[str, str], *, secret: str | None = SECRET, **fields: Any
 ) -> dict[str, Any]:
@@ -65,18 +77,13 @@ def test_a_microsoft_365_mailbox_is_read_with_its_apps_token_and_never_shows_the
 ) -> None:
     # Given a client, her mail in Ana's Microsoft 365 mailbox, and the company's Entra app (with
     # IMAP.AccessAsApp) that the admin gave access to Ana's mailbox
-    from tests.steps.clients import put_client
-
-    put_client(api, tenant, "CLI-3", name="Talleres Ríos", emails=["rios@talleres.example"])
-    exchange_online.server.append(
-        ANA,
-        "INBOX",
-        [
-            filed_mail("rios@talleres.example", ANA, "Presupuesto aceptado"),
-            filed_mail("boletin@otros.example", ANA, "Novedades"),
-        ],
+    clients_mail_in_anas_mailbox(
+        api,
+        tenant,
+        exchange_online,
+        filed_mail("rios@talleres.example", ANA, "Presupuesto aceptado"),
+        filed_mail("boletin@otros.example", ANA, "Novedades"),
     )
-    exchange_online.login.register_app(TENANT_ID, CLIENT_ID, SECRET, mailbox=ANA)
     ana = staff(tenant)
     caplog.set_level("DEBUG")
 
@@ -131,11 +138,9 @@ def test_a_wrong_client_secret_is_the_sign_in_services_answer_and_is_never_logge
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Given a client's message in Ana's mailbox, and the app's secret mistyped when it was added
-    from tests.steps.clients import put_client
-
-    put_client(api, tenant, "CLI-3", name="Talleres Ríos", emails=["rios@talleres.example"])
-    exchange_online.server.append(ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Hola")])
-    exchange_online.login.register_app(TENANT_ID, CLIENT_ID, SECRET, mailbox=ANA)
+    clients_mail_in_anas_mailbox(
+        api, tenant, exchange_online, filed_mail("rios@talleres.example", ANA, "Hola")
+    )
     ana = staff(tenant)
     wrong = "Qx8~the-secret-id-not-its-value"
     caplog.set_level("DEBUG")

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import imaplib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from chalicelib.channels.destinations import host_problem, is_host_name_or_address
@@ -287,71 +288,93 @@ def delete_mailbox(viewer: Principal, mailbox_id: str) -> None:
     store.delete_mailbox(viewer.company_id, mailbox_id)
 
 
-def set_password(viewer: Principal, mailbox_id: str, password: str) -> None:
-    """Encrypt and store the password (never read back), and start the first sync."""
+@dataclass(frozen=True)
+class _SecretKind:
+    """A kind of mailbox secret: the ``auth`` it logs in with, its KMS context (purpose and
+    destination), where it is kept, and what is said when it is missing or was set elsewhere."""
+
+    auth: str
+    purpose: str
+    destination: Callable[[Mailbox], str]
+    ciphertext: Callable[[Mailbox], bytes | None]
+    keep: Callable[[str, str, bytes, datetime], bool]
+    other_auth: str  # the 409 when the mailbox logs in the other way
+    missing: str
+    moved: str
+
+
+_PASSWORD = _SecretKind(
+    "password",
+    _PASSWORD_PURPOSE,
+    destination_of,
+    lambda mailbox: mailbox.password_ciphertext,
+    store.set_password,
+    "a microsoft365 mailbox logs in with its app's client secret (PUT .../client-secret), not a password",
+    "no password is set for this mailbox",
+    "the stored password was set for another server or user; set it again",
+)
+_CLIENT_SECRET = _SecretKind(
+    "microsoft365",
+    _CLIENT_SECRET_PURPOSE,
+    app_of,
+    lambda mailbox: mailbox.client_secret_ciphertext,
+    store.set_client_secret,
+    "only a microsoft365 mailbox has a client secret (this one has a password)",
+    "no client secret is set for this mailbox",
+    "the stored client secret was set for another app; set it again",
+)
+
+
+def _keep_secret(viewer: Principal, mailbox_id: str, secret: str, kind: _SecretKind) -> None:
+    """Encrypt and store the secret (never read back), bound to where it goes; start a sync."""
     mailbox = _managed(viewer, mailbox_id)
-    if mailbox.auth != "password":
-        raise Conflict(
-            "a microsoft365 mailbox logs in with its app's client secret (PUT .../client-secret), "
-            "not a password",
-            field="auth",
-        )
+    if mailbox.auth != kind.auth:
+        raise Conflict(kind.other_auth, field="auth")
     ciphertext = encrypt_secret(
-        password,
+        secret,
         company_id=viewer.company_id,
-        purpose=f"{_PASSWORD_PURPOSE}:{mailbox_id}",
-        destination=destination_of(mailbox),
+        purpose=f"{kind.purpose}:{mailbox_id}",
+        destination=kind.destination(mailbox),
     )
-    if not store.set_password(viewer.company_id, mailbox_id, ciphertext, clock.now()):
+    if not kind.keep(viewer.company_id, mailbox_id, ciphertext, clock.now()):
         raise NotFound(f"there is no mailbox {mailbox_id!r}")
     if mailbox.enabled:
         _start_syncing(mailbox)
 
 
+def _secret_of(mailbox: Mailbox, kind: _SecretKind) -> str:
+    """The secret, to log in with (never logged or returned); ``ImapFailed`` when none works."""
+    ciphertext = kind.ciphertext(mailbox)
+    if ciphertext is None:
+        raise ImapFailed(kind.missing)
+    return decrypt_password(
+        ciphertext,
+        company_id=mailbox.company_id,
+        purpose=f"{kind.purpose}:{mailbox.mailbox_id}",
+        destination=kind.destination(mailbox),
+        moved=ImapFailed(kind.moved),
+    )
+
+
+def set_password(viewer: Principal, mailbox_id: str, password: str) -> None:
+    """Encrypt and store the password (never read back), and start the first sync."""
+    _keep_secret(viewer, mailbox_id, password, _PASSWORD)
+
+
 def password_of(mailbox: Mailbox) -> str:
     """The password, to log in (never logged or returned); ``ImapFailed`` when none works."""
-    if mailbox.password_ciphertext is None:
-        raise ImapFailed("no password is set for this mailbox")
-    return decrypt_password(
-        mailbox.password_ciphertext,
-        company_id=mailbox.company_id,
-        purpose=f"{_PASSWORD_PURPOSE}:{mailbox.mailbox_id}",
-        destination=destination_of(mailbox),
-        moved=ImapFailed("the stored password was set for another server or user; set it again"),
-    )
+    return _secret_of(mailbox, _PASSWORD)
 
 
 def set_client_secret(viewer: Principal, mailbox_id: str, client_secret: str) -> None:
     """Encrypt and store a Microsoft 365 mailbox's client secret (never read back), as a password
     is, bound to its tenant and app; and start the first sync."""
-    mailbox = _managed(viewer, mailbox_id)
-    if mailbox.auth != "microsoft365":
-        raise Conflict(
-            "only a microsoft365 mailbox has a client secret (this one has a password)", field="auth"
-        )
-    ciphertext = encrypt_secret(
-        client_secret,
-        company_id=viewer.company_id,
-        purpose=f"{_CLIENT_SECRET_PURPOSE}:{mailbox_id}",
-        destination=app_of(mailbox),
-    )
-    if not store.set_client_secret(viewer.company_id, mailbox_id, ciphertext, clock.now()):
-        raise NotFound(f"there is no mailbox {mailbox_id!r}")
-    if mailbox.enabled:
-        _start_syncing(mailbox)
+    _keep_secret(viewer, mailbox_id, client_secret, _CLIENT_SECRET)
 
 
 def client_secret_of(mailbox: Mailbox) -> str:
     """The Entra app's client secret, to ask for a token (never logged or returned)."""
-    if mailbox.client_secret_ciphertext is None:
-        raise ImapFailed("no client secret is set for this mailbox")
-    return decrypt_password(
-        mailbox.client_secret_ciphertext,
-        company_id=mailbox.company_id,
-        purpose=f"{_CLIENT_SECRET_PURPOSE}:{mailbox.mailbox_id}",
-        destination=app_of(mailbox),
-        moved=ImapFailed("the stored client secret was set for another app; set it again"),
-    )
+    return _secret_of(mailbox, _CLIENT_SECRET)
 
 
 @contextmanager
