@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check and test: ruff (lint and format), mypy and pytest (options go to pytest;
+# Runs every check and test: ruff (lint and format), mypy, then pytest (options go to pytest;
 # without options, the end-to-end tests run in a second pytest beside the rest).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -7,8 +7,8 @@ source infrastructure/local/bootstrap.sh
 source infrastructure/local/browser.sh
 "${UV[@]}" run ruff check .
 "${UV[@]}" run ruff format --check .
+"${UV[@]}" run mypy
 if [ "$#" -gt 0 ]; then
-    "${UV[@]}" run mypy
     exec "${UV[@]}" run pytest "$@"
 fi
 # The whole run. The end-to-end tests (marker e2e) spend most of their minutes waiting for the
@@ -17,22 +17,14 @@ fi
 # cfn-lint, Checkov; CPU the waiting leaves free); both must pass. Their report follows the main one.
 # The others run in two processes (pytest-xdist, each test file whole in one process, each process
 # with its own DynamoDB Local and moto): most of their time is waiting too (servers, the browser).
-# mypy (about 35 s from a fresh clone) checks beside the tests too, not before them.
 e2e_log=$(mktemp)
-mypy_log=$(mktemp)
-trap 'rm -f "$e2e_log" "$mypy_log"' EXIT
-"${UV[@]}" run mypy >"$mypy_log" 2>&1 </dev/null &
-mypy=$!
+trap 'rm -f "$e2e_log"' EXIT
 "${UV[@]}" run pytest -m "e2e or beside" -p no:cacheprovider >"$e2e_log" 2>&1 </dev/null &
 e2e=$!
 status=0
 "${UV[@]}" run pytest -m "not e2e and not beside" --numprocesses 2 --dist loadfile || status=$?
 e2e_status=0
 wait "$e2e" || e2e_status=$?
-mypy_status=0
-wait "$mypy" || mypy_status=$?
-echo "----- mypy (run beside the tests): exit $mypy_status -----"
-cat "$mypy_log"
 echo "----- end-to-end tests and deployment checks (pytest -m \"e2e or beside\", run beside the others): exit $e2e_status -----"
 cat "$e2e_log"
-[ "$status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$mypy_status" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$e2e_status" -eq 0 ]
