@@ -11,6 +11,7 @@ from chalicelib.core.domain import Novelty, Parcel, StatusDefinition
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.producers.tracking.catalog import is_notifiable, status_catalog
+from chalicelib.producers.tracking.limits import count_lookup
 from chalicelib.producers.tracking.monitor import tracking_alerts_on
 from chalicelib.store import tracking as store
 
@@ -193,8 +194,6 @@ def _public_entry(novelty: Novelty, status: StatusDefinition) -> HistoryEntry:
 def public_tracking(company_id: str, tracking_id: str, *, client_ip: str | None) -> PublicTracking:
     """What the end customer may see (T1) and whether alerts can be requested (T2). Every look-up
     counts against its client's limit, found or not (429 beyond it)."""
-    from chalicelib.producers.tracking.limits import count_lookup
-
     count_lookup(client_ip)
     parcel = get_parcel(company_id, tracking_id)
     catalog = status_catalog(company_id)

@@ -51,7 +51,7 @@ def imap_server() -> Server:
 def token_url(tenant_id: str) -> str:
     base = microsoft_login_url()
     if urllib.parse.urlsplit(base).scheme not in ("https", "http"):
-        raise ImapFailed("PREGON_MICROSOFT_LOGIN_URL must be an https:// URL")
+        raise ImapFailed("PREGON_MICROSOFT_LOGIN_URL must be an https:// URL (or http:// for a local test)")
     return f"{base}/{urllib.parse.quote(tenant_id, safe='')}/oauth2/v2.0/token"
 
 
