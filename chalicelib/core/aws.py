@@ -34,11 +34,33 @@ TRANSIENT_AWS_CODES = frozenset(
 )
 
 
+# Loggers of the AWS SDK and the libraries under it, and what they write at DEBUG: botocore every
+# request and response body (KMS ``Encrypt``'s plaintext and ``Decrypt``'s answer: the secrets
+# tenants store, base64-encoded) and its signed headers (on Lambda, the role's session token);
+# PynamoDB every item it writes; urllib3 every URL. None of them may log below INFO, whatever level
+# the function's logging is set to (Lambda's ``ApplicationLogLevel``, a developer's ``--log-level``).
+SDK_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3", "pynamodb")
+
+
+def quiet_sdk_loggers() -> None:
+    """Set the SDK's loggers to INFO unless they are set higher: their own level, not the one they
+    inherit, since the root's may be lowered later (Lambda's runtime, a test's ``caplog``)."""
+    import logging
+
+    for name in SDK_LOGGERS:
+        sdk = logging.getLogger(name)
+        if sdk.level < logging.INFO:  # NOTSET (inherit) included
+            sdk.setLevel(logging.INFO)
+
+
 @cache
 def botocore_session() -> Any:
-    """The process's one botocore session (its loader keeps the parsed service models)."""
+    """The process's one botocore session (its loader keeps the parsed service models). Every AWS
+    client and PynamoDB connection is made from it, so its making is where the SDK's loggers are
+    kept from writing request bodies."""
     import botocore.session
 
+    quiet_sdk_loggers()
     return botocore.session.get_session()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -537,6 +538,8 @@ def test_sender_password_is_write_only_and_never_logged(
     assert "password" not in accounts["all"]
     logs = caplog.text + "".join(capsys.readouterr())
     assert secret not in logs and SMTP_PASSWORD not in logs
+    assert base64.b64encode(secret.encode()).decode() not in logs
+    assert base64.b64encode(SMTP_PASSWORD.encode()).decode() not in logs
     # And the stored value is a KMS ciphertext, not the password
     from chalicelib.store import companies as store
 
