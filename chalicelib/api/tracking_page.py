@@ -153,7 +153,11 @@ def _page(
     tracking_id = tracking_id[:MAX_TRACKING_ID]
     if tracking_id and (problem or {}).get("code") != "not_found":
         try:
-            found = public_tracking(company_id, tracking_id, client_ip=client_ip(request))
+            # A page answering a subscription that was taken shows the parcel once more: that
+            # request was counted against the subscribe limits, not as a look-up.
+            found = public_tracking(
+                company_id, tracking_id, client_ip=client_ip(request), counted=outcome is None
+            )
         except NotFound:
             problem = problem or {"code": "not_found"}
             status = 404 if status == 200 else status

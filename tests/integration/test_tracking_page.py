@@ -266,3 +266,28 @@ def test_the_alert_form_cannot_mail_many_strangers_about_one_parcel(api: Client,
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert "Recibimos demasiados pedidos" in refused.body.decode()
     assert "text/html" in refused.headers["Content-Type"] and "Content-Security-Policy" in refused.headers
+
+
+def test_the_parcel_shown_again_with_a_subscription_taken_is_not_counted_as_a_look_up(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.producers.tracking import limits
+
+    # Given a client allowed two look-ups an hour, who looked the parcel up on the page once
+    monkeypatch.setattr(limits, "LOOKUPS_PER_CLIENT_ANYWHERE", limits.Limit("lookup", 2, 3600))
+    issue(api, tenant, "TRK-SEEN")
+    assert api.http.get(f"/track/{tenant.company_id}?tracking_id=TRK-SEEN").status_code == 200
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def ask(email: str) -> Any:
+        fields = f"tracking_id=TRK-SEEN&first_name=Ana&last_name=Paz&email={email}%40example.com"
+        return api.http.post(f"/track/{tenant.company_id}/subscriptions", headers=form, body=fields)
+
+    # When it asks for alerts twice on that page (each answer shows the parcel again)
+    answers = [ask("ana"), ask("beto")]
+    # Then both answers show the parcel with the request taken
+    assert [a.status_code for a in answers] == [202, 202]
+    assert all("TRK-SEEN</h2>" in a.body.decode() for a in answers)
+    # And its second look-up is still allowed, the third refused
+    assert api.http.get(f"/track/{tenant.company_id}?tracking_id=TRK-SEEN").status_code == 200
+    assert api.http.get(f"/track/{tenant.company_id}?tracking_id=TRK-SEEN").status_code == 429

@@ -191,10 +191,14 @@ def _public_entry(novelty: Novelty, status: StatusDefinition) -> HistoryEntry:
     )
 
 
-def public_tracking(company_id: str, tracking_id: str, *, client_ip: str | None) -> PublicTracking:
+def public_tracking(
+    company_id: str, tracking_id: str, *, client_ip: str | None, counted: bool = True
+) -> PublicTracking:
     """What the end customer may see (T1) and whether alerts can be requested (T2). Every look-up
-    counts against its client's limit, found or not (429 beyond it)."""
-    count_lookup(client_ip)
+    counts against its client's limit, found or not (429 beyond it); ``counted=False`` only for
+    the parcel shown again with a subscription just taken (counted by the subscribe limits)."""
+    if counted:
+        count_lookup(client_ip)
     parcel = get_parcel(company_id, tracking_id)
     catalog = status_catalog(company_id)
     history = []
