@@ -110,6 +110,9 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+# CPU-bound for a minute on an idle machine (synthesis, then cfn-lint's schemas): on a loaded one
+# (other test runs on the same two cores) the default 300 s covering setup and call ran out.
+@pytest.mark.timeout(900)
 def test_template_passes_cfn_lint(out_dir: Path) -> None:
     # Given the synthesized SAM template
     # When cfn-lint checks it (SAM transform included) for the region the config targets
@@ -531,6 +534,7 @@ def test_the_dashboard_shows_sent_failed_queued_per_channel_and_the_outbox_age(t
             assert ("Pregon", metric, "Channel", channel) in plotted, (metric, channel, titles)
 
 
+@pytest.mark.timeout(900)  # as cfn-lint's: CPU-bound, and the machine may be shared
 def test_checkov_finds_nothing_that_is_not_explained(out_dir: Path) -> None:
     # Given the synthesized prod template
     # When Checkov checks it as a security reviewer would (offline: no platform download)
