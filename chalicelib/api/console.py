@@ -65,6 +65,21 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "PUT /company/branding/logo",
         "DELETE /company/branding/logo",
     ),
+    # mail set-up: staff mailboxes (every level, each their own; level 1 all), sending domains and
+    # the suppression list (level 1)
+    "mailboxes": (
+        "GET /mailboxes",
+        "POST /mailboxes",
+        "POST /mailboxes/sync",
+        "PATCH /mailboxes/{mailbox_id}",
+        "DELETE /mailboxes/{mailbox_id}",
+        "PUT /mailboxes/{mailbox_id}/password",
+        "PUT /mailboxes/{mailbox_id}/client-secret",
+        "POST /mailboxes/{mailbox_id}/test",
+        "POST /mailboxes/{mailbox_id}/sync",
+    ),
+    "sender-domains": ("GET /sender-domains", "POST /sender-domains", "GET /sender-domains/{domain}"),
+    "suppressions": ("GET /suppressions", "POST /suppressions", "DELETE /suppressions/{address}"),
     # B's: the work screens (their first call)
     "sends": ("GET /sends",),
     "history": ("GET /history/{channel}",),
