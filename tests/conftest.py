@@ -14,8 +14,9 @@ from chalice.test import Client
 
 from infrastructure.local.aws_env import local_aws as local_aws_engines
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.steps.imap import (  # noqa: F401 - a real IMAP server (dovecot) per test; Exchange Online
+from tests.steps.imap import (  # noqa: F401 - a real IMAP server (dovecot) per test; Exchange Online, Gmail
     exchange_online,
+    google_workspace,
     imap_server,
 )
 from tests.steps.stack import RunningStack

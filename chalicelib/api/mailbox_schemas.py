@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.api.schemas import Strict
 
@@ -13,11 +13,14 @@ Host = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 User = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
 Folder = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-Auth = Literal["password", "microsoft365"]
+Auth = Literal["password", "microsoft365", "google"]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
 AUTH = (
-    "`password` (IMAP LOGIN to `host`) or `microsoft365` (OAuth2, SASL XOAUTH2, on Exchange Online: "
-    "no host, port or encryption of the tenant's; needs `tenant_id`, `client_id` and the client secret)."
+    "`password` (IMAP LOGIN to `host`), `microsoft365` (OAuth2, SASL XOAUTH2, on Exchange Online: "
+    "no host, port or encryption of the tenant's; needs `tenant_id`, `client_id` and the client secret) "
+    "or `google` (OAuth2 with the company's service account by domain-wide delegation, SASL XOAUTH2, on "
+    "Gmail: no host, port or encryption; `username` is the Workspace user's address; needs the service "
+    "account's key)."
 )
 
 
@@ -61,6 +64,21 @@ class ClientSecretIn(Strict):
     client_secret: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
+class ServiceAccountKeyIn(BaseModel):
+    """The JSON key file Google gives for a service account, as it is; only `client_email` and
+    `private_key` are kept (the rest, `token_uri` included, is ignored)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    type: Literal["service_account"] = Field(description="`service_account`, as in Google's key file.")
+    client_email: Annotated[str, StringConstraints(min_length=3, max_length=320)] = Field(
+        description="The service account's address (`...@<project>.iam.gserviceaccount.com`)."
+    )
+    private_key: Annotated[str, StringConstraints(min_length=1, max_length=8000)] = Field(
+        description="Its RSA private key in PEM; write-only."
+    )
+
+
 class FolderStateOut(BaseModel):
     uidvalidity: int
     last_uid: int
@@ -82,6 +100,12 @@ class MailboxOut(BaseModel):
     password_set: bool
     client_secret_set: bool = Field(
         description="`microsoft365`: whether its client secret is set (never shown)."
+    )
+    service_account: str | None = Field(
+        description="`google`: the service account (`client_email`) of the key set, if any."
+    )
+    service_account_key_set: bool = Field(
+        description="`google`: whether its service account key is set (never shown)."
     )
     created_at: datetime
     updated_at: datetime

@@ -33,6 +33,8 @@ def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
         "client_id": mailbox.client_id,
         "password_set": mailbox.password_ciphertext is not None,
         "client_secret_set": mailbox.client_secret_ciphertext is not None,
+        "service_account": mailbox.service_account,
+        "service_account_key_set": mailbox.service_account_key_ciphertext is not None,
         "created_at": mailbox.created_at,
         "updated_at": mailbox.updated_at,
         "last_sync_at": mailbox.last_sync_at,
@@ -112,7 +114,7 @@ def delete_mailbox(caller: Principal, mailbox_id: str) -> Response:
     STAFF,
     body="schemas.PasswordIn",
     status=204,
-    errors={409: "The mailbox is a Microsoft 365 one: it logs in with its app's client secret."},
+    errors={409: "The mailbox is a Microsoft 365 or Google one: it logs in with OAuth2."},
 )
 def set_mailbox_password(caller: Principal, mailbox_id: str) -> Response:
     """Set the mailbox's password: write-only, KMS-encrypted, bound to its server and user; starts a sync"""
@@ -129,7 +131,7 @@ def set_mailbox_password(caller: Principal, mailbox_id: str) -> Response:
     STAFF,
     body="ClientSecretIn",
     status=204,
-    errors={409: "The mailbox logs in with a password, not with a Microsoft 365 app."},
+    errors={409: "The mailbox does not log in with a Microsoft 365 app."},
 )
 def set_mailbox_client_secret(caller: Principal, mailbox_id: str) -> Response:
     """Set a Microsoft 365 mailbox's Entra app client secret: write-only, KMS-encrypted, bound to its tenant
@@ -139,6 +141,24 @@ def set_mailbox_client_secret(caller: Principal, mailbox_id: str) -> Response:
 
     body = parse_body(mailboxes.current_request, ClientSecretIn)
     set_client_secret(caller, mailbox_id, body.client_secret)
+    return Response(body="", status_code=204)
+
+
+@route(
+    "PUT /mailboxes/{mailbox_id}/service-account-key",
+    STAFF,
+    body="ServiceAccountKeyIn",
+    status=204,
+    errors={409: "The mailbox does not log in with a Google service account."},
+)
+def set_mailbox_service_account_key(caller: Principal, mailbox_id: str) -> Response:
+    """Set a Google mailbox's service account key: the JSON key file as Google gives it; its private key is
+    write-only, KMS-encrypted, bound to the account; starts a sync"""
+    from chalicelib.api.mailbox_schemas import ServiceAccountKeyIn
+    from chalicelib.records.mailboxes.accounts import set_service_account_key
+
+    body = parse_body(mailboxes.current_request, ServiceAccountKeyIn)
+    set_service_account_key(caller, mailbox_id, body.client_email, body.private_key)
     return Response(body="", status_code=204)
 
 

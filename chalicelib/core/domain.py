@@ -125,8 +125,10 @@ class Mailbox:
     """A staff IMAP mailbox whose mail to and from clients is logged in the register (H3).
 
     ``auth`` is ``password`` (IMAP LOGIN to ``host``) or ``microsoft365`` (SASL XOAUTH2 with an
-    app-only token of the company's Entra app ``client_id`` in ``tenant_id``, to Exchange Online:
-    the server is the deployment's, never the tenant's)."""
+    app-only token of the company's Entra app ``client_id`` in ``tenant_id``, to Exchange Online)
+    or ``google`` (SASL XOAUTH2 with a token the company's Google service account
+    ``service_account`` gets by domain-wide delegation for ``username``, to Gmail). For both, the
+    server is the deployment's, never the tenant's."""
 
     company_id: str
     mailbox_id: str
@@ -141,10 +143,12 @@ class Mailbox:
     updated_at: datetime
     enabled: bool = True
     password_ciphertext: bytes | None = field(default=None, repr=False)
-    auth: str = "password"  # "password" | "microsoft365"
+    auth: str = "password"  # "password" | "microsoft365" | "google"
     tenant_id: str | None = None
     client_id: str | None = None
     client_secret_ciphertext: bytes | None = field(default=None, repr=False)
+    service_account: str | None = None  # google: the service account's client_email (from its key)
+    service_account_key_ciphertext: bytes | None = field(default=None, repr=False)
     folder_state: dict[str, FolderState] = field(default_factory=dict)
     last_sync_at: datetime | None = None
     last_error: str | None = None

@@ -100,6 +100,23 @@ def microsoft_imap_url() -> str:
     return _env("PREGON_MICROSOFT_IMAP_URL").strip() or "imaps://outlook.office365.com:993"
 
 
+def google_token_url() -> str:
+    """Where Google Workspace mailboxes' OAuth2 tokens are asked for (H3): Google's token endpoint,
+    ``PREGON_GOOGLE_TOKEN_URL`` (default ``https://oauth2.googleapis.com/token``), the ``aud`` of
+    the signed assertion and where it is POSTed. A deployment setting, never a tenant's (the key
+    file's own ``token_uri`` is ignored): the assertions go there. The tests point it at a local
+    stand-in. Read on every call."""
+    return _env("PREGON_GOOGLE_TOKEN_URL").strip() or "https://oauth2.googleapis.com/token"
+
+
+def google_imap_url() -> str:
+    """Gmail's IMAP server, where Google Workspace mailboxes are read with their bearer tokens
+    (H3): ``PREGON_GOOGLE_IMAP_URL``, default ``imaps://imap.gmail.com:993`` (``imap://host:port``
+    is plain IMAP, for a local test server only). A deployment setting, never a tenant's: the
+    tokens go there. Read on every call."""
+    return _env("PREGON_GOOGLE_IMAP_URL").strip() or "imaps://imap.gmail.com:993"
+
+
 def reset_settings() -> None:
     """Forget the cached settings (tests that change the environment call this)."""
     get_settings.cache_clear()

@@ -65,6 +65,9 @@ def _record(item: MailboxModel) -> domain.Mailbox:
         client_secret_ciphertext=(
             bytes(item.client_secret_ciphertext) if item.client_secret_ciphertext else None
         ),
+        service_account_key_ciphertext=(
+            bytes(item.service_account_key_ciphertext) if item.service_account_key_ciphertext else None
+        ),
         folder_state=_state(item.folder_state),
         logged_count=int(item.logged_count or 0),
         next_sync_at=parse_stamp(item.next_sync_at) if item.next_sync_at else None,
@@ -80,6 +83,8 @@ def create_mailbox(mailbox: domain.Mailbox) -> bool:
         leave_out=(
             "password_ciphertext",
             "client_secret_ciphertext",
+            "service_account",
+            "service_account_key_ciphertext",
             "folder_state",
             "last_sync_at",
             "last_error",
@@ -111,12 +116,14 @@ def update_settings(
     clear_password: bool,
     restart_folders: bool | None = None,
     clear_client_secret: bool = False,
+    clear_service_account_key: bool = False,
 ) -> bool:
     """Change settings of a mailbox that exists (False when it does not); a setting given as None
     is removed. A mailbox pointed at another server or user loses its password and starts its
     folders again (``restart_folders`` defaults to ``clear_password``; the same server read
     without TLS keeps its place); one pointed at another Entra app, or back to a password, loses
-    its client secret (``clear_client_secret``)."""
+    its client secret (``clear_client_secret``); one switched away from Google, its service
+    account and key (``clear_service_account_key``)."""
     actions: list[Any] = [MailboxModel.updated_at.set(now)]
     for name, value in fields.items():
         if name not in SETTINGS:
@@ -130,6 +137,9 @@ def update_settings(
         actions.append(MailboxModel.password_ciphertext.remove())
     if clear_client_secret:
         actions.append(MailboxModel.client_secret_ciphertext.remove())
+    if clear_service_account_key:
+        actions.append(MailboxModel.service_account.remove())
+        actions.append(MailboxModel.service_account_key_ciphertext.remove())
     if clear_password if restart_folders is None else restart_folders:
         actions.append(MailboxModel.folder_state.remove())
     return _update(company_id, mailbox_id, actions)
@@ -149,6 +159,22 @@ def set_client_secret(company_id: str, mailbox_id: str, ciphertext: bytes, now: 
         company_id,
         mailbox_id,
         [MailboxModel.client_secret_ciphertext.set(ciphertext), MailboxModel.updated_at.set(now)],
+    )
+
+
+def set_service_account_key(
+    company_id: str, mailbox_id: str, ciphertext: bytes, now: datetime, *, service_account: str
+) -> bool:
+    """A Google Workspace mailbox's service account (its ``client_email``) and private key (KMS
+    ciphertext), written together: the key is bound to that account."""
+    return _update(
+        company_id,
+        mailbox_id,
+        [
+            MailboxModel.service_account.set(service_account),
+            MailboxModel.service_account_key_ciphertext.set(ciphertext),
+            MailboxModel.updated_at.set(now),
+        ],
     )
 
 

@@ -1039,6 +1039,8 @@ class MailboxModel(BoundModel):
     tenant_id = UnicodeAttribute(null=True)
     client_id = UnicodeAttribute(null=True)
     client_secret_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    service_account = UnicodeAttribute(null=True)
+    service_account_key_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
     folder_state = UnicodeAttribute(null=True)
     last_sync_at = UTCDateTimeAttribute(null=True)
     last_error = UnicodeAttribute(null=True)

@@ -14,7 +14,7 @@ from chalice.test import Client
 
 from tests.steps.answers import body
 from tests.steps.imap import ExchangeOnline
-from tests.steps.mailboxes import filed_mail, monitor, register_seen, run_syncs
+from tests.steps.mailboxes import filed_mail, logged, monitor, register_seen, run_syncs
 from tests.steps.tenants import IDENTITY, Tenant
 
 ANA = "ana@estudio.example"
@@ -59,14 +59,6 @@ def add_microsoft_mailbox(
         response = api.http.put(path, headers=headers, body=json.dumps({"client_secret": secret}))
         assert response.status_code == 204, response.body
     return mailbox
-
-
-def logged(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> str:
-    """Everything logged so far: each log record's message, arguments and every extra field it
-    carries (what Powertools writes as a JSON line), and whatever reached stdout and stderr."""
-    out, err = capsys.readouterr()
-    records = [repr(vars(record)) + record.getMessage() for record in caplog.records]
-    return out + err + "\n".join(records)
 
 
 def test_a_microsoft_365_mailbox_is_read_with_its_apps_token_and_never_shows_the_secret(

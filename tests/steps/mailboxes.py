@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from infrastructure.local.imapserver import Dovecot
@@ -90,3 +91,11 @@ def register_seen(api: Client, headers: dict[str, str], client_id: str) -> list[
 
 def record_of(api: Client, headers: dict[str, str], client_id: str, record_id: str) -> Any:
     return api.http.get(f"/clients/{client_id}/register/{record_id}", headers=headers)
+
+
+def logged(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> str:
+    """Everything logged so far: each log record's message, arguments and every extra field it
+    carries (what Powertools writes as a JSON line), and whatever reached stdout and stderr."""
+    out, err = capsys.readouterr()
+    records = [repr(vars(record)) + record.getMessage() for record in caplog.records]
+    return out + err + "\n".join(records)

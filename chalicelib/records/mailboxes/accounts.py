@@ -13,8 +13,13 @@ write-only passwords, and the connection test.
 * A Microsoft 365 mailbox (``auth: microsoft365``) has no host of the tenant's: it is read on
   Exchange Online (the deployment's setting) with its Entra app's OAuth2 token
   (``microsoft.py``); the tenant gives tenant id, client id and the client secret, which is kept
-  as the password is (bound to ``microsoft365://<tenant>/<client>``). Switching between password
-  and Microsoft 365 removes the other kind's secret.
+  as the password is (bound to ``microsoft365://<tenant>/<client>``).
+* A Google Workspace mailbox (``auth: google``) is read on Gmail (the deployment's setting) with a
+  token its company's service account gets by domain-wide delegation, as the mailbox's user
+  (``google.py``); the tenant gives the service account's JSON key file, of which the account's
+  address and its private key are kept, the key as the password is (bound to
+  ``google://<client_email>``).
+* Switching between kinds removes the other kinds' secrets.
 """
 
 from __future__ import annotations
@@ -23,8 +28,7 @@ import imaplib
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.channels.destinations import host_problem, is_host_name_or_address
@@ -33,7 +37,7 @@ from chalicelib.core.domain import Mailbox
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.core.secrets import decrypt_password, encrypt_secret
 from chalicelib.messaging.accounts.email import encryption_dropped
-from chalicelib.records.mailboxes import microsoft
+from chalicelib.records.mailboxes import google, microsoft
 from chalicelib.records.mailboxes.imap import (
     TIMEOUT_SECONDS,
     BearerToken,
@@ -49,12 +53,18 @@ from chalicelib.tenants.auth.principal import Principal
 
 VISIBILITIES = ("private", "public")
 ENCRYPTIONS = ("tls", "starttls", "none")
-AUTHS = ("password", "microsoft365")
-MICROSOFT_SERVER_FIELDS = ("host", "port", "encryption")  # Microsoft's, not the tenant's
+AUTHS = ("password", "microsoft365", "google")
+SERVER_FIELDS = ("host", "port", "encryption")  # an OAuth2 mailbox's are its provider's, not the tenant's
+# The server each OAuth2 kind shows (it is read on the deployment's setting), and whose it is.
+PROVIDER_SERVERS = {
+    "microsoft365": (microsoft.HOST, microsoft.PORT, microsoft.ENCRYPTION, "Microsoft's"),
+    "google": (google.HOST, google.PORT, google.ENCRYPTION, "Google's"),
+}
 DEFAULT_FOLDERS = ("INBOX", "Sent")
 MAX_FOLDERS = 10
 _PASSWORD_PURPOSE = "mailbox-password"  # noqa: S105 - a KMS context label, not a secret
 _CLIENT_SECRET_PURPOSE = "mailbox-client-secret"  # noqa: S105 - a KMS context label, not a secret
+_SERVICE_ACCOUNT_KEY_PURPOSE = "mailbox-service-account-key"
 
 
 def is_admin(viewer: Principal) -> bool:
@@ -79,10 +89,18 @@ def app_of(mailbox: Mailbox) -> str:
     return f"microsoft365://{(mailbox.tenant_id or '').lower()}/{(mailbox.client_id or '').lower()}"
 
 
+def account_of(mailbox: Mailbox) -> str:
+    """Whose private key it is: ``google://<client_email>`` (its KMS context)."""
+    return f"google://{(mailbox.service_account or '').lower()}"
+
+
 def has_secret(mailbox: Mailbox) -> bool:
-    """Whether it can be read: its password, or a Microsoft 365 mailbox's client secret, is set."""
+    """Whether it can be read: its password, a Microsoft 365 mailbox's client secret, or a Google
+    one's service account key, is set."""
     if mailbox.auth == "microsoft365":
         return mailbox.client_secret_ciphertext is not None
+    if mailbox.auth == "google":
+        return mailbox.service_account_key_ciphertext is not None
     return mailbox.password_ciphertext is not None
 
 
@@ -136,19 +154,28 @@ def _check(viewer: Principal, fields: dict[str, Any]) -> None:
 
 
 def _check_auth(auth: str, given: dict[str, Any], after: dict[str, Any]) -> None:
-    """A Microsoft 365 mailbox takes no server (its server is Microsoft's: a secret and a token
-    never go to a host a tenant chose) and needs tenant and client ids; a password one takes no
-    ids. ``given``: the fields sent; ``after``: the mailbox's values once changed."""
+    """A Microsoft 365 or Google mailbox takes no server (its server is its provider's: a secret,
+    an assertion and a token never go to a host a tenant chose); a Microsoft 365 one needs tenant
+    and client ids, a Google one a user's address; the others take no ids. ``given``: the fields
+    sent; ``after``: the mailbox's values once changed."""
     errors: list[dict[str, str]] = []
-    if auth == "microsoft365":
-        for name in MICROSOFT_SERVER_FIELDS:
+    if auth in PROVIDER_SERVERS:
+        whose = PROVIDER_SERVERS[auth][3]
+        for name in SERVER_FIELDS:
             if name in given:
-                errors.append(
-                    {"field": name, "message": "is Microsoft's for a microsoft365 mailbox, not a setting"}
-                )
+                errors.append({"field": name, "message": f"is {whose} for a {auth} mailbox, not a setting"})
+    if auth == "microsoft365":
         for name in ("tenant_id", "client_id"):
             if not after.get(name):
                 errors.append({"field": name, "message": "is required for a microsoft365 mailbox"})
+    elif auth == "google":
+        for name in ("tenant_id", "client_id"):
+            if name in given:
+                errors.append({"field": name, "message": "is for a microsoft365 mailbox only"})
+        if not google.is_address(str(after.get("username") or "")):
+            errors.append(
+                {"field": "username", "message": "must be the Workspace user's address for a google mailbox"}
+            )
     else:
         for name in ("tenant_id", "client_id"):
             if name in given:
@@ -193,8 +220,9 @@ def add_mailbox(viewer: Principal, fields: dict[str, Any]) -> Mailbox:
     fields.setdefault("username", None)
     _check(viewer, fields)
     _check_auth(auth, given, fields)
-    if auth == "microsoft365":
-        fields.update(host=microsoft.HOST, port=microsoft.PORT, encryption=microsoft.ENCRYPTION)
+    if auth in PROVIDER_SERVERS:
+        host, port, encryption, _ = PROVIDER_SERVERS[auth]
+        fields.update(host=host, port=port, encryption=encryption)
     else:
         fields.setdefault("port", 993 if fields["encryption"] == "tls" else 143)
         _check_host(fields["host"], fields["port"])
@@ -222,8 +250,8 @@ def add_mailbox(viewer: Principal, fields: dict[str, Any]) -> Mailbox:
 
 def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) -> Mailbox:
     """Change settings; a new host, port or user removes the password (set it again), a new
-    tenant or client id the client secret, and switching between password and Microsoft 365 the
-    other kind's secret."""
+    tenant or client id the client secret, and switching between kinds (password, Microsoft 365,
+    Google) the other kinds' secrets."""
     before = _managed(viewer, mailbox_id)
     changes = {k: v for k, v in changes.items() if v is not None}
     _check(viewer, changes)
@@ -237,9 +265,10 @@ def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) 
         "client_id": changes.get("client_id", before.client_id if not switched else None),
     }
     _check_auth(auth, changes, after)
-    if auth == "microsoft365":
-        after.update(host=microsoft.HOST, port=microsoft.PORT)
-        changes.update(host=microsoft.HOST, port=microsoft.PORT, encryption=microsoft.ENCRYPTION)
+    if auth in PROVIDER_SERVERS:
+        host, port, encryption, _ = PROVIDER_SERVERS[auth]
+        after.update(host=host, port=port)
+        changes.update(host=host, port=port, encryption=encryption)
     elif "host" in changes or "port" in changes:
         _check_host(after["host"], after["port"])
     moved = switched or (after["host"].lower(), after["port"], after["username"]) != (
@@ -252,7 +281,7 @@ def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) 
         str(before.tenant_id).lower(),
         str(before.client_id).lower(),
     )
-    if switched and auth == "password":
+    if switched and auth != "microsoft365":
         changes.update(tenant_id=None, client_id=None)  # removed with the client secret
     if "folders" in changes:
         changes["folders"] = list(dict.fromkeys(changes["folders"]))
@@ -264,6 +293,7 @@ def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) 
         clear_password=moved or in_clear,
         restart_folders=moved,
         clear_client_secret=switched or other_app,
+        clear_service_account_key=switched,  # and the service account with it
     )
     after_change = get_visible(viewer, mailbox_id)
     if not after_change.enabled or not has_secret(after_change):
@@ -297,7 +327,7 @@ class _SecretKind:
     purpose: str
     destination: Callable[[Mailbox], str]
     ciphertext: Callable[[Mailbox], bytes | None]
-    keep: Callable[[str, str, bytes, datetime], bool]
+    keep: Callable[..., bool]  # (company_id, mailbox_id, ciphertext, now, **settings written with it)
     other_auth: str  # the 409 when the mailbox logs in the other way
     missing: str
     moved: str
@@ -309,7 +339,8 @@ _PASSWORD = _SecretKind(
     destination_of,
     lambda mailbox: mailbox.password_ciphertext,
     store.set_password,
-    "a microsoft365 mailbox logs in with its app's client secret (PUT .../client-secret), not a password",
+    "a microsoft365 or google mailbox logs in with OAuth2 (PUT .../client-secret or "
+    ".../service-account-key), not a password",
     "no password is set for this mailbox",
     "the stored password was set for another server or user; set it again",
 )
@@ -319,14 +350,25 @@ _CLIENT_SECRET = _SecretKind(
     app_of,
     lambda mailbox: mailbox.client_secret_ciphertext,
     store.set_client_secret,
-    "only a microsoft365 mailbox has a client secret (this one has a password)",
+    "only a microsoft365 mailbox has a client secret (this one logs in otherwise)",
     "no client secret is set for this mailbox",
     "the stored client secret was set for another app; set it again",
 )
+_SERVICE_ACCOUNT_KEY = _SecretKind(
+    "google",
+    _SERVICE_ACCOUNT_KEY_PURPOSE,
+    account_of,
+    lambda mailbox: mailbox.service_account_key_ciphertext,
+    store.set_service_account_key,
+    "only a google mailbox has a service account key (this one logs in otherwise)",
+    "no service account key is set for this mailbox",
+    "the stored key was set for another service account; set it again",
+)
 
 
-def _keep_secret(viewer: Principal, mailbox_id: str, secret: str, kind: _SecretKind) -> None:
-    """Encrypt and store the secret (never read back), bound to where it goes; start a sync."""
+def _keep_secret(viewer: Principal, mailbox_id: str, secret: str, kind: _SecretKind, **settings: Any) -> None:
+    """Encrypt and store the secret (never read back), bound to where it goes, with the
+    ``settings`` it comes with (a Google key's service account); start a sync."""
     mailbox = _managed(viewer, mailbox_id)
     if mailbox.auth != kind.auth:
         raise Conflict(kind.other_auth, field="auth")
@@ -334,9 +376,9 @@ def _keep_secret(viewer: Principal, mailbox_id: str, secret: str, kind: _SecretK
         secret,
         company_id=viewer.company_id,
         purpose=f"{kind.purpose}:{mailbox_id}",
-        destination=kind.destination(mailbox),
+        destination=kind.destination(replace(mailbox, **settings)),
     )
-    if not kind.keep(viewer.company_id, mailbox_id, ciphertext, clock.now()):
+    if not kind.keep(viewer.company_id, mailbox_id, ciphertext, clock.now(), **settings):
         raise NotFound(f"there is no mailbox {mailbox_id!r}")
     if mailbox.enabled:
         _start_syncing(mailbox)
@@ -377,11 +419,28 @@ def client_secret_of(mailbox: Mailbox) -> str:
     return _secret_of(mailbox, _CLIENT_SECRET)
 
 
+def set_service_account_key(viewer: Principal, mailbox_id: str, client_email: str, private_key: str) -> None:
+    """Keep a Google mailbox's service account (``client_email``) and its private key (checked
+    to be an RSA key; KMS-encrypted as a password is, bound to the account; never read back),
+    and start the first sync. The rest of the key file, its ``token_uri`` included, is not kept."""
+    if not google.is_address(client_email):
+        problem = "must be the service account's address"
+        raise ValidationFailed([{"field": "client_email", "message": problem}])
+    pem = google.private_key_pem(private_key)
+    _keep_secret(viewer, mailbox_id, pem, _SERVICE_ACCOUNT_KEY, service_account=client_email)
+
+
+def service_account_key_of(mailbox: Mailbox) -> str:
+    """The service account's private key, to sign an assertion with (never logged or returned)."""
+    return _secret_of(mailbox, _SERVICE_ACCOUNT_KEY)
+
+
 @contextmanager
 def open_session(mailbox: Mailbox, timeout: float = TIMEOUT_SECONDS) -> Iterator[Session]:
-    """The mailbox, logged in: with its password on its server, or, for Microsoft 365, with an
-    app-only token (asked for now, kept nowhere) on Exchange Online (``ImapFailed`` with the
-    server's or the sign-in service's words when that fails)."""
+    """The mailbox, logged in: with its password on its server; for Microsoft 365, with an
+    app-only token (asked for now, kept nowhere) on Exchange Online; for Google, with a token its
+    service account gets for the mailbox's user, on Gmail (``ImapFailed`` with the server's or
+    the sign-in service's words when that fails)."""
     if mailbox.auth == "microsoft365":
         if not mailbox.tenant_id or not mailbox.client_id:
             raise ImapFailed("the mailbox has no tenant_id or client_id")
@@ -389,6 +448,14 @@ def open_session(mailbox: Mailbox, timeout: float = TIMEOUT_SECONDS) -> Iterator
             mailbox.tenant_id, mailbox.client_id, client_secret_of(mailbox), timeout
         )
         with session(microsoft.imap_server(), BearerToken(mailbox.username, token), timeout) as imap:
+            yield imap
+        return
+    if mailbox.auth == "google":
+        if not mailbox.service_account:
+            raise ImapFailed(_SERVICE_ACCOUNT_KEY.missing)
+        key = service_account_key_of(mailbox)
+        token = google.access_token(mailbox.service_account, key, mailbox.username, timeout)
+        with session(google.imap_server(), BearerToken(mailbox.username, token), timeout) as imap:
             yield imap
         return
     with session(server_of(mailbox), Password(mailbox.username, password_of(mailbox)), timeout) as imap:

@@ -13,13 +13,11 @@ for each sync and kept nowhere; neither it nor the secret is ever logged or retu
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 
 from chalicelib.core.settings import microsoft_imap_url, microsoft_login_url
+from chalicelib.records.mailboxes import oauth
 from chalicelib.records.mailboxes.imap import ImapFailed, Server
 
 SCOPE = "https://outlook.office365.com/.default"
@@ -27,7 +25,6 @@ SCOPE = "https://outlook.office365.com/.default"
 HOST, PORT, ENCRYPTION = "outlook.office365.com", 993, "tls"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
-_MAX_TEXT = 300
 
 
 def is_guid(value: str) -> bool:
@@ -41,17 +38,11 @@ def is_tenant_id(value: str) -> bool:
 
 def imap_server() -> Server:
     """Exchange Online's IMAP server, from the deployment's settings."""
-    parsed = urllib.parse.urlsplit(microsoft_imap_url())
-    if parsed.scheme not in ("imaps", "imap") or not parsed.hostname:
-        raise ImapFailed("PREGON_MICROSOFT_IMAP_URL must be imaps://host:port (or imap:// for a local test)")
-    secure = parsed.scheme == "imaps"
-    return Server(parsed.hostname, parsed.port or (993 if secure else 143), "tls" if secure else "none")
+    return oauth.imap_server(microsoft_imap_url(), "PREGON_MICROSOFT_IMAP_URL")
 
 
 def token_url(tenant_id: str) -> str:
-    base = microsoft_login_url()
-    if urllib.parse.urlsplit(base).scheme not in ("https", "http"):
-        raise ImapFailed("PREGON_MICROSOFT_LOGIN_URL must be an https:// URL (or http:// for a local test)")
+    base = oauth.checked_url(microsoft_login_url(), "PREGON_MICROSOFT_LOGIN_URL")
     return f"{base}/{urllib.parse.quote(tenant_id, safe='')}/oauth2/v2.0/token"
 
 
@@ -60,46 +51,10 @@ def access_token(tenant_id: str, client_id: str, client_secret: str, timeout: fl
     naming the sign-in service's answer (``invalid_client: AADSTS7000215: ...``) when refused."""
     if not is_tenant_id(tenant_id) or not is_guid(client_id):  # checked when saved; never sent otherwise
         raise ImapFailed("the mailbox's tenant_id or client_id is not valid")
-    form = urllib.parse.urlencode(
-        {
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "scope": SCOPE,
-        }
-    ).encode()
-    request = urllib.request.Request(  # noqa: S310 - a deployment setting's https:// URL, checked above
-        token_url(tenant_id),
-        data=form,
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
-            answer = _json(response.read())
-    except urllib.error.HTTPError as exc:
-        raise ImapFailed(f"Microsoft sign-in refused: {_refusal(exc.code, _json(exc.read()))}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ImapFailed(f"Microsoft sign-in did not answer: {reason}"[:_MAX_TEXT]) from None
-    token = answer.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise ImapFailed("Microsoft sign-in answered without an access_token")
-    return token
-
-
-def _json(raw: bytes) -> dict[str, object]:
-    try:
-        data = json.loads(raw.decode("utf-8", "replace"))
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _refusal(status: int, answer: dict[str, object]) -> str:
-    """``<error>: <error_description's first line>`` of the sign-in service's answer (its own
-    words; it never repeats the secret)."""
-    code = str(answer.get("error") or f"HTTP {status}")
-    description = str(answer.get("error_description") or "").strip().splitlines()
-    text = f"{code}: {description[0]}" if description else code
-    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "scope": SCOPE,
+    }
+    return oauth.request_token(token_url(tenant_id), form, "Microsoft sign-in", timeout)

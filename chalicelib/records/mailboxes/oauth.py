@@ -1,0 +1,73 @@
+"""What the OAuth2 mailboxes (Microsoft 365, ``microsoft.py``; Google Workspace, ``google.py``)
+share: the provider's IMAP server and token endpoint come from the deployment's settings (never
+a tenant's), checked on each use; a token is POSTed for as a form and read from the JSON answer;
+a refusal is the provider's own ``error: error_description`` (it never repeats the credential).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from chalicelib.records.mailboxes.imap import ImapFailed, Server
+
+_MAX_TEXT = 300
+
+
+def imap_server(url: str, setting: str) -> Server:
+    """The IMAP server of a setting's ``imaps://host:port`` (``imap://`` for a local test)."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("imaps", "imap") or not parsed.hostname:
+        raise ImapFailed(f"{setting} must be imaps://host:port (or imap:// for a local test)")
+    secure = parsed.scheme == "imaps"
+    return Server(parsed.hostname, parsed.port or (993 if secure else 143), "tls" if secure else "none")
+
+
+def checked_url(url: str, setting: str) -> str:
+    """A setting's token URL, when it is ``https://`` (or ``http://``, for a local test)."""
+    if urllib.parse.urlsplit(url).scheme not in ("https", "http"):
+        raise ImapFailed(f"{setting} must be an https:// URL (or http:// for a local test)")
+    return url
+
+
+def request_token(url: str, form: dict[str, str], service: str, timeout: float) -> str:
+    """POST ``form`` to the token endpoint ``url`` (a checked deployment setting); the access
+    token, or ``ImapFailed`` naming ``service`` and its answer (``<service> refused: invalid_client:
+    ...``, ``<service> did not answer: ...``)."""
+    request = urllib.request.Request(  # noqa: S310 - a deployment setting's https:// URL, checked
+        url,
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
+            answer = _json(response.read())
+    except urllib.error.HTTPError as exc:
+        raise ImapFailed(f"{service} refused: {_refusal(exc.code, _json(exc.read()))}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ImapFailed(f"{service} did not answer: {reason}"[:_MAX_TEXT]) from None
+    token = answer.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise ImapFailed(f"{service} answered without an access_token")
+    return token
+
+
+def _json(raw: bytes) -> dict[str, object]:
+    try:
+        data = json.loads(raw.decode("utf-8", "replace"))
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _refusal(status: int, answer: dict[str, object]) -> str:
+    """``<error>: <error_description's first line>`` of the sign-in service's answer (its own
+    words; it never repeats the secret)."""
+    code = str(answer.get("error") or f"HTTP {status}")
+    description = str(answer.get("error_description") or "").strip().splitlines()
+    text = f"{code}: {description[0]}" if description else code
+    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
