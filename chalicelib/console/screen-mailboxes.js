@@ -1,14 +1,24 @@
 // Staff mailboxes (H3; docs/mailboxes.md): the IMAP mailboxes whose mail to and from clients is
 // logged in the register. Every user adds and manages their own; level 1 sees and manages all, and
-// only level 1 makes one public (the office's). The password, or a Microsoft 365 mailbox's client
-// secret, is set by its own write-only call: the screen shows only whether one is set. The
+// only level 1 makes one public (the office's). The password, a Microsoft 365 mailbox's client
+// secret or a Google Workspace mailbox's service account key file is set by its own write-only
+// call: the screen shows only whether one is set (and, for Google, the service account's address). The
 // connection test shows the server's own answer; "sync now" queues a sync the monitor then shows.
 import { api, clearErrors, h, register, showErrors, when } from "./app.js";
 
 const AUTHS = [
   ["password", "Usuario y contraseña (IMAP)"],
   ["microsoft365", "Microsoft 365 (OAuth2)"],
+  ["google", "Google Workspace (cuenta de servicio)"],
 ];
+
+// What each kind of mailbox signs in with: the name of its write-only field, the route that sets
+// it, and how the screen speaks of it.
+const SECRETS = {
+  password: { field: "password", route: "password", name: "contraseña", saved: "Contraseña guardada." },
+  microsoft365: { field: "client_secret", route: "client-secret", name: "secreto de cliente", saved: "Secreto de cliente guardado." },
+  google: { field: null, route: "service-account-key", name: "clave de la cuenta de servicio", saved: "Clave de la cuenta de servicio guardada." },
+};
 const ENCRYPTIONS = [
   ["tls", "TLS"],
   ["starttls", "STARTTLS"],
@@ -44,6 +54,9 @@ function shown(element, yes) {
 }
 
 function secretSet(m) {
+  if (m.auth === "google") {
+    return m.service_account_key_set ? `clave de ${m.service_account} guardada` : "sin clave de la cuenta de servicio";
+  }
   return m.auth === "microsoft365"
     ? m.client_secret_set
       ? "secreto de cliente guardado"
@@ -54,6 +67,7 @@ function secretSet(m) {
 }
 
 function server(m) {
+  if (m.auth === "google") return `Google Workspace (${m.host}:${m.port})`;
   return m.auth === "microsoft365"
     ? `Microsoft 365 (${m.host}:${m.port})`
     : `${m.host}:${m.port} (${m.encryption === "none" ? "sin cifrado" : m.encryption.toUpperCase()})`;
@@ -124,7 +138,7 @@ function settingsForm(prefix, mailbox, ctx, submit) {
       all.host = value("host");
       if (value("port")) all.port = Number(value("port"));
       all.encryption = value("encryption");
-    } else {
+    } else if (all.auth === "microsoft365") {
       all.tenant_id = value("tenant_id");
       all.client_id = value("client_id");
     }
@@ -179,26 +193,55 @@ function mailboxCard(m, ctx, redraw) {
   });
 
   const microsoft = m.auth === "microsoft365";
-  const secretName = microsoft ? "client_secret" : "password";
-  const secret = h("input", { id: "mailbox-secret", name: secretName, type: "password", autocomplete: "new-password" });
+  const google = m.auth === "google";
+  const kind = SECRETS[m.auth] || SECRETS.password;
+  // Google's is the JSON key file as the Cloud console downloads it: picked, read here and sent
+  // as it is (the API checks it and keeps only the private key, write-only).
+  const secret = google
+    ? h("input", { id: "mailbox-secret", name: "key_file", type: "file", accept: ".json,application/json" })
+    : h("input", { id: "mailbox-secret", name: kind.field, type: "password", autocomplete: "new-password" });
+  const isSet = google ? m.service_account_key_set : microsoft ? m.client_secret_set : m.password_set;
+  const label = google
+    ? isSet
+      ? "Reemplazar el archivo de clave (JSON) de la cuenta de servicio"
+      : "Archivo de clave (JSON) de la cuenta de servicio"
+    : microsoft
+      ? isSet
+        ? "Reemplazar el secreto de cliente"
+        : "Secreto de cliente"
+      : isSet
+        ? "Reemplazar la contraseña"
+        : "Contraseña";
+  const hint = google
+    ? "La cuenta de servicio necesita delegación de todo el dominio con el alcance https://mail.google.com/ (docs/mailboxes.md)."
+    : microsoft
+      ? "El «Valor» del secreto de la aplicación en Entra ID, no su «Id. de secreto»."
+      : null;
   const secretForm = h(
     "form",
     { id: "mailbox-secret-form", class: "row", novalidate: true },
-    field(
-      "mailbox-secret",
-      `${microsoft ? (m.client_secret_set ? "Reemplazar el secreto de cliente" : "Secreto de cliente") : m.password_set ? "Reemplazar la contraseña" : "Contraseña"} (no se vuelve a mostrar)`,
-      secret,
-      microsoft ? "El «Valor» del secreto de la aplicación en Entra ID, no su «Id. de secreto»." : null,
-    ),
-    h("button", { type: "submit" }, microsoft ? "Guardar el secreto" : "Guardar la contraseña"),
+    field("mailbox-secret", `${label} (no se vuelve a mostrar)`, secret, hint),
+    h("button", { type: "submit" }, google ? "Guardar la clave" : microsoft ? "Guardar el secreto" : "Guardar la contraseña"),
   );
   secretForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(secretForm);
     try {
-      await api("PUT", `${path}/${microsoft ? "client-secret" : "password"}`, { [secretName]: secret.value });
+      let sent;
+      if (google) {
+        const file = secret.files && secret.files[0];
+        if (!file) throw { message: "Elija el archivo JSON de la clave.", fields: { key_file: "Elija el archivo JSON de la clave." } };
+        try {
+          sent = JSON.parse(await file.text());
+        } catch {
+          throw { message: "El archivo no es JSON.", fields: { key_file: "El archivo no es JSON: use el que descargó de Google Cloud." } };
+        }
+      } else {
+        sent = { [kind.field]: secret.value };
+      }
+      await api("PUT", `${path}/${kind.route}`, sent);
       secret.value = "";
-      ctx.toast(microsoft ? "Secreto de cliente guardado." : "Contraseña guardada.");
+      ctx.toast(kind.saved);
       await redraw();
     } catch (error) {
       showErrors(secretForm, error);
@@ -248,7 +291,7 @@ function mailboxCard(m, ctx, redraw) {
     facts,
     h("h3", {}, "Configuración"),
     form,
-    h("h3", {}, microsoft ? "Secreto de cliente" : "Contraseña"),
+    h("h3", {}, google ? "Clave de la cuenta de servicio" : microsoft ? "Secreto de cliente" : "Contraseña"),
     secretForm,
     h("div", { class: "row" }, test, sync, remove),
     answer,
@@ -262,7 +305,7 @@ function addCard(ctx) {
     clearErrors(form);
     try {
       const added = await api("POST", "/mailboxes", body());
-      ctx.toast(`Buzón ${added.username} agregado: cargue su ${added.auth === "microsoft365" ? "secreto de cliente" : "contraseña"}.`);
+      ctx.toast(`Buzón ${added.username} agregado: cargue su ${(SECRETS[added.auth] || SECRETS.password).name}.`);
       ctx.navigate("mailboxes", { mailbox: added.mailbox_id });
     } catch (error) {
       showErrors(form, error);
@@ -272,7 +315,7 @@ function addCard(ctx) {
     "section",
     { class: "card", id: "new-mailbox" },
     h("h2", {}, "Agregar un buzón"),
-    h("p", { class: "hint" }, "El correo con los clientes de las carpetas elegidas queda en su registro, una sola vez; nada del buzón se modifica. Microsoft 365 no acepta contraseñas: necesita una aplicación registrada en Entra ID con IMAP.AccessAsApp."),
+    h("p", { class: "hint" }, "El correo con los clientes de las carpetas elegidas queda en su registro, una sola vez; nada del buzón se modifica. Microsoft 365 no acepta contraseñas: necesita una aplicación registrada en Entra ID con IMAP.AccessAsApp. Google Workspace: una cuenta de servicio con delegación de todo el dominio."),
     form,
   );
 }

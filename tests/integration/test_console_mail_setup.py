@@ -1,11 +1,13 @@
 """W2: the console's mail set-up screens in Debian's Chromium: staff mailboxes (H3) with their
-write-only password or Microsoft 365 client secret, a connection test against a real IMAP server
-and their removal; a sending domain and the DNS records to publish; the suppression list (Q5), an
-address added and lifted. Tenant-typed markup reads as text; levels below 1 see only mailboxes."""
+write-only password, Microsoft 365 client secret or Google Workspace key file, a connection test
+against a real IMAP server and their removal; a sending domain and the DNS records to publish;
+the suppression list (Q5), an address added and lifted. Tenant-typed markup reads as text; levels
+below 1 see only mailboxes."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +29,14 @@ from tests.steps.console import (
     sign_in,
     wait_until,
 )
-from tests.steps.imap import MAIL_USERS
+from tests.steps.imap import MAIL_USERS, GoogleWorkspace
+from tests.steps.mailboxes import CLIENT_ID as GOOGLE_CLIENT_ID
+from tests.steps.mailboxes import PRIVATE_KEY, PUBLIC_KEY, SERVICE_ACCOUNT, google_key_file
 from tests.steps.tenants import Tenant
 
 pytestmark = pytest.mark.browser
 ANA = "ana@estudio.example"
+LUIS = "luis@estudio.example"
 XSS = "<img src=x onerror=alert(1)>"
 TENANT_ID = "7d1c3a52-9b0e-4f3e-8a41-2c6f0b9e5d17"
 CLIENT_ID = "3f6e9a10-84c2-4b7d-9e05-a1b2c3d4e5f6"
@@ -64,7 +69,13 @@ def mailboxes(api: Client, tenant: Tenant) -> list[dict[str, Any]]:
 
 
 def test_an_administrator_adds_mailboxes_sets_their_secrets_tests_one_and_removes_it(
-    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, imap_server: Dovecot
+    api: Client,
+    tenant: Tenant,
+    site: ConsoleSite,
+    browser: Any,
+    imap_server: Dovecot,
+    google_workspace: GoogleWorkspace,
+    tmp_path: Path,
 ) -> None:
     # Given the administrator on the mailboxes screen
     sign_in(browser, site.web, tenant, level=1, screen="mailboxes")
@@ -132,6 +143,39 @@ def test_an_administrator_adds_mailboxes_sets_their_secrets_tests_one_and_remove
     assert "valor-del-secreto-de-entra" not in browser.page_source
     assert no_script_ran(browser)
 
+    # When they add Luis's Google Workspace mailbox and pick the service account's key file
+    google_workspace.login.register_service_account(SERVICE_ACCOUNT, PUBLIC_KEY, client_id=GOOGLE_CLIENT_ID)
+    Select(browser.find_element(By.ID, "new-mailbox-auth")).select_by_value("google")
+    assert not browser.find_element(By.ID, "new-mailbox-host").is_displayed()
+    assert not browser.find_element(By.ID, "new-mailbox-tenant_id").is_displayed()
+    type_into(browser, "new-mailbox-username", LUIS)
+    type_into(browser, "new-mailbox-folders", "INBOX")
+    submit(browser, "new-mailbox-form")
+    wait_until(
+        browser,
+        lambda d: "sin clave de la cuenta de servicio" in d.find_element(By.CSS_SELECTOR, ".card dl").text,
+    )
+    key = tmp_path / "estudio-mail-3c5e1f0a9b8d.json"
+    key.write_text(json.dumps(google_key_file()))
+    browser.find_element(By.ID, "mailbox-secret").send_keys(str(key))
+    submit(browser, "mailbox-secret-form")
+    # Then the card names the service account, not its key, and the connection test signs in
+    wait_until(
+        browser,
+        lambda d: f"clave de {SERVICE_ACCOUNT} guardada" in d.find_element(By.CSS_SELECTOR, ".card dl").text,
+    )
+    pem_line = PRIVATE_KEY.splitlines()[1]
+    assert pem_line not in browser.page_source
+    browser.find_element(By.ID, "mailbox-test").click()
+    answer = wait_until(
+        browser,
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, ".test-answer").text.strip() != "Conectando…"
+            and d.find_element(By.CSS_SELECTOR, ".test-answer")
+        ),
+    )
+    assert answer.text.startswith("Conectado:") and "INBOX: 0 mensajes" in answer.text, answer.text
+
     # When they open Ana's mailbox again, remove it and confirm
     browser.find_element(By.CSS_SELECTOR, f"{row} a").click()
     card = wait_until(
@@ -141,7 +185,7 @@ def test_an_administrator_adds_mailboxes_sets_their_secrets_tests_one_and_remove
     browser.switch_to.alert.accept()
     # Then it is gone from the list and from the API; the other stays
     wait_until(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, row))
-    assert [m["username"] for m in mailboxes(api, tenant)] == [f"{XSS}@estudio.example"]
+    assert sorted(m["username"] for m in mailboxes(api, tenant)) == sorted([f"{XSS}@estudio.example", LUIS])
 
 
 def test_an_administrator_registers_a_sending_domain_and_keeps_an_address_off_the_list(

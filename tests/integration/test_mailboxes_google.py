@@ -13,43 +13,26 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.steps.answers import body
 from tests.steps.imap import GoogleWorkspace
-from tests.steps.mailboxes import filed_mail, logged, monitor, register_seen, run_syncs
+from tests.steps.mailboxes import (
+    CLIENT_ID,
+    PRIVATE_KEY,
+    PUBLIC_KEY,
+    SERVICE_ACCOUNT,
+    filed_mail,
+    google_key_file,
+    logged,
+    monitor,
+    register_seen,
+    run_syncs,
+)
 from tests.steps.notes import staff_headers
 from tests.steps.tenants import Tenant
 
 ANA = "ana@estudio.example"
-SERVICE_ACCOUNT = "pregon-imap@estudio-mail.iam.gserviceaccount.com"
-CLIENT_ID = "108735297418360294514"  # the service account's OAuth2 client id (the admin delegates to it)
-_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-PRIVATE_KEY = _KEY.private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-).decode()
-PUBLIC_KEY = (
-    _KEY.public_key()
-    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    .decode()
-)
-
-
-def key_file(**changes: Any) -> dict[str, Any]:
-    """The JSON key file Google gives for the service account (Cloud console: Keys > Add key)."""
-    return {
-        "type": "service_account",
-        "project_id": "estudio-mail",
-        "private_key_id": "3c5e1f0a9b8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e",
-        "private_key": PRIVATE_KEY,
-        "client_email": SERVICE_ACCOUNT,
-        "client_id": CLIENT_ID,
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": "https://oauth2.googleapis.com/token",
-        "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
-        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/pregon-imap",
-        "universe_domain": "googleapis.com",
-    } | changes
 
 
 def add_google_mailbox(
@@ -61,7 +44,7 @@ def add_google_mailbox(
     assert added.status_code == 201, added.body
     mailbox = dict(body(added))
     path = f"/mailboxes/{mailbox['mailbox_id']}/service-account-key"
-    response = api.http.put(path, headers=headers, body=json.dumps(key or key_file()))
+    response = api.http.put(path, headers=headers, body=json.dumps(key or google_key_file()))
     assert response.status_code == 204, response.body
     return mailbox
 
@@ -94,7 +77,7 @@ def test_a_google_mailbox_is_read_with_its_service_accounts_token_and_never_show
     caplog.set_level("DEBUG")
 
     # When Ana adds it and puts the key file (whose token_uri names another host), and it syncs
-    elsewhere = key_file(token_uri="https://tokens.atacante.example/token")
+    elsewhere = google_key_file(token_uri="https://tokens.atacante.example/token")
     mailbox = add_google_mailbox(api, ana, key=elsewhere)
     run_syncs()
 
@@ -163,15 +146,15 @@ def test_a_bad_key_file_is_refused_naming_the_field(
 
     # When she puts key files that are not a service account's RSA key
     for sent, field in [
-        (key_file(type="authorized_user"), "type"),
-        ({k: v for k, v in key_file().items() if k != "client_email"}, "client_email"),
-        (key_file(client_email="pregon-imap"), "client_email"),
-        ({k: v for k, v in key_file().items() if k != "private_key"}, "private_key"),
+        (google_key_file(type="authorized_user"), "type"),
+        ({k: v for k, v in google_key_file().items() if k != "client_email"}, "client_email"),
+        (google_key_file(client_email="pregon-imap"), "client_email"),
+        ({k: v for k, v in google_key_file().items() if k != "private_key"}, "private_key"),
         (
-            key_file(private_key="-----BEGIN PRIVATE KEY-----\nMIIEv...\n-----END PRIVATE KEY-----\n"),
+            google_key_file(private_key="-----BEGIN PRIVATE KEY-----\nMIIEv...\n-----END PRIVATE KEY-----\n"),
             "private_key",
         ),
-        (key_file(private_key=ec_key), "private_key"),
+        (google_key_file(private_key=ec_key), "private_key"),
         (["not", "an", "object"], "body"),
     ]:
         refused = api.http.put(path, headers=ana, body=json.dumps(sent))
@@ -200,7 +183,7 @@ def test_a_bad_key_file_is_refused_naming_the_field(
     wrong_kind = api.http.put(
         f"/mailboxes/{body(password_mailbox)['mailbox_id']}/service-account-key",
         headers=ana,
-        body=json.dumps(key_file()),
+        body=json.dumps(google_key_file()),
     )
     assert wrong_kind.status_code == 409 and body(wrong_kind)["field"] == "auth"
 
@@ -264,7 +247,7 @@ def test_switching_to_or_from_google_removes_the_other_kinds_secret(api: Client,
     assert switched.status_code == 200, switched.body
     assert (shown["service_account"], shown["service_account_key_set"]) == (None, False)
     assert (shown["auth"], shown["host"]) == ("microsoft365", "outlook.office365.com")
-    refused = api.http.put(f"{path}/service-account-key", headers=ana, body=json.dumps(key_file()))
+    refused = api.http.put(f"{path}/service-account-key", headers=ana, body=json.dumps(google_key_file()))
     assert refused.status_code == 409 and body(refused)["field"] == "auth"
     secret = json.dumps({"client_secret": "Qx8~estudio.app-secret"})
     assert api.http.put(f"{path}/client-secret", headers=ana, body=secret).status_code == 204
@@ -280,7 +263,7 @@ def test_switching_to_or_from_google_removes_the_other_kinds_secret(api: Client,
     assert (shown["service_account_key_set"], shown["password_set"]) == (False, False)
 
     # And a key set, then a switch to a password login, removes it too
-    api.http.put(f"{path}/service-account-key", headers=ana, body=json.dumps(key_file()))
+    api.http.put(f"{path}/service-account-key", headers=ana, body=json.dumps(google_key_file()))
     assert monitor(api, ana, mailbox["mailbox_id"])["service_account"] == SERVICE_ACCOUNT
     to_password = api.http.patch(path, headers=ana, body=json.dumps({"auth": "password"}))
     shown = body(to_password)

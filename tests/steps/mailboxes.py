@@ -11,10 +11,44 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infrastructure.local.imapserver import Dovecot
 from tests.steps.answers import body
 from tests.steps.imap import MAIL_USERS
+
+# A Google Workspace company's service account (domain-wide delegation) and its key pair: the
+# private half in the key file the admin downloads, the public half registered with the test's
+# Google token endpoint.
+SERVICE_ACCOUNT = "pregon-imap@estudio-mail.iam.gserviceaccount.com"
+CLIENT_ID = "108735297418360294514"  # the service account's OAuth2 client id (the admin delegates to it)
+_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PRIVATE_KEY = _KEY.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
+PUBLIC_KEY = (
+    _KEY.public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
+
+
+def google_key_file(**changes: Any) -> dict[str, Any]:
+    """The JSON key file Google gives for the service account (Cloud console: Keys > Add key)."""
+    return {
+        "type": "service_account",
+        "project_id": "estudio-mail",
+        "private_key_id": "3c5e1f0a9b8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e",
+        "private_key": PRIVATE_KEY,
+        "client_email": SERVICE_ACCOUNT,
+        "client_id": CLIENT_ID,
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+        "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/pregon-imap",
+        "universe_domain": "googleapis.com",
+    } | changes
 
 
 def filed_mail(
