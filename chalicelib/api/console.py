@@ -88,6 +88,24 @@ SCREENS: dict[str, tuple[str, ...]] = {
     "notes": ("GET /notes/report",),
     "reminders": ("GET /reminders/concepts",),
     "documents": ("GET /documents/settings",),
+    # channels and people: tickets opened by SMS, the SMS and push settings, the staff directory
+    "tickets": ("GET /tickets", "GET /tickets/{ticket_id}"),
+    "sms": (
+        "GET /sms/settings",
+        "PUT /sms/settings",
+        "PUT /sms/settings/gateway-password",
+        "PUT /sms/bulk-password",
+        "POST /sms/test",
+        "GET /sms/auto-replies",
+        "PUT /sms/auto-replies",
+    ),
+    "push": ("GET /push/settings", "PUT /push/settings"),
+    "staff": (
+        "GET /staff/users",
+        "PUT /staff/users/{user_id}",
+        "GET /staff/units/{table}",
+        "POST /staff/units/{table}",
+    ),
 }
 
 # What the console may load and talk to. Scripts only from here (no inline script, no eval); styles

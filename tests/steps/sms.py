@@ -35,6 +35,25 @@ def free_inbound_number() -> str:
             return number
 
 
+def receive_sms(api: Any, to_number: str, sender: str, text: str) -> dict[str, Any]:
+    """A client's SMS to the company's two-way number, as AWS End User Messaging delivers it on SNS
+    to the deployed handler; returns what the handler reported (e.g. the ``ticket_id`` it opened)."""
+    import json
+    from pathlib import Path
+
+    sample = Path(__file__).parents[1] / "fixtures" / "sms" / "aws_two_way_sample.json"
+    payload = dict(
+        json.loads(sample.read_text()),
+        originationNumber=sender,
+        destinationNumber=to_number,
+        messageKeyword="KEYWORD_123456789012",
+        messageBody=text,
+        inboundMessageId=str(uuid.uuid4()),
+    )
+    event = api.events.generate_sns_event(message=json.dumps(payload), subject="")
+    return dict(api.lambda_.invoke("receive_inbound_sms", event).payload)
+
+
 def sms_sent_through_moto(local_aws: dict[str, str], message_id: str) -> dict[str, str]:
     """The SMS moto recorded for a message id, as ``/moto-api/data.json`` shows it."""
     data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()

@@ -1,0 +1,265 @@
+// The company's SMS (C6, I1, I2) for administrators: the settings (provider, sender, region, the
+// two-way number and its HELP answer), the gateway's and the bulk-send passwords (write-only: the
+// screen offers to set or replace them and says only whether they are set), a test SMS with the
+// provider's own answer, and the keyword auto-replies (balance and tickets).
+import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+import { companyFormat } from "./screen-kit.js";
+
+const SETTINGS = [
+  ["sender_id", "Remitente (SNS: 1-11 letras, dígitos o '-')", "text"],
+  ["base_url", "URL del gateway (p. ej. http://192.168.0.50:8080)", "url"],
+  ["username", "Usuario del gateway", "text"],
+  ["default_region", "País de los números locales (AR, MX, ES…)", "text"],
+  ["inbound_number", "Número propio que reciben los SMS de los clientes", "tel"],
+];
+
+function fieldId(prefix, name) {
+  return `${prefix}-${name.replace(/\W/g, "-")}`;
+}
+
+// A labelled control; `control` is built with the id the label points at.
+function labelled(prefix, name, label, control) {
+  return h("span", { class: "field" }, h("label", { for: fieldId(prefix, name) }, label), control);
+}
+
+function textField(prefix, name, label, type, value, attrs = {}) {
+  return labelled(
+    prefix,
+    name,
+    label,
+    h("input", { id: fieldId(prefix, name), name, type, value: value ?? "", autocomplete: "off", ...attrs }),
+  );
+}
+
+function textArea(prefix, name, label, value) {
+  const area = h("textarea", { id: fieldId(prefix, name), name, rows: "3", cols: "60" });
+  area.value = value ?? ""; // as a value, never as markup
+  return labelled(prefix, name, label, area);
+}
+
+function choice(prefix, name, label, options, value) {
+  return labelled(
+    prefix,
+    name,
+    label,
+    h(
+      "select",
+      { id: fieldId(prefix, name), name },
+      options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)),
+    ),
+  );
+}
+
+function checkbox(prefix, name, label, checked) {
+  const box = h("input", { type: "checkbox", id: fieldId(prefix, name), name, checked: Boolean(checked) });
+  return h("label", { for: box.id, class: "b-check" }, box, ` ${label}`);
+}
+
+// A form that calls `action(form)` on submit, shows the API's refusal next to the field it names.
+function actionForm(attrs, children, action) {
+  const form = h("form", attrs, ...children);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      await action(form);
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  return form;
+}
+
+function settingsCard(settings, ctx, redraw) {
+  const status = h(
+    "p",
+    { class: "hint", id: "sms-status" },
+    `${settings.ready ? "Listo para enviar" : settings.enabled ? "Encendido, pero incompleto" : "Apagado"}` +
+      ` · contraseña del gateway ${settings.password_set ? "guardada" : "sin cargar"}` +
+      ` · contraseña de envíos masivos ${settings.bulk_password_set ? "guardada" : "sin cargar"}` +
+      ` · cambiado ${when(settings.updated_at)}`,
+  );
+  const form = actionForm(
+    { id: "sms-settings-form", "aria-label": "Ajustes de SMS" },
+    [
+      h(
+        "div",
+        { class: "row" },
+        checkbox("sms", "enabled", "SMS encendidos", settings.enabled),
+        choice("sms", "provider", "Proveedor", [["sns", "Amazon SNS"], ["http_gateway", "Gateway HTTP (teléfono Android)"]], settings.provider),
+        choice("sms", "sms_type", "Tipo", [["Transactional", "Transaccional"], ["Promotional", "Promocional"]], settings.sms_type),
+        SETTINGS.map(([name, label, type]) => textField("sms", name, label, type, settings[name])),
+      ),
+      textArea("sms", "help_text", "Respuesta a AYUDA / HELP (vacía: una por defecto)", settings.help_text),
+      h("button", { type: "submit" }, "Guardar ajustes"),
+    ],
+    async (f) => {
+      const body = { enabled: f.elements.enabled.checked };
+      for (const name of ["provider", "sms_type", "help_text", ...SETTINGS.map(([n]) => n)]) body[name] = f.elements[name].value.trim();
+      await api("PUT", "/sms/settings", body);
+      ctx.toast("Ajustes de SMS guardados.");
+      await redraw();
+    },
+  );
+  return h("section", { class: "card", id: "sms-settings" }, h("h2", {}, "Servicio de SMS"), status, form);
+}
+
+// A write-only password: the field is emptied once saved and the value is never shown back.
+function passwordCard(id, title, path, isSet, hint, ctx, redraw) {
+  const form = actionForm(
+    { id: `${id}-form`, class: "row", "aria-label": title },
+    [
+      textField(id, "password", `${isSet ? "Reemplazar" : "Cargar"} la contraseña (no se vuelve a mostrar)`, "password", "", {
+        autocomplete: "new-password",
+      }),
+      h("button", { type: "submit" }, "Guardar contraseña"),
+    ],
+    async (f) => {
+      await api("PUT", path, { password: f.elements.password.value });
+      f.elements.password.value = "";
+      ctx.toast(`${title}: guardada.`);
+      await redraw();
+    },
+  );
+  return h(
+    "section",
+    { class: "card", "data-secret": id },
+    h("h2", {}, title),
+    h("p", { class: "hint secret-status" }, isSet ? "Guardada." : "Sin cargar.", " ", hint),
+    form,
+  );
+}
+
+function testCard() {
+  const answer = h("p", { class: "answer test-answer", role: "status" });
+  const form = actionForm(
+    { id: "sms-test-form", "aria-label": "SMS de prueba" },
+    [
+      h(
+        "div",
+        { class: "row" },
+        textField("sms-test", "to", "Enviar un SMS de prueba a", "tel", ""),
+        textField("sms-test", "text", "Texto (vacío: uno de prueba)", "text", "", { maxlength: "1600" }),
+        h("button", { type: "submit" }, "Probar"),
+      ),
+      answer,
+    ],
+    async (f) => {
+      answer.textContent = "Enviando…";
+      answer.className = "answer test-answer";
+      const body = { to: f.elements.to.value.trim() };
+      if (f.elements.text.value.trim()) body.text = f.elements.text.value.trim();
+      try {
+        const result = await api("POST", "/sms/test", body);
+        answer.textContent = result.ok
+          ? `Enviado a ${result.to} (id ${result.message_id}).`
+          : `El proveedor respondió: ${result.error}`;
+        answer.className = `answer test-answer ${result.ok ? "ok" : "form-error"}`;
+      } catch (error) {
+        answer.textContent = "";
+        throw error;
+      }
+    },
+  );
+  return h("section", { class: "card", id: "sms-test" }, h("h2", {}, "Prueba"), form);
+}
+
+function autoRepliesCard(rules, ctx, redraw) {
+  const b = rules.balance;
+  const t = rules.ticket;
+  const form = actionForm(
+    { id: "sms-auto-replies-form", "aria-label": "Respuestas automáticas" },
+    [
+      h(
+        "fieldset",
+        {},
+        h("legend", {}, "Saldo (I1)"),
+        checkbox("auto", "balance.enabled", "encendida", b.enabled),
+        textField("auto", "balance.keywords", "Palabras clave, separadas por comas", "text", b.keywords),
+        textArea("auto", "balance.template", "Respuesta: %nombre%, %deuda%, %empresa%, %cliente%", b.template),
+      ),
+      h(
+        "fieldset",
+        {},
+        h("legend", {}, "Tickets (I2)"),
+        checkbox("auto", "ticket.enabled", "encendida", t.enabled),
+        textField("auto", "ticket.keywords", "Palabras clave, separadas por comas", "text", t.keywords),
+        h(
+          "div",
+          { class: "row" },
+          textField("auto", "ticket.operator", "Operador asignado", "text", t.operator),
+          textField("auto", "ticket.category", "Categoría", "text", t.category),
+          textField("auto", "ticket.max_per_day", "Tickets por cliente por día", "number", t.max_per_day, { min: "1", max: "50" }),
+        ),
+        textArea("auto", "ticket.template", "Respuesta: %nombre%, %id%, %operador%, %categoria%, %empresa%, %cliente%", t.template),
+        textArea("auto", "ticket.limit_template", "Pasado el máximo del día: %nombre%, %maximo%, %empresa%, %cliente%", t.limit_template),
+      ),
+      h("button", { type: "submit" }, "Guardar respuestas"),
+    ],
+    async (f) => {
+      const value = (name) => f.elements[name].value.trim();
+      const ticket = {
+        enabled: f.elements["ticket.enabled"].checked,
+        keywords: value("ticket.keywords"),
+        template: value("ticket.template"),
+        limit_template: value("ticket.limit_template"),
+      };
+      // operator and category cannot be blank: left out when empty (they keep their value)
+      if (value("ticket.operator")) ticket.operator = value("ticket.operator");
+      if (value("ticket.category")) ticket.category = value("ticket.category");
+      if (value("ticket.max_per_day")) ticket.max_per_day = Number(value("ticket.max_per_day"));
+      const balance = {
+        enabled: f.elements["balance.enabled"].checked,
+        keywords: value("balance.keywords"),
+        template: value("balance.template"),
+      };
+      await api("PUT", "/sms/auto-replies", { balance, ticket });
+      ctx.toast("Respuestas automáticas guardadas.");
+      await redraw();
+    },
+  );
+  return h(
+    "section",
+    { class: "card", id: "sms-auto-replies" },
+    h("h2", {}, "Respuestas automáticas por palabra clave"),
+    h(
+      "p",
+      { class: "hint" },
+      "Un SMS de un cliente con una de estas palabras recibe su saldo, o abre un ticket (ver «Tickets por SMS»).",
+      rules.updated_at ? ` Cambiadas ${when(rules.updated_at)} por ${rules.updated_by || "—"}.` : "",
+    ),
+    form,
+  );
+}
+
+async function render(main, ctx) {
+  await companyFormat();
+  const [settings, rules] = await Promise.all([api("GET", "/sms/settings"), api("GET", "/sms/auto-replies")]);
+  const redraw = () => render(main, ctx);
+  main.replaceChildren(
+    h("h1", {}, "Ajustes de SMS"),
+    settingsCard(settings, ctx, redraw),
+    passwordCard(
+      "sms-gateway-password",
+      "Contraseña del gateway",
+      "/sms/settings/gateway-password",
+      settings.password_set,
+      "Solo se envía al gateway de la URL y el usuario guardados arriba: guárdelos primero.",
+      ctx,
+      redraw,
+    ),
+    passwordCard(
+      "sms-bulk-password",
+      "Contraseña de envíos masivos",
+      "/sms/bulk-password",
+      settings.bulk_password_set,
+      "Se pide en cada envío de SMS a más de un cliente (al menos 8 caracteres).",
+      ctx,
+      redraw,
+    ),
+    testCard(),
+    autoRepliesCard(rules, ctx, redraw),
+  );
+}
+
+register({ id: "sms", title: "Ajustes de SMS", group: "Configuración", levels: [1], render });

@@ -1,0 +1,256 @@
+"""W2: the console's screens for channels and people in Debian's Chromium: the SMS settings (a
+write-only password, a test SMS, the keyword auto-replies), the tickets clients open by SMS, the push
+settings and the staff directory; each only for the levels the API lets in, and whatever a tenant
+or a client typed shown as text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+
+from tests.steps.answers import body
+from tests.steps.console import (
+    ConsoleSite,
+    bearer,
+    console_screenshot,
+    nav_screens,
+    not_available,
+    open_screen,
+    sign_in,
+    sign_out,
+    wait_until,
+)
+from tests.steps.sms import free_inbound_number, receive_sms
+from tests.steps.tenants import Tenant
+
+pytestmark = pytest.mark.browser
+XSS = "<img src=x onerror=alert(1)>"
+ANA_PHONE = "+5491159876543"  # 011-15-5987-6543 as the back office typed it
+BULK_PASSWORD = "Clave-masiva-2026"
+ADMIN_SCREENS = {"sms": "Ajustes de SMS", "push": "Ajustes de push", "staff": "Personal de la empresa"}
+
+
+def no_alert_opened(driver: Any) -> bool:
+    try:
+        driver.switch_to.alert.dismiss()
+    except NoAlertPresentException:
+        return True
+    return False
+
+
+def type_into(driver: Any, element_id: str, text: str) -> None:
+    field = driver.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def submit(driver: Any, form_id: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click()
+
+
+def toast_says(driver: Any, text: str) -> None:
+    wait_until(driver, lambda d: text in d.find_element(By.ID, "toasts").text)
+
+
+def field_error(driver: Any, form_id: str) -> Any:
+    return wait_until(driver, lambda d: d.find_element(By.CSS_SELECTOR, f"#{form_id} .field-error"))
+
+
+def client_ana(api: Client, tenant: Tenant) -> None:
+    answer = api.http.put(
+        "/clients/CLI-7",
+        headers=tenant.key_headers(),
+        body=json.dumps({"name": "Ana Pérez", "phones": ["011-15-5987-6543"]}).encode(),
+    )
+    assert answer.status_code == 200, answer.body
+
+
+def platform_application(company_id: str) -> str:
+    """An Android application in moto's SNS, as the operator creates it for a company."""
+    from chalicelib.core.aws import client
+
+    created = client("sns").create_platform_application(
+        Name=f"{company_id}_android", Platform="GCM", Attributes={"PlatformCredential": "firebase-key"}
+    )
+    return str(created["PlatformApplicationArn"])
+
+
+def test_an_administrator_sets_up_sms_and_push_and_reads_the_ticket_an_sms_opened(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the client Ana, whose mobile the back office typed, and a number for two-way SMS
+    client_ana(api, tenant)
+    number = free_inbound_number()
+    # When the administrator switches SMS on through SNS, with that number and a HELP answer
+    sign_in(browser, site.web, tenant, level=1, screen="sms")
+    browser.find_element(By.ID, "sms-enabled").click()
+    type_into(browser, "sms-inbound_number", number)
+    type_into(browser, "sms-help_text", "Cargas del Sur: 0800-555-0101")
+    submit(browser, "sms-settings-form")
+    toast_says(browser, "Ajustes de SMS guardados")
+    # Then after a reload the screen shows them saved and ready
+    browser.refresh()
+    status = wait_until(browser, lambda d: d.find_element(By.ID, "sms-status"))
+    assert status.text.startswith("Listo para enviar") and "masivos sin cargar" in status.text
+    assert browser.find_element(By.ID, "sms-inbound_number").get_attribute("value") == number
+    assert browser.find_element(By.ID, "sms-enabled").is_selected()
+    # When they give a bulk-send password too short, Then the API's rule shows next to it
+    type_into(browser, "sms-bulk-password-password", "corta")
+    submit(browser, "sms-bulk-password-form")
+    assert "8" in field_error(browser, "sms-bulk-password-form").text
+    # When they give a good one
+    type_into(browser, "sms-bulk-password-password", BULK_PASSWORD)
+    submit(browser, "sms-bulk-password-form")
+    # Then the screen says only that it is set: the password is nowhere in the page or the API's answer
+    wait_until(browser, lambda d: "masivos guardada" in d.find_element(By.ID, "sms-status").text)
+    secret = browser.find_element(By.CSS_SELECTOR, '[data-secret="sms-bulk-password"]')
+    assert secret.find_element(By.CSS_SELECTOR, ".secret-status").text.startswith("Guardada.")
+    assert browser.find_element(By.ID, "sms-bulk-password-password").get_attribute("value") == ""
+    assert BULK_PASSWORD not in browser.page_source
+    assert BULK_PASSWORD not in browser.execute_script("return document.documentElement.outerHTML")
+    settings = api.http.get("/sms/settings", headers=bearer(tenant, 1))
+    assert body(settings)["bulk_password_set"] and BULK_PASSWORD not in settings.body.decode()
+    # When they send a test SMS to Ana's number as typed locally
+    type_into(browser, "sms-test-to", "011-15-5987-6543")
+    submit(browser, "sms-test-form")
+    # Then the provider's answer shows, with the number as it was sent
+    answer = wait_until(
+        browser,
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, "#sms-test-form .test-answer").text.startswith("Enviado")
+            and d.find_element(By.CSS_SELECTOR, "#sms-test-form .test-answer")
+        ),
+    )
+    assert ANA_PHONE in answer.text
+    # When they switch the ticket auto-reply on with a variable the reply does not have
+    browser.find_element(By.ID, "auto-ticket-enabled").click()
+    type_into(browser, "auto-ticket-keywords", "soporte")
+    type_into(browser, "auto-ticket-operator", "Marta")
+    type_into(browser, "auto-ticket-category", "Técnico")
+    type_into(browser, "auto-ticket-template", "Ticket %id% de %cliente_x%")
+    submit(browser, "sms-auto-replies-form")
+    # Then the refusal shows next to the template; with the right variables it is saved
+    assert field_error(browser, "sms-auto-replies-form").get_attribute("id") == "auto-ticket-template-error"
+    type_into(browser, "auto-ticket-template", "Ticket %id%: %operador% lo atiende.")
+    submit(browser, "sms-auto-replies-form")
+    toast_says(browser, "Respuestas automáticas guardadas")
+    rules = body(api.http.get("/sms/auto-replies", headers=bearer(tenant, 1)))
+    assert rules["ticket"]["enabled"] and rules["ticket"]["operator"] == "Marta"
+    console_screenshot(browser, "sms")
+    # When Ana writes for support, with markup in her SMS
+    opened = receive_sms(api, number, ANA_PHONE, f"Soporte {XSS} sin servicio")
+    assert opened["ticket_id"], opened
+    # Then the tickets screen lists her ticket, her text as text
+    open_screen(browser, "tickets")
+    row = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#tickets-list tbody tr"))
+    for shown in (opened["ticket_id"], "CLI-7", f"Soporte {XSS} sin servicio"):
+        assert shown in row.text, row.text
+    # And opening it shows what she wrote, its operator, and a link to the SMS in her register
+    row.find_element(By.CSS_SELECTOR, "button.b-view").click()
+    detail = wait_until(browser, lambda d: d.find_element(By.ID, "ticket-detail"))
+    assert detail.find_element(By.CSS_SELECTOR, ".ticket-text").text == f"Soporte {XSS} sin servicio"
+    assert "Marta" in detail.text and "Técnico" in detail.text
+    assert "client=CLI-7" in detail.find_element(By.TAG_NAME, "a").get_attribute("href")
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img") and no_alert_opened(browser)
+    console_screenshot(browser, "tickets")
+    # When they filter by another client, Then none is listed
+    type_into(browser, "b-client_id", "CLI-8")
+    submit(browser, "tickets-filters")
+    wait_until(browser, lambda d: "Ningún ticket" in d.find_element(By.ID, "tickets-list").text)
+    # When they name an Android push application that is not the company's
+    open_screen(browser, "push")
+    type_into(browser, "push-fcm_application_arn", "arn:aws:sns:us-east-1:123456789012:app/GCM/otra")
+    submit(browser, "push-settings-form")
+    # Then the refusal shows next to it; with the company's own it is there after a reload
+    assert "company" in field_error(browser, "push-settings-form").text
+    arn = platform_application(tenant.company_id)
+    type_into(browser, "push-fcm_application_arn", arn)
+    submit(browser, "push-settings-form")
+    toast_says(browser, "Ajustes de push guardados")
+    browser.refresh()
+    saved = wait_until(browser, lambda d: d.find_element(By.ID, "push-fcm_application_arn"))
+    assert saved.get_attribute("value") == arn
+    assert body(api.http.get("/push/settings", headers=bearer(tenant, 1)))["fcm_application_arn"] == arn
+
+
+def test_an_administrator_adds_a_branch_and_a_user_and_their_names_read_as_text(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the staff directory
+    sign_in(browser, site.web, tenant, level=1, screen="staff")
+    assert "admin@" in browser.find_element(By.ID, "staff-users").text
+    # When they add a branch whose code has a space, Then the API's rule shows next to the code
+    type_into(browser, "unit-branches-code", "norte 1")
+    type_into(browser, "unit-branches-name", "Norte")
+    submit(browser, "unit-branches-form")
+    assert field_error(browser, "unit-branches-form").get_attribute("id") == "unit-branches-code-error"
+    # When they add it with a good code and a name with markup
+    type_into(browser, "unit-branches-code", "norte")
+    type_into(browser, "unit-branches-name", f"Norte {XSS}")
+    submit(browser, "unit-branches-form")
+    # Then the branch is listed with its name as typed, as text
+    wait_until(browser, lambda d: f"Norte {XSS}" in d.find_element(By.ID, "unit-branches").text)
+    # When they add a level-2 user in that branch who may change preferred agents
+    browser.find_element(By.LINK_TEXT, "Agregar un usuario").click()
+    wait_until(browser, lambda d: d.find_element(By.ID, "staff-user-id"))
+    type_into(browser, "staff-user-id", "nico@cargas.example")
+    type_into(browser, "staff-name", f"Nico {XSS}")
+    browser.find_element(By.CSS_SELECTOR, '#staff-level option[value="2"]').click()
+    browser.find_element(By.CSS_SELECTOR, '#staff-branch option[value="norte"]').click()
+    browser.find_element(By.ID, "staff-permission-change_preferred_agent").click()
+    submit(browser, "staff-user-form")
+    toast_says(browser, "Usuario nico@cargas.example guardado")
+    # Then the directory lists them with that level, branch and permission, their name as text
+    nico_row = 'tr[data-user="nico@cargas.example"]'
+    row = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, nico_row))
+    for shown in (f"Nico {XSS}", "2 · supervisor", f"Norte {XSS}", "Cambiar agentes preferidos", "Activo"):
+        assert shown in row.text, row.text
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img") and no_alert_opened(browser)
+    console_screenshot(browser, "staff")
+    # And the API has the same entry
+    users = {u["user_id"]: u for u in body(api.http.get("/staff/users", headers=bearer(tenant, 1)))["items"]}
+    nico = users["nico@cargas.example"]
+    assert (nico["level"], nico["branch"], nico["permissions"]) == (2, "norte", ["change_preferred_agent"])
+
+
+def test_a_supervisor_reads_tickets_but_no_settings_and_an_agent_neither(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a company whose clients open tickets by SMS, and one Ana opened
+    client_ana(api, tenant)
+    number = free_inbound_number()
+    admin = tenant.admin_headers()
+    settings = {"enabled": True, "provider": "sns", "inbound_number": number}
+    assert api.http.put("/sms/settings", headers=admin, body=json.dumps(settings).encode()).status_code == 200
+    rule = {"enabled": True, "keywords": "soporte", "operator": "Marta", "category": "Técnico"}
+    answer = api.http.put("/sms/auto-replies", headers=admin, body=json.dumps({"ticket": rule}).encode())
+    assert answer.status_code == 200, answer.body
+    ticket_id = receive_sms(api, number, ANA_PHONE, "soporte: no me llega nada")["ticket_id"]
+    # When a supervisor (level 2) signs in
+    sign_in(browser, site.web, tenant, level=2)
+    # Then the navigation offers the tickets and none of the administrators' settings
+    offered = set(nav_screens(browser))
+    assert "tickets" in offered and not ADMIN_SCREENS.keys() & offered
+    # And the tickets screen lists Ana's ticket
+    open_screen(browser, "tickets")
+    wait_until(browser, lambda d: ticket_id in d.find_element(By.ID, "tickets-list").text)
+    # When they open each settings screen's address, Then it is not available for their level
+    for screen, title in ADMIN_SCREENS.items():
+        open_screen(browser, screen)
+        wait_until(browser, lambda d, title=title: d.find_element(By.CSS_SELECTOR, "main h1").text == title)
+        assert not_available(browser), screen
+    console_screenshot(browser, "not-available-sms-level-2")
+    # When an agent (level 4) signs in, Then there are no tickets for them, in the navigation or by address
+    sign_out(browser)
+    sign_in(browser, site.web, tenant, level=4)
+    assert not ({"tickets"} | ADMIN_SCREENS.keys()) & set(nav_screens(browser))
+    open_screen(browser, "tickets")
+    assert not_available(browser)
+    # And the API refuses them the settings
+    for path in ("/sms/settings", "/push/settings", "/staff/users"):
+        assert api.http.get(path, headers=bearer(tenant, 4)).status_code == 403, path
