@@ -88,7 +88,8 @@ SCREENS: dict[str, tuple[str, ...]] = {
     "notes": ("GET /notes/report",),
     "reminders": ("GET /reminders/concepts",),
     "documents": ("GET /documents/settings",),
-    # channels and people: tickets opened by SMS, the SMS and push settings, the staff directory
+    # channels and people: tickets opened by SMS, the SMS and push settings, the staff directory,
+    # preferred agents, suppliers
     "tickets": ("GET /tickets", "GET /tickets/{ticket_id}"),
     "sms": (
         "GET /sms/settings",
@@ -106,6 +107,14 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "GET /staff/units/{table}",
         "POST /staff/units/{table}",
     ),
+    # (the permission change_preferred_agent too: offered only to users whose entry holds it)
+    "agents": (
+        "GET /preferred-agents",
+        "POST /preferred-agents/changes",
+        "POST /preferred-agents/apply",
+        "GET /preferred-agents/changes/{change_id}",
+    ),
+    "suppliers": ("GET /suppliers", "GET /suppliers/{supplier_id}", "PUT /suppliers/{supplier_id}"),
 }
 
 # What the console may load and talk to. Scripts only from here (no inline script, no eval); styles

@@ -1,7 +1,7 @@
 """W2: the console's screens for channels and people in Debian's Chromium: the SMS settings (a
 write-only password, a test SMS, the keyword auto-replies), the tickets clients open by SMS, the push
-settings and the staff directory; each only for the levels the API lets in, and whatever a tenant
-or a client typed shown as text."""
+settings, the staff directory, preferred agents and suppliers; each only for the levels (and the
+permission) the API lets in, and whatever a tenant or a client typed shown as text."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
 from tests.steps.answers import body
+from tests.steps.clients import put_client
 from tests.steps.console import (
     ConsoleSite,
     bearer,
     console_screenshot,
+    demo_user,
     nav_screens,
     not_available,
     open_screen,
@@ -178,12 +180,16 @@ def test_an_administrator_sets_up_sms_and_push_and_reads_the_ticket_an_sms_opene
     assert body(api.http.get("/push/settings", headers=bearer(tenant, 1)))["fcm_application_arn"] == arn
 
 
-def test_an_administrator_adds_a_branch_and_a_user_and_their_names_read_as_text(
+def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
-    # Given the administrator on the staff directory
+    # Given three clients whose preferred agent is Juan
+    for n in range(3):
+        put_client(api, tenant, f"J{n}", preferred_agent="juan")
+    # And the administrator on the staff directory, with no preferred-agents screen to open
     sign_in(browser, site.web, tenant, level=1, screen="staff")
     assert "admin@" in browser.find_element(By.ID, "staff-users").text
+    assert "agents" not in nav_screens(browser)
     # When they add a branch whose code has a space, Then the API's rule shows next to the code
     type_into(browser, "unit-branches-code", "norte 1")
     type_into(browser, "unit-branches-name", "Norte")
@@ -216,9 +222,34 @@ def test_an_administrator_adds_a_branch_and_a_user_and_their_names_read_as_text(
     users = {u["user_id"]: u for u in body(api.http.get("/staff/users", headers=bearer(tenant, 1)))["items"]}
     nico = users["nico@cargas.example"]
     assert (nico["level"], nico["branch"], nico["permissions"]) == (2, "norte", ["change_preferred_agent"])
+    # When the administrator gives themselves that permission too
+    admin = demo_user(tenant, 1)
+    browser.find_element(By.LINK_TEXT, admin).click()
+    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#staff-user[data-user="{admin}"]'))
+    browser.find_element(By.ID, "staff-permission-change_preferred_agent").click()
+    submit(browser, "staff-user-form")
+    toast_says(browser, f"Usuario {admin} guardado")
+    # Then once the console is loaded again it offers the preferred agents, with Juan's three clients
+    browser.refresh()
+    wait_until(browser, lambda d: "agents" in nav_screens(d))
+    open_screen(browser, "agents")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#preferred-agents tbody tr")
+    assert [row.text.split() for row in rows] == [["juan", "3"]]
+    # When they move Juan's clients to Sofía, preview and apply
+    type_into(browser, "agent-to-juan", "sofia")
+    submit(browser, "agents-form")
+    moves = wait_until(browser, lambda d: d.find_element(By.ID, "agent-moves"))
+    assert "juan" in moves.text and "sofia" in moves.text and "3" in moves.text
+    browser.find_element(By.ID, "agent-apply").click()
+    # Then the change is done, and Sofía has the three clients
+    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#agent-change-status[data-state="done"]'))
+    assert "3 movidos" in browser.find_element(By.ID, "agent-change-status").text
+    console_screenshot(browser, "agents")
+    agents = body(api.http.get("/preferred-agents", headers=bearer(tenant, 1)))["items"]
+    assert agents == [{"agent": "sofia", "clients": 3}]
 
 
-def test_a_supervisor_reads_tickets_but_no_settings_and_an_agent_neither(
+def test_a_supervisor_reads_tickets_but_no_settings_and_an_agent_keeps_suppliers(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
     # Given a company whose clients open tickets by SMS, and one Ana opened
@@ -254,3 +285,16 @@ def test_a_supervisor_reads_tickets_but_no_settings_and_an_agent_neither(
     # And the API refuses them the settings
     for path in ("/sms/settings", "/push/settings", "/staff/users"):
         assert api.http.get(path, headers=bearer(tenant, 4)).status_code == 403, path
+    # When the agent adds a supplier with a bad e-mail, Then the refusal shows next to the e-mails
+    open_screen(browser, "suppliers")
+    type_into(browser, "supplier-code", "COMINT")
+    type_into(browser, "supplier-name", f"Comint {XSS}")
+    type_into(browser, "supplier-emails", "compras-comint")
+    submit(browser, "supplier-form")
+    assert field_error(browser, "supplier-form").get_attribute("id") == "supplier-emails-error"
+    # When they give a good one, Then the supplier is listed, its name as typed, as text
+    type_into(browser, "supplier-emails", "compras@comint.example")
+    submit(browser, "supplier-form")
+    listed = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#suppliers-list tbody tr"))
+    assert listed.text.split(" ", 1)[1].startswith(f"Comint {XSS} compras@comint.example"), listed.text
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img") and no_alert_opened(browser)

@@ -1,0 +1,126 @@
+// Preferred agents (N4), for staff whose directory entry holds change_preferred_agent: each preferred
+// agent with how many clients; "change to" per agent (blank keeps), a preview of the moves and its
+// token, then apply in one step and follow the change until it is done. A change whose clients
+// moved meanwhile is refused (409): preview again.
+import { api, clearErrors, h, progressBar, register, showErrors } from "./app.js";
+import { ALL_LEVELS, empty, follow, section, table, when } from "./screen-kit.js";
+
+const STATES = { previewed: "vista previa", applying: "aplicándose", done: "terminado" };
+
+function changeStatus(change) {
+  const counted = change.moved + change.skipped;
+  return h(
+    "div",
+    { class: "b-job", id: "agent-change-status", "data-state": change.state },
+    h("p", {}, `Cambio ${change.token}: ${STATES[change.state] || change.state}`),
+    progressBar(change.total ? counted / change.total : change.state === "done" ? 1 : 0),
+    h(
+      "p",
+      { class: "b-job-counts" },
+      `${change.moved} movidos, ${change.skipped} sin mover, de ${change.total}` +
+        (change.applied_at ? ` · aplicado ${when(change.applied_at)} por ${change.applied_by}` : ""),
+    ),
+  );
+}
+
+function movesTable(change) {
+  return table(
+    [
+      ["De", (m) => m.from_agent],
+      ["A", (m) => m.to_agent],
+      ["Clientes", (m) => String(m.clients)],
+    ],
+    change.moves,
+    { class: "b-table", id: "agent-moves" },
+  );
+}
+
+async function render(main, ctx) {
+  const listed = await api("GET", "/preferred-agents");
+  const outcome = h("div", { id: "agent-change" });
+
+  async function followChange(token) {
+    await follow(
+      `/preferred-agents/changes/${encodeURIComponent(token)}`,
+      outcome,
+      (change) => outcome.replaceChildren(movesTable(change), changeStatus(change)),
+      (change) => change.state === "done",
+    );
+  }
+
+  function showPreview(change) {
+    const apply = h("button", { type: "button", id: "agent-apply" }, "Aplicar el cambio");
+    const applyBox = h("div", {}, apply);
+    apply.addEventListener("click", async () => {
+      apply.disabled = true;
+      try {
+        const applied = await api("POST", "/preferred-agents/apply", { token: change.token });
+        const hash = `#/agents?change=${encodeURIComponent(applied.token)}`;
+        if (location.hash !== hash) history.replaceState(null, "", hash);
+        outcome.replaceChildren(movesTable(applied), changeStatus(applied));
+        if (applied.state !== "done") await followChange(applied.token);
+        ctx.toast("Cambio de agentes aplicado.");
+      } catch (error) {
+        apply.disabled = false;
+        applyBox.replaceChildren(apply, h("p", { class: "form-error", role: "alert" }, error.message));
+      }
+    });
+    outcome.replaceChildren(
+      h("h3", {}, "Vista previa"),
+      movesTable(change),
+      h("p", { class: "hint" }, `${change.total} clientes cambiarían de agente preferido. Nada cambió todavía.`),
+      applyBox,
+    );
+  }
+
+  const inputs = listed.items.map((a) =>
+    h("input", {
+      id: `agent-to-${a.agent.replace(/\W/g, "-")}`,
+      name: `change_to.${a.agent}`,
+      "aria-label": `Cambiar ${a.agent} a`,
+      autocomplete: "off",
+    }),
+  );
+  const list = table(
+    [
+      ["Agente", (row) => row.agent],
+      ["Clientes", (row) => String(row.clients)],
+      ["Cambiar a (vacío: sin cambio)", (row) => inputs[listed.items.indexOf(row)]],
+    ],
+    listed.items,
+    { class: "b-table", id: "preferred-agents" },
+  );
+  const form = h(
+    "form",
+    { id: "agents-form", "aria-label": "Cambiar agentes preferidos" },
+    listed.items.length ? list : empty("Ningún cliente tiene agente preferido."),
+    listed.items.length ? h("button", { type: "submit" }, "Vista previa") : null,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const changeTo = {};
+    listed.items.forEach((a, i) => {
+      if (inputs[i].value.trim()) changeTo[a.agent] = inputs[i].value.trim();
+    });
+    try {
+      showPreview(await api("POST", "/preferred-agents/changes", { change_to: changeTo }));
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  main.replaceChildren(
+    h("h1", {}, "Agentes preferidos"),
+    h(
+      "p",
+      { class: "hint" },
+      "Pase todos los clientes de un agente a otro en un paso: primero la vista previa, después «Aplicar». Cada cliente movido queda anotado en su registro.",
+    ),
+    section("Agentes", form),
+    section("Cambio", outcome),
+  );
+  const token = ctx.params.get("change");
+  if (token) await followChange(token);
+}
+
+register({ id: "agents", title: "Agentes preferidos", group: "Trabajo", levels: ALL_LEVELS, render });
