@@ -60,6 +60,7 @@ async function render(main, ctx) {
         outcome.replaceChildren(movesTable(applied), changeStatus(applied));
         if (applied.state !== "done") await followChange(applied.token);
         ctx.toast("Cambio de agentes aplicado.");
+        drawAgents(await api("GET", "/preferred-agents"));
       } catch (error) {
         apply.disabled = false;
         applyBox.replaceChildren(apply, h("p", { class: "form-error", role: "alert" }, error.message));
@@ -73,42 +74,48 @@ async function render(main, ctx) {
     );
   }
 
-  const inputs = listed.items.map((a) =>
-    h("input", {
-      id: `agent-to-${a.agent.replace(/\W/g, "-")}`,
-      name: `change_to.${a.agent}`,
-      "aria-label": `Cambiar ${a.agent} a`,
-      autocomplete: "off",
-    }),
-  );
-  const list = table(
-    [
-      ["Agente", (row) => row.agent],
-      ["Clientes", (row) => String(row.clients)],
-      ["Cambiar a (vacío: sin cambio)", (row) => inputs[listed.items.indexOf(row)]],
-    ],
-    listed.items,
-    { class: "b-table", id: "preferred-agents" },
-  );
-  const form = h(
-    "form",
-    { id: "agents-form", "aria-label": "Cambiar agentes preferidos" },
-    listed.items.length ? list : empty("Ningún cliente tiene agente preferido."),
-    listed.items.length ? h("button", { type: "submit" }, "Vista previa") : null,
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    const changeTo = {};
-    listed.items.forEach((a, i) => {
-      if (inputs[i].value.trim()) changeTo[a.agent] = inputs[i].value.trim();
+  // The agents and their clients, drawn again once a change is done.
+  const agents = h("div", {});
+  function drawAgents(answer) {
+    const inputs = answer.items.map((a) =>
+      h("input", {
+        id: `agent-to-${a.agent.replace(/\W/g, "-")}`,
+        name: `change_to.${a.agent}`,
+        "aria-label": `Cambiar ${a.agent} a`,
+        autocomplete: "off",
+      }),
+    );
+    const list = table(
+      [
+        ["Agente", (row) => row.agent],
+        ["Clientes", (row) => String(row.clients)],
+        ["Cambiar a (vacío: sin cambio)", (row) => inputs[answer.items.indexOf(row)]],
+      ],
+      answer.items,
+      { class: "b-table", id: "preferred-agents" },
+    );
+    const form = h(
+      "form",
+      { id: "agents-form", "aria-label": "Cambiar agentes preferidos" },
+      answer.items.length ? list : empty("Ningún cliente tiene agente preferido."),
+      answer.items.length ? h("button", { type: "submit" }, "Vista previa") : null,
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const changeTo = {};
+      answer.items.forEach((a, i) => {
+        if (inputs[i].value.trim()) changeTo[a.agent] = inputs[i].value.trim();
+      });
+      try {
+        showPreview(await api("POST", "/preferred-agents/changes", { change_to: changeTo }));
+      } catch (error) {
+        showErrors(form, error);
+      }
     });
-    try {
-      showPreview(await api("POST", "/preferred-agents/changes", { change_to: changeTo }));
-    } catch (error) {
-      showErrors(form, error);
-    }
-  });
+    agents.replaceChildren(form);
+  }
+  drawAgents(listed);
   main.replaceChildren(
     h("h1", {}, "Agentes preferidos"),
     h(
@@ -116,7 +123,7 @@ async function render(main, ctx) {
       { class: "hint" },
       "Pase todos los clientes de un agente a otro en un paso: primero la vista previa, después «Aplicar». Cada cliente movido queda anotado en su registro.",
     ),
-    section("Agentes", form),
+    section("Agentes", agents),
     section("Cambio", outcome),
   );
   const token = ctx.params.get("change");

@@ -241,9 +241,14 @@ def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients
     moves = wait_until(browser, lambda d: d.find_element(By.ID, "agent-moves"))
     assert "juan" in moves.text and "sofia" in moves.text and "3" in moves.text
     browser.find_element(By.ID, "agent-apply").click()
-    # Then the change is done, and Sofía has the three clients
+    # Then the change is done, and the list shows Sofía with the three clients
     wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#agent-change-status[data-state="done"]'))
     assert "3 movidos" in browser.find_element(By.ID, "agent-change-status").text
+    agent_rows = "#preferred-agents tbody tr"
+    wait_until(
+        browser,
+        lambda d: [r.text.split() for r in d.find_elements(By.CSS_SELECTOR, agent_rows)] == [["sofia", "3"]],
+    )
     console_screenshot(browser, "agents")
     agents = body(api.http.get("/preferred-agents", headers=bearer(tenant, 1)))["items"]
     assert agents == [{"agent": "sofia", "clients": 3}]
