@@ -7,7 +7,7 @@ import { companyFormat } from "./screen-kit.js";
 
 const SETTINGS = [
   ["sender_id", "Remitente (SNS: 1-11 letras, dígitos o '-')", "text"],
-  ["base_url", "URL del gateway (p. ej. http://192.168.0.50:8080)", "url"],
+  ["base_url", "URL del gateway (p. ej. http://192.168.0.50:8080)", "text"],
   ["username", "Usuario del gateway", "text"],
   ["default_region", "País de los números locales (AR, MX, ES…)", "text"],
   ["inbound_number", "Número propio que reciben los SMS de los clientes", "tel"],

@@ -79,7 +79,10 @@ function userForm(user, units, ctx, redraw) {
       level: Number(value("level")),
       branch: value("branch") || null,
       department: value("department") || null,
-      permissions: [...form.querySelectorAll('input[name="permissions"]:checked')].map((box) => box.value),
+      // the ones ticked, and any this console has no box for (kept as they are)
+      permissions: [
+        ...form.querySelectorAll('input[name="permissions"]:checked'),
+      ].map((box) => box.value).concat(u.permissions.filter((code) => !PERMISSIONS.some(([known]) => known === code))),
       active: active.checked,
     };
     try {
