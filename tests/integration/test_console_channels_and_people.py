@@ -292,6 +292,7 @@ def test_a_supervisor_reads_tickets_but_no_settings_and_an_agent_keeps_suppliers
         assert api.http.get(path, headers=bearer(tenant, 4)).status_code == 403, path
     # When the agent adds a supplier with a bad e-mail, Then the refusal shows next to the e-mails
     open_screen(browser, "suppliers")
+    wait_until(browser, lambda d: d.find_element(By.ID, "supplier-code"))  # (past the last screen's refusal)
     type_into(browser, "supplier-code", "COMINT")
     type_into(browser, "supplier-name", f"Comint {XSS}")
     type_into(browser, "supplier-emails", "compras-comint")
