@@ -65,6 +65,14 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "PUT /company/branding/logo",
         "DELETE /company/branding/logo",
     ),
+    # B's: the work screens (their first call)
+    "sends": ("GET /sends",),
+    "history": ("GET /history/{channel}",),
+    "clients": ("GET /clients",),
+    "inbound": ("GET /inbound/unassigned",),
+    "notes": ("GET /notes/report",),
+    "reminders": ("GET /reminders/concepts",),
+    "documents": ("GET /documents/settings",),
     # mail set-up: staff mailboxes (every level, each their own; level 1 all), sending domains and
     # the suppression list (level 1)
     "mailboxes": (
@@ -80,14 +88,6 @@ SCREENS: dict[str, tuple[str, ...]] = {
     ),
     "sender-domains": ("GET /sender-domains", "POST /sender-domains", "GET /sender-domains/{domain}"),
     "suppressions": ("GET /suppressions", "POST /suppressions", "DELETE /suppressions/{address}"),
-    # B's: the work screens (their first call)
-    "sends": ("GET /sends",),
-    "history": ("GET /history/{channel}",),
-    "clients": ("GET /clients",),
-    "inbound": ("GET /inbound/unassigned",),
-    "notes": ("GET /notes/report",),
-    "reminders": ("GET /reminders/concepts",),
-    "documents": ("GET /documents/settings",),
     # channels and people: tickets opened by SMS, the SMS and push settings, the staff directory,
     # preferred agents, suppliers
     "tickets": ("GET /tickets", "GET /tickets/{ticket_id}"),
