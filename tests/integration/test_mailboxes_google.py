@@ -272,3 +272,29 @@ def test_switching_to_or_from_google_removes_the_other_kinds_secret(api: Client,
         None,
         False,
     )
+
+
+def test_a_key_an_administrator_set_does_not_follow_the_mailbox_to_another_user(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given Ana's Google mailbox, whose key the administrator set for her address
+    ana = staff_headers(tenant, ANA, 3)
+    admin = staff_headers(tenant, "admin@estudio.example", 1)
+    added = {"auth": "google", "username": ANA, "folders": ["INBOX"], "enabled": False}
+    mailbox = body(api.http.post("/mailboxes", headers=ana, body=json.dumps(added)))
+    path = f"/mailboxes/{mailbox['mailbox_id']}"
+    put_key = api.http.put(f"{path}/service-account-key", headers=admin, body=json.dumps(google_key_file()))
+    assert put_key.status_code == 204, put_key.body
+    assert monitor(api, ana, mailbox["mailbox_id"])["service_account_key_set"] is True
+
+    # When Ana names the director's address as the mailbox's user
+    moved = api.http.patch(path, headers=ana, body=json.dumps({"username": "direccion@estudio.example"}))
+
+    # Then the key (which could open any mailbox of the domain) is gone: the key's holder sets it again
+    shown = body(moved)
+    assert moved.status_code == 200, moved.body
+    assert (shown["username"], shown["service_account_key_set"], shown["service_account"]) == (
+        "direccion@estudio.example",
+        False,
+        None,
+    )

@@ -276,3 +276,11 @@ def test_switching_between_password_and_microsoft_365_removes_the_other_secret(
     other = "0b1e2d3c-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
     moved = api.http.patch(path, headers=ana, body=json.dumps({"client_id": other}))
     assert (body(moved)["client_id"], body(moved)["client_secret_set"]) == (other, False)
+
+    # And naming another user of the app's mailboxes removes it as well (the app may open them all)
+    api.http.put(f"{path}/client-secret", headers=ana, body=json.dumps({"client_secret": SECRET}))
+    renamed = api.http.patch(path, headers=ana, body=json.dumps({"username": "direccion@estudio.example"}))
+    assert (body(renamed)["username"], body(renamed)["client_secret_set"]) == (
+        "direccion@estudio.example",
+        False,
+    )

@@ -251,7 +251,10 @@ def add_mailbox(viewer: Principal, fields: dict[str, Any]) -> Mailbox:
 def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) -> Mailbox:
     """Change settings; a new host, port or user removes the password (set it again), a new
     tenant or client id the client secret, and switching between kinds (password, Microsoft 365,
-    Google) the other kinds' secrets."""
+    Google) the other kinds' secrets. A new user removes a Microsoft 365 client secret and a
+    Google service account key too: those open every mailbox the app or the service account
+    may reach, so a secret an administrator set for Ana's address must not read Luis's once Ana
+    (the mailbox's owner) names him."""
     before = _managed(viewer, mailbox_id)
     changes = {k: v for k, v in changes.items() if v is not None}
     _check(viewer, changes)
@@ -292,8 +295,8 @@ def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) 
         clock.now(),
         clear_password=moved or in_clear,
         restart_folders=moved,
-        clear_client_secret=switched or other_app,
-        clear_service_account_key=switched,  # and the service account with it
+        clear_client_secret=switched or other_app or moved,
+        clear_service_account_key=moved,  # and the service account with it (moved: switched too)
     )
     after_change = get_visible(viewer, mailbox_id)
     if not after_change.enabled or not has_secret(after_change):
