@@ -15,14 +15,15 @@ fi
 # local stack's one-minute schedules, so they run in a second pytest beside the others (each
 # stack on its own free ports and folders), with the deployment's checks (marker beside: synth,
 # cfn-lint, Checkov; CPU the waiting leaves free); both must pass. Their report follows the main one.
-# The others run in two processes (pytest-xdist, each test file whole in one process, each process
-# with its own DynamoDB Local and moto): most of their time is waiting too (servers, the browser).
+# The others run in three processes on two cores (pytest-xdist, each test file whole in one
+# process, each process with its own DynamoDB Local and moto): a test waiting on a server, the
+# browser or a schedule leaves its core to another (two processes left a quarter of the CPU idle).
 e2e_log=$(mktemp)
 trap 'rm -f "$e2e_log"' EXIT
 "${UV[@]}" run pytest -m "e2e or beside" -p no:cacheprovider >"$e2e_log" 2>&1 </dev/null &
 e2e=$!
 status=0
-"${UV[@]}" run pytest -m "not e2e and not beside" --numprocesses 2 --dist loadfile || status=$?
+"${UV[@]}" run pytest -m "not e2e and not beside" --numprocesses 3 --dist loadfile || status=$?
 e2e_status=0
 wait "$e2e" || e2e_status=$?
 echo "----- end-to-end tests and deployment checks (pytest -m \"e2e or beside\", run beside the others): exit $e2e_status -----"
