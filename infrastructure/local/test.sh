@@ -17,7 +17,7 @@ fi
 # cfn-lint, Checkov; CPU the waiting leaves free); both must pass. Their report follows the main one.
 # The others run in three processes on two cores (pytest-xdist, each test file whole in one
 # process, each process with its own DynamoDB Local and moto): a test waiting on a server, the
-# browser or a schedule leaves its core to another (two processes left a quarter of the CPU idle).
+# browser or a schedule leaves its core to another (two processes left a sixth of the CPU idle).
 e2e_log=$(mktemp)
 trap 'rm -f "$e2e_log"' EXIT
 "${UV[@]}" run pytest -m "e2e or beside" -p no:cacheprovider >"$e2e_log" 2>&1 </dev/null &
