@@ -21,6 +21,7 @@ from tests.steps.console import (
     open_screen,
     sign_in,
     token_for,
+    type_into,
     wait_until,
 )
 from tests.steps.tenants import Tenant
@@ -73,12 +74,6 @@ def watch_csp(driver: Any) -> None:
             " (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
         },
     )
-
-
-def type_into(driver: Any, element_id: str, text: str) -> None:
-    field = driver.find_element(By.ID, element_id)
-    field.clear()
-    field.send_keys(text)
 
 
 def test_an_administrator_brands_the_company_and_the_console_wears_it(

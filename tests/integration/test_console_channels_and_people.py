@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
-from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
 from tests.steps.answers import body
@@ -21,10 +20,14 @@ from tests.steps.console import (
     console_screenshot,
     demo_user,
     nav_screens,
+    no_alert_opened,
     not_available,
     open_screen,
     sign_in,
     sign_out,
+    submit,
+    toast_says,
+    type_into,
     wait_until,
 )
 from tests.steps.sms import free_inbound_number, receive_sms
@@ -35,28 +38,6 @@ XSS = "<img src=x onerror=alert(1)>"
 ANA_PHONE = "+5491159876543"  # 011-15-5987-6543 as the back office typed it
 BULK_PASSWORD = "Clave-masiva-2026"
 ADMIN_SCREENS = {"sms": "Ajustes de SMS", "push": "Ajustes de push", "staff": "Personal de la empresa"}
-
-
-def no_alert_opened(driver: Any) -> bool:
-    try:
-        driver.switch_to.alert.dismiss()
-    except NoAlertPresentException:
-        return True
-    return False
-
-
-def type_into(driver: Any, element_id: str, text: str) -> None:
-    field = driver.find_element(By.ID, element_id)
-    field.clear()
-    field.send_keys(text)
-
-
-def submit(driver: Any, form_id: str) -> None:
-    driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click()
-
-
-def toast_says(driver: Any, text: str) -> None:
-    wait_until(driver, lambda d: text in d.find_element(By.ID, "toasts").text)
 
 
 def field_error(driver: Any, form_id: str) -> Any:

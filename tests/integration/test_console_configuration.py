@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
-from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
 from tests.steps.answers import body
@@ -17,6 +16,7 @@ from tests.steps.console import (
     ConsoleSite,
     bearer,
     console_screenshot,
+    no_alert_opened,
     open_screen,
     sign_in,
     wait_until,
@@ -26,14 +26,6 @@ from tests.steps.tracking import issue, post_event, staff_subscribe, sweep
 
 pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def no_alert_opened(driver: Any) -> bool:
-    try:
-        driver.switch_to.alert.dismiss()
-    except NoAlertPresentException:
-        return True
-    return False
 
 
 def preview_body_text(driver: Any) -> str:

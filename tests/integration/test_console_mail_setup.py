@@ -27,6 +27,9 @@ from tests.steps.console import (
     not_available,
     open_screen,
     sign_in,
+    submit,
+    toast_says,
+    type_into,
     wait_until,
 )
 from tests.steps.imap import MAIL_USERS, GoogleWorkspace
@@ -40,20 +43,6 @@ LUIS = "luis@estudio.example"
 XSS = "<img src=x onerror=alert(1)>"
 TENANT_ID = "7d1c3a52-9b0e-4f3e-8a41-2c6f0b9e5d17"
 CLIENT_ID = "3f6e9a10-84c2-4b7d-9e05-a1b2c3d4e5f6"
-
-
-def type_into(driver: Any, element_id: str, text: str) -> None:
-    field = driver.find_element(By.ID, element_id)
-    field.clear()
-    field.send_keys(text)
-
-
-def submit(driver: Any, form_id: str) -> None:
-    driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click()
-
-
-def toast_says(driver: Any, text: str) -> Any:
-    return wait_until(driver, lambda d: text in d.find_element(By.ID, "toasts").text)
 
 
 def no_script_ran(driver: Any) -> bool:

@@ -24,6 +24,7 @@ from tests.steps.console import (
     demo_user,
     open_screen,
     sign_in,
+    type_into,
     wait_until,
 )
 from tests.steps.inbound import receive_mail
@@ -34,12 +35,6 @@ from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, Tenant
 
 pytestmark = pytest.mark.browser
 CARD = '[data-account="my-account"]'
-
-
-def type_into(driver: Any, element_id: str, text: str) -> None:
-    field = driver.find_element(By.ID, element_id)
-    field.clear()
-    field.send_keys(text)
 
 
 def account_status(driver: Any) -> str:

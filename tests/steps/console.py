@@ -154,3 +154,38 @@ def sign_out(driver: Any) -> None:
 
     driver.find_element(By.ID, "sign-out").click()
     wait_until(driver, lambda d: d.find_elements(By.ID, "sign-in-form"))
+
+
+def type_into(driver: Any, element_id: str, text: str) -> None:
+    """Replace what the field with this id holds by ``text``, typed as a person would."""
+    from selenium.webdriver.common.by import By
+
+    field = driver.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def submit(driver: Any, form_id: str) -> None:
+    """Press the submit button of the form with this id."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click()
+
+
+def toast_says(driver: Any, text: str) -> Any:
+    """Wait until a toast (the console's short notices) says ``text``."""
+    from selenium.webdriver.common.by import By
+
+    return wait_until(driver, lambda d: text in d.find_element(By.ID, "toasts").text)
+
+
+def no_alert_opened(driver: Any) -> bool:
+    """True when no JavaScript alert is open (a payload such as ``<img onerror=alert(1)>`` that
+    ran would have opened one); dismisses one that is."""
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        driver.switch_to.alert.dismiss()
+    except NoAlertPresentException:
+        return True
+    return False
