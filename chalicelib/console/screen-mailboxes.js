@@ -15,9 +15,9 @@ const AUTHS = [
 // What each kind of mailbox signs in with: the name of its write-only field, the route that sets
 // it, and how the screen speaks of it.
 const SECRETS = {
-  password: { field: "password", route: "password", name: "contraseña", saved: "Contraseña guardada." },
-  microsoft365: { field: "client_secret", route: "client-secret", name: "secreto de cliente", saved: "Secreto de cliente guardado." },
-  google: { field: null, route: "service-account-key", name: "clave de la cuenta de servicio", saved: "Clave de la cuenta de servicio guardada." },
+  password: { field: "password", route: "password", flag: "password_set", name: "contraseña", saved: "Contraseña guardada." },
+  microsoft365: { field: "client_secret", route: "client-secret", flag: "client_secret_set", name: "secreto de cliente", saved: "Secreto de cliente guardado." },
+  google: { field: null, route: "service-account-key", flag: "service_account_key_set", name: "clave de la cuenta de servicio", saved: "Clave de la cuenta de servicio guardada." },
 };
 const ENCRYPTIONS = [
   ["tls", "TLS"],
@@ -200,7 +200,7 @@ function mailboxCard(m, ctx, redraw) {
   const secret = google
     ? h("input", { id: "mailbox-secret", name: "key_file", type: "file", accept: ".json,application/json" })
     : h("input", { id: "mailbox-secret", name: kind.field, type: "password", autocomplete: "new-password" });
-  const isSet = google ? m.service_account_key_set : microsoft ? m.client_secret_set : m.password_set;
+  const isSet = m[kind.flag];
   const label = google
     ? isSet
       ? "Reemplazar el archivo de clave (JSON) de la cuenta de servicio"

@@ -53,6 +53,18 @@ def no_script_ran(driver: Any) -> bool:
     return False
 
 
+def connection_test_answer(driver: Any) -> Any:
+    """Press the open mailbox's connection test and wait for the server's answer."""
+    driver.find_element(By.ID, "mailbox-test").click()
+    return wait_until(
+        driver,
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, ".test-answer").text.strip() != "Conectando…"
+            and d.find_element(By.CSS_SELECTOR, ".test-answer")
+        ),
+    )
+
+
 def mailboxes(api: Client, tenant: Tenant) -> list[dict[str, Any]]:
     return list(body(api.http.get("/mailboxes", headers=bearer(tenant, 1)))["items"])
 
@@ -93,14 +105,7 @@ def test_an_administrator_adds_mailboxes_sets_their_secrets_tests_one_and_remove
     assert browser.find_element(By.ID, "mailbox-secret").get_attribute("value") == ""
     assert MAIL_USERS[ANA] not in browser.page_source
     # When they test the connection
-    browser.find_element(By.ID, "mailbox-test").click()
-    answer = wait_until(
-        browser,
-        lambda d: (
-            d.find_element(By.CSS_SELECTOR, ".test-answer").text.strip() != "Conectando…"
-            and d.find_element(By.CSS_SELECTOR, ".test-answer")
-        ),
-    )
+    answer = connection_test_answer(browser)
     # Then the console shows the server's answer and the folder it opened
     assert answer.text.startswith("Conectado:") and "INBOX: 0 mensajes" in answer.text, answer.text
     browser.find_element(By.ID, "mailbox-sync").click()
@@ -155,14 +160,7 @@ def test_an_administrator_adds_mailboxes_sets_their_secrets_tests_one_and_remove
     )
     pem_line = PRIVATE_KEY.splitlines()[1]
     assert pem_line not in browser.page_source
-    browser.find_element(By.ID, "mailbox-test").click()
-    answer = wait_until(
-        browser,
-        lambda d: (
-            d.find_element(By.CSS_SELECTOR, ".test-answer").text.strip() != "Conectando…"
-            and d.find_element(By.CSS_SELECTOR, ".test-answer")
-        ),
-    )
+    answer = connection_test_answer(browser)
     assert answer.text.startswith("Conectado:") and "INBOX: 0 mensajes" in answer.text, answer.text
 
     # When they open Ana's mailbox again, remove it and confirm
