@@ -214,8 +214,9 @@ _MAX_IN_OPERANDS = 100  # DynamoDB's limit for a condition's IN
 
 def handle_sqs_batch(event: dict[str, Any]) -> dict[str, Any]:
     """Apply a batch of SES events from the SQS queue (Lambda's SQS event). Returns the partial
-    batch response (``batchItemFailures``: only the records to try again) and how many records
-    had each result (``results``). Bad payloads are dropped; a store failure fails its record."""
+    batch response, ``{"batchItemFailures": [...]}``: only the records to try again, and nothing
+    else (what each record did is counted in the batch's log line and metrics). Bad payloads are
+    dropped; a store failure fails its record."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -244,7 +245,7 @@ def handle_sqs_batch(event: dict[str, Any]) -> dict[str, Any]:
     logger().info(
         "ses events applied", extra={"records": len(event.get("Records") or []), "results": dict(results)}
     )
-    return {"batchItemFailures": failures, "results": dict(results)}
+    return {"batchItemFailures": failures}
 
 
 def handle_sqs_body(body: str, sqs_message_id: str | None = None) -> Outcome:

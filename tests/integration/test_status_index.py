@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib.store import communications as comm_store
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.history import by_status_filter, listed, send_email, status_key_of
 from tests.steps.inbound import receive_mail
@@ -117,13 +118,22 @@ def test_ses_feedback_moves_a_sent_e_mail_between_groups_by_key_and_by_reading_i
     assert by_status_filter(api, tenant)["sent"] == ["Rechazado", "Queja", "Rebotado", "Entregado"]
 
     # When SES reports each one's fate
-    assert feed(notification("event_delivery.json", delivered)) == "delivered"  # one write by key
-    assert feed(notification("event_bounce_permanent.json", bounced)) == "bounced"  # read, then written
-    assert feed(notification("event_complaint.json", complained)) == "complained"
+    feed(notification("event_delivery.json", delivered))  # one write by key
+    feed(notification("event_bounce_permanent.json", bounced))  # read, then written
+    feed(notification("event_complaint.json", complained))
     reject = json.loads(notification("event_delivery.json", rejected))
     del reject["delivery"]
     reject |= {"eventType": "Reject", "reject": {"reason": "Bad content"}}
-    assert feed(json.dumps(reject)) == "failed"  # one write by key, back into not_sent
+    feed(json.dumps(reject))  # one write by key, back into not_sent
+    fates = comm_store.get_many(
+        tenant.company_id, [c.communication_id for c in (delivered, bounced, complained, rejected)]
+    )
+    assert [fates[c.communication_id].state for c in (delivered, bounced, complained, rejected)] == [
+        "delivered",
+        "bounced",
+        "complained",
+        "failed",
+    ]
 
     # Then the delivered one still has no entry; the others have their group's
     keys = {
@@ -161,8 +171,9 @@ def test_an_entry_written_in_the_sent_group_before_is_listed_once_and_removed_by
     # Then the sent filter lists it once, beside the new one, and no other filter lists it
     assert by_status_filter(api, tenant) == groups(sent=["Nuevo", "Viejo"])
     # When SES says it was delivered
-    assert feed(notification("event_delivery.json", old)) == "delivered"
-    # Then its old entry is removed
+    feed(notification("event_delivery.json", old))
+    # Then it shows delivered and its old entry is removed
+    assert comm_store.get(tenant.company_id, old.communication_id).state == "delivered"  # type: ignore[union-attr]
     assert status_key_of(tenant, old.communication_id) is None
     assert by_status_filter(api, tenant)["sent"] == ["Nuevo", "Viejo"]
 
