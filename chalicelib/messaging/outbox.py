@@ -225,9 +225,11 @@ def enqueue(
     *,
     kick: bool = True,
     handoff: bool | None = None,
+    accounts: Accounts | None = None,
 ) -> list[Communication]:
     """Put messages in their outboxes and wake the outboxes up. Returns the communications
     written (a message whose idempotency key was used before is not written again).
+    ``accounts``: sender accounts the caller resolved already (:func:`prepare`).
 
     With ``handoff`` (the default when ``kick``), messages that may go now are written claimed
     (:func:`born_claimed`), written down first in hand-off records instead of the ready index
@@ -238,7 +240,9 @@ def enqueue(
         return []
     handoff = kick if handoff is None else handoff
     now = clock.now()
-    comms = prepare(company_id, messages, now=now, lease_until=now + _lease() if handoff else None)
+    comms = prepare(
+        company_id, messages, now=now, accounts=accounts, lease_until=now + _lease() if handoff else None
+    )
     handoffs = _recorded_handoffs(company_id, comms) if handoff else []
     if handoffs:
         comms = under_handoffs(comms, handoffs)

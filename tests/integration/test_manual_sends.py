@@ -17,7 +17,7 @@ from tests.steps.aws import stored_size
 from tests.steps.clients import put_client
 from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.sends import expand_pages, job_of, progress
+from tests.steps.sends import expand_pages, job_of, progress, sender_account_reads
 from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
 
 BULK_PASSWORD = "masivos-2026-seguro"
@@ -98,8 +98,11 @@ def test_a_bulk_job_fans_out_over_sqs_and_progress_moves_to_done_with_each_mail_
     assert progress(job) == ("expanding", 0, 0, 0, 0, 0)
     assert job["selection"] == {"client_ids": 32}
     # When the send-job workers expand its pages (one SQS message each)
-    assert expand_pages() == 1
-    # Then all 30 wait in the outbox and the two clients with no address are skipped
+    with sender_account_reads() as reads:
+        assert expand_pages() == 1
+    # Then the page read the sender account it sends through once
+    assert reads == ["BatchGetItem"]
+    # And all 30 wait in the outbox and the two clients with no address are skipped
     assert progress(job_of(api, company, job["job_id"])) == ("sending", 32, 0, 0, 2, 30)
     # When the outbox workers deliver
     assert deliver_outboxes()["sent"] == 30

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from chalice.test import Client
@@ -40,3 +42,25 @@ def expand_pages(limit: int | None = None) -> int:
         pages += handled
         polls += 1
     return pages
+
+
+@contextmanager
+def sender_account_reads() -> Iterator[list[str]]:
+    """The DynamoDB requests our store sends to the sender accounts' table while inside."""
+    from chalicelib.store.models import SenderAccountModel
+
+    events = SenderAccountModel._get_connection().connection.client.meta.events
+    table = SenderAccountModel.Meta.table_name
+    seen: list[str] = []
+
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+        sent = params.get("body") or b""
+        text = sent.decode("utf-8", "replace") if isinstance(sent, bytes) else str(sent)
+        if f'{table}"' in text:  # the table's name (with the stage's prefix), as the request names it
+            seen.append(model.name)
+
+    events.register("before-call.dynamodb", count, unique_id="count-sender-account-reads")
+    try:
+        yield seen
+    finally:
+        events.unregister("before-call.dynamodb", unique_id="count-sender-account-reads")

@@ -30,7 +30,7 @@ from chalicelib.core.domain import Client, Communication, SendJob, record_of
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.core.links import manual_list_unsubscribe
 from chalicelib.core.observability import logger
-from chalicelib.messaging.outbox import OutgoingMessage, enqueue, hand_off, kick_outboxes, outbox_of
+from chalicelib.messaging.outbox import Accounts, OutgoingMessage, enqueue, hand_off, kick_outboxes, outbox_of
 from chalicelib.producers.sends import SEND_JOBS_QUEUE
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as job_store
@@ -381,6 +381,9 @@ class _Page:
         self.company = company_variables(get_company(company_id))
         self._region: str | None = None
         self.render_failures = 0
+        # The sender account of the page's e-mails, by (area, personal user) as the outbox asks for
+        # it: resolved once a page, for writing the messages and for the outbox to hand them to.
+        self.accounts: Accounts = {}
 
     def _sms_region(self) -> str:
         if self._region is None:
@@ -454,9 +457,12 @@ class _Page:
     def outbox(self) -> str | None:
         if self.channel != "email":
             return outbox_of(self.channel)
-        from chalicelib.messaging.accounts.email import account_for
+        wanted = (self.template.sender_area, None)
+        if wanted not in self.accounts:
+            from chalicelib.messaging.accounts.email import account_for
 
-        account = account_for(self.company_id, self.template.sender_area)
+            self.accounts[wanted] = account_for(self.company_id, self.template.sender_area)
+        account = self.accounts[wanted]
         return outbox_of("email", account.area) if account else None
 
 
@@ -522,7 +528,7 @@ def expand_page(
         else:
             skipped += 1
     # Written claimed and handed to the workers by id once the page is counted (issue 14).
-    messages, written, earlier = _write_page(company_id, job_id, messages)
+    messages, written, earlier = _write_page(company_id, job_id, messages, worker.accounts)
     failed_now = sum(1 for c in [*written, *earlier] if c.state == "failed" and c.outbox is None)
     counted = job_store.count_job_page(
         company_id,
@@ -553,7 +559,7 @@ def expand_page(
 
 
 def _write_page(
-    company_id: str, job_id: str, messages: list[OutgoingMessage]
+    company_id: str, job_id: str, messages: list[OutgoingMessage], accounts: Accounts
 ) -> tuple[list[OutgoingMessage], list[Communication], list[Communication]]:
     """Write a page's messages under ids derived from the job and the recipient
     (:func:`~chalicelib.store.communications.derived_communication_id`): the id is the
@@ -581,7 +587,7 @@ def _write_page(
         for m in keyed:
             (twins if m.communication_id in ids else now).append(m)
             ids.add(m.communication_id)
-        fresh = enqueue(company_id, now, kick=False, handoff=True)
+        fresh = enqueue(company_id, now, kick=False, handoff=True, accounts=accounts)
         written += fresh
         done = {c.communication_id for c in fresh}
         rest = [m for m in now if m.communication_id not in done] + twins
