@@ -17,6 +17,15 @@ route = Routes(mailboxes, schemas="mailbox_schemas")
 CANNOT_REPLY = {409: "The record did not come from an e-mail, or no sender account works for the user."}
 
 
+def managed_body(caller: Principal, mailbox_id: str, model: Any) -> Any:
+    """The request's body as ``model``, read only once the caller may change the mailbox: who may
+    not gets the 404 or 403 of any mailbox they may not manage, whatever they sent."""
+    from chalicelib.records.mailboxes.accounts import managed
+
+    managed(caller, mailbox_id)
+    return parse_body(mailboxes.current_request, model)
+
+
 def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
     return {
         "mailbox_id": mailbox.mailbox_id,
@@ -96,7 +105,7 @@ def change_mailbox(caller: Principal, mailbox_id: str) -> Response:
     from chalicelib.api.mailbox_schemas import MailboxChangeIn
     from chalicelib.records.mailboxes.accounts import update_mailbox
 
-    body = parse_body(mailboxes.current_request, MailboxChangeIn)
+    body = managed_body(caller, mailbox_id, MailboxChangeIn)
     return json_response(mailbox_out(update_mailbox(caller, mailbox_id, body.model_dump(exclude_unset=True))))
 
 
@@ -121,7 +130,7 @@ def set_mailbox_password(caller: Principal, mailbox_id: str) -> Response:
     from chalicelib.api.schemas import PasswordIn
     from chalicelib.records.mailboxes.accounts import set_password
 
-    body = parse_body(mailboxes.current_request, PasswordIn)
+    body = managed_body(caller, mailbox_id, PasswordIn)
     set_password(caller, mailbox_id, body.password)
     return Response(body="", status_code=204)
 
@@ -139,7 +148,7 @@ def set_mailbox_client_secret(caller: Principal, mailbox_id: str) -> Response:
     from chalicelib.api.mailbox_schemas import ClientSecretIn
     from chalicelib.records.mailboxes.accounts import set_client_secret
 
-    body = parse_body(mailboxes.current_request, ClientSecretIn)
+    body = managed_body(caller, mailbox_id, ClientSecretIn)
     set_client_secret(caller, mailbox_id, body.client_secret)
     return Response(body="", status_code=204)
 
@@ -157,7 +166,7 @@ def set_mailbox_service_account_key(caller: Principal, mailbox_id: str) -> Respo
     from chalicelib.api.mailbox_schemas import ServiceAccountKeyIn
     from chalicelib.records.mailboxes.accounts import set_service_account_key
 
-    body = parse_body(mailboxes.current_request, ServiceAccountKeyIn)
+    body = managed_body(caller, mailbox_id, ServiceAccountKeyIn)
     set_service_account_key(caller, mailbox_id, body.client_email, body.private_key)
     return Response(body="", status_code=204)
 

@@ -298,3 +298,79 @@ def test_a_key_an_administrator_set_does_not_follow_the_mailbox_to_another_user(
         False,
         None,
     )
+
+
+def test_who_may_not_change_a_mailbox_hears_so_whatever_key_file_they_send(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given Ana's private Google mailbox and the office's public one, which the administrator added
+    ana = staff_headers(tenant, ANA, 3)
+    admin = staff_headers(tenant, "admin@estudio.example", 1)
+    luis = staff_headers(tenant, "luis@estudio.example", 3)
+    private = body(
+        api.http.post("/mailboxes", headers=ana, body=json.dumps({"auth": "google", "username": ANA}))
+    )
+    office = {"auth": "google", "username": "oficina@estudio.example", "visibility": "public"}
+    public = body(api.http.post("/mailboxes", headers=admin, body=json.dumps(office)))
+    # (what Luis hears for them when he asks to remove them: not there, and not his to change)
+    assert api.http.delete(f"/mailboxes/{private['mailbox_id']}", headers=luis).status_code == 404
+    assert api.http.delete(f"/mailboxes/{public['mailbox_id']}", headers=luis).status_code == 403
+
+    # When Luis puts a key file on either, good or bad, or a secret of another kind, or a change
+    sent = [
+        google_key_file(),
+        google_key_file(client_email="pregon-imap"),
+        google_key_file(private_key="-----BEGIN PRIVATE KEY-----\nMIIEv...\n-----END PRIVATE KEY-----\n"),
+        {"type": "service_account"},
+        ["not", "an", "object"],
+    ]
+    for mailbox, expected in ((private, 404), (public, 403)):
+        path = f"/mailboxes/{mailbox['mailbox_id']}"
+        for key in sent:
+            answer = api.http.put(f"{path}/service-account-key", headers=luis, body=json.dumps(key))
+            # Then he hears what he hears for any mailbox he may not change, never what is wrong with the file
+            assert answer.status_code == expected, (key, answer.body)
+            assert "field" not in body(answer) or body(answer)["field"] != "private_key"
+        for method, route, data in (
+            ("PUT", "password", b"{}"),
+            ("PUT", "client-secret", b"not json"),
+            ("PATCH", "", b'{"port": "many"}'),
+        ):
+            answer = api.http.request(method, f"{path}/{route}".rstrip("/"), headers=luis, body=data)
+            assert answer.status_code == expected, (route, answer.body)
+    # And neither mailbox got a key
+    assert monitor(api, ana, private["mailbox_id"])["service_account_key_set"] is False
+    assert monitor(api, admin, public["mailbox_id"])["service_account_key_set"] is False
+    # While the owner still hears what is wrong with a bad file
+    refused = api.http.put(
+        f"/mailboxes/{private['mailbox_id']}/service-account-key",
+        headers=ana,
+        body=json.dumps(google_key_file(client_email="pregon-imap")),
+    )
+    assert refused.status_code == 422 and body(refused)["field"] == "client_email"
+
+
+def test_addresses_are_checked_as_every_address_of_the_project_is(api: Client, tenant: Tenant) -> None:
+    ana = staff_headers(tenant, ANA, 3)
+    # When Ana names a Workspace user that is no address (two dots in a row, no domain, a space)
+    for username in ("ana..perez@estudio.example", "ana@estudio", "ana perez@estudio.example"):
+        refused = api.http.post(
+            "/mailboxes", headers=ana, body=json.dumps({"auth": "google", "username": username})
+        )
+        # Then it is a 422 naming the username
+        assert refused.status_code == 422 and body(refused)["field"] == "username", (username, refused.body)
+    # When her key file's service account is no address
+    mine = {"auth": "google", "username": ANA, "enabled": False}  # (a key starts no sync)
+    added = api.http.post("/mailboxes", headers=ana, body=json.dumps(mine))
+    assert added.status_code == 201, added.body
+    path = f"/mailboxes/{body(added)['mailbox_id']}/service-account-key"
+    for client_email in ("pregon-imap@localhost", "pregon..imap@estudio-mail.iam.gserviceaccount.com"):
+        refused = api.http.put(path, headers=ana, body=json.dumps(google_key_file(client_email=client_email)))
+        # Then it is a 422 naming client_email
+        assert refused.status_code == 422 and body(refused)["field"] == "client_email", refused.body
+    # And an address in an internationalized domain is one
+    assert api.http.put(path, headers=ana, body=json.dumps(google_key_file())).status_code == 204
+    idn = api.http.post(
+        "/mailboxes", headers=ana, body=json.dumps({"auth": "google", "username": "ana@ñandú.example"})
+    )
+    assert idn.status_code == 201, idn.body

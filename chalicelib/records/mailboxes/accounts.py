@@ -204,7 +204,10 @@ def get_visible(viewer: Principal, mailbox_id: str) -> Mailbox:
     return found
 
 
-def _managed(viewer: Principal, mailbox_id: str) -> Mailbox:
+def managed(viewer: Principal, mailbox_id: str) -> Mailbox:
+    """The mailbox, when ``viewer`` may change it: 404 when they may not see it (or it is not
+    there), 403 when they may see it only. Checked before anything they sent is read, so that
+    what they sent never tells them more than that."""
     found = get_visible(viewer, mailbox_id)
     if not may_manage(viewer, found):
         raise Forbidden("only the mailbox's owner or a company administrator may change it")
@@ -255,7 +258,7 @@ def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) 
     Google service account key too: those open every mailbox the app or the service account
     may reach, so a secret an administrator set for Ana's address must not read Luis's once Ana
     (the mailbox's owner) names him."""
-    before = _managed(viewer, mailbox_id)
+    before = managed(viewer, mailbox_id)
     changes = {k: v for k, v in changes.items() if v is not None}
     _check(viewer, changes)
     auth = changes.get("auth", before.auth)
@@ -317,7 +320,7 @@ def _start_syncing(mailbox: Mailbox) -> None:
 def delete_mailbox(viewer: Principal, mailbox_id: str) -> None:
     """The mailbox leaves Pregón; the records it logged stay in the register (and the mailbox
     itself is never touched)."""
-    _managed(viewer, mailbox_id)
+    managed(viewer, mailbox_id)
     store.delete_mailbox(viewer.company_id, mailbox_id)
 
 
@@ -369,10 +372,13 @@ _SERVICE_ACCOUNT_KEY = _SecretKind(
 )
 
 
-def _keep_secret(viewer: Principal, mailbox_id: str, secret: str, kind: _SecretKind, **settings: Any) -> None:
-    """Encrypt and store the secret (never read back), bound to where it goes, with the
-    ``settings`` it comes with (a Google key's service account); start a sync."""
-    mailbox = _managed(viewer, mailbox_id)
+def _keep_secret(
+    viewer: Principal, mailbox: Mailbox, secret: str, kind: _SecretKind, **settings: Any
+) -> None:
+    """Encrypt and store the secret (never read back) of a mailbox the viewer manages
+    (:func:`managed`), bound to where it goes, with the ``settings`` it comes with (a Google
+    key's service account); start a sync."""
+    mailbox_id = mailbox.mailbox_id
     if mailbox.auth != kind.auth:
         raise Conflict(kind.other_auth, field="auth")
     ciphertext = encrypt_secret(
@@ -403,7 +409,7 @@ def _secret_of(mailbox: Mailbox, kind: _SecretKind) -> str:
 
 def set_password(viewer: Principal, mailbox_id: str, password: str) -> None:
     """Encrypt and store the password (never read back), and start the first sync."""
-    _keep_secret(viewer, mailbox_id, password, _PASSWORD)
+    _keep_secret(viewer, managed(viewer, mailbox_id), password, _PASSWORD)
 
 
 def password_of(mailbox: Mailbox) -> str:
@@ -414,7 +420,7 @@ def password_of(mailbox: Mailbox) -> str:
 def set_client_secret(viewer: Principal, mailbox_id: str, client_secret: str) -> None:
     """Encrypt and store a Microsoft 365 mailbox's client secret (never read back), as a password
     is, bound to its tenant and app; and start the first sync."""
-    _keep_secret(viewer, mailbox_id, client_secret, _CLIENT_SECRET)
+    _keep_secret(viewer, managed(viewer, mailbox_id), client_secret, _CLIENT_SECRET)
 
 
 def client_secret_of(mailbox: Mailbox) -> str:
@@ -425,12 +431,14 @@ def client_secret_of(mailbox: Mailbox) -> str:
 def set_service_account_key(viewer: Principal, mailbox_id: str, client_email: str, private_key: str) -> None:
     """Keep a Google mailbox's service account (``client_email``) and its private key (checked
     to be an RSA key; KMS-encrypted as a password is, bound to the account; never read back),
-    and start the first sync. The rest of the key file, its ``token_uri`` included, is not kept."""
+    and start the first sync. The rest of the key file, its ``token_uri`` included, is not kept.
+    Who may not change the mailbox hears so before the key is looked at."""
+    mailbox = managed(viewer, mailbox_id)
     if not google.is_address(client_email):
         problem = "must be the service account's address"
         raise ValidationFailed([{"field": "client_email", "message": problem}])
     pem = google.private_key_pem(private_key)
-    _keep_secret(viewer, mailbox_id, pem, _SERVICE_ACCOUNT_KEY, service_account=client_email)
+    _keep_secret(viewer, mailbox, pem, _SERVICE_ACCOUNT_KEY, service_account=client_email)
 
 
 def service_account_key_of(mailbox: Mailbox) -> str:

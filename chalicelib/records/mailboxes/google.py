@@ -16,7 +16,6 @@ key is ever logged or returned.
 
 from __future__ import annotations
 
-import re
 import time
 
 from chalicelib.core.errors import ValidationFailed
@@ -29,9 +28,6 @@ GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_SECONDS = 3600  # Google's longest: an assertion's exp is at most an hour after its iat
 # What a Google Workspace mailbox shows as its server (the connection goes to google_imap_url()).
 HOST, PORT, ENCRYPTION = "imap.gmail.com", 993, "tls"
-_ADDRESS = re.compile(
-    r"^[^@\s\x00-\x1f\x7f]{1,64}@(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$"
-)
 _MAX_KEY_CHARS = 4000  # KMS encrypts up to 4 KB: an RSA key up to 4096 bits, in PEM, fits
 # What Google's refusals mean for the admin (its own words come first).
 _HINTS = {
@@ -42,8 +38,11 @@ _HINTS = {
 
 
 def is_address(value: str) -> bool:
-    """An e-mail address as a service account's ``client_email`` or a Workspace user's is."""
-    return len(value) <= 320 and bool(_ADDRESS.match(value))
+    """An e-mail address as a service account's ``client_email`` or a Workspace user's is
+    (checked as every address of the project is: ``core.emails``)."""
+    from chalicelib.core.emails import is_email
+
+    return is_email(value)
 
 
 def private_key_pem(private_key: str) -> str:
