@@ -1,9 +1,11 @@
 """Seeds the demo company for the local stack, idempotently.
 
 The first run creates company ``demo`` ("Demo Cargas"), an integration API key, an SMTP sender
-account for every area (``all``) pointing at the local mail catcher, and switches tracking alerts on
-every minute. The API key's plaintext is shown only once by the service, so it is kept in
-``.local/demo-credentials.json`` (git-ignored) for the banner of later runs. Later runs change
+account for every area (``all``) pointing at the local mail catcher, switches tracking alerts on
+every minute, and puts the demo administrator (``admin@demo``) in the staff directory with every
+directory permission (the console's preferred-agents screen asks for one). The API key's
+plaintext is shown only once by the service, so it is kept in ``.local/demo-credentials.json``
+(git-ignored) for the banner of later runs. Later runs change
 nothing, so whatever was configured through the API since survives a restart. Needs the
 environment of the local stack (tables, KMS) to be set up first.
 """
@@ -118,6 +120,22 @@ def seed_demo_company(
         # A password is bound to its server by its KMS context (docs/decisions/0004); setting it
         # again on every start keeps a .local/ made before that change sending.
         set_sender_password(COMPANY_ID, SENDER_AREA, SMTP_PASSWORD)
+
+    if not state.get("admin_permissions"):
+        # The demo administrator (the local identity's admin@demo) in the staff directory with
+        # every directory permission, so that the console offers them every screen (preferred
+        # agents needs change_preferred_agent besides level 1). Once: an administrator who takes
+        # a permission away later keeps it away across restarts.
+        from chalicelib.tenants.staff import PERMISSIONS, UserFields, save_user
+        from infrastructure.local.identity_server import DEMO_USERS
+
+        user, name, level = next(u for u in DEMO_USERS if u[2] == 1)
+        save_user(
+            COMPANY_ID, f"{user}@{COMPANY_ID}", UserFields(name=name, level=level, permissions=PERMISSIONS)
+        )
+        state["admin_permissions"] = True
+        _save(credentials_file, state)
+        log.info("gave the demo administrator the directory permissions %s", ", ".join(PERMISSIONS))
 
     if not state.get("sms_configured"):
         # SMS through SNS (moto) and the two-way number the local phone texts (I1, I2).

@@ -9,6 +9,7 @@ import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from chalice.test import Client
@@ -171,6 +172,24 @@ def test_the_screens_a_level_may_open_are_the_ones_whose_routes_let_it_in(
     # And the API refuses the agent what the console hides (and an API key is not a console user)
     assert api.http.put("/alerts/tracking", headers=bearer(tenant, 4), body=b"{}").status_code == 403
     assert api.http.get("/console/me", headers=tenant.key_headers()).status_code == 403
+
+
+def test_the_local_demo_administrator_may_open_every_screen(
+    api: Client, local_aws: dict[str, str], tmp_path: Path
+) -> None:
+    from chalicelib.api.console import SCREENS
+    from infrastructure.local.demo import COMPANY_ID, seed_demo_company
+    from tests.steps.tenants import MADE
+
+    # Given the demo company as the local stack seeds it
+    seed_demo_company(tmp_path / "demo-credentials.json")
+    MADE.append(COMPANY_ID)  # it leaves the shared schedules when the test ends
+    # When its administrator signs in to the console as the local identity signs them in
+    token = IDENTITY.mint(COMPANY_ID, user_id=f"admin@{COMPANY_ID}", level=1)
+    me = body(api.http.get("/console/me", headers={"Authorization": f"Bearer {token}"}))
+    # Then the console offers them every screen it has, the preferred agents too
+    assert me["user"]["name"] == "Administración"
+    assert [screen["id"] for screen in me["screens"] if screen["allowed"]] == list(SCREENS)
 
 
 @pytest.mark.parametrize(
