@@ -86,7 +86,12 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "POST /mailboxes/{mailbox_id}/test",
         "POST /mailboxes/{mailbox_id}/sync",
     ),
-    "sender-domains": ("GET /sender-domains", "POST /sender-domains", "GET /sender-domains/{domain}"),
+    "sender-domains": (
+        "GET /sender-domains",
+        "POST /sender-domains",
+        "GET /sender-domains/{domain}",
+        "DELETE /sender-domains/{domain}",
+    ),
     "suppressions": ("GET /suppressions", "POST /suppressions", "DELETE /suppressions/{address}"),
     # channels and people: tickets opened by SMS, the SMS and push settings, the staff directory,
     # preferred agents, suppliers

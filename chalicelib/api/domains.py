@@ -11,6 +11,7 @@ from chalicelib.tenants.auth.principal import Principal
 domains = Blueprint(__name__)
 route = Routes(domains, schemas="domain_schemas")
 TAKEN = {409: "another company registered the domain"}
+IN_USE = {409: "SES sender accounts of the company send from the domain (the message names their areas)"}
 
 
 @route(
@@ -46,3 +47,13 @@ def show_domain(caller: Principal, domain: str) -> Response:
     from chalicelib.messaging.accounts.domains import domain_status
 
     return json_response(domain_status(caller.company_id, domain))
+
+
+@route("DELETE /sender-domains/{domain}", ADMIN, status=204, errors=IN_USE)
+def remove_domain(caller: Principal, domain: str) -> Response:
+    """Remove a sending domain: its SES identity and the company's record of it; refused, naming them, while
+    SES sender accounts send from it"""
+    from chalicelib.messaging.accounts.domains import remove_sending_domain
+
+    remove_sending_domain(caller.company_id, domain, by=caller.subject)
+    return Response(body="", status_code=204)

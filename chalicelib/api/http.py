@@ -182,14 +182,14 @@ class Declaration:
     existing: int | None = None
     # Refusals the route may answer beyond 401/403/404/422, with when.
     errors: tuple[tuple[int, str], ...] = ()
-    # Query parameters the route reads: "limit", "cursor", "token".
+    # Query parameters the route reads: "limit", "cursor", "token", ... (QUERY_PARAMETERS).
     query: tuple[str, ...] = ()
     # The success answer's content: a JSON model, an Excel workbook, an HTML page, or the JSON model
     # and an HTML page for a request that accepts ``text/html`` (a person's browser posting a form).
     answer: str = "json"
 
 
-QUERY_PARAMETERS = ("limit", "cursor", "token", "tracking_id", "since", "client_id")
+QUERY_PARAMETERS = ("limit", "cursor", "token", "tracking_id", "since", "client_id", "q")
 # "page": a page for a person, its refusals pages too (W1); "html": a page, refusals in JSON.
 # "asset": a static file of the staff console (W2): script, stylesheet or image.
 ANSWERS = ("json", "xlsx", "html", "json_or_html", "page", "css", "image", "asset")

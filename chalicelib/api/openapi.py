@@ -104,6 +104,14 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "Only this client's.",
         "schema": {"type": "string", "maxLength": 64},
     },
+    "q": {
+        "name": "q",
+        "in": "query",
+        "required": False,
+        "description": "One address to look for: an e-mail address (any case) or a phone number in E.164 "
+        "(`+5491159876543`); the answer holds its entry or no item. `limit` and `cursor` do not apply.",
+        "schema": {"type": "string", "maxLength": 254},
+    },
 }
 HTML = "text/html"
 ASSET_TYPES = ("text/javascript", "text/css", "image/svg+xml", "image/png")

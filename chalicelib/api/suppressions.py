@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
+from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, query_param
 from chalicelib.tenants.auth.principal import Principal
 
 suppressions = Blueprint(__name__)
@@ -24,13 +24,20 @@ def _entry_out(entry: Any) -> dict[str, Any]:
     }
 
 
-@route("GET /suppressions", ADMIN, response="SuppressionsOut", query=("limit", "cursor"))
+@route("GET /suppressions", ADMIN, response="SuppressionsOut", query=("limit", "cursor", "q"))
 def list_suppressions(caller: Principal) -> Response:
-    """Addresses no message goes to: hard bounces, complaints, added by hand (Q5)"""
+    """Addresses no message goes to: hard bounces, complaints, added by hand (Q5)
+
+    With `q`, one address's entry only (or no item): an e-mail address in any case, a phone number
+    in E.164 as listed (`+5491159876543`)."""
+    from chalicelib.messaging.suppression import find_suppression
     from chalicelib.messaging.suppression import list_suppressions as fetch
 
     company_id = caller.company_id
     request = suppressions.current_request
+    wanted = query_param(request, "q")
+    if wanted:
+        return page_response(find_suppression(company_id, wanted), None, _entry_out)
     items, cursor = fetch(company_id, *page_request(request))
     return page_response(items, cursor, _entry_out)
 

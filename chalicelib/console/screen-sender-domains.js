@@ -1,7 +1,8 @@
 // Sending domains (docs/deliverability.md, "Sending domains (SES)"): the domains an SES sender account
 // may send from. Register one, then publish the DNS records the API answers (DKIM, MAIL FROM MX and
 // SPF, DMARC) at the domain's DNS host, each easy to copy; its verification and what Gmail and Yahoo
-// ask of bulk senders, as the API sees them now. The API has no route to remove a domain.
+// ask of bulk senders, as the API sees them now. "Quitar" removes a domain (its SES identity too) after a
+// confirmation; the API refuses while SES sender accounts send from it, naming them, and the console says so.
 import { api, clearErrors, h, register, showErrors, when } from "./app.js";
 
 const PURPOSES = { dkim: "DKIM", mail_from_mx: "MAIL FROM (MX)", mail_from_spf: "MAIL FROM (SPF)", dmarc: "DMARC" };
@@ -113,6 +114,24 @@ function detail(d, ctx, reload) {
   );
 }
 
+// Remove a domain after a confirmation; a refusal (SES accounts still send from it) says which ones.
+function removeButton(domain, ctx, open, reload) {
+  const button = h("button", { type: "button", class: "danger", "aria-label": `Quitar el dominio ${domain}` }, "Quitar");
+  button.addEventListener("click", async () => {
+    const question = `¿Quitar el dominio ${domain}? Se borra también su identidad en Amazon SES; para volver a usarlo habrá que registrarlo y verificarlo de nuevo.`;
+    if (!window.confirm(question)) return;
+    try {
+      await api("DELETE", `/sender-domains/${encodeURIComponent(domain)}`);
+      ctx.toast(`Dominio ${domain} quitado.`);
+      if (open === domain) ctx.navigate("sender-domains");
+      else await reload();
+    } catch (error) {
+      ctx.toast(`No se quitó ${domain}: ${error.message}`, "error");
+    }
+  });
+  return button;
+}
+
 async function render(main, ctx) {
   const open = ctx.params.get("domain");
   const [listed, shown] = await Promise.all([
@@ -141,7 +160,7 @@ async function render(main, ctx) {
     ? h(
         "table",
         { id: "sender-domains" },
-        h("thead", {}, h("tr", {}, ["Dominio", "Verificado", "Registros verificados", "Registrado"].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Dominio", "Verificado", "Registros verificados", "Registrado", ""].map((t) => h("th", { scope: "col" }, t)))),
         h(
           "tbody",
           {},
@@ -153,6 +172,7 @@ async function render(main, ctx) {
               h("td", { class: d.verified ? "ok" : "form-error" }, d.verified ? "Sí" : "No"),
               h("td", {}, `${d.records.filter((r) => GOOD.has(r.state)).length} de ${d.records.length}`),
               h("td", {}, when(d.created_at)),
+              h("td", {}, removeButton(d.domain, ctx, open, () => render(main, ctx))),
             ),
           ),
         ),

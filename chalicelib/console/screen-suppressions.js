@@ -1,7 +1,8 @@
 // The suppression list (Q5; docs/deliverability.md): the addresses (e-mails, phone numbers) no
 // message goes to and why: a hard bounce, a complaint, an unsubscribe or an SMS STOP, or added by
 // hand. Add one (a client asked by phone), lift one after a confirmation. Paged as the API pages
-// it (50 at a time, "Más" for the next); the API has no other filter.
+// it (50 at a time, "Más" for the next); the search box finds one address (the API's `q`: an e-mail
+// in any case, a phone number in E.164 as listed), and emptying it shows the whole list again.
 import { api, clearErrors, h, register, showErrors, when } from "./app.js";
 
 const REASONS = {
@@ -57,6 +58,7 @@ async function render(main, ctx) {
   );
   const more = h("button", { type: "button", class: "secondary", id: "suppressions-more", hidden: true }, "Más");
   const none = h("p", { class: "hint", hidden: true }, "Nadie en la lista: se envía a todas las direcciones.");
+  const notFound = h("p", { class: "hint", id: "suppression-not-found", hidden: true });
   let cursor = null;
 
   function row(entry) {
@@ -93,7 +95,34 @@ async function render(main, ctx) {
     cursor = page.next_cursor;
     more.hidden = !cursor;
     none.hidden = rows.children.length > 0;
+    notFound.hidden = true;
   }
+
+  // One address's entry (or none), in place of the list; an empty box brings the list back.
+  const wanted = h("input", { id: "suppression-search", name: "q", type: "search", autocomplete: "off", size: 30, placeholder: "ana@example.com o +5491159876543" });
+  const search = h(
+    "form",
+    { id: "suppression-search-form", class: "row", role: "search", novalidate: true },
+    h("span", { class: "field" }, h("label", { for: wanted.id }, "Buscar una dirección"), wanted),
+    h("button", { type: "submit", class: "secondary" }, "Buscar"),
+  );
+  search.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(search);
+    const text = wanted.value.trim();
+    try {
+      if (!text) return await load(null);
+      const found = await api("GET", `/suppressions?${new URLSearchParams({ q: text })}`);
+      rows.replaceChildren(...found.items.map(row));
+      cursor = null;
+      more.hidden = true;
+      none.hidden = true;
+      notFound.textContent = `${text} no está en la lista: se le envía.`;
+      notFound.hidden = found.items.length > 0;
+    } catch (error) {
+      showErrors(search, error);
+    }
+  });
   more.addEventListener("click", async () => {
     try {
       await load(cursor);
@@ -106,8 +135,10 @@ async function render(main, ctx) {
     h("h1", {}, "Direcciones suprimidas"),
     h("p", { class: "hint" }, "Ningún mensaje va a estas direcciones. Los rebotes definitivos, las quejas y las bajas las agregan solas."),
     h("section", { class: "card" }, h("h2", {}, "Agregar una dirección"), addForm(ctx, () => load(null))),
+    search,
     list,
     none,
+    notFound,
     more,
   );
 }

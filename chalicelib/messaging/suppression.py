@@ -38,19 +38,38 @@ def normalize_address(company_id: str, raw: str, *, field: str = "address") -> s
             [{"field": field, "message": f"is longer than {MAX_ADDRESS_CHARS} characters"}]
         )
     if "@" in text:
-        from email_validator import EmailNotValidError, validate_email
+        from chalicelib.core.emails import checked_email
 
-        try:
-            checked = validate_email(text, check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise ValidationFailed(
-                [{"field": field, "message": f"is not a valid e-mail address ({exc})"}]
-            ) from exc
-        return str(checked.normalized).lower()
+        return checked_email(text, field=field).lower()
     from chalicelib.core.phones import normalize_phone
     from chalicelib.tenants.companies import phone_region
 
     return normalize_phone(text, phone_region(company_id), field=field)
+
+
+def lookup_key(raw: str, *, field: str = "q") -> str:
+    """What an administrator searches for, keyed as :func:`suppression_key` keys a message's
+    address: an e-mail address (it has an ``@``) in lower case, anything else (a phone number in
+    E.164, as the list shows it) as written; surrounding spaces dropped. Raises ValidationFailed
+    naming ``field`` for text no address is (too long, control characters)."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw or ""):
+        raise ValidationFailed([{"field": field, "message": "must not contain control characters"}])
+    text = (raw or "").strip()
+    if len(text) > MAX_ADDRESS_CHARS:
+        raise ValidationFailed(
+            [{"field": field, "message": f"is longer than {MAX_ADDRESS_CHARS} characters"}]
+        )
+    return text.lower() if "@" in text else text
+
+
+def find_suppression(company_id: str, raw: str) -> list[Suppression]:
+    """The list's entry for one address (:func:`lookup_key`): a list of it, or an empty list
+    (also for blank text)."""
+    key = lookup_key(raw)
+    if not key:
+        return []
+    entry = store.suppressed_among(company_id, [key]).get(key)
+    return [entry] if entry else []
 
 
 def list_suppressions(

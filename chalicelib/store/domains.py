@@ -56,6 +56,13 @@ def owner_of(name: str) -> str | None:
     return found.company_id if found else None
 
 
+def release_domain(name: str, company_id: str) -> bool:
+    """Delete the company's record of the domain; False when it is not the company's (nothing deleted)."""
+    return written(
+        lambda: SenderDomainModel(name).delete(condition=SenderDomainModel.company_id == company_id)
+    )
+
+
 def list_domains(company_id: str) -> list[records.SenderDomain]:
     return [_domain(item) for item in SenderDomainModel.by_company.query(company_id)]
 

@@ -444,6 +444,7 @@ SENDING_DOMAIN_ACTIONS = [
     "ses:GetIdentityDkimAttributes",
     "ses:GetIdentityMailFromDomainAttributes",
     "ses:GetIdentityVerificationAttributes",
+    "ses:DeleteIdentity",  # DELETE /sender-domains/{domain}
 ]
 
 
@@ -515,7 +516,7 @@ def lambda_policy(tables: dict[str, Json], messaging: dict[str, Json] | None = N
             },
             {
                 # Companies' sending domains (issue 10): create the identity with Easy DKIM and a
-                # MAIL FROM subdomain, read its states. SES v1 takes no resource ARN for these.
+                # MAIL FROM subdomain, read its states, delete it. SES v1 takes no resource ARN for these.
                 "Sid": "SendingDomains",
                 "Effect": "Allow",
                 "Action": SENDING_DOMAIN_ACTIONS,

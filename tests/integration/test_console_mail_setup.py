@@ -199,10 +199,36 @@ def test_an_administrator_registers_a_sending_domain_and_keeps_an_address_off_th
         "Verificado"
     )  # moto verifies at once
     assert len(browser.find_elements(By.CSS_SELECTOR, "#domain-checks tbody tr")) == 6
-    assert browser.find_element(By.CSS_SELECTOR, f'#sender-domains tr[data-domain="{domain}"]')
+    domain_row = f'#sender-domains tr[data-domain="{domain}"]'
+    assert browser.find_element(By.CSS_SELECTOR, domain_row)
     console_screenshot(browser, "sender-domains")
 
-    # When they put an address on the suppression list with a note that carries markup
+    # When the company's SES account sends from it and they remove the domain, confirming
+    ses = {
+        "kind": "ses",
+        "display_name": "Avisos",
+        "from_address": f"avisos@{domain}",
+        "ses_identity": domain,
+    }
+    saved = api.http.put("/sender-accounts/all", headers=bearer(tenant, 1), body=json.dumps(ses))
+    assert saved.status_code == 200, saved.body
+    browser.find_element(By.CSS_SELECTOR, f"{domain_row} button").click()
+    browser.switch_to.alert.accept()
+    # Then the console says it was not removed and which account sends from it; the domain stays
+    toast_says(browser, f"No se quitó {domain}: the sender accounts all send from {domain}")
+    assert browser.find_element(By.CSS_SELECTOR, domain_row)
+    # When the account goes and they remove the domain again
+    assert api.http.delete("/sender-accounts/all", headers=bearer(tenant, 1)).status_code == 204
+    browser.find_element(By.CSS_SELECTOR, f"{domain_row} button").click()
+    browser.switch_to.alert.accept()
+    # Then it is gone from the screen, its records with it, and from the API
+    toast_says(browser, f"Dominio {domain} quitado.")
+    wait_until(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f"{domain_row}, #domain-detail"))
+    assert body(api.http.get("/sender-domains", headers=bearer(tenant, 1)))["items"] == []
+
+    # When they put an address on the suppression list with a note that carries markup, beside another
+    other = api.http.post("/suppressions", headers=bearer(tenant, 1), body=json.dumps({"address": LUIS}))
+    assert other.status_code == 201, other.body
     open_screen(browser, "suppressions")
     type_into(browser, "suppression-address", "Ana@Example.com")
     type_into(browser, "suppression-note", f"pidió por teléfono {XSS}")
@@ -213,12 +239,40 @@ def test_an_administrator_registers_a_sending_domain_and_keeps_an_address_off_th
     assert f"pidió por teléfono {XSS}" in listed.find_element(By.CSS_SELECTOR, ".suppression-detail").text
     assert "A mano" in listed.text and no_script_ran(browser)
     console_screenshot(browser, "suppressions")
-    # When they lift it and confirm
-    listed.find_element(By.CSS_SELECTOR, "button").click()
+
+    def rows_shown(d: Any) -> list[str]:
+        return [
+            tr.get_attribute("data-address")
+            for tr in d.find_elements(By.CSS_SELECTOR, "#suppressions tbody tr")
+        ]
+
+    # When they look for her address as a person types it
+    type_into(browser, "suppression-search", " ANA@example.COM ")
+    submit(browser, "suppression-search-form")
+    # Then only her entry is shown
+    wait_until(browser, lambda d: rows_shown(d) == ["ana@example.com"])
+    # And an address not on the list says so; text no address is says why next to the box
+    type_into(browser, "suppression-search", "nadie@example.com")
+    submit(browser, "suppression-search-form")
+    wait_until(browser, lambda d: d.find_element(By.ID, "suppression-not-found").is_displayed())
+    assert (
+        "nadie@example.com no está en la lista" in browser.find_element(By.ID, "suppression-not-found").text
+    )
+    assert rows_shown(browser) == []
+    type_into(browser, "suppression-search", "a" * 260)
+    submit(browser, "suppression-search-form")
+    assert "254" in wait_until(browser, lambda d: d.find_element(By.ID, "suppression-search-error")).text
+    # When they empty the box, the whole list is back
+    type_into(browser, "suppression-search", "")
+    submit(browser, "suppression-search-form")
+    wait_until(browser, lambda d: sorted(rows_shown(d)) == ["ana@example.com", LUIS])
+    # When they lift hers and confirm
+    browser.find_element(By.CSS_SELECTOR, f"{row} button").click()
     browser.switch_to.alert.accept()
     # Then it is off the list, in the console and in the API
     wait_until(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, row))
-    assert body(api.http.get("/suppressions", headers=bearer(tenant, 1)))["items"] == []
+    listed_now = body(api.http.get("/suppressions", headers=bearer(tenant, 1)))["items"]
+    assert [item["address"] for item in listed_now] == [LUIS]
 
 
 def test_a_clerk_has_the_mailboxes_screen_only_and_sees_the_offices_mailbox_read_only(

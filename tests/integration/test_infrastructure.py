@@ -314,7 +314,7 @@ def test_function_roles_are_least_privilege(template: Json) -> None:
                 "Resource": {"Fn::GetAtt": ["SecretsKey", "Arn"]},
             }
         ]
-        # And mail goes out through SES only; sending domains are created and read, nothing else
+        # And mail goes out through SES only; sending domains are created, read and deleted, nothing else
         ses_actions = {a for s in statements for a in as_list(s["Action"]) if a.startswith("ses:")}
         assert ses_actions == {"ses:SendEmail", "ses:SendRawEmail"} | set(synth.SENDING_DOMAIN_ACTIONS)
         # And SNS may publish SMS and push, manage push endpoints, and publish to none of the

@@ -11,7 +11,7 @@ from chalice.test import Client
 
 from tests.steps.answers import body
 from tests.steps.domains import ses_removes_the_identity
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import Tenant, smtp_sender_account
 
 
 def register(api: Client, tenant: Tenant, domain: str) -> Any:
@@ -237,3 +237,56 @@ def test_the_bulk_sender_checks_count_what_left_through_ses_not_what_failed_or_w
         "1 complaints in 4 e-mails in 30 days (25.00%); Gmail asks under 0.3 %, recommends under 0.1 %",
     )
     assert checks["one_click_unsubscribe"][1].startswith("0 of 2 bulk e-mails")
+
+
+def ses_identities() -> list[str]:
+    """The identities SES (moto) has."""
+    import boto3
+
+    return list(boto3.client("ses").list_identities()["Identities"])
+
+
+def test_a_domain_is_removed_once_no_ses_account_sends_from_it(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    domain = f"{tenant.company_id}.avisos.example"
+    admin = tenant.admin_headers()
+    # Given the company's verified domain, its fallback SES account and a user's own SES account on it
+    assert register(api, tenant, domain).status_code == 201
+    assert ses_account(api, tenant, f"avisos@{domain}", f"avisos@{domain}").status_code == 200
+    own = {"kind": "ses", "display_name": "Ana", "from_address": f"ana@{domain}", "ses_identity": domain}
+    saved = api.http.put("/users/ana@x/sender-account", headers=admin, body=json.dumps(own))
+    assert saved.status_code == 200, saved.body
+    # (and an SMTP account whose From is on the domain: it sends through its own server, not SES)
+    assert tenant.mailbox is not None
+    smtp_sender_account(tenant.company_id, "invoices", tenant.mailbox, "Facturas", f"facturas@{domain}")
+
+    # When the administrator removes the domain
+    refused = api.http.delete(f"/sender-domains/{domain.upper()}", headers=admin)
+    # Then it is refused, naming the accounts that would stop sending, and nothing is removed
+    assert refused.status_code == 409 and body(refused)["field"] == "domain", refused.body
+    assert body(refused)["message"].startswith(f"the sender accounts all, user:ana@x send from {domain}")
+    assert api.http.get(f"/sender-domains/{domain}", headers=admin).status_code == 200
+    assert domain in ses_identities()
+    # And another company's administrator, or a domain the company never had, is a 404 that touches nothing
+    foreign = api.http.delete(f"/sender-domains/{domain}", headers=other_tenant.admin_headers())
+    assert foreign.status_code == 404 and body(foreign)["field"] == "domain"
+    assert api.http.delete("/sender-domains/nunca.example", headers=admin).status_code == 404
+    assert api.http.delete(f"/sender-domains/{domain}", headers=tenant.staff_headers()).status_code == 403
+    assert api.http.delete("/sender-domains/no%20spaces", headers=admin).status_code == 422
+    assert domain in ses_identities()
+
+    # When both accounts go and the administrator removes the domain again
+    assert api.http.delete("/sender-accounts/all", headers=admin).status_code == 204
+    assert api.http.delete("/users/ana@x/sender-account", headers=admin).status_code == 204
+    removed = api.http.delete(f"/sender-domains/{domain}", headers=admin)
+    # Then it is gone: from the listing, from SES, and no SES account may send from it
+    assert removed.status_code == 204, removed.body
+    assert body(api.http.get("/sender-domains", headers=admin))["items"] == []
+    assert api.http.get(f"/sender-domains/{domain}", headers=admin).status_code == 404
+    assert domain not in ses_identities()
+    again = ses_account(api, tenant, domain, f"avisos@{domain}")
+    assert again.status_code == 422 and "not a sending domain" in body(again)["message"]
+    # And removing it twice is a 404; another company may now register it
+    assert api.http.delete(f"/sender-domains/{domain}", headers=admin).status_code == 404
+    assert register(api, other_tenant, domain).status_code == 201

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -401,6 +402,46 @@ def test_administrators_add_list_and_lift_suppressions(
     gone = api.http.delete(f"/suppressions/{address.lower()}", headers=admin)
     assert gone.status_code == 404 and body(gone)["field"] == "address"
     assert send(company, address).state == "sent"
+
+
+def test_an_administrator_finds_one_address_on_the_list(api: Client, company: Tenant, rival: Tenant) -> None:
+    admin = company.admin_headers()
+    address = new_address()  # mixed case, as a person types it
+
+    def found(q: str, headers: dict[str, str] = admin) -> list[str]:
+        answer = api.http.get(f"/suppressions?{urlencode({'q': q})}", headers=headers)
+        assert answer.status_code == 200, (q, answer.body)
+        assert body(answer)["next_cursor"] is None
+        return [item["address"] for item in body(answer)["items"]]
+
+    # Given an e-mail address and a phone number on the company's list, among others
+    for added in (address, "011 15-5987-6543", "otra@example.com", "+5491155550000"):
+        assert (
+            api.http.post("/suppressions", headers=admin, body=json.dumps({"address": added})).status_code
+            == 201
+        )
+    # When the administrator looks for the address in any case, with spaces around it
+    # Then only its entry is answered, as listed
+    assert found(f"  {address.upper()} ") == [address.lower()]
+    assert found(address) == [address.lower()]
+    # And a phone number as the list shows it (E.164) finds its entry
+    assert found("+5491159876543") == ["+5491159876543"]
+    # And an address not on the list answers no item, as does this company's address for another company
+    assert found("nadie@example.com") == []
+    assert found(address, rival.admin_headers()) == []
+    # And `limit` does not cut it, nor does a cursor move it
+    answer = api.http.get(f"/suppressions?limit=1&{urlencode({'q': 'otra@example.com'})}", headers=admin)
+    assert [item["address"] for item in body(answer)["items"]] == ["otra@example.com"]
+
+    # When the text is no address: too long, or with control characters
+    for bad in ("a" * 250 + "@example.com", "ana@example.com\r\nBcc: x@example.com", "ana\x00@example.com"):
+        refused = api.http.get(f"/suppressions?{urlencode({'q': bad})}", headers=admin)
+        # Then it is a 422 naming q
+        assert refused.status_code == 422 and body(refused)["field"] == "q", (bad, refused.body)
+    # And the search is for administrators only
+    assert (
+        api.http.get("/suppressions?q=ana%40example.com", headers=company.staff_headers()).status_code == 403
+    )
 
 
 def test_the_suppression_list_is_for_administrators_and_checks_its_input(

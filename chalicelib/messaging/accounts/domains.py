@@ -103,6 +103,45 @@ def register_sending_domain(company_id: str, raw_domain: str, *, by: str) -> Dom
     return domain_status(company_id, name)
 
 
+def remove_sending_domain(company_id: str, raw_domain: str, *, by: str) -> None:
+    """Delete the domain's SES identity and the company's record of it. NotFound for a domain the
+    company does not have (another company's included: it is never touched); Conflict naming the
+    SES sender accounts that send from it, which would stop working without a word."""
+    name = normalize_domain(raw_domain)
+    entry = store.get_domain(name)
+    if entry is None or entry.company_id != company_id:
+        raise NotFound(f"the company has no sending domain {name!r}", field="domain")
+    users = accounts_sending_from(company_id, name)
+    if users:
+        raise Conflict(
+            f"the sender accounts {', '.join(users)} send from {name}: move them to another domain "
+            "or remove them first",
+            field="domain",
+        )
+    # The identity first: a removal that stops half-way leaves the record, and asking again
+    # finishes it (SES's DeleteIdentity succeeds for an identity already gone).
+    client("ses").delete_identity(Identity=name)
+    if not store.release_domain(name, company_id):
+        raise NotFound(f"the company has no sending domain {name!r}", field="domain")
+    logger().info("sending domain removed", extra={"company_id": company_id, "domain": name, "by": by})
+
+
+def accounts_sending_from(company_id: str, name: str) -> list[str]:
+    """The areas (``all``, ``tracking``, a user's ``user:<id>``) of the company's SES sender
+    accounts whose identity or From address is on the domain, enabled or not. SMTP accounts send
+    through their own server, whatever their From says: SES's identity is not theirs."""
+    from chalicelib.store.companies import list_sender_accounts
+
+    def on_domain(address: str | None) -> bool:
+        return (address or "").rpartition("@")[2].strip().lower().rstrip(".") == name
+
+    return sorted(
+        account.area
+        for account in list_sender_accounts(company_id)
+        if account.kind == "ses" and (on_domain(account.ses_identity) or on_domain(account.from_address))
+    )
+
+
 def list_sending_domains(company_id: str) -> list[DomainStatus]:
     return [
         domain_status(company_id, d.domain)
