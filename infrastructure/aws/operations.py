@@ -78,8 +78,8 @@ API_CONCURRENCY_SKIP = (
 )
 SMS_PUBLISH_SKIP = (
     "CKV_AWS_111",
-    "sns:Publish to a phone number (SMS) has no resource ARN to name; the same policy denies "
-    "publishing to the stack's own topics",
+    "sns:Publish to a phone number (SMS) and SES v1's sending-domain identity calls have no "
+    "resource ARN to name; the same policy denies publishing to the stack's own topics",
 )
 
 
