@@ -29,7 +29,7 @@ def list_suppressions(caller: Principal) -> Response:
     """Addresses no message goes to: hard bounces, complaints, added by hand (Q5)
 
     With `q`, one address's entry only (or no item): an e-mail address in any case, a phone number
-    in E.164 as listed (`+5491159876543`)."""
+    however it is written (`011 15-5987-6543` finds `+5491159876543`)."""
     from chalicelib.messaging.suppression import find_suppression
     from chalicelib.messaging.suppression import list_suppressions as fetch
 

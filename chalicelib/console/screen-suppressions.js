@@ -2,7 +2,7 @@
 // message goes to and why: a hard bounce, a complaint, an unsubscribe or an SMS STOP, or added by
 // hand. Add one (a client asked by phone), lift one after a confirmation. Paged as the API pages
 // it (50 at a time, "Más" for the next); the search box finds one address (the API's `q`: an e-mail
-// in any case, a phone number in E.164 as listed), and emptying it shows the whole list again.
+// in any case, a phone number however it is written), and emptying it shows the whole list again.
 import { api, clearErrors, h, register, showErrors, when } from "./app.js";
 
 const REASONS = {

@@ -47,11 +47,12 @@ def normalize_address(company_id: str, raw: str, *, field: str = "address") -> s
     return normalize_phone(text, phone_region(company_id), field=field)
 
 
-def lookup_key(raw: str, *, field: str = "q") -> str:
+def lookup_key(company_id: str, raw: str, *, field: str = "q") -> str:
     """What an administrator searches for, keyed as :func:`suppression_key` keys a message's
-    address: an e-mail address (it has an ``@``) in lower case, anything else (a phone number in
-    E.164, as the list shows it) as written; surrounding spaces dropped. Raises ValidationFailed
-    naming ``field`` for text no address is (too long, control characters)."""
+    address: an e-mail address (it has an ``@``) in lower case; a phone number in E.164 however it
+    is written (``011 15-5987-6543`` in Argentina finds ``+5491159876543``), as the list shows it;
+    other text as written; surrounding spaces dropped. Raises ValidationFailed naming ``field`` for
+    text no address is (too long, control characters)."""
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw or ""):
         raise ValidationFailed([{"field": field, "message": "must not contain control characters"}])
     text = (raw or "").strip()
@@ -59,13 +60,18 @@ def lookup_key(raw: str, *, field: str = "q") -> str:
         raise ValidationFailed(
             [{"field": field, "message": f"is longer than {MAX_ADDRESS_CHARS} characters"}]
         )
-    return text.lower() if "@" in text else text
+    if "@" in text:
+        return text.lower()
+    try:
+        return normalize_address(company_id, text, field=field) if text else text
+    except ValidationFailed:
+        return text  # not a phone number either: looked up as written, and found or not
 
 
 def find_suppression(company_id: str, raw: str) -> list[Suppression]:
     """The list's entry for one address (:func:`lookup_key`): a list of it, or an empty list
     (also for blank text)."""
-    key = lookup_key(raw)
+    key = lookup_key(company_id, raw)
     if not key:
         return []
     entry = store.suppressed_among(company_id, [key]).get(key)

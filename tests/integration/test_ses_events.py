@@ -424,8 +424,10 @@ def test_an_administrator_finds_one_address_on_the_list(api: Client, company: Te
     # Then only its entry is answered, as listed
     assert found(f"  {address.upper()} ") == [address.lower()]
     assert found(address) == [address.lower()]
-    # And a phone number as the list shows it (E.164) finds its entry
+    # And a phone number finds its entry as the list shows it (E.164), however it is written
     assert found("+5491159876543") == ["+5491159876543"]
+    assert found("011 15-5987-6543") == ["+5491159876543"]
+    assert found("+54 9 11 5555-0000") == ["+5491155550000"]
     # And an address not on the list answers no item, as does this company's address for another company
     assert found("nadie@example.com") == []
     assert found(address, rival.admin_headers()) == []
