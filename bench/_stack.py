@@ -39,7 +39,9 @@ T = TypeVar("T")
 
 @contextmanager
 def local_stack() -> Iterator[dict[str, str]]:
-    """DynamoDB Local (in memory) and moto, with the same environment as the tests' ``local_aws``."""
+    """DynamoDB Local (in memory) and moto, with the same environment as the tests' ``local_aws``;
+    DynamoDB Local with Java's full compiler (the tests start it with the first tier only), since
+    a benchmark measures a warm engine, as every benchmark run before did."""
     from infrastructure.local.aws_env import local_aws
     from infrastructure.local.identity import LocalIdentity
 
@@ -47,6 +49,7 @@ def local_stack() -> Iterator[dict[str, str]]:
         table_prefix="pregon-bench-",
         jwks_json=LocalIdentity().jwks_json(),
         extra={"POWERTOOLS_LOG_LEVEL": "WARNING"},
+        full_jit=True,
     ) as env:
         yield env
 

@@ -32,11 +32,13 @@ def local_aws(
     jwks_json: str,
     extra: dict[str, str] | None = None,
     expire_items: bool = True,
+    full_jit: bool = False,
 ) -> Iterator[dict[str, str]]:
     """Start both engines, export the environment, create the tables; yields the environment
     plus ``moto`` (moto's endpoint, e.g. to read back sent SES mail and SNS SMS). Tests that
-    freeze the clock pass ``expire_items=False`` (see :func:`create_tables`)."""
-    with DynamoDBLocal() as dynamodb, MotoServer() as moto:
+    freeze the clock pass ``expire_items=False`` (see :func:`create_tables`); benchmarks pass
+    ``full_jit=True`` (DynamoDB Local with Java's full compiler, as every benchmark before had it)."""
+    with DynamoDBLocal(full_jit=full_jit) as dynamodb, MotoServer() as moto:
         env = {
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",

@@ -67,8 +67,13 @@ def test_dynamodb_local_starts_in_memory_and_answers() -> None:
         assert item["note"] == {"S": "hola"}
         assert client.list_tables()["TableNames"] == ["things"]
         port = dynamodb.port
+        # And Java compiles it with the first tier only (the tests' and the local stack's CPU)
+        java_arguments = Path(f"/proc/{dynamodb.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"-XX:TieredStopAtLevel=1" in java_arguments
     # And once stopped, its port is released
     assert port_is_free(port)
+    # And a benchmark's DynamoDB Local gets Java's full compiler, as every benchmark run before had
+    assert "-XX:TieredStopAtLevel=1" not in DynamoDBLocal(full_jit=True).command(Path("jar"))
 
 
 def test_dynamodb_local_persists_to_its_folder_across_restarts(tmp_path: Path) -> None:
