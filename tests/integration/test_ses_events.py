@@ -23,13 +23,12 @@ from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as outbox_store
 from tests.steps.answers import body
-from tests.steps.aws import recorded_calls
+from tests.steps.aws import dynamodb_requests, recorded_calls
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.ses_events import (
     deliver_ses_events,
     drain_ses_queue,
     dynamodb_down_for,
-    dynamodb_requests,
     feed,
     logged_lines,
     notification,

@@ -67,3 +67,30 @@ def counted_requests() -> Iterator[Counter[str]]:
         yield counts
     finally:
         setattr(BaseClient, "_make_api_call", original)  # noqa: B010
+
+
+@contextmanager
+def dynamodb_requests(model: Any = None) -> Iterator[list[str]]:
+    """The DynamoDB operations our store sends while inside (its own client's wire); with a
+    PynamoDB ``model``, only the requests its client sends that name its table (with the stage's
+    prefix, as they name it)."""
+    from chalicelib.store.models import CommunicationModel
+
+    events = (model or CommunicationModel)._get_connection().connection.client.meta.events
+    table = model.Meta.table_name if model is not None else None
+    seen: list[str] = []
+
+    def count(model: Any, params: dict[str, Any] | None = None, **_: Any) -> None:
+        if table is not None:
+            sent = (params or {}).get("body") or b""
+            text = sent.decode("utf-8", "replace") if isinstance(sent, bytes) else str(sent)
+            if f'{table}"' not in text:
+                return
+        seen.append(model.name)
+
+    unique_id = f"count-dynamodb-{table or 'all'}"
+    events.register("before-call.dynamodb", count, unique_id=unique_id)
+    try:
+        yield seen
+    finally:
+        events.unregister("before-call.dynamodb", unique_id=unique_id)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from chalice.test import Client
 
 from tests.steps.answers import body
+from tests.steps.aws import dynamodb_requests
 from tests.steps.tenants import Tenant
 
 # A custom template that names each client, for sends that page through many of them.
@@ -44,23 +44,8 @@ def expand_pages(limit: int | None = None) -> int:
     return pages
 
 
-@contextmanager
-def sender_account_reads() -> Iterator[list[str]]:
+def sender_account_reads() -> AbstractContextManager[list[str]]:
     """The DynamoDB requests our store sends to the sender accounts' table while inside."""
     from chalicelib.store.models import SenderAccountModel
 
-    events = SenderAccountModel._get_connection().connection.client.meta.events
-    table = SenderAccountModel.Meta.table_name
-    seen: list[str] = []
-
-    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
-        sent = params.get("body") or b""
-        text = sent.decode("utf-8", "replace") if isinstance(sent, bytes) else str(sent)
-        if f'{table}"' in text:  # the table's name (with the stage's prefix), as the request names it
-            seen.append(model.name)
-
-    events.register("before-call.dynamodb", count, unique_id="count-sender-account-reads")
-    try:
-        yield seen
-    finally:
-        events.unregister("before-call.dynamodb", unique_id="count-sender-account-reads")
+    return dynamodb_requests(SenderAccountModel)

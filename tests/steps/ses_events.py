@@ -123,24 +123,6 @@ def dynamodb_down_for(communication_id: str) -> Iterator[None]:
 
 
 @contextmanager
-def dynamodb_requests() -> Iterator[list[str]]:
-    """The DynamoDB operations our store sends while inside (its own client's wire)."""
-    from chalicelib.store.models import CommunicationModel
-
-    events = CommunicationModel._get_connection().connection.client.meta.events
-    seen: list[str] = []
-
-    def count(model: Any, **_: Any) -> None:
-        seen.append(model.name)
-
-    events.register("before-call.dynamodb", count, unique_id="count-dynamodb")
-    try:
-        yield seen
-    finally:
-        events.unregister("before-call.dynamodb", unique_id="count-dynamodb")
-
-
-@contextmanager
 def logged_lines(level: str = "INFO") -> Iterator[list[dict[str, Any]]]:
     """What the service's Powertools logger writes while inside, at ``level`` (production's is
     INFO), one JSON object per line."""
