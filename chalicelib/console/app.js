@@ -35,6 +35,63 @@ function append(parent, children) {
   }
 }
 
+// Put children into a parent as h() does: null, undefined and false are left out. (The DOM's own
+// replaceChildren() and append() would show them as the words "null" and "undefined".)
+export function fill(parent, ...children) {
+  parent.replaceChildren();
+  append(parent, children);
+  return parent;
+}
+
+export function extend(parent, ...children) {
+  append(parent, children);
+  return parent;
+}
+
+// Every table of a screen sits in a box that scrolls sideways when the table is wider than the
+// screen (a phone), so the page itself never does. Wrapped as tables arrive, whatever drew them.
+function scrollTables(root) {
+  const tables = root.matches && root.matches("table") ? [root] : root.querySelectorAll ? root.querySelectorAll("table") : [];
+  for (const table of tables) {
+    if (table.parentElement && table.parentElement.classList.contains("table-scroll")) continue;
+    const box = h("div", { class: "table-scroll" });
+    table.replaceWith(box);
+    box.appendChild(table);
+  }
+}
+
+// The browser's own checks (a required field left empty, a number out of range) speak the
+// browser's language: an English Chromium would say "Please fill out this field." in a Spanish
+// console. The console words them itself.
+function validityMessage(control) {
+  const v = control.validity;
+  if (v.valueMissing) return control.type === "file" ? "Elija un archivo." : "Complete este campo.";
+  if (v.typeMismatch) return control.type === "email" ? "Escriba una dirección de e-mail." : "Escriba una dirección válida.";
+  if (v.badInput) return "Escriba un número.";
+  if (v.rangeUnderflow) return `El mínimo es ${control.min}.`;
+  if (v.rangeOverflow) return `El máximo es ${control.max}.`;
+  if (v.stepMismatch) return "Escriba un número entero.";
+  if (v.tooLong) return `Como mucho ${control.maxLength} caracteres.`;
+  if (v.tooShort) return `Al menos ${control.minLength} caracteres.`;
+  if (v.patternMismatch) return control.title || "El formato no es válido.";
+  return "";
+}
+
+document.addEventListener(
+  "invalid",
+  (event) => {
+    const control = event.target;
+    control.setCustomValidity("");
+    control.setCustomValidity(validityMessage(control));
+  },
+  true,
+);
+// A custom message makes the field invalid until it is cleared: cleared at each change, so the
+// browser checks again with its own rules.
+for (const type of ["input", "change"]) {
+  document.addEventListener(type, (event) => event.target.setCustomValidity?.(""), true);
+}
+
 export function toast(message, kind = "info") {
   const box = document.getElementById("toasts");
   const item = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : null }, message);
@@ -44,12 +101,12 @@ export function toast(message, kind = "info") {
 
 export function progressBar(fraction) {
   const percent = Math.max(0, Math.min(100, Math.round((Number(fraction) || 0) * 100)));
-  const fill = h("span", { class: "progress-fill" });
-  fill.style.width = `${percent}%`; // the CSSOM, not a style attribute
+  const bar = h("span", { class: "progress-fill" });
+  bar.style.width = `${percent}%`; // the CSSOM, not a style attribute
   return h(
     "div",
     { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": percent },
-    fill,
+    bar,
     h("span", { class: "progress-label" }, `${percent} %`),
   );
 }
@@ -191,6 +248,44 @@ export function when(iso) {
   }
 }
 
+// --- names a person reads ----------------------------------------------------------------------
+// The API names sender areas and message types by code, in English (its callers are programs); a
+// person reads them in Spanish. An unknown code (a company's own template) is shown as it comes.
+
+export const AREA_NAMES = {
+  all: "general de la empresa",
+  tracking: "seguimiento",
+  tickets: "tickets",
+  invoices: "facturas",
+  payments: "pagos",
+  clients: "clientes",
+  reminders: "recordatorios",
+  documents: "documentos",
+};
+
+export function areaName(code) {
+  return AREA_NAMES[code] || String(code ?? "");
+}
+
+const TEMPLATE_TITLES = {
+  tracking_alert: "Aviso de seguimiento",
+  pickup_approved: "Retiro aprobado",
+  pickups_confirmed: "Retiros confirmados",
+  invoice: "Factura emitida",
+  payment: "Pago registrado",
+  ticket: "Cambio en un ticket",
+  reminder: "Recordatorio de pago",
+  statement: "Resumen de cuenta",
+  order: "Pedido",
+  purchase_order: "Orden de compra",
+};
+
+// A template's title: the default ones by their key, a company's own one by its name.
+export function templateTitle(template) {
+  if (TEMPLATE_TITLES[template.key]) return TEMPLATE_TITLES[template.key];
+  return template.title === "Custom template" ? `Plantilla propia ${template.key}` : template.title;
+}
+
 // --- screens and routing ------------------------------------------------------------------------
 
 export function register(screen) {
@@ -299,6 +394,7 @@ async function signedIn() {
   document.getElementById("who").textContent =
     `${me.user.name} · ${me.user.company_id} · nivel ${me.user.level} (${level})`;
   document.getElementById("sign-out").hidden = false;
+  document.getElementById("menu").hidden = false;
   drawNav();
   await show();
 }
@@ -310,6 +406,8 @@ function signOut() {
   company = null; // the next sign-in may be another company's
   document.getElementById("who").textContent = "";
   document.getElementById("sign-out").hidden = true;
+  document.getElementById("menu").hidden = true;
+  openMenu(false);
   document.getElementById("nav").replaceChildren();
   start();
 }
@@ -471,11 +569,49 @@ async function start() {
 
 // After a navigation, the keyboard and screen readers start at the screen's content.
 window.addEventListener("hashchange", async () => {
+  openMenu(false); // a screen picked from the phone's menu: the menu gives the screen its room back
   await show();
   const main = document.getElementById("main");
   if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
 });
+
+// On a phone the navigation is a menu behind the header's "Pantallas" button (on a desktop the
+// button is not shown and the navigation is always there): otherwise its two dozen links would
+// fill the first screens and push every screen's content out of sight.
+function openMenu(open) {
+  document.body.classList.toggle("menu-open", open);
+  document.getElementById("menu").setAttribute("aria-expanded", String(open));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("sign-out").addEventListener("click", signOut);
+  document.getElementById("menu").addEventListener("click", () => {
+    const open = !document.body.classList.contains("menu-open");
+    openMenu(open);
+    if (open) document.querySelector("#nav a")?.focus();
+  });
+  const main = document.getElementById("main");
+  // Where the keyboard was: when an action removes the focused control (a row deleted, a list or a
+  // screen redrawn after a save), focus would fall back to the top of the page, and a keyboard or
+  // screen reader user would have to find their place again. It goes to the heading of the part of
+  // the screen they were in instead.
+  let focusPath = [];
+  document.addEventListener("focusin", (event) => {
+    focusPath = [];
+    for (let node = event.target; node && node !== main; node = node.parentElement) focusPath.push(node);
+    if (!focusPath.length || !main.contains(event.target)) focusPath = [];
+  });
+  new MutationObserver((changes) => {
+    for (const change of changes) for (const node of change.addedNodes) if (node.nodeType === 1) scrollTables(node);
+    const active = document.activeElement;
+    if (focusPath.length && !focusPath[0].isConnected && (!active || active === document.body)) {
+      const anchor = focusPath.find((node) => node.isConnected) || main;
+      const part = anchor.closest("section, .card, .b-section");
+      const heading = (part && part.querySelector("h2, h3")) || main.querySelector("h1") || main;
+      if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+      focusPath = [];
+      heading.focus({ preventScroll: true });
+    }
+  }).observe(main, { childList: true, subtree: true });
   start();
 });

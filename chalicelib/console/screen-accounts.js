@@ -1,6 +1,6 @@
 // Sender accounts (C1, C3, C5): one per area (and `all`, the fallback) and personal ones; the password
 // is set by its own write-only call and never shown back; a test send shows the server's own answer.
-import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+import { api, areaName, clearErrors, fill, h, register, showErrors, when } from "./app.js";
 
 const AREAS = ["all", "tracking", "tickets", "invoices", "payments", "clients", "reminders", "documents"];
 const FIELDS = [
@@ -180,7 +180,7 @@ async function render(main, ctx) {
   const areaPicker = h(
     "select",
     { id: "account-area" },
-    AREAS.map((name) => h("option", { value: name, selected: name === area }, `${name}${byArea.has(name) ? "" : " (sin cuenta)"}`)),
+    AREAS.map((name) => h("option", { value: name, selected: name === area }, `${areaName(name)}${byArea.has(name) ? "" : " (sin cuenta)"}`)),
   );
   areaPicker.addEventListener("change", () => ctx.navigate("accounts", { area: areaPicker.value }));
   const userField = h("input", { id: "account-user", value: user });
@@ -194,7 +194,7 @@ async function render(main, ctx) {
     event.preventDefault();
     ctx.navigate("accounts", { area, user: userField.value.trim() });
   });
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Cuentas de envío"),
     h(
       "table",
@@ -207,7 +207,7 @@ async function render(main, ctx) {
           h(
             "tr",
             {},
-            h("th", { scope: "row" }, h("a", { href: `#/accounts?area=${encodeURIComponent(a.area)}` }, a.area)),
+            h("th", { scope: "row" }, h("a", { href: `#/accounts?area=${encodeURIComponent(a.area)}` }, areaName(a.area))),
             h("td", {}, `${a.display_name} <${a.from_address}>`),
             h("td", {}, a.kind === "ses" ? `SES ${a.ses_identity || ""}` : `${a.smtp_host || ""}:${a.smtp_port || ""}`),
             h("td", {}, a.working ? "Funciona" : "No funciona"),
@@ -216,7 +216,7 @@ async function render(main, ctx) {
       ),
     ),
     h("div", { class: "row" }, h("span", { class: "field" }, h("label", { for: "account-area" }, "Área"), areaPicker)),
-    accountCard(`Área ${area}`, `area-${area}`, `/sender-accounts/${encodeURIComponent(area)}`, byArea.get(area), ctx, { testable: true }),
+    accountCard(`Área: ${areaName(area)}`, `area-${area}`, `/sender-accounts/${encodeURIComponent(area)}`, byArea.get(area), ctx, { testable: true }),
     h("h2", {}, "Cuentas personales"),
     h("p", { class: "hint" }, "Los pedidos salen de la cuenta del usuario responsable y los recordatorios de la del cobrador; si no tienen, de la cuenta de la empresa."),
     userForm,

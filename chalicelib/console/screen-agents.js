@@ -2,7 +2,7 @@
 // agent with how many clients; "change to" per agent (blank keeps), a preview of the moves and its
 // token, then apply in one step and follow the change until it is done. A change whose clients
 // moved meanwhile is refused (409): preview again.
-import { api, clearErrors, h, progressBar, register, showErrors } from "./app.js";
+import { api, clearErrors, fill, h, progressBar, register, showErrors } from "./app.js";
 import { ALL_LEVELS, empty, follow, section, table, when } from "./screen-kit.js";
 
 const STATES = { previewed: "vista previa", applying: "aplicándose", done: "terminado" };
@@ -43,7 +43,7 @@ async function render(main, ctx) {
     await follow(
       `/preferred-agents/changes/${encodeURIComponent(token)}`,
       outcome,
-      (change) => outcome.replaceChildren(movesTable(change), changeStatus(change)),
+      (change) => fill(outcome, movesTable(change), changeStatus(change)),
       (change) => change.state === "done",
     );
   }
@@ -57,16 +57,16 @@ async function render(main, ctx) {
         const applied = await api("POST", "/preferred-agents/apply", { token: change.token });
         const hash = `#/agents?change=${encodeURIComponent(applied.token)}`;
         if (location.hash !== hash) history.replaceState(null, "", hash);
-        outcome.replaceChildren(movesTable(applied), changeStatus(applied));
+        fill(outcome, movesTable(applied), changeStatus(applied));
         if (applied.state !== "done") await followChange(applied.token);
         ctx.toast("Cambio de agentes aplicado.");
         drawAgents(await api("GET", "/preferred-agents"));
       } catch (error) {
         apply.disabled = false;
-        applyBox.replaceChildren(apply, h("p", { class: "form-error", role: "alert" }, error.message));
+        fill(applyBox, apply, h("p", { class: "form-error", role: "alert" }, error.message));
       }
     });
-    outcome.replaceChildren(
+    fill(outcome,
       h("h3", {}, "Vista previa"),
       movesTable(change),
       h("p", { class: "hint" }, `${change.total} clientes cambiarían de agente preferido. Nada cambió todavía.`),
@@ -113,10 +113,10 @@ async function render(main, ctx) {
         showErrors(form, error);
       }
     });
-    agents.replaceChildren(form);
+    fill(agents, form);
   }
   drawAgents(listed);
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Agentes preferidos"),
     h(
       "p",

@@ -3,7 +3,7 @@
 // navigation in those colours with the logo, for every signed-in level (docs/web.md, "Branding on
 // the console"). Colours reach the page only through the CSSOM (custom properties set with
 // style.setProperty) and console-brand.css: no inline <style>, no style attribute written as text.
-import { ApiError, api, clearErrors, h, register, showErrors } from "./app.js";
+import { api, ApiError, clearErrors, fill, h, register, showErrors } from "./app.js";
 
 const COLOR = /^#[0-9A-Fa-f]{6}$/;
 const MAX_LOGO_BYTES = 200 * 1024; // the API's limit (PUT /company/branding/logo)
@@ -310,7 +310,7 @@ async function render(main, ctx) {
     }
   });
 
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Marca de la empresa"),
     h(
       "p",

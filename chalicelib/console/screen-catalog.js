@@ -1,6 +1,6 @@
 // The status catalog (T8): each status's display name, its visibility on the public page (hidden,
 // visible, with its reason, with its observation) and whether it is notified.
-import { api, clearErrors, h, register, showErrors } from "./app.js";
+import { api, clearErrors, fill, h, register, showErrors } from "./app.js";
 
 const VISIBILITY = [
   ["visible", "Visible"],
@@ -47,7 +47,7 @@ function row(item, ctx) {
 
 async function render(main, ctx) {
   const catalog = await api("GET", "/status-catalog");
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Catálogo de estados"),
     h(
       "p",

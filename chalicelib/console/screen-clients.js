@@ -1,7 +1,7 @@
 // Clients and their register (H2, I3): the client list, a client's register with its filters and
 // Excel file, manual records with attachments, a record's detail view, and a reply to a received
 // e-mail from that view (POST .../reply: through the outbox, threaded, a new record).
-import { api, download, h, register, toast } from "./app.js";
+import { api, download, extend, fill, h, register, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attachmentList,
@@ -48,7 +48,7 @@ async function clientList(main, ctx) {
     const page = await attempt(() => clientPage(cursor));
     if (!page) return;
     list.querySelector(".b-more")?.remove();
-    list.append(
+    extend(list,
       page.items.length
         ? table(
             [
@@ -62,9 +62,9 @@ async function clientList(main, ctx) {
         : empty("Todavía no hay clientes."),
     );
     if (page.next_cursor)
-      list.append(h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
+      extend(list, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
   }
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Clientes"),
     h(
       "form",
@@ -116,7 +116,7 @@ async function clientRegister(main, ctx, clientId) {
   const base = `/clients/${encodeURIComponent(clientId)}`;
   const client = await attempt(() => api("GET", base));
   if (!client) {
-    main.replaceChildren(h("h1", {}, "Clientes"), empty(`No hay un cliente ${clientId}.`));
+    fill(main, h("h1", {}, "Clientes"), empty(`No hay un cliente ${clientId}.`));
     return;
   }
   const tables = await lookups();
@@ -159,9 +159,9 @@ async function clientRegister(main, ctx, clientId) {
   async function load(cursor) {
     const page = await attempt(() => api("GET", `${base}/register${query({ ...criteria(), limit: 50, cursor })}`));
     if (!page) return;
-    if (!cursor) records.replaceChildren();
+    if (!cursor) fill(records);
     records.querySelector(".b-more")?.remove();
-    records.append(
+    extend(records,
       page.items.length
         ? table(
             [
@@ -180,14 +180,14 @@ async function clientRegister(main, ctx, clientId) {
         : empty("Nada en el registro con estos filtros."),
     );
     if (page.next_cursor)
-      records.append(h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
+      extend(records, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
   }
 
   async function view(recordId) {
     const record = await attempt(() => api("GET", `${base}/register/${encodeURIComponent(recordId)}`));
     if (!record) return;
     const upload = h("input", { type: "file", name: "attachment", id: "b-attach-file" });
-    detail.replaceChildren(
+    fill(detail,
       h(
         "article",
         { class: "b-detail", "data-id": record.communication_id },
@@ -235,7 +235,7 @@ async function clientRegister(main, ctx, clientId) {
             onclick: async () => {
               if (!confirm("¿Quitar este registro del registro del cliente? (un mensaje sigue en el historial)")) return;
               if ((await attempt(() => api("DELETE", `${base}/register/${encodeURIComponent(recordId)}`))) !== undefined) {
-                detail.replaceChildren();
+                fill(detail);
                 load();
               }
             },
@@ -248,7 +248,7 @@ async function clientRegister(main, ctx, clientId) {
 
   async function attach(recordId, file) {
     if (!file) {
-      toast("Elegí un archivo", "error");
+      toast("Elija un archivo.", "error");
       return null;
     }
     const content_base64 = await fileBase64(file);
@@ -303,7 +303,7 @@ async function clientRegister(main, ctx, clientId) {
     h("button", { type: "submit" }, "Agregar registro"),
   );
 
-  main.replaceChildren(
+  fill(main,
     h("p", {}, h("a", { href: "#/clients" }, "← Clientes")),
     h("h1", {}, `${client.name} (${client.client_id})`),
     h("p", { class: "b-muted" }, [...(client.emails || []), ...(client.phones || [])].join(" · ")),

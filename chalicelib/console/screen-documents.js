@@ -1,6 +1,6 @@
 // Documents (D1-D3): a client's account statement, bulk statements to a range of clients with the
 // job's progress (sent, skipped with the reason), and a sent document's state and download link.
-import { api, h, progressBar, register, toast } from "./app.js";
+import { api, fill, h, progressBar, register, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attempt,
@@ -42,7 +42,7 @@ async function render(main, ctx) {
     await follow(
       `/documents/statements/bulk/${encodeURIComponent(jobId)}`,
       bulkStatus,
-      (job) => bulkStatus.replaceChildren(h("h3", {}, `Trabajo ${job.job_id}`), bulkProgress(job)),
+      (job) => fill(bulkStatus, h("h3", {}, `Trabajo ${job.job_id}`), bulkProgress(job)),
       (job) => job.state === "done",
     );
   }
@@ -86,8 +86,8 @@ async function render(main, ctx) {
         if (values.statement_as_of) body.as_of = values.statement_as_of;
         const doc = await attempt(() => api("POST", "/documents/statements", body));
         if (doc) {
-          oneResult.replaceChildren(
-            h("p", {}, `${doc.file_name} → ${doc.to_address || "(sin dirección)"} · ${doc.state}${doc.error ? ` · ${doc.error}` : ""}`),
+          fill(oneResult,
+            h("p", {}, `${doc.file_name} → ${doc.to_address || "(sin dirección)"} · ${label(doc.state)}${doc.error ? ` · ${doc.error}` : ""}`),
           );
         }
       },
@@ -110,7 +110,7 @@ async function render(main, ctx) {
           api("GET", `/documents/sent/${encodeURIComponent(values.document_type)}/${encodeURIComponent(values.number || "")}`),
         );
         if (!doc) return;
-        found.replaceChildren(
+        fill(found,
           h(
             "p",
             {},
@@ -134,7 +134,7 @@ async function render(main, ctx) {
     h("button", { type: "submit" }, "Buscar"),
   );
 
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Documentos"),
     section("Estados de cuenta masivos", bulk, bulkStatus),
     section("Estado de cuenta de un cliente", one, oneResult),

@@ -1,6 +1,7 @@
 // Follow-ups (T7): parcels under follow-up and their subscribers; cancel a subscription; the alerts
 // sent about a parcel (?parcel=<tracking id>).
-import { api, h, register, when } from "./app.js";
+import { api, fill, h, register, when } from "./app.js";
+import { label } from "./screen-kit.js";
 
 function subscriberRow(sub, ctx, redraw) {
   const cancel = h("button", { type: "button", class: "danger" }, "Cancelar");
@@ -44,7 +45,7 @@ async function alertsOf(trackingId) {
             "tbody",
             {},
             alerts.items.map((a) =>
-              h("tr", {}, h("td", {}, when(a.created_at)), h("td", {}, a.recipient_email), h("td", {}, a.status_code), h("td", {}, a.state), h("td", {}, a.error || "")),
+              h("tr", {}, h("td", {}, when(a.created_at)), h("td", {}, a.recipient_email), h("td", {}, a.status_code), h("td", {}, label(a.state)), h("td", {}, a.error || "")),
             ),
           ),
         )
@@ -78,7 +79,7 @@ async function render(main, ctx) {
       cursor = pages.pop() || null;
       await redraw();
     });
-    main.replaceChildren(
+    fill(main,
       h("h1", {}, "Seguimientos"),
       h("p", { class: "hint" }, "Envíos con suscriptores a sus alertas. Elija un envío para ver las alertas enviadas."),
       parcel ? await alertsOf(parcel) : null,

@@ -1,7 +1,7 @@
 // History per channel (H1): every filter the API has (from, to, status, kind, client, q), my saved
 // filters (the API's /history/filters, private to the user), a message as sent (its HTML in a
 // sandboxed frame), resend one or many, and the Excel file of exactly the filtered rows.
-import { api, download, h, register, toast } from "./app.js";
+import { api, download, extend, fill, h, register, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attachmentList,
@@ -118,7 +118,7 @@ async function render(main, ctx) {
     if (!more) {
       cursor = null;
       selected.clear();
-      results.replaceChildren();
+      fill(results);
       // the filter in the address, so a reload or a shared link shows the same list
       const hash = `#/history${query({ channel: channel.value, ...criteria() })}`;
       if (location.hash !== hash) history.replaceState(null, "", hash);
@@ -129,10 +129,10 @@ async function render(main, ctx) {
     if (!page) return;
     results.querySelector(".b-more")?.remove();
     if (!page.items.length && !more) {
-      results.append(empty("Ningún mensaje con estos filtros."));
+      extend(results, empty("Ningún mensaje con estos filtros."));
       return;
     }
-    results.append(
+    extend(results,
       table(
         [
           [
@@ -157,19 +157,19 @@ async function render(main, ctx) {
       ),
     );
     cursor = page.next_cursor;
-    if (cursor) results.append(h("button", { type: "button", class: "b-more", onclick: () => search(true) }, "Más"));
+    if (cursor) extend(results, h("button", { type: "button", class: "b-more", onclick: () => search(true) }, "Más"));
   }
 
   async function view(id) {
     const message = await attempt(() => api("GET", `/history/${channel.value}/${encodeURIComponent(id)}`));
     if (!message) return;
-    detail.replaceChildren(messageDetail(message));
+    fill(detail, messageDetail(message));
     detail.scrollIntoView({ block: "nearest" });
   }
 
   async function resend() {
     if (!selected.size) {
-      toast("Elegí los mensajes a reenviar", "error");
+      toast("Elija los mensajes a reenviar.", "error");
       return;
     }
     const answer = await attempt(() => api("POST", "/history/resend", { ids: [...selected] }));
@@ -183,7 +183,7 @@ async function render(main, ctx) {
   async function loadSaved() {
     const answer = await attempt(() => api("GET", "/history/filters"));
     if (!answer) return;
-    saved.replaceChildren(
+    fill(saved,
       ...answer.items.map((f) =>
         h(
           "li",
@@ -216,9 +216,9 @@ async function render(main, ctx) {
         ),
       ),
     );
-    if (!answer.items.length) saved.append(h("li", {}, "Todavía no guardaste filtros."));
+    if (!answer.items.length) extend(saved, h("li", {}, "Todavía no hay filtros guardados."));
   }
-  const filterName = input("filter_name", { placeholder: "Nombre del filtro", maxlength: "100" });
+  const filterName = input("filter_name", { placeholder: "Nombre del filtro", "aria-label": "Nombre del filtro", maxlength: "100" });
   const saveForm = h(
     "form",
     {
@@ -228,7 +228,7 @@ async function render(main, ctx) {
         e.preventDefault();
         const name = filterName.value.trim();
         if (!name) {
-          toast("Poné un nombre al filtro", "error");
+          toast("Escriba un nombre para el filtro.", "error");
           return;
         }
         if (await attempt(() => api("POST", "/history/filters", { name, criteria: criteria() }))) {
@@ -242,7 +242,7 @@ async function render(main, ctx) {
     h("button", { type: "submit" }, "Guardar filtro"),
   );
 
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Historial"),
     section("Filtros", form, h("h3", {}, "Mis filtros"), saved, saveForm),
     section(

@@ -1,7 +1,7 @@
 // Received e-mail that matched no client (I3): the unassigned list, a message's detail (its HTML in a
 // sandboxed frame, attachments), and assign it to a client (it leaves the list and enters that
 // client's register). Level 4 sees only mail answering a message of theirs (the API's rule).
-import { api, h, register, toast } from "./app.js";
+import { api, extend, fill, h, register, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attachmentList,
@@ -26,9 +26,9 @@ async function render(main, ctx) {
   async function load(cursor) {
     const page = await attempt(() => api("GET", `/inbound/unassigned${query({ limit: 50, cursor })}`));
     if (!page) return;
-    if (!cursor) list.replaceChildren();
+    if (!cursor) fill(list);
     list.querySelector(".b-more")?.remove();
-    list.append(
+    extend(list,
       page.items.length
         ? table(
             [
@@ -43,7 +43,7 @@ async function render(main, ctx) {
         : empty("No hay correo sin asignar."),
     );
     if (page.next_cursor)
-      list.append(h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
+      extend(list, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
   }
 
   async function view(id) {
@@ -55,7 +55,7 @@ async function render(main, ctx) {
       { id: "b-candidates" },
       (message.candidate_clients || []).map((c) => h("option", { value: typeof c === "string" ? c : c.client_id })),
     );
-    detail.replaceChildren(
+    fill(detail,
       h(
         "article",
         { class: "b-detail", "data-id": message.communication_id },
@@ -89,7 +89,7 @@ async function render(main, ctx) {
                   );
                   if (done) {
                     toast(`Asignado a ${clientId}`);
-                    detail.replaceChildren(
+                    fill(detail,
                       h(
                         "p",
                         {},
@@ -114,7 +114,7 @@ async function render(main, ctx) {
     );
   }
 
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Correo recibido sin asignar"),
     address ? h("p", { class: "b-muted" }, `Dirección de entrada de la empresa: ${address.address}`) : null,
     section("Sin asignar", list, detail),

@@ -4,7 +4,7 @@
 // secret or a Google Workspace mailbox's service account key file is set by its own write-only
 // call: the screen shows only whether one is set (and, for Google, the service account's address). The
 // connection test shows the server's own answer; "sync now" queues a sync the monitor then shows.
-import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js";
 
 const AUTHS = [
   ["password", "Usuario y contraseña (IMAP)"],
@@ -360,7 +360,7 @@ async function render(main, ctx) {
         ),
       )
     : h("p", { class: "hint" }, "Todavía no hay buzones.");
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Buzones del personal"),
     h("p", { class: "hint" }, ctx.user.level === 1 ? "Todos los buzones de la empresa." : "Sus buzones y los públicos de la oficina."),
     list,

@@ -1,6 +1,6 @@
 // The alert monitor (T9): every alert type with enabled, frequency, last and next run, counts sent and
 // failed; an administrator switches a type on or off and changes its frequency (PUT /alerts/{type}).
-import { api, clearErrors, h, register, showErrors } from "./app.js";
+import { api, clearErrors, fill, h, register, showErrors } from "./app.js";
 
 const NAMES = {
   tracking: "Seguimiento de envíos",
@@ -55,7 +55,7 @@ async function render(main, ctx) {
   async function redraw() {
     const monitor = await api("GET", "/alerts");
     const zone = monitor.items[0] ? monitor.items[0].time_zone : "";
-    main.replaceChildren(
+    fill(main,
       h("h1", {}, "Monitor de alertas"),
       h("p", { class: "hint" }, `Cada tipo de alerta que la empresa puede usar. Horarios en ${zone}. 0 minutos la apaga.`),
       h(

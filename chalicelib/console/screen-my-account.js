@@ -1,7 +1,7 @@
 // The signed-in user's own sender account (C5), for every level: the same account card as the
 // administrator's accounts screen, on `/users/{me}/sender-account` (the API lets a user manage only
 // their own; an administrator any user's, from #/accounts), with its test send.
-import { api, h, register } from "./app.js";
+import { api, fill, h, register } from "./app.js";
 import { accountCard } from "./screen-accounts.js";
 
 async function render(main, ctx) {
@@ -20,7 +20,7 @@ async function render(main, ctx) {
     changed: () => render(main, ctx),
     empty: "No tiene cuenta propia: su correo sale de la cuenta del área (o de la general de la empresa).",
   });
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Mi cuenta de envío"),
     h(
       "p",

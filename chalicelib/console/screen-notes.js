@@ -1,7 +1,7 @@
 // Client notes (N1-N3): write a note on a client, a client's notes, and the notes report with its
 // filters, options and Excel file. Who sees which notes is the API's rule (N2): level 1 the company,
 // 2 its branch, 3 its department, 4 its own.
-import { api, download, h, register, toast } from "./app.js";
+import { api, download, extend, fill, h, register, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attempt,
@@ -98,14 +98,14 @@ async function render(main, ctx) {
   async function report(cursor) {
     const page = await attempt(() => api("GET", `/notes/report${query({ ...criteria(), limit: 100, cursor })}`));
     if (!page) return;
-    if (!cursor) rows.replaceChildren();
+    if (!cursor) fill(rows);
     rows.querySelector(".b-more")?.remove();
-    rows.append(page.items.length ? table(noteColumns, page.items) : empty("Ninguna nota con estos filtros."));
+    extend(rows, page.items.length ? table(noteColumns, page.items) : empty("Ninguna nota con estos filtros."));
     if (page.next_cursor)
-      rows.append(h("button", { type: "button", class: "b-more", onclick: () => report(page.next_cursor) }, "Más"));
+      extend(rows, h("button", { type: "button", class: "b-more", onclick: () => report(page.next_cursor) }, "Más"));
   }
 
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Notas"),
     section("Nueva nota", write),
     section(

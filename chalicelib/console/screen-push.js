@@ -1,7 +1,7 @@
 // Push (C7) for administrators: the company's SNS platform application of each platform (Android
 // through FCM, iOS through APNs). They are ARNs, not secrets: the platforms' own credentials live in
 // SNS, never in Pregón. Saving sets both: a blank one is removed.
-import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js";
 import { companyFormat } from "./screen-kit.js";
 
 const PLATFORMS = [
@@ -34,7 +34,7 @@ async function render(main, ctx) {
       showErrors(form, error);
     }
   });
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Ajustes de push"),
     h(
       "p",

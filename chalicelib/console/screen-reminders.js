@@ -1,7 +1,7 @@
 // Payment reminders (R1-R3): the concept catalog, a client's reminder settings, what the next daily
 // run would send, and running today's reminders now. Any staff reads; changing concepts, a client's
 // settings and running now are for administrators (level 1), as the API says.
-import { api, h, register, toast } from "./app.js";
+import { api, fill, h, register, toast } from "./app.js";
 import { ALL_LEVELS, attempt, empty, field, formValues, input, section, select, table, textarea } from "./screen-kit.js";
 
 const TYPES = [
@@ -44,7 +44,7 @@ async function render(main, ctx) {
     const answer = await attempt(() => api("GET", "/reminders/concepts"));
     if (!answer) return;
     catalog = answer.items;
-    concepts.replaceChildren(
+    fill(concepts,
       admin
         ? h("ul", { class: "b-plain" }, catalog.map((c) => h("li", {}, conceptForm(c))), h("li", {}, conceptForm(null)))
         : table(
@@ -98,11 +98,11 @@ async function render(main, ctx) {
     form.elements.reminder_body.value = current.reminder_body || "";
     form.elements.after_due_body.value = current.after_due_body || "";
     if (!admin) for (const el of form.elements) el.disabled = true;
-    settingsBox.replaceChildren(form);
+    fill(settingsBox, form);
   }
 
   function showRun(answer, title) {
-    planned.replaceChildren(
+    fill(planned,
       h("h3", {}, title),
       h("p", {}, `Día ${answer.day || ""} · documentos ${answer.receivables} · recordatorios ${answer.reminders} · en cola ${answer.queued} · omitidos ${answer.skipped} · fallidos ${answer.failed}`),
       answer.items.length
@@ -135,7 +135,7 @@ async function render(main, ctx) {
     h("button", { type: "submit" }, "Ver su configuración"),
   );
 
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Recordatorios de pago"),
     section("Conceptos", concepts),
     section("Configuración de un cliente", clientForm, settingsBox),

@@ -3,7 +3,7 @@
 // SPF, DMARC) at the domain's DNS host, each easy to copy; its verification and what Gmail and Yahoo
 // ask of bulk senders, as the API sees them now. "Quitar" removes a domain (its SES identity too) after a
 // confirmation; the API refuses while SES sender accounts send from it, naming them, and the console says so.
-import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js";
 
 const PURPOSES = { dkim: "DKIM", mail_from_mx: "MAIL FROM (MX)", mail_from_spf: "MAIL FROM (SPF)", dmarc: "DMARC" };
 const STATES = {
@@ -181,7 +181,7 @@ async function render(main, ctx) {
   let opened = null;
   if (shown instanceof Error) opened = h("p", { class: "form-error", role: "alert" }, shown.message);
   else if (shown) opened = detail(shown, ctx, () => render(main, ctx));
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Dominios de envío"),
     h("p", { class: "hint" }, "Una cuenta de envío de Amazon SES envía solo desde un dominio registrado aquí y verificado."),
     list,

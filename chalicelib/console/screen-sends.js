@@ -1,6 +1,6 @@
 // Sends (C8, C6): pick clients by list or by filter and a template, send by e-mail, SMS or push, and
 // follow the job's progress (polling GET /sends/{job_id}) until nothing waits.
-import { api, h, progressBar, register, toast } from "./app.js";
+import { api, extend, fill, h, progressBar, register, templateTitle, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attempt,
@@ -70,7 +70,7 @@ async function render(main, ctx) {
   ]);
   const template = select(
     "template",
-    templates.items.map((t) => [t.key, `${t.title} (${t.key})`]),
+    templates.items.map((t) => [t.key, `${templateTitle(t)} (${t.key})`]),
   );
   const password = input("bulk_password", { type: "password", autocomplete: "off" });
   const passwordField = field("Contraseña de envíos masivos (SMS a más de un cliente)", password);
@@ -93,10 +93,10 @@ async function render(main, ctx) {
       });
       return h("li", {}, h("label", {}, box, ` ${c.client_id} · ${c.name} · ${(c.emails || []).join(", ")}`));
     });
-    clientList.append(...rows);
+    extend(clientList, ...rows);
     if (page.next_cursor) {
       const more = h("button", { type: "button", onclick: () => (more.remove(), loadClients(page.next_cursor)) }, "Más clientes");
-      clientList.append(more);
+      extend(clientList, more);
     }
   }
   const selectAll = h(
@@ -168,20 +168,20 @@ async function render(main, ctx) {
       const typed = (values.client_ids || "").split(/[\s,;]+/).filter(Boolean);
       body.client_ids = [...new Set([...typed, ...picked])];
       if (!body.client_ids.length) {
-        toast("Elegí al menos un cliente", "error");
+        toast("Elija al menos un cliente.", "error");
         return;
       }
     }
     const answer = await attempt(() => api("POST", "/sends", body));
     if (!answer) return;
-    status.replaceChildren();
+    fill(status);
     if (answer.job) {
       const count = answer.job.selection && answer.job.selection.client_ids;
       toast(typeof count === "number" ? `Envío iniciado a ${count} clientes` : "Envío iniciado");
       await watch(answer.job.job_id);
       loadJobs();
     } else {
-      status.append(
+      extend(status,
         h("p", {}, `Enviado a un cliente: ${answer.messages.length} mensaje(s)`),
         table(
           [
@@ -197,11 +197,11 @@ async function render(main, ctx) {
 
   async function watch(jobId) {
     const box = h("div", {});
-    status.replaceChildren(h("h3", {}, `Trabajo ${jobId}`), box);
+    fill(status, h("h3", {}, `Trabajo ${jobId}`), box);
     await follow(
       `/sends/${encodeURIComponent(jobId)}`,
       status,
-      (job) => box.replaceChildren(jobProgress(job)),
+      (job) => fill(box, jobProgress(job)),
       (job) => job.state === "done",
     );
   }
@@ -210,7 +210,7 @@ async function render(main, ctx) {
   async function loadJobs() {
     const page = await attempt(() => api("GET", "/sends?limit=20"));
     if (!page) return;
-    jobs.replaceChildren(
+    fill(jobs,
       page.items.length
         ? table(
             [
@@ -227,7 +227,7 @@ async function render(main, ctx) {
     );
   }
 
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Envíos"),
     section("Nuevo envío", form, status),
     section("Envíos masivos recientes", jobs),

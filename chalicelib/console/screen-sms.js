@@ -2,7 +2,7 @@
 // two-way number and its HELP answer), the gateway's and the bulk-send passwords (write-only: the
 // screen offers to set or replace them and says only whether they are set), a test SMS with the
 // provider's own answer, and the keyword auto-replies (balance and tickets).
-import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js";
 import { companyFormat } from "./screen-kit.js";
 
 const SETTINGS = [
@@ -236,7 +236,7 @@ async function render(main, ctx) {
   await companyFormat();
   const [settings, rules] = await Promise.all([api("GET", "/sms/settings"), api("GET", "/sms/auto-replies")]);
   const redraw = () => render(main, ctx);
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Ajustes de SMS"),
     settingsCard(settings, ctx, redraw),
     passwordCard(

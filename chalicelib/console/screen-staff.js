@@ -1,7 +1,7 @@
 // The staff directory (U1) for administrators: the company's staff with their level, branch,
 // department, permissions and whether they are active; add a user or change one (the fields the
 // API takes: a blank one is cleared); the company's branches and departments, add or rename one.
-import { api, clearErrors, h, register, showErrors } from "./app.js";
+import { api, clearErrors, fill, h, register, showErrors } from "./app.js";
 import { empty, section, table } from "./screen-kit.js";
 
 const LEVELS = [
@@ -178,7 +178,7 @@ async function render(main, ctx) {
     picked && !chosen ? h("p", { class: "form-error", role: "alert" }, `No hay un usuario ${picked}: agréguelo arriba.`) : null,
     ...UNITS.map(([table, title]) => unitSection(table, title, units[table], ctx, () => redraw())),
   ];
-  main.replaceChildren(...parts.filter(Boolean));
+  fill(main, ...parts.filter(Boolean));
 }
 
 register({ id: "staff", title: "Personal de la empresa", group: "Configuración", levels: [1], render });

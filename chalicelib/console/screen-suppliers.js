@@ -1,6 +1,6 @@
 // Suppliers (D1): the company's suppliers by code, 50 a page; add one or replace one (name and up to
 // ten e-mails; purchase orders go to the first).
-import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, extend, fill, h, register, showErrors, when } from "./app.js";
 import { ALL_LEVELS, empty, query, section, table } from "./screen-kit.js";
 
 function editor(supplier, ctx, saved) {
@@ -75,9 +75,9 @@ async function render(main, ctx) {
         : cursor
           ? null
           : empty("Todavía no hay proveedores.");
-    if (shown) list.append(shown);
+    if (shown) extend(list, shown);
     if (page.next_cursor)
-      list.append(h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
+      extend(list, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
   }
   const saved = (id) => {
     const hash = `#/suppliers?supplier=${encodeURIComponent(id)}`;
@@ -91,7 +91,7 @@ async function render(main, ctx) {
     missing,
     missing ? null : editor(chosen, ctx, saved),
   ];
-  main.replaceChildren(...parts.filter(Boolean));
+  fill(main, ...parts.filter(Boolean));
 }
 
 register({ id: "suppliers", title: "Proveedores", group: "Trabajo", levels: ALL_LEVELS, render });

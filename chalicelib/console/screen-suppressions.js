@@ -3,7 +3,7 @@
 // hand. Add one (a client asked by phone), lift one after a confirmation. Paged as the API pages
 // it (50 at a time, "Más" for the next); the search box finds one address (the API's `q`: an e-mail
 // in any case, a phone number however it is written), and emptying it shows the whole list again.
-import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, extend, fill, h, register, showErrors, when } from "./app.js";
 
 const REASONS = {
   manual: "A mano",
@@ -90,8 +90,8 @@ async function render(main, ctx) {
     const query = new URLSearchParams({ limit: String(PAGE) });
     if (next) query.set("cursor", next);
     const page = await api("GET", `/suppressions?${query}`);
-    if (!next) rows.replaceChildren();
-    rows.append(...page.items.map(row));
+    if (!next) fill(rows);
+    extend(rows, ...page.items.map(row));
     cursor = page.next_cursor;
     more.hidden = !cursor;
     none.hidden = rows.children.length > 0;
@@ -113,7 +113,7 @@ async function render(main, ctx) {
     try {
       if (!text) return await load(null);
       const found = await api("GET", `/suppressions?${new URLSearchParams({ q: text })}`);
-      rows.replaceChildren(...found.items.map(row));
+      fill(rows, ...found.items.map(row));
       cursor = null;
       more.hidden = true;
       none.hidden = true;
@@ -131,7 +131,7 @@ async function render(main, ctx) {
     }
   });
   await load(null);
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Direcciones suprimidas"),
     h("p", { class: "hint" }, "Ningún mensaje va a estas direcciones. Los rebotes definitivos, las quejas y las bajas las agregan solas."),
     h("section", { class: "card" }, h("h2", {}, "Agregar una dirección"), addForm(ctx, () => load(null))),

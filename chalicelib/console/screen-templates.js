@@ -1,7 +1,7 @@
 // Templates (C4, C6, C7): the list of message types; edit a template's subject, HTML, text, SMS and
 // push with a variables picker and a live preview rendered by the server's sandbox. The tenant's HTML
 // is shown only inside <iframe sandbox> (no scripts, an opaque origin); everything else is text.
-import { api, clearErrors, h, register, showErrors, when } from "./app.js";
+import { api, areaName, clearErrors, fill, h, register, showErrors, templateTitle, when } from "./app.js";
 
 const PARTS = [
   ["subject", "Asunto", 1],
@@ -42,7 +42,7 @@ function newCustom(ctx) {
 
 async function list(main, ctx) {
   const templates = await api("GET", "/templates");
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Plantillas"),
     h("p", { class: "hint" }, "Una plantilla por tipo de mensaje; las de la empresa reemplazan a las predeterminadas."),
     newCustom(ctx),
@@ -57,9 +57,9 @@ async function list(main, ctx) {
           h(
             "tr",
             { "data-template": t.key },
-            h("th", { scope: "row" }, h("a", { href: `#/templates?key=${encodeURIComponent(t.key)}` }, t.title)),
+            h("th", { scope: "row" }, h("a", { href: `#/templates?key=${encodeURIComponent(t.key)}` }, templateTitle(t))),
             h("td", {}, h("code", {}, t.key)),
-            h("td", {}, t.sender_area),
+            h("td", {}, areaName(t.sender_area)),
             h("td", {}, t.customized ? "Sí" : "No (predeterminada)"),
             h("td", {}, when(t.updated_at)),
           ),
@@ -129,7 +129,7 @@ async function editor(main, ctx, key) {
   const previewState = h("p", { class: "hint", role: "status" });
   const form = h(
     "form",
-    { id: "template-form", "aria-label": template.title },
+    { id: "template-form", "aria-label": templateTitle(template) },
     PARTS.map(([name, label]) => h("div", { class: "field" }, h("label", { for: `template-${name}` }, label), inputs[name])),
     h("div", { class: "row" }, h("button", { type: "submit" }, "Guardar"), h("button", { type: "button", class: "danger", id: "template-reset" }, "Volver a la predeterminada")),
   );
@@ -212,10 +212,10 @@ async function editor(main, ctx, key) {
     }
   });
 
-  main.replaceChildren(
+  fill(main,
     h("p", {}, h("a", { href: "#/templates" }, "← Plantillas")),
-    h("h1", {}, template.title),
-    h("p", { class: "hint" }, `Clave ${template.key} · cuenta del área ${template.sender_area} · idioma ${template.language}`, template.customized ? " · propia" : " · predeterminada"),
+    h("h1", {}, templateTitle(template)),
+    h("p", { class: "hint" }, `Clave ${template.key} · cuenta del área ${areaName(template.sender_area)} · en ${{ es: "español", en: "inglés" }[template.language] || template.language}`, template.customized ? " · propia" : " · predeterminada"),
     h(
       "div",
       { class: "grid2" },

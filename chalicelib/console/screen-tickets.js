@@ -2,7 +2,7 @@
 // company's), paged by cursor; one opened shows what the client wrote, its operator and category,
 // and links the received SMS in the client's register. Level 4 is not offered it: the API shows that
 // level no ticket (a ticket is the company's system's, not a user's).
-import { api, clearErrors, h, register, showErrors } from "./app.js";
+import { api, clearErrors, extend, fill, h, register, showErrors } from "./app.js";
 import { companyFormat, empty, field, input, query, section, table, when } from "./screen-kit.js";
 
 const FILTERS = ["client_id", "since"];
@@ -67,13 +67,13 @@ async function render(main, ctx) {
       showErrors(form, error);
       return;
     }
-    if (!cursor) results.replaceChildren();
+    if (!cursor) fill(results);
     results.querySelector(".b-more")?.remove();
     if (!page.items.length && !cursor) {
-      results.append(empty("Ningún ticket con estos filtros."));
+      extend(results, empty("Ningún ticket con estos filtros."));
       return;
     }
-    results.append(
+    extend(results,
       table(
         [
           ["Abierto", (t) => when(t.created_at)],
@@ -89,16 +89,16 @@ async function render(main, ctx) {
       ),
     );
     if (page.next_cursor)
-      results.append(h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
+      extend(results, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
   }
 
   async function view(ticketId) {
     try {
       const ticket = await api("GET", `/tickets/${encodeURIComponent(ticketId)}`);
-      detail.replaceChildren(ticketDetail(ticket));
+      fill(detail, ticketDetail(ticket));
       detail.scrollIntoView({ block: "nearest" });
     } catch (error) {
-      detail.replaceChildren(h("p", { class: "form-error", role: "alert" }, error.message));
+      fill(detail, h("p", { class: "form-error", role: "alert" }, error.message));
     }
   }
 
@@ -107,11 +107,11 @@ async function render(main, ctx) {
     // the filter in the address, so a reload or a shared link shows the same list
     const hash = `#/tickets${query(criteria())}`;
     if (location.hash !== hash) history.replaceState(null, "", hash);
-    detail.replaceChildren();
+    fill(detail);
     load();
   });
 
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Tickets por SMS"),
     h(
       "p",
