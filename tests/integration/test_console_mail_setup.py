@@ -271,6 +271,8 @@ def test_an_administrator_registers_a_sending_domain_and_keeps_an_address_off_th
     browser.switch_to.alert.accept()
     # Then it is off the list, in the console and in the API
     wait_until(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, row))
+    # And the keyboard's place is the screen's heading, not the top of the page
+    assert browser.switch_to.active_element.text == "Direcciones suprimidas"
     listed_now = body(api.http.get("/suppressions", headers=bearer(tenant, 1)))["items"]
     assert [item["address"] for item in listed_now] == [LUIS]
 

@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
+from chalicelib.api.console import SCREENS
 from tests.steps.answers import body
-from tests.steps.browser import press_enter, tab_to
+from tests.steps.browser import DESKTOP, press_enter, tab_to
+from tests.steps.clients import put_client
 from tests.steps.console import (
     ConsoleSite,
     bearer,
@@ -25,8 +28,11 @@ from tests.steps.console import (
     open_screen,
     sign_in,
     wait_until,
+    what_reads_wrong,
 )
+from tests.steps.history import send_email
 from tests.steps.tenants import IDENTITY, Tenant
+from tests.steps.tracking import issue, staff_subscribe
 
 pytestmark = pytest.mark.browser
 CONFIGURATION = {"monitor", "catalog", "accounts", "templates"}
@@ -145,6 +151,56 @@ def test_the_console_works_with_the_keyboard_alone(
     wait_until(browser, lambda d: d.find_elements(By.ID, "status-catalog"))
     first_field = browser.find_elements(By.CSS_SELECTOR, "#status-catalog input")[0]
     tab_to(browser, first_field, limit=5)
+    # When they empty that status's name and press Enter
+    first_field.send_keys(Keys.CONTROL, "a")
+    first_field.send_keys(Keys.DELETE, Keys.ENTER)
+    # Then the browser keeps the form and says why in the console's language, whatever its own
+    assert browser.switch_to.active_element == first_field
+    assert first_field.get_attribute("validationMessage") == "Complete este campo."
+
+
+def test_every_screen_reads_cleanly_on_a_phone(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a company with a few rows on its screens: a followed parcel, a client with a long name
+    # and an e-mail to them, a suppressed address
+    issue(api, tenant, "TRK-PHONE")
+    staff_subscribe(api, tenant, "TRK-PHONE", "ana.garcia.con.una.direccion.larga@example.com")
+    put_client(api, tenant, "CLI-1", name="Transportes y Logística del Sur Sociedad Anónima")
+    send_email(tenant, "cli-1@example.com", "Factura 0001-00012345 de noviembre", client_id="CLI-1")
+    answer = api.http.post(
+        "/suppressions", headers=bearer(tenant, 1), body=json.dumps({"address": "rebote@example.com"})
+    )
+    assert answer.status_code in (200, 201), answer.body
+    # And the administrator signed in on a phone-sized window
+    browser.set_window_size(390, 844)
+    try:
+        sign_in(browser, site.web, tenant, level=1, screen="monitor")
+        # Then the navigation waits behind the header's menu button instead of filling the screen
+        menu = browser.find_element(By.ID, "menu")
+        assert menu.is_displayed() and menu.get_attribute("aria-expanded") == "false"
+        assert not browser.find_element(By.ID, "nav").is_displayed()
+        # When they open the menu and pick the status catalog
+        menu.click()
+        assert menu.get_attribute("aria-expanded") == "true"
+        browser.find_element(By.CSS_SELECTOR, '#nav a[href="#/catalog"]').click()
+        # Then the catalog shows and the menu closes again
+        wait_until(browser, lambda d: d.find_elements(By.ID, "status-catalog"))
+        assert not browser.find_element(By.ID, "nav").is_displayed()
+        # And on every screen nothing reads "null" or "undefined", no script failed, and the page
+        # fits the phone's width (wide tables scroll in their own box)
+        browser.get_log("browser")
+        problems = {}
+        for screen in SCREENS:
+            open_screen(browser, screen)
+            if found := what_reads_wrong(browser):
+                problems[screen] = found
+        assert problems == {}
+        open_screen(browser, "monitor")
+        assert browser.find_element(By.CSS_SELECTOR, ".table-scroll > table#alert-monitor")
+        console_screenshot(browser, "phone-monitor")
+    finally:
+        browser.set_window_size(*DESKTOP)
 
 
 def test_an_expired_session_goes_back_to_the_sign_in(

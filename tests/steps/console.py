@@ -8,6 +8,7 @@ beside it (as the local stack runs them), and signing in through the console's o
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -189,3 +190,35 @@ def no_alert_opened(driver: Any) -> bool:
     except NoAlertPresentException:
         return True
     return False
+
+
+READS_BADLY = re.compile(r"\b(undefined|null|NaN)\b|\[object Object\]")
+# Every text node of the page that a person would read (not in a hidden part), and how much wider
+# than the window the page is (0 when it fits).
+_PAGE_TEXT = """
+const texts = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  const parent = node.parentElement;
+  const text = node.textContent.trim();
+  if (text && parent && !parent.closest("[hidden], script, style")) texts.push(text);
+}
+return [texts, document.documentElement.scrollWidth - document.documentElement.clientWidth];
+"""
+
+
+def what_reads_wrong(driver: Any) -> list[str]:
+    """What a person would trip on in the screen shown: a script error in the browser's log (a
+    request the API refused is not one: the screen says so itself), text that reads "undefined",
+    "null", "NaN" or "[object Object]", and a page wider than the window (then the screen scrolls
+    sideways as a whole: on a phone, whatever is wide must scroll in its own box)."""
+    problems = [
+        f"script error: {entry['message']}"
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and entry.get("source") != "network"
+    ]
+    texts, too_wide = driver.execute_script(_PAGE_TEXT)
+    problems += [f"reads {text!r}" for text in texts if READS_BADLY.search(text)]
+    if too_wide > 1:
+        problems.append(f"the page is {too_wide} px wider than the window")
+    return problems
