@@ -16,6 +16,7 @@ import {
   label,
   messageFrame,
   query,
+  reveal,
   section,
   select,
   table,
@@ -172,7 +173,7 @@ async function clientRegister(main, ctx, clientId) {
               ["Motivo", (r) => r.motive],
               ["Área", (r) => r.area],
               ["Por", (r) => r.created_by],
-              ["", (r) => h("button", { type: "button", class: "b-view", onclick: () => view(r.communication_id) }, "Ver")],
+              ["", (r) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${r.subject || "(sin asunto)"}» del ${when(r.created_at)}`, onclick: () => view(r.communication_id) }, "Ver")],
             ],
             page.items,
             { class: "b-table b-register" },
@@ -244,6 +245,7 @@ async function clientRegister(main, ctx, clientId) {
         ),
       ),
     );
+    reveal(detail);
   }
 
   async function attach(recordId, file) {

@@ -10,10 +10,11 @@ import {
   empty,
   field,
   formValues,
-  label,
   input,
+  label,
   messageFrame,
   query,
+  reveal,
   section,
   select,
   table,
@@ -140,7 +141,7 @@ async function render(main, ctx) {
             (m) =>
               h("input", {
                 type: "checkbox",
-                "aria-label": `Elegir ${m.communication_id}`,
+                "aria-label": `Elegir «${m.subject || "(sin asunto)"}» a ${m.to_address}`,
                 onchange: (e) => (e.target.checked ? selected.add(m.communication_id) : selected.delete(m.communication_id)),
               }),
           ],
@@ -150,7 +151,7 @@ async function render(main, ctx) {
           ["Estado", (m) => label(m.status_group)],
           ["Tipo", (m) => label(m.kind)],
           ["Cliente", (m) => m.client_id],
-          ["", (m) => h("button", { type: "button", class: "b-view", onclick: () => view(m.communication_id) }, "Ver")],
+          ["", (m) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${m.subject || "(sin asunto)"}» a ${m.to_address}`, onclick: () => view(m.communication_id) }, "Ver")],
         ],
         page.items,
         { class: "b-table b-history" },
@@ -164,7 +165,7 @@ async function render(main, ctx) {
     const message = await attempt(() => api("GET", `/history/${channel.value}/${encodeURIComponent(id)}`));
     if (!message) return;
     fill(detail, messageDetail(message));
-    detail.scrollIntoView({ block: "nearest" });
+    reveal(detail);
   }
 
   async function resend() {

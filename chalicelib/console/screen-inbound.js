@@ -12,6 +12,7 @@ import {
   input,
   messageFrame,
   query,
+  reveal,
   section,
   table,
   when,
@@ -35,7 +36,7 @@ async function render(main, ctx) {
               ["Recibido", (m) => when(m.sent_at || m.created_at)],
               ["De", (m) => [m.from_name, m.from_address].filter(Boolean).join(" ")],
               ["Asunto", (m) => m.subject],
-              ["", (m) => h("button", { type: "button", class: "b-view", onclick: () => view(m.communication_id) }, "Ver")],
+              ["", (m) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${m.subject || "(sin asunto)"}» de ${m.from_address}`, onclick: () => view(m.communication_id) }, "Ver")],
             ],
             page.items,
             { class: "b-table b-inbound" },
@@ -112,6 +113,7 @@ async function render(main, ctx) {
           : h("p", {}, `Asignado a ${message.client_id}`),
       ),
     );
+    reveal(detail);
   }
 
   fill(main,

@@ -189,6 +189,15 @@ export function fileBase64(file) {
   });
 }
 
+// A detail a button opened below a list: scrolled into view, and the keyboard's place (and a screen
+// reader's) moved to its heading, instead of staying on the button with nothing said.
+export function reveal(box) {
+  const heading = box.querySelector("h1, h2, h3") || box;
+  if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+  heading.focus({ preventScroll: true });
+  box.scrollIntoView({ block: "nearest" });
+}
+
 export function section(title, ...children) {
   return h("section", { class: "b-section" }, h("h2", {}, title), ...children);
 }

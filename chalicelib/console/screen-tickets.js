@@ -3,7 +3,7 @@
 // and links the received SMS in the client's register. Level 4 is not offered it: the API shows that
 // level no ticket (a ticket is the company's system's, not a user's).
 import { api, clearErrors, extend, fill, h, register, showErrors } from "./app.js";
-import { companyFormat, empty, field, input, query, section, table, when } from "./screen-kit.js";
+import { companyFormat, empty, field, input, query, reveal, section, table, when } from "./screen-kit.js";
 
 const FILTERS = ["client_id", "since"];
 
@@ -82,7 +82,7 @@ async function render(main, ctx) {
           ["Operador", (t) => t.operator],
           ["Categoría", (t) => t.category],
           ["Texto", (t) => t.text],
-          ["", (t) => h("button", { type: "button", class: "b-view", onclick: () => view(t.ticket_id) }, "Ver")],
+          ["", (t) => h("button", { type: "button", class: "b-view", "aria-label": `Ver el ticket ${t.ticket_id}`, onclick: () => view(t.ticket_id) }, "Ver")],
         ],
         page.items,
         { class: "b-table b-tickets" },
@@ -96,7 +96,7 @@ async function render(main, ctx) {
     try {
       const ticket = await api("GET", `/tickets/${encodeURIComponent(ticketId)}`);
       fill(detail, ticketDetail(ticket));
-      detail.scrollIntoView({ block: "nearest" });
+      reveal(detail);
     } catch (error) {
       fill(detail, h("p", { class: "form-error", role: "alert" }, error.message));
     }
