@@ -283,7 +283,8 @@ const TEMPLATE_TITLES = {
 // A template's title: the default ones by their key, a company's own one by its name.
 export function templateTitle(template) {
   if (TEMPLATE_TITLES[template.key]) return TEMPLATE_TITLES[template.key];
-  return template.title === "Custom template" ? `Plantilla propia ${template.key}` : template.title;
+  const own = String(template.key).startsWith("custom:") ? String(template.key).slice(7) : null;
+  return own === null ? template.title : `Plantilla propia «${own}»`;
 }
 
 // --- screens and routing ------------------------------------------------------------------------
@@ -605,11 +606,18 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const change of changes) for (const node of change.addedNodes) if (node.nodeType === 1) scrollTables(node);
     const active = document.activeElement;
     if (focusPath.length && !focusPath[0].isConnected && (!active || active === document.body)) {
-      const anchor = focusPath.find((node) => node.isConnected) || main;
+      // The same control drawn again (a form saved and its screen redrawn) keeps the focus.
+      const path = focusPath;
+      focusPath = [];
+      const again = path[0].id && document.getElementById(path[0].id);
+      if (again && main.contains(again)) {
+        again.focus({ preventScroll: true });
+        return;
+      }
+      const anchor = path.find((node) => node.isConnected) || main;
       const part = anchor.closest("section, .card, .b-section");
       const heading = (part && part.querySelector("h2, h3")) || main.querySelector("h1") || main;
       if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
-      focusPath = [];
       heading.focus({ preventScroll: true });
     }
   }).observe(main, { childList: true, subtree: true });

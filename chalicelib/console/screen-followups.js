@@ -31,7 +31,15 @@ function subscriberRow(sub, ctx, redraw) {
 }
 
 async function alertsOf(trackingId) {
-  const alerts = await api("GET", `/parcels/${encodeURIComponent(trackingId)}/alerts`);
+  let alerts;
+  try {
+    alerts = await api("GET", `/parcels/${encodeURIComponent(trackingId)}/alerts`);
+  } catch (error) {
+    // A parcel's address that names no parcel (an old link, a typo): said in its place, with the
+    // list of parcels still under it.
+    const message = error.status === 404 ? `No hay un envío ${trackingId}.` : error.message;
+    return h("section", { class: "card", id: "parcel-alerts" }, h("h2", {}, `Alertas enviadas de ${trackingId}`), h("p", { class: "form-error", role: "alert" }, message));
+  }
   return h(
     "section",
     { class: "card", id: "parcel-alerts" },

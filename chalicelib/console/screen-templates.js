@@ -79,7 +79,18 @@ function insertAt(area, text) {
 }
 
 async function editor(main, ctx, key) {
-  const template = await api("GET", `/templates/${encodeURIComponent(key)}`);
+  let template;
+  try {
+    template = await api("GET", `/templates/${encodeURIComponent(key)}`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    fill(main,
+      h("p", {}, h("a", { href: "#/templates" }, "← Plantillas")),
+      h("h1", {}, "Plantillas"),
+      h("p", { class: "form-error", role: "alert" }, `No hay una plantilla «${key}».`),
+    );
+    return;
+  }
   const inputs = {};
   let focused = null;
   for (const [name, , rows] of PARTS) {

@@ -157,6 +157,14 @@ def test_the_console_works_with_the_keyboard_alone(
     # Then the browser keeps the form and says why in the console's language, whatever its own
     assert browser.switch_to.active_element == first_field
     assert first_field.get_attribute("validationMessage") == "Complete este campo."
+    # When, on the alert monitor, they type a new frequency and press Enter
+    open_screen(browser, "monitor")
+    frequency = browser.find_element(By.ID, "alert-tracking-frequency")
+    frequency.send_keys(Keys.CONTROL, "a")
+    frequency.send_keys("5", Keys.ENTER)
+    # Then the monitor is drawn again with it, and the keyboard is still on that field
+    wait_until(browser, lambda d: frequency_cell(d) == "5 min")
+    assert browser.switch_to.active_element.get_attribute("id") == "alert-tracking-frequency"
 
 
 def test_every_screen_reads_cleanly_on_a_phone(
