@@ -35,8 +35,9 @@ function stateCell(code, labels) {
 function copyable(value, label) {
   const box = h("input", { value, title: value, readonly: true, class: "copy", "aria-label": label, size: 16 });
   box.addEventListener("focus", () => box.select());
-  // the CSSOM, not style attributes: the box takes the column's width, the button stays beside it
-  Object.assign(box.style, { flex: "1 1 auto", minWidth: "0", width: "100%", fontFamily: "ui-monospace, monospace" });
+  // the CSSOM, not style attributes: the box takes the column's width, the button stays beside it;
+  // never narrower than a few words (on a phone the records' table scrolls sideways instead)
+  Object.assign(box.style, { flex: "1 1 auto", minWidth: "10rem", width: "100%", fontFamily: "ui-monospace, monospace" });
   const button = h("button", { type: "button", class: "secondary", "aria-label": `Copiar: ${label}` }, "Copiar");
   button.addEventListener("click", async () => {
     box.select();
