@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from infrastructure.local.paths import REPO_ROOT, free_port
+from infrastructure.local.paths import REPO_ROOT, free_port, port_is_free
 
 
 class RunningStack:
@@ -28,6 +28,12 @@ class RunningStack:
         self.process: subprocess.Popen[str] | None = None
 
     def start(self, timeout: float = 240) -> dict[str, str]:
+        # A restart keeps the ports unless another process took one meanwhile (the other tests'
+        # outgoing connections use the same ephemeral range): that one is chosen again.
+        for name, port in self.ports.items():
+            if not port_is_free(port):
+                self.ports[name] = free_port()
+        self.api = f"http://127.0.0.1:{self.ports['api']}"
         env = {**os.environ, "PREGON_LOCAL_DIR": str(self.local_dir)}
         for name in list(env):
             if name.startswith(("AWS_", "PREGON_")) and name != "PREGON_LOCAL_DIR":
