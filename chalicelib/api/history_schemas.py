@@ -165,6 +165,11 @@ class RegisterRecordDetailOut(RegisterRecordOut):
     to_address: str | None
     from_address: str | None
     attachments: list[AttachmentOut]
+    error: str | None = Field(
+        description="What went wrong with it: why a message was not sent, what a received one's "
+        "MIME got wrong, or that a staff mailbox's message was too large to keep whole "
+        "(`the message is 52.3 MB, over the 40 MB Pregón keeps: only its headers were logged; ...`)."
+    )
 
 
 class AttachmentIn(_Strict):

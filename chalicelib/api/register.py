@@ -54,6 +54,7 @@ def _detail(comm: Communication) -> dict[str, Any]:
         "to_address": comm.to_address,
         "from_address": comm.from_address,
         "attachments": [attachment_out(a) for a in comm.attachments],
+        "error": comm.error,
     }
 
 

@@ -184,6 +184,16 @@ async function clientRegister(main, ctx, clientId) {
       extend(records, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
   }
 
+  // What the API says went wrong with a record, in Spanish where the console knows the words.
+  function notice(error) {
+    const large = /^the message is ([\d.]+) MB, over the (\d+) MB Pregón keeps/.exec(error || "");
+    if (large) {
+      const size = Number(large[1]).toLocaleString("es", { maximumFractionDigits: 1 });
+      return `El mensaje ocupa ${size} MB, más de los ${large[2]} MB que Pregón guarda: solo se registraron sus encabezados; sigue en el buzón.`;
+    }
+    return error;
+  }
+
   async function view(recordId) {
     const record = await attempt(() => api("GET", `${base}/register/${encodeURIComponent(recordId)}`));
     if (!record) return;
@@ -206,6 +216,7 @@ async function clientRegister(main, ctx, clientId) {
             ["Área", record.area],
             ["Creado por", record.created_by],
             ["Estado", label(record.state)],
+            ["Aviso", notice(record.error)],
           ]
             .filter(([, v]) => v)
             .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),

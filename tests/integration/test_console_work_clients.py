@@ -17,13 +17,15 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from infrastructure.local.imapserver import Dovecot
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.clients import put_client
 from tests.steps.console import ConsoleSite, console_screenshot, open_screen, sign_in
 from tests.steps.inbound import receive_mail
 from tests.steps.mail import text_of
+from tests.steps.mailboxes import add_mailbox, filed_mail, run_syncs
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.tenants import Tenant, smtp_sender_account
+from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
 
 pytestmark = pytest.mark.browser
 
@@ -141,3 +143,57 @@ def test_staff_reply_to_a_client_mail_from_its_detail_view(
     assert envelope_recipients(mail) == ["ana@example.com"]
     assert mail["Subject"] == "Re: Duda con la factura"
     assert mail["In-Reply-To"] and "El recargo es por pago fuera de término." in text_of(mail)
+
+
+def test_a_mailbox_message_too_large_to_keep_says_so_in_spanish_in_its_detail(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, imap_server: Dovecot, monkeypatch: Any
+) -> None:
+    from chalicelib.records.mailboxes import sync
+
+    # Given a client, and in a clerk's mailbox a message from it over the size Pregón keeps (5 MB
+    # here: 40 MB in production)
+    monkeypatch.setattr(sync, "MAX_MESSAGE_BYTES", 5 * 2**20)
+    put_client(api, tenant, "CLI-5", name="Talleres Ríos", emails=["rios@talleres.example"])
+    scan = bytes(range(256)) * (6 * 2**20 // 256)
+    ana = "ana@estudio.example"
+    imap_server.append(
+        ana,
+        "INBOX",
+        [
+            filed_mail(
+                "rios@talleres.example",
+                ana,
+                "Planos del taller",
+                attachments=[("planos.pdf", "application/pdf", scan)],
+            )
+        ],
+    )
+    token = IDENTITY.mint(tenant.company_id, user_id=ana, level=1)  # an administrator: the office's mailbox
+    add_mailbox(
+        api,
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        imap_server,
+        ana,
+        folders=["INBOX"],
+        visibility="public",
+    )
+    run_syncs()
+    # When staff open the client's register and the message's detail
+    sign_in(browser, site.web, tenant, 3)
+    open_screen(browser, "clients", "client=CLI-5")
+    WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == ["Planos del taller"])
+    browser.find_element(By.CSS_SELECTOR, ".b-register tbody tr button").click()
+    detail = WebDriverWait(browser, 20).until(
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, ".b-detail")
+            if d.find_elements(By.CSS_SELECTOR, ".b-detail")
+            else None
+        )
+    )
+    # Then it says, in Spanish, why only its headers are there, and offers no attachment
+    assert (
+        "Aviso El mensaje ocupa 8,2 MB, más de los 5 MB que Pregón guarda: solo se registraron sus "
+        "encabezados; sigue en el buzón." in " ".join(detail.text.split())
+    )
+    assert not detail.find_elements(By.CSS_SELECTOR, ".b-attachments a")
+    console_screenshot(browser, "clients-register-too-large")

@@ -499,6 +499,78 @@ def test_a_large_backlog_is_read_in_follow_up_syncs_and_a_missing_folder_is_name
     assert shown["last_error"].startswith("Archivo: ") and "exist" in shown["last_error"]
 
 
+def test_large_messages_are_read_a_few_megabytes_at_a_time_and_one_over_the_limit_from_its_headers(
+    api: Client, tenant: Tenant, imap_server: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a sync that fetches whole messages 2 MB at a time at most and keeps messages of up to
+    # 5 MB (40 MB and 24 MB in production: smaller here so the test stays quick), and the
+    # fetches it makes, seen as they go to the server
+    from chalicelib.records.mailboxes import sync
+    from chalicelib.records.mailboxes.imap import Session
+
+    monkeypatch.setattr(sync, "MESSAGE_BATCH_BYTES", 2 * 2**20)
+    monkeypatch.setattr(sync, "MAX_MESSAGE_BYTES", 5 * 2**20)
+    fetched: list[list[int]] = []
+    fetch_whole = Session.messages
+
+    def seen(self: Session, uids: list[int]) -> dict[int, bytes]:
+        fetched.append(list(uids))
+        return fetch_whole(self, uids)
+
+    monkeypatch.setattr(Session, "messages", seen)
+    # And Ana's inbox: a client's 6 MB scan (over the limit), four of about 0.9 MB, and a short one
+    clients(api, tenant)
+    scan = bytes(range(256)) * (6 * 2**20 // 256)
+    page = bytes(reversed(range(256))) * (650 * 1024 // 256)
+    imap_server.append(
+        ANA,
+        "INBOX",
+        [
+            filed_mail(
+                "contabilidad@munoz.example",
+                ANA,
+                "Escaneo del libro mayor",
+                date=DAY,
+                attachments=[("mayor.pdf", "application/pdf", scan)],
+            ),
+            *(
+                filed_mail(
+                    "contabilidad@munoz.example",
+                    ANA,
+                    f"Factura {n}",
+                    date=DAY,
+                    attachments=[(f"factura-{n}.pdf", "application/pdf", page)],
+                )
+                for n in range(4)
+            ),
+            filed_mail("contabilidad@munoz.example", ANA, "Gracias", date=DAY),
+        ],
+    )
+    ana = staff(tenant, ANA)
+
+    # When the mailbox is synced
+    mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    run_syncs()
+
+    # Then every message is in the client's register, each once
+    records = {r["subject"]: r for r in register_seen(api, ana, "CLI-1")}
+    assert sorted(records) == sorted(
+        ["Escaneo del libro mayor", "Gracias", *(f"Factura {n}" for n in range(4))]
+    )
+    # the ones within the limit whole, attachments byte for byte, fetched at most 2 MB at a time
+    assert download(api, ana, "CLI-1", records["Factura 2"]["communication_id"]) == {"factura-2.pdf": page}
+    # (each invoice is about 0.9 MB as the server counts it, base64 and all: two fit in 2 MB, and
+    # the short one goes with the last two)
+    assert fetched == [[2, 3], [4, 5, 6]]
+    # and the one over it from its headers, saying why, with nothing of its 6 MB kept
+    detail = body(record_of(api, ana, "CLI-1", records["Escaneo del libro mayor"]["communication_id"]))
+    assert detail["from_address"] == "contabilidad@munoz.example"
+    assert detail["attachments"] == []
+    assert detail["error"].startswith("the message is 8.2 MB, over the 5 MB Pregón keeps: only its headers")
+    shown = monitor(api, ana, mailbox["mailbox_id"])
+    assert shown["logged_count"] == 6 and shown["last_error"] is None
+
+
 def test_a_message_pregon_sent_is_answered_from_the_areas_account_when_the_user_has_none(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:

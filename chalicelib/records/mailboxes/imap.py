@@ -26,6 +26,7 @@ from chalicelib.core.domain import Mailbox
 TIMEOUT_SECONDS = 20.0
 _MAX_TEXT = 300
 _UID = re.compile(rb"UID (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
 class ImapFailed(Exception):
@@ -173,21 +174,34 @@ class Session:
         found = [int(u) for u in (data[0] or b"").split()]
         return sorted(u for u in found if u > last_uid)
 
-    def _fetch(self, uids: list[int], what: str) -> dict[int, bytes]:
+    def _fetch(self, uids: list[int], what: str, sizes: dict[int, int] | None = None) -> dict[int, bytes]:
         status, data = self.conn.uid("FETCH", ",".join(str(u) for u in uids), f"(UID {what})")
         if status != "OK":
             raise ImapFailed(_answer(list(data)))
         found: dict[int, bytes] = {}
+        last: int | None = None
         for entry in data:
             if isinstance(entry, tuple) and len(entry) >= 2:
                 uid = _UID.search(entry[0])
-                if uid:
-                    found[int(uid.group(1))] = bytes(entry[1])
+                last = int(uid.group(1)) if uid else None
+                if last is not None:
+                    found[last] = bytes(entry[1])
+                items = entry[0]
+            else:  # what a server answers after the literal (``RFC822.SIZE n)``), if anything
+                items = entry if isinstance(entry, bytes) else b""
+            size = _SIZE.search(items)
+            if sizes is not None and size and last is not None:
+                sizes[last] = int(size.group(1))
         return found
 
-    def headers(self, uids: list[int]) -> dict[int, bytes]:
-        """The address headers of these messages (enough to tell whether a client is in them)."""
-        return self._fetch(uids, "BODY.PEEK[HEADER.FIELDS (FROM TO CC MESSAGE-ID)]")
+    def headers(self, uids: list[int], sizes: dict[int, int] | None = None) -> dict[int, bytes]:
+        """The address headers of these messages (enough to tell whether a client is in them),
+        and into ``sizes`` each message's size in bytes (``RFC822.SIZE``) where the server says it."""
+        return self._fetch(uids, "RFC822.SIZE BODY.PEEK[HEADER.FIELDS (FROM TO CC MESSAGE-ID)]", sizes)
+
+    def whole_headers(self, uids: list[int]) -> dict[int, bytes]:
+        """Every header of these messages, without their bodies (``BODY.PEEK[HEADER]``)."""
+        return self._fetch(uids, "BODY.PEEK[HEADER]")
 
     def messages(self, uids: list[int]) -> dict[int, bytes]:
         """Whole messages, without setting \\Seen (``BODY.PEEK[]``)."""

@@ -10,7 +10,9 @@ UIDs above the last one read are searched (``UID SEARCH UID n:*``), else the fol
 the start (records are keyed by Message-ID, so nothing is logged twice). The address headers of
 new messages are fetched first, in batches; only messages whose sender or recipients are a
 client's (its e-mails or its contacts', as inbound mail matches, I3) are fetched whole, parsed
-(``records/mime.py``) and logged, with their attachments in S3. Progress is saved per batch.
+(``records/mime.py``) and logged, with their attachments in S3, a few at a time and at most
+:data:`MESSAGE_BATCH_BYTES` together; one over :data:`MAX_MESSAGE_BYTES` is logged from its
+headers only (its record says so). Progress is saved per batch.
 
 A message is logged once per client: the ``message-keys`` item ``mailbox:<Message-ID hash>:<client>``
 is written with the record in one transaction (two mailboxes holding the same message, or two
@@ -42,6 +44,13 @@ SYNC_EVERY = timedelta(minutes=15)  # the schedule's interval per mailbox
 LEASE = timedelta(minutes=15)  # a sync's hold on its mailbox (a dead one's is taken after this)
 HEADER_BATCH = 200  # address headers fetched per command
 MESSAGE_BATCH = 10  # whole messages fetched per command
+# A command fetches whole messages of at most this many bytes together (as the server counts them),
+# so a batch of large attachments never holds more than this in a Lambda's memory at once.
+MESSAGE_BATCH_BYTES = 24 * 1024 * 1024
+# A message larger than this (SES's own limit for received mail) is logged from its headers only:
+# read whole, parsed and its attachments kept, it could take a sync's Lambda past its memory, and
+# the same batch would then fail at every sync, so nothing after it would ever be logged.
+MAX_MESSAGE_BYTES = 40 * 1024 * 1024
 MAX_SCANNED_PER_SYNC = 5000  # new messages looked at per sync; the rest go to a follow-up sync
 
 
@@ -155,15 +164,19 @@ def _sync_folder(
             report.more = True
             break
         batch = uids[start : start + HEADER_BATCH]
-        headers = imap.headers(batch)
+        sizes: dict[int, int] = {}
+        headers = imap.headers(batch, sizes)
         wanted = [
             uid
             for uid in batch
             if _clients_in(mailbox.company_id, parse_mail(headers.get(uid, b"")), cache)[1]
         ]
         logged = 0
-        for first in range(0, len(wanted), MESSAGE_BATCH):
-            chunk = wanted[first : first + MESSAGE_BATCH]
+        too_large = [uid for uid in wanted if sizes.get(uid, 0) > MAX_MESSAGE_BYTES]
+        if too_large:
+            for uid, header in sorted(imap.whole_headers(too_large).items()):
+                logged += log_message(mailbox, header, cache, too_large=sizes[uid])
+        for chunk in _message_batches([uid for uid in wanted if uid not in too_large], sizes):
             for _, raw in sorted(imap.messages(chunk).items()):
                 logged += log_message(mailbox, raw, cache)
         report.scanned += len(batch)
@@ -172,6 +185,22 @@ def _sync_folder(
         store.save_progress(mailbox.company_id, mailbox.mailbox_id, state, logged)
     report.logged += logged_here
     report.folders[folder] = logged_here
+
+
+def _message_batches(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
+    """The messages in fetch commands of at most :data:`MESSAGE_BATCH` messages and
+    :data:`MESSAGE_BATCH_BYTES` bytes (a larger message alone); a size the server did not say
+    counts as nothing."""
+    batches: list[list[int]] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if not batches or len(batches[-1]) >= MESSAGE_BATCH or total + size > MESSAGE_BATCH_BYTES:
+            batches.append([])
+            total = 0
+        batches[-1].append(uid)
+        total += size
+    return batches
 
 
 def _client_of(
@@ -216,10 +245,16 @@ def _when(parsed: ParsedMail, now: datetime) -> datetime:
 
 
 def log_message(
-    mailbox: Mailbox, raw: bytes, cache: dict[str, tuple[str | None, str | None]] | None = None
+    mailbox: Mailbox,
+    raw: bytes,
+    cache: dict[str, tuple[str | None, str | None]] | None = None,
+    *,
+    too_large: int | None = None,
 ) -> int:
     """Log one message of the mailbox in the register of each client it is with; returns how many
-    records were written (0 for a message logged before or that Pregón sent or received itself)."""
+    records were written (0 for a message logged before or that Pregón sent or received itself).
+    ``too_large``: ``raw`` is only the headers of a message of that many bytes, over
+    :data:`MAX_MESSAGE_BYTES`; its record says so, with no body and no attachments."""
     company_id = mailbox.company_id
     parsed = parse_mail(raw)
     direction, clients = _clients_in(company_id, parsed, {} if cache is None else cache)
@@ -238,6 +273,11 @@ def log_message(
     attachments = keep_attachments(company_id, parsed, "mailbox")
     parent = find_parent(company_id, parsed)
     error = parsed.problems()
+    if too_large is not None:
+        error = (
+            f"the message is {too_large / 2**20:.1f} MB, over the {MAX_MESSAGE_BYTES // 2**20} MB "
+            "Pregón keeps: only its headers were logged; it is still in the mailbox"
+        )
     comms = []
     for client_id, key in keys.items():
         contact_id, address = clients[client_id]
