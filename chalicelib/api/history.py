@@ -46,14 +46,18 @@ def history_item(comm: Communication) -> dict[str, Any]:
 
 def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
     from chalicelib.core.files import download_url
+    from chalicelib.records.inbound_mail import OMITTED_TOO_LARGE
 
+    kept = bool(ref.key) and ref.deleted_at is None
     return {
         "name": ref.name,
         "content_type": ref.content_type,
         "size": ref.size,
-        # D3: a file deleted after sending keeps its record here, with when it went.
-        "download_url": None if ref.deleted_at else download_url(ref),
+        # D3: a file deleted after sending keeps its record here, with when it went; a received
+        # file Pregón did not keep (too large, or withheld) has no link either, and says why.
+        "download_url": download_url(ref) if kept else None,
         "deleted_at": ref.deleted_at.isoformat() if ref.deleted_at else None,
+        "omitted": None if ref.key else (ref.omitted or OMITTED_TOO_LARGE),
     }
 
 

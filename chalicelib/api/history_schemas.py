@@ -39,6 +39,11 @@ class AttachmentOut(BaseModel):
     deleted_at: str | None = Field(
         default=None, description="When the file was deleted after sending, as its company asks (D3)."
     )
+    omitted: str | None = Field(
+        default=None,
+        description="Why a received file was not kept (no link): `omitted (too large)`, or `withheld (SES "
+        "found a virus in the message)`; the message in the mailbox, or the raw one, still has it.",
+    )
 
 
 class HistoryItemOut(BaseModel):

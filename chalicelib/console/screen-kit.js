@@ -102,6 +102,20 @@ export function messageFrame(html, title = "Mensaje tal como se envió") {
   return h("iframe", { class: "b-message", sandbox: "", srcdoc: html, title, referrerpolicy: "no-referrer" });
 }
 
+// Why a file was not kept, as the API says it, in the console's words.
+const OMITTED = {
+  "omitted (too large)": "no se guardó: demasiado grande",
+  "withheld (SES found a virus in the message)": "retenido: se encontró un virus en el mensaje",
+};
+
+// A file's size for a person: "850 bytes", "12,4 kB", "3,1 MB".
+export function fileSize(bytes) {
+  if (bytes == null) return "?";
+  if (bytes < 1000) return `${bytes} bytes`;
+  const [value, unit] = bytes < 1000 * 1000 ? [bytes / 1000, "kB"] : [bytes / (1000 * 1000), "MB"];
+  return `${value.toLocaleString("es", { maximumFractionDigits: 1 })} ${unit}`;
+}
+
 // Attachments with their short-lived download links.
 export function attachmentList(items) {
   if (!items || !items.length) return null;
@@ -115,7 +129,7 @@ export function attachmentList(items) {
         a.download_url
           ? h("a", { href: a.download_url, rel: "noopener noreferrer", target: "_blank" }, a.name)
           : h("span", {}, a.name),
-        ` (${a.size ?? "?"} bytes${a.omitted ? `, ${a.omitted}` : ""}${a.deleted_at ? ", borrado" : ""})`,
+        ` (${fileSize(a.size)}${a.omitted ? `, ${OMITTED[a.omitted] || a.omitted}` : ""}${a.deleted_at ? ", borrado" : ""})`,
       ),
     ),
   );

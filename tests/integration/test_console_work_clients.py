@@ -145,14 +145,17 @@ def test_staff_reply_to_a_client_mail_from_its_detail_view(
     assert mail["In-Reply-To"] and "El recargo es por pago fuera de término." in text_of(mail)
 
 
-def test_a_mailbox_message_too_large_to_keep_says_so_in_spanish_in_its_detail(
+def test_what_pregon_did_not_keep_of_a_mailbox_message_is_said_in_spanish_in_its_detail(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, imap_server: Dovecot, monkeypatch: Any
 ) -> None:
+    from chalicelib.records import inbound_mail
     from chalicelib.records.mailboxes import sync
 
     # Given a client, and in a clerk's mailbox a message from it over the size Pregón keeps (5 MB
-    # here: 40 MB in production)
+    # here: 40 MB in production), and one whose second attachment goes past what Pregón keeps of
+    # a message's files (1 MB here: 10 MB in production)
     monkeypatch.setattr(sync, "MAX_MESSAGE_BYTES", 5 * 2**20)
+    monkeypatch.setattr(inbound_mail, "MAX_KEPT_BYTES", 2**20)
     put_client(api, tenant, "CLI-5", name="Talleres Ríos", emails=["rios@talleres.example"])
     scan = bytes(range(256)) * (6 * 2**20 // 256)
     ana = "ana@estudio.example"
@@ -165,7 +168,16 @@ def test_a_mailbox_message_too_large_to_keep_says_so_in_spanish_in_its_detail(
                 ana,
                 "Planos del taller",
                 attachments=[("planos.pdf", "application/pdf", scan)],
-            )
+            ),
+            filed_mail(
+                "rios@talleres.example",
+                ana,
+                "Facturas de octubre",
+                attachments=[
+                    ("resumen.txt", "text/plain", b"Total: 12.500\n" * 60),
+                    ("facturas.pdf", "application/pdf", bytes(range(256)) * 5000),
+                ],
+            ),
         ],
     )
     token = IDENTITY.mint(tenant.company_id, user_id=ana, level=1)  # an administrator: the office's mailbox
@@ -181,8 +193,11 @@ def test_a_mailbox_message_too_large_to_keep_says_so_in_spanish_in_its_detail(
     # When staff open the client's register and the message's detail
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", "client=CLI-5")
-    WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == ["Planos del taller"])
-    browser.find_element(By.CSS_SELECTOR, ".b-register tbody tr button").click()
+    WebDriverWait(browser, 20).until(
+        lambda d: sorted(register_subjects(d)) == ["Facturas de octubre", "Planos del taller"]
+    )
+    rows = browser.find_elements(By.CSS_SELECTOR, ".b-register tbody tr")
+    next(r for r in rows if "Planos del taller" in r.text).find_element(By.TAG_NAME, "button").click()
     detail = WebDriverWait(browser, 20).until(
         lambda d: (
             d.find_element(By.CSS_SELECTOR, ".b-detail")
@@ -197,3 +212,10 @@ def test_a_mailbox_message_too_large_to_keep_says_so_in_spanish_in_its_detail(
     )
     assert not detail.find_elements(By.CSS_SELECTOR, ".b-attachments a")
     console_screenshot(browser, "clients-register-too-large")
+    # And the other message lists both files with their sizes, the one not kept saying why
+    rows = browser.find_elements(By.CSS_SELECTOR, ".b-register tbody tr")
+    next(r for r in rows if "Facturas de octubre" in r.text).find_element(By.TAG_NAME, "button").click()
+    files = WebDriverWait(browser, 20).until(
+        lambda d: [li.text for li in d.find_elements(By.CSS_SELECTOR, ".b-detail .b-attachments li")] or None
+    )
+    assert files == ["resumen.txt (840 bytes)", "facturas.pdf (1,3 MB, no se guardó: demasiado grande)"]
