@@ -1,0 +1,342 @@
+"""Every message chalicelib gives to an error has a Spanish entry in chalicelib/api/error_language.py.
+
+The source is read with ``ast``: the ``message`` of every ``{"field": ..., "message": ...}`` dict, the
+first argument of every error class's call (``NotFound(...)``, ``Conflict(...)``, ...), the message of
+every ``PydanticCustomError``; names are followed to what they are assigned, function parameters to
+what callers pass, and calls of our own functions to what they return. What cannot be followed is
+listed in :data:`DYNAMIC` with the reason; a new English message without a translation fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import re
+
+import pytest
+
+from chalicelib.api.error_language import (
+    _PLACEHOLDER,
+    CATALOG,
+    PYDANTIC_SPANISH,
+    compile_pattern,
+    spanish_or_none,
+)
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "chalicelib"
+
+# Calls whose first argument is a message a caller may read.
+MESSAGE_CALLS = {
+    "PregonError",
+    "NotFound",
+    "Conflict",
+    "Gone",
+    "TooManyRequests",
+    "Unauthorized",
+    "Forbidden",
+    "DeliveryFailed",
+    "PayloadTooLarge",
+    "NotAcceptable",
+    # Exceptions whose text becomes an error's message (str(exc)):
+    "TemplateLimitExceeded",
+    "NotAMobile",
+}
+
+# Message expressions the scan cannot follow to English text of ours, and why (path, expression).
+DYNAMIC = {
+    (
+        "chalicelib/api/http.py",
+        "error['msg']",
+    ): "pydantic's own message: translated by type (PYDANTIC_SPANISH)",
+    ("chalicelib/api/openapi.py", "{'type': 'string'}"): "a JSON schema, not an error",
+    ("chalicelib/channels/sms.py", "str(exc)"): "NotAMobile's text, scanned at its raise",
+    ("chalicelib/channels/sms.py", "text.decode('utf-8', 'replace')"): "the SMS gateway's own words",
+    ("chalicelib/channels/sms.py", "text[:_MAX_ERROR_TEXT] + '…'"): "the SMS gateway's own words",
+    ("chalicelib/channels/sms.py", "str(status)"): "an HTTP status code",
+    ("chalicelib/channels/smtp.py", "text"): "the SMTP server's own reply",
+    ("chalicelib/channels/smtp.py", "text[:_MAX_REPLY_TEXT] + '…'"): "the SMTP server's own reply",
+    (
+        "chalicelib/channels/smtp.py",
+        "'; '.join((f\"{addr}: {code} {msg.decode('utf-8', 'replace')}\" for addr, (code, msg) in "
+        "exc.recipients.items()))",
+    ): "the SMTP server's own replies per recipient",
+    ("chalicelib/core/aws.py", "error.get('Message', str(exc))"): "AWS's own error text",
+    ("chalicelib/core/aws.py", "str(exc)"): "AWS's own error text",
+    ("chalicelib/messaging/accounts/email.py", "exc.reason"): "destinations.DestinationRefused, listed below",
+    ("chalicelib/messaging/accounts/sms.py", "exc.reason"): "destinations.DestinationRefused, listed below",
+    (
+        "chalicelib/records/mailboxes/accounts.py",
+        "exc.reason",
+    ): "destinations.DestinationRefused, listed below",
+    ("chalicelib/messaging/sandbox.py", "str(exc)"): "TemplateLimitExceeded's text, scanned at its raise",
+    ("chalicelib/messaging/sandbox.py", "str(_too_large())"): "TemplateLimitExceeded's text, scanned",
+    (
+        "chalicelib/producers/documents/send.py",
+        "exc.message",
+    ): "another error's message, scanned at its raise",
+    (
+        "chalicelib/producers/reminders/settings.py",
+        "e['message']",
+    ): "another error's items, scanned at their raise",
+    ("chalicelib/producers/sends/manual.py", "exc.message"): "another error's message, scanned at its raise",
+    ("chalicelib/producers/sends/manual.py", "e['message']"): "another error's items, scanned at their raise",
+    ("chalicelib/records/mailboxes/accounts.py", "kind.other_auth"): "a _SecretKind's text, listed below",
+}
+
+# Messages built where the scan cannot see them whole (the pieces of DYNAMIC above), as they read.
+ALSO_SAID = [
+    "the mailbox uses a password; set it with PUT .../password",
+    "the mailbox signs in through Microsoft 365; set its client secret with PUT .../client-secret",
+    "the mailbox signs in through Google Workspace; set its key with PUT .../service-account-key",
+    "client 'CLI-1' unsubscribed from manual sends",
+    "client 'CLI-1' has no e-mail address",
+    "client 'CLI-1' could not be rendered: 'x' is undefined",
+    "the attachment 'a.pdf' was deleted after sending",
+    "the attachment 'a.pdf' is no longer stored",
+    "too many wrong bulk-send passwords: bulk sends are locked until 10:30 America/Argentina/Buenos_Aires "
+    "(Retry-After: 900 seconds); even the right password is refused until then",
+    "the template builds a value longer than 1,000,000 characters",
+    "+541143210000 is a landline: SMS can only go to a mobile",
+]
+
+
+def _module_index() -> dict[str, tuple[pathlib.Path, ast.Module]]:
+    index = {}
+    for path in sorted(SOURCE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            for child in ast.iter_child_nodes(node):
+                child._parent = node  # type: ignore[attr-defined]
+        index[".".join(path.relative_to(ROOT).with_suffix("").parts)] = (path, tree)
+    return index
+
+
+MODULES = _module_index()
+Pattern = tuple[str | None, ...]  # literal text, None for a placeholder
+
+
+def _enclosing(node: ast.AST) -> ast.FunctionDef | None:
+    parent = getattr(node, "_parent", None)
+    while parent is not None and not isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef):
+        parent = getattr(parent, "_parent", None)
+    return parent  # type: ignore[return-value]
+
+
+def _module(node: ast.AST) -> ast.Module:
+    while getattr(node, "_parent", None) is not None:
+        node = node._parent  # type: ignore[attr-defined]
+    return node  # type: ignore[return-value]
+
+
+def _imported(tree: ast.Module, name: str) -> tuple[ast.Module, str] | None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in MODULES:
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    return MODULES[node.module][1], alias.name
+    return None
+
+
+Found = tuple[list[Pattern], list[ast.AST]]
+
+
+def _merge(*results: Found) -> Found:
+    patterns: list[Pattern] = []
+    unresolved: list[ast.AST] = []
+    for found, missing in results:
+        patterns += found
+        unresolved += missing
+    return patterns, unresolved
+
+
+def _resolve(expr: ast.AST, seen: tuple[ast.AST, ...] = ()) -> Found:
+    if isinstance(expr, ast.Constant):
+        return ([(expr.value,)] if isinstance(expr.value, str) else []), []
+    if isinstance(expr, ast.JoinedStr):
+        return [tuple(str(v.value) if isinstance(v, ast.Constant) else None for v in expr.values)], []
+    if isinstance(expr, ast.IfExp):
+        return _merge(_resolve(expr.body, seen), _resolve(expr.orelse, seen))
+    if isinstance(expr, ast.BoolOp):
+        return _merge(*(_resolve(value, seen) for value in expr.values))
+    if isinstance(expr, ast.Name):
+        return _resolve_name(expr, seen)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
+        tree, name = _module(expr), expr.func.id
+        tree, name = _imported(tree, name) or (tree, name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name == name and node not in seen:
+                returns = [
+                    r.value
+                    for r in ast.walk(node)
+                    if isinstance(r, ast.Return) and r.value is not None and _enclosing(r) is node
+                ]
+                return _merge(*(_resolve(r, (*seen, node)) for r in returns))
+    return [], [expr]
+
+
+def _resolve_name(expr: ast.Name, seen: tuple[ast.AST, ...]) -> Found:
+    function, tree = _enclosing(expr), _module(expr)
+    if function is not None and function not in seen:
+        params = [a.arg for a in function.args.posonlyargs + function.args.args]
+        if expr.id in params or expr.id in [a.arg for a in function.args.kwonlyargs]:
+            return _from_callers(function, expr.id, params, (*seen, function))
+    for scope in ([function] if function is not None else []) + [tree]:
+        nodes = ast.walk(scope) if scope is function else iter(tree.body)
+        values = []
+        for node in nodes:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == expr.id for t in node.targets
+            ):
+                values.append(node.value)
+            elif isinstance(node, ast.For) and isinstance(node.target, ast.Tuple):
+                # for name, check, message in (("a", ..., "..."), ...): the message of each row
+                names = [getattr(t, "id", None) for t in node.target.elts]
+                if expr.id in names and isinstance(node.iter, ast.Tuple | ast.List):
+                    index = names.index(expr.id)
+                    values += [row.elts[index] for row in node.iter.elts if isinstance(row, ast.Tuple)]
+            elif (isinstance(node, ast.NamedExpr) and node.target.id == expr.id) or (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and node.target.id == expr.id
+                and node.value is not None
+            ):
+                values.append(node.value)  # type: ignore[arg-type]
+        if values:
+            return _merge(*(_resolve(value, seen) for value in values))
+    imported = _imported(tree, expr.id)
+    if imported:
+        module, name = imported
+        for node in module.body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in node.targets
+            ):
+                return _resolve(node.value, seen)
+    return [], [expr]
+
+
+def _from_callers(
+    function: ast.FunctionDef, name: str, params: list[str], seen: tuple[ast.AST, ...]
+) -> Found:
+    found: Found = ([], [])
+    defaults = dict(zip(reversed(params), reversed(function.args.defaults), strict=False))
+    defaults.update(
+        {a.arg: d for a, d in zip(function.args.kwonlyargs, function.args.kw_defaults, strict=True) if d}
+    )
+    if name in defaults:
+        found = _merge(found, _resolve(defaults[name], seen))
+    tree = _module(function)
+    nested = getattr(function, "_parent", None) is not tree
+    for module in [tree] if nested else [m for _, m in MODULES.values()]:
+        if module is not tree and _imported(module, function.name) is None:
+            continue
+        for call in ast.walk(module):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+                continue
+            if call.func.id != function.name:
+                continue
+            argument = next((k.value for k in call.keywords if k.arg == name), None)
+            if argument is None and name in params and params.index(name) < len(call.args):
+                argument = call.args[params.index(name)]
+            if argument is not None:
+                found = _merge(found, _resolve(argument, seen))
+    return found
+
+
+def scan() -> tuple[dict[Pattern, str], set[tuple[str, str]]]:
+    """Every message pattern given to an error (with where), and what could not be followed."""
+    messages: dict[Pattern, str] = {}
+    unresolved: set[tuple[str, str]] = set()
+    for path, tree in MODULES.values():
+        where = str(path.relative_to(ROOT))
+        for node in ast.walk(tree):
+            candidates: list[ast.AST] = []
+            if isinstance(node, ast.Dict) and None not in node.keys:
+                keyed = {getattr(k, "value", None): v for k, v in zip(node.keys, node.values, strict=True)}
+                if "message" in keyed and "field" in keyed:
+                    candidates.append(keyed["message"])
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+                if name in MESSAGE_CALLS and node.args:
+                    candidates.append(node.args[0])
+                if name == "PydanticCustomError" and len(node.args) > 1:
+                    candidates.append(node.args[1])
+            for candidate in candidates:
+                patterns, missing = _resolve(candidate)
+                for pattern in patterns:
+                    messages.setdefault(pattern, f"{where}:{node.lineno}")  # type: ignore[attr-defined]
+                for expr in missing:
+                    if not (isinstance(expr, ast.Constant) and expr.value is None):
+                        unresolved.add((where, ast.unparse(expr)))
+    return messages, unresolved
+
+
+MESSAGES, UNRESOLVED = scan()
+
+
+def _sample(pattern: Pattern) -> str:
+    """The message as a caller may read it, each placeholder an example value."""
+    return "".join("'X-9'" if part is None else re.sub(r"\{(\w+)\}", "'X-9'", part) for part in pattern)
+
+
+def _has_words(pattern: Pattern) -> bool:
+    return any(part and re.search(r"[A-Za-z]{2}", re.sub(r"\{\w+\}", "", part)) for part in pattern)
+
+
+def test_the_scan_finds_the_messages_given_to_errors():
+    # Given chalicelib's source, When it is scanned, Then it finds the messages of every kind of site
+    samples = {_sample(p) for p in MESSAGES}
+    assert len(MESSAGES) > 250
+    assert "is required" in samples  # a {"field": ..., "message": ...} dict
+    assert "credentials are required" in samples  # Unauthorized(...)
+    assert "must be one of 'X-9'" in samples  # an f-string
+    assert "is not a valid phone number" in samples  # a helper's default argument
+    assert any(s.startswith("must not contain control characters such as NUL") for s in samples)  # pydantic
+
+
+def test_what_the_scan_cannot_follow_is_listed_with_its_reason():
+    # Then every expression the scan could not follow to text is listed in DYNAMIC, and nothing else is
+    assert set(DYNAMIC) == UNRESOLVED, (
+        f"not followed and not listed: {sorted(UNRESOLVED - set(DYNAMIC))}; "
+        f"listed but gone: {sorted(set(DYNAMIC) - UNRESOLVED)}"
+    )
+
+
+WORDED = sorted((p for p in MESSAGES if _has_words(p)), key=lambda p: _sample(p))
+
+
+@pytest.mark.parametrize("pattern", WORDED, ids=[_sample(p) for p in WORDED])
+def test_every_message_given_to_an_error_has_spanish(pattern: Pattern) -> None:
+    # Given an English message of ours, When a caller asks for Spanish, Then the catalog has it
+    sample = _sample(pattern)
+    spanish = spanish_or_none(sample)
+    assert spanish is not None, f"no Spanish for {sample!r} ({MESSAGES[pattern]}): add it to CATALOG"
+    assert spanish != sample
+
+
+@pytest.mark.parametrize("message", ALSO_SAID)
+def test_messages_built_from_pieces_have_spanish(message):
+    assert spanish_or_none(message) not in (None, message)
+
+
+def test_each_spanish_entry_keeps_the_placeholders_of_its_english():
+    # Values, limits and lists are carried over: the Spanish names the same placeholders
+    # (but e-mail_validator's English prose, which the Spanish leaves out)
+    for english, spanish in CATALOG.items():
+        compile_pattern(english)
+        named = {m.group(2) for m in _PLACEHOLDER.finditer(english)}
+        kept = {m.group(2) for m in _PLACEHOLDER.finditer(spanish)}
+        assert kept == named or english == "is not a valid e-mail address ({error})", english
+        assert "{~" not in spanish, english
+
+
+def test_pydantic_types_our_schemas_produce_have_spanish():
+    for error_type in (
+        "missing", "extra_forbidden", "string_too_long", "string_too_short", "too_long", "too_short",
+        "int_parsing", "int_type", "float_parsing", "greater_than", "greater_than_equal", "less_than",
+        "less_than_equal", "literal_error", "enum", "value_error", "url_parsing", "url_scheme",
+        "bool_parsing", "bool_type", "date_parsing", "datetime_parsing", "timezone_aware", "json_invalid",
+        "string_type", "string_pattern_mismatch", "dict_type", "list_type", "decimal_parsing", "model_type",
+    ):  # fmt: skip
+        assert error_type in PYDANTIC_SPANISH
