@@ -321,7 +321,11 @@ CATALOG: dict[str, str] = {
     "must have at least one line": "debe tener al menos una línea",
     "holds more than {limit}": "tiene más de {limit}",
     "cannot be cleared": "no se puede dejar vacío",
-    "cannot be changed on {what}: only {allowed}": "no se puede cambiar en {what}: solo {allowed}",
+    "cannot be changed on {~what}: only {allowed}": "no se puede cambiar en {what}: solo {allowed}",
+    "a record": "un registro",
+    "an automatic record (a message, or one Pregón wrote)": (
+        "un registro automático (un mensaje, o uno que escribió Pregón)"
+    ),
     "must be between 0 and 10080": "debe estar entre 0 y 10080",
     "must be between 0 and 23": "debe estar entre 0 y 23",
     "must be between 0 and {maximum}": "debe estar entre 0 y {maximum}",
@@ -397,9 +401,15 @@ CATALOG: dict[str, str] = {
     "may hold only digits, spaces, '+', '-', '.', '/' and parentheses": (
         "solo puede tener dígitos, espacios, '+', '-', '.', '/' y paréntesis"
     ),
-    "{number} is {why}: SMS can only go to a mobile": (
-        "{number} es {why}: los SMS solo pueden ir a un celular"
+    "{number} is {~kind}: SMS can only go to a mobile": (
+        "{number} es {kind}: los SMS solo pueden ir a un celular"
     ),
+    "a landline": "un teléfono fijo",
+    "a toll-free number": "un número gratuito",
+    "a premium-rate number": "un número de tarificación especial",
+    "a shared-cost number": "un número de costo compartido",
+    "a company's universal access number": "un número de acceso universal de una empresa",
+    "a voicemail access number": "un número de acceso al buzón de voz",
     "the number {number} already receives SMS for another company": (
         "el número {number} ya recibe SMS de otra empresa"
     ),
@@ -430,10 +440,17 @@ CATALOG: dict[str, str] = {
         "rechazado: nada acepta conexiones en {host}:{port}"
     ),
     "refused: {reason}": "rechazado: {reason}",
-    "{host} is a {kind} address; only public addresses are allowed": (
-        "{host} es una dirección {kind}; solo se admiten direcciones públicas"
+    "{host} is not a host name": "{host} no es un nombre de host",
+    "{host} cannot be resolved": "{host} no se puede resolver",
+    "{host} is {~reason}; Pregón connects only to public addresses": (
+        "{host} es {reason}; Pregón solo se conecta a direcciones públicas"
     ),
-    "{host} does not resolve": "{host} no se resuelve",
+    "a private address": "una dirección privada",
+    "a loopback address": "una dirección de loopback",
+    "a link-local address": "una dirección de enlace local",
+    "a multicast address": "una dirección de multidifusión",
+    "an unspecified address": "una dirección no especificada",
+    "a reserved address": "una dirección reservada",
     # credentials and access (401, 403)
     "credentials are required": "se requieren credenciales",
     "only Pregón's operators may do this (Authorization: Operator <token>)": (
@@ -510,7 +527,10 @@ CATALOG: dict[str, str] = {
     "this client no longer exists": "este cliente ya no existe",
     "client {client_id} {~reason}": "cliente {client_id}: {reason}",
     "unsubscribed from manual sends": "se dio de baja de los envíos manuales",
-    "has no {what}": "no tiene {what}",
+    "has no {~what}": "no tiene {what}",
+    "an e-mail address": "una dirección de e-mail",
+    "a valid phone number": "un número de teléfono válido",
+    "a registered device": "un dispositivo registrado",
     "could not be rendered: {error}": "no se pudo generar: {error}",
     "{client_id} has no e-mail address": "{client_id} no tiene dirección de e-mail",
     "there is no parcel with tracking id {tracking_id}": (
@@ -541,9 +561,14 @@ CATALOG: dict[str, str] = {
     "this company does not ask for tracking contacts at issue; turn on ask_tracking_contacts first": (
         "esta empresa no pide contactos de seguimiento al emitir; active primero ask_tracking_contacts"
     ),
-    "{message}; try again in {seconds} seconds": "{message}; intente de nuevo en {seconds} segundos",
-    "too many look-ups from this client": "demasiadas consultas desde este cliente",
-    "too many requests from this client": "demasiados pedidos desde este cliente",
+    "{~message}; try again in {seconds} seconds": "{message}; intente de nuevo en {seconds} segundos",
+    "too many requests from this address": "demasiados pedidos desde esta dirección",
+    "too many look-ups from this address": "demasiadas consultas desde esta dirección",
+    "too many subscriptions asked for this parcel": "demasiadas suscripciones pedidas para este envío",
+    "too many confirmations sent to this address": "demasiadas confirmaciones enviadas a esta dirección",
+    "too many subscriptions asked for with this phone number": (
+        "demasiadas suscripciones pedidas con este número de teléfono"
+    ),
     # sender accounts, domains, test sends
     "must be private or public": "debe ser private o public",
     "must be client or staff": "debe ser client o staff",
@@ -650,9 +675,6 @@ CATALOG: dict[str, str] = {
     "unreachable: the SMS gateway at {host}:{port} ({error})": (
         "inalcanzable: la pasarela de SMS en {host}:{port} ({error})"
     ),
-    "must have at most {limit} characters after the variables": (
-        "debe tener como máximo {limit} caracteres con las variables"
-    ),
     "unknown {noun} {names} (known: {known})": "{noun} desconocida(s) {names} (disponibles: {known})",
     "the bulk-send password is required to send to more than one client": (
         "se requiere la contraseña de envío masivo para enviar a más de un cliente"
@@ -710,7 +732,8 @@ CATALOG: dict[str, str] = {
     "uses something templates may not use ({error})": "usa algo que las plantillas no pueden usar ({error})",
     "the template {~what} longer than {limit} characters": "la plantilla {what} de más de {limit} caracteres",
     "builds a value": "genera un valor",
-    "builds a message": "genera un mensaje",
+    "asks for a width": "pide un ancho",
+    "renders a text": "genera un texto",
     "the template calls itself too deeply": "la plantilla se llama a sí misma demasiadas veces",
     "the template is nested too deeply": "la plantilla tiene demasiados niveles de anidamiento",
     "the template takes too long to render (the limit is {seconds} s)": (
@@ -820,7 +843,6 @@ CATALOG: dict[str, str] = {
     ),
     "this e-mail has no address to answer": "este e-mail no tiene una dirección a la cual responder",
     "there is no ticket {ticket_id}": "no existe el ticket {ticket_id}",
-    "{value} is not a valid keyword": "{value} no es una palabra clave válida",
     # mailboxes
     "there is no mailbox {mailbox_id}": "no existe el buzón {mailbox_id}",
     "is required for a password mailbox": "es obligatorio para un buzón con contraseña",
@@ -844,14 +866,16 @@ CATALOG: dict[str, str] = {
     ),
     "must be an RSA key of at least 2048 bits": "debe ser una clave RSA de al menos 2048 bits",
     "is longer than an RSA key of up to 4096 bits": "es más larga que una clave RSA de hasta 4096 bits",
-    "the mailbox uses a password; set it with PUT .../password": (
-        "el buzón usa contraseña; configúrela con PUT .../password"
+    "a microsoft365 or google mailbox logs in with OAuth2 (PUT .../client-secret or "
+    ".../service-account-key), not a password": (
+        "un buzón microsoft365 o google ingresa con OAuth2 (PUT .../client-secret o "
+        ".../service-account-key), no con contraseña"
     ),
-    "the mailbox signs in through Microsoft 365; set its client secret with PUT .../client-secret": (
-        "el buzón ingresa con Microsoft 365; configure su secreto de cliente con PUT .../client-secret"
+    "only a microsoft365 mailbox has a client secret (this one logs in otherwise)": (
+        "solo un buzón microsoft365 tiene secreto de cliente (este ingresa de otra forma)"
     ),
-    "the mailbox signs in through Google Workspace; set its key with PUT .../service-account-key": (
-        "el buzón ingresa con Google Workspace; configure su clave con PUT .../service-account-key"
+    "only a google mailbox has a service account key (this one logs in otherwise)": (
+        "solo un buzón google tiene clave de cuenta de servicio (este ingresa de otra forma)"
     ),
     # reminders, receivables
     "must hold at least one receivable": "debe tener al menos una cuenta por cobrar",
@@ -863,6 +887,4 @@ CATALOG: dict[str, str] = {
     "the concept is the {kind} concept of clients {clients}; choose another concept for them first": (
         "el concepto es el concepto {kind} de los clientes {clients}; elija antes otro concepto para ellos"
     ),
-    # operators and companies
-    "there is no such company": "no existe esa empresa",
 }

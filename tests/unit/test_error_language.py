@@ -41,7 +41,13 @@ MESSAGE_CALLS = {
     # Exceptions whose text becomes an error's message (str(exc)):
     "TemplateLimitExceeded",
     "NotAMobile",
+    "DestinationRefused",
 }
+
+# Placeholders that hold a message of their own (``f"{why}: bulk sends are locked ..."``): what they
+# are given is followed too, and must have its Spanish (the catalog writes them ``{~name}``).
+INNER_NAMES = {"message", "why", "what", "gone", "reason", "never"}
+INNER: list[tuple[Pattern, str]] = []
 
 # Message expressions the scan cannot follow to English text of ours, and why (path, expression).
 DYNAMIC = {
@@ -86,18 +92,17 @@ DYNAMIC = {
 
 # Messages built where the scan cannot see them whole (the pieces of DYNAMIC above), as they read.
 ALSO_SAID = [
-    "the mailbox uses a password; set it with PUT .../password",
-    "the mailbox signs in through Microsoft 365; set its client secret with PUT .../client-secret",
-    "the mailbox signs in through Google Workspace; set its key with PUT .../service-account-key",
+    # kind.other_auth, one of the three _SecretKind of records/mailboxes/accounts.py
+    "a microsoft365 or google mailbox logs in with OAuth2 (PUT .../client-secret or "
+    ".../service-account-key), not a password",
+    "only a microsoft365 mailbox has a client secret (this one logs in otherwise)",
+    "only a google mailbox has a service account key (this one logs in otherwise)",
+    # client {client_id!r} {reason}: what producers/sends/manual.py's messages_for() says
     "client 'CLI-1' unsubscribed from manual sends",
-    "client 'CLI-1' has no e-mail address",
+    "client 'CLI-1' has no an e-mail address",
+    "client 'CLI-1' has no a valid phone number",
+    "client 'CLI-1' has no a registered device",
     "client 'CLI-1' could not be rendered: 'x' is undefined",
-    "the attachment 'a.pdf' was deleted after sending",
-    "the attachment 'a.pdf' is no longer stored",
-    "too many wrong bulk-send passwords: bulk sends are locked until 10:30 America/Argentina/Buenos_Aires "
-    "(Retry-After: 900 seconds); even the right password is refused until then",
-    "the template builds a value longer than 1,000,000 characters",
-    "+541143210000 is a landline: SMS can only go to a mobile",
 ]
 
 
@@ -108,6 +113,7 @@ def _module_index() -> dict[str, tuple[pathlib.Path, ast.Module]]:
         for node in ast.walk(tree):
             for child in ast.iter_child_nodes(node):
                 child._parent = node  # type: ignore[attr-defined]
+        tree._path = str(path.relative_to(ROOT))  # type: ignore[attr-defined]
         index[".".join(path.relative_to(ROOT).with_suffix("").parts)] = (path, tree)
     return index
 
@@ -154,6 +160,11 @@ def _resolve(expr: ast.AST, seen: tuple[ast.AST, ...] = ()) -> Found:
     if isinstance(expr, ast.Constant):
         return ([(expr.value,)] if isinstance(expr.value, str) else []), []
     if isinstance(expr, ast.JoinedStr):
+        for value in expr.values:
+            inner = value.value if isinstance(value, ast.FormattedValue) else None
+            if isinstance(inner, ast.Name) and inner.id in INNER_NAMES:
+                where = f"{getattr(_module(expr), '_path', '?')}:{expr.lineno}"
+                INNER.extend((pattern, where) for pattern in _resolve(inner, seen)[0])
         return [tuple(str(v.value) if isinstance(v, ast.Constant) else None for v in expr.values)], []
     if isinstance(expr, ast.IfExp):
         return _merge(_resolve(expr.body, seen), _resolve(expr.orelse, seen))
@@ -161,17 +172,30 @@ def _resolve(expr: ast.AST, seen: tuple[ast.AST, ...] = ()) -> Found:
         return _merge(*(_resolve(value, seen) for value in expr.values))
     if isinstance(expr, ast.Name):
         return _resolve_name(expr, seen)
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "get"
+        and isinstance(expr.func.value, ast.Name)
+    ):  # A_TABLE.get(key): every value of a module's dict literal
+        for node in _module(expr).body:
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == expr.func.value.id for t in node.targets)
+                and isinstance(node.value, ast.Dict)
+            ):
+                return _merge(*(_resolve(value, seen) for value in node.value.values))
     if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
         tree, name = _module(expr), expr.func.id
         tree, name = _imported(tree, name) or (tree, name)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and node.name == name and node not in seen:
+        for found in ast.walk(tree):
+            if isinstance(found, ast.FunctionDef) and found.name == name and found not in seen:
                 returns = [
                     r.value
-                    for r in ast.walk(node)
-                    if isinstance(r, ast.Return) and r.value is not None and _enclosing(r) is node
+                    for r in ast.walk(found)
+                    if isinstance(r, ast.Return) and r.value is not None and _enclosing(r) is found
                 ]
-                return _merge(*(_resolve(r, (*seen, node)) for r in returns))
+                return _merge(*(_resolve(r, (*seen, found)) for r in returns))
     return [], [expr]
 
 
@@ -313,6 +337,20 @@ def test_every_message_given_to_an_error_has_spanish(pattern: Pattern) -> None:
     spanish = spanish_or_none(sample)
     assert spanish is not None, f"no Spanish for {sample!r} ({MESSAGES[pattern]}): add it to CATALOG"
     assert spanish != sample
+
+
+INNER_WORDED = sorted({p for p, _ in INNER if _has_words(p)}, key=lambda p: _sample(p))
+
+
+@pytest.mark.parametrize("pattern", INNER_WORDED, ids=[_sample(p) for p in INNER_WORDED])
+def test_every_message_inside_another_has_spanish(pattern: Pattern) -> None:
+    # Given a message given to another's placeholder ("too many requests from this address" in
+    # "{message}; try again in {retry_after} seconds"), Then it has its Spanish too
+    sample = _sample(pattern)
+    where = next(w for p, w in INNER if p == pattern)
+    assert spanish_or_none(sample) not in (None, sample), (
+        f"no Spanish for {sample!r} ({where}): add it to CATALOG"
+    )
 
 
 @pytest.mark.parametrize("message", ALSO_SAID)
