@@ -675,7 +675,7 @@ CATALOG: dict[str, str] = {
     "unreachable: the SMS gateway at {host}:{port} ({error})": (
         "inalcanzable: la pasarela de SMS en {host}:{port} ({error})"
     ),
-    "unknown {noun} {names} (known: {known})": "{noun} desconocida(s) {names} (disponibles: {known})",
+    "unknown {noun} {names} (known: {known})": "variables desconocidas: {names} (disponibles: {known})",
     "the bulk-send password is required to send to more than one client": (
         "se requiere la contraseña de envío masivo para enviar a más de un cliente"
     ),
