@@ -113,7 +113,13 @@ def list_sender_accounts(caller: Principal) -> Response:
     return json_response({"items": list_accounts(caller.company_id)})
 
 
-@route("PUT /sender-accounts/{area}", ADMIN, body="SenderAccountIn", response="SenderAccountOut")
+@route(
+    "PUT /sender-accounts/{area}",
+    ADMIN,
+    body="SenderAccountIn",
+    response="SenderAccountOut",
+    errors={409: "Other saves on the SES account's domain kept racing this one (try again)."},
+)
 def save_sender_account(caller: Principal, area: str) -> Response:
     """Create or change the sender account of an area; `all` is the fallback (C1)"""
     from chalicelib.api.schemas import SenderAccountIn

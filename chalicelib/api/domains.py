@@ -11,7 +11,10 @@ from chalicelib.tenants.auth.principal import Principal
 domains = Blueprint(__name__)
 route = Routes(domains, schemas="domain_schemas")
 TAKEN = {409: "another company registered the domain"}
-IN_USE = {409: "SES sender accounts of the company send from the domain (the message names their areas)"}
+IN_USE = {
+    409: "SES sender accounts of the company send from the domain (the message names their areas), "
+    "or they kept changing while it was checked (try again)"
+}
 
 
 @route(

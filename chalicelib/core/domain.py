@@ -80,6 +80,7 @@ class SenderDomain:
     dkim_tokens: tuple[str, ...]
     created_at: datetime
     created_by: str
+    removing: bool = False  # a removal checked its accounts and has not finished yet
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from chalicelib.store.models import (
     ApiKeyModel,
     CompanyModel,
     SenderAccountModel,
+    SenderDomainModel,
     StatusDefinitionModel,
 )
-from chalicelib.store.tables import connection, written
+from chalicelib.store.tables import connection, transacted, written
 
 
 def _iso(moment: datetime) -> str:
@@ -243,8 +244,8 @@ def _sender(item: SenderAccountModel) -> domain.SenderAccount:
     return record_from(item, domain.SenderAccount, enabled=bool(item.enabled), **numbers)
 
 
-def list_sender_accounts(company_id: str) -> list[domain.SenderAccount]:
-    return [_sender(item) for item in SenderAccountModel.query(company_id)]
+def list_sender_accounts(company_id: str, *, consistent: bool = False) -> list[domain.SenderAccount]:
+    return [_sender(item) for item in SenderAccountModel.query(company_id, consistent_read=consistent)]
 
 
 def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, domain.SenderAccount]:
@@ -252,12 +253,32 @@ def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, doma
     return {item.area: _sender(item) for item in SenderAccountModel.batch_get(keys)}
 
 
-def save_sender_account(account: domain.SenderAccount, *, clear_password: bool = False) -> None:
+def save_sender_account(
+    account: domain.SenderAccount, *, clear_password: bool = False, sending_domain: str | None = None
+) -> bool:
     """Write an account's settings, keeping a password that was set before unless
-    ``clear_password`` (its destination changed)."""
+    ``clear_password`` (its destination changed). An SES account names its ``sending_domain``:
+    it is written only while that domain is the company's and no removal of it has begun, and the
+    same transaction moves the domain's accounts' version, so a removal that checked the accounts
+    before this write does not go on (``store.domains.start_removal``). False when the domain
+    stopped being the company's or is being removed: nothing written."""
     password = ("password_ciphertext", "password_set_at") if clear_password else ()
     actions = set_or_remove(SenderAccountModel, account, _ACCOUNT_SETTINGS, remove=password)
-    SenderAccountModel(account.company_id, account.area).update(actions=actions)
+    item = SenderAccountModel(account.company_id, account.area)
+    if sending_domain is None:
+        item.update(actions=actions)
+        return True
+
+    def write(tx: TransactWrite) -> None:
+        tx.update(
+            SenderDomainModel(sending_domain),
+            actions=[SenderDomainModel.accounts_version.add(1)],
+            condition=(SenderDomainModel.company_id == account.company_id)
+            & SenderDomainModel.removing_since.does_not_exist(),
+        )
+        tx.update(item, actions=actions)
+
+    return transacted(write)
 
 
 def set_sender_password(company_id: str, area: str, ciphertext: bytes, at: datetime) -> bool:

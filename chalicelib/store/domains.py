@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -22,31 +22,59 @@ def _domain(item: SenderDomainModel) -> records.SenderDomain:
         dkim_tokens=tuple(str(t) for t in item.dkim_tokens or []),
         created_at=item.created_at,
         created_by=item.created_by,
+        removing=item.removing_since is not None,
     )
 
 
 def claim_domain(entry: records.SenderDomain) -> bool:
     """Write the company's domain; False when another company has it already (nothing written).
-    The company registering its own domain again overwrites it (new tokens, same owner)."""
-    item = SenderDomainModel(
-        entry.domain,
-        company_id=entry.company_id,
-        mail_from_domain=entry.mail_from_domain,
-        dkim_tokens=list(entry.dkim_tokens),
-        created_at=entry.created_at,
-        created_by=entry.created_by,
+    The company registering its own domain again overwrites it (new tokens, same owner), and a
+    removal it interrupts is called off (its accounts' version is kept)."""
+    return written(
+        lambda: SenderDomainModel(entry.domain).update(
+            actions=[
+                SenderDomainModel.company_id.set(entry.company_id),
+                SenderDomainModel.mail_from_domain.set(entry.mail_from_domain),
+                SenderDomainModel.dkim_tokens.set(cast(Any, list(entry.dkim_tokens))),  # plain strings
+                SenderDomainModel.created_at.set(entry.created_at),
+                SenderDomainModel.created_by.set(entry.created_by),
+                SenderDomainModel.removing_since.remove(),
+            ],
+            condition=SenderDomainModel.domain.does_not_exist()
+            | (SenderDomainModel.company_id == entry.company_id),
+        )
+    )
+
+
+def accounts_version(name: str) -> int | None:
+    """How many times an SES account was saved on the domain (None: never); read strongly."""
+    try:
+        item = SenderDomainModel.get(name, consistent_read=True, attributes_to_get=["accounts_version"])
+    except DoesNotExist:
+        return None
+    return None if item.accounts_version is None else int(item.accounts_version)
+
+
+def start_removal(name: str, company_id: str, version: int | None, now: datetime) -> bool:
+    """Mark the company's domain as being removed, only while no SES account was saved on it since
+    its accounts were checked at ``version``; False when one was (or the domain is not the
+    company's): nothing written. From then on no SES account may be saved on it."""
+    unchanged = (
+        SenderDomainModel.accounts_version.does_not_exist()
+        if version is None
+        else SenderDomainModel.accounts_version == version
     )
     return written(
-        lambda: item.save(
-            condition=SenderDomainModel.domain.does_not_exist()
-            | (SenderDomainModel.company_id == entry.company_id)
+        lambda: SenderDomainModel(name).update(
+            actions=[SenderDomainModel.removing_since.set(now)],
+            condition=(SenderDomainModel.company_id == company_id) & unchanged,
         )
     )
 
 
 def get_domain(name: str) -> records.SenderDomain | None:
     try:
-        return _domain(SenderDomainModel.get(name))
+        return _domain(SenderDomainModel.get(name, consistent_read=True))
     except DoesNotExist:
         return None
 

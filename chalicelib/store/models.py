@@ -132,6 +132,12 @@ class SenderDomainModel(BoundModel):
     dkim_tokens = ListAttribute(of=UnicodeAttribute)
     created_at = UTCDateTimeAttribute()
     created_by = UnicodeAttribute()
+    # Moved by every save of an SES account that sends from the domain, in the same transaction:
+    # a removal that found no such account deletes only while it has not moved.
+    accounts_version = NumberAttribute(null=True)
+    # Set by a removal once it has checked the accounts (before SES's identity goes): while it is
+    # set no SES account may be saved on the domain; asking to remove it again finishes the job.
+    removing_since = UTCDateTimeAttribute(null=True)
     by_company = DomainsByCompanyIndex()
 
 

@@ -6,6 +6,7 @@ Real DynamoDB Local, SMTP server and moto's S3/SQS."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -277,6 +278,38 @@ def test_a_template_that_tries_to_read_a_file_or_reach_the_network_is_refused_na
     # And nothing was kept: the default template is still the company's
     kept = body(api.http.get("/documents/templates/order", headers=tenant.staff_headers()))
     assert kept["customized"] is False
+
+
+def test_a_template_whose_layout_is_merely_slow_is_stopped_and_refused_naming_the_field(
+    api: Client, tenant: Tenant
+) -> None:
+    from chalicelib.producers.documents.typst_process import TYPST_SECONDS
+
+    # Given a template whose typst layout would run for about a minute (no endless loop: typst
+    # would stop that itself)
+    slow = "= Pedido {{ document.number }}\n#let x = 0\n#for i in range(100000000) { x = x + 1 }\n#x\n"
+    started = time.monotonic()
+    # When the administrator saves it (its preview is laid out with sample values)
+    answer = api.http.put(
+        "/documents/templates/order", headers=tenant.admin_headers(), body=json.dumps({"source": slow})
+    )
+    # Then it is refused naming the field, once typst has used its time, and nothing is kept
+    assert answer.status_code == 422, answer.body
+    [error] = body(answer)["errors"]
+    assert error == {
+        "field": "source",
+        "message": f"typst takes too long to lay it out (the limit is {TYPST_SECONDS:g} s)",
+    }
+    assert time.monotonic() - started < TYPST_SECONDS + 30  # CPU time: slack for a loaded machine
+    kept = body(api.http.get("/documents/templates/order", headers=tenant.staff_headers()))
+    assert kept["customized"] is False
+    # And the next template is laid out at once, by a new typst process
+    fine = api.http.put(
+        "/documents/templates/order",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"source": "= Pedido {{ document.number }}\n"}),
+    )
+    assert fine.status_code == 200, fine.body
 
 
 def test_a_companys_own_template_is_used_and_values_never_become_markup(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from tests.steps.answers import body
@@ -290,3 +291,97 @@ def test_a_domain_is_removed_once_no_ses_account_sends_from_it(
     # And removing it twice is a 404; another company may now register it
     assert api.http.delete(f"/sender-domains/{domain}", headers=admin).status_code == 404
     assert register(api, other_tenant, domain).status_code == 201
+
+
+def test_an_ses_account_saved_while_a_removal_checks_the_accounts_stops_the_removal(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.accounts import domains
+
+    domain = f"{tenant.company_id}.carrera.example"
+    admin = tenant.admin_headers()
+    # Given the company's verified domain, with no SES account on it yet
+    assert register(api, tenant, domain).status_code == 201
+    # And another administrator who saves an SES account on it just after the removal has found
+    # none (the two requests race: this hook runs the second one at that exact point)
+    found_none = domains.accounts_sending_from
+    saved: list[int] = []
+
+    def and_meanwhile(company_id: str, name: str, *, consistent: bool = False) -> list[str]:
+        areas = found_none(company_id, name, consistent=consistent)
+        if not saved:
+            saved.append(ses_account(api, tenant, domain, f"avisos@{domain}").status_code)
+        return areas
+
+    monkeypatch.setattr(domains, "accounts_sending_from", and_meanwhile)
+    # When the first administrator's removal goes on
+    refused = api.http.delete(f"/sender-domains/{domain}", headers=admin)
+    # Then the account was saved, and the removal is refused naming it: nothing was removed
+    assert saved == [200]
+    assert refused.status_code == 409, refused.body
+    assert body(refused)["message"].startswith(f"the sender accounts all send from {domain}")
+    assert domain in ses_identities()
+    accounts = body(api.http.get("/sender-accounts", headers=admin))["items"]
+    assert [(a["area"], a["ses_identity"]) for a in accounts if a["kind"] == "ses"] == [("all", domain)]
+    assert api.http.get(f"/sender-domains/{domain}", headers=admin).status_code == 200
+
+
+def test_a_removal_that_stopped_half_way_refuses_new_ses_accounts_and_finishes_when_asked_again(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.accounts import domains
+
+    domain = f"{tenant.company_id}.mitad.example"
+    admin = tenant.admin_headers()
+    # Given the company's verified domain, whose removal stops after checking the accounts, as a
+    # Lambda whose time runs out while it waits for SES's DeleteIdentity (once)
+    assert register(api, tenant, domain).status_code == 201
+    real_client = domains.client
+    calls: list[str] = []
+
+    def ses_that_times_out_once(service: str) -> Any:
+        ses = real_client(service)
+        real_delete = ses.delete_identity
+
+        def delete_identity(**kwargs: Any) -> Any:
+            calls.append(kwargs["Identity"])
+            if len(calls) == 1:
+                raise TimeoutError("the Lambda's time ran out")
+            return real_delete(**kwargs)
+
+        ses.delete_identity = delete_identity
+        return ses
+
+    monkeypatch.setattr(domains, "client", ses_that_times_out_once)
+    stopped = api.http.delete(f"/sender-domains/{domain}", headers=admin)
+    assert stopped.status_code == 500 and calls == [domain]
+    assert domain in ses_identities()
+    # When an administrator saves an SES account on it meanwhile
+    late = ses_account(api, tenant, domain, f"avisos@{domain}")
+    # Then it is refused: the domain is on its way out
+    assert late.status_code == 422 and body(late)["field"] == "ses_identity", late.body
+    assert "being removed" in body(late)["message"]
+    assert [
+        a for a in body(api.http.get("/sender-accounts", headers=admin))["items"] if a["kind"] == "ses"
+    ] == []
+    # When the removal is asked for again, it finishes
+    assert api.http.delete(f"/sender-domains/{domain}", headers=admin).status_code == 204
+    assert domain not in ses_identities()
+    assert api.http.get(f"/sender-domains/{domain}", headers=admin).status_code == 404
+
+
+def test_registering_a_domain_again_calls_off_a_removal_that_stopped_half_way(
+    api: Client, tenant: Tenant
+) -> None:
+    from chalicelib.core import clock
+    from chalicelib.store import domains as store
+
+    domain = f"{tenant.company_id}.vuelta.example"
+    # Given a domain whose removal marked it and stopped before SES's identity went
+    assert register(api, tenant, domain).status_code == 201
+    assert store.start_removal(domain, tenant.company_id, None, clock.now())
+    # When the administrator registers it again
+    assert register(api, tenant, domain).status_code == 201
+    # Then SES accounts may use it again
+    saved = ses_account(api, tenant, domain, f"avisos@{domain}")
+    assert saved.status_code == 200, saved.body

@@ -18,7 +18,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.aws import client
-from chalicelib.core.domain import SenderDomain
+from chalicelib.core.domain import SenderAccount, SenderDomain
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
@@ -27,6 +27,9 @@ from chalicelib.store import domains as store
 MAIL_FROM_LABEL = "bounce"  # the custom MAIL FROM subdomain: bounce.<domain>
 DMARC_START = "v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}; adkim=r; aspf=r"
 SPF = "v=spf1 include:amazonses.com ~all"
+# A removal checks the accounts again when one is saved meanwhile; an account save tries again
+# when another transaction on the domain raced it.
+_REMOVAL_TRIES = 3
 # Gmail asks bulk senders to stay under 0.3 % spam complaints and recommends under 0.1 %.
 COMPLAINT_RATE_LIMIT = 0.003
 COMPLAINT_RATE_TARGET = 0.001
@@ -108,25 +111,73 @@ def remove_sending_domain(company_id: str, raw_domain: str, *, by: str) -> None:
     company does not have (another company's included: it is never touched); Conflict naming the
     SES sender accounts that send from it, which would stop working without a word."""
     name = normalize_domain(raw_domain)
-    entry = store.get_domain(name)
-    if entry is None or entry.company_id != company_id:
-        raise NotFound(f"the company has no sending domain {name!r}", field="domain")
-    users = accounts_sending_from(company_id, name)
-    if users:
-        raise Conflict(
-            f"the sender accounts {', '.join(users)} send from {name}: move them to another domain "
-            "or remove them first",
-            field="domain",
-        )
-    # The identity first: a removal that stops half-way leaves the record, and asking again
-    # finishes it (SES's DeleteIdentity succeeds for an identity already gone).
+    for _ in range(_REMOVAL_TRIES):
+        entry = store.get_domain(name)
+        if entry is None or entry.company_id != company_id:
+            raise NotFound(f"the company has no sending domain {name!r}", field="domain")
+        if entry.removing:  # a removal that stopped half-way: its accounts were checked then
+            break
+        # The version first, then the accounts: an SES account saved after this read moves the
+        # version (in the transaction that writes it), so the mark below is refused and the
+        # accounts are checked again; one saved before is in the (strongly consistent) list.
+        version = store.accounts_version(name)
+        users = accounts_sending_from(company_id, name, consistent=True)
+        if users:
+            raise Conflict(
+                f"the sender accounts {', '.join(users)} send from {name}: move them to another "
+                "domain or remove them first",
+                field="domain",
+            )
+        # From this mark on, no SES account can be saved on the domain.
+        if store.start_removal(name, company_id, version, clock.now()):
+            break
+    else:
+        raise Conflict(f"sender accounts on {name} keep changing: try again", field="domain")
+    # The identity next: a removal that stops half-way leaves the record (marked), and asking
+    # again finishes it (SES's DeleteIdentity succeeds for an identity already gone).
     client("ses").delete_identity(Identity=name)
     if not store.release_domain(name, company_id):
         raise NotFound(f"the company has no sending domain {name!r}", field="domain")
     logger().info("sending domain removed", extra={"company_id": company_id, "domain": name, "by": by})
 
 
-def accounts_sending_from(company_id: str, name: str) -> list[str]:
+def save_on_domain(account: SenderAccount, *, clear_password: bool) -> None:
+    """Write an SES account bound to its identity's domain: refused (422 on ``ses_identity``) when
+    the domain stopped being the company's or a removal of it has begun since it was checked."""
+    from chalicelib.store.companies import save_sender_account
+
+    name = normalize_domain((account.ses_identity or "").rpartition("@")[2], "ses_identity")
+    for _ in range(_REMOVAL_TRIES):
+        if save_sender_account(account, clear_password=clear_password, sending_domain=name):
+            return
+        entry = store.get_domain(name)
+        if entry is None or entry.company_id != account.company_id:
+            raise _not_the_companys(name)
+        if entry.removing:
+            raise _being_removed(name)
+        # else another transaction on the domain raced this one: try again
+    raise Conflict(f"sender accounts on {name} keep changing: try again", field="ses_identity")
+
+
+def _not_the_companys(name: str) -> ValidationFailed:
+    return ValidationFailed(
+        [
+            {
+                "field": "ses_identity",
+                "message": f"{name} is not a sending domain of the company: "
+                "register it (POST /sender-domains) and publish its records first",
+            }
+        ]
+    )
+
+
+def _being_removed(name: str) -> ValidationFailed:
+    return ValidationFailed(
+        [{"field": "ses_identity", "message": f"{name} is being removed from the company's sending domains"}]
+    )
+
+
+def accounts_sending_from(company_id: str, name: str, *, consistent: bool = False) -> list[str]:
     """The areas (``all``, ``tracking``, a user's ``user:<id>``) of the company's SES sender
     accounts whose identity or From address is on the domain, enabled or not. SMTP accounts send
     through their own server, whatever their From says: SES's identity is not theirs."""
@@ -137,7 +188,7 @@ def accounts_sending_from(company_id: str, name: str) -> list[str]:
 
     return sorted(
         account.area
-        for account in list_sender_accounts(company_id)
+        for account in list_sender_accounts(company_id, consistent=consistent)
         if account.kind == "ses" and (on_domain(account.ses_identity) or on_domain(account.from_address))
     )
 
@@ -279,16 +330,10 @@ def require_verified_domain(company_id: str, ses_identity: str, from_address: st
     identity's domain (an address identity: the part after @), and the From address's domain."""
     identity_domain = normalize_domain(ses_identity.rpartition("@")[2], "ses_identity")
     entry = store.get_domain(identity_domain)
+    if entry is not None and entry.company_id == company_id and entry.removing:
+        raise _being_removed(identity_domain)
     if entry is None or entry.company_id != company_id:
-        raise ValidationFailed(
-            [
-                {
-                    "field": "ses_identity",
-                    "message": f"{identity_domain} is not a sending domain of the company: "
-                    "register it (POST /sender-domains) and publish its records first",
-                }
-            ]
-        )
+        raise _not_the_companys(identity_domain)
     if not domain_status(company_id, identity_domain).verified:
         raise ValidationFailed(
             [

@@ -187,7 +187,12 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
         or destination_of(before) != destination_of(account)
         or encryption_dropped(before.encryption, account.encryption)
     )
-    store.save_sender_account(account, clear_password=moved)
+    if account.kind == "ses":
+        from chalicelib.messaging.accounts.domains import save_on_domain
+
+        save_on_domain(account, clear_password=moved)
+    else:
+        store.save_sender_account(account, clear_password=moved)
     saved = store.get_sender_accounts(company_id, [area])[area]
     return view(saved)
 

@@ -16,7 +16,9 @@ What keeps a tenant's template harmless:
   logo; it refuses any path outside its root, uses only its embedded fonts, and never sees the
   system's.
 * **Bounded.** Jinja's limits (loops, output size, time) apply; typst stops infinite loops by
-  itself; a document over :data:`MAX_PAGES` pages is refused.
+  itself, and a company's own template is laid out in a process of its own that is stopped once
+  a document has used its time (``typst_process``); a document over :data:`MAX_PAGES` pages is
+  refused.
 """
 
 from __future__ import annotations
@@ -88,37 +90,74 @@ def check_source(source: str, *, field: str = "source") -> None:
 
 # --- typst -----------------------------------------------------------------------------------------
 
-_compilers = threading.local()
-
 
 @lru_cache(maxsize=1)
 def _workspace() -> Path:
     return Path(tempfile.mkdtemp(prefix="pregon-documents-"))
 
 
+def _empty_root() -> Path:
+    empty = _workspace() / "empty"
+    empty.mkdir(exist_ok=True)
+    return empty
+
+
+_compilers = threading.local()
+
+
 def _compiler() -> Any:
-    """This thread's typst compiler, made once and reused (its caches make the next document
-    cheaper); one per thread, so the workers of a process compile side by side."""
+    """This thread's typst compiler for Pregón's own templates, made once and reused (its caches
+    make the next document cheaper); one per thread, so the workers of a process compile side
+    by side."""
     compiler = getattr(_compilers, "compiler", None)
     if compiler is None:
         import typst
 
-        empty = _workspace() / "empty"
-        empty.mkdir(exist_ok=True)
+        empty = str(_empty_root())
         compiler = typst.Compiler(
-            root=str(empty),
-            ignore_system_fonts=True,
-            package_path=str(empty),
-            package_cache_path=str(empty),
+            root=empty, ignore_system_fonts=True, package_path=empty, package_cache_path=empty
         )
         _compilers.compiler = compiler
     return compiler
 
 
+def _compile(document: bytes, root: Path, *, own: bool, field: str) -> bytes:
+    """typst's PDF of ``document``. A company's own template is laid out in a typst process
+    that is stopped once it has used its time (:mod:`typst_process`); Pregón's defaults, whose
+    layout is ours and whose values the API bounds (500 lines, 2,000 movements), in this one."""
+    from chalicelib.producers.documents.typst_process import (
+        TYPST_SECONDS,
+        TypstFailed,
+        TypstTooSlow,
+        typst_process,
+    )
+
+    def cannot(message: str) -> ValidationFailed:
+        return ValidationFailed([{"field": field, "message": f"typst cannot lay it out: {message}"}])
+
+    if not own:
+        import typst
+
+        try:
+            pdf = _compiler().compile(input=document, format="pdf", root=str(root), pdf_tags=False)
+        except typst.TypstError as exc:
+            raise cannot(exc.message) from exc
+        assert isinstance(pdf, bytes)
+        return pdf
+    try:
+        with typst_process(_empty_root()) as process:
+            return process.compile(document, root)
+    except TypstFailed as exc:
+        raise cannot(exc.message) from exc
+    except TypstTooSlow as exc:
+        too_long = f"typst takes too long to lay it out (the limit is {TYPST_SECONDS:g} s)"
+        raise ValidationFailed([{"field": field, "message": too_long}]) from exc
+
+
 def _root_with(logo: tuple[bytes, str] | None) -> tuple[Path, str | None]:
     """A folder holding nothing but this logo (the root typst may read from), and its file name."""
     if logo is None:
-        return _workspace() / "empty", None
+        return _empty_root(), None
     data, content_type = logo
     digest = hashlib.sha256(data).hexdigest()[:24]
     folder = _workspace() / digest
@@ -144,24 +183,18 @@ def render_pdf(
     *,
     logo: tuple[bytes, str] | None = None,
     field: str = "source",
+    own: bool = True,
 ) -> bytes:
     """The PDF a document template makes with these values; ``ValidationFailed`` naming ``field``
-    for a template that is unsafe, cannot render, or makes more than :data:`MAX_PAGES` pages."""
-    import typst
-
+    for a template that is unsafe, cannot render, takes too long to lay out, or makes more than
+    :data:`MAX_PAGES` pages. ``own``: the company wrote it (else it is one of Pregón's defaults)."""
     from chalicelib.messaging.sandbox import render_escaped
 
     check_source(source, field=field)
     markup = render_escaped(source, variables, typst_escape, field=field)
     root, logo_name = _root_with(logo)
     document = (_preamble(logo_name) + markup).encode()
-    try:
-        pdf = _compiler().compile(input=document, format="pdf", root=str(root), pdf_tags=False)
-    except typst.TypstError as exc:
-        raise ValidationFailed(
-            [{"field": field, "message": f"typst cannot lay it out: {exc.message}"}]
-        ) from exc
-    assert isinstance(pdf, bytes)
+    pdf = _compile(document, root, own=own, field=field)
     if len(_PAGE.findall(pdf)) > MAX_PAGES:
         raise ValidationFailed([{"field": field, "message": f"makes more than {MAX_PAGES} pages"}])
     return pdf

@@ -357,7 +357,9 @@ class Renderer:
         from chalicelib.producers.documents.pdf import render_pdf
 
         values = {**data, "company": {"name": self.company.name, "has_logo": self.logo is not None}}
-        return render_pdf(self.template.source, values, logo=self.logo, field="template")
+        return render_pdf(
+            self.template.source, values, logo=self.logo, field="template", own=self.template.customized
+        )
 
     def attachment(self, number: str, pdf: bytes) -> AttachmentRef:
         from chalicelib.core.files import put_file

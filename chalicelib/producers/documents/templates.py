@@ -140,12 +140,14 @@ def preview(company_id: str, document_type: str, source: str | None = None) -> b
 
     check_type(document_type)
     company = get_company(company_id)
+    own = True  # a source given to preview is the company's, whatever it says
     if source is None:
-        source = effective_template(company_id, document_type, company.language).source
+        template = effective_template(company_id, document_type, company.language)
+        source, own = template.source, template.customized
     logo = company_logo(company_id)
     data = sample_for(document_type, company.name)
     data["company"]["has_logo"] = logo is not None
-    return render_pdf(source, data, logo=logo)
+    return render_pdf(source, data, logo=logo, own=own)
 
 
 def save_template(company_id: str, document_type: str, source: str, *, by: str) -> EffectiveDocumentTemplate:

@@ -1,0 +1,225 @@
+"""typst in a process of its own, so a tenant's layout can be stopped (Q7).
+
+typst stops endless loops and deep recursion by itself, but a layout that is merely slow (a loop of
+millions of steps, tens of thousands of pages of text) runs as long as it likes: in the Lambda's own
+process nothing could stop it short of the Lambda's timeout, and a bulk statement job would pay
+that for every client, in our Lambda time and in the documents function's concurrency that other
+companies share. So typst runs in child processes, each with one compiler made once and reused
+(its caches make the next document cheaper); a document takes an idle one, or starts one. The
+document goes to it over a pipe and its PDF comes back; a document still compiling when it has
+used :data:`TYPST_SECONDS` of the child's CPU time is stopped by killing the child, and the next
+document starts a new one.
+
+The child is this file run as a script (``python typst_process.py <empty folder>``): it imports
+only the standard library and ``typst``, so it starts in about the time typst takes to import.
+Each message on the pipes is a 9-byte header (a kind byte, two lengths) and its two parts.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# The CPU time one document may take to lay out. A one-page statement takes about 10 ms; 50 pages
+# of dense text well under a second.
+TYPST_SECONDS = 5.0
+# However little CPU the child gets (a machine under load), a document is given up after this long.
+TYPST_WALL_SECONDS = 60.0
+
+_HEADER = struct.Struct("!BII")  # kind, length of the first part, length of the second
+_REQUEST, _PDF, _ERROR = 0, 1, 2
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class TypstTooSlow(Exception):
+    """The layout used up its time; the child that ran it was stopped."""
+
+
+class TypstFailed(Exception):
+    """typst refused the document (its message says why), or its process died."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TypstProcess:
+    """One child process with a typst compiler; not shared between threads."""
+
+    def __init__(self, empty_root: Path) -> None:
+        self._empty_root = empty_root
+        self._child: subprocess.Popen[bytes] | None = None
+
+    def compile(self, document: bytes, root: Path, *, seconds: float = TYPST_SECONDS) -> bytes:
+        """The PDF of ``document`` compiled with ``root`` as the only folder typst may read.
+        TypstTooSlow after ``seconds`` of the child's CPU time; TypstFailed for typst's errors."""
+        child = self._started()
+        assert child.stdin is not None and child.stdout is not None
+        root_bytes = str(root).encode()
+        try:
+            child.stdin.write(_HEADER.pack(_REQUEST, len(root_bytes), len(document)) + root_bytes + document)
+            child.stdin.flush()
+        except BrokenPipeError:
+            self.stop()
+            raise TypstFailed("the typst process stopped") from None
+        reader = _Reader(child, seconds)
+        try:
+            kind, first, second = _HEADER.unpack(reader.read(_HEADER.size))
+            body = reader.read(first + second)
+        except TypstTooSlow:
+            self.stop()
+            raise
+        except EOFError:
+            self.stop()
+            raise TypstFailed("the typst process stopped (it may have run out of memory)") from None
+        finally:
+            reader.close()
+        if kind == _PDF:
+            return body
+        return _raise(body.decode("utf-8", "replace"))
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (None before the first document)."""
+        return None if self._child is None or self._child.poll() is not None else self._child.pid
+
+    def stop(self) -> None:
+        child, self._child = self._child, None
+        if child is not None:
+            child.kill()
+            child.wait()
+            for stream in (child.stdin, child.stdout):
+                if stream is not None:
+                    stream.close()
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._child is None or self._child.poll() is not None:
+            self.stop()
+            # The child finds typst where this interpreter does (on Lambda, the deployment package).
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            self._child = subprocess.Popen(  # noqa: S603 (our own interpreter and script)
+                [sys.executable, str(Path(__file__)), str(self._empty_root)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                close_fds=True,
+            )
+        return self._child
+
+
+def _raise(message: str) -> bytes:
+    raise TypstFailed(message)
+
+
+class _Reader:
+    """Reads the child's answer, giving up once the child has used ``seconds`` of CPU time on it
+    (or :data:`TYPST_WALL_SECONDS` have passed, however little CPU it got)."""
+
+    def __init__(self, child: subprocess.Popen[bytes], seconds: float) -> None:
+        assert child.stdout is not None
+        self._child = child
+        self._fd = child.stdout.fileno()
+        self._seconds = seconds
+        self._cpu_start = _cpu_seconds(child.pid)
+        self._started = time.monotonic()
+        # CPU time never runs faster than the wall clock: no need to look before this.
+        self._next_look = self._started + seconds
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._fd, selectors.EVENT_READ)
+
+    def read(self, size: int) -> bytes:
+        chunks: list[bytes] = []
+        while size:
+            if not self._selector.select(timeout=max(0.0, self._next_look - time.monotonic())):
+                self._check_time()
+                continue
+            chunk = os.read(self._fd, min(size, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        self._selector.close()
+
+    def _check_time(self) -> None:
+        now = time.monotonic()
+        used = _cpu_seconds(self._child.pid) - self._cpu_start
+        if used >= self._seconds or now - self._started >= TYPST_WALL_SECONDS:
+            raise TypstTooSlow
+        self._next_look = now + max(0.01, self._seconds - used)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The process's user and system CPU time (Linux's /proc; elsewhere the wall clock stands in)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return time.monotonic()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+# --- the child ---------------------------------------------------------------------------------
+
+
+def _serve(empty_root: str) -> None:
+    import typst
+
+    compiler = typst.Compiler(
+        root=empty_root,
+        ignore_system_fonts=True,
+        package_path=empty_root,
+        package_cache_path=empty_root,
+    )
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    while header := requests.read(_HEADER.size):
+        _, root_size, document_size = _HEADER.unpack(header)
+        root = requests.read(root_size).decode()
+        document = requests.read(document_size)
+        try:
+            pdf = compiler.compile(input=document, format="pdf", root=root, pdf_tags=False)
+            assert isinstance(pdf, bytes)  # one PDF, not one image per page
+            answer = _HEADER.pack(_PDF, len(pdf), 0) + pdf
+        except Exception as exc:  # typst's errors, and anything else: the parent says why
+            message = str(getattr(exc, "message", None) or exc).encode()
+            answer = _HEADER.pack(_ERROR, len(message), 0) + message
+        answers.write(answer)
+        answers.flush()
+
+
+_idle: list[TypstProcess] = []
+_idle_lock = threading.Lock()
+# Processes kept for the next document; a thread that finds none starts its own, so the threads
+# of a process compile side by side, and more than this many are stopped once done.
+MAX_IDLE = 4
+
+
+@contextmanager
+def typst_process(empty_root: Path) -> Iterator[TypstProcess]:
+    """A typst process for one document: an idle one, or a new one (started at its first use)."""
+    with _idle_lock:
+        process = _idle.pop() if _idle else None
+    if process is None:
+        process = TypstProcess(empty_root)
+    try:
+        yield process
+    finally:
+        with _idle_lock:
+            kept = len(_idle) < MAX_IDLE
+            if kept:
+                _idle.append(process)
+        if not kept:
+            process.stop()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])
