@@ -622,6 +622,12 @@ CATALOG: dict[str, str] = {
         "e intente de nuevo"
     ),
     "another company registered this domain": "otra empresa registró este dominio",
+    "{name} is being removed from the company's sending domains": (
+        "{name} se está quitando de los dominios de envío de la empresa"
+    ),
+    "sender accounts on {name} keep changing: try again": (
+        "las cuentas de envío de {name} siguen cambiando: intente de nuevo"
+    ),
     "the company has no sending domain {name}": "la empresa no tiene el dominio de envío {name}",
     "the sender accounts {accounts} send from {name}: move them to another domain or remove them first": (
         "las cuentas de envío {accounts} envían desde {name}: muévalas a otro dominio o elimínelas primero"
@@ -763,6 +769,9 @@ CATALOG: dict[str, str] = {
     ),
     "line {line}: {~problem}": "línea {line}: {problem}",
     "typst cannot lay it out: {error}": "typst no puede componerlo: {error}",
+    "typst takes too long to lay it out (the limit is {seconds} s)": (
+        "typst tarda demasiado en componerlo (el límite es {seconds} s)"
+    ),
     "makes more than {limit} pages": "genera más de {limit} páginas",
     "uses {what}: document templates may not import or include anything (packages come from the network, "
     "files from the disk); use company_logo() for the logo": (
