@@ -438,3 +438,18 @@ def test_pydantics_messages_read_in_spanish_with_their_limits_and_values() -> No
         "colour": "no es un campo conocido",
     }
     assert spanish_or_none("String should have at most 1 character") == "debe tener como máximo 1 carácter"
+
+
+def test_a_long_message_that_nearly_matches_a_pattern_is_answered_at_once_in_english() -> None:
+    import time
+
+    from chalicelib.api.error_language import MAX_TRANSLATED_CHARS, in_language
+
+    # Given a message that echoes a caller's long value and almost matches a pattern of several
+    # placeholders (matched whole, it would take seconds: the cost grows as its length cubed)
+    message = "unreachable: the SMS gateway at " + "h:1 (" * 1000
+    assert len(message) > MAX_TRANSLATED_CHARS
+    started = time.process_time()
+    # When it is asked for in Spanish / Then it stays as it is, and costs next to nothing
+    assert in_language(message, "es") == message
+    assert time.process_time() - started < 0.05
