@@ -158,11 +158,19 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def map_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """HTTP middleware: domain errors become their 4xx answer with a clear message."""
+    """HTTP middleware: domain errors become their 4xx answer with a clear message, in Spanish when
+    the request's ``Accept-Language`` prefers it (``api.error_language``; English otherwise)."""
     try:
         return get_response(event)
     except PregonError as exc:
-        return json_response(exc.body(), exc.status, exc.headers())
+        body = exc.body()
+        headers = getattr(event, "headers", None) or {}
+        accept_language = headers.get("accept-language")
+        if accept_language:
+            from chalicelib.api.error_language import error_body, preferred_language
+
+            body = error_body(body, preferred_language(str(accept_language)))
+        return json_response(body, exc.status, exc.headers())
 
 
 @dataclasses.dataclass(frozen=True)

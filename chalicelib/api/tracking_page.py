@@ -149,6 +149,10 @@ def _page(
             render_page("tracking_page", language, {"missing_company": True, "links": {"css": css}}), 404
         )
     locale = default_locale(language, company.country)
+    if errors:  # what to correct, in the page's language
+        from chalicelib.api.error_language import in_language
+
+        errors = {field: in_language(message, language) for field, message in errors.items()}
     parcel = None
     tracking_id = tracking_id[:MAX_TRACKING_ID]
     if tracking_id and (problem or {}).get("code") != "not_found":

@@ -131,7 +131,8 @@ function url(path) {
 }
 
 async function request(method, path, body, accept) {
-  const headers = { Accept: accept };
+  // The console speaks Spanish: the API answers its errors in Spanish too (docs/api.md, "Errors").
+  const headers = { Accept: accept, "Accept-Language": "es" };
   const held = token();
   if (held) headers.Authorization = `Bearer ${held}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";

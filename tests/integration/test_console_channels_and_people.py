@@ -149,8 +149,8 @@ def test_an_administrator_sets_up_sms_and_push_and_reads_the_ticket_an_sms_opene
     open_screen(browser, "push")
     type_into(browser, "push-fcm_application_arn", "arn:aws:sns:us-east-1:123456789012:app/GCM/otra")
     submit(browser, "push-settings-form")
-    # Then the refusal shows next to it; with the company's own it is there after a reload
-    assert "company" in field_error(browser, "push-settings-form").text
+    # Then the refusal shows next to it, in Spanish; with the company's own it is there after a reload
+    assert "creada para esta empresa" in field_error(browser, "push-settings-form").text
     arn = platform_application(tenant.company_id)
     type_into(browser, "push-fcm_application_arn", arn)
     submit(browser, "push-settings-form")

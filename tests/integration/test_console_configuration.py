@@ -262,9 +262,10 @@ def test_an_administrator_starts_a_custom_template_and_a_bad_name_is_refused_at_
     # When they name a new template with capitals and a space
     replace_text(browser, "template-new-key", "Promo Verano")
     browser.find_element(By.CSS_SELECTOR, "#template-new-form button[type=submit]").click()
-    # Then the server's rule shows next to the name, and no template was made
+    # Then the server's rule shows next to the name, in Spanish as the console asks (Accept-Language: es),
+    # and no template was made
     error = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#template-new-form .field-error"))
-    assert "lowercase" in error.text
+    assert "letras minúsculas" in error.text and "lowercase" not in error.text, error.text
     # When they use a valid name
     replace_text(browser, "template-new-key", "promo-verano")
     browser.find_element(By.CSS_SELECTOR, "#template-new-form button[type=submit]").click()

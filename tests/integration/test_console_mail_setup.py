@@ -215,7 +215,7 @@ def test_an_administrator_registers_a_sending_domain_and_keeps_an_address_off_th
     browser.find_element(By.CSS_SELECTOR, f"{domain_row} button").click()
     browser.switch_to.alert.accept()
     # Then the console says it was not removed and which account sends from it; the domain stays
-    toast_says(browser, f"No se quitó {domain}: the sender accounts all send from {domain}")
+    toast_says(browser, f"No se quitó {domain}: las cuentas de envío all envían desde {domain}")
     assert browser.find_element(By.CSS_SELECTOR, domain_row)
     # When the account goes and they remove the domain again
     assert api.http.delete("/sender-accounts/all", headers=bearer(tenant, 1)).status_code == 204

@@ -109,7 +109,10 @@ def test_a_level_4_user_sees_only_the_send_jobs_they_started(
     assert listed == [started[4]], (started, browser.find_element(By.ID, "who").text)
     # And opening the administrator's job by its address shows the API's refusal, not the job
     open_screen(browser, "sends", f"job={started[1]}")
-    WebDriverWait(browser, 20).until(lambda d: "no send job" in d.find_element(By.ID, "toasts").text)
+    # (in Spanish, as the console asks)
+    WebDriverWait(browser, 20).until(
+        lambda d: "no existe el trabajo de envío" in d.find_element(By.ID, "toasts").text
+    )
     assert not browser.find_elements(By.CSS_SELECTOR, f'.b-send-status [data-job="{started[1]}"]')
 
 

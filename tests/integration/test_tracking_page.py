@@ -291,3 +291,24 @@ def test_the_parcel_shown_again_with_a_subscription_taken_is_not_counted_as_a_lo
     # And its second look-up is still allowed, the third refused
     assert api.http.get(f"/track/{tenant.company_id}?tracking_id=TRK-SEEN").status_code == 200
     assert api.http.get(f"/track/{tenant.company_id}?tracking_id=TRK-SEEN").status_code == 429
+
+
+def test_a_name_too_long_is_explained_in_the_pages_language(api: Client, tenant: Tenant) -> None:
+    # Given a parcel with alerts, and the form posted with a first name of 81 characters
+    issue(api, tenant, "TRK-LONG")
+    fields = f"tracking_id=TRK-LONG&first_name={'A' * 81}&last_name=Paz&email=ana%40example.com"
+
+    def post(language: str) -> str:
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept-Language": language}
+        answer = api.http.post(f"/track/{tenant.company_id}/subscriptions", headers=headers, body=fields)
+        assert answer.status_code == 422, answer.body
+        return answer.body.decode()
+
+    # When a Spanish browser and an English one post it
+    spanish, english = post("es-AR,es;q=0.9"), post("en-US")
+
+    # Then the Spanish page says what to correct in Spanish, with no English in it
+    assert "Revisá este dato: debe tener como máximo 80 caracteres." in spanish
+    assert "String should" not in spanish
+    # And the English page in English, as before
+    assert "Check this (String should have at most 80 characters)." in english

@@ -193,6 +193,11 @@ def no_alert_opened(driver: Any) -> bool:
 
 
 READS_BADLY = re.compile(r"\b(undefined|null|NaN)\b|\[object Object\]")
+# The API's refusals in English, which the console asks for in Spanish (Accept-Language: es).
+READS_ENGLISH = re.compile(
+    r"\b(is required|is not a known field|must be (one of|a|an|at|between)|there is no|"
+    r"(String|Input) should|Field required|Value error)\b"
+)
 # Every text node of the page that a person would read (not in a hidden part), and how much wider
 # than the window the page is (0 when it fits).
 _PAGE_TEXT = """
@@ -210,8 +215,9 @@ return [texts, document.documentElement.scrollWidth - document.documentElement.c
 def what_reads_wrong(driver: Any) -> list[str]:
     """What a person would trip on in the screen shown: a script error in the browser's log (a
     request the API refused is not one: the screen says so itself), text that reads "undefined",
-    "null", "NaN" or "[object Object]", and a page wider than the window (then the screen scrolls
-    sideways as a whole: on a phone, whatever is wide must scroll in its own box)."""
+    "null", "NaN" or "[object Object]", an API refusal in English, and a page wider than the window
+    (then the screen scrolls sideways as a whole: on a phone, whatever is wide must scroll in its
+    own box)."""
     problems = [
         f"script error: {entry['message']}"
         for entry in driver.get_log("browser")
@@ -219,6 +225,7 @@ def what_reads_wrong(driver: Any) -> list[str]:
     ]
     texts, too_wide = driver.execute_script(_PAGE_TEXT)
     problems += [f"reads {text!r}" for text in texts if READS_BADLY.search(text)]
+    problems += [f"reads the API's English {text!r}" for text in texts if READS_ENGLISH.search(text)]
     if too_wide > 1:
         problems.append(f"the page is {too_wide} px wider than the window")
     return problems

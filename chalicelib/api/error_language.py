@@ -1,0 +1,912 @@
+"""Errors in the caller's language: English as raised, Spanish when the request prefers it.
+
+Every error is raised in English (``core.errors``; API clients and tests read those words), by some
+160 raise sites that build their messages with f-strings. Rather than touch each site, this module
+holds a catalog of the English message *patterns* (the f-string with named placeholders) and their
+Spanish, and translates an error's messages here, at the HTTP boundary, when the request's
+``Accept-Language`` prefers Spanish. A placeholder's text (a value, a limit, a list) is carried over
+as it is; a placeholder written ``{~name}`` holds a message of its own and is translated in turn.
+
+pydantic's messages are translated by their error type and context: pydantic's own templates
+(``pydantic_core``'s list of error types) recover the type and ``ctx`` from the message, and
+:data:`PYDANTIC_SPANISH` writes them again in Spanish.
+
+``tests/unit/test_error_language.py`` scans chalicelib's source for every message given to an error
+and fails when one has no entry here. What changes and what never does: docs/api.md, "Errors".
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+SPANISH = "es"
+ENGLISH = "en"
+
+# The answer's languages; the first is the default, for no header, garbage or no match.
+LANGUAGES = (ENGLISH, SPANISH)
+
+
+def preferred_language(accept_language: str | None) -> str:
+    """The language of :data:`LANGUAGES` that an ``Accept-Language`` header prefers (q-values
+    honoured, ``es-AR`` and ``es-419`` are Spanish), else English."""
+    from babel import Locale
+
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(str(accept_language or "")[:1000].split(",")[:30]):
+        tag, *params = part.split(";")
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+        tag = tag.strip()
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, position, tag))
+    try:
+        chosen = Locale.negotiate([tag for _, _, tag in sorted(ranked)], LANGUAGES, sep="-")
+    except (ValueError, TypeError):
+        chosen = None
+    language = str(chosen) if chosen is not None else ENGLISH
+    return language if language in LANGUAGES else ENGLISH
+
+
+def error_body(body: dict[str, Any], language: str) -> dict[str, Any]:
+    """An error's answer (``PregonError.body()``) in ``language``: its ``message`` and the message of
+    each item of ``errors``. Fields, codes and every other key stay as they are."""
+    if language != SPANISH:
+        return body
+    translated = dict(body)
+    items = body.get("errors")
+    if isinstance(items, list) and items:
+        translated["errors"] = [
+            {**item, "message": in_language(str(item.get("message", "")), language)}
+            if isinstance(item, dict)
+            else item
+            for item in items
+        ]
+        first = translated["errors"][0]
+        if isinstance(first, dict) and "field" in first:
+            translated["message"] = f"{first['field']}: {first['message']}"
+            return translated
+    if isinstance(body.get("message"), str):
+        translated["message"] = in_language(body["message"], language)
+    return translated
+
+
+# A message longer than this stays English. A message echoes what the caller sent, and matching a
+# pattern of several placeholders costs about the cube of the message's length when it nearly
+# matches: 5,000 characters took 8 s, 400 take a few ms. Error messages are far shorter.
+MAX_TRANSLATED_CHARS = 400
+
+
+def in_language(message: str, language: str) -> str:
+    """One English message in ``language``; a message the catalog does not know, or one longer
+    than :data:`MAX_TRANSLATED_CHARS`, stays English."""
+    if language != SPANISH or not message or len(message) > MAX_TRANSLATED_CHARS:
+        return message
+    return _cached_spanish(message) or message
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_spanish(message: str) -> str | None:
+    """A 422 may name the same problem for hundreds of items of a list: each is matched once."""
+    return _spanish(message)
+
+
+def spanish_or_none(message: str) -> str | None:
+    """The Spanish of one English message, or None when neither catalog knows it (for the tests)."""
+    return _spanish(message)
+
+
+def _spanish(message: str, depth: int = 0) -> str | None:
+    if depth > 3:
+        return None
+    for pattern, recursive, spanish in _compiled():
+        found = pattern.fullmatch(message)
+        if found is None:
+            continue
+        values = found.groupdict()
+        for name in recursive:
+            values[name] = _spanish(values[name], depth + 1) or values[name]
+        return spanish.format(**values)
+    return _pydantic_spanish(message, depth)
+
+
+_PLACEHOLDER = re.compile(r"\{(~?)(\w+)\}")
+
+
+def compile_pattern(english: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """A catalog pattern as a regex that matches its messages whole, and its ``{~name}`` parts."""
+    parts: list[str] = []
+    recursive: list[str] = []
+    position = 0
+    for placeholder in _PLACEHOLDER.finditer(english):
+        parts.append(re.escape(english[position : placeholder.start()]))
+        parts.append(f"(?P<{placeholder.group(2)}>.+?)")
+        if placeholder.group(1):
+            recursive.append(placeholder.group(2))
+        position = placeholder.end()
+    parts.append(re.escape(english[position:]))
+    return re.compile("".join(parts), re.DOTALL), tuple(recursive)
+
+
+def literal_length(english: str) -> int:
+    return len(_PLACEHOLDER.sub("", english))
+
+
+@functools.cache
+def _compiled() -> list[tuple[re.Pattern[str], tuple[str, ...], str]]:
+    # The most specific first: more fixed text wins over a pattern that is mostly placeholders.
+    entries = sorted(CATALOG.items(), key=lambda entry: -literal_length(entry[0]))
+    return [(*compile_pattern(english), spanish) for english, spanish in entries]
+
+
+# --- pydantic ---------------------------------------------------------------------------------------
+
+
+def _plural(count: Any, singular: str, plural: str) -> str:
+    return singular if str(count).strip() == "1" else plural
+
+
+def _or(listed: str) -> str:
+    """pydantic's "'a', 'b' or 'c'" with the Spanish "o"."""
+    head, sep, tail = str(listed).rpartition(" or ")
+    return f"{head} o {tail}" if sep else str(listed)
+
+
+def _value_error(ctx: dict[str, str], depth: int) -> str:
+    return _spanish(ctx["error"], depth + 1) or ctx["error"]
+
+
+# By pydantic's error type: the Spanish, from the error's ``ctx`` (as pydantic's message shows it).
+PYDANTIC_SPANISH: dict[str, Callable[[dict[str, str], int], str]] = {
+    "missing": lambda c, d: "es obligatorio",
+    "extra_forbidden": lambda c, d: "no es un campo conocido",
+    "json_invalid": lambda c, d: f"no es JSON válido: {c['error']}",
+    "json_type": lambda c, d: "debe ser texto JSON",
+    "recursion_loop": lambda c, d: "tiene una referencia circular",
+    "model_type": lambda c, d: "debe ser un objeto",
+    "model_attributes_type": lambda c, d: "debe ser un objeto",
+    "dict_type": lambda c, d: "debe ser un objeto",
+    "list_type": lambda c, d: "debe ser una lista",
+    "tuple_type": lambda c, d: "debe ser una lista",
+    "set_type": lambda c, d: "debe ser una lista",
+    "frozen_set_type": lambda c, d: "debe ser una lista",
+    "iterable_type": lambda c, d: "debe ser una lista",
+    "none_required": lambda c, d: "debe ser null",
+    "greater_than": lambda c, d: f"debe ser mayor que {c['gt']}",
+    "greater_than_equal": lambda c, d: f"debe ser mayor o igual que {c['ge']}",
+    "less_than": lambda c, d: f"debe ser menor que {c['lt']}",
+    "less_than_equal": lambda c, d: f"debe ser menor o igual que {c['le']}",
+    "multiple_of": lambda c, d: f"debe ser múltiplo de {c['multiple_of']}",
+    "finite_number": lambda c, d: "debe ser un número finito",
+    "too_short": lambda c, d: (
+        f"debe tener al menos {c['min_length']} {_plural(c['min_length'], 'elemento', 'elementos')}, "
+        f"no {c['actual_length']}"
+    ),
+    "too_long": lambda c, d: (
+        f"debe tener como máximo {c['max_length']} {_plural(c['max_length'], 'elemento', 'elementos')}, "
+        f"no {c['actual_length']}"
+    ),
+    "string_type": lambda c, d: "debe ser texto",
+    "string_unicode": lambda c, d: "debe ser texto Unicode válido",
+    "string_too_short": lambda c, d: (
+        f"debe tener al menos {c['min_length']} {_plural(c['min_length'], 'carácter', 'caracteres')}"
+    ),
+    "string_too_long": lambda c, d: (
+        f"debe tener como máximo {c['max_length']} {_plural(c['max_length'], 'carácter', 'caracteres')}"
+    ),
+    "string_pattern_mismatch": lambda c, d: f"no tiene el formato esperado ({c['pattern']})",
+    "string_not_ascii": lambda c, d: "debe tener solo caracteres ASCII",
+    "enum": lambda c, d: f"debe ser {_or(c['expected'])}",
+    "literal_error": lambda c, d: f"debe ser {_or(c['expected'])}",
+    "bool_type": lambda c, d: "debe ser true o false",
+    "bool_parsing": lambda c, d: "debe ser true o false",
+    "int_type": lambda c, d: "debe ser un número entero",
+    "int_parsing": lambda c, d: "debe ser un número entero",
+    "int_parsing_size": lambda c, d: "es un número entero demasiado grande",
+    "int_from_float": lambda c, d: "debe ser un número entero, sin decimales",
+    "float_type": lambda c, d: "debe ser un número",
+    "float_parsing": lambda c, d: "debe ser un número",
+    "bytes_type": lambda c, d: "debe ser texto",
+    "bytes_too_short": lambda c, d: f"debe tener al menos {c['min_length']} bytes",
+    "bytes_too_long": lambda c, d: f"debe tener como máximo {c['max_length']} bytes",
+    "value_error": _value_error,
+    "assertion_error": _value_error,
+    "date_type": lambda c, d: "debe ser una fecha",
+    "date_parsing": lambda c, d: f"debe ser una fecha AAAA-MM-DD ({c['error']})",
+    "date_from_datetime_parsing": lambda c, d: f"debe ser una fecha o una fecha y hora ({c['error']})",
+    "date_from_datetime_inexact": lambda c, d: "debe ser una fecha, sin hora",
+    "date_past": lambda c, d: "debe ser una fecha pasada",
+    "date_future": lambda c, d: "debe ser una fecha futura",
+    "time_type": lambda c, d: "debe ser una hora",
+    "time_parsing": lambda c, d: f"debe ser una hora válida ({c['error']})",
+    "datetime_type": lambda c, d: "debe ser una fecha y hora",
+    "datetime_parsing": lambda c, d: f"debe ser una fecha y hora válida ({c['error']})",
+    "datetime_object_invalid": lambda c, d: f"no es una fecha y hora válida ({c['error']})",
+    "datetime_from_date_parsing": lambda c, d: f"debe ser una fecha y hora o una fecha ({c['error']})",
+    "datetime_past": lambda c, d: "debe ser un momento pasado",
+    "datetime_future": lambda c, d: "debe ser un momento futuro",
+    "timezone_naive": lambda c, d: "no debe indicar zona horaria",
+    "timezone_aware": lambda c, d: "debe indicar la zona horaria (por ejemplo Z o -03:00)",
+    "timezone_offset": lambda c, d: f"debe tener el desfase horario {c['tz_expected']}, no {c['tz_actual']}",
+    "time_delta_type": lambda c, d: "debe ser una duración",
+    "time_delta_parsing": lambda c, d: f"debe ser una duración válida ({c['error']})",
+    "url_type": lambda c, d: "debe ser una URL",
+    "url_parsing": lambda c, d: f"debe ser una URL válida ({c['error']})",
+    "url_syntax_violation": lambda c, d: f"no cumple la sintaxis de una URL ({c['error']})",
+    "url_too_long": lambda c, d: f"debe tener como máximo {c['max_length']} caracteres",
+    "url_scheme": lambda c, d: f"el esquema de la URL debe ser {_or(c['expected_schemes'])}",
+    "uuid_type": lambda c, d: "debe ser un UUID",
+    "uuid_parsing": lambda c, d: f"debe ser un UUID válido ({c['error']})",
+    "uuid_version": lambda c, d: f"debe ser un UUID de versión {c['expected_version']}",
+    "decimal_type": lambda c, d: "debe ser un número decimal",
+    "decimal_parsing": lambda c, d: "debe ser un número decimal",
+    "decimal_max_digits": lambda c, d: f"debe tener como máximo {c['max_digits']} dígitos en total",
+    "decimal_max_places": lambda c, d: f"debe tener como máximo {c['decimal_places']} decimales",
+    "decimal_whole_digits": lambda c, d: (
+        f"debe tener como máximo {c['whole_digits']} dígitos antes de la coma decimal"
+    ),
+    "union_tag_invalid": lambda c, d: f"{c['tag']} no es uno de los valores esperados: {c['expected_tags']}",
+    "union_tag_not_found": lambda c, d: f"falta {c['discriminator']}",
+}
+
+
+@functools.cache
+def _pydantic_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """pydantic's own message templates as regexes, for the types :data:`PYDANTIC_SPANISH` knows."""
+    from pydantic_core._pydantic_core import list_all_errors
+
+    patterns = []
+    for error in list_all_errors():
+        if error["type"] not in PYDANTIC_SPANISH:
+            continue
+        template = error["message_template_python"]
+        regex, _ = compile_pattern(template)
+        # "{expected_plural}" is "s" or nothing: let it match nothing.
+        source = regex.pattern.replace("(?P<expected_plural>.+?)", "(?P<expected_plural>s?)")
+        patterns.append((error["type"], re.compile(source, re.DOTALL)))
+    # Messages with more fixed text first ("Input should be a valid integer, unable to parse ..."
+    # before "Input should be {expected}").
+    patterns.sort(key=lambda entry: -len(re.sub(r"\(\?P<\w+>[^)]*\)", "", entry[1].pattern)))
+    # The e-mail check's message (a value_error from pydantic's EmailStr): the reason is English prose.
+    return [
+        ("email", re.compile(r"value is not a valid email address: (?P<reason>.+)", re.DOTALL)),
+        *patterns,
+    ]
+
+
+def _pydantic_spanish(message: str, depth: int) -> str | None:
+    for error_type, pattern in _pydantic_patterns():
+        found = pattern.fullmatch(message)
+        if found is None:
+            continue
+        if error_type == "email":
+            return "no es una dirección de e-mail válida"
+        return PYDANTIC_SPANISH[error_type](found.groupdict(), depth)
+    return None
+
+
+# --- Pregón's own messages --------------------------------------------------------------------------
+# English pattern -> Spanish. Neutral, formal (usted), short, as the staff console speaks.
+
+CATALOG: dict[str, str] = {
+    # requests, bodies, listings
+    "is required": "es obligatorio",
+    "is not a known field": "no es un campo conocido",
+    "is larger than {max_bytes} bytes": "supera los {max_bytes} bytes",
+    "is nested deeper than {depth} levels": "tiene más de {depth} niveles de anidamiento",
+    "is not valid JSON ({error})": "no es JSON válido ({error})",
+    "must be a JSON object": "debe ser un objeto JSON",
+    "must be a whole number from 1 to {maximum}": "debe ser un número entero de 1 a {maximum}",
+    "is not a cursor this API gave out": "no es un cursor dado por esta API",
+    "is not a cursor this listing gave out": "no es un cursor dado por este listado",
+    "is not a cursor of this listing (ask again)": "no es un cursor de este listado (pida la lista de nuevo)",
+    "is longer than {limit} bytes": "supera los {limit} bytes",
+    "is longer than {limit} characters": "supera los {limit} caracteres",
+    "{value} is longer than {limit} characters": "{value} supera los {limit} caracteres",
+    "is empty": "está vacío",
+    "must be text": "debe ser texto",
+    "must be true or false": "debe ser true o false",
+    "must be one of {values}": "debe ser uno de: {values}",
+    "must be a decimal number": "debe ser un número decimal",
+    "must be a day: YYYY-MM-DD": "debe ser un día: AAAA-MM-DD",
+    "must be a date (YYYY-MM-DD) or an ISO 8601 date-time with offset": (
+        "debe ser una fecha (AAAA-MM-DD) o una fecha y hora ISO 8601 con desfase horario"
+    ),
+    "needs a time-zone offset (e.g. Z or -03:00)": "necesita el desfase horario (por ejemplo Z o -03:00)",
+    "must not be before from": "no puede ser anterior a from",
+    "must not come before from_client": "no puede ser anterior a from_client",
+    "is before issued_on": "es anterior a issued_on",
+    "is larger than the amount": "es mayor que el importe",
+    "must be at most {limit} characters": "debe tener como máximo {limit} caracteres",
+    "must be at most {limit} bytes": "debe tener como máximo {limit} bytes",
+    "must be at most {limit} bytes as JSON": "debe tener como máximo {limit} bytes como JSON",
+    "must have 1 to 200 characters": "debe tener de 1 a 200 caracteres",
+    "must have at least {limit} characters": "debe tener al menos {limit} caracteres",
+    "must have at most {limit} characters": "debe tener como máximo {limit} caracteres",
+    "must have at least one line": "debe tener al menos una línea",
+    "holds more than {limit}": "tiene más de {limit}",
+    "cannot be cleared": "no se puede dejar vacío",
+    "cannot be changed on {~what}: only {allowed}": "no se puede cambiar en {what}: solo {allowed}",
+    "a record": "un registro",
+    "an automatic record (a message, or one Pregón wrote)": (
+        "un registro automático (un mensaje, o uno que escribió Pregón)"
+    ),
+    "must be between 0 and 10080": "debe estar entre 0 y 10080",
+    "must be between 0 and 23": "debe estar entre 0 y 23",
+    "must be between 0 and {maximum}": "debe estar entre 0 y {maximum}",
+    "must be between 1 and {maximum}": "debe estar entre 1 y {maximum}",
+    "must be from 0 to 43200 (30 days)": "debe estar entre 0 y 43200 (30 días)",
+    "must be a number of seconds from 0 to 60": "debe ser un número de segundos de 0 a 60",
+    "must be 1, 2, 3 or 4": "debe ser 1, 2, 3 o 4",
+    "name at least one field to change": "indique al menos un campo para cambiar",
+    "send Accept: {type} to receive the Excel file": "envíe Accept: {type} para recibir el archivo Excel",
+    "an export holds at most {limit} rows: narrow the filters": (
+        "una exportación tiene como máximo {limit} filas: restrinja los filtros"
+    ),
+    "the report holds too many notes: narrow the filters": (
+        "el informe tiene demasiadas notas: restrinja los filtros"
+    ),
+    # text people type
+    "must not contain NUL characters": "no debe contener caracteres NUL",
+    "must not contain control characters": "no debe contener caracteres de control",
+    "must not contain control characters such as NUL (found U+{code} at position {position}); "
+    "only tab, CR and LF are allowed": (
+        "no debe contener caracteres de control como NUL (hay un U+{code} en la posición {position}); "
+        "solo se admiten tabulación, CR y LF"
+    ),
+    "must not contain control, bidirectional or zero-width characters": (
+        "no debe contener caracteres de control, de dirección del texto ni de ancho cero"
+    ),
+    "must not contain control, invisible or text-direction characters": (
+        "no debe contener caracteres de control, invisibles ni de dirección del texto"
+    ),
+    "is required, without control characters": "es obligatorio, sin caracteres de control",
+    "must be a name, not a link or an address": "debe ser un nombre, no un enlace ni una dirección",
+    "{value} has no letters or digits": "{value} no tiene letras ni dígitos",
+    # identifiers and formats
+    "must be 1-64 letters, digits, '.', '_' or '-'": "debe tener de 1 a 64 letras, dígitos, '.', '_' o '-'",
+    "use 1-64 letters, digits, '_', '.' or '-'": "use de 1 a 64 letras, dígitos, '_', '.' o '-'",
+    "use 1-64 letters, digits, '_', '.', '@' or '-'": "use de 1 a 64 letras, dígitos, '_', '.', '@' o '-'",
+    "use 1-11 letters, digits or '-', with at least one letter": (
+        "use de 1 a 11 letras, dígitos o '-', con al menos una letra"
+    ),
+    "use 2-40 lowercase letters, digits or dashes": "use de 2 a 40 letras minúsculas, dígitos o guiones",
+    "must be 1-{limit} characters without spaces": "debe tener de 1 a {limit} caracteres, sin espacios",
+    "a custom template's key is `custom:` and 1-40 lowercase letters, digits, '-' or '_'": (
+        "la clave de una plantilla propia es `custom:` y de 1 a 40 letras minúsculas, dígitos, '-' o '_'"
+    ),
+    "is not a valid user id": "no es un id de usuario válido",
+    "use a colour as #RRGGBB, e.g. #1F4E79": "use un color como #RRGGBB, por ejemplo #1F4E79",
+    "use a locale Babel knows, e.g. es_AR or en_US": (
+        "use una configuración regional que Babel conozca, por ejemplo es_AR o en_US"
+    ),
+    "use an IANA time zone, e.g. America/Argentina/Buenos_Aires": (
+        "use una zona horaria IANA, por ejemplo America/Argentina/Buenos_Aires"
+    ),
+    "use an ISO 3166 two-letter country code, e.g. AR": (
+        "use un código de país ISO 3166 de dos letras, por ejemplo AR"
+    ),
+    "must be a two-letter country code such as AR, MX or ES": (
+        "debe ser un código de país de dos letras, como AR, MX o ES"
+    ),
+    "must be an ISO 4217 code, e.g. ARS": "debe ser un código ISO 4217, por ejemplo ARS",
+    "give the company's name (at most 200 characters)": (
+        "escriba el nombre de la empresa (como máximo 200 caracteres)"
+    ),
+    "name the key (at most 100 characters)": "escriba un nombre para la clave (como máximo 100 caracteres)",
+    "give at least one scope": "indique al menos un alcance",
+    "unknown scopes: {scopes}": "alcances desconocidos: {scopes}",
+    # e-mail, phones, URLs, hosts
+    "is not a valid e-mail address ({error})": "no es una dirección de e-mail válida",
+    "is not a valid phone number": "no es un número de teléfono válido",
+    "is not a valid phone number (include the area code)": (
+        "no es un número de teléfono válido (incluya el código de área)"
+    ),
+    "is too short to be a phone number": "es demasiado corto para ser un número de teléfono",
+    "may hold only digits, spaces, '+', '-', '.', '/' and parentheses": (
+        "solo puede tener dígitos, espacios, '+', '-', '.', '/' y paréntesis"
+    ),
+    "{number} is {~kind}: SMS can only go to a mobile": (
+        "{number} es {kind}: los SMS solo pueden ir a un celular"
+    ),
+    "a landline": "un teléfono fijo",
+    "a toll-free number": "un número gratuito",
+    "a premium-rate number": "un número de tarificación especial",
+    "a shared-cost number": "un número de costo compartido",
+    "a company's universal access number": "un número de acceso universal de una empresa",
+    "a voicemail access number": "un número de acceso al buzón de voz",
+    "the number {number} already receives SMS for another company": (
+        "el número {number} ya recibe SMS de otra empresa"
+    ),
+    "is not a URL": "no es una URL",
+    "must be an http:// or https:// URL": "debe ser una URL http:// o https://",
+    "must be an https:// URL": "debe ser una URL https://",
+    "must be an http:// or https:// URL without a user or password": (
+        "debe ser una URL http:// o https:// sin usuario ni contraseña"
+    ),
+    "give an https URL of at most {limit} characters": (
+        "escriba una URL https de como máximo {limit} caracteres"
+    ),
+    "a URL may not carry a user name or password": "una URL no puede llevar usuario ni contraseña",
+    "a URL may not hold spaces, quotes, < > or backslashes": (
+        "una URL no puede tener espacios, comillas, < > ni barras invertidas"
+    ),
+    "the only placeholder a URL may hold is {placeholder}": (
+        "el único marcador que puede tener una URL es {placeholder}"
+    ),
+    "has an invalid port": "tiene un puerto no válido",
+    "must be a host name or an IP address": "debe ser un nombre de host o una dirección IP",
+    "must be a port number (1 to 65535)": "debe ser un número de puerto (de 1 a 65535)",
+    "must be a domain name, e.g. avisos.example.com": (
+        "debe ser un nombre de dominio, por ejemplo avisos.example.com"
+    ),
+    "is Pregón's inbound domain": "es el dominio de entrada de Pregón",
+    "refused: nothing accepts connections at {host}:{port}": (
+        "rechazado: nada acepta conexiones en {host}:{port}"
+    ),
+    "refused: {reason}": "rechazado: {reason}",
+    "{host} is not a host name": "{host} no es un nombre de host",
+    "{host} cannot be resolved": "{host} no se puede resolver",
+    "{host} is {~reason}; Pregón connects only to public addresses": (
+        "{host} es {reason}; Pregón solo se conecta a direcciones públicas"
+    ),
+    "a private address": "una dirección privada",
+    "a loopback address": "una dirección de loopback",
+    "a link-local address": "una dirección de enlace local",
+    "a multicast address": "una dirección de multidifusión",
+    "an unspecified address": "una dirección no especificada",
+    "a reserved address": "una dirección reservada",
+    # credentials and access (401, 403)
+    "credentials are required": "se requieren credenciales",
+    "only Pregón's operators may do this (Authorization: Operator <token>)": (
+        "solo los operadores de Pregón pueden hacer esto (Authorization: Operator <token>)"
+    ),
+    "an operator token is not a company credential: use a company's key or staff JWT": (
+        "un token de operador no es una credencial de empresa: use una clave de la empresa o un JWT "
+        "de su personal"
+    ),
+    "this API key lacks the scope {scope}": "esta clave de API no tiene el alcance {scope}",
+    "only an API key with {scope} or staff of level {level} or above may do this": (
+        "solo una clave de API con {scope} o personal de nivel {level} o superior puede hacer esto"
+    ),
+    "only a company administrator (level 1) may do this": (
+        "solo un administrador de la empresa (nivel 1) puede hacer esto"
+    ),
+    "only company staff may do this": "solo el personal de la empresa puede hacer esto",
+    "only company staff of level {level} or above may do this": (
+        "solo el personal de la empresa de nivel {level} o superior puede hacer esto"
+    ),
+    "only staff with the permission {permission} may do this": (
+        "solo el personal con el permiso {permission} puede hacer esto"
+    ),
+    "only the user or a company administrator may manage a personal sender account": (
+        "solo el propio usuario o un administrador de la empresa puede administrar una cuenta de "
+        "envío personal"
+    ),
+    "this user is deactivated in the company's staff directory": (
+        "este usuario está desactivado en el directorio del personal de la empresa"
+    ),
+    "company {company_id} does not exist": "la empresa {company_id} no existe",
+    "the company has no API key {key_id}": "la empresa no tiene la clave de API {key_id}",
+    "API key {key_id} was revoked already": "la clave de API {key_id} ya fue revocada",
+    "API key {key_id} was revoked or rotated already": "la clave de API {key_id} ya fue revocada o rotada",
+    "API key {key_id} was revoked or rotated meanwhile": (
+        "la clave de API {key_id} fue revocada o rotada mientras tanto"
+    ),
+    "must be the application (client) id, a GUID": "debe ser el id de la aplicación (cliente), un GUID",
+    "must be the directory (tenant) id: a GUID or the tenant's domain name": (
+        "debe ser el id del directorio (inquilino): un GUID o el nombre de dominio del inquilino"
+    ),
+    # staff, notes
+    "there is no user {user_id} in the staff directory": (
+        "no existe el usuario {user_id} en el directorio del personal"
+    ),
+    "is required for a new user": "es obligatorio para un usuario nuevo",
+    "there is no staff table {table}: use branches or departments": (
+        "no existe la tabla de personal {table}: use branches o departments"
+    ),
+    "the {table} {code} exists already": "{table} {code} ya existe",
+    "there is no {table} {code}": "no existe {table} {code}",
+    "must be department": "debe ser department",
+    "notes are written by staff users": "las notas las escriben usuarios del personal",
+    "your user has no department: an administrator must assign one in the staff directory before you can "
+    "write notes": (
+        "su usuario no tiene departamento: un administrador debe asignarle uno en el directorio del "
+        "personal antes de que pueda escribir notas"
+    ),
+    "only the note's author may edit it": "solo el autor de la nota puede editarla",
+    "only a company administrator (level 1) may delete notes": (
+        "solo un administrador de la empresa (nivel 1) puede borrar notas"
+    ),
+    "there is no note {note_id} on client {client_id}": "no existe la nota {note_id} del cliente {client_id}",
+    "no client has this preferred agent": "ningún cliente tiene este agente preferido",
+    "name a new agent for at least one agent": "indique un agente nuevo para al menos un agente",
+    "the clients of these agents changed since the preview (a client was reassigned meanwhile): "
+    "preview again": (
+        "los clientes de estos agentes cambiaron desde la vista previa (se reasignó un cliente "
+        "mientras tanto): vuelva a generar la vista previa"
+    ),
+    "there is no preferred-agent change {change_id}": "no existe el cambio de agente preferido {change_id}",
+    # clients, parcels, tracking
+    "there is no client {client_id}": "no existe el cliente {client_id}",
+    "this client no longer exists": "este cliente ya no existe",
+    "client {client_id} {~reason}": "cliente {client_id}: {reason}",
+    "unsubscribed from manual sends": "se dio de baja de los envíos manuales",
+    "has no {~what}": "no tiene {what}",
+    "an e-mail address": "una dirección de e-mail",
+    "a valid phone number": "un número de teléfono válido",
+    "a registered device": "un dispositivo registrado",
+    "could not be rendered: {error}": "no se pudo generar: {error}",
+    "{client_id} has no e-mail address": "{client_id} no tiene dirección de e-mail",
+    "there is no parcel with tracking id {tracking_id}": (
+        "no existe el envío con número de seguimiento {tracking_id}"
+    ),
+    "unknown status code {status}; add it to the status catalog first": (
+        "código de estado desconocido {status}; agréguelo primero al catálogo de estados"
+    ),
+    "parcel {tracking_id} is changing too often right now; try again in a moment": (
+        "el envío {tracking_id} está cambiando demasiado seguido; intente de nuevo en un momento"
+    ),
+    "this parcel is changing too often right now; try again in a moment": (
+        "este envío está cambiando demasiado seguido; intente de nuevo en un momento"
+    ),
+    "parcel {tracking_id} already has {limit} subscriptions, the most it may have": (
+        "el envío {tracking_id} ya tiene {limit} suscripciones, el máximo permitido"
+    ),
+    "alerts cannot be requested for this parcel": "no se pueden pedir avisos para este envío",
+    "there is no subscription {subscription_id} on parcel {tracking_id}": (
+        "no existe la suscripción {subscription_id} del envío {tracking_id}"
+    ),
+    "this subscription no longer exists": "esta suscripción ya no existe",
+    "this confirmation link has expired; ask for alerts again": (
+        "este enlace de confirmación venció; pida los avisos de nuevo"
+    ),
+    "this link has expired": "este enlace venció",
+    "this link is not valid": "este enlace no es válido",
+    "this company does not ask for tracking contacts at issue; turn on ask_tracking_contacts first": (
+        "esta empresa no pide contactos de seguimiento al emitir; active primero ask_tracking_contacts"
+    ),
+    "{~message}; try again in {seconds} seconds": "{message}; intente de nuevo en {seconds} segundos",
+    "too many requests from this address": "demasiados pedidos desde esta dirección",
+    "too many look-ups from this address": "demasiadas consultas desde esta dirección",
+    "too many subscriptions asked for this parcel": "demasiadas suscripciones pedidas para este envío",
+    "too many confirmations sent to this address": "demasiadas confirmaciones enviadas a esta dirección",
+    "too many subscriptions asked for with this phone number": (
+        "demasiadas suscripciones pedidas con este número de teléfono"
+    ),
+    # sender accounts, domains, test sends
+    "must be private or public": "debe ser private o public",
+    "must be client or staff": "debe ser client o staff",
+    "is required for an SES account": "es obligatorio para una cuenta de SES",
+    "is required for an SMTP account": "es obligatorio para una cuenta SMTP",
+    "messages and hours must both be at least 1": "mensajes y horas deben ser al menos 1",
+    "there is no sender account for the area {area}": "no existe una cuenta de envío para el área {area}",
+    "there is no sender account for the area {area}; create it first": (
+        "no existe una cuenta de envío para el área {area}; créela primero"
+    ),
+    "there is no such sender account": "no existe esa cuenta de envío",
+    "the account has no SES identity; set it first": (
+        "la cuenta no tiene identidad de SES; configúrela primero"
+    ),
+    "the account has no SMTP host; set it first": "la cuenta no tiene host SMTP; configúrelo primero",
+    "the account has no SMTP port; set it first": "la cuenta no tiene puerto SMTP; configúrelo primero",
+    "the account logs in as a user but has no password; set it with PUT {path}": (
+        "la cuenta inicia sesión con un usuario pero no tiene contraseña; configúrela con PUT {path}"
+    ),
+    "the stored password was set for another server (host, port or user); set the password again": (
+        "la contraseña guardada era para otro servidor (host, puerto o usuario); configúrela de nuevo"
+    ),
+    "no working sender account for the area {area} (nor the 'all' fallback)": (
+        "no hay una cuenta de envío que funcione para el área {area} (ni la de respaldo 'all')"
+    ),
+    "no working sender account for statements (nor the 'all' fallback)": (
+        "no hay una cuenta de envío que funcione para resúmenes de cuenta (ni la de respaldo 'all')"
+    ),
+    "no working sender account can send {key}: neither the area {area} nor the fallback {fallback} has an "
+    "enabled and complete account": (
+        "ninguna cuenta de envío que funcione puede enviar {key}: ni el área {area} ni la de respaldo "
+        "{fallback} tienen una cuenta activa y completa"
+    ),
+    "no working sender account: set up your own (PUT /users/{user_id}/sender-account), the area {area}'s or "
+    "'all'": (
+        "no hay una cuenta de envío que funcione: configure la suya (PUT /users/{user_id}/sender-account), "
+        "la del área {area} o 'all'"
+    ),
+    "must be an address @{domain}": "debe ser una dirección @{domain}",
+    "SES does not send to or from an address that is not ASCII (SMTPUTF8)": (
+        "SES no envía a ni desde una dirección que no sea ASCII (SMTPUTF8)"
+    ),
+    "{domain} is not a sending domain of the company: register it (POST /sender-domains) and publish its "
+    "records first": (
+        "{domain} no es un dominio de envío de la empresa: regístrelo (POST /sender-domains) y publique "
+        "antes sus registros"
+    ),
+    "{domain} is not verified yet: publish its DNS records (GET /sender-domains/{path_domain}) "
+    "and try again": (
+        "{domain} todavía no está verificado: publique sus registros DNS (GET /sender-domains/{path_domain}) "
+        "e intente de nuevo"
+    ),
+    "another company registered this domain": "otra empresa registró este dominio",
+    "{name} is being removed from the company's sending domains": (
+        "{name} se está quitando de los dominios de envío de la empresa"
+    ),
+    "sender accounts on {name} keep changing: try again": (
+        "las cuentas de envío de {name} siguen cambiando: intente de nuevo"
+    ),
+    "the company has no sending domain {name}": "la empresa no tiene el dominio de envío {name}",
+    "the sender accounts {accounts} send from {name}: move them to another domain or remove them first": (
+        "las cuentas de envío {accounts} envían desde {name}: muévalas a otro dominio o elimínelas primero"
+    ),
+    "not an SMTP server: its answer was not an SMTP reply": (
+        "no es un servidor SMTP: su respuesta no fue una respuesta SMTP"
+    ),
+    "TLS: {reason}": "error de TLS: {reason}",
+    "{key} is not on the suppression list": "{key} no está en la lista de supresión",
+    # SMS and push
+    "SMS is not configured for this company; an administrator must save its SMS settings": (
+        "los SMS no están configurados para esta empresa; un administrador debe guardar su "
+        "configuración de SMS"
+    ),
+    "the SMS service is switched off for this company; an administrator can switch it on": (
+        "el servicio de SMS está apagado para esta empresa; un administrador puede encenderlo"
+    ),
+    "the SMS gateway is not configured: its base_url and username are required": (
+        "la pasarela de SMS no está configurada: se requieren su base_url y su username"
+    ),
+    "the SMS gateway password is not set; an administrator must set it": (
+        "la contraseña de la pasarela de SMS no está configurada; un administrador debe configurarla"
+    ),
+    "the SMS gateway password was set for another gateway (base_url or username); an administrator must "
+    "set it again": (
+        "la contraseña de la pasarela de SMS era para otra pasarela (base_url o username); un "
+        "administrador debe configurarla de nuevo"
+    ),
+    "set the SMS gateway's {name} first: its password is only ever sent to that gateway": (
+        "configure primero {name} de la pasarela de SMS: su contraseña solo se envía a esa pasarela"
+    ),
+    "is required to switch on the SMS gateway": "es obligatorio para encender la pasarela de SMS",
+    "is required while the {rule} auto-reply is on": (
+        "es obligatorio mientras la respuesta automática {rule} esté activa"
+    ),
+    "the SMS gateway answered without a message id": "la pasarela de SMS respondió sin id de mensaje",
+    "the SMS gateway answered without a state": "la pasarela de SMS respondió sin estado",
+    "the SMS gateway marked the message Failed": "la pasarela de SMS marcó el mensaje como Failed",
+    "HTTP {status}: the SMS gateway redirects; redirects are not followed": (
+        "HTTP {status}: la pasarela de SMS redirige; las redirecciones no se siguen"
+    ),
+    "HTTP {status}: the SMS gateway's answer is not JSON": (
+        "HTTP {status}: la respuesta de la pasarela de SMS no es JSON"
+    ),
+    "HTTP {status}: the SMS gateway's answer is too large": (
+        "HTTP {status}: la respuesta de la pasarela de SMS es demasiado grande"
+    ),
+    "timeout: the SMS gateway did not answer within {seconds} s": (
+        "tiempo agotado: la pasarela de SMS no respondió en {seconds} s"
+    ),
+    "unreachable: the SMS gateway at {host}:{port} ({error})": (
+        "inalcanzable: la pasarela de SMS en {host}:{port} ({error})"
+    ),
+    "unknown {noun} {names} (known: {known})": "variables desconocidas: {names} (disponibles: {known})",
+    "the bulk-send password is required to send to more than one client": (
+        "se requiere la contraseña de envío masivo para enviar a más de un cliente"
+    ),
+    "the bulk-send password is wrong": "la contraseña de envío masivo es incorrecta",
+    "the bulk-send password is wrong, too many times": (
+        "la contraseña de envío masivo fue incorrecta demasiadas veces"
+    ),
+    "too many wrong bulk-send passwords": "demasiadas contraseñas de envío masivo incorrectas",
+    "the company has no bulk-send password; an administrator must set one before sending to more than one "
+    "client": (
+        "la empresa no tiene contraseña de envío masivo; un administrador debe configurarla antes de "
+        "enviar a más de un cliente"
+    ),
+    "{~why}: bulk sends are locked until {time} {time_zone} (Retry-After: {seconds} seconds); even the right "
+    "password is refused until then": (
+        "{why}: los envíos masivos están bloqueados hasta las {time} {time_zone} (Retry-After: {seconds} "
+        "segundos); hasta entonces se rechaza incluso la contraseña correcta"
+    ),
+    "push is not set up for this company (PUT /push/settings)": (
+        "push no está configurado para esta empresa (PUT /push/settings)"
+    ),
+    "push to {platform} is not set up for this company; an administrator sets its SNS platform application "
+    "with PUT /push/settings": (
+        "push a {platform} no está configurado para esta empresa; un administrador configura su "
+        "aplicación de plataforma SNS con PUT /push/settings"
+    ),
+    "must be an SNS platform application ARN ({kinds})": (
+        "debe ser el ARN de una aplicación de plataforma SNS ({kinds})"
+    ),
+    "is not an application created for this company: its name must be {company_id} or start with "
+    "'{prefix}'": (
+        "no es una aplicación creada para esta empresa: su nombre debe ser {company_id} o empezar "
+        "con '{prefix}'"
+    ),
+    "SNS does not know this application: {message}": "SNS no conoce esta aplicación: {message}",
+    "SNS refused the token: {message}": "SNS rechazó el token: {message}",
+    "client {client_id} has no device {device_id}": (
+        "el cliente {client_id} no tiene el dispositivo {device_id}"
+    ),
+    # templates and documents
+    "there is no message type {key} (known: {known}; or custom:<name>)": (
+        "no existe el tipo de mensaje {key} (disponibles: {known}; o custom:<nombre>)"
+    ),
+    "there is no custom template {key}": "no existe la plantilla propia {key}",
+    "subject, text and html together exceed {limit} bytes": (
+        "asunto, texto y html juntos superan los {limit} bytes"
+    ),
+    "syntax error on line {line}: {error}": "error de sintaxis en la línea {line}: {error}",
+    "syntax error: {error}": "error de sintaxis: {error}",
+    "cannot be rendered ({error})": "no se puede generar ({error})",
+    "uses a variable this message does not offer ({error})": (
+        "usa una variable que este mensaje no ofrece ({error})"
+    ),
+    "uses something templates may not use ({error})": "usa algo que las plantillas no pueden usar ({error})",
+    "the template {~what} longer than {limit} characters": "la plantilla {what} de más de {limit} caracteres",
+    "builds a value": "genera un valor",
+    "asks for a width": "pide un ancho",
+    "renders a text": "genera un texto",
+    "the template calls itself too deeply": "la plantilla se llama a sí misma demasiadas veces",
+    "the template is nested too deeply": "la plantilla tiene demasiados niveles de anidamiento",
+    "the template takes too long to render (the limit is {seconds} s)": (
+        "la plantilla tarda demasiado en generarse (el límite es {seconds} s)"
+    ),
+    "the template builds more than {limit} characters": "la plantilla genera más de {limit} caracteres",
+    "the template computes a number of over {limit} bits": (
+        "la plantilla calcula un número de más de {limit} bits"
+    ),
+    "the template's loops run more than {limit} times in all": (
+        "los bucles de la plantilla se ejecutan más de {limit} veces en total"
+    ),
+    "range() may produce at most {limit} items": "range() puede producir como máximo {limit} elementos",
+    "sum() may only add numbers": "sum() solo puede sumar números",
+    "templates may not use str.{name}()": "las plantillas no pueden usar str.{name}()",
+    "tojson's indent may be at most {limit}": "la sangría de tojson puede ser como máximo {limit}",
+    "tojson's indent may be at most {limit} characters": (
+        "la sangría de tojson puede tener como máximo {limit} caracteres"
+    ),
+    "urlize may scan at most {limit} characters": "urlize puede recorrer como máximo {limit} caracteres",
+    "urlize's target and rel may be at most {limit} characters": (
+        "target y rel de urlize pueden tener como máximo {limit} caracteres"
+    ),
+    "wordwrap may wrap at most {limit} characters": "wordwrap puede ajustar como máximo {limit} caracteres",
+    "wordwrap's wrapstring may be at most 8 characters": (
+        "el wrapstring de wordwrap puede tener como máximo 8 caracteres"
+    ),
+    "line {line}: {~problem}": "línea {line}: {problem}",
+    "typst cannot lay it out: {error}": "typst no puede componerlo: {error}",
+    "typst takes too long to lay it out (the limit is {seconds} s)": (
+        "typst tarda demasiado en componerlo (el límite es {seconds} s)"
+    ),
+    "makes more than {limit} pages": "genera más de {limit} páginas",
+    "uses {what}: document templates may not import or include anything (packages come from the network, "
+    "files from the disk); use company_logo() for the logo": (
+        "usa {what}: las plantillas de documentos no pueden importar ni incluir nada (los paquetes "
+        "vienen de la red, los archivos del disco); use company_logo() para el logo"
+    ),
+    "uses {what}: document templates may not read files, images or data, nor run code; use company_logo() "
+    "for the logo": (
+        "usa {what}: las plantillas de documentos no pueden leer archivos, imágenes ni datos, ni ejecutar "
+        "código; use company_logo() para el logo"
+    ),
+    "there is no document type {document_type} (known: {known})": (
+        "no existe el tipo de documento {document_type} (disponibles: {known})"
+    ),
+    "there is no {document_type} {number}": "no existe {document_type} {number}",
+    "is not a PDF (it must start with %PDF- and end with %%EOF)": (
+        "no es un PDF (debe empezar con %PDF- y terminar con %%EOF)"
+    ),
+    "the PDF is larger than {limit} MB": "el PDF supera los {limit} MB",
+    "the request is larger than 10 MB (the PDF may be 7 MB)": (
+        "el pedido supera los 10 MB (el PDF puede tener 7 MB)"
+    ),
+    "is not valid base64": "no es base64 válido",
+    "there is no supplier {supplier_id}": "no existe el proveedor {supplier_id}",
+    "there is no bulk statement job {job_id}": "no existe el trabajo de resúmenes masivos {job_id}",
+    # branding, logo
+    "is not a branding setting ({settings})": "no es un ajuste de marca ({settings})",
+    "must be a PNG or JPEG image": "debe ser una imagen PNG o JPEG",
+    "SVG is not accepted (it can carry script): send a PNG or JPEG image": (
+        "no se acepta SVG (puede llevar código): envíe una imagen PNG o JPEG"
+    ),
+    "the logo is larger than {limit} kB": "el logo supera los {limit} kB",
+    "there is no such logo": "no existe ese logo",
+    "the console has no file {name}": "la consola no tiene el archivo {name}",
+    # sends, history, register, inbound
+    "give either client_ids or filter (one of them)": "indique client_ids o filter (uno de los dos)",
+    "must name at least one client": "debe indicar al menos un cliente",
+    "at most {limit} clients; use a filter for more": "como máximo {limit} clientes; use un filtro para más",
+    "there is no send job {job_id}": "no existe el trabajo de envío {job_id}",
+    "select at least one message": "seleccione al menos un mensaje",
+    "lists a message twice": "incluye un mensaje dos veces",
+    "at most {limit} messages at once": "como máximo {limit} mensajes a la vez",
+    "only a message we sent can be resent": "solo se puede reenviar un mensaje que se envió",
+    "there is no history for the channel {channel} (email, sms, push)": (
+        "no hay historial para el canal {channel} (email, sms, push)"
+    ),
+    "there is no message {communication_id} in your history": (
+        "no existe el mensaje {communication_id} en su historial"
+    ),
+    "there is no {channel} message {communication_id} in your history": (
+        "no existe el mensaje de {channel} {communication_id} en su historial"
+    ),
+    "is not one of your saved filters": "no es uno de sus filtros guardados",
+    "you have no saved filter {filter_id}": "no tiene el filtro guardado {filter_id}",
+    "you have {limit} saved filters already": "ya tiene {limit} filtros guardados",
+    "is not one of the company's {kind} codes": "no es uno de los códigos de {kind} de la empresa",
+    "{code} is not one of the company's {table}s (see /register/{path})": (
+        "{code} no es uno de los valores de {table} de la empresa (vea /register/{path})"
+    ),
+    "there is no register table {name} (motives, areas)": (
+        "no existe la tabla del registro {name} (motives, areas)"
+    ),
+    "client {client_id} has no register record {record_id}": (
+        "el cliente {client_id} no tiene el registro {record_id}"
+    ),
+    "attachments are added to manual records only; a message keeps the attachments it was sent with": (
+        "solo se agregan adjuntos a registros manuales; un mensaje conserva los adjuntos con los que se envió"
+    ),
+    "a record holds at most {limit} attachments": "un registro tiene como máximo {limit} adjuntos",
+    "an attachment is at most 5 MiB (5242880 bytes)": "un adjunto tiene como máximo 5 MiB (5242880 bytes)",
+    "an attachment is at most {limit} bytes": "un adjunto tiene como máximo {limit} bytes",
+    "the attachment {name} {~state}": "el adjunto {name} {state}",
+    "was deleted after sending": "se borró después del envío",
+    "is no longer stored": "ya no está guardado",
+    "there is no received e-mail {communication_id}": "no existe el e-mail recibido {communication_id}",
+    "only a record that came from an e-mail can be answered": (
+        "solo se puede responder un registro que vino de un e-mail"
+    ),
+    "this e-mail has no address to answer": "este e-mail no tiene una dirección a la cual responder",
+    "there is no ticket {ticket_id}": "no existe el ticket {ticket_id}",
+    # mailboxes
+    "there is no mailbox {mailbox_id}": "no existe el buzón {mailbox_id}",
+    "is required for a password mailbox": "es obligatorio para un buzón con contraseña",
+    "is required for a microsoft365 mailbox": "es obligatorio para un buzón microsoft365",
+    "is for a microsoft365 mailbox only": "es solo para un buzón microsoft365",
+    "is {whose} for a {auth} mailbox, not a setting": "lo fija {whose} para un buzón {auth}; no es un ajuste",
+    "must name 1 to {limit} folders": "debe indicar de 1 a {limit} carpetas",
+    "each folder is a name without control characters": "cada carpeta es un nombre sin caracteres de control",
+    "only a company administrator (level 1) may make a mailbox public": (
+        "solo un administrador de la empresa (nivel 1) puede hacer público un buzón"
+    ),
+    "only the mailbox's owner or a company administrator may change it": (
+        "solo el dueño del buzón o un administrador de la empresa puede cambiarlo"
+    ),
+    "must be the Workspace user's address for a google mailbox": (
+        "debe ser la dirección del usuario de Workspace para un buzón google"
+    ),
+    "must be the service account's address": "debe ser la dirección de la cuenta de servicio",
+    "must be the key file's RSA private key in PEM, as Google gave it": (
+        "debe ser la clave privada RSA del archivo de clave en PEM, tal como la dio Google"
+    ),
+    "must be an RSA key of at least 2048 bits": "debe ser una clave RSA de al menos 2048 bits",
+    "is longer than an RSA key of up to 4096 bits": "es más larga que una clave RSA de hasta 4096 bits",
+    "a microsoft365 or google mailbox logs in with OAuth2 (PUT .../client-secret or "
+    ".../service-account-key), not a password": (
+        "un buzón microsoft365 o google ingresa con OAuth2 (PUT .../client-secret o "
+        ".../service-account-key), no con contraseña"
+    ),
+    "only a microsoft365 mailbox has a client secret (this one logs in otherwise)": (
+        "solo un buzón microsoft365 tiene secreto de cliente (este ingresa de otra forma)"
+    ),
+    "only a google mailbox has a service account key (this one logs in otherwise)": (
+        "solo un buzón google tiene clave de cuenta de servicio (este ingresa de otra forma)"
+    ),
+    # reminders, receivables
+    "must hold at least one receivable": "debe tener al menos una cuenta por cobrar",
+    "repeats receivables[{index}]": "repite receivables[{index}]",
+    "there is no receivable {document_number}": "no existe la cuenta por cobrar {document_number}",
+    "there is no reminder concept {concept_id}": "no existe el concepto de recordatorio {concept_id}",
+    "must be a {kind} concept; {chosen} is {actual}": "debe ser un concepto {kind}; {chosen} es {actual}",
+    "the catalog has no after_due concept": "el catálogo no tiene un concepto after_due",
+    "the concept is the {kind} concept of clients {clients}; choose another concept for them first": (
+        "el concepto es el concepto {kind} de los clientes {clients}; elija antes otro concepto para ellos"
+    ),
+}

@@ -1,0 +1,455 @@
+"""Every message chalicelib gives to an error has a Spanish entry in chalicelib/api/error_language.py.
+
+The source is read with ``ast``: the ``message`` of every ``{"field": ..., "message": ...}`` dict, the
+first argument of every error class's call (``NotFound(...)``, ``Conflict(...)``, ...), the message of
+every ``PydanticCustomError``; names are followed to what they are assigned, function parameters to
+what callers pass, and calls of our own functions to what they return. What cannot be followed is
+listed in :data:`DYNAMIC` with the reason; a new English message without a translation fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import re
+
+import pytest
+
+from chalicelib.api.error_language import (
+    _PLACEHOLDER,
+    CATALOG,
+    PYDANTIC_SPANISH,
+    compile_pattern,
+    spanish_or_none,
+)
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "chalicelib"
+
+# Calls whose first argument is a message a caller may read.
+MESSAGE_CALLS = {
+    "PregonError",
+    "NotFound",
+    "Conflict",
+    "Gone",
+    "TooManyRequests",
+    "Unauthorized",
+    "Forbidden",
+    "DeliveryFailed",
+    "PayloadTooLarge",
+    "NotAcceptable",
+    # Exceptions whose text becomes an error's message (str(exc)):
+    "TemplateLimitExceeded",
+    "NotAMobile",
+    "DestinationRefused",
+}
+
+# Placeholders that hold a message of their own (``f"{why}: bulk sends are locked ..."``): what they
+# are given is followed too, and must have its Spanish (the catalog writes them ``{~name}``).
+INNER_NAMES = {"message", "why", "what", "gone", "reason", "never"}
+INNER: list[tuple[Pattern, str]] = []
+
+# Message expressions the scan cannot follow to English text of ours, and why (path, expression).
+DYNAMIC = {
+    (
+        "chalicelib/api/http.py",
+        "error['msg']",
+    ): "pydantic's own message: translated by type (PYDANTIC_SPANISH)",
+    ("chalicelib/api/openapi.py", "{'type': 'string'}"): "a JSON schema, not an error",
+    ("chalicelib/channels/sms.py", "str(exc)"): "NotAMobile's text, scanned at its raise",
+    ("chalicelib/channels/sms.py", "text.decode('utf-8', 'replace')"): "the SMS gateway's own words",
+    ("chalicelib/channels/sms.py", "text[:_MAX_ERROR_TEXT] + '…'"): "the SMS gateway's own words",
+    ("chalicelib/channels/sms.py", "str(status)"): "an HTTP status code",
+    ("chalicelib/channels/smtp.py", "text"): "the SMTP server's own reply",
+    ("chalicelib/channels/smtp.py", "text[:_MAX_REPLY_TEXT] + '…'"): "the SMTP server's own reply",
+    (
+        "chalicelib/channels/smtp.py",
+        "'; '.join((f\"{addr}: {code} {msg.decode('utf-8', 'replace')}\" for addr, (code, msg) in "
+        "exc.recipients.items()))",
+    ): "the SMTP server's own replies per recipient",
+    ("chalicelib/core/aws.py", "error.get('Message', str(exc))"): "AWS's own error text",
+    ("chalicelib/core/aws.py", "str(exc)"): "AWS's own error text",
+    ("chalicelib/messaging/accounts/email.py", "exc.reason"): "destinations.DestinationRefused, listed below",
+    ("chalicelib/messaging/accounts/sms.py", "exc.reason"): "destinations.DestinationRefused, listed below",
+    (
+        "chalicelib/records/mailboxes/accounts.py",
+        "exc.reason",
+    ): "destinations.DestinationRefused, listed below",
+    ("chalicelib/messaging/sandbox.py", "str(exc)"): "TemplateLimitExceeded's text, scanned at its raise",
+    ("chalicelib/messaging/sandbox.py", "str(_too_large())"): "TemplateLimitExceeded's text, scanned",
+    (
+        "chalicelib/producers/documents/send.py",
+        "exc.message",
+    ): "another error's message, scanned at its raise",
+    (
+        "chalicelib/producers/reminders/settings.py",
+        "e['message']",
+    ): "another error's items, scanned at their raise",
+    ("chalicelib/producers/sends/manual.py", "exc.message"): "another error's message, scanned at its raise",
+    ("chalicelib/producers/sends/manual.py", "e['message']"): "another error's items, scanned at their raise",
+    ("chalicelib/records/mailboxes/accounts.py", "kind.other_auth"): "a _SecretKind's text, listed below",
+}
+
+# Messages built where the scan cannot see them whole (the pieces of DYNAMIC above), as they read.
+ALSO_SAID = [
+    # kind.other_auth, one of the three _SecretKind of records/mailboxes/accounts.py
+    "a microsoft365 or google mailbox logs in with OAuth2 (PUT .../client-secret or "
+    ".../service-account-key), not a password",
+    "only a microsoft365 mailbox has a client secret (this one logs in otherwise)",
+    "only a google mailbox has a service account key (this one logs in otherwise)",
+    # client {client_id!r} {reason}: what producers/sends/manual.py's messages_for() says
+    "client 'CLI-1' unsubscribed from manual sends",
+    "client 'CLI-1' has no an e-mail address",
+    "client 'CLI-1' has no a valid phone number",
+    "client 'CLI-1' has no a registered device",
+    "client 'CLI-1' could not be rendered: 'x' is undefined",
+]
+
+
+def _module_index() -> dict[str, tuple[pathlib.Path, ast.Module]]:
+    index = {}
+    for path in sorted(SOURCE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            for child in ast.iter_child_nodes(node):
+                child._parent = node  # type: ignore[attr-defined]
+        tree._path = str(path.relative_to(ROOT))  # type: ignore[attr-defined]
+        index[".".join(path.relative_to(ROOT).with_suffix("").parts)] = (path, tree)
+    return index
+
+
+MODULES = _module_index()
+Pattern = tuple[str | None, ...]  # literal text, None for a placeholder
+
+
+def _enclosing(node: ast.AST) -> ast.FunctionDef | None:
+    parent = getattr(node, "_parent", None)
+    while parent is not None and not isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef):
+        parent = getattr(parent, "_parent", None)
+    return parent  # type: ignore[return-value]
+
+
+def _module(node: ast.AST) -> ast.Module:
+    while getattr(node, "_parent", None) is not None:
+        node = node._parent  # type: ignore[attr-defined]
+    return node  # type: ignore[return-value]
+
+
+def _imported(tree: ast.Module, name: str) -> tuple[ast.Module, str] | None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in MODULES:
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    return MODULES[node.module][1], alias.name
+    return None
+
+
+Found = tuple[list[Pattern], list[ast.AST]]
+
+
+def _merge(*results: Found) -> Found:
+    patterns: list[Pattern] = []
+    unresolved: list[ast.AST] = []
+    for found, missing in results:
+        patterns += found
+        unresolved += missing
+    return patterns, unresolved
+
+
+def _resolve(expr: ast.AST, seen: tuple[ast.AST, ...] = ()) -> Found:
+    if isinstance(expr, ast.Constant):
+        return ([(expr.value,)] if isinstance(expr.value, str) else []), []
+    if isinstance(expr, ast.JoinedStr):
+        for value in expr.values:
+            inner = value.value if isinstance(value, ast.FormattedValue) else None
+            if isinstance(inner, ast.Name) and inner.id in INNER_NAMES:
+                where = f"{getattr(_module(expr), '_path', '?')}:{expr.lineno}"
+                INNER.extend((pattern, where) for pattern in _resolve(inner, seen)[0])
+        return [tuple(str(v.value) if isinstance(v, ast.Constant) else None for v in expr.values)], []
+    if isinstance(expr, ast.IfExp):
+        return _merge(_resolve(expr.body, seen), _resolve(expr.orelse, seen))
+    if isinstance(expr, ast.BoolOp):
+        return _merge(*(_resolve(value, seen) for value in expr.values))
+    if isinstance(expr, ast.Name):
+        return _resolve_name(expr, seen)
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "get"
+        and isinstance(expr.func.value, ast.Name)
+    ):  # A_TABLE.get(key): every value of a module's dict literal
+        for node in _module(expr).body:
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == expr.func.value.id for t in node.targets)
+                and isinstance(node.value, ast.Dict)
+            ):
+                return _merge(*(_resolve(value, seen) for value in node.value.values))
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
+        tree, name = _module(expr), expr.func.id
+        tree, name = _imported(tree, name) or (tree, name)
+        for found in ast.walk(tree):
+            if isinstance(found, ast.FunctionDef) and found.name == name and found not in seen:
+                returns = [
+                    r.value
+                    for r in ast.walk(found)
+                    if isinstance(r, ast.Return) and r.value is not None and _enclosing(r) is found
+                ]
+                return _merge(*(_resolve(r, (*seen, found)) for r in returns))
+    return [], [expr]
+
+
+def _resolve_name(expr: ast.Name, seen: tuple[ast.AST, ...]) -> Found:
+    function, tree = _enclosing(expr), _module(expr)
+    if function is not None and function not in seen:
+        params = [a.arg for a in function.args.posonlyargs + function.args.args]
+        if expr.id in params or expr.id in [a.arg for a in function.args.kwonlyargs]:
+            return _from_callers(function, expr.id, params, (*seen, function))
+    for scope in ([function] if function is not None else []) + [tree]:
+        nodes = ast.walk(scope) if scope is function else iter(tree.body)
+        values = []
+        for node in nodes:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == expr.id for t in node.targets
+            ):
+                values.append(node.value)
+            elif isinstance(node, ast.For) and isinstance(node.target, ast.Tuple):
+                # for name, check, message in (("a", ..., "..."), ...): the message of each row
+                names = [getattr(t, "id", None) for t in node.target.elts]
+                if expr.id in names and isinstance(node.iter, ast.Tuple | ast.List):
+                    index = names.index(expr.id)
+                    values += [row.elts[index] for row in node.iter.elts if isinstance(row, ast.Tuple)]
+            elif (isinstance(node, ast.NamedExpr) and node.target.id == expr.id) or (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and node.target.id == expr.id
+                and node.value is not None
+            ):
+                values.append(node.value)  # type: ignore[arg-type]
+        if values:
+            return _merge(*(_resolve(value, seen) for value in values))
+    imported = _imported(tree, expr.id)
+    if imported:
+        module, name = imported
+        for node in module.body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in node.targets
+            ):
+                return _resolve(node.value, seen)
+    return [], [expr]
+
+
+def _from_callers(
+    function: ast.FunctionDef, name: str, params: list[str], seen: tuple[ast.AST, ...]
+) -> Found:
+    found: Found = ([], [])
+    defaults = dict(zip(reversed(params), reversed(function.args.defaults), strict=False))
+    defaults.update(
+        {a.arg: d for a, d in zip(function.args.kwonlyargs, function.args.kw_defaults, strict=True) if d}
+    )
+    if name in defaults:
+        found = _merge(found, _resolve(defaults[name], seen))
+    tree = _module(function)
+    nested = getattr(function, "_parent", None) is not tree
+    for module in [tree] if nested else [m for _, m in MODULES.values()]:
+        if module is not tree and _imported(module, function.name) is None:
+            continue
+        for call in ast.walk(module):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+                continue
+            if call.func.id != function.name:
+                continue
+            argument = next((k.value for k in call.keywords if k.arg == name), None)
+            if argument is None and name in params and params.index(name) < len(call.args):
+                argument = call.args[params.index(name)]
+            if argument is not None:
+                found = _merge(found, _resolve(argument, seen))
+    return found
+
+
+def scan() -> tuple[dict[Pattern, str], set[tuple[str, str]]]:
+    """Every message pattern given to an error (with where), and what could not be followed."""
+    messages: dict[Pattern, str] = {}
+    unresolved: set[tuple[str, str]] = set()
+    for path, tree in MODULES.values():
+        where = str(path.relative_to(ROOT))
+        for node in ast.walk(tree):
+            candidates: list[ast.AST] = []
+            if isinstance(node, ast.Dict) and None not in node.keys:
+                keyed = {getattr(k, "value", None): v for k, v in zip(node.keys, node.values, strict=True)}
+                if "message" in keyed and "field" in keyed:
+                    candidates.append(keyed["message"])
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+                if name in MESSAGE_CALLS and node.args:
+                    candidates.append(node.args[0])
+                if name == "PydanticCustomError" and len(node.args) > 1:
+                    candidates.append(node.args[1])
+            for candidate in candidates:
+                patterns, missing = _resolve(candidate)
+                for pattern in patterns:
+                    messages.setdefault(pattern, f"{where}:{node.lineno}")  # type: ignore[attr-defined]
+                for expr in missing:
+                    if not (isinstance(expr, ast.Constant) and expr.value is None):
+                        unresolved.add((where, ast.unparse(expr)))
+    return messages, unresolved
+
+
+MESSAGES, UNRESOLVED = scan()
+
+
+def _sample(pattern: Pattern) -> str:
+    """The message as a caller may read it, each placeholder an example value."""
+    return "".join("'X-9'" if part is None else re.sub(r"\{(\w+)\}", "'X-9'", part) for part in pattern)
+
+
+def _has_words(pattern: Pattern) -> bool:
+    return any(part and re.search(r"[A-Za-z]{2}", re.sub(r"\{\w+\}", "", part)) for part in pattern)
+
+
+def test_the_scan_finds_the_messages_given_to_errors():
+    # Given chalicelib's source, When it is scanned, Then it finds the messages of every kind of site
+    samples = {_sample(p) for p in MESSAGES}
+    assert len(MESSAGES) > 250
+    assert "is required" in samples  # a {"field": ..., "message": ...} dict
+    assert "credentials are required" in samples  # Unauthorized(...)
+    assert "must be one of 'X-9'" in samples  # an f-string
+    assert "is not a valid phone number" in samples  # a helper's default argument
+    assert any(s.startswith("must not contain control characters such as NUL") for s in samples)  # pydantic
+
+
+def test_what_the_scan_cannot_follow_is_listed_with_its_reason():
+    # Then every expression the scan could not follow to text is listed in DYNAMIC, and nothing else is
+    assert set(DYNAMIC) == UNRESOLVED, (
+        f"not followed and not listed: {sorted(UNRESOLVED - set(DYNAMIC))}; "
+        f"listed but gone: {sorted(set(DYNAMIC) - UNRESOLVED)}"
+    )
+
+
+WORDED = sorted((p for p in MESSAGES if _has_words(p)), key=lambda p: _sample(p))
+
+
+@pytest.mark.parametrize("pattern", WORDED, ids=[_sample(p) for p in WORDED])
+def test_every_message_given_to_an_error_has_spanish(pattern: Pattern) -> None:
+    # Given an English message of ours, When a caller asks for Spanish, Then the catalog has it
+    sample = _sample(pattern)
+    spanish = spanish_or_none(sample)
+    assert spanish is not None, f"no Spanish for {sample!r} ({MESSAGES[pattern]}): add it to CATALOG"
+    assert spanish != sample
+
+
+INNER_WORDED = sorted({p for p, _ in INNER if _has_words(p)}, key=lambda p: _sample(p))
+
+
+@pytest.mark.parametrize("pattern", INNER_WORDED, ids=[_sample(p) for p in INNER_WORDED])
+def test_every_message_inside_another_has_spanish(pattern: Pattern) -> None:
+    # Given a message given to another's placeholder ("too many requests from this address" in
+    # "{message}; try again in {retry_after} seconds"), Then it has its Spanish too
+    sample = _sample(pattern)
+    where = next(w for p, w in INNER if p == pattern)
+    assert spanish_or_none(sample) not in (None, sample), (
+        f"no Spanish for {sample!r} ({where}): add it to CATALOG"
+    )
+
+
+@pytest.mark.parametrize("message", ALSO_SAID)
+def test_messages_built_from_pieces_have_spanish(message):
+    assert spanish_or_none(message) not in (None, message)
+
+
+def test_each_spanish_entry_keeps_the_placeholders_of_its_english():
+    # Values, limits and lists are carried over: the Spanish names the same placeholders
+    # (but English words the Spanish says itself, and email_validator's English prose)
+    left_out = {
+        "is not a valid e-mail address ({error})": {"error"},
+        "unknown {noun} {names} (known: {known})": {"noun"},  # "variable" or "variables"
+    }
+    for english, spanish in CATALOG.items():
+        compile_pattern(english)
+        named = {m.group(2) for m in _PLACEHOLDER.finditer(english)}
+        kept = {m.group(2) for m in _PLACEHOLDER.finditer(spanish)}
+        assert kept == named - left_out.get(english, set()), english
+        assert "{~" not in spanish, english
+
+
+def test_pydantic_types_our_schemas_produce_have_spanish():
+    for error_type in (
+        "missing", "extra_forbidden", "string_too_long", "string_too_short", "too_long", "too_short",
+        "int_parsing", "int_type", "float_parsing", "greater_than", "greater_than_equal", "less_than",
+        "less_than_equal", "literal_error", "enum", "value_error", "url_parsing", "url_scheme",
+        "bool_parsing", "bool_type", "date_parsing", "datetime_parsing", "timezone_aware", "json_invalid",
+        "string_type", "string_pattern_mismatch", "dict_type", "list_type", "decimal_parsing", "model_type",
+    ):  # fmt: skip
+        assert error_type in PYDANTIC_SPANISH
+
+
+def test_pydantics_messages_read_in_spanish_with_their_limits_and_values() -> None:
+    from datetime import date
+    from decimal import Decimal
+    from typing import Literal
+
+    from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError
+
+    from chalicelib.api.http import pydantic_errors
+
+    class Form(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        email: EmailStr
+        url: HttpUrl
+        kind: Literal["x", "y", "z"]
+        level: int = Field(ge=1, le=4)
+        ratio: float
+        day: date
+        at: AwareDatetime
+        on: bool
+        amount: Decimal
+        items: list[int] = Field(max_length=2)
+        name: str = Field(min_length=2, max_length=5)
+        code: str = Field(pattern=r"^[a-z]+$")
+        needed: str
+
+    # Given a form with every field wrong, and one field the form does not know
+    bad = {
+        "email": "ana", "url": "ftp://a", "kind": "q", "level": 9, "ratio": "abc", "day": "2026-13-01",
+        "at": "2026-01-01T00:00:00", "on": "maybe", "amount": "x", "items": [1, 2, 3], "name": "a",
+        "code": "A1", "colour": "blue",
+    }  # fmt: skip
+    with pytest.raises(ValidationError) as refused:
+        Form.model_validate(bad)
+    # When its errors are asked for in Spanish
+    spanish = {e["field"]: spanish_or_none(e["message"]) for e in pydantic_errors(refused.value)}
+
+    # Then each has its Spanish, the limits and values as pydantic gave them
+    assert spanish == {
+        "email": "no es una dirección de e-mail válida",
+        "url": "el esquema de la URL debe ser 'http' o 'https'",
+        "kind": "debe ser 'x', 'y' o 'z'",
+        "level": "debe ser menor o igual que 4",
+        "ratio": "debe ser un número",
+        "day": "debe ser una fecha o una fecha y hora (month value is outside expected range of 1-12)",
+        "at": "debe indicar la zona horaria (por ejemplo Z o -03:00)",
+        "on": "debe ser true o false",
+        "amount": "debe ser un número decimal",
+        "items": "debe tener como máximo 2 elementos, no 3",
+        "name": "debe tener al menos 2 caracteres",
+        "code": "no tiene el formato esperado (^[a-z]+$)",
+        "needed": "es obligatorio",
+        "colour": "no es un campo conocido",
+    }
+    assert spanish_or_none("String should have at most 1 character") == "debe tener como máximo 1 carácter"
+
+
+def test_a_long_message_that_nearly_matches_a_pattern_is_answered_at_once_in_english() -> None:
+    import time
+
+    from chalicelib.api.error_language import MAX_TRANSLATED_CHARS, in_language
+
+    # Given a message that echoes a caller's long value and almost matches a pattern of several
+    # placeholders (matched whole, it would take seconds: the cost grows as its length cubed)
+    message = "unreachable: the SMS gateway at " + "h:1 (" * 1000
+    assert len(message) > MAX_TRANSLATED_CHARS
+    started = time.process_time()
+    # When it is asked for in Spanish / Then it stays as it is, and costs next to nothing
+    assert in_language(message, "es") == message
+    assert time.process_time() - started < 0.05
