@@ -170,7 +170,8 @@ def map_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
             from chalicelib.api.error_language import error_body, preferred_language
 
             body = error_body(body, preferred_language(str(accept_language)))
-        return json_response(body, exc.status, exc.headers())
+        # the answer's words depend on that header: a cache in between must keep one per language
+        return json_response(body, exc.status, {**exc.headers(), "Vary": "Accept-Language"})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,8 @@ def _put_bad_client(api: Client, tenant: Tenant, extra: dict[str, str] | None = 
         "/clients/CLI-1", headers={**tenant.key_headers(), **(extra or {})}, body=BAD_CLIENT
     )
     assert response.status_code == 422, response.body
+    # (its words depend on the header: a cache in between keeps one answer per language)
+    assert response.headers["Vary"] == "Accept-Language"
     return body(response)
 
 
