@@ -541,9 +541,9 @@ CATALOG: dict[str, str] = {
     "client {client_id} {~reason}": "cliente {client_id}: {reason}",
     "unsubscribed from manual sends": "se dio de baja de los envíos manuales",
     "has no {~what}": "no tiene {what}",
-    "an e-mail address": "una dirección de e-mail",
-    "a valid phone number": "un número de teléfono válido",
-    "a registered device": "un dispositivo registrado",
+    "e-mail address": "una dirección de e-mail",
+    "valid phone number": "un número de teléfono válido",
+    "registered device": "un dispositivo registrado",
     "could not be rendered: {error}": "no se pudo generar: {error}",
     "{client_id} has no e-mail address": "{client_id} no tiene dirección de e-mail",
     "there is no parcel with tracking id {tracking_id}": (

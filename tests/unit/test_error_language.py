@@ -99,9 +99,9 @@ ALSO_SAID = [
     "only a google mailbox has a service account key (this one logs in otherwise)",
     # client {client_id!r} {reason}: what producers/sends/manual.py's messages_for() says
     "client 'CLI-1' unsubscribed from manual sends",
-    "client 'CLI-1' has no an e-mail address",
-    "client 'CLI-1' has no a valid phone number",
-    "client 'CLI-1' has no a registered device",
+    "client 'CLI-1' has no e-mail address",
+    "client 'CLI-1' has no valid phone number",
+    "client 'CLI-1' has no registered device",
     "client 'CLI-1' could not be rendered: 'x' is undefined",
 ]
 

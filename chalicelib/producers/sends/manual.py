@@ -414,9 +414,9 @@ class _Page:
         addresses = self._addresses(client)
         if not addresses:
             what = {
-                "email": "an e-mail address",
-                "sms": "a valid phone number",
-                "push": "a registered device",
+                "email": "e-mail address",
+                "sms": "valid phone number",
+                "push": "registered device",
             }
             return [], f"has no {what[self.channel]}"
         values = {
