@@ -27,8 +27,13 @@ pytestmark = pytest.mark.browser
 
 
 def bulk_progress(driver: Any) -> int:
-    bars = driver.find_elements(By.CSS_SELECTOR, "#b-bulk-status [role=progressbar]")
-    return int(bars[-1].get_attribute("aria-valuenow")) if bars else -1
+    """The last progress bar's value, read in one script: the screen redraws it as it polls, so a
+    bar found by one WebDriver call may be gone by the next (a stale element)."""
+    value = driver.execute_script(
+        "const bars = document.querySelectorAll('#b-bulk-status [role=progressbar]');"
+        "return bars.length ? bars[bars.length - 1].getAttribute('aria-valuenow') : null;"
+    )
+    return int(value) if value is not None else -1
 
 
 def test_bulk_statements_show_their_progress_to_100_and_who_was_skipped(
