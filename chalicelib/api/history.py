@@ -46,7 +46,7 @@ def history_item(comm: Communication) -> dict[str, Any]:
 
 def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
     from chalicelib.core.files import download_url
-    from chalicelib.records.inbound_mail import OMITTED_TOO_LARGE
+    from chalicelib.records.inbound_mail import omitted_reason
 
     kept = bool(ref.key) and ref.deleted_at is None
     return {
@@ -57,7 +57,7 @@ def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
         # file Pregón did not keep (too large, or withheld) has no link either, and says why.
         "download_url": download_url(ref) if kept else None,
         "deleted_at": ref.deleted_at.isoformat() if ref.deleted_at else None,
-        "omitted": None if ref.key else (ref.omitted or OMITTED_TOO_LARGE),
+        "omitted": omitted_reason(ref),
     }
 
 

@@ -349,7 +349,12 @@ def attachment_links(comm: Communication) -> list[dict[str, Any]]:
             "content_type": a.content_type,
             "size": a.size,
             "download_url": files.download_url(a) if a.key else None,
-            "omitted": None if a.key else (a.omitted or OMITTED_TOO_LARGE),
+            "omitted": omitted_reason(a),
         }
         for a in comm.attachments
     ]
+
+
+def omitted_reason(ref: AttachmentRef) -> str | None:
+    """Why a received file was not kept (None when it was: it has a key in S3)."""
+    return None if ref.key else (ref.omitted or OMITTED_TOO_LARGE)

@@ -111,13 +111,9 @@ def _compiler() -> Any:
     by side."""
     compiler = getattr(_compilers, "compiler", None)
     if compiler is None:
-        import typst
+        from chalicelib.producers.documents.typst_process import new_compiler
 
-        empty = str(_empty_root())
-        compiler = typst.Compiler(
-            root=empty, ignore_system_fonts=True, package_path=empty, package_cache_path=empty
-        )
-        _compilers.compiler = compiler
+        compiler = _compilers.compiler = new_compiler(str(_empty_root()))
     return compiler
 
 

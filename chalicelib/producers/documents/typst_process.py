@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # The CPU time one document may take to lay out. A one-page statement takes about 10 ms; 50 pages
 # of dense text well under a second.
@@ -82,9 +83,9 @@ class TypstProcess:
             raise TypstFailed("the typst process stopped (it may have run out of memory)") from None
         finally:
             reader.close()
-        if kind == _PDF:
-            return body
-        return _raise(body.decode("utf-8", "replace"))
+        if kind != _PDF:
+            raise TypstFailed(body.decode("utf-8", "replace"))
+        return body
 
     @property
     def pid(self) -> int | None:
@@ -113,10 +114,6 @@ class TypstProcess:
                 close_fds=True,
             )
         return self._child
-
-
-def _raise(message: str) -> bytes:
-    raise TypstFailed(message)
 
 
 class _Reader:
@@ -171,15 +168,18 @@ def _cpu_seconds(pid: int) -> float:
 # --- the child ---------------------------------------------------------------------------------
 
 
-def _serve(empty_root: str) -> None:
+def new_compiler(empty_root: str) -> Any:
+    """A typst compiler that reads nothing but ``empty_root`` (and the root each document names),
+    with only its embedded fonts and no packages: the one setup for both processes."""
     import typst
 
-    compiler = typst.Compiler(
-        root=empty_root,
-        ignore_system_fonts=True,
-        package_path=empty_root,
-        package_cache_path=empty_root,
+    return typst.Compiler(
+        root=empty_root, ignore_system_fonts=True, package_path=empty_root, package_cache_path=empty_root
     )
+
+
+def _serve(empty_root: str) -> None:
+    compiler = new_compiler(empty_root)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     while header := requests.read(_HEADER.size):
         _, root_size, document_size = _HEADER.unpack(header)

@@ -172,9 +172,9 @@ def _sync_folder(
             if _clients_in(mailbox.company_id, parse_mail(headers.get(uid, b"")), cache)[1]
         ]
         logged = 0
-        too_large = [uid for uid in wanted if sizes.get(uid, 0) > MAX_MESSAGE_BYTES]
+        too_large = {uid for uid in wanted if sizes.get(uid, 0) > MAX_MESSAGE_BYTES}
         if too_large:
-            for uid, header in sorted(imap.whole_headers(too_large).items()):
+            for uid, header in sorted(imap.whole_headers(sorted(too_large)).items()):
                 logged += log_message(mailbox, header, cache, too_large=sizes[uid])
         for chunk in _message_batches([uid for uid in wanted if uid not in too_large], sizes):
             for _, raw in sorted(imap.messages(chunk).items()):
