@@ -782,6 +782,9 @@ CATALOG: dict[str, str] = {
     ),
     "line {line}: {~problem}": "línea {line}: {problem}",
     "typst cannot lay it out: {error}": "typst no puede componerlo: {error}",
+    "typst needs too much memory to lay it out (the limit is {megabytes} MB)": (
+        "typst necesita demasiada memoria para componerlo (el límite es {megabytes} MB)"
+    ),
     "typst takes too long to lay it out (the limit is {seconds} s)": (
         "typst tarda demasiado en componerlo (el límite es {seconds} s)"
     ),

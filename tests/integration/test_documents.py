@@ -287,7 +287,10 @@ def test_a_template_whose_layout_is_merely_slow_is_stopped_and_refused_naming_th
 
     # Given a template whose typst layout would run for about a minute (no endless loop: typst
     # would stop that itself)
-    slow = "= Pedido {{ document.number }}\n#let x = 0\n#for i in range(100000000) { x = x + 1 }\n#x\n"
+    slow = (
+        "= Pedido {{ document.number }}\n#let x = 0\n"
+        "#for i in range(10000) { for j in range(10000) { x = x + 1 } }\n#x\n"
+    )
     started = time.monotonic()
     # When the administrator saves it (its preview is laid out with sample values)
     answer = api.http.put(
@@ -310,6 +313,40 @@ def test_a_template_whose_layout_is_merely_slow_is_stopped_and_refused_naming_th
         body=json.dumps({"source": "= Pedido {{ document.number }}\n"}),
     )
     assert fine.status_code == 200, fine.body
+
+
+def test_a_template_that_takes_memory_without_bound_is_stopped_and_refused_naming_the_field(
+    api: Client, tenant: Tenant
+) -> None:
+    from chalicelib.producers.documents.typst_process import TYPST_MEGABYTES
+
+    # Given a template whose typst layout doubles an array in a loop (2^40 elements if let be)
+    greedy = "= Pedido {{ document.number }}\n#let a = (0,)\n#for i in range(40) { a = a + a }\n#a.len()\n"
+    started = time.monotonic()
+    # When the administrator saves it (its preview is laid out with sample values)
+    answer = api.http.put(
+        "/documents/templates/order", headers=tenant.admin_headers(), body=json.dumps({"source": greedy})
+    )
+    # Then it is refused naming the field, as soon as typst reaches its memory, and nothing is kept
+    assert answer.status_code == 422, answer.body
+    [error] = body(answer)["errors"]
+    assert error == {
+        "field": "source",
+        "message": f"typst needs too much memory to lay it out (the limit is {TYPST_MEGABYTES} MB)",
+    }
+    assert time.monotonic() - started < 15  # about a second; slack for a loaded machine
+    kept = body(api.http.get("/documents/templates/order", headers=tenant.staff_headers()))
+    assert kept["customized"] is False
+    # And the next template is laid out and kept, by a new typst process
+    fine = api.http.put(
+        "/documents/templates/order",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"source": "= Pedido {{ document.number }}\n"}),
+    )
+    assert fine.status_code == 200, fine.body
+    assert (
+        body(api.http.get("/documents/templates/order", headers=tenant.staff_headers()))["customized"] is True
+    )
 
 
 def test_a_companys_own_template_is_used_and_values_never_become_markup(

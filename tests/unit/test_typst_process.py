@@ -1,5 +1,5 @@
 """A tenant's typst layout runs in a process of its own and is stopped once it has used its time
-(Q7): the real typst compiler, in real child processes."""
+or its memory (Q7): the real typst compiler, in real child processes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.producers.documents.typst_process import TypstFailed, TypstProcess, TypstTooSlow
+from chalicelib.producers.documents.typst_process import (
+    TYPST_MEGABYTES,
+    TypstFailed,
+    TypstProcess,
+    TypstTooBig,
+    TypstTooSlow,
+)
 
-SLOW = b"#let x = 0\n#for i in range(100000000) { x = x + 1 }\n#x"
+# A hundred million steps (about a minute), in small memory: range(100000000) would be a 3 GB array.
+SLOW = b"#let x = 0\n#for i in range(10000) { for j in range(10000) { x = x + 1 } }\n#x"
+# Without a cap these would hold 2^40 elements or bytes: gigabytes within a second or two.
+GREEDY = {
+    "array": b"#let a = (0,)\n#for i in range(40) { a = a + a }\n#a.len()",
+    "string": b'#let s = "x"\n#for i in range(40) { s = s + s }\n#s.len()',
+}
 
 
 def alive(pid: int) -> bool:
@@ -41,6 +53,43 @@ def test_a_slow_layout_is_stopped_at_its_time_and_the_next_document_gets_a_new_p
         # And the next document is laid out by a new process
         assert typst.compile(b"= Otra", tmp_path).startswith(b"%PDF-")
         assert typst.pid not in (None, first)
+    finally:
+        typst.stop()
+
+
+@pytest.mark.parametrize("kind", sorted(GREEDY))
+def test_a_layout_that_takes_memory_without_bound_is_stopped_at_its_cap_and_a_new_process_follows(
+    tmp_path: Path, kind: str
+) -> None:
+    typst = TypstProcess(tmp_path)
+    try:
+        # Given a new typst process (this layout is its first document)
+        started = time.monotonic()
+        # When the layout doubles an array (or a string) in a loop
+        with pytest.raises(TypstTooBig):
+            typst.compile(GREEDY[kind], tmp_path)
+        # Then it is stopped at once, at its cap, and no process is left
+        assert time.monotonic() - started < 10  # about a second; slack for a loaded machine
+        assert typst.pid is None
+        # And the next document is laid out by a new process, which then stays for the next
+        assert typst.compile(b"= Otra", tmp_path).startswith(b"%PDF-")
+        pid = typst.pid
+        assert pid is not None
+        assert typst.compile(b"= Y otra", tmp_path).startswith(b"%PDF-")
+        assert typst.pid == pid
+    finally:
+        typst.stop()
+
+
+def test_a_process_holds_what_it_needs_and_no_more_than_its_cap(tmp_path: Path) -> None:
+    typst = TypstProcess(tmp_path, megabytes=64)
+    try:
+        # Given a process capped at 64 MB: a one-page document fits (about 15 MB)
+        assert typst.compile(b"= Hola", tmp_path).startswith(b"%PDF-")
+        # When a layout asks for a 100 MB string / Then it is refused, below the usual cap
+        assert TYPST_MEGABYTES > 100
+        with pytest.raises(TypstTooBig):
+            typst.compile(b'#let s = "x" * (100 * 1024 * 1024)\n#s.len()', tmp_path)
     finally:
         typst.stop()
 

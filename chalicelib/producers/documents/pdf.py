@@ -17,8 +17,8 @@ What keeps a tenant's template harmless:
   system's.
 * **Bounded.** Jinja's limits (loops, output size, time) apply; typst stops infinite loops by
   itself, and a company's own template is laid out in a process of its own that is stopped once
-  a document has used its time (``typst_process``); a document over :data:`MAX_PAGES` pages is
-  refused.
+  a document has used its time or its memory (``typst_process``); a document over
+  :data:`MAX_PAGES` pages is refused.
 """
 
 from __future__ import annotations
@@ -119,11 +119,14 @@ def _compiler() -> Any:
 
 def _compile(document: bytes, root: Path, *, own: bool, field: str) -> bytes:
     """typst's PDF of ``document``. A company's own template is laid out in a typst process
-    that is stopped once it has used its time (:mod:`typst_process`); Pregón's defaults, whose
-    layout is ours and whose values the API bounds (500 lines, 2,000 movements), in this one."""
+    that is stopped once it has used its time or its memory (:mod:`typst_process`); Pregón's
+    defaults, whose layout is ours and whose values the API bounds (500 lines, 2,000 movements),
+    in this one."""
     from chalicelib.producers.documents.typst_process import (
+        TYPST_MEGABYTES,
         TYPST_SECONDS,
         TypstFailed,
+        TypstTooBig,
         TypstTooSlow,
         typst_process,
     )
@@ -148,6 +151,9 @@ def _compile(document: bytes, root: Path, *, own: bool, field: str) -> bytes:
     except TypstTooSlow as exc:
         too_long = f"typst takes too long to lay it out (the limit is {TYPST_SECONDS:g} s)"
         raise ValidationFailed([{"field": field, "message": too_long}]) from exc
+    except TypstTooBig as exc:
+        too_big = f"typst needs too much memory to lay it out (the limit is {TYPST_MEGABYTES} MB)"
+        raise ValidationFailed([{"field": field, "message": too_big}]) from exc
 
 
 def _root_with(logo: tuple[bytes, str] | None) -> tuple[Path, str | None]:

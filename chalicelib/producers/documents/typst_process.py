@@ -8,10 +8,13 @@ companies share. So typst runs in child processes, each with one compiler made o
 (its caches make the next document cheaper); a document takes an idle one, or starts one. The
 document goes to it over a pipe and its PDF comes back; a document still compiling when it has
 used :data:`TYPST_SECONDS` of the child's CPU time is stopped by killing the child, and the next
-document starts a new one.
+document starts a new one. The child's memory is capped too (:data:`TYPST_MEGABYTES`): a layout
+that builds values without bound (an array or a string doubled in a loop) would otherwise take
+gigabytes in a few seconds of CPU time, more than the Lambda (512 MB) or the machine has.
 
-The child is this file run as a script (``python typst_process.py <empty folder>``): it imports
-only the standard library and ``typst``, so it starts in about the time typst takes to import.
+The child is this file run as a script (``python typst_process.py <empty folder> <megabytes>``): it
+imports only the standard library and ``typst``, so it starts in about the time typst takes to
+import.
 Each message on the pipes is a 9-byte header (a kind byte, two lengths) and its two parts.
 """
 
@@ -19,13 +22,14 @@ from __future__ import annotations
 
 import os
 import selectors
+import signal
 import struct
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +38,27 @@ from typing import Any
 TYPST_SECONDS = 5.0
 # However little CPU the child gets (a machine under load), a document is given up after this long.
 TYPST_WALL_SECONDS = 60.0
+# The memory a typst process may hold for its data (RLIMIT_DATA: its heap and private writable
+# mappings, where typst's values, layout and PDF live), measured by ``bench.typst_memory``: a
+# default template with its sample values fits in 17 MB (39 MB resident), 300 statements one after
+# another in 49 MB (typst keeps its caches bounded), the longest statement the default template can
+# print in 255 MB (1,700 movements, 35 pages: the sandbox's 200,000 characters stop it there) and
+# 50 pages of it (2,400 movements, past that limit) in 359 MB. The cap leaves the 35 pages half as
+# much again and, beside the worker's own process (about 90 MB), stays inside the Lambda's 512 MB.
+# Not RLIMIT_AS: an idle process already reserves about 280 MB of address space it never touches.
+TYPST_MEGABYTES = 384
 
 _HEADER = struct.Struct("!BII")  # kind, length of the first part, length of the second
-_REQUEST, _PDF, _ERROR = 0, 1, 2
+_REQUEST, _PDF, _ERROR, _TOO_BIG, _BROKEN = 0, 1, 2, 3, 4
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class TypstTooSlow(Exception):
     """The layout used up its time; the child that ran it was stopped."""
+
+
+class TypstTooBig(Exception):
+    """The layout needed more memory than :data:`TYPST_MEGABYTES`; the child that ran it was stopped."""
 
 
 class TypstFailed(Exception):
@@ -55,13 +72,15 @@ class TypstFailed(Exception):
 class TypstProcess:
     """One child process with a typst compiler; not shared between threads."""
 
-    def __init__(self, empty_root: Path) -> None:
+    def __init__(self, empty_root: Path, *, megabytes: int = TYPST_MEGABYTES) -> None:
         self._empty_root = empty_root
+        self._megabytes = megabytes
         self._child: subprocess.Popen[bytes] | None = None
 
     def compile(self, document: bytes, root: Path, *, seconds: float = TYPST_SECONDS) -> bytes:
         """The PDF of ``document`` compiled with ``root`` as the only folder typst may read.
-        TypstTooSlow after ``seconds`` of the child's CPU time; TypstFailed for typst's errors."""
+        TypstTooSlow after ``seconds`` of the child's CPU time; TypstTooBig when it needed more
+        memory than the child may use; TypstFailed for typst's errors."""
         child = self._started()
         assert child.stdin is not None and child.stdout is not None
         root_bytes = str(root).encode()
@@ -79,10 +98,19 @@ class TypstProcess:
             self.stop()
             raise
         except EOFError:
-            self.stop()
-            raise TypstFailed("the typst process stopped (it may have run out of memory)") from None
+            if self._ended() == -signal.SIGABRT:
+                # Rust aborts the process when an allocation fails, and rayon when one of typst's
+                # threads panics (at the cap, zlib's allocation in the PDF); Python's MemoryError
+                # and a panic of typst's main thread near the cap come back as _TOO_BIG
+                raise TypstTooBig from None
+            raise TypstFailed("the typst process stopped") from None
         finally:
             reader.close()
+        if kind == _TOO_BIG:
+            self.stop()
+            raise TypstTooBig
+        if kind == _BROKEN:
+            self.stop()
         if kind != _PDF:
             raise TypstFailed(body.decode("utf-8", "replace"))
         return body
@@ -101,13 +129,24 @@ class TypstProcess:
                 if stream is not None:
                     stream.close()
 
+    def _ended(self) -> int | None:
+        """How the child ended, once it has closed its output (None if it had to be killed)."""
+        child = self._child
+        assert child is not None
+        try:
+            returncode: int | None = child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        self.stop()
+        return returncode
+
     def _started(self) -> subprocess.Popen[bytes]:
         if self._child is None or self._child.poll() is not None:
             self.stop()
             # The child finds typst where this interpreter does (on Lambda, the deployment package).
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
             self._child = subprocess.Popen(  # noqa: S603 (our own interpreter and script)
-                [sys.executable, str(Path(__file__)), str(self._empty_root)],
+                [sys.executable, str(Path(__file__)), str(self._empty_root), str(self._megabytes)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=env,
@@ -178,22 +217,67 @@ def new_compiler(empty_root: str) -> Any:
     )
 
 
-def _serve(empty_root: str) -> None:
+def _limit_memory(megabytes: int) -> None:
+    """Cap this process's data: past it an allocation fails (Rust then aborts the process; Python
+    raises MemoryError)."""
+    import resource
+
+    limit = megabytes << 20
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def _serve(empty_root: str, megabytes: int) -> None:
+    _limit_memory(megabytes)
     compiler = new_compiler(empty_root)
+    # typst starts its worker threads at its first document: here, not when a layout has used up
+    # the memory (a thread that cannot start is a panic that leaves the process hanging)
+    compiler.compile(input=b"", format="pdf", root=empty_root, pdf_tags=False)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     while header := requests.read(_HEADER.size):
         _, root_size, document_size = _HEADER.unpack(header)
         root = requests.read(root_size).decode()
         document = requests.read(document_size)
+        _forget_peak()
+        broken = False
         try:
             pdf = compiler.compile(input=document, format="pdf", root=root, pdf_tags=False)
             assert isinstance(pdf, bytes)  # one PDF, not one image per page
             answer = _HEADER.pack(_PDF, len(pdf), 0) + pdf
+        except MemoryError:
+            answer = _HEADER.pack(_TOO_BIG, 0, 0)
         except Exception as exc:  # typst's errors, and anything else: the parent says why
             message = str(getattr(exc, "message", None) or exc).encode()
             answer = _HEADER.pack(_ERROR, len(message), 0) + message
+        except BaseException as exc:  # a panic in typst (pyo3's PanicException): this process is done
+            if type(exc).__name__ != "PanicException":
+                raise
+            broken = True
+            # at the cap, an allocation typst checks (zlib's, a thread's) fails as a panic
+            if _peak_megabytes() >= 0.75 * megabytes:
+                answer = _HEADER.pack(_TOO_BIG, 0, 0)
+            else:
+                message = f"typst failed: {exc}".encode()
+                answer = _HEADER.pack(_BROKEN, len(message), 0) + message
         answers.write(answer)
         answers.flush()
+        if broken:
+            return
+
+
+def _forget_peak() -> None:
+    """Start counting this process's peak memory afresh (Linux; elsewhere it counts from the start)."""
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_megabytes() -> float:
+    """The most memory this process has held since :func:`_forget_peak` (0 where Linux's /proc is not)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0.0
+    peak = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")), "0")
+    return int(peak) / 1024
 
 
 _idle: list[TypstProcess] = []
@@ -222,4 +306,4 @@ def typst_process(empty_root: Path) -> Iterator[TypstProcess]:
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1])
+    _serve(sys.argv[1], int(sys.argv[2]))
