@@ -326,6 +326,70 @@ def test_an_ses_account_saved_while_a_removal_checks_the_accounts_stops_the_remo
     assert api.http.get(f"/sender-domains/{domain}", headers=admin).status_code == 200
 
 
+def test_a_removal_whose_accounts_change_at_every_check_gives_up_with_a_409_and_removes_nothing(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.accounts import domains
+
+    domain = f"{tenant.company_id}.vaiven.example"
+    other = f"{tenant.company_id}.otro.example"
+    admin = tenant.admin_headers()
+    # Given the company's verified domain, with no SES account on it, and a second domain whose
+    # fallback SES account sends the company's mail
+    assert register(api, tenant, domain).status_code == 201
+    assert register(api, tenant, other).status_code == 201
+    assert ses_account(api, tenant, f"avisos@{other}", f"avisos@{other}").status_code == 200
+    # (and an SMTP account whose From is on the domain: its own server sends it, not SES)
+    assert tenant.mailbox is not None
+    smtp_sender_account(tenant.company_id, "invoices", tenant.mailbox, "Facturas", f"facturas@{domain}")
+    # And another administrator who, every time the removal has found no SES account on the
+    # domain, puts Ana's own SES account on it and moves it back to the other domain (two real
+    # saves; this hook runs them at that exact point of each check)
+    found_none = domains.accounts_sending_from
+    saves: list[tuple[str, int]] = []
+
+    def ana_on(on: str) -> None:
+        account = {"kind": "ses", "display_name": "Ana", "from_address": f"ana@{on}", "ses_identity": on}
+        saved = api.http.put("/users/ana@x/sender-account", headers=admin, body=json.dumps(account))
+        saves.append((on, saved.status_code))
+
+    def and_meanwhile(company_id: str, name: str, *, consistent: bool = False) -> list[str]:
+        areas = found_none(company_id, name, consistent=consistent)
+        assert areas == []
+        ana_on(domain)
+        ana_on(other)
+        return areas
+
+    monkeypatch.setattr(domains, "accounts_sending_from", and_meanwhile)
+    # When the first administrator removes the domain
+    refused = api.http.delete(f"/sender-domains/{domain}", headers=admin)
+    # Then, after checking the accounts once per try, the removal gives up: a 409 naming the
+    # domain and the field, asking to try again
+    assert refused.status_code == 409, refused.body
+    assert body(refused)["field"] == "domain"
+    assert body(refused)["message"] == f"sender accounts on {domain} keep changing: try again"
+    assert saves == [(domain, 200), (other, 200)] * domains._REMOVAL_TRIES
+    # And a Spanish-speaking caller is told the same in Spanish
+    spanish = api.http.delete(f"/sender-domains/{domain}", headers={**admin, "Accept-Language": "es"})
+    assert spanish.status_code == 409 and body(spanish)["field"] == "domain", spanish.body
+    assert body(spanish)["message"] == f"las cuentas de envío de {domain} siguen cambiando: intente de nuevo"
+    monkeypatch.undo()
+
+    # And nothing was removed, not even half-way: the domain is the company's and verified in SES,
+    # the accounts are as the other administrator left them
+    shown = api.http.get(f"/sender-domains/{domain}", headers=admin)
+    assert shown.status_code == 200 and body(shown)["verified"] is True
+    assert domain in ses_identities()
+    accounts = {a["area"]: a for a in body(api.http.get("/sender-accounts", headers=admin))["items"]}
+    assert accounts["all"]["ses_identity"] == f"avisos@{other}"
+    assert accounts["invoices"]["from_address"] == f"facturas@{domain}"
+    ana = body(api.http.get("/users/ana@x/sender-account", headers=admin))
+    assert (ana["ses_identity"], ana["from_address"]) == (other, f"ana@{other}")
+    # And the domain is usable: an SES account may still be saved on it (a removal's mark would refuse it)
+    moved = ses_account(api, tenant, f"avisos@{domain}", f"avisos@{domain}")
+    assert moved.status_code == 200, moved.body
+
+
 def test_a_removal_that_stopped_half_way_refuses_new_ses_accounts_and_finishes_when_asked_again(
     api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
