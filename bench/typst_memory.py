@@ -11,7 +11,8 @@ that limit here, as a company's own template could lay out that many pages), the
 a 3,000 × 3,000 logo, and a process that has laid out 300 one-page statements one after another
 (typst keeps its caches). For each: the process's peak resident memory (VmHWM) and the smallest
 data limit (RLIMIT_DATA, what the cap sets, found by bisection to 2 MB) under which it still lays
-the documents out.
+the documents out. The processes the bisection takes past their limit print typst's abort ("memory
+allocation of N bytes failed") on stderr.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def _laid_out(documents: list[bytes], root: Path, empty: Path, megabytes: int) -
             pdf = process.compile(document, root, seconds=60)
         assert process.pid is not None
         return True, len(_PAGE.findall(pdf)), _status(process.pid, "VmHWM")
-    except (TypstTooBig, TypstFailed, TypstTooSlow):  # too little memory even to start
+    except (TypstTooBig, TypstFailed, TypstTooSlow):  # over its limit (or below what starting takes)
         return False, 0, 0
     finally:
         process.stop()
