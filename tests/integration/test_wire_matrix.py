@@ -395,3 +395,47 @@ def test_an_invoice_through_ses_is_handed_over_as_the_smtp_path_writes_it(
     assert names_on_the_wire(raw) == (SENDER, CLIENT_NAME)
     assert kind_headers(raw) == (False, b"auto-generated")
     assert b"filename*=utf-8''Factura%20n%C2%BA" in raw
+
+
+def test_a_resent_reply_stays_in_its_thread_and_a_resent_send_keeps_its_unsubscribe(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given a clerk answered José's e-mail from the register, and sent the client a notice
+    receive_mail(api, tenant.company_id, "José <compras@nunez.example>", "¿Y mi factura nº 12?", "Hola")
+    register = body(api.http.get("/clients/CLI-1/register", headers=tenant.staff_headers()))
+    [received] = [item for item in register["items"] if item["direction"] == "in"]
+    reply = body(
+        api.http.post(
+            f"/clients/CLI-1/register/{received['communication_id']}/reply",
+            headers=tenant.staff_headers(),
+            body=json.dumps({"text": "Mañana, José."}),
+        )
+    )
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
+    assert saved.status_code == 200, saved.body
+    send = {"channel": "email", "template": "custom:aviso", "client_ids": ["CLI-1"]}
+    [notice] = body(api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(send)))[
+        "messages"
+    ]
+    assert deliver_outboxes()["sent"] == 2
+    replied, _ = sorted((p.read_bytes() for p in mailbox.files()), key=lambda raw: b"In-Reply-To" not in raw)
+    # When staff resend both from the history
+    ids = [reply["communication_id"], notice["communication_id"]]
+    resent = api.http.post("/history/resend", headers=tenant.staff_headers(), body=json.dumps({"ids": ids}))
+    assert resent.status_code == 202, resent.body
+    assert deliver_outboxes()["sent"] == 2
+    again, notice_again = sorted(
+        (p.read_bytes() for p in mailbox.files()[2:]), key=lambda raw: b"In-Reply-To" not in raw
+    )
+    # Then the resent reply answers José's message as the reply did (his mail program threads
+    # it there), its References the thread then the resend's own reference, not the reply's
+    assert wire_problems(again, domain=DOMAIN) == []
+    assert header_fields(again, "In-Reply-To") == header_fields(replied, "In-Reply-To") != []
+    thread, ours = (
+        header_fields(replied, "References")[0][12:].split(),
+        header_fields(again, "References")[0][12:].split(),
+    )
+    assert ours[:-1] == thread[:-1] and ours[-1] != thread[-1] and ours[-1].startswith(b"<ref-")
+    # And the resent notice still offers its one-click unsubscribe
+    assert wire_problems(notice_again, domain=DOMAIN) == []
+    assert kind_headers(notice_again) == (True, None)
