@@ -439,3 +439,25 @@ def test_a_resent_reply_stays_in_its_thread_and_a_resent_send_keeps_its_unsubscr
     # And the resent notice still offers its one-click unsubscribe
     assert wire_problems(notice_again, domain=DOMAIN) == []
     assert kind_headers(notice_again) == (True, None)
+
+
+def test_a_company_template_whose_text_renders_blank_sends_the_htmls_text(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the company's notice says everything in a variable in its text, and in its HTML too
+    notice = NOTICE | {
+        "text": "{{ aviso }}",
+        "html": "<style>p {color: red}</style>"
+        "<p>Hola {{ client.name }}:</p><p>«corte» el lunes&nbsp;12 €.</p>",
+    }
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(notice))
+    assert saved.status_code == 200, saved.body
+    # When staff send it without that variable
+    send = {"channel": "email", "template": "custom:aviso", "client_ids": ["CLI-1"]}
+    assert api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(send)).status_code == 201
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then the text/plain alternative is not blank: it reads as the HTML does, without its style
+    assert wire_problems(raw, domain=DOMAIN) == []
+    text = message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert text == f"Hola {CLIENT_NAME}:\n«corte» el lunes 12 €.\n"
