@@ -18,7 +18,7 @@ from chalicelib.core.settings import get_settings
 
 MANUAL_UNSUBSCRIBE_PATH = "/public/manual-sends/unsubscribe"
 TRACKING_UNSUBSCRIBE_PATH = "/public/unsubscribe"
-AUTO_SUBMITTED = "auto-generated"  # RFC 3834: a tracking alert is no reply to anyone
+AUTO_SUBMITTED = "auto-generated"  # RFC 3834: an e-mail no person wrote, and no reply to anyone
 MANUAL_CHANNEL = "manual"  # the token's ``ch``: a tracking alert's token does not work here
 ONE_CLICK = "List-Unsubscribe=One-Click"
 MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1

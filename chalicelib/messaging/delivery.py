@@ -155,10 +155,29 @@ def _outgoing(message: Communication) -> OutgoingChannelMessage:
         from_address=message.from_address or "",  # else the account's (channels.email.mime_of)
         from_name=message.from_name or "",
         reply_to=message.reply_to,
-        headers={**message.headers, **_alert_header(message), COMMUNICATION_HEADER: message.communication_id},
+        headers={
+            **message.headers,
+            **_alert_header(message),
+            **_auto_submitted(message),
+            COMMUNICATION_HEADER: message.communication_id,
+        },
         attachments=attachments,
         message_id=message.rfc_message_id or f"<{message.communication_id}@pregon>",
     )
+
+
+def _auto_submitted(message: Communication) -> dict[str, str]:
+    """An e-mail no person wrote (``kind`` automatic: an invoice, a payment, a ticket, a pickup,
+    a document, a bulk statement...) says so: ``Auto-Submitted: auto-generated`` (RFC 3834 5),
+    which tells the client's vacation responder not to answer it. Its answer would come back
+    through our Reply-To and be logged in the client's register as mail from the client. Staff
+    replies, manual sends and resends (``manual``) carry none; a message that names its own
+    value (tracking alerts, reminders, confirmations) keeps it."""
+    if message.kind != "automatic" or any(name.lower() == "auto-submitted" for name in message.headers):
+        return {}
+    from chalicelib.core.links import AUTO_SUBMITTED
+
+    return {"Auto-Submitted": AUTO_SUBMITTED}
 
 
 def _alert_header(message: Communication) -> dict[str, str]:

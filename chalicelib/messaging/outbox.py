@@ -98,6 +98,18 @@ def outbox_of(channel: str, area: str | None = None) -> str:
     return f"email:{area}" if channel == "email" else channel
 
 
+def _plain_text(message: OutgoingMessage) -> str:
+    """An e-mail's plain-text body; when a company's template rendered it blank (a variable the
+    send did not give, an ``if`` not taken) and its HTML is not, the HTML's text: the
+    text/plain alternative is what text-only mail programs show and what spam filters compare
+    with the HTML, so it is never sent blank beside an HTML body that says something."""
+    if message.channel != "email" or message.text.strip() or not message.html:
+        return message.text
+    from chalicelib.core.plain_text import html_to_text
+
+    return html_to_text(message.html) or message.text
+
+
 def _communication_for(
     company_id: str,
     message: OutgoingMessage,
@@ -122,7 +134,7 @@ def _communication_for(
         to_address=message.to_address,
         to_name=message.to_name,
         subject=message.subject,
-        text=message.text,
+        text=_plain_text(message),
         html=message.html,
         headers=dict(message.headers),
         attachments=message.attachments,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import html as html_lib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,13 +21,13 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
+from chalicelib.core.plain_text import html_to_text
+
 MAX_TEXT_BYTES = 60_000  # kept on the communication item (DynamoDB items stop at 400 KB)
 MAX_HTML_BYTES = 120_000  # a longer HTML body is kept as an attachment instead
 MAX_HEADER_CHARS = 2_000
 MAX_DEPTH = 20
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 TRUNCATED = "\n[… truncated: the whole message is kept in the raw mail]"
 
 
@@ -376,11 +375,3 @@ def _cap(text: str, limit: int) -> str:
     if len(encoded) <= limit:
         return text
     return encoded[: limit - len(TRUNCATED.encode("utf-8"))].decode("utf-8", errors="ignore") + TRUNCATED
-
-
-def html_to_text(markup: str) -> str:
-    """A plain reading of an HTML body (for search and for a message with no text part)."""
-    text = re.sub(r"<br\s*/?>|</p\s*>|</div\s*>|</tr\s*>", "\n", markup, flags=re.IGNORECASE)
-    text = html_lib.unescape(_TAG.sub("", text))
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

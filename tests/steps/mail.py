@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import quopri
 import re
+import socket
 from email import message_from_bytes
 from email.policy import compat32
 from typing import Any
@@ -40,6 +41,21 @@ _ITEM_LIST_HEADERS = (
     b"list-unsubscribe-post",
 )
 _QUOTED = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_ONE_ADDRESS = (b"from", b"to", b"reply-to")
+# RFC 5322 3.3 as we write it (``email.utils.format_datetime``): day, date, time, numeric zone
+_DATE = re.compile(
+    rb"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}"
+    rb" \d{2}:\d{2}:\d{2} [+-]\d{4}"
+)
+# Our own X- headers: the communication (SES tags it), a tracking alert, a test send; and the
+# two the test's SMTP server writes above what it received (infrastructure/local/mailcatcher.py).
+OUR_X_HEADERS = (
+    b"x-pregon-message",
+    b"x-pregon-alert",
+    b"x-pregon-test-send",
+    b"x-pregon-envelope-from",
+    b"x-pregon-envelope-to",
+)
 _ONCE = (b"from", b"to", b"subject", b"date", b"message-id", b"mime-version")
 
 
@@ -57,15 +73,40 @@ def _word_decodes(word: re.Match[bytes]) -> bool:
     return True
 
 
+def _fields(raw: bytes) -> list[bytes]:
+    """The head's fields as they went on the wire: ``Name: value``, folds (CRLF and the next
+    line's white space) kept, in order."""
+    fields: list[bytes] = []
+    for line in raw.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            fields[-1] += b"\r\n" + line
+        else:
+            fields.append(line)
+    return fields
+
+
+def _name(field: bytes) -> bytes:
+    return field.partition(b":")[0].strip().lower()
+
+
+def header_fields(raw: bytes, name: str) -> list[bytes]:
+    """Each ``name`` field of a message's head as it went on the wire, folds and all."""
+    return [field for field in _fields(raw) if _name(field) == name.lower().encode()]
+
+
 def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
     """What a strict receiver finds wrong in a message's bytes as the SMTP server received them
-    (RFC 5321/5322, 2045-2047, 2369, 8058; no SMTPUTF8 nor 8BITMIME asked for): CRLF line
-    ends only; lines of 998 octets at most, 76 in a quoted-printable or base64 body; 7-bit
-    bytes only (non-ASCII text as encoded-words of at most 75 characters that each decode
-    alone, bodies quoted-printable or base64); From, To, Subject, Date, Message-ID (on
-    ``domain``) and MIME-Version once each, one address in From and To, no Bcc, no header
-    twice; msg-ids and unsubscribe links never encoded and folded only between items; a
-    text/plain part."""
+    (RFC 5321/5322, 2045-2047, 2183, 2231, 2369, 8058; no SMTPUTF8 nor 8BITMIME asked for):
+    CRLF line ends only; lines of 998 octets at most, 76 in a quoted-printable or base64 body;
+    7-bit bytes only (non-ASCII text as encoded-words of at most 75 characters that each decode
+    alone, bodies quoted-printable or base64); From, To, Subject, Date (RFC 5322 3.3's form),
+    Message-ID (on ``domain``) and MIME-Version once each, one address in From, To and
+    Reply-To, no Bcc, no header twice; msg-ids and unsubscribe links never encoded and folded
+    only between items, a ``List-Unsubscribe`` of https or http URLs on one line; a text/plain
+    part that is not blank, before the HTML in a multipart/alternative; every attachment
+    ``Content-Disposition: attachment`` with a file name (RFC 2231 when it is not ASCII); no
+    header naming this machine, ``localhost`` or a loopback address, and no ``X-`` header but
+    ours (:data:`OUR_X_HEADERS`)."""
     problems: list[str] = []
     if re.search(rb"\r(?!\n)|(?<!\r)\n", raw):
         problems.append("a line ends in a bare CR or LF")
@@ -73,13 +114,8 @@ def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
     if not raw.isascii():
         problems.append("8-bit bytes sent without SMTPUTF8 or 8BITMIME")
     head = raw.partition(b"\r\n\r\n")[0]
-    fields: list[bytes] = []
-    for line in head.split(b"\r\n"):
-        if line[:1] in (b" ", b"\t"):
-            fields[-1] += b"\r\n" + line
-        else:
-            fields.append(line)
-    names = [field.partition(b":")[0].strip().lower() for field in fields]
+    fields = _fields(raw)
+    names = [_name(field) for field in fields]
     problems += [f"{name.decode()} {names.count(name)} times" for name in _ONCE if names.count(name) != 1]
     problems += [f"{name.decode()} twice" for name in sorted(set(names)) if names.count(name) > 1]
     if b"bcc" in names:
@@ -90,7 +126,7 @@ def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
                 problems.append(f"{name.decode()}: an encoded-word of {len(word.group())} characters")
             if not _word_decodes(word):
                 problems.append(f"{name.decode()}: an encoded-word that does not decode alone")
-        if name in (b"from", b"to") and b"," in _QUOTED.sub(b"", _ENCODED_WORD.sub(b"", field)):
+        if name in _ONE_ADDRESS and b"," in _QUOTED.sub(b"", _ENCODED_WORD.sub(b"", field)):
             problems.append(f"{name.decode()}: more than one address (a comma outside quotes)")
         if name in _ITEM_LIST_HEADERS:
             value = field.partition(b":")[2]
@@ -98,14 +134,50 @@ def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
                 problems.append(f"{name.decode()}: encoded-words instead of its value")
             if any(not piece.lstrip().startswith(b"<") for piece in value.split(b"\r\n")[1:]):
                 problems.append(f"{name.decode()}: folded inside an item")
+        if name == b"date" and not _DATE.fullmatch(field.partition(b":")[2].strip()):
+            problems.append(f"date: not RFC 5322's form: {field.decode(errors='replace')}")
+        if name == b"list-unsubscribe" and (
+            b"\r\n" in field or not re.fullmatch(rb"<https?://[^<>\s]+>(, *<[^<>\s]+>)*", field[17:].strip())
+        ):
+            problems.append("list-unsubscribe: not one line of <URL>s")
+        if name.startswith(b"x-") and name not in OUR_X_HEADERS:
+            problems.append(f"a header of no use to the reader: {name.decode()}")
+        if name not in OUR_X_HEADERS[3:] and re.search(
+            rb"(?i)\blocalhost\b|\b127\.0\.0\.1\b|\[::1\]|@"
+            + re.escape(socket.gethostname().encode())
+            + rb"\b",
+            field,
+        ):
+            problems.append(f"{name.decode()}: names this machine or a loopback address")
     if domain is not None and not re.search(
         rb"(?mi)^message-id: *<[^@>\s]+@" + re.escape(domain.encode()) + rb">", head
     ):
         problems.append(f"the Message-ID is not on {domain}")
-    parts = message_from_bytes(raw, policy=compat32).walk()
+    parts: list[Any] = list(message_from_bytes(raw, policy=compat32).walk())
     leaves = [part for part in parts if not part.is_multipart()]
     if "text/plain" not in [part.get_content_type() for part in leaves]:
         problems.append("no text/plain part")
+    for part in parts:
+        if part.get_content_type() == "multipart/alternative":
+            kinds = [sub.get_content_type() for sub in part.get_payload()]
+            if kinds[:1] != ["text/plain"] or kinds[-1:] != ["text/html"]:
+                problems.append(f"multipart/alternative holds {kinds}: text first, then HTML")
+        if (
+            part.get_content_type() == "text/plain"
+            and not part.get_payload(decode=True)
+            .decode(part.get_content_charset() or "ascii", "replace")
+            .strip()
+        ):
+            problems.append("a blank text/plain part")
+        disposition = str(part.get("Content-Disposition", ""))
+        if part.get_content_maintype() in ("application", "image") or disposition:
+            if not disposition.lower().startswith("attachment"):
+                problems.append(f"{part.get_content_type()}: not Content-Disposition: attachment")
+            filename = part.get_filename()
+            if not filename:
+                problems.append(f"{part.get_content_type()}: an attachment without a file name")
+            elif not filename.isascii() and "filename*" not in disposition:
+                problems.append(f"{part.get_content_type()}: a file name that is not ASCII without RFC 2231")
     for part in leaves:
         encoding = str(part.get("Content-Transfer-Encoding", "7bit")).lower()
         if encoding in ("quoted-printable", "base64"):

@@ -19,8 +19,8 @@ from chalicelib.tenants.companies import company_time_zone
 CHANNELS = ("email", "sms", "push")
 MAX_RESEND = 100
 MAX_FILTERS_PER_USER = 50
-# Headers the outbox writes for each message itself; a resend gets its own.
-_OWN_HEADERS = frozenset({"references", "message-id", "in-reply-to", "date"})
+# Headers written for each message itself; a resend gets its own.
+_OWN_HEADERS = frozenset({"message-id", "date"})
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,10 @@ def resend(viewer: Principal, ids: list[str]) -> list[Communication]:
             cause=comm.cause,
             resend_of=comm.communication_id,
             created_by=viewer.subject,
-            headers={k: v for k, v in comm.headers.items() if k.lower() not in _OWN_HEADERS},
+            headers=_resent_headers(comm),
             attachments=comm.attachments,
+            in_reply_to=comm.in_reply_to,
+            thread_id=comm.thread_id,
         )
         for comm in originals
     ]
@@ -149,6 +151,21 @@ def resend(viewer: Principal, ids: list[str]) -> list[Communication]:
         if comm.resend_of:
             store.link_resend(viewer.company_id, comm.resend_of, comm.communication_id, now)
     return written
+
+
+def _resent_headers(comm: Communication) -> dict[str, str]:
+    """The original's headers for its resend: a reply's ``In-Reply-To`` and the thread its
+    ``References`` continued stay (the client's mail program threads the resend where the
+    original was); the original's own reply reference leaves, the outbox adds the resend's."""
+    from chalicelib.core.links import reply_reference
+
+    headers = {k: v for k, v in comm.headers.items() if k.lower() not in _OWN_HEADERS}
+    own = reply_reference(comm.company_id, comm.communication_id)
+    for name in [k for k in headers if k.lower() == "references"]:
+        thread = " ".join(r for r in headers.pop(name).split() if r != own)
+        if thread:
+            headers["References"] = thread
+    return headers
 
 
 # --- my filters ----------------------------------------------------------------------------------

@@ -1,0 +1,463 @@
+"""What goes on the wire, for every kind of e-mail Pregón sends (Q5, T7, C8, RFC 3834): each kind
+sent through its real path with Spanish content (accents, ñ, «», €, a subject over 78
+characters, a sender and a client whose names hold accents and a comma, a PDF named
+``Factura nº 12 – octubre.pdf``), and checked on the bytes the SMTP server received (or the raw
+message handed to SES), never on what a parser makes of them: the generic rules of
+``tests/steps/mail.py::wire_problems``, then the kind's own headers.
+
+| kind | List-Unsubscribe + one-click | Auto-Submitted |
+|---|---|---|
+| tracking alert (T7) | yes | auto-generated |
+| manual and bulk send (C8) | yes | none |
+| confirmation, invoice, payment, ticket, pickups, documents, statements, reminder | no | auto-generated |
+| staff reply from the register, account and template test sends | no | none |
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from email import message_from_bytes, policy
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.inbound import receive_mail
+from tests.steps.mail import header_fields, wire_problems
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.reminders import push_ok, receivable, run_now, set_reminders_ok
+from tests.steps.sends import expand_pages
+from tests.steps.tenants import Tenant, smtp_sender_account
+from tests.steps.tracking import ask_for_alerts, issue, post_event, staff_subscribe, sweep
+
+DOMAIN = "cargasdelsur.example"
+SENDER = "Cargas del Sur – Envíos, S.A."
+CLIENT_NAME = "Ferretería Núñez, S.R.L."
+LONG_SUBJECT = (
+    "Aviso «{{ client.name }}»: su factura nº 12 de octubre por 1.234,56 € ya está disponible para descargar"
+)
+NOTICE = {
+    "subject": LONG_SUBJECT,
+    "text": "Hola {{ client.name }}: «corte» el lunes, 12 €.",
+    "html": "<p>Hola {{ client.name }}: «corte» el lunes, 12 €.</p>",
+}
+PDF_NAME = "Factura nº 12 – octubre.pdf"
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+ONE_CLICK = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"
+
+
+@pytest.fixture
+def erp(api: Client, tenant: Tenant, mailbox: MailCatcher) -> dict[str, str]:
+    """The company sends every area from the test's SMTP server as "Cargas del Sur – Envíos,
+    S.A."; its back office's key may post events, receivables and documents; its client CLI-1 is
+    "Ferretería Núñez, S.R.L."."""
+    from chalicelib.tenants.companies import issue_api_key
+
+    for area in ("all", "tracking"):
+        smtp_sender_account(tenant.company_id, area, mailbox, SENDER, f"avisos@{DOMAIN}")
+    scopes = ["events:write", "clients:write", "receivables:write", "documents:write", "documents:read"]
+    headers = {
+        "Authorization": f"ApiKey {issue_api_key(tenant.company_id, 'erp', scopes)}",
+        "Content-Type": "application/json",
+    }
+    put_client(api, headers, "CLI-1", name=CLIENT_NAME, emails=["compras@nunez.example"])
+    return headers
+
+
+def kind_headers(raw: bytes) -> tuple[bool, bytes | None]:
+    """(whether it offers RFC 8058's one-click unsubscribe, its Auto-Submitted value), read from
+    the bytes: each header once, on one line."""
+    unsubscribe, post, auto = (
+        header_fields(raw, n) for n in ("List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted")
+    )
+    assert len(unsubscribe) == len(post) <= 1 and len(auto) <= 1, (unsubscribe, post, auto)
+    if unsubscribe:
+        assert post == [ONE_CLICK] and b"\r\n" not in unsubscribe[0], (unsubscribe, post)
+    return bool(unsubscribe), auto[0].partition(b":")[2].strip() if auto else None
+
+
+def the_only_mail(mailbox: MailCatcher) -> bytes:
+    [path] = mailbox.files()
+    return path.read_bytes()
+
+
+def names_on_the_wire(raw: bytes) -> tuple[str, str]:
+    """From's and To's display names as a mail program decodes the bytes."""
+    mail = message_from_bytes(raw, policy=policy.default)
+    return mail["From"].addresses[0].display_name, mail["To"].addresses[0].display_name
+
+
+def post_business_event(api: Client, erp: dict[str, str], event: str, payload: dict[str, Any]) -> None:
+    answer = api.http.post(f"/events/{event}", headers=erp, body=json.dumps(payload))
+    assert answer.status_code == 202 and body(answer)["messages"], answer.body
+
+
+# --- automatic: no one-click unsubscribe, Auto-Submitted: auto-generated --------------------------
+
+EVENTS: dict[str, dict[str, Any]] = {
+    "invoice-issued": {
+        "invoice": {"number": "A-0001-00001234", "issued_on": "2026-11-02", "total": "1.234,56 €"},
+        "pdf": {"content_base64": base64.b64encode(PDF).decode(), "file_name": PDF_NAME},
+    },
+    "payment-recorded": {
+        "payment": {
+            "receipt_number": "X-0001-567",
+            "amount": "500 €",
+            "received_on": "2026-11-02",
+            "entry": "manual",
+        },
+        "client_balance": "1.500,00 €",
+    },
+    "ticket-changed": {
+        "notify_client": True,
+        "ticket": {
+            "id": "4711",
+            "subject": "Sin conexión «fibra»",
+            "status": "En curso",
+            "operator": "Martín",
+        },
+    },
+    "pickup-approved": {
+        "pickup_number": "R-1187",
+        "branch": "Sucursal Córdoba – Centro",
+        "pickup_date": "2026-11-03",
+        "tracking_id": "CDS-000124",
+        "label_url": "https://labels.cargasdelsur.example/CDS-000124.pdf",
+    },
+    "pickups-confirmed": {"pickups": [{"tracking_id": "CDS-000130", "address": "San Martín 56, Córdoba"}]},
+}
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_an_event_message_says_it_is_automatic_and_offers_no_unsubscribe(
+    api: Client, erp: dict[str, str], mailbox: MailCatcher, event: str
+) -> None:
+    # Given the back office posts what happened to Ferretería Núñez, S.R.L.
+    post_business_event(api, erp, event, {"event_id": f"{event}-1", "client_id": "CLI-1", **EVENTS[event]})
+    # When the outbox delivers the e-mail
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then its bytes are what a strict receiver takes, the names as they were written
+    assert wire_problems(raw, domain=DOMAIN) == []
+    assert names_on_the_wire(raw) == (SENDER, CLIENT_NAME)
+    # And it says no person wrote it (RFC 3834: the client's vacation responder does not answer
+    # it into the register), with no unsubscribe: it is transactional
+    assert kind_headers(raw) == (False, b"auto-generated")
+
+
+def test_an_invoice_carries_its_pdf_as_an_attachment_named_as_the_erp_named_it(
+    api: Client, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the back office posts an invoice with its PDF named "Factura nº 12 – octubre.pdf"
+    post_business_event(
+        api, erp, "invoice-issued", {"event_id": "inv-pdf", "client_id": "CLI-1", **EVENTS["invoice-issued"]}
+    )
+    # When it is delivered
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then the attachment is an application/pdf whose name is an RFC 2231 parameter (7-bit, no
+    # encoded-word), and a mail program shows that name and opens the PDF as it was
+    assert wire_problems(raw, domain=DOMAIN) == []
+    head = raw.split(b"Content-Type: application/pdf\r\n", 1)[1].split(b"\r\n\r\n", 1)[0]
+    rfc2231 = b"filename*=utf-8''Factura%20n%C2%BA%2012%20%E2%80%93%20octubre.pdf"
+    assert b"Content-Disposition: attachment;\r\n " + rfc2231 in head
+    [attachment] = list(message_from_bytes(raw, policy=policy.default).iter_attachments())
+    assert attachment.get_filename() == PDF_NAME and attachment.get_content() == PDF
+
+
+def test_an_invoice_from_the_companys_own_template_folds_its_long_subject_at_legal_points(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the company's own invoice template, whose subject renders to over 78 characters
+    saved = api.http.put("/templates/invoice", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
+    assert saved.status_code == 200, saved.body
+    # When an invoice is e-mailed
+    post_business_event(
+        api, erp, "invoice-issued", {"event_id": "inv-own", "client_id": "CLI-1", **EVENTS["invoice-issued"]}
+    )
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then the subject is folded into lines of at most 76 characters, as encoded-words each
+    # decoding alone, and reads back whole
+    assert wire_problems(raw, domain=DOMAIN) == []
+    [subject] = header_fields(raw, "Subject")
+    assert b"\r\n " in subject and all(len(line) <= 76 for line in subject.split(b"\r\n"))
+    expected = (
+        f"Aviso «{CLIENT_NAME}»: su factura nº 12 de octubre por 1.234,56 € ya está disponible para descargar"
+    )
+    assert message_from_bytes(raw, policy=policy.default)["Subject"] == expected
+    assert kind_headers(raw) == (False, b"auto-generated")
+
+
+def test_a_document_the_erp_posts_says_it_is_automatic(
+    api: Client, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the ERP posts an order for the client
+    lines = [
+        {"code": "A-100", "description": "Tornillo «caja» × 100", "quantity": "12", "unit_price": "1250"}
+    ]
+    order = {"number": "P-2026-0088", "date": "2026-11-02", "client_id": "CLI-1", "lines": lines}
+    answer = api.http.post("/documents/orders", headers=erp, body=json.dumps(order))
+    assert answer.status_code == 202, answer.body
+    # When it is delivered
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then its bytes are well formed, the PDF attached, and it is marked automatic
+    assert wire_problems(raw, domain=DOMAIN) == []
+    assert b"\r\nContent-Type: application/pdf\r\n" in raw
+    assert kind_headers(raw) == (False, b"auto-generated")
+
+
+def test_a_bulk_statement_says_it_is_automatic(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    from chalicelib.core.domain import Movement
+    from chalicelib.producers.documents.settings import save_open_movements
+
+    # Given the client has an open invoice
+    movement = Movement("2026-10-01", "A-0001-00000012", "1234.56", "Factura nº 12", "2026-10-31")
+    save_open_movements(tenant.company_id, "CLI-1", [movement], None)
+    # When staff send every client its statement
+    started = api.http.post(
+        "/documents/statements/bulk", headers=erp, body=json.dumps({"as_of": "2026-10-31"})
+    )
+    assert started.status_code == 201, started.body
+    expand_pages()
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then its bytes are well formed, the PDF attached, marked automatic, with no unsubscribe
+    # (a statement is transactional, however many go at once)
+    assert wire_problems(raw, domain=DOMAIN) == []
+    assert b"\r\nContent-Type: application/pdf\r\n" in raw
+    assert kind_headers(raw) == (False, b"auto-generated")
+
+
+def test_a_reminder_says_it_is_automatic(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given reminders are on for the client, whose invoice is due on the 20th
+    set_reminders_ok(api, erp, "CLI-1", active=True)
+    push_ok(api, erp, receivable("A-0001-00001234", "2026-11-20"))
+    # When the daily run goes 7 days before
+    clock.set_now(datetime(2026, 11, 13, 9, tzinfo=timezone.utc))
+    assert run_now(api, tenant)["reminders"] == 1
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then
+    assert wire_problems(raw, domain=DOMAIN) == []
+    assert names_on_the_wire(raw) == (SENDER, CLIENT_NAME)
+    assert kind_headers(raw) == (False, b"auto-generated")
+
+
+def test_a_subscription_confirmation_is_automatic_and_offers_no_unsubscribe(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given someone asks for a parcel's alerts on the tracking site
+    issue(api, tenant, "TRK-CONF")
+    assert ask_for_alerts(api, tenant, "TRK-CONF", "ana@example.com", "Ana María").status_code == 202
+    # When the confirmation e-mail is delivered
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then: nothing to unsubscribe from yet (it asks to subscribe)
+    assert wire_problems(raw, domain=DOMAIN) == []
+    assert kind_headers(raw) == (False, b"auto-generated")
+
+
+# --- bulk and subscribed: one-click unsubscribe ----------------------------------------------------
+
+
+def test_a_tracking_alert_offers_one_click_unsubscribe_on_one_line(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given Ana María Núñez follows a parcel, and the carrier delivers it with a Spanish note
+    issue(api, tenant, "TRK-WIRE")
+    staff_subscribe(api, tenant, "TRK-WIRE", "ana@example.com", first_name="Ana María", last_name="Núñez")
+    post_event(api, tenant, "TRK-WIRE", "ev-1", "DELIVERED", minutes=1, observation="Recibió «Peña» – 12 €")
+    # When the sweep e-mails the alert
+    assert sweep(tenant).sent == 1
+    raw = the_only_mail(mailbox)
+    # Then its unsubscribe pair is on one line each (RFC 8058), and it is automatic
+    assert wire_problems(raw, domain=DOMAIN) == []
+    assert names_on_the_wire(raw) == (SENDER, "Ana María Núñez")
+    assert kind_headers(raw) == (True, b"auto-generated")
+
+
+def test_manual_and_bulk_sends_offer_one_click_unsubscribe_and_each_has_its_own_message_id(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the company's own notice, with a subject over 78 characters, and a second client
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
+    assert saved.status_code == 200, saved.body
+    put_client(api, erp, "CLI-2", name="Pérez, Ana", emails=["ana@perez.example"])
+    send = {"channel": "email", "template": "custom:aviso"}
+    # When staff send it to one client at once, then to both as a job
+    one = api.http.post(
+        "/sends", headers=tenant.staff_headers(), body=json.dumps(send | {"client_ids": ["CLI-1"]})
+    )
+    both = api.http.post(
+        "/sends", headers=tenant.staff_headers(), body=json.dumps(send | {"client_ids": ["CLI-1", "CLI-2"]})
+    )
+    assert one.status_code == 201 and both.status_code == 201, (one.body, both.body)
+    expand_pages()
+    deliver_outboxes()
+    mailbox.wait_for(3)
+    raws = [path.read_bytes() for path in mailbox.files()]
+    # Then each is well formed, offers one-click unsubscribe, and is no automatic message
+    for raw in raws:
+        assert wire_problems(raw, domain=DOMAIN) == []
+        assert kind_headers(raw) == (True, None)
+    # And no two share a Message-ID
+    assert len({header_fields(raw, "Message-ID")[0] for raw in raws}) == 3
+
+
+# --- written by a person, or a test: neither ------------------------------------------------------
+
+
+def test_a_staff_reply_from_the_register_is_neither_automatic_nor_a_list(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given José wrote from the client's address under a name with a comma, with a long subject
+    receive_mail(
+        api,
+        tenant.company_id,
+        '"Núñez, José" <compras@nunez.example>',
+        "¿Cuándo llega mi factura nº 12 de octubre? La necesito con urgencia para cerrar el mes",
+        "Hola",
+    )
+    register = body(api.http.get("/clients/CLI-1/register", headers=tenant.staff_headers()))
+    [received] = [item for item in register["items"] if item["direction"] == "in"]
+    # When a clerk answers it
+    reply = api.http.post(
+        f"/clients/CLI-1/register/{received['communication_id']}/reply",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"text": "Mañana, José. «Saludos»"}),
+    )
+    assert reply.status_code == 201, reply.body
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then it goes to "Núñez, José" (one mailbox), threaded, and is neither automatic nor a list
+    assert wire_problems(raw, domain=DOMAIN) == []
+    assert names_on_the_wire(raw) == (SENDER, "Núñez, José")
+    assert header_fields(raw, "In-Reply-To")
+    assert kind_headers(raw) == (False, None)
+
+
+@pytest.mark.parametrize("path", ["/sender-accounts/all/test", "/templates/invoice/test"])
+def test_a_test_send_is_neither_automatic_nor_a_list(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, path: str
+) -> None:
+    # When the administrator sends an account's or a template's test
+    answer = api.http.post(path, headers=tenant.admin_headers(), body=b'{"to": "ana@example.com"}')
+    assert answer.status_code == 200 and body(answer)["ok"] is True, answer.body
+    raw = the_only_mail(mailbox)
+    # Then
+    assert wire_problems(raw, domain=DOMAIN) == []
+    assert kind_headers(raw) == (False, None)
+
+
+# --- SES: the same bytes ---------------------------------------------------------------------------
+
+
+def test_an_invoice_through_ses_is_handed_over_as_the_smtp_path_writes_it(
+    api: Client, tenant: Tenant, erp: dict[str, str]
+) -> None:
+    from tests.steps.aws import recorded_calls
+    from tests.steps.domains import verified_sending_domain
+
+    # Given the company sends from a verified SES domain under its Spanish name
+    domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
+    account = {
+        "kind": "ses",
+        "display_name": SENDER,
+        "from_address": f"avisos@{domain}",
+        "ses_identity": domain,
+    }
+    saved = api.http.put("/sender-accounts/all", headers=tenant.admin_headers(), body=json.dumps(account))
+    assert saved.status_code == 200, saved.body
+    # When an invoice with its PDF is sent
+    with recorded_calls("sesv2", "SendEmail") as calls:
+        post_business_event(
+            api,
+            erp,
+            "invoice-issued",
+            {"event_id": "inv-ses", "client_id": "CLI-1", **EVENTS["invoice-issued"]},
+        )
+        assert deliver_outboxes()["sent"] == 1
+    # Then SES gets the bytes a strict receiver takes, marked automatic, the PDF attached
+    [call] = calls
+    raw = call["Content"]["Raw"]["Data"]
+    assert wire_problems(raw, domain=domain) == []
+    assert names_on_the_wire(raw) == (SENDER, CLIENT_NAME)
+    assert kind_headers(raw) == (False, b"auto-generated")
+    assert b"filename*=utf-8''Factura%20n%C2%BA" in raw
+
+
+def test_a_resent_reply_stays_in_its_thread_and_a_resent_send_keeps_its_unsubscribe(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given a clerk answered José's e-mail from the register, and sent the client a notice
+    receive_mail(api, tenant.company_id, "José <compras@nunez.example>", "¿Y mi factura nº 12?", "Hola")
+    register = body(api.http.get("/clients/CLI-1/register", headers=tenant.staff_headers()))
+    [received] = [item for item in register["items"] if item["direction"] == "in"]
+    reply = body(
+        api.http.post(
+            f"/clients/CLI-1/register/{received['communication_id']}/reply",
+            headers=tenant.staff_headers(),
+            body=json.dumps({"text": "Mañana, José."}),
+        )
+    )
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
+    assert saved.status_code == 200, saved.body
+    send = {"channel": "email", "template": "custom:aviso", "client_ids": ["CLI-1"]}
+    [notice] = body(api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(send)))[
+        "messages"
+    ]
+    assert deliver_outboxes()["sent"] == 2
+    replied, _ = sorted((p.read_bytes() for p in mailbox.files()), key=lambda raw: b"In-Reply-To" not in raw)
+    # When staff resend both from the history
+    ids = [reply["communication_id"], notice["communication_id"]]
+    resent = api.http.post("/history/resend", headers=tenant.staff_headers(), body=json.dumps({"ids": ids}))
+    assert resent.status_code == 202, resent.body
+    assert deliver_outboxes()["sent"] == 2
+    again, notice_again = sorted(
+        (p.read_bytes() for p in mailbox.files()[2:]), key=lambda raw: b"In-Reply-To" not in raw
+    )
+    # Then the resent reply answers José's message as the reply did (his mail program threads
+    # it there), its References the thread then the resend's own reference, not the reply's
+    assert wire_problems(again, domain=DOMAIN) == []
+    assert header_fields(again, "In-Reply-To") == header_fields(replied, "In-Reply-To") != []
+    thread, ours = (
+        header_fields(replied, "References")[0][12:].split(),
+        header_fields(again, "References")[0][12:].split(),
+    )
+    assert ours[:-1] == thread[:-1] and ours[-1] != thread[-1] and ours[-1].startswith(b"<ref-")
+    # And the resent notice still offers its one-click unsubscribe
+    assert wire_problems(notice_again, domain=DOMAIN) == []
+    assert kind_headers(notice_again) == (True, None)
+
+
+def test_a_company_template_whose_text_renders_blank_sends_the_htmls_text(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the company's notice says everything in a variable in its text, and in its HTML too
+    notice = NOTICE | {
+        "text": "{{ aviso }}",
+        "html": "<style>p {color: red}</style>"
+        "<p>Hola {{ client.name }}:</p><p>«corte» el lunes&nbsp;12 €.</p>",
+    }
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(notice))
+    assert saved.status_code == 200, saved.body
+    # When staff send it without that variable
+    send = {"channel": "email", "template": "custom:aviso", "client_ids": ["CLI-1"]}
+    assert api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(send)).status_code == 201
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then the text/plain alternative is not blank: it reads as the HTML does, without its style
+    assert wire_problems(raw, domain=DOMAIN) == []
+    text = message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert text == f"Hola {CLIENT_NAME}:\n«corte» el lunes 12 €.\n"
