@@ -88,10 +88,19 @@ def pydantic_errors(exc: Any) -> list[dict[str, str]]:
     return errors
 
 
+#: The longest value a query parameter takes, as the API document says (api/openapi.py reads it).
+QUERY_MAX_LENGTH = {"client_id": 64, "q": 254}
+
+
 def query_param(request: Request, name: str, default: str | None = None) -> str | None:
     params: Any = request.query_params or {}
     value = params.get(name)
-    return default if value is None else str(value)
+    if value is None:
+        return default
+    longest = QUERY_MAX_LENGTH.get(name)
+    if longest is not None and len(str(value)) > longest:
+        raise ValidationFailed([{"field": name, "message": f"must be at most {longest} characters"}])
+    return str(value)
 
 
 def limit_param(request: Request, default: int = 50, maximum: int = 200) -> int:

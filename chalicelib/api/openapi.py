@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.api.access import ADMIN_LEVEL, LOWEST_LEVEL, Access
-from chalicelib.api.http import Declaration, declaration_of, model_class
+from chalicelib.api.http import QUERY_MAX_LENGTH, Declaration, declaration_of, model_class
 
 OPENAPI_VERSION = "3.1.0"
 TITLE = "Pregón API"
@@ -102,7 +102,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "in": "query",
         "required": False,
         "description": "Only this client's.",
-        "schema": {"type": "string", "maxLength": 64},
+        "schema": {"type": "string", "maxLength": QUERY_MAX_LENGTH["client_id"]},
     },
     "q": {
         "name": "q",
@@ -110,7 +110,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "One address to look for: an e-mail address (any case) or a phone number in E.164 "
         "(`+5491159876543`); the answer holds its entry or no item. `limit` and `cursor` do not apply.",
-        "schema": {"type": "string", "maxLength": 254},
+        "schema": {"type": "string", "maxLength": QUERY_MAX_LENGTH["q"]},
     },
 }
 HTML = "text/html"

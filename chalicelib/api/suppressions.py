@@ -36,9 +36,10 @@ def list_suppressions(caller: Principal) -> Response:
     company_id = caller.company_id
     request = suppressions.current_request
     wanted = query_param(request, "q")
+    page = page_request(request)  # checked with `q` too, though `q` answers one entry
     if wanted:
         return page_response(find_suppression(company_id, wanted), None, _entry_out)
-    items, cursor = fetch(company_id, *page_request(request))
+    items, cursor = fetch(company_id, *page)
     return page_response(items, cursor, _entry_out)
 
 

@@ -1,0 +1,166 @@
+"""Generated requests against every operation of the API document (Q4: bad input gets a clear 4xx
+naming the field, no 5xx), as an outside check sends them: schemathesis reads ``docs/openapi.json``
+and Hypothesis draws, per operation, requests that fit the document (positive) and requests that
+break it (negative: a wrong type, a missing required field, a value out of range, an unknown
+field...), with strange path and query values (control characters, long strings, non-ASCII).
+
+Every request goes through the app's gateway (``chalice.test.Client``, the same route matching,
+authorizer and middleware as ``chalice local``) against DynamoDB Local, with a credential the
+document lets in (an administrator's JWT, an API key of every scope, the operators' token, none
+for public routes), so it reaches the handler. Each answer must be:
+
+* no 5xx;
+* one of the operation's documented status codes, in a documented content type, and — when the
+  document gives its schema — a body that fits it;
+* for a request that breaks the document, a 4xx (the document is the contract: what it refuses,
+  the app refuses);
+* for a JSON error, Pregón's error shape: ``error`` and a ``message`` a person can read.
+
+The draws are deterministic (each operation's seed is its name): CI sees the same requests on every run, and a
+failure names the operation and the request to replay it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import schemathesis
+from chalice.test import Client
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.core.transport import Response
+from schemathesis.specs.openapi import checks as openapi_checks
+
+from infrastructure.local.paths import REPO_ROOT
+from tests.steps.operators import configure_operator_token
+from tests.steps.tenants import Tenant, make_tenant
+
+DOCUMENT = json.loads((REPO_ROOT / "docs" / "openapi.json").read_text())
+SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
+SCHEMA.config.generation.update(with_security_parameters=False)
+OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]  # type: ignore[union-attr]
+#: Requests drawn per operation and kind: 170 operations, about 2,000 requests in all.
+EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 6}
+pytestmark = pytest.mark.generated
+
+CHECKS = [
+    openapi_checks.status_code_conformance,
+    openapi_checks.content_type_conformance,
+    openapi_checks.response_schema_conformance,
+    openapi_checks.negative_data_rejection,
+]
+
+
+@pytest.fixture(scope="module")
+def fuzzed(local_aws: dict[str, str]) -> Iterator[dict[str, str]]:
+    """One company for the whole module, and a credential of each kind."""
+    from chalicelib.core.settings import get_settings, reset_settings
+    from chalicelib.tenants.companies import SCOPES, issue_api_key
+
+    tenant: Tenant = make_tenant(None, name="Empresa Generada")
+    key = issue_api_key(tenant.company_id, "generated", list(SCOPES))
+    # The settings are read again for the operators' token: from the local stack's environment
+    # (the test client puts the test stage's own over it while it is open).
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in local_aws.items():
+            if name.isupper():
+                environment.setenv(name, value)
+        operator = configure_operator_token()
+        get_settings()
+    yield {
+        "bearerAuth": f"Bearer {tenant.admin_token}",
+        "apiKey": f"ApiKey {key}",
+        "operatorToken": f"Operator {operator}",
+    }
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in local_aws.items():
+            if name.isupper():
+                environment.setenv(name, value)
+        environment.delenv("PREGON_OPERATOR_TOKEN_SHA256", raising=False)
+        reset_settings()
+        get_settings()
+
+
+def credential(operation: Any, credentials: dict[str, str]) -> str | None:
+    schemes = [name for requirement in operation.definition.raw.get("security", []) for name in requirement]
+    if not schemes:
+        return None
+    return credentials["bearerAuth" if "bearerAuth" in schemes else schemes[0]]
+
+
+def send(api: Client, case: Any, authorization: str | None) -> Response:
+    kwargs = case.as_transport_kwargs(base_url="http://pregon.local")
+    generated = kwargs.get("headers", {}).items()
+    headers = {name: value for name, value in generated if name.lower() != "authorization"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    kwargs["headers"] = headers
+    prepared = requests.Request(**{k: v for k, v in kwargs.items() if k != "cookies"}).prepare()
+    url = urlsplit(prepared.url or "")
+    path = url.path + (f"?{url.query}" if url.query else "")
+    body = prepared.body if isinstance(prepared.body, bytes) else (prepared.body or "").encode()
+    started = time.monotonic()
+    answer = api.http.request(prepared.method or "GET", path, headers=dict(prepared.headers), body=body)
+    return Response(
+        status_code=answer.status_code,
+        headers={name: [value] for name, value in answer.headers.items()},
+        content=answer.body or b"",
+        request=prepared,
+        elapsed=time.monotonic() - started,
+        verify=True,
+    )
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path}")
+@pytest.mark.parametrize("mode", list(EXAMPLES), ids=lambda mode: mode.value)
+def test_generated_requests_get_a_documented_answer_and_never_a_5xx(
+    api: Client, fuzzed: dict[str, str], operation: Any, mode: GenerationMode
+) -> None:
+    authorization = credential(operation, fuzzed)
+    problems: list[str] = []
+
+    @given(operation.as_strategy(generation_mode=mode))
+    @seed(zlib.crc32(f"{mode.value} {operation.method} {operation.path}".encode()))
+    @settings(
+        max_examples=EXAMPLES[mode],
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def requests_of_this_kind(case: Any) -> None:
+        # Given a request drawn from the document (or against it)
+        # When it is sent with a credential the operation lets in
+        response = send(api, case, authorization)
+        # Then the answer is documented, and never a server error
+        where = f"{case.method} {response.request.url} {response.request.body!r:.200}"
+        if response.status_code >= 500:
+            problems.append(f"{response.status_code} {where}: {response.content[:300]!r}")
+            return
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except BaseExceptionGroup as failures:
+            for failure in failures.exceptions:
+                title = getattr(failure, "title", type(failure).__name__)
+                problems.append(f"{response.status_code} {where}: {title}: {response.content[:200]!r}")
+        except AssertionError as failure:  # one failed check alone
+            problems.append(f"{response.status_code} {where}: {failure}: {response.content[:200]!r}")
+        if response.status_code >= 400 and response.headers.get("content-type", [""])[0].startswith(
+            "application/json"
+        ):
+            answer = json.loads(response.content or b"{}")
+            if not (isinstance(answer, dict) and answer.get("error") and answer.get("message")):
+                problems.append(f"{where}: error without error/message: {answer!r:.300}")
+
+    try:
+        requests_of_this_kind()
+    except Unsatisfiable:  # nothing in the operation can be broken (no parameters, no body)
+        assert mode is GenerationMode.NEGATIVE
+    assert not problems, "\n".join(problems)
