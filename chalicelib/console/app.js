@@ -232,18 +232,21 @@ export async function companyFormat() {
   return company;
 }
 
-// Format an ISO time for a person, in the company's time zone and locale.
+// Format an ISO time for a person, in the company's time zone and locale, as the API's own `_shown`
+// times and the e-mails write it (chalicelib/core/localization.py, show_datetime): the locale's day,
+// month and year in full and a 24-hour time, "23/11/2026 07:30" for es_AR. (The locale's short style
+// would read "23/11/26, 7:30 a. m.", another format than the rest of the product.)
 export function when(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
   const c = company || {};
+  const locale = (c.locale || "es-AR").replace("_", "-");
+  const timeZone = c.time_zone || "UTC";
   try {
-    return new Intl.DateTimeFormat((c.locale || "es-AR").replace("_", "-"), {
-      timeZone: c.time_zone || "UTC",
-      dateStyle: "short",
-      timeStyle: "short",
-    }).format(date);
+    const day = new Intl.DateTimeFormat(locale, { timeZone, year: "numeric", month: "numeric", day: "numeric" });
+    const time = new Intl.DateTimeFormat(locale, { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    return `${day.format(date)} ${time.format(date)}`;
   } catch {
     return date.toISOString();
   }

@@ -249,9 +249,10 @@ def test_times_read_in_the_companys_time_zone_whatever_the_browsers(
     sign_in(browser, site.web, tenant, level=3, screen="followups")
     browser.find_element(By.CSS_SELECTOR, 'tr[data-parcel="TRK-TZ1"] a').click()
     table = wait_until(browser, lambda d: d.find_element(By.ID, "parcel-alerts"))
-    # Then the alert's time reads 9 p.m. of that day, Tokyo's, not the browser's 4 a.m.
+    # Then the alert's time reads 21:00 of that day, Tokyo's, not the browser's 04:00, written as the
+    # API's own times and the e-mails write it (the year in full, a 24-hour clock)
     row = next(r for r in table.find_elements(By.TAG_NAME, "tr") if "ana@example.com" in r.text)
-    assert row.text.startswith("2/11/26, 9:00 p"), row.text
+    assert row.text.startswith("2/11/2026 21:00 "), row.text
 
 
 def test_an_administrator_starts_a_custom_template_and_a_bad_name_is_refused_at_its_field(
