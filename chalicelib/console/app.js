@@ -130,7 +130,51 @@ function url(path) {
   return API_BASE + String(path).replace(/^\//, "");
 }
 
+// One change at a time per form or button. A double-click on "Guardar nota" or "Enviar" (or a
+// second press because nothing seemed to happen) would otherwise add the note twice or start two
+// send jobs: while the change a form or button asked for is on its way (a request other than GET
+// that its submit or click started), the form or button says it is busy, and pressing it again does
+// nothing. Its submit buttons are marked aria-disabled, not disabled, so the keyboard stays on them.
+let pressed = null; // the form or button whose submit or click is being handled right now
+
+function guardPress(event) {
+  const target = event.type === "submit" ? event.target : event.target.closest?.("button");
+  if (!target || !document.getElementById("main").contains(target)) return;
+  if (target.getAttribute("aria-busy") === "true") {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    return;
+  }
+  pressed = target;
+  setTimeout(() => {
+    if (pressed === target) pressed = null;
+  }, 0);
+}
+
+const busyCount = new WeakMap(); // a press may start two changes at once: busy until both are back
+
+function markBusy(owner, busy) {
+  const count = (busyCount.get(owner) || 0) + (busy ? 1 : -1);
+  busyCount.set(owner, count);
+  const buttons = owner.matches("form") ? owner.querySelectorAll("button[type=submit], button:not([type])") : [owner];
+  for (const [element, name] of [[owner, "aria-busy"], ...[...buttons].map((b) => [b, "aria-disabled"])]) {
+    if (count > 0) element.setAttribute(name, "true");
+    else element.removeAttribute(name);
+  }
+}
+
 async function request(method, path, body, accept) {
+  const owner = method !== "GET" && pressed && pressed.isConnected ? pressed : null;
+  if (!owner) return send(method, path, body, accept);
+  markBusy(owner, true);
+  try {
+    return await send(method, path, body, accept);
+  } finally {
+    markBusy(owner, false);
+  }
+}
+
+async function send(method, path, body, accept) {
   // The console speaks Spanish: the API answers its errors in Spanish too (docs/api.md, "Errors").
   const headers = { Accept: accept, "Accept-Language": "es" };
   const held = token();
@@ -587,6 +631,9 @@ function openMenu(open) {
   document.body.classList.toggle("menu-open", open);
   document.getElementById("menu").setAttribute("aria-expanded", String(open));
 }
+
+document.addEventListener("submit", guardPress, true);
+document.addEventListener("click", guardPress, true);
 
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("sign-out").addEventListener("click", signOut);
