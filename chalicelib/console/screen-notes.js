@@ -20,8 +20,8 @@ import {
 
 const REPORT_FILTERS = ["client", "branch", "department", "user", "from", "to", "last_three", "group_by"];
 
-function unitOptions(answer) {
-  return [["", "(todas)"], ...((answer && answer.items) || []).map((u) => [u.code, u.name])];
+function unitOptions(answer, all) {
+  return [["", all], ...((answer && answer.items) || []).map((u) => [u.code, u.name])];
 }
 
 const noteColumns = [
@@ -78,8 +78,8 @@ async function render(main, ctx) {
       },
     },
     field("Cliente", input("client")),
-    field("Sucursal", select("branch", unitOptions(branches))),
-    field("Departamento", select("department", unitOptions(departments))),
+    field("Sucursal", select("branch", unitOptions(branches, "(todas)"))),
+    field("Departamento", select("department", unitOptions(departments, "(todos)"))),
     field("Usuario", input("user")),
     field("Desde", input("from", { type: "date" })),
     field("Hasta", input("to", { type: "date" })),

@@ -171,6 +171,9 @@ def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients
     sign_in(browser, site.web, tenant, level=1, screen="staff")
     assert "admin@" in browser.find_element(By.ID, "staff-users").text
     assert "agents" not in nav_screens(browser)
+    # And the company's branches and departments, none yet, say so in words that agree with them
+    main = browser.find_element(By.TAG_NAME, "main").text
+    assert "Todavía no hay sucursales." in main and "Todavía no hay departamentos." in main
     # When they add a branch whose code has a space, Then the API's rule shows next to the code
     type_into(browser, "unit-branches-code", "norte 1")
     type_into(browser, "unit-branches-name", "Norte")

@@ -107,6 +107,11 @@ def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
     # When the clerk writes a note on the client from the notes screen
     sign_in(browser, site.web, tenant, 3, screen="notes")
     form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-write-note"))
+    # (the report's filters offer every branch and every department, each in its own gender)
+    assert [
+        Select(browser.find_element(By.ID, f"b-{name}")).first_selected_option.text
+        for name in ("branch", "department")
+    ] == ["(todas)", "(todos)"]
     form.find_element(By.NAME, "note_client").send_keys("CLI-1")
     form.find_element(By.NAME, "note").send_keys("Llamó para pagar <script>alert(1)</script>")
     form.find_element(By.NAME, "treatment").send_keys("Volver a llamar en 2 meses")
