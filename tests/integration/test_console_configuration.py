@@ -19,6 +19,7 @@ from tests.steps.console import (
     no_alert_opened,
     open_screen,
     sign_in,
+    toast_says,
     wait_until,
 )
 from tests.steps.tenants import Tenant
@@ -113,6 +114,8 @@ def test_a_status_renamed_with_markup_reads_as_text_and_the_rename_is_saved(
     browser.find_element(By.CSS_SELECTOR, "#status-RECEIVED_AT_DESTINATION-form button[type=submit]").click()
     row = 'tr[data-status="RECEIVED_AT_DESTINATION"] .display-name'
     wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, row).text == f"En Sucursal {XSS}")
+    # Then the console says which status it saved by the name the user reads, not its code
+    toast_says(browser, f"Estado «En Sucursal {XSS}» guardado.")
     # Then after a reload the catalog shows the name as typed, as text, and no script ran
     browser.refresh()
     wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, row))
