@@ -236,6 +236,16 @@ export async function download(path, filename) {
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
+// An error as a person reads it. The API's message leads with the code of the field it refuses, in
+// English ("to: no puede ser ...", "client_id: no existe el cliente ..."): the fields' own messages
+// are said without it.
+export function errorText(error) {
+  const fields = (error && error.fields) || {};
+  const pairs = Array.isArray(fields) ? fields.map((f) => [f.field, f.message]) : Object.entries(fields);
+  const messages = [...new Set(pairs.map(([, message]) => message).filter(Boolean))];
+  return messages.length ? messages.join("; ") : (error && error.message) || String(error || "Error");
+}
+
 // Show an ApiError next to the fields it names (inputs by `name`), or at the top of the form.
 export function showErrors(form, error) {
   clearErrors(form);
@@ -252,7 +262,7 @@ export function showErrors(form, error) {
     placed = true;
   }
   if (!placed) {
-    form.prepend(h("p", { class: "form-error", role: "alert" }, (error && error.message) || "Error"));
+    form.prepend(h("p", { class: "form-error", role: "alert" }, errorText(error)));
   }
 }
 

@@ -52,7 +52,7 @@ async function render(main, ctx) {
         const values = formValues(write);
         const body = { note: values.note || "" };
         for (const k of ["location", "treatment"]) if (values[k]) body[k] = values[k];
-        const saved = await attempt(() => api("POST", `/clients/${encodeURIComponent(values.note_client || "")}/notes`, body));
+        const saved = await attempt(() => api("POST", `/clients/${encodeURIComponent(values.note_client || "")}/notes`, body), write);
         if (saved) {
           toast("Nota guardada");
           write.reset();
@@ -96,7 +96,7 @@ async function render(main, ctx) {
   const rows = h("div", { id: "b-notes-report" });
 
   async function report(cursor) {
-    const page = await attempt(() => api("GET", `/notes/report${query({ ...criteria(), limit: 100, cursor })}`));
+    const page = await attempt(() => api("GET", `/notes/report${query({ ...criteria(), limit: 100, cursor })}`), filters);
     if (!page) return;
     if (!cursor) fill(rows);
     rows.querySelector(".b-more")?.remove();

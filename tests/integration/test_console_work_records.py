@@ -170,6 +170,26 @@ def test_a_double_click_on_save_writes_the_note_once(
     assert button.get_attribute("aria-disabled") is None
 
 
+def test_a_note_refused_says_why_above_the_form_and_keeps_what_was_typed(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator, in no department (writing a note needs one), on the notes screen
+    sign_in(browser, site.web, tenant, 1, screen="notes")
+    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-write-note"))
+    # When they write a note on a client and save it
+    form.find_element(By.NAME, "note_client").send_keys("CLI-1")
+    form.find_element(By.NAME, "note").send_keys("Llamó por la factura")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then the form says why, in Spanish and without the API's code of the field ("department: ...")
+    error = WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note .form-error")
+    )
+    assert error.text.startswith("su usuario no tiene departamento"), error.text
+    assert "department" not in error.text and "department" not in browser.find_element(By.ID, "toasts").text
+    # And what they typed is still there
+    assert form.find_element(By.NAME, "note").get_attribute("value") == "Llamó por la factura"
+
+
 def test_an_administrator_adds_a_reminder_concept(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
