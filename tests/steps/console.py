@@ -213,7 +213,7 @@ for (const cell of document.querySelectorAll("main td, main th")) {
   if (cell.closest("[hidden]") || !cell.offsetParent) continue;
   const cellWalker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
   for (let node = cellWalker.nextNode(); node; node = cellWalker.nextNode()) {
-    for (const word of node.textContent.matchAll(/[^\s\-\/]+[-\/]?/g)) {
+    for (const word of node.textContent.matchAll(/[^\\s\\-\\/]+[-\\/]?/g)) {
       const range = document.createRange();
       range.setStart(node, word.index);
       range.setEnd(node, word.index + word[0].length);
