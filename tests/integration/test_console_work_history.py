@@ -38,6 +38,15 @@ def wait_for_subjects(driver: Any, expected: list[str]) -> None:
     WebDriverWait(driver, 20).until(lambda d: subjects(d) == expected)
 
 
+def pick_day(driver: Any, field_id: str, day: str) -> None:
+    """Fill a date field as the browser's date picker does (its typed format is the browser's own)."""
+    driver.execute_script(
+        "arguments[0].value = arguments[1];arguments[0].dispatchEvent(new Event('input', {bubbles: true}))",
+        driver.find_element(By.ID, field_id),
+        day,
+    )
+
+
 def test_staff_filter_the_history_save_the_filter_and_find_it_after_a_reload(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Path
 ) -> None:
@@ -176,11 +185,7 @@ def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
     wait_for_subjects(browser, ["Factura A-1"])
     # When they filter from 10 December to 1 December (the date fields filled as the browser's picker does)
     for name, day in (("from", "2026-12-10"), ("to", "2026-12-01")):
-        browser.execute_script(
-            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}))",
-            browser.find_element(By.ID, f"b-{name}"),
-            day,
-        )
+        pick_day(browser, f"b-{name}", day)
     browser.find_element(By.ID, "b-history-search").click()
     # Then the refusal is said under "Hasta", without the API's code of the field ("to: ..."),
     # and the days they picked are still there to correct
@@ -194,9 +199,6 @@ def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
     assert "to:" not in browser.find_element(By.TAG_NAME, "main").text
     assert "to:" not in browser.find_element(By.ID, "toasts").text
     # When they correct the "to" day, Then the refusal goes and the list shows again
-    browser.execute_script(
-        "arguments[0].value = '2026-12-31'; arguments[0].dispatchEvent(new Event('input', {bubbles: true}))",
-        browser.find_element(By.ID, "b-to"),
-    )
+    pick_day(browser, "b-to", "2026-12-31")
     browser.find_element(By.ID, "b-history-search").click()
     WebDriverWait(browser, 20).until(lambda d: not d.find_elements(By.ID, "b-to-error"))
