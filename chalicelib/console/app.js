@@ -130,7 +130,51 @@ function url(path) {
   return API_BASE + String(path).replace(/^\//, "");
 }
 
+// One change at a time per form or button. A double-click on "Guardar nota" or "Enviar" (or a
+// second press because nothing seemed to happen) would otherwise add the note twice or start two
+// send jobs: while the change a form or button asked for is on its way (a request other than GET
+// that its submit or click started), the form or button says it is busy, and pressing it again does
+// nothing. Its submit buttons are marked aria-disabled, not disabled, so the keyboard stays on them.
+let pressed = null; // the form or button whose submit or click is being handled right now
+
+function guardPress(event) {
+  const target = event.type === "submit" ? event.target : event.target.closest?.("button");
+  if (!target || !document.getElementById("main").contains(target)) return;
+  if (target.getAttribute("aria-busy") === "true") {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    return;
+  }
+  pressed = target;
+  setTimeout(() => {
+    if (pressed === target) pressed = null;
+  }, 0);
+}
+
+const busyCount = new WeakMap(); // a press may start two changes at once: busy until both are back
+
+function markBusy(owner, busy) {
+  const count = (busyCount.get(owner) || 0) + (busy ? 1 : -1);
+  busyCount.set(owner, count);
+  const buttons = owner.matches("form") ? owner.querySelectorAll("button[type=submit], button:not([type])") : [owner];
+  for (const [element, name] of [[owner, "aria-busy"], ...[...buttons].map((b) => [b, "aria-disabled"])]) {
+    if (count > 0) element.setAttribute(name, "true");
+    else element.removeAttribute(name);
+  }
+}
+
 async function request(method, path, body, accept) {
+  const owner = method !== "GET" && pressed && pressed.isConnected ? pressed : null;
+  if (!owner) return send(method, path, body, accept);
+  markBusy(owner, true);
+  try {
+    return await send(method, path, body, accept);
+  } finally {
+    markBusy(owner, false);
+  }
+}
+
+async function send(method, path, body, accept) {
   // The console speaks Spanish: the API answers its errors in Spanish too (docs/api.md, "Errors").
   const headers = { Accept: accept, "Accept-Language": "es" };
   const held = token();
@@ -192,6 +236,16 @@ export async function download(path, filename) {
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
+// An error as a person reads it. The API's message leads with the code of the field it refuses, in
+// English ("to: no puede ser ...", "client_id: no existe el cliente ..."): the fields' own messages
+// are said without it.
+export function errorText(error) {
+  const fields = (error && error.fields) || {};
+  const pairs = Array.isArray(fields) ? fields.map((f) => [f.field, f.message]) : Object.entries(fields);
+  const messages = [...new Set(pairs.map(([, message]) => message).filter(Boolean))];
+  return messages.length ? messages.join("; ") : (error && error.message) || String(error || "Error");
+}
+
 // Show an ApiError next to the fields it names (inputs by `name`), or at the top of the form.
 export function showErrors(form, error) {
   clearErrors(form);
@@ -208,7 +262,7 @@ export function showErrors(form, error) {
     placed = true;
   }
   if (!placed) {
-    form.prepend(h("p", { class: "form-error", role: "alert" }, (error && error.message) || "Error"));
+    form.prepend(h("p", { class: "form-error", role: "alert" }, errorText(error)));
   }
 }
 
@@ -232,18 +286,21 @@ export async function companyFormat() {
   return company;
 }
 
-// Format an ISO time for a person, in the company's time zone and locale.
+// Format an ISO time for a person, in the company's time zone and locale, as the API's own `_shown`
+// times and the e-mails write it (chalicelib/core/localization.py, show_datetime): the locale's day,
+// month and year in full and a 24-hour time, "23/11/2026 07:30" for es_AR. (The locale's short style
+// would read "23/11/26, 7:30 a. m.", another format than the rest of the product.)
 export function when(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
   const c = company || {};
+  const locale = (c.locale || "es-AR").replace("_", "-");
+  const timeZone = c.time_zone || "UTC";
   try {
-    return new Intl.DateTimeFormat((c.locale || "es-AR").replace("_", "-"), {
-      timeZone: c.time_zone || "UTC",
-      dateStyle: "short",
-      timeStyle: "short",
-    }).format(date);
+    const day = new Intl.DateTimeFormat(locale, { timeZone, year: "numeric", month: "numeric", day: "numeric" });
+    const time = new Intl.DateTimeFormat(locale, { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    return `${day.format(date)} ${time.format(date)}`;
   } catch {
     return date.toISOString();
   }
@@ -584,6 +641,9 @@ function openMenu(open) {
   document.body.classList.toggle("menu-open", open);
   document.getElementById("menu").setAttribute("aria-expanded", String(open));
 }
+
+document.addEventListener("submit", guardPress, true);
+document.addEventListener("click", guardPress, true);
 
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("sign-out").addEventListener("click", signOut);

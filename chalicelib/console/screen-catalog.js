@@ -37,7 +37,7 @@ function row(item, ctx) {
         notify: notify.checked,
       });
       shown.textContent = saved.display_name;
-      ctx.toast(`Estado ${item.code} guardado.`);
+      ctx.toast(`Estado «${saved.display_name}» guardado.`); // by the name the user reads, not its code
     } catch (error) {
       showErrors(form, error);
     }

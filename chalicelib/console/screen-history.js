@@ -124,8 +124,9 @@ async function render(main, ctx) {
       const hash = `#/history${query({ channel: channel.value, ...criteria() })}`;
       if (location.hash !== hash) history.replaceState(null, "", hash);
     }
-    const page = await attempt(() =>
-      api("GET", `/history/${channel.value}${query({ ...criteria(), limit: 50, cursor })}`),
+    const page = await attempt(
+      () => api("GET", `/history/${channel.value}${query({ ...criteria(), limit: 50, cursor })}`),
+      form, // a refused filter (a "to" before the "from") is said at its field
     );
     if (!page) return;
     results.querySelector(".b-more")?.remove();

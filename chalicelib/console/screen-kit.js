@@ -1,7 +1,7 @@
 // Small pieces the work screens share (B's screens: sends, history, clients, inbound, notes,
 // reminders, documents). Not a screen itself: it registers nothing. Everything a tenant or a client
 // typed goes into the page through h() as text, never as markup.
-import { api, h, toast } from "./app.js";
+import { api, clearErrors, errorText, h, showErrors, toast } from "./app.js";
 
 export const ALL_LEVELS = [1, 2, 3, 4];
 
@@ -135,23 +135,20 @@ export function attachmentList(items) {
   );
 }
 
-// Show an API error: the server's message, and each field it names.
+// Show an API error in a toast, in the words of the fields it names (errorText() in app.js).
 export function showError(err) {
-  const fields = (err && err.fields) || {};
-  const pairs = Array.isArray(fields) ? fields.map((f) => [f.field, f.message]) : Object.entries(fields);
-  const detail = pairs
-    .filter(([, message]) => message && !String(err.message).includes(message))
-    .map(([name, message]) => `${name}: ${message}`)
-    .join("; ");
-  toast(detail ? `${err.message} (${detail})` : (err && err.message) || String(err), "error");
+  toast(errorText(err), "error");
 }
 
-// Run an async action from a button or form, reporting an error instead of throwing it.
-export async function attempt(action) {
+// Run an async action from a button or form, reporting an error instead of throwing it: next to
+// the fields of `form` it names (or at the top of `form`) when a form is given, else in a toast.
+export async function attempt(action, form) {
+  if (form) clearErrors(form);
   try {
     return await action();
   } catch (err) {
-    showError(err);
+    if (form) showErrors(form, err);
+    else showError(err);
     return undefined;
   }
 }

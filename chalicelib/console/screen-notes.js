@@ -20,8 +20,8 @@ import {
 
 const REPORT_FILTERS = ["client", "branch", "department", "user", "from", "to", "last_three", "group_by"];
 
-function unitOptions(answer) {
-  return [["", "(todas)"], ...((answer && answer.items) || []).map((u) => [u.code, u.name])];
+function unitOptions(answer, all) {
+  return [["", all], ...((answer && answer.items) || []).map((u) => [u.code, u.name])];
 }
 
 const noteColumns = [
@@ -52,7 +52,7 @@ async function render(main, ctx) {
         const values = formValues(write);
         const body = { note: values.note || "" };
         for (const k of ["location", "treatment"]) if (values[k]) body[k] = values[k];
-        const saved = await attempt(() => api("POST", `/clients/${encodeURIComponent(values.note_client || "")}/notes`, body));
+        const saved = await attempt(() => api("POST", `/clients/${encodeURIComponent(values.note_client || "")}/notes`, body), write);
         if (saved) {
           toast("Nota guardada");
           write.reset();
@@ -78,8 +78,8 @@ async function render(main, ctx) {
       },
     },
     field("Cliente", input("client")),
-    field("Sucursal", select("branch", unitOptions(branches))),
-    field("Departamento", select("department", unitOptions(departments))),
+    field("Sucursal", select("branch", unitOptions(branches, "(todas)"))),
+    field("Departamento", select("department", unitOptions(departments, "(todos)"))),
     field("Usuario", input("user")),
     field("Desde", input("from", { type: "date" })),
     field("Hasta", input("to", { type: "date" })),
@@ -96,7 +96,7 @@ async function render(main, ctx) {
   const rows = h("div", { id: "b-notes-report" });
 
   async function report(cursor) {
-    const page = await attempt(() => api("GET", `/notes/report${query({ ...criteria(), limit: 100, cursor })}`));
+    const page = await attempt(() => api("GET", `/notes/report${query({ ...criteria(), limit: 100, cursor })}`), filters);
     if (!page) return;
     if (!cursor) fill(rows);
     rows.querySelector(".b-more")?.remove();

@@ -77,7 +77,7 @@ function settingsCard(settings, ctx, redraw) {
     `${settings.ready ? "Listo para enviar" : settings.enabled ? "Encendido, pero incompleto" : "Apagado"}` +
       ` · contraseña del gateway ${settings.password_set ? "guardada" : "sin cargar"}` +
       ` · contraseña de envíos masivos ${settings.bulk_password_set ? "guardada" : "sin cargar"}` +
-      ` · cambiado ${when(settings.updated_at)}`,
+      (settings.updated_at ? ` · cambiado ${when(settings.updated_at)}` : ""), // never saved: no "cambiado —"
   );
   const form = actionForm(
     { id: "sms-settings-form", "aria-label": "Ajustes de SMS" },

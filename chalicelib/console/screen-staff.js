@@ -133,7 +133,7 @@ function unitSection(kind, title, items, ctx, redraw) {
         items,
         { class: "b-table", id: `unit-${kind}` },
       )
-    : empty("Ninguno todavía.");
+    : empty(`Todavía no hay ${title.toLowerCase()}.`);
   return section(title, list, form);
 }
 

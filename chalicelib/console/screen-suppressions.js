@@ -14,6 +14,15 @@ const REASONS = {
 };
 const PAGE = 50;
 
+// The API keeps who put an address on the list by hand as "added by <user>: <note>" (its callers
+// are programs); a person reads it in Spanish. Any other detail (a bounce's diagnostic from the
+// receiving server, an SMS's words) is shown as it comes.
+function detailText(detail) {
+  const byHand = /^added by (\S+?)(?:: ([\s\S]*))?$/.exec(detail || "");
+  if (!byHand) return detail || "";
+  return `Agregada por ${byHand[1]}${byHand[2] ? `: ${byHand[2]}` : ""}`;
+}
+
 function addForm(ctx, added) {
   const address = h("input", { id: "suppression-address", name: "address", autocomplete: "off" });
   const reason = h(
@@ -68,7 +77,7 @@ async function render(main, ctx) {
       { "data-address": entry.address },
       h("th", { scope: "row" }, entry.address),
       h("td", {}, REASONS[entry.reason] || entry.reason),
-      h("td", { class: "suppression-detail" }, entry.detail || ""),
+      h("td", { class: "suppression-detail" }, detailText(entry.detail)),
       h("td", {}, entry.communication_id || ""),
       h("td", {}, when(entry.created_at)),
       h("td", {}, lift),

@@ -71,6 +71,10 @@ def test_an_administrator_sets_up_sms_and_push_and_reads_the_ticket_an_sms_opene
     number = free_inbound_number()
     # When the administrator switches SMS on through SNS, with that number and a HELP answer
     sign_in(browser, site.web, tenant, level=1, screen="sms")
+    # (settings never saved say so, and no change date reading a bare "—")
+    assert browser.find_element(By.ID, "sms-status").text == (
+        "Apagado · contraseña del gateway sin cargar · contraseña de envíos masivos sin cargar"
+    )
     browser.find_element(By.ID, "sms-enabled").click()
     type_into(browser, "sms-inbound_number", number)
     type_into(browser, "sms-help_text", "Cargas del Sur: 0800-555-0101")
@@ -171,6 +175,9 @@ def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients
     sign_in(browser, site.web, tenant, level=1, screen="staff")
     assert "admin@" in browser.find_element(By.ID, "staff-users").text
     assert "agents" not in nav_screens(browser)
+    # And the company's branches and departments, none yet, say so in words that agree with them
+    main = browser.find_element(By.TAG_NAME, "main").text
+    assert "Todavía no hay sucursales." in main and "Todavía no hay departamentos." in main
     # When they add a branch whose code has a space, Then the API's rule shows next to the code
     type_into(browser, "unit-branches-code", "norte 1")
     type_into(browser, "unit-branches-name", "Norte")

@@ -19,6 +19,7 @@ from tests.steps.console import (
     no_alert_opened,
     open_screen,
     sign_in,
+    toast_says,
     wait_until,
 )
 from tests.steps.tenants import Tenant
@@ -113,6 +114,8 @@ def test_a_status_renamed_with_markup_reads_as_text_and_the_rename_is_saved(
     browser.find_element(By.CSS_SELECTOR, "#status-RECEIVED_AT_DESTINATION-form button[type=submit]").click()
     row = 'tr[data-status="RECEIVED_AT_DESTINATION"] .display-name'
     wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, row).text == f"En Sucursal {XSS}")
+    # Then the console says which status it saved by the name the user reads, not its code
+    toast_says(browser, f"Estado «En Sucursal {XSS}» guardado.")
     # Then after a reload the catalog shows the name as typed, as text, and no script ran
     browser.refresh()
     wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, row))
@@ -249,9 +252,10 @@ def test_times_read_in_the_companys_time_zone_whatever_the_browsers(
     sign_in(browser, site.web, tenant, level=3, screen="followups")
     browser.find_element(By.CSS_SELECTOR, 'tr[data-parcel="TRK-TZ1"] a').click()
     table = wait_until(browser, lambda d: d.find_element(By.ID, "parcel-alerts"))
-    # Then the alert's time reads 9 p.m. of that day, Tokyo's, not the browser's 4 a.m.
+    # Then the alert's time reads 21:00 of that day, Tokyo's, not the browser's 04:00, written as the
+    # API's own times and the e-mails write it (the year in full, a 24-hour clock)
     row = next(r for r in table.find_elements(By.TAG_NAME, "tr") if "ana@example.com" in r.text)
-    assert row.text.startswith("2/11/26, 9:00 p"), row.text
+    assert row.text.startswith("2/11/2026 21:00 "), row.text
 
 
 def test_an_administrator_starts_a_custom_template_and_a_bad_name_is_refused_at_its_field(

@@ -233,10 +233,14 @@ def test_an_administrator_registers_a_sending_domain_and_keeps_an_address_off_th
     type_into(browser, "suppression-address", "Ana@Example.com")
     type_into(browser, "suppression-note", f"pidió por teléfono {XSS}")
     submit(browser, "suppression-form")
-    # Then it is listed, lower-cased, with the note as typed, and no script ran
+    # Then it is listed, lower-cased, with who added it (in Spanish, not the API's "added by") and
+    # the note as typed, and no script ran
     row = 'tr[data-address="ana@example.com"]'
     listed = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, row))
-    assert f"pidió por teléfono {XSS}" in listed.find_element(By.CSS_SELECTOR, ".suppression-detail").text
+    assert (
+        listed.find_element(By.CSS_SELECTOR, ".suppression-detail").text
+        == f"Agregada por {demo_user(tenant, 1)}: pidió por teléfono {XSS}"
+    )
     assert "A mano" in listed.text and no_script_ran(browser)
     console_screenshot(browser, "suppressions")
 

@@ -38,6 +38,15 @@ def wait_for_subjects(driver: Any, expected: list[str]) -> None:
     WebDriverWait(driver, 20).until(lambda d: subjects(d) == expected)
 
 
+def pick_day(driver: Any, field_id: str, day: str) -> None:
+    """Fill a date field as the browser's date picker does (its typed format is the browser's own)."""
+    driver.execute_script(
+        "arguments[0].value = arguments[1];arguments[0].dispatchEvent(new Event('input', {bubbles: true}))",
+        driver.find_element(By.ID, field_id),
+        day,
+    )
+
+
 def test_staff_filter_the_history_save_the_filter_and_find_it_after_a_reload(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Path
 ) -> None:
@@ -165,3 +174,31 @@ def test_staff_resend_a_message_from_the_history(
     # And the history keeps it as a resend of the original
     listed = json.loads(api.http.get("/history/email", headers=tenant.admin_headers()).body)["items"]
     assert listed[0]["resend_of"] == original and listed[1]["resent_as"] == [listed[0]["communication_id"]]
+
+
+def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an administrator on the history
+    send_email(tenant, "ana@example.com", "Factura A-1", client_id="CLI-1")
+    sign_in(browser, site.web, tenant, 1, screen="history")
+    wait_for_subjects(browser, ["Factura A-1"])
+    # When they filter from 10 December to 1 December (the date fields filled as the browser's picker does)
+    for name, day in (("from", "2026-12-10"), ("to", "2026-12-01")):
+        pick_day(browser, f"b-{name}", day)
+    browser.find_element(By.ID, "b-history-search").click()
+    # Then the refusal is said under "Hasta", without the API's code of the field ("to: ..."),
+    # and the days they picked are still there to correct
+    error = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-to-error"))
+    assert error.text.startswith("no puede ser anterior"), error.text
+    assert browser.find_element(By.ID, "b-to").get_attribute("aria-invalid") == "true"
+    assert [browser.find_element(By.ID, f"b-{n}").get_attribute("value") for n in ("from", "to")] == [
+        "2026-12-10",
+        "2026-12-01",
+    ]
+    assert "to:" not in browser.find_element(By.TAG_NAME, "main").text
+    assert "to:" not in browser.find_element(By.ID, "toasts").text
+    # When they correct the "to" day, Then the refusal goes and the list shows again
+    pick_day(browser, "b-to", "2026-12-31")
+    browser.find_element(By.ID, "b-history-search").click()
+    WebDriverWait(browser, 20).until(lambda d: not d.find_elements(By.ID, "b-to-error"))

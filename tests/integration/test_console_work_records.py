@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.console import ConsoleSite, console_screenshot, demo_user, sign_in
-from tests.steps.notes import staff_headers, write_note
+from tests.steps.notes import client_notes, staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
 
@@ -106,6 +107,11 @@ def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
     # When the clerk writes a note on the client from the notes screen
     sign_in(browser, site.web, tenant, 3, screen="notes")
     form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-write-note"))
+    # (the report's filters offer every branch and every department, each in its own gender)
+    assert [
+        Select(browser.find_element(By.ID, f"b-{name}")).first_selected_option.text
+        for name in ("branch", "department")
+    ] == ["(todas)", "(todos)"]
     form.find_element(By.NAME, "note_client").send_keys("CLI-1")
     form.find_element(By.NAME, "note").send_keys("Llamó para pagar <script>alert(1)</script>")
     form.find_element(By.NAME, "treatment").send_keys("Volver a llamar en 2 meses")
@@ -129,6 +135,59 @@ def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
     # And the agent (level 4) sees only their own note
     sign_in(browser, site.web, tenant, 4, screen="notes")
     WebDriverWait(browser, 20).until(lambda d: notes(d) == ["Visita del agente: pidió catálogo"])
+
+
+def test_a_double_click_on_save_writes_the_note_once(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a client, and the clerk (in a department, as writing notes needs) on the notes screen
+    # with a note typed
+    answer = api.http.put(
+        "/clients/CLI-2", headers=tenant.key_headers(), body=json.dumps({"name": "Juan Pérez", "emails": []})
+    )
+    assert answer.status_code == 200, answer.body
+    added = api.http.post(
+        "/staff/units/departments",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"code": "cobranzas", "name": "Cobranzas"}),
+    )
+    assert added.status_code in (200, 201), added.body
+    clerk = staff_headers(tenant, demo_user(tenant, 3), 3, department="cobranzas")
+    assert api.http.get("/staff/me", headers=clerk).status_code == 200  # in the directory, in it
+    sign_in(browser, site.web, tenant, 3, screen="notes")
+    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-write-note"))
+    form.find_element(By.NAME, "note_client").send_keys("CLI-2")
+    form.find_element(By.NAME, "note").send_keys("Pidió la factura de octubre")
+    # When they double-click "Guardar nota" (as people do on buttons that seem slow)
+    ActionChains(browser).double_click(form.find_element(By.CSS_SELECTOR, "button[type=submit]")).perform()
+    # Then the note is saved once: the console says so, and the client has one note, not two
+    WebDriverWait(browser, 20).until(lambda d: "Nota guardada" in d.find_element(By.ID, "toasts").text)
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.NAME, "note").get_attribute("value") == "")
+    time.sleep(0.5)  # (a second request, were one sent, has arrived by now)
+    assert client_notes(api, tenant.admin_headers(), "CLI-2") == ["Pidió la factura de octubre"]
+    # And the button may be pressed again for the next note
+    button = browser.find_element(By.CSS_SELECTOR, "#b-write-note button[type=submit]")
+    assert button.get_attribute("aria-disabled") is None
+
+
+def test_a_note_refused_says_why_above_the_form_and_keeps_what_was_typed(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator, in no department (writing a note needs one), on the notes screen
+    sign_in(browser, site.web, tenant, 1, screen="notes")
+    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-write-note"))
+    # When they write a note on a client and save it
+    form.find_element(By.NAME, "note_client").send_keys("CLI-1")
+    form.find_element(By.NAME, "note").send_keys("Llamó por la factura")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then the form says why, in Spanish and without the API's code of the field ("department: ...")
+    error = WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note .form-error")
+    )
+    assert error.text.startswith("su usuario no tiene departamento"), error.text
+    assert "department" not in error.text and "department" not in browser.find_element(By.ID, "toasts").text
+    # And what they typed is still there
+    assert form.find_element(By.NAME, "note").get_attribute("value") == "Llamó por la factura"
 
 
 def test_an_administrator_adds_a_reminder_concept(

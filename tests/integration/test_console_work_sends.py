@@ -9,6 +9,7 @@ server; mail goes to the real SMTP catcher. Screenshots: .local/screenshots/cons
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -52,6 +53,26 @@ def progress_value(driver: Any) -> int:
     )
 
 
+def label_contrast(driver: Any) -> float:
+    """The contrast ratio (WCAG) of the last progress bar's label against what is behind its text."""
+    label, behind = driver.execute_script(
+        "const labels = document.querySelectorAll('.b-send-status .progress-label');"
+        "const label = labels[labels.length - 1]; const r = label.getBoundingClientRect();"
+        "const stack = document.elementsFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
+        "const behind = stack.map((e) => getComputedStyle(e).backgroundColor)"
+        "  .find((c) => c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent');"
+        "return [getComputedStyle(label).color, behind];"
+    )
+
+    def luminance(css: str) -> float:
+        channels = [int(part) / 255 for part in re.findall(r"\d+", css)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(label), luminance(behind)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def test_staff_send_to_30_clients_and_watch_the_progress_bar_reach_100(
     api: Client, company: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
 ) -> None:
@@ -78,6 +99,8 @@ def test_staff_send_to_30_clients_and_watch_the_progress_bar_reach_100(
     wait.until(lambda d: progress_value(d) == 100)
     wait.until(lambda d: "enviados 30" in d.find_element(By.CSS_SELECTOR, ".b-send-status").text)
     console_screenshot(browser, "sends-done")
+    # And the bar's "100 %" reads clearly over the full bar (not dark text on the dark fill)
+    assert label_contrast(browser) >= 4.5
     # And each client got its one e-mail, rendered for them
     mails = mailbox.wait_for(30)
     assert sorted(r for m in mails for r in envelope_recipients(m)) == sorted(

@@ -208,24 +208,40 @@ for (let node = walker.nextNode(); node; node = walker.nextNode()) {
   const text = node.textContent.trim();
   if (text && parent && !parent.closest("[hidden], script, style")) texts.push(text);
 }
-return [texts, document.documentElement.scrollWidth - document.documentElement.clientWidth];
+const broken = [];
+for (const cell of document.querySelectorAll("main td, main th")) {
+  if (cell.closest("[hidden]") || !cell.offsetParent) continue;
+  const cellWalker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  for (let node = cellWalker.nextNode(); node; node = cellWalker.nextNode()) {
+    for (const word of node.textContent.matchAll(/[^\\s\\-\\/]+[-\\/]?/g)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      if (lines.size > 1) broken.push(word[0]);
+    }
+  }
+}
+return [texts, document.documentElement.scrollWidth - document.documentElement.clientWidth, broken];
 """
 
 
 def what_reads_wrong(driver: Any) -> list[str]:
     """What a person would trip on in the screen shown: a script error in the browser's log (a
     request the API refused is not one: the screen says so itself), text that reads "undefined",
-    "null", "NaN" or "[object Object]", an API refusal in English, and a page wider than the window
+    "null", "NaN" or "[object Object]", an API refusal in English, a page wider than the window
     (then the screen scrolls sideways as a whole: on a phone, whatever is wide must scroll in its
-    own box)."""
+    own box), and a table cell that breaks a word in the middle ("adminis/trador": a table squeezed
+    to the phone's width instead of scrolling in its box)."""
     problems = [
         f"script error: {entry['message']}"
         for entry in driver.get_log("browser")
         if entry["level"] == "SEVERE" and entry.get("source") != "network"
     ]
-    texts, too_wide = driver.execute_script(_PAGE_TEXT)
+    texts, too_wide, broken = driver.execute_script(_PAGE_TEXT)
     problems += [f"reads {text!r}" for text in texts if READS_BADLY.search(text)]
     problems += [f"reads the API's English {text!r}" for text in texts if READS_ENGLISH.search(text)]
     if too_wide > 1:
         problems.append(f"the page is {too_wide} px wider than the window")
+    problems += [f"a table breaks the word {word!r} across lines" for word in broken]
     return problems
