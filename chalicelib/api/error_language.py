@@ -651,6 +651,9 @@ CATALOG: dict[str, str] = {
     "not an SMTP server: its answer was not an SMTP reply": (
         "no es un servidor SMTP: su respuesta no fue una respuesta SMTP"
     ),
+    "not an IMAP server: its answer was not an IMAP reply": (
+        "no es un servidor IMAP: su respuesta no fue una respuesta IMAP"
+    ),
     "TLS: {reason}": "error de TLS: {reason}",
     "{key} is not on the suppression list": "{key} no está en la lista de supresión",
     # SMS and push
