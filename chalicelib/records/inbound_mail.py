@@ -70,6 +70,9 @@ class Receipt:
     dmarc_policy: str | None = None
     # SES's virus scan found one: no attachment of it is offered for download.
     virus_found: bool = False
+    # The envelope sender's domain allows the server that sent it (SPF). The envelope sender is
+    # anyone's to write: it names the sender only for a message with no From and when this holds.
+    spf_passed: bool = False
 
     @property
     def disowned(self) -> bool:
@@ -103,6 +106,7 @@ def receipt_of(notification: dict[str, Any]) -> Receipt:
         dmarc_failed=_status(receipt.get("dmarcVerdict")) == "FAIL",
         dmarc_policy=str(receipt["dmarcPolicy"]).lower() if receipt.get("dmarcPolicy") else None,
         virus_found=_status(receipt.get("virusVerdict")) == "FAIL",
+        spf_passed=_status(receipt.get("spfVerdict")) == "PASS",
     )
 
 
@@ -167,12 +171,22 @@ def _read_raw(receipt: Receipt) -> tuple[bytes | None, str | None]:
 
 def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, key: str) -> Logged:
     parsed = parse_mail(raw) if read_error is None else ParsedMail(defects=[read_error])
+    unvouched = False  # a sender only the envelope names, and its domain's SPF does not vouch for
     if parsed.from_address is None and receipt.source and "@" in receipt.source:
         parsed.from_address = receipt.source.strip("<>").lower()  # the envelope sender
+        unvouched = not receipt.spf_passed
     now = clock.now()
     communication_id = store.new_communication_id(now)
     sender = parsed.from_address or "the sender"
-    if receipt.disowned:
+    if unvouched:
+        # No From for DMARC to judge, and an envelope sender anyone may write: in no register and
+        # no thread, as forged mail is (below); staff judge and assign it.
+        parent, client_id, contact_id = None, None, None
+        parsed.defects.append(
+            f"the message has no From and its envelope sender's domain does not vouch for it (SPF did"
+            f" not pass): {sender} may not have sent it, so it was not matched to a client"
+        )
+    elif receipt.disowned:
         # Forged in someone's name, as far as their domain can tell: in no register, and in no
         # thread (whoever wrote it may have seen our reply token); staff judge and assign it.
         parent, client_id, contact_id = None, None, None
