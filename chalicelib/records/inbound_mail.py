@@ -71,7 +71,8 @@ class Receipt:
     # SES's virus scan found one: no attachment of it is offered for download.
     virus_found: bool = False
     # The envelope sender's domain allows the server that sent it (SPF). The envelope sender is
-    # anyone's to write: it names the sender only for a message with no From and when this holds.
+    # anyone's to write: it names the sender only for a message with no single From address, and
+    # only when this holds.
     spf_passed: bool = False
 
     @property
@@ -171,20 +172,27 @@ def _read_raw(receipt: Receipt) -> tuple[bytes | None, str | None]:
 
 def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, key: str) -> Logged:
     parsed = parse_mail(raw) if read_error is None else ParsedMail(defects=[read_error])
-    unvouched = False  # a sender only the envelope names, and its domain's SPF does not vouch for
-    if parsed.from_address is None and receipt.source and "@" in receipt.source:
-        parsed.from_address = receipt.source.strip("<>").lower()  # the envelope sender
-        unvouched = not receipt.spf_passed
+    envelope = receipt.source.strip("<>").lower() if receipt.source and "@" in receipt.source else None
+    if parsed.from_address is None and envelope:
+        parsed.from_address = envelope  # the envelope sender
+    # DMARC judges a From of one address. Any other sender (a Sender header, the first of several
+    # From addresses, the envelope's) is anyone's to write: it names the sender only when it is
+    # the envelope's and SPF vouches for that.
+    unvouched = (
+        not parsed.from_authored
+        and parsed.from_address is not None
+        and not (receipt.spf_passed and parsed.from_address.lower() == envelope)
+    )
     now = clock.now()
     communication_id = store.new_communication_id(now)
     sender = parsed.from_address or "the sender"
     if unvouched:
-        # No From for DMARC to judge, and an envelope sender anyone may write: in no register and
-        # no thread, as forged mail is (below); staff judge and assign it.
+        # Nothing vouches for the sender: in no register and no thread, as forged mail is
+        # (below); staff judge and assign it.
         parent, client_id, contact_id = None, None, None
         parsed.defects.append(
-            f"the message has no From and its envelope sender's domain does not vouch for it (SPF did"
-            f" not pass): {sender} may not have sent it, so it was not matched to a client"
+            f"no single From address, and nothing vouches for the sender it names (SPF did not pass"
+            f" for it): {sender} may not have sent it, so it was not matched to a client"
         )
     elif receipt.disowned:
         # Forged in someone's name, as far as their domain can tell: in no register, and in no
