@@ -426,6 +426,9 @@ CATALOG: dict[str, str] = {
     "the number {number} already receives SMS for another company": (
         "el número {number} ya recibe SMS de otra empresa"
     ),
+    "{number} is not a two-way number of this company: Pregón's operator assigns them": (
+        "{number} no es un número de SMS bidireccional de esta empresa: los asigna el operador de Pregón"
+    ),
     "is not a URL": "no es una URL",
     "must be an http:// or https:// URL": "debe ser una URL http:// o https://",
     "must be an https:// URL": "debe ser una URL https://",
@@ -647,6 +650,9 @@ CATALOG: dict[str, str] = {
     ),
     "not an SMTP server: its answer was not an SMTP reply": (
         "no es un servidor SMTP: su respuesta no fue una respuesta SMTP"
+    ),
+    "not an IMAP server: its answer was not an IMAP reply": (
+        "no es un servidor IMAP: su respuesta no fue una respuesta IMAP"
     ),
     "TLS: {reason}": "error de TLS: {reason}",
     "{key} is not on the suppression list": "{key} no está en la lista de supresión",

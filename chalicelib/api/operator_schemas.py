@@ -35,6 +35,21 @@ class CompanyIn(Strict):
     )
 
 
+class SmsNumbersIn(Strict):
+    numbers: list[Annotated[str, StringConstraints(min_length=1, max_length=32)]] = Field(
+        max_length=20,
+        description="The company's two-way SMS numbers (E.164, or local to its country), as Pregón's AWS "
+        "account holds them; they replace the ones it had (an empty list: none).",
+    )
+
+
+class SmsNumbersOut(BaseModel):
+    company_id: str
+    numbers: list[str] = Field(
+        description="In E.164: the only numbers the company may name as its SMS `inbound_number`."
+    )
+
+
 class OperatorCompanyOut(BaseModel):
     company_id: str
     name: str

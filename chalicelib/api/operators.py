@@ -158,3 +158,20 @@ def rotate_api_key(caller: Principal, company_id: str, key_id: str) -> Response:
     )
     answer = key_out(new) | {"api_key": plaintext, "old_key_id": key_id, "old_key_stops_at": ends}
     return json_response(answer, 201)
+
+
+@route(
+    "PUT /operator/companies/{company_id}/sms-numbers",
+    OPERATOR,
+    body="SmsNumbersIn",
+    response="SmsNumbersOut",
+)
+def assign_sms_numbers(caller: Principal, company_id: str) -> Response:
+    """Give a company its two-way SMS numbers: the only ones its administrators may name as the
+    `inbound_number` clients write to; a number taken back stops reaching it (I1, I2, Q7)"""
+    from chalicelib.api.operator_schemas import SmsNumbersIn
+    from chalicelib.messaging.accounts.sms import assign_inbound_numbers
+
+    body = parse_body(operators.current_request, SmsNumbersIn)
+    numbers = assign_inbound_numbers(company_id, list(body.numbers))
+    return json_response({"company_id": company_id, "numbers": numbers})

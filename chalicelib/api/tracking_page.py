@@ -17,6 +17,7 @@ tracking_page = Blueprint(__name__)
 route = Routes(tracking_page, schemas="schemas")
 
 MAX_TRACKING_ID = 64
+MAX_ENTERED = 320  # the longest a form's box may hold (an e-mail address: 64 + 1 + 255)
 
 
 @route(f"GET {STYLESHEET_PATH}", PUBLIC, answer="css")
@@ -85,8 +86,12 @@ def subscribe_from_page(company_id: str) -> Response:
     here = "form"
     fields = form_fields(request)
     tracking_id = str(fields.get("tracking_id", "")).strip()[:MAX_TRACKING_ID]
-    entered = {k: str(fields.get(k, "")).strip() for k in ("first_name", "last_name", "email", "phone")}
-    wanted = {k: v for k, v in entered.items() if v or k != "phone"}
+    typed = {k: str(fields.get(k, "")).strip() for k in ("first_name", "last_name", "email", "phone")}
+    wanted = {k: v for k, v in typed.items() if v or k != "phone"}
+    # What the page shows back in its boxes: no more than any of them may hold (a stranger's
+    # 300,000 characters are refused by the validation, not echoed: nor a 500 past the sandbox's
+    # output limit).
+    entered = {k: v[:MAX_ENTERED] for k, v in typed.items()}
     try:
         body = TrackingPageFormIn.model_validate({**wanted, "tracking_id": tracking_id})
         result = subscribe_from_public(request, company_id, tracking_id, body)

@@ -329,6 +329,8 @@ class SmsSettings:
     bulk_password_set_at: datetime | None = None
     inbound_number: str | None = None
     help_text: str | None = None
+    # The two-way numbers Pregón's operator assigned the company: ``inbound_number`` is one of them.
+    assigned_numbers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -26,3 +26,20 @@ def is_email(text: str) -> bool:
     except ValidationFailed:
         return False
     return True
+
+
+# Providers that ignore dots in the local part, and the domain each is known by.
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def mailbox_key(address: str) -> str:
+    """The mailbox an address reaches, as a limit on what is sent to it must count it: lower case,
+    without a ``+tag`` (subaddressing, RFC 5233: ``ana+1@x`` and ``ana+2@x`` both reach ``ana@x``),
+    and, for Gmail, without dots and with ``googlemail.com`` as ``gmail.com``. Never an address to
+    send to: ``ana+1@x`` and ``ana@x`` may still be told apart everywhere else."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTLESS_DOMAINS:
+        domain = _DOTLESS_DOMAINS[domain]
+        local = local.replace(".", "")
+    return f"{local}@{domain}"

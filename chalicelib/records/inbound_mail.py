@@ -70,6 +70,10 @@ class Receipt:
     dmarc_policy: str | None = None
     # SES's virus scan found one: no attachment of it is offered for download.
     virus_found: bool = False
+    # The envelope sender's domain allows the server that sent it (SPF). The envelope sender is
+    # anyone's to write: it names the sender only for a message with no single From address, and
+    # only when this holds.
+    spf_passed: bool = False
 
     @property
     def disowned(self) -> bool:
@@ -103,6 +107,7 @@ def receipt_of(notification: dict[str, Any]) -> Receipt:
         dmarc_failed=_status(receipt.get("dmarcVerdict")) == "FAIL",
         dmarc_policy=str(receipt["dmarcPolicy"]).lower() if receipt.get("dmarcPolicy") else None,
         virus_found=_status(receipt.get("virusVerdict")) == "FAIL",
+        spf_passed=_status(receipt.get("spfVerdict")) == "PASS",
     )
 
 
@@ -167,12 +172,29 @@ def _read_raw(receipt: Receipt) -> tuple[bytes | None, str | None]:
 
 def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, key: str) -> Logged:
     parsed = parse_mail(raw) if read_error is None else ParsedMail(defects=[read_error])
-    if parsed.from_address is None and receipt.source and "@" in receipt.source:
-        parsed.from_address = receipt.source.strip("<>").lower()  # the envelope sender
+    envelope = receipt.source.strip("<>").lower() if receipt.source and "@" in receipt.source else None
+    if parsed.from_address is None and envelope:
+        parsed.from_address = envelope  # the envelope sender
+    # DMARC judges a From of one address. Any other sender (a Sender header, the first of several
+    # From addresses, the envelope's) is anyone's to write: it names the sender only when it is
+    # the envelope's and SPF vouches for that.
+    unvouched = (
+        not parsed.from_authored
+        and parsed.from_address is not None
+        and not (receipt.spf_passed and parsed.from_address.lower() == envelope)
+    )
     now = clock.now()
     communication_id = store.new_communication_id(now)
     sender = parsed.from_address or "the sender"
-    if receipt.disowned:
+    if unvouched:
+        # Nothing vouches for the sender: in no register and no thread, as forged mail is
+        # (below); staff judge and assign it.
+        parent, client_id, contact_id = None, None, None
+        parsed.defects.append(
+            f"no single From address, and nothing vouches for the sender it names (SPF did not pass"
+            f" for it): {sender} may not have sent it, so it was not matched to a client"
+        )
+    elif receipt.disowned:
         # Forged in someone's name, as far as their domain can tell: in no register, and in no
         # thread (whoever wrote it may have seen our reply token); staff judge and assign it.
         parent, client_id, contact_id = None, None, None

@@ -55,6 +55,9 @@ class ParsedMail:
     html: str | None = None
     attachments: list[MailPart] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    # ``from_address`` is the one address of the From header: the author DMARC judges (not a
+    # Sender header's, nor the first of several From addresses).
+    from_authored: bool = False
 
     def headers(self) -> dict[str, str]:
         """The headers worth keeping on the record (threading and display)."""
@@ -210,9 +213,11 @@ def message_ids(value: str | None) -> list[str]:
 
 def _read_headers(message: Message, parsed: ParsedMail) -> None:
     try:
-        senders = _addresses(message, "From") or _addresses(message, "Sender")
+        authors = _addresses(message, "From")
+        senders = authors or _addresses(message, "Sender")
         if senders:
             parsed.from_name, parsed.from_address = (senders[0][0] or None), senders[0][1]
+            parsed.from_authored = len(authors) == 1
         parsed.to = [a for _, a in _addresses(message, "To")]
         parsed.cc = [a for _, a in _addresses(message, "Cc")]
         subject = _raw_header(message, "Subject")

@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.connection.table import TableConnection
@@ -437,6 +438,9 @@ class SmsSettingsModel(BoundModel):
     inbound_number = UnicodeAttribute(null=True)
     help_text = UnicodeAttribute(null=True)
     by_inbound_number = InboundNumberIndex()
+    # The two-way numbers Pregón's operator gave the company (Pregón's AWS account holds them): the
+    # only ones it may name as ``inbound_number``. Written by the operator's call alone.
+    assigned_numbers = UnicodeSetAttribute(null=True)
 
 
 class AttachmentRef(MapAttribute[str, object]):

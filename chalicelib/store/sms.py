@@ -39,6 +39,7 @@ def _settings(item: SmsSettingsModel) -> domain.SmsSettings:
         provider=item.provider or "sns",
         sms_type=item.sms_type or "Transactional",
         default_region=item.default_region or "AR",
+        assigned_numbers=tuple(sorted(item.assigned_numbers or ())),
     )
 
 
@@ -49,29 +50,50 @@ def get_sms_settings(company_id: str) -> domain.SmsSettings | None:
         return None
 
 
+class NumberNotAssigned(Exception):
+    """The two-way number is not (any more) one the operator assigned the company."""
+
+
 def save_sms_settings(
-    settings: domain.SmsSettings, *, clear_gateway_password: bool = False
+    settings: domain.SmsSettings, *, clear_gateway_password: bool = False, new_number: bool = False
 ) -> domain.SmsSettings:
     """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
-    the gateway it was for changed); returns the stored item."""
+    the gateway it was for changed); returns the stored item. ``new_number``: its
+    ``inbound_number`` is written only while the operator's assignment holds it
+    (``NumberNotAssigned`` otherwise)."""
+    from pynamodb.exceptions import UpdateError
+
     item = SmsSettingsModel(settings.company_id)
     password = ("gateway_password_ciphertext", "gateway_password_set_at") if clear_gateway_password else ()
-    item.update(actions=set_or_remove(SmsSettingsModel, settings, _SETTINGS, remove=password))
+    condition = None
+    if new_number and settings.inbound_number:
+        condition = SmsSettingsModel.assigned_numbers.contains(settings.inbound_number)
+    try:
+        item.update(
+            actions=set_or_remove(SmsSettingsModel, settings, _SETTINGS, remove=password), condition=condition
+        )
+    except UpdateError as exc:
+        if condition is not None and exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NumberNotAssigned(settings.inbound_number) from exc
+        raise
     return _settings(item)
 
 
 def _set_secret(company_id: str, secret: Any, set_at: Any, value: Any, at: datetime) -> None:
     """Set a secret and when it was set; a company without settings gets the defaults (switched off)."""
+    SmsSettingsModel(company_id).update(actions=[secret.set(value), set_at.set(at), *_defaults(at)])
+
+
+def _defaults(at: datetime) -> list[Any]:
+    """The settings a company that never saved any gets (switched off) when an item is made for it."""
     model = SmsSettingsModel
-    actions: list[Any] = [secret.set(value), set_at.set(at)]
-    defaults: list[Any] = [
+    return [
         model.enabled.set(model.enabled | False),
         model.provider.set(model.provider | "sns"),
         model.sms_type.set(model.sms_type | "Transactional"),
         model.default_region.set(model.default_region | "AR"),
         model.updated_at.set(model.updated_at | at),
     ]
-    model(company_id).update(actions=actions + defaults)
 
 
 def set_gateway_password(company_id: str, ciphertext: bytes, at: datetime) -> None:
@@ -84,6 +106,21 @@ def set_bulk_password_hash(company_id: str, password_hash: str, at: datetime) ->
     """Store the bulk-send password's hash, replacing any before it."""
     model = SmsSettingsModel
     _set_secret(company_id, model.bulk_password_hash, model.bulk_password_set_at, password_hash, at)
+
+
+def assign_numbers(company_id: str, numbers: list[str], at: datetime) -> domain.SmsSettings:
+    """Set the two-way numbers the operator gave the company (E.164; none: no two-way SMS); its
+    ``inbound_number`` goes in the same write when it is not one of them any more."""
+    model = SmsSettingsModel
+    current = get_sms_settings(company_id)
+    actions: list[Any] = [
+        model.assigned_numbers.set(set(numbers)) if numbers else model.assigned_numbers.remove()
+    ]
+    if current is not None and current.inbound_number and current.inbound_number not in numbers:
+        actions.append(model.inbound_number.remove())
+    item = model(company_id)
+    item.update(actions=actions + _defaults(at))
+    return _settings(item)
 
 
 def companies_by_inbound_number(number: str) -> list[str]:

@@ -138,9 +138,11 @@ def seed_demo_company(
         log.info("gave the demo administrator the directory permissions %s", ", ".join(PERMISSIONS))
 
     if not state.get("sms_configured"):
-        # SMS through SNS (moto) and the two-way number the local phone texts (I1, I2).
-        from chalicelib.messaging.accounts.sms import save_sms_settings
+        # SMS through SNS (moto) and the two-way number the local phone texts (I1, I2), which the
+        # operator gives the company first (as PUT /operator/companies/demo/sms-numbers would).
+        from chalicelib.messaging.accounts.sms import assign_inbound_numbers, save_sms_settings
 
+        assign_inbound_numbers(COMPANY_ID, [INBOUND_NUMBER])
         save_sms_settings(COMPANY_ID, {"enabled": True, "provider": "sns", "inbound_number": INBOUND_NUMBER})
         state["sms_configured"] = True
         _save(credentials_file, state)

@@ -272,6 +272,36 @@ def test_a_client_on_ipv6_cannot_pass_the_per_client_limit_by_changing_address(
     assert ask_for_alerts(api, tenant, "TRK-V2", "w@example.com").status_code == 202
 
 
+def test_spellings_of_one_mailbox_share_its_limit_of_confirmations(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    issue(api, tenant, "TRK-P0")
+    issue(api, tenant, "TRK-P1")
+    # Given a stranger who knows that every +tag of an address, and a Gmail address with dots
+    # anywhere or at googlemail.com, reaches the very same mailbox
+    spellings = [
+        "victim+1@example.com",
+        "Victim+2@example.com",
+        "victim+news@example.com",
+        "victim@example.com",
+        "jane.doe@gmail.com",
+        "j.a.n.e.d.o.e+x@gmail.com",
+        "janedoe@googlemail.com",
+        "JaneDoe+y@gmail.com",
+    ]
+    # When they ask for alerts with each spelling, to flood the two mailboxes with confirmations
+    answers = [
+        ask_for_alerts(api, tenant, f"TRK-P{n // 4}", email).status_code for n, email in enumerate(spellings)
+    ]
+    # Then each mailbox is sent three confirmations that day, as if one spelling were used
+    assert answers == [202, 202, 202, 429] * 2
+    deliver_outboxes()
+    assert len(mailbox.wait_for(6)) == 6
+    # And a different mailbox of the same domains is not held back by it
+    assert ask_for_alerts(api, tenant, "TRK-P1", "victim2@example.com").status_code == 202
+    assert ask_for_alerts(api, tenant, "TRK-P1", "jane.doe2@gmail.com").status_code == 202
+
+
 def test_one_address_is_sent_at_most_ten_confirmations_a_day_across_companies(
     api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:

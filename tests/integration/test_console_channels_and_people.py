@@ -66,9 +66,10 @@ def platform_application(company_id: str) -> str:
 def test_an_administrator_sets_up_sms_and_push_and_reads_the_ticket_an_sms_opened(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
-    # Given the client Ana, whose mobile the back office typed, and a number for two-way SMS
+    # Given the client Ana, whose mobile the back office typed, and a number for two-way SMS that
+    # Pregón's operator gave the company
     client_ana(api, tenant)
-    number = free_inbound_number()
+    number = free_inbound_number(assigned_to=tenant.company_id)
     # When the administrator switches SMS on through SNS, with that number and a HELP answer
     sign_in(browser, site.web, tenant, level=1, screen="sms")
     # (settings never saved say so, and no change date reading a bare "—")
@@ -247,7 +248,7 @@ def test_a_supervisor_reads_tickets_but_no_settings_and_an_agent_keeps_suppliers
 ) -> None:
     # Given a company whose clients open tickets by SMS, and one Ana opened
     client_ana(api, tenant)
-    number = free_inbound_number()
+    number = free_inbound_number(assigned_to=tenant.company_id)
     admin = tenant.admin_headers()
     settings = {"enabled": True, "provider": "sns", "inbound_number": number}
     assert api.http.put("/sms/settings", headers=admin, body=json.dumps(settings).encode()).status_code == 200

@@ -526,6 +526,62 @@ def test_mail_failing_dmarc_of_a_domain_that_does_not_enforce_it_is_filed_with_a
     assert "DMARC" in shown["error"] and "policy none" in shown["error"]
 
 
+def test_mail_with_no_from_whose_envelope_sender_fails_spf_is_not_filed_under_that_client(
+    api: Client, clients: Tenant
+) -> None:
+    # Given a message with no From header (DMARC judges the From domain: there is none to judge),
+    # sent by someone else's server with FERR-1's María as its envelope sender, which SES finds
+    # her domain's SPF does not allow
+    raw = b"To: x@inbound.pregon.local\r\nSubject: Cambien mi CBU\r\n\r\nMi nueva cuenta es la 123.\r\n"
+    ses_id = uuid.uuid4().hex
+    maria = "maria.gomez@ferreteria-norte.example"
+    note = ses_notification([inbound_address(clients)], f"mail/{ses_id}", ses_id, maria)
+    note["receipt"]["spfVerdict"] = {"status": "FAIL"}
+    note["receipt"]["dmarcVerdict"] = {"status": "GRAY"}
+    # When it arrives
+    [communication_id] = receive(api, raw, to=[inbound_address(clients)], ses_id=ses_id, notification=note)[
+        "communications"
+    ]
+    # Then it is not in her register as if she wrote it: it waits in the unassigned list, saying why
+    assert register(clients, "FERR-1") == []
+    shown = detail(api, clients, communication_id)
+    assert shown["unassigned"] is True
+    assert "SPF" in shown["error"] and maria in shown["error"]
+    # And the same message whose envelope sender passes SPF is filed under her, as before
+    ses_id = uuid.uuid4().hex
+    note = ses_notification([inbound_address(clients)], f"mail/{ses_id}", ses_id, maria)
+    note["receipt"]["dmarcVerdict"] = {"status": "GRAY"}
+    [filed] = receive(api, raw, to=[inbound_address(clients)], ses_id=ses_id, notification=note)[
+        "communications"
+    ]
+    assert [r.communication_id for r in register(clients, "FERR-1")] == [filed]
+
+
+def test_a_sender_header_or_a_second_from_address_does_not_file_mail_under_a_client(
+    api: Client, clients: Tenant
+) -> None:
+    # Given messages naming FERR-1's María where DMARC does not look: in a Sender header with no
+    # From, and first of two From addresses (the other the sender's own, which passes)
+    maria = "maria.gomez@ferreteria-norte.example"
+    forged = [
+        f"Sender: {maria}\r\nTo: x@inbound.pregon.local\r\nSubject: Cambien mi CBU\r\n\r\nCuenta 123.\r\n",
+        f"From: {maria}, x@attacker.example\r\nTo: x@inbound.pregon.local\r\nSubject: Cambien mi CBU\r\n"
+        "\r\nCuenta 123.\r\n",
+    ]
+    received = []
+    for raw in forged:
+        # When each arrives from the attacker's server, which passes SPF and DMARC for its own domain
+        ses_id = uuid.uuid4().hex
+        note = ses_notification([inbound_address(clients)], f"mail/{ses_id}", ses_id, "x@attacker.example")
+        message = receive(api, raw.encode(), to=[inbound_address(clients)], ses_id=ses_id, notification=note)
+        received += message["communications"]
+    # Then neither is in her register as if she wrote it: both wait unassigned, saying why
+    assert register(clients, "FERR-1") == []
+    for communication_id in received:
+        shown = detail(api, clients, communication_id)
+        assert shown["unassigned"] is True and maria in shown["error"], shown
+
+
 def test_the_unassigned_list_pages_newest_first(api: Client, tenant: Tenant, clock: Any) -> None:
     ids = []
     for n in range(3):

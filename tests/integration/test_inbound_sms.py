@@ -16,8 +16,9 @@ import pytest
 import requests
 
 from tests.steps.answers import body
+from tests.steps.operators import configure_operator_token, operator_headers
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.sms import free_inbound_number
+from tests.steps.sms import assign_number, free_inbound_number
 from tests.steps.tenants import Tenant
 
 SAMPLE = json.loads((Path(__file__).parents[1] / "fixtures" / "sms" / "aws_two_way_sample.json").read_text())
@@ -70,7 +71,7 @@ def sms_as_sent(local_aws: dict[str, str], company_id: str, communication_id: st
 @pytest.fixture
 def sms_company(tenant: Tenant, api: Any) -> SmsCompany:
     # Given a company whose SMS go out through SNS and that receives SMS on its own number
-    company = SmsCompany(tenant, free_inbound_number(), api)
+    company = SmsCompany(tenant, free_inbound_number(assigned_to=tenant.company_id), api)
     response = company.put(
         "/sms/settings",
         {
@@ -414,7 +415,7 @@ def test_tenants_never_see_each_others_sms_clients_or_numbers(
     sms_company: SmsCompany, other_tenant: Tenant, local_aws: dict[str, str]
 ) -> None:
     api = sms_company.api
-    other = SmsCompany(other_tenant, free_inbound_number(), api)
+    other = SmsCompany(other_tenant, free_inbound_number(assigned_to=other_tenant.company_id), api)
     # Given another company with its own number and a client with the same mobile, owing less
     assert other.put("/sms/settings", {"enabled": True, "inbound_number": other.number}).status_code == 200
     other.put("/sms/auto-replies", {"balance": {"enabled": True, "template": "Debe $ %deuda%"}})
@@ -423,7 +424,11 @@ def test_tenants_never_see_each_others_sms_clients_or_numbers(
         headers=other_tenant.key_headers(),
         body=json.dumps({"name": "Ana P.", "phones": [ANA_PHONE], "balance": "10"}),
     )
-    # And it cannot take the first company's number
+    # And it cannot take the first company's number: Pregón's operator did not give it that one
+    taken = other.put("/sms/settings", {"inbound_number": sms_company.number})
+    assert taken.status_code == 422 and body(taken)["field"] == "inbound_number", taken.body
+    # nor when the operator gives it by mistake: the number is already the first company's
+    assign_number(other.company_id, sms_company.number)
     taken = other.put("/sms/settings", {"inbound_number": sms_company.number})
     assert taken.status_code == 409 and sms_company.number in body(taken)["message"]
 
@@ -517,3 +522,55 @@ def test_the_client_phone_index_follows_the_client(sms_company: SmsCompany) -> N
     )
     outcome = sms_company.receive("saldo", sender="+5491144445555")
     assert outcome["client_id"] is None and outcome["reply_id"] is None
+
+
+@pytest.fixture
+def operator_token(local_aws: dict[str, str]) -> Any:
+    import os
+
+    from chalicelib.core.settings import get_settings, reset_settings
+
+    yield configure_operator_token()
+    os.environ.pop("PREGON_OPERATOR_TOKEN_SHA256", None)
+    reset_settings()
+    get_settings()  # from the tests' environment (configure_operator_token says why)
+
+
+def test_a_company_cannot_take_a_number_pregon_gave_another_before_it_is_set_up(
+    tenant: Tenant, other_tenant: Tenant, api: Any, operator_token: str
+) -> None:
+    # Given Pregón's operator gave the other company its two-way number, printed on its site, and
+    # the other company has not set it up yet
+    number = free_inbound_number()
+    assigned = api.http.put(
+        f"/operator/companies/{other_tenant.company_id}/sms-numbers",
+        headers=operator_headers(operator_token),
+        body=json.dumps({"numbers": [number]}),
+    )
+    assert assigned.status_code == 200, assigned.body
+    assert body(assigned) == {"company_id": other_tenant.company_id, "numbers": [number]}
+    squatter, owner = SmsCompany(tenant, number, api), SmsCompany(other_tenant, number, api)
+    # When an administrator of a company names that number as its own first
+    taken = squatter.put("/sms/settings", {"enabled": True, "inbound_number": number})
+    # Then it is refused, naming the field: the SMS its clients send would reach the squatter
+    assert taken.status_code == 422, taken.body
+    assert body(taken)["field"] == "inbound_number" and "operator" in body(taken)["message"]
+    assert squatter.receive("saldo")["outcome"] == "no_company"
+    # And the company it was given to sets it up and receives on it
+    assert owner.put("/sms/settings", {"enabled": True, "inbound_number": number}).status_code == 200
+    assert owner.receive("saldo")["company_id"] == other_tenant.company_id
+    # When the operator takes the number back, it reaches that company no more
+    taken_back = api.http.put(
+        f"/operator/companies/{other_tenant.company_id}/sms-numbers",
+        headers=operator_headers(operator_token),
+        body=json.dumps({"numbers": []}),
+    )
+    assert body(taken_back)["numbers"] == []
+    assert body(api.http.get("/sms/settings", headers=other_tenant.admin_headers()))["inbound_number"] is None
+    assert owner.receive("saldo")["outcome"] == "no_company"
+    # And a company's credentials cannot assign numbers
+    for headers in (tenant.admin_headers(), tenant.key_headers()):
+        refused = api.http.put(
+            f"/operator/companies/{tenant.company_id}/sms-numbers", headers=headers, body='{"numbers": []}'
+        )
+        assert refused.status_code == 403

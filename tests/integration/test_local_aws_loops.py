@@ -336,7 +336,7 @@ def phone_company(api: Client, tenant: Tenant) -> PhoneCompany:
     """A company answering "SALDO" by SMS through SNS, with Ana, who owes 15300.50."""
     deliver_topics()
     admin = tenant.admin_headers()
-    number = free_inbound_number()
+    number = free_inbound_number(assigned_to=tenant.company_id)
     settings = {"enabled": True, "provider": "sns", "inbound_number": number}
     assert api.http.put("/sms/settings", headers=admin, body=json.dumps(settings)).status_code == 200
     template = "Hola %nombre%, su saldo es $ %deuda%"

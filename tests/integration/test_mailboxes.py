@@ -352,6 +352,35 @@ def test_bad_mailbox_settings_are_refused_naming_the_field(
     assert tested["answer"].startswith("refused: 127.0.0.1 is a loopback address")
 
 
+def test_a_server_that_is_not_imap_is_not_echoed(api: Client, tenant: Tenant) -> None:
+    # Given a service that is no IMAP server and greets with a banner of its own (an SSH server,
+    # a cache, an internal engine), where a user of any level points a mailbox
+    banner = b"SSH-2.0-internal-engine build=7 aws_secret=AKIA-INTERNAL\r\n"
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def greet() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.sendall(banner)
+            connection.recv(1024)
+
+    threading.Thread(target=greet, daemon=True).start()
+    ana = staff(tenant, ANA, level=4)
+    settings = {"host": "127.0.0.1", "port": listener.getsockname()[1], "encryption": "none", "username": ANA}
+    with listener:
+        added = body(api.http.post("/mailboxes", headers=ana, body=json.dumps(settings)))
+        path = f"/mailboxes/{added['mailbox_id']}"
+        api.http.put(f"{path}/password", headers=ana, body=json.dumps({"password": "clave-de-ana"}))
+        # When the mailbox is tested
+        tested = body(api.http.post(f"{path}/test", headers=ana))
+    # Then the answer says it is not an IMAP server, and nothing of what it wrote comes back
+    assert tested == {
+        "ok": False,
+        "answer": "not an IMAP server: its answer was not an IMAP reply",
+        "folders": {},
+    }
+
+
 @pytest.fixture
 def silent_server() -> Iterator[int]:
     """A server that accepts connections and never says a word (a hung IMAP server)."""

@@ -92,3 +92,28 @@ def test_no_route_answers_500_to_an_over_long_path_parameter(api: Client, tenant
     # And a staff route says which parameter is too long
     response = api.http.get("/clients/" + "A" * 3000, headers=tenant.admin_headers())
     assert response.status_code == 422 and body(response)["field"] == "client_id", response.body
+
+
+def test_the_tracking_page_form_with_a_huge_field_answers_its_page_with_the_correction(
+    api: Client, tenant: Tenant
+) -> None:
+    from tests.steps.tracking import issue
+
+    # Given a parcel with alerts on the company's tracking page
+    issue(api, tenant, "HUGE-1")
+    # When a stranger posts its form with a first name of 300,000 characters (and a huge e-mail)
+    fields = (
+        f"tracking_id=HUGE-1&first_name={'A' * 300_000}&last_name=Paz&email={'b' * 300_000}%40example.com"
+    )
+    answer = api.http.post(
+        f"/track/{tenant.company_id}/subscriptions",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept-Language": "en"},
+        body=fields,
+    )
+    # Then the page answers 422 saying what to correct, as for a name one character too long
+    assert answer.status_code == 422, answer.body[:300]
+    page = answer.body.decode()
+    assert "Check this (String should have at most 80 characters)." in page
+    # And it does not echo what was sent: the boxes hold no more than a form could have sent
+    assert "A" * 321 not in page and "b" * 321 not in page
+    assert len(page) < 20_000

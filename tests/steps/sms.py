@@ -16,10 +16,12 @@ from infrastructure.local.sms_gateway import gateway_handler
 GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
 
 
-def free_inbound_number() -> str:
+def free_inbound_number(assigned_to: str | None = None) -> str:
     """A Buenos Aires mobile number, in E.164, that no company receives SMS on yet: the tests'
     companies share one DynamoDB for the whole run, and a number is one company's (drawing from a
-    million at random met another test's number about once in fifty runs)."""
+    million at random met another test's number about once in fifty runs). ``assigned_to``: Pregón's
+    operator has given it to that company (``PUT /operator/companies/{id}/sms-numbers``), so the
+    company may name it as its ``inbound_number``."""
     import secrets
 
     from chalicelib.core.errors import ValidationFailed
@@ -32,7 +34,18 @@ def free_inbound_number() -> str:
         except ValidationFailed:
             continue
         if not companies_by_inbound_number(number):
+            if assigned_to:
+                assign_number(assigned_to, number)
             return number
+
+
+def assign_number(company_id: str, number: str) -> None:
+    """Pregón's operator gives the company this two-way number, beside those it has."""
+    from chalicelib.messaging.accounts.sms import assign_inbound_numbers
+    from chalicelib.store.sms import get_sms_settings
+
+    settings = get_sms_settings(company_id)
+    assign_inbound_numbers(company_id, [*(settings.assigned_numbers if settings else ()), number])
 
 
 def receive_sms(api: Any, to_number: str, sender: str, text: str) -> dict[str, Any]:

@@ -209,11 +209,15 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
     return changes, errors
 
 
-def _own_inbound_number(company_id: str, raw: str, region: str) -> str:
-    """The two-way number in E.164; Conflict (409) when another company already receives on it."""
+def _own_inbound_number(current: SmsSettings, raw: str, region: str) -> str:
+    """The two-way number in E.164: one Pregón's operator assigned the company (422 naming
+    ``inbound_number`` otherwise; the one it has already is kept), and no other company's (409)."""
     from chalicelib.core.phones import normalize_phone
 
+    company_id = current.company_id
     number = normalize_phone(raw, region, field="inbound_number")
+    if number != current.inbound_number and number not in current.assigned_numbers:
+        raise _not_assigned(number)
     if any(owner != company_id for owner in store.companies_by_inbound_number(number)):
         raise Conflict(f"the number {number} already receives SMS for another company")
     return number
@@ -260,7 +264,7 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
             raise ValidationFailed([{"field": "base_url", "message": problem}])
     if changes.get("inbound_number"):
         changes["inbound_number"] = _own_inbound_number(
-            company_id, changes["inbound_number"], changes.get("default_region", current.default_region)
+            current, changes["inbound_number"], changes.get("default_region", current.default_region)
         )
     updated = replace(current, **changes, updated_at=clock.now())
     moved = gateway_destination(updated) != gateway_destination(current)
@@ -274,7 +278,40 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
         ]
         if missing:
             raise ValidationFailed(missing)
-    return _view(store.save_sms_settings(updated, clear_gateway_password=moved), company_id)
+    new_number = updated.inbound_number != current.inbound_number
+    try:
+        saved = store.save_sms_settings(updated, clear_gateway_password=moved, new_number=new_number)
+    except store.NumberNotAssigned:  # the operator took it back meanwhile
+        raise _not_assigned(str(updated.inbound_number)) from None
+    return _view(saved, company_id)
+
+
+def _not_assigned(number: str) -> ValidationFailed:
+    message = f"{number} is not a two-way number of this company: Pregón's operator assigns them"
+    return ValidationFailed([{"field": "inbound_number", "message": message}])
+
+
+def assign_inbound_numbers(company_id: str, raw_numbers: list[str]) -> list[str]:
+    """The operator gives a company its two-way numbers (E.164, read in the company's region;
+    an empty list takes them all back): the only ones it may receive SMS on. Its ``inbound_number``
+    is removed when it is not one of them any more. 404 for a company that does not exist."""
+    from chalicelib.core.errors import NotFound
+    from chalicelib.core.phones import normalize_phone
+    from chalicelib.tenants.companies import company_exists, phone_region
+
+    if not company_exists(company_id):
+        raise NotFound(f"company {company_id!r} does not exist")
+    region = phone_region(company_id)
+    errors: list[dict[str, str]] = []
+    numbers: list[str] = []
+    for index, raw in enumerate(raw_numbers):
+        try:
+            numbers.append(normalize_phone(raw, region, field=f"numbers[{index}]"))
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return list(store.assign_numbers(company_id, sorted(set(numbers)), clock.now()).assigned_numbers)
 
 
 # --- the two write-only passwords ------------------------------------------------------------

@@ -87,10 +87,12 @@ def count_subscribe_request(company_id: str, client_ip: str | None) -> None:
 
 
 def count_confirmation(company_id: str, tracking_id: str, email: str) -> None:
-    """A confirmation e-mail about to be sent: per parcel, and per address in the company and
-    across companies."""
+    """A confirmation e-mail about to be sent: per parcel, and per mailbox in the company and
+    across companies (every ``+tag`` of an address, every Gmail spelling of one, is one mailbox)."""
+    from chalicelib.core.emails import mailbox_key
+
     count(company_id, SUBSCRIBE_PER_PARCEL, tracking_id, "too many subscriptions asked for this parcel")
-    address = email.strip().lower()
+    address = mailbox_key(email)
     message = "too many confirmations sent to this address"
     count(company_id, CONFIRMATIONS_PER_ADDRESS, address, message)
     count(EVERY_COMPANY, CONFIRMATIONS_PER_ADDRESS_ANYWHERE, address, message)

@@ -7,7 +7,8 @@
   changes, not even the \\Seen flag; nothing is ever stored, moved or expunged.
 * It logs in with a password (``LOGIN``) or an OAuth2 bearer token (SASL ``XOAUTH2``, Microsoft
   365); neither is ever logged.
-* What goes wrong is reported in the server's own words (``[AUTHENTICATIONFAILED] ...``).
+* What goes wrong is reported in the server's own words (``[AUTHENTICATIONFAILED] ...``), but
+  not what a service that does not speak IMAP wrote.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ def server_text(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, DestinationRefused):
         return f"refused: {exc.reason}"
+    if isinstance(exc, imaplib.IMAP4.abort) and str(exc.args[0] if exc.args else "").startswith(
+        "unexpected response:"
+    ):
+        # a line that is no IMAP reply: a service that is not IMAP (an SSH server, a cache, an
+        # internal engine) would have Pregón show whatever it wrote
+        return "not an IMAP server: its answer was not an IMAP reply"
     if isinstance(exc, imaplib.IMAP4.error):
         detail = exc.args[0] if exc.args else ""
         text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
