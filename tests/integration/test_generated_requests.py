@@ -5,9 +5,10 @@ break it (negative: a wrong type, a missing required field, a value out of range
 field...), with strange path and query values (control characters, long strings, non-ASCII).
 
 Every request goes through the app's gateway (``chalice.test.Client``, the same route matching,
-authorizer and middleware as ``chalice local``) against DynamoDB Local, with a credential the
-document lets in (an administrator's JWT, an API key of every scope, the operators' token, none
-for public routes), so it reaches the handler. Each answer must be:
+authorizer and middleware as ``chalice local``) against DynamoDB Local, with a credential drawn
+beside it from those the document lets in (staff JWTs of levels 1, 3 and 4, an API key of every
+scope, the operators' token, none for public routes), so it reaches the handler or the refusal a
+level gets. Each answer must be:
 
 * no 5xx;
 * one of the operation's documented status codes, in a documented content type, and — when the
@@ -35,20 +36,21 @@ import schemathesis
 from chalice.test import Client
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
+from hypothesis.strategies import sampled_from
 from schemathesis import GenerationMode
 from schemathesis.core.transport import Response
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from infrastructure.local.paths import REPO_ROOT
 from tests.steps.operators import configure_operator_token
-from tests.steps.tenants import Tenant, make_tenant
+from tests.steps.tenants import IDENTITY, Tenant, make_tenant
 
 DOCUMENT = json.loads((REPO_ROOT / "docs" / "openapi.json").read_text())
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 SCHEMA.config.generation.update(with_security_parameters=False)
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]  # type: ignore[union-attr]
-#: Requests drawn per operation and kind: 170 operations, about 2,000 requests in all.
-EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 6}
+#: Requests drawn per operation and kind (at most: a small operation runs out of new ones sooner).
+EXAMPLES = {GenerationMode.POSITIVE: 8, GenerationMode.NEGATIVE: 6}
 pytestmark = pytest.mark.generated
 
 CHECKS = [
@@ -75,8 +77,11 @@ def fuzzed(local_aws: dict[str, str]) -> Iterator[dict[str, str]]:
                 environment.setenv(name, value)
         operator = configure_operator_token()
         get_settings()
+    junior = IDENTITY.mint(tenant.company_id, user_id=f"junior@{tenant.company_id}", level=4, branch="centro")
     yield {
         "bearerAuth": f"Bearer {tenant.admin_token}",
+        "bearerAuth level 3": f"Bearer {tenant.staff_token}",
+        "bearerAuth level 4": f"Bearer {junior}",
         "apiKey": f"ApiKey {key}",
         "operatorToken": f"Operator {operator}",
     }
@@ -89,11 +94,18 @@ def fuzzed(local_aws: dict[str, str]) -> Iterator[dict[str, str]]:
         get_settings()
 
 
-def credential(operation: Any, credentials: dict[str, str]) -> str | None:
+def callers(operation: Any, credentials: dict[str, str]) -> list[str | None]:
+    """The credentials a request to ``operation`` is sent with, one drawn per request: none for a
+    public route, the operators' token for theirs, else staff of levels 1, 3 and 4 (each sees
+    what its level may: a lower level's refusals and narrower listings are paths of their own)
+    and, where the document lets keys in, an API key with every scope."""
     schemes = [name for requirement in operation.definition.raw.get("security", []) for name in requirement]
     if not schemes:
-        return None
-    return credentials["bearerAuth" if "bearerAuth" in schemes else schemes[0]]
+        return [None]
+    if "bearerAuth" not in schemes:
+        return [credentials[scheme] for scheme in schemes]
+    staff: list[str | None] = [value for name, value in credentials.items() if name.startswith("bearerAuth")]
+    return staff + ([credentials["apiKey"]] if "apiKey" in schemes else [])
 
 
 def send(api: Client, case: Any, authorization: str | None) -> Response:
@@ -124,10 +136,9 @@ def send(api: Client, case: Any, authorization: str | None) -> Response:
 def test_generated_requests_get_a_documented_answer_and_never_a_5xx(
     api: Client, fuzzed: dict[str, str], operation: Any, mode: GenerationMode
 ) -> None:
-    authorization = credential(operation, fuzzed)
     problems: list[str] = []
 
-    @given(operation.as_strategy(generation_mode=mode))
+    @given(operation.as_strategy(generation_mode=mode), sampled_from(callers(operation, fuzzed)))
     @seed(zlib.crc32(f"{mode.value} {operation.method} {operation.path}".encode()))
     @settings(
         max_examples=EXAMPLES[mode],
@@ -135,9 +146,9 @@ def test_generated_requests_get_a_documented_answer_and_never_a_5xx(
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
-    def requests_of_this_kind(case: Any) -> None:
+    def requests_of_this_kind(case: Any, authorization: str | None) -> None:
         # Given a request drawn from the document (or against it)
-        # When it is sent with a credential the operation lets in
+        # When it is sent with a credential the operation lets in (or a staff level it may refuse)
         response = send(api, case, authorization)
         # Then the answer is documented, and never a server error
         where = f"{case.method} {response.request.url} {response.request.body!r:.200}"
