@@ -26,6 +26,7 @@ def _summary(comm: Any) -> dict[str, Any]:
         "subject": comm.subject,
         "client_id": comm.client_id,
         "unassigned": comm.unassigned,
+        "flagged": comm.flagged,
         "attachment_count": len(comm.attachments),
         "error": comm.error,
     }

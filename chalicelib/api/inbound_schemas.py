@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,6 +42,12 @@ class InboundSummaryOut(BaseModel):
     subject: str | None
     client_id: str | None
     unassigned: bool
+    flagged: Literal["spam", "virus"] | None = Field(
+        description="What SES's scan judged the message (`spamVerdict` or `virusVerdict` `FAIL`; a virus "
+        "wins): such a message is matched to no client and threaded to nothing, so it waits in the "
+        "unassigned list for staff to judge (and assign, if SES was wrong); `error` says why. null "
+        "when SES passed it or was unsure."
+    )
     attachment_count: int
     error: str | None = Field(description="What could not be read of a broken message; null when whole.")
 

@@ -18,6 +18,13 @@ import {
   when,
 } from "./screen-kit.js";
 
+// What SES's scan judged a message (the API's ``flagged``): a short mark for the list, and what it
+// means for the detail. Such mail was matched to no client and threaded to nothing.
+const FLAGGED = {
+  spam: ["Spam", "SES lo consideró spam: no se asignó a ningún cliente. Si no lo es, asígnelo."],
+  virus: ["Virus", "SES encontró un virus en el mensaje: no se asignó a ningún cliente y sus adjuntos no se guardaron."],
+};
+
 async function render(main, ctx) {
   await companyFormat();
   const list = h("div", { id: "b-unassigned" });
@@ -36,6 +43,7 @@ async function render(main, ctx) {
               ["Recibido", (m) => when(m.sent_at || m.created_at)],
               ["De", (m) => [m.from_name, m.from_address].filter(Boolean).join(" ")],
               ["Asunto", (m) => m.subject],
+              ["Marca", (m) => (m.flagged ? h("strong", { class: "b-flagged", title: FLAGGED[m.flagged]?.[1] || "" }, FLAGGED[m.flagged]?.[0] || m.flagged) : "")],
               ["", (m) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${m.subject || "(sin asunto)"}» de ${m.from_address}`, onclick: () => view(m.communication_id) }, "Ver")],
             ],
             page.items,
@@ -68,6 +76,7 @@ async function render(main, ctx) {
             ["De", [message.from_name, message.from_address].filter(Boolean).join(" ")],
             ["Para", message.to_address],
             ["Recibido", when(message.sent_at || message.created_at)],
+            ["Marcado", message.flagged ? FLAGGED[message.flagged]?.[1] || message.flagged : null],
             ["Problemas", message.error],
           ]
             .filter(([, v]) => v)

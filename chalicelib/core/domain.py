@@ -406,6 +406,9 @@ class Communication:
     # A received message: the user who created the message it answers (what a level-4 user sees).
     thread_owner: str | None = None
     raw_key: str | None = None
+    # A received e-mail SES's scan judged: "spam" or "virus" (``records.inbound_mail``); it was
+    # matched to no client and threaded to nothing.
+    flagged: str | None = None
     in_register: bool = True
     unassigned: bool = False
     resent_as: tuple[str, ...] = ()

@@ -6,8 +6,10 @@ calls :func:`receive_notification`. For each company the mail was addressed to, 
 
 * parsed defensively (:mod:`chalicelib.records.mime`; what cannot be read is named in ``error``),
 * matched to a client by the sender's address (the client's e-mails and its contacts'), unless SES
-  found it fails DMARC for a domain that enforces it (``p=quarantine`` or ``reject``: the domain
-  disowns it, so it waits unassigned, saying so; a ``p=none`` failure is filed, with a warning),
+  judged it spam or found a virus in it (``spamVerdict`` / ``virusVerdict`` ``FAIL``: it is
+  ``flagged`` so, waits unassigned and joins no thread), or found it fails DMARC for a domain that
+  enforces it (``p=quarantine`` or ``reject``: the domain disowns it, so it waits unassigned,
+  saying so; a ``p=none`` failure is filed, with a warning),
 * threaded to the message it answers: our reply token ``ref-<id>.<company>@...`` in
   In-Reply-To/References first (SES rewrites the Message-ID we send), then the plus-addressed
   Reply-To it was sent to (``<company>+r-<id>@...``, for mail programs that drop References), then
@@ -42,6 +44,9 @@ MAX_ATTACHMENTS = 50
 _REPLY_TOKEN = re.compile(r"^ref-([0-9a-f]{24})\.(.+)@[^@]+$", re.IGNORECASE)
 OMITTED_TOO_LARGE = "omitted (too large)"
 OMITTED_VIRUS = "withheld (SES found a virus in the message)"
+# What SES's scan judged a received message (``Communication.flagged``).
+FLAGGED_SPAM = "spam"
+FLAGGED_VIRUS = "virus"
 
 
 def reply_token(message_id: str) -> tuple[str, str] | None:
@@ -70,10 +75,20 @@ class Receipt:
     dmarc_policy: str | None = None
     # SES's virus scan found one: no attachment of it is offered for download.
     virus_found: bool = False
+    # SES's spam filter judged it spam. Like a virus, it names no client and joins no thread:
+    # it waits unassigned, flagged, for staff to judge (an unsure scan, GRAY, files it as usual).
+    spam_found: bool = False
     # The envelope sender's domain allows the server that sent it (SPF). The envelope sender is
     # anyone's to write: it names the sender only for a message with no single From address, and
     # only when this holds.
     spf_passed: bool = False
+
+    @property
+    def flagged(self) -> str | None:
+        """What SES's scan judged the message (a virus before spam), or None."""
+        if self.virus_found:
+            return FLAGGED_VIRUS
+        return FLAGGED_SPAM if self.spam_found else None
 
     @property
     def disowned(self) -> bool:
@@ -107,6 +122,7 @@ def receipt_of(notification: dict[str, Any]) -> Receipt:
         dmarc_failed=_status(receipt.get("dmarcVerdict")) == "FAIL",
         dmarc_policy=str(receipt["dmarcPolicy"]).lower() if receipt.get("dmarcPolicy") else None,
         virus_found=_status(receipt.get("virusVerdict")) == "FAIL",
+        spam_found=_status(receipt.get("spamVerdict")) == "FAIL",
         spf_passed=_status(receipt.get("spfVerdict")) == "PASS",
     )
 
@@ -186,7 +202,21 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
     now = clock.now()
     communication_id = store.new_communication_id(now)
     sender = parsed.from_address or "the sender"
-    if unvouched:
+    if receipt.flagged:
+        # SES's scan judged it: whoever its sender is, it enters no register and no thread, and
+        # so starts nothing that a client's message would; staff judge it and may assign it.
+        parent, client_id, contact_id = None, None, None
+        if receipt.virus_found:
+            parsed.defects.append(
+                "SES found a virus in the message (virusVerdict FAIL): it was not matched to a"
+                " client nor threaded"
+            )
+        if receipt.spam_found:
+            parsed.defects.append(
+                "SES judged the message spam (spamVerdict FAIL): it was not matched to a client"
+                " nor threaded; assign it if it is not spam"
+            )
+    elif unvouched:
         # Nothing vouches for the sender: in no register and no thread, as forged mail is
         # (below); staff judge and assign it.
         parent, client_id, contact_id = None, None, None
@@ -242,12 +272,17 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         area=parent.area if parent else None,
         raw_key=receipt.raw_key,
         unassigned=client_id is None,
+        flagged=receipt.flagged,
     )
     written = store.add_new([comm])
     if not written:  # another delivery of the same notification got there first
         return Logged(company_id, store.existing_key(company_id, key), created=False)
     extra = {"company_id": company_id, "communication_id": communication_id, "raw_key": receipt.raw_key}
-    if error:
+    if receipt.flagged:  # SES's judgement, not a fault of ours: no ERROR line for every spam
+        logger().warning(
+            "inbound mail flagged by SES", extra={**extra, "flagged": receipt.flagged, "error": error}
+        )
+    elif error:
         logger().error("inbound mail logged with errors", extra={**extra, "error": error})
     else:
         logger().info("inbound mail logged", extra={**extra, "client_id": client_id})

@@ -121,6 +121,34 @@ def test_staff_assign_an_unassigned_mail_to_a_client(
     assert [r["subject"] for r in register_of(api, tenant, "CLI-9")] == ["Consulta de saldo"]
 
 
+def test_mail_ses_judged_spam_is_marked_so_among_the_unassigned_in_spanish(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a client, and a mail from its address that SES's spam filter judged spam
+    put_client(api, tenant, "CLI-9", name="Ferretería Los Andes", emails=["compras@losandes.example"])
+    receive_mail(
+        api,
+        tenant.company_id,
+        "compras@losandes.example",
+        "Oferta increíble",
+        "Gane ya",
+        verdicts={"spamVerdict": "FAIL"},
+    )
+    # When staff open the unassigned mail
+    sign_in(browser, site.web, tenant, 3, screen="inbound")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"))
+    # Then the mail is listed, marked as spam
+    row = browser.find_element(By.CSS_SELECTOR, ".b-inbound tbody tr")
+    assert "Oferta increíble" in row.text and row.find_element(By.CSS_SELECTOR, ".b-flagged").text == "Spam"
+    # And its detail says, in Spanish, what SES judged and what staff may do
+    row.find_element(By.CSS_SELECTOR, ".b-view").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-assign"))
+    shown = browser.find_element(By.CSS_SELECTOR, ".b-detail dl").text
+    assert "SES lo consideró spam: no se asignó a ningún cliente. Si no lo es, asígnelo." in shown
+    console_screenshot(browser, "inbound-spam")
+    assert register_of(api, tenant, "CLI-9") == []
+
+
 def test_staff_reply_to_a_client_mail_from_its_detail_view(
     api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
 ) -> None:

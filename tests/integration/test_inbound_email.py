@@ -23,6 +23,7 @@ from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.mail import wire_problems
+from tests.steps.mailboxes import register_seen
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
 
@@ -834,34 +835,176 @@ def test_a_15_mb_attachment_is_omitted_and_the_rest_kept(api: Client, clients: T
     assert "descarga.mp4" in shown["error"] and shown["client_id"] == "ANDES-3"
 
 
-def test_the_attachments_of_mail_ses_found_a_virus_in_are_withheld(api: Client, clients: Tenant) -> None:
+def in_register(api: Client, tenant: Tenant, client_id: str) -> list[str]:
+    """The ids of the records staff see in a client's register (``GET /clients/{id}/register``)."""
+    return [r["communication_id"] for r in register_seen(api, tenant.staff_headers(), client_id)]
+
+
+def unassigned_seen(api: Client, tenant: Tenant) -> list[dict[str, Any]]:
+    """The unassigned list as staff see it."""
+    return list(body(api.http.get("/inbound/unassigned", headers=tenant.staff_headers()))["items"])
+
+
+def receive_with_verdicts(api: Client, tenant: Tenant, raw: bytes, sender: str, **verdicts: str) -> str:
+    """``raw`` from ``sender`` as SES receives it, with the verdicts given (``spamVerdict="FAIL"``);
+    the rest PASS. Returns the logged message's id."""
+    ses_id = uuid.uuid4().hex
+    note = ses_notification([inbound_address(tenant)], f"mail/{ses_id}", ses_id, sender)
+    for name, status in verdicts.items():
+        note["receipt"][name] = {"status": status}
+    result = receive(api, raw, to=[inbound_address(tenant)], ses_id=ses_id, notification=note)
+    [communication_id] = result["communications"]
+    return str(communication_id)
+
+
+def test_the_attachments_of_mail_ses_found_a_virus_in_are_withheld_and_it_is_filed_under_no_client(
+    api: Client, clients: Tenant
+) -> None:
     from chalicelib.core.aws import client
     from chalicelib.core.settings import get_settings
 
-    # Given a message from a client's address with a "remito.pdf", in which SES's scan found a virus
+    # Given a message from ANDES-3's address with a "remito.pdf", in which SES's scan found a virus
     raw = jorges_message(
         "Remito", "Les mando el remito.", {"remito.pdf": ("application/pdf", b"%PDF-1.4 no")}
     )
-    ses_id = uuid.uuid4().hex
-    note = ses_notification(
-        [inbound_address(clients)], f"mail/{ses_id}", ses_id, "jperez@transportes-andinos.example"
-    )
-    note["receipt"]["virusVerdict"] = {"status": "FAIL"}
 
     # When it arrives
-    result = receive(api, raw, to=[inbound_address(clients)], ses_id=ses_id, notification=note)
+    communication_id = receive_with_verdicts(
+        api, clients, raw, "jperez@transportes-andinos.example", virusVerdict="FAIL"
+    )
 
-    # Then it is in the client's register with its text, and its attachment is listed, withheld,
-    # with no link to download it, and staff are told why
-    shown = detail(api, clients, result["communications"][0])
-    assert shown["client_id"] == "ANDES-3" and "Les mando el remito." in shown["text"]
+    # Then it is recorded with its text, but in no client's register: it waits in the unassigned
+    # list, flagged as carrying a virus, threaded to nothing
+    assert in_register(api, clients, "ANDES-3") == []
+    [listed] = unassigned_seen(api, clients)
+    assert (listed["communication_id"], listed["flagged"]) == (communication_id, "virus")
+    shown = detail(api, clients, communication_id)
+    assert shown["client_id"] is None and shown["unassigned"] is True
+    assert "Les mando el remito." in shown["text"]
+    assert shown["in_reply_to"] is None and shown["thread_id"] == communication_id
+    # And its attachment is listed, withheld, with no link to download it, and staff are told why
     [pdf] = shown["attachments"]
     assert (pdf["name"], pdf["download_url"]) == ("remito.pdf", None)
     assert pdf["omitted"] == "withheld (SES found a virus in the message)"
-    assert "virus" in shown["error"]
+    assert "SES found a virus in the message" in shown["error"]
+    assert "not matched to a client" in shown["error"]
     # And no copy of it was kept among the company's files
-    listed = client("s3").list_objects_v2(Bucket=get_settings().files_bucket, Prefix=f"{clients.company_id}/")
-    assert not [o["Key"] for o in listed.get("Contents", []) if "/inbound/" in o["Key"]]
+    listed_files = client("s3").list_objects_v2(
+        Bucket=get_settings().files_bucket, Prefix=f"{clients.company_id}/"
+    )
+    assert not [o["Key"] for o in listed_files.get("Contents", []) if "/inbound/" in o["Key"]]
+
+
+def test_a_virus_flagged_reply_to_our_message_joins_no_thread(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given we sent María a message, and an answer to it carries our reply token
+    sent_id, email = send_to_client(clients, mailbox, "FERR-1", "maria.gomez@ferreteria-norte.example")
+    raw = fixture("reply_in_reply_to.eml", MESSAGE_ID=str(email["Message-ID"]))
+
+    # When it arrives and SES found a virus in it (and judged it spam too)
+    communication_id = receive_with_verdicts(
+        api,
+        clients,
+        raw,
+        "maria.gomez@ferreteria-norte.example",
+        virusVerdict="FAIL",
+        spamVerdict="FAIL",
+    )
+
+    # Then it is neither threaded to our message nor in her register: only our message is there
+    assert in_register(api, clients, "FERR-1") == [sent_id]
+    shown = detail(api, clients, communication_id)
+    assert (shown["in_reply_to"], shown["thread_id"], shown["flagged"]) == (None, communication_id, "virus")
+    # And the error names both of SES's verdicts
+    assert "virus" in shown["error"] and "spam" in shown["error"]
+
+
+def test_mail_ses_judges_spam_waits_unassigned_flagged_until_staff_assign_it(
+    api: Client, clients: Tenant
+) -> None:
+    # Given a message from FERR-1's María, which forges nothing (SPF, DKIM and DMARC pass) but
+    # SES's spam filter judges spam
+    raw = fixture("thunderbird_plain.eml")
+
+    # When it arrives
+    communication_id = receive_with_verdicts(
+        api, clients, raw, "maria.gomez@ferreteria-norte.example", spamVerdict="FAIL"
+    )
+
+    # Then it is not in FERR-1's register
+    assert in_register(api, clients, "FERR-1") == []
+    # And staff find it in the unassigned list, flagged as spam, saying why
+    [listed] = unassigned_seen(api, clients)
+    assert listed["communication_id"] == communication_id
+    assert listed["flagged"] == "spam" and listed["client_id"] is None
+    assert listed["from_address"] == "maria.gomez@ferreteria-norte.example"
+    assert "SES judged the message spam" in listed["error"]
+    # And its detail says so too, threaded to nothing, with the client its address is as a candidate
+    shown = detail(api, clients, communication_id)
+    assert shown["flagged"] == "spam" and shown["in_reply_to"] is None
+    assert shown["candidate_clients"] == ["FERR-1"]
+
+    # When staff judge it a false positive and assign it to FERR-1
+    response = api.http.post(
+        f"/inbound/{communication_id}/assign",
+        headers=clients.staff_headers(),
+        body=json.dumps({"client_id": "FERR-1"}),
+    )
+
+    # Then it is in FERR-1's register and out of the unassigned list (still saying SES flagged it)
+    assert response.status_code == 200, response.body
+    assert body(response)["client_id"] == "FERR-1" and body(response)["flagged"] == "spam"
+    assert in_register(api, clients, "FERR-1") == [communication_id]
+    assert unassigned_seen(api, clients) == []
+
+
+@pytest.mark.parametrize(
+    "verdicts",
+    [
+        {},  # every verdict PASS
+        {"spamVerdict": "GRAY", "virusVerdict": "GRAY"},  # SES could not tell
+        {"spamVerdict": "PROCESSING_FAILED", "virusVerdict": "PROCESSING_FAILED"},  # the scan failed
+    ],
+    ids=["pass", "gray", "processing-failed"],
+)
+def test_mail_ses_passed_or_was_unsure_of_is_filed_as_before(
+    api: Client, clients: Tenant, verdicts: dict[str, str]
+) -> None:
+    # Given a message from ANDES-3's Jorge with a PDF, SES's spam and virus scans passing it or unsure
+    raw = jorges_message(
+        "Remito", "Les mando el remito.", {"remito.pdf": ("application/pdf", b"%PDF-1.4 ok")}
+    )
+
+    # When it arrives
+    communication_id = receive_with_verdicts(
+        api, clients, raw, "jperez@transportes-andinos.example", **verdicts
+    )
+
+    # Then it is in ANDES-3's register, not flagged, and its PDF can be downloaded
+    assert in_register(api, clients, "ANDES-3") == [communication_id]
+    assert unassigned_seen(api, clients) == []
+    shown = detail(api, clients, communication_id)
+    assert shown["flagged"] is None and shown["error"] is None
+    [pdf] = shown["attachments"]
+    assert pdf["omitted"] is None
+    assert requests.get(pdf["download_url"], timeout=10).content == b"%PDF-1.4 ok"
+
+
+def test_mail_with_no_spam_or_virus_verdict_is_filed_as_before(api: Client, clients: Tenant) -> None:
+    # Given SES's notification carries no spam nor virus verdict (scanning turned off in the rule)
+    raw = fixture("thunderbird_plain.eml")
+    ses_id = uuid.uuid4().hex
+    maria = "maria.gomez@ferreteria-norte.example"
+    note = ses_notification([inbound_address(clients)], f"mail/{ses_id}", ses_id, maria)
+    del note["receipt"]["spamVerdict"], note["receipt"]["virusVerdict"]
+    # When it arrives
+    [communication_id] = receive(api, raw, to=[inbound_address(clients)], ses_id=ses_id, notification=note)[
+        "communications"
+    ]
+    # Then it is in María's register, not flagged
+    assert in_register(api, clients, "FERR-1") == [communication_id]
+    assert detail(api, clients, communication_id)["flagged"] is None
 
 
 def test_a_missing_raw_message_is_logged_as_an_error_not_raised(api: Client, tenant: Tenant) -> None:

@@ -11,10 +11,18 @@ from chalice.test import Client
 
 
 def receive_mail(
-    api: Client, company_id: str, sender: str, subject: str, text: str, *, with_message_id: bool = True
+    api: Client,
+    company_id: str,
+    sender: str,
+    subject: str,
+    text: str,
+    *,
+    with_message_id: bool = True,
+    verdicts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """``sender`` writes ``subject`` / ``text`` to the company's inbound address; the handler's answer.
-    ``with_message_id=False``: a bare message without a Message-ID, as the guides' ``curl`` sends."""
+    ``with_message_id=False``: a bare message without a Message-ID, as the guides' ``curl`` sends.
+    ``verdicts``: SES's verdicts other than PASS, e.g. ``{"spamVerdict": "FAIL"}``."""
     from chalicelib.core.aws import client
     from chalicelib.core.settings import get_settings
     from infrastructure.local.inbound_smtp import OBJECT_KEY_PREFIX, received_notification, ses_message_id
@@ -39,6 +47,8 @@ def receive_mail(
         raw=raw,
         at=datetime.now(timezone.utc),
     )
+    for name, status in (verdicts or {}).items():
+        note["receipt"][name] = {"status": status}
     event = api.events.generate_sns_event(
         message=json.dumps(note), subject="Amazon SES Email Receipt Notification"
     )
