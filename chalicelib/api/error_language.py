@@ -105,7 +105,7 @@ def spanish_or_none(message: str) -> str | None:
 
 
 def _spanish(message: str, depth: int = 0) -> str | None:
-    if depth > 3:
+    if depth > 5:  # a message inside a message: a client's, in a template's part, of Jinja's
         return None
     for pattern, recursive, spanish in _compiled():
         found = pattern.fullmatch(message)
@@ -547,7 +547,7 @@ CATALOG: dict[str, str] = {
     "e-mail address": "una dirección de e-mail",
     "valid phone number": "un número de teléfono válido",
     "registered device": "un dispositivo registrado",
-    "could not be rendered: {error}": "no se pudo generar: {error}",
+    "could not be rendered: {~error}": "no se pudo generar: {error}",
     "{client_id} has no e-mail address": "{client_id} no tiene dirección de e-mail",
     "there is no parcel with tracking id {tracking_id}": (
         "no existe el envío con número de seguimiento {tracking_id}"
@@ -751,9 +751,17 @@ CATALOG: dict[str, str] = {
     "syntax error on line {line}: {error}": "error de sintaxis en la línea {line}: {error}",
     "syntax error: {error}": "error de sintaxis: {error}",
     "cannot be rendered ({error})": "no se puede generar ({error})",
-    "uses a variable this message does not offer ({error})": (
+    "uses a variable this message does not offer ({~error})": (
         "usa una variable que este mensaje no ofrece ({error})"
     ),
+    "in the subject: {~problem}": "en el asunto: {problem}",
+    "in the text: {~problem}": "en el texto: {problem}",
+    "in the HTML: {~problem}": "en el HTML: {problem}",
+    # Jinja's own words for a missing variable (jinja2.runtime.Undefined), inside the one above
+    "'{name}' is undefined": "la variable '{name}' no existe en este mensaje",
+    "'{kind} object' has no attribute '{name}'": "'{name}' no existe en este valor, de tipo {kind}",
+    "'None' has no attribute '{name}'": "'{name}' no existe: el valor está vacío",
+    "{kind} object has no element {index}": "el elemento {index} no existe en este valor, de tipo {kind}",
     "uses something templates may not use ({error})": "usa algo que las plantillas no pueden usar ({error})",
     "the template {~what} longer than {limit} characters": "la plantilla {what} de más de {limit} caracteres",
     "builds a value": "genera un valor",

@@ -87,6 +87,11 @@ class TemplateSummaryOut(BaseModel):
     sender_area: str
     customized: bool
     variables: list[VariableOut]
+    manual_send: bool = Field(
+        description="Whether a manual send (POST /sends) offers every variable the template may use "
+        "(the client's and the company's): true for custom templates; a message type such as "
+        "tracking_alert or invoice needs its own data (a parcel, an invoice) in the send's variables"
+    )
     updated_at: datetime | None = None
 
 

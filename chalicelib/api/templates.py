@@ -43,7 +43,7 @@ def _template_out(template: Any) -> dict[str, Any]:
 
 @route("GET /templates", STAFF, response="TemplatesOut")
 def list_templates(caller: Principal) -> Response:
-    """Every message type with its variables, and whether the company overrides it (C4)"""
+    """Every message type with its variables, whether the company overrides it, manual_send (C4)"""
     from chalicelib.messaging.templates import list_templates as summaries
 
     return json_response({"items": summaries(caller.company_id)})

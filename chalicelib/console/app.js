@@ -3,6 +3,7 @@
 // Nothing here uses innerHTML: whatever a tenant or a client typed is shown as text.
 
 const TOKEN_KEY = "pregon.console.token";
+const DRAFT_KEY = "pregon.console.draft";
 const PKCE_KEY = "pregon.console.pkce";
 // The API lives beside the console: /console -> /, /api/console -> /api/ (API Gateway's stage).
 const API_BASE = location.pathname.replace(/console\/?$/, "");
@@ -208,7 +209,9 @@ async function send(method, path, body, accept) {
     ? "Sus credenciales no son válidas o vencieron."
     : answer.message || `Error ${response.status}`;
   if (credentialsRefused && state.user) {
-    // The session ended (the token expired): back to the sign-in, with nothing of the last user shown.
+    // The session ended (the token expired): back to the sign-in, with nothing of the last user shown;
+    // what they had typed waits in the tab for the same user's return to the same screen.
+    keepDraft();
     setTimeout(() => {
       toast("La sesión terminó: ingrese de nuevo.", "error");
       signOut();
@@ -345,6 +348,87 @@ export function templateTitle(template) {
   return own === null ? template.title : `Plantilla propia «${own}»`;
 }
 
+// --- a draft of the open forms, kept when the session ends ---------------------------------------
+// A session that ends while someone types (the token expired) sends them to sign in; signed in again
+// they come back to the same screen, drawn anew. What they had typed in its forms is kept in the
+// tab's sessionStorage meanwhile and put back, then forgotten: restored, a form submitted, or the
+// user pressing "Salir" forgets it, and another user never sees it. Passwords, files and fields
+// named like a secret are never kept.
+
+const NEVER_KEPT = /pass|secret|token|key_file|api_key|credential/i;
+
+function draftable(control) {
+  const type = (control.type || "").toLowerCase();
+  if (!control.name || ["password", "file", "hidden", "submit", "button", "reset"].includes(type)) return false;
+  return !NEVER_KEPT.test(control.name) && !NEVER_KEPT.test(control.autocomplete || "");
+}
+
+function checkable(control) {
+  return control.type === "checkbox" || control.type === "radio";
+}
+
+function whose(user) {
+  return `${user.company_id}\n${user.user_id}`;
+}
+
+function keepDraft() {
+  const main = document.getElementById("main");
+  if (!state.user || !main.querySelector("[data-screen]")) return;
+  const forms = {};
+  [...main.querySelectorAll("form")].forEach((form, index) => {
+    const fields = {};
+    let typed = false;
+    for (const control of form.elements) {
+      if (!draftable(control)) continue;
+      if (checkable(control)) fields[`${control.name}=${control.value}`] = control.checked;
+      else {
+        fields[control.name] = control.value;
+        if (control.tagName !== "SELECT" && control.value !== control.defaultValue) typed = true;
+      }
+    }
+    if (typed) forms[form.id || `#${index}`] = fields; // a form nobody typed in is drawn as it was
+  });
+  if (!Object.keys(forms).length) return;
+  sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ who: whose(state.user), hash: location.hash, forms }));
+}
+
+function forgetDraft() {
+  sessionStorage.removeItem(DRAFT_KEY);
+}
+
+function restoreDraft(main) {
+  let draft = null;
+  try {
+    draft = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null");
+  } catch {
+    forgetDraft();
+  }
+  if (!draft || !state.user) return;
+  if (draft.who !== whose(state.user)) {
+    forgetDraft(); // someone else signed in: the last user's words are not theirs to see
+    return;
+  }
+  if (draft.hash !== location.hash) return; // kept for the return to that screen
+  forgetDraft();
+  const forms = [...main.querySelectorAll("form")];
+  let restored = false;
+  for (const [key, fields] of Object.entries(draft.forms || {})) {
+    const form = key.startsWith("#") ? forms[Number(key.slice(1))] : forms.find((f) => f.id === key);
+    if (!form) continue;
+    for (const control of form.elements) {
+      if (!draftable(control)) continue;
+      const name = checkable(control) ? `${control.name}=${control.value}` : control.name;
+      if (!(name in fields)) continue;
+      if (checkable(control)) control.checked = Boolean(fields[name]);
+      else if (control.tagName === "SELECT" && ![...control.options].some((o) => o.value === fields[name])) continue;
+      else control.value = String(fields[name]);
+      control.dispatchEvent(new Event(checkable(control) || control.tagName === "SELECT" ? "change" : "input", { bubbles: true }));
+      restored = true;
+    }
+  }
+  if (restored) toast("Se recuperó lo que había escrito antes de que terminara la sesión.");
+}
+
 // --- screens and routing ------------------------------------------------------------------------
 
 export function register(screen) {
@@ -435,7 +519,10 @@ async function show() {
   const body = h("div", { class: "screen", "data-screen": id });
   try {
     await screen.render(body, ctx);
-    if (route().id === id) main.replaceChildren(body);
+    if (route().id === id) {
+      main.replaceChildren(body);
+      restoreDraft(body);
+    }
   } catch (error) {
     main.replaceChildren(h("h1", {}, screen.title), h("p", { class: "form-error", role: "alert" }, error.message || String(error)));
   }
@@ -646,7 +733,12 @@ document.addEventListener("submit", guardPress, true);
 document.addEventListener("click", guardPress, true);
 
 document.addEventListener("DOMContentLoaded", () => {
-  document.getElementById("sign-out").addEventListener("click", signOut);
+  document.getElementById("sign-out").addEventListener("click", () => {
+    forgetDraft(); // leaving on purpose: nothing is kept for later
+    signOut();
+  });
+  // A form sent (by a signed-in user, not the sign-in form itself): its draft has done its work.
+  document.addEventListener("submit", () => state.user && forgetDraft(), true);
   document.getElementById("menu").addEventListener("click", () => {
     const open = !document.body.classList.contains("menu-open");
     openMenu(open);

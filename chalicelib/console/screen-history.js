@@ -210,6 +210,8 @@ async function render(main, ctx) {
               class: "b-delete",
               "aria-label": `Borrar el filtro ${f.name}`,
               onclick: async () => {
+                // A saved filter is gone for good once deleted: asked first, as every removal is.
+                if (!window.confirm(`¿Borrar el filtro «${f.name}»? No se puede deshacer.`)) return;
                 if ((await attempt(() => api("DELETE", `/history/filters/${encodeURIComponent(f.filter_id)}`))) !== undefined) loadSaved();
               },
             },

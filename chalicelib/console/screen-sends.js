@@ -68,10 +68,25 @@ async function render(main, ctx) {
     ["sms", "SMS"],
     ["push", "Push"],
   ]);
+  // Only the templates a manual send can fill (the API's manual_send: the client's and the
+  // company's variables): a tracking alert or an invoice needs a parcel or an invoice it has not.
+  const usable = templates.items.filter((t) => t.manual_send);
   const template = select(
     "template",
-    templates.items.map((t) => [t.key, `${templateTitle(t)} (${t.key})`]),
+    usable.map((t) => [t.key, `${templateTitle(t)} (${t.key})`]),
   );
+  const templateHint = usable.length
+    ? "Las plantillas propias de la empresa: las demás (seguimiento, facturas…) necesitan datos que un envío manual no tiene."
+    : null;
+  const noTemplate = usable.length
+    ? null
+    : h(
+        "p",
+        { class: "b-empty", id: "b-no-template", role: "status" },
+        "Todavía no hay plantillas para envíos manuales: un administrador crea una plantilla propia en ",
+        h("a", { href: "#/templates" }, "Plantillas"),
+        ".",
+      );
   const password = input("bulk_password", { type: "password", autocomplete: "off" });
   const passwordField = field("Contraseña de envíos masivos (SMS a más de un cliente)", password);
   passwordField.hidden = true;
@@ -125,7 +140,7 @@ async function render(main, ctx) {
       },
     },
     field("Canal", channel),
-    field("Plantilla", template),
+    noTemplate || field("Plantilla", template, templateHint),
     h(
       "fieldset",
       {},
@@ -149,7 +164,7 @@ async function render(main, ctx) {
     ),
     field("Variables extra (una por línea: nombre=valor)", textarea("variables", { rows: "2" })),
     passwordField,
-    h("button", { type: "submit", id: "b-send" }, "Enviar"),
+    h("button", { type: "submit", id: "b-send", disabled: !usable.length }, "Enviar"),
   );
 
   async function send() {

@@ -89,6 +89,12 @@ class MessageType:
     def custom(self) -> bool:
         return self.key.startswith(CUSTOM_PREFIX)
 
+    @property
+    def manual_send(self) -> bool:
+        """Whether a manual send (C8) offers every variable this type's templates may use: a
+        manual send has a client and the company, never a parcel, an invoice or a subscription."""
+        return all(v.name in MANUAL_SEND_VARIABLES for v in self.variables)
+
     def sample_data(self) -> dict[str, Any]:
         return copy.deepcopy(dict(self.sample))
 
@@ -144,6 +150,8 @@ CLIENT_VARIABLES = (
     _v("client.balance", "The client's outstanding balance, formatted (e.g. $ 15.300,00)."),
 )
 CLIENT_NAME = (CLIENT_VARIABLES[1],)
+# What a manual send renders every template with (producers/sends/manual.py, ``_data``).
+MANUAL_SEND_VARIABLES = frozenset(v.name for v in (*CLIENT_VARIABLES, *COMPANY_VARIABLES))
 
 SAMPLE_COMPANY = {
     "name": "Cargas del Sur",
@@ -514,6 +522,7 @@ class TemplateSummary:
     sender_area: str
     customized: bool
     variables: tuple[Variable, ...]
+    manual_send: bool
     updated_at: datetime | None = None
 
 
@@ -544,6 +553,7 @@ def list_templates(company_id: str) -> list[TemplateSummary]:
                 sender_area=override.sender_area if override else kind.sender_area,
                 customized=override is not None,
                 variables=kind.variables,
+                manual_send=kind.manual_send,
                 updated_at=override.updated_at if override else None,
             )
         )

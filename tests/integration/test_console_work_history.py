@@ -17,7 +17,8 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.steps.console import ConsoleSite, console_screenshot, demo_user, sign_in
+from tests.steps.answers import body
+from tests.steps.console import ConsoleSite, bearer, console_screenshot, demo_user, sign_in, wait_until
 from tests.steps.history import send_email
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant
@@ -109,6 +110,41 @@ def downloaded_rows(driver: Any, folder: Path, button: str, name: str) -> list[t
     sheet = load_workbook(saved, read_only=True).active
     assert sheet is not None
     return [tuple(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+def saved_filter_names(driver: Any) -> list[str]:
+    return [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#b-saved-filters .b-apply")]
+
+
+def test_deleting_a_saved_filter_asks_first_and_cancelling_keeps_it(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an administrator with two saved filters in "mis filtros"
+    mine = bearer(tenant, 1)
+    for name in ("Facturas enviadas", "Avisos manuales"):
+        saved = api.http.post(
+            "/history/filters", headers=mine, body=json.dumps({"name": name, "criteria": {"q": "x"}})
+        )
+        assert saved.status_code == 201, saved.body
+    sign_in(browser, site.web, tenant, 1, screen="history")
+    wait_until(browser, lambda d: sorted(saved_filter_names(d)) == ["Avisos manuales", "Facturas enviadas"])
+    delete = browser.find_element(By.CSS_SELECTOR, '[aria-label="Borrar el filtro Facturas enviadas"]')
+    # When they press its × and the console asks first, and they cancel
+    delete.click()
+    question = wait_until(browser, lambda d: d.switch_to.alert)
+    assert question.text == "¿Borrar el filtro «Facturas enviadas»? No se puede deshacer."
+    question.dismiss()
+    # Then the filter is still there, in the screen and in the API
+    assert sorted(saved_filter_names(browser)) == ["Avisos manuales", "Facturas enviadas"]
+    kept = body(api.http.get("/history/filters", headers=mine))["items"]
+    assert sorted(f["name"] for f in kept) == ["Avisos manuales", "Facturas enviadas"]
+    # When they press it again and confirm
+    delete.click()
+    wait_until(browser, lambda d: d.switch_to.alert).accept()
+    # Then only that filter is gone
+    wait_until(browser, lambda d: saved_filter_names(d) == ["Avisos manuales"])
+    left = body(api.http.get("/history/filters", headers=mine))["items"]
+    assert [f["name"] for f in left] == ["Avisos manuales"]
 
 
 def test_a_message_is_viewed_as_sent_and_its_html_runs_no_script(

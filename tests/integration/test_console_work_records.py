@@ -19,7 +19,15 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.steps.console import ConsoleSite, console_screenshot, demo_user, sign_in
+from tests.steps.console import (
+    ConsoleSite,
+    console_screenshot,
+    demo_user,
+    expire_session,
+    sign_in,
+    sign_in_again,
+    wait_until,
+)
 from tests.steps.notes import client_notes, staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
@@ -168,6 +176,61 @@ def test_a_double_click_on_save_writes_the_note_once(
     # And the button may be pressed again for the next note
     button = browser.find_element(By.CSS_SELECTOR, "#b-write-note button[type=submit]")
     assert button.get_attribute("aria-disabled") is None
+
+
+def test_a_note_typed_when_the_session_ends_is_back_after_signing_in_again(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the notes screen, a note typed on a client
+    sign_in(browser, site.web, tenant, 1, screen="notes")
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-write-note"))
+    form.find_element(By.NAME, "note_client").send_keys("CLI-1")
+    form.find_element(By.NAME, "note").send_keys("Llamó: quiere pagar la factura en dos cuotas")
+    form.find_element(By.NAME, "location").send_keys("Carpeta azul")
+    # When the session has run out by the time they press "Guardar nota"
+    expire_session(browser, tenant, 1)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then they are sent to sign in
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    # When they sign in again
+    sign_in_again(browser, tenant, 1)
+    # Then the notes screen is back with the note as they had typed it, for them to save
+    note = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note [name=note]"))
+    wait_until(
+        browser, lambda d: note.get_attribute("value") == "Llamó: quiere pagar la factura en dos cuotas"
+    )
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "#b-write-note [name=note_client]").get_attribute("value")
+        == "CLI-1"
+    )
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "#b-write-note [name=location]").get_attribute("value")
+        == "Carpeta azul"
+    )
+    # And it is kept no longer: a reload draws the screen empty
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.draft')") is None
+    browser.refresh()
+    note = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note [name=note]"))
+    assert note.get_attribute("value") == ""
+
+
+def test_a_draft_is_never_shown_to_another_user_who_signs_in(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator's note left when their session ended
+    sign_in(browser, site.web, tenant, 1, screen="notes")
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-write-note"))
+    form.find_element(By.NAME, "note_client").send_keys("CLI-1")
+    form.find_element(By.NAME, "note").send_keys("Dato reservado del cliente")
+    expire_session(browser, tenant, 1)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    # When another user signs in on the same tab
+    sign_in_again(browser, tenant, 2)
+    # Then the notes screen is drawn empty for them, and the draft is gone
+    note = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note [name=note]"))
+    assert note.get_attribute("value") == ""
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.draft')") is None
 
 
 def test_a_note_refused_says_why_above_the_form_and_keeps_what_was_typed(

@@ -20,7 +20,17 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.clients import put_client
-from tests.steps.console import ConsoleSite, bearer, console_screenshot, open_screen, sign_in
+from tests.steps.console import (
+    ConsoleSite,
+    bearer,
+    console_screenshot,
+    expire_session,
+    open_screen,
+    sign_in,
+    sign_in_again,
+    toast_says,
+    wait_until,
+)
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
 
@@ -169,3 +179,65 @@ def test_staff_send_to_the_clients_a_filter_selects(
         "f2@example.com",
         "f3@example.com",
     ]
+
+
+def offered_templates(driver: Any) -> list[str]:
+    return [str(o.get_attribute("value")) for o in Select(driver.find_element(By.ID, "b-template")).options]
+
+
+def test_the_sends_screen_offers_only_the_templates_a_manual_send_can_fill(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a company with no template of its own yet
+    # When a clerk opens the sends screen
+    sign_in(browser, site.web, tenant, 3, screen="sends")
+    # Then no template is offered (a tracking alert or an invoice cannot be sent by hand): the
+    # screen says where templates for manual sends are made, and there is nothing to send
+    notice = wait_until(browser, lambda d: d.find_element(By.ID, "b-no-template"))
+    assert "Todavía no hay plantillas para envíos manuales" in notice.text
+    assert not browser.find_elements(By.ID, "b-template")
+    assert browser.find_element(By.ID, "b-send").get_attribute("disabled") is not None
+    # When an administrator saves a custom notice and the clerk opens the screen again
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
+    assert saved.status_code == 200, saved.body
+    browser.refresh()
+    # Then the notice is the one template offered, the tracking alert and the invoice are not
+    wait_until(browser, lambda d: d.find_elements(By.ID, "b-template"))
+    assert offered_templates(browser) == ["custom:aviso"]
+    assert browser.find_element(By.ID, "b-send").get_attribute("disabled") is None
+
+
+def test_what_was_typed_in_a_send_comes_back_after_the_session_ends_but_never_the_password(
+    api: Client, company: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a clerk on the sends screen who picked SMS and typed clients, variables and the
+    # bulk-send password
+    sign_in(browser, site.web, company, 3, screen="sends")
+    wait_until(browser, lambda d: d.find_elements(By.ID, "b-template"))
+    Select(browser.find_element(By.ID, "b-channel")).select_by_value("sms")
+    browser.find_element(By.ID, "b-client_ids").send_keys("CLI-1, CLI-2")
+    browser.find_element(By.ID, "b-variables").send_keys("aviso=Corte el lunes de 9 a 11")
+    browser.find_element(By.ID, "b-bulk_password").send_keys("masivos-2026-seguro")
+    # When their session has run out by the time they press "Enviar"
+    expire_session(browser, company, 3)
+    browser.find_element(By.ID, "b-send").click()
+    # Then they are sent to sign in, and the password is nowhere in the tab's storage
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    kept = browser.execute_script("return JSON.stringify(sessionStorage)")
+    assert "Corte el lunes" in kept and "masivos-2026-seguro" not in kept
+    # When they sign in again
+    sign_in_again(browser, company, 3)
+    # Then the sends screen is back with what they had typed, but not the password
+    field = wait_until(browser, lambda d: d.find_element(By.ID, "b-client_ids"))
+    wait_until(browser, lambda d: field.get_attribute("value") == "CLI-1, CLI-2")
+    assert (
+        browser.find_element(By.ID, "b-variables").get_attribute("value") == "aviso=Corte el lunes de 9 a 11"
+    )
+    assert (
+        Select(browser.find_element(By.ID, "b-channel")).first_selected_option.get_attribute("value") == "sms"
+    )
+    assert browser.find_element(By.ID, "b-bulk_password").get_attribute("value") == ""
+    assert browser.find_element(By.ID, "b-bulk_password").is_displayed()  # the SMS channel's field
+    toast_says(browser, "Se recuperó lo que había escrito")
+    # And the draft is forgotten once restored
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.draft')") is None

@@ -355,6 +355,54 @@ def test_bad_sends_are_refused_naming_the_field_and_start_nothing(
     assert deliver_outboxes()["sent"] == 0 and mailbox.messages() == []
 
 
+def test_templates_say_whether_a_manual_send_can_fill_them_and_a_refusal_reads_in_spanish(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.messaging.templates import MESSAGE_TYPES
+
+    # Given a client, the company's custom notice, and a custom template that asks for a parcel for
+    # one client only (its sample client does not take that branch, so it was saved)
+    put_client(api, company, "T1", emails=["t1@example.com"])
+    conditional = {
+        "subject": "Aviso para {{ client.name }}",
+        "text": "Hola{% if client.code == 'T1' %} {{ parcel.tracking_id }}{% endif %}",
+        "html": "<p>Hola</p>",
+    }
+    saved = api.http.put(
+        "/templates/custom:paquete", headers=company.admin_headers(), body=json.dumps(conditional)
+    )
+    assert saved.status_code == 200, saved.body
+    # When staff list the templates
+    listed = body(api.http.get("/templates", headers=company.staff_headers()))["items"]
+    # Then the company's own templates are the ones a manual send can fill; every message type
+    # (a tracking alert needs a parcel, an invoice an invoice) says it is not
+    usable = {t["key"] for t in listed if t["manual_send"]}
+    assert usable == {"custom:aviso", "custom:paquete"}
+    assert {t["key"] for t in listed if not t["manual_send"]} == set(MESSAGE_TYPES)
+    # When staff send the tracking alert by hand anyway, asking for Spanish
+    spanish = {**company.staff_headers(), "Accept-Language": "es"}
+    alert = {"channel": "email", "template": "tracking_alert", "client_ids": ["T1"]}
+    refused = api.http.post("/sends", headers=spanish, body=json.dumps(alert))
+    # Then it is refused naming the template, wholly in Spanish (Jinja's words too)
+    assert refused.status_code == 422, refused.body
+    answer = body(refused)
+    assert answer["field"] == "template"
+    assert answer["errors"][0]["message"] == (
+        "en el asunto: usa una variable que este mensaje no ofrece "
+        "(la variable 'parcel' no existe en este mensaje)"
+    )
+    # When they send the conditional template to the client it asks a parcel for
+    own = {"channel": "email", "template": "custom:paquete", "client_ids": ["T1"]}
+    refused = api.http.post("/sends", headers=spanish, body=json.dumps(own))
+    # Then that client is refused, in Spanish too, and nothing was sent
+    assert refused.status_code == 422, refused.body
+    assert body(refused)["errors"][0]["message"] == (
+        "cliente 'T1': no se pudo generar: en el texto: usa una variable que este mensaje no ofrece "
+        "(la variable 'parcel' no existe en este mensaje)"
+    )
+    assert deliver_outboxes()["sent"] == 0 and mailbox.messages() == []
+
+
 def unsubscribe_line(raw: bytes) -> bytes:
     """The `List-Unsubscribe` line as it went on the wire (one line, never folded)."""
     [line] = [ln for ln in raw.split(b"\r\n") if ln.lower().startswith(b"list-unsubscribe:")]

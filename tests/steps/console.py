@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,17 +81,28 @@ def sign_in(driver: Any, web: str, tenant: Tenant, level: int = 1, screen: str |
     open ``screen`` when given."""
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import Select
 
     driver.get(f"{web}/console")
     driver.execute_script("sessionStorage.clear()")
     driver.get(f"{web}/console")
     try:
-        company = wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
+        wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
     except TimeoutException:  # a page load that stalled on the loaded 2-core machine: load it again
         driver.refresh()
-        company = wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
+    sign_in_again(driver, tenant, level)
+    if screen is not None:
+        open_screen(driver, screen)
+
+
+def sign_in_again(driver: Any, tenant: Tenant, level: int = 1) -> None:
+    """Fill the sign-in screen the console shows now (after a session ended: no reload, the tab's
+    sessionStorage and the address kept) as the tenant's demo user of ``level``, and wait until
+    they are signed in."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    company = wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
     company.clear()
     company.send_keys(tenant.company_id, Keys.TAB)
     user = demo_user(tenant, level)
@@ -106,8 +118,15 @@ def sign_in(driver: Any, web: str, tenant: Tenant, level: int = 1, screen: str |
     name = next(name for _, name, user_level in DEMO_USERS if user_level == level)
     signed_in = f"{name} · {tenant.company_id} · nivel {level}"
     wait_until(driver, lambda d: d.find_element(By.ID, "who").text.startswith(signed_in))
-    if screen is not None:
-        open_screen(driver, screen)
+
+
+def expire_session(driver: Any, tenant: Tenant, level: int = 1) -> None:
+    """Put an expired token of the signed-in demo user where the console keeps its token, as if
+    the session had run out: the console's next call to the API is refused."""
+    expired = IDENTITY.mint(
+        tenant.company_id, user_id=demo_user(tenant, level), level=level, ttl=timedelta(seconds=-60)
+    )
+    driver.execute_script("sessionStorage.setItem('pregon.console.token', arguments[0])", expired)
 
 
 def open_screen(driver: Any, screen: str, query: str = "") -> None:

@@ -157,9 +157,20 @@ def _checked_template(company_id: str, request: SendRequest) -> Any:
         render_untrusted(template.sources, sample)
     except ValidationFailed as exc:
         raise ValidationFailed(
-            [{"field": "template", "message": f"{e['field']}: {e['message']}"} for e in exc.errors]
+            [{"field": "template", "message": _in_part(e["field"], e["message"])} for e in exc.errors]
         ) from exc
     return template
+
+
+def _in_part(part: str, problem: str) -> str:
+    """A template's problem with the part it is in, worded for a person (not the field's code)."""
+    if part == "subject":
+        return f"in the subject: {problem}"
+    if part == "text":
+        return f"in the text: {problem}"
+    if part == "html":
+        return f"in the HTML: {problem}"
+    return f"{part}: {problem}"
 
 
 def _check_channel(company_id: str, channel: str, area: str) -> None:
@@ -428,7 +439,8 @@ class _Page:
         try:
             rendered = render_untrusted(self.template.sources, _data(self.variables, values, self.company))
         except ValidationFailed as exc:
-            return [], f"could not be rendered: {exc.message}"
+            [first, *_] = exc.errors
+            return [], f"could not be rendered: {_in_part(first['field'], first['message'])}"
         email = self.channel == "email"
         return [
             OutgoingMessage(
