@@ -72,9 +72,11 @@ def test_an_administrator_sets_up_sms_and_push_and_reads_the_ticket_an_sms_opene
     number = free_inbound_number(assigned_to=tenant.company_id)
     # When the administrator switches SMS on through SNS, with that number and a HELP answer
     sign_in(browser, site.web, tenant, level=1, screen="sms")
-    # (settings never saved say so, and no change date reading a bare "—")
+    # (settings the company never saved say so; the operator's grant of the number is their one
+    # change, and no change date reads a bare "—")
     assert browser.find_element(By.ID, "sms-status").text == (
         "Apagado · contraseña del gateway sin cargar · contraseña de envíos masivos sin cargar"
+        " · cambiado 2/11/2026 12:00"
     )
     browser.find_element(By.ID, "sms-enabled").click()
     type_into(browser, "sms-inbound_number", number)
