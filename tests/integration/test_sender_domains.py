@@ -417,8 +417,11 @@ def test_a_removal_that_stopped_half_way_refuses_new_ses_accounts_and_finishes_w
         return ses
 
     monkeypatch.setattr(domains, "client", ses_that_times_out_once)
-    stopped = api.http.delete(f"/sender-domains/{domain}", headers=admin)
-    assert stopped.status_code == 500 and calls == [domain]
+    # (the removal the DELETE route runs, stopped inside the Lambda: on AWS the caller gets the
+    # gateway's 504, not an answer of ours, so it is not asked through the app here)
+    with pytest.raises(TimeoutError):
+        domains.remove_sending_domain(tenant.company_id, domain, by=f"admin@{tenant.company_id}")
+    assert calls == [domain]
     assert domain in ses_identities()
     # When an administrator saves an SES account on it meanwhile
     late = ses_account(api, tenant, domain, f"avisos@{domain}")
