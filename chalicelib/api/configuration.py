@@ -186,7 +186,7 @@ def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
 
     company_id, area = caller.company_id, _personal_area(user_id)
     body = parse_body(configuration.current_request, SenderAccountIn)
-    return json_response(save(company_id, area, body.model_dump(mode="json")))
+    return json_response(save(company_id, area, body.model_dump(mode="json"), caller=caller))
 
 
 @route("PUT /users/{user_id}/sender-account/password", USER_IN_PATH_OR_ADMIN, body="PasswordIn", status=204)
