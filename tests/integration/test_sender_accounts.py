@@ -299,3 +299,27 @@ def test_an_account_that_no_longer_speaks_as_its_owner_fails_its_messages_with_t
     set_up(api, tenant, LUCIA_PATH, mailbox, "lucia.perez@cargasdelsur.example", lucia)
     reply(api, lucia, record_id)
     assert deliver_outboxes()["sent"] == 1
+
+
+def test_an_unverified_address_in_the_token_is_not_the_users_own(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a clerk whose identity provider has not verified the address in her token
+    token = IDENTITY.mint(
+        tenant.company_id,
+        user_id="u-pablo",
+        level=4,
+        email="gerencia@cargasdelsur.example",
+        email_verified=False,
+    )
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    # When she sets up her own account with that address
+    saved = api.http.put(
+        "/users/u-pablo/sender-account",
+        headers=headers,
+        body=smtp_account(mailbox, "gerencia@cargasdelsur.example"),
+    )
+    # Then she is refused on the From: no address of her own is known
+    assert saved.status_code == 422, saved.body
+    [error] = body(saved)["errors"]
+    assert error["field"] == "from_address" and "the staff directory has none" in error["message"]

@@ -65,7 +65,6 @@ class SenderAccountView:
 PERSONAL_PREFIX = "user:"
 _USER_ID = re.compile(r"^[^\x00-\x1f\x7f/]{1,128}$")
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-ADMIN_LEVEL = 1
 
 
 def personal_area(user_id: str) -> str:
@@ -100,18 +99,21 @@ def own_address(company_id: str, user_id: str, *, claimed: str | None = None) ->
 
 
 def _personal_from(
-    company_id: str, area: str, from_address: str, caller: Principal
+    company_id: str, area: str, from_address: str, caller: Principal | None
 ) -> tuple[str | None, str | None]:
     """Whether ``caller`` may give the personal account ``area`` this From (C5): the owner's own
     address, for anyone who may manage the account; any other only for an administrator, who is
     then recorded as having allowed it (or kept as allowed, while it stays the same address).
+    Without a caller (the company's own setup code) only the owner's own address is accepted.
     Returns (the owner's address, who allowed another From); 422 on ``from_address`` otherwise."""
+    from chalicelib.tenants.staff import ADMIN_LEVEL
+
     owner = area[len(PERSONAL_PREFIX) :]
-    claimed = caller.email if caller.subject == owner else None
+    claimed = caller.email if caller is not None and caller.subject == owner else None
     own = own_address(company_id, owner, claimed=claimed)
     if same_address(from_address, own):
         return own, None
-    if caller.kind == "user" and caller.level == ADMIN_LEVEL:
+    if caller is not None and caller.kind == "user" and caller.level == ADMIN_LEVEL:
         return own, caller.subject
     before = store.get_sender_accounts(company_id, [area]).get(area)
     if before is not None and before.from_allowed_by and same_address(before.from_address, from_address):
@@ -211,8 +213,8 @@ def save_sender_account(
 ) -> SenderAccountView:
     """Create or replace an area's account settings. The password is set separately; it is kept
     while host, port and user stay the same, and removed when any of them changes. A personal
-    account is saved by a ``caller`` (the user or an administrator), whose right to its From is
-    checked (C5)."""
+    account's From is checked against its ``caller``'s rights (C5): the user or an administrator
+    through the API; without one, only the owner's own address."""
     check_area(area)
     kind = fields.get("kind", "smtp")
     errors: list[dict[str, str]] = []
@@ -241,8 +243,6 @@ def save_sender_account(
         raise ValidationFailed(errors)
     owner_address = allowed_by = None
     if owner_of(area) is not None:
-        if caller is None:
-            raise ValueError("a personal sender account is saved by a caller (the user or an administrator)")
         owner_address, allowed_by = _personal_from(company_id, area, str(fields["from_address"]), caller)
     if kind == "ses":  # issue 10: only from a domain the company registered and SES verified
         from chalicelib.messaging.accounts.domains import require_verified_domain
