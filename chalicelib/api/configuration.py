@@ -180,13 +180,17 @@ def get_personal_sender_account(caller: Principal, user_id: str) -> Response:
 )
 def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
     """Create or change a user's own sender account: orders go out from the responsible user's account,
-    reminders from the collection agent's, else the company's (C5)"""
+    reminders from the collection agent's, else the company's (C5). It speaks as its owner:
+    `from_address` must be the user's own address (the staff directory's e-mail, else the token's
+    `email` claim; case does not matter), else `422` naming `from_address`. Only an administrator
+    (level 1) may set another address for a user (a shared mailbox); the user may keep it, not change
+    it. An account whose From is no longer its owner's fails its messages with the reason."""
     from chalicelib.api.schemas import SenderAccountIn
     from chalicelib.messaging.accounts.email import save_sender_account as save
 
     company_id, area = caller.company_id, _personal_area(user_id)
     body = parse_body(configuration.current_request, SenderAccountIn)
-    return json_response(save(company_id, area, body.model_dump(mode="json")))
+    return json_response(save(company_id, area, body.model_dump(mode="json"), caller=caller))
 
 
 @route("PUT /users/{user_id}/sender-account/password", USER_IN_PATH_OR_ADMIN, body="PasswordIn", status=204)

@@ -219,6 +219,7 @@ def console_config() -> Response:
 def console_me(caller: Principal) -> Response:
     """The signed-in user (as the staff directory has them) and the console screens their level may
     open: those whose every route lets them in"""
+    from chalicelib.messaging.accounts.email import own_address
     from chalicelib.tenants.staff import directory_entry
 
     user = directory_entry(caller)
@@ -234,6 +235,7 @@ def console_me(caller: Principal) -> Response:
                 "name": user.name or caller.name or caller.subject,
                 "level": caller.level,
                 "company_id": caller.company_id,
+                "email": own_address(caller.company_id, caller.subject, claimed=caller.email),
             },
             "screens": screens,
         }

@@ -26,6 +26,11 @@ class ConsoleUserOut(BaseModel):
     name: str
     level: int
     company_id: str
+    email: str | None = Field(
+        default=None,
+        description="The user's own address (the staff directory's, else the token's `email`): the From "
+        "of their personal sender account (C5). Null when none is known.",
+    )
 
 
 class ConsoleScreenOut(BaseModel):

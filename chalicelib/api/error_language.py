@@ -624,6 +624,24 @@ CATALOG: dict[str, str] = {
         "la del área {area} o 'all'"
     ),
     "must be an address @{domain}": "debe ser una dirección @{domain}",
+    "must be the user's own address ({own}); only an administrator may set another one": (
+        "debe ser la dirección propia del usuario ({own}); solo un administrador puede indicar otra"
+    ),
+    "must be the user's own address, and the staff directory has none: an administrator sets the user's "
+    "e-mail, or allows this one": (
+        "debe ser la dirección propia del usuario, y el directorio del personal no tiene ninguna: un "
+        "administrador configura el correo del usuario, o permite esta"
+    ),
+    "the personal sender account of {owner} sends as {from_address}, and the staff directory has no "
+    "address of the user's own: an administrator sets it, or allows this one": (
+        "la cuenta de envío personal de {owner} envía como {from_address}, y el directorio del personal no "
+        "tiene una dirección propia del usuario: un administrador la configura, o permite esta"
+    ),
+    "the personal sender account of {owner} sends as {from_address}, not as the user's own address {own}: "
+    "the user saves it again with their own, or an administrator allows this one": (
+        "la cuenta de envío personal de {owner} envía como {from_address}, no como la dirección propia del "
+        "usuario, {own}: el usuario la guarda de nuevo con la suya, o un administrador permite esta"
+    ),
     "SES does not send to or from an address that is not ASCII (SMTPUTF8)": (
         "SES no envía a ni desde una dirección que no sea ASCII (SMTPUTF8)"
     ),

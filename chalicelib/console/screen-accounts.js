@@ -53,8 +53,8 @@ function accountBody(form) {
 // One account's editor: settings, password, test send, delete. `path` is its API path; `changed` (if
 // given) is awaited after each saved change, e.g. to draw the card again with the API's new state.
 // Shared with the signed-in user's own account screen (screen-my-account.js).
-export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title }) {
-  const a = account || { kind: "smtp", encryption: "starttls", enabled: true };
+export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title, blank = {} }) {
+  const a = account || { kind: "smtp", encryption: "starttls", enabled: true, ...blank };
   const enabled = h("input", { type: "checkbox", id: `${prefix}-enabled`, name: "enabled", checked: a.enabled });
   const status = h(
     "p",

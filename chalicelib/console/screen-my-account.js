@@ -19,7 +19,11 @@ async function render(main, ctx) {
     deletable: true,
     changed: () => render(main, ctx),
     empty: "No tiene cuenta propia: su correo sale de la cuenta del área (o de la general de la empresa).",
+    blank: { from_address: ctx.user.email || "" },
   });
+  const own = ctx.user.email
+    ? `El remitente es su propia dirección, ${ctx.user.email}; solo un administrador puede indicar otra (un buzón compartido, por ejemplo).`
+    : "El remitente debe ser su propia dirección, y el directorio del personal no tiene ninguna: pida a un administrador que la cargue.";
   fill(main,
     h("h1", {}, "Mi cuenta de envío"),
     h(
@@ -27,6 +31,7 @@ async function render(main, ctx) {
       { class: "hint" },
       `Usuario ${userId}. Los pedidos que usted atiende, los recordatorios que cobra y sus respuestas desde el registro salen de esta cuenta; si no la tiene, de la cuenta de la empresa. La contraseña se guarda cifrada y no se vuelve a mostrar.`,
     ),
+    h("p", { class: "hint", id: "my-account-own-address" }, own),
     card,
   );
 }

@@ -111,6 +111,11 @@ class SenderAccount:
     # C2: at most ``rate_limit_count`` messages per ``rate_limit_hours``; None means no limit.
     rate_limit_count: int | None = None
     rate_limit_hours: int | None = None
+    # C5, a personal account only: the owner's own address when it was saved (the staff
+    # directory's, else the token's ``email`` claim), and the administrator who allowed a From that
+    # is not it (None: the From must be the owner's own address when a message is sent).
+    owner_address: str | None = None
+    from_allowed_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -217,11 +217,14 @@ def _setup(company_id: str, outbox: str) -> _Setup:
     """The outbox's channel (one per drain, closed at its end) and its account's rate limit."""
     kind, _, area = outbox.partition(":")
     if kind == "email":
-        from chalicelib.messaging.accounts.email import is_working, password_of
+        from chalicelib.messaging.accounts.email import from_problem, is_working, password_of
 
         account = company_store.get_sender_accounts(company_id, [area]).get(area)
         if account is None or not is_working(account):
             return _Setup(None, None, f"the sender account {area!r} is missing, disabled or incomplete")
+        refused = from_problem(account)  # C5: its owner's address changed since it was queued
+        if refused:
+            return _Setup(None, None, refused, fail_all=True)
         limit = (
             (account.rate_limit_count, account.rate_limit_hours or 1) if account.rate_limit_count else None
         )

@@ -26,7 +26,7 @@ from chalicelib.core.domain import AttachmentRef, Communication, SenderAccount
 from chalicelib.core.links import own_message_id, reply_reference
 from chalicelib.core.observability import channel_metric, logger
 from chalicelib.core.settings import get_settings
-from chalicelib.messaging.accounts.email import account_for
+from chalicelib.messaging.accounts.email import account_for, from_problem
 from chalicelib.messaging.suppression import suppression_key
 from chalicelib.store import communications as store
 from chalicelib.store.outbox import (
@@ -202,6 +202,7 @@ def prepare(
     ids to a worker (:func:`hand_off`) and no drain has to find, read back and claim it."""
     now = now or clock.now()
     accounts = {} if accounts is None else accounts
+    refusals: dict[str, str | None] = {}
     comms = []
     for message in messages:
         if message.channel not in CHANNELS:
@@ -212,6 +213,11 @@ def prepare(
             if wanted not in accounts:
                 accounts[wanted] = account_for(company_id, message.area, personal_user=message.personal_user)
             account = accounts[wanted]
+            if account is not None and account.area not in refusals:
+                refusals[account.area] = from_problem(account)
+            if account is not None and refusals[account.area]:
+                # C5: a personal account whose From is not its owner's fails the message, with why
+                message = replace(message, error=refusals[account.area])
         comm = _offload_large_body(_communication_for(company_id, message, now, account))
         if lease_until is not None and not (account is not None and account.rate_limit_count):
             comm = born_claimed(comm, now, lease_until)

@@ -233,6 +233,8 @@ _ACCOUNT_SETTINGS = (
     "ses_identity",
     "rate_limit_count",
     "rate_limit_hours",
+    "owner_address",
+    "from_allowed_by",
 )
 
 

@@ -174,6 +174,9 @@ class SenderAccountModel(BoundModel):
     # C2: at most ``rate_limit_count`` messages per ``rate_limit_hours`` (both or neither).
     rate_limit_count = NumberAttribute(null=True)
     rate_limit_hours = NumberAttribute(null=True)
+    # C5, personal accounts: the owner's address when saved, and the administrator who allowed another From.
+    owner_address = UnicodeAttribute(null=True)
+    from_allowed_by = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
 
 

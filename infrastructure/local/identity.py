@@ -88,6 +88,8 @@ class LocalIdentity:
         branch: str | None = None,
         department: str | None = None,
         name: str | None = None,
+        email: str | None = None,
+        email_verified: bool | None = None,
         ttl: timedelta = timedelta(hours=12),
         now: datetime | None = None,
     ) -> str:
@@ -103,8 +105,10 @@ class LocalIdentity:
             "custom:level": int(level),
         }
         # Like Cognito, an attribute the user does not have is absent rather than null.
-        optional = {"custom:branch": branch, "custom:department": department, "name": name}
+        optional = {"custom:branch": branch, "custom:department": department, "name": name, "email": email}
         claims.update({claim: value for claim, value in optional.items() if value is not None})
+        if email_verified is not None:
+            claims["email_verified"] = email_verified
         return jwt.encode(claims, self._private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def verify(self, token: str) -> dict[str, Any]:

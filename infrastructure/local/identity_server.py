@@ -33,6 +33,20 @@ DEMO_USERS = (
     ("agent", "Agente", 4),
 )
 
+# Their own e-mail addresses (the token's ``email`` claim): a personal sender account speaks as it (C5).
+DEMO_EMAILS = {
+    "admin": "administracion@cargasdelsur.example",
+    "supervisor": "sofia@cargasdelsur.example",
+    "clerk": "clara@cargasdelsur.example",
+    "agent": "agente@cargasdelsur.example",
+}
+
+
+def demo_email(company_id: str, user_id: str) -> str | None:
+    """The e-mail address of the company's demo user ``user_id`` (None for any other user)."""
+    user, _, company = user_id.partition("@")
+    return DEMO_EMAILS.get(user) if company == company_id else None
+
 
 def demo_users(company_id: str) -> list[dict[str, Any]]:
     return [
@@ -85,7 +99,8 @@ class IdentityServer:
             raise ValueError("level: must be a whole number from 1 to 4")
         name = str(body.get("name") or "").strip()[:80] or None
         ttl = timedelta(hours=TOKEN_HOURS)
-        token = self.identity.mint(company_id, user_id=user_id, level=level, name=name, ttl=ttl)
+        email = demo_email(company_id, user_id)
+        token = self.identity.mint(company_id, user_id=user_id, level=level, name=name, email=email, ttl=ttl)
         return {"id_token": token, "token_type": "Bearer", "expires_in": int(ttl.total_seconds())}
 
 

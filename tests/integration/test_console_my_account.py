@@ -57,6 +57,11 @@ def test_a_clerk_sets_up_their_own_account_and_their_reply_goes_out_from_it(
     # Given a level-3 user without an account of their own, on their account screen
     sign_in(browser, site.web, tenant, 3, screen="my-account")
     assert "No tiene cuenta propia" in account_status(browser)
+    # And its From comes filled with their own address, which the screen says it must be
+    from_field = browser.find_element(By.ID, "my-account-from_address")
+    assert from_field.get_attribute("value") == "clara@cargasdelsur.example"
+    own = browser.find_element(By.ID, "my-account-own-address").text
+    assert "su propia dirección, clara@cargasdelsur.example" in own
     # When they create it on the test's SMTP server, then set its password
     fill_account(browser, mailbox, "clara@cargasdelsur.example", str(mailbox.port))
     wait_until(browser, lambda d: "contraseña sin cargar" in account_status(d))
@@ -167,3 +172,17 @@ def test_a_bad_port_and_address_are_shown_next_to_their_fields(
     open_screen(browser, "my-account")
     clerk = quote(demo_user(tenant, 3))
     assert api.http.get(f"/users/{clerk}/sender-account", headers=bearer(tenant, 3)).status_code == 404
+
+
+def test_a_junior_cannot_make_their_account_speak_as_the_management(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a level-4 user on their account screen
+    sign_in(browser, site.web, tenant, 4, screen="my-account")
+    # When they save it with the management's address as its From
+    fill_account(browser, mailbox, "gerencia@cargasdelsur.example", str(mailbox.port))
+    # Then the refusal shows next to the From, in Spanish, naming their own address, and nothing was saved
+    error = wait_until(browser, lambda d: d.find_elements(By.ID, "my-account-from_address-error"))[0]
+    assert "debe ser la dirección propia del usuario (agente@cargasdelsur.example)" in error.text
+    agent = quote(demo_user(tenant, 4))
+    assert api.http.get(f"/users/{agent}/sender-account", headers=bearer(tenant, 4)).status_code == 404

@@ -20,7 +20,7 @@ from tests.steps.documents import documents_key, file_exists, pdf_attachments, p
 from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.reminders import erp_headers, push_ok, receivable
-from tests.steps.tenants import Tenant, smtp_sender_account
+from tests.steps.tenants import Tenant, smtp_sender_account, staff_user
 
 LINES = [
     {
@@ -61,9 +61,10 @@ def the_only_pdf(mailbox: MailCatcher) -> tuple[Any, str, bytes]:
 def test_an_order_goes_to_the_client_as_a_pdf_from_the_responsible_users_own_account(
     api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
 ) -> None:
-    # Given the user CMC has an own sender account (C5)
+    # Given the user CMC, whose address is cmc@distsur.example, has an own sender account (C5)
     from chalicelib.messaging.accounts.email import personal_area
 
+    staff_user(tenant.company_id, "cmc@distsur", "cmc@distsur.example")
     smtp_sender_account(
         tenant.company_id, personal_area("cmc@distsur"), mailbox, "Carla Méndez", "cmc@distsur.example"
     )

@@ -27,7 +27,7 @@ from tests.steps.reminders import (
     set_reminders,
     set_reminders_ok,
 )
-from tests.steps.tenants import Tenant, make_tenant, smtp_sender_account
+from tests.steps.tenants import Tenant, make_tenant, smtp_sender_account, staff_user
 
 
 def at(text: str) -> datetime:
@@ -358,6 +358,7 @@ def test_from_the_collection_agents_own_account_else_the_default_one(
     api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
 ) -> None:
     # Given Marta, the collection agent of CLI-2, with her own account; CLI-1 has no agent
+    staff_user(tenant.company_id, "marta", "marta@cargasdelsur.example")
     smtp_sender_account(
         tenant.company_id, "user:marta", mailbox, "Marta Cobranzas", "marta@cargasdelsur.example"
     )

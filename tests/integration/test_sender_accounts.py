@@ -141,3 +141,185 @@ def test_only_the_user_or_an_administrator_manages_a_personal_account(
 
     other = make_tenant(None, name="Otra")
     assert api.http.get(path, headers=other.admin_headers()).status_code == 404
+
+
+# --- a personal account speaks as its owner (C5) ------------------------------------------------
+
+LUCIA = "u-lucia"  # an identity provider's subject, not an address: her address is her token's `email`
+LUCIA_PATH = f"/users/{LUCIA}/sender-account"
+
+
+def lucia_headers(tenant: Tenant, level: int = 4, language: str | None = None) -> dict[str, str]:
+    """Lucía, a clerk who is not an administrator: level 4 (sees only her own records) unless told."""
+    token = IDENTITY.mint(tenant.company_id, user_id=LUCIA, level=level, email="lucia@cargasdelsur.example")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return headers | ({"Accept-Language": language} if language else {})
+
+
+def a_client_writes_in(api: Client, tenant: Tenant) -> str:
+    """Ana, a client, writes to the company; the id of her e-mail's record in the register."""
+    from tests.steps.clients import put_client
+    from tests.steps.inbound import receive_mail
+    from tests.steps.mailboxes import register_seen
+
+    put_client(api, tenant, "CLI-9", name="Ana García", emails=["ana@example.com"])
+    receive_mail(api, tenant.company_id, "ana@example.com", "Duda con la factura", "¿Y el recargo?")
+    [received] = register_seen(api, tenant.admin_headers(), "CLI-9")
+    return str(received["communication_id"])
+
+
+def reply(api: Client, headers: dict[str, str], record_id: str) -> dict[str, Any]:
+    answer = api.http.post(
+        f"/clients/CLI-9/register/{record_id}/reply",
+        headers=headers,
+        body=json.dumps({"text": "Es por pago fuera de término."}).encode(),
+    )
+    assert answer.status_code == 201, answer.body
+    return dict(body(answer))
+
+
+def test_a_junior_may_not_send_as_another_address_of_the_company(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a level-4 clerk whose token says she is lucia@cargasdelsur.example
+    # When she sets up her own account to speak as the management's mailbox
+    as_manager = api.http.put(
+        LUCIA_PATH, headers=lucia_headers(tenant), body=smtp_account(mailbox, "gerencia@cargasdelsur.example")
+    )
+    # Then she is refused on the From, told whose address it must be, and nothing is saved
+    assert as_manager.status_code == 422, as_manager.body
+    [error] = body(as_manager)["errors"]
+    assert error["field"] == "from_address"
+    assert "own address (lucia@cargasdelsur.example)" in error["message"]
+    assert api.http.get(LUCIA_PATH, headers=lucia_headers(tenant)).status_code == 404
+    # And in Spanish when she asks for it
+    spanish = api.http.put(
+        LUCIA_PATH,
+        headers=lucia_headers(tenant, language="es"),
+        body=smtp_account(mailbox, "sofia@cargasdelsur.example"),
+    )
+    assert spanish.status_code == 422
+    assert body(spanish)["errors"] == [
+        {
+            "field": "from_address",
+            "message": "debe ser la dirección propia del usuario (lucia@cargasdelsur.example); "
+            "solo un administrador puede indicar otra",
+        }
+    ]
+    # When she sets it up with her own address (whatever its case)
+    own = api.http.put(
+        LUCIA_PATH, headers=lucia_headers(tenant), body=smtp_account(mailbox, "Lucia@CargasDelSur.example")
+    )
+    # Then it is saved
+    assert own.status_code == 200, own.body
+    assert body(own)["from_address"].lower() == "lucia@cargasdelsur.example"
+
+
+def test_her_reply_from_the_register_goes_out_from_her_own_address(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from tests.steps.mail import header_fields
+    from tests.steps.outbox import deliver_outboxes
+
+    # Given the clerk's own working account, and a client's e-mail in the register (level 3: a
+    # level-4 user sees only the records she made herself)
+    set_up(api, tenant, LUCIA_PATH, mailbox, "lucia@cargasdelsur.example", lucia_headers(tenant, 3))
+    record_id = a_client_writes_in(api, tenant)
+    # When she answers it
+    reply(api, lucia_headers(tenant, 3), record_id)
+    assert deliver_outboxes()["sent"] == 1
+    # Then the server got it from her address, in the From field on the wire
+    [path] = mailbox.files()
+    [from_field] = header_fields(path.read_bytes(), "From")
+    assert b"<lucia@cargasdelsur.example>" in from_field
+
+
+def test_an_administrator_may_let_a_user_speak_as_a_shared_mailbox(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from tests.steps.mail import header_fields
+    from tests.steps.outbox import deliver_outboxes
+
+    # Given the clerk (level 3) is known to the company: she signed in once
+    lucia = lucia_headers(tenant, 3)
+    assert api.http.get("/staff/me", headers=lucia).status_code == 200
+    # When an administrator sets up her account to speak as the sales mailbox
+    set_up(api, tenant, LUCIA_PATH, mailbox, "ventas@cargasdelsur.example")
+    # Then she may keep it as she changes the rest of it
+    kept = api.http.put(
+        LUCIA_PATH,
+        headers=lucia,
+        body=smtp_account(mailbox, "ventas@cargasdelsur.example", display_name="Ventas"),
+    )
+    assert kept.status_code == 200, kept.body
+    # And her reply goes out as the sales mailbox
+    reply(api, lucia, a_client_writes_in(api, tenant))
+    assert deliver_outboxes()["sent"] == 1
+    [path] = mailbox.files()
+    [from_field] = header_fields(path.read_bytes(), "From")
+    assert b"<ventas@cargasdelsur.example>" in from_field
+    # But she may not move it to yet another address herself
+    moved = api.http.put(
+        LUCIA_PATH, headers=lucia, body=smtp_account(mailbox, "gerencia@cargasdelsur.example")
+    )
+    assert moved.status_code == 422 and body(moved)["errors"][0]["field"] == "from_address"
+
+
+def test_an_account_that_no_longer_speaks_as_its_owner_fails_its_messages_with_the_reason(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from tests.steps.mailboxes import record_of
+    from tests.steps.outbox import deliver_outboxes
+
+    # Given the clerk's (level 3) own working account, and her reply to a client waiting to go out
+    lucia = lucia_headers(tenant, 3)
+    set_up(api, tenant, LUCIA_PATH, mailbox, "lucia@cargasdelsur.example", lucia)
+    record_id = a_client_writes_in(api, tenant)
+    waiting = reply(api, lucia, record_id)
+    # When an administrator changes her address in the staff directory before it goes
+    changed = api.http.put(
+        f"/staff/users/{LUCIA}",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"email": "lucia.perez@cargasdelsur.example"}),
+    )
+    assert changed.status_code == 200, changed.body
+    # And she answers the client once more
+    later = reply(api, lucia, record_id)
+    deliver_outboxes()
+    # Then nothing went out as her old address: both replies are failed, saying why
+    assert mailbox.files() == []
+    for answer in (waiting, later):
+        failed = body(record_of(api, lucia, "CLI-9", answer["communication_id"]))
+        assert failed["state"] == "failed", failed
+        assert "not as the user's own address lucia.perez@cargasdelsur.example" in failed["error"]
+    # And a test send from the account is refused on its From
+    test = api.http.post(f"{LUCIA_PATH}/test", headers=lucia, body=b'{"to": "x@example.com"}')
+    assert test.status_code == 422 and body(test)["errors"][0]["field"] == "from_address"
+    # Until she saves it again with her new address
+    set_up(api, tenant, LUCIA_PATH, mailbox, "lucia.perez@cargasdelsur.example", lucia)
+    reply(api, lucia, record_id)
+    assert deliver_outboxes()["sent"] == 1
+
+
+def test_an_unverified_address_in_the_token_is_not_the_users_own(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a clerk whose identity provider has not verified the address in her token
+    token = IDENTITY.mint(
+        tenant.company_id,
+        user_id="u-pablo",
+        level=4,
+        email="gerencia@cargasdelsur.example",
+        email_verified=False,
+    )
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    # When she sets up her own account with that address
+    saved = api.http.put(
+        "/users/u-pablo/sender-account",
+        headers=headers,
+        body=smtp_account(mailbox, "gerencia@cargasdelsur.example"),
+    )
+    # Then she is refused on the From: no address of her own is known
+    assert saved.status_code == 422, saved.body
+    [error] = body(saved)["errors"]
+    assert error["field"] == "from_address" and "the staff directory has none" in error["message"]

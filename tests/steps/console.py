@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from infrastructure.local.identity_server import DEMO_USERS, IdentityServer
+from infrastructure.local.identity_server import DEMO_USERS, IdentityServer, demo_email
 from tests.steps.browser import ROOT, served_app
 from tests.steps.tenants import IDENTITY, Tenant
 
@@ -68,7 +68,9 @@ def demo_user(tenant: Tenant, level: int) -> str:
 
 def token_for(tenant: Tenant, level: int) -> str:
     """The token the console holds after signing in as the demo user of ``level``."""
-    return IDENTITY.mint(tenant.company_id, user_id=demo_user(tenant, level), level=level)
+    user_id = demo_user(tenant, level)
+    email = demo_email(tenant.company_id, user_id)
+    return IDENTITY.mint(tenant.company_id, user_id=user_id, level=level, email=email)
 
 
 def bearer(tenant: Tenant, level: int) -> dict[str, str]:

@@ -62,6 +62,14 @@ def smtp_sender_account(
     set_sender_password(company_id, area, SMTP_PASSWORD)
 
 
+def staff_user(company_id: str, user_id: str, email: str, level: int = 4) -> None:
+    """An administrator puts the user in the company's staff directory with their e-mail address:
+    the From their own sender account speaks as (C5)."""
+    from chalicelib.tenants.staff import UserFields, save_user
+
+    save_user(company_id, user_id, UserFields(email=email, level=level))
+
+
 def personal_sender_account(api: Any, headers: dict[str, str], user_id: str, mailbox: MailCatcher) -> str:
     """A user's own sender account (C5) saved through the API on the test's SMTP server, from
     clara@cargasdelsur.example, its password not set yet; returns the account's API path."""

@@ -8,13 +8,19 @@ A password belongs to its destination, ``smtp://<user>@<host>:<port>``: changing
 host, port or user removes the stored password (it must be set again for the new server), and the
 KMS encryption context names the destination, so a ciphertext cannot be decrypted for any other.
 Turning TLS off (STARTTLS or TLS to none) removes it too: it would otherwise go out in clear.
+
+A personal account (C5) speaks as its owner: its From is the owner's own address (see
+:func:`own_address`), unless an administrator allowed another one (a shared role mailbox, say).
+That is checked when it is saved and again whenever it sends (:func:`from_problem`): an account
+saved before the rule, or whose owner's address changed in the staff directory since, fails its
+messages with the reason rather than send as someone else.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.channels.destinations import host_problem, is_host_name_or_address
 from chalicelib.core import clock
@@ -24,6 +30,9 @@ from chalicelib.core.names import INVISIBLE, INVISIBLE_MESSAGE
 from chalicelib.core.secrets import decrypt_password, encrypt_secret
 from chalicelib.store import companies as store
 from chalicelib.store.fields import record_from
+
+if TYPE_CHECKING:
+    from chalicelib.tenants.auth.principal import Principal
 
 AREAS = ("all", "tracking", "tickets", "invoices", "payments", "clients", "reminders", "documents")
 KINDS = ("smtp", "ses")
@@ -55,6 +64,7 @@ class SenderAccountView:
 
 PERSONAL_PREFIX = "user:"
 _USER_ID = re.compile(r"^[^\x00-\x1f\x7f/]{1,128}$")
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def personal_area(user_id: str) -> str:
@@ -63,6 +73,79 @@ def personal_area(user_id: str) -> str:
     if not _USER_ID.match(user_id):
         raise ValidationFailed([{"field": "user_id", "message": "is not a valid user id"}])
     return PERSONAL_PREFIX + user_id
+
+
+def owner_of(area: str) -> str | None:
+    """The user whose personal account ``area`` is; None for an area's account."""
+    return area[len(PERSONAL_PREFIX) :] if area.startswith(PERSONAL_PREFIX) else None
+
+
+def same_address(one: str | None, other: str | None) -> bool:
+    return bool(one and other) and str(one).strip().lower() == str(other).strip().lower()
+
+
+def own_address(company_id: str, user_id: str, *, claimed: str | None = None) -> str | None:
+    """A user's own e-mail address: the staff directory's (U1), else ``claimed`` (the token's
+    ``email`` claim when the user saves their own account; the address recorded then, when it
+    sends), else the user id itself when it is an address (identity providers that sign users in
+    by e-mail); None when none is known."""
+    from chalicelib.tenants.staff import users_by_id
+
+    entry = users_by_id(company_id, [user_id]).get(user_id)
+    for address in (entry.email if entry else None, claimed, user_id):
+        if address and _ADDRESS.match(address.strip()):
+            return address.strip()
+    return None
+
+
+def _personal_from(
+    company_id: str, area: str, from_address: str, caller: Principal | None
+) -> tuple[str | None, str | None]:
+    """Whether ``caller`` may give the personal account ``area`` this From (C5): the owner's own
+    address, for anyone who may manage the account; any other only for an administrator, who is
+    then recorded as having allowed it (or kept as allowed, while it stays the same address).
+    Without a caller (the company's own setup code) only the owner's own address is accepted.
+    Returns (the owner's address, who allowed another From); 422 on ``from_address`` otherwise."""
+    from chalicelib.tenants.staff import ADMIN_LEVEL
+
+    owner = area[len(PERSONAL_PREFIX) :]
+    claimed = caller.email if caller is not None and caller.subject == owner else None
+    own = own_address(company_id, owner, claimed=claimed)
+    if same_address(from_address, own):
+        return own, None
+    if caller is not None and caller.kind == "user" and caller.level == ADMIN_LEVEL:
+        return own, caller.subject
+    before = store.get_sender_accounts(company_id, [area]).get(area)
+    if before is not None and before.from_allowed_by and same_address(before.from_address, from_address):
+        return own, before.from_allowed_by  # the user keeps what an administrator allowed
+    message = (
+        f"must be the user's own address ({own}); only an administrator may set another one"
+        if own
+        else "must be the user's own address, and the staff directory has none: an administrator "
+        "sets the user's e-mail, or allows this one"
+    )
+    raise ValidationFailed([{"field": "from_address", "message": message}])
+
+
+def from_problem(account: SenderAccount) -> str | None:
+    """Why a personal account may not send as its From now (C5), or None: it may. An account of an
+    area, and a From an administrator allowed, may; else the From must be the owner's own address
+    as the staff directory has it today (or as recorded when the account was saved)."""
+    owner = owner_of(account.area)
+    if owner is None or account.from_allowed_by:
+        return None
+    own = own_address(account.company_id, owner, claimed=account.owner_address)
+    if same_address(account.from_address, own):
+        return None
+    if own is None:
+        return (
+            f"the personal sender account of {owner!r} sends as {account.from_address}, and the staff "
+            "directory has no address of the user's own: an administrator sets it, or allows this one"
+        )
+    return (
+        f"the personal sender account of {owner!r} sends as {account.from_address}, not as the user's "
+        f"own address {own}: the user saves it again with their own, or an administrator allows this one"
+    )
 
 
 def destination_of(account: SenderAccount) -> str:
@@ -125,9 +208,13 @@ def get_account(company_id: str, area: str) -> SenderAccountView:
     return view(account)
 
 
-def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> SenderAccountView:
+def save_sender_account(
+    company_id: str, area: str, fields: dict[str, Any], *, caller: Principal | None = None
+) -> SenderAccountView:
     """Create or replace an area's account settings. The password is set separately; it is kept
-    while host, port and user stay the same, and removed when any of them changes."""
+    while host, port and user stay the same, and removed when any of them changes. A personal
+    account's From is checked against its ``caller``'s rights (C5): the user or an administrator
+    through the API; without one, only the owner's own address."""
     check_area(area)
     kind = fields.get("kind", "smtp")
     errors: list[dict[str, str]] = []
@@ -154,6 +241,9 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
         errors.append({"field": "rate_limit", "message": "messages and hours must both be at least 1"})
     if errors:
         raise ValidationFailed(errors)
+    owner_address = allowed_by = None
+    if owner_of(area) is not None:
+        owner_address, allowed_by = _personal_from(company_id, area, str(fields["from_address"]), caller)
     if kind == "ses":  # issue 10: only from a domain the company registered and SES verified
         from chalicelib.messaging.accounts.domains import require_verified_domain
 
@@ -179,6 +269,8 @@ def save_sender_account(company_id: str, area: str, fields: dict[str, Any]) -> S
         ses_identity=fields.get("ses_identity") if not smtp else None,
         rate_limit_count=int(rate_limit["messages"]) if rate_limit else None,
         rate_limit_hours=int(rate_limit["hours"]) if rate_limit else None,
+        owner_address=owner_address,
+        from_allowed_by=allowed_by,
     )
     before = store.get_sender_accounts(company_id, [area]).get(area)
     moved = (

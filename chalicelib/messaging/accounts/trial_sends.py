@@ -31,6 +31,7 @@ from chalicelib.messaging.accounts.email import (
     PERSONAL_PREFIX,
     account_for,
     check_area,
+    from_problem,
     is_working,
     password_of,
 )
@@ -63,6 +64,9 @@ def _company_name(company_id: str) -> str:
 
 def _missing(account: SenderAccount) -> list[dict[str, str]]:
     """What keeps an account from sending, regardless of whether it is enabled."""
+    problem = from_problem(account)  # C5: a personal account speaks only as its owner
+    if problem:
+        return [{"field": "from_address", "message": problem}]
     if is_working(dataclasses.replace(account, enabled=True)):
         return []
     if account.kind == "ses":

@@ -70,5 +70,13 @@ def verify_user_token(token: str) -> Principal:
         branch=claims.get("custom:branch") or None,
         department=claims.get("custom:department") or None,
         name=str(claims.get("name") or "") or None,
-        email=str(claims.get("email") or "") or None,
+        # An address the identity provider says is not verified is nobody's yet (a personal sender
+        # account may speak only as its owner's address, C5).
+        email=(str(claims.get("email") or "") or None) if _verified(claims.get("email_verified")) else None,
     )
+
+
+def _verified(claim: object) -> bool:
+    """Whether a token's ``email_verified`` lets its ``email`` stand: absent, or true (Cognito
+    writes a boolean, some providers the string ``"true"``)."""
+    return claim is None or claim is True or str(claim).lower() == "true"
