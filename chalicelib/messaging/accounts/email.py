@@ -99,7 +99,7 @@ def own_address(company_id: str, user_id: str, *, claimed: str | None = None) ->
 
 
 def _personal_from(
-    company_id: str, area: str, from_address: str, caller: Principal | None
+    company_id: str, area: str, from_address: str, caller: Principal | None, before: SenderAccount | None
 ) -> tuple[str | None, str | None]:
     """Whether ``caller`` may give the personal account ``area`` this From (C5): the owner's own
     address, for anyone who may manage the account; any other only for an administrator, who is
@@ -115,7 +115,6 @@ def _personal_from(
         return own, None
     if caller is not None and caller.kind == "user" and caller.level == ADMIN_LEVEL:
         return own, caller.subject
-    before = store.get_sender_accounts(company_id, [area]).get(area)
     if before is not None and before.from_allowed_by and same_address(before.from_address, from_address):
         return own, before.from_allowed_by  # the user keeps what an administrator allowed
     message = (
@@ -241,9 +240,12 @@ def save_sender_account(
         errors.append({"field": "rate_limit", "message": "messages and hours must both be at least 1"})
     if errors:
         raise ValidationFailed(errors)
+    before = store.get_sender_accounts(company_id, [area]).get(area)
     owner_address = allowed_by = None
     if owner_of(area) is not None:
-        owner_address, allowed_by = _personal_from(company_id, area, str(fields["from_address"]), caller)
+        owner_address, allowed_by = _personal_from(
+            company_id, area, str(fields["from_address"]), caller, before
+        )
     if kind == "ses":  # issue 10: only from a domain the company registered and SES verified
         from chalicelib.messaging.accounts.domains import require_verified_domain
 
@@ -272,7 +274,6 @@ def save_sender_account(
         owner_address=owner_address,
         from_allowed_by=allowed_by,
     )
-    before = store.get_sender_accounts(company_id, [area]).get(area)
     moved = (
         before is None
         or before.kind != account.kind
