@@ -202,36 +202,13 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
     now = clock.now()
     communication_id = store.new_communication_id(now)
     sender = parsed.from_address or "the sender"
-    if receipt.flagged:
-        # SES's scan judged it: whoever its sender is, it enters no register and no thread, and
-        # so starts nothing that a client's message would; staff judge it and may assign it.
+    held = _held_because(receipt, unvouched=unvouched, sender=sender)
+    if held:
+        # In no register and no thread, whoever the sender is: it starts nothing a client's
+        # message would, and whoever wrote it may have seen our reply token; staff judge it and
+        # may assign it.
         parent, client_id, contact_id = None, None, None
-        if receipt.virus_found:
-            parsed.defects.append(
-                "SES found a virus in the message (virusVerdict FAIL): it was not matched to a"
-                " client nor threaded"
-            )
-        if receipt.spam_found:
-            parsed.defects.append(
-                "SES judged the message spam (spamVerdict FAIL): it was not matched to a client"
-                " nor threaded; assign it if it is not spam"
-            )
-    elif unvouched:
-        # Nothing vouches for the sender: in no register and no thread, as forged mail is
-        # (below); staff judge and assign it.
-        parent, client_id, contact_id = None, None, None
-        parsed.defects.append(
-            f"no single From address, and nothing vouches for the sender it names (SPF did not pass"
-            f" for it): {sender} may not have sent it, so it was not matched to a client"
-        )
-    elif receipt.disowned:
-        # Forged in someone's name, as far as their domain can tell: in no register, and in no
-        # thread (whoever wrote it may have seen our reply token); staff judge and assign it.
-        parent, client_id, contact_id = None, None, None
-        parsed.defects.append(
-            f"the sender's domain disowns it (DMARC failed, policy {receipt.dmarc_policy}): {sender}"
-            " may not have written it, so it was not matched to a client"
-        )
+        parsed.defects.extend(held)
     else:
         if receipt.dmarc_failed:  # the domain does not enforce DMARC: filed, but staff are told
             parsed.defects.append(
@@ -287,6 +264,36 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
     else:
         logger().info("inbound mail logged", extra={**extra, "client_id": client_id})
     return Logged(company_id, communication_id, created=True, client_id=client_id, error=error)
+
+
+def _held_because(receipt: Receipt, *, unvouched: bool, sender: str) -> list[str]:
+    """Why a received message is filed under no client and in no thread (none: it is matched):
+    SES's scan judged it (a virus, spam), nothing vouches for a sender that is not the one From
+    address (``unvouched``), or the sender's domain disowns it (DMARC enforced)."""
+    if receipt.flagged:
+        reasons = []
+        if receipt.virus_found:
+            reasons.append(
+                "SES found a virus in the message (virusVerdict FAIL): it was not matched to a"
+                " client nor threaded"
+            )
+        if receipt.spam_found:
+            reasons.append(
+                "SES judged the message spam (spamVerdict FAIL): it was not matched to a client"
+                " nor threaded; assign it if it is not spam"
+            )
+        return reasons
+    if unvouched:
+        return [
+            f"no single From address, and nothing vouches for the sender it names (SPF did not pass"
+            f" for it): {sender} may not have sent it, so it was not matched to a client"
+        ]
+    if receipt.disowned:
+        return [
+            f"the sender's domain disowns it (DMARC failed, policy {receipt.dmarc_policy}): {sender}"
+            " may not have written it, so it was not matched to a client"
+        ]
+    return []
 
 
 def keep_attachments(
