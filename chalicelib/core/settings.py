@@ -7,7 +7,9 @@ import: call :func:`get_settings` where a value is needed.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import urllib.parse
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -45,6 +47,50 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+def loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address: this machine."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_setting_problem(name: str, url: str) -> str | None:
+    """What is wrong with a deployment setting that holds a URL Pregón sends people or secrets to
+    (links in e-mails, the token issuer's keys, OAuth2 token endpoints), or None. It must be
+    ``https://host[:port][/path]``: over plain HTTP an unsubscribe or confirmation token, a
+    signing key or a client secret could be read or changed on the way. ``http://`` is allowed
+    only to this machine (``localhost``, ``127.0.0.0/8``, ``::1``), where the local stack and the
+    tests run their servers. No user name, password, query or fragment."""
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        parsed.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        return f"{name} is not a URL: {url!r}"
+    host = (parsed.hostname or "").lower()
+    if parsed.scheme not in ("https", "http") or not host:
+        return f"{name} must be an https:// URL, e.g. https://pregon.example.com (it is {url!r})"
+    if parsed.scheme == "http" and not loopback_host(host):
+        return f"{name} must be an https:// URL: http:// is allowed only for localhost (it is {url!r})"
+    if parsed.username is not None or parsed.password is not None or parsed.query or parsed.fragment:
+        return f"{name} must be a plain https:// URL, without a user, password, query or fragment"
+    return None
+
+
+def _url(name: str, default: str = "", *, bare_host: bool = False) -> str:
+    """A URL setting, checked (``url_setting_problem``) when it is set: a wrong one stops the
+    function at its first use of the settings, with a message naming the variable, instead of
+    sending tokens over plain HTTP. ``bare_host``: a host name alone means ``https://`` it."""
+    value = _env(name, default).strip().rstrip("/")
+    checked = value if not bare_host or "://" in value else f"https://{value}"
+    problem = url_setting_problem(name, checked) if value else None
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings(
@@ -52,10 +98,10 @@ def get_settings() -> Settings:
         table_prefix=_env("PREGON_TABLE_PREFIX", "pregon-"),
         kms_key_id=_env("PREGON_KMS_KEY_ID", "alias/pregon-secrets"),
         link_signing_key=_env("PREGON_LINK_SIGNING_KEY"),
-        public_base_url=_env("PREGON_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        public_base_url=_url("PREGON_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         jwt_issuer=_env("PREGON_JWT_ISSUER", "pregon-local"),
         jwt_audience=_env("PREGON_JWT_AUDIENCE", "pregon"),
-        jwks_url=_env("PREGON_JWKS_URL"),
+        jwks_url=_url("PREGON_JWKS_URL"),
         jwks_json=_env("PREGON_JWKS"),
         mail_domain=_env("PREGON_MAIL_DOMAIN", "pregon.local"),
         sweep_workers=int(_env("PREGON_SWEEP_WORKERS", "8")),
@@ -69,8 +115,8 @@ def get_settings() -> Settings:
         # How long a worker holds what it claimed: after that, a dead worker's messages are ready.
         outbox_lease_seconds=int(_env("PREGON_OUTBOX_LEASE_SECONDS", "300")),
         operator_token_sha256=_env("PREGON_OPERATOR_TOKEN_SHA256").strip().lower(),
-        console_identity_url=_env("PREGON_CONSOLE_IDENTITY_URL").strip().rstrip("/"),
-        cognito_domain=_env("PREGON_COGNITO_DOMAIN").strip().rstrip("/"),
+        console_identity_url=_url("PREGON_CONSOLE_IDENTITY_URL"),
+        cognito_domain=_url("PREGON_COGNITO_DOMAIN", bare_host=True),
         cognito_client_id=_env("PREGON_COGNITO_CLIENT_ID").strip(),
     )
 

@@ -65,12 +65,42 @@ def logical_id(base_name: str, suffix: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", base_name) if part) + suffix
 
 
+# The stage's settings that hold a URL people or secrets are sent to (links in e-mails, the token
+# issuer's keys, the console's sign-in): https:// only (core.settings.url_setting_problem).
+URL_SETTINGS = (
+    "PREGON_PUBLIC_BASE_URL",
+    "PREGON_JWKS_URL",
+    "PREGON_CONSOLE_IDENTITY_URL",
+    "PREGON_COGNITO_DOMAIN",
+    "PREGON_MICROSOFT_LOGIN_URL",
+    "PREGON_GOOGLE_TOKEN_URL",
+)
+
+
 def stage_config(project_dir: Path, stage: str) -> Json:
     config = json.loads((project_dir / ".chalice" / "config.json").read_text())
     try:
-        return dict(config["stages"][stage])
+        stage_settings = dict(config["stages"][stage])
     except KeyError:
         raise SystemExit(f"stage {stage!r} is not in .chalice/config.json") from None
+    check_url_settings(
+        {**config.get("environment_variables", {}), **stage_settings.get("environment_variables", {})}
+    )
+    return stage_settings
+
+
+def check_url_settings(variables: Json) -> None:
+    """Refuse a stage whose URL settings are not https:// (a deployed stage has no localhost)."""
+    from chalicelib.core.settings import url_setting_problem
+
+    for name in URL_SETTINGS:
+        value = str(variables.get(name) or "").strip()
+        if not value:
+            continue
+        url = value if name != "PREGON_COGNITO_DOMAIN" or "://" in value else f"https://{value}"
+        problem = url_setting_problem(name, url)
+        if problem or not url.startswith("https://"):
+            raise SystemExit(f".chalice/config.json: {problem or f'{name} must be an https:// URL'}")
 
 
 def stage_variable(config: Json, name: str) -> str:

@@ -556,3 +556,28 @@ def test_checkov_finds_nothing_that_is_not_explained(out_dir: Path) -> None:
     assert failed == [], failed
     for skipped in results.get("skipped_checks", []):
         assert len(skipped["check_result"].get("suppress_comment", "")) > 20, skipped
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PREGON_PUBLIC_BASE_URL", "http://pregon.example.com"),
+        ("PREGON_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        ("PREGON_JWKS_URL", "http://cognito-idp.us-east-1.amazonaws.com/pool/.well-known/jwks.json"),
+        ("PREGON_COGNITO_DOMAIN", "http://pregon-prod.auth.us-east-1.amazoncognito.com"),
+    ],
+)
+def test_a_stage_whose_links_or_keys_would_travel_over_plain_http_is_not_synthesized(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    # Given the prod stage's configuration with one URL setting on plain HTTP (even this machine's:
+    # a deployed stage has no localhost)
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    config["stages"]["prod"]["environment_variables"][name] = value
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(config))
+    # When it is read for synthesis
+    with pytest.raises(SystemExit) as refused:
+        synth.stage_config(tmp_path, "prod")
+    # Then the synthesis stops, naming the setting and the https:// it needs
+    assert name in str(refused.value) and "https://" in str(refused.value)

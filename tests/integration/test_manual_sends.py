@@ -423,14 +423,14 @@ def test_a_manual_email_carries_one_click_unsubscribe_that_stops_later_manual_an
     # Then the raw e-mail carries an unfolded `List-Unsubscribe: <https://...>` and RFC 8058's header
     raw = mailbox.files()[0].read_bytes()
     line = unsubscribe_line(raw)
-    assert line.startswith(b"List-Unsubscribe: <http://pregon.test/public/manual-sends/unsubscribe?token=")
+    assert line.startswith(b"List-Unsubscribe: <https://pregon.test/public/manual-sends/unsubscribe?token=")
     assert line.endswith(b">") and b"=?" not in line
     assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
-    path = line.split(b"<", 1)[1].rstrip(b">").decode().removeprefix("http://pregon.test")
+    path = line.split(b"<", 1)[1].rstrip(b">").decode().removeprefix("https://pregon.test")
     # When the client opens the link: a confirmation page that changes nothing
     page = api.http.get(path)
     assert page.status_code == 200 and "Cargas del Sur" in page.body.decode()
-    assert f'method="post" action="http://pregon.test{path}"' in page.body.decode()
+    assert f'method="post" action="https://pregon.test{path}"' in page.body.decode()
     assert send(api, company, client_ids=["CLI-1"], request_id="after-get").status_code == 201
     # When the mail provider posts the one-click unsubscribe (RFC 8058)
     done = api.http.post(

@@ -76,7 +76,7 @@ def test_a_swept_alert_is_kept_under_1_kb_and_shown_and_sent_with_every_header_a
     assert stored_size(item) < 1024, stored_size(item)
     assert "headers" not in item and link.rpartition("=")[2].encode() not in item["body_z"]["B"]
     # And the unsubscribe link it shows works: the follower gets nothing more
-    assert api.http.post(link.removeprefix("http://pregon.test")).status_code == 200
+    assert api.http.post(link.removeprefix("https://pregon.test")).status_code == 200
     post_event(api, tenant, "TRK-LEAN-1", "ev-2", "DELIVERED", minutes=5)
     assert sweep(tenant).sent == 0
 

@@ -84,7 +84,7 @@ def test_subscriber_values_are_escaped_in_html_but_readable_in_text() -> None:
             "reason": None,
             "observation": "<b>ok</b>",
         },
-        "unsubscribe_url": "http://pregon.test/u?token=a&b",
+        "unsubscribe_url": "https://pregon.test/u?token=a&b",
     }
     # When the default alert renders
     rendered = render_message(default_template("tracking_alert", "es"), variables)

@@ -11,24 +11,30 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from chalicelib.core.settings import loopback_host, url_setting_problem
 from chalicelib.records.mailboxes.imap import ImapFailed, Server
 
 _MAX_TEXT = 300
 
 
 def imap_server(url: str, setting: str) -> Server:
-    """The IMAP server of a setting's ``imaps://host:port`` (``imap://`` for a local test)."""
+    """The IMAP server of a setting's ``imaps://host:port`` (plain ``imap://`` only to this
+    machine, for a local test: the bearer tokens go there)."""
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in ("imaps", "imap") or not parsed.hostname:
         raise ImapFailed(f"{setting} must be imaps://host:port (or imap:// for a local test)")
+    if parsed.scheme == "imap" and not loopback_host(parsed.hostname):
+        raise ImapFailed(f"{setting} must be imaps://host:port: imap:// is allowed only for localhost")
     secure = parsed.scheme == "imaps"
     return Server(parsed.hostname, parsed.port or (993 if secure else 143), "tls" if secure else "none")
 
 
 def checked_url(url: str, setting: str) -> str:
-    """A setting's token URL, when it is ``https://`` (or ``http://``, for a local test)."""
-    if urllib.parse.urlsplit(url).scheme not in ("https", "http"):
-        raise ImapFailed(f"{setting} must be an https:// URL (or http:// for a local test)")
+    """A setting's token URL, when it is ``https://`` (``http://`` only to this machine, for a
+    local test: ``core.settings.url_setting_problem``); the client secrets and assertions go there."""
+    problem = url_setting_problem(setting, url)
+    if problem:
+        raise ImapFailed(problem)
     return url
 
 
