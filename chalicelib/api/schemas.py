@@ -245,6 +245,11 @@ class SenderAccountOut(BaseModel):
     )
     working: bool
     updated_at: datetime
+    from_allowed_by: str | None = Field(
+        default=None,
+        description="A personal account speaking as another address than its owner's own (a shared "
+        "mailbox): the administrator (user id) who allowed that From; null otherwise.",
+    )
 
 
 class PasswordIn(Strict):

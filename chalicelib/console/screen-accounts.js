@@ -60,7 +60,8 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
     "p",
     { class: "hint account-status" },
     account
-      ? `${a.working ? "Funciona" : "No funciona"} · contraseña ${a.password_set ? "guardada" : "sin cargar"} · cambiada ${when(a.updated_at)}`
+      ? `${a.working ? "Funciona" : "No funciona"} · contraseña ${a.password_set ? "guardada" : "sin cargar"} · cambiada ${when(a.updated_at)}` +
+          (a.from_allowed_by ? ` · remitente permitido por ${a.from_allowed_by}` : "")
       : empty,
   );
   const settings = h(

@@ -252,6 +252,11 @@ def test_an_administrator_may_let_a_user_speak_as_a_shared_mailbox(
         body=smtp_account(mailbox, "ventas@cargasdelsur.example", display_name="Ventas"),
     )
     assert kept.status_code == 200, kept.body
+    # And the account says which administrator allowed that From, to her and to administrators
+    allowed_by = body(kept)["from_allowed_by"]
+    assert allowed_by and allowed_by != LUCIA
+    shown = api.http.get(LUCIA_PATH, headers=tenant.admin_headers())
+    assert body(shown)["from_allowed_by"] == allowed_by
     # And her reply goes out as the sales mailbox
     reply(api, lucia, a_client_writes_in(api, tenant))
     assert deliver_outboxes()["sent"] == 1

@@ -60,6 +60,8 @@ class SenderAccountView:
     password_set: bool
     working: bool
     updated_at: str
+    # A personal account whose From is not its owner's own address: the administrator who allowed it.
+    from_allowed_by: str | None = None
 
 
 PERSONAL_PREFIX = "user:"
