@@ -212,5 +212,6 @@ def get_message(caller: Principal, channel: str, communication_id: str) -> Respo
             "delivered_at": comm.delivered_at,
             "reply_to": comm.reply_to,
             "from_name": comm.from_name,
+            "flagged": comm.flagged,
         }
     )

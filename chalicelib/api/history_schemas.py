@@ -85,6 +85,11 @@ class HistoryMessageOut(HistoryItemOut):
     delivered_at: datetime | None
     reply_to: str | None
     from_name: str | None
+    flagged: Literal["spam", "virus"] | None = Field(
+        default=None,
+        description="A received message SES's scan judged spam or a virus (`spam` / `virus`) that staff "
+        "assigned to a client by hand; null otherwise.",
+    )
 
 
 class ResendIn(_Strict):
@@ -174,6 +179,11 @@ class RegisterRecordDetailOut(RegisterRecordOut):
         description="What went wrong with it: why a message was not sent, what a received one's "
         "MIME got wrong, or that a staff mailbox's message was too large to keep whole "
         "(`the message is 52.3 MB, over the 40 MB Pregón keeps: only its headers were logged; ...`)."
+    )
+    flagged: Literal["spam", "virus"] | None = Field(
+        default=None,
+        description="A received message SES's scan judged spam or a virus (`spam` / `virus`) that staff "
+        "assigned to a client by hand; null otherwise.",
     )
 
 

@@ -55,6 +55,7 @@ def _detail(comm: Communication) -> dict[str, Any]:
         "from_address": comm.from_address,
         "attachments": [attachment_out(a) for a in comm.attachments],
         "error": comm.error,
+        "flagged": comm.flagged,
     }
 
 

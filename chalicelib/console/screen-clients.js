@@ -10,6 +10,7 @@ import {
   companyFormat,
   empty,
   field,
+  flaggedNote,
   fileBase64,
   formValues,
   input,
@@ -217,6 +218,7 @@ async function clientRegister(main, ctx, clientId) {
             ["Creado por", record.created_by],
             ["Estado", label(record.state)],
             ["Aviso", notice(record.error)],
+            ["Marcado", flaggedNote(record)],
           ]
             .filter(([, v]) => v)
             .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),

@@ -9,6 +9,7 @@ import {
   companyFormat,
   empty,
   field,
+  flaggedNote,
   formValues,
   input,
   label,
@@ -47,6 +48,7 @@ export function messageDetail(message) {
         ["Tipo", `${label(message.kind)}${message.message_type ? ` · ${message.message_type}` : ""}`],
         ["Creado por", message.created_by],
         ["Error", message.error],
+        ["Marcado", flaggedNote(message)],
         ["Reenvío de", message.resend_of],
         ["Reenviado como", (message.resent_as || []).join(", ")],
       ]

@@ -9,6 +9,8 @@ import {
   companyFormat,
   empty,
   field,
+  FLAGGED,
+  flaggedNote,
   input,
   messageFrame,
   query,
@@ -17,13 +19,6 @@ import {
   table,
   when,
 } from "./screen-kit.js";
-
-// What SES's scan judged a message (the API's ``flagged``): a short mark for the list, and what it
-// means for the detail. Such mail was matched to no client and threaded to nothing.
-const FLAGGED = {
-  spam: ["Spam", "SES lo consideró spam: no se asignó a ningún cliente. Si no lo es, asígnelo."],
-  virus: ["Virus", "SES encontró un virus en el mensaje: no se asignó a ningún cliente y sus adjuntos no se guardaron."],
-};
 
 async function render(main, ctx) {
   await companyFormat();
@@ -76,7 +71,7 @@ async function render(main, ctx) {
             ["De", [message.from_name, message.from_address].filter(Boolean).join(" ")],
             ["Para", message.to_address],
             ["Recibido", when(message.sent_at || message.created_at)],
-            ["Marcado", message.flagged ? FLAGGED[message.flagged]?.[1] || message.flagged : null],
+            ["Marcado", flaggedNote(message)],
             ["Problemas", message.error],
           ]
             .filter(([, v]) => v)

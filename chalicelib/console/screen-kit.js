@@ -5,6 +5,27 @@ import { api, clearErrors, errorText, h, showErrors, toast } from "./app.js";
 
 export const ALL_LEVELS = [1, 2, 3, 4];
 
+// What SES's scan judged a received message (the API's ``flagged``): a short mark for lists, and
+// what it means for a detail. Such mail was matched to no client and threaded to nothing until
+// staff assigned it.
+export const FLAGGED = {
+  spam: ["Spam", "SES lo consideró spam: no se asignó a ningún cliente. Si no lo es, asígnelo."],
+  virus: ["Virus", "SES encontró un virus en el mensaje: no se asignó a ningún cliente y sus adjuntos no se guardaron."],
+};
+
+// Once staff assigned such a message to a client (register, history), what the mark means there.
+const FLAGGED_ASSIGNED = {
+  spam: "SES lo consideró spam; se asignó a mano a este cliente.",
+  virus: "SES encontró un virus en el mensaje; se asignó a mano y sus adjuntos no se guardaron.",
+};
+
+// The detail line of a message SES flagged: what the mark means (null when it passed).
+export function flaggedNote(message) {
+  if (!message.flagged) return null;
+  const text = message.client_id ? FLAGGED_ASSIGNED[message.flagged] : FLAGGED[message.flagged]?.[1];
+  return text || message.flagged;
+}
+
 // The company's time zone and locale (Z1) and the time format that uses them live in app.js,
 // read once per sign-in; the work screens import them from here as before.
 export { companyFormat, when } from "./app.js";

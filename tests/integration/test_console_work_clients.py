@@ -148,6 +148,25 @@ def test_mail_ses_judged_spam_is_marked_so_among_the_unassigned_in_spanish(
     console_screenshot(browser, "inbound-spam")
     assert register_of(api, tenant, "CLI-9") == []
 
+    # When staff judge it wrong and assign it to the client
+    form = browser.find_element(By.ID, "b-assign")
+    form.find_element(By.NAME, "assign_client").send_keys("CLI-9")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 20).until(
+        lambda d: "No hay correo sin asignar." in d.find_element(By.ID, "b-unassigned").text
+    )
+    # Then the record in the client's register still says SES judged it spam, and that it was assigned by hand
+    browser.find_element(By.LINK_TEXT, "Verlo en el registro de CLI-9").click()
+    WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == ["Oferta increíble"])
+    [record] = register_of(api, tenant, "CLI-9")
+    open_screen(browser, "clients", f"client=CLI-9&record={record['communication_id']}")
+    WebDriverWait(browser, 20).until(
+        lambda d: (
+            "SES lo consideró spam; se asignó a mano a este cliente."
+            in d.find_element(By.CSS_SELECTOR, ".b-detail dl").text
+        )
+    )
+
 
 def test_staff_reply_to_a_client_mail_from_its_detail_view(
     api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any

@@ -957,6 +957,11 @@ def test_mail_ses_judges_spam_waits_unassigned_flagged_until_staff_assign_it(
     assert body(response)["client_id"] == "FERR-1" and body(response)["flagged"] == "spam"
     assert in_register(api, clients, "FERR-1") == [communication_id]
     assert unassigned_seen(api, clients) == []
+    # And the register's and the e-mail history's details still say SES judged it spam
+    record = api.http.get(f"/clients/FERR-1/register/{communication_id}", headers=clients.staff_headers())
+    assert record.status_code == 200 and body(record)["flagged"] == "spam"
+    message = api.http.get(f"/history/email/{communication_id}", headers=clients.staff_headers())
+    assert message.status_code == 200 and body(message)["flagged"] == "spam"
 
 
 @pytest.mark.parametrize(
