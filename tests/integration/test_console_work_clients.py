@@ -95,6 +95,18 @@ def test_staff_add_a_register_record_with_an_attachment(
     assert [a["name"] for a in one["attachments"]] == ["constancia IVA.pdf"]
 
 
+def assign_and_follow(browser: Any, form: Any, client_id: str, subject: str) -> None:
+    """Assign the unassigned mail shown to ``client_id`` with the detail's form; once it left the
+    unassigned list, follow the link to the client's register, which shows it."""
+    form.find_element(By.NAME, "assign_client").send_keys(client_id)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 20).until(
+        lambda d: "No hay correo sin asignar." in d.find_element(By.ID, "b-unassigned").text
+    )
+    browser.find_element(By.LINK_TEXT, f"Verlo en el registro de {client_id}").click()
+    WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == [subject])
+
+
 def test_staff_assign_an_unassigned_mail_to_a_client(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
@@ -108,15 +120,8 @@ def test_staff_assign_an_unassigned_mail_to_a_client(
     form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-assign"))
     assert "¿Cuánto debo?" in browser.find_element(By.CSS_SELECTOR, ".b-detail .b-text").text
     console_screenshot(browser, "inbound-unassigned")
-    form.find_element(By.NAME, "assign_client").send_keys("CLI-9")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    # Then it leaves the unassigned list
-    WebDriverWait(browser, 20).until(
-        lambda d: "No hay correo sin asignar." in d.find_element(By.ID, "b-unassigned").text
-    )
-    # And it is in the client's register, where the link leads
-    browser.find_element(By.LINK_TEXT, "Verlo en el registro de CLI-9").click()
-    WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == ["Consulta de saldo"])
+    # Then it leaves the unassigned list, and is in the client's register, where the link leads
+    assign_and_follow(browser, form, "CLI-9", "Consulta de saldo")
     console_screenshot(browser, "inbound-assigned")
     assert [r["subject"] for r in register_of(api, tenant, "CLI-9")] == ["Consulta de saldo"]
 
@@ -149,15 +154,8 @@ def test_mail_ses_judged_spam_is_marked_so_among_the_unassigned_in_spanish(
     assert register_of(api, tenant, "CLI-9") == []
 
     # When staff judge it wrong and assign it to the client
-    form = browser.find_element(By.ID, "b-assign")
-    form.find_element(By.NAME, "assign_client").send_keys("CLI-9")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 20).until(
-        lambda d: "No hay correo sin asignar." in d.find_element(By.ID, "b-unassigned").text
-    )
+    assign_and_follow(browser, browser.find_element(By.ID, "b-assign"), "CLI-9", "Oferta increíble")
     # Then the record in the client's register still says SES judged it spam, and that it was assigned by hand
-    browser.find_element(By.LINK_TEXT, "Verlo en el registro de CLI-9").click()
-    WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == ["Oferta increíble"])
     [record] = register_of(api, tenant, "CLI-9")
     open_screen(browser, "clients", f"client=CLI-9&record={record['communication_id']}")
     WebDriverWait(browser, 20).until(
