@@ -10,7 +10,11 @@ from chalicelib.tenants.auth.principal import Principal
 
 domains = Blueprint(__name__)
 route = Routes(domains, schemas="domain_schemas")
-TAKEN = {409: "another company registered the domain"}
+TAKEN = {
+    409: "another company registered the domain: SES verifies it, that company sends from it with SES "
+    "sender accounts, or its registration has not lapsed yet (the message says when it does: 72 hours "
+    "after it was first registered, unless SES verifies it)"
+}
 IN_USE = {
     409: "SES sender accounts of the company send from the domain (the message names their areas), "
     "or they kept changing while it was checked (try again)"

@@ -656,6 +656,16 @@ CATALOG: dict[str, str] = {
         "e intente de nuevo"
     ),
     "another company registered this domain": "otra empresa registró este dominio",
+    "another company registered this domain; unless SES verifies it first, that registration lapses at "
+    "{when} and the domain may be registered again then": (
+        "otra empresa registró este dominio; si SES no lo verifica antes, ese registro caduca el {when} "
+        "y el dominio podrá registrarse de nuevo entonces"
+    ),
+    "another company registered this domain and sends from it with SES sender accounts: it does not lapse "
+    "while they exist": (
+        "otra empresa registró este dominio y envía desde él con cuentas de envío SES: no caduca mientras "
+        "existan"
+    ),
     "{name} is being removed from the company's sending domains": (
         "{name} se está quitando de los dominios de envío de la empresa"
     ),

@@ -78,7 +78,7 @@ class SenderDomain:
     company_id: str
     mail_from_domain: str
     dkim_tokens: tuple[str, ...]
-    created_at: datetime
+    created_at: datetime  # when the company first registered it (registering again keeps it)
     created_by: str
     removing: bool = False  # a removal checked its accounts and has not finished yet
 

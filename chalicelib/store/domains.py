@@ -28,20 +28,52 @@ def _domain(item: SenderDomainModel) -> records.SenderDomain:
 
 def claim_domain(entry: records.SenderDomain) -> bool:
     """Write the company's domain; False when another company has it already (nothing written).
-    The company registering its own domain again overwrites it (new tokens, same owner), and a
-    removal it interrupts is called off (its accounts' version is kept)."""
+    The company registering its own domain again overwrites it (new tokens, same owner) but keeps
+    when and by whom it was first registered (a registration SES has not verified lapses 72 hours
+    after that, and asking again must not put it off), and a removal it interrupts is called off
+    (its accounts' version is kept)."""
     return written(
         lambda: SenderDomainModel(entry.domain).update(
             actions=[
                 SenderDomainModel.company_id.set(entry.company_id),
                 SenderDomainModel.mail_from_domain.set(entry.mail_from_domain),
                 SenderDomainModel.dkim_tokens.set(cast(Any, list(entry.dkim_tokens))),  # plain strings
-                SenderDomainModel.created_at.set(entry.created_at),
-                SenderDomainModel.created_by.set(entry.created_by),
+                SenderDomainModel.created_at.set(SenderDomainModel.created_at | entry.created_at),
+                SenderDomainModel.created_by.set(SenderDomainModel.created_by | entry.created_by),
                 SenderDomainModel.removing_since.remove(),
             ],
             condition=SenderDomainModel.domain.does_not_exist()
             | (SenderDomainModel.company_id == entry.company_id),
+        )
+    )
+
+
+def take_over_domain(
+    entry: records.SenderDomain, *, from_company: str, registered_at: datetime, version: int | None
+) -> bool:
+    """Give the domain to ``entry``'s company, only while it is still ``from_company``'s
+    registration of ``registered_at`` and no SES account was saved on it since its accounts were
+    checked at ``version``; False otherwise (another company took it first, the owner registered it
+    anew or saved an account): nothing written. One write: owner, tokens, first registration and a
+    removal's mark change together."""
+    unchanged = (
+        SenderDomainModel.accounts_version.does_not_exist()
+        if version is None
+        else SenderDomainModel.accounts_version == version
+    )
+    return written(
+        lambda: SenderDomainModel(entry.domain).update(
+            actions=[
+                SenderDomainModel.company_id.set(entry.company_id),
+                SenderDomainModel.mail_from_domain.set(entry.mail_from_domain),
+                SenderDomainModel.dkim_tokens.set(cast(Any, list(entry.dkim_tokens))),
+                SenderDomainModel.created_at.set(entry.created_at),
+                SenderDomainModel.created_by.set(entry.created_by),
+                SenderDomainModel.removing_since.remove(),
+            ],
+            condition=(SenderDomainModel.company_id == from_company)
+            & (SenderDomainModel.created_at == registered_at)
+            & unchanged,
         )
     )
 
@@ -77,11 +109,6 @@ def get_domain(name: str) -> records.SenderDomain | None:
         return _domain(SenderDomainModel.get(name, consistent_read=True))
     except DoesNotExist:
         return None
-
-
-def owner_of(name: str) -> str | None:
-    found = get_domain(name)
-    return found.company_id if found else None
 
 
 def release_domain(name: str, company_id: str) -> bool:

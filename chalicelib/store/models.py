@@ -131,6 +131,8 @@ class SenderDomainModel(BoundModel):
     company_id = UnicodeAttribute()
     mail_from_domain = UnicodeAttribute()
     dkim_tokens = ListAttribute(of=UnicodeAttribute)
+    # When and by whom the owning company first registered it: registering again keeps them, a
+    # takeover of a registration SES never verified sets them anew (the 72 h count from here).
     created_at = UTCDateTimeAttribute()
     created_by = UnicodeAttribute()
     # Moved by every save of an SES account that sends from the domain, in the same transaction:

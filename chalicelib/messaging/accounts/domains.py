@@ -30,6 +30,9 @@ SPF = "v=spf1 include:amazonses.com ~all"
 # A removal checks the accounts again when one is saved meanwhile; an account save tries again
 # when another transaction on the domain raced it.
 _REMOVAL_TRIES = 3
+# A registration SES has not verified this long after the company first registered the domain
+# lapses: another company may take the domain over (SES gives up on an unverified identity then).
+LAPSE = timedelta(hours=72)
 # Gmail asks bulk senders to stay under 0.3 % spam complaints and recommends under 0.1 %.
 COMPLAINT_RATE_LIMIT = 0.003
 COMPLAINT_RATE_TARGET = 0.001
@@ -85,25 +88,113 @@ def normalize_domain(raw: str, field: str = "domain") -> str:
 
 def register_sending_domain(company_id: str, raw_domain: str, *, by: str) -> DomainStatus:
     """Create the SES identity (Easy DKIM, MAIL FROM ``bounce.<domain>``) and keep the domain as
-    the company's; answers the records to publish and their states. Registering again refreshes."""
+    the company's; answers the records to publish and their states. Registering again refreshes
+    the records but not when the company first registered it.
+
+    Another company's registration is a Conflict while SES verifies the domain (never taken), while
+    that company has SES sender accounts on it, and until it lapses: 72 hours after that company
+    first registered it without SES verifying it (the time is in the answer). Then this company
+    takes it over (``_take_over``)."""
     name = normalize_domain(raw_domain)
     if name == get_settings().inbound_domain or name.endswith("." + get_settings().inbound_domain):
         raise ValidationFailed([{"field": "domain", "message": "is Pregón's inbound domain"}])
-    owner = store.owner_of(name)
-    if owner is not None and owner != company_id:
-        raise Conflict("another company registered this domain", field="domain")
+    for _ in range(_REMOVAL_TRIES):
+        entry = store.get_domain(name)
+        if entry is not None and entry.company_id != company_id:
+            if _take_over(entry, company_id, by):
+                return domain_status(company_id, name)
+            continue  # the registration changed since it was read: judge it again
+        mail_from, tokens = _set_up_identity(name, fresh=False)
+        if store.claim_domain(SenderDomain(name, company_id, mail_from, tokens, clock.now(), by)):
+            logger().info(
+                "sending domain registered", extra={"company_id": company_id, "domain": name, "by": by}
+            )
+            return domain_status(company_id, name)
+        # another company registered it meanwhile: judge its registration
+    raise Conflict("another company registered this domain", field="domain")
+
+
+def _set_up_identity(name: str, *, fresh: bool) -> tuple[str, tuple[str, ...]]:
+    """The domain's SES identity with Easy DKIM and MAIL FROM ``bounce.<domain>``: its MAIL FROM
+    domain and DKIM tokens. ``fresh`` deletes the identity first, so its tokens are new ones."""
     ses: Any = client("ses")
+    if fresh:
+        ses.delete_identity(Identity=name)  # succeeds for an identity already gone
     ses.verify_domain_identity(Domain=name)  # the identity; Easy DKIM's CNAMEs verify it
     tokens = tuple(ses.verify_domain_dkim(Domain=name)["DkimTokens"])
     mail_from = f"{MAIL_FROM_LABEL}.{name}"
     ses.set_identity_mail_from_domain(
         Identity=name, MailFromDomain=mail_from, BehaviorOnMXFailure="UseDefaultValue"
     )
-    entry = SenderDomain(name, company_id, mail_from, tokens, clock.now(), by)
-    if not store.claim_domain(entry):
+    return mail_from, tokens
+
+
+def _take_over(entry: SenderDomain, company_id: str, by: str) -> bool:
+    """Give ``company_id`` another company's registration of the domain once it lapsed; Conflict
+    while it holds; False when the registration changed since ``entry`` was read (nothing done).
+
+    It holds while SES verifies the domain (that company proved it controls its DNS: never taken
+    over), while that company has SES sender accounts on it (they could only be saved while SES
+    verified it: its mail must not stop because someone else asked) and for 72 hours from that
+    company's first registration (SES itself gives up on an identity it has not verified by then).
+    The takeover is one conditional write on the old owner, its first registration and its
+    accounts' version, so of two companies taking over at once one wins and the other is told
+    when the winner's registration lapses; only then is the SES identity made anew (fresh DKIM
+    tokens, none the old owner saw) and written to the new owner's record. Stopped in between, the
+    record is the new owner's with no records to publish yet, and registering again completes it."""
+    name = entry.domain
+    if _verified_in_ses(name):
         raise Conflict("another company registered this domain", field="domain")
-    logger().info("sending domain registered", extra={"company_id": company_id, "domain": name, "by": by})
-    return domain_status(company_id, name)
+    # The version first, then the accounts (as a removal does): an account saved after this read
+    # moves the version, and the takeover below is refused.
+    version = store.accounts_version(name)
+    if accounts_sending_from(entry.company_id, name, consistent=True):
+        raise Conflict(
+            "another company registered this domain and sends from it with SES sender accounts: "
+            "it does not lapse while they exist",
+            field="domain",
+        )
+    lapses_at = entry.created_at + LAPSE
+    now = clock.now()
+    if now < lapses_at:
+        when = lapses_at.isoformat()
+        raise Conflict(
+            f"another company registered this domain; unless SES verifies it first, that "
+            f"registration lapses at {when} and the domain may be registered again then",
+            field="domain",
+        )
+    taken = SenderDomain(name, company_id, f"{MAIL_FROM_LABEL}.{name}", (), now, by)
+    if not store.take_over_domain(
+        taken, from_company=entry.company_id, registered_at=entry.created_at, version=version
+    ):
+        return False
+    logger().warning(
+        "sending domain taken over",
+        extra={
+            "company_id": company_id,
+            "previous_company_id": entry.company_id,
+            "domain": name,
+            "by": by,
+            "previous_registered_at": entry.created_at.isoformat(),
+        },
+    )
+    mail_from, tokens = _set_up_identity(name, fresh=True)
+    if not store.claim_domain(SenderDomain(name, company_id, mail_from, tokens, now, by)):
+        raise Conflict("another company registered this domain", field="domain")
+    return True
+
+
+def _verified_in_ses(name: str) -> bool:
+    """Whether SES verifies the domain's identity now (its own verification or Easy DKIM's)."""
+    ses: Any = client("ses")
+    identity = ses.get_identity_verification_attributes(Identities=[name])["VerificationAttributes"].get(
+        name, {}
+    )
+    dkim = ses.get_identity_dkim_attributes(Identities=[name])["DkimAttributes"].get(name, {})
+    return "verified" in (
+        _state(identity.get("VerificationStatus")),
+        _state(dkim.get("DkimVerificationStatus")),
+    )
 
 
 def remove_sending_domain(company_id: str, raw_domain: str, *, by: str) -> None:
