@@ -285,10 +285,13 @@ def accounts_sending_from(company_id: str, name: str, *, consistent: bool = Fals
 
 
 def list_sending_domains(company_id: str) -> list[DomainStatus]:
-    return [
-        domain_status(company_id, d.domain)
-        for d in sorted(store.list_domains(company_id), key=lambda d: d.domain)
-    ]
+    shown = []
+    for listed in sorted(store.list_domains(company_id), key=lambda d: d.domain):
+        try:
+            shown.append(domain_status(company_id, listed.domain))
+        except NotFound:  # the company index lags a takeover or a removal: no longer the company's
+            continue
+    return shown
 
 
 def domain_status(company_id: str, raw_domain: str) -> DomainStatus:
