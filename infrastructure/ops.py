@@ -9,6 +9,8 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops key list acme
     uv run python -m infrastructure.ops key rotate acme <key id> --overlap-minutes 1440
     uv run python -m infrastructure.ops key revoke acme <key id>
+    uv run python -m infrastructure.ops sms sender-ids --not-in-use   # chosen but not assigned
+    uv run python -m infrastructure.ops sms assign-sender-ids acme AcmeCargas
     uv run python -m infrastructure.ops token          # the local operator token for /operator/...
 
 Targets: ``--target local`` (the running local stack's DynamoDB and moto, as ``stack env`` prints),
@@ -76,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("key_id")
     rotate.add_argument("--overlap-minutes", type=int, default=1440)
 
+    sms = commands.add_parser("sms", help="review and assign SMS sender IDs").add_subparsers(
+        dest="action", required=True
+    )
+    review = sms.add_parser("sender-ids", help="each company's chosen sender ID and the ones assigned to it")
+    review.add_argument("--not-in-use", action="store_true", help="only those SMS go out without")
+    give = sms.add_parser("assign-sender-ids", help="the sender IDs a company may use (replacing its own)")
+    give.add_argument("company_id")
+    give.add_argument("sender_ids", nargs="*", help="none: take them all back")
+
     token = commands.add_parser("token", help="the local stack's operator token (or --new: a token + hash)")
     token.add_argument("--new", action="store_true", help="make a token for a deployed stage")
     return parser
@@ -134,6 +145,8 @@ def run(args: argparse.Namespace) -> Any:
     if args.command == "company":
         items, after = companies.list_companies(args.after, args.limit)
         return {"items": [company_out(c) for c in items], "next_cursor": after}
+    if args.command == "sms":
+        return _sms(args)
     if args.action == "issue":
         from chalicelib.tenants.auth.api_keys import key_id_of
 
@@ -146,6 +159,23 @@ def run(args: argparse.Namespace) -> Any:
     overlap = timedelta(minutes=args.overlap_minutes)
     plaintext, new, ends = companies.rotate_api_key(args.company_id, args.key_id, overlap, by=_who())
     return key_out(new) | {"api_key": plaintext, "old_key_id": args.key_id, "old_key_stops_at": ends}
+
+
+def _sms(args: argparse.Namespace) -> dict[str, Any]:
+    from chalicelib.messaging.accounts import sms
+    from chalicelib.tenants import companies
+
+    if args.action == "assign-sender-ids":
+        sender_ids = sms.assign_sender_ids(args.company_id, list(args.sender_ids), by=_who())
+        return {"company_id": args.company_id, "sender_ids": sender_ids}
+    items: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:  # every company, a page at a time (a Query of the listing index, never a Scan)
+        page, after = companies.list_companies(after, 100)
+        items += sms.sender_id_review([c.company_id for c in page])
+        if after is None:
+            break
+    return {"items": [i for i in items if not (args.not_in_use and i["in_use"])]}
 
 
 def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
@@ -166,6 +196,16 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
         if args.action == "list" and answer["next_cursor"]:
             lines.append(f"more: --after {answer['next_cursor']}")
         return "\n".join(lines) or "(no companies)"
+    if args.command == "sms" and args.action == "assign-sender-ids":
+        return f"{answer['company_id']}: {' '.join(answer['sender_ids']) or '(no sender IDs)'}"
+    if args.command == "sms":
+        lines = [
+            f"{i['company_id']:<20} {i['sender_id']:<12} "
+            + ("in use" if i["in_use"] else "NOT ASSIGNED: its SMS go out without it")
+            + f"  (assigned: {' '.join(i['assigned_sender_ids']) or 'none'})"
+            for i in answer["items"]
+        ]
+        return "\n".join(lines) or "(no company chose a sender ID)"
     rows = answer["items"] if args.action == "list" else [answer]
     lines = [
         f"{k['prefix']:<22} {k['state']:<9} {','.join(k['scopes']):<40} created {when(k['created_at'])}  "

@@ -426,8 +426,11 @@ CATALOG: dict[str, str] = {
     "the number {number} already receives SMS for another company": (
         "el número {number} ya recibe SMS de otra empresa"
     ),
-    "{number} is not a two-way number of this company: Pregón's operator assigns them": (
-        "{number} no es un número de SMS bidireccional de esta empresa: los asigna el operador de Pregón"
+    "{value} is not a two-way number of this company: Pregón's operator assigns them": (
+        "{value} no es un número de SMS bidireccional de esta empresa: los asigna el operador de Pregón"
+    ),
+    "{value} is not a sender ID of this company: Pregón's operator assigns them": (
+        "{value} no es un remitente de SMS de esta empresa: los asigna el operador de Pregón"
     ),
     "is not a URL": "no es una URL",
     "must be an http:// or https:// URL": "debe ser una URL http:// o https://",

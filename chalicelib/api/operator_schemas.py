@@ -50,6 +50,23 @@ class SmsNumbersOut(BaseModel):
     )
 
 
+class SmsSenderIdsIn(Strict):
+    sender_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=11)]] = Field(
+        max_length=20,
+        description="The alphanumeric sender IDs (1-11 letters, digits or '-', one letter at least) the "
+        "company may show as its SMS's sender, once Pregón checked they are its own and registered them "
+        "where a country asks; they replace the ones it had (an empty list: none). Letter case counts.",
+    )
+
+
+class SmsSenderIdsOut(BaseModel):
+    company_id: str
+    sender_ids: list[str] = Field(
+        description="The only sender IDs the company may name as its SMS `sender_id`, and the only ones "
+        "its SMS carry; a `sender_id` not among them was removed from its settings."
+    )
+
+
 class OperatorCompanyOut(BaseModel):
     company_id: str
     name: str

@@ -1,4 +1,5 @@
-"""The operator-only API (O1, O2): onboard companies, issue, list, revoke and rotate their API keys.
+"""The operator-only API (O1, O2): onboard companies, issue, list, revoke and rotate their API keys,
+assign their two-way SMS numbers and SMS sender IDs.
 
 Guarded by the operator credential (``Authorization: Operator <token>``, access :data:`OPERATOR`);
 a company's JWT or API key is refused with 403. The same use cases as ``infrastructure/ops.py``.
@@ -175,3 +176,20 @@ def assign_sms_numbers(caller: Principal, company_id: str) -> Response:
     body = parse_body(operators.current_request, SmsNumbersIn)
     numbers = assign_inbound_numbers(company_id, list(body.numbers))
     return json_response({"company_id": company_id, "numbers": numbers})
+
+
+@route(
+    "PUT /operator/companies/{company_id}/sms-sender-ids",
+    OPERATOR,
+    body="SmsSenderIdsIn",
+    response="SmsSenderIdsOut",
+)
+def assign_sms_sender_ids(caller: Principal, company_id: str) -> Response:
+    """Give a company its SMS sender IDs: the only names its administrators may choose as the
+    `sender_id` its SMS show, and the only ones sent; one taken back stops being shown (C6, Q7)"""
+    from chalicelib.api.operator_schemas import SmsSenderIdsIn
+    from chalicelib.messaging.accounts.sms import assign_sender_ids
+
+    body = parse_body(operators.current_request, SmsSenderIdsIn)
+    sender_ids = assign_sender_ids(company_id, list(body.sender_ids), by=caller.subject)
+    return json_response({"company_id": company_id, "sender_ids": sender_ids})

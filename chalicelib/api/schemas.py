@@ -528,7 +528,10 @@ class SmsSettingsIn(Strict):
         default="sns", description="Amazon SNS, or an HTTP SMS gateway (an Android phone's app)."
     )
     sender_id: str | None = Field(
-        default=None, max_length=11, description="SNS: 1-11 letters, digits or '-', one letter at least."
+        default=None,
+        max_length=11,
+        description="SNS: the name SMS show as their sender; only one of `assigned_sender_ids`, which "
+        "Pregón's operator assigns (422 naming `sender_id` otherwise). None: the carrier's default sender.",
     )
     sms_type: Literal["Transactional", "Promotional"] = "Transactional"
     base_url: str | None = Field(
@@ -555,6 +558,14 @@ SmsSettingsOut = answer_model(
     bulk_password_set=(bool, Field(description="Whether the bulk-send password is set (never returned).")),
     ready=(bool, Field(description="Switched on and complete: SMS can be sent.")),
     updated_at=(datetime | None, ...),
+    assigned_sender_ids=(
+        list[str],
+        Field(
+            default_factory=list,
+            description="The sender IDs Pregón's operator assigned the company: the only ones `sender_id` "
+            "may be, and the only ones SMS carry (a `sender_id` not among them is not sent).",
+        ),
+    ),
 )
 
 

@@ -336,6 +336,9 @@ class SmsSettings:
     help_text: str | None = None
     # The two-way numbers Pregón's operator assigned the company: ``inbound_number`` is one of them.
     assigned_numbers: tuple[str, ...] = ()
+    # The alphanumeric sender IDs Pregón's operator assigned the company (registered with the
+    # carriers where a country asks): ``sender_id`` is one of them, and only an assigned one is sent.
+    assigned_sender_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

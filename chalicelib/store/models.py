@@ -446,6 +446,9 @@ class SmsSettingsModel(BoundModel):
     # The two-way numbers Pregón's operator gave the company (Pregón's AWS account holds them): the
     # only ones it may name as ``inbound_number``. Written by the operator's call alone.
     assigned_numbers = UnicodeSetAttribute(null=True)
+    # The sender IDs the operator gave the company (SNS shows one as the SMS's sender): the only
+    # ones it may name as ``sender_id``, and the only ones sent. Written by the operator's call alone.
+    assigned_sender_ids = UnicodeSetAttribute(null=True)
 
 
 class AttachmentRef(MapAttribute[str, object]):

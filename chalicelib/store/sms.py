@@ -40,6 +40,7 @@ def _settings(item: SmsSettingsModel) -> domain.SmsSettings:
         sms_type=item.sms_type or "Transactional",
         default_region=item.default_region or "AR",
         assigned_numbers=tuple(sorted(item.assigned_numbers or ())),
+        assigned_sender_ids=tuple(sorted(item.assigned_sender_ids or ())),
     )
 
 
@@ -50,31 +51,46 @@ def get_sms_settings(company_id: str) -> domain.SmsSettings | None:
         return None
 
 
-class NumberNotAssigned(Exception):
-    """The two-way number is not (any more) one the operator assigned the company."""
+class NotAssigned(Exception):
+    """A new ``inbound_number`` or ``sender_id`` is not (any more) one the operator assigned the
+    company; ``fields`` names which."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(", ".join(fields))
+        self.fields = fields
+
+
+# The chosen setting and the set of the operator's assignments it must be in.
+_ASSIGNED = {"inbound_number": "assigned_numbers", "sender_id": "assigned_sender_ids"}
 
 
 def save_sms_settings(
-    settings: domain.SmsSettings, *, clear_gateway_password: bool = False, new_number: bool = False
+    settings: domain.SmsSettings, *, clear_gateway_password: bool = False, newly_chosen: tuple[str, ...] = ()
 ) -> domain.SmsSettings:
     """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
-    the gateway it was for changed); returns the stored item. ``new_number``: its
-    ``inbound_number`` is written only while the operator's assignment holds it
-    (``NumberNotAssigned`` otherwise)."""
+    the gateway it was for changed); returns the stored item. ``newly_chosen`` (``inbound_number``,
+    ``sender_id``): each is written only while the operator's assignment holds it (``NotAssigned``
+    naming the ones it does not hold otherwise)."""
     from pynamodb.exceptions import UpdateError
 
     item = SmsSettingsModel(settings.company_id)
     password = ("gateway_password_ciphertext", "gateway_password_set_at") if clear_gateway_password else ()
+    chosen = {name: getattr(settings, name) for name in newly_chosen if getattr(settings, name)}
     condition = None
-    if new_number and settings.inbound_number:
-        condition = SmsSettingsModel.assigned_numbers.contains(settings.inbound_number)
+    for name, value in chosen.items():
+        held = getattr(SmsSettingsModel, _ASSIGNED[name]).contains(value)
+        condition = held if condition is None else condition & held
     try:
         item.update(
             actions=set_or_remove(SmsSettingsModel, settings, _SETTINGS, remove=password), condition=condition
         )
     except UpdateError as exc:
         if condition is not None and exc.cause_response_code == "ConditionalCheckFailedException":
-            raise NumberNotAssigned(settings.inbound_number) from exc
+            now = get_sms_settings(settings.company_id)
+            held_now = {name: getattr(now, _ASSIGNED[name]) if now else () for name in chosen}
+            raise NotAssigned(
+                [name for name, value in chosen.items() if value not in held_now[name]]
+            ) from exc
         raise
     return _settings(item)
 
@@ -111,16 +127,33 @@ def set_bulk_password_hash(company_id: str, password_hash: str, at: datetime) ->
 def assign_numbers(company_id: str, numbers: list[str], at: datetime) -> domain.SmsSettings:
     """Set the two-way numbers the operator gave the company (E.164; none: no two-way SMS); its
     ``inbound_number`` goes in the same write when it is not one of them any more."""
+    return _assign(company_id, "inbound_number", numbers, at)
+
+
+def assign_sender_ids(company_id: str, sender_ids: list[str], at: datetime) -> domain.SmsSettings:
+    """Set the sender IDs the operator gave the company (none: SMS go out without one); its
+    ``sender_id`` goes in the same write when it is not one of them any more."""
+    return _assign(company_id, "sender_id", sender_ids, at)
+
+
+def _assign(company_id: str, chosen: str, values: list[str], at: datetime) -> domain.SmsSettings:
+    """Replace the operator's assignments for the setting ``chosen``, removing the setting when
+    the value the company chose is no longer among them."""
     model = SmsSettingsModel
+    assigned = getattr(model, _ASSIGNED[chosen])
     current = get_sms_settings(company_id)
-    actions: list[Any] = [
-        model.assigned_numbers.set(set(numbers)) if numbers else model.assigned_numbers.remove()
-    ]
-    if current is not None and current.inbound_number and current.inbound_number not in numbers:
-        actions.append(model.inbound_number.remove())
+    actions: list[Any] = [assigned.set(set(values)) if values else assigned.remove()]
+    if current is not None and getattr(current, chosen) and getattr(current, chosen) not in values:
+        actions.append(getattr(model, chosen).remove())
     item = model(company_id)
     item.update(actions=actions + _defaults(at))
     return _settings(item)
+
+
+def settings_of(company_ids: list[str]) -> list[domain.SmsSettings]:
+    """The SMS settings of these companies (one batch read; those that never saved any are left
+    out): what the operator reviews when sender IDs became theirs to assign."""
+    return [_settings(item) for item in SmsSettingsModel.batch_get(company_ids)]
 
 
 def companies_by_inbound_number(number: str) -> list[str]:

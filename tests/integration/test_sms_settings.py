@@ -12,7 +12,7 @@ import pytest
 from chalice.test import Client
 
 from tests.steps.answers import body
-from tests.steps.sms import AndroidGateway, sms_sent_through_moto
+from tests.steps.sms import AndroidGateway, assign_sender_ids, sms_sent_through_moto
 from tests.steps.tenants import Tenant
 
 GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
@@ -82,6 +82,7 @@ def test_a_company_that_never_configured_sms_sees_it_off_with_the_defaults(admin
         "updated_at": None,
         "inbound_number": None,
         "help_text": None,
+        "assigned_sender_ids": [],
     }
     # And a test send says SMS is not configured
     refused = admin.test_send("011 15 5987-6543")
@@ -89,8 +90,11 @@ def test_a_company_that_never_configured_sms_sees_it_off_with_the_defaults(admin
     assert "not configured" in body(refused)["message"]
 
 
-def test_sns_sends_a_test_sms_to_the_number_in_e164(admin: Admin, local_aws: dict[str, str]) -> None:
-    # Given SMS switched on through SNS with a sender id
+def test_sns_sends_a_test_sms_to_the_number_in_e164(
+    admin: Admin, tenant: Tenant, local_aws: dict[str, str]
+) -> None:
+    # Given SMS switched on through SNS with the sender id Pregón's operator gave the company
+    assign_sender_ids(tenant.company_id, "CableSur")
     saved = admin.save(enabled=True, provider="sns", sender_id="CableSur")
     assert saved.status_code == 200, saved.body
     assert body(saved)["ready"] is True
@@ -109,9 +113,10 @@ def test_sns_sends_a_test_sms_to_the_number_in_e164(admin: Admin, local_aws: dic
 
 
 def test_switching_sms_off_refuses_sends_and_keeps_the_settings(
-    admin: Admin, local_aws: dict[str, str]
+    admin: Admin, tenant: Tenant, local_aws: dict[str, str]
 ) -> None:
-    # Given SMS configured and on, with a region and a bulk-send password
+    # Given SMS configured and on, with a region, an assigned sender id and a bulk-send password
+    assign_sender_ids(tenant.company_id, "CableSur")
     admin.save(
         enabled=True, provider="sns", sender_id="CableSur", sms_type="Promotional", default_region="AR"
     )
@@ -269,7 +274,7 @@ def test_pointing_the_gateway_elsewhere_removes_its_password(admin: Admin, phone
     # And changing anything else keeps the password
     admin.save(base_url=phone.base_url, username=GATEWAY_USER)
     admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD})
-    assert body(admin.save(sender_id="CableSur", enabled=False))["password_set"] is True
+    assert body(admin.save(sms_type="Promotional", enabled=False))["password_set"] is True
     assert body(admin.save(enabled=True))["password_set"] is True
 
 

@@ -134,3 +134,11 @@ class AndroidGateway(ServedInAThread):
 
     def phone_sent(self, message_id: str) -> None:
         self.messages[message_id]["state"] = "Sent"
+
+
+def assign_sender_ids(company_id: str, *sender_ids: str) -> None:
+    """Pregón's operator gives the company these SMS sender IDs (replacing those it had), as
+    ``PUT /operator/companies/{id}/sms-sender-ids`` does."""
+    from chalicelib.messaging.accounts.sms import assign_sender_ids as assign
+
+    assign(company_id, list(sender_ids), by="tests")

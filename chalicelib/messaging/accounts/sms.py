@@ -90,6 +90,7 @@ class SmsSettingsView:
     updated_at: str | None
     inbound_number: str | None = None
     help_text: str | None = None
+    assigned_sender_ids: tuple[str, ...] = ()
 
 
 def _defaults(company_id: str) -> SmsSettings:
@@ -217,7 +218,7 @@ def _own_inbound_number(current: SmsSettings, raw: str, region: str) -> str:
     company_id = current.company_id
     number = normalize_phone(raw, region, field="inbound_number")
     if number != current.inbound_number and number not in current.assigned_numbers:
-        raise _not_assigned(number)
+        raise _not_assigned("inbound_number", number)
     if any(owner != company_id for owner in store.companies_by_inbound_number(number)):
         raise Conflict(f"the number {number} already receives SMS for another company")
     return number
@@ -266,6 +267,9 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
         changes["inbound_number"] = _own_inbound_number(
             current, changes["inbound_number"], changes.get("default_region", current.default_region)
         )
+    sender_id = changes.get("sender_id")
+    if sender_id and sender_id != current.sender_id and sender_id not in current.assigned_sender_ids:
+        raise _not_assigned("sender_id", sender_id)
     updated = replace(current, **changes, updated_at=clock.now())
     moved = gateway_destination(updated) != gateway_destination(current)
     if moved:  # the password was for the old gateway; it must be set again for the new one
@@ -278,17 +282,24 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
         ]
         if missing:
             raise ValidationFailed(missing)
-    new_number = updated.inbound_number != current.inbound_number
+    newly_chosen = tuple(
+        n for n in ("inbound_number", "sender_id") if getattr(updated, n) != getattr(current, n)
+    )
     try:
-        saved = store.save_sms_settings(updated, clear_gateway_password=moved, new_number=new_number)
-    except store.NumberNotAssigned:  # the operator took it back meanwhile
-        raise _not_assigned(str(updated.inbound_number)) from None
+        saved = store.save_sms_settings(updated, clear_gateway_password=moved, newly_chosen=newly_chosen)
+    except store.NotAssigned as exc:  # the operator took it back meanwhile
+        field = exc.fields[0] if exc.fields else newly_chosen[0]
+        raise _not_assigned(field, str(getattr(updated, field))) from None
     return _view(saved, company_id)
 
 
-def _not_assigned(number: str) -> ValidationFailed:
-    message = f"{number} is not a two-way number of this company: Pregón's operator assigns them"
-    return ValidationFailed([{"field": "inbound_number", "message": message}])
+def _not_assigned(field: str, value: str) -> ValidationFailed:
+    """422 naming ``field``: ``value`` is not one Pregón's operator gave the company."""
+    if field == "sender_id":
+        message = f"{value} is not a sender ID of this company: Pregón's operator assigns them"
+    else:
+        message = f"{value} is not a two-way number of this company: Pregón's operator assigns them"
+    return ValidationFailed([{"field": field, "message": message}])
 
 
 def assign_inbound_numbers(company_id: str, raw_numbers: list[str]) -> list[str]:
@@ -312,6 +323,57 @@ def assign_inbound_numbers(company_id: str, raw_numbers: list[str]) -> list[str]
     if errors:
         raise ValidationFailed(errors)
     return list(store.assign_numbers(company_id, sorted(set(numbers)), clock.now()).assigned_numbers)
+
+
+def assign_sender_ids(company_id: str, sender_ids: list[str], *, by: str) -> list[str]:
+    """The operator gives a company its SMS sender IDs (an empty list takes them all back): the only
+    ones its administrators may name as ``sender_id``, and the only ones SMS carry. A ``sender_id``
+    taken back is removed from the settings in the same write. Each is 1-11 letters, digits or '-'
+    (422 naming ``sender_ids[i]``); 404 for a company that does not exist. Logged with ``by``."""
+    from chalicelib.core.errors import NotFound
+    from chalicelib.core.observability import logger
+    from chalicelib.tenants.companies import company_exists
+
+    errors = [
+        {
+            "field": f"sender_ids[{index}]",
+            "message": "use 1-11 letters, digits or '-', with at least one letter",
+        }
+        for index, sender_id in enumerate(sender_ids)
+        if not _SENDER_ID.match(sender_id)
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    if not company_exists(company_id):
+        raise NotFound(f"company {company_id!r} does not exist")
+    before = store.get_sms_settings(company_id)
+    saved = store.assign_sender_ids(company_id, sorted(set(sender_ids)), clock.now())
+    logger().info(
+        "SMS sender IDs assigned",
+        extra={
+            "company_id": company_id,
+            "by": by,
+            "sender_ids": list(saved.assigned_sender_ids),
+            "sender_id_removed": before.sender_id if before and before.sender_id != saved.sender_id else None,
+        },
+    )
+    return list(saved.assigned_sender_ids)
+
+
+def sender_id_review(company_ids: list[str]) -> list[dict[str, Any]]:
+    """For each of these companies that chose a ``sender_id``: the one it chose, those assigned to
+    it and whether its SMS carry it (``in_use``). What the operator reads to assign, after the
+    deploy that made sender IDs theirs to give, the ones companies had typed before (docs/operations.md)."""
+    return [
+        {
+            "company_id": settings.company_id,
+            "sender_id": settings.sender_id,
+            "assigned_sender_ids": list(settings.assigned_sender_ids),
+            "in_use": settings.sender_id in settings.assigned_sender_ids,
+        }
+        for settings in sorted(store.settings_of(company_ids), key=lambda s: s.company_id)
+        if settings.sender_id
+    ]
 
 
 # --- the two write-only passwords ------------------------------------------------------------
@@ -485,7 +547,24 @@ def _sender_of(settings: SmsSettings | None) -> Channel:
                 "password": password,
             }
         )
-    return sms_sender_for({"provider": "sns", "sender_id": settings.sender_id, "sms_type": settings.sms_type})
+    return sms_sender_for(
+        {"provider": "sns", "sender_id": _sender_id_in_use(settings), "sms_type": settings.sms_type}
+    )
+
+
+def _sender_id_in_use(settings: SmsSettings) -> str | None:
+    """The sender ID an SMS carries: the company's ``sender_id`` while Pregón's operator assigns it
+    to the company; otherwise none, so the carrier's default sender shows (a withdrawn one, or one
+    typed before sender IDs were the operator's to give, is never shown to a client)."""
+    if settings.sender_id is None or settings.sender_id in settings.assigned_sender_ids:
+        return settings.sender_id
+    from chalicelib.core.observability import logger
+
+    logger().warning(
+        "SMS sent without its sender ID: the operator has not assigned it to the company",
+        extra={"company_id": settings.company_id, "sender_id": settings.sender_id},
+    )
+    return None
 
 
 def sms_sender(company_id: str) -> Channel:
