@@ -1,12 +1,11 @@
-// The company's SMS (C6, I1, I2) for administrators: the settings (provider, sender, region, the
-// two-way number and its HELP answer), the gateway's and the bulk-send passwords (write-only: the
+// The company's SMS (C6, I1, I2) for administrators: the settings (provider, the sender ID chosen
+// among those Pregón's operator assigned, region, the two-way number and its HELP answer), the gateway's and the bulk-send passwords (write-only: the
 // screen offers to set or replace them and says only whether they are set), a test SMS with the
 // provider's own answer, and the keyword auto-replies (balance and tickets).
 import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js";
 import { companyFormat } from "./screen-kit.js";
 
 const SETTINGS = [
-  ["sender_id", "Remitente (SNS: 1-11 letras, dígitos o '-')", "text"],
   ["base_url", "URL del gateway (p. ej. http://192.168.0.50:8080)", "text"],
   ["username", "Usuario del gateway", "text"],
   ["default_region", "País de los números locales (AR, MX, ES…)", "text"],
@@ -50,6 +49,25 @@ function choice(prefix, name, label, options, value) {
   );
 }
 
+// The sender ID: one of those the operator assigned, or none (the carrier's default sender). One
+// saved before the operator assigned them and not among them stays selectable as it is (saving the
+// other settings keeps it) but is marked: SMS go out without it.
+function senderChoice(settings) {
+  const assigned = settings.assigned_sender_ids || [];
+  const options = [["", "Ninguno (el remitente por defecto del operador telefónico)"], ...assigned.map((id) => [id, id])];
+  const stale = settings.sender_id && !assigned.includes(settings.sender_id);
+  if (stale) options.push([settings.sender_id, `${settings.sender_id} (no asignado: no se usa)`]);
+  const hint = h(
+    "p",
+    { class: "hint", id: "sms-sender-hint" },
+    assigned.length
+      ? "Solo los remitentes que el operador de Pregón asignó a la empresa."
+      : "El operador de Pregón no asignó remitentes a la empresa: los SMS salen con el remitente por defecto. Pídale uno.",
+    stale ? ` «${settings.sender_id}» no está asignado: los SMS salen sin él.` : "",
+  );
+  return h("span", {}, choice("sms", "sender_id", "Remitente (SNS)", options, settings.sender_id || ""), hint);
+}
+
 function checkbox(prefix, name, label, checked) {
   const box = h("input", { type: "checkbox", id: fieldId(prefix, name), name, checked: Boolean(checked) });
   return h("label", { for: box.id, class: "b-check" }, box, ` ${label}`);
@@ -88,6 +106,7 @@ function settingsCard(settings, ctx, redraw) {
         checkbox("sms", "enabled", "SMS encendidos", settings.enabled),
         choice("sms", "provider", "Proveedor", [["sns", "Amazon SNS"], ["http_gateway", "Gateway HTTP (teléfono Android)"]], settings.provider),
         choice("sms", "sms_type", "Tipo", [["Transactional", "Transaccional"], ["Promotional", "Promocional"]], settings.sms_type),
+        senderChoice(settings),
         SETTINGS.map(([name, label, type]) => textField("sms", name, label, type, settings[name])),
       ),
       textArea("sms", "help_text", "Respuesta a AYUDA / HELP (vacía: una por defecto)", settings.help_text),
@@ -95,7 +114,7 @@ function settingsCard(settings, ctx, redraw) {
     ],
     async (f) => {
       const body = { enabled: f.elements.enabled.checked };
-      for (const name of ["provider", "sms_type", "help_text", ...SETTINGS.map(([n]) => n)]) body[name] = f.elements[name].value.trim();
+      for (const name of ["provider", "sms_type", "sender_id", "help_text", ...SETTINGS.map(([n]) => n)]) body[name] = f.elements[name].value.trim();
       await api("PUT", "/sms/settings", body);
       ctx.toast("Ajustes de SMS guardados.");
       await redraw();

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from tests.steps.answers import body
 from tests.steps.clients import put_client
@@ -30,7 +31,7 @@ from tests.steps.console import (
     type_into,
     wait_until,
 )
-from tests.steps.sms import free_inbound_number, receive_sms
+from tests.steps.sms import assign_sender_ids, free_inbound_number, receive_sms
 from tests.steps.tenants import Tenant
 
 pytestmark = pytest.mark.browser
@@ -166,6 +167,86 @@ def test_an_administrator_sets_up_sms_and_push_and_reads_the_ticket_an_sms_opene
     saved = wait_until(browser, lambda d: d.find_element(By.ID, "push-fcm_application_arn"))
     assert saved.get_attribute("value") == arn
     assert body(api.http.get("/push/settings", headers=bearer(tenant, 1)))["fcm_application_arn"] == arn
+
+
+def test_an_administrator_chooses_the_sms_sender_among_those_the_operator_assigned(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given Pregón's operator gave the company two sender IDs
+    assign_sender_ids(tenant.company_id, "CableSur", "CSur-Avisos")
+    # When the administrator opens the SMS settings
+    sign_in(browser, site.web, tenant, level=1, screen="sms")
+    sender = Select(wait_until(browser, lambda d: d.find_element(By.ID, "sms-sender_id")))
+    # Then the sender is a choice among those two, or none (the carrier's default); nothing to type
+    assert [o.text for o in sender.options] == [
+        "Ninguno (el remitente por defecto del operador telefónico)",
+        "CSur-Avisos",
+        "CableSur",
+    ]
+    assert sender.first_selected_option.get_attribute("value") == ""
+    hint = browser.find_element(By.ID, "sms-sender-hint").text
+    assert hint == "Solo los remitentes que el operador de Pregón asignó a la empresa."
+    # When they choose CableSur and save
+    browser.find_element(By.ID, "sms-enabled").click()
+    sender.select_by_value("CableSur")
+    submit(browser, "sms-settings-form")
+    toast_says(browser, "Ajustes de SMS guardados")
+    # Then it is the company's sender, and the screen shows it chosen after a reload
+    assert body(api.http.get("/sms/settings", headers=bearer(tenant, 1)))["sender_id"] == "CableSur"
+    browser.refresh()
+    sender = Select(wait_until(browser, lambda d: d.find_element(By.ID, "sms-sender_id")))
+    assert sender.first_selected_option.get_attribute("value") == "CableSur"
+    # When the operator takes CSur-Avisos back while the screen still offers it, and the
+    # administrator chooses it
+    assign_sender_ids(tenant.company_id, "CableSur")
+    sender.select_by_value("CSur-Avisos")
+    submit(browser, "sms-settings-form")
+    # Then the refusal shows next to the sender, in Spanish, saying the operator assigns them
+    error = field_error(browser, "sms-settings-form")
+    assert error.get_attribute("id") == "sms-sender_id-error"
+    assert (
+        error.text
+        == "CSur-Avisos no es un remitente de SMS de esta empresa: los asigna el operador de Pregón"
+    )
+    assert body(api.http.get("/sms/settings", headers=bearer(tenant, 1)))["sender_id"] == "CableSur"
+    # When the operator takes every one back, Then the screen says SMS go out with the default sender
+    assign_sender_ids(tenant.company_id)
+    browser.refresh()
+    sender = Select(wait_until(browser, lambda d: d.find_element(By.ID, "sms-sender_id")))
+    assert [o.get_attribute("value") for o in sender.options] == [""]
+    assert browser.find_element(By.ID, "sms-sender-hint").text.startswith(
+        "El operador de Pregón no asignó remitentes a la empresa: los SMS salen con el remitente por defecto."
+    )
+
+
+def test_a_sender_id_typed_before_the_operator_assigned_them_is_marked_unused(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    from dataclasses import replace
+
+    from chalicelib.store import sms as store
+
+    # Given a company whose administrator typed "AFIP" before sender IDs were the operator's to give
+    # (the operator has given it none yet)
+    saved = api.http.put("/sms/settings", headers=bearer(tenant, 1), body=b'{"enabled": true}')
+    assert saved.status_code == 200
+    before = store.get_sms_settings(tenant.company_id)
+    assert before is not None
+    store.save_sms_settings(replace(before, sender_id="AFIP"))
+    # When the administrator opens the SMS settings
+    sign_in(browser, site.web, tenant, level=1, screen="sms")
+    sender = Select(wait_until(browser, lambda d: d.find_element(By.ID, "sms-sender_id")))
+    # Then it is shown chosen but marked as not assigned, and the hint says SMS go out without it
+    assert sender.first_selected_option.text == "AFIP (no asignado: no se usa)"
+    assert browser.find_element(By.ID, "sms-sender-hint").text == (
+        "El operador de Pregón no asignó remitentes a la empresa: los SMS salen con el remitente por "
+        "defecto. Pídale uno. «AFIP» no está asignado: los SMS salen sin él."
+    )
+    # When they choose none, Then it is gone
+    sender.select_by_value("")
+    submit(browser, "sms-settings-form")
+    toast_says(browser, "Ajustes de SMS guardados")
+    assert body(api.http.get("/sms/settings", headers=bearer(tenant, 1)))["sender_id"] is None
 
 
 def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients(
