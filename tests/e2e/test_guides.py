@@ -89,6 +89,12 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
         1: ["Paquetería Azteca", "The whole key, shown this once", "active"],
         2: ["works until", "revoked"],
         3: ['"company_id": "madrid"', '"api_key": "pk_', '"scopes": ["events:write", "clients:write"]'],
+        4: [
+            "azteca: Azteca",
+            "azteca: (no sender IDs)",
+            '{"company_id": "madrid", "sender_ids": ["CargasMad"]}',
+        ],
+        5: ["(no company chose a sender ID)", "azteca: Azteca"],
     },
     "push.md": {1: ['"endpoint_arn": "arn:aws:sns:', '"key": "custom:aviso"', "done ", "sent     1"]},
     "reminders.md": {

@@ -1,10 +1,14 @@
 """A company's SMS settings (C6): provider, switch, phone region and the two write-only passwords.
 
+    assign_sender_ids("co-1", ["CableSur"], by="cli:ana")  # the operator's: the only ones allowed
     save_sms_settings("co-1", {"enabled": True, "provider": "sns", "sender_id": "CableSur"})
     set_bulk_password("co-1", "una clave larga")
     sms_sender("co-1").send(OutgoingChannelMessage("+5491159876543", "Hola"))  # Conflict (409) while off
     verify_bulk_password("co-1", typed)                  # Forbidden (403) unless it matches
 
+* The sender ID and the two-way number are Pregón's operator's to give (they show, and receive,
+  under Pregón's AWS account): an administrator may choose only an assigned one (422 naming it),
+  and an SMS carries only an assigned sender ID (none otherwise: the carrier's default sender).
 * Switching the service off keeps everything; the sender is refused until it is on again.
 * Saving is a merge: fields left out keep their value, ``null`` clears an optional one. The
   provider fields of both providers are kept, so switching provider back and forth loses nothing.
