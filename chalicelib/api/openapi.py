@@ -269,7 +269,8 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             {
                 "name": "operators",
                 "description": "Pregón's operators: onboard companies, issue, list, revoke and rotate their "
-                "API keys (O1, O2). `Authorization: Operator <token>` only.",
+                "API keys (O1, O2); assign their two-way SMS numbers and SMS sender IDs. "
+                "`Authorization: Operator <token>` only.",
             },
         ],
         "paths": paths,
