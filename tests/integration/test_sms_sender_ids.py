@@ -65,6 +65,23 @@ def sent_sender_id(api: Client, tenant: Tenant, local_aws: dict[str, str]) -> An
     return sender["StringValue"] if sender else None
 
 
+def outbox_sender_id(tenant: Tenant) -> Any:
+    """Queue an SMS to Ana through the outbox (as an event message or a manual send is) and deliver
+    it as the deployed workers do; the sender ID SNS was asked to show (None: none was sent)."""
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+    from tests.steps.outbox import deliver_outboxes
+
+    enqueue(
+        tenant.company_id, [OutgoingMessage(channel="sms", to_address="+5491159876543", text="Su factura")]
+    )
+    with recorded_calls("sns", "Publish") as calls:
+        assert deliver_outboxes()["sent"] == 1
+    [publish] = calls
+    assert (publish["PhoneNumber"], publish["Message"]) == ("+5491159876543", "Su factura")
+    sender = publish["MessageAttributes"].get("AWS.SNS.SMS.SenderID")
+    return sender["StringValue"] if sender else None
+
+
 def stored_item(company_id: str) -> dict[str, Any]:
     """The company's SMS settings item as DynamoDB holds it."""
     import boto3
@@ -127,6 +144,7 @@ def test_a_sender_id_the_operator_takes_back_is_no_longer_sent(
     # Given a company sending as "CableSur", which the operator gave it
     assert assign(api, operator_headers(operator), tenant.company_id, ["CableSur"]).status_code == 200
     assert save(api, tenant.admin_headers(), enabled=True, sender_id="CableSur").status_code == 200
+    assert outbox_sender_id(tenant) == "CableSur"
     # When the operator takes it back
     taken_back = assign(api, operator_headers(operator), tenant.company_id, [])
     assert body(taken_back) == {"company_id": tenant.company_id, "sender_ids": []}
@@ -135,6 +153,7 @@ def test_a_sender_id_the_operator_takes_back_is_no_longer_sent(
     assert "assigned_sender_ids" not in stored_item(tenant.company_id)
     assert settings(api, tenant)["sender_id"] is None
     assert sent_sender_id(api, tenant, local_aws) is None
+    assert outbox_sender_id(tenant) is None
     # And the administrator cannot choose it again
     again = save(api, tenant.admin_headers(), sender_id="CableSur")
     assert again.status_code == 422 and body(again)["field"] == "sender_id"
@@ -157,6 +176,7 @@ def test_a_sender_id_typed_before_the_operator_assigned_them_is_not_sent_until_a
     store.save_sms_settings(replace(before, sender_id="AFIP"))
     # When its SMS go out, Then they carry no sender ID: the carrier's default shows, nothing is held
     assert sent_sender_id(api, tenant, local_aws) is None
+    assert outbox_sender_id(tenant) is None
     # And the settings still show it, beside no assigned ones, so the administrator sees why
     shown = settings(api, tenant)
     assert (shown["sender_id"], shown["assigned_sender_ids"]) == ("AFIP", [])
@@ -165,6 +185,7 @@ def test_a_sender_id_typed_before_the_operator_assigned_them_is_not_sent_until_a
     assert kept.status_code == 200 and body(kept)["sender_id"] == "AFIP"
     # When the operator reviews the sender IDs companies chose with the command
     run = ["--target", "env", "--json"]
+    capsys.readouterr()  # (the log lines so far)
     assert ops.main([*run, "sms", "sender-ids", "--not-in-use"]) == 0
     review = json.loads(capsys.readouterr().out)["items"]
     # Then this company's is listed as not in use
