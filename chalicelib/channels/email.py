@@ -13,12 +13,13 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr, quote
 from functools import lru_cache
 from typing import Any, TypeVar
+from urllib.parse import quote as percent_encoded
 
 from chalicelib.channels.base import OutgoingChannelMessage, WireEmail
 from chalicelib.core.clock import now
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.links import address_domain
-from chalicelib.core.names import attachment_name, strip_invisible
+from chalicelib.core.names import ascii_file_name, attachment_name, strip_invisible
 
 
 class HeaderInjection(ValueError):
@@ -99,6 +100,55 @@ def _header_value(name: str, value: str) -> str:
     if key in _URL_LIST_HEADERS:
         return _ItemListHeader(name, value, items, ", ", MAX_LINE)
     return _ItemListHeader(name, value, items, " ", 0)
+
+
+# An attachment's name goes twice in each of its Content-Type (``name``) and Content-Disposition
+# (``filename``): as RFC 2231's ``filename*=utf-8''...`` (the name itself), then as a quoted ASCII
+# spelling of it (RFC 2045/2183) for the mail programs that ignore ``filename*`` (older Outlook,
+# some webmail: ``ATT00001.bin``, ``noname``). ``filename*`` goes first: a reader that knows both
+# takes it wherever it is (RFC 6266 4.3), but Python's ``email`` takes the first one it meets.
+ASCII_NAME_MAX = 60  # the fallback fits one 76-character line: `` filename="<60>"``
+
+
+class _AttachmentHeader(str):
+    """``Content-Type`` or ``Content-Disposition`` of an attachment, its name in both forms, one
+    parameter a line; a ``filename*`` longer than a line is cut in RFC 2231 sections
+    (``filename*0*=utf-8''...;``, ``filename*1*=...;``) between two characters, never inside one.
+    ``email`` writes a value with a ``name`` and a ``fold`` method as it is (see
+    :class:`_ItemListHeader`); it would keep only one of two parameters of the same name."""
+
+    name: str
+    lead: str
+    param: str
+    filename: str
+    fallback: str
+
+    def __new__(cls, name: str, lead: str, param: str, filename: str) -> _AttachmentHeader:
+        fallback = ascii_file_name(filename, ASCII_NAME_MAX)
+        value = f"{lead}; {param}*=utf-8''{percent_encoded(filename, safe='')}; {param}=\"{fallback}\""
+        header = super().__new__(cls, value)
+        header.name, header.lead, header.param = name, lead, param
+        header.filename, header.fallback = filename, fallback
+        return header
+
+    def fold(self, *, policy: Any) -> str:
+        linesep = getattr(policy, "linesep", "\n")
+        width = getattr(policy, "max_line_length", None) or MAX_LINE
+        encoded = [percent_encoded(c, safe="") for c in self.filename]
+        lines = [f"{self.name}: {self.lead};"]
+        whole = f" {self.param}*=utf-8''{''.join(encoded)};"
+        if len(whole) <= width:
+            lines.append(whole)
+        else:
+            section = f" {self.param}*0*=utf-8''"
+            for piece in encoded:
+                if len(section) + len(piece) + 1 > width:
+                    lines.append(section + ";")
+                    section = f" {self.param}*{len(lines) - 1}*="
+                section += piece
+            lines.append(section + ";")
+        lines.append(f' {self.param}="{self.fallback}"')
+        return linesep.join(lines) + linesep
 
 
 # An e-mail is a channel message with its e-mail fields filled in.
@@ -220,11 +270,15 @@ def compose(mail: OutgoingEmail, *, message_id: str, policy: EmailPolicy = _POLI
         msg.add_alternative(mail.html, subtype="html", charset="utf-8")
     for filename, content_type, data in mail.attachments:
         maintype, _, subtype = content_type.partition("/")
-        msg.add_attachment(
-            data,
-            maintype=maintype or "application",
-            subtype=subtype or "octet-stream",
-            filename=attachment_name(_clean(filename, "attachment name")),
+        maintype, subtype = maintype or "application", subtype or "octet-stream"
+        name = attachment_name(_clean(filename, "attachment name"))
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+        part = msg.get_payload()[-1]
+        part.replace_header(
+            "Content-Type", _AttachmentHeader("Content-Type", f"{maintype}/{subtype}", "name", name)
+        )
+        part.replace_header(
+            "Content-Disposition", _AttachmentHeader("Content-Disposition", "attachment", "filename", name)
         )
     return msg
 

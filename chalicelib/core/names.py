@@ -31,3 +31,45 @@ def attachment_name(name: str) -> str:
         stem, dot, ext = base.rpartition(".")
         base = (stem[: 119 - len(ext)] + dot + ext) if dot and len(ext) <= 10 else base[:120]
     return base
+
+
+# What an old mail program may show of a name that is not ASCII (RFC 2183's quoted ``filename``
+# beside RFC 2231's ``filename*``): letters without their accents, a few look-alikes spelled out,
+# and only characters every file system and MIME parser takes as they are.
+_SPELLED = str.maketrans(
+    {
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+        **dict.fromkeys("\u2018\u2019\u201a\u201b", "'"),
+        "€": "EUR",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ø": "o",
+        "Ø": "O",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+    }
+)
+_NOT_PLAIN = re.compile(r"[^A-Za-z0-9 ._()+,&'!#$@~\[\]-]")
+_RUNS = re.compile(r"_+|\s+")
+
+
+def ascii_file_name(name: str, limit: int) -> str:
+    """An ASCII spelling of an attachment's name, at most ``limit`` characters, its extension
+    kept: accents dropped (Unicode NFKD), dashes and ``º`` spelled as ``-`` and ``o``, and any
+    other character a quoted MIME parameter, Windows or an old parser may take badly (``"``,
+    ``\\``, ``/``, ``:``, ``;``, ``%``, ``«``...) as ``_``. ``Factura nº 12 – octubre.pdf`` is
+    ``Factura no 12 - octubre.pdf``."""
+    decomposed = unicodedata.normalize("NFKD", attachment_name(name).translate(_SPELLED))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = _RUNS.sub(lambda run: "_" if run.group()[0] == "_" else " ", _NOT_PLAIN.sub("_", plain))
+    plain = plain.strip(" ").lstrip(".") or "file"
+    if len(plain) > limit:
+        stem, dot, ext = plain.rpartition(".")
+        keep = limit - len(ext) - 1
+        plain = (stem[:keep].rstrip(" ") + dot + ext) if dot and 0 < len(ext) <= 10 else plain[:limit]
+    return plain

@@ -161,13 +161,77 @@ def test_an_invoice_carries_its_pdf_as_an_attachment_named_as_the_erp_named_it(
     assert deliver_outboxes()["sent"] == 1
     raw = the_only_mail(mailbox)
     # Then the attachment is an application/pdf whose name is an RFC 2231 parameter (7-bit, no
-    # encoded-word), and a mail program shows that name and opens the PDF as it was
+    # encoded-word) followed by its ASCII spelling, in Content-Type and Content-Disposition, and
+    # a mail program shows that name and opens the PDF as it was
     assert wire_problems(raw, domain=DOMAIN) == []
-    head = raw.split(b"Content-Type: application/pdf\r\n", 1)[1].split(b"\r\n\r\n", 1)[0]
-    rfc2231 = b"filename*=utf-8''Factura%20n%C2%BA%2012%20%E2%80%93%20octubre.pdf"
-    assert b"Content-Disposition: attachment;\r\n " + rfc2231 in head
+    rfc2231 = b"*=utf-8''Factura%20n%C2%BA%2012%20%E2%80%93%20octubre.pdf;\r\n"
+    assert attachment_head(raw) == (
+        b"Content-Type: application/pdf;\r\n name" + rfc2231 + b' name="Factura no 12 - octubre.pdf"',
+        b"Content-Disposition: attachment;\r\n filename"
+        + rfc2231
+        + b' filename="Factura no 12 - octubre.pdf"',
+    )
     [attachment] = list(message_from_bytes(raw, policy=policy.default).iter_attachments())
     assert attachment.get_filename() == PDF_NAME and attachment.get_content() == PDF
+
+
+def attachment_head(raw: bytes) -> tuple[bytes, bytes]:
+    """The PDF part's Content-Type and Content-Disposition fields as they went on the wire."""
+    part = raw.split(b"\r\nContent-Type: application/pdf", 1)[1].split(b"\r\n\r\n", 1)[0]
+    head = b"Content-Type: application/pdf" + part + b"\r\n\r\n"
+    return header_fields(head, "Content-Type")[0], header_fields(head, "Content-Disposition")[0]
+
+
+LONG_NAME = ("Resumen de cuenta — Peña, Núñez y Cía. «año 2026» " * 4)[:176] + ".pdf"
+
+
+@pytest.mark.parametrize(
+    ("name", "fallback"),
+    [
+        ("Resumen de cuenta — Peña.pdf", "Resumen de cuenta - Pena.pdf"),
+        (LONG_NAME, "Resumen de cuenta - Pena, Nunez y Cia. _ano 2026_ Resume.pdf"),
+    ],
+    ids=["accented", "180 characters"],
+)
+def test_an_attachment_named_with_accents_goes_with_an_ascii_name_for_old_mail_programs(
+    api: Client, erp: dict[str, str], mailbox: MailCatcher, name: str, fallback: str
+) -> None:
+    from urllib.parse import quote
+
+    from chalicelib.core.names import attachment_name
+
+    # Given the back office names the invoice's PDF with accents (the long one: 180 characters,
+    # which Pregón attaches under its first 120, extension kept)
+    assert len(LONG_NAME) == 180
+    pdf = {"content_base64": base64.b64encode(PDF).decode(), "file_name": name}
+    post_business_event(
+        api,
+        erp,
+        "invoice-issued",
+        {"event_id": "inv-named", "client_id": "CLI-1", **EVENTS["invoice-issued"]} | {"pdf": pdf},
+    )
+    # When it is delivered
+    assert deliver_outboxes()["sent"] == 1
+    raw = the_only_mail(mailbox)
+    # Then both headers carry the name twice: RFC 2231's utf-8 form, cut in numbered sections
+    # between two characters when it is longer than a line, then the quoted ASCII spelling
+    # Outlook 2010 and some webmail show instead of ATT00001.bin; every line within 76
+    assert wire_problems(raw, domain=DOMAIN) == []
+    sent = attachment_name(name)
+    for field, param in zip(attachment_head(raw), (b"name", b"filename"), strict=True):
+        lines = field.split(b"\r\n")
+        assert all(len(line) <= 76 for line in lines), field
+        assert lines[-1] == b" " + param + b'="' + fallback.encode() + b'"'
+        extended = [line.strip().rstrip(b";").split(b"=", 1) for line in lines[1:-1]]
+        if len(lines) == 3:
+            assert extended[0][0] == param + b"*"
+        else:
+            assert [key for key, _ in extended] == [param + f"*{n}*".encode() for n in range(len(lines) - 2)]
+        assert b"".join(value for _, value in extended) == b"utf-8''" + quote(sent, safe="").encode()
+    # And Python's e-mail parser gives the whole name back (no second parser is locked)
+    [attachment] = list(message_from_bytes(raw, policy=policy.default).iter_attachments())
+    assert attachment.get_filename() == sent and attachment.get_content() == PDF
+    assert attachment["Content-Type"].params["name"] == sent
 
 
 def test_an_invoice_from_the_companys_own_template_folds_its_long_subject_at_legal_points(
@@ -209,7 +273,7 @@ def test_a_document_the_erp_posts_says_it_is_automatic(
     raw = the_only_mail(mailbox)
     # Then its bytes are well formed, the PDF attached, and it is marked automatic
     assert wire_problems(raw, domain=DOMAIN) == []
-    assert b"\r\nContent-Type: application/pdf\r\n" in raw
+    assert b"\r\nContent-Type: application/pdf;\r\n" in raw
     assert kind_headers(raw) == (False, b"auto-generated")
 
 
@@ -233,7 +297,7 @@ def test_a_bulk_statement_says_it_is_automatic(
     # Then its bytes are well formed, the PDF attached, marked automatic, with no unsubscribe
     # (a statement is transactional, however many go at once)
     assert wire_problems(raw, domain=DOMAIN) == []
-    assert b"\r\nContent-Type: application/pdf\r\n" in raw
+    assert b"\r\nContent-Type: application/pdf;\r\n" in raw
     assert kind_headers(raw) == (False, b"auto-generated")
 
 
@@ -394,7 +458,7 @@ def test_an_invoice_through_ses_is_handed_over_as_the_smtp_path_writes_it(
     assert wire_problems(raw, domain=domain) == []
     assert names_on_the_wire(raw) == (SENDER, CLIENT_NAME)
     assert kind_headers(raw) == (False, b"auto-generated")
-    assert b"filename*=utf-8''Factura%20n%C2%BA" in raw
+    assert b" filename*=utf-8''Factura%20n%C2%BA" in raw and b' filename="Factura no 12' in raw
 
 
 def test_a_resent_reply_stays_in_its_thread_and_a_resent_send_keeps_its_unsubscribe(

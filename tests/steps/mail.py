@@ -94,6 +94,36 @@ def header_fields(raw: bytes, name: str) -> list[bytes]:
     return [field for field in _fields(raw) if _name(field) == name.lower().encode()]
 
 
+_PLAIN_PARAM = r'(?:^|;)\s*{}="((?:[^"\\\r\n]|\\.)*)"'
+_EXTENDED_PARAM = r"(?:^|;)\s*{}\*(?:(\d+)\*)?=([^;\s\"]*)"
+
+
+def _both_names(field: str, param: str) -> tuple[str | None, str | None]:
+    """A header's ``param`` as a quoted ASCII string (None when there is none, or it is empty or
+    not printable ASCII) and as RFC 2231's ``param*`` (one or ``*0*``, ``*1*``... sections; None
+    when there is none or it does not decode in its charset)."""
+    from urllib.parse import unquote_to_bytes
+
+    value = re.sub(r"\r?\n[ \t]", " ", field)
+    plain_match = re.search(_PLAIN_PARAM.format(re.escape(param)), value)
+    plain = plain_match.group(1) if plain_match else None
+    if plain is not None and not (plain.strip() and plain.isascii() and plain.isprintable()):
+        plain = None
+    sections = sorted(
+        (int(number or 0), text)
+        for number, text in re.findall(_EXTENDED_PARAM.format(re.escape(param)), value)
+    )
+    if not sections or [n for n, _ in sections] != list(range(len(sections))):
+        return plain, None
+    charset, _, text = "".join(text for _, text in sections).partition("'")
+    text = text.partition("'")[2]  # after the language, most often empty
+    try:
+        extended = unquote_to_bytes(text).decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        return plain, None
+    return plain, extended or None
+
+
 def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
     """What a strict receiver finds wrong in a message's bytes as the SMTP server received them
     (RFC 5321/5322, 2045-2047, 2183, 2231, 2369, 8058; no SMTPUTF8 nor 8BITMIME asked for):
@@ -104,7 +134,8 @@ def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
     Reply-To, no Bcc, no header twice; msg-ids and unsubscribe links never encoded and folded
     only between items, a ``List-Unsubscribe`` of https or http URLs on one line; a text/plain
     part that is not blank, before the HTML in a multipart/alternative; every attachment
-    ``Content-Disposition: attachment`` with a file name (RFC 2231 when it is not ASCII); no
+    ``Content-Disposition: attachment`` with its file name twice there and in Content-Type's
+    ``name``: as RFC 2231's ``filename*``/``name*`` and as a quoted ASCII fallback; no
     header naming this machine, ``localhost`` or a loopback address, and no ``X-`` header but
     ours (:data:`OUR_X_HEADERS`)."""
     problems: list[str] = []
@@ -173,11 +204,19 @@ def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
         if part.get_content_maintype() in ("application", "image") or disposition:
             if not disposition.lower().startswith("attachment"):
                 problems.append(f"{part.get_content_type()}: not Content-Disposition: attachment")
-            filename = part.get_filename()
-            if not filename:
+            if not part.get_filename():
                 problems.append(f"{part.get_content_type()}: an attachment without a file name")
-            elif not filename.isascii() and "filename*" not in disposition:
-                problems.append(f"{part.get_content_type()}: a file name that is not ASCII without RFC 2231")
+            names = {
+                param: _both_names(str(part.get(header, "")), param)
+                for header, param in (("Content-Disposition", "filename"), ("Content-Type", "name"))
+            }
+            for param, (plain, extended) in names.items():
+                if plain is None:
+                    problems.append(f"{part.get_content_type()}: no quoted ASCII {param}= (RFC 2045/2183)")
+                if extended is None:
+                    problems.append(f"{part.get_content_type()}: no {param}*= that decodes (RFC 2231)")
+            if names["filename"][1] != names["name"][1]:
+                problems.append(f"{part.get_content_type()}: name* and filename* differ")
     for part in leaves:
         encoding = str(part.get("Content-Transfer-Encoding", "7bit")).lower()
         if encoding in ("quoted-printable", "base64"):
