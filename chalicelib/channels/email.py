@@ -273,7 +273,8 @@ def compose(mail: OutgoingEmail, *, message_id: str, policy: EmailPolicy = _POLI
         maintype, subtype = maintype or "application", subtype or "octet-stream"
         name = attachment_name(_clean(filename, "attachment name"))
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-        part = msg.get_payload()[-1]
+        parts: Any = msg.get_payload()
+        part = parts[-1]  # the attachment just added
         part.replace_header(
             "Content-Type", _AttachmentHeader("Content-Type", f"{maintype}/{subtype}", "name", name)
         )

@@ -47,11 +47,11 @@ _DATE = re.compile(
     rb"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}"
     rb" \d{2}:\d{2}:\d{2} [+-]\d{4}"
 )
-# Our own X- headers: the communication (SES tags it), a tracking alert, a test send; and the
-# two the test's SMTP server writes above what it received (infrastructure/local/mailcatcher.py).
+# Our own X- headers: the communication (SES tags it), a test send; and the two the test's SMTP
+# server writes above what it received (infrastructure/local/mailcatcher.py). Tracking alerts no
+# longer carry ``X-Pregon-Alert`` (the carrier's event id and the subscription id).
 OUR_X_HEADERS = (
     b"x-pregon-message",
-    b"x-pregon-alert",
     b"x-pregon-test-send",
     b"x-pregon-envelope-from",
     b"x-pregon-envelope-to",
@@ -173,7 +173,7 @@ def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
             problems.append("list-unsubscribe: not one line of <URL>s")
         if name.startswith(b"x-") and name not in OUR_X_HEADERS:
             problems.append(f"a header of no use to the reader: {name.decode()}")
-        if name not in OUR_X_HEADERS[3:] and re.search(
+        if name not in (b"x-pregon-envelope-from", b"x-pregon-envelope-to") and re.search(
             rb"(?i)\blocalhost\b|\b127\.0\.0\.1\b|\[::1\]|@"
             + re.escape(socket.gethostname().encode())
             + rb"\b",
@@ -206,16 +206,16 @@ def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
                 problems.append(f"{part.get_content_type()}: not Content-Disposition: attachment")
             if not part.get_filename():
                 problems.append(f"{part.get_content_type()}: an attachment without a file name")
-            names = {
+            both = {
                 param: _both_names(str(part.get(header, "")), param)
                 for header, param in (("Content-Disposition", "filename"), ("Content-Type", "name"))
             }
-            for param, (plain, extended) in names.items():
+            for param, (plain, extended) in both.items():
                 if plain is None:
                     problems.append(f"{part.get_content_type()}: no quoted ASCII {param}= (RFC 2045/2183)")
                 if extended is None:
                     problems.append(f"{part.get_content_type()}: no {param}*= that decodes (RFC 2231)")
-            if names["filename"][1] != names["name"][1]:
+            if both["filename"][1] != both["name"][1]:
                 problems.append(f"{part.get_content_type()}: name* and filename* differ")
     for part in leaves:
         encoding = str(part.get("Content-Transfer-Encoding", "7bit")).lower()
