@@ -110,7 +110,6 @@ class _Sample:
         msg["List-Unsubscribe"] = self.unsubscribe
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg["Auto-Submitted"] = "auto-generated"
-        msg["X-Pregon-Alert"] = f"PLAIN-{i:06d}/ev-{i}#{uuid.uuid4().hex[:20]}"
         msg.set_content(self.text, subtype="plain", charset="utf-8")
         msg.add_alternative(self.html, subtype="html", charset="utf-8")
         return msg

@@ -157,7 +157,6 @@ def _outgoing(message: Communication) -> OutgoingChannelMessage:
         reply_to=message.reply_to,
         headers={
             **message.headers,
-            **_alert_header(message),
             **_auto_submitted(message),
             COMMUNICATION_HEADER: message.communication_id,
         },
@@ -178,15 +177,6 @@ def _auto_submitted(message: Communication) -> dict[str, str]:
     from chalicelib.core.links import AUTO_SUBMITTED
 
     return {"Auto-Submitted": AUTO_SUBMITTED}
-
-
-def _alert_header(message: Communication) -> dict[str, str]:
-    """A tracking alert's e-mail names its alert (``X-Pregon-Alert``), made from ``alert_ref``."""
-    if not message.alert_ref or "X-Pregon-Alert" in message.headers:
-        return {}
-    from chalicelib.store.tracking import alert_header
-
-    return {"X-Pregon-Alert": alert_header(message.alert_ref)}
 
 
 def _attachment(ref: Any) -> tuple[str, str, bytes]:

@@ -530,13 +530,6 @@ def alert_ref(company_id: str, tracking_id: str, novelty_id: str, subscription_i
     return f"{parcel_key(company_id, tracking_id)}|{alert_id(novelty_id, subscription_id)}"
 
 
-def alert_header(ref: str) -> str:
-    """The ``X-Pregon-Alert`` header an alert's e-mail carries (``tracking_id/alert_id``), made
-    from its ``alert_ref`` when it is sent rather than stored on every message (issue 14)."""
-    parcel, _, alert = ref.partition("|")
-    return f"{parcel.partition('#')[2]}/{alert}"
-
-
 def _add_to(
     tx: TransactWrite,
     plan: _ClaimPlan,

@@ -6,6 +6,7 @@ history shows and what the SMTP server received is what the message had."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalice.test import Client
@@ -155,3 +156,55 @@ def test_what_cannot_be_made_again_exactly_is_kept_as_it_was(tenant: Tenant, mai
         "no nonce": False,
         "the sweep's": False,
     }
+
+
+def test_an_alert_written_with_its_x_pregon_alert_reads_back_so_and_its_resend_names_no_alert(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.producers.tracking.subscriptions import alert_headers, unsubscribe_url
+    from chalicelib.store import communications as store
+
+    # Given an alert as the sweep wrote it before it stopped naming alerts: its headers end with
+    # X-Pregon-Alert (the parcel, the carrier's event id, the subscription id), kept in the item
+    ref = f"{tenant.company_id}#TRK-9|ev-1#ab12cd34ef"
+    named = {"X-Pregon-Alert": "TRK-9/ev-1#ab12cd34ef"}
+    made = alert_headers(tenant.company_id, "TRK-9", follower("n0nce-_9"))
+    link = unsubscribe_url(tenant.company_id, "TRK-9", follower("n0nce-_9"))
+    old = queue(tenant, alert_ref=ref, headers=made | named, text=f"{'Novedad. ' * 40}{link}")
+    # and one as the sweep wrote it since session 6, its header made only when it was sent
+    lean = queue(tenant, alert_ref=ref, headers=made, text=f"{'Novedad. ' * 40}{link}")
+    assert raw_item(tenant, old.communication_id)["headers"]["M"] == {
+        "X-Pregon-Alert": {"S": named["X-Pregon-Alert"]}
+    }
+    assert "headers" not in raw_item(tenant, lean.communication_id)
+    # When they are sent, and their history entries read
+    assert deliver_outboxes()["sent"] == 2
+    wire = {
+        f.read_bytes().split(b"X-Pregon-Message: ")[1][:24].decode(): f.read_bytes() for f in mailbox.files()
+    }
+
+    def shown(comm: Any) -> dict[str, str]:
+        """The headers the history shows, but the References the outbox adds to every e-mail."""
+        path = f"/history/email/{comm.communication_id}"
+        headers = body(api.http.get(path, headers=tenant.staff_headers()))["headers"]
+        return {name: value for name, value in headers.items() if name != "References"}
+
+    # Then each record shows the headers its e-mail carried: the old one its X-Pregon-Alert (it
+    # carries what it was written with), the lean one none, as no e-mail made from now on does
+    assert shown(old) == made | named
+    assert header_line(wire[old.communication_id], b"X-Pregon-Alert") == named["X-Pregon-Alert"]
+    assert shown(lean) == made and b"X-Pregon-Alert" not in wire[lean.communication_id]
+    # When staff resend both
+    ids = [old.communication_id, lean.communication_id]
+    resent = api.http.post("/history/resend", headers=tenant.staff_headers(), body=json.dumps({"ids": ids}))
+    assert resent.status_code == 202, resent.body
+    assert deliver_outboxes()["sent"] == 2
+    # Then neither resend names the alert, on the wire or in its record, and each keeps its
+    # subscription's one-click unsubscribe
+    again = [f.read_bytes() for f in mailbox.files()[2:]]
+    assert len(again) == 2 and all(b"X-Pregon-Alert" not in raw and b"ab12cd34ef" not in raw for raw in again)
+    assert all(header_line(raw, b"List-Unsubscribe") == made["List-Unsubscribe"] for raw in again)
+    for item in body(resent)["items"]:
+        assert "X-Pregon-Alert" not in shown(store.get(tenant.company_id, item["communication_id"]))
+    # And the old record still shows what its e-mail carried
+    assert shown(old) == made | named

@@ -341,7 +341,15 @@ def test_a_tracking_alert_offers_one_click_unsubscribe_on_one_line(
     # Given Ana María Núñez follows a parcel, and the carrier delivers it with a Spanish note
     issue(api, tenant, "TRK-WIRE")
     staff_subscribe(api, tenant, "TRK-WIRE", "ana@example.com", first_name="Ana María", last_name="Núñez")
-    post_event(api, tenant, "TRK-WIRE", "ev-1", "DELIVERED", minutes=1, observation="Recibió «Peña» – 12 €")
+    post_event(
+        api,
+        tenant,
+        "TRK-WIRE",
+        "CARRIER-EV-48213",
+        "DELIVERED",
+        minutes=1,
+        observation="Recibió «Peña» – 12 €",
+    )
     # When the sweep e-mails the alert
     assert sweep(tenant).sent == 1
     raw = the_only_mail(mailbox)
@@ -349,6 +357,13 @@ def test_a_tracking_alert_offers_one_click_unsubscribe_on_one_line(
     assert wire_problems(raw, domain=DOMAIN) == []
     assert names_on_the_wire(raw) == (SENDER, "Ana María Núñez")
     assert kind_headers(raw) == (True, b"auto-generated")
+    # And it names no alert: the carrier's event id and Ana's subscription id are nowhere in its
+    # bytes (X-Pregon-Alert carried both); X-Pregon-Message names the e-mail, which the alert names
+    listed = api.http.get("/parcels/TRK-WIRE/alerts", headers=tenant.staff_headers())
+    [alert] = body(listed)["items"]
+    assert header_fields(raw, "X-Pregon-Alert") == []
+    assert b"CARRIER-EV-48213" not in raw and alert["subscription_id"].encode() not in raw
+    assert header_fields(raw, "Message-ID") == [f"Message-ID: {alert['message_id']}".encode()]
 
 
 def test_manual_and_bulk_sends_offer_one_click_unsubscribe_and_each_has_its_own_message_id(

@@ -273,8 +273,9 @@ class _AlertWriter:
             cause=f"novelty:{parcel.tracking_id}/{novelty.event_id}",
             alert_ref=ref,
             alert_type=ALERT_TYPE,
-            # the store makes these again from ``alert_ref`` rather than keeping them (issue 14);
-            # X-Pregon-Alert is added when it is sent, from ``alert_ref`` too
+            # the store makes these again from ``alert_ref`` rather than keeping them (issue 14).
+            # No header names the alert: its ids are ours, not the recipient's (X-Pregon-Message
+            # names the e-mail, and the alert keeps that e-mail's id)
             headers=alert_headers(company_id, parcel.tracking_id, follower),
         )
         variables: dict[str, Any] = {

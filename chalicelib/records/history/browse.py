@@ -20,7 +20,10 @@ CHANNELS = ("email", "sms", "push")
 MAX_RESEND = 100
 MAX_FILTERS_PER_USER = 50
 # Headers written for each message itself; a resend gets its own.
-_OWN_HEADERS = frozenset({"message-id", "date"})
+# Headers a resend does not copy: its own Message-ID and Date, and the ``X-Pregon-Alert`` tracking
+# alerts carried until session 22 (``<tracking id>/<event id>#<subscription id>``, ids of ours
+# the recipient has no use for), which an alert written before session 6 keeps in its headers.
+_OWN_HEADERS = frozenset({"message-id", "date", "x-pregon-alert"})
 
 
 @dataclass(frozen=True)
