@@ -60,6 +60,39 @@ def test_an_attachment_named_like_a_path_is_attached_under_its_base_name() -> No
     assert b"../" not in message.as_bytes()
 
 
+@pytest.mark.parametrize(
+    ("name", "fallback"),
+    [
+        ('Aviso «fibra» "100%"; C:\\x.pdf', "x.pdf"),  # a path: its base name only
+        ('Aviso «fibra» "100%"; 12€.pdf', "Aviso _fibra_ _100_ 12EUR.pdf"),
+        ("Æsir Straße Łódź – Œuvre.pdf", "AEsir Strasse Lodz - OEuvre.pdf"),
+        ("見積書.pdf", "_.pdf"),
+    ],
+)
+def test_an_attachments_ascii_name_holds_nothing_a_quoted_parameter_or_a_file_system_takes_badly(
+    name: str, fallback: str
+) -> None:
+    from email import message_from_bytes, policy
+
+    from chalicelib.channels.email import wire_of
+    from tests.steps.mail import wire_problems
+
+    # Given an attachment whose name holds quotes, a semicolon, a percent sign and letters with
+    # no ASCII spelling
+    message = compose(mail(attachments=((name, "application/pdf", b"%PDF-1.4"),)), message_id="<a@b.example>")  # type: ignore[arg-type]
+    # When it is written out as it goes on the wire
+    wire = wire_of(message)
+    assert wire is not None
+    # Then its ASCII spelling is a plain quoted string, and the name itself comes back whole
+    assert wire_problems(wire.data) == []
+    assert (
+        f' filename="{fallback}"\r\n'.encode() in wire.data
+        and f' name="{fallback}"\r\n'.encode() in wire.data
+    )
+    [attachment] = list(message_from_bytes(wire.data, policy=policy.default).iter_attachments())
+    assert attachment.get_filename() == name.rpartition("\\")[2]
+
+
 def test_list_unsubscribe_is_written_unfolded_and_unencoded_also_for_ses_raw_messages() -> None:
     # Given a message with an unsubscribe URL far longer than 78 columns
     url = "https://pregon.example/public/manual-sends/unsubscribe?token=" + "eyJhbGciOiJIUzI1NiJ9" * 10
