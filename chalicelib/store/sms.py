@@ -13,6 +13,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
+from chalicelib.core.errors import Conflict
 from chalicelib.store.fields import record_from, set_or_remove
 from chalicelib.store.models import SmsSettingsModel
 
@@ -136,18 +137,40 @@ def assign_sender_ids(company_id: str, sender_ids: list[str], at: datetime) -> d
     return _assign(company_id, "sender_id", sender_ids, at)
 
 
+# An assignment tries again when an administrator's save changed the setting between its read and
+# its write (each save is one write: a few tries always pass).
+_ASSIGN_TRIES = 5
+
+
 def _assign(company_id: str, chosen: str, values: list[str], at: datetime) -> domain.SmsSettings:
     """Replace the operator's assignments for the setting ``chosen``, removing the setting when
-    the value the company chose is no longer among them."""
+    the value the company chose is no longer among them. The write holds only while the setting
+    is still what was read: an administrator who chose a value the assignment withdraws, between
+    the read and the write, would otherwise keep it (a number that could then be given to another
+    company, leaving its SMS to neither)."""
+    from pynamodb.exceptions import UpdateError
+
     model = SmsSettingsModel
     assigned = getattr(model, _ASSIGNED[chosen])
-    current = get_sms_settings(company_id)
-    actions: list[Any] = [assigned.set(set(values)) if values else assigned.remove()]
-    if current is not None and getattr(current, chosen) and getattr(current, chosen) not in values:
-        actions.append(getattr(model, chosen).remove())
-    item = model(company_id)
-    item.update(actions=actions + _defaults(at))
-    return _settings(item)
+    setting = getattr(model, chosen)
+    for _ in range(_ASSIGN_TRIES):
+        current = get_sms_settings(company_id)
+        value = getattr(current, chosen) if current is not None else None
+        actions: list[Any] = [assigned.set(set(values)) if values else assigned.remove()]
+        if value and value not in values:
+            actions.append(setting.remove())
+        item = model(company_id)
+        try:
+            item.update(
+                actions=actions + _defaults(at),
+                condition=setting == value if value else setting.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                continue  # the company's choice changed since it was read: read it again
+            raise
+        return _settings(item)
+    raise Conflict(f"the SMS settings kept changing while {chosen} was assigned: try again", field=chosen)
 
 
 def settings_of(company_ids: list[str]) -> list[domain.SmsSettings]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -219,6 +220,39 @@ def test_a_sender_id_taken_back_between_the_check_and_the_write_is_not_written(t
         store.save_sms_settings(replace(read, sender_id="CableSur"), newly_chosen=("sender_id",))
     assert refused.value.fields == ["sender_id"]
     assert "sender_id" not in stored_item(tenant.company_id)
+
+
+def test_a_sender_id_chosen_between_the_operators_read_and_write_is_withdrawn_with_it(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.accounts.sms import assign_sender_ids
+    from chalicelib.store import sms as store
+
+    # Given "CableSur" and "CableNet" assigned, and the company sending as "CableNet"
+    assign_sender_ids(tenant.company_id, ["CableSur", "CableNet"], by="tests")
+    chosen = store.get_sms_settings(tenant.company_id)
+    assert chosen is not None
+    store.save_sms_settings(replace(chosen, sender_id="CableNet"), newly_chosen=("sender_id",))
+    # When the operator withdraws "CableSur", and an administrator's save choosing it lands right
+    # after the operator's first read of the settings (still assigned then)
+    reads = []
+    real_read = store.get_sms_settings
+
+    def read_then_admin_saves(company_id: str) -> Any:
+        current = real_read(company_id)
+        reads.append(current)
+        if len(reads) == 1:
+            assert current is not None and current.sender_id == "CableNet"
+            store.save_sms_settings(replace(current, sender_id="CableSur"), newly_chosen=("sender_id",))
+        return current
+
+    monkeypatch.setattr(store, "get_sms_settings", read_then_admin_saves)
+    store.assign_sender_ids(tenant.company_id, ["CableNet"], datetime.now(timezone.utc))
+    # Then the operator's write saw the change, read again and took the withdrawn choice away too
+    assert len(reads) == 2
+    item = stored_item(tenant.company_id)
+    assert "sender_id" not in item
+    assert item["assigned_sender_ids"] == {"SS": ["CableNet"]}
 
 
 def test_only_the_operator_assigns_sender_ids(
