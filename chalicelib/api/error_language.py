@@ -834,6 +834,11 @@ CATALOG: dict[str, str] = {
         "typst tarda demasiado en componerlo (el límite es {seconds} s)"
     ),
     "makes more than {limit} pages": "genera más de {limit} páginas",
+    "are too large to keep: more than {limit} kB compressed (send the statement with its movements "
+    "instead)": (
+        "son demasiado grandes para guardarlos: más de {limit} kB comprimidos (envíe el estado de "
+        "cuenta con sus movimientos)"
+    ),
     "uses {what}: document templates may not import or include anything (packages come from the network, "
     "files from the disk); use company_logo() for the logo": (
         "usa {what}: las plantillas de documentos no pueden importar ni incluir nada (los paquetes "

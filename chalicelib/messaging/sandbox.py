@@ -125,8 +125,8 @@ def _budgeted(seconds: float = RENDER_SECONDS) -> Iterator[_Budget]:
         _current.reset(token)
 
 
-def _too_large(what: str = "builds a value") -> TemplateLimitExceeded:
-    return TemplateLimitExceeded(f"the template {what} longer than {MAX_OUTPUT_CHARS:,} characters")
+def _too_large(what: str = "builds a value", limit: int | None = None) -> TemplateLimitExceeded:
+    return TemplateLimitExceeded(f"the template {what} longer than {limit or MAX_OUTPUT_CHARS:,} characters")
 
 
 def _size_of(value: Any) -> int:
@@ -574,15 +574,17 @@ def _compiled(source: str, autoescape: bool) -> Any:
     return _environment(autoescape).from_string(source)
 
 
-def _generate(template: Any, variables: dict[str, Any]) -> str:
-    """Render through ``generate()``, stopping as soon as the output passes the limit."""
+def _generate(template: Any, variables: dict[str, Any], limit: int | None = None) -> str:
+    """Render through ``generate()``, stopping as soon as the output passes the limit
+    (:data:`MAX_OUTPUT_CHARS` unless given)."""
     budget = _current.get()
+    limit = limit or MAX_OUTPUT_CHARS
     parts: list[str] = []
     size = 0
     for chunk in template.generate(variables):
         size += len(chunk)
-        if size > MAX_OUTPUT_CHARS:
-            raise _too_large("renders a text")
+        if size > limit:
+            raise _too_large("renders a text", limit)
         if budget is not None:
             budget.tick()
         parts.append(chunk)
@@ -802,11 +804,18 @@ def _compiled_escaping(source: str, escape: Callable[[str], str]) -> Any:
 
 
 def render_escaped(
-    source: str, variables: dict[str, Any], escape: Callable[[str], str], *, field: str
+    source: str,
+    variables: dict[str, Any],
+    escape: Callable[[str], str],
+    *,
+    field: str,
+    output_chars: int | None = None,
 ) -> str:
     """One untrusted template for a markup other than HTML (the typst of PDF documents): every
-    ``{{ ... }}`` output goes through ``escape``, within the same limits as messages. Any problem
-    is a ``ValidationFailed`` naming ``field``."""
+    ``{{ ... }}`` output goes through ``escape``, within the same limits as messages (its whole
+    output within ``output_chars`` when given: Pregón's own document templates, whose values
+    the API bounds, print more than a tenant's may). Any problem is a ``ValidationFailed``
+    naming ``field``."""
     from jinja2.exceptions import TemplateSyntaxError
 
     from chalicelib.core.errors import ValidationFailed
@@ -816,7 +825,7 @@ def render_escaped(
         raise ValidationFailed([{"field": field, "message": problem}])
     with _budgeted():
         try:
-            return _generate(_compiled_escaping(source, escape), variables)
+            return _generate(_compiled_escaping(source, escape), variables, output_chars)
         except TemplateSyntaxError as exc:
             raise ValidationFailed([{"field": field, "message": f"syntax error: {exc.message}"}]) from exc
         except Exception as exc:

@@ -4,6 +4,7 @@ movements (what bulk statements print), and the documents generated."""
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 from chalicelib.core import domain
@@ -90,13 +91,27 @@ def delete_template(company_id: str, document_type: str) -> None:
 # --- open movements ------------------------------------------------------------------------------
 
 
+# What one item may keep of a client's movements, compressed: DynamoDB's items are at most 400 KB.
+MAX_PACKED_MOVEMENTS = 380_000
+
+
+class MovementsTooLarge(Exception):
+    """The movements, compressed, are more than one item holds (:data:`MAX_PACKED_MOVEMENTS`)."""
+
+
 def save_open_movements(entry: domain.OpenMovements) -> None:
-    movements = json.dumps([vars(m) for m in entry.movements], ensure_ascii=False)
-    item_from(OpenMovementsModel, entry, movements=movements).save()
+    """Keep the client's movements as compressed JSON (ordinary movements take a tenth of their
+    JSON); MovementsTooLarge when even so they do not fit in one item."""
+    movements = json.dumps([vars(m) for m in entry.movements], ensure_ascii=False, separators=(",", ":"))
+    packed = zlib.compress(movements.encode(), 9)
+    if len(packed) > MAX_PACKED_MOVEMENTS:
+        raise MovementsTooLarge
+    item_from(OpenMovementsModel, entry, movements=None, movements_z=packed).save()
 
 
 def _movements(item: OpenMovementsModel) -> domain.OpenMovements:
-    movements = tuple(domain.Movement(**m) for m in json.loads(item.movements or "[]"))
+    text = zlib.decompress(item.movements_z) if item.movements_z is not None else item.movements or "[]"
+    movements = tuple(domain.Movement(**m) for m in json.loads(text))
     return record_from(item, domain.OpenMovements, movements=movements)
 
 

@@ -1211,7 +1211,10 @@ class OpenMovementsModel(BoundModel):
 
     company_id = UnicodeAttribute(hash_key=True)
     client_id = UnicodeAttribute(range_key=True)
-    movements = UnicodeAttribute()  # JSON: [{"date", "document", "amount", ...}]
+    movements = UnicodeAttribute(null=True)  # JSON: [{"date", "document", "amount", ...}] (before)
+    # the same JSON, zlib-compressed: 2,000 movements at their longest are about 1 MB of it,
+    # more than DynamoDB's 400 KB item (store.documents.MAX_PACKED_MOVEMENTS)
+    movements_z = BinaryAttribute(null=True, legacy_encoding=False)
     currency = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
 

@@ -147,7 +147,13 @@ def test_an_order_of_the_most_lines_at_their_longest_is_emailed_with_every_line(
         api,
         erp,
         "/documents/orders",
-        {"number": "P-2026-0088", "date": "2026-11-02", "client_id": "CEDIMU", "lines": lines, "notes": notes},
+        {
+            "number": "P-2026-0088",
+            "date": "2026-11-02",
+            "client_id": "CEDIMU",
+            "lines": lines,
+            "notes": notes,
+        },
     )
     assert answer.status_code == 202, answer.body
     # Then the client's PDF prints every line and the total
@@ -192,3 +198,53 @@ def test_a_companys_own_template_keeps_the_tenant_sandboxs_limit(
         }
     ]
     assert deliver_outboxes()["sent"] == 0 and mailbox.messages() == []
+
+
+def test_open_movements_too_large_to_keep_are_refused_naming_the_field(
+    api: Client, tenant: Tenant, erp: dict[str, str]
+) -> None:
+    import random
+
+    from chalicelib.store.models import OpenMovementsModel
+
+    # Given 2,000 movements whose texts are at their longest and nothing like one another (random
+    # letters: compressed, they are still more than one DynamoDB item holds)
+    letters = random.Random(7)
+    noise = [
+        dict(movement(n), document="".join(letters.choices("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", k=LONGEST)))
+        | {"description": "".join(letters.choices("abcdefghijklmnopqrstuvwxyz ", k=LONGEST)).strip() or "x"}
+        for n in range(MOST_MOVEMENTS)
+    ]
+    # When the ERP puts them as the client's open movements
+    put = api.http.put(
+        "/clients/CEDIMU/open-movements", headers=erp, body=compact({"movements": noise}).encode()
+    )
+    # Then it is a 422 naming the field, saying what to do instead, and nothing was kept
+    assert put.status_code == 422, put.body
+    [error] = body(put)["errors"]
+    assert error["field"] == "movements"
+    assert (
+        "too large to keep" in error["message"]
+        and "send the statement with its movements" in error["message"]
+    )
+    assert list(OpenMovementsModel.query(tenant.company_id)) == []
+
+
+def test_open_movements_are_kept_compressed_and_read_back_as_put(
+    api: Client, tenant: Tenant, erp: dict[str, str]
+) -> None:
+    from chalicelib.store.models import OpenMovementsModel
+
+    # When the ERP puts 2,000 movements at their longest (about 1 MB of JSON)
+    put = api.http.put(
+        "/clients/CEDIMU/open-movements", headers=erp, body=compact({"movements": MOVEMENTS}).encode()
+    )
+    assert put.status_code == 200, put.body
+    # Then the item keeps them compressed, well inside DynamoDB's 400 KB
+    [item] = OpenMovementsModel.query(tenant.company_id)
+    assert item.movements is None and item.movements_z is not None and len(item.movements_z) < 100_000
+    # And reading them back gives every movement as put
+    seen = body(api.http.get("/clients/CEDIMU/open-movements", headers=erp))
+    assert len(seen["movements"]) == MOST_MOVEMENTS
+    assert seen["movements"][-1]["document"] == MOVEMENTS[-1]["document"]
+    assert seen["movements"][-1]["description"] == MOVEMENTS[-1]["description"]

@@ -19,21 +19,42 @@ What keeps a tenant's template harmless:
   itself, and a company's own template is laid out in a process of its own that is stopped once
   a document has used its time or its memory (``typst_process``); a document over
   :data:`MAX_PAGES` pages is refused.
+
+Pregón's own templates print whatever the API accepts (500 lines, 2,000 movements, 200-character
+texts): their markup gets :data:`DEFAULT_OUTPUT_CHARS`, their pages are not capped, and a
+statement of more than :data:`PART_ROWS` movements is laid out in parts, each in a typst process
+of its own, whose pages are joined into one PDF (:func:`render_parts`): laid out whole, 2,000
+movements at their longest would take more memory than the Lambda has (docs/documents.md, "How
+long a document may be").
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import tempfile
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from chalicelib.core.errors import ValidationFailed
 
-MAX_PAGES = 50
+MAX_PAGES = 50  # a company's own template; Pregón's print what the API's bounds make
+# Pregón's own templates print what the API bounds: at most PART_ROWS rows (an order's 500 lines;
+# a longer statement is laid out PART_ROWS movements at a time), two texts of at most 200
+# characters in each, which escaped for typst are at most 400 each (about 900 characters of
+# markup a row, 452,000 for 500 rows at their longest). Their markup gets this budget instead of
+# the tenant sandbox's MAX_OUTPUT_CHARS (200,000), which a company's own template keeps.
+PART_ROWS = 500
+DEFAULT_OUTPUT_CHARS = 1_000_000
+# A document whose markup is longer than this (about 60 movements or lines, two pages; the sample
+# statement is 1,500 bytes) is laid out in a typst process of its own (see _compile): typst keeps
+# what it laid out for its next ten documents, about 1 kB for each byte of a table's markup.
+ALONE_BYTES = 8_000
 MAX_SOURCE_BYTES = 64_000
 LOGO_TYPES = {"image/png": "png", "image/jpeg": "jpg"}
 
@@ -118,36 +139,60 @@ def _compiler() -> Any:
 
 
 def _compile(document: bytes, root: Path, *, own: bool, field: str) -> bytes:
-    """typst's PDF of ``document``. A company's own template is laid out in a typst process
-    that is stopped once it has used its time or its memory (:mod:`typst_process`); Pregón's
-    defaults, whose layout is ours and whose values the API bounds (500 lines, 2,000 movements),
-    in this one."""
-    from chalicelib.producers.documents.typst_process import (
-        TYPST_MEGABYTES,
-        TYPST_SECONDS,
-        TypstFailed,
-        TypstTooBig,
-        TypstTooSlow,
-        typst_process,
-    )
+    """typst's PDF of ``document``. typst keeps what it laid out for its next ten documents (its
+    caches), so a long document is laid out in a typst process started for it alone, stopped
+    once its PDF is back: ten long ones in a row in one process would hold them all. Of the
+    short ones, a company's own template is laid out in a typst process that is stopped once it
+    has used its time or its memory (:mod:`typst_process`); Pregón's defaults, whose layout is
+    ours and whose values the API bounds, in this one."""
+    from chalicelib.producers.documents.typst_process import typst_process
 
-    def cannot(message: str) -> ValidationFailed:
-        return ValidationFailed([{"field": field, "message": f"typst cannot lay it out: {message}"}])
-
+    if len(document) > ALONE_BYTES:
+        return _compile_alone(document, root, field)
     if not own:
         import typst
 
         try:
             pdf = _compiler().compile(input=document, format="pdf", root=str(root), pdf_tags=False)
         except typst.TypstError as exc:
-            raise cannot(exc.message) from exc
+            raise _cannot(field, exc.message) from exc
         assert isinstance(pdf, bytes)
         return pdf
-    try:
-        with typst_process(_empty_root()) as process:
+    with _typst_errors(field), typst_process(_empty_root()) as process:
+        return process.compile(document, root)
+
+
+def _compile_alone(document: bytes, root: Path, field: str) -> bytes:
+    """typst's PDF of ``document`` from a typst process started for it and stopped after."""
+    from chalicelib.producers.documents.typst_process import TypstProcess
+
+    with _typst_errors(field):
+        process = TypstProcess(_empty_root())
+        try:
             return process.compile(document, root)
+        finally:
+            process.stop()
+
+
+def _cannot(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed([{"field": field, "message": f"typst cannot lay it out: {message}"}])
+
+
+@contextmanager
+def _typst_errors(field: str) -> Iterator[None]:
+    """A typst process's failures as a 422 naming ``field``."""
+    from chalicelib.producers.documents.typst_process import (
+        TYPST_MEGABYTES,
+        TYPST_SECONDS,
+        TypstFailed,
+        TypstTooBig,
+        TypstTooSlow,
+    )
+
+    try:
+        yield
     except TypstFailed as exc:
-        raise cannot(exc.message) from exc
+        raise _cannot(field, exc.message) from exc
     except TypstTooSlow as exc:
         too_long = f"typst takes too long to lay it out (the limit is {TYPST_SECONDS:g} s)"
         raise ValidationFailed([{"field": field, "message": too_long}]) from exc
@@ -188,15 +233,56 @@ def render_pdf(
     own: bool = True,
 ) -> bytes:
     """The PDF a document template makes with these values; ``ValidationFailed`` naming ``field``
-    for a template that is unsafe, cannot render, takes too long to lay out, or makes more than
-    :data:`MAX_PAGES` pages. ``own``: the company wrote it (else it is one of Pregón's defaults)."""
+    for a template that is unsafe, cannot render, takes too long to lay out, or (a company's own)
+    makes more than :data:`MAX_PAGES` pages. ``own``: the company wrote it (else it is one of
+    Pregón's defaults, given :data:`DEFAULT_OUTPUT_CHARS` and as many pages as that prints)."""
+    return render_parts(source, [variables], logo=logo, field=field, own=own)
+
+
+def render_parts(
+    source: str,
+    parts: Sequence[dict[str, Any]],
+    *,
+    logo: tuple[bytes, str] | None = None,
+    field: str = "source",
+    own: bool = False,
+) -> bytes:
+    """One PDF of a template laid out once for each of ``parts`` (the values of each), its pages
+    in turn: a statement of Pregón's own template longer than :data:`PART_ROWS` movements, whose
+    layout whole would take more memory than the Lambda has (:mod:`bench.typst_memory`)."""
     from chalicelib.messaging.sandbox import render_escaped
 
     check_source(source, field=field)
-    markup = render_escaped(source, variables, typst_escape, field=field)
     root, logo_name = _root_with(logo)
-    document = (_preamble(logo_name) + markup).encode()
-    pdf = _compile(document, root, own=own, field=field)
-    if len(_PAGE.findall(pdf)) > MAX_PAGES:
+    budget = None if own else DEFAULT_OUTPUT_CHARS
+    pdfs = []
+    for variables in parts:
+        markup = render_escaped(source, variables, typst_escape, field=field, output_chars=budget)
+        document = (_preamble(logo_name) + markup).encode()
+        pdfs.append(_compile(document, root, own=own, field=field))
+    pdf = pdfs[0] if len(pdfs) == 1 else _joined(pdfs, field)
+    if own and len(_PAGE.findall(pdf)) > MAX_PAGES:
         raise ValidationFailed([{"field": field, "message": f"makes more than {MAX_PAGES} pages"}])
     return pdf
+
+
+def _joined(pdfs: Sequence[bytes], field: str) -> bytes:
+    """The pages of these PDFs in turn, as one PDF."""
+    folder = Path(tempfile.mkdtemp(prefix="parts-", dir=_workspace()))
+    try:
+        document = join_document(pdfs, folder)
+        # laid out alone whatever its length: typst would keep the PDFs it read
+        return _compile_alone(document, folder, field)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def join_document(pdfs: Sequence[bytes], folder: Path) -> bytes:
+    """A typst document that places each page of these PDFs, whole, on a page of its own size;
+    the PDFs are written to ``folder`` (empty: its root)."""
+    pages = []
+    for n, pdf in enumerate(pdfs):
+        (folder / f"{n}.pdf").write_bytes(pdf)
+        count = len(_PAGE.findall(pdf))
+        pages += [f'#page(image("/{n}.pdf", page: {page}))' for page in range(1, count + 1)]
+    return ("#set page(width: auto, height: auto, margin: 0pt)\n" + "\n".join(pages)).encode()

@@ -266,6 +266,7 @@ def statement_data(
         "movements": lines,
         "balance": fmt.money(running),
         "comment": settings.statement_comment,
+        "continues": False,  # True in a part of a long statement that is not its last
     }
     pdf_data = {
         "document": {"type": STATEMENT, "number": number, "date": fmt.day(as_of)},
@@ -353,13 +354,16 @@ class Renderer:
         return self._mail
 
     def pdf(self, data: dict[str, Any]) -> bytes:
-        """The PDF; a company template that fails with these values is a 422 naming ``template``."""
-        from chalicelib.producers.documents.pdf import render_pdf
+        """The PDF; a company template that fails with these values is a 422 naming ``template``.
+        Pregón's own statement template lays out a long statement in parts of
+        :data:`~chalicelib.producers.documents.pdf.PART_ROWS` movements (its layout whole would
+        take more memory than the Lambda has), the last with the balance: one PDF of every page."""
+        from chalicelib.producers.documents.pdf import render_parts
 
         values = {**data, "company": {"name": self.company.name, "has_logo": self.logo is not None}}
-        return render_pdf(
-            self.template.source, values, logo=self.logo, field="template", own=self.template.customized
-        )
+        own = self.template.customized
+        parts = [values] if own else statement_parts(values)
+        return render_parts(self.template.source, parts, logo=self.logo, field="template", own=own)
 
     def attachment(self, number: str, pdf: bytes) -> AttachmentRef:
         from chalicelib.core.files import put_file
@@ -424,6 +428,29 @@ class Renderer:
             created_by=created_by,
             attachments=(attachment,),
         )
+
+
+def statement_parts(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The values of each part Pregón's own template lays out a document in: a statement of more
+    than :data:`~chalicelib.producers.documents.pdf.PART_ROWS` movements in parts of that many,
+    each but the last with ``statement.continues``; any other document whole."""
+    from chalicelib.producers.documents.pdf import PART_ROWS
+
+    statement = values.get("statement") or {}
+    movements = statement.get("movements") or []
+    if len(movements) <= PART_ROWS:
+        return [values]
+    return [
+        {
+            **values,
+            "statement": {
+                **statement,
+                "movements": movements[start : start + PART_ROWS],
+                "continues": start + PART_ROWS < len(movements),
+            },
+        }
+        for start in range(0, len(movements), PART_ROWS)
+    ]
 
 
 def _send(

@@ -142,7 +142,14 @@ def save_open_movements(
 
     get_client(company_id, client_id)  # 404 naming the client
     entry = OpenMovements(company_id, client_id, tuple(movements), currency, clock.now())
-    store.save_open_movements(entry)
+    try:
+        store.save_open_movements(entry)
+    except store.MovementsTooLarge as exc:
+        too_large = (
+            f"are too large to keep: more than {store.MAX_PACKED_MOVEMENTS // 1000} kB compressed "
+            "(send the statement with its movements instead)"
+        )
+        raise ValidationFailed([{"field": "movements", "message": too_large}]) from exc
     return entry
 
 

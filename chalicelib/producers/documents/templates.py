@@ -86,6 +86,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             ],
             "balance": "$ 11.345,67",
             "comment": "Recuerde que aceptamos pagos por transferencia.",
+            "continues": False,
         },
     },
 }
