@@ -53,7 +53,8 @@ PART_ROWS = 500
 DEFAULT_OUTPUT_CHARS = 1_000_000
 # A document whose markup is longer than this (about 60 movements or lines, two pages; the sample
 # statement is 1,500 bytes) is laid out in a typst process of its own (see _compile): typst keeps
-# what it laid out for its next ten documents, about 1 kB for each byte of a table's markup.
+# what it laid out for its next ten documents (ten statements of 60 movements: 47 MB; eight parts
+# of 250 movements at their longest: 357 MB).
 ALONE_BYTES = 8_000
 MAX_SOURCE_BYTES = 64_000
 LOGO_TYPES = {"image/png": "png", "image/jpeg": "jpg"}
