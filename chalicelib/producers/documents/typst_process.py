@@ -41,10 +41,10 @@ TYPST_WALL_SECONDS = 60.0
 # The memory a typst process may hold for its data (RLIMIT_DATA: its heap and private writable
 # mappings, where typst's values, layout and PDF live), measured by ``bench.typst_memory``: a
 # default template with its sample values fits in 15 MB (39 MB resident), 300 statements one after
-# another in about 50 MB (typst keeps its last ten documents), an order of 500 lines at their
-# longest in 220 MB (410 pages), the largest part of a statement of 2,000 movements at their
-# longest in 184 MB (pdf.PART_ROWS: a longer statement is laid out in parts, each in a process of
-# its own; whole it would take 668 MB), and 50 pages of the default statement (2,400 movements, as
+# another in 47 MB (typst keeps its last ten documents), an order of 500 lines at their
+# longest in 219 MB (410 pages), the largest part of a statement of 2,000 movements at their
+# longest in 183 MB (pdf.PART_ROWS: a longer statement is laid out in parts, each in a process of
+# its own; whole it would take 712 MB), and 50 pages of the default statement (2,400 movements, as
 # a company's own template may lay out) in 359 MB. Beside the worker's own process (about 90 MB)
 # the cap stays inside the Lambda's 512 MB.
 # Not RLIMIT_AS: an idle process already reserves about 280 MB of address space it never touches.
