@@ -65,7 +65,25 @@ def read_object(bucket: str, key: str) -> bytes:
     return bytes(response["Body"].read())
 
 
+# Types a browser runs script in (or renders as a page), whoever declared them: a received
+# attachment's type is whatever its sender wrote.
+_ACTIVE_TYPE = re.compile(
+    r"html|xml|svg|script|^multipart/|^message/(?!rfc822$)|^text/(?!plain$|csv$|calendar$)"
+)
+
+
+def download_type(content_type: str) -> str:
+    """The Content-Type a download answers with: the file's own, unless a browser could run
+    script in it or it is no ``type/subtype`` (then ``application/octet-stream``)."""
+    kind = (content_type or "").strip().lower()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*", kind):
+        return "application/octet-stream"
+    return "application/octet-stream" if _ACTIVE_TYPE.search(kind) else kind
+
+
 def download_url(ref: AttachmentRef, seconds: int = DOWNLOAD_LINK_SECONDS) -> str:
+    """A short-lived link to a kept file: always an attachment (``Content-Disposition``), and
+    of a type no browser runs script in (:func:`download_type`), whatever the file's sender declared."""
     return str(
         client("s3").generate_presigned_url(
             "get_object",
@@ -73,6 +91,7 @@ def download_url(ref: AttachmentRef, seconds: int = DOWNLOAD_LINK_SECONDS) -> st
                 "Bucket": get_settings().files_bucket,
                 "Key": ref.key,
                 "ResponseContentDisposition": content_disposition(ref.name),
+                "ResponseContentType": download_type(ref.content_type),
             },
             ExpiresIn=seconds,
         )

@@ -4,6 +4,13 @@ Mail from the internet is often broken: truncated MIME, a missing boundary, a ch
 knows, no From, binary garbage. :func:`parse_mail` never raises: whatever cannot be read is
 replaced (undecodable bytes become U+FFFD) and named in ``defects``, so the message is still
 logged with what could be read, and the raw message stays in S3.
+
+It is also written by strangers who may mean harm, so reading one is bounded: the parser is fed
+a few kilobytes at a time and stops after :data:`MAX_PARTS` MIME parts or :data:`MAX_PARSE_DEPTH`
+levels of nesting (a message nested deeper than the parser's recursion allows is read from its
+headers only); a Message-ID longer than :data:`MAX_MESSAGE_ID_CHARS` is ignored, and at most
+:data:`MAX_ADDRESSES` To / Cc addresses are read. One-line fields (subject, sender's name, file
+names) keep no control or bidirectional characters.
 """
 
 from __future__ import annotations
@@ -17,17 +24,30 @@ from datetime import datetime, timezone
 from email import policy
 from email.header import decode_header
 from email.message import Message
-from email.parser import BytesParser
+from email.feedparser import BytesFeedParser
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
+from chalicelib.core.names import attachment_name, strip_invisible
 from chalicelib.core.plain_text import html_to_text
 
 MAX_TEXT_BYTES = 60_000  # kept on the communication item (DynamoDB items stop at 400 KB)
 MAX_HTML_BYTES = 120_000  # a longer HTML body is kept as an attachment instead
 MAX_HEADER_CHARS = 2_000
-MAX_DEPTH = 20
+MAX_DEPTH = 20  # parts nested deeper are not read (they stay in the raw mail)
+MAX_PARSE_DEPTH = 60  # the parser stops reading past this (its recursion would fail near 300)
+MAX_PARTS = 1000  # MIME parts read of one message
+MAX_MESSAGE_ID_CHARS = 500  # a longer id is ignored (the by-rfc-message index takes 2,048 bytes)
+MAX_MESSAGE_IDS = 100  # ids read of In-Reply-To / References
+MAX_ADDRESSES = 100  # To / Cc addresses read (each is looked up among the clients')
+_FEED_BYTES = 8192
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
+_CONTROL = re.compile("[\x00-\x1f\x7f]+")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 TRUNCATED = "\n[… truncated: the whole message is kept in the raw mail]"
 
 
@@ -95,13 +115,24 @@ def parse_mail(raw: bytes) -> ParsedMail:
     """Everything Pregón keeps of a received message. Never raises."""
     parsed = ParsedMail()
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        message = _parse(raw, parsed)
+    except RecursionError:  # nested deeper than the parser's recursion: its headers only
+        parsed.defects.append("MIME nested too deep to read: only its headers were read")
+        message = _parse_headers(raw, parsed)
+        if message is None:
+            return parsed
+        _read_headers(message, parsed)
     except Exception as exc:  # the parser is lenient; this is a last resort
         parsed.defects.append(f"unparseable message ({type(exc).__name__}: {exc})")
         parsed.text = _cap(raw.decode("utf-8", errors="replace"), MAX_TEXT_BYTES)
+        message = _parse_headers(raw, parsed)
+        if message is not None:
+            _read_headers(message, parsed)
+        _sanitize(parsed)
         return parsed
-    _read_headers(message, parsed)
-    _Walker(parsed).walk(message, 0)
+    else:
+        _read_headers(message, parsed)
+        _Walker(parsed).walk(message, 0)
     if parsed.text is None and parsed.html is not None:
         parsed.text = _cap(html_to_text(parsed.html), MAX_TEXT_BYTES)
     if parsed.html is not None and len(parsed.html.encode("utf-8")) > MAX_HTML_BYTES:
@@ -115,6 +146,57 @@ def parse_mail(raw: bytes) -> ParsedMail:
     return parsed
 
 
+class _PartCounter:
+    """The parser's message factory, counting the parts it makes and how deep they are."""
+
+    def __init__(self) -> None:
+        self.parser: BytesFeedParser | None = None
+        self.parts = 0
+        self.deepest = 0
+
+    def new_part(self, policy: Any) -> Message:
+        self.parts += 1
+        if self.parser is not None:
+            self.deepest = max(self.deepest, len(getattr(self.parser, "_msgstack", ())))
+        return policy.message_factory(policy=policy)  # type: ignore[no-any-return]
+
+
+def _parse(raw: bytes, parsed: ParsedMail) -> Message:
+    """The message, parsed a few kilobytes at a time: the parser stops after :data:`MAX_PARTS`
+    parts or past :data:`MAX_PARSE_DEPTH` levels of nesting (what it read so far is kept)."""
+    counted = _PartCounter()
+    parser = BytesFeedParser(_factory=counted.new_part, policy=policy.default)
+    counted.parser, counted.parts = parser, 0  # (the parser made one part to try the factory)
+    for start in range(0, len(raw), _FEED_BYTES):
+        parser.feed(raw[start : start + _FEED_BYTES])
+        if counted.parts > MAX_PARTS:
+            parsed.defects.append(
+                f"more than {MAX_PARTS} MIME parts: only the first were read (the raw mail has them all)"
+            )
+            break
+        if counted.deepest > MAX_PARSE_DEPTH:
+            parsed.defects.append(
+                f"MIME nested too deep (over {MAX_PARSE_DEPTH} levels): only what is above was read"
+            )
+            break
+    return parser.close()
+
+
+def _parse_headers(raw: bytes, parsed: ParsedMail) -> Message | None:
+    """The message's headers only (its body is not parsed)."""
+    try:
+        return BytesHeaderParser(policy=policy.default).parsebytes(raw)
+    except Exception as exc:
+        parsed.defects.append(f"unreadable headers ({type(exc).__name__})")
+        return None
+
+
+def one_line(value: str) -> str:
+    """A header's text as one line to show: no control characters (a NUL, a bare CR, a terminal
+    escape) nor bidirectional overrides, runs of white space as one space."""
+    return " ".join(_BIDI.sub("", _CONTROL.sub(" ", value)).split())
+
+
 def clean_text(value: str) -> str:
     """Text that can be stored and sent as JSON: raw 8-bit bytes the parser kept as surrogates
     are decoded (UTF-8, else windows-1252), anything left unencodable is replaced."""
@@ -124,14 +206,18 @@ def clean_text(value: str) -> str:
 
 
 def _sanitize(parsed: ParsedMail) -> None:
-    for name in ("from_address", "from_name", "subject", "message_id", "text", "html"):
+    for name in ("from_address", "message_id", "text", "html"):
         value = getattr(parsed, name)
         if isinstance(value, str):
-            setattr(parsed, name, clean_text(value))
+            setattr(parsed, name, clean_text(value).replace("\x00", ""))
+    if parsed.subject is not None:
+        parsed.subject = one_line(clean_text(parsed.subject))
+    if parsed.from_name is not None:
+        parsed.from_name = strip_invisible(one_line(clean_text(parsed.from_name))) or None
     for name in ("to", "cc", "in_reply_to", "references"):
         setattr(parsed, name, [clean_text(v) for v in getattr(parsed, name)])
     for part in parsed.attachments:
-        part.name = clean_text(part.name)
+        part.name = one_line(strip_invisible(clean_text(part.name))) or "file"
 
 
 # --- headers ------------------------------------------------------------------------------------
@@ -150,8 +236,8 @@ def decode_words(value: str) -> str:
     value = clean_text(value)  # raw 8-bit first: decode_header would escape it as text
     try:
         chunks = decode_header(value)
-    except Exception:
-        return value
+    except Exception:  # a broken word: each is decoded on its own, leniently
+        return _decode_each_word(value)
     out = []
     for chunk, charset in chunks:
         if isinstance(chunk, str):
@@ -160,6 +246,27 @@ def decode_words(value: str) -> str:
             out.append(decode_bytes(chunk, charset)[0])
     text = "".join(out)
     return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
+def _decode_each_word(value: str) -> str:
+    """RFC 2047 words one by one: bad base64 or quoted-printable is read as far as it goes, an
+    unknown charset as UTF-8 (else windows-1252); white space between two words is dropped."""
+    import quopri
+
+    def word(found: re.Match[str]) -> str:
+        charset, encoding, text = found.group(1), found.group(2).upper(), found.group(3)
+        try:
+            if encoding == "B":
+                compact = re.sub(r"[^A-Za-z0-9+/]", "", text)
+                compact = compact[:-1] if len(compact) % 4 == 1 else compact
+                data = base64.b64decode(compact + "=" * (-len(compact) % 4))
+            else:
+                data = quopri.decodestring(text.replace("_", " ").encode("ascii", "replace"), header=True)
+        except (binascii.Error, ValueError):
+            return found.group(0)
+        return decode_bytes(data, charset.split("*")[0])[0]
+
+    return _ENCODED_WORD.sub(word, _BETWEEN_WORDS.sub(r"\1\2", value))
 
 
 def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
@@ -182,6 +289,13 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
             )
     if name in ("iso-8859-1", "latin-1", "latin1"):
         name = "windows-1252"  # what senders mean (curly quotes, euro sign in 0x80-0x9f)
+    if codecs.lookup(name).name == "utf-16" and not data.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    ):
+        # no byte order mark: big-endian (RFC 2781), unless the text says otherwise (ASCII
+        # letters have their zero byte second in little-endian)
+        little = data[1::2].count(0) > data[0::2].count(0)
+        name = "utf-16-le" if little else "utf-16-be"
     return data.decode(name, errors="replace"), None
 
 
@@ -201,14 +315,19 @@ def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
     return found
 
 
-def message_ids(value: str | None) -> list[str]:
-    """The ids in a Message-ID / In-Reply-To / References header, without angle brackets."""
+def message_ids(value: str | None, defects: list[str] | None = None, name: str = "Message-ID") -> list[str]:
+    """The ids in a Message-ID / In-Reply-To / References header, without angle brackets; one
+    longer than :data:`MAX_MESSAGE_ID_CHARS` is left out (and named in ``defects``)."""
     if not value:
         return []
     found = _MESSAGE_ID.findall(value)
     if not found:
         found = [w for w in value.split() if "@" in w]
-    return list(dict.fromkeys(m.strip() for m in found))[:100]
+    ids = list(dict.fromkeys(m.strip() for m in found))
+    kept = [m for m in ids if len(m) <= MAX_MESSAGE_ID_CHARS]
+    if len(kept) < len(ids) and defects is not None:
+        defects.append(f"{name} over {MAX_MESSAGE_ID_CHARS} characters ignored")
+    return kept[:MAX_MESSAGE_IDS]
 
 
 def _read_headers(message: Message, parsed: ParsedMail) -> None:
@@ -218,8 +337,11 @@ def _read_headers(message: Message, parsed: ParsedMail) -> None:
         if senders:
             parsed.from_name, parsed.from_address = (senders[0][0] or None), senders[0][1]
             parsed.from_authored = len(authors) == 1
-        parsed.to = [a for _, a in _addresses(message, "To")]
-        parsed.cc = [a for _, a in _addresses(message, "Cc")]
+        for name in ("To", "Cc"):
+            found = [a for _, a in _addresses(message, name)]
+            if len(found) > MAX_ADDRESSES:
+                parsed.defects.append(f"{len(found)} {name} addresses: only the first {MAX_ADDRESSES} read")
+            setattr(parsed, name.lower(), found[:MAX_ADDRESSES])
         subject = _raw_header(message, "Subject")
         parsed.subject = decode_words(subject).strip()[:998] if subject is not None else None
         date = _raw_header(message, "Date")
@@ -229,10 +351,10 @@ def _read_headers(message: Message, parsed: ParsedMail) -> None:
                 parsed.date = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
             except (TypeError, ValueError, IndexError):
                 parsed.defects.append(f"unreadable Date {date.strip()[:80]!r}")
-        ids = message_ids(_raw_header(message, "Message-ID"))
+        ids = message_ids(_raw_header(message, "Message-ID"), parsed.defects)
         parsed.message_id = ids[0] if ids else None
-        parsed.in_reply_to = message_ids(_raw_header(message, "In-Reply-To"))
-        parsed.references = message_ids(_raw_header(message, "References"))
+        parsed.in_reply_to = message_ids(_raw_header(message, "In-Reply-To"), parsed.defects, "In-Reply-To")
+        parsed.references = message_ids(_raw_header(message, "References"), parsed.defects, "References")
     except Exception as exc:  # keep whatever was read before
         parsed.defects.append(f"unreadable headers ({type(exc).__name__}: {exc})")
 
@@ -316,10 +438,13 @@ class _Walker:
 
 
 def _content_type(part: Message) -> str:
+    """The part's type, or ``application/octet-stream`` when it is not a ``type/subtype`` token
+    (it becomes the kept file's Content-Type)."""
     try:
-        return str(part.get_content_type()).lower()
+        found = str(part.get_content_type()).lower()
     except Exception:
         return "application/octet-stream"
+    return found if _CONTENT_TYPE.match(found) else "application/octet-stream"
 
 
 def _disposition(part: Message) -> str | None:
@@ -337,8 +462,10 @@ def _filename(part: Message) -> str | None:
         name = None
     if name is None:
         return None
-    text = decode_words(str(name)).strip().replace("/", "_").replace("\\", "_")
-    return text[:200] or None
+    # as it is kept (``files.put_file``): its base name (``../../etc/passwd`` is ``passwd``), no
+    # control or bidirectional characters, at most 120 characters with its extension
+    text = decode_words(str(name)).strip()
+    return attachment_name(text) if text else None
 
 
 def _default_name(content_type: str, number: int) -> str:
