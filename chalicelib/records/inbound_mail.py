@@ -172,8 +172,35 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
             continue
         if raw is None and read_error is None:
             raw, read_error = _read_raw(receipt)
-        outcomes.append(_log(company_id, receipt, raw or b"", read_error, key))
+        try:
+            outcomes.append(_log(company_id, receipt, raw or b"", read_error, key))
+        except Exception as exc:
+            if not _unloggable(exc):
+                raise  # a transient failure: the invocation is retried (logging is idempotent)
+            # Retried, it would fail the same way until SNS gave up and dropped it: logged from
+            # SES's envelope instead, pointing at the raw message.
+            logger().exception("inbound mail could not be logged as read", extra={"raw_key": receipt.raw_key})
+            problem = (
+                f"the message could not be read ({type(exc).__name__}); it was logged from SES's"
+                f" envelope only: the raw mail is kept at {receipt.raw_key}"
+            )
+            outcomes.append(_log(company_id, receipt, b"", problem, key))
     return outcomes
+
+
+def _unloggable(exc: BaseException) -> bool:
+    """Whether logging a message failed for something in the message itself (it would fail again
+    on every retry): DynamoDB refusing what it was given (``ValidationException``: an item over
+    400 KB, a key over its size), or an error in reading it that is no AWS or network failure."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pynamodb.exceptions import PynamoDBException
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ClientError):
+            return bool(seen.response.get("Error", {}).get("Code") == "ValidationException")
+        seen = seen.__cause__ or seen.__context__
+    return not isinstance(exc, BotoCoreError | PynamoDBException | OSError | MemoryError)
 
 
 def _read_raw(receipt: Receipt) -> tuple[bytes | None, str | None]:

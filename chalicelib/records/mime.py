@@ -9,7 +9,7 @@ It is also written by strangers who may mean harm, so reading one is bounded: th
 a few kilobytes at a time and stops after :data:`MAX_PARTS` MIME parts or :data:`MAX_PARSE_DEPTH`
 levels of nesting (a message nested deeper than the parser's recursion allows is read from its
 headers only); a Message-ID longer than :data:`MAX_MESSAGE_ID_CHARS` is ignored, and at most
-:data:`MAX_ADDRESSES` To / Cc addresses are read. One-line fields (subject, sender's name, file
+:data:`MAX_ADDRESSES` To / Cc addresses are read, none longer than :data:`MAX_ADDRESS_CHARS`. One-line fields (subject, sender's name, file
 names) keep no control or bidirectional characters.
 """
 
@@ -41,6 +41,8 @@ MAX_PARTS = 1000  # MIME parts read of one message
 MAX_MESSAGE_ID_CHARS = 500  # a longer id is ignored (the by-rfc-message index takes 2,048 bytes)
 MAX_MESSAGE_IDS = 100  # ids read of In-Reply-To / References
 MAX_ADDRESSES = 100  # To / Cc addresses read (each is looked up among the clients')
+MAX_ADDRESS_CHARS = 254  # a longer "address" is not read
+MAX_NAME_CHARS = 200  # a sender's name is cut to this
 _FEED_BYTES = 8192
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
@@ -310,8 +312,10 @@ def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
     found = []
     for display, address in pairs:
         address = address.strip().strip("<>").strip()
-        if "@" in address and " " not in address:
-            found.append((decode_words(display).strip() if display else "", address.lower()))
+        # longer is no address (RFC 5321: 254), but a way to fail the client lookup's key
+        if "@" in address and " " not in address and len(address) <= MAX_ADDRESS_CHARS:
+            name = decode_words(display[: MAX_NAME_CHARS * 20]).strip() if display else ""
+            found.append((name[:MAX_NAME_CHARS], address.lower()))
     return found
 
 

@@ -323,3 +323,36 @@ def test_hostile_attachment_names_and_types_are_downloaded_as_inert_files(
         download = requests.get(by_name[name]["download_url"], timeout=10)
         assert download.headers["Content-Type"] == "application/octet-stream", name
     assert requests.get(by_name["passwd"]["download_url"], timeout=10).headers["Content-Type"] == "text/plain"
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [b"a" * 2**20 + b"@attacker.example", b'"' + b"M" * 2**20 + b'" <mallory@attacker.example>'],
+    ids=["a-megabyte-address", "a-megabyte-name"],
+)
+def test_a_from_of_a_megabyte_is_logged_without_it(api: Client, tenant: Tenant, sender: bytes) -> None:
+    # When the From header holds an address (or a name) of 1 MB (a client address lookup takes
+    # keys of at most 2,048 bytes, a record 400 KB)
+    shown = received(
+        api, tenant, b"From: " + sender + b"\r\nSubject: big\r\n" + b"To: " + sender + b"\r\n\r\nx\r\n"
+    )
+    # Then the message is logged, the address read only when it can be one (at most 254 characters)
+    assert shown["subject"] == "big"
+    assert len(shown["from_address"] or "") <= 254 and len(shown["from_name"] or "") <= 200
+
+
+def test_a_message_that_cannot_be_logged_as_read_is_logged_from_its_envelope_saying_why(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a message that makes reading it fail in a way nobody foresaw (here: the parser made to fail)
+    from chalicelib.records import inbound_mail
+
+    def unforeseen(raw: bytes) -> Any:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(inbound_mail, "parse_mail", unforeseen)
+    # When it arrives, Then the handler answers (no retry that SNS would end by dropping it): the
+    # message is logged from SES's envelope, with its raw S3 key and an error saying what failed
+    shown = received(api, tenant, HEAD + b"\r\nbody\r\n")
+    assert shown["from_address"] == "mallory@attacker.example" and shown["unassigned"] is True
+    assert "could not be read (RecursionError)" in shown["error"] and "raw" in shown["error"]
