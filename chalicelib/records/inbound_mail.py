@@ -175,7 +175,7 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
         try:
             outcomes.append(_log(company_id, receipt, raw or b"", read_error, key))
         except Exception as exc:
-            if not _unloggable(exc):
+            if not unloggable(exc):
                 raise  # a transient failure: the invocation is retried (logging is idempotent)
             # Retried, it would fail the same way until SNS gave up and dropped it: logged from
             # SES's envelope instead, pointing at the raw message.
@@ -188,7 +188,7 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
     return outcomes
 
 
-def _unloggable(exc: BaseException) -> bool:
+def unloggable(exc: BaseException) -> bool:
     """Whether logging a message failed for something in the message itself (it would fail again
     on every retry): DynamoDB refusing what it was given (``ValidationException``: an item over
     400 KB, a key over its size), or an error in reading it that is no AWS or network failure."""

@@ -9,8 +9,8 @@ It is also written by strangers who may mean harm, so reading one is bounded: th
 a few kilobytes at a time and stops after :data:`MAX_PARTS` MIME parts or :data:`MAX_PARSE_DEPTH`
 levels of nesting (a message nested deeper than the parser's recursion allows is read from its
 headers only); a Message-ID longer than :data:`MAX_MESSAGE_ID_CHARS` is ignored, and at most
-:data:`MAX_ADDRESSES` To / Cc addresses are read, none longer than :data:`MAX_ADDRESS_CHARS`. One-line fields (subject, sender's name, file
-names) keep no control or bidirectional characters.
+:data:`MAX_ADDRESSES` To / Cc addresses are read, none longer than :data:`MAX_ADDRESS_CHARS`.
+One-line fields (subject, sender's name, file names) keep no control or bidirectional characters.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import policy
-from email.header import decode_header
-from email.message import Message
 from email.feedparser import BytesFeedParser
+from email.header import decode_header
+from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
@@ -120,16 +121,15 @@ def parse_mail(raw: bytes) -> ParsedMail:
         message = _parse(raw, parsed)
     except RecursionError:  # nested deeper than the parser's recursion: its headers only
         parsed.defects.append("MIME nested too deep to read: only its headers were read")
-        message = _parse_headers(raw, parsed)
-        if message is None:
-            return parsed
-        _read_headers(message, parsed)
+        headers = _parse_headers(raw, parsed)
+        if headers is not None:
+            _read_headers(headers, parsed)
     except Exception as exc:  # the parser is lenient; this is a last resort
         parsed.defects.append(f"unparseable message ({type(exc).__name__}: {exc})")
         parsed.text = _cap(raw.decode("utf-8", errors="replace"), MAX_TEXT_BYTES)
-        message = _parse_headers(raw, parsed)
-        if message is not None:
-            _read_headers(message, parsed)
+        headers = _parse_headers(raw, parsed)
+        if headers is not None:
+            _read_headers(headers, parsed)
         _sanitize(parsed)
         return parsed
     else:
@@ -152,15 +152,15 @@ class _PartCounter:
     """The parser's message factory, counting the parts it makes and how deep they are."""
 
     def __init__(self) -> None:
-        self.parser: BytesFeedParser | None = None
+        self.parser: BytesFeedParser[EmailMessage] | None = None
         self.parts = 0
         self.deepest = 0
 
-    def new_part(self, policy: Any) -> Message:
+    def new_part(self, policy: Any = None) -> EmailMessage:
         self.parts += 1
         if self.parser is not None:
             self.deepest = max(self.deepest, len(getattr(self.parser, "_msgstack", ())))
-        return policy.message_factory(policy=policy)  # type: ignore[no-any-return]
+        return EmailMessage(policy=policy or default_policy)
 
 
 def _parse(raw: bytes, parsed: ParsedMail) -> Message:

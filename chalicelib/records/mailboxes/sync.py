@@ -99,6 +99,7 @@ class SyncReport:
     error: str | None = None
     more: bool = False
     folders: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # messages that could not be logged at all
     deadline: float = field(default_factory=lambda: time.monotonic() + sync_seconds())
 
 
@@ -121,7 +122,7 @@ def sync_mailbox(company_id: str, mailbox_id: str) -> SyncReport:
         errors.append(f"the sync stopped ({type(exc).__name__}); it is tried again")
         raise
     finally:
-        report.error = "; ".join(errors)[:1000] or None
+        report.error = "; ".join(errors + list(dict.fromkeys(report.skipped)))[:1000] or None
         next_at = clock.now() + SYNC_EVERY if mailbox.enabled else None
         store.finish_sync(company_id, mailbox_id, clock.now(), report.error, next_at)
     if report.more:
@@ -175,16 +176,50 @@ def _sync_folder(
         too_large = {uid for uid in wanted if sizes.get(uid, 0) > MAX_MESSAGE_BYTES}
         if too_large:
             for uid, header in sorted(imap.whole_headers(sorted(too_large)).items()):
-                logged += log_message(mailbox, header, cache, too_large=sizes[uid])
+                logged += _log_or_say(mailbox, header, cache, report, too_large=sizes[uid])
         for chunk in _message_batches([uid for uid in wanted if uid not in too_large], sizes):
             for _, raw in sorted(imap.messages(chunk).items()):
-                logged += log_message(mailbox, raw, cache)
+                logged += _log_or_say(mailbox, raw, cache, report)
         report.scanned += len(batch)
         logged_here += logged
         state[folder] = FolderState(uidvalidity, batch[-1])
         store.save_progress(mailbox.company_id, mailbox.mailbox_id, state, logged)
     report.logged += logged_here
     report.folders[folder] = logged_here
+
+
+def _log_or_say(
+    mailbox: Mailbox,
+    raw: bytes,
+    cache: dict[str, tuple[str | None, str | None]],
+    report: SyncReport,
+    *,
+    too_large: int | None = None,
+) -> int:
+    """:func:`log_message`; a message that fails to be logged for something in it (it would fail
+    the same way at every retry, and nothing after it would ever be logged) is logged from its
+    headers only, saying so, or, when even that fails, skipped and named in the sync's error."""
+    from chalicelib.records.inbound_mail import unloggable
+
+    try:
+        return log_message(mailbox, raw, cache, too_large=too_large)
+    except Exception as exc:
+        if not unloggable(exc):
+            raise
+        logger().exception(
+            "mailbox message could not be logged as read", extra={"mailbox_id": mailbox.mailbox_id}
+        )
+        problem = f"{type(exc).__name__}"
+    headers = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0] + b"\r\n\r\n"
+    try:
+        return log_message(mailbox, headers, cache, unreadable=problem)
+    except Exception as exc:
+        if not unloggable(exc):
+            raise
+        report.skipped.append(
+            f"a message could not be read ({type(exc).__name__}): it is still in the mailbox"
+        )
+        return 0
 
 
 def _message_batches(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
@@ -250,11 +285,13 @@ def log_message(
     cache: dict[str, tuple[str | None, str | None]] | None = None,
     *,
     too_large: int | None = None,
+    unreadable: str | None = None,
 ) -> int:
     """Log one message of the mailbox in the register of each client it is with; returns how many
     records were written (0 for a message logged before or that Pregón sent or received itself).
     ``too_large``: ``raw`` is only the headers of a message of that many bytes, over
-    :data:`MAX_MESSAGE_BYTES`; its record says so, with no body and no attachments."""
+    :data:`MAX_MESSAGE_BYTES`; its record says so, with no body and no attachments.
+    ``unreadable``: ``raw`` is only the headers of a message that failed so to be logged whole."""
     company_id = mailbox.company_id
     parsed = parse_mail(raw)
     direction, clients = _clients_in(company_id, parsed, {} if cache is None else cache)
@@ -277,6 +314,11 @@ def log_message(
         error = (
             f"the message is {too_large / 2**20:.1f} MB, over the {MAX_MESSAGE_BYTES // 2**20} MB "
             "Pregón keeps: only its headers were logged; it is still in the mailbox"
+        )
+    if unreadable is not None:
+        error = (
+            f"the message could not be read ({unreadable}): only its headers were logged; it is"
+            " still in the mailbox"
         )
     comms = []
     for client_id, key in keys.items():
