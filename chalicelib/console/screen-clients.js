@@ -223,7 +223,7 @@ async function clientRegister(main, ctx, clientId) {
             .filter(([, v]) => v)
             .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
         ),
-        messageFrame(record.html),
+        messageFrame(record.html, undefined, { received: record.direction === "in" }),
         record.text ? h("pre", { class: "b-text" }, record.text) : null,
         attachmentList(record.attachments),
         record.automatic

@@ -77,7 +77,7 @@ async function render(main, ctx) {
             .filter(([, v]) => v)
             .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
         ),
-        messageFrame(message.html, "Correo recibido"),
+        messageFrame(message.html, "Correo recibido", { received: true }),
         message.text ? h("pre", { class: "b-text" }, message.text) : null,
         attachmentList(message.attachments),
         message.unassigned

@@ -116,11 +116,18 @@ export function empty(text) {
   return h("p", { class: "b-empty" }, text);
 }
 
+// What a received message's HTML may load: nothing from anywhere (a remote image tells its sender
+// when, and from where, the message was read); its inline styles and data: images still show.
+const RECEIVED_POLICY =
+  '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'; font-src data:">';
+
 // A message's HTML exactly as sent, in a sandboxed frame that runs no script (no allow-scripts,
-// no allow-same-origin): tenant and client HTML cannot reach the console.
-export function messageFrame(html, title = "Mensaje tal como se envió") {
+// no allow-same-origin): tenant and client HTML cannot reach the console. ``received``: mail a
+// client or a stranger wrote, which also loads nothing from the internet (RECEIVED_POLICY).
+export function messageFrame(html, title = "Mensaje tal como se envió", { received = false } = {}) {
   if (!html) return null;
-  return h("iframe", { class: "b-message", sandbox: "", srcdoc: html, title, referrerpolicy: "no-referrer" });
+  const srcdoc = received ? RECEIVED_POLICY + html : html;
+  return h("iframe", { class: "b-message", sandbox: "", srcdoc, title, referrerpolicy: "no-referrer" });
 }
 
 // Why a file was not kept, as the API says it, in the console's words.
