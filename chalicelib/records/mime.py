@@ -26,7 +26,7 @@ from email.feedparser import BytesFeedParser
 from email.header import decode_header
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
@@ -44,6 +44,8 @@ MAX_MESSAGE_IDS = 100  # ids read of In-Reply-To / References
 MAX_ADDRESSES = 100  # To / Cc addresses read (each is looked up among the clients')
 MAX_ADDRESS_CHARS = 254  # a longer "address" is not read
 MAX_NAME_CHARS = 200  # a sender's name is cut to this
+MAX_PARSED_HEADER_CHARS = 8_000  # of a header the parser reads (Content-Type, -Disposition, ...)
+MAX_READ_HEADER_CHARS = 100_000  # of From / To / Cc / Subject / Date read
 _FEED_BYTES = 8192
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
@@ -148,11 +150,25 @@ def parse_mail(raw: bytes) -> ParsedMail:
     return parsed
 
 
+class _BoundedPolicy(EmailPolicy):
+    """``policy.default``, but a header is parsed from its first :data:`MAX_PARSED_HEADER_CHARS`
+    only: the standard library's header parser takes time growing faster than a header's size (a
+    5 MB Content-Type of parameters took minutes), and the parser itself reads Content-Type."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if isinstance(value, str) and len(value) > MAX_PARSED_HEADER_CHARS:
+            value = value[:MAX_PARSED_HEADER_CHARS]
+        return super().header_fetch_parse(name, value)
+
+
+BOUNDED_POLICY = _BoundedPolicy()
+
+
 class _PartCounter:
     """The parser's message factory, counting the parts it makes and how deep they are."""
 
     def __init__(self) -> None:
-        self.parser: BytesFeedParser[EmailMessage] | None = None
+        self.parser: BytesFeedParser[Any] | None = None
         self.parts = 0
         self.deepest = 0
 
@@ -160,14 +176,14 @@ class _PartCounter:
         self.parts += 1
         if self.parser is not None:
             self.deepest = max(self.deepest, len(getattr(self.parser, "_msgstack", ())))
-        return EmailMessage(policy=policy or default_policy)
+        return EmailMessage(policy=policy or BOUNDED_POLICY)
 
 
 def _parse(raw: bytes, parsed: ParsedMail) -> Message:
     """The message, parsed a few kilobytes at a time: the parser stops after :data:`MAX_PARTS`
     parts or past :data:`MAX_PARSE_DEPTH` levels of nesting (what it read so far is kept)."""
     counted = _PartCounter()
-    parser = BytesFeedParser(_factory=counted.new_part, policy=policy.default)
+    parser = BytesFeedParser(_factory=counted.new_part, policy=BOUNDED_POLICY)
     counted.parser, counted.parts = parser, 0  # (the parser made one part to try the factory)
     for start in range(0, len(raw), _FEED_BYTES):
         parser.feed(raw[start : start + _FEED_BYTES])
@@ -187,7 +203,7 @@ def _parse(raw: bytes, parsed: ParsedMail) -> Message:
 def _parse_headers(raw: bytes, parsed: ParsedMail) -> Message | None:
     """The message's headers only (its body is not parsed)."""
     try:
-        return BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        return BytesHeaderParser(policy=BOUNDED_POLICY).parsebytes(raw)
     except Exception as exc:
         parsed.defects.append(f"unreadable headers ({type(exc).__name__})")
         return None
@@ -225,11 +241,13 @@ def _sanitize(parsed: ParsedMail) -> None:
 # --- headers ------------------------------------------------------------------------------------
 
 
-def _raw_header(message: Message, name: str) -> str | None:
-    """A header as it is on the wire (no policy parsing, which may raise on garbage)."""
+def _raw_header(message: Message, name: str, limit: int | None = MAX_READ_HEADER_CHARS) -> str | None:
+    """A header as it is on the wire (no policy parsing, which may raise on garbage), its first
+    ``limit`` characters (reading a 5 MB one would take seconds to minutes)."""
     for key, value in message.raw_items():
         if key.lower() == name.lower():
-            return str(value) if not isinstance(value, str) else value
+            text = str(value) if not isinstance(value, str) else value
+            return text[:limit] if limit is not None else text
     return None
 
 
@@ -355,10 +373,12 @@ def _read_headers(message: Message, parsed: ParsedMail) -> None:
                 parsed.date = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
             except (TypeError, ValueError, IndexError):
                 parsed.defects.append(f"unreadable Date {date.strip()[:80]!r}")
-        ids = message_ids(_raw_header(message, "Message-ID"), parsed.defects)
+        # read whole (ids are found in one pass): an id over the limit is named, not cut
+        ids = message_ids(_raw_header(message, "Message-ID", None), parsed.defects)
         parsed.message_id = ids[0] if ids else None
-        parsed.in_reply_to = message_ids(_raw_header(message, "In-Reply-To"), parsed.defects, "In-Reply-To")
-        parsed.references = message_ids(_raw_header(message, "References"), parsed.defects, "References")
+        for name in ("In-Reply-To", "References"):
+            found = message_ids(_raw_header(message, name, None), parsed.defects, name)
+            setattr(parsed, name.lower().replace("-", "_"), found)
     except Exception as exc:  # keep whatever was read before
         parsed.defects.append(f"unreadable headers ({type(exc).__name__}: {exc})")
 

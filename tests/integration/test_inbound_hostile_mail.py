@@ -170,6 +170,31 @@ def test_nul_and_bare_cr_in_headers_and_body_are_not_kept_in_what_is_shown_on_on
     assert "\x00" not in shown["text"] and "lineone" in shown["text"]
 
 
+FIVE_MB = 5 * 2**20
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Subject: " + b"=?utf-8?B?aGk=?= " * (FIVE_MB // 17),
+        b"Subject: " + b"=?utf-8?B?!!?= " * (FIVE_MB // 16),
+        b"From: mallory@attacker.example, " + b"<" * FIVE_MB,
+        b"Content-Type: text/plain; " + b"a=b; " * (FIVE_MB // 5),
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: application/pdf\r\n'
+        b"Content-Disposition: attachment; " + b"".join(b"filename*%d=a; " % n for n in range(200_000)),
+    ],
+    ids=["encoded-words", "broken-encoded-words", "angle-brackets", "parameters", "rfc2231-continuations"],
+)
+def test_a_header_of_megabytes_is_read_within_seconds(api: Client, tenant: Tenant, header: bytes) -> None:
+    # Given a header of megabytes that the standard library reads in time growing faster than
+    # its size (each of these took over a minute: the Lambda's whole time, at every retry)
+    raw = b"From: mallory@attacker.example\r\n" + header + b"\r\n\r\nbody\r\n--B--\r\n"
+    # When it arrives, Then it is logged within seconds
+    started = time.process_time()
+    received(api, tenant, raw)
+    assert time.process_time() - started < 8
+
+
 def test_a_from_of_a_thousand_addresses_files_nothing_under_a_client(api: Client, tenant: Tenant) -> None:
     raw = (
         b"From: "
