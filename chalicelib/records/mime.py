@@ -370,8 +370,9 @@ def _read_headers(message: Message, parsed: ParsedMail) -> None:
         if date:
             try:
                 moment = parsedate_to_datetime(date.strip())
-                parsed.date = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-            except (TypeError, ValueError, IndexError):
+                moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+                parsed.date = moment.astimezone(timezone.utc)  # 9999-12-31 -1200 is past the last
+            except (TypeError, ValueError, IndexError, OverflowError):
                 parsed.defects.append(f"unreadable Date {date.strip()[:80]!r}")
         # read whole (ids are found in one pass): an id over the limit is named, not cut
         ids = message_ids(_raw_header(message, "Message-ID", None), parsed.defects)

@@ -206,7 +206,13 @@ def test_a_from_of_a_thousand_addresses_files_nothing_under_a_client(api: Client
 
 
 @pytest.mark.parametrize(
-    "date", [b"Mon, 1 Jan 99999 00:00:00 +0000", b"Mon, 99 Foo 2026 99:99:99 +9999", b"\x00\xff"]
+    "date",
+    [
+        b"Mon, 1 Jan 99999 00:00:00 +0000",
+        b"Mon, 99 Foo 2026 99:99:99 +9999",
+        b"\x00\xff",
+        b"Fri, 31 Dec 9999 23:59:59 -1200",  # past the last UTC datetime
+    ],
 )
 def test_an_impossible_date_is_named_and_the_message_logged(api: Client, tenant: Tenant, date: bytes) -> None:
     shown = received(api, tenant, HEAD + b"Date: " + date + b"\r\n\r\nbody\r\n")
