@@ -331,7 +331,12 @@ def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
     for display, address in pairs:
         address = address.strip().strip("<>").strip()
         # longer is no address (RFC 5321: 254), but a way to fail the client lookup's key
-        if "@" in address and " " not in address and len(address) <= MAX_ADDRESS_CHARS:
+        if (
+            "@" in address
+            and " " not in address
+            and len(address) <= MAX_ADDRESS_CHARS
+            and not _CONTROL.search(address)
+        ):
             name = decode_words(display[: MAX_NAME_CHARS * 20]).strip() if display else ""
             found.append((name[:MAX_NAME_CHARS], address.lower()))
     return found
@@ -345,7 +350,8 @@ def message_ids(value: str | None, defects: list[str] | None = None, name: str =
     found = _MESSAGE_ID.findall(value)
     if not found:
         found = [w for w in value.split() if "@" in w]
-    ids = list(dict.fromkeys(m.strip() for m in found))
+    # an id with a control character is none (a reply from the register would carry it)
+    ids = [m for m in dict.fromkeys(m.strip() for m in found) if not _CONTROL.search(m)]
     kept = [m for m in ids if len(m) <= MAX_MESSAGE_ID_CHARS]
     if len(kept) < len(ids) and defects is not None:
         defects.append(f"{name} over {MAX_MESSAGE_ID_CHARS} characters ignored")

@@ -156,6 +156,7 @@ def test_nul_and_bare_cr_in_headers_and_body_are_not_kept_in_what_is_shown_on_on
     raw = (
         b"From: Mal\x00lory\x1b[31m <mallory@attacker.example>\r\n"
         b"Subject: Invoice\x00 paid\rBcc: victim@example.com\r\n"
+        b"References: <ok@attacker.example> <bad\x01id@attacker.example> <nul\x00id@attacker.example>\r\n"
         b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n"
         b"Content-Type: text/plain\r\n\r\nline\x00one\rline two\r\n"
         b"--B\r\nContent-Type: application/pdf\r\n"
@@ -167,6 +168,8 @@ def test_nul_and_bare_cr_in_headers_and_body_are_not_kept_in_what_is_shown_on_on
     for value in (shown["subject"], shown["from_name"], *(a["name"] for a in shown["attachments"])):
         assert not CONTROL & set(value), value
     assert shown["subject"].startswith("Invoice paid")
+    # and an id with a control character in it is no id (a reply from the register would carry it)
+    assert shown["headers"]["References"] == "<ok@attacker.example>"
     assert "\x00" not in shown["text"] and "lineone" in shown["text"]
 
 
