@@ -47,6 +47,8 @@ MAX_NAME_CHARS = 200  # a sender's name is cut to this
 MAX_PARSED_HEADER_CHARS = 8_000  # of a header the parser reads (Content-Type, -Disposition, ...)
 MAX_READ_HEADER_CHARS = 100_000  # of From / To / Cc / Subject / Date read
 _FEED_BYTES = 8192
+_BASE64_CHECKED_WHOLE = 2**20  # a longer base64 body is only scanned for what is not base64
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\s]")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
@@ -510,6 +512,10 @@ def _check_base64(part: Message, parsed: ParsedMail, number: int) -> None:
         encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
         raw = part.get_payload()
         if encoding == "base64" and isinstance(raw, str):
+            if len(raw) > _BASE64_CHECKED_WHOLE:  # a scan, not a second decoded copy in memory
+                if _NOT_BASE64.search(raw):
+                    raise ValueError("not base64")
+                return
             compact = "".join(raw.split())
             base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
     except (binascii.Error, ValueError):
