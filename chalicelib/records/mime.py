@@ -346,7 +346,9 @@ def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
 
 def message_ids(value: str | None, defects: list[str] | None = None, name: str = "Message-ID") -> list[str]:
     """The ids in a Message-ID / In-Reply-To / References header, without angle brackets; one
-    longer than :data:`MAX_MESSAGE_ID_CHARS` is left out (and named in ``defects``)."""
+    longer than :data:`MAX_MESSAGE_ID_CHARS` is left out (and named in ``defects``). Of more than
+    :data:`MAX_MESSAGE_IDS`, the first (a thread's root) and the last ones: References lists a
+    thread oldest first, so the message answered is at its end."""
     if not value:
         return []
     found = _MESSAGE_ID.findall(value)
@@ -357,7 +359,7 @@ def message_ids(value: str | None, defects: list[str] | None = None, name: str =
     kept = [m for m in ids if len(m) <= MAX_MESSAGE_ID_CHARS]
     if len(kept) < len(ids) and defects is not None:
         defects.append(f"{name} over {MAX_MESSAGE_ID_CHARS} characters ignored")
-    return kept[:MAX_MESSAGE_IDS]
+    return kept if len(kept) <= MAX_MESSAGE_IDS else [kept[0], *kept[len(kept) - MAX_MESSAGE_IDS + 1 :]]
 
 
 def _read_headers(message: Message, parsed: ParsedMail) -> None:

@@ -294,6 +294,26 @@ def test_a_reply_is_threaded_by_in_reply_to_to_the_message_we_sent(
     assert shown["subject"] == "Re: Su pedido fue aprobado"
 
 
+def test_a_reply_at_the_end_of_a_long_thread_is_threaded_by_the_last_of_its_references(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given we sent María a message
+    sent_id, email = send_to_client(clients, mailbox, "FERR-1", "maria.gomez@ferreteria-norte.example")
+
+    # When she answers it from a mail program that names only References: a thread of 150 earlier
+    # messages, oldest first, and ours last (the message she answers)
+    earlier = " ".join(f"<old{n}@ferreteria-norte.example>" for n in range(150))
+    raw = fixture("reply_in_reply_to.eml", MESSAGE_ID=str(email["Message-ID"]))
+    raw = raw.replace(b"In-Reply-To: " + str(email["Message-ID"]).encode() + b"\n", b"")
+    raw = raw.replace(b"References: ", b"References: " + earlier.encode() + b" ")
+    receive(api, raw, to=[inbound_address(clients)])
+
+    # Then the answer is threaded to our message
+    [answer, _] = register(clients, "FERR-1")
+    shown = detail(api, clients, answer.communication_id)
+    assert shown["in_reply_to"] == sent_id and shown["thread_id"] == sent_id
+
+
 def test_a_reply_carrying_only_our_reply_token_is_threaded_and_so_is_its_answer(
     api: Client, clients: Tenant, mailbox: MailCatcher
 ) -> None:
