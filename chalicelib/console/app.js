@@ -19,7 +19,7 @@ export function h(tag, attrs = {}, ...children) {
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
     if (name === "class") element.className = value;
-    else if (name.startsWith("on") && typeof value === "function") element.addEventListener(name.slice(2), value);
+    else if (name.startsWith("on") && typeof value === "function") element.addEventListener(name.slice(2), pressHandler(name.slice(2), value));
     else if (value === true) element.setAttribute(name, "");
     else element.setAttribute(name, String(value));
   }
@@ -150,6 +150,24 @@ function guardPress(event) {
   setTimeout(() => {
     if (pressed === target) pressed = null;
   }, 0);
+}
+
+// A submit or click handler that returns a promise keeps its form or button busy until the promise
+// settles, not only while its request is on its way: after the answer the handler still reads it,
+// then resets the form, and a second press in that gap (a double-click on a slow machine) found the
+// form free and its text still there, and sent it again.
+function pressHandler(type, handler) {
+  if (type !== "submit" && type !== "click") return handler;
+  return function (event) {
+    const owner = pressed;
+    const result = handler.call(this, event);
+    if (owner && owner.isConnected && result && typeof result.then === "function") {
+      markBusy(owner, true);
+      const done = () => markBusy(owner, false);
+      result.then(done, done);
+    }
+    return result;
+  };
 }
 
 const busyCount = new WeakMap(); // a press may start two changes at once: busy until both are back
