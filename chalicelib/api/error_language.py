@@ -672,6 +672,9 @@ CATALOG: dict[str, str] = {
     "{name} is being removed from the company's sending domains": (
         "{name} se está quitando de los dominios de envío de la empresa"
     ),
+    "the company's SMS settings kept changing: try again": (
+        "la configuración de SMS de la empresa siguió cambiando: intente de nuevo"
+    ),
     "sender accounts on {name} keep changing: try again": (
         "las cuentas de envío de {name} siguen cambiando: intente de nuevo"
     ),

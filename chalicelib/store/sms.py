@@ -170,7 +170,7 @@ def _assign(company_id: str, chosen: str, values: list[str], at: datetime) -> do
                 continue  # the company's choice changed since it was read: read it again
             raise
         return _settings(item)
-    raise Conflict(f"the SMS settings kept changing while {chosen} was assigned: try again", field=chosen)
+    raise Conflict("the company's SMS settings kept changing: try again", field=chosen)
 
 
 def settings_of(company_ids: list[str]) -> list[domain.SmsSettings]:
