@@ -12,8 +12,8 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.test_inbound_hostile_mail import HEAD, HOSTILE_HTML, received
 from tests.steps.console import ConsoleSite, console_screenshot, sign_in
+from tests.steps.hostile_mail import HEAD, HOSTILE_HTML, hostile_received
 from tests.steps.tenants import Tenant
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,7 @@ def test_a_strangers_hostile_html_mail_is_shown_in_a_frame_that_runs_nothing_and
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
     # Given a stranger's HTML mail with script, a refresh to their site, a base, a remote image
-    received(api, tenant, HEAD + b"Content-Type: text/html\r\n\r\n" + HOSTILE_HTML)
+    hostile_received(api, tenant, HEAD + b"Content-Type: text/html\r\n\r\n" + HOSTILE_HTML)
     # When staff open it in the inbound screen
     sign_in(browser, site.web, tenant, 3, screen="inbound")
     view = WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"))

@@ -10,7 +10,6 @@ and is read back through the API, as staff see it.
 from __future__ import annotations
 
 import base64
-import json
 import time
 from typing import Any
 
@@ -18,45 +17,17 @@ import pytest
 import requests
 from chalice.test import Client
 
-from tests.integration.test_inbound_email import INBOUND_BUCKET, detail, inbound_address, receive
+from tests.steps.hostile_mail import (
+    HEAD,
+    HOSTILE_HTML,
+    hostile_received,
+    nested_forwards,
+    nested_multiparts,
+    tiny_parts,
+)
 from tests.steps.tenants import Tenant
 
-HEAD = b"From: Mallory <mallory@attacker.example>\r\nTo: x@inbound.pregon.local\r\nSubject: hostile\r\n"
 CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
-
-
-def received(api: Client, tenant: Tenant, raw: bytes) -> dict[str, Any]:
-    """``raw`` reaches the company; the handler answers, and the message is logged once: its detail."""
-    result = receive(api, raw, to=[inbound_address(tenant)], source="mallory@attacker.example")
-    assert result["logged"] == 1, result
-    shown = detail(api, tenant, result["communications"][0])
-    assert shown["raw_key"].startswith(f"{INBOUND_BUCKET}/mail/")
-    json.dumps(shown)  # valid text throughout
-    return shown
-
-
-def nested_multiparts(depth: int) -> bytes:
-    out = [HEAD, b"MIME-Version: 1.0\r\n"]
-    for n in range(depth):
-        out.append(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (n, n))
-    out.append(b"Content-Type: text/plain\r\n\r\nthe bottom\r\n")
-    out.extend(b"--b%d--\r\n" % n for n in reversed(range(depth)))
-    return b"".join(out)
-
-
-def nested_forwards(depth: int) -> bytes:
-    out = [HEAD, b"MIME-Version: 1.0\r\n"]
-    for n in range(depth):
-        out.append(
-            b"Content-Type: message/rfc822\r\n\r\nFrom: f%d@relay.example\r\nSubject: fwd %d\r\n" % (n, n)
-        )
-    out.append(b"Content-Type: text/plain\r\n\r\nthe bottom\r\n")
-    return b"".join(out)
-
-
-def tiny_parts(count: int) -> bytes:
-    parts = b"".join(b"--B\r\nContent-Type: application/octet-stream\r\n\r\nx\r\n" for _ in range(count))
-    return HEAD + b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n' + parts + b"--B--\r\n"
 
 
 # --- MIME structure ------------------------------------------------------------------------------------
@@ -67,7 +38,7 @@ def test_mime_nested_thousands_deep_is_logged_from_its_headers_saying_so(
     api: Client, tenant: Tenant, raw: bytes
 ) -> None:
     # When a message nests 3,000 levels deep arrives
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     # Then it is logged under its own sender and subject, and its error says it is nested too deep
     assert (shown["from_address"], shown["subject"]) == ("mallory@attacker.example", "hostile")
     assert "nested too deep" in shown["error"]
@@ -76,7 +47,7 @@ def test_mime_nested_thousands_deep_is_logged_from_its_headers_saying_so(
 def test_fifty_thousand_tiny_parts_are_read_up_to_a_limit_quickly(api: Client, tenant: Tenant) -> None:
     # When a message of 50,000 one-byte parts arrives
     started = time.process_time()
-    shown = received(api, tenant, tiny_parts(50_000))
+    shown = hostile_received(api, tenant, tiny_parts(50_000))
     # Then reading it takes a few seconds at most (it took 14 s of CPU, and a 40 MB one would
     # have passed the Lambda's 60 s), and the error says only the first parts were read
     assert time.process_time() - started < 8
@@ -116,7 +87,7 @@ def test_fifty_thousand_tiny_parts_are_read_up_to_a_limit_quickly(api: Client, t
 def test_odd_boundaries_are_read(
     api: Client, tenant: Tenant, raw: bytes, text: str, defect: str | None
 ) -> None:
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     assert text in shown["text"]
     if defect:
         assert defect in shown["error"]
@@ -133,7 +104,7 @@ def test_a_hundred_thousand_header_lines_and_a_5_mb_subject_are_cut(api: Client,
         + b"A" * (5 * 2**20)
         + b"\r\n\r\nbody\r\n"
     )
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     assert shown["subject"] == "A" * 998 and shown["text"] == "body\n"
 
 
@@ -145,7 +116,7 @@ def test_encoded_words_that_are_broken_or_in_unknown_charsets_are_read_as_text(
         b"Subject: =?x-unknown?B?aG9sYQ==?= =?utf-8?B?!!notbase64?= =?utf-8?Q?=ZZ=?= "
         b"=?=?utf-8?B?aGk=?=?= " + b" ".join([b"=?utf-8?B?aGk=?="] * 10_000) + b"\r\n\r\nbody\r\n"
     )
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     assert shown["subject"].startswith("hola") and len(shown["subject"]) <= 998
     assert shown["from_name"] == "Mallory"
 
@@ -162,7 +133,7 @@ def test_nul_and_bare_cr_in_headers_and_body_are_not_kept_in_what_is_shown_on_on
         b"--B\r\nContent-Type: application/pdf\r\n"
         b'Content-Disposition: attachment; filename="in\x00voice\r.pdf"\r\n\r\n%PDF-\r\n--B--\r\n'
     )
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     # Then the one-line fields carry no control character (nothing to smuggle a header or a
     # terminal escape with); the body keeps its text without NULs
     for value in (shown["subject"], shown["from_name"], *(a["name"] for a in shown["attachments"])):
@@ -194,7 +165,7 @@ def test_a_header_of_megabytes_is_read_within_seconds(api: Client, tenant: Tenan
     raw = b"From: mallory@attacker.example\r\n" + header + b"\r\n\r\nbody\r\n--B--\r\n"
     # When it arrives, Then it is logged within seconds
     started = time.process_time()
-    received(api, tenant, raw)
+    hostile_received(api, tenant, raw)
     assert time.process_time() - started < 8
 
 
@@ -204,7 +175,7 @@ def test_a_from_of_a_thousand_addresses_files_nothing_under_a_client(api: Client
         + b", ".join(b"u%d@example.com" % n for n in range(1000))
         + b"\r\nSubject: many\r\n\r\nx\r\n"
     )
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     assert shown["unassigned"] is True and "no single From address" in shown["error"]
 
 
@@ -218,7 +189,7 @@ def test_a_from_of_a_thousand_addresses_files_nothing_under_a_client(api: Client
     ],
 )
 def test_an_impossible_date_is_named_and_the_message_logged(api: Client, tenant: Tenant, date: bytes) -> None:
-    shown = received(api, tenant, HEAD + b"Date: " + date + b"\r\n\r\nbody\r\n")
+    shown = hostile_received(api, tenant, HEAD + b"Date: " + date + b"\r\n\r\nbody\r\n")
     assert shown["sent_at"] is None and "unreadable Date" in shown["error"]
 
 
@@ -239,7 +210,7 @@ def test_message_ids_of_a_megabyte_or_ten_thousand_ids_are_cut_and_the_message_l
     )
     # When it arrives, Then it is logged (it was not: the write failed, and SNS retried it and
     # dropped it), without the Message-ID, saying why
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     assert "Message-ID" not in shown["headers"] and "In-Reply-To" not in shown["headers"]
     assert "Message-ID over 500 characters" in shown["error"]
     assert len(shown["headers"]["References"]) <= 2000
@@ -271,34 +242,26 @@ def test_odd_charsets_are_decoded_as_text(
         + base64.b64encode(data)
         + b"\r\n"
     )
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     assert shown["text"].strip() == text
     assert shown["html"] is None  # a UTF-7 "<b>" is text, never HTML
 
 
 def test_a_30_mb_line_is_cut_to_what_the_record_keeps(api: Client, tenant: Tenant) -> None:
-    shown = received(api, tenant, HEAD + b"\r\n" + b"A" * (30 * 2**20) + b"\r\n")
+    shown = hostile_received(api, tenant, HEAD + b"\r\n" + b"A" * (30 * 2**20) + b"\r\n")
     assert shown["text"].startswith("AAAA") and shown["text"].endswith("kept in the raw mail]")
     assert len(shown["text"].encode()) <= 60_000
 
 
 def test_base64_with_garbage_is_named(api: Client, tenant: Tenant) -> None:
     raw = HEAD + b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\naG9s!!!@@YQ==\r\n"
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     assert "invalid base64" in shown["error"]
-
-
-HOSTILE_HTML = (
-    b"<html><head><meta http-equiv=refresh content='0;url=https://attacker.example/'>"
-    b"<base href='https://attacker.example/'><style>p{width:expression(alert(1))}</style></head>"
-    b"<body><script>parent.pwned=1</script><p>Pay here</p>"
-    b"<img src='https://attacker.example/pixel.gif'></body></html>"
-)
 
 
 def test_hostile_html_is_kept_as_the_message_and_answered_as_json(api: Client, tenant: Tenant) -> None:
     # When an HTML message with script, a refresh, a base and remote images arrives
-    shown = received(api, tenant, HEAD + b"Content-Type: text/html\r\n\r\n" + HOSTILE_HTML)
+    shown = hostile_received(api, tenant, HEAD + b"Content-Type: text/html\r\n\r\n" + HOSTILE_HTML)
     # Then the API returns it as data (the console shows it in a sandboxed frame: see
     # test_console_work_clients), and the text made from it carries no markup
     assert "<script>" in shown["html"]
@@ -312,7 +275,7 @@ def test_html_of_unclosed_tags_is_made_text_quickly(api: Client, tenant: Tenant,
     # 60 s long before SES's 40 MB)
     raw = HEAD + b"Content-Type: text/html\r\n\r\n<p>Pay here</p>" + filler * 40_000
     started = time.process_time()
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     # Then it is logged within seconds, its text what comes before them
     assert time.process_time() - started < 5
     assert shown["text"].startswith("Pay here")
@@ -352,7 +315,7 @@ def test_hostile_attachment_names_and_types_are_downloaded_as_inert_files(
         + attachment(b"weird.bin", b"text/html\x01", b"?")
         + b"--B--\r\n"
     )
-    shown = received(api, tenant, raw)
+    shown = hostile_received(api, tenant, raw)
     names = [a["name"] for a in shown["attachments"]]
     # Then the names are base names without control or bidi characters, at most 120 characters
     assert names[:2] == ["passwd", "ab.txt"]
@@ -380,7 +343,7 @@ def test_hostile_attachment_names_and_types_are_downloaded_as_inert_files(
 def test_a_from_of_a_megabyte_is_logged_without_it(api: Client, tenant: Tenant, sender: bytes) -> None:
     # When the From header holds an address (or a name) of 1 MB (a client address lookup takes
     # keys of at most 2,048 bytes, a record 400 KB)
-    shown = received(
+    shown = hostile_received(
         api, tenant, b"From: " + sender + b"\r\nSubject: big\r\n" + b"To: " + sender + b"\r\n\r\nx\r\n"
     )
     # Then the message is logged, the address read only when it can be one (at most 254 characters)
@@ -400,6 +363,6 @@ def test_a_message_that_cannot_be_logged_as_read_is_logged_from_its_envelope_say
     monkeypatch.setattr(inbound_mail, "parse_mail", unforeseen)
     # When it arrives, Then the handler answers (no retry that SNS would end by dropping it): the
     # message is logged from SES's envelope, with its raw S3 key and an error saying what failed
-    shown = received(api, tenant, HEAD + b"\r\nbody\r\n")
+    shown = hostile_received(api, tenant, HEAD + b"\r\nbody\r\n")
     assert shown["from_address"] == "mallory@attacker.example" and shown["unassigned"] is True
     assert "could not be read (RecursionError)" in shown["error"] and "raw" in shown["error"]

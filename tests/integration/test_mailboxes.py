@@ -18,32 +18,23 @@ from chalice.test import Client
 from infrastructure.local.imapserver import Dovecot
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
-from tests.steps.clients import put_client
 from tests.steps.history import send_email
 from tests.steps.inbound import receive_mail
 from tests.steps.mail import text_of, wire_problems
-from tests.steps.mailboxes import add_mailbox, filed_mail, monitor, record_of, register_seen, run_syncs
+from tests.steps.mailboxes import (
+    add_mailbox,
+    filed_mail,
+    monitor,
+    office_clients,
+    record_of,
+    register_seen,
+    run_syncs,
+)
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
 
 ANA, LUIS, OFICINA = "ana@estudio.example", "luis@estudio.example", "oficina@estudio.example"
 DAY = datetime(2026, 10, 20, 9, 30, tzinfo=timezone.utc)
-
-
-def clients(api: Client, tenant: Tenant) -> None:
-    """Three clients of the office: addresses of their own and of contact persons."""
-    put_client(api, tenant, "CLI-1", name="Muñoz Asesores SL", emails=["contabilidad@munoz.example"])
-    put_client(
-        api,
-        tenant,
-        "CLI-2",
-        name="Panadería Ñandú",
-        emails=["info@nandu.example"],
-        contacts=[
-            {"contact_id": "c1", "first_name": "José", "last_name": "Pérez", "email": "jose@nandu.example"}
-        ],
-    )
-    put_client(api, tenant, "CLI-3", name="Talleres Ríos", emails=["rios@talleres.example"])
 
 
 def staff(tenant: Tenant, user: str, level: int = 3) -> dict[str, str]:
@@ -106,7 +97,7 @@ def test_mail_to_and_from_clients_is_logged_once_incrementally_and_the_mailbox_i
     clock: Any,
 ) -> None:
     # Given three clients and Ana's mailbox with 200 messages, 30 of them to or from the clients
-    clients(api, tenant)
+    office_clients(api, tenant)
     inbox, sent = office_mail()
     imap_server.append(ANA, "INBOX", inbox)
     imap_server.append(ANA, "Sent", sent)
@@ -180,7 +171,7 @@ def test_a_message_pregon_sent_is_not_logged_twice_and_the_same_mail_in_two_mail
 ) -> None:
     # Given a client, an e-mail Pregón sent it (caught by the SMTP server), and a copy of that very
     # message filed in Ana's Sent folder; and a client's message in both Ana's and Luis's inboxes
-    clients(api, tenant)
+    office_clients(api, tenant)
     send_email(tenant, "rios@talleres.example", "Su factura", client_id="CLI-3")
     deliver_outboxes()
     [sent_by_pregon] = mailbox.messages()
@@ -208,7 +199,7 @@ def test_private_mailboxes_are_their_owners_and_public_ones_the_offices(
     imap_server: Dovecot,
 ) -> None:
     # Given a client, Ana's private mailbox and the office's public one (added by an administrator)
-    clients(api, tenant)
+    office_clients(api, tenant)
     imap_server.append(ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Solo para Ana")])
     imap_server.append(OFICINA, "INBOX", [filed_mail("rios@talleres.example", OFICINA, "Para la oficina")])
     ana, luis, admin = staff(tenant, ANA), staff(tenant, LUIS), tenant.admin_headers()
@@ -260,7 +251,7 @@ def test_a_wrong_password_is_the_servers_answer_and_logs_nothing(
     imap_server: Dovecot,
 ) -> None:
     # Given a client's message in Ana's mailbox, and the mailbox added with a wrong password
-    clients(api, tenant)
+    office_clients(api, tenant)
     imap_server.append(ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Hola")])
     ana = staff(tenant, ANA)
     mailbox = add_mailbox(api, ana, imap_server, ANA, password="no-es-esta", folders=["INBOX"])
@@ -417,7 +408,7 @@ def test_a_mailbox_that_times_out_does_not_stop_the_others(
 ) -> None:
     # Given a hung server behind the office's mailbox and Ana's working mailbox, 1 s socket timeouts
     monkeypatch.setenv("PREGON_IMAP_TIMEOUT_SECONDS", "1")
-    clients(api, tenant)
+    office_clients(api, tenant)
     imap_server.append(ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, "Sigo aquí")])
     admin = tenant.admin_headers()
     hung = add_mailbox(api, admin, imap_server, OFICINA, visibility="public")
@@ -449,7 +440,7 @@ def test_replying_from_a_record_sends_a_threaded_answer_from_the_users_account(
     mailbox: MailCatcher,
 ) -> None:
     # Given a client's message logged from Ana's mailbox, and Ana's own sender account
-    clients(api, tenant)
+    office_clients(api, tenant)
     original = filed_mail(
         "José Pérez <jose@nandu.example>",
         ANA,
@@ -508,7 +499,7 @@ def test_a_large_backlog_is_read_in_follow_up_syncs_and_a_missing_folder_is_name
 
     monkeypatch.setattr(sync, "HEADER_BATCH", 10)
     monkeypatch.setattr(sync, "MAX_SCANNED_PER_SYNC", 10)
-    clients(api, tenant)
+    office_clients(api, tenant)
     imap_server.append(
         ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, f"Consulta {n}") for n in range(45)]
     )
@@ -548,7 +539,7 @@ def test_large_messages_are_read_a_few_megabytes_at_a_time_and_one_over_the_limi
 
     monkeypatch.setattr(Session, "messages", seen)
     # And Ana's inbox: a client's 6 MB scan (over the limit), four of about 0.9 MB, and a short one
-    clients(api, tenant)
+    office_clients(api, tenant)
     scan = bytes(range(256)) * (6 * 2**20 // 256)
     page = bytes(reversed(range(256))) * (650 * 1024 // 256)
     imap_server.append(
@@ -604,7 +595,7 @@ def test_a_message_pregon_sent_is_answered_from_the_areas_account_when_the_user_
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:
     # Given an e-mail Pregón sent a client from the tracking area's account, as it arrived
-    clients(api, tenant)
+    office_clients(api, tenant)
     record_id = send_email(tenant, "rios@talleres.example", "Su envío", client_id="CLI-3")
     deliver_outboxes()
     [first] = mailbox.messages()
@@ -635,7 +626,7 @@ def test_a_received_message_without_a_message_id_is_answered_without_in_reply_to
 ) -> None:
     # Given a client's e-mail received through SES inbound with no Message-ID (as the guides'
     # `curl --upload-file` of a bare file sends it), and the company's `all` account
-    clients(api, tenant)
+    office_clients(api, tenant)
     smtp_sender_account(tenant.company_id, "all", mailbox, "Cargas del Sur", "avisos@cargasdelsur.example")
     receive_mail(
         api, tenant.company_id, "rios@talleres.example", "Consulta", "¿Llegó?", with_message_id=False
@@ -667,7 +658,7 @@ def test_a_message_that_also_reached_pregon_through_ses_inbound_is_logged_once(
     # in S3 and its notification was handled (I3), and it is in Ana's inbox too
     from chalicelib.core.aws import client
 
-    clients(api, tenant)
+    office_clients(api, tenant)
     inbound = f"{tenant.company_id}@inbound.pregon.local"
     raw = filed_mail(
         "rios@talleres.example", [ANA, inbound], "Copia a Pregón", message_id="<copia@talleres.example>"

@@ -6,17 +6,28 @@ still logged, and no sync is retried for ever on the same message."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
 from infrastructure.local.imapserver import Dovecot
-from tests.integration.test_inbound_hostile_mail import nested_multiparts, tiny_parts
-from tests.integration.test_mailboxes import ANA, DAY, clients, staff
-from tests.steps.mailboxes import add_mailbox, filed_mail, monitor, record_of, register_seen, run_syncs
+from tests.steps.hostile_mail import nested_multiparts, tiny_parts
+from tests.steps.mailboxes import (
+    add_mailbox,
+    filed_mail,
+    monitor,
+    office_clients,
+    record_of,
+    register_seen,
+    run_syncs,
+)
+from tests.steps.notes import staff_headers
 from tests.steps.tenants import Tenant
 
+ANA = "ana@estudio.example"  # the clerk whose mailbox is read (test_mailboxes' ANA)
+DAY = datetime(2026, 10, 20, 9, 30, tzinfo=timezone.utc)
 CLIENT = b"From: Rios <rios@talleres.example>\r\nTo: ana@estudio.example\r\n"
 CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
 
@@ -50,12 +61,12 @@ def test_hostile_messages_in_a_mailbox_are_logged_and_the_sync_goes_on(
     api: Client, tenant: Tenant, imap_server: Dovecot
 ) -> None:
     # Given Ana's inbox with hostile messages from a client, then an ordinary one
-    clients(api, tenant)
+    office_clients(api, tenant)
     hostile = hostile_messages()
     imap_server.append(
         ANA, "INBOX", [*hostile.values(), filed_mail("rios@talleres.example", ANA, "Presupuesto", date=DAY)]
     )
-    ana = staff(tenant, ANA)
+    ana = staff_headers(tenant, ANA, 3)
 
     # When the mailbox is synced
     mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
@@ -96,7 +107,7 @@ def test_a_message_that_cannot_be_logged_as_read_is_logged_from_its_headers_and_
         return parse(raw)
 
     monkeypatch.setattr(sync, "parse_mail", unforeseen)
-    clients(api, tenant)
+    office_clients(api, tenant)
     imap_server.append(
         ANA,
         "INBOX",
@@ -105,7 +116,7 @@ def test_a_message_that_cannot_be_logged_as_read_is_logged_from_its_headers_and_
             filed_mail("rios@talleres.example", ANA, "Presupuesto", date=DAY),
         ],
     )
-    ana = staff(tenant, ANA)
+    ana = staff_headers(tenant, ANA, 3)
 
     # When the mailbox is synced
     mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])

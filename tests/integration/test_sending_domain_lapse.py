@@ -52,7 +52,7 @@ def stored_time(moment: datetime) -> dict[str, str]:
     return {"S": UTCDateTimeAttribute().serialize(moment)}
 
 
-def listed(api: Client, tenant: Tenant) -> list[str]:
+def domains_listed(api: Client, tenant: Tenant) -> list[str]:
     return [
         d["domain"] for d in body(api.http.get("/sender-domains", headers=tenant.admin_headers()))["items"]
     ]
@@ -88,7 +88,7 @@ def test_a_squatters_registration_blocks_for_72_hours_then_the_owner_takes_the_d
         "otra empresa registró este dominio; si SES no lo verifica antes, ese registro caduca el "
         "2026-11-05T12:00:00+00:00 y el dominio podrá registrarse de nuevo entonces"
     )
-    assert listed(api, owner) == [] and listed(api, squatter) == [domain]
+    assert domains_listed(api, owner) == [] and domains_listed(api, squatter) == [domain]
 
     # When 72 hours have passed since the squatter first registered it
     clock.set_now(T0 + timedelta(hours=72))
@@ -99,7 +99,7 @@ def test_a_squatters_registration_blocks_for_72_hours_then_the_owner_takes_the_d
     shown = body(taken)
     assert shown["domain"] == domain and shown["created_at"] == (T0 + timedelta(hours=72)).isoformat()
     assert len([r for r in shown["records"] if r["purpose"] == "dkim"]) == 3
-    assert listed(api, owner) == [domain]
+    assert domains_listed(api, owner) == [domain]
     item = stored(domain)
     assert item["company_id"] == {"S": owner.company_id}
     assert item["created_at"] == stored_time(T0 + timedelta(hours=72))
@@ -112,7 +112,7 @@ def test_a_squatters_registration_blocks_for_72_hours_then_the_owner_takes_the_d
     ]
     # And the squatter no longer has it: not listed, not shown, not removable, no SES account on it
     admin = squatter.admin_headers()
-    assert listed(api, squatter) == []
+    assert domains_listed(api, squatter) == []
     assert api.http.get(f"/sender-domains/{domain}", headers=admin).status_code == 404
     assert api.http.delete(f"/sender-domains/{domain}", headers=admin).status_code == 404
     account = {"kind": "ses", "display_name": "X", "from_address": f"x@{domain}", "ses_identity": domain}
@@ -185,7 +185,7 @@ def test_a_verified_domain_is_never_taken_over_nor_one_its_company_sends_from_wi
     )
     assert owner.company_id not in refused.body.decode()
     assert stored(domain)["company_id"] == {"S": owner.company_id}
-    assert listed(api, owner) == [domain] and listed(api, other) == []
+    assert domains_listed(api, owner) == [domain] and domains_listed(api, other) == []
 
 
 def test_two_companies_taking_over_a_lapsed_registration_at_once_one_wins(
@@ -223,8 +223,8 @@ def test_two_companies_taking_over_a_lapsed_registration_at_once_one_wins(
     item = stored(domain)
     assert item["company_id"] == {"S": second.company_id}
     assert item["created_at"] == stored_time(T0 + timedelta(hours=73))
-    assert listed(api, second) == [domain]
-    assert listed(api, first) == [] and listed(api, squatter) == []
+    assert domains_listed(api, second) == [domain]
+    assert domains_listed(api, first) == [] and domains_listed(api, squatter) == []
 
     # And at the store, of two takeovers of the same registration only the first is written
     from chalicelib.core.domain import SenderDomain

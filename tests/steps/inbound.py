@@ -4,10 +4,14 @@ stored in the inbound bucket and SES's "Received" notification handed to the dep
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timezone
 from typing import Any
 
 from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.tenants import Tenant
 
 
 def receive_mail(
@@ -53,3 +57,71 @@ def receive_mail(
         message=json.dumps(note), subject="Amazon SES Email Receipt Notification"
     )
     return dict(api.lambda_.invoke("receive_inbound_mail", event).payload)
+
+
+INBOUND_BUCKET = "pregon-inbound"
+
+
+def ses_notification(recipients: list[str], key: str, ses_id: str, source: str) -> dict[str, Any]:
+    """The notification SES publishes for a receipt rule's S3 action (format of the SES docs)."""
+    return {
+        "notificationType": "Received",
+        "receipt": {
+            "timestamp": "2026-11-02T12:00:00.000Z",
+            "processingTimeMillis": 310,
+            "recipients": recipients,
+            "spamVerdict": {"status": "PASS"},
+            "virusVerdict": {"status": "PASS"},
+            "spfVerdict": {"status": "PASS"},
+            "dkimVerdict": {"status": "PASS"},
+            "dmarcVerdict": {"status": "PASS"},
+            "action": {
+                "type": "S3",
+                "topicArn": "arn:aws:sns:us-east-1:123456789012:pregon-inbound-mail",
+                "bucketName": INBOUND_BUCKET,
+                "objectKeyPrefix": "mail/",
+                "objectKey": key,
+            },
+        },
+        "mail": {
+            "timestamp": "2026-11-02T12:00:00.000Z",
+            "source": source,
+            "messageId": ses_id,
+            "destination": recipients,
+            "headersTruncated": False,
+            "headers": [],
+            "commonHeaders": {"returnPath": source, "from": [source], "to": recipients},
+        },
+    }
+
+
+def receive(
+    api: Client,
+    raw: bytes,
+    *,
+    to: list[str],
+    ses_id: str | None = None,
+    source: str = "sender@example.net",
+    notification: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """SES stores the raw message in S3 and publishes its notification; the handler runs."""
+    from chalicelib.core.aws import client
+
+    ses_id = ses_id or uuid.uuid4().hex
+    key = f"mail/{ses_id}"
+    client("s3").put_object(Bucket=INBOUND_BUCKET, Key=key, Body=raw)
+    message = notification if notification is not None else ses_notification(to, key, ses_id, source)
+    event = api.events.generate_sns_event(
+        message=json.dumps(message), subject="Amazon SES Email Receipt Notification"
+    )
+    return dict(api.lambda_.invoke("receive_inbound_mail", event).payload)
+
+
+def inbound_address(tenant: Tenant) -> str:
+    return f"{tenant.company_id}@inbound.pregon.local"
+
+
+def detail(api: Client, tenant: Tenant, communication_id: str) -> dict[str, Any]:
+    response = api.http.get(f"/inbound/{communication_id}", headers=tenant.staff_headers())
+    assert response.status_code == 200, response.body
+    return dict(body(response))

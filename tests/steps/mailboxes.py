@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infrastructure.local.imapserver import Dovecot
 from tests.steps.answers import body
+from tests.steps.clients import put_client
 from tests.steps.imap import MAIL_USERS
+from tests.steps.tenants import Tenant
 
 # A Google Workspace company's service account (domain-wide delegation) and its key pair: the
 # private half in the key file the admin downloads, the public half registered with the test's
@@ -133,3 +135,19 @@ def logged(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture)
     out, err = capsys.readouterr()
     records = [repr(vars(record)) + record.getMessage() for record in caplog.records]
     return out + err + "\n".join(records)
+
+
+def office_clients(api: Client, tenant: Tenant) -> None:
+    """Three clients of the office: addresses of their own and of contact persons."""
+    put_client(api, tenant, "CLI-1", name="Muñoz Asesores SL", emails=["contabilidad@munoz.example"])
+    put_client(
+        api,
+        tenant,
+        "CLI-2",
+        name="Panadería Ñandú",
+        emails=["info@nandu.example"],
+        contacts=[
+            {"contact_id": "c1", "first_name": "José", "last_name": "Pérez", "email": "jose@nandu.example"}
+        ],
+    )
+    put_client(api, tenant, "CLI-3", name="Talleres Ríos", emails=["rios@talleres.example"])
