@@ -237,6 +237,10 @@ class BulkStatementsOut(BaseModel):
     skipped: int
     waiting: int
     skip_reasons: dict[str, int] = Field(description="`no_email`, `no_open_movements`, `suppressed`.")
+    fail_reasons: dict[str, int] = Field(
+        description="Why statements failed before an e-mail was written: `too_many_receivables` (a client "
+        "with more open receivables than a statement holds), `not_rendered`."
+    )
     selection: dict[str, Any]
     as_of: str | None
     created_by: str

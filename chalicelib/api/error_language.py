@@ -552,6 +552,12 @@ CATALOG: dict[str, str] = {
     "registered device": "un dispositivo registrado",
     "could not be rendered: {~error}": "no se pudo generar: {error}",
     "{client_id} has no e-mail address": "{client_id} no tiene dirección de e-mail",
+    "{client_id} has {count} open receivables, more than the {limit} a statement prints (mark those "
+    "settled as paid or cancelled, or send the statement with its movements)": (
+        "{client_id} tiene {count} comprobantes pendientes, más de los {limit} que imprime un estado de "
+        "cuenta (marque los saldados como pagados o anulados, o envíe el estado de cuenta con sus "
+        "movimientos)"
+    ),
     "there is no parcel with tracking id {tracking_id}": (
         "no existe el envío con número de seguimiento {tracking_id}"
     ),

@@ -460,6 +460,8 @@ class SendJob:
     pages_total: int | None = None
     # Why recipients were skipped, counted at expansion (bulk statements, D2): reason -> count.
     skip_reasons: dict[str, int] = field(default_factory=dict)
+    # Why statements failed at expansion (not rendered, no message written): reason -> count.
+    fail_reasons: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

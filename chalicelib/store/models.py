@@ -730,6 +730,8 @@ class SendJobModel(BoundModel):
     skipped_no_email = NumberAttribute(null=True)
     skipped_no_movements = NumberAttribute(null=True)
     skipped_suppressed = NumberAttribute(null=True)
+    failed_too_many_receivables = NumberAttribute(null=True)
+    failed_not_rendered = NumberAttribute(null=True)
 
 
 class PushSettingsModel(BoundModel):

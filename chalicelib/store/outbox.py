@@ -471,6 +471,11 @@ SKIP_REASON_ATTRIBUTES = {
     "no_open_movements": "skipped_no_movements",
     "suppressed": "skipped_suppressed",
 }
+# Why statements failed at expansion (bulk statements, D2): reason -> the job's counter.
+FAIL_REASON_ATTRIBUTES = {
+    "too_many_receivables": "failed_too_many_receivables",
+    "not_rendered": "failed_not_rendered",
+}
 
 
 def _job(item: SendJobModel) -> domain.SendJob:
@@ -485,6 +490,11 @@ def _job(item: SendJobModel) -> domain.SendJob:
         skip_reasons={
             reason: int(getattr(item, attribute) or 0)
             for reason, attribute in SKIP_REASON_ATTRIBUTES.items()
+            if getattr(item, attribute)
+        },
+        fail_reasons={
+            reason: int(getattr(item, attribute) or 0)
+            for reason, attribute in FAIL_REASON_ATTRIBUTES.items()
             if getattr(item, attribute)
         },
         **counts,
@@ -558,6 +568,7 @@ def count_job_page(
     skipped: int,
     last_page: bool,
     skip_reasons: dict[str, int] | None = None,
+    fail_reasons: dict[str, int] | None = None,
 ) -> domain.SendJob | None:
     """Count one expanded page of recipients into its job, once: a page handled again (SQS
     delivers at least once) changes nothing and returns None. When every page is counted the job
@@ -572,6 +583,9 @@ def count_job_page(
     for reason, count in (skip_reasons or {}).items():
         if count:
             actions.append(getattr(SendJobModel, SKIP_REASON_ATTRIBUTES[reason]).add(count))
+    for reason, count in (fail_reasons or {}).items():
+        if count:
+            actions.append(getattr(SendJobModel, FAIL_REASON_ATTRIBUTES[reason]).add(count))
     if last_page:
         actions.append(SendJobModel.pages_total.set(page + 1))
     item = SendJobModel(company_id, job_id)

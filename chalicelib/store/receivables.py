@@ -124,9 +124,19 @@ def due_receivables(company_id: str, day: date | None, page_size: int = 200) -> 
         yield _receivable(item)
 
 
-def open_receivables_of_client(company_id: str, client_id: str) -> Iterator[domain.Receivable]:
-    for item in ReceivableModel.open_by_client.query(f"{company_id}#{client_id}"):
+def open_receivables_of_client(
+    company_id: str, client_id: str, *, at_most: int | None = None
+) -> Iterator[domain.Receivable]:
+    """The client's open receivables: a Query of the sparse ``open-by-client`` index, read a page
+    (1 MB) at a time; with ``at_most``, no more than that many items are read."""
+    for item in ReceivableModel.open_by_client.query(f"{company_id}#{client_id}", limit=at_most):
         yield _receivable(item)
+
+
+def count_open_receivables_of_client(company_id: str, client_id: str) -> int:
+    """How many open receivables the client has: the same Query with ``Select=COUNT`` (DynamoDB
+    counts them a page at a time; no item comes back)."""
+    return ReceivableModel.open_by_client.count(f"{company_id}#{client_id}")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ outcome writer counts sent and failed on the job. Skipped clients are counted at
 their reason (``no_email``, ``no_open_movements``, ``suppressed``). A page is counted once and
 each e-mail has the key ``job:<job>:<client>``, so SQS's at-least-once delivery never sends or
 counts twice. Movements come from each client's open movements (``PUT
-/clients/{id}/open-movements``).
+/clients/{id}/open-movements``), else its open receivables. A statement that cannot be made counts
+as failed with its reason (``too_many_receivables``: more open receivables than a statement holds;
+``not_rendered``: the company's template fails), and the page goes on with the other clients.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import SendJob, record_of
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
-from chalicelib.producers.documents.settings import receivables_as_movements
+from chalicelib.producers.documents.settings import TooManyReceivables, receivables_as_movements
 from chalicelib.producers.documents.templates import STATEMENT
 
 PAGE_SIZE = 50
@@ -55,6 +57,7 @@ class BulkProgress:
     skipped: int
     waiting: int
     skip_reasons: dict[str, int]
+    fail_reasons: dict[str, int]
     selection: dict[str, Any]
     as_of: str | None
     created_by: str
@@ -69,6 +72,7 @@ class PageReport:
     messages: int = 0
     failed: int = 0
     skip_reasons: dict[str, int] = field(default_factory=dict)
+    fail_reasons: dict[str, int] = field(default_factory=dict)
 
 
 def start_bulk_statements(
@@ -119,6 +123,7 @@ def progress(job: SendJob) -> BulkProgress:
         BulkProgress,
         seen,
         skip_reasons=dict(job.skip_reasons),
+        fail_reasons=dict(job.fail_reasons),
         selection=(spec.get("selection") or {}).get("statements", {}),
         as_of=spec.get("as_of"),
     )
@@ -171,12 +176,17 @@ def expand_statement_page(
     movements = store.open_movements_of(company_id, [c.client_id for c in clients if c.emails])
     suppressed = job_store.suppressed_among(company_id, [c.emails[0].lower() for c in clients if c.emails])
     reasons: dict[str, int] = {}
+    failures: dict[str, int] = {}
     messages: list[OutgoingMessage] = []
     for client in clients:
         reason = None
         open_movements = movements.get(client.client_id)
         if client.emails and open_movements is None:  # nothing put: the open receivables, if any
-            open_movements = receivables_as_movements(company_id, client.client_id)
+            try:
+                open_movements = receivables_as_movements(company_id, client.client_id)
+            except TooManyReceivables as exc:  # this client's statement fails; the others go
+                _failed(failures, "too_many_receivables", company_id, job_id, client.client_id, exc)
+                continue
         if not client.emails:
             reason = "no_email"
         elif open_movements is None or not open_movements.movements:
@@ -201,16 +211,7 @@ def expand_statement_page(
             )
             pdf = renderer.pdf(pdf_data)
         except ValidationFailed as exc:
-            report.failed += 1
-            logger().warning(
-                "statement not rendered",
-                extra={
-                    "company_id": company_id,
-                    "job_id": job_id,
-                    "client_id": client.client_id,
-                    "error": str(exc),
-                },
-            )
+            _failed(failures, "not_rendered", company_id, job_id, client.client_id, exc)
             continue
         messages.append(
             renderer.message(
@@ -227,6 +228,7 @@ def expand_statement_page(
         )
     written = enqueue(company_id, messages, kick=False, handoff=True)  # handed off once counted
     failed_now = sum(1 for c in written if c.state == "failed" and c.outbox is None)
+    report.failed = sum(failures.values())
     skipped = sum(reasons.values())
     job_store.count_job_page(
         company_id,
@@ -238,12 +240,32 @@ def expand_statement_page(
         skipped=skipped,
         last_page=not next_cursor,
         skip_reasons=reasons,
+        fail_reasons=failures,
     )
     hand_off(company_id, written)
     job_store.job_page_done(company_id, job_id, page)
     report.messages, report.failed, report.skip_reasons = len(messages), failed_now + report.failed, reasons
+    report.fail_reasons = failures
     logger().info("bulk statement page expanded", extra={"company_id": company_id, **vars(report)})
     return report
+
+
+def _failed(
+    failures: dict[str, int], reason: str, company_id: str, job_id: str, client_id: str, exc: Exception
+) -> None:
+    """Count a client's statement that could not be made, and log why (the job shows the count
+    by reason; the log names the client)."""
+    failures[reason] = failures.get(reason, 0) + 1
+    logger().warning(
+        "statement not rendered",
+        extra={
+            "company_id": company_id,
+            "job_id": job_id,
+            "client_id": client_id,
+            "reason": reason,
+            "error": str(exc),
+        },
+    )
 
 
 def _today(company: Any) -> date:

@@ -14,6 +14,21 @@ from chalicelib.core.domain import DocumentSettings, Movement, OpenMovements, Su
 from chalicelib.core.errors import NotFound, ValidationFailed
 
 MAX_LOGO_BYTES = 300 * 1024
+# The most movements a statement holds: those of a statement call, a client's open movements, and
+# a client's open receivables printed in their place (docs/documents.md, "How long a document may be").
+MAX_MOVEMENTS = 2000
+
+
+class TooManyReceivables(ValidationFailed):
+    """A client has more open receivables than a statement holds: a 422 naming ``client_id``."""
+
+    def __init__(self, client_id: str, count: int) -> None:
+        message = (
+            f"{client_id!r} has {count:,} open receivables, more than the {MAX_MOVEMENTS:,} a statement "
+            "prints (mark those settled as paid or cancelled, or send the statement with its movements)"
+        )
+        super().__init__([{"field": "client_id", "message": message}])
+        self.count = count
 
 
 def get_settings(company_id: str) -> DocumentSettings:
@@ -164,14 +179,17 @@ def get_open_movements(company_id: str, client_id: str) -> OpenMovements:
 
 def receivables_as_movements(company_id: str, client_id: str) -> OpenMovements:
     """The client's open receivables as statement lines: each document, its issue and due days and
-    what is still owed on it (one Query of the open-by-client index). Receivables in more than
-    one currency give no currency (each amount is then printed as a plain number)."""
+    what is still owed on it (one Query of the open-by-client index, at most one more item than a
+    statement holds). Receivables in more than one currency give no currency (each amount is then
+    printed as a plain number). More than :data:`MAX_MOVEMENTS` of them: :class:`TooManyReceivables`
+    (a statement never leaves any out), saying how many the client has (a counting Query)."""
     from chalicelib.core.domain import Movement
-    from chalicelib.store.receivables import open_receivables_of_client
+    from chalicelib.store.receivables import count_open_receivables_of_client, open_receivables_of_client
 
-    open_ones = sorted(
-        open_receivables_of_client(company_id, client_id), key=lambda r: (r.issued_on, r.document_number)
-    )
+    read = list(open_receivables_of_client(company_id, client_id, at_most=MAX_MOVEMENTS + 1))
+    if len(read) > MAX_MOVEMENTS:
+        raise TooManyReceivables(client_id, count_open_receivables_of_client(company_id, client_id))
+    open_ones = sorted(read, key=lambda r: (r.issued_on, r.document_number))
     currencies = {r.currency for r in open_ones}
     lines = tuple(
         Movement(
