@@ -37,7 +37,7 @@ def number(n: int) -> str:
     return (f"FA{n:05d}_" + "A-0001_0000-" * 10)[:LONGEST_NUMBER]
 
 
-def receivable(n: int, client_id: str) -> dict[str, Any]:
+def longest_receivable(n: int, client_id: str) -> dict[str, Any]:
     return {
         "document_number": number(n) if client_id == "CEDIMU" else f"{client_id}-{n}",
         "client_id": client_id,
@@ -52,7 +52,7 @@ def receivable(n: int, client_id: str) -> dict[str, Any]:
 def push_receivables(api: Client, headers: dict[str, str], client_id: str, count: int) -> None:
     """The ERP pushes the client's receivables, 500 a call (the most a call takes)."""
     for start in range(0, count, 500):
-        chunk = [receivable(n, client_id) for n in range(start, min(count, start + 500))]
+        chunk = [longest_receivable(n, client_id) for n in range(start, min(count, start + 500))]
         answer = api.http.post("/receivables", headers=headers, body=json.dumps({"receivables": chunk}))
         assert answer.status_code == 200, answer.body
 
@@ -65,7 +65,7 @@ def seed_open_receivables(company_id: str, client_id: str, count: int) -> None:
     now = datetime.now(timezone.utc)
     with ReceivableModel.batch_write() as batch:
         for n in range(count):
-            fields = receivable(n, client_id)
+            fields = longest_receivable(n, client_id)
             batch.save(
                 ReceivableModel(
                     company_id,
@@ -141,7 +141,7 @@ def test_a_client_with_more_receivables_than_a_statement_holds_is_refused_naming
     assert seen.status_code == 422 and body(seen)["errors"][0]["field"] == "client_id"
     assert deliver_outboxes()["sent"] == 0 and mailbox.messages() == []
     # When the ERP marks 499 of them paid (through the API, 500 a call at most)
-    push = [receivable(n, "CEDIMU") | {"state": "paid"} for n in range(2001, 2500)]
+    push = [longest_receivable(n, "CEDIMU") | {"state": "paid"} for n in range(2001, 2500)]
     paid = api.http.post("/receivables", headers=erp_headers(tenant), body=json.dumps({"receivables": push}))
     assert paid.status_code == 200, paid.body
     # Then the refusal counts the 2,001 still open
