@@ -17,9 +17,8 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
-from tests.steps.documents import documents_key, pdf_attachments, pdf_text
+from tests.steps.documents import bulk_statements_run, documents_key, pdf_attachments, pdf_text
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.sends import expand_pages
 from tests.steps.tenants import Tenant, smtp_sender_account
 
 MOST_MOVEMENTS = 2000  # StatementIn.movements, OpenMovementsIn.movements
@@ -115,14 +114,8 @@ def test_a_bulk_statement_prints_a_client_with_the_most_movements_at_their_longe
     )
     assert put.status_code == 200, put.body
     # When staff send statements in bulk
-    started = api.http.post(
-        "/documents/statements/bulk", headers=erp, body=json.dumps({"as_of": "2026-10-31"})
-    )
-    assert started.status_code == 201, started.body
-    expand_pages()
-    deliver_outboxes()
+    seen = bulk_statements_run(api, erp, "2026-10-31")
     # Then the job sent it, and nothing failed
-    seen = body(api.http.get(f"/documents/statements/bulk/{body(started)['job_id']}", headers=erp))
     assert (seen["state"], seen["total"], seen["sent"], seen["failed"]) == ("done", 1, 1, 0)
     # And the client's PDF prints every movement and the closing balance
     assert_every_movement_is_printed(the_only_pdf(mailbox))

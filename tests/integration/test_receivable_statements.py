@@ -17,10 +17,9 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.clients import put_client
-from tests.steps.documents import documents_key, pdf_attachments, pdf_text
+from tests.steps.documents import bulk_statements_run, documents_key, pdf_attachments, pdf_text
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.reminders import erp_headers
-from tests.steps.sends import expand_pages
 from tests.steps.tenants import Tenant, smtp_sender_account
 
 MOST = 2000  # the most movements a statement holds (StatementIn.movements)
@@ -175,14 +174,8 @@ def test_in_a_bulk_job_the_client_with_too_many_receivables_fails_with_that_reas
     seed_open_receivables(tenant.company_id, "CEDIMU", 2500)
     push_receivables(api, erp_headers(tenant), "OTRO", 2)
     # When staff send statements in bulk
-    started = api.http.post(
-        "/documents/statements/bulk", headers=erp, body=json.dumps({"as_of": "2026-10-31"})
-    )
-    assert started.status_code == 201, started.body
-    expand_pages()
-    deliver_outboxes()
+    seen = bulk_statements_run(api, erp, "2026-10-31")
     # Then the job is done: one sent, CEDIMU's failed with its reason
-    seen = body(api.http.get(f"/documents/statements/bulk/{body(started)['job_id']}", headers=erp))
     assert (seen["state"], seen["total"], seen["sent"], seen["failed"]) == ("done", 2, 1, 1)
     assert seen["fail_reasons"] == {"too_many_receivables": 1} and seen["skip_reasons"] == {}
     # And only the other client got its statement, with both its receivables

@@ -57,3 +57,18 @@ def file_exists(key: str) -> bool:
     except ClientError:
         return False
     return True
+
+
+def bulk_statements_run(api: Client, headers: dict[str, str], as_of: str) -> dict[str, Any]:
+    """Staff send statements in bulk as of ``as_of``; its pages are expanded and the outbox
+    delivered: the job as ``GET /documents/statements/bulk/{job_id}`` then shows it."""
+    from tests.steps.outbox import deliver_outboxes
+    from tests.steps.sends import expand_pages
+
+    started = api.http.post("/documents/statements/bulk", headers=headers, body=json.dumps({"as_of": as_of}))
+    assert started.status_code == 201, started.body
+    expand_pages()
+    deliver_outboxes()
+    seen = api.http.get(f"/documents/statements/bulk/{json.loads(started.body)['job_id']}", headers=headers)
+    assert seen.status_code == 200, seen.body
+    return dict(json.loads(seen.body))
