@@ -11,6 +11,8 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops key revoke acme <key id>
     uv run python -m infrastructure.ops sms sender-ids --not-in-use   # chosen but not assigned
     uv run python -m infrastructure.ops sms assign-sender-ids acme AcmeCargas
+    uv run python -m infrastructure.ops sms numbers --shared   # two-way numbers two companies hold
+    uv run python -m infrastructure.ops sms assign-numbers acme +5491140001234
     uv run python -m infrastructure.ops token          # the local operator token for /operator/...
 
 Targets: ``--target local`` (the running local stack's DynamoDB and moto, as ``stack env`` prints),
@@ -78,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("key_id")
     rotate.add_argument("--overlap-minutes", type=int, default=1440)
 
-    sms = commands.add_parser("sms", help="review and assign SMS sender IDs").add_subparsers(
+    sms = commands.add_parser("sms", help="review and assign SMS sender IDs and numbers").add_subparsers(
         dest="action", required=True
     )
     review = sms.add_parser("sender-ids", help="each company's chosen sender ID and the ones assigned to it")
@@ -86,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     give = sms.add_parser("assign-sender-ids", help="the sender IDs a company may use (replacing its own)")
     give.add_argument("company_id")
     give.add_argument("sender_ids", nargs="*", help="none: take them all back")
+    numbers = sms.add_parser("numbers", help="each two-way SMS number and the companies holding it")
+    numbers.add_argument("--shared", action="store_true", help="only those two companies hold")
+    give_numbers = sms.add_parser("assign-numbers", help="a company's two-way numbers (replacing its own)")
+    give_numbers.add_argument("company_id")
+    give_numbers.add_argument("numbers", nargs="*", help="E.164 or local; none: take them back")
 
     token = commands.add_parser("token", help="the local stack's operator token (or --new: a token + hash)")
     token.add_argument("--new", action="store_true", help="make a token for a deployed stage")
@@ -168,13 +175,19 @@ def _sms(args: argparse.Namespace) -> dict[str, Any]:
     if args.action == "assign-sender-ids":
         sender_ids = sms.assign_sender_ids(args.company_id, list(args.sender_ids), by=_who())
         return {"company_id": args.company_id, "sender_ids": sender_ids}
-    items: list[dict[str, Any]] = []
+    if args.action == "assign-numbers":
+        numbers = sms.assign_inbound_numbers(args.company_id, list(args.numbers))
+        return {"company_id": args.company_id, "numbers": numbers}
+    company_ids: list[str] = []
     after: str | None = None
     while True:  # every company, a page at a time (a Query of the listing index, never a Scan)
         page, after = companies.list_companies(after, 100)
-        items += sms.sender_id_review([c.company_id for c in page])
+        company_ids += [c.company_id for c in page]
         if after is None:
             break
+    if args.action == "numbers":
+        return {"items": [i for i in sms.number_review(company_ids) if i["shared"] or not args.shared]}
+    items = sms.sender_id_review(company_ids)
     return {"items": [i for i in items if not (args.not_in_use and i["in_use"])]}
 
 
@@ -198,6 +211,17 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
         return "\n".join(lines) or "(no companies)"
     if args.command == "sms" and args.action == "assign-sender-ids":
         return f"{answer['company_id']}: {' '.join(answer['sender_ids']) or '(no sender IDs)'}"
+    if args.command == "sms" and args.action == "assign-numbers":
+        return f"{answer['company_id']}: {' '.join(answer['numbers']) or '(no numbers)'}"
+    if args.command == "sms" and args.action == "numbers":
+        lines = [
+            f"{i['number']:<16} {' '.join(i['companies']):<30} "
+            + ("SHARED: take it back from all but one" if i["shared"] else "")
+            + f"  (claimed by: {i['claimed_by'] or 'none'}; receiving: {' '.join(i['receiving']) or 'none'})"
+            for i in answer["items"]
+        ]
+        empty = "(no number is held by two companies)" if args.shared else "(no two-way numbers)"
+        return "\n".join(lines) or empty
     if args.command == "sms":
         lines = [
             f"{i['company_id']:<20} {i['sender_id']:<12} "

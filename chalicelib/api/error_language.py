@@ -426,6 +426,9 @@ CATALOG: dict[str, str] = {
     "the number {number} already receives SMS for another company": (
         "el número {number} ya recibe SMS de otra empresa"
     ),
+    "the number {number} is assigned to another company: take it back from that company first": (
+        "el número {number} está asignado a otra empresa: quíteselo primero a esa empresa"
+    ),
     "{value} is not a two-way number of this company: Pregón's operator assigns them": (
         "{value} no es un número de SMS bidireccional de esta empresa: los asigna el operador de Pregón"
     ),

@@ -166,10 +166,12 @@ def rotate_api_key(caller: Principal, company_id: str, key_id: str) -> Response:
     OPERATOR,
     body="SmsNumbersIn",
     response="SmsNumbersOut",
+    errors={409: "another company holds one of the numbers (`field` is `numbers`; the message names it)"},
 )
 def assign_sms_numbers(caller: Principal, company_id: str) -> Response:
     """Give a company its two-way SMS numbers: the only ones its administrators may name as the
-    `inbound_number` clients write to; a number taken back stops reaching it (I1, I2, Q7)"""
+    `inbound_number` clients write to; a number taken back stops reaching it, and a number is one
+    company's at a time (I1, I2, Q7)"""
     from chalicelib.api.operator_schemas import SmsNumbersIn
     from chalicelib.messaging.accounts.sms import assign_inbound_numbers
 

@@ -451,6 +451,21 @@ class SmsSettingsModel(BoundModel):
     assigned_sender_ids = UnicodeSetAttribute(null=True)
 
 
+class SmsNumberClaimModel(BoundModel):
+    """Which company holds a two-way SMS number: one item per number (E.164), written in the same
+    transaction as the operator's assignment of the company's numbers, on condition that no other
+    company holds it, and deleted in the one that takes the number back. So a number is one
+    company's, even when two operators assign it to two companies at once (inbound SMS to a number
+    two companies hold would reach neither)."""
+
+    class Meta(_Meta):
+        table_name = "sms-number-claims"
+
+    number = UnicodeAttribute(hash_key=True)
+    company_id = UnicodeAttribute()
+    claimed_at = UTCDateTimeAttribute()
+
+
 class AttachmentRef(MapAttribute[str, object]):
     name = UnicodeAttribute()
     content_type = UnicodeAttribute()
@@ -1254,6 +1269,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ClientModel,
     MessageTemplateModel,
     SmsSettingsModel,
+    SmsNumberClaimModel,
     CommunicationModel,
     MessageKeyModel,
     OutboxModel,

@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.core import domain
 from chalicelib.core.errors import Conflict
 from chalicelib.store.fields import record_from, set_or_remove
-from chalicelib.store.models import SmsSettingsModel
+from chalicelib.store.models import SmsNumberClaimModel, SmsSettingsModel
 
 # What saving the settings writes (an unset one is removed); the secrets have calls of their own.
 _SETTINGS = (
@@ -127,7 +127,9 @@ def set_bulk_password_hash(company_id: str, password_hash: str, at: datetime) ->
 
 def assign_numbers(company_id: str, numbers: list[str], at: datetime) -> domain.SmsSettings:
     """Set the two-way numbers the operator gave the company (E.164; none: no two-way SMS); its
-    ``inbound_number`` goes in the same write when it is not one of them any more."""
+    ``inbound_number`` goes in the same write when it is not one of them any more. Each number is
+    claimed for the company in the same transaction (``NumberTaken`` when another company holds
+    one), and the claims of the numbers taken back are deleted in it."""
     return _assign(company_id, "inbound_number", numbers, at)
 
 
@@ -137,8 +139,16 @@ def assign_sender_ids(company_id: str, sender_ids: list[str], at: datetime) -> d
     return _assign(company_id, "sender_id", sender_ids, at)
 
 
-# An assignment tries again when an administrator's save changed the setting between its read and
-# its write (each save is one write: a few tries always pass).
+class NumberTaken(Exception):
+    """A two-way number the operator assigns is held by another company (which is not named)."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+# An assignment tries again when an administrator's save (or another assignment) changed the
+# settings between its read and its write (each save is one write: a few tries always pass).
 _ASSIGN_TRIES = 5
 
 
@@ -147,7 +157,7 @@ def _assign(company_id: str, chosen: str, values: list[str], at: datetime) -> do
     the value the company chose is no longer among them. The write holds only while the setting
     is still what was read: an administrator who chose a value the assignment withdraws, between
     the read and the write, would otherwise keep it (a number that could then be given to another
-    company, leaving its SMS to neither)."""
+    company, leaving its SMS to neither). Numbers are claimed besides (``_write_numbers``)."""
     from pynamodb.exceptions import UpdateError
 
     model = SmsSettingsModel
@@ -159,18 +169,79 @@ def _assign(company_id: str, chosen: str, values: list[str], at: datetime) -> do
         actions: list[Any] = [assigned.set(set(values)) if values else assigned.remove()]
         if value and value not in values:
             actions.append(setting.remove())
+        condition = setting == value if value else setting.does_not_exist()
+        if chosen == "inbound_number":
+            held = tuple(current.assigned_numbers) if current is not None else ()
+            if _write_numbers(company_id, held, values, actions + _defaults(at), condition, at):
+                written_now = get_sms_settings(company_id)
+                assert written_now is not None
+                return written_now
+            continue  # the settings changed since they were read: read them again
         item = model(company_id)
         try:
-            item.update(
-                actions=actions + _defaults(at),
-                condition=setting == value if value else setting.does_not_exist(),
-            )
+            item.update(actions=actions + _defaults(at), condition=condition)
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 continue  # the company's choice changed since it was read: read it again
             raise
         return _settings(item)
     raise Conflict("the company's SMS settings kept changing: try again", field=chosen)
+
+
+def _write_numbers(
+    company_id: str,
+    held: tuple[str, ...],
+    numbers: list[str],
+    actions: list[Any],
+    condition: Any,
+    at: datetime,
+) -> bool:
+    """One transaction: the settings' ``actions`` (on ``condition``, and on the assigned numbers
+    being still ``held``), a claim of each of ``numbers`` for the company (on no other company
+    holding it: ``NumberTaken`` otherwise) and the deletion of the company's claims of the numbers
+    taken back. False when another writer changed the settings or raced a claim: read again."""
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.store.tables import LOST_RACE, connection
+
+    settings, claim = SmsSettingsModel, SmsNumberClaimModel
+    assigned = settings.assigned_numbers
+    still_held = assigned == set(held) if held else assigned.does_not_exist()
+    withdrawn = sorted(set(held) - set(numbers))
+    # Only the company's own claims go (a number held twice before claims existed may be the other's).
+    mine = [c.number for c in claim.batch_get(withdrawn) if c.company_id == company_id] if withdrawn else []
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            for number in mine:  # deletes come first in the transaction, then updates in order
+                tx.delete(claim(number), condition=claim.company_id == company_id)
+            tx.update(settings(company_id), actions=actions, condition=condition & still_held)
+            for number in numbers:
+                tx.update(
+                    claim(number),
+                    actions=[claim.company_id.set(company_id), claim.claimed_at.set(claim.claimed_at | at)],
+                    condition=claim.number.does_not_exist() | (claim.company_id == company_id),
+                )
+    except TransactWriteError as exc:
+        reasons = [r.code if r is not None else None for r in exc.cancellation_reasons or []]
+        if not any(code in LOST_RACE for code in reasons):
+            raise
+        taken = [
+            number
+            for number, code in zip(numbers, reasons[len(mine) + 1 :], strict=False)
+            if code == "ConditionalCheckFailed"
+        ]
+        settings_changed = "ConditionalCheckFailed" in reasons[: len(mine) + 1]
+        if taken and not settings_changed and "TransactionConflict" not in reasons:
+            raise NumberTaken(taken[0]) from None
+        return False
+    return True
+
+
+def number_holders(numbers: list[str]) -> dict[str, str]:
+    """The company that holds each of these two-way numbers, by its claim (numbers no company
+    claimed are left out)."""
+    return {str(c.number): str(c.company_id) for c in SmsNumberClaimModel.batch_get(sorted(set(numbers)))}
 
 
 def settings_of(company_ids: list[str]) -> list[domain.SmsSettings]:

@@ -95,6 +95,8 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
             '{"company_id": "madrid", "sender_ids": ["CargasMad"]}',
         ],
         5: ["(no company chose a sender ID)", "azteca: Azteca"],
+        6: ["azteca: +525512345678", "+525512345678    azteca", "claimed by: azteca; receiving: none"],
+        7: ["(no number is held by two companies)", "madrid: (no numbers)"],
     },
     "push.md": {1: ['"endpoint_arn": "arn:aws:sns:', '"key": "custom:aviso"', "done ", "sent     1"]},
     "reminders.md": {

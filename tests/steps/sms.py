@@ -17,23 +17,23 @@ GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
 
 
 def free_inbound_number(assigned_to: str | None = None) -> str:
-    """A Buenos Aires mobile number, in E.164, that no company receives SMS on yet: the tests'
-    companies share one DynamoDB for the whole run, and a number is one company's (drawing from a
-    million at random met another test's number about once in fifty runs). ``assigned_to``: Pregón's
-    operator has given it to that company (``PUT /operator/companies/{id}/sms-numbers``), so the
-    company may name it as its ``inbound_number``."""
+    """A Buenos Aires mobile number, in E.164, that no company receives SMS on or holds yet: the
+    tests' companies share one DynamoDB for the whole run, and a number is one company's (drawing
+    from a million at random met another test's number about once in fifty runs). ``assigned_to``:
+    Pregón's operator has given it to that company (``PUT /operator/companies/{id}/sms-numbers``),
+    so the company may name it as its ``inbound_number``."""
     import secrets
 
     from chalicelib.core.errors import ValidationFailed
     from chalicelib.core.phones import normalize_phone
-    from chalicelib.store.sms import companies_by_inbound_number
+    from chalicelib.store.sms import companies_by_inbound_number, number_holders
 
     while True:
         try:
             number = normalize_phone(f"+549114{secrets.randbelow(10**7):07d}")
         except ValidationFailed:
             continue
-        if not companies_by_inbound_number(number):
+        if not companies_by_inbound_number(number) and not number_holders([number]):
             if assigned_to:
                 assign_number(assigned_to, number)
             return number

@@ -309,7 +309,9 @@ def _not_assigned(field: str, value: str) -> ValidationFailed:
 def assign_inbound_numbers(company_id: str, raw_numbers: list[str]) -> list[str]:
     """The operator gives a company its two-way numbers (E.164, read in the company's region;
     an empty list takes them all back): the only ones it may receive SMS on. Its ``inbound_number``
-    is removed when it is not one of them any more. 404 for a company that does not exist."""
+    is removed when it is not one of them any more. 404 for a company that does not exist; 409
+    naming ``numbers`` (and the number, not the company) when another company holds one: a number
+    is one company's, or inbound SMS to it would reach neither."""
     from chalicelib.core.errors import NotFound
     from chalicelib.core.phones import normalize_phone
     from chalicelib.tenants.companies import company_exists, phone_region
@@ -326,7 +328,14 @@ def assign_inbound_numbers(company_id: str, raw_numbers: list[str]) -> list[str]
             errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    return list(store.assign_numbers(company_id, sorted(set(numbers)), clock.now()).assigned_numbers)
+    try:
+        saved = store.assign_numbers(company_id, sorted(set(numbers)), clock.now())
+    except store.NumberTaken as taken:  # the other company is not named: it is not this one's business
+        raise Conflict(
+            f"the number {taken.number} is assigned to another company: take it back from that company first",
+            field="numbers",
+        ) from None
+    return list(saved.assigned_numbers)
 
 
 def assign_sender_ids(company_id: str, sender_ids: list[str], *, by: str) -> list[str]:
@@ -377,6 +386,33 @@ def sender_id_review(company_ids: list[str]) -> list[dict[str, Any]]:
         }
         for settings in sorted(store.settings_of(company_ids), key=lambda s: s.company_id)
         if settings.sender_id
+    ]
+
+
+def number_review(company_ids: list[str]) -> list[dict[str, Any]]:
+    """Every two-way number these companies hold (assigned, or named as ``inbound_number``), in
+    number order: the companies holding it, the one whose claim it is (``claimed_by``; None for a
+    number assigned before claims existed and not assigned since), the ones receiving on it and
+    whether it is ``shared``: a number assigned to two companies before numbers were claimed is in
+    both settings still, what the operator settles after the deploy (docs/operations.md)."""
+    holders: dict[str, set[str]] = {}
+    receiving: dict[str, set[str]] = {}
+    for settings in store.settings_of(company_ids):
+        for number in settings.assigned_numbers:
+            holders.setdefault(number, set()).add(settings.company_id)
+        if settings.inbound_number:
+            holders.setdefault(settings.inbound_number, set()).add(settings.company_id)
+            receiving.setdefault(settings.inbound_number, set()).add(settings.company_id)
+    claimed = store.number_holders(list(holders))
+    return [
+        {
+            "number": number,
+            "companies": sorted(companies),
+            "claimed_by": claimed.get(number),
+            "receiving": sorted(receiving.get(number, ())),
+            "shared": len(companies) > 1,
+        }
+        for number, companies in sorted(holders.items())
     ]
 
 

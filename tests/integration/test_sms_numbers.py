@@ -1,0 +1,313 @@
+"""A two-way SMS number is one company's (I1, I2, Q7): inbound SMS to a number two companies hold
+would reach neither, so Pregón's operator cannot assign (`PUT /operator/companies/{id}/sms-numbers`)
+a number another company holds: a 409 naming `numbers` and the number, never the other company.
+Each number is claimed (table `sms-number-claims`) in the same transaction as the assignment, so two
+operators assigning one number to two companies at once leave exactly one holder. Numbers assigned
+twice before claims existed are listed by `ops sms numbers --shared` for the operator to settle."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from infrastructure import ops
+from tests.steps.answers import body
+from tests.steps.operators import configure_operator_token, operator_headers
+from tests.steps.sms import free_inbound_number, receive_sms
+from tests.steps.tenants import Tenant
+
+ANA = "+5491159876543"
+
+
+@pytest.fixture
+def number_operator(local_aws: dict[str, str]) -> Iterator[str]:
+    import os
+
+    from chalicelib.core.settings import get_settings, reset_settings
+
+    yield configure_operator_token()
+    os.environ.pop("PREGON_OPERATOR_TOKEN_SHA256", None)
+    reset_settings()
+    get_settings()  # from the tests' environment (configure_operator_token says why)
+
+
+def assign_numbers(api: Client, headers: dict[str, str], company_id: str, numbers: list[str]) -> Any:
+    return api.http.put(
+        f"/operator/companies/{company_id}/sms-numbers",
+        headers=headers,
+        body=json.dumps({"numbers": numbers}),
+    )
+
+
+def raw_item(model_name: str, key: dict[str, Any]) -> dict[str, Any]:
+    """An item as DynamoDB holds it (``{}``: none)."""
+    import boto3
+
+    from chalicelib.store import models
+    from chalicelib.store.tables import bind
+
+    bind()
+    table = getattr(models, model_name).Meta.table_name
+    found = boto3.client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)
+    return dict(found.get("Item", {}))
+
+
+def claim_of(number: str) -> dict[str, Any]:
+    return raw_item("SmsNumberClaimModel", {"number": {"S": number}})
+
+
+def settings_item(company_id: str) -> dict[str, Any]:
+    return raw_item("SmsSettingsModel", {"company_id": {"S": company_id}})
+
+
+def numbers_held_as_written_before_claims(company_id: str, *numbers: str) -> None:
+    """The company's settings item holds these numbers as the operator's assignments wrote them
+    before numbers were claimed: in the settings alone, whoever else held them."""
+    import boto3
+
+    from chalicelib.store.models import SmsSettingsModel
+    from chalicelib.store.tables import bind
+
+    bind()
+    boto3.client("dynamodb").update_item(
+        TableName=SmsSettingsModel.Meta.table_name,
+        Key={"company_id": {"S": company_id}},
+        UpdateExpression="SET assigned_numbers = :n, enabled = :f, provider = :p, sms_type = :t, "
+        "default_region = :r, updated_at = :u",
+        ExpressionAttributeValues={
+            ":n": {"SS": list(numbers)},
+            ":f": {"BOOL": False},
+            ":p": {"S": "sns"},
+            ":t": {"S": "Transactional"},
+            ":r": {"S": "AR"},
+            ":u": {"S": "2026-11-01T12:00:00.000000+0000"},
+        },
+    )
+
+
+def test_a_number_another_company_holds_is_refused_naming_the_number_not_the_company(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str
+) -> None:
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given Pregón's operator gave the number to a company
+    given = assign_numbers(api, operator, tenant.company_id, [number])
+    assert given.status_code == 200, given.body
+    assert claim_of(number)["company_id"] == {"S": tenant.company_id}
+    # When an operator assigns the same number to another company (written locally, as "0" + 11 15)
+    local = f"011 15 {number[-8:-4]}-{number[-4:]}"
+    refused = assign_numbers(api, operator, other_tenant.company_id, [free_inbound_number(), local])
+    # Then it is a 409 naming the field and the number, but not the company that holds it
+    assert refused.status_code == 409, refused.body
+    answer = body(refused)
+    assert answer["field"] == "numbers"
+    assert answer["message"] == (
+        f"the number {number} is assigned to another company: take it back from that company first"
+    )
+    assert tenant.company_id not in refused.body.decode()
+    # And nothing of the assignment was written: neither the other number nor the settings
+    assert "assigned_numbers" not in settings_item(other_tenant.company_id)
+    assert claim_of(number)["company_id"] == {"S": tenant.company_id}
+    # And in Spanish for a caller who reads Spanish
+    spanish = assign_numbers(api, operator | {"Accept-Language": "es-AR"}, other_tenant.company_id, [number])
+    assert spanish.status_code == 409 and body(spanish)["field"] == "numbers"
+    assert body(spanish)["message"] == (
+        f"el número {number} está asignado a otra empresa: quíteselo primero a esa empresa"
+    )
+    # And the company that holds it may be assigned it again, beside another one
+    again = assign_numbers(api, operator, tenant.company_id, [number, free_inbound_number()])
+    assert again.status_code == 200 and number in body(again)["numbers"], again.body
+
+
+def test_only_the_operator_assigns_numbers(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str
+) -> None:
+    number = free_inbound_number()
+    # A company's administrator, another company's administrator and an API key are refused
+    for headers in (tenant.admin_headers(), other_tenant.admin_headers(), tenant.key_headers()):
+        refused = assign_numbers(api, headers, tenant.company_id, [number])
+        assert refused.status_code == 403, (headers, refused.body)
+    # And so is a call with no credentials
+    assert assign_numbers(
+        api, {"Content-Type": "application/json"}, tenant.company_id, [number]
+    ).status_code in (
+        401,
+        403,
+    )
+    # And none of them claimed the number or changed the company's settings
+    assert claim_of(number) == {}
+    assert "assigned_numbers" not in settings_item(tenant.company_id)
+    # The operator: an unknown company is a 404 and claims nothing; its own company is assigned it
+    operator = operator_headers(number_operator)
+    assert assign_numbers(api, operator, "no-such-company", [number]).status_code == 404
+    assert claim_of(number) == {}
+    assigned = assign_numbers(api, operator, tenant.company_id, [number])
+    assert body(assigned) == {"company_id": tenant.company_id, "numbers": [number]}
+    assert settings_item(tenant.company_id)["assigned_numbers"] == {"SS": [number]}
+
+
+def test_two_operators_assigning_one_number_to_two_companies_at_once_leave_one_holder(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import sms as store
+
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given two operators assigning the same number, one to each company, and the second's whole
+    # call runs just after the first has read the company's settings (both read before either
+    # writes: this hook runs the second at that exact point)
+    real_read = store.get_sms_settings
+    second: list[Any] = []
+
+    def read_then_the_other_operator_assigns(company_id: str) -> Any:
+        current = real_read(company_id)
+        if company_id == tenant.company_id and not second:
+            second.append(assign_numbers(api, operator, other_tenant.company_id, [number]))
+        return current
+
+    monkeypatch.setattr(store, "get_sms_settings", read_then_the_other_operator_assigns)
+    # When the first operator's assignment goes on to write
+    first = assign_numbers(api, operator, tenant.company_id, [number])
+    # Then one of them was assigned the number and the other was refused with a 409 naming it
+    assert [second[0].status_code, first.status_code] == [200, 409], (second[0].body, first.body)
+    assert body(first)["field"] == "numbers" and number in body(first)["message"]
+    # And exactly one company holds it: in its claim, in its settings, and it receives on it
+    assert claim_of(number)["company_id"] == {"S": other_tenant.company_id}
+    assert settings_item(other_tenant.company_id)["assigned_numbers"] == {"SS": [number]}
+    assert "assigned_numbers" not in settings_item(tenant.company_id)
+    monkeypatch.undo()
+    holder = api.http.put(
+        "/sms/settings",
+        headers=other_tenant.admin_headers(),
+        body=json.dumps({"enabled": True, "inbound_number": number}),
+    )
+    assert holder.status_code == 200, holder.body
+    assert receive_sms(api, number, ANA, "saldo")["company_id"] == other_tenant.company_id
+
+
+def test_a_number_taken_back_from_one_company_may_be_assigned_to_another(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str
+) -> None:
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given a company receiving SMS on the number the operator gave it
+    assert assign_numbers(api, operator, tenant.company_id, [number]).status_code == 200
+    chosen = api.http.put(
+        "/sms/settings",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"enabled": True, "inbound_number": number}),
+    )
+    assert chosen.status_code == 200, chosen.body
+    assert receive_sms(api, number, ANA, "saldo")["company_id"] == tenant.company_id
+    # When the operator takes it back
+    assert body(assign_numbers(api, operator, tenant.company_id, []))["numbers"] == []
+    # Then its claim went in the same write, with the company's numbers and its inbound_number
+    assert claim_of(number) == {}
+    item = settings_item(tenant.company_id)
+    assert "assigned_numbers" not in item and "inbound_number" not in item
+    # And the operator may give it to another company, which receives on it
+    given = assign_numbers(api, operator, other_tenant.company_id, [number])
+    assert given.status_code == 200, given.body
+    assert claim_of(number)["company_id"] == {"S": other_tenant.company_id}
+    moved = api.http.put(
+        "/sms/settings",
+        headers=other_tenant.admin_headers(),
+        body=json.dumps({"enabled": True, "inbound_number": number}),
+    )
+    assert moved.status_code == 200, moved.body
+    assert receive_sms(api, number, ANA, "saldo")["company_id"] == other_tenant.company_id
+    # And the first company can no longer be given it
+    assert assign_numbers(api, operator, tenant.company_id, [number]).status_code == 409
+
+
+def test_numbers_held_twice_before_claims_are_listed_and_settled_with_the_command(
+    api: Client, tenant: Tenant, other_tenant: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = sorted((tenant.company_id, other_tenant.company_id))
+    number = free_inbound_number()
+    # Given a number the operator assigned to both companies before numbers were claimed, and the
+    # first company receiving on it
+    numbers_held_as_written_before_claims(first, number)
+    numbers_held_as_written_before_claims(second, number)
+    admin = {tenant.company_id: tenant, other_tenant.company_id: other_tenant}
+    receiving = api.http.put(
+        "/sms/settings",
+        headers=admin[first].admin_headers(),
+        body=json.dumps({"enabled": True, "inbound_number": number}),
+    )
+    assert receiving.status_code == 200, receiving.body
+    # And the second cannot receive on it as well (a 409 naming the number)
+    both = api.http.put(
+        "/sms/settings",
+        headers=admin[second].admin_headers(),
+        body=json.dumps({"enabled": True, "inbound_number": number}),
+    )
+    assert both.status_code == 409 and number in body(both)["message"], both.body
+    # When the operator lists the numbers two companies hold
+    run = ["--target", "env", "--json"]
+    capsys.readouterr()  # (the log lines so far)
+    assert ops.main([*run, "sms", "numbers", "--shared"]) == 0
+    shared = json.loads(capsys.readouterr().out)["items"]
+    # Then this number is listed with both companies, claimed by neither, the first receiving on it
+    assert {
+        "number": number,
+        "companies": [first, second],
+        "claimed_by": None,
+        "receiving": [first],
+        "shared": True,
+    } in shared
+    # When the operator settles it: taken back from the second, assigned again to the first
+    assert ops.main([*run, "sms", "assign-numbers", second]) == 0
+    assert json.loads(capsys.readouterr().out) == {"company_id": second, "numbers": []}
+    assert ops.main([*run, "sms", "assign-numbers", first, number]) == 0
+    assert json.loads(capsys.readouterr().out) == {"company_id": first, "numbers": [number]}
+    # Then it is no longer shared, and it is the first company's claim
+    assert ops.main([*run, "sms", "numbers", "--shared"]) == 0
+    assert number not in capsys.readouterr().out
+    assert ops.main([*run, "sms", "numbers"]) == 0
+    listed = [i for i in json.loads(capsys.readouterr().out)["items"] if i["number"] == number]
+    assert listed == [
+        {"number": number, "companies": [first], "claimed_by": first, "receiving": [first], "shared": False}
+    ]
+    # And the command refuses to give it to the second again, naming the number (exit status 2)
+    assert ops.main(["--target", "env", "sms", "assign-numbers", second, number]) == 2
+    assert f"refused (409): the number {number} is assigned to another company" in capsys.readouterr().err
+
+
+def test_two_assignments_to_one_company_at_once_leave_its_claims_as_its_numbers(
+    api: Client, tenant: Tenant, number_operator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import sms as store
+
+    operator = operator_headers(number_operator)
+    kept, dropped, meanwhile, added = (free_inbound_number() for _ in range(4))
+    # Given a company holding two numbers
+    assert assign_numbers(api, operator, tenant.company_id, [kept, dropped]).status_code == 200
+    # And a second operator giving it another list just after the first operator read its settings
+    real_read = store.get_sms_settings
+    reads: list[Any] = []
+
+    def read_then_the_other_operator_assigns(company_id: str) -> Any:
+        current = real_read(company_id)
+        reads.append(current)
+        if len(reads) == 1:
+            assert assign_numbers(api, operator, tenant.company_id, [kept, meanwhile]).status_code == 200
+        return current
+
+    monkeypatch.setattr(store, "get_sms_settings", read_then_the_other_operator_assigns)
+    # When the first operator's assignment writes
+    first = assign_numbers(api, operator, tenant.company_id, [kept, added])
+    # Then it saw the change, read again and replaced the list the second wrote (the last one wins)
+    assert first.status_code == 200 and body(first)["numbers"] == sorted([kept, added]), first.body
+    assert sorted(settings_item(tenant.company_id)["assigned_numbers"]["SS"]) == sorted([kept, added])
+    # And the company's claims are exactly its numbers: none is left claimed for it without being its own
+    assert {n: claim_of(n).get("company_id") for n in (kept, dropped, meanwhile, added)} == {
+        kept: {"S": tenant.company_id},
+        dropped: None,
+        meanwhile: None,
+        added: {"S": tenant.company_id},
+    }
