@@ -7,6 +7,7 @@ What reaches SNS is read from the Publish call our client makes (moto keeps no a
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -276,3 +277,50 @@ def test_only_the_operator_assigns_sender_ids(
     assert assign(api, operator_headers(operator), "no-such-company", ["CableSur"]).status_code == 404
     assert assign(api, operator_headers(operator), *path_body).status_code == 200
     assert settings(api, tenant)["assigned_sender_ids"] == ["CableSur"]
+
+
+def test_an_unassigned_sender_id_is_warned_about_once_an_hour_per_company_not_at_every_sms(
+    api: Client,
+    tenant: Tenant,
+    clock: Any,
+    local_aws: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.store import sms as store
+
+    # Given a company whose administrator typed "AFIP" before sender IDs were the operator's to give
+    assert save(api, tenant.admin_headers(), enabled=True, provider="sns").status_code == 200
+    before = store.get_sms_settings(tenant.company_id)
+    assert before is not None
+    store.save_sms_settings(replace(before, sender_id="AFIP"))
+
+    def warnings() -> list[logging.LogRecord]:
+        return [
+            r
+            for r in caplog.records
+            if r.levelno == logging.WARNING
+            and r.getMessage().startswith("SMS sent without its sender ID")
+            and getattr(r, "company_id", None) == tenant.company_id
+        ]
+
+    # When it sends four SMS within the hour (test SMS and SMS through the outbox)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            assert sent_sender_id(api, tenant, local_aws) is None
+        clock.set_now(clock.now() + timedelta(minutes=59))
+        assert outbox_sender_id(tenant) is None
+        assert sent_sender_id(api, tenant, local_aws) is None
+    # Then every SMS went without the name, and one warning names the company and the name
+    [warning] = warnings()
+    assert (getattr(warning, "sender_id", None), getattr(warning, "logged_once_every_minutes", None)) == (
+        "AFIP",
+        60,
+    )
+    # When an hour has passed since that warning, Then the next SMS warns again, once
+    clock.set_now(clock.now() + timedelta(minutes=2))
+    with caplog.at_level(logging.WARNING):
+        assert sent_sender_id(api, tenant, local_aws) is None
+        assert sent_sender_id(api, tenant, local_aws) is None
+    assert len(warnings()) == 2

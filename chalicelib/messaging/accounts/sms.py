@@ -31,6 +31,7 @@ import hmac
 import math
 import re
 import secrets
+import threading
 import urllib.parse
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -598,13 +599,39 @@ def _sender_id_in_use(settings: SmsSettings) -> str | None:
     typed before sender IDs were the operator's to give, is never shown to a client)."""
     if settings.sender_id is None or settings.sender_id in settings.assigned_sender_ids:
         return settings.sender_id
-    from chalicelib.core.observability import logger
+    if _first_warning_in_a_while(settings.company_id, clock.now()):
+        from chalicelib.core.observability import logger
 
-    logger().warning(
-        "SMS sent without its sender ID: the operator has not assigned it to the company",
-        extra={"company_id": settings.company_id, "sender_id": settings.sender_id},
-    )
+        logger().warning(
+            "SMS sent without its sender ID: the operator has not assigned it to the company",
+            extra={
+                "company_id": settings.company_id,
+                "sender_id": settings.sender_id,
+                "logged_once_every_minutes": int(SENDER_ID_WARNING_EVERY.total_seconds() // 60),
+            },
+        )
     return None
+
+
+# A company whose chosen sender ID is not assigned would log a warning for each SMS (a bulk send of
+# thousands, thousands of lines): each process logs it once an hour per company instead.
+SENDER_ID_WARNING_EVERY = timedelta(hours=1)
+_SENDER_ID_WARNINGS_KEPT = 10_000  # companies remembered before the memory is cleared (bounded)
+_sender_id_warned_at: dict[str, datetime] = {}
+_sender_id_warned_lock = threading.Lock()
+
+
+def _first_warning_in_a_while(company_id: str, now: datetime) -> bool:
+    """True (and noted) when this process has not warned about the company's sender ID within
+    SENDER_ID_WARNING_EVERY before ``now``."""
+    with _sender_id_warned_lock:
+        last = _sender_id_warned_at.get(company_id)
+        if last is not None and last <= now < last + SENDER_ID_WARNING_EVERY:
+            return False
+        if len(_sender_id_warned_at) >= _SENDER_ID_WARNINGS_KEPT:
+            _sender_id_warned_at.clear()
+        _sender_id_warned_at[company_id] = now
+        return True
 
 
 def sms_sender(company_id: str) -> Channel:
