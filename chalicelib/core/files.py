@@ -54,6 +54,18 @@ def delete_file(key: str) -> None:
     client("s3").delete_object(Bucket=get_settings().files_bucket, Key=key)
 
 
+def delete_files(keys: list[str]) -> int:
+    """Delete kept files (up to 1,000 at once, S3's ``DeleteObjects``); returns how many went
+    (a key already gone counts as gone)."""
+    if not keys:
+        return 0
+    answer = client("s3").delete_objects(
+        Bucket=get_settings().files_bucket,
+        Delete={"Objects": [{"Key": key} for key in keys[:1000]], "Quiet": True},
+    )
+    return len(keys[:1000]) - len(answer.get("Errors", []))
+
+
 def read_file(key: str) -> bytes:
     response = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)
     return bytes(response["Body"].read())

@@ -25,6 +25,7 @@ unless it answers a message of ours to a client; staff assign it to a client lat
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,40 +248,43 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         if client_id is None and parent is not None and parent.client_id:
             client_id, contact_id = parent.client_id, None
     withheld = OMITTED_VIRUS if receipt.virus_found else None
-    attachments = keep_attachments(company_id, parsed, withheld=withheld)
-    error = parsed.problems()
-    comm = Communication(
-        company_id=company_id,
-        communication_id=communication_id,
-        direction="in",
-        channel="email",
-        kind="automatic",
-        state="received",
-        created_at=now,
-        updated_at=now,
-        client_id=client_id,
-        contact_id=contact_id,
-        to_address=next(
-            (r.lower() for r in receipt.recipients if company_of(r) == company_id),
-            inbound_address(company_id),
-        ),
-        **parsed.record_fields(),
-        attachments=attachments,
-        error=error,
-        provider_message_id=None,
-        idempotency_key=key,
-        in_reply_to=parent.communication_id if parent else None,
-        thread_owner=(parent.created_by or parent.thread_owner) if parent else None,
-        thread_id=(parent.thread_id or parent.communication_id) if parent else communication_id,
-        sender_area=parent.sender_area if parent else None,
-        area=parent.area if parent else None,
-        raw_key=receipt.raw_key,
-        unassigned=client_id is None,
-        flagged=receipt.flagged,
-    )
-    written = store.add_new([comm])
+
+    def records(attachments: tuple[AttachmentRef, ...]) -> list[Communication]:
+        comm = Communication(
+            company_id=company_id,
+            communication_id=communication_id,
+            direction="in",
+            channel="email",
+            kind="automatic",
+            state="received",
+            created_at=now,
+            updated_at=now,
+            client_id=client_id,
+            contact_id=contact_id,
+            to_address=next(
+                (r.lower() for r in receipt.recipients if company_of(r) == company_id),
+                inbound_address(company_id),
+            ),
+            **parsed.record_fields(),
+            attachments=attachments,
+            error=parsed.problems(),
+            provider_message_id=None,
+            idempotency_key=key,
+            in_reply_to=parent.communication_id if parent else None,
+            thread_owner=(parent.created_by or parent.thread_owner) if parent else None,
+            thread_id=(parent.thread_id or parent.communication_id) if parent else communication_id,
+            sender_area=parent.sender_area if parent else None,
+            area=parent.area if parent else None,
+            raw_key=receipt.raw_key,
+            unassigned=client_id is None,
+            flagged=receipt.flagged,
+        )
+        return [comm]
+
+    written = write_with_attachments(company_id, parsed, "inbound", records, withheld=withheld)
     if not written:  # another delivery of the same notification got there first
         return Logged(company_id, store.existing_key(company_id, key), created=False)
+    error = written[0].error
     extra = {"company_id": company_id, "communication_id": communication_id, "raw_key": receipt.raw_key}
     if receipt.flagged:  # SES's judgement, not a fault of ours: no ERROR line for every spam
         logger().warning(
@@ -323,6 +327,72 @@ def _held_because(receipt: Receipt, *, unvouched: bool, sender: str) -> list[str
     return []
 
 
+def write_with_attachments(
+    company_id: str,
+    parsed: ParsedMail,
+    purpose: str,
+    records: Callable[[tuple[AttachmentRef, ...]], list[Communication]],
+    *,
+    withheld: str | None = None,
+) -> list[Communication]:
+    """Keep a message's attachments (:func:`keep_attachments`), make its records naming them
+    (``records``) and write those (``store.add_new``); returns the records written. When none is
+    written (the write failed, or another delivery of the message got there first), the files
+    this attempt kept are deleted: no record would ever name them (a message logged again from
+    its envelope or headers names none), and they are someone's data kept for nothing."""
+    attachments = keep_attachments(company_id, parsed, purpose, withheld=withheld)
+    made: list[Communication] = []
+    try:
+        made = records(attachments)
+        written = store.add_new(made)
+    except Exception:
+        if not _any_written(company_id, made):
+            discard_attachments(company_id, attachments, "its record could not be written")
+        raise
+    if not written:
+        discard_attachments(company_id, attachments, "it was logged already")
+    return written
+
+
+def _any_written(company_id: str, comms: list[Communication]) -> bool:
+    """Whether a record of these was written after all (``store.add_new`` writes up to 50 in a
+    transaction: a later one failing leaves the earlier ones); True when that cannot be told (a
+    file a record names must never go)."""
+    try:
+        return any(
+            store.existing_key(company_id, c.idempotency_key) == c.communication_id
+            if c.idempotency_key
+            else store.get(company_id, c.communication_id) is not None
+            for c in comms
+        )
+    except Exception:
+        logger().exception("could not tell whether a failed write of received mail wrote a record")
+        return True
+
+
+def discard_attachments(
+    company_id: str, attachments: tuple[AttachmentRef, ...] | list[AttachmentRef], why: str
+) -> int:
+    """Delete the files kept for a received message that no record names; returns how many went
+    (logged, with how many could not be: those stay until someone deletes them)."""
+    keys = [a.key for a in attachments if a.key]
+    if not keys:
+        return 0
+    try:
+        deleted = files.delete_files(keys)
+    except Exception:
+        logger().exception(
+            "attachments of received mail that no record names could not be deleted",
+            extra={"company_id": company_id, "attachments": len(keys), "why": why},
+        )
+        return 0
+    logger().warning(
+        "attachments of received mail that no record names deleted",
+        extra={"company_id": company_id, "deleted": deleted, "not_deleted": len(keys) - deleted, "why": why},
+    )
+    return deleted
+
+
 def keep_attachments(
     company_id: str, parsed: ParsedMail, purpose: str = "inbound", *, withheld: str | None = None
 ) -> tuple[AttachmentRef, ...]:
@@ -342,7 +412,11 @@ def keep_attachments(
                 parsed.defects.append(f"attachment {part.name!r} {reason}: {size} bytes")
             continue
         total += size
-        kept.append(files.put_file(company_id, purpose, part.name, part.content_type, part.data))
+        try:
+            kept.append(files.put_file(company_id, purpose, part.name, part.content_type, part.data))
+        except Exception:
+            discard_attachments(company_id, kept, "keeping the message's attachments failed")
+            raise  # an AWS failure: the message is read again, its files kept again
     if len(parsed.attachments) > MAX_ATTACHMENTS:
         parsed.defects.append(
             f"{len(parsed.attachments) - MAX_ATTACHMENTS} attachments over {MAX_ATTACHMENTS} omitted"

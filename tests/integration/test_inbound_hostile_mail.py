@@ -20,10 +20,13 @@ from chalice.test import Client
 from tests.steps.hostile_mail import (
     HEAD,
     HOSTILE_HTML,
+    company_files,
     hostile_received,
+    incompressible_text,
     nested_forwards,
     nested_multiparts,
     tiny_parts,
+    with_attachments,
 )
 from tests.steps.tenants import Tenant
 
@@ -366,3 +369,24 @@ def test_a_message_that_cannot_be_logged_as_read_is_logged_from_its_envelope_say
     shown = hostile_received(api, tenant, HEAD + b"\r\nbody\r\n")
     assert shown["from_address"] == "mallory@attacker.example" and shown["unassigned"] is True
     assert "could not be read (RecursionError)" in shown["error"] and "raw" in shown["error"]
+
+
+def test_a_message_logged_from_its_envelope_leaves_no_attachment_that_no_record_names(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a message with two attachments whose record DynamoDB then refuses (here: the bound on
+    # the text kept lifted, so that 1 MB of text that does not compress goes past 400 KB an item)
+    from chalicelib.records import mime
+
+    monkeypatch.setattr(mime, "MAX_TEXT_BYTES", 2**21)
+    # When it arrives
+    shown = hostile_received(api, tenant, with_attachments(HEAD, incompressible_text(2**20)))
+    # Then it is logged from SES's envelope, naming no attachment (the raw mail still holds them)
+    assert "could not be read" in shown["error"] and shown["attachments"] == []
+    # And the attachments the failed attempt had kept are gone: no file of the company's
+    # received mail is left that no record names
+    assert company_files(tenant.company_id, "inbound") == []
+    # And the operator's log says how many were deleted, and why
+    [deleted] = [r for r in caplog.records if "that no record names deleted" in r.getMessage()]
+    assert (vars(deleted)["deleted"], vars(deleted)["not_deleted"]) == (2, 0)
+    assert vars(deleted)["why"] == "its record could not be written"

@@ -13,7 +13,13 @@ import pytest
 from chalice.test import Client
 
 from infrastructure.local.imapserver import Dovecot
-from tests.steps.hostile_mail import nested_multiparts, tiny_parts
+from tests.steps.hostile_mail import (
+    company_files,
+    incompressible_text,
+    nested_multiparts,
+    tiny_parts,
+    with_attachments,
+)
 from tests.steps.mailboxes import (
     add_mailbox,
     filed_mail,
@@ -129,3 +135,38 @@ def test_a_message_that_cannot_be_logged_as_read_is_logged_from_its_headers_and_
     odd = json.loads(record_of(api, ana, "CLI-3", records["Raro"]["communication_id"]).body)
     assert "could not be read (RecursionError)" in odd["error"] and "still in the mailbox" in odd["error"]
     assert monitor(api, ana, mailbox["mailbox_id"])["logged_count"] == 2
+
+
+def test_a_message_logged_from_its_headers_leaves_no_attachment_that_no_record_names(
+    api: Client, tenant: Tenant, imap_server: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a client's message with two attachments whose record DynamoDB then refuses (here: the
+    # bound on the text kept lifted, so that 1 MB of text that does not compress goes past 400 KB
+    # an item), then an ordinary one
+    from chalicelib.records import mime
+
+    monkeypatch.setattr(mime, "MAX_TEXT_BYTES", 2**21)
+    office_clients(api, tenant)
+    head = CLIENT + b"Subject: Raro\r\nMessage-ID: <raro@talleres.example>\r\n"
+    imap_server.append(
+        ANA,
+        "INBOX",
+        [
+            with_attachments(head, incompressible_text(2**20)),
+            filed_mail("rios@talleres.example", ANA, "Presupuesto", date=DAY),
+        ],
+    )
+    ana = staff_headers(tenant, ANA, 3)
+
+    # When the mailbox is synced
+    add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    run_syncs()
+
+    # Then both are logged, the odd one from its headers, naming no attachment
+    records = {r["subject"]: r for r in register_seen(api, ana, "CLI-3")}
+    assert sorted(records) == ["Presupuesto", "Raro"]
+    odd = json.loads(record_of(api, ana, "CLI-3", records["Raro"]["communication_id"]).body)
+    assert "could not be read" in odd["error"] and odd["attachments"] == []
+    # And the attachments the failed attempt had kept are gone: no file of the company's synced
+    # mail is left that no record names
+    assert company_files(tenant.company_id, "mailbox") == []

@@ -54,3 +54,34 @@ HOSTILE_HTML = (
     b"<body><script>parent.pwned=1</script><p>Pay here</p>"
     b"<img src='https://attacker.example/pixel.gif'></body></html>"
 )
+
+
+def incompressible_text(size: int) -> bytes:
+    """``size`` bytes of text no compression makes much smaller (random letters and digits)."""
+    import base64
+    import os
+
+    return base64.b64encode(os.urandom(size))[:size]
+
+
+def with_attachments(head: bytes, text: bytes) -> bytes:
+    """A message of ``head`` with ``text`` as its body and two attachments (a PDF and a CSV)."""
+    return (
+        head + b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="A"\r\n\r\n'
+        b"--A\r\nContent-Type: text/plain\r\n\r\n" + text + b"\r\n"
+        b"--A\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="remito.pdf"\r\n\r\n%PDF-1.4 remito\r\n'
+        b"--A\r\nContent-Type: text/csv\r\n"
+        b'Content-Disposition: attachment; filename="saldos.csv"\r\n\r\ncliente;saldo\r\n--A--\r\n'
+    )
+
+
+def company_files(company_id: str, purpose: str) -> list[str]:
+    """The keys of the company's kept files of one purpose (``inbound``, ``mailbox``, ...)."""
+    from chalicelib.core.aws import client
+    from chalicelib.core.settings import get_settings
+
+    listed = client("s3").list_objects_v2(
+        Bucket=get_settings().files_bucket, Prefix=f"{company_id}/{purpose}/"
+    )
+    return sorted(o["Key"] for o in listed.get("Contents", []))

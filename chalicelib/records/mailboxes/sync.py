@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from chalicelib.core import clock
-from chalicelib.core.domain import Communication, FolderState, Mailbox
+from chalicelib.core.domain import AttachmentRef, Communication, FolderState, Mailbox
 from chalicelib.core.observability import logger
-from chalicelib.records.inbound_mail import find_parent, keep_attachments, match_sender
+from chalicelib.records.inbound_mail import find_parent, match_sender, write_with_attachments
 from chalicelib.records.mailboxes import MAILBOX_SYNCS_QUEUE
 from chalicelib.records.mailboxes.accounts import open_session
 from chalicelib.records.mailboxes.imap import ImapFailed, Session, server_text
@@ -307,47 +307,52 @@ def log_message(
         return 0
     now = clock.now()
     when = _when(parsed, now)
-    attachments = keep_attachments(company_id, parsed, "mailbox")
     parent = find_parent(company_id, parsed)
-    error = parsed.problems()
+    said: str | None = None  # the record's error instead of what parsing found
     if too_large is not None:
-        error = (
+        said = (
             f"the message is {too_large / 2**20:.1f} MB, over the {MAX_MESSAGE_BYTES // 2**20} MB "
             "Pregón keeps: only its headers were logged; it is still in the mailbox"
         )
     if unreadable is not None:
-        error = (
+        said = (
             f"the message could not be read ({unreadable}): only its headers were logged; it is"
             " still in the mailbox"
         )
-    comms = []
-    for client_id, key in keys.items():
+
+    def made(attachments: tuple[AttachmentRef, ...]) -> list[Communication]:
+        # after keeping them: what could not be kept is among the problems
+        error = said or parsed.problems()
+        return [record(client_id, key, attachments, error) for client_id, key in keys.items()]
+
+    def record(
+        client_id: str, key: str, attachments: tuple[AttachmentRef, ...], error: str | None
+    ) -> Communication:
         contact_id, address = clients[client_id]
         communication_id = records.new_communication_id(when)
-        comms.append(
-            Communication(
-                company_id=company_id,
-                communication_id=communication_id,
-                direction=direction,
-                channel="mailbox",
-                kind="automatic",
-                state="received" if direction == "in" else "sent",
-                created_at=when,
-                updated_at=now,
-                record_type="email",
-                client_id=client_id,
-                contact_id=contact_id,
-                to_address=address if direction == "out" else (parsed.to[0] if parsed.to else None),
-                **parsed.record_fields(),
-                attachments=attachments,
-                error=error,
-                idempotency_key=key,
-                initiated_by="client" if direction == "in" else "staff",
-                created_by=mailbox.owner,
-                in_reply_to=parent.communication_id if parent else None,
-                thread_id=(parent.thread_id or parent.communication_id) if parent else communication_id,
-                mailbox_id=mailbox.mailbox_id,
-                private_to=mailbox.owner if mailbox.visibility == "private" else None,
-            )
+        return Communication(
+            company_id=company_id,
+            communication_id=communication_id,
+            direction=direction,
+            channel="mailbox",
+            kind="automatic",
+            state="received" if direction == "in" else "sent",
+            created_at=when,
+            updated_at=now,
+            record_type="email",
+            client_id=client_id,
+            contact_id=contact_id,
+            to_address=address if direction == "out" else (parsed.to[0] if parsed.to else None),
+            **parsed.record_fields(),
+            attachments=attachments,
+            error=error,
+            idempotency_key=key,
+            initiated_by="client" if direction == "in" else "staff",
+            created_by=mailbox.owner,
+            in_reply_to=parent.communication_id if parent else None,
+            thread_id=(parent.thread_id or parent.communication_id) if parent else communication_id,
+            mailbox_id=mailbox.mailbox_id,
+            private_to=mailbox.owner if mailbox.visibility == "private" else None,
         )
-    return len(records.add_new(comms))
+
+    return len(write_with_attachments(company_id, parsed, "mailbox", made))
