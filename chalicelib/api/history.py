@@ -183,12 +183,18 @@ def export_history(caller: Principal, channel: str) -> Response:
 
 
 def _xlsx(data: bytes, filename: str) -> Response:
+    """An Excel download (the history's, a register's, the notes report): saved, never shown, and
+    never sniffed as another type (its cells hold what clients and strangers wrote)."""
     from chalicelib.records.exports import XLSX_TYPE
 
     return Response(
         body=data,
         status_code=200,
-        headers={"Content-Type": XLSX_TYPE, "Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={
+            "Content-Type": XLSX_TYPE,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

@@ -326,6 +326,20 @@ def test_the_excel_export_holds_exactly_the_filtered_rows(api: Client, tenant: T
     assert sheet.cell(row=2, column=subject_col + 1).data_type == "s"
 
 
+def test_the_excel_export_is_a_download_no_browser_sniffs(api: Client, tenant: Tenant) -> None:
+    # Given a sent e-mail whose subject a browser sniffing the file could take for markup
+    send_email(tenant, "c0@example.com", "<html><script>alert(1)</script>")
+    deliver_outboxes()
+
+    # When staff export the history
+    response = api.http.get("/history/email/export", headers={**tenant.staff_headers(), "Accept": XLSX})
+
+    # Then it is saved as a file, of its own type only: the browser is told not to guess another
+    assert response.status_code == 200, response.body
+    assert response.headers["Content-Disposition"] == 'attachment; filename="history-email.xlsx"'
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_an_export_over_the_cap_is_refused(api: Client, tenant: Tenant, monkeypatch: Any) -> None:
     import chalicelib.records.exports
 
