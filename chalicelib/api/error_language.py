@@ -678,6 +678,11 @@ CATALOG: dict[str, str] = {
         "otra empresa registró este dominio y envía desde él con cuentas de envío SES: no caduca mientras "
         "existan"
     ),
+    "another company is removing this domain; it may be registered again once that removal is done, or "
+    "at {when} if it stops half-way": (
+        "otra empresa está quitando este dominio; podrá registrarse de nuevo cuando termine de quitarlo, "
+        "o el {when} si se detiene a mitad de camino"
+    ),
     "{name} is being removed from the company's sending domains": (
         "{name} se está quitando de los dominios de envío de la empresa"
     ),

@@ -80,7 +80,13 @@ class SenderDomain:
     dkim_tokens: tuple[str, ...]
     created_at: datetime  # when the company first registered it (registering again keeps it)
     created_by: str
-    removing: bool = False  # a removal checked its accounts and has not finished yet
+    # When a removal checked its accounts (or, asked again, was about to delete the SES identity)
+    # and has not finished yet; None: no removal under way.
+    removing_since: datetime | None = None
+
+    @property
+    def removing(self) -> bool:
+        return self.removing_since is not None
 
 
 @dataclass(frozen=True)

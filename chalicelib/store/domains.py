@@ -22,7 +22,7 @@ def _domain(item: SenderDomainModel) -> records.SenderDomain:
         dkim_tokens=tuple(str(t) for t in item.dkim_tokens or []),
         created_at=item.created_at,
         created_by=item.created_by,
-        removing=item.removing_since is not None,
+        removing_since=item.removing_since,
     )
 
 
@@ -49,17 +49,26 @@ def claim_domain(entry: records.SenderDomain) -> bool:
 
 
 def take_over_domain(
-    entry: records.SenderDomain, *, from_company: str, registered_at: datetime, version: int | None
+    entry: records.SenderDomain,
+    *,
+    from_company: str,
+    registered_at: datetime,
+    version: int | None,
+    removal_marked_by: datetime,
 ) -> bool:
     """Give the domain to ``entry``'s company, only while it is still ``from_company``'s
-    registration of ``registered_at`` and no SES account was saved on it since its accounts were
-    checked at ``version``; False otherwise (another company took it first, the owner registered it
-    anew or saved an account): nothing written. One write: owner, tokens, first registration and a
-    removal's mark change together."""
+    registration of ``registered_at``, no SES account was saved on it since its accounts were
+    checked at ``version`` and no removal of it was marked (or marked again) after
+    ``removal_marked_by``; False otherwise (another company took it first, the owner registered
+    it anew, saved an account or is removing it): nothing written. One write: owner, tokens, first
+    registration and a removal's mark change together."""
     unchanged = (
         SenderDomainModel.accounts_version.does_not_exist()
         if version is None
         else SenderDomainModel.accounts_version == version
+    )
+    no_removal_running = SenderDomainModel.removing_since.does_not_exist() | (
+        SenderDomainModel.removing_since <= removal_marked_by
     )
     return written(
         lambda: SenderDomainModel(entry.domain).update(
@@ -73,7 +82,8 @@ def take_over_domain(
             ],
             condition=(SenderDomainModel.company_id == from_company)
             & (SenderDomainModel.created_at == registered_at)
-            & unchanged,
+            & unchanged
+            & no_removal_running,
         )
     )
 
@@ -100,6 +110,19 @@ def start_removal(name: str, company_id: str, version: int | None, now: datetime
         lambda: SenderDomainModel(name).update(
             actions=[SenderDomainModel.removing_since.set(now)],
             condition=(SenderDomainModel.company_id == company_id) & unchanged,
+        )
+    )
+
+
+def renew_removal(name: str, company_id: str, now: datetime) -> bool:
+    """Mark the domain as being removed at ``now`` again, only while it is still the company's and
+    still marked (a removal asked for again, right before it deletes the SES identity); False
+    otherwise (another company took it over, or the company registered it again): nothing written."""
+    return written(
+        lambda: SenderDomainModel(name).update(
+            actions=[SenderDomainModel.removing_since.set(now)],
+            condition=(SenderDomainModel.company_id == company_id)
+            & SenderDomainModel.removing_since.exists(),
         )
     )
 

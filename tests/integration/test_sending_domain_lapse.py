@@ -240,8 +240,81 @@ def test_two_companies_taking_over_a_lapsed_registration_at_once_one_wins(
             from_company=registration.company_id,
             registered_at=registration.created_at,
             version=version,
+            removal_marked_by=clock.now(),
         )
         for taker in (first, squatter)
     ]
     assert won == [True, False]
     assert stored(domain)["company_id"] == {"S": first.company_id}
+
+
+def test_the_registering_company_sees_when_its_unverified_registration_lapses(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.accounts import domains
+
+    domain = f"avisos.{tenant.company_id}.example"
+    admin = tenant.admin_headers()
+    # Given SES that has not verified the domain yet, as on AWS until its records are published
+    real_client = domains.client
+
+    class SesPending:
+        """SES as the code reaches it, answering every identity pending (the shared client is
+        left as it is)."""
+
+        def __init__(self, ses: Any) -> None:
+            self.ses = ses
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.ses, name)
+
+        def get_identity_verification_attributes(self, **kwargs: Any) -> Any:
+            answer = self.ses.get_identity_verification_attributes(**kwargs)["VerificationAttributes"]
+            return {
+                "VerificationAttributes": {
+                    n: {**a, "VerificationStatus": "Pending"} for n, a in answer.items()
+                }
+            }
+
+        def get_identity_dkim_attributes(self, **kwargs: Any) -> Any:
+            answer = self.ses.get_identity_dkim_attributes(**kwargs)["DkimAttributes"]
+            return {
+                "DkimAttributes": {n: {**a, "DkimVerificationStatus": "Pending"} for n, a in answer.items()}
+            }
+
+    def ses_pending(service: str) -> Any:
+        return SesPending(real_client(service))
+
+    monkeypatch.setattr(domains, "client", ses_pending)
+    # When the company registers the domain
+    registered = register(api, tenant, domain)
+    monkeypatch.undo()
+    # Then the answer says when the registration lapses: 72 hours after it, unless SES verifies it
+    assert registered.status_code == 201, registered.body
+    assert body(registered)["verified"] is False
+    assert body(registered)["lapses_at"] == "2026-11-05T12:00:00+00:00"
+
+    # Given SES still does not verify it, 80 hours later (its lapse is past: still shown)
+    ses_removes_the_identity(domain)
+    clock.set_now(T0 + timedelta(hours=80))
+    # When the company shows the domain, and lists its domains
+    shown = body(api.http.get(f"/sender-domains/{domain}", headers=admin))
+    listed = body(api.http.get("/sender-domains", headers=admin))["items"]
+    # Then both say when it lapsed
+    assert shown["lapses_at"] == (T0 + timedelta(hours=72)).isoformat()
+    assert [(d["domain"], d["lapses_at"]) for d in listed] == [(domain, shown["lapses_at"])]
+
+    # When SES verifies it (registering again; moto verifies at once): it does not lapse
+    again = register(api, tenant, domain)
+    assert again.status_code == 201 and body(again)["verified"] is True, again.body
+    assert body(again)["lapses_at"] is None
+    assert body(api.http.get(f"/sender-domains/{domain}", headers=admin))["lapses_at"] is None
+
+    # Given the company sends from it with an SES account, and later SES stops verifying it
+    account = {"kind": "ses", "display_name": "A", "from_address": f"a@{domain}", "ses_identity": domain}
+    assert api.http.put("/sender-accounts/all", headers=admin, body=json.dumps(account)).status_code == 200
+    ses_removes_the_identity(domain)
+    # Then it does not lapse either: another company is refused while the accounts exist
+    shown = body(api.http.get(f"/sender-domains/{domain}", headers=admin))
+    assert shown["verified"] is False and shown["lapses_at"] is None
+    assert body(api.http.get("/sender-domains", headers=admin))["items"][0]["lapses_at"] is None

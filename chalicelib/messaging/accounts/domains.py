@@ -33,6 +33,12 @@ _REMOVAL_TRIES = 3
 # A registration SES has not verified this long after the company first registered the domain
 # lapses: another company may take the domain over (SES gives up on an unverified identity then).
 LAPSE = timedelta(hours=72)
+# How long a removal's mark holds off another company's takeover: longer than any function that
+# removes a domain can run (the API Lambda's timeout is 60 s in .chalice/config.json, and Lambda
+# allows 15 minutes at most). A removal marks the domain right before it deletes the SES identity,
+# so by the time a takeover may write, that removal has deleted the old identity or died: it can
+# never delete the identity a takeover creates after it.
+REMOVAL_HOLD = timedelta(minutes=15)
 # Gmail asks bulk senders to stay under 0.3 % spam complaints and recommends under 0.1 %.
 COMPLAINT_RATE_LIMIT = 0.003
 COMPLAINT_RATE_TARGET = 0.001
@@ -75,6 +81,7 @@ class DomainStatus:
     records: tuple[DnsRecord, ...]
     bulk_sender_checks: tuple[Check, ...]
     created_at: Any
+    lapses_at: Any  # None while it does not lapse (verified, or SES accounts send from it)
 
 
 def normalize_domain(raw: str, field: str = "domain") -> str:
@@ -163,9 +170,21 @@ def _take_over(entry: SenderDomain, company_id: str, by: str) -> bool:
             f"registration lapses at {when} and the domain may be registered again then",
             field="domain",
         )
+    if entry.removing_since is not None and now < entry.removing_since + REMOVAL_HOLD:
+        # that company's removal may be about to delete the SES identity: the one made below too
+        when = (entry.removing_since + REMOVAL_HOLD).isoformat()
+        raise Conflict(
+            f"another company is removing this domain; it may be registered again once that "
+            f"removal is done, or at {when} if it stops half-way",
+            field="domain",
+        )
     taken = SenderDomain(name, company_id, f"{MAIL_FROM_LABEL}.{name}", (), now, by)
     if not store.take_over_domain(
-        taken, from_company=entry.company_id, registered_at=entry.created_at, version=version
+        taken,
+        from_company=entry.company_id,
+        registered_at=entry.created_at,
+        version=version,
+        removal_marked_by=now - REMOVAL_HOLD,
     ):
         return False
     logger().warning(
@@ -207,7 +226,13 @@ def remove_sending_domain(company_id: str, raw_domain: str, *, by: str) -> None:
         if entry is None or entry.company_id != company_id:
             raise NotFound(f"the company has no sending domain {name!r}", field="domain")
         if entry.removing:  # a removal that stopped half-way: its accounts were checked then
-            break
+            # Marked again right before the identity goes, only while the domain is still the
+            # company's and still marked: another company that took it over since it was read
+            # (once the old mark was older than REMOVAL_HOLD) has a new identity that must stay;
+            # and for REMOVAL_HOLD from this mark no other company may take it over.
+            if store.renew_removal(name, company_id, clock.now()):
+                break
+            continue  # taken over (then a 404) or registered again (then checked anew)
         # The version first, then the accounts: an SES account saved after this read moves the
         # version (in the transaction that writes it), so the mark below is refused and the
         # accounts are checked again; one saved before is in the (strongly consistent) list.
@@ -219,7 +244,8 @@ def remove_sending_domain(company_id: str, raw_domain: str, *, by: str) -> None:
                 "domain or remove them first",
                 field="domain",
             )
-        # From this mark on, no SES account can be saved on the domain.
+        # From this mark on, no SES account can be saved on the domain, and for REMOVAL_HOLD no
+        # other company may take it over (the identity goes right after it).
         if store.start_removal(name, company_id, version, clock.now()):
             break
     else:
@@ -335,7 +361,11 @@ def domain_status(company_id: str, raw_domain: str) -> DomainStatus:
     # SES sends from a domain whose identity it verified; with Easy DKIM, finding the CNAMEs does it
     verified = "verified" in (_state(identity.get("VerificationStatus")), dkim_state)
     checks = bulk_sender_checks(company_id, name, dkim_state, mail_from_state, dmarc_state)
-    return DomainStatus(name, entry.mail_from_domain, verified, tuple(records), checks, entry.created_at)
+    # what another company's registration would be told (_take_over), as the company sees it
+    lapses_at = None if verified or accounts_sending_from(company_id, name) else entry.created_at + LAPSE
+    return DomainStatus(
+        name, entry.mail_from_domain, verified, tuple(records), checks, entry.created_at, lapses_at
+    )
 
 
 def _state(ses_status: str | None) -> str:
