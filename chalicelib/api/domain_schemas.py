@@ -47,7 +47,15 @@ class SendingDomainOut(BaseModel):
     bulk_sender_checks: list[BulkSenderCheckOut] = Field(
         description="What Gmail and Yahoo ask of bulk senders, checked for this domain."
     )
-    created_at: datetime
+    created_at: datetime = Field(
+        description="When the company first registered the domain (registering again keeps it)."
+    )
+    lapses_at: datetime | None = Field(
+        description="When this registration lapses (or lapsed) unless SES verifies the domain first: from "
+        "then on another company registering the domain takes it over. 72 hours after `created_at`; "
+        "null while it does not lapse: SES verifies the domain, or SES sender accounts of the company "
+        "send from it."
+    )
 
 
 class SendingDomainsOut(BaseModel):
