@@ -52,9 +52,10 @@ class SendingDomainOut(BaseModel):
     )
     lapses_at: datetime | None = Field(
         description="When this registration lapses (or lapsed) unless SES verifies the domain first: from "
-        "then on another company registering the domain takes it over. 72 hours after `created_at`; "
-        "null while it does not lapse: SES verifies the domain, or SES sender accounts of the company "
-        "send from it."
+        "then on another company registering the domain takes it over. 72 hours after `created_at` "
+        "for a domain SES never verified; for one it verified, 72 hours after a check (this answer, "
+        "or another company's registration) first found it no longer verified. Null while it does "
+        "not lapse: SES verifies the domain, or SES sender accounts of the company send from it."
     )
 
 

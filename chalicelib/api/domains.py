@@ -12,8 +12,10 @@ domains = Blueprint(__name__)
 route = Routes(domains, schemas="domain_schemas")
 TAKEN = {
     409: "another company registered the domain: SES verifies it, that company sends from it with SES "
-    "sender accounts, or its registration has not lapsed yet (the message says when it does: 72 hours "
-    "after it was first registered, unless SES verifies it)"
+    "sender accounts, its registration has not lapsed yet (the message says when it does: 72 hours "
+    "after it was first registered or, for a domain SES verified once, after a check first found it no "
+    "longer verified, unless SES verifies it), or that company's removal of it marked it less than 15 "
+    "minutes ago (the message says when it may be registered)"
 }
 IN_USE = {
     409: "SES sender accounts of the company send from the domain (the message names their areas), "

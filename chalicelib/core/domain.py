@@ -83,10 +83,20 @@ class SenderDomain:
     # When a removal checked its accounts (or, asked again, was about to delete the SES identity)
     # and has not finished yet; None: no removal under way.
     removing_since: datetime | None = None
+    # A check once found SES verifying it (then it lapses 72 hours after ``unverified_since``, when a
+    # check first found it no longer verified), else it lapses 72 hours after ``created_at``.
+    verified_once: bool = False
+    unverified_since: datetime | None = None
 
     @property
     def removing(self) -> bool:
         return self.removing_since is not None
+
+    @property
+    def unverified_from(self) -> datetime | None:
+        """Since when the registration counts as unverified (its 72 hours run from here); None for
+        a domain verified once and not found unverified since."""
+        return self.unverified_since if self.verified_once else self.created_at
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ def _domain(item: SenderDomainModel) -> records.SenderDomain:
         created_at=item.created_at,
         created_by=item.created_by,
         removing_since=item.removing_since,
+        verified_once=bool(item.verified_once),
+        unverified_since=item.unverified_since,
     )
 
 
@@ -51,17 +53,18 @@ def claim_domain(entry: records.SenderDomain) -> bool:
 def take_over_domain(
     entry: records.SenderDomain,
     *,
-    from_company: str,
-    registered_at: datetime,
+    previous: records.SenderDomain,
     version: int | None,
     removal_marked_by: datetime,
 ) -> bool:
-    """Give the domain to ``entry``'s company, only while it is still ``from_company``'s
-    registration of ``registered_at``, no SES account was saved on it since its accounts were
-    checked at ``version`` and no removal of it was marked (or marked again) after
-    ``removal_marked_by``; False otherwise (another company took it first, the owner registered
-    it anew, saved an account or is removing it): nothing written. One write: owner, tokens, first
-    registration and a removal's mark change together."""
+    """Give the domain to ``entry``'s company, only while it is still ``previous``: the same
+    company's registration of the same first time, judged lapsed from the same verification
+    history (a check that found it verified meanwhile moves it); and no SES account was saved on it
+    since its accounts were checked at ``version`` and no removal of it was marked (or marked
+    again) after ``removal_marked_by``. False otherwise (another company took it first, the owner
+    registered it anew, saved an account, had it verified or is removing it): nothing written. One
+    write: owner, tokens, first registration, verification history and a removal's mark change
+    together."""
     unchanged = (
         SenderDomainModel.accounts_version.does_not_exist()
         if version is None
@@ -69,6 +72,11 @@ def take_over_domain(
     )
     no_removal_running = SenderDomainModel.removing_since.does_not_exist() | (
         SenderDomainModel.removing_since <= removal_marked_by
+    )
+    same_history = (
+        SenderDomainModel.unverified_since == previous.unverified_since
+        if previous.verified_once and previous.unverified_since is not None
+        else SenderDomainModel.verified_once.does_not_exist()
     )
     return written(
         lambda: SenderDomainModel(entry.domain).update(
@@ -79,9 +87,12 @@ def take_over_domain(
                 SenderDomainModel.created_at.set(entry.created_at),
                 SenderDomainModel.created_by.set(entry.created_by),
                 SenderDomainModel.removing_since.remove(),
+                SenderDomainModel.verified_once.remove(),
+                SenderDomainModel.unverified_since.remove(),
             ],
-            condition=(SenderDomainModel.company_id == from_company)
-            & (SenderDomainModel.created_at == registered_at)
+            condition=(SenderDomainModel.company_id == previous.company_id)
+            & (SenderDomainModel.created_at == previous.created_at)
+            & same_history
             & unchanged
             & no_removal_running,
         )
@@ -123,6 +134,34 @@ def renew_removal(name: str, company_id: str, now: datetime) -> bool:
             actions=[SenderDomainModel.removing_since.set(now)],
             condition=(SenderDomainModel.company_id == company_id)
             & SenderDomainModel.removing_since.exists(),
+        )
+    )
+
+
+def note_verified(name: str, company_id: str) -> None:
+    """A check found SES verifying the company's domain: it was verified once, and is no longer
+    unverified since any time (nothing written when the domain is not the company's)."""
+    written(
+        lambda: SenderDomainModel(name).update(
+            actions=[
+                SenderDomainModel.verified_once.set(True),
+                SenderDomainModel.unverified_since.remove(),
+            ],
+            condition=SenderDomainModel.company_id == company_id,
+        )
+    )
+
+
+def note_unverified(name: str, company_id: str, now: datetime) -> None:
+    """A check found the company's domain, verified once, no longer verified: it is unverified since
+    ``now``, unless an earlier check found so first (nothing written then, nor when the domain is
+    not the company's or was never verified)."""
+    written(
+        lambda: SenderDomainModel(name).update(
+            actions=[SenderDomainModel.unverified_since.set(now)],
+            condition=(SenderDomainModel.company_id == company_id)
+            & SenderDomainModel.verified_once.exists()
+            & SenderDomainModel.unverified_since.does_not_exist(),
         )
     )
 

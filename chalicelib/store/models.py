@@ -141,6 +141,11 @@ class SenderDomainModel(BoundModel):
     # Set by a removal once it has checked the accounts (before SES's identity goes): while it is
     # set no SES account may be saved on the domain; asking to remove it again finishes the job.
     removing_since = UTCDateTimeAttribute(null=True)
+    # Set once a check (showing the domain, or another company's registration) found SES verifying
+    # it; then its lapse counts from ``unverified_since``, when a check first found it no longer
+    # verified (removed when one finds it verified again). Written only when the state changes.
+    verified_once = BooleanAttribute(null=True)
+    unverified_since = UTCDateTimeAttribute(null=True)
     by_company = DomainsByCompanyIndex()
 
 

@@ -13,7 +13,7 @@ import pytest
 from chalice.test import Client
 
 from tests.steps.answers import body
-from tests.steps.domains import ses_removes_the_identity
+from tests.steps.domains import ses_not_verifying_yet, ses_removes_the_identity
 from tests.steps.tenants import Tenant, make_tenant
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)  # the clock fixture's instant
@@ -60,8 +60,9 @@ def domains_listed(api: Client, tenant: Tenant) -> list[str]:
 
 def squatted(api: Client, squatter: Tenant, domain: str) -> None:
     """The squatter registers the domain; it cannot publish the owner's DNS records, so SES never
-    verifies it (moto verifies at once: the identity is removed, as the tests of 0009 do)."""
-    assert register(api, squatter, domain).status_code == 201
+    verifies it (moto verifies at once: SES answers pending, then the identity is removed)."""
+    with ses_not_verifying_yet():
+        assert register(api, squatter, domain).status_code == 201
     ses_removes_the_identity(domain)
 
 
@@ -208,7 +209,8 @@ def test_two_companies_taking_over_a_lapsed_registration_at_once_one_wins(
         areas = checked(company_id, name, consistent=consistent)
         if not raced:
             raced.append(0)
-            raced[0] = register(api, second, domain).status_code
+            with ses_not_verifying_yet():
+                raced[0] = register(api, second, domain).status_code
             ses_removes_the_identity(domain)
         return areas
 
@@ -237,8 +239,7 @@ def test_two_companies_taking_over_a_lapsed_registration_at_once_one_wins(
     won = [
         store.take_over_domain(
             SenderDomain(domain, taker.company_id, f"bounce.{domain}", (), clock.now(), "x"),
-            from_company=registration.company_id,
-            registered_at=registration.created_at,
+            previous=registration,
             version=version,
             removal_marked_by=clock.now(),
         )
@@ -249,46 +250,14 @@ def test_two_companies_taking_over_a_lapsed_registration_at_once_one_wins(
 
 
 def test_the_registering_company_sees_when_its_unverified_registration_lapses(
-    api: Client, tenant: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+    api: Client, tenant: Tenant, clock: Any
 ) -> None:
-    from chalicelib.messaging.accounts import domains
-
     domain = f"avisos.{tenant.company_id}.example"
     admin = tenant.admin_headers()
     # Given SES that has not verified the domain yet, as on AWS until its records are published
-    real_client = domains.client
-
-    class SesPending:
-        """SES as the code reaches it, answering every identity pending (the shared client is
-        left as it is)."""
-
-        def __init__(self, ses: Any) -> None:
-            self.ses = ses
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.ses, name)
-
-        def get_identity_verification_attributes(self, **kwargs: Any) -> Any:
-            answer = self.ses.get_identity_verification_attributes(**kwargs)["VerificationAttributes"]
-            return {
-                "VerificationAttributes": {
-                    n: {**a, "VerificationStatus": "Pending"} for n, a in answer.items()
-                }
-            }
-
-        def get_identity_dkim_attributes(self, **kwargs: Any) -> Any:
-            answer = self.ses.get_identity_dkim_attributes(**kwargs)["DkimAttributes"]
-            return {
-                "DkimAttributes": {n: {**a, "DkimVerificationStatus": "Pending"} for n, a in answer.items()}
-            }
-
-    def ses_pending(service: str) -> Any:
-        return SesPending(real_client(service))
-
-    monkeypatch.setattr(domains, "client", ses_pending)
     # When the company registers the domain
-    registered = register(api, tenant, domain)
-    monkeypatch.undo()
+    with ses_not_verifying_yet():
+        registered = register(api, tenant, domain)
     # Then the answer says when the registration lapses: 72 hours after it, unless SES verifies it
     assert registered.status_code == 201, registered.body
     assert body(registered)["verified"] is False
@@ -318,3 +287,56 @@ def test_the_registering_company_sees_when_its_unverified_registration_lapses(
     shown = body(api.http.get(f"/sender-domains/{domain}", headers=admin))
     assert shown["verified"] is False and shown["lapses_at"] is None
     assert body(api.http.get("/sender-domains", headers=admin))["items"][0]["lapses_at"] is None
+
+
+def test_a_domain_that_lost_its_records_after_ses_verified_it_lapses_72_hours_after_a_check_finds_it_so(
+    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any
+) -> None:
+    owner, other = tenant, other_tenant
+    domain = f"avisos.{owner.company_id}.example"
+    admin = owner.admin_headers()
+    # Given the owner's domain, verified by SES when registered (no SES account on it)
+    assert body(register(api, owner, domain))["verified"] is True
+    # And, a year later, its DKIM records gone from its DNS: SES no longer verifies it
+    lost = T0 + timedelta(days=365)
+    clock.set_now(lost)
+    ses_removes_the_identity(domain)
+    # When another company registers it, the first to find it no longer verified
+    refused = register(api, other, domain)
+    # Then it is refused until 72 hours after that, not taken at once (its first registration is
+    # long past): the owner has time to publish its records again
+    assert refused.status_code == 409, refused.body
+    assert body(refused)["message"] == lapses_at(lost + timedelta(hours=72))
+    item = stored(domain)
+    assert item["company_id"] == {"S": owner.company_id}
+    assert item["verified_once"] == {"BOOL": True} and item["unverified_since"] == stored_time(lost)
+    # And the owner sees the same time, which later checks do not move
+    clock.set_now(lost + timedelta(hours=1))
+    shown = body(api.http.get(f"/sender-domains/{domain}", headers=admin))
+    assert shown["verified"] is False and shown["lapses_at"] == (lost + timedelta(hours=72)).isoformat()
+
+    # When the owner publishes its records again (registering again; moto verifies at once)
+    clock.set_now(lost + timedelta(hours=10))
+    assert body(register(api, owner, domain))["verified"] is True
+    # Then it no longer lapses, and another company is refused for good
+    assert body(api.http.get(f"/sender-domains/{domain}", headers=admin))["lapses_at"] is None
+    assert "unverified_since" not in stored(domain)
+    assert body(register(api, other, domain))["message"] == "another company registered this domain"
+
+    # Given its records are lost again, and the owner's own check is the first to find it so
+    lost_again = lost + timedelta(hours=50)
+    clock.set_now(lost_again)
+    ses_removes_the_identity(domain)
+    shown = body(api.http.get(f"/sender-domains/{domain}", headers=admin))
+    assert shown["lapses_at"] == (lost_again + timedelta(hours=72)).isoformat()
+    # Then another company is refused until 72 hours after that check, and then takes it over
+    clock.set_now(lost_again + timedelta(hours=72) - timedelta(seconds=1))
+    assert body(register(api, other, domain))["message"] == lapses_at(lost_again + timedelta(hours=72))
+    clock.set_now(lost_again + timedelta(hours=72))
+    taken = register(api, other, domain)
+    assert taken.status_code == 201, taken.body
+    item = stored(domain)
+    assert item["company_id"] == {"S": other.company_id}
+    # (the new owner's registration starts afresh: moto verified its new identity at once)
+    assert item["verified_once"] == {"BOOL": True} and "unverified_since" not in item
+    assert api.http.get(f"/sender-domains/{domain}", headers=admin).status_code == 404

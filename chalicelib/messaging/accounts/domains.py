@@ -32,6 +32,7 @@ SPF = "v=spf1 include:amazonses.com ~all"
 _REMOVAL_TRIES = 3
 # A registration SES has not verified this long after the company first registered the domain
 # lapses: another company may take the domain over (SES gives up on an unverified identity then).
+# One SES verified lapses this long after a check first found it no longer verified.
 LAPSE = timedelta(hours=72)
 # How long a removal's mark holds off another company's takeover: longer than any function that
 # removes a domain can run (the API Lambda's timeout is 60 s in .chalice/config.json, and Lambda
@@ -100,8 +101,9 @@ def register_sending_domain(company_id: str, raw_domain: str, *, by: str) -> Dom
 
     Another company's registration is a Conflict while SES verifies the domain (never taken), while
     that company has SES sender accounts on it, and until it lapses: 72 hours after that company
-    first registered it without SES verifying it (the time is in the answer). Then this company
-    takes it over (``_take_over``)."""
+    first registered it without SES verifying it, or, SES having verified it once, 72 hours after a
+    check first found it no longer verified (the time is in the answer); and for REMOVAL_HOLD after
+    that company's removal of it marked it. Then this company takes it over (``_take_over``)."""
     name = normalize_domain(raw_domain)
     if name == get_settings().inbound_domain or name.endswith("." + get_settings().inbound_domain):
         raise ValidationFailed([{"field": "domain", "message": "is Pregón's inbound domain"}])
@@ -142,15 +144,24 @@ def _take_over(entry: SenderDomain, company_id: str, by: str) -> bool:
 
     It holds while SES verifies the domain (that company proved it controls its DNS: never taken
     over), while that company has SES sender accounts on it (they could only be saved while SES
-    verified it: its mail must not stop because someone else asked) and for 72 hours from that
-    company's first registration (SES itself gives up on an identity it has not verified by then).
-    The takeover is one conditional write on the old owner, its first registration and its
-    accounts' version, so of two companies taking over at once one wins and the other is told
-    when the winner's registration lapses; only then is the SES identity made anew (fresh DKIM
-    tokens, none the old owner saw) and written to the new owner's record. Stopped in between, the
-    record is the new owner's with no records to publish yet, and registering again completes it."""
+    verified it: its mail must not stop because someone else asked), for 72 hours from that
+    company's first registration (SES itself gives up on an identity it has not verified by then)
+    or, SES having verified it once, from the first check that found it no longer verified (this
+    one, maybe: its owner gets 72 hours to publish its records again), and for REMOVAL_HOLD from a
+    removal's mark (that removal may be about to delete the identity: the new one too).
+    The takeover is one conditional write on the old owner, its first registration, its
+    verification history, its accounts' version and the removal's mark, so of two companies taking
+    over at once one wins and the other is told when the winner's registration lapses; only then
+    is the SES identity made anew (fresh DKIM tokens, none the old owner saw) and written to the
+    new owner's record. Stopped in between, the record is the new owner's with no records to
+    publish yet, and registering again completes it."""
     name = entry.domain
-    if _verified_in_ses(name):
+    verified = _verified_in_ses(name)
+    noted = _noted(entry, verified)
+    if noted is None or noted.company_id != entry.company_id:
+        return False  # removed or taken over since it was read
+    entry = noted
+    if verified:
         raise Conflict("another company registered this domain", field="domain")
     # The version first, then the accounts (as a removal does): an account saved after this read
     # moves the version, and the takeover below is refused.
@@ -161,7 +172,10 @@ def _take_over(entry: SenderDomain, company_id: str, by: str) -> bool:
             "it does not lapse while they exist",
             field="domain",
         )
-    lapses_at = entry.created_at + LAPSE
+    unverified_from = entry.unverified_from
+    if unverified_from is None:
+        return False  # a check found it verified since SES was asked here: judge it again
+    lapses_at = unverified_from + LAPSE
     now = clock.now()
     if now < lapses_at:
         when = lapses_at.isoformat()
@@ -181,8 +195,7 @@ def _take_over(entry: SenderDomain, company_id: str, by: str) -> bool:
     taken = SenderDomain(name, company_id, f"{MAIL_FROM_LABEL}.{name}", (), now, by)
     if not store.take_over_domain(
         taken,
-        from_company=entry.company_id,
-        registered_at=entry.created_at,
+        previous=entry,
         version=version,
         removal_marked_by=now - REMOVAL_HOLD,
     ):
@@ -201,6 +214,20 @@ def _take_over(entry: SenderDomain, company_id: str, by: str) -> bool:
     if not store.claim_domain(SenderDomain(name, company_id, mail_from, tokens, now, by)):
         raise Conflict("another company registered this domain", field="domain")
     return True
+
+
+def _noted(entry: SenderDomain, verified: bool) -> SenderDomain | None:
+    """The registration as it stands once what a check found in SES is written to it, when that
+    moves its lapse: found verified (it was verified once, and is no longer unverified since any
+    time), or, verified once, found no longer verified (unverified since now: it lapses 72 hours
+    later, not at once because its first registration is long past). None once it is gone."""
+    if verified and (not entry.verified_once or entry.unverified_since is not None):
+        store.note_verified(entry.domain, entry.company_id)
+    elif not verified and entry.verified_once and entry.unverified_since is None:
+        store.note_unverified(entry.domain, entry.company_id, clock.now())
+    else:
+        return entry
+    return store.get_domain(entry.domain)
 
 
 def _verified_in_ses(name: str) -> bool:
@@ -322,7 +349,8 @@ def list_sending_domains(company_id: str) -> list[DomainStatus]:
 
 def domain_status(company_id: str, raw_domain: str) -> DomainStatus:
     """The records to publish, each with its state as SES (DKIM, MAIL FROM) or DNS (DMARC) sees it
-    now, and the bulk-sender checks."""
+    now, the bulk-sender checks and when the registration lapses (noting on the record when SES
+    verifies it, or first no longer does: ``_noted``)."""
     name = normalize_domain(raw_domain)
     entry = store.get_domain(name)
     if entry is None or entry.company_id != company_id:
@@ -360,9 +388,17 @@ def domain_status(company_id: str, raw_domain: str) -> DomainStatus:
     ]
     # SES sends from a domain whose identity it verified; with Easy DKIM, finding the CNAMEs does it
     verified = "verified" in (_state(identity.get("VerificationStatus")), dkim_state)
+    noted = _noted(entry, verified)
+    if noted is None or noted.company_id != company_id:
+        raise NotFound(f"the company has no sending domain {name!r}", field="domain")
     checks = bulk_sender_checks(company_id, name, dkim_state, mail_from_state, dmarc_state)
     # what another company's registration would be told (_take_over), as the company sees it
-    lapses_at = None if verified or accounts_sending_from(company_id, name) else entry.created_at + LAPSE
+    unverified_from = noted.unverified_from
+    lapses_at = (
+        None
+        if verified or unverified_from is None or accounts_sending_from(company_id, name)
+        else unverified_from + LAPSE
+    )
     return DomainStatus(
         name, entry.mail_from_domain, verified, tuple(records), checks, entry.created_at, lapses_at
     )
