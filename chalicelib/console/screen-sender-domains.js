@@ -54,6 +54,20 @@ function copyable(value, label) {
   return pair;
 }
 
+// An unverified registration lapses (the API's lapses_at): after that, another company may take the
+// domain over. Said while it can still be kept, and once it is past.
+function lapse(d) {
+  if (d.verified || !d.lapses_at) return null;
+  const past = new Date(d.lapses_at) <= new Date();
+  return h(
+    "p",
+    { class: past ? "form-error" : "hint", id: "domain-lapses" },
+    past
+      ? `El registro venció el ${when(d.lapses_at)} sin que Amazon SES verificara el dominio: otra empresa puede registrarlo. Publique los registros para conservarlo.`
+      : `Si Amazon SES no lo verifica antes del ${when(d.lapses_at)}, el registro vence y otra empresa podrá registrar el dominio.`,
+  );
+}
+
 function detail(d, ctx, reload) {
   const zone = d.records.map((r) => `${r.name}. 3600 IN ${r.type} ${r.value}`).join("\n");
   const again = h("button", { type: "button", class: "secondary", id: "domain-reload" }, "Volver a consultar");
@@ -69,6 +83,7 @@ function detail(d, ctx, reload) {
         ? "Verificado: las cuentas de SES pueden enviar desde este dominio."
         : "Todavía sin verificar: publique los registros y vuelva a consultar.",
     ),
+    lapse(d),
     h("p", { class: "hint" }, `Rebotes por el subdominio ${d.mail_from_domain} · registrado ${when(d.created_at)}`),
     h("h3", {}, "Registros DNS a publicar"),
     h(

@@ -7,6 +7,7 @@ below 1 see only mailboxes."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from tests.steps.console import (
     type_into,
     wait_until,
 )
+from tests.steps.domains import ses_not_verifying_yet
 from tests.steps.imap import MAIL_USERS, GoogleWorkspace
 from tests.steps.mailboxes import CLIENT_ID as GOOGLE_CLIENT_ID
 from tests.steps.mailboxes import PRIVATE_KEY, PUBLIC_KEY, SERVICE_ACCOUNT, google_key_file
@@ -318,3 +320,55 @@ def test_a_clerk_has_the_mailboxes_screen_only_and_sees_the_offices_mailbox_read
     card = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[data-mailbox-card]"))
     assert "Solo su dueño o el nivel 1 lo cambian." in card.text
     assert not card.find_elements(By.TAG_NAME, "form") and demo_user(tenant, 1) in card.text
+
+
+def test_an_unverified_sending_domain_says_when_its_registration_lapses(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    from chalicelib.core import clock
+
+    def registered_on_screen(domain: str) -> str:
+        type_into(browser, "new-domain", domain)
+        submit(browser, "new-domain-form")
+        shown_detail = f'#domain-detail[data-domain="{domain}"]'
+        wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, shown_detail))
+        assert browser.find_element(By.ID, "domain-verified").text.startswith("Todavía sin verificar")
+        return str(browser.find_element(By.ID, "domain-lapses").text)
+
+    def as_shown(moment: str) -> str:
+        return str(
+            browser.execute_script(
+                "return import(document.querySelector('script[src$=\"/app.js\"]').src)"
+                ".then((m) => m.when(arguments[0]));",
+                moment,
+            )
+        )
+
+    # Given SES that has not verified the company's domains yet (their records are not published),
+    # and the administrator on the sending domains screen (the page judges by the browser's clock)
+    sign_in(browser, site.web, tenant, level=1, screen="sender-domains")
+    with ses_not_verifying_yet():
+        # When they register a domain now
+        clock.set_now(datetime.now(timezone.utc))
+        fresh = f"nuevo.{tenant.company_id}.example.com"
+        lapse = registered_on_screen(fresh)
+        # Then the page says when the registration lapses unless SES verifies it, as the API answers
+        answer = body(api.http.get(f"/sender-domains/{fresh}", headers=bearer(tenant, 1)))
+        assert lapse == (
+            f"Si Amazon SES no lo verifica antes del {as_shown(answer['lapses_at'])}, el registro vence "
+            "y otra empresa podrá registrar el dominio."
+        )
+        # When a domain was registered 73 hours ago and SES never verified it
+        clock.set_now(datetime.now(timezone.utc) - timedelta(hours=73))
+        old = f"viejo.{tenant.company_id}.example.com"
+        registered_on_screen(old)
+        clock.set_now(datetime.now(timezone.utc))
+        browser.find_element(By.ID, "domain-reload").click()
+        # Then its page says it lapsed and another company may register it
+        answer = body(api.http.get(f"/sender-domains/{old}", headers=bearer(tenant, 1)))
+        wait_until(
+            browser,
+            lambda d: d.find_element(By.ID, "domain-lapses").text.startswith(
+                f"El registro venció el {as_shown(answer['lapses_at'])} sin que Amazon SES verificara"
+            ),
+        )
