@@ -403,18 +403,23 @@ def test_a_removal_that_stopped_half_way_refuses_new_ses_accounts_and_finishes_w
     real_client = domains.client
     calls: list[str] = []
 
-    def ses_that_times_out_once(service: str) -> Any:
-        ses = real_client(service)
-        real_delete = ses.delete_identity
+    class SesThatTimesOutOnce:
+        """The SES client as the code reaches it (the shared client itself is left as it is)."""
 
-        def delete_identity(**kwargs: Any) -> Any:
+        def __init__(self, ses: Any) -> None:
+            self.ses = ses
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.ses, name)
+
+        def delete_identity(self, **kwargs: Any) -> Any:
             calls.append(kwargs["Identity"])
             if len(calls) == 1:
                 raise TimeoutError("the Lambda's time ran out")
-            return real_delete(**kwargs)
+            return self.ses.delete_identity(**kwargs)
 
-        ses.delete_identity = delete_identity
-        return ses
+    def ses_that_times_out_once(service: str) -> Any:
+        return SesThatTimesOutOnce(real_client(service)) if service == "ses" else real_client(service)
 
     monkeypatch.setattr(domains, "client", ses_that_times_out_once)
     # (the removal the DELETE route runs, stopped inside the Lambda: on AWS the caller gets the
