@@ -219,6 +219,67 @@ def test_the_local_identity_refuses_a_bad_request_naming_the_field(
         assert json.loads(refused.value.read())["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("accept_language", "level_message", "origin_message"),
+    [
+        ("es-AR,es;q=0.9,en;q=0.5", "debe ser un número entero de 1 a 4", "este origen no puede ingresar aquí"),
+        ("en-US,en;q=0.9", "must be a whole number from 1 to 4", "this origin may not sign in here"),
+        (None, "must be a whole number from 1 to 4", "this origin may not sign in here"),
+    ],
+)
+def test_the_local_identity_refuses_in_the_callers_language(
+    accept_language: str | None, level_message: str, origin_message: str
+) -> None:
+    # Given the local identity server, and a caller whose browser asks for a language (or none)
+    language = {"Accept-Language": accept_language} if accept_language else {}
+    with IdentityServer(IDENTITY, allowed_origin="http://127.0.0.1:8000") as identity:
+        # When it asks for a token at level 9
+        request = urllib.request.Request(
+            f"{identity.url}/token",
+            data=json.dumps({"company_id": "demo", "user_id": "admin@demo", "level": 9}).encode(),
+            headers={"Content-Type": "application/json", "Origin": "http://127.0.0.1:8000", **language},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        # Then the 422 says why in that language (English when it asks for none), naming the field
+        assert refused.value.code == 422
+        assert json.loads(refused.value.read()) == {
+            "message": f"level: {level_message}",
+            "field": "level",
+            "errors": [{"field": "level", "message": level_message}],
+        }
+        # And another site's page is refused in that language too
+        request.add_header("Origin", "https://evil.example")
+        with pytest.raises(urllib.error.HTTPError) as foreign:
+            urllib.request.urlopen(request, timeout=5)
+        assert foreign.value.code == 403
+        assert json.loads(foreign.value.read()) == {"message": origin_message}
+
+
+def test_every_message_of_the_local_identity_has_its_spanish() -> None:
+    # Given the messages the local identity server may answer (every Refused it raises, every
+    # refusal it answers), read from its source
+    import ast
+
+    from infrastructure.local import identity_server
+
+    tree = ast.parse(Path(identity_server.__file__).read_text(encoding="utf-8"))
+    position = {"Refused": 0, "_refuse": 1}  # Refused(message, field); self._refuse(status, message)
+    said = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        if name in position and len(node.args) > position[name]:
+            message = node.args[position[name]]
+            if ast.unparse(message) == "refused.message":
+                continue  # a Refused's message, read at its raise
+            assert isinstance(message, ast.Constant), ast.unparse(node)  # a message the test can read
+            said.add(message.value)
+    # Then each has its Spanish, and nothing else is in the table
+    assert said and said == set(identity_server.MESSAGES_ES)
+
+
 def test_every_route_a_screen_names_is_a_route_of_the_app() -> None:
     # Given the screens and the routes each one calls
     from chalicelib.api.console import SCREENS, declared_access
