@@ -10,7 +10,9 @@ const API_BASE = location.pathname.replace(/console\/?$/, "");
 const LEVEL_NAMES = { 1: "administrador", 2: "supervisor", 3: "operador", 4: "agente" };
 
 const screens = new Map();
-const state = { user: null, allowed: null, config: null };
+// session: counts sign-ins and sign-outs, so a screen still loading when its session ended is not
+// drawn over the sign-in; ending: the API refused the credentials and the sign-out is on its way.
+const state = { user: null, allowed: null, config: null, session: 0, ending: false };
 
 // --- DOM ----------------------------------------------------------------------------------------
 
@@ -226,10 +228,12 @@ async function send(method, path, body, accept) {
   const message = credentialsRefused
     ? "Sus credenciales no son válidas o vencieron."
     : answer.message || `Error ${response.status}`;
-  if (credentialsRefused && state.user) {
+  if (credentialsRefused && state.user && !state.ending) {
     // The session ended (the token expired): back to the sign-in, with nothing of the last user shown;
-    // what they had typed waits in the tab for the same user's return to the same screen.
-    keepDraft();
+    // what they had typed waits in the tab for the same user's return to the same screen. Once, however
+    // many of a screen's calls were refused together.
+    state.ending = true;
+    keepDraft("ended");
     setTimeout(() => {
       toast("La sesión terminó: ingrese de nuevo.", "error");
       signOut();
@@ -367,11 +371,15 @@ export function templateTitle(template) {
 }
 
 // --- a draft of the open forms, kept when the session ends ---------------------------------------
-// A session that ends while someone types (the token expired) sends them to sign in; signed in again
-// they come back to the same screen, drawn anew. What they had typed in its forms is kept in the
-// tab's sessionStorage meanwhile and put back, then forgotten: restored, a form submitted, or the
-// user pressing "Salir" forgets it, and another user never sees it. Passwords, files and fields
-// named like a secret are never kept.
+// A session that ends while someone types (the token expired, or was refused) sends them to sign in;
+// signed in again they come back to the same screen, drawn anew. What they had typed in its forms is
+// kept in the tab's sessionStorage meanwhile and put back, then forgotten. It is kept when the API
+// refuses the credentials (a form sent, a screen or a list loading), and when the page is left (a
+// reload, the tab's address typed again): a page that comes back to a session still valid draws its
+// screens as they are, one whose session ended keeps the draft for the sign-in. Drafts belong to one
+// user of one company (`who`) and to a screen's address each: restored, a form of that screen
+// submitted, or the user pressing "Salir" forgets them, and another user signing in on the tab finds
+// none (they are dropped unseen). Passwords, files and fields named like a secret are never kept.
 
 const NEVER_KEPT = /pass|secret|token|key_file|api_key|credential/i;
 
@@ -389,9 +397,28 @@ function whose(user) {
   return `${user.company_id}\n${user.user_id}`;
 }
 
-function keepDraft() {
+// {who, screens: {"#/notes": {kind: "ended" | "left", forms: {formId: {name: value}}}}} or null.
+function readDrafts() {
+  try {
+    const drafts = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null");
+    if (drafts && typeof drafts.who === "string" && drafts.screens && typeof drafts.screens === "object") return drafts;
+  } catch {
+    // unreadable: dropped below
+  }
+  sessionStorage.removeItem(DRAFT_KEY);
+  return null;
+}
+
+function writeDrafts(drafts) {
+  if (drafts && Object.keys(drafts.screens).length) sessionStorage.setItem(DRAFT_KEY, JSON.stringify(drafts));
+  else sessionStorage.removeItem(DRAFT_KEY);
+}
+
+// kind: "ended" (the API refused the credentials) or "left" (the page is being left: kept only
+// if the session turns out to have ended by the time the page is back; see start()).
+function keepDraft(kind) {
   const main = document.getElementById("main");
-  if (!state.user || !main.querySelector("[data-screen]")) return;
+  if (!state.user || !main.querySelector("[data-screen]")) return; // a screen still loading: nothing typed yet
   const forms = {};
   [...main.querySelectorAll("form")].forEach((form, index) => {
     const fields = {};
@@ -407,27 +434,56 @@ function keepDraft() {
     if (typed) forms[form.id || `#${index}`] = fields; // a form nobody typed in is drawn as it was
   });
   if (!Object.keys(forms).length) return;
-  sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ who: whose(state.user), hash: location.hash, forms }));
+  let drafts = readDrafts();
+  if (!drafts || drafts.who !== whose(state.user)) drafts = { who: whose(state.user), screens: {} };
+  const earlier = drafts.screens[location.hash];
+  // A page left after its session ended keeps the draft of that end: the screen was redrawn since.
+  if (kind === "left" && earlier && earlier.kind === "ended") return;
+  drafts.screens[location.hash] = { kind, forms };
+  writeDrafts(drafts);
 }
 
-function forgetDraft() {
-  sessionStorage.removeItem(DRAFT_KEY);
+// Forget the draft of the screen at `hash`, or every draft.
+function forgetDraft(hash) {
+  if (hash === undefined) {
+    sessionStorage.removeItem(DRAFT_KEY);
+    return;
+  }
+  const drafts = readDrafts();
+  if (!drafts || !(hash in drafts.screens)) return;
+  delete drafts.screens[hash];
+  writeDrafts(drafts);
+}
+
+// The drafts kept when the page was left, taken out of the tab (to be put back by keepLeftDrafts()
+// only if the session held then has ended).
+function takeLeftDrafts() {
+  const drafts = readDrafts();
+  if (!drafts) return null;
+  const left = Object.entries(drafts.screens).filter(([, draft]) => draft.kind === "left");
+  if (!left.length) return null;
+  for (const [hash] of left) delete drafts.screens[hash];
+  writeDrafts(drafts);
+  return { who: drafts.who, screens: Object.fromEntries(left.map(([hash, draft]) => [hash, { ...draft, kind: "ended" }])) };
+}
+
+function keepLeftDrafts(left) {
+  if (!left) return;
+  const drafts = readDrafts();
+  if (drafts && drafts.who === left.who) writeDrafts({ who: left.who, screens: { ...left.screens, ...drafts.screens } });
+  else writeDrafts(left);
 }
 
 function restoreDraft(main) {
-  let draft = null;
-  try {
-    draft = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null");
-  } catch {
-    forgetDraft();
-  }
-  if (!draft || !state.user) return;
-  if (draft.who !== whose(state.user)) {
+  const drafts = readDrafts();
+  if (!drafts || !state.user) return;
+  if (drafts.who !== whose(state.user)) {
     forgetDraft(); // someone else signed in: the last user's words are not theirs to see
     return;
   }
-  if (draft.hash !== location.hash) return; // kept for the return to that screen
-  forgetDraft();
+  const draft = drafts.screens[location.hash];
+  if (!draft) return; // kept for the return to that screen
+  forgetDraft(location.hash);
   const forms = [...main.querySelectorAll("form")];
   let restored = false;
   for (const [key, fields] of Object.entries(draft.forms || {})) {
@@ -535,13 +591,19 @@ async function show() {
   const ctx = { user: state.user, params, navigate, toast };
   main.replaceChildren(h("p", { class: "loading" }, "Cargando…"));
   const body = h("div", { class: "screen", "data-screen": id });
+  // The session this screen is drawn for: if it ends while the screen loads (its calls refused, the
+  // sign-in shown), the screen is not drawn over the sign-in, where whatever was typed into it would
+  // be lost with no one signed in to keep it for.
+  const session = state.session;
+  const current = () => session === state.session && state.user && !state.ending;
   try {
     await screen.render(body, ctx);
-    if (route().id === id) {
+    if (current() && route().id === id) {
       main.replaceChildren(body);
       restoreDraft(body);
     }
   } catch (error) {
+    if (!current()) return;
     main.replaceChildren(h("h1", {}, screen.title), h("p", { class: "form-error", role: "alert" }, error.message || String(error)));
   }
 }
@@ -552,6 +614,8 @@ async function signedIn() {
   const me = await api("GET", "/console/me");
   company = null;
   await companyFormat(); // before anything is drawn: every time on every screen is in its zone
+  state.session += 1;
+  state.ending = false;
   state.user = me.user;
   state.allowed = new Map(me.screens.map((screen) => [screen.id, screen.allowed]));
   const level = LEVEL_NAMES[me.user.level] || "";
@@ -565,6 +629,8 @@ async function signedIn() {
 
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
+  state.session += 1;
+  state.ending = false;
   state.user = null;
   state.allowed = null;
   company = null; // the next sign-in may be another company's
@@ -590,6 +656,7 @@ async function localSignIn(main, identity) {
     loadedFor = companyId;
     const answer = await fetch(`${identity.url}/users?company_id=${encodeURIComponent(companyId)}`, {
       credentials: "omit",
+      headers: { "Accept-Language": "es" },
     }).then((r) => r.json());
     if (companyId !== loadedFor) return; // the company changed again while this list was loading
     users = answer.users;
@@ -623,7 +690,8 @@ async function localSignIn(main, identity) {
       const response = await fetch(`${identity.url}/token`, {
         method: "POST",
         credentials: "omit",
-        headers: { "Content-Type": "application/json" },
+        // The identity server answers its errors in the caller's language, as the API does.
+        headers: { "Content-Type": "application/json", "Accept-Language": "es" },
         body: JSON.stringify({
           company_id: company.value.trim(),
           user_id: user.value,
@@ -632,7 +700,11 @@ async function localSignIn(main, identity) {
         }),
       });
       const answer = await response.json();
-      if (!response.ok) throw new ApiError(response.status, answer.message, answer.field ? { [answer.field]: answer.message } : {});
+      if (!response.ok) {
+        const fields = {};
+        for (const item of answer.errors || []) if (item.field && !(item.field in fields)) fields[item.field] = item.message;
+        throw new ApiError(response.status, answer.message, fields);
+      }
       sessionStorage.setItem(TOKEN_KEY, answer.id_token);
       await signedIn();
     } catch (error) {
@@ -716,6 +788,9 @@ async function start() {
       return;
     }
   }
+  // What was typed when the page was last left (a reload): a session still valid draws its screens
+  // anew, as always; one that ended meanwhile keeps it for the same user's sign-in.
+  const left = takeLeftDrafts();
   if (token()) {
     try {
       await signedIn();
@@ -725,6 +800,7 @@ async function start() {
       if (!error.credentialsRefused) toast(error.message, "error");
     }
   }
+  keepLeftDrafts(left);
   const identity = state.config.identity;
   if (identity.kind === "local") await localSignIn(main, identity);
   else if (identity.kind === "cognito") await cognitoSignIn(main, identity);
@@ -755,8 +831,11 @@ document.addEventListener("DOMContentLoaded", () => {
     forgetDraft(); // leaving on purpose: nothing is kept for later
     signOut();
   });
-  // A form sent (by a signed-in user, not the sign-in form itself): its draft has done its work.
-  document.addEventListener("submit", () => state.user && forgetDraft(), true);
+  // A form sent (by a signed-in user, not the sign-in form itself): its screen's draft has done its work.
+  document.addEventListener("submit", () => state.user && forgetDraft(location.hash), true);
+  // A reload (or the address typed again) while signed in: what was typed is kept until the page is
+  // back and knows whether the session still holds (start()).
+  window.addEventListener("pagehide", () => state.user && !state.ending && keepDraft("left"));
   document.getElementById("menu").addEventListener("click", () => {
     const open = !document.body.classList.contains("menu-open");
     openMenu(open);
