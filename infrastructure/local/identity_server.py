@@ -74,7 +74,11 @@ def error_answer(message: str, field: str | None, accept_language: str | None) -
         message = MESSAGES_ES.get(message, message)
     if field is None:
         return {"message": message}
-    return {"message": f"{field}: {message}", "field": field, "errors": [{"field": field, "message": message}]}
+    return {
+        "message": f"{field}: {message}",
+        "field": field,
+        "errors": [{"field": field, "message": message}],
+    }
 
 
 def demo_email(company_id: str, user_id: str) -> str | None:
@@ -155,7 +159,7 @@ def _handler(server: IdentityServer) -> type[BaseHTTPRequestHandler]:
             self._answer(status, error_answer(message, field, self.headers.get("Accept-Language")), language)
 
         def _answer(self, status: int, body: Any, language: str | None = None) -> None:
-            data = json.dumps(body).encode()
+            data = json.dumps(body, ensure_ascii=False).encode()
             self.send_response(status)
             self._cors()
             if language is not None:
