@@ -16,9 +16,11 @@ from tests.steps.console import (
     ConsoleSite,
     bearer,
     console_screenshot,
+    expire_session,
     no_alert_opened,
     open_screen,
     sign_in,
+    sign_in_again,
     toast_says,
     wait_until,
 )
@@ -75,6 +77,36 @@ def test_an_administrator_edits_a_template_and_the_preview_follows(
     saved = body(api.http.get("/templates/tracking_alert", headers=bearer(tenant, 1)))
     assert saved["customized"] and saved["subject"] == "Novedad de su envío {{ parcel.tracking_id }}"
     assert "<p>Consola de prueba</p>" in saved["html"]
+
+
+def test_a_template_being_edited_when_the_session_ends_is_back_after_signing_in_again(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator editing the tracking alert's subject and HTML
+    sign_in(browser, site.web, tenant, level=1, screen="templates")
+    browser.find_element(By.CSS_SELECTOR, 'tr[data-template="tracking_alert"] a').click()
+    wait_until(browser, lambda d: d.find_element(By.ID, "preview-subject").text)
+    replace_text(browser, "template-subject", "Su envío avanzó")
+    browser.find_element(By.ID, "template-html").send_keys("<p>Texto nuevo a medias</p>")
+    wait_until(browser, lambda d: d.find_element(By.ID, "preview-subject").text.startswith("Su envío avanzó"))
+    # When their session runs out and the next preview is refused as they type on
+    expire_session(browser, tenant, 1)
+    browser.find_element(By.ID, "template-subject").send_keys(" hoy")
+    # Then they are sent to sign in
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    # When they sign in again
+    sign_in_again(browser, tenant, 1)
+    # Then the template is back as they had typed it, its preview following it, nothing saved
+    subject = wait_until(browser, lambda d: d.find_element(By.ID, "template-subject"))
+    wait_until(browser, lambda d: subject.get_attribute("value") == "Su envío avanzó hoy")
+    assert "<p>Texto nuevo a medias</p>" in browser.find_element(By.ID, "template-html").get_attribute(
+        "value"
+    )
+    wait_until(
+        browser, lambda d: d.find_element(By.ID, "preview-subject").text.startswith("Su envío avanzó hoy")
+    )
+    saved = body(api.http.get("/templates/tracking_alert", headers=bearer(tenant, 1)))
+    assert not saved["subject"].startswith("Su envío avanzó")
 
 
 def test_script_in_a_template_neither_runs_in_the_preview_nor_in_the_console(

@@ -247,3 +247,22 @@ def test_an_expired_session_goes_back_to_the_sign_in(
     assert not browser.find_elements(By.CSS_SELECTOR, "#nav a")
     assert browser.find_element(By.ID, "who").text == ""
     assert browser.execute_script("return sessionStorage.getItem('pregon.console.token')") is None
+
+
+def test_the_local_sign_in_refuses_in_spanish_next_to_the_field(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the console's sign-in screen
+    browser.get(f"{site.web}/console")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{site.web}/console")
+    company = wait_until(browser, lambda d: d.find_element(By.ID, "signin-company"))
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#signin-user option"))
+    # When they leave the company empty and press "Ingresar"
+    company.clear()
+    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button[type=submit]").click()
+    # Then the local identity's refusal is shown next to the company, in Spanish
+    error = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#sign-in-form .field-error"))
+    assert error.text == "es obligatorio (como máximo 64 caracteres)"
+    assert company.get_attribute("aria-invalid") == "true"
+    assert browser.find_element(By.ID, "who").text == ""

@@ -233,6 +233,97 @@ def test_a_draft_is_never_shown_to_another_user_who_signs_in(
     assert browser.execute_script("return sessionStorage.getItem('pregon.console.draft')") is None
 
 
+def test_a_note_typed_when_the_page_is_reloaded_after_the_session_ended_is_back_after_signing_in(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the notes screen, a note typed on a client
+    sign_in(browser, site.web, tenant, 1, screen="notes")
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-write-note"))
+    form.find_element(By.NAME, "note_client").send_keys("CLI-1")
+    form.find_element(By.NAME, "note").send_keys("Pide que lo llamen después de las 15")
+    # When the session has run out and they reload the page
+    expire_session(browser, tenant, 1)
+    browser.refresh()
+    # Then they are sent to sign in
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    # When they sign in again
+    sign_in_again(browser, tenant, 1)
+    # Then the notes screen is back with the note as they had typed it
+    note = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note [name=note]"))
+    wait_until(browser, lambda d: note.get_attribute("value") == "Pide que lo llamen después de las 15")
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "#b-write-note [name=note_client]").get_attribute("value")
+        == "CLI-1"
+    )
+    wait_until(browser, lambda d: "Se recuperó lo que había escrito" in d.find_element(By.ID, "toasts").text)
+    # And it is kept no longer
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.draft')") is None
+
+
+def test_a_reload_while_the_session_holds_draws_the_screen_anew(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the notes screen, a note typed, their session still valid
+    sign_in(browser, site.web, tenant, 1, screen="notes")
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-write-note"))
+    form.find_element(By.NAME, "note").send_keys("Borrador que se descarta")
+    # When they reload the page
+    browser.refresh()
+    # Then the notes screen is drawn empty, as a reload always drew it, and nothing is kept
+    note = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note [name=note]"))
+    assert note.get_attribute("value") == ""
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.draft')") is None
+
+
+def test_a_draft_kept_at_a_reload_is_never_shown_to_another_user_nor_after_salir(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator's note, typed before a reload that found their session ended
+    sign_in(browser, site.web, tenant, 1, screen="notes")
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-write-note"))
+    form.find_element(By.NAME, "note").send_keys("Dato reservado del cliente")
+    expire_session(browser, tenant, 1)
+    browser.refresh()
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    # When the supervisor signs in on the same browser tab
+    sign_in_again(browser, tenant, 2)
+    # Then the notes screen is drawn empty for them, and the draft is gone from the tab
+    note = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note [name=note]"))
+    assert note.get_attribute("value") == ""
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.draft')") is None
+    # When the supervisor types a note of their own and leaves with "Salir", and the page is reloaded
+    note.send_keys("Nota a medias del supervisor")
+    browser.find_element(By.ID, "sign-out").click()
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    browser.refresh()
+    # Then nothing of it is kept: signed in again they find the notes screen empty
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.draft')") is None
+    sign_in_again(browser, tenant, 2)
+    note = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note [name=note]"))
+    assert note.get_attribute("value") == ""
+
+
+def test_a_screen_still_loading_when_the_session_ends_is_not_drawn_over_the_sign_in(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator signed in on the follow-ups screen, their session run out
+    sign_in(browser, site.web, tenant, 1, screen="followups")
+    expire_session(browser, tenant, 1)
+    # When they open the notes screen (whose lists are refused while it loads)
+    browser.execute_script("location.hash = '#/notes'")
+    # Then they are sent to sign in, once, and the sign-in stays: the notes screen that finished
+    # loading after the refusal is not drawn over it (what they typed there would be lost)
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    time.sleep(2)  # the screen's last calls are answered by now
+    assert len(browser.find_elements(By.ID, "sign-in-form")) == 1
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-screen]")
+    # When they sign in again
+    sign_in_again(browser, tenant, 1)
+    # Then the notes screen is drawn for them
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-screen="notes"] #b-write-note'))
+
+
 def test_a_note_refused_says_why_above_the_form_and_keeps_what_was_typed(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
