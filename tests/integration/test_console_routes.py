@@ -222,7 +222,11 @@ def test_the_local_identity_refuses_a_bad_request_naming_the_field(
 @pytest.mark.parametrize(
     ("accept_language", "level_message", "origin_message"),
     [
-        ("es-AR,es;q=0.9,en;q=0.5", "debe ser un número entero de 1 a 4", "este origen no puede ingresar aquí"),
+        (
+            "es-AR,es;q=0.9,en;q=0.5",
+            "debe ser un número entero de 1 a 4",
+            "este origen no puede ingresar aquí",
+        ),
         ("en-US,en;q=0.9", "must be a whole number from 1 to 4", "this origin may not sign in here"),
         (None, "must be a whole number from 1 to 4", "this origin may not sign in here"),
     ],
