@@ -195,9 +195,17 @@ async function clientRegister(main, ctx, clientId) {
     return error;
   }
 
+  // The open record in the address (as the tickets and the history do): a reload, or the sign-in
+  // after a session that ended, opens it again, and with it a reply typed there (app.js's drafts).
+  function remember(recordId) {
+    const hash = `#/clients${query({ client: clientId, record: recordId })}`;
+    if (main.isConnected && location.hash !== hash) history.replaceState(null, "", hash); // not once left
+  }
+
   async function view(recordId) {
     const record = await attempt(() => api("GET", `${base}/register/${encodeURIComponent(recordId)}`));
     if (!record) return;
+    remember(record.communication_id);
     const upload = h("input", { type: "file", name: "attachment", id: "b-attach-file" });
     fill(detail,
       h(
@@ -250,6 +258,7 @@ async function clientRegister(main, ctx, clientId) {
               if (!confirm("¿Quitar este registro del registro del cliente? (un mensaje sigue en el historial)")) return;
               if ((await attempt(() => api("DELETE", `${base}/register/${encodeURIComponent(recordId)}`))) !== undefined) {
                 fill(detail);
+                remember(undefined);
                 load();
               }
             },
@@ -340,7 +349,7 @@ async function clientRegister(main, ctx, clientId) {
     section("Nuevo registro manual", add),
   );
   await load();
-  if (ctx.params.get("record")) view(ctx.params.get("record"));
+  if (ctx.params.get("record")) await view(ctx.params.get("record")); // drawn with the screen
 }
 
 async function render(main, ctx) {

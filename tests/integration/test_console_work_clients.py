@@ -20,7 +20,15 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from infrastructure.local.imapserver import Dovecot
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.clients import put_client
-from tests.steps.console import ConsoleSite, console_screenshot, open_screen, sign_in
+from tests.steps.console import (
+    ConsoleSite,
+    console_screenshot,
+    expire_session,
+    open_screen,
+    sign_in,
+    sign_in_again,
+    wait_until,
+)
 from tests.steps.inbound import receive_mail
 from tests.steps.mail import text_of
 from tests.steps.mailboxes import add_mailbox, filed_mail, run_syncs
@@ -188,6 +196,33 @@ def test_staff_reply_to_a_client_mail_from_its_detail_view(
     assert envelope_recipients(mail) == ["ana@example.com"]
     assert mail["Subject"] == "Re: Duda con la factura"
     assert mail["In-Reply-To"] and "El recargo es por pago fuera de término." in text_of(mail)
+
+
+def test_a_reply_typed_when_the_session_ends_is_back_in_its_message_after_signing_in_again(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a client who wrote in, and the clerk replying from her register: the message opened
+    # with its "Ver" button, a reply typed
+    put_client(api, tenant, "CLI-6", name="Eva Ruiz", emails=["eva@example.com"])
+    receive_mail(api, tenant.company_id, "eva@example.com", "Cambio de domicilio", "Me mudé a Salta.")
+    sign_in(browser, site.web, tenant, 3)
+    open_screen(browser, "clients", "client=CLI-6")
+    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".b-register .b-view")).click()
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-reply"))
+    form.find_element(By.NAME, "reply_subject").send_keys("Domicilio actualizado")
+    form.find_element(By.NAME, "reply_text").send_keys("Ya figura su domicilio de Salta.")
+    # When the session has run out by the time they press "Enviar respuesta"
+    expire_session(browser, tenant, 3)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    # And they sign in again
+    sign_in_again(browser, tenant, 3)
+    # Then the message is open again with the reply as they had typed it, nothing sent
+    text = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-reply [name=reply_text]"))
+    wait_until(browser, lambda d: text.get_attribute("value") == "Ya figura su domicilio de Salta.")
+    subject = browser.find_element(By.CSS_SELECTOR, "#b-reply [name=reply_subject]")
+    assert subject.get_attribute("value") == "Domicilio actualizado"
+    assert [r["subject"] for r in register_of(api, tenant, "CLI-6")] == ["Cambio de domicilio"]
 
 
 def test_what_pregon_did_not_keep_of_a_mailbox_message_is_said_in_spanish_in_its_detail(
