@@ -35,7 +35,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +51,13 @@ MAX_PAGES = 50  # a company's own template; Pregón's print what the API's bound
 # the tenant sandbox's MAX_OUTPUT_CHARS (200,000), which a company's own template keeps.
 PART_ROWS = 500
 DEFAULT_OUTPUT_CHARS = 1_000_000
+# The pages of a statement joined from parts: as templates/<es|en>/documents/statement.typ sets
+# them for a statement laid out whole (A4, its margins, "Página N de M" at the foot).
+STATEMENT_PAGES = (
+    '#set page(paper: "a4", margin: (x: 1.8cm, y: 1.6cm), footer: context align(center, '
+    'text(font: "Libertinus Serif", size: 8pt)'
+    "[PAGE #counter(page).display() OF #counter(page).final().first()]))"
+)
 # A document whose markup is longer than this (about 60 movements or lines, two pages; the sample
 # statement is 1,500 bytes) is laid out in a typst process of its own (see _compile): typst keeps
 # what it laid out for its next ten documents (ten statements of 60 movements: 47 MB; eight parts
@@ -237,53 +244,113 @@ def render_pdf(
     for a template that is unsafe, cannot render, takes too long to lay out, or (a company's own)
     makes more than :data:`MAX_PAGES` pages. ``own``: the company wrote it (else it is one of
     Pregón's defaults, given :data:`DEFAULT_OUTPUT_CHARS` and as many pages as that prints)."""
-    return render_parts(source, [variables], logo=logo, field=field, own=own)
-
-
-def render_parts(
-    source: str,
-    parts: Sequence[dict[str, Any]],
-    *,
-    logo: tuple[bytes, str] | None = None,
-    field: str = "source",
-    own: bool = False,
-) -> bytes:
-    """One PDF of a template laid out once for each of ``parts`` (the values of each), its pages
-    in turn: a statement of Pregón's own template longer than :data:`PART_ROWS` movements, whose
-    layout whole would take more memory than the Lambda has (:mod:`bench.typst_memory`)."""
     from chalicelib.messaging.sandbox import render_escaped
 
     check_source(source, field=field)
     root, logo_name = _root_with(logo)
     budget = None if own else DEFAULT_OUTPUT_CHARS
-    pdfs = []
-    for variables in parts:
-        markup = render_escaped(source, variables, typst_escape, field=field, output_chars=budget)
-        document = (_preamble(logo_name) + markup).encode()
-        pdfs.append(_compile(document, root, own=own, field=field))
-    pdf = pdfs[0] if len(pdfs) == 1 else _joined(pdfs, field)
+    markup = render_escaped(source, variables, typst_escape, field=field, output_chars=budget)
+    pdf = _compile((_preamble(logo_name) + markup).encode(), root, own=own, field=field)
     if own and len(_PAGE.findall(pdf)) > MAX_PAGES:
         raise ValidationFailed([{"field": field, "message": f"makes more than {MAX_PAGES} pages"}])
     return pdf
 
 
-def _joined(pdfs: Sequence[bytes], field: str) -> bytes:
-    """The pages of these PDFs in turn, as one PDF."""
+def render_parts(
+    source: str,
+    rows: int,
+    part: Callable[[int, int, bool], dict[str, Any]],
+    *,
+    logo: tuple[bytes, str] | None = None,
+    field: str = "source",
+    page_words: tuple[str, str] | None = None,
+) -> bytes:
+    """One PDF of Pregón's own template laid out over ``rows`` rows (a statement's movements) a
+    part at a time, each part at most :data:`PART_ROWS` rows in a typst process of its own (laid
+    out whole, 2,000 movements at their longest take more memory than the Lambda has:
+    :mod:`bench.typst_memory`). ``part(start, stop, last)`` gives the values of the rows
+    ``start:stop``, the first part with the document's heading, the others continuing it.
+
+    A part that is not the last keeps only its full pages: typst says which page each row
+    begins on (the template marks them ``<row>``, rows never break across pages), the part's
+    last page is left out, and the next part starts with the first row of that page. So every
+    page but the document's last is as full as the layout makes a page, and the table goes on
+    from page to page as one long table does (its header repeated at the top of each)."""
+    from chalicelib.messaging.sandbox import render_escaped
+    from chalicelib.producers.documents.typst_process import ROW_PAGES
+
+    check_source(source, field=field)
+    root, logo_name = _root_with(logo)
+
+    def document(start: int, stop: int, last: bool) -> bytes:
+        values = part(start, stop, last)
+        markup = render_escaped(source, values, typst_escape, field=field, output_chars=DEFAULT_OUTPUT_CHARS)
+        return (_preamble(logo_name) + markup + ("" if last else ROW_PAGES)).encode()
+
+    kept: list[tuple[bytes, int]] = []
+    start = 0
+    while start + PART_ROWS < rows:
+        stop = start + PART_ROWS
+        pdf, pages = _compile_with_row_pages(document(start, stop, False), root, field)
+        last_page = pages[-1]
+        on_last_page = pages.index(last_page)
+        if on_last_page == 0:  # every row on one page (rows taller than a page's share): all of it
+            kept.append((pdf, last_page))
+            start = stop
+        else:
+            kept.append((pdf, last_page - 1))
+            start += on_last_page
+    pdf = _compile(document(start, rows, True), root, own=False, field=field)
+    if not kept:
+        return pdf
+    return _joined([*kept, (pdf, len(_PAGE.findall(pdf)))], field, page_words)
+
+
+def _compile_with_row_pages(document: bytes, root: Path, field: str) -> tuple[bytes, list[int]]:
+    """typst's PDF of ``document`` and the page each of its rows begins on, from a typst process
+    started for it and stopped after."""
+    from chalicelib.producers.documents.typst_process import TypstProcess
+
+    with _typst_errors(field):
+        process = TypstProcess(_empty_root())
+        try:
+            pdf, pages = process.compile_with_row_pages(document, root)
+        finally:
+            process.stop()
+    if not pages:
+        raise _cannot(field, "the template marks no rows")
+    return pdf, pages
+
+
+def _joined(pdfs: Sequence[tuple[bytes, int]], field: str, page_words: tuple[str, str] | None) -> bytes:
+    """The first pages of these PDFs (each with how many), in turn, as one PDF."""
     folder = Path(tempfile.mkdtemp(prefix="parts-", dir=_workspace()))
     try:
-        document = join_document(pdfs, folder)
+        document = join_document(pdfs, folder, page_words)
         # laid out alone whatever its length: typst would keep the PDFs it read
         return _compile_alone(document, folder, field)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def join_document(pdfs: Sequence[bytes], folder: Path) -> bytes:
-    """A typst document that places each page of these PDFs, whole, on a page of its own size;
-    the PDFs are written to ``folder`` (empty: its root)."""
+def join_document(
+    pdfs: Sequence[tuple[bytes, int]], folder: Path, page_words: tuple[str, str] | None = None
+) -> bytes:
+    """A typst document that places the first pages of these PDFs (each with how many), whole,
+    each on a page of its own size; the PDFs are written to ``folder`` (empty: its root). With
+    ``page_words`` (Pregón's statement: ``("Página", "de")``) the pages are A4 and numbered
+    "Página N de M" over the whole document, where and as the statement template numbers its
+    pages (its parts leave that to the join: no part knows how many pages the others make)."""
     pages = []
-    for n, pdf in enumerate(pdfs):
+    for n, (pdf, count) in enumerate(pdfs):
         (folder / f"{n}.pdf").write_bytes(pdf)
-        count = len(_PAGE.findall(pdf))
-        pages += [f'#page(image("/{n}.pdf", page: {page}))' for page in range(1, count + 1)]
-    return ("#set page(width: auto, height: auto, margin: 0pt)\n" + "\n".join(pages)).encode()
+        if page_words is None:
+            pages += [f'#page(image("/{n}.pdf", page: {page}))' for page in range(1, count + 1)]
+        else:
+            pages += [f'#page(background: image("/{n}.pdf", page: {page}))[]' for page in range(1, count + 1)]
+    if page_words is None:
+        setup = "#set page(width: auto, height: auto, margin: 0pt)"
+    else:
+        page, of = (typst_escape(word) for word in page_words)
+        setup = STATEMENT_PAGES.replace("PAGE", page).replace("OF", of)
+    return (setup + "\n" + "\n".join(pages)).encode()

@@ -267,6 +267,7 @@ def statement_data(
         "balance": fmt.money(running),
         "comment": settings.statement_comment,
         "continues": False,  # True in a part of a long statement that is not its last
+        "continued": False,  # True in a part of a long statement that is not its first
     }
     pdf_data = {
         "document": {"type": STATEMENT, "number": number, "date": fmt.day(as_of)},
@@ -355,15 +356,26 @@ class Renderer:
 
     def pdf(self, data: dict[str, Any]) -> bytes:
         """The PDF; a company template that fails with these values is a 422 naming ``template``.
-        Pregón's own statement template lays out a long statement in parts of
-        :data:`~chalicelib.producers.documents.pdf.PART_ROWS` movements (its layout whole would
-        take more memory than the Lambda has), the last with the balance: one PDF of every page."""
-        from chalicelib.producers.documents.pdf import render_parts
+        Pregón's own statement template lays out a statement of more than
+        :data:`~chalicelib.producers.documents.pdf.PART_ROWS` movements in parts (its layout
+        whole would take more memory than the Lambda has), joined into one PDF that reads as
+        one long table (:func:`~chalicelib.producers.documents.pdf.render_parts`)."""
+        from chalicelib.producers.documents.pdf import PART_ROWS, render_parts, render_pdf
+        from chalicelib.producers.documents.templates import PAGE_WORDS
 
         values = {**data, "company": {"name": self.company.name, "has_logo": self.logo is not None}}
         own = self.template.customized
-        parts = [values] if own else statement_parts(values)
-        return render_parts(self.template.source, parts, logo=self.logo, field="template", own=own)
+        movements = (values.get("statement") or {}).get("movements") or []
+        if own or len(movements) <= PART_ROWS:
+            return render_pdf(self.template.source, values, logo=self.logo, field="template", own=own)
+        return render_parts(
+            self.template.source,
+            len(movements),
+            lambda start, stop, last: statement_part(values, start, stop, last),
+            logo=self.logo,
+            field="template",
+            page_words=PAGE_WORDS.get(self.template.language, PAGE_WORDS["es"]),
+        )
 
     def attachment(self, number: str, pdf: bytes) -> AttachmentRef:
         from chalicelib.core.files import put_file
@@ -430,27 +442,13 @@ class Renderer:
         )
 
 
-def statement_parts(values: dict[str, Any]) -> list[dict[str, Any]]:
-    """The values of each part Pregón's own template lays out a document in: a statement of more
-    than :data:`~chalicelib.producers.documents.pdf.PART_ROWS` movements in parts of that many,
-    each but the last with ``statement.continues``; any other document whole."""
-    from chalicelib.producers.documents.pdf import PART_ROWS
-
-    statement = values.get("statement") or {}
-    movements = statement.get("movements") or []
-    if len(movements) <= PART_ROWS:
-        return [values]
-    return [
-        {
-            **values,
-            "statement": {
-                **statement,
-                "movements": movements[start : start + PART_ROWS],
-                "continues": start + PART_ROWS < len(movements),
-            },
-        }
-        for start in range(0, len(movements), PART_ROWS)
-    ]
+def statement_part(values: dict[str, Any], start: int, stop: int, last: bool) -> dict[str, Any]:
+    """The values of the part of a long statement that prints its movements ``start:stop``: the
+    first with the heading (the others ``statement.continued``), the last with the balance (the
+    others ``statement.continues``). Each movement keeps its running balance."""
+    statement = values["statement"]
+    part = {**statement, "movements": statement["movements"][start:stop], "continues": not last}
+    return {**values, "statement": {**part, "continued": start > 0}}
 
 
 def _send(

@@ -18,6 +18,8 @@ ORDER = "order"
 PURCHASE_ORDER = "purchase_order"
 STATEMENT = "statement"
 DOCUMENT_TYPES = (ORDER, PURCHASE_ORDER, STATEMENT)
+# How the default statement numbers its pages ("Página 3 de 40"), for one joined from parts
+PAGE_WORDS = {"es": ("Página", "de"), "en": ("Page", "of")}
 
 _LINES = [
     {
@@ -87,6 +89,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "balance": "$ 11.345,67",
             "comment": "Recuerde que aceptamos pagos por transferencia.",
             "continues": False,
+            "continued": False,
         },
     },
 }

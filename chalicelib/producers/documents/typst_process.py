@@ -20,6 +20,7 @@ Each message on the pipes is a 9-byte header (a kind byte, two lengths) and its 
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import signal
@@ -51,7 +52,9 @@ TYPST_WALL_SECONDS = 60.0
 TYPST_MEGABYTES = 384
 
 _HEADER = struct.Struct("!BII")  # kind, length of the first part, length of the second
-_REQUEST, _PDF, _ERROR, _TOO_BIG, _BROKEN = 0, 1, 2, 3, 4
+_REQUEST, _PDF, _ERROR, _TOO_BIG, _BROKEN, _REQUEST_ROW_PAGES = 0, 1, 2, 3, 4, 5
+# A document asking for its rows' pages ends with this: the page each ``<row>`` metadata is on.
+ROW_PAGES = "\n#context [#metadata(query(<row>).map(row => row.location().page()))<row-pages>]\n"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -83,11 +86,23 @@ class TypstProcess:
         """The PDF of ``document`` compiled with ``root`` as the only folder typst may read.
         TypstTooSlow after ``seconds`` of the child's CPU time; TypstTooBig when it needed more
         memory than the child may use; TypstFailed for typst's errors."""
+        return self._ask(_REQUEST, document, root, seconds)[0]
+
+    def compile_with_row_pages(
+        self, document: bytes, root: Path, *, seconds: float = TYPST_SECONDS
+    ) -> tuple[bytes, list[int]]:
+        """The PDF of ``document``, and the page each of its rows begins on: the document marks
+        each row with ``#metadata(...)<row>`` and ends with :data:`ROW_PAGES` (typst's query of
+        the same layout, which it remembers: a few percent more time, no more memory)."""
+        pdf, pages = self._ask(_REQUEST_ROW_PAGES, document, root, seconds)
+        return pdf, [int(page) for page in json.loads(pages)]
+
+    def _ask(self, request: int, document: bytes, root: Path, seconds: float) -> tuple[bytes, bytes]:
         child = self._started()
         assert child.stdin is not None and child.stdout is not None
         root_bytes = str(root).encode()
         try:
-            child.stdin.write(_HEADER.pack(_REQUEST, len(root_bytes), len(document)) + root_bytes + document)
+            child.stdin.write(_HEADER.pack(request, len(root_bytes), len(document)) + root_bytes + document)
             child.stdin.flush()
         except BrokenPipeError:
             self.stop()
@@ -115,7 +130,7 @@ class TypstProcess:
             self.stop()
         if kind != _PDF:
             raise TypstFailed(body.decode("utf-8", "replace"))
-        return body
+        return body[:first], body[first:]
 
     @property
     def pid(self) -> int | None:
@@ -236,7 +251,7 @@ def _serve(empty_root: str, megabytes: int) -> None:
     compiler.compile(input=b"", format="pdf", root=empty_root, pdf_tags=False)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     while header := requests.read(_HEADER.size):
-        _, root_size, document_size = _HEADER.unpack(header)
+        request, root_size, document_size = _HEADER.unpack(header)
         root = requests.read(root_size).decode()
         document = requests.read(document_size)
         _forget_peak()
@@ -244,7 +259,8 @@ def _serve(empty_root: str, megabytes: int) -> None:
         try:
             pdf = compiler.compile(input=document, format="pdf", root=root, pdf_tags=False)
             assert isinstance(pdf, bytes)  # one PDF, not one image per page
-            answer = _HEADER.pack(_PDF, len(pdf), 0) + pdf
+            pages = _row_pages(document, root, empty_root) if request == _REQUEST_ROW_PAGES else b""
+            answer = _HEADER.pack(_PDF, len(pdf), len(pages)) + pdf + pages
         except MemoryError:
             answer = _HEADER.pack(_TOO_BIG, 0, 0)
         except Exception as exc:  # typst's errors, and anything else: the parent says why
@@ -264,6 +280,22 @@ def _serve(empty_root: str, megabytes: int) -> None:
         answers.flush()
         if broken:
             return
+
+
+def _row_pages(document: bytes, root: str, empty_root: str) -> bytes:
+    """The JSON list of the pages the document's rows begin on (its ``<row-pages>`` metadata).
+    A compiler's query reads the input it was made with; typst remembers the layout it just made
+    (its memoization is the process's), so this costs little more than reading it."""
+    import typst
+
+    query = typst.Compiler(
+        input=document,
+        root=root,
+        ignore_system_fonts=True,
+        package_path=empty_root,
+        package_cache_path=empty_root,
+    ).query("<row-pages>", field="value", one=True)
+    return query.encode()
 
 
 def _forget_peak() -> None:
