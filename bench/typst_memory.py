@@ -103,14 +103,16 @@ def _documents(root: Path) -> list[tuple[str, list[bytes], Path]]:
     from bench.pdf_render import _statement_values
     from chalicelib.messaging.sandbox import render_escaped
     from chalicelib.producers.documents.pdf import (
+        _PAGE,
         ALONE_BYTES,
         DEFAULT_OUTPUT_CHARS,
+        PART_ROWS,
         _preamble,
         _root_with,
         join_document,
         typst_escape,
     )
-    from chalicelib.producers.documents.send import statement_parts
+    from chalicelib.producers.documents.send import statement_part
     from chalicelib.producers.documents.templates import DOCUMENT_TYPES, default_source, sample_for
     from chalicelib.producers.documents.typst_process import TypstProcess
 
@@ -144,11 +146,22 @@ def _documents(root: Path) -> list[tuple[str, list[bytes], Path]]:
         for n in range(_LINES)
     ]
     longest = _longest_statement(_MOST)
-    parts = [markup("statement", "es", part) for part in statement_parts(longest)]
+    # the parts as Pregón lays them out: PART_ROWS movements each (render_parts then keeps each
+    # part's full pages and starts the next with the rows of its last page: no larger part)
+    rows = len(longest["statement"]["movements"])
+    parts = [
+        markup(
+            "statement",
+            "es",
+            statement_part(longest, start, min(start + PART_ROWS, rows), start + PART_ROWS >= rows),
+        )
+        for start in range(0, rows, PART_ROWS)
+    ]
     joined = Path(tempfile.mkdtemp(prefix="typst-memory-join-"))
     laying_out = TypstProcess(root, megabytes=4096)
     try:
-        join = join_document([laying_out.compile(part, root, seconds=60) for part in parts], joined)
+        pdfs = [laying_out.compile(part, root, seconds=60) for part in parts]
+        join = join_document([(pdf, len(_PAGE.findall(pdf))) for pdf in pdfs], joined, ("Página", "de"))
     finally:
         laying_out.stop()
     alone = 1
