@@ -72,3 +72,28 @@ def bulk_statements_run(api: Client, headers: dict[str, str], as_of: str) -> dic
     seen = api.http.get(f"/documents/statements/bulk/{json.loads(started.body)['job_id']}", headers=headers)
     assert seen.status_code == 200, seen.body
     return dict(json.loads(seen.body))
+
+
+def pdf_page_texts(data: bytes) -> list[str]:
+    """The text of each page of a PDF, as a reader shows it."""
+    from pypdf import PdfReader
+
+    return [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
+
+
+def pdf_heights_of(data: bytes, prefix: str) -> list[list[float]]:
+    """For each page of a PDF, how high above the page's foot (in points) each text starting with
+    ``prefix`` is printed, top to bottom."""
+    from pypdf import PdfReader
+
+    pages = []
+    for page in PdfReader(io.BytesIO(data)).pages:
+        heights: list[float] = []
+
+        def seen(text: str, cm: Any, tm: Any, font: Any, size: Any, heights: list[float] = heights) -> None:
+            if text.strip().startswith(prefix):
+                heights.append(float(cm[5]) + float(tm[5]))
+
+        page.extract_text(visitor_text=seen)
+        pages.append(heights)
+    return pages
