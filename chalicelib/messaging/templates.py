@@ -269,6 +269,11 @@ _TYPES: tuple[MessageType, ...] = (
             _v("invoice.issued_on", "Issue date (the company's format, e.g. 02/11/2026)."),
             _v("invoice.due_on", "Due date (the company's format, e.g. 02/11/2026)."),
             _v("invoice.total", "The invoice total, formatted (e.g. $ 12.345,67)."),
+            _v(
+                "attachments",
+                "The names of the files the e-mail carries (a list): the invoice's PDF when the "
+                "invoice-issued event brought it; empty in a manual send, which attaches nothing.",
+            ),
             *COMPANY_VARIABLES,
         ),
         sample={
@@ -279,6 +284,7 @@ _TYPES: tuple[MessageType, ...] = (
                 "due_on": "17/11/2026",
                 "total": "$ 12.345,67",
             },
+            "attachments": ["A-0001-00001234.pdf"],
             "company": SAMPLE_COMPANY,
         },
     ),

@@ -42,6 +42,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Client, Company
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.localization import shown_values
+from chalicelib.core.names import attachment_name
 from chalicelib.tenants.branding import company_variables
 
 MAX_PDF_BYTES = 7 * 1024 * 1024
@@ -191,13 +192,14 @@ def invoice_issued(
             attachment.append(put_file(company_id, "invoices", file_name, "application/pdf", content))
         return tuple(attachment)
 
-    variables = {
+    variables: dict[str, Any] = {
         "invoice": {
             "number": invoice.number,
             "issued_on": invoice.issued_on,
             "due_on": invoice.due_on,
             "total": invoice.total,
-        }
+        },
+        "attachments": [attachment_name(file_name)],  # the template may say the PDF is attached
     }
     return _handle(
         company_id,

@@ -121,6 +121,7 @@ def test_an_invoice_arrives_with_its_pdf_intact(
     assert "A-0001-00001234" in mail["Subject"]
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Hola Ferretería Los Andes" in text and "$ 12.345,67" in text and "17/11/2026" in text
+    assert "Le enviamos la factura A-0001-00001234, adjunta en PDF." in text
     # With the PDF attached, byte for byte
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"

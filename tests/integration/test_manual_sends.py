@@ -118,6 +118,38 @@ def test_a_bulk_job_fans_out_over_sqs_and_progress_moves_to_done_with_each_mail_
     assert [(j["job_id"], j["state"]) for j in listed] == [(job["job_id"], "done")]
 
 
+def test_a_bulk_invoice_send_attaches_nothing_and_says_nothing_of_a_pdf(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given two clients (the local demo's bulk send: `sendjob --template invoice --clients all`)
+    for client_id in ("DEMO-C0001", "DEMO-C0002"):
+        put_client(api, company, client_id)
+    # When staff send them the invoice template with an invoice's values, as a job
+    invoice = {
+        "number": "A-0001-00000042",
+        "issued_on": "23/11/2026",
+        "due_on": "10/12/2026",
+        "total": "$ 1,00",
+    }
+    response = send(
+        api,
+        company,
+        template="invoice",
+        client_ids=["DEMO-C0001", "DEMO-C0002"],
+        variables={"invoice": invoice, "attachments": ["factura.pdf"]},
+    )
+    assert response.status_code == 201, response.body
+    expand_pages()
+    assert deliver_outboxes()["sent"] == 2
+    # Then each e-mail names the invoice but, carrying no PDF, does not say one is attached
+    for mail in mailbox.wait_for(2):
+        assert list(mail.iter_attachments()) == []
+        raw = mail.as_bytes()
+        assert b"adjunta" not in raw and b"PDF" not in raw
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Le enviamos la factura A-0001-00000042." in text.splitlines()
+
+
 def test_a_level_4_user_sees_only_the_send_jobs_they_started(api: Client, company: Tenant) -> None:
     # Given a job a level-3 clerk started and one a level-4 user started
     junior = {

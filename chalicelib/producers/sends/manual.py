@@ -372,6 +372,7 @@ def _data(variables: Mapping[str, Any], client: dict[str, Any], own: Mapping[str
     given_company = data.get("company")
     company = given_company if isinstance(given_company, dict) else {}
     data["company"] = {**company, **own}
+    data["attachments"] = []  # a manual send attaches nothing (an invoice's text says so from this)
     return data
 
 
