@@ -32,6 +32,7 @@ def _variables(template: str, pairs: Sequence[str]) -> dict[str, Any]:
     data: dict[str, Any] = kind.sample_data() if kind else {}
     data.pop("client", None)
     data.pop("company", None)
+    data.pop("attachments", None)  # a manual send attaches nothing; its invoice text says so
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:

@@ -108,6 +108,12 @@ def test_a_stack_killed_mid_send_finishes_the_job_after_a_restart(stack: Running
     assert (job["total"], job["sent"], job["failed"], job["waiting"]) == (CLIENTS, CLIENTS, 0, 0)
     received = _caught(stack)
     assert sorted(received) == sorted(f"cliente{n:04d}@demo.example" for n in range(1, CLIENTS + 1))
+    # And each is the invoice e-mail, carrying no PDF and so not saying one is attached
+    for path in _mail_files(stack.local_dir / "mail"):
+        mail = _parse(path)
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Le enviamos la factura A-0001-00001234." in text.splitlines(), text
+        assert list(mail.iter_attachments()) == [] and b"adjunta en PDF" not in path.read_bytes()
     # And duplicates are only the few the server accepted just before the kill
     duplicates = sum(received.values()) - CLIENTS
     print(f"killed after {before_restart} e-mails; {duplicates} sent twice")
