@@ -851,6 +851,7 @@ CATALOG: dict[str, str] = {
         "typst tarda demasiado en componerlo (el límite es {seconds} s)"
     ),
     "makes more than {limit} pages": "genera más de {limit} páginas",
+    "the template marks no rows": "la plantilla no marca ninguna fila",
     "are too large to keep: more than {limit} kB compressed (send the statement with its movements "
     "instead)": (
         "son demasiado grandes para guardarlos: más de {limit} kB comprimidos (envíe el estado de "
