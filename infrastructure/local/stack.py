@@ -18,6 +18,7 @@ nothing; delete ``.local`` to start over.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import os
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 STAGE = "local"
 REGION = "us-east-1"
 KMS_ALIAS = "alias/pregon-secrets"
+# The invoice the README's walkthrough posts with its invoice event (made from the .typ beside it).
+SAMPLE_INVOICE = Path(__file__).parent / "samples" / "factura-A-0001-00000042.pdf"
 DEMO_SMTP_CREDENTIALS = {"demo": "demo-password"}
 MOTO_SERVICES = ("KMS", "SESV2", "SES", "SQS", "SNS", "S3", "STS")
 
@@ -578,6 +581,10 @@ def _parser() -> argparse.ArgumentParser:
     token_cmd.add_argument("--name")
     token_cmd.add_argument("--hours", type=float, default=12.0, help="validity (default 12)")
 
+    commands.add_parser(
+        "sample-invoice", help="print the walkthrough's sample invoice PDF, base64 (samples/factura-*.pdf)"
+    )
+
     env_cmd = commands.add_parser("env", help="print the service environment as export lines")
     env_cmd.add_argument("--port", type=int, default=Ports.api)
     env_cmd.add_argument("--dynamodb-port", type=int, default=Ports.dynamodb)
@@ -616,6 +623,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ttl=timedelta(hours=args.hours),
             )
         )
+        return 0
+    if args.command == "sample-invoice":
+        print(base64.b64encode(SAMPLE_INVOICE.read_bytes()).decode("ascii"))
         return 0
     if args.command == "env":
         ports = Ports(api=args.port, dynamodb=args.dynamodb_port, moto=args.moto_port)

@@ -19,12 +19,15 @@ import re
 import subprocess
 import sys
 import time
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
 import requests
 
 from infrastructure.local.paths import REPO_ROOT
+from infrastructure.local.stack import SAMPLE_INVOICE
 from tests.steps.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -112,6 +115,7 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
     "web.md": {
         1: ['"primary": "#C8102E"', '"logo_source": "upload"', '"tracking_page_url": null'],
         2: ['"user_id": "admin@demo"', '"id_token": "eyJ'],
+        3: ['"message": "level: debe ser un número entero de 1 a 4"', '"field": "level"'],
     },
     # Last: its unsubscribe link is the alert the walkthrough's subscription gets at a sweep (a minute).
     "api.md": {
@@ -266,6 +270,19 @@ def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough(
     shown = (f'"in_reply_to": "{invoice}"', '"subject": "Re: factura"', '"reason": "bounce"', "Su saldo es")
     for text in shown:
         assert text in replies, f"README step 6: {text!r} not in:\n{shortened(replies)}"
+    # And the invoice e-mail carries step 5's sample invoice, byte for byte, as a PDF a reader opens
+    sent = [
+        BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        for path in sorted((stack.local_dir / "mail").glob("**/*.eml"))
+    ]
+    pdfs = [
+        part.get_content()
+        for message in sent
+        if "A-0001-00000042" in str(message["Subject"])
+        for part in message.iter_attachments()
+        if part.get_content_type() == "application/pdf"
+    ]
+    assert SAMPLE_INVOICE.read_bytes() in pdfs, [str(m["Subject"]) for m in sent]
     shell.close()
 
     # When each guide's snippets run in order, one terminal per guide (api.md last)
