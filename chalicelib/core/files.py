@@ -66,6 +66,35 @@ def delete_files(keys: list[str]) -> int:
     return len(keys[:1000]) - len(answer.get("Errors", []))
 
 
+def discard_files(company_id: str, keys: list[str], what: str, why: str) -> int:
+    """Delete files an attempt stored that no record names (its record's write failed, or another
+    delivery of the same request wrote its record first); returns how many went. ``what`` names
+    them in the log line ("attachments of received mail"), which gives ``deleted``,
+    ``not_deleted`` (S3 refused those: they stay until someone deletes them) and ``why``.
+
+    The rule everywhere Pregón stores a file before the record that names it: a file no record
+    names is someone's data kept for nothing. Only a caller that knows no written record names
+    these keys calls this; when it cannot tell, it keeps them (docs/documents.md)."""
+    keys = [key for key in keys if key]
+    if not keys:
+        return 0
+    from chalicelib.core.observability import logger
+
+    try:
+        deleted = delete_files(keys)
+    except Exception:
+        logger().exception(
+            f"{what} that no record names could not be deleted",
+            extra={"company_id": company_id, "files": len(keys), "why": why},
+        )
+        return 0
+    logger().warning(
+        f"{what} that no record names deleted",
+        extra={"company_id": company_id, "deleted": deleted, "not_deleted": len(keys) - deleted, "why": why},
+    )
+    return deleted
+
+
 def read_file(key: str) -> bytes:
     response = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)
     return bytes(response["Body"].read())

@@ -20,9 +20,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, SenderAccount
+from chalicelib.core.files import discard_files
 from chalicelib.core.links import own_message_id, reply_reference
 from chalicelib.core.observability import channel_metric, logger
 from chalicelib.core.settings import get_settings
@@ -261,12 +263,17 @@ def enqueue(
     comms = prepare(
         company_id, messages, now=now, accounts=accounts, lease_until=now + _lease() if handoff else None
     )
-    handoffs = _recorded_handoffs(company_id, comms) if handoff else []
-    if handoffs:
-        comms = under_handoffs(comms, handoffs)
-    due = _due_by_outbox(comms)
-    announce(company_id, due)
-    written = store.add_new(comms)
+    try:
+        handoffs = _recorded_handoffs(company_id, comms) if handoff else []
+        if handoffs:
+            comms = under_handoffs(comms, handoffs)
+        due = _due_by_outbox(comms)
+        announce(company_id, due)
+        written = store.add_new(comms)
+    except Exception:
+        _discard_unwritten_bodies(company_id, comms, None, "their messages could not be written")
+        raise
+    _discard_unwritten_bodies(company_id, comms, written, "their messages were written before")
     _forget_unwritten(company_id, handoffs, written)
     announce(company_id, _due_by_outbox(written))
     if kick:
@@ -280,6 +287,75 @@ def enqueue(
             extra={"company_id": company_id, "count": len(failed), "area": failed[0].outbox},
         )
     return written
+
+
+def enqueue_with_files(
+    company_id: str,
+    messages: Sequence[OutgoingMessage],
+    stored: Sequence[AttachmentRef],
+    what: str,
+    **how: Any,
+) -> list[Communication]:
+    """:func:`enqueue` messages that name files this attempt ``stored`` (an invoice's PDF, a
+    document's), then delete the stored files no written message names: none when another post of
+    the same request wrote its messages first (idempotency keys), nor when the write failed. A
+    file is kept when that cannot be told (a message without an idempotency key, a failed
+    look-up): a file a written message names must never go. ``what`` names them in the log."""
+    keys = [ref.key for ref in stored if ref.key]
+    try:
+        written = enqueue(company_id, messages, **how)
+    except Exception:
+        named = _named_after_failure(company_id, messages)
+        if named is not None:
+            unnamed = [key for key in keys if key not in named]
+            discard_files(company_id, unnamed, what, "their messages could not be written")
+        raise
+    named = {ref.key for comm in written for ref in comm.attachments}
+    discard_files(
+        company_id, [key for key in keys if key not in named], what, "their messages were written before"
+    )
+    return written
+
+
+def _named_after_failure(company_id: str, messages: Sequence[OutgoingMessage]) -> set[str] | None:
+    """The files the messages written under these messages' idempotency keys name (a write that
+    failed may have written some); None when that cannot be told."""
+    if any(not m.idempotency_key for m in messages):
+        return None
+    try:
+        ids = [store.existing_key(company_id, m.idempotency_key) for m in messages if m.idempotency_key]
+        found = store.get_many(company_id, [i for i in ids if i])
+    except Exception:
+        logger().exception("could not tell whether a failed write of messages wrote some")
+        return None
+    return {ref.key for comm in found.values() for ref in comm.attachments if ref.key}
+
+
+def _discard_unwritten_bodies(
+    company_id: str, comms: Sequence[Communication], written: Sequence[Communication] | None, why: str
+) -> None:
+    """Delete the bodies :func:`prepare` put in S3 for messages that were not written (another
+    request wrote them first, or the write failed: ``written`` None, then each is looked up, and
+    every body kept when that fails)."""
+    offloaded = [c for c in comms if c.body_key]
+    if not offloaded:
+        return
+    if written is not None:
+        mine = {c.communication_id for c in written}
+    else:
+        try:
+            mine = {c.communication_id for c in offloaded if _was_written(c)}
+        except Exception:
+            logger().exception("could not tell whether a failed write of messages wrote some")
+            return
+    unnamed = [c.body_key for c in offloaded if c.body_key and c.communication_id not in mine]
+    discard_files(company_id, unnamed, "message bodies", why)
+
+
+def _was_written(comm: Communication) -> bool:
+    if comm.idempotency_key:
+        return store.existing_key(comm.company_id, comm.idempotency_key) == comm.communication_id
+    return store.get(comm.company_id, comm.communication_id) is not None
 
 
 def _recorded_handoffs(company_id: str, comms: Sequence[Communication]) -> list[HandOff]:

@@ -48,6 +48,7 @@ from chalicelib.tenants.branding import company_variables
 MAX_PDF_BYTES = 7 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
 PDF_END = b"%%EOF"
+STORED = "invoice PDFs"  # how the log names the files an event stores
 
 INVOICE_ISSUED = "invoice-issued"
 PAYMENT_RECORDED = "payment-recorded"
@@ -311,6 +312,7 @@ def decode_pdf(content_base64: str, *, field: str) -> bytes:
 class _Decision:
     messages: list[Any] = field(default_factory=list)
     skipped: list[SkippedRecipient] = field(default_factory=list)
+    stored: list[AttachmentRef] = field(default_factory=list)  # files this post put in S3
 
 
 def _handle(
@@ -326,7 +328,8 @@ def _handle(
     silent: str | None = None,
 ) -> EventOutcome:
     from chalicelib.core.domain import BusinessEvent
-    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.core.files import discard_files
+    from chalicelib.messaging.outbox import enqueue_with_files
     from chalicelib.store import business_events as store
     from chalicelib.tenants.clients import get_client
     from chalicelib.tenants.companies import get_company
@@ -345,16 +348,21 @@ def _handle(
     }
     cause = f"event:{event_type}:{event_id}"
     decision = _Decision()
-    if silent:
-        decision.skipped.append(SkippedRecipient("email", silent))
-    elif not _switch_on(client, email_switch):
-        decision.skipped.append(SkippedRecipient("email", f"the client's {email_switch!r} switch is off"))
-    else:
-        _decide_email(decision, company_id, client, message_type, variables, cause, event_type, attach)
-    if sms is not None:
-        _decide_sms(decision, company, client, message_type, variables, cause, sms(company))
-
-    written = enqueue(company_id, decision.messages)
+    try:
+        if silent:
+            decision.skipped.append(SkippedRecipient("email", silent))
+        elif not _switch_on(client, email_switch):
+            decision.skipped.append(SkippedRecipient("email", f"the client's {email_switch!r} switch is off"))
+        else:
+            _decide_email(decision, company_id, client, message_type, variables, cause, event_type, attach)
+        if sms is not None:
+            _decide_sms(decision, company, client, message_type, variables, cause, sms(company))
+    except Exception:  # nothing written yet: no message names the PDF
+        discard_files(company_id, [r.key for r in decision.stored if r.key], STORED, "the event failed")
+        raise
+    # The PDF goes when no message written names it: the write failed, or a post of the same
+    # event whose outcome could not be recorded wrote the messages (with its own PDF) first.
+    written = enqueue_with_files(company_id, decision.messages, decision.stored, STORED)
     outcome = EventOutcome(
         event_type=event_type,
         event_id=event_id,
@@ -428,6 +436,7 @@ def _decide_email(
         error = f"the template cannot be rendered: {exc}"
         template, rendered = effective_template(company_id, message_type), RenderedMessage("", "", "")
     attachments = attach() if attach else ()
+    decision.stored.extend(attachments)
     for address, name, contact_id in recipients:
         decision.messages.append(
             OutgoingMessage(

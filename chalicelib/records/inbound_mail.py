@@ -376,21 +376,7 @@ def discard_attachments(
     """Delete the files kept for a received message that no record names; returns how many went
     (logged, with how many could not be: those stay until someone deletes them)."""
     keys = [a.key for a in attachments if a.key]
-    if not keys:
-        return 0
-    try:
-        deleted = files.delete_files(keys)
-    except Exception:
-        logger().exception(
-            "attachments of received mail that no record names could not be deleted",
-            extra={"company_id": company_id, "attachments": len(keys), "why": why},
-        )
-        return 0
-    logger().warning(
-        "attachments of received mail that no record names deleted",
-        extra={"company_id": company_id, "deleted": deleted, "not_deleted": len(keys) - deleted, "why": why},
-    )
-    return deleted
+    return files.discard_files(company_id, keys, "attachments of received mail", why)
 
 
 def keep_attachments(

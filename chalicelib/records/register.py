@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, RegisterLookup
 from chalicelib.core.errors import Conflict, NotFound, PregonError, ValidationFailed
+from chalicelib.core.observability import logger
 from chalicelib.records.history.criteria import date_range, one_of, short_text
 from chalicelib.store import communications as store
 from chalicelib.store import register as lookups
@@ -246,7 +247,7 @@ def delete_record(viewer: Principal, client_id: str, record_id: str) -> None:
 def add_attachment(
     viewer: Principal, client_id: str, record_id: str, *, name: str, content_type: str, content_base64: str
 ) -> AttachmentRef:
-    from chalicelib.core.files import put_file
+    from chalicelib.core.files import discard_files, put_file
 
     record = get_record(viewer, client_id, record_id)
     if record.direction != "note":
@@ -271,8 +272,29 @@ def add_attachment(
             f"an attachment is at most {MAX_ATTACHMENT_BYTES} bytes", field="content_base64"
         )
     ref = put_file(viewer.company_id, "register", name, content_type, data)
-    store.save(replace(record, attachments=(*record.attachments, ref), updated_at=clock.now()))
+    try:
+        store.save(replace(record, attachments=(*record.attachments, ref), updated_at=clock.now()))
+    except Exception:
+        if not _names_file(viewer.company_id, record_id, ref.key):
+            discard_files(
+                viewer.company_id,
+                [ref.key],
+                "attachments of register records",
+                "its record could not be written",
+            )
+        raise
     return ref
+
+
+def _names_file(company_id: str, record_id: str, key: str | None) -> bool:
+    """Whether the record as written names the file (a failed write may have been written after
+    all); True when that cannot be told: a file a record names must never go."""
+    try:
+        record = store.get(company_id, record_id)
+    except Exception:
+        logger().exception("could not tell whether a failed write of a register record wrote it")
+        return True
+    return record is not None and any(a.key == key for a in record.attachments)
 
 
 # --- motives and areas (company tables, admins) -------------------------------------------------

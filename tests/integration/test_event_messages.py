@@ -14,6 +14,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
+from tests.steps.hostile_mail import company_files
 from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
@@ -143,6 +144,64 @@ def test_the_same_invoice_event_twice_sends_one_email(
     assert deliver_outboxes()["sent"] == 1
     assert len(mailbox.wait_for(1)) == 1
     assert len(mailbox.messages()) == 1
+
+
+def test_an_invoice_posted_again_after_its_outcome_was_lost_keeps_one_pdf(
+    api: Client,
+    tenant: Tenant,
+    back_office: dict[str, str],
+    mailbox: MailCatcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.store import business_events
+
+    put_ferreteria(api, back_office)
+
+    # Given an invoice whose e-mail was queued but whose outcome DynamoDB then refused to record
+    def throttled(*_: Any) -> bool:
+        raise RuntimeError("DynamoDB throttled the event's outcome")
+
+    monkeypatch.setattr(business_events, "record_event", throttled)
+    lost = post(api, back_office, "invoice-issued", invoice_event("inv-lost"))
+    assert lost.status_code == 500
+    monkeypatch.undo()
+    [first_pdf] = company_files(tenant.company_id, "invoices")
+
+    # When the back office posts it again (its retry)
+    again = post(api, back_office, "invoice-issued", invoice_event("inv-lost"))
+
+    # Then no second e-mail is queued, and the PDF this post stored is gone: the bucket holds only
+    # the PDF the queued e-mail names, which the client receives
+    assert again.status_code == 202 and body(again)["messages"] == []
+    assert company_files(tenant.company_id, "invoices") == [first_pdf]
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content() == PDF
+
+
+def test_an_invoice_whose_email_cannot_be_written_leaves_no_pdf(
+    api: Client, tenant: Tenant, back_office: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import communications
+
+    put_ferreteria(api, back_office)
+
+    # Given DynamoDB refuses to write messages
+    def throttled(*_: Any) -> Any:
+        raise RuntimeError("DynamoDB throttled the messages' write")
+
+    monkeypatch.setattr(communications, "add_new", throttled)
+    # When the back office posts an invoice
+    refused = post(api, back_office, "invoice-issued", invoice_event("inv-refused"))
+    # Then it fails, and the PDF it stored is gone: no message names it
+    assert refused.status_code == 500
+    assert company_files(tenant.company_id, "invoices") == []
+    # And posting it again, DynamoDB back, queues the e-mail with one PDF
+    monkeypatch.undo()
+    fixed = post(api, back_office, "invoice-issued", invoice_event("inv-refused"))
+    assert fixed.status_code == 202 and len(body(fixed)["messages"]) == 1
+    assert len(company_files(tenant.company_id, "invoices")) == 1
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,9 @@ from chalice.test import Client
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.history import XLSX, send_email
+from tests.steps.hostile_mail import company_files
 from tests.steps.outbox import deliver_outboxes
+from tests.steps.ses_events import dynamodb_down_for
 from tests.steps.tenants import IDENTITY, Tenant
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -252,6 +254,40 @@ def test_attachments_upload_and_download_through_a_short_lived_link(api: Client,
         body=json.dumps({"name": "x.txt", "content_base64": base64.b64encode(b"x").decode()}),
     )
     assert on_message.status_code == 409
+
+
+def test_an_attachment_whose_record_cannot_be_saved_leaves_no_file_behind(
+    api: Client, tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a manual record with one attachment
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
+    staff = tenant.staff_headers()
+    record = add_record(api, staff, "CLI-1", subject="Entrega de documentación", record_type="visit")
+    url = f"/clients/CLI-1/register/{record['communication_id']}/attachments"
+
+    def upload(name: str) -> Any:
+        content = base64.b64encode(b"%PDF-1.7 " + name.encode()).decode()
+        payload = {"name": name, "content_type": "application/pdf", "content_base64": content}
+        return api.http.post(url, headers=staff, body=json.dumps(payload))
+
+    assert upload("escritura.pdf").status_code == 201
+    [kept] = company_files(tenant.company_id, "register")
+
+    # When staff attach another while DynamoDB refuses every write of the record
+    with dynamodb_down_for(record["communication_id"]):
+        failed = upload("poder.pdf")
+
+    # Then the upload fails, and the file it had stored is gone: the bucket holds only the file
+    # the record names
+    assert failed.status_code == 500
+    detail = body(api.http.get(f"/clients/CLI-1/register/{record['communication_id']}", headers=staff))
+    assert [a["name"] for a in detail["attachments"]] == ["escritura.pdf"]
+    assert company_files(tenant.company_id, "register") == [kept]
+    # And the operator's log says how many went, and why
+    [deleted] = [
+        r for r in caplog.records if "register records that no record names deleted" in r.getMessage()
+    ]
+    assert (vars(deleted)["deleted"], vars(deleted)["why"]) == (1, "its record could not be written")
 
 
 def test_motives_and_areas_are_managed_by_admins(api: Client, tenant: Tenant) -> None:
