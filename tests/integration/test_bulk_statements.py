@@ -14,6 +14,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.documents import documents_key, pdf_attachments, pdf_text
+from tests.steps.hostile_mail import company_files
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.sends import expand_pages
 from tests.steps.tenants import Tenant, smtp_sender_account
@@ -145,8 +146,11 @@ def test_pages_run_twice_send_and_count_once(api: Client, clients: Tenant, mailb
     started = start(api, clients, from_client="C0026", to_client="C0035")
     expand_pages()
     expand_statement_page(clients.company_id, started["job_id"], 0, None)
+    # Then the PDFs the second run rendered are gone (its messages had been written by the
+    # first): the bucket holds the 10 the queued e-mails name, none that no message names
+    assert len(company_files(clients.company_id, "documents")) == 10
     deliver_outboxes()
-    # Then each client got one statement and the job counts each once
+    # And each client got one statement and the job counts each once
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 10, 10, 0, 0, 0)
     assert len(mailbox.messages()) == 10
 

@@ -17,6 +17,7 @@ from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.documents import documents_key, file_exists, pdf_attachments, pdf_text, post_document
+from tests.steps.hostile_mail import company_files
 from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.reminders import erp_headers, push_ok, receivable
@@ -103,6 +104,32 @@ def test_an_order_goes_to_the_client_as_a_pdf_from_the_responsible_users_own_acc
     again = post_document(api, erp, "/documents/orders", order())
     assert again.status_code == 200 and body(again)["duplicate"] is True
     assert deliver_outboxes()["sent"] == 0
+
+
+def test_an_order_posted_again_after_its_record_was_lost_keeps_one_pdf(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import documents
+
+    # Given an order whose e-mail was queued but whose document record DynamoDB then refused
+    def throttled(*_: Any) -> bool:
+        raise RuntimeError("DynamoDB throttled the document's record")
+
+    monkeypatch.setattr(documents, "record_document", throttled)
+    assert post_document(api, erp, "/documents/orders", order()).status_code == 500
+    monkeypatch.undo()
+    [first_pdf] = company_files(tenant.company_id, "documents")
+
+    # When the ERP posts it again (its retry)
+    again = post_document(api, erp, "/documents/orders", order())
+
+    # Then the PDF the retry stored is gone: the bucket holds only the one the queued e-mail
+    # names, and the client gets that one e-mail
+    assert again.status_code == 202, again.body
+    assert company_files(tenant.company_id, "documents") == [first_pdf]
+    assert deliver_outboxes()["sent"] == 1
+    _, name, _ = the_only_pdf(mailbox)
+    assert name == "pedido_P-2026-0088.pdf"
 
 
 def test_a_purchase_order_goes_to_the_supplier_and_without_a_personal_account_from_the_company(

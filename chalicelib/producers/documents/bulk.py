@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import SendJob, record_of
+from chalicelib.core.domain import AttachmentRef, SendJob, record_of
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.producers.documents.settings import TooManyReceivables, receivables_as_movements
@@ -143,8 +143,9 @@ def expand_statement_page(
 ) -> PageReport:
     """One page of a bulk statement job: the next page asked for first, then each client's
     statement rendered and queued, or skipped with its reason (the send-jobs worker)."""
-    from chalicelib.messaging.outbox import OutgoingMessage, enqueue, hand_off
-    from chalicelib.producers.documents.send import Renderer, statement_data
+    from chalicelib.core.files import discard_files
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue_with_files, hand_off
+    from chalicelib.producers.documents.send import STORED, Renderer, statement_data
     from chalicelib.producers.sends.manual import put_job_pages
     from chalicelib.store import documents as store
     from chalicelib.store import outbox as job_store
@@ -178,55 +179,70 @@ def expand_statement_page(
     reasons: dict[str, int] = {}
     failures: dict[str, int] = {}
     messages: list[OutgoingMessage] = []
-    for client in clients:
-        reason = None
-        open_movements = movements.get(client.client_id)
-        if client.emails and open_movements is None:  # nothing put: the open receivables, if any
-            try:
-                open_movements = receivables_as_movements(company_id, client.client_id)
-            except TooManyReceivables as exc:  # this client's statement fails; the others go
-                _failed(failures, "too_many_receivables", company_id, job_id, client.client_id, exc)
+    stored: list[AttachmentRef] = []  # the PDFs this expansion put in S3
+    try:
+        for client in clients:
+            reason = None
+            open_movements = movements.get(client.client_id)
+            if client.emails and open_movements is None:  # nothing put: the open receivables, if any
+                try:
+                    open_movements = receivables_as_movements(company_id, client.client_id)
+                except TooManyReceivables as exc:  # this client's statement fails; the others go
+                    _failed(failures, "too_many_receivables", company_id, job_id, client.client_id, exc)
+                    continue
+            if not client.emails:
+                reason = "no_email"
+            elif open_movements is None or not open_movements.movements:
+                reason = "no_open_movements"
+            elif client.emails[0].lower() in suppressed:
+                reason = "suppressed"
+            if reason or open_movements is None:
+                reasons[reason or "no_open_movements"] = reasons.get(reason or "no_open_movements", 0) + 1
                 continue
-        if not client.emails:
-            reason = "no_email"
-        elif open_movements is None or not open_movements.movements:
-            reason = "no_open_movements"
-        elif client.emails[0].lower() in suppressed:
-            reason = "suppressed"
-        if reason or open_movements is None:
-            reasons[reason or "no_open_movements"] = reasons.get(reason or "no_open_movements", 0) + 1
-            continue
-        number = f"EC-{client.client_id}-{as_of:%Y%m%d}"
-        try:
-            pdf_data, mail_data = statement_data(
-                company,
-                renderer.settings,
-                client.client_id,
-                client.name,
-                client.emails,
-                open_movements.movements,
-                open_movements.currency,
-                as_of,
-                number,
+            number = f"EC-{client.client_id}-{as_of:%Y%m%d}"
+            try:
+                pdf_data, mail_data = statement_data(
+                    company,
+                    renderer.settings,
+                    client.client_id,
+                    client.name,
+                    client.emails,
+                    open_movements.movements,
+                    open_movements.currency,
+                    as_of,
+                    number,
+                )
+                pdf = renderer.pdf(pdf_data)
+            except ValidationFailed as exc:
+                _failed(failures, "not_rendered", company_id, job_id, client.client_id, exc)
+                continue
+            stored.append(renderer.attachment(number, pdf))
+            messages.append(
+                renderer.message(
+                    number,
+                    (client.name, client.emails[0]),
+                    mail_data,
+                    stored[-1],
+                    client_id=client.client_id,
+                    responsible_user=None,
+                    idempotency_key=f"job:{job_id}:{client.client_id}",
+                    job_id=job_id,
+                    created_by=job.created_by or None,
+                )
             )
-            pdf = renderer.pdf(pdf_data)
-        except ValidationFailed as exc:
-            _failed(failures, "not_rendered", company_id, job_id, client.client_id, exc)
-            continue
-        messages.append(
-            renderer.message(
-                number,
-                (client.name, client.emails[0]),
-                mail_data,
-                renderer.attachment(number, pdf),
-                client_id=client.client_id,
-                responsible_user=None,
-                idempotency_key=f"job:{job_id}:{client.client_id}",
-                job_id=job_id,
-                created_by=job.created_by or None,
-            )
+    except Exception:  # nothing written yet: no message names them
+        discard_files(
+            company_id,
+            [r.key or "" for r in stored],
+            STORED,
+            "the page failed before its messages were written",
         )
-    written = enqueue(company_id, messages, kick=False, handoff=True)  # handed off once counted
+        raise
+    # A PDF goes when no message written names it: the write failed, or this page was expanded
+    # before (a retry) and its messages, with their own PDFs, were written then.
+    written = enqueue_with_files(
+        company_id, messages, stored, STORED, kick=False, handoff=True
+    )  # handed off once counted
     failed_now = sum(1 for c in written if c.state == "failed" and c.outbox is None)
     report.failed = sum(failures.values())
     skipped = sum(reasons.values())

@@ -23,6 +23,7 @@ from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.producers.documents.templates import ORDER, PURCHASE_ORDER, STATEMENT
 
 MAX_LINES = 500
+STORED = "document PDFs"  # how the log names the files documents store
 
 
 @dataclass(frozen=True)
@@ -464,24 +465,31 @@ def _send(
     client_id: str | None,
     settings: DocumentSettings | None = None,
 ) -> DocumentOutcome:
-    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.core.files import discard_files
+    from chalicelib.messaging.outbox import enqueue_with_files
     from chalicelib.store import documents as store
 
     renderer = Renderer(company, document_type, settings)
     pdf = renderer.pdf(pdf_data)  # 422 before anything is written
     attachment = renderer.attachment(number, pdf)
     key = f"document:{document_type}:{number}"
-    message = renderer.message(
-        number,
-        recipient,
-        mail_data,
-        attachment,
-        client_id=client_id,
-        responsible_user=responsible_user,
-        idempotency_key=key,
-        created_by=responsible_user,
-    )
-    written = enqueue(company.company_id, [message])
+    try:
+        message = renderer.message(
+            number,
+            recipient,
+            mail_data,
+            attachment,
+            client_id=client_id,
+            responsible_user=responsible_user,
+            idempotency_key=key,
+            created_by=responsible_user,
+        )
+    except Exception:  # nothing written: no message names the PDF
+        discard_files(company.company_id, [attachment.key or ""], STORED, "its message could not be made")
+        raise
+    # The PDF goes when no message written names it: the write failed, or a post of the same
+    # document whose record could not be written wrote the message (with its own PDF) first.
+    written = enqueue_with_files(company.company_id, [message], [attachment], STORED)
     comm = written[0] if written else None
     if comm is None:  # a post racing this one enqueued it first
         found = store.get_document(company.company_id, document_key(document_type, number))
