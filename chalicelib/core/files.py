@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import quote
 
 from chalicelib.core.aws import client
@@ -93,6 +94,22 @@ def discard_files(company_id: str, keys: list[str], what: str, why: str) -> int:
         extra={"company_id": company_id, "deleted": deleted, "not_deleted": len(keys) - deleted, "why": why},
     )
     return deleted
+
+
+def discard_unless_named(
+    company_id: str, keys: list[str], what: str, why: str, named: Callable[[], bool]
+) -> int:
+    """After a failed write of the record that was to name these files: delete them unless
+    ``named()`` says the record was written naming them after all (a write that failed may have
+    happened). When ``named`` itself fails, they are kept: a file a record names must never go."""
+    from chalicelib.core.observability import logger
+
+    try:
+        kept = named()
+    except Exception:
+        logger().exception(f"could not tell whether a record names {what}: they are kept")
+        return 0
+    return 0 if kept else discard_files(company_id, keys, what, why)
 
 
 def read_file(key: str) -> bytes:

@@ -13,7 +13,6 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, RegisterLookup
 from chalicelib.core.errors import Conflict, NotFound, PregonError, ValidationFailed
-from chalicelib.core.observability import logger
 from chalicelib.records.history.criteria import date_range, one_of, short_text
 from chalicelib.store import communications as store
 from chalicelib.store import register as lookups
@@ -33,6 +32,7 @@ MANUAL_EDITABLE = frozenset({"record_type", "motive", "area", "initiated_by", "s
 SYSTEM_KINDS = frozenset({"agent_change"})
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 20
+STORED = "attachments of register records"  # how the log names the files records store
 
 
 def is_automatic(comm: Communication) -> bool:
@@ -247,7 +247,7 @@ def delete_record(viewer: Principal, client_id: str, record_id: str) -> None:
 def add_attachment(
     viewer: Principal, client_id: str, record_id: str, *, name: str, content_type: str, content_base64: str
 ) -> AttachmentRef:
-    from chalicelib.core.files import discard_files, put_file
+    from chalicelib.core.files import discard_unless_named, put_file
 
     record = get_record(viewer, client_id, record_id)
     if record.direction != "note":
@@ -275,26 +275,16 @@ def add_attachment(
     try:
         store.save(replace(record, attachments=(*record.attachments, ref), updated_at=clock.now()))
     except Exception:
-        if not _names_file(viewer.company_id, record_id, ref.key):
-            discard_files(
-                viewer.company_id,
-                [ref.key],
-                "attachments of register records",
-                "its record could not be written",
-            )
+
+        def named() -> bool:
+            written = store.get(viewer.company_id, record_id)
+            return written is not None and any(a.key == ref.key for a in written.attachments)
+
+        discard_unless_named(
+            viewer.company_id, [ref.key or ""], STORED, "its record could not be written", named
+        )
         raise
     return ref
-
-
-def _names_file(company_id: str, record_id: str, key: str | None) -> bool:
-    """Whether the record as written names the file (a failed write may have been written after
-    all); True when that cannot be told: a file a record names must never go."""
-    try:
-        record = store.get(company_id, record_id)
-    except Exception:
-        logger().exception("could not tell whether a failed write of a register record wrote it")
-        return True
-    return record is not None and any(a.key == key for a in record.attachments)
 
 
 # --- motives and areas (company tables, admins) -------------------------------------------------

@@ -51,9 +51,9 @@ def _company(item: CompanyModel) -> domain.Company:
     )
 
 
-def get_company(company_id: str) -> domain.Company | None:
+def get_company(company_id: str, *, consistent: bool = False) -> domain.Company | None:
     try:
-        return _company(CompanyModel.get(company_id))
+        return _company(CompanyModel.get(company_id, consistent_read=consistent))
     except DoesNotExist:
         return None
 

@@ -52,9 +52,9 @@ def list_suppliers(
 # --- settings and templates ----------------------------------------------------------------------
 
 
-def get_settings(company_id: str) -> domain.DocumentSettings:
+def get_settings(company_id: str, *, consistent: bool = False) -> domain.DocumentSettings:
     try:
-        item = DocumentSettingsModel.get(company_id)
+        item = DocumentSettingsModel.get(company_id, consistent_read=consistent)
     except DocumentSettingsModel.DoesNotExist:
         return domain.DocumentSettings(company_id=company_id)
     return record_from(

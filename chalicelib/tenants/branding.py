@@ -203,7 +203,7 @@ def _https_url(value: str, field: str) -> str:
 
 def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
     """Keep an uploaded logo (PNG or JPEG by its bytes, at most 200 kB) and show it from now on."""
-    from chalicelib.core.files import decode_upload, image_size, image_type, put_file
+    from chalicelib.core.files import decode_upload, discard_unless_named, image_size, image_type, put_file
     from chalicelib.store import companies as store
     from chalicelib.tenants.companies import get_company
 
@@ -228,7 +228,17 @@ def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
     ref = put_file(company_id, LOGO_PURPOSE, f"logo.{content_type.rsplit('/', 1)[1]}", content_type, data)
     width, height = image_size(data) or (None, None)
     changed = replace(company, logo_file=ref.key, logo_url=None, logo_width=width, logo_height=height)
-    store.save_branding(changed)
+    try:
+        store.save_branding(changed)
+    except Exception:
+
+        def named() -> bool:
+            saved = store.get_company(company_id, consistent=True)
+            return saved is not None and saved.logo_file == ref.key
+
+        why = "the company's branding could not be saved"
+        discard_unless_named(company_id, [ref.key or ""], "uploaded logos", why, named)
+        raise
     logger().info("logo uploaded", extra={"company_id": company_id, "by": by, "bytes": len(data)})
     return brand_of(changed)
 

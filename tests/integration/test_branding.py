@@ -8,12 +8,14 @@ import re
 from email import policy
 from email.message import EmailMessage
 
+import pytest
 import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.branding import SVG_WITH_SCRIPT, get_branding, png, set_branding, upload_logo
+from tests.steps.hostile_mail import company_files
 from tests.steps.tenants import Tenant
 from tests.steps.tracking import issue, post_event, subscribe, sweep
 
@@ -197,3 +199,22 @@ def test_the_tracking_page_links_a_stylesheet_of_the_companys_colours_and_shows_
     assert "#0A7B3E" in css.body.decode() and "#F2C200" in css.body.decode()
     # And an unknown company has no stylesheet
     assert api.http.get("/track/no-such-company/brand.css").status_code == 404
+
+
+def test_a_logo_whose_branding_cannot_be_saved_leaves_no_file(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import companies
+
+    # Given DynamoDB refuses to save the company's branding
+    def throttled(*_: object) -> None:
+        raise RuntimeError("DynamoDB throttled the branding's write")
+
+    monkeypatch.setattr(companies, "save_branding", throttled)
+    # When an administrator uploads a logo
+    failed = upload_logo(api, tenant, png())
+    # Then the upload fails, the company shows no logo, and the file it stored is gone
+    assert failed.status_code == 500
+    monkeypatch.undo()
+    assert body(get_branding(api, tenant))["logo_url"] is None
+    assert company_files(tenant.company_id, "brand-logos") == []

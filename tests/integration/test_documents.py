@@ -507,6 +507,29 @@ def test_the_company_logo_is_on_its_documents_and_only_an_image_is_accepted(
     assert "Cargas del Sur" in pdf_text(pdf)
 
 
+def test_a_document_logo_whose_settings_cannot_be_saved_leaves_no_file(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from chalicelib.store import documents
+
+    # Given DynamoDB refuses to save the document settings
+    def throttled(*_: object) -> None:
+        raise RuntimeError("DynamoDB throttled the settings' write")
+
+    monkeypatch.setattr(documents, "save_settings", throttled)
+    # When an administrator uploads the documents' logo
+    failed = api.http.put(
+        "/documents/settings/logo",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"content_base64": base64.b64encode(a_png()).decode()}),
+    )
+    # Then the upload fails, and the file it stored is gone: no settings name it
+    assert failed.status_code == 500
+    assert company_files(tenant.company_id, "logos") == []
+
+
 def test_a_message_resent_after_its_pdf_was_deleted_fails_saying_so(
     api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
 ) -> None:

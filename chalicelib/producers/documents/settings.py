@@ -81,7 +81,7 @@ def update_settings(
 
 def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettings:
     """Keep the company's logo (PNG or JPEG, at most 300 kB) for its documents."""
-    from chalicelib.core.files import decode_upload, image_type, put_file
+    from chalicelib.core.files import decode_upload, discard_unless_named, image_type, put_file
     from chalicelib.store import documents as store
 
     too_large = f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB"
@@ -99,7 +99,17 @@ def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettin
         updated_at=clock.now(),
         updated_by=by,
     )
-    store.save_settings(changed)
+    try:
+        store.save_settings(changed)
+    except Exception:
+        discard_unless_named(
+            company_id,
+            [ref.key or ""],
+            "document logos",
+            "the document settings could not be saved",
+            lambda: store.get_settings(company_id, consistent=True).logo_key == ref.key,
+        )
+        raise
     _logo_bytes.cache_clear()
     return changed
 
