@@ -12,6 +12,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
+from tests.steps.hostile_mail import company_files
 from tests.steps.mail import recipients
 from tests.steps.outbox import deliver_outboxes, raw_items
 from tests.steps.tenants import SMTP_USER, Tenant
@@ -324,6 +325,29 @@ def test_a_very_large_message_is_kept_in_s3_and_arrives_whole(tenant: Tenant, ma
     [mail] = mailbox.wait_for(1)
     part = mail.get_body(preferencelist=("html",))
     assert part is not None and part.get_content().strip() == html
+
+
+def test_a_very_large_message_enqueued_twice_keeps_one_body_in_s3(tenant: Tenant) -> None:
+    from chalicelib.messaging.outbox import INLINE_BODY_LIMIT, OutgoingMessage, enqueue
+
+    # Given a newsletter too large for an item, enqueued under an idempotency key
+    html = "<p>" + ("Novedades de noviembre. " * (INLINE_BODY_LIMIT // 10)) + "</p>"
+    newsletter = OutgoingMessage(
+        channel="email",
+        to_address="ana@example.com",
+        subject="Boletín",
+        text="Boletín",
+        html=html,
+        area="tracking",
+        idempotency_key="newsletter:2026-11:ana",
+    )
+    [record] = enqueue(tenant.company_id, [newsletter])
+    # When it is enqueued again (a retried request)
+    again = enqueue(tenant.company_id, [newsletter])
+    # Then nothing more is written, and the body the retry put in S3 is gone: the bucket holds
+    # only the body the record names
+    assert again == []
+    assert company_files(tenant.company_id, "bodies") == [record.body_key]
 
 
 def test_a_message_another_worker_holds_is_not_claimed_even_when_read_after_its_claim(
