@@ -348,8 +348,14 @@ def _discard_unwritten_bodies(
         except Exception:
             logger().exception("could not tell whether a failed write of messages wrote some")
             return
-    unnamed = [c.body_key for c in offloaded if c.body_key and c.communication_id not in mine]
-    discard_files(company_id, unnamed, "message bodies", why)
+    discard_bodies(company_id, [c for c in offloaded if c.communication_id not in mine], why)
+
+
+def discard_bodies(company_id: str, unwritten: Sequence[Communication], why: str) -> int:
+    """Delete the bodies :func:`prepare` put in S3 for messages known not to be written (a
+    producer's claim lost its race: the claim transaction wrote none of them); returns how many
+    went. The messages decided again get bodies of their own."""
+    return discard_files(company_id, [c.body_key for c in unwritten if c.body_key], "message bodies", why)
 
 
 def _was_written(comm: Communication) -> bool:

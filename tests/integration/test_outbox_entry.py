@@ -4,10 +4,12 @@ way, its account resolved and a body too large for a DynamoDB item kept in S3.""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.hostile_mail import company_files
 from tests.steps.tenants import Tenant
 from tests.steps.tracking import issue, post_event, subscribe, sweep
 
@@ -16,13 +18,8 @@ TERMS = "Términos: envíos, devoluciones y reclamos — Córdoba. "
 REPEAT = 3500  # ~210 kB of text and as much HTML: together over DynamoDB's 400 kB per item
 
 
-def test_a_tracking_alert_larger_than_an_item_holds_is_delivered_whole_from_s3(
-    api: Client, tenant: Tenant, mailbox: MailCatcher
-) -> None:
-    from chalicelib.messaging.outbox import INLINE_BODY_LIMIT, message_body
-    from chalicelib.store import communications
-
-    # Given a company whose tracking alert carries its whole terms of service, in text and HTML
+def terms_in_every_alert(api: Client, tenant: Tenant) -> None:
+    """The company's tracking alert carries its whole terms of service, in text and HTML."""
     saved = api.http.put(
         "/templates/tracking_alert",
         headers=tenant.admin_headers(),
@@ -36,6 +33,16 @@ def test_a_tracking_alert_larger_than_an_item_holds_is_delivered_whole_from_s3(
         ),
     )
     assert saved.status_code == 200, saved.body
+
+
+def test_a_tracking_alert_larger_than_an_item_holds_is_delivered_whole_from_s3(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.messaging.outbox import INLINE_BODY_LIMIT, message_body
+    from chalicelib.store import communications
+
+    # Given a company whose tracking alert carries its whole terms of service, in text and HTML
+    terms_in_every_alert(api, tenant)
     issue(api, tenant, "TRK-400")
     subscribe(api, tenant, "TRK-400", "ana@example.com")
     post_event(api, tenant, "TRK-400", "ev-1", "DELIVERED", minutes=1)
@@ -56,3 +63,33 @@ def test_a_tracking_alert_larger_than_an_item_holds_is_delivered_whole_from_s3(
     assert stored is not None and stored.state == "sent"
     assert stored.body_key is not None and stored.text is None and stored.html is None
     assert message_body(stored) == (text.rstrip("\n"), html.rstrip("\n"))
+
+
+def test_a_large_alert_whose_claim_lost_leaves_no_body_in_s3(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: Any
+) -> None:
+    from chalicelib.store import communications
+    from chalicelib.store import tracking as store
+
+    # Given a followed parcel whose alerts are too large for an item
+    terms_in_every_alert(api, tenant)
+    issue(api, tenant, "TRK-410")
+    subscribe(api, tenant, "TRK-410", "ana@example.com")
+    post_event(api, tenant, "TRK-410", "ev-1", "IN_TRANSIT", minutes=1)
+    # When a novelty is posted while the sweep is between rendering the alert and claiming it
+    real = store.claim_many_pending_alerts
+
+    def interleaved(claims: Any, now: Any) -> Any:
+        monkeypatch.setattr(store, "claim_many_pending_alerts", real)
+        post_event(api, tenant, "TRK-410", "ev-2", "DELIVERED", minutes=2)
+        return real(claims, now)
+
+    monkeypatch.setattr(store, "claim_many_pending_alerts", interleaved)
+    # Then that sweep's claim loses and sends nothing, and the body it had put in S3 is gone
+    assert sweep(tenant).sent == 0
+    assert company_files(tenant.company_id, "bodies") == []
+    # And the next sweep sends "delivered", whose body is the one file left
+    assert sweep(tenant).sent == 1
+    [mail] = mailbox.wait_for(1)
+    stored = communications.get(tenant.company_id, mail["X-Pregon-Message"])
+    assert stored is not None and company_files(tenant.company_id, "bodies") == [stored.body_key]

@@ -47,6 +47,7 @@ from chalicelib.messaging.outbox import (
     Accounts,
     OutgoingMessage,
     announce,
+    discard_bodies,
     kick_outboxes,
     prepare,
 )
@@ -225,6 +226,9 @@ def _write(decider: _Decider, claims: list[ReminderClaim], report: RunReport, no
             else:
                 lost.append(claim)
         report.lost += sum(1 for claim in lost if claim.concepts)
+        # A claim that lost wrote none of its messages: their bodies in S3, if any, are named by
+        # nothing (the claim decided again renders new ones).
+        discard_bodies(report.company_id, [m for claim in lost for m in claim.messages], "their claim lost")
         if not lost:
             break
         fresh = store.get_receivables(report.company_id, [c.receivable.document_number for c in lost])

@@ -49,6 +49,7 @@ from chalicelib.messaging.outbox import (
     GatheredHandOffs,
     OutgoingMessage,
     announce,
+    discard_bodies,
     kick_outboxes,
     outbox_of,
     prepare,
@@ -386,6 +387,11 @@ def _claim(
         messages = writer.messages(parcel, parcel.pending, status, followers)
         wanted.append((parcel, followers, messages))
     outcomes = store.claim_many_pending_alerts(wanted, now)
+    # A parcel whose claim lost (it changed, or another sweep wrote its alerts) wrote none of the
+    # messages rendered for it here: their bodies in S3, if any, are named by nothing.
+    kept = {m.communication_id for outcome in outcomes if outcome for m in outcome[1]}
+    unwritten = [m for _, _, messages in wanted for m in messages if m.communication_id not in kept]
+    discard_bodies(parcels[0].company_id, unwritten, "their parcel's claim lost")
     claimed = []
     written: list[Communication] = []
     queued = failed = 0
