@@ -15,6 +15,7 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.clients import put_client
+from tests.steps.hostile_mail import company_files
 from tests.steps.mail import html_of, text_of, wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.reminders import (
@@ -258,6 +259,45 @@ def test_two_runs_at_once_send_once(
         thread.join()
     assert sum(r.reminders for r in reports) == 30
     assert len(delivered(mailbox, 30)) == 30
+
+
+def test_a_large_reminder_whose_claim_lost_leaves_no_body_in_s3(
+    api: Client,
+    tenant: Tenant,
+    erp: dict[str, str],
+    mailbox: MailCatcher,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.store import communications
+    from chalicelib.store import receivables as store
+
+    # Given a company whose reminder carries its whole terms (a body too large for an item)
+    terms = "{{ 'Condiciones de pago: transferencia, cheque o efectivo — Córdoba. ' * 2000 }}"
+    saved = api.http.put(
+        "/templates/reminder",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"subject": "Aviso de vencimiento", "text": terms, "html": f"<p>{terms}</p>"}),
+    )
+    assert saved.status_code == 200, saved.body
+    set_reminders_ok(api, erp, "CLI-1", active=True)
+    push_ok(api, erp, receivable("A-0001-00001234", "2026-11-20"))
+    # When the ERP pushes the receivable again while the run is between rendering and claiming
+    real = store.claim_reminders
+
+    def interleaved(claims: Any) -> Any:
+        monkeypatch.setattr(store, "claim_reminders", real)
+        push_ok(api, erp, receivable("A-0001-00001234", "2026-11-20", balance="10000"))
+        return real(claims)
+
+    monkeypatch.setattr(store, "claim_reminders", interleaved)
+    clock.set_now(at("2026-11-13T09:00:00"))
+    # Then the run decides it again and sends one reminder
+    assert run_now(api, tenant)["reminders"] == 1
+    [mail] = delivered(mailbox, 1)
+    # And the body the lost claim had put in S3 is gone: the one left is the sent reminder's
+    stored = communications.get(tenant.company_id, mail["X-Pregon-Message"])
+    assert stored is not None and company_files(tenant.company_id, "bodies") == [stored.body_key]
 
 
 def test_two_missed_days_are_caught_up_once_by_the_daily_schedule(
