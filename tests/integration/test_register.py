@@ -290,6 +290,43 @@ def test_an_attachment_whose_record_cannot_be_saved_leaves_no_file_behind(
     assert (vars(deleted)["deleted"], vars(deleted)["why"]) == (1, "its record could not be written")
 
 
+def test_two_uploads_at_once_keep_both_attachments_and_no_unnamed_file(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.core import files
+
+    # Given a manual record
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
+    staff = tenant.staff_headers()
+    record = add_record(api, staff, "CLI-1", subject="Entrega de documentación", record_type="visit")
+    url = f"/clients/CLI-1/register/{record['communication_id']}/attachments"
+
+    def upload(name: str) -> Any:
+        content = base64.b64encode(b"%PDF-1.7 " + name.encode()).decode()
+        payload = {"name": name, "content_type": "application/pdf", "content_base64": content}
+        return api.http.post(url, headers=staff, body=json.dumps(payload))
+
+    # When a second upload lands while the first is between reading the record and saving it
+    real = files.put_file
+    second: list[Any] = []
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        stored = real(*args, **kwargs)
+        if not second:
+            monkeypatch.setattr(files, "put_file", real)
+            second.append(upload("poder.pdf"))
+        return stored
+
+    monkeypatch.setattr(files, "put_file", meanwhile)
+    first = upload("escritura.pdf")
+
+    # Then both are added, and every file in the bucket is one the record names
+    assert (first.status_code, second[0].status_code) == (201, 201)
+    detail = body(api.http.get(f"/clients/CLI-1/register/{record['communication_id']}", headers=staff))
+    assert sorted(a["name"] for a in detail["attachments"]) == ["escritura.pdf", "poder.pdf"]
+    assert len(company_files(tenant.company_id, "register")) == 2
+
+
 def test_motives_and_areas_are_managed_by_admins(api: Client, tenant: Tenant) -> None:
     staff, admin = tenant.staff_headers(), tenant.admin_headers()
     refused = api.http.post("/register/motives", headers=staff, body=json.dumps({"code": "x", "name": "X"}))
