@@ -247,7 +247,7 @@ def delete_record(viewer: Principal, client_id: str, record_id: str) -> None:
 def add_attachment(
     viewer: Principal, client_id: str, record_id: str, *, name: str, content_type: str, content_base64: str
 ) -> AttachmentRef:
-    from chalicelib.core.files import discard_unless_named, put_file
+    from chalicelib.core.files import discard_files, discard_unless_named, put_file
 
     record = get_record(viewer, client_id, record_id)
     if record.direction != "note":
@@ -273,7 +273,9 @@ def add_attachment(
         )
     ref = put_file(viewer.company_id, "register", name, content_type, data)
     try:
-        store.save(replace(record, attachments=(*record.attachments, ref), updated_at=clock.now()))
+        added = store.append_attachment(
+            viewer.company_id, record_id, ref, clock.now(), at_most=MAX_ATTACHMENTS
+        )
     except Exception:
 
         def named() -> bool:
@@ -284,6 +286,9 @@ def add_attachment(
             viewer.company_id, [ref.key or ""], STORED, "its record could not be written", named
         )
         raise
+    if not added:  # filled by other uploads since it was read: nothing written
+        discard_files(viewer.company_id, [ref.key or ""], STORED, "its record was full")
+        raise Conflict(f"a record holds at most {MAX_ATTACHMENTS} attachments", field="record_id")
     return ref
 
 

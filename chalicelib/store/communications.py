@@ -1144,6 +1144,31 @@ def update_fields(company_id: str, communication_id: str, fields: dict[str, Any]
         raise
 
 
+def append_attachment(
+    company_id: str, communication_id: str, ref: domain.AttachmentRef, now: datetime, *, at_most: int
+) -> bool:
+    """Add one attachment to a record that exists and holds fewer than ``at_most``; False (nothing
+    written) when it does not. An update of the list, not a save of the record read before: two
+    uploads at once each add theirs (a save would keep only the last, its file named by nothing)."""
+    from pynamodb.expressions.condition import size
+
+    attachments = CommunicationModel.attachments
+    try:
+        CommunicationModel(company_id, communication_id).update(
+            actions=[
+                CommunicationModel.updated_at.set(now),
+                attachments.set((attachments | []).append(_attachment_items([ref]))),
+            ],
+            condition=CommunicationModel.communication_id.exists()
+            & (attachments.does_not_exist() | (size(attachments) < at_most)),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 # --- inbound messages (I3) ---------------------------------------------------------------------
 
 
