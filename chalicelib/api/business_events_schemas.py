@@ -112,7 +112,11 @@ class QueuedMessageOut(BaseModel):
     communication_id: str
     channel: Literal["email", "sms", "push"]
     to_address: str
-    state: str = Field(description="`queued`; `failed` when no sender account can send it (with `error`).")
+    state: str = Field(
+        description="`queued`; `failed` when no sender account can send it (with `error`). A post repeated "
+        "after its first answer was lost lists the messages the first post queued, in their state now "
+        "(`sent`, `delivered`, ...)."
+    )
     error: str | None = None
 
 

@@ -317,6 +317,21 @@ def enqueue_with_files(
     return written
 
 
+def written_before(
+    company_id: str, messages: Sequence[OutgoingMessage], written: Sequence[Communication]
+) -> list[Communication]:
+    """The messages an earlier request wrote under these messages' idempotency keys (those not in
+    ``written``), as they are now: what a repeat of that request answers, so a caller whose first
+    answer was lost learns what was queued for it (in ``messages``' order)."""
+    mine = {c.idempotency_key for c in written}
+    keys = [m.idempotency_key for m in messages if m.idempotency_key and m.idempotency_key not in mine]
+    if not keys:
+        return []
+    ids = [store.existing_key(company_id, key) for key in keys]
+    found = store.get_many_consistent(company_id, [i for i in ids if i])
+    return [found[i] for i in ids if i and i in found]
+
+
 def _named_after_failure(company_id: str, messages: Sequence[OutgoingMessage]) -> set[str] | None:
     """The files the messages written under these messages' idempotency keys name (a write that
     failed may have written some); None when that cannot be told."""

@@ -329,7 +329,7 @@ def _handle(
 ) -> EventOutcome:
     from chalicelib.core.domain import BusinessEvent
     from chalicelib.core.files import discard_files
-    from chalicelib.messaging.outbox import enqueue_with_files
+    from chalicelib.messaging.outbox import enqueue_with_files, written_before
     from chalicelib.store import business_events as store
     from chalicelib.tenants.clients import get_client
     from chalicelib.tenants.companies import get_company
@@ -363,6 +363,9 @@ def _handle(
     # The PDF goes when no message written names it: the write failed, or a post of the same
     # event whose outcome could not be recorded wrote the messages (with its own PDF) first.
     written = enqueue_with_files(company_id, decision.messages, decision.stored, STORED)
+    # A post repeated after its first answer was lost (its outcome not recorded) answers the
+    # messages that first post queued, as they are now, rather than none.
+    written += written_before(company_id, decision.messages, written)
     outcome = EventOutcome(
         event_type=event_type,
         event_id=event_id,

@@ -170,9 +170,13 @@ def test_an_invoice_posted_again_after_its_outcome_was_lost_keeps_one_pdf(
     # When the back office posts it again (its retry)
     again = post(api, back_office, "invoice-issued", invoice_event("inv-lost"))
 
-    # Then no second e-mail is queued, and the PDF this post stored is gone: the bucket holds only
-    # the PDF the queued e-mail names, which the client receives
-    assert again.status_code == 202 and body(again)["messages"] == []
+    # Then no second e-mail is queued: the answer lists the one the first post queued, and the PDF
+    # this post stored is gone: the bucket holds only the PDF the queued e-mail names, which the
+    # client receives
+    [queued] = body(again)["messages"]
+    assert again.status_code == 202 and queued["state"] == "queued" and queued["channel"] == "email"
+    shown = body(api.http.get(f"/history/email/{queued['communication_id']}", headers=tenant.staff_headers()))
+    assert shown["client_id"] == CLIENT and len(shown["attachments"]) == 1, shown
     assert company_files(tenant.company_id, "invoices") == [first_pdf]
     assert deliver_outboxes()["sent"] == 1
     [mail] = mailbox.wait_for(1)
