@@ -50,9 +50,18 @@ async function render(main, ctx) {
       extend(list, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
   }
 
+  // The open message in the address (as the clients' register and the tickets do): a reload, or the
+  // sign-in after a session that ended, opens it again, and with it what was typed in its assign form
+  // (app.js's drafts, kept per screen address and put back once the screen is drawn).
+  function remember(id) {
+    const hash = `#/inbound${query({ message: id })}`;
+    if (main.isConnected && location.hash !== hash) history.replaceState(null, "", hash); // not once left
+  }
+
   async function view(id) {
     const message = await attempt(() => api("GET", `/inbound/${encodeURIComponent(id)}`));
     if (!message) return;
+    remember(message.communication_id);
     const client = input("assign_client", { required: "", list: "b-candidates", placeholder: "Código de cliente" });
     const candidates = h(
       "datalist",
@@ -94,6 +103,7 @@ async function render(main, ctx) {
                   );
                   if (done) {
                     toast(`Asignado a ${clientId}`);
+                    remember(undefined); // it left the list: a reload shows the list, not this message
                     fill(detail,
                       h(
                         "p",
@@ -126,7 +136,7 @@ async function render(main, ctx) {
     section("Sin asignar", list, detail),
   );
   await load();
-  if (ctx.params.get("message")) view(ctx.params.get("message"));
+  if (ctx.params.get("message")) await view(ctx.params.get("message")); // drawn with the screen
 }
 
 register({ id: "inbound", title: "Correo recibido", group: "Trabajo", levels: ALL_LEVELS, render });

@@ -134,6 +134,46 @@ def test_staff_assign_an_unassigned_mail_to_a_client(
     assert [r["subject"] for r in register_of(api, tenant, "CLI-9")] == ["Consulta de saldo"]
 
 
+def unassigned_subjects(api: Client, tenant: Tenant) -> list[str]:
+    response = api.http.get("/inbound/unassigned", headers=tenant.admin_headers())
+    assert response.status_code == 200, response.body
+    return [m["subject"] for m in json.loads(response.body)["items"]]
+
+
+def test_a_client_typed_in_an_unassigned_mails_form_when_the_session_ends_is_back_in_that_mail(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given two mails from addresses no client has, and a clerk assigning the second one: opened
+    # with its "Ver" button, the client's code typed in its form
+    put_client(api, tenant, "CLI-4", name="Panadería Sur")
+    receive_mail(api, tenant.company_id, "uno@mail.example.net", "Horario de atención", "¿Abren el sábado?")
+    receive_mail(
+        api, tenant.company_id, "dos@mail.example.net", "Pedido de factura", "Necesito la factura B."
+    )
+    sign_in(browser, site.web, tenant, 3, screen="inbound")
+    row = wait_until(
+        browser,
+        lambda d: d.find_element(
+            By.CSS_SELECTOR, ".b-inbound .b-view[aria-label^='Ver «Pedido de factura»']"
+        ),
+    )
+    row.click()
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-assign"))
+    form.find_element(By.NAME, "assign_client").send_keys("CLI-4")
+    # When the session has run out by the time they press "Asignar"
+    expire_session(browser, tenant, 3)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    # And they sign in again
+    sign_in_again(browser, tenant, 3)
+    # Then that mail is open again with the client's code as they had typed it, nothing assigned
+    typed = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-assign [name=assign_client]"))
+    wait_until(browser, lambda d: typed.get_attribute("value") == "CLI-4")
+    assert browser.find_element(By.CSS_SELECTOR, ".b-detail h3").text == "Pedido de factura"
+    assert sorted(unassigned_subjects(api, tenant)) == ["Horario de atención", "Pedido de factura"]
+    assert register_of(api, tenant, "CLI-4") == []
+
+
 def test_mail_ses_judged_spam_is_marked_so_among_the_unassigned_in_spanish(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
