@@ -2,7 +2,7 @@
 // run would send, and running today's reminders now. Any staff reads; changing concepts, a client's
 // settings and running now are for administrators (level 1), as the API says.
 import { api, fill, h, register, toast } from "./app.js";
-import { ALL_LEVELS, attempt, empty, field, formValues, input, section, select, table, textarea } from "./screen-kit.js";
+import { ALL_LEVELS, attempt, empty, field, formValues, input, query, section, select, table, textarea } from "./screen-kit.js";
 
 const TYPES = [
   ["before_due", "Antes del vencimiento"],
@@ -58,9 +58,17 @@ async function render(main, ctx) {
     );
   }
 
+  // The client whose settings are open, in the address: a reload, or the sign-in after a session
+  // that ended, opens them again, and with them what was typed in their form (app.js's drafts).
+  function remember(clientId) {
+    const hash = `#/reminders${query({ client: clientId })}`;
+    if (main.isConnected && location.hash !== hash) history.replaceState(null, "", hash); // not once left
+  }
+
   async function loadClient(clientId) {
     const current = await attempt(() => api("GET", `/clients/${encodeURIComponent(clientId)}/reminders`));
     if (!current) return;
+    remember(clientId);
     const options = (type) => [["", "(el primero del catálogo)"], ...catalog.filter((c) => c.type === type).map((c) => [c.concept_id, c.description])];
     const check = (name, label) => h("label", { class: "b-check" }, h("input", { type: "checkbox", name, value: "true", ...(current[name] ? { checked: "" } : {}) }), ` ${label}`);
     const form = h(
@@ -151,7 +159,7 @@ async function render(main, ctx) {
     ),
   );
   await loadConcepts();
-  if (ctx.params.get("client")) loadClient(ctx.params.get("client"));
+  if (ctx.params.get("client")) await loadClient(ctx.params.get("client")); // drawn with the screen
 }
 
 register({ id: "reminders", title: "Recordatorios", group: "Trabajo", levels: ALL_LEVELS, render });

@@ -19,6 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.clients import put_client
 from tests.steps.console import (
     ConsoleSite,
     console_screenshot,
@@ -373,3 +374,35 @@ def test_an_administrator_adds_a_reminder_concept(
     console_screenshot(browser, "reminders-concepts")
     listed = json.loads(api.http.get("/reminders/concepts", headers=tenant.admin_headers()).body)["items"]
     assert ("15 días después", 15, "after_due") in [(c["description"], c["days"], c["type"]) for c in listed]
+
+
+def test_a_clients_reminder_settings_typed_when_the_session_ends_are_back_after_signing_in_again(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an administrator changing a client's reminder settings: the client asked for, a subject
+    # and a text typed in its form
+    put_client(api, tenant, "CLI-R", name="Vivero Norte")
+    sign_in(browser, site.web, tenant, 1, screen="reminders")
+    asked = wait_until(browser, lambda d: d.find_element(By.NAME, "reminder_client"))
+    asked.send_keys("CLI-R")
+    asked.submit()
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-client-reminders"))
+    form.find_element(By.NAME, "subject").send_keys("Su cuota vence pronto")
+    form.find_element(By.NAME, "reminder_body").send_keys("Le recordamos la cuota de diciembre.")
+    # When the session has run out by the time they press "Guardar"
+    expire_session(browser, tenant, 1)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    # And they sign in again
+    sign_in_again(browser, tenant, 1)
+    # Then that client's settings are open again with what they had typed, nothing saved
+    subject = wait_until(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-client-reminders [name=subject]")
+    )
+    wait_until(browser, lambda d: subject.get_attribute("value") == "Su cuota vence pronto")
+    text = browser.find_element(By.CSS_SELECTOR, "#b-client-reminders [name=reminder_body]")
+    assert text.get_attribute("value") == "Le recordamos la cuota de diciembre."
+    assert browser.find_element(By.CSS_SELECTOR, "#b-client-reminders h3").text == "Cliente CLI-R"
+    saved = api.http.get("/clients/CLI-R/reminders", headers=tenant.admin_headers())
+    assert saved.status_code == 200, saved.body
+    assert json.loads(saved.body)["subject"] in (None, "")
