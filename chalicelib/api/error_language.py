@@ -429,6 +429,10 @@ CATALOG: dict[str, str] = {
     "the number {number} is assigned to another company: take it back from that company first": (
         "el número {number} está asignado a otra empresa: quíteselo primero a esa empresa"
     ),
+    "the number {number} is another company's: Pregón's operator settles which company a two-way number is": (
+        "el número {number} es de otra empresa: "
+        "el operador de Pregón decide de qué empresa es un número de SMS bidireccional"
+    ),
     "{value} is not a two-way number of this company: Pregón's operator assigns them": (
         "{value} no es un número de SMS bidireccional de esta empresa: los asigna el operador de Pregón"
     ),

@@ -166,7 +166,10 @@ def rotate_api_key(caller: Principal, company_id: str, key_id: str) -> Response:
     OPERATOR,
     body="SmsNumbersIn",
     response="SmsNumbersOut",
-    errors={409: "another company holds one of the numbers (`field` is `numbers`; the message names it)"},
+    errors={
+        409: "another company holds one of the numbers (`field` is `numbers`; the message names it), "
+        "or the company's SMS settings kept changing while they were written (try again)"
+    },
 )
 def assign_sms_numbers(caller: Principal, company_id: str) -> Response:
     """Give a company its two-way SMS numbers: the only ones its administrators may name as the
@@ -185,6 +188,10 @@ def assign_sms_numbers(caller: Principal, company_id: str) -> Response:
     OPERATOR,
     body="SmsSenderIdsIn",
     response="SmsSenderIdsOut",
+    errors={
+        409: "the company's SMS settings kept changing while they were written (`field` is `sender_ids`; "
+        "try again)"
+    },
 )
 def assign_sms_sender_ids(caller: Principal, company_id: str) -> Response:
     """Give a company its SMS sender IDs: the only names its administrators may choose as the

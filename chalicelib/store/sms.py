@@ -61,8 +61,19 @@ class NotAssigned(Exception):
         self.fields = fields
 
 
+class NumberTaken(Exception):
+    """A two-way number the operator assigns, or an administrator chooses as ``inbound_number``,
+    is held by another company (which is not named)."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(number)
+        self.number = number
+
+
 # The chosen setting and the set of the operator's assignments it must be in.
 _ASSIGNED = {"inbound_number": "assigned_numbers", "sender_id": "assigned_sender_ids"}
+# The chosen setting and the field of the operator's call that assigns its values.
+_ASSIGNMENT_FIELD = {"inbound_number": "numbers", "sender_id": "sender_ids"}
 
 
 def save_sms_settings(
@@ -71,7 +82,10 @@ def save_sms_settings(
     """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
     the gateway it was for changed); returns the stored item. ``newly_chosen`` (``inbound_number``,
     ``sender_id``): each is written only while the operator's assignment holds it (``NotAssigned``
-    naming the ones it does not hold otherwise)."""
+    naming the ones it does not hold otherwise). A newly chosen ``inbound_number`` is also claimed
+    for the company in the same transaction, on condition that no other company holds its claim
+    (``NumberTaken`` otherwise): a number assigned to two companies before claims existed goes to
+    the first that receives on it, never to both."""
     from pynamodb.exceptions import UpdateError
 
     item = SmsSettingsModel(settings.company_id)
@@ -81,19 +95,72 @@ def save_sms_settings(
     for name, value in chosen.items():
         held = getattr(SmsSettingsModel, _ASSIGNED[name]).contains(value)
         condition = held if condition is None else condition & held
+    actions = set_or_remove(SmsSettingsModel, settings, _SETTINGS, remove=password)
+    if "inbound_number" in chosen:
+        assert condition is not None
+        return _save_claiming(settings, chosen, actions, condition)
     try:
-        item.update(
-            actions=set_or_remove(SmsSettingsModel, settings, _SETTINGS, remove=password), condition=condition
-        )
+        item.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if condition is not None and exc.cause_response_code == "ConditionalCheckFailedException":
-            now = get_sms_settings(settings.company_id)
-            held_now = {name: getattr(now, _ASSIGNED[name]) if now else () for name in chosen}
-            raise NotAssigned(
-                [name for name, value in chosen.items() if value not in held_now[name]]
-            ) from exc
+            raise _not_assigned_now(settings.company_id, chosen) from exc
         raise
     return _settings(item)
+
+
+def _not_assigned_now(company_id: str, chosen: dict[str, str]) -> NotAssigned:
+    """The ``NotAssigned`` naming the chosen values the operator's assignments do not hold now."""
+    now = get_sms_settings(company_id)
+    held_now = {name: getattr(now, _ASSIGNED[name]) if now else () for name in chosen}
+    return NotAssigned([name for name, value in chosen.items() if value not in held_now[name]])
+
+
+# A save that claims its number tries again when it met another transaction on the same items.
+_CLAIM_TRIES = 5
+
+
+def _save_claiming(
+    settings: domain.SmsSettings, chosen: dict[str, str], actions: list[Any], condition: Any
+) -> domain.SmsSettings:
+    """One transaction: the settings' ``actions`` on ``condition`` (the chosen values are still
+    assigned) and the claim of the chosen ``inbound_number`` for the company, on no other company
+    holding it. A refusal is read back: ``NumberTaken`` when another company holds the claim now,
+    ``NotAssigned`` when the operator took a chosen value back; a conflict with another
+    transaction tries again."""
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.store.tables import LOST_RACE, connection
+
+    company_id, number, claim = settings.company_id, chosen["inbound_number"], SmsNumberClaimModel
+    for _ in range(_CLAIM_TRIES):
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.update(SmsSettingsModel(company_id), actions=actions, condition=condition)
+                tx.update(
+                    claim(number),
+                    actions=[
+                        claim.company_id.set(company_id),
+                        claim.claimed_at.set(claim.claimed_at | settings.updated_at),
+                    ],
+                    condition=claim.number.does_not_exist() | (claim.company_id == company_id),
+                )
+        except TransactWriteError as exc:
+            reasons = [r.code if r is not None else None for r in exc.cancellation_reasons or []]
+            if not any(code in LOST_RACE for code in reasons):
+                raise
+            if "ConditionalCheckFailed" in reasons:
+                holder = number_holders([number]).get(number)
+                if holder is not None and holder != company_id:
+                    raise NumberTaken(number) from None
+                refused = _not_assigned_now(company_id, chosen)
+                if refused.fields:
+                    raise refused from None
+            continue  # another transaction touched the same items meanwhile: try again
+        written = get_sms_settings(company_id)
+        assert written is not None
+        return written
+    raise Conflict("the company's SMS settings kept changing: try again", field="inbound_number")
 
 
 def _set_secret(company_id: str, secret: Any, set_at: Any, value: Any, at: datetime) -> None:
@@ -139,14 +206,6 @@ def assign_sender_ids(company_id: str, sender_ids: list[str], at: datetime) -> d
     return _assign(company_id, "sender_id", sender_ids, at)
 
 
-class NumberTaken(Exception):
-    """A two-way number the operator assigns is held by another company (which is not named)."""
-
-    def __init__(self, number: str) -> None:
-        super().__init__(number)
-        self.number = number
-
-
 # An assignment tries again when an administrator's save (or another assignment) changed the
 # settings between its read and its write (each save is one write: a few tries always pass).
 _ASSIGN_TRIES = 5
@@ -185,7 +244,8 @@ def _assign(company_id: str, chosen: str, values: list[str], at: datetime) -> do
                 continue  # the company's choice changed since it was read: read it again
             raise
         return _settings(item)
-    raise Conflict("the company's SMS settings kept changing: try again", field=chosen)
+    # The field the operator's call sent: its list is what could not be written.
+    raise Conflict("the company's SMS settings kept changing: try again", field=_ASSIGNMENT_FIELD[chosen])
 
 
 def _write_numbers(

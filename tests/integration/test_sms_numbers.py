@@ -3,7 +3,9 @@ would reach neither, so Pregón's operator cannot assign (`PUT /operator/compani
 a number another company holds: a 409 naming `numbers` and the number, never the other company.
 Each number is claimed (table `sms-number-claims`) in the same transaction as the assignment, so two
 operators assigning one number to two companies at once leave exactly one holder. Numbers assigned
-twice before claims existed are listed by `ops sms numbers --shared` for the operator to settle."""
+twice before claims existed are listed by `ops sms numbers --shared` for the operator to settle; an
+administrator may not receive on one whose claim is the other company's (a 422 naming
+`inbound_number`), and choosing one no company claimed claims it, in the same transaction."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from chalice.test import Client
 from infrastructure import ops
 from tests.steps.answers import body
 from tests.steps.operators import configure_operator_token, operator_headers
-from tests.steps.sms import free_inbound_number, receive_sms
+from tests.steps.sms import free_inbound_number, receive_sms, settings_changed_after_every_read
 from tests.steps.tenants import Tenant
 
 ANA = "+5491159876543"
@@ -252,11 +254,12 @@ def test_numbers_held_twice_before_claims_are_listed_and_settled_with_the_comman
     capsys.readouterr()  # (the log lines so far)
     assert ops.main([*run, "sms", "numbers", "--shared"]) == 0
     shared = json.loads(capsys.readouterr().out)["items"]
-    # Then this number is listed with both companies, claimed by neither, the first receiving on it
+    # Then this number is listed with both companies, the first receiving on it and holding its
+    # claim (choosing a number no company had claimed claimed it)
     assert {
         "number": number,
         "companies": [first, second],
-        "claimed_by": None,
+        "claimed_by": first,
         "receiving": [first],
         "shared": True,
     } in shared
@@ -311,3 +314,139 @@ def test_two_assignments_to_one_company_at_once_leave_its_claims_as_its_numbers(
         meanwhile: None,
         added: {"S": tenant.company_id},
     }
+
+
+def choose_inbound_number(api: Client, tenant: Tenant, number: str, language: str = "en") -> Any:
+    return api.http.put(
+        "/sms/settings",
+        headers=tenant.admin_headers() | {"Accept-Language": language},
+        body=json.dumps({"enabled": True, "inbound_number": number}),
+    )
+
+
+def test_an_administrator_cannot_receive_on_a_number_whose_claim_is_another_companys(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str
+) -> None:
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given a number the operator assigned to both companies before numbers were claimed
+    numbers_held_as_written_before_claims(tenant.company_id, number)
+    numbers_held_as_written_before_claims(other_tenant.company_id, number)
+    # And the operator assigned the other company its list again since, which claimed it for it
+    assert assign_numbers(api, operator, other_tenant.company_id, [number]).status_code == 200
+    assert claim_of(number)["company_id"] == {"S": other_tenant.company_id}
+    # When the first company's administrator chooses it as the number its clients write to
+    refused = choose_inbound_number(api, tenant, number)
+    # Then it is a 422 naming inbound_number and the number, but not the company that holds it
+    assert refused.status_code == 422, refused.body
+    assert body(refused)["field"] == "inbound_number"
+    assert body(refused)["errors"] == [
+        {
+            "field": "inbound_number",
+            "message": f"the number {number} is another company's: "
+            "Pregón's operator settles which company a two-way number is",
+        }
+    ]
+    assert other_tenant.company_id not in refused.body.decode()
+    # And in Spanish for an administrator who reads Spanish
+    spanish = choose_inbound_number(api, tenant, number, language="es-AR")
+    assert spanish.status_code == 422 and body(spanish)["field"] == "inbound_number", spanish.body
+    assert body(spanish)["errors"][0]["message"] == (
+        f"el número {number} es de otra empresa: el operador de Pregón decide de qué empresa es un número "
+        "de SMS bidireccional"
+    )
+    # And nothing was written: the company does not receive on it, the claim is the other's
+    assert "inbound_number" not in settings_item(tenant.company_id)
+    assert claim_of(number)["company_id"] == {"S": other_tenant.company_id}
+    # And the company holding the claim chooses it and receives on it, alone
+    own = choose_inbound_number(api, other_tenant, number)
+    assert own.status_code == 200 and body(own)["inbound_number"] == number, own.body
+    assert receive_sms(api, number, ANA, "saldo")["company_id"] == other_tenant.company_id
+
+
+def test_choosing_a_number_no_company_claimed_claims_it_for_the_company(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str
+) -> None:
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given a number the operator assigned to both companies before numbers were claimed
+    numbers_held_as_written_before_claims(tenant.company_id, number)
+    numbers_held_as_written_before_claims(other_tenant.company_id, number)
+    assert claim_of(number) == {}
+    # When the first company's administrator chooses it (no company receives on it)
+    chosen = choose_inbound_number(api, tenant, number)
+    # Then it is saved, and claimed for the company in the same write
+    assert chosen.status_code == 200 and body(chosen)["inbound_number"] == number, chosen.body
+    assert settings_item(tenant.company_id)["inbound_number"] == {"S": number}
+    assert claim_of(number)["company_id"] == {"S": tenant.company_id}
+    # And the operator can no longer give it to the other company by assigning its list again
+    refused = assign_numbers(api, operator, other_tenant.company_id, [number])
+    assert refused.status_code == 409 and body(refused)["field"] == "numbers", refused.body
+    # And the other company's administrator cannot receive on it as well
+    assert choose_inbound_number(api, other_tenant, number).status_code == 409
+    assert receive_sms(api, number, ANA, "saldo")["company_id"] == tenant.company_id
+
+
+def test_a_claim_taken_by_an_assignment_between_the_check_and_the_save_leaves_one_receiver(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import sms as store
+
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given a number the operator assigned to both companies before numbers were claimed
+    numbers_held_as_written_before_claims(tenant.company_id, number)
+    numbers_held_as_written_before_claims(other_tenant.company_id, number)
+    # And the operator assigns the other company its list again (claiming the number) just after
+    # the first company's save checked that no other company receives on it
+    real_receivers = store.companies_by_inbound_number
+    assigned: list[Any] = []
+
+    def check_then_the_operator_assigns(checked: str) -> list[str]:
+        receivers = real_receivers(checked)
+        if checked == number and not assigned:
+            assigned.append(assign_numbers(api, operator, other_tenant.company_id, [number]))
+        return receivers
+
+    monkeypatch.setattr(store, "companies_by_inbound_number", check_then_the_operator_assigns)
+    # When the first company's administrator's save goes on to write
+    saved = choose_inbound_number(api, tenant, number)
+    monkeypatch.undo()
+    # Then the assignment claimed it, and the save is refused with a 422 naming inbound_number
+    assert assigned[0].status_code == 200, assigned[0].body
+    assert saved.status_code == 422 and body(saved)["field"] == "inbound_number", saved.body
+    assert "inbound_number" not in settings_item(tenant.company_id)
+    assert claim_of(number)["company_id"] == {"S": other_tenant.company_id}
+    # And once the company holding the claim chooses it, it alone receives on it
+    assert choose_inbound_number(api, other_tenant, number).status_code == 200
+    assert store.companies_by_inbound_number(number) == [other_tenant.company_id]
+    assert receive_sms(api, number, ANA, "saldo")["company_id"] == other_tenant.company_id
+
+
+def test_an_assignment_whose_settings_keep_changing_names_the_numbers_it_was_sent(
+    api: Client, tenant: Tenant, number_operator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    operator = operator_headers(number_operator)
+    first, second, added = (free_inbound_number() for _ in range(3))
+    # Given a company holding two numbers and receiving on the first
+    assert assign_numbers(api, operator, tenant.company_id, [first, second]).status_code == 200
+    assert choose_inbound_number(api, tenant, first).status_code == 200
+    # And its administrator switching between them every time the operator's assignment reads them
+    receiving = [first]
+
+    def switch() -> None:
+        receiving[0] = second if receiving[0] == first else first
+        assert choose_inbound_number(api, tenant, receiving[0]).status_code == 200
+
+    changes = settings_changed_after_every_read(monkeypatch, tenant.company_id, switch)
+    # When the operator gives it a third number beside them
+    refused = assign_numbers(api, operator, tenant.company_id, [first, second, added])
+    monkeypatch.undo()
+    # Then, its tries spent, it is a 409 naming the field the operator sent: numbers
+    assert changes[0] >= 2
+    assert refused.status_code == 409, refused.body
+    assert body(refused)["field"] == "numbers"
+    assert body(refused)["message"] == "the company's SMS settings kept changing: try again"
+    # And nothing of it was written: the company holds its two numbers, the third is unclaimed
+    assert sorted(settings_item(tenant.company_id)["assigned_numbers"]["SS"]) == sorted([first, second])
+    assert claim_of(added) == {}

@@ -20,7 +20,7 @@ from infrastructure import ops
 from tests.steps.answers import body
 from tests.steps.aws import recorded_calls
 from tests.steps.operators import configure_operator_token, operator_headers
-from tests.steps.sms import sms_sent_through_moto
+from tests.steps.sms import settings_changed_after_every_read, sms_sent_through_moto
 from tests.steps.tenants import Tenant
 
 ANA = "011 15 5987-6543"
@@ -254,6 +254,37 @@ def test_a_sender_id_chosen_between_the_operators_read_and_write_is_withdrawn_wi
     item = stored_item(tenant.company_id)
     assert "sender_id" not in item
     assert item["assigned_sender_ids"] == {"SS": ["CableNet"]}
+
+
+def test_an_assignment_whose_settings_keep_changing_names_the_sender_ids_it_was_sent(
+    api: Client, tenant: Tenant, operator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = operator_headers(operator)
+    # Given a company with two sender IDs, sending as the first
+    assert assign(api, headers, tenant.company_id, ["CableSur", "CableNet"]).status_code == 200
+    assert save(api, tenant.admin_headers(), sender_id="CableSur").status_code == 200
+    # And its administrator switching between them every time the operator's assignment reads them
+    shown = ["CableSur"]
+
+    def switch() -> None:
+        shown[0] = "CableNet" if shown[0] == "CableSur" else "CableSur"
+        assert save(api, tenant.admin_headers(), sender_id=shown[0]).status_code == 200
+
+    changes = settings_changed_after_every_read(monkeypatch, tenant.company_id, switch)
+    # When the operator gives it a third sender ID beside them
+    refused = assign(
+        api, headers | {"Accept-Language": "es-AR"}, tenant.company_id, ["CableSur", "CableNet", "CSur"]
+    )
+    monkeypatch.undo()
+    # Then, its tries spent, it is a 409 naming the field the operator sent: sender_ids (in Spanish)
+    assert changes[0] >= 2
+    assert refused.status_code == 409, refused.body
+    assert body(refused)["field"] == "sender_ids"
+    assert (
+        body(refused)["message"] == "la configuración de SMS de la empresa siguió cambiando: intente de nuevo"
+    )
+    # And nothing of it was written: the company has its two sender IDs
+    assert sorted(stored_item(tenant.company_id)["assigned_sender_ids"]["SS"]) == ["CableNet", "CableSur"]
 
 
 def test_only_the_operator_assigns_sender_ids(

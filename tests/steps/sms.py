@@ -142,3 +142,29 @@ def assign_sender_ids(company_id: str, *sender_ids: str) -> None:
     from chalicelib.messaging.accounts.sms import assign_sender_ids as assign
 
     assign(company_id, list(sender_ids), by="tests")
+
+
+def settings_changed_after_every_read(monkeypatch: Any, company_id: str, change: Any) -> list[int]:
+    """Each time the store reads the company's SMS settings (the operator's assignment reading them
+    before its conditional write), ``change()`` writes them again at once, as an administrator
+    saving in a loop would: the write that follows finds them changed, every time. Returns the
+    count of changes made (a one-item list, growing as they happen)."""
+    from chalicelib.store import sms as store
+
+    real_read = store.get_sms_settings
+    changes = [0]
+    changing: list[bool] = []
+
+    def read_then_change(read_company_id: str) -> Any:
+        current = real_read(read_company_id)
+        if read_company_id == company_id and not changing:
+            changing.append(True)  # the change reads the settings too: not again from within it
+            try:
+                change()
+            finally:
+                changing.clear()
+            changes[0] += 1
+        return current
+
+    monkeypatch.setattr(store, "get_sms_settings", read_then_change)
+    return changes

@@ -217,7 +217,8 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
 
 def _own_inbound_number(current: SmsSettings, raw: str, region: str) -> str:
     """The two-way number in E.164: one Pregón's operator assigned the company (422 naming
-    ``inbound_number`` otherwise; the one it has already is kept), and no other company's (409)."""
+    ``inbound_number`` otherwise; the one it has already is kept), and no other company's (409).
+    Saving a new one also claims it, unless another company holds its claim (422, in the write)."""
     from chalicelib.core.phones import normalize_phone
 
     company_id = current.company_id
@@ -295,6 +296,16 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
     except store.NotAssigned as exc:  # the operator took it back meanwhile
         field = exc.fields[0] if exc.fields else newly_chosen[0]
         raise _not_assigned(field, str(getattr(updated, field))) from None
+    except store.NumberTaken as taken:  # assigned to two companies before claims: the other's claim
+        raise ValidationFailed(
+            [
+                {
+                    "field": "inbound_number",
+                    "message": f"the number {taken.number} is another company's: "
+                    "Pregón's operator settles which company a two-way number is",
+                }
+            ]
+        ) from None
     return _view(saved, company_id)
 
 
@@ -393,9 +404,10 @@ def sender_id_review(company_ids: list[str]) -> list[dict[str, Any]]:
 def number_review(company_ids: list[str]) -> list[dict[str, Any]]:
     """Every two-way number these companies hold (assigned, or named as ``inbound_number``), in
     number order: the companies holding it, the one whose claim it is (``claimed_by``; None for a
-    number assigned before claims existed and not assigned since), the ones receiving on it and
-    whether it is ``shared``: a number assigned to two companies before numbers were claimed is in
-    both settings still, what the operator settles after the deploy (docs/operations.md)."""
+    number assigned before claims existed and neither assigned nor chosen as ``inbound_number``
+    since), the ones receiving on it and whether it is ``shared``: a number assigned to two
+    companies before numbers were claimed is in both settings still, what the operator settles
+    after the deploy (docs/operations.md)."""
     holders: dict[str, set[str]] = {}
     receiving: dict[str, set[str]] = {}
     for settings in store.settings_of(company_ids):
