@@ -581,3 +581,37 @@ def test_a_stage_whose_links_or_keys_would_travel_over_plain_http_is_not_synthes
         synth.stage_config(tmp_path, "prod")
     # Then the synthesis stops, naming the setting and the https:// it needs
     assert name in str(refused.value) and "https://" in str(refused.value)
+
+
+def test_a_bulk_page_has_four_minutes_and_its_queue_waits_six_times_each_workers_timeout(
+    template: Json,
+) -> None:
+    from chalicelib.core.settings import Settings
+
+    # Given the functions that SQS invokes, and the queues by name
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    queues = {
+        r["Properties"]["QueueName"]: r
+        for r in resources_of_type(template, "AWS::SQS::Queue").values()
+        if isinstance(r["Properties"]["QueueName"], str)
+    }
+    read_by = {
+        name: [
+            e["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
+            for e in (function["Properties"].get("Events") or {}).values()
+            if e.get("Type") == "SQS"
+        ]
+        for name, function in functions.items()
+    }
+    read_by = {name: names for name, names in read_by.items() if names}
+    # Then a send job's page worker (which renders up to 50 statement PDFs: docs/documents.md) has
+    # 240 s, under a page's lease (a page is asked for again only after its worker stopped)
+    assert functions["ExpandSendJob"]["Properties"]["Timeout"] == 240
+    lease = Settings.__dataclass_fields__["outbox_lease_seconds"].default
+    assert isinstance(lease, int) and lease > 240
+    # And every queue a function reads keeps a message hidden six times that function's timeout
+    assert set(read_by) >= {"ExpandSendJob", "DeliverOutbox", "SyncMailbox"}
+    for name, names in read_by.items():
+        for queue in names:
+            visibility = queues[queue]["Properties"]["VisibilityTimeout"]
+            assert visibility >= 6 * functions[name]["Properties"]["Timeout"], (name, queue)
