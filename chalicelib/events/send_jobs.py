@@ -29,6 +29,8 @@ def expand_send_job(event: Any) -> dict[str, Any]:
                 str(request["job_id"]),
                 int(request["page"]),
                 request.get("cursor"),
+                after=request.get("after"),
+                carried=request.get("carried"),
             )
             totals["pages"] += 1
             totals["messages"] += page.messages

@@ -155,6 +155,34 @@ def test_pages_run_twice_send_and_count_once(api: Client, clients: Tenant, mailb
     assert len(mailbox.messages()) == 10
 
 
+def test_a_page_that_runs_out_of_time_sends_the_rest_in_parts_each_statement_once(
+    api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.producers.documents import bulk
+
+    # Given pages whose time for rendering is up after each statement (as a page of very long
+    # statements on a Lambda's share of a CPU), and a job of 10 clients
+    monkeypatch.setattr(bulk, "PART_SECONDS", 0.0)
+    started = start(api, clients, from_client="C0026", to_client="C0035")
+    # When its page's first part runs
+    assert expand_pages(limit=1) == 1
+    # Then one statement is queued, the job still expanding (its page not counted yet), and the
+    # rest of the page asked for as its own part
+    first = job(api, clients, started["job_id"])
+    assert progress_of(first) == ("expanding", 0, 0, 0, 0, 0)
+    assert len(company_files(clients.company_id, "documents")) == 1
+    # When that first part is delivered again (SQS delivers at least once) and every part runs
+    bulk.expand_statement_page(clients.company_id, started["job_id"], 0, None)
+    assert expand_pages() >= 9
+    deliver_outboxes()
+    # Then each client got one statement, the job counts each once and is done, and the bucket
+    # holds the 10 PDFs the e-mails name
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 10, 10, 0, 0, 0)
+    addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
+    assert addressed == [f"c{n:04d}@clientes.example" for n in range(26, 36)]
+    assert len(company_files(clients.company_id, "documents")) == 10
+
+
 def test_the_companys_classification_fields_pick_the_clients(
     api: Client, clients: Tenant, mailbox: MailCatcher
 ) -> None:

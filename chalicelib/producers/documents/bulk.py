@@ -17,6 +17,7 @@ as failed with its reason (``too_many_receivables``: more open receivables than 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -30,6 +31,10 @@ from chalicelib.producers.documents.templates import STATEMENT
 
 PAGE_SIZE = 50
 KIND = "statements"
+#: A page renders for at most this long, then writes what it rendered and asks for its own rest
+#: (the same page, ``after`` its last client, with its counts so far): its worker has 240 s, and a
+#: 512 MB Lambda renders a long statement's row in 8-10 ms (docs/documents.md, bulk statements).
+PART_SECONDS = 100.0
 
 
 @dataclass(frozen=True)
@@ -139,10 +144,23 @@ def get_bulk_statements(company_id: str, job_id: str) -> BulkProgress:
 
 
 def expand_statement_page(
-    company_id: str, job_id: str, page: int, cursor: dict[str, Any] | None
+    company_id: str,
+    job_id: str,
+    page: int,
+    cursor: dict[str, Any] | None,
+    *,
+    after: str | None = None,
+    carried: dict[str, Any] | None = None,
 ) -> PageReport:
     """One page of a bulk statement job: the next page asked for first, then each client's
-    statement rendered and queued, or skipped with its reason (the send-jobs worker)."""
+    statement rendered and queued, or skipped with its reason (the send-jobs worker).
+
+    A page whose rendering takes longer than :data:`PART_SECONDS` writes what it rendered, hands
+    it off, and asks for its own rest: the same page and cursor (the same clients), ``after`` the
+    last client it went through and ``carried``: its counts so far. The part that reaches the
+    page's end counts the whole page, once. Each part goes through the clients in order from
+    where the one before stopped, so every chain of parts (a part delivered twice may stop at
+    another client) goes through each client once and counts the same totals."""
     from chalicelib.core.files import discard_files
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue_with_files, hand_off
     from chalicelib.producers.documents.send import STORED, Renderer, statement_data
@@ -152,6 +170,7 @@ def expand_statement_page(
     from chalicelib.store.clients import select_clients
     from chalicelib.tenants.companies import get_company
 
+    started = time.monotonic()
     report = PageReport(job_id, page)
     job = job_store.get_job(company_id, job_id)
     if job is None:
@@ -169,19 +188,28 @@ def expand_statement_page(
         limit=PAGE_SIZE,
         cursor=cursor,
     )
-    if next_cursor:  # the next page starts before this one works: pages expand in parallel
+    if next_cursor and after is None:  # the next page starts before this one works (its first part)
         put_job_pages(company_id, job_id, [{"page": page + 1, "cursor": next_cursor, "kind": KIND}])
+    if after is not None:  # an earlier part of this page went through these
+        clients = [c for c in clients if c.client_id > after]
     company = get_company(company_id)
     renderer = Renderer(company, STATEMENT)
     as_of = date.fromisoformat(spec["as_of"]) if spec.get("as_of") else _today(company)
     movements = store.open_movements_of(company_id, [c.client_id for c in clients if c.emails])
     suppressed = job_store.suppressed_among(company_id, [c.emails[0].lower() for c in clients if c.emails])
-    reasons: dict[str, int] = {}
-    failures: dict[str, int] = {}
+    so_far = carried or {}
+    reasons: dict[str, int] = dict(so_far.get("skip_reasons") or {})
+    failures: dict[str, int] = dict(so_far.get("fail_reasons") or {})
     messages: list[OutgoingMessage] = []
     stored: list[AttachmentRef] = []  # the PDFs this expansion put in S3
+    rest_after: str | None = None  # set when this part stops before the page's end
+    last_seen: str | None = None
     try:
         for client in clients:
+            if messages and time.monotonic() - started > PART_SECONDS:
+                rest_after = last_seen
+                break
+            last_seen = client.client_id
             reason = None
             open_movements = movements.get(client.client_id)
             if client.emails and open_movements is None:  # nothing put: the open receivables, if any
@@ -246,13 +274,38 @@ def expand_statement_page(
     failed_now = sum(1 for c in written if c.state == "failed" and c.outbox is None)
     report.failed = sum(failures.values())
     skipped = sum(reasons.values())
+    queued = int(so_far.get("messages") or 0) + len(messages)
+    failed_at_enqueue = int(so_far.get("failed_at_enqueue") or 0) + failed_now
+    if rest_after is not None:
+        # The rest of the page is its own part: written down (with the counts so far) before
+        # these are handed off, so a part that dies here is asked for again with its lease.
+        rest = {
+            "page": page,
+            "cursor": cursor,
+            "kind": KIND,
+            "after": rest_after,
+            "carried": {
+                "messages": queued,
+                "failed_at_enqueue": failed_at_enqueue,
+                "skip_reasons": reasons,
+                "fail_reasons": failures,
+            },
+        }
+        put_job_pages(company_id, job_id, [rest])
+        hand_off(company_id, written)  # the job stays expanding until this page is counted
+        report.messages, report.skip_reasons, report.fail_reasons = len(messages), reasons, failures
+        logger().info(
+            "bulk statement page continues in another part",
+            extra={"company_id": company_id, "job_id": job_id, "page": page, "after": rest_after},
+        )
+        return report
     job_store.count_job_page(
         company_id,
         job_id,
         page,
         clock.now(),
-        total=len(messages) + skipped + report.failed,
-        failed=failed_now + report.failed,
+        total=queued + skipped + report.failed,
+        failed=failed_at_enqueue + report.failed,
         skipped=skipped,
         last_page=not next_cursor,
         skip_reasons=reasons,
@@ -260,7 +313,11 @@ def expand_statement_page(
     )
     hand_off(company_id, written)
     job_store.job_page_done(company_id, job_id, page)
-    report.messages, report.failed, report.skip_reasons = len(messages), failed_now + report.failed, reasons
+    report.messages, report.failed, report.skip_reasons = (
+        len(messages),
+        failed_at_enqueue + report.failed,
+        reasons,
+    )
     report.fail_reasons = failures
     logger().info("bulk statement page expanded", extra={"company_id": company_id, **vars(report)})
     return report
