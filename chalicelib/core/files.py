@@ -56,15 +56,17 @@ def delete_file(key: str) -> None:
 
 
 def delete_files(keys: list[str]) -> int:
-    """Delete kept files (up to 1,000 at once, S3's ``DeleteObjects``); returns how many went
-    (a key already gone counts as gone)."""
-    if not keys:
-        return 0
-    answer = client("s3").delete_objects(
-        Bucket=get_settings().files_bucket,
-        Delete={"Objects": [{"Key": key} for key in keys[:1000]], "Quiet": True},
-    )
-    return len(keys[:1000]) - len(answer.get("Errors", []))
+    """Delete kept files (S3's ``DeleteObjects``, 1,000 a request); returns how many went (a key
+    already gone counts as gone)."""
+    deleted = 0
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        answer = client("s3").delete_objects(
+            Bucket=get_settings().files_bucket,
+            Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True},
+        )
+        deleted += len(chunk) - len(answer.get("Errors", []))
+    return deleted
 
 
 def discard_files(company_id: str, keys: list[str], what: str, why: str) -> int:

@@ -359,7 +359,7 @@ def _discard_unwritten_bodies(
         mine = {c.communication_id for c in written}
     else:
         try:
-            mine = {c.communication_id for c in offloaded if _was_written(c)}
+            mine = {c.communication_id for c in offloaded if store.was_written(c)}
         except Exception:
             logger().exception("could not tell whether a failed write of messages wrote some")
             return
@@ -371,12 +371,6 @@ def discard_bodies(company_id: str, unwritten: Sequence[Communication], why: str
     producer's claim lost its race: the claim transaction wrote none of them); returns how many
     went. The messages decided again get bodies of their own."""
     return discard_files(company_id, [c.body_key for c in unwritten if c.body_key], "message bodies", why)
-
-
-def _was_written(comm: Communication) -> bool:
-    if comm.idempotency_key:
-        return store.existing_key(comm.company_id, comm.idempotency_key) == comm.communication_id
-    return store.get(comm.company_id, comm.communication_id) is not None
 
 
 def _recorded_handoffs(company_id: str, comms: Sequence[Communication]) -> list[HandOff]:

@@ -346,28 +346,18 @@ def write_with_attachments(
         made = records(attachments)
         written = store.add_new(made)
     except Exception:
-        if not _any_written(company_id, made):
-            discard_attachments(company_id, attachments, "its record could not be written")
+        # (store.add_new writes up to 50 in a transaction: a later one failing leaves the earlier)
+        files.discard_unless_named(
+            company_id,
+            [a.key for a in attachments if a.key],
+            "attachments of received mail",
+            "its record could not be written",
+            lambda: any(store.was_written(c) for c in made),
+        )
         raise
     if not written:
         discard_attachments(company_id, attachments, "it was logged already")
     return written
-
-
-def _any_written(company_id: str, comms: list[Communication]) -> bool:
-    """Whether a record of these was written after all (``store.add_new`` writes up to 50 in a
-    transaction: a later one failing leaves the earlier ones); True when that cannot be told (a
-    file a record names must never go)."""
-    try:
-        return any(
-            store.existing_key(company_id, c.idempotency_key) == c.communication_id
-            if c.idempotency_key
-            else store.get(company_id, c.communication_id) is not None
-            for c in comms
-        )
-    except Exception:
-        logger().exception("could not tell whether a failed write of received mail wrote a record")
-        return True
 
 
 def discard_attachments(

@@ -516,6 +516,14 @@ def existing_key(company_id: str, idempotency_key: str) -> str | None:
         return None
 
 
+def was_written(comm: domain.Communication) -> bool:
+    """Whether this message, as made before a write that failed or was refused, is in the table:
+    under its idempotency key when it has one, else by its id (a consistent read)."""
+    if comm.idempotency_key:
+        return existing_key(comm.company_id, comm.idempotency_key) == comm.communication_id
+    return get(comm.company_id, comm.communication_id) is not None
+
+
 # --- the outbox ------------------------------------------------------------------------------
 
 
