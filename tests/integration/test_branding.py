@@ -13,7 +13,7 @@ import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.steps.answers import body
+from tests.steps.answers import body, outage_injected
 from tests.steps.branding import SVG_WITH_SCRIPT, get_branding, png, set_branding, upload_logo
 from tests.steps.hostile_mail import company_files
 from tests.steps.tenants import Tenant
@@ -212,7 +212,8 @@ def test_a_logo_whose_branding_cannot_be_saved_leaves_no_file(
 
     monkeypatch.setattr(companies, "save_branding", throttled)
     # When an administrator uploads a logo
-    failed = upload_logo(api, tenant, png())
+    with outage_injected("the branding's write"):
+        failed = upload_logo(api, tenant, png())
     # Then the upload fails, the company shows no logo, and the file it stored is gone
     assert failed.status_code == 500
     monkeypatch.undo()

@@ -14,7 +14,7 @@ import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.steps.answers import body
+from tests.steps.answers import body, outage_injected
 from tests.steps.clients import put_client
 from tests.steps.documents import documents_key, file_exists, pdf_attachments, pdf_text, post_document
 from tests.steps.hostile_mail import company_files
@@ -116,7 +116,8 @@ def test_an_order_posted_again_after_its_record_was_lost_keeps_one_pdf(
         raise RuntimeError("DynamoDB throttled the document's record")
 
     monkeypatch.setattr(documents, "record_document", throttled)
-    assert post_document(api, erp, "/documents/orders", order()).status_code == 500
+    with outage_injected("the document's record"):
+        assert post_document(api, erp, "/documents/orders", order()).status_code == 500
     monkeypatch.undo()
     [first_pdf] = company_files(tenant.company_id, "documents")
 
@@ -520,11 +521,12 @@ def test_a_document_logo_whose_settings_cannot_be_saved_leaves_no_file(
 
     monkeypatch.setattr(documents, "save_settings", throttled)
     # When an administrator uploads the documents' logo
-    failed = api.http.put(
-        "/documents/settings/logo",
-        headers=tenant.admin_headers(),
-        body=json.dumps({"content_base64": base64.b64encode(a_png()).decode()}),
-    )
+    with outage_injected("the documents' settings write"):
+        failed = api.http.put(
+            "/documents/settings/logo",
+            headers=tenant.admin_headers(),
+            body=json.dumps({"content_base64": base64.b64encode(a_png()).decode()}),
+        )
     # Then the upload fails, and the file it stored is gone: no settings name it
     assert failed.status_code == 500
     assert company_files(tenant.company_id, "logos") == []

@@ -12,7 +12,7 @@ import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.steps.answers import body
+from tests.steps.answers import body, outage_injected
 from tests.steps.clients import put_client
 from tests.steps.hostile_mail import company_files
 from tests.steps.mail import wire_problems
@@ -162,7 +162,8 @@ def test_an_invoice_posted_again_after_its_outcome_was_lost_keeps_one_pdf(
         raise RuntimeError("DynamoDB throttled the event's outcome")
 
     monkeypatch.setattr(business_events, "record_event", throttled)
-    lost = post(api, back_office, "invoice-issued", invoice_event("inv-lost"))
+    with outage_injected("the event's outcome"):
+        lost = post(api, back_office, "invoice-issued", invoice_event("inv-lost"))
     assert lost.status_code == 500
     monkeypatch.undo()
     [first_pdf] = company_files(tenant.company_id, "invoices")
@@ -197,7 +198,8 @@ def test_an_invoice_whose_email_cannot_be_written_leaves_no_pdf(
 
     monkeypatch.setattr(communications, "add_new", throttled)
     # When the back office posts an invoice
-    refused = post(api, back_office, "invoice-issued", invoice_event("inv-refused"))
+    with outage_injected("the messages' write"):
+        refused = post(api, back_office, "invoice-issued", invoice_event("inv-refused"))
     # Then it fails, and the PDF it stored is gone: no message names it
     assert refused.status_code == 500
     assert company_files(tenant.company_id, "invoices") == []
