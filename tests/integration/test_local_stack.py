@@ -70,6 +70,8 @@ def test_dynamodb_local_starts_in_memory_and_answers() -> None:
         # And Java compiles it with the first tier only (the tests' and the local stack's CPU)
         java_arguments = Path(f"/proc/{dynamodb.pid}/cmdline").read_bytes().split(b"\0")
         assert b"-XX:TieredStopAtLevel=1" in java_arguments
+        # And it was told not to report itself to AWS (DynamoDB Local's telemetry)
+        assert b"-disableTelemetry" in java_arguments
     # And once stopped, its port is released
     assert port_is_free(port)
     # And a benchmark's DynamoDB Local gets Java's full compiler, as every benchmark run before had
