@@ -4,6 +4,7 @@
 
 const TOKEN_KEY = "pregon.console.token";
 const DRAFT_KEY = "pregon.console.draft";
+const PICKED_KEY = "pregon.console.picked";
 const PKCE_KEY = "pregon.console.pkce";
 // The API lives beside the console: /console -> /, /api/console -> /api/ (API Gateway's stage).
 const API_BASE = location.pathname.replace(/console\/?$/, "");
@@ -503,6 +504,48 @@ function restoreDraft(main) {
   if (restored) toast("Se recuperó lo que había escrito antes de que terminara la sesión.");
 }
 
+// --- what was ticked in a list, kept as drafts are ----------------------------------------------
+// Check boxes of a list (the history's messages for "Reenviar los elegidos") are outside any form,
+// so the drafts above do not keep them. A screen keeps them here itself, as they change: in the
+// tab's sessionStorage, for one user of one company (`who`) and one list address each. They survive
+// a reload and a session that ends and is signed into again by the same user; another user signing
+// in on the tab finds none (dropped unseen, in signedIn()), and "Salir" forgets them.
+
+// {who, screens: {"#/history?channel=email": ["id", ...]}} or null.
+function readPicks() {
+  try {
+    const picks = JSON.parse(sessionStorage.getItem(PICKED_KEY) || "null");
+    if (picks && typeof picks.who === "string" && picks.screens && typeof picks.screens === "object") return picks;
+  } catch {
+    // unreadable: dropped below
+  }
+  sessionStorage.removeItem(PICKED_KEY);
+  return null;
+}
+
+// What the signed-in user had ticked in the list at `address` (an empty list when nothing).
+export function keptPicks(address) {
+  const picks = readPicks();
+  if (!picks || !state.user || picks.who !== whose(state.user)) return [];
+  const ids = picks.screens[address];
+  return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
+}
+
+// Keep what the signed-in user ticks in the list at `address` (nothing ticked: forgotten).
+export function keepPicks(address, ids) {
+  if (!state.user) return;
+  let picks = readPicks();
+  if (!picks || picks.who !== whose(state.user)) picks = { who: whose(state.user), screens: {} };
+  if (ids.length) picks.screens[address] = [...ids];
+  else delete picks.screens[address];
+  if (Object.keys(picks.screens).length) sessionStorage.setItem(PICKED_KEY, JSON.stringify(picks));
+  else sessionStorage.removeItem(PICKED_KEY);
+}
+
+function forgetPicks() {
+  sessionStorage.removeItem(PICKED_KEY);
+}
+
 // --- screens and routing ------------------------------------------------------------------------
 
 export function register(screen) {
@@ -618,6 +661,8 @@ async function signedIn() {
   state.ending = false;
   state.user = me.user;
   state.allowed = new Map(me.screens.map((screen) => [screen.id, screen.allowed]));
+  const picks = readPicks();
+  if (picks && picks.who !== whose(state.user)) forgetPicks(); // another user's ticks are not theirs
   const level = LEVEL_NAMES[me.user.level] || "";
   document.getElementById("who").textContent =
     `${me.user.name} · ${me.user.company_id} · nivel ${me.user.level} (${level})`;
@@ -829,6 +874,7 @@ document.addEventListener("click", guardPress, true);
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("sign-out").addEventListener("click", () => {
     forgetDraft(); // leaving on purpose: nothing is kept for later
+    forgetPicks();
     signOut();
   });
   // A form sent (by a signed-in user, not the sign-in form itself): its screen's draft has done its work.

@@ -1,7 +1,10 @@
 // History per channel (H1): every filter the API has (from, to, status, kind, client, q), my saved
 // filters (the API's /history/filters, private to the user), a message as sent (its HTML in a
-// sandboxed frame), resend one or many, and the Excel file of exactly the filtered rows.
-import { api, download, extend, fill, h, register, toast } from "./app.js";
+// sandboxed frame), resend one or many, and the Excel file of exactly the filtered rows. The list's
+// channel and filters and the message open are in the address (#/history?channel=email&q=…&message=…),
+// so a reload, the browser's back or a shared link shows them again; the messages ticked for
+// "Reenviar los elegidos" are kept in the tab for the same user and list (app.js's keepPicks()).
+import { api, download, extend, fill, h, keepPicks, keptPicks, register, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attachmentList,
@@ -18,6 +21,7 @@ import {
   reveal,
   section,
   select,
+  showError,
   table,
   when,
 } from "./screen-kit.js";
@@ -114,20 +118,50 @@ async function render(main, ctx) {
 
   const results = h("div", { class: "b-results" });
   const detail = h("div", { class: "b-detail-box" });
+  const picked = h("p", { class: "b-muted", id: "b-picked", "aria-live": "polite" });
   const selected = new Set();
   let cursor = null;
+  // The list shown: its channel and filters as last applied ("Filtrar"), not as being typed.
+  let applied = { channel: channel.value, ...criteria() };
+  let opened = params.get("message") || null; // the message "Ver" opened
+  const listAddress = () => `#/history${query(applied)}`;
+  const filters = () => Object.fromEntries(Object.entries(applied).filter(([k]) => k !== "channel"));
 
-  async function search(more = false) {
+  // The list and the open message in the address (replaced, not pushed: "back" leaves the screen,
+  // and coming back to it opens them again). Not once the screen was left for another.
+  function remember() {
+    const hash = `#/history${query({ ...applied, message: opened })}`;
+    if (/^#\/history(\?|$)/.test(location.hash) && location.hash !== hash) history.replaceState(null, "", hash);
+  }
+
+  function pick(id, on) {
+    if (on) selected.add(id);
+    else selected.delete(id);
+    keepPicks(listAddress(), [...selected]);
+    drawPicked();
+  }
+
+  function drawPicked() {
+    const n = selected.size;
+    picked.textContent = n ? `${n} ${n === 1 ? "mensaje elegido" : "mensajes elegidos"}` : "";
+  }
+
+  // first: the screen being drawn, whose ticks (kept for this user and list) come back; any other
+  // search starts with nothing ticked, as it always did.
+  async function search(more = false, first = false) {
     if (!more) {
+      if (!first) keepPicks(listAddress(), []);
       cursor = null;
+      applied = { channel: channel.value, ...criteria() };
       selected.clear();
+      if (first) for (const id of keptPicks(listAddress())) selected.add(id);
+      else keepPicks(listAddress(), []);
+      drawPicked();
       fill(results);
-      // the filter in the address, so a reload or a shared link shows the same list
-      const hash = `#/history${query({ channel: channel.value, ...criteria() })}`;
-      if (location.hash !== hash) history.replaceState(null, "", hash);
+      remember(); // a reload or a shared link shows the same list
     }
     const page = await attempt(
-      () => api("GET", `/history/${channel.value}${query({ ...criteria(), limit: 50, cursor })}`),
+      () => api("GET", `/history/${applied.channel}${query({ ...filters(), limit: 50, cursor })}`),
       form, // a refused filter (a "to" before the "from") is said at its field
     );
     if (!page) return;
@@ -145,7 +179,8 @@ async function render(main, ctx) {
               h("input", {
                 type: "checkbox",
                 "aria-label": `Elegir «${m.subject || "(sin asunto)"}» a ${m.to_address}`,
-                onchange: (e) => (e.target.checked ? selected.add(m.communication_id) : selected.delete(m.communication_id)),
+                checked: selected.has(m.communication_id),
+                onchange: (e) => pick(m.communication_id, e.target.checked),
               }),
           ],
           ["Creado", (m) => when(m.created_at)],
@@ -165,8 +200,21 @@ async function render(main, ctx) {
   }
 
   async function view(id) {
-    const message = await attempt(() => api("GET", `/history/${channel.value}/${encodeURIComponent(id)}`));
-    if (!message) return;
+    let message;
+    try {
+      message = await api("GET", `/history/${applied.channel}/${encodeURIComponent(id)}`);
+    } catch (err) {
+      showError(err);
+      // Refused (not in this user's history, or no longer there): the address is the list again. A
+      // session that ended keeps it, to open the message again once signed in.
+      if (!err.credentialsRefused && opened === id) {
+        opened = null;
+        remember();
+      }
+      return;
+    }
+    opened = message.communication_id;
+    remember();
     fill(detail, messageDetail(message));
     reveal(detail);
   }
@@ -178,6 +226,8 @@ async function render(main, ctx) {
     }
     const answer = await attempt(() => api("POST", "/history/resend", { ids: [...selected] }));
     if (answer) {
+      selected.clear();
+      keepPicks(listAddress(), []); // done: a reload does not tick them again
       toast(`Reenviados: ${answer.items.length}`);
       search();
     }
@@ -263,16 +313,18 @@ async function render(main, ctx) {
             type: "button",
             id: "b-history-export",
             onclick: () =>
-              attempt(() => download(`/history/${channel.value}/export${query(criteria())}`, `historial-${channel.value}.xlsx`)),
+              attempt(() => download(`/history/${applied.channel}/export${query(filters())}`, `historial-${applied.channel}.xlsx`)),
           },
           "Descargar Excel",
         ),
       ),
+      picked,
       results,
       detail,
     ),
   );
-  await Promise.all([loadSaved(), search()]);
+  await Promise.all([loadSaved(), search(false, true)]);
+  if (opened) await view(opened); // drawn with the screen
 }
 
 register({ id: "history", title: "Historial", group: "Trabajo", levels: ALL_LEVELS, render });

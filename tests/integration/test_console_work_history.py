@@ -18,7 +18,19 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.steps.answers import body
-from tests.steps.console import ConsoleSite, bearer, console_screenshot, demo_user, sign_in, wait_until
+from tests.steps.console import (
+    ConsoleSite,
+    bearer,
+    console_screenshot,
+    demo_user,
+    expire_session,
+    open_screen,
+    sign_in,
+    sign_in_again,
+    sign_out,
+    toast_says,
+    wait_until,
+)
 from tests.steps.history import send_email
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant
@@ -238,3 +250,175 @@ def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
     pick_day(browser, "b-to", "2026-12-31")
     browser.find_element(By.ID, "b-history-search").click()
     WebDriverWait(browser, 20).until(lambda d: not d.find_elements(By.ID, "b-to-error"))
+
+
+def opened_subject(driver: Any) -> str | None:
+    """The subject of the message the history shows open below the list (None when none is)."""
+    shown = driver.find_elements(By.CSS_SELECTOR, ".b-detail-box .b-detail h3")
+    return shown[0].text if shown else None
+
+
+def ticked(driver: Any) -> list[str]:
+    """The subjects of the rows whose check box is ticked, in the list's order."""
+    return list(
+        driver.execute_script(
+            "return [...document.querySelectorAll('.b-history tbody tr')]"
+            ".filter(r => r.cells[0].querySelector('input').checked).map(r => r.cells[3].textContent)"
+        )
+    )
+
+
+def tick(driver: Any, subject: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f".b-history input[aria-label^='Elegir «{subject}»']").click()
+
+
+def history_of(api: Client, tenant: Tenant) -> list[dict[str, Any]]:
+    answer = api.http.get("/history/email", headers=tenant.admin_headers())
+    assert answer.status_code == 200, answer.body
+    return list(json.loads(answer.body)["items"])
+
+
+def test_a_message_opened_in_the_history_is_open_again_after_a_reload_and_after_back(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an automatic invoice and a manual notice that went out
+    invoice = send_email(tenant, "ana@example.com", "Factura A-1", client_id="CLI-1")
+    send_email(tenant, "beto@example.com", "Aviso de corte", client_id="CLI-2", kind="manual")
+    assert deliver_outboxes()["sent"] == 2
+    # And a clerk on the history who filters the automatic messages and opens the invoice with "Ver"
+    sign_in(browser, site.web, tenant, 3, screen="history")
+    wait_for_subjects(browser, ["Aviso de corte", "Factura A-1"])
+    Select(browser.find_element(By.ID, "b-kind")).select_by_value("automatic")
+    browser.find_element(By.ID, "b-history-search").click()
+    wait_for_subjects(browser, ["Factura A-1"])
+    browser.find_element(By.CSS_SELECTOR, ".b-history .b-view").click()
+    wait_until(browser, lambda d: opened_subject(d) == "Factura A-1")
+    # Then the address names the channel, the filter and the message
+    address = browser.execute_script("return location.hash")
+    assert address == f"#/history?channel=email&kind=automatic&message={invoice}", address
+    # When they reload the page
+    browser.refresh()
+    # Then the same filtered list is drawn with the invoice open below it
+    wait_until(browser, lambda d: opened_subject(d) == "Factura A-1")
+    wait_for_subjects(browser, ["Factura A-1"])
+    assert Select(browser.find_element(By.ID, "b-kind")).first_selected_option.get_attribute("value") == (
+        "automatic"
+    )
+    # When they go to another screen and come back with the browser's "back"
+    browser.find_element(By.CSS_SELECTOR, "#nav a[href='#/clients']").click()
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-screen="clients"]'))
+    browser.back()
+    # Then the history is back with the invoice open
+    wait_until(browser, lambda d: opened_subject(d) == "Factura A-1")
+    wait_for_subjects(browser, ["Factura A-1"])
+
+
+def test_a_link_to_a_message_opens_it_for_its_level_4_sender_and_is_refused_for_another(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a message the level-4 demo user sent by hand and one another level-4 user sent
+    mine = send_email(
+        tenant,
+        "beto@example.com",
+        "Mi aviso",
+        client_id="CLI-2",
+        kind="manual",
+        created_by=demo_user(tenant, 4),
+    )
+    theirs = send_email(
+        tenant,
+        "ana@example.com",
+        "Aviso de otro agente",
+        client_id="CLI-1",
+        kind="manual",
+        created_by=f"otro-agente@{tenant.company_id}",
+    )
+    # When the level-4 user follows a link to their own message
+    sign_in(browser, site.web, tenant, 4)
+    open_screen(browser, "history", f"channel=email&message={mine}")
+    # Then it is open below their list
+    wait_until(browser, lambda d: opened_subject(d) == "Mi aviso")
+    wait_for_subjects(browser, ["Mi aviso"])
+    # When they follow a link to the other agent's message
+    open_screen(browser, "history", f"channel=email&message={theirs}")
+    # Then the console says, in Spanish, what the API answers (it is not in their history), shows
+    # nothing of it, and the address is their list again
+    toast_says(browser, f"no existe el mensaje de email '{theirs}' en su historial")
+    wait_until(browser, lambda d: d.execute_script("return location.hash") == "#/history?channel=email")
+    wait_for_subjects(browser, ["Mi aviso"])
+    assert opened_subject(browser) is None
+    assert "Aviso de otro agente" not in browser.find_element(By.TAG_NAME, "main").text
+
+
+def test_messages_ticked_for_resending_are_still_ticked_after_a_reload_and_a_session_end(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given three invoices that went out
+    first = send_email(tenant, "ana@example.com", "Factura A-1", client_id="CLI-1")
+    send_email(tenant, "beto@example.com", "Factura A-2", client_id="CLI-2")
+    third = send_email(tenant, "carla@example.com", "Factura A-3", client_id="CLI-3")
+    assert deliver_outboxes()["sent"] == 3
+    # And a clerk on the history who ticks the first and the third
+    sign_in(browser, site.web, tenant, 3, screen="history")
+    wait_for_subjects(browser, ["Factura A-3", "Factura A-2", "Factura A-1"])
+    tick(browser, "Factura A-1")
+    tick(browser, "Factura A-3")
+    # When they reload the page
+    browser.refresh()
+    # Then the same two are ticked, and the screen says how many are chosen
+    wait_for_subjects(browser, ["Factura A-3", "Factura A-2", "Factura A-1"])
+    wait_until(browser, lambda d: ticked(d) == ["Factura A-3", "Factura A-1"])
+    assert browser.find_element(By.ID, "b-picked").text == "2 mensajes elegidos"
+    # When the session has run out by the time they press "Reenviar los elegidos"
+    expire_session(browser, tenant, 3)
+    browser.find_element(By.ID, "b-resend").click()
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    # Then nothing was resent
+    assert len(history_of(api, tenant)) == 3
+    # When they sign in again
+    sign_in_again(browser, tenant, 3)
+    # Then the history is back with the same two ticked
+    wait_for_subjects(browser, ["Factura A-3", "Factura A-2", "Factura A-1"])
+    wait_until(browser, lambda d: ticked(d) == ["Factura A-3", "Factura A-1"])
+    # When they press "Reenviar los elegidos"
+    browser.find_element(By.ID, "b-resend").click()
+    # Then exactly those two are resent, and nothing is ticked any more, nor kept in the tab
+    toast_says(browser, "Reenviados: 2")
+    wait_until(browser, lambda d: len(subjects(d)) == 5)
+    resent = [m["resend_of"] for m in history_of(api, tenant) if m.get("resend_of")]
+    assert sorted(resent) == sorted([first, third])
+    assert ticked(browser) == []
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.picked')") is None
+
+
+def test_messages_ticked_by_one_user_are_never_ticked_for_another_nor_after_salir(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given two invoices that went out, both ticked by the administrator when their session ended
+    send_email(tenant, "ana@example.com", "Factura A-1", client_id="CLI-1")
+    send_email(tenant, "beto@example.com", "Factura A-2", client_id="CLI-2")
+    assert deliver_outboxes()["sent"] == 2
+    sign_in(browser, site.web, tenant, 1, screen="history")
+    wait_for_subjects(browser, ["Factura A-2", "Factura A-1"])
+    tick(browser, "Factura A-1")
+    tick(browser, "Factura A-2")
+    expire_session(browser, tenant, 1)
+    browser.find_element(By.ID, "b-resend").click()
+    wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
+    # When the supervisor signs in on the same tab
+    sign_in_again(browser, tenant, 2)
+    # Then the history is drawn for them with nothing ticked, and the ticks are gone from the tab
+    wait_for_subjects(browser, ["Factura A-2", "Factura A-1"])
+    assert ticked(browser) == []
+    assert browser.find_element(By.ID, "b-picked").text == ""
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.picked')") is None
+    # When the supervisor ticks one, leaves with "Salir" and signs in again
+    tick(browser, "Factura A-1")
+    wait_until(browser, lambda d: ticked(d) == ["Factura A-1"])
+    sign_out(browser)
+    assert browser.execute_script("return sessionStorage.getItem('pregon.console.picked')") is None
+    sign_in_again(browser, tenant, 2)
+    # Then nothing is ticked, and nothing was resent
+    wait_for_subjects(browser, ["Factura A-2", "Factura A-1"])
+    assert ticked(browser) == []
+    assert len(history_of(api, tenant)) == 2
