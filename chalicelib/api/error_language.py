@@ -433,6 +433,13 @@ CATALOG: dict[str, str] = {
         "el número {number} es de otra empresa: "
         "el operador de Pregón decide de qué empresa es un número de SMS bidireccional"
     ),
+    "the number {number} is now another company's: to save, choose another of this company's numbers or "
+    "leave it empty (its SMS then stop reaching this company), and ask Pregón's operator which company it "
+    "is": (
+        "el número {number} ahora es de otra empresa: para guardar, elija otro de los números de esta "
+        "empresa o déjelo vacío (sus SMS dejan entonces de llegar a esta empresa), y pregunte al operador "
+        "de Pregón de qué empresa es"
+    ),
     "{value} is not a two-way number of this company: Pregón's operator assigns them": (
         "{value} no es un número de SMS bidireccional de esta empresa: los asigna el operador de Pregón"
     ),

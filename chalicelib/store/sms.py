@@ -77,7 +77,11 @@ _ASSIGNMENT_FIELD = {"inbound_number": "numbers", "sender_id": "sender_ids"}
 
 
 def save_sms_settings(
-    settings: domain.SmsSettings, *, clear_gateway_password: bool = False, newly_chosen: tuple[str, ...] = ()
+    settings: domain.SmsSettings,
+    *,
+    clear_gateway_password: bool = False,
+    newly_chosen: tuple[str, ...] = (),
+    claim_kept_number: bool = False,
 ) -> domain.SmsSettings:
     """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
     the gateway it was for changed); returns the stored item. ``newly_chosen`` (``inbound_number``,
@@ -85,7 +89,10 @@ def save_sms_settings(
     naming the ones it does not hold otherwise). A newly chosen ``inbound_number`` is also claimed
     for the company in the same transaction, on condition that no other company holds its claim
     (``NumberTaken`` otherwise): a number assigned to two companies before claims existed goes to
-    the first that receives on it, never to both."""
+    the first that receives on it, never to both. ``claim_kept_number``: the ``inbound_number`` the
+    company had already (sent again unchanged) is claimed the same way, the write holding only while
+    it is still the company's (its ``inbound_number`` or assigned: ``NotAssigned`` once the operator
+    took it back)."""
     from pynamodb.exceptions import UpdateError
 
     item = SmsSettingsModel(settings.company_id)
@@ -98,7 +105,12 @@ def save_sms_settings(
     actions = set_or_remove(SmsSettingsModel, settings, _SETTINGS, remove=password)
     if "inbound_number" in chosen:
         assert condition is not None
-        return _save_claiming(settings, chosen, actions, condition)
+        return _save_claiming(settings, chosen, actions, condition, chosen["inbound_number"])
+    if claim_kept_number and settings.inbound_number:
+        kept, model = settings.inbound_number, SmsSettingsModel
+        still_its = (model.inbound_number == kept) | model.assigned_numbers.contains(kept)
+        condition = still_its if condition is None else condition & still_its
+        return _save_claiming(settings, chosen, actions, condition, kept, kept=True)
     try:
         item.update(actions=actions, condition=condition)
     except UpdateError as exc:
@@ -108,11 +120,15 @@ def save_sms_settings(
     return _settings(item)
 
 
-def _not_assigned_now(company_id: str, chosen: dict[str, str]) -> NotAssigned:
-    """The ``NotAssigned`` naming the chosen values the operator's assignments do not hold now."""
+def _not_assigned_now(company_id: str, chosen: dict[str, str], kept: str | None = None) -> NotAssigned:
+    """The ``NotAssigned`` naming the chosen values the operator's assignments do not hold now
+    (and ``inbound_number`` when the ``kept`` one is neither the company's number nor assigned now)."""
     now = get_sms_settings(company_id)
     held_now = {name: getattr(now, _ASSIGNED[name]) if now else () for name in chosen}
-    return NotAssigned([name for name, value in chosen.items() if value not in held_now[name]])
+    refused = [name for name, value in chosen.items() if value not in held_now[name]]
+    if kept and (now is None or (now.inbound_number != kept and kept not in now.assigned_numbers)):
+        refused.insert(0, "inbound_number")
+    return NotAssigned(refused)
 
 
 # A save that claims its number tries again when it met another transaction on the same items.
@@ -120,19 +136,26 @@ _CLAIM_TRIES = 5
 
 
 def _save_claiming(
-    settings: domain.SmsSettings, chosen: dict[str, str], actions: list[Any], condition: Any
+    settings: domain.SmsSettings,
+    chosen: dict[str, str],
+    actions: list[Any],
+    condition: Any,
+    number: str,
+    *,
+    kept: bool = False,
 ) -> domain.SmsSettings:
     """One transaction: the settings' ``actions`` on ``condition`` (the chosen values are still
-    assigned) and the claim of the chosen ``inbound_number`` for the company, on no other company
-    holding it. A refusal is read back: ``NumberTaken`` when another company holds the claim now,
-    ``NotAssigned`` when the operator took a chosen value back; a conflict with another
-    transaction tries again."""
+    assigned, the ``kept`` number still the company's) and the claim of ``number`` (the chosen or
+    kept ``inbound_number``) for the company, on no other company holding it. A refusal is read
+    back: ``NumberTaken`` when another company holds the claim now, ``NotAssigned`` when the
+    operator took a chosen value, or the kept number, back; a conflict with another transaction
+    tries again."""
     from pynamodb.exceptions import TransactWriteError
     from pynamodb.transactions import TransactWrite
 
     from chalicelib.store.tables import LOST_RACE, connection
 
-    company_id, number, claim = settings.company_id, chosen["inbound_number"], SmsNumberClaimModel
+    company_id, claim = settings.company_id, SmsNumberClaimModel
     for _ in range(_CLAIM_TRIES):
         try:
             with TransactWrite(connection=connection()) as tx:
@@ -153,7 +176,7 @@ def _save_claiming(
                 holder = number_holders([number]).get(number)
                 if holder is not None and holder != company_id:
                     raise NumberTaken(number) from None
-                refused = _not_assigned_now(company_id, chosen)
+                refused = _not_assigned_now(company_id, chosen, number if kept else None)
                 if refused.fields:
                     raise refused from None
             continue  # another transaction touched the same items meanwhile: try again
@@ -231,7 +254,10 @@ def _assign(company_id: str, chosen: str, values: list[str], at: datetime) -> do
         condition = setting == value if value else setting.does_not_exist()
         if chosen == "inbound_number":
             held = tuple(current.assigned_numbers) if current is not None else ()
-            if _write_numbers(company_id, held, values, actions + _defaults(at), condition, at):
+            # A number it received on before numbers were assigned, kept and claimed by its saves
+            # since, goes with its claim like an assigned one.
+            removed = (value,) if value and value not in values else ()
+            if _write_numbers(company_id, held, values, actions + _defaults(at), condition, at, removed):
                 written_now = get_sms_settings(company_id)
                 assert written_now is not None
                 return written_now
@@ -255,11 +281,15 @@ def _write_numbers(
     actions: list[Any],
     condition: Any,
     at: datetime,
+    removed: tuple[str, ...] = (),
 ) -> bool:
     """One transaction: the settings' ``actions`` (on ``condition``, and on the assigned numbers
     being still ``held``), a claim of each of ``numbers`` for the company (on no other company
     holding it: ``NumberTaken`` otherwise) and the deletion of the company's claims of the numbers
-    taken back. False when another writer changed the settings or raced a claim: read again."""
+    taken back (those ``held`` and the ``removed`` ``inbound_number``). A number taken back that the
+    company did not claim when read is checked still not to be its claim: an administrator's save
+    that keeps it claims it, and would otherwise leave a claim behind. False when another writer
+    changed the settings or raced a claim: read again."""
     from pynamodb.exceptions import TransactWriteError
     from pynamodb.transactions import TransactWrite
 
@@ -268,12 +298,18 @@ def _write_numbers(
     settings, claim = SmsSettingsModel, SmsNumberClaimModel
     assigned = settings.assigned_numbers
     still_held = assigned == set(held) if held else assigned.does_not_exist()
-    withdrawn = sorted(set(held) - set(numbers))
+    withdrawn = sorted((set(held) | set(removed)) - set(numbers))
     # Only the company's own claims go (a number held twice before claims existed may be the other's).
     mine = [c.number for c in claim.batch_get(withdrawn) if c.company_id == company_id] if withdrawn else []
+    not_mine = [number for number in withdrawn if number not in mine]
     try:
         with TransactWrite(connection=connection()) as tx:
-            for number in mine:  # deletes come first in the transaction, then updates in order
+            # condition checks come first in the transaction, then deletes, then updates in order
+            for number in not_mine:
+                tx.condition_check(
+                    claim, number, condition=claim.number.does_not_exist() | (claim.company_id != company_id)
+                )
+            for number in mine:
                 tx.delete(claim(number), condition=claim.company_id == company_id)
             tx.update(settings(company_id), actions=actions, condition=condition & still_held)
             for number in numbers:
@@ -286,12 +322,13 @@ def _write_numbers(
         reasons = [r.code if r is not None else None for r in exc.cancellation_reasons or []]
         if not any(code in LOST_RACE for code in reasons):
             raise
+        before_claims = len(withdrawn) + 1  # the checks, the deletes and the settings
         taken = [
             number
-            for number, code in zip(numbers, reasons[len(mine) + 1 :], strict=False)
+            for number, code in zip(numbers, reasons[before_claims:], strict=False)
             if code == "ConditionalCheckFailed"
         ]
-        settings_changed = "ConditionalCheckFailed" in reasons[: len(mine) + 1]
+        settings_changed = "ConditionalCheckFailed" in reasons[:before_claims]
         if taken and not settings_changed and "TransactionConflict" not in reasons:
             raise NumberTaken(taken[0]) from None
         return False

@@ -450,3 +450,250 @@ def test_an_assignment_whose_settings_keep_changing_names_the_numbers_it_was_sen
     # And nothing of it was written: the company holds its two numbers, the third is unclaimed
     assert sorted(settings_item(tenant.company_id)["assigned_numbers"]["SS"]) == sorted([first, second])
     assert claim_of(added) == {}
+
+
+def received_on_as_written_before_claims(company_id: str, number: str) -> None:
+    """The company's settings name the number as the one its clients write to, as a save wrote it
+    before numbers were claimed (or, with no number assigned, before numbers were assigned)."""
+    import boto3
+
+    from chalicelib.store.models import SmsSettingsModel
+    from chalicelib.store.tables import bind
+
+    bind()
+    boto3.client("dynamodb").update_item(
+        TableName=SmsSettingsModel.Meta.table_name,
+        Key={"company_id": {"S": company_id}},
+        UpdateExpression="SET inbound_number = :n, enabled = :t, provider = if_not_exists(provider, :p), "
+        "sms_type = if_not_exists(sms_type, :s), default_region = if_not_exists(default_region, :r), "
+        "updated_at = if_not_exists(updated_at, :u)",
+        ExpressionAttributeValues={
+            ":n": {"S": number},
+            ":t": {"BOOL": True},
+            ":p": {"S": "sns"},
+            ":s": {"S": "Transactional"},
+            ":r": {"S": "AR"},
+            ":u": {"S": "2026-11-01T12:00:00.000000+0000"},
+        },
+    )
+
+
+def save_settings_as_the_console_does(
+    api: Client, tenant: Tenant, help_text: str, number: str | None, language: str = "en"
+) -> Any:
+    """The console's save: every field of the form, the two-way number as it shows it."""
+    return api.http.put(
+        "/sms/settings",
+        headers=tenant.admin_headers() | {"Accept-Language": language},
+        body=json.dumps({"enabled": True, "help_text": help_text, "inbound_number": number or ""}),
+    )
+
+
+def kept_number_refusal(number: str) -> str:
+    return (
+        f"the number {number} is now another company's: to save, choose another of this company's numbers "
+        "or leave it empty (its SMS then stop reaching this company), and ask Pregón's operator which "
+        "company it is"
+    )
+
+
+def test_saving_the_number_a_company_had_claims_it_when_no_company_has(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str
+) -> None:
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given a number the operator assigned to both companies before numbers were claimed, and the
+    # first company receiving on it since then (its number was never claimed)
+    numbers_held_as_written_before_claims(tenant.company_id, number)
+    numbers_held_as_written_before_claims(other_tenant.company_id, number)
+    received_on_as_written_before_claims(tenant.company_id, number)
+    assert claim_of(number) == {}
+    # When its administrator saves another setting, sending the number again as it was
+    saved = save_settings_as_the_console_does(api, tenant, "Escriba SALDO", number)
+    # Then the settings are saved and the number is claimed for the company in the same write
+    assert saved.status_code == 200, saved.body
+    assert body(saved)["inbound_number"] == number and body(saved)["help_text"] == "Escriba SALDO"
+    assert settings_item(tenant.company_id)["help_text"] == {"S": "Escriba SALDO"}
+    assert claim_of(number)["company_id"] == {"S": tenant.company_id}
+    # And the operator can no longer give it to the other company, which it alone receives on
+    refused = assign_numbers(api, operator, other_tenant.company_id, [number])
+    assert refused.status_code == 409 and body(refused)["field"] == "numbers", refused.body
+    assert receive_sms(api, number, ANA, "saldo")["company_id"] == tenant.company_id
+    # And saving again, the number still sent, keeps its claim
+    again = save_settings_as_the_console_does(api, tenant, "Escriba AYUDA", number)
+    assert again.status_code == 200 and claim_of(number)["company_id"] == {"S": tenant.company_id}
+
+
+def test_saving_the_number_a_company_had_is_refused_when_another_company_holds_its_claim(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str
+) -> None:
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given a number assigned to both companies before numbers were claimed, the first receiving
+    # on it, and the operator's assignment of the other company's list since, which claimed it
+    numbers_held_as_written_before_claims(tenant.company_id, number)
+    numbers_held_as_written_before_claims(other_tenant.company_id, number)
+    received_on_as_written_before_claims(tenant.company_id, number)
+    assert assign_numbers(api, operator, other_tenant.company_id, [number]).status_code == 200
+    # When the first company's administrator saves another setting, sending the number as it was
+    refused = save_settings_as_the_console_does(api, tenant, "Escriba SALDO", number)
+    # Then it is a 422 naming inbound_number that says how to save, not naming the other company
+    assert refused.status_code == 422, refused.body
+    assert body(refused)["errors"] == [{"field": "inbound_number", "message": kept_number_refusal(number)}]
+    assert other_tenant.company_id not in refused.body.decode()
+    spanish = save_settings_as_the_console_does(api, tenant, "Escriba SALDO", number, language="es-AR")
+    assert spanish.status_code == 422 and body(spanish)["field"] == "inbound_number", spanish.body
+    assert body(spanish)["errors"][0]["message"] == (
+        f"el número {number} ahora es de otra empresa: para guardar, elija otro de los números de esta "
+        "empresa o déjelo vacío (sus SMS dejan entonces de llegar a esta empresa), y pregunte al operador "
+        "de Pregón de qué empresa es"
+    )
+    # And nothing of the save was written: the claim is the other company's
+    assert "help_text" not in settings_item(tenant.company_id)
+    assert claim_of(number)["company_id"] == {"S": other_tenant.company_id}
+    # And a save that leaves the number out (saving is a merge) saves the rest, the number kept
+    merged = api.http.put(
+        "/sms/settings", headers=tenant.admin_headers(), body=json.dumps({"help_text": "Escriba SALDO"})
+    )
+    assert merged.status_code == 200 and body(merged)["inbound_number"] == number, merged.body
+    # And once the administrator leaves it empty, it saves, and the company holding the claim may
+    # receive on it, alone
+    emptied = save_settings_as_the_console_does(api, tenant, "Escriba SALDO", None)
+    assert emptied.status_code == 200 and body(emptied)["inbound_number"] is None, emptied.body
+    assert choose_inbound_number(api, other_tenant, number).status_code == 200
+    assert receive_sms(api, number, ANA, "saldo")["company_id"] == other_tenant.company_id
+
+
+def test_a_number_received_on_before_numbers_were_assigned_goes_with_its_claim_when_taken_back(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str
+) -> None:
+    operator = operator_headers(number_operator)
+    number, another = free_inbound_number(), free_inbound_number()
+    # Given a company receiving on a number it chose before numbers were assigned (none assigned)
+    received_on_as_written_before_claims(tenant.company_id, number)
+    # When its administrator saves, sending it again as it was
+    saved = save_settings_as_the_console_does(api, tenant, "Escriba SALDO", number)
+    # Then it keeps it, now claimed
+    assert saved.status_code == 200 and body(saved)["inbound_number"] == number, saved.body
+    assert claim_of(number)["company_id"] == {"S": tenant.company_id}
+    # When the operator assigns the company its numbers, without that one
+    assert assign_numbers(api, operator, tenant.company_id, [another]).status_code == 200
+    # Then the number went from its settings with its claim, in the same write
+    assert "inbound_number" not in settings_item(tenant.company_id)
+    assert claim_of(number) == {}
+    # And the operator may give it to another company
+    given = assign_numbers(api, operator, other_tenant.company_id, [number])
+    assert given.status_code == 200, given.body
+    assert claim_of(number)["company_id"] == {"S": other_tenant.company_id}
+
+
+def test_an_assignment_claiming_the_number_between_the_read_and_the_save_of_the_one_it_had_refuses_it(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import sms as store
+
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given a number assigned to both companies before claims, the first receiving on it unclaimed
+    numbers_held_as_written_before_claims(tenant.company_id, number)
+    numbers_held_as_written_before_claims(other_tenant.company_id, number)
+    received_on_as_written_before_claims(tenant.company_id, number)
+    # And the operator assigns the other company its list (claiming the number) just after the
+    # first company's save read its settings (both read before either writes)
+    real_read = store.get_sms_settings
+    assigned: list[Any] = []
+
+    def read_then_the_operator_assigns(company_id: str) -> Any:
+        current = real_read(company_id)
+        if company_id == tenant.company_id and not assigned:
+            assigned.append(assign_numbers(api, operator, other_tenant.company_id, [number]))
+        return current
+
+    monkeypatch.setattr(store, "get_sms_settings", read_then_the_operator_assigns)
+    # When the first company's save, sending the number as it was, goes on to write
+    saved = save_settings_as_the_console_does(api, tenant, "Escriba SALDO", number)
+    monkeypatch.undo()
+    # Then the assignment claimed it, and the save is refused with the 422 naming inbound_number
+    assert assigned[0].status_code == 200, assigned[0].body
+    assert saved.status_code == 422, saved.body
+    assert body(saved)["errors"] == [{"field": "inbound_number", "message": kept_number_refusal(number)}]
+    # And the number has one claim, the other company's; the save wrote nothing
+    assert claim_of(number)["company_id"] == {"S": other_tenant.company_id}
+    assert "help_text" not in settings_item(tenant.company_id)
+
+
+def test_the_operator_taking_the_number_back_between_the_read_and_the_save_of_the_one_it_had_wins(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import sms as store
+
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given a company receiving, unclaimed, on a number assigned to it before numbers were claimed
+    numbers_held_as_written_before_claims(tenant.company_id, number)
+    received_on_as_written_before_claims(tenant.company_id, number)
+    # And the operator takes its numbers back just after its administrator's save read its settings
+    real_read = store.get_sms_settings
+    taken_back: list[Any] = []
+
+    def read_then_the_operator_takes_it_back(company_id: str) -> Any:
+        current = real_read(company_id)
+        if company_id == tenant.company_id and not taken_back:
+            taken_back.append(None)  # (the assignment reads the same settings: only the save's read)
+            taken_back[0] = assign_numbers(api, operator, tenant.company_id, [])
+        return current
+
+    monkeypatch.setattr(store, "get_sms_settings", read_then_the_operator_takes_it_back)
+    # When the save, sending the number as it was, goes on to write
+    saved = save_settings_as_the_console_does(api, tenant, "Escriba SALDO", number)
+    monkeypatch.undo()
+    # Then it is refused: the number is no longer the company's (a 422 naming inbound_number)
+    assert taken_back[0].status_code == 200, taken_back[0].body
+    assert saved.status_code == 422, saved.body
+    assert body(saved)["errors"] == [
+        {
+            "field": "inbound_number",
+            "message": f"{number} is not a two-way number of this company: Pregón's operator assigns them",
+        }
+    ]
+    # And the save neither put the number back nor claimed it: the operator may give it to another
+    assert "inbound_number" not in settings_item(tenant.company_id)
+    assert claim_of(number) == {}
+    assert assign_numbers(api, operator, other_tenant.company_id, [number]).status_code == 200
+
+
+def test_a_save_claiming_the_number_it_had_while_the_operator_takes_it_back_leaves_no_claim(
+    api: Client, tenant: Tenant, other_tenant: Tenant, number_operator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store.models import SmsNumberClaimModel
+
+    operator = operator_headers(number_operator)
+    number = free_inbound_number()
+    # Given a company receiving, unclaimed, on a number assigned to it before numbers were claimed
+    numbers_held_as_written_before_claims(tenant.company_id, number)
+    received_on_as_written_before_claims(tenant.company_id, number)
+    # And its administrator's save, sending the number as it was, writes (claiming it) just after
+    # the operator's assignment that takes it back read the company's settings and claims
+    real_claims = SmsNumberClaimModel.batch_get
+    saved: list[Any] = []
+
+    def read_then_the_administrator_saves(keys: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        found = list(real_claims(keys, *args, **kwargs))
+        if not saved:
+            saved.append(None)  # (only the first read: the assignment's)
+            saved[0] = save_settings_as_the_console_does(api, tenant, "Escriba SALDO", number)
+        return found
+
+    monkeypatch.setattr(SmsNumberClaimModel, "batch_get", read_then_the_administrator_saves)
+    # When the operator's assignment goes on to write
+    taken_back = assign_numbers(api, operator, tenant.company_id, [])
+    monkeypatch.undo()
+    # Then both went through: the save claimed the number, the assignment took it back with its claim
+    assert saved[0].status_code == 200, saved[0].body
+    assert taken_back.status_code == 200, taken_back.body
+    assert claim_of(number) == {}
+    item = settings_item(tenant.company_id)
+    assert "inbound_number" not in item and "assigned_numbers" not in item
+    assert item["help_text"] == {"S": "Escriba SALDO"}
+    # And the operator may give it to another company
+    assert assign_numbers(api, operator, other_tenant.company_id, [number]).status_code == 200

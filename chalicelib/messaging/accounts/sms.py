@@ -218,7 +218,8 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
 def _own_inbound_number(current: SmsSettings, raw: str, region: str) -> str:
     """The two-way number in E.164: one Pregón's operator assigned the company (422 naming
     ``inbound_number`` otherwise; the one it has already is kept), and no other company's (409).
-    Saving a new one also claims it, unless another company holds its claim (422, in the write)."""
+    Saving it, new or the one it had, also claims it, unless another company holds its claim (422,
+    in the write)."""
     from chalicelib.core.phones import normalize_phone
 
     company_id = current.company_id
@@ -291,22 +292,37 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
     newly_chosen = tuple(
         n for n in ("inbound_number", "sender_id") if getattr(updated, n) != getattr(current, n)
     )
+    # Sent again as it was (the console sends every field): claimed too, as a new one is, so a
+    # number a company received on before numbers were claimed becomes its claim on its next save.
+    kept = bool(changes.get("inbound_number")) and "inbound_number" not in newly_chosen
     try:
-        saved = store.save_sms_settings(updated, clear_gateway_password=moved, newly_chosen=newly_chosen)
+        saved = store.save_sms_settings(
+            updated, clear_gateway_password=moved, newly_chosen=newly_chosen, claim_kept_number=kept
+        )
     except store.NotAssigned as exc:  # the operator took it back meanwhile
-        field = exc.fields[0] if exc.fields else newly_chosen[0]
+        field = exc.fields[0] if exc.fields else (newly_chosen or ("inbound_number",))[0]
         raise _not_assigned(field, str(getattr(updated, field))) from None
     except store.NumberTaken as taken:  # assigned to two companies before claims: the other's claim
         raise ValidationFailed(
-            [
-                {
-                    "field": "inbound_number",
-                    "message": f"the number {taken.number} is another company's: "
-                    "Pregón's operator settles which company a two-way number is",
-                }
-            ]
+            [{"field": "inbound_number", "message": _taken(taken.number, kept=kept)}]
         ) from None
     return _view(saved, company_id)
+
+
+def _taken(number: str, *, kept: bool) -> str:
+    """Why ``number`` may not be the company's ``inbound_number``: another company holds its claim
+    (it was assigned to both before numbers were claimed). A company sending the one it had again
+    is told how to save the rest: it receives on the number until it leaves it."""
+    if kept:
+        return (
+            f"the number {number} is now another company's: to save, choose another of this company's "
+            "numbers or leave it empty (its SMS then stop reaching this company), and ask Pregón's "
+            "operator which company it is"
+        )
+    return (
+        f"the number {number} is another company's: "
+        "Pregón's operator settles which company a two-way number is"
+    )
 
 
 def _not_assigned(field: str, value: str) -> ValidationFailed:
@@ -404,8 +420,8 @@ def sender_id_review(company_ids: list[str]) -> list[dict[str, Any]]:
 def number_review(company_ids: list[str]) -> list[dict[str, Any]]:
     """Every two-way number these companies hold (assigned, or named as ``inbound_number``), in
     number order: the companies holding it, the one whose claim it is (``claimed_by``; None for a
-    number assigned before claims existed and neither assigned nor chosen as ``inbound_number``
-    since), the ones receiving on it and whether it is ``shared``: a number assigned to two
+    number assigned before claims existed and neither assigned, chosen as ``inbound_number`` nor
+    sent again in a save of the settings since), the ones receiving on it and whether it is ``shared``: a number assigned to two
     companies before numbers were claimed is in both settings still, what the operator settles
     after the deploy (docs/operations.md)."""
     holders: dict[str, set[str]] = {}
