@@ -198,7 +198,8 @@ class Declaration:
     status: int = 200
     # The success answer when the thing existed already (``201`` first, ``200`` on a repeat).
     existing: int | None = None
-    # Refusals the route may answer beyond 401/403/404/422, with when.
+    # Refusals the route may answer beyond 401/403/404/422, with when; its own 404 text replaces the
+    # general one, its own 422 text follows it (docs/openapi.json).
     errors: tuple[tuple[int, str], ...] = ()
     # Query parameters the route reads: "limit", "cursor", "token", ... (QUERY_PARAMETERS).
     query: tuple[str, ...] = ()

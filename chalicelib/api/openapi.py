@@ -480,9 +480,12 @@ def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_inp
         refusals[403] = ("The credentials may not do this (scope, staff or administrator).", either)
     for status, text in doc.errors:
         refusals[status] = (text, error)
-    refusals[404] = ("Not found (the parcel, subscription, account or company).", error)
-    if has_input or doc.body:
-        refusals[422] = ("Invalid input: `field` names the first bad field, `errors` lists all.", error)
+    # A route's own 404 says what it did not find; its own 422 follows the shape every 422 has.
+    declared = dict(doc.errors)
+    refusals[404] = (declared.get(404, "Not found (the parcel, subscription, account or company)."), error)
+    if has_input or doc.body or 422 in declared:
+        invalid = "Invalid input: `field` names the first bad field, `errors` lists all."
+        refusals[422] = (f"{invalid} {declared[422]}" if 422 in declared else invalid, error)
     if JSON not in entry.content_types:
         refusals[415] = (
             f"The body is not {' or '.join(entry.content_types)} (the gateway refuses it).",

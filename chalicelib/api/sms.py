@@ -34,7 +34,13 @@ def get_sms_settings(caller: Principal) -> Response:
     ADMIN,
     body="SmsSettingsIn",
     response="SmsSettingsOut",
-    errors={409: "The `inbound_number` already receives SMS for another company."},
+    errors={
+        409: "The `inbound_number` already receives SMS for another company.",
+        422: "Also: an `inbound_number` or `sender_id` that is not one Pregón's operator assigned the "
+        "company (the one it had is kept), or an `inbound_number` whose claim is another company's "
+        "(a number assigned to two companies before numbers were claimed), sent new or again as it "
+        "was: choose another, or leave it empty, and ask Pregón's operator.",
+    },
 )
 def save_sms_settings(caller: Principal) -> Response:
     """Change the SMS settings: switch on/off (keeping them), provider, sender, region (C6)"""

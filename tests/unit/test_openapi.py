@@ -319,3 +319,40 @@ def test_the_declared_access_is_what_lets_a_caller_in() -> None:
     # And a protected route called without credentials is a 401
     with pytest.raises(Unauthorized):
         authorize(STAFF, request(None), {})
+
+
+def test_a_routes_own_422_is_kept_after_what_every_422_holds(document: dict[str, Any]) -> None:
+    # Given the SMS settings save, which declares what its own 422 means (a number or sender ID
+    # Pregón's operator did not assign, a number whose claim is another company's)
+    responses = document["paths"]["/sms/settings"]["put"]["responses"]
+    # Then its 422 says what every 422 holds, then the route's own text
+    assert responses["422"]["description"] == (
+        "Invalid input: `field` names the first bad field, `errors` lists all. Also: an `inbound_number` "
+        "or `sender_id` that is not one Pregón's operator assigned the company (the one it had is kept), "
+        "or an `inbound_number` whose claim is another company's (a number assigned to two companies "
+        "before numbers were claimed), sent new or again as it was: choose another, or leave it empty, "
+        "and ask Pregón's operator."
+    )
+    # And a route without its own keeps the general texts
+    general = document["paths"]["/sms/bulk-password"]["put"]["responses"]
+    invalid = "Invalid input: `field` names the first bad field, `errors` lists all."
+    assert general["422"]["description"] == invalid
+    assert general["404"]["description"] == "Not found (the parcel, subscription, account or company)."
+
+
+def test_a_routes_own_404_replaces_the_general_list(routes: dict[str, Any]) -> None:
+    import dataclasses
+
+    from chalicelib.api import openapi
+    from chalicelib.api.http import declaration_of
+
+    # Given a route that declares what its own 404 means
+    entry = routes["/sms/settings"]["PUT"]
+    own = "The company has no SMS settings yet."
+    declared = declaration_of(entry.view_function)
+    with_404 = dataclasses.replace(declared, errors=((404, own), *declared.errors))
+    # When its answers are documented
+    responses = openapi._responses(entry, with_404, {}, has_input=False)
+    # Then its 404 is the route's own text, not the general list, and its 409 is still its own
+    assert responses["404"]["description"] == own
+    assert responses["409"]["description"] == "The `inbound_number` already receives SMS for another company."
