@@ -5,7 +5,9 @@ Each number is claimed (table `sms-number-claims`) in the same transaction as th
 operators assigning one number to two companies at once leave exactly one holder. Numbers assigned
 twice before claims existed are listed by `ops sms numbers --shared` for the operator to settle; an
 administrator may not receive on one whose claim is the other company's (a 422 naming
-`inbound_number`), and choosing one no company claimed claims it, in the same transaction."""
+`inbound_number`), and choosing one no company claimed claims it, in the same transaction; so does
+a save that sends again, unchanged, the number the company had (refused likewise, with how to save,
+when the claim is another company's), and the operator taking it back at the same time wins."""
 
 from __future__ import annotations
 
