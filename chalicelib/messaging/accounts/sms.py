@@ -421,9 +421,9 @@ def number_review(company_ids: list[str]) -> list[dict[str, Any]]:
     """Every two-way number these companies hold (assigned, or named as ``inbound_number``), in
     number order: the companies holding it, the one whose claim it is (``claimed_by``; None for a
     number assigned before claims existed and neither assigned, chosen as ``inbound_number`` nor
-    sent again in a save of the settings since), the ones receiving on it and whether it is ``shared``: a number assigned to two
-    companies before numbers were claimed is in both settings still, what the operator settles
-    after the deploy (docs/operations.md)."""
+    sent again in a save of the settings since), the ones receiving on it and whether it is
+    ``shared``: a number assigned to two companies before numbers were claimed is in both settings
+    still, what the operator settles after the deploy (docs/operations.md)."""
     holders: dict[str, set[str]] = {}
     receiving: dict[str, set[str]] = {}
     for settings in store.settings_of(company_ids):
