@@ -202,13 +202,15 @@ def _handler(server: IdentityServer) -> type[BaseHTTPRequestHandler]:
                 length = int(self.headers.get("Content-Length") or 0)
             except ValueError:
                 length = MAX_BODY + 1
-            if length > MAX_BODY:
+            # A negative length is no length: read(-1) would read to the end of the connection,
+            # whatever its size, and wait for it to close.
+            if not 0 <= length <= MAX_BODY:
                 self._refuse(413, "the body is too large")
                 return
             try:
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
-                except ValueError:
+                except (ValueError, RecursionError):  # RecursionError: arrays nested past Python's limit
                     raise Refused("is not valid JSON", "body") from None
                 if not isinstance(body, dict):
                     raise Refused("must be a JSON object", "body")

@@ -260,6 +260,63 @@ def test_the_local_identity_refuses_in_the_callers_language(
         assert json.loads(foreign.value.read()) == {"message": origin_message}
 
 
+def _raw_post(url: str, content_length: str, payload: bytes) -> tuple[int, dict[str, object]]:
+    """POST /token as a client that writes its own headers, and the answer's status and JSON. The
+    connection stays open, as a browser's does while it waits: a server that waits for more of the
+    body than was sent is seen timing out here."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(
+            b"POST /token HTTP/1.1\r\nHost: identity\r\nContent-Type: application/json\r\n"
+            b"Accept-Language: es\r\nContent-Length: " + content_length.encode() + b"\r\n\r\n" + payload
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < _length_of(answer):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, data = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), json.loads(data)
+
+
+def _length_of(answer: bytes) -> int:
+    for line in answer.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
+@pytest.mark.parametrize("content_length", ["-1", "-99999", "cuatro", "4097"])
+def test_the_local_identity_refuses_a_content_length_it_cannot_read_at_once(content_length: str) -> None:
+    # Given the local identity server
+    with IdentityServer(IDENTITY, allowed_origin="http://127.0.0.1:8000") as identity:
+        # When a caller sends a body under a Content-Length that is negative, no number or too large
+        # (a negative one read as "everything until the connection closes": the whole stream, unbounded)
+        status, answer = _raw_post(identity.url, content_length, b'{"company_id": "demo"}' + b" " * 5000)
+        # Then it answers 413 at once, in the caller's language, and reads none of it
+        assert status == 413
+        assert answer == {"message": "el cuerpo es demasiado grande"}
+
+
+def test_the_local_identity_refuses_json_nested_too_deeply_naming_the_body() -> None:
+    # Given the local identity server
+    with IdentityServer(IDENTITY, allowed_origin="http://127.0.0.1:8000") as identity:
+        # When a caller posts 4,000 nested arrays (within the 4 KB a body may be)
+        payload = b"[" * 4000
+        status, answer = _raw_post(identity.url, str(len(payload)), payload)
+        # Then it is a 422 naming the body, in the caller's language: not a connection closed unanswered
+        assert status == 422
+        assert answer == {
+            "message": "body: no es JSON válido",
+            "field": "body",
+            "errors": [{"field": "body", "message": "no es JSON válido"}],
+        }
+
+
 def test_every_message_of_the_local_identity_has_its_spanish() -> None:
     # Given the messages the local identity server may answer (every Refused it raises, every
     # refusal it answers), read from its source
