@@ -446,6 +446,7 @@ CATALOG: dict[str, str] = {
     "{value} is not a sender ID of this company: Pregón's operator assigns them": (
         "{value} no es un remitente de SMS de esta empresa: los asigna el operador de Pregón"
     ),
+    "at most {limit} in one assignment": "como máximo {limit} en una asignación",
     "is not a URL": "no es una URL",
     "must be an http:// or https:// URL": "debe ser una URL http:// o https://",
     "must be an https:// URL": "debe ser una URL https://",

@@ -699,3 +699,20 @@ def test_a_save_claiming_the_number_it_had_while_the_operator_takes_it_back_leav
     assert item["help_text"] == {"S": "Escriba SALDO"}
     # And the operator may give it to another company
     assert assign_numbers(api, operator, other_tenant.company_id, [number]).status_code == 200
+
+
+def test_the_command_refuses_more_numbers_than_the_api_takes_naming_the_field_and_writing_nothing(
+    tenant: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given 100 free numbers (the API takes at most 20 in one assignment; 100 claims and the
+    # settings are more items than one DynamoDB transaction writes)
+    numbers = [free_inbound_number() for _ in range(100)]
+    capsys.readouterr()
+    # When the operator gives them all to a company with the command
+    status = ops.main(["--target", "env", "sms", "assign-numbers", tenant.company_id, *numbers])
+    # Then it is refused as the API refuses it, naming the field (exit status 2, not a traceback)
+    assert status == 2
+    assert "refused (422): numbers: " in capsys.readouterr().err
+    # And nothing was written: no claim, no assignment
+    assert all(claim_of(number) == {} for number in numbers)
+    assert "assigned_numbers" not in settings_item(tenant.company_id)

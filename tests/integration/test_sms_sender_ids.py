@@ -355,3 +355,17 @@ def test_an_unassigned_sender_id_is_warned_about_once_an_hour_per_company_not_at
         assert sent_sender_id(api, tenant, local_aws) is None
         assert sent_sender_id(api, tenant, local_aws) is None
     assert len(warnings()) == 2
+
+
+def test_the_command_refuses_more_sender_ids_than_the_api_takes_naming_the_field(
+    api: Client, tenant: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given 21 sender IDs (the API takes at most 20)
+    sender_ids = [f"Marca{n:02d}" for n in range(21)]
+    capsys.readouterr()
+    # When the operator gives them all to a company with the command
+    status = ops.main(["--target", "env", "sms", "assign-sender-ids", tenant.company_id, *sender_ids])
+    # Then it is refused as the API refuses it, naming the field, and nothing is written
+    assert status == 2
+    assert "refused (422): sender_ids: " in capsys.readouterr().err
+    assert settings(api, tenant)["assigned_sender_ids"] == []

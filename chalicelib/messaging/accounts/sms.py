@@ -57,6 +57,10 @@ BULK_PASSWORD_WINDOW = timedelta(minutes=15)
 BULK_PASSWORD_LOCKOUT = timedelta(minutes=15)
 MAX_PASSWORD_LENGTH = 512
 MAX_SMS_TEXT = 1600
+# The most numbers or sender IDs one assignment gives a company, whether the operator API or the
+# ops command asks (one rule for both): the numbers' claims are written in one DynamoDB transaction,
+# which holds at most 100 items (the settings, each number's claim, each withdrawn one's deletion).
+MAX_ASSIGNED = 20
 FIELDS = (
     "enabled",
     "provider",
@@ -334,6 +338,13 @@ def _not_assigned(field: str, value: str) -> ValidationFailed:
     return ValidationFailed([{"field": field, "message": message}])
 
 
+def _at_most_assigned(field: str, values: list[str]) -> None:
+    """422 naming ``field`` for more than :data:`MAX_ASSIGNED` values (the API's schema says the
+    same; the ops command reaches the use case without it)."""
+    if len(values) > MAX_ASSIGNED:
+        raise ValidationFailed([{"field": field, "message": f"at most {MAX_ASSIGNED} in one assignment"}])
+
+
 def assign_inbound_numbers(company_id: str, raw_numbers: list[str]) -> list[str]:
     """The operator gives a company its two-way numbers (E.164, read in the company's region;
     an empty list takes them all back): the only ones it may receive SMS on. Its ``inbound_number``
@@ -344,6 +355,7 @@ def assign_inbound_numbers(company_id: str, raw_numbers: list[str]) -> list[str]
     from chalicelib.core.phones import normalize_phone
     from chalicelib.tenants.companies import company_exists, phone_region
 
+    _at_most_assigned("numbers", raw_numbers)
     if not company_exists(company_id):
         raise NotFound(f"company {company_id!r} does not exist")
     region = phone_region(company_id)
@@ -375,6 +387,7 @@ def assign_sender_ids(company_id: str, sender_ids: list[str], *, by: str) -> lis
     from chalicelib.core.observability import logger
     from chalicelib.tenants.companies import company_exists
 
+    _at_most_assigned("sender_ids", sender_ids)
     errors = [
         {
             "field": f"sender_ids[{index}]",
