@@ -327,19 +327,24 @@ def written_before(
     keys = [m.idempotency_key for m in messages if m.idempotency_key and m.idempotency_key not in mine]
     if not keys:
         return []
-    ids = [store.existing_key(company_id, key) for key in keys]
+    ids = [store.existing_key(company_id, key, consistent=True) for key in keys]
     found = store.get_many_consistent(company_id, [i for i in ids if i])
     return [found[i] for i in ids if i and i in found]
 
 
 def _named_after_failure(company_id: str, messages: Sequence[OutgoingMessage]) -> set[str] | None:
     """The files the messages written under these messages' idempotency keys name (a write that
-    failed may have written some); None when that cannot be told."""
+    failed may have written some); None when that cannot be told. Read strongly: an eventually
+    consistent read may miss a write whose answer was lost, and its files would go."""
     if any(not m.idempotency_key for m in messages):
         return None
     try:
-        ids = [store.existing_key(company_id, m.idempotency_key) for m in messages if m.idempotency_key]
-        found = store.get_many(company_id, [i for i in ids if i])
+        ids = [
+            store.existing_key(company_id, m.idempotency_key, consistent=True)
+            for m in messages
+            if m.idempotency_key
+        ]
+        found = store.get_many_consistent(company_id, [i for i in ids if i])
     except Exception:
         logger().exception("could not tell whether a failed write of messages wrote some")
         return None

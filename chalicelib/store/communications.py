@@ -508,19 +508,22 @@ def get_many(company_id: str, communication_ids: Iterable[str]) -> dict[str, dom
     return {item.communication_id: _record(item) for item in CommunicationModel.batch_get(keys)}
 
 
-def existing_key(company_id: str, idempotency_key: str) -> str | None:
-    """The communication an idempotency key was used for, if any."""
+def existing_key(company_id: str, idempotency_key: str, *, consistent: bool = False) -> str | None:
+    """The communication an idempotency key was used for, if any. ``consistent``: a strongly
+    consistent read, which sees a write of the last second (an eventually consistent one may not)."""
     try:
-        return str(MessageKeyModel.get(f"{company_id}#{idempotency_key}").communication_id)
+        key = f"{company_id}#{idempotency_key}"
+        return str(MessageKeyModel.get(key, consistent_read=consistent).communication_id)
     except DoesNotExist:
         return None
 
 
 def was_written(comm: domain.Communication) -> bool:
     """Whether this message, as made before a write that failed or was refused, is in the table:
-    under its idempotency key when it has one, else by its id (a consistent read)."""
+    under its idempotency key when it has one, else by its id (strongly consistent reads: a write
+    whose answer was lost is seen, and the files it names are kept)."""
     if comm.idempotency_key:
-        return existing_key(comm.company_id, comm.idempotency_key) == comm.communication_id
+        return existing_key(comm.company_id, comm.idempotency_key, consistent=True) == comm.communication_id
     return get(comm.company_id, comm.communication_id) is not None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from tests.steps.answers import body, outage_injected
 from tests.steps.clients import put_client
 from tests.steps.hostile_mail import company_files
 from tests.steps.mail import wire_problems
-from tests.steps.outbox import deliver_outboxes
+from tests.steps.outbox import deliver_outboxes, run_minute_schedule
 from tests.steps.tenants import Tenant, smtp_sender_account
 
 CLIENT = "CLI-7"
@@ -208,6 +209,78 @@ def test_an_invoice_whose_email_cannot_be_written_leaves_no_pdf(
     fixed = post(api, back_office, "invoice-issued", invoice_event("inv-refused"))
     assert fixed.status_code == 202 and len(body(fixed)["messages"]) == 1
     assert len(company_files(tenant.company_id, "invoices")) == 1
+
+
+def replicas_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB's eventually consistent reads of messages and their idempotency keys answer as a
+    replica that has not yet seen this test's writes (DynamoDB documents such reads may miss a write
+    of the last second; DynamoDB Local always answers the latest): they find nothing. Strongly
+    consistent reads answer as the table is."""
+    from chalicelib.store.models import CommunicationModel, MessageKeyModel
+
+    real_get = MessageKeyModel.get.__func__  # type: ignore[attr-defined]
+    real_batch_get = CommunicationModel.batch_get.__func__  # type: ignore[attr-defined]
+
+    def stale_get(
+        cls: Any, hash_key: Any, range_key: Any = None, consistent_read: bool = False, **kw: Any
+    ) -> Any:
+        if not consistent_read:
+            raise cls.DoesNotExist()
+        return real_get(cls, hash_key, range_key, consistent_read, **kw)
+
+    def stale_batch_get(cls: Any, items: Any, consistent_read: bool | None = None, **kw: Any) -> Any:
+        if not consistent_read:
+            return iter(())
+        return real_batch_get(cls, items, consistent_read, **kw)
+
+    monkeypatch.setattr(MessageKeyModel, "get", classmethod(stale_get))
+    monkeypatch.setattr(CommunicationModel, "batch_get", classmethod(stale_batch_get))
+
+
+def test_an_invoice_whose_write_answer_was_lost_keeps_the_pdf_its_written_email_names(
+    api: Client,
+    clock: Any,
+    tenant: Tenant,
+    back_office: dict[str, str],
+    mailbox: MailCatcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.store import communications
+
+    put_ferreteria(api, back_office)
+
+    # Given DynamoDB writes the invoice's e-mail but its answer is lost on the way back (a timeout),
+    # and the replica an eventually consistent read reaches has not seen that write yet
+    real_add_new = communications.add_new
+
+    def written_then_lost(*args: Any, **kwargs: Any) -> Any:
+        real_add_new(*args, **kwargs)
+        raise RuntimeError("the answer of the messages' write was lost")
+
+    monkeypatch.setattr(communications, "add_new", written_then_lost)
+    replicas_behind(monkeypatch)
+    # When the back office posts an invoice
+    with outage_injected("the messages' write answer"):
+        lost = post(api, back_office, "invoice-issued", invoice_event("inv-written"))
+    assert lost.status_code == 500
+    monkeypatch.undo()
+    # Then the PDF stays: the e-mail that was written names it (whether a message was written is
+    # read strongly, never from a replica that may not have seen it)
+    [pdf] = company_files(tenant.company_id, "invoices")
+    # And the back office's retry is answered with that e-mail, which carries that one PDF
+    again = post(api, back_office, "invoice-issued", invoice_event("inv-written"))
+    [queued] = body(again)["messages"]
+    shown = body(api.http.get(f"/history/email/{queued['communication_id']}", headers=tenant.staff_headers()))
+    assert len(shown["attachments"]) == 1 and shown["attachments"][0]["download_url"], shown
+    assert company_files(tenant.company_id, "invoices") == [pdf]
+    # And once its first worker's lease is over, the minute schedule finds it and the client
+    # receives it with its PDF intact
+    clock.set_now(clock.now() + timedelta(minutes=10))
+    run_minute_schedule(api)
+    deliver_outboxes()
+    [mail] = mailbox.wait_for(1)
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content() == PDF
 
 
 @pytest.mark.parametrize(
