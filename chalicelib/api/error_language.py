@@ -470,6 +470,9 @@ CATALOG: dict[str, str] = {
         "debe ser un nombre de dominio, por ejemplo avisos.example.com"
     ),
     "is Pregón's inbound domain": "es el dominio de entrada de Pregón",
+    "is Pregón's own domain, or above or under it": (
+        "es un dominio de Pregón, o uno por encima o por debajo de él"
+    ),
     "refused: nothing accepts connections at {host}:{port}": (
         "rechazado: nada acepta conexiones en {host}:{port}"
     ),

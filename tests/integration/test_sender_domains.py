@@ -457,3 +457,46 @@ def test_registering_a_domain_again_calls_off_a_removal_that_stopped_half_way(
     # Then SES accounts may use it again
     saved = ses_account(api, tenant, domain, f"avisos@{domain}")
     assert saved.status_code == 200, saved.body
+
+
+def pregons_own(which: str) -> str:
+    """One of Pregón's own domains as the app's settings name them (``PREGON_MAIL_DOMAIN``,
+    ``PREGON_INBOUND_DOMAIN``), or a domain under or above one."""
+    from chalicelib.core.settings import get_settings
+
+    mail, inbound = get_settings().mail_domain, get_settings().inbound_domain
+    return {
+        "mail": mail,
+        "under mail": f"avisos.{mail}",
+        "inbound": inbound,
+        "under inbound": f"x.{inbound}",
+        "above inbound": inbound.partition(".")[2],
+    }[which]
+
+
+@pytest.mark.parametrize("which", ["mail", "under mail", "inbound", "under inbound", "above inbound"])
+def test_no_company_registers_pregons_own_domains_nor_adopts_their_ses_identity(
+    api: Client, tenant: Tenant, which: str
+) -> None:
+    import boto3
+
+    from chalicelib.store.domains import get_domain
+
+    domain = pregons_own(which)
+    # Given Pregón's operator verified its own domains in SES, in the account companies' domains live in
+    ses = boto3.client("ses")
+    for own in (pregons_own("mail"), pregons_own("inbound")):
+        ses.verify_domain_identity(Domain=own)
+    before = ses.get_identity_mail_from_domain_attributes(Identities=[domain])["MailFromDomainAttributes"]
+    # When a company's administrator registers one of them, or a domain above or under them
+    refused = register(api, tenant, domain)
+    # Then it is a 422 naming the domain: the company would send as Pregón (SES verifies the
+    # operator's identity), and removing it would delete that identity
+    assert refused.status_code == 422, refused.body
+    assert body(refused)["field"] == "domain"
+    # And nothing was written: no record, and the SES identity's MAIL FROM is as it was
+    assert get_domain(domain) is None
+    after = ses.get_identity_mail_from_domain_attributes(Identities=[domain])["MailFromDomainAttributes"]
+    assert after == before
+    # And an SES sender account cannot send as it
+    assert ses_account(api, tenant, domain, f"soporte@{domain}").status_code == 422

@@ -107,6 +107,10 @@ def register_sending_domain(company_id: str, raw_domain: str, *, by: str) -> Dom
     name = normalize_domain(raw_domain)
     if name == get_settings().inbound_domain or name.endswith("." + get_settings().inbound_domain):
         raise ValidationFailed([{"field": "domain", "message": "is Pregón's inbound domain"}])
+    if _pregons_own(name):
+        raise ValidationFailed(
+            [{"field": "domain", "message": "is Pregón's own domain, or above or under it"}]
+        )
     for _ in range(_REMOVAL_TRIES):
         entry = store.get_domain(name)
         if entry is not None and entry.company_id != company_id:
@@ -121,6 +125,19 @@ def register_sending_domain(company_id: str, raw_domain: str, *, by: str) -> Dom
             return domain_status(company_id, name)
         # another company registered it meanwhile: judge its registration
     raise Conflict("another company registered this domain", field="domain")
+
+
+def _pregons_own(name: str) -> bool:
+    """Whether ``name`` is one of Pregón's own domains (``PREGON_MAIL_DOMAIN``,
+    ``PREGON_INBOUND_DOMAIN``), a domain under one, or one above one. Their SES identities, if the
+    operator verified them, live in the same account as the companies': registering one would adopt
+    it (verified: the company could send as Pregón, or as any domain under it that SES sends for)
+    and a removal would delete it."""
+    settings = get_settings()
+    for own in (settings.mail_domain.lower(), settings.inbound_domain):
+        if name == own or name.endswith("." + own) or own.endswith("." + name):
+            return True
+    return False
 
 
 def _set_up_identity(name: str, *, fresh: bool) -> tuple[str, tuple[str, ...]]:
