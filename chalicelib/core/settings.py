@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import urllib.parse
 from dataclasses import dataclass
 from functools import lru_cache
@@ -166,3 +167,32 @@ def google_imap_url() -> str:
 def reset_settings() -> None:
     """Forget the cached settings (tests that change the environment call this)."""
     get_settings.cache_clear()
+
+
+# A plain ASCII address (SES sends no SMTPUTF8) on a domain name: ``avisos@pregon.example.com``.
+_NOTICE_SENDER = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+def notice_sender_problem(name: str, address: str) -> str | None:
+    """What is wrong with the address Pregón's own notices come from, or None: a plain ASCII
+    address on a domain name (SES sends no SMTPUTF8), without a display name."""
+    if len(address) > 254 or not _NOTICE_SENDER.match(address):
+        return f"{name} must be a plain ASCII e-mail address, e.g. avisos@pregon.example.com: {address!r}"
+    return None
+
+
+def notice_from() -> str:
+    """Who Pregón's own notices to companies' administrators come from (a sending domain stopped
+    verifying): ``PREGON_NOTICE_FROM``, an address on a domain SES verifies in Pregón's own account,
+    never a company's (its sending domain may be the broken one); by default ``avisos@`` the
+    ``PREGON_MAIL_DOMAIN``. Checked on every read (``notice_sender_problem``): a wrong one stops the
+    notice with a message naming the variable, and ``infrastructure/aws/synth.py`` refuses a stage
+    that sets a wrong one. Read on every call, like the other settings only one function uses."""
+    value = _env("PREGON_NOTICE_FROM").strip() or f"avisos@{get_settings().mail_domain}"
+    problem = notice_sender_problem("PREGON_NOTICE_FROM", value)
+    if problem:
+        raise ValueError(problem)
+    return value

@@ -83,10 +83,21 @@ def stage_config(project_dir: Path, stage: str) -> Json:
         stage_settings = dict(config["stages"][stage])
     except KeyError:
         raise SystemExit(f"stage {stage!r} is not in .chalice/config.json") from None
-    check_url_settings(
-        {**config.get("environment_variables", {}), **stage_settings.get("environment_variables", {})}
-    )
+    variables = {**config.get("environment_variables", {}), **stage_settings.get("environment_variables", {})}
+    check_url_settings(variables)
+    check_notice_sender(variables)
     return stage_settings
+
+
+def check_notice_sender(variables: Json) -> None:
+    """Refuse a stage whose ``PREGON_NOTICE_FROM`` (Pregón's own notices to companies'
+    administrators) is not a plain ASCII address: its scheduled check would fail on every notice."""
+    from chalicelib.core.settings import notice_sender_problem
+
+    value = str(variables.get("PREGON_NOTICE_FROM") or "").strip()
+    problem = notice_sender_problem("PREGON_NOTICE_FROM", value) if value else None
+    if problem:
+        raise SystemExit(f".chalice/config.json: {problem}")
 
 
 def check_url_settings(variables: Json) -> None:

@@ -149,7 +149,7 @@ def seed_demo_company(
         log.info("configured the demo company's SMS (two-way number %s)", INBOUND_NUMBER)
 
     from chalicelib.core.aws import client
-    from chalicelib.core.settings import get_settings
+    from chalicelib.core.settings import get_settings, notice_from
 
     # An SES sender account (kind "ses") can send from the demo's domain, e.g. to the mailbox
     # simulator (infrastructure.local.ses_simulator): the domain is the demo company's registered
@@ -158,6 +158,9 @@ def seed_demo_company(
     from chalicelib.messaging.accounts.domains import register_sending_domain
 
     client("ses").verify_domain_identity(Domain=SES_DOMAIN)
+    # Pregón's own notices (a sending domain stopped verifying) come from PREGON_NOTICE_FROM, an
+    # identity of Pregón's own SES account: moto's, here.
+    client("ses").verify_email_identity(EmailAddress=notice_from())
     register_sending_domain(COMPANY_ID, SES_DOMAIN, by="local stack")
 
     return {
