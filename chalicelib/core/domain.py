@@ -87,6 +87,10 @@ class SenderDomain:
     # check first found it no longer verified), else it lapses 72 hours after ``created_at``.
     verified_once: bool = False
     unverified_since: datetime | None = None
+    # The ``unverified_since`` the administrators were told of (first notice; the last one, a day
+    # before the lapse), or None.
+    unverified_notice_for: datetime | None = None
+    lapse_notice_for: datetime | None = None
 
     @property
     def removing(self) -> bool:

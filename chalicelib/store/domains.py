@@ -25,6 +25,8 @@ def _domain(item: SenderDomainModel) -> records.SenderDomain:
         removing_since=item.removing_since,
         verified_once=bool(item.verified_once),
         unverified_since=item.unverified_since,
+        unverified_notice_for=item.unverified_notice_for,
+        lapse_notice_for=item.lapse_notice_for,
     )
 
 
@@ -89,6 +91,8 @@ def take_over_domain(
                 SenderDomainModel.removing_since.remove(),
                 SenderDomainModel.verified_once.remove(),
                 SenderDomainModel.unverified_since.remove(),
+                SenderDomainModel.unverified_notice_for.remove(),
+                SenderDomainModel.lapse_notice_for.remove(),
             ],
             condition=(SenderDomainModel.company_id == previous.company_id)
             & (SenderDomainModel.created_at == previous.created_at)
@@ -146,6 +150,8 @@ def note_verified(name: str, company_id: str) -> None:
             actions=[
                 SenderDomainModel.verified_once.set(True),
                 SenderDomainModel.unverified_since.remove(),
+                SenderDomainModel.unverified_notice_for.remove(),
+                SenderDomainModel.lapse_notice_for.remove(),
             ],
             condition=SenderDomainModel.company_id == company_id,
         )
@@ -164,6 +170,45 @@ def note_unverified(name: str, company_id: str, now: datetime) -> None:
             & SenderDomainModel.unverified_since.does_not_exist(),
         )
     )
+
+
+def claim_unverified_notice(name: str, company_id: str, since: datetime, *, notices: tuple[str, ...]) -> bool:
+    """Mark the notices (``unverified``: the first one; ``lapse``: the last, a day before the lapse)
+    of the company's domain, unverified since ``since``, as sent; only while it is still the
+    company's, still unverified since then and none of them was marked for ``since`` yet. False
+    otherwise (another check claimed them first, or the domain changed): nothing written. Two
+    checks at once: one sends."""
+    attributes = [_NOTICES[notice] for notice in notices]
+    condition = (SenderDomainModel.company_id == company_id) & (SenderDomainModel.unverified_since == since)
+    for attribute in attributes:
+        condition &= attribute.does_not_exist() | (attribute != since)
+    return written(
+        lambda: SenderDomainModel(name).update(
+            actions=[attribute.set(since) for attribute in attributes], condition=condition
+        )
+    )
+
+
+def release_unverified_notice(
+    name: str, company_id: str, since: datetime, *, notices: tuple[str, ...]
+) -> None:
+    """Take back a claim of the notices whose sending failed, so that the next check sends them
+    (nothing written when the domain changed meanwhile)."""
+    attributes = [_NOTICES[notice] for notice in notices]
+    condition = SenderDomainModel.company_id == company_id
+    for attribute in attributes:
+        condition &= attribute == since
+    written(
+        lambda: SenderDomainModel(name).update(
+            actions=[attribute.remove() for attribute in attributes], condition=condition
+        )
+    )
+
+
+_NOTICES = {
+    "unverified": SenderDomainModel.unverified_notice_for,
+    "lapse": SenderDomainModel.lapse_notice_for,
+}
 
 
 def get_domain(name: str) -> records.SenderDomain | None:

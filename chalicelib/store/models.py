@@ -146,6 +146,11 @@ class SenderDomainModel(BoundModel):
     # verified (removed when one finds it verified again). Written only when the state changes.
     verified_once = BooleanAttribute(null=True)
     unverified_since = UTCDateTimeAttribute(null=True)
+    # The ``unverified_since`` whose notice to the company's administrators was sent (claimed by a
+    # conditional write before it goes), and whose last notice, a day before the lapse, was: one
+    # notice of each per time the domain stopped being verified (docs/deliverability.md).
+    unverified_notice_for = UTCDateTimeAttribute(null=True)
+    lapse_notice_for = UTCDateTimeAttribute(null=True)
     by_company = DomainsByCompanyIndex()
 
 

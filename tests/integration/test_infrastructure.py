@@ -206,6 +206,29 @@ def test_tracking_sweep_runs_every_minute(template: Json) -> None:
     assert schedules == ["rate(1 minute)"]
 
 
+def test_sending_domains_are_checked_every_hour_from_their_own_function_with_an_alarm(template: Json) -> None:
+    # Given the functions Chalice generated from app.py, and the alarms
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    check = {
+        k: f for k, f in functions.items() if f["Properties"]["Handler"].endswith(".check_sending_domains")
+    }
+    # Then check_sending_domains has its own function, fired by an EventBridge rule each hour
+    assert len(check) == 1
+    [(function_id, function)] = check.items()
+    schedules = [e["Properties"]["Schedule"] for e in function["Properties"]["Events"].values()]
+    assert schedules == ["rate(1 hour)"]
+    # And it sends its notices from the stage's own notice address
+    assert (
+        function["Properties"]["Environment"]["Variables"]["PREGON_NOTICE_FROM"]
+        == "avisos@pregon.example.com"
+    )
+    # And an alarm rings when it fails
+    assert alarms[f"{function_id}ErrorsAlarm"]["Properties"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": function_id}}
+    ]
+
+
 def test_sender_passwords_have_a_rotating_kms_key(template: Json) -> None:
     # Given the KMS resources
     keys = resources_of_type(template, "AWS::KMS::Key")
@@ -581,6 +604,22 @@ def test_a_stage_whose_links_or_keys_would_travel_over_plain_http_is_not_synthes
         synth.stage_config(tmp_path, "prod")
     # Then the synthesis stops, naming the setting and the https:// it needs
     assert name in str(refused.value) and "https://" in str(refused.value)
+
+
+@pytest.mark.parametrize("value", ["Pregón <avisos@pregon.example.com>", "avisos", "avisos@pregón.example"])
+def test_a_stage_whose_notice_sender_is_not_a_plain_address_is_not_synthesized(
+    tmp_path: Path, value: str
+) -> None:
+    # Given the prod stage's configuration with a notice sender that is not a plain ASCII address
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    config["stages"]["prod"]["environment_variables"]["PREGON_NOTICE_FROM"] = value
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(config))
+    # When it is read for synthesis
+    with pytest.raises(SystemExit) as refused:
+        synth.stage_config(tmp_path, "prod")
+    # Then the synthesis stops, naming the setting
+    assert "PREGON_NOTICE_FROM must be a plain ASCII e-mail address" in str(refused.value)
 
 
 def test_a_bulk_page_has_four_minutes_and_its_queue_waits_six_times_each_workers_timeout(

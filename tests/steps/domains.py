@@ -63,3 +63,34 @@ def ses_not_verifying_yet() -> Iterator[None]:
             ),
         )
         yield
+
+
+def pregon_notice_sender_verified() -> str:
+    """Pregón's own notice sender (``PREGON_NOTICE_FROM``) is an identity SES verifies in Pregón's
+    account, as the operator sets it up (docs/operations.md): the test stage's, which the functions
+    the test client runs see, and the environment's, which a use case called directly sees.
+    Returns the test stage's."""
+    import json
+    from pathlib import Path
+
+    import boto3
+
+    from chalicelib.core.settings import notice_from
+
+    config = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
+    staged = str(config["stages"]["test"]["environment_variables"]["PREGON_NOTICE_FROM"])
+    for sender in (staged, notice_from()):
+        boto3.client("ses").verify_email_identity(EmailAddress=sender)
+    return staged
+
+
+def notices_received(moto_endpoint: str, recipient: str) -> list[Any]:
+    """The raw e-mails SES (moto) received for ``recipient`` (on its To header), parsed."""
+    import email
+    from email.policy import default
+
+    import requests
+
+    sent = requests.get(f"{moto_endpoint}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+    parsed = [email.message_from_string(m["raw_data"], policy=default) for m in sent]
+    return [m for m in parsed if recipient in [a.addr_spec for a in m["To"].addresses]]

@@ -174,7 +174,7 @@ def _take_over(entry: SenderDomain, company_id: str, by: str) -> bool:
     publish yet, and registering again completes it."""
     name = entry.domain
     verified = _verified_in_ses(name)
-    noted = _noted(entry, verified)
+    noted = note_check(entry, verified)
     if noted is None or noted.company_id != entry.company_id:
         return False  # removed or taken over since it was read
     entry = noted
@@ -233,7 +233,7 @@ def _take_over(entry: SenderDomain, company_id: str, by: str) -> bool:
     return True
 
 
-def _noted(entry: SenderDomain, verified: bool) -> SenderDomain | None:
+def note_check(entry: SenderDomain, verified: bool) -> SenderDomain | None:
     """The registration as it stands once what a check found in SES is written to it, when that
     moves its lapse: found verified (it was verified once, and is no longer unverified since any
     time), or, verified once, found no longer verified (unverified since now: it lapses 72 hours
@@ -249,15 +249,28 @@ def _noted(entry: SenderDomain, verified: bool) -> SenderDomain | None:
 
 def _verified_in_ses(name: str) -> bool:
     """Whether SES verifies the domain's identity now (its own verification or Easy DKIM's)."""
+    return verified_in_ses([name])[name]
+
+
+# SES v1's GetIdentity*Attributes take up to 100 identities a call.
+SES_IDENTITIES_PER_CALL = 100
+
+
+def verified_in_ses(names: list[str]) -> dict[str, bool]:
+    """Whether SES verifies each domain's identity now (its own verification or Easy DKIM's): two
+    calls for up to ``SES_IDENTITIES_PER_CALL`` domains (SES allows these calls once a second)."""
+    assert len(names) <= SES_IDENTITIES_PER_CALL
     ses: Any = client("ses")
-    identity = ses.get_identity_verification_attributes(Identities=[name])["VerificationAttributes"].get(
-        name, {}
-    )
-    dkim = ses.get_identity_dkim_attributes(Identities=[name])["DkimAttributes"].get(name, {})
-    return "verified" in (
-        _state(identity.get("VerificationStatus")),
-        _state(dkim.get("DkimVerificationStatus")),
-    )
+    identities = ses.get_identity_verification_attributes(Identities=names)["VerificationAttributes"]
+    dkim = ses.get_identity_dkim_attributes(Identities=names)["DkimAttributes"]
+    return {
+        name: "verified"
+        in (
+            _state(identities.get(name, {}).get("VerificationStatus")),
+            _state(dkim.get(name, {}).get("DkimVerificationStatus")),
+        )
+        for name in names
+    }
 
 
 def remove_sending_domain(company_id: str, raw_domain: str, *, by: str) -> None:
@@ -367,7 +380,7 @@ def list_sending_domains(company_id: str) -> list[DomainStatus]:
 def domain_status(company_id: str, raw_domain: str) -> DomainStatus:
     """The records to publish, each with its state as SES (DKIM, MAIL FROM) or DNS (DMARC) sees it
     now, the bulk-sender checks and when the registration lapses (noting on the record when SES
-    verifies it, or first no longer does: ``_noted``)."""
+    verifies it, or first no longer does: ``note_check``)."""
     name = normalize_domain(raw_domain)
     entry = store.get_domain(name)
     if entry is None or entry.company_id != company_id:
@@ -405,7 +418,7 @@ def domain_status(company_id: str, raw_domain: str) -> DomainStatus:
     ]
     # SES sends from a domain whose identity it verified; with Easy DKIM, finding the CNAMEs does it
     verified = "verified" in (_state(identity.get("VerificationStatus")), dkim_state)
-    noted = _noted(entry, verified)
+    noted = note_check(entry, verified)
     if noted is None or noted.company_id != company_id:
         raise NotFound(f"the company has no sending domain {name!r}", field="domain")
     checks = bulk_sender_checks(company_id, name, dkim_state, mail_from_state, dmarc_state)

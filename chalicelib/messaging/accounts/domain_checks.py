@@ -1,0 +1,270 @@
+"""The scheduled check of every registered sending domain (docs/deliverability.md, "When a domain
+stops verifying"): SES's verification state of each is noted as a read of the domain notes it
+(``domains.note_check``), so a verified domain whose DNS records were removed starts its 72 hours to
+lapse when this check first finds it so, whether or not anyone looks; and the company's
+administrators (level 1 in the staff directory, with an e-mail address) are told, once per time it
+stopped verifying, and once more a day before it lapses.
+
+The notices come from Pregón's own address (``PREGON_NOTICE_FROM``), never from the company's
+sender accounts: the broken domain may be the one they send from. Each is claimed first by a
+conditional write naming the ``unverified_since`` it tells of, so two checks at once send one; a
+send that fails takes its claim back, and the next check sends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from typing import Any
+from urllib.parse import quote
+
+from chalicelib.core import clock
+from chalicelib.core.aws import client
+from chalicelib.core.domain import Company, SenderDomain
+from chalicelib.core.localization import show_datetime
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings, notice_from
+from chalicelib.messaging.accounts.domains import (
+    LAPSE,
+    SES_IDENTITIES_PER_CALL,
+    accounts_sending_from,
+    note_check,
+    verified_in_ses,
+)
+from chalicelib.store import domains as store
+
+# The last notice goes this long before the domain lapses (unless the first one is that late).
+LAST_NOTICE_BEFORE = timedelta(hours=24)
+ADMIN_LEVEL = 1
+
+
+@dataclass
+class CheckReport:
+    checked: int = 0  # domains whose state was read and noted
+    failed: int = 0  # domains (or companies' listings) that failed; logged, the others went on
+    notices: int = 0  # notices sent
+
+
+def check_sending_domains() -> CheckReport:
+    """Read SES's verification state of every registered sending domain (not one being removed),
+    ``SES_IDENTITIES_PER_CALL`` at a time, note it on each and send the notices due. One domain's
+    failure is logged (``sending domain check failed``) and the others go on."""
+    report = CheckReport()
+    for batch in _registered_domains(report):
+        try:
+            states = verified_in_ses([entry.domain for entry in batch])
+        except Exception:  # one call for the batch failed: each domain on its own, then
+            logger().exception("sending domain batch check failed", extra={"domains": len(batch)})
+            states = {}
+        for entry in batch:
+            try:
+                if entry.domain not in states:
+                    states.update(verified_in_ses([entry.domain]))
+                verified = states[entry.domain]
+                report.notices += check_domain(entry, verified)
+                report.checked += 1
+            except Exception:
+                report.failed += 1
+                logger().exception(
+                    "sending domain check failed",
+                    extra={"company_id": entry.company_id, "domain": entry.domain},
+                )
+    return report
+
+
+def _registered_domains(report: CheckReport) -> Iterator[list[SenderDomain]]:
+    """Every company's registered domains (the companies' listing, a page at a time, then each
+    company's domains by the ``by-company`` index: Queries, never a Scan), in batches for SES."""
+    from chalicelib.store.companies import list_companies
+
+    batch: list[SenderDomain] = []
+    after: str | None = None
+    while True:
+        companies, after = list_companies(after)
+        for company in companies:
+            try:
+                listed = store.list_domains(company.company_id)
+            except Exception:
+                report.failed += 1
+                logger().exception("sending domain check failed", extra={"company_id": company.company_id})
+                continue
+            for entry in listed:
+                if entry.removing:
+                    continue  # its identity is going: nothing to tell
+                batch.append(entry)
+                if len(batch) == SES_IDENTITIES_PER_CALL:
+                    yield batch
+                    batch = []
+        if after is None:
+            break
+    if batch:
+        yield batch
+
+
+def check_domain(listed: SenderDomain, verified: bool) -> int:
+    """Note what SES says of one domain and send the notice due, if any: how many were sent."""
+    entry = store.get_domain(listed.domain)  # the listing index lags: its record, read strongly
+    if entry is None or entry.company_id != listed.company_id:
+        return 0  # removed or taken over since it was listed
+    entry = note_check(entry, verified)
+    if verified or entry is None or entry.company_id != listed.company_id:
+        return 0
+    since = entry.unverified_since
+    if not entry.verified_once or since is None:
+        return 0  # never verified: its registration lapses on its own, nobody relied on it
+    accounts = accounts_sending_from(entry.company_id, entry.domain)
+    lapses_at = None if accounts else since + LAPSE
+    now = clock.now()
+    last_due = lapses_at is not None and lapses_at - LAST_NOTICE_BEFORE <= now
+    if entry.unverified_notice_for != since:
+        # the first notice; when it is that late, it is the last one too (it says when it lapses)
+        notices: tuple[str, ...] = ("unverified", "lapse") if last_due else ("unverified",)
+    elif last_due and lapses_at is not None and now < lapses_at and entry.lapse_notice_for != since:
+        notices = ("lapse",)
+    else:
+        return 0
+    return _send_notice(entry, since, lapses_at, accounts, notices)
+
+
+def _send_notice(
+    entry: SenderDomain,
+    since: datetime,
+    lapses_at: datetime | None,
+    accounts: list[str],
+    notices: tuple[str, ...],
+) -> int:
+    from chalicelib.tenants.companies import get_company
+    from chalicelib.tenants.staff import list_users
+
+    company = get_company(entry.company_id)
+    administrators = sorted(
+        {u.email for u in list_users(entry.company_id) if u.level == ADMIN_LEVEL and u.active and u.email}
+    )
+    if not administrators:
+        logger().warning(
+            "sending domain stopped verifying and no administrator has an e-mail address",
+            extra={"company_id": entry.company_id, "domain": entry.domain},
+        )
+        return 0  # claimed nothing: an administrator given an address later is told then
+    if not store.claim_unverified_notice(entry.domain, entry.company_id, since, notices=notices):
+        return 0  # another check sent it, or the domain changed since it was read
+    kind = "unverified" if "unverified" in notices else "lapse"
+    message = notice_message(company, entry, since, lapses_at, accounts, administrators, kind=kind)
+    try:
+        ses: Any = client("sesv2")
+        ses.send_email(
+            FromEmailAddress=notice_from(),
+            Destination={"ToAddresses": administrators},
+            Content={"Raw": {"Data": message.as_bytes(policy=SMTP)}},  # CRLF line ends
+        )
+    except Exception:
+        store.release_unverified_notice(entry.domain, entry.company_id, since, notices=notices)
+        raise
+    logger().info(
+        "sending domain notice sent",
+        extra={
+            "company_id": entry.company_id,
+            "domain": entry.domain,
+            "notice": kind,
+            "unverified_since": since.isoformat(),
+            "recipients": len(administrators),
+        },
+    )
+    return 1
+
+
+def console_link(domain: str) -> str:
+    """The console's page of the domain: its records and their states."""
+    return f"{get_settings().public_base_url}/console#/sender-domains?domain={quote(domain, safe='')}"
+
+
+_TEXTS = {
+    "es": {
+        "subject.unverified": "Pregón: el dominio de envío {domain} dejó de estar verificado",
+        "subject.lapse": "Pregón: el dominio de envío {domain} caduca el {lapses_at}",
+        "opening": (
+            "Una comprobación del {since} encontró que Amazon SES ya no verifica el dominio de envío "
+            "{domain} de {company}: ya no encuentra sus registros DNS."
+        ),
+        "lapses": (
+            "Los correos que se envían desde {domain} con cuentas de envío SES fallan hasta que SES lo "
+            "verifique de nuevo. Si no lo verifica antes del {lapses_at}, el registro del dominio caduca "
+            "y otra empresa podrá registrarlo en Pregón."
+        ),
+        "accounts": (
+            "Sus cuentas de envío SES ({accounts}) envían desde {domain}: sus correos fallan hasta que "
+            "SES lo verifique de nuevo (el dominio no caduca mientras existan)."
+        ),
+        "records": "Vuelva a publicar en el DNS de {domain} estos registros CNAME (DKIM):",
+        "console": "El estado de cada registro, en la consola de Pregón: {link}",
+        "closing": "Pregón envía este aviso a los administradores de {company}.",
+    },
+    "en": {
+        "subject.unverified": "Pregón: the sending domain {domain} is no longer verified",
+        "subject.lapse": "Pregón: the sending domain {domain} lapses on {lapses_at}",
+        "opening": (
+            "A check on {since} found that Amazon SES no longer verifies {company}'s sending domain "
+            "{domain}: it no longer finds its DNS records."
+        ),
+        "lapses": (
+            "E-mails sent from {domain} with SES sender accounts fail until SES verifies it again. Unless "
+            "it does before {lapses_at}, the domain's registration lapses and another company may "
+            "register it in Pregón."
+        ),
+        "accounts": (
+            "Your SES sender accounts ({accounts}) send from {domain}: their e-mails fail until SES "
+            "verifies it again (the domain does not lapse while they exist)."
+        ),
+        "records": "Publish these CNAME (DKIM) records in {domain}'s DNS again:",
+        "console": "Each record's state, in Pregón's console: {link}",
+        "closing": "Pregón sends this notice to {company}'s administrators.",
+    },
+}
+
+
+def notice_message(
+    company: Company,
+    entry: SenderDomain,
+    since: datetime,
+    lapses_at: datetime | None,
+    accounts: list[str],
+    administrators: list[str],
+    *,
+    kind: str,
+) -> EmailMessage:
+    """The notice, in the company's language (Spanish unless English), its times in the company's
+    time zone and locale."""
+    texts = _TEXTS.get(company.language, _TEXTS["es"])
+
+    def shown(moment: datetime) -> str:
+        return f"{show_datetime(moment, company.time_zone, company.locale)} ({company.time_zone})"
+
+    values = {
+        "domain": entry.domain,
+        "company": company.name,
+        "since": shown(since),
+        "lapses_at": shown(lapses_at) if lapses_at is not None else "",
+        "accounts": ", ".join(accounts),
+        "link": console_link(entry.domain),
+    }
+    records = [f"  {t}._domainkey.{entry.domain}  CNAME  {t}.dkim.amazonses.com" for t in entry.dkim_tokens]
+    paragraphs = [
+        texts["opening"],
+        texts["lapses"] if lapses_at is not None else texts["accounts"],
+        texts["records"] + "\n\n" + "\n".join(records),
+        texts["console"],
+        texts["closing"],
+    ]
+    message = EmailMessage()
+    message["From"] = f"Pregón <{notice_from()}>"
+    message["To"] = ", ".join(administrators)
+    message["Subject"] = texts[f"subject.{kind}"].format(**values)
+    message["Date"] = format_datetime(clock.now())
+    message["Message-ID"] = make_msgid(domain=get_settings().mail_domain)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-reply comes back
+    message.set_content("\n\n".join(p.format(**values) for p in paragraphs) + "\n", cte="quoted-printable")
+    return message

@@ -1,0 +1,331 @@
+"""A company's sending domain whose DNS records are removed after SES verified it: the hourly check
+finds it, starts its 72 hours to lapse and e-mails the company's administrators (level 1, from
+Pregón's own address) once, in the company's language and time zone, with the records to publish
+again and a link to the console; a day before it lapses, once more."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.domains import (
+    notices_received,
+    pregon_notice_sender_verified,
+    ses_removes_the_identity,
+    verified_sending_domain,
+)
+from tests.steps.tenants import Tenant, make_tenant, staff_user
+
+T0 = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)  # the clock fixture's instant
+
+
+def stored(domain: str) -> dict[str, Any]:
+    """The domain's item as DynamoDB holds it."""
+    import boto3
+
+    from chalicelib.store.models import SenderDomainModel
+
+    return boto3.client("dynamodb").get_item(
+        TableName=SenderDomainModel.Meta.table_name, Key={"domain": {"S": domain}}, ConsistentRead=True
+    )["Item"]
+
+
+def stored_time(moment: datetime) -> dict[str, str]:
+    from pynamodb.attributes import UTCDateTimeAttribute
+
+    return {"S": UTCDateTimeAttribute().serialize(moment)}
+
+
+def company_settings(api: Client, tenant: Tenant, **settings: str) -> None:
+    answer = api.http.patch("/company", headers=tenant.admin_headers(), body=json.dumps(settings))
+    assert answer.status_code == 200, answer.body
+
+
+def the_hourly_check_runs(api: Client) -> dict[str, Any]:
+    """EventBridge fires the deployed scheduled function."""
+    event = api.events.generate_cw_event(
+        source="aws.events",
+        detail_type="Scheduled Event",
+        detail={},
+        resources=["arn:aws:events:rule/check_sending_domains"],
+    )
+    return dict(api.lambda_.invoke("check_sending_domains", event).payload)
+
+
+def dkim_records(domain: str) -> list[str]:
+    from chalicelib.store.domains import get_domain
+
+    entry = get_domain(domain)
+    assert entry is not None and len(entry.dkim_tokens) == 3
+    return [f"{t}._domainkey.{domain}  CNAME  {t}.dkim.amazonses.com" for t in entry.dkim_tokens]
+
+
+def test_the_administrators_are_told_once_when_a_verified_domain_loses_its_records(
+    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, local_aws: dict[str, str]
+) -> None:
+    moto = local_aws["moto"]
+    sender = pregon_notice_sender_verified()
+    company = tenant.company_id
+    domain = f"avisos.{company}.example"
+    # Given a company in Buenos Aires, writing Spanish, with two administrators, a supervisor and a
+    # clerk, and an administrator with no e-mail address
+    company_settings(api, tenant, language="es", time_zone="America/Argentina/Buenos_Aires", locale="es_AR")
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    staff_user(company, "beto", f"beto@{company}.example", level=1)
+    staff_user(company, "carla", f"carla@{company}.example", level=2)
+    staff_user(company, "dario", f"dario@{company}.example", level=4)
+    from chalicelib.tenants.staff import UserFields, save_user
+
+    save_user(company, "eva", UserFields(level=1))
+    # And another company, with its own administrator and its own verified domain
+    other = other_tenant.company_id
+    other_domain = f"avisos.{other}.example"
+    staff_user(other, "olga", f"olga@{other}.example", level=1)
+    verified_sending_domain(other, other_domain)
+    # And the company's domain, verified by SES when registered
+    verified_sending_domain(company, domain)
+    records = dkim_records(domain)
+    # And, a year later, its DKIM records gone from its DNS: SES no longer verifies it
+    lost = T0 + timedelta(days=365)
+    clock.set_now(lost)
+    ses_removes_the_identity(domain)
+
+    # When the hourly check runs
+    report = the_hourly_check_runs(api)
+
+    # Then it notes the domain unverified since now (its 72 hours to lapse start), the other
+    # company's domain untouched
+    assert report["notices"] >= 1
+    item = stored(domain)
+    assert item["unverified_since"] == stored_time(lost)
+    assert item["unverified_notice_for"] == stored_time(lost)
+    assert "lapse_notice_for" not in item
+    assert "unverified_since" not in stored(other_domain) and stored(other_domain)["verified_once"]["BOOL"]
+    # And both administrators with an address get one e-mail from Pregón's own address
+    [notice] = notices_received(moto, f"ana@{company}.example")
+    assert [m["Message-ID"] for m in notices_received(moto, f"beto@{company}.example")] == [
+        notice["Message-ID"]
+    ]
+    assert [a.addr_spec for a in notice["To"].addresses] == [
+        f"ana@{company}.example",
+        f"beto@{company}.example",
+    ]
+    assert notice["From"].addresses[0].addr_spec == sender
+    assert notice["From"].addresses[0].display_name == "Pregón"
+    assert notice["Auto-Submitted"] == "auto-generated"
+    # And it says, in Spanish, which domain, since when and when it lapses in Buenos Aires' time,
+    # the records to publish again and the console's page of the domain
+    assert notice["Subject"] == f"Pregón: el dominio de envío {domain} dejó de estar verificado"
+    text = notice.get_body(("plain",)).get_content()
+    assert "Una comprobación del 2/11/2027 09:00 (America/Argentina/Buenos_Aires)" in text
+    assert f"Amazon SES ya no verifica el dominio de envío {domain} de Cargas del Sur" in text
+    assert "Si no lo verifica antes del 5/11/2027 09:00 (America/Argentina/Buenos_Aires)" in text
+    assert "otra empresa podrá registrarlo" in text
+    for record in records:
+        assert record in text
+    assert f"https://pregon.test/console#/sender-domains?domain={domain}" in text
+    # And the supervisor, the clerk and the other company's administrator get nothing
+    for nobody in (f"carla@{company}.example", f"dario@{company}.example", f"olga@{other}.example"):
+        assert notices_received(moto, nobody) == []
+
+    # When the check runs again, an hour and then two days later
+    clock.set_now(lost + timedelta(hours=1))
+    the_hourly_check_runs(api)
+    clock.set_now(lost + timedelta(hours=47))
+    the_hourly_check_runs(api)
+    # Then nothing more is sent, and the lapse still counts from the first check
+    assert len(notices_received(moto, f"ana@{company}.example")) == 1
+    assert stored(domain)["unverified_since"] == stored_time(lost)
+    # And the company sees the same lapse time on the domain's page
+    shown = body(api.http.get(f"/sender-domains/{domain}", headers=tenant.admin_headers()))
+    assert shown["lapses_at"] == (lost + timedelta(hours=72)).isoformat()
+
+    # When the check runs a day before the lapse, and again an hour later
+    clock.set_now(lost + timedelta(hours=48))
+    the_hourly_check_runs(api)
+    clock.set_now(lost + timedelta(hours=49))
+    the_hourly_check_runs(api)
+    # Then the administrators get one last notice, saying when it lapses
+    notices = notices_received(moto, f"ana@{company}.example")
+    assert len(notices) == 2
+    last = notices[1]
+    assert last["Subject"] == (
+        f"Pregón: el dominio de envío {domain} caduca el 5/11/2027 09:00 (America/Argentina/Buenos_Aires)"
+    )
+    assert stored(domain)["lapse_notice_for"] == stored_time(lost)
+    assert notices_received(moto, f"olga@{other}.example") == []
+
+
+def test_an_english_company_is_told_in_english_and_one_sending_from_it_that_it_does_not_lapse(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
+) -> None:
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    domain = f"mail.{company}.example"
+    # Given a company in New York writing English, its administrator, its verified domain and an
+    # SES sender account on it
+    company_settings(api, tenant, language="en", time_zone="America/New_York", locale="en_US")
+    staff_user(company, "amy", f"amy@{company}.example", level=1)
+    verified_sending_domain(company, domain)
+    account = {"kind": "ses", "display_name": "A", "from_address": f"a@{domain}", "ses_identity": domain}
+    saved = api.http.put("/sender-accounts/all", headers=tenant.admin_headers(), body=json.dumps(account))
+    assert saved.status_code == 200, saved.body
+    # When its records go and the hourly check runs
+    lost = T0 + timedelta(days=2)
+    clock.set_now(lost)
+    ses_removes_the_identity(domain)
+    the_hourly_check_runs(api)
+    # Then the administrator is told in English, in New York's time, that the account's e-mails fail
+    [notice] = notices_received(moto, f"amy@{company}.example")
+    assert notice["Subject"] == f"Pregón: the sending domain {domain} is no longer verified"
+    text = notice.get_body(("plain",)).get_content()
+    assert "A check on 11/4/2026 07:00 (America/New_York) found that Amazon SES no longer verifies" in text
+    assert (
+        f"Your SES sender accounts (all) send from {domain}" in text
+        and "does not lapse while they exist" in text
+    )
+    assert "Publish these CNAME (DKIM) records" in text
+    # And, as it does not lapse, no last notice follows
+    clock.set_now(lost + timedelta(hours=60))
+    the_hourly_check_runs(api)
+    assert len(notices_received(moto, f"amy@{company}.example")) == 1
+
+
+def test_a_failing_domain_does_not_stop_the_others_and_its_notice_goes_on_the_next_run(
+    api: Client, clock: Any, local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.accounts import domain_checks
+
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    # Given three companies, each with an administrator and a verified domain whose records go
+    companies = [make_tenant(None, name=f"Empresa {n}") for n in range(3)]
+    domains = {}
+    for tenant in companies:
+        company = tenant.company_id
+        staff_user(company, "admin", f"admin@{company}.example", level=1)
+        domains[company] = verified_sending_domain(company, f"avisos.{company}.example")
+    lost = T0 + timedelta(days=10)
+    clock.set_now(lost)
+    for name in domains.values():
+        ses_removes_the_identity(name)
+    unreadable, unsendable, fine = (t.company_id for t in companies)
+    # And SES failing to answer for the first one's domain, and refusing the second one's notice
+    read = domain_checks.verified_in_ses
+
+    def ses_failing_for_one(names: list[str]) -> dict[str, bool]:
+        if domains[unreadable] in names:
+            raise RuntimeError("SES did not answer")
+        return read(names)
+
+    real_client = domain_checks.client
+
+    class SesRefusingOne:
+        def __init__(self, ses: Any) -> None:
+            self.ses = ses
+
+        def send_email(self, **kwargs: Any) -> Any:
+            if f"admin@{unsendable}.example" in kwargs["Destination"]["ToAddresses"]:
+                raise RuntimeError("SES refused the message")
+            return self.ses.send_email(**kwargs)
+
+    monkeypatch.setattr(domain_checks, "verified_in_ses", ses_failing_for_one)
+    monkeypatch.setattr(domain_checks, "client", lambda service: SesRefusingOne(real_client(service)))
+    # When the hourly check runs
+    with pytest.raises(RuntimeError) as failed:
+        the_hourly_check_runs(api)
+    # Then the function fails (its alarm rings), counting the two failures, and the third company
+    # is told all the same
+    assert str(failed.value).startswith("2 sending domain check(s) failed")
+    assert len(notices_received(moto, f"admin@{fine}.example")) == 1
+    assert notices_received(moto, f"admin@{unreadable}.example") == []
+    assert notices_received(moto, f"admin@{unsendable}.example") == []
+    # And the second one's notice is not marked sent (its claim was taken back)
+    assert "unverified_notice_for" not in stored(domains[unsendable])
+    assert "unverified_since" not in stored(domains[unreadable])
+
+    # When SES answers again and the next check runs
+    monkeypatch.undo()
+    clock.set_now(lost + timedelta(hours=1))
+    the_hourly_check_runs(api)
+    # Then the two are told, once, and the third is not told again
+    assert len(notices_received(moto, f"admin@{unreadable}.example")) == 1
+    assert len(notices_received(moto, f"admin@{unsendable}.example")) == 1
+    assert len(notices_received(moto, f"admin@{fine}.example")) == 1
+    assert stored(domains[unsendable])["unverified_since"] == stored_time(lost)
+    assert stored(domains[unreadable])["unverified_since"] == stored_time(lost + timedelta(hours=1))
+
+
+def test_two_checks_at_once_send_one_notice(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.accounts import domain_checks
+    from chalicelib.store.domains import get_domain
+
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    domain = f"avisos.{company}.example"
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    # Given a verified domain whose records went
+    verified_sending_domain(company, domain)
+    clock.set_now(T0 + timedelta(days=3))
+    ses_removes_the_identity(domain)
+    listed = get_domain(domain)
+    assert listed is not None
+    # And a second check that runs whole while the first has read the domain, found the notice
+    # due and not claimed it yet (this hook runs it at that exact point)
+    accounts = domain_checks.accounts_sending_from
+    second: list[int] = []
+
+    def and_meanwhile(company_id: str, name: str, *, consistent: bool = False) -> list[str]:
+        found = accounts(company_id, name, consistent=consistent)
+        if not second:
+            second.append(-1)
+            second[0] = domain_checks.check_domain(listed, verified=False)
+        return found
+
+    monkeypatch.setattr(domain_checks, "accounts_sending_from", and_meanwhile)
+    # When the first check goes on
+    first = domain_checks.check_domain(listed, verified=False)
+    # Then one notice went: the second check's
+    assert (first, second) == (0, [1])
+    assert len(notices_received(moto, f"ana@{company}.example")) == 1
+    assert stored(domain)["unverified_notice_for"] == stored_time(T0 + timedelta(days=3))
+
+
+def test_a_domain_verified_again_is_told_anew_when_it_loses_its_records_again(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
+) -> None:
+    from chalicelib.messaging.accounts.domains import register_sending_domain
+
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    domain = f"avisos.{company}.example"
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    # Given a verified domain whose records went, the administrators told
+    verified_sending_domain(company, domain)
+    clock.set_now(T0 + timedelta(days=3))
+    ses_removes_the_identity(domain)
+    the_hourly_check_runs(api)
+    # When its records are published again (moto verifies at once) and the check finds it verified
+    clock.set_now(T0 + timedelta(days=4))
+    assert register_sending_domain(company, domain, by="ana").verified
+    the_hourly_check_runs(api)
+    # Then its record no longer says it is unverified, nor that it was told
+    item = stored(domain)
+    assert "unverified_since" not in item and "unverified_notice_for" not in item
+    # When they go again
+    clock.set_now(T0 + timedelta(days=5))
+    ses_removes_the_identity(domain)
+    the_hourly_check_runs(api)
+    # Then the administrators are told again, of the new time
+    assert len(notices_received(moto, f"ana@{company}.example")) == 2
+    assert stored(domain)["unverified_notice_for"] == stored_time(T0 + timedelta(days=5))
