@@ -218,6 +218,8 @@ def test_sending_domains_are_checked_every_hour_from_their_own_function_with_an_
     [(function_id, function)] = check.items()
     schedules = [e["Properties"]["Schedule"] for e in function["Properties"]["Events"].values()]
     assert schedules == ["rate(1 hour)"]
+    # And it has 5 minutes: every company's domains are listed, each page of 100 read from SES
+    assert function["Properties"]["Timeout"] == 300
     # And it sends its notices from the stage's own notice address
     assert (
         function["Properties"]["Environment"]["Variables"]["PREGON_NOTICE_FROM"]
