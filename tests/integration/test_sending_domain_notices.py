@@ -329,3 +329,31 @@ def test_a_domain_verified_again_is_told_anew_when_it_loses_its_records_again(
     # Then the administrators are told again, of the new time
     assert len(notices_received(moto, f"ana@{company}.example")) == 2
     assert stored(domain)["unverified_notice_for"] == stored_time(T0 + timedelta(days=5))
+
+
+def test_a_company_with_more_administrators_than_ses_takes_on_one_message_tells_each_once(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
+) -> None:
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    domain = f"muchos.{company}.example"
+    # Given a company with 51 administrators (SES takes at most 50 recipients a message)
+    administrators = [f"admin{n:02d}@{company}.example" for n in range(51)]
+    for n, address in enumerate(administrators):
+        staff_user(company, f"admin{n:02d}", address, level=1)
+    verified_sending_domain(company, domain)
+    # When its records go and the hourly check runs
+    clock.set_now(T0 + timedelta(days=3))
+    ses_removes_the_identity(domain)
+    report = the_hourly_check_runs(api)
+    # Then the check did not fail, and every administrator got the notice exactly once, on one of
+    # three messages of at most 25 recipients each
+    assert report["failed"] == 0
+    for address in administrators:
+        [notice] = notices_received(moto, address)
+        assert len(notice["To"].addresses) <= 25
+    assert len({notices_received(moto, a)[0]["Message-ID"] for a in administrators}) == 3
+    # And the next run tells nobody again
+    the_hourly_check_runs(api)
+    assert all(len(notices_received(moto, a)) == 1 for a in administrators)

@@ -40,6 +40,10 @@ from chalicelib.store import domains as store
 # The last notice goes this long before the domain lapses (unless the first one is that late).
 LAST_NOTICE_BEFORE = timedelta(hours=24)
 ADMIN_LEVEL = 1
+# Administrators named on one notice. SES takes at most 50 recipients a message; a raw message's
+# recipients are both its destinations and its To header (moto counts both, 2 x 25 = 50), so 25
+# stays within the limit however it is counted.
+SES_RECIPIENTS_PER_MESSAGE = 25
 
 
 @dataclass
@@ -153,17 +157,27 @@ def _send_notice(
     if not store.claim_unverified_notice(entry.domain, entry.company_id, since, notices=notices):
         return 0  # another check sent it, or the domain changed since it was read
     kind = "unverified" if "unverified" in notices else "lapse"
-    message = notice_message(company, entry, since, lapses_at, accounts, administrators, kind=kind)
-    try:
-        ses: Any = client("sesv2")
-        ses.send_email(
-            FromEmailAddress=notice_from(),
-            Destination={"ToAddresses": administrators},
-            Content={"Raw": {"Data": message.as_bytes(policy=SMTP)}},  # CRLF line ends
-        )
-    except Exception:
-        store.release_unverified_notice(entry.domain, entry.company_id, since, notices=notices)
-        raise
+    ses: Any = client("sesv2")
+    # A company with more administrators than one message names gets one message per 25. Should
+    # the first fail, nobody was told and the claim is taken back (the next check sends it); a
+    # later one that fails is logged, never sent again to those told already.
+    for first in range(0, len(administrators), SES_RECIPIENTS_PER_MESSAGE):
+        group = administrators[first : first + SES_RECIPIENTS_PER_MESSAGE]
+        message = notice_message(company, entry, since, lapses_at, accounts, group, kind=kind)
+        try:
+            ses.send_email(
+                FromEmailAddress=notice_from(),
+                Destination={"ToAddresses": group},
+                Content={"Raw": {"Data": message.as_bytes(policy=SMTP)}},  # CRLF line ends
+            )
+        except Exception:
+            if first == 0:
+                store.release_unverified_notice(entry.domain, entry.company_id, since, notices=notices)
+                raise
+            logger().exception(
+                "sending domain notice failed for some administrators",
+                extra={"company_id": entry.company_id, "domain": entry.domain, "not_told": len(group)},
+            )
     logger().info(
         "sending domain notice sent",
         extra={
