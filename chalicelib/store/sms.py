@@ -186,47 +186,52 @@ def _save_claiming(
     raise Conflict("the company's SMS settings kept changing: try again", field="inbound_number")
 
 
-def _set_secret(company_id: str, secret: Any, set_at: Any, value: Any, at: datetime) -> None:
+def _set_secret(company_id: str, secret: Any, set_at: Any, value: Any, at: datetime, region: str) -> None:
     """Set a secret and when it was set; a company without settings gets the defaults (switched off)."""
-    SmsSettingsModel(company_id).update(actions=[secret.set(value), set_at.set(at), *_defaults(at)])
+    SmsSettingsModel(company_id).update(actions=[secret.set(value), set_at.set(at), *_defaults(at, region)])
 
 
-def _defaults(at: datetime) -> list[Any]:
-    """The settings a company that never saved any gets (switched off) when an item is made for it."""
+def _defaults(at: datetime, region: str) -> list[Any]:
+    """The settings a company that never saved any gets (switched off) when an item is made for it;
+    ``region`` (the company's country) is where its local numbers are read."""
     model = SmsSettingsModel
     return [
         model.enabled.set(model.enabled | False),
         model.provider.set(model.provider | "sns"),
         model.sms_type.set(model.sms_type | "Transactional"),
-        model.default_region.set(model.default_region | "AR"),
+        model.default_region.set(model.default_region | region),
         model.updated_at.set(model.updated_at | at),
     ]
 
 
-def set_gateway_password(company_id: str, ciphertext: bytes, at: datetime) -> None:
+def set_gateway_password(company_id: str, ciphertext: bytes, at: datetime, region: str) -> None:
     """Store the gateway password's KMS ciphertext, replacing any before it."""
     model = SmsSettingsModel
-    _set_secret(company_id, model.gateway_password_ciphertext, model.gateway_password_set_at, ciphertext, at)
+    _set_secret(
+        company_id, model.gateway_password_ciphertext, model.gateway_password_set_at, ciphertext, at, region
+    )
 
 
-def set_bulk_password_hash(company_id: str, password_hash: str, at: datetime) -> None:
+def set_bulk_password_hash(company_id: str, password_hash: str, at: datetime, region: str) -> None:
     """Store the bulk-send password's hash, replacing any before it."""
     model = SmsSettingsModel
-    _set_secret(company_id, model.bulk_password_hash, model.bulk_password_set_at, password_hash, at)
+    _set_secret(company_id, model.bulk_password_hash, model.bulk_password_set_at, password_hash, at, region)
 
 
-def assign_numbers(company_id: str, numbers: list[str], at: datetime) -> domain.SmsSettings:
+def assign_numbers(company_id: str, numbers: list[str], at: datetime, region: str) -> domain.SmsSettings:
     """Set the two-way numbers the operator gave the company (E.164; none: no two-way SMS); its
     ``inbound_number`` goes in the same write when it is not one of them any more. Each number is
     claimed for the company in the same transaction (``NumberTaken`` when another company holds
     one), and the claims of the numbers taken back are deleted in it."""
-    return _assign(company_id, "inbound_number", numbers, at)
+    return _assign(company_id, "inbound_number", numbers, at, region)
 
 
-def assign_sender_ids(company_id: str, sender_ids: list[str], at: datetime) -> domain.SmsSettings:
+def assign_sender_ids(
+    company_id: str, sender_ids: list[str], at: datetime, region: str
+) -> domain.SmsSettings:
     """Set the sender IDs the operator gave the company (none: SMS go out without one); its
     ``sender_id`` goes in the same write when it is not one of them any more."""
-    return _assign(company_id, "sender_id", sender_ids, at)
+    return _assign(company_id, "sender_id", sender_ids, at, region)
 
 
 # An assignment tries again when an administrator's save (or another assignment) changed the
@@ -234,7 +239,7 @@ def assign_sender_ids(company_id: str, sender_ids: list[str], at: datetime) -> d
 _ASSIGN_TRIES = 5
 
 
-def _assign(company_id: str, chosen: str, values: list[str], at: datetime) -> domain.SmsSettings:
+def _assign(company_id: str, chosen: str, values: list[str], at: datetime, region: str) -> domain.SmsSettings:
     """Replace the operator's assignments for the setting ``chosen``, removing the setting when
     the value the company chose is no longer among them. The write holds only while the setting
     is still what was read: an administrator who chose a value the assignment withdraws, between
@@ -257,14 +262,16 @@ def _assign(company_id: str, chosen: str, values: list[str], at: datetime) -> do
             # A number it received on before numbers were assigned, kept and claimed by its saves
             # since, goes with its claim like an assigned one.
             removed = (value,) if value and value not in values else ()
-            if _write_numbers(company_id, held, values, actions + _defaults(at), condition, at, removed):
+            if _write_numbers(
+                company_id, held, values, actions + _defaults(at, region), condition, at, removed
+            ):
                 written_now = get_sms_settings(company_id)
                 assert written_now is not None
                 return written_now
             continue  # the settings changed since they were read: read them again
         item = model(company_id)
         try:
-            item.update(actions=actions + _defaults(at), condition=condition)
+            item.update(actions=actions + _defaults(at, region), condition=condition)
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 continue  # the company's choice changed since it was read: read it again

@@ -16,7 +16,7 @@ from chalicelib.store import companies as store
 from chalicelib.tenants.auth.api_keys import new_api_key
 from chalicelib.tenants.defaults import ALERT_TYPES, DAILY_ALERT_TYPES, DEFAULT_HOUR, DEFAULT_STATUS_CATALOG
 
-DEFAULT_PHONE_REGION = "AR"  # where local numbers are read when a company set no SMS region
+DEFAULT_PHONE_REGION = "AR"  # the country of a company created without one
 
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 SCOPES = (
@@ -227,10 +227,18 @@ def _check_region(*, country: str | None, time_zone: str | None, locale: str | N
         raise ValidationFailed(problems)
 
 
+def home_region(company_id: str) -> str:
+    """The company's country (O1) as a phone region: where its local numbers are read until its
+    administrator names another SMS ``default_region``, and the one its SMS settings start with."""
+    company = find_company(company_id)
+    country = (company.country or "").strip().upper() if company is not None else ""
+    return country or DEFAULT_PHONE_REGION
+
+
 def phone_region(company_id: str) -> str:
     """The region a company's local phone numbers are read in (``normalize_phone``): its SMS
-    settings' default region, else Argentina's."""
+    settings' default region, else its country (a Mexican company's ``55 1234 5678`` is Mexican)."""
     from chalicelib.store import sms as sms_store
 
     settings = sms_store.get_sms_settings(company_id)
-    return settings.default_region if settings else DEFAULT_PHONE_REGION
+    return settings.default_region if settings else home_region(company_id)

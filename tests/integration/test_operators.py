@@ -15,7 +15,13 @@ from chalice.test import Client
 
 from infrastructure import ops
 from tests.steps.answers import body
-from tests.steps.operators import configure_operator_token, issue_key, lists_clients, operator_headers
+from tests.steps.operators import (
+    configure_operator_token,
+    issue_key,
+    key_headers,
+    lists_clients,
+    operator_headers,
+)
 from tests.steps.tenants import Tenant
 
 
@@ -212,3 +218,47 @@ def test_the_operator_command_onboards_a_company_and_rotates_its_key(
     logged = caplog.text + capsys.readouterr().out
     secret = issued["api_key"].partition(".")[2]
     assert secret not in logged and rotated["api_key"].partition(".")[2] not in logged
+
+
+def test_a_company_in_mexico_reads_local_phone_numbers_as_mexican(api: Client, operator: str) -> None:
+    import secrets
+
+    # Given a company the operator created in Mexico, whose administrator never touched its SMS settings
+    company_id = _company_id()
+    new = {
+        "company_id": company_id,
+        "name": "Paquetería Azteca",
+        "country": "MX",
+        "time_zone": "America/Mexico_City",
+    }
+    assert (
+        api.http.post(
+            "/operator/companies", headers=operator_headers(operator), body=json.dumps(new)
+        ).status_code
+        == 201
+    )
+    key = issue_key(api, operator, company_id, "clients:write")["api_key"]
+    local = f"55 {secrets.randbelow(10**4):04d} {secrets.randbelow(10**4):04d}"
+    # When its back office pushes a client with a Mexico City number written as people there write it
+    client = api.http.put(
+        "/clients/C-1", headers=key_headers(key), body=json.dumps({"name": "Juan Pérez", "phones": [local]})
+    )
+    # Then it is kept as that Mexican number, not refused as a bad Argentine one
+    assert client.status_code == 200, client.body
+    assert body(client)["phones"] == ["+52" + local.replace(" ", "")]
+    # And when the operator gives the company a two-way number written the same way
+    number = f"55 {secrets.randbelow(10**4):04d} {secrets.randbelow(10**4):04d}"
+    given = api.http.put(
+        f"/operator/companies/{company_id}/sms-numbers",
+        headers=operator_headers(operator),
+        body=json.dumps({"numbers": [number]}),
+    )
+    # Then it is that Mexican number too
+    assert given.status_code == 200, given.body
+    assert body(given)["numbers"] == ["+52" + number.replace(" ", "")]
+    # And the SMS settings that assignment made go on reading the company's local numbers as Mexican
+    later = api.http.put(
+        "/clients/C-2", headers=key_headers(key), body=json.dumps({"name": "Ana Ruiz", "phones": [local]})
+    )
+    assert later.status_code == 200, later.body
+    assert body(later)["phones"] == ["+52" + local.replace(" ", "")]

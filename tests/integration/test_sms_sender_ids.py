@@ -248,7 +248,7 @@ def test_a_sender_id_chosen_between_the_operators_read_and_write_is_withdrawn_wi
         return current
 
     monkeypatch.setattr(store, "get_sms_settings", read_then_admin_saves)
-    store.assign_sender_ids(tenant.company_id, ["CableNet"], datetime.now(timezone.utc))
+    store.assign_sender_ids(tenant.company_id, ["CableNet"], datetime.now(timezone.utc), "AR")
     # Then the operator's write saw the change, read again and took the withdrawn choice away too
     assert len(reads) == 2
     item = stored_item(tenant.company_id)

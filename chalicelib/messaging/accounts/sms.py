@@ -47,7 +47,6 @@ from chalicelib.store import sms as store
 from chalicelib.store.fields import record_from
 
 GATEWAY_PASSWORD_PURPOSE = "sms-gateway-password"  # noqa: S105 - a KMS context label, not a secret
-DEFAULT_REGION = "AR"
 DEFAULT_TEST_TEXT = "Mensaje de prueba de Pregón."
 BULK_PASSWORD_MIN_LENGTH = 8
 # Guessing the bulk-send password: this many wrong ones in a window lock bulk sends (429) for a while,
@@ -103,14 +102,21 @@ class SmsSettingsView:
 
 
 def _defaults(company_id: str) -> SmsSettings:
+    """The settings of a company that saved none: switched off, local numbers read in its country."""
     return SmsSettings(
         company_id=company_id,
         enabled=False,
         provider="sns",
         sms_type="Transactional",
-        default_region=DEFAULT_REGION,
+        default_region=_home_region(company_id),
         updated_at=clock.now(),
     )
+
+
+def _home_region(company_id: str) -> str:
+    from chalicelib.tenants.companies import home_region
+
+    return home_region(company_id)
 
 
 def gateway_destination(settings: SmsSettings) -> str:
@@ -369,7 +375,7 @@ def assign_inbound_numbers(company_id: str, raw_numbers: list[str]) -> list[str]
     if errors:
         raise ValidationFailed(errors)
     try:
-        saved = store.assign_numbers(company_id, sorted(set(numbers)), clock.now())
+        saved = store.assign_numbers(company_id, sorted(set(numbers)), clock.now(), region)
     except store.NumberTaken as taken:  # the other company is not named: it is not this one's business
         raise Conflict(
             f"the number {taken.number} is assigned to another company: take it back from that company first",
@@ -401,7 +407,9 @@ def assign_sender_ids(company_id: str, sender_ids: list[str], *, by: str) -> lis
     if not company_exists(company_id):
         raise NotFound(f"company {company_id!r} does not exist")
     before = store.get_sms_settings(company_id)
-    saved = store.assign_sender_ids(company_id, sorted(set(sender_ids)), clock.now())
+    saved = store.assign_sender_ids(
+        company_id, sorted(set(sender_ids)), clock.now(), _home_region(company_id)
+    )
     logger().info(
         "SMS sender IDs assigned",
         extra={
@@ -488,7 +496,7 @@ def set_gateway_password(company_id: str, password: str) -> None:
         purpose=GATEWAY_PASSWORD_PURPOSE,
         destination=gateway_destination(settings),
     )
-    store.set_gateway_password(company_id, ciphertext, clock.now())
+    store.set_gateway_password(company_id, ciphertext, clock.now(), settings.default_region)
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -520,7 +528,9 @@ def _matches(password: str, stored_hash: str) -> bool:
 def set_bulk_password(company_id: str, password: str) -> None:
     """Hash and store the bulk-send password (at least 8 characters). Never read back."""
     _check_password(password, field="password", min_length=BULK_PASSWORD_MIN_LENGTH)
-    store.set_bulk_password_hash(company_id, hash_bulk_password(password), clock.now())
+    store.set_bulk_password_hash(
+        company_id, hash_bulk_password(password), clock.now(), _home_region(company_id)
+    )
 
 
 def _scopes(user: str | None) -> dict[str, int]:
@@ -690,7 +700,9 @@ def send_test_sms(company_id: str, to_raw: str, text: str | None = None) -> dict
         raise ValidationFailed([{"field": "text", "message": f"must have at most {MAX_SMS_TEXT} characters"}])
     settings = store.get_sms_settings(company_id)
     sender = _sender_of(settings)
-    to = normalize_phone(to_raw, settings.default_region if settings else DEFAULT_REGION, field="to")
+    to = normalize_phone(
+        to_raw, settings.default_region if settings else _home_region(company_id), field="to"
+    )
     try:
         message_id = sender.send(OutgoingChannelMessage(to_address=to, text=message))
     except DeliveryFailed as exc:
