@@ -7,7 +7,7 @@
     mail  [--show N]      the messages the mail catcher caught (newest last), or message N's text
     sms   --from +549... "TEXT"   an SMS to the demo's two-way number, as AWS delivers it
     sms   --outbox        the SMS the stack sent (through SNS in moto)
-    token [--company demo] [--level 1] [--user admin@demo]   a fresh staff JWT
+    token [--company demo] [--level 1] [--user admin@demo]   a fresh staff JWT (level N: user levelN@demo)
     env                   the environment ``run`` gives the service, as ``export`` lines
 
 Everything ``run`` keeps lives in ``<repo>/.local`` (git-ignored): DynamoDB's files, the KMS key,
@@ -575,7 +575,11 @@ def _parser() -> argparse.ArgumentParser:
     token_cmd = commands.add_parser("token", help="print a fresh staff JWT")
     token_cmd.add_argument("--company", default="demo")
     token_cmd.add_argument("--level", type=int, default=1, choices=(1, 2, 3, 4))
-    token_cmd.add_argument("--user", default="admin@demo")
+    token_cmd.add_argument(
+        "--user",
+        help="the user (default: admin@<company> at level 1, else level<N>@<company>: the directory keeps a "
+        "user's first level, so admin@demo stays level 1 whatever --level says)",
+    )
     token_cmd.add_argument("--branch")
     token_cmd.add_argument("--department")
     token_cmd.add_argument("--name")
@@ -590,6 +594,13 @@ def _parser() -> argparse.ArgumentParser:
     env_cmd.add_argument("--dynamodb-port", type=int, default=Ports.dynamodb)
     env_cmd.add_argument("--moto-port", type=int, default=Ports.moto)
     return parser
+
+
+def default_token_user(company_id: str, level: int) -> str:
+    """Whom ``stack token`` speaks for when no ``--user`` is given: the staff directory is the truth
+    once it knows a user (U1), and it knows the demo's ``admin@demo`` at level 1, so a token of
+    another level is another user's, added at that level the first time it is seen."""
+    return f"admin@{company_id}" if level == 1 else f"level{level}@{company_id}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -615,7 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             identity.mint(
                 args.company,
-                user_id=args.user,
+                user_id=args.user or default_token_user(args.company, args.level),
                 level=args.level,
                 branch=args.branch,
                 department=args.department,

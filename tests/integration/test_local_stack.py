@@ -280,3 +280,19 @@ def test_the_mail_listing_piped_to_a_reader_that_stops_early_ends_quietly(tmp_pa
     # Then it ends with success and no traceback, the first e-mail printed
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "Aviso 0" in done.stdout
+
+
+def test_the_token_command_of_a_lower_level_speaks_for_a_user_of_that_level(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the demo's staff directory, which knows admin@demo as level 1 and keeps a known user's level
+    # When the banner's "New token" command asks for a level-3 token, and another for the default level
+    assert stack_main(["--local-dir", str(tmp_path), "token", "--level", "3"]) == 0
+    level_3 = jwt.decode(capsys.readouterr().out.strip(), options={"verify_signature": False})
+    assert stack_main(["--local-dir", str(tmp_path), "token"]) == 0
+    level_1 = jwt.decode(capsys.readouterr().out.strip(), options={"verify_signature": False})
+    # Then the level-3 token is a user the directory does not know as its administrator, so the
+    # service adds it at level 3 (the admin's own token with "level 3" would still act as level 1)
+    assert (level_3["sub"], level_3["custom:level"]) == ("level3@demo", 3)
+    # And the default is still the administrator of the banner
+    assert (level_1["sub"], level_1["custom:level"]) == ("admin@demo", 1)
