@@ -15,7 +15,8 @@ send_job_events = Blueprint(__name__)
 @send_job_events.on_sqs_message(queue=SEND_JOBS_QUEUE, batch_size=1, name="expand_send_job")
 def expand_send_job(event: Any) -> dict[str, Any]:
     """Expand the page each message names (``{"company_id", "job_id", "page", "client_ids" |
-    "cursor"}``, and ``"kind": "statements"`` for bulk statements) into the outbox."""
+    "cursor"}``, and ``"kind": "statements"`` for bulk statements, whose rest parts also carry
+    ``"after"``, ``"carried"`` and ``"until"`` or ``"last_page"``) into the outbox."""
     from chalicelib.producers.documents.bulk import KIND as STATEMENTS
     from chalicelib.producers.documents.bulk import expand_statement_page
     from chalicelib.producers.sends.manual import expand_page
@@ -31,6 +32,8 @@ def expand_send_job(event: Any) -> dict[str, Any]:
                 request.get("cursor"),
                 after=request.get("after"),
                 carried=request.get("carried"),
+                until=request.get("until"),
+                last_page=bool(request.get("last_page")),
             )
             totals["pages"] += 1
             totals["messages"] += page.messages

@@ -225,10 +225,19 @@ def select_clients(
     first: str | None = None,
     last: str | None = None,
     classification: dict[str, str] | None = None,
+    after: str | None = None,
 ) -> tuple[list[domain.Client], dict[str, Any] | None]:
     """One page of the company's clients that match a filter: a Query over the company's
     partition (never a Scan), with a key condition on the client code when ``first`` or ``last``
-    bound it (either end open), the other conditions applied by DynamoDB as a filter expression."""
+    bound it (either end open), the other conditions applied by DynamoDB as a filter expression.
+    ``after`` (a client code, instead of a ``cursor``) starts the page after that code; one at or
+    past ``last`` is an empty page."""
+    if after is not None:
+        if last is not None and after >= last:
+            return [], None
+        # Where a page that ended at ``after`` stopped (before the range: the range's start)
+        before_range = first is not None and after < first
+        cursor = None if before_range else {"company_id": {"S": company_id}, "client_id": {"S": after}}
     range_condition: Any = None
     if first is not None and last is not None:
         range_condition = ClientModel.client_id.between(first, last)
@@ -257,3 +266,9 @@ def select_clients(
         last_evaluated_key=checked_cursor(ClientModel, company_id, cursor),
     )
     return page_of(result, _client)
+
+
+def client_of_cursor(cursor: dict[str, Any]) -> str:
+    """The code of the last client a page of :func:`select_clients` went through (matched or not):
+    the page after it starts past this code."""
+    return str(cursor["client_id"]["S"])

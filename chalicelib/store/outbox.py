@@ -517,6 +517,16 @@ def get_job(company_id: str, job_id: str) -> domain.SendJob | None:
         return None
 
 
+def get_job_for_page(company_id: str, job_id: str, page: int) -> tuple[domain.SendJob | None, bool]:
+    """The job, as :func:`get_job` reads it, and whether ``page`` is already counted into it (its
+    ``pages_done``): one read, so a page delivered again after it was counted stops there."""
+    try:
+        item = SendJobModel.get(company_id, job_id, consistent_read=True)
+    except DoesNotExist:
+        return None, False
+    return _job(item), page in (item.pages_done or ())
+
+
 def list_jobs(
     company_id: str, limit: int, cursor: dict[str, Any] | None, *, created_by: str | None = None
 ) -> tuple[list[domain.SendJob], dict[str, Any] | None]:

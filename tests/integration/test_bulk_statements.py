@@ -13,6 +13,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
+from tests.steps.aws import counted_requests
 from tests.steps.documents import documents_key, pdf_attachments, pdf_text
 from tests.steps.hostile_mail import company_files
 from tests.steps.outbox import deliver_outboxes
@@ -198,3 +199,163 @@ def test_the_companys_classification_fields_pick_the_clients(
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 3, 3, 0, 0, 0)
     addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
     assert addressed == ["c0100@clientes.example", "c0102@clientes.example", "c0104@clientes.example"]
+
+
+def put_client_with_a_debt(api: Client, tenant: Tenant, client_id: str) -> None:
+    """The ERP adds a client with an e-mail and one open invoice (``PUT /clients/{id}`` and its
+    open movements)."""
+    answer = api.http.put(
+        f"/clients/{client_id}",
+        headers=documents_key(tenant),
+        body=json.dumps(
+            {"name": f"Cliente {client_id}", "emails": [f"{client_id.lower()}@clientes.example"]}
+        ),
+    )
+    assert answer.status_code in (200, 201), answer.body
+    movements = [
+        {"date": "2026-10-01", "document": f"A-0001-{client_id}", "amount": "500", "description": "Factura"}
+    ]
+    answer = api.http.put(
+        f"/clients/{client_id}/open-movements",
+        headers=documents_key(tenant),
+        body=json.dumps({"movements": movements}),
+    )
+    assert answer.status_code in (200, 201), answer.body
+
+
+def parts_of_one_statement_in_pages_of_five(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 5 clients whose time for rendering is up after each statement (as pages of very
+    long statements on a Lambda's share of a CPU)."""
+    from chalicelib.producers.documents import bulk
+
+    monkeypatch.setattr(bulk, "PART_SECONDS", 0.0)
+    monkeypatch.setattr(bulk, "PAGE_SIZE", 5)
+
+
+def test_a_client_added_inside_a_page_running_in_parts_pushes_no_client_of_the_page_out(
+    api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a job of 10 clients in two pages of 5 that run in parts, the first page's first part
+    # done (C0026 rendered; its page, as it read it, C0026-C0030)
+    parts_of_one_statement_in_pages_of_five(monkeypatch)
+    started = start(api, clients, from_client="C0026", to_client="C0035")
+    assert expand_pages(limit=1) == 1
+    # When the ERP adds a client whose code falls inside that page before its rest runs
+    put_client_with_a_debt(api, clients, "C0027A")
+    expand_pages()
+    deliver_outboxes()
+    # Then each of the 11 clients got its statement, the first page's last client (C0030) too,
+    # and the job counts each once and is done
+    addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
+    assert addressed == sorted(
+        [f"c{n:04d}@clientes.example" for n in range(26, 36)] + ["c0027a@clientes.example"]
+    )
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 11, 11, 0, 0, 0)
+
+
+def test_more_clients_added_inside_a_page_than_a_page_holds_all_get_their_statement_in_that_page(
+    api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.producers.documents import bulk
+
+    # Given a job of 10 clients in two pages of 5, the first page's first part done and out of time
+    parts_of_one_statement_in_pages_of_five(monkeypatch)
+    started = start(api, clients, from_client="C0026", to_client="C0035")
+    assert expand_pages(limit=1) == 1
+    # When the ERP adds 6 clients inside that page (more than a page holds), and the rest of the
+    # page has all the time it needs
+    added = [f"C0027{letter}" for letter in "ABCDEF"]
+    for client_id in added:
+        put_client_with_a_debt(api, clients, client_id)
+    monkeypatch.setattr(bulk, "PART_SECONDS", 100.0)
+    expand_pages()
+    deliver_outboxes()
+    # Then each of the 16 clients got one statement and the job counts each once and is done
+    addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
+    expected = [f"c{n:04d}@clientes.example" for n in range(26, 36)] + [
+        f"{c.lower()}@clientes.example" for c in added
+    ]
+    assert addressed == sorted(expected)
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 16, 16, 0, 0, 0)
+
+
+def test_a_client_gone_from_a_page_running_in_parts_brings_no_client_of_the_next_page_in(
+    api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from chalicelib.store.models import ClientModel
+
+    # Given a job of 10 clients in two pages of 5 that run in parts, the first page's first part done
+    parts_of_one_statement_in_pages_of_five(monkeypatch)
+    started = start(api, clients, from_client="C0026", to_client="C0035")
+    assert expand_pages(limit=1) == 1
+    # When client C0028 is removed from the clients' table before the page's rest runs (Pregón
+    # has no delete; an operator's clean-up or a restore does it)
+    boto3.client("dynamodb").delete_item(
+        TableName=ClientModel.Meta.table_name,
+        Key={"company_id": {"S": clients.company_id}, "client_id": {"S": "C0028"}},
+    )
+    expand_pages()
+    deliver_outboxes()
+    # Then the 9 clients left got one statement each, and the job counts 9, not the second
+    # page's first client twice, and is done (no recipient it will wait for forever)
+    addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
+    assert addressed == [f"c{n:04d}@clientes.example" for n in range(26, 36) if n != 28]
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 9, 9, 0, 0, 0)
+
+
+def test_a_rest_asked_for_before_pages_had_a_bound_goes_through_its_page_as_before(
+    api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.core import aws
+
+    # Given a job of 10 clients in two pages of 5 that run in parts, whose first page's first
+    # part asked for its rest as the release before did: no bound of the page in the request
+    parts_of_one_statement_in_pages_of_five(monkeypatch)
+    started = start(api, clients, from_client="C0026", to_client="C0035")
+    really_send = aws.send_json_messages
+
+    def as_before(queue_name: str, bodies: list[dict[str, Any]]) -> None:
+        old = [{k: v for k, v in b.items() if k not in ("until", "last_page")} for b in bodies]
+        really_send(queue_name, old)
+
+    monkeypatch.setattr(aws, "send_json_messages", as_before)
+    assert expand_pages(limit=1) == 1
+    monkeypatch.setattr(aws, "send_json_messages", really_send)
+    # When every part runs
+    expand_pages()
+    deliver_outboxes()
+    # Then each client got one statement and the job counts each once and is done
+    addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
+    assert addressed == [f"c{n:04d}@clientes.example" for n in range(26, 36)]
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 10, 10, 0, 0, 0)
+
+
+def test_a_first_part_delivered_again_after_its_page_was_counted_renders_nothing(
+    api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.core.aws import send_json_messages
+    from chalicelib.producers.documents import bulk
+    from chalicelib.producers.sends.manual import send_jobs_queue
+
+    # Given a job of 10 clients whose page ran in parts to its end and whose e-mails went
+    monkeypatch.setattr(bulk, "PART_SECONDS", 0.0)
+    started = start(api, clients, from_client="C0026", to_client="C0035")
+    expand_pages()
+    deliver_outboxes()
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 10, 10, 0, 0, 0)
+    # When SQS delivers the page's first part again, late
+    first_part = {"company_id": clients.company_id, "job_id": started["job_id"], "page": 0, "cursor": None}
+    send_json_messages(send_jobs_queue(), [first_part | {"kind": "statements"}])
+    with counted_requests() as requests:
+        handled = expand_pages()
+    # Then only that delivery ran: it read the job once, read no client, stored no PDF and asked
+    # for no part, and the job and the mailbox are as they were
+    assert handled == 1
+    assert requests["dynamodb:GetItem"] == 1 and requests["dynamodb:Query"] == 0
+    assert requests["s3:PutObject"] == 0 and requests["sqs:SendMessageBatch"] == 0
+    assert len(company_files(clients.company_id, "documents")) == 10
+    deliver_outboxes()
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 10, 10, 0, 0, 0)
+    assert len(mailbox.messages()) == 10

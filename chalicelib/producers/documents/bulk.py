@@ -20,6 +20,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 from chalicelib.core import clock
@@ -151,47 +152,71 @@ def expand_statement_page(
     *,
     after: str | None = None,
     carried: dict[str, Any] | None = None,
+    until: str | None = None,
+    last_page: bool = False,
 ) -> PageReport:
     """One page of a bulk statement job: the next page asked for first, then each client's
     statement rendered and queued, or skipped with its reason (the send-jobs worker).
 
     A page whose rendering takes longer than :data:`PART_SECONDS` writes what it rendered, hands
-    it off, and asks for its own rest: the same page and cursor (the same clients), ``after`` the
-    last client it went through and ``carried``: its counts so far. The part that reaches the
-    page's end counts the whole page, once. Each part goes through the clients in order from
-    where the one before stopped, so every chain of parts (a part delivered twice may stop at
-    another client) goes through each client once and counts the same totals."""
+    it off, and asks for its own rest: the same page, ``after`` the last client it went through,
+    ``carried``: its counts so far, and the page's bound as its first part read it: ``until`` the
+    client the next page starts after, or ``last_page``. A rest part goes through the clients
+    after ``after`` up to that bound as they are now (at most :data:`PAGE_SIZE` a part), so a
+    client added or removed meanwhile shifts nothing into the next page nor out of both. The
+    part that reaches the page's end counts the whole page, once. Each part goes through the
+    clients in order from where the one before stopped, so every chain of parts (a part
+    delivered twice may stop at another client) goes through each client once and counts the same
+    totals. A rest without a bound (asked for before pages had one) reads the page again from
+    its cursor, as then. Any part of a page already counted (delivered again after its chain
+    ended) stops after reading the job: it would render only to have its count refused."""
     from chalicelib.core.files import discard_files
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue_with_files, hand_off
     from chalicelib.producers.documents.send import STORED, Renderer, statement_data
     from chalicelib.producers.sends.manual import put_job_pages
     from chalicelib.store import documents as store
     from chalicelib.store import outbox as job_store
-    from chalicelib.store.clients import select_clients
+    from chalicelib.store.clients import client_of_cursor, select_clients
     from chalicelib.tenants.companies import get_company
 
     started = time.monotonic()
     report = PageReport(job_id, page)
-    job = job_store.get_job(company_id, job_id)
-    if job is None:
+    job, counted = job_store.get_job_for_page(company_id, job_id, page)
+    if job is None or counted:  # gone, or this page's chain of parts ended: nothing left to do
         job_store.job_page_done(company_id, job_id, page)
+        if counted:
+            logger().info(
+                "bulk statement page counted already",
+                extra={"company_id": company_id, "job_id": job_id, "page": page, "after": after},
+            )
         return report
     spec = json.loads(job.selection or "{}")
     chosen = StatementSelection(**((spec.get("selection") or {}).get("statements") or {}))
-    clients, next_cursor = select_clients(
+    choose = partial(
+        select_clients,
         company_id,
         first=chosen.from_client,
-        last=chosen.to_client,
         preferred_agent=chosen.preferred_agent,
         collection_agent=chosen.collection_agent,
         classification=chosen.classification,
         limit=PAGE_SIZE,
-        cursor=cursor,
     )
-    if next_cursor and after is None:  # the next page starts before this one works (its first part)
-        put_job_pages(company_id, job_id, [{"page": page + 1, "cursor": next_cursor, "kind": KIND}])
-    if after is not None:  # an earlier part of this page went through these
-        clients = [c for c in clients if c.client_id > after]
+    bound: dict[str, Any] = {}  # the page's bound, for its rest (none known: a rest as before)
+    more: str | None = None  # a rest part's clients go on past what it read, up to the bound
+    if after is not None and (until is not None or last_page):  # a rest: up to the page's bound
+        bound = {"until": until} if until is not None else {"last_page": True}
+        last = until if until is not None else chosen.to_client
+        clients, read_on = choose(last=last, after=after, cursor=None)
+        more = client_of_cursor(read_on) if read_on else None
+    else:
+        clients, next_cursor = choose(last=chosen.to_client, cursor=cursor)
+        last_page = not next_cursor
+        if after is None:  # the page's first part: the next page starts before this one works
+            if next_cursor:
+                put_job_pages(company_id, job_id, [{"page": page + 1, "cursor": next_cursor, "kind": KIND}])
+            bound = {"until": client_of_cursor(next_cursor)} if next_cursor else {"last_page": True}
+        else:  # a rest asked for before pages had a bound: the page read again, as then
+            clients = [c for c in clients if c.client_id > after]
     company = get_company(company_id)
     renderer = Renderer(company, STATEMENT)
     as_of = date.fromisoformat(spec["as_of"]) if spec.get("as_of") else _today(company)
@@ -266,6 +291,8 @@ def expand_statement_page(
             "the page failed before its messages were written",
         )
         raise
+    if rest_after is None and more is not None:  # more of this page than one read: the rest goes on
+        rest_after = more
     # A PDF goes when no message written names it: the write failed, or this page was expanded
     # before (a retry) and its messages, with their own PDFs, were written then.
     written = enqueue_with_files(
@@ -284,6 +311,7 @@ def expand_statement_page(
             "cursor": cursor,
             "kind": KIND,
             "after": rest_after,
+            **bound,
             "carried": {
                 "messages": queued,
                 "failed_at_enqueue": failed_at_enqueue,
@@ -307,7 +335,7 @@ def expand_statement_page(
         total=queued + skipped + report.failed,
         failed=failed_at_enqueue + report.failed,
         skipped=skipped,
-        last_page=not next_cursor,
+        last_page=last_page,
         skip_reasons=reasons,
         fail_reasons=failures,
     )
