@@ -357,3 +357,77 @@ def test_a_company_with_more_administrators_than_ses_takes_on_one_message_tells_
     # And the next run tells nobody again
     the_hourly_check_runs(api)
     assert all(len(notices_received(moto, a)) == 1 for a in administrators)
+
+
+def test_an_administrator_address_pregon_cannot_send_to_is_left_out_and_the_others_are_told(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
+) -> None:
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    domain = f"avisos.{company}.example"
+    # Given a company whose staff directory (free text, written by its API key or its
+    # administrators) holds administrators whose "address" is no address: one that tries to add a
+    # header, one that names two people, one that is a name
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    staff_user(company, "inyecta", f"x@{company}.example\nBcc: victima@otra.example", level=1)
+    staff_user(company, "dos", f"uno@{company}.example, victima@otra.example", level=1)
+    staff_user(company, "nombre", "Beto Pérez", level=1)
+    verified_sending_domain(company, domain)
+    # When its records go and the hourly check runs
+    clock.set_now(T0 + timedelta(days=3))
+    ses_removes_the_identity(domain)
+    report = the_hourly_check_runs(api)
+    # Then the check did not fail and the administrator with an address is told, on a message
+    # naming only her, with no header the directory wrote
+    assert report["failed"] == 0
+    [notice] = notices_received(moto, f"ana@{company}.example")
+    assert [a.addr_spec for a in notice["To"].addresses] == [f"ana@{company}.example"]
+    assert notice["Bcc"] is None
+    # And nobody else: not the addresses written into the others
+    assert notices_received(moto, "victima@otra.example") == []
+    assert notices_received(moto, f"uno@{company}.example") == []
+    assert all("victima@otra.example" not in json.dumps(m["destinations"]) for m in requests_sent(moto))
+
+
+def requests_sent(moto_endpoint: str) -> list[dict[str, Any]]:
+    """What Pregón asked SES (moto) to send: each raw message's destinations."""
+    import requests
+
+    return list(requests.get(f"{moto_endpoint}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"])
+
+
+def test_the_notices_one_company_causes_are_bounded_per_day_and_the_rest_wait_for_the_next(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
+) -> None:
+    from chalicelib.messaging.accounts.domain_checks import NOTICE_MESSAGES_PER_COMPANY_PER_DAY as limit
+
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    # Given a company that put an address of its choosing in its staff directory as an
+    # administrator and has one more verified domain than its daily notices
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    domains = [verified_sending_domain(company, f"d{n:02d}.{company}.example") for n in range(limit + 1)]
+    # When all their records go and the hourly check runs
+    lost = T0 + timedelta(days=3)
+    clock.set_now(lost)
+    for domain in domains:
+        ses_removes_the_identity(domain)
+    report = the_hourly_check_runs(api)
+    # Then Pregón sends that company its daily number of notices, no more, and the check does not fail
+    assert report["failed"] == 0
+    assert len(notices_received(moto, f"ana@{company}.example")) == limit
+    # And the domain left out is still noted unverified, its notice not marked sent
+    waiting = [d for d in domains if "unverified_notice_for" not in stored(d)]
+    assert len(waiting) == 1 and stored(waiting[0])["unverified_since"] == stored_time(lost)
+    # When the check runs again that day, nothing more goes
+    clock.set_now(lost + timedelta(hours=1))
+    the_hourly_check_runs(api)
+    assert len(notices_received(moto, f"ana@{company}.example")) == limit
+    # When it runs the next day (UTC), the one left out is told
+    clock.set_now(lost + timedelta(hours=12))
+    the_hourly_check_runs(api)
+    received = notices_received(moto, f"ana@{company}.example")
+    assert len(received) == limit + 1
+    assert received[-1]["Subject"].endswith(f"{waiting[0]} dejó de estar verificado")

@@ -44,6 +44,12 @@ ADMIN_LEVEL = 1
 # recipients are both its destinations and its To header (moto counts both, 2 x 25 = 50), so 25
 # stays within the limit however it is counted.
 SES_RECIPIENTS_PER_MESSAGE = 25
+# The most notice messages one company causes a day (UTC), every domain of it together: who its
+# administrators are is its own free text (an API key with staff:write writes it), and a company
+# whose domains keep losing their records would otherwise have Pregón's own address mail whom it
+# chose, as often as it liked. At 25 administrators a message, up to 250 recipients a day; a notice
+# over the limit is not marked sent, and goes with the first check of the next day.
+NOTICE_MESSAGES_PER_COMPANY_PER_DAY = 10
 
 
 @dataclass
@@ -145,9 +151,16 @@ def _send_notice(
     from chalicelib.tenants.staff import list_users
 
     company = get_company(entry.company_id)
-    administrators = sorted(
-        {u.email for u in list_users(entry.company_id) if u.level == ADMIN_LEVEL and u.active and u.email}
-    )
+    listed = [u for u in list_users(entry.company_id) if u.level == ADMIN_LEVEL and u.active and u.email]
+    administrators = sorted({u.email for u in listed if u.email and _sendable(u.email)})
+    unsendable = sorted(u.user_id for u in listed if u.email and not _sendable(u.email))
+    if unsendable:
+        # the directory's e-mail is free text: a name, two addresses, a line break would make the
+        # message (or SES) refuse everyone's notice, every hour; those users are left out
+        logger().warning(
+            "sending domain notice left out administrators whose e-mail is no address SES sends to",
+            extra={"company_id": entry.company_id, "domain": entry.domain, "user_ids": unsendable},
+        )
     if not administrators:
         logger().warning(
             "sending domain stopped verifying and no administrator has an e-mail address",
@@ -160,11 +173,22 @@ def _send_notice(
     ses: Any = client("sesv2")
     # A company with more administrators than one message names gets one message per 25. Should
     # the first fail, nobody was told and the claim is taken back (the next check sends it); a
-    # later one that fails is logged, never sent again to those told already.
+    # later one that fails is logged, never sent again to those told already. A message over the
+    # company's daily limit is not sent: the first one takes the claim back (the first check of the
+    # next day sends it), a later one leaves the rest untold (logged).
     for first in range(0, len(administrators), SES_RECIPIENTS_PER_MESSAGE):
         group = administrators[first : first + SES_RECIPIENTS_PER_MESSAGE]
-        message = notice_message(company, entry, since, lapses_at, accounts, group, kind=kind)
+        if not _within_daily_notices(entry.company_id):
+            logger().warning(
+                "sending domain notices over the company's daily limit",
+                extra={"company_id": entry.company_id, "domain": entry.domain, "not_told": len(group)},
+            )
+            if first == 0:  # nobody told: the first check of the next day sends it
+                store.release_unverified_notice(entry.domain, entry.company_id, since, notices=notices)
+                return 0
+            break
         try:
+            message = notice_message(company, entry, since, lapses_at, accounts, group, kind=kind)
             ses.send_email(
                 FromEmailAddress=notice_from(),
                 Destination={"ToAddresses": group},
@@ -189,6 +213,24 @@ def _send_notice(
         },
     )
     return 1
+
+
+def _sendable(address: str) -> bool:
+    """Whether a staff directory's e-mail is one address SES sends a notice to: valid (as the
+    project checks addresses) and plain ASCII (SES sends no SMTPUTF8)."""
+    from chalicelib.core.emails import is_email
+
+    return address.isascii() and is_email(address)
+
+
+def _within_daily_notices(company_id: str) -> bool:
+    """Count one notice message against the company's day (UTC); False, nothing counted, once it
+    caused ``NOTICE_MESSAGES_PER_COMPANY_PER_DAY``."""
+    from chalicelib.store import rate_limits
+
+    start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    key = f"{company_id}#domain-notices#{start.date().isoformat()}"
+    return rate_limits.hit(key, NOTICE_MESSAGES_PER_COMPANY_PER_DAY, start + timedelta(days=1))
 
 
 def console_link(domain: str) -> str:
