@@ -176,23 +176,35 @@ _NOTICE_SENDER = re.compile(
 )
 
 
-def notice_sender_problem(name: str, address: str) -> str | None:
+def notice_sender_problem(name: str, address: str, *, mail_domain: str, inbound_domain: str) -> str | None:
     """What is wrong with the address Pregón's own notices come from, or None: a plain ASCII
-    address on a domain name (SES sends no SMTPUTF8), without a display name."""
-    if len(address) > 254 or not _NOTICE_SENDER.match(address):
+    address on a domain name (SES sends no SMTPUTF8), without a display name, on Pregón's own
+    domain: ``mail_domain``, one under it or one above it (no company may register those, so the
+    identity is never a company's), and not ``inbound_domain`` nor under it (the administrators'
+    replies would reach the inbound mailbox of the company named like its local part)."""
+    if len(address) > 254 or not _NOTICE_SENDER.fullmatch(address):
         return f"{name} must be a plain ASCII e-mail address, e.g. avisos@pregon.example.com: {address!r}"
+    domain, mail, inbound = address.rpartition("@")[2].lower(), mail_domain.lower(), inbound_domain.lower()
+    if domain == inbound or domain.endswith("." + inbound):
+        return f"{name} must not be on PREGON_INBOUND_DOMAIN ({inbound}): {address!r}"
+    if not (domain == mail or domain.endswith("." + mail) or mail.endswith("." + domain)):
+        return f"{name} must be on PREGON_MAIL_DOMAIN ({mail}), a domain under it or above it: {address!r}"
     return None
 
 
 def notice_from() -> str:
     """Who Pregón's own notices to companies' administrators come from (a sending domain stopped
     verifying): ``PREGON_NOTICE_FROM``, an address on a domain SES verifies in Pregón's own account,
-    never a company's (its sending domain may be the broken one); by default ``avisos@`` the
-    ``PREGON_MAIL_DOMAIN``. Checked on every read (``notice_sender_problem``): a wrong one stops the
-    notice with a message naming the variable, and ``infrastructure/aws/synth.py`` refuses a stage
-    that sets a wrong one. Read on every call, like the other settings only one function uses."""
+    never a company's (its sending domain may be the broken one) nor the inbound domain; by default
+    ``avisos@`` the ``PREGON_MAIL_DOMAIN``. Checked on every read (``notice_sender_problem``): a
+    wrong one stops the notice with a message naming the variable, and
+    ``infrastructure/aws/synth.py`` refuses a stage that sets a wrong one. Read on every call, like
+    the other settings only one function uses."""
     value = _env("PREGON_NOTICE_FROM").strip() or f"avisos@{get_settings().mail_domain}"
-    problem = notice_sender_problem("PREGON_NOTICE_FROM", value)
+    settings = get_settings()
+    problem = notice_sender_problem(
+        "PREGON_NOTICE_FROM", value, mail_domain=settings.mail_domain, inbound_domain=settings.inbound_domain
+    )
     if problem:
         raise ValueError(problem)
     return value

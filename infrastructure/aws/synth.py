@@ -91,11 +91,21 @@ def stage_config(project_dir: Path, stage: str) -> Json:
 
 def check_notice_sender(variables: Json) -> None:
     """Refuse a stage whose ``PREGON_NOTICE_FROM`` (Pregón's own notices to companies'
-    administrators) is not a plain ASCII address: its scheduled check would fail on every notice."""
+    administrators) is not a plain ASCII address on Pregón's mail domain (nor on its inbound domain):
+    its scheduled check would fail on every notice."""
     from chalicelib.core.settings import notice_sender_problem
 
     value = str(variables.get("PREGON_NOTICE_FROM") or "").strip()
-    problem = notice_sender_problem("PREGON_NOTICE_FROM", value) if value else None
+    problem = (
+        notice_sender_problem(
+            "PREGON_NOTICE_FROM",
+            value,
+            mail_domain=str(variables.get("PREGON_MAIL_DOMAIN") or "pregon.local"),
+            inbound_domain=str(variables.get("PREGON_INBOUND_DOMAIN") or "inbound.pregon.local"),
+        )
+        if value
+        else None
+    )
     if problem:
         raise SystemExit(f".chalice/config.json: {problem}")
 

@@ -624,6 +624,21 @@ def test_a_stage_whose_notice_sender_is_not_a_plain_address_is_not_synthesized(
     assert "PREGON_NOTICE_FROM must be a plain ASCII e-mail address" in str(refused.value)
 
 
+def test_a_stage_whose_notice_sender_is_on_its_inbound_domain_is_not_synthesized(tmp_path: Path) -> None:
+    # Given the prod stage's configuration with a notice sender on its inbound domain, where the
+    # administrators' replies would reach the inbound mailbox of the company named "acme"
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    variables = config["stages"]["prod"]["environment_variables"]
+    variables["PREGON_NOTICE_FROM"] = f"acme@{variables['PREGON_INBOUND_DOMAIN']}"
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(config))
+    # When it is read for synthesis
+    with pytest.raises(SystemExit) as refused:
+        synth.stage_config(tmp_path, "prod")
+    # Then the synthesis stops, naming the setting and the domain it may not be on
+    assert "PREGON_NOTICE_FROM must not be on PREGON_INBOUND_DOMAIN" in str(refused.value)
+
+
 def test_a_bulk_page_has_four_minutes_and_its_queue_waits_six_times_each_workers_timeout(
     template: Json,
 ) -> None:
