@@ -201,9 +201,11 @@ def notice_from() -> str:
     ``infrastructure/aws/synth.py`` refuses a stage that sets a wrong one. Read on every call, like
     the other settings only one function uses."""
     value = _env("PREGON_NOTICE_FROM").strip() or f"avisos@{get_settings().mail_domain}"
-    settings = get_settings()
     problem = notice_sender_problem(
-        "PREGON_NOTICE_FROM", value, mail_domain=settings.mail_domain, inbound_domain=settings.inbound_domain
+        "PREGON_NOTICE_FROM",
+        value,  # the domains as the environment has them now, as the address is read
+        mail_domain=_env("PREGON_MAIL_DOMAIN", "pregon.local"),
+        inbound_domain=_env("PREGON_INBOUND_DOMAIN", "inbound.pregon.local"),
     )
     if problem:
         raise ValueError(problem)
