@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import StaffUnit, StaffUser
+from chalicelib.core.emails import checked_email
 from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.store import staff as store
 from chalicelib.tenants.auth.principal import Principal
@@ -120,7 +121,7 @@ def save_user(company_id: str, user_id: str, fields: UserFields) -> tuple[StaffU
         raise ValidationFailed(
             [{"field": "user_id", "message": "use 1-64 letters, digits, '_', '.', '@' or '-'"}]
         )
-    _check(company_id, fields)
+    fields = _check(company_id, fields)
     stored = store.get_user(company_id, user_id)
     if stored is None and fields.level is None:
         raise ValidationFailed([{"field": "level", "message": "is required for a new user"}])
@@ -138,8 +139,17 @@ def save_user(company_id: str, user_id: str, fields: UserFields) -> tuple[StaffU
     return user, stored is None
 
 
-def _check(company_id: str, fields: UserFields) -> None:
+def _check(company_id: str, fields: UserFields) -> UserFields:
+    """The fields as saved (the e-mail address in its normalized form), or a ``ValidationFailed``
+    naming every bad one. The address is where Pregón writes to the user (a domain's notices to
+    administrators, the From a personal account speaks as): one plain address, never a list, a
+    name or a line break."""
     errors: list[dict[str, str]] = []
+    if fields.email is not None:
+        try:
+            fields = replace(fields, email=checked_email(fields.email, field="email"))
+        except ValidationFailed as exc:
+            errors += exc.errors
     if fields.level is not None and fields.level not in LEVELS:
         errors.append({"field": "level", "message": "must be 1, 2, 3 or 4"})
     for name, kind in (("branch", "branch"), ("department", "department")):
@@ -153,6 +163,7 @@ def _check(company_id: str, fields: UserFields) -> None:
             )
     if errors:
         raise ValidationFailed(errors)
+    return fields
 
 
 # --- branches and departments ------------------------------------------------------------------

@@ -19,7 +19,12 @@ from tests.steps.domains import (
     ses_removes_the_identity,
     verified_sending_domain,
 )
-from tests.steps.tenants import Tenant, make_tenant, staff_user
+from tests.steps.tenants import (
+    Tenant,
+    make_tenant,
+    staff_user,
+    staff_user_saved_before_addresses_were_checked,
+)
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)  # the clock fixture's instant
 
@@ -366,13 +371,14 @@ def test_an_administrator_address_pregon_cannot_send_to_is_left_out_and_the_othe
     pregon_notice_sender_verified()
     company = tenant.company_id
     domain = f"avisos.{company}.example"
-    # Given a company whose staff directory (free text, written by its API key or its
-    # administrators) holds administrators whose "address" is no address: one that tries to add a
-    # header, one that names two people, one that is a name
+    # Given a company whose staff directory (saved as free text before addresses were checked, by
+    # its API key or its administrators) holds administrators whose "address" is no address: one
+    # that tries to add a header, one that names two people, one that is a name
     staff_user(company, "ana", f"ana@{company}.example", level=1)
-    staff_user(company, "inyecta", f"x@{company}.example\nBcc: victima@otra.example", level=1)
-    staff_user(company, "dos", f"uno@{company}.example, victima@otra.example", level=1)
-    staff_user(company, "nombre", "Beto Pérez", level=1)
+    legacy = staff_user_saved_before_addresses_were_checked
+    legacy(company, "inyecta", f"x@{company}.example\nBcc: victima@otra.example", level=1)
+    legacy(company, "dos", f"uno@{company}.example, victima@otra.example", level=1)
+    legacy(company, "nombre", "Beto Pérez", level=1)
     verified_sending_domain(company, domain)
     # When its records go and the hourly check runs
     clock.set_now(T0 + timedelta(days=3))

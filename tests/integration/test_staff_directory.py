@@ -122,3 +122,44 @@ def test_a_deactivated_user_is_refused_on_every_route(
     response = api.http.request(method, concrete, headers=deactivated, body=data)
     assert response.status_code == 403, (method, path, response.body)
     assert "deactivated" in body(response)["message"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "x@co.example\nBcc: victima@otra.example",
+        "uno@co.example, victima@otra.example",
+        "Ana <ana@co.example>",
+        "ana",
+    ],
+)
+def test_a_staff_address_pregon_could_not_write_to_is_refused_naming_email_and_nothing_is_saved(
+    api: Client, tenant: Tenant, address: str
+) -> None:
+    # Given an administrator
+    # When they put a user in the directory with an e-mail field that is not one plain address
+    response = api.http.put(
+        "/staff/users/rita",
+        headers=tenant.admin_headers() | {"Accept-Language": "es"},
+        body=json.dumps({"level": 1, "email": address}),
+    )
+    # Then it is refused naming the field, in Spanish
+    assert response.status_code == 422, response.body
+    refusal = body(response)
+    assert refusal["field"] == "email"
+    assert "no es una dirección de e-mail válida" in refusal["message"]
+    # And nobody was added
+    listed = body(api.http.get("/staff/users", headers=tenant.admin_headers()))["items"]
+    assert "rita" not in [u["user_id"] for u in listed]
+
+
+def test_a_staff_address_is_kept_in_its_normalized_form(api: Client, tenant: Tenant) -> None:
+    # When an administrator saves a user's address with its domain in capitals and spaces around it
+    response = api.http.put(
+        "/staff/users/rita",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"level": 2, "email": "  Rita.Diaz@CargasDelSur.Example "}),
+    )
+    # Then the address is kept as one plain address, its domain in lower case
+    assert response.status_code in (200, 201), response.body
+    assert body(response)["email"] == "Rita.Diaz@cargasdelsur.example"

@@ -70,6 +70,21 @@ def staff_user(company_id: str, user_id: str, email: str, level: int = 4) -> Non
     save_user(company_id, user_id, UserFields(email=email, level=level))
 
 
+def staff_user_saved_before_addresses_were_checked(
+    company_id: str, user_id: str, email: str, level: int
+) -> None:
+    """A user whose e-mail field the directory took as free text (before Pregón checked it was one
+    plain address): written as such a save wrote it."""
+    from chalicelib.core import clock
+    from chalicelib.core.domain import StaffUser
+    from chalicelib.store import staff as store
+
+    store.save_user(
+        StaffUser(company_id=company_id, user_id=user_id, level=level, email=email, source="directory"),
+        clock.now(),
+    )
+
+
 def personal_sender_account(api: Any, headers: dict[str, str], user_id: str, mailbox: MailCatcher) -> str:
     """A user's own sender account (C5) saved through the API on the test's SMTP server, from
     clara@cargasdelsur.example, its password not set yet; returns the account's API path."""
