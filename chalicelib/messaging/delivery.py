@@ -6,10 +6,11 @@ A drain (one ``on_sqs_message`` invocation, or a wake-up) works on one outbox:
 2. counts them into the account's rate-limit window (C2) with a conditional update; when the
    window is full it stops and asks to be woken when the next window opens;
 3. claims them (conditional updates: of two drains, one owns each message);
-4. skips suppressed addresses (Q5, STOP), sends the rest over one session of the channel
-   (one SMTP connection, SES, SNS, the SMS gateway) and records each outcome on the message:
-   sent with the provider's id; a transient failure queued again after an exponential backoff;
-   a permanent one (or the last attempt) failed with the provider's own text.
+4. skips suppressed addresses (Q5, STOP; only the reply to an SMS's HELP passes), sends the rest
+   over one session of the channel (one SMTP connection, SES, SNS, the SMS gateway) and records
+   each outcome on the message: sent with the provider's id; a transient failure queued again
+   after an exponential backoff; a permanent one (or the last attempt) failed with the provider's
+   own text.
 
 Outcomes are written by a background writer 25 at a time, so the connection never waits on
 DynamoDB. A drain that runs out of time kicks its outbox again instead of running on.
@@ -36,7 +37,7 @@ from chalicelib.core.domain import Communication, SenderAccount
 from chalicelib.core.errors import DeliveryFailed, PregonError
 from chalicelib.core.observability import channel_metric, logger, metrics
 from chalicelib.core.settings import get_settings
-from chalicelib.messaging.suppression import suppression_key
+from chalicelib.messaging.suppression import holding_back, suppression_key
 from chalicelib.store import communications as store
 from chalicelib.store import companies as company_store
 from chalicelib.store import outbox as outbox_store
@@ -112,7 +113,7 @@ class _Composer:
                 message = next(upcoming, None)
                 if message is None:
                     return
-                skip = suppression_key(message) in suppressed
+                skip = holding_back(message, suppressed) is not None
                 pending.append((message, None if skip else pool.submit(self._prepare, message)))
 
         top_up()
@@ -705,7 +706,7 @@ def _deliver(
     now: datetime,
     report: DrainReport,
 ) -> Communication:
-    entry = suppressed.get(suppression_key(message))
+    entry = holding_back(message, suppressed)  # a HELP reply is sent even to a STOPped number
     if entry is not None:
         report.suppressed += 1
         return replace(

@@ -27,6 +27,37 @@ def suppression_key(message: Communication) -> str:
     return address.lower() if message.channel == "email" else address
 
 
+# A HELP reply (C6) is the one message a suppressed number still gets: carriers (CTIA, the US/CA
+# short-code and 10DLC rules AWS End User Messaging follows) require HELP to be answered even after
+# STOP. It is told apart by its cause, which only the inbound-SMS producer writes (every producer
+# sets its own prefix: ``event:``, ``manual:``, ``document:``...; no caller chooses a cause), so no
+# template, event type or send can pass the list this way.
+HELP_REPLY_CAUSE = "sms-help:"
+
+
+def help_reply_cause(inbound_id: str) -> str:
+    """The cause of the reply to one inbound SMS's HELP."""
+    return f"{HELP_REPLY_CAUSE}{inbound_id}"
+
+
+def answers_help(message: Communication) -> bool:
+    """True for the automatic reply to an inbound SMS's HELP (an SMS caused by
+    :func:`help_reply_cause`); not for staff resending it (a resend keeps the cause)."""
+    return (
+        message.channel == "sms"
+        and message.kind == "automatic"
+        and message.resend_of is None
+        and (message.cause or "").startswith(HELP_REPLY_CAUSE)
+    )
+
+
+def holding_back(message: Communication, suppressed: dict[str, Any]) -> Any | None:
+    """The suppression entry that keeps ``message`` from being sent, or None: a suppressed
+    address's entry, except for a HELP reply (:func:`answers_help`), which goes out regardless."""
+    entry = suppressed.get(suppression_key(message))
+    return None if entry is None or answers_help(message) else entry
+
+
 def normalize_address(company_id: str, raw: str, *, field: str = "address") -> str:
     """An e-mail address (checked, lower-cased) or a phone number (E.164, read in the company's
     SMS region when it has no country code). Raises ValidationFailed naming ``field``."""

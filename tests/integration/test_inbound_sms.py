@@ -343,6 +343,54 @@ def test_help_is_answered_with_the_company_help_text(
     assert sms_company.receive("necesito ayuda con la factura")["reply_id"] is None
 
 
+def test_help_is_answered_even_after_stop_and_nothing_else_is(
+    sms_company: SmsCompany, local_aws: dict[str, str]
+) -> None:
+    from chalicelib.store import communications
+
+    company_id = sms_company.company_id
+    # Given Ana texted STOP, so her number is suppressed
+    assert sms_company.receive("STOP")["outcome"] == "stopped"
+
+    # When she then texts HELP
+    help_outcome = sms_company.receive("HELP")
+    # Then the help text is sent to her, once, and SNS received it for her number
+    assert deliver_outboxes() == {"sent": 1, "failed": 0, "retried": 0, "suppressed": 0}
+    sms = sms_as_sent(local_aws, company_id, help_outcome["reply_id"])
+    assert sms["phone_number"] == ANA_PHONE
+    assert sms["message"] == "Cargas del Sur: llame al 0800-555-0101. BAJA para no recibir más SMS."
+    # And the history records it as an auto-reply to her HELP, like any other
+    reply = communications.get(company_id, help_outcome["reply_id"])
+    assert reply is not None and reply.state == "sent" and reply.message_type == "sms_auto_reply"
+    assert reply.in_reply_to == help_outcome["communication_id"] and reply.to_address == ANA_PHONE
+    # And a HELP SNS delivers twice is answered once: one reply per HELP received
+    first = sms_company.receive("HELP", inbound_id="help-1")
+    second = sms_company.receive("HELP", inbound_id="help-1")
+    assert second["outcome"] == "duplicate" and second["reply_id"] == first["reply_id"]
+    assert deliver_outboxes()["sent"] == 1
+
+    # When she then asks for her balance, Then nothing is sent: only HELP passes her STOP
+    balance = sms_company.receive("SALDO")
+    assert deliver_outboxes() == {"sent": 0, "failed": 0, "retried": 0, "suppressed": 1}
+    stored = communications.get(company_id, balance["reply_id"])
+    assert stored is not None and stored.state == "suppressed" and stored.provider_message_id is None
+    # And staff resending the help text is no answer to a HELP: suppressed too
+    resent = sms_company.api.http.post(
+        "/history/resend",
+        headers=sms_company.tenant.staff_headers(),
+        body=json.dumps({"ids": [help_outcome["reply_id"]]}),
+    )
+    assert resent.status_code == 202, resent.body
+    assert deliver_outboxes() == {"sent": 0, "failed": 0, "retried": 0, "suppressed": 1}
+
+    # When she texts START and asks again, Then the balance is answered
+    assert sms_company.receive("START")["outcome"] == "started"
+    answered = sms_company.receive("SALDO")
+    assert deliver_outboxes()["sent"] == 1
+    sms = sms_as_sent(local_aws, company_id, answered["reply_id"])
+    assert sms["message"] == "Estimado Ana Pérez su saldo pendiente es $ 15.300,50"
+
+
 # --- the register, idempotency, bad input -------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ The message arrives as AWS End User Messaging's two-way SMS payload (``originati
    phone (or contact's phone) is the sender's number, through the ``client-phones`` index;
 2. the message is logged as a received communication (in the client's register, or unassigned);
 3. STOP / BAJA ... put the number on the suppression list (reason ``stop``), START / ALTA lift it,
-   HELP / AYUDA are answered with the company's help text;
+   HELP / AYUDA are answered with the company's help text (even to a STOPped number);
 4. otherwise the company's keyword rules: a ticket (with the day's cap) or the client's balance;
 5. a reply goes through the outbox (``message_type="sms_auto_reply"``) linked by ``in_reply_to``.
 
@@ -29,6 +29,7 @@ from chalicelib.core import clock, domain
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.messaging.sms_text import render_sms
+from chalicelib.messaging.suppression import help_reply_cause
 from chalicelib.producers.sms_replies.keywords import compliance_action, mentions, parse_keywords
 from chalicelib.producers.sms_replies.rules import current_rules
 from chalicelib.store import communications as comm_store
@@ -188,8 +189,11 @@ def _decide(
     if sender is None:
         return _with(base, "logged", reason="the sender's number is not a phone number")
     if action == "help":
+        # Answered even to a STOPped number (carriers require it): its cause lets it pass the
+        # suppression list, and only it; one reply per HELP received, as every auto-reply.
         text = _help_text(company_id)
-        return _reply(base, company_id, sms, sender, client, contact_id, text)
+        cause = help_reply_cause(sms.inbound_id)
+        return _reply(base, company_id, sms, sender, client, contact_id, text, cause=cause)
     if client is None:
         return _with(base, "logged", reason="the number belongs to no single client: no reply")
     rules = current_rules(company_id)
@@ -350,8 +354,11 @@ def _reply(
     client: domain.Client | None,
     contact_id: str | None,
     text: str,
+    *,
+    cause: str | None = None,
 ) -> InboundOutcome:
-    """Queue the reply (once per inbound id), link it to the inbound record, then kick the outbox."""
+    """Queue the reply (once per inbound id), link it to the inbound record, then kick the outbox.
+    ``cause``: ``sms-in:<id>``, or a HELP's own (:func:`help_reply_cause`), which passes STOP."""
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes
 
     key = f"sms-reply:{sms.inbound_id}"
@@ -364,7 +371,7 @@ def _reply(
         kind="automatic",
         client_id=client.client_id if client else None,
         contact_id=contact_id,
-        cause=f"sms-in:{sms.inbound_id}",
+        cause=cause or f"sms-in:{sms.inbound_id}",
         idempotency_key=key,
     )
     enqueue(company_id, [message], kick=False)
