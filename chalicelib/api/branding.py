@@ -13,7 +13,8 @@ from chalicelib.tenants.branding import Brand
 branding = Blueprint(__name__)
 route = Routes(branding, schemas="branding_schemas")
 
-# The logo upload's body: base64 of an image a little over 200 kB (to say so), and the JSON around it.
+# The logo upload's body: base64 of a 200 kB image (wrapped in lines, as mail programs do) and the
+# JSON around it, with room; a bigger body is refused as a logo over 200 kB before it is parsed.
 MAX_LOGO_BODY_BYTES = 450 * 1024
 # Whoever asks for a logo without putting an image type first gets an S3 link valid this long.
 LINK_SECONDS = 600
@@ -47,9 +48,12 @@ def upload_logo(caller: Principal) -> Response:
     """Upload the logo (PNG or JPEG, at most 200 kB; SVG is refused): Pregón keeps it and serves it at a
     stable public URL for mail programs (W3)"""
     from chalicelib.api.branding_schemas import BrandingLogoIn
+    from chalicelib.tenants.branding import logo_too_large
     from chalicelib.tenants.branding import upload_logo as upload
 
-    body = parse_body(branding.current_request, BrandingLogoIn, max_bytes=MAX_LOGO_BODY_BYTES)
+    # A body over the cap is a logo far over 200 kB: the same answer, and it is never read
+    request = branding.current_request
+    body = parse_body(request, BrandingLogoIn, max_bytes=MAX_LOGO_BODY_BYTES, too_large=logo_too_large())
     return json_response(_out(upload(caller.company_id, body.content_base64, by=caller.subject)))
 
 

@@ -28,8 +28,11 @@ class BrandingIn(_Strict):
 
 
 class BrandingLogoIn(_Strict):
+    # No max_length: pydantic's "at most N characters" would answer a big logo before the clear
+    # "the logo is larger than 200 kB" does (the route caps the body, decode_upload the length).
     content_base64: str = Field(
-        max_length=420_000, description="A PNG or JPEG of at most 200 kB, base64 (SVG is refused)."
+        description="A PNG or JPEG of at most 200 kB, base64 (SVG is refused); a bigger one is 422 "
+        "`the logo is larger than 200 kB`."
     )
 
 

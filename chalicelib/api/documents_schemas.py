@@ -185,7 +185,12 @@ class DocumentSettingsOut(BaseModel):
 
 
 class LogoIn(_Strict):
-    content_base64: str = Field(max_length=420_000, description="A PNG or JPEG of at most 300 kB.")
+    # No max_length: pydantic's "at most N characters" would answer a big logo before the clear
+    # "the logo is larger than 300 kB" does (the route caps the body, decode_upload the length).
+    content_base64: str = Field(
+        description="A PNG or JPEG of at most 300 kB, base64; a bigger one is 422 "
+        "`the logo is larger than 300 kB`."
+    )
 
 
 class DocumentTemplateIn(_Strict):

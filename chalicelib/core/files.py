@@ -211,14 +211,18 @@ def image_url(key: str, seconds: int) -> str:
 def decode_upload(content_base64: str, *, field: str, max_bytes: int, too_large: str) -> bytes:
     """The bytes of a file sent as base64 (line breaks and spaces allowed, as mail programs wrap
     it); a 422 naming ``field`` when it is not base64, or ``too_large`` when it decodes to more
-    than ``max_bytes``."""
+    than ``max_bytes`` (told by its length before anything is decoded: base64 of ``max_bytes``
+    bytes is at most 4 characters for every 3)."""
     import base64
     import binascii
 
     from chalicelib.core.errors import ValidationFailed
 
+    compact = "".join(content_base64.split())
+    if len(compact) > 4 * -(-max_bytes // 3):
+        raise ValidationFailed([{"field": field, "message": too_large}])
     try:
-        data = base64.b64decode("".join(content_base64.split()), validate=True)
+        data = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValidationFailed([{"field": field, "message": "is not valid base64"}]) from exc
     if len(data) > max_bytes:

@@ -26,6 +26,7 @@ from chalicelib.core.settings import get_settings
 DEFAULT_PRIMARY = "#1F4E79"
 DEFAULT_ACCENT = "#E8A33D"
 MAX_LOGO_BYTES = 200 * 1024
+LOGO_TOO_LARGE = f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB"
 # How big e-mails show the logo: 48 px high, at most 240 px wide.
 LOGO_HEIGHT, LOGO_MAX_WIDTH = 48, 240
 MAX_URL = 1000
@@ -201,6 +202,12 @@ def _https_url(value: str, field: str) -> str:
     return value
 
 
+def logo_too_large() -> ValidationFailed:
+    """The one answer to every logo over :data:`MAX_LOGO_BYTES`, however much over it (the upload
+    route also gives it for a body over its cap, before reading it)."""
+    return ValidationFailed([{"field": "content_base64", "message": LOGO_TOO_LARGE}])
+
+
 def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
     """Keep an uploaded logo (PNG or JPEG by its bytes, at most 200 kB) and show it from now on."""
     from chalicelib.core.files import decode_upload, discard_unless_named, image_size, image_type, put_file
@@ -209,12 +216,7 @@ def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
 
     company = get_company(company_id)
     field = "content_base64"
-    data = decode_upload(
-        content_base64,
-        field=field,
-        max_bytes=MAX_LOGO_BYTES,
-        too_large=f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB",
-    )
+    data = decode_upload(content_base64, field=field, max_bytes=MAX_LOGO_BYTES, too_large=LOGO_TOO_LARGE)
     content_type = image_type(data)
     if content_type is None:
         head = data[:512].lstrip().lower()

@@ -3,7 +3,9 @@ wire: the raw bytes of an alert caught by the real SMTP server carry the logo an
 
 from __future__ import annotations
 
+import base64
 import email
+import json
 import re
 from email import policy
 from email.message import EmailMessage
@@ -117,6 +119,36 @@ def test_an_uploaded_logo_is_served_publicly_and_svg_or_a_big_file_is_refused(
     # When the logo is removed, the company's name stands in its place
     removed = api.http.delete("/company/branding/logo", headers=tenant.admin_headers())
     assert removed.status_code == 200 and body(removed)["logo_url"] is None
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        210_000,  # a little over 200 kB
+        400_000,  # its base64 is past the 420,000 characters the field once allowed
+        2_000_000,  # its body is past the route's cap: refused before it is read
+    ],
+)
+def test_every_logo_over_200_kb_gets_the_same_clear_answer_in_english_and_spanish(
+    api: Client, tenant: Tenant, size: int
+) -> None:
+    request = {"content_base64": base64.b64encode(png() + b"\0" * size).decode()}
+    # When an administrator uploads a logo over 200 kB, however much over
+    answer = api.http.put("/company/branding/logo", headers=tenant.admin_headers(), body=json.dumps(request))
+    # Then it is refused naming the field, saying the logo is larger than 200 kB
+    assert answer.status_code == 422, answer.body
+    assert body(answer)["field"] == "content_base64"
+    assert body(answer)["message"] == "content_base64: the logo is larger than 200 kB"
+    # And in Spanish when the caller asks for it
+    spanish = api.http.put(
+        "/company/branding/logo",
+        headers={**tenant.admin_headers(), "Accept-Language": "es-AR"},
+        body=json.dumps(request),
+    )
+    assert spanish.status_code == 422 and body(spanish)["field"] == "content_base64"
+    assert body(spanish)["message"] == "content_base64: el logo supera los 200 kB"
+    # And the company still has no logo
+    assert body(get_branding(api, tenant))["logo_url"] is None
 
 
 def _raw_alert(mailbox: MailCatcher) -> bytes:

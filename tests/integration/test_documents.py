@@ -508,6 +508,36 @@ def test_the_company_logo_is_on_its_documents_and_only_an_image_is_accepted(
     assert "Cargas del Sur" in pdf_text(pdf)
 
 
+@pytest.mark.parametrize(
+    "size",
+    [
+        310_000,  # a little over 300 kB
+        500_000,  # its base64 is past the 420,000 characters the field once allowed
+        1_200_000,  # its body is past the route's 1 MiB cap: refused before it is read
+    ],
+)
+def test_every_document_logo_over_300_kb_gets_the_same_clear_answer_in_english_and_spanish(
+    api: Client, tenant: Tenant, size: int
+) -> None:
+    import base64
+
+    request = json.dumps({"content_base64": base64.b64encode(a_png() + b"\0" * size).decode()})
+    # When an administrator uploads a documents' logo over 300 kB, however much over
+    answer = api.http.put("/documents/settings/logo", headers=tenant.admin_headers(), body=request)
+    # Then it is refused naming the field, saying the logo is larger than 300 kB
+    assert answer.status_code == 422, answer.body
+    assert body(answer)["field"] == "content_base64"
+    assert body(answer)["message"] == "content_base64: the logo is larger than 300 kB"
+    # And in Spanish when the caller asks for it
+    headers = {**tenant.admin_headers(), "Accept-Language": "es"}
+    spanish = api.http.put("/documents/settings/logo", headers=headers, body=request)
+    assert spanish.status_code == 422 and body(spanish)["field"] == "content_base64"
+    assert body(spanish)["message"] == "content_base64: el logo supera los 300 kB"
+    # And the company's documents still have no logo
+    settings = api.http.get("/documents/settings", headers=tenant.admin_headers())
+    assert settings.status_code == 200 and body(settings)["has_logo"] is False
+
+
 def test_a_document_logo_whose_settings_cannot_be_saved_leaves_no_file(
     api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ from chalicelib.core.domain import DocumentSettings, Movement, OpenMovements, Su
 from chalicelib.core.errors import NotFound, ValidationFailed
 
 MAX_LOGO_BYTES = 300 * 1024
+LOGO_TOO_LARGE = f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB"
 # The most movements a statement holds: those of a statement call, a client's open movements, and
 # a client's open receivables printed in their place (docs/documents.md, "How long a document may be").
 MAX_MOVEMENTS = 2000
@@ -79,14 +80,19 @@ def update_settings(
     return changed
 
 
+def logo_too_large() -> ValidationFailed:
+    """The one answer to every logo over :data:`MAX_LOGO_BYTES`, however much over it (the upload
+    route also gives it for a body over its cap, before reading it)."""
+    return ValidationFailed([{"field": "content_base64", "message": LOGO_TOO_LARGE}])
+
+
 def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettings:
     """Keep the company's logo (PNG or JPEG, at most 300 kB) for its documents."""
     from chalicelib.core.files import decode_upload, discard_unless_named, image_type, put_file
     from chalicelib.store import documents as store
 
-    too_large = f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB"
     data = decode_upload(
-        content_base64, field="content_base64", max_bytes=MAX_LOGO_BYTES, too_large=too_large
+        content_base64, field="content_base64", max_bytes=MAX_LOGO_BYTES, too_large=LOGO_TOO_LARGE
     )
     content_type = image_type(data)
     if content_type is None:
