@@ -437,3 +437,34 @@ def test_the_notices_one_company_causes_are_bounded_per_day_and_the_rest_wait_fo
     received = notices_received(moto, f"ana@{company}.example")
     assert len(received) == limit + 1
     assert received[-1]["Subject"].endswith(f"{waiting[0]} dejó de estar verificado")
+
+
+def test_administrators_sharing_one_mailbox_are_told_once(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
+) -> None:
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    domain = f"buzon.{company}.example"
+    # Given three administrators whose addresses reach one Gmail inbox (sub-addresses, dots) and one
+    # other administrator
+    staff_user(company, "v1", "victima+1@gmail.com", level=1)
+    staff_user(company, "v2", "victima+2@gmail.com", level=1)
+    staff_user(company, "v3", "vic.tima@googlemail.com", level=1)
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    verified_sending_domain(company, domain)
+    # When its records go and the hourly check runs
+    clock.set_now(T0 + timedelta(days=3))
+    ses_removes_the_identity(domain)
+    the_hourly_check_runs(api)
+    # Then one message names one address of that inbox and the other administrator: two recipients
+    [message] = [m for m in requests_sent(moto) if f"ana@{company}.example" in json.dumps(m["destinations"])]
+    named = message["destinations"]
+    assert f"ana@{company}.example" in named
+    assert (
+        sum(
+            address in named
+            for address in ("victima+1@gmail.com", "victima+2@gmail.com", "vic.tima@googlemail.com")
+        )
+        == 1
+    )

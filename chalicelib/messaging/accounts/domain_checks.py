@@ -25,6 +25,7 @@ from urllib.parse import quote
 from chalicelib.core import clock
 from chalicelib.core.aws import client
 from chalicelib.core.domain import Company, SenderDomain
+from chalicelib.core.emails import mailbox_key
 from chalicelib.core.localization import show_datetime
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, notice_from
@@ -152,7 +153,12 @@ def _send_notice(
 
     company = get_company(entry.company_id)
     listed = [u for u in list_users(entry.company_id) if u.level == ADMIN_LEVEL and u.active and u.email]
-    administrators = sorted({u.email for u in listed if u.email and _sendable(u.email)})
+    # One address per mailbox (``ana+1@x`` and ``ana+2@x`` both reach ``ana@x``): a directory of
+    # sub-addresses cannot have one person's inbox told many times over.
+    by_mailbox: dict[str, str] = {}
+    for address in sorted(u.email for u in listed if u.email and _sendable(u.email)):
+        by_mailbox.setdefault(mailbox_key(address), address)
+    administrators = sorted(by_mailbox.values())
     unsendable = sorted(u.user_id for u in listed if u.email and not _sendable(u.email))
     if unsendable:
         # the directory's e-mail is free text: a name, two addresses, a line break would make the
