@@ -19,6 +19,10 @@ WRITE = api_key("documents:write")
 READ = api_key("documents:read")
 MAX_DOCUMENT_BODY_BYTES = 1024 * 1024
 NO_STATEMENT_ACCOUNT = {409: "No working sender account for statements (their area, nor `all`)."}
+SENT_BY_ANOTHER = {
+    409: "A level-4 user posted the number of a document another user is responsible for (nothing is "
+    "sent, and nothing of that document is shown)."
+}
 
 
 def _body(model: Any) -> Any:
@@ -58,7 +62,9 @@ def _answer(outcome: Any) -> Response:
 
 def _posted(endpoint: str, body: str) -> Any:
     """A document the ERP posts: 202 once queued, 200 when the same document was sent already."""
-    return route(endpoint, WRITE, body=body, response="DocumentOut", status=202, existing=200)
+    return route(
+        endpoint, WRITE, body=body, response="DocumentOut", status=202, existing=200, errors=SENT_BY_ANOTHER
+    )
 
 
 def _send_order(caller: Principal, document_type: str, body: Any, party_id: str) -> Response:
@@ -68,7 +74,7 @@ def _send_order(caller: Principal, document_type: str, body: Any, party_id: str)
     request = OrderRequest(
         document_type, body.number, body.date, party_id, _lines(body), body.currency, user, name, body.notes
     )
-    return _answer(send_order(caller.company_id, request))
+    return _answer(send_order(caller, request))
 
 
 @_posted("POST /documents/orders", "OrderIn")
@@ -107,19 +113,19 @@ def post_statement(caller: Principal) -> Response:
         number=body.number,
         responsible_user=user,
     )
-    return _answer(send_statement(caller.company_id, request))
+    return _answer(send_statement(caller, request))
 
 
 @route("GET /documents/sent/{document_type}/{number}", STAFF, response="DocumentViewOut")
 def get_document(caller: Principal, document_type: str, number: str) -> Response:
     """A document sent, its e-mail's state and a 5-minute download link to its PDF (none once it was deleted
-    after sending, D3)"""
+    after sending, D3); level 4: only documents they are responsible for, as in the history"""
     from urllib.parse import unquote
 
     from chalicelib.producers.documents.send import view_document
     from chalicelib.producers.documents.templates import check_type
 
-    found = view_document(caller.company_id, check_type(document_type), unquote(number))
+    found = view_document(caller, check_type(document_type), unquote(number))
     return json_response(found)
 
 
@@ -158,10 +164,11 @@ def start_bulk_statements(caller: Principal) -> Response:
 
 @route("GET /documents/statements/bulk/{job_id}", READ, response="BulkStatementsOut")
 def get_bulk_statements(caller: Principal, job_id: str) -> Response:
-    """A bulk statement job's progress: total, sent, failed, skipped by reason, waiting (D2)"""
+    """A bulk statement job's progress: total, sent, failed, skipped by reason, waiting (D2); level 4:
+    own jobs only"""
     from chalicelib.producers.documents.bulk import get_bulk_statements as fetch
 
-    return json_response(fetch(caller.company_id, job_id))
+    return json_response(fetch(caller, job_id))
 
 
 # --- suppliers and open movements ------------------------------------------------------------------

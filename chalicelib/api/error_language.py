@@ -886,6 +886,9 @@ CATALOG: dict[str, str] = {
         "no existe el tipo de documento {document_type} (disponibles: {known})"
     ),
     "there is no {document_type} {number}": "no existe {document_type} {number}",
+    "the {document_type} {number} was sent before, by another user": (
+        "{document_type} {number} ya se envió antes, por otro usuario"
+    ),
     "is not a PDF (it must start with %PDF- and end with %%EOF)": (
         "no es un PDF (debe empezar con %PDF- y terminar con %%EOF)"
     ),

@@ -29,6 +29,7 @@ from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.producers.documents.settings import TooManyReceivables, receivables_as_movements
 from chalicelib.producers.documents.templates import STATEMENT
+from chalicelib.tenants.auth.principal import Principal, may_see
 
 PAGE_SIZE = 50
 KIND = "statements"
@@ -135,11 +136,17 @@ def progress(job: SendJob) -> BulkProgress:
     )
 
 
-def get_bulk_statements(company_id: str, job_id: str) -> BulkProgress:
+def get_bulk_statements(viewer: Principal, job_id: str) -> BulkProgress:
+    """A bulk statement job's progress; another user's job is not found for a level-4 user, as
+    in ``GET /sends/{job_id}`` (``may_see`` its ``created_by``)."""
     from chalicelib.store import outbox as job_store
 
-    job = job_store.get_job(company_id, job_id)
-    if job is None or json.loads(job.selection or "{}").get("kind") != KIND:
+    job = job_store.get_job(viewer.company_id, job_id)
+    if (
+        job is None
+        or not may_see(viewer, job.created_by)
+        or json.loads(job.selection or "{}").get("kind") != KIND
+    ):
         raise NotFound(f"there is no bulk statement job {job_id!r}")
     return progress(job)
 

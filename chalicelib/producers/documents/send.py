@@ -21,6 +21,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Company, Document, DocumentSettings, Movement, record_of
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.producers.documents.templates import ORDER, PURCHASE_ORDER, STATEMENT
+from chalicelib.tenants.auth.principal import Principal, may_see
 
 MAX_LINES = 500
 STORED = "document PDFs"  # how the log names the files documents store
@@ -112,14 +113,15 @@ class Formats:
 # --- the three documents ---------------------------------------------------------------------------
 
 
-def send_order(company_id: str, request: OrderRequest) -> DocumentOutcome:
+def send_order(caller: Principal, request: OrderRequest) -> DocumentOutcome:
     """Render and e-mail an order (to a client) or a purchase order (to a supplier)."""
     from chalicelib.producers.documents.settings import get_supplier
     from chalicelib.tenants.clients import find_client
     from chalicelib.tenants.companies import get_company
 
+    company_id = caller.company_id
     kind = request.document_type
-    previous = _previous(company_id, kind, request.number)
+    previous = _previous(caller, kind, request.number)
     if previous is not None:
         return previous
     if not request.lines:
@@ -185,20 +187,22 @@ def send_order(company_id: str, request: OrderRequest) -> DocumentOutcome:
         mail_data,
         responsible_user=request.responsible_user,
         client_id=request.recipient_id if kind == ORDER else None,
+        caller=caller,
     )
 
 
-def send_statement(company_id: str, request: StatementRequest) -> DocumentOutcome:
+def send_statement(caller: Principal, request: StatementRequest) -> DocumentOutcome:
     """Render and e-mail a client's account statement: its open movements and balance, and the
     company's statement comment."""
     from chalicelib.producers.documents.settings import get_open_movements, get_settings
     from chalicelib.tenants.clients import find_client
     from chalicelib.tenants.companies import get_company
 
+    company_id = caller.company_id
     company = get_company(company_id)
     as_of = request.as_of or _today(company)
     number = request.number or f"EC-{request.client_id}-{as_of:%Y%m%d}"
-    previous = _previous(company_id, STATEMENT, number)
+    previous = _previous(caller, STATEMENT, number)
     if previous is not None:
         return previous
     client = find_client(company_id, request.client_id)
@@ -229,6 +233,7 @@ def send_statement(company_id: str, request: StatementRequest) -> DocumentOutcom
         responsible_user=request.responsible_user,
         client_id=client.client_id,
         settings=settings,
+        caller=caller,
     )
 
 
@@ -306,11 +311,28 @@ def document_key(document_type: str, number: str) -> str:
     return f"{document_type}#{number}"
 
 
-def _previous(company_id: str, document_type: str, number: str) -> DocumentOutcome | None:
+def _previous(caller: Principal, document_type: str, number: str) -> DocumentOutcome | None:
     from chalicelib.store import documents as store
 
-    found = store.get_document(company_id, document_key(document_type, number))
-    return _outcome(found, duplicate=True) if found else None
+    found = store.get_document(caller.company_id, document_key(document_type, number))
+    return _repeated(caller, found) if found else None
+
+
+def _repeated(caller: Principal, first: Document) -> DocumentOutcome:
+    """What a repeated post answers: the first post's answer, with ``duplicate`` true. The record
+    keeps no address: the first answered its message's, which is read back (the message is
+    written before the record, so a recorded document has one). A caller who may not see the
+    first (a level-4 user, another's document: ``may_see``, as in the history) learns nothing of
+    it: 409 naming ``number``."""
+    from chalicelib.core.errors import Conflict
+    from chalicelib.store import communications as comm_store
+
+    comm = comm_store.get(first.company_id, first.communication_id) if first.communication_id else None
+    if not may_see(caller, comm.created_by if comm else first.responsible):
+        raise Conflict(
+            f"the {first.document_type} {first.number!r} was sent before, by another user", field="number"
+        )
+    return _outcome(first, duplicate=True, to_address=comm.to_address if comm else None)
 
 
 def _outcome(document: Document, *, duplicate: bool, to_address: str | None = None) -> DocumentOutcome:
@@ -463,6 +485,7 @@ def _send(
     *,
     responsible_user: str | None,
     client_id: str | None,
+    caller: Principal,
     settings: DocumentSettings | None = None,
 ) -> DocumentOutcome:
     from chalicelib.core.files import discard_files
@@ -494,7 +517,7 @@ def _send(
     if comm is None:  # a post racing this one enqueued it first
         found = store.get_document(company.company_id, document_key(document_type, number))
         if found is not None:
-            return _outcome(found, duplicate=True)
+            return _repeated(caller, found)
         from chalicelib.store import communications as comm_store
 
         existing = comm_store.existing_key(company.company_id, key)
@@ -515,7 +538,7 @@ def _send(
     if not store.record_document(document):
         first = store.get_document(company.company_id, document.document_key)
         if first is not None:
-            return _outcome(first, duplicate=True)
+            return _repeated(caller, first)
     return _outcome(document, duplicate=False, to_address=recipient[1])
 
 
@@ -533,16 +556,21 @@ class DocumentView:
     deleted_at: Any
 
 
-def view_document(company_id: str, document_type: str, number: str) -> DocumentView:
-    """A document sent, with a short-lived download link to its PDF (none once it was deleted)."""
+def view_document(viewer: Principal, document_type: str, number: str) -> DocumentView:
+    """A document sent, with a short-lived download link to its PDF (none once it was deleted).
+    Who sees it is who sees its e-mail in the history (``may_see`` its ``created_by``, the
+    document's responsible user): another's document is not found for a level-4 user."""
     from chalicelib.core.files import download_url
     from chalicelib.store import communications as comm_store
     from chalicelib.store import documents as store
 
+    company_id = viewer.company_id
     found = store.get_document(company_id, document_key(document_type, number))
-    if found is None:
+    comm = None
+    if found is not None and found.communication_id:
+        comm = comm_store.get(company_id, found.communication_id)
+    if found is None or not may_see(viewer, comm.created_by if comm else found.responsible):
         raise NotFound(f"there is no {document_type} {number!r}")
-    comm = comm_store.get(company_id, found.communication_id) if found.communication_id else None
     ref = comm.attachments[0] if comm and comm.attachments else None
     return record_of(
         DocumentView,
