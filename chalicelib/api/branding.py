@@ -48,12 +48,18 @@ def upload_logo(caller: Principal) -> Response:
     """Upload the logo (PNG or JPEG, at most 200 kB; SVG is refused): Pregón keeps it and serves it at a
     stable public URL for mail programs (W3)"""
     from chalicelib.api.branding_schemas import BrandingLogoIn
-    from chalicelib.tenants.branding import logo_too_large
+    from chalicelib.core.files import upload_too_large
+    from chalicelib.tenants.branding import LOGO_TOO_LARGE
     from chalicelib.tenants.branding import upload_logo as upload
 
     # A body over the cap is a logo far over 200 kB: the same answer, and it is never read
     request = branding.current_request
-    body = parse_body(request, BrandingLogoIn, max_bytes=MAX_LOGO_BODY_BYTES, too_large=logo_too_large())
+    body = parse_body(
+        request,
+        BrandingLogoIn,
+        max_bytes=MAX_LOGO_BODY_BYTES,
+        too_large=upload_too_large("content_base64", LOGO_TOO_LARGE),
+    )
     return json_response(_out(upload(caller.company_id, body.content_base64, by=caller.subject)))
 
 

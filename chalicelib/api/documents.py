@@ -284,11 +284,17 @@ def patch_document_settings(caller: Principal) -> Response:
 def put_logo(caller: Principal) -> Response:
     """The company's logo on its documents (PNG or JPEG, at most 300 kB)"""
     from chalicelib.api.documents_schemas import LogoIn
-    from chalicelib.producers.documents.settings import logo_too_large, set_logo
+    from chalicelib.core.files import upload_too_large
+    from chalicelib.producers.documents.settings import LOGO_TOO_LARGE, set_logo
 
     # A body over the cap is a logo far over 300 kB: the same answer, and it is never read
     request = documents.current_request
-    body = parse_body(request, LogoIn, max_bytes=MAX_DOCUMENT_BODY_BYTES, too_large=logo_too_large())
+    body = parse_body(
+        request,
+        LogoIn,
+        max_bytes=MAX_DOCUMENT_BODY_BYTES,
+        too_large=upload_too_large("content_base64", LOGO_TOO_LARGE),
+    )
     return json_response(_settings_out(set_logo(caller.company_id, body.content_base64, by=caller.subject)))
 
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from chalicelib.core.aws import client
 from chalicelib.core.domain import AttachmentRef
+from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.names import attachment_name
 from chalicelib.core.settings import get_settings
 
@@ -208,6 +209,12 @@ def image_url(key: str, seconds: int) -> str:
     )
 
 
+def upload_too_large(field: str, message: str) -> ValidationFailed:
+    """The 422 of a file over its size limit, naming ``field``: the same whether the decoded bytes,
+    the base64 text or the request's body told it (an upload route's body cap)."""
+    return ValidationFailed([{"field": field, "message": message}])
+
+
 def decode_upload(content_base64: str, *, field: str, max_bytes: int, too_large: str) -> bytes:
     """The bytes of a file sent as base64 (line breaks and spaces allowed, as mail programs wrap
     it); a 422 naming ``field`` when it is not base64, or ``too_large`` when it decodes to more
@@ -216,15 +223,13 @@ def decode_upload(content_base64: str, *, field: str, max_bytes: int, too_large:
     import base64
     import binascii
 
-    from chalicelib.core.errors import ValidationFailed
-
     compact = "".join(content_base64.split())
     if len(compact) > 4 * -(-max_bytes // 3):
-        raise ValidationFailed([{"field": field, "message": too_large}])
+        raise upload_too_large(field, too_large)
     try:
         data = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValidationFailed([{"field": field, "message": "is not valid base64"}]) from exc
     if len(data) > max_bytes:
-        raise ValidationFailed([{"field": field, "message": too_large}])
+        raise upload_too_large(field, too_large)
     return data

@@ -202,12 +202,6 @@ def _https_url(value: str, field: str) -> str:
     return value
 
 
-def logo_too_large() -> ValidationFailed:
-    """The one answer to every logo over :data:`MAX_LOGO_BYTES`, however much over it (the upload
-    route also gives it for a body over its cap, before reading it)."""
-    return ValidationFailed([{"field": "content_base64", "message": LOGO_TOO_LARGE}])
-
-
 def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
     """Keep an uploaded logo (PNG or JPEG by its bytes, at most 200 kB) and show it from now on."""
     from chalicelib.core.files import decode_upload, discard_unless_named, image_size, image_type, put_file

@@ -156,10 +156,14 @@ def _send_notice(
     # One address per mailbox (``ana+1@x`` and ``ana+2@x`` both reach ``ana@x``): a directory of
     # sub-addresses cannot have one person's inbox told many times over.
     by_mailbox: dict[str, str] = {}
-    for address in sorted(u.email for u in listed if u.email and _sendable(u.email)):
-        by_mailbox.setdefault(mailbox_key(address), address)
+    unsendable: list[str] = []
+    for user in sorted(listed, key=lambda u: u.email or ""):
+        if user.email and _sendable(user.email):
+            by_mailbox.setdefault(mailbox_key(user.email), user.email)
+        else:
+            unsendable.append(user.user_id)
     administrators = sorted(by_mailbox.values())
-    unsendable = sorted(u.user_id for u in listed if u.email and not _sendable(u.email))
+    unsendable.sort()
     if unsendable:
         # the directory's e-mail is free text: a name, two addresses, a line break would make the
         # message (or SES) refuse everyone's notice, every hour; those users are left out

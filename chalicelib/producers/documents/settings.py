@@ -80,12 +80,6 @@ def update_settings(
     return changed
 
 
-def logo_too_large() -> ValidationFailed:
-    """The one answer to every logo over :data:`MAX_LOGO_BYTES`, however much over it (the upload
-    route also gives it for a body over its cap, before reading it)."""
-    return ValidationFailed([{"field": "content_base64", "message": LOGO_TOO_LARGE}])
-
-
 def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettings:
     """Keep the company's logo (PNG or JPEG, at most 300 kB) for its documents."""
     from chalicelib.core.files import decode_upload, discard_unless_named, image_type, put_file
