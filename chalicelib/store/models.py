@@ -924,13 +924,15 @@ class PasswordAttemptModel(BoundModel):
 
 
 class RateLimitModel(BoundModel):
-    """One counter per (limit, key, time window), counted only by conditional updates."""
+    """One counter per (limit, key, time window), counted only by conditional updates: ``hits``,
+    or ``members`` for a limit that counts each thing once (``store.rate_limits.hit_once``)."""
 
     class Meta(_Meta):
         table_name = "rate-limits"
 
     limit_key = UnicodeAttribute(hash_key=True)
     hits = NumberAttribute(null=True)
+    members = UnicodeSetAttribute(null=True)
     expires = TTLAttribute(null=True)
 
 

@@ -626,3 +626,156 @@ def test_a_company_cannot_take_a_number_pregon_gave_another_before_it_is_set_up(
             f"/operator/companies/{tenant.company_id}/sms-numbers", headers=headers, body='{"numbers": []}'
         )
         assert refused.status_code == 403
+
+
+# --- the daily allowance of automatic replies per number (SMS pumping, auto-responder loops) -----
+
+BRUNO_PHONE = "+5493515551234"
+
+
+def rate_limit_items(company_id: str, kind: str) -> list[dict[str, Any]]:
+    """The raw ``rate-limits`` items counting the company's automatic SMS replies of one kind."""
+    from chalicelib.store.models import RateLimitModel
+
+    return [
+        item.attribute_values
+        for item in RateLimitModel.scan(RateLimitModel.limit_key.startswith(f"{company_id}#{kind}#"))
+    ]
+
+
+def test_a_number_gets_at_most_five_automatic_replies_a_day_and_another_number_still_gets_its_own(
+    sms_company: SmsCompany, local_aws: dict[str, str], clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from chalicelib.producers.sms_replies.allowance import AUTO_REPLIES_PER_NUMBER_PER_DAY
+
+    company_id = sms_company.company_id
+    assert AUTO_REPLIES_PER_NUMBER_PER_DAY == 5
+    # Given Bruno, another client of the company, with his own mobile
+    sms_company.api.http.put(
+        "/clients/CLI-8",
+        headers=sms_company.tenant.key_headers(),
+        body=json.dumps({"name": "Bruno Díaz", "phones": ["+54 9 351 555-1234"]}),
+    )
+    # When Ana asks for her balance six times in one day
+    outcomes = [sms_company.receive("SALDO", inbound_id=f"pump-{n}") for n in range(6)]
+    # Then the first five are answered and the sixth is not, saying why
+    assert [o["outcome"] for o in outcomes] == ["replied"] * 5 + ["capped"]
+    sixth = outcomes[5]
+    assert sixth["reply_id"] is None and sixth["reason"] == (
+        "the number had its 5 automatic replies of the day (UTC): no reply"
+    )
+    assert deliver_outboxes()["sent"] == 5
+    # And her register still holds the six SMS she sent, and the five replies
+    register = register_of(company_id, "CLI-7")
+    assert sorted(c.direction for c in register) == ["in"] * 6 + ["out"] * 5
+    received = [c for c in register if c.communication_id == sixth["communication_id"]]
+    assert [(c.state, c.text) for c in received] == [("received", "SALDO")]
+    # And the operator's log says so, naming the record but not her number
+    [logged] = [r for r in caplog.records if "daily automatic replies are used up" in r.getMessage()]
+    assert vars(logged)["communication_id"] == sixth["communication_id"]
+    assert ANA_PHONE not in caplog.text and ANA_PHONE[1:] not in caplog.text
+    # And the counter holds the five answered messages, under a key that is not her number
+    [counter] = rate_limit_items(company_id, "sms-auto-replies")
+    assert len(counter["members"]) == 5 and ANA_PHONE[1:] not in counter["limit_key"]
+
+    # When SNS delivers one of the answered messages again, Then it is the same reply, not a sixth
+    again = sms_company.receive("SALDO", inbound_id="pump-0")
+    assert again["outcome"] == "duplicate" and again["reply_id"] == outcomes[0]["reply_id"]
+    # And when Bruno asks the same day, Then he is answered: the allowance is per number
+    bruno = sms_company.receive("saldo", sender=BRUNO_PHONE)
+    assert bruno["outcome"] == "replied"
+    assert deliver_outboxes()["sent"] == 1
+    assert sms_as_sent(local_aws, company_id, bruno["reply_id"])["phone_number"] == BRUNO_PHONE
+    # And staff resending Ana a reply is never capped
+    resent = sms_company.api.http.post(
+        "/history/resend",
+        headers=sms_company.tenant.staff_headers(),
+        body=json.dumps({"ids": [outcomes[0]["reply_id"]]}),
+    )
+    assert resent.status_code == 202, resent.body
+    assert deliver_outboxes()["sent"] == 1
+
+    # When she asks at the last second of the UTC day, Then still no reply
+    clock.set_now(datetime(2026, 11, 2, 23, 59, 59, tzinfo=timezone.utc))
+    assert sms_company.receive("SALDO")["outcome"] == "capped"
+    # When the next UTC day begins, Then she is answered again
+    clock.set_now(datetime(2026, 11, 3, 0, 0, 0, tzinfo=timezone.utc))
+    next_day = sms_company.receive("SALDO")
+    assert next_day["outcome"] == "replied"
+    assert deliver_outboxes()["sent"] == 1
+    assert sms_as_sent(local_aws, company_id, next_day["reply_id"])["message"] == (
+        "Estimado Ana Pérez su saldo pendiente es $ 15.300,50"
+    )
+
+
+def test_help_is_answered_twice_a_day_even_after_the_other_replies_are_used_up(
+    sms_company: SmsCompany, local_aws: dict[str, str], clock: Any
+) -> None:
+    from chalicelib.store.tickets import tickets_of_client
+
+    company_id = sms_company.company_id
+    # Given Ana used up her day's automatic replies
+    for n in range(5):
+        assert sms_company.receive(f"saldo {n}")["outcome"] == "replied"
+    # When she then opens a ticket, Then the ticket is opened but no reply is sent
+    ticket = sms_company.receive("soporte: sin internet")
+    assert ticket["outcome"] == "capped" and ticket["ticket_id"] is not None
+    assert [t.ticket_id for t in tickets_of_client(company_id, "CLI-7")] == [ticket["ticket_id"]]
+    assert deliver_outboxes()["sent"] == 5
+    # When she texts HELP three times
+    helps = [sms_company.receive("AYUDA") for _ in range(3)]
+    # Then the first two are answered with the help text, and the third is not
+    assert [h["outcome"] for h in helps] == ["replied", "replied", "capped"]
+    assert helps[2]["reason"] == "the number had its 2 HELP replies of the day (UTC): no reply"
+    assert deliver_outboxes()["sent"] == 2
+    for answered in helps[:2]:
+        sms = sms_as_sent(local_aws, company_id, answered["reply_id"])
+        assert sms["message"] == "Cargas del Sur: llame al 0800-555-0101. BAJA para no recibir más SMS."
+    # And the third HELP is in her register like every SMS she sent
+    assert helps[2]["communication_id"] in {c.communication_id for c in register_of(company_id, "CLI-7")}
+    # When the next UTC day begins, Then HELP is answered again
+    clock.set_now(datetime(2026, 11, 3, 8, 0, tzinfo=timezone.utc))
+    assert sms_company.receive("HELP")["outcome"] == "replied"
+
+
+def test_concurrent_deliveries_from_one_number_never_get_more_than_five_replies(
+    sms_company: SmsCompany,
+) -> None:
+    import threading
+
+    from chalicelib.producers.sms_replies.replies import receive_inbound_sms
+
+    company_id = sms_company.company_id
+    # Given twelve SMS from Ana, delivered by SNS at the same moment to twelve handlers
+    payloads = [
+        json.dumps(
+            dict(
+                SAMPLE,
+                originationNumber=ANA_PHONE,
+                destinationNumber=sms_company.number,
+                messageBody="SALDO",
+                inboundMessageId=f"flood-{n}",
+            )
+        )
+        for n in range(12)
+    ]
+    start = threading.Barrier(len(payloads))
+    outcomes: list[str] = []
+
+    def deliver(payload: str) -> None:
+        start.wait()
+        outcomes.append(receive_inbound_sms(payload).outcome)
+
+    threads = [threading.Thread(target=deliver, args=(payload,)) for payload in payloads]
+    # When the handlers run together
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then exactly five are answered, and five SMS are sent
+    assert sorted(outcomes) == ["capped"] * 7 + ["replied"] * 5
+    assert deliver_outboxes()["sent"] == 5
+    # And all twelve are in her register, with the five replies
+    assert sorted(c.direction for c in register_of(company_id, "CLI-7")) == ["in"] * 12 + ["out"] * 5
+    [counter] = rate_limit_items(company_id, "sms-auto-replies")
+    assert len(counter["members"]) == 5

@@ -9,7 +9,8 @@ The message arrives as AWS End User Messaging's two-way SMS payload (``originati
 3. STOP / BAJA ... put the number on the suppression list (reason ``stop``), START / ALTA lift it,
    HELP / AYUDA are answered with the company's help text (even to a STOPped number);
 4. otherwise the company's keyword rules: a ticket (with the day's cap) or the client's balance;
-5. a reply goes through the outbox (``message_type="sms_auto_reply"``) linked by ``in_reply_to``.
+5. a reply goes through the outbox (``message_type="sms_auto_reply"``) linked by ``in_reply_to``,
+   while the sender's day has replies left (``allowance``: SMS pumping, auto-responder loops).
 
 Idempotent by the inbound message id: the record, the ticket and the reply each carry a key
 derived from it, so a notification delivered twice (or retried after a crash half-way) ends with
@@ -57,7 +58,7 @@ class InboundSms:
 class InboundOutcome:
     """What became of one notification (returned by the handler, for logs and tests)."""
 
-    outcome: str  # replied | logged | stopped | started | duplicate | no_company | rejected
+    outcome: str  # replied | logged | capped | stopped | started | duplicate | no_company | rejected
     company_id: str | None = None
     communication_id: str | None = None
     client_id: str | None = None
@@ -190,7 +191,8 @@ def _decide(
         return _with(base, "logged", reason="the sender's number is not a phone number")
     if action == "help":
         # Answered even to a STOPped number (carriers require it): its cause lets it pass the
-        # suppression list, and only it; one reply per HELP received, as every auto-reply.
+        # suppression list, and only it; one reply per HELP received, as every auto-reply, and
+        # a day's HELP replies to one number are bounded apart from the others (``allowance``).
         text = _help_text(company_id)
         cause = help_reply_cause(sms.inbound_id)
         return _reply(base, company_id, sms, sender, client, contact_id, text, cause=cause)
@@ -358,10 +360,31 @@ def _reply(
     cause: str | None = None,
 ) -> InboundOutcome:
     """Queue the reply (once per inbound id), link it to the inbound record, then kick the outbox.
-    ``cause``: ``sms-in:<id>``, or a HELP's own (:func:`help_reply_cause`), which passes STOP."""
+    ``cause``: ``sms-in:<id>``, or a HELP's own (:func:`help_reply_cause`), which passes STOP.
+    Not sent (``capped``) once the sender's day has no reply of its kind left; a reply already
+    queued (a notification delivered again) is not counted again."""
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes
+    from chalicelib.producers.sms_replies.allowance import allowance_of, within_daily_allowance
 
     key = f"sms-reply:{sms.inbound_id}"
+    help_reply = cause is not None
+    if comm_store.existing_key(company_id, key) is None and not within_daily_allowance(
+        company_id, sender, sms.inbound_id, help_reply=help_reply
+    ):
+        limit = allowance_of(help_reply)
+        kind = "HELP replies" if help_reply else "automatic replies"
+        reason = f"the number had its {limit} {kind} of the day (UTC): no reply"
+        logger().warning(
+            "inbound SMS not answered: the sender's daily automatic replies are used up",
+            extra={
+                "company_id": company_id,
+                "communication_id": base.communication_id,
+                "client_id": base.client_id,
+                "reply": "help" if help_reply else "keyword",
+                "replies_per_day": limit,
+            },
+        )
+        return _with(base, "capped", reason=reason)
     message = OutgoingMessage(
         channel="sms",
         to_address=sender,
