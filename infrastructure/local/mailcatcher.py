@@ -102,13 +102,27 @@ if not any(isinstance(f, _QuietDeprecations) for f in _AIOSMTPD_LOG.filters):
 class _Handler:
     """aiosmtpd handler: refuses MAIL before AUTH when required; writes each DATA to a file."""
 
-    def __init__(self, maildir: Path, *, require_auth: bool) -> None:
+    def __init__(self, maildir: Path, *, require_auth: bool, pipelining: bool = True) -> None:
         self.maildir = maildir
         self.require_auth = require_auth
+        self.pipelining = pipelining
         self._lock = threading.Lock()
         self.refusals: list[str] = []  # replies to give the next DATA commands (greylisting, outages)
+        # replies to give the next RCPT commands, and whether DATA is taken after them anyway
+        self.recipient_refusals: list[tuple[str, bool]] = []
         existing = [int(m.group(2)) for p in _mail_files(maildir) if (m := _NAME.match(p.name))]
         self._sequence = itertools.count(max(existing, default=0) + 1)
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """aiosmtpd's reply, plus PIPELINING (RFC 2920) unless told not to: aiosmtpd answers
+        pipelined commands one by one in order, as the servers accounts name (Postfix, Exim,
+        Gmail, Microsoft 365) offer to."""
+        session.host_name = hostname  # aiosmtpd leaves this to a handler that answers EHLO
+        if not self.pipelining:
+            return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_MAIL(
         self,
@@ -125,6 +139,16 @@ class _Handler:
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        with self._lock:
+            refusal = self.recipient_refusals.pop(0) if self.recipient_refusals else None
+        if refusal is None or refusal[1]:
+            envelope.rcpt_tos.append(address)  # taken anyway: DATA is answered 354, as RFC 2920 forbids
+            envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK" if refusal is None else refusal[0]
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self._lock:
@@ -197,9 +221,11 @@ class MailCatcher:
         credentials: dict[str, str] | None = None,
         tls_context: ssl.SSLContext | None = None,
         smtputf8: bool = True,
+        pipelining: bool = True,
     ) -> None:
         self.maildir = Path(maildir)
         self.smtputf8 = smtputf8  # False: a server that does not offer SMTPUTF8 (RFC 6531)
+        self.pipelining = pipelining  # False: a server that does not offer PIPELINING (RFC 2920)
         self.host = host
         self._port = port if port is not None else free_port(host)
         self.credentials = credentials
@@ -212,6 +238,14 @@ class MailCatcher:
         greylisting or overloaded server does (a 4xx reply) or a rejecting one (5xx)."""
         assert self._handler is not None, "start the catcher first"
         self._handler.refusals.extend([reply] * count)
+
+    def refuse_next_recipients(
+        self, count: int, reply: str = "550 5.1.1 No such user here", *, then_take_data: bool = False
+    ) -> None:
+        """Answer the next ``count`` RCPT commands with ``reply``. ``then_take_data``: still count
+        them as recipients, so DATA after them is answered 354, as a few broken servers do."""
+        assert self._handler is not None, "start the catcher first"
+        self._handler.recipient_refusals.extend([(reply, then_take_data)] * count)
 
     @property
     def port(self) -> int:
@@ -233,7 +267,9 @@ class MailCatcher:
             )
         if self.tls_context is not None:
             smtp_options.update(tls_context=self.tls_context, require_starttls=True)
-        self._handler = _Handler(self.maildir, require_auth=self.credentials is not None)
+        self._handler = _Handler(
+            self.maildir, require_auth=self.credentials is not None, pipelining=self.pipelining
+        )
         controller = Controller(
             self._handler,
             hostname=self.host,
