@@ -85,11 +85,13 @@ class MailServer:
 
 
 @contextmanager
-def mail_server(maildir: Path) -> Iterator[MailServer]:
-    """A MailCatcher (login required, like a carrier's SMTP relay) in a child process."""
+def mail_server(maildir: Path, *, pipelining: bool = True) -> Iterator[MailServer]:
+    """A MailCatcher (login required, like a carrier's SMTP relay) in a child process; it offers
+    PIPELINING (RFC 2920) as such relays do, unless ``pipelining`` is False."""
     maildir.mkdir(parents=True, exist_ok=True)
+    flags = [] if pipelining else ["--no-pipelining"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench._mailserver", str(maildir), SMTP_USER, SMTP_PASSWORD],
+        [sys.executable, "-m", "bench._mailserver", str(maildir), SMTP_USER, SMTP_PASSWORD, *flags],
         cwd=REPO_ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -18,7 +18,10 @@ the worker (imports, templates, the SMTP path) and DynamoDB Local's JVM, and giv
 message. The JVM compiles as it serves: with a 20-parcel warm-up (``--warm 20``, the method until
 session 14) the first timed sweep cost DynamoDB Local 13–18 CPU seconds per 1,000 alerts and the
 third 6–6.5, so the runs measured the emulator's warm-up as much as Pregón; DynamoDB on AWS has
-none. ``--profile`` then profiles one more sweep (cProfile, main thread: the thread
+none. The MailCatcher offers PIPELINING (RFC 2920) as the relays companies use do, so the worker sends
+each e-mail in two round trips where the plain loop (``smtplib``, which never pipelines) takes
+four; ``--no-pipelining`` measures against a server that does not offer it (the method until
+session 25). ``--profile`` then profiles one more sweep (cProfile, main thread: the thread
 that renders and sends; the claims run in the sweep's thread pool) and prints where time goes.
 
 Target: sweep rate / plain rate >= 0.8.
@@ -160,6 +163,11 @@ def main() -> None:
         "--warm", type=int, default=None, help="parcels of the untimed warm-up sweep (default: --due)"
     )
     parser.add_argument("--profile", action="store_true", help="profile one extra sweep (main thread)")
+    parser.add_argument(
+        "--no-pipelining",
+        action="store_true",
+        help="the MailCatcher does not offer PIPELINING (as until session 25): the worker sends as smtplib",
+    )
     args = parser.parse_args()
 
     sweeps: list[dict[str, Any]] = []
@@ -168,7 +176,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory(prefix="pregon-bench-") as tmp,
         local_stack(),
-        mail_server(Path(tmp) / "mail") as mail,
+        mail_server(Path(tmp) / "mail", pipelining=not args.no_pipelining) as mail,
         queue_workers({"deliver_outbox": 1}) as worker,
     ):
         _sweep(mail, args.warm if args.warm is not None else args.due, prefix="WARM")
@@ -225,6 +233,7 @@ def main() -> None:
             "emails_per_run": args.due,
             "runs": args.runs,
             "warm_up_parcels": args.warm if args.warm is not None else args.due,
+            "server_offers_pipelining": not args.no_pipelining,
             "sweep": sweeps,
             "plain_smtplib": plains,
             "median_sweep_per_second": sweep_rate,
