@@ -25,14 +25,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import queue
 import smtplib
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,67 +44,12 @@ from bench._stack import (
     table,
     write_result,
 )
-
-
-class DelayedLink:
-    """A TCP relay that delivers each chunk ``one_way`` seconds after it was read, in each
-    direction, without limiting how many are on the way (a link's latency, not its bandwidth)."""
-
-    def __init__(self, target_port: int, one_way: float) -> None:
-        self._target = target_port
-        self._delay = one_way
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self._target))
-            for end in (client, server):
-                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._carry(client, server)
-            self._carry(server, client)
-
-    def _carry(self, source: socket.socket, sink: socket.socket) -> None:
-        on_the_way: queue.Queue[tuple[float, bytes]] = queue.Queue()
-
-        def read() -> None:
-            try:
-                while chunk := source.recv(65536):
-                    on_the_way.put((time.monotonic() + self._delay, chunk))
-            except OSError:
-                pass
-            on_the_way.put((0.0, b""))
-
-        def deliver() -> None:
-            while True:
-                due, chunk = on_the_way.get()
-                if not chunk:
-                    with suppress(OSError):
-                        sink.shutdown(socket.SHUT_WR)
-                    return
-                wait = due - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-                try:
-                    sink.sendall(chunk)
-                except OSError:
-                    return
-
-        threading.Thread(target=read, daemon=True).start()
-        threading.Thread(target=deliver, daemon=True).start()
-
-    def close(self) -> None:
-        self._listener.close()
+from infrastructure.local.tcp_relay import TcpRelay
 
 
 @contextmanager
-def delayed(server: MailServer, rtt_ms: float) -> Iterator[DelayedLink]:
-    link = DelayedLink(server.port, rtt_ms / 2000)
+def delayed(server: MailServer, rtt_ms: float) -> Iterator[TcpRelay]:
+    link = TcpRelay(server.port, one_way=rtt_ms / 2000)
     try:
         yield link
     finally:
@@ -161,7 +103,7 @@ def _timed(server: MailServer, count: int, send_all: Callable[[], None]) -> floa
     return count / (time.perf_counter() - started)
 
 
-def _plain(link: DelayedLink, wires: list[Any]) -> Callable[[], None]:
+def _plain(link: TcpRelay, wires: list[Any]) -> Callable[[], None]:
     def send_all() -> None:
         smtp = smtplib.SMTP("127.0.0.1", link.port, timeout=60)
         smtp.login(SMTP_USER, SMTP_PASSWORD)
@@ -172,7 +114,7 @@ def _plain(link: DelayedLink, wires: list[Any]) -> Callable[[], None]:
     return send_all
 
 
-def _pregon(link: DelayedLink, prepared: list[Any]) -> Callable[[], None]:
+def _pregon(link: TcpRelay, prepared: list[Any]) -> Callable[[], None]:
     def send_all() -> None:
         channel = _channel(link.port)
         for message in prepared:

@@ -7,9 +7,6 @@ refusal means what it meant before."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,62 +18,10 @@ from chalicelib.channels.smtp import SmtpChannel
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed
 from infrastructure.local.mailcatcher import ENVELOPE_FROM_HEADER, ENVELOPE_TO_HEADER, MailCatcher
+from infrastructure.local.tcp_relay import TcpRelay
 from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER
 
 pytestmark = pytest.mark.usefixtures("loopback_destinations")
-
-
-class WireTap:
-    """A TCP relay in front of the SMTP server that writes down, in order, every chunk the
-    client sent (``"C"``) and every chunk the server answered (``"S"``)."""
-
-    def __init__(self, target_port: int) -> None:
-        self.chunks: list[tuple[str, bytes]] = []
-        self._lock = threading.Lock()
-        self._target = target_port
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self._target))
-            threading.Thread(target=self._relay, args=(client, server, "C"), daemon=True).start()
-            threading.Thread(target=self._relay, args=(server, client, "S"), daemon=True).start()
-
-    def _relay(self, source: socket.socket, sink: socket.socket, side: str) -> None:
-        try:
-            while chunk := source.recv(65536):
-                with self._lock:
-                    self.chunks.append((side, chunk))
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-    def client_turns(self) -> list[bytes]:
-        """What the client sent between two answers of the server, each turn joined."""
-        turns: list[bytes] = []
-        last = ""
-        with self._lock:
-            for side, chunk in self.chunks:
-                if side == "C":
-                    if last == "C":
-                        turns[-1] += chunk
-                    else:
-                        turns.append(chunk)
-                last = side
-        return turns
-
-    def close(self) -> None:
-        self._listener.close()
 
 
 @pytest.fixture
@@ -94,19 +39,20 @@ def plain_server(tmp_path: Path) -> Iterator[MailCatcher]:
         yield catcher
 
 
-def tapped(server: MailCatcher) -> Iterator[WireTap]:
-    tap = WireTap(server.port)
+def tapped(server: MailCatcher) -> Iterator[TcpRelay]:
+    """A relay in front of ``server`` that writes down every chunk each side sent."""
+    tap = TcpRelay(server.port)
     yield tap
     tap.close()
 
 
 @pytest.fixture
-def tap(mailbox: MailCatcher) -> Iterator[WireTap]:
+def tap(mailbox: MailCatcher) -> Iterator[TcpRelay]:
     yield from tapped(mailbox)
 
 
 @pytest.fixture
-def plain_tap(plain_server: MailCatcher) -> Iterator[WireTap]:
+def plain_tap(plain_server: MailCatcher) -> Iterator[TcpRelay]:
     yield from tapped(plain_server)
 
 
@@ -154,13 +100,13 @@ def received(server: MailCatcher) -> list[bytes]:
     return out
 
 
-def envelope_turns(tap: WireTap) -> list[bytes]:
+def envelope_turns(tap: TcpRelay) -> list[bytes]:
     """The client's turns that carry an envelope command (smtplib writes them in lower case)."""
     return [t for t in tap.client_turns() if b"MAIL FROM:" in t.upper() or b"RCPT TO:" in t.upper()]
 
 
 def test_a_server_that_offers_pipelining_gets_each_envelope_in_one_turn_and_each_message_byte_for_byte(
-    mailbox: MailCatcher, tap: WireTap
+    mailbox: MailCatcher, tap: TcpRelay
 ) -> None:
     # Given an account whose server offers PIPELINING, reached through a relay that writes down the wire
     channel = channel_to(tap.port)
@@ -183,7 +129,7 @@ def test_a_server_that_offers_pipelining_gets_each_envelope_in_one_turn_and_each
 
 
 def test_a_server_that_does_not_offer_pipelining_gets_one_command_at_a_time(
-    plain_server: MailCatcher, plain_tap: WireTap
+    plain_server: MailCatcher, plain_tap: TcpRelay
 ) -> None:
     # Given an account whose server does not offer PIPELINING
     channel = channel_to(plain_tap.port)
@@ -201,7 +147,7 @@ def test_a_server_that_does_not_offer_pipelining_gets_one_command_at_a_time(
 
 
 def test_a_refused_recipient_fails_its_message_for_good_and_the_next_one_is_delivered(
-    mailbox: MailCatcher, tap: WireTap
+    mailbox: MailCatcher, tap: TcpRelay
 ) -> None:
     # Given a pipelining server that will not take the first alert's recipient
     channel = channel_to(tap.port)
@@ -220,7 +166,7 @@ def test_a_refused_recipient_fails_its_message_for_good_and_the_next_one_is_deli
 
 
 def test_a_message_refused_after_its_data_is_retried_later_and_the_next_one_is_delivered(
-    mailbox: MailCatcher, tap: WireTap
+    mailbox: MailCatcher, tap: TcpRelay
 ) -> None:
     # Given a pipelining server that greylists the first message
     channel = channel_to(tap.port)
@@ -237,7 +183,7 @@ def test_a_message_refused_after_its_data_is_retried_later_and_the_next_one_is_d
 
 
 def test_a_broken_server_that_takes_data_after_refusing_every_recipient_gets_no_message(
-    mailbox: MailCatcher, tap: WireTap
+    mailbox: MailCatcher, tap: TcpRelay
 ) -> None:
     # Given a server that refuses the recipient and then answers DATA with 354 anyway
     channel = channel_to(tap.port)
@@ -254,7 +200,7 @@ def test_a_broken_server_that_takes_data_after_refusing_every_recipient_gets_no_
 
 
 def test_a_sender_the_server_refuses_fails_the_message_with_the_servers_words(
-    mailbox: MailCatcher, tap: WireTap
+    mailbox: MailCatcher, tap: TcpRelay
 ) -> None:
     # Given an account that does not log in to a server that requires it (MAIL is refused)
     channel = channel_to(tap.port, login=False)
