@@ -180,8 +180,8 @@ def test_subscriptions_expire_through_ttl(template: Json) -> None:
     tables = tables_by_name(template)
     # Then the subscriptions table deletes items by their "expires" attribute; so does the outbox
     # table (its rate-limit window counters), the password-attempts table (wrong bulk-send
-    # passwords and lockouts) and the rate-limits table (public subscribe limits), and no other
-    # table has TTL
+    # passwords and lockouts) and the rate-limits table (public subscribe limits, domain notices a
+    # day, automatic SMS replies a day per number), and no other table has TTL
     assert tables[PREFIX + "subscriptions"]["TimeToLiveSpecification"] == {
         "AttributeName": "expires",
         "Enabled": True,
