@@ -1,6 +1,9 @@
 // Documents (D1-D3): a client's account statement, bulk statements to a range of clients with the
 // job's progress (sent, skipped with the reason), and a sent document's state and download link.
-import { api, fill, h, progressBar, register, toast } from "./app.js";
+// The document looked up and the job followed are in the address (#/documents?type=order&number=P-1,
+// #/documents?job=<id>): a reload or a link opens them again. One the user may not see (a level-4
+// user's colleague's, as the API answers: 404) reads "No se encontró ..." in its place.
+import { api, errorText, fill, h, progressBar, register, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attempt,
@@ -12,9 +15,23 @@ import {
   label,
   requestId,
   section,
+  query,
   select,
   when,
 } from "./screen-kit.js";
+
+// The document types a person looks up, by the API's code: [name in the list, the name with its article].
+const TYPES = {
+  statement: ["Estado de cuenta", "el estado de cuenta"],
+  order: ["Pedido", "el pedido"],
+  purchase_order: ["Orden de compra", "la orden de compra"],
+};
+
+// What a refused look-up says in the box of what was asked for: a 404 (no such thing, or another
+// user's) in the console's words, anything else as the API says it.
+function refusal(err, notFound) {
+  return h("p", { class: "form-error", role: "alert" }, err.status === 404 ? notFound : errorText(err));
+}
 
 export function bulkProgress(job) {
   const done = job.sent + job.failed + job.skipped;
@@ -44,6 +61,8 @@ async function render(main, ctx) {
       bulkStatus,
       (job) => fill(bulkStatus, h("h3", {}, `Trabajo ${job.job_id}`), bulkProgress(job)),
       (job) => job.state === "done",
+      undefined,
+      (err) => fill(bulkStatus, refusal(err, `No se encontró el trabajo de estados de cuenta ${jobId}.`)),
     );
   }
 
@@ -97,38 +116,47 @@ async function render(main, ctx) {
     h("button", { type: "submit" }, "Enviar su estado de cuenta"),
   );
 
-  const found = h("div", {});
+  const found = h("div", { "aria-live": "polite", id: "b-document-found" });
+
+  async function openDocument(type, number) {
+    // in the address (replaced, not pushed), so a reload or a shared link opens it again
+    const hash = `#/documents${query({ type, number })}`;
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+    fill(found); // nothing of the last document stays beside the answer about this one
+    let doc;
+    try {
+      doc = await api("GET", `/documents/sent/${encodeURIComponent(type)}/${encodeURIComponent(number)}`);
+    } catch (err) {
+      const [, named] = TYPES[type] || ["", `el documento (${type})`];
+      fill(found, refusal(err, `No se encontró ${named} ${number}.`));
+      return;
+    }
+    fill(found,
+      h(
+        "p",
+        {},
+        `${doc.file_name} · ${doc.recipient_id} · ${when(doc.created_at)} · e-mail: ${doc.message_state || "?"} `,
+        doc.download_url
+          ? h("a", { href: doc.download_url, rel: "noopener noreferrer", target: "_blank" }, "Descargar PDF")
+          : `(archivo borrado ${when(doc.deleted_at)})`,
+      ),
+    );
+  }
+
   const lookup = h(
     "form",
     {
       class: "b-inline",
       id: "b-document-lookup",
-      onsubmit: async (e) => {
+      onsubmit: (e) => {
         e.preventDefault();
         const values = formValues(lookup);
-        const doc = await attempt(() =>
-          api("GET", `/documents/sent/${encodeURIComponent(values.document_type)}/${encodeURIComponent(values.number || "")}`),
-        );
-        if (!doc) return;
-        fill(found,
-          h(
-            "p",
-            {},
-            `${doc.file_name} · ${doc.recipient_id} · ${when(doc.created_at)} · e-mail: ${doc.message_state || "?"} `,
-            doc.download_url
-              ? h("a", { href: doc.download_url, rel: "noopener noreferrer", target: "_blank" }, "Descargar PDF")
-              : `(archivo borrado ${when(doc.deleted_at)})`,
-          ),
-        );
+        openDocument(values.document_type, values.number || "");
       },
     },
     field(
       "Tipo",
-      select("document_type", [
-        ["statement", "Estado de cuenta"],
-        ["order", "Pedido"],
-        ["purchase_order", "Orden de compra"],
-      ]),
+      select("document_type", Object.entries(TYPES).map(([code, [name]]) => [code, name])),
     ),
     field("Número", input("number", { required: "" })),
     h("button", { type: "submit" }, "Buscar"),
@@ -141,6 +169,12 @@ async function render(main, ctx) {
     section("Un documento enviado", lookup, found),
   );
   if (ctx.params.get("job")) watch(ctx.params.get("job"));
+  const [type, number] = [ctx.params.get("type"), ctx.params.get("number")];
+  if (type && number) {
+    lookup.elements.document_type.value = type;
+    lookup.elements.number.value = number;
+    openDocument(type, number);
+  }
 }
 
 register({ id: "documents", title: "Documentos", group: "Trabajo", levels: ALL_LEVELS, render });

@@ -195,7 +195,9 @@ export function query(values) {
 
 // Poll a job until `done(job)`; `draw(job)` after each answer. Stops when the screen is left (the
 // element `alive` was in the page and is no longer; a screen is drawn before the shell shows it).
-export async function follow(path, alive, draw, done, everyMs = 700) {
+// A refusal (a job that is not found, or not the user's) stops it and goes to `failed(err)`: a toast
+// unless the screen says it in place.
+export async function follow(path, alive, draw, done, everyMs = 700, failed = showError) {
   let shown = false;
   for (let polls = 0; ; polls += 1) {
     if (alive.isConnected) shown = true;
@@ -204,7 +206,7 @@ export async function follow(path, alive, draw, done, everyMs = 700) {
     try {
       job = await api("GET", path);
     } catch (err) {
-      showError(err);
+      failed(err);
       return null;
     }
     draw(job);
