@@ -1,0 +1,136 @@
+"""W2, the console's documents screen in Debian's Chromium for a level-4 user (D1-D3 with H1's rule:
+they see only the documents they are responsible for and the bulk jobs they started): their own
+order opens from its address with its PDF; a colleague's order, or a bulk statement job someone else
+started, opened from its address reads "No se encontró ..." in its place, with nothing of it shown;
+and the bulk statement button, which level 4 may use, starts a job they then follow.
+
+The app is served over HTTP by Chalice's local server on DynamoDB Local, beside the local identity
+server; mail goes to the real SMTP catcher. Screenshots: .local/screenshots/console/.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+import requests
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.console import ConsoleSite, console_screenshot, demo_user, open_screen, sign_in, wait_until
+from tests.steps.documents import documents_key, post_document
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant, smtp_sender_account
+
+pytestmark = pytest.mark.browser
+
+LINES = [{"code": "A-100", "description": "Tornillo (caja × 100)", "quantity": "12", "unit_price": "1250"}]
+
+
+@pytest.fixture
+def erp(api: Client, tenant: Tenant, mailbox: MailCatcher) -> dict[str, str]:
+    """The ERP's key, the company's `all` account on the test's SMTP server and the client CEDIMU."""
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora Sur", "info@distsur.example")
+    headers = documents_key(tenant)
+    put_client(api, headers, "CEDIMU", name="Ferretería Los Andes", emails=["compras@losandes.example"])
+    return headers
+
+
+def send_order(api: Client, erp: dict[str, str], number: str, responsible: str) -> dict[str, Any]:
+    """The ERP sends an order to CEDIMU that ``responsible`` is responsible for; its answer."""
+    order = {
+        "number": number,
+        "date": "2026-11-02",
+        "client_id": "CEDIMU",
+        "lines": LINES,
+        "responsible": {"user_id": responsible},
+    }
+    answer = post_document(api, erp, "/documents/orders", order)
+    assert answer.status_code == 202, answer.body
+    return dict(body(answer))
+
+
+def text_of(driver: Any, element_id: str) -> str:
+    return str(driver.find_element(By.ID, element_id).text)
+
+
+def test_a_level_4_user_opens_their_own_order_from_its_address_and_not_a_colleagues(
+    api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any
+) -> None:
+    # Given two orders the ERP sent: P-1 the level-4 demo user is responsible for, P-2 a colleague
+    mine = send_order(api, erp, "P-1", demo_user(tenant, 4))
+    theirs = send_order(api, erp, "P-2", f"colega@{tenant.company_id}")
+    deliver_outboxes()
+    # When the level-4 user follows a link to their own order
+    sign_in(browser, site.web, tenant, 4)
+    open_screen(browser, "documents", "type=order&number=P-1")
+    # Then it is shown with its file and a link that downloads its PDF
+    link = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-document-found a"))
+    assert mine["file_name"] in text_of(browser, "b-document-found")
+    assert link.text == "Descargar PDF"
+    pdf = requests.get(str(link.get_attribute("href")), timeout=10)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # When they follow a link to their colleague's order
+    open_screen(browser, "documents", "type=order&number=P-2")
+    # Then the screen says in its place, in Spanish, that it was not found, and shows nothing of it
+    wait_until(browser, lambda d: text_of(d, "b-document-found") == "No se encontró el pedido P-2.")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#b-document-found a")
+    main = browser.find_element(By.TAG_NAME, "main").text
+    assert theirs["file_name"] not in main and mine["file_name"] not in main
+    assert "no existe order" not in main
+    console_screenshot(browser, "documents-level-4-not-found")
+    # And a reload asks again and says the same (the order looked up is in the address)
+    browser.refresh()
+    wait_until(browser, lambda d: text_of(d, "b-document-found") == "No se encontró el pedido P-2.")
+    # And looking their own order up again with the form shows it, and the address follows
+    number = browser.find_element(By.ID, "b-number")
+    number.clear()
+    number.send_keys("P-1")
+    browser.find_element(By.CSS_SELECTOR, "#b-document-lookup button[type=submit]").click()
+    wait_until(browser, lambda d: mine["file_name"] in text_of(d, "b-document-found"))
+    assert browser.execute_script("return location.hash") == "#/documents?type=order&number=P-1"
+
+
+def test_a_level_4_user_following_a_link_to_someone_elses_bulk_job_reads_that_it_was_not_found(
+    api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any
+) -> None:
+    # Given a bulk statement job the ERP started
+    started = api.http.post("/documents/statements/bulk", headers=erp, body=json.dumps({}))
+    assert started.status_code == 201, started.body
+    job_id = body(started)["job_id"]
+    # When the level-4 user follows a link to it
+    sign_in(browser, site.web, tenant, 4)
+    open_screen(browser, "documents", f"job={job_id}")
+    # Then the bulk statements' box says it was not found, with no progress of it
+    expected = f"No se encontró el trabajo de estados de cuenta {job_id}."
+    wait_until(browser, lambda d: text_of(d, "b-bulk-status") == expected)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#b-bulk-status [role=progressbar]")
+    # And an administrator following the same link sees its progress
+    sign_in(browser, site.web, tenant, 1)
+    open_screen(browser, "documents", f"job={job_id}")
+    wait_until(browser, lambda d: f"Trabajo {job_id}" in text_of(d, "b-bulk-status"))
+
+
+def test_a_level_4_user_starts_a_bulk_statement_job_and_follows_it_to_the_end(
+    api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any
+) -> None:
+    # Given a level-4 user on the documents screen: level 4 may start bulk statements (the API
+    # takes them from any staff level), so the button is there for them
+    sign_in(browser, site.web, tenant, 4, screen="documents")
+    button = browser.find_element(By.CSS_SELECTOR, "#b-bulk-statements button[type=submit]")
+    assert button.is_displayed() and button.text == "Enviar estados de cuenta"
+    # When they press it
+    button.click()
+    # Then the job they started is followed to its end (CEDIMU has no open movements: skipped)
+    deadline = time.monotonic() + 60
+    while "terminado" not in text_of(browser, "b-bulk-status") and time.monotonic() < deadline:
+        deliver_outboxes()
+        time.sleep(0.3)
+    status = text_of(browser, "b-bulk-status")
+    assert "terminado" in status and "total 1" in status, status
+    assert "sin movimientos abiertos: 1" in status
