@@ -55,7 +55,8 @@ def send_order(api: Client, erp: dict[str, str], number: str, responsible: str) 
     return dict(body(answer))
 
 
-def text_of(driver: Any, element_id: str) -> str:
+def box_says(driver: Any, element_id: str) -> str:
+    """What the element with this id reads on the page."""
     return str(driver.find_element(By.ID, element_id).text)
 
 
@@ -71,14 +72,14 @@ def test_a_level_4_user_opens_their_own_order_from_its_address_and_not_a_colleag
     open_screen(browser, "documents", "type=order&number=P-1")
     # Then it is shown with its file and a link that downloads its PDF
     link = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-document-found a"))
-    assert mine["file_name"] in text_of(browser, "b-document-found")
+    assert mine["file_name"] in box_says(browser, "b-document-found")
     assert link.text == "Descargar PDF"
     pdf = requests.get(str(link.get_attribute("href")), timeout=10)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     # When they follow a link to their colleague's order
     open_screen(browser, "documents", "type=order&number=P-2")
     # Then the screen says in its place, in Spanish, that it was not found, and shows nothing of it
-    wait_until(browser, lambda d: text_of(d, "b-document-found") == "No se encontró el pedido P-2.")
+    wait_until(browser, lambda d: box_says(d, "b-document-found") == "No se encontró el pedido P-2.")
     assert not browser.find_elements(By.CSS_SELECTOR, "#b-document-found a")
     main = browser.find_element(By.TAG_NAME, "main").text
     assert theirs["file_name"] not in main and mine["file_name"] not in main
@@ -86,13 +87,13 @@ def test_a_level_4_user_opens_their_own_order_from_its_address_and_not_a_colleag
     console_screenshot(browser, "documents-level-4-not-found")
     # And a reload asks again and says the same (the order looked up is in the address)
     browser.refresh()
-    wait_until(browser, lambda d: text_of(d, "b-document-found") == "No se encontró el pedido P-2.")
+    wait_until(browser, lambda d: box_says(d, "b-document-found") == "No se encontró el pedido P-2.")
     # And looking their own order up again with the form shows it, and the address follows
     number = browser.find_element(By.ID, "b-number")
     number.clear()
     number.send_keys("P-1")
     browser.find_element(By.CSS_SELECTOR, "#b-document-lookup button[type=submit]").click()
-    wait_until(browser, lambda d: mine["file_name"] in text_of(d, "b-document-found"))
+    wait_until(browser, lambda d: mine["file_name"] in box_says(d, "b-document-found"))
     assert browser.execute_script("return location.hash") == "#/documents?type=order&number=P-1"
 
 
@@ -108,12 +109,12 @@ def test_a_level_4_user_following_a_link_to_someone_elses_bulk_job_reads_that_it
     open_screen(browser, "documents", f"job={job_id}")
     # Then the bulk statements' box says it was not found, with no progress of it
     expected = f"No se encontró el trabajo de estados de cuenta {job_id}."
-    wait_until(browser, lambda d: text_of(d, "b-bulk-status") == expected)
+    wait_until(browser, lambda d: box_says(d, "b-bulk-status") == expected)
     assert not browser.find_elements(By.CSS_SELECTOR, "#b-bulk-status [role=progressbar]")
     # And an administrator following the same link sees its progress
     sign_in(browser, site.web, tenant, 1)
     open_screen(browser, "documents", f"job={job_id}")
-    wait_until(browser, lambda d: f"Trabajo {job_id}" in text_of(d, "b-bulk-status"))
+    wait_until(browser, lambda d: f"Trabajo {job_id}" in box_says(d, "b-bulk-status"))
 
 
 def test_a_level_4_user_starts_a_bulk_statement_job_and_follows_it_to_the_end(
@@ -128,9 +129,9 @@ def test_a_level_4_user_starts_a_bulk_statement_job_and_follows_it_to_the_end(
     button.click()
     # Then the job they started is followed to its end (CEDIMU has no open movements: skipped)
     deadline = time.monotonic() + 60
-    while "terminado" not in text_of(browser, "b-bulk-status") and time.monotonic() < deadline:
+    while "terminado" not in box_says(browser, "b-bulk-status") and time.monotonic() < deadline:
         deliver_outboxes()
         time.sleep(0.3)
-    status = text_of(browser, "b-bulk-status")
+    status = box_says(browser, "b-bulk-status")
     assert "terminado" in status and "total 1" in status, status
     assert "sin movimientos abiertos: 1" in status
