@@ -886,6 +886,10 @@ CATALOG: dict[str, str] = {
         "no existe el tipo de documento {document_type} (disponibles: {known})"
     ),
     "there is no {document_type} {number}": "no existe {document_type} {number}",
+    # the document types by name (a more specific entry wins over the one above)
+    "there is no order {number}": "no existe el pedido {number}",
+    "there is no purchase_order {number}": "no existe la orden de compra {number}",
+    "there is no statement {number}": "no existe el estado de cuenta {number}",
     "the {document_type} {number} was sent before, by another user": (
         "{document_type} {number} ya se envió antes, por otro usuario"
     ),

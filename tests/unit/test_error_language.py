@@ -453,3 +453,18 @@ def test_a_long_message_that_nearly_matches_a_pattern_is_answered_at_once_in_eng
     # When it is asked for in Spanish / Then it stays as it is, and costs next to nothing
     assert in_language(message, "es") == message
     assert time.process_time() - started < 0.05
+
+
+@pytest.mark.parametrize(
+    ("english", "spanish"),
+    [
+        ("there is no order 'P-2'", "no existe el pedido 'P-2'"),
+        ("there is no purchase_order 'OC-9'", "no existe la orden de compra 'OC-9'"),
+        ("there is no statement 'EC-1'", "no existe el estado de cuenta 'EC-1'"),
+    ],
+)
+def test_a_document_not_found_names_its_type_in_spanish(english: str, spanish: str) -> None:
+    # Given a sent document a caller may not see (or that does not exist), looked up by type and number
+    # When the answer is asked for in Spanish
+    # Then it names the document's type in Spanish, not the API's code for it
+    assert spanish_or_none(english) == spanish
