@@ -6,6 +6,7 @@ Local, SMTP server and moto's SQS/S3."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -359,3 +360,73 @@ def test_a_first_part_delivered_again_after_its_page_was_counted_renders_nothing
     deliver_outboxes()
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 10, 10, 0, 0, 0)
     assert len(mailbox.messages()) == 10
+
+
+def first_part_delivered_again(api: Client, tenant: Tenant, job_id: str, page: int = 0) -> None:
+    """SQS delivers a page's first part again (at least once), to the send-job worker, while the
+    part's first delivery still has its page's rest on the queue."""
+    from chalicelib.producers.sends.manual import send_jobs_queue
+
+    first_part = {"company_id": tenant.company_id, "job_id": job_id, "page": page, "cursor": None}
+    event = api.events.generate_sqs_event(
+        queue_name=send_jobs_queue(), message_bodies=[json.dumps(first_part | {"kind": "statements"})]
+    )
+    assert api.lambda_.invoke("expand_send_job", event).payload["pages"] == 1
+
+
+def statements_per_recipient(mailbox: MailCatcher) -> Counter[str]:
+    return Counter(r for m in mailbox.messages() for r in envelope_recipients(m))
+
+
+def test_a_first_part_delivered_again_after_a_client_was_added_inside_its_page_leaves_no_client_out(
+    api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.producers.documents import bulk
+
+    # Given a job of 10 clients in pages of 5, the first page's first part done and out of time
+    # after one statement (its page, as it read it, C0026-C0030; the next page after C0030)
+    parts_of_one_statement_in_pages_of_five(monkeypatch)
+    started = start(api, clients, from_client="C0026", to_client="C0035")
+    assert expand_pages(limit=1) == 1
+    # When the ERP adds a client inside that page, and SQS then delivers the page's first part
+    # again while its rest is still waiting (and parts now have all the time they need)
+    put_client_with_a_debt(api, clients, "C0027A")
+    monkeypatch.setattr(bulk, "PART_SECONDS", 100.0)
+    first_part_delivered_again(api, clients, started["job_id"])
+    expand_pages()
+    deliver_outboxes()
+    # Then each of the 11 clients got exactly one statement, the page's last client (C0030)
+    # too, and the job counts each once and is done
+    expected = [f"c{n:04d}@clientes.example" for n in range(26, 36)] + ["c0027a@clientes.example"]
+    assert statements_per_recipient(mailbox) == Counter(expected)
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 11, 11, 0, 0, 0)
+
+
+def test_a_first_part_delivered_again_after_a_client_of_its_page_was_removed_counts_no_client_twice(
+    api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from chalicelib.producers.documents import bulk
+    from chalicelib.store.models import ClientModel
+
+    # Given a job of 10 clients in pages of 5, the first page's first part done and out of time
+    # after one statement (its page, as it read it, C0026-C0030; the next page after C0030)
+    parts_of_one_statement_in_pages_of_five(monkeypatch)
+    started = start(api, clients, from_client="C0026", to_client="C0035")
+    assert expand_pages(limit=1) == 1
+    # When client C0028 is removed from the clients' table, and SQS then delivers the page's
+    # first part again while its rest is still waiting (and parts now have all the time they need)
+    boto3.client("dynamodb").delete_item(
+        TableName=ClientModel.Meta.table_name,
+        Key={"company_id": {"S": clients.company_id}, "client_id": {"S": "C0028"}},
+    )
+    monkeypatch.setattr(bulk, "PART_SECONDS", 100.0)
+    first_part_delivered_again(api, clients, started["job_id"])
+    expand_pages()
+    deliver_outboxes()
+    # Then the 9 clients left got exactly one statement each, and the job counts 9, not the next
+    # page's first client (C0031) twice, and is done (no recipient it waits for forever)
+    expected = [f"c{n:04d}@clientes.example" for n in range(26, 36) if n != 28]
+    assert statements_per_recipient(mailbox) == Counter(expected)
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 9, 9, 0, 0, 0)
