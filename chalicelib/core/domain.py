@@ -461,6 +461,14 @@ class Suppression:
 
 
 @dataclass(frozen=True)
+class PageBound:
+    """Where a page of a send job's clients ends, decided once for the page (bulk statements,
+    D2): after the client ``until``, or at the end of the job's range (``until`` None)."""
+
+    until: str | None
+
+
+@dataclass(frozen=True)
 class SendJob:
     company_id: str
     job_id: str

@@ -237,7 +237,7 @@ def select_clients(
             return [], None
         # Where a page that ended at ``after`` stopped (before the range: the range's start)
         before_range = first is not None and after < first
-        cursor = None if before_range else {"company_id": {"S": company_id}, "client_id": {"S": after}}
+        cursor = None if before_range else cursor_after_client(company_id, after)
     range_condition: Any = None
     if first is not None and last is not None:
         range_condition = ClientModel.client_id.between(first, last)
@@ -272,3 +272,9 @@ def client_of_cursor(cursor: dict[str, Any]) -> str:
     """The code of the last client a page of :func:`select_clients` went through (matched or not):
     the page after it starts past this code."""
     return str(cursor["client_id"]["S"])
+
+
+def cursor_after_client(company_id: str, client_id: str) -> dict[str, Any]:
+    """The cursor of a page of :func:`select_clients` that went through ``client_id``: the page
+    after it starts past this code (:func:`client_of_cursor` the other way round)."""
+    return {"company_id": {"S": company_id}, "client_id": {"S": client_id}}

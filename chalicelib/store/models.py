@@ -751,6 +751,10 @@ class SendJobModel(BoundModel):
     # known (a list selection knows at once; a filter learns it on its last page).
     pages_done = NumberSetAttribute(null=True)
     pages_total = NumberAttribute(null=True)
+    # Each page's bound, decided once (bulk statements, D2), while the page is not counted yet:
+    # the pages that have one, and ``<page>#<last client>`` (``<page>#`` for the last page).
+    bounded_pages = NumberSetAttribute(null=True)
+    page_bounds = UnicodeSetAttribute(null=True)
     # Skipped recipients by reason (bulk statements, D2), counted at expansion.
     skipped_no_email = NumberAttribute(null=True)
     skipped_no_movements = NumberAttribute(null=True)

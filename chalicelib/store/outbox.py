@@ -517,14 +517,54 @@ def get_job(company_id: str, job_id: str) -> domain.SendJob | None:
         return None
 
 
-def get_job_for_page(company_id: str, job_id: str, page: int) -> tuple[domain.SendJob | None, bool]:
-    """The job, as :func:`get_job` reads it, and whether ``page`` is already counted into it (its
-    ``pages_done``): one read, so a page delivered again after it was counted stops there."""
+def get_job_for_page(
+    company_id: str, job_id: str, page: int
+) -> tuple[domain.SendJob | None, bool, domain.PageBound | None]:
+    """The job, as :func:`get_job` reads it, whether ``page`` is already counted into it (its
+    ``pages_done``), and the page's bound if one was recorded (:func:`record_page_bound`): one
+    read, so a page delivered again after it was counted stops there."""
     try:
         item = SendJobModel.get(company_id, job_id, consistent_read=True)
     except DoesNotExist:
-        return None, False
-    return _job(item), page in (item.pages_done or ())
+        return None, False, None
+    return _job(item), page in (item.pages_done or ()), _page_bound(item, page)
+
+
+def _page_bound_entry(page: int, bound: domain.PageBound) -> str:
+    return f"{page}#{bound.until or ''}"
+
+
+def _page_bound(item: SendJobModel, page: int) -> domain.PageBound | None:
+    if page not in (item.bounded_pages or ()):
+        return None
+    prefix = f"{page}#"
+    for entry in item.page_bounds or ():
+        if entry.startswith(prefix):
+            return domain.PageBound(entry.removeprefix(prefix) or None)
+    return None
+
+
+def record_page_bound(
+    company_id: str, job_id: str, page: int, bound: domain.PageBound
+) -> domain.PageBound | None:
+    """Decide ``page``'s bound once: the first caller's ``bound`` is written (one conditional
+    update of the job); a later one gets the bound recorded before it (one more read). None when
+    the page is counted already (or the job is gone): its chain of parts ended, nothing to do."""
+    item = SendJobModel(company_id, job_id)
+    if written(
+        lambda: item.update(
+            actions=[
+                SendJobModel.bounded_pages.add({page}),
+                SendJobModel.page_bounds.add({_page_bound_entry(page, bound)}),
+            ],
+            condition=SendJobModel.job_id.exists()
+            & (SendJobModel.bounded_pages.does_not_exist() | ~SendJobModel.bounded_pages.contains(page))
+            & (SendJobModel.pages_done.does_not_exist() | ~SendJobModel.pages_done.contains(page)),
+        )
+    ):
+        return bound
+    _, counted, recorded = get_job_for_page(company_id, job_id, page)
+    return None if counted else recorded
 
 
 def list_jobs(
@@ -579,10 +619,12 @@ def count_job_page(
     last_page: bool,
     skip_reasons: dict[str, int] | None = None,
     fail_reasons: dict[str, int] | None = None,
+    bound: domain.PageBound | None = None,
 ) -> domain.SendJob | None:
     """Count one expanded page of recipients into its job, once: a page handled again (SQS
     delivers at least once) changes nothing and returns None. When every page is counted the job
-    moves from ``expanding`` to ``sending``. Returns the job as updated."""
+    moves from ``expanding`` to ``sending``. Returns the job as updated. The page's recorded
+    ``bound`` goes in the same write: no part of a counted page reads it again."""
     actions: list[Any] = [
         SendJobModel.updated_at.set(now),
         SendJobModel.pages_done.add({page}),
@@ -590,6 +632,9 @@ def count_job_page(
         SendJobModel.failed.add(failed),
         SendJobModel.skipped.add(skipped),
     ]
+    if bound is not None:
+        actions.append(SendJobModel.bounded_pages.delete({page}))
+        actions.append(SendJobModel.page_bounds.delete({_page_bound_entry(page, bound)}))
     for reason, count in (skip_reasons or {}).items():
         if count:
             actions.append(getattr(SendJobModel, SKIP_REASON_ATTRIBUTES[reason]).add(count))

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import AttachmentRef, SendJob, record_of
+from chalicelib.core.domain import AttachmentRef, Client, PageBound, SendJob, record_of
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.producers.documents.settings import TooManyReceivables, receivables_as_movements
@@ -167,36 +167,37 @@ def expand_statement_page(
 
     A page whose rendering takes longer than :data:`PART_SECONDS` writes what it rendered, hands
     it off, and asks for its own rest: the same page, ``after`` the last client it went through,
-    ``carried``: its counts so far, and the page's bound as its first part read it: ``until`` the
-    client the next page starts after, or ``last_page``. A rest part goes through the clients
-    after ``after`` up to that bound as they are now (at most :data:`PAGE_SIZE` a part), so a
-    client added or removed meanwhile shifts nothing into the next page nor out of both. The
-    part that reaches the page's end counts the whole page, once. Each part goes through the
-    clients in order from where the one before stopped, so every chain of parts (a part
-    delivered twice may stop at another client) goes through each client once and counts the same
-    totals. A rest without a bound (asked for before pages had one) reads the page again from
-    its cursor, as then. Any part of a page already counted (delivered again after its chain
-    ended) stops after reading the job: it would render only to have its count refused."""
+    ``carried``: its counts so far, and the page's bound: ``until`` the client the next page
+    starts after, or ``last_page``. The bound is decided once a page: the first delivery of the
+    page's first part to read it records it on the job (one conditional write,
+    :func:`~chalicelib.store.outbox.record_page_bound`), and every other delivery of any part of
+    the page, and the next page's cursor, use the recorded one (the job, read anyway, holds it).
+    So a first part delivered again after a client was added or removed reads the clients again
+    but keeps to the recorded bound, going on past what it read when the bound is further on. A
+    rest part goes through the clients after ``after`` up to the bound as they are now (at most
+    :data:`PAGE_SIZE` a part), so a client added or removed meanwhile shifts nothing into the
+    next page nor out of both. The part that reaches the page's end counts the whole page, once,
+    and forgets its recorded bound in the same write. Each part goes through the clients in order
+    from where the one before stopped, so every chain of parts (a part delivered twice may stop
+    at another client) goes through each client once and counts the same totals. A rest asked
+    for before bounds were recorded records the bound it carries, unless one is recorded; one
+    without a bound (older still) reads the page again from its cursor, as then. Any part of a
+    page already counted (delivered again after its chain ended) stops after reading the job: it
+    would render only to have its count refused."""
     from chalicelib.core.files import discard_files
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue_with_files, hand_off
     from chalicelib.producers.documents.send import STORED, Renderer, statement_data
     from chalicelib.producers.sends.manual import put_job_pages
     from chalicelib.store import documents as store
     from chalicelib.store import outbox as job_store
-    from chalicelib.store.clients import client_of_cursor, select_clients
+    from chalicelib.store.clients import client_of_cursor, cursor_after_client, select_clients
     from chalicelib.tenants.companies import get_company
 
     started = time.monotonic()
     report = PageReport(job_id, page)
-    job, counted = job_store.get_job_for_page(company_id, job_id, page)
+    job, counted, recorded = job_store.get_job_for_page(company_id, job_id, page)
     if job is None or counted:  # gone, or this page's chain of parts ended: nothing left to do
-        job_store.job_page_done(company_id, job_id, page)
-        if counted:
-            logger().info(
-                "bulk statement page counted already",
-                extra={"company_id": company_id, "job_id": job_id, "page": page, "after": after},
-            )
-        return report
+        return _counted_already(company_id, job_id, page, after, report, counted)
     spec = json.loads(job.selection or "{}")
     chosen = StatementSelection(**((spec.get("selection") or {}).get("statements") or {}))
     choose = partial(
@@ -208,22 +209,33 @@ def expand_statement_page(
         classification=chosen.classification,
         limit=PAGE_SIZE,
     )
-    bound: dict[str, Any] = {}  # the page's bound, for its rest (none known: a rest as before)
-    more: str | None = None  # a rest part's clients go on past what it read, up to the bound
-    if after is not None and (until is not None or last_page):  # a rest: up to the page's bound
-        bound = {"until": until} if until is not None else {"last_page": True}
-        last = until if until is not None else chosen.to_client
+    bound: PageBound | None = None  # the page's bound, decided once (none: a rest as before)
+    more: str | None = None  # this part's clients go on past what it read, up to the bound
+    if after is None:  # the page's first part: its bound, then the next page before this one works
+        clients, next_cursor = choose(last=chosen.to_client, cursor=cursor)
+        read = PageBound(client_of_cursor(next_cursor) if next_cursor else None)
+        bound = recorded or job_store.record_page_bound(company_id, job_id, page, read)
+        if bound is None:  # counted by another delivery meanwhile
+            return _counted_already(company_id, job_id, page, after, report, True)
+        clients, more = _within(clients, read, bound)
+        if bound.until is not None:
+            next_page = {"page": page + 1, "cursor": cursor_after_client(company_id, bound.until)}
+            put_job_pages(company_id, job_id, [next_page | {"kind": KIND}])
+    elif recorded is not None or until is not None or last_page:  # a rest: up to the page's bound
+        # (asked for before bounds were recorded: the bound its first part read, recorded now)
+        bound = recorded or job_store.record_page_bound(company_id, job_id, page, PageBound(until))
+        if bound is None:
+            return _counted_already(company_id, job_id, page, after, report, True)
+        last = bound.until if bound.until is not None else chosen.to_client
         clients, read_on = choose(last=last, after=after, cursor=None)
         more = client_of_cursor(read_on) if read_on else None
-    else:
+        more = None if more == last else more  # read up to the bound: nothing after it
+    else:  # a rest asked for before pages had a bound: the page read again, as then
         clients, next_cursor = choose(last=chosen.to_client, cursor=cursor)
         last_page = not next_cursor
-        if after is None:  # the page's first part: the next page starts before this one works
-            if next_cursor:
-                put_job_pages(company_id, job_id, [{"page": page + 1, "cursor": next_cursor, "kind": KIND}])
-            bound = {"until": client_of_cursor(next_cursor)} if next_cursor else {"last_page": True}
-        else:  # a rest asked for before pages had a bound: the page read again, as then
-            clients = [c for c in clients if c.client_id > after]
+        clients = [c for c in clients if c.client_id > after]
+    if bound is not None:
+        last_page = bound.until is None
     company = get_company(company_id)
     renderer = Renderer(company, STATEMENT)
     as_of = date.fromisoformat(spec["as_of"]) if spec.get("as_of") else _today(company)
@@ -318,7 +330,8 @@ def expand_statement_page(
             "cursor": cursor,
             "kind": KIND,
             "after": rest_after,
-            **bound,
+            **({"until": bound.until} if bound and bound.until is not None else {}),
+            **({"last_page": True} if bound and bound.until is None else {}),
             "carried": {
                 "messages": queued,
                 "failed_at_enqueue": failed_at_enqueue,
@@ -345,6 +358,7 @@ def expand_statement_page(
         last_page=last_page,
         skip_reasons=reasons,
         fail_reasons=failures,
+        bound=bound,
     )
     hand_off(company_id, written)
     job_store.job_page_done(company_id, job_id, page)
@@ -356,6 +370,34 @@ def expand_statement_page(
     report.fail_reasons = failures
     logger().info("bulk statement page expanded", extra={"company_id": company_id, **vars(report)})
     return report
+
+
+def _counted_already(
+    company_id: str, job_id: str, page: int, after: str | None, report: PageReport, counted: bool
+) -> PageReport:
+    """A part of a page whose job is gone, or whose page is counted (its chain of parts ended):
+    nothing left to do but forget the page's request."""
+    from chalicelib.store import outbox as job_store
+
+    job_store.job_page_done(company_id, job_id, page)
+    if counted:
+        logger().info(
+            "bulk statement page counted already",
+            extra={"company_id": company_id, "job_id": job_id, "page": page, "after": after},
+        )
+    return report
+
+
+def _within(clients: list[Client], read: PageBound, bound: PageBound) -> tuple[list[Client], str | None]:
+    """A page's first part read its clients up to ``read``; the page goes up to ``bound``, as
+    recorded (by another delivery of the part, which read the page before a client was added or
+    removed): the clients read that are within it, and, when the bound is further on, where the
+    part's clients go on (after ``read``)."""
+    if read == bound:
+        return clients, None
+    if bound.until is not None and (read.until is None or read.until > bound.until):
+        return [c for c in clients if c.client_id <= bound.until], None
+    return clients, read.until
 
 
 def _failed(
