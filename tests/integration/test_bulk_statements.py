@@ -378,6 +378,19 @@ def statements_per_recipient(mailbox: MailCatcher) -> Counter[str]:
     return Counter(r for m in mailbox.messages() for r in envelope_recipients(m))
 
 
+def job_item(tenant: Tenant, job_id: str) -> dict[str, Any]:
+    """The job's item as DynamoDB holds it."""
+    import boto3
+
+    from chalicelib.store.models import SendJobModel
+
+    key = {"company_id": {"S": tenant.company_id}, "job_id": {"S": job_id}}
+    item = boto3.client("dynamodb").get_item(
+        TableName=SendJobModel.Meta.table_name, Key=key, ConsistentRead=True
+    )
+    return dict(item["Item"])
+
+
 def test_a_first_part_delivered_again_after_a_client_was_added_inside_its_page_leaves_no_client_out(
     api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -393,6 +406,8 @@ def test_a_first_part_delivered_again_after_a_client_was_added_inside_its_page_l
     put_client_with_a_debt(api, clients, "C0027A")
     monkeypatch.setattr(bulk, "PART_SECONDS", 100.0)
     first_part_delivered_again(api, clients, started["job_id"])
+    # Then the page keeps the bound its first delivery read, recorded on the job
+    assert job_item(clients, started["job_id"])["page_bounds"] == {"SS": ["0#C0030"]}
     expand_pages()
     deliver_outboxes()
     # Then each of the 11 clients got exactly one statement, the page's last client (C0030)
@@ -400,6 +415,8 @@ def test_a_first_part_delivered_again_after_a_client_was_added_inside_its_page_l
     expected = [f"c{n:04d}@clientes.example" for n in range(26, 36)] + ["c0027a@clientes.example"]
     assert statements_per_recipient(mailbox) == Counter(expected)
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 11, 11, 0, 0, 0)
+    # And each page forgot its bound when it was counted: the job's item holds none
+    assert not {"page_bounds", "bounded_pages"} & set(job_item(clients, started["job_id"]))
 
 
 def test_a_first_part_delivered_again_after_a_client_of_its_page_was_removed_counts_no_client_twice(
@@ -430,3 +447,34 @@ def test_a_first_part_delivered_again_after_a_client_of_its_page_was_removed_cou
     expected = [f"c{n:04d}@clientes.example" for n in range(26, 36) if n != 28]
     assert statements_per_recipient(mailbox) == Counter(expected)
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 9, 9, 0, 0, 0)
+
+
+def test_a_rest_asked_for_by_the_release_before_keeps_the_bound_it_carries(
+    api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from chalicelib.store.models import SendJobModel
+
+    # Given a job of 10 clients in pages of 5 that run in parts, whose first page's first part ran
+    # on the release before: its rest carries the page's bound (C0030), none is recorded on the job
+    parts_of_one_statement_in_pages_of_five(monkeypatch)
+    started = start(api, clients, from_client="C0026", to_client="C0035")
+    assert expand_pages(limit=1) == 1
+    boto3.client("dynamodb").update_item(
+        TableName=SendJobModel.Meta.table_name,
+        Key={"company_id": {"S": clients.company_id}, "job_id": {"S": started["job_id"]}},
+        UpdateExpression="REMOVE page_bounds, bounded_pages",
+    )
+    # When the ERP adds a client inside that page, SQS delivers the page's first part again once
+    # the rest has run, and every part runs
+    put_client_with_a_debt(api, clients, "C0027A")
+    assert expand_pages(limit=2) == 2  # the next page's first part, then the page's rest
+    first_part_delivered_again(api, clients, started["job_id"])
+    expand_pages()
+    deliver_outboxes()
+    # Then the bound the rest carried held for the whole page: each of the 11 clients got
+    # exactly one statement, and the job counts each once and is done
+    expected = [f"c{n:04d}@clientes.example" for n in range(26, 36)] + ["c0027a@clientes.example"]
+    assert statements_per_recipient(mailbox) == Counter(expected)
+    assert progress_of(job(api, clients, started["job_id"])) == ("done", 11, 11, 0, 0, 0)
