@@ -5,6 +5,7 @@ client needs the bulk-send password (C6). Real DynamoDB Local, SMTP server and m
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -625,3 +626,128 @@ def test_two_clients_whose_message_ids_hash_alike_each_get_their_email_once(
     assert sorted(e["client_id"] for e in listed) == ids
     assert len({e["communication_id"] for e in listed}) == 3
     assert progress(job_of(api, company, job["job_id"])) == ("done", 3, 3, 0, 0, 0)
+
+
+# --- a filter's page delivered again (SQS, at least once) after the clients changed ----------------
+
+
+def laura_s_ten_clients_in_pages_of_five(api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Ten clients of Laura's (C01-C10), a send to Laura's clients in pages of five started:
+    its first page (C01-C05, the next one after C05) is on the send-jobs queue. Returns the job."""
+    for n in range(1, 11):
+        put_client(api, tenant, f"C{n:02d}", preferred_agent="laura")
+    monkeypatch.setattr("chalicelib.producers.sends.manual.PAGE_SIZE", 5)
+    response = send(api, tenant, filter={"preferred_agent": "laura"})
+    assert response.status_code == 201, response.body
+    return str(body(response)["job"]["job_id"])
+
+
+def filter_page_delivered_again(api: Client, tenant: Tenant, job_id: str, page: int = 0) -> None:
+    """SQS delivers a filter's page again (at least once) to the send-job worker."""
+    from chalicelib.producers.sends.manual import send_jobs_queue
+
+    again = {"company_id": tenant.company_id, "job_id": job_id, "page": page, "cursor": None}
+    event = api.events.generate_sqs_event(queue_name=send_jobs_queue(), message_bodies=[json.dumps(again)])
+    assert api.lambda_.invoke("expand_send_job", event).payload["pages"] == 1
+
+
+def first_delivery_dies_before_writing(company_id: str, job_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's first delivery asks for the next page, then its Lambda dies before it writes a
+    message: SQS will deliver the page again."""
+    from chalicelib.producers.sends import manual
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError("Task timed out")
+
+    with monkeypatch.context() as patched, pytest.raises(TimeoutError):
+        patched.setattr(manual, "_write_page", dies)
+        manual.expand_page(company_id, job_id, 0, cursor=None)
+
+
+def remove_client(tenant: Tenant, client_id: str) -> None:
+    import boto3
+
+    from chalicelib.store.models import ClientModel
+
+    boto3.client("dynamodb").delete_item(
+        TableName=ClientModel.Meta.table_name,
+        Key={"company_id": {"S": tenant.company_id}, "client_id": {"S": client_id}},
+    )
+
+
+def emails_per_recipient(mailbox: MailCatcher) -> Counter[str]:
+    return Counter(r for m in mailbox.messages() for r in envelope_recipients(m))
+
+
+def addresses(*client_ids: str) -> Counter[str]:
+    return Counter(f"{c.lower()}@example.com" for c in client_ids)
+
+
+TEN = [f"C{n:02d}" for n in range(1, 11)]
+
+
+def test_a_filter_page_delivered_again_after_a_client_was_added_inside_it_sends_and_counts_as_its_first_run(
+    api: Client, company: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a send to Laura's ten clients in pages of five, its first page expanded (C01-C05)
+    job_id = laura_s_ten_clients_in_pages_of_five(api, company, monkeypatch)
+    assert expand_pages(limit=1) == 1
+    # When the back office adds a client of Laura's inside that page, and SQS delivers it again
+    put_client(api, company, "C03A", preferred_agent="laura")
+    filter_page_delivered_again(api, company, job_id)
+    expand_pages()
+    deliver_outboxes()
+    # Then each of the ten clients got the e-mail once, the one added after its page went out none,
+    # and the job counts each e-mail once and is done
+    assert emails_per_recipient(mailbox) == addresses(*TEN)
+    assert progress(job_of(api, company, job_id)) == ("done", 10, 10, 0, 0, 0)
+
+
+def test_a_filter_page_delivered_again_after_a_client_of_it_was_removed_sends_and_counts_as_its_first_run(
+    api: Client, company: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a send to Laura's ten clients in pages of five, its first page expanded (C01-C05)
+    job_id = laura_s_ten_clients_in_pages_of_five(api, company, monkeypatch)
+    assert expand_pages(limit=1) == 1
+    # When the back office removes C03, and SQS then delivers that page again
+    remove_client(company, "C03")
+    filter_page_delivered_again(api, company, job_id)
+    expand_pages()
+    deliver_outboxes()
+    # Then each of the ten got the e-mail once (C03's was written before it left), and the job
+    # counts each once and is done
+    assert emails_per_recipient(mailbox) == addresses(*TEN)
+    assert progress(job_of(api, company, job_id)) == ("done", 10, 10, 0, 0, 0)
+
+
+def test_a_filter_page_run_again_after_a_crash_and_a_client_added_inside_it_keeps_to_its_first_bound(
+    api: Client, company: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a send to Laura's ten clients in pages of five, whose first page's first delivery asked
+    # for the next page (after C05) and died before writing a message
+    job_id = laura_s_ten_clients_in_pages_of_five(api, company, monkeypatch)
+    first_delivery_dies_before_writing(company.company_id, job_id, monkeypatch)
+    # When the back office adds a client of Laura's inside that page, and SQS delivers it again
+    put_client(api, company, "C03A", preferred_agent="laura")
+    expand_pages()
+    deliver_outboxes()
+    # Then each of the eleven clients got the e-mail once, and the job counts each once and is done
+    assert emails_per_recipient(mailbox) == addresses(*TEN, "C03A")
+    assert progress(job_of(api, company, job_id)) == ("done", 11, 11, 0, 0, 0)
+
+
+def test_a_filter_page_run_again_after_a_crash_and_a_client_of_it_removed_keeps_to_its_first_bound(
+    api: Client, company: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a send to Laura's ten clients in pages of five, whose first page's first delivery asked
+    # for the next page (after C05) and died before writing a message
+    job_id = laura_s_ten_clients_in_pages_of_five(api, company, monkeypatch)
+    first_delivery_dies_before_writing(company.company_id, job_id, monkeypatch)
+    # When the back office removes C03, and SQS then delivers that page again
+    remove_client(company, "C03")
+    expand_pages()
+    deliver_outboxes()
+    # Then the nine left got the e-mail once each, and the job counts nine (not C06 twice) and is
+    # done (no e-mail it waits for forever)
+    assert emails_per_recipient(mailbox) == addresses(*(c for c in TEN if c != "C03"))
+    assert progress(job_of(api, company, job_id)) == ("done", 9, 9, 0, 0, 0)
