@@ -463,7 +463,8 @@ class Suppression:
 @dataclass(frozen=True)
 class PageBound:
     """Where a page of a send job's clients ends, decided once for the page (bulk statements,
-    D2): after the client ``until``, or at the end of the job's range (``until`` None)."""
+    D2; a manual send's filter, C8): after the client ``until``, or at the end of the job's range
+    (``until`` None)."""
 
     until: str | None
 

@@ -751,7 +751,7 @@ class SendJobModel(BoundModel):
     # known (a list selection knows at once; a filter learns it on its last page).
     pages_done = NumberSetAttribute(null=True)
     pages_total = NumberAttribute(null=True)
-    # Each page's bound, decided once (bulk statements, D2), while the page is not counted yet:
+    # Each page's bound, decided once (bulk statements, D2; a manual filter, C8), until counted:
     # the pages that have one, and ``<page>#<last client>`` (``<page>#`` for the last page).
     bounded_pages = NumberSetAttribute(null=True)
     page_bounds = UnicodeSetAttribute(null=True)

@@ -723,6 +723,10 @@ def test_a_filter_page_delivered_again_after_a_client_of_it_was_removed_sends_an
 def test_a_filter_page_run_again_after_a_crash_and_a_client_added_inside_it_keeps_to_its_first_bound(
     api: Client, company: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import boto3
+
+    from chalicelib.store.models import SendJobModel
+
     # Given a send to Laura's ten clients in pages of five, whose first page's first delivery asked
     # for the next page (after C05) and died before writing a message
     job_id = laura_s_ten_clients_in_pages_of_five(api, company, monkeypatch)
@@ -734,6 +738,13 @@ def test_a_filter_page_run_again_after_a_crash_and_a_client_added_inside_it_keep
     # Then each of the eleven clients got the e-mail once, and the job counts each once and is done
     assert emails_per_recipient(mailbox) == addresses(*TEN, "C03A")
     assert progress(job_of(api, company, job_id)) == ("done", 11, 11, 0, 0, 0)
+    # And the job's item no longer holds where its pages ended (forgotten as each was counted)
+    item = boto3.client("dynamodb").get_item(
+        TableName=SendJobModel.Meta.table_name,
+        Key={"company_id": {"S": company.company_id}, "job_id": {"S": job_id}},
+        ConsistentRead=True,
+    )["Item"]
+    assert ("bounded_pages" in item, "page_bounds" in item) == (False, False)
 
 
 def test_a_filter_page_run_again_after_a_crash_and_a_client_of_it_removed_keeps_to_its_first_bound(

@@ -14,7 +14,10 @@
 
 A page is counted into its job once (a conditional update on the set of pages done), and each
 message has an idempotency key ``job:<job>:<client>[:<device>]``, so SQS's at-least-once delivery
-neither sends twice nor counts twice. A ``request_id`` makes a retried POST answer the first job.
+neither sends twice nor counts twice. A filter's page is bound once (where it ends is recorded on
+the job the first time it is read, :func:`expand_page`), so a page delivered again after a client
+was added or removed asks for the next page at the same cursor and counts what it sends. A
+``request_id`` makes a retried POST answer the first job.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import Client, Communication, SendJob, record_of
+from chalicelib.core.domain import Client, Communication, PageBound, SendJob, record_of
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.core.links import manual_list_unsubscribe
 from chalicelib.core.observability import logger
@@ -497,8 +501,16 @@ def expand_page(
     client_ids: Sequence[str] | None = None,
     cursor: dict[str, Any] | None = None,
 ) -> PageReport:
-    """Expand one page of a job's recipients into the outbox (the send-jobs worker)."""
-    job = job_store.get_job(company_id, job_id)
+    """Expand one page of a job's recipients into the outbox (the send-jobs worker).
+
+    A filter's page is bound once: the first delivery to read it records where it ends (after the
+    last client its Query went through, or the end) on the job
+    (:func:`~chalicelib.store.outbox.record_page_bound`), and puts the next page after that
+    client. Any other delivery of the page keeps to the recorded bound, even after a client was
+    added to or removed from the page meanwhile, so the next page is always asked for at the same
+    cursor and each client is in one page. A filter's page delivered again after it was counted
+    (its bound forgotten) writes nothing: it only wakes the outbox for the messages it wrote."""
+    job, counted, recorded = job_store.get_job_for_page(company_id, job_id, page)
     if job is None:
         logger().warning("send job page for a job that does not exist", extra={"job_id": job_id})
         job_store.job_page_done(company_id, job_id, page)
@@ -507,6 +519,7 @@ def expand_page(
     worker = _Page(
         company_id, job.channel, job.template_key, dict(spec.get("variables") or {}), job.created_by
     )
+    bound: PageBound | None = None  # a filter's page: where it ends, decided once
     if client_ids is not None:
         from chalicelib.store.clients import get_clients
 
@@ -515,21 +528,18 @@ def expand_page(
         unknown = len(set(client_ids)) - len(clients)
         last_page = job.pages_total is not None and page == job.pages_total - 1
     else:
-        from chalicelib.store.clients import select_clients
+        from chalicelib.store.clients import cursor_after_client
 
         chosen = ClientFilter(**(spec.get("selection", {}).get("filter") or {}))
-        clients, next_cursor = select_clients(
-            company_id,
-            switch=chosen.switch,
-            preferred_agent=chosen.preferred_agent,
-            collection_agent=chosen.collection_agent,
-            limit=PAGE_SIZE,
-            cursor=cursor,
-        )
+        bounded = None if counted else _bounded_page(company_id, job_id, page, chosen, cursor, recorded)
+        if bounded is None:  # counted already: its messages were written, maybe not handed off
+            return _counted_already(company_id, job_id, page, worker)
+        clients, bound = bounded
         unknown = 0
-        last_page = not next_cursor
-        if next_cursor:  # the next page starts before this one works: expansion goes on in parallel
-            put_job_pages(company_id, job_id, [{"page": page + 1, "cursor": next_cursor}])
+        last_page = bound.until is None
+        if bound.until is not None:  # the next page starts before this one works: in parallel
+            next_page = {"page": page + 1, "cursor": cursor_after_client(company_id, bound.until)}
+            put_job_pages(company_id, job_id, [next_page])
     messages: list[OutgoingMessage] = []
     skipped, render_failed = unknown, 0
     for client in clients:
@@ -543,7 +553,7 @@ def expand_page(
     # Written claimed and handed to the workers by id once the page is counted (issue 14).
     messages, written, earlier = _write_page(company_id, job_id, messages, worker.accounts)
     failed_now = sum(1 for c in [*written, *earlier] if c.state == "failed" and c.outbox is None)
-    counted = job_store.count_job_page(
+    now_counted = job_store.count_job_page(
         company_id,
         job_id,
         page,
@@ -552,6 +562,7 @@ def expand_page(
         failed=failed_now + render_failed,
         skipped=skipped,
         last_page=last_page,
+        bound=bound,
     )
     outbox = worker.outbox()
     if outbox and messages:
@@ -565,10 +576,62 @@ def expand_page(
         messages=len(messages),
         skipped=skipped,
         failed=failed_now + render_failed,
-        counted=counted is not None,
+        counted=now_counted is not None,
     )
     logger().info("send job page expanded", extra={"company_id": company_id, **vars(report)})
     return report
+
+
+def _bounded_page(
+    company_id: str,
+    job_id: str,
+    page: int,
+    chosen: ClientFilter,
+    cursor: dict[str, Any] | None,
+    recorded: PageBound | None,
+) -> tuple[list[Client], PageBound] | None:
+    """A filter's page of clients, from ``cursor`` up to the page's bound: the one ``recorded``,
+    or, when none is, the one this delivery read, recorded now (the first delivery's wins). None
+    when the page was counted meanwhile. A bound before what was read (a client of the page
+    removed since) drops the clients after it; one further on (a client added) reads on up to it."""
+    from chalicelib.store.clients import client_of_cursor, select_clients
+
+    choose = partial(
+        select_clients,
+        company_id,
+        switch=chosen.switch,
+        preferred_agent=chosen.preferred_agent,
+        collection_agent=chosen.collection_agent,
+        limit=PAGE_SIZE,
+    )
+    clients, next_cursor = choose(cursor=cursor)
+    read = PageBound(client_of_cursor(next_cursor) if next_cursor else None)
+    bound = recorded or job_store.record_page_bound(company_id, job_id, page, read)
+    if bound is None:
+        return None
+    until = bound.until
+    if until is not None:
+        clients = [c for c in clients if c.client_id <= until]
+    after = read.until
+    while after is not None and (until is None or after < until):
+        more, next_cursor = choose(cursor=None, after=after, last=until)
+        clients += more
+        after = client_of_cursor(next_cursor) if next_cursor else None
+    return clients, bound
+
+
+def _counted_already(company_id: str, job_id: str, page: int, worker: _Page) -> PageReport:
+    """A filter's page delivered again after it was counted: its messages were written before
+    (the count follows the writing), so it writes nothing (its clients may have changed since),
+    only wakes the outbox for messages its first run may not have handed off."""
+    outbox = worker.outbox()
+    if outbox:
+        kick_outboxes(company_id, {outbox})
+    job_store.job_page_done(company_id, job_id, page)
+    logger().info(
+        "send job page counted already", extra={"company_id": company_id, "job_id": job_id, "page": page}
+    )
+    return PageReport(job_id, page)
 
 
 def _write_page(
