@@ -15,8 +15,10 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.aws import counted_requests
+from tests.steps.clients import remove_client
 from tests.steps.documents import documents_key, pdf_attachments, pdf_text
 from tests.steps.hostile_mail import company_files
+from tests.steps.mail import recipients
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.sends import expand_pages
 from tests.steps.tenants import Tenant, smtp_sender_account
@@ -283,20 +285,13 @@ def test_more_clients_added_inside_a_page_than_a_page_holds_all_get_their_statem
 def test_a_client_gone_from_a_page_running_in_parts_brings_no_client_of_the_next_page_in(
     api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import boto3
-
-    from chalicelib.store.models import ClientModel
-
     # Given a job of 10 clients in two pages of 5 that run in parts, the first page's first part done
     parts_of_one_statement_in_pages_of_five(monkeypatch)
     started = start(api, clients, from_client="C0026", to_client="C0035")
     assert expand_pages(limit=1) == 1
     # When client C0028 is removed from the clients' table before the page's rest runs (Pregón
     # has no delete; an operator's clean-up or a restore does it)
-    boto3.client("dynamodb").delete_item(
-        TableName=ClientModel.Meta.table_name,
-        Key={"company_id": {"S": clients.company_id}, "client_id": {"S": "C0028"}},
-    )
+    remove_client(clients, "C0028")
     expand_pages()
     deliver_outboxes()
     # Then the 9 clients left got one statement each, and the job counts 9, not the second
@@ -374,10 +369,6 @@ def first_part_delivered_again(api: Client, tenant: Tenant, job_id: str, page: i
     assert api.lambda_.invoke("expand_send_job", event).payload["pages"] == 1
 
 
-def statements_per_recipient(mailbox: MailCatcher) -> Counter[str]:
-    return Counter(r for m in mailbox.messages() for r in envelope_recipients(m))
-
-
 def job_item(tenant: Tenant, job_id: str) -> dict[str, Any]:
     """The job's item as DynamoDB holds it."""
     import boto3
@@ -413,7 +404,7 @@ def test_a_first_part_delivered_again_after_a_client_was_added_inside_its_page_l
     # Then each of the 11 clients got exactly one statement, the page's last client (C0030)
     # too, and the job counts each once and is done
     expected = [f"c{n:04d}@clientes.example" for n in range(26, 36)] + ["c0027a@clientes.example"]
-    assert statements_per_recipient(mailbox) == Counter(expected)
+    assert Counter(recipients(mailbox)) == Counter(expected)
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 11, 11, 0, 0, 0)
     # And each page forgot its bound when it was counted: the job's item holds none
     assert not {"page_bounds", "bounded_pages"} & set(job_item(clients, started["job_id"]))
@@ -422,10 +413,8 @@ def test_a_first_part_delivered_again_after_a_client_was_added_inside_its_page_l
 def test_a_first_part_delivered_again_after_a_client_of_its_page_was_removed_counts_no_client_twice(
     api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import boto3
 
     from chalicelib.producers.documents import bulk
-    from chalicelib.store.models import ClientModel
 
     # Given a job of 10 clients in pages of 5, the first page's first part done and out of time
     # after one statement (its page, as it read it, C0026-C0030; the next page after C0030)
@@ -434,10 +423,7 @@ def test_a_first_part_delivered_again_after_a_client_of_its_page_was_removed_cou
     assert expand_pages(limit=1) == 1
     # When client C0028 is removed from the clients' table, and SQS then delivers the page's
     # first part again while its rest is still waiting (and parts now have all the time they need)
-    boto3.client("dynamodb").delete_item(
-        TableName=ClientModel.Meta.table_name,
-        Key={"company_id": {"S": clients.company_id}, "client_id": {"S": "C0028"}},
-    )
+    remove_client(clients, "C0028")
     monkeypatch.setattr(bulk, "PART_SECONDS", 100.0)
     first_part_delivered_again(api, clients, started["job_id"])
     expand_pages()
@@ -445,7 +431,7 @@ def test_a_first_part_delivered_again_after_a_client_of_its_page_was_removed_cou
     # Then the 9 clients left got exactly one statement each, and the job counts 9, not the next
     # page's first client (C0031) twice, and is done (no recipient it waits for forever)
     expected = [f"c{n:04d}@clientes.example" for n in range(26, 36) if n != 28]
-    assert statements_per_recipient(mailbox) == Counter(expected)
+    assert Counter(recipients(mailbox)) == Counter(expected)
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 9, 9, 0, 0, 0)
 
 
@@ -476,5 +462,5 @@ def test_a_rest_asked_for_by_the_release_before_keeps_the_bound_it_carries(
     # Then the bound the rest carried held for the whole page: each of the 11 clients got
     # exactly one statement, and the job counts each once and is done
     expected = [f"c{n:04d}@clientes.example" for n in range(26, 36)] + ["c0027a@clientes.example"]
-    assert statements_per_recipient(mailbox) == Counter(expected)
+    assert Counter(recipients(mailbox)) == Counter(expected)
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 11, 11, 0, 0, 0)

@@ -15,8 +15,8 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.aws import stored_size
-from tests.steps.clients import put_client
-from tests.steps.mail import wire_problems
+from tests.steps.clients import put_client, remove_client
+from tests.steps.mail import recipients, wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.sends import expand_pages, job_of, progress, sender_account_reads
 from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
@@ -664,21 +664,6 @@ def first_delivery_dies_before_writing(company_id: str, job_id: str, monkeypatch
         manual.expand_page(company_id, job_id, 0, cursor=None)
 
 
-def remove_client(tenant: Tenant, client_id: str) -> None:
-    import boto3
-
-    from chalicelib.store.models import ClientModel
-
-    boto3.client("dynamodb").delete_item(
-        TableName=ClientModel.Meta.table_name,
-        Key={"company_id": {"S": tenant.company_id}, "client_id": {"S": client_id}},
-    )
-
-
-def emails_per_recipient(mailbox: MailCatcher) -> Counter[str]:
-    return Counter(r for m in mailbox.messages() for r in envelope_recipients(m))
-
-
 def addresses(*client_ids: str) -> Counter[str]:
     return Counter(f"{c.lower()}@example.com" for c in client_ids)
 
@@ -699,7 +684,7 @@ def test_a_filter_page_delivered_again_after_a_client_was_added_inside_it_sends_
     deliver_outboxes()
     # Then each of the ten clients got the e-mail once, the one added after its page went out none,
     # and the job counts each e-mail once and is done
-    assert emails_per_recipient(mailbox) == addresses(*TEN)
+    assert Counter(recipients(mailbox)) == addresses(*TEN)
     assert progress(job_of(api, company, job_id)) == ("done", 10, 10, 0, 0, 0)
 
 
@@ -716,7 +701,7 @@ def test_a_filter_page_delivered_again_after_a_client_of_it_was_removed_sends_an
     deliver_outboxes()
     # Then each of the ten got the e-mail once (C03's was written before it left), and the job
     # counts each once and is done
-    assert emails_per_recipient(mailbox) == addresses(*TEN)
+    assert Counter(recipients(mailbox)) == addresses(*TEN)
     assert progress(job_of(api, company, job_id)) == ("done", 10, 10, 0, 0, 0)
 
 
@@ -736,7 +721,7 @@ def test_a_filter_page_run_again_after_a_crash_and_a_client_added_inside_it_keep
     expand_pages()
     deliver_outboxes()
     # Then each of the eleven clients got the e-mail once, and the job counts each once and is done
-    assert emails_per_recipient(mailbox) == addresses(*TEN, "C03A")
+    assert Counter(recipients(mailbox)) == addresses(*TEN, "C03A")
     assert progress(job_of(api, company, job_id)) == ("done", 11, 11, 0, 0, 0)
     # And the job's item no longer holds where its pages ended (forgotten as each was counted)
     item = boto3.client("dynamodb").get_item(
@@ -760,5 +745,5 @@ def test_a_filter_page_run_again_after_a_crash_and_a_client_of_it_removed_keeps_
     deliver_outboxes()
     # Then the nine left got the e-mail once each, and the job counts nine (not C06 twice) and is
     # done (no e-mail it waits for forever)
-    assert emails_per_recipient(mailbox) == addresses(*(c for c in TEN if c != "C03"))
+    assert Counter(recipients(mailbox)) == addresses(*(c for c in TEN if c != "C03"))
     assert progress(job_of(api, company, job_id)) == ("done", 9, 9, 0, 0, 0)
