@@ -56,6 +56,9 @@ async function render(main, ctx) {
   const bulkStatus = h("div", { "aria-live": "polite", id: "b-bulk-status" });
 
   async function watch(jobId) {
+    // in the address (replaced, not pushed), as a document looked up is: a reload follows this job
+    const hash = `#/documents${query({ job: jobId })}`;
+    if (location.hash !== hash) history.replaceState(null, "", hash);
     await follow(
       `/documents/statements/bulk/${encodeURIComponent(jobId)}`,
       bulkStatus,
