@@ -1,0 +1,152 @@
+"""An account's SMTP server is the company's choice: one that misbehaves in ways aiosmtpd cannot
+(a reply that never ends, a refusal followed by a dropped connection) is played here by a raw
+socket, and the worker must neither fill its memory nor report a refusal as a passing outage."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.channels.base import OutgoingChannelMessage
+from chalicelib.channels.smtp import SmtpChannel
+from chalicelib.core.domain import SenderAccount
+from chalicelib.core.errors import DeliveryFailed
+
+pytestmark = pytest.mark.usefixtures("loopback_destinations")
+
+Script = Callable[[socket.socket], None]
+
+
+@pytest.fixture
+def loopback_destinations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The account's server is on this machine."""
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "1")
+
+
+class RawServer:
+    """One connection on a loopback port, answered by ``script``; what the client wrote is kept."""
+
+    def __init__(self, script: Script) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._script = script
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self._listener.accept()
+        with conn:
+            try:
+                self._script(conn)
+            except OSError:
+                pass  # the client hung up
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(timeout=10)
+
+
+def read_until(conn: socket.socket, marker: bytes) -> bytes:
+    seen = b""
+    while marker not in seen:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+def greeted(conn: socket.socket) -> None:
+    """Greeting and an EHLO answer that offers PIPELINING."""
+    conn.sendall(b"220 relay.cargasdelsur.example ESMTP\r\n")
+    read_until(conn, b"\r\n")
+    conn.sendall(b"250-relay.cargasdelsur.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+
+
+@pytest.fixture
+def serving() -> Iterator[Callable[[Script], RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(script: Script) -> RawServer:
+        servers.append(RawServer(script))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def channel_to(port: int) -> SmtpChannel:
+    account = SenderAccount(
+        company_id="c-hostile",
+        area="all",
+        kind="smtp",
+        display_name="Cargas del Sur",
+        from_address="avisos@cargasdelsur.example",
+        enabled=True,
+        updated_at=datetime.now(UTC),
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        encryption="none",
+    )
+    return SmtpChannel(account, lambda: None)
+
+
+def alert() -> OutgoingChannelMessage:
+    return OutgoingChannelMessage(
+        to_address="ana@example.com",
+        to_name="Ana García",
+        subject="Su envío CDS-1 está en camino",
+        text="Su envío CDS-1 está en camino.\n",
+        message_id="<alert-1@cargasdelsur.example>",
+    )
+
+
+def test_a_server_whose_reply_never_ends_fails_the_message_instead_of_filling_memory(
+    serving: Callable[[Script], RawServer],
+) -> None:
+    # Given a server that answers the envelope with continuation lines that go on (here 100 000 of
+    # them, then an acceptance, where a hostile one would never stop)
+    def endless(conn: socket.socket) -> None:
+        greeted(conn)
+        read_until(conn, b"DATA\r\n")
+        line = b"250-" + b"x" * 60 + b"\r\n"
+        for _ in range(1000):
+            conn.sendall(line * 100)
+        conn.sendall(b"250 OK\r\n250 OK\r\n354 go on\r\n")
+        read_until(conn, b"\r\n.\r\n")
+        conn.sendall(b"250 queued\r\n")
+
+    server = serving(endless)
+    channel = channel_to(server.port)
+    # When the outbox sends an alert
+    with pytest.raises(DeliveryFailed) as failed:
+        channel.send(channel.prepare(alert()))
+    channel.close()
+    # Then the message fails, saying the reply was too long, without the rest being read
+    assert "a reply of more than" in failed.value.message
+
+
+def test_a_sender_refused_by_a_server_that_then_hangs_up_fails_for_good(
+    serving: Callable[[Script], RawServer],
+) -> None:
+    # Given a server that refuses the sender for good and closes the connection without answering
+    # the rest of the envelope (as smtplib, sending one command at a time, would have seen it)
+    def refuse_and_hang_up(conn: socket.socket) -> None:
+        greeted(conn)
+        read_until(conn, b"DATA\r\n")
+        conn.sendall(b"550 5.7.1 <avisos@cargasdelsur.example>: sender not allowed\r\n")
+
+    server = serving(refuse_and_hang_up)
+    channel = channel_to(server.port)
+    # When the outbox sends an alert
+    with pytest.raises(DeliveryFailed) as failed:
+        channel.send(channel.prepare(alert()))
+    channel.close()
+    # Then the message fails for good with the server's own words, not as an outage to retry
+    assert "550 5.7.1" in failed.value.message
+    assert not failed.value.transient
