@@ -13,6 +13,7 @@ import ssl
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
+from typing import Any
 
 from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
@@ -30,14 +31,53 @@ def _clip(text: str) -> str:
     return text if len(text) <= _MAX_REPLY_TEXT else text[:_MAX_REPLY_TEXT] + "…"
 
 
-class _CheckedSMTP(smtplib.SMTP):
+#: Lines one reply may have: an EHLO answer has a dozen; ``smtplib`` reads a reply's lines until
+#: one without a dash, so a server writing "250-" lines forever would fill the worker's memory.
+_MAX_REPLY_LINES = 100
+
+
+class _ReplyLines:
+    """The connection's reading side for one reply, refusing its line after the last allowed."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self.left = _MAX_REPLY_LINES
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self.left == 0:  # smtplib closes the connection: SMTPServerDisconnected
+            raise OSError(f"a reply of more than {_MAX_REPLY_LINES} lines")
+        self.left -= 1
+        line: bytes = self.file.readline(limit)
+        return line
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _BoundedReplies(smtplib.SMTP):
+    """``smtplib.SMTP`` reading at most :data:`_MAX_REPLY_LINES` lines a reply."""
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.file is None and self.sock is not None:
+            self.file = self.sock.makefile("rb")
+        if self.file is None:
+            return super().getreply()  # not connected: smtplib's own error
+        file, self.file = self.file, _ReplyLines(self.file)
+        try:
+            return super().getreply()
+        finally:
+            if self.file is not None:  # not closed by smtplib
+                self.file = file
+
+
+class _CheckedSMTP(_BoundedReplies):
     """``smtplib.SMTP`` connecting only to a checked public address of its host."""
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return connect_checked(host, port, timeout)
 
 
-class _CheckedSMTP_SSL(smtplib.SMTP_SSL):
+class _CheckedSMTP_SSL(smtplib.SMTP_SSL, _BoundedReplies):
     """``smtplib.SMTP_SSL`` connecting only to a checked public address of its host."""
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
@@ -100,11 +140,20 @@ def _sendmail(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: byte
     smtp.send("".join(f"{command}\r\n" for command in commands))
     mail_reply = smtp.getreply()
     refused: dict[str, tuple[int, bytes]] = {}
-    for recipient in recipients:
-        code, text = smtp.getreply()
-        if code not in (250, 251):
-            refused[recipient] = (code, text)
-    data_code, data_text = smtp.getreply()
+    try:
+        for recipient in recipients:
+            code, text = smtp.getreply()
+            if code not in (250, 251):
+                refused[recipient] = (code, text)
+        data_code, data_text = smtp.getreply()
+    except smtplib.SMTPServerDisconnected:
+        # A server that hangs up after refusing the sender (or every recipient) said why, as
+        # ``sendmail``, waiting for each reply, would report it: not a passing outage.
+        if mail_reply[0] != 250:
+            raise smtplib.SMTPSenderRefused(mail_reply[0], mail_reply[1], sender) from None
+        if len(refused) == len(recipients):
+            raise smtplib.SMTPRecipientsRefused(refused) from None
+        raise
     failure: smtplib.SMTPException | None = None
     if mail_reply[0] != 250:
         failure = smtplib.SMTPSenderRefused(mail_reply[0], mail_reply[1], sender)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from datetime import UTC, datetime
 
 import pytest
@@ -39,11 +40,8 @@ class RawServer:
 
     def _serve(self) -> None:
         conn, _ = self._listener.accept()
-        with conn:
-            try:
-                self._script(conn)
-            except OSError:
-                pass  # the client hung up
+        with conn, suppress(OSError):  # the client hung up
+            self._script(conn)
 
     def close(self) -> None:
         self._listener.close()
