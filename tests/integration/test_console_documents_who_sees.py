@@ -140,3 +140,19 @@ def test_a_level_4_user_starts_a_bulk_statement_job_and_follows_it_to_the_end(
     assert browser.execute_script("return location.hash") == f"#/documents?job={job_id}"
     browser.refresh()
     wait_until(browser, lambda d: f"Trabajo {job_id}" in box_says(d, "b-bulk-status"))
+
+
+def test_a_link_whose_type_is_no_document_type_reads_that_it_was_not_found(
+    tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a level-4 user signed in
+    sign_in(browser, site.web, tenant, 4)
+    # When they follow a link whose type is a name every script object has, or a path's "..",
+    # which would take the look-up to another of the API's paths
+    for link, says in [
+        ("type=constructor&number=P-1", "No se encontró el documento (constructor) P-1."),
+        ("type=..&number=orders", "No se encontró el documento (..) orders."),
+    ]:
+        open_screen(browser, "documents", link)
+        # Then the screen says in its place that it was not found, as for any document not found
+        wait_until(browser, lambda d, says=says: box_says(d, "b-document-found") == says)
