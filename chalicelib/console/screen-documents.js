@@ -126,12 +126,20 @@ async function render(main, ctx) {
     const hash = `#/documents${query({ type, number })}`;
     if (location.hash !== hash) history.replaceState(null, "", hash);
     fill(found); // nothing of the last document stays beside the answer about this one
+    // Only a type of the list is asked for: any other (a link's "constructor", or "..", which the
+    // browser would resolve to another of the API's paths) is not found.
+    const known = Object.hasOwn(TYPES, type);
+    const [, named] = known ? TYPES[type] : ["", `el documento (${type})`];
+    const notFound = `No se encontró ${named} ${number}.`;
+    if (!known) {
+      fill(found, refusal({ status: 404 }, notFound));
+      return;
+    }
     let doc;
     try {
       doc = await api("GET", `/documents/sent/${encodeURIComponent(type)}/${encodeURIComponent(number)}`);
     } catch (err) {
-      const [, named] = TYPES[type] || ["", `el documento (${type})`];
-      fill(found, refusal(err, `No se encontró ${named} ${number}.`));
+      fill(found, refusal(err, notFound));
       return;
     }
     fill(found,
