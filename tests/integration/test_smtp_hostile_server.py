@@ -148,3 +148,26 @@ def test_a_sender_refused_by_a_server_that_then_hangs_up_fails_for_good(
     # Then the message fails for good with the server's own words, not as an outage to retry
     assert "550 5.7.1" in failed.value.message
     assert not failed.value.transient
+
+
+def test_a_recipients_refusal_of_many_long_lines_is_clipped_in_the_messages_error(
+    serving: Callable[[Script], RawServer],
+) -> None:
+    # Given a server that refuses the recipient with a reply of 90 lines of 8 000 characters
+    # (720 kB, more than a DynamoDB item holds, where the message's error is written)
+    def long_refusal(conn: socket.socket) -> None:
+        greeted(conn)
+        read_until(conn, b"DATA\r\n")
+        conn.sendall(b"250 OK\r\n" + (b"550-" + b"n" * 8000 + b"\r\n") * 89 + b"550 no\r\n503 no\r\n")
+        read_until(conn, b"QUIT\r\n")
+
+    server = serving(long_refusal)
+    channel = channel_to(server.port)
+    # When the outbox sends an alert
+    with pytest.raises(DeliveryFailed) as failed:
+        channel.send(channel.prepare(alert()))
+    channel.close()
+    # Then it fails for good, with the server's words clipped as any other refusal's
+    assert not failed.value.transient
+    assert failed.value.message.startswith("ana@example.com: 550 nnn")
+    assert len(failed.value.message) < 400
