@@ -110,8 +110,11 @@ def _server_text(exc: Exception) -> str:
         )
         return _clip(f"{exc.smtp_code} {detail}")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return "; ".join(
-            f"{addr}: {code} {msg.decode('utf-8', 'replace')}" for addr, (code, msg) in exc.recipients.items()
+        return _clip(
+            "; ".join(
+                f"{addr}: {code} {msg.decode('utf-8', 'replace')}"
+                for addr, (code, msg) in exc.recipients.items()
+            )
         )
     if isinstance(exc, DestinationRefused):
         return f"refused: {exc.reason}"
