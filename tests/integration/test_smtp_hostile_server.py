@@ -8,14 +8,12 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from datetime import UTC, datetime
 
 import pytest
 
 from chalicelib.channels.base import OutgoingChannelMessage
-from chalicelib.channels.smtp import SmtpChannel
-from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed
+from tests.steps.tenants import local_smtp_channel
 
 pytestmark = pytest.mark.usefixtures("loopback_destinations")
 
@@ -78,22 +76,6 @@ def serving() -> Iterator[Callable[[Script], RawServer]]:
         server.close()
 
 
-def channel_to(port: int) -> SmtpChannel:
-    account = SenderAccount(
-        company_id="c-hostile",
-        area="all",
-        kind="smtp",
-        display_name="Cargas del Sur",
-        from_address="avisos@cargasdelsur.example",
-        enabled=True,
-        updated_at=datetime.now(UTC),
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        encryption="none",
-    )
-    return SmtpChannel(account, lambda: None)
-
-
 def alert() -> OutgoingChannelMessage:
     return OutgoingChannelMessage(
         to_address="ana@example.com",
@@ -120,7 +102,7 @@ def test_a_server_whose_reply_never_ends_fails_the_message_instead_of_filling_me
         conn.sendall(b"250 queued\r\n")
 
     server = serving(endless)
-    channel = channel_to(server.port)
+    channel = local_smtp_channel(server.port, login=False)
     # When the outbox sends an alert
     with pytest.raises(DeliveryFailed) as failed:
         channel.send(channel.prepare(alert()))
@@ -140,7 +122,7 @@ def test_a_sender_refused_by_a_server_that_then_hangs_up_fails_for_good(
         conn.sendall(b"550 5.7.1 <avisos@cargasdelsur.example>: sender not allowed\r\n")
 
     server = serving(refuse_and_hang_up)
-    channel = channel_to(server.port)
+    channel = local_smtp_channel(server.port, login=False)
     # When the outbox sends an alert
     with pytest.raises(DeliveryFailed) as failed:
         channel.send(channel.prepare(alert()))
@@ -162,7 +144,7 @@ def test_a_recipients_refusal_of_many_long_lines_is_clipped_in_the_messages_erro
         read_until(conn, b"QUIT\r\n")
 
     server = serving(long_refusal)
-    channel = channel_to(server.port)
+    channel = local_smtp_channel(server.port, login=False)
     # When the outbox sends an alert
     with pytest.raises(DeliveryFailed) as failed:
         channel.send(channel.prepare(alert()))

@@ -8,18 +8,15 @@ refusal means what it meant before."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from chalicelib.channels.base import OutgoingChannelMessage
-from chalicelib.channels.smtp import SmtpChannel
-from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed
 from infrastructure.local.mailcatcher import ENVELOPE_FROM_HEADER, ENVELOPE_TO_HEADER, MailCatcher
 from infrastructure.local.tcp_relay import TcpRelay
-from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER
+from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, local_smtp_channel
 
 pytestmark = pytest.mark.usefixtures("loopback_destinations")
 
@@ -54,24 +51,6 @@ def tap(mailbox: MailCatcher) -> Iterator[TcpRelay]:
 @pytest.fixture
 def plain_tap(plain_server: MailCatcher) -> Iterator[TcpRelay]:
     yield from tapped(plain_server)
-
-
-def channel_to(port: int, *, login: bool = True) -> SmtpChannel:
-    """The company's SMTP sender account on the server behind ``port``, with its login."""
-    account = SenderAccount(
-        company_id="c-pipelining",
-        area="all",
-        kind="smtp",
-        display_name="Cargas del Sur",
-        from_address="avisos@cargasdelsur.example",
-        enabled=True,
-        updated_at=datetime.now(UTC),
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        encryption="none",
-        username=SMTP_USER if login else None,
-    )
-    return SmtpChannel(account, lambda: SMTP_PASSWORD)
 
 
 def alert(n: int) -> OutgoingChannelMessage:
@@ -109,7 +88,7 @@ def test_a_server_that_offers_pipelining_gets_each_envelope_in_one_turn_and_each
     mailbox: MailCatcher, tap: TcpRelay
 ) -> None:
     # Given an account whose server offers PIPELINING, reached through a relay that writes down the wire
-    channel = channel_to(tap.port)
+    channel = local_smtp_channel(tap.port)
     messages = [channel.prepare(alert(n)) for n in range(3)]
     assert all(b"\r\n.\r\n" in m.wire.data for m in messages)  # type: ignore[union-attr]
     # When the outbox sends three alerts over its one connection
@@ -132,7 +111,7 @@ def test_a_server_that_does_not_offer_pipelining_gets_one_command_at_a_time(
     plain_server: MailCatcher, plain_tap: TcpRelay
 ) -> None:
     # Given an account whose server does not offer PIPELINING
-    channel = channel_to(plain_tap.port)
+    channel = local_smtp_channel(plain_tap.port)
     message = channel.prepare(alert(1))
     # When the outbox sends an alert
     channel.send(message)
@@ -150,7 +129,7 @@ def test_a_refused_recipient_fails_its_message_for_good_and_the_next_one_is_deli
     mailbox: MailCatcher, tap: TcpRelay
 ) -> None:
     # Given a pipelining server that will not take the first alert's recipient
-    channel = channel_to(tap.port)
+    channel = local_smtp_channel(tap.port)
     mailbox.refuse_next_recipients(1, "550 5.1.1 <ana0@example.com>: no such user")
     # When the outbox sends two alerts
     with pytest.raises(DeliveryFailed) as refused:
@@ -169,7 +148,7 @@ def test_a_message_refused_after_its_data_is_retried_later_and_the_next_one_is_d
     mailbox: MailCatcher, tap: TcpRelay
 ) -> None:
     # Given a pipelining server that greylists the first message
-    channel = channel_to(tap.port)
+    channel = local_smtp_channel(tap.port)
     mailbox.refuse_next(1, "451 4.7.1 Greylisted, try again later")
     # When the outbox sends two alerts
     with pytest.raises(DeliveryFailed) as refused:
@@ -186,7 +165,7 @@ def test_a_broken_server_that_takes_data_after_refusing_every_recipient_gets_no_
     mailbox: MailCatcher, tap: TcpRelay
 ) -> None:
     # Given a server that refuses the recipient and then answers DATA with 354 anyway
-    channel = channel_to(tap.port)
+    channel = local_smtp_channel(tap.port)
     mailbox.refuse_next_recipients(1, "550 5.1.1 no such user", then_take_data=True)
     # When the outbox sends the alert
     with pytest.raises(DeliveryFailed) as refused:
@@ -203,7 +182,7 @@ def test_a_sender_the_server_refuses_fails_the_message_with_the_servers_words(
     mailbox: MailCatcher, tap: TcpRelay
 ) -> None:
     # Given an account that does not log in to a server that requires it (MAIL is refused)
-    channel = channel_to(tap.port, login=False)
+    channel = local_smtp_channel(tap.port, login=False)
     # When the outbox sends an alert
     with pytest.raises(DeliveryFailed) as refused:
         channel.send(channel.prepare(alert(0)))

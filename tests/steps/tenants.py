@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infrastructure.local.identity import LocalIdentity
 from infrastructure.local.mailcatcher import MailCatcher
+
+if TYPE_CHECKING:
+    from chalicelib.channels.smtp import SmtpChannel
 
 SMTP_USER, SMTP_PASSWORD = "carrier-mailer", "s3cret-smtp-password"
 IDENTITY = LocalIdentity()
@@ -176,3 +179,28 @@ def retire_companies(company_ids: list[str]) -> None:
                     UpdateExpression="REMOVE " + ", ".join(names),
                     ExpressionAttributeNames=names,
                 )
+
+
+def local_smtp_channel(port: int, *, login: bool = True) -> SmtpChannel:
+    """The outbox's SMTP channel for a company's account on the server at ``127.0.0.1:port``
+    (no TLS), logging in as the test's SMTP user unless ``login`` is False. The caller allows
+    loopback destinations (``PREGON_ALLOW_LOOPBACK_DESTINATIONS``)."""
+    from datetime import UTC, datetime
+
+    from chalicelib.channels.smtp import SmtpChannel
+    from chalicelib.core.domain import SenderAccount
+
+    account = SenderAccount(
+        company_id="c-smtp",
+        area="all",
+        kind="smtp",
+        display_name="Cargas del Sur",
+        from_address="avisos@cargasdelsur.example",
+        enabled=True,
+        updated_at=datetime.now(UTC),
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        encryption="none",
+        username=SMTP_USER if login else None,
+    )
+    return SmtpChannel(account, lambda: SMTP_PASSWORD if login else None)
