@@ -37,7 +37,8 @@ _MAX_REPLY_LINES = 100
 
 
 class _ReplyLines:
-    """The connection's reading side for one reply, refusing its line after the last allowed."""
+    """The connection's reading side, refusing a reply's line after the last allowed
+    (``left`` is set again before each reply)."""
 
     def __init__(self, file: Any) -> None:
         self.file = file
@@ -58,16 +59,11 @@ class _BoundedReplies(smtplib.SMTP):
     """``smtplib.SMTP`` reading at most :data:`_MAX_REPLY_LINES` lines a reply."""
 
     def getreply(self) -> tuple[int, bytes]:
-        if self.file is None and self.sock is not None:
-            self.file = self.sock.makefile("rb")
-        if self.file is None:
-            return super().getreply()  # not connected: smtplib's own error
-        file, self.file = self.file, _ReplyLines(self.file)
-        try:
-            return super().getreply()
-        finally:
-            if self.file is not None:  # not closed by smtplib
-                self.file = file
+        if self.file is None and self.sock is not None:  # connected, or after STARTTLS
+            self.file = _ReplyLines(self.sock.makefile("rb"))
+        if isinstance(self.file, _ReplyLines):
+            self.file.left = _MAX_REPLY_LINES
+        return super().getreply()
 
 
 class _CheckedSMTP(_BoundedReplies):
@@ -128,8 +124,8 @@ def _sendmail(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: byte
     """``smtp.sendmail`` for a message already flattened (CRLF line ends); when the server offers
     PIPELINING (RFC 2920) the envelope goes in one write: MAIL, each RCPT and DATA, then their
     replies read in order, so a message costs two round trips instead of three plus one per
-    recipient. Replies are judged as ``sendmail`` judges them, with the same exceptions; a
-    refused sender or recipients leave the connection reset for the next message."""
+    recipient. Replies are judged as ``sendmail`` judges them, with the same exceptions; after a
+    refusal the connection is closed (its channel opens a new one for the next message)."""
     smtp.ehlo_or_helo_if_needed()
     if not smtp.has_extn("pipelining"):
         smtp.sendmail(sender, recipients, data)
@@ -165,12 +161,9 @@ def _sendmail(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: byte
     elif data_code != 354:
         failure = smtplib.SMTPDataError(data_code, data_text)
     if failure is not None:
-        # A server that took DATA anyway would take the next line as the message: the connection
-        # is closed instead, which discards it. So is one that said 421 (closing).
-        if data_code == 354 or 421 in (mail_reply[0], data_code, *(c for c, _ in refused.values())):
-            smtp.close()
-        else:
-            _reset(smtp)
+        # Closed rather than reset: a server that took DATA anyway would take the next line as the
+        # message, and the channel opens a new connection after any failure in any case.
+        smtp.close()
         raise failure
     body = _LEADING_DOT.sub(b"..", data)
     if not body.endswith(b"\r\n"):
@@ -178,18 +171,8 @@ def _sendmail(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: byte
     smtp.send(body + b".\r\n")
     code, text = smtp.getreply()
     if code != 250:
-        if code == 421:
-            smtp.close()
-        else:
-            _reset(smtp)
+        smtp.close()
         raise smtplib.SMTPDataError(code, text)
-
-
-def _reset(smtp: smtplib.SMTP) -> None:
-    """RSET after a refusal, so the connection serves the next message; a server already gone is
-    found by the next send, as ``sendmail`` leaves it."""
-    with suppress(smtplib.SMTPServerDisconnected):
-        smtp.rset()
 
 
 class SmtpChannel:
