@@ -468,6 +468,17 @@ class PageBound:
 
     until: str | None
 
+    def keep(self, clients: list[Client], read: PageBound) -> tuple[list[Client], str | None]:
+        """A delivery of the page read ``clients`` up to ``read``; the page goes up to this bound,
+        as recorded (by another delivery, which read the page before a client was added or
+        removed): the clients read that are within it, and, when the bound is further on, the
+        client after which the page's clients go on (``read``'s), else None."""
+        if read == self:
+            return clients, None
+        if self.until is not None and (read.until is None or read.until > self.until):
+            return [c for c in clients if c.client_id <= self.until], None
+        return clients, read.until
+
 
 @dataclass(frozen=True)
 class SendJob:

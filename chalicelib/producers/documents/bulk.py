@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import AttachmentRef, Client, PageBound, SendJob, record_of
+from chalicelib.core.domain import AttachmentRef, PageBound, SendJob, record_of
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.producers.documents.settings import TooManyReceivables, receivables_as_movements
@@ -217,7 +217,7 @@ def expand_statement_page(
         bound = recorded or job_store.record_page_bound(company_id, job_id, page, read)
         if bound is None:  # counted by another delivery meanwhile
             return _counted_already(company_id, job_id, page, after, report, True)
-        clients, more = _within(clients, read, bound)
+        clients, more = bound.keep(clients, read)
         if bound.until is not None:
             next_page = {"page": page + 1, "cursor": cursor_after_client(company_id, bound.until)}
             put_job_pages(company_id, job_id, [next_page | {"kind": KIND}])
@@ -386,18 +386,6 @@ def _counted_already(
             extra={"company_id": company_id, "job_id": job_id, "page": page, "after": after},
         )
     return report
-
-
-def _within(clients: list[Client], read: PageBound, bound: PageBound) -> tuple[list[Client], str | None]:
-    """A page's first part read its clients up to ``read``; the page goes up to ``bound``, as
-    recorded (by another delivery of the part, which read the page before a client was added or
-    removed): the clients read that are within it, and, when the bound is further on, where the
-    part's clients go on (after ``read``)."""
-    if read == bound:
-        return clients, None
-    if bound.until is not None and (read.until is None or read.until > bound.until):
-        return [c for c in clients if c.client_id <= bound.until], None
-    return clients, read.until
 
 
 def _failed(

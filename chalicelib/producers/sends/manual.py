@@ -610,9 +610,7 @@ def _bounded_page(
     if bound is None:
         return None
     until = bound.until
-    if until is not None:
-        clients = [c for c in clients if c.client_id <= until]
-    after = read.until
+    clients, after = bound.keep(clients, read)
     while after is not None and (until is None or after < until):
         more, next_cursor = choose(cursor=None, after=after, last=until)
         clients += more
