@@ -24,6 +24,13 @@ from typing import Protocol
 # Our header naming the communication an e-mail delivers (an SES send also tags it: channels.ses).
 COMMUNICATION_HEADER = "X-Pregon-Message"
 
+#: The longest one ``send`` of any channel may take, connecting included, however slowly the other
+#: side answers (a company's SMTP server or SMS gateway that trickles one byte at a time, an AWS
+#: endpoint in an outage): a send that runs longer fails as transient. The outbox starts no send
+#: later than this (and some slack) before its claim on the message ends, so no message is ever
+#: sent while another worker may own it (``messaging.delivery.SEND_MARGIN``).
+SEND_SECONDS = 60
+
 
 @dataclass(frozen=True)
 class WireEmail:
