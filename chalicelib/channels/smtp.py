@@ -6,6 +6,7 @@ The connection goes only to a public address of the account's host, the one that
 
 from __future__ import annotations
 
+import io
 import re
 import smtplib
 import socket
@@ -13,15 +14,24 @@ import ssl
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
-from chalicelib.channels.base import OutgoingChannelMessage
+from chalicelib.channels.base import SEND_SECONDS, OutgoingChannelMessage
+from chalicelib.channels.deadlines import Deadline, DeadlineReader, send_all
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
 from chalicelib.channels.email import mime_of, wire_of
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed
 
-TIMEOUT_SECONDS = 20
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+TIMEOUT_SECONDS = 20  # connecting; and the polite QUIT at the end
+#: One attempt at a message: connecting and logging in when needed, then its whole exchange. Each
+#: read and write waits at most what is left of it (``channels.deadlines``), so a server trickling
+#: its replies cannot hold a send longer. Two attempts (a kept connection that went stale, then a
+#: new one: ``messaging.delivery``) stay within ``SEND_SECONDS``.
+ATTEMPT_SECONDS = SEND_SECONDS / 2
 
 
 _MAX_REPLY_TEXT = 300
@@ -37,11 +47,13 @@ _MAX_REPLY_LINES = 100
 
 
 class _ReplyLines:
-    """The connection's reading side, refusing a reply's line after the last allowed
-    (``left`` is set again before each reply)."""
+    """The connection's reading side: each read waits at most until the exchange's deadline
+    (``raw.deadline``), and a reply's line after the last allowed is refused (``left`` is set
+    again before each reply)."""
 
-    def __init__(self, file: Any) -> None:
-        self.file = file
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        self.raw = DeadlineReader(sock, deadline)
+        self.file = io.BufferedReader(self.raw)
         self.left = _MAX_REPLY_LINES
 
     def readline(self, limit: int = -1) -> bytes:
@@ -56,28 +68,44 @@ class _ReplyLines:
 
 
 class _BoundedReplies(smtplib.SMTP):
-    """``smtplib.SMTP`` reading at most :data:`_MAX_REPLY_LINES` lines a reply."""
+    """``smtplib.SMTP`` reading at most :data:`_MAX_REPLY_LINES` lines a reply, and reading and
+    writing only until ``deadline`` (set before each exchange)."""
+
+    deadline: Deadline
+    _host: str  # smtplib's: the name STARTTLS verifies the certificate against
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None and self.sock is not None:  # connected, or after STARTTLS
-            self.file = _ReplyLines(self.sock.makefile("rb"))
+            self.file = _ReplyLines(self.sock, self.deadline)
         if isinstance(self.file, _ReplyLines):
             self.file.left = _MAX_REPLY_LINES
+            self.file.raw.deadline = self.deadline
         return super().getreply()
+
+    def send(self, s: Buffer | str) -> None:
+        if not self.sock:
+            raise smtplib.SMTPServerDisconnected("please run connect() first")
+        data = s.encode(self.command_encoding) if isinstance(s, str) else bytes(s)
+        try:
+            send_all(self.sock, data, self.deadline)
+        except OSError:
+            self.close()
+            raise smtplib.SMTPServerDisconnected("Server not connected") from None
 
 
 class _CheckedSMTP(_BoundedReplies):
     """``smtplib.SMTP`` connecting only to a checked public address of its host."""
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return connect_checked(host, port, timeout)
+        return connect_checked(host, port, min(timeout, self.deadline.left()))
 
 
 class _CheckedSMTP_SSL(smtplib.SMTP_SSL, _BoundedReplies):
     """``smtplib.SMTP_SSL`` connecting only to a checked public address of its host."""
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = connect_checked(host, port, timeout)
+        sock = connect_checked(host, port, min(timeout, self.deadline.left()))
+        sock.settimeout(self.deadline.left())  # the TLS handshake
         return self.context.wrap_socket(sock, server_hostname=host)
 
 
@@ -93,6 +121,16 @@ def _is_transient(exc: Exception) -> bool:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(400 <= code < 500 for code, _ in exc.recipients.values())
     return isinstance(exc, smtplib.SMTPServerDisconnected | OSError)
+
+
+def _failure(exc: Exception, deadline: Deadline) -> DeliveryFailed:
+    """What a failed attempt tells the message's record: the server's words, or that it ran out of
+    time (transient: a server that was only slow may answer next time)."""
+    if deadline.passed():
+        return DeliveryFailed(
+            f"timeout: the SMTP server did not finish within {deadline.seconds:g} s", transient=True
+        )
+    return DeliveryFailed(_server_text(exc), transient=_is_transient(exc))
 
 
 def _server_text(exc: Exception) -> str:
@@ -182,25 +220,32 @@ class SmtpChannel:
     def __init__(self, account: SenderAccount, password: Callable[[], str | None]) -> None:
         self._account = account
         self._password = password
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _BoundedReplies | None = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, deadline: Deadline) -> _BoundedReplies:
+        """A connection, logged in when the account has a user, within ``deadline``."""
         account = self._account
         password = self._password()  # DeliveryFailed when it was set for another destination
         host, port = account.smtp_host or "", int(account.smtp_port or 25)
+        smtp: _BoundedReplies
+        if account.encryption == "tls":
+            smtp = _CheckedSMTP_SSL(timeout=TIMEOUT_SECONDS, context=ssl.create_default_context())
+        else:
+            smtp = _CheckedSMTP(timeout=TIMEOUT_SECONDS)
+        # Not connected by the constructor, so that the greeting is read within the deadline too.
+        smtp.deadline, smtp._host = deadline, host
         try:
-            if account.encryption == "tls":
-                smtp: smtplib.SMTP = _CheckedSMTP_SSL(
-                    host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
-                )
-            else:
-                smtp = _CheckedSMTP(host, port, timeout=TIMEOUT_SECONDS)
-                if account.encryption == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+            code, greeting = smtp.connect(host, port)
+            if code != 220:
+                smtp.close()
+                raise smtplib.SMTPConnectError(code, greeting)
+            if account.encryption == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
             if account.username:
                 smtp.login(account.username, password or "")
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryFailed(_server_text(exc), transient=_is_transient(exc)) from exc
+            smtp.close()
+            raise _failure(exc, deadline) from exc
         return smtp
 
     def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
@@ -212,11 +257,14 @@ class SmtpChannel:
         return message if wire is None else replace(message, wire=wire)
 
     def send(self, message: OutgoingChannelMessage) -> str:
+        """Send one message within :data:`ATTEMPT_SECONDS`, connecting first when needed."""
         wire = self.prepare(message).wire  # a header with a line break is refused before connecting
         mime = None if wire is not None else mime_of(message, self._account)
+        deadline = Deadline(ATTEMPT_SECONDS)
         try:
             if self._smtp is None:
-                self._smtp = self._connect()
+                self._smtp = self._connect(deadline)
+            self._smtp.deadline = deadline
             if mime is not None:  # an address that is not ASCII: ``send_message`` asks for SMTPUTF8
                 self._smtp.send_message(mime)
                 return str(mime["Message-ID"])
@@ -225,7 +273,7 @@ class SmtpChannel:
             return wire.message_id
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise DeliveryFailed(_server_text(exc), transient=_is_transient(exc)) from exc
+            raise _failure(exc, deadline) from exc
         except DeliveryFailed:
             self._drop()
             raise
@@ -239,6 +287,7 @@ class SmtpChannel:
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
+            smtp.deadline = Deadline(TIMEOUT_SECONDS)  # a polite QUIT, not waited for longer
             try:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 
@@ -153,3 +154,94 @@ def test_a_recipients_refusal_of_many_long_lines_is_clipped_in_the_messages_erro
     assert not failed.value.transient
     assert failed.value.message.startswith("ana@example.com: 550 nnn")
     assert len(failed.value.message) < 400
+
+
+@pytest.fixture
+def short_attempts(monkeypatch: pytest.MonkeyPatch) -> float:
+    """One attempt at a message may take 1.5 s here (30 s on AWS)."""
+    from chalicelib.channels import smtp
+
+    monkeypatch.setattr(smtp, "ATTEMPT_SECONDS", 1.5)
+    return 1.5
+
+
+def trickle(conn: socket.socket, text: bytes, pause: float = 0.25) -> None:
+    """Write ``text`` a byte at a time: each byte comes well within any socket timeout."""
+    for byte in text:
+        conn.sendall(bytes([byte]))
+        threading.Event().wait(pause)
+
+
+@pytest.mark.parametrize(
+    "stage",
+    ["greeting", "ehlo", "envelope", "after the text"],
+)
+def test_a_server_trickling_its_replies_cannot_hold_a_send_beyond_its_deadline(
+    serving: Callable[[Script], RawServer], short_attempts: float, stage: str
+) -> None:
+    # Given a server that answers one stage of the exchange a byte every quarter second (each
+    # byte well within a socket timeout: only a deadline over the whole exchange stops it)
+    slow_reply = b"250-" + b"x" * 60 + b"\r\n250 OK\r\n"
+
+    def trickling(conn: socket.socket) -> None:
+        if stage == "greeting":
+            trickle(conn, b"220 " + b"x" * 60 + b"\r\n")
+            return
+        conn.sendall(b"220 relay.cargasdelsur.example ESMTP\r\n")
+        read_until(conn, b"\r\n")
+        if stage == "ehlo":
+            trickle(conn, slow_reply)
+            return
+        conn.sendall(b"250-relay.cargasdelsur.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+        read_until(conn, b"DATA\r\n")
+        if stage == "envelope":
+            trickle(conn, slow_reply)
+            return
+        conn.sendall(b"250 OK\r\n250 OK\r\n354 go on\r\n")
+        read_until(conn, b"\r\n.\r\n")
+        trickle(conn, slow_reply)
+
+    server = serving(trickling)
+    channel = local_smtp_channel(server.port, login=False)
+    # When the outbox sends an alert
+    started = time.monotonic()
+    with pytest.raises(DeliveryFailed) as failed:
+        channel.send(channel.prepare(alert()))
+    took = time.monotonic() - started
+    channel.close()
+    # Then the send gives up at its deadline, as an outage to try again later, saying why
+    assert failed.value.transient
+    assert failed.value.message == f"timeout: the SMTP server did not finish within {short_attempts:g} s"
+    assert short_attempts <= took < short_attempts + 1.0
+
+
+def test_a_server_that_stops_reading_the_text_cannot_hold_a_send_beyond_its_deadline(
+    serving: Callable[[Script], RawServer], short_attempts: float
+) -> None:
+    # Given a server that takes the envelope, then reads nothing of a 4 MB message's text
+    def stops_reading(conn: socket.socket) -> None:
+        greeted(conn)
+        read_until(conn, b"DATA\r\n")
+        conn.sendall(b"250 OK\r\n250 OK\r\n354 go on\r\n")
+        threading.Event().wait(short_attempts + 2)
+
+    server = serving(stops_reading)
+    channel = local_smtp_channel(server.port, login=False)
+    message = alert()
+    big = OutgoingChannelMessage(
+        to_address=message.to_address,
+        to_name=message.to_name,
+        subject=message.subject,
+        text="Detalle de su cuenta.\n" * 200_000,
+        message_id=message.message_id,
+    )
+    # When the outbox sends it
+    started = time.monotonic()
+    with pytest.raises(DeliveryFailed) as failed:
+        channel.send(channel.prepare(big))
+    took = time.monotonic() - started
+    channel.close()
+    # Then the send gives up at its deadline, as an outage to try again later
+    assert failed.value.transient
+    assert failed.value.message.startswith("timeout: the SMTP server did not finish within")
+    assert took < short_attempts + 1.0
