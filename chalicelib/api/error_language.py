@@ -760,6 +760,9 @@ CATALOG: dict[str, str] = {
     "timeout: the SMS gateway did not answer within {seconds} s": (
         "tiempo agotado: la pasarela de SMS no respondió en {seconds} s"
     ),
+    "timeout: the SMTP server did not finish within {seconds} s": (
+        "tiempo agotado: el servidor SMTP no terminó en {seconds} s"
+    ),
     "unreachable: the SMS gateway at {host}:{port} ({error})": (
         "inalcanzable: la pasarela de SMS en {host}:{port} ({error})"
     ),

@@ -108,7 +108,7 @@ def get_settings() -> Settings:
         sweep_workers=int(_env("PREGON_SWEEP_WORKERS", "8")),
         outbox_queue=_env("PREGON_OUTBOX_QUEUE", "pregon-outbox"),
         files_bucket=_env("PREGON_FILES_BUCKET", "pregon-files"),
-        drain_seconds=int(_env("PREGON_DRAIN_SECONDS", "240")),
+        drain_seconds=int(_env("PREGON_DRAIN_SECONDS", "180")),
         ses_configuration_set=_env("PREGON_SES_CONFIGURATION_SET", "pregon-events"),
         # I3: mail to <company_id>@<inbound_domain> is received by SES, kept raw in inbound_bucket.
         inbound_domain=_env("PREGON_INBOUND_DOMAIN", "inbound.pregon.local").lower(),

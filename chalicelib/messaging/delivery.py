@@ -30,7 +30,7 @@ from functools import partial
 from typing import Any
 
 from chalicelib.channels.accounts import email_channel
-from chalicelib.channels.base import COMMUNICATION_HEADER, Channel, OutgoingChannelMessage
+from chalicelib.channels.base import COMMUNICATION_HEADER, SEND_SECONDS, Channel, OutgoingChannelMessage
 from chalicelib.channels.email import HeaderInjection
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, SenderAccount
@@ -45,6 +45,18 @@ from chalicelib.store.communications import stamp
 
 BATCH = 25
 LEASE = timedelta(minutes=5)  # the default of PREGON_OUTBOX_LEASE_SECONDS
+# No send starts this late in its claim on the message: one send takes at most SEND_SECONDS
+# (``channels.base``), so it ends before the lease does and no other worker can own the message
+# meanwhile. What is not sent by then is left to the lease (a drain claims it after).
+SEND_MARGIN = timedelta(seconds=SEND_SECONDS + 30)
+# A drain stops claiming when its time (``PREGON_DRAIN_SECONDS``) is up and delivers what it
+# claimed; it starts no send later than this after it, whatever the lease. So the function's
+# timeout must be at least its time, this grace, one send and the last writes
+# (``tests/integration/test_infrastructure.py`` checks the deployment's).
+DRAIN_GRACE_SECONDS = 30
+# The minute schedule drains due outboxes itself for this long in all; it hands the others to the
+# outbox workers (SQS), whose function has the time for a long drain.
+WAKE_SECONDS = 20
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=2)
@@ -341,8 +353,13 @@ def drain_outbox(
             out_of_time = time.monotonic() > deadline
             if not out_of_time:
                 upcoming = fetcher.submit(_next_batch, company_id, outbox, setup)
-            # claimed: delivered even when time is up
+            # claimed: delivered even when time is up, but no send starts past the grace or
+            # near the lease's end (the rest are left to the lease)
+            send_until = batch.now + lease() - SEND_MARGIN
             for message, outgoing in composer.ahead(batch.messages, batch.suppressed):
+                if time.monotonic() > deadline + DRAIN_GRACE_SECONDS or clock.now() >= send_until:
+                    report.more = out_of_time = True
+                    break
                 waited = (batch.now - (message.not_before or message.created_at)).total_seconds()
                 oldest = max(oldest, waited)
                 outcome = _deliver(setup, message, outgoing, batch.suppressed, batch.now, report)
@@ -455,10 +472,6 @@ HANDOFF_TAIL = 20
 # items (BatchGetItem's limit), all at once.
 READ_ITEMS = 100
 
-# A hand-off stops sending this long before its lease ends: what it has not sent by then is left
-# to the lease (a drain claims it after), never sent while another worker may own it.
-HANDOFF_MARGIN = timedelta(seconds=30)
-
 
 def deliver_handed_off(
     company_id: str,
@@ -475,7 +488,7 @@ def deliver_handed_off(
 
     Exactly once: the producer's write is the claim (no drain sees the messages before the lease
     ends); of the SQS deliveries of one hand-off only the first takes its token (one conditional
-    put); nothing is sent within ``HANDOFF_MARGIN`` of the lease's end; outcomes are recorded only
+    put); no send starts within ``SEND_MARGIN`` of the lease's end; outcomes are recorded only
     while the lease is still this one (``record_outcomes``' condition). A later delivery of the
     same hand-off (SQS is at-least-once; or this worker died) sends nothing while the lease holds
     and, once it ended, drains the outbox the usual way (claims). The safety net if no worker
@@ -570,16 +583,15 @@ def deliver_hand_offs(
     now = clock.now()
     try:
         for index, (message, outgoing) in enumerate(composer.ahead(messages, suppressed)):
-            if index % BATCH == 0:
-                now = clock.now()
-                if now >= lease_until - HANDOFF_MARGIN:
-                    report.more = left = True
-                    break
-                if setup.limit is not None:  # the account got a limit after these were written
-                    count, hours = setup.limit
-                    size = min(BATCH, len(messages) - index)
-                    grant = outbox_store.reserve_rate(company_id, outbox, now, hours, size, count)
-                    counted = index + grant.granted
+            now = clock.now()
+            if now >= lease_until - SEND_MARGIN:
+                report.more = left = True
+                break
+            if index % BATCH == 0 and setup.limit is not None:  # a limit set after they were written
+                count, hours = setup.limit
+                size = min(BATCH, len(messages) - index)
+                grant = outbox_store.reserve_rate(company_id, outbox, now, hours, size, count)
+                counted = index + grant.granted
             if index >= counted:
                 left = True
                 break  # the rest go when their lease ends, counted then
@@ -753,16 +765,25 @@ def wake_due_outboxes(now: datetime | None = None) -> list[DrainReport]:
     """The minute schedule: drain every outbox whose wake-up time has come (a sparse index).
 
     Each wake-up is taken by moving it to the end of a lease, not by deleting it, so a drain
-    that dies leaves the outbox to be found again."""
+    that dies leaves the outbox to be found again. The drains here take :data:`WAKE_SECONDS` in
+    all; an outbox due after that is kicked to the outbox workers instead (if that kick is lost,
+    its wake-up is due again at the end of the lease it was taken for)."""
+    from chalicelib.messaging.outbox import kick_outboxes
+
     now = now or clock.now()
+    started = time.monotonic()
     recover_handoffs(now)
     reports = []
     for company_id, outbox, wake_at in list(outbox_store.due_wakeups(now)):
         held = outbox_store.take_wakeup(company_id, outbox, wake_at, now + lease())
         if held is None:
             continue  # another invocation took it
+        left = WAKE_SECONDS - (time.monotonic() - started)
         try:
-            reports.append(drain_outbox(company_id, outbox, held=held))
+            if left <= 0:
+                kick_outboxes(company_id, {outbox})
+                continue
+            reports.append(drain_outbox(company_id, outbox, held=held, seconds=left))
         except Exception:
             logger().exception("outbox wake-up failed", extra={"company_id": company_id, "outbox": outbox})
             outbox_store.wake_later(company_id, outbox, now + ACCOUNT_RETRY)

@@ -671,3 +671,28 @@ def test_a_bulk_page_has_four_minutes_and_its_queue_waits_six_times_each_workers
         for queue in names:
             visibility = queues[queue]["Properties"]["VisibilityTimeout"]
             assert visibility >= 6 * functions[name]["Properties"]["Timeout"], (name, queue)
+
+
+def test_every_function_that_sends_outlives_its_longest_drain(template: Json) -> None:
+    from chalicelib.channels.base import SEND_SECONDS
+    from chalicelib.messaging.delivery import DRAIN_GRACE_SECONDS, SEND_MARGIN, WAKE_SECONDS
+
+    # Given the functions that drain an outbox: the outbox worker (for its drain time) and the
+    # minute schedule (for the time it drains itself), and the last writes after the last send
+    functions = {
+        name: f["Properties"]
+        for name, f in resources_of_type(template, "AWS::Serverless::Function").items()
+        if f["Properties"]["Handler"].endswith((".deliver_outbox", ".wake_outboxes"))
+    }
+    (worker,) = (p for p in functions.values() if p["Handler"].endswith(".deliver_outbox"))
+    (schedule,) = (p for p in functions.values() if p["Handler"].endswith(".wake_outboxes"))
+    drain = int(worker["Environment"]["Variables"]["PREGON_DRAIN_SECONDS"])
+    last_writes = 30
+    # Then neither is stopped by Lambda in the middle of a send: the last send starts at most the
+    # drain's grace after its time is up, and takes at most SEND_SECONDS
+    assert worker["Timeout"] >= drain + DRAIN_GRACE_SECONDS + SEND_SECONDS + last_writes
+    assert schedule["Timeout"] >= WAKE_SECONDS + DRAIN_GRACE_SECONDS + SEND_SECONDS + last_writes
+    # And a hand-off's last send ends before its lease: the lease leaves room for the margin
+    lease = int(worker["Environment"]["Variables"].get("PREGON_OUTBOX_LEASE_SECONDS", "300"))
+    assert SEND_MARGIN.total_seconds() >= SEND_SECONDS + 10
+    assert lease > SEND_MARGIN.total_seconds() + 60

@@ -593,3 +593,66 @@ def _schedule(app: Any) -> dict[str, Any]:
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="us-east-1"
         )
         return dict(client.lambda_.invoke("wake_outboxes", event).payload)
+
+
+@pytest.mark.parametrize("path", ["drain", "handoff"])
+def test_a_server_slow_enough_to_outlast_the_lease_never_gets_an_e_mail_twice(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any, monkeypatch: Any, path: str
+) -> None:
+    from chalicelib.channels.smtp import SmtpChannel
+    from chalicelib.messaging.delivery import LEASE, SEND_MARGIN, drain_outbox
+
+    # Given a job of 40 e-mails: queued, their kick lost (drain), or handed to the workers by id
+    clock.set_now(T0)
+    if path == "drain":
+        _queue_a_job(tenant, MESSAGES)
+        purge_outbox_queue()
+    else:
+        _queue_a_job(tenant, MESSAGES, handoff=True)
+    # And an SMTP server that takes 40 s over each e-mail (each within its send's deadline)
+    fast_send = SmtpChannel.send
+
+    def slow_send(channel: SmtpChannel, message: Any) -> str:
+        provider_id = fast_send(channel, message)
+        clock.set_now(clock.now() + timedelta(seconds=40))
+        return provider_id
+
+    monkeypatch.setattr(SmtpChannel, "send", slow_send)
+    # When a worker delivers them
+    if path == "drain":
+        drain_outbox(tenant.company_id, OUTBOX)
+        purge_outbox_queue()  # its kick to go on
+    else:
+        deliver_outboxes()
+    # Then it started no send within SEND_MARGIN of its lease's end: 6 went, at 0, 40 ... 200 s
+    # (the lease ends at 300 s), and the rest were left to the lease
+    cutoff = (LEASE - SEND_MARGIN).total_seconds()
+    assert sum(_recipients(mailbox).values()) == len(range(0, int(cutoff), 40)) == 6
+    # And once the lease ends, with the server fast again, the schedule sends the rest
+    monkeypatch.setattr(SmtpChannel, "send", fast_send)
+    _wake_until_idle(clock, clock.now(), int(LEASE.total_seconds() // 60) + 2)
+    # And every client got the e-mail exactly once, each recorded sent once
+    assert sorted(_recipients(mailbox).values()) == [1] * MESSAGES
+    assert _states(tenant) == Counter({"sent": MESSAGES})
+
+
+def test_the_minute_schedule_hands_the_outboxes_it_has_no_time_for_to_the_workers(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any, monkeypatch: Any
+) -> None:
+    from chalicelib.messaging import delivery
+
+    # Given 30 e-mails queued whose kicks were all lost
+    _queue_a_job(tenant, 30)
+    purge_outbox_queue()
+    # And a minute schedule whose time for draining itself is already spent
+    monkeypatch.setattr(delivery, "WAKE_SECONDS", 0)
+    # When the minute schedule runs
+    clock.set_now(T0 + timedelta(minutes=1))
+    reports = [r for r in delivery.wake_due_outboxes() if r.company_id == tenant.company_id]
+    # Then it sent nothing itself, but asked the outbox workers to drain the outbox
+    assert reports == []
+    assert sum(_recipients(mailbox).values()) == 0
+    assert {"company_id": tenant.company_id, "outbox": OUTBOX} in outbox_queue_bodies()
+    # And the workers send every e-mail once
+    assert deliver_outboxes()["sent"] == 30
+    assert sorted(_recipients(mailbox).values()) == [1] * 30
