@@ -217,9 +217,16 @@ class SmtpChannel:
     """One SMTP connection of an account, opened on the first send and kept for the next ones;
     a connection that failed is closed, and the next send opens a new one."""
 
-    def __init__(self, account: SenderAccount, password: Callable[[], str | None]) -> None:
+    def __init__(
+        self,
+        account: SenderAccount,
+        password: Callable[[], str | None],
+        *,
+        attempt_seconds: float | None = None,
+    ) -> None:
         self._account = account
         self._password = password
+        self._attempt_seconds = attempt_seconds
         self._smtp: _BoundedReplies | None = None
 
     def _connect(self, deadline: Deadline) -> _BoundedReplies:
@@ -257,10 +264,11 @@ class SmtpChannel:
         return message if wire is None else replace(message, wire=wire)
 
     def send(self, message: OutgoingChannelMessage) -> str:
-        """Send one message within :data:`ATTEMPT_SECONDS`, connecting first when needed."""
+        """Send one message within :data:`ATTEMPT_SECONDS` (or the channel's own, shorter),
+        connecting first when needed."""
         wire = self.prepare(message).wire  # a header with a line break is refused before connecting
         mime = None if wire is not None else mime_of(message, self._account)
-        deadline = Deadline(ATTEMPT_SECONDS)
+        deadline = Deadline(self._attempt_seconds or ATTEMPT_SECONDS)
         try:
             if self._smtp is None:
                 self._smtp = self._connect(deadline)

@@ -380,6 +380,45 @@ def test_a_server_that_is_not_smtp_is_not_echoed(api: Client, tenant: Tenant, ma
     assert answer_body == {"ok": False, "error": "not an SMTP server: its answer was not an SMTP reply"}
 
 
+def test_a_server_that_answers_a_byte_at_a_time_is_reported_before_the_api_gateway_gives_up(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: Any
+) -> None:
+    import socket
+    import threading
+    import time
+
+    from chalicelib.messaging.accounts import trial_sends
+
+    # Given a server that writes its greeting a byte every quarter second, for ever (each byte well
+    # within any socket timeout), and a test send's deadline of 1 s here (20 s on AWS, under API
+    # Gateway's 29 s)
+    monkeypatch.setattr(trial_sends, "TRIAL_SECONDS", 1)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            while not stop.wait(0.25):
+                try:
+                    connection.sendall(b"2")
+                except OSError:
+                    return
+
+    threading.Thread(target=trickle, daemon=True).start()
+    # When the account points there and is tested
+    with listener:
+        put_account(api, tenant, "tracking", smtp_port=listener.getsockname()[1])
+        put_password(api, tenant, "tracking", SMTP_PASSWORD)
+        started = time.monotonic()
+        answer_body = body(account_test(api, tenant, "tracking"))
+        took = time.monotonic() - started
+        stop.set()
+    # Then the answer comes at the deadline and says the server was too slow
+    assert answer_body == {"ok": False, "error": "timeout: the SMTP server did not finish within 1 s"}
+    assert took < 3
+
+
 def test_an_incomplete_account_is_refused(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
     # Given an account that logs in but has no password yet
     put_account(api, tenant, "invoices", smtp_port=mailbox.port)
