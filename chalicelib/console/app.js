@@ -130,6 +130,30 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
+// Every value that becomes a segment of an API path (an id from the page's address, a form or an
+// API answer) goes through segment(). encodeURIComponent keeps a "/", "?" or "#" in it from making
+// another path or a query, but leaves "." alone, and the browser's URL parser resolves the dot
+// segments ".", ".." and their percent-encoded forms ("%2e", ".%2E", ...): a crafted link such as
+// #/documents?number=.. would make the console call another of the API's paths with the signed-in
+// user's token. So a value that is empty or a dot segment is refused, before any request, as not
+// found (a 404 of the console's own): each screen says so in place as it does for the API's 404.
+// send() holds every path to the same rule, for a segment that did not come through here.
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+function refusedSegment(text) {
+  return text === "" || DOT_SEGMENT.test(text);
+}
+
+function notFoundError(text) {
+  return new ApiError(404, text === "" ? "No se encontró: falta el código que buscar." : `No se encontró «${text}».`);
+}
+
+export function segment(value) {
+  const text = value === null || value === undefined ? "" : String(value);
+  if (refusedSegment(text)) throw notFoundError(text);
+  return encodeURIComponent(text);
+}
+
 function url(path) {
   return API_BASE + String(path).replace(/^\//, "");
 }
@@ -197,6 +221,8 @@ async function request(method, path, body, accept) {
 }
 
 async function send(method, path, body, accept) {
+  const refused = String(path).split(/[?#]/)[0].split("/").slice(1).find(refusedSegment);
+  if (refused !== undefined) throw notFoundError(refused);
   // The console speaks Spanish: the API answers its errors in Spanish too (docs/api.md, "Errors").
   const headers = { Accept: accept, "Accept-Language": "es" };
   const held = token();

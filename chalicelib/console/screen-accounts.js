@@ -1,6 +1,6 @@
 // Sender accounts (C1, C3, C5): one per area (and `all`, the fallback) and personal ones; the password
 // is set by its own write-only call and never shown back; a test send shows the server's own answer.
-import { api, areaName, clearErrors, fill, h, register, showErrors, when } from "./app.js";
+import { api, areaName, clearErrors, fill, h, register, segment, showErrors, when } from "./app.js";
 
 const AREAS = ["all", "tracking", "tickets", "invoices", "payments", "clients", "reminders", "documents"];
 const FIELDS = [
@@ -159,7 +159,7 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
 }
 
 async function personal(ctx, userId, changed) {
-  const path = `/users/${encodeURIComponent(userId)}/sender-account`;
+  const path = `/users/${segment(userId)}/sender-account`;
   let account = null;
   try {
     account = await api("GET", path);
@@ -217,7 +217,7 @@ async function render(main, ctx) {
       ),
     ),
     h("div", { class: "row" }, h("span", { class: "field" }, h("label", { for: "account-area" }, "Área"), areaPicker)),
-    accountCard(`Área: ${areaName(area)}`, `area-${area}`, `/sender-accounts/${encodeURIComponent(area)}`, byArea.get(area), ctx, { testable: true }),
+    accountCard(`Área: ${areaName(area)}`, `area-${area}`, `/sender-accounts/${segment(area)}`, byArea.get(area), ctx, { testable: true }),
     h("h2", {}, "Cuentas personales"),
     h("p", { class: "hint" }, "Los pedidos salen de la cuenta del usuario responsable y los recordatorios de la del cobrador; si no tienen, de la cuenta de la empresa."),
     userForm,

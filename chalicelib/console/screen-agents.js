@@ -2,7 +2,7 @@
 // agent with how many clients; "change to" per agent (blank keeps), a preview of the moves and its
 // token, then apply in one step and follow the change until it is done. A change whose clients
 // moved meanwhile is refused (409): preview again.
-import { api, clearErrors, fill, h, progressBar, register, showErrors } from "./app.js";
+import { api, clearErrors, fill, h, progressBar, register, segment, showErrors } from "./app.js";
 import { ALL_LEVELS, empty, follow, section, table, when } from "./screen-kit.js";
 
 const STATES = { previewed: "vista previa", applying: "aplicándose", done: "terminado" };
@@ -41,7 +41,7 @@ async function render(main, ctx) {
 
   async function followChange(token) {
     await follow(
-      `/preferred-agents/changes/${encodeURIComponent(token)}`,
+      () => `/preferred-agents/changes/${segment(token)}`,
       outcome,
       (change) => fill(outcome, movesTable(change), changeStatus(change)),
       (change) => change.state === "done",

@@ -1,6 +1,6 @@
 // The status catalog (T8): each status's display name, its visibility on the public page (hidden,
 // visible, with its reason, with its observation) and whether it is notified.
-import { api, clearErrors, fill, h, register, showErrors } from "./app.js";
+import { api, clearErrors, fill, h, register, segment, showErrors } from "./app.js";
 
 const VISIBILITY = [
   ["visible", "Visible"],
@@ -31,7 +31,7 @@ function row(item, ctx) {
     event.preventDefault();
     clearErrors(form);
     try {
-      const saved = await api("PUT", `/status-catalog/${encodeURIComponent(item.code)}`, {
+      const saved = await api("PUT", `/status-catalog/${segment(item.code)}`, {
         display_name: name.value,
         visibility: visibility.value,
         notify: notify.checked,

@@ -1,7 +1,7 @@
 // Clients and their register (H2, I3): the client list, a client's register with its filters and
 // Excel file, manual records with attachments, a record's detail view, and a reply to a received
 // e-mail from that view (POST .../reply: through the outbox, threaded, a new record).
-import { api, download, extend, fill, h, register, toast } from "./app.js";
+import { api, download, extend, fill, h, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attachmentList,
@@ -98,7 +98,7 @@ function replyForm(clientId, record, onSent) {
         const body = { text: text.value };
         if (subject.value.trim()) body.subject = subject.value.trim();
         const sent = await attempt(() =>
-          api("POST", `/clients/${encodeURIComponent(clientId)}/register/${encodeURIComponent(record.communication_id)}/reply`, body),
+          api("POST", `/clients/${segment(clientId)}/register/${segment(record.communication_id)}/reply`, body),
         );
         if (sent) {
           toast("Respuesta enviada");
@@ -115,8 +115,8 @@ function replyForm(clientId, record, onSent) {
 
 async function clientRegister(main, ctx, clientId) {
   await companyFormat();
-  const base = `/clients/${encodeURIComponent(clientId)}`;
-  const client = await attempt(() => api("GET", base));
+  let base = null; // built inside attempt(): a code segment() refuses ("..") is a client not found
+  const client = await attempt(() => api("GET", (base = `/clients/${segment(clientId)}`)));
   if (!client) {
     fill(main, h("h1", {}, "Clientes"), empty(`No hay un cliente ${clientId}.`));
     return;
@@ -203,7 +203,7 @@ async function clientRegister(main, ctx, clientId) {
   }
 
   async function view(recordId) {
-    const record = await attempt(() => api("GET", `${base}/register/${encodeURIComponent(recordId)}`));
+    const record = await attempt(() => api("GET", `${base}/register/${segment(recordId)}`));
     if (!record) return;
     remember(record.communication_id);
     const upload = h("input", { type: "file", name: "attachment", id: "b-attach-file" });
@@ -256,7 +256,7 @@ async function clientRegister(main, ctx, clientId) {
             class: "b-danger",
             onclick: async () => {
               if (!confirm("¿Quitar este registro del registro del cliente? (un mensaje sigue en el historial)")) return;
-              if ((await attempt(() => api("DELETE", `${base}/register/${encodeURIComponent(recordId)}`))) !== undefined) {
+              if ((await attempt(() => api("DELETE", `${base}/register/${segment(recordId)}`))) !== undefined) {
                 fill(detail);
                 remember(undefined);
                 load();
@@ -277,7 +277,7 @@ async function clientRegister(main, ctx, clientId) {
     }
     const content_base64 = await fileBase64(file);
     const done = await attempt(() =>
-      api("POST", `${base}/register/${encodeURIComponent(recordId)}/attachments`, {
+      api("POST", `${base}/register/${segment(recordId)}/attachments`, {
         name: file.name,
         content_type: file.type || "application/octet-stream",
         content_base64,

@@ -3,7 +3,7 @@
 // The document looked up and the job followed are in the address (#/documents?type=order&number=P-1,
 // #/documents?job=<id>): a reload or a link opens them again. One the user may not see (a level-4
 // user's colleague's, as the API answers: 404) reads "No se encontró ..." in its place.
-import { api, errorText, fill, h, progressBar, register, toast } from "./app.js";
+import { api, errorText, fill, h, progressBar, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attempt,
@@ -60,7 +60,7 @@ async function render(main, ctx) {
     const hash = `#/documents${query({ job: jobId })}`;
     if (location.hash !== hash) history.replaceState(null, "", hash);
     await follow(
-      `/documents/statements/bulk/${encodeURIComponent(jobId)}`,
+      () => `/documents/statements/bulk/${segment(jobId)}`,
       bulkStatus,
       (job) => fill(bulkStatus, h("h3", {}, `Trabajo ${job.job_id}`), bulkProgress(job)),
       (job) => job.state === "done",
@@ -137,7 +137,7 @@ async function render(main, ctx) {
     }
     let doc;
     try {
-      doc = await api("GET", `/documents/sent/${encodeURIComponent(type)}/${encodeURIComponent(number)}`);
+      doc = await api("GET", `/documents/sent/${segment(type)}/${segment(number)}`);
     } catch (err) {
       fill(found, refusal(err, notFound));
       return;

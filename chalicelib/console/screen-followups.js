@@ -1,6 +1,6 @@
 // Follow-ups (T7): parcels under follow-up and their subscribers; cancel a subscription; the alerts
 // sent about a parcel (?parcel=<tracking id>).
-import { api, fill, h, register, when } from "./app.js";
+import { api, fill, h, register, segment, when } from "./app.js";
 import { label } from "./screen-kit.js";
 
 function subscriberRow(sub, ctx, redraw) {
@@ -10,7 +10,7 @@ function subscriberRow(sub, ctx, redraw) {
     if (!window.confirm(`¿Cancelar el seguimiento de ${sub.email}?`)) return;
     cancel.disabled = true;
     try {
-      await api("DELETE", `/parcels/${encodeURIComponent(sub.tracking_id)}/subscriptions/${encodeURIComponent(sub.subscription_id)}`);
+      await api("DELETE", `/parcels/${segment(sub.tracking_id)}/subscriptions/${segment(sub.subscription_id)}`);
       ctx.toast(`Seguimiento de ${sub.email} cancelado.`);
       await redraw();
     } catch (error) {
@@ -33,7 +33,7 @@ function subscriberRow(sub, ctx, redraw) {
 async function alertsOf(trackingId) {
   let alerts;
   try {
-    alerts = await api("GET", `/parcels/${encodeURIComponent(trackingId)}/alerts`);
+    alerts = await api("GET", `/parcels/${segment(trackingId)}/alerts`);
   } catch (error) {
     // A parcel's address that names no parcel (an old link, a typo): said in its place, with the
     // list of parcels still under it.

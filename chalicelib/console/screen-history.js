@@ -4,7 +4,7 @@
 // channel and filters and the message open are in the address (#/history?channel=email&q=…&message=…),
 // so a reload, the browser's back or a shared link shows them again; the messages ticked for
 // "Reenviar los elegidos" are kept in the tab for the same user and list (app.js's keepPicks()).
-import { api, download, extend, fill, h, keepPicks, keptPicks, register, toast } from "./app.js";
+import { api, download, extend, fill, h, keepPicks, keptPicks, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attachmentList,
@@ -161,7 +161,7 @@ async function render(main, ctx) {
       remember(); // a reload or a shared link shows the same list
     }
     const page = await attempt(
-      () => api("GET", `/history/${applied.channel}${query({ ...filters(), limit: 50, cursor })}`),
+      () => api("GET", `/history/${segment(applied.channel)}${query({ ...filters(), limit: 50, cursor })}`),
       form, // a refused filter (a "to" before the "from") is said at its field
     );
     if (!page) return;
@@ -202,7 +202,7 @@ async function render(main, ctx) {
   async function view(id) {
     let message;
     try {
-      message = await api("GET", `/history/${applied.channel}/${encodeURIComponent(id)}`);
+      message = await api("GET", `/history/${segment(applied.channel)}/${segment(id)}`);
     } catch (err) {
       showError(err);
       // Refused (not in this user's history, or no longer there): the address is the list again. A
@@ -264,7 +264,7 @@ async function render(main, ctx) {
               onclick: async () => {
                 // A saved filter is gone for good once deleted: asked first, as every removal is.
                 if (!window.confirm(`¿Borrar el filtro «${f.name}»? No se puede deshacer.`)) return;
-                if ((await attempt(() => api("DELETE", `/history/filters/${encodeURIComponent(f.filter_id)}`))) !== undefined) loadSaved();
+                if ((await attempt(() => api("DELETE", `/history/filters/${segment(f.filter_id)}`))) !== undefined) loadSaved();
               },
             },
             "×",
@@ -313,7 +313,7 @@ async function render(main, ctx) {
             type: "button",
             id: "b-history-export",
             onclick: () =>
-              attempt(() => download(`/history/${applied.channel}/export${query(filters())}`, `historial-${applied.channel}.xlsx`)),
+              attempt(() => download(`/history/${segment(applied.channel)}/export${query(filters())}`, `historial-${applied.channel}.xlsx`)),
           },
           "Descargar Excel",
         ),

@@ -1,7 +1,7 @@
 // Received e-mail that matched no client (I3): the unassigned list, a message's detail (its HTML in a
 // sandboxed frame, attachments), and assign it to a client (it leaves the list and enters that
 // client's register). Level 4 sees only mail answering a message of theirs (the API's rule).
-import { api, extend, fill, h, register, toast } from "./app.js";
+import { api, extend, fill, h, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attachmentList,
@@ -59,7 +59,7 @@ async function render(main, ctx) {
   }
 
   async function view(id) {
-    const message = await attempt(() => api("GET", `/inbound/${encodeURIComponent(id)}`));
+    const message = await attempt(() => api("GET", `/inbound/${segment(id)}`));
     if (!message) return;
     remember(message.communication_id);
     const client = input("assign_client", { required: "", list: "b-candidates", placeholder: "Código de cliente" });
@@ -99,7 +99,7 @@ async function render(main, ctx) {
                   e.preventDefault();
                   const clientId = client.value.trim();
                   const done = await attempt(() =>
-                    api("POST", `/inbound/${encodeURIComponent(id)}/assign`, { client_id: clientId }),
+                    api("POST", `/inbound/${segment(id)}/assign`, { client_id: clientId }),
                   );
                   if (done) {
                     toast(`Asignado a ${clientId}`);

@@ -196,7 +196,8 @@ export function query(values) {
 // Poll a job until `done(job)`; `draw(job)` after each answer. Stops when the screen is left (the
 // element `alive` was in the page and is no longer; a screen is drawn before the shell shows it).
 // A refusal (a job that is not found, or not the user's) stops it and goes to `failed(err)`: a toast
-// unless the screen says it in place.
+// unless the screen says it in place. `path` may be a function that builds the path: a job id that
+// segment() refuses (app.js: "..", an empty one) then goes to `failed` too, with no request made.
 export async function follow(path, alive, draw, done, everyMs = 700, failed = showError) {
   let shown = false;
   for (let polls = 0; ; polls += 1) {
@@ -204,7 +205,7 @@ export async function follow(path, alive, draw, done, everyMs = 700, failed = sh
     else if (shown || polls > 50) return null;
     let job;
     try {
-      job = await api("GET", path);
+      job = await api("GET", typeof path === "function" ? path() : path);
     } catch (err) {
       failed(err);
       return null;

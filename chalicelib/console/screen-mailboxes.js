@@ -4,7 +4,7 @@
 // secret or a Google Workspace mailbox's service account key file is set by its own write-only
 // call: the screen shows only whether one is set (and, for Google, the service account's address). The
 // connection test shows the server's own answer; "sync now" queues a sync the monitor then shows.
-import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, fill, h, register, segment, showErrors, when } from "./app.js";
 
 const AUTHS = [
   ["password", "Usuario y contraseña (IMAP)"],
@@ -155,7 +155,7 @@ function mayManage(mailbox, ctx) {
 // One mailbox: its monitor figures and, for its owner or level 1, its settings, secret, test, sync
 // and removal. `redraw` draws the screen again from the API's new state.
 function mailboxCard(m, ctx, redraw) {
-  const path = `/mailboxes/${encodeURIComponent(m.mailbox_id)}`;
+  const path = `/mailboxes/${segment(m.mailbox_id)}`;
   const facts = h(
     "dl",
     { class: "mailbox-facts" },
@@ -239,7 +239,7 @@ function mailboxCard(m, ctx, redraw) {
       } else {
         sent = { [kind.field]: secret.value };
       }
-      await api("PUT", `${path}/${kind.route}`, sent);
+      await api("PUT", `${path}/${segment(kind.route)}`, sent);
       secret.value = "";
       ctx.toast(kind.saved);
       await redraw();

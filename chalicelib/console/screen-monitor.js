@@ -1,6 +1,6 @@
 // The alert monitor (T9): every alert type with enabled, frequency, last and next run, counts sent and
 // failed; an administrator switches a type on or off and changes its frequency (PUT /alerts/{type}).
-import { api, clearErrors, fill, h, register, showErrors } from "./app.js";
+import { api, clearErrors, fill, h, register, segment, showErrors } from "./app.js";
 
 const NAMES = {
   tracking: "Seguimiento de envíos",
@@ -31,7 +31,7 @@ function row(item, ctx, redraw) {
     if (daily) body.hour_of_day = Number(amount.value);
     else body.frequency_minutes = Number(amount.value);
     try {
-      await api("PUT", `/alerts/${encodeURIComponent(item.alert_type)}`, body);
+      await api("PUT", `/alerts/${segment(item.alert_type)}`, body);
       ctx.toast("Alerta guardada.");
       await redraw();
     } catch (error) {

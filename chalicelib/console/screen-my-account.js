@@ -1,12 +1,12 @@
 // The signed-in user's own sender account (C5), for every level: the same account card as the
 // administrator's accounts screen, on `/users/{me}/sender-account` (the API lets a user manage only
 // their own; an administrator any user's, from #/accounts), with its test send.
-import { api, fill, h, register } from "./app.js";
+import { api, fill, h, register, segment } from "./app.js";
 import { accountCard } from "./screen-accounts.js";
 
 async function render(main, ctx) {
   const userId = ctx.user.user_id;
-  const path = `/users/${encodeURIComponent(userId)}/sender-account`;
+  const path = `/users/${segment(userId)}/sender-account`;
   let account = null;
   try {
     account = await api("GET", path);

@@ -1,7 +1,7 @@
 // Client notes (N1-N3): write a note on a client, a client's notes, and the notes report with its
 // filters, options and Excel file. Who sees which notes is the API's rule (N2): level 1 the company,
 // 2 its branch, 3 its department, 4 its own.
-import { api, download, extend, fill, h, register, toast } from "./app.js";
+import { api, download, extend, fill, h, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attempt,
@@ -52,7 +52,7 @@ async function render(main, ctx) {
         const values = formValues(write);
         const body = { note: values.note || "" };
         for (const k of ["location", "treatment"]) if (values[k]) body[k] = values[k];
-        const saved = await attempt(() => api("POST", `/clients/${encodeURIComponent(values.note_client || "")}/notes`, body), write);
+        const saved = await attempt(() => api("POST", `/clients/${segment(values.note_client || "")}/notes`, body), write);
         if (saved) {
           toast("Nota guardada");
           write.reset();

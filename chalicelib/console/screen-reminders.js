@@ -1,7 +1,7 @@
 // Payment reminders (R1-R3): the concept catalog, a client's reminder settings, what the next daily
 // run would send, and running today's reminders now. Any staff reads; changing concepts, a client's
 // settings and running now are for administrators (level 1), as the API says.
-import { api, fill, h, register, toast } from "./app.js";
+import { api, fill, h, register, segment, toast } from "./app.js";
 import { ALL_LEVELS, attempt, empty, field, formValues, input, query, section, select, table, textarea } from "./screen-kit.js";
 
 const TYPES = [
@@ -25,7 +25,7 @@ async function render(main, ctx) {
           e.preventDefault();
           const values = formValues(form);
           const body = { description: values.description || "", days: Number(values.days), type: values.type };
-          const path = concept ? `/reminders/concepts/${encodeURIComponent(concept.concept_id)}` : "/reminders/concepts";
+          const path = concept ? `/reminders/concepts/${segment(concept.concept_id)}` : "/reminders/concepts";
           if (await attempt(() => api(concept ? "PUT" : "POST", path, body))) {
             toast("Concepto guardado");
             loadConcepts();
@@ -66,7 +66,7 @@ async function render(main, ctx) {
   }
 
   async function loadClient(clientId) {
-    const current = await attempt(() => api("GET", `/clients/${encodeURIComponent(clientId)}/reminders`));
+    const current = await attempt(() => api("GET", `/clients/${segment(clientId)}/reminders`));
     if (!current) return;
     remember(clientId);
     const options = (type) => [["", "(el primero del catálogo)"], ...catalog.filter((c) => c.type === type).map((c) => [c.concept_id, c.description])];
@@ -89,7 +89,7 @@ async function render(main, ctx) {
             reminder_body: values.reminder_body || null,
             after_due_body: values.after_due_body || null,
           };
-          if (await attempt(() => api("PUT", `/clients/${encodeURIComponent(clientId)}/reminders`, body))) toast("Guardado");
+          if (await attempt(() => api("PUT", `/clients/${segment(clientId)}/reminders`, body))) toast("Guardado");
         },
       },
       h("h3", {}, `Cliente ${clientId}`),

@@ -3,7 +3,7 @@
 // SPF, DMARC) at the domain's DNS host, each easy to copy; its verification and what Gmail and Yahoo
 // ask of bulk senders, as the API sees them now. "Quitar" removes a domain (its SES identity too) after a
 // confirmation; the API refuses while SES sender accounts send from it, naming them, and the console says so.
-import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, fill, h, register, segment, showErrors, when } from "./app.js";
 
 const PURPOSES = { dkim: "DKIM", mail_from_mx: "MAIL FROM (MX)", mail_from_spf: "MAIL FROM (SPF)", dmarc: "DMARC" };
 const STATES = {
@@ -137,7 +137,7 @@ function removeButton(domain, ctx, open, reload) {
     const question = `¿Quitar el dominio ${domain}? Se borra también su identidad en Amazon SES; para volver a usarlo habrá que registrarlo y verificarlo de nuevo.`;
     if (!window.confirm(question)) return;
     try {
-      await api("DELETE", `/sender-domains/${encodeURIComponent(domain)}`);
+      await api("DELETE", `/sender-domains/${segment(domain)}`);
       ctx.toast(`Dominio ${domain} quitado.`);
       if (open === domain) ctx.navigate("sender-domains");
       else await reload();
@@ -152,7 +152,7 @@ async function render(main, ctx) {
   const open = ctx.params.get("domain");
   const [listed, shown] = await Promise.all([
     api("GET", "/sender-domains"),
-    open ? api("GET", `/sender-domains/${encodeURIComponent(open)}`).catch((error) => error) : null,
+    open ? (async () => api("GET", `/sender-domains/${segment(open)}`))().catch((error) => error) : null,
   ]);
   const domain = h("input", { id: "new-domain", name: "domain", autocomplete: "off", placeholder: "avisos.example.com" });
   const form = h(

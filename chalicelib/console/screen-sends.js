@@ -1,6 +1,6 @@
 // Sends (C8, C6): pick clients by list or by filter and a template, send by e-mail, SMS or push, and
 // follow the job's progress (polling GET /sends/{job_id}) until nothing waits.
-import { api, extend, fill, h, progressBar, register, templateTitle, toast } from "./app.js";
+import { api, extend, fill, h, progressBar, register, segment, templateTitle, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attempt,
@@ -214,7 +214,7 @@ async function render(main, ctx) {
     const box = h("div", {});
     fill(status, h("h3", {}, `Trabajo ${jobId}`), box);
     await follow(
-      `/sends/${encodeURIComponent(jobId)}`,
+      () => `/sends/${segment(jobId)}`,
       status,
       (job) => fill(box, jobProgress(job)),
       (job) => job.state === "done",

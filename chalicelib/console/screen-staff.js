@@ -1,7 +1,7 @@
 // The staff directory (U1) for administrators: the company's staff with their level, branch,
 // department, permissions and whether they are active; add a user or change one (the fields the
 // API takes: a blank one is cleared); the company's branches and departments, add or rename one.
-import { api, clearErrors, fill, h, register, showErrors } from "./app.js";
+import { api, clearErrors, fill, h, register, segment, showErrors } from "./app.js";
 import { empty, section, table } from "./screen-kit.js";
 
 const LEVELS = [
@@ -87,7 +87,7 @@ function userForm(user, units, ctx, redraw) {
     };
     try {
       if (!userId) throw Object.assign(new Error("Falta el usuario."), { fields: { user_id: "Escriba el usuario." } });
-      await api("PUT", `/staff/users/${encodeURIComponent(userId)}`, body);
+      await api("PUT", `/staff/users/${segment(userId)}`, body);
       ctx.toast(`Usuario ${userId} guardado.`);
       await redraw(userId);
     } catch (error) {
@@ -117,7 +117,7 @@ function unitSection(kind, title, items, ctx, redraw) {
     event.preventDefault();
     clearErrors(form);
     try {
-      await api("POST", `/staff/units/${kind}`, { code: code.value.trim(), name: name.value.trim() });
+      await api("POST", `/staff/units/${segment(kind)}`, { code: code.value.trim(), name: name.value.trim() });
       ctx.toast(`${title}: ${code.value.trim()} guardado.`);
       await redraw();
     } catch (error) {
@@ -140,7 +140,7 @@ function unitSection(kind, title, items, ctx, redraw) {
 async function render(main, ctx) {
   const [users, ...unitAnswers] = await Promise.all([
     api("GET", "/staff/users"),
-    ...UNITS.map(([table]) => api("GET", `/staff/units/${table}`)),
+    ...UNITS.map(([table]) => api("GET", `/staff/units/${segment(table)}`)),
   ]);
   const units = Object.fromEntries(UNITS.map(([table], i) => [table, unitAnswers[i].items]));
   const picked = ctx.params.get("user");

@@ -1,6 +1,6 @@
 // Suppliers (D1): the company's suppliers by code, 50 a page; add one or replace one (name and up to
 // ten e-mails; purchase orders go to the first).
-import { api, clearErrors, extend, fill, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, extend, fill, h, register, segment, showErrors, when } from "./app.js";
 import { ALL_LEVELS, empty, query, section, table } from "./screen-kit.js";
 
 function editor(supplier, ctx, saved) {
@@ -28,7 +28,7 @@ function editor(supplier, ctx, saved) {
     const id = code.value.trim();
     const body = { name: name.value.trim(), emails: emails.value.split(/[\s,;]+/).filter(Boolean) };
     try {
-      await api("PUT", `/suppliers/${encodeURIComponent(id)}`, body);
+      await api("PUT", `/suppliers/${segment(id)}`, body);
       ctx.toast(`Proveedor ${id} guardado.`);
       await saved(id);
     } catch (error) {
@@ -51,7 +51,7 @@ async function render(main, ctx) {
   let missing = null;
   if (picked) {
     try {
-      chosen = await api("GET", `/suppliers/${encodeURIComponent(picked)}`);
+      chosen = await api("GET", `/suppliers/${segment(picked)}`);
     } catch (error) {
       if (error.status !== 404) throw error;
       missing = h("p", { class: "form-error", role: "alert" }, `No hay un proveedor ${picked}.`);

@@ -3,7 +3,7 @@
 // hand. Add one (a client asked by phone), lift one after a confirmation. Paged as the API pages
 // it (50 at a time, "Más" for the next); the search box finds one address (the API's `q`: an e-mail
 // in any case, a phone number however it is written), and emptying it shows the whole list again.
-import { api, clearErrors, extend, fill, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, extend, fill, h, register, segment, showErrors, when } from "./app.js";
 
 const REASONS = {
   manual: "A mano",
@@ -85,7 +85,7 @@ async function render(main, ctx) {
     lift.addEventListener("click", async () => {
       if (!window.confirm(`¿Quitar ${entry.address} de la lista? Se le volverá a enviar.`)) return;
       try {
-        await api("DELETE", `/suppressions/${encodeURIComponent(entry.address)}`);
+        await api("DELETE", `/suppressions/${segment(entry.address)}`);
         tr.remove();
         ctx.toast(`${entry.address} ya no está en la lista.`);
       } catch (error) {

@@ -1,7 +1,7 @@
 // Templates (C4, C6, C7): the list of message types; edit a template's subject, HTML, text, SMS and
 // push with a variables picker and a live preview rendered by the server's sandbox. The tenant's HTML
 // is shown only inside <iframe sandbox> (no scripts, an opaque origin); everything else is text.
-import { api, areaName, clearErrors, fill, h, register, showErrors, templateTitle, when } from "./app.js";
+import { api, areaName, clearErrors, fill, h, register, segment, showErrors, templateTitle, when } from "./app.js";
 
 const PARTS = [
   ["subject", "Asunto", 1],
@@ -27,7 +27,7 @@ function newCustom(ctx) {
     clearErrors(form);
     const key = `custom:${slug.value.trim()}`;
     try {
-      await api("PUT", `/templates/${encodeURIComponent(key)}`, {
+      await api("PUT", `/templates/${segment(key)}`, {
         subject: "{{ company.name }}",
         text: "Hola:\n\n{{ company.name }}",
         html: "<p>Hola:</p>\n<p>{{ company.name }}</p>",
@@ -81,7 +81,7 @@ function insertAt(area, text) {
 async function editor(main, ctx, key) {
   let template;
   try {
-    template = await api("GET", `/templates/${encodeURIComponent(key)}`);
+    template = await api("GET", `/templates/${segment(key)}`);
   } catch (error) {
     if (error.status !== 404) throw error;
     fill(main,
@@ -160,7 +160,7 @@ async function editor(main, ctx, key) {
     const number = ++asked;
     previewState.textContent = "Actualizando la vista previa…";
     try {
-      const shown = await api("POST", `/templates/${encodeURIComponent(key)}/preview`, edits());
+      const shown = await api("POST", `/templates/${segment(key)}/preview`, edits());
       if (number !== asked) return;
       clearErrors(form);
       frame.srcdoc = shown.html;
@@ -183,7 +183,7 @@ async function editor(main, ctx, key) {
     event.preventDefault();
     clearErrors(form);
     try {
-      await api("PUT", `/templates/${encodeURIComponent(key)}`, edits());
+      await api("PUT", `/templates/${segment(key)}`, edits());
       ctx.toast("Plantilla guardada.");
     } catch (error) {
       showErrors(form, error);
@@ -192,7 +192,7 @@ async function editor(main, ctx, key) {
   form.querySelector("#template-reset").addEventListener("click", async () => {
     if (!window.confirm("¿Descartar la plantilla propia y volver a la predeterminada?")) return;
     try {
-      await api("DELETE", `/templates/${encodeURIComponent(key)}`);
+      await api("DELETE", `/templates/${segment(key)}`);
       ctx.toast("Se usa la plantilla predeterminada.");
       await editor(main, ctx, key);
     } catch (error) {
@@ -214,7 +214,7 @@ async function editor(main, ctx, key) {
     clearErrors(testForm);
     testAnswer.textContent = "Enviando…";
     try {
-      const result = await api("POST", `/templates/${encodeURIComponent(key)}/test`, { to: to.value.trim() });
+      const result = await api("POST", `/templates/${segment(key)}/test`, { to: to.value.trim() });
       testAnswer.textContent = result.ok ? `Enviado (id ${result.message_id}).` : `El servidor respondió: ${result.error}`;
       testAnswer.className = `answer test-answer ${result.ok ? "ok" : "form-error"}`;
     } catch (error) {

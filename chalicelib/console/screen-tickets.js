@@ -2,7 +2,7 @@
 // company's), paged by cursor; one opened shows what the client wrote, its operator and category,
 // and links the received SMS in the client's register. Level 4 is not offered it: the API shows that
 // level no ticket (a ticket is the company's system's, not a user's).
-import { api, clearErrors, extend, fill, h, register, showErrors } from "./app.js";
+import { api, clearErrors, extend, fill, h, register, segment, showErrors } from "./app.js";
 import { companyFormat, empty, field, input, query, reveal, section, table, when } from "./screen-kit.js";
 
 const FILTERS = ["client_id", "since"];
@@ -94,7 +94,7 @@ async function render(main, ctx) {
 
   async function view(ticketId) {
     try {
-      const ticket = await api("GET", `/tickets/${encodeURIComponent(ticketId)}`);
+      const ticket = await api("GET", `/tickets/${segment(ticketId)}`);
       fill(detail, ticketDetail(ticket));
       reveal(detail);
     } catch (error) {
