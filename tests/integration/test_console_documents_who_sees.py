@@ -2,7 +2,9 @@
 they see only the documents they are responsible for and the bulk jobs they started): their own
 order opens from its address with its PDF; a colleague's order, or a bulk statement job someone else
 started, opened from its address reads "No se encontró ..." in its place, with nothing of it shown;
-and the bulk statement button, which level 4 may use, starts a job they then follow.
+and the bulk statement button, which level 4 may use, starts a job they then follow. A link whose
+number or job is a path's dot segment ("..", "%2e%2e") reads the same, and the console asks the API
+nothing for it (it would have asked another of the API's paths with the user's token).
 
 The app is served over HTTP by Chalice's local server on DynamoDB Local, beside the local identity
 server; mail goes to the real SMTP catcher. Screenshots: .local/screenshots/console/.
@@ -156,3 +158,109 @@ def test_a_link_whose_type_is_no_document_type_reads_that_it_was_not_found(
         open_screen(browser, "documents", link)
         # Then the screen says in its place that it was not found, as for any document not found
         wait_until(browser, lambda d, says=says: box_says(d, "b-document-found") == says)
+
+
+def api_paths_fetched(driver: Any) -> list[str]:
+    """The paths the page fetched since the resource timings were last cleared, as the browser
+    resolved them (a path's dot segments resolved: what the server received)."""
+    return list(
+        driver.execute_script(
+            "return performance.getEntriesByType('resource')"
+            ".filter((e) => e.initiatorType === 'fetch').map((e) => new URL(e.name).pathname)"
+        )
+    )
+
+
+def open_link(driver: Any, link: str) -> None:
+    """Follow a link to the documents screen as a new one: wait until the screen shown before is
+    gone, so what is read next is the screen this link drew."""
+    from selenium.webdriver.support import expected_conditions
+
+    before = driver.find_elements(By.CSS_SELECTOR, "main [data-screen]")
+    open_screen(driver, "documents", link)
+    if before:
+        wait_until(driver, expected_conditions.staleness_of(before[0]))
+
+
+def test_a_link_whose_number_or_job_is_a_dot_segment_reads_not_found_and_asks_the_api_nothing(
+    api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any
+) -> None:
+    # Given an administrator (who may read every document and job) signed in, and an order to find
+    send_order(api, erp, "P-1", demo_user(tenant, 1))
+    sign_in(browser, site.web, tenant, 1)
+    # When they follow links whose number or job is a path's "." or "..", written plainly or
+    # percent-encoded (the browser would resolve /documents/sent/order/.. to /documents/sent/)
+    for link, box, says in [
+        ("type=order&number=..", "b-document-found", "No se encontró el pedido ..."),
+        ("type=order&number=%2e%2e", "b-document-found", "No se encontró el pedido ..."),
+        ("type=order&number=.%2E", "b-document-found", "No se encontró el pedido ..."),
+        ("type=order&number=.", "b-document-found", "No se encontró el pedido .."),
+        ("job=..", "b-bulk-status", "No se encontró el trabajo de estados de cuenta ..."),
+        ("job=%2e%2E", "b-bulk-status", "No se encontró el trabajo de estados de cuenta ..."),
+    ]:
+        browser.execute_script("performance.clearResourceTimings()")
+        open_link(browser, link)
+        wait_until(browser, lambda d, box=box: box_says(d, box))
+        # Then the console asked the API for nothing: no request left the page, with the user's
+        # token, for the path the dot segment would have made
+        assert api_paths_fetched(browser) == [], link
+        # And the screen says in its place that it was not found, as for any document not found
+        assert box_says(browser, box) == says
+    # And a link to a real order still opens it (the rule refuses only dot segments)
+    browser.execute_script("performance.clearResourceTimings()")
+    open_link(browser, "type=order&number=P-1")
+    wait_until(browser, lambda d: "Descargar PDF" in box_says(d, "b-document-found"))
+    assert [path for path in api_paths_fetched(browser) if "/documents/" in path] == [
+        "/documents/sent/order/P-1"
+    ]
+
+
+# Values as a screen takes them from the page's address, a form or an API answer, and what
+# segment() (chalicelib/console/app.js) makes of them: the segment of an API path, or refused as not
+# found (404) before any request.
+SEGMENTS: list[tuple[str | None, str | int]] = [
+    ("P-1", "P-1"),
+    ("a/b", "a%2Fb"),
+    ("x?y#z", "x%3Fy%23z"),
+    ("...", "..."),
+    ("..a", "..a"),
+    ("%2e%2e%2e", "%252e%252e%252e"),
+    ("Ñandú 1", "%C3%91and%C3%BA%201"),
+    ("", 404),
+    (None, 404),
+    (".", 404),
+    ("..", 404),
+    ("%2e", 404),
+    ("%2E", 404),
+    ("%2e%2e", 404),
+    (".%2E", 404),
+    ("%2E.", 404),
+    ("%2e%2E", 404),
+]
+
+
+def test_the_console_makes_a_path_segment_of_a_value_only_when_it_is_no_dot_segment(
+    site: ConsoleSite, browser: Any
+) -> None:
+    # Given the console's page
+    browser.get(f"{site.web}/console")
+    wait_until(browser, lambda d: d.find_elements(By.ID, "main"))
+    # When each value is made a path segment by the console's own helper
+    made = browser.execute_async_script(
+        """
+        const [values, done] = arguments;
+        import(new URL("console/assets/app.js", document.baseURI).href)
+          .then((app) => done(values.map((value) => {
+            try {
+              return app.segment(value);
+            } catch (error) {
+              return error.status;
+            }
+          })))
+          .catch((error) => done(String(error)));
+        """,
+        [value for value, _ in SEGMENTS],
+    )
+    # Then each is encoded, or refused as not found
+    assert isinstance(made, list), made
+    assert dict(zip([value for value, _ in SEGMENTS], made, strict=True)) == dict(SEGMENTS)
