@@ -8,6 +8,7 @@ answers. So every destination is resolved, and each address it resolves to must 
     host_problem("smtp.gmail.com", 587)                     # None: fine
     host_problem("10.0.0.5", 25)                            # "10.0.0.5 is a private address; ..."
     connect_checked("smtp.gmail.com", 587, timeout=20)      # a socket to the address that was checked
+    connect_checked("smtp.gmail.com", 587, Deadline(20))    # the same, all its addresses within 20 s
 
 * Refused: loopback, private (RFC 1918, unique-local, site-local), link-local, shared (100.64/10),
   multicast, reserved, unspecified and every other non-global address, also inside IPv4-mapped and
@@ -24,6 +25,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+
+from chalicelib.channels.deadlines import Deadline
 
 # RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens.
 _HOST_NAME = re.compile(
@@ -122,12 +125,15 @@ def host_problem(host: str, port: int) -> str | None:
     return None
 
 
-def connect_checked(host: str, port: int, timeout: float | None) -> socket.socket:
-    """A TCP connection to one of the checked addresses of ``host`` (never re-resolved)."""
+def connect_checked(host: str, port: int, timeout: float | Deadline | None) -> socket.socket:
+    """A TCP connection to one of the checked addresses of ``host`` (never re-resolved). Each
+    address is tried for ``timeout`` seconds, or, given a ``Deadline``, for what is left of it: a
+    name with several unreachable addresses cannot hold the connecting longer (``SendTimedOut``)."""
     last: OSError | None = None
     for address in resolve_checked(host, port):
+        wait = timeout.left() if isinstance(timeout, Deadline) else timeout
         try:
-            return socket.create_connection((str(address), port), timeout)
+            return socket.create_connection((str(address), port), wait)
         except OSError as exc:
             last = exc
     assert last is not None
