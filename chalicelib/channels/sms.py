@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
+import socket
 import ssl
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
-from chalicelib.channels.base import Channel, OutgoingChannelMessage, SentAsIs
+from chalicelib.channels.base import SEND_SECONDS, Channel, OutgoingChannelMessage, SentAsIs
+from chalicelib.channels.deadlines import Deadline, DeadlineReader, send_all
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
 from chalicelib.core.errors import DeliveryFailed, ValidationFailed
 
@@ -69,7 +73,7 @@ class SnsSmsSender(SentAsIs):
         self.sms_type = sms_type
 
     def send(self, message: OutgoingChannelMessage) -> str:
-        from chalicelib.core.aws import client, delivery_errors
+        from chalicelib.core.aws import delivery_errors, sending_client
 
         attributes: dict[str, dict[str, str]] = {
             "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": self.sms_type}
@@ -78,7 +82,7 @@ class SnsSmsSender(SentAsIs):
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
         to_e164 = addressed(message.to_address)
         with delivery_errors():
-            response = client("sns").publish(
+            response = sending_client("sns").publish(
                 PhoneNumber=to_e164, Message=message.text, MessageAttributes=attributes
             )
         return str(response["MessageId"])
@@ -103,6 +107,10 @@ class HttpGatewaySender(SentAsIs):
     Basic auth and ``GET {base_url}/message/{id}``. We send the ``message`` field, which every app
     version accepts (newer ones also take ``textMessage``), and one number per request so that each
     SMS has its own id and state.
+
+    ``timeout`` bounds each whole request (connecting, TLS, the request, and every byte of the
+    answer), so a gateway that trickles its answer cannot hold a send past it: at most
+    ``SEND_SECONDS`` (the settings refuse more).
     """
 
     def __init__(
@@ -139,9 +147,10 @@ class HttpGatewaySender(SentAsIs):
         return str(answer["state"])
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
-        """One request over ``http.client`` to a checked public address of the gateway's host:
-        no proxy, no redirect followed (the Authorization header goes nowhere else), and errors
-        told by kind and status, never by echoing what the server answered."""
+        """One request over ``http.client`` to a checked public address of the gateway's host,
+        done within ``timeout`` from connecting to the last byte of the answer: no proxy, no
+        redirect followed (the Authorization header goes nowhere else), and errors told by kind
+        and status, never by echoing what the server answered."""
         data = None if payload is None else json.dumps(payload).encode("utf-8")
         parsed = urllib.parse.urlsplit(self.base_url + path)
         host = parsed.hostname or ""
@@ -152,12 +161,13 @@ class HttpGatewaySender(SentAsIs):
             **({"Content-Type": "application/json"} if data is not None else {}),
         }
         target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
-        connection = _CheckedConnection.of(parsed.scheme, host, port, self.timeout)
+        deadline = Deadline(self.timeout)
         try:
-            connection.request(method, target or "/", body=data, headers=headers)
-            response = connection.getresponse()
-            body = response.read(_MAX_BODY_BYTES + 1)
-            status = response.status
+            with _connection(parsed.scheme, host, port, deadline) as connection:
+                connection.request(method, target or "/", body=data, headers=headers)
+                response = connection.getresponse()
+                body = response.read(_MAX_BODY_BYTES + 1)
+                status = response.status
         except DestinationRefused as exc:
             raise DeliveryFailed(f"refused: {exc.reason}", transient=exc.unresolved) from exc
         except ssl.SSLError as exc:
@@ -174,8 +184,6 @@ class HttpGatewaySender(SentAsIs):
             raise DeliveryFailed(
                 f"unreachable: the SMS gateway at {host}:{port} ({type(exc).__name__})", transient=True
             ) from exc
-        finally:
-            connection.close()
         if 300 <= status < 400:
             raise DeliveryFailed(
                 f"HTTP {_status_line(status)}: the SMS gateway redirects; redirects are not followed"
@@ -192,30 +200,52 @@ class HttpGatewaySender(SentAsIs):
             ) from exc
 
 
-class _CheckedConnection:
-    """``http.client`` connections whose socket goes to the checked address of the host; HTTPS
-    verifies the certificate against the host name."""
-
-    @staticmethod
-    def of(scheme: str, host: str, port: int, timeout: float) -> http.client.HTTPConnection:
+@contextmanager
+def _connection(
+    scheme: str, host: str, port: int, deadline: Deadline
+) -> Iterator[http.client.HTTPConnection]:
+    """An ``http.client`` connection to a checked address of ``host`` (HTTPS verifying the
+    certificate against the host name) in which everything ends by ``deadline`` together:
+    connecting, the TLS handshake, writing the request and reading its status line, headers and
+    body. The socket is closed on leaving, and the connection opens no other."""
+    sock = connect_checked(host, port, deadline)
+    try:
+        connection: http.client.HTTPConnection
         if scheme == "https":
-            return _CheckedHTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context())
-        return _CheckedHTTPConnection(host, port, timeout=timeout)
+            tls = ssl.create_default_context()
+            sock.settimeout(deadline.left())  # the whole handshake waits at most this long
+            sock = tls.wrap_socket(sock, server_hostname=host)
+            connection = http.client.HTTPSConnection(host, port, context=tls)
+        else:
+            connection = http.client.HTTPConnection(host, port)
+        connection.sock = _DeadlineSocket(sock, deadline)
+        connection.auto_open = 0
+        yield connection
+    finally:
+        sock.close()
 
 
-class _CheckedHTTPConnection(http.client.HTTPConnection):
-    def connect(self) -> None:
-        self.sock = connect_checked(self.host, self.port, self.timeout)
+class _DeadlineSocket:
+    """The socket ``http.client`` is given: it writes with ``sendall`` and reads the answer through
+    ``makefile``, and here each write and each read waits at most what is left of ``deadline``
+    (a gateway trickling a byte every few seconds trips no socket timeout, but runs out of this).
 
+    ``http.client`` closes its socket as soon as the headers say the server will close, and reads
+    the body after; so ``close`` leaves the socket open, for ``_connection`` to close at the end.
+    """
 
-class _CheckedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, *, timeout: float, context: ssl.SSLContext) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
-        self._tls = context
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        self._sock = sock
+        self._deadline = deadline
 
-    def connect(self) -> None:
-        sock = connect_checked(self.host, self.port, self.timeout)
-        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+    def sendall(self, data: bytes) -> None:
+        send_all(self._sock, data, self._deadline)
+
+    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
+        return io.BufferedReader(DeadlineReader(self._sock, self._deadline))
+
+    def close(self) -> None:
+        return None
 
 
 def _status_line(status: int) -> str:
@@ -268,9 +298,9 @@ def sms_sender_for(settings: Mapping[str, object]) -> Channel:
             seconds = float(str(settings.get("timeout") or GATEWAY_TIMEOUT_SECONDS))
         except ValueError:
             seconds = 0.0
-        if not 0 < seconds <= 60:
+        if not 0 < seconds <= SEND_SECONDS:
             raise ValidationFailed(
-                [{"field": "timeout", "message": "must be a number of seconds from 0 to 60"}]
+                [{"field": "timeout", "message": f"must be a number of seconds from 0 to {SEND_SECONDS}"}]
             )
         return HttpGatewaySender(
             base_url=str(settings["base_url"]),
