@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.channels.base import OutgoingChannelMessage, SentAsIs
-from chalicelib.core.aws import client, delivery_errors
+from chalicelib.core.aws import delivery_errors, sending_client
 
 # SNS answers these when an endpoint can never receive again (app uninstalled, token revoked).
 
@@ -31,7 +31,7 @@ class PushSender(SentAsIs):
     def send(self, message: OutgoingChannelMessage) -> str:
         payload = push_payload(message.subject, message.text, message.data)
         with delivery_errors():
-            response = client("sns").publish(
+            response = sending_client("sns").publish(
                 TargetArn=message.to_address, Message=payload, MessageStructure="json"
             )
         return str(response["MessageId"])

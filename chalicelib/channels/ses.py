@@ -14,7 +14,7 @@ import re
 
 from chalicelib.channels.base import COMMUNICATION_HEADER, OutgoingChannelMessage, SentAsIs
 from chalicelib.channels.email import mime_of, wire_of
-from chalicelib.core.aws import client, delivery_errors
+from chalicelib.core.aws import delivery_errors, sending_client
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed
 from chalicelib.core.settings import get_settings
@@ -45,7 +45,7 @@ class SesChannel(SentAsIs):
         if wire is None:  # SES has no SMTPUTF8: it would get the address as encoded-words
             raise DeliveryFailed("SES does not send to or from an address that is not ASCII (SMTPUTF8)")
         with delivery_errors():
-            response = client("sesv2").send_email(
+            response = sending_client("sesv2").send_email(
                 FromEmailAddress=mime["From"].addresses[0].addr_spec,
                 Destination={"ToAddresses": recipients},
                 Content={"Raw": {"Data": wire.data}},

@@ -77,6 +77,31 @@ def client(service: str) -> Any:
         return _boto3_session().client(service)
 
 
+# The clients that send a message (SES SendEmail, SNS Publish) keep one send within the channels'
+# bound (``channels.base.SEND_SECONDS``, 60 s) even while AWS is out: botocore's defaults (60 s to
+# connect, 60 s for each read, retried) could hold it for minutes. At worst 3 attempts of 3 + 10 s
+# and the backoff between them (standard retries: at most 1 and 2 s, plus 5 s each when AWS asks
+# for a wait with ``x-amz-retry-after``) take 52 s.
+SENDING_CONNECT_SECONDS = 3
+SENDING_READ_SECONDS = 10
+SENDING_ATTEMPTS = 3
+
+
+@cache
+def sending_client(service: str) -> Any:
+    """The client of ``service`` that sends messages: ``client(service)``'s endpoint and
+    credentials, with the short timeouts and few retries above."""
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=SENDING_CONNECT_SECONDS,
+        read_timeout=SENDING_READ_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": SENDING_ATTEMPTS},
+    )
+    with CLIENT_CREATION:
+        return _boto3_session().client(service, config=config)
+
+
 @cache
 def queue_url(name: str) -> str:
     return str(client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
@@ -94,6 +119,7 @@ def send_json_messages(queue_name: str, bodies: list[dict[str, Any]]) -> None:
 
 def reset_clients() -> None:
     client.cache_clear()
+    sending_client.cache_clear()
     queue_url.cache_clear()
     _boto3_session.cache_clear()
     botocore_session.cache_clear()

@@ -10,8 +10,9 @@ from typing import Any
 
 @contextmanager
 def recorded_calls(service: str, operation: str) -> Iterator[list[dict[str, Any]]]:
-    """The parameters of every ``operation`` call our ``service`` client makes while inside."""
-    from chalicelib.core.aws import client
+    """The parameters of every ``operation`` call our ``service`` clients (the shared one and the
+    sending one) make while inside."""
+    from chalicelib.core.aws import client, sending_client
 
     calls: list[dict[str, Any]] = []
 
@@ -19,12 +20,14 @@ def recorded_calls(service: str, operation: str) -> Iterator[list[dict[str, Any]
         calls.append(dict(params))
 
     event, unique_id = f"provide-client-params.{service}.{operation}", f"test-{service}-{operation}"
-    events = client(service).meta.events
-    events.register(event, record, unique_id=unique_id)
+    emitters = [client(service).meta.events, sending_client(service).meta.events]
+    for events in emitters:
+        events.register(event, record, unique_id=unique_id)
     try:
         yield calls
     finally:
-        events.unregister(event, unique_id=unique_id)
+        for events in emitters:
+            events.unregister(event, unique_id=unique_id)
 
 
 def stored_size(item: dict[str, Any]) -> int:
