@@ -344,7 +344,7 @@ CATALOG: dict[str, str] = {
     "must be between 0 and {maximum}": "debe estar entre 0 y {maximum}",
     "must be between 1 and {maximum}": "debe estar entre 1 y {maximum}",
     "must be from 0 to 43200 (30 days)": "debe estar entre 0 y 43200 (30 días)",
-    "must be a number of seconds from 0 to 60": "debe ser un número de segundos de 0 a 60",
+    "must be a number of seconds from 0 to {seconds}": "debe ser un número de segundos de 0 a {seconds}",
     "must be 1, 2, 3 or 4": "debe ser 1, 2, 3 o 4",
     "name at least one field to change": "indique al menos un campo para cambiar",
     "send Accept: {type} to receive the Excel file": "envíe Accept: {type} para recibir el archivo Excel",
