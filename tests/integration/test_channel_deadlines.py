@@ -92,7 +92,10 @@ class RawServer:
                 0,
             )
             while len(body) < length:
-                body += conn.recv(65536)
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                body += chunk
             self.requests += 1
             self._answer(conn)
 
