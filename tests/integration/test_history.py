@@ -32,11 +32,11 @@ def subjects(page: dict[str, Any]) -> list[str]:
 
 
 def test_history_lists_newest_first_a_page_at_a_time(api: Client, tenant: Tenant, clock: Any) -> None:
-    # Given five e-mails sent a minute apart
+    # Given five e-mails sent a minute apart (each delivered as it comes, as the workers do)
     for n in range(5):
         clock.set_now(START + timedelta(minutes=n))
         send_email(tenant, f"c{n}@example.com", f"Aviso {n}")
-    assert deliver_outboxes()["sent"] == 5
+        assert deliver_outboxes()["sent"] == 1
 
     # When staff page through the e-mail history two at a time
     seen: list[str] = []
