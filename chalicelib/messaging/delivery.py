@@ -69,6 +69,14 @@ def lease() -> timedelta:
     return timedelta(seconds=get_settings().outbox_lease_seconds)
 
 
+def send_margin() -> timedelta:
+    """How long before a lease's end no send starts: :data:`SEND_MARGIN`, or half the lease when
+    the lease is set shorter than twice that (``PREGON_OUTBOX_LEASE_SECONDS``: the end-to-end
+    crash test uses 20 s so as not to wait five minutes; with such a lease a send slower than half
+    of it could outlive it, which the deployment's 300 s never allows)."""
+    return min(SEND_MARGIN, lease() / 2)
+
+
 def backoff(attempt: int) -> timedelta:
     """Wait before attempt ``attempt + 1``: 1, 2, 4, 8, 16 minutes..., capped, with ±20 % jitter
     so that messages failed together do not come back together."""
@@ -355,7 +363,7 @@ def drain_outbox(
                 upcoming = fetcher.submit(_next_batch, company_id, outbox, setup)
             # claimed: delivered even when time is up, but no send starts past the grace or
             # near the lease's end (the rest are left to the lease)
-            send_until = batch.now + lease() - SEND_MARGIN
+            send_until = batch.now + lease() - send_margin()
             for message, outgoing in composer.ahead(batch.messages, batch.suppressed):
                 if time.monotonic() > deadline + DRAIN_GRACE_SECONDS or clock.now() >= send_until:
                     report.more = out_of_time = True
@@ -580,11 +588,12 @@ def deliver_hand_offs(
     failed = True
     left = False  # some messages are left to the lease (its end, or a rate limit)
     counted = len(messages)  # how many the rate window let through (all, without a limit)
+    margin = send_margin()
     now = clock.now()
     try:
         for index, (message, outgoing) in enumerate(composer.ahead(messages, suppressed)):
             now = clock.now()
-            if now >= lease_until - SEND_MARGIN:
+            if now >= lease_until - margin:
                 report.more = left = True
                 break
             if index % BATCH == 0 and setup.limit is not None:  # a limit set after they were written
