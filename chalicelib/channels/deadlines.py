@@ -12,6 +12,10 @@ left of it, and once it has passed the next one raises ``SendTimedOut`` (a ``Tim
 
 A TLS socket works the same: its reads and writes (and its handshake) wait at most the socket's
 timeout each, which is set to what is left before each of them.
+
+A deadline may also bound each wait on its own (``Deadline(270, wait=20)``: IMAP's socket timeout),
+so a server that stops answering fails at once with the socket's own ``TimeoutError``, and only
+one that keeps trickling runs into the deadline.
 """
 
 from __future__ import annotations
@@ -34,11 +38,12 @@ class SendTimedOut(TimeoutError):
 
 
 class Deadline:
-    """A moment ``seconds`` from now (monotonic clock)."""
+    """A moment ``seconds`` from now (monotonic clock); ``wait``, when given, bounds each wait too."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, wait: float | None = None) -> None:
         self.seconds = seconds
         self.at = time.monotonic() + seconds
+        self.wait = wait
 
     def left(self) -> float:
         """Seconds left; raises ``SendTimedOut`` once none are."""
@@ -49,6 +54,18 @@ class Deadline:
 
     def passed(self) -> bool:
         return time.monotonic() >= self.at
+
+    def next_wait(self) -> float:
+        """The next wait's timeout: what is left, or ``wait`` when that is shorter."""
+        left = self.left()
+        return left if self.wait is None else min(left, self.wait)
+
+    def timed_out(self) -> SendTimedOut | None:
+        """After a wait timed out: ``SendTimedOut`` when it was the deadline's, None when it was
+        only the one wait's (``wait``), for the socket's own ``TimeoutError`` to go on."""
+        if self.wait is None or self.passed():
+            return SendTimedOut(self.seconds)
+        return None
 
 
 class DeadlineReader(io.RawIOBase):
@@ -64,19 +81,23 @@ class DeadlineReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        self.sock.settimeout(self.deadline.left())
+        self.sock.settimeout(self.deadline.next_wait())
         try:
             return self.sock.recv_into(buffer)
         except TimeoutError:
-            raise SendTimedOut(self.deadline.seconds) from None
+            if (timed_out := self.deadline.timed_out()) is None:
+                raise
+            raise timed_out from None
 
 
 def send_all(sock: socket.socket, data: bytes, deadline: Deadline) -> None:
     """``sock.sendall(data)``, every piece waiting at most until ``deadline``."""
     view = memoryview(data)
     for start in range(0, len(view), _PIECE):
-        sock.settimeout(deadline.left())
+        sock.settimeout(deadline.next_wait())
         try:
             sock.sendall(view[start : start + _PIECE])
         except TimeoutError:
-            raise SendTimedOut(deadline.seconds) from None
+            if (timed_out := deadline.timed_out()) is None:
+                raise
+            raise timed_out from None
