@@ -763,6 +763,9 @@ CATALOG: dict[str, str] = {
     "timeout: the SMTP server did not finish within {seconds} s": (
         "tiempo agotado: el servidor SMTP no terminó en {seconds} s"
     ),
+    "timeout: the IMAP server did not finish within {seconds} s": (
+        "tiempo agotado: el servidor IMAP no terminó en {seconds} s"
+    ),
     "unreachable: the SMS gateway at {host}:{port} ({error})": (
         "inalcanzable: la pasarela de SMS en {host}:{port} ({error})"
     ),

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.channels.deadlines import Deadline
 from chalicelib.channels.destinations import host_problem, is_host_name_or_address
 from chalicelib.core import clock
 from chalicelib.core.domain import Mailbox
@@ -447,39 +448,45 @@ def service_account_key_of(mailbox: Mailbox) -> str:
 
 
 @contextmanager
-def open_session(mailbox: Mailbox, timeout: float = TIMEOUT_SECONDS) -> Iterator[Session]:
-    """The mailbox, logged in: with its password on its server; for Microsoft 365, with an
-    app-only token (asked for now, kept nowhere) on Exchange Online; for Google, with a token its
-    service account gets for the mailbox's user, on Gmail (``ImapFailed`` with the server's or
-    the sign-in service's words when that fails)."""
+def open_session(mailbox: Mailbox, deadline: Deadline) -> Iterator[Session]:
+    """The mailbox, logged in within ``deadline`` (``imap.session``): with its password on its
+    server; for Microsoft 365, with an app-only token (asked for now, kept nowhere) on Exchange
+    Online; for Google, with a token its service account gets for the mailbox's user, on Gmail
+    (``ImapFailed`` with the server's or the sign-in service's words when that fails)."""
     if mailbox.auth == "microsoft365":
         if not mailbox.tenant_id or not mailbox.client_id:
             raise ImapFailed("the mailbox has no tenant_id or client_id")
         token = microsoft.access_token(
-            mailbox.tenant_id, mailbox.client_id, client_secret_of(mailbox), timeout
+            mailbox.tenant_id, mailbox.client_id, client_secret_of(mailbox), deadline.next_wait()
         )
-        with session(microsoft.imap_server(), BearerToken(mailbox.username, token), timeout) as imap:
+        with session(microsoft.imap_server(), BearerToken(mailbox.username, token), deadline) as imap:
             yield imap
         return
     if mailbox.auth == "google":
         if not mailbox.service_account:
             raise ImapFailed(_SERVICE_ACCOUNT_KEY.missing)
         key = service_account_key_of(mailbox)
-        token = google.access_token(mailbox.service_account, key, mailbox.username, timeout)
-        with session(google.imap_server(), BearerToken(mailbox.username, token), timeout) as imap:
+        token = google.access_token(mailbox.service_account, key, mailbox.username, deadline.next_wait())
+        with session(google.imap_server(), BearerToken(mailbox.username, token), deadline) as imap:
             yield imap
         return
-    with session(server_of(mailbox), Password(mailbox.username, password_of(mailbox)), timeout) as imap:
+    with session(server_of(mailbox), Password(mailbox.username, password_of(mailbox)), deadline) as imap:
         yield imap
 
 
+#: The connection test's deadline: connecting, logging in, opening each folder and logging out,
+#: however slowly the server answers, so that its answer (a timeout, said so) comes before API
+#: Gateway gives up on the call at 29 s.
+TEST_SECONDS = 20.0
+
+
 def test_connection(viewer: Principal, mailbox_id: str) -> ConnectionTest:
-    """Log in and open each folder read-only: ``ok`` with the server's answer and each folder's
-    message count, or the server's own words for what failed."""
+    """Log in and open each folder read-only within :data:`TEST_SECONDS`: ``ok`` with the server's
+    answer and each folder's message count, or the server's own words for what failed."""
     mailbox = get_visible(viewer, mailbox_id)
     folders: dict[str, int] = {}
     try:
-        with open_session(mailbox) as imap:
+        with open_session(mailbox, Deadline(TEST_SECONDS, wait=TIMEOUT_SECONDS)) as imap:
             for folder in mailbox.folders:
                 folders[folder] = imap.examine(folder)[1]
             return ConnectionTest(True, imap.login_answer, folders)

@@ -2,7 +2,11 @@
 
 * The connection goes to an address ``channels/destinations.py`` checked (Q7), like SMTP's; TLS
   (implicit or STARTTLS) verifies the certificate against the host name.
-* Every socket has a timeout, so a server that stops answering ends its own sync only.
+* Every socket has a timeout, so a server that stops answering ends its own sync only; and every
+  read and write waits at most what is left of a deadline (``channels/deadlines.py``), given by
+  the caller for connecting and logging in and then for what follows (:meth:`Session.bound`), so a
+  server trickling a byte every few seconds (never tripping the timeout) cannot hold a connection
+  test or a sync longer: it fails with :class:`ImapTimedOut`.
 * Folders are opened with EXAMINE and messages read with ``BODY.PEEK``: nothing in the mailbox
   changes, not even the \\Seen flag; nothing is ever stored, moved or expunged.
 * It logs in with a password (``LOGIN``) or an OAuth2 bearer token (SASL ``XOAUTH2``, Microsoft
@@ -14,15 +18,22 @@
 from __future__ import annotations
 
 import imaplib
+import io
 import re
 import socket
 import ssl
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.channels.deadlines import Deadline, DeadlineReader, SendTimedOut, send_all
 from chalicelib.channels.destinations import DestinationRefused, connect_checked
 from chalicelib.core.domain import Mailbox
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 TIMEOUT_SECONDS = 20.0
 _MAX_TEXT = 300
@@ -32,6 +43,14 @@ _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 class ImapFailed(Exception):
     """A connection, login or folder failure, in the server's words (``str``), safe to show."""
+
+
+class ImapTimedOut(ImapFailed):
+    """The server did not finish within the exchange's deadline (it may have trickled its answer
+    a byte at a time): the connection is no use any more."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timeout: the IMAP server did not finish within {seconds:g} s")
 
 
 def server_text(exc: BaseException) -> str:
@@ -57,17 +76,79 @@ def server_text(exc: BaseException) -> str:
     return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
 
 
-class _CheckedIMAP4(imaplib.IMAP4):
+class _Bounded(imaplib.IMAP4):
+    """``imaplib.IMAP4`` reading and writing only until ``deadline``: each read (imaplib reads
+    through ``self.file``) and each write (``send``) waits at most what is left of it, and so does
+    the TLS handshake. The constructor connects and reads the greeting, so it is given the deadline
+    first; :meth:`bound` sets the next exchanges'."""
+
+    _tls_established: bool  # imaplib's
+
+    def __init__(self, host: str, port: int, *, deadline: Deadline, timeout: float, **kwargs: Any) -> None:
+        self.deadline = deadline  # before imaplib's constructor connects and reads the greeting
+        super().__init__(host, port, timeout=timeout, **kwargs)
+
+    def bound(self, deadline: Deadline) -> None:
+        self.deadline = self._reader.deadline = deadline
+
+    def _read_within_deadline(self) -> None:
+        self._reader = DeadlineReader(self.sock, self.deadline)
+        self.file = io.BufferedReader(self._reader)
+
+    def open(self, host: str = "", port: int | None = None, timeout: float | None = None) -> None:
+        """imaplib's ``open`` (its constructor gives the port), reading through the deadline instead
+        of ``sock.makefile('rb')``."""
+        assert port is not None
+        self.host, self.port = host, port
+        self.sock = self._create_socket(timeout)
+        self._read_within_deadline()
+
+    def send(self, data: Buffer) -> None:
+        sys.audit("imaplib.send", self, data)
+        send_all(self.sock, bytes(data), self.deadline)
+
+    def starttls(self, ssl_context: Any | None = None) -> Any:
+        """imaplib's ``starttls``, with the handshake within the deadline, and the capabilities
+        after it (and all that follows) read through it: imaplib's reads them through a new
+        ``makefile``. Whatever the server sent before TLS and was not read yet is dropped."""
+        if self._tls_established:
+            raise self.abort("TLS session already established")
+        if "STARTTLS" not in self.capabilities:
+            raise self.abort("TLS not supported by server")
+        typ, data = self._simple_command("STARTTLS")
+        if typ != "OK":
+            raise self.error("Couldn't establish TLS session")
+        self.sock.settimeout(self.deadline.next_wait())  # the TLS handshake
+        context = ssl_context or ssl.create_default_context()
+        self.sock = context.wrap_socket(self.sock, server_hostname=self.host)
+        self._read_within_deadline()
+        self._tls_established = True
+        self._get_capabilities()
+        return self._untagged_response(typ, data, "STARTTLS")
+
+
+class _CheckedIMAP4(_Bounded):
     """``imaplib.IMAP4`` connecting only to a checked public address of its host."""
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
-        return connect_checked(self.host, self.port, timeout)
+        return connect_checked(self.host, self.port, self.deadline.next_wait())
 
 
-class _CheckedIMAP4_SSL(imaplib.IMAP4_SSL):
+class _CheckedIMAP4_SSL(_Bounded, imaplib.IMAP4_SSL):
     def _create_socket(self, timeout: float | None) -> socket.socket:
-        sock = connect_checked(self.host, self.port, timeout)
+        sock = connect_checked(self.host, self.port, self.deadline.next_wait())
+        sock.settimeout(self.deadline.next_wait())  # the TLS handshake
         return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _ran_out(exc: BaseException, deadline: Deadline) -> bool:
+    """Whether an exchange failed for its deadline (imaplib turns most into ``socket error``)."""
+    return deadline.passed() or isinstance(exc, SendTimedOut)
+
+
+def _failed(exc: BaseException, deadline: Deadline) -> ImapFailed:
+    """What a failed exchange says: that it ran out of time, or the server's words."""
+    return ImapTimedOut(deadline.seconds) if _ran_out(exc, deadline) else ImapFailed(server_text(exc))
 
 
 def _answer(data: list[object]) -> str:
@@ -124,18 +205,24 @@ def _log_in(conn: imaplib.IMAP4, credential: Password | BearerToken) -> list[obj
 
 
 @contextmanager
-def session(
-    server: Server, credential: Password | BearerToken, timeout: float = TIMEOUT_SECONDS
-) -> Iterator[Session]:
-    """A logged-in connection (``ImapFailed`` with the server's words when that fails)."""
-    conn: imaplib.IMAP4 | None = None
+def session(server: Server, credential: Password | BearerToken, deadline: Deadline) -> Iterator[Session]:
+    """A logged-in connection: connecting, the greeting, STARTTLS and logging in within
+    ``deadline`` (and each wait within its ``wait``): ``ImapFailed`` with the server's words when
+    that fails, ``ImapTimedOut`` when the deadline passes first. What follows, logging out
+    included, has the same deadline unless :meth:`Session.bound` gives another."""
+    timeout = deadline.wait or deadline.seconds  # imaplib's; each wait is the deadline's
+    conn: _Bounded | None = None
     try:
         if server.encryption == "tls":
             conn = _CheckedIMAP4_SSL(
-                server.host, server.port, ssl_context=ssl.create_default_context(), timeout=timeout
+                server.host,
+                server.port,
+                deadline=deadline,
+                timeout=timeout,
+                ssl_context=ssl.create_default_context(),
             )
         else:
-            conn = _CheckedIMAP4(server.host, server.port, timeout=timeout)
+            conn = _CheckedIMAP4(server.host, server.port, deadline=deadline, timeout=timeout)
             if server.encryption == "starttls":
                 conn.starttls(ssl.create_default_context())
         answer = _answer(_log_in(conn, credential))
@@ -143,12 +230,15 @@ def session(
         if conn is not None:
             with suppress(Exception):
                 conn.shutdown()
-        raise ImapFailed(server_text(exc)) from exc
+        raise _failed(exc, deadline) from exc
     try:
         yield Session(conn, answer)
     finally:
-        with suppress(Exception):
+        try:
             conn.logout()
+        except Exception:  # the server's or the deadline's: imaplib then leaves the socket open
+            with suppress(Exception):
+                conn.shutdown()
 
 
 def _quoted(folder: str) -> str:
@@ -158,13 +248,28 @@ def _quoted(folder: str) -> str:
 class Session:
     """One logged-in IMAP connection; only read-only commands."""
 
-    def __init__(self, conn: imaplib.IMAP4, login_answer: str) -> None:
+    def __init__(self, conn: _Bounded, login_answer: str) -> None:
         self.conn = conn
         self.login_answer = login_answer
 
+    def bound(self, deadline: Deadline) -> None:
+        """Let what follows (logging out included) read and write until ``deadline``."""
+        self.conn.bound(deadline)
+
+    @contextmanager
+    def _exchange(self) -> Iterator[None]:
+        """A command: ``ImapTimedOut`` when it failed for its deadline, else its own failure."""
+        try:
+            yield
+        except (imaplib.IMAP4.error, OSError) as exc:
+            if _ran_out(exc, self.conn.deadline):
+                raise ImapTimedOut(self.conn.deadline.seconds) from exc
+            raise
+
     def examine(self, folder: str) -> tuple[int, int]:
         """Open a folder read-only (EXAMINE): its UIDVALIDITY and how many messages it holds."""
-        status, data = self.conn.select(_quoted(folder), readonly=True)
+        with self._exchange():
+            status, data = self.conn.select(_quoted(folder), readonly=True)
         if status != "OK":
             raise ImapFailed(f"{folder}: {_answer(list(data))}")
         validity = self.conn.response("UIDVALIDITY")[1]
@@ -175,14 +280,16 @@ class Session:
     def uids_after(self, last_uid: int) -> list[int]:
         """UIDs above ``last_uid`` in the open folder (``UID SEARCH UID n:*``; ``n:*`` also names
         the last message when none is newer, so it is filtered out)."""
-        status, data = self.conn.uid("SEARCH", f"UID {last_uid + 1}:*")
+        with self._exchange():
+            status, data = self.conn.uid("SEARCH", f"UID {last_uid + 1}:*")
         if status != "OK":
             raise ImapFailed(_answer(list(data)))
         found = [int(u) for u in (data[0] or b"").split()]
         return sorted(u for u in found if u > last_uid)
 
     def _fetch(self, uids: list[int], what: str, sizes: dict[int, int] | None = None) -> dict[int, bytes]:
-        status, data = self.conn.uid("FETCH", ",".join(str(u) for u in uids), f"(UID {what})")
+        with self._exchange():
+            status, data = self.conn.uid("FETCH", ",".join(str(u) for u in uids), f"(UID {what})")
         if status != "OK":
             raise ImapFailed(_answer(list(data)))
         found: dict[int, bytes] = {}

@@ -29,13 +29,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from chalicelib.channels.deadlines import Deadline
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, FolderState, Mailbox
 from chalicelib.core.observability import logger
 from chalicelib.records.inbound_mail import find_parent, match_sender, write_with_attachments
 from chalicelib.records.mailboxes import MAILBOX_SYNCS_QUEUE
 from chalicelib.records.mailboxes.accounts import open_session
-from chalicelib.records.mailboxes.imap import ImapFailed, Session, server_text
+from chalicelib.records.mailboxes.imap import ImapFailed, ImapTimedOut, Session, server_text
 from chalicelib.records.mime import ParsedMail, parse_mail
 from chalicelib.store import communications as records
 from chalicelib.store import mailboxes as store
@@ -52,6 +53,18 @@ MESSAGE_BATCH_BYTES = 24 * 1024 * 1024
 # the same batch would then fail at every sync, so nothing after it would ever be logged.
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024
 MAX_SCANNED_PER_SYNC = 5000  # new messages looked at per sync; the rest go to a follow-up sync
+# A sync's deadlines on its IMAP server, over all its reads and writes (``channels.deadlines``): a
+# server that trickles its answers a byte every few seconds never trips a socket's timeout, and
+# would hold the sync until its Lambda is killed (its 300 s, ``lambda_timeout`` of sync_mailbox in
+# .chalice/config.json), on every schedule, with no error said. Instead it ends the sync with
+# "timeout: the IMAP server did not finish within N s" as the monitor's last error.
+#: Connecting, the greeting, STARTTLS and logging in (with the token request of an OAuth2 mailbox):
+#: a working server takes a second or two.
+LOGIN_SECONDS = 60.0
+#: Everything the sync says to the server, from its start: it starts no new batch after
+#: ``sync_seconds()`` (200), the batch under way may read until 270 s, and the last 30 s of the
+#: Lambda's 300 are left for writing what that batch read and the monitor's record.
+SESSION_SECONDS = 270.0
 
 
 def syncs_queue() -> str:
@@ -112,9 +125,12 @@ def sync_mailbox(company_id: str, mailbox_id: str) -> SyncReport:
         return SyncReport(mailbox_id, ran=False)
     report = SyncReport(mailbox_id)
     errors: list[str] = []
+    wait = timeout_seconds()
+    session_deadline = Deadline(SESSION_SECONDS, wait=wait)
     try:
         if mailbox.enabled:
-            with open_session(mailbox, timeout_seconds()) as imap:
+            with open_session(mailbox, Deadline(min(LOGIN_SECONDS, SESSION_SECONDS), wait=wait)) as imap:
+                imap.bound(session_deadline)
                 _sync_folders(imap, mailbox, report, errors)
     except (ImapFailed, imaplib.IMAP4.error, OSError) as exc:
         errors.append(server_text(exc))
@@ -140,6 +156,8 @@ def _sync_folders(imap: Session, mailbox: Mailbox, report: SyncReport, errors: l
     for folder in mailbox.folders:
         try:
             _sync_folder(imap, mailbox, folder, state, report)
+        except ImapTimedOut:  # the connection is of no use any more: the sync ends, saying so
+            raise
         except ImapFailed as exc:  # a folder that does not exist: the others are still read
             errors.append(str(exc))
         except imaplib.IMAP4.error as exc:
