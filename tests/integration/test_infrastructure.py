@@ -673,6 +673,19 @@ def test_a_bulk_page_has_four_minutes_and_its_queue_waits_six_times_each_workers
             assert visibility >= 6 * functions[name]["Properties"]["Timeout"], (name, queue)
 
 
+def test_a_mailbox_sync_stops_talking_to_its_imap_server_30_s_before_its_function_times_out(
+    template: Json,
+) -> None:
+    from chalicelib.records.mailboxes import sync
+
+    # Given the function that syncs one mailbox
+    timeout = resources_of_type(template, "AWS::Serverless::Function")["SyncMailbox"]["Properties"]["Timeout"]
+    # Then its deadlines on the IMAP server (logging in, then all it says) end after the moment it
+    # starts no new batch, and 30 s before the function is stopped: the time to write what it read
+    assert sync.LOGIN_SECONDS <= sync.SESSION_SECONDS <= timeout - 30
+    assert sync.sync_seconds() < sync.SESSION_SECONDS
+
+
 def test_every_function_that_sends_outlives_its_longest_drain(template: Json) -> None:
     from chalicelib.channels.base import SEND_SECONDS
     from chalicelib.messaging.delivery import DRAIN_GRACE_SECONDS, SEND_MARGIN, WAKE_SECONDS
