@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,26 +23,35 @@ from tests.steps.answers import body
 from tests.steps.imap import MAIL_USERS
 from tests.steps.mailboxes import add_mailbox, filed_mail, monitor, office_clients, register_seen, run_syncs
 from tests.steps.tenants import Tenant
+from tests.steps.tls import certificates
 
 ANA, OFICINA = "ana@estudio.example", "oficina@estudio.example"
 PAUSE = 0.25  # between two bytes of a trickled answer: far under any socket's timeout
 GIVE_UP = 10.0  # the server's own end, so that code without deadlines fails here instead of hanging
 TIMEOUT = "timeout: the IMAP server did not finish within 1 s"
-# How each trickled answer starts (then an endless line, or literal, of x's)
+# How each trickled answer starts (then an endless line, literal or TLS record of x's)
 TRICKLED = {
     "greeting": b"* OK ",
+    "handshake": b"\x16\x03\x03\x40\x00",  # a TLS handshake record of 16 kB, in place of the ServerHello
     "EXAMINE": b"* 1 EXISTS\r\n* OK [UIDVALIDITY ",
     "FETCH": b"* 1 FETCH (UID 1 RFC822.SIZE 4000 BODY[HEADER.FIELDS (FROM TO CC MESSAGE-ID)] {4000}\r\n",
+}
+ANSWERS = {
+    "CAPABILITY": b"* CAPABILITY IMAP4rev1 STARTTLS\r\n",
+    "EXAMINE": b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\n",
+    "UID SEARCH": b"* SEARCH 1\r\n",
+    "LOGOUT": b"* BYE logging out\r\n",
 }
 
 
 class TricklingImap:
-    """An IMAP server on a loopback port that answers like dovecot (any user logs in, a folder of
-    one message) until ``slow`` ("greeting", "EXAMINE" or "FETCH"), whose answer it trickles one
-    byte every :data:`PAUSE` for ever, never ending a line (until the client hangs up)."""
+    """An IMAP server on a loopback port, plain, TLS or STARTTLS (``tls`` its server context), that
+    answers like dovecot (any user logs in, a folder of one message) until ``slow`` ("greeting",
+    "handshake" after STARTTLS, "EXAMINE" or "FETCH"), whose answer it trickles one byte every
+    :data:`PAUSE` for ever, never ending it (until the client hangs up)."""
 
-    def __init__(self, slow: str) -> None:
-        self.slow = slow
+    def __init__(self, slow: str, encryption: str = "none", tls: ssl.SSLContext | None = None) -> None:
+        self.slow, self.encryption, self._tls = slow, encryption, tls
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
         self.port = int(self._listener.getsockname()[1])
@@ -63,27 +74,41 @@ class TricklingImap:
             conn.sendall(b"x")  # raises once the client has hung up
             self._stop.wait(PAUSE)
 
+    def _secured(self, conn: socket.socket) -> socket.socket:
+        assert self._tls is not None
+        conn.settimeout(5)
+        return self._tls.wrap_socket(conn, server_side=True)
+
     def _serve(self, conn: socket.socket) -> None:
-        with conn, suppress(OSError):
+        try:
+            if self.encryption == "tls":
+                conn = self._secured(conn)
             if self.slow == "greeting":
                 self._trickle(conn, TRICKLED["greeting"])
                 return
-            conn.sendall(b"* OK [CAPABILITY IMAP4rev1] ready\r\n")
-            for line in conn.makefile("rb"):
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n")
+            lines = conn.makefile("rb")
+            while line := lines.readline():
                 tag, command, *rest = line.decode().split()
-                command = " ".join([command, *rest[:1]]).upper() if command.upper() == "UID" else command
-                if command.upper() in (self.slow, f"UID {self.slow}"):
+                command = f"{command} {rest[0]}" if command.upper() == "UID" else command
+                command = command.upper()
+                if command in (self.slow, f"UID {self.slow}"):
                     self._trickle(conn, TRICKLED[self.slow])
                     return
-                answer = {
-                    "CAPABILITY": b"* CAPABILITY IMAP4rev1\r\n",
-                    "EXAMINE": b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\n",
-                    "UID SEARCH": b"* SEARCH 1\r\n",
-                    "LOGOUT": b"* BYE logging out\r\n",
-                }.get(command.upper(), b"")
-                conn.sendall(answer + tag.encode() + b" OK done\r\n")
-                if command.upper() == "LOGOUT":
+                conn.sendall(ANSWERS.get(command, b"") + tag.encode() + b" OK done\r\n")
+                if command == "STARTTLS" and self.slow == "handshake":
+                    self._trickle(conn, TRICKLED["handshake"])
                     return
+                if command == "STARTTLS":
+                    lines.close()
+                    conn = self._secured(conn)
+                    lines = conn.makefile("rb")
+                if command == "LOGOUT":
+                    return
+        except OSError:
+            pass  # the client hung up
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self._stop.set()
@@ -93,14 +118,21 @@ class TricklingImap:
 
 
 @pytest.fixture
-def trickling() -> Iterator[Any]:
+def trickling(tmp_path: Path) -> Iterator[Any]:
+    """Starts a :class:`TricklingImap`; with TLS, its certificate is trusted as a company's CA
+    would be (OpenSSL's ``SSL_CERT_FILE``)."""
     servers: list[TricklingImap] = []
+    ca, cert, key = certificates(tmp_path / "tls")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
 
-    def start(slow: str) -> TricklingImap:
-        servers.append(TricklingImap(slow))
+    def start(slow: str, encryption: str = "none") -> TricklingImap:
+        servers.append(TricklingImap(slow, encryption, tls))
         return servers[-1]
 
-    yield start
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SSL_CERT_FILE", str(ca))
+        yield start
     for server in servers:
         server.close()
 
@@ -115,9 +147,9 @@ def one_second_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sync, "SESSION_SECONDS", 1.0, raising=False)
 
 
-def point_at(api: Client, headers: dict[str, str], port: int, user: str) -> str:
-    """A mailbox (plain IMAP on a loopback port) with its password; its id."""
-    settings = {"host": "127.0.0.1", "port": port, "encryption": "none", "username": user}
+def point_at(api: Client, headers: dict[str, str], port: int, user: str, encryption: str = "none") -> str:
+    """A mailbox on a loopback port, with its password; its id."""
+    settings = {"host": "127.0.0.1", "port": port, "encryption": encryption, "username": user}
     added = body(api.http.post("/mailboxes", headers=headers, body=json.dumps(settings)))
     path = f"/mailboxes/{added['mailbox_id']}"
     password = json.dumps({"password": MAIL_USERS[user]})
@@ -126,15 +158,25 @@ def point_at(api: Client, headers: dict[str, str], port: int, user: str) -> str:
 
 
 @pytest.mark.usefixtures("one_second_deadlines")
-@pytest.mark.parametrize("slow", ["greeting", "EXAMINE"])
+@pytest.mark.parametrize(
+    ("encryption", "slow"),
+    [
+        ("none", "greeting"),
+        ("none", "EXAMINE"),
+        ("tls", "greeting"),
+        ("starttls", "handshake"),
+        ("starttls", "EXAMINE"),
+    ],
+)
 def test_a_server_trickling_its_answer_gets_the_connection_test_a_timeout_within_its_deadline(
-    api: Client, tenant: Tenant, trickling: Any, slow: str
+    api: Client, tenant: Tenant, trickling: Any, encryption: str, slow: str
 ) -> None:
-    # Given a mailbox on a server that trickles its greeting (or the folder's answer) a byte at a
-    # time, for ever; the test's 20 s made 1 s
-    server = trickling(slow)
+    # Given a mailbox on a server that trickles its greeting (over TLS too), its TLS handshake
+    # after STARTTLS or the folder's answer (before or after STARTTLS) a byte at a time, for ever;
+    # the test's 20 s made 1 s
+    server = trickling(slow, encryption)
     admin = tenant.admin_headers()
-    mailbox_id = point_at(api, admin, server.port, OFICINA)
+    mailbox_id = point_at(api, admin, server.port, OFICINA, encryption)
 
     # When the mailbox is tested
     started = time.monotonic()
