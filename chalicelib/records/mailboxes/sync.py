@@ -3,7 +3,8 @@
 A sync is a job: :func:`request_syncs` puts one SQS message per mailbox on
 ``pregon-mailbox-syncs`` (on adding a mailbox's password, on demand, and from the schedule), and
 each message runs :func:`sync_mailbox` for one mailbox, so a slow or broken server (every socket
-has a timeout) holds up its own sync only.
+has a timeout, and all a sync says to it a deadline: :data:`SESSION_SECONDS`) holds up its own
+sync only.
 
 For each folder, incrementally: EXAMINE gives its UIDVALIDITY; when that is the one stored, only
 UIDs above the last one read are searched (``UID SEARCH UID n:*``), else the folder is read from
