@@ -36,6 +36,12 @@ TRICKLED = {
     "EXAMINE": b"* 1 EXISTS\r\n* OK [UIDVALIDITY ",
     "FETCH": b"* 1 FETCH (UID 1 RFC822.SIZE 4000 BODY[HEADER.FIELDS (FROM TO CC MESSAGE-ID)] {4000}\r\n",
 }
+# Answers far larger than the sync asked for: a literal announced at 4 GB (imaplib would make room
+# for it before reading a byte), and lines of 900 kB for ever
+HUGE = {
+    "literal": b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (FROM TO CC MESSAGE-ID)] {4000000000}\r\n",
+    "lines": b"* OK " + b"x" * 900_000 + b"\r\n",
+}
 ANSWERS = {
     "CAPABILITY": b"* CAPABILITY IMAP4rev1 STARTTLS\r\n",
     "EXAMINE": b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\n",
@@ -74,6 +80,14 @@ class TricklingImap:
             conn.sendall(b"x")  # raises once the client has hung up
             self._stop.wait(PAUSE)
 
+    def _flood(self, conn: socket.socket, start: bytes) -> None:
+        """``start``, then (a line) again or (a literal) its promised bytes, as fast as taken."""
+        conn.sendall(start)
+        chunk = start if start.startswith(b"* OK") else b"x" * 65536
+        ends = time.monotonic() + GIVE_UP
+        while not self._stop.is_set() and time.monotonic() < ends:
+            conn.sendall(chunk)  # raises once the client has hung up
+
     def _secured(self, conn: socket.socket) -> socket.socket:
         assert self._tls is not None
         conn.settimeout(5)
@@ -94,6 +108,9 @@ class TricklingImap:
                 command = command.upper()
                 if command in (self.slow, f"UID {self.slow}"):
                     self._trickle(conn, TRICKLED[self.slow])
+                    return
+                if command == "UID FETCH" and self.slow in HUGE:
+                    self._flood(conn, HUGE[self.slow])
                     return
                 conn.sendall(ANSWERS.get(command, b"") + tag.encode() + b" OK done\r\n")
                 if command == "STARTTLS" and self.slow == "handshake":
@@ -213,3 +230,30 @@ def test_a_server_trickling_its_answer_ends_its_mailboxs_sync_at_the_deadline_an
     assert shown["last_error"] == TIMEOUT and shown["last_sync_at"]
     assert monitor(api, admin, working["mailbox_id"])["last_error"] is None
     assert [r["subject"] for r in register_seen(api, admin, "CLI-3")] == ["Sigo aquí"]
+
+
+@pytest.mark.parametrize("huge", ["literal", "lines"])
+def test_a_server_answering_far_more_than_asked_ends_its_mailboxs_sync_without_filling_memory(
+    api: Client, tenant: Tenant, trickling: Any, huge: str
+) -> None:
+    import tracemalloc
+
+    # Given the office's mailbox on a server that answers the headers' FETCH with a literal it
+    # announces at 4 GB, or with lines of 900 kB that never end
+    office_clients(api, tenant)
+    admin = tenant.admin_headers()
+    hostile = point_at(api, admin, trickling(huge).port, OFICINA)
+
+    # When the mailbox is synced
+    tracemalloc.start()
+    try:
+        api.http.post(f"/mailboxes/{hostile}/sync", headers=admin)
+        run_syncs()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # Then its sync ended saying the answer was too large, having held far less than 4 GB
+    shown = monitor(api, admin, hostile)["last_error"]
+    assert shown.startswith("INBOX: the IMAP server's answer is larger than 48 MB"), shown
+    assert peak < 200 * 1024 * 1024

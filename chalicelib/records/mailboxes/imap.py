@@ -69,11 +69,20 @@ def server_text(exc: BaseException) -> str:
         detail = exc.args[0] if exc.args else ""
         text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
         text = re.sub(r"^b'(.*)'$", r"\1", text)
+        text = re.sub(r"^command: [A-Z]+ => ", "", text)  # imaplib's prefix to what went wrong
     elif isinstance(exc, socket.timeout | TimeoutError):
         text = "timed out: the server did not answer"
     else:
         text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
+
+
+#: The most one command's answer may hold, its lines and literals (message texts) together. The sync
+#: asks for at most 24 MB of whole messages a command, or one message of up to 40 MB, as the server
+#: counts them (``sync.MESSAGE_BATCH_BYTES``, ``sync.MAX_MESSAGE_BYTES``). imaplib makes room for a
+#: literal's announced size before reading it, so a server announcing 4 GB (or answering with
+#: endless lines) would take the Lambda's memory; past this the answer is refused.
+MAX_ANSWER_BYTES = 48 * 1024 * 1024
 
 
 class _Bounded(imaplib.IMAP4):
@@ -83,10 +92,29 @@ class _Bounded(imaplib.IMAP4):
     first; :meth:`bound` sets the next exchanges'."""
 
     _tls_established: bool  # imaplib's
+    _answered = 0  # bytes of the current command's answer so far
 
     def __init__(self, host: str, port: int, *, deadline: Deadline, timeout: float, **kwargs: Any) -> None:
         self.deadline = deadline  # before imaplib's constructor connects and reads the greeting
         super().__init__(host, port, timeout=timeout, **kwargs)
+
+    def _command(self, name: str, *args: Any) -> Any:
+        self._answered = 0
+        return super()._command(name, *args)  # type: ignore[misc]  # imaplib's, not in its stubs
+
+    def _counted(self, size: int) -> None:
+        self._answered += size
+        if self._answered > MAX_ANSWER_BYTES:
+            raise self.abort(f"the IMAP server's answer is larger than {MAX_ANSWER_BYTES // 2**20} MB")
+
+    def read(self, size: int) -> bytes:
+        self._counted(size)  # before imaplib makes room for it
+        return bytes(super().read(size))
+
+    def _get_line(self) -> bytes:
+        line = bytes(super()._get_line())  # type: ignore[misc]  # imaplib's, not in its stubs
+        self._counted(len(line))
+        return line
 
     def bound(self, deadline: Deadline) -> None:
         self.deadline = self._reader.deadline = deadline
