@@ -91,6 +91,10 @@ class SenderDomain:
     # before the lapse), or None.
     unverified_notice_for: datetime | None = None
     lapse_notice_for: datetime | None = None
+    # While that notice is being sent: until when its claim holds (a check still sending past it
+    # died, and the next check sends the notice again); None once it went (or before this existed).
+    unverified_notice_sending_until: datetime | None = None
+    lapse_notice_sending_until: datetime | None = None
 
     @property
     def removing(self) -> bool:

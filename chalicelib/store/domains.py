@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -27,6 +28,8 @@ def _domain(item: SenderDomainModel) -> records.SenderDomain:
         unverified_since=item.unverified_since,
         unverified_notice_for=item.unverified_notice_for,
         lapse_notice_for=item.lapse_notice_for,
+        unverified_notice_sending_until=item.unverified_notice_sending_until,
+        lapse_notice_sending_until=item.lapse_notice_sending_until,
     )
 
 
@@ -93,6 +96,8 @@ def take_over_domain(
                 SenderDomainModel.unverified_since.remove(),
                 SenderDomainModel.unverified_notice_for.remove(),
                 SenderDomainModel.lapse_notice_for.remove(),
+                SenderDomainModel.unverified_notice_sending_until.remove(),
+                SenderDomainModel.lapse_notice_sending_until.remove(),
             ],
             condition=(SenderDomainModel.company_id == previous.company_id)
             & (SenderDomainModel.created_at == previous.created_at)
@@ -152,6 +157,8 @@ def note_verified(name: str, company_id: str) -> None:
                 SenderDomainModel.unverified_since.remove(),
                 SenderDomainModel.unverified_notice_for.remove(),
                 SenderDomainModel.lapse_notice_for.remove(),
+                SenderDomainModel.unverified_notice_sending_until.remove(),
+                SenderDomainModel.lapse_notice_sending_until.remove(),
             ],
             condition=SenderDomainModel.company_id == company_id,
         )
@@ -172,42 +179,72 @@ def note_unverified(name: str, company_id: str, now: datetime) -> None:
     )
 
 
-def claim_unverified_notice(name: str, company_id: str, since: datetime, *, notices: tuple[str, ...]) -> bool:
+def claim_unverified_notice(
+    name: str,
+    company_id: str,
+    since: datetime,
+    *,
+    notices: tuple[str, ...],
+    sending_until: datetime,
+    taking_over: Mapping[str, datetime] | None = None,
+) -> bool:
     """Mark the notices (``unverified``: the first one; ``lapse``: the last, a day before the lapse)
-    of the company's domain, unverified since ``since``, as sent; only while it is still the
-    company's, still unverified since then and none of them was marked for ``since`` yet. False
-    otherwise (another check claimed them first, or the domain changed): nothing written. Two
-    checks at once: one sends."""
-    attributes = [_NOTICES[notice] for notice in notices]
+    of the company's domain, unverified since ``since``, as sent, and as being sent until
+    ``sending_until`` (``confirm_unverified_notice`` removes that once they went); only while it is
+    still the company's and still unverified since then, and each notice either not marked for
+    ``since`` yet or, when ``taking_over`` names it, still marked so and still being sent until
+    exactly the moment it names (a claim whose sender died: its lease ran out). False otherwise
+    (another check claimed them first, or took the dead claim over first, or the domain changed):
+    nothing written. Two checks at once: one sends."""
+    taking_over = taking_over or {}
     condition = (SenderDomainModel.company_id == company_id) & (SenderDomainModel.unverified_since == since)
-    for attribute in attributes:
-        condition &= attribute.does_not_exist() | (attribute != since)
-    return written(
-        lambda: SenderDomainModel(name).update(
-            actions=[attribute.set(since) for attribute in attributes], condition=condition
-        )
-    )
+    actions: list[Any] = []
+    for notice in notices:
+        marked, sending = _NOTICES[notice]
+        if notice in taking_over:
+            condition &= (marked == since) & (sending == taking_over[notice])
+        else:
+            condition &= marked.does_not_exist() | (marked != since)
+        actions += [marked.set(since), sending.set(sending_until)]
+    return written(lambda: SenderDomainModel(name).update(actions=actions, condition=condition))
+
+
+def confirm_unverified_notice(
+    name: str, company_id: str, since: datetime, *, notices: tuple[str, ...], sending_until: datetime
+) -> bool:
+    """The claimed notices' messages were handed to SES: they are no longer being sent, only sent.
+    Only while the claim is still this one (the same ``since``, the same ``sending_until``); False
+    otherwise (the domain changed, or another check took the claim over): nothing written."""
+    condition = SenderDomainModel.company_id == company_id
+    actions: list[Any] = []
+    for notice in notices:
+        marked, sending = _NOTICES[notice]
+        condition &= (marked == since) & (sending == sending_until)
+        actions.append(sending.remove())
+    return written(lambda: SenderDomainModel(name).update(actions=actions, condition=condition))
 
 
 def release_unverified_notice(
-    name: str, company_id: str, since: datetime, *, notices: tuple[str, ...]
+    name: str, company_id: str, since: datetime, *, notices: tuple[str, ...], sending_until: datetime
 ) -> None:
     """Take back a claim of the notices whose sending failed, so that the next check sends them
-    (nothing written when the domain changed meanwhile)."""
-    attributes = [_NOTICES[notice] for notice in notices]
+    (nothing written when the domain changed meanwhile, or another check took the claim over)."""
     condition = SenderDomainModel.company_id == company_id
-    for attribute in attributes:
-        condition &= attribute == since
-    written(
-        lambda: SenderDomainModel(name).update(
-            actions=[attribute.remove() for attribute in attributes], condition=condition
-        )
-    )
+    actions: list[Any] = []
+    for notice in notices:
+        marked, sending = _NOTICES[notice]
+        condition &= (marked == since) & (sending == sending_until)
+        actions += [marked.remove(), sending.remove()]
+    written(lambda: SenderDomainModel(name).update(actions=actions, condition=condition))
 
 
+# Each notice's mark (the ``unverified_since`` it was claimed for) and its claim's lease.
 _NOTICES = {
-    "unverified": SenderDomainModel.unverified_notice_for,
-    "lapse": SenderDomainModel.lapse_notice_for,
+    "unverified": (
+        SenderDomainModel.unverified_notice_for,
+        SenderDomainModel.unverified_notice_sending_until,
+    ),
+    "lapse": (SenderDomainModel.lapse_notice_for, SenderDomainModel.lapse_notice_sending_until),
 }
 
 

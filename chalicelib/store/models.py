@@ -151,6 +151,11 @@ class SenderDomainModel(BoundModel):
     # notice of each per time the domain stopped being verified (docs/deliverability.md).
     unverified_notice_for = UTCDateTimeAttribute(null=True)
     lapse_notice_for = UTCDateTimeAttribute(null=True)
+    # Set with the claim of that notice, removed once its messages were handed to SES: a claim
+    # still sending past this moment is a check that died sending it, and the next check takes it
+    # over and sends it again (at least once). None (and items written before): not sending.
+    unverified_notice_sending_until = UTCDateTimeAttribute(null=True)
+    lapse_notice_sending_until = UTCDateTimeAttribute(null=True)
     by_company = DomainsByCompanyIndex()
 
 

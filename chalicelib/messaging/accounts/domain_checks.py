@@ -8,7 +8,11 @@ stopped verifying, and once more a day before it lapses.
 The notices come from Pregón's own address (``PREGON_NOTICE_FROM``), never from the company's
 sender accounts: the broken domain may be the one they send from. Each is claimed first by a
 conditional write naming the ``unverified_since`` it tells of, so two checks at once send one; a
-send that fails takes its claim back, and the next check sends it.
+send that fails takes its claim back, and the next check sends it. The claim holds for
+``NOTICE_SENDING_LEASE`` and is confirmed once the messages were handed to SES: a check that died
+in between (killed, timed out) leaves a claim still sending past its lease, and the next check
+takes it over and sends the notice again. At least once, never lost; a check that died after some
+of a notice's messages went sends it again to every administrator.
 """
 
 from __future__ import annotations
@@ -51,6 +55,11 @@ SES_RECIPIENTS_PER_MESSAGE = 25
 # chose, as often as it liked. At 25 administrators a message, up to 250 recipients a day; a notice
 # over the limit is not marked sent, and goes with the first check of the next day.
 NOTICE_MESSAGES_PER_COMPANY_PER_DAY = 10
+# How long a notice's claim holds while its messages are being sent: well above the check
+# function's 5 minutes (``lambda_timeout`` 300), so a claim still sending past it is one whose
+# check died (killed, timed out) between the claim and the confirmation, and the next check sends
+# the notice again.
+NOTICE_SENDING_LEASE = timedelta(minutes=10)
 
 
 @dataclass
@@ -131,14 +140,29 @@ def check_domain(listed: SenderDomain, verified: bool) -> int:
     lapses_at = None if accounts else since + LAPSE
     now = clock.now()
     last_due = lapses_at is not None and lapses_at - LAST_NOTICE_BEFORE <= now
-    if entry.unverified_notice_for != since:
+    # A notice marked for this loss is sent, or being sent; one still being sent past its claim's
+    # lease is not: its check died, and this one takes the claim over (from exactly that lease).
+    marks = {
+        "unverified": (entry.unverified_notice_for, entry.unverified_notice_sending_until),
+        "lapse": (entry.lapse_notice_for, entry.lapse_notice_sending_until),
+    }
+    dead = {
+        n: until
+        for n, (marked, until) in marks.items()
+        if marked == since and until is not None and until <= now
+    }
+    sent = {n for n, (marked, _) in marks.items() if marked == since and n not in dead}
+    if "unverified" not in sent:
         # the first notice; when it is that late, it is the last one too (it says when it lapses)
-        notices: tuple[str, ...] = ("unverified", "lapse") if last_due else ("unverified",)
-    elif last_due and lapses_at is not None and now < lapses_at and entry.lapse_notice_for != since:
+        notices: tuple[str, ...] = (
+            ("unverified", "lapse") if last_due and "lapse" not in sent else ("unverified",)
+        )
+    elif last_due and lapses_at is not None and now < lapses_at and "lapse" not in sent:
         notices = ("lapse",)
     else:
         return 0
-    return _send_notice(entry, since, lapses_at, accounts, notices)
+    taking_over = {n: dead[n] for n in notices if n in dead}
+    return _send_notice(entry, since, lapses_at, accounts, notices, taking_over)
 
 
 def _send_notice(
@@ -147,6 +171,7 @@ def _send_notice(
     lapses_at: datetime | None,
     accounts: list[str],
     notices: tuple[str, ...],
+    taking_over: dict[str, datetime],
 ) -> int:
     from chalicelib.tenants.companies import get_company
     from chalicelib.tenants.staff import list_users
@@ -177,15 +202,30 @@ def _send_notice(
             extra={"company_id": entry.company_id, "domain": entry.domain},
         )
         return 0  # claimed nothing: an administrator given an address later is told then
-    if not store.claim_unverified_notice(entry.domain, entry.company_id, since, notices=notices):
-        return 0  # another check sent it, or the domain changed since it was read
+    sending_until = clock.now() + NOTICE_SENDING_LEASE
+    if not store.claim_unverified_notice(
+        entry.domain,
+        entry.company_id,
+        since,
+        notices=notices,
+        sending_until=sending_until,
+        taking_over=taking_over,
+    ):
+        return 0  # another check sent it (or took it over), or the domain changed since it was read
+    if taking_over:
+        logger().warning(
+            "sending domain notice sent again: the check that claimed it died sending it",
+            extra={"company_id": entry.company_id, "domain": entry.domain, "notices": list(taking_over)},
+        )
     kind = "unverified" if "unverified" in notices else "lapse"
     ses: Any = client("sesv2")
     # A company with more administrators than one message names gets one message per 25. Should
     # the first fail, nobody was told and the claim is taken back (the next check sends it); a
     # later one that fails is logged, never sent again to those told already. A message over the
     # company's daily limit is not sent: the first one takes the claim back (the first check of the
-    # next day sends it), a later one leaves the rest untold (logged).
+    # next day sends it), a later one leaves the rest untold (logged). Once every message was tried
+    # the claim is confirmed; should this check die before that, the next one past the claim's
+    # lease sends the notice again, to every administrator.
     for first in range(0, len(administrators), SES_RECIPIENTS_PER_MESSAGE):
         group = administrators[first : first + SES_RECIPIENTS_PER_MESSAGE]
         if not _within_daily_notices(entry.company_id):
@@ -194,7 +234,9 @@ def _send_notice(
                 extra={"company_id": entry.company_id, "domain": entry.domain, "not_told": len(group)},
             )
             if first == 0:  # nobody told: the first check of the next day sends it
-                store.release_unverified_notice(entry.domain, entry.company_id, since, notices=notices)
+                store.release_unverified_notice(
+                    entry.domain, entry.company_id, since, notices=notices, sending_until=sending_until
+                )
                 return 0
             break
         try:
@@ -206,12 +248,17 @@ def _send_notice(
             )
         except Exception:
             if first == 0:
-                store.release_unverified_notice(entry.domain, entry.company_id, since, notices=notices)
+                store.release_unverified_notice(
+                    entry.domain, entry.company_id, since, notices=notices, sending_until=sending_until
+                )
                 raise
             logger().exception(
                 "sending domain notice failed for some administrators",
                 extra={"company_id": entry.company_id, "domain": entry.domain, "not_told": len(group)},
             )
+    store.confirm_unverified_notice(
+        entry.domain, entry.company_id, since, notices=notices, sending_until=sending_until
+    )
     logger().info(
         "sending domain notice sent",
         extra={
