@@ -305,6 +305,143 @@ def test_two_checks_at_once_send_one_notice(
     assert stored(domain)["unverified_notice_for"] == stored_time(T0 + timedelta(days=3))
 
 
+class Killed(BaseException):
+    """Lambda ending the function (killed, timed out): no ``except Exception`` of ours runs."""
+
+
+def the_check_dies_right_after_claiming(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next check claims its notice and is killed before handing it to SES."""
+    from chalicelib.store import domains
+
+    claim = domains.claim_unverified_notice
+
+    def claims_and_dies(*args: Any, **kwargs: Any) -> bool:
+        if claim(*args, **kwargs):
+            raise Killed("the function was killed")
+        return False
+
+    monkeypatch.setattr(domains, "claim_unverified_notice", claims_and_dies)
+
+
+def test_a_check_that_dies_after_claiming_the_notice_does_not_lose_it(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    domain = f"avisos.{company}.example"
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    # Given a verified domain whose records went
+    verified_sending_domain(company, domain)
+    lost = T0 + timedelta(days=3)
+    clock.set_now(lost)
+    ses_removes_the_identity(domain)
+    # When the hourly check claims the notice and dies before sending it
+    the_check_dies_right_after_claiming(monkeypatch)
+    with pytest.raises(Killed):
+        the_hourly_check_runs(api)
+    assert notices_received(moto, f"ana@{company}.example") == []
+    # And the check runs again an hour later
+    monkeypatch.undo()
+    clock.set_now(lost + timedelta(hours=1))
+    report = the_hourly_check_runs(api)
+    # Then the administrator is told, once, of the first time it was found unverified
+    assert report["notices"] == 1
+    [notice] = notices_received(moto, f"ana@{company}.example")
+    assert notice["Subject"] == f"Pregón: el dominio de envío {domain} dejó de estar verificado"
+    assert stored(domain)["unverified_notice_for"] == stored_time(lost)
+    # And the hour after, nothing more
+    clock.set_now(lost + timedelta(hours=2))
+    assert the_hourly_check_runs(api)["notices"] == 0
+    assert len(notices_received(moto, f"ana@{company}.example")) == 1
+
+
+def test_a_check_that_dies_claiming_the_last_notice_does_not_lose_it_nor_repeat_the_first(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    domain = f"avisos.{company}.example"
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    # Given a verified domain whose records went, its administrator told
+    verified_sending_domain(company, domain)
+    lost = T0 + timedelta(days=3)
+    clock.set_now(lost)
+    ses_removes_the_identity(domain)
+    the_hourly_check_runs(api)
+    # When the check a day before the lapse claims the last notice and dies before sending it
+    clock.set_now(lost + timedelta(hours=48))
+    the_check_dies_right_after_claiming(monkeypatch)
+    with pytest.raises(Killed):
+        the_hourly_check_runs(api)
+    # And the check runs again an hour later, and the hour after
+    monkeypatch.undo()
+    clock.set_now(lost + timedelta(hours=49))
+    the_hourly_check_runs(api)
+    clock.set_now(lost + timedelta(hours=50))
+    the_hourly_check_runs(api)
+    # Then the administrator got the last notice once, and the first one only once
+    first, last = (n["Subject"] for n in notices_received(moto, f"ana@{company}.example"))
+    assert first == f"Pregón: el dominio de envío {domain} dejó de estar verificado"
+    assert last.startswith(f"Pregón: el dominio de envío {domain} caduca el ")
+    assert stored(domain)["lapse_notice_for"] == stored_time(lost)
+
+
+def test_a_dead_checks_notice_waits_out_its_lease_and_is_then_sent_once_by_two_checks_at_once(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.accounts import domain_checks
+    from chalicelib.store.domains import get_domain
+
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    domain = f"avisos.{company}.example"
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    # Given a verified domain whose records went, and a check that claimed its notice and died
+    verified_sending_domain(company, domain)
+    lost = T0 + timedelta(days=3)
+    clock.set_now(lost)
+    ses_removes_the_identity(domain)
+    the_check_dies_right_after_claiming(monkeypatch)
+    with pytest.raises(Killed):
+        the_hourly_check_runs(api)
+    monkeypatch.undo()
+    lease = domain_checks.NOTICE_SENDING_LEASE
+    # When another check runs while that claim is still within its lease (as if still sending)
+    clock.set_now(lost + lease - timedelta(seconds=1))
+    report = the_hourly_check_runs(api)
+    # Then it sends nothing
+    assert report["notices"] == 0
+    assert notices_received(moto, f"ana@{company}.example") == []
+    # When, past the lease, two checks run at once: the second runs whole while the first has read
+    # the domain, found the notice due and not taken the claim over yet
+    clock.set_now(lost + lease + timedelta(seconds=1))
+    listed = get_domain(domain)
+    assert listed is not None
+    accounts = domain_checks.accounts_sending_from
+    second: list[int] = []
+
+    def and_meanwhile(company_id: str, name: str, *, consistent: bool = False) -> list[str]:
+        found = accounts(company_id, name, consistent=consistent)
+        if not second:
+            second.append(-1)  # the second check's own read does not start a third
+            second[0] = domain_checks.check_domain(listed, verified=False)
+        return found
+
+    monkeypatch.setattr(domain_checks, "accounts_sending_from", and_meanwhile)
+    first = domain_checks.check_domain(listed, verified=False)
+    # Then one of them sent the notice, once
+    assert (first, second) == (0, [1])
+    assert len(notices_received(moto, f"ana@{company}.example")) == 1
+    # And later checks send nothing more
+    monkeypatch.undo()
+    clock.set_now(lost + timedelta(hours=1))
+    the_hourly_check_runs(api)
+    assert len(notices_received(moto, f"ana@{company}.example")) == 1
+
+
 def test_a_domain_verified_again_is_told_anew_when_it_loses_its_records_again(
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
 ) -> None:
