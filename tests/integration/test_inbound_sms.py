@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -18,7 +19,7 @@ import requests
 from tests.steps.answers import body
 from tests.steps.operators import configure_operator_token, operator_headers
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.sms import assign_number, free_inbound_number
+from tests.steps.sms import assign_number, free_inbound_number, sns_notification
 from tests.steps.tenants import Tenant
 
 SAMPLE = json.loads((Path(__file__).parents[1] / "fixtures" / "sms" / "aws_two_way_sample.json").read_text())
@@ -35,8 +36,15 @@ class SmsCompany:
     def company_id(self) -> str:
         return self.tenant.company_id
 
-    def receive(self, text: str, sender: str = ANA_PHONE, inbound_id: str | None = None) -> dict[str, Any]:
-        """SNS delivers one two-way SMS to the deployed handler; returns what it reported."""
+    def receive(
+        self,
+        text: str,
+        sender: str = ANA_PHONE,
+        inbound_id: str | None = None,
+        received_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """SNS delivers one two-way SMS to the deployed handler, received ``received_at`` (the
+        notification's ``Timestamp``; now when not said); returns what the handler reported."""
         payload = dict(
             SAMPLE,
             originationNumber=sender,
@@ -45,14 +53,16 @@ class SmsCompany:
             messageBody=text,
             inboundMessageId=inbound_id or str(uuid.uuid4()),
         )
-        return notify(self.api, json.dumps(payload))
+        return notify(self.api, json.dumps(payload), received_at)
 
     def put(self, path: str, data: Any) -> Any:
         return self.api.http.put(path, headers=self.tenant.admin_headers(), body=json.dumps(data))
 
 
-def notify(api: Any, message: str) -> dict[str, Any]:
-    event = api.events.generate_sns_event(message=message, subject="")
+def notify(api: Any, message: str, received_at: datetime | None = None) -> dict[str, Any]:
+    """The SNS notification of one two-way SMS, published ``received_at`` (now when not said),
+    handed to the deployed handler; returns what it reported."""
+    event = sns_notification(api, message, received_at)
     return dict(api.lambda_.invoke("receive_inbound_sms", event).payload)
 
 
@@ -662,7 +672,7 @@ def test_a_number_gets_at_most_five_automatic_replies_a_day_and_another_number_s
     assert [o["outcome"] for o in outcomes] == ["replied"] * 5 + ["capped"]
     sixth = outcomes[5]
     assert sixth["reply_id"] is None and sixth["reason"] == (
-        "the number had its 5 automatic replies of the day (UTC): no reply"
+        "the number had its 5 automatic replies of the day: no reply"
     )
     assert deliver_outboxes()["sent"] == 5
     # And her register still holds the six SMS she sent, and the five replies
@@ -726,7 +736,7 @@ def test_help_is_answered_twice_a_day_even_after_the_other_replies_are_used_up(
     helps = [sms_company.receive("AYUDA") for _ in range(3)]
     # Then the first two are answered with the help text, and the third is not
     assert [h["outcome"] for h in helps] == ["replied", "replied", "capped"]
-    assert helps[2]["reason"] == "the number had its 2 HELP replies of the day (UTC): no reply"
+    assert helps[2]["reason"] == "the number had its 2 HELP replies of the day: no reply"
     assert deliver_outboxes()["sent"] == 2
     for answered in helps[:2]:
         sms = sms_as_sent(local_aws, company_id, answered["reply_id"])
@@ -779,3 +789,121 @@ def test_concurrent_deliveries_from_one_number_never_get_more_than_five_replies(
     assert sorted(c.direction for c in register_of(company_id, "CLI-7")) == ["in"] * 12 + ["out"] * 5
     [counter] = rate_limit_items(company_id, "sms-auto-replies")
     assert len(counter["members"]) == 5
+
+
+BUENOS_AIRES = ZoneInfo("America/Argentina/Buenos_Aires")  # UTC−3, no summer time
+
+
+def buenos_aires(day: int, hour: int, minute: int, second: int = 0) -> datetime:
+    """A moment of November 2026 on a Buenos Aires clock, as the aware UTC moment it is."""
+    return datetime(2026, 11, day, hour, minute, second, tzinfo=BUENOS_AIRES).astimezone(timezone.utc)
+
+
+def in_buenos_aires(sms_company: SmsCompany) -> None:
+    # Given the company's days are Buenos Aires days (its administrator set its time zone)
+    answer = sms_company.api.http.patch(
+        "/company",
+        headers=sms_company.tenant.admin_headers(),
+        body=json.dumps({"time_zone": "America/Argentina/Buenos_Aires"}),
+    )
+    assert answer.status_code == 200, answer.body
+
+
+BALANCE_SMS = "Estimado Ana Pérez su saldo pendiente es $ 15.300,50"
+
+
+def test_the_allowance_is_the_companys_day_not_the_utc_day(
+    sms_company: SmsCompany, local_aws: dict[str, str], clock: Any
+) -> None:
+    company_id = sms_company.company_id
+    in_buenos_aires(sms_company)
+    # When Ana asks for her balance five times between 21:00 and 23:59 of 2 November in Buenos
+    # Aires (00:00 to 02:59 of 3 November in UTC)
+    outcomes = []
+    for hour, minute in [(21, 0), (22, 0), (23, 0), (23, 30), (23, 59)]:
+        clock.set_now(buenos_aires(2, hour, minute))
+        outcomes.append(sms_company.receive("SALDO"))
+    # Then all five are answered, and SNS sends her five SMS
+    assert [o["outcome"] for o in outcomes] == ["replied"] * 5
+    assert deliver_outboxes()["sent"] == 5
+    # When she asks again at the last second of that day there, Then it is the day's sixth: no reply
+    clock.set_now(buenos_aires(2, 23, 59, 59))
+    sixth = sms_company.receive("SALDO")
+    assert sixth["outcome"] == "capped"
+    assert sixth["reason"] == "the number had its 5 automatic replies of the day: no reply"
+    assert deliver_outboxes()["sent"] == 0
+
+    # When the company's next day begins, at midnight in Buenos Aires (03:00 UTC, the same UTC day)
+    clock.set_now(buenos_aires(3, 0, 0))
+    next_day = sms_company.receive("SALDO")
+    # Then she is answered again, and the SMS with her balance reaches her number
+    assert next_day["outcome"] == "replied"
+    assert deliver_outboxes()["sent"] == 1
+    sms = sms_as_sent(local_aws, company_id, next_day["reply_id"])
+    assert (sms["phone_number"], sms["message"]) == (ANA_PHONE, BALANCE_SMS)
+
+
+def test_an_sms_handled_after_midnight_counts_in_the_day_it_was_received(
+    sms_company: SmsCompany, local_aws: dict[str, str], clock: Any
+) -> None:
+    company_id = sms_company.company_id
+    in_buenos_aires(sms_company)
+    # Given Ana had four answers on 2 November in Buenos Aires
+    clock.set_now(buenos_aires(2, 12, 0))
+    assert [sms_company.receive("SALDO")["outcome"] for _ in range(4)] == ["replied"] * 4
+    assert deliver_outboxes()["sent"] == 4
+
+    # When an SMS she sent at 23:59 reaches the handler at 00:01 of the 3rd (SNS delivered its
+    # notification, published at 23:59, again after a failed first delivery)
+    clock.set_now(buenos_aires(3, 0, 1))
+    late = sms_company.receive("SALDO", inbound_id="late-1", received_at=buenos_aires(2, 23, 59))
+    # Then it is answered as the fifth of the 2nd, and her register shows it received at 23:59
+    assert late["outcome"] == "replied"
+    assert deliver_outboxes()["sent"] == 1
+    assert sms_as_sent(local_aws, company_id, late["reply_id"])["message"] == BALANCE_SMS
+    [received] = [
+        c for c in register_of(company_id, "CLI-7") if c.communication_id == late["communication_id"]
+    ]
+    assert received.created_at == buenos_aires(2, 23, 59)
+    # And another SMS of 23:59 handled after midnight is the 2nd's sixth: no reply
+    late_sixth = sms_company.receive("SALDO", inbound_id="late-2", received_at=buenos_aires(2, 23, 59, 30))
+    assert late_sixth["outcome"] == "capped"
+    # And SNS delivering the 23:59 notification once more is the same reply, counted once
+    again = sms_company.receive("SALDO", inbound_id="late-1", received_at=buenos_aires(2, 23, 59))
+    assert again["outcome"] == "duplicate" and again["reply_id"] == late["reply_id"]
+
+    # When she asks five times on the 3rd, Then all five are answered: the late SMS used none of them
+    clock.set_now(buenos_aires(3, 0, 2))
+    outcomes = [sms_company.receive("SALDO") for _ in range(5)]
+    assert [o["outcome"] for o in outcomes] == ["replied"] * 5
+    assert deliver_outboxes()["sent"] == 5
+    assert sms_as_sent(local_aws, company_id, outcomes[4]["reply_id"])["message"] == BALANCE_SMS
+
+
+def test_keyword_replies_to_a_stopped_number_are_not_sent_nor_counted(
+    sms_company: SmsCompany, local_aws: dict[str, str], clock: Any
+) -> None:
+    from chalicelib.store import communications
+
+    company_id = sms_company.company_id
+    # Given Ana texted STOP
+    assert sms_company.receive("STOP")["outcome"] == "stopped"
+    # When she texts the balance keyword six times
+    outcomes = [sms_company.receive("SALDO") for _ in range(6)]
+    # Then no SMS is sent: every reply is recorded suppressed, and none is refused for the allowance
+    assert deliver_outboxes() == {"sent": 0, "failed": 0, "retried": 0, "suppressed": 6}
+    assert [o["outcome"] for o in outcomes] == ["replied"] * 6
+    for outcome in outcomes:
+        stored = communications.get(company_id, outcome["reply_id"])
+        assert stored is not None and stored.state == "suppressed" and stored.provider_message_id is None
+    # And nothing was counted against her day
+    assert rate_limit_items(company_id, "sms-auto-replies") == []
+
+    # When she texts START the same day and asks again, Then she still has her five replies
+    assert sms_company.receive("START")["outcome"] == "started"
+    answered = [sms_company.receive("SALDO") for _ in range(6)]
+    assert [o["outcome"] for o in answered] == ["replied"] * 5 + ["capped"]
+    assert deliver_outboxes()["sent"] == 5
+    for outcome in answered[:5]:
+        sms = sms_as_sent(local_aws, company_id, outcome["reply_id"])
+        assert (sms["phone_number"], sms["message"]) == (ANA_PHONE, BALANCE_SMS)

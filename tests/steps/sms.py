@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import threading
 import uuid
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -63,8 +64,20 @@ def receive_sms(api: Any, to_number: str, sender: str, text: str) -> dict[str, A
         messageBody=text,
         inboundMessageId=str(uuid.uuid4()),
     )
-    event = api.events.generate_sns_event(message=json.dumps(payload), subject="")
+    event = sns_notification(api, json.dumps(payload))
     return dict(api.lambda_.invoke("receive_inbound_sms", event).payload)
+
+
+def sns_notification(api: Any, message: str, published_at: datetime | None = None) -> dict[str, Any]:
+    """The event Lambda's SNS trigger hands a function for one notification, with the ``Timestamp``
+    SNS gives it (``published_at``; now, by the one clock, when not said): Chalice's test events
+    carry a fixed one of 2018."""
+    from chalicelib.core import clock
+
+    event: dict[str, Any] = api.events.generate_sns_event(message=message, subject="")
+    moment = (published_at or clock.now()).astimezone(timezone.utc)
+    event["Records"][0]["Sns"]["Timestamp"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return event
 
 
 def sms_sent_through_moto(local_aws: dict[str, str], message_id: str) -> dict[str, str]:

@@ -10,7 +10,10 @@ The message arrives as AWS End User Messaging's two-way SMS payload (``originati
    HELP / AYUDA are answered with the company's help text (even to a STOPped number);
 4. otherwise the company's keyword rules: a ticket (with the day's cap) or the client's balance;
 5. a reply goes through the outbox (``message_type="sms_auto_reply"``) linked by ``in_reply_to``,
-   while the sender's day has replies left (``allowance``: SMS pumping, auto-responder loops).
+   while the sender's day has replies left (``allowance``: SMS pumping, auto-responder loops): the
+   company's day in which the SMS was received (the notification's ``Timestamp``, kept on the
+   inbound record), and only for a reply that will be sent (not a keyword reply to a STOPped
+   number, which the outbox records suppressed).
 
 Idempotent by the inbound message id: the record, the ticket and the reply each carry a key
 derived from it, so a notification delivered twice (or retried after a crash half-way) ends with
@@ -22,7 +25,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -52,6 +56,8 @@ class InboundSms:
     inbound_id: str
     keyword: str | None = None
     previous_id: str | None = None
+    #: When the SMS was received (aware UTC): the notification's ``Timestamp``, else when it is read.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -67,8 +73,22 @@ class InboundOutcome:
     reason: str | None = None
 
 
-def parse_payload(message: str, fallback_id: str | None = None) -> InboundSms:
-    """Read a two-way SMS payload; BadPayload when it is not one."""
+def received_moment(timestamp: str | None) -> datetime:
+    """When the SMS was received: the SNS notification's ``Timestamp`` (ISO 8601 UTC, the moment
+    End User Messaging published it, the same on every delivery of it), never later than now (a
+    clock ahead is not trusted); now when there is none or it cannot be read."""
+    now = clock.now()
+    try:
+        moment = datetime.fromisoformat((timestamp or "").strip())
+    except ValueError:
+        return now
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return min(moment.astimezone(timezone.utc), now)
+
+
+def parse_payload(message: str, fallback_id: str | None = None, timestamp: str | None = None) -> InboundSms:
+    """Read a two-way SMS payload (``timestamp``: its SNS notification's); BadPayload when it is not one."""
     try:
         data = json.loads(message)
     except (TypeError, ValueError) as exc:
@@ -106,6 +126,7 @@ def parse_payload(message: str, fallback_id: str | None = None) -> InboundSms:
         inbound_id=inbound_id,
         keyword=text("messageKeyword"),
         previous_id=text("previousPublishedMessageId"),
+        received_at=received_moment(timestamp),
     )
 
 
@@ -138,11 +159,14 @@ def _client_of(company_id: str, sender: str) -> tuple[domain.Client | None, str 
     return find_client(company_id, owners[0].client_id), owners[0].contact_id
 
 
-def receive_inbound_sms(message: str, *, fallback_id: str | None = None) -> InboundOutcome:
-    """Handle one SNS notification's message. A payload that cannot be read is logged and
-    dropped (``rejected``); storage errors raise, so that SNS delivers the message again."""
+def receive_inbound_sms(
+    message: str, *, fallback_id: str | None = None, timestamp: str | None = None
+) -> InboundOutcome:
+    """Handle one SNS notification's message (``timestamp``: the notification's ``Timestamp``). A
+    payload that cannot be read is logged and dropped (``rejected``); storage errors raise, so
+    that SNS delivers the message again."""
     try:
-        sms = parse_payload(message, fallback_id)
+        sms = parse_payload(message, fallback_id, timestamp)
     except BadPayload as exc:
         logger().warning("inbound SMS rejected", extra={"reason": str(exc), "payload": str(message)[:500]})
         return InboundOutcome("rejected", reason=str(exc))
@@ -162,8 +186,10 @@ def _handle(company_id: str, sms: InboundSms) -> InboundOutcome:
     region = phone_region(company_id)
     sender = _e164(sms.origination, region)
     client, contact_id = _client_of(company_id, sender) if sender else (None, None)
-    record, fresh = _log_inbound(company_id, sms, sender, client, contact_id)
-    # A notification seen before runs the same steps again: each is a no-op when already done.
+    record, fresh, received_at = _log_inbound(company_id, sms, sender, client, contact_id)
+    # A notification seen before runs the same steps again: each is a no-op when already done; its
+    # day is the one the first delivery recorded, so a delivery after midnight counts in the same.
+    sms = replace(sms, received_at=received_at)
     outcome = _decide(company_id, sms, sender, client, contact_id, record)
     return outcome if fresh else _with(outcome, "duplicate")
 
@@ -210,8 +236,6 @@ def _decide(
 
 
 def _with(outcome: InboundOutcome, name: str | None = None, **changes: Any) -> InboundOutcome:
-    from dataclasses import replace
-
     return replace(outcome, **({"outcome": name} if name else {}), **changes)
 
 
@@ -221,10 +245,12 @@ def _log_inbound(
     sender: str | None,
     client: domain.Client | None,
     contact_id: str | None,
-) -> tuple[str, bool]:
-    """Write the received communication once per inbound id; returns (its id, written now)."""
+) -> tuple[str, bool, datetime]:
+    """Write the received communication once per inbound id, created when the SMS was received;
+    returns (its id, written now, when the SMS was received as the record says)."""
     key = f"sms-in:{sms.inbound_id}"
     now = clock.now()
+    received_at = sms.received_at or now
     headers = {"inboundMessageId": sms.inbound_id}
     if sms.keyword:
         headers["messageKeyword"] = sms.keyword[:100]
@@ -232,12 +258,12 @@ def _log_inbound(
         headers["previousPublishedMessageId"] = sms.previous_id[:200]
     comm = domain.Communication(
         company_id=company_id,
-        communication_id=comm_store.new_communication_id(now),
+        communication_id=comm_store.new_communication_id(received_at),
         direction="in",
         channel="sms",
         kind="automatic",
         state="received",
-        created_at=now,
+        created_at=received_at,
         updated_at=now,
         message_type="sms_inbound",
         client_id=client.client_id if client else None,
@@ -252,10 +278,11 @@ def _log_inbound(
         unassigned=client is None,
     )
     if comm_store.add_new([comm]):
-        return comm.communication_id, True
+        return comm.communication_id, True, received_at
     existing = comm_store.existing_key(company_id, key)
     assert existing is not None
-    return existing, False
+    stored = comm_store.get(company_id, existing)
+    return existing, False, stored.created_at if stored is not None else received_at
 
 
 def _opt(company_id: str, sender: str, action: str, sms: InboundSms, record: str) -> None:
@@ -361,19 +388,27 @@ def _reply(
 ) -> InboundOutcome:
     """Queue the reply (once per inbound id), link it to the inbound record, then kick the outbox.
     ``cause``: ``sms-in:<id>``, or a HELP's own (:func:`help_reply_cause`), which passes STOP.
-    Not sent (``capped``) once the sender's day has no reply of its kind left; a reply already
-    queued (a notification delivered again) is not counted again."""
+    Not sent (``capped``) once the sender's day (the company's day the SMS was received) has no
+    reply of its kind left. Not counted: a reply already queued (a notification delivered again),
+    and a keyword reply to a suppressed number (STOP), which the outbox records and never sends."""
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes
     from chalicelib.producers.sms_replies.allowance import allowance_of, within_daily_allowance
 
     key = f"sms-reply:{sms.inbound_id}"
     help_reply = cause is not None
-    if comm_store.existing_key(company_id, key) is None and not within_daily_allowance(
-        company_id, sender, sms.inbound_id, help_reply=help_reply
-    ):
+    held_back = False
+    if comm_store.existing_key(company_id, key) is None:
+        held_back = not help_reply and _suppressed(company_id, sender)
+        received_at = sms.received_at or clock.now()
+        counted = held_back or within_daily_allowance(
+            company_id, sender, sms.inbound_id, received_at=received_at, help_reply=help_reply
+        )
+    else:
+        counted = True
+    if not counted:
         limit = allowance_of(help_reply)
         kind = "HELP replies" if help_reply else "automatic replies"
-        reason = f"the number had its {limit} {kind} of the day (UTC): no reply"
+        reason = f"the number had its {limit} {kind} of the day: no reply"
         logger().warning(
             "inbound SMS not answered: the sender's daily automatic replies are used up",
             extra={
@@ -402,4 +437,17 @@ def _reply(
     assert reply_id is not None and base.communication_id is not None
     comm_store.update_fields(company_id, reply_id, {"in_reply_to": base.communication_id}, clock.now())
     kick_outboxes(company_id, {"sms"})
+    if held_back:
+        reason = "the number is on the suppression list (STOP): the reply is recorded suppressed, not sent"
+        return _with(base, "replied", reply_id=reply_id, reason=reason)
     return _with(base, "replied", reply_id=reply_id)
+
+
+def _suppressed(company_id: str, sender: str) -> bool:
+    """True when the outbox will hold a keyword reply to ``sender`` back (the number texted STOP,
+    or is on the list for another reason): such a reply is recorded ``suppressed``, not sent, so it
+    uses none of the day's allowance. Only a HELP reply passes the list
+    (``messaging.suppression.holding_back``), and it is counted in its own allowance."""
+    from chalicelib.store import outbox as outbox_store
+
+    return sender in outbox_store.suppressed_among(company_id, [sender])
