@@ -400,12 +400,12 @@ def _reply(
     if comm_store.existing_key(company_id, key) is None:
         held_back = not help_reply and _suppressed(company_id, sender)
         received_at = sms.received_at or clock.now()
-        counted = held_back or within_daily_allowance(
+        allowed = held_back or within_daily_allowance(
             company_id, sender, sms.inbound_id, received_at=received_at, help_reply=help_reply
         )
     else:
-        counted = True
-    if not counted:
+        allowed = True
+    if not allowed:
         limit = allowance_of(help_reply)
         kind = "HELP replies" if help_reply else "automatic replies"
         reason = f"the number had its {limit} {kind} of the day: no reply"
