@@ -907,3 +907,27 @@ def test_keyword_replies_to_a_stopped_number_are_not_sent_nor_counted(
     for outcome in answered[:5]:
         sms = sms_as_sent(local_aws, company_id, outcome["reply_id"])
         assert (sms["phone_number"], sms["message"]) == (ANA_PHONE, BALANCE_SMS)
+
+
+def test_a_ticket_sms_handled_after_midnight_counts_in_the_day_it_was_received(
+    sms_company: SmsCompany, local_aws: dict[str, str], clock: Any
+) -> None:
+    from chalicelib.store.tickets import tickets_of_client
+
+    in_buenos_aires(sms_company)
+    # Given Ana opened three tickets on 2 November in Buenos Aires (the company's three a day)
+    clock.set_now(buenos_aires(2, 12, 0))
+    assert all(sms_company.receive(f"Soporte: sin internet ({n})")["ticket_id"] for n in range(3))
+    # When a fourth, sent at 23:59, reaches the handler at 00:01 of the 3rd (SNS delivered again)
+    clock.set_now(buenos_aires(3, 0, 1))
+    late = sms_company.receive(
+        "soporte otra vez", inbound_id="late-ticket", received_at=buenos_aires(2, 23, 59)
+    )
+    deliver_outboxes()
+    # Then it is the 2nd's fourth: no ticket, and the polite refusal
+    assert late["ticket_id"] is None
+    assert len(tickets_of_client(sms_company.company_id, "CLI-7")) == 3
+    refusal = sms_as_sent(local_aws, sms_company.company_id, late["reply_id"])["message"]
+    assert refusal.startswith("Estimado Ana Pérez, hoy ya registramos 3 reclamos suyos")
+    # And one she sends on the 3rd opens a ticket
+    assert sms_company.receive("soporte, sigue sin andar")["ticket_id"] is not None

@@ -360,8 +360,9 @@ def _ticket_reply(
     from chalicelib.core.localization import today
     from chalicelib.tenants.companies import company_time_zone
 
-    # Z1: "N tickets a day" counts the company's days
-    day = today(company_time_zone(company_id), now).isoformat()
+    # Z1: "N tickets a day" counts the company's days: the day the SMS was received (a notification
+    # SNS delivers again after midnight counts in the day it came), as the reply allowance does
+    day = today(company_time_zone(company_id), sms.received_at or now).isoformat()
     opened, _ = open_ticket(ticket, day, rules.ticket_max_per_day)
     if opened is None:
         variables = {**_common(company_id, client), "maximo": rules.ticket_max_per_day}
