@@ -161,6 +161,9 @@ def _sync_folders(imap: Session, mailbox: Mailbox, report: SyncReport, errors: l
             raise
         except ImapFailed as exc:  # a folder that does not exist: the others are still read
             errors.append(str(exc))
+        except imaplib.IMAP4.abort as exc:  # the connection is broken (imaplib): the sync ends here
+            errors.append(f"{folder}: {server_text(exc)}")
+            return
         except imaplib.IMAP4.error as exc:
             errors.append(f"{folder}: {server_text(exc)}")
         if report.more:
