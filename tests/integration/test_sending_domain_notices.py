@@ -323,19 +323,26 @@ def the_check_dies_right_after_claiming(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(domains, "claim_unverified_notice", claims_and_dies)
 
 
-def test_a_check_that_dies_after_claiming_the_notice_does_not_lose_it(
-    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    moto = local_aws["moto"]
+def a_verified_domain_that_lost_its_records(tenant: Tenant, clock: Any) -> tuple[str, str, datetime]:
+    """Given Ana, the company's administrator, and its verified sending domain whose records went
+    three days after T0 (the clock then): the company, the domain and that moment."""
     pregon_notice_sender_verified()
     company = tenant.company_id
     domain = f"avisos.{company}.example"
     staff_user(company, "ana", f"ana@{company}.example", level=1)
-    # Given a verified domain whose records went
     verified_sending_domain(company, domain)
     lost = T0 + timedelta(days=3)
     clock.set_now(lost)
     ses_removes_the_identity(domain)
+    return company, domain, lost
+
+
+def test_a_check_that_dies_after_claiming_the_notice_does_not_lose_it(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto = local_aws["moto"]
+    # Given a verified domain whose records went
+    company, domain, lost = a_verified_domain_that_lost_its_records(tenant, clock)
     # When the hourly check claims the notice and dies before sending it
     the_check_dies_right_after_claiming(monkeypatch)
     with pytest.raises(Killed):
@@ -360,15 +367,8 @@ def test_a_check_that_dies_claiming_the_last_notice_does_not_lose_it_nor_repeat_
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     moto = local_aws["moto"]
-    pregon_notice_sender_verified()
-    company = tenant.company_id
-    domain = f"avisos.{company}.example"
-    staff_user(company, "ana", f"ana@{company}.example", level=1)
     # Given a verified domain whose records went, its administrator told
-    verified_sending_domain(company, domain)
-    lost = T0 + timedelta(days=3)
-    clock.set_now(lost)
-    ses_removes_the_identity(domain)
+    company, domain, lost = a_verified_domain_that_lost_its_records(tenant, clock)
     the_hourly_check_runs(api)
     # When the check a day before the lapse claims the last notice and dies before sending it
     clock.set_now(lost + timedelta(hours=48))
@@ -395,15 +395,8 @@ def test_a_dead_checks_notice_waits_out_its_lease_and_is_then_sent_once_by_two_c
     from chalicelib.store.domains import get_domain
 
     moto = local_aws["moto"]
-    pregon_notice_sender_verified()
-    company = tenant.company_id
-    domain = f"avisos.{company}.example"
-    staff_user(company, "ana", f"ana@{company}.example", level=1)
     # Given a verified domain whose records went, and a check that claimed its notice and died
-    verified_sending_domain(company, domain)
-    lost = T0 + timedelta(days=3)
-    clock.set_now(lost)
-    ses_removes_the_identity(domain)
+    company, domain, lost = a_verified_domain_that_lost_its_records(tenant, clock)
     the_check_dies_right_after_claiming(monkeypatch)
     with pytest.raises(Killed):
         the_hourly_check_runs(api)
