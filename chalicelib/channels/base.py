@@ -30,6 +30,9 @@ COMMUNICATION_HEADER = "X-Pregon-Message"
 #: later than this (and some slack) before its claim on the message ends, so no message is ever
 #: sent while another worker may own it (``messaging.delivery.SEND_MARGIN``).
 SEND_SECONDS = 60
+#: An exchange made while an API request waits for it (a test send, a mailbox's connection test)
+#: ends within this, so that its answer, a timeout said so, comes before API Gateway gives up at 29 s.
+ANSWER_WITHIN_SECONDS = 20
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.channels.base import ANSWER_WITHIN_SECONDS
 from chalicelib.channels.deadlines import Deadline
 from chalicelib.channels.destinations import host_problem, is_host_name_or_address
 from chalicelib.core import clock
@@ -475,9 +476,9 @@ def open_session(mailbox: Mailbox, deadline: Deadline) -> Iterator[Session]:
 
 
 #: The connection test's deadline: connecting, logging in, opening each folder and logging out,
-#: however slowly the server answers, so that its answer (a timeout, said so) comes before API
-#: Gateway gives up on the call at 29 s.
-TEST_SECONDS = 20.0
+#: however slowly the server answers (``channels.base.ANSWER_WITHIN_SECONDS``: before API Gateway
+#: gives up on the call).
+TEST_SECONDS = float(ANSWER_WITHIN_SECONDS)
 
 
 def test_connection(viewer: Principal, mailbox_id: str) -> ConnectionTest:
