@@ -15,6 +15,8 @@ connection, in the same run, to the same server.
 
 Reports e-mails per second of both, their ratio, and DynamoDB requests per e-mail (every call
 counted in botocore, producer and worker processes alike).
+
+Targets (issue 14): Pregón / plain >= 0.8 and <= 0.2 DynamoDB requests per e-mail.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ from bench._stack import (
     write_result,
 )
 
+TARGET_RATIO = 0.8
+TARGET_REQUESTS_PER_EMAIL = 0.2
 _TEXT = "Hola {name},\n\nTu factura de noviembre ya está disponible.\nTotal: $ 12.345,67\n\nCargas del Sur"
 _HTML = (
     "<p>Hola {name},</p><p>Tu factura de noviembre ya está disponible.</p><p>Total: <b>$ 12.345,67</b></p>"
@@ -185,12 +189,18 @@ def main(argv: list[str] | None = None) -> int:
         plain = _plain(mail, args.emails)
         fan_out = _fan_out(mail, args.emails, args.workers)
     ratio = round(fan_out["per_second"] / plain["per_second"], 3)
+    requests_per_email = fan_out["dynamodb_requests_per_email"]
     result = {
         "emails": args.emails,
         "warm_workers": args.warm,
         "plain_smtplib": plain,
         "sqs_fan_out": fan_out,
         "ratio": ratio,
+        "targets": {"ratio_min": TARGET_RATIO, "requests_per_email_max": TARGET_REQUESTS_PER_EMAIL},
+        "passed": {
+            "ratio": ratio >= TARGET_RATIO,
+            "requests_per_email": requests_per_email <= TARGET_REQUESTS_PER_EMAIL,
+        },
     }
     write_result("bulk_send", result)
     print(
@@ -215,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"ratio (Pregón / plain): {ratio}")
+    print(f"target: Pregón/plain >= {TARGET_RATIO}: {'PASS' if ratio >= TARGET_RATIO else 'FAIL'}")
+    print(
+        f"target: DynamoDB requests per e-mail <= {TARGET_REQUESTS_PER_EMAIL}: "
+        f"{'PASS' if requests_per_email <= TARGET_REQUESTS_PER_EMAIL else 'FAIL'}"
+    )
     print(f"DynamoDB requests by operation: {fan_out['dynamodb_requests_by_operation']}")
     per_email = {
         side: round(1000 * used / max(fan_out["emails"], 1), 2)
