@@ -8,7 +8,7 @@ answers. So every destination is resolved, and each address it resolves to must 
     host_problem("smtp.gmail.com", 587)                     # None: fine
     host_problem("10.0.0.5", 25)                            # "10.0.0.5 is a private address; ..."
     connect_checked("smtp.gmail.com", 587, timeout=20)      # a socket to the address that was checked
-    connect_checked("smtp.gmail.com", 587, Deadline(20))    # the same, all its addresses within 20 s
+    connect_checked("smtp.gmail.com", 587, Deadline(20))    # the same: its lookup and addresses within 20 s
 
 * Refused: loopback, private (RFC 1918, unique-local, site-local), link-local, shared (100.64/10),
   multicast, reserved, unspecified and every other non-global address, also inside IPv4-mapped and
@@ -18,14 +18,23 @@ answers. So every destination is resolved, and each address it resolves to must 
 * Names are checked when saved (a clear 4xx) and again when connecting, and the connection goes to
   the very address that was checked, so a DNS answer that changes in between (rebinding) cannot
   send the connection somewhere else.
+* The lookup itself is bounded: given a timeout or a ``Deadline``, a name whose DNS answers slowly
+  (a company chooses its host, and a hostile one controls its DNS) fails when that is up, as a
+  connection that did not answer would, instead of holding the caller for as long as the resolver
+  retries. ``getaddrinfo`` cannot be interrupted, so it runs on one of a few threads
+  (:data:`LOOKUP_THREADS`) and the caller stops waiting for it.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import queue
 import re
 import socket
+import threading
+from typing import Any
 
+from chalicelib.channels.base import ANSWER_WITHIN_SECONDS
 from chalicelib.channels.deadlines import Deadline
 
 # RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens.
@@ -34,6 +43,15 @@ _HOST_NAME = re.compile(
 )
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+AddressInfo = list[tuple[Any, ...]]
+
+#: Host-name lookups running at once. A lookup whose caller stopped waiting still holds its thread
+#: until the resolver gives up; past this many, a lookup waits for a thread (within its own bound),
+#: so a flood of names whose DNS never answers cannot start more threads than this.
+LOOKUP_THREADS = 8
+#: Saving an SMTP host or an SMS gateway looks its name up within this (before API Gateway gives
+#: up on the call); a name not looked up by then is taken as one that does not resolve yet.
+SAVE_LOOKUP_SECONDS = float(ANSWER_WITHIN_SECONDS)
 
 
 class DestinationRefused(OSError):
@@ -87,19 +105,84 @@ def _why_refused(address: IpAddress) -> str | None:
     return None
 
 
-def resolve_checked(host: str, port: int) -> list[IpAddress]:
+class _Lookup:
+    """One ``getaddrinfo`` call, run by :class:`_Lookups`; ``done`` is set when it has answered."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.done = threading.Event()
+        self.abandoned = False  # its caller stopped waiting: not started if it has not been yet
+        self.infos: AddressInfo = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+        except BaseException as exc:  # handed to the caller, which raises it
+            self.error = exc
+        self.done.set()
+
+
+class _Lookups:
+    """At most :data:`LOOKUP_THREADS` daemon threads, started as lookups come and then kept, taking
+    lookups from one queue. (``ThreadPoolExecutor``'s threads are not daemons: the interpreter
+    waits for them at exit, and a lookup that never ends would hold it.)"""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[_Lookup] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+
+    def start(self, host: str, port: int) -> _Lookup:
+        lookup = _Lookup(host, port)
+        self._queue.put(lookup)
+        with self._lock:
+            if self._threads < LOOKUP_THREADS:
+                self._threads += 1
+                threading.Thread(target=self._work, name="pregon-lookups", daemon=True).start()
+        return lookup
+
+    def _work(self) -> None:
+        while True:
+            lookup = self._queue.get()
+            if not lookup.abandoned:
+                lookup.run()
+
+
+_lookups = _Lookups()
+
+
+def _address_info(host: str, port: int, within: float | Deadline | None) -> AddressInfo:
+    """``getaddrinfo`` for a TCP connection, ending within ``within`` (seconds, or what is left of
+    a ``Deadline`` and within its ``wait``); past it ``SendTimedOut`` (the deadline's) or
+    ``TimeoutError`` (a wait's), as a connection that did not answer would raise."""
+    if within is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    wait = within.next_wait() if isinstance(within, Deadline) else within
+    lookup = _lookups.start(host, port)
+    if not lookup.done.wait(wait):
+        lookup.abandoned = True
+        timed_out = within.timed_out() if isinstance(within, Deadline) else None
+        raise timed_out or TimeoutError(f"the lookup of {host} did not finish within {wait:g} s")
+    if lookup.error is not None:
+        raise lookup.error
+    return lookup.infos
+
+
+def resolve_checked(host: str, port: int, within: float | Deadline | None = None) -> list[IpAddress]:
     """The addresses ``host`` resolves to, when every one of them may be connected to; raise
-    ``DestinationRefused`` otherwise (one bad address refuses the name: it could be picked)."""
+    ``DestinationRefused`` otherwise (one bad address refuses the name: it could be picked).
+    Given ``within``, the lookup ends by then (``TimeoutError`` otherwise: ``_address_info``)."""
     if not is_host_name_or_address(host):
         raise DestinationRefused(f"{host!r} is not a host name")
-    try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise DestinationRefused(f"{host} cannot be resolved", unresolved=True) from exc
     try:
         literal: IpAddress | None = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         literal = None
+    try:  # an address needs no lookup: getaddrinfo answers it at once, on this thread
+        infos = _address_info(host.strip("[]"), port, None if literal is not None else within)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise DestinationRefused(f"{host} cannot be resolved", unresolved=True) from exc
     addresses: list[IpAddress] = []
     for *_, sockaddr in infos:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
@@ -117,21 +200,25 @@ def resolve_checked(host: str, port: int) -> list[IpAddress]:
 def host_problem(host: str, port: int) -> str | None:
     """For saving: why ``host`` can never be a destination (not a host name, or an address or a
     name resolving to one that is not public), else None. A name that does not resolve yet is
-    accepted (its DNS may come later); it is checked again on every connection."""
+    accepted (its DNS may come later), and so is one whose lookup takes longer than
+    :data:`SAVE_LOOKUP_SECONDS`; it is checked again on every connection."""
     try:
-        resolve_checked(host, port)
+        resolve_checked(host, port, SAVE_LOOKUP_SECONDS)
     except DestinationRefused as exc:
         return None if exc.unresolved else exc.reason
+    except TimeoutError:
+        return None
     return None
 
 
 def connect_checked(host: str, port: int, timeout: float | Deadline | None) -> socket.socket:
-    """A TCP connection to one of the checked addresses of ``host`` (never re-resolved). Each
-    address is tried for ``timeout`` seconds, or, given a ``Deadline``, for what is left of it: a
-    name with several unreachable addresses cannot hold the connecting longer (``SendTimedOut``)."""
+    """A TCP connection to one of the checked addresses of ``host`` (never re-resolved). The
+    lookup and each address are given ``timeout`` seconds, or, given a ``Deadline``, what is left
+    of it (and at most its ``wait``): a name whose DNS answers slowly, or with several unreachable
+    addresses, cannot hold the connecting longer (``SendTimedOut``)."""
     last: OSError | None = None
-    for address in resolve_checked(host, port):
-        wait = timeout.left() if isinstance(timeout, Deadline) else timeout
+    for address in resolve_checked(host, port, timeout):
+        wait = timeout.next_wait() if isinstance(timeout, Deadline) else timeout
         try:
             return socket.create_connection((str(address), port), wait)
         except OSError as exc:

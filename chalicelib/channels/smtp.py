@@ -26,11 +26,12 @@ from chalicelib.core.errors import DeliveryFailed
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-TIMEOUT_SECONDS = 20  # connecting; and the polite QUIT at the end
-#: One attempt at a message: connecting and logging in when needed, then its whole exchange. Each
-#: read and write waits at most what is left of it (``channels.deadlines``), so a server trickling
-#: its replies cannot hold a send longer. Two attempts (a kept connection that went stale, then a
-#: new one: ``messaging.delivery``) stay within ``SEND_SECONDS``.
+TIMEOUT_SECONDS = 20  # the polite QUIT at the end (smtplib's own timeout, which the deadline replaces)
+#: One attempt at a message: connecting (the host name's lookup included) and logging in when
+#: needed, then its whole exchange. The lookup, each address tried and each read and write wait at
+#: most what is left of it (``channels.deadlines``), so a server trickling its replies, or a name
+#: whose DNS answers slowly, cannot hold a send longer. Two attempts (a kept connection that went
+#: stale, then a new one: ``messaging.delivery``) stay within ``SEND_SECONDS``.
 ATTEMPT_SECONDS = SEND_SECONDS / 2
 
 
@@ -97,14 +98,14 @@ class _CheckedSMTP(_BoundedReplies):
     """``smtplib.SMTP`` connecting only to a checked public address of its host."""
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return connect_checked(host, port, min(timeout, self.deadline.left()))
+        return connect_checked(host, port, self.deadline)  # the lookup and each address within it
 
 
 class _CheckedSMTP_SSL(smtplib.SMTP_SSL, _BoundedReplies):
     """``smtplib.SMTP_SSL`` connecting only to a checked public address of its host."""
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = connect_checked(host, port, min(timeout, self.deadline.left()))
+        sock = connect_checked(host, port, self.deadline)
         sock.settimeout(self.deadline.left())  # the TLS handshake
         return self.context.wrap_socket(sock, server_hostname=host)
 

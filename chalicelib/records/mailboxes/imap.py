@@ -159,12 +159,12 @@ class _CheckedIMAP4(_Bounded):
     """``imaplib.IMAP4`` connecting only to a checked public address of its host."""
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
-        return connect_checked(self.host, self.port, self.deadline.next_wait())
+        return connect_checked(self.host, self.port, self.deadline)
 
 
 class _CheckedIMAP4_SSL(_Bounded, imaplib.IMAP4_SSL):
     def _create_socket(self, timeout: float | None) -> socket.socket:
-        sock = connect_checked(self.host, self.port, self.deadline.next_wait())
+        sock = connect_checked(self.host, self.port, self.deadline)
         sock.settimeout(self.deadline.next_wait())  # the TLS handshake
         return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
 
