@@ -181,10 +181,10 @@ def retire_companies(company_ids: list[str]) -> None:
                 )
 
 
-def local_smtp_channel(port: int, *, login: bool = True) -> SmtpChannel:
+def local_smtp_channel(port: int, *, login: bool = True, host: str = "127.0.0.1") -> SmtpChannel:
     """The outbox's SMTP channel for a company's account on the server at ``127.0.0.1:port``
-    (no TLS), logging in as the test's SMTP user unless ``login`` is False. The caller allows
-    loopback destinations (``PREGON_ALLOW_LOOPBACK_DESTINATIONS``)."""
+    (no TLS; ``host`` names it otherwise), logging in as the test's SMTP user unless ``login`` is
+    False. The caller allows loopback destinations (``PREGON_ALLOW_LOOPBACK_DESTINATIONS``)."""
     from datetime import UTC, datetime
 
     from chalicelib.channels.smtp import SmtpChannel
@@ -198,7 +198,7 @@ def local_smtp_channel(port: int, *, login: bool = True) -> SmtpChannel:
         from_address="avisos@cargasdelsur.example",
         enabled=True,
         updated_at=datetime.now(UTC),
-        smtp_host="127.0.0.1",
+        smtp_host=host,
         smtp_port=port,
         encryption="none",
         username=SMTP_USER if login else None,

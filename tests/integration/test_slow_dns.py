@@ -1,0 +1,246 @@
+"""A company chooses its SMTP host, its SMS gateway and its mailbox's server, and so, if it is
+hostile, the DNS that answers for their names. A lookup that hangs must end with the exchange's
+deadline, as a server that did not answer would: never hold a send past its bound (the outbox's
+claim on a message rests on it) nor a connection test past API Gateway's.
+
+This machine has no DNS: the company's is played by :class:`CompanyDns` in place of
+``socket.getaddrinfo``, answering the test's names with 127.0.0.1 (after a while, if asked) or
+never; every other name and address goes to the real one. The servers behind are real.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.channels import destinations
+from chalicelib.channels.base import OutgoingChannelMessage
+from chalicelib.channels.sms import HttpGatewaySender
+from chalicelib.core.errors import DeliveryFailed
+from infrastructure.local.imapserver import Dovecot
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.answers import body
+from tests.steps.mailboxes import add_mailbox
+from tests.steps.sms import GATEWAY_PASSWORD, GATEWAY_USER, AndroidGateway
+from tests.steps.tenants import Tenant, local_smtp_channel
+
+pytestmark = pytest.mark.usefixtures("loopback_destinations")
+
+BOUND = 1.0  # each exchange's deadline here (30 s an SMTP attempt, 15 s the gateway, 20 s a test)
+LATE = 1.0  # how far past it an exchange may end (scheduling noise on a busy machine)
+GIVE_UP = 5.0  # when a hanging lookup fails after all, so that code without a bound fails, not hangs
+SLOW = "mail.lentodns.example"  # a name whose DNS never answers
+PROMPT = "mail.cargasdelsur.example"  # a name whose DNS answers, a little slowly
+
+
+class CompanyDns:
+    """``socket.getaddrinfo`` for the test's names: each in ``answering`` resolves to 127.0.0.1
+    after its delay, each in ``hanging`` answers nothing for :data:`GIVE_UP` seconds (or until
+    released) and then fails as a resolver that gave up does."""
+
+    def __init__(self) -> None:
+        self.real = socket.getaddrinfo
+        self.answering: dict[str, float] = {}
+        self.hanging: set[str] = set()
+        self.released = threading.Event()
+
+    def getaddrinfo(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in self.hanging:
+            self.released.wait(GIVE_UP)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        if host in self.answering:
+            threading.Event().wait(self.answering[host])
+            return self.real("127.0.0.1", port, *args, **kwargs)
+        return self.real(host, port, *args, **kwargs)
+
+
+@pytest.fixture
+def loopback_destinations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The servers of these tests listen on this machine."""
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "1")
+
+
+@pytest.fixture
+def company_dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[CompanyDns]:
+    """:data:`SLOW` hangs and :data:`PROMPT` answers after 0.3 s; the lookups still hanging are
+    let go at the end."""
+    dns = CompanyDns()
+    dns.hanging.add(SLOW)
+    dns.answering[PROMPT] = 0.3
+    monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+    yield dns
+    dns.released.set()
+
+
+def alert() -> OutgoingChannelMessage:
+    return OutgoingChannelMessage(
+        to_address="ana@example.com",
+        to_name="Ana García",
+        subject="Su envío CDS-1 está en camino",
+        text="Su envío CDS-1 está en camino.\n",
+        message_id="<alert-1@cargasdelsur.example>",
+    )
+
+
+def an_sms() -> OutgoingChannelMessage:
+    return OutgoingChannelMessage(to_address="+5491159876543", text="Estimado Ana, su pedido salió hoy.")
+
+
+def failure_at_the_deadline(send: Any) -> DeliveryFailed:
+    """``send``'s failure, checked to have come when its deadline was up, not later."""
+    started = time.monotonic()
+    with pytest.raises(DeliveryFailed) as failed:
+        send()
+    took = time.monotonic() - started
+    assert BOUND * 0.9 <= took < BOUND + LATE, f"the send took {took:.2f} s"
+    return failed.value
+
+
+# --- SMTP ------------------------------------------------------------------------------------------
+
+
+def test_an_smtp_host_whose_dns_hangs_fails_the_send_at_its_deadline_and_one_answering_in_time_connects(
+    company_dns: CompanyDns, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an account whose SMTP host's DNS never answers; an attempt's 30 s made 1 s
+    from chalicelib.channels import smtp
+
+    monkeypatch.setattr(smtp, "ATTEMPT_SECONDS", BOUND)
+    channel = local_smtp_channel(mailbox.port, host=SLOW)
+
+    # When the outbox sends an alert through it
+    failure = failure_at_the_deadline(lambda: channel.send(channel.prepare(alert())))
+
+    # Then the send fails at its deadline as a passing failure (the outbox tries again later),
+    # saying why, as for a server that did not answer
+    assert failure.message == "timeout: the SMTP server did not finish within 1 s"
+    assert failure.transient is True
+    # And an account whose host's DNS answers within the deadline still sends
+    prompt = local_smtp_channel(mailbox.port, host=PROMPT)
+    prompt.send(prompt.prepare(alert()))
+    prompt.close()
+    assert [m["Subject"] for m in mailbox.wait_for(1)] == ["Su envío CDS-1 está en camino"]
+
+
+# --- The SMS gateway ------------------------------------------------------------------------------
+
+
+def test_a_gateway_whose_dns_hangs_fails_the_send_when_its_timeout_is_up_and_one_answering_in_time_sends(
+    company_dns: CompanyDns,
+) -> None:
+    with AndroidGateway() as phone:
+        port = phone.server.server_address[1]
+        # Given a company's gateway whose host's DNS never answers, with a timeout of 1 s
+        sender = HttpGatewaySender(f"http://{SLOW}:{port}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=BOUND)
+
+        # When an SMS is sent, Then it fails when the timeout is up, as a passing failure
+        failure = failure_at_the_deadline(lambda: sender.send(an_sms()))
+        assert failure.message == "timeout: the SMS gateway did not answer within 1 s"
+        assert failure.transient is True
+        assert phone.requests == []
+
+        # And a gateway whose DNS answers within the timeout gets the SMS
+        prompt = HttpGatewaySender(f"http://{PROMPT}:{port}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=BOUND)
+        message_id = prompt.send(an_sms())
+        assert list(phone.messages) == [message_id]
+
+
+# --- IMAP mailboxes -------------------------------------------------------------------------------
+
+
+def test_a_mailbox_whose_servers_dns_hangs_gets_the_connection_test_a_timeout_within_its_deadline(
+    api: Client,
+    tenant: Tenant,
+    imap_server: Dovecot,
+    company_dns: CompanyDns,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given two mailboxes on the same working server: one named by a host whose DNS answers
+    # in 0.3 s, the other by one whose DNS answered when it was added and then stopped; the
+    # connection test's 20 s made 1 s
+    from chalicelib.records.mailboxes import accounts
+
+    monkeypatch.setattr(accounts, "TEST_SECONDS", BOUND)
+    admin = tenant.admin_headers()
+    company_dns.hanging.discard(SLOW)
+    company_dns.answering[SLOW] = 0
+    slow = add_mailbox(api, admin, imap_server, "oficina@estudio.example", host=SLOW, folders=["INBOX"])
+    company_dns.hanging.add(SLOW)
+    prompt = add_mailbox(api, admin, imap_server, "ana@estudio.example", host=PROMPT, folders=["INBOX"])
+
+    # When the first is tested
+    started = time.monotonic()
+    response = api.http.post(f"/mailboxes/{slow['mailbox_id']}/test", headers=admin)
+
+    # Then the answer says it timed out, soon after the deadline (never API Gateway's 504)
+    assert time.monotonic() - started < BOUND + LATE
+    assert response.status_code == 200
+    assert body(response) == {
+        "ok": False,
+        "answer": "timeout: the IMAP server did not finish within 1 s",
+        "folders": {},
+    }
+    # And the second connects, logs in and opens its folder
+    tested = body(api.http.post(f"/mailboxes/{prompt['mailbox_id']}/test", headers=admin))
+    assert tested["ok"] is True and tested["folders"] == {"INBOX": 0}
+
+
+def test_saving_a_mailbox_whose_servers_dns_hangs_answers_in_time_and_keeps_the_name(
+    api: Client, tenant: Tenant, company_dns: CompanyDns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a server name whose DNS never answers; saving's lookup bound (20 s) made 1 s
+    monkeypatch.setattr(destinations, "SAVE_LOOKUP_SECONDS", BOUND)
+    settings = {"host": SLOW, "port": 993, "encryption": "tls", "username": "ana@estudio.example"}
+
+    # When a staff user adds a mailbox on it
+    started = time.monotonic()
+    response = api.http.post("/mailboxes", headers=tenant.admin_headers(), body=json.dumps(settings))
+
+    # Then it is saved soon after the bound, as a name that does not resolve yet would be (it is
+    # looked up again, within its deadline, on every connection)
+    assert time.monotonic() - started < BOUND + LATE
+    assert response.status_code == 201, response.body
+    assert body(response)["host"] == SLOW
+
+
+# --- The lookups themselves -----------------------------------------------------------------------
+
+
+def test_a_flood_of_hanging_lookups_takes_a_few_threads_and_none_after_the_dns_answers(
+    company_dns: CompanyDns, mailbox: MailCatcher
+) -> None:
+    # Given three times as many connections at once as there are lookup threads, each to the host
+    # whose DNS never answers, each with 0.5 s
+    failures: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            destinations.connect_checked(SLOW, 25, 0.5)
+        except OSError as exc:
+            failures.append(exc)
+
+    callers = [threading.Thread(target=connect) for _ in range(3 * destinations.LOOKUP_THREADS)]
+    started = time.monotonic()
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=GIVE_UP)
+
+    # Then each fails in time, as a connection that did not answer would
+    assert time.monotonic() - started < 0.5 + LATE
+    assert len(failures) == len(callers)
+    assert all(isinstance(f, TimeoutError) for f in failures)
+    # And the lookups still hanging hold no more threads than the bound
+    lookups = [t for t in threading.enumerate() if t.name == "pregon-lookups"]
+    assert 0 < len(lookups) <= destinations.LOOKUP_THREADS
+    # And once the DNS gives up on them, a name that answers connects again
+    company_dns.released.set()
+    with destinations.connect_checked(PROMPT, mailbox.port, 2.0) as sock:
+        assert sock.recv(1024).startswith(b"220 ")
