@@ -9,6 +9,8 @@ answers. So every destination is resolved, and each address it resolves to must 
     host_problem("10.0.0.5", 25)                            # "10.0.0.5 is a private address; ..."
     connect_checked("smtp.gmail.com", 587, timeout=20)      # a socket to the address that was checked
     connect_checked("smtp.gmail.com", 587, Deadline(20))    # the same: its lookup and addresses within 20 s
+    with http_exchange("https", "api.sms-gate.app", 443, Deadline(15)) as connection:
+        ...                                                 # one HTTP request, all of it within 15 s
 
 * Refused: loopback, private (RFC 1918, unique-local, site-local), link-local, shared (100.64/10),
   multicast, reserved, unspecified and every other non-global address, also inside IPv4-mapped and
@@ -27,15 +29,20 @@ answers. So every destination is resolved, and each address it resolves to must 
 
 from __future__ import annotations
 
+import http.client
+import io
 import ipaddress
 import queue
 import re
 import socket
+import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from chalicelib.channels.base import ANSWER_WITHIN_SECONDS
-from chalicelib.channels.deadlines import Deadline
+from chalicelib.channels.deadlines import Deadline, DeadlineReader, send_all
 
 # RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens.
 _HOST_NAME = re.compile(
@@ -225,3 +232,52 @@ def connect_checked(host: str, port: int, timeout: float | Deadline | None) -> s
             last = exc
     assert last is not None
     raise last
+
+
+@contextmanager
+def http_exchange(
+    scheme: str, host: str, port: int, deadline: Deadline
+) -> Iterator[http.client.HTTPConnection]:
+    """An ``http.client`` connection to a checked address of ``host`` (HTTPS verifying the
+    certificate against the host name) in which everything ends by ``deadline`` together: the
+    lookup, connecting, the TLS handshake, writing the request and reading its status line, headers
+    and body. No proxy, no redirect followed; the socket is closed on leaving, and the connection
+    opens no other."""
+    sock = connect_checked(host, port, deadline)
+    try:
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            tls = ssl.create_default_context()
+            sock.settimeout(deadline.next_wait())  # the whole handshake waits at most this long
+            sock = tls.wrap_socket(sock, server_hostname=host)
+            connection = http.client.HTTPSConnection(host, port, context=tls)
+        else:
+            connection = http.client.HTTPConnection(host, port)
+        connection.sock = _DeadlineSocket(sock, deadline)
+        connection.auto_open = 0
+        yield connection
+    finally:
+        sock.close()
+
+
+class _DeadlineSocket:
+    """The socket ``http.client`` is given: it writes with ``sendall`` and reads the answer through
+    ``makefile``, and here each write and each read waits at most what is left of ``deadline``
+    (a server trickling a byte every few seconds trips no socket timeout, but runs out of this).
+
+    ``http.client`` closes its socket as soon as the headers say the server will close, and reads
+    the body after; so ``close`` leaves the socket open, for ``http_exchange`` to close at the end.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def sendall(self, data: bytes) -> None:
+        send_all(self._sock, data, self._deadline)
+
+    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
+        return io.BufferedReader(DeadlineReader(self._sock, self._deadline))
+
+    def close(self) -> None:
+        return None

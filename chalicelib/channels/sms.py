@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import base64
 import http.client
-import io
 import json
-import socket
 import ssl
 import urllib.parse
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 from chalicelib.channels.base import SEND_SECONDS, Channel, OutgoingChannelMessage, SentAsIs
-from chalicelib.channels.deadlines import Deadline, DeadlineReader, send_all
-from chalicelib.channels.destinations import DestinationRefused, connect_checked
+from chalicelib.channels.deadlines import Deadline
+from chalicelib.channels.destinations import DestinationRefused, http_exchange
 from chalicelib.core.errors import DeliveryFailed, ValidationFailed
 
 SMS_TYPES = ("Transactional", "Promotional")
@@ -163,7 +160,7 @@ class HttpGatewaySender(SentAsIs):
         target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
         deadline = Deadline(self.timeout)
         try:
-            with _connection(parsed.scheme, host, port, deadline) as connection:
+            with http_exchange(parsed.scheme, host, port, deadline) as connection:
                 connection.request(method, target or "/", body=data, headers=headers)
                 response = connection.getresponse()
                 body = response.read(_MAX_BODY_BYTES + 1)
@@ -198,54 +195,6 @@ class HttpGatewaySender(SentAsIs):
             raise DeliveryFailed(
                 f"HTTP {_status_line(status)}: the SMS gateway's answer is not JSON"
             ) from exc
-
-
-@contextmanager
-def _connection(
-    scheme: str, host: str, port: int, deadline: Deadline
-) -> Iterator[http.client.HTTPConnection]:
-    """An ``http.client`` connection to a checked address of ``host`` (HTTPS verifying the
-    certificate against the host name) in which everything ends by ``deadline`` together:
-    connecting, the TLS handshake, writing the request and reading its status line, headers and
-    body. The socket is closed on leaving, and the connection opens no other."""
-    sock = connect_checked(host, port, deadline)
-    try:
-        connection: http.client.HTTPConnection
-        if scheme == "https":
-            tls = ssl.create_default_context()
-            sock.settimeout(deadline.left())  # the whole handshake waits at most this long
-            sock = tls.wrap_socket(sock, server_hostname=host)
-            connection = http.client.HTTPSConnection(host, port, context=tls)
-        else:
-            connection = http.client.HTTPConnection(host, port)
-        connection.sock = _DeadlineSocket(sock, deadline)
-        connection.auto_open = 0
-        yield connection
-    finally:
-        sock.close()
-
-
-class _DeadlineSocket:
-    """The socket ``http.client`` is given: it writes with ``sendall`` and reads the answer through
-    ``makefile``, and here each write and each read waits at most what is left of ``deadline``
-    (a gateway trickling a byte every few seconds trips no socket timeout, but runs out of this).
-
-    ``http.client`` closes its socket as soon as the headers say the server will close, and reads
-    the body after; so ``close`` leaves the socket open, for ``_connection`` to close at the end.
-    """
-
-    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
-        self._sock = sock
-        self._deadline = deadline
-
-    def sendall(self, data: bytes) -> None:
-        send_all(self._sock, data, self._deadline)
-
-    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
-        return io.BufferedReader(DeadlineReader(self._sock, self._deadline))
-
-    def close(self) -> None:
-        return None
 
 
 def _status_line(status: int) -> str:

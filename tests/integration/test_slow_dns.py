@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import Any
 
 import pytest
@@ -196,7 +197,7 @@ def test_saving_a_mailbox_whose_servers_dns_hangs_answers_in_time_and_keeps_the_
     api: Client, tenant: Tenant, company_dns: CompanyDns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a server name whose DNS never answers; saving's lookup bound (20 s) made 1 s
-    monkeypatch.setattr(destinations, "SAVE_LOOKUP_SECONDS", BOUND)
+    monkeypatch.setattr(destinations, "SAVE_LOOKUP_SECONDS", BOUND, raising=False)
     settings = {"host": SLOW, "port": 993, "encryption": "tls", "username": "ana@estudio.example"}
 
     # When a staff user adds a mailbox on it
@@ -244,3 +245,83 @@ def test_a_flood_of_hanging_lookups_takes_a_few_threads_and_none_after_the_dns_a
     company_dns.released.set()
     with destinations.connect_checked(PROMPT, mailbox.port, 2.0) as sock:
         assert sock.recv(1024).startswith(b"220 ")
+
+
+# --- The sign-in services of OAuth2 mailboxes ------------------------------------------------------
+
+
+class TricklingSignIn:
+    """A token endpoint on a loopback port that reads each request and answers it a byte every
+    0.2 s (each byte well within a socket's timeout), an answer that never ends (until
+    :data:`GIVE_UP`)."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with suppress(OSError):  # closed
+            while True:
+                conn, _ = self._listener.accept()
+                threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn, suppress(OSError):  # the client hung up
+            conn.recv(65536)
+            answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"x" * 1000
+            until = time.monotonic() + GIVE_UP
+            for byte in answer:
+                if self._stop.wait(0.2) or time.monotonic() > until:
+                    return
+                conn.sendall(bytes([byte]))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()
+
+
+@pytest.mark.parametrize("slow", ["trickling answer", "DNS that hangs"])
+def test_a_sign_in_service_that_answers_slowly_gets_the_connection_test_a_timeout_within_its_deadline(
+    api: Client,
+    tenant: Tenant,
+    company_dns: CompanyDns,
+    monkeypatch: pytest.MonkeyPatch,
+    slow: str,
+) -> None:
+    # Given a Microsoft 365 mailbox, and Microsoft's sign-in service trickling its token's answer
+    # a byte at a time (or named by a host whose DNS never answers); the test's 20 s made 1 s
+    from chalicelib.records.mailboxes import accounts
+
+    monkeypatch.setattr(accounts, "TEST_SECONDS", BOUND)
+    sign_in = TricklingSignIn()
+    monkeypatch.setenv(
+        "PREGON_MICROSOFT_LOGIN_URL", sign_in.url if slow == "trickling answer" else f"https://{SLOW}"
+    )
+    admin = tenant.admin_headers()
+    settings = {
+        "auth": "microsoft365",
+        "tenant_id": "7d1c3a52-9b0e-4f3e-8a41-2c6f0b9e5d17",
+        "client_id": "3f6e9a10-84c2-4b7d-9e05-a1b2c3d4e5f6",
+        "username": "ana@estudio.example",
+        "folders": ["INBOX"],
+    }
+    mailbox_id = body(api.http.post("/mailboxes", headers=admin, body=json.dumps(settings)))["mailbox_id"]
+    secret = json.dumps({"client_secret": "Qx8~estudio.app-secret_Zr41vKq"})
+    assert (
+        api.http.put(f"/mailboxes/{mailbox_id}/client-secret", headers=admin, body=secret).status_code == 204
+    )
+
+    # When the mailbox is tested
+    started = time.monotonic()
+    response = api.http.post(f"/mailboxes/{mailbox_id}/test", headers=admin)
+    sign_in.close()
+
+    # Then the answer says the sign-in service did not answer in time, soon after the deadline
+    assert time.monotonic() - started < BOUND + LATE
+    assert body(response) == {
+        "ok": False,
+        "answer": "Microsoft sign-in did not answer within 1 s",
+        "folders": {},
+    }

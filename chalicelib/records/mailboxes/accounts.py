@@ -458,7 +458,7 @@ def open_session(mailbox: Mailbox, deadline: Deadline) -> Iterator[Session]:
         if not mailbox.tenant_id or not mailbox.client_id:
             raise ImapFailed("the mailbox has no tenant_id or client_id")
         token = microsoft.access_token(
-            mailbox.tenant_id, mailbox.client_id, client_secret_of(mailbox), deadline.next_wait()
+            mailbox.tenant_id, mailbox.client_id, client_secret_of(mailbox), deadline
         )
         with session(microsoft.imap_server(), BearerToken(mailbox.username, token), deadline) as imap:
             yield imap
@@ -467,7 +467,7 @@ def open_session(mailbox: Mailbox, deadline: Deadline) -> Iterator[Session]:
         if not mailbox.service_account:
             raise ImapFailed(_SERVICE_ACCOUNT_KEY.missing)
         key = service_account_key_of(mailbox)
-        token = google.access_token(mailbox.service_account, key, mailbox.username, deadline.next_wait())
+        token = google.access_token(mailbox.service_account, key, mailbox.username, deadline)
         with session(google.imap_server(), BearerToken(mailbox.username, token), deadline) as imap:
             yield imap
         return

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 
+from chalicelib.channels.deadlines import Deadline
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.settings import google_imap_url, google_token_url
 from chalicelib.records.mailboxes import oauth
@@ -89,7 +90,7 @@ def assertion(client_email: str, private_key: str, username: str, audience: str,
     return jwt.encode(claims, private_key, algorithm="RS256")
 
 
-def access_token(client_email: str, private_key: str, username: str, timeout: float) -> str:
+def access_token(client_email: str, private_key: str, username: str, deadline: Deadline) -> str:
     """An access token to read ``username``'s mailbox (the JWT-bearer grant); ``ImapFailed``
     with Google's answer and what it means (``unauthorized_client: ...; the Workspace admin has
     not given ... domain-wide delegation``) when refused."""
@@ -102,7 +103,7 @@ def access_token(client_email: str, private_key: str, username: str, timeout: fl
         "assertion": assertion(client_email, private_key, username, url, time.time()),
     }
     try:
-        return oauth.request_token(url, form, "Google sign-in", timeout)
+        return oauth.request_token(url, form, "Google sign-in", deadline)
     except ImapFailed as exc:
         refusal = str(exc)
         for code, hint in _HINTS.items():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+from chalicelib.channels.deadlines import Deadline
 from chalicelib.core.settings import microsoft_imap_url, microsoft_login_url
 from chalicelib.records.mailboxes import oauth
 from chalicelib.records.mailboxes.imap import ImapFailed, Server
@@ -46,7 +47,7 @@ def token_url(tenant_id: str) -> str:
     return f"{base}/{urllib.parse.quote(tenant_id, safe='')}/oauth2/v2.0/token"
 
 
-def access_token(tenant_id: str, client_id: str, client_secret: str, timeout: float) -> str:
+def access_token(tenant_id: str, client_id: str, client_secret: str, deadline: Deadline) -> str:
     """An app-only access token for Exchange Online (client-credentials grant); ``ImapFailed``
     naming the sign-in service's answer (``invalid_client: AADSTS7000215: ...``) when refused."""
     if not is_tenant_id(tenant_id) or not is_guid(client_id):  # checked when saved; never sent otherwise
@@ -57,4 +58,4 @@ def access_token(tenant_id: str, client_id: str, client_secret: str, timeout: fl
         "client_secret": client_secret,
         "scope": SCOPE,
     }
-    return oauth.request_token(token_url(tenant_id), form, "Microsoft sign-in", timeout)
+    return oauth.request_token(token_url(tenant_id), form, "Microsoft sign-in", deadline)

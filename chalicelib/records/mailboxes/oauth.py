@@ -6,15 +6,17 @@ a refusal is the provider's own ``error: error_description`` (it never repeats t
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 
+from chalicelib.channels.deadlines import Deadline, SendTimedOut
+from chalicelib.channels.destinations import DestinationRefused, http_exchange
 from chalicelib.core.settings import loopback_host, url_setting_problem
 from chalicelib.records.mailboxes.imap import ImapFailed, Server
 
 _MAX_TEXT = 300
+_MAX_ANSWER_BYTES = 64 * 1024  # a token answer is a few kB
 
 
 def imap_server(url: str, setting: str) -> Server:
@@ -38,24 +40,33 @@ def checked_url(url: str, setting: str) -> str:
     return url
 
 
-def request_token(url: str, form: dict[str, str], service: str, timeout: float) -> str:
-    """POST ``form`` to the token endpoint ``url`` (a checked deployment setting); the access
-    token, or ``ImapFailed`` naming ``service`` and its answer (``<service> refused: invalid_client:
-    ...``, ``<service> did not answer: ...``)."""
-    request = urllib.request.Request(  # noqa: S310 - a deployment setting's https:// URL, checked
-        url,
-        data=urllib.parse.urlencode(form).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-        method="POST",
-    )
+def request_token(url: str, form: dict[str, str], service: str, deadline: Deadline) -> str:
+    """POST ``form`` to the token endpoint ``url`` (a checked deployment setting), all of it (the
+    lookup, connecting, the request and every byte of the answer) within ``deadline``, the
+    mailbox's login's (``channels.destinations.http_exchange``); the access token, or
+    ``ImapFailed`` naming ``service`` and its answer (``<service> refused: invalid_client: ...``,
+    ``<service> did not answer within 20 s``, ``<service> did not answer: ...``)."""
+    parsed = urllib.parse.urlsplit(url)
+    host = parsed.hostname or ""
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    target = (parsed.path or "/") + (f"?{parsed.query}" if parsed.query else "")
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
-            answer = _json(response.read())
-    except urllib.error.HTTPError as exc:
-        raise ImapFailed(f"{service} refused: {_refusal(exc.code, _json(exc.read()))}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ImapFailed(f"{service} did not answer: {reason}"[:_MAX_TEXT]) from None
+        with http_exchange(parsed.scheme, host, port, deadline) as connection:
+            connection.request("POST", target, urllib.parse.urlencode(form).encode(), headers)
+            response = connection.getresponse()
+            raw, status = response.read(_MAX_ANSWER_BYTES + 1), response.status
+    except DestinationRefused as exc:
+        raise ImapFailed(f"{service} did not answer: {exc.reason}"[:_MAX_TEXT]) from None
+    except (http.client.HTTPException, OSError) as exc:
+        if isinstance(exc, SendTimedOut) or deadline.passed():
+            raise ImapFailed(f"{service} did not answer within {deadline.seconds:g} s") from None
+        raise ImapFailed(f"{service} did not answer: {exc}"[:_MAX_TEXT]) from None
+    if len(raw) > _MAX_ANSWER_BYTES:
+        raise ImapFailed(f"{service} answered with more than {_MAX_ANSWER_BYTES // 1024} kB")
+    answer = _json(raw)
+    if not 200 <= status < 300:  # no redirect is followed: the form holds a secret
+        raise ImapFailed(f"{service} refused: {_refusal(status, answer)}")
     token = answer.get("access_token")
     if not isinstance(token, str) or not token:
         raise ImapFailed(f"{service} answered without an access_token")
