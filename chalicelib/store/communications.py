@@ -593,6 +593,51 @@ def back_to_ready(
     return back
 
 
+def give_back(
+    company_id: str, outbox: str, communication_ids: Sequence[str], lease_until: datetime, now: datetime
+) -> list[str]:
+    """A worker that stops before sending messages it holds under ``lease_until`` (a drain's
+    claim, or a hand-off written claimed) makes them claimable at once instead of at the lease's
+    end: queued, in the ready index at ``now``, the lease taken off, their attempts as they are.
+    Each only while it is still unsent and held by exactly that lease (conditional PartiQL
+    ``UPDATE``s, 25 to a request): one recorded since, or taken by another worker after the lease
+    ended, is left alone. Returns the ids given back. Never call it for a message whose send was
+    started: only the lease keeps another worker from sending it too."""
+    channel = outbox.split(":", 1)[0]  # ``email:<area>``, ``sms``, ``push``
+    not_sent = status_index_key(company_id, channel, "queued")
+    assert not_sent is not None
+    table = CommunicationModel.Meta.table_name
+    model = CommunicationModel
+    statements = []
+    for cid in communication_ids:
+        changes: list[tuple[Any, Any]] = [
+            (model.state, "queued"),
+            (model.updated_at, now),
+            (model.not_before, now),
+            (model.ready_outbox, f"{company_id}#{outbox}"),
+            (model.ready_at, f"{stamp(now)}#{cid}"),
+            # under "not sent": a message a hand-off held had no ``by-status`` entry (``_index_keys``)
+            (model.status_key, not_sent),
+        ]
+        sets = " ".join(f'SET "{attribute.attr_name}"=?' for attribute, _ in changes)
+        where = 'WHERE "company_id"=? AND "communication_id"=? AND "state" IN [?, ?] AND "lease_until"=?'
+        statements.append(
+            {
+                "Statement": f'UPDATE "{table}" {sets} REMOVE "{model.lease_until.attr_name}" {where}',
+                "Parameters": [
+                    *(attribute_value(attribute, value) for attribute, value in changes),
+                    {"S": company_id},
+                    {"S": cid},
+                    {"S": "queued"},
+                    {"S": "sending"},
+                    attribute_value(model.lease_until, lease_until),
+                ],
+            }
+        )
+    done = execute_all_or_drop(statements)
+    return [cid for cid, fresh in zip(communication_ids, done, strict=True) if fresh]
+
+
 def recorded_under(
     company_id: str, communication_ids: Sequence[str], lease_until: datetime
 ) -> list[domain.Communication]:
