@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -349,12 +349,15 @@ def drain_outbox(
     fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-claims")
     retry_at: datetime | None = None
     oldest = 0.0
+    unsent: list[tuple[_Batch, list[Communication]]] = []  # claimed, and no send started
+    upcoming: Future[_Batch] | None = None
     try:
         # The next batch is read and claimed on another thread while this one is delivered,
         # so the connection does not wait on DynamoDB between batches.
         upcoming = fetcher.submit(_next_batch, company_id, outbox, setup)
-        while True:
+        while upcoming is not None:
             batch = upcoming.result()
+            upcoming = None
             if batch.stop:
                 report.wake_at, report.reason = batch.wake_at, batch.reason
                 break
@@ -362,11 +365,13 @@ def drain_outbox(
             if not out_of_time:
                 upcoming = fetcher.submit(_next_batch, company_id, outbox, setup)
             # claimed: delivered even when time is up, but no send starts past the grace or
-            # near the lease's end (the rest are left to the lease)
+            # near the lease's end (the rest are given back)
             send_until = batch.now + lease() - send_margin()
-            for message, outgoing in composer.ahead(batch.messages, batch.suppressed):
+            ahead = composer.ahead(batch.messages, batch.suppressed)
+            for index, (message, outgoing) in enumerate(ahead):
                 if time.monotonic() > deadline + DRAIN_GRACE_SECONDS or clock.now() >= send_until:
                     report.more = out_of_time = True
+                    unsent.append((batch, batch.messages[index:]))
                     break
                 waited = (batch.now - (message.not_before or message.created_at)).total_seconds()
                 oldest = max(oldest, waited)
@@ -385,9 +390,49 @@ def drain_outbox(
         finally:
             if setup.channel is not None:
                 setup.channel.close()
+    prefetched = _claimed_ahead(upcoming)
+    if prefetched is not None:
+        unsent.append((prefetched, prefetched.messages))
+    if unsent:
+        _give_back(company_id, outbox, unsent)
     _plan_next(report, retry_at, held)
     _report(report, oldest)
     return report
+
+
+def _claimed_ahead(upcoming: Future[_Batch] | None) -> _Batch | None:
+    """The batch claimed ahead on the other thread that the drain stopped before (None when there
+    is none, or its claim failed: then nothing of it is known to be ours)."""
+    if upcoming is None or upcoming.exception() is not None:
+        return None
+    batch = upcoming.result()
+    return None if batch.stop else batch
+
+
+def _give_back(
+    company_id: str, outbox: str, unsent: Sequence[tuple[_Batch, Sequence[Communication]]]
+) -> None:
+    """A drain that stops (its grace, or the lease's margin) before sending messages it claimed
+    gives them back at once (``store.give_back``), so the next drain, which its settled wake-up
+    and its kick start now, takes them instead of waiting for their lease to end; and gives back
+    the room it reserved for them under the account's rate limit. Should it die in between, what
+    it did not give back goes when its lease ends, as a dead drain's claims do."""
+    now = clock.now()
+    for batch, messages in unsent:
+        by_lease: dict[datetime, list[str]] = {}
+        for message in messages:
+            assert message.lease_until is not None  # claimed
+            by_lease.setdefault(message.lease_until, []).append(message.communication_id)
+        back = sum(
+            len(store.give_back(company_id, outbox, ids, until, now)) for until, ids in by_lease.items()
+        )
+        if batch.grant is not None:
+            # this drain sent none of them: another drain that takes them counts them again
+            outbox_store.release_rate(company_id, outbox, batch.grant, len(messages))
+        logger().info(
+            "outbox drain stopped: messages given back",
+            extra={"company_id": company_id, "outbox": outbox, "count": back, "claimed": len(messages)},
+        )
 
 
 class _Sessions(threading.local):
@@ -588,6 +633,8 @@ def deliver_hand_offs(
     failed = True
     left = False  # some messages are left to the lease (its end, or a rate limit)
     counted = len(messages)  # how many the rate window let through (all, without a limit)
+    grant: outbox_store.RateGrant | None = None
+    stopped_at: int | None = None  # where the lease's margin stopped the sends
     margin = send_margin()
     now = clock.now()
     try:
@@ -595,6 +642,7 @@ def deliver_hand_offs(
             now = clock.now()
             if now >= lease_until - margin:
                 report.more = left = True
+                stopped_at = index
                 break
             if index % BATCH == 0 and setup.limit is not None:  # a limit set after they were written
                 count, hours = setup.limit
@@ -618,18 +666,36 @@ def deliver_hand_offs(
             writer.close()
         finally:
             _release(company_id, outbox, session, failed)
+    given_back: list[str] = []
+    if stopped_at is not None:
+        # Too late to send the rest (a deep queue, a slow server): given back now rather than left
+        # to the lease, with the room reserved for them under a rate limit; a drain takes them.
+        unsent = [m.communication_id for m in messages[stopped_at:]]
+        given_back = store.give_back(company_id, outbox, unsent, lease_until, now)
+        if grant is not None and counted > stopped_at:
+            outbox_store.release_rate(company_id, outbox, grant, counted - stopped_at)
+        if given_back:
+            outbox_store.wake_later(company_id, outbox, now)
+            logger().info(
+                "hand-off too late to send: messages given back",
+                extra={"company_id": company_id, "outbox": outbox, "count": len(given_back)},
+            )
     if recorded:
-        _finish(company_id, outbox, taken, lease_until, writer.written, left)
+        _finish(company_id, outbox, taken, lease_until, writer.written, left, set(given_back))
         if retry_at is not None:
             outbox_store.wake_later(company_id, outbox, retry_at)
         report.wake_at = retry_at
-        _report(report, oldest)
-        return report
-    # The producer announced the lease's end as the outbox's wake-up: now that the hand-off is
-    # recorded, settle it to what still waits (a retry, another hand-off's lease), or clear it.
-    candidates = [t for t in (retry_at, store.earliest_ready(company_id, outbox)) if t]
-    report.wake_at = min(candidates) if candidates else None
-    outbox_store.settle_wakeup(company_id, outbox, stamp(lease_until), report.wake_at)
+    else:
+        # The producer announced the lease's end as the outbox's wake-up: now that the hand-off is
+        # recorded, settle it to what still waits (a retry, another hand-off's lease), or clear it.
+        candidates = [t for t in (retry_at, store.earliest_ready(company_id, outbox)) if t]
+        report.wake_at = min(candidates) if candidates else None
+        outbox_store.settle_wakeup(company_id, outbox, stamp(lease_until), report.wake_at)
+    if given_back:
+        from chalicelib.messaging.outbox import kick_outboxes
+
+        report.wake_at = now
+        kick_outboxes(company_id, {outbox})
     _report(report, oldest)
     return report
 
@@ -641,15 +707,17 @@ def _finish(
     lease_until: datetime,
     written: Sequence[Communication],
     left: bool,
+    given_back: Collection[str] = (),
 ) -> None:
     """Count what each record's messages recorded and forget the record, or keep in it what is
-    left to the lease; a retry is in the ready index, due then. (Should a record have been taken
-    by the recovery meanwhile, it counts instead.) Several records are finished side by side."""
+    left to the lease (not what was given back: a drain takes those now and counts them); a retry
+    is in the ready index, due then. (Should a record have been taken by the recovery meanwhile,
+    it counts instead.) Several records are finished side by side."""
     by_id = {c.communication_id: c for c in written}
 
     def finish(token: str, ids: Sequence[str]) -> None:
         outcomes = [by_id[i] for i in ids if i in by_id]
-        rest = [i for i in ids if i not in by_id] if left else []
+        rest = [i for i in ids if i not in by_id and i not in given_back] if left else []
         outbox_store.finish_handoff(company_id, outbox, token, lease_until, outcomes, rest, clock.now())
 
     if len(taken) == 1:
@@ -689,6 +757,7 @@ class _Batch:
     stop: bool = False
     wake_at: datetime | None = None
     reason: str | None = None
+    grant: outbox_store.RateGrant | None = None  # the room reserved for ``messages``
 
 
 def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
@@ -715,7 +784,7 @@ def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
             outbox_store.release_rate(company_id, outbox, grant, len(ready) - len(owned))
         if owned:
             suppressed = outbox_store.suppressed_among(company_id, [suppression_key(m) for m in owned])
-            return _Batch(now, owned, suppressed)
+            return _Batch(now, owned, suppressed, grant=grant)
         # another drain took all of these: look again
 
 
