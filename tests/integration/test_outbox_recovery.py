@@ -595,6 +595,16 @@ def _schedule(app: Any) -> dict[str, Any]:
         return dict(client.lambda_.invoke("wake_outboxes", event).payload)
 
 
+def _take_one_outbox_message() -> None:
+    """One outbox worker invocation: the first message on the outbox queue (a hand-off), alone."""
+    from app import app
+    from chalicelib.events.outbox import OUTBOX_QUEUE
+    from infrastructure.local.queues import consumers
+
+    [worker] = [c for c in consumers(app) if c.queue == OUTBOX_QUEUE]
+    assert worker.poll_once() == 1
+
+
 @pytest.mark.parametrize("path", ["drain", "handoff"])
 def test_a_server_slow_enough_to_outlast_the_lease_never_gets_an_e_mail_twice(
     tenant: Tenant, mailbox: MailCatcher, clock: Any, monkeypatch: Any, path: str
@@ -618,18 +628,20 @@ def test_a_server_slow_enough_to_outlast_the_lease_never_gets_an_e_mail_twice(
         return provider_id
 
     monkeypatch.setattr(SmtpChannel, "send", slow_send)
-    # When a worker delivers them
+    # When a worker delivers them (and the kick it sends to go on is lost)
     if path == "drain":
         drain_outbox(tenant.company_id, OUTBOX)
-        purge_outbox_queue()  # its kick to go on
     else:
-        deliver_outboxes()
+        _take_one_outbox_message()
+    purge_outbox_queue()
     # Then it started no send within SEND_MARGIN of its lease's end: 6 went, at 0, 40 ... 200 s
-    # (the lease ends at 300 s), and the rest were left to the lease
+    # (the lease ends at 300 s), and it gave the rest back
     cutoff = (LEASE - SEND_MARGIN).total_seconds()
     assert sum(_recipients(mailbox).values()) == len(range(0, int(cutoff), 40)) == 6
-    # And once the lease ends, with the server fast again, the schedule sends the rest
+    # And with the server fast again, the schedule's next tick sends the rest, before the lease ends
     monkeypatch.setattr(SmtpChannel, "send", fast_send)
+    _wake_until_idle(clock, clock.now(), 0)
+    assert sum(_recipients(mailbox).values()) == MESSAGES
     _wake_until_idle(clock, clock.now(), int(LEASE.total_seconds() // 60) + 2)
     # And every client got the e-mail exactly once, each recorded sent once
     assert sorted(_recipients(mailbox).values()) == [1] * MESSAGES
@@ -656,3 +668,164 @@ def test_the_minute_schedule_hands_the_outboxes_it_has_no_time_for_to_the_worker
     # And the workers send every e-mail once
     assert deliver_outboxes()["sent"] == 30
     assert sorted(_recipients(mailbox).values()) == [1] * 30
+
+
+def _limit_tracking_account(api: Client, tenant: Tenant, mailbox: MailCatcher, per_hour: int) -> None:
+    """Staff give the tracking account a rate limit (C2) through the API."""
+    import json
+
+    from tests.steps.tenants import SMTP_USER
+
+    response = api.http.put(
+        "/sender-accounts/tracking",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {
+                "kind": "smtp",
+                "display_name": "Cargas del Sur Avisos",
+                "from_address": "avisos@cargasdelsur.example",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": mailbox.port,
+                "username": SMTP_USER,
+                "rate_limit": {"messages": per_hour, "hours": 1},
+            }
+        ),
+    )
+    assert response.status_code == 200, response.body
+
+
+class _Stopwatch:
+    """The drain's own time (``time.monotonic`` in ``messaging.delivery``), moved by the test: a
+    drain's time and grace run out at the step the test chooses, without waiting for them."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+
+def _drain_time_runs_out_at_send(monkeypatch: Any, number: int) -> None:
+    """The drain's time and its grace are spent while its ``number``-th e-mail is on the wire."""
+    from types import SimpleNamespace
+
+    from chalicelib.channels.smtp import SmtpChannel
+    from chalicelib.core.settings import get_settings
+    from chalicelib.messaging import delivery
+
+    stopwatch = _Stopwatch()
+    monkeypatch.setattr(delivery, "time", SimpleNamespace(monotonic=stopwatch.monotonic))
+    fast_send = SmtpChannel.send
+    sends = 0
+
+    def send(channel: SmtpChannel, message: Any) -> str:
+        nonlocal sends
+        sends += 1
+        if sends == number:
+            stopwatch.seconds += get_settings().drain_seconds + delivery.DRAIN_GRACE_SECONDS + 1
+        return fast_send(channel, message)
+
+    monkeypatch.setattr(SmtpChannel, "send", send)
+
+
+@pytest.mark.parametrize("limit", [None, 50], ids=["no-limit", "50-per-hour"])
+def test_a_drain_stopped_by_its_grace_gives_back_what_it_claimed_and_the_next_drain_sends_it_at_once(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any, monkeypatch: Any, limit: int | None
+) -> None:
+    from chalicelib.messaging.delivery import LEASE, drain_outbox
+
+    # Given an account without a rate limit, or limited to 50 e-mails an hour
+    if limit is not None:
+        _limit_tracking_account(api, tenant, mailbox, limit)
+    # And a job of 50 e-mails queued, their kick lost
+    job_id = _queue_a_job(tenant, 50)
+    purge_outbox_queue()
+    # When a drain claims the first batch of 25 and, ahead, the next 25, and its time and grace
+    # run out while the 10th e-mail is on the wire
+    _drain_time_runs_out_at_send(monkeypatch, 10)
+    first = drain_outbox(tenant.company_id, OUTBOX)
+    assert (first.sent, first.more) == (10, True)
+    # Then the next drain, which its kick starts at once (the clock has not moved), sends the 40
+    # it had claimed and not sent, within the limit: the room it reserved for them was given back
+    assert deliver_outboxes()["sent"] == 40
+    # And every client got the e-mail exactly once, each recorded sent once
+    assert sorted(_recipients(mailbox).values()) == [1] * 50
+    assert _states(tenant) == Counter({"sent": 50})
+    progress = _job_progress(tenant, job_id)
+    assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", 50, 0, 0)
+    # And nothing goes again once their first leases would have ended
+    _wake_until_idle(clock, T0, int(LEASE.total_seconds() // 60) + 2)
+    assert sorted(_recipients(mailbox).values()) == [1] * 50
+
+
+def test_a_hand_off_that_arrives_too_late_to_send_gives_its_messages_back_and_they_go_at_once(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import LEASE, SEND_MARGIN
+
+    # Given a job of 40 e-mails written claimed and handed to the workers by id
+    job_id = _queue_a_job(tenant, MESSAGES, handoff=True)
+    # When the hand-off reaches a worker only 4 minutes later (a deep queue), too late to start a
+    # send under the lease its producer wrote (it ends at 5 minutes; no send within SEND_MARGIN)
+    clock.set_now(T0 + LEASE - SEND_MARGIN + timedelta(seconds=30))
+    totals = deliver_outboxes()
+    # Then the worker gave them back and kicked the outbox, and a drain sent all 40 at once
+    assert totals["sent"] == MESSAGES
+    assert sorted(_recipients(mailbox).values()) == [1] * MESSAGES
+    assert _states(tenant) == Counter({"sent": MESSAGES})
+    # And the job counts each once; the hand-off's record is gone
+    progress = _job_progress(tenant, job_id)
+    assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
+    assert handoff_records(tenant.company_id) == []
+    # And nothing goes again when the lease ends and the schedule looks
+    _wake_until_idle(clock, clock.now(), int(LEASE.total_seconds() // 60) + 2)
+    assert sorted(_recipients(mailbox).values()) == [1] * MESSAGES
+    assert _job_progress(tenant, job_id).sent == MESSAGES
+
+
+def test_a_give_back_that_comes_after_another_drain_took_the_messages_over_changes_nothing(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any, monkeypatch: Any
+) -> None:
+    from chalicelib.channels.smtp import SmtpChannel
+    from chalicelib.messaging.delivery import LEASE, drain_outbox
+    from chalicelib.store import communications
+
+    # Given a job of 40 e-mails queued, their kick lost
+    job_id = _queue_a_job(tenant, MESSAGES)
+    purge_outbox_queue()
+    # And a drain whose time and grace run out while its 10th e-mail is on the wire, and whose
+    # give-back comes late: meanwhile its lease has ended and a second drain has claimed the
+    # messages and is sending them
+    _drain_time_runs_out_at_send(monkeypatch, 10)
+    give_back = communications.give_back
+    counted_send = SmtpChannel.send
+    late: list[list[str]] = []
+    stale: Any = None  # the first drain's give-back, held back
+
+    def second_drain_sends(channel: SmtpChannel, message: Any) -> str:
+        if not late:  # the first drain's give-back arrives while the second holds the messages
+            late.append(give_back(*stale))
+        return counted_send(channel, message)
+
+    def given_back_late(*args: Any) -> list[str]:
+        nonlocal stale
+        if stale is None:
+            stale = args
+            clock.set_now(T0 + LEASE + timedelta(seconds=1))
+            monkeypatch.setattr(SmtpChannel, "send", second_drain_sends)
+            drain_outbox(tenant.company_id, OUTBOX)
+        return give_back(*args)
+
+    monkeypatch.setattr(communications, "give_back", given_back_late)
+    # When the first drain stops
+    first = drain_outbox(tenant.company_id, OUTBOX)
+    assert first.sent == 10
+    # Then its give-back, under a lease that is no longer the messages', gave nothing back
+    assert late == [[]]
+    # And once the schedule has run for a lease, every client got the e-mail exactly once, each
+    # recorded sent once, and the job counts each once
+    _wake_until_idle(clock, clock.now(), int(LEASE.total_seconds() // 60) + 2)
+    assert sorted(_recipients(mailbox).values()) == [1] * MESSAGES
+    assert _states(tenant) == Counter({"sent": MESSAGES})
+    progress = _job_progress(tenant, job_id)
+    assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
