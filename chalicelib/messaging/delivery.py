@@ -13,7 +13,9 @@ A drain (one ``on_sqs_message`` invocation, or a wake-up) works on one outbox:
    own text.
 
 Outcomes are written by a background writer 25 at a time, so the connection never waits on
-DynamoDB. A drain that runs out of time kicks its outbox again instead of running on.
+DynamoDB. A drain that runs out of time kicks its outbox again instead of running on, and gives
+back what it claimed and did not start sending (the batch claimed ahead, the rest of its batch),
+so the next drain takes it at once rather than when its lease ends.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ BATCH = 25
 LEASE = timedelta(minutes=5)  # the default of PREGON_OUTBOX_LEASE_SECONDS
 # No send starts this late in its claim on the message: one send takes at most SEND_SECONDS
 # (``channels.base``), so it ends before the lease does and no other worker can own the message
-# meanwhile. What is not sent by then is left to the lease (a drain claims it after).
+# meanwhile. What is not sent by then is given back (``store.give_back``), claimable at once.
 SEND_MARGIN = timedelta(seconds=SEND_SECONDS + 30)
 # A drain stops claiming when its time (``PREGON_DRAIN_SECONDS``) is up and delivers what it
 # claimed; it starts no send later than this after it, whatever the lease. So the function's
@@ -541,8 +543,10 @@ def deliver_handed_off(
 
     Exactly once: the producer's write is the claim (no drain sees the messages before the lease
     ends); of the SQS deliveries of one hand-off only the first takes its token (one conditional
-    put); no send starts within ``SEND_MARGIN`` of the lease's end; outcomes are recorded only
-    while the lease is still this one (``record_outcomes``' condition). A later delivery of the
+    put); no send starts within ``SEND_MARGIN`` of the lease's end (what is left then, all of a
+    hand-off delivered that late, is given back and the outbox kicked, so a drain sends it at
+    once); outcomes are recorded only while the lease is still this one (``record_outcomes``'
+    condition). A later delivery of the
     same hand-off (SQS is at-least-once; or this worker died) sends nothing while the lease holds
     and, once it ended, drains the outbox the usual way (claims). The safety net if no worker
     ever comes is, for a ``recorded`` hand-off, its record (the minute schedule puts what it
