@@ -783,6 +783,32 @@ def test_a_hand_off_that_arrives_too_late_to_send_gives_its_messages_back_and_th
     assert _job_progress(tenant, job_id).sent == MESSAGES
 
 
+def test_a_sweeps_gathered_hand_offs_that_arrive_too_late_give_every_alert_back_to_go_once(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import LEASE, SEND_MARGIN
+    from chalicelib.producers.tracking.sweep import sweep_company
+
+    # Given 70 followed parcels whose alerts the sweep wrote claimed in three claims, each with
+    # its hand-off record, handed to the workers in two SQS messages (one of them gathered)
+    followers = followed_parcels(api, tenant, 70, "z")
+    assert sweep_company(tenant.company_id).queued == 70
+    assert sorted(len(b["handoffs"]) for b in outbox_queue_bodies()) == [1, 2]
+    # When the workers get them only 4 minutes later, too late to start a send under the lease
+    clock.set_now(T0 + LEASE - SEND_MARGIN + timedelta(seconds=30))
+    assert deliver_outboxes()["sent"] == 70
+    # Then every follower got the alert at once, exactly once, recorded sent and counted once
+    assert sorted(_recipients(mailbox).items()) == [(f, 1) for f in followers]
+    assert _states(tenant) == Counter({"sent": 70})
+    monitor = alerts_monitor(api, tenant)
+    assert (monitor["sent_count"], monitor["failed_count"]) == (70, 0)
+    # And no record is left, and the schedule sends nothing again once the lease has ended
+    assert handoff_records(tenant.company_id) == []
+    _wake_until_idle(clock, clock.now(), int(LEASE.total_seconds() // 60) + 2)
+    assert sorted(_recipients(mailbox).values()) == [1] * 70
+    assert alerts_monitor(api, tenant)["sent_count"] == 70
+
+
 def test_a_give_back_that_comes_after_another_drain_took_the_messages_over_changes_nothing(
     tenant: Tenant, mailbox: MailCatcher, clock: Any, monkeypatch: Any
 ) -> None:
