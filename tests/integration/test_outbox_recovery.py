@@ -648,6 +648,37 @@ def test_a_server_slow_enough_to_outlast_the_lease_never_gets_an_e_mail_twice(
     assert _states(tenant) == Counter({"sent": MESSAGES})
 
 
+def test_a_hand_off_a_slow_server_stops_gives_back_the_rate_limit_room_it_reserved_for_the_rest(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any, monkeypatch: Any
+) -> None:
+    from chalicelib.channels.smtp import SmtpChannel
+
+    # Given a job of 40 e-mails handed to the workers by id, and then a limit of 40 an hour put
+    # on the account (the worker reserves room for them 25 at a time)
+    _queue_a_job(tenant, MESSAGES, handoff=True)
+    _limit_tracking_account(api, tenant, mailbox, MESSAGES)
+    # And an SMTP server that takes 40 s over each e-mail
+    fast_send = SmtpChannel.send
+
+    def slow_send(channel: SmtpChannel, message: Any) -> str:
+        provider_id = fast_send(channel, message)
+        clock.set_now(clock.now() + timedelta(seconds=40))
+        return provider_id
+
+    monkeypatch.setattr(SmtpChannel, "send", slow_send)
+    # When the worker takes the hand-off, sends 6 and stops short of its lease's end (its kick
+    # to go on lost)
+    _take_one_outbox_message()
+    purge_outbox_queue()
+    assert sum(_recipients(mailbox).values()) == 6
+    # Then, with the server fast again, the schedule's next tick sends the other 34 within the
+    # limit: the room reserved for the 19 of the first 25 it did not send was given back
+    monkeypatch.setattr(SmtpChannel, "send", fast_send)
+    _wake_until_idle(clock, clock.now(), 0)
+    assert sorted(_recipients(mailbox).values()) == [1] * MESSAGES
+    assert _states(tenant) == Counter({"sent": MESSAGES})
+
+
 def test_the_minute_schedule_hands_the_outboxes_it_has_no_time_for_to_the_workers(
     tenant: Tenant, mailbox: MailCatcher, clock: Any, monkeypatch: Any
 ) -> None:
