@@ -421,12 +421,12 @@ def _give_back(
     it did not give back goes when its lease ends, as a dead drain's claims do."""
     now = clock.now()
     for batch, messages in unsent:
-        by_lease: dict[datetime, list[str]] = {}
+        by_lease: dict[datetime, list[Communication]] = {}
         for message in messages:
             assert message.lease_until is not None  # claimed
-            by_lease.setdefault(message.lease_until, []).append(message.communication_id)
+            by_lease.setdefault(message.lease_until, []).append(message)
         back = sum(
-            len(store.give_back(company_id, outbox, ids, until, now)) for until, ids in by_lease.items()
+            len(store.give_back(company_id, outbox, held, until, now)) for until, held in by_lease.items()
         )
         if batch.grant is not None:
             # this drain sent none of them: another drain that takes them counts them again
@@ -674,8 +674,7 @@ def deliver_hand_offs(
     if stopped_at is not None:
         # Too late to send the rest (a deep queue, a slow server): given back now rather than left
         # to the lease, with the room reserved for them under a rate limit; a drain takes them.
-        unsent = [m.communication_id for m in messages[stopped_at:]]
-        given_back = store.give_back(company_id, outbox, unsent, lease_until, now)
+        given_back = store.give_back(company_id, outbox, messages[stopped_at:], lease_until, now)
         if grant is not None and counted > stopped_at:
             outbox_store.release_rate(company_id, outbox, grant, counted - stopped_at)
         if given_back:

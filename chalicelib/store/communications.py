@@ -594,24 +594,32 @@ def back_to_ready(
 
 
 def give_back(
-    company_id: str, outbox: str, communication_ids: Sequence[str], lease_until: datetime, now: datetime
+    company_id: str,
+    outbox: str,
+    messages: Sequence[domain.Communication],
+    lease_until: datetime,
+    now: datetime,
 ) -> list[str]:
     """A worker that stops before sending messages it holds under ``lease_until`` (a drain's
     claim, or a hand-off written claimed) makes them claimable at once instead of at the lease's
-    end: queued, in the ready index at ``now``, the lease taken off, their attempts as they are.
-    Each only while it is still unsent and held by exactly that lease (conditional PartiQL
-    ``UPDATE``s, 25 to a request): one recorded since, or taken by another worker after the lease
-    ended, is left alone. Returns the ids given back. Never call it for a message whose send was
-    started: only the lease keeps another worker from sending it too."""
+    end: queued, in the ready index at ``now``, the lease taken off, and the attempt its claim
+    counted taken back (nothing was tried: the claim that sends it counts it again). Each only
+    while it is still unsent and held by exactly that lease (conditional PartiQL ``UPDATE``s, 25
+    to a request), so its attempts are still the ones ``messages`` hold: one recorded since, or
+    taken by another worker after the lease ended, is left alone. Returns the ids given back.
+    Never call it for a message whose send was started: only the lease keeps another worker from
+    sending it too."""
     channel = outbox.split(":", 1)[0]  # ``email:<area>``, ``sms``, ``push``
     not_sent = status_index_key(company_id, channel, "queued")
     assert not_sent is not None
     table = CommunicationModel.Meta.table_name
     model = CommunicationModel
     statements = []
-    for cid in communication_ids:
+    for message in messages:
+        cid = message.communication_id
         changes: list[tuple[Any, Any]] = [
             (model.state, "queued"),
+            (model.attempts, max(message.attempts - 1, 0)),
             (model.updated_at, now),
             (model.not_before, now),
             (model.ready_outbox, f"{company_id}#{outbox}"),
@@ -635,7 +643,7 @@ def give_back(
             }
         )
     done = execute_all_or_drop(statements)
-    return [cid for cid, fresh in zip(communication_ids, done, strict=True) if fresh]
+    return [m.communication_id for m, fresh in zip(messages, done, strict=True) if fresh]
 
 
 def recorded_under(

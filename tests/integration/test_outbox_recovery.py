@@ -126,13 +126,22 @@ def _recipients(mailbox: MailCatcher) -> Counter[str]:
 
 
 def _states(tenant: Tenant) -> Counter[str]:
+    return Counter(c.state for c in _history(tenant))
+
+
+def _attempts(tenant: Tenant) -> Counter[int]:
+    """How many attempts the history shows for the e-mails (``GET /history/email/{id}``)."""
+    return Counter(c.attempts for c in _history(tenant))
+
+
+def _history(tenant: Tenant) -> list[Any]:
     from chalicelib.store.communications import history_page
 
-    found: Counter[str] = Counter()
+    found: list[Any] = []
     cursor = None
     while True:
         page = history_page(tenant.company_id, "email", limit=100, cursor=cursor)
-        found.update(c.state for c in page.items)
+        found += page.items
         cursor = page.cursor
         if not cursor:
             return found
@@ -779,9 +788,11 @@ def test_a_drain_stopped_by_its_grace_gives_back_what_it_claimed_and_the_next_dr
     # Then the next drain, which its kick starts at once (the clock has not moved), sends the 40
     # it had claimed and not sent, within the limit: the room it reserved for them was given back
     assert deliver_outboxes()["sent"] == 40
-    # And every client got the e-mail exactly once, each recorded sent once
+    # And every client got the e-mail exactly once, each recorded sent once, at its first
+    # attempt: a message given back was never tried, so the give-back took its claim's count back
     assert sorted(_recipients(mailbox).values()) == [1] * 50
     assert _states(tenant) == Counter({"sent": 50})
+    assert _attempts(tenant) == Counter({1: 50})
     progress = _job_progress(tenant, job_id)
     assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", 50, 0, 0)
     # And nothing goes again once their first leases would have ended
@@ -800,10 +811,12 @@ def test_a_hand_off_that_arrives_too_late_to_send_gives_its_messages_back_and_th
     # send under the lease its producer wrote (it ends at 5 minutes; no send within SEND_MARGIN)
     clock.set_now(T0 + LEASE - SEND_MARGIN + timedelta(seconds=30))
     totals = deliver_outboxes()
-    # Then the worker gave them back and kicked the outbox, and a drain sent all 40 at once
+    # Then the worker gave them back and kicked the outbox, and a drain sent all 40 at once,
+    # each at its first attempt (the hand-off tried none of them)
     assert totals["sent"] == MESSAGES
     assert sorted(_recipients(mailbox).values()) == [1] * MESSAGES
     assert _states(tenant) == Counter({"sent": MESSAGES})
+    assert _attempts(tenant) == Counter({1: MESSAGES})
     # And the job counts each once; the hand-off's record is gone
     progress = _job_progress(tenant, job_id)
     assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
