@@ -14,31 +14,9 @@ from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.hostile_mail import company_files
 from tests.steps.mail import recipients
-from tests.steps.outbox import deliver_outboxes, raw_items
+from tests.steps.outbox import deliver_outboxes, limit_tracking_account, raw_items
 from tests.steps.tenants import SMTP_USER, Tenant
 from tests.steps.tracking import T0
-
-
-def _limit_tracking_account(
-    api: Client, tenant: Tenant, mailbox: MailCatcher, messages: int, hours: int
-) -> None:
-    response = api.http.put(
-        "/sender-accounts/tracking",
-        headers=tenant.admin_headers(),
-        body=json.dumps(
-            {
-                "kind": "smtp",
-                "display_name": "Cargas del Sur Avisos",
-                "from_address": "avisos@cargasdelsur.example",
-                "smtp_host": "127.0.0.1",
-                "smtp_port": mailbox.port,
-                "username": SMTP_USER,
-                "rate_limit": {"messages": messages, "hours": hours},
-            }
-        ),
-    )
-    assert response.status_code == 200, response.body
-    assert body(response)["rate_limit"] == {"messages": messages, "hours": hours}
 
 
 def _messages(count: int, prefix: str = "c") -> list[Any]:
@@ -65,7 +43,7 @@ def test_a_rate_limit_of_5_per_hour_sends_12_messages_over_three_windows_oldest_
     from chalicelib.messaging.outbox import enqueue
 
     # Given an account limited to 5 messages per hour, and 12 messages queued at 12:00
-    _limit_tracking_account(api, tenant, mailbox, messages=5, hours=1)
+    limit_tracking_account(api, tenant, mailbox, messages=5, hours=1)
     clock.set_now(T0)
     enqueue(tenant.company_id, _messages(12))
     # When the outbox worker runs now
@@ -97,7 +75,7 @@ def test_a_rate_limit_holds_over_any_window_not_per_clock_hour(
     from chalicelib.messaging.outbox import enqueue
 
     # Given an account limited to 3 messages per hour, and 3 messages sent at 12:59:30
-    _limit_tracking_account(api, tenant, mailbox, messages=3, hours=1)
+    limit_tracking_account(api, tenant, mailbox, messages=3, hours=1)
     clock.set_now(T0 + timedelta(minutes=59, seconds=30))
     enqueue(tenant.company_id, _messages(3, prefix="a"))
     assert deliver_outboxes()["sent"] == 3
@@ -121,7 +99,7 @@ def test_two_workers_on_a_rate_limited_outbox_never_overshoot_the_limit(
     from chalicelib.messaging.outbox import enqueue
 
     # Given 20 messages for an account limited to 7 per hour
-    _limit_tracking_account(api, tenant, mailbox, messages=7, hours=1)
+    limit_tracking_account(api, tenant, mailbox, messages=7, hours=1)
     enqueue(tenant.company_id, _messages(20), kick=False)
     # When three workers drain it at once
     reports: list[Any] = []

@@ -23,6 +23,7 @@ from tests.steps.outbox import (
     communication_items,
     deliver_outboxes,
     handoff_records,
+    limit_tracking_account,
     outbox_queue_bodies,
     queue_bodies,
     sqs_failing,
@@ -629,14 +630,7 @@ def test_a_server_slow_enough_to_outlast_the_lease_never_gets_an_e_mail_twice(
     else:
         _queue_a_job(tenant, MESSAGES, handoff=True)
     # And an SMTP server that takes 40 s over each e-mail (each within its send's deadline)
-    fast_send = SmtpChannel.send
-
-    def slow_send(channel: SmtpChannel, message: Any) -> str:
-        provider_id = fast_send(channel, message)
-        clock.set_now(clock.now() + timedelta(seconds=40))
-        return provider_id
-
-    monkeypatch.setattr(SmtpChannel, "send", slow_send)
+    fast_send = _server_takes_seconds_per_email(monkeypatch, clock, 40)
     # When a worker delivers them (and the kick it sends to go on is lost)
     if path == "drain":
         drain_outbox(tenant.company_id, OUTBOX)
@@ -665,16 +659,9 @@ def test_a_hand_off_a_slow_server_stops_gives_back_the_rate_limit_room_it_reserv
     # Given a job of 40 e-mails handed to the workers by id, and then a limit of 40 an hour put
     # on the account (the worker reserves room for them 25 at a time)
     _queue_a_job(tenant, MESSAGES, handoff=True)
-    _limit_tracking_account(api, tenant, mailbox, MESSAGES)
+    limit_tracking_account(api, tenant, mailbox, MESSAGES)
     # And an SMTP server that takes 40 s over each e-mail
-    fast_send = SmtpChannel.send
-
-    def slow_send(channel: SmtpChannel, message: Any) -> str:
-        provider_id = fast_send(channel, message)
-        clock.set_now(clock.now() + timedelta(seconds=40))
-        return provider_id
-
-    monkeypatch.setattr(SmtpChannel, "send", slow_send)
+    fast_send = _server_takes_seconds_per_email(monkeypatch, clock, 40)
     # When the worker takes the hand-off, sends 6 and stops short of its lease's end (its kick
     # to go on lost)
     _take_one_outbox_message()
@@ -710,28 +697,21 @@ def test_the_minute_schedule_hands_the_outboxes_it_has_no_time_for_to_the_worker
     assert sorted(_recipients(mailbox).values()) == [1] * 30
 
 
-def _limit_tracking_account(api: Client, tenant: Tenant, mailbox: MailCatcher, per_hour: int) -> None:
-    """Staff give the tracking account a rate limit (C2) through the API."""
-    import json
+def _server_takes_seconds_per_email(monkeypatch: Any, clock: Any, seconds: int) -> Any:
+    """The SMTP server takes ``seconds`` over each e-mail (the test's clock moves on by that much
+    with each send, each within its send's deadline); returns the channel's own ``send``, which
+    makes the server fast again when put back."""
+    from chalicelib.channels.smtp import SmtpChannel
 
-    from tests.steps.tenants import SMTP_USER
+    fast_send = SmtpChannel.send
 
-    response = api.http.put(
-        "/sender-accounts/tracking",
-        headers=tenant.admin_headers(),
-        body=json.dumps(
-            {
-                "kind": "smtp",
-                "display_name": "Cargas del Sur Avisos",
-                "from_address": "avisos@cargasdelsur.example",
-                "smtp_host": "127.0.0.1",
-                "smtp_port": mailbox.port,
-                "username": SMTP_USER,
-                "rate_limit": {"messages": per_hour, "hours": 1},
-            }
-        ),
-    )
-    assert response.status_code == 200, response.body
+    def slow_send(channel: SmtpChannel, message: Any) -> str:
+        provider_id = fast_send(channel, message)
+        clock.set_now(clock.now() + timedelta(seconds=seconds))
+        return provider_id
+
+    monkeypatch.setattr(SmtpChannel, "send", slow_send)
+    return fast_send
 
 
 class _Stopwatch:
@@ -776,7 +756,7 @@ def test_a_drain_stopped_by_its_grace_gives_back_what_it_claimed_and_the_next_dr
 
     # Given an account without a rate limit, or limited to 50 e-mails an hour
     if limit is not None:
-        _limit_tracking_account(api, tenant, mailbox, limit)
+        limit_tracking_account(api, tenant, mailbox, limit)
     # And a job of 50 e-mails queued, their kick lost
     job_id = _queue_a_job(tenant, 50)
     purge_outbox_queue()

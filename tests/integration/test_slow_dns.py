@@ -30,7 +30,7 @@ from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.mailboxes import add_mailbox
 from tests.steps.sms import GATEWAY_PASSWORD, GATEWAY_USER, AndroidGateway
-from tests.steps.tenants import Tenant, local_smtp_channel
+from tests.steps.tenants import Tenant, local_smtp_channel, tracking_alert
 
 pytestmark = pytest.mark.usefixtures("loopback_destinations")
 
@@ -80,16 +80,6 @@ def company_dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[CompanyDns]:
     dns.released.set()
 
 
-def alert() -> OutgoingChannelMessage:
-    return OutgoingChannelMessage(
-        to_address="ana@example.com",
-        to_name="Ana García",
-        subject="Su envío CDS-1 está en camino",
-        text="Su envío CDS-1 está en camino.\n",
-        message_id="<alert-1@cargasdelsur.example>",
-    )
-
-
 def an_sms() -> OutgoingChannelMessage:
     return OutgoingChannelMessage(to_address="+5491159876543", text="Estimado Ana, su pedido salió hoy.")
 
@@ -117,7 +107,7 @@ def test_an_smtp_host_whose_dns_hangs_fails_the_send_at_its_deadline_and_one_ans
     channel = local_smtp_channel(mailbox.port, host=SLOW)
 
     # When the outbox sends an alert through it
-    failure = failure_at_the_deadline(lambda: channel.send(channel.prepare(alert())))
+    failure = failure_at_the_deadline(lambda: channel.send(channel.prepare(tracking_alert())))
 
     # Then the send fails at its deadline as a passing failure (the outbox tries again later),
     # saying why, as for a server that did not answer
@@ -125,7 +115,7 @@ def test_an_smtp_host_whose_dns_hangs_fails_the_send_at_its_deadline_and_one_ans
     assert failure.transient is True
     # And an account whose host's DNS answers within the deadline still sends
     prompt = local_smtp_channel(mailbox.port, host=PROMPT)
-    prompt.send(prompt.prepare(alert()))
+    prompt.send(prompt.prepare(tracking_alert()))
     prompt.close()
     assert [m["Subject"] for m in mailbox.wait_for(1)] == ["Su envío CDS-1 está en camino"]
 

@@ -14,7 +14,7 @@ import pytest
 
 from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.core.errors import DeliveryFailed
-from tests.steps.tenants import local_smtp_channel
+from tests.steps.tenants import local_smtp_channel, tracking_alert
 
 pytestmark = pytest.mark.usefixtures("loopback_destinations")
 
@@ -77,16 +77,6 @@ def serving() -> Iterator[Callable[[Script], RawServer]]:
         server.close()
 
 
-def alert() -> OutgoingChannelMessage:
-    return OutgoingChannelMessage(
-        to_address="ana@example.com",
-        to_name="Ana García",
-        subject="Su envío CDS-1 está en camino",
-        text="Su envío CDS-1 está en camino.\n",
-        message_id="<alert-1@cargasdelsur.example>",
-    )
-
-
 def test_a_server_whose_reply_never_ends_fails_the_message_instead_of_filling_memory(
     serving: Callable[[Script], RawServer],
 ) -> None:
@@ -106,7 +96,7 @@ def test_a_server_whose_reply_never_ends_fails_the_message_instead_of_filling_me
     channel = local_smtp_channel(server.port, login=False)
     # When the outbox sends an alert
     with pytest.raises(DeliveryFailed) as failed:
-        channel.send(channel.prepare(alert()))
+        channel.send(channel.prepare(tracking_alert()))
     channel.close()
     # Then the message fails, saying the reply was too long, without the rest being read
     assert "a reply of more than" in failed.value.message
@@ -126,7 +116,7 @@ def test_a_sender_refused_by_a_server_that_then_hangs_up_fails_for_good(
     channel = local_smtp_channel(server.port, login=False)
     # When the outbox sends an alert
     with pytest.raises(DeliveryFailed) as failed:
-        channel.send(channel.prepare(alert()))
+        channel.send(channel.prepare(tracking_alert()))
     channel.close()
     # Then the message fails for good with the server's own words, not as an outage to retry
     assert "550 5.7.1" in failed.value.message
@@ -148,7 +138,7 @@ def test_a_recipients_refusal_of_many_long_lines_is_clipped_in_the_messages_erro
     channel = local_smtp_channel(server.port, login=False)
     # When the outbox sends an alert
     with pytest.raises(DeliveryFailed) as failed:
-        channel.send(channel.prepare(alert()))
+        channel.send(channel.prepare(tracking_alert()))
     channel.close()
     # Then it fails for good, with the server's words clipped as any other refusal's
     assert not failed.value.transient
@@ -206,7 +196,7 @@ def test_a_server_trickling_its_replies_cannot_hold_a_send_beyond_its_deadline(
     # When the outbox sends an alert
     started = time.monotonic()
     with pytest.raises(DeliveryFailed) as failed:
-        channel.send(channel.prepare(alert()))
+        channel.send(channel.prepare(tracking_alert()))
     took = time.monotonic() - started
     channel.close()
     # Then the send gives up at its deadline, as an outage to try again later, saying why
@@ -227,7 +217,7 @@ def test_a_server_that_stops_reading_the_text_cannot_hold_a_send_beyond_its_dead
 
     server = serving(stops_reading)
     channel = local_smtp_channel(server.port, login=False)
-    message = alert()
+    message = tracking_alert()
     big = OutgoingChannelMessage(
         to_address=message.to_address,
         to_name=message.to_name,

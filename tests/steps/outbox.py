@@ -27,6 +27,32 @@ def run_minute_schedule(api: Any) -> dict[str, Any]:
     return dict(api.lambda_.invoke("wake_outboxes", event).payload)
 
 
+def limit_tracking_account(api: Any, tenant: Any, mailbox: Any, messages: int, hours: int = 1) -> None:
+    """Staff give the tracking account (an SMTP account on ``mailbox``) a rate limit (C2) through
+    the API: at most ``messages`` e-mails in any ``hours``."""
+    import json
+
+    from tests.steps.tenants import SMTP_USER
+
+    response = api.http.put(
+        "/sender-accounts/tracking",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {
+                "kind": "smtp",
+                "display_name": "Cargas del Sur Avisos",
+                "from_address": "avisos@cargasdelsur.example",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": mailbox.port,
+                "username": SMTP_USER,
+                "rate_limit": {"messages": messages, "hours": hours},
+            }
+        ),
+    )
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body)["rate_limit"] == {"messages": messages, "hours": hours}
+
+
 def queue_email(tenant: Any, **fields: Any) -> Any:
     """Queue one e-mail through the real outbox (to ana@example.com from the tracking area unless
     ``fields`` say otherwise); returns the communication written."""

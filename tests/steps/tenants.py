@@ -12,6 +12,7 @@ from infrastructure.local.identity import LocalIdentity
 from infrastructure.local.mailcatcher import MailCatcher
 
 if TYPE_CHECKING:
+    from chalicelib.channels.base import OutgoingChannelMessage
     from chalicelib.channels.smtp import SmtpChannel
 
 SMTP_USER, SMTP_PASSWORD = "carrier-mailer", "s3cret-smtp-password"
@@ -204,3 +205,16 @@ def local_smtp_channel(port: int, *, login: bool = True, host: str = "127.0.0.1"
         username=SMTP_USER if login else None,
     )
     return SmtpChannel(account, lambda: SMTP_PASSWORD if login else None)
+
+
+def tracking_alert() -> OutgoingChannelMessage:
+    """One tracking alert as the outbox hands it to a channel (``channel.prepare(...)``)."""
+    from chalicelib.channels.base import OutgoingChannelMessage
+
+    return OutgoingChannelMessage(
+        to_address="ana@example.com",
+        to_name="Ana García",
+        subject="Su envío CDS-1 está en camino",
+        text="Su envío CDS-1 está en camino.\n",
+        message_id="<alert-1@cargasdelsur.example>",
+    )
