@@ -229,7 +229,7 @@ def test_a_failing_domain_does_not_stop_the_others_and_its_notice_goes_on_the_ne
             raise RuntimeError("SES did not answer")
         return read(names)
 
-    real_client = domain_checks.client
+    real_client = domain_checks.sending_client
 
     class SesRefusingOne:
         def __init__(self, ses: Any) -> None:
@@ -241,7 +241,7 @@ def test_a_failing_domain_does_not_stop_the_others_and_its_notice_goes_on_the_ne
             return self.ses.send_email(**kwargs)
 
     monkeypatch.setattr(domain_checks, "verified_in_ses", ses_failing_for_one)
-    monkeypatch.setattr(domain_checks, "client", lambda service: SesRefusingOne(real_client(service)))
+    monkeypatch.setattr(domain_checks, "sending_client", lambda service: SesRefusingOne(real_client(service)))
     # When the hourly check runs
     with pytest.raises(RuntimeError) as failed:
         the_hourly_check_runs(api)

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from chalicelib.core import clock
-from chalicelib.core.aws import client
+from chalicelib.core.aws import sending_client
 from chalicelib.core.domain import Company, SenderDomain
 from chalicelib.core.emails import mailbox_key
 from chalicelib.core.localization import show_datetime
@@ -218,7 +218,9 @@ def _send_notice(
             extra={"company_id": entry.company_id, "domain": entry.domain, "notices": list(taking_over)},
         )
     kind = "unverified" if "unverified" in notices else "lapse"
-    ses: Any = client("sesv2")
+    # the client every send goes through: an SES outage fails a group within its short bounds
+    # instead of holding the check for minutes (the claim's lease covers a check that dies)
+    ses: Any = sending_client("sesv2")
     # A company with more administrators than one message names gets one message per 25. Should
     # the first fail, nobody was told and the claim is taken back (the next check sends it); a
     # later one that fails is logged, never sent again to those told already. A message over the
