@@ -27,6 +27,7 @@ from chalicelib.channels.ses import SesChannel
 from chalicelib.channels.sms import HttpGatewaySender, SnsSmsSender
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed
+from tests.steps.channels import an_order_sms, failure_at
 from tests.steps.sms import GATEWAY_PASSWORD, GATEWAY_USER
 from tests.steps.tls import certificates
 
@@ -145,20 +146,6 @@ def at_once(conn: socket.socket) -> None:
     conn.sendall(b"".join(ANSWER.values()))
 
 
-def an_sms() -> OutgoingChannelMessage:
-    return OutgoingChannelMessage(to_address="+5491159876543", text="Estimado Ana, su pedido salió hoy.")
-
-
-def failed_within_the_timeout(send: Callable[[], object]) -> DeliveryFailed:
-    """``send``'s failure, checked to have come when the timeout of the whole request was up."""
-    started = time.monotonic()
-    with pytest.raises(DeliveryFailed) as failed:
-        send()
-    took = time.monotonic() - started
-    assert TIMEOUT * 0.9 <= took < TIMEOUT + LATE, f"the send took {took:.2f} s"
-    return failed.value
-
-
 # --- The SMS gateway: its timeout is the whole request's ------------------------------------------
 
 
@@ -173,7 +160,7 @@ def test_a_gateway_trickling_its_answer_fails_the_send_when_the_timeout_is_up(
     )
 
     # When an SMS is sent with a 1 s timeout
-    failure = failed_within_the_timeout(lambda: sender.send(an_sms()))
+    failure = failure_at(TIMEOUT, lambda: sender.send(an_order_sms()), late=LATE)
 
     # Then it fails after 1 s as a passing failure (the outbox tries again later)
     assert failure.message == "timeout: the SMS gateway did not answer within 1 s"
@@ -183,7 +170,7 @@ def test_a_gateway_trickling_its_answer_fails_the_send_when_the_timeout_is_up(
     assert (
         HttpGatewaySender(
             f"http://127.0.0.1:{prompt.port}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=TIMEOUT
-        ).send(an_sms())
+        ).send(an_order_sms())
         == "m-1"
     )
 
@@ -198,7 +185,7 @@ def test_a_gateway_that_answers_its_status_line_late_and_then_nothing_fails_when
     )
 
     # When an SMS is sent, Then it fails 1 s after it started, not 1 s after the last byte came
-    failure = failed_within_the_timeout(lambda: sender.send(an_sms()))
+    failure = failure_at(TIMEOUT, lambda: sender.send(an_order_sms()), late=LATE)
     assert failure.message == "timeout: the SMS gateway did not answer within 1 s"
     assert failure.transient is True
     assert gateway.requests == 1
@@ -213,7 +200,7 @@ def test_asking_a_trickling_gateway_for_a_message_state_fails_when_the_timeout_i
         f"http://127.0.0.1:{gateway.port}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=TIMEOUT
     )
     # When the state of a message is asked, Then it fails when the timeout is up
-    failure = failed_within_the_timeout(lambda: sender.status("m-1"))
+    failure = failure_at(TIMEOUT, lambda: sender.status("m-1"), late=LATE)
     assert failure.message == "timeout: the SMS gateway did not answer within 1 s"
 
 
@@ -231,7 +218,7 @@ def test_an_https_gateway_trickling_its_answer_fails_the_send_when_the_timeout_i
     )
 
     # When an SMS is sent, Then it fails when the timeout is up, as a passing failure
-    failure = failed_within_the_timeout(lambda: sender.send(an_sms()))
+    failure = failure_at(TIMEOUT, lambda: sender.send(an_order_sms()), late=LATE)
     assert failure.message == "timeout: the SMS gateway did not answer within 1 s"
     assert failure.transient is True
     # And the same gateway answering at once is heard, over TLS
@@ -239,7 +226,7 @@ def test_an_https_gateway_trickling_its_answer_fails_the_send_when_the_timeout_i
     assert (
         HttpGatewaySender(
             f"https://127.0.0.1:{prompt.port}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=TIMEOUT
-        ).send(an_sms())
+        ).send(an_order_sms())
         == "m-1"
     )
 
@@ -303,7 +290,7 @@ def ses_channel() -> Channel:
     ("channel", "message"),
     [
         (ses_channel, OutgoingChannelMessage(to_address="ana@example.com", subject="Su pedido", text="Hola")),
-        (SnsSmsSender, an_sms()),
+        (SnsSmsSender, an_order_sms()),
         (
             PushSender,
             OutgoingChannelMessage(

@@ -323,6 +323,15 @@ def the_check_dies_right_after_claiming(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(domains, "claim_unverified_notice", claims_and_dies)
 
 
+def a_check_claimed_the_notice_and_died(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hourly check runs, claims the notice and is killed before handing it to SES; the
+    checks after it run whole."""
+    the_check_dies_right_after_claiming(monkeypatch)
+    with pytest.raises(Killed):
+        the_hourly_check_runs(api)
+    monkeypatch.undo()
+
+
 def a_verified_domain_that_lost_its_records(tenant: Tenant, clock: Any) -> tuple[str, str, datetime]:
     """Given Ana, the company's administrator, and its verified sending domain whose records went
     three days after T0 (the clock then): the company, the domain and that moment."""
@@ -344,12 +353,9 @@ def test_a_check_that_dies_after_claiming_the_notice_does_not_lose_it(
     # Given a verified domain whose records went
     company, domain, lost = a_verified_domain_that_lost_its_records(tenant, clock)
     # When the hourly check claims the notice and dies before sending it
-    the_check_dies_right_after_claiming(monkeypatch)
-    with pytest.raises(Killed):
-        the_hourly_check_runs(api)
+    a_check_claimed_the_notice_and_died(api, monkeypatch)
     assert notices_received(moto, f"ana@{company}.example") == []
     # And the check runs again an hour later
-    monkeypatch.undo()
     clock.set_now(lost + timedelta(hours=1))
     report = the_hourly_check_runs(api)
     # Then the administrator is told, once, of the first time it was found unverified
@@ -372,11 +378,8 @@ def test_a_check_that_dies_claiming_the_last_notice_does_not_lose_it_nor_repeat_
     the_hourly_check_runs(api)
     # When the check a day before the lapse claims the last notice and dies before sending it
     clock.set_now(lost + timedelta(hours=48))
-    the_check_dies_right_after_claiming(monkeypatch)
-    with pytest.raises(Killed):
-        the_hourly_check_runs(api)
+    a_check_claimed_the_notice_and_died(api, monkeypatch)
     # And the check runs again an hour later, and the hour after
-    monkeypatch.undo()
     clock.set_now(lost + timedelta(hours=49))
     the_hourly_check_runs(api)
     clock.set_now(lost + timedelta(hours=50))
@@ -397,10 +400,7 @@ def test_a_dead_checks_notice_waits_out_its_lease_and_is_then_sent_once_by_two_c
     moto = local_aws["moto"]
     # Given a verified domain whose records went, and a check that claimed its notice and died
     company, domain, lost = a_verified_domain_that_lost_its_records(tenant, clock)
-    the_check_dies_right_after_claiming(monkeypatch)
-    with pytest.raises(Killed):
-        the_hourly_check_runs(api)
-    monkeypatch.undo()
+    a_check_claimed_the_notice_and_died(api, monkeypatch)
     lease = domain_checks.NOTICE_SENDING_LEASE
     # When another check runs while that claim is still within its lease (as if still sending)
     clock.set_now(lost + lease - timedelta(seconds=1))

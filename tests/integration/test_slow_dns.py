@@ -22,12 +22,11 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.channels import destinations
-from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.channels.sms import HttpGatewaySender
-from chalicelib.core.errors import DeliveryFailed
 from infrastructure.local.imapserver import Dovecot
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
+from tests.steps.channels import an_order_sms, failure_at
 from tests.steps.mailboxes import add_mailbox
 from tests.steps.sms import GATEWAY_PASSWORD, GATEWAY_USER, AndroidGateway
 from tests.steps.tenants import Tenant, local_smtp_channel, tracking_alert
@@ -80,20 +79,6 @@ def company_dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[CompanyDns]:
     dns.released.set()
 
 
-def an_sms() -> OutgoingChannelMessage:
-    return OutgoingChannelMessage(to_address="+5491159876543", text="Estimado Ana, su pedido salió hoy.")
-
-
-def failure_at_the_deadline(send: Any) -> DeliveryFailed:
-    """``send``'s failure, checked to have come when its deadline was up, not later."""
-    started = time.monotonic()
-    with pytest.raises(DeliveryFailed) as failed:
-        send()
-    took = time.monotonic() - started
-    assert BOUND * 0.9 <= took < BOUND + LATE, f"the send took {took:.2f} s"
-    return failed.value
-
-
 # --- SMTP ------------------------------------------------------------------------------------------
 
 
@@ -107,7 +92,7 @@ def test_an_smtp_host_whose_dns_hangs_fails_the_send_at_its_deadline_and_one_ans
     channel = local_smtp_channel(mailbox.port, host=SLOW)
 
     # When the outbox sends an alert through it
-    failure = failure_at_the_deadline(lambda: channel.send(channel.prepare(tracking_alert())))
+    failure = failure_at(BOUND, lambda: channel.send(channel.prepare(tracking_alert())), late=LATE)
 
     # Then the send fails at its deadline as a passing failure (the outbox tries again later),
     # saying why, as for a server that did not answer
@@ -132,14 +117,14 @@ def test_a_gateway_whose_dns_hangs_fails_the_send_when_its_timeout_is_up_and_one
         sender = HttpGatewaySender(f"http://{SLOW}:{port}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=BOUND)
 
         # When an SMS is sent, Then it fails when the timeout is up, as a passing failure
-        failure = failure_at_the_deadline(lambda: sender.send(an_sms()))
+        failure = failure_at(BOUND, lambda: sender.send(an_order_sms()), late=LATE)
         assert failure.message == "timeout: the SMS gateway did not answer within 1 s"
         assert failure.transient is True
         assert phone.requests == []
 
         # And a gateway whose DNS answers within the timeout gets the SMS
         prompt = HttpGatewaySender(f"http://{PROMPT}:{port}", GATEWAY_USER, GATEWAY_PASSWORD, timeout=BOUND)
-        message_id = prompt.send(an_sms())
+        message_id = prompt.send(an_order_sms())
         assert list(phone.messages) == [message_id]
 
 
