@@ -67,10 +67,28 @@ def stylesheet() -> Response:
     )
 
 
+#: The most fields a form body may have: Pregón's largest form has five.
+MAX_FORM_FIELDS = 20
+
+
 def form_fields(request: Request) -> dict[str, Any]:
-    """An ``application/x-www-form-urlencoded`` body as a dict (the last value of each name)."""
+    """An ``application/x-www-form-urlencoded`` body as a dict (the last value of each name).
+
+    A body no page of ours sends is refused (:class:`ValidationFailed` on ``body``): more than
+    :data:`MAX_FORM_FIELDS` fields (``parse_qsl`` raised, a 500), or bytes or ``%XX`` escapes that
+    are not UTF-8 (the pages are UTF-8, so browsers send it; the bytes were replaced by U+FFFD, and
+    an address made of them was sent a confirmation)."""
     from urllib.parse import parse_qsl
 
+    from chalicelib.core.errors import ValidationFailed
+
     body = request.raw_body or b""
-    raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    return dict(parse_qsl(raw, keep_blank_values=True, max_num_fields=20))
+    try:
+        raw = body.decode("utf-8") if isinstance(body, bytes) else body
+        fields = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed([{"field": "body", "message": "is not UTF-8"}]) from exc
+    except ValueError as exc:  # "Max number of fields exceeded"
+        message = f"has more than {MAX_FORM_FIELDS} fields"
+        raise ValidationFailed([{"field": "body", "message": message}]) from exc
+    return dict(fields)

@@ -84,7 +84,11 @@ def subscribe_from_page(company_id: str) -> Response:
 
     request = tracking_page.current_request
     here = "form"
-    fields = form_fields(request)
+    try:
+        fields = form_fields(request)
+    except ValidationFailed as exc:  # no page's form sends it: the page again, nothing asked for
+        errors = {e["field"]: e["message"] for e in exc.errors}
+        return _page(company_id, "", here, errors=errors, status=422)
     tracking_id = str(fields.get("tracking_id", "")).strip()[:MAX_TRACKING_ID]
     typed = {k: str(fields.get(k, "")).strip() for k in ("first_name", "last_name", "email", "phone")}
     wanted = {k: v for k, v in typed.items() if v or k != "phone"}

@@ -117,3 +117,54 @@ def test_the_tracking_page_form_with_a_huge_field_answers_its_page_with_the_corr
     # And it does not echo what was sent: the boxes hold no more than a form could have sent
     assert "A" * 321 not in page and "b" * 321 not in page
     assert len(page) < 20_000
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept-Language": "en"}
+
+
+def test_the_tracking_page_form_with_more_fields_than_any_form_answers_its_page_not_a_500(
+    api: Client, tenant: Tenant
+) -> None:
+    from tests.steps.outbox import deliver_outboxes
+    from tests.steps.tracking import issue
+
+    # Given a parcel with alerts on the company's tracking page
+    issue(api, tenant, "MANY-1")
+    # When a stranger posts its form with the five fields and 20 more of their own
+    fields = "tracking_id=MANY-1&first_name=Ana&last_name=Paz&email=ana%40example.com&" + "&".join(
+        f"x{n}=1" for n in range(20)
+    )
+    answer = api.http.post(f"/track/{tenant.company_id}/subscriptions", headers=FORM, body=fields)
+    # Then the tracking page answers 422 (not a 500), and nobody is mailed
+    assert answer.status_code == 422, answer.body[:300]
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert "Parcel tracking" in answer.body.decode()
+    deliver_outboxes()
+    assert tenant.mailbox is not None and tenant.mailbox.messages() == []
+    # And the page's own form, with its five fields, is still taken
+    fields = "tracking_id=MANY-1&first_name=Ana&last_name=Paz&email=ana%40example.com&phone="
+    answer = api.http.post(f"/track/{tenant.company_id}/subscriptions", headers=FORM, body=fields)
+    assert answer.status_code == 202, answer.body[:300]
+
+
+def test_the_tracking_page_form_that_is_not_utf8_is_refused_and_no_mangled_address_is_mailed(
+    api: Client, tenant: Tenant
+) -> None:
+    from tests.steps.outbox import deliver_outboxes
+    from tests.steps.tracking import issue
+
+    # Given a parcel with alerts on the company's tracking page
+    issue(api, tenant, "LATIN-1")
+    # When a stranger posts its form with an address in Latin-1 bytes, or %-escaped Latin-1
+    raw = b"tracking_id=LATIN-1&first_name=Ana&last_name=Paz&email=jos\xe9%40example.com"
+    escaped = "tracking_id=LATIN-1&first_name=Ana&last_name=Paz&email=jos%E9%40example.com"
+    answers = [
+        api.http.post(f"/track/{tenant.company_id}/subscriptions", headers=FORM, body=body)
+        for body in (raw, escaped)
+    ]
+    # Then each is refused with the page (422), and no confirmation goes to "jos\ufffd@example.com"
+    for answer in answers:
+        assert answer.status_code == 422, answer.body[:300]
+        assert "\ufffd" not in answer.body.decode()
+    deliver_outboxes()
+    assert tenant.mailbox is not None and tenant.mailbox.messages() == []
