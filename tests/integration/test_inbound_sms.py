@@ -454,6 +454,31 @@ def test_a_garbage_payload_is_logged_and_dropped_without_an_exception(
     assert sms_history(sms_company.company_id) == []
 
 
+def test_an_sms_with_a_lone_surrogate_is_logged_and_answered_not_retried_until_dropped(
+    sms_company: SmsCompany, local_aws: dict[str, str]
+) -> None:
+    # When Ana's phone sends "saldo" and a lone UTF-16 unit (a UCS-2 SMS may carry one; its
+    # JSON writes it "\\ud800"), and the keyword field holds another
+    payload = dict(
+        SAMPLE,
+        originationNumber=ANA_PHONE,
+        destinationNumber=sms_company.number,
+        messageKeyword="\udfff",
+        messageBody="saldo \ud800",
+        inboundMessageId=str(uuid.uuid4()),
+    )
+    outcome = notify(sms_company.api, json.dumps(payload))
+    deliver_outboxes()
+
+    # Then the handler does not fail (SNS would retry it, then drop it unlogged): the SMS is in
+    # her register with the unit shown as U+FFFD, and she gets her balance
+    assert outcome["outcome"] == "replied", outcome
+    received = next(c for c in register_of(sms_company.company_id, "CLI-7") if c.direction == "in")
+    assert received.text == "saldo \ufffd"
+    sms = sms_as_sent(local_aws, sms_company.company_id, outcome["reply_id"])
+    assert sms["message"] == "Estimado Ana Pérez su saldo pendiente es $ 15.300,50"
+
+
 def test_an_sms_to_a_number_no_company_owns_is_dropped(sms_company: SmsCompany) -> None:
     # The AWS sample itself: a US number none of our companies receives on
     outcome = notify(sms_company.api, json.dumps(SAMPLE))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -87,6 +88,16 @@ def received_moment(timestamp: str | None) -> datetime:
     return min(moment.astimezone(timezone.utc), now)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(value: str) -> str:
+    """Text that can be stored: a lone UTF-16 surrogate (JSON may carry ``"\\ud800"``, and a UCS-2
+    SMS any 16-bit unit) as U+FFFD. Kept, it made the write fail, so the notification was
+    retried until SNS dropped it, never logged."""
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
 def parse_payload(message: str, fallback_id: str | None = None, timestamp: str | None = None) -> InboundSms:
     """Read a two-way SMS payload (``timestamp``: its SNS notification's); BadPayload when it is not one."""
     try:
@@ -98,11 +109,12 @@ def parse_payload(message: str, fallback_id: str | None = None, timestamp: str |
 
     def text(name: str) -> str | None:
         value = data.get(name)
-        return value.strip() if isinstance(value, str) and value.strip() else None
+        return _storable(value.strip()) if isinstance(value, str) and value.strip() else None
 
     origination, destination = text("originationNumber"), text("destinationNumber")
     inbound_id = text("inboundMessageId") or fallback_id
     body = data.get("messageBody")
+    body = _storable(body) if isinstance(body, str) else body
     missing = [
         name
         for name, value in (
