@@ -221,6 +221,37 @@ def test_an_unconfirmed_subscription_lapses_after_48_hours(
     assert sub["active"] is False
 
 
+def test_a_link_confirms_only_what_was_asked_when_it_was_sent(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given Ana asked for alerts from the tracking site, and her confirmation e-mail arrived
+    issue(api, tenant, "TRK-O5")
+    assert ask_for_alerts(api, tenant, "TRK-O5", "ana@example.com", "Ana").status_code == 202
+    deliver_outboxes()
+    path, first = confirmation_link(mailbox, "ana@example.com")
+    path.unlink()
+    # And she asked again the same way: the link she has still stands
+    assert ask_for_alerts(api, tenant, "TRK-O5", "ana@example.com", "Ana").status_code == 202
+    deliver_outboxes()
+    path, _ = confirmation_link(mailbox, "ana@example.com")
+    path.unlink()
+    assert 'method="post"' in api.http.get(first).body.decode()
+    # When, before she presses it, a stranger asks for her address with another name and a phone
+    stranger = ask_for_alerts(api, tenant, "TRK-O5", "ana@example.com", "Eva", phone="+5491159876543")
+    assert stranger.status_code == 202
+    deliver_outboxes()
+    _, latest = confirmation_link(mailbox, "ana@example.com")
+    # Then the link Ana already had confirms nothing, and nobody follows the parcel
+    pressed = api.http.post(first, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"")
+    assert pressed.status_code == 404, pressed.body
+    [sub] = body(api.http.get("/parcels/TRK-O5/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert sub["active"] is False and sub["awaiting_confirmation"] is True
+    # And only the newest link, sent to her address, confirms what was asked last
+    assert confirm_by_link(api, latest).status_code == 200
+    [sub] = body(api.http.get("/parcels/TRK-O5/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert (sub["first_name"], sub["phone"], sub["active"]) == ("Eva", "+5491159876543", True)
+
+
 def test_public_subscribe_is_limited_per_parcel_per_address_and_per_client(
     api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:

@@ -147,6 +147,10 @@ def subscribe(
                 _check_room(company_id, tracking_id, now)  # again when the address confirms
             confirm = public
             waiting = existing is not None and live and existing.awaiting_confirmation
+            asked = (who.first_name.strip(), who.last_name.strip(), phone)
+            # The link already sent confirms what was asked then: asked again with other names or
+            # phone (the address's owner correcting them, or a stranger), only the new link does.
+            same = waiting and existing is not None and asked == _details(existing)
             subscription = Subscription(
                 company_id=company_id,
                 tracking_id=tracking_id,
@@ -161,7 +165,7 @@ def subscribe(
                 expires_at=now
                 + (timedelta(hours=CONFIRMATION_HOURS) if confirm else timedelta(days=FOLLOW_UP_DAYS)),
                 awaiting_confirmation=confirm,
-                link_nonce=existing.link_nonce if waiting and existing else secrets.token_urlsafe(12),
+                link_nonce=existing.link_nonce if same and existing else secrets.token_urlsafe(12),
             )
         if confirm:  # (a public request never loops: its write is a plain put)
             if phone:
@@ -178,6 +182,11 @@ def subscribe(
             store.queue_latest(get_parcel(company_id, tracking_id), now)
         return SubscribeResult(saved, confirm)
     raise Conflict(f"parcel {tracking_id!r} is changing too often right now; try again in a moment")
+
+
+def _details(subscription: Subscription) -> tuple[str, str, str | None]:
+    """What a confirmation link confirms besides the address: the names and the phone."""
+    return (subscription.first_name, subscription.last_name, subscription.phone)
 
 
 def _check_room(company_id: str, tracking_id: str, now: datetime) -> None:
