@@ -71,6 +71,44 @@ def save_user(user: domain.StaffUser, now: datetime) -> domain.StaffUser:
     return _user(item)
 
 
+def create_user(user: domain.StaffUser, now: datetime) -> domain.StaffUser | None:
+    """Put a user who is not in the directory yet; None when someone put them first (nothing
+    written: change them with :func:`change_user`)."""
+    item = _user_item(user, now)
+    if not written(lambda: item.save(condition=StaffUserModel.user_id.does_not_exist())):
+        return None
+    return _user(item)
+
+
+#: The fields of a user :func:`change_user` sets; a value None removes it.
+USER_FIELDS = ("name", "email", "level", "branch", "department", "permissions", "active")
+
+
+def change_user(
+    company_id: str, user_id: str, changes: dict[str, Any], now: datetime
+) -> domain.StaffUser | None:
+    """Set only the fields in ``changes`` of a user in the directory (one UpdateItem: a change
+    another request made meanwhile to a field not given stays), keeping the branch and department
+    indexes' keys with them; the user as written, or None when there is no such user."""
+    item = StaffUserModel(company_id, user_id)
+    actions: list[Any] = [StaffUserModel.source.set("directory"), StaffUserModel.updated_at.set(now)]
+    for name, value in changes.items():
+        if name not in USER_FIELDS:
+            raise ValueError(name)
+        attribute = getattr(StaffUserModel, name)
+        value = list(value) if name == "permissions" else value
+        if value is None or value == []:
+            actions.append(attribute.remove())
+        else:
+            actions.append(attribute.set(value))
+        if name in ("branch", "department"):
+            key = getattr(StaffUserModel, f"{name}_key")
+            actions.append(key.set(f"{company_id}#{value}") if value else key.remove())
+    if not written(lambda: item.update(actions=actions, condition=StaffUserModel.user_id.exists())):
+        return None
+    return _user(item)
+
+
 def list_users(company_id: str) -> list[domain.StaffUser]:
     return [_user(i) for i in StaffUserModel.query(company_id)]
 

@@ -125,18 +125,26 @@ def save_user(company_id: str, user_id: str, fields: UserFields) -> tuple[StaffU
     stored = store.get_user(company_id, user_id)
     if stored is None and fields.level is None:
         raise ValidationFailed([{"field": "level", "message": "is required for a new user"}])
-    base = stored or StaffUser(company_id=company_id, user_id=user_id, level=fields.level or 4)
     changes: dict[str, Any] = {
-        name: getattr(fields, name)
-        for name in ("name", "email", "level", "branch", "department", "permissions", "active")
-        if getattr(fields, name) is not None
+        name: getattr(fields, name) for name in store.USER_FIELDS if getattr(fields, name) is not None
     }
     changes.update(
         {name: None for name in fields.cleared if name in ("name", "email", "branch", "department")}
     )
-    user = store.save_user(replace(base, **changes, source="directory"), clock.now())
+    # Only the fields given are written, each request's over the user as stored when it writes:
+    # two changes at once (an administrator deactivating a user while the HR system moves them)
+    # both hold, and two requests adding the same user add them once (the second changes them).
+    user = None
+    if stored is None:
+        new = StaffUser(company_id=company_id, user_id=user_id, level=fields.level or 4)
+        user = store.create_user(replace(new, **changes, source="directory"), clock.now())
+    created = user is not None
+    if user is None:
+        user = store.change_user(company_id, user_id, changes, clock.now())
+    if user is None:  # pragma: no cover - users are never deleted
+        raise NotFound(f"there is no user {user_id!r} in the staff directory")
     remember(user)
-    return user, stored is None
+    return user, created
 
 
 def _check(company_id: str, fields: UserFields) -> UserFields:

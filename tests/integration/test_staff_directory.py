@@ -5,6 +5,7 @@ inactive user is refused on every route that needs credentials."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from chalice.test import Client
@@ -163,3 +164,81 @@ def test_a_staff_address_is_kept_in_its_normalized_form(api: Client, tenant: Ten
     # Then the address is kept as one plain address, its domain in lower case
     assert response.status_code in (200, 201), response.body
     assert body(response)["email"] == "Rita.Diaz@cargasdelsur.example"
+
+
+def _between_read_and_write(monkeypatch: pytest.MonkeyPatch, user_id: str, other_write: Any) -> None:
+    """Another request's change lands while a PUT of ``user_id`` is between reading the user and
+    writing it: the first read of that user runs ``other_write`` after it (the real directory
+    table; only the moment is chosen)."""
+    from chalicelib.store import staff as store
+
+    read = store.get_user
+
+    def read_then_another_writes(company_id: str, wanted: str) -> Any:
+        found = read(company_id, wanted)
+        if wanted == user_id:
+            monkeypatch.setattr(store, "get_user", read)
+            other_write()
+        return found
+
+    monkeypatch.setattr(store, "get_user", read_then_another_writes)
+
+
+def test_two_changes_to_one_user_at_once_keep_both(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.tenants.companies import issue_api_key
+    from chalicelib.tenants.staff import UserFields, forget_cached_users, save_user
+
+    # Given Vera, level 3 in the branch north, active, and the company's HR system
+    admin = tenant.admin_headers()
+    for table, code in (("branches", "north"), ("departments", "billing")):
+        unit = json.dumps({"code": code, "name": code.title()})
+        assert api.http.post(f"/staff/units/{table}", headers=admin, body=unit).status_code == 201
+    vera = staff_headers(tenant, "vera", 3, branch="north")
+    assert api.http.get("/staff/me", headers=vera).status_code == 200
+    key = issue_api_key(tenant.company_id, "hr", ["staff:write"])
+    hr = {"Authorization": f"ApiKey {key}", "Content-Type": "application/json"}
+    # When an administrator deactivates her (she left) while the HR system's PUT of her new
+    # department is between reading her entry and writing it
+    _between_read_and_write(
+        monkeypatch, "vera", lambda: save_user(tenant.company_id, "vera", UserFields(active=False))
+    )
+    response = api.http.put("/staff/users/vera", headers=hr, body=json.dumps({"department": "billing"}))
+    # Then both changes hold: she is in billing and she stays deactivated
+    assert response.status_code == 200, response.body
+    assert (body(response)["department"], body(response)["active"]) == ("billing", False)
+    forget_cached_users()
+    users = {u["user_id"]: u for u in body(api.http.get("/staff/users", headers=admin))["items"]}
+    assert (users["vera"]["department"], users["vera"]["active"], users["vera"]["level"]) == (
+        "billing", False, 3,
+    )  # fmt: skip
+    assert api.http.get("/staff/me", headers=vera).status_code == 403
+
+
+def test_two_requests_adding_one_user_at_once_add_her_once_and_keep_both(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.tenants.staff import UserFields, forget_cached_users, save_user
+
+    # Given an administrator and a branch
+    admin = tenant.admin_headers()
+    unit = json.dumps({"code": "north", "name": "Norte"})
+    assert api.http.post("/staff/units/branches", headers=admin, body=unit).status_code == 201
+    # When two requests add Omar at once: one with his address, the other with his level and
+    # branch, the first written while the second is between reading (nobody) and writing
+    _between_read_and_write(
+        monkeypatch,
+        "omar",
+        lambda: save_user(tenant.company_id, "omar", UserFields(level=4, email="omar@cargas.example")),
+    )
+    response = api.http.put(
+        "/staff/users/omar", headers=admin, body=json.dumps({"level": 2, "branch": "north"})
+    )
+    # Then the second answers that it changed him (200, not a second 201) and he has both
+    assert response.status_code == 200, response.body
+    forget_cached_users()
+    users = {u["user_id"]: u for u in body(api.http.get("/staff/users", headers=admin))["items"]}
+    assert (users["omar"]["level"], users["omar"]["branch"], users["omar"]["email"]) == (
+        2, "north", "omar@cargas.example",
+    )  # fmt: skip
