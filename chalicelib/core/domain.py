@@ -765,6 +765,8 @@ class DocumentSettings:
     logo_content_type: str | None = None
     updated_at: datetime | None = None
     updated_by: str | None = None
+    # The write these settings were read at (None: never written, or before writes were counted)
+    version: int | None = None
 
 
 @dataclass(frozen=True)

@@ -63,13 +63,22 @@ def get_settings(company_id: str, *, consistent: bool = False) -> domain.Documen
         company_id=company_id,
         statement_area=item.statement_area or "documents",
         delete_after_sending={str(k): bool(v) for k, v in _as_dict(item.delete_after_sending).items()},
+        version=int(item.version) if item.version is not None else None,
     )
 
 
-def save_settings(settings: domain.DocumentSettings) -> None:
-    item_from(
-        DocumentSettingsModel, settings, delete_after_sending=dict(settings.delete_after_sending)
-    ).save()
+def save_settings(settings: domain.DocumentSettings) -> bool:
+    """Write the settings over those they were read from (their ``version``); False, nothing
+    written, when another write came between (read them again and change those)."""
+    item = item_from(
+        DocumentSettingsModel,
+        settings,
+        delete_after_sending=dict(settings.delete_after_sending),
+        version=(settings.version or 0) + 1,
+    )
+    read = DocumentSettingsModel.version
+    condition = read.does_not_exist() if settings.version is None else read == settings.version
+    return written(lambda: item.save(condition=condition))
 
 
 def get_template(company_id: str, document_type: str) -> domain.DocumentTemplate | None:

@@ -1226,6 +1226,8 @@ class DocumentSettingsModel(BoundModel):
     logo_content_type = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
+    # Counts the writes: each is conditioned on the one it read (none on an item written before it)
+    version = NumberAttribute(null=True)
 
 
 class DocumentTemplateModel(BoundModel):

@@ -586,3 +586,70 @@ def test_a_message_resent_after_its_pdf_was_deleted_fails_saying_so(
     seen = body(api.http.get(f"/history/email/{again['communication_id']}", headers=tenant.staff_headers()))
     assert seen["state"] == "failed" and "was deleted after sending" in seen["error"]
     assert len(mailbox.messages()) == 1
+
+
+def _settings_change_lands_after_read(monkeypatch: pytest.MonkeyPatch, other_write: Any) -> None:
+    """Another request's change of the document settings lands while a request is between
+    reading them and writing them: the first read runs ``other_write`` after it (the real
+    settings table; only the moment is chosen)."""
+    from chalicelib.store import documents
+
+    read = documents.get_settings
+
+    def read_then_another_writes(company_id: str, **how: Any) -> Any:
+        found = read(company_id, **how)
+        monkeypatch.setattr(documents, "get_settings", read)
+        other_write()
+        return found
+
+    monkeypatch.setattr(documents, "get_settings", read_then_another_writes)
+
+
+def test_a_settings_change_and_a_logo_saved_at_once_both_hold(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from chalicelib.producers.documents.settings import set_logo
+
+    # Given an administrator who uploads the documents' logo while another saves the statement
+    # comment: the logo is saved between the comment's request reading the settings and writing them
+    logo = base64.b64encode(a_png()).decode()
+    _settings_change_lands_after_read(monkeypatch, lambda: set_logo(tenant.company_id, logo, by="ana"))
+    saved = api.http.patch(
+        "/documents/settings",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {"statement_comment": "Pague por transferencia", "delete_after_sending": {"order": True}}
+        ),
+    )
+    assert saved.status_code == 200, saved.body
+    # Then the documents have both: the logo and the comment
+    settings = body(api.http.get("/documents/settings", headers=tenant.admin_headers()))
+    assert (settings["has_logo"], settings["statement_comment"], settings["delete_after_sending"]) == (
+        True, "Pague por transferencia", {"order": True},
+    )  # fmt: skip
+
+
+def test_a_logo_and_a_settings_change_saved_at_once_both_hold(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from chalicelib.producers.documents.settings import update_settings
+
+    # Given statements set to be deleted after sending, changed while a logo upload is between
+    # reading the settings and writing them
+    _settings_change_lands_after_read(
+        monkeypatch,
+        lambda: update_settings(tenant.company_id, by="ana", delete_after_sending={"statement": True}),
+    )
+    saved = api.http.put(
+        "/documents/settings/logo",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"content_base64": base64.b64encode(a_png()).decode()}),
+    )
+    assert saved.status_code == 200, saved.body
+    # Then the documents have both: the logo, and statements deleted after sending
+    settings = body(api.http.get("/documents/settings", headers=tenant.admin_headers()))
+    assert (settings["has_logo"], settings["delete_after_sending"]) == (True, {"statement": True})

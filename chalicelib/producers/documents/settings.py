@@ -3,7 +3,7 @@ and its clients' open movements (what a statement lists when the ERP does not se
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
@@ -18,6 +18,7 @@ LOGO_TOO_LARGE = f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB"
 # The most movements a statement holds: those of a statement call, a client's open movements, and
 # a client's open receivables printed in their place (docs/documents.md, "How long a document may be").
 MAX_MOVEMENTS = 2000
+_ATTEMPTS = 5  # reads and writes of the settings when other writes keep coming between
 
 
 class TooManyReceivables(ValidationFailed):
@@ -50,7 +51,6 @@ def update_settings(
     """Change what is given; 422 naming the field for an unknown area or document type."""
     from chalicelib.messaging.accounts.email import AREAS
     from chalicelib.producers.documents.templates import DOCUMENT_TYPES
-    from chalicelib.store import documents as store
 
     errors = []
     if statement_area is not None and statement_area not in AREAS:
@@ -65,19 +65,34 @@ def update_settings(
             )
     if errors:
         raise ValidationFailed(errors)
-    current = store.get_settings(company_id)
-    changed = replace(
-        current,
-        statement_area=statement_area or current.statement_area,
-        statement_comment=None
-        if clear_comment
-        else (statement_comment if statement_comment is not None else current.statement_comment),
-        delete_after_sending={**current.delete_after_sending, **dict(delete_after_sending or {})},
-        updated_at=clock.now(),
-        updated_by=by,
-    )
-    store.save_settings(changed)
-    return changed
+
+    def change(current: DocumentSettings) -> DocumentSettings:
+        return replace(
+            current,
+            statement_area=statement_area or current.statement_area,
+            statement_comment=None
+            if clear_comment
+            else (statement_comment if statement_comment is not None else current.statement_comment),
+            delete_after_sending={**current.delete_after_sending, **dict(delete_after_sending or {})},
+            updated_at=clock.now(),
+            updated_by=by,
+        )
+
+    return _save_changed(company_id, change)
+
+
+def _save_changed(
+    company_id: str, change: Callable[[DocumentSettings], DocumentSettings]
+) -> DocumentSettings:
+    """Read the settings, ``change`` them and write them over what was read; read again when
+    another write came between (a logo saved while the comment changes): what it changed stays."""
+    from chalicelib.store import documents as store
+
+    for _ in range(_ATTEMPTS):
+        changed = change(store.get_settings(company_id, consistent=True))
+        if store.save_settings(changed):
+            return replace(changed, version=(changed.version or 0) + 1)
+    raise RuntimeError("the document settings kept changing; try again")  # pragma: no cover
 
 
 def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettings:
@@ -92,15 +107,17 @@ def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettin
     if content_type is None:
         raise ValidationFailed([{"field": "content_base64", "message": "must be a PNG or JPEG image"}])
     ref = put_file(company_id, "logos", f"logo.{content_type.rsplit('/', 1)[1]}", content_type, data)
-    changed = replace(
-        store.get_settings(company_id),
-        logo_key=ref.key,
-        logo_content_type=content_type,
-        updated_at=clock.now(),
-        updated_by=by,
-    )
     try:
-        store.save_settings(changed)
+        changed = _save_changed(
+            company_id,
+            lambda current: replace(
+                current,
+                logo_key=ref.key,
+                logo_content_type=content_type,
+                updated_at=clock.now(),
+                updated_by=by,
+            ),
+        )
     except Exception:
         discard_unless_named(
             company_id,
