@@ -167,6 +167,42 @@ def test_receivables_are_idempotent_and_many_are_checked_before_any_is_stored(
     assert body(bad)["errors"][0]["field"] == "receivables[0].currency"
 
 
+def test_a_receivable_due_at_the_end_of_the_calendar_is_stored_with_the_others_and_gets_no_notice(
+    api: Client, tenant: Tenant, erp: dict[str, str]
+) -> None:
+    # Given a client whose reminders and after-due notices are on
+    set_reminders_ok(api, erp, "CLI-1", active=True, after_due=True)
+    # When the ERP pushes two receivables, the second with its "no due date" day, 9999-12-31
+    # (after it, the notice's day 9999-12-38 is no day of the calendar)
+    answer = push(api, erp, receivable("A-1", "2026-11-20"), receivable("A-2", "9999-12-31"))
+    # Then both are stored: the first with its reminder planned, the second with its reminder
+    # before the due day and never a notice after it
+    assert answer.status_code == 200, answer.body
+    assert [(i["document_number"], i["remind_on"]) for i in body(answer)["items"]] == [
+        ("A-1", "2026-11-13"),
+        ("A-2", "9999-12-24"),
+    ]
+    assert body(api.http.get("/receivables/A-2", headers=erp))["due_on"] == "9999-12-31"
+
+
+def test_a_settings_or_concept_change_replans_a_receivable_due_at_the_end_of_the_calendar(
+    api: Client, tenant: Tenant, erp: dict[str, str]
+) -> None:
+    # Given a receivable due on 9999-12-30 of a client whose reminders are on
+    set_reminders_ok(api, erp, "CLI-1", active=True)
+    push_ok(api, erp, receivable("A-9", "9999-12-30"))
+    # When the after-due notice is turned on, and its concept moved to 30 days after
+    turned_on = set_reminders(api, erp, "CLI-1", active=True, after_due=True)
+    moved = api.http.put(
+        "/reminders/concepts/after-7",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"description": "Aviso a los 30 días", "days": 30, "type": "after_due"}),
+    )
+    # Then both are saved, and the receivable keeps its reminder before the due day only
+    assert (turned_on.status_code, moved.status_code) == (200, 200), (turned_on.body, moved.body)
+    assert body(api.http.get("/receivables/A-9", headers=erp))["remind_on"] == "9999-12-23"
+
+
 # --- R3 the daily run ------------------------------------------------------------------------------
 
 

@@ -4,7 +4,8 @@ A receivable gets, while it is open and owes something and its client's reminder
 
 * the before-due reminder on ``due_on - days`` (or later, when a run was missed), but never after
   the due date has passed;
-* the after-due notice on ``due_on + days`` or later, when the client's after-due switch is on.
+* the after-due notice on ``due_on + days`` or later, when the client's after-due switch is on
+  (none when that day is past the calendar's end: a due date of 9999-12-31 means "never due").
 
 Each (receivable, concept) at most once: concepts already sent are in ``receivable.reminded``.
 The earliest day still planned is the receivable's ``remind_on``, the key the daily run reads by.
@@ -41,8 +42,19 @@ def planned(
         plan.append((before, receivable.due_on - timedelta(days=before.days)))
     after = concepts.get(settings.after_due_concept or "") if settings.after_due else None
     if after is not None and after.kind == AFTER_DUE and after.concept_id not in receivable.reminded:
-        plan.append((after, receivable.due_on + timedelta(days=after.days)))
+        notice_on = _days_after(receivable.due_on, after.days)
+        if notice_on is not None:
+            plan.append((after, notice_on))
     return plan
+
+
+def _days_after(day: date, days: int) -> date | None:
+    """``days`` after ``day``; None past the calendar's last day (9999-12-31, which ERPs write
+    for "no due date"): a day that never comes plans nothing."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
 
 
 def next_day(plan: Planned) -> date | None:
