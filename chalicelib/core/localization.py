@@ -160,7 +160,16 @@ def days_interval(
     first: date | None, last: date | None, time_zone: str
 ) -> tuple[datetime | None, datetime | None]:
     """A ``from``/``to`` pair of the company's days as a UTC interval [start, end): the end is the
-    start of the day after ``last``, so the whole last day is included."""
-    start = day_start(first, time_zone) if first else None
-    end = day_start(last + timedelta(days=1), time_zone) if last else None
+    start of the day after ``last``, so the whole last day is included. A bound past what a
+    date-time holds (the start of 0001-01-01 east of UTC, the end of 9999-12-31) is no bound:
+    every moment there is lies on that side of it."""
+    start = _day_start_within(first, time_zone) if first else None
+    end = _day_start_within(last, time_zone, days_after=1) if last else None
     return start, end
+
+
+def _day_start_within(day: date, time_zone: str, days_after: int = 0) -> datetime | None:
+    try:
+        return day_start(day + timedelta(days=days_after), time_zone)
+    except OverflowError:
+        return None

@@ -219,6 +219,32 @@ def test_report_days_are_the_companys_days(api: Client, tenant: Tenant, clock: A
     assert [r["note"] for r in report(api, ana, "&from=2026-11-03")] == ["first thing on the 3rd"]
 
 
+@pytest.mark.parametrize("time_zone", ["America/Argentina/Buenos_Aires", "Asia/Tokyo"])
+def test_a_report_from_the_calendars_first_day_to_its_last_lists_every_note(
+    api: Client, tenant: Tenant, clock: Any, time_zone: str
+) -> None:
+    # Given a company west or east of UTC, and a note
+    response = api.http.patch(
+        "/company", headers=tenant.admin_headers(), body=json.dumps({"time_zone": time_zone})
+    )
+    assert response.status_code == 200, response.body
+    put_client(api, tenant, "CLI-1")
+    ana = staff_headers(tenant, "ana", 1, branch="north", department="sales")
+    clock.set_now(START)
+    write_note(api, ana, "CLI-1", "the only note")
+    # When the report asks for every day there is, from 0001-01-01 to 9999-12-31 (the end of the
+    # calendar's last day there is past what a date-time holds)
+    rows = report(api, ana, "&from=0001-01-01&to=9999-12-31")
+    # Then it lists the note, as it does with no days given
+    assert [r["note"] for r in rows] == ["the only note"]
+    # And the history, asked for the same days, answers too (its days are the company's as well)
+    history = api.http.get("/history/email?from=0001-01-01&to=9999-12-31", headers=ana)
+    assert history.status_code == 200, history.body
+    # And a date-time that is no moment in UTC is refused naming the field
+    refused = api.http.get("/history/email?from=0001-01-01T00:00:00%2B05:00", headers=ana)
+    assert (refused.status_code, body(refused)["errors"][0]["field"]) == (422, "from"), refused.body
+
+
 def test_a_cursor_resumes_only_the_listing_it_came_from(api: Client, tenant: Tenant, clock: Any) -> None:
     people = matrix(api, tenant, clock)
     page = body(api.http.get("/clients/CLI-1/notes?limit=1", headers=people["ana"]))

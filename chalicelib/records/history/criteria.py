@@ -45,8 +45,9 @@ def parse_moment(raw: str, field: str, *, end_of_day: bool = False, time_zone: s
         if len(text) == 10:
             day = date.fromisoformat(text)
             start, end = days_interval(day, day, time_zone)
-            assert start is not None and end is not None
-            return end - timedelta(microseconds=1) if end_of_day else start
+            if end_of_day:  # none: the calendar's last day, to the last moment there is
+                return end - timedelta(microseconds=1) if end else datetime.max.replace(tzinfo=timezone.utc)
+            return start or datetime.min.replace(tzinfo=timezone.utc)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValidationFailed(
@@ -54,7 +55,12 @@ def parse_moment(raw: str, field: str, *, end_of_day: bool = False, time_zone: s
         ) from exc
     if parsed.tzinfo is None:
         raise ValidationFailed([{"field": field, "message": "needs a time-zone offset (e.g. Z or -03:00)"}])
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError as exc:  # 0001-01-01T00:00+05:00, 9999-12-31T23:00-03:00
+        raise ValidationFailed(
+            [{"field": field, "message": "is outside the years 0001 to 9999 in UTC"}]
+        ) from exc
 
 
 def one_of(params: Mapping[str, str | None], name: str, allowed: tuple[str, ...]) -> str | None:
