@@ -334,9 +334,11 @@ def write_with_attachments(
     records: Callable[[tuple[AttachmentRef, ...]], list[Communication]],
     *,
     withheld: str | None = None,
+    counted: Callable[[Any, list[Communication]], None] | None = None,
 ) -> list[Communication]:
     """Keep a message's attachments (:func:`keep_attachments`), make its records naming them
-    (``records``) and write those (``store.add_new``); returns the records written. When none is
+    (``records``) and write those (``store.add_new``, with ``counted``'s updates in the same
+    transaction); returns the records written. When none is
     written (the write failed, or another delivery of the message got there first), the files
     this attempt kept are deleted: no record would ever name them (a message logged again from
     its envelope or headers names none), and they are someone's data kept for nothing."""
@@ -344,7 +346,7 @@ def write_with_attachments(
     made: list[Communication] = []
     try:
         made = records(attachments)
-        written = store.add_new(made)
+        written = store.add_new(made, counted=counted)
     except Exception:
         # (store.add_new writes up to 50 in a transaction: a later one failing leaves the earlier)
         files.discard_unless_named(

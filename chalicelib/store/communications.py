@@ -459,7 +459,11 @@ def add_to_transaction(tx: TransactWrite, comm: domain.Communication) -> None:
     tx.save(_item(comm), condition=CommunicationModel.communication_id.does_not_exist())
 
 
-def add_new(comms: Sequence[domain.Communication]) -> list[domain.Communication]:
+def add_new(
+    comms: Sequence[domain.Communication],
+    *,
+    counted: Callable[[TransactWrite, list[domain.Communication]], None] | None = None,
+) -> list[domain.Communication]:
     """Write new communications; one whose idempotency key was used before is dropped, and so
     is one whose id is taken (a producer that derives its ids from what the message is, as a
     send job's pages do, gets idempotency from the id itself: :func:`derived_communication_id`).
@@ -467,13 +471,19 @@ def add_new(comms: Sequence[domain.Communication]) -> list[domain.Communication]
     Returns what was written. A communication and its idempotency key are one all-or-nothing
     pair (a transaction); one without a key is a single conditional put, and those go 25 to a
     request without a transaction (issue 14: 1 WRU per KB, not 2, and no ``message-keys`` item).
+    ``counted`` adds to each transaction the updates that count the keyed communications it
+    writes (a mailbox's ``logged_count``): they commit exactly when those do, so a writer that
+    dies after writing never leaves them uncounted, and one that writes again counts nothing.
     """
     written: list[domain.Communication] = []
     keyed = [c for c in comms if c.idempotency_key]
     plain = [c for c in comms if not c.idempotency_key]
-    # As many as one transaction holds (issue 14: a page of 100 keyed messages is 2, not 4).
-    for start in range(0, len(keyed), _TX_ACTIONS // 2):
-        written += transact_all_or_drop(keyed[start : start + _TX_ACTIONS // 2], add_to_transaction, 2)
+    assert counted is None or not plain, "only keyed communications are counted with their write"
+    # As many as one transaction holds (issue 14: a page of 100 keyed messages is 2, not 4),
+    # with room for the counting update
+    size = _TX_ACTIONS // 2 - (1 if counted else 0)
+    for start in range(0, len(keyed), size):
+        written += transact_all_or_drop(keyed[start : start + size], add_to_transaction, 2, extra=counted)
     if plain:
         inserted = insert_all_or_drop([_item(c) for c in plain])
         written += [c for c, fresh in zip(plain, inserted, strict=True) if fresh]

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store.communications import stamp
@@ -201,14 +202,19 @@ def claim_sync(company_id: str, mailbox_id: str, now: datetime, until: datetime)
     return get_mailbox(company_id, mailbox_id)
 
 
-def save_progress(
-    company_id: str, mailbox_id: str, state: dict[str, domain.FolderState], logged: int
-) -> None:
-    """How far the folders were read, and the records that reading logged (one update)."""
-    actions: list[Any] = [MailboxModel.folder_state.set(_state_text(state))]
-    if logged:
-        actions.append(MailboxModel.logged_count.add(logged))
-    _update(company_id, mailbox_id, actions)
+def save_progress(company_id: str, mailbox_id: str, state: dict[str, domain.FolderState]) -> None:
+    """How far the folders were read (one update)."""
+    _update(company_id, mailbox_id, [MailboxModel.folder_state.set(_state_text(state))])
+
+
+def count_logged(tx: TransactWrite, company_id: str, mailbox_id: str, records: int) -> None:
+    """Count ``records`` logged from a mailbox in the transaction that writes them (while the
+    mailbox exists: one deleted meanwhile cancels the write)."""
+    tx.update(
+        MailboxModel(company_id, mailbox_id),
+        actions=[MailboxModel.logged_count.add(records)],
+        condition=MailboxModel.mailbox_id.exists(),
+    )
 
 
 def finish_sync(

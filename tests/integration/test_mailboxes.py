@@ -163,6 +163,45 @@ def test_mail_to_and_from_clients_is_logged_once_incrementally_and_the_mailbox_i
     assert len(register_seen(api, ana, "CLI-3")) == 11 and len(register_seen(api, ana, "CLI-2")) == 12
 
 
+def test_a_sync_whose_worker_dies_between_two_messages_resumes_and_counts_each_record_once(
+    api: Client, tenant: Tenant, imap_server: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from chalicelib.records.mailboxes import sync
+
+    # Given three messages from a client in Ana's mailbox (one batch of a sync)
+    office_clients(api, tenant)
+    imap_server.append(
+        ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, f"Consulta {n}", date=DAY) for n in range(3)]
+    )
+    ana = staff(tenant, ANA)
+    mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    # When its sync's worker dies after logging two of them, before it saves how far it read
+    logging = sync.log_message
+    logged: list[int] = []
+
+    def dies_at_the_third(*args: Any, **kwargs: Any) -> int:
+        if len(logged) == 2:
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.example")
+        logged.append(logging(*args, **kwargs))
+        return logged[-1]
+
+    monkeypatch.setattr(sync, "log_message", dies_at_the_third)
+    with pytest.raises(EndpointConnectionError):
+        sync.sync_mailbox(tenant.company_id, mailbox["mailbox_id"])
+    assert logged == [1, 1]
+    # And SQS delivers the sync again to a worker that lives
+    monkeypatch.setattr(sync, "log_message", logging)
+    run_syncs()
+    # Then the three are in the client's register once each, and the monitor counts three
+    assert sorted(r["subject"] for r in register_seen(api, ana, "CLI-3")) == [
+        "Consulta 0", "Consulta 1", "Consulta 2",
+    ]  # fmt: skip
+    shown = monitor(api, ana, mailbox["mailbox_id"])
+    assert (shown["logged_count"], shown["last_error"]) == (3, None)
+
+
 def test_a_message_pregon_sent_is_not_logged_twice_and_the_same_mail_in_two_mailboxes_once(
     api: Client,
     tenant: Tenant,

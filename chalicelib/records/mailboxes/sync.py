@@ -29,6 +29,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from chalicelib.channels.deadlines import Deadline
 from chalicelib.core import clock
@@ -180,7 +181,7 @@ def _sync_folder(
     logged_here = 0
     if not uids and (known is None or known.uidvalidity != uidvalidity):
         state[folder] = FolderState(uidvalidity, last_uid)
-        store.save_progress(mailbox.company_id, mailbox.mailbox_id, state, 0)
+        store.save_progress(mailbox.company_id, mailbox.mailbox_id, state)
     cache: dict[str, tuple[str | None, str | None]] = {}
     for start in range(0, len(uids), HEADER_BATCH):
         if report.scanned >= MAX_SCANNED_PER_SYNC or time.monotonic() > report.deadline:
@@ -205,7 +206,7 @@ def _sync_folder(
         report.scanned += len(batch)
         logged_here += logged
         state[folder] = FolderState(uidvalidity, batch[-1])
-        store.save_progress(mailbox.company_id, mailbox.mailbox_id, state, logged)
+        store.save_progress(mailbox.company_id, mailbox.mailbox_id, state)
     report.logged += logged_here
     report.folders[folder] = logged_here
 
@@ -377,4 +378,7 @@ def log_message(
             private_to=mailbox.owner if mailbox.visibility == "private" else None,
         )
 
-    return len(write_with_attachments(company_id, parsed, "mailbox", made))
+    def counted(tx: Any, written: list[Communication]) -> None:  # in the records' transaction
+        store.count_logged(tx, company_id, mailbox.mailbox_id, len(written))
+
+    return len(write_with_attachments(company_id, parsed, "mailbox", made, counted=counted))
