@@ -98,7 +98,8 @@ class AgentChangeApplyIn(_Strict):
 
 
 class StaffUserIn(_Strict):
-    """A staff user's directory entry; fields left out keep their value, `null` clears."""
+    """A staff user's directory entry; fields left out keep their value, `null` clears a name, an
+    e-mail, a branch or a department (`level`, `active` and `permissions` cannot be null)."""
 
     name: ShortText | None = None
     email: ShortText | None = None

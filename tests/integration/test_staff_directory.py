@@ -242,3 +242,25 @@ def test_two_requests_adding_one_user_at_once_add_her_once_and_keep_both(
     assert (users["omar"]["level"], users["omar"]["branch"], users["omar"]["email"]) == (
         2, "north", "omar@cargas.example",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("field", "says"),
+    [("level", "1, 2, 3 or 4"), ("active", "true or false"), ("permissions", "[] for none")],
+)
+def test_a_null_for_a_field_that_cannot_be_cleared_is_refused_naming_it(
+    api: Client, tenant: Tenant, field: str, says: str
+) -> None:
+    # Given Tito, level 2, active, allowed to change preferred agents
+    admin = tenant.admin_headers()
+    tito = {"level": 2, "permissions": ["change_preferred_agent"]}
+    assert api.http.put("/staff/users/tito", headers=admin, body=json.dumps(tito)).status_code == 201
+    # When the HR system sends null for a field a user always has
+    response = api.http.put("/staff/users/tito", headers=admin, body=json.dumps({field: None}))
+    # Then it is refused naming the field (it is not silently ignored), and Tito is as he was
+    assert response.status_code == 422, response.body
+    assert body(response)["errors"][0]["field"] == field and says in body(response)["errors"][0]["message"]
+    users = {u["user_id"]: u for u in body(api.http.get("/staff/users", headers=admin))["items"]}
+    assert (users["tito"]["level"], users["tito"]["active"], users["tito"]["permissions"]) == (
+        2, True, ["change_preferred_agent"],
+    )  # fmt: skip
