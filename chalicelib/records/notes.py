@@ -8,7 +8,7 @@ staff directory (docs/decisions/0007-notes-and-staff.md). Who sees what: level 1
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -159,8 +159,10 @@ def edit_note(viewer: Principal, client_id: str, note_id: str, changes: Mapping[
         fields["location"] = _text(changes["location"], "location", MAX_FIELD)
     if "treatment" in changes:
         fields["treatment"] = _text(changes["treatment"], "treatment", MAX_FIELD)
-    edited = replace(note, **fields, updated_at=clock.now())
-    if not store.replace_note(edited):
+    # Only the fields given are written: an edit of another field made meanwhile (another tab,
+    # or a read from the client index a moment behind it) stays.
+    edited = store.edit_note(note, fields, clock.now())
+    if edited is None:
         raise NotFound(f"there is no note {note_id!r} on client {client_id!r}")
     return _view(edited, author)
 

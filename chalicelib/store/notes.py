@@ -44,10 +44,25 @@ def add_note(note: domain.ClientNote) -> domain.ClientNote:
     return note
 
 
-def replace_note(note: domain.ClientNote) -> bool:
-    """Save an edited note; False when it was deleted meanwhile."""
-    item = _item(note)
-    return written(lambda: item.save(condition=ClientNoteModel.note_id.exists()))
+#: The fields of a note its author edits (:func:`edit_note`); a value None removes it.
+EDITED_FIELDS = ("note", "location", "treatment")
+
+
+def edit_note(
+    note: domain.ClientNote, changes: dict[str, str | None], now: datetime
+) -> domain.ClientNote | None:
+    """Set only the fields in ``changes`` of a stored note (one UpdateItem, so an edit of another
+    field made meanwhile stays); the note as written, or None when it was deleted meanwhile."""
+    item = ClientNoteModel(f"{note.company_id}#{note.author}", note.note_id)
+    actions: list[Any] = [ClientNoteModel.updated_at.set(now)]
+    for name, value in changes.items():
+        if name not in EDITED_FIELDS:
+            raise ValueError(name)
+        attribute = getattr(ClientNoteModel, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    if not written(lambda: item.update(actions=actions, condition=ClientNoteModel.note_id.exists())):
+        return None
+    return _note(item)
 
 
 def delete_note(company_id: str, author: str, note_id: str) -> None:

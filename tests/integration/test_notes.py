@@ -137,6 +137,40 @@ def test_only_level_1_deletes_and_only_the_author_edits(api: Client, tenant: Ten
     assert "ana on CLI-1" not in client_notes(api, people["ana"], "CLI-1")
 
 
+def test_two_edits_of_one_note_at_once_keep_both(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.records import notes as records
+    from chalicelib.store import notes as store
+    from chalicelib.tenants.auth.principal import Principal
+
+    # Given Ana's note on a client
+    put_client(api, tenant, "CLI-1")
+    ana = staff_headers(tenant, "ana", 1, branch="north", department="sales")
+    note = write_note(api, ana, "CLI-1", "Llamó por la factura", location="oficina")
+    path = f"/clients/CLI-1/notes/{note['note_id']}"
+    # When she saves its treatment in one tab while her edit of its text from another lands
+    # between the treatment's request reading the note and writing it (or the read comes from the
+    # client index a moment behind the text's edit: the same)
+    found = store.find_note
+
+    def read_then_the_other_edit_lands(*args: Any) -> Any:
+        seen = found(*args)
+        monkeypatch.setattr(store, "find_note", found)
+        viewer = Principal(kind="user", company_id=tenant.company_id, subject="ana", level=1)
+        records.edit_note(viewer, "CLI-1", note["note_id"], {"note": "Llamó: paga el lunes"})
+        return seen
+
+    monkeypatch.setattr(store, "find_note", read_then_the_other_edit_lands)
+    response = api.http.patch(path, headers=ana, body=json.dumps({"treatment": "llamar el martes"}))
+    # Then the note has both: the new text and the treatment, and its place as before
+    assert response.status_code == 200, response.body
+    shown = body(api.http.get(path, headers=ana))
+    assert (shown["note"], shown["treatment"], shown["location"]) == (
+        "Llamó: paga el lunes", "llamar el martes", "oficina",
+    )  # fmt: skip
+
+
 def test_moving_a_user_moves_their_past_notes(api: Client, tenant: Tenant, clock: Any) -> None:
     # Given the four users' notes, and a level-2 user of the south branch
     people = matrix(api, tenant, clock)
