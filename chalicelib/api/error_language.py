@@ -321,6 +321,7 @@ CATALOG: dict[str, str] = {
         "debe ser una fecha (AAAA-MM-DD) o una fecha y hora ISO 8601 con desfase horario"
     ),
     "needs a time-zone offset (e.g. Z or -03:00)": "necesita el desfase horario (por ejemplo Z o -03:00)",
+    "is outside the years 0001 to 9999 in UTC": "queda fuera de los años 0001 a 9999 en UTC",
     "must not be before from": "no puede ser anterior a from",
     "must not come before from_client": "no puede ser anterior a from_client",
     "is before issued_on": "es anterior a issued_on",
@@ -534,6 +535,9 @@ CATALOG: dict[str, str] = {
         "no existe el usuario {user_id} en el directorio del personal"
     ),
     "is required for a new user": "es obligatorio para un usuario nuevo",
+    "cannot be null: give 1, 2, 3 or 4": "no puede ser null: indique 1, 2, 3 o 4",
+    "cannot be null: give true or false": "no puede ser null: indique true o false",
+    "cannot be null: give [] for none": "no puede ser null: indique [] para ninguno",
     "there is no staff table {table}: use branches or departments": (
         "no existe la tabla de personal {table}: use branches o departments"
     ),

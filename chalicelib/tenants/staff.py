@@ -147,24 +147,19 @@ def save_user(company_id: str, user_id: str, fields: UserFields) -> tuple[StaffU
     return user, created
 
 
-# Fields every user has: null cannot clear them (it was ignored, answering 200 for nothing done).
-_NEVER_CLEARED = {
-    "level": "give 1, 2, 3 or 4",
-    "active": "give true or false",
-    "permissions": "give [] for none",
-}
-
-
 def _check(company_id: str, fields: UserFields) -> UserFields:
     """The fields as saved (the e-mail address in its normalized form), or a ``ValidationFailed``
     naming every bad one. The address is where Pregón writes to the user (a domain's notices to
     administrators, the From a personal account speaks as): one plain address, never a list, a
     name or a line break."""
-    errors: list[dict[str, str]] = [
-        {"field": name, "message": f"cannot be null: a user always has one ({must})"}
-        for name, must in _NEVER_CLEARED.items()
-        if name in fields.cleared
-    ]
+    # Fields every user has: null cannot clear them (it was ignored, answering 200 for nothing done)
+    errors: list[dict[str, str]] = []
+    if "level" in fields.cleared:
+        errors.append({"field": "level", "message": "cannot be null: give 1, 2, 3 or 4"})
+    if "active" in fields.cleared:
+        errors.append({"field": "active", "message": "cannot be null: give true or false"})
+    if "permissions" in fields.cleared:
+        errors.append({"field": "permissions", "message": "cannot be null: give [] for none"})
     if fields.email is not None:
         try:
             fields = replace(fields, email=checked_email(fields.email, field="email"))
