@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
 
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -168,7 +168,8 @@ class DocumentSettingsIn(_Strict):
     statement_comment: Notes | None = Field(
         default=None, description="Printed on every statement; an empty string removes it."
     )
-    delete_after_sending: dict[str, bool] | None = Field(
+    # StrictBool: true or false as written (lax pydantic read "yes", "no", 1 and 0)
+    delete_after_sending: dict[str, StrictBool] | None = Field(
         default=None,
         description="Per document type (`order`, `purchase_order`, `statement`): delete the PDF from "
         "S3 once its e-mail is sent (D3). Off: kept under the bucket's lifecycle rule.",

@@ -168,3 +168,43 @@ def test_the_tracking_page_form_that_is_not_utf8_is_refused_and_no_mangled_addre
         assert "\ufffd" not in answer.body.decode()
     deliver_outboxes()
     assert tenant.mailbox is not None and tenant.mailbox.messages() == []
+
+
+def test_a_boolean_or_a_text_where_a_number_or_a_boolean_goes_is_refused_naming_the_field(
+    api: Client, tenant: Tenant
+) -> None:
+    admin = tenant.admin_headers()
+    # When an administrator's (or a system's) call gives true for a number, a number for a
+    # boolean, or a text for either, where lax parsing would read true as 1 and "no" as false
+    answers = {
+        "level": api.http.put("/staff/users/nuevo", headers=admin, body=json.dumps({"level": True})),
+        "active": api.http.put(
+            "/staff/users/nuevo", headers=admin, body=json.dumps({"level": 4, "active": "no"})
+        ),
+        "days": api.http.post(
+            "/reminders/concepts",
+            headers=admin,
+            body=json.dumps({"description": "Un día antes", "days": True, "type": "before_due"}),
+        ),
+        "after_due": api.http.put(
+            "/clients/CLI-1/reminders", headers=admin, body=json.dumps({"active": True, "after_due": 1})
+        ),
+        "delete_after_sending.order": api.http.patch(
+            "/documents/settings", headers=admin, body=json.dumps({"delete_after_sending": {"order": "yes"}})
+        ),
+        "port": api.http.post(
+            "/mailboxes",
+            headers=admin,
+            body=json.dumps({"host": "imap.example.com", "port": True, "username": "ana@example.com"}),
+        ),
+    }
+    # Then each is a 422 naming the field
+    for field, response in answers.items():
+        assert response.status_code == 422, (field, response.body)
+        assert body(response)["errors"][0]["field"] == field, (field, response.body)
+    # And nothing was written: no user made an administrator, no concept, PDFs kept
+    users = body(api.http.get("/staff/users", headers=admin))["items"]
+    assert "nuevo" not in [u["user_id"] for u in users]
+    concepts = body(api.http.get("/reminders/concepts", headers=admin))["items"]
+    assert "Un día antes" not in [c["description"] for c in concepts]
+    assert body(api.http.get("/documents/settings", headers=admin))["delete_after_sending"] == {}
