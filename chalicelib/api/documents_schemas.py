@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
+
+from chalicelib.api.schemas import Day
 
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -57,7 +58,7 @@ class _OrderBase(_Strict):
     number: Number = Field(
         description="The document's number; posting the same number again sends nothing more (200)."
     )
-    date: dt.date
+    date: Day
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     currency: Currency | None = Field(
         default=None, description="ISO 4217; default: the currency of the company's country."
@@ -75,16 +76,16 @@ class PurchaseOrderIn(_OrderBase):
 
 
 class MovementIn(_Strict):
-    date: dt.date
+    date: Day
     document: Line = Field(description="The movement's document number (invoice, credit note, ...).")
     description: Line | None = None
-    due_on: dt.date | None = None
+    due_on: Day | None = None
     amount: Amount = Field(description="Signed: what the client owes more (+) or less (-).")
 
 
 class StatementIn(_Strict):
     client_id: Code
-    as_of: dt.date | None = Field(default=None, description="Default: today in the company's time zone.")
+    as_of: Day | None = Field(default=None, description="Default: today in the company's time zone.")
     movements: list[MovementIn] | None = Field(
         default=None,
         max_length=2000,
@@ -230,7 +231,7 @@ class BulkStatementsIn(_Strict):
         max_length=10,
         description="Classification fields the client must have, field -> value (`PUT /clients/{id}`).",
     )
-    as_of: dt.date | None = None
+    as_of: Day | None = None
     request_id: Code | None = Field(default=None, description="A retried request answers the first job.")
 
 

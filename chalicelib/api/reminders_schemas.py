@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
 
-from chalicelib.api.schemas import Code, Strict
+from chalicelib.api.schemas import Code, Day, Strict
 
 DocumentNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -23,8 +23,8 @@ class ReceivableIn(Strict):
 
     document_number: DocumentNumber
     client_id: Code
-    issued_on: date
-    due_on: date
+    issued_on: Day
+    due_on: Day
     amount: Money = Field(description="The document's amount, a decimal (`12345.67`).")
     balance: Money = Field(description="What is still owed on it; 0 means nothing to remind.")
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] = Field(

@@ -3,10 +3,19 @@ and read by the OpenAPI generator, so the published contract is the one the code
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
 
 from chalicelib.core.domain import Company
@@ -16,6 +25,17 @@ from chalicelib.messaging.accounts.sms import SmsSettingsView
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
+
+
+def _written_day(value: Any) -> Any:
+    if not isinstance(value, str | date):
+        raise PydanticCustomError("date_type", "Input should be a valid date")
+    return value
+
+
+# A day as JSON writes one, "YYYY-MM-DD": a number is refused (pydantic's lax mode read it as a Unix
+# time, so an ERP's 0 or 1798761600 became 1970-01-01 or 2027-01-01 without a word).
+Day = Annotated[date, BeforeValidator(_written_day)]
 # No control characters: names end up in e-mail headers.
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")

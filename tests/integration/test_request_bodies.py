@@ -208,3 +208,47 @@ def test_a_boolean_or_a_text_where_a_number_or_a_boolean_goes_is_refused_naming_
     concepts = body(api.http.get("/reminders/concepts", headers=admin))["items"]
     assert "Un día antes" not in [c["description"] for c in concepts]
     assert body(api.http.get("/documents/settings", headers=admin))["delete_after_sending"] == {}
+
+
+def test_a_number_where_a_day_goes_is_refused_naming_the_field_and_nothing_is_stored(
+    api: Client, tenant: Tenant
+) -> None:
+    from tests.steps.clients import put_client
+    from tests.steps.documents import documents_key
+    from tests.steps.reminders import erp_headers
+
+    # Given the company's ERP and a client
+    erp = erp_headers(tenant)
+    put_client(api, erp, "CLI-1", name="Ferretería Los Andes", emails=["compras@losandes.example"])
+    documents = documents_key(tenant)
+    receivable = {
+        "document_number": "A-1",
+        "client_id": "CLI-1",
+        "issued_on": "2026-11-01",
+        "due_on": 1798761600,  # 2027-01-01 as a Unix time
+        "amount": "10",
+        "balance": "10",
+        "currency": "ARS",
+    }
+    line = {"code": "A-100", "description": "Tornillos", "quantity": "1", "unit_price": "10"}
+    movement = {"date": 1767225600, "document": "F-1", "amount": "10"}
+    # When it sends a Unix time where a day goes (lax parsing read it as that day)
+    answers = {
+        "receivables[0].due_on": api.http.post(
+            "/receivables", headers=erp, body=json.dumps({"receivables": [receivable]})
+        ),
+        "date": api.http.post(
+            "/documents/orders",
+            headers=documents,
+            body=json.dumps({"number": "P-1", "date": 1767225600, "client_id": "CLI-1", "lines": [line]}),
+        ),
+        "movements[0].date": api.http.put(
+            "/clients/CLI-1/open-movements", headers=documents, body=json.dumps({"movements": [movement]})
+        ),
+    }
+    # Then each is a 422 naming the field, and nothing is stored
+    for field, response in answers.items():
+        assert response.status_code == 422, (field, response.body)
+        assert body(response)["errors"][0]["field"] == field, (field, response.body)
+    assert api.http.get("/receivables/A-1", headers=erp).status_code == 404
+    assert api.http.get("/documents/sent/order/P-1", headers=tenant.staff_headers()).status_code == 404
