@@ -218,8 +218,9 @@ def transact_all_or_drop(
     Every entry must add ``actions_per_entry`` actions of one kind (all puts or all updates):
     PynamoDB orders a transaction's items by kind, and the cancellation reasons come back in
     that order. ``extra`` adds, after them, updates that belong with the entries written
-    (counters of what they became): they commit exactly when the entries do. One whose own
-    condition fails (the counted item is gone) cancels the write: it is raised.
+    (counters of what they became): they commit exactly when the entries do. One that raced
+    another writer (``TransactionConflict`` on a busy counter) is written again with them; one
+    whose own condition fails (the counted item is gone) cancels the write: it is raised.
     """
     pending = list(entries)
     while pending:
@@ -236,7 +237,11 @@ def transact_all_or_drop(
                 for n, reason in enumerate(reasons)
                 if reason is not None and reason.code in LOST_RACE
             }
-            if not lost or max(lost) >= len(pending):  # (an extra's own condition: not an entry's)
+            counted_gone = any(  # an extra's own condition (its item is gone): no entry to drop
+                reason is not None and reason.code == "ConditionalCheckFailed"
+                for reason in reasons[len(pending) * actions_per_entry :]
+            )
+            if not lost or counted_gone:
                 raise
             pending = [entry for i, entry in enumerate(pending) if i not in lost]
             continue

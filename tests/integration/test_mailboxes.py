@@ -202,6 +202,41 @@ def test_a_sync_whose_worker_dies_between_two_messages_resumes_and_counts_each_r
     assert (shown["logged_count"], shown["last_error"]) == (3, None)
 
 
+def test_a_mailbox_deleted_while_its_sync_runs_logs_nothing_more_and_leaves_no_stray_item(
+    api: Client, tenant: Tenant, imap_server: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.records.mailboxes import sync
+
+    # Given three messages from a client in Ana's mailbox
+    office_clients(api, tenant)
+    imap_server.append(
+        ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, f"Aviso {n}", date=DAY) for n in range(3)]
+    )
+    ana = staff(tenant, ANA)
+    mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    # When Ana deletes the mailbox while its sync has logged the first message
+    logging = sync.log_message
+
+    def deleted_after_the_first(*args: Any, **kwargs: Any) -> int:
+        logged = logging(*args, **kwargs)
+        if api.http.get(f"/mailboxes/{mailbox['mailbox_id']}", headers=ana).status_code == 200:
+            assert api.http.delete(f"/mailboxes/{mailbox['mailbox_id']}", headers=ana).status_code == 204
+        return logged
+
+    monkeypatch.setattr(sync, "log_message", deleted_after_the_first)
+    with pytest.raises(TransactWriteError):  # the record's write, cancelled: SQS retries the sync
+        sync.sync_mailbox(tenant.company_id, mailbox["mailbox_id"])
+    monkeypatch.setattr(sync, "log_message", logging)
+    run_syncs()  # SQS's retry: the mailbox is gone
+    # Then only the first message is in the register, and the mailbox is gone from the list (no
+    # item of a count left behind for it)
+    assert [r["subject"] for r in register_seen(api, ana, "CLI-3")] == ["Aviso 0"]
+    listed = body(api.http.get("/mailboxes", headers=ana))["items"]
+    assert mailbox["mailbox_id"] not in [m["mailbox_id"] for m in listed]
+
+
 def test_a_message_pregon_sent_is_not_logged_twice_and_the_same_mail_in_two_mailboxes_once(
     api: Client,
     tenant: Tenant,
