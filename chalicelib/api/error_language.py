@@ -535,6 +535,9 @@ CATALOG: dict[str, str] = {
         "no existe el usuario {user_id} en el directorio del personal"
     ),
     "is required for a new user": "es obligatorio para un usuario nuevo",
+    "this request_id names another user's request: choose one of your own": (
+        "este request_id es de una solicitud de otro usuario: elija uno propio"
+    ),
     "cannot be null: give 1, 2, 3 or 4": "no puede ser null: indique 1, 2, 3 o 4",
     "cannot be null: give true or false": "no puede ser null: indique true o false",
     "cannot be null: give [] for none": "no puede ser null: indique [] para ninguno",

@@ -264,6 +264,51 @@ def test_a_retried_request_with_the_same_request_id_starts_one_job(
     assert body(one)["messages"][0]["communication_id"] == body(one_again)["messages"][0]["communication_id"]
 
 
+def test_another_users_request_id_is_refused_and_shows_nothing_of_their_send(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given Ana's send job and Ana's send to one client, each with her request id
+    for client_id in ("R1", "R2", "R3"):
+        put_client(api, company, client_id)
+    ana = company.staff_headers()
+    beto = {
+        "Authorization": f"Bearer {IDENTITY.mint(company.company_id, user_id='beto@x', level=4)}",
+        "Content-Type": "application/json",
+    }
+    notice = {"channel": "email", "template": "custom:aviso", "variables": {"aviso": "corte el lunes"}}
+    job = api.http.post(
+        "/sends", headers=ana, body=json.dumps(notice | {"client_ids": ["R1", "R2"], "request_id": "aviso-1"})
+    )
+    one = api.http.post(
+        "/sends", headers=ana, body=json.dumps(notice | {"client_ids": ["R1"], "request_id": "uno-1"})
+    )
+    assert (job.status_code, one.status_code) == (201, 201), (job.body, one.body)
+    # When Beto (level 4: he sees only his own sends) sends with the same request ids
+    answers = [
+        api.http.post(
+            "/sends",
+            headers=beto,
+            body=json.dumps(notice | {"client_ids": ["R2", "R3"], "request_id": "aviso-1"}),
+        ),
+        api.http.post(
+            "/sends", headers=beto, body=json.dumps(notice | {"client_ids": ["R1"], "request_id": "uno-1"})
+        ),
+    ]
+    # Then each is a 409 naming request_id that shows nothing of Ana's send (not her job, not her
+    # message), rather than a 200 that answered hers and sent nothing of his
+    for answer in answers:
+        assert answer.status_code == 409, answer.body
+        assert body(answer)["field"] == "request_id"
+        text = answer.body.decode()
+        assert body(job)["job"]["job_id"] not in text
+        assert body(one)["messages"][0]["communication_id"] not in text
+    # And Ana's retries still answer her own
+    again = api.http.post(
+        "/sends", headers=ana, body=json.dumps(notice | {"client_ids": ["R1", "R2"], "request_id": "aviso-1"})
+    )
+    assert again.status_code == 200 and body(again)["job"]["job_id"] == body(job)["job"]["job_id"]
+
+
 def test_sms_to_many_clients_needs_the_bulk_password_and_then_reaches_each_phone(
     api: Client, company: Tenant, local_aws: dict[str, str]
 ) -> None:

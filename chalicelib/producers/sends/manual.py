@@ -225,7 +225,17 @@ def _send_to_one(company_id: str, request: SendRequest, client_id: str) -> SendR
         return SendResult(created=True, communications=tuple(written))
     existing = [comm_store.existing_key(company_id, m.idempotency_key or "") for m in messages]
     found = comm_store.get_many(company_id, [cid for cid in existing if cid])
+    if any(comm.created_by != page.created_by for comm in found.values()):
+        raise _foreign_request_id()
     return SendResult(created=bool(written), communications=tuple(found.values()))
+
+
+def _foreign_request_id() -> Conflict:
+    """A request id another user's request used: what that request did is theirs (a level-4 user
+    may not see it), and this one is no retry of it."""
+    return Conflict(
+        "this request_id names another user's request: choose one of your own", field="request_id"
+    )
 
 
 def _start_job(company_id: str, request: SendRequest) -> SendResult:
@@ -291,6 +301,8 @@ def start_job(
         pages_total=pages_total,
     )
     job, created = job_store.create_job_once(job, request_key)
+    if not created and job.created_by != created_by:
+        raise _foreign_request_id()
     if created or (job.state == "expanding" and job.pages_done == 0):
         put_job_pages(company_id, job.job_id, pages)
     return job, created
