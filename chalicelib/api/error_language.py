@@ -300,6 +300,8 @@ CATALOG: dict[str, str] = {
     # requests, bodies, listings
     "is required": "es obligatorio",
     "is not a known field": "no es un campo conocido",
+    "is not UTF-8": "no está en UTF-8",
+    "has more than {count} fields": "tiene más de {count} campos",
     "is larger than {max_bytes} bytes": "supera los {max_bytes} bytes",
     "is nested deeper than {depth} levels": "tiene más de {depth} niveles de anidamiento",
     "is not valid JSON ({error})": "no es JSON válido ({error})",
