@@ -15,6 +15,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chalicelib.core.errors import ValidationFailed
+
 if TYPE_CHECKING:  # Babel loads with the first time a person reads, not with every cold start
     from babel import Locale
 
@@ -92,6 +94,24 @@ def _show_day(day: date, locale: str) -> str:
     from babel.dates import format_skeleton
 
     return format_skeleton("yMd", datetime.combine(day, time()), locale=_locale(locale))
+
+
+#: What a currency that is not ISO 4217's is refused with (the receivables' words too).
+NOT_A_CURRENCY = "must be an ISO 4217 code, e.g. ARS"
+
+
+def checked_currency(code: str | None, field: str = "currency") -> str | None:
+    """An ISO 4217 code as upper case (``ars`` → ``ARS``), or None when none is given; a code
+    Babel does not know (``XYZ``) is refused naming ``field``: printed as given, it would put
+    "XYZ 1.234,00" on a client's document."""
+    from babel.numbers import is_currency
+
+    if code is None:
+        return None
+    upper = code.strip().upper()
+    if not is_currency(upper):
+        raise ValidationFailed([{"field": field, "message": NOT_A_CURRENCY}])
+    return upper
 
 
 def show_money(amount: Decimal | float | int, currency: str | None, locale: str) -> str:

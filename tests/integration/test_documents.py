@@ -422,6 +422,40 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_sent(
     assert deliver_outboxes()["sent"] == 0 and mailbox.messages() == []
 
 
+def test_a_currency_iso_4217_does_not_know_is_refused_naming_it_and_nothing_is_kept_or_sent(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the ERP writes a currency no ISO 4217 list has (three letters, so the shape passes)
+    movements = {"movements": [{"date": "2026-10-05", "document": "A-0001-00000999", "amount": "500"}]}
+    answers = [
+        # When it posts an order, a statement, or a client's open movements in it
+        post_document(api, erp, "/documents/orders", order(currency="XYZ")),
+        post_document(
+            api, erp, "/documents/statements", {"client_id": "CEDIMU", "currency": "XYZ"} | movements
+        ),
+        api.http.put(
+            "/clients/CEDIMU/open-movements", headers=erp, body=json.dumps(movements | {"currency": "XYZ"})
+        ),
+    ]
+    # Then each is refused naming currency, as the receivables are
+    for answer in answers:
+        assert answer.status_code == 422, answer.body
+        assert body(answer)["errors"][0] == {
+            "field": "currency",
+            "message": "must be an ISO 4217 code, e.g. ARS",
+        }
+    # And no movements are kept, and nothing is sent
+    kept = body(api.http.get("/clients/CEDIMU/open-movements", headers=erp))
+    assert kept["movements"] == [] and kept["currency"] is None
+    assert deliver_outboxes()["sent"] == 0 and mailbox.messages() == []
+    # While a known one in lower case is taken, and printed as the company's locale writes it
+    answer = post_document(api, erp, "/documents/orders", order(currency="usd"))
+    assert answer.status_code == 202, answer.body
+    deliver_outboxes()
+    _, _, pdf = the_only_pdf(mailbox)
+    assert "US$" in pdf_text(pdf)
+
+
 def test_an_api_key_without_the_documents_scope_is_refused(api: Client, tenant: Tenant) -> None:
     answer = post_document(api, tenant.key_headers(), "/documents/orders", order())
     assert answer.status_code == 403

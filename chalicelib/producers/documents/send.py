@@ -20,6 +20,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Company, Document, DocumentSettings, Movement, record_of
 from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.localization import checked_currency
 from chalicelib.producers.documents.templates import ORDER, PURCHASE_ORDER, STATEMENT
 from chalicelib.tenants.auth.principal import Principal, may_see
 
@@ -121,6 +122,7 @@ def send_order(caller: Principal, request: OrderRequest) -> DocumentOutcome:
 
     company_id = caller.company_id
     kind = request.document_type
+    currency = checked_currency(request.currency)
     previous = _previous(caller, kind, request.number)
     if previous is not None:
         return previous
@@ -144,7 +146,7 @@ def send_order(caller: Principal, request: OrderRequest) -> DocumentOutcome:
         raise ValidationFailed(
             [{"field": id_field, "message": f"{request.recipient_id!r} has no e-mail address"}]
         )
-    fmt = Formats(company, currency_of(company, request.currency))
+    fmt = Formats(company, currency_of(company, currency))
     total = sum((line.quantity * line.unit_price for line in request.lines), Decimal(0))
     responsible = request.responsible_name or request.responsible_user
     pdf_data = {
@@ -199,6 +201,7 @@ def send_statement(caller: Principal, request: StatementRequest) -> DocumentOutc
     from chalicelib.tenants.companies import get_company
 
     company_id = caller.company_id
+    currency = checked_currency(request.currency)
     company = get_company(company_id)
     as_of = request.as_of or _today(company)
     number = request.number or f"EC-{request.client_id}-{as_of:%Y%m%d}"
@@ -214,7 +217,7 @@ def send_statement(caller: Principal, request: StatementRequest) -> DocumentOutc
         raise ValidationFailed(
             [{"field": "client_id", "message": f"{request.client_id!r} has no e-mail address"}]
         )
-    movements, currency = request.movements, request.currency
+    movements = request.movements
     if movements is None:
         stored = get_open_movements(company_id, client.client_id)
         movements, currency = stored.movements, currency or stored.currency

@@ -12,6 +12,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.domain import DocumentSettings, Movement, OpenMovements, Supplier
 from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.localization import checked_currency
 
 MAX_LOGO_BYTES = 300 * 1024
 LOGO_TOO_LARGE = f"the logo is larger than {MAX_LOGO_BYTES // 1024} kB"
@@ -182,6 +183,7 @@ def save_open_movements(
     from chalicelib.store import documents as store
     from chalicelib.tenants.clients import get_client
 
+    currency = checked_currency(currency)
     get_client(company_id, client_id)  # 404 naming the client
     entry = OpenMovements(company_id, client_id, tuple(movements), currency, clock.now())
     try:

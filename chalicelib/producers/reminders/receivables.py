@@ -17,7 +17,7 @@ from decimal import Decimal
 from chalicelib.core import clock
 from chalicelib.core.domain import ClientReminders, Receivable, ReminderConcept
 from chalicelib.core.errors import NotFound, ValidationFailed
-from chalicelib.core.localization import today
+from chalicelib.core.localization import NOT_A_CURRENCY, today
 from chalicelib.producers.reminders.plan import next_day, planned
 from chalicelib.store import receivables as store
 
@@ -80,7 +80,7 @@ def push_receivables(company_id: str, items: list[ReceivableData]) -> list[Saved
         if item.client_id not in known:
             problems.append({"field": f"{at}.client_id", "message": f"there is no client {item.client_id!r}"})
         if not is_currency(item.currency):
-            problems.append({"field": f"{at}.currency", "message": "must be an ISO 4217 code, e.g. ARS"})
+            problems.append({"field": f"{at}.currency", "message": NOT_A_CURRENCY})
         if item.due_on < item.issued_on:
             problems.append({"field": f"{at}.due_on", "message": "is before issued_on"})
         if item.balance > item.amount:
