@@ -52,7 +52,12 @@ def parse_body(
     if not isinstance(data, dict):
         raise ValidationFailed([{"field": "body", "message": "must be a JSON object"}])
     try:
-        return model.model_validate(data)  # type: ignore[attr-defined]
+        # Strict JSON mode: each field takes JSON's own type for it, a number for a number, true or
+        # false for a yes/no, a "YYYY-MM-DD" or ISO 8601 text for a day or a time. Lax mode read
+        # {"level": true} as 1, "no" or 0 as false, and a number where a day goes as a Unix time.
+        # Decimal amounts still take a text ("1234.50"): that is JSON's way to write one exactly.
+        # The body is parsed above (depth, errors); dumping it again is what pydantic's JSON mode reads.
+        return model.model_validate_json(json.dumps(data), strict=True)  # type: ignore[attr-defined]
     except ValidationError as exc:
         raise ValidationFailed(pydantic_errors(exc)) from exc
 
@@ -84,6 +89,8 @@ def pydantic_errors(exc: Any) -> list[dict[str, str]]:
             message = "is not a known field"
         elif error["type"] == "missing":
             message = "is required"
+        elif error["type"] == "json_invalid":  # a lone UTF-16 surrogate ("\\ud800"): no text stores it
+            message = f"is not valid JSON ({message})"
         errors.append({"field": field or "body", "message": message})
     return errors
 

@@ -10,7 +10,6 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -27,15 +26,11 @@ Code = Annotated[
 ]
 
 
-def _written_day(value: Any) -> Any:
-    if not isinstance(value, str | date):
-        raise PydanticCustomError("date_type", "Input should be a valid date")
-    return value
-
-
-# A day as JSON writes one, "YYYY-MM-DD": a number is refused (pydantic's lax mode read it as a Unix
-# time, so an ERP's 0 or 1798761600 became 1970-01-01 or 2027-01-01 without a word).
-Day = Annotated[date, BeforeValidator(_written_day)]
+# A day as JSON writes one, "YYYY-MM-DD": request bodies are read in pydantic's strict JSON mode
+# (api/http.py parse_body), which refuses a number where lax mode took it for a Unix time (an ERP's 0
+# or 1798761600 became 1970-01-01 or 2027-01-01 without a word). No validator of its own: one run
+# before pydantic's would make it read the text as a Python value, and strict mode refuses a text there.
+Day = date
 # No control characters: names end up in e-mail headers.
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
