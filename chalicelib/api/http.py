@@ -59,6 +59,20 @@ def parse_body(
         # The body is parsed above (depth, errors); dumping it again is what pydantic's JSON mode reads.
         return model.model_validate_json(json.dumps(data), strict=True)  # type: ignore[attr-defined]
     except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            _name_the_surrogate(model, data)
+        raise ValidationFailed(pydantic_errors(exc)) from exc
+
+
+def _name_the_surrogate(model: Any, data: dict[str, Any]) -> None:
+    """A text with a lone UTF-16 surrogate (``"\\ud800"``) is the one thing JSON reads that its
+    text cannot hold again: pydantic's JSON mode refuses the whole body. Its Python mode names the
+    field that holds it ("unable to parse raw data as a unicode string"); raise that."""
+    from pydantic import ValidationError
+
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
         raise ValidationFailed(pydantic_errors(exc)) from exc
 
 
@@ -89,8 +103,8 @@ def pydantic_errors(exc: Any) -> list[dict[str, str]]:
             message = "is not a known field"
         elif error["type"] == "missing":
             message = "is required"
-        elif error["type"] == "json_invalid":  # a lone UTF-16 surrogate ("\\ud800"): no text stores it
-            message = f"is not valid JSON ({message})"
+        elif error["type"] == "json_invalid":  # what json.dumps writes, only a lone surrogate fails
+            message = "is not valid JSON (a string holds a lone UTF-16 surrogate such as \\ud800)"
         errors.append({"field": field or "body", "message": message})
     return errors
 

@@ -385,7 +385,9 @@ def test_a_field_of_the_wrong_json_type_is_refused_naming_it_and_nothing_is_save
     before = api.http.get(shown_at, headers=callers[case.shown_by])
 
     # When the call gives the wrong JSON type for one field
-    answer = api.http.request(case.method, path, headers=callers[case.caller], body=json.dumps(case.payload))
+    answer = api.http.request(
+        case.method, path, headers=callers[case.caller], body=json.dumps(case.payload).encode()
+    )
 
     # Then it is a 422 naming the field
     assert answer.status_code == 422, answer.body
@@ -393,3 +395,15 @@ def test_a_field_of_the_wrong_json_type_is_refused_naming_it_and_nothing_is_save
     # And nothing was saved: what a user sees is as before
     after = api.http.get(shown_at, headers=callers[case.shown_by])
     assert (after.status_code, after.body) == (before.status_code, before.body)
+
+
+def test_a_text_with_a_lone_surrogate_is_still_refused_naming_the_field(api: Client, tenant: Tenant) -> None:
+    # When the back office sends a client whose name JSON writes with a lone UTF-16 surrogate
+    # ("\ud800": no text holds one, and DynamoDB cannot store it as UTF-8)
+    answer = api.http.put(
+        "/clients/CLI-9", headers=tenant.key_headers(), body=b'{"name": "Ferreter\\ud800a", "emails": []}'
+    )
+    # Then it is a 422 naming the field, as before strict reading, and the client is not stored
+    assert answer.status_code == 422, answer.body
+    assert body(answer)["field"] == "name", answer.body
+    assert api.http.get("/clients/CLI-9", headers=tenant.key_headers()).status_code == 404
