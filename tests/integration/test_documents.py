@@ -20,6 +20,7 @@ from tests.steps.documents import documents_key, file_exists, pdf_attachments, p
 from tests.steps.hostile_mail import company_files
 from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
+from tests.steps.races import another_write_after_the_read
 from tests.steps.reminders import erp_headers, push_ok, receivable
 from tests.steps.tenants import Tenant, smtp_sender_account, staff_user
 
@@ -628,15 +629,7 @@ def _settings_change_lands_after_read(monkeypatch: pytest.MonkeyPatch, other_wri
     settings table; only the moment is chosen)."""
     from chalicelib.store import documents
 
-    read = documents.get_settings
-
-    def read_then_another_writes(company_id: str, **how: Any) -> Any:
-        found = read(company_id, **how)
-        monkeypatch.setattr(documents, "get_settings", read)
-        other_write()
-        return found
-
-    monkeypatch.setattr(documents, "get_settings", read_then_another_writes)
+    another_write_after_the_read(monkeypatch, documents, "get_settings", other_write)
 
 
 def test_a_settings_change_and_a_logo_saved_at_once_both_hold(

@@ -163,6 +163,19 @@ def test_mail_to_and_from_clients_is_logged_once_incrementally_and_the_mailbox_i
     assert len(register_seen(api, ana, "CLI-3")) == 11 and len(register_seen(api, ana, "CLI-2")) == 12
 
 
+def three_from_a_client(
+    api: Client, tenant: Tenant, imap_server: Dovecot, subject: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Ana's mailbox (INBOX only) holding "<subject> 0..2" from a client of the office; her
+    headers and the mailbox as added."""
+    office_clients(api, tenant)
+    imap_server.append(
+        ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, f"{subject} {n}", date=DAY) for n in range(3)]
+    )
+    ana = staff(tenant, ANA)
+    return ana, add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+
+
 def test_a_sync_whose_worker_dies_between_two_messages_resumes_and_counts_each_record_once(
     api: Client, tenant: Tenant, imap_server: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -171,12 +184,7 @@ def test_a_sync_whose_worker_dies_between_two_messages_resumes_and_counts_each_r
     from chalicelib.records.mailboxes import sync
 
     # Given three messages from a client in Ana's mailbox (one batch of a sync)
-    office_clients(api, tenant)
-    imap_server.append(
-        ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, f"Consulta {n}", date=DAY) for n in range(3)]
-    )
-    ana = staff(tenant, ANA)
-    mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    ana, mailbox = three_from_a_client(api, tenant, imap_server, "Consulta")
     # When its sync's worker dies after logging two of them, before it saves how far it read
     logging = sync.log_message
     logged: list[int] = []
@@ -210,12 +218,7 @@ def test_a_mailbox_deleted_while_its_sync_runs_logs_nothing_more_and_leaves_no_s
     from chalicelib.records.mailboxes import sync
 
     # Given three messages from a client in Ana's mailbox
-    office_clients(api, tenant)
-    imap_server.append(
-        ANA, "INBOX", [filed_mail("rios@talleres.example", ANA, f"Aviso {n}", date=DAY) for n in range(3)]
-    )
-    ana = staff(tenant, ANA)
-    mailbox = add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    ana, mailbox = three_from_a_client(api, tenant, imap_server, "Aviso")
     # When Ana deletes the mailbox while its sync has logged the first message
     logging = sync.log_message
 

@@ -12,6 +12,7 @@ from chalice.test import Client
 
 from tests.steps.answers import body
 from tests.steps.notes import staff_headers
+from tests.steps.races import another_write_after_the_read
 from tests.steps.tenants import Tenant, make_tenant
 
 
@@ -172,16 +173,9 @@ def _between_read_and_write(monkeypatch: pytest.MonkeyPatch, user_id: str, other
     table; only the moment is chosen)."""
     from chalicelib.store import staff as store
 
-    read = store.get_user
-
-    def read_then_another_writes(company_id: str, wanted: str) -> Any:
-        found = read(company_id, wanted)
-        if wanted == user_id:
-            monkeypatch.setattr(store, "get_user", read)
-            other_write()
-        return found
-
-    monkeypatch.setattr(store, "get_user", read_then_another_writes)
+    another_write_after_the_read(
+        monkeypatch, store, "get_user", other_write, only=lambda company_id, wanted: wanted == user_id
+    )
 
 
 def test_two_changes_to_one_user_at_once_keep_both(
