@@ -464,3 +464,24 @@ def test_a_rest_asked_for_by_the_release_before_keeps_the_bound_it_carries(
     expected = [f"c{n:04d}@clientes.example" for n in range(26, 36)] + ["c0027a@clientes.example"]
     assert Counter(recipients(mailbox)) == Counter(expected)
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 11, 11, 0, 0, 0)
+
+
+def test_a_request_retried_with_another_of_the_companys_keys_answers_the_first_job(
+    api: Client, clients: Tenant
+) -> None:
+    # Given the ERP started the month's statements with a request id, with its key
+    first = api.http.post(
+        "/documents/statements/bulk",
+        headers=documents_key(clients),
+        body=json.dumps({"request_id": "cierre-11"}),
+    )
+    assert first.status_code == 201, first.body
+    # When its systems retry it with the key that replaced that one (a rotation meanwhile)
+    retried = api.http.post(
+        "/documents/statements/bulk",
+        headers=documents_key(clients),
+        body=json.dumps({"request_id": "cierre-11"}),
+    )
+    # Then the answer is the first job, not a conflict, and no second job was started
+    assert retried.status_code == 200, retried.body
+    assert body(retried)["job_id"] == body(first)["job_id"]
