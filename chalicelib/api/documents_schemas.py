@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from chalicelib.api.schemas import Day
 
@@ -169,8 +169,7 @@ class DocumentSettingsIn(_Strict):
     statement_comment: Notes | None = Field(
         default=None, description="Printed on every statement; an empty string removes it."
     )
-    # StrictBool: true or false as written (lax pydantic read "yes", "no", 1 and 0)
-    delete_after_sending: dict[str, StrictBool] | None = Field(
+    delete_after_sending: dict[str, bool] | None = Field(
         default=None,
         description="Per document type (`order`, `purchase_order`, `statement`): delete the PDF from "
         "S3 once its e-mail is sent (D3). Off: kept under the bucket's lifecycle rule.",

@@ -5,16 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.api.schemas import Strict
 
 Host = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
 User = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
 Folder = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-# StrictInt / StrictBool: a JSON number or boolean as written (lax pydantic read true as 1, "1" and
-# 1.0 as 1, and "no" or 0 as false: {"level": true} made a user an administrator).
-Port = Annotated[StrictInt, Field(ge=1, le=65535)]
+Port = Annotated[int, Field(ge=1, le=65535)]
 Auth = Literal["password", "microsoft365", "google"]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
 AUTH = (
@@ -40,7 +38,7 @@ class MailboxIn(Strict):
     visibility: Literal["private", "public"] = Field(
         default="private", description="public (the office's) needs level 1."
     )
-    enabled: StrictBool = True
+    enabled: bool = True
     tenant_id: Id | None = Field(
         default=None, description="`microsoft365`: the directory (tenant) id, a GUID or the tenant's domain."
     )
@@ -57,7 +55,7 @@ class MailboxChangeIn(Strict):
     username: User | None = None
     folders: list[Folder] | None = Field(default=None, max_length=10)
     visibility: Literal["private", "public"] | None = None
-    enabled: StrictBool | None = None
+    enabled: bool | None = None
     tenant_id: Id | None = None
     client_id: Id | None = None
 

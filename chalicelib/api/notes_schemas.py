@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
@@ -97,21 +97,17 @@ class AgentChangeApplyIn(_Strict):
     token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
-# StrictInt / StrictBool: a JSON number or boolean as written (lax pydantic read true as 1, "1" and
-# 1.0 as 1, and "no" or 0 as false: {"level": true} made a user an administrator).
 class StaffUserIn(_Strict):
     """A staff user's directory entry; fields left out keep their value, `null` clears a name, an
     e-mail, a branch or a department (`level`, `active` and `permissions` cannot be null)."""
 
     name: ShortText | None = None
     email: ShortText | None = None
-    level: StrictInt | None = Field(
-        default=None, ge=1, le=4, description="1 administrator ... 4 own work only"
-    )
+    level: int | None = Field(default=None, ge=1, le=4, description="1 administrator ... 4 own work only")
     branch: AgentCode | None = Field(default=None, description="A code of the company's branches.")
     department: AgentCode | None = Field(default=None, description="A code of the company's departments.")
     permissions: list[str] | None = Field(default=None, description="e.g. change_preferred_agent")
-    active: StrictBool | None = None
+    active: bool | None = None
 
 
 class StaffUserOut(BaseModel):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from chalicelib.api.schemas import Code, Day, Strict
 
@@ -62,13 +62,9 @@ class ReceivableOut(BaseModel):
     remind_on: date | None
 
 
-# StrictInt / StrictBool: a JSON number or boolean as written (lax pydantic read true as 1, "1" and
-# 1.0 as 1, and "no" or 0 as false: {"level": true} made a user an administrator).
 class ConceptIn(Strict):
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    days: StrictInt = Field(
-        ge=0, le=365, description="Days before (before_due) or after (after_due) the due date."
-    )
+    days: int = Field(ge=0, le=365, description="Days before (before_due) or after (after_due) the due date.")
     type: Kind
 
 
@@ -87,17 +83,17 @@ class ConceptsOut(BaseModel):
 class ClientRemindersIn(Strict):
     """A client's reminder settings (the seed's "Avisos" tab); fields left out take their default."""
 
-    active: StrictBool = Field(description="Turning it on turns the before-due reminder on.")
+    active: bool = Field(description="Turning it on turns the before-due reminder on.")
     subject: Annotated[str, StringConstraints(max_length=500)] | None = Field(
         default=None, description="A template (like the company's); none: the `reminder` template's subject."
     )
-    send_to_contacts: StrictBool = Field(
+    send_to_contacts: bool = Field(
         default=False, description="Also to the client's contacts marked `receives_reminders`."
     )
     before_due_concept: Code | None = Field(
         default=None, description="A before_due concept; none: the catalog's first before_due concept."
     )
-    after_due: StrictBool = Field(default=False, description="Send the after-due notice too.")
+    after_due: bool = Field(default=False, description="Send the after-due notice too.")
     after_due_concept: Code | None = Field(
         default=None, description="An after_due concept; none: the catalog's first after_due concept."
     )
