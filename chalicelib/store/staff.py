@@ -57,9 +57,9 @@ def get_user(company_id: str, user_id: str) -> domain.StaffUser | None:
 
 def add_user_once(user: domain.StaffUser, now: datetime) -> domain.StaffUser:
     """Put a user who is not in the directory yet; when someone else put them first, theirs."""
-    item = _user_item(user, now)
-    if written(lambda: item.save(condition=StaffUserModel.user_id.does_not_exist())):
-        return _user(item)
+    created = create_user(user, now)
+    if created is not None:
+        return created
     found = get_user(user.company_id, user.user_id)
     assert found is not None  # the condition failed because it exists
     return found
