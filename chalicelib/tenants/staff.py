@@ -208,14 +208,16 @@ def save_unit(company_id: str, table: str, code: str, name: str) -> StaffUnit:
 
 def visible_authors(viewer: Principal) -> list[StaffUser]:
     """The users whose notes ``viewer`` sees: level 1 the whole company, 2 its branch, 3 its
-    department, 4 itself (and an API key the whole company). One Query of the directory."""
+    department, 4 itself (and an API key the whole company). One Query of the directory. A user
+    always sees their own notes: a level-2 user with no branch yet (a department is all a note
+    needs) sees only theirs."""
     company_id = viewer.company_id
     if viewer.kind != "user" or viewer.level == ADMIN_LEVEL:
         return store.list_users(company_id)
-    if viewer.level == 2:
-        return store.users_in_branch(company_id, viewer.branch) if viewer.branch else []
-    if viewer.level == 3:
-        return store.users_in_department(company_id, viewer.department) if viewer.department else []
+    if viewer.level == 2 and viewer.branch:
+        return store.users_in_branch(company_id, viewer.branch)
+    if viewer.level == 3 and viewer.department:
+        return store.users_in_department(company_id, viewer.department)
     own = store.get_user(company_id, viewer.subject)
     return [own] if own else []
 
@@ -226,6 +228,8 @@ def sees_author(viewer: Principal, author: StaffUser | None) -> bool:
         return True
     if author is None:
         return False
+    if author.user_id == viewer.subject:
+        return True
     if viewer.level == 2:
         return viewer.branch is not None and author.branch == viewer.branch
     if viewer.level == 3:

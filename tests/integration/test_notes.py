@@ -112,6 +112,26 @@ def test_a_user_without_a_department_cannot_write_notes(api: Client, tenant: Ten
     assert client_notes(api, ana, "CLI-1") == []
 
 
+def test_a_user_always_sees_and_edits_the_notes_they_wrote(api: Client, tenant: Tenant, clock: Any) -> None:
+    # Given a level-2 user with a department but no branch yet (the seed: a department is what a
+    # user needs to write notes), and a level-3 user with no department
+    put_client(api, tenant, "CLI-1")
+    eva = staff_headers(tenant, "eva", 2, department="sales", name="Eva")
+    # When she writes a note on a client
+    note = write_note(api, eva, "CLI-1", "Llamó por la cotización", treatment="llamar en 2 meses")
+    # Then she sees it on the client's tab, on its own and in the report, and may edit it
+    assert client_notes(api, eva, "CLI-1") == ["Llamó por la cotización"]
+    path = f"/clients/CLI-1/notes/{note['note_id']}"
+    assert api.http.get(path, headers=eva).status_code == 200
+    assert [r["note"] for r in report(api, eva)] == ["Llamó por la cotización"]
+    response = api.http.patch(path, headers=eva, body=json.dumps({"location": "oficina"}))
+    assert response.status_code == 200 and body(response)["location"] == "oficina"
+    # And another level-2 user without a branch does not see it
+    leo = staff_headers(tenant, "leo", 2, department="sales", name="Leo")
+    assert client_notes(api, leo, "CLI-1") == []
+    assert api.http.get(path, headers=leo).status_code == 404
+
+
 def test_only_level_1_deletes_and_only_the_author_edits(api: Client, tenant: Tenant, clock: Any) -> None:
     people = matrix(api, tenant, clock)
     [ana_note] = [
