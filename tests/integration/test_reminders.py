@@ -142,6 +142,25 @@ def test_turning_reminders_on_turns_the_before_due_reminder_on_and_templates_are
     assert admin.status_code == 200
 
 
+def test_turning_reminders_on_takes_the_seeds_default_concepts_whatever_else_the_catalog_holds(
+    api: Client, tenant: Tenant, erp: dict[str, str]
+) -> None:
+    # Given an administrator who added eight more concepts of each type to the catalog
+    for n in range(8):
+        for kind in ("before_due", "after_due"):
+            added = api.http.post(
+                "/reminders/concepts",
+                headers=tenant.admin_headers(),
+                body=json.dumps({"description": f"{kind} {n + 10}", "days": n + 10, "type": kind}),
+            )
+            assert added.status_code == 201, added.body
+    # When the ERP turns a client's reminders and after-due notice on, naming no concept
+    settings = set_reminders_ok(api, erp, "CLI-1", active=True, after_due=True)
+    # Then they are the seed's defaults: 7 days before the due date, 7 days after (never one of
+    # the added concepts picked by its random id)
+    assert (settings["before_due_concept"], settings["after_due_concept"]) == ("before-7", "after-7")
+
+
 # --- receivables ---------------------------------------------------------------------------------
 
 

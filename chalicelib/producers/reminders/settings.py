@@ -196,7 +196,16 @@ def save_client_reminders(
 
 
 def _first(catalog: dict[str, ReminderConcept], kind: str) -> str | None:
-    candidates = sorted((c for c in catalog.values() if c.kind == kind), key=lambda c: c.concept_id)
+    """The concept a client gets when none is named: the seed's default of that kind (``before-7``,
+    ``after-7``) while the catalog has it, else the first of that kind as the catalog lists it
+    (fewest days). Before, the first by id: an added concept's random id usually came first."""
+    defaults = {
+        concept_id for concept_id, _, _, default_kind in DEFAULT_CONCEPTS["es"] if default_kind == kind
+    }
+    candidates = sorted(
+        (c for c in catalog.values() if c.kind == kind),
+        key=lambda c: (c.concept_id not in defaults, c.days, c.concept_id),
+    )
     return candidates[0].concept_id if candidates else None
 
 
