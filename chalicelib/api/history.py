@@ -58,6 +58,7 @@ def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
         "download_url": download_url(ref) if kept else None,
         "deleted_at": ref.deleted_at.isoformat() if ref.deleted_at else None,
         "omitted": omitted_reason(ref),
+        "added_by": ref.added_by,
     }
 
 

@@ -44,6 +44,11 @@ class AttachmentOut(BaseModel):
         description="Why a received file was not kept (no link): `omitted (too large)`, or `withheld (SES "
         "found a virus in the message)`; the message in the mailbox, or the raw one, still has it.",
     )
+    added_by: str | None = Field(
+        default=None,
+        description="Who attached the file to the register record afterwards (H2); null for a file the "
+        "message came with.",
+    )
 
 
 class HistoryItemOut(BaseModel):

@@ -185,12 +185,13 @@ def delete_record(caller: Principal, client_id: str, record_id: str) -> Response
     response="AttachmentOut",
     status=201,
     errors={
-        409: "Attachments go on manual records only, at most a fixed number per record (`record_id`).",
+        409: "Attachments go on manual records and on mail logged from a staff mailbox only, at most a "
+        "fixed number per record (`record_id`).",
         413: "The file is larger than 5 MiB (`content_base64`).",
     },
 )
 def add_attachment(caller: Principal, client_id: str, record_id: str) -> Response:
-    """Attach a file (base64, at most 5 MiB) to a manual record"""
+    """Attach a file (base64, at most 5 MiB) to a manual record or to mail logged from a staff mailbox"""
     from chalicelib.api.history_schemas import AttachmentIn
     from chalicelib.records.register import PayloadTooLarge
     from chalicelib.records.register import add_attachment as attach

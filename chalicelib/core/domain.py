@@ -379,6 +379,8 @@ class AttachmentRef:
     deleted_at: datetime | None = None
     # A received file that was not kept (no ``key``), and why: too large, or a virus in its message.
     omitted: str | None = None
+    # H2: a file staff added to a register record afterwards (not one the message came with): who.
+    added_by: str | None = None
 
 
 @dataclass(frozen=True)

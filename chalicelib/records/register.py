@@ -247,12 +247,15 @@ def delete_record(viewer: Principal, client_id: str, record_id: str) -> None:
 def add_attachment(
     viewer: Principal, client_id: str, record_id: str, *, name: str, content_type: str, content_base64: str
 ) -> AttachmentRef:
+    """A file staff attach to a record (the seed: to one written by hand or to a message logged
+    from their mail); it says who added it, apart from the files the message came with."""
     from chalicelib.core.files import discard_files, discard_unless_named, put_file
 
     record = get_record(viewer, client_id, record_id)
-    if record.direction != "note":
+    if record.direction != "note" and record.mailbox_id is None:
         raise Conflict(
-            "attachments are added to manual records only; a message keeps the attachments it was sent with",
+            "attachments are added to manual records and to mail logged from a staff mailbox only; "
+            "a message Pregón sent or received keeps the attachments it was sent with",
             field="record_id",
         )
     if len(record.attachments) >= MAX_ATTACHMENTS:
@@ -271,7 +274,7 @@ def add_attachment(
         raise PayloadTooLarge(
             f"an attachment is at most {MAX_ATTACHMENT_BYTES} bytes", field="content_base64"
         )
-    ref = put_file(viewer.company_id, "register", name, content_type, data)
+    ref = replace(put_file(viewer.company_id, "register", name, content_type, data), added_by=viewer.subject)
     try:
         added = store.append_attachment(
             viewer.company_id, record_id, ref, clock.now(), at_most=MAX_ATTACHMENTS

@@ -489,6 +489,7 @@ class AttachmentRef(MapAttribute[str, object]):
     delete_after_sending = BooleanAttribute(null=True)
     deleted_at = UTCDateTimeAttribute(null=True)
     omitted = UnicodeAttribute(null=True)
+    added_by = UnicodeAttribute(null=True)
 
 
 class ReadyIndex(GlobalSecondaryIndex["CommunicationModel"]):

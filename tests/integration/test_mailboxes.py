@@ -3,6 +3,7 @@ by the test; and replying from a register record, received by the real SMTP catc
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -565,6 +566,56 @@ def test_replying_from_a_record_sends_a_threaded_answer_from_the_users_account(
         body=json.dumps({"text": "x"}),
     )
     assert refused.status_code == 409
+
+
+def test_staff_attach_a_document_to_a_message_logged_from_their_mail(
+    api: Client, tenant: Tenant, imap_server: Dovecot
+) -> None:
+    # Given a client's message with a PDF, logged in its register from Ana's mailbox
+    office_clients(api, tenant)
+    imap_server.append(
+        ANA,
+        "INBOX",
+        [
+            filed_mail(
+                ANA,
+                "jose@nandu.example",
+                "Balance 2025",
+                attachments=[("balance.pdf", "application/pdf", PDF)],
+            )
+        ],
+    )
+    ana = staff(tenant, ANA)
+    add_mailbox(api, ana, imap_server, ANA, folders=["INBOX"])
+    run_syncs()
+    [record] = register_seen(api, ana, "CLI-2")
+    flags_before = imap_server.flags(ANA, "INBOX")
+    # When Ana attaches the signed copy to that record (the seed: "ya sea éste un mensaje grabado
+    # de forma automática proveniente de tu correo o grabado de forma manual")
+    added = api.http.post(
+        f"/clients/CLI-2/register/{record['communication_id']}/attachments",
+        headers=ana,
+        body=json.dumps(
+            {
+                "name": "balance firmado.xlsx",
+                "content_type": "application/vnd.ms-excel",
+                "content_base64": base64.b64encode(XLSX).decode(),
+            }
+        ),
+    )
+    # Then the record lists it beside the message's own file, saying who added it
+    assert added.status_code == 201, added.body
+    detail = body(record_of(api, ana, "CLI-2", record["communication_id"]))
+    assert [(a["name"], a["added_by"]) for a in detail["attachments"]] == [
+        ("balance.pdf", None),
+        ("balance firmado.xlsx", ANA),
+    ]
+    assert download(api, ana, "CLI-2", record["communication_id"]) == {
+        "balance.pdf": PDF,
+        "balance firmado.xlsx": XLSX,
+    }
+    # And the mailbox is left as it was
+    assert imap_server.flags(ANA, "INBOX") == flags_before
 
 
 def test_a_large_backlog_is_read_in_follow_up_syncs_and_a_missing_folder_is_named(
