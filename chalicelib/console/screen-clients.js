@@ -234,7 +234,8 @@ async function clientRegister(main, ctx, clientId) {
         messageFrame(record.html, undefined, { received: record.direction === "in" }),
         record.text ? h("pre", { class: "b-text" }, record.text) : null,
         attachmentList(record.attachments),
-        record.automatic
+        // files are added to records written by hand and to mail logged from a staff mailbox (H2)
+        record.automatic && record.channel !== "mailbox"
           ? null
           : h(
               "form",
@@ -248,7 +249,11 @@ async function clientRegister(main, ctx, clientId) {
               field("Adjuntar un archivo (hasta 5 MiB)", upload),
               h("button", { type: "submit" }, "Adjuntar"),
             ),
-        record.direction === "in" && record.channel === "email" ? replyForm(clientId, record, () => load()) : null,
+        // a message that came from an e-mail is answered (H3): received through Pregón, or logged
+        // from a staff mailbox, the client's or the staff's side of it
+        (record.direction === "in" && record.channel === "email") || record.channel === "mailbox"
+          ? replyForm(clientId, record, () => load())
+          : null,
         h(
           "button",
           {

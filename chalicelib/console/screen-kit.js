@@ -157,7 +157,7 @@ export function attachmentList(items) {
         a.download_url
           ? h("a", { href: a.download_url, rel: "noopener noreferrer", target: "_blank" }, a.name)
           : h("span", {}, a.name),
-        ` (${fileSize(a.size)}${a.omitted ? `, ${OMITTED[a.omitted] || a.omitted}` : ""}${a.deleted_at ? ", borrado" : ""})`,
+        ` (${fileSize(a.size)}${a.omitted ? `, ${OMITTED[a.omitted] || a.omitted}` : ""}${a.deleted_at ? ", borrado" : ""}${a.added_by ? `, adjuntado por ${a.added_by}` : ""})`,
       ),
     ),
   );

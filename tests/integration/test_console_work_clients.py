@@ -339,3 +339,52 @@ def test_what_pregon_did_not_keep_of_a_mailbox_message_is_said_in_spanish_in_its
         lambda d: [li.text for li in d.find_elements(By.CSS_SELECTOR, ".b-detail .b-attachments li")] or None
     )
     assert files == ["resumen.txt (840 bytes)", "facturas.pdf (1,3 MB, no se guardó: demasiado grande)"]
+
+
+def test_staff_attach_a_file_to_and_answer_a_mail_logged_from_the_offices_mailbox(
+    api: Client,
+    tenant: Tenant,
+    mailbox: MailCatcher,
+    site: ConsoleSite,
+    browser: Any,
+    imap_server: Dovecot,
+    tmp_path: Path,
+) -> None:
+    # Given a company account, and a client's message logged from the office's mailbox
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio", "info@estudio.example")
+    put_client(api, tenant, "CLI-5", name="Talleres Ríos", emails=["rios@talleres.example"])
+    ana = "ana@estudio.example"
+    imap_server.append(ana, "INBOX", [filed_mail("rios@talleres.example", ana, "Balance firmado")])
+    token = IDENTITY.mint(tenant.company_id, user_id=ana, level=1)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    add_mailbox(api, headers, imap_server, ana, folders=["INBOX"], visibility="public")
+    run_syncs()
+    [logged] = register_of(api, tenant, "CLI-5")
+    scan = tmp_path / "balance 2025.pdf"
+    scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    # When a clerk opens it in the client's register and attaches a file to it
+    sign_in(browser, site.web, tenant, 3)
+    open_screen(browser, "clients", f"client=CLI-5&record={logged['communication_id']}")
+    upload = wait_until(browser, lambda d: d.find_element(By.ID, "b-attach-file"))
+    upload.send_keys(str(scan))
+    upload.find_element(By.XPATH, "./ancestor::form").find_element(
+        By.CSS_SELECTOR, "button[type=submit]"
+    ).click()
+    # Then its detail lists the file and who attached it
+    wait_until(
+        browser,
+        lambda d: any(
+            "balance 2025.pdf" in li.text and "adjuntado por" in li.text
+            for li in d.find_elements(By.CSS_SELECTOR, ".b-detail .b-attachments li")
+        ),
+    )
+    console_screenshot(browser, "clients-register-mailbox-attachment")
+    # And the clerk answers it from the same detail view: the client gets the answer
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-reply"))
+    form.find_element(By.NAME, "reply_text").send_keys("Recibido, gracias.")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(browser, lambda d: "Re: Balance firmado" in register_subjects(d))
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+    assert envelope_recipients(mail) == ["rios@talleres.example"]
+    assert "Recibido, gracias." in text_of(mail)
