@@ -679,7 +679,9 @@ async function show() {
 
 // --- sign-in ------------------------------------------------------------------------------------
 
-async function signedIn() {
+// `signIn`: the user has just signed in (not a reload of a session still valid): their mail is read
+// again then, as a3ASESOR does "cada vez que inicias sesión" (H3; docs/mailboxes.md).
+async function signedIn(signIn = false) {
   const me = await api("GET", "/console/me");
   company = null;
   await companyFormat(); // before anything is drawn: every time on every screen is in its zone
@@ -695,6 +697,7 @@ async function signedIn() {
   document.getElementById("sign-out").hidden = false;
   document.getElementById("menu").hidden = false;
   drawNav();
+  if (signIn) api("POST", "/mailboxes/sync").catch(() => {}); // their own and the office's mailboxes; nothing waits for it
   await show();
 }
 
@@ -777,7 +780,7 @@ async function localSignIn(main, identity) {
         throw new ApiError(response.status, answer.message, fields);
       }
       sessionStorage.setItem(TOKEN_KEY, answer.id_token);
-      await signedIn();
+      await signedIn(true);
     } catch (error) {
       sessionStorage.removeItem(TOKEN_KEY);
       showErrors(form, error);
@@ -823,7 +826,7 @@ async function cognitoSignIn(main, identity) {
     const answer = await response.json();
     if (response.ok && answer.id_token) {
       sessionStorage.setItem(TOKEN_KEY, answer.id_token);
-      await signedIn();
+      await signedIn(true);
       return;
     }
     toast(`Cognito no aceptó el ingreso: ${answer.error || response.status}`, "error");

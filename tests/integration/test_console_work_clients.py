@@ -9,6 +9,7 @@ server; mail goes to the real SMTP catcher. Screenshots: .local/screenshots/cons
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -388,3 +389,26 @@ def test_staff_attach_a_file_to_and_answer_a_mail_logged_from_the_offices_mailbo
     [mail] = mailbox.wait_for(1)
     assert envelope_recipients(mail) == ["rios@talleres.example"]
     assert "Recibido, gracias." in text_of(mail)
+
+
+def test_signing_in_reads_the_mailboxes_again(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, imap_server: Dovecot
+) -> None:
+    # Given the office's mailbox, read when it was added, and a client's message that came after
+    put_client(api, tenant, "CLI-5", name="Talleres Ríos", emails=["rios@talleres.example"])
+    ana = "ana@estudio.example"
+    token = IDENTITY.mint(tenant.company_id, user_id=ana, level=1)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    add_mailbox(api, headers, imap_server, ana, folders=["INBOX"], visibility="public")
+    run_syncs()
+    imap_server.append(ana, "INBOX", [filed_mail("rios@talleres.example", ana, "Turno del lunes")])
+    assert register_of(api, tenant, "CLI-5") == []
+    # When a clerk signs in to the console (the seed: the mail is read again "cada vez que
+    # inicias sesión")
+    sign_in(browser, site.web, tenant, 3)
+    # Then the office's mailbox is read again: the message is in the client's register
+    deadline = time.monotonic() + 15
+    while not register_of(api, tenant, "CLI-5") and time.monotonic() < deadline:
+        run_syncs()
+        time.sleep(0.2)
+    assert [r["subject"] for r in register_of(api, tenant, "CLI-5")] == ["Turno del lunes"]
