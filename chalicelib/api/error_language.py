@@ -958,8 +958,10 @@ CATALOG: dict[str, str] = {
     "client {client_id} has no register record {record_id}": (
         "el cliente {client_id} no tiene el registro {record_id}"
     ),
-    "attachments are added to manual records only; a message keeps the attachments it was sent with": (
-        "solo se agregan adjuntos a registros manuales; un mensaje conserva los adjuntos con los que se envió"
+    "attachments are added to manual records and to mail logged from a staff mailbox only; "
+    "a message Pregón sent or received keeps the attachments it was sent with": (
+        "solo se agregan adjuntos a registros manuales y a correos registrados desde un buzón del personal; "
+        "un mensaje que Pregón envió o recibió conserva los adjuntos con los que se envió"
     ),
     "a record holds at most {limit} attachments": "un registro tiene como máximo {limit} adjuntos",
     "an attachment is at most 5 MiB (5242880 bytes)": "un adjunto tiene como máximo 5 MiB (5242880 bytes)",
