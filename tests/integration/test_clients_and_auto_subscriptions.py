@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.steps.answers import body
+from tests.steps.answers import body, outage_injected
 from tests.steps.clients import client_answer
 from tests.steps.tenants import Tenant
 from tests.steps.tracking import post_event, sweep
@@ -132,6 +133,55 @@ def test_issuing_for_a_registered_client_subscribes_its_flagged_contacts(
     # And issuing the same shipment again subscribes nobody new
     again = post_parcel(api, tenant, {"tracking_id": "TRK-C1", "client_id": "CLI-9", "waybill_issued": True})
     assert again.status_code == 200 and body(again)["subscribed"] == []
+
+
+def test_an_issue_that_failed_part_way_subscribes_every_flagged_contact_when_posted_again(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import tracking as store
+
+    # Given a client with two contacts who want cargo information
+    client_answer(
+        api,
+        tenant,
+        "CLI-9",
+        {
+            **CLIENT,
+            "contacts": [
+                MARTA,
+                {**MARTA, "contact_id": "c4", "first_name": "Luis", "email": "luis@norte.example"},
+            ],
+        },
+    )
+    # And DynamoDB refuses the second subscription's write while the shipment is issued
+    real_save = store.save_subscription
+    saved: list[str] = []
+
+    def throttled_on_the_second(sub: Any, **kwargs: Any) -> Any:
+        if saved:
+            raise RuntimeError("DynamoDB throttled the subscription's write")
+        saved.append(sub.email)
+        return real_save(sub, **kwargs)
+
+    monkeypatch.setattr(store, "save_subscription", throttled_on_the_second)
+    shipment = {"tracking_id": "TRK-C9", "client_id": "CLI-9", "waybill_issued": True}
+    with outage_injected("the subscription's write"):
+        failed = post_parcel(api, tenant, shipment)
+    assert failed.status_code == 500
+    monkeypatch.undo()
+
+    # When the back office posts the same shipment again (its retry)
+    again = post_parcel(api, tenant, shipment)
+
+    # Then both contacts follow the parcel, and its waybill is issued
+    assert again.status_code in (200, 201), again.body
+    assert followers(api, tenant, "TRK-C9") == [
+        ("luis@norte.example", "client_contact"),
+        ("marta@norte.example", "client_contact"),
+    ]
+    assert body(again)["waybill_issued"] is True
+    # And posting it once more subscribes nobody new
+    assert body(post_parcel(api, tenant, shipment))["subscribed"] == []
 
 
 def test_subscriptions_start_when_the_waybill_is_issued_not_before(api: Client, tenant: Tenant) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from chalicelib.core.domain import Parcel, Subscription
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.producers.tracking.parcels import issue_parcel
-from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
+from chalicelib.producers.tracking.subscriptions import ParcelFull, Subscriber, subscribe
 from chalicelib.store import tracking as store
 from chalicelib.tenants.clients import find_client
 from chalicelib.tenants.companies import get_company
@@ -46,7 +46,7 @@ def issue_shipment(company_id: str, shipment: Shipment) -> IssueResult:
     """Create or update a parcel; when its waybill is issued for the first time, subscribe
     (1) the registered client's contacts who want cargo information, (2) an eventual sender or
     recipient who ticked it, and (3) the tracking contacts entered at issue, when the company
-    asks for them."""
+    asks for them; then record the waybill issued."""
     if shipment.tracking_contacts and not get_company(company_id).ask_tracking_contacts:
         raise ValidationFailed(
             [
@@ -58,19 +58,38 @@ def issue_shipment(company_id: str, shipment: Shipment) -> IssueResult:
             ]
         )
     before = store.get_parcel(company_id, shipment.tracking_id)
+    newly_issued = shipment.waybill_issued and (before is None or not before.waybill_issued)
+    followers = _followers(company_id, shipment) if newly_issued else []
+    # The waybill is recorded issued only once its followers are subscribed: a call that fails
+    # part way (a throttled write, a timeout) leaves the parcel not issued, so the back office's
+    # retry subscribes them all again (a renewal for those already subscribed), not nobody.
     parcel = issue_parcel(
         company_id,
         shipment.tracking_id,
         client_id=shipment.client_id,
         waybill_number=shipment.waybill_number,
-        waybill_issued=shipment.waybill_issued,
+        waybill_issued=shipment.waybill_issued and not followers,
     )
-    newly_issued = shipment.waybill_issued and (before is None or not before.waybill_issued)
     subscriptions: list[Subscription] = []
-    if newly_issued:
-        for who, source in _followers(company_id, shipment):
+    try:
+        for who, source in followers:
             subscriptions.append(subscribe(company_id, shipment.tracking_id, who, source=source).subscription)
+    except ParcelFull:  # no retry makes room: the waybill is issued, the 409 answered
+        _mark_issued(company_id, shipment)
+        raise
+    if followers:
+        parcel = _mark_issued(company_id, shipment)
     return IssueResult(parcel, before is None, subscriptions)
+
+
+def _mark_issued(company_id: str, shipment: Shipment) -> Parcel:
+    return issue_parcel(
+        company_id,
+        shipment.tracking_id,
+        client_id=shipment.client_id,
+        waybill_number=shipment.waybill_number,
+        waybill_issued=True,
+    )
 
 
 def _followers(company_id: str, shipment: Shipment) -> list[tuple[Subscriber, str]]:

@@ -189,13 +189,17 @@ def _details(subscription: Subscription) -> tuple[str, str, str | None]:
     return (subscription.first_name, subscription.last_name, subscription.phone)
 
 
+class ParcelFull(Conflict):
+    """The parcel has :data:`MAX_FOLLOWERS` active subscriptions: a 409."""
+
+
 def _check_room(company_id: str, tracking_id: str, now: datetime) -> None:
     """409 when the parcel already has MAX_FOLLOWERS active subscriptions. Unconfirmed ones do
     not count (so nobody can fill a parcel with addresses that never confirm; they are bounded
     by the per-parcel rate limit and lapse). Checked before writing, so requests racing for the
     last places may pass it together: the cap can be exceeded by as many concurrent requests."""
     if store.count_active_subscriptions(company_id, tracking_id, now) >= MAX_FOLLOWERS:
-        raise Conflict(
+        raise ParcelFull(
             f"parcel {tracking_id!r} already has {MAX_FOLLOWERS} subscriptions, the most it may have"
         )
 
