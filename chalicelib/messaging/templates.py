@@ -566,6 +566,13 @@ def list_templates(company_id: str) -> list[TemplateSummary]:
     return summaries
 
 
+def sender_area_of(company_id: str, key: str) -> str:
+    """The area a message type goes out from: the one the company's override chose, else the
+    type's own (one read of the override; the templates themselves are not rendered)."""
+    override = _store().get_template(company_id, key)
+    return override.sender_area if override is not None else message_type(key).sender_area
+
+
 def effective_template(company_id: str, key: str, *, language: str | None = None) -> EffectiveTemplate:
     """The company's override of ``key``, or else the shipped default in the company's language."""
     kind = message_type(key)

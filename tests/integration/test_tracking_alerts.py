@@ -864,3 +864,33 @@ def test_a_template_bomb_is_recorded_as_a_failed_alert_not_a_crash(
     assert alert["state"] == "failed" and "longer than 200,000 characters" in alert["error"]
     # And the other company's alert goes out as usual
     assert [m["To"].addresses[0].addr_spec for m in mailbox.wait_for(1)] == ["ana@sana.example"]
+
+
+def test_alerts_go_out_from_the_sender_area_the_company_chose_for_its_tracking_template(
+    api: Client, mailbox: MailCatcher
+) -> None:
+    from tests.steps.tenants import smtp_sender_account
+
+    # Given a company whose only sender account is its clients' one, and whose administrator
+    # chose that area for the tracking alert's template
+    company = make_tenant(None, name="Área Clientes")
+    company.mailbox = mailbox
+    smtp_sender_account(company.company_id, "clients", mailbox, "Clientes", "clientes@cargasdelsur.example")
+    template = body(api.http.get("/templates/tracking_alert", headers=company.admin_headers()))
+    chosen = {k: template[k] for k in ("subject", "text", "html")} | {"sender_area": "clients"}
+    saved = api.http.put(
+        "/templates/tracking_alert", headers=company.admin_headers(), body=json.dumps(chosen)
+    )
+    assert saved.status_code == 200, saved.body
+    issue(api, company, "TRK-AREA")
+    # When an end customer looks the parcel up and asks for alerts
+    assert track(api, company, "TRK-AREA")["alerts_available"] is True
+    assert subscribe(api, company, "TRK-AREA", "ana@example.com").status_code == 202
+    # And the parcel is delivered and the sweep runs
+    post_event(api, company, "TRK-AREA", "ev-1", "DELIVERED", minutes=1)
+    report = sweep(company)
+    # Then the alert comes from the clients' account the template names
+    [mail] = mailbox.wait_for(1)
+    assert report.sent == 1
+    assert mail["From"].addresses[0].addr_spec == "clientes@cargasdelsur.example"
+    assert "Entregado" in mail["Subject"]

@@ -211,11 +211,14 @@ def public_tracking(
 
 
 def alerts_available(company_id: str, parcel: Parcel) -> bool:
-    """T2: a waybill is issued, a working sender account exists, and tracking alerts are on."""
+    """T2: a waybill is issued, a working sender account exists (of the area the company's
+    tracking alert goes out from, or ``all``), and tracking alerts are on."""
+    from chalicelib.messaging.templates import sender_area_of
+
     return (
         parcel.waybill_issued
         and tracking_alerts_on(company_id)
-        and account_for(company_id, "tracking") is not None
+        and account_for(company_id, sender_area_of(company_id, "tracking_alert")) is not None
     )
 
 

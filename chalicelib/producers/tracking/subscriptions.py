@@ -236,6 +236,7 @@ def _send_confirmation(subscription: Subscription) -> None:
     a signed link; it carries none of the text the requester typed (no names)."""
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
     from chalicelib.messaging.sandbox import default_template, render_message
+    from chalicelib.messaging.templates import sender_area_of
     from chalicelib.store.companies import get_company
     from chalicelib.tenants.branding import company_variables
 
@@ -261,7 +262,8 @@ def _send_confirmation(subscription: Subscription) -> None:
                 text=rendered.text,
                 html=rendered.html,
                 message_type="tracking_confirmation",
-                area="tracking",
+                # from the account the alerts will come from (the tracking template's area)
+                area=sender_area_of(subscription.company_id, "tracking_alert"),
                 cause=f"subscription:{subscription.tracking_id}/{subscription.subscription_id}",
                 headers={"Auto-Submitted": "auto-generated"},
             )

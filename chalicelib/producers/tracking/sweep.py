@@ -118,16 +118,19 @@ def sweep_company(
         # Babel reads the locale's CLDR data once per process (~50 ms): not from the time budget.
         show_datetime(now, company.time_zone, company.locale)
     report = SweepReport(company_id)
-    account = account_for(company_id, "tracking")
-    if company is None or account is None:
+    # The company's own tracking_alert template when it has one, else the default in its language;
+    # alerts go out from the area it names (``tracking`` unless the company chose another), or ``all``.
+    template = (
+        effective_template(company_id, "tracking_alert", language=company.language) if company else None
+    )
+    account = account_for(company_id, template.sender_area) if template else None
+    if company is None or template is None or account is None:
         # Nothing can be sent; novelties stay pending until an account works again.
         logger().warning(
             "tracking sweep skipped: no working sender account", extra={"company_id": company_id}
         )
         return report
     catalog = status_catalog(company_id)
-    # The company's own tracking_alert template when it has one, else the default in its language.
-    template = effective_template(company_id, "tracking_alert")
     # T3's optional phone is for SMS: alerts go by SMS too while the company's SMS service is on.
     sms_text = template.sms_text if get_sms_settings(company_id).ready else None
     # The company's time counts from the writer's creation, once its settings are read (on a loaded
@@ -137,7 +140,9 @@ def sweep_company(
     # in the same claims find them when the lease ends, should no worker send them.
     until = None if account.rate_limit_count else now + timedelta(seconds=get_settings().outbox_lease_seconds)
     deadline = time.monotonic() + seconds
-    writer = _AlertWriter(company, account, template.sources, now, sms_text, deadline, until)
+    writer = _AlertWriter(
+        company, account, template.sources, now, sms_text, deadline, until, area=template.sender_area
+    )
     outbox = {outbox_of("email", account.area)} | ({outbox_of("sms")} if sms_text is not None else set())
     due = store.pending_parcels(company_id)
     first = next(due, None)
@@ -193,16 +198,20 @@ class _AlertWriter:
         sms_text: str | None = None,
         deadline: float = float("inf"),
         lease_until: datetime | None = None,
+        *,
+        area: str = "tracking",
     ) -> None:
         self._company = company
+        self._area = area
         self.lease_until = lease_until
         self._sources = sources
         self._now = now
         self._sms_text = sms_text
         self._deadline = deadline
         self._rendered = False  # each run renders at least one parcel, so every run makes progress
-        # The tracking account the sweep resolved (C1 fallback included): no alert looks it up again.
-        self._accounts: Accounts = {("tracking", None): account}
+        # The account the sweep resolved for the template's area (C1 fallback included): no alert
+        # looks it up again.
+        self._accounts: Accounts = {(area, None): account}
         # Claims commit a record of up to 24 alerts each; the workers get them ~200 at a time.
         self.handoffs = GatheredHandOffs(company.company_id)
 
@@ -270,7 +279,7 @@ class _AlertWriter:
             text="",
             message_type="tracking_alert",
             client_id=parcel.client_id,
-            area="tracking",
+            area=self._area,
             cause=f"novelty:{parcel.tracking_id}/{novelty.event_id}",
             alert_ref=ref,
             alert_type=ALERT_TYPE,
