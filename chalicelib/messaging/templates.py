@@ -225,13 +225,21 @@ _TYPES: tuple[MessageType, ...] = (
                 "pickup.date", "The day the parcel will be picked up (the company's format, e.g. 02/11/2026)."
             ),
             _v("parcel.tracking_id", "The tracking id of the parcel to be picked up."),
+            _v(
+                "parcel.url",
+                "The parcel on your public tracking page, to follow it there: your page's URL setting "
+                "(W3), else Pregón's `/track/<company>`.",
+            ),
             _v("label_url", "Link to view and download the label."),
             *COMPANY_VARIABLES,
         ),
         sample={
             "client": SAMPLE_CLIENT,
             "pickup": {"number": "R-1187", "branch": "Sucursal Córdoba Centro", "date": "03/11/2026"},
-            "parcel": {"tracking_id": "CDS-000124"},
+            "parcel": {
+                "tracking_id": "CDS-000124",
+                "url": "https://pregon.example/track/demo?tracking_id=CDS-000124",
+            },
             "label_url": "https://pregon.example/labels/CDS-000124.pdf",
             "company": SAMPLE_COMPANY,
         },

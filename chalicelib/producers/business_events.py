@@ -264,14 +264,22 @@ def ticket_changed(
 
 
 def pickup_approved(company_id: str, event_id: str, client_id: str, pickup: Pickup) -> EventOutcome:
-    """E-mail: the approving branch, the label's link and the tracking id (T10)."""
+    """E-mail: the approving branch, the label's link and the tracking id, with the parcel on the
+    company's tracking page to follow it there (T10)."""
+    from chalicelib.tenants.branding import parcel_url
+    from chalicelib.tenants.companies import get_company
+
+    page = get_company(company_id).tracking_page_url
     variables = {
         "pickup": {
             "number": pickup.number,
             "branch": pickup.branch,
             "date": pickup.date,
         },
-        "parcel": {"tracking_id": pickup.tracking_id},
+        "parcel": {
+            "tracking_id": pickup.tracking_id,
+            "url": parcel_url(company_id, pickup.tracking_id, page),
+        },
         "label_url": pickup.label_url,
     }
     return _handle(company_id, PICKUP_APPROVED, event_id, client_id, variables)

@@ -575,6 +575,34 @@ def test_an_approved_pickup_tells_the_branch_the_label_link_and_the_tracking_id(
         assert wire_problems(path.read_bytes(), domain="cargasdelsur.example") == []
 
 
+def test_an_approved_pickup_links_the_parcel_on_the_companys_tracking_page(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    from chalicelib.core.settings import get_settings
+
+    put_ferreteria(api, back_office)
+    # When the branch approves a pickup
+    event = {
+        "event_id": "pk-web",
+        "client_id": CLIENT,
+        "pickup_number": "R-1188",
+        "branch": "Sucursal Córdoba Centro",
+        "pickup_date": "2026-11-03",
+        "tracking_id": "CDS-000128",
+        "label_url": "https://labels.cargasdelsur.example/CDS-000128.pdf",
+    }
+    assert post(api, back_office, "pickup-approved", event).status_code == 202
+    assert deliver_outboxes()["sent"] == 1
+    # Then the e-mail gives the tracking id with the link to follow the parcel on the web (T10,
+    # seed 000: "el número de Tracking ID para realizar el seguimiento desde el sitio WEB")
+    [mail] = mailbox.wait_for(1)
+    page = f"{get_settings().public_base_url}/track/{tenant.company_id}?tracking_id=CDS-000128"
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert page in text
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert f'href="{page}"' in html
+
+
 def test_confirmed_pickups_come_in_one_email_saying_which_and_how_many(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:
