@@ -155,6 +155,7 @@ def start_bulk_statements(caller: Principal) -> Response:
         body.preferred_agent,
         body.collection_agent,
         dict(body.classification),
+        body.include_settled,
     )
     job, created = start(
         caller.company_id, selection, as_of=body.as_of, created_by=caller.subject, request_id=body.request_id

@@ -230,6 +230,12 @@ class BulkStatementsIn(_Strict):
         max_length=10,
         description="Classification fields the client must have, field -> value (`PUT /clients/{id}`).",
     )
+    include_settled: bool = Field(
+        default=False,
+        description="Clients with no open movements (they owe nothing) get a statement too, with a zero "
+        'balance, as the seed\'s "todos los clientes con correo registrado"; by default they are skipped '
+        "(`no_open_movements`).",
+    )
     as_of: Day | None = None
     request_id: Code | None = Field(default=None, description="A retried request answers the first job.")
 

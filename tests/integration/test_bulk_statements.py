@@ -134,6 +134,32 @@ def test_a_range_of_codes_and_an_agent_pick_the_clients(
     assert addressed == [f"c{n:04d}@clientes.example" for n in range(100, 106)]
 
 
+def test_clients_who_owe_nothing_get_a_statement_with_a_zero_balance_when_the_job_includes_them(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given clients C0011-C0020 with nothing open (five never pushed, five pushed empty) and
+    # C0021-C0025 suppressed
+    # When staff send statements to C0011-C0025 including those who owe nothing (the seed's
+    # "todos los clientes con correo registrado")
+    started = start(api, clients, from_client="C0011", to_client="C0025", include_settled=True)
+    assert started["selection"] == {"from_client": "C0011", "to_client": "C0025", "include_settled": True}
+    expand_pages()
+    deliver_outboxes()
+    # Then each of the ten gets a statement whose balance is zero; the suppressed are still skipped
+    seen = job(api, clients, started["job_id"])
+    assert progress_of(seen) == ("done", 15, 10, 0, 5, 0)
+    assert seen["skip_reasons"] == {"suppressed": 5}
+    messages = mailbox.messages()
+    assert sorted(r for m in messages for r in envelope_recipients(m)) == [
+        f"c{n:04d}@clientes.example" for n in range(11, 21)
+    ]
+    [c0012] = [m for m in messages if envelope_recipients(m) == ["c0012@clientes.example"]]
+    [(name, pdf)] = pdf_attachments(c0012)
+    assert name.startswith("estado_de_cuenta_EC-C0012-")
+    text = pdf_text(pdf)
+    assert "Cliente Número 12" in text and "0,00" in text
+
+
 def test_a_backwards_range_is_refused_naming_the_field(api: Client, clients: Tenant) -> None:
     answer = api.http.post(
         "/documents/statements/bulk",

@@ -6,7 +6,8 @@ page 0 on the ``pregon-send-jobs`` queue (``"kind": "statements"``); each page r
 :data:`PAGE_SIZE` clients by a Query on the code range, asks for the next page, renders each
 client's statement PDF and puts the e-mails in the outbox with the job's id, so the outbox's
 outcome writer counts sent and failed on the job. Skipped clients are counted at expansion with
-their reason (``no_email``, ``no_open_movements``, ``suppressed``). A page is counted once and
+their reason (``no_email``, ``no_open_movements`` unless the job includes clients who owe
+nothing, ``suppressed``). A page is counted once and
 each e-mail has the key ``job:<job>:<client>``, so SQS's at-least-once delivery never sends or
 counts twice. Movements come from each client's open movements (``PUT
 /clients/{id}/open-movements``), else its open receivables. A statement that cannot be made counts
@@ -49,6 +50,9 @@ class StatementSelection:
     collection_agent: str | None = None
     # The client's classification fields that must hold (field -> value), e.g. {"zona": "norte"}.
     classification: dict[str, str] = field(default_factory=dict)
+    # Clients with no open movements get a statement too, its balance zero (the seed's "todos los
+    # clientes con correo registrado"); by default they are skipped (``no_open_movements``).
+    include_settled: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if v}
@@ -262,15 +266,18 @@ def expand_statement_page(
                 except TooManyReceivables as exc:  # this client's statement fails; the others go
                     _failed(failures, "too_many_receivables", company_id, job_id, client.client_id, exc)
                     continue
+            owes_nothing = open_movements is None or not open_movements.movements
             if not client.emails:
                 reason = "no_email"
-            elif open_movements is None or not open_movements.movements:
+            elif owes_nothing and not chosen.include_settled:
                 reason = "no_open_movements"
             elif client.emails[0].lower() in suppressed:
                 reason = "suppressed"
-            if reason or open_movements is None:
-                reasons[reason or "no_open_movements"] = reasons.get(reason or "no_open_movements", 0) + 1
+            if reason:
+                reasons[reason] = reasons.get(reason, 0) + 1
                 continue
+            lines = open_movements.movements if open_movements else ()
+            currency = open_movements.currency if open_movements else None
             number = f"EC-{client.client_id}-{as_of:%Y%m%d}"
             try:
                 pdf_data, mail_data = statement_data(
@@ -279,8 +286,8 @@ def expand_statement_page(
                     client.client_id,
                     client.name,
                     client.emails,
-                    open_movements.movements,
-                    open_movements.currency,
+                    lines,
+                    currency,
                     as_of,
                     number,
                 )
