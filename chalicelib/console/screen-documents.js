@@ -79,6 +79,7 @@ async function render(main, ctx) {
         const values = formValues(bulk);
         const body = { request_id: requestId().slice(0, 64).replace(/[^A-Za-z0-9_.-]/g, "-") };
         for (const k of ["from_client", "to_client", "preferred_agent", "collection_agent", "as_of"]) if (values[k]) body[k] = values[k];
+        if (values.include_settled) body.include_settled = true;
         const job = await attempt(() => api("POST", "/documents/statements/bulk", body));
         if (job) {
           toast("Envío de estados de cuenta iniciado");
@@ -86,12 +87,13 @@ async function render(main, ctx) {
         }
       },
     },
-    h("p", { class: "b-muted" }, "Un rango vacío es todos los clientes; sólo los que tienen e-mail y movimientos abiertos reciben el suyo."),
+    h("p", { class: "b-muted" }, "Un rango vacío es todos los clientes; sólo los que tienen e-mail reciben el suyo, y de ellos los que no tienen movimientos abiertos sólo si se marca \"También a los que no deben nada\"."),
     field("Desde el cliente", input("from_client")),
     field("Hasta el cliente", input("to_client")),
     field("Vendedor preferido", input("preferred_agent")),
     field("Cobrador", input("collection_agent")),
     field("Al día", input("as_of", { type: "date" })),
+    h("label", { class: "b-check" }, h("input", { type: "checkbox", name: "include_settled", value: "true" }), " También a los que no deben nada (saldo cero)"),
     h("button", { type: "submit" }, "Enviar estados de cuenta"),
   );
 

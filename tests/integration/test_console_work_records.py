@@ -53,9 +53,10 @@ def test_bulk_statements_show_their_progress_to_100_and_who_was_skipped(
     from chalicelib.producers.documents.settings import save_open_movements
     from chalicelib.tenants.clients import save_client
 
-    # Given five clients with open movements, one of them without an e-mail address
+    # Given five clients with open movements, one of them without an e-mail address, and a sixth
+    # who owes nothing
     smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora Sur", "info@distsur.example")
-    for n in range(1, 6):
+    for n in range(1, 7):
         client_id = f"C{n:04d}"
         save_client(
             tenant.company_id,
@@ -70,10 +71,12 @@ def test_bulk_statements_show_their_progress_to_100_and_who_was_skipped(
             classification={},
         )
         movement = Movement("2026-10-01", f"A-0001-{n:08d}", f"{1000 + n}.50", "Factura", "2026-10-31")
-        save_open_movements(tenant.company_id, client_id, [movement], None)
-    # When an administrator sends statements to every client from the documents screen
+        save_open_movements(tenant.company_id, client_id, [movement] if n < 6 else [], None)
+    # When an administrator sends statements to every client from the documents screen, those
+    # who owe nothing too
     sign_in(browser, site.web, tenant, 1, screen="documents")
     form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-bulk-statements"))
+    form.find_element(By.NAME, "include_settled").click()
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then its progress bar reaches 100 % while the workers run, and the client with no e-mail is skipped
     WebDriverWait(browser, 20).until(
@@ -87,10 +90,10 @@ def test_bulk_statements_show_their_progress_to_100_and_who_was_skipped(
     status = WebDriverWait(browser, 20).until(
         lambda d: d.find_element(By.ID, "b-bulk-status") if bulk_progress(d) == 100 else None
     )
-    WebDriverWait(browser, 20).until(lambda d: "enviados 4" in status.text)
+    WebDriverWait(browser, 20).until(lambda d: "enviados 5" in status.text)
     assert "omitidos 1" in status.text and "sin e-mail: 1" in status.text
     console_screenshot(browser, "documents-bulk-statements")
-    assert len(mailbox.wait_for(4)) == 4
+    assert len(mailbox.wait_for(5)) == 5
 
 
 def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
