@@ -908,6 +908,10 @@ CATALOG: dict[str, str] = {
     "the {document_type} {number} was sent before, by another user": (
         "{document_type} {number} ya se envió antes, por otro usuario"
     ),
+    "{base} was sent {limit} times today with other contents; give this statement a number of its own": (
+        "{base} ya se envió {limit} veces hoy con otros contenidos; "
+        "dé a este estado de cuenta un número propio"
+    ),
     "is not a PDF (it must start with %PDF- and end with %%EOF)": (
         "no es un PDF (debe empezar con %PDF- y terminar con %%EOF)"
     ),

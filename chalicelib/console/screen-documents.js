@@ -97,7 +97,7 @@ async function render(main, ctx) {
     h("button", { type: "submit" }, "Enviar estados de cuenta"),
   );
 
-  const oneResult = h("div", { "aria-live": "polite" });
+  const oneResult = h("div", { "aria-live": "polite", id: "b-one-statement-sent" });
   const one = h(
     "form",
     {
@@ -112,6 +112,10 @@ async function render(main, ctx) {
         if (doc) {
           fill(oneResult,
             h("p", {}, `${doc.file_name} → ${doc.to_address || "(sin dirección)"} · ${label(doc.state)}${doc.error ? ` · ${doc.error}` : ""}`),
+            // the same statement was sent before today (nothing changed since): not sent again
+            doc.duplicate
+              ? h("p", { class: "b-muted" }, "Ya se envió hoy este mismo estado de cuenta; para mandarlo otra vez, use Reenviar en el historial.")
+              : null,
           );
         }
       },

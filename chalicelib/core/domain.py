@@ -819,3 +819,7 @@ class Document:
     created_at: datetime
     file_name: str
     error: str | None = None
+    # A statement sent under its default number: a digest of what it printed (its day, currency,
+    # movements and recipient), so the same statement posted again is a repeat and another one
+    # the same day gets a number of its own.
+    content_digest: str | None = None

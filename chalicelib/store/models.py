@@ -1277,6 +1277,7 @@ class DocumentModel(BoundModel):
     file_name = UnicodeAttribute()
     error = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    content_digest = UnicodeAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (

@@ -96,6 +96,41 @@ def test_bulk_statements_show_their_progress_to_100_and_who_was_skipped(
     assert len(mailbox.wait_for(5)) == 5
 
 
+def test_a_statement_sent_twice_unchanged_says_it_went_before_and_after_a_payment_goes_again(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, mailbox: MailCatcher
+) -> None:
+    from chalicelib.core.domain import Movement
+    from chalicelib.producers.documents.settings import save_open_movements
+
+    # Given a client owing two invoices
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora Sur", "info@distsur.example")
+    put_client(api, tenant, "C0001", emails=["c0001@clientes.example"])
+    invoices = [Movement("2026-10-01", f"A-0001-{n:08d}", f"{n}00", "Factura") for n in (5, 3)]
+    save_open_movements(tenant.company_id, "C0001", invoices, None)
+    sign_in(browser, site.web, tenant, 1, screen="documents")
+    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-one-statement"))
+
+    def send_statement() -> str:
+        """Staff ask for the client's statement; what the screen answers."""
+        browser.execute_script("document.getElementById('b-one-statement-sent').replaceChildren()")
+        form.find_element(By.NAME, "statement_client").clear()
+        form.find_element(By.NAME, "statement_client").send_keys("C0001")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        return str(wait_until(browser, lambda d: d.find_element(By.ID, "b-one-statement-sent").text))
+
+    # When staff send its statement, then press the button again
+    assert "estado_de_cuenta_EC-C0001-" in send_statement()
+    # Then the screen says the same statement went today, and nothing more is sent
+    assert "Ya se envió hoy este mismo estado de cuenta" in send_statement()
+    # When the client pays one invoice and staff send the statement again
+    save_open_movements(tenant.company_id, "C0001", invoices[:1], None)
+    answer = send_statement()
+    # Then a new statement goes, numbered apart
+    assert "-2.pdf" in answer and "Ya se envió" not in answer
+    deliver_outboxes()
+    assert len(mailbox.wait_for(2)) == 2
+
+
 def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:

@@ -258,6 +258,52 @@ def test_a_statement_without_movements_in_the_call_prints_those_the_erp_put_last
     assert "A-0001-00000999" in pdf_text(pdf) and "500,00" in pdf_text(pdf)
 
 
+def put_open_movements(api: Client, erp: dict[str, str], client_id: str, *amounts: str) -> None:
+    movements = [
+        {"date": "2026-10-05", "document": f"A-0001-{n:08d}", "amount": amount}
+        for n, amount in enumerate(amounts, 1)
+    ]
+    put = api.http.put(
+        f"/clients/{client_id}/open-movements", headers=erp, body=json.dumps({"movements": movements})
+    )
+    assert put.status_code == 200, put.body
+
+
+def test_a_statement_sent_again_the_same_day_goes_when_it_says_something_new(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    # Given the client's statement was sent this morning, owing 500 + 300
+    put_open_movements(api, erp, "CEDIMU", "500", "300")
+    first = post_document(api, erp, "/documents/statements", {"client_id": "CEDIMU", "as_of": "2026-10-31"})
+    assert first.status_code == 202 and body(first)["number"] == "EC-CEDIMU-20261031", first.body
+    # When it is posted again unchanged (a retry, a double click)
+    again = post_document(api, erp, "/documents/statements", {"client_id": "CEDIMU", "as_of": "2026-10-31"})
+    # Then that is the same statement: nothing more is sent
+    assert again.status_code == 200 and body(again)["duplicate"] is True, again.body
+    assert body(again)["communication_id"] == body(first)["communication_id"]
+    # When the client pays the 300 and staff send the statement once more that day
+    put_open_movements(api, erp, "CEDIMU", "500")
+    after_payment = post_document(
+        api, erp, "/documents/statements", {"client_id": "CEDIMU", "as_of": "2026-10-31"}
+    )
+    # Then a new statement goes, with a number of its own and the new balance
+    assert after_payment.status_code == 202, after_payment.body
+    assert body(after_payment)["number"] == "EC-CEDIMU-20261031-2"
+    assert body(after_payment)["duplicate"] is False
+    # And posting that one again is a repeat of it, not a third e-mail
+    repeat = post_document(api, erp, "/documents/statements", {"client_id": "CEDIMU", "as_of": "2026-10-31"})
+    assert repeat.status_code == 200 and body(repeat)["number"] == "EC-CEDIMU-20261031-2", repeat.body
+    deliver_outboxes()
+    pdfs = dict(pdf for message in mailbox.wait_for(2) for pdf in pdf_attachments(message))
+    assert sorted(pdfs) == [
+        "estado_de_cuenta_EC-CEDIMU-20261031-2.pdf",
+        "estado_de_cuenta_EC-CEDIMU-20261031.pdf",
+    ]
+    assert "800,00" in pdf_text(pdfs["estado_de_cuenta_EC-CEDIMU-20261031.pdf"])
+    afternoon = pdf_text(pdfs["estado_de_cuenta_EC-CEDIMU-20261031-2.pdf"])
+    assert "500,00" in afternoon and "800,00" not in afternoon
+
+
 def test_a_statement_of_a_client_with_open_receivables_and_nothing_put_prints_the_receivables(
     api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
 ) -> None:

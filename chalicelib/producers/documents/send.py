@@ -11,8 +11,9 @@ post with ``duplicate: true`` and sends nothing more.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -204,10 +205,10 @@ def send_statement(caller: Principal, request: StatementRequest) -> DocumentOutc
     currency = checked_currency(request.currency)
     company = get_company(company_id)
     as_of = request.as_of or _today(company)
-    number = request.number or f"EC-{request.client_id}-{as_of:%Y%m%d}"
-    previous = _previous(caller, STATEMENT, number)
-    if previous is not None:
-        return previous
+    if request.number:
+        previous = _previous(caller, STATEMENT, request.number)
+        if previous is not None:
+            return previous
     client = find_client(company_id, request.client_id)
     if client is None:
         raise ValidationFailed(
@@ -221,6 +222,13 @@ def send_statement(caller: Principal, request: StatementRequest) -> DocumentOutc
     if movements is None:
         stored = get_open_movements(company_id, client.client_id)
         movements, currency = stored.movements, currency or stored.currency
+    digest = None
+    number = request.number
+    if number is None:  # the day's statement: a repeat of the same one, or a new one with its own number
+        digest = _statement_digest(as_of, currency, movements, client.name, client.emails[0])
+        number, previous = _statement_number(caller, f"EC-{client.client_id}-{as_of:%Y%m%d}", digest)
+        if previous is not None:
+            return previous
     settings = get_settings(company_id)
     pdf_data, mail_data = statement_data(
         company, settings, client.client_id, client.name, client.emails, movements, currency, as_of, number
@@ -237,6 +245,48 @@ def send_statement(caller: Principal, request: StatementRequest) -> DocumentOutc
         client_id=client.client_id,
         settings=settings,
         caller=caller,
+        content_digest=digest,
+    )
+
+
+#: How many statements with a default number one client may get in one day (the day's first is
+#: ``EC-<client>-<day>``, the next ``...-2`` and so on); past it, the caller names a ``number``.
+STATEMENTS_A_DAY = 20
+
+
+def _statement_digest(
+    as_of: date, currency: str | None, movements: Sequence[Movement], name: str, address: str
+) -> str:
+    """What a statement prints, as a digest: its day, currency, movements and recipient."""
+    import hashlib
+
+    printed = [as_of.isoformat(), currency, name, address.lower(), [astuple(m) for m in movements]]
+    return hashlib.sha256(json.dumps(printed, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _statement_number(caller: Principal, base: str, digest: str) -> tuple[str, DocumentOutcome | None]:
+    """The number of a statement posted without one (D1; the seed's "Envía Edo. Cta.", a send at
+    each click): the day's first is ``base``; posted again the same (a retry, a double click), it
+    answers the first; another one the same day (a payment came in, the address was corrected) is
+    sent as ``base-2``, ``base-3``... A statement recorded before digests were kept counts as the
+    same. One GetItem per statement of that client and day."""
+    from chalicelib.store import documents as store
+
+    for n in range(1, STATEMENTS_A_DAY + 1):
+        number = base if n == 1 else f"{base}-{n}"
+        found = store.get_document(caller.company_id, document_key(STATEMENT, number))
+        if found is None:
+            return number, None
+        if found.content_digest in (None, digest):
+            return number, _repeated(caller, found)
+    raise ValidationFailed(
+        [
+            {
+                "field": "number",
+                "message": f"{base!r} was sent {STATEMENTS_A_DAY} times today with other contents; "
+                "give this statement a number of its own",
+            }
+        ]
     )
 
 
@@ -490,6 +540,7 @@ def _send(
     client_id: str | None,
     caller: Principal,
     settings: DocumentSettings | None = None,
+    content_digest: str | None = None,
 ) -> DocumentOutcome:
     from chalicelib.core.files import discard_files
     from chalicelib.messaging.outbox import enqueue_with_files
@@ -537,6 +588,7 @@ def _send(
         created_at=clock.now(),
         file_name=attachment.name,
         error=comm.error if comm else None,
+        content_digest=content_digest,
     )
     if not store.record_document(document):
         first = store.get_document(company.company_id, document.document_key)
