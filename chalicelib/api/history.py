@@ -62,14 +62,24 @@ def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
     }
 
 
-@route("POST /history/resend", STAFF, body="ResendIn", response="ResendOut", status=202)
+@route(
+    "POST /history/resend",
+    STAFF,
+    body="ResendIn",
+    response="ResendOut",
+    status=202,
+    errors={
+        429: "Too many wrong bulk-send passwords (`bulk_password`): bulk sends are locked for a while, "
+        "even with the right password; the `Retry-After` header says in how many seconds to try again.",
+    },
+)
 def resend(caller: Principal) -> Response:
     """Resend selected messages: each becomes a new manual message to the same recipient (H1)"""
     from chalicelib.api.history_schemas import ResendIn
     from chalicelib.records.history.browse import resend as resend_messages
 
     body = parse_body(history.current_request, ResendIn)
-    written = resend_messages(caller, list(body.ids))
+    written = resend_messages(caller, list(body.ids), bulk_password=body.bulk_password)
     return json_response({"items": [history_item(c) for c in written]}, 202)
 
 

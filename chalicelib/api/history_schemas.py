@@ -99,6 +99,12 @@ class HistoryMessageOut(HistoryItemOut):
 
 class ResendIn(_Strict):
     ids: list[CommunicationId] = Field(min_length=1, max_length=100, description="Messages of the history.")
+    bulk_password: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The company's bulk-send password: needed when the SMS among `ids` go to more than "
+        "one client (C6).",
+    )
 
 
 class ResendOut(BaseModel):

@@ -116,6 +116,16 @@ async function render(main, ctx) {
     return picked;
   };
 
+  const bulkPassword = input("bulk_password", {
+    type: "password",
+    autocomplete: "off",
+    "aria-label": "Contraseña de envíos masivos (SMS a más de un cliente)",
+    placeholder: "Contraseña de envíos masivos",
+  });
+  // Shown on the SMS list only: resending SMS to more than one client asks for it.
+  const drawPassword = () => {
+    bulkPassword.hidden = applied.channel !== "sms";
+  };
   const results = h("div", { class: "b-results" });
   const detail = h("div", { class: "b-detail-box" });
   const picked = h("p", { class: "b-muted", id: "b-picked", "aria-live": "polite" });
@@ -157,6 +167,7 @@ async function render(main, ctx) {
       if (first) for (const id of keptPicks(listAddress())) selected.add(id);
       else keepPicks(listAddress(), []);
       drawPicked();
+      drawPassword();
       fill(results);
       remember(); // a reload or a shared link shows the same list
     }
@@ -224,8 +235,12 @@ async function render(main, ctx) {
       toast("Elija los mensajes a reenviar.", "error");
       return;
     }
-    const answer = await attempt(() => api("POST", "/history/resend", { ids: [...selected] }));
+    const body = { ids: [...selected] };
+    // SMS to more than one client at once need the company's bulk-send password (C6).
+    if (applied.channel === "sms" && bulkPassword.value) body.bulk_password = bulkPassword.value;
+    const answer = await attempt(() => api("POST", "/history/resend", body));
     if (answer) {
+      bulkPassword.value = "";
       selected.clear();
       keepPicks(listAddress(), []); // done: a reload does not tick them again
       toast(`Reenviados: ${answer.items.length}`);
@@ -306,6 +321,7 @@ async function render(main, ctx) {
       h(
         "div",
         { class: "b-actions" },
+        bulkPassword,
         h("button", { type: "button", id: "b-resend", onclick: resend }, "Reenviar los elegidos"),
         h(
           "button",

@@ -224,6 +224,50 @@ def test_staff_resend_a_message_from_the_history(
     assert listed[0]["resend_of"] == original and listed[1]["resent_as"] == [listed[0]["communication_id"]]
 
 
+def test_staff_resend_sms_to_two_clients_with_the_bulk_password(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    # Given SMS on with a bulk-send password, and an SMS that went to each of two clients
+    admin = tenant.admin_headers()
+    assert api.http.put("/sms/settings", headers=admin, body=json.dumps({"enabled": True})).status_code == 200
+    saved = api.http.put("/sms/bulk-password", headers=admin, body=json.dumps({"password": "masivos-2026"}))
+    assert saved.status_code == 204
+    enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="sms", to_address=phone, text="Corte el lunes", client_id=client, kind="manual"
+            )
+            for client, phone in (("CLI-1", "+5491159876543"), ("CLI-2", "+5493515551234"))
+        ],
+    )
+    assert deliver_outboxes()["sent"] == 2
+    # When staff tick both on the SMS list and resend them without the password
+    sign_in(browser, site.web, tenant, 3)
+    open_screen(browser, "history", "channel=sms")
+    rows = "return document.querySelectorAll('.b-history tbody tr').length"
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(rows) == 2)
+    for box in browser.find_elements(By.CSS_SELECTOR, ".b-history tbody input[type=checkbox]"):
+        box.click()
+    browser.find_element(By.ID, "b-resend").click()
+    # Then the console says the bulk-send password is missing, and nothing was resent
+    toast_says(browser, "contraseña")
+    assert len(body(api.http.get("/history/sms", headers=admin))["items"]) == 2
+    # When they type it beside the button and resend again
+    browser.find_element(By.ID, "b-bulk_password").send_keys("masivos-2026")
+    browser.find_element(By.ID, "b-resend").click()
+    # Then both SMS are resent
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(rows) == 4)
+    listed = body(api.http.get("/history/sms", headers=admin))["items"]
+    assert sorted(item["to_address"] for item in listed if item["resend_of"]) == [
+        "+5491159876543",
+        "+5493515551234",
+    ]
+    console_screenshot(browser, "history-sms-resent-with-bulk-password")
+
+
 def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:

@@ -228,6 +228,55 @@ def test_resend_refuses_unknown_ids_naming_the_one(api: Client, tenant: Tenant) 
     assert empty.status_code == 422 and body(empty)["field"] == "ids"
 
 
+def sent_sms(tenant: Tenant, client_id: str, phone: str, text: str) -> str:
+    """One SMS to a client queued through the real outbox (as a manual send writes it)."""
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    [comm] = enqueue(
+        tenant.company_id,
+        [OutgoingMessage(channel="sms", to_address=phone, text=text, client_id=client_id, kind="manual")],
+    )
+    return comm.communication_id
+
+
+def test_resending_sms_to_more_than_one_client_needs_the_bulk_password(
+    api: Client, tenant: Tenant, local_aws: dict[str, str]
+) -> None:
+    # Given SMS on with a bulk-send password, and an SMS sent to each of two clients and two to a third
+    admin = tenant.admin_headers()
+    assert api.http.put("/sms/settings", headers=admin, body=json.dumps({"enabled": True})).status_code == 200
+    password = "masivos-2026-seguro"
+    saved = api.http.put("/sms/bulk-password", headers=admin, body=json.dumps({"password": password}))
+    assert saved.status_code == 204
+    ana = sent_sms(tenant, "CLI-A", "+5491159876543", "Corte el lunes")
+    beto = sent_sms(tenant, "CLI-B", "+5493515551234", "Corte el lunes")
+    carla = [sent_sms(tenant, "CLI-C", "+5493415551234", f"Aviso {n}") for n in (1, 2)]
+    deliver_outboxes()
+    staff = tenant.staff_headers()
+
+    def resend(ids: list[str], **fields: str) -> Any:
+        return api.http.post("/history/resend", headers=staff, body=json.dumps({"ids": ids} | fields))
+
+    # When staff resend the two clients' SMS at once without the password, or with a wrong one
+    missing = resend([ana, beto])
+    wrong = resend([ana, beto], bulk_password="adivinando")
+    # Then both are refused naming the password, and nothing is queued
+    for refused in (missing, wrong):
+        assert refused.status_code == 403, refused.body
+        assert body(refused)["field"] == "bulk_password"
+    assert len(body(api.http.get("/history/sms", headers=staff))["items"]) == 4
+    # When they give the right one, both are resent
+    right = resend([ana, beto], bulk_password=password)
+    assert right.status_code == 202, right.body
+    assert sorted(item["resend_of"] for item in body(right)["items"]) == sorted([ana, beto])
+    # And resending one client's SMS, or two SMS of one client, needs no password
+    assert resend([ana]).status_code == 202
+    assert resend(carla).status_code == 202
+    # And a bulk resend of e-mails is not an SMS send: no password
+    mails = [send_email(tenant, f"c{n}@example.com", f"Aviso {n}") for n in (1, 2)]
+    assert resend(mails).status_code == 202
+
+
 def test_saved_filters_belong_to_their_user_only(api: Client, tenant: Tenant, clock: Any) -> None:
     # Given manual and automatic e-mails
     send_email(tenant, "a@example.com", "Manual uno", kind="manual")

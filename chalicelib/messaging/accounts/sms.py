@@ -604,9 +604,13 @@ def verify_bulk_password(company_id: str, password: str | None, *, user: str | N
 def check_bulk_send(
     company_id: str, recipients: int, password: str | None, *, user: str | None = None
 ) -> None:
-    """C6: a send to more than one client needs the bulk-send password; one client does not."""
+    """C6: a send to more than one client needs the bulk-send password; one client does not.
+    Refusals name the field ``bulk_password`` (403, or 429 while locked out)."""
     if recipients > 1:
-        verify_bulk_password(company_id, password, user=user)
+        try:
+            verify_bulk_password(company_id, password, user=user)
+        except Forbidden as exc:
+            raise Forbidden(exc.message, field="bulk_password") from exc
 
 
 # --- sending ---------------------------------------------------------------------------------

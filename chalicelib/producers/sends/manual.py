@@ -31,7 +31,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Client, Communication, PageBound, SendJob, record_of
-from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.core.links import manual_list_unsubscribe
 from chalicelib.core.observability import logger
 from chalicelib.messaging.outbox import Accounts, OutgoingMessage, enqueue, hand_off, kick_outboxes, outbox_of
@@ -201,10 +201,7 @@ def _check_channel(company_id: str, channel: str, area: str) -> None:
 def _check_bulk_password(company_id: str, recipients: int, password: str | None, user: str | None) -> None:
     from chalicelib.messaging.accounts.sms import check_bulk_send
 
-    try:
-        check_bulk_send(company_id, recipients, password, user=user)
-    except Forbidden as exc:
-        raise Forbidden(exc.message, field="bulk_password") from exc
+    check_bulk_send(company_id, recipients, password, user=user)
 
 
 def _send_to_one(company_id: str, request: SendRequest, client_id: str) -> SendResult:

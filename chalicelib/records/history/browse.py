@@ -103,9 +103,11 @@ def history_entry(viewer: Principal, channel: str, communication_id: str) -> Com
     return comm
 
 
-def resend(viewer: Principal, ids: list[str]) -> list[Communication]:
+def resend(viewer: Principal, ids: list[str], *, bulk_password: str | None = None) -> list[Communication]:
     """Send the selected messages again, each as a new manual message to the same recipient with
-    the same content (``resend_of`` its original); the originals list their resends."""
+    the same content (``resend_of`` its original); the originals list their resends. SMS to more
+    than one client at once need the company's bulk-send password (C6), as a manual send does."""
+    from chalicelib.messaging.accounts.sms import check_bulk_send
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 
     if not ids:
@@ -125,6 +127,9 @@ def resend(viewer: Principal, ids: list[str]) -> list[Communication]:
                 [{"field": f"ids[{n}]", "message": "only a message we sent can be resent"}]
             )
         originals.append(comm)
+    # A client is one recipient however many of its SMS are resent (a message to no client: its number).
+    sms_recipients = {comm.client_id or comm.to_address for comm in originals if comm.channel == "sms"}
+    check_bulk_send(viewer.company_id, len(sms_recipients), bulk_password, user=viewer.subject)
     messages = [
         OutgoingMessage(
             channel=comm.channel,
