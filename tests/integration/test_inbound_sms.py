@@ -225,6 +225,36 @@ def test_the_fourth_ticket_of_a_day_is_refused_politely_and_the_next_day_is_allo
     assert len(tickets_of_client(sms_company.company_id, "CLI-7")) == 4
 
 
+def test_while_the_sms_service_is_off_keywords_open_no_ticket_and_get_no_reply(
+    sms_company: SmsCompany, local_aws: dict[str, str]
+) -> None:
+    from chalicelib.store.outbox import list_suppressions
+    from chalicelib.store.tickets import tickets_of_client
+
+    company_id = sms_company.company_id
+    # Given the administrator switched the SMS service off (its rules and number are kept)
+    assert sms_company.put("/sms/settings", {"enabled": False}).status_code == 200
+    # When Ana asks for support, for her balance and for help
+    outcomes = [sms_company.receive(text) for text in ("soporte: sin internet", "saldo", "AYUDA")]
+    # Then each SMS is logged in her register, and none has an effect: no ticket, no reply queued
+    for outcome in outcomes:
+        assert outcome["outcome"] == "logged" and outcome["reply_id"] is None, outcome
+        assert outcome["reason"] == "the company's SMS service is switched off: no reply"
+    assert tickets_of_client(company_id, "CLI-7") == []
+    assert deliver_outboxes() == {"sent": 0, "failed": 0, "retried": 0, "suppressed": 0}
+    assert [c.direction for c in register_of(company_id, "CLI-7")] == ["in", "in", "in"]
+    # And a STOP is still honoured: her number goes on the suppression list
+    assert sms_company.receive("BAJA")["outcome"] == "stopped"
+    assert [s.reason for s in list_suppressions(company_id, 10, None)[0]] == ["stop"]
+    assert sms_company.receive("ALTA")["outcome"] == "started"
+    # When the service is switched on again, Then the saved rules answer as before
+    assert sms_company.put("/sms/settings", {"enabled": True}).status_code == 200
+    outcome = sms_company.receive("saldo")
+    deliver_outboxes()
+    sms = sms_as_sent(local_aws, company_id, outcome["reply_id"])
+    assert sms["message"] == "Estimado Ana Pérez su saldo pendiente es $ 15.300,50"
+
+
 def test_the_companys_ticket_system_polls_the_tickets_opened_by_sms(
     sms_company: SmsCompany, other_tenant: Tenant, clock: Any
 ) -> None:

@@ -227,6 +227,10 @@ def _decide(
         return _with(base, "stopped" if action == "stop" else "started")
     if sender is None:
         return _with(base, "logged", reason="the sender's number is not a phone number")
+    if not _service_on(company_id):
+        # Seed 002: with the service off "the messages configured before have no effect": no ticket,
+        # no reply (it could only fail); the rules and the number are kept for when it is on again.
+        return _with(base, "logged", reason="the company's SMS service is switched off: no reply")
     if action == "help":
         # Answered even to a STOPped number (carriers require it): its cause lets it pass the
         # suppression list, and only it; one reply per HELP received, as every auto-reply, and
@@ -326,6 +330,12 @@ def _company_name(company_id: str) -> str:
 
 def _common(company_id: str, client: domain.Client) -> dict[str, Any]:
     return {"nombre": client.name, "empresa": _company_name(company_id), "cliente": client.client_id}
+
+
+def _service_on(company_id: str) -> bool:
+    from chalicelib.messaging.accounts.sms import get_sms_settings
+
+    return get_sms_settings(company_id).enabled
 
 
 def _help_text(company_id: str) -> str:
