@@ -806,6 +806,15 @@ def render_channel(company_id: str, key: str, channel: str, variables: Mapping[s
     SMS the template's ``sms_text`` (``text``); push its ``push_title`` (``subject``) and
     ``push_body`` (``text``). A part the template lacks falls back to the plain-text body / subject."""
     template, rendered = render_for(company_id, key, variables)
+    return for_channel(template, channel, variables, rendered)
+
+
+def for_channel(
+    template: EffectiveTemplate, channel: str, variables: Mapping[str, Any], rendered: RenderedMessage
+) -> RenderedMessage:
+    """A template's message for ``channel``, from its e-mail parts already ``rendered`` with
+    ``variables``: e-mail as it is; SMS its ``sms_text``; push its ``push_title`` and ``push_body``
+    (a part the template lacks: the plain-text body / the subject)."""
     if channel == "email":
         return rendered
     parts = {
@@ -813,7 +822,7 @@ def render_channel(company_id: str, key: str, channel: str, variables: Mapping[s
         "push_title": template.push_title,
         "push_body": template.push_body,
     }
-    sms, title, body = _render_channel_parts(message_type(key), parts, variables, rendered)
+    sms, title, body = _render_channel_parts(message_type(template.key), parts, variables, rendered)
     if channel == "sms":
         return RenderedMessage(subject="", text=sms, html="")
     return RenderedMessage(subject=title, text=body, html="")

@@ -346,6 +346,46 @@ def test_sms_to_many_clients_needs_the_bulk_password_and_then_reaches_each_phone
     assert send(api, company, channel="sms", client_ids=["S1"]).status_code == 201
 
 
+def test_an_sms_send_carries_the_templates_own_sms_text_not_its_email_body(
+    api: Client, company: Tenant, local_aws: dict[str, str]
+) -> None:
+    # Given a template with an e-mail and its own SMS text with %variables% (seed 002's "Agregar sms")
+    admin = company.admin_headers()
+    template = NOTICE | {"sms_text": "Estimado %nombre%: mañana hay corte programado. %empresa%"}
+    saved = api.http.put("/templates/custom:corte", headers=admin, body=json.dumps(template))
+    assert saved.status_code == 200, saved.body
+    # And SMS on with a bulk-send password, and clients with mobiles
+    assert api.http.put("/sms/settings", headers=admin, body=json.dumps({"enabled": True})).status_code == 200
+    bulk = api.http.put("/sms/bulk-password", headers=admin, body=json.dumps({"password": BULK_PASSWORD}))
+    assert bulk.status_code == 204
+    put_client(api, company, "S1", name="Ana Pérez", phones=["011 15 5987-6543"])
+    put_client(api, company, "S2", name="Bruno Díaz", phones=["(0351) 15 555-1234"])
+    # When staff send it by SMS to one client, and then to both in a job
+    one = send(api, company, channel="sms", template="custom:corte", client_ids=["S1"])
+    assert one.status_code == 201, one.body
+    both = send(
+        api,
+        company,
+        channel="sms",
+        template="custom:corte",
+        client_ids=["S1", "S2"],
+        bulk_password=BULK_PASSWORD,
+    )
+    assert both.status_code == 201, both.body
+    expand_pages()
+    assert deliver_outboxes()["sent"] == 3
+    # Then each SMS SNS sent for the company is the template's SMS text, filled in for its client
+    from chalicelib.store.communications import history_page
+
+    ids = {c.provider_message_id for c in history_page(company.company_id, "sms").items}
+    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+    texts = Counter((s["phone_number"], s["message"]) for s in data["sns"]["SMS"] if s["message_id"] in ids)
+    assert texts == {
+        ("+5491159876543", "Estimado Ana Pérez: mañana hay corte programado. Cargas del Sur"): 2,
+        ("+5493515551234", "Estimado Bruno Díaz: mañana hay corte programado. Cargas del Sur"): 1,
+    }
+
+
 def test_guessing_the_bulk_password_locks_bulk_sends_for_a_while(
     api: Client, company: Tenant, clock: Any
 ) -> None:

@@ -180,6 +180,39 @@ def test_a_registered_device_is_an_sns_endpoint_and_a_push_to_the_client_reaches
     assert push["default"] == "Hola Ferretería Los Andes, mañana 9 h."
 
 
+def test_a_push_send_carries_the_templates_own_push_title_and_body(
+    api: Client, tenant: Tenant, fcm: str, local_aws: dict[str, str]
+) -> None:
+    # Given a client whose app registered its device
+    put_client(api, tenant, "CLI-1", name="Ana Pérez", emails=[], phones=[])
+    device = body(register(api, tenant, "CLI-1", "fcm-token-push-texts"))
+    # And a template with an e-mail and its own push title and body (seed 002's "Agregar push")
+    template = {
+        "subject": "Aviso de {{ company.name }}",
+        "text": "Un texto largo para el correo, {{ client.name }}.",
+        "html": "<p>Un texto largo para el correo.</p>",
+        "push_title": "Corte programado",
+        "push_body": "Hola %nombre%: mañana hay corte. %empresa%",
+    }
+    saved = api.http.put("/templates/custom:corte", headers=tenant.admin_headers(), body=json.dumps(template))
+    assert saved.status_code == 200, saved.body
+    # When staff push it to the client
+    sent = api.http.post(
+        "/sends",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"channel": "push", "template": "custom:corte", "client_ids": ["CLI-1"]}),
+    )
+    assert sent.status_code == 201, sent.body
+    assert deliver_outboxes()["sent"] == 1
+    # Then the device gets the template's push title and body, filled in
+    [push] = pushes_received(local_aws, device["endpoint_arn"])
+    fcm_message = json.loads(push["GCM"])["fcmV1Message"]["message"]
+    assert fcm_message["notification"] == {
+        "title": "Corte programado",
+        "body": "Hola Ana Pérez: mañana hay corte. Cargas del Sur",
+    }
+
+
 def test_devices_need_a_known_client_and_a_configured_platform_and_stay_in_their_company(
     api: Client, tenant: Tenant, other_tenant: Tenant, fcm: str
 ) -> None:

@@ -439,6 +439,7 @@ class _Page:
     def messages_for(self, client: Client, key_prefix: str | None) -> tuple[list[OutgoingMessage], str]:
         """The client's messages, or none and why (no address, or the template failed for it)."""
         from chalicelib.messaging.sandbox import render_untrusted
+        from chalicelib.messaging.templates import for_channel
 
         if client.manual_sends_off_at is not None:
             return [], "unsubscribed from manual sends"
@@ -456,8 +457,12 @@ class _Page:
             "email": client.emails[0] if client.emails else "",
             "phone": client.phones[0] if client.phones else "",
         }
+        data = _data(self.variables, values, self.company)
         try:
-            rendered = render_untrusted(self.template.sources, _data(self.variables, values, self.company))
+            # SMS and push carry the template's own texts (its sms_text, push title and body) when it has them
+            rendered = for_channel(
+                self.template, self.channel, data, render_untrusted(self.template.sources, data)
+            )
         except ValidationFailed as exc:
             [first, *_] = exc.errors
             return [], f"could not be rendered: {_in_part(first['field'], first['message'])}"
