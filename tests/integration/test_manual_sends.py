@@ -386,6 +386,43 @@ def test_an_sms_send_carries_the_templates_own_sms_text_not_its_email_body(
     }
 
 
+def test_a_manual_send_fills_in_the_clients_balance_as_the_template_offers(
+    api: Client, company: Tenant, mailbox: MailCatcher, local_aws: dict[str, str]
+) -> None:
+    # Given a client whose balance the back office pushed, and SMS on
+    admin = company.admin_headers()
+    assert api.http.put("/sms/settings", headers=admin, body=json.dumps({"enabled": True})).status_code == 200
+    put_client(api, company, "D1", name="Ana Pérez", phones=["011 15 5987-6543"], balance="15300.50")
+    # And a template that uses the balance (offered: `client.balance`, `%deuda%`), the SMS the seed's own
+    template = {
+        "subject": "Su saldo",
+        "text": "Hola {{ client.name }}: su saldo es $ {{ client.balance }}.",
+        "html": "<p>Su saldo es $ {{ client.balance }}</p>",
+        "sms_text": "Estimado %nombre% su saldo pendiente de pago es $ %deuda%. "
+        "Gracias por comunicarse con %empresa%",
+    }
+    saved = api.http.put("/templates/custom:saldo", headers=admin, body=json.dumps(template))
+    assert saved.status_code == 200, saved.body
+    variables = {v["name"] for v in body(saved)["variables"]}
+    assert "client.balance" in variables
+    # When staff send it to the client by e-mail and by SMS
+    for channel in ("email", "sms"):
+        sent = send(api, company, channel=channel, template="custom:saldo", client_ids=["D1"])
+        assert sent.status_code == 201, sent.body
+    assert deliver_outboxes()["sent"] == 2
+    # Then both say her balance, in the company's number format
+    [mail] = mailbox.wait_for(1)
+    plain = mail.get_body(("plain",))
+    assert plain is not None and "su saldo es $ 15.300,50." in plain.get_content()
+    from chalicelib.store.communications import history_page
+
+    [sms] = history_page(company.company_id, "sms").items
+    assert sms.text == (
+        "Estimado Ana Pérez su saldo pendiente de pago es $ 15.300,50. "
+        "Gracias por comunicarse con Cargas del Sur"
+    )
+
+
 def test_guessing_the_bulk_password_locks_bulk_sends_for_a_while(
     api: Client, company: Tenant, clock: Any
 ) -> None:

@@ -381,6 +381,22 @@ def list_send_jobs(
 # --- the worker: one page ----------------------------------------------------------------------
 
 
+def shown_balance(balance: str | None, locale: str) -> str | None:
+    """The client's balance as the back office pushed it (``15300.5``), in the company's number
+    format (``15.300,50`` in es_AR), without a currency: the seed's templates write "$ %deuda%".
+    None when the back office gave none."""
+    from decimal import Decimal, InvalidOperation
+
+    from chalicelib.core.localization import show_money
+
+    if not balance:
+        return None
+    try:
+        return show_money(Decimal(balance), None, locale)
+    except (InvalidOperation, ValueError):
+        return balance
+
+
 def _data(variables: Mapping[str, Any], client: dict[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
     """The variables a manual template renders with: the request's, with the client's own values
     and the company's (``client.*``; ``company.name``, ``company.logo_url``, ``company.colors``)
@@ -409,7 +425,9 @@ class _Page:
         self.template = effective_template(company_id, template_key)
         self.variables = variables
         self.created_by = created_by or None
-        self.company = company_variables(get_company(company_id))
+        company = get_company(company_id)
+        self.company = company_variables(company)
+        self.locale = company.locale if company else "es_AR"
         self._region: str | None = None
         self.render_failures = 0
         # The sender account of the page's e-mails, by (area, personal user) as the outbox asks for
@@ -457,6 +475,9 @@ class _Page:
             "email": client.emails[0] if client.emails else "",
             "phone": client.phones[0] if client.phones else "",
         }
+        balance = shown_balance(client.balance, self.locale)
+        if balance is not None:  # none pushed: a balance the request's variables give stays
+            values["balance"] = balance
         data = _data(self.variables, values, self.company)
         try:
             # SMS and push carry the template's own texts (its sms_text, push title and body) when it has them
