@@ -115,9 +115,17 @@ def status_index_key(company_id: str, channel: str, state: str) -> str | None:
 
 
 def _search_text(comm: domain.Communication) -> str:
-    """What a listing's text criterion is matched in (lower-cased): subject, addresses, names and
-    the text body. Computed when a listing filters, never stored (issue 14)."""
-    parts = [comm.subject, comm.to_address, comm.to_name, comm.from_address, comm.from_name, comm.text]
+    """What a listing's text criterion is matched in (lower-cased): subject, addresses, names, the
+    client's code and the text body. Computed when a listing filters, never stored (issue 14)."""
+    parts = [
+        comm.subject,
+        comm.to_address,
+        comm.to_name,
+        comm.from_address,
+        comm.from_name,
+        comm.client_id,
+        comm.text,
+    ]
     return " ".join(p for p in parts if p).lower()
 
 

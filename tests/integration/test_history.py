@@ -7,6 +7,7 @@ import io
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from chalice.test import Client
@@ -275,6 +276,26 @@ def test_resending_sms_to_more_than_one_client_needs_the_bulk_password(
     # And a bulk resend of e-mails is not an SMS send: no password
     mails = [send_email(tenant, f"c{n}@example.com", f"Aviso {n}") for n in (1, 2)]
     assert resend(mails).status_code == 202
+
+
+def test_the_sms_history_finds_a_manual_sms_by_its_clients_name_or_code(api: Client, tenant: Tenant) -> None:
+    # Given SMS on, and staff sent an SMS by hand to Ana Pérez (client CLI-9) and an e-mail to Bruno
+    admin = tenant.admin_headers()
+    assert api.http.put("/sms/settings", headers=admin, body=json.dumps({"enabled": True})).status_code == 200
+    notice = {"subject": "Aviso", "text": "Mañana hay corte programado.", "html": "<p>Corte</p>"}
+    assert api.http.put("/templates/custom:corte", headers=admin, body=json.dumps(notice)).status_code == 200
+    put_client(api, tenant, "CLI-9", name="Ana Pérez", phones=["011 15 5987-6543"])
+    put_client(api, tenant, "CLI-10", name="Bruno Díaz", phones=["(0351) 15 555-1234"])
+    for client_id in ("CLI-9", "CLI-10"):
+        data = {"channel": "sms", "template": "custom:corte", "client_ids": [client_id]}
+        sent = api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(data))
+        assert sent.status_code == 201, sent.body
+    deliver_outboxes()
+    # When staff search the SMS history for her name, part of it, or her client code
+    for q in ("Ana Pérez", "pérez", "cli-9"):
+        found = body(api.http.get(f"/history/sms?q={quote(q)}", headers=tenant.staff_headers()))["items"]
+        # Then they find her SMS, and only hers
+        assert [(item["client_id"], item["to_address"]) for item in found] == [("CLI-9", "+5491159876543")], q
 
 
 def test_saved_filters_belong_to_their_user_only(api: Client, tenant: Tenant, clock: Any) -> None:

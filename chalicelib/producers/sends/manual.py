@@ -495,7 +495,7 @@ class _Page:
                 text=rendered.text,
                 subject=rendered.subject,
                 html=rendered.html if email else None,
-                to_name=client.name if email else None,
+                to_name=client.name,  # the history finds a message by its client's name (H1)
                 message_type=self.template.key,
                 kind="manual",
                 client_id=client.client_id,
