@@ -658,6 +658,41 @@ def test_a_bulk_email_is_stored_in_one_kilobyte_yet_shows_and_carries_its_unsubs
     assert reference not in str(item)
 
 
+def test_a_client_who_unsubscribed_from_manual_sends_gets_no_resend_of_one_from_the_history(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    from tests.steps.history import send_email
+
+    # Given staff sent CLI-1 the notice by hand, and the back office's invoice e-mail went to CLI-1 too
+    put_client(api, company, "CLI-1", emails=["uno@example.com"])
+    [manual] = body(send(api, company, client_ids=["CLI-1"]))["messages"]
+    invoice = send_email(company, "uno@example.com", "Factura A-1", client_id="CLI-1")
+    deliver_outboxes()
+    mailbox.wait_for(2)
+    [raw] = [f.read_bytes() for f in mailbox.files() if b"List-Unsubscribe:" in f.read_bytes()]
+    # When the client unsubscribes from manual sends with the link of the notice (one click)
+    line = unsubscribe_line(raw)
+    path = line.split(b"<", 1)[1].rstrip(b">").decode().removeprefix("https://pregon.test")
+    done = api.http.post(
+        path, headers={"Content-Type": "application/x-www-form-urlencoded"}, body="List-Unsubscribe=One-Click"
+    )
+    assert done.status_code == 200, done.body
+    staff = company.staff_headers()
+    # And staff select the notice in the history and resend it
+    refused = api.http.post(
+        "/history/resend", headers=staff, body=json.dumps({"ids": [invoice, manual["communication_id"]]})
+    )
+    # Then it is refused naming it, as a new manual send to that client is, and nothing is resent
+    assert refused.status_code == 422, refused.body
+    assert body(refused)["errors"] == [
+        {"field": "ids[1]", "message": "client 'CLI-1' unsubscribed from manual sends"}
+    ]
+    assert deliver_outboxes()["sent"] == 0
+    # And the invoice e-mail (not a manual send) can still be resent to the client
+    again = api.http.post("/history/resend", headers=staff, body=json.dumps({"ids": [invoice]}))
+    assert again.status_code == 202, again.body
+
+
 def test_a_tampered_or_tracking_unsubscribe_token_is_refused_naming_the_token(
     api: Client, company: Tenant
 ) -> None:

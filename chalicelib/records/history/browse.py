@@ -18,6 +18,7 @@ from chalicelib.tenants.companies import company_time_zone
 
 CHANNELS = ("email", "sms", "push")
 MAX_RESEND = 100
+MANUAL_CAUSE = "manual:"  # the cause of a manual send's messages (``producers.sends``), kept by resends
 MAX_FILTERS_PER_USER = 50
 # Headers written for each message itself; a resend gets its own.
 # Headers a resend does not copy: its own Message-ID and Date, and the ``X-Pregon-Alert`` tracking
@@ -127,6 +128,7 @@ def resend(viewer: Principal, ids: list[str], *, bulk_password: str | None = Non
                 [{"field": f"ids[{n}]", "message": "only a message we sent can be resent"}]
             )
         originals.append(comm)
+    _refuse_unsubscribed(viewer.company_id, originals)
     # A client is one recipient however many of its SMS are resent (a message to no client: its number).
     sms_recipients = {comm.client_id or comm.to_address for comm in originals if comm.channel == "sms"}
     check_bulk_send(viewer.company_id, len(sms_recipients), bulk_password, user=viewer.subject)
@@ -159,6 +161,30 @@ def resend(viewer: Principal, ids: list[str], *, bulk_password: str | None = Non
         if comm.resend_of:
             store.link_resend(viewer.company_id, comm.resend_of, comm.communication_id, now)
     return written
+
+
+def _refuse_unsubscribed(company_id: str, originals: list[Communication]) -> None:
+    """A manual send's message is not resent to a client who unsubscribed from manual sends since
+    (Q5): 422 naming it, as a new send to that client alone is. Event messages and alerts are not
+    manual sends and may be resent."""
+    from chalicelib.tenants.clients import get_clients
+
+    manual = [c for c in originals if c.client_id and (c.cause or "").startswith(MANUAL_CAUSE)]
+    if not manual:
+        return
+    clients = get_clients(company_id, [c.client_id for c in manual if c.client_id])
+    manual_ids = {c.communication_id for c in manual}
+    for n, comm in enumerate(originals):
+        client = clients.get(comm.client_id or "") if comm.communication_id in manual_ids else None
+        if client is not None and client.manual_sends_off_at is not None:
+            raise ValidationFailed(
+                [
+                    {
+                        "field": f"ids[{n}]",
+                        "message": f"client {client.client_id!r} unsubscribed from manual sends",
+                    }
+                ]
+            )
 
 
 def _resent_headers(comm: Communication) -> dict[str, str]:
