@@ -164,6 +164,15 @@ def sms_address(e164: str) -> str:
     return e164
 
 
+def stored_forms(e164: str) -> list[str]:
+    """The E.164 forms a client's record may hold one phone under: the number itself and, for an
+    Argentine mobile (``+549…``), the form written without the 9 (``+54…``, as seed 002 asks
+    numbers to be typed: ``1159876543``), which :func:`sms_address` texts at this very number."""
+    if e164.startswith("+549"):
+        return [e164, f"+54{e164[4:]}"]
+    return [e164]
+
+
 # Kinds of numbers that can never receive an SMS (libphonenumber's PhoneNumberType values).
 _NEVER_SMS = {
     0: "a landline",  # FIXED_LINE

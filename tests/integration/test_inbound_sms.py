@@ -164,6 +164,30 @@ def test_a_balance_keyword_in_any_case_or_accent_gets_the_balance_by_sms(
     assert reply.in_reply_to == received.communication_id and reply.state == "sent"
 
 
+def test_a_client_whose_phone_was_typed_the_seeds_way_gets_the_balance_from_the_mobile(
+    sms_company: SmsCompany, local_aws: dict[str, str]
+) -> None:
+    # Given a client whose number the back office typed as seed 002 asks: no 0, no 15 (1159876543),
+    # stored in E.164 as written (+541159876543)
+    response = sms_company.api.http.put(
+        "/clients/CLI-7",
+        headers=sms_company.tenant.key_headers(),
+        body=json.dumps({"name": "Ana Pérez", "phones": ["1159876543"], "balance": "15300.50"}),
+    )
+    assert response.status_code == 200, response.body
+    assert body(response)["phones"] == ["+541159876543"]
+    # When she texts the keyword from her mobile, which sends as +54 9 11 5987-6543
+    outcome = sms_company.receive("saldo", sender=ANA_PHONE)
+    deliver_outboxes()
+    # Then the SMS is hers, and she gets her balance
+    assert outcome["client_id"] == "CLI-7" and outcome["outcome"] == "replied", outcome
+    sms = sms_as_sent(local_aws, sms_company.company_id, outcome["reply_id"])
+    assert (sms["phone_number"], sms["message"]) == (
+        ANA_PHONE,
+        "Estimado Ana Pérez su saldo pendiente es $ 15.300,50",
+    )
+
+
 def test_keywords_match_whole_words_only(sms_company: SmsCompany) -> None:
     # When a message only contains a keyword inside another word ("saldos", "cuentas")
     outcome = sms_company.receive("Hola, tengo saldos y cuentas pendientes")

@@ -161,11 +161,13 @@ def _company_of(destination: str) -> str | None:
 
 def _client_of(company_id: str, sender: str) -> tuple[domain.Client | None, str | None]:
     """The one client the number belongs to (and the contact, for a contact's phone). A number
-    several clients share is left unassigned: a reply could tell one client another's balance."""
+    several clients share is left unassigned: a reply could tell one client another's balance.
+    An Argentine mobile also finds a client whose record holds it without the 9 (``+54 11…``)."""
+    from chalicelib.core.phones import stored_forms
     from chalicelib.store.clients import clients_by_phone
     from chalicelib.tenants.clients import find_client
 
-    owners = clients_by_phone(company_id, sender)
+    owners = [owner for form in stored_forms(sender) for owner in clients_by_phone(company_id, form)]
     if len({o.client_id for o in owners}) != 1:
         return None, None
     return find_client(company_id, owners[0].client_id), owners[0].contact_id
