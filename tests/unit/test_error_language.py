@@ -70,6 +70,7 @@ DYNAMIC = {
         "chalicelib/records/mailboxes/accounts.py",
         "exc.reason",
     ): "destinations.DestinationRefused, listed below",
+    ("chalicelib/messaging/accounts/sms.py", "exc.message"): "another error's message, scanned at its raise",
     ("chalicelib/messaging/sandbox.py", "str(exc)"): "TemplateLimitExceeded's text, scanned at its raise",
     ("chalicelib/messaging/sandbox.py", "str(_too_large())"): "TemplateLimitExceeded's text, scanned",
     (
