@@ -164,6 +164,16 @@ def sms_address(e164: str) -> str:
     return e164
 
 
+def texted_number(e164: str) -> str:
+    """The number an SMS to ``e164`` reaches (:func:`sms_address`), or ``e164`` itself when none
+    can: the one key a phone has on the suppression list, however it was stored (``+54 11…`` and
+    ``+54 9 11…`` are one mobile, and a STOP comes from the latter)."""
+    try:
+        return sms_address(e164)
+    except NotAMobile:
+        return e164
+
+
 def stored_forms(e164: str) -> list[str]:
     """The E.164 forms a client's record may hold one phone under: the number itself and, for an
     Argentine mobile (``+549…``), the form written without the 9 (``+54…``, as seed 002 asks

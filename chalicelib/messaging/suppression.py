@@ -3,7 +3,8 @@ to. SES events add hard-bouncing and complaining addresses; an administrator add
 (a client asked by phone) or lifts one (the mailbox works again). Every change is logged with
 who made it and when.
 
-Addresses are kept as the outbox compares them: e-mails lower-cased, phone numbers in E.164.
+Addresses are kept as the outbox compares them: e-mails lower-cased, phone numbers in E.164 as
+the SMS reaches them (an Argentine mobile with its 9).
 """
 
 from __future__ import annotations
@@ -22,9 +23,17 @@ MAX_ADDRESS_CHARS = 254
 
 def suppression_key(message: Communication) -> str:
     """The key a message's address has on the suppression list: an e-mail address in lower case,
-    a phone number or push token as written (stored already normalized, :func:`normalize_address`)."""
+    a phone number as the number the SMS reaches (an Argentine number stored without its 9 is its
+    ``+549…`` mobile, the number a STOP comes from), a push token as written (all stored already
+    normalized, :func:`normalize_address`)."""
     address = message.to_address or ""
-    return address.lower() if message.channel == "email" else address
+    if message.channel == "email":
+        return address.lower()
+    if message.channel == "sms" and address.startswith("+"):
+        from chalicelib.core.phones import texted_number
+
+        return texted_number(address)
+    return address
 
 
 # A HELP reply (C6) is the one message a suppressed number still gets: carriers (CTIA, the US/CA
@@ -72,10 +81,11 @@ def normalize_address(company_id: str, raw: str, *, field: str = "address") -> s
         from chalicelib.core.emails import checked_email
 
         return checked_email(text, field=field).lower()
-    from chalicelib.core.phones import normalize_phone
+    from chalicelib.core.phones import normalize_phone, texted_number
     from chalicelib.tenants.companies import phone_region
 
-    return normalize_phone(text, phone_region(company_id), field=field)
+    # keyed as the SMS reaches it (suppression_key): "11 5987-6543" is the mobile +54 9 11 5987-6543
+    return texted_number(normalize_phone(text, phone_region(company_id), field=field))
 
 
 def lookup_key(company_id: str, raw: str, *, field: str = "q") -> str:

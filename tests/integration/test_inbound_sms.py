@@ -395,6 +395,31 @@ def test_stop_suppresses_every_later_sms_and_start_lifts_it(
     )
 
 
+def test_stop_from_a_mobile_also_stops_sms_to_it_stored_without_the_9(
+    sms_company: SmsCompany, api: Any
+) -> None:
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+    from chalicelib.store import communications
+
+    company_id = sms_company.company_id
+    # Given Ana's mobile texted BAJA (it sends as +54 9 11 5987-6543)
+    assert sms_company.receive("BAJA")["outcome"] == "stopped"
+    # When an SMS is queued to her number as typed without the 0 and the 15 (+54 11 5987-6543, the
+    # form seed 002 asks for; a tracking follower's phone is kept so), which is texted at her mobile
+    (comm,) = enqueue(
+        company_id, [OutgoingMessage(channel="sms", to_address="+541159876543", text="Su envío llegó")]
+    )
+    totals = deliver_outboxes()
+    # Then it is recorded suppressed and nothing is sent
+    assert totals == {"sent": 0, "failed": 0, "retried": 0, "suppressed": 1}
+    stored = communications.get(company_id, comm.communication_id)
+    assert stored is not None and stored.state == "suppressed"
+    # And an administrator finds the entry by either form, as the list shows the mobile's
+    for typed in ("+541159876543", "11 5987-6543", "011 15 5987-6543"):
+        found = api.http.get(f"/suppressions?q={typed}", headers=sms_company.tenant.admin_headers())
+        assert [e["address"] for e in body(found)["items"]] == [ANA_PHONE], typed
+
+
 def test_help_is_answered_with_the_company_help_text(
     sms_company: SmsCompany, local_aws: dict[str, str]
 ) -> None:

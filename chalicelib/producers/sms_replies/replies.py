@@ -304,7 +304,10 @@ def _log_inbound(
 
 
 def _opt(company_id: str, sender: str, action: str, sms: InboundSms, record: str) -> None:
+    from chalicelib.core.phones import texted_number
     from chalicelib.store import outbox as outbox_store
+
+    sender = texted_number(sender)  # keyed as the outbox compares SMS (suppression_key)
 
     if action == "stop":
         outbox_store.suppress(
