@@ -39,7 +39,7 @@ from chalicelib.core.domain import Communication, SenderAccount
 from chalicelib.core.errors import DeliveryFailed, PregonError
 from chalicelib.core.observability import channel_metric, logger, metrics
 from chalicelib.core.settings import get_settings
-from chalicelib.messaging.suppression import holding_back, suppression_key
+from chalicelib.messaging.suppression import holding_back, suppression_keys
 from chalicelib.store import communications as store
 from chalicelib.store import companies as company_store
 from chalicelib.store import outbox as outbox_store
@@ -597,7 +597,7 @@ def deliver_hand_offs(
     def read() -> tuple[list[Communication], dict[str, Any]]:
         messages = [m for part in readings for m in part.result()]
         # one read of the suppression list (100 addresses a request) for what the body did not name
-        unnamed = [key for key in map(suppression_key, messages) if key not in named]
+        unnamed = [key for m in messages for key in suppression_keys(m) if key not in named]
         return messages, outbox_store.suppressed_among(company_id, unnamed) if unnamed else {}
 
     # The tokens, the messages (100 a request), the named addresses' suppressions and the account
@@ -786,7 +786,8 @@ def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
         if grant is not None:
             outbox_store.release_rate(company_id, outbox, grant, len(ready) - len(owned))
         if owned:
-            suppressed = outbox_store.suppressed_among(company_id, [suppression_key(m) for m in owned])
+            keys = list(dict.fromkeys(k for m in owned for k in suppression_keys(m)))
+            suppressed = outbox_store.suppressed_among(company_id, keys)
             return _Batch(now, owned, suppressed, grant=grant)
         # another drain took all of these: look again
 

@@ -29,7 +29,7 @@ from chalicelib.core.links import own_message_id, reply_reference
 from chalicelib.core.observability import channel_metric, logger
 from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for, from_problem
-from chalicelib.messaging.suppression import suppression_key
+from chalicelib.messaging.suppression import suppression_keys
 from chalicelib.store import communications as store
 from chalicelib.store.outbox import (
     HANDOFF_IDS,
@@ -46,7 +46,7 @@ CHANNELS = ("email", "sms", "push")
 def _addresses(comms: Sequence[Communication]) -> list[str]:
     """What a hand-off's SQS body names besides its ids: the suppression keys of its messages, so
     the worker reads the suppression list beside its messages rather than after them (issue 14)."""
-    return list(dict.fromkeys(suppression_key(c) for c in comms))
+    return list(dict.fromkeys(k for c in comms for k in suppression_keys(c)))
 
 
 # A body larger than this goes to S3 and the item keeps a pointer (DynamoDB items hold 400 kB).

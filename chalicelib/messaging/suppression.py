@@ -36,6 +36,22 @@ def suppression_key(message: Communication) -> str:
     return address
 
 
+def same_number_keys(key: str) -> list[str]:
+    """``key`` and the keys one number may have been put on the list under before entries were
+    keyed as the SMS reaches them (session 29): an Argentine mobile's ``+549…`` and the form without
+    its 9 (``+54…``), which a hand-added entry of "11 5987-6543" got. Read together, so such an
+    entry still holds SMS to that mobile and can be found and lifted."""
+    from chalicelib.core.phones import stored_forms
+
+    return stored_forms(key) if key.startswith("+") else [key]
+
+
+def suppression_keys(message: Communication) -> list[str]:
+    """Every key on the list that holds ``message`` (:func:`suppression_key` first)."""
+    key = suppression_key(message)
+    return same_number_keys(key) if message.channel == "sms" else [key]
+
+
 # A HELP reply (C6) is the one message a suppressed number still gets: carriers (CTIA, the US/CA
 # short-code and 10DLC rules AWS End User Messaging follows) require HELP to be answered even after
 # STOP. It is told apart by its cause, which only the inbound-SMS producer writes (every producer
@@ -63,7 +79,7 @@ def answers_help(message: Communication) -> bool:
 def holding_back(message: Communication, suppressed: dict[str, Any]) -> Any | None:
     """The suppression entry that keeps ``message`` from being sent, or None: a suppressed
     address's entry, except for a HELP reply (:func:`answers_help`), which goes out regardless."""
-    entry = suppressed.get(suppression_key(message))
+    entry = next((suppressed[k] for k in suppression_keys(message) if k in suppressed), None)
     return None if entry is None or answers_help(message) else entry
 
 
@@ -115,8 +131,17 @@ def find_suppression(company_id: str, raw: str) -> list[Suppression]:
     key = lookup_key(company_id, raw)
     if not key:
         return []
-    entry = store.suppressed_among(company_id, [key]).get(key)
+    _, entry = _entry_of(company_id, key)
     return [entry] if entry else []
+
+
+def _entry_of(company_id: str, key: str) -> tuple[str, Suppression | None]:
+    """The key the address ``key`` names is on the list under, and its entry: its own key or, for
+    a phone, the form it may have been put on the list with before (:func:`same_number_keys`);
+    (``key``, None) when it is not on the list. One BatchGetItem."""
+    keys = same_number_keys(key)
+    found = store.suppressed_among(company_id, keys)
+    return next(((k, found[k]) for k in keys if k in found), (key, None))
 
 
 def list_suppressions(
@@ -151,8 +176,7 @@ def add_suppression(
 
 def lift_suppression(company_id: str, address: str, *, by: str) -> Suppression:
     """Take an address off the list, so messages go to it again. NotFound when it is not there."""
-    key = normalize_address(company_id, address)
-    entry = store.suppressed_among(company_id, [key]).get(key)
+    key, entry = _entry_of(company_id, normalize_address(company_id, address))
     if entry is None or not store.lift_suppression(company_id, key):
         raise NotFound(f"{key} is not on the suppression list", field="address")
     logger().info(

@@ -420,6 +420,37 @@ def test_stop_from_a_mobile_also_stops_sms_to_it_stored_without_the_9(
         assert [e["address"] for e in body(found)["items"]] == [ANA_PHONE], typed
 
 
+def test_a_number_put_on_the_list_without_its_9_before_still_holds_its_sms_and_can_be_lifted(
+    sms_company: SmsCompany, api: Any
+) -> None:
+    from chalicelib.core.domain import Suppression
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+    from chalicelib.store import outbox as outbox_store
+
+    company_id = sms_company.company_id
+    # Given Ana's number was put on the list by hand before entries were keyed as the SMS reaches
+    # them: typed "11 5987-6543", it was kept without the 9
+    before = Suppression(company_id, "+541159876543", "manual", datetime.now(timezone.utc), "added by admin")
+    assert outbox_store.suppress(before)
+    # When SMS are queued to her, under either form of her number
+    enqueue(
+        company_id,
+        [
+            OutgoingMessage(channel="sms", to_address=to, text="Su envío llegó")
+            for to in ("+541159876543", ANA_PHONE)
+        ],
+    )
+    # Then neither is sent
+    assert deliver_outboxes() == {"sent": 0, "failed": 0, "retried": 0, "suppressed": 2}
+    # And an administrator finds the entry by the number as typed, and lifts it
+    found = api.http.get("/suppressions?q=11 5987-6543", headers=sms_company.tenant.admin_headers())
+    assert [e["address"] for e in body(found)["items"]] == ["+541159876543"]
+    lifted = api.http.delete("/suppressions/11 5987-6543", headers=sms_company.tenant.admin_headers())
+    assert lifted.status_code in (200, 204), lifted.body
+    enqueue(company_id, [OutgoingMessage(channel="sms", to_address=ANA_PHONE, text="Su envío llegó")])
+    assert deliver_outboxes()["sent"] == 1
+
+
 def test_help_is_answered_with_the_company_help_text(
     sms_company: SmsCompany, local_aws: dict[str, str]
 ) -> None:

@@ -321,9 +321,12 @@ def _opt(company_id: str, sender: str, action: str, sms: InboundSms, record: str
             )
         )
     else:
-        existing = outbox_store.suppressed_among(company_id, [sender]).get(sender)
-        if existing is not None and existing.reason == "stop":  # START lifts what STOP put, no more
-            outbox_store.lift_suppression(company_id, sender)
+        from chalicelib.messaging.suppression import same_number_keys
+
+        found = outbox_store.suppressed_among(company_id, same_number_keys(sender))
+        for key, existing in found.items():
+            if existing.reason == "stop":  # START lifts what STOP put, no more
+                outbox_store.lift_suppression(company_id, key)
 
 
 def _company_name(company_id: str) -> str:
