@@ -126,6 +126,21 @@ def show_money(amount: Decimal | float | int, currency: str | None, locale: str)
     return format_decimal(amount, format="#,##0.00", locale=_locale(locale))
 
 
+def show_balance(balance: str | None, locale: str) -> str | None:
+    """A client's balance as the back office pushed it (decimal text, ``15300.5``) in the
+    locale's number format without a currency (``15.300,50`` in es_AR, ``15,300.50`` in es_MX):
+    the seed's templates write "$ %deuda%". None when none was pushed; text that is not a number
+    as it is."""
+    from decimal import InvalidOperation
+
+    if not balance:
+        return None
+    try:
+        return show_money(Decimal(balance), None, locale)
+    except (InvalidOperation, ValueError):
+        return balance
+
+
 def shown_values(value: object, time_zone: str, locale: str) -> object:
     """Message variables as a person reads them: every moment (aware datetime) in the zone and the
     locale (``23/11/2026 07:30``), every day as the locale writes it (``23/11/2026``); the rest as

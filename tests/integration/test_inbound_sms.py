@@ -188,6 +188,22 @@ def test_a_client_whose_phone_was_typed_the_seeds_way_gets_the_balance_from_the_
     )
 
 
+def test_the_balance_reads_as_the_company_writes_numbers(
+    sms_company: SmsCompany, local_aws: dict[str, str], api: Any
+) -> None:
+    # Given the company writes numbers the Mexican way
+    patched = api.http.patch(
+        "/company", headers=sms_company.tenant.admin_headers(), body=json.dumps({"locale": "es_MX"})
+    )
+    assert patched.status_code == 200, patched.body
+    # When Ana asks for her balance
+    outcome = sms_company.receive("saldo")
+    deliver_outboxes()
+    # Then the reply writes it so (Z1), not the Argentine way
+    sms = sms_as_sent(local_aws, sms_company.company_id, outcome["reply_id"])
+    assert sms["message"] == "Estimado Ana Pérez su saldo pendiente es $ 15,300.50"
+
+
 def test_keywords_match_whole_words_only(sms_company: SmsCompany) -> None:
     # When a message only contains a keyword inside another word ("saldos", "cuentas")
     outcome = sms_company.receive("Hola, tengo saldos y cuentas pendientes")

@@ -483,6 +483,25 @@ def test_from_the_collection_agents_own_account_else_the_default_one(
     assert "administracion@cargasdelsur.example" in mails["compras@losandes.example"]["From"]
 
 
+def test_the_clients_balance_reads_in_the_companys_number_format(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given the ERP pushed the client's balance as a number, and its reminder body says it
+    put_client(
+        api, erp, "CLI-1", name="Ferretería Los Andes", emails=["compras@losandes.example"], balance="15300.5"
+    )
+    set_reminders_ok(
+        api, erp, "CLI-1", active=True, reminder_body="Su saldo total es $ {{ client.balance }}."
+    )
+    push_ok(api, erp, receivable("A-1", "2026-11-20"))
+    clock.set_now(at("2026-11-13T09:00:00"))
+    # When the day's run sends the reminder
+    run_now(api, tenant)
+    [mail] = delivered(mailbox, 1)
+    # Then the balance reads as the company writes numbers (es_AR), as templates.md promises
+    assert "Su saldo total es $ 15.300,50." in text_of(mail)
+
+
 def test_contacts_get_it_only_when_marked_and_when_the_client_sends_to_contacts(
     api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
 ) -> None:

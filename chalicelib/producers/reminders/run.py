@@ -40,7 +40,7 @@ from chalicelib.core.domain import (
     SenderAccount,
 )
 from chalicelib.core.errors import ValidationFailed
-from chalicelib.core.localization import next_local_hour, show_date, show_money, today
+from chalicelib.core.localization import next_local_hour, show_balance, show_date, show_money, today
 from chalicelib.core.observability import logger
 from chalicelib.messaging.accounts.email import PERSONAL_PREFIX, account_for
 from chalicelib.messaging.outbox import (
@@ -370,7 +370,7 @@ class _Decider:
                 "name": client.name,
                 "email": client.emails[0] if client.emails else None,
                 "phone": client.phones[0] if client.phones else None,
-                "balance": client.balance,
+                "balance": show_balance(client.balance, locale),
             },
             "receivable": {
                 "number": rec.document_number,

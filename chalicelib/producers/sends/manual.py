@@ -33,6 +33,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import Client, Communication, PageBound, SendJob, record_of
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.core.links import manual_list_unsubscribe
+from chalicelib.core.localization import show_balance
 from chalicelib.core.observability import logger
 from chalicelib.messaging.outbox import Accounts, OutgoingMessage, enqueue, hand_off, kick_outboxes, outbox_of
 from chalicelib.producers.sends import SEND_JOBS_QUEUE
@@ -381,22 +382,6 @@ def list_send_jobs(
 # --- the worker: one page ----------------------------------------------------------------------
 
 
-def shown_balance(balance: str | None, locale: str) -> str | None:
-    """The client's balance as the back office pushed it (``15300.5``), in the company's number
-    format (``15.300,50`` in es_AR), without a currency: the seed's templates write "$ %deuda%".
-    None when the back office gave none."""
-    from decimal import Decimal, InvalidOperation
-
-    from chalicelib.core.localization import show_money
-
-    if not balance:
-        return None
-    try:
-        return show_money(Decimal(balance), None, locale)
-    except (InvalidOperation, ValueError):
-        return balance
-
-
 def _data(variables: Mapping[str, Any], client: dict[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
     """The variables a manual template renders with: the request's, with the client's own values
     and the company's (``client.*``; ``company.name``, ``company.logo_url``, ``company.colors``)
@@ -475,7 +460,7 @@ class _Page:
             "email": client.emails[0] if client.emails else "",
             "phone": client.phones[0] if client.phones else "",
         }
-        balance = shown_balance(client.balance, self.locale)
+        balance = show_balance(client.balance, self.locale)
         if balance is not None:  # none pushed: a balance the request's variables give stays
             values["balance"] = balance
         data = _data(self.variables, values, self.company)

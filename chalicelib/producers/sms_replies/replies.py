@@ -28,11 +28,11 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from chalicelib.core import clock, domain
 from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.localization import show_balance
 from chalicelib.core.observability import logger
 from chalicelib.messaging.sms_text import render_sms
 from chalicelib.messaging.suppression import help_reply_cause
@@ -247,7 +247,8 @@ def _decide(
         text, ticket_id = _ticket_reply(company_id, sms, client, rules, record)
         return _with(_reply(base, company_id, sms, sender, client, contact_id, text), ticket_id=ticket_id)
     if rules.balance_enabled and mentions(sms.body, parse_keywords(rules.balance_keywords)):
-        variables = {**_common(company_id, client), "deuda": format_balance(client.balance)}
+        owed = show_balance(client.balance or "0", _company_locale(company_id)) or "0"
+        variables = {**_common(company_id, client), "deuda": owed}
         text = render_sms(rules.balance_template, variables, field="balance.template")
         return _reply(base, company_id, sms, sender, client, contact_id, text)
     return _with(base, "logged", reason="no keyword matched")
@@ -336,6 +337,14 @@ def _company_name(company_id: str) -> str:
     return company.name if company else company_id
 
 
+def _company_locale(company_id: str) -> str:
+    """How the company writes numbers (Z1): ``15.300,50`` in es_AR, ``15,300.50`` in es_MX."""
+    from chalicelib.store.companies import get_company
+
+    company = get_company(company_id)
+    return company.locale if company else "es_AR"
+
+
 def _common(company_id: str, client: domain.Client) -> dict[str, Any]:
     return {"nombre": client.name, "empresa": _company_name(company_id), "cliente": client.client_id}
 
@@ -352,16 +361,6 @@ def _help_text(company_id: str) -> str:
     settings = get_sms_settings(company_id)
     template = (settings.help_text if settings else None) or DEFAULT_HELP_TEXT
     return template.replace("%empresa%", _company_name(company_id))
-
-
-def format_balance(balance: str | None) -> str:
-    """``15300.5`` -> ``15.300,50`` (how the seed's "$ %deuda%" reads in Argentina); none -> 0,00."""
-    try:
-        amount = Decimal(balance or "0")
-    except InvalidOperation:
-        return balance or "0,00"
-    text = f"{amount:,.2f}"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".")
 
 
 def ticket_id_for(company_id: str, inbound_id: str) -> str:
