@@ -113,7 +113,9 @@ def start_send(company_id: str, request: SendRequest) -> SendResult:
     _check_channel(company_id, request.channel, template.sender_area)
     single = request.client_ids is not None and len(set(request.client_ids)) == 1
     if request.channel == "sms":
-        _check_bulk_password(company_id, 1 if single else 2, request.bulk_password, request.created_by)
+        from chalicelib.messaging.accounts.sms import check_bulk_send
+
+        check_bulk_send(company_id, 1 if single else 2, request.bulk_password, user=request.created_by)
     if single:
         assert request.client_ids is not None
         return _send_to_one(company_id, request, request.client_ids[0])
@@ -197,12 +199,6 @@ def _check_channel(company_id: str, channel: str, area: str) -> None:
         settings = get_push_settings(company_id)
         if not (settings.fcm_application_arn or settings.apns_application_arn):
             raise Conflict("push is not set up for this company (PUT /push/settings)", field="channel")
-
-
-def _check_bulk_password(company_id: str, recipients: int, password: str | None, user: str | None) -> None:
-    from chalicelib.messaging.accounts.sms import check_bulk_send
-
-    check_bulk_send(company_id, recipients, password, user=user)
 
 
 def _send_to_one(company_id: str, request: SendRequest, client_id: str) -> SendResult:
