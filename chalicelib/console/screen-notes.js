@@ -1,6 +1,7 @@
 // Client notes (N1-N3): write a note on a client, a client's notes, and the notes report with its
 // filters, options and Excel file. Who sees which notes is the API's rule (N2): level 1 the company,
-// 2 its branch, 3 its department, 4 its own.
+// 2 its branch, 3 its department, 4 its own. From the report, a note's author edits it and an
+// administrator (level 1: "Solo el nivel 1 ... podrá eliminar las notas") deletes it.
 import { api, download, extend, fill, h, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
@@ -11,6 +12,7 @@ import {
   formValues,
   input,
   query,
+  reveal,
   section,
   select,
   table,
@@ -87,6 +89,61 @@ async function render(main, ctx) {
     h("label", { class: "b-check" }, h("input", { type: "checkbox", name: "group_by", value: "department" }), " Agrupar por departamento"),
     h("button", { type: "submit" }, "Ver informe"),
   );
+  const editBox = h("div", { id: "b-note-edit" });
+
+  // The actions a row offers: the API lets the author edit a note and level 1 delete one (N2).
+  function actions(n) {
+    const name = `la nota del ${when(n.created_at)} sobre ${n.client_id}`;
+    return h(
+      "span",
+      { class: "b-actions" },
+      n.author === ctx.user.user_id
+        ? h("button", { type: "button", class: "b-edit-note", "aria-label": `Editar ${name}`, onclick: () => edit(n) }, "Editar")
+        : null,
+      ctx.user.level === 1
+        ? h("button", { type: "button", class: "b-danger b-delete-note", "aria-label": `Eliminar ${name}`, onclick: () => remove(n) }, "Eliminar")
+        : null,
+    );
+  }
+
+  function edit(n) {
+    const form = h(
+      "form",
+      {
+        class: "b-form",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const values = formValues(form);
+          const body = { note: values.note || "", location: values.location || null, treatment: values.treatment || null };
+          const path = `/clients/${segment(n.client_id)}/notes/${segment(n.note_id)}`;
+          if (await attempt(() => api("PATCH", path, body), form)) {
+            toast("Nota guardada");
+            fill(editBox);
+            report();
+          }
+        },
+      },
+      h("h3", {}, `Editar la nota del ${when(n.created_at)} sobre ${n.client_id}`),
+      field("Nota", textarea("note", { required: "", maxlength: "4000", id: "b-edit-note-text" })),
+      field("Ubicación física", input("location", { maxlength: "500", id: "b-edit-note-location", value: n.location || "" })),
+      field("Tratamiento", input("treatment", { maxlength: "500", id: "b-edit-note-treatment", value: n.treatment || "" })),
+      h("button", { type: "submit" }, "Guardar cambios"),
+      h("button", { type: "button", onclick: () => fill(editBox) }, "Cancelar"),
+    );
+    form.elements.note.value = n.note || "";
+    fill(editBox, form);
+    reveal(editBox);
+  }
+
+  async function remove(n) {
+    if (!confirm(`¿Eliminar la nota del ${when(n.created_at)} sobre ${n.client_id}? No se puede deshacer.`)) return;
+    const path = `/clients/${segment(n.client_id)}/notes/${segment(n.note_id)}`;
+    if ((await attempt(() => api("DELETE", path))) !== undefined) {
+      toast("Nota eliminada");
+      fill(editBox);
+      report();
+    }
+  }
   const criteria = () => {
     const values = formValues(filters);
     const picked = {};
@@ -100,7 +157,7 @@ async function render(main, ctx) {
     if (!page) return;
     if (!cursor) fill(rows);
     rows.querySelector(".b-more")?.remove();
-    extend(rows, page.items.length ? table(noteColumns, page.items) : empty("Ninguna nota con estos filtros."));
+    extend(rows, page.items.length ? table([...noteColumns, ["", actions]], page.items) : empty("Ninguna nota con estos filtros."));
     if (page.next_cursor)
       extend(rows, h("button", { type: "button", class: "b-more", onclick: () => report(page.next_cursor) }, "Más"));
   }
@@ -121,6 +178,7 @@ async function render(main, ctx) {
         "Descargar Excel",
       ),
       rows,
+      editBox,
     ),
   );
   await report();

@@ -444,3 +444,70 @@ def test_a_clients_reminder_settings_typed_when_the_session_ends_are_back_after_
     saved = api.http.get("/clients/CLI-R/reminders", headers=tenant.admin_headers())
     assert saved.status_code == 200, saved.body
     assert json.loads(saved.body)["subject"] in (None, "")
+
+
+def test_a_notes_author_edits_it_and_an_administrator_deletes_it_from_the_report(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a department, a client, and a note the clerk (level 3) wrote and one the agent wrote
+    added = api.http.post(
+        "/staff/units/departments",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"code": "ventas", "name": "Ventas"}),
+    )
+    assert added.status_code == 201, added.body
+    put_client(api, tenant, "CLI-2", name="Ana García")
+    people = {
+        level: staff_headers(tenant, demo_user(tenant, level), level, department="ventas") for level in (3, 4)
+    }
+    write_note(api, people[3], "CLI-2", "Llamó para pagar", treatment="Llamar en 2 meses")
+    write_note(api, people[4], "CLI-2", "Visita del agente")
+
+    def rows(driver: Any) -> list[list[str]]:
+        """Each row's note and the buttons it offers."""
+        return list(
+            driver.execute_script(
+                "return [...document.querySelectorAll('#b-notes-report tbody tr')].map(r => "
+                "[r.cells[5].textContent, ...[...r.querySelectorAll('button')].map(b => b.textContent)])"
+            )
+        )
+
+    # When the clerk opens the notes report
+    sign_in(browser, site.web, tenant, 3, screen="notes")
+    # Then only their own note offers "Editar", and no note "Eliminar" (level 1 only deletes, N2)
+    wait_until(browser, lambda d: sorted(rows(d)) == [["Llamó para pagar", "Editar"], ["Visita del agente"]])
+    # When they edit it
+    browser.find_element(By.CSS_SELECTOR, "#b-notes-report .b-edit-note").click()
+    form = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-note-edit form"))
+    assert form.find_element(By.NAME, "treatment").get_attribute("value") == "Llamar en 2 meses"
+    text = form.find_element(By.NAME, "note")
+    text.clear()
+    text.send_keys("Llamó para pagar: transfiere el lunes")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then the report shows it changed, and so does the API
+    wait_until(browser, lambda d: ["Llamó para pagar: transfiere el lunes", "Editar"] in rows(d))
+    assert sorted(client_notes(api, tenant.admin_headers(), "CLI-2")) == [
+        "Llamó para pagar: transfiere el lunes",
+        "Visita del agente",
+    ]
+    # When an administrator opens the report: every note offers "Eliminar"; they delete the agent's
+    sign_in(browser, site.web, tenant, 1, screen="notes")
+    wait_until(
+        browser,
+        lambda d: (
+            sorted(rows(d))
+            == [["Llamó para pagar: transfiere el lunes", "Eliminar"], ["Visita del agente", "Eliminar"]]
+        ),
+    )
+    browser.execute_script("window.confirm = () => true")
+    browser.find_element(
+        By.CSS_SELECTOR, "#b-notes-report button[aria-label*='Eliminar'][aria-label*='CLI-2']"
+    )
+    browser.execute_script(
+        "[...document.querySelectorAll('#b-notes-report tbody tr')]"
+        ".find(r => r.cells[5].textContent === 'Visita del agente').querySelector('.b-delete-note').click()"
+    )
+    # Then it is gone from the report and from the client's notes
+    wait_until(browser, lambda d: rows(d) == [["Llamó para pagar: transfiere el lunes", "Eliminar"]])
+    console_screenshot(browser, "notes-edit-delete")
+    assert client_notes(api, tenant.admin_headers(), "CLI-2") == ["Llamó para pagar: transfiere el lunes"]
