@@ -32,6 +32,12 @@ const RECORD_TYPES = [
   ["meeting", "Reunión"],
   ["other", "Otro"],
 ];
+// A table's options with a record's code kept even when the table no longer has it (deleted: the
+// records keep its code), so saving the other fields does not clear it unasked.
+function withCurrent(options, code) {
+  return !code || options.some(([value]) => value === code) ? options : [...options, [code, code]];
+}
+
 const REGISTER_FILTERS = ["from", "to", "type", "motive", "area", "direction", "q"];
 
 async function lookups() {
@@ -41,6 +47,85 @@ async function lookups() {
   ]);
   const options = (answer) => [["", "(ninguno)"], ...((answer && answer.items) || []).map((e) => [e.code, e.name])];
   return { motives: options(motives), areas: options(areas) };
+}
+
+// The register's motives and areas (seed 004: "una tabla donde puedes dar de alta, modificar y
+// eliminar las áreas"): administrators add one, rename one by its code, or delete one (the records
+// keep its code). Other levels read them in the register's lists.
+const REGISTER_TABLES = [
+  ["motives", "Motivos"],
+  ["areas", "Áreas"],
+];
+
+function registerTables() {
+  const box = h("div", { id: "b-register-tables" });
+  async function draw() {
+    const answers = await Promise.all(REGISTER_TABLES.map(([table]) => attempt(() => api("GET", `/register/${table}`))));
+    fill(box, ...REGISTER_TABLES.map(([table, title], i) => tableEditor(table, title, (answers[i] && answers[i].items) || [])));
+  }
+  function tableEditor(table, title, entries) {
+    const rename = (entry) => {
+      const form = h(
+        "form",
+        {
+          class: "b-inline",
+          "data-code": entry.code,
+          onsubmit: async (e) => {
+            e.preventDefault();
+            const body = { name: form.elements.name.value.trim() };
+            if (await attempt(() => api("PUT", `/register/${table}/${segment(entry.code)}`, body), form)) {
+              toast(`Guardado: ${body.name}`);
+              draw();
+            }
+          },
+        },
+        h("code", {}, entry.code),
+        input("name", { id: null, required: "", maxlength: "120", value: entry.name, "aria-label": `Nombre de ${entry.code}` }),
+        h("button", { type: "submit" }, "Guardar"),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "b-danger",
+            "aria-label": `Eliminar ${entry.name}`,
+            onclick: async () => {
+              if (!confirm(`¿Eliminar «${entry.name}»? Los registros conservan su código.`)) return;
+              if ((await attempt(() => api("DELETE", `/register/${table}/${segment(entry.code)}`))) !== undefined) draw();
+            },
+          },
+          "Eliminar",
+        ),
+      );
+      return form;
+    };
+    const add = h(
+      "form",
+      {
+        class: "b-inline",
+        "data-add": table,
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const body = { code: add.elements.code.value.trim(), name: add.elements.name.value.trim() };
+          if (await attempt(() => api("POST", `/register/${table}`, body), add)) {
+            toast(`Agregado: ${body.name}`);
+            draw();
+          }
+        },
+      },
+      field("Código", input("code", { id: `b-${table}-new-code`, required: "", maxlength: "64" })),
+      field("Nombre", input("name", { id: `b-${table}-new-name`, required: "", maxlength: "120" })),
+      h("button", { type: "submit" }, "Agregar"),
+    );
+    return h(
+      "div",
+      { "data-table": table },
+      h("h3", {}, title),
+      entries.length ? h("ul", { class: "b-plain" }, entries.map((entry) => h("li", {}, rename(entry)))) : empty("Ninguno todavía."),
+      add,
+    );
+  }
+  draw();
+  return box;
 }
 
 async function clientList(main, ctx) {
@@ -81,6 +166,7 @@ async function clientList(main, ctx) {
       h("button", { type: "submit" }, "Abrir"),
     ),
     list,
+    ctx.user.level === 1 ? section("Motivos y áreas del registro", registerTables()) : null,
   );
   await load();
 }
@@ -249,6 +335,7 @@ async function clientRegister(main, ctx, clientId) {
               field("Adjuntar un archivo (hasta 5 MiB)", upload),
               h("button", { type: "submit" }, "Adjuntar"),
             ),
+        editForm(record),
         // a message that came from an e-mail is answered (H3): received through Pregón, or logged
         // from a staff mailbox, the client's or the staff's side of it
         (record.direction === "in" && record.channel === "email") || record.channel === "mailbox"
@@ -273,6 +360,51 @@ async function clientRegister(main, ctx, clientId) {
       ),
     );
     reveal(detail);
+  }
+
+  // Edit a record (seed 004, "Edición de registro"): one written by hand, every field; one logged
+  // automatically (a message), its motive and area only, as the API takes them.
+  function editForm(record) {
+    const manual = !record.automatic;
+    const form = h(
+      "form",
+      {
+        class: "b-form",
+        id: "b-edit-record",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const values = formValues(form);
+          const body = { motive: values.motive || null, area: values.area || null };
+          if (manual) {
+            body.record_type = values.record_type;
+            body.initiated_by = values.initiated_by;
+            body.subject = values.subject || "";
+            body.text = values.text || null;
+          }
+          const path = `${base}/register/${segment(record.communication_id)}`;
+          if (await attempt(() => api("PATCH", path, body), form)) {
+            toast("Registro guardado");
+            await load();
+            view(record.communication_id);
+          }
+        },
+      },
+      h("h4", {}, manual ? "Editar el registro" : "Motivo y área"),
+      manual ? field("Tipo", select("record_type", RECORD_TYPES, record.record_type, { id: "b-edit-type" })) : null,
+      manual
+        ? field(
+            "Iniciado por",
+            select("initiated_by", [["client", "El cliente"], ["staff", "Nosotros"]], record.initiated_by, { id: "b-edit-initiated" }),
+          )
+        : null,
+      manual ? field("Asunto", input("subject", { required: "", maxlength: "300", id: "b-edit-subject", value: record.subject || "" })) : null,
+      manual ? field("Notas", textarea("text", { id: "b-edit-text" })) : null,
+      field("Motivo", select("motive", withCurrent(tables.motives, record.motive), record.motive || "", { id: "b-edit-motive" })),
+      field("Área", select("area", withCurrent(tables.areas, record.area), record.area || "", { id: "b-edit-area" })),
+      h("button", { type: "submit" }, "Guardar cambios"),
+    );
+    if (manual) form.elements.text.value = record.text || "";
+    return form;
   }
 
   async function attach(recordId, file) {

@@ -412,3 +412,130 @@ def test_signing_in_reads_the_mailboxes_again(
         run_syncs()
         time.sleep(0.2)
     assert [r["subject"] for r in register_of(api, tenant, "CLI-5")] == ["Turno del lunes"]
+
+
+def table_entries(api: Client, tenant: Tenant, table: str) -> list[tuple[str, str]]:
+    response = api.http.get(f"/register/{table}", headers=tenant.admin_headers())
+    assert response.status_code == 200, response.body
+    return [(e["code"], e["name"]) for e in json.loads(response.body)["items"]]
+
+
+def test_an_administrator_keeps_the_registers_motives_and_areas(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an area the company no longer uses
+    added = api.http.post(
+        "/register/areas", headers=tenant.admin_headers(), body=json.dumps({"code": "viejo", "name": "Vieja"})
+    )
+    assert added.status_code == 201, added.body
+    # When an administrator opens the clients screen and adds a motive with markup in its name
+    sign_in(browser, site.web, tenant, 1, screen="clients")
+    add = WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "form[data-add=motives]")
+    )
+    add.find_element(By.NAME, "code").send_keys("iva")
+    add.find_element(By.NAME, "name").send_keys("IVA <b>mensual</b>")
+    add.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then it is listed as typed, and the API has it
+    renamed = WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "[data-table=motives] form[data-code=iva]")
+    )
+    assert renamed.find_element(By.NAME, "name").get_attribute("value") == "IVA <b>mensual</b>"
+    # When they rename it and delete the old area after a confirmation
+    name = renamed.find_element(By.NAME, "name")
+    name.clear()
+    name.send_keys("IVA")
+    renamed.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(browser, lambda d: table_entries(api, tenant, "motives") == [("iva", "IVA")])
+    browser.execute_script("window.confirm = () => true")
+    browser.find_element(By.CSS_SELECTOR, "[data-table=areas] form[data-code=viejo] .b-danger").click()
+    wait_until(
+        browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-table=areas] form[data-code=viejo]")
+    )
+    console_screenshot(browser, "clients-register-tables")
+    # Then the API's tables are the ones the screen shows
+    assert table_entries(api, tenant, "areas") == []
+    # And a clerk (level 3) is not offered them: the API refuses them its writes
+    sign_in(browser, site.web, tenant, 3, screen="clients")
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Clientes")
+    assert not browser.find_elements(By.ID, "b-register-tables")
+
+
+def test_staff_edit_a_manual_record_and_only_the_motive_and_area_of_a_received_mail(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a client with a call written by hand and a mail she sent, and two motives and an area
+    put_client(api, tenant, "CLI-8", name="Ana García", emails=["ana@example.com"])
+    for table, code, name in (
+        ("motives", "iva", "IVA"),
+        ("motives", "cobro", "Cobro"),
+        ("areas", "conta", "Contable"),
+    ):
+        added = api.http.post(
+            f"/register/{table}",
+            headers=tenant.admin_headers(),
+            body=json.dumps({"code": code, "name": name}),
+        )
+        assert added.status_code == 201, added.body
+    call = api.http.post(
+        "/clients/CLI-8/register",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {"record_type": "call", "initiated_by": "client", "subject": "Llamó", "motive": "iva"}
+        ),
+    )
+    assert call.status_code == 201, call.body
+    call_id = json.loads(call.body)["communication_id"]
+    receive_mail(api, tenant.company_id, "ana@example.com", "Duda con la factura", "No entiendo el recargo.")
+    received = next(r for r in register_of(api, tenant, "CLI-8") if r["communication_id"] != call_id)
+    # When a clerk opens the call, changes its subject, type and motive, and saves
+    sign_in(browser, site.web, tenant, 3)
+    open_screen(browser, "clients", f"client=CLI-8&record={call_id}")
+    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-edit-record"))
+    subject = form.find_element(By.NAME, "subject")
+    subject.clear()
+    subject.send_keys("Llamó por el IVA de noviembre")
+    Select(form.find_element(By.NAME, "record_type")).select_by_value("visit")
+    Select(form.find_element(By.NAME, "motive")).select_by_value("cobro")
+    Select(form.find_element(By.NAME, "area")).select_by_value("conta")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then the register lists it changed, and the API keeps the change
+    WebDriverWait(browser, 20).until(lambda d: "Llamó por el IVA de noviembre" in register_subjects(d))
+    one = json.loads(api.http.get(f"/clients/CLI-8/register/{call_id}", headers=tenant.admin_headers()).body)
+    assert (one["subject"], one["record_type"], one["motive"], one["area"]) == (
+        "Llamó por el IVA de noviembre",
+        "visit",
+        "cobro",
+        "conta",
+    )
+    # When they open the mail she sent: only its motive and area may change
+    open_screen(browser, "clients", f"client=CLI-8&record={received['communication_id']}")
+    form = WebDriverWait(browser, 20).until(
+        lambda d: (
+            d.find_element(By.ID, "b-edit-record")
+            if d.find_elements(
+                By.CSS_SELECTOR, f".b-detail[data-id='{received['communication_id']}'] #b-edit-record"
+            )
+            else None
+        )
+    )
+    assert sorted(
+        e.get_attribute("name") for e in form.find_elements(By.CSS_SELECTOR, "input, select, textarea")
+    ) == [
+        "area",
+        "motive",
+    ]
+    Select(form.find_element(By.NAME, "motive")).select_by_value("iva")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    console_screenshot(browser, "clients-register-edit")
+    wait_until(
+        browser,
+        lambda d: (
+            json.loads(
+                api.http.get(
+                    f"/clients/CLI-8/register/{received['communication_id']}", headers=tenant.admin_headers()
+                ).body
+            )["motive"]
+            == "iva"
+        ),
+    )
