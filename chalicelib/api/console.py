@@ -106,6 +106,8 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "PUT /sms/auto-replies",
     ),
     "push": ("GET /push/settings", "PUT /push/settings"),
+    # the company's language, country, time zone and locale (Z1) and its payment SMS (C9)
+    "company": ("GET /company", "PATCH /company"),
     "staff": (
         "GET /staff/users",
         "PUT /staff/users/{user_id}",

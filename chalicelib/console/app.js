@@ -338,6 +338,12 @@ export async function companyFormat() {
   return company;
 }
 
+// The company's settings as the API answered a change of them (PATCH /company): from now on every
+// time is shown in its new zone and locale, without signing in again.
+export function companyChanged(answer) {
+  company = answer || {};
+}
+
 // Format an ISO time for a person, in the company's time zone and locale, as the API's own `_shown`
 // times and the e-mails write it (chalicelib/core/localization.py, show_datetime): the locale's day,
 // month and year in full and a 24-hour time, "23/11/2026 07:30" for es_AR. (The locale's short style

@@ -17,7 +17,9 @@ from tests.steps.console import (
     bearer,
     console_screenshot,
     expire_session,
+    nav_screens,
     no_alert_opened,
+    not_available,
     open_screen,
     sign_in,
     sign_in_again,
@@ -313,3 +315,46 @@ def test_an_administrator_starts_a_custom_template_and_a_bad_name_is_refused_at_
     assert "custom:promo-verano" in browser.find_element(By.CSS_SELECTOR, "main").text
     listed = body(api.http.get("/templates", headers=bearer(tenant, 1)))["items"]
     assert "custom:promo-verano" in {t["key"] for t in listed}
+
+
+def test_an_administrator_sets_the_companys_time_zone_and_locale_and_a_supervisor_may_not(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    # When an administrator opens the company's settings
+    sign_in(browser, site.web, tenant, level=1, screen="company")
+    zone = wait_until(browser, lambda d: d.find_element(By.ID, "company-time_zone"))
+    assert (
+        zone.get_attribute("value") == body(api.http.get("/company", headers=bearer(tenant, 1)))["time_zone"]
+    )
+    # And types a zone that does not exist, Then the API's refusal shows next to it
+    replace_text(browser, "company-time_zone", "Marte/Olimpo")
+    browser.find_element(By.CSS_SELECTOR, "#company-settings-form button[type=submit]").click()
+    error = wait_until(browser, lambda d: d.find_element(By.ID, "company-time_zone-error"))
+    assert "IANA" in error.text
+    # When they put Tokyo and Spain's format, and save
+    replace_text(browser, "company-time_zone", "Asia/Tokyo")
+    replace_text(browser, "company-locale", "es_ES")
+    browser.find_element(By.ID, "company-sms_on_manual_payments").click()
+    browser.find_element(By.CSS_SELECTOR, "#company-settings-form button[type=submit]").click()
+    toast_says(browser, "Ajustes de la empresa guardados.")
+    # Then the company has them, and the console reads times in Tokyo's at once
+    company = body(api.http.get("/company", headers=bearer(tenant, 1)))
+    assert (company["time_zone"], company["locale"], company["sms_on_manual_payments"]) == (
+        "Asia/Tokyo",
+        "es_ES",
+        True,
+    )
+    now = datetime.now(UTC).astimezone(ZoneInfo("Asia/Tokyo"))
+    shown = {f"{t.day}/{t.month}/{t.year} {t:%H:%M}" for t in (now, now - timedelta(minutes=1))}
+    assert wait_until(browser, lambda d: d.find_element(By.ID, "company-now").text) in shown
+    console_screenshot(browser, "company-settings")
+    # And a supervisor (level 2) is offered no such screen, and the API refuses them the change
+    sign_in(browser, site.web, tenant, level=2)
+    assert "company" not in set(nav_screens(browser))
+    open_screen(browser, "company")
+    assert wait_until(browser, lambda d: not_available(d))
+    refused = api.http.patch("/company", headers=bearer(tenant, 2), body=json.dumps({"locale": "en_US"}))
+    assert refused.status_code == 403
