@@ -39,6 +39,8 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "GET /follow-ups",
         "GET /parcels/{tracking_id}/alerts",
         "DELETE /parcels/{tracking_id}/subscriptions/{subscription_id}",
+        "POST /parcels/{tracking_id}/subscriptions",
+        "GET /subscribers/{email}/alerts",
     ),
     "accounts": (
         "GET /sender-accounts",

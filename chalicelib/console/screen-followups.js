@@ -1,7 +1,114 @@
 // Follow-ups (T7): parcels under follow-up and their subscribers; cancel a subscription; the alerts
-// sent about a parcel (?parcel=<tracking id>).
-import { api, fill, h, register, segment, when } from "./app.js";
+// sent about a parcel (?parcel=<tracking id>) and to one address (?subscriber=<e-mail>, the seed's
+// "Consulta de Alertas Enviadas"); and a follow-up created by hand (seed 000: "Se puede crear un
+// seguimiento manual ... un formulario que pida Nombre, Apellido y dirección de Email"; T6.4).
+import { api, clearErrors, fill, h, register, segment, showErrors, when } from "./app.js";
 import { label } from "./screen-kit.js";
+
+function alertTable(items, withParcel) {
+  const head = ["Creada", ...(withParcel ? ["Envío"] : []), "Destinatario", "Estado", "Resultado", "Error"];
+  return h(
+    "table",
+    {},
+    h("thead", {}, h("tr", {}, head.map((t) => h("th", { scope: "col" }, t)))),
+    h(
+      "tbody",
+      {},
+      items.map((a) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, when(a.created_at)),
+          withParcel ? h("td", {}, h("a", { href: `#/followups?parcel=${encodeURIComponent(a.tracking_id)}` }, a.tracking_id)) : null,
+          h("td", {}, a.recipient_email),
+          h("td", {}, a.status_code),
+          h("td", {}, label(a.state)),
+          h("td", {}, a.error || ""),
+        ),
+      ),
+    ),
+  );
+}
+
+// The alerts sent to one address, newest first, 50 a page with "Más".
+async function alertsTo(email) {
+  const box = h("section", { class: "card", id: "subscriber-alerts" }, h("h2", {}, `Alertas enviadas a ${email}`));
+  const list = h("div", {});
+  box.append(list);
+  async function load(cursor) {
+    let page;
+    try {
+      page = await api("GET", `/subscribers/${segment(email)}/alerts?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    } catch (error) {
+      fill(list, h("p", { class: "form-error", role: "alert" }, error.status === 404 ? `No hay alertas enviadas a ${email}.` : error.message));
+      return;
+    }
+    list.querySelector(".more-alerts")?.remove();
+    if (!cursor) fill(list, page.items.length ? alertTable(page.items, true) : h("p", {}, `Todavía no se envió ninguna alerta a ${email}.`));
+    else list.querySelector("tbody").append(...alertTable(page.items, true).querySelector("tbody").children);
+    if (page.next_cursor) {
+      const more = h("button", { type: "button", class: "secondary more-alerts" }, "Más alertas");
+      more.addEventListener("click", () => load(page.next_cursor));
+      list.append(more);
+    }
+  }
+  await load();
+  return box;
+}
+
+// Subscribe someone by hand (T6.4): the parcel, first and last name, e-mail and an optional phone;
+// a staff subscription needs no confirmation. A refusal naming a field shows next to it.
+function newFollowUp(ctx, onDone) {
+  const fields = [
+    ["tracking_id", "Envío (número de seguimiento)", "text", true],
+    ["first_name", "Nombre", "text", true],
+    ["last_name", "Apellido", "text", true],
+    ["email", "E-mail", "email", true],
+    ["phone", "Teléfono (opcional)", "tel", false],
+  ];
+  const inputs = fields.map(([name, , type, required]) =>
+    h("input", { id: `followup-${name}`, name, type, required: required ? true : null, autocomplete: "off", value: name === "tracking_id" ? ctx.params.get("parcel") || "" : "" }),
+  );
+  const form = h(
+    "form",
+    { id: "followup-new", "aria-label": "Crear un seguimiento" },
+    fields.map(([, text], i) => h("span", { class: "field" }, h("label", { for: inputs[i].id }, text), inputs[i])),
+    h("button", { type: "submit" }, "Crear seguimiento"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const values = Object.fromEntries(inputs.map((input) => [input.name, input.value.trim()]));
+    const body = { first_name: values.first_name, last_name: values.last_name, email: values.email };
+    if (values.phone) body.phone = values.phone;
+    try {
+      const sub = await api("POST", `/parcels/${segment(values.tracking_id)}/subscriptions`, body);
+      ctx.toast(`${sub.email} sigue el envío ${sub.tracking_id} hasta ${when(sub.expires_at)}.`);
+      form.reset();
+      await onDone();
+    } catch (error) {
+      if (error.status === 404 && !(error.fields && Object.keys(error.fields).length)) {
+        showErrors(form, { fields: { tracking_id: `No hay un envío ${values.tracking_id}.` } });
+      } else showErrors(form, error);
+    }
+  });
+  return h("section", { class: "card" }, h("h2", {}, "Crear un seguimiento"), form);
+}
+
+function subscriberLookup(ctx) {
+  const email = h("input", { id: "subscriber-email", name: "subscriber", type: "email", required: true, value: ctx.params.get("subscriber") || "" });
+  const form = h(
+    "form",
+    { id: "subscriber-lookup", class: "row", "aria-label": "Alertas enviadas a una dirección" },
+    h("span", { class: "field" }, h("label", { for: email.id }, "Alertas enviadas a la dirección"), email),
+    h("button", { type: "submit" }, "Ver alertas"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    ctx.navigate("followups", { subscriber: email.value.trim() });
+  });
+  return form;
+}
 
 function subscriberRow(sub, ctx, redraw) {
   const cancel = h("button", { type: "button", class: "danger" }, "Cancelar");
@@ -45,18 +152,7 @@ async function alertsOf(trackingId) {
     { class: "card", id: "parcel-alerts" },
     h("h2", {}, `Alertas enviadas de ${trackingId}`),
     alerts.items.length
-      ? h(
-          "table",
-          {},
-          h("thead", {}, h("tr", {}, ["Creada", "Destinatario", "Estado", "Resultado", "Error"].map((t) => h("th", { scope: "col" }, t)))),
-          h(
-            "tbody",
-            {},
-            alerts.items.map((a) =>
-              h("tr", {}, h("td", {}, when(a.created_at)), h("td", {}, a.recipient_email), h("td", {}, a.status_code), h("td", {}, label(a.state)), h("td", {}, a.error || "")),
-            ),
-          ),
-        )
+      ? alertTable(alerts.items, false)
       : h("p", {}, "Todavía no se envió ninguna alerta de este envío."),
   );
 }
@@ -67,6 +163,7 @@ async function render(main, ctx) {
   async function redraw() {
     const page = await api("GET", `/follow-ups?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
     const parcel = ctx.params.get("parcel");
+    const subscriber = ctx.params.get("subscriber");
     const rows = page.items.map((item) =>
       h(
         "tr",
@@ -90,7 +187,9 @@ async function render(main, ctx) {
     fill(main,
       h("h1", {}, "Seguimientos"),
       h("p", { class: "hint" }, "Envíos con suscriptores a sus alertas. Elija un envío para ver las alertas enviadas."),
+      subscriberLookup(ctx),
       parcel ? await alertsOf(parcel) : null,
+      subscriber ? await alertsTo(subscriber) : null,
       rows.length
         ? h(
             "table",
@@ -100,6 +199,7 @@ async function render(main, ctx) {
           )
         : h("p", {}, "No hay envíos en seguimiento."),
       h("div", { class: "row" }, pages.length ? back : null, page.next_cursor ? more : null),
+      newFollowUp(ctx, redraw),
     );
   }
   await redraw();

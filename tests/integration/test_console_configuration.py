@@ -358,3 +358,45 @@ def test_an_administrator_sets_the_companys_time_zone_and_locale_and_a_superviso
     assert wait_until(browser, lambda d: not_available(d))
     refused = api.http.patch("/company", headers=bearer(tenant, 2), body=json.dumps({"locale": "en_US"}))
     assert refused.status_code == 403
+
+
+def test_an_agent_creates_a_follow_up_by_hand_and_reads_the_alerts_sent_to_that_address(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an issued parcel nobody follows yet
+    issue(api, tenant, "TRK-MAN1")
+    # When an agent (level 4) opens the follow-ups and asks for one on a parcel that does not exist
+    sign_in(browser, site.web, tenant, level=4, screen="followups")
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "followup-new"))
+    for name, value in (("tracking_id", "NO-EXISTE"), ("first_name", "Ana"), ("last_name", "García")):
+        form.find_element(By.NAME, name).send_keys(value)
+    form.find_element(By.NAME, "email").send_keys("ana@example.com")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then the refusal shows next to the parcel's number
+    error = wait_until(browser, lambda d: d.find_element(By.ID, "followup-tracking_id-error"))
+    assert "NO-EXISTE" in error.text
+    # When they put the parcel's number and send it again
+    replace_text(browser, "followup-tracking_id", "TRK-MAN1")
+    browser.find_element(By.CSS_SELECTOR, "#followup-new button[type=submit]").click()
+    # Then Ana follows it, in the list and in the API, with no confirmation to wait for
+    subscribers = 'tr[data-parcel="TRK-MAN1"] ul.subscribers li'
+    wait_until(
+        browser,
+        lambda d: (
+            "ana@example.com" in " ".join(li.text for li in d.find_elements(By.CSS_SELECTOR, subscribers))
+        ),
+    )
+    [follower] = body(api.http.get("/parcels/TRK-MAN1/subscriptions", headers=bearer(tenant, 1)))["items"]
+    assert (follower["email"], follower["source"], follower["active"]) == ("ana@example.com", "staff", True)
+    # When the parcel moves and its alert goes out, and the agent asks what was sent to her address
+    post_event(api, tenant, "TRK-MAN1", "e1", "OUT_FOR_DELIVERY", minutes=5)
+    assert sweep(tenant).sent == 1
+    lookup = browser.find_element(By.ID, "subscriber-email")
+    lookup.clear()
+    lookup.send_keys("ana@example.com")
+    lookup.submit()
+    # Then the alert is listed with its parcel, and the address is in the screen's own address
+    table = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#subscriber-alerts table"))
+    assert "TRK-MAN1" in table.text and "OUT_FOR_DELIVERY" in table.text
+    assert "subscriber=ana%40example.com" in browser.execute_script("return location.hash")
+    console_screenshot(browser, "followups-by-hand")
