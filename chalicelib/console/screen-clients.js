@@ -60,7 +60,7 @@ const REGISTER_TABLES = [
 function registerTables() {
   const box = h("div", { id: "b-register-tables" });
   async function draw() {
-    const answers = await Promise.all(REGISTER_TABLES.map(([table]) => attempt(() => api("GET", `/register/${table}`))));
+    const answers = await Promise.all(REGISTER_TABLES.map(([table]) => attempt(() => api("GET", `/register/${segment(table)}`))));
     fill(box, ...REGISTER_TABLES.map(([table, title], i) => tableEditor(table, title, (answers[i] && answers[i].items) || [])));
   }
   function tableEditor(table, title, entries) {
@@ -73,7 +73,7 @@ function registerTables() {
           onsubmit: async (e) => {
             e.preventDefault();
             const body = { name: form.elements.name.value.trim() };
-            if (await attempt(() => api("PUT", `/register/${table}/${segment(entry.code)}`, body), form)) {
+            if (await attempt(() => api("PUT", `/register/${segment(table)}/${segment(entry.code)}`, body), form)) {
               toast(`Guardado: ${body.name}`);
               draw();
             }
@@ -90,7 +90,7 @@ function registerTables() {
             "aria-label": `Eliminar ${entry.name}`,
             onclick: async () => {
               if (!confirm(`¿Eliminar «${entry.name}»? Los registros conservan su código.`)) return;
-              if ((await attempt(() => api("DELETE", `/register/${table}/${segment(entry.code)}`))) !== undefined) draw();
+              if ((await attempt(() => api("DELETE", `/register/${segment(table)}/${segment(entry.code)}`))) !== undefined) draw();
             },
           },
           "Eliminar",
@@ -106,7 +106,7 @@ function registerTables() {
         onsubmit: async (e) => {
           e.preventDefault();
           const body = { code: add.elements.code.value.trim(), name: add.elements.name.value.trim() };
-          if (await attempt(() => api("POST", `/register/${table}`, body), add)) {
+          if (await attempt(() => api("POST", `/register/${segment(table)}`, body), add)) {
             toast(`Agregado: ${body.name}`);
             draw();
           }
