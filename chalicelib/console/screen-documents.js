@@ -3,12 +3,13 @@
 // The document looked up and the job followed are in the address (#/documents?type=order&number=P-1,
 // #/documents?job=<id>): a reload or a link opens them again. One the user may not see (a level-4
 // user's colleague's, as the API answers: 404) reads "No se encontró ..." in its place.
-import { api, errorText, fill, h, progressBar, register, segment, toast } from "./app.js";
+import { AREA_NAMES, api, errorText, fill, h, progressBar, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attempt,
   companyFormat,
   field,
+  fileBase64,
   follow,
   formValues,
   input,
@@ -31,6 +32,100 @@ const TYPES = {
 // user's) in the console's words, anything else as the API says it.
 function refusal(err, notFound) {
   return h("p", { class: "form-error", role: "alert" }, err.status === 404 ? notFound : errorText(err));
+}
+
+// The documents' settings (D1, D3; seed 003's "Configurar Mailer" and "Comentario estado de
+// cuenta"): the sender area statements go out from, the comment printed on every statement, per type
+// whether the PDF is deleted once sent, and the logo on the PDFs. Every level reads them (GET); an
+// administrator changes them (PATCH /documents/settings, PUT /documents/settings/logo).
+function documentSettings(ctx) {
+  const box = h("div", { id: "b-document-settings" });
+  const admin = ctx.user.level === 1;
+  async function draw() {
+    const settings = await attempt(() => api("GET", "/documents/settings"));
+    if (!settings) return;
+    const changed = settings.updated_at ? `Cambiados ${when(settings.updated_at)} por ${settings.updated_by || "—"}.` : null;
+    if (!admin) {
+      fill(box,
+        h(
+          "dl",
+          {},
+          h("dt", {}, "Cuenta de envío de los estados de cuenta"),
+          h("dd", {}, AREA_NAMES[settings.statement_area] || settings.statement_area),
+          h("dt", {}, "Comentario en los estados de cuenta"),
+          h("dd", {}, settings.statement_comment || "(ninguno)"),
+          h("dt", {}, "Logo en los documentos"),
+          h("dd", {}, settings.has_logo ? "cargado" : "sin logo"),
+        ),
+        changed ? h("p", { class: "b-muted" }, changed) : null,
+      );
+      return;
+    }
+    const form = h(
+      "form",
+      {
+        class: "b-form",
+        id: "b-document-settings-form",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const body = {
+            statement_area: form.elements.statement_area.value,
+            statement_comment: form.elements.statement_comment.value.trim(),
+            delete_after_sending: Object.fromEntries(Object.keys(TYPES).map((t) => [t, form.elements[`delete_${t}`].checked])),
+          };
+          if (await attempt(() => api("PATCH", "/documents/settings", body), form)) {
+            toast("Ajustes de los documentos guardados");
+            draw();
+          }
+        },
+      },
+      field(
+        "Cuenta de envío de los estados de cuenta",
+        select("statement_area", Object.entries(AREA_NAMES), settings.statement_area, { id: "b-statement-area" }),
+      ),
+      field("Comentario en cada estado de cuenta (vacío: ninguno)", textareaWith("statement_comment", settings.statement_comment)),
+      h(
+        "fieldset",
+        {},
+        h("legend", {}, "Borrar el PDF una vez enviado"),
+        Object.entries(TYPES).map(([t, [name]]) => {
+          const box = h("input", { type: "checkbox", name: `delete_${t}`, id: `b-delete-${t}` });
+          box.checked = Boolean((settings.delete_after_sending || {})[t]);
+          return h("label", { class: "b-check" }, box, ` ${name}`);
+        }),
+      ),
+      h("button", { type: "submit" }, "Guardar"),
+    );
+    const logoFile = h("input", { type: "file", name: "content_base64", id: "b-document-logo", accept: "image/png,image/jpeg" });
+    const logo = h(
+      "form",
+      {
+        class: "b-inline",
+        id: "b-document-logo-form",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const file = logoFile.files[0];
+          if (!file) return toast("Elija un archivo PNG o JPEG.", "error");
+          const content_base64 = await fileBase64(file);
+          if (await attempt(() => api("PUT", "/documents/settings/logo", { content_base64 }), logo)) {
+            toast("Logo de los documentos guardado");
+            draw();
+          }
+        },
+      },
+      field(`Logo en los documentos (PNG o JPEG, hasta 300 kB; ${settings.has_logo ? "hay uno cargado" : "sin logo"})`, logoFile),
+      h("button", { type: "submit" }, "Cargar logo"),
+    );
+    fill(box, form, logo, changed ? h("p", { class: "b-muted" }, changed) : null);
+  }
+  draw();
+  return box;
+}
+
+function textareaWith(name, value) {
+  const area = h("textarea", { name, id: `b-${name}`, rows: "3", maxlength: "2000" });
+  area.value = value || "";
+  return area;
 }
 
 export function bulkProgress(job) {
@@ -184,6 +279,7 @@ async function render(main, ctx) {
     section("Estados de cuenta masivos", bulk, bulkStatus),
     section("Estado de cuenta de un cliente", one, oneResult),
     section("Un documento enviado", lookup, found),
+    section("Ajustes de los documentos", documentSettings(ctx)),
   );
   if (ctx.params.get("job")) watch(ctx.params.get("job"));
   const [type, number] = [ctx.params.get("type"), ctx.params.get("number")];

@@ -160,6 +160,9 @@ def test_a_link_whose_type_is_no_document_type_reads_that_it_was_not_found(
         wait_until(browser, lambda d, says=says: box_says(d, "b-document-found") == says)
 
 
+SETTINGS = "/documents/settings"  # every drawing of the screen reads them (its settings section)
+
+
 def api_paths_fetched(driver: Any) -> list[str]:
     """The paths the page fetched since the resource timings were last cleared, as the browser
     resolved them (a path's dot segments resolved: what the server received)."""
@@ -201,16 +204,16 @@ def test_a_link_whose_number_or_job_is_a_dot_segment_reads_not_found_and_asks_th
         browser.execute_script("performance.clearResourceTimings()")
         open_link(browser, link)
         wait_until(browser, lambda d, box=box: box_says(d, box))
-        # Then the console asked the API for nothing: no request left the page, with the user's
-        # token, for the path the dot segment would have made
-        assert api_paths_fetched(browser) == [], link
+        # Then the console asked the API for nothing but the screen's own settings: no request left
+        # the page, with the user's token, for the path the dot segment would have made
+        assert [path for path in api_paths_fetched(browser) if path != SETTINGS] == [], link
         # And the screen says in its place that it was not found, as for any document not found
         assert box_says(browser, box) == says
     # And a link to a real order still opens it (the rule refuses only dot segments)
     browser.execute_script("performance.clearResourceTimings()")
     open_link(browser, "type=order&number=P-1")
     wait_until(browser, lambda d: "Descargar PDF" in box_says(d, "b-document-found"))
-    assert [path for path in api_paths_fetched(browser) if "/documents/" in path] == [
+    assert [path for path in api_paths_fetched(browser) if "/documents/" in path and path != SETTINGS] == [
         "/documents/sent/order/P-1"
     ]
 
@@ -264,3 +267,50 @@ def test_the_console_makes_a_path_segment_of_a_value_only_when_it_is_no_dot_segm
     # Then each is encoded, or refused as not found
     assert isinstance(made, list), made
     assert dict(zip([value for value, _ in SEGMENTS], made, strict=True)) == dict(SEGMENTS)
+
+
+def test_an_administrator_sets_the_documents_settings_and_a_clerk_reads_them(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Any
+) -> None:
+    from tests.steps.branding import png
+
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(png())
+    # When an administrator opens the documents screen's settings and sets the statements' account,
+    # their comment and which PDFs are deleted once sent, and saves
+    sign_in(browser, site.web, tenant, 1, screen="documents")
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-document-settings-form"))
+    from selenium.webdriver.support.ui import Select
+
+    Select(form.find_element(By.NAME, "statement_area")).select_by_value("payments")
+    form.find_element(By.NAME, "statement_comment").send_keys("Pague por transferencia <b>CBU</b> 0110")
+    form.find_element(By.ID, "b-delete-statement").click()
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(
+        browser,
+        lambda d: (
+            body(api.http.get("/documents/settings", headers=tenant.admin_headers()))["statement_area"]
+            == "payments"
+        ),
+    )
+    # And uploads the documents' logo
+    browser.find_element(By.ID, "b-document-logo").send_keys(str(logo))
+    browser.find_element(By.CSS_SELECTOR, "#b-document-logo-form button[type=submit]").click()
+    wait_until(browser, lambda d: "hay uno cargado" in d.find_element(By.ID, "b-document-logo-form").text)
+    console_screenshot(browser, "documents-settings")
+    # Then the API has every one of them
+    settings = body(api.http.get("/documents/settings", headers=tenant.admin_headers()))
+    assert (
+        settings["statement_comment"],
+        settings["delete_after_sending"]["statement"],
+        settings["has_logo"],
+    ) == (
+        "Pague por transferencia <b>CBU</b> 0110",
+        True,
+        True,
+    )
+    # And a clerk (level 3) reads them, the comment as text, with no form to change them
+    sign_in(browser, site.web, tenant, 3, screen="documents")
+    box = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-document-settings dl"))
+    assert "Pague por transferencia <b>CBU</b> 0110" in box.text and "pagos" in box.text
+    assert not browser.find_elements(By.ID, "b-document-settings-form")
