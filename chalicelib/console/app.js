@@ -364,6 +364,21 @@ export function when(iso) {
   }
 }
 
+// Format one of the company's days ("2026-11-20", as the API writes a day: already the company's, so
+// no zone moves it) in its locale, as when() writes the day of a time: "20/11/2026" for es_AR.
+export function day(iso) {
+  if (!iso) return "—";
+  const parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso));
+  if (!parts) return String(iso);
+  const locale = ((company || {}).locale || "es-AR").replace("_", "-");
+  const date = new Date(Date.UTC(Number(parts[1]), Number(parts[2]) - 1, Number(parts[3])));
+  try {
+    return new Intl.DateTimeFormat(locale, { timeZone: "UTC", year: "numeric", month: "numeric", day: "numeric" }).format(date);
+  } catch {
+    return String(iso);
+  }
+}
+
 // --- names a person reads ----------------------------------------------------------------------
 // The API names sender areas and message types by code, in English (its callers are programs); a
 // person reads them in Spanish. An unknown code (a company's own template) is shown as it comes.

@@ -1,7 +1,7 @@
 // Payment reminders (R1-R3): the concept catalog, a client's reminder settings, what the next daily
 // run would send, and running today's reminders now. Any staff reads; changing concepts, a client's
 // settings and running now are for administrators (level 1), as the API says.
-import { api, fill, h, register, segment, toast } from "./app.js";
+import { api, day, fill, h, register, segment, toast } from "./app.js";
 import { ALL_LEVELS, attempt, empty, field, formValues, input, query, section, select, table, textarea } from "./screen-kit.js";
 
 const TYPES = [
@@ -112,13 +112,14 @@ async function render(main, ctx) {
   function showRun(answer, title) {
     fill(planned,
       h("h3", {}, title),
-      h("p", {}, `Día ${answer.day || ""} · documentos ${answer.receivables} · recordatorios ${answer.reminders} · en cola ${answer.queued} · omitidos ${answer.skipped} · fallidos ${answer.failed}`),
+      h("p", { class: "b-run-counts" }, `Día ${day(answer.day)} · documentos ${answer.receivables} · recordatorios ${answer.reminders} · en cola ${answer.queued} · omitidos ${answer.skipped} · fallidos ${answer.failed}`),
       answer.items.length
         ? table(
             [
               ["Cliente", (p) => p.client_id],
               ["Documento", (p) => p.document_number],
-              ["Concepto", (p) => p.concept_id],
+              // the concept by its description, as the catalog above names it (its id is random)
+              ["Concepto", (p) => (catalog.find((c) => c.concept_id === p.concept_id) || {}).description || p.concept_id],
               ["Para", (p) => (p.to || []).join(", ")],
               ["Desde", (p) => p.from_address],
               ["Omitido", (p) => p.skipped],

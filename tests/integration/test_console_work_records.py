@@ -511,3 +511,36 @@ def test_a_notes_author_edits_it_and_an_administrator_deletes_it_from_the_report
     wait_until(browser, lambda d: rows(d) == [["Llamó para pagar: transfiere el lunes", "Eliminar"]])
     console_screenshot(browser, "notes-edit-delete")
     assert client_notes(api, tenant.admin_headers(), "CLI-2") == ["Llamó para pagar: transfiere el lunes"]
+
+
+def test_what_the_reminders_run_would_send_reads_the_companys_day_and_the_concepts_name(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.core import clock
+    from tests.steps.reminders import erp_headers, push_ok, receivable, set_reminders_ok
+
+    # Given a company in Buenos Aires, and a client with reminders on whose invoice falls due in
+    # 7 of its days (the default concept reminds 7 days before)
+    saved = api.http.patch(
+        "/company",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"time_zone": "America/Argentina/Buenos_Aires", "locale": "es_AR"}),
+    )
+    assert saved.status_code == 200, saved.body
+    today = clock.now().astimezone(ZoneInfo("America/Argentina/Buenos_Aires")).date()  # the app's now
+    erp = erp_headers(tenant)
+    put_client(api, tenant, "CLI-1", name="Ana García", emails=["ana@example.com"])
+    set_reminders_ok(api, erp, "CLI-1", active=True)
+    push_ok(api, erp, receivable("A-0001-00000042", (today + timedelta(days=7)).isoformat()))
+    # When a clerk asks what today's run would send
+    sign_in(browser, site.web, tenant, 3, screen="reminders")
+    wait_until(browser, lambda d: d.find_element(By.XPATH, "//button[text()='Ver qué se enviaría']")).click()
+    counts = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".b-run-counts"))
+    # Then the day reads as the company writes days, and the reminder names its concept, not its id
+    assert counts.text.startswith(f"Día {today.day}/{today.month}/{today.year} · "), counts.text
+    row = browser.find_element(By.XPATH, "//td[text()='A-0001-00000042']/..")
+    assert "Recordatorio 7 días antes del vencimiento" in row.text, row.text
+    console_screenshot(browser, "reminders-preview")
