@@ -122,6 +122,87 @@ function documentSettings(ctx) {
   return box;
 }
 
+// The PDF templates (D1): each type's Typst source, the company's own or the default; a preview PDF
+// of the text as typed (saved or not) with sample data, downloaded (the console's policy frames no
+// PDF); and, for administrators, save it (refused next to the source when unsafe or when it does not
+// render) or go back to the default.
+function documentTemplates(ctx) {
+  const admin = ctx.user.level === 1;
+  const box = h("div", { id: "b-document-templates" });
+  const kind = select("template_type", Object.entries(TYPES).map(([t, [name]]) => [t, name]), "statement", { id: "b-template-type" });
+  const editor = h("div", {});
+  async function open() {
+    const type = kind.value;
+    const template = await attempt(() => api("GET", `/documents/templates/${segment(type)}`));
+    if (!template || kind.value !== type) return; // another type picked meanwhile: its own open() draws it
+    const source = textareaWith("source", template.source);
+    source.rows = 18;
+    source.setAttribute("maxlength", "64000");
+    source.readOnly = !admin;
+    const form = h(
+      "form",
+      {
+        class: "b-form",
+        id: "b-template-form",
+        "data-type": type,
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const saved = await attempt(() => api("PUT", `/documents/templates/${segment(type)}`, { source: source.value }), form);
+          if (saved) {
+            toast(`Plantilla de ${TYPES[type][0].toLowerCase()} guardada`);
+            open();
+          }
+        },
+      },
+      h("p", { class: "b-muted", id: "b-template-state" }, template.customized ? "Plantilla propia de la empresa." : "Plantilla predeterminada."),
+      field("Plantilla (Typst; cada {{ valor }} se escapa)", source),
+      h(
+        "div",
+        { class: "b-actions" },
+        h(
+          "button",
+          {
+            type: "button",
+            id: "b-template-preview",
+            onclick: async () => {
+              const answer = await attempt(() => api("POST", `/documents/templates/${segment(type)}/preview`, { source: source.value }), form);
+              if (!answer) return;
+              const bytes = Uint8Array.from(atob(answer.pdf_base64), (c) => c.charCodeAt(0));
+              const link = h("a", { href: URL.createObjectURL(new Blob([bytes], { type: "application/pdf" })), download: `vista-previa-${type}.pdf` });
+              document.body.appendChild(link);
+              link.click();
+              link.remove();
+              setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+              toast(`Vista previa descargada (${answer.size} bytes)`);
+            },
+          },
+          "Vista previa (PDF)",
+        ),
+        admin ? h("button", { type: "submit" }, "Guardar plantilla") : null,
+        admin && template.customized
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "b-danger",
+                onclick: async () => {
+                  if (!confirm("¿Volver a la plantilla predeterminada? Se pierde la propia.")) return;
+                  if (await attempt(() => api("DELETE", `/documents/templates/${segment(type)}`))) open();
+                },
+              },
+              "Volver a la predeterminada",
+            )
+          : null,
+      ),
+    );
+    fill(editor, form);
+  }
+  kind.addEventListener("change", open);
+  fill(box, field("Documento", kind), editor);
+  open();
+  return box;
+}
+
 function textareaWith(name, value) {
   const area = h("textarea", { name, id: `b-${name}`, rows: "3", maxlength: "2000" });
   area.value = value || "";
@@ -280,6 +361,7 @@ async function render(main, ctx) {
     section("Estado de cuenta de un cliente", one, oneResult),
     section("Un documento enviado", lookup, found),
     section("Ajustes de los documentos", documentSettings(ctx)),
+    section("Plantillas de los PDF", documentTemplates(ctx)),
   );
   if (ctx.params.get("job")) watch(ctx.params.get("job"));
   const [type, number] = [ctx.params.get("type"), ctx.params.get("number")];

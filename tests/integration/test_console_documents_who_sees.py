@@ -160,7 +160,8 @@ def test_a_link_whose_type_is_no_document_type_reads_that_it_was_not_found(
         wait_until(browser, lambda d, says=says: box_says(d, "b-document-found") == says)
 
 
-SETTINGS = "/documents/settings"  # every drawing of the screen reads them (its settings section)
+# What every drawing of the screen reads: its settings and the PDF template it shows first
+SCREEN_READS = {"/documents/settings", "/documents/templates/statement"}
 
 
 def api_paths_fetched(driver: Any) -> list[str]:
@@ -206,16 +207,16 @@ def test_a_link_whose_number_or_job_is_a_dot_segment_reads_not_found_and_asks_th
         wait_until(browser, lambda d, box=box: box_says(d, box))
         # Then the console asked the API for nothing but the screen's own settings: no request left
         # the page, with the user's token, for the path the dot segment would have made
-        assert [path for path in api_paths_fetched(browser) if path != SETTINGS] == [], link
+        assert [path for path in api_paths_fetched(browser) if path not in SCREEN_READS] == [], link
         # And the screen says in its place that it was not found, as for any document not found
         assert box_says(browser, box) == says
     # And a link to a real order still opens it (the rule refuses only dot segments)
     browser.execute_script("performance.clearResourceTimings()")
     open_link(browser, "type=order&number=P-1")
     wait_until(browser, lambda d: "Descargar PDF" in box_says(d, "b-document-found"))
-    assert [path for path in api_paths_fetched(browser) if "/documents/" in path and path != SETTINGS] == [
-        "/documents/sent/order/P-1"
-    ]
+    assert [
+        path for path in api_paths_fetched(browser) if "/documents/" in path and path not in SCREEN_READS
+    ] == ["/documents/sent/order/P-1"]
 
 
 # Values as a screen takes them from the page's address, a form or an API answer, and what
@@ -314,3 +315,44 @@ def test_an_administrator_sets_the_documents_settings_and_a_clerk_reads_them(
     box = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-document-settings dl"))
     assert "Pague por transferencia <b>CBU</b> 0110" in box.text and "pagos" in box.text
     assert not browser.find_elements(By.ID, "b-document-settings-form")
+
+
+TYPE_IN = "document.querySelector(arguments[0]).value = arguments[1]"  # a long text, at once
+
+
+def test_an_administrator_previews_and_saves_a_pdf_template_and_an_unsafe_one_is_refused_at_it(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Any
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    # When an administrator opens the documents screen's PDF templates and picks the order's
+    sign_in(browser, site.web, tenant, 1, screen="documents")
+    Select(wait_until(browser, lambda d: d.find_element(By.ID, "b-template-type"))).select_by_value("order")
+    form = '#b-template-form[data-type="order"]'
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"{form} textarea"))
+    default = body(api.http.get("/documents/templates/order", headers=tenant.admin_headers()))
+    assert browser.find_element(By.ID, "b-template-state").text == "Plantilla predeterminada."
+    assert (
+        browser.find_element(By.CSS_SELECTOR, f"{form} textarea").get_attribute("value") == default["source"]
+    )
+    # And adds a line that reads a file, and saves: Then the refusal shows next to the template
+    unsafe = '#read("/etc/passwd")\n' + default["source"]
+    browser.execute_script(TYPE_IN, f"{form} textarea", unsafe)
+    browser.find_element(By.CSS_SELECTOR, f"{form} button[type=submit]").click()
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"{form} .field-error"))
+    # When they write a line of their own instead, preview it and save it
+    own = default["source"] + "\nGracias por su compra.\n"
+    browser.execute_script(TYPE_IN, f"{form} textarea", own)
+    downloads = {"behavior": "allow", "downloadPath": str(tmp_path)}
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", downloads)
+    browser.find_element(By.ID, "b-template-preview").click()
+    preview = tmp_path / "vista-previa-order.pdf"
+    wait_until(browser, lambda d: preview.exists() and preview.stat().st_size > 0, 30)
+    assert preview.read_bytes().startswith(b"%PDF")
+    browser.find_element(By.CSS_SELECTOR, f"{form} button[type=submit]").click()
+    # Then the company's own template is the one saved
+    own_state = "Plantilla propia de la empresa."
+    wait_until(browser, lambda d: d.find_element(By.ID, "b-template-state").text == own_state)
+    saved = body(api.http.get("/documents/templates/order", headers=tenant.admin_headers()))
+    assert saved["customized"] and saved["source"].rstrip() == own.rstrip()
+    console_screenshot(browser, "documents-templates")
