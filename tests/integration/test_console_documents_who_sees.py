@@ -287,13 +287,8 @@ def test_an_administrator_sets_the_documents_settings_and_a_clerk_reads_them(
     form.find_element(By.NAME, "statement_comment").send_keys("Pague por transferencia <b>CBU</b> 0110")
     form.find_element(By.ID, "b-delete-statement").click()
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_until(
-        browser,
-        lambda d: (
-            body(api.http.get("/documents/settings", headers=tenant.admin_headers()))["statement_area"]
-            == "payments"
-        ),
-    )
+    # (drawn again with what was saved: who changed them and when)
+    wait_until(browser, lambda d: "Cambiados" in d.find_element(By.ID, "b-document-settings").text)
     # And uploads the documents' logo
     browser.find_element(By.ID, "b-document-logo").send_keys(str(logo))
     browser.find_element(By.CSS_SELECTOR, "#b-document-logo-form button[type=submit]").click()
