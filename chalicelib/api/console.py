@@ -41,6 +41,7 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "DELETE /parcels/{tracking_id}/subscriptions/{subscription_id}",
         "POST /parcels/{tracking_id}/subscriptions",
         "GET /subscribers/{email}/alerts",
+        "GET /parcels/{tracking_id}",
     ),
     "accounts": (
         "GET /sender-accounts",

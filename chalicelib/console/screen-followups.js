@@ -1,5 +1,5 @@
 // Follow-ups (T7): parcels under follow-up and their subscribers; cancel a subscription; the alerts
-// sent about a parcel (?parcel=<tracking id>) and to one address (?subscriber=<e-mail>, the seed's
+// sent about a parcel (?parcel=<tracking id>, with its whole history, hidden statuses too) and to one address (?subscriber=<e-mail>, the seed's
 // "Consulta de Alertas Enviadas"); and a follow-up created by hand (seed 000: "Se puede crear un
 // seguimiento manual ... un formulario que pida Nombre, Apellido y dirección de Email"; T6.4).
 import { api, clearErrors, fill, h, register, segment, showErrors, when } from "./app.js";
@@ -137,6 +137,63 @@ function subscriberRow(sub, ctx, redraw) {
   );
 }
 
+// A parcel's whole history as the company sees it (GET /parcels/{id}): hidden statuses too, marked so
+// (seed 000: "el estado Oculto indica que el cliente final no lo ve, pero internamente en la empresa
+// se verá"), with their reason, observation and when an alert told them.
+async function historyOf(trackingId) {
+  let parcel;
+  try {
+    parcel = await api("GET", `/parcels/${segment(trackingId)}`);
+  } catch {
+    return null; // the alerts' box below says a parcel that does not exist
+  }
+  const head = ["Cuándo", "Estado", "Sucursal", "Motivo", "Observación", "Avisado"];
+  return h(
+    "section",
+    { class: "card", id: "parcel-history" },
+    h("h2", {}, `Recorrido de ${parcel.tracking_id}`),
+    h("p", { class: "hint" }, [parcel.client_id ? `Cliente ${parcel.client_id}` : null, parcel.waybill_number ? `guía ${parcel.waybill_number}` : null, parcel.waybill_issued ? "guía emitida" : "guía sin emitir"].filter(Boolean).join(" · ")),
+    parcel.history.length
+      ? h(
+          "table",
+          {},
+          h("thead", {}, h("tr", {}, head.map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "tbody",
+            {},
+            parcel.history.map((e) =>
+              h(
+                "tr",
+                { "data-status": e.status },
+                h("td", {}, when(e.occurred_at)),
+                h("td", {}, e.status_name, e.hidden ? h("span", { class: "hint" }, " (oculto al público)") : null),
+                h("td", {}, e.branch || ""),
+                h("td", {}, e.reason || ""),
+                h("td", {}, e.observation || ""),
+                h("td", {}, e.notified_at ? when(e.notified_at) : ""),
+              ),
+            ),
+          ),
+        )
+      : h("p", {}, "Todavía no hay novedades de este envío."),
+  );
+}
+
+function parcelLookup(ctx) {
+  const id = h("input", { id: "parcel-lookup-id", name: "parcel", required: true, value: ctx.params.get("parcel") || "", autocomplete: "off" });
+  const form = h(
+    "form",
+    { id: "parcel-lookup", class: "row", "aria-label": "Consultar un envío" },
+    h("span", { class: "field" }, h("label", { for: id.id }, "Consultar un envío (número de seguimiento)"), id),
+    h("button", { type: "submit" }, "Ver el envío"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    ctx.navigate("followups", { parcel: id.value.trim() });
+  });
+  return form;
+}
+
 async function alertsOf(trackingId) {
   let alerts;
   try {
@@ -187,7 +244,9 @@ async function render(main, ctx) {
     fill(main,
       h("h1", {}, "Seguimientos"),
       h("p", { class: "hint" }, "Envíos con suscriptores a sus alertas. Elija un envío para ver las alertas enviadas."),
+      parcelLookup(ctx),
       subscriberLookup(ctx),
+      parcel ? await historyOf(parcel) : null,
       parcel ? await alertsOf(parcel) : null,
       subscriber ? await alertsTo(subscriber) : null,
       rows.length

@@ -400,3 +400,29 @@ def test_an_agent_creates_a_follow_up_by_hand_and_reads_the_alerts_sent_to_that_
     assert "TRK-MAN1" in table.text and "OUT_FOR_DELIVERY" in table.text
     assert "subscriber=ana%40example.com" in browser.execute_script("return location.hash")
     console_screenshot(browser, "followups-by-hand")
+
+
+def test_staff_look_up_a_parcel_and_see_its_whole_history_hidden_statuses_marked(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a status the public does not see, and a parcel nobody follows that went through it
+    hidden = {"display_name": "Recibido en Destino", "visibility": "hidden", "notify": False}
+    saved = api.http.put(
+        "/status-catalog/RECEIVED_AT_DESTINATION", headers=bearer(tenant, 1), body=json.dumps(hidden)
+    )
+    assert saved.status_code == 200, saved.body
+    issue(api, tenant, "TRK-LOOK1")
+    post_event(api, tenant, "TRK-LOOK1", "e1", "IN_TRANSIT", minutes=1, observation="Sale <b>hoy</b>")
+    post_event(api, tenant, "TRK-LOOK1", "e2", "RECEIVED_AT_DESTINATION", minutes=2)
+    # When a clerk (level 3) looks the parcel up on the follow-ups screen
+    sign_in(browser, site.web, tenant, level=3, screen="followups")
+    box = wait_until(browser, lambda d: d.find_element(By.ID, "parcel-lookup-id"))
+    box.send_keys("TRK-LOOK1")
+    box.submit()
+    # Then its whole history is listed, the hidden status too and marked so, observations as text
+    table = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#parcel-history table"))
+    rows = {r.get_attribute("data-status"): r.text for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")}
+    assert "Recibido en Destino (oculto al público)" in rows["RECEIVED_AT_DESTINATION"]
+    assert "En viaje" in rows["IN_TRANSIT"] and "Sale <b>hoy</b>" in rows["IN_TRANSIT"]
+    assert "oculto" not in rows["IN_TRANSIT"]
+    console_screenshot(browser, "followups-parcel-history")
