@@ -535,6 +535,10 @@ def test_what_the_reminders_run_would_send_reads_the_companys_day_and_the_concep
     put_client(api, tenant, "CLI-1", name="Ana García", emails=["ana@example.com"])
     set_reminders_ok(api, erp, "CLI-1", active=True)
     push_ok(api, erp, receivable("A-0001-00000042", (today + timedelta(days=7)).isoformat()))
+    # and another whose e-mail address nobody has
+    put_client(api, tenant, "CLI-2", name="Kiosco Sol", emails=[])
+    set_reminders_ok(api, erp, "CLI-2", active=True)
+    push_ok(api, erp, receivable("B-1", (today + timedelta(days=7)).isoformat(), client_id="CLI-2"))
     # When a clerk asks what today's run would send
     sign_in(browser, site.web, tenant, 3, screen="reminders")
     wait_until(browser, lambda d: d.find_element(By.XPATH, "//button[text()='Ver qué se enviaría']")).click()
@@ -543,4 +547,7 @@ def test_what_the_reminders_run_would_send_reads_the_companys_day_and_the_concep
     assert counts.text.startswith(f"Día {today.day}/{today.month}/{today.year} · "), counts.text
     row = browser.find_element(By.XPATH, "//td[text()='A-0001-00000042']/..")
     assert "Recordatorio 7 días antes del vencimiento" in row.text, row.text
+    # And the one left out says why in the console's language
+    left_out = browser.find_element(By.XPATH, "//td[text()='B-1']/..")
+    assert "el cliente no tiene e-mail" in left_out.text, left_out.text
     console_screenshot(browser, "reminders-preview")
