@@ -83,12 +83,13 @@ def resend(caller: Principal) -> Response:
     return json_response({"items": [history_item(c) for c in written]}, 202)
 
 
-@route("GET /history/filters", STAFF, response="SavedFiltersOut")
+@route("GET /history/filters", STAFF, response="SavedFiltersOut", query=("channel",))
 def list_filters(caller: Principal) -> Response:
-    """My saved history filters (private to the caller)"""
+    """My saved history filters (private to the caller); with ?channel=, that history's and those saved
+    without a channel"""
     from chalicelib.records.history.browse import my_filters
 
-    return json_response({"items": [_filter_out(f) for f in my_filters(caller)]})
+    return json_response({"items": [_filter_out(f) for f in my_filters(caller, _params())]})
 
 
 @route("POST /history/filters", STAFF, body="SavedFilterIn", response="SavedFilterOut", status=201)
@@ -98,9 +99,8 @@ def save_filter(caller: Principal) -> Response:
     from chalicelib.records.history.browse import save_filter as save
 
     body = parse_body(history.current_request, SavedFilterIn)
-    return json_response(
-        _filter_out(save(caller, body.name, {str(k): v for k, v in body.criteria.items()})), 201
-    )
+    criteria = {str(k): v for k, v in body.criteria.items()}
+    return json_response(_filter_out(save(caller, body.name, criteria, body.channel)), 201)
 
 
 @route("DELETE /history/filters/{filter_id}", STAFF, status=204)
@@ -117,6 +117,7 @@ def _filter_out(saved: Any) -> dict[str, Any]:
         "filter_id": saved.filter_id,
         "name": saved.name,
         "criteria": saved.criteria,
+        "channel": saved.channel,
         "created_at": saved.created_at,
     }
 

@@ -23,6 +23,7 @@ Subject = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]+$"),
 ]
 FilterValue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+HistoryChannel = Literal["email", "sms", "push"]
 
 
 class _Strict(BaseModel):
@@ -118,12 +119,20 @@ class SavedFilterIn(_Strict):
     criteria: dict[Literal["from", "to", "status", "kind", "client", "q"], FilterValue] = Field(
         default_factory=dict
     )
+    channel: HistoryChannel | None = Field(
+        default=None,
+        description="The history the filter belongs to: `GET /history/filters?channel=` lists it on that "
+        "channel only. Left out, it belongs to every history.",
+    )
 
 
 class SavedFilterOut(BaseModel):
     filter_id: str
     name: str
     criteria: dict[str, str]
+    channel: HistoryChannel | None = Field(
+        description="The history it was saved from; null: every history (and filters saved before channels)."
+    )
     created_at: datetime
 
 

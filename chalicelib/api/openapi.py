@@ -112,6 +112,14 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "(`+5491159876543`); the answer holds its entry or no item. `limit` and `cursor` do not apply.",
         "schema": {"type": "string", "maxLength": QUERY_MAX_LENGTH["q"]},
     },
+    "channel": {
+        "name": "channel",
+        "in": "query",
+        "required": False,
+        "description": "Only the saved filters of this history and those saved without a channel (which "
+        "belong to every history); leave it out for all of them.",
+        "schema": {"type": "string", "enum": ["email", "sms", "push"]},
+    },
 }
 HTML = "text/html"
 ASSET_TYPES = ("text/javascript", "text/css", "image/svg+xml", "image/png")

@@ -1,5 +1,5 @@
 // History per channel (H1): every filter the API has (from, to, status, kind, client, q), my saved
-// filters (the API's /history/filters, private to the user), a message as sent (its HTML in a
+// filters (the API's /history/filters, private to the user, each history its own), a message as sent (its HTML in a
 // sandboxed frame), resend one or many, and the Excel file of exactly the filtered rows. The list's
 // channel and filters and the message open are in the address (#/history?channel=email&q=…&message=…),
 // so a reload, the browser's back or a shared link shows them again; the messages ticked for
@@ -162,7 +162,9 @@ async function render(main, ctx) {
     if (!more) {
       if (!first) keepPicks(listAddress(), []);
       cursor = null;
+      const before = applied.channel;
       applied = { channel: channel.value, ...criteria() };
+      if (applied.channel !== before) loadSaved(); // "mis filtros" are each history's own
       selected.clear();
       if (first) for (const id of keptPicks(listAddress())) selected.add(id);
       else keepPicks(listAddress(), []);
@@ -249,9 +251,12 @@ async function render(main, ctx) {
   }
 
   const saved = h("ul", { class: "b-saved b-plain", id: "b-saved-filters" });
+  // "Mis filtros" of the history shown: those saved from this channel and those saved without one
+  // (before filters had a channel); an answer for a channel left since is dropped.
   async function loadSaved() {
-    const answer = await attempt(() => api("GET", "/history/filters"));
-    if (!answer) return;
+    const shown = applied.channel;
+    const answer = await attempt(() => api("GET", `/history/filters${query({ channel: shown })}`));
+    if (!answer || shown !== applied.channel) return;
     fill(saved,
       ...answer.items.map((f) =>
         h(
@@ -302,7 +307,7 @@ async function render(main, ctx) {
           toast("Escriba un nombre para el filtro.", "error");
           return;
         }
-        if (await attempt(() => api("POST", "/history/filters", { name, criteria: criteria() }))) {
+        if (await attempt(() => api("POST", "/history/filters", { name, criteria: criteria(), channel: applied.channel }))) {
           filterName.value = "";
           toast(`Filtro guardado: ${name}`);
           loadSaved();

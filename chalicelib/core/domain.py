@@ -605,7 +605,9 @@ class PushDevice:
 
 @dataclass(frozen=True)
 class SavedFilter:
-    """A user's saved history filter ("my filters", H1); private to that user."""
+    """A user's saved history filter ("my filters", H1); private to that user. ``channel``: the
+    history it was saved from (``email``, ``sms``, ``push``), listed there only; None for every
+    history (filters saved before session 29, or saved without one)."""
 
     company_id: str
     user_id: str
@@ -613,6 +615,7 @@ class SavedFilter:
     name: str
     criteria: dict[str, str]
     created_at: datetime
+    channel: str | None = None
 
 
 @dataclass(frozen=True)

@@ -914,6 +914,7 @@ class RegisterLookupModel(BoundModel):
     entry_key = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
     data = UnicodeAttribute(null=True)  # JSON: a saved filter's criteria
+    channel = UnicodeAttribute(null=True)  # the history a saved filter belongs to; none: every history
     created_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
 

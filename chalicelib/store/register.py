@@ -83,6 +83,7 @@ def _saved(item: RegisterLookupModel) -> domain.SavedFilter:
         name=item.name,
         criteria=dict(json.loads(item.data or "{}")),
         created_at=item.created_at,
+        channel=item.channel,
     )
 
 
@@ -92,15 +93,23 @@ def save_filter(saved: domain.SavedFilter) -> domain.SavedFilter:
         _filter_prefix(saved.user_id) + saved.filter_id,
         name=saved.name,
         data=json.dumps(saved.criteria, sort_keys=True),
+        channel=saved.channel,
         created_by=saved.user_id,
         created_at=saved.created_at,
     ).save()
     return saved
 
 
-def list_filters(company_id: str, user_id: str) -> list[domain.SavedFilter]:
+def list_filters(company_id: str, user_id: str, channel: str | None = None) -> list[domain.SavedFilter]:
+    """The user's saved filters (a key-prefix query); with ``channel``, those saved from that
+    history and those saved for every history (no channel), as a filter on the user's own items."""
+    condition = None
+    if channel is not None:
+        condition = (RegisterLookupModel.channel == channel) | RegisterLookupModel.channel.does_not_exist()
     items = RegisterLookupModel.query(
-        company_id, RegisterLookupModel.entry_key.startswith(_filter_prefix(user_id))
+        company_id,
+        RegisterLookupModel.entry_key.startswith(_filter_prefix(user_id)),
+        filter_condition=condition,
     )
     return [_saved(i) for i in items]
 

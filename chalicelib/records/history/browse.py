@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, SavedFilter
 from chalicelib.core.errors import NotFound, ValidationFailed
-from chalicelib.records.history.criteria import HistoryCriteria, history_criteria
+from chalicelib.records.history.criteria import HistoryCriteria, history_criteria, one_of
 from chalicelib.store import communications as store
 from chalicelib.store import register as lookups
 from chalicelib.tenants.auth.principal import Principal, may_see, own_only
@@ -205,7 +205,11 @@ def _resent_headers(comm: Communication) -> dict[str, str]:
 # --- my filters ----------------------------------------------------------------------------------
 
 
-def save_filter(viewer: Principal, name: str, params: Mapping[str, str | None]) -> SavedFilter:
+def save_filter(
+    viewer: Principal, name: str, params: Mapping[str, str | None], channel: str | None = None
+) -> SavedFilter:
+    """Keep a filter in the viewer's filters; with ``channel``, it belongs to that history (listed
+    there only), without one to every history."""
     # checked like a query's own parameters, dates in the company's days
     criteria = history_criteria(params, company_time_zone(viewer.company_id))
     if len(lookups.list_filters(viewer.company_id, viewer.subject)) >= MAX_FILTERS_PER_USER:
@@ -219,12 +223,17 @@ def save_filter(viewer: Principal, name: str, params: Mapping[str, str | None]) 
         name=name,
         criteria=criteria.as_params(),
         created_at=clock.now(),
+        channel=channel,
     )
     return lookups.save_filter(saved)
 
 
-def my_filters(viewer: Principal) -> list[SavedFilter]:
-    return sorted(lookups.list_filters(viewer.company_id, viewer.subject), key=lambda f: f.created_at)
+def my_filters(viewer: Principal, params: Mapping[str, str | None] | None = None) -> list[SavedFilter]:
+    """The viewer's saved filters, oldest first; with ``channel`` in ``params``, that history's and
+    those saved without a channel (which belong to every history)."""
+    channel = one_of(params or {}, "channel", CHANNELS)
+    found = lookups.list_filters(viewer.company_id, viewer.subject, channel)
+    return sorted(found, key=lambda f: f.created_at)
 
 
 def delete_filter(viewer: Principal, filter_id: str) -> None:
