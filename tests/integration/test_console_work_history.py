@@ -159,6 +159,41 @@ def test_deleting_a_saved_filter_asks_first_and_cancelling_keeps_it(
     assert [f["name"] for f in left] == ["Avisos manuales"]
 
 
+def test_each_history_lists_its_own_saved_filters_and_saves_with_its_channel(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an administrator with a filter saved from the e-mail history and one saved without a channel
+    mine = bearer(tenant, 1)
+    for name, extra in (("Correos enviados", {"channel": "email"}), ("Manuales de todo", {})):
+        saved = api.http.post(
+            "/history/filters",
+            headers=mine,
+            body=json.dumps({"name": name, "criteria": {"kind": "manual"}, **extra}),
+        )
+        assert saved.status_code == 201, saved.body
+    # When they open the history (e-mail, as it opens)
+    sign_in(browser, site.web, tenant, 1, screen="history")
+    # Then "mis filtros" holds both
+    wait_until(browser, lambda d: sorted(saved_filter_names(d)) == ["Correos enviados", "Manuales de todo"])
+    # When they switch to the SMS history
+    Select(browser.find_element(By.ID, "b-channel")).select_by_value("sms")
+    browser.find_element(By.ID, "b-history-search").click()
+    # Then the e-mail filter is gone from "mis filtros", the one without a channel stays
+    wait_until(browser, lambda d: saved_filter_names(d) == ["Manuales de todo"])
+    # When they save a filter there
+    browser.find_element(By.ID, "b-filter_name").send_keys("SMS manuales")
+    browser.find_element(By.CSS_SELECTOR, "#b-save-filter button").click()
+    # Then it is listed in the SMS history, and the API keeps it as the SMS history's
+    wait_until(browser, lambda d: sorted(saved_filter_names(d)) == ["Manuales de todo", "SMS manuales"])
+    kept = body(api.http.get("/history/filters", headers=mine))["items"]
+    assert {f["name"]: f["channel"] for f in kept}["SMS manuales"] == "sms"
+    console_screenshot(browser, "history-sms-filters")
+    # And back on the e-mail history, the SMS filter is not offered
+    Select(browser.find_element(By.ID, "b-channel")).select_by_value("email")
+    browser.find_element(By.ID, "b-history-search").click()
+    wait_until(browser, lambda d: sorted(saved_filter_names(d)) == ["Correos enviados", "Manuales de todo"])
+
+
 def test_a_message_is_viewed_as_sent_and_its_html_runs_no_script(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:

@@ -340,6 +340,54 @@ def test_saved_filters_belong_to_their_user_only(api: Client, tenant: Tenant, cl
     assert body(api.http.get("/history/filters", headers=clerk))["items"] == []
 
 
+def test_a_filter_saved_from_one_history_is_listed_in_that_history_only(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    # Given a manual and an automatic e-mail
+    send_email(tenant, "a@example.com", "Manual uno", kind="manual")
+    send_email(tenant, "b@example.com", "Automático")
+    deliver_outboxes()
+    clerk = tenant.staff_headers()
+
+    def save(name: str, **extra: Any) -> dict[str, Any]:
+        answer = api.http.post(
+            "/history/filters",
+            headers=clerk,
+            body=json.dumps({"name": name, "criteria": {"kind": "manual"}, **extra}),
+        )
+        assert answer.status_code == 201, answer.body
+        return dict(body(answer))
+
+    def listed(query: str = "") -> list[tuple[str, str | None]]:
+        answer = api.http.get(f"/history/filters{query}", headers=clerk)
+        assert answer.status_code == 200, answer.body
+        return sorted((f["name"], f["channel"]) for f in body(answer)["items"])
+
+    # When the clerk saves one filter from the SMS history, one from the e-mail history and one
+    # without a channel (as every filter was saved before)
+    sms = save("SMS manuales", channel="sms")
+    save("Correos manuales", channel="email")
+    save("Manuales de todo")
+
+    # Then each history lists its own filters and the one without a channel
+    assert listed("?channel=sms") == [("Manuales de todo", None), ("SMS manuales", "sms")]
+    assert listed("?channel=email") == [("Correos manuales", "email"), ("Manuales de todo", None)]
+    assert listed("?channel=push") == [("Manuales de todo", None)]
+    # And without a channel the clerk still lists all of them, as before
+    assert listed() == [("Correos manuales", "email"), ("Manuales de todo", None), ("SMS manuales", "sms")]
+    # And the SMS filter applied on the e-mail history still selects what it says
+    assert subjects(history(api, clerk, f"?filter={sms['filter_id']}")) == ["Manual uno"]
+    # And a channel that is not a history is refused, naming `channel`, in the caller's language
+    refused = api.http.get("/history/filters?channel=fax", headers={**clerk, "Accept-Language": "es"})
+    assert refused.status_code == 422 and body(refused)["field"] == "channel"
+    assert body(refused)["message"] == "channel: debe ser uno de: email, sms, push"
+    bad = api.http.post(
+        "/history/filters", headers=clerk, body=json.dumps({"name": "Fax", "criteria": {}, "channel": "fax"})
+    )
+    assert bad.status_code == 422 and body(bad)["field"] == "channel"
+    assert len(listed()) == 3
+
+
 def test_a_level_4_user_sees_only_the_messages_they_sent(api: Client, tenant: Tenant, clock: Any) -> None:
     # Given an automatic alert, a clerk's manual e-mail and a level-4 user's manual e-mail
     junior_id = f"junior@{tenant.company_id}"
