@@ -823,6 +823,20 @@ CATALOG: dict[str, str] = {
         "no existe el tipo de mensaje {key} (disponibles: {known}; o custom:<nombre>)"
     ),
     "there is no custom template {key}": "no existe la plantilla propia {key}",
+    "the template {key} has no text for {channel}: it is sent only by {channels}": (
+        "la plantilla {key} no tiene texto para {channel}: se envía solo por {channels}"
+    ),
+    "give subject, text and html together, or leave all three out for an SMS-only template": (
+        "dé el asunto, el texto y el html juntos, o deje afuera los tres para una plantilla solo de SMS"
+    ),
+    "is required: only a custom template may leave out the e-mail (subject, text and html)": (
+        "es obligatorio: solo una plantilla propia puede no tener e-mail (asunto, texto y html)"
+    ),
+    "is required for a template without e-mail (subject, text and html): "
+    "the SMS text (or a push_title and push_body)": (
+        "es obligatorio en una plantilla sin e-mail (asunto, texto y html): el texto del SMS "
+        "(o un push_title y un push_body)"
+    ),
     "subject, text and html together exceed {limit} bytes": (
         "asunto, texto y html juntos superan los {limit} bytes"
     ),

@@ -25,6 +25,16 @@ SMS_TEXT_DOC = (
     "(or, for a type with none, the plain-text body)."
 )
 
+EMAIL_DOC = (
+    "Required with the other two e-mail parts; a custom template may leave out subject, text and "
+    "html together when it has an `sms_text` (or `push_title` and `push_body`): an SMS-only template, "
+    "refused (422 on `channel`) for e-mail sends."
+)
+CHANNELS_DOC = (
+    "The channels it can be sent by (`email`, `sms`, `push`): all three, except a custom template "
+    "saved without e-mail parts (only `sms`, and `push` when it has a push title and body)."
+)
+
 
 class _Strict(BaseModel):
     # No whitespace stripping: a template's spacing is the author's.
@@ -34,10 +44,20 @@ class _Strict(BaseModel):
 class TemplateIn(_Strict):
     """A company's own version of a message type's template."""
 
-    subject: FreeText = Field(min_length=1, max_length=MAX_SUBJECT_CHARS, description="Jinja2; one line.")
-    text: FreeText = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="Plain-text body, Jinja2.")
-    html: FreeText = Field(
-        min_length=1, max_length=MAX_HTML_CHARS, description="HTML body, Jinja2, autoescaped."
+    subject: FreeText | None = Field(
+        default=None, min_length=1, max_length=MAX_SUBJECT_CHARS, description=f"Jinja2; one line. {EMAIL_DOC}"
+    )
+    text: FreeText | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        description=f"Plain-text body, Jinja2. {EMAIL_DOC}",
+    )
+    html: FreeText | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_HTML_CHARS,
+        description=f"HTML body, Jinja2, autoescaped. {EMAIL_DOC}",
     )
     sender_area: str | None = Field(
         default=None, description="The sender account's area; the type's default area when left out."
@@ -93,6 +113,7 @@ class TemplateSummaryOut(BaseModel):
         "tracking_alert or invoice needs its own data (a parcel, an invoice) in the send's variables"
     )
     updated_at: datetime | None = None
+    channels: list[Literal["email", "sms", "push"]] = Field(description=CHANNELS_DOC)
 
 
 class TemplatesOut(BaseModel):
@@ -104,9 +125,9 @@ class TemplateOut(BaseModel):
     title: str
     sender_area: str
     language: str
-    subject: str
-    text: str
-    html: str
+    subject: str | None = Field(description="None: a template without e-mail (SMS or push only).")
+    text: str | None
+    html: str | None
     customized: bool
     variables: list[VariableOut]
     updated_at: datetime | None = None
@@ -117,6 +138,7 @@ class TemplateOut(BaseModel):
     sms_variables: list[VariableOut] = Field(
         default_factory=list, description="The %variables% the SMS and push texts may use, as `%name%`."
     )
+    channels: list[Literal["email", "sms", "push"]] = Field(description=CHANNELS_DOC)
 
 
 class TemplatePreviewOut(BaseModel):

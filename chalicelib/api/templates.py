@@ -34,6 +34,9 @@ def _template_out(template: Any) -> dict[str, Any]:
     data = dict(plain(template))
     kind = message_type(template.key)
     data["variables"] = plain(list(kind.variables))
+    data["channels"] = list(template.channels)
+    if not template.has_email:  # an SMS-only custom template: no e-mail, not three empty parts
+        data.update(subject=None, text=None, html=None)
     data["sms_variables"] = [
         {"name": f"%{name}%", "description": variable.description}
         for name, variable in kind.sms_variables().items()

@@ -46,6 +46,8 @@ CUSTOM_AREA = "clients"
 # A DynamoDB item is at most 400 KB.
 MAX_TEMPLATE_BYTES = 350_000
 CHANNEL_PARTS = ("sms_text", "push_title", "push_body")
+EMAIL_PARTS = ("subject", "text", "html")
+ALL_CHANNELS = ("email", "sms", "push")
 
 # ``%alias%`` → the variable it stands for, offered by every type that has that variable: the names
 # of ISPCube's SMS templates (seed 002: "Estimado %nombre% ... $ %monto% ... $ %deuda%").
@@ -514,6 +516,42 @@ class EffectiveTemplate:
     def sources(self) -> tuple[str, str, str]:
         return (self.subject, self.text, self.html)
 
+    @property
+    def has_email(self) -> bool:
+        """False for a custom template saved without subject, text and html (SMS or push only)."""
+        return bool(self.subject or self.text or self.html)
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels it can be sent by: all three with e-mail parts (SMS and push fall back to
+        them); without them, SMS when it has an ``sms_text``, push when a title and a body."""
+        return _channels(self.has_email, self.sms_text, self.push_title, self.push_body)
+
+
+def _channels(
+    has_email: bool, sms_text: str | None, push_title: str | None, push_body: str | None
+) -> tuple[str, ...]:
+    if has_email:
+        return ALL_CHANNELS
+    sms = ("sms",) if sms_text is not None else ()
+    return sms + (("push",) if push_title is not None and push_body is not None else ())
+
+
+def check_channel(template: EffectiveTemplate, channel: str) -> None:
+    """Refuse (422 on ``channel``) sending a template by a channel it has no text for: an SMS-only
+    custom template has no e-mail to send, nor a push."""
+    if channel in template.channels:
+        return
+    key, channels = template.key, ", ".join(template.channels)
+    raise ValidationFailed(
+        [
+            {
+                "field": "channel",
+                "message": f"the template {key} has no text for {channel}: it is sent only by {channels}",
+            }
+        ]
+    )
+
 
 @dataclass(frozen=True)
 class TemplatePreview:
@@ -538,6 +576,7 @@ class TemplateSummary:
     variables: tuple[Variable, ...]
     manual_send: bool
     updated_at: datetime | None = None
+    channels: tuple[str, ...] = ALL_CHANNELS
 
 
 def _company(company_id: str) -> domain.Company:
@@ -569,9 +608,17 @@ def list_templates(company_id: str) -> list[TemplateSummary]:
                 variables=kind.variables,
                 manual_send=kind.manual_send,
                 updated_at=override.updated_at if override else None,
+                channels=_override_channels(override) if override else ALL_CHANNELS,
             )
         )
     return summaries
+
+
+def _override_channels(override: domain.MessageTemplate) -> tuple[str, ...]:
+    # An override of a message type without its own SMS/push text uses the type's default (or
+    # the e-mail's), which every type has: only an e-mail-less custom template narrows this.
+    has_email = bool(override.subject or override.text or override.html)
+    return _channels(has_email, override.sms_text, override.push_title, override.push_body)
 
 
 def sender_area_of(company_id: str, key: str) -> str:
@@ -637,9 +684,9 @@ def save_template(
     company_id: str,
     key: str,
     *,
-    subject: str,
-    text: str,
-    html: str,
+    subject: str | None,
+    text: str | None,
+    html: str | None,
     sender_area: str | None,
     language: str | None,
     updated_by: str,
@@ -649,10 +696,16 @@ def save_template(
 ) -> EffectiveTemplate:
     """Validate an override by rendering it with the type's sample data, then store it.
 
-    ``sms_text``, ``push_title`` and ``push_body`` left out (None) keep the type's defaults."""
+    ``sms_text``, ``push_title`` and ``push_body`` left out (None) keep the type's defaults. A
+    custom template may leave out all three e-mail parts (subject, text, html) when it has an
+    ``sms_text`` (or a push title and body): it is then sent only by those channels."""
     from chalicelib.messaging.accounts.email import AREAS
 
     kind = message_type(key)
+    _check_email_parts(
+        kind, {"subject": subject, "text": text, "html": html}, sms_text, push_title, push_body
+    )
+    subject, text, html = subject or "", text or "", html or ""
     if sender_area is not None and sender_area not in AREAS:
         raise ValidationFailed([{"field": "sender_area", "message": f"must be one of {', '.join(AREAS)}"}])
     size = sum(len(part.encode("utf-8")) for part in (subject, text, html))
@@ -687,6 +740,31 @@ def save_template(
         )
     )
     return effective_template(company_id, key)
+
+
+def _check_email_parts(
+    kind: MessageType,
+    email: Mapping[str, str | None],
+    sms_text: str | None,
+    push_title: str | None,
+    push_body: str | None,
+) -> None:
+    """The e-mail parts come all three, or (custom templates only) none with a text for SMS or push."""
+    missing = [part for part in EMAIL_PARTS if email[part] is None]
+    if not missing:
+        return
+    if len(missing) < len(EMAIL_PARTS):
+        message = "give subject, text and html together, or leave all three out for an SMS-only template"
+        raise ValidationFailed([{"field": part, "message": message} for part in missing])
+    if not kind.custom:
+        message = "is required: only a custom template may leave out the e-mail (subject, text and html)"
+        raise ValidationFailed([{"field": part, "message": message} for part in EMAIL_PARTS])
+    if not _channels(False, sms_text, push_title, push_body):
+        message = (
+            "is required for a template without e-mail (subject, text and html): "
+            "the SMS text (or a push_title and push_body)"
+        )
+        raise ValidationFailed([{"field": "sms_text", "message": message}])
 
 
 def _check_channel_parts(kind: MessageType, company: domain.Company, parts: Mapping[str, str | None]) -> None:
@@ -804,7 +882,8 @@ def _with_branding(company_id: str, variables: Mapping[str, Any]) -> dict[str, A
 def render_channel(company_id: str, key: str, channel: str, variables: Mapping[str, Any]) -> RenderedMessage:
     """A message of type ``key`` rendered for one channel: e-mail uses the subject, text and HTML;
     SMS the template's ``sms_text`` (``text``); push its ``push_title`` (``subject``) and
-    ``push_body`` (``text``). A part the template lacks falls back to the plain-text body / subject."""
+    ``push_body`` (``text``). A part the template lacks falls back to the plain-text body / subject.
+    A channel the template has no text for is refused (422 on ``channel``)."""
     template, rendered = render_for(company_id, key, variables)
     return for_channel(template, channel, variables, rendered)
 
@@ -814,7 +893,9 @@ def for_channel(
 ) -> RenderedMessage:
     """A template's message for ``channel``, from its e-mail parts already ``rendered`` with
     ``variables``: e-mail as it is; SMS its ``sms_text``; push its ``push_title`` and ``push_body``
-    (a part the template lacks: the plain-text body / the subject)."""
+    (a part the template lacks: the plain-text body / the subject). A channel the template has no
+    text for (e-mail or push of an SMS-only custom template) is refused (422 on ``channel``)."""
+    check_channel(template, channel)
     if channel == "email":
         return rendered
     parts = {

@@ -121,3 +121,61 @@ def test_a_custom_template_may_carry_an_sms_with_client_variables(api: Client, t
     push = render_channel(tenant.company_id, "payment", "push", paid)
     assert push.subject == "X: pago recibido"
     assert push.text == "Recibimos su pago de $ 10. Saldo pendiente: $ 0."
+
+
+SMS_ONLY = {"sms_text": "Estimado %nombre%: mañana hay corte programado. %empresa%"}
+
+
+def test_a_custom_template_with_only_a_name_and_an_sms_text_is_saved_listed_and_previewed(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given an administrator writing an SMS template as seed 002's "Agregar sms": a name and the message
+    # When it is saved with no subject, text or html
+    response = put(api, tenant, "custom:corte-sms", SMS_ONLY)
+    # Then it is stored without an e-mail, and says it is sent only by SMS
+    assert response.status_code == 200, response.body
+    saved = body(api.http.get("/templates/custom:corte-sms", headers=tenant.staff_headers()))
+    assert (saved["subject"], saved["text"], saved["html"]) == (None, None, None)
+    assert saved["sms_text"] == SMS_ONLY["sms_text"] and saved["channels"] == ["sms"]
+    # And the list shows it as an SMS-only template, next to the types that go by every channel
+    items = {t["key"]: t for t in body(api.http.get("/templates", headers=tenant.staff_headers()))["items"]}
+    assert items["custom:corte-sms"]["channels"] == ["sms"]
+    assert items["payment"]["channels"] == ["email", "sms", "push"]
+    # And the preview renders the SMS with sample data (and no e-mail)
+    shown = body(preview(api, tenant, "custom:corte-sms"))
+    assert shown["sms_text"] == "Estimado Ferretería Los Andes: mañana hay corte programado. Cargas del Sur"
+    assert (shown["subject"], shown["text"], shown["html"]) == ("", "", "")
+    # And a test send (by e-mail) is refused naming the channel, in Spanish for the console
+    test = api.http.post(
+        "/templates/custom:corte-sms/test",
+        headers={**tenant.admin_headers(), "Accept-Language": "es"},
+        body=json.dumps({"to": "ana@example.com"}),
+    )
+    assert test.status_code == 422 and body(test)["field"] == "channel", test.body
+    assert "solo por sms" in body(test)["message"]
+    # And editing it keeps it SMS-only, and deleting it removes it for good (b2, b3)
+    edited = put(api, tenant, "custom:corte-sms", {"sms_text": "Corte el lunes, %nombre%."})
+    assert edited.status_code == 200 and body(edited)["channels"] == ["sms"]
+    assert api.http.delete("/templates/custom:corte-sms", headers=tenant.admin_headers()).status_code == 204
+    assert api.http.get("/templates/custom:corte-sms", headers=tenant.staff_headers()).status_code == 404
+
+
+def test_a_template_needs_an_email_or_an_sms_text_and_only_custom_ones_may_leave_the_email_out(
+    api: Client, tenant: Tenant
+) -> None:
+    # When a custom template is saved with neither e-mail parts nor an SMS or push text
+    empty = put(api, tenant, "custom:vacia", {})
+    # Then it is refused naming the SMS text it needs
+    assert empty.status_code == 422 and body(empty)["field"] == "sms_text", empty.body
+    # And one with a push title but no push body (nor SMS) is refused too
+    assert body(put(api, tenant, "custom:vacia", {"push_title": "Aviso"}))["field"] == "sms_text"
+    # When only part of the e-mail is given
+    partial = put(api, tenant, "custom:vacia", SMS_ONLY | {"subject": "Aviso"})
+    # Then the missing parts are named
+    assert partial.status_code == 422
+    assert {e["field"] for e in body(partial)["errors"]} == {"text", "html"}
+    # And a message type's own template still needs its e-mail
+    typed = put(api, tenant, "payment", SMS_ONLY)
+    assert typed.status_code == 422 and body(typed)["field"] == "subject", typed.body
+    # And nothing was stored
+    assert api.http.get("/templates/custom:vacia", headers=tenant.staff_headers()).status_code == 404

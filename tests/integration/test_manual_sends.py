@@ -386,6 +386,42 @@ def test_an_sms_send_carries_the_templates_own_sms_text_not_its_email_body(
     }
 
 
+def test_an_sms_only_template_goes_out_by_sms_and_is_refused_by_email_or_push(
+    api: Client, company: Tenant, mailbox: MailCatcher, local_aws: dict[str, str]
+) -> None:
+    # Given an SMS template with only a name and its message, as seed 002's "Agregar sms" has it
+    admin = company.admin_headers()
+    template = {"sms_text": "Estimado %nombre%: mañana hay corte programado. %empresa%"}
+    saved = api.http.put("/templates/custom:corte-sms", headers=admin, body=json.dumps(template))
+    assert saved.status_code == 200, saved.body
+    # And SMS on, and a client with a mobile and an e-mail address
+    assert api.http.put("/sms/settings", headers=admin, body=json.dumps({"enabled": True})).status_code == 200
+    put_client(api, company, "S1", name="Ana Pérez", phones=["011 15 5987-6543"], emails=["ana@x.example"])
+    # When staff send it by SMS to the client
+    one = send(api, company, channel="sms", template="custom:corte-sms", client_ids=["S1"])
+    assert one.status_code == 201, one.body
+    assert deliver_outboxes()["sent"] == 1
+    # Then SNS sent the template's SMS, filled in for the client, and the history shows it
+    from chalicelib.store.communications import history_page
+
+    [sms] = history_page(company.company_id, "sms").items
+    assert sms.text == "Estimado Ana Pérez: mañana hay corte programado. Cargas del Sur"
+    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+    sent = [
+        (s["phone_number"], s["message"])
+        for s in data["sns"]["SMS"]
+        if s["message_id"] == sms.provider_message_id
+    ]
+    assert sent == [("+5491159876543", sms.text)]
+    # When staff try to send it by e-mail or push
+    for channel in ("email", "push"):
+        refused = send(api, company, channel=channel, template="custom:corte-sms", client_ids=["S1"])
+        # Then it is refused naming the channel, and nothing is sent
+        assert refused.status_code == 422 and body(refused)["field"] == "channel", refused.body
+    assert deliver_outboxes()["sent"] == 0
+    assert mailbox.messages() == []
+
+
 def test_a_manual_send_fills_in_the_clients_balance_as_the_template_offers(
     api: Client, company: Tenant, mailbox: MailCatcher, local_aws: dict[str, str]
 ) -> None:

@@ -160,9 +160,10 @@ def send_template_test(
     company_id: str, key: str, to: str, variables: Mapping[str, Any] | None = None
 ) -> TestSendResult:
     """Render ``key``'s effective template with sample data and send it as the real one would go."""
-    from chalicelib.messaging.templates import effective_template, preview_template
+    from chalicelib.messaging.templates import check_channel, effective_template, preview_template
 
     template = effective_template(company_id, key)
+    check_channel(template, "email")  # the test goes by e-mail: an SMS-only template has none (422)
     rendered = preview_template(company_id, key, variables=variables)
     account = account_for(company_id, template.sender_area)
     if account is None:

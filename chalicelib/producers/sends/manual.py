@@ -110,6 +110,9 @@ def start_send(company_id: str, request: SendRequest) -> SendResult:
     """Check a manual send and start it: one client at once, many as a job."""
     _check_selection(request)
     template = _checked_template(company_id, request)
+    from chalicelib.messaging.templates import check_channel
+
+    check_channel(template, request.channel)  # an SMS-only template by e-mail or push: 422
     _check_channel(company_id, request.channel, template.sender_area)
     single = request.client_ids is not None and len(set(request.client_ids)) == 1
     if request.channel == "sms":
