@@ -13,13 +13,16 @@ const PARTS = [
 ];
 const PERCENT_PARTS = new Set(["sms_text", "push_title", "push_body"]);
 
-// A company's own template for manual sends (custom:<slug>), started with a minimal text.
+// A company's own template for manual sends (custom:<slug>): with an SMS message typed, an SMS-only
+// template of just that (seed 002's "Agregar sms": a name and the message); else a minimal e-mail.
 function newCustom(ctx) {
   const slug = h("input", { id: "template-new-key", name: "key", required: true, maxlength: 40, autocomplete: "off" });
+  const sms = h("input", { id: "template-new-sms_text", name: "sms_text", maxlength: 1600, autocomplete: "off" });
   const form = h(
     "form",
     { id: "template-new-form", class: "row", "aria-label": "Nueva plantilla propia" },
     h("span", { class: "field" }, h("label", { for: slug.id }, "Nueva plantilla propia: nombre (minúsculas, dígitos, - o _)"), slug),
+    h("span", { class: "field" }, h("label", { for: sms.id }, "Mensaje SMS (%variables%; si lo escribe, la plantilla es solo de SMS)"), sms),
     h("button", { type: "submit" }, "Crear"),
   );
   form.addEventListener("submit", async (event) => {
@@ -27,7 +30,7 @@ function newCustom(ctx) {
     clearErrors(form);
     const key = `custom:${slug.value.trim()}`;
     try {
-      await api("PUT", `/templates/${segment(key)}`, {
+      await api("PUT", `/templates/${segment(key)}`, sms.value.trim() ? { sms_text: sms.value } : {
         subject: "{{ company.name }}",
         text: "Hola:\n\n{{ company.name }}",
         html: "<p>Hola:</p>\n<p>{{ company.name }}</p>",
@@ -145,11 +148,14 @@ async function editor(main, ctx, key) {
     h("div", { class: "row" }, h("button", { type: "submit" }, "Guardar"), h("button", { type: "button", class: "danger", id: "template-reset" }, "Volver a la predeterminada")),
   );
 
-  function edits() {
+  // Only what the user typed: an empty SMS/push text keeps the default, and a custom template whose
+  // subject, HTML and text are left empty is saved without e-mail (an SMS-only one, seed 002's "Agregar sms").
+  const custom = key.startsWith("custom:");
+  function edits(saving = false) {
     const body = {};
     for (const [name] of PARTS) {
       const value = inputs[name].value;
-      if (value.trim() || !PERCENT_PARTS.has(name)) body[name] = value;
+      if (value.trim() || !(PERCENT_PARTS.has(name) || (saving && custom))) body[name] = value;
     }
     return body;
   }
@@ -183,7 +189,7 @@ async function editor(main, ctx, key) {
     event.preventDefault();
     clearErrors(form);
     try {
-      await api("PUT", `/templates/${segment(key)}`, edits());
+      await api("PUT", `/templates/${segment(key)}`, edits(true));
       ctx.toast("Plantilla guardada.");
     } catch (error) {
       showErrors(form, error);

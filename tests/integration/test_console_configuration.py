@@ -317,6 +317,32 @@ def test_an_administrator_starts_a_custom_template_and_a_bad_name_is_refused_at_
     assert "custom:promo-verano" in {t["key"] for t in listed}
 
 
+def test_an_administrator_adds_an_sms_template_with_just_a_name_and_the_message(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the template list
+    sign_in(browser, site.web, tenant, level=1, screen="templates")
+    # When they add an SMS template as seed 002's "Agregar sms" has it: a name and the message
+    replace_text(browser, "template-new-key", "corte-sms")
+    replace_text(browser, "template-new-sms_text", "Estimado %nombre%: mañana hay corte.")
+    browser.find_element(By.CSS_SELECTOR, "#template-new-form button[type=submit]").click()
+    # Then its editor opens with the SMS previewed
+    shown = wait_until(browser, lambda d: d.find_element(By.ID, "preview-sms").text)
+    assert shown.startswith("Estimado Ferretería Los Andes: mañana hay corte."), shown
+
+    # And the template holds only what they typed: no e-mail was filled in for them
+    def saved() -> Any:
+        return body(api.http.get("/templates/custom:corte-sms", headers=bearer(tenant, 1)))
+
+    assert (saved()["subject"], saved()["channels"]) == (None, ["sms"])
+    # When they edit the message and save, leaving the e-mail parts empty
+    replace_text(browser, "template-sms_text", "Corte el lunes, %nombre%.")
+    browser.find_element(By.CSS_SELECTOR, "#template-form button[type=submit]").click()
+    # Then it is saved, still SMS-only
+    wait_until(browser, lambda d: saved()["sms_text"] == "Corte el lunes, %nombre%.")
+    assert (saved()["html"], saved()["channels"]) == (None, ["sms"])
+
+
 def test_an_administrator_sets_the_companys_time_zone_and_locale_and_a_supervisor_may_not(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
