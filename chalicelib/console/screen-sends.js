@@ -90,8 +90,20 @@ async function render(main, ctx) {
   const password = input("bulk_password", { type: "password", autocomplete: "off" });
   const passwordField = field("Contraseña de envíos masivos (SMS a más de un cliente)", password);
   passwordField.hidden = true;
+  // A template is offered only for the channels it has a text for (an SMS-only template of the
+  // seed's "Agregar sms" has no e-mail and no push): the others are shown but cannot be picked.
+  const channelsOf = new Map(usable.map((t) => [t.key, t.channels || ["email", "sms", "push"]]));
+  function fitTemplates() {
+    for (const option of template.options) option.disabled = !channelsOf.get(option.value).includes(channel.value);
+    if (template.selectedOptions[0] && template.selectedOptions[0].disabled) {
+      const first = [...template.options].find((o) => !o.disabled);
+      if (first) template.value = first.value;
+    }
+  }
+  fitTemplates();
   channel.onchange = () => {
     passwordField.hidden = channel.value !== "sms";
+    fitTemplates();
   };
   const idsBox = textarea("client_ids", { rows: "3", placeholder: "CLI-1, CLI-2 ..." });
   const byList = input("by", { type: "radio", value: "list", checked: "", id: "b-by-list" });

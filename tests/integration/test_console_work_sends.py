@@ -207,6 +207,30 @@ def test_the_sends_screen_offers_only_the_templates_a_manual_send_can_fill(
     assert browser.find_element(By.ID, "b-send").get_attribute("disabled") is None
 
 
+def test_an_sms_only_template_is_offered_for_sms_only(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a custom notice (e-mail, SMS and push) and an SMS-only template (seed 002's "Agregar sms")
+    for key, template in (("custom:aviso", NOTICE), ("custom:corte", {"sms_text": "Mañana hay corte."})):
+        saved = api.http.put(f"/templates/{key}", headers=tenant.admin_headers(), body=json.dumps(template))
+        assert saved.status_code == 200, saved.body
+    # When a clerk opens the sends screen, on e-mail
+    sign_in(browser, site.web, tenant, 3, screen="sends")
+    wait_until(browser, lambda d: d.find_elements(By.ID, "b-template"))
+
+    def pickable() -> list[str]:
+        options = Select(browser.find_element(By.ID, "b-template")).options
+        return [str(o.get_attribute("value")) for o in options if o.is_enabled()]
+
+    # Then the SMS-only template cannot be picked for an e-mail, nor for a push
+    assert pickable() == ["custom:aviso"]
+    Select(browser.find_element(By.ID, "b-channel")).select_by_value("push")
+    assert pickable() == ["custom:aviso"]
+    # And for SMS both can
+    Select(browser.find_element(By.ID, "b-channel")).select_by_value("sms")
+    assert sorted(pickable()) == ["custom:aviso", "custom:corte"]
+
+
 def test_what_was_typed_in_a_send_comes_back_after_the_session_ends_but_never_the_password(
     api: Client, company: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
