@@ -92,7 +92,9 @@ def set_bulk_password(caller: Principal) -> Response:
     ADMIN,
     body="SmsTestIn",
     response="SmsTestOut",
-    errors={409: "SMS is not set up, switched off or incomplete for the company (`PUT /sms/settings`)."},
+    errors={
+        409: "SMS is not set up or incomplete for the company (`PUT /sms/settings`); it may be switched off."
+    },
 )
 def send_test_sms(caller: Principal) -> Response:
     """Send one test SMS with the company's settings; the provider's refusal comes back as text (C6)"""

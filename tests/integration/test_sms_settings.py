@@ -129,16 +129,48 @@ def test_switching_sms_off_refuses_sends_and_keeps_the_settings(
     # Then every setting is kept
     assert off.status_code == 200
     assert body(off) | {"updated_at": None} == before | {"enabled": False, "ready": False, "updated_at": None}
-    # And a test send is refused with a clear message
-    refused = admin.test_send("011 15 5987-6543")
-    assert refused.status_code == 409
-    assert body(refused)["message"].startswith("the SMS service is switched off")
+    # And a client's SMS is refused with a clear message (a test SMS still goes: see below)
+    from chalicelib.core.errors import Conflict
+    from chalicelib.messaging.accounts.sms import sms_sender
+
+    with pytest.raises(Conflict, match=r"^the SMS service is switched off"):
+        sms_sender(tenant.company_id)
 
     # When it is switched on again, Then it sends with the same settings
     assert body(admin.save(enabled=True))["sender_id"] == "CableSur"
     again = admin.test_send("+54 9 11 5987-6543")
     assert body(again)["ok"] is True
     assert sms_sent_through_moto(local_aws, body(again)["message_id"])["phone_number"] == "+5491159876543"
+
+
+def test_a_test_sms_checks_the_gateway_before_the_service_is_switched_on(
+    admin: Admin, phone: AndroidGateway
+) -> None:
+    # Given the company's Android phone filled in, with its password, but the service still off
+    # (the seed: load the settings, then switch the service on; on, the automatic SMS start at once)
+    saved = admin.save(provider="http_gateway", base_url=phone.base_url, username=GATEWAY_USER)
+    assert saved.status_code == 200, saved.body
+    assert (
+        admin.call("PUT", "/sms/settings/gateway-password", {"password": GATEWAY_PASSWORD}).status_code == 204
+    )
+
+    # When the administrator sends a test SMS
+    sent = admin.test_send("(0351) 15 555-1234", "Prueba antes de encender")
+
+    # Then the phone got it, as a disabled e-mail account's test goes out (C3)
+    answer = body(sent)
+    assert sent.status_code == 200 and answer["ok"] is True, answer
+    assert phone.messages[answer["message_id"]]["payload"]["phoneNumbers"] == ["+5493515551234"]
+    # And the service is still off
+    assert admin.settings()["enabled"] is False and admin.settings()["ready"] is False
+
+    # When the password is one the phone does not know, Then the test says so in the phone's words
+    admin.call("PUT", "/sms/settings/gateway-password", {"password": "an-old-token"})
+    assert body(admin.test_send("(0351) 15 555-1234")) == {
+        "ok": False,
+        "error": "401 Unauthorized",
+        "to": "+5493515551234",
+    }
 
 
 def test_the_gateway_provider_sends_with_its_write_only_password(admin: Admin, phone: AndroidGateway) -> None:

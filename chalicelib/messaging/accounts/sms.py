@@ -696,14 +696,19 @@ def sms_sender(company_id: str) -> Channel:
 
 def send_test_sms(company_id: str, to_raw: str, text: str | None = None) -> dict[str, Any]:
     """Send one SMS to check the settings: ``{"ok": True, "message_id", "to"}`` or, when the
-    provider refuses, ``{"ok": False, "error": <the provider's words>, "to"}``."""
+    provider refuses, ``{"ok": False, "error": <the provider's words>, "to"}``.
+
+    The service need not be switched on (C3, as a disabled e-mail account can be tested): the
+    seed's users fill the settings in, then switch the service on, and switching it on starts the
+    automatic SMS (auto-replies, payment SMS) at once, so the settings are checked first. Settings
+    that are incomplete (no gateway password, say) are still 409."""
     from chalicelib.core.phones import normalize_phone
 
     message = (text or "").strip() or DEFAULT_TEST_TEXT
     if len(message) > MAX_SMS_TEXT:
         raise ValidationFailed([{"field": "text", "message": f"must have at most {MAX_SMS_TEXT} characters"}])
     settings = store.get_sms_settings(company_id)
-    sender = _sender_of(settings)
+    sender = _sender_of(replace(settings, enabled=True) if settings is not None else None)
     to = normalize_phone(
         to_raw, settings.default_region if settings else _home_region(company_id), field="to"
     )
