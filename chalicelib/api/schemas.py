@@ -550,7 +550,11 @@ class SmsSettingsIn(Strict):
     )
     sms_type: Literal["Transactional", "Promotional"] = "Transactional"
     base_url: str | None = Field(
-        default=None, max_length=2048, description="Gateway: http(s) URL, e.g. `http://192.168.0.50:8080`."
+        default=None,
+        max_length=2048,
+        description="Gateway: http(s) URL on a public address, e.g. the app's cloud server "
+        "`https://api.sms-gate.app/3rdparty/v1` or `http://<the phone's public IP>:8080`; a phone on the "
+        "office LAN (a private address such as 192.168.x.x) is refused (422 naming `base_url`).",
     )
     username: str | None = Field(default=None, max_length=128, description="Gateway: Basic-auth user.")
     default_region: str = Field(

@@ -1,6 +1,6 @@
 """SMS channels (``channels.base.Channel``): Amazon SNS and an Android phone's HTTP gateway.
 
-    sender = sms_sender_for({"provider": "http_gateway", "base_url": "http://192.168.0.50:8080",
+    sender = sms_sender_for({"provider": "http_gateway", "base_url": "http://203.0.113.50:8080",
                              "username": "sms", "password": "..."})
     message_id = sender.send(OutgoingChannelMessage("+5491159876543", "Estimado Ana su saldo es $ 1.500"))
 
@@ -99,7 +99,8 @@ def _valid_sender_id(sender_id: str) -> bool:
 class HttpGatewaySender(SentAsIs):
     """The REST API of "SMS Gateway for Android" (github.com/capcom6/android-sms-gateway).
 
-    ``base_url`` is the phone's local server (``http://192.168.0.50:8080``) or the cloud server
+    ``base_url`` is the phone's local server on a public address (``http://203.0.113.50:8080``; the
+    API refuses private ones, Q7) or the cloud server
     (``https://api.sms-gate.app/3rdparty/v1``); both answer ``POST {base_url}/message`` with HTTP
     Basic auth and ``GET {base_url}/message/{id}``. We send the ``message`` field, which every app
     version accepts (newer ones also take ``textMessage``), and one number per request so that each

@@ -6,7 +6,7 @@ import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js"
 import { companyFormat } from "./screen-kit.js";
 
 const SETTINGS = [
-  ["base_url", "URL del gateway (p. ej. http://192.168.0.50:8080)", "text"],
+  ["base_url", "URL del gateway (p. ej. https://api.sms-gate.app/3rdparty/v1; una IP de la red local no sirve)", "text"],
   ["username", "Usuario del gateway", "text"],
   ["default_region", "País de los números locales (AR, MX, ES…)", "text"],
   ["inbound_number", "Número propio que reciben los SMS de los clientes", "tel"],
