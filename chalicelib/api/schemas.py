@@ -511,7 +511,15 @@ class TestSendIn(Strict):
 
 
 class TemplateTestSendIn(Strict):
-    to: EmailStr = Field(description="Where the rendered template goes.")
+    to: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)] = Field(
+        description="Where the rendered template goes: an e-mail address, or with `channel: sms` a phone "
+        "number (read in the SMS settings' `default_region`)."
+    )
+    channel: Literal["email", "sms"] = Field(
+        default="email",
+        description="`sms`: the template's SMS text goes by SMS, through the company's SMS settings (even "
+        "switched off), as `POST /sms/test` sends; 409 while they are incomplete.",
+    )
     variables: dict[str, Any] | None = Field(
         default=None, description="Values merged over the type's sample data (nested objects merge)."
     )

@@ -53,7 +53,10 @@ def test_personal_sender_account(caller: Principal, user_id: str) -> Response:
     ADMIN,
     body="TemplateTestSendIn",
     response="TestSendOut",
-    errors={409: "No working sender account can send the template: neither its area's nor `all`."},
+    errors={
+        409: "No working sender account can send the template: neither its area's nor `all`; with "
+        "`channel: sms`, the SMS settings are not set up or incomplete."
+    },
 )
 def test_template(caller: Principal, key: str) -> Response:
     """Render the template with sample data and send it through the account that sends it (C3)"""
@@ -63,5 +66,5 @@ def test_template(caller: Principal, key: str) -> Response:
     company_id = caller.company_id
     body = parse_body(sender_tests.current_request, TemplateTestSendIn)
     # API Gateway may hand the path parameter over still URL-encoded (`custom%3Apromo`).
-    result = send_template_test(company_id, unquote(key), str(body.to), body.variables)
+    result = send_template_test(company_id, unquote(key), body.to, body.variables, channel=body.channel)
     return json_response(result.body())

@@ -179,3 +179,35 @@ def test_a_template_needs_an_email_or_an_sms_text_and_only_custom_ones_may_leave
     assert typed.status_code == 422 and body(typed)["field"] == "subject", typed.body
     # And nothing was stored
     assert api.http.get("/templates/custom:vacia", headers=tenant.staff_headers()).status_code == 404
+
+
+def test_an_sms_template_is_tested_by_sms_with_its_sample_data(
+    api: Client, tenant: Tenant, local_aws: dict[str, str]
+) -> None:
+    from tests.steps.sms import sms_sent_through_moto
+
+    # Given an SMS-only template (the seed's "Agregar sms") and the company's SMS settings through
+    # SNS, filled in but not switched on yet
+    assert put(api, tenant, "custom:corte-sms", SMS_ONLY).status_code == 200
+    saved = api.http.put(
+        "/sms/settings", headers=tenant.admin_headers(), body=json.dumps({"provider": "sns"})
+    )
+    assert saved.status_code == 200, saved.body
+
+    # When the administrator tests the template by SMS to a phone written as people write it
+    test = api.http.post(
+        "/templates/custom:corte-sms/test",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"channel": "sms", "to": "011 15 5987-6543"}),
+    )
+
+    # Then the phone gets the template's SMS rendered with the sample data, as the preview shows it
+    assert test.status_code == 200 and body(test)["ok"] is True, test.body
+    sms = sms_sent_through_moto(local_aws, body(test)["message_id"])
+    assert sms["phone_number"] == "+5491159876543"
+    assert sms["message"] == body(preview(api, tenant, "custom:corte-sms"))["sms_text"]
+    # And an e-mail test of an address that is not one is refused naming `to`
+    bad = api.http.post(
+        "/templates/payment/test", headers=tenant.admin_headers(), body=json.dumps({"to": "not-an-address"})
+    )
+    assert bad.status_code == 422 and body(bad)["field"] == "to", bad.body

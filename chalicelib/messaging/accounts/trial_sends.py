@@ -157,14 +157,28 @@ def send_account_test(company_id: str, area: str, to: str) -> TestSendResult:
 
 
 def send_template_test(
-    company_id: str, key: str, to: str, variables: Mapping[str, Any] | None = None
+    company_id: str,
+    key: str,
+    to: str,
+    variables: Mapping[str, Any] | None = None,
+    *,
+    channel: str = "email",
 ) -> TestSendResult:
-    """Render ``key``'s effective template with sample data and send it as the real one would go."""
+    """Render ``key``'s effective template with sample data and send it as the real one would go:
+    by e-mail through the account that sends it, or (``channel="sms"``) its SMS text to a phone
+    through the company's SMS settings, as the seed's SMS templates are checked (C3)."""
+    from chalicelib.core.emails import checked_email
     from chalicelib.messaging.templates import check_channel, effective_template, preview_template
 
     template = effective_template(company_id, key)
-    check_channel(template, "email")  # the test goes by e-mail: an SMS-only template has none (422)
+    check_channel(template, channel)  # an SMS-only template has no e-mail to test (422)
     rendered = preview_template(company_id, key, variables=variables)
+    if channel == "sms":
+        from chalicelib.messaging.accounts.sms import send_test_sms
+
+        sent = send_test_sms(company_id, to, rendered.sms_text)
+        return TestSendResult(bool(sent["ok"]), sent.get("message_id"), sent.get("error"))
+    to = checked_email(to, field="to")
     account = account_for(company_id, template.sender_area)
     if account is None:
         raise Conflict(
