@@ -207,11 +207,26 @@ async function editor(main, ctx, key) {
   });
 
   const to = h("input", { id: "template-test-to", name: "to", type: "email", autocomplete: "email" });
+  // By e-mail, or its SMS text by SMS to a phone (C3; an SMS-only template has only that)
+  const channels = template.channels || ["email", "sms", "push"];
+  const testBy = h(
+    "select",
+    { id: "template-test-channel", name: "channel" },
+    channels.includes("email") ? h("option", { value: "email" }, "por e-mail") : null,
+    channels.includes("sms") ? h("option", { value: "sms" }, "por SMS") : null,
+  );
+  const fitTo = () => {
+    to.type = testBy.value === "sms" ? "tel" : "email";
+    to.autocomplete = testBy.value === "sms" ? "tel" : "email";
+  };
+  testBy.addEventListener("change", fitTo);
+  fitTo();
   const testAnswer = h("p", { class: "answer test-answer", role: "status" });
   const testForm = h(
     "form",
     { id: "template-test-form", class: "row", "aria-label": "Prueba" },
-    h("span", { class: "field" }, h("label", { for: to.id }, "Enviar la plantilla guardada, con datos de ejemplo, a"), to),
+    h("span", { class: "field" }, h("label", { for: testBy.id }, "Enviar la plantilla guardada, con datos de ejemplo,"), testBy),
+    h("span", { class: "field" }, h("label", { for: to.id }, "a"), to),
     h("button", { type: "submit" }, "Enviar prueba"),
     testAnswer,
   );
@@ -220,7 +235,8 @@ async function editor(main, ctx, key) {
     clearErrors(testForm);
     testAnswer.textContent = "Enviando…";
     try {
-      const result = await api("POST", `/templates/${segment(key)}/test`, { to: to.value.trim() });
+      const test = testBy.value === "sms" ? { channel: "sms", to: to.value.trim() } : { to: to.value.trim() };
+      const result = await api("POST", `/templates/${segment(key)}/test`, test);
       testAnswer.textContent = result.ok ? `Enviado (id ${result.message_id}).` : `El servidor respondió: ${result.error}`;
       testAnswer.className = `answer test-answer ${result.ok ? "ok" : "form-error"}`;
     } catch (error) {

@@ -318,8 +318,10 @@ def test_an_administrator_starts_a_custom_template_and_a_bad_name_is_refused_at_
 
 
 def test_an_administrator_adds_an_sms_template_with_just_a_name_and_the_message(
-    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, local_aws: dict[str, str]
 ) -> None:
+    from tests.steps.sms import sms_sent_through_moto
+
     # Given the administrator on the template list
     sign_in(browser, site.web, tenant, level=1, screen="templates")
     # When they add an SMS template as seed 002's "Agregar sms" has it: a name and the message
@@ -341,6 +343,30 @@ def test_an_administrator_adds_an_sms_template_with_just_a_name_and_the_message(
     # Then it is saved, still SMS-only
     wait_until(browser, lambda d: saved()["sms_text"] == "Corte el lunes, %nombre%.")
     assert (saved()["html"], saved()["channels"]) == (None, ["sms"])
+    # When they test it, with the company's SMS settings filled in (through SNS) but not switched on
+    settings = api.http.put("/sms/settings", headers=bearer(tenant, 1), body=json.dumps({"provider": "sns"}))
+    assert settings.status_code == 200, settings.body
+    browser.refresh()
+    by = wait_until(browser, lambda d: d.find_element(By.ID, "template-test-channel"))
+    # Then the test goes by SMS (the template has no e-mail), to a phone written as people write it
+    assert [o.get_attribute("value") for o in by.find_elements(By.TAG_NAME, "option")] == ["sms"]
+    replace_text(browser, "template-test-to", "011 15 5987-6543")
+    browser.find_element(By.CSS_SELECTOR, "#template-test-form button[type=submit]").click()
+    answer = wait_until(
+        browser,
+        lambda d: (
+            (t := d.find_element(By.CSS_SELECTOR, "#template-test-form .test-answer").text).startswith(
+                "Enviado"
+            )
+            and t
+        ),
+    )
+    message_id = answer.split("id ", 1)[1].rstrip(").")
+    sms = sms_sent_through_moto(local_aws, message_id)
+    assert (sms["phone_number"], sms["message"]) == (
+        "+5491159876543",
+        "Corte el lunes, Ferretería Los Andes.",
+    )
 
 
 def test_an_administrator_sets_the_companys_time_zone_and_locale_and_a_supervisor_may_not(
