@@ -151,13 +151,44 @@ async function render(main, ctx) {
     return picked;
   };
   const rows = h("div", { id: "b-notes-report" });
+  const departmentName = Object.fromEntries(((departments && departments.items) || []).map((u) => [u.code, u.name]));
+  let lastGroup; // the department the grouped report's last shown row is in ("Más" may continue it)
+
+  // "Agrupar por departamento" (seed 001): the API answers the rows in department order; each
+  // department opens with its own heading, as the Excel file's group rows do. A page that goes
+  // on with the department the previous one ended in adds its rows under that heading.
+  function grouped(items) {
+    const runs = [];
+    for (const n of items) {
+      const key = n.department || "";
+      if (!runs.length || runs[runs.length - 1].key !== key) runs.push({ key, items: [] });
+      runs[runs.length - 1].items.push(n);
+    }
+    return runs.map((run) => {
+      const continues = run.key === lastGroup;
+      lastGroup = run.key;
+      const title = run.key ? `Departamento: ${departmentName[run.key] || run.key}` : "Sin departamento";
+      return h(
+        "section",
+        { class: "b-group", "data-department": run.key },
+        continues ? null : h("h3", {}, title),
+        table([...noteColumns, ["", actions]], run.items),
+      );
+    });
+  }
 
   async function report(cursor) {
-    const page = await attempt(() => api("GET", `/notes/report${query({ ...criteria(), limit: 100, cursor })}`), filters);
+    const asked = criteria();
+    const page = await attempt(() => api("GET", `/notes/report${query({ ...asked, limit: 100, cursor })}`), filters);
     if (!page) return;
-    if (!cursor) fill(rows);
+    if (!cursor) {
+      fill(rows);
+      lastGroup = undefined;
+    }
     rows.querySelector(".b-more")?.remove();
-    extend(rows, page.items.length ? table([...noteColumns, ["", actions]], page.items) : empty("Ninguna nota con estos filtros."));
+    if (!page.items.length) extend(rows, cursor ? null : empty("Ninguna nota con estos filtros."));
+    else if (asked.group_by === "department") extend(rows, ...grouped(page.items));
+    else extend(rows, table([...noteColumns, ["", actions]], page.items));
     if (page.next_cursor)
       extend(rows, h("button", { type: "button", class: "b-more", onclick: () => report(page.next_cursor) }, "Más"));
   }

@@ -551,3 +551,42 @@ def test_what_the_reminders_run_would_send_reads_the_companys_day_and_the_concep
     left_out = browser.find_element(By.XPATH, "//td[text()='B-1']/..")
     assert "el cliente no tiene e-mail" in left_out.text, left_out.text
     console_screenshot(browser, "reminders-preview")
+
+
+def test_the_notes_report_grouped_by_department_shows_each_department_under_its_heading(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given two departments, and a note written by someone of each on the same client
+    for code, name in (("ventas", "Ventas"), ("cobranza", "Cobranza")):
+        added = api.http.post(
+            "/staff/units/departments", headers=tenant.admin_headers(), body=json.dumps({"code": code, "name": name})
+        )
+        assert added.status_code == 201, added.body
+    put_client(api, tenant, "CLI-3", name="Ana García")
+    clerk = staff_headers(tenant, demo_user(tenant, 3), 3, department="ventas")
+    agent = staff_headers(tenant, demo_user(tenant, 4), 4, department="cobranza")
+    write_note(api, clerk, "CLI-3", "Pidió cotización")
+    write_note(api, agent, "CLI-3", "Prometió pagar el lunes")
+    # When the administrator asks for the notes report grouped by department (seed 001: "Agrupar
+    # por departamento")
+    sign_in(browser, site.web, tenant, 1, screen="notes")
+    filters = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-notes-filters"))
+    filters.find_element(By.NAME, "group_by").click()
+    filters.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+    def groups(driver: Any) -> list[list[str]]:
+        """Each group's heading and the notes under it."""
+        return list(
+            driver.execute_script(
+                "return [...document.querySelectorAll('#b-notes-report .b-group')].map(g => ["
+                "g.querySelector('h3').textContent,"
+                "...[...g.querySelectorAll('tbody tr')].map(r => r.cells[5].textContent)])"
+            )
+        )
+
+    # Then each department's notes sit under its own heading, by the department's name
+    WebDriverWait(browser, 20).until(lambda d: len(groups(d)) == 2)
+    assert groups(browser) == [
+        ["Departamento: Cobranza", "Prometió pagar el lunes"],
+        ["Departamento: Ventas", "Pidió cotización"],
+    ]
