@@ -5,6 +5,20 @@
 import { api, clearErrors, fill, h, register, segment, showErrors, when } from "./app.js";
 import { label } from "./screen-kit.js";
 
+// Each status's name as the company set it in its catalog (T8, seed 000: after renaming
+// "Recibido en Destino" "a partir de ahora veremos este texto para identificarlo"); an alert keeps
+// only its status's code, which the lists of alerts sent show by that name. Loaded at each render.
+let statusNames = {};
+
+async function loadStatusNames() {
+  try {
+    const catalog = await api("GET", "/status-catalog");
+    statusNames = Object.fromEntries(catalog.items.map((s) => [s.code, s.display_name]));
+  } catch {
+    statusNames = {}; // the codes, as before, rather than no list at all
+  }
+}
+
 function alertTable(items, withParcel) {
   const head = ["Creada", ...(withParcel ? ["Envío"] : []), "Destinatario", "Estado", "Resultado", "Error"];
   return h(
@@ -21,7 +35,7 @@ function alertTable(items, withParcel) {
           h("td", {}, when(a.created_at)),
           withParcel ? h("td", {}, h("a", { href: `#/followups?parcel=${encodeURIComponent(a.tracking_id)}` }, a.tracking_id)) : null,
           h("td", {}, a.recipient_email),
-          h("td", {}, a.status_code),
+          h("td", { "data-status": a.status_code }, statusNames[a.status_code] || a.status_code),
           h("td", {}, label(a.state)),
           h("td", {}, a.error || ""),
         ),
@@ -215,6 +229,7 @@ async function alertsOf(trackingId) {
 }
 
 async function render(main, ctx) {
+  await loadStatusNames();
   let cursor = null;
   const pages = [];
   async function redraw() {

@@ -201,7 +201,14 @@ def test_an_account_password_is_set_write_only_and_a_test_send_shows_the_server_
 def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
-    # Given a parcel two people follow, about which one alert went out
+    # Given a company that calls the "out for delivery" status by its own name (T8)
+    renamed = api.http.put(
+        "/status-catalog/OUT_FOR_DELIVERY",
+        headers=bearer(tenant, 1),
+        body=json.dumps({"display_name": "Con el repartidor", "visibility": "visible", "notify": True}),
+    )
+    assert renamed.status_code == 200, renamed.body
+    # And a parcel two people follow, about which one alert went out
     issue(api, tenant, "TRK-W2F")
     staff_subscribe(api, tenant, "TRK-W2F", "ana@example.com")
     staff_subscribe(api, tenant, "TRK-W2F", "beto@example.com", first_name="Beto")
@@ -211,8 +218,11 @@ def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
     sign_in(browser, site.web, tenant, level=3, screen="followups")
     browser.find_element(By.CSS_SELECTOR, 'tr[data-parcel="TRK-W2F"] a').click()
     table = wait_until(browser, lambda d: d.find_element(By.ID, "parcel-alerts"))
-    # Then the alerts sent about it are listed, one per subscriber
+    # Then the alerts sent about it are listed, one per subscriber, with the status by the name the
+    # company gave it, not its code
     assert "ana@example.com" in table.text and "beto@example.com" in table.text
+    statuses = [td.text for td in table.find_elements(By.CSS_SELECTOR, "td[data-status]")]
+    assert statuses == ["Con el repartidor", "Con el repartidor"], statuses
     console_screenshot(browser, "followups")
     # When the clerk cancels Beto's subscription and confirms
     subscribers = 'tr[data-parcel="TRK-W2F"] ul.subscribers li'
