@@ -259,6 +259,7 @@ async function clientRegister(main, ctx, clientId) {
               ["Asunto", (r) => r.subject],
               ["Motivo", (r) => r.motive],
               ["Área", (r) => r.area],
+              ["Iniciada por", (r) => label(r.initiated_by)], // seed 004's "Iniciada por": the client or us
               ["Por", (r) => r.created_by],
               ["", (r) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${r.subject || "(sin asunto)"}» del ${when(r.created_at)}`, onclick: () => view(r.communication_id) }, "Ver")],
             ],

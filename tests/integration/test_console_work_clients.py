@@ -78,6 +78,12 @@ def test_staff_add_a_register_record_with_an_attachment(
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then the record is in the register and its detail shows the attachment
     WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == ["Llamó por el IVA de noviembre"])
+    # (its row says who started it, a field seed 004 names: "Iniciada por")
+    columns = browser.execute_script(
+        "const t = document.querySelector('.b-register');"
+        "return Object.fromEntries([...t.tHead.rows[0].cells].map((c, i) => [c.textContent, t.tBodies[0].rows[0].cells[i].textContent]))"
+    )
+    assert columns["Iniciada por"] == "El cliente", columns
     detail = WebDriverWait(browser, 20).until(
         lambda d: (
             d.find_element(By.CSS_SELECTOR, ".b-detail .b-attachments")
