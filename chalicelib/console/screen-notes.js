@@ -39,10 +39,20 @@ const noteColumns = [
 
 async function render(main, ctx) {
   await companyFormat();
-  const [branches, departments] = await Promise.all([
+  const [branches, departments, staffUsers] = await Promise.all([
     attempt(() => api("GET", "/staff/units/branches")),
     attempt(() => api("GET", "/staff/units/departments")),
+    ctx.user.level === 1 ? attempt(() => api("GET", "/staff/users")) : null, // administrators only
   ]);
+  // The report's "Usuario" filter (seed 001's "Recurso Humano") takes a user's id, while the report
+  // shows authors by name: the field suggests each user by name, from the staff directory (to an
+  // administrator) and from the authors of every note the report showed.
+  const people = new Map(((staffUsers && staffUsers.items) || []).map((u) => [u.user_id, u.name || u.user_id]));
+  const peopleList = h("datalist", { id: "b-note-users" });
+  function drawPeople() {
+    fill(peopleList, ...[...people].map(([id, name]) => h("option", { value: id, label: name }, name)));
+  }
+  drawPeople();
 
   const write = h(
     "form",
@@ -82,7 +92,8 @@ async function render(main, ctx) {
     field("Cliente", input("client")),
     field("Sucursal", select("branch", unitOptions(branches, "(todas)"))),
     field("Departamento", select("department", unitOptions(departments, "(todos)"))),
-    field("Usuario", input("user")),
+    field("Usuario", input("user", { list: "b-note-users", autocomplete: "off" })),
+    peopleList,
     field("Desde", input("from", { type: "date" })),
     field("Hasta", input("to", { type: "date" })),
     h("label", { class: "b-check" }, h("input", { type: "checkbox", name: "last_three", value: "true" }), " Sólo las tres últimas de cada cliente"),
@@ -186,6 +197,9 @@ async function render(main, ctx) {
       lastGroup = undefined;
     }
     rows.querySelector(".b-more")?.remove();
+    const before = people.size;
+    for (const n of page.items) if (!people.has(n.author)) people.set(n.author, n.author_name || n.author);
+    if (people.size !== before) drawPeople();
     if (!page.items.length) extend(rows, cursor ? null : empty("Ninguna nota con estos filtros."));
     else if (asked.group_by === "department") extend(rows, ...grouped(page.items));
     else extend(rows, table([...noteColumns, ["", actions]], page.items));

@@ -563,8 +563,8 @@ def test_the_notes_report_grouped_by_department_shows_each_department_under_its_
         )
         assert added.status_code == 201, added.body
     put_client(api, tenant, "CLI-3", name="Ana García")
-    clerk = staff_headers(tenant, demo_user(tenant, 3), 3, department="ventas")
-    agent = staff_headers(tenant, demo_user(tenant, 4), 4, department="cobranza")
+    clerk = staff_headers(tenant, demo_user(tenant, 3), 3, department="ventas", name="Clara Ruiz")
+    agent = staff_headers(tenant, demo_user(tenant, 4), 4, department="cobranza", name="Pablo Gómez")
     write_note(api, clerk, "CLI-3", "Pidió cotización")
     write_note(api, agent, "CLI-3", "Prometió pagar el lunes")
     # When the administrator asks for the notes report grouped by department (seed 001: "Agrupar
@@ -590,3 +590,9 @@ def test_the_notes_report_grouped_by_department_shows_each_department_under_its_
         ["Departamento: Cobranza", "Prometió pagar el lunes"],
         ["Departamento: Ventas", "Pidió cotización"],
     ]
+    # And the "Usuario" filter (the seed's "Recurso Humano") suggests each author by name, though
+    # it takes the user's id
+    offered = browser.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('#b-note-users option')].map(o => [o.value, o.label]))"
+    )
+    assert offered[demo_user(tenant, 3)] == "Clara Ruiz" and offered[demo_user(tenant, 4)] == "Pablo Gómez", offered
