@@ -81,7 +81,8 @@ def test_staff_add_a_register_record_with_an_attachment(
     # (its row says who started it, a field seed 004 names: "Iniciada por")
     columns = browser.execute_script(
         "const t = document.querySelector('.b-register');"
-        "return Object.fromEntries([...t.tHead.rows[0].cells].map((c, i) => [c.textContent, t.tBodies[0].rows[0].cells[i].textContent]))"
+        "return Object.fromEntries([...t.tHead.rows[0].cells].map((c, i) =>"
+        " [c.textContent, t.tBodies[0].rows[0].cells[i].textContent]))"
     )
     assert columns["Iniciada por"] == "El cliente", columns
     detail = WebDriverWait(browser, 20).until(

@@ -559,7 +559,9 @@ def test_the_notes_report_grouped_by_department_shows_each_department_under_its_
     # Given two departments, and a note written by someone of each on the same client
     for code, name in (("ventas", "Ventas"), ("cobranza", "Cobranza")):
         added = api.http.post(
-            "/staff/units/departments", headers=tenant.admin_headers(), body=json.dumps({"code": code, "name": name})
+            "/staff/units/departments",
+            headers=tenant.admin_headers(),
+            body=json.dumps({"code": code, "name": name}),
         )
         assert added.status_code == 201, added.body
     put_client(api, tenant, "CLI-3", name="Ana García")
@@ -593,6 +595,9 @@ def test_the_notes_report_grouped_by_department_shows_each_department_under_its_
     # And the "Usuario" filter (the seed's "Recurso Humano") suggests each author by name, though
     # it takes the user's id
     offered = browser.execute_script(
-        "return Object.fromEntries([...document.querySelectorAll('#b-note-users option')].map(o => [o.value, o.label]))"
+        "return Object.fromEntries([...document.querySelectorAll('#b-note-users option')]"
+        ".map(o => [o.value, o.label]))"
     )
-    assert offered[demo_user(tenant, 3)] == "Clara Ruiz" and offered[demo_user(tenant, 4)] == "Pablo Gómez", offered
+    assert offered[demo_user(tenant, 3)] == "Clara Ruiz" and offered[demo_user(tenant, 4)] == "Pablo Gómez", (
+        offered
+    )
