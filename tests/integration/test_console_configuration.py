@@ -457,9 +457,10 @@ def test_an_agent_creates_a_follow_up_by_hand_and_reads_the_alerts_sent_to_that_
     lookup.clear()
     lookup.send_keys("ana@example.com")
     lookup.submit()
-    # Then the alert is listed with its parcel, and the address is in the screen's own address
+    # Then the alert is listed with its parcel and its status by the catalog's name, and the address
+    # is in the screen's own address
     table = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#subscriber-alerts table"))
-    assert "TRK-MAN1" in table.text and "OUT_FOR_DELIVERY" in table.text
+    assert "TRK-MAN1" in table.text and "En distribución" in table.text
     assert "subscriber=ana%40example.com" in browser.execute_script("return location.hash")
     console_screenshot(browser, "followups-by-hand")
 
