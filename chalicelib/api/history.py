@@ -138,44 +138,50 @@ def list_history(caller: Principal, channel: str) -> Response:
 @route("GET /history/{channel}/export", STAFF, answer="xlsx")
 def export_history(caller: Principal, channel: str) -> Response:
     """The filtered history as an Excel file (.xlsx), at most 10,000 rows"""
-    from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
+    from chalicelib.records.exports import MAX_EXPORT_ROWS, heading, word, workbook
     from chalicelib.records.history.browse import check_channel, criteria_for, export_rows
     from chalicelib.store.communications import status_group
     from chalicelib.tenants.companies import get_company
 
     check_channel(channel)
     company = get_company(caller.company_id)
+    language, zone = company.language, company.time_zone
     rows = export_rows(caller, channel, criteria_for(caller, _params()), MAX_EXPORT_ROWS)
     columns = [
-        "Id",
-        f"Created ({company.time_zone})",
-        f"Sent ({company.time_zone})",
-        "Direction",
-        "Type",
-        "Status",
-        "State",
-        "Client",
-        "To",
-        "From",
-        "Subject",
-        "Message type",
-        "Created by",
-        "Resend of",
-        "Error",
-        "Text",
+        heading("Id", language),
+        heading("Created", language, zone),
+        heading("Sent", language, zone),
+    ] + [
+        heading(name, language)
+        for name in (
+            "Direction",
+            "Type",
+            "Status",
+            "State",
+            "Client",
+            "To",
+            "From",
+            "Subject",
+            "Message type",
+            "Created by",
+            "Resend of",
+            "Error",
+            "Text",
+        )
     ]
+    title = f"{word('history', language)} {channel}" if language == "es" else f"{channel} history"
     data = workbook(
-        f"{channel} history",
+        title,
         columns,
         (
             [
                 c.communication_id,
                 c.created_at,
                 c.sent_at,
-                c.direction,
-                c.kind,
-                status_group(c.state),
-                c.state,
+                word(c.direction, language),
+                word(c.kind, language),
+                word(status_group(c.state), language),
+                word(c.state, language),
                 c.client_id,
                 c.to_address,
                 c.from_address,

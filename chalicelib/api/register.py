@@ -93,41 +93,43 @@ def add_record(caller: Principal, client_id: str) -> Response:
 def export_register(caller: Principal, client_id: str) -> Response:
     """The client's filtered register as an Excel file (.xlsx), at most 10,000 rows"""
     from chalicelib.api.history import _xlsx
-    from chalicelib.records.exports import MAX_EXPORT_ROWS, workbook
+    from chalicelib.records.exports import MAX_EXPORT_ROWS, heading, word, workbook
     from chalicelib.records.register import export_rows, register_criteria
     from chalicelib.tenants.companies import get_company
 
     company = get_company(caller.company_id)
+    language = company.language
     rows = export_rows(caller, client_id, register_criteria(_params(), company.time_zone), MAX_EXPORT_ROWS)
-    columns = [
-        "Id",
-        f"Date ({company.time_zone})",
-        "Type",
-        "Direction",
-        "Initiated by",
-        "Subject",
-        "Motive",
-        "Area",
-        "Created by",
-        "State",
-        "Attachments",
-        "Notes / text",
+    columns = [heading("Id", language), heading("Date", language, company.time_zone)] + [
+        heading(name, language)
+        for name in (
+            "Type",
+            "Direction",
+            "Initiated by",
+            "Subject",
+            "Motive",
+            "Area",
+            "Created by",
+            "State",
+            "Attachments",
+            "Notes / text",
+        )
     ]
     data = workbook(
-        f"Register {client_id}",
+        f"{word('Register', language)} {client_id}",
         columns,
         (
             [
                 r["communication_id"],
                 r["created_at"],
-                r["record_type"],
-                r["direction"],
-                r["initiated_by"],
+                word(r["record_type"], language),
+                word(r["direction"], language),
+                word(r["initiated_by"], language),
                 r["subject"],
                 r["motive"],
                 r["area"],
                 r["created_by"],
-                r["state"],
+                word(r["state"], language),
                 [a.name for a in c.attachments],
                 c.text,
             ]

@@ -26,6 +26,81 @@ MAX_EXPORT_ROWS = 10_000
 _MAX_CELL = 32_767  # Excel's limit on the characters of one cell
 
 
+# What a spreadsheet's staff read, in the company's language (Z1): its headers and the codes its
+# cells hold (the console's words for them, screen-kit.js's LABELS), by the English they are written
+# in. A language or a word not here stays as written: English for an English-speaking company.
+_SPANISH = {
+    # headers
+    "Date": "Fecha",
+    "Type": "Tipo",
+    "Direction": "Dirección",
+    "Initiated by": "Iniciada por",
+    "Subject": "Asunto",
+    "Motive": "Motivo",
+    "Area": "Área",
+    "Created by": "Creado por",
+    "State": "Estado",
+    "Attachments": "Adjuntos",
+    "Notes / text": "Notas / texto",
+    "Created": "Creado",
+    "Sent": "Enviado",
+    "Status": "Situación",
+    "Client": "Cliente",
+    "To": "Para",
+    "From": "De",
+    "Message type": "Tipo de mensaje",
+    "Resend of": "Reenvío de",
+    "Text": "Texto",
+    "Department": "Departamento",
+    "Branch": "Sucursal",
+    "User": "Usuario",
+    "Note": "Nota",
+    "Location": "Ubicación",
+    "Treatment": "Tratamiento",
+    # sheet titles
+    "Register": "Registro",
+    "history": "historial",
+    "Notes": "Notas",
+    # codes
+    "sent": "Enviado",
+    "not_sent": "No enviado",
+    "bounced": "Rebotado",
+    "complained": "Denunciado como spam",
+    "received": "Recibido",
+    "automatic": "Automático",
+    "manual": "Manual",
+    "queued": "En cola",
+    "sending": "Enviándose",
+    "failed": "Falló",
+    "suppressed": "Suprimido",
+    "recorded": "Registrado",
+    "delivered": "Entregado",
+    "call": "Llamada",
+    "visit": "Visita",
+    "email": "E-mail",
+    "meeting": "Reunión",
+    "other": "Otro",
+    "out": "Enviado",
+    "in": "Recibido",
+    "note": "Manual",
+    "client": "El cliente",
+    "staff": "Nosotros",
+}
+
+
+def word(text: str | None, language: str) -> str | None:
+    """``text`` (a header, a sheet's title or a code a cell holds) as the company's staff read it."""
+    if text is None or language != "es":
+        return text
+    return _SPANISH.get(text, text)
+
+
+def heading(text: str, language: str, time_zone: str | None = None) -> str:
+    """A column's header in the company's language; a column of times names the zone they are in."""
+    shown = word(text, language) or text
+    return f"{shown} ({time_zone})" if time_zone else shown
+
+
 def export_rows(query: Callable[[int, dict[str, Any] | None], Page], cap: int) -> list[Communication]:
     """Every row a listing's ``query(limit, cursor)`` gives, page after page, newest first; more
     than ``cap`` is refused (422) before they are all read."""

@@ -414,10 +414,11 @@ def export_report(viewer: Principal, criteria: ReportCriteria) -> bytes:
     """The report as an .xlsx file: the same rows in the same order; grouped by department, each
     group opens with a row naming the department and how many notes it holds."""
     from chalicelib.core.localization import show_datetime
-    from chalicelib.records.exports import workbook
+    from chalicelib.records.exports import heading, word, workbook
     from chalicelib.tenants.companies import get_company
 
     company = get_company(viewer.company_id)
+    language = company.language
     rows = report_rows(viewer, criteria)
     lines: list[list[Any]] = []
     group: str | None = None
@@ -425,7 +426,7 @@ def export_report(viewer: Principal, criteria: ReportCriteria) -> bytes:
         if criteria.by_department and (row.department or "") != group:
             group = row.department or ""
             count = sum(1 for r in rows if (r.department or "") == group)
-            lines.append([f"Department: {group or '(none)'} ({count} notes)"])
+            lines.append([_group_line(group, count, language)])
         lines.append(
             [
                 row.department,
@@ -438,4 +439,12 @@ def export_report(viewer: Principal, criteria: ReportCriteria) -> bytes:
                 row.note.treatment,
             ]
         )
-    return workbook("Notes", EXPORT_COLUMNS, lines)
+    columns = [heading(name, language) for name in EXPORT_COLUMNS]
+    return workbook(word("Notes", language) or "Notes", columns, lines)
+
+
+def _group_line(department: str, count: int, language: str) -> str:
+    """The row that opens a department's notes in the export: its code and how many notes."""
+    if language == "es":
+        return f"Departamento: {department or '(ninguno)'} ({count} {'nota' if count == 1 else 'notas'})"
+    return f"Department: {department or '(none)'} ({count} {'note' if count == 1 else 'notes'})"

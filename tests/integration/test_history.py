@@ -437,11 +437,32 @@ def test_the_excel_export_holds_exactly_the_filtered_rows(api: Client, tenant: T
     sheet: Any = load_workbook(io.BytesIO(response.body)).active
     rows = list(sheet.iter_rows(values_only=True))
     header, data = rows[0], rows[1:]
-    subject_col = header.index("Subject")
+    subject_col = header.index("Asunto")
     assert [row[subject_col] for row in data] == ['=HYPERLINK("http://evil")', "Mensaje 2", "Mensaje 0"]
-    assert {row[header.index("Type")] for row in data} == {"manual"}
+    assert {row[header.index("Tipo")] for row in data} == {"Manual"}
     # And the formula-looking subject is kept as text, not a formula
     assert sheet.cell(row=2, column=subject_col + 1).data_type == "s"
+
+
+def test_an_english_speaking_company_exports_its_history_in_english(api: Client, tenant: Tenant) -> None:
+    from openpyxl import load_workbook
+
+    # Given a company whose staff read English, and a manual e-mail sent
+    patched = api.http.patch("/company", headers=tenant.admin_headers(), body=json.dumps({"language": "en"}))
+    assert patched.status_code == 200, patched.body
+    send_email(tenant, "c0@example.com", "Statement", kind="manual")
+    deliver_outboxes()
+    # When staff export the history
+    response = api.http.get("/history/email/export", headers={**tenant.staff_headers(), "Accept": XLSX})
+    # Then its sheet, headers and codes are in English
+    sheet: Any = load_workbook(io.BytesIO(response.body)).active
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert sheet.title == "email history"
+    assert (header[1], header[header.index("Subject")], row[header.index("Type")]) == (
+        "Created (UTC)",
+        "Subject",
+        "manual",
+    )
 
 
 def test_the_excel_export_is_a_download_no_browser_sniffs(api: Client, tenant: Tenant) -> None:

@@ -86,7 +86,7 @@ def test_each_level_sees_exactly_its_notes_in_the_api_the_report_and_the_export(
     # And the Excel file the same rows in the same order
     lines = export_lines(api, headers)
     header, data = lines[0], lines[1:]
-    assert [line[header.index("Note")] for line in data] == expected_rows
+    assert [line[header.index("Nota")] for line in data] == expected_rows
 
 
 def test_a_note_takes_its_author_and_where_the_author_works(api: Client, tenant: Tenant, clock: Any) -> None:
@@ -243,8 +243,9 @@ def test_report_filters_last_three_and_grouping_with_the_export(
     ]
     assert rows[-1]["note"] == "ana 1 day 4"
     lines = export_lines(api, ana, "&group_by=department&client=CLI-1")
-    assert lines[1] == ("Department: billing (5 notes)",) + (None,) * 7
-    assert lines[7][0] == "Department: sales (1 notes)"
+    assert lines[0][:3] == ("Departamento", "Sucursal", "Usuario")  # the company writes Spanish
+    assert lines[1] == ("Departamento: billing (5 notas)",) + (None,) * 7
+    assert lines[7][0] == "Departamento: sales (1 nota)"
     notes_in_file = [line[5] for line in lines[1:] if line[1] is not None or line[0] in ("billing", "sales")]
     assert notes_in_file == [r["note"] for r in rows]
     # And a date range is the company's days, both ends included

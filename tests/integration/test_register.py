@@ -399,10 +399,15 @@ def test_the_register_export_holds_exactly_the_filtered_rows(api: Client, tenant
     assert response.headers["Content-Type"] == XLSX
     rows = list(load_workbook(io.BytesIO(response.body)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
     header, data = rows[0], rows[1:]
-    assert [(r[header.index("Subject")], r[header.index("Area")]) for r in data] == [
+    assert [(r[header.index("Asunto")], r[header.index("Área")]) for r in data] == [
         ("Llamada 2", "fiscal"),
         ("Llamada 1", "fiscal"),
     ]
+    # And its headers and codes read as the company's staff read them (Spanish), not as the API's
+    assert header[:6] == ("Id", "Fecha (UTC)", "Tipo", "Dirección", "Iniciada por", "Asunto")
+    assert {(r[header.index("Tipo")], r[header.index("Iniciada por")]) for r in data} == {
+        ("Llamada", "Nosotros")
+    }
 
 
 def test_another_company_sees_nothing(api: Client, tenant: Tenant, other_tenant: Tenant) -> None:

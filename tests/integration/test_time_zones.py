@@ -104,7 +104,7 @@ def test_a_date_filter_means_the_companys_days(api: Client, tenant: Tenant, cloc
     assert export.status_code == 200 and export.headers["Content-Type"] == XLSX
     sheet: Any = load_workbook(io.BytesIO(export.body)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][1] == "Created (America/Argentina/Buenos_Aires)"
+    assert rows[0][1] == "Creado (America/Argentina/Buenos_Aires)"  # the company writes Spanish
     created = {row[0]: row[1] for row in rows[1:]}
     assert created[late] == datetime(2026, 11, 1, 22, 30)
     assert sheet.cell(row=2, column=2).number_format == "dd/mm/yyyy hh:mm"
@@ -174,5 +174,5 @@ def test_the_register_filters_and_exports_by_the_companys_days(
     )
     assert export.status_code == 200, export.body
     rows = list(load_workbook(io.BytesIO(export.body)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
-    assert rows[0][1] == "Date (America/Mexico_City)"
+    assert rows[0][1] == "Fecha (America/Mexico_City)"
     assert rows[1][:2] == (sent, datetime(2026, 11, 1, 21, 0))
