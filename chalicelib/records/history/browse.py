@@ -230,7 +230,11 @@ def save_filter(
 
 def my_filters(viewer: Principal, params: Mapping[str, str | None] | None = None) -> list[SavedFilter]:
     """The viewer's saved filters, oldest first; with ``channel`` in ``params``, that history's and
-    those saved without a channel (which belong to every history)."""
+    those saved without a channel (which belong to every history). A ``channel`` given empty is
+    refused as any other that is not a channel (422): the contract's enum has no empty value."""
+    given = (params or {}).get("channel")
+    if given is not None and given.strip() not in CHANNELS:
+        raise ValidationFailed([{"field": "channel", "message": f"must be one of {', '.join(CHANNELS)}"}])
     channel = one_of(params or {}, "channel", CHANNELS)
     found = lookups.list_filters(viewer.company_id, viewer.subject, channel)
     return sorted(found, key=lambda f: f.created_at)
