@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # Babel loads with the first time a person reads, not with ev
 
 UTC_ZONE = "UTC"
 DEFAULT_COUNTRY = "AR"
+#: How a company that cannot be read writes numbers and days (the product's first users').
+DEFAULT_LOCALE = "es_AR"
 
 
 @lru_cache(maxsize=256)

@@ -33,7 +33,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import Client, Communication, PageBound, SendJob, record_of
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.core.links import manual_list_unsubscribe
-from chalicelib.core.localization import show_balance
+from chalicelib.core.localization import DEFAULT_LOCALE, show_balance
 from chalicelib.core.observability import logger
 from chalicelib.messaging.outbox import Accounts, OutgoingMessage, enqueue, hand_off, kick_outboxes, outbox_of
 from chalicelib.producers.sends import SEND_JOBS_QUEUE
@@ -411,7 +411,7 @@ class _Page:
         self.created_by = created_by or None
         company = get_company(company_id)
         self.company = company_variables(company)
-        self.locale = company.locale if company else "es_AR"
+        self.locale = company.locale if company else DEFAULT_LOCALE
         self._region: str | None = None
         self.render_failures = 0
         # The sender account of the page's e-mails, by (area, personal user) as the outbox asks for

@@ -32,7 +32,7 @@ from typing import Any
 
 from chalicelib.core import clock, domain
 from chalicelib.core.errors import ValidationFailed
-from chalicelib.core.localization import show_balance
+from chalicelib.core.localization import DEFAULT_LOCALE, show_balance
 from chalicelib.core.observability import logger
 from chalicelib.messaging.sms_text import render_sms
 from chalicelib.messaging.suppression import help_reply_cause
@@ -247,8 +247,10 @@ def _decide(
         text, ticket_id = _ticket_reply(company_id, sms, client, rules, record)
         return _with(_reply(base, company_id, sms, sender, client, contact_id, text), ticket_id=ticket_id)
     if rules.balance_enabled and mentions(sms.body, parse_keywords(rules.balance_keywords)):
-        owed = show_balance(client.balance or "0", _company_locale(company_id)) or "0"
-        variables = {**_common(company_id, client), "deuda": owed}
+        company = _company(company_id)
+        locale = company.locale if company else DEFAULT_LOCALE  # Z1: 15.300,50 in es_AR, 15,300.50 in es_MX
+        owed = show_balance(client.balance or "0", locale) or "0"
+        variables = {**_common(company_id, client, company), "deuda": owed}
         text = render_sms(rules.balance_template, variables, field="balance.template")
         return _reply(base, company_id, sms, sender, client, contact_id, text)
     return _with(base, "logged", reason="no keyword matched")
@@ -330,23 +332,20 @@ def _opt(company_id: str, sender: str, action: str, sms: InboundSms, record: str
                 outbox_store.lift_suppression(company_id, key)
 
 
-def _company_name(company_id: str) -> str:
+def _company(company_id: str) -> domain.Company | None:
     from chalicelib.store.companies import get_company
 
-    company = get_company(company_id)
+    return get_company(company_id)
+
+
+def _company_name(company_id: str, company: domain.Company | None = None) -> str:
+    """The company's name (read unless the caller has read the company already)."""
+    company = company or _company(company_id)
     return company.name if company else company_id
 
 
-def _company_locale(company_id: str) -> str:
-    """How the company writes numbers (Z1): ``15.300,50`` in es_AR, ``15,300.50`` in es_MX."""
-    from chalicelib.store.companies import get_company
-
-    company = get_company(company_id)
-    return company.locale if company else "es_AR"
-
-
-def _common(company_id: str, client: domain.Client) -> dict[str, Any]:
-    return {"nombre": client.name, "empresa": _company_name(company_id), "cliente": client.client_id}
+def _common(company_id: str, client: domain.Client, company: domain.Company | None = None) -> dict[str, Any]:
+    return {"nombre": client.name, "empresa": _company_name(company_id, company), "cliente": client.client_id}
 
 
 def _service_on(company_id: str) -> bool:
