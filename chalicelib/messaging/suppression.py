@@ -43,7 +43,7 @@ def same_number_keys(key: str) -> list[str]:
     entry still holds SMS to that mobile and can be found and lifted."""
     from chalicelib.core.phones import stored_forms
 
-    return stored_forms(key) if key.startswith("+") else [key]
+    return stored_forms(key)  # an e-mail address or a token is its one form
 
 
 def suppression_keys(message: Communication) -> list[str]:
