@@ -107,10 +107,12 @@ def _schedule_out(schedule: AlertSchedule) -> dict[str, object]:
 
 @route("GET /sender-accounts", ADMIN, response="SenderAccountsOut")
 def list_sender_accounts(caller: Principal) -> Response:
-    """Sender accounts per area; passwords are never returned (C1)"""
-    from chalicelib.messaging.accounts.email import list_accounts
+    """Sender accounts per area; passwords are never returned (C1). `waiting` lists the areas whose
+    outbox holds e-mails, a deleted account's area too: with an account `missing`, `disabled` or
+    `incomplete` they wait until it works again (C2)"""
+    from chalicelib.messaging.accounts.waiting import accounts_overview
 
-    return json_response({"items": list_accounts(caller.company_id)})
+    return json_response(accounts_overview(caller.company_id))
 
 
 @route(
@@ -121,13 +123,15 @@ def list_sender_accounts(caller: Principal) -> Response:
     errors={409: "Other saves on the SES account's domain kept racing this one (try again)."},
 )
 def save_sender_account(caller: Principal, area: str) -> Response:
-    """Create or change the sender account of an area; `all` is the fallback (C1)"""
+    """Create or change the sender account of an area; `all` is the fallback (C1). The answer's
+    `waiting` counts the e-mails in the area's outbox: a save that disables the account leaves them
+    waiting"""
     from chalicelib.api.schemas import SenderAccountIn
-    from chalicelib.messaging.accounts.email import save_sender_account as save
+    from chalicelib.messaging.accounts.waiting import save_account
 
     company_id = caller.company_id
     body = parse_body(configuration.current_request, SenderAccountIn)
-    return json_response(save(company_id, area, body.model_dump(mode="json")))
+    return json_response(save_account(company_id, area, body.model_dump(mode="json")))
 
 
 @route("PUT /sender-accounts/{area}/password", ADMIN, body="PasswordIn", status=204)
@@ -142,13 +146,13 @@ def set_sender_password(caller: Principal, area: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route("DELETE /sender-accounts/{area}", ADMIN, status=204)
+@route("DELETE /sender-accounts/{area}", ADMIN, response="SenderAccountDeletedOut")
 def delete_sender_account(caller: Principal, area: str) -> Response:
-    """Remove an area's sender account (the area falls back to `all`)"""
-    from chalicelib.messaging.accounts.email import delete_sender_account as delete
+    """Remove an area's sender account: new messages of the area fall back to `all`; e-mails already
+    queued for this account (`waiting`) wait until an account for the area is added again"""
+    from chalicelib.messaging.accounts.waiting import delete_account
 
-    delete(caller.company_id, area)
-    return Response(body="", status_code=204)
+    return json_response(delete_account(caller.company_id, area))
 
 
 # --- personal sender accounts (C5) -----------------------------------------------------------

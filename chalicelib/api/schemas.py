@@ -242,6 +242,28 @@ class SenderAccountIn(Strict):
     rate_limit: RateLimit | None = None
 
 
+class WaitingMailOut(BaseModel):
+    """E-mails queued in an area's outbox. They are never moved to another account: with its account
+    `missing`, `disabled` or `incomplete` they wait (looked at every 15 minutes) and go once it works
+    again; with a `working` one they are only queued (say, behind its send-rate limit)."""
+
+    area: str
+    account: Literal["missing", "disabled", "incomplete", "working"]
+    count: int = Field(description="How many, counted up to 1000 (see `more`).")
+    more: bool = Field(description="More than `count` wait (the count stops at 1000).")
+    count_shown: str = Field(description='The count as people read it: `"12"`, `"1000+"`.')
+    oldest_at: datetime | None = Field(description="When the oldest of them was due to go (UTC).")
+    oldest_shown: str | None = Field(description="`oldest_at` in the company's time zone and locale.")
+
+
+class SenderAccountDeletedOut(BaseModel):
+    area: str
+    waiting: WaitingMailOut | None = Field(
+        description="The e-mails left waiting for the deleted account (null: none): they go once an "
+        "account for the area is added again."
+    )
+
+
 class SenderAccountOut(BaseModel):
     area: str
     kind: str
@@ -264,6 +286,12 @@ class SenderAccountOut(BaseModel):
         default=None,
         description="A personal account speaking as another address than its owner's own (a shared "
         "mailbox): the administrator (user id) who allowed that From; null otherwise.",
+    )
+    waiting: WaitingMailOut | None = Field(
+        default=None,
+        description="Only in the answer of `PUT /sender-accounts/{area}`: the e-mails queued in this "
+        "account's outbox now (null: none). With `account` other than `working` (say, the save disabled "
+        "it) they wait until the account works again.",
     )
 
 
@@ -392,6 +420,10 @@ class AlertMonitorOut(BaseModel):
 
 class SenderAccountsOut(BaseModel):
     items: list[SenderAccountOut]
+    waiting: list[WaitingMailOut] = Field(
+        description="Every area whose outbox holds e-mails, with or without an account (a deleted "
+        "account's area too), one count per area."
+    )
 
 
 def answer_model(name: str, view: type, **changes: Any) -> type[BaseModel]:

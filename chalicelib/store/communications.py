@@ -683,6 +683,15 @@ def get_many_consistent(company_id: str, communication_ids: Iterable[str]) -> di
     }
 
 
+def count_ready(company_id: str, outbox: str, cap: int) -> tuple[int, bool]:
+    """How many messages wait in an outbox (its ``ready`` partition: queued, or claimed by a drain
+    that has not recorded them yet), counted by one ``Select=COUNT`` query that stops after
+    ``cap``: (count, more), ``more`` when there are more than ``cap``. Keys-only entries: about
+    20 RCU for 1,000 counted, 0.5 when the outbox is empty."""
+    counted = CommunicationModel.count(f"{company_id}#{outbox}", index_name="ready", limit=cap + 1)
+    return min(counted, cap), counted > cap
+
+
 def earliest_ready(company_id: str, outbox: str) -> datetime | None:
     """When the oldest queued message of an outbox may go, or None when the outbox is empty."""
     for item in CommunicationModel.ready.query(f"{company_id}#{outbox}", limit=1):

@@ -220,7 +220,7 @@ def test_an_administrator_registers_a_sending_domain_and_keeps_an_address_off_th
     toast_says(browser, f"No se quitó {domain}: las cuentas de envío all envían desde {domain}")
     assert browser.find_element(By.CSS_SELECTOR, domain_row)
     # When the account goes and they remove the domain again
-    assert api.http.delete("/sender-accounts/all", headers=bearer(tenant, 1)).status_code == 204
+    assert api.http.delete("/sender-accounts/all", headers=bearer(tenant, 1)).status_code == 200
     browser.find_element(By.CSS_SELECTOR, f"{domain_row} button").click()
     browser.switch_to.alert.accept()
     # Then it is gone from the screen, its records with it, and from the API

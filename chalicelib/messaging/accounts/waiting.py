@@ -1,0 +1,128 @@
+"""E-mails waiting for an area's sender account: what an administrator must see (C1, C2).
+
+An e-mail is queued in the outbox of the account that will send it (``email:<area>``). When an
+administrator disables, deletes or breaks that account afterwards, the e-mail is not lost and not
+moved to ``all`` (docs/operations.md, runbook step 6): its outbox looks again every 15 minutes and
+sends it once the account works again. This module says how many wait, since when, and why, so the
+API and the console can tell the administrator who can act on it.
+
+The count is the outbox's ``ready`` index partition (``store.communications.count_ready``): no scan,
+and capped at :data:`COUNT_CAP` (``more`` says there are more, shown as "1000+").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.domain import SenderAccount
+from chalicelib.messaging.accounts.email import AREAS, is_working
+from chalicelib.messaging.outbox import outbox_of
+from chalicelib.store import communications as comm_store
+from chalicelib.store import companies as store
+
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """``count`` e-mails (at most :data:`COUNT_CAP`; ``more`` when there are more) wait in an
+    area's outbox, the oldest since ``oldest_at``; ``account`` says why they wait: ``missing``,
+    ``disabled`` or ``incomplete`` (``working``: they are only queued, e.g. behind the send-rate
+    limit, and go on their own)."""
+
+    area: str
+    account: str
+    count: int
+    more: bool
+    oldest_at: str | None
+    oldest_shown: str | None
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "area": self.area,
+            "account": self.account,
+            "count": self.count,
+            "more": self.more,
+            "count_shown": f"{self.count}+" if self.more else str(self.count),
+            "oldest_at": self.oldest_at,
+            "oldest_shown": self.oldest_shown,
+        }
+
+
+def account_state(account: SenderAccount | None) -> str:
+    if account is None:
+        return "missing"
+    if is_working(account):
+        return "working"
+    return "disabled" if not account.enabled else "incomplete"
+
+
+def _waiting(company_id: str, area: str, account: SenderAccount | None) -> Waiting | None:
+    from chalicelib.core.localization import show_datetime
+    from chalicelib.tenants.companies import get_company
+
+    outbox = outbox_of("email", area)
+    count, more = comm_store.count_ready(company_id, outbox, COUNT_CAP)
+    if count == 0:
+        return None
+    oldest = comm_store.earliest_ready(company_id, outbox)
+    shown = None
+    if oldest is not None:
+        company = get_company(company_id)
+        shown = show_datetime(oldest, company.time_zone, company.locale)
+    return Waiting(
+        area,
+        account_state(account),
+        count,
+        more,
+        oldest.isoformat() if oldest is not None else None,
+        shown,
+    )
+
+
+def waiting_for(company_id: str, area: str) -> Waiting | None:
+    """What waits in ``area``'s outbox now (None: nothing), with its account's state read now."""
+    account = store.get_sender_accounts(company_id, [area]).get(area)
+    return _waiting(company_id, area, account)
+
+
+def waiting_by_area(company_id: str, accounts: Iterable[SenderAccount]) -> list[Waiting]:
+    """Every area with e-mails in its outbox, with or without an account (a deleted one's too):
+    one count query per area of :data:`~chalicelib.messaging.accounts.email.AREAS`."""
+    by_area = {a.area: a for a in accounts}
+    found = (_waiting(company_id, area, by_area.get(area)) for area in AREAS)
+    return [w for w in found if w is not None]
+
+
+def accounts_overview(company_id: str) -> dict[str, Any]:
+    """``GET /sender-accounts``: the company's area accounts and what waits for each area."""
+    from chalicelib.messaging.accounts.email import PERSONAL_PREFIX, view
+
+    accounts = [a for a in store.list_sender_accounts(company_id) if not a.area.startswith(PERSONAL_PREFIX)]
+    return {
+        "items": [view(a) for a in accounts],
+        "waiting": [w.body() for w in waiting_by_area(company_id, accounts)],
+    }
+
+
+def save_account(company_id: str, area: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """``PUT /sender-accounts/{area}``: save the account, and say what waits in its outbox (a save
+    that disables it leaves them waiting; the console warns before)."""
+    import dataclasses
+
+    from chalicelib.messaging.accounts.email import save_sender_account
+
+    saved = save_sender_account(company_id, area, fields)
+    waiting = waiting_for(company_id, area)
+    return {**dataclasses.asdict(saved), "waiting": waiting.body() if waiting else None}
+
+
+def delete_account(company_id: str, area: str) -> dict[str, Any]:
+    """``DELETE /sender-accounts/{area}``: what it leaves waiting for the area's next account."""
+    from chalicelib.messaging.accounts.email import delete_sender_account
+
+    delete_sender_account(company_id, area)
+    waiting = _waiting(company_id, area, None)
+    return {"area": area, "waiting": waiting.body() if waiting else None}

@@ -1,0 +1,115 @@
+"""E-mails waiting for a sender account that is missing, disabled or incomplete (C1, C2): the
+administrator sees them in the API (and the console), nothing is lost or moved, and they go once
+the account works again."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.accounts import in_time_zone, put_tracking_account, queue_for_tracking, set_password
+from tests.steps.answers import body
+from tests.steps.console import bearer
+from tests.steps.mail import recipients
+from tests.steps.tenants import Tenant
+
+
+def waiting_in(listing: Any) -> dict[str, Any]:
+    return {w["area"]: w for w in body(listing)["waiting"]}
+
+
+def test_mail_queued_for_a_disabled_then_deleted_account_is_shown_waiting_until_the_account_is_back(
+    api: Client, tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import drain_outbox
+
+    admin = tenant.admin_headers()
+    # Given a company in Buenos Aires, with three invoices queued for its tracking account at 12:00 UTC
+    in_time_zone(api, tenant, "America/Argentina/Buenos_Aires")
+    queue_for_tracking(tenant, 3)
+    # When the administrator disables the account
+    disabled = put_tracking_account(api, tenant, mailbox, enabled=False)
+    # Then the answer says three e-mails wait for it, since when (09:00 in Buenos Aires)
+    assert disabled.status_code == 200, disabled.body
+    assert body(disabled)["waiting"] == {
+        "area": "tracking",
+        "account": "disabled",
+        "count": 3,
+        "more": False,
+        "count_shown": "3",
+        "oldest_at": "2026-11-02T12:00:00+00:00",
+        "oldest_shown": "2/11/2026 09:00",
+    }
+    # And the list of accounts shows them beside the account
+    listed = api.http.get("/sender-accounts", headers=admin)
+    assert waiting_in(listed)["tracking"]["count"] == 3
+    assert waiting_in(listed)["tracking"]["account"] == "disabled"
+    # When the administrator deletes the account
+    deleted = api.http.delete("/sender-accounts/tracking", headers=admin)
+    # Then the answer says they are left waiting, and the area is still listed with them
+    assert deleted.status_code == 200, deleted.body
+    assert body(deleted)["waiting"]["count"] == 3 and body(deleted)["waiting"]["account"] == "missing"
+    listed = api.http.get("/sender-accounts", headers=admin)
+    assert "tracking" not in [a["area"] for a in body(listed)["items"]]
+    assert waiting_in(listed)["tracking"]["count"] == 3
+    assert waiting_in(listed)["tracking"]["account"] == "missing"
+    # And nothing goes meanwhile, nor to the `all` fallback
+    assert drain_outbox(tenant.company_id, "email:tracking").sent == 0
+    # And another company sees nothing of it
+    assert body(api.http.get("/sender-accounts", headers=other_tenant.admin_headers()))["waiting"] == []
+    # When the account is added again and the outbox drained
+    assert put_tracking_account(api, tenant, mailbox).status_code == 200
+    set_password(api, tenant, "tracking")
+    assert drain_outbox(tenant.company_id, "email:tracking").sent == 3
+    # Then the three arrived and nothing waits any more
+    mailbox.wait_for(3)
+    assert sorted(recipients(mailbox)) == ["w0@example.com", "w1@example.com", "w2@example.com"]
+    assert body(api.http.get("/sender-accounts", headers=admin))["waiting"] == []
+
+
+def test_an_incomplete_account_with_mail_waiting_is_shown_so(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given two e-mails queued for the tracking account
+    queue_for_tracking(tenant, 2)
+    # When its account is changed to another server (its password, set for the old one, is removed)
+    moved = put_tracking_account(api, tenant, mailbox, smtp_host="localhost")
+    # Then the answer and the list say two wait for an incomplete account
+    assert body(moved)["working"] is False
+    assert body(moved)["waiting"]["account"] == "incomplete" and body(moved)["waiting"]["count"] == 2
+    listed = api.http.get("/sender-accounts", headers=tenant.admin_headers())
+    assert waiting_in(listed)["tracking"]["count"] == 2
+
+
+def test_the_count_stops_at_its_cap_and_says_there_are_more(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.accounts import waiting
+
+    # Given a cap of 2 on the count (1000 in production), and 3 e-mails queued for a deleted account
+    monkeypatch.setattr(waiting, "COUNT_CAP", 2)
+    queue_for_tracking(tenant, 3)
+    deleted = api.http.delete("/sender-accounts/tracking", headers=tenant.admin_headers())
+    # Then the count says "2+"
+    shown = body(deleted)["waiting"]
+    assert (shown["count"], shown["more"], shown["count_shown"]) == (2, True, "2+")
+
+
+def test_only_an_administrator_sees_and_changes_what_waits(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given e-mails waiting for a disabled account
+    queue_for_tracking(tenant, 1)
+    assert put_tracking_account(api, tenant, mailbox, enabled=False).status_code == 200
+    # When a supervisor (level 2) asks for the accounts, or deletes one
+    listed = api.http.get("/sender-accounts", headers=bearer(tenant, 2))
+    deleted = api.http.delete("/sender-accounts/tracking", headers=bearer(tenant, 2))
+    # Then both are refused as the routes' access says (administrators only), and nothing changed
+    assert listed.status_code == 403 and deleted.status_code == 403
+    still = api.http.get("/sender-accounts", headers=tenant.admin_headers())
+    assert waiting_in(still)["tracking"]["account"] == "disabled"
+    assert json.loads(still.body)["waiting"][0]["count"] == 1
