@@ -1,7 +1,8 @@
 """Test sends (C3): send one message now, from an account or with a template, and see the answer.
 
 The routes answer 200 whether or not the provider accepted the message: ``{"ok": true,
-"message_id": ...}`` or ``{"ok": false, "error": <the server's own text>}``. An area's account and
+"message_id": ...}`` or ``{"ok": false, "error": <the server's own text>}``; 429 when the
+account's send-rate limit (C2), which tests count in, is reached. An area's account and
 a template are tested by administrators (level 1); a personal account (C5) by its own user, or by
 an administrator.
 """
@@ -20,7 +21,16 @@ sender_tests = Blueprint(__name__)
 route = Routes(sender_tests, schemas="schemas")
 
 
-@route("POST /sender-accounts/{area}/test", ADMIN, body="TestSendIn", response="TestSendOut")
+@route(
+    "POST /sender-accounts/{area}/test",
+    ADMIN,
+    body="TestSendIn",
+    response="TestSendOut",
+    errors={
+        429: "The account's send-rate limit (C2) is reached: a test counts in it like any message; "
+        "the message and `Retry-After` say when the next one can go."
+    },
+)
 def test_sender_account(caller: Principal, area: str) -> Response:
     """Send a test message from exactly this area's account, even a disabled one (C3)"""
     from chalicelib.api.schemas import TestSendIn
@@ -36,6 +46,10 @@ def test_sender_account(caller: Principal, area: str) -> Response:
     USER_IN_PATH_OR_ADMIN,
     body="TestSendIn",
     response="TestSendOut",
+    errors={
+        429: "The account's send-rate limit (C2) is reached: a test counts in it like any message; "
+        "the message and `Retry-After` say when the next one can go."
+    },
 )
 def test_personal_sender_account(caller: Principal, user_id: str) -> Response:
     """Send a test message from a user's own sender account, even a disabled one (C3, C5)"""
@@ -55,7 +69,9 @@ def test_personal_sender_account(caller: Principal, user_id: str) -> Response:
     response="TestSendOut",
     errors={
         409: "No working sender account can send the template: neither its area's nor `all`; with "
-        "`channel: sms`, the SMS settings are not set up or incomplete."
+        "`channel: sms`, the SMS settings are not set up or incomplete.",
+        429: "The sending account's send-rate limit (C2) is reached: a test counts in it like any "
+        "message; the message and `Retry-After` say when the next one can go.",
     },
 )
 def test_template(caller: Principal, key: str) -> Response:

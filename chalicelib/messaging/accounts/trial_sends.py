@@ -3,8 +3,15 @@
 A test send is synchronous by nature: the administrator waits for the answer, which is either the
 provider's message id or the server's own refusal (``535 5.7.8 Authentication credentials
 invalid``, ``ConnectionRefusedError: [Errno 111] Connection refused``, a certificate that fails
-verification, ...). It goes through no queue and no send-rate window (C2), and is not a client
-message, so it is not recorded in any client's history.
+verification, ...). It goes through no queue, and is not a client message, so it is not recorded
+in any client's history.
+
+It does take its place in the account's send-rate window (C2), the same log the outbox reserves
+room in (``store.outbox.reserve_rate``, conditional writes): a provider that allows 100 an hour
+counts test messages too. When the window has room the test goes and counts (the room is given
+back when the server refused it: nothing went); when it is full the test is refused at once with
+a 429 saying when the next message may go, in the company's time zone, since a test cannot wait
+in the outbox. An account without a limit sends its tests as before.
 
 * An **account test** uses exactly the area's own account — never the ``all`` fallback — and works
   on a disabled account too: that is how an administrator checks an account before enabling it.
@@ -17,16 +24,19 @@ message, so it is not recorded in any client's history.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from html import escape
 from typing import Any
 
 from chalicelib.channels.accounts import email_channel
 from chalicelib.channels.base import ANSWER_WITHIN_SECONDS
 from chalicelib.channels.email import OutgoingEmail
+from chalicelib.core import clock
 from chalicelib.core.domain import SenderAccount
-from chalicelib.core.errors import Conflict, DeliveryFailed, NotFound, ValidationFailed
+from chalicelib.core.errors import Conflict, DeliveryFailed, NotFound, TooManyRequests, ValidationFailed
 from chalicelib.messaging.accounts.email import (
     FALLBACK_AREA,
     PERSONAL_PREFIX,
@@ -37,6 +47,7 @@ from chalicelib.messaging.accounts.email import (
     password_of,
 )
 from chalicelib.store import companies as store
+from chalicelib.store.outbox import RateGrant, release_rate, reserve_rate
 
 TEST_HEADER = "X-Pregon-Test-Send"
 
@@ -99,13 +110,46 @@ TRIAL_SECONDS = ANSWER_WITHIN_SECONDS
 
 
 def _send(account: SenderAccount, mail: OutgoingEmail) -> TestSendResult:
+    grant = _count_in_window(account)
     channel = email_channel(account, lambda: password_of(account), attempt_seconds=TRIAL_SECONDS)
     try:
-        return TestSendResult(ok=True, message_id=channel.send(mail))
+        result = TestSendResult(ok=True, message_id=channel.send(mail))
     except DeliveryFailed as exc:
-        return TestSendResult(ok=False, error=exc.message)
+        result = TestSendResult(ok=False, error=exc.message)
     finally:
         channel.close()
+    if not result.ok and grant is not None:
+        release_rate(account.company_id, _outbox(account), grant, 1)
+    return result
+
+
+def _outbox(account: SenderAccount) -> str:
+    """The outbox whose send-rate window the account's messages count in (``email:<area>``)."""
+    return f"email:{account.area}"
+
+
+def _count_in_window(account: SenderAccount) -> RateGrant | None:
+    """Take one message's room in the account's send-rate window (C2), as a drain of its outbox
+    does; None for an account without a limit. 429 when the window is full."""
+    if not account.rate_limit_count:
+        return None
+    from chalicelib.core.localization import show_datetime
+    from chalicelib.tenants.companies import get_company
+
+    limit, hours = account.rate_limit_count, account.rate_limit_hours or 1
+    now = clock.now()
+    grant = reserve_rate(account.company_id, _outbox(account), now, hours, 1, limit)
+    if grant.granted:
+        return grant
+    room_at = grant.room_at or now + timedelta(hours=hours)
+    company = get_company(account.company_id)
+    seconds = max(1, math.ceil((room_at - now).total_seconds()))
+    shown = show_datetime(room_at, company.time_zone, company.locale)
+    raise TooManyRequests(
+        f"the sender account {account.area} has reached its send-rate limit ({limit} messages per "
+        f"{hours} h): the next one can go at {shown} {company.time_zone} (Retry-After: {seconds} seconds)",
+        retry_after=seconds,
+    )
 
 
 def account_test_message(account: SenderAccount, company_name: str, to: str) -> OutgoingEmail:
