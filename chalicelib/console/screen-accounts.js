@@ -1,5 +1,8 @@
 // Sender accounts (C1, C3, C5): one per area (and `all`, the fallback) and personal ones; the password
 // is set by its own write-only call and never shown back; a test send shows the server's own answer.
+// E-mails queued for an area whose account is missing, disabled or incomplete wait (never moved to
+// `all`): the screen says so on the area, a deleted one's too, and asks before disabling or deleting
+// an account that e-mails wait for.
 import { api, areaName, clearErrors, fill, h, register, segment, showErrors, when } from "./app.js";
 
 const AREAS = ["all", "tracking", "tickets", "invoices", "payments", "clients", "reminders", "documents"];
@@ -52,9 +55,11 @@ function accountBody(form) {
 
 // One account's editor: settings, password, test send, delete. `path` is its API path; `changed` (if
 // given) is awaited after each saved change, e.g. to draw the card again with the API's new state.
-// Shared with the signed-in user's own account screen (screen-my-account.js).
-export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title, blank = {} }) {
+// `waiting` (from GET /sender-accounts) warns of e-mails waiting for the account, and asks before a
+// save that disables it or its deletion leaves them waiting. Shared with the signed-in user's own account screen (screen-my-account.js).
+export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title, blank = {}, waiting = null, redrawOnPassword = true }) {
   const a = account || { kind: "smtp", encryption: "starttls", enabled: true, ...blank };
+  const warning = waitingWarning(waiting, prefix);
   const enabled = h("input", { type: "checkbox", id: `${prefix}-enabled`, name: "enabled", checked: a.enabled });
   const status = h(
     "p",
@@ -82,8 +87,10 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
   settings.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(settings);
+    const wanted = accountBody(settings);
+    if (waiting && a.enabled && !wanted.enabled && !confirm(leaveWaiting(waiting, "deshabilita"))) return;
     try {
-      await api("PUT", path, accountBody(settings));
+      await api("PUT", path, wanted);
       ctx.toast(`Cuenta ${title} guardada.`);
       if (changed) await changed();
     } catch (error) {
@@ -105,7 +112,7 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
       await api("PUT", `${path}/password`, { password: password.value });
       password.value = "";
       ctx.toast("Contraseña guardada.");
-      if (changed) await changed();
+      if (changed && redrawOnPassword) await changed();
     } catch (error) {
       showErrors(passwordForm, error);
     }
@@ -146,6 +153,7 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
     deleteForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearErrors(deleteForm);
+      if (waiting && !confirm(leaveWaiting(waiting, "borra"))) return;
       try {
         await api("DELETE", path);
         ctx.toast(`Cuenta ${title} borrada.`);
@@ -155,7 +163,28 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
       }
     });
   }
-  return h("section", { class: "card", "data-account": prefix }, h("h2", {}, heading), status, settings, passwordForm, testForm, deleteForm);
+  return h("section", { class: "card", "data-account": prefix }, h("h2", {}, heading), warning, status, settings, passwordForm, testForm, deleteForm);
+}
+
+function mails(waiting) {
+  return waiting.count_shown === "1" ? "1 correo espera" : `${waiting.count_shown} correos esperan`;
+}
+
+// What waits for an account that cannot send it (none when nothing waits, or the account works and
+// its e-mails are only queued, say behind its send-rate limit).
+function waitingWarning(waiting, prefix) {
+  if (!waiting || waiting.account === "working") return null;
+  const since = waiting.oldest_shown ? ` desde el ${waiting.oldest_shown}` : "";
+  const act = waiting.account === "missing" ? "agréguela de nuevo" : waiting.account === "disabled" ? "actívela" : "complétela";
+  return h(
+    "p",
+    { class: "form-error account-waiting", role: "alert", id: `${prefix}-waiting` },
+    `${mails(waiting)} a esta cuenta${since}: ${act} para que salgan.`,
+  );
+}
+
+function leaveWaiting(waiting, verb) {
+  return `${mails(waiting)} a esta cuenta. Si la ${verb}, no salen (ni por la cuenta general) hasta que el área vuelva a tener una cuenta que funcione. ¿Continuar?`;
 }
 
 async function personal(ctx, userId, changed) {
@@ -176,6 +205,8 @@ async function personal(ctx, userId, changed) {
 async function render(main, ctx) {
   const listed = await api("GET", "/sender-accounts");
   const byArea = new Map(listed.items.map((account) => [account.area, account]));
+  const waitingByArea = new Map(listed.waiting.map((w) => [w.area, w]));
+  const stuck = listed.waiting.filter((w) => w.account !== "working");
   const area = ctx.params.get("area") || "all";
   const user = ctx.params.get("user") || ctx.user.user_id;
   const areaPicker = h(
@@ -197,6 +228,15 @@ async function render(main, ctx) {
   });
   fill(main,
     h("h1", {}, "Cuentas de envío"),
+    stuck.length
+      ? h(
+          "ul",
+          { id: "accounts-waiting", class: "form-error", role: "alert" },
+          stuck.map((w) =>
+            h("li", {}, h("a", { href: `#/accounts?area=${encodeURIComponent(w.area)}` }, areaName(w.area)), `: ${mails(w)}${w.oldest_shown ? ` desde el ${w.oldest_shown}` : ""} (${{ missing: "sin cuenta", disabled: "cuenta deshabilitada", incomplete: "cuenta incompleta" }[w.account]})`),
+          ),
+        )
+      : null,
     h(
       "table",
       { id: "sender-accounts" },
@@ -217,7 +257,14 @@ async function render(main, ctx) {
       ),
     ),
     h("div", { class: "row" }, h("span", { class: "field" }, h("label", { for: "account-area" }, "Área"), areaPicker)),
-    accountCard(`Área: ${areaName(area)}`, `area-${area}`, `/sender-accounts/${segment(area)}`, byArea.get(area), ctx, { testable: true }),
+    accountCard(`Área: ${areaName(area)}`, `area-${area}`, `/sender-accounts/${segment(area)}`, byArea.get(area), ctx, {
+      testable: true,
+      deletable: true,
+      waiting: waitingByArea.get(area) || null,
+      changed: () => render(main, ctx),
+      // a password can complete an account e-mails wait for (its warning then goes)
+      redrawOnPassword: waitingByArea.has(area),
+    }),
     h("h2", {}, "Cuentas personales"),
     h("p", { class: "hint" }, "Los pedidos salen de la cuenta del usuario responsable y los recordatorios de la del cobrador; si no tienen, de la cuenta de la empresa."),
     userForm,

@@ -198,6 +198,45 @@ def test_an_account_password_is_set_write_only_and_a_test_send_shows_the_server_
     assert error.get_attribute("id") == "area-tracking-rate_limit-messages-error" and "1" in error.text
 
 
+def test_an_administrator_is_asked_before_leaving_mail_waiting_and_sees_it_waiting_on_the_area(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    from tests.steps.accounts import queue_for_tracking
+
+    # Given two e-mails queued for the tracking area's working account
+    queue_for_tracking(tenant, 2)
+    sign_in(browser, site.web, tenant, level=1)
+    open_screen(browser, "accounts", "area=tracking")
+    assert not browser.find_elements(By.ID, "area-tracking-waiting")
+    # When the administrator unticks "habilitada" and saves, the console asks first, saying why
+    browser.find_element(By.ID, "area-tracking-enabled").click()
+    browser.find_element(By.CSS_SELECTOR, "#area-tracking-form button[type=submit]").click()
+    asked = browser.switch_to.alert
+    assert asked.text.startswith("2 correos esperan a esta cuenta. Si la deshabilita, no salen"), asked.text
+    # And when they step back, the account stays enabled
+    asked.dismiss()
+    accounts = body(api.http.get("/sender-accounts", headers=bearer(tenant, 1)))["items"]
+    assert [a["enabled"] for a in accounts if a["area"] == "tracking"] == [True]
+    # When they save again and confirm
+    browser.find_element(By.CSS_SELECTOR, "#area-tracking-form button[type=submit]").click()
+    browser.switch_to.alert.accept()
+    # Then the area says the two e-mails wait for it, since when, and what to do
+    warning = wait_until(browser, lambda d: d.find_element(By.ID, "area-tracking-waiting"))
+    said = "2 correos esperan a esta cuenta desde el 2/11/2026 12:00: actívela para que salgan."
+    assert warning.text == said
+    # When they delete the account, confirming the same question
+    browser.find_element(By.CSS_SELECTOR, "#area-tracking-delete-form button[type=submit]").click()
+    assert "Si la borra, no salen" in browser.switch_to.alert.text
+    browser.switch_to.alert.accept()
+    # Then the screen still names the area with its waiting e-mails, though it has no account now
+    wait_until(browser, lambda d: not d.find_elements(By.ID, "area-tracking-delete-form"))
+    listed = wait_until(browser, lambda d: d.find_element(By.ID, "accounts-waiting"))
+    assert "2 correos esperan desde el 2/11/2026 12:00 (sin cuenta)" in listed.text
+    warning = browser.find_element(By.ID, "area-tracking-waiting")
+    assert "agréguela de nuevo para que salgan" in warning.text
+    console_screenshot(browser, "accounts-waiting")
+
+
 def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
