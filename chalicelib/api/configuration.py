@@ -155,6 +155,21 @@ def delete_sender_account(caller: Principal, area: str) -> Response:
     return json_response(delete_account(caller.company_id, area))
 
 
+@route(
+    "POST /sender-accounts/{area}/waiting/cancel",
+    ADMIN,
+    response="WaitingCancelledOut",
+    errors={409: "The area's account works: its queued e-mails are not waiting and go by themselves."},
+)
+def cancel_waiting_mail(caller: Principal, area: str) -> Response:
+    """Give up on the e-mails waiting for an area's missing, disabled or incomplete account: each is
+    recorded `failed` with the reason (who cancelled it) in the history and counted as a failure;
+    `waiting` is what is left (held by a drain or in a retry's wait), null when nothing"""
+    from chalicelib.messaging.accounts.waiting import cancel_waiting
+
+    return json_response(cancel_waiting(caller.company_id, area, caller.subject).body())
+
+
 # --- personal sender accounts (C5) -----------------------------------------------------------
 
 

@@ -632,6 +632,9 @@ CATALOG: dict[str, str] = {
         "no existe una cuenta de envío para el área {area}; créela primero"
     ),
     "there is no such sender account": "no existe esa cuenta de envío",
+    "the sender account {area} works: its queued e-mails are not waiting for it and go by themselves": (
+        "la cuenta de envío {area} funciona: sus correos en cola no la esperan y salen solos"
+    ),
     "the sender account {area} has reached its send-rate limit ({limit} messages per {hours} h): the next "
     "one can go at {time} {time_zone} (Retry-After: {seconds} seconds)": (
         "la cuenta de envío {area} llegó a su límite de envío ({limit} mensajes cada {hours} h): el próximo "

@@ -264,6 +264,15 @@ class SenderAccountDeletedOut(BaseModel):
     )
 
 
+class WaitingCancelledOut(BaseModel):
+    area: str
+    cancelled: int = Field(description="How many waiting e-mails were recorded `failed`.")
+    waiting: WaitingMailOut | None = Field(
+        description="What still waits (held by a drain, or in a retry's wait: cancel again later); null "
+        "when nothing does."
+    )
+
+
 class SenderAccountOut(BaseModel):
     area: str
     kind: str

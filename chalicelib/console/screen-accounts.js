@@ -60,6 +60,27 @@ function accountBody(form) {
 export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title, blank = {}, waiting = null, redrawOnPassword = true }) {
   const a = account || { kind: "smtp", encryption: "starttls", enabled: true, ...blank };
   const warning = waitingWarning(waiting, prefix);
+  if (warning) {
+    // giving up on them: each is recorded failed in the history, with who cancelled it
+    const cancel = h(
+      "form",
+      { id: `${prefix}-waiting-cancel-form`, class: "row", "aria-label": `${title}: cancelar los correos en espera` },
+      h("button", { type: "submit", class: "secondary" }, "Cancelar los correos en espera"),
+    );
+    cancel.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(cancel);
+      if (!confirm(`¿Cancelar ${waiting.count_shown === "1" ? "el correo que espera" : `los ${waiting.count_shown} correos que esperan`} a esta cuenta? No se enviarán: quedan como fallidos en el historial.`)) return;
+      try {
+        const done = await api("POST", `${path}/waiting/cancel`);
+        ctx.toast(`${done.cancelled} correos cancelados.`);
+        if (changed) await changed();
+      } catch (error) {
+        showErrors(cancel, error);
+      }
+    });
+    warning.append(cancel);
+  }
   const enabled = h("input", { type: "checkbox", id: `${prefix}-enabled`, name: "enabled", checked: a.enabled });
   const status = h(
     "p",
@@ -177,9 +198,9 @@ function waitingWarning(waiting, prefix) {
   const since = waiting.oldest_shown ? ` desde el ${waiting.oldest_shown}` : "";
   const act = waiting.account === "missing" ? "agréguela de nuevo" : waiting.account === "disabled" ? "actívela" : "complétela";
   return h(
-    "p",
-    { class: "form-error account-waiting", role: "alert", id: `${prefix}-waiting` },
-    `${mails(waiting)} a esta cuenta${since}: ${act} para que salgan.`,
+    "div",
+    { class: "account-waiting", id: `${prefix}-waiting-box` },
+    h("p", { class: "form-error", role: "alert", id: `${prefix}-waiting` }, `${mails(waiting)} a esta cuenta${since}: ${act} para que salgan.`),
   );
 }
 

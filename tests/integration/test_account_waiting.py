@@ -113,3 +113,37 @@ def test_only_an_administrator_sees_and_changes_what_waits(
     still = api.http.get("/sender-accounts", headers=tenant.admin_headers())
     assert waiting_in(still)["tracking"]["account"] == "disabled"
     assert json.loads(still.body)["waiting"][0]["count"] == 1
+
+
+def test_an_administrator_cancels_the_mail_waiting_for_a_disabled_account_and_each_is_recorded_failed(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.messaging.delivery import drain_outbox
+    from chalicelib.store import communications
+
+    admin = tenant.admin_headers()
+    # Given three e-mails waiting for the tracking account, which works: nothing to cancel
+    ids = queue_for_tracking(tenant, 3)
+    working = api.http.post("/sender-accounts/tracking/waiting/cancel", headers=admin)
+    assert working.status_code == 409
+    assert body(working)["message"] == (
+        "the sender account tracking works: its queued e-mails are not waiting for it and go by themselves"
+    )
+    # When the account is disabled and the administrator cancels what waits for it
+    assert put_tracking_account(api, tenant, mailbox, enabled=False).status_code == 200
+    cancelled = api.http.post("/sender-accounts/tracking/waiting/cancel", headers=admin)
+    # Then all three are cancelled, nothing is left waiting, and the list says so
+    assert cancelled.status_code == 200, cancelled.body
+    assert body(cancelled) == {"area": "tracking", "cancelled": 3, "waiting": None}
+    assert body(api.http.get("/sender-accounts", headers=admin))["waiting"] == []
+    # And each is recorded failed, saying who cancelled it and why
+    records = communications.get_many(tenant.company_id, ids)
+    assert {r.state for r in records.values()} == {"failed"}
+    assert {r.error for r in records.values()} == {
+        f"cancelled by admin@{tenant.company_id} while the sender account tracking was disabled: "
+        "it never went out"
+    }
+    # And when the account is enabled again, none of them goes
+    assert put_tracking_account(api, tenant, mailbox).status_code == 200
+    assert drain_outbox(tenant.company_id, "email:tracking").sent == 0
+    assert mailbox.files() == []

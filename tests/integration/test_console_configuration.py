@@ -235,6 +235,14 @@ def test_an_administrator_is_asked_before_leaving_mail_waiting_and_sees_it_waiti
     warning = browser.find_element(By.ID, "area-tracking-waiting")
     assert "agréguela de nuevo para que salgan" in warning.text
     console_screenshot(browser, "accounts-waiting")
+    # When they give up on them instead, confirming
+    browser.find_element(By.CSS_SELECTOR, "#area-tracking-waiting-cancel-form button[type=submit]").click()
+    assert browser.switch_to.alert.text.startswith("¿Cancelar los 2 correos que esperan a esta cuenta?")
+    browser.switch_to.alert.accept()
+    # Then the warnings go, and nothing waits any more
+    wait_until(browser, lambda d: not d.find_elements(By.ID, "accounts-waiting"))
+    assert not browser.find_elements(By.ID, "area-tracking-waiting")
+    assert body(api.http.get("/sender-accounts", headers=bearer(tenant, 1)))["waiting"] == []
 
 
 def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(

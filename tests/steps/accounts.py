@@ -56,12 +56,12 @@ def in_time_zone(api: Any, tenant: Tenant, time_zone: str) -> None:
     assert changed.status_code == 200, changed.body
 
 
-def queue_for_tracking(tenant: Tenant, count: int, prefix: str = "w") -> None:
+def queue_for_tracking(tenant: Tenant, count: int, prefix: str = "w") -> list[str]:
     """Queue ``count`` e-mails (to ``<prefix><n>@example.com``) for the tracking account, not kicked:
-    they stay in its outbox until a drain."""
+    they stay in its outbox until a drain. Returns their communication ids."""
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 
-    enqueue(
+    queued = enqueue(
         tenant.company_id,
         [
             OutgoingMessage(
@@ -76,3 +76,4 @@ def queue_for_tracking(tenant: Tenant, count: int, prefix: str = "w") -> None:
         ],
         kick=False,
     )
+    return [c.communication_id for c in queued]

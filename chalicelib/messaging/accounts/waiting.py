@@ -13,7 +13,7 @@ and capped at :data:`COUNT_CAP` (``more`` says there are more, shown as "1000+")
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.core.domain import SenderAccount
@@ -126,3 +126,61 @@ def delete_account(company_id: str, area: str) -> dict[str, Any]:
     delete_sender_account(company_id, area)
     waiting = _waiting(company_id, area, None)
     return {"area": area, "waiting": waiting.body() if waiting else None}
+
+
+# E-mails cancelled per batch: one read of the ready index, one claim and one outcome transaction.
+CANCEL_BATCH = 25
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """``cancelled`` e-mails recorded failed; ``left`` still wait (held by a drain, or in a
+    retry's wait: a later cancel takes them), counted as :class:`Waiting` counts."""
+
+    area: str
+    cancelled: int
+    left: Waiting | None
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "area": self.area,
+            "cancelled": self.cancelled,
+            "waiting": self.left.body() if self.left else None,
+        }
+
+
+def cancel_waiting(company_id: str, area: str, user_id: str) -> Cancelled:
+    """An administrator gives up on the e-mails waiting for ``area``'s account (missing, disabled
+    or incomplete): each is recorded ``failed`` with the reason in its history, and counted in its
+    send job and monitor as any failure. They are taken as a drain takes messages (a conditional
+    claim each, then their outcomes, 25 to a transaction with the counters): one a drain holds is
+    left to it, and a crash between the claim and the outcome leaves the message queued again when
+    its lease ends, never half-written. 409 while the account works: its e-mails are not waiting."""
+    from chalicelib.core import clock
+    from chalicelib.core.errors import Conflict
+    from chalicelib.messaging.accounts.email import check_area
+    from chalicelib.messaging.delivery import lease
+
+    check_area(area)
+    account = store.get_sender_accounts(company_id, [area]).get(area)
+    if account is not None and is_working(account):
+        raise Conflict(
+            f"the sender account {area} works: its queued e-mails are not waiting for it and go by themselves"
+        )
+    outbox = outbox_of("email", area)
+    reason = (
+        f"cancelled by {user_id} while the sender account {area} was {account_state(account)}: "
+        "it never went out"
+    )
+    cancelled = 0
+    while True:
+        now = clock.now()
+        ready = comm_store.ready_messages(company_id, outbox, now, CANCEL_BATCH)
+        if not ready:
+            break
+        claimed = comm_store.claim(ready, now, lease())
+        outcomes = [replace(m, state="failed", error=reason) for m in claimed]
+        cancelled += len(comm_store.record_outcomes(outcomes, now))
+        if not claimed:
+            break  # what is left is someone else's
+    return Cancelled(area, cancelled, _waiting(company_id, area, account))
