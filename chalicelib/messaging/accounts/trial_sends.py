@@ -46,6 +46,7 @@ from chalicelib.messaging.accounts.email import (
     is_working,
     password_of,
 )
+from chalicelib.messaging.outbox import outbox_of
 from chalicelib.store import companies as store
 from chalicelib.store.outbox import RateGrant, release_rate, reserve_rate
 
@@ -125,7 +126,7 @@ def _send(account: SenderAccount, mail: OutgoingEmail) -> TestSendResult:
 
 def _outbox(account: SenderAccount) -> str:
     """The outbox whose send-rate window the account's messages count in (``email:<area>``)."""
-    return f"email:{account.area}"
+    return outbox_of("email", account.area)
 
 
 def _count_in_window(account: SenderAccount) -> RateGrant | None:
