@@ -786,6 +786,55 @@ CATALOG: dict[str, str] = {
     "unreachable: the SMS gateway at {host}:{port} ({error})": (
         "inalcanzable: la pasarela de SMS en {host}:{port} ({error})"
     ),
+    # SMS Masivos (chalicelib/channels/sms.py): our words for its answers, never its own.
+    "SMS Masivos is not configured: its masivos_username is required": (
+        "SMS Masivos no está configurado: se requiere su masivos_username"
+    ),
+    "the SMS Masivos password is not set; an administrator must set it": (
+        "la contraseña de SMS Masivos no está configurada; un administrador debe configurarla"
+    ),
+    "the SMS Masivos password was set for another masivos_username; an administrator must set it again": (
+        "la contraseña de SMS Masivos era para otro masivos_username; un administrador debe configurarla "
+        "de nuevo"
+    ),
+    "set the SMS Masivos masivos_username first: its password is only ever sent for that user": (
+        "configure primero el masivos_username de SMS Masivos: su contraseña solo se envía para ese usuario"
+    ),
+    "is required to switch on SMS Masivos": "es obligatorio para encender SMS Masivos",
+    "{number} is not a phone number in E.164": "{number} no es un número de teléfono en E.164",
+    "SMS Masivos texts only Argentine numbers: {number} is not one": (
+        "SMS Masivos solo envía a números argentinos: {number} no lo es"
+    ),
+    "HTTP {status}: SMS Masivos redirects; redirects are not followed": (
+        "HTTP {status}: SMS Masivos redirige; las redirecciones no se siguen"
+    ),
+    "SMS Masivos answered HTTP {status}": "SMS Masivos respondió HTTP {status}",
+    "SMS Masivos answered something Pregón does not know": "SMS Masivos respondió algo que Pregón no conoce",
+    "SMS Masivos refused the SMS with code {code}": "SMS Masivos rechazó el SMS con el código {code}",
+    "SMS Masivos refused the SMS: {~why} ({code})": "SMS Masivos rechazó el SMS: {why} ({code})",
+    "the number is a landline": "el número es un teléfono fijo",
+    "the number failed too many times": "el número falló demasiadas veces",
+    "the number asked not to receive SMS": "el número pidió no recibir SMS",
+    "the same text went to the number just before": "el mismo texto se acaba de enviar a ese número",
+    "the text looks like spam": "el texto parece spam",
+    "the text is too long": "el texto es demasiado largo",
+    "the number does not have 10 digits": "el número no tiene 10 dígitos",
+    "the number is not only digits": "el número no tiene solo dígitos",
+    "the area code does not exist": "la característica no existe",
+    "the carrier refused the SMS": "la operadora rechazó el SMS",
+    "the text has characters it does not take": "el texto tiene caracteres que no acepta",
+    "the number's prefix is wrong": "el prefijo del número es incorrecto",
+    "the number is in the do-not-call register": "el número está en el registro No Llame",
+    "refused: SMS Masivos: usuario o clave incorrectos (the user or password is wrong)": (
+        "rechazado: SMS Masivos: usuario o clave incorrectos"
+    ),
+    "refused: SMS Masivos: the account has no SMS left or its package expired": (
+        "rechazado: SMS Masivos: la cuenta no tiene SMS disponibles o su paquete venció"
+    ),
+    "timeout: SMS Masivos did not answer within {seconds} s": (
+        "tiempo agotado: SMS Masivos no respondió en {seconds} s"
+    ),
+    "unreachable: SMS Masivos at {host}:{port} ({error})": "inalcanzable: SMS Masivos en {host}:{port} ({error})",
     "unknown {noun} {names} (known: {known})": "variables desconocidas: {names} (disponibles: {known})",
     "the bulk-send password is required to send to more than one client": (
         "se requiere la contraseña de envío masivo para enviar a más de un cliente"

@@ -588,8 +588,10 @@ class SmsSettingsIn(Strict):
     Both providers' fields are kept, so switching provider or switching off loses nothing."""
 
     enabled: bool = Field(default=False, description="The SMS service on or off; off keeps every setting.")
-    provider: Literal["sns", "http_gateway"] = Field(
-        default="sns", description="Amazon SNS, or an HTTP SMS gateway (an Android phone's app)."
+    provider: Literal["sns", "http_gateway", "sms_masivos"] = Field(
+        default="sns",
+        description="Amazon SNS, an HTTP SMS gateway (an Android phone's app), or SMS Masivos "
+        "(Argentina; the company's own account there).",
     )
     sender_id: str | None = Field(
         default=None,
@@ -606,6 +608,12 @@ class SmsSettingsIn(Strict):
         "office LAN (a private address such as 192.168.x.x) is refused (422 naming `base_url`).",
     )
     username: str | None = Field(default=None, max_length=128, description="Gateway: Basic-auth user.")
+    masivos_username: str | None = Field(
+        default=None,
+        max_length=128,
+        description="SMS Masivos: the user SMS Masivos gave the company (its password is set with "
+        "`PUT /sms/settings/sms-masivos-password`; changing the user removes it).",
+    )
     default_region: str = Field(
         default="AR", min_length=2, max_length=2, description="Country of local phone numbers (ISO 3166)."
     )
@@ -623,6 +631,10 @@ SmsSettingsOut = answer_model(
     "SmsSettingsOut",
     SmsSettingsView,
     password_set=(bool, Field(description="Whether the gateway password is set (it is never returned).")),
+    masivos_password_set=(
+        bool,
+        Field(default=False, description="Whether the SMS Masivos password is set (it is never returned)."),
+    ),
     bulk_password_set=(bool, Field(description="Whether the bulk-send password is set (never returned).")),
     ready=(bool, Field(description="Switched on and complete: SMS can be sent.")),
     updated_at=(datetime | None, ...),

@@ -75,6 +75,27 @@ def set_gateway_password(caller: Principal) -> Response:
     return Response(body="", status_code=204)
 
 
+@route(
+    "PUT /sms/settings/sms-masivos-password",
+    ADMIN,
+    body="PasswordIn",
+    status=204,
+    errors={
+        409: "The `masivos_username` is not set yet (`PUT /sms/settings`): the password is only ever "
+        "sent for that user."
+    },
+)
+def set_masivos_password(caller: Principal) -> Response:
+    """Set the SMS Masivos password: write-only, stored encrypted with KMS (C6)"""
+    from chalicelib.api.schemas import PasswordIn
+    from chalicelib.messaging.accounts.sms import set_masivos_password as set_password
+
+    company_id = caller.company_id
+    body = parse_body(sms.current_request, PasswordIn)
+    set_password(company_id, body.password)
+    return Response(body="", status_code=204)
+
+
 @route("PUT /sms/bulk-password", ADMIN, body="BulkPasswordIn", status=204)
 def set_bulk_password(caller: Principal) -> Response:
     """Set the bulk-send password asked for sends to more than one client: write-only, hashed (C6)"""

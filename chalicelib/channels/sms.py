@@ -1,4 +1,5 @@
-"""SMS channels (``channels.base.Channel``): Amazon SNS and an Android phone's HTTP gateway.
+"""SMS channels (``channels.base.Channel``): Amazon SNS, an Android phone's HTTP gateway and SMS
+Masivos (Argentina's ``servicio.smsmasivos.com.ar``, with the company's own user and password).
 
     sender = sms_sender_for({"provider": "http_gateway", "base_url": "http://203.0.113.50:8080",
                              "username": "sms", "password": "..."})
@@ -17,8 +18,11 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import ssl
+import unicodedata
 import urllib.parse
+import uuid
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -29,8 +33,10 @@ from chalicelib.channels.destinations import DestinationRefused, http_exchange
 from chalicelib.core.errors import DeliveryFailed, ValidationFailed
 
 SMS_TYPES = ("Transactional", "Promotional")
-PROVIDERS = ("sns", "http_gateway")
+PROVIDERS = ("sns", "http_gateway", "sms_masivos")
 GATEWAY_TIMEOUT_SECONDS = 15.0
+SMS_MASIVOS_TIMEOUT_SECONDS = 15.0
+_MASIVOS_MAX_ANSWER_BYTES = 4096
 _MAX_ERROR_TEXT = 200
 _MAX_BODY_BYTES = 64 * 1024
 
@@ -227,11 +233,186 @@ def _recipient_errors(answer: Mapping[str, Any]) -> str:
     )
 
 
+# SMS Masivos' own refusals (``respuestanumerica=1`` answers ``<code>;<text>``): told in our words,
+# never the answer's (docs/sms.md). 0 is sent, 1 a test accepted; the rest refuse this one SMS.
+_MASIVOS_REFUSALS = {
+    -1: "the number is a landline",
+    -2: "the number failed too many times",
+    -3: "the number asked not to receive SMS",
+    -4: "the same text went to the number just before",
+    -5: "the text looks like spam",
+    -6: "the text is too long",
+    -7: "the number does not have 10 digits",
+    -8: "the number is not only digits",
+    -9: "the area code does not exist",
+    -10: "the carrier refused the SMS",
+    -11: "the text has characters it does not take",
+    -12: "the number's prefix is wrong",
+    -14: "the number is in the do-not-call register",
+}
+_MASIVOS_ANSWER = re.compile(r"^(-?\d{1,4})(?:;.*)?$", re.DOTALL)
+# Typographic characters with a plain equivalent; every other character outside ASCII loses its
+# accent (NFKD: á→a, ñ→n, ü→u) or, with none to lose, becomes "?" (an emoji). ¿ and ¡ are dropped.
+_MASIVOS_PLAIN = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+        "\u00ab": '"', "\u00bb": '"', "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u20ac": "EUR",
+        "\u00bf": "", "\u00a1": "", "\u00a0": " ", "\t": " ", "\r": "",
+    }
+)  # fmt: skip
+
+
+def masivos_number(to_e164: str) -> str:
+    """The number SMS Masivos takes: an Argentine mobile's 10 digits, area code and subscriber
+    without the 0, the 15 or the 9 (``+5491159876543`` → ``1159876543``, seed 002's "¡Importante!").
+    The provider texts Argentina only: any other country's number is a permanent failure."""
+    import phonenumbers
+
+    address = addressed(to_e164)
+    try:
+        number = phonenumbers.parse(address, None)
+    except phonenumbers.NumberParseException as exc:
+        raise DeliveryFailed(f"{to_e164} is not a phone number in E.164", transient=False) from exc
+    if number.country_code != 54:
+        raise DeliveryFailed(
+            f"SMS Masivos texts only Argentine numbers: {to_e164} is not one", transient=False
+        )
+    national = phonenumbers.national_significant_number(number)
+    return national[1:] if national.startswith("9") else national
+
+
+def masivos_text(text: str) -> str:
+    """The text as SMS Masivos receives it: plain ASCII. Its service is a classic ASP one that
+    answers in ISO-8859-1 and refuses characters it does not take (code -11), and an SMS with
+    á, í, ó or ú would be UCS-2 anyway (70 characters an SMS instead of 160); ASCII arrives the
+    same whatever code page the service reads its query in. So accents are dropped deliberately
+    (``Pagá tu factura, Muñoz`` → ``Paga tu factura, Munoz``), typographic quotes and dashes
+    become plain ones, ``€`` ``EUR``; a character with no plain form (an emoji) becomes ``?``."""
+    plain = unicodedata.normalize("NFKD", text.translate(_MASIVOS_PLAIN))
+    kept = []
+    for ch in plain:
+        if unicodedata.combining(ch):
+            continue
+        kept.append(ch if ch == "\n" or " " <= ch <= "~" else "?")
+    return "".join(kept)
+
+
+def sms_masivos_url() -> str:
+    """Where SMS go: ``SMS_MASIVOS_URL`` (the deployment's, never a tenant's), default SMS Masivos'
+    own ``https://servicio.smsmasivos.com.ar/enviar_sms.asp``. Read on every send, so the local
+    stack and the tests point it at a stand-in. https://, or http:// to this machine only: the
+    company's password travels in it."""
+    import os
+
+    from chalicelib.core.settings import url_setting_problem
+
+    url = os.environ.get("SMS_MASIVOS_URL", "").strip() or "https://servicio.smsmasivos.com.ar/enviar_sms.asp"
+    problem = url_setting_problem("SMS_MASIVOS_URL", url)
+    if problem:
+        raise ValueError(problem)
+    return url
+
+
+class SmsMasivosSender(SentAsIs):
+    """SMS Masivos' HTTP API (Argentina, ``servicio.smsmasivos.com.ar``): one ``GET
+    enviar_sms.asp?api=1&usuario=..&clave=..&tos=<10 digits>&texto=..&idinterno=..&respuestanumerica=1``
+    per SMS, answered ``0;...`` (sent) or ``<negative code>;<text>``. The id we give it
+    (``idinterno``) is the message id ``send`` returns. ``timeout`` bounds the whole request."""
+
+    def __init__(self, username: str, password: str, timeout: float = SMS_MASIVOS_TIMEOUT_SECONDS) -> None:
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"SmsMasivosSender(username={self.username!r})"  # never the password
+
+    def close(self) -> None:
+        return None
+
+    def send(self, message: OutgoingChannelMessage) -> str:
+        internal_id = uuid.uuid4().hex
+        query = urllib.parse.urlencode(
+            {
+                "api": "1",
+                "usuario": self.username,
+                "clave": self._password,
+                "tos": masivos_number(message.to_address),
+                "texto": masivos_text(message.text),
+                "idinterno": internal_id,
+                "respuestanumerica": "1",
+            }
+        )
+        status, answer = self._get(query)
+        if 300 <= status < 400:
+            raise DeliveryFailed(
+                f"HTTP {_status_line(status)}: SMS Masivos redirects; redirects are not followed"
+            )
+        if status >= 400:
+            raise DeliveryFailed(
+                f"SMS Masivos answered HTTP {_status_line(status)}", transient=status >= 500 or status == 429
+            )
+        text = answer.decode("latin-1").strip()
+        found = _MASIVOS_ANSWER.match(text)
+        code = int(found.group(1)) if found else None
+        if code in (0, 1) or (code is None and text.upper() == "OK"):
+            return internal_id
+        raise _masivos_refusal(code, text)
+
+    def _get(self, query: str) -> tuple[int, bytes]:
+        url = urllib.parse.urlsplit(sms_masivos_url())
+        host = url.hostname or ""
+        port = url.port or (443 if url.scheme == "https" else 80)
+        target = (url.path or "/") + "?" + (f"{url.query}&" if url.query else "") + query
+        deadline = Deadline(self.timeout)
+        try:
+            with http_exchange(url.scheme, host, port, deadline) as connection:
+                connection.request("GET", target, headers={"Accept": "text/plain"})
+                response = connection.getresponse()
+                body = response.read(_MASIVOS_MAX_ANSWER_BYTES + 1)
+                return response.status, body[:_MASIVOS_MAX_ANSWER_BYTES]
+        except DestinationRefused as exc:
+            raise DeliveryFailed(f"refused: {exc.reason}", transient=exc.unresolved) from exc
+        except ssl.SSLError as exc:
+            raise DeliveryFailed(f"TLS: {_tls_reason(exc)}", transient=True) from exc
+        except TimeoutError as exc:
+            raise DeliveryFailed(
+                f"timeout: SMS Masivos did not answer within {self.timeout:g} s", transient=True
+            ) from exc
+        except (http.client.HTTPException, OSError) as exc:
+            raise DeliveryFailed(
+                f"unreachable: SMS Masivos at {host}:{port} ({type(exc).__name__})", transient=True
+            ) from exc
+
+
+def _masivos_refusal(code: int | None, text: str) -> DeliveryFailed:
+    """SMS Masivos' refusal, classified (permanent: sending the same again gets the same answer).
+    Its wording is never passed on; only which of its known refusals it is."""
+    words = unicodedata.normalize("NFKD", text.lower())
+    if code in _MASIVOS_REFUSALS:
+        return DeliveryFailed(
+            f"SMS Masivos refused the SMS: {_MASIVOS_REFUSALS[code]} ({code})", transient=False
+        )
+    if any(word in words for word in ("usuario", "clave", "contrasen", "password", "login")):
+        return DeliveryFailed(
+            "refused: SMS Masivos: usuario o clave incorrectos (the user or password is wrong)",
+            transient=False,
+        )
+    if any(word in words for word in ("saldo", "credito", "paquete", "vencid")):
+        return DeliveryFailed(
+            "refused: SMS Masivos: the account has no SMS left or its package expired", transient=False
+        )
+    if code is not None:
+        return DeliveryFailed(f"SMS Masivos refused the SMS with code {code}", transient=False)
+    return DeliveryFailed("SMS Masivos answered something Pregón does not know", transient=False)
+
+
 def sms_sender_for(settings: Mapping[str, object]) -> Channel:
     """The sender a company's SMS settings describe.
 
     ``{"provider": "sns", "sender_id": "Pregon", "sms_type": "Transactional"}`` (both optional), or
-    ``{"provider": "http_gateway", "base_url": ..., "username": ..., "password": ..., "timeout": 15}``.
+    ``{"provider": "http_gateway", "base_url": ..., "username": ..., "password": ..., "timeout": 15}``,
+    or ``{"provider": "sms_masivos", "username": ..., "password": ...}``.
     """
     provider = settings.get("provider", "sns")
     if provider == "sns":
@@ -258,4 +439,9 @@ def sms_sender_for(settings: Mapping[str, object]) -> Channel:
             password=str(settings["password"]),
             timeout=seconds,
         )
+    if provider == "sms_masivos":
+        missing = [name for name in ("username", "password") if not settings.get(name)]
+        if missing:
+            raise ValidationFailed([{"field": name, "message": "is required"} for name in missing])
+        return SmsMasivosSender(username=str(settings["username"]), password=str(settings["password"]))
     raise _invalid("provider", f"must be one of {', '.join(PROVIDERS)}")

@@ -354,6 +354,10 @@ class SmsSettings:
     username: str | None = None
     gateway_password_ciphertext: bytes | None = field(default=None, repr=False)
     gateway_password_set_at: datetime | None = None
+    # SMS Masivos (Argentina): the company's own account there; its password is KMS-encrypted.
+    masivos_username: str | None = None
+    masivos_password_ciphertext: bytes | None = field(default=None, repr=False)
+    masivos_password_set_at: datetime | None = None
     bulk_password_hash: str | None = field(default=None, repr=False)
     bulk_password_set_at: datetime | None = None
     inbound_number: str | None = None

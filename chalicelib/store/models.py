@@ -450,6 +450,10 @@ class SmsSettingsModel(BoundModel):
     username = UnicodeAttribute(null=True)
     gateway_password_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
     gateway_password_set_at = UTCDateTimeAttribute(null=True)
+    # SMS Masivos: the company's user there and its password's KMS ciphertext.
+    masivos_username = UnicodeAttribute(null=True)
+    masivos_password_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    masivos_password_set_at = UTCDateTimeAttribute(null=True)
     default_region = UnicodeAttribute(default="AR")
     bulk_password_hash = UnicodeAttribute(null=True)
     bulk_password_set_at = UTCDateTimeAttribute(null=True)

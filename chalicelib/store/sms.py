@@ -27,6 +27,7 @@ _SETTINGS = (
     "sender_id",
     "base_url",
     "username",
+    "masivos_username",
     "inbound_number",
     "help_text",
 )
@@ -80,11 +81,13 @@ def save_sms_settings(
     settings: domain.SmsSettings,
     *,
     clear_gateway_password: bool = False,
+    clear_masivos_password: bool = False,
     newly_chosen: tuple[str, ...] = (),
     claim_kept_number: bool = False,
 ) -> domain.SmsSettings:
     """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
-    the gateway it was for changed); returns the stored item. ``newly_chosen`` (``inbound_number``,
+    the gateway it was for changed, or ``clear_masivos_password``: the SMS Masivos user changed);
+    returns the stored item. ``newly_chosen`` (``inbound_number``,
     ``sender_id``): each is written only while the operator's assignment holds it (``NotAssigned``
     naming the ones it does not hold otherwise). A newly chosen ``inbound_number`` is also claimed
     for the company in the same transaction, on condition that no other company holds its claim
@@ -97,6 +100,8 @@ def save_sms_settings(
 
     item = SmsSettingsModel(settings.company_id)
     password = ("gateway_password_ciphertext", "gateway_password_set_at") if clear_gateway_password else ()
+    if clear_masivos_password:
+        password = (*password, "masivos_password_ciphertext", "masivos_password_set_at")
     chosen = {name: getattr(settings, name) for name in newly_chosen if getattr(settings, name)}
     condition = None
     for name, value in chosen.items():
@@ -209,6 +214,14 @@ def set_gateway_password(company_id: str, ciphertext: bytes, at: datetime, regio
     model = SmsSettingsModel
     _set_secret(
         company_id, model.gateway_password_ciphertext, model.gateway_password_set_at, ciphertext, at, region
+    )
+
+
+def set_masivos_password(company_id: str, ciphertext: bytes, at: datetime, region: str) -> None:
+    """Store the SMS Masivos password's KMS ciphertext, replacing any before it."""
+    model = SmsSettingsModel
+    _set_secret(
+        company_id, model.masivos_password_ciphertext, model.masivos_password_set_at, ciphertext, at, region
     )
 
 

@@ -1,4 +1,4 @@
-"""A company's SMS settings (C6): provider, switch, phone region and the two write-only passwords.
+"""A company's SMS settings (C6): provider, switch, phone region and the write-only passwords.
 
     assign_sender_ids("co-1", ["CableSur"], by="cli:ana")  # the operator's: the only ones allowed
     save_sms_settings("co-1", {"enabled": True, "provider": "sns", "sender_id": "CableSur"})
@@ -16,6 +16,10 @@
   "sms-gateway-password", destination: "<base_url> as <username>"}`` and decrypted only to build
   the sender. It can only be set once base_url and username are, and changing either removes it:
   a password is never sent to a gateway it was not set for.
+* The SMS Masivos password is encrypted the same way under ``{company_id, purpose:
+  "sms-masivos-password", destination: "SMS Masivos as <masivos_username>"}``: it can only be set
+  once ``masivos_username`` is, and changing the user removes it. SMS Masivos' URL is not a tenant
+  setting (``SMS_MASIVOS_URL``, the deployment's), so the password goes nowhere a tenant chooses.
 * The bulk-send password is only ever compared, so it is hashed, not encrypted: scrypt (stdlib
   ``hashlib``, memory-hard) with a random 16-byte salt, N=2^14, r=8, p=5 — one of OWASP's
   equivalent scrypt settings, chosen for its 16 MiB of memory (a Lambda-friendly footprint;
@@ -47,6 +51,7 @@ from chalicelib.store import sms as store
 from chalicelib.store.fields import record_from
 
 GATEWAY_PASSWORD_PURPOSE = "sms-gateway-password"  # noqa: S105 - a KMS context label, not a secret
+MASIVOS_PASSWORD_PURPOSE = "sms-masivos-password"  # noqa: S105 - a KMS context label, not a secret
 DEFAULT_TEST_TEXT = "Mensaje de prueba de Pregón."
 BULK_PASSWORD_MIN_LENGTH = 8
 # Guessing the bulk-send password: this many wrong ones in a window lock bulk sends (429) for a while,
@@ -67,6 +72,7 @@ FIELDS = (
     "sms_type",
     "base_url",
     "username",
+    "masivos_username",
     "default_region",
     "inbound_number",
     "help_text",
@@ -99,6 +105,8 @@ class SmsSettingsView:
     inbound_number: str | None = None
     help_text: str | None = None
     assigned_sender_ids: tuple[str, ...] = ()
+    masivos_username: str | None = None
+    masivos_password_set: bool = False
 
 
 def _defaults(company_id: str) -> SmsSettings:
@@ -124,6 +132,11 @@ def gateway_destination(settings: SmsSettings) -> str:
     return f"{settings.base_url or ''} as {settings.username or ''}"
 
 
+def masivos_destination(settings: SmsSettings) -> str:
+    """Whose SMS Masivos account the password is for (part of its KMS encryption context)."""
+    return f"SMS Masivos as {settings.masivos_username or ''}"
+
+
 def _missing(settings: SmsSettings) -> str | None:
     """Why the settings cannot send, or None when they can."""
     if not settings.enabled:
@@ -133,6 +146,11 @@ def _missing(settings: SmsSettings) -> str | None:
             return "the SMS gateway is not configured: its base_url and username are required"
         if settings.gateway_password_ciphertext is None:
             return "the SMS gateway password is not set; an administrator must set it"
+    if settings.provider == "sms_masivos":
+        if not settings.masivos_username:
+            return "SMS Masivos is not configured: its masivos_username is required"
+        if settings.masivos_password_ciphertext is None:
+            return "the SMS Masivos password is not set; an administrator must set it"
     return None
 
 
@@ -143,6 +161,7 @@ def _view(settings: SmsSettings | None, company_id: str) -> SmsSettingsView:
         current,
         SmsSettingsView,
         password_set=current.gateway_password_ciphertext is not None,
+        masivos_password_set=current.masivos_password_ciphertext is not None,
         bulk_password_set=current.bulk_password_hash is not None,
         ready=_missing(current) is None,
         updated_at=current.updated_at.isoformat() if stored else None,
@@ -201,6 +220,11 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
         ("help_text", lambda v: len(v) <= MAX_HELP_TEXT, f"must have at most {MAX_HELP_TEXT} characters"),
         (
             "username",
+            lambda v: len(v) <= 128 and bool(_PRINTABLE.match(v)),
+            "must be at most 128 characters without control characters",
+        ),
+        (
+            "masivos_username",
             lambda v: len(v) <= 128 and bool(_PRINTABLE.match(v)),
             "must be at most 128 characters without control characters",
         ),
@@ -291,6 +315,9 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
     moved = gateway_destination(updated) != gateway_destination(current)
     if moved:  # the password was for the old gateway; it must be set again for the new one
         updated = replace(updated, gateway_password_ciphertext=None, gateway_password_set_at=None)
+    masivos_moved = masivos_destination(updated) != masivos_destination(current)
+    if masivos_moved:  # the password was for the other SMS Masivos user's account
+        updated = replace(updated, masivos_password_ciphertext=None, masivos_password_set_at=None)
     if updated.enabled and updated.provider == "http_gateway":
         missing = [
             {"field": name, "message": "is required to switch on the SMS gateway"}
@@ -299,6 +326,10 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
         ]
         if missing:
             raise ValidationFailed(missing)
+    if updated.enabled and updated.provider == "sms_masivos" and not updated.masivos_username:
+        raise ValidationFailed(
+            [{"field": "masivos_username", "message": "is required to switch on SMS Masivos"}]
+        )
     newly_chosen = tuple(
         n for n in ("inbound_number", "sender_id") if getattr(updated, n) != getattr(current, n)
     )
@@ -307,7 +338,11 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
     kept = bool(changes.get("inbound_number")) and "inbound_number" not in newly_chosen
     try:
         saved = store.save_sms_settings(
-            updated, clear_gateway_password=moved, newly_chosen=newly_chosen, claim_kept_number=kept
+            updated,
+            clear_gateway_password=moved,
+            clear_masivos_password=masivos_moved,
+            newly_chosen=newly_chosen,
+            claim_kept_number=kept,
         )
     except store.NotAssigned as exc:  # the operator took it back meanwhile
         field = exc.fields[0] if exc.fields else (newly_chosen or ("inbound_number",))[0]
@@ -499,6 +534,25 @@ def set_gateway_password(company_id: str, password: str) -> None:
     store.set_gateway_password(company_id, ciphertext, clock.now(), settings.default_region)
 
 
+def set_masivos_password(company_id: str, password: str) -> None:
+    """Encrypt and store the SMS Masivos password for the user the settings name (``masivos_username``
+    must be set first: 409 naming it). Never read back, never logged."""
+    _check_password(password, field="password", min_length=1)
+    settings = store.get_sms_settings(company_id)
+    if settings is None or not settings.masivos_username:
+        raise Conflict(
+            "set the SMS Masivos masivos_username first: its password is only ever sent for that user",
+            field="masivos_username",
+        )
+    ciphertext = encrypt_secret(
+        password,
+        company_id=company_id,
+        purpose=MASIVOS_PASSWORD_PURPOSE,
+        destination=masivos_destination(settings),
+    )
+    store.set_masivos_password(company_id, ciphertext, clock.now(), settings.default_region)
+
+
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(
         password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=_SCRYPT_KEY_BYTES
@@ -642,6 +696,22 @@ def _sender_of(settings: SmsSettings | None) -> Channel:
                 "username": settings.username,
                 "password": password,
             }
+        )
+    if settings.provider == "sms_masivos":
+        assert settings.masivos_password_ciphertext is not None
+        password = decrypt_password(
+            settings.masivos_password_ciphertext,
+            company_id=settings.company_id,
+            purpose=MASIVOS_PASSWORD_PURPOSE,
+            destination=masivos_destination(settings),
+            moved=Conflict(
+                "the SMS Masivos password was set for another masivos_username; an administrator must "
+                "set it again",
+                field="password",
+            ),
+        )
+        return sms_sender_for(
+            {"provider": "sms_masivos", "username": settings.masivos_username, "password": password}
         )
     return sms_sender_for(
         {"provider": "sns", "sender_id": _sender_id_in_use(settings), "sms_type": settings.sms_type}
