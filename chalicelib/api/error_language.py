@@ -834,7 +834,9 @@ CATALOG: dict[str, str] = {
     "timeout: SMS Masivos did not answer within {seconds} s": (
         "tiempo agotado: SMS Masivos no respondió en {seconds} s"
     ),
-    "unreachable: SMS Masivos at {host}:{port} ({error})": "inalcanzable: SMS Masivos en {host}:{port} ({error})",
+    "unreachable: SMS Masivos at {host}:{port} ({error})": (
+        "inalcanzable: SMS Masivos en {host}:{port} ({error})"
+    ),
     "unknown {noun} {names} (known: {known})": "variables desconocidas: {names} (disponibles: {known})",
     "the bulk-send password is required to send to more than one client": (
         "se requiere la contraseña de envío masivo para enviar a más de un cliente"

@@ -1,5 +1,5 @@
 // The company's SMS (C6, I1, I2) for administrators: the settings (provider, the sender ID chosen
-// among those Pregón's operator assigned, region, the two-way number and its HELP answer), the gateway's and the bulk-send passwords (write-only: the
+// among those Pregón's operator assigned, region, the two-way number and its HELP answer), the gateway's, SMS Masivos' and the bulk-send passwords (write-only: the
 // screen offers to set or replace them and says only whether they are set), a test SMS with the
 // provider's own answer, and the keyword auto-replies (balance and tickets).
 import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js";
@@ -8,6 +8,7 @@ import { companyFormat } from "./screen-kit.js";
 const SETTINGS = [
   ["base_url", "URL del gateway (p. ej. https://api.sms-gate.app/3rdparty/v1; una IP de la red local no sirve)", "text"],
   ["username", "Usuario del gateway", "text"],
+  ["masivos_username", "Usuario de SMS Masivos", "text"],
   ["default_region", "País de los números locales (AR, MX, ES…)", "text"],
   ["inbound_number", "Número propio que reciben los SMS de los clientes", "tel"],
 ];
@@ -93,7 +94,9 @@ function settingsCard(settings, ctx, redraw) {
     "p",
     { class: "hint", id: "sms-status" },
     `${settings.ready ? "Listo para enviar" : settings.enabled ? "Encendido, pero incompleto" : "Apagado"}` +
-      ` · contraseña del gateway ${settings.password_set ? "guardada" : "sin cargar"}` +
+      (settings.provider === "sms_masivos"
+        ? ` · contraseña de SMS Masivos ${settings.masivos_password_set ? "guardada" : "sin cargar"}`
+        : ` · contraseña del gateway ${settings.password_set ? "guardada" : "sin cargar"}`) +
       ` · contraseña de envíos masivos ${settings.bulk_password_set ? "guardada" : "sin cargar"}` +
       (settings.updated_at ? ` · cambiado ${when(settings.updated_at)}` : ""), // never saved: no "cambiado —"
   );
@@ -104,7 +107,7 @@ function settingsCard(settings, ctx, redraw) {
         "div",
         { class: "row" },
         checkbox("sms", "enabled", "SMS encendidos", settings.enabled),
-        choice("sms", "provider", "Proveedor", [["sns", "Amazon SNS"], ["http_gateway", "Gateway HTTP (teléfono Android)"]], settings.provider),
+        choice("sms", "provider", "Proveedor", [["sns", "Amazon SNS"], ["http_gateway", "Gateway HTTP (teléfono Android)"], ["sms_masivos", "SMS Masivos (Argentina)"]], settings.provider),
         choice("sms", "sms_type", "Tipo", [["Transactional", "Transaccional"], ["Promotional", "Promocional"]], settings.sms_type),
         senderChoice(settings),
         SETTINGS.map(([name, label, type]) => textField("sms", name, label, type, settings[name])),
@@ -264,6 +267,15 @@ async function render(main, ctx) {
       "/sms/settings/gateway-password",
       settings.password_set,
       "Solo se envía al gateway de la URL y el usuario guardados arriba: guárdelos primero.",
+      ctx,
+      redraw,
+    ),
+    passwordCard(
+      "sms-masivos-password",
+      "Contraseña de SMS Masivos",
+      "/sms/settings/sms-masivos-password",
+      settings.masivos_password_set,
+      "La que le dio SMS Masivos; solo se usa con el usuario de SMS Masivos guardado arriba: guárdelo primero.",
       ctx,
       redraw,
     ),

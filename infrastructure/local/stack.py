@@ -121,6 +121,7 @@ class Ports:
     inbound_smtp: int = 2525
     sms_gateway: int = 8082
     identity: int = 8084  # the staff console's local sign-in (infrastructure/local/identity_server.py)
+    sms_masivos: int = 8086  # SMS Masivos' stand-in (infrastructure/local/sms_masivos.py)
 
 
 def link_signing_key(path: Path) -> str:
@@ -160,6 +161,8 @@ def service_environment(
         "PREGON_JWT_AUDIENCE": AUDIENCE,
         # The local mail catcher (and a local SMS gateway) listen on 127.0.0.1; private ranges stay refused.
         "PREGON_ALLOW_LOOPBACK_DESTINATIONS": "1",
+        # The sms_masivos provider sends to the local stand-in, never to the real SMS Masivos.
+        "SMS_MASIVOS_URL": f"http://127.0.0.1:{ports.sms_masivos}/enviar_sms.asp",
         "PREGON_OPERATOR_TOKEN_SHA256": local_operator_token_hash(paths.operator_token),
     }
     for service in MOTO_SERVICES:
@@ -280,6 +283,8 @@ def _banner(
         "   the SMS sent: uv run python -m infrastructure.local.stack sms --outbox",
         f" SMS gateway      http://127.0.0.1:{ports.sms_gateway} (Android SMS Gateway API; login sms /"
         " local-gateway-password)",
+        f" SMS Masivos      http://127.0.0.1:{ports.sms_masivos}/enviar_sms.asp (its stand-in; login demo /"
+        " local-masivos-password)",
         " SES simulator    SES sends to success@ / bounce@ / complaint@ / suppressionlist@"
         "simulator.amazonses.com publish their events",
         f" DynamoDB Local   http://127.0.0.1:{ports.dynamodb} (files in {paths.dynamodb})",
@@ -415,9 +420,11 @@ def _start_aws_loops(running: ExitStack, ports: Ports, paths: LocalPaths, moto_e
     from infrastructure.local.inbound_smtp import InboundSmtp
     from infrastructure.local.ses_simulator import SesMailboxSimulator
     from infrastructure.local.sms_gateway import SmsGatewayCatcher
+    from infrastructure.local.sms_masivos import SmsMasivosStandIn
 
     running.enter_context(SesMailboxSimulator())
     running.enter_context(SmsGatewayCatcher(paths.sms, port=ports.sms_gateway))
+    running.enter_context(SmsMasivosStandIn(port=ports.sms_masivos))
     running.enter_context(InboundSmtp(port=ports.inbound_smtp))
     running.enter_context(
         IdentityServer(

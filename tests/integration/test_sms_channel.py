@@ -373,12 +373,16 @@ def test_settings_choose_the_provider() -> None:
     )
     assert isinstance(gateway, HttpGatewaySender)
     assert gateway.base_url == "https://api.sms-gate.app/3rdparty/v1"
+    masivos = sms_sender_for({"provider": "sms_masivos", "username": "demo", "password": "P"})
+    assert type(masivos).__name__ == "SmsMasivosSender" and "P" not in repr(masivos)
 
 
 @pytest.mark.parametrize(
     ("settings", "fields"),
     [
         ({"provider": "carrier-pigeon"}, ["provider"]),
+        ({"provider": "sms_masivos"}, ["username", "password"]),
+        ({"provider": "sms_masivos", "username": "demo"}, ["password"]),
         ({"provider": "http_gateway", "base_url": "http://10.0.0.5:8080"}, ["username", "password"]),
         ({"provider": "http_gateway", "base_url": "ftp://x", "username": "u", "password": "p"}, ["base_url"]),
         (
