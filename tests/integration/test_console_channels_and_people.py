@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select
 
+from infrastructure.local.sms_masivos import MASIVOS_PASSWORD, SmsMasivosStandIn
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.console import (
@@ -217,6 +219,66 @@ def test_an_administrator_chooses_the_sms_sender_among_those_the_operator_assign
     assert browser.find_element(By.ID, "sms-sender-hint").text.startswith(
         "El operador de Pregón no asignó remitentes a la empresa: los SMS salen con el remitente por defecto."
     )
+
+
+def test_an_administrator_sets_up_sms_masivos_with_its_user_and_write_only_password(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the company's account at SMS Masivos (seed 002 §2: a user and a password it was given)
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "1")
+    with SmsMasivosStandIn() as masivos:
+        monkeypatch.setenv("SMS_MASIVOS_URL", masivos.url)
+        # When the administrator chooses SMS Masivos as the provider, types its user and saves
+        sign_in(browser, site.web, tenant, level=1, screen="sms")
+        provider = Select(wait_until(browser, lambda d: d.find_element(By.ID, "sms-provider")))
+        assert "SMS Masivos (Argentina)" in [o.text for o in provider.options]
+        provider.select_by_value("sms_masivos")
+        type_into(browser, "sms-masivos_username", "demo")
+        submit(browser, "sms-settings-form")
+        toast_says(browser, "Ajustes de SMS guardados")
+        # Then the status speaks of SMS Masivos' password, not yet set
+        status = wait_until(browser, lambda d: d.find_element(By.ID, "sms-status"))
+        assert "contraseña de SMS Masivos sin cargar" in status.text
+        # When they type the password SMS Masivos gave them
+        type_into(browser, "sms-masivos-password-password", MASIVOS_PASSWORD)
+        submit(browser, "sms-masivos-password-form")
+        # Then the screen says only that it is set: it is nowhere in the page or the API's answer
+        wait_until(browser, lambda d: "SMS Masivos guardada" in d.find_element(By.ID, "sms-status").text)
+        assert browser.find_element(By.ID, "sms-masivos-password-password").get_attribute("value") == ""
+        assert MASIVOS_PASSWORD not in browser.execute_script("return document.documentElement.outerHTML")
+        settings = api.http.get("/sms/settings", headers=bearer(tenant, 1))
+        assert body(settings)["masivos_password_set"] and MASIVOS_PASSWORD not in settings.body.decode()
+        # When they send a test SMS to Ana's number as the back office types it
+        type_into(browser, "sms-test-to", "011-15-5987-6543")
+        submit(browser, "sms-test-form")
+        # Then SMS Masivos got the 10-digit number and the screen says it was sent
+        wait_until(
+            browser,
+            lambda d: d.find_element(By.CSS_SELECTOR, "#sms-test-form .test-answer").text.startswith(
+                "Enviado"
+            ),
+        )
+        assert [s["tos"] for s in masivos.sent] == ["1159876543"]
+        # When the password is replaced by a wrong one and they test again
+        before = browser.find_element(By.ID, "sms-test-form")
+        type_into(browser, "sms-masivos-password-password", "una-clave-vieja")
+        submit(browser, "sms-masivos-password-form")
+        toast_says(browser, "Contraseña de SMS Masivos: guardada")
+        wait_until(browser, lambda d: staleness_of(before)(d))  # the screen is drawn again
+        type_into(browser, "sms-test-to", "011-15-5987-6543")
+        submit(browser, "sms-test-form")
+        # Then the answer says the user or password is wrong
+        answer = wait_until(
+            browser,
+            lambda d: (
+                "usuario o clave incorrectos"
+                in d.find_element(By.CSS_SELECTOR, "#sms-test-form .test-answer").text
+                and d.find_element(By.CSS_SELECTOR, "#sms-test-form .test-answer")
+            ),
+        )
+        assert answer.text.startswith(
+            "El proveedor respondió: refused: SMS Masivos: usuario o clave incorrectos"
+        )
 
 
 def test_a_sender_id_typed_before_the_operator_assigned_them_is_marked_unused(
