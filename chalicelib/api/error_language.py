@@ -828,6 +828,11 @@ CATALOG: dict[str, str] = {
     "refused: SMS Masivos: usuario o clave incorrectos (the user or password is wrong)": (
         "rechazado: SMS Masivos: usuario o clave incorrectos"
     ),
+    "refused: SMS Masivos: the user or password has characters SMS Masivos cannot read; change the "
+    "password at SMS Masivos to letters and digits": (
+        "rechazado: SMS Masivos: el usuario o la clave tienen caracteres que SMS Masivos no puede leer; "
+        "cambie la clave en SMS Masivos por letras y dígitos"
+    ),
     "refused: SMS Masivos: the account has no SMS left or its package expired": (
         "rechazado: SMS Masivos: la cuenta no tiene SMS disponibles o su paquete venció"
     ),

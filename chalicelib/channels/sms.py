@@ -332,17 +332,23 @@ class SmsMasivosSender(SentAsIs):
 
     def send(self, message: OutgoingChannelMessage) -> str:
         internal_id = uuid.uuid4().hex
-        query = urllib.parse.urlencode(
-            {
-                "api": "1",
-                "usuario": self.username,
-                "clave": self._password,
-                "tos": masivos_number(message.to_address),
-                "texto": masivos_text(message.text),
-                "idinterno": internal_id,
-                "respuestanumerica": "1",
-            }
-        )
+        fields = {
+            "api": "1",
+            "usuario": self.username,
+            "clave": self._password,
+            "tos": masivos_number(message.to_address),
+            "texto": masivos_text(message.text),
+            "idinterno": internal_id,
+            "respuestanumerica": "1",
+        }
+        try:  # in SMS Masivos' own code page (ISO-8859-1): only the user and password can be more than ASCII
+            query = urllib.parse.urlencode(fields, encoding="latin-1", errors="strict")
+        except UnicodeEncodeError as exc:
+            raise DeliveryFailed(
+                "refused: SMS Masivos: the user or password has characters SMS Masivos cannot read; "
+                "change the password at SMS Masivos to letters and digits",
+                transient=False,
+            ) from exc
         status, answer = self._get(query)
         if 300 <= status < 400:
             raise DeliveryFailed(

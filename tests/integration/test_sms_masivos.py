@@ -288,3 +288,23 @@ def test_sms_masivos_url_is_the_deployments_https_or_this_machine(monkeypatch: p
     monkeypatch.setenv("SMS_MASIVOS_URL", "http://servicio.smsmasivos.com.ar/enviar_sms.asp")
     with pytest.raises(ValueError, match="SMS_MASIVOS_URL must be an https:// URL"):
         sms_masivos_url()
+
+
+def test_the_password_goes_in_latin_1_and_one_it_cannot_hold_fails_before_any_request(
+    masivos: SmsMasivosStandIn,
+) -> None:
+    # Given an SMS Masivos password with an ñ (its code page, ISO-8859-1, has it)
+    masivos.password = "Contraseña1"
+    # When an SMS is sent with it
+    sender("Contraseña1").send(OutgoingChannelMessage("+5491159876543", "Hola"))
+    # Then the ñ went as its Latin-1 byte, and SMS Masivos read the password it knows
+    [line] = masivos.request_lines
+    assert "&clave=Contrase%F1a1&" in line
+    assert [s["tos"] for s in masivos.sent] == ["1159876543"]
+    # Given a password with a character Latin-1 has not
+    # When an SMS is sent with it, Then it fails for good, saying what to do, and nothing is asked
+    with pytest.raises(DeliveryFailed) as failed:
+        sender("Clave€2026").send(OutgoingChannelMessage("+5491159876543", "Hola"))
+    assert failed.value.transient is False
+    assert "change the password at SMS Masivos to letters and digits" in failed.value.message
+    assert len(masivos.request_lines) == 1
