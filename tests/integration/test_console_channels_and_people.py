@@ -237,8 +237,11 @@ def test_an_administrator_sets_up_sms_masivos_with_its_user_and_write_only_passw
         submit(browser, "sms-settings-form")
         toast_says(browser, "Ajustes de SMS guardados")
         # Then the status speaks of SMS Masivos' password, not yet set
-        status = wait_until(browser, lambda d: d.find_element(By.ID, "sms-status"))
-        assert "contraseña de SMS Masivos sin cargar" in status.text
+        # (waited for: the toast shows before the screen is drawn again)
+        wait_until(
+            browser,
+            lambda d: "contraseña de SMS Masivos sin cargar" in d.find_element(By.ID, "sms-status").text,
+        )
         # When they type the password SMS Masivos gave them
         type_into(browser, "sms-masivos-password-password", MASIVOS_PASSWORD)
         submit(browser, "sms-masivos-password-form")
