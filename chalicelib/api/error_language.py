@@ -1034,6 +1034,15 @@ CATALOG: dict[str, str] = {
     "{code} is not one of the company's {table}s (see /register/{path})": (
         "{code} no es uno de los valores de {table} de la empresa (vea /register/{path})"
     ),
+    "name at least one user to tell": "indique al menos un usuario a quien avisar",
+    "name at most {limit} users at a time": "indique como máximo {limit} usuarios a la vez",
+    "not active users of the company with an e-mail address: {users}": (
+        "no son usuarios activos de la empresa con una dirección de e-mail: {users}"
+    ),
+    "a record keeps at most {limit} notices to colleagues": (
+        "un registro guarda como máximo {limit} avisos a compañeros"
+    ),
+    "too many notices to colleagues sent by this user": ("este usuario envió demasiados avisos a compañeros"),
     "there is no register table {name} (motives, areas)": (
         "no existe la tabla del registro {name} (motives, areas)"
     ),

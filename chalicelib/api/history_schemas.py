@@ -22,6 +22,7 @@ Subject = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]+$"),
 ]
+UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 FilterValue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 HistoryChannel = Literal["email", "sms", "push"]
 
@@ -189,7 +190,18 @@ class RegisterPageOut(BaseModel):
     next_cursor: str | None
 
 
+class RecordNoticeOut(BaseModel):
+    """Colleagues told of a record by e-mail ("Enviar un mensaje")."""
+
+    at: datetime
+    by: str = Field(description="The user who told them.")
+    users: list[str] = Field(description="The staff users told, by id.")
+
+
 class RegisterRecordDetailOut(RegisterRecordOut):
+    notices: list[RecordNoticeOut] = Field(
+        default_factory=list, description="Each time colleagues were told of the record, oldest first."
+    )
     text: str | None
     html: str | None
     to_address: str | None
@@ -213,6 +225,24 @@ class AttachmentIn(_Strict):
         str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[\w.+\-]+/[\w.+\-]+$")
     ] = "application/octet-stream"
     content_base64: str = Field(description="The file, base64; at most 5 MiB once decoded (413 beyond).")
+
+
+class RegisterNoticeIn(_Strict):
+    """Tell colleagues of a record: each gets an e-mail from the company's `all` sender account."""
+
+    users: list[UserId] = Field(
+        min_length=1,
+        max_length=20,
+        description="Users of the company's staff directory, each with an e-mail address (a repeat "
+        "counts once).",
+    )
+    comment: Annotated[FreeText, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description="Plain text added to the e-mail."
+    )
+
+
+class RegisterNoticeOut(RecordNoticeOut):
+    messages: list[str] = Field(description="The e-mails queued, by communication id (one per user).")
 
 
 class RegisterTableEntryIn(_Strict):

@@ -232,7 +232,7 @@ class Declaration:
 QUERY_PARAMETERS = ("limit", "cursor", "token", "tracking_id", "since", "client_id", "q", "channel")
 # "page": a page for a person, its refusals pages too (W1); "html": a page, refusals in JSON.
 # "asset": a static file of the staff console (W2): script, stylesheet or image.
-ANSWERS = ("json", "xlsx", "html", "json_or_html", "page", "css", "image", "asset")
+ANSWERS = ("json", "xlsx", "ics", "html", "json_or_html", "page", "css", "image", "asset")
 
 
 def describe(

@@ -126,6 +126,17 @@ class StaffUsersOut(BaseModel):
     items: list[StaffUserOut]
 
 
+class ColleagueOut(BaseModel):
+    user_id: str
+    name: str | None
+
+
+class ColleaguesOut(BaseModel):
+    items: list[ColleagueOut] = Field(
+        description="Active users with an e-mail address, by name: whom a record can be told to."
+    )
+
+
 class StaffUnitIn(_Strict):
     code: AgentCode
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -530,6 +530,11 @@ def _success(status: int, doc: Declaration) -> dict[str, Any]:
             f"request must accept it (`Accept: {XLSX}`): the gateway refuses a binary answer otherwise.",
             "content": {XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}}},
         }
+    if doc.answer == "ics":
+        return {
+            "description": f"{description}: an iCalendar file (RFC 5545, .ics), sent as an attachment.",
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+        }
     if doc.answer in ("html", "page"):
         return {
             "description": f"{description}: an HTML page for a person.",

@@ -9,7 +9,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.access import ADMIN, STAFF
 from chalicelib.api.history import attachment_out
 from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
-from chalicelib.core.domain import Communication, RegisterLookup
+from chalicelib.core.domain import Communication, RecordNotice, RegisterLookup
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.tenants.auth.principal import Principal
 
@@ -56,7 +56,12 @@ def _detail(comm: Communication) -> dict[str, Any]:
         "attachments": [attachment_out(a) for a in comm.attachments],
         "error": comm.error,
         "flagged": comm.flagged,
+        "notices": [notice_out(n) for n in comm.notices],
     }
+
+
+def notice_out(notice: RecordNotice) -> dict[str, Any]:
+    return {"at": notice.at, "by": notice.by, "users": list(notice.users)}
 
 
 @route("GET /clients/{client_id}/register", STAFF, response="RegisterPageOut", query=("limit", "cursor"))
@@ -213,6 +218,48 @@ def add_attachment(caller: Principal, client_id: str, record_id: str) -> Respons
         content_base64=body.content_base64,
     )
     return json_response(attachment_out(ref), 201)
+
+
+@route(
+    "POST /clients/{client_id}/register/{record_id}/notify",
+    STAFF,
+    body="RegisterNoticeIn",
+    response="RegisterNoticeOut",
+    status=201,
+    errors={
+        409: "The record keeps at most 100 notices (`record_id`).",
+        429: "The user sent too many notices this hour (`users`); Retry-After says when to try again.",
+    },
+)
+def notify_colleagues(caller: Principal, client_id: str, record_id: str) -> Response:
+    """Tell colleagues of a record ("Enviar un mensaje"): each user named gets an e-mail with the record
+    and a link to it"""
+    from chalicelib.api.history_schemas import RegisterNoticeIn
+    from chalicelib.producers.register_notices import notify_colleagues as notify
+
+    body = parse_body(register.current_request, RegisterNoticeIn)
+    sent = notify(caller, client_id, record_id, body.users, body.comment)
+    answer = {**notice_out(sent.notice), "messages": [m.communication_id for m in sent.messages]}
+    return json_response(answer, 201)
+
+
+@route("GET /clients/{client_id}/register/{record_id}/task.ics", STAFF, answer="ics")
+def record_task(caller: Principal, client_id: str, record_id: str) -> Response:
+    """The record as a calendar task ("Crear tarea"): an iCalendar file with one VTODO that Outlook,
+    Google and Apple calendars import"""
+    from chalicelib.records.register import record_task as task
+    from chalicelib.records.register_task import ICS_TYPE
+
+    filename, data = task(caller, client_id, record_id)
+    return Response(
+        body=data.decode("utf-8"),
+        status_code=200,
+        headers={
+            "Content-Type": ICS_TYPE,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 # --- motives and areas ---------------------------------------------------------------------------

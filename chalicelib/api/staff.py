@@ -77,6 +77,16 @@ def save_user(caller: Principal, user_id: str) -> Response:
     return json_response(user_out(user), 201 if created else 200)
 
 
+@route("GET /staff/colleagues", STAFF, response="ColleaguesOut")
+def colleagues(caller: Principal) -> Response:
+    """The company's active staff users with an e-mail address, by name: whom a register record can be
+    told to"""
+    from chalicelib.tenants.staff import colleagues as fetch
+
+    items = [{"user_id": u.user_id, "name": u.name} for u in fetch(caller.company_id)]
+    return json_response({"items": items})
+
+
 @route("GET /staff/units/{table}", STAFF, response="StaffUnitsOut")
 def list_units(caller: Principal, table: str) -> Response:
     """The company's branches or departments (table: branches | departments)"""

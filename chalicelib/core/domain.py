@@ -388,6 +388,16 @@ class AttachmentRef:
 
 
 @dataclass(frozen=True)
+class RecordNotice:
+    """H2: colleagues told of a register record by e-mail ("Enviar un mensaje"): who told them,
+    when, and the staff users told."""
+
+    at: datetime
+    by: str
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Communication:
     """One communication with a client (see ``store.models.CommunicationModel``).
 
@@ -454,6 +464,8 @@ class Communication:
     # and level 1 see the record).
     mailbox_id: str | None = None
     private_to: str | None = None
+    # H2: each time staff told colleagues of this record by e-mail, oldest first.
+    notices: tuple[RecordNotice, ...] = ()
     # Not stored: the hand-off record (its token) that holds this message while its producer's
     # lease lasts. Such a message is not put in the outbox's ``ready`` index; the record finds
     # it if its worker never sends it (issue 14, ``store.outbox.save_handoffs``).

@@ -144,6 +144,45 @@ def get_record(viewer: Principal, client_id: str, record_id: str) -> Communicati
     return comm
 
 
+def record_link(client_id: str, record_id: str) -> str:
+    """The record in the console's register (the screen opens the record its address names)."""
+    from urllib.parse import urlencode
+
+    from chalicelib.core.settings import get_settings
+
+    where = urlencode({"client": client_id, "record": record_id})
+    return f"{get_settings().public_base_url}/console#/clients?{where}"
+
+
+def lookup_name(company_id: str, table: str, code: str | None) -> str | None:
+    """A motive's or an area's name, as the company calls it (its code once deleted)."""
+    entry = lookups.get_lookup(company_id, table, code) if code else None
+    return entry.name if entry else code
+
+
+def record_task(viewer: Principal, client_id: str, record_id: str) -> tuple[str, bytes]:
+    """Seed 004's "Crear tarea": the record as an iCalendar task (file name, bytes); 404 as the
+    record's view answers when ``viewer`` may not see it."""
+    from chalicelib.records.register_task import task_calendar
+    from chalicelib.tenants.clients import get_client
+    from chalicelib.tenants.companies import get_company
+    from chalicelib.tenants.staff import users_by_id
+
+    record = get_record(viewer, client_id, record_id)
+    company = get_company(viewer.company_id)
+    user = users_by_id(viewer.company_id, [viewer.subject]).get(viewer.subject)
+    data = task_calendar(
+        company,
+        get_client(viewer.company_id, client_id),
+        record,
+        user,
+        motive=lookup_name(viewer.company_id, "motive", record.motive),
+        area=lookup_name(viewer.company_id, "area", record.area),
+        link=record_link(client_id, record_id),
+    )
+    return f"tarea-{record.communication_id}.ics", data
+
+
 def _check_lookup(company_id: str, table: str, code: str | None) -> None:
     if code and lookups.get_lookup(company_id, table, code) is None:
         raise ValidationFailed(

@@ -49,6 +49,7 @@ from chalicelib.store.models import (
     AttachmentRef,
     CommunicationModel,
     MessageKeyModel,
+    RecordNoticeItem,
     SendJobModel,
 )
 from chalicelib.store.tables import (
@@ -242,6 +243,7 @@ def _item(comm: domain.Communication) -> CommunicationModel:
         one_click_unsubscribe=True if comm.channel == "email" and carries_one_click(comm.headers) else None,
         mailbox_id=comm.mailbox_id,
         private_to=comm.private_to,
+        notices=_notice_items(comm.notices) or None,
         **keys,
     )
 
@@ -442,6 +444,10 @@ def _record(item: CommunicationModel) -> domain.Communication:
         resent_as=tuple(str(i) for i in (item.resent_as or ())),
         mailbox_id=item.mailbox_id,
         private_to=item.private_to,
+        notices=tuple(
+            domain.RecordNotice(at=n.at, by=str(n.by), users=tuple(str(u) for u in (n.users or ())))
+            for n in (item.notices or [])
+        ),
         handoff=None,  # not stored: a record names its messages, not they it
         rfc_message_id=rfc_message_id,
         # sent over SMTP: the provider's id is our own Message-ID, which is all that is stored
@@ -1252,6 +1258,32 @@ def append_attachment(
             ],
             condition=CommunicationModel.communication_id.exists()
             & (attachments.does_not_exist() | (size(attachments) < at_most)),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _notice_items(notices: Sequence[domain.RecordNotice]) -> list[RecordNoticeItem]:
+    return [RecordNoticeItem(at=n.at, by=n.by, users=list(n.users)) for n in notices]
+
+
+def append_notice(
+    company_id: str, communication_id: str, notice: domain.RecordNotice, *, at_most: int
+) -> bool:
+    """Note on a record that colleagues were told of it (H2): an update of the list, so two
+    notices at once both stay. False (nothing written) when the record is gone or holds
+    ``at_most`` notices already."""
+    from pynamodb.expressions.condition import size
+
+    notices = CommunicationModel.notices
+    try:
+        CommunicationModel(company_id, communication_id).update(
+            actions=[notices.set((notices | []).append(_notice_items([notice])))],
+            condition=CommunicationModel.communication_id.exists()
+            & (notices.does_not_exist() | (size(notices) < at_most)),
         )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":

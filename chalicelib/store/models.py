@@ -496,6 +496,14 @@ class AttachmentRef(MapAttribute[str, object]):
     added_by = UnicodeAttribute(null=True)
 
 
+class RecordNoticeItem(MapAttribute[str, object]):
+    """H2: colleagues told of a register record (``domain.RecordNotice``)."""
+
+    at = UTCDateTimeAttribute()
+    by = UnicodeAttribute()
+    users = ListAttribute(of=UnicodeAttribute)
+
+
 class ReadyIndex(GlobalSecondaryIndex["CommunicationModel"]):
     """Sparse: only messages waiting in an outbox, oldest ``not_before`` first. Keys only: a
     drain reads the few items it claims, and no write of a message body is copied here."""
@@ -676,6 +684,7 @@ class CommunicationModel(BoundModel):
     unassigned_company = UnicodeAttribute(null=True)
     mailbox_id = UnicodeAttribute(null=True)  # H3: logged from this staff mailbox
     private_to = UnicodeAttribute(null=True)  # H3: from a private mailbox: only its owner sees it
+    notices = ListAttribute(of=RecordNoticeItem, null=True)  # H2: colleagues told of it; absent: none
     ready = ReadyIndex()
     by_client = ByClientIndex()
     by_channel = ByChannelIndex()

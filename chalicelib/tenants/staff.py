@@ -93,6 +93,11 @@ def list_users(company_id: str) -> list[StaffUser]:
     return sorted(store.list_users(company_id), key=lambda u: ((u.name or u.user_id).lower(), u.user_id))
 
 
+def colleagues(company_id: str) -> list[StaffUser]:
+    """Whom staff can tell of a register record (H2): active users with an e-mail address."""
+    return [u for u in list_users(company_id) if u.active and u.email]
+
+
 def get_user(company_id: str, user_id: str) -> StaffUser:
     user = store.get_user(company_id, user_id)
     if user is None:

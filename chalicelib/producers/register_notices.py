@@ -1,0 +1,215 @@
+"""H2, seed 004's "Enviar un mensaje": tell colleagues of a register record by e-mail.
+
+A staff user who may see a record picks users of the company's staff directory (at most
+:data:`MAX_RECIPIENTS`, each with an e-mail address) and an optional comment; each gets one e-mail
+from the company's ``all`` sender account, through the outbox like every other message, saying who
+told them, the client, the record's type, motive, area, subject and date (in the company's time
+zone and language), the comment, and a link to the record in the console. The record keeps who was
+told and when (:class:`~chalicelib.core.domain.RecordNotice`).
+
+These e-mails are the firm's own, to its staff: no client is named on them (they are not in any
+client's history or register), they carry no ``List-Unsubscribe`` (that is a client's way out of
+manual and bulk sends) and they say ``Auto-Submitted: auto-generated`` (RFC 3834), as every e-mail
+no person wrote. A user may send at most :data:`NOTICES_PER_USER` of them an hour (counted per
+request, in ``store.rate_limits`` as the public routes' limits are: decision 0013), so the route
+cannot be used to flood colleagues.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib.core import clock
+from chalicelib.core.domain import Communication, Company, RecordNotice, StaffUser
+from chalicelib.core.errors import Conflict, ValidationFailed
+from chalicelib.producers.tracking.limits import Limit, count
+from chalicelib.tenants.auth.principal import Principal
+
+if TYPE_CHECKING:
+    from chalicelib.messaging.outbox import OutgoingMessage
+
+MAX_RECIPIENTS = 20
+# Notices (requests, each to at most MAX_RECIPIENTS colleagues) one user may send in an hour.
+NOTICES_PER_USER = Limit("register-notice", 20, 3600)
+# Notices one record keeps (each names who was told and when).
+MAX_NOTICES_PER_RECORD = 100
+MAX_COMMENT_CHARS = 2000
+MESSAGE_TYPE = "register_notice"
+
+
+@dataclass(frozen=True)
+class NoticeSent:
+    record: Communication
+    notice: RecordNotice
+    messages: list[Communication]
+
+
+def one_line(text: str | None) -> str:
+    """A value as one line of a header (a record's subject, a name): line breaks and runs of
+    white space become one space."""
+    return " ".join((text or "").split())
+
+
+def notify_colleagues(
+    viewer: Principal, client_id: str, record_id: str, user_ids: Sequence[str], comment: str | None
+) -> NoticeSent:
+    """E-mail each of ``user_ids`` about the record (404 when ``viewer`` may not see it, as the
+    register answers); 422 naming ``users`` for none, too many, or one that is not a user of the
+    company with an e-mail address; 429 past the user's hourly allowance."""
+    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.records.register import get_record
+    from chalicelib.store import communications as store
+    from chalicelib.tenants.companies import get_company
+    from chalicelib.tenants.staff import users_by_id
+
+    record = get_record(viewer, client_id, record_id)
+    wanted = list(dict.fromkeys(u.strip() for u in user_ids if u.strip()))
+    if not wanted:
+        raise ValidationFailed([{"field": "users", "message": "name at least one user to tell"}])
+    if len(wanted) > MAX_RECIPIENTS:
+        raise ValidationFailed(
+            [{"field": "users", "message": f"name at most {MAX_RECIPIENTS} users at a time"}]
+        )
+    found = users_by_id(viewer.company_id, wanted)
+    unknown = [u for u in wanted if u not in found or not found[u].active or not found[u].email]
+    if unknown:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "users",
+                    "message": "not active users of the company with an e-mail address: "
+                    f"{', '.join(unknown)}",
+                }
+            ]
+        )
+    if len(record.notices) >= MAX_NOTICES_PER_RECORD:
+        raise Conflict(
+            f"a record keeps at most {MAX_NOTICES_PER_RECORD} notices to colleagues", field="record_id"
+        )
+    count(
+        viewer.company_id,
+        NOTICES_PER_USER,
+        viewer.subject,
+        "too many notices to colleagues sent by this user",
+        field="users",
+    )
+    company = get_company(viewer.company_id)
+    sender = users_by_id(viewer.company_id, [viewer.subject]).get(viewer.subject)
+    recipients = [found[u] for u in wanted]
+    said = (comment or "").strip() or None
+    messages = [_message(company, record, sender, viewer, user, said) for user in recipients]
+    written = enqueue(viewer.company_id, messages)
+    notice = RecordNotice(at=clock.now(), by=viewer.subject, users=tuple(wanted))
+    store.append_notice(viewer.company_id, record.communication_id, notice, at_most=MAX_NOTICES_PER_RECORD)
+    return NoticeSent(record, notice, written)
+
+
+_TEXTS = {
+    "es": {
+        "subject": "{who} te avisa de una comunicación con {client}: {topic}",
+        "opening": "{who} te avisa de esta comunicación del registro de {client}:",
+        "client": "Cliente",
+        "date": "Fecha",
+        "type": "Tipo",
+        "motive": "Motivo",
+        "area": "Área",
+        "topic": "Asunto",
+        "comment": "Comentario",
+        "link": "Ver el registro en la consola",
+        "closing": "Pregón envía este aviso de parte de {who}, de {company}.",
+    },
+    "en": {
+        "subject": "{who} tells you of a communication with {client}: {topic}",
+        "opening": "{who} tells you of this communication in {client}'s register:",
+        "client": "Client",
+        "date": "Date",
+        "type": "Type",
+        "motive": "Motive",
+        "area": "Area",
+        "topic": "Subject",
+        "comment": "Comment",
+        "link": "See the record in the console",
+        "closing": "Pregón sends this notice on behalf of {who}, of {company}.",
+    },
+}
+
+
+def _message(
+    company: Company,
+    record: Communication,
+    sender: StaffUser | None,
+    viewer: Principal,
+    user: StaffUser,
+    comment: str | None,
+) -> OutgoingMessage:
+    from chalicelib.core.links import AUTO_SUBMITTED
+    from chalicelib.core.localization import show_datetime
+    from chalicelib.messaging.outbox import OutgoingMessage
+    from chalicelib.records.exports import word
+    from chalicelib.records.register import lookup_name, record_link
+    from chalicelib.tenants.clients import get_client
+
+    texts = _TEXTS.get(company.language, _TEXTS["es"])
+    client = get_client(company.company_id, record.client_id or "")
+    who = one_line((sender.name if sender else None) or viewer.name or viewer.subject)
+
+    client_name = one_line(f"{client.name} ({client.client_id})")
+    topic = one_line(record.subject) or "—"
+    when = show_datetime(record.created_at, company.time_zone, company.locale)
+    rows = [
+        (texts["client"], client_name),
+        (texts["date"], f"{when} ({company.time_zone})"),
+        (texts["type"], word(record.record_type or record.channel, company.language)),
+        (texts["motive"], lookup_name(company.company_id, "motive", record.motive)),
+        (texts["area"], lookup_name(company.company_id, "area", record.area)),
+        (texts["topic"], record.subject),
+    ]
+    shown = [(k, v) for k, v in rows if v]
+    link = record_link(record.client_id or "", record.communication_id)
+    values = {"who": who, "client": client_name, "topic": topic, "company": one_line(company.name)}
+    text = "\n".join(
+        [
+            texts["opening"].format(**values),
+            "",
+            *(f"{k}: {v}" for k, v in shown),
+            *(["", f"{texts['comment']}:", comment] if comment else []),
+            "",
+            f"{texts['link']}: {link}",
+            "",
+            texts["closing"].format(**values),
+        ]
+    )
+    e = html.escape
+    body = "".join(
+        [
+            f"<p>{e(texts['opening'].format(**values))}</p>",
+            "<table>",
+            *(f"<tr><th align='left'>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in shown),
+            "</table>",
+            (
+                f"<p><strong>{e(texts['comment'])}:</strong></p>"
+                f"<p style='white-space:pre-wrap'>{e(comment)}</p>"
+                if comment
+                else ""
+            ),
+            f'<p><a href="{e(link)}">{e(texts["link"])}</a></p>',
+            f"<p>{e(texts['closing'].format(**values))}</p>",
+        ]
+    )
+    return OutgoingMessage(
+        channel="email",
+        to_address=user.email or "",
+        to_name=one_line(user.name) or None,
+        subject=one_line(texts["subject"].format(**values)),
+        text=text,
+        html=body,
+        message_type=MESSAGE_TYPE,
+        kind="automatic",
+        area="all",
+        cause=f"register-notice:{record.client_id}/{record.communication_id}",
+        created_by=viewer.subject,
+        headers={"Auto-Submitted": AUTO_SUBMITTED},
+    )

@@ -1,0 +1,254 @@
+"""H2, seed 004: from a register record, staff "Enviar un mensaje" (tell colleagues by e-mail) and
+"Crear tarea" (the record as a calendar task, an .ics file any calendar imports)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from email.header import decode_header, make_header
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.core.settings import get_settings
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
+from tests.integration.test_register import add_record, register, tables
+from tests.integration.test_time_zones import set_zone
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.mail import header_fields, html_of, text_of, wire_problems
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
+
+START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+ZONE = "America/Argentina/Buenos_Aires"
+
+
+def colleague(tenant: Tenant, user_id: str, name: str | None, email: str | None, level: int = 2) -> None:
+    """An administrator puts a colleague in the company's staff directory."""
+    from chalicelib.tenants.staff import UserFields, save_user
+
+    save_user(tenant.company_id, user_id, UserFields(name=name, email=email, level=level))
+
+
+def firm(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
+    """An accounting firm in Buenos Aires: its general sender account, its tables, a client, and
+    two colleagues with e-mail addresses."""
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Sur", "avisos@cargasdelsur.example")
+    set_zone(api, tenant, ZONE, "es_AR")
+    tables(api, tenant)
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    colleague(tenant, "marta", "Marta Núñez", "marta@estudio.example")
+    colleague(tenant, "luis", "Luis Gómez", "luis@estudio.example")
+
+
+def notify(api: Client, headers: dict[str, str], record_id: str, **fields: Any) -> Any:
+    return api.http.post(
+        f"/clients/CLI-1/register/{record_id}/notify", headers=headers, body=json.dumps(fields)
+    )
+
+
+def a_call(api: Client, tenant: Tenant) -> str:
+    record = add_record(
+        api,
+        tenant.staff_headers(),
+        "CLI-1",
+        record_type="call",
+        subject="Llamó por el IVA de octubre",
+        motive="consulta",
+        area="fiscal",
+        initiated_by="client",
+        text="Pide que lo llamen",
+    )
+    return str(record["communication_id"])
+
+
+def test_a_colleague_told_of_a_record_receives_it_by_e_mail(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a call noted in a client's register at 12:00 UTC (09:00 in Buenos Aires)
+    firm(api, tenant, mailbox)
+    record_id = a_call(api, tenant)
+    # When the clerk tells Marta (named twice) with a comment that tries to be a header and HTML
+    answer = notify(
+        api,
+        tenant.staff_headers(),
+        record_id,
+        users=["marta", "marta"],
+        comment="Llamalo <b>hoy</b>\r\nBcc: intruso@example.com",
+    )
+    assert answer.status_code == 201, answer.body
+    assert body(answer)["users"] == ["marta"] and len(body(answer)["messages"]) == 1
+    assert deliver_outboxes()["sent"] == 1
+    [mail] = mailbox.wait_for(1)
+
+    # Then Marta alone gets one e-mail from the firm's general account
+    assert envelope_recipients(mail) == ["marta@estudio.example"]
+    assert mail["From"].addresses[0].addr_spec == "avisos@cargasdelsur.example"
+    assert mail["To"].addresses[0].display_name == "Marta Núñez"
+    # And the bytes on the wire are a clean message: 7-bit, each header once, the Subject as
+    # UTF-8 encoded-words, no Bcc made of the comment, no unsubscribe (it is staff mail), and
+    # marked as written by no person
+    raw = mailbox.files()[0].read_bytes()
+    assert wire_problems(raw, domain="cargasdelsur.example") == []
+    [subject] = header_fields(raw, "Subject")
+    assert b"=?utf-8?" in subject.lower()
+    assert str(make_header(decode_header(subject.partition(b":")[2].decode()))) == (
+        f"clerk@{tenant.company_id} te avisa de una comunicación con Ana Pérez (CLI-1): "
+        "Llamó por el IVA de octubre"
+    )
+    assert header_fields(raw, "Bcc") == [] and header_fields(raw, "List-Unsubscribe") == []
+    assert [f.strip() for f in header_fields(raw, "Auto-Submitted")] == [b"Auto-Submitted: auto-generated"]
+    # And it says the client, the record's type, motive, area, subject, its date in the company's
+    # zone, the comment as typed, and links to the record in the console
+    text = text_of(mail)
+    for line in [
+        "Cliente: Ana Pérez (CLI-1)",
+        f"Fecha: 2/11/2026 09:00 ({ZONE})",
+        "Tipo: Llamada",
+        "Motivo: Consulta fiscal",
+        "Área: Área fiscal",
+        "Asunto: Llamó por el IVA de octubre",
+        "Llamalo <b>hoy</b>",
+        f"/console#/clients?client=CLI-1&record={record_id}",
+    ]:
+        assert line in text, line
+    page = html_of(mail)
+    assert "Llamalo &lt;b&gt;hoy&lt;/b&gt;" in page and "<b>hoy</b>" not in page
+    base = get_settings().public_base_url
+    assert f'href="{base}/console#/clients?client=CLI-1&amp;record={record_id}"' in page
+
+    # And the record shows who was told, by whom and when
+    detail = body(api.http.get(f"/clients/CLI-1/register/{record_id}", headers=tenant.staff_headers()))
+    assert detail["notices"] == [
+        {"at": START.isoformat(), "by": f"clerk@{tenant.company_id}", "users": ["marta"]}
+    ]
+    # And the e-mail is not the client's: the register holds the call alone
+    assert [i["communication_id"] for i in register(api, tenant.staff_headers(), "CLI-1")] == [record_id]
+
+
+def test_only_users_of_the_company_with_an_address_can_be_told(
+    api: Client, tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a record, a colleague without an e-mail address, and a user of another company
+    firm(api, tenant, mailbox)
+    colleague(tenant, "sinmail", "Sin Correo", None)
+    colleague(other_tenant, "ajeno", "Ajeno", "ajeno@otra.example")
+    record_id = a_call(api, tenant)
+    staff = tenant.staff_headers()
+    # When the clerk names them, nobody, or more than 20 users
+    for users in (["marta", "ajeno"], ["sinmail"], [], [f"u{n}" for n in range(21)]):
+        answer = notify(api, staff, record_id, users=users)
+        # Then each is a 422 naming users, and nothing is sent
+        assert answer.status_code == 422, (users, answer.body)
+        assert body(answer)["field"] == "users"
+    assert "ajeno" in body(notify(api, staff, record_id, users=["marta", "ajeno"]))["message"]
+    assert deliver_outboxes()["sent"] == 0
+    assert body(api.http.get(f"/clients/CLI-1/register/{record_id}", headers=staff))["notices"] == []
+    # And the directory the console picks from lists the colleagues who can be told, by name
+    listed = body(api.http.get("/staff/colleagues", headers=staff))["items"]
+    assert {"user_id": "marta", "name": "Marta Núñez"} in listed
+    assert "sinmail" not in [u["user_id"] for u in listed]
+
+
+def test_a_level_4_user_cannot_tell_anyone_of_a_record_they_cannot_see(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a record the clerk wrote, and a level-4 user who sees only their own records
+    firm(api, tenant, mailbox)
+    record_id = a_call(api, tenant)
+    junior = {
+        "Authorization": "Bearer "
+        + IDENTITY.mint(tenant.company_id, user_id=f"junior@{tenant.company_id}", level=4, department="ops"),
+        "Content-Type": "application/json",
+    }
+    # When the junior tries to tell Marta of it, or to take it as a task
+    told = notify(api, junior, record_id, users=["marta"])
+    task = api.http.get(f"/clients/CLI-1/register/{record_id}/task.ics", headers=junior)
+    # Then both answer 404, as the record's view does, and nothing is sent
+    assert told.status_code == 404 and task.status_code == 404
+    assert deliver_outboxes()["sent"] == 0
+
+
+def test_a_user_cannot_flood_colleagues(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.producers import register_notices
+    from chalicelib.producers.tracking.limits import Limit
+
+    # Given a user's allowance of 2 notices an hour
+    monkeypatch.setattr(register_notices, "NOTICES_PER_USER", Limit("register-notice", 2, 3600))
+    firm(api, tenant, mailbox)
+    record_id = a_call(api, tenant)
+    staff = tenant.staff_headers()
+    # When they send a third
+    assert notify(api, staff, record_id, users=["marta"]).status_code == 201
+    assert notify(api, staff, record_id, users=["luis"]).status_code == 201
+    third = notify(api, staff, record_id, users=["marta", "luis"])
+    # Then it is refused with when to try again, and only the first two went
+    assert third.status_code == 429 and body(third)["field"] == "users"
+    assert 0 < int(third.headers["Retry-After"]) <= 3600
+    assert deliver_outboxes()["sent"] == 2
+    notices = body(api.http.get(f"/clients/CLI-1/register/{record_id}", headers=staff))["notices"]
+    assert [n["users"] for n in notices] == [["marta"], ["luis"]]
+
+
+def test_a_record_as_a_calendar_task(api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any) -> None:
+    from icalendar import Calendar
+
+    # Given a call noted at 12:00 UTC, and the clerk in the directory with an address
+    firm(api, tenant, mailbox)
+    colleague(tenant, f"clerk@{tenant.company_id}", "Clara Ruiz", "clara@estudio.example", level=3)
+    record_id = a_call(api, tenant)
+    # When the clerk downloads it as a task ("Crear tarea")
+    answer = api.http.get(f"/clients/CLI-1/register/{record_id}/task.ics", headers=tenant.staff_headers())
+
+    # Then it is an iCalendar file, saved as one
+    assert answer.status_code == 200, answer.body
+    assert answer.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert answer.headers["Content-Disposition"] == f'attachment; filename="tarea-{record_id}.ics"'
+    calendar = Calendar.from_ical(answer.body)
+    [task] = calendar.walk("VTODO")
+    # With the subject, the client and the record's details, and a link to it
+    assert str(task["SUMMARY"]) == "Llamó por el IVA de octubre"
+    description = str(task["DESCRIPTION"])
+    for line in (
+        "Cliente: Ana Pérez (CLI-1)",
+        "Tipo: Llamada",
+        "Motivo: Consulta fiscal",
+        "Área: Área fiscal",
+    ):
+        assert line in description, line
+    assert str(task["URL"]).endswith(f"/console#/clients?client=CLI-1&record={record_id}")
+    # Starting when the call was noted, due a day later, in the company's zone (its VTIMEZONE in the file)
+    start, due = task.decoded("DTSTART"), task.decoded("DUE")
+    assert start == START and due == START + timedelta(days=1)
+    assert str(start.tzinfo) == ZONE and start.hour == 9
+    assert [str(z["TZID"]) for z in calendar.walk("VTIMEZONE")] == [ZONE]
+    # With the clerk as organizer and attendee
+    assert str(task["ORGANIZER"]) == "mailto:clara@estudio.example"
+    assert task["ORGANIZER"].params["CN"] == "Clara Ruiz"
+    assert str(task["ATTENDEE"]) == "mailto:clara@estudio.example"
+    # And the same record is the same task however often it is downloaded
+    clock.set_now(START + timedelta(hours=3))
+    again = Calendar.from_ical(
+        api.http.get(f"/clients/CLI-1/register/{record_id}/task.ics", headers=tenant.staff_headers()).body
+    )
+    assert str(again.walk("VTODO")[0]["UID"]) == str(task["UID"])
+
+
+def test_another_company_cannot_reach_a_record(
+    api: Client, tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a record of one company, and a user of another company in that company's directory
+    firm(api, tenant, mailbox)
+    record_id = a_call(api, tenant)
+    colleague(other_tenant, "marta", "Marta", "marta@otra.example")
+    other = other_tenant.admin_headers()
+    # When the other company's administrator asks for it as a task, or tells their own user of it
+    task = api.http.get(f"/clients/CLI-1/register/{record_id}/task.ics", headers=other)
+    told = notify(api, other, record_id, users=["marta"])
+    # Then both are 404 and nothing is sent
+    assert task.status_code == 404 and told.status_code == 404
+    assert deliver_outboxes()["sent"] == 0
