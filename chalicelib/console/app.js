@@ -278,8 +278,8 @@ export async function api(method, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
-export async function download(path, filename) {
-  const response = await request("GET", path, undefined, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+export async function download(path, filename, accept = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") {
+  const response = await request("GET", path, undefined, accept);
   const blob = await response.blob();
   const link = h("a", { href: URL.createObjectURL(blob), download: filename });
   document.body.appendChild(link);

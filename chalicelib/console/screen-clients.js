@@ -1,6 +1,8 @@
 // Clients and their register (H2, I3): the client list, a client's register with its filters and
 // Excel file, manual records with attachments, a record's detail view, and a reply to a received
-// e-mail from that view (POST .../reply: through the outbox, threaded, a new record).
+// e-mail from that view (POST .../reply: through the outbox, threaded, a new record). From the view
+// too, seed 004's "Enviar un mensaje" (tell colleagues by e-mail, POST .../notify) and "Crear tarea"
+// (the record as a calendar task, GET .../task.ics).
 import { api, download, extend, fill, h, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
@@ -171,6 +173,49 @@ async function clientList(main, ctx) {
   await load();
 }
 
+// Seed 004's "Enviar un mensaje": pick colleagues by name (the directory's active users with an
+// address), add a comment, send; the record then shows who was told.
+function notifyForm(path, colleagues, onSent) {
+  const boxes = colleagues.map((u) =>
+    h(
+      "label",
+      { class: "b-check" },
+      h("input", { type: "checkbox", name: "users", value: u.user_id, id: `b-notify-${u.user_id.replace(/\W/g, "-")}` }),
+      ` ${u.name || u.user_id}`,
+    ),
+  );
+  const comment = textarea("comment", { id: "b-notify-comment", maxlength: "2000", rows: "3" });
+  const form = h(
+    "form",
+    {
+      class: "b-form",
+      id: "b-notify",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const users = boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
+        const body = { users };
+        if (comment.value.trim()) body.comment = comment.value.trim();
+        const sent = await attempt(() => api("POST", `${path}/notify`, body), form);
+        if (sent) {
+          const names = sent.users.map((id) => (colleagues.find((u) => u.user_id === id) || {}).name || id);
+          toast(`Aviso enviado a ${names.join(", ")}`);
+          onSent();
+        }
+      },
+    },
+    h("h4", {}, "Enviar un mensaje"),
+    h(
+      "fieldset",
+      { class: "b-checks", name: "users" },
+      h("legend", {}, "Avisar a"),
+      ...(boxes.length ? boxes : [h("p", { class: "b-muted" }, "Nadie del personal tiene una dirección de e-mail en el directorio.")]),
+    ),
+    field("Comentario (opcional)", comment),
+    h("button", { type: "submit" }, "Enviar mensaje"),
+  );
+  return form;
+}
+
 function replyForm(clientId, record, onSent) {
   const text = textarea("reply_text", { rows: "6", required: "" });
   const subject = input("reply_subject", { placeholder: `Re: ${record.subject || ""}` });
@@ -289,9 +334,14 @@ async function clientRegister(main, ctx, clientId) {
     if (main.isConnected && location.hash !== hash) history.replaceState(null, "", hash); // not once left
   }
 
+  let colleagues = null; // the directory's users who can be told of a record, read once
+  const nameOf = (id) => ((colleagues || []).find((u) => u.user_id === id) || {}).name || id;
+
   async function view(recordId) {
     const record = await attempt(() => api("GET", `${base}/register/${segment(recordId)}`));
     if (!record) return;
+    if (colleagues === null) colleagues = ((await attempt(() => api("GET", "/staff/colleagues"))) || {}).items || [];
+    const recordPath = `${base}/register/${segment(record.communication_id)}`;
     remember(record.communication_id);
     const upload = h("input", { type: "file", name: "attachment", id: "b-attach-file" });
     fill(detail,
@@ -314,10 +364,25 @@ async function clientRegister(main, ctx, clientId) {
             ["Estado", label(record.state)],
             ["Aviso", notice(record.error)],
             ["Marcado", flaggedNote(record)],
+            ...(record.notices || []).map((n) => [
+              "Avisado",
+              `${when(n.at)}: ${n.users.map(nameOf).join(", ")} (por ${nameOf(n.by)})`,
+            ]),
           ]
             .filter(([, v]) => v)
-            .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+            .flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: k === "Avisado" ? "b-notice" : null }, v)]),
         ),
+        h(
+          "button",
+          {
+            type: "button",
+            id: "b-record-task",
+            onclick: () =>
+              attempt(() => download(`${recordPath}/task.ics`, `tarea-${record.communication_id}.ics`, "text/calendar")),
+          },
+          "Crear tarea",
+        ),
+        notifyForm(recordPath, colleagues, () => view(record.communication_id)),
         messageFrame(record.html, undefined, { received: record.direction === "in" }),
         record.text ? h("pre", { class: "b-text" }, record.text) : null,
         attachmentList(record.attachments),
