@@ -91,6 +91,9 @@ class OutgoingMessage:
     # The id to write it under, when the producer derives it from what the message is (a send
     # job's page: expanding it again names the same ids, so the id is the idempotency; issue 14).
     communication_id: str | None = None
+    # Where replies go instead of the company's inbound address (a staff notice: the user who sent
+    # it); None: the sender account's Reply-To, else the plus-addressed inbound one (I3).
+    reply_to: str | None = None
     # Why the message could not even be rendered (e.g. the company's template goes past the
     # sandbox's limits): it is recorded as failed with this reason and never sent.
     error: str | None = None
@@ -171,7 +174,7 @@ def _communication_for(
         from_address=account.from_address,
         from_name=account.display_name,
         # replies reach Pregón (I3) and carry the message's id in the address they go to
-        reply_to=reply_address(company_id, communication_id, account.reply_to),
+        reply_to=message.reply_to or reply_address(company_id, communication_id, account.reply_to),
         rfc_message_id=own_message_id(communication_id, account.from_address),
         headers={
             **base.headers,

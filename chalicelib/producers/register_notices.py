@@ -2,7 +2,8 @@
 
 A staff user who may see a record picks users of the company's staff directory (at most
 :data:`MAX_RECIPIENTS`, each with an e-mail address) and an optional comment; each gets one e-mail
-from the company's ``all`` sender account, through the outbox like every other message, saying who
+from the company's ``all`` sender account, through the outbox like every other message (its
+Reply-To the address of the user who told them, when the directory has one), saying who
 told them, the client, the record's type, motive, area, subject and date (in the company's time
 zone and language), the comment, and a link to the record in the console. The record keeps who was
 told and when (:class:`~chalicelib.core.domain.RecordNotice`).
@@ -211,5 +212,7 @@ def _message(
         area="all",
         cause=f"register-notice:{record.client_id}/{record.communication_id}",
         created_by=viewer.subject,
+        # a colleague's answer goes to whoever told them, as the seed's Outlook message did
+        reply_to=sender.email if sender is not None else None,
         headers={"Auto-Submitted": AUTO_SUBMITTED},
     )

@@ -67,8 +67,9 @@ def a_call(api: Client, tenant: Tenant) -> str:
 def test_a_colleague_told_of_a_record_receives_it_by_e_mail(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:
-    # Given a call noted in a client's register at 12:00 UTC (09:00 in Buenos Aires)
+    # Given a call noted in a client's register at 12:00 UTC (09:00 in Buenos Aires) by Clara
     firm(api, tenant, mailbox)
+    colleague(tenant, f"clerk@{tenant.company_id}", "Clara Ruiz", "clara@estudio.example", level=3)
     record_id = a_call(api, tenant)
     # When the clerk tells Marta (named twice) with a comment that tries to be a header and HTML
     answer = notify(
@@ -87,6 +88,8 @@ def test_a_colleague_told_of_a_record_receives_it_by_e_mail(
     assert envelope_recipients(mail) == ["marta@estudio.example"]
     assert mail["From"].addresses[0].addr_spec == "avisos@cargasdelsur.example"
     assert mail["To"].addresses[0].display_name == "Marta Núñez"
+    # And her answer would go to Clara, who told her
+    assert mail["Reply-To"].addresses[0].addr_spec == "clara@estudio.example"
     # And the bytes on the wire are a clean message: 7-bit, each header once, the Subject as
     # UTF-8 encoded-words, no Bcc made of the comment, no unsubscribe (it is staff mail), and
     # marked as written by no person
@@ -95,8 +98,7 @@ def test_a_colleague_told_of_a_record_receives_it_by_e_mail(
     [subject] = header_fields(raw, "Subject")
     assert b"=?utf-8?" in subject.lower()
     assert str(make_header(decode_header(subject.partition(b":")[2].decode()))) == (
-        f"clerk@{tenant.company_id} te avisa de una comunicación con Ana Pérez (CLI-1): "
-        "Llamó por el IVA de octubre"
+        "Clara Ruiz te avisa de una comunicación con Ana Pérez (CLI-1): Llamó por el IVA de octubre"
     )
     assert header_fields(raw, "Bcc") == [] and header_fields(raw, "List-Unsubscribe") == []
     assert [f.strip() for f in header_fields(raw, "Auto-Submitted")] == [b"Auto-Submitted: auto-generated"]
