@@ -54,6 +54,14 @@ def one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+def _address(user: StaffUser | None) -> str | None:
+    """A user's directory e-mail when it is one plain address (a user saved before addresses were
+    checked may hold a name, two addresses or a line break: such a value is no address here)."""
+    from chalicelib.core.emails import is_email
+
+    return user.email if user is not None and user.email and is_email(user.email) else None
+
+
 def notify_colleagues(
     viewer: Principal, client_id: str, record_id: str, user_ids: Sequence[str], comment: str | None
 ) -> NoticeSent:
@@ -75,7 +83,7 @@ def notify_colleagues(
             [{"field": "users", "message": f"name at most {MAX_RECIPIENTS} users at a time"}]
         )
     found = users_by_id(viewer.company_id, wanted)
-    unknown = [u for u in wanted if u not in found or not found[u].active or not found[u].email]
+    unknown = [u for u in wanted if u not in found or not found[u].active or not _address(found[u])]
     if unknown:
         raise ValidationFailed(
             [
@@ -202,7 +210,7 @@ def _message(
     )
     return OutgoingMessage(
         channel="email",
-        to_address=user.email or "",
+        to_address=_address(user) or "",
         to_name=one_line(user.name) or None,
         subject=one_line(texts["subject"].format(**values)),
         text=text,
@@ -213,6 +221,6 @@ def _message(
         cause=f"register-notice:{record.client_id}/{record.communication_id}",
         created_by=viewer.subject,
         # a colleague's answer goes to whoever told them, as the seed's Outlook message did
-        reply_to=sender.email if sender is not None else None,
+        reply_to=_address(sender),
         headers={"Auto-Submitted": AUTO_SUBMITTED},
     )

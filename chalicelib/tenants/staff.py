@@ -94,8 +94,11 @@ def list_users(company_id: str) -> list[StaffUser]:
 
 
 def colleagues(company_id: str) -> list[StaffUser]:
-    """Whom staff can tell of a register record (H2): active users with an e-mail address."""
-    return [u for u in list_users(company_id) if u.active and u.email]
+    """Whom staff can tell of a register record (H2): active users with an e-mail address (one
+    plain address: a value saved before addresses were checked may be a name or a list)."""
+    from chalicelib.core.emails import is_email
+
+    return [u for u in list_users(company_id) if u.active and u.email and is_email(u.email)]
 
 
 def get_user(company_id: str, user_id: str) -> StaffUser:

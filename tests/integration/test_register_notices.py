@@ -19,7 +19,12 @@ from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.mail import header_fields, html_of, text_of, wire_problems
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
+from tests.steps.tenants import (
+    IDENTITY,
+    Tenant,
+    smtp_sender_account,
+    staff_user_saved_before_addresses_were_checked,
+)
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
 ZONE = "America/Argentina/Buenos_Aires"
@@ -133,14 +138,18 @@ def test_a_colleague_told_of_a_record_receives_it_by_e_mail(
 def test_only_users_of_the_company_with_an_address_can_be_told(
     api: Client, tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher
 ) -> None:
-    # Given a record, a colleague without an e-mail address, and a user of another company
+    # Given a record, a colleague without an e-mail address, one whose e-mail field was saved as free
+    # text before addresses were checked (two addresses), and a user of another company
     firm(api, tenant, mailbox)
     colleague(tenant, "sinmail", "Sin Correo", None)
+    staff_user_saved_before_addresses_were_checked(
+        tenant.company_id, "lista", "marta@estudio.example, intruso@example.com", level=2
+    )
     colleague(other_tenant, "ajeno", "Ajeno", "ajeno@otra.example")
     record_id = a_call(api, tenant)
     staff = tenant.staff_headers()
     # When the clerk names them, nobody, or more than 20 users
-    for users in (["marta", "ajeno"], ["sinmail"], [], [f"u{n}" for n in range(21)]):
+    for users in (["marta", "ajeno"], ["sinmail"], ["lista"], [], [f"u{n}" for n in range(21)]):
         answer = notify(api, staff, record_id, users=users)
         # Then each is a 422 naming users, and nothing is sent
         assert answer.status_code == 422, (users, answer.body)
@@ -151,7 +160,7 @@ def test_only_users_of_the_company_with_an_address_can_be_told(
     # And the directory the console picks from lists the colleagues who can be told, by name
     listed = body(api.http.get("/staff/colleagues", headers=staff))["items"]
     assert {"user_id": "marta", "name": "Marta Núñez"} in listed
-    assert "sinmail" not in [u["user_id"] for u in listed]
+    assert not {"sinmail", "lista"} & {u["user_id"] for u in listed}
 
 
 def test_a_level_4_user_cannot_tell_anyone_of_a_record_they_cannot_see(
