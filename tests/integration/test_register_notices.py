@@ -13,10 +13,9 @@ from chalice.test import Client
 
 from chalicelib.core.settings import get_settings
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
-from tests.integration.test_register import add_record, register, tables
-from tests.integration.test_time_zones import set_zone
 from tests.steps.answers import body
 from tests.steps.clients import put_client
+from tests.steps.history import add_register_record, register_items, register_tables, set_company_zone
 from tests.steps.mail import header_fields, html_of, text_of, wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import (
@@ -41,8 +40,8 @@ def firm(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
     """An accounting firm in Buenos Aires: its general sender account, its tables, a client, and
     two colleagues with e-mail addresses."""
     smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Sur", "avisos@cargasdelsur.example")
-    set_zone(api, tenant, ZONE, "es_AR")
-    tables(api, tenant)
+    set_company_zone(api, tenant, ZONE, "es_AR")
+    register_tables(api, tenant)
     put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
     colleague(tenant, "marta", "Marta Núñez", "marta@estudio.example")
     colleague(tenant, "luis", "Luis Gómez", "luis@estudio.example")
@@ -55,7 +54,7 @@ def notify(api: Client, headers: dict[str, str], record_id: str, **fields: Any) 
 
 
 def a_call(api: Client, tenant: Tenant) -> str:
-    record = add_record(
+    record = add_register_record(
         api,
         tenant.staff_headers(),
         "CLI-1",
@@ -132,7 +131,9 @@ def test_a_colleague_told_of_a_record_receives_it_by_e_mail(
         {"at": START.isoformat(), "by": f"clerk@{tenant.company_id}", "users": ["marta"]}
     ]
     # And the e-mail is not the client's: the register holds the call alone
-    assert [i["communication_id"] for i in register(api, tenant.staff_headers(), "CLI-1")] == [record_id]
+    assert [i["communication_id"] for i in register_items(api, tenant.staff_headers(), "CLI-1")] == [
+        record_id
+    ]
 
 
 def test_only_users_of_the_company_with_an_address_can_be_told(

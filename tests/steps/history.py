@@ -105,3 +105,51 @@ def status_key_of(tenant: Tenant, communication_id: str) -> str | None:
 
     item = CommunicationModel.get(tenant.company_id, communication_id, consistent_read=True)
     return item.status_key
+
+
+def register_tables(api: Any, tenant: Tenant) -> None:
+    """The company's administrator adds two motives and two areas to the register's tables."""
+    import json
+
+    for table, code, name in [
+        ("motives", "cobro", "Cobro de honorarios"),
+        ("motives", "consulta", "Consulta fiscal"),
+        ("areas", "fiscal", "Área fiscal"),
+        ("areas", "laboral", "Área laboral"),
+    ]:
+        answer = api.http.post(
+            f"/register/{table}",
+            headers=tenant.admin_headers(),
+            body=json.dumps({"code": code, "name": name}),
+        )
+        assert answer.status_code == 201, answer.body
+
+
+def add_register_record(api: Any, headers: dict[str, str], client_id: str, **fields: Any) -> Any:
+    """Staff note a record by hand in the client's register; returns the record."""
+    import json
+
+    answer = api.http.post(f"/clients/{client_id}/register", headers=headers, body=json.dumps(fields))
+    assert answer.status_code == 201, answer.body
+    return json.loads(answer.body)
+
+
+def register_items(api: Any, headers: dict[str, str], client_id: str) -> list[Any]:
+    """The client's register as ``headers`` see it, newest first (its first page)."""
+    import json
+
+    answer = api.http.get(f"/clients/{client_id}/register", headers=headers)
+    assert answer.status_code == 200, answer.body
+    return list(json.loads(answer.body)["items"])
+
+
+def set_company_zone(api: Any, tenant: Tenant, time_zone: str, locale: str) -> None:
+    """The company's administrator sets where the company is (PATCH /company)."""
+    import json
+
+    answer = api.http.patch(
+        "/company",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"time_zone": time_zone, "locale": locale}),
+    )
+    assert answer.status_code == 200, answer.body
