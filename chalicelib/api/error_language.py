@@ -93,6 +93,30 @@ def in_language(message: str, language: str) -> str:
     return _cached_spanish(message) or message
 
 
+# Keys of a successful answer whose text is a reason Pregón wrote: why a message failed or was not
+# sent (``error``), why a recipient was skipped (``reason``, a reminder's ``skipped``). Their text is
+# stored and answered in English; :func:`reasons_in_language` translates it at the boundary.
+REASON_KEYS = frozenset({"error", "reason", "skipped"})
+
+
+def reasons_in_language(value: Any, language: str) -> Any:
+    """A successful answer's JSON value with the text of every :data:`REASON_KEYS` key, at any depth,
+    in ``language``. A reason the catalogs do not know (a server's own words, a carrier's reason for
+    a parcel, a code such as ``bounce``) stays as it is; every other key and value is untouched."""
+    if language != SPANISH:
+        return value
+    if isinstance(value, dict):
+        return {
+            key: in_language(item, language)
+            if key in REASON_KEYS and isinstance(item, str)
+            else reasons_in_language(item, language)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [reasons_in_language(item, language) for item in value]
+    return value
+
+
 @functools.lru_cache(maxsize=1024)
 def _cached_spanish(message: str) -> str | None:
     """A 422 may name the same problem for hundreds of items of a list: each is matched once."""
@@ -143,7 +167,7 @@ def literal_length(english: str) -> int:
 @functools.cache
 def _compiled() -> list[tuple[re.Pattern[str], tuple[str, ...], str]]:
     # The most specific first: more fixed text wins over a pattern that is mostly placeholders.
-    entries = sorted(CATALOG.items(), key=lambda entry: -literal_length(entry[0]))
+    entries = sorted({**CATALOG, **REASONS}.items(), key=lambda entry: -literal_length(entry[0]))
     return [(*compile_pattern(english), spanish) for english, spanish in entries]
 
 
@@ -1110,4 +1134,50 @@ CATALOG: dict[str, str] = {
     "the concept is the {kind} concept of clients {clients}; choose another concept for them first": (
         "el concepto es el concepto {kind} de los clientes {clients}; elija antes otro concepto para ellos"
     ),
+}
+
+
+# Reasons Pregón writes into successful answers and records (a failed message's ``error`` in the
+# history, a skipped recipient's ``reason``), beyond the errors above, which may be reasons too (a
+# channel's DeliveryFailed). Stored in English; translated by :func:`reasons_in_language`.
+# tests/unit/test_error_language.py finds every one our code writes.
+REASONS: dict[str, str] = {
+    # delivery (messaging/delivery.py, accounts/waiting.py)
+    "the sender account {area} is missing, disabled or incomplete": (
+        "la cuenta de envío {area} no existe, está desactivada o está incompleta"
+    ),
+    "cancelled by {user_id} while the sender account {area} was missing: it never went out": (
+        "cancelado por {user_id} mientras la cuenta de envío {area} no existía: nunca salió"
+    ),
+    "cancelled by {user_id} while the sender account {area} was disabled: it never went out": (
+        "cancelado por {user_id} mientras la cuenta de envío {area} estaba desactivada: nunca salió"
+    ),
+    "cancelled by {user_id} while the sender account {area} was incomplete: it never went out": (
+        "cancelado por {user_id} mientras la cuenta de envío {area} estaba incompleta: nunca salió"
+    ),
+    "cancelled by {user_id} while the sender account {area} was {state}: it never went out": (
+        "cancelado por {user_id} mientras la cuenta de envío {area} estaba {state}: nunca salió"
+    ),
+    "unknown outbox {outbox}": "bandeja de salida desconocida {outbox}",
+    "rate limit: {count} per {hours} h reached; room again at {at}": (
+        "límite de envío: se alcanzaron {count} por {hours} h; hay lugar otra vez a las {at}"
+    ),
+    "not sent: the address is suppressed ({reason})": (
+        "no enviado: la dirección está en la lista de supresión ({reason})"
+    ),
+    # rendering at the producers
+    "the template cannot be rendered: {~error}": "la plantilla no se puede generar: {error}",
+    "the reminder template failed: {~error}": "la plantilla del recordatorio falló: {error}",
+    # reminders skipped (producers/reminders/run.py)
+    "the client does not exist": "el cliente no existe",
+    "the client's reminder switch is off": "el cliente tiene desactivados los recordatorios",
+    "the client has no e-mail address": "el cliente no tiene dirección de e-mail",
+    # business events' skipped recipients (producers/business_events.py)
+    "the ticket does not ask to notify the client": "el ticket no pide avisar al cliente",
+    "the client's {switch} switch is off": "el cliente tiene desactivado {switch}",
+    "the company's SMS service is switched off": "el servicio de SMS de la empresa está desactivado",
+    "the company sends no SMS for automatic payments": "la empresa no envía SMS por pagos automáticos",
+    "the company sends no SMS for manual payments": "la empresa no envía SMS por pagos manuales",
+    "the client has no phone": "el cliente no tiene teléfono",
+    "none of the client's phones takes SMS": "ninguno de los teléfonos del cliente recibe SMS",
 }

@@ -138,6 +138,7 @@ def list_history(caller: Principal, channel: str) -> Response:
 @route("GET /history/{channel}/export", STAFF, answer="xlsx")
 def export_history(caller: Principal, channel: str) -> Response:
     """The filtered history as an Excel file (.xlsx), at most 10,000 rows"""
+    from chalicelib.api.error_language import in_language
     from chalicelib.records.exports import MAX_EXPORT_ROWS, heading, word, workbook
     from chalicelib.records.history.browse import check_channel, criteria_for, export_rows
     from chalicelib.store.communications import status_group
@@ -189,7 +190,7 @@ def export_history(caller: Principal, channel: str) -> Response:
                 c.message_type,
                 c.created_by,
                 c.resend_of,
-                c.error,
+                in_language(c.error, language) if c.error else c.error,
                 c.text,
             ]
             for c in rows

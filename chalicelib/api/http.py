@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypedDict, TypeVar, Unpack
@@ -189,9 +190,10 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def map_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """HTTP middleware: domain errors become their 4xx answer with a clear message, in Spanish when
-    the request's ``Accept-Language`` prefers it (``api.error_language``; English otherwise)."""
+    the request's ``Accept-Language`` prefers it (``api.error_language``; English otherwise); so do
+    the reasons a successful answer gives (a failed message's ``error``)."""
     try:
-        return get_response(event)
+        return _reasons_in_callers_language(event, get_response(event))
     except PregonError as exc:
         body = exc.body()
         headers = getattr(event, "headers", None) or {}
@@ -202,6 +204,33 @@ def map_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
             body = error_body(body, preferred_language(str(accept_language)))
         # the answer's words depend on that header: a cache in between must keep one per language
         return json_response(body, exc.status, {**exc.headers(), "Vary": "Accept-Language"})
+
+
+# A JSON answer that may hold a reason Pregón wrote (api.error_language.REASON_KEYS); json.dumps
+# writes a key and its text value as '"error": "'. Other answers are passed on without parsing.
+_REASON_TEXT = re.compile(r'"(?:error|reason|skipped)": "')
+
+
+def _reasons_in_callers_language(event: Any, response: Response) -> Response:
+    """A successful JSON answer with its reasons in Spanish when the request prefers Spanish; its
+    words then depend on ``Accept-Language``, so it says so (``Vary``). Stored reasons stay English."""
+    if not 200 <= response.status_code < 300 or not isinstance(response.body, str):
+        return response
+    headers = response.headers or {}
+    if headers.get("Content-Type") != "application/json" or not _REASON_TEXT.search(response.body):
+        return response
+    vary = headers.get("Vary")
+    response.headers = {**headers, "Vary": f"{vary}, Accept-Language" if vary else "Accept-Language"}
+    accept_language = (getattr(event, "headers", None) or {}).get("accept-language")
+    if not accept_language:
+        return response
+    from chalicelib.api.error_language import ENGLISH, preferred_language, reasons_in_language
+
+    language = preferred_language(str(accept_language))
+    if language != ENGLISH:
+        body = reasons_in_language(json.loads(response.body), language)
+        response.body = json.dumps(body, ensure_ascii=False)
+    return response
 
 
 @dataclasses.dataclass(frozen=True)
