@@ -504,6 +504,10 @@ CATALOG: dict[str, str] = {
         "rechazado: nada acepta conexiones en {host}:{port}"
     ),
     "refused: {reason}": "rechazado: {reason}",
+    # (else the one below, with more fixed text, takes "refused: <host>" for its host)
+    "refused: {host} is {~reason}; Pregón connects only to public addresses": (
+        "rechazado: {host} es {reason}; Pregón solo se conecta a direcciones públicas"
+    ),
     "{host} is not a host name": "{host} no es un nombre de host",
     "{host} cannot be resolved": "{host} no se puede resolver",
     "{host} is {~reason}; Pregón connects only to public addresses": (
