@@ -17,6 +17,8 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.accounts import put_tracking_account, queue_for_tracking
 from tests.steps.answers import body
 from tests.steps.console import (
     ConsoleSite,
@@ -501,3 +503,28 @@ def test_messages_ticked_by_one_user_are_never_ticked_for_another_nor_after_sali
     wait_for_subjects(browser, ["Factura A-2", "Factura A-1"])
     assert ticked(browser) == []
     assert len(history_of(api, tenant)) == 2
+
+
+def test_a_failed_messages_reason_reads_in_spanish_on_the_history_screen(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    # Given an e-mail that failed because its area's sender account was disabled (its wait cancelled)
+    queue_for_tracking(tenant, 1)
+    assert put_tracking_account(api, tenant, mailbox, enabled=False).status_code == 200
+    cancelled = api.http.post("/sender-accounts/tracking/waiting/cancel", headers=tenant.admin_headers())
+    assert body(cancelled)["cancelled"] == 1, cancelled.body
+    # When a clerk opens it from the history
+    sign_in(browser, site.web, tenant, 3, screen="history")
+    wait_for_subjects(browser, ["Factura 0"])
+    browser.find_element(By.CSS_SELECTOR, ".b-history .b-view").click()
+    wait_until(browser, lambda d: opened_subject(d) == "Factura 0")
+    console_screenshot(browser, "history-failed-reason")
+    # Then the reason it failed reads in Spanish (the API answers the console's Accept-Language: es)
+    shown = browser.execute_script(
+        "const dt = [...document.querySelectorAll('.b-detail-box .b-detail dt')]"
+        ".find(d => d.textContent === 'Error'); return dt ? dt.nextElementSibling.textContent : null"
+    )
+    assert shown == (
+        f"cancelado por admin@{tenant.company_id} mientras la cuenta de envío tracking estaba desactivada: "
+        "nunca salió"
+    )
