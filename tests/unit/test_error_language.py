@@ -586,3 +586,32 @@ def test_every_reason_our_code_writes_has_spanish(pattern: Pattern) -> None:
     spanish = spanish_or_none(sample)
     assert spanish is not None, f"no Spanish for {sample!r} ({REASONS_FOUND[pattern]}): add it to REASONS"
     assert spanish != sample
+
+
+def test_an_answers_reasons_read_in_spanish_and_nothing_else_changes() -> None:
+    from chalicelib.api.error_language import reasons_in_language
+
+    # Given an answer with reasons at several depths, a server's own words, a code and other text
+    answer = {
+        "error": "the sender account 'invoices' is missing, disabled or incomplete",
+        "subject": "the client has no phone",
+        "items": [
+            {"error": "535 5.7.8 Authentication credentials invalid", "state": "failed"},
+            {"skipped": "the client's reminder switch is off", "count": 2},
+        ],
+        "skipped": [{"channel": "sms", "reason": "the client has no phone"}, {"reason": "bounce"}],
+    }
+    # When it is asked for in Spanish
+    spanish = reasons_in_language(answer, "es")
+    # Then each reason of ours is in Spanish; the server's words, the code and other fields stay
+    assert spanish == {
+        "error": "la cuenta de envío 'invoices' no existe, está desactivada o está incompleta",
+        "subject": "the client has no phone",
+        "items": [
+            {"error": "535 5.7.8 Authentication credentials invalid", "state": "failed"},
+            {"skipped": "el cliente tiene desactivados los recordatorios", "count": 2},
+        ],
+        "skipped": [{"channel": "sms", "reason": "el cliente no tiene teléfono"}, {"reason": "bounce"}],
+    }
+    # And in English it is the very same answer
+    assert reasons_in_language(answer, "en") is answer
