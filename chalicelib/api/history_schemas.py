@@ -85,7 +85,10 @@ class HistoryMessageOut(HistoryItemOut):
     html: str | None
     headers: dict[str, str]
     attachments: list[AttachmentOut]
-    error: str | None
+    error: str | None = Field(
+        description="Why it failed or was not sent: Pregón's reason in Spanish when `Accept-Language` "
+        "prefers it (stored in English), a server's own reply as the server wrote it."
+    )
     attempts: int
     provider_message_id: str | None
     rfc_message_id: str | None

@@ -576,7 +576,8 @@ class TestSendOut(BaseModel):
     error: str | None = Field(
         default=None,
         description="Present when not `ok`: the server's own text, e.g. "
-        "`535 5.7.8 Authentication credentials invalid`.",
+        "`535 5.7.8 Authentication credentials invalid`, or Pregón's (`refused: ...`, `timeout: ...`), "
+        "which is in Spanish when `Accept-Language` prefers it.",
     )
 
 
@@ -670,4 +671,8 @@ class SmsTestOut(BaseModel):
     ok: bool
     to: str = Field(description="The number in E.164, as it was sent.")
     message_id: str | None = Field(default=None, description="Present when `ok`.")
-    error: str | None = Field(default=None, description="Present when not `ok`: the provider's own text.")
+    error: str | None = Field(
+        default=None,
+        description="Present when not `ok`: the provider's own text, or Pregón's (`refused: ...`), which is "
+        "in Spanish when `Accept-Language` prefers it.",
+    )

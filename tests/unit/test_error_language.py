@@ -477,8 +477,8 @@ REASON_POSITIONS = {"_Setup": 2, "SkippedRecipient": 1}
 # Reason expressions the scan cannot follow to English text of ours, and why (path, expression).
 REASON_DYNAMIC = {
     ("chalicelib/api/suppressions.py", "body.reason"): "a suppression's code (manual, bounce ...), not prose",
-    ("chalicelib/messaging/accounts/trial_sends.py", "exc.message"): "a DeliveryFailed's, scanned at its raise",
-    ("chalicelib/messaging/delivery.py", "exc.message"): "a DeliveryFailed's or error's, scanned at its raise",
+    ("chalicelib/messaging/accounts/trial_sends.py", "exc.message"): "an error's, scanned at its raise",
+    ("chalicelib/messaging/delivery.py", "exc.message"): "an error's, scanned at its raise",
     ("chalicelib/messaging/delivery.py", "setup.reason"): "a _Setup's reason, scanned where it is made",
     ("chalicelib/messaging/delivery.py", "str(exc)"): "a PregonError's, scanned at its raise",
     ("chalicelib/messaging/outbox.py", "message.error"): "a producer's reason, scanned where it is given",
@@ -496,9 +496,9 @@ REASON_DYNAMIC = {
     ("chalicelib/producers/tracking/parcels.py", "event.reason"): "the carrier's own reason for a status",
     ("chalicelib/producers/tracking/parcels.py", "novelty.reason"): "the carrier's own reason for a status",
     ("chalicelib/producers/tracking/sweep.py", "str(exc)"): "a template error's, scanned at its raise",
-    ("chalicelib/records/inbound_mail.py", "parsed.problems()"): "what could not be read of a received mail",
+    ("chalicelib/records/inbound_mail.py", "parsed.problems()"): "what a received mail got wrong",
     ("chalicelib/records/inbound_mail.py", "written[0].error"): "a stored reason passed on",
-    ("chalicelib/records/mailboxes/sync.py", "parsed.problems()"): "what could not be read of a received mail",
+    ("chalicelib/records/mailboxes/sync.py", "parsed.problems()"): "what a received mail got wrong",
     ("chalicelib/records/mailboxes/sync.py", "said"): "the mail server's own words",
     ("chalicelib/store/communications.py", "comm.error"): "a stored reason passed on",
     ("chalicelib/store/tracking.py", "novelty.reason"): "the carrier's own reason for a status",
