@@ -496,10 +496,13 @@ REASON_DYNAMIC = {
     ("chalicelib/producers/tracking/parcels.py", "event.reason"): "the carrier's own reason for a status",
     ("chalicelib/producers/tracking/parcels.py", "novelty.reason"): "the carrier's own reason for a status",
     ("chalicelib/producers/tracking/sweep.py", "str(exc)"): "a template error's, scanned at its raise",
+    # the MIME defects of a received mail, joined: most are Python's email package's own words
     ("chalicelib/records/inbound_mail.py", "parsed.problems()"): "what a received mail got wrong",
     ("chalicelib/records/inbound_mail.py", "written[0].error"): "a stored reason passed on",
     ("chalicelib/records/mailboxes/sync.py", "parsed.problems()"): "what a received mail got wrong",
-    ("chalicelib/records/mailboxes/sync.py", "said"): "the mail server's own words",
+    # Pregón's words, left English: the console words the too-large one itself, with the locale's
+    # decimal comma (screen-clients.js, notice()); a Spanish answer would stop it from matching
+    ("chalicelib/records/mailboxes/sync.py", "said"): "a mailbox message too large or unreadable",
     ("chalicelib/store/communications.py", "comm.error"): "a stored reason passed on",
     ("chalicelib/store/tracking.py", "novelty.reason"): "the carrier's own reason for a status",
     ("chalicelib/store/tracking.py", "messages[n].error"): "a stored reason passed on",
