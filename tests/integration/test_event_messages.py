@@ -382,6 +382,22 @@ def test_a_client_with_no_email_is_skipped_not_an_error(
     assert body(response)["skipped"][0]["reason"] == "the client has no e-mail address"
 
 
+def test_why_a_client_was_skipped_is_in_spanish_when_the_back_office_asks(
+    api: Client, tenant: Tenant, back_office: dict[str, str]
+) -> None:
+    # Given a client with no e-mail address
+    put_ferreteria(api, back_office, emails=[])
+    # When the back office sends an invoice for it, asking for Spanish answers
+    response = post(
+        api, {**back_office, "Accept-Language": "es-AR"}, "invoice-issued", invoice_event("inv-es")
+    )
+    # Then the answer says in Spanish why the client was skipped, the channel as the API names it
+    assert response.status_code == 202, response.body
+    assert [(s["channel"], s["reason"]) for s in body(response)["skipped"]] == [
+        ("email", "el cliente no tiene dirección de e-mail")
+    ]
+
+
 # --- payment recorded ----------------------------------------------------------------------------
 
 
