@@ -156,7 +156,7 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
       answer.textContent = "Enviando…";
       try {
         const result = await api("POST", `${path}/test`, { to: to.value.trim() });
-        answer.textContent = result.ok ? `Enviado (id ${result.message_id}).` : `El servidor respondió: ${result.error}`;
+        answer.textContent = result.ok ? `Enviado (id ${result.message_id}).` : `No se envió: ${result.error}`;
         answer.className = `answer test-answer ${result.ok ? "ok" : "form-error"}`;
       } catch (error) {
         answer.textContent = "";

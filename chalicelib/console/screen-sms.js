@@ -175,7 +175,7 @@ function testCard() {
         const result = await api("POST", "/sms/test", body);
         answer.textContent = result.ok
           ? `Enviado a ${result.to} (id ${result.message_id}).`
-          : `El proveedor respondió: ${result.error}`;
+          : `No se envió: ${result.error}`;
         answer.className = `answer test-answer ${result.ok ? "ok" : "form-error"}`;
       } catch (error) {
         answer.textContent = "";

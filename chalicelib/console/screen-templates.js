@@ -237,7 +237,7 @@ async function editor(main, ctx, key) {
     try {
       const test = testBy.value === "sms" ? { channel: "sms", to: to.value.trim() } : { to: to.value.trim() };
       const result = await api("POST", `/templates/${segment(key)}/test`, test);
-      testAnswer.textContent = result.ok ? `Enviado (id ${result.message_id}).` : `El servidor respondió: ${result.error}`;
+      testAnswer.textContent = result.ok ? `Enviado (id ${result.message_id}).` : `No se envió: ${result.error}`;
       testAnswer.className = `answer test-answer ${result.ok ? "ok" : "form-error"}`;
     } catch (error) {
       testAnswer.textContent = "";

@@ -280,7 +280,7 @@ def test_an_administrator_sets_up_sms_masivos_with_its_user_and_write_only_passw
             ),
         )
         assert answer.text.startswith(
-            "El proveedor respondió: rechazado: SMS Masivos: usuario o clave incorrectos"
+            "No se envió: rechazado: SMS Masivos: usuario o clave incorrectos"
         )
 
 
