@@ -90,10 +90,10 @@ def caller_address(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     counted: set[str] = set()
     hit = rate_limits.hit
 
-    def hit_and_note(limit_key: str, limit: int, window_end: datetime) -> bool:
+    def hit_and_note(limit_key: str, limit: int, window_end: datetime, hits: int = 1) -> bool:
         if limit_key.startswith(f"{EVERY_COMPANY}#"):
             counted.add(limit_key)
-        return hit(limit_key, limit, window_end)
+        return hit(limit_key, limit, window_end, hits)
 
     monkeypatch.setattr(rate_limits, "hit", hit_and_note)
     yield address

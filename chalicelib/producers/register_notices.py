@@ -11,9 +11,9 @@ told and when (:class:`~chalicelib.core.domain.RecordNotice`).
 These e-mails are the firm's own, to its staff: no client is named on them (they are not in any
 client's history or register), they carry no ``List-Unsubscribe`` (that is a client's way out of
 manual and bulk sends) and they say ``Auto-Submitted: auto-generated`` (RFC 3834), as every e-mail
-no person wrote. A user may send at most :data:`NOTICES_PER_USER` of them an hour (counted per
-request, in ``store.rate_limits`` as the public routes' limits are: decision 0013), so the route
-cannot be used to flood colleagues.
+no person wrote. A user may send at most :data:`NOTICE_EMAILS_PER_USER` of them an hour (counted
+per e-mail, one per colleague told, in ``store.rate_limits`` as the public routes' limits are:
+decision 0013), so the route cannot be used to flood colleagues.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from chalicelib.messaging.outbox import OutgoingMessage
 
 MAX_RECIPIENTS = 20
-# Notices (requests, each to at most MAX_RECIPIENTS colleagues) one user may send in an hour.
-NOTICES_PER_USER = Limit("register-notice", 20, 3600)
+# E-mails to colleagues (one per colleague told) one user may send in an hour: a request that
+# would go past it is refused whole.
+NOTICE_EMAILS_PER_USER = Limit("register-notice-email", 60, 3600)
 # Notices one record keeps (each names who was told and when).
 MAX_NOTICES_PER_RECORD = 100
 MAX_COMMENT_CHARS = 2000
@@ -98,12 +99,15 @@ def notify_colleagues(
         raise Conflict(
             f"a record keeps at most {MAX_NOTICES_PER_RECORD} notices to colleagues", field="record_id"
         )
+    limit = NOTICE_EMAILS_PER_USER
     count(
         viewer.company_id,
-        NOTICES_PER_USER,
+        limit,
         viewer.subject,
-        "too many notices to colleagues sent by this user",
+        f"telling {len(wanted)} more users would pass this user's allowance of {limit.count} "
+        "e-mails to colleagues an hour",
         field="users",
+        hits=len(wanted),
     )
     company = get_company(viewer.company_id)
     sender = users_by_id(viewer.company_id, [viewer.subject]).get(viewer.subject)

@@ -18,12 +18,18 @@ from chalicelib.store.models import RateLimitModel
 from chalicelib.store.tables import written
 
 
-def hit(limit_key: str, limit: int, window_end: datetime) -> bool:
-    """Count one hit against ``limit_key``; False (nothing counted) when the window is full."""
+def hit(limit_key: str, limit: int, window_end: datetime, hits: int = 1) -> bool:
+    """Count ``hits`` (one e-mail per recipient, say) against ``limit_key`` in one conditional
+    update; False (nothing counted) when the window cannot take them all."""
+    if hits > limit:
+        return False
     return written(
         lambda: RateLimitModel(limit_key).update(
-            actions=[RateLimitModel.hits.add(1), RateLimitModel.expires.set(window_end + timedelta(days=30))],
-            condition=RateLimitModel.hits.does_not_exist() | (RateLimitModel.hits < limit),
+            actions=[
+                RateLimitModel.hits.add(hits),
+                RateLimitModel.expires.set(window_end + timedelta(days=30)),
+            ],
+            condition=RateLimitModel.hits.does_not_exist() | (RateLimitModel.hits <= limit - hits),
         )
     )
 

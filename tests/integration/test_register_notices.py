@@ -189,21 +189,31 @@ def test_a_user_cannot_flood_colleagues(
     from chalicelib.producers import register_notices
     from chalicelib.producers.tracking.limits import Limit
 
-    # Given a user's allowance of 2 notices an hour
-    monkeypatch.setattr(register_notices, "NOTICES_PER_USER", Limit("register-notice", 2, 3600))
+    # Given a user's allowance of 3 e-mails to colleagues an hour, and a third colleague
+    monkeypatch.setattr(register_notices, "NOTICE_EMAILS_PER_USER", Limit("register-notice-email", 3, 3600))
     firm(api, tenant, mailbox)
+    colleague(tenant, "sofia", "Sofía Ruiz", "sofia@estudio.example")
     record_id = a_call(api, tenant)
     staff = tenant.staff_headers()
-    # When they send a third
-    assert notify(api, staff, record_id, users=["marta"]).status_code == 201
-    assert notify(api, staff, record_id, users=["luis"]).status_code == 201
-    third = notify(api, staff, record_id, users=["marta", "luis"])
-    # Then it is refused with when to try again, and only the first two went
-    assert third.status_code == 429 and body(third)["field"] == "users"
-    assert 0 < int(third.headers["Retry-After"]) <= 3600
-    assert deliver_outboxes()["sent"] == 2
+    # When they tell two colleagues, then ask to tell two more (four e-mails: one past the allowance)
+    assert notify(api, staff, record_id, users=["marta", "luis"]).status_code == 201
+    refused = notify(api, staff, record_id, users=["marta", "sofia"])
+    # Then the whole request is refused, naming users, with when to try again
+    assert refused.status_code == 429 and body(refused)["field"] == "users"
+    assert "allowance of 3 e-mails" in body(refused)["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    # and nothing of it was counted: the one e-mail left still goes
+    assert notify(api, staff, record_id, users=["sofia"]).status_code == 201
+    assert notify(api, staff, record_id, users=["luis"]).status_code == 429
+    # and only the three allowed e-mails went, and the record names only those told
+    assert deliver_outboxes()["sent"] == 3
+    assert sorted(a for m in mailbox.wait_for(3) for a in envelope_recipients(m)) == [
+        "luis@estudio.example",
+        "marta@estudio.example",
+        "sofia@estudio.example",
+    ]
     notices = body(api.http.get(f"/clients/CLI-1/register/{record_id}", headers=staff))["notices"]
-    assert [n["users"] for n in notices] == [["marta"], ["luis"]]
+    assert [n["users"] for n in notices] == [["marta", "luis"], ["sofia"]]
 
 
 def test_a_record_as_a_calendar_task(api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any) -> None:

@@ -62,17 +62,20 @@ def client_of(ip: str | None) -> str:
     return str(address)
 
 
-def count(scope: str, limit: Limit, key: str, message: str, *, field: str | None = None) -> None:
-    """Count one hit of ``key`` (a client, a parcel, an address) against ``limit`` within
-    ``scope`` (a company id, or :data:`EVERY_COMPANY`); 429 with Retry-After (seconds to the
-    window's end) when the window is already full. Only a digest of the key is stored."""
+def count(
+    scope: str, limit: Limit, key: str, message: str, *, field: str | None = None, hits: int = 1
+) -> None:
+    """Count ``hits`` (one unless told) of ``key`` (a client, a parcel, an address) against
+    ``limit`` within ``scope`` (a company id, or :data:`EVERY_COMPANY`), all or none; 429 with
+    Retry-After (seconds to the window's end) when the window cannot take them. Only a digest of
+    the key is stored."""
     from chalicelib.store import rate_limits
 
     now = clock.now()
     start = int(now.timestamp()) // limit.seconds * limit.seconds
     end = datetime.fromtimestamp(start + limit.seconds, tz=timezone.utc)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
-    if not rate_limits.hit(f"{scope}#{limit.name}#{digest}#{start}", limit.count, end):
+    if not rate_limits.hit(f"{scope}#{limit.name}#{digest}#{start}", limit.count, end, hits):
         retry_after = max(1, math.ceil((end - now).total_seconds()))
         raise TooManyRequests(
             f"{message}; try again in {retry_after} seconds", retry_after=retry_after, field=field
