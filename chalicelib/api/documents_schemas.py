@@ -123,6 +123,9 @@ class DocumentViewOut(BaseModel):
         description="A link valid for 5 minutes; null once the file was deleted."
     )
     deleted_at: str | None = Field(description="When the PDF was deleted after sending (D3).")
+    job_id: str | None = Field(
+        default=None, description="The bulk statement job that sent it (D2); null for one sent alone."
+    )
 
 
 class SupplierIn(_Strict):

@@ -842,3 +842,6 @@ class Document:
     # movements and recipient), so the same statement posted again is a repeat and another one
     # the same day gets a number of its own.
     content_digest: str | None = None
+    # A statement of a bulk job (D2): the job, whose e-mail to ``recipient_id`` carried it (the
+    # e-mail's key ``job:<job>:<client>``; the number is recorded before the e-mail is written).
+    job_id: str | None = None

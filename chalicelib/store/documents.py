@@ -157,6 +157,20 @@ def record_document(document: domain.Document) -> bool:
     return written(lambda: item.save(condition=DocumentModel.document_key.does_not_exist()))
 
 
+def claim_job_document(document: domain.Document) -> bool:
+    """Record a bulk job's document under its number unless another document holds the number;
+    True when it is this job's for this recipient (now, or from an earlier delivery of the page).
+    One conditional PutItem (1 WRU: the item is a few hundred bytes)."""
+    item = item_from(DocumentModel, document)
+    mine = (DocumentModel.job_id == document.job_id) & (DocumentModel.recipient_id == document.recipient_id)
+    return written(lambda: item.save(condition=DocumentModel.document_key.does_not_exist() | mine))
+
+
+def release_job_document(company_id: str, document_key: str, job_id: str) -> None:
+    """Forget a number a bulk job claimed for a statement it could not make."""
+    written(lambda: DocumentModel(company_id, document_key).delete(condition=DocumentModel.job_id == job_id))
+
+
 def list_documents(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Document], dict[str, Any] | None]:

@@ -1292,6 +1292,7 @@ class DocumentModel(BoundModel):
     error = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     content_digest = UnicodeAttribute(null=True)
+    job_id = UnicodeAttribute(null=True)  # a bulk statement's job
 
 
 ALL_MODELS: tuple[type[Model], ...] = (

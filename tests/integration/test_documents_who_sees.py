@@ -20,6 +20,7 @@ from tests.steps.notes import staff_headers
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
 
+MOVEMENT = {"date": "2026-10-01", "document": "A-1", "description": "Factura", "amount": "12345.67"}
 LINES = [{"code": "A-100", "description": "Tornillo (caja × 100)", "quantity": "12", "unit_price": "1250"}]
 
 
@@ -209,3 +210,71 @@ def test_a_level_4_user_posting_another_users_document_again_learns_nothing_of_i
         repeat = post_document(api, staff[caller], "/documents/orders", payload)
         assert repeat.status_code == 200, (caller, repeat.body)
         assert body(repeat) == {**first, "duplicate": True}
+
+
+def test_a_bulk_statement_is_found_by_the_number_it_prints(
+    api: Client, tenant: Tenant, other_tenant: Tenant, company: dict[str, str], mailbox: MailCatcher
+) -> None:
+    from tests.steps.documents import pdf_attachments, pdf_text
+    from tests.steps.sends import expand_pages
+
+    # Given the ERP sent CEDIMU's statement of 31/10 alone, then put its open movements
+    alone = {"client_id": "CEDIMU", "as_of": "2026-10-31", "movements": [MOVEMENT]}
+    assert body(post_document(api, company, "/documents/statements", alone))["number"] == "EC-CEDIMU-20261031"
+    put = api.http.put(
+        "/clients/CEDIMU/open-movements", headers=company, body=json.dumps({"movements": [MOVEMENT]})
+    )
+    assert put.status_code == 200, put.body
+    deliver_outboxes()
+    mailbox.clear()
+    staff = callers(tenant)
+
+    # When the level-4 user junior sends every client's statement of that day in bulk, and then
+    # the ERP does too
+    def bulk(headers: dict[str, str]) -> str:
+        started = api.http.post(
+            "/documents/statements/bulk", headers=headers, body=json.dumps({"as_of": "2026-10-31"})
+        )
+        assert started.status_code == 201, started.body
+        expand_pages()
+        deliver_outboxes()
+        return str(body(started)["job_id"])
+
+    juniors = bulk(staff["junior"])
+    erps = bulk(company)
+
+    # Then each bulk statement prints a number of its own, after the one sent alone
+    printed = {}
+    for message in mailbox.wait_for(2):
+        [(name, pdf)] = pdf_attachments(message)
+        printed[name] = pdf_text(pdf)
+    assert sorted(printed) == [
+        "estado_de_cuenta_EC-CEDIMU-20261031-2.pdf",
+        "estado_de_cuenta_EC-CEDIMU-20261031-3.pdf",
+    ]
+    assert "EC-CEDIMU-20261031-2" in printed["estado_de_cuenta_EC-CEDIMU-20261031-2.pdf"]
+
+    # And a clerk of levels 1 to 3 opens each by that number, as one sent alone
+    def seen(headers: dict[str, str], number: str) -> Any:
+        return api.http.get(f"/documents/sent/statement/{number}", headers=headers)
+
+    for level in ("level 1", "level 2", "level 3"):
+        for number, job_id in (("EC-CEDIMU-20261031-2", juniors), ("EC-CEDIMU-20261031-3", erps)):
+            answer = seen(staff[level], number)
+            assert answer.status_code == 200, (level, number, answer.body)
+            found = body(answer)
+            assert (found["recipient_id"], found["job_id"], found["message_state"]) == (
+                "CEDIMU",
+                job_id,
+                "sent",
+            )
+            assert found["file_name"] == f"estado_de_cuenta_{number}.pdf"
+            assert requests.get(found["download_url"], timeout=10).status_code == 200
+        assert body(seen(staff[level], "EC-CEDIMU-20261031"))["job_id"] is None
+    # And junior opens the one of the job they started, not the ERP's (404, as for no statement),
+    # and their level-4 colleague neither
+    assert body(seen(staff["junior"], "EC-CEDIMU-20261031-2"))["job_id"] == juniors
+    assert seen(staff["junior"], "EC-CEDIMU-20261031-3").status_code == 404
+    for number in ("EC-CEDIMU-20261031-2", "EC-CEDIMU-20261031-3"):
+        assert seen(staff["colleague"], number).status_code == 404
+        assert seen(other_tenant.admin_headers(), number).status_code == 404

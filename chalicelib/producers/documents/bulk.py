@@ -190,7 +190,7 @@ def expand_statement_page(
     would render only to have its count refused."""
     from chalicelib.core.files import discard_files
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue_with_files, hand_off
-    from chalicelib.producers.documents.send import STORED, Renderer, statement_data
+    from chalicelib.producers.documents.send import STORED, Renderer, document_key, statement_data
     from chalicelib.producers.sends.manual import put_job_pages
     from chalicelib.store import documents as store
     from chalicelib.store import outbox as job_store
@@ -278,7 +278,11 @@ def expand_statement_page(
                 continue
             lines = open_movements.movements if open_movements else ()
             currency = open_movements.currency if open_movements else None
-            number = f"EC-{client.client_id}-{as_of:%Y%m%d}"
+            number = _claim_number(company, job, client.client_id, as_of)
+            if number is None:  # the day's numbers of this client's statements are all taken
+                taken = ValueError("every statement number of this client and day is taken")
+                _failed(failures, "no_number", company_id, job_id, client.client_id, taken)
+                continue
             try:
                 pdf_data, mail_data = statement_data(
                     company,
@@ -293,6 +297,7 @@ def expand_statement_page(
                 )
                 pdf = renderer.pdf(pdf_data)
             except ValidationFailed as exc:
+                store.release_job_document(company_id, document_key(STATEMENT, number), job_id)
                 _failed(failures, "not_rendered", company_id, job_id, client.client_id, exc)
                 continue
             stored.append(renderer.attachment(number, pdf))
@@ -377,6 +382,39 @@ def expand_statement_page(
     report.fail_reasons = failures
     logger().info("bulk statement page expanded", extra={"company_id": company_id, **vars(report)})
     return report
+
+
+def _claim_number(company: Any, job: SendJob, client_id: str, as_of: date) -> str | None:
+    """The number a bulk statement prints, recorded as the company's document before it is
+    rendered, so ``GET /documents/sent/statement/{number}`` finds it as it finds one sent alone:
+    the day's ``EC-<client>-<day>``, or ``-2``, ``-3``... when a statement sent alone or by
+    another job holds it. A page expanded again claims the same number (it is this job's for this
+    client). One conditional PutItem a statement (1 WRU), one more for each number taken; None
+    when the day's numbers are all taken."""
+    from chalicelib.core.domain import Document
+    from chalicelib.producers.documents.send import STATEMENTS_A_DAY, document_key, file_name_of
+    from chalicelib.store import documents as store
+
+    company_id = company.company_id
+    base = f"EC-{client_id}-{as_of:%Y%m%d}"
+    for n in range(1, STATEMENTS_A_DAY + 1):
+        number = base if n == 1 else f"{base}-{n}"
+        document = Document(
+            company_id=company_id,
+            document_key=document_key(STATEMENT, number),
+            document_type=STATEMENT,
+            number=number,
+            recipient_id=client_id,
+            responsible=job.created_by or None,
+            communication_id=None,
+            state="queued",
+            created_at=clock.now(),
+            file_name=file_name_of(STATEMENT, number, company.language),
+            job_id=job.job_id,
+        )
+        if store.claim_job_document(document):
+            return number
+    return None
 
 
 def _counted_already(

@@ -19,7 +19,15 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import AttachmentRef, Company, Document, DocumentSettings, Movement, record_of
+from chalicelib.core.domain import (
+    AttachmentRef,
+    Communication,
+    Company,
+    Document,
+    DocumentSettings,
+    Movement,
+    record_of,
+)
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.localization import checked_currency
 from chalicelib.producers.documents.templates import ORDER, PURCHASE_ORDER, STATEMENT
@@ -277,7 +285,7 @@ def _statement_number(caller: Principal, base: str, digest: str) -> tuple[str, D
         found = store.get_document(caller.company_id, document_key(STATEMENT, number))
         if found is None:
             return number, None
-        if found.content_digest in (None, digest):
+        if found.job_id is None and found.content_digest in (None, digest):
             return number, _repeated(caller, found)
     raise ValidationFailed(
         [
@@ -378,14 +386,27 @@ def _repeated(caller: Principal, first: Document) -> DocumentOutcome:
     first (a level-4 user, another's document: ``may_see``, as in the history) learns nothing of
     it: 409 naming ``number``."""
     from chalicelib.core.errors import Conflict
-    from chalicelib.store import communications as comm_store
 
-    comm = comm_store.get(first.company_id, first.communication_id) if first.communication_id else None
+    comm = message_of(first)
     if not may_see(caller, comm.created_by if comm else first.responsible):
         raise Conflict(
             f"the {first.document_type} {first.number!r} was sent before, by another user", field="number"
         )
     return _outcome(first, duplicate=True, to_address=comm.to_address if comm else None)
+
+
+def message_of(document: Document) -> Communication | None:
+    """The e-mail that carried a document: by the id its record keeps, or for a bulk statement
+    (recorded before its e-mail was written) by the e-mail's key ``job:<job>:<client>``."""
+    from chalicelib.store import communications as comm_store
+
+    company_id = document.company_id
+    if document.communication_id:
+        return comm_store.get(company_id, document.communication_id)
+    if document.job_id:
+        found = comm_store.existing_key(company_id, f"job:{document.job_id}:{document.recipient_id}")
+        return comm_store.get(company_id, found) if found else None
+    return None
 
 
 def _outcome(document: Document, *, duplicate: bool, to_address: str | None = None) -> DocumentOutcome:
@@ -609,6 +630,7 @@ class DocumentView:
     file_name: str
     download_url: str | None
     deleted_at: Any
+    job_id: str | None = None
 
 
 def view_document(viewer: Principal, document_type: str, number: str) -> DocumentView:
@@ -616,20 +638,18 @@ def view_document(viewer: Principal, document_type: str, number: str) -> Documen
     Who sees it is who sees its e-mail in the history (``may_see`` its ``created_by``, the
     document's responsible user): another's document is not found for a level-4 user."""
     from chalicelib.core.files import download_url
-    from chalicelib.store import communications as comm_store
     from chalicelib.store import documents as store
 
     company_id = viewer.company_id
     found = store.get_document(company_id, document_key(document_type, number))
-    comm = None
-    if found is not None and found.communication_id:
-        comm = comm_store.get(company_id, found.communication_id)
+    comm = message_of(found) if found is not None else None
     if found is None or not may_see(viewer, comm.created_by if comm else found.responsible):
         raise NotFound(f"there is no {document_type} {number!r}")
     ref = comm.attachments[0] if comm and comm.attachments else None
     return record_of(
         DocumentView,
         found,
+        communication_id=comm.communication_id if comm else found.communication_id,
         message_state=comm.state if comm else None,
         download_url=download_url(ref) if ref and not ref.deleted_at else None,
         deleted_at=ref.deleted_at if ref else None,
