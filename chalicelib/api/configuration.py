@@ -108,8 +108,9 @@ def _schedule_out(schedule: AlertSchedule) -> dict[str, object]:
 @route("GET /sender-accounts", ADMIN, response="SenderAccountsOut")
 def list_sender_accounts(caller: Principal) -> Response:
     """Sender accounts per area; passwords are never returned (C1). `waiting` lists the areas whose
-    outbox holds e-mails, a deleted account's area too: with an account `missing`, `disabled` or
-    `incomplete` they wait until it works again (C2)"""
+    outbox holds e-mails, a deleted account's area too, and the users' own accounts likewise (area
+    `user:<id>`, C5): with an account `missing`, `disabled` or `incomplete` they wait until it
+    works again (C2)"""
     from chalicelib.messaging.accounts.waiting import accounts_overview
 
     return json_response(accounts_overview(caller.company_id))
@@ -184,11 +185,23 @@ def _personal_area(user_id: str) -> str:
 
 @route("GET /users/{user_id}/sender-account", USER_IN_PATH_OR_ADMIN, response="SenderAccountOut")
 def get_personal_sender_account(caller: Principal, user_id: str) -> Response:
-    """A user's own sender account (C5); the password is never returned"""
-    from chalicelib.messaging.accounts.email import get_account
+    """A user's own sender account (C5); the password is never returned. `waiting` counts the
+    e-mails queued for it (orders the user is responsible for, say): with the account disabled or
+    incomplete they wait until it works again"""
+    from chalicelib.messaging.accounts.waiting import account_with_waiting
 
     company_id, area = caller.company_id, _personal_area(user_id)
-    return json_response(get_account(company_id, area))
+    return json_response(account_with_waiting(company_id, area))
+
+
+@route("GET /users/{user_id}/sender-account/waiting", USER_IN_PATH_OR_ADMIN, response="AccountWaitingOut")
+def get_personal_waiting_mail(caller: Principal, user_id: str) -> Response:
+    """The e-mails waiting for a user's own account (C5), with it or without it: after the account
+    was deleted its `GET` is `404`, and its queued e-mails wait until the user has a working account
+    again (`waiting`, null when nothing waits)"""
+    from chalicelib.messaging.accounts.waiting import waiting_of
+
+    return json_response(waiting_of(caller.company_id, _personal_area(user_id)))
 
 
 @route(
@@ -205,11 +218,11 @@ def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
     (level 1) may set another address for a user (a shared mailbox); the user may keep it, not change
     it. An account whose From is no longer its owner's fails its messages with the reason."""
     from chalicelib.api.schemas import SenderAccountIn
-    from chalicelib.messaging.accounts.email import save_sender_account as save
+    from chalicelib.messaging.accounts.waiting import save_account
 
     company_id, area = caller.company_id, _personal_area(user_id)
     body = parse_body(configuration.current_request, SenderAccountIn)
-    return json_response(save(company_id, area, body.model_dump(mode="json"), caller=caller))
+    return json_response(save_account(company_id, area, body.model_dump(mode="json"), caller=caller))
 
 
 @route("PUT /users/{user_id}/sender-account/password", USER_IN_PATH_OR_ADMIN, body="PasswordIn", status=204)
@@ -224,11 +237,25 @@ def set_personal_sender_password(caller: Principal, user_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route("DELETE /users/{user_id}/sender-account", USER_IN_PATH_OR_ADMIN, status=204)
+@route("DELETE /users/{user_id}/sender-account", USER_IN_PATH_OR_ADMIN, response="SenderAccountDeletedOut")
 def delete_personal_sender_account(caller: Principal, user_id: str) -> Response:
-    """Remove a user's own sender account (their messages fall back to the company's)"""
-    from chalicelib.messaging.accounts.email import delete_sender_account as delete
+    """Remove a user's own sender account: their new messages fall back to the area's account or the
+    company's; e-mails already queued for this account (`waiting`) wait until the user has a working
+    account again"""
+    from chalicelib.messaging.accounts.waiting import delete_account
 
-    company_id, area = caller.company_id, _personal_area(user_id)
-    delete(company_id, area)
-    return Response(body="", status_code=204)
+    return json_response(delete_account(caller.company_id, _personal_area(user_id)))
+
+
+@route(
+    "POST /users/{user_id}/sender-account/waiting/cancel",
+    USER_IN_PATH_OR_ADMIN,
+    response="WaitingCancelledOut",
+    errors={409: "The account works: its queued e-mails are not waiting and go by themselves."},
+)
+def cancel_personal_waiting_mail(caller: Principal, user_id: str) -> Response:
+    """Give up on the e-mails waiting for a user's own missing, disabled or incomplete account (C5),
+    as for an area's: each is recorded `failed` with who cancelled it; `waiting` is what is left"""
+    from chalicelib.messaging.accounts.waiting import cancel_waiting
+
+    return json_response(cancel_waiting(caller.company_id, _personal_area(user_id), caller.subject).body())

@@ -55,6 +55,7 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "PUT /users/{user_id}/sender-account",
         "PUT /users/{user_id}/sender-account/password",
         "DELETE /users/{user_id}/sender-account",
+        "GET /users/{user_id}/sender-account/waiting",
     ),
     "templates": (
         "GET /templates",

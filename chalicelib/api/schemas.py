@@ -264,6 +264,11 @@ class SenderAccountDeletedOut(BaseModel):
     )
 
 
+class AccountWaitingOut(BaseModel):
+    area: str = Field(description="The user's own account: `user:<id>`.")
+    waiting: WaitingMailOut | None = Field(description="The e-mails queued for it (null: none).")
+
+
 class WaitingCancelledOut(BaseModel):
     area: str
     cancelled: int = Field(description="How many waiting e-mails were recorded `failed`.")
@@ -298,9 +303,10 @@ class SenderAccountOut(BaseModel):
     )
     waiting: WaitingMailOut | None = Field(
         default=None,
-        description="Only in the answer of `PUT /sender-accounts/{area}`: the e-mails queued in this "
-        "account's outbox now (null: none). With `account` other than `working` (say, the save disabled "
-        "it) they wait until the account works again.",
+        description="In the answers of `PUT /sender-accounts/{area}` and of `GET`/`PUT "
+        "/users/{user_id}/sender-account`: the e-mails queued in this account's outbox now (null: "
+        "none). With `account` other than `working` (say, the save disabled it) they wait until the "
+        "account works again.",
     )
 
 

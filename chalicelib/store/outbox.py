@@ -299,6 +299,18 @@ def settle_recovered_handoff(
     return transacted(build)
 
 
+def outboxes_with_work(company_id: str, prefix: str) -> list[str]:
+    """The company's outboxes named ``<prefix>...`` (``email:user:``: the users' own accounts') that
+    have work: a wake-up set. One Query of the company's outbox items under that prefix (one item
+    an outbox ever used, and its rate item), never a Scan."""
+    found = OutboxModel.query(
+        company_id,
+        OutboxModel.outbox_key.startswith(prefix),
+        filter_condition=OutboxModel.wake_at.exists(),
+    )
+    return [str(item.outbox_key) for item in found if "#" not in str(item.outbox_key)]
+
+
 def due_wakeups(
     now: datetime, limit: int = 500, *, shard: str = _WAKE_SHARD
 ) -> Iterator[tuple[str, str, str]]:

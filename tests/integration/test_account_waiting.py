@@ -147,3 +147,107 @@ def test_an_administrator_cancels_the_mail_waiting_for_a_disabled_account_and_ea
     assert put_tracking_account(api, tenant, mailbox).status_code == 200
     assert drain_outbox(tenant.company_id, "email:tracking").sent == 0
     assert mailbox.files() == []
+
+
+# --- a user's own account (C5) ----------------------------------------------------------------
+
+MARTA = "marta@cargas.example"
+MARTAS = f"/users/{MARTA}/sender-account"
+
+
+def orders_for_marta(tenant: Tenant, mailbox: MailCatcher, count: int) -> tuple[list[str], dict[str, str]]:
+    """The company's `all` account, and Marta's own (she is a salesperson, level 3) working; then
+    ``count`` orders she is responsible for, queued (not kicked): they go from her account.
+    Returns their ids and her headers."""
+    from tests.steps.accounts import queue_for_user
+    from tests.steps.notes import staff_headers
+    from tests.steps.tenants import smtp_sender_account
+
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Cargas del Sur", "hola@cargas.example")
+    smtp_sender_account(tenant.company_id, f"user:{MARTA}", mailbox, "Marta", MARTA)
+    return queue_for_user(tenant, MARTA, count), staff_headers(tenant, MARTA, 3)
+
+
+def test_orders_queued_for_a_users_own_account_wait_once_it_is_deleted_and_she_and_admins_see_them(
+    api: Client, tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.messaging.delivery import drain_outbox
+    from tests.steps.notes import staff_headers
+    from tests.steps.tenants import smtp_sender_account
+
+    admin = tenant.admin_headers()
+    # Given two orders queued for Marta's own account
+    _, marta = orders_for_marta(tenant, mailbox, 2)
+    # When she deletes her account
+    deleted = api.http.delete(MARTAS, headers=marta)
+    # Then the answer says the two are left waiting for it
+    assert deleted.status_code == 200, deleted.body
+    assert body(deleted)["area"] == f"user:{MARTA}"
+    assert (body(deleted)["waiting"]["count"], body(deleted)["waiting"]["account"]) == (2, "missing")
+    # And the administrators' list shows them, as the user's own account
+    listed = waiting_in(api.http.get("/sender-accounts", headers=admin))
+    assert (listed[f"user:{MARTA}"]["count"], listed[f"user:{MARTA}"]["account"]) == (2, "missing")
+    # And she sees them too, though her account is gone (its GET is 404)
+    assert api.http.get(MARTAS, headers=marta).status_code == 404
+    hers = api.http.get(f"{MARTAS}/waiting", headers=marta)
+    assert hers.status_code == 200, hers.body
+    assert body(hers)["waiting"]["count"] == 2 and body(hers)["waiting"]["account"] == "missing"
+    # But a colleague does not, and another company sees nothing of it
+    colleague = staff_headers(tenant, "juan@cargas.example", 3)
+    assert api.http.get(f"{MARTAS}/waiting", headers=colleague).status_code == 403
+    assert body(api.http.get("/sender-accounts", headers=other_tenant.admin_headers()))["waiting"] == []
+    # And nothing goes meanwhile, nor through the company's `all` account
+    assert drain_outbox(tenant.company_id, f"email:user:{MARTA}").sent == 0
+    assert drain_outbox(tenant.company_id, "email:all").sent == 0
+    assert mailbox.files() == []
+    # When her account is set up again
+    smtp_sender_account(tenant.company_id, f"user:{MARTA}", mailbox, "Marta", MARTA)
+    mine = body(api.http.get(MARTAS, headers=marta))
+    assert mine["waiting"]["account"] == "working" and mine["waiting"]["count"] == 2
+    # Then both go, from her address, and nothing waits any more
+    assert drain_outbox(tenant.company_id, f"email:user:{MARTA}").sent == 2
+    assert {m["From"].addresses[0].addr_spec for m in mailbox.wait_for(2)} == {MARTA}
+    assert body(api.http.get("/sender-accounts", headers=admin))["waiting"] == []
+    assert body(api.http.get(f"{MARTAS}/waiting", headers=marta))["waiting"] is None
+
+
+def test_a_user_disables_her_own_account_and_cancels_what_waits_for_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.messaging.delivery import drain_outbox
+    from chalicelib.store import communications
+    from tests.steps.tenants import SMTP_USER
+
+    # Given two orders queued for Marta's own account, which works: nothing to cancel
+    ids, marta = orders_for_marta(tenant, mailbox, 2)
+    assert api.http.post(f"{MARTAS}/waiting/cancel", headers=marta).status_code == 409
+    # When she disables it
+    account = {
+        "display_name": "Marta",
+        "from_address": MARTA,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mailbox.port,
+        "encryption": "none",
+        "username": SMTP_USER,
+        "enabled": False,
+    }
+    disabled = api.http.put(MARTAS, headers=marta, body=json.dumps(account))
+    # Then the answer, and her account's GET, say two wait for it
+    assert disabled.status_code == 200, disabled.body
+    assert (body(disabled)["waiting"]["count"], body(disabled)["waiting"]["account"]) == (2, "disabled")
+    assert body(api.http.get(MARTAS, headers=marta))["waiting"]["account"] == "disabled"
+    # When she cancels them
+    cancelled = api.http.post(f"{MARTAS}/waiting/cancel", headers=marta)
+    # Then both are recorded failed, saying who cancelled them, and nothing waits
+    assert cancelled.status_code == 200, cancelled.body
+    assert body(cancelled) == {"area": f"user:{MARTA}", "cancelled": 2, "waiting": None}
+    records = communications.get_many(tenant.company_id, ids)
+    assert {r.error for r in records.values()} == {
+        f"cancelled by {MARTA} while the sender account user:{MARTA} was disabled: it never went out"
+    }
+    assert body(api.http.get("/sender-accounts", headers=tenant.admin_headers()))["waiting"] == []
+    # And once enabled again, none of them goes
+    assert (
+        api.http.put(MARTAS, headers=marta, body=json.dumps(account | {"enabled": True})).status_code == 200
+    )
+    assert drain_outbox(tenant.company_id, f"email:user:{MARTA}").sent == 0

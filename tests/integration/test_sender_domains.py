@@ -279,7 +279,7 @@ def test_a_domain_is_removed_once_no_ses_account_sends_from_it(
 
     # When both accounts go and the administrator removes the domain again
     assert api.http.delete("/sender-accounts/all", headers=admin).status_code == 200
-    assert api.http.delete("/users/ana@x/sender-account", headers=admin).status_code == 204
+    assert api.http.delete("/users/ana@x/sender-account", headers=admin).status_code == 200
     removed = api.http.delete(f"/sender-domains/{domain}", headers=admin)
     # Then it is gone: from the listing, from SES, and no SES account may send from it
     assert removed.status_code == 204, removed.body

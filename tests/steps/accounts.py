@@ -77,3 +77,29 @@ def queue_for_tracking(tenant: Tenant, count: int, prefix: str = "w") -> list[st
         kick=False,
     )
     return [c.communication_id for c in queued]
+
+
+def queue_for_user(tenant: Tenant, user_id: str, count: int) -> list[str]:
+    """Queue ``count`` orders (to ``cliente<n>@example.com``) that ``user_id`` is responsible for,
+    not kicked: they go from the user's own account (C5) when it works, and stay in its outbox
+    until a drain. Returns their communication ids."""
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    queued = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                to_address=f"cliente{n}@example.com",
+                subject=f"Pedido {n}",
+                text="Su pedido",
+                area="documents",
+                personal_user=user_id,
+                idempotency_key=f"order:{user_id}:{n}",
+            )
+            for n in range(count)
+        ],
+        kick=False,
+    )
+    assert {c.outbox for c in queued} == {f"email:user:{user_id}"}
+    return [c.communication_id for c in queued]

@@ -1,10 +1,13 @@
-"""E-mails waiting for an area's sender account: what an administrator must see (C1, C2).
+"""E-mails waiting for a sender account: what an administrator (or the account's user) must see
+(C1, C2, C5).
 
-An e-mail is queued in the outbox of the account that will send it (``email:<area>``). When an
-administrator disables, deletes or breaks that account afterwards, the e-mail is not lost and not
-moved to ``all`` (docs/operations.md, runbook step 6): its outbox looks again every 15 minutes and
-sends it once the account works again. This module says how many wait, since when, and why, so the
-API and the console can tell the administrator who can act on it.
+An e-mail is queued in the outbox of the account that will send it (``email:<area>``; a user's own
+account, C5, is the area ``user:<id>``: an order goes out from its responsible user's account when
+that works at the time it is queued). When an administrator (or the user) disables, deletes or
+breaks that account afterwards, the e-mail is not lost and not moved to the area's account or
+``all`` (docs/operations.md, runbook step 6): its outbox looks again every 15 minutes and sends it
+once the account works again. This module says how many wait, since when, and why, so the API and
+the console can tell whoever can act on it.
 
 The count is the outbox's ``ready`` index partition (``store.communications.count_ready``): no scan,
 and capped at :data:`COUNT_CAP` (``more`` says there are more, shown as "1000+").
@@ -14,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.domain import SenderAccount
 from chalicelib.messaging.accounts.email import AREAS, is_working
 from chalicelib.messaging.outbox import outbox_of
 from chalicelib.store import communications as comm_store
 from chalicelib.store import companies as store
+
+if TYPE_CHECKING:
+    from chalicelib.tenants.auth.principal import Principal
 
 COUNT_CAP = 1000
 
@@ -96,31 +102,72 @@ def waiting_by_area(company_id: str, accounts: Iterable[SenderAccount]) -> list[
     return [w for w in found if w is not None]
 
 
+def waiting_for_users(company_id: str, accounts: Iterable[SenderAccount]) -> list[Waiting]:
+    """Every user's own account (C5) with e-mails in its outbox, with or without an account (a
+    deleted one's too): one Query of the company's personal outboxes that have work, then one count
+    query each (:func:`~chalicelib.store.outbox.outboxes_with_work`)."""
+    from chalicelib.messaging.accounts.email import PERSONAL_PREFIX
+    from chalicelib.store import outbox as outbox_store
+
+    by_area = {a.area: a for a in accounts}
+    prefix = outbox_of("email", PERSONAL_PREFIX)
+    areas = [outbox[len("email:") :] for outbox in outbox_store.outboxes_with_work(company_id, prefix)]
+    found = (_waiting(company_id, area, by_area.get(area)) for area in areas)
+    return [w for w in found if w is not None]
+
+
 def accounts_overview(company_id: str) -> dict[str, Any]:
-    """``GET /sender-accounts``: the company's area accounts and what waits for each area."""
+    """``GET /sender-accounts``: the company's area accounts, and what waits for each area and for
+    each user's own account (``user:<id>``)."""
     from chalicelib.messaging.accounts.email import PERSONAL_PREFIX, view
 
-    accounts = [a for a in store.list_sender_accounts(company_id) if not a.area.startswith(PERSONAL_PREFIX)]
-    return {
-        "items": [view(a) for a in accounts],
-        "waiting": [w.body() for w in waiting_by_area(company_id, accounts)],
-    }
+    every = store.list_sender_accounts(company_id)
+    accounts = [a for a in every if not a.area.startswith(PERSONAL_PREFIX)]
+    personal = [a for a in every if a.area.startswith(PERSONAL_PREFIX)]
+    waiting = waiting_by_area(company_id, accounts) + waiting_for_users(company_id, personal)
+    return {"items": [view(a) for a in accounts], "waiting": [w.body() for w in waiting]}
 
 
-def save_account(company_id: str, area: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """``PUT /sender-accounts/{area}``: save the account, and say what waits in its outbox (a save
-    that disables it leaves them waiting; the console warns before)."""
+def account_with_waiting(company_id: str, area: str) -> dict[str, Any]:
+    """``GET /users/{user_id}/sender-account``: the account (404 when there is none) and what waits
+    in its outbox."""
+    import dataclasses
+
+    from chalicelib.messaging.accounts.email import get_account
+
+    account = get_account(company_id, area)
+    waiting = waiting_for(company_id, area)
+    return {**dataclasses.asdict(account), "waiting": waiting.body() if waiting else None}
+
+
+def waiting_of(company_id: str, area: str) -> dict[str, Any]:
+    """``GET /users/{user_id}/sender-account/waiting``: what waits for the account, with it or not
+    (a deleted account's e-mails too, which its user cannot see in the account's 404)."""
+    from chalicelib.messaging.accounts.email import check_area
+
+    check_area(area)
+    waiting = waiting_for(company_id, area)
+    return {"area": area, "waiting": waiting.body() if waiting else None}
+
+
+def save_account(
+    company_id: str, area: str, fields: dict[str, Any], *, caller: Principal | None = None
+) -> dict[str, Any]:
+    """``PUT /sender-accounts/{area}`` and ``PUT /users/{user_id}/sender-account`` (``caller``: whose
+    rights a personal account's From is checked against): save the account, and say what waits in
+    its outbox (a save that disables it leaves them waiting; the console warns before)."""
     import dataclasses
 
     from chalicelib.messaging.accounts.email import save_sender_account
 
-    saved = save_sender_account(company_id, area, fields)
+    saved = save_sender_account(company_id, area, fields, caller=caller)
     waiting = waiting_for(company_id, area)
     return {**dataclasses.asdict(saved), "waiting": waiting.body() if waiting else None}
 
 
 def delete_account(company_id: str, area: str) -> dict[str, Any]:
-    """``DELETE /sender-accounts/{area}``: what it leaves waiting for the area's next account."""
+    """``DELETE /sender-accounts/{area}`` and ``DELETE /users/{user_id}/sender-account``: what it
+    leaves waiting for the area's (or the user's) next account."""
     from chalicelib.messaging.accounts.email import delete_sender_account
 
     delete_sender_account(company_id, area)
