@@ -55,9 +55,11 @@ function accountBody(form) {
 
 // One account's editor: settings, password, test send, delete. `path` is its API path; `changed` (if
 // given) is awaited after each saved change, e.g. to draw the card again with the API's new state.
-// `waiting` (from GET /sender-accounts) warns of e-mails waiting for the account, and asks before a
-// save that disables it or its deletion leaves them waiting. Shared with the signed-in user's own account screen (screen-my-account.js).
-export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title, blank = {}, waiting = null, redrawOnPassword = true }) {
+// `waiting` (from GET /sender-accounts, or a user's own account's GET) warns of e-mails waiting for
+// the account, and asks before a save that disables it or its deletion leaves them waiting; `personal`:
+// a user's own account (C5), whose e-mails wait for the user's next account, not the area's. Shared
+// with the signed-in user's own account screen (screen-my-account.js).
+export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title, blank = {}, waiting = null, redrawOnPassword = true, personal = false }) {
   const a = account || { kind: "smtp", encryption: "starttls", enabled: true, ...blank };
   const warning = waitingWarning(waiting, prefix);
   if (warning) {
@@ -109,7 +111,7 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
     event.preventDefault();
     clearErrors(settings);
     const wanted = accountBody(settings);
-    if (waiting && a.enabled && !wanted.enabled && !confirm(leaveWaiting(waiting, "deshabilita"))) return;
+    if (waiting && a.enabled && !wanted.enabled && !confirm(leaveWaiting(waiting, "deshabilita", personal))) return;
     try {
       await api("PUT", path, wanted);
       ctx.toast(`Cuenta ${title} guardada.`);
@@ -174,7 +176,7 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
     deleteForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearErrors(deleteForm);
-      if (waiting && !confirm(leaveWaiting(waiting, "borra"))) return;
+      if (waiting && !confirm(leaveWaiting(waiting, "borra", personal))) return;
       try {
         await api("DELETE", path);
         ctx.toast(`Cuenta ${title} borrada.`);
@@ -204,23 +206,44 @@ function waitingWarning(waiting, prefix) {
   );
 }
 
-function leaveWaiting(waiting, verb) {
-  return `${mails(waiting)} a esta cuenta. Si la ${verb}, no salen (ni por la cuenta general) hasta que el área vuelva a tener una cuenta que funcione. ¿Continuar?`;
+function leaveWaiting(waiting, verb, personal = false) {
+  const until = personal ? "el usuario vuelva a tener una cuenta propia" : "el área vuelva a tener una cuenta";
+  return `${mails(waiting)} a esta cuenta. Si la ${verb}, no salen (ni por la cuenta general) hasta que ${until} que funcione. ¿Continuar?`;
+}
+
+// A user's own account and what waits for it: its GET says both; once it is deleted (404), what
+// still waits for it comes from `/waiting`.
+export async function personalAccount(path) {
+  try {
+    const account = await api("GET", path);
+    return { account, waiting: account.waiting || null };
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+  return { account: null, waiting: (await api("GET", `${path}/waiting`)).waiting };
 }
 
 async function personal(ctx, userId, changed) {
   const path = `/users/${segment(userId)}/sender-account`;
-  let account = null;
-  try {
-    account = await api("GET", path);
-  } catch (error) {
-    if (error.status !== 404) throw error;
-  }
+  const { account, waiting } = await personalAccount(path);
   return accountCard(`Cuenta personal de ${userId}`, "personal", path, account, ctx, {
     testable: true,
     deletable: true,
     changed,
+    waiting,
+    personal: true,
   });
+}
+
+const PERSONAL = "user:";
+
+// Where an entry of `waiting` is handled, and what it is called: an area's account, or a user's own.
+function waitingPlace(w) {
+  if (w.area.startsWith(PERSONAL)) {
+    const user = w.area.slice(PERSONAL.length);
+    return [`#/accounts?user=${encodeURIComponent(user)}`, `Cuenta personal de ${user}`];
+  }
+  return [`#/accounts?area=${encodeURIComponent(w.area)}`, areaName(w.area)];
 }
 
 async function render(main, ctx) {
@@ -254,7 +277,7 @@ async function render(main, ctx) {
           "ul",
           { id: "accounts-waiting", class: "form-error", role: "alert" },
           stuck.map((w) =>
-            h("li", {}, h("a", { href: `#/accounts?area=${encodeURIComponent(w.area)}` }, areaName(w.area)), `: ${mails(w)}${w.oldest_shown ? ` desde el ${w.oldest_shown}` : ""} (${{ missing: "sin cuenta", disabled: "cuenta deshabilitada", incomplete: "cuenta incompleta" }[w.account]})`),
+            h("li", {}, h("a", { href: waitingPlace(w)[0] }, waitingPlace(w)[1]), `: ${mails(w)}${w.oldest_shown ? ` desde el ${w.oldest_shown}` : ""} (${{ missing: "sin cuenta", disabled: "cuenta deshabilitada", incomplete: "cuenta incompleta" }[w.account]})`),
           ),
         )
       : null,

@@ -1,20 +1,17 @@
 // The signed-in user's own sender account (C5), for every level: the same account card as the
 // administrator's accounts screen, on `/users/{me}/sender-account` (the API lets a user manage only
 // their own; an administrator any user's, from #/accounts), with its test send.
-import { api, fill, h, register, segment } from "./app.js";
-import { accountCard } from "./screen-accounts.js";
+import { fill, h, register, segment } from "./app.js";
+import { accountCard, personalAccount } from "./screen-accounts.js";
 
 async function render(main, ctx) {
   const userId = ctx.user.user_id;
   const path = `/users/${segment(userId)}/sender-account`;
-  let account = null;
-  try {
-    account = await api("GET", path);
-  } catch (error) {
-    if (error.status !== 404) throw error;
-  }
+  const { account, waiting } = await personalAccount(path);
   const card = accountCard("personal", "my-account", path, account, ctx, {
     testable: true,
+    waiting,
+    personal: true,
     heading: "Su cuenta personal",
     deletable: true,
     changed: () => render(main, ctx),

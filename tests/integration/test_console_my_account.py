@@ -186,3 +186,48 @@ def test_a_junior_cannot_make_their_account_speak_as_the_management(
     assert "debe ser la dirección propia del usuario (agente@cargasdelsur.example)" in error.text
     agent = quote(demo_user(tenant, 4))
     assert api.http.get(f"/users/{agent}/sender-account", headers=bearer(tenant, 4)).status_code == 404
+
+
+def test_a_user_sees_the_orders_waiting_for_her_deleted_account_and_so_does_the_administrator(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    from tests.steps.accounts import queue_for_user
+    from tests.steps.tenants import smtp_sender_account, staff_user
+
+    # Given a level-3 user's own account, two orders she is responsible for queued for it, and the
+    # account then deleted through the API
+    user = demo_user(tenant, 3)
+    staff_user(tenant.company_id, user, "clara@cargasdelsur.example", level=3)
+    smtp_sender_account(tenant.company_id, f"user:{user}", mailbox, "Clara", "clara@cargasdelsur.example")
+    queue_for_user(tenant, user, 2)
+    path = f"/users/{quote(user)}/sender-account"
+    assert api.http.delete(path, headers=bearer(tenant, 3)).status_code == 200
+    # When she opens her account screen
+    sign_in(browser, site.web, tenant, 3, screen="my-account")
+    # Then it says the two orders wait for her account, and what to do
+    warning = wait_until(browser, lambda d: d.find_element(By.ID, "my-account-waiting"))
+    assert (
+        warning.text
+        == "2 correos esperan a esta cuenta desde el 2/11/2026 12:00: agréguela de nuevo para que salgan."
+    )
+    assert "No tiene cuenta propia" in account_status(browser)
+    # When an administrator opens the accounts screen
+    sign_in(browser, site.web, tenant, 1, screen="accounts")
+    # Then the list of what waits names her account, and its link opens her card with the warning
+    listed = wait_until(browser, lambda d: d.find_element(By.ID, "accounts-waiting"))
+    assert (
+        f"Cuenta personal de {user}: 2 correos esperan desde el 2/11/2026 12:00 (sin cuenta)" in listed.text
+    )
+    listed.find_element(By.LINK_TEXT, f"Cuenta personal de {user}").click()
+    wait_until(browser, lambda d: d.find_element(By.ID, "account-user").get_attribute("value") == user)
+    assert (
+        "agréguela de nuevo" in wait_until(browser, lambda d: d.find_element(By.ID, "personal-waiting")).text
+    )
+    # When the administrator gives up on them, confirming
+    browser.find_element(By.CSS_SELECTOR, "#personal-waiting-cancel-form button[type=submit]").click()
+    assert browser.switch_to.alert.text.startswith("¿Cancelar los 2 correos que esperan a esta cuenta?")
+    browser.switch_to.alert.accept()
+    # Then the warnings go, and nothing waits for her account any more
+    wait_until(browser, lambda d: not d.find_elements(By.ID, "accounts-waiting"))
+    assert not browser.find_elements(By.ID, "personal-waiting")
+    assert body(api.http.get(f"{path}/waiting", headers=bearer(tenant, 3)))["waiting"] is None
