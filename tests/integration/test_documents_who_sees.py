@@ -271,6 +271,13 @@ def test_a_bulk_statement_is_found_by_the_number_it_prints(
             assert found["file_name"] == f"estado_de_cuenta_{number}.pdf"
             assert requests.get(found["download_url"], timeout=10).status_code == 200
         assert body(seen(staff[level], "EC-CEDIMU-20261031"))["job_id"] is None
+    # And the ERP posting a statement with a bulk one's number is answered with that one, sending nothing
+    again = post_document(api, company, "/documents/statements", alone | {"number": "EC-CEDIMU-20261031-2"})
+    assert again.status_code == 200, again.body
+    first = body(seen(staff["level 1"], "EC-CEDIMU-20261031-2"))
+    assert body(again)["duplicate"] is True
+    assert body(again)["communication_id"] == first["communication_id"] is not None
+    assert deliver_outboxes()["sent"] == 0
     # And junior opens the one of the job they started, not the ERP's (404, as for no statement),
     # and their level-4 colleague neither
     assert body(seen(staff["junior"], "EC-CEDIMU-20261031-2"))["job_id"] == juniors

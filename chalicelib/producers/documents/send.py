@@ -392,6 +392,8 @@ def _repeated(caller: Principal, first: Document) -> DocumentOutcome:
         raise Conflict(
             f"the {first.document_type} {first.number!r} was sent before, by another user", field="number"
         )
+    if comm is not None and first.communication_id is None:  # a bulk statement's: found by its key
+        first = replace(first, communication_id=comm.communication_id)
     return _outcome(first, duplicate=True, to_address=comm.to_address if comm else None)
 
 
