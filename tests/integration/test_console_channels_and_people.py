@@ -279,9 +279,7 @@ def test_an_administrator_sets_up_sms_masivos_with_its_user_and_write_only_passw
                 and d.find_element(By.CSS_SELECTOR, "#sms-test-form .test-answer")
             ),
         )
-        assert answer.text.startswith(
-            "No se envió: rechazado: SMS Masivos: usuario o clave incorrectos"
-        )
+        assert answer.text.startswith("No se envió: rechazado: SMS Masivos: usuario o clave incorrectos")
 
 
 def test_a_sender_id_typed_before_the_operator_assigned_them_is_marked_unused(
