@@ -1070,7 +1070,9 @@ CATALOG: dict[str, str] = {
     "a record keeps at most {limit} notices to colleagues": (
         "un registro guarda como máximo {limit} avisos a compañeros"
     ),
-    "too many notices to colleagues sent by this user": ("este usuario envió demasiados avisos a compañeros"),
+    "telling {n} more users would pass this user's allowance of {limit} e-mails to colleagues an hour": (
+        "avisar a {n} usuarios más superaría el máximo de este usuario: {limit} correos a compañeros por hora"
+    ),
     "there is no register table {name} (motives, areas)": (
         "no existe la tabla del registro {name} (motives, areas)"
     ),
