@@ -331,6 +331,7 @@ CATALOG: dict[str, str] = {
     "is not valid JSON ({error})": "no es JSON válido ({error})",
     "must be a JSON object": "debe ser un objeto JSON",
     "must be a whole number from 1 to {maximum}": "debe ser un número entero de 1 a {maximum}",
+    "must be a whole number from 0 to {maximum}": "debe ser un número entero de 0 a {maximum}",
     "is not a cursor this API gave out": "no es un cursor dado por esta API",
     "is not a cursor this listing gave out": "no es un cursor dado por este listado",
     "is not a cursor of this listing (ask again)": "no es un cursor de este listado (pida la lista de nuevo)",
@@ -829,6 +830,9 @@ CATALOG: dict[str, str] = {
         "configure primero el masivos_username de SMS Masivos: su contraseña solo se envía para ese usuario"
     ),
     "is required to switch on SMS Masivos": "es obligatorio para encender SMS Masivos",
+    "not available for this provider: only SMS Masivos tells Pregón its credit": (
+        "no disponible para este proveedor: solo SMS Masivos le informa a Pregón su saldo"
+    ),
     "{number} is not a phone number in E.164": "{number} no es un número de teléfono en E.164",
     "SMS Masivos texts only Argentine numbers: {number} is not one": (
         "SMS Masivos solo envía a números argentinos: {number} no lo es"

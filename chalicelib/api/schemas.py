@@ -632,6 +632,13 @@ class SmsSettingsIn(Strict):
     help_text: str | None = Field(
         default=None, max_length=480, description="The answer to HELP / AYUDA (a default one when empty)."
     )
+    low_credit_threshold: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="SMS Masivos: the administrators are e-mailed (once a day at most) when fewer SMS "
+        "than this are left; null: the default, 100.",
+    )
 
 
 SmsSettingsOut = answer_model(
@@ -654,6 +661,33 @@ SmsSettingsOut = answer_model(
         ),
     ),
 )
+
+
+class SmsProviderStatusOut(BaseModel):
+    """What the SMS provider says of the company's account, read when asked. Only SMS Masivos
+    (prepaid packages) tells it: other providers answer `available: false`."""
+
+    provider: Literal["sns", "http_gateway", "sms_masivos"]
+    available: bool = Field(description="Whether the provider tells its credit (SMS Masivos only).")
+    ok: bool = Field(description="The account was read; when not, `error` says why, in Pregón's words.")
+    error: str | None = Field(default=None, description="Why the account could not be read.")
+    credit: int | None = Field(default=None, description="The SMS left in the package.")
+    expires_on: date | None = Field(default=None, description="The package's last day (SMS Masivos').")
+    expires_on_shown: str | None = Field(default=None, description="`expires_on` in the company's locale.")
+    days_left: int | None = Field(
+        default=None, description="Days from the company's today to `expires_on` (negative once expired)."
+    )
+    sent_this_month: int | None = Field(
+        default=None, description="SMS sent this month, as SMS Masivos counts."
+    )
+    read_at: datetime | None = Field(default=None, description="When Pregón asked SMS Masivos (UTC).")
+    read_at_shown: str | None = Field(default=None, description="`read_at` in the company's zone and locale.")
+    low_credit_threshold: int | None = Field(default=None, description="The company's warning threshold.")
+    low: bool = Field(
+        default=False,
+        description="Fewer SMS left than `low_credit_threshold`, or the package expires within 7 days: "
+        "the daily check e-mails the administrators (once a day at most).",
+    )
 
 
 class BulkPasswordIn(Strict):

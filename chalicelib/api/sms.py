@@ -3,6 +3,8 @@ test send."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
@@ -27,6 +29,24 @@ def get_sms_settings(caller: Principal) -> Response:
     from chalicelib.messaging.accounts.sms import get_sms_settings as fetch
 
     return json_response(fetch(caller.company_id))
+
+
+@route(
+    "GET /sms/settings/provider-status",
+    ADMIN,
+    response="SmsProviderStatusOut",
+    errors={409: "SMS Masivos' `masivos_username` or password is not set yet: there is no account to read."},
+)
+def get_provider_status(caller: Principal) -> Response:
+    """What the SMS provider says of the company's account now: SMS Masivos' credit, expiry, month's count"""
+    from chalicelib.api.error_language import in_language, preferred_language
+    from chalicelib.messaging.accounts.sms_credit import provider_status
+
+    status = provider_status(caller.company_id)
+    if status.error:  # our words for why, in the caller's language as errors are
+        language = preferred_language(sms.current_request.headers.get("accept-language"))
+        status = replace(status, error=in_language(status.error, language))
+    return json_response(status, headers={"Vary": "Accept-Language"})
 
 
 @route(

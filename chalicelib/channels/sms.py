@@ -24,6 +24,8 @@ import unicodedata
 import urllib.parse
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from http import HTTPStatus
 from typing import Any
 
@@ -350,6 +352,48 @@ class SmsMasivosSender(SentAsIs):
                 transient=False,
             ) from exc
         status, answer = self._get(query)
+        self._refuse_status(status)
+        text = answer.decode("latin-1").strip()
+        found = _MASIVOS_ANSWER.match(text)
+        code = int(found.group(1)) if found else None
+        if code in (0, 1) or (code is None and text.upper() == "OK"):
+            return internal_id
+        raise _masivos_refusal(code, text)
+
+    def account(self) -> MasivosAccount:
+        """The account's prepaid package, read with SMS Masivos' three queries (``obtener_saldo.asp``,
+        ``obtener_vencimiento_paquete.asp``, ``obtener_envios.asp?usuario=..&clave=..``, on the host
+        and folder of ``SMS_MASIVOS_URL``), all within one ``timeout``. ``DeliveryFailed`` in our
+        words (as for a send) when one is refused or its answer is not what SMS Masivos answers."""
+        deadline = Deadline(self.timeout)
+        credit = _whole_number(self._read("obtener_saldo.asp", deadline))
+        expiry = self._read("obtener_vencimiento_paquete.asp", deadline)
+        sent = _whole_number(self._read("obtener_envios.asp", deadline))
+        found = _MASIVOS_DAY.match(expiry)
+        if found is None:
+            raise _masivos_refusal(None, expiry)
+        try:
+            expires_on = date.fromisoformat(found.group(0))
+        except ValueError as exc:
+            raise _masivos_refusal(None, expiry) from exc
+        return MasivosAccount(credit=credit, expires_on=expires_on, sent_this_month=sent)
+
+    def _read(self, page: str, deadline: Deadline) -> str:
+        fields = {"usuario": self.username, "clave": self._password}
+        try:
+            query = urllib.parse.urlencode(fields, encoding="latin-1", errors="strict")
+        except UnicodeEncodeError as exc:
+            raise DeliveryFailed(
+                "refused: SMS Masivos: the user or password has characters SMS Masivos cannot read; "
+                "change the password at SMS Masivos to letters and digits",
+                transient=False,
+            ) from exc
+        status, answer = self._get(query, page=page, deadline=deadline)
+        self._refuse_status(status)
+        return answer.decode("latin-1").strip()
+
+    @staticmethod
+    def _refuse_status(status: int) -> None:
         if 300 <= status < 400:
             raise DeliveryFailed(
                 f"HTTP {_status_line(status)}: SMS Masivos redirects; redirects are not followed"
@@ -358,19 +402,20 @@ class SmsMasivosSender(SentAsIs):
             raise DeliveryFailed(
                 f"SMS Masivos answered HTTP {_status_line(status)}", transient=status >= 500 or status == 429
             )
-        text = answer.decode("latin-1").strip()
-        found = _MASIVOS_ANSWER.match(text)
-        code = int(found.group(1)) if found else None
-        if code in (0, 1) or (code is None and text.upper() == "OK"):
-            return internal_id
-        raise _masivos_refusal(code, text)
 
-    def _get(self, query: str) -> tuple[int, bytes]:
+    def _get(
+        self, query: str, *, page: str | None = None, deadline: Deadline | None = None
+    ) -> tuple[int, bytes]:
+        """GET ``SMS_MASIVOS_URL`` (or, given a ``page``, that page in the same folder of the same
+        host) with ``query``, within ``deadline`` (a fresh ``timeout`` when none is given)."""
         url = urllib.parse.urlsplit(sms_masivos_url())
         host = url.hostname or ""
         port = url.port or (443 if url.scheme == "https" else 80)
-        target = (url.path or "/") + "?" + (f"{url.query}&" if url.query else "") + query
-        deadline = Deadline(self.timeout)
+        path = url.path or "/"
+        if page is not None:
+            path = path.rsplit("/", 1)[0] + "/" + page
+        target = path + "?" + (f"{url.query}&" if url.query else "") + query
+        deadline = deadline or Deadline(self.timeout)
         try:
             with http_exchange(url.scheme, host, port, deadline) as connection:
                 connection.request("GET", target, headers={"Accept": "text/plain"})
@@ -389,6 +434,29 @@ class SmsMasivosSender(SentAsIs):
             raise DeliveryFailed(
                 f"unreachable: SMS Masivos at {host}:{port} ({type(exc).__name__})", transient=True
             ) from exc
+
+
+@dataclass(frozen=True)
+class MasivosAccount:
+    """An SMS Masivos prepaid account as its queries answer: the SMS left, the day the package
+    expires (SMS Masivos' own, in Argentina) and the SMS sent this month."""
+
+    credit: int
+    expires_on: date
+    sent_this_month: int
+
+
+# "Consulta de vencimiento del paquete" answers the day as ``YYYY-MM-DD`` (what the public client
+# github.com/cmercado93/smsmasivos-api-client accepts; anything else is not a day).
+_MASIVOS_DAY = re.compile(r"^20\d{2}-\d{2}-\d{2}$")
+_MASIVOS_NUMBER = re.compile(r"^-?\d{1,9}$")
+
+
+def _whole_number(text: str) -> int:
+    """The number a balance or sent-count query answers; its refusal (wrong user, say) otherwise."""
+    if _MASIVOS_NUMBER.match(text):
+        return int(text)
+    raise _masivos_refusal(None, text)
 
 
 def _masivos_refusal(code: int | None, text: str) -> DeliveryFailed:

@@ -367,6 +367,8 @@ class SmsSettings:
     # The alphanumeric sender IDs Pregón's operator assigned the company (registered with the
     # carriers where a country asks): ``sender_id`` is one of them, and only an assigned one is sent.
     assigned_sender_ids: tuple[str, ...] = ()
+    # SMS Masivos: the administrators are warned below this many SMS left (None: the default).
+    low_credit_threshold: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Rate
+from chalice import Blueprint, Cron, Rate
 
 schedules = Blueprint(__name__)
 
@@ -48,4 +48,19 @@ def check_sending_domains(event: Any) -> dict[str, Any]:
         # every other domain was checked; the function fails so that its alarm rings (each failure
         # is logged as "sending domain check failed" with its company and domain)
         raise RuntimeError(f"{report.failed} sending domain check(s) failed; {report.checked} checked")
+    return {"checked": report.checked, "failed": report.failed, "notices": report.notices}
+
+
+@schedules.schedule(Cron(0, 12, "*", "*", "?", "*"), name="check_sms_credit")
+def check_sms_credit(event: Any) -> dict[str, Any]:
+    """Daily at 12:00 UTC (09:00 in Argentina, where SMS Masivos sells its packages): read the credit
+    of each company whose SMS are on with SMS Masivos and e-mail its administrators when it runs low
+    or the package expires within 7 days, once a day at most (docs/sms.md, "Credit and expiry")."""
+    from chalicelib.messaging.accounts.sms_credit import check_sms_credit as check
+
+    report = check()
+    if report.failed:
+        # the others were checked; the function fails so that its alarm rings (each failure is
+        # logged as "SMS credit check failed" with its company)
+        raise RuntimeError(f"{report.failed} SMS credit check(s) failed; {report.checked} checked")
     return {"checked": report.checked, "failed": report.failed, "notices": report.notices}

@@ -434,6 +434,17 @@ class InboundNumberIndex(GlobalSecondaryIndex["SmsSettingsModel"]):
     inbound_number = UnicodeAttribute(hash_key=True)
 
 
+class CreditChecksIndex(GlobalSecondaryIndex["SmsSettingsModel"]):
+    """Sparse: the companies whose SMS are on with a provider whose credit the daily check reads
+    (``credit_watch`` is the provider, ``sms_masivos``): the check costs those, not every company."""
+
+    class Meta:
+        index_name = "credit-checks"
+        projection = KeysOnlyProjection()
+
+    credit_watch = UnicodeAttribute(hash_key=True)
+
+
 class SmsSettingsModel(BoundModel):
     """A company's SMS service (C6): provider settings, the gateway password (KMS ciphertext) and
     the bulk-send password (scrypt hash). One item per company."""
@@ -462,6 +473,11 @@ class SmsSettingsModel(BoundModel):
     inbound_number = UnicodeAttribute(null=True)
     help_text = UnicodeAttribute(null=True)
     by_inbound_number = InboundNumberIndex()
+    # SMS Masivos: warn the administrators below this many SMS left (100 when unset).
+    low_credit_threshold = NumberAttribute(null=True)
+    # Sparse: the provider while the SMS are on with one whose credit is checked daily.
+    credit_watch = UnicodeAttribute(null=True)
+    credit_checks = CreditChecksIndex()
     # The two-way numbers Pregón's operator gave the company (Pregón's AWS account holds them): the
     # only ones it may name as ``inbound_number``. Written by the operator's call alone.
     assigned_numbers = UnicodeSetAttribute(null=True)

@@ -46,3 +46,8 @@ def hit_once(limit_key: str, member: str, limit: int, window_end: datetime) -> b
             condition=members.does_not_exist() | members.contains(member) | (size(members) < limit),
         )
     )
+
+
+def forget(limit_key: str) -> None:
+    """Remove ``limit_key``'s counter: what it counted is no longer counted (a claim taken back)."""
+    RateLimitModel(limit_key).delete()

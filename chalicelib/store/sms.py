@@ -30,7 +30,11 @@ _SETTINGS = (
     "masivos_username",
     "inbound_number",
     "help_text",
+    "low_credit_threshold",
 )
+# Providers whose credit the daily check reads: the sparse index ``credit-checks`` lists the
+# companies whose SMS are on with one of them (``credit_watch``, written with every save).
+CREDIT_WATCHED = ("sms_masivos",)
 
 
 def _settings(item: SmsSettingsModel) -> domain.SmsSettings:
@@ -43,6 +47,7 @@ def _settings(item: SmsSettingsModel) -> domain.SmsSettings:
         default_region=item.default_region or "AR",
         assigned_numbers=tuple(sorted(item.assigned_numbers or ())),
         assigned_sender_ids=tuple(sorted(item.assigned_sender_ids or ())),
+        low_credit_threshold=None if item.low_credit_threshold is None else int(item.low_credit_threshold),
     )
 
 
@@ -108,6 +113,9 @@ def save_sms_settings(
         held = getattr(SmsSettingsModel, _ASSIGNED[name]).contains(value)
         condition = held if condition is None else condition & held
     actions = set_or_remove(SmsSettingsModel, settings, _SETTINGS, remove=password)
+    watched = settings.enabled and settings.provider in CREDIT_WATCHED
+    watch = SmsSettingsModel.credit_watch
+    actions.append(watch.set(settings.provider) if watched else watch.remove())
     if "inbound_number" in chosen:
         assert condition is not None
         return _save_claiming(settings, chosen, actions, condition, chosen["inbound_number"])
@@ -370,3 +378,9 @@ def settings_of(company_ids: list[str]) -> list[domain.SmsSettings]:
 def companies_by_inbound_number(number: str) -> list[str]:
     """The companies whose two-way number is ``number`` (E.164): one, or none (a sparse index)."""
     return [str(i.company_id) for i in SmsSettingsModel.by_inbound_number.query(number, limit=5)]
+
+
+def companies_watching_credit(provider: str) -> list[str]:
+    """The companies whose SMS are on with ``provider`` (one of ``CREDIT_WATCHED``): a Query of the
+    sparse index ``credit-checks``, a page at a time, never a Scan of every company's settings."""
+    return sorted(str(i.company_id) for i in SmsSettingsModel.credit_checks.query(provider))

@@ -12,6 +12,15 @@ SMS, ``-7;Numero de longitud incorrecta`` for a number that is not 10 digits, an
 naming the user and password for wrong credentials (its exact words are SMS Masivos'; ours are a
 stand-in's). ``answer`` forces the next answers (an HTTP status and body), ``delay`` holds them.
 The login is ``demo`` / ``local-masivos-password`` (a local stand-in's, not a secret).
+
+It also answers the prepaid account's three queries, in the folder of ``enviar_sms.asp``, as the
+public client github.com/cmercado93/smsmasivos-api-client reads them: ``GET
+obtener_saldo.asp?usuario=..&clave=..`` the SMS left (``credit``, a whole number; set it low to
+test the warning), ``obtener_vencimiento_paquete.asp`` the package's last day (``expires_on``,
+``YYYY-MM-DD``) and ``obtener_envios.asp`` the SMS sent this month (those it took, plus
+``sent_before``). A wrong login answers the same line of text as for a send.
+
+    masivos.credit = 40                        # the account is running out
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from __future__ import annotations
 import threading
 import time
 import urllib.parse
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -26,6 +36,7 @@ from typing import Any
 MASIVOS_USERNAME = "demo"
 MASIVOS_PASSWORD = "local-masivos-password"
 WRONG_LOGIN_ANSWER = "Usuario o clave incorrectos"
+ACCOUNT_PAGES = ("/obtener_saldo.asp", "/obtener_vencimiento_paquete.asp", "/obtener_envios.asp")
 
 
 class SmsMasivosStandIn:
@@ -39,6 +50,10 @@ class SmsMasivosStandIn:
         self.request_lines: list[str] = []
         self.answer: tuple[int, bytes] | None = None
         self.delay = 0.0
+        self.credit = 5000
+        self.expires_on = date(2027, 6, 30)
+        self.sent_before = 0
+        self.account_queries: list[str] = []  # the pages of the account queries asked, in order
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -73,16 +88,35 @@ class SmsMasivosStandIn:
             self.sent.append(query)
             return 200, b"0;Mensaje enviado"
 
+    def _account(self, page: str, request_line: str, raw_query: str) -> tuple[int, bytes]:
+        query = dict(urllib.parse.parse_qsl(raw_query, encoding="latin-1"))
+        with self._lock:
+            self.request_lines.append(request_line)
+            self.account_queries.append(page)
+            if self.answer is not None:
+                return self.answer
+            if query.get("usuario") != self.username or query.get("clave") != self.password:
+                return 200, WRONG_LOGIN_ANSWER.encode("latin-1")
+            answer = {
+                "obtener_saldo.asp": str(self.credit),
+                "obtener_vencimiento_paquete.asp": self.expires_on.isoformat(),
+                "obtener_envios.asp": str(self.sent_before + len(self.sent)),
+            }[page]
+            return 200, answer.encode("latin-1")
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path, _, raw_query = self.path.partition("?")
-                if path != "/enviar_sms.asp":
+                if path in ACCOUNT_PAGES:
+                    status, body = stand_in._account(path[1:], self.requestline, raw_query)
+                elif path == "/enviar_sms.asp":
+                    status, body = stand_in._take(self.requestline, raw_query)
+                else:
                     self._reply(404, b"Not Found")
                     return
-                status, body = stand_in._take(self.requestline, raw_query)
                 if stand_in.delay:
                     time.sleep(stand_in.delay)
                 self._reply(status, body)

@@ -3,6 +3,7 @@ sender account on the test's SMTP server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -147,14 +148,24 @@ def retire_companies(company_ids: list[str]) -> None:
     hand-off records, job pages and agent changes (``wakeups``), and the mailbox syncs
     (``mailbox-syncs``). Their data stays. Without this, every later test that runs a schedule
     for all companies (as the minute schedule does) would also run it for the hundreds of
-    companies earlier tests made, all due under the tests' frozen clock."""
+    companies earlier tests made, all due under the tests' frozen clock. Likewise the daily SMS
+    credit check (``credit-checks``), which would ask a later test's SMS Masivos for them."""
     if not company_ids:  # most tests, and every one without the local stack (unit, e2e)
         return
     import boto3
 
-    from chalicelib.store.models import AlertScheduleModel, MailboxModel, OutboxModel
+    from chalicelib.store.models import AlertScheduleModel, MailboxModel, OutboxModel, SmsSettingsModel
 
     dynamodb = boto3.client("dynamodb")
+    for company_id in company_ids:
+        # only an item in the index: no item is made for a company without SMS settings
+        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+            dynamodb.update_item(
+                TableName=SmsSettingsModel.Meta.table_name,
+                Key={"company_id": {"S": company_id}},
+                UpdateExpression="REMOVE credit_watch",
+                ConditionExpression="attribute_exists(credit_watch)",
+            )
     for model, index in (
         (AlertScheduleModel, AlertScheduleModel.due_alerts),
         (OutboxModel, OutboxModel.wakeups),

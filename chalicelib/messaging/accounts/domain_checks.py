@@ -174,28 +174,9 @@ def _send_notice(
     taking_over: dict[str, datetime],
 ) -> int:
     from chalicelib.tenants.companies import get_company
-    from chalicelib.tenants.staff import list_users
 
     company = get_company(entry.company_id)
-    listed = [u for u in list_users(entry.company_id) if u.level == ADMIN_LEVEL and u.active and u.email]
-    # One address per mailbox (``ana+1@x`` and ``ana+2@x`` both reach ``ana@x``): a directory of
-    # sub-addresses cannot have one person's inbox told many times over.
-    by_mailbox: dict[str, str] = {}
-    unsendable: list[str] = []
-    for user in sorted(listed, key=lambda u: u.email or ""):
-        if user.email and _sendable(user.email):
-            by_mailbox.setdefault(mailbox_key(user.email), user.email)
-        else:
-            unsendable.append(user.user_id)
-    administrators = sorted(by_mailbox.values())
-    unsendable.sort()
-    if unsendable:
-        # the directory's e-mail is free text: a name, two addresses, a line break would make the
-        # message (or SES) refuse everyone's notice, every hour; those users are left out
-        logger().warning(
-            "sending domain notice left out administrators whose e-mail is no address SES sends to",
-            extra={"company_id": entry.company_id, "domain": entry.domain, "user_ids": unsendable},
-        )
+    administrators = notice_recipients(entry.company_id, "sending domain", domain=entry.domain)
     if not administrators:
         logger().warning(
             "sending domain stopped verifying and no administrator has an e-mail address",
@@ -230,7 +211,7 @@ def _send_notice(
     # lease sends the notice again, to every administrator.
     for first in range(0, len(administrators), SES_RECIPIENTS_PER_MESSAGE):
         group = administrators[first : first + SES_RECIPIENTS_PER_MESSAGE]
-        if not _within_daily_notices(entry.company_id):
+        if not within_daily_notices(entry.company_id):
             logger().warning(
                 "sending domain notices over the company's daily limit",
                 extra={"company_id": entry.company_id, "domain": entry.domain, "not_told": len(group)},
@@ -274,6 +255,32 @@ def _send_notice(
     return 1
 
 
+def notice_recipients(company_id: str, what: str, **about: str) -> list[str]:
+    """The addresses a notice to the company's administrators goes to: level 1, active, with an
+    e-mail address SES sends to, one per mailbox (``ana+1@x`` and ``ana+2@x`` both reach
+    ``ana@x``: a directory of sub-addresses cannot have one person's inbox told many times over).
+    Those whose e-mail is no such address are left out and logged (``<what> notice left out ...``)."""
+    from chalicelib.tenants.staff import list_users
+
+    listed = [u for u in list_users(company_id) if u.level == ADMIN_LEVEL and u.active and u.email]
+    by_mailbox: dict[str, str] = {}
+    unsendable: list[str] = []
+    for user in sorted(listed, key=lambda u: u.email or ""):
+        if user.email and _sendable(user.email):
+            by_mailbox.setdefault(mailbox_key(user.email), user.email)
+        else:
+            unsendable.append(user.user_id)
+    unsendable.sort()
+    if unsendable:
+        # the directory's e-mail is free text: a name, two addresses, a line break would make the
+        # message (or SES) refuse everyone's notice, every time; those users are left out
+        logger().warning(
+            f"{what} notice left out administrators whose e-mail is no address SES sends to",
+            extra={"company_id": company_id, **about, "user_ids": unsendable},
+        )
+    return sorted(by_mailbox.values())
+
+
 def _sendable(address: str) -> bool:
     """Whether a staff directory's e-mail is one address SES sends a notice to: valid (as the
     project checks addresses) and plain ASCII (SES sends no SMTPUTF8)."""
@@ -282,9 +289,10 @@ def _sendable(address: str) -> bool:
     return address.isascii() and is_email(address)
 
 
-def _within_daily_notices(company_id: str) -> bool:
+def within_daily_notices(company_id: str) -> bool:
     """Count one notice message against the company's day (UTC); False, nothing counted, once it
-    caused ``NOTICE_MESSAGES_PER_COMPANY_PER_DAY``."""
+    caused ``NOTICE_MESSAGES_PER_COMPANY_PER_DAY``. Every notice to a company's administrators
+    counts here (its sending domains', its SMS credit's): one cap for all of them."""
     from chalicelib.store import rate_limits
 
     start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)

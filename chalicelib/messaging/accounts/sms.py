@@ -76,8 +76,12 @@ FIELDS = (
     "default_region",
     "inbound_number",
     "help_text",
+    "low_credit_threshold",
 )
 MAX_HELP_TEXT = 480
+# SMS Masivos: the administrators are warned once fewer SMS than this are left (a company setting).
+DEFAULT_LOW_CREDIT_THRESHOLD = 100
+MAX_LOW_CREDIT_THRESHOLD = 1_000_000
 
 # scrypt parameters of new hashes (see the module docstring); stored with each hash.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 5
@@ -107,6 +111,13 @@ class SmsSettingsView:
     assigned_sender_ids: tuple[str, ...] = ()
     masivos_username: str | None = None
     masivos_password_set: bool = False
+    low_credit_threshold: int = DEFAULT_LOW_CREDIT_THRESHOLD
+
+
+def low_credit_threshold(settings: SmsSettings) -> int:
+    """Below how many SMS left the company's administrators are warned."""
+    chosen = settings.low_credit_threshold
+    return DEFAULT_LOW_CREDIT_THRESHOLD if chosen is None else chosen
 
 
 def _defaults(company_id: str) -> SmsSettings:
@@ -165,6 +176,7 @@ def _view(settings: SmsSettings | None, company_id: str) -> SmsSettingsView:
         bulk_password_set=current.bulk_password_hash is not None,
         ready=_missing(current) is None,
         updated_at=current.updated_at.isoformat() if stored else None,
+        low_credit_threshold=low_credit_threshold(current),
     )
 
 
@@ -240,6 +252,18 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
             bad(name, message)
         else:
             changes[name] = value
+    if "low_credit_threshold" in fields:
+        threshold = fields["low_credit_threshold"]
+        if threshold is None:
+            changes["low_credit_threshold"] = None
+        elif (
+            isinstance(threshold, int)
+            and not isinstance(threshold, bool)
+            and (0 <= threshold <= MAX_LOW_CREDIT_THRESHOLD)
+        ):
+            changes["low_credit_threshold"] = threshold
+        else:
+            bad("low_credit_threshold", f"must be a whole number from 0 to {MAX_LOW_CREDIT_THRESHOLD}")
     if "default_region" in fields:
         region = fields["default_region"]
         if isinstance(region, str) and _is_region(region.strip().upper()):
@@ -757,6 +781,16 @@ def _first_warning_in_a_while(company_id: str, now: datetime) -> bool:
             _sender_id_warned_at.clear()
         _sender_id_warned_at[company_id] = now
         return True
+
+
+def sender_of(settings: SmsSettings) -> Channel:
+    """The SMS channel these settings describe; Conflict (409) while off or incomplete."""
+    return _sender_of(settings)
+
+
+def not_ready_because(settings: SmsSettings) -> str | None:
+    """Why these settings cannot send (switched off, a password missing), or None when they can."""
+    return _missing(settings)
 
 
 def sms_sender(company_id: str) -> Channel:
