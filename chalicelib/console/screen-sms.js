@@ -1,7 +1,8 @@
 // The company's SMS (C6, I1, I2) for administrators: the settings (provider, the sender ID chosen
 // among those Pregón's operator assigned, region, the two-way number and its HELP answer), the gateway's, SMS Masivos' and the bulk-send passwords (write-only: the
 // screen offers to set or replace them and says only whether they are set), a test SMS with the
-// provider's own answer, and the keyword auto-replies (balance and tickets).
+// provider's own answer, the keyword auto-replies (balance and tickets), and for SMS Masivos the
+// prepaid package's credit, expiry and SMS sent this month (marked when it runs low).
 import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js";
 import { companyFormat } from "./screen-kit.js";
 
@@ -111,6 +112,7 @@ function settingsCard(settings, ctx, redraw) {
         choice("sms", "sms_type", "Tipo", [["Transactional", "Transaccional"], ["Promotional", "Promocional"]], settings.sms_type),
         senderChoice(settings),
         SETTINGS.map(([name, label, type]) => textField("sms", name, label, type, settings[name])),
+        textField("sms", "low_credit_threshold", "SMS Masivos: avisar con menos de estos SMS", "number", settings.low_credit_threshold, { min: "0", max: "1000000" }),
       ),
       textArea("sms", "help_text", "Respuesta a AYUDA / HELP (vacía: una por defecto)", settings.help_text),
       h("button", { type: "submit" }, "Guardar ajustes"),
@@ -118,6 +120,8 @@ function settingsCard(settings, ctx, redraw) {
     async (f) => {
       const body = { enabled: f.elements.enabled.checked };
       for (const name of ["provider", "sms_type", "sender_id", "help_text", ...SETTINGS.map(([n]) => n)]) body[name] = f.elements[name].value.trim();
+      const threshold = f.elements.low_credit_threshold.value.trim();
+      body.low_credit_threshold = threshold === "" ? null : Number(threshold);
       await api("PUT", "/sms/settings", body);
       ctx.toast("Ajustes de SMS guardados.");
       await redraw();
@@ -150,6 +154,36 @@ function passwordCard(id, title, path, isSet, hint, ctx, redraw) {
     h("p", { class: "hint secret-status" }, isSet ? "Guardada." : "Sin cargar.", " ", hint),
     form,
   );
+}
+
+// SMS Masivos' prepaid package as its account queries answer now: the SMS left, the day it expires
+// and the SMS sent this month; marked (and said) when fewer than the threshold are left or it
+// expires within a week, as the daily e-mail to the administrators does.
+function creditCard(status) {
+  const card = h("section", { class: "card", id: "sms-credit" }, h("h2", {}, "Saldo de SMS Masivos"));
+  if (!status.ok) {
+    card.append(h("p", { class: "form-error", id: "sms-credit-status" }, `No se pudo leer el saldo: ${status.error}`));
+    return card;
+  }
+  card.classList.toggle("credit-low", status.low);
+  card.append(
+    h(
+      "p",
+      { id: "sms-credit-status", class: status.low ? "credit-warning" : "hint" },
+      `Quedan ${status.credit} SMS · el paquete vence el ${status.expires_on_shown}` +
+        ` · enviados este mes: ${status.sent_this_month}`,
+    ),
+    status.low
+      ? h(
+          "p",
+          { class: "credit-warning", role: "alert" },
+          `Quedan menos de ${status.low_credit_threshold} SMS o el paquete vence en menos de una semana: ` +
+            "contrate un paquete nuevo con SMS Masivos antes de que fallen los SMS automáticos.",
+        )
+      : "",
+    h("p", { class: "hint" }, `Consultado a SMS Masivos ${when(status.read_at)}.`),
+  );
+  return card;
 }
 
 function testCard() {
@@ -257,10 +291,14 @@ function autoRepliesCard(rules, ctx, redraw) {
 async function render(main, ctx) {
   await companyFormat();
   const [settings, rules] = await Promise.all([api("GET", "/sms/settings"), api("GET", "/sms/auto-replies")]);
+  // SMS Masivos' account can be read once its user and password are saved
+  const masivos = settings.provider === "sms_masivos" && settings.masivos_username && settings.masivos_password_set;
+  const credit = masivos ? await api("GET", "/sms/settings/provider-status") : null;
   const redraw = () => render(main, ctx);
   fill(main,
     h("h1", {}, "Ajustes de SMS"),
     settingsCard(settings, ctx, redraw),
+    credit ? creditCard(credit) : null,
     passwordCard(
       "sms-gateway-password",
       "Contraseña del gateway",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Cron, Rate
+from chalice import Blueprint, Rate
 
 schedules = Blueprint(__name__)
 
@@ -51,11 +51,12 @@ def check_sending_domains(event: Any) -> dict[str, Any]:
     return {"checked": report.checked, "failed": report.failed, "notices": report.notices}
 
 
-@schedules.schedule(Cron(0, 12, "*", "*", "?", "*"), name="check_sms_credit")
+@schedules.schedule(Rate(1, unit=Rate.DAYS), name="check_sms_credit")
 def check_sms_credit(event: Any) -> dict[str, Any]:
-    """Daily at 12:00 UTC (09:00 in Argentina, where SMS Masivos sells its packages): read the credit
-    of each company whose SMS are on with SMS Masivos and e-mail its administrators when it runs low
-    or the package expires within 7 days, once a day at most (docs/sms.md, "Credit and expiry")."""
+    """Every day: read the credit of each company whose SMS are on with SMS Masivos and e-mail its
+    administrators when it runs low or the package expires within 7 days, once a company's day at
+    most (docs/sms.md, "Credit and expiry"). A rate, not a cron hour: the local scheduler runs
+    rates, and the notice is claimed per company's day whenever the run comes."""
     from chalicelib.messaging.accounts.sms_credit import check_sms_credit as check
 
     report = check()

@@ -251,6 +251,22 @@ def test_an_administrator_sets_up_sms_masivos_with_its_user_and_write_only_passw
         assert MASIVOS_PASSWORD not in browser.execute_script("return document.documentElement.outerHTML")
         settings = api.http.get("/sms/settings", headers=bearer(tenant, 1))
         assert body(settings)["masivos_password_set"] and MASIVOS_PASSWORD not in settings.body.decode()
+        # And the screen shows what SMS Masivos says of the prepaid package, without a warning
+        credit = wait_until(browser, lambda d: d.find_element(By.ID, "sms-credit"))
+        assert browser.find_element(By.ID, "sms-credit-status").text == (
+            "Quedan 5000 SMS · el paquete vence el 30/6/2027 · enviados este mes: 0"
+        )
+        assert "credit-low" not in (credit.get_attribute("class") or "")
+        # When the package runs low (40 SMS, under the default 100) and the screen is drawn again
+        masivos.credit = 40
+        browser.refresh()
+        credit = wait_until(browser, lambda d: d.find_element(By.ID, "sms-credit"))
+        # Then the credit is marked with the warning style and says what to do
+        assert "credit-low" in (credit.get_attribute("class") or "")
+        assert browser.find_element(By.ID, "sms-credit-status").text.startswith("Quedan 40 SMS")
+        warning = credit.find_element(By.CSS_SELECTOR, "[role=alert]").text
+        assert warning.startswith("Quedan menos de 100 SMS o el paquete vence en menos de una semana")
+        assert credit.value_of_css_property("border-left-color") == "rgba(164, 38, 44, 1)"
         # When they send a test SMS to Ana's number as the back office types it
         type_into(browser, "sms-test-to", "011-15-5987-6543")
         submit(browser, "sms-test-form")
@@ -280,6 +296,11 @@ def test_an_administrator_sets_up_sms_masivos_with_its_user_and_write_only_passw
             ),
         )
         assert answer.text.startswith("No se envió: rechazado: SMS Masivos: usuario o clave incorrectos")
+        # And the credit card says, in our words, that SMS Masivos did not take the password
+        assert (
+            browser.find_element(By.ID, "sms-credit-status").text.startswith("No se pudo leer el saldo:")
+            and "usuario o clave incorrectos" in browser.find_element(By.ID, "sms-credit-status").text
+        )
 
 
 def test_a_sender_id_typed_before_the_operator_assigned_them_is_marked_unused(

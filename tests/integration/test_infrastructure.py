@@ -231,6 +231,31 @@ def test_sending_domains_are_checked_every_hour_from_their_own_function_with_an_
     ]
 
 
+def test_sms_credit_is_checked_daily_from_its_own_function_with_an_alarm(template: Json) -> None:
+    # Given the functions Chalice generated from app.py, and the alarms
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    [(function_id, function)] = [
+        (k, f) for k, f in functions.items() if f["Properties"]["Handler"].endswith(".check_sms_credit")
+    ]
+    # Then check_sms_credit is fired by an EventBridge rule each day, with 5 minutes to run
+    schedules = [e["Properties"]["Schedule"] for e in function["Properties"]["Events"].values()]
+    assert schedules == ["rate(1 day)"]
+    assert function["Properties"]["Timeout"] == 300
+    # And an alarm rings when it fails
+    assert alarms[f"{function_id}ErrorsAlarm"]["Properties"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": function_id}}
+    ]
+    # And the companies it reads are listed by the sparse index of the SMS settings, keys only
+    [gsi] = [
+        i
+        for i in tables_by_name(template)[PREFIX + "sms-settings"]["GlobalSecondaryIndexes"]
+        if i["IndexName"] == "credit-checks"
+    ]
+    assert gsi["KeySchema"] == [{"AttributeName": "credit_watch", "KeyType": "HASH"}]
+    assert gsi["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
 def test_sender_passwords_have_a_rotating_kms_key(template: Json) -> None:
     # Given the KMS resources
     keys = resources_of_type(template, "AWS::KMS::Key")

@@ -26,7 +26,7 @@ from typing import Any
 from chalicelib.channels.sms import MasivosAccount, SmsMasivosSender
 from chalicelib.core import clock
 from chalicelib.core.domain import Company, SmsSettings
-from chalicelib.core.errors import DeliveryFailed
+from chalicelib.core.errors import Conflict, DeliveryFailed
 from chalicelib.core.observability import logger
 from chalicelib.store import sms as store
 
@@ -146,7 +146,7 @@ def check_company_credit(company_id: str) -> int:
         return 0  # switched off or changed since it was listed, or no password yet: nothing to read
     try:
         account = _account(settings)
-    except DeliveryFailed as exc:
+    except (DeliveryFailed, Conflict) as exc:
         # the company's own account (a changed password, SMS Masivos down): its administrators see
         # why on the SMS screen; not a failure of the check, whose alarm is the operator's
         logger().warning(
