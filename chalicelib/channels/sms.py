@@ -321,10 +321,11 @@ class SmsMasivosSender(SentAsIs):
     per SMS, answered ``0;...`` (sent) or ``<negative code>;<text>``. The id we give it
     (``idinterno``) is the message id ``send`` returns. ``timeout`` bounds the whole request."""
 
-    def __init__(self, username: str, password: str, timeout: float = SMS_MASIVOS_TIMEOUT_SECONDS) -> None:
+    def __init__(self, username: str, password: str, timeout: float | None = None) -> None:
         self.username = username
         self._password = password
-        self.timeout = timeout
+        # SMS_MASIVOS_TIMEOUT_SECONDS read when built (not when defined), so a test can shorten it
+        self.timeout = SMS_MASIVOS_TIMEOUT_SECONDS if timeout is None else timeout
 
     def __repr__(self) -> str:
         return f"SmsMasivosSender(username={self.username!r})"  # never the password

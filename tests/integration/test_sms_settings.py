@@ -85,6 +85,7 @@ def test_a_company_that_never_configured_sms_sees_it_off_with_the_defaults(admin
         "inbound_number": None,
         "help_text": None,
         "assigned_sender_ids": [],
+        "low_credit_threshold": 100,
     }
     # And a test send says SMS is not configured
     refused = admin.test_send("011 15 5987-6543")
