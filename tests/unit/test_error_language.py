@@ -478,6 +478,10 @@ REASON_POSITIONS = {"_Setup": 2, "SkippedRecipient": 1}
 REASON_DYNAMIC = {
     ("chalicelib/api/suppressions.py", "body.reason"): "a suppression's code (manual, bounce ...), not prose",
     ("chalicelib/messaging/accounts/trial_sends.py", "exc.message"): "an error's, scanned at its raise",
+    (
+        "chalicelib/messaging/accounts/sms_credit.py",
+        "exc.message",
+    ): "a DeliveryFailed's, scanned at its raise",
     ("chalicelib/messaging/delivery.py", "exc.message"): "an error's, scanned at its raise",
     ("chalicelib/messaging/delivery.py", "setup.reason"): "a _Setup's reason, scanned where it is made",
     ("chalicelib/messaging/delivery.py", "str(exc)"): "a PregonError's, scanned at its raise",
