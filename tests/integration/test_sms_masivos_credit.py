@@ -284,3 +284,34 @@ def test_a_package_expiring_within_a_week_is_warned_of_in_english(
     text = text_of(raw)
     assert "Cargas del Sur's SMS Masivos package expires on 11/7/2026." in text
     assert "SMS left" not in text
+
+
+def test_a_notice_ses_refused_is_not_marked_sent_and_goes_with_the_next_run(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], masivos: SmsMasivosStandIn
+) -> None:
+    import boto3
+
+    from chalicelib.core.settings import notice_from
+
+    sender = pregon_notice_sender_verified()
+    company = tenant.company_id
+    # Given a company on SMS Masivos with 10 SMS left and an administrator
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    with_sms_masivos(api, tenant)
+    masivos.credit = 10
+    # And SES no longer verifies Pregón's notice address (the operator removed it by mistake)
+    for identity in {sender, notice_from()}:
+        boto3.client("ses").delete_identity(Identity=identity)
+    try:
+        # When the daily check runs
+        with pytest.raises(Exception, match="1 SMS credit check"):
+            the_daily_check_runs(api)
+    finally:
+        pregon_notice_sender_verified()
+    # Then nobody was told, and the function failed so that its alarm rings
+    assert raw_notices_to(local_aws["moto"], f"ana@{company}.example") == []
+    # When the operator fixes it and the check runs again the same day
+    clock.set_now(T0 + timedelta(hours=2))
+    # Then the notice goes, once
+    assert the_daily_check_runs(api)["notices"] == 1
+    assert len(raw_notices_to(local_aws["moto"], f"ana@{company}.example")) == 1
