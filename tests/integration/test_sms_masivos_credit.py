@@ -5,9 +5,11 @@ real local HTTP server (``infrastructure/local/sms_masivos.py``) answering its a
 
 from __future__ import annotations
 
+import email
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
+from email.policy import default
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from infrastructure.local.sms_masivos import (
 )
 from tests.steps.answers import body
 from tests.steps.domains import pregon_notice_sender_verified
+from tests.steps.mail import text_of
 from tests.steps.tenants import Tenant, staff_user
 
 STATUS = "/sms/settings/provider-status"
@@ -71,9 +74,6 @@ def the_daily_check_runs(api: Client) -> dict[str, Any]:
 
 def raw_notices_to(moto: str, recipient: str) -> list[bytes]:
     """The raw e-mails SES (moto) was handed for ``recipient`` (on their To header), as bytes."""
-    import email
-    from email.policy import default
-
     import requests
 
     sent = requests.get(f"{moto}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
@@ -83,14 +83,6 @@ def raw_notices_to(moto: str, recipient: str) -> list[bytes]:
         if recipient
         in [a.addr_spec for a in email.message_from_string(m["raw_data"], policy=default)["To"].addresses]
     ]
-
-
-def text_of(raw: bytes) -> str:
-    """The plain text a mail program shows of a raw message."""
-    import email
-    from email.policy import default
-
-    return str(email.message_from_bytes(raw, policy=default).get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
 def test_the_administrator_sees_the_credit_the_expiry_and_the_sms_sent_this_month(
@@ -241,7 +233,7 @@ def test_low_credit_emails_the_administrators_once_a_day_and_asks_only_companies
     )
     assert b"Auto-Submitted: auto-generated\r\n" in raw
     assert b"Content-Transfer-Encoding: quoted-printable\r\n" in raw
-    text = text_of(raw)
+    text = text_of(email.message_from_bytes(raw, policy=default))
     assert "A la cuenta de SMS Masivos de Cargas del Sur le quedan 40 SMS, menos que el aviso" in text
     assert "configurado (100)." in text and "fallan todos los SMS automáticos" in text
     assert "Este mes se enviaron 960 SMS." in text
@@ -281,7 +273,7 @@ def test_a_package_expiring_within_a_week_is_warned_of_in_english(
     [raw] = raw_notices_to(local_aws["moto"], f"ana@{company}.example")
     subject = b"Subject: =?utf-8?q?Preg=C3=B3n=3A?= Cargas del Sur's SMS Masivos package\r\n"
     assert subject + b" expires on 11/7/2026\r\n" in raw
-    text = text_of(raw)
+    text = text_of(email.message_from_bytes(raw, policy=default))
     assert "Cargas del Sur's SMS Masivos package expires on 11/7/2026." in text
     assert "SMS left" not in text
 
