@@ -73,7 +73,11 @@ class PaymentIn(_Strict):
 
 class PaymentRecordedIn(_Event):
     payment: PaymentIn
-    client_balance: Money | None = Field(default=None, description="What the client still owes (`%deuda%`).")
+    client_balance: Money | None = Field(
+        default=None,
+        description="What the client still owes (`%deuda%`). When the company's payment SMS prints it and "
+        "the event leaves it out, the SMS is not sent (it would print nothing there) and `skipped` says why.",
+    )
 
 
 class TicketIn(_Strict):

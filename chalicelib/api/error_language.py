@@ -1169,6 +1169,9 @@ REASONS: dict[str, str] = {
         "cancelado por {user_id} mientras la cuenta de envío {area} estaba {state}: nunca salió"
     ),
     "unknown outbox {outbox}": "bandeja de salida desconocida {outbox}",
+    "the event gives no client_balance, which the company's SMS text prints (%deuda%, %saldo%)": (
+        "el evento no trae client_balance, que el texto del SMS de la empresa imprime (%deuda%, %saldo%)"
+    ),
     "rate limit: {count} per {hours} h reached; room again at {at}": (
         "límite de envío: se alcanzaron {count} por {hours} h; hay lugar otra vez a las {at}"
     ),

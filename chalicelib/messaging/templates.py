@@ -38,7 +38,7 @@ from chalicelib.messaging.sandbox import (
     default_template,
     render_untrusted,
 )
-from chalicelib.messaging.sms_text import render_sms, sms_encoding, sms_segments
+from chalicelib.messaging.sms_text import render_sms, sms_encoding, sms_segments, template_variables
 
 CUSTOM_PREFIX = "custom:"
 CUSTOM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -856,6 +856,18 @@ def _render_channel_parts(
         one("sms_text", rendered.text),
         one("push_title", rendered.subject),
         one("push_body", rendered.text),
+    )
+
+
+def sms_prints(template: EffectiveTemplate, variable: str) -> bool:
+    """Whether ``template``'s own SMS text prints ``variable`` (``client.balance``), by its name
+    (``%client_balance%``) or an ISPCube alias (``%deuda%``, ``%saldo%``). A template without an SMS
+    text of its own sends its e-mail's plain text, which says nothing here."""
+    if template.sms_text is None:
+        return False
+    offered = message_type(template.key).sms_variables()
+    return any(
+        name in offered and offered[name].name == variable for name in template_variables(template.sms_text)
     )
 
 

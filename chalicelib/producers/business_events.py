@@ -470,6 +470,10 @@ def _decide_email(
         )
 
 
+# Why an event's SMS is not sent when its text prints the client's balance and the event gave none.
+NO_BALANCE = "the event gives no client_balance, which the company's SMS text prints (%deuda%, %saldo%)"
+
+
 def _decide_sms(
     decision: _Decision,
     company: Company,
@@ -481,7 +485,7 @@ def _decide_sms(
 ) -> None:
     from chalicelib.messaging.accounts.sms import get_sms_settings
     from chalicelib.messaging.outbox import OutgoingMessage
-    from chalicelib.messaging.templates import render_channel
+    from chalicelib.messaging.templates import for_channel, render_for, sms_prints
 
     if company_refusal:
         decision.skipped.append(SkippedRecipient("sms", company_refusal))
@@ -500,7 +504,13 @@ def _decide_sms(
         return
     error = None
     try:
-        text = render_channel(company.company_id, message_type, "sms", variables).text
+        template, rendered = render_for(company.company_id, message_type, variables)
+        if variables["client"]["balance"] is None and sms_prints(template, "client.balance"):
+            # Nothing goes half-filled ("Su saldo pendiente es de ."): the e-mail still goes, and
+            # the answer tells the back office what to send.
+            decision.skipped.append(SkippedRecipient("sms", NO_BALANCE))
+            return
+        text = for_channel(template, "sms", variables, rendered).text
     except ValidationFailed as exc:  # the company's template: a failed message, not a refused event
         text, error = "", f"the template cannot be rendered: {exc}"
     decision.messages.append(

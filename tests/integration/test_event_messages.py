@@ -817,3 +817,52 @@ def test_a_template_bomb_fails_the_message_not_the_event(
     # And nothing is sent
     assert deliver_outboxes()["sent"] == 0
     assert mailbox.messages() == []
+
+
+def test_a_payment_without_the_clients_balance_sends_no_sms_that_would_print_it_empty(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher, local_aws: dict[str, str]
+) -> None:
+    # Given SMS on for automatic payments, the company's default payment SMS (which prints the
+    # client's balance as %deuda%), and a client with a Buenos Aires mobile
+    enable_sms(tenant, sms_on_automatic_payments=True)
+    number = "+5491159876543"
+    before = len(sms_to(local_aws, number))
+    put_ferreteria(api, back_office)
+    # When the back office records a payment without saying what the client still owes
+    event = {k: v for k, v in payment_event("pay-nobal", "automatic").items() if k != "client_balance"}
+    answer = body(post(api, back_office, "payment-recorded", event))
+    # Then the receipt goes by e-mail, and the SMS is not sent half-filled ("Su saldo pendiente es
+    # de .") but skipped, the answer saying what the back office should send
+    assert [m["channel"] for m in answer["messages"]] == ["email"]
+    assert answer["skipped"] == [
+        {
+            "channel": "sms",
+            "reason": "the event gives no client_balance, which the company's SMS text prints "
+            "(%deuda%, %saldo%)",
+            "to_address": None,
+        }
+    ]
+    assert deliver_outboxes()["sent"] == 1
+    assert len(mailbox.wait_for(1)) == 1
+    assert sms_to(local_aws, number)[before:] == []
+
+
+def test_a_payment_sms_that_does_not_print_the_balance_goes_without_it(
+    api: Client, tenant: Tenant, back_office: dict[str, str], local_aws: dict[str, str]
+) -> None:
+    # Given the company's own payment SMS, which does not print the balance
+    enable_sms(tenant, sms_on_automatic_payments=True)
+    template = body(api.http.get("/templates/payment", headers=tenant.staff_headers()))
+    own = {k: template[k] for k in ("subject", "text", "html")} | {"sms_text": "Recibimos %monto%. ¡Gracias!"}
+    assert (
+        api.http.put("/templates/payment", headers=tenant.admin_headers(), body=json.dumps(own)).status_code
+        == 200
+    )
+    put_ferreteria(api, back_office, phones=["+54 9 351 555-1234"])
+    # When a payment is recorded without the client's balance
+    event = {k: v for k, v in payment_event("pay-nobal-2", "automatic").items() if k != "client_balance"}
+    answer = body(post(api, back_office, "payment-recorded", event))
+    # Then the SMS goes, since nothing in it is left empty
+    assert sorted(m["channel"] for m in answer["messages"]) == ["email", "sms"]
+    deliver_outboxes()
+    assert sms_to(local_aws, "+5493515551234")[-1] == "Recibimos $ 5.000,00. ¡Gracias!"
