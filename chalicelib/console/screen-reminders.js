@@ -4,14 +4,6 @@
 import { api, day, fill, h, register, segment, toast } from "./app.js";
 import { ALL_LEVELS, attempt, empty, field, formValues, input, query, section, select, table, textarea } from "./screen-kit.js";
 
-// Why the run leaves a reminder out, as the API says it (producers/reminders/run.py), in the
-// console's Spanish; a reason not listed here shows as the API wrote it.
-const SKIPPED = {
-  "the client does not exist": "el cliente no existe",
-  "the client's reminder switch is off": "el cliente tiene los recordatorios apagados",
-  "the client has no e-mail address": "el cliente no tiene e-mail",
-};
-
 const TYPES = [
   ["before_due", "Antes del vencimiento"],
   ["after_due", "Después del vencimiento"],
@@ -130,7 +122,7 @@ async function render(main, ctx) {
               ["Concepto", (p) => (catalog.find((c) => c.concept_id === p.concept_id) || {}).description || p.concept_id],
               ["Para", (p) => (p.to || []).join(", ")],
               ["Desde", (p) => p.from_address],
-              ["Omitido", (p) => SKIPPED[p.skipped] || p.skipped],
+              ["Omitido", (p) => p.skipped], // in Spanish from the API (Accept-Language: es)
             ],
             answer.items,
           )

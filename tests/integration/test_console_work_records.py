@@ -549,7 +549,7 @@ def test_what_the_reminders_run_would_send_reads_the_companys_day_and_the_concep
     assert "Recordatorio 7 días antes del vencimiento" in row.text, row.text
     # And the one left out says why in the console's language
     left_out = browser.find_element(By.XPATH, "//td[text()='B-1']/..")
-    assert "el cliente no tiene e-mail" in left_out.text, left_out.text
+    assert "el cliente no tiene dirección de e-mail" in left_out.text, left_out.text
     console_screenshot(browser, "reminders-preview")
 
 
