@@ -211,10 +211,25 @@ def map_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
 _REASON_TEXT = re.compile(r'"(?:error|reason|skipped)": "')
 
 
+# Set on an answer whose reason keys hold someone else's words (reasons_as_written).
+_AS_WRITTEN = "pregon_reasons_as_written"
+
+
+def reasons_as_written(response: Response) -> Response:
+    """``response`` with its ``reason``/``error`` keys passed on as written, in every language: they
+    hold a company's or a carrier's own words (a parcel status's ``reason``), which the catalog may
+    happen to match (``refused: damaged box``) but which are never Pregón's to rewrite."""
+    setattr(response, _AS_WRITTEN, True)
+    return response
+
+
 def _reasons_in_callers_language(event: Any, response: Response) -> Response:
     """A successful JSON answer with its reasons in Spanish when the request prefers Spanish; its
-    words then depend on ``Accept-Language``, so it says so (``Vary``). Stored reasons stay English."""
+    words then depend on ``Accept-Language``, so it says so (``Vary``). Stored reasons stay English.
+    An answer marked :func:`reasons_as_written` is passed on untouched."""
     if not 200 <= response.status_code < 300 or not isinstance(response.body, str):
+        return response
+    if getattr(response, _AS_WRITTEN, False):
         return response
     headers = response.headers or {}
     if headers.get("Content-Type") != "application/json" or not _REASON_TEXT.search(response.body):

@@ -8,7 +8,14 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF, api_key
-from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
+from chalicelib.api.http import (
+    Routes,
+    json_response,
+    page_request,
+    page_response,
+    parse_body,
+    reasons_as_written,
+)
 from chalicelib.tenants.auth.principal import Principal
 
 parcels = Blueprint(__name__)
@@ -55,7 +62,7 @@ def issue_parcel(caller: Principal) -> Response:
     )
     out = _parcel_out(result.parcel, [])
     out["subscribed"] = [s.email for s in result.subscriptions]
-    return json_response(out, 201 if result.created else 200)
+    return reasons_as_written(json_response(out, 201 if result.created else 200))
 
 
 @route("GET /parcels/{tracking_id}", api_key("parcels:read"), response="StaffParcelOut")
@@ -64,7 +71,8 @@ def get_parcel(caller: Principal, tracking_id: str) -> Response:
     from chalicelib.producers.tracking.parcels import staff_history
 
     parcel, history = staff_history(caller.company_id, tracking_id)
-    return json_response(_parcel_out(parcel, history))
+    # a status's reason is the carrier's own words: never translated (docs/api.md)
+    return reasons_as_written(json_response(_parcel_out(parcel, history)))
 
 
 def _parcel_out(parcel: object, history: Sequence[object]) -> dict[str, object]:

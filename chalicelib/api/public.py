@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
-from chalicelib.api.http import Routes, json_response, parse_body, query_param
+from chalicelib.api.http import Routes, json_response, parse_body, query_param, reasons_as_written
 from chalicelib.api.pages import html_page
 from chalicelib.core.errors import ValidationFailed
 
@@ -33,7 +33,8 @@ def track_parcel(company_id: str, tracking_id: str) -> Response:
     found = public_tracking(company_id, tracking_id, client_ip=client_ip(public.current_request))
     # Only PublicTrackingOut's fields: the history entries are the staff view's type, whose
     # hidden / event_id / notified_at are not the end customer's (and were always false / null).
-    return json_response(
+    # a status's reason is the carrier's own words: never translated (docs/api.md)
+    answer = json_response(
         {
             "tracking_id": found.tracking_id,
             "history": [
@@ -42,6 +43,7 @@ def track_parcel(company_id: str, tracking_id: str) -> Response:
             "alerts_available": found.alerts_available,
         }
     )
+    return reasons_as_written(answer)
 
 
 PUBLIC_HISTORY_FIELDS = ("status", "status_name", "occurred_at", "branch", "reason", "observation")

@@ -138,3 +138,26 @@ def test_a_suppression_reason_code_and_an_english_callers_answer_are_unchanged(
     # Then the reason is the code it always is, in both
     assert [item["reason"] for item in body(spanish)["items"]] == ["manual"]
     assert spanish.body == english.body
+
+
+@pytest.mark.parametrize(
+    "carrier_reason", ["refused: damaged box", "Address cannot be resolved", "Field required"]
+)
+def test_a_carriers_reason_for_a_parcels_status_stays_as_the_carrier_wrote_it(
+    api: Client, tenant: Tenant, carrier_reason: str
+) -> None:
+    from tests.steps.tracking import issue, post_event
+
+    # Given a carrier posted a failed visit whose reason happens to read like one of Pregón's
+    issue(api, tenant, "TRK-REASON")
+    post_event(api, tenant, "TRK-REASON", "e1", "DELIVERY_FAILED", reason=carrier_reason)
+
+    # When the end customer's browser (es-AR) and the company's system (es) read the parcel
+    public = api.http.get(
+        f"/public/{tenant.company_id}/parcels/TRK-REASON", headers={"Accept-Language": "es-AR"}
+    )
+    staff = api.http.get("/parcels/TRK-REASON", headers={**tenant.key_headers(), **SPANISH})
+
+    # Then both show the carrier's words as it wrote them: only Pregón's own reasons are translated
+    assert [h["reason"] for h in body(public)["history"]] == [carrier_reason]
+    assert [h["reason"] for h in body(staff)["history"]] == [carrier_reason]
