@@ -308,3 +308,56 @@ def test_the_password_goes_in_latin_1_and_one_it_cannot_hold_fails_before_any_re
     assert failed.value.transient is False
     assert "change the password at SMS Masivos to letters and digits" in failed.value.message
     assert len(masivos.request_lines) == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    ["timeout", "500 echoing the request", "refusal echoing the request", "redirect"],
+)
+def test_a_failing_sms_masivos_leaves_the_password_in_no_answer_history_or_log_line(
+    api: Client,
+    tenant: Tenant,
+    admin: Admin,
+    masivos: SmsMasivosStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: Any,
+    failure: str,
+) -> None:
+    from chalicelib.channels import sms as channel
+    from chalicelib.messaging.accounts.sms_credit import check_company_credit
+    from chalicelib.store.communications import history_page
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setattr(channel, "SMS_MASIVOS_TIMEOUT_SECONDS", 0.5)
+    # Given a company's SMS Masivos password (which travels in the GET's query string)
+    secret = "Clave-Que-Viaja-En-La-URL-91"
+    masivos.password = secret
+    switched_on(admin, password=secret)
+    put_client(api, tenant, "S1", name="Ana", phones=["011 15 5987-6543"])
+    assert admin.call("PUT", "/templates/custom:aviso", {"sms_text": "Aviso"}).status_code == 200
+    # And SMS Masivos fails: slow, a 500 or a refusal that repeat the request line, a redirect to
+    # a URL carrying it
+    echoed = f"GET /enviar_sms.asp?usuario=demo&clave={secret} usuario incorrecto".encode()
+    masivos.answer = {
+        "timeout": None,
+        "500 echoing the request": (500, echoed),
+        "refusal echoing the request": (200, b"-99;" + echoed),
+        "redirect": (302, echoed),
+    }[failure]
+    masivos.delay = 1.5 if failure == "timeout" else 0.0
+    # When a test SMS, a send to a client, the credit status and the daily credit check all fail
+    tested = body(admin.call("POST", "/sms/test", {"to": "011 15 5987-6543", "text": "Prueba"}))
+    sent = admin.call("POST", "/sends", {"channel": "sms", "template": "custom:aviso", "client_ids": ["S1"]})
+    assert sent.status_code == 201, sent.body
+    deliver_outboxes()
+    status = body(admin.call("GET", "/sms/settings/provider-status"))
+    check_company_credit(tenant.company_id)
+    # Then each failed, in Pregón's words
+    assert tested["ok"] is False and status["ok"] is False, (tested, status)
+    [sms] = history_page(tenant.company_id, "sms").items
+    assert sms.error, sms
+    # And the password is in none of the answers, the history's reason, or any log line
+    assert not [answer for answer in admin.answers if secret in answer]
+    assert secret not in f"{sms.error} {tested['error']} {status['error']}"
+    assert secret not in caplog.text + "".join(capsys.readouterr())
