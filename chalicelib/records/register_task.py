@@ -5,8 +5,8 @@ subject. In the cloud the same task is an iCalendar file with one ``VTODO`` that
 and Apple calendars import: its summary the record's subject, its description the client and the
 record's details, its start the record's time and its due time :data:`DUE_AFTER` later, both in
 the company's time zone (the file carries that ``VTIMEZONE``), the user as organizer and attendee
-when the directory has their e-mail address, and a link to the record in the console. Its ``UID``
-is the record's, so importing it again updates the same task instead of adding another.
+when the directory has one plain e-mail address for them, and a link to the record in the
+console. Its ``UID`` is the record's, so importing it again updates the same task instead of adding another.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def task_calendar(
     them)."""
     from icalendar import Calendar, Todo, vCalAddress, vText
 
+    from chalicelib.core.emails import is_email
     from chalicelib.records.exports import word
 
     spanish = company.language == "es"
@@ -73,7 +74,9 @@ def task_calendar(
     task.add("due", start + DUE_AFTER)
     task.add("status", "NEEDS-ACTION")
     task.add("url", link)
-    if user is not None and user.email:
+    # one plain address only: a value saved before addresses were checked (a list, a line break,
+    # which icalendar refuses with an error) names no organizer, as for the notices' Reply-To
+    if user is not None and user.email and is_email(user.email):
         for role in ("organizer", "attendee"):
             address = vCalAddress(f"mailto:{user.email}")
             if user.name:

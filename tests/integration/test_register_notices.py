@@ -260,6 +260,31 @@ def test_a_record_as_a_calendar_task(api: Client, tenant: Tenant, mailbox: MailC
     assert str(again.walk("VTODO")[0]["UID"]) == str(task["UID"])
 
 
+@pytest.mark.parametrize(
+    "saved_email", ["clara@estudio.example\r\nX-Inyectado: 1", "clara@estudio.example, intruso@example.com"]
+)
+def test_a_task_names_no_organizer_whose_address_is_not_one_plain_address(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, saved_email: str
+) -> None:
+    from icalendar import Calendar
+
+    # Given a record, and the clerk's e-mail field saved as free text before addresses were checked
+    # (a line break in it, or two addresses)
+    firm(api, tenant, mailbox)
+    staff_user_saved_before_addresses_were_checked(
+        tenant.company_id, f"clerk@{tenant.company_id}", saved_email, 3
+    )
+    record_id = a_call(api, tenant)
+    # When the clerk downloads the record as a task
+    answer = api.http.get(f"/clients/CLI-1/register/{record_id}/task.ics", headers=tenant.staff_headers())
+    # Then it is the task, as for a clerk without an address: no organizer or attendee made of that text
+    assert answer.status_code == 200, answer.body
+    [task] = Calendar.from_ical(answer.body).walk("VTODO")
+    assert str(task["SUMMARY"]) == "Llamó por el IVA de octubre"
+    assert "ORGANIZER" not in task and "ATTENDEE" not in task
+    assert b"intruso" not in answer.body and b"X-Inyectado" not in answer.body
+
+
 def test_another_company_cannot_reach_a_record(
     api: Client, tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher
 ) -> None:
