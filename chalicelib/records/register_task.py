@@ -6,7 +6,8 @@ and Apple calendars import: its summary the record's subject, its description th
 record's details, its start the record's time and its due time :data:`DUE_AFTER` later, both in
 the company's time zone (the file carries that ``VTIMEZONE``), the user as organizer and attendee
 when the directory has one plain e-mail address for them, and a link to the record in the
-console. Its ``UID`` is the record's, so importing it again updates the same task instead of adding another.
+console. Its ``UID`` is the record's, so importing it again updates the same task instead of
+adding another.
 """
 
 from __future__ import annotations
