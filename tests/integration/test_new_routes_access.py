@@ -1,0 +1,93 @@
+"""Who may call the routes session 30 added (docs/history-and-register.md, "who sees what"): each
+kind of caller at each, through the real authorizer (Chalice's test client, DynamoDB Local). What a
+caller may do with its answer is tested with each feature; here only whether the door opens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.notes import staff_headers
+from tests.steps.tenants import Tenant
+
+ROUTES = [
+    ("GET", "/sender-accounts"),
+    ("POST", "/sender-accounts/all/waiting/cancel"),
+    ("GET", "/users/marta%40cargas.example/sender-account/waiting"),
+    ("POST", "/users/marta%40cargas.example/sender-account/waiting/cancel"),
+    ("GET", "/sms/settings/provider-status"),
+    ("PUT", "/sms/settings/sms-masivos-password"),
+    ("GET", "/staff/colleagues"),
+    ("POST", "/clients/CLI-1/register/R1/notify"),
+    ("GET", "/clients/CLI-1/register/R1/task.ics"),
+]
+ADMIN_ONLY = {
+    "/sender-accounts",
+    "/sender-accounts/all/waiting/cancel",
+    "/sms/settings/provider-status",
+    "/sms/settings/sms-masivos-password",
+}
+MARTAS = "marta%40cargas.example"
+
+
+def every_scope_key(tenant: Tenant) -> dict[str, str]:
+    from chalicelib.tenants.companies import SCOPES, issue_api_key
+
+    key = issue_api_key(tenant.company_id, "everything", list(SCOPES))
+    return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+
+def call(api: Client, method: str, path: str, headers: dict[str, str]) -> Any:
+    return api.http.request(method, path, headers=headers, body=b"{}")
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_each_new_route_opens_only_to_whom_it_says(
+    api: Client, tenant: Tenant, method: str, path: str
+) -> None:
+    # Given no token, an API key carrying every scope, and staff of each level below administrator
+    callers = {
+        "no token": {"Content-Type": "application/json"},
+        "API key with every scope": every_scope_key(tenant),
+        **{f"level {n}": staff_headers(tenant, f"user{n}@cargas.example", n) for n in (2, 3, 4)},
+    }
+    # When each calls the route
+    statuses = {who: call(api, method, path, headers).status_code for who, headers in callers.items()}
+    # Then no token is 401 and an API key 403 (none of them is a company system's route)
+    assert statuses.pop("no token") == 401
+    assert statuses.pop("API key with every scope") == 403
+    # And staff below administrator are refused the administrators' routes and the other user's own
+    # account, and reach the others (404: the record R1 does not exist; 422: no body to tell anyone)
+    refused = path in ADMIN_ONLY or MARTAS in path
+    for who, status in statuses.items():
+        assert (status == 403) == refused, (who, status)
+
+
+def test_another_companys_administrator_reaches_nothing_of_this_company(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from chalicelib.tenants.staff import UserFields, save_user
+    from tests.steps.clients import put_client
+    from tests.steps.history import add_register_record
+
+    # Given a record in this company's register, and a colleague with an address in its directory
+    save_user(
+        tenant.company_id, "marta", UserFields(name="Marta Núñez", email="marta@estudio.example", level=2)
+    )
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    record = add_register_record(api, tenant.staff_headers(), "CLI-1", record_type="call", subject="IVA")
+    rid = record["communication_id"]
+    other = other_tenant.admin_headers()
+    # When another company's administrator asks for it, tells of it, or lists colleagues
+    task = api.http.get(f"/clients/CLI-1/register/{rid}/task.ics", headers=other)
+    told = api.http.post(f"/clients/CLI-1/register/{rid}/notify", headers=other, body=b'{"users": ["admin"]}')
+    colleagues = body(api.http.get("/staff/colleagues", headers=other))["items"]
+    # Then the record is not found, and the colleagues are their own company's only
+    assert (task.status_code, told.status_code) == (404, 404)
+    assert "marta" not in [c["user_id"] for c in colleagues]
+    assert "marta" in [
+        c["user_id"] for c in body(api.http.get("/staff/colleagues", headers=tenant.staff_headers()))["items"]
+    ]
