@@ -33,7 +33,11 @@ def get_sms_settings(caller: Principal) -> Response:
     "GET /sms/settings/provider-status",
     ADMIN,
     response="SmsProviderStatusOut",
-    errors={409: "SMS Masivos' `masivos_username` or password is not set yet: there is no account to read."},
+    errors={
+        409: "SMS Masivos' `masivos_username` or password is not set yet: there is no account to read.",
+        429: "The company read its provider's account 30 times this hour (each read is three requests to "
+        "SMS Masivos); `Retry-After` says when the next hour starts.",
+    },
 )
 def get_provider_status(caller: Principal) -> Response:
     """What the SMS provider says of the company's account now: SMS Masivos' credit, expiry, month's count"""

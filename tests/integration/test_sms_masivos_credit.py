@@ -125,6 +125,27 @@ def test_the_administrator_sees_the_credit_the_expiry_and_the_sms_sent_this_mont
     assert refused.status_code == 422, refused.body
 
 
+def test_a_company_cannot_make_pregon_poll_sms_masivos_without_end(
+    api: Client, tenant: Tenant, masivos: SmsMasivosStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a company on SMS Masivos, allowed two reads of its account an hour (30 in production)
+    from chalicelib.messaging.accounts import sms_credit
+
+    monkeypatch.setattr(sms_credit, "STATUS_READS_AN_HOUR", 2)
+    with_sms_masivos(api, tenant)
+    # When a script asks for the provider's status three times in the same hour
+    answers = [call(api, tenant, "GET", STATUS) for _ in range(3)]
+    # Then the first two are read from SMS Masivos, and the third is refused before any request,
+    # saying when it may ask again (the next hour), in the caller's language
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert len(masivos.request_lines) == 6
+    assert int(answers[2].headers["Retry-After"]) > 0
+    spanish = api.http.get(STATUS, headers={**tenant.admin_headers(), "Accept-Language": "es"})
+    assert body(spanish)["message"] == (
+        "la cuenta del proveedor de SMS ya se consultó 2 veces en esta hora; pruebe en la próxima hora"
+    )
+
+
 def test_a_wrong_password_is_told_in_pregons_words_never_sms_masivos(
     api: Client, tenant: Tenant, masivos: SmsMasivosStandIn
 ) -> None:

@@ -100,6 +100,7 @@ def provider_status(company_id: str) -> ProviderStatus:
         return ProviderStatus(provider=provider, available=False, error=NOT_AVAILABLE)
     company = _company(company_id)
     threshold = low_credit_threshold(settings)
+    _count_status_read(company_id)
     try:
         account = _account(settings)
     except DeliveryFailed as exc:
@@ -122,6 +123,31 @@ def provider_status(company_id: str) -> ProviderStatus:
         low_credit_threshold=threshold,
         low=account.credit < threshold or days_left <= EXPIRY_WARNING_DAYS,
     )
+
+
+# Reads of the provider's account one company may ask for in an hour (each is three requests to
+# SMS Masivos from Pregón's own addresses, which every company shares): the console reads it once
+# a visit; a script polling it would only get Pregón throttled there.
+STATUS_READS_AN_HOUR = 30
+
+
+def _count_status_read(company_id: str) -> None:
+    """Count one read of the provider's account; 429 past :data:`STATUS_READS_AN_HOUR`."""
+    import math
+    from datetime import timedelta
+
+    from chalicelib.core.errors import TooManyRequests
+    from chalicelib.store import rate_limits
+
+    now = clock.now()
+    start = now.replace(minute=0, second=0, microsecond=0)
+    end = start + timedelta(hours=1)
+    if not rate_limits.hit(f"sms-provider-status#{company_id}#{start:%Y%m%d%H}", STATUS_READS_AN_HOUR, end):
+        raise TooManyRequests(
+            f"the SMS provider's account was read {STATUS_READS_AN_HOUR} times this hour; "
+            "try again next hour",
+            retry_after=math.ceil((end - now).total_seconds()),
+        )
 
 
 # --- the daily check -------------------------------------------------------------------------
