@@ -569,6 +569,9 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument(
         "--identity-port", type=int, default=Ports.identity, help="the console's local sign-in (default 8084)"
     )
+    run_cmd.add_argument(
+        "--sms-masivos-port", type=int, default=Ports.sms_masivos, help="SMS Masivos' stand-in (default 8086)"
+    )
 
     mail_cmd = commands.add_parser("mail", help="list the caught mail, newest last")
     mail_cmd.add_argument("--show", type=int, metavar="N", help="print message N's text")
@@ -622,6 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.inbound_smtp_port,
             args.sms_gateway_port,
             args.identity_port,
+            args.sms_masivos_port,
         )
         return run(ports, paths)
     if args.command == "sms":

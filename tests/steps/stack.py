@@ -21,7 +21,7 @@ class RunningStack:
         self.extra_env = dict(extra_env or {})
         self.ports = {
             name: free_port()
-            for name in ("api", "dynamodb", "moto", "smtp", "inbound_smtp", "sms_gateway", "identity")
+            for name in ("api", "dynamodb", "moto", "smtp", "inbound_smtp", "sms_gateway", "identity", "sms_masivos")
         }
         self.api = f"http://127.0.0.1:{self.ports['api']}"
         self.output: list[str] = []
@@ -57,6 +57,8 @@ class RunningStack:
                 str(self.ports["sms_gateway"]),
                 "--identity-port",
                 str(self.ports["identity"]),
+                "--sms-masivos-port",
+                str(self.ports["sms_masivos"]),
             ],
             cwd=REPO_ROOT,
             env=env,
