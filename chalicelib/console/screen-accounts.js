@@ -75,7 +75,7 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
       if (!confirm(`¿Cancelar ${waiting.count_shown === "1" ? "el correo que espera" : `los ${waiting.count_shown} correos que esperan`} a esta cuenta? No se enviarán: quedan como fallidos en el historial.`)) return;
       try {
         const done = await api("POST", `${path}/waiting/cancel`);
-        ctx.toast(`${done.cancelled} correos cancelados.`);
+        ctx.toast(cancelled(done));
         if (changed) await changed();
       } catch (error) {
         showErrors(cancel, error);
@@ -187,6 +187,13 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
     });
   }
   return h("section", { class: "card", "data-account": prefix }, h("h2", {}, heading), warning, status, settings, passwordForm, testForm, deleteForm);
+}
+
+// What a cancel did: how many it gave up on, and those it could not take now (one a drain holds, or
+// in a retry's wait), to cancel again later.
+function cancelled(done) {
+  const gone = done.cancelled === 1 ? "1 correo cancelado." : `${done.cancelled} correos cancelados.`;
+  return done.waiting ? `${gone} ${mails(done.waiting)} todavía: vuelva a cancelar en unos minutos.` : gone;
 }
 
 function mails(waiting) {

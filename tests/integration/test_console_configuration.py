@@ -245,6 +245,28 @@ def test_an_administrator_is_asked_before_leaving_mail_waiting_and_sees_it_waiti
     assert body(api.http.get("/sender-accounts", headers=bearer(tenant, 1)))["waiting"] == []
 
 
+def test_cancelling_the_one_waiting_e_mail_says_so_in_the_singular(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    from tests.steps.accounts import queue_for_tracking
+
+    # Given one e-mail waiting for the tracking area, whose account was deleted
+    queue_for_tracking(tenant, 1)
+    deleted = api.http.delete("/sender-accounts/tracking", headers=bearer(tenant, 1))
+    assert body(deleted)["waiting"]["count"] == 1
+    sign_in(browser, site.web, tenant, level=1)
+    open_screen(browser, "accounts", "area=tracking")
+    # When the administrator cancels it, confirming
+    wait_until(browser, lambda d: d.find_element(By.ID, "area-tracking-waiting"))
+    browser.find_element(By.CSS_SELECTOR, "#area-tracking-waiting-cancel-form button[type=submit]").click()
+    assert browser.switch_to.alert.text.startswith("¿Cancelar el correo que espera a esta cuenta?")
+    browser.switch_to.alert.accept()
+    # Then the console says one e-mail was cancelled, in Spanish as a person writes it
+    toast_says(browser, "1 correo cancelado.")
+    assert "correos cancelados" not in browser.find_element(By.ID, "toasts").text
+    wait_until(browser, lambda d: not d.find_elements(By.ID, "area-tracking-waiting"))
+
+
 def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
