@@ -21,7 +21,16 @@ class RunningStack:
         self.extra_env = dict(extra_env or {})
         self.ports = {
             name: free_port()
-            for name in ("api", "dynamodb", "moto", "smtp", "inbound_smtp", "sms_gateway", "identity", "sms_masivos")
+            for name in (
+                "api",
+                "dynamodb",
+                "moto",
+                "smtp",
+                "inbound_smtp",
+                "sms_gateway",
+                "identity",
+                "sms_masivos",
+            )
         }
         self.api = f"http://127.0.0.1:{self.ports['api']}"
         self.output: list[str] = []
