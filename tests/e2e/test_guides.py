@@ -44,6 +44,7 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
     "documents.md": {
         1: ['"document_type": "order"', '"document_type": "purchase_order"', '"number": "EC-CLI-1-20261031"'],
         2: ['"state": "expanding"', '"job_id"'],
+        3: ['"number": "EC-CLI-1-20261130-2"', '"file_name": "estado_de_cuenta_EC-CLI-1-20261130-2.pdf"'],
     },
     "events.md": {
         1: [
