@@ -18,6 +18,13 @@ INVISIBLE = re.compile("[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\uf
 INVISIBLE_MESSAGE = "must not contain control, bidirectional or zero-width characters"
 
 
+def fold(text: str) -> str:
+    """Lower-case without accents: NFKD, combining marks dropped, then casefold. Compares and sorts
+    names as a Spanish reader does ("Álvaro" before "Beatriz", not after "Zoe")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
 def strip_invisible(value: str) -> str:
     return INVISIBLE.sub("", value)
 

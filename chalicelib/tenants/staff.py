@@ -17,6 +17,7 @@ from chalicelib.core import clock
 from chalicelib.core.domain import StaffUnit, StaffUser
 from chalicelib.core.emails import checked_email
 from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.core.names import fold
 from chalicelib.store import staff as store
 from chalicelib.tenants.auth.principal import Principal
 
@@ -90,7 +91,7 @@ def has_permission(caller: Principal, permission: str) -> bool:
 
 
 def list_users(company_id: str) -> list[StaffUser]:
-    return sorted(store.list_users(company_id), key=lambda u: ((u.name or u.user_id).lower(), u.user_id))
+    return sorted(store.list_users(company_id), key=lambda u: (fold(u.name or u.user_id), u.user_id))
 
 
 def colleagues(company_id: str) -> list[StaffUser]:

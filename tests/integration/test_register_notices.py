@@ -164,6 +164,26 @@ def test_only_users_of_the_company_with_an_address_can_be_told(
     assert not {"sinmail", "lista"} & {u["user_id"] for u in listed}
 
 
+def test_the_colleagues_to_pick_from_are_in_alphabetical_order_as_a_spanish_reader_reads_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given the firm's colleagues, one whose name starts with an accent and one in lower case
+    firm(api, tenant, mailbox)
+    colleague(tenant, "alvaro", "Álvaro Ríos", "alvaro@estudio.example")
+    colleague(tenant, "zoe", "Zoe Paz", "zoe@estudio.example")
+    colleague(tenant, "bea", "beatriz Sosa", "bea@estudio.example")
+    # When staff open the picker's list
+    listed = body(api.http.get("/staff/colleagues", headers=tenant.staff_headers()))["items"]
+    # Then Álvaro comes first, not after Zoe, and case does not matter
+    assert [u["name"] for u in listed] == [
+        "Álvaro Ríos",
+        "beatriz Sosa",
+        "Luis Gómez",
+        "Marta Núñez",
+        "Zoe Paz",
+    ]
+
+
 def test_a_level_4_user_cannot_tell_anyone_of_a_record_they_cannot_see(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:

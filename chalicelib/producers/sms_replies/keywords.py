@@ -13,8 +13,9 @@ normalization), as carriers do, so "ayuda con mi factura" is left to the company
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
+
+from chalicelib.core.names import fold
 
 _WORD = re.compile(r"\w+")
 MAX_KEYWORD_LENGTH = 30
@@ -39,12 +40,6 @@ STOP_WORDS = frozenset(
 STOP_PHRASES = frozenset({("opt", "out"), ("dar", "de", "baja")})
 START_WORDS = frozenset({"start", "unstop", "alta", "subscribe", "suscribir"})
 HELP_WORDS = frozenset({"help", "ayuda", "info"})
-
-
-def fold(text: str) -> str:
-    """Lower-case without accents: NFKD, combining marks dropped, then casefold."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def words(text: str) -> list[str]:
