@@ -1,6 +1,6 @@
 """The local stack's command line: ``uv run python -m infrastructure.local.stack <command>``.
 
-    run   [--port 8000] [--inbound-smtp-port 2525]
+    run   [--port 8000] [--inbound-smtp-port 2525] [--sms-masivos-port 8086] ...
                           DynamoDB Local, moto, the mail catcher, ``chalice local``, the local
                           scheduler, the inbound SMTP server, the SES mailbox simulator and SNS
                           topic delivery, with the demo company; Ctrl-C stops everything
