@@ -11,6 +11,7 @@ import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
 
+from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.console import (
     ConsoleSite,
@@ -25,6 +26,7 @@ from tests.steps.console import (
     sign_in_again,
     toast_says,
     wait_until,
+    what_reads_wrong,
 )
 from tests.steps.tenants import Tenant
 from tests.steps.tracking import issue, post_event, staff_subscribe, sweep
@@ -265,6 +267,39 @@ def test_cancelling_the_one_waiting_e_mail_says_so_in_the_singular(
     toast_says(browser, "1 correo cancelado.")
     assert "correos cancelados" not in browser.find_element(By.ID, "toasts").text
     wait_until(browser, lambda d: not d.find_elements(By.ID, "area-tracking-waiting"))
+
+
+def test_a_user_id_that_is_a_long_address_wraps_in_the_waiting_list_on_a_phone(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
+) -> None:
+    from urllib.parse import quote
+
+    from tests.steps.accounts import queue_for_user
+    from tests.steps.browser import DESKTOP
+    from tests.steps.tenants import smtp_sender_account, staff_user
+
+    # Given two orders waiting for the deleted own account of a user whose id is a long address
+    user = "maria.fernanda.etcheverry@estudio-contable-del-sur.example"
+    staff_user(tenant.company_id, user, user, level=3)
+    smtp_sender_account(tenant.company_id, f"user:{user}", mailbox, "María", user)
+    queue_for_user(tenant, user, 2)
+    deleted = api.http.delete(f"/users/{quote(user)}/sender-account", headers=bearer(tenant, 1))
+    assert body(deleted)["waiting"]["count"] == 2
+    # When the administrator opens the accounts screen on a phone
+    browser.set_window_size(390, 844)
+    try:
+        sign_in(browser, site.web, tenant, level=1, screen="accounts")
+        listed = wait_until(browser, lambda d: d.find_element(By.ID, "accounts-waiting"))
+        assert f"Cuenta personal de {user}: 2 correos esperan" in listed.text
+        # Then the list wraps the id inside the phone's width, and so does the user's card it links to
+        browser.get_log("browser")
+        assert what_reads_wrong(browser) == []
+        listed.find_element(By.PARTIAL_LINK_TEXT, "Cuenta personal de").click()
+        wait_until(browser, lambda d: d.find_element(By.ID, "personal-waiting"))
+        assert what_reads_wrong(browser) == []
+        console_screenshot(browser, "accounts-waiting-phone")
+    finally:
+        browser.set_window_size(*DESKTOP)
 
 
 def test_a_clerk_sees_a_followed_parcel_its_alerts_and_cancels_a_subscriber(
