@@ -40,6 +40,14 @@ function withCurrent(options, code) {
   return !code || options.some(([value]) => value === code) ? options : [...options, [code, code]];
 }
 
+// A motive's or an area's name as the company's table calls it (seed 004: the register shows the
+// table's names); a code the table no longer has shows as written.
+function tableName(options, code) {
+  if (!code) return code;
+  const found = options.find(([value]) => value === code);
+  return found ? found[1] : code;
+}
+
 const REGISTER_FILTERS = ["from", "to", "type", "motive", "area", "direction", "q"];
 
 async function lookups() {
@@ -302,8 +310,8 @@ async function clientRegister(main, ctx, clientId) {
               ["Tipo", (r) => label(r.record_type)],
               ["Dirección", (r) => label(r.direction)],
               ["Asunto", (r) => r.subject],
-              ["Motivo", (r) => r.motive],
-              ["Área", (r) => r.area],
+              ["Motivo", (r) => tableName(tables.motives, r.motive)],
+              ["Área", (r) => tableName(tables.areas, r.area)],
               ["Iniciada por", (r) => label(r.initiated_by)], // seed 004's "Iniciada por": the client or us
               ["Por", (r) => r.created_by],
               ["", (r) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${r.subject || "(sin asunto)"}» del ${when(r.created_at)}`, onclick: () => view(r.communication_id) }, "Ver")],
@@ -358,8 +366,8 @@ async function clientRegister(main, ctx, clientId) {
             ["Iniciado por", label(record.initiated_by)],
             ["De", record.from_address],
             ["Para", record.to_address],
-            ["Motivo", record.motive],
-            ["Área", record.area],
+            ["Motivo", tableName(tables.motives, record.motive)],
+            ["Área", tableName(tables.areas, record.area)],
             ["Creado por", record.created_by],
             ["Estado", label(record.state)],
             ["Aviso", notice(record.error)],

@@ -509,8 +509,14 @@ def test_staff_edit_a_manual_record_and_only_the_motive_and_area_of_a_received_m
     Select(form.find_element(By.NAME, "motive")).select_by_value("cobro")
     Select(form.find_element(By.NAME, "area")).select_by_value("conta")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    # Then the register lists it changed, and the API keeps the change
+    # Then the register lists it changed, its motive and area by the names the company gave them
     WebDriverWait(browser, 20).until(lambda d: "Llamó por el IVA de noviembre" in register_subjects(d))
+    row = browser.find_element(
+        By.XPATH, "//table[contains(@class,'b-register')]//td[text()='Llamó por el IVA de noviembre']/.."
+    )
+    assert "Cobro" in row.text and "Contable" in row.text, row.text
+    assert "cobro" not in row.text and "conta" not in row.text.replace("Contable", ""), row.text
+    # And the API keeps the change
     one = json.loads(api.http.get(f"/clients/CLI-8/register/{call_id}", headers=tenant.admin_headers()).body)
     assert (one["subject"], one["record_type"], one["motive"], one["area"]) == (
         "Llamó por el IVA de noviembre",
