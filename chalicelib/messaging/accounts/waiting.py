@@ -9,8 +9,9 @@ breaks that account afterwards, the e-mail is not lost and not moved to the area
 once the account works again. This module says how many wait, since when, and why, so the API and
 the console can tell whoever can act on it.
 
-The count is the outbox's ``ready`` index partition (``store.communications.count_ready``): no scan,
-and capped at :data:`COUNT_CAP` (``more`` says there are more, shown as "1000+").
+The count is the outbox's ``ready`` index partition (``store.communications.ready_summary``, one
+Query that gives the oldest's time too): no scan, and capped at :data:`COUNT_CAP` (``more`` says
+there are more, shown as "1000+").
 """
 
 from __future__ import annotations
@@ -70,10 +71,9 @@ def _waiting(company_id: str, area: str, account: SenderAccount | None) -> Waiti
     from chalicelib.tenants.companies import get_company
 
     outbox = outbox_of("email", area)
-    count, more = comm_store.count_ready(company_id, outbox, COUNT_CAP)
+    count, more, oldest = comm_store.ready_summary(company_id, outbox, COUNT_CAP)
     if count == 0:
         return None
-    oldest = comm_store.earliest_ready(company_id, outbox)
     shown = None
     if oldest is not None:
         company = get_company(company_id)
@@ -96,7 +96,7 @@ def waiting_for(company_id: str, area: str) -> Waiting | None:
 
 def waiting_by_area(company_id: str, accounts: Iterable[SenderAccount]) -> list[Waiting]:
     """Every area with e-mails in its outbox, with or without an account (a deleted one's too):
-    one count query per area of :data:`~chalicelib.messaging.accounts.email.AREAS`."""
+    one Query per area of :data:`~chalicelib.messaging.accounts.email.AREAS`."""
     by_area = {a.area: a for a in accounts}
     found = (_waiting(company_id, area, by_area.get(area)) for area in AREAS)
     return [w for w in found if w is not None]
@@ -104,7 +104,7 @@ def waiting_by_area(company_id: str, accounts: Iterable[SenderAccount]) -> list[
 
 def waiting_for_users(company_id: str, accounts: Iterable[SenderAccount]) -> list[Waiting]:
     """Every user's own account (C5) with e-mails in its outbox, with or without an account (a
-    deleted one's too): one Query of the company's personal outboxes that have work, then one count
+    deleted one's too): one Query of the company's personal outboxes that have work, then one Query
     query each (:func:`~chalicelib.store.outbox.outboxes_with_work`)."""
     from chalicelib.messaging.accounts.email import PERSONAL_PREFIX
     from chalicelib.store import outbox as outbox_store
