@@ -105,7 +105,7 @@ def waiting_by_area(company_id: str, accounts: Iterable[SenderAccount]) -> list[
 def waiting_for_users(company_id: str, accounts: Iterable[SenderAccount]) -> list[Waiting]:
     """Every user's own account (C5) with e-mails in its outbox, with or without an account (a
     deleted one's too): one Query of the company's personal outboxes that have work, then one Query
-    query each (:func:`~chalicelib.store.outbox.outboxes_with_work`)."""
+    each (:func:`~chalicelib.store.outbox.outboxes_with_work`)."""
     from chalicelib.messaging.accounts.email import PERSONAL_PREFIX
     from chalicelib.store import outbox as outbox_store
 
