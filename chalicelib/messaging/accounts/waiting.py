@@ -16,8 +16,10 @@ there are more, shown as "1000+").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.domain import SenderAccount
@@ -66,43 +68,52 @@ def account_state(account: SenderAccount | None) -> str:
     return "disabled" if not account.enabled else "incomplete"
 
 
-def _waiting(company_id: str, area: str, account: SenderAccount | None) -> Waiting | None:
+def _shown_in(company_id: str) -> Callable[[datetime], str]:
+    """Shows a time in the company's zone and locale, reading the company once, on first use (an
+    overview of many areas reads it at most once, and not at all when nothing waits)."""
     from chalicelib.core.localization import show_datetime
     from chalicelib.tenants.companies import get_company
 
+    company = functools.cache(lambda: get_company(company_id))
+    return lambda moment: show_datetime(moment, company().time_zone, company().locale)
+
+
+def _waiting(
+    company_id: str, area: str, account: SenderAccount | None, shown_in: Callable[[datetime], str]
+) -> Waiting | None:
     outbox = outbox_of("email", area)
     count, more, oldest = comm_store.ready_summary(company_id, outbox, COUNT_CAP)
     if count == 0:
         return None
-    shown = None
-    if oldest is not None:
-        company = get_company(company_id)
-        shown = show_datetime(oldest, company.time_zone, company.locale)
     return Waiting(
         area,
         account_state(account),
         count,
         more,
         oldest.isoformat() if oldest is not None else None,
-        shown,
+        shown_in(oldest) if oldest is not None else None,
     )
 
 
 def waiting_for(company_id: str, area: str) -> Waiting | None:
     """What waits in ``area``'s outbox now (None: nothing), with its account's state read now."""
     account = store.get_sender_accounts(company_id, [area]).get(area)
-    return _waiting(company_id, area, account)
+    return _waiting(company_id, area, account, _shown_in(company_id))
 
 
-def waiting_by_area(company_id: str, accounts: Iterable[SenderAccount]) -> list[Waiting]:
+def waiting_by_area(
+    company_id: str, accounts: Iterable[SenderAccount], shown_in: Callable[[datetime], str]
+) -> list[Waiting]:
     """Every area with e-mails in its outbox, with or without an account (a deleted one's too):
     one Query per area of :data:`~chalicelib.messaging.accounts.email.AREAS`."""
     by_area = {a.area: a for a in accounts}
-    found = (_waiting(company_id, area, by_area.get(area)) for area in AREAS)
+    found = (_waiting(company_id, area, by_area.get(area), shown_in) for area in AREAS)
     return [w for w in found if w is not None]
 
 
-def waiting_for_users(company_id: str, accounts: Iterable[SenderAccount]) -> list[Waiting]:
+def waiting_for_users(
+    company_id: str, accounts: Iterable[SenderAccount], shown_in: Callable[[datetime], str]
+) -> list[Waiting]:
     """Every user's own account (C5) with e-mails in its outbox, with or without an account (a
     deleted one's too): one Query of the company's personal outboxes that have work, then one Query
     each (:func:`~chalicelib.store.outbox.outboxes_with_work`)."""
@@ -112,7 +123,7 @@ def waiting_for_users(company_id: str, accounts: Iterable[SenderAccount]) -> lis
     by_area = {a.area: a for a in accounts}
     prefix = outbox_of("email", PERSONAL_PREFIX)
     areas = [outbox[len("email:") :] for outbox in outbox_store.outboxes_with_work(company_id, prefix)]
-    found = (_waiting(company_id, area, by_area.get(area)) for area in areas)
+    found = (_waiting(company_id, area, by_area.get(area), shown_in) for area in areas)
     return [w for w in found if w is not None]
 
 
@@ -124,7 +135,9 @@ def accounts_overview(company_id: str) -> dict[str, Any]:
     every = store.list_sender_accounts(company_id)
     accounts = [a for a in every if not a.area.startswith(PERSONAL_PREFIX)]
     personal = [a for a in every if a.area.startswith(PERSONAL_PREFIX)]
-    waiting = waiting_by_area(company_id, accounts) + waiting_for_users(company_id, personal)
+    shown_in = _shown_in(company_id)  # one read of the company for every area's oldest time
+    waiting = waiting_by_area(company_id, accounts, shown_in)
+    waiting += waiting_for_users(company_id, personal, shown_in)
     return {"items": [view(a) for a in accounts], "waiting": [w.body() for w in waiting]}
 
 
@@ -171,7 +184,7 @@ def delete_account(company_id: str, area: str) -> dict[str, Any]:
     from chalicelib.messaging.accounts.email import delete_sender_account
 
     delete_sender_account(company_id, area)
-    waiting = _waiting(company_id, area, None)
+    waiting = _waiting(company_id, area, None, _shown_in(company_id))
     return {"area": area, "waiting": waiting.body() if waiting else None}
 
 
@@ -230,4 +243,4 @@ def cancel_waiting(company_id: str, area: str, user_id: str) -> Cancelled:
         cancelled += len(comm_store.record_outcomes(outcomes, now))
         if not claimed:
             break  # what is left is someone else's
-    return Cancelled(area, cancelled, _waiting(company_id, area, account))
+    return Cancelled(area, cancelled, _waiting(company_id, area, account, _shown_in(company_id)))
