@@ -1144,9 +1144,10 @@ CATALOG: dict[str, str] = {
     "the concept is the {kind} concept of clients {clients}; choose another concept for them first": (
         "el concepto es el concepto {kind} de los clientes {clients}; elija antes otro concepto para ellos"
     ),
-    "the SMS provider's account was read {limit} times this hour; try again next hour": (
-        "la cuenta del proveedor de SMS ya se consultó {limit} veces en esta hora; pruebe en la próxima hora"
+    "the SMS provider's account was read {limit} times this hour": (
+        "la cuenta del proveedor de SMS ya se consultó {limit} veces en esta hora"
     ),
+    "{~message}; try again next hour": "{message}; pruebe en la próxima hora",
 }
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, Company, RecordNotice, StaffUser
 from chalicelib.core.errors import Conflict, ValidationFailed
-from chalicelib.producers.tracking.limits import Limit, count
+from chalicelib.store.rate_limits import Limit, count
 from chalicelib.tenants.auth.principal import Principal
 
 if TYPE_CHECKING:

@@ -1,7 +1,15 @@
-"""Fixed-window counters for limits on anonymous requests (public tracking subscriptions).
+"""Fixed-window counters: Pregón's one limiter of "at most N in each window of S seconds".
 
-Each (limit, key, window) is one item; a hit is one conditional update that adds 1 while the
-count is under the limit, so concurrent requests never overshoot. Items expire by TTL, a month
+    NOTICE_EMAILS = Limit("register-notice-email", 60, 3600)
+    count(company_id, NOTICE_EMAILS, user_id, "too many e-mails", hits=3)   # 429 past it
+    within(company_id, DAILY_NOTICES, company_id)                           # False past it
+
+Every fixed-window allowance counts here (the public tracking routes' limits, the register
+notices, the SMS provider's account reads, the daily cap of notices to administrators): windows
+start at multiples of their length since the Unix epoch (an hour's on the UTC hour, a day's at UTC
+midnight), and only a digest of the key is stored. Each (limit, key, window) is one item; a hit
+is one conditional update that adds 1 while the count is under the limit, so concurrent requests
+never overshoot. Items expire by TTL, a month
 after their window (tiny items; a short TTL would let DynamoDB delete a window still counted
 when a frozen test clock lags behind DynamoDB's own).
 
@@ -12,10 +20,65 @@ already there is no new hit.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
+from chalicelib.core import clock
+from chalicelib.core.errors import TooManyRequests
 from chalicelib.store.models import RateLimitModel
 from chalicelib.store.tables import written
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` within each fixed window of ``seconds``."""
+
+    name: str
+    count: int
+    seconds: int
+
+
+def _window(limit: Limit, now: datetime) -> tuple[int, datetime]:
+    """The start (Unix seconds) and the end of the window of ``limit`` that ``now`` falls in."""
+    start = int(now.timestamp()) // limit.seconds * limit.seconds
+    return start, datetime.fromtimestamp(start + limit.seconds, tz=timezone.utc)
+
+
+def _key(scope: str, limit: Limit, key: str, start: int) -> str:
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+    return f"{scope}#{limit.name}#{digest}#{start}"
+
+
+def within(scope: str, limit: Limit, key: str, *, hits: int = 1) -> bool:
+    """Count ``hits`` of ``key`` against ``limit`` within ``scope`` (a company id, say), all or
+    none; False (nothing counted) when the window cannot take them."""
+    start, end = _window(limit, clock.now())
+    return hit(_key(scope, limit, key, start), limit.count, end, hits)
+
+
+def count(
+    scope: str,
+    limit: Limit,
+    key: str,
+    message: str,
+    *,
+    field: str | None = None,
+    hits: int = 1,
+    retry: str = "try again in {seconds} seconds",
+) -> None:
+    """Count ``hits`` (one unless told) of ``key`` (a client, a parcel, an address, a user)
+    against ``limit`` within ``scope``, all or none; past it ``TooManyRequests`` (429) saying
+    ``message; retry`` (``{seconds}`` in ``retry`` is how long until the window's end), with
+    Retry-After, naming ``field`` when one is to blame."""
+    now = clock.now()
+    start, end = _window(limit, now)
+    if not hit(_key(scope, limit, key, start), limit.count, end, hits):
+        retry_after = max(1, math.ceil((end - now).total_seconds()))
+        raise TooManyRequests(
+            f"{message}; {retry.format(seconds=retry_after)}", retry_after=retry_after, field=field
+        )
 
 
 def hit(limit_key: str, limit: int, window_end: datetime, hits: int = 1) -> bool:

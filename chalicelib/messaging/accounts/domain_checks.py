@@ -293,11 +293,9 @@ def within_daily_notices(company_id: str) -> bool:
     """Count one notice message against the company's day (UTC); False, nothing counted, once it
     caused ``NOTICE_MESSAGES_PER_COMPANY_PER_DAY``. Every notice to a company's administrators
     counts here (its sending domains', its SMS credit's): one cap for all of them."""
-    from chalicelib.store import rate_limits
+    from chalicelib.store.rate_limits import Limit, within
 
-    start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    key = f"{company_id}#domain-notices#{start.date().isoformat()}"
-    return rate_limits.hit(key, NOTICE_MESSAGES_PER_COMPANY_PER_DAY, start + timedelta(days=1))
+    return within(company_id, Limit("domain-notices", NOTICE_MESSAGES_PER_COMPANY_PER_DAY, 86400), company_id)
 
 
 def console_link(domain: str) -> str:

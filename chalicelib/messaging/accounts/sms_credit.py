@@ -133,21 +133,15 @@ STATUS_READS_AN_HOUR = 30
 
 def _count_status_read(company_id: str) -> None:
     """Count one read of the provider's account; 429 past :data:`STATUS_READS_AN_HOUR`."""
-    import math
-    from datetime import timedelta
+    from chalicelib.store.rate_limits import Limit, count
 
-    from chalicelib.core.errors import TooManyRequests
-    from chalicelib.store import rate_limits
-
-    now = clock.now()
-    start = now.replace(minute=0, second=0, microsecond=0)
-    end = start + timedelta(hours=1)
-    if not rate_limits.hit(f"sms-provider-status#{company_id}#{start:%Y%m%d%H}", STATUS_READS_AN_HOUR, end):
-        raise TooManyRequests(
-            f"the SMS provider's account was read {STATUS_READS_AN_HOUR} times this hour; "
-            "try again next hour",
-            retry_after=math.ceil((end - now).total_seconds()),
-        )
+    count(
+        company_id,
+        Limit("sms-provider-status", STATUS_READS_AN_HOUR, 3600),
+        company_id,
+        f"the SMS provider's account was read {STATUS_READS_AN_HOUR} times this hour",
+        retry="try again next hour",
+    )
 
 
 # --- the daily check -------------------------------------------------------------------------

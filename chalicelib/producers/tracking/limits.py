@@ -1,35 +1,20 @@
 """Limits on what anonymous callers of a company's tracking site may ask (T1, T3).
 
-Nobody signs in on the public routes, so each kind of request is counted in fixed windows, in
-DynamoDB (``store.rate_limits``): within one company, and the ones that cost a stranger nothing
-to repeat across every company too, so that a caller cannot multiply a limit by the number of
-tenants (a victim's address asked for at a hundred carriers; one host enumerating tracking ids
-on every company's site).
+Nobody signs in on the public routes, so each kind of request is counted in fixed windows by
+Pregón's one limiter (``store.rate_limits``: ``Limit``, ``count``): within one company, and the
+ones that cost a stranger nothing to repeat across every company too, so that a caller cannot
+multiply a limit by the number of tenants (a victim's address asked for at a hundred carriers;
+one host enumerating tracking ids on every company's site).
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import math
-from dataclasses import dataclass
-from datetime import datetime, timezone
 
-from chalicelib.core import clock
-from chalicelib.core.errors import TooManyRequests
+from chalicelib.store.rate_limits import Limit, count
 
 #: The scope of a limit counted across all companies (no company id is ``*``).
 EVERY_COMPANY = "*"
-
-
-@dataclass(frozen=True)
-class Limit:
-    """At most ``count`` within each fixed window of ``seconds``."""
-
-    name: str
-    count: int
-    seconds: int
-
 
 # Subscribe requests (T3): per client (every request), per parcel and per address (each
 # confirmation e-mail sent), within one company; per client and per address across companies.
@@ -60,26 +45,6 @@ def client_of(ip: str | None) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
-
-
-def count(
-    scope: str, limit: Limit, key: str, message: str, *, field: str | None = None, hits: int = 1
-) -> None:
-    """Count ``hits`` (one unless told) of ``key`` (a client, a parcel, an address) against
-    ``limit`` within ``scope`` (a company id, or :data:`EVERY_COMPANY`), all or none; 429 with
-    Retry-After (seconds to the window's end) when the window cannot take them. Only a digest of
-    the key is stored."""
-    from chalicelib.store import rate_limits
-
-    now = clock.now()
-    start = int(now.timestamp()) // limit.seconds * limit.seconds
-    end = datetime.fromtimestamp(start + limit.seconds, tz=timezone.utc)
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
-    if not rate_limits.hit(f"{scope}#{limit.name}#{digest}#{start}", limit.count, end, hits):
-        retry_after = max(1, math.ceil((end - now).total_seconds()))
-        raise TooManyRequests(
-            f"{message}; try again in {retry_after} seconds", retry_after=retry_after, field=field
-        )
 
 
 def count_subscribe_request(company_id: str, client_ip: str | None) -> None:
