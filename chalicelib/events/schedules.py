@@ -64,4 +64,9 @@ def check_sms_credit(event: Any) -> dict[str, Any]:
         # the others were checked; the function fails so that its alarm rings (each failure is
         # logged as "SMS credit check failed" with its company)
         raise RuntimeError(f"{report.failed} SMS credit check(s) failed; {report.checked} checked")
-    return {"checked": report.checked, "failed": report.failed, "notices": report.notices}
+    return {
+        "checked": report.checked,
+        "failed": report.failed,
+        "notices": report.notices,
+        "left": report.left,
+    }

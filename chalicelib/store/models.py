@@ -478,6 +478,8 @@ class SmsSettingsModel(BoundModel):
     # Sparse: the provider while the SMS are on with one whose credit is checked daily.
     credit_watch = UnicodeAttribute(null=True)
     credit_checks = CreditChecksIndex()
+    # When the daily check last read the credit: the next run reads the longest unread first.
+    credit_checked_at = UTCDateTimeAttribute(null=True)
     # The two-way numbers Pregón's operator gave the company (Pregón's AWS account holds them): the
     # only ones it may name as ``inbound_number``. Written by the operator's call alone.
     assigned_numbers = UnicodeSetAttribute(null=True)

@@ -238,7 +238,7 @@ def test_low_credit_emails_the_administrators_once_a_day_and_asks_only_companies
     report = the_daily_check_runs(api)
 
     # Then only the company on SMS Masivos was read: its three queries, once
-    assert report == {"checked": 1, "failed": 0, "notices": 1}
+    assert report == {"checked": 1, "failed": 0, "notices": 1, "left": 0}
     assert masivos.account_queries == [
         "obtener_saldo.asp",
         "obtener_vencimiento_paquete.asp",
@@ -267,7 +267,7 @@ def test_low_credit_emails_the_administrators_once_a_day_and_asks_only_companies
     clock.set_now(T0 + timedelta(hours=1))
     again = the_daily_check_runs(api)
     # Then the credit is read again but nobody is told twice
-    assert again == {"checked": 1, "failed": 0, "notices": 0}
+    assert again == {"checked": 1, "failed": 0, "notices": 0, "left": 0}
     assert raw_notices_to(moto, f"ana@{company}.example") == [raw]
 
     # When it runs the next day, the credit still low
@@ -328,3 +328,64 @@ def test_a_notice_ses_refused_is_not_marked_sent_and_goes_with_the_next_run(
     # Then the notice goes, once
     assert the_daily_check_runs(api)["notices"] == 1
     assert len(raw_notices_to(local_aws["moto"], f"ana@{company}.example")) == 1
+
+
+def test_a_hanging_sms_masivos_stops_the_check_in_time_and_the_next_run_reads_the_rest_first(
+    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, local_aws: dict[str, str],
+    masivos: SmsMasivosStandIn, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import time
+
+    from chalicelib.channels import sms
+    from chalicelib.core import schedules
+    from chalicelib.messaging.accounts import sms_credit
+    from tests.steps.tenants import make_tenant
+
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    # Given three companies on SMS Masivos, each with an administrator, whose accounts have 40 SMS
+    # left, read one at a time
+    third = make_tenant(None, name="Tercera")
+    companies = sorted(t.company_id for t in (tenant, other_tenant, third))
+    by_id = {t.company_id: t for t in (tenant, other_tenant, third)}
+    for company in companies:
+        staff_user(company, "ana", f"ana@{company}.example", level=1)
+        with_sms_masivos(api, by_id[company])
+    masivos.credit = 40
+    monkeypatch.setattr(schedules, "COMPANIES_AT_ONCE", 1)
+    # And SMS Masivos hangs: it answers after 2 s, past the 1 s deadline (15 s in production), and
+    # the check may start reads for 1.5 s (240 s in production, for the function's 300 s)
+    monkeypatch.setattr(sms, "SMS_MASIVOS_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(sms_credit, "CHECK_SECONDS", 1.5)
+    masivos.delay = 2.0
+
+    # When the daily check runs
+    began = time.monotonic()
+    report = the_daily_check_runs(api)
+    took = time.monotonic() - began
+    # Then it reads two companies (each giving up at the deadline), starts no third read past its
+    # time, and ends cleanly, without failing, saying one company was left
+    assert report == {"checked": 2, "failed": 0, "notices": 0, "left": 1}
+    assert took < 1.5 + 1.0 + 1.0
+    assert all(raw_notices_to(moto, f"ana@{c}.example") == [] for c in companies)
+
+    # When the next run comes, SMS Masivos answering again but slowly (0.9 s a company), with time
+    # to start one read only
+    monkeypatch.setattr(sms, "SMS_MASIVOS_TIMEOUT_SECONDS", 15.0)
+    monkeypatch.setattr(sms_credit, "CHECK_SECONDS", 0.5)
+    masivos.delay = 0.3
+    clock.set_now(T0 + timedelta(hours=1))
+    again = the_daily_check_runs(api)
+    # Then the one it reads is the company the first run did not reach: its administrator is told
+    assert again == {"checked": 1, "failed": 0, "notices": 1, "left": 2}
+    left_out, *read_before = companies[-1], *companies[:-1]
+    assert len(raw_notices_to(moto, f"ana@{left_out}.example")) == 1
+    assert all(raw_notices_to(moto, f"ana@{c}.example") == [] for c in read_before)
+
+    # When a run has all the time it needs
+    monkeypatch.setattr(sms_credit, "CHECK_SECONDS", 240.0)
+    masivos.delay = 0.0
+    clock.set_now(T0 + timedelta(hours=2))
+    # Then it reads all three, and the two not told yet are told
+    assert the_daily_check_runs(api) == {"checked": 3, "failed": 0, "notices": 2, "left": 0}
+    assert all(len(raw_notices_to(moto, f"ana@{c}.example")) == 1 for c in companies)

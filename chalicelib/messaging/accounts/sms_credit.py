@@ -36,11 +36,19 @@ PROVIDER = "sms_masivos"
 NOT_AVAILABLE = "not available for this provider: only SMS Masivos tells Pregón its credit"
 
 
+# The daily check starts no company's read later than this many seconds into its run. A read takes
+# at most SMS_MASIVOS_TIMEOUT_SECONDS (15) and a notice a few more, so a run whose provider hangs
+# ends well within the function's 300 s (``lambda_timeout``) instead of being killed, its alarm
+# ringing, and the companies it did not reach are read first by the next run.
+CHECK_SECONDS = 240.0
+
+
 @dataclass
 class CreditCheckReport:
     checked: int = 0  # companies whose credit was read
     failed: int = 0  # companies whose credit could not be read (logged; the others went on)
     notices: int = 0  # notices sent
+    left: int = 0  # companies not reached within CHECK_SECONDS: the next run reads them first
 
 
 def _account(settings: SmsSettings) -> MasivosAccount:
@@ -149,12 +157,30 @@ def _count_status_read(company_id: str) -> None:
 
 def check_sms_credit() -> CreditCheckReport:
     """Read the credit of every company whose SMS are on with SMS Masivos and warn those running
-    out. One company's failure is logged (``SMS credit check failed``) and the others go on."""
-    from chalicelib.producers.schedules import each_company
+    out, the one read longest ago first. One company's failure is logged (``SMS credit check
+    failed``) and the others go on. No company's read starts after :data:`CHECK_SECONDS`: those
+    left (logged as ``SMS credit check out of time``) head the next run's list."""
+    import time
+
+    from chalicelib.core.schedules import each_company
 
     companies = store.companies_watching_credit(PROVIDER)
-    sent = each_company(companies, check_company_credit, what="SMS credit check")
-    return CreditCheckReport(checked=len(sent), failed=len(companies) - len(sent), notices=sum(sent))
+    started: list[str] = []
+
+    def check(company_id: str) -> int:
+        started.append(company_id)
+        sent = check_company_credit(company_id)
+        store.credit_checked(company_id, clock.now())
+        return sent
+
+    until = time.monotonic() + CHECK_SECONDS
+    sent = each_company(companies, check, what="SMS credit check", start_until=until)
+    return CreditCheckReport(
+        checked=len(sent),
+        failed=len(started) - len(sent),
+        notices=sum(sent),
+        left=len(companies) - len(started),
+    )
 
 
 def check_company_credit(company_id: str) -> int:

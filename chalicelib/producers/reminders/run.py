@@ -42,6 +42,7 @@ from chalicelib.core.domain import (
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.localization import next_local_hour, show_balance, show_date, show_money, today
 from chalicelib.core.observability import logger
+from chalicelib.core.schedules import each_company
 from chalicelib.messaging.accounts.email import PERSONAL_PREFIX, account_for
 from chalicelib.messaging.outbox import (
     Accounts,
@@ -56,7 +57,6 @@ from chalicelib.messaging.templates import EffectiveTemplate, effective_template
 from chalicelib.producers.reminders import AFTER_DUE, ALERT_TYPE
 from chalicelib.producers.reminders.plan import due_today, planned
 from chalicelib.producers.reminders.settings import body_html, concepts
-from chalicelib.producers.schedules import each_company
 from chalicelib.store import companies as company_store
 from chalicelib.store import receivables as store
 from chalicelib.store.receivables import ReminderClaim

@@ -41,6 +41,7 @@ from chalicelib.core.domain import (
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.localization import show_date, show_datetime
 from chalicelib.core.observability import logger, metrics
+from chalicelib.core.schedules import each_company
 from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.messaging.accounts.sms import get_sms_settings
@@ -57,7 +58,6 @@ from chalicelib.messaging.outbox import (
 from chalicelib.messaging.sandbox import render_untrusted
 from chalicelib.messaging.sms_text import render_sms
 from chalicelib.messaging.templates import effective_template, message_type
-from chalicelib.producers.schedules import each_company
 from chalicelib.producers.tracking.catalog import is_notifiable, status_catalog
 from chalicelib.producers.tracking.subscriptions import alert_headers, header_name, unsubscribe_url
 from chalicelib.store import companies as company_store
