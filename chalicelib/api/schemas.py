@@ -672,6 +672,9 @@ class SmsProviderStatusOut(BaseModel):
     ok: bool = Field(description="The account was read; when not, `error` says why, in Pregón's words.")
     error: str | None = Field(default=None, description="Why the account could not be read.")
     credit: int | None = Field(default=None, description="The SMS left in the package.")
+    credit_shown: str | None = Field(
+        default=None, description="`credit` in the company's locale (`5.000` in es_AR)."
+    )
     expires_on: date | None = Field(default=None, description="The package's last day (SMS Masivos').")
     expires_on_shown: str | None = Field(default=None, description="`expires_on` in the company's locale.")
     days_left: int | None = Field(
@@ -680,9 +683,15 @@ class SmsProviderStatusOut(BaseModel):
     sent_this_month: int | None = Field(
         default=None, description="SMS sent this month, as SMS Masivos counts."
     )
+    sent_this_month_shown: str | None = Field(
+        default=None, description="`sent_this_month` in the company's locale."
+    )
     read_at: datetime | None = Field(default=None, description="When Pregón asked SMS Masivos (UTC).")
     read_at_shown: str | None = Field(default=None, description="`read_at` in the company's zone and locale.")
     low_credit_threshold: int | None = Field(default=None, description="The company's warning threshold.")
+    low_credit_threshold_shown: str | None = Field(
+        default=None, description="`low_credit_threshold` in the company's locale."
+    )
     low: bool = Field(
         default=False,
         description="Fewer SMS left than `low_credit_threshold`, or the package expires within 7 days: "

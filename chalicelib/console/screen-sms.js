@@ -157,8 +157,9 @@ function passwordCard(id, title, path, isSet, hint, ctx, redraw) {
 }
 
 // SMS Masivos' prepaid package as its account queries answer now: the SMS left, the day it expires
-// and the SMS sent this month; marked (and said) when fewer than the threshold are left or it
-// expires within a week, as the daily e-mail to the administrators does.
+// and the SMS sent this month, numbers and day in the company's locale (5.000 in es_AR); marked
+// (and said) when fewer than the threshold are left or it expires within a week, as the daily
+// e-mail to the administrators does.
 function creditCard(status) {
   const card = h("section", { class: "card", id: "sms-credit" }, h("h2", {}, "Saldo de SMS Masivos"));
   if (!status.ok) {
@@ -170,14 +171,14 @@ function creditCard(status) {
     h(
       "p",
       { id: "sms-credit-status", class: status.low ? "credit-warning" : "hint" },
-      `Quedan ${status.credit} SMS · el paquete vence el ${status.expires_on_shown}` +
-        ` · enviados este mes: ${status.sent_this_month}`,
+      `Quedan ${status.credit_shown} SMS · el paquete vence el ${status.expires_on_shown}` +
+        ` · enviados este mes: ${status.sent_this_month_shown}`,
     ),
     status.low
       ? h(
           "p",
           { class: "credit-warning", role: "alert" },
-          `Quedan menos de ${status.low_credit_threshold} SMS o el paquete vence en menos de una semana: ` +
+          `Quedan menos de ${status.low_credit_threshold_shown} SMS o el paquete vence en menos de una semana: ` +
             "contrate un paquete nuevo con SMS Masivos antes de que fallen los SMS automáticos.",
         )
       : "",

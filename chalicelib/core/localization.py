@@ -128,6 +128,13 @@ def show_money(amount: Decimal | float | int, currency: str | None, locale: str)
     return format_decimal(amount, format="#,##0.00", locale=_locale(locale))
 
 
+def show_count(count: int, locale: str) -> str:
+    """A whole number as the locale writes it: ``5.000`` in es_AR, ``5,000`` in en_US."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(count, format="#,##0", locale=_locale(locale))
+
+
 def show_balance(balance: str | None, locale: str) -> str | None:
     """A client's balance as the back office pushed it (decimal text, ``15300.5``) in the
     locale's number format without a currency (``15.300,50`` in es_AR, ``15,300.50`` in es_MX):

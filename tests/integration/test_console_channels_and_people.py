@@ -251,10 +251,11 @@ def test_an_administrator_sets_up_sms_masivos_with_its_user_and_write_only_passw
         assert MASIVOS_PASSWORD not in browser.execute_script("return document.documentElement.outerHTML")
         settings = api.http.get("/sms/settings", headers=bearer(tenant, 1))
         assert body(settings)["masivos_password_set"] and MASIVOS_PASSWORD not in settings.body.decode()
-        # And the screen shows what SMS Masivos says of the prepaid package, without a warning
+        # And the screen shows what SMS Masivos says of the prepaid package, in the company's
+        # locale (es_AR: 5.000), without a warning
         credit = wait_until(browser, lambda d: d.find_element(By.ID, "sms-credit"))
         assert browser.find_element(By.ID, "sms-credit-status").text == (
-            "Quedan 5000 SMS · el paquete vence el 30/6/2027 · enviados este mes: 0"
+            "Quedan 5.000 SMS · el paquete vence el 30/6/2027 · enviados este mes: 0"
         )
         assert "credit-low" not in (credit.get_attribute("class") or "")
         # When the package runs low (40 SMS, under the default 100) and the screen is drawn again

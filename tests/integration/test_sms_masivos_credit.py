@@ -103,13 +103,16 @@ def test_the_administrator_sees_the_credit_the_expiry_and_the_sms_sent_this_mont
         "ok": True,
         "error": None,
         "credit": 1500,
+        "credit_shown": "1.500",
         "expires_on": "2027-06-30",
         "expires_on_shown": "30/6/2027",
         "days_left": 240,
         "sent_this_month": 42,
+        "sent_this_month_shown": "42",
         "read_at": "2026-11-02T12:00:00+00:00",
         "read_at_shown": "2/11/2026 09:00 (America/Argentina/Buenos_Aires)",
         "low_credit_threshold": 100,
+        "low_credit_threshold_shown": "100",
         "low": False,
     }
     # And SMS Masivos was asked its three account queries, in the folder of enviar_sms.asp
@@ -196,13 +199,16 @@ def test_other_providers_say_it_is_not_available_and_another_tenant_sees_nothing
         "ok": False,
         "error": "not available for this provider: only SMS Masivos tells Pregón its credit",
         "credit": None,
+        "credit_shown": None,
         "expires_on": None,
         "expires_on_shown": None,
         "days_left": None,
         "sent_this_month": None,
+        "sent_this_month_shown": None,
         "read_at": None,
         "read_at_shown": None,
         "low_credit_threshold": None,
+        "low_credit_threshold_shown": None,
         "low": False,
     }
     assert masivos.request_lines == []
@@ -297,6 +303,37 @@ def test_a_package_expiring_within_a_week_is_warned_of_in_english(
     text = text_of(email.message_from_bytes(raw, policy=default))
     assert "Cargas del Sur's SMS Masivos package expires on 11/7/2026." in text
     assert "SMS left" not in text
+
+
+def test_the_notice_writes_the_numbers_as_the_companys_locale_does(
+    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, local_aws: dict[str, str],
+    masivos: SmsMasivosStandIn,
+) -> None:  # fmt: skip
+    moto = local_aws["moto"]
+    pregon_notice_sender_verified()
+    # Given a company in Argentina (es_AR) and one writing English in the United States (en_US),
+    # each on SMS Masivos warning under 10000 SMS, with 5000 left and 12345 sent this month
+    company_settings(api, tenant, language="es", time_zone="America/Argentina/Buenos_Aires", locale="es_AR")
+    company_settings(api, other_tenant, language="en", time_zone="America/New_York", locale="en_US")
+    for company in (tenant, other_tenant):
+        staff_user(company.company_id, "ana", f"ana@{company.company_id}.example", level=1)
+        with_sms_masivos(api, company, low_credit_threshold=10000)
+    masivos.credit, masivos.sent_before = 5000, 12345
+    # When the daily check runs
+    assert the_daily_check_runs(api)["notices"] == 2
+    # Then the Argentine administrator reads 5.000, 10.000 and 12.345, in the subject and the text
+    # (quoted-printable leaves them as they are)
+    [raw] = raw_notices_to(moto, f"ana@{tenant.company_id}.example")
+    assert b" a Cargas del Sur le quedan 5.000 SMS en\r\n SMS Masivos\r\n" in raw
+    assert b"le quedan 5.000 SMS, menos que e=\r\nl aviso configurado (10.000).\r\n" in raw
+    assert b"Este mes se enviaron 12.345 SMS." in raw
+    # And the American one 5,000, 10,000 and 12,345
+    [raw] = raw_notices_to(moto, f"ana@{other_tenant.company_id}.example")
+    assert (
+        b"Subject: =?utf-8?q?Preg=C3=B3n=3A?= Otra Empresa has 5,000 SMS left at SMS\r\n Masivos\r\n" in raw
+    )
+    assert b"has 5,000 SMS left, fewer than the warning=\r\n set (10,000).\r\n" in raw
+    assert b"12,345 SMS were sent this month." in raw
 
 
 def test_a_notice_ses_refused_is_not_marked_sent_and_goes_with_the_next_run(

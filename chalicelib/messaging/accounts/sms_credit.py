@@ -82,13 +82,16 @@ class ProviderStatus:
     ok: bool = False
     error: str | None = None  # why it could not be read, in our words (never the provider's)
     credit: int | None = None
+    credit_shown: str | None = None  # in the company's locale: 5.000 (es_AR)
     expires_on: str | None = None  # YYYY-MM-DD, SMS Masivos' own day
     expires_on_shown: str | None = None
     days_left: int | None = None
     sent_this_month: int | None = None
+    sent_this_month_shown: str | None = None
     read_at: datetime | None = None
     read_at_shown: str | None = None
     low_credit_threshold: int | None = None
+    low_credit_threshold_shown: str | None = None
     low: bool = False
 
 
@@ -99,7 +102,7 @@ def provider_status(company_id: str) -> ProviderStatus:
     ``low_credit_threshold`` or expiring within ``EXPIRY_WARNING_DAYS``); an account that cannot be
     read is ``ok: false`` with the reason in our words. Other providers: ``available: false``.
     Conflict (409) while SMS Masivos' user or password is missing."""
-    from chalicelib.core.localization import show_date, show_datetime
+    from chalicelib.core.localization import show_count, show_date, show_datetime
     from chalicelib.messaging.accounts.sms import low_credit_threshold
 
     settings = store.get_sms_settings(company_id)
@@ -109,11 +112,17 @@ def provider_status(company_id: str) -> ProviderStatus:
     company = _company(company_id)
     threshold = low_credit_threshold(settings)
     _count_status_read(company_id)
+    threshold_shown = show_count(threshold, company.locale)
     try:
         account = _account(settings)
     except DeliveryFailed as exc:
         return ProviderStatus(
-            provider, True, error=exc.message, read_at=clock.now(), low_credit_threshold=threshold
+            provider,
+            True,
+            error=exc.message,
+            read_at=clock.now(),
+            low_credit_threshold=threshold,
+            low_credit_threshold_shown=threshold_shown,
         )
     now = clock.now()
     days_left = _days_left(company, account.expires_on, now)
@@ -122,13 +131,16 @@ def provider_status(company_id: str) -> ProviderStatus:
         True,
         ok=True,
         credit=account.credit,
+        credit_shown=show_count(account.credit, company.locale),
         expires_on=account.expires_on.isoformat(),
         expires_on_shown=show_date(account.expires_on, company.locale),
         days_left=days_left,
         sent_this_month=account.sent_this_month,
+        sent_this_month_shown=show_count(account.sent_this_month, company.locale),
         read_at=now,
         read_at_shown=f"{show_datetime(now, company.time_zone, company.locale)} ({company.time_zone})",
         low_credit_threshold=threshold,
+        low_credit_threshold_shown=threshold_shown,
         low=account.credit < threshold or days_left <= EXPIRY_WARNING_DAYS,
     )
 
@@ -329,17 +341,18 @@ def notice_message(
     low: bool,
     expiring: bool,
 ) -> EmailMessage:
-    """The notice, in the company's language (Spanish unless English), the expiry day in its locale."""
-    from chalicelib.core.localization import show_date
+    """The notice, in the company's language (Spanish unless English), the expiry day and the
+    numbers in its locale (``5.000`` SMS in es_AR)."""
+    from chalicelib.core.localization import show_count, show_date
     from chalicelib.core.settings import get_settings, notice_from
 
     texts = _TEXTS.get(company.language, _TEXTS["es"])
     values = {
         "company": company.name,
-        "credit": account.credit,
-        "threshold": threshold,
+        "credit": show_count(account.credit, company.locale),
+        "threshold": show_count(threshold, company.locale),
         "expires_on": show_date(account.expires_on, company.locale),
-        "sent": account.sent_this_month,
+        "sent": show_count(account.sent_this_month, company.locale),
         "link": console_link(),
     }
     paragraphs = []
