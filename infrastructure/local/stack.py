@@ -8,7 +8,9 @@
     sms   --from +549... "TEXT"   an SMS to the demo's two-way number, as AWS delivers it
     sms   --outbox        the SMS the stack sent (through SNS in moto)
     token [--company demo] [--level 1] [--user admin@demo]   a fresh staff JWT (level N: user levelN@demo)
-    env                   the environment ``run`` gives the service, as ``export`` lines
+    env   [--port 8000] [--dynamodb-port 8001] [--moto-port 5001] [--sms-masivos-port 8086]
+                          the environment ``run`` gives the service, as ``export`` lines (give
+                          the ports ``run`` was given)
 
 Everything ``run`` keeps lives in ``<repo>/.local`` (git-ignored): DynamoDB's files, the KMS key,
 the JWT signing key, the link signing key, the demo API key and the caught mail. A restart loses
@@ -603,6 +605,9 @@ def _parser() -> argparse.ArgumentParser:
     env_cmd.add_argument("--port", type=int, default=Ports.api)
     env_cmd.add_argument("--dynamodb-port", type=int, default=Ports.dynamodb)
     env_cmd.add_argument("--moto-port", type=int, default=Ports.moto)
+    env_cmd.add_argument(
+        "--sms-masivos-port", type=int, default=Ports.sms_masivos, help="SMS Masivos' stand-in (default 8086)"
+    )
     return parser
 
 
@@ -650,7 +655,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(base64.b64encode(SAMPLE_INVOICE.read_bytes()).decode("ascii"))
         return 0
     if args.command == "env":
-        ports = Ports(api=args.port, dynamodb=args.dynamodb_port, moto=args.moto_port)
+        ports = Ports(
+            api=args.port, dynamodb=args.dynamodb_port, moto=args.moto_port, sms_masivos=args.sms_masivos_port
+        )
         env = service_environment(
             paths,
             ports,
