@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.http import Routes, json_response, parse_body
+from chalicelib.api.http import Routes, if_match, parse_body, plain, versioned_response
 from chalicelib.tenants.auth.principal import Principal
 
 auto_replies = Blueprint(__name__)
 route = Routes(auto_replies, schemas="auto_reply_schemas")
 
 
-@route("GET /sms/auto-replies", ADMIN, response="AutoRepliesOut")
+@route("GET /sms/auto-replies", ADMIN, response="AutoRepliesOut", versioned=True)
 def get_auto_replies(caller: Principal) -> Response:
     """The SMS keyword auto-replies: balance (I1) and tickets (I2)"""
     from chalicelib.producers.sms_replies.rules import get_auto_replies as fetch
 
-    return json_response(fetch(caller.company_id))
+    return _answer(fetch(caller.company_id))
 
 
-@route("PUT /sms/auto-replies", ADMIN, body="AutoRepliesIn", response="AutoRepliesOut")
+@route("PUT /sms/auto-replies", ADMIN, body="AutoRepliesIn", response="AutoRepliesOut", versioned=True)
 def save_auto_replies(caller: Principal) -> Response:
     """Change the SMS keyword auto-replies (a merge); templates are checked against their variables"""
     from chalicelib.api.auto_reply_schemas import AutoRepliesIn
     from chalicelib.producers.sms_replies.rules import save_auto_replies as save
 
-    body = parse_body(auto_replies.current_request, AutoRepliesIn)
+    request = auto_replies.current_request
+    body = parse_body(request, AutoRepliesIn)
     changes = body.model_dump(exclude_none=True)
-    return json_response(save(caller.company_id, changes, updated_by=caller.subject))
+    return _answer(save(caller.company_id, changes, updated_by=caller.subject, if_match=if_match(request)))
+
+
+def _answer(view: Any) -> Response:
+    data = dict(plain(view))
+    return versioned_response(data, data.pop("version"))

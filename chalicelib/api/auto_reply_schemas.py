@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.api.schemas import ETAG_FIELD
+
 Keywords = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 SmsTemplate = Annotated[str, StringConstraints(strip_whitespace=True, max_length=480)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
@@ -75,3 +77,4 @@ class AutoRepliesOut(BaseModel):
     ticket: TicketAutoReplyOut
     updated_at: datetime | None
     updated_by: str | None
+    etag: str = Field(description=ETAG_FIELD)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF, USER_IN_PATH_OR_ADMIN
-from chalicelib.api.http import Routes, json_response, parse_body
-from chalicelib.core.domain import AlertSchedule
+from chalicelib.api.http import Routes, etag, if_match, json_response, parse_body, plain, versioned_response
+from chalicelib.core.domain import AlertSchedule, StatusDefinition
 from chalicelib.tenants.auth.principal import Principal
 
 configuration = Blueprint(__name__)
@@ -39,20 +39,35 @@ def list_statuses(caller: Principal) -> Response:
     from chalicelib.producers.tracking.catalog import status_catalog
 
     catalog = status_catalog(caller.company_id)
-    return json_response({"items": sorted(catalog.values(), key=lambda s: s.code)})
+    return json_response({"items": [_status_out(s) for s in sorted(catalog.values(), key=lambda s: s.code)]})
 
 
-@route("PUT /status-catalog/{code}", ADMIN, body="StatusDefinitionIn", response="StatusDefinitionOut")
+def _status_out(status: StatusDefinition) -> dict[str, object]:
+    """A status as answered: its version as the ETag to edit it with (``etag``)."""
+    data = dict(plain(status))
+    data["etag"] = etag(data.pop("version"))
+    return data
+
+
+@route(
+    "PUT /status-catalog/{code}",
+    ADMIN,
+    body="StatusDefinitionIn",
+    response="StatusDefinitionOut",
+    versioned=True,
+)
 def save_status(caller: Principal, code: str) -> Response:
     """Rename a status, set its visibility and whether it is notified (T8)"""
     from chalicelib.api.schemas import StatusDefinitionIn
     from chalicelib.producers.tracking.catalog import save_status as save
 
     company_id = caller.company_id
-    body = parse_body(configuration.current_request, StatusDefinitionIn)
-    return json_response(
-        save(company_id, _status_code(code), body.display_name, body.visibility, body.notify)
+    request = configuration.current_request
+    body = parse_body(request, StatusDefinitionIn)
+    status = save(
+        company_id, _status_code(code), body.display_name, body.visibility, body.notify, if_match(request)
     )
+    return versioned_response(_status_out(status), status.version)
 
 
 def _status_code(code: str) -> str:
@@ -73,7 +88,7 @@ def alert_monitor(caller: Principal) -> Response:
     return json_response({"items": [_schedule_out(s) for s in monitor(caller.company_id)]})
 
 
-@route("PUT /alerts/{alert_type}", ADMIN, body="AlertConfigIn", response="AlertScheduleOut")
+@route("PUT /alerts/{alert_type}", ADMIN, body="AlertConfigIn", response="AlertScheduleOut", versioned=True)
 def configure_alert(caller: Principal, alert_type: str) -> Response:
     """Enable an alert type and set its frequency in minutes, 0 = off (T9, T5); `reminders` runs daily
     at `hour_of_day` of the company's clock (R3)"""
@@ -81,12 +96,12 @@ def configure_alert(caller: Principal, alert_type: str) -> Response:
     from chalicelib.producers.tracking.monitor import configure_alert as configure
 
     company_id = caller.company_id
-    body = parse_body(configuration.current_request, AlertConfigIn)
-    return json_response(
-        _schedule_out(
-            configure(company_id, alert_type, body.enabled, body.frequency_minutes, body.hour_of_day)
-        )
+    request = configuration.current_request
+    body = parse_body(request, AlertConfigIn)
+    schedule = configure(
+        company_id, alert_type, body.enabled, body.frequency_minutes, body.hour_of_day, if_match(request)
     )
+    return versioned_response(_schedule_out(schedule), schedule.version)
 
 
 def _schedule_out(schedule: AlertSchedule) -> dict[str, object]:
@@ -98,6 +113,7 @@ def _schedule_out(schedule: AlertSchedule) -> dict[str, object]:
     company = get_company(schedule.company_id)
     data = plain(schedule)
     data.pop("company_id", None)
+    data["etag"] = etag(data.pop("version"))  # the version to edit it at
     for name in ("last_run", "next_run"):
         moment = getattr(schedule, f"{name}_at")
         data[f"{name}_shown"] = show_datetime(moment, company.time_zone, company.locale) if moment else None

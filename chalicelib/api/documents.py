@@ -10,7 +10,17 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF, api_key
-from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, plain
+from chalicelib.api.http import (
+    Routes,
+    etag,
+    if_match,
+    json_response,
+    page_request,
+    page_response,
+    parse_body,
+    plain,
+    versioned_response,
+)
 from chalicelib.tenants.auth.principal import Principal
 
 documents = Blueprint(__name__)
@@ -179,10 +189,12 @@ def _company_free(record: Any) -> dict[str, Any]:
     """A supplier or a client's open movements as answered: without the company, which is the caller's."""
     data = dict(plain(record))
     data.pop("company_id", None)
+    if "version" in data:  # a supplier: the version to edit it at
+        data["etag"] = etag(data.pop("version"))
     return data
 
 
-@route("PUT /suppliers/{supplier_id}", WRITE, body="SupplierIn", response="SupplierOut")
+@route("PUT /suppliers/{supplier_id}", WRITE, body="SupplierIn", response="SupplierOut", versioned=True)
 def put_supplier(caller: Principal, supplier_id: str) -> Response:
     """Create or replace a supplier with its e-mails (purchase orders go to the first, D1)"""
     from chalicelib.api.documents_schemas import SupplierIn
@@ -190,16 +202,20 @@ def put_supplier(caller: Principal, supplier_id: str) -> Response:
 
     _check_code(supplier_id, "supplier_id")
     body = _body(SupplierIn)
-    supplier = save_supplier(caller.company_id, supplier_id, body.name, [str(e) for e in body.emails])
-    return json_response(_company_free(supplier))
+    emails = [str(e) for e in body.emails]
+    supplier = save_supplier(
+        caller.company_id, supplier_id, body.name, emails, if_match(documents.current_request)
+    )
+    return versioned_response(_company_free(supplier), supplier.version)
 
 
-@route("GET /suppliers/{supplier_id}", READ, response="SupplierOut")
+@route("GET /suppliers/{supplier_id}", READ, response="SupplierOut", versioned=True)
 def get_supplier(caller: Principal, supplier_id: str) -> Response:
     """A supplier"""
     from chalicelib.producers.documents.settings import get_supplier as fetch
 
-    return json_response(_company_free(fetch(caller.company_id, supplier_id)))
+    supplier = fetch(caller.company_id, supplier_id)
+    return versioned_response(_company_free(supplier), supplier.version)
 
 
 @route("GET /suppliers", READ, response="SuppliersOut", query=("limit", "cursor"))

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from chalicelib.api.schemas import Day
+from chalicelib.api.schemas import ETAG_FIELD, Day
 
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -138,6 +138,8 @@ class SupplierOut(BaseModel):
     name: str
     emails: list[str]
     updated_at: str
+
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class SuppliersOut(BaseModel):

@@ -188,6 +188,49 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+# An entity tag (RFC 9110 §8.8.3): strong ``"3"`` or weak ``W/"3"``.
+_ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e]*)"')
+
+
+def etag(version: int) -> str:
+    """The strong ETag of a thing at ``version`` (its store's edit version; 0: never versioned)."""
+    return f'"{version}"'
+
+
+def if_match(request: Request) -> tuple[int, ...] | None:
+    """The versions an edit's ``If-Match`` allows (RFC 9110 §13.1.1): None (any) for no header or
+    ``*``, else those of its strong tags that are versions this API gave out (a weak tag never
+    matches: an edit compares strongly). A value that is not ``*`` or a list of quoted tags is a 422
+    naming ``If-Match``."""
+    headers: Any = request.headers or {}
+    raw = headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    versions: list[int] = []
+    for part in str(raw).split(","):
+        found = _ENTITY_TAG.fullmatch(part.strip())
+        if found is None:
+            raise ValidationFailed(
+                [
+                    {
+                        "field": "If-Match",
+                        "message": 'must be * or the ETag as an answer gave it, in quotes ("3")',
+                    }
+                ]
+            )
+        weak, opaque = found.groups()
+        if not weak and opaque.isdigit() and len(opaque) < 16:
+            versions.append(int(opaque))
+    return tuple(versions)
+
+
+def versioned_response(body: dict[str, Any], version: int, status: int = 200) -> Response:
+    """A JSON answer of a thing people edit at ``version``: its ``ETag`` header, and the same tag in
+    the body's ``etag`` (a listing's items carry theirs there), to send back as ``If-Match``."""
+    tag = etag(version)
+    return json_response({**body, "etag": tag}, status, {"ETag": tag})
+
+
 def map_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """HTTP middleware: domain errors become their 4xx answer with a clear message, in Spanish when
     the request's ``Accept-Language`` prefers it (``api.error_language``; English otherwise); so do
@@ -268,6 +311,9 @@ class Declaration:
     errors: tuple[tuple[int, str], ...] = ()
     # Query parameters the route reads: "limit", "cursor", "token", ... (QUERY_PARAMETERS).
     query: tuple[str, ...] = ()
+    # A thing people edit (docs/api.md, "Editing safely"): its answers carry an ETag, and an edit
+    # takes If-Match and may answer 412.
+    versioned: bool = False
     # The success answer's content: a JSON model, an Excel workbook, an HTML page, or the JSON model
     # and an HTML page for a request that accepts ``text/html`` (a person's browser posting a form).
     answer: str = "json"
@@ -291,6 +337,7 @@ def describe(
     errors: dict[int, str] | None = None,
     query: tuple[str, ...] = (),
     answer: str = "json",
+    versioned: bool = False,
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """Declare a route's access and answers. Put it under ``@blueprint.route(...)`` (the same
     blueprint: it gives the request to check); the view of a
@@ -308,6 +355,7 @@ def describe(
         errors=tuple(sorted((errors or {}).items())),
         query=query,
         answer=answer,
+        versioned=versioned,
     )
 
     def mark(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -352,6 +400,7 @@ class Answers(TypedDict, total=False):
     errors: dict[int, str]
     query: tuple[str, ...]
     answer: str
+    versioned: bool
 
 
 class Routes:

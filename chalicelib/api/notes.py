@@ -7,7 +7,17 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import Routes, encode_cursor, json_response, page_request, page_response, parse_body
+from chalicelib.api.http import (
+    Routes,
+    encode_cursor,
+    etag,
+    if_match,
+    json_response,
+    page_request,
+    page_response,
+    parse_body,
+    versioned_response,
+)
 from chalicelib.core.errors import PregonError
 from chalicelib.tenants.auth.principal import Principal
 
@@ -35,6 +45,7 @@ def note_out(view: Any) -> dict[str, Any]:
         "department": view.department,
         "created_at": note.created_at.isoformat(),
         "updated_at": note.updated_at.isoformat(),
+        "etag": etag(note.version),
     }
 
 
@@ -63,22 +74,27 @@ def list_notes(caller: Principal, client_id: str) -> Response:
     return page_response(items, cursor, note_out)
 
 
-@route("GET /clients/{client_id}/notes/{note_id}", STAFF, response="NoteOut")
+@route("GET /clients/{client_id}/notes/{note_id}", STAFF, response="NoteOut", versioned=True)
 def get_note(caller: Principal, client_id: str, note_id: str) -> Response:
     """One note (404 when the caller's level does not show it)"""
     from chalicelib.records.notes import get_note as fetch
 
-    return json_response(note_out(fetch(caller, client_id, note_id)))
+    view = fetch(caller, client_id, note_id)
+    return versioned_response(note_out(view), view.note.version)
 
 
-@route("PATCH /clients/{client_id}/notes/{note_id}", STAFF, body="NotePatch", response="NoteOut")
+@route(
+    "PATCH /clients/{client_id}/notes/{note_id}", STAFF, body="NotePatch", response="NoteOut", versioned=True
+)
 def edit_note(caller: Principal, client_id: str, note_id: str) -> Response:
     """Edit a note: its author only"""
     from chalicelib.api.notes_schemas import NotePatch
     from chalicelib.records.notes import edit_note as edit
 
-    body = parse_body(notes.current_request, NotePatch)
-    return json_response(note_out(edit(caller, client_id, note_id, body.model_dump(exclude_unset=True))))
+    request = notes.current_request
+    body = parse_body(request, NotePatch)
+    view = edit(caller, client_id, note_id, body.model_dump(exclude_unset=True), if_match(request))
+    return versioned_response(note_out(view), view.note.version)
 
 
 @route("DELETE /clients/{client_id}/notes/{note_id}", STAFF, status=204)

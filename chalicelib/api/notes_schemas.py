@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.api.schemas import ETAG_FIELD
+
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 AgentCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -44,6 +46,8 @@ class NoteOut(BaseModel):
     department: str | None = Field(description="The author's department now.")
     created_at: str
     updated_at: str
+
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class NotesPageOut(BaseModel):

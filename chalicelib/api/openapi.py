@@ -156,6 +156,27 @@ SECURITY_SCHEMES = {
     },
 }
 
+# A thing people edit (Declaration.versioned): docs/api.md, "Editing safely".
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'The `ETag` the thing had when you read it (`"3"`): the save happens only if it still '
+    "has it, else 412 and nothing is written. Leave it out (or send `*`) to save whatever is stored "
+    "(last writer wins).",
+    "schema": {"type": "string"},
+}
+ETAG = {
+    "description": 'The version of the thing (a strong tag, `"3"`; the body\'s `etag` says the same): '
+    "send it "
+    "back as `If-Match` to save only if no one else has saved since.",
+    "schema": {"type": "string"},
+}
+PRECONDITION_FAILED = (
+    "`If-Match` names a version the thing no longer has: someone else saved it since you read it. "
+    "Nothing was written; read it again (GET) for its changes and its new `ETag`."
+)
+
 FIELD_ERROR = {
     "type": "object",
     "title": "FieldErrorOut",
@@ -353,6 +374,8 @@ def _operation(path: str, entry: Any, doc: Declaration, schemas: dict[str, Any])
 
     parameters = [_path_parameter(p) for p in entry.view_args]
     parameters += [_query_parameter(QUERY_PARAMETERS[q]) for q in doc.query]
+    if doc.versioned and entry.method != "GET":
+        parameters.append(IF_MATCH)
 
     operation: dict[str, Any] = {
         "operationId": name,
@@ -477,6 +500,8 @@ def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_inp
     responses: dict[str, Any] = {}
     for status in statuses:
         responses[str(status)] = _success(status, doc)
+        if doc.versioned:
+            responses[str(status)]["headers"] = {"ETag": ETAG}
         if status != statuses[0]:
             responses[str(status)]["description"] += ": it existed already, so nothing new was created."
 
@@ -488,6 +513,8 @@ def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_inp
         refusals[403] = ("The credentials may not do this (scope, staff or administrator).", either)
     for status, text in doc.errors:
         refusals[status] = (text, error)
+    if doc.versioned and entry.method != "GET":
+        refusals[412] = (PRECONDITION_FAILED, error)
     # A route's own 404 says what it did not find; its own 422 follows the shape every 422 has.
     declared = dict(doc.errors)
     refusals[404] = (declared.get(404, "Not found (the parcel, subscription, account or company)."), error)

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, api_key
-from chalicelib.api.http import Routes, json_response, parse_body
+from chalicelib.api.http import Routes, if_match, json_response, parse_body, versioned_response
 from chalicelib.tenants.auth.principal import Principal
 
 push = Blueprint(__name__)
@@ -34,30 +34,32 @@ def _settings_out(settings: Any) -> dict[str, Any]:
     }
 
 
-@route("GET /push/settings", ADMIN, response="PushSettingsOut")
+@route("GET /push/settings", ADMIN, response="PushSettingsOut", versioned=True)
 def get_push_settings(caller: Principal) -> Response:
     """The company's SNS platform applications for push, per platform (C7)"""
     from chalicelib.messaging.accounts.push import get_push_settings as fetch
 
-    company_id = caller.company_id
-    return json_response(_settings_out(fetch(company_id)))
+    settings = fetch(caller.company_id)
+    return versioned_response(_settings_out(settings), settings.version)
 
 
-@route("PUT /push/settings", ADMIN, body="PushSettingsIn", response="PushSettingsOut")
+@route("PUT /push/settings", ADMIN, body="PushSettingsIn", response="PushSettingsOut", versioned=True)
 def save_push_settings(caller: Principal) -> Response:
     """Set the SNS platform application of each platform (fcm, apns); a missing one is removed (C7)"""
     from chalicelib.api.sends_schemas import PushSettingsIn
     from chalicelib.messaging.accounts.push import save_push_settings as save
 
     company_id, user = caller.company_id, caller.subject
-    body = parse_body(push.current_request, PushSettingsIn)
+    request = push.current_request
+    body = parse_body(request, PushSettingsIn)
     settings = save(
         company_id,
         fcm_application_arn=body.fcm_application_arn,
         apns_application_arn=body.apns_application_arn,
         updated_by=user,
+        if_match=if_match(request),
     )
-    return json_response(_settings_out(settings))
+    return versioned_response(_settings_out(settings), settings.version)
 
 
 @route(

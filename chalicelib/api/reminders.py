@@ -13,7 +13,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, ADMIN_LEVEL, STAFF, api_key
-from chalicelib.api.http import Routes, json_response, parse_body, plain
+from chalicelib.api.http import Routes, etag, if_match, json_response, parse_body, plain, versioned_response
 from chalicelib.tenants.auth.principal import Principal
 
 reminders = Blueprint(__name__)
@@ -122,6 +122,7 @@ def _concept_out(concept: Any) -> dict[str, Any]:
         "days": concept.days,
         "type": concept.kind,
         "updated_at": concept.updated_at,
+        "etag": etag(concept.version),
     }
 
 
@@ -143,16 +144,16 @@ def add_concept(caller: Principal) -> Response:
     return json_response(_concept_out(add(caller.company_id, body.description, body.days, body.type)), 201)
 
 
-@route("PUT /reminders/concepts/{concept_id}", ADMIN, body="ConceptIn", response="ConceptOut")
+@route("PUT /reminders/concepts/{concept_id}", ADMIN, body="ConceptIn", response="ConceptOut", versioned=True)
 def edit_concept(caller: Principal, concept_id: str) -> Response:
     """Change a reminder concept; its type cannot change while a client uses it (R1)"""
     from chalicelib.api.reminders_schemas import ConceptIn
     from chalicelib.producers.reminders.settings import edit_concept as edit
 
-    body = parse_body(reminders.current_request, ConceptIn)
-    return json_response(
-        _concept_out(edit(caller.company_id, concept_id, body.description, body.days, body.type))
-    )
+    request = reminders.current_request
+    body = parse_body(request, ConceptIn)
+    concept = edit(caller.company_id, concept_id, body.description, body.days, body.type, if_match(request))
+    return versioned_response(_concept_out(concept), concept.version)
 
 
 def _settings_out(settings: Any) -> dict[str, Any]:

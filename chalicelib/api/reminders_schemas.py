@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from chalicelib.api.schemas import Code, Day, Strict
+from chalicelib.api.schemas import ETAG_FIELD, Code, Day, Strict
 
 DocumentNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -74,6 +74,8 @@ class ConceptOut(BaseModel):
     days: int
     type: Kind
     updated_at: datetime
+
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class ConceptsOut(BaseModel):

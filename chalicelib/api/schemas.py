@@ -25,6 +25,12 @@ Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
 
+# The ``etag`` of a thing people edit (docs/api.md, "Editing safely").
+ETAG_FIELD = (
+    'The version to edit it at, as its `ETag` header says it (a strong tag in quotes, `"3"`): send it '
+    "back as `If-Match` when you save it, and the save is refused (412) if someone else saved since."
+)
+
 
 # A day as JSON writes one, "YYYY-MM-DD": request bodies are read in pydantic's strict JSON mode
 # (api/http.py parse_body), which refuses a number where lax mode took it for a Unix time (an ERP's 0
@@ -184,6 +190,8 @@ class StatusDefinitionOut(BaseModel):
     visibility: str
     notify: bool
 
+    etag: str = Field(description=ETAG_FIELD)
+
 
 class AlertConfigIn(Strict):
     enabled: bool
@@ -215,6 +223,8 @@ class AlertScheduleOut(BaseModel):
     )
     next_run_shown: str | None = Field(default=None, description="The next run, likewise.")
     time_zone: str = Field(default="UTC", description="The IANA zone of the `_shown` times.")
+
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class RateLimit(Strict):

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.api.schemas import ETAG_FIELD
+
 ClientId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 RequestId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.:\-]{1,100}$")]
 UserName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -112,6 +114,8 @@ class PushSettingsOut(BaseModel):
     apns_application_arn: str | None
     updated_at: datetime | None = None
     updated_by: str | None = None
+
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class DeviceIn(_Strict):

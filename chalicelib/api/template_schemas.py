@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.free_text import FreeText
+from chalicelib.api.schemas import ETAG_FIELD
 
 # DynamoDB items are at most 400 KB: the three parts together stay well below it.
 MAX_SUBJECT_CHARS = 500
@@ -139,6 +140,8 @@ class TemplateOut(BaseModel):
         default_factory=list, description="The %variables% the SMS and push texts may use, as `%name%`."
     )
     channels: list[Literal["email", "sms", "push"]] = Field(description=CHANNELS_DOC)
+
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class TemplatePreviewOut(BaseModel):

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF
-from chalicelib.api.http import Routes, json_response, parse_body
+from chalicelib.api.http import Routes, if_match, json_response, parse_body, versioned_response
 from chalicelib.tenants.auth.principal import Principal
 
 templates = Blueprint(__name__)
@@ -32,6 +32,7 @@ def _template_out(template: Any) -> dict[str, Any]:
     from chalicelib.messaging.templates import message_type
 
     data = dict(plain(template))
+    data.pop("version", None)  # said as the ETag
     kind = message_type(template.key)
     data["variables"] = plain(list(kind.variables))
     data["channels"] = list(template.channels)
@@ -52,24 +53,26 @@ def list_templates(caller: Principal) -> Response:
     return json_response({"items": summaries(caller.company_id)})
 
 
-@route("GET /templates/{key}", STAFF, response="TemplateOut")
+@route("GET /templates/{key}", STAFF, response="TemplateOut", versioned=True)
 def get_template(caller: Principal, key: str) -> Response:
     """The effective template of a message type: the company's own or the default (C4)"""
     from chalicelib.messaging.templates import effective_template
 
-    return json_response(_template_out(effective_template(caller.company_id, _key(key))))
+    template = effective_template(caller.company_id, _key(key))
+    return versioned_response(_template_out(template), template.version)
 
 
-@route("PUT /templates/{key}", ADMIN, body="TemplateIn", response="TemplateOut")
+@route("PUT /templates/{key}", ADMIN, body="TemplateIn", response="TemplateOut", versioned=True)
 def save_template(caller: Principal, key: str) -> Response:
     """Save the company's own template; it must render with the type's sample data (C4)"""
     from chalicelib.api.template_schemas import TemplateIn
     from chalicelib.messaging.templates import save_template as save
 
     company_id, user = caller.company_id, caller.subject
-    body = parse_body(templates.current_request, TemplateIn)
-    saved = save(company_id, _key(key), updated_by=user, **body.model_dump())
-    return json_response(_template_out(saved))
+    request = templates.current_request
+    body = parse_body(request, TemplateIn)
+    saved = save(company_id, _key(key), updated_by=user, if_match=if_match(request), **body.model_dump())
+    return versioned_response(_template_out(saved), saved.version)
 
 
 @route("DELETE /templates/{key}", ADMIN, status=204)

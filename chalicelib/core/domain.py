@@ -113,6 +113,8 @@ class StatusDefinition:
     display_name: str
     visibility: str
     notify: bool
+    # The version people edit it at (its answers' ETag); 0: never saved, or saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,8 @@ class AlertSchedule:
     failed_count: int
     # Daily alert types (reminders, R3): the company's local hour the run starts at.
     hour_of_day: int | None = None
+    # The version people edit it at (its answers' ETag); 0: never saved, or saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -337,6 +341,8 @@ class MessageTemplate:
     sms_text: str | None = None
     push_title: str | None = None
     push_body: str | None = None
+    # The version people edit it at (its answers' ETag); 0: never saved, or saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -576,6 +582,8 @@ class SmsAutoReplies:
     ticket_limit_template: str
     updated_at: datetime | None = None
     updated_by: str | None = None
+    # The version people edit it at (its answers' ETag); 0: never saved, or saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -585,6 +593,8 @@ class PushSettings:
     apns_application_arn: str | None
     updated_at: datetime | None = None
     updated_by: str | None = None
+    # The version people edit it at (its answers' ETag); 0: never saved, or saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -678,6 +688,8 @@ class ClientNote:
     updated_at: datetime
     location: str | None = None
     treatment: str | None = None
+    # The version people edit it at (its answers' ETag); 0: never saved, or saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -742,6 +754,8 @@ class ReminderConcept:
     days: int
     kind: str  # before_due | after_due
     updated_at: datetime
+    # The version people edit it at (its answers' ETag); 0: never saved, or saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -753,6 +767,8 @@ class Supplier:
     name: str
     emails: tuple[str, ...]
     updated_at: datetime
+    # The version people edit it at (its answers' ETag); 0: never saved, or saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,22 @@ class Conflict(PregonError):
     status = 409
 
 
+class PreconditionFailed(PregonError):
+    """An edit sent with ``If-Match`` naming a version that is no longer the stored one (RFC 9110
+    §13.1.1): someone else saved it meanwhile, and nothing was written."""
+
+    status = 412
+
+
+def edited_meanwhile(what: str) -> PreconditionFailed:
+    """The 412 of an edit of ``what`` ("this template") someone else saved since the caller read it."""
+    return PreconditionFailed(
+        f"someone else changed {what} since you opened it: reload it to see their changes, then make "
+        "yours again (the If-Match you sent is no longer its ETag)",
+        field="If-Match",
+    )
+
+
 class Gone(PregonError):
     """A link that was valid once and no longer is (expired)."""
 

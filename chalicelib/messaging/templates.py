@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib.core import clock, domain
-from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.errors import NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.messaging.sandbox import (
     LANGUAGES,
     TEMPLATES_DIR,
@@ -511,6 +511,8 @@ class EffectiveTemplate:
     sms_text: str | None = None
     push_title: str | None = None
     push_body: str | None = None
+    # The override's version (its ETag); 0 for the shipped default.
+    version: int = 0
 
     @property
     def sources(self) -> tuple[str, str, str]:
@@ -693,12 +695,14 @@ def save_template(
     sms_text: str | None = None,
     push_title: str | None = None,
     push_body: str | None = None,
+    if_match: tuple[int, ...] | None = None,
 ) -> EffectiveTemplate:
     """Validate an override by rendering it with the type's sample data, then store it.
 
     ``sms_text``, ``push_title`` and ``push_body`` left out (None) keep the type's defaults. A
     custom template may leave out all three e-mail parts (subject, text, html) when it has an
-    ``sms_text`` (or a push title and body): it is then sent only by those channels."""
+    ``sms_text`` (or a push title and body): it is then sent only by those channels. With
+    ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else saved it since."""
     from chalicelib.messaging.accounts.email import AREAS
 
     kind = message_type(key)
@@ -723,7 +727,7 @@ def save_template(
     _check_channel_parts(
         kind, company, {"sms_text": sms_text, "push_title": push_title, "push_body": push_body}
     )
-    _store().save_template(
+    saved = _store().save_template(
         domain.MessageTemplate(
             company_id=company_id,
             key=key,
@@ -737,8 +741,11 @@ def save_template(
             sms_text=sms_text,
             push_title=push_title,
             push_body=push_body,
-        )
+        ),
+        if_match,
     )
+    if not saved:
+        raise edited_meanwhile("this template")
     return effective_template(company_id, key)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import ClientNote, StaffUser
-from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.core.errors import Forbidden, NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.records.history.criteria import short_text
 from chalicelib.store import notes as store
 from chalicelib.tenants import staff
@@ -147,8 +147,15 @@ def get_note(viewer: Principal, client_id: str, note_id: str) -> NoteView:
     return _view(*_visible_note(viewer, client_id, note_id))
 
 
-def edit_note(viewer: Principal, client_id: str, note_id: str, changes: Mapping[str, Any]) -> NoteView:
-    """Only the note's author edits it (N2)."""
+def edit_note(
+    viewer: Principal,
+    client_id: str,
+    note_id: str,
+    changes: Mapping[str, Any],
+    if_match: tuple[int, ...] | None = None,
+) -> NoteView:
+    """Only the note's author edits it (N2). With ``if_match`` (the versions an ``If-Match``
+    names), a 412 when someone else saved it since (the author in another tab)."""
     note, author = _visible_note(viewer, client_id, note_id)
     if viewer.kind != "user" or note.author != viewer.subject:
         raise Forbidden("only the note's author may edit it")
@@ -161,7 +168,9 @@ def edit_note(viewer: Principal, client_id: str, note_id: str, changes: Mapping[
         fields["treatment"] = _text(changes["treatment"], "treatment", MAX_FIELD)
     # Only the fields given are written: an edit of another field made meanwhile (another tab,
     # or a read from the client index a moment behind it) stays.
-    edited = store.edit_note(note, fields, clock.now())
+    edited = store.edit_note(note, fields, clock.now(), if_match)
+    if edited is None and if_match is not None and store.find_note(viewer.company_id, client_id, note_id):
+        raise edited_meanwhile("this note")
     if edited is None:
         raise NotFound(f"there is no note {note_id!r} on client {client_id!r}")
     return _view(edited, author)

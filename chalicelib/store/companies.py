@@ -20,7 +20,7 @@ from chalicelib.store.models import (
     SenderDomainModel,
     StatusDefinitionModel,
 )
-from chalicelib.store.tables import connection, transacted, written
+from chalicelib.store.tables import connection, replace_versioned, transacted, version_held, written
 
 
 def _iso(moment: datetime) -> str:
@@ -206,13 +206,18 @@ def _status_item(company_id: str, status: domain.StatusDefinition) -> StatusDefi
 
 def list_statuses(company_id: str) -> list[domain.StatusDefinition]:
     return [
-        record_from(item, domain.StatusDefinition, notify=bool(item.notify))
+        record_from(item, domain.StatusDefinition, notify=bool(item.notify), version=int(item.version or 0))
         for item in StatusDefinitionModel.query(company_id)
     ]
 
 
-def save_status(company_id: str, status: domain.StatusDefinition) -> None:
-    _status_item(company_id, status).save()
+def save_status(
+    company_id: str, status: domain.StatusDefinition, expected: tuple[int, ...] | None = None
+) -> int | None:
+    """Create or replace a status as its next version (the version written); None (nothing
+    written) when it is no longer at a version ``expected`` names (``If-Match``)."""
+    item = _status_item(company_id, status)
+    return int(item.version) if replace_versioned(item, expected) else None
 
 
 # --- sender accounts -----------------------------------------------------------------------
@@ -324,6 +329,7 @@ def _schedule(item: AlertScheduleModel) -> domain.AlertSchedule:
         sent_count=int(item.sent_count or 0),
         failed_count=int(item.failed_count or 0),
         hour_of_day=int(item.hour_of_day) if item.hour_of_day is not None else None,
+        version=int(item.version or 0),
     )
 
 
@@ -346,8 +352,12 @@ def configure_alert_schedule(
     frequency_minutes: int,
     next_run_at: datetime,
     hour_of_day: int | None = None,
-) -> domain.AlertSchedule:
-    """Set enabled/frequency; the schedule joins the sparse due index only when it can run."""
+    expected: tuple[int, ...] | None = None,
+) -> domain.AlertSchedule | None:
+    """Set enabled/frequency as the schedule's next version; the schedule joins the sparse due
+    index only when it can run. None (nothing written) when it is no longer at a version
+    ``expected`` names (``If-Match``). A run's times and counts are not what a person edits: they
+    leave the version as it is."""
     item = AlertScheduleModel(company_id, alert_type)
     due = enabled and frequency_minutes > 0
     actions: list[Any] = [
@@ -357,7 +367,10 @@ def configure_alert_schedule(
     if hour_of_day is not None:
         actions.append(AlertScheduleModel.hour_of_day.set(hour_of_day))
     actions += _due(alert_type, next_run_at if due else None)
-    item.update(actions=actions)
+    actions.append(AlertScheduleModel.version.add(1))
+    condition = version_held(AlertScheduleModel, expected)
+    if not written(lambda: item.update(actions=actions, condition=condition)):
+        return None
     return _schedule(item)
 
 

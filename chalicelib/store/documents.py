@@ -17,17 +17,21 @@ from chalicelib.store.models import (
     OpenMovementsModel,
     SupplierModel,
 )
-from chalicelib.store.tables import written
+from chalicelib.store.tables import replace_versioned, written
 
 # --- suppliers -----------------------------------------------------------------------------------
 
 
 def _supplier(item: SupplierModel) -> domain.Supplier:
-    return record_from(item, domain.Supplier, emails=tuple(str(e) for e in item.emails or ()))
+    emails = tuple(str(e) for e in item.emails or ())
+    return record_from(item, domain.Supplier, emails=emails, version=int(item.version or 0))
 
 
-def save_supplier(supplier: domain.Supplier) -> None:
-    item_from(SupplierModel, supplier, emails=list(supplier.emails)).save()
+def save_supplier(supplier: domain.Supplier, expected: tuple[int, ...] | None = None) -> int | None:
+    """Create or replace a supplier as its next version (the version written); None (nothing
+    written) when it is no longer at a version ``expected`` names (``If-Match``)."""
+    item = item_from(SupplierModel, supplier, emails=list(supplier.emails))
+    return int(item.version) if replace_versioned(item, expected) else None
 
 
 def get_supplier(company_id: str, supplier_id: str) -> domain.Supplier | None:

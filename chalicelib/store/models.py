@@ -163,6 +163,10 @@ class StatusDefinitionModel(BoundModel):
     class Meta(_Meta):
         table_name = "status-catalog"
 
+    # The version of what a person edits here, the ETag of its answers (store.tables.replace_versioned);
+    # None on items written before versions: version 0.
+    version = NumberAttribute(null=True)
+
     company_id = UnicodeAttribute(hash_key=True)
     code = UnicodeAttribute(range_key=True)
     display_name = UnicodeAttribute()
@@ -211,6 +215,10 @@ class AlertScheduleModel(BoundModel):
 
     class Meta(_Meta):
         table_name = "alert-schedules"
+
+    # The version of what a person edits here, the ETag of its answers (store.tables.replace_versioned);
+    # None on items written before versions: version 0.
+    version = NumberAttribute(null=True)
 
     company_id = UnicodeAttribute(hash_key=True)
     alert_type = UnicodeAttribute(range_key=True)
@@ -409,6 +417,10 @@ class MessageTemplateModel(BoundModel):
 
     class Meta(_Meta):
         table_name = "message-templates"
+
+    # The version of what a person edits here, the ETag of its answers (store.tables.replace_versioned);
+    # None on items written before versions: version 0.
+    version = NumberAttribute(null=True)
 
     company_id = UnicodeAttribute(hash_key=True)
     template_key = UnicodeAttribute(range_key=True)
@@ -806,6 +818,10 @@ class PushSettingsModel(BoundModel):
     class Meta(_Meta):
         table_name = "push-settings"
 
+    # The version of what a person edits here, the ETag of its answers (store.tables.replace_versioned);
+    # None on items written before versions: version 0.
+    version = NumberAttribute(null=True)
+
     company_id = UnicodeAttribute(hash_key=True)
     fcm_application_arn = UnicodeAttribute(null=True)
     apns_application_arn = UnicodeAttribute(null=True)
@@ -863,6 +879,10 @@ class SmsAutoRepliesModel(BoundModel):
 
     class Meta(_Meta):
         table_name = "sms-auto-replies"
+
+    # The version of what a person edits here, the ETag of its answers (store.tables.replace_versioned);
+    # None on items written before versions: version 0.
+    version = NumberAttribute(null=True)
 
     company_id = UnicodeAttribute(hash_key=True)
     balance_enabled = BooleanAttribute(default=False)
@@ -1057,6 +1077,10 @@ class ClientNoteModel(BoundModel):
     class Meta(_Meta):
         table_name = "client-notes"
 
+    # The version of what a person edits here, the ETag of its answers (store.tables.replace_versioned);
+    # None on items written before versions: version 0.
+    version = NumberAttribute(null=True)
+
     author_key = UnicodeAttribute(hash_key=True)  # "<company>#<author>"
     note_id = UnicodeAttribute(range_key=True)  # time-sortable (milliseconds first)
     company_id = UnicodeAttribute()
@@ -1213,6 +1237,10 @@ class ReminderSettingsModel(BoundModel):
     class Meta(_Meta):
         table_name = "reminder-settings"
 
+    # The version of what a person edits here, the ETag of its answers (store.tables.replace_versioned);
+    # None on items written before versions: version 0.
+    version = NumberAttribute(null=True)
+
     company_id = UnicodeAttribute(hash_key=True)
     setting_key = UnicodeAttribute(range_key=True)
     updated_at = UTCDateTimeAttribute()
@@ -1237,6 +1265,10 @@ class SupplierModel(BoundModel):
 
     class Meta(_Meta):
         table_name = "suppliers"
+
+    # The version of what a person edits here, the ETag of its answers (store.tables.replace_versioned);
+    # None on items written before versions: version 0.
+    version = NumberAttribute(null=True)
 
     company_id = UnicodeAttribute(hash_key=True)
     supplier_id = UnicodeAttribute(range_key=True)

@@ -11,7 +11,7 @@ from chalicelib.core import domain
 from chalicelib.store.communications import id_range
 from chalicelib.store.fields import checked_cursor, cursor_within, item_from, page_of, record_from
 from chalicelib.store.models import ClientNoteModel
-from chalicelib.store.tables import written
+from chalicelib.store.tables import version_held, written
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class NotesPage:
 
 
 def _note(item: ClientNoteModel) -> domain.ClientNote:
-    return record_from(item, domain.ClientNote)
+    return record_from(item, domain.ClientNote, version=int(item.version or 0))
 
 
 def _item(note: domain.ClientNote) -> ClientNoteModel:
@@ -49,10 +49,14 @@ EDITED_FIELDS = ("note", "location", "treatment")
 
 
 def edit_note(
-    note: domain.ClientNote, changes: dict[str, str | None], now: datetime
+    note: domain.ClientNote,
+    changes: dict[str, str | None],
+    now: datetime,
+    expected: tuple[int, ...] | None = None,
 ) -> domain.ClientNote | None:
     """Set only the fields in ``changes`` of a stored note (one UpdateItem, so an edit of another
-    field made meanwhile stays); the note as written, or None when it was deleted meanwhile."""
+    field made meanwhile stays), as its next version; the note as written, or None when it was
+    deleted meanwhile or is no longer at a version ``expected`` names (``If-Match``)."""
     item = ClientNoteModel(f"{note.company_id}#{note.author}", note.note_id)
     actions: list[Any] = [ClientNoteModel.updated_at.set(now)]
     for name, value in changes.items():
@@ -60,7 +64,12 @@ def edit_note(
             raise ValueError(name)
         attribute = getattr(ClientNoteModel, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
-    if not written(lambda: item.update(actions=actions, condition=ClientNoteModel.note_id.exists())):
+    actions.append(ClientNoteModel.version.add(1))
+    condition = ClientNoteModel.note_id.exists()
+    held = version_held(ClientNoteModel, expected)
+    if held is not None:
+        condition = condition & held
+    if not written(lambda: item.update(actions=actions, condition=condition)):
         return None
     return _note(item)
 

@@ -7,6 +7,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.core import domain
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import PushDeviceModel, PushSettingsModel
+from chalicelib.store.tables import replace_versioned
 
 
 def get_push_settings(company_id: str) -> domain.PushSettings | None:
@@ -14,11 +15,14 @@ def get_push_settings(company_id: str) -> domain.PushSettings | None:
         item = PushSettingsModel.get(company_id)
     except DoesNotExist:
         return None
-    return record_from(item, domain.PushSettings)
+    return record_from(item, domain.PushSettings, version=int(item.version or 0))
 
 
-def save_push_settings(settings: domain.PushSettings) -> None:
-    item_from(PushSettingsModel, settings, updated_by=settings.updated_by or "").save()
+def save_push_settings(settings: domain.PushSettings, expected: tuple[int, ...] | None = None) -> int | None:
+    """Write the settings as their next version (the version written); None (nothing written)
+    when they are no longer at a version ``expected`` names (``If-Match``)."""
+    item = item_from(PushSettingsModel, settings, updated_by=settings.updated_by or "")
+    return int(item.version) if replace_versioned(item, expected) else None
 
 
 def _device(item: PushDeviceModel) -> domain.PushDevice:

@@ -29,7 +29,7 @@ from chalicelib.core import domain
 from chalicelib.store import communications
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import ReceivableModel, ReminderSentModel, ReminderSettingsModel
-from chalicelib.store.tables import LOST_RACE, connection, written
+from chalicelib.store.tables import LOST_RACE, connection, replace_versioned, written
 
 CONCEPT = "concept#"
 CLIENT = "client#"
@@ -238,6 +238,7 @@ def _concept(item: ReminderSettingsModel) -> domain.ReminderConcept:
         days=int(item.days or 0),
         kind=item.kind or "before_due",
         updated_at=item.updated_at,
+        version=int(item.version or 0),
     )
 
 
@@ -252,9 +253,23 @@ def list_concepts(company_id: str) -> list[domain.ReminderConcept]:
 
 def save_concept(concept: domain.ReminderConcept, *, only_new: bool = False) -> bool:
     """Create or replace a concept; with ``only_new``, False (nothing written) when it exists."""
-    item = item_from(ReminderSettingsModel, concept, setting_key=CONCEPT + concept.concept_id)
+    item = _concept_item(concept)
     condition = ReminderSettingsModel.setting_key.does_not_exist() if only_new else None
     return written(lambda: item.save(condition=condition))
+
+
+def replace_concept(concept: domain.ReminderConcept, expected: tuple[int, ...] | None = None) -> int | None:
+    """Replace a concept as its next version (the version written); None (nothing written) when
+    it is no longer at a version ``expected`` names (``If-Match``), or was deleted."""
+    item = _concept_item(concept)
+    exists = ReminderSettingsModel.setting_key.exists()
+    return int(item.version) if replace_versioned(item, expected, condition=exists) else None
+
+
+def _concept_item(concept: domain.ReminderConcept) -> ReminderSettingsModel:
+    return item_from(
+        ReminderSettingsModel, concept, setting_key=CONCEPT + concept.concept_id, leave_out=("version",)
+    )
 
 
 # --- client settings (R2) ---------------------------------------------------------------------

@@ -191,6 +191,46 @@ def written(write: Callable[[], object]) -> bool:
     return True
 
 
+def version_held(model: type[Model], expected: tuple[int, ...] | None) -> Any:
+    """The condition that the stored item of ``model`` is still at one of the versions ``expected``
+    (what an ``If-Match`` names); None (no ``If-Match``, or ``*``) is no condition, and none at all
+    never holds. Version 0 is an item written before versions, or none yet: no ``version``."""
+    if expected is None:
+        return None
+    version = model.version  # type: ignore[attr-defined]
+    held = version == -1  # holds for no item: versions start at 0
+    if 0 in expected:
+        held = held | version.does_not_exist() | (version == 0)
+    if any(expected):
+        held = held | version.is_in(*[v for v in expected if v])
+    return held
+
+
+def replace_versioned(item: Model, expected: tuple[int, ...] | None, *, condition: Any = None) -> bool:
+    """Write ``item`` whole, as the next version of the stored one, in one conditional UpdateItem:
+    each attribute set (None removes it) and ``version`` ADDed 1, so every write, with or without
+    ``expected``, gives a version no other write gave. With ``expected`` (the versions an
+    ``If-Match`` names, :func:`version_held`), only if the stored item is still at one; False
+    then, nothing written.
+    ``item`` then holds what was stored, its new ``version`` too.
+
+    PynamoDB's ``VersionAttribute`` would add its condition to every ``save`` of the model, also
+    the blind writes the ERP relies on and the other kinds of item a table keeps (a reminder
+    concept shares its table with clients' settings): docs/decisions/0031-edit-versions.md."""
+    model = type(item)
+    actions: list[Any] = []
+    for name, attribute in model.get_attributes().items():
+        if attribute.is_hash_key or attribute.is_range_key or name == "version":
+            continue
+        value = getattr(item, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    actions.append(model.version.add(1))  # type: ignore[attr-defined]
+    held = version_held(model, expected)
+    if held is not None:
+        condition = held if condition is None else condition & held
+    return written(lambda: item.update(actions=actions, condition=condition))
+
+
 def transacted(build: Callable[[TransactWrite], None]) -> bool:
     """Run one transaction ``build`` fills; False when DynamoDB cancelled it because a condition
     did not hold (or another writer raced it): nothing changed. Other errors are raised."""

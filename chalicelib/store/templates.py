@@ -7,11 +7,11 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.core import domain
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import MessageTemplateModel
-from chalicelib.store.tables import written
+from chalicelib.store.tables import replace_versioned, written
 
 
 def _template(item: MessageTemplateModel) -> domain.MessageTemplate:
-    return record_from(item, domain.MessageTemplate, key=item.template_key)
+    return record_from(item, domain.MessageTemplate, key=item.template_key, version=int(item.version or 0))
 
 
 def get_template(company_id: str, key: str) -> domain.MessageTemplate | None:
@@ -25,9 +25,10 @@ def list_templates(company_id: str) -> list[domain.MessageTemplate]:
     return [_template(item) for item in MessageTemplateModel.query(company_id, consistent_read=True)]
 
 
-def save_template(template: domain.MessageTemplate) -> None:
-    """Write (or replace) a company's template."""
-    item_from(MessageTemplateModel, template, template_key=template.key).save()
+def save_template(template: domain.MessageTemplate, expected: tuple[int, ...] | None = None) -> bool:
+    """Write (or replace) a company's template as its next version; False (nothing written) when
+    it is no longer at a version ``expected`` names (``If-Match``)."""
+    return replace_versioned(item_from(MessageTemplateModel, template, template_key=template.key), expected)
 
 
 def delete_template(company_id: str, key: str) -> bool:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import PushDevice, PushSettings
-from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.core.errors import Conflict, NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.store import push as store
 
 # SNS names the platforms GCM (Firebase) and APNS / APNS_SANDBOX in application ARNs.
@@ -49,11 +50,17 @@ def get_push_settings(company_id: str) -> PushSettings:
 
 
 def save_push_settings(
-    company_id: str, *, fcm_application_arn: str | None, apns_application_arn: str | None, updated_by: str
+    company_id: str,
+    *,
+    fcm_application_arn: str | None,
+    apns_application_arn: str | None,
+    updated_by: str,
+    if_match: tuple[int, ...] | None = None,
 ) -> PushSettings:
     """Set the platform application of each platform (``None`` removes one). Each ARN must be
     of its platform, created for this company (its name) and exist in SNS; errors name the field,
-    nothing is saved."""
+    nothing is saved. With ``if_match`` (the versions an ``If-Match`` names), a 412 when someone
+    else saved them since."""
     from botocore.exceptions import ClientError
 
     errors = []
@@ -89,8 +96,10 @@ def save_push_settings(
         updated_at=clock.now(),
         updated_by=updated_by,
     )
-    store.save_push_settings(settings)
-    return settings
+    version = store.save_push_settings(settings, if_match)
+    if version is None:
+        raise edited_meanwhile("the push settings")
+    return replace(settings, version=version)
 
 
 def device_id_of(platform: str, token: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import DocumentSettings, Movement, OpenMovements, Supplier
-from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.errors import NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.core.localization import checked_currency
 
 MAX_LOGO_BYTES = 300 * 1024
@@ -150,12 +150,22 @@ def _logo_bytes(key: str) -> bytes:
 # --- suppliers -------------------------------------------------------------------------------------
 
 
-def save_supplier(company_id: str, supplier_id: str, name: str, emails: Sequence[str]) -> Supplier:
+def save_supplier(
+    company_id: str,
+    supplier_id: str,
+    name: str,
+    emails: Sequence[str],
+    if_match: tuple[int, ...] | None = None,
+) -> Supplier:
+    """Create or replace a supplier; with ``if_match`` (the versions an ``If-Match`` names), a 412
+    when someone else saved it since."""
     from chalicelib.store import documents as store
 
     supplier = Supplier(company_id, supplier_id, name, tuple(dict.fromkeys(emails)), clock.now())
-    store.save_supplier(supplier)
-    return supplier
+    version = store.save_supplier(supplier, if_match)
+    if version is None:
+        raise edited_meanwhile("this supplier")
+    return replace(supplier, version=version)
 
 
 def get_supplier(company_id: str, supplier_id: str) -> Supplier:

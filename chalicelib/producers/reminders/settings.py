@@ -23,7 +23,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import ClientReminders, ReminderConcept
-from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.errors import NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.producers.reminders import AFTER_DUE, BEFORE_DUE, KINDS
 from chalicelib.store import receivables as store
 
@@ -85,9 +85,17 @@ def add_concept(company_id: str, description: str, days: int, kind: str) -> Remi
     return concept
 
 
-def edit_concept(company_id: str, concept_id: str, description: str, days: int, kind: str) -> ReminderConcept:
+def edit_concept(
+    company_id: str,
+    concept_id: str,
+    description: str,
+    days: int,
+    kind: str,
+    if_match: tuple[int, ...] | None = None,
+) -> ReminderConcept:
     """Change a concept. Its type cannot change while a client uses it in the other slot (422 on
-    ``type``); a change of days re-plans the receivables still waiting for a reminder."""
+    ``type``); a change of days re-plans the receivables still waiting for a reminder. With
+    ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else saved it since."""
     _check_concept(description, days, kind)
     current = concepts(company_id).get(concept_id)
     if current is None:
@@ -107,7 +115,10 @@ def edit_concept(company_id: str, concept_id: str, description: str, days: int, 
                 ]
             )
     concept = replace(current, description=description.strip(), days=days, kind=kind, updated_at=clock.now())
-    store.save_concept(concept)
+    version = store.replace_concept(concept, if_match)
+    if version is None:
+        raise edited_meanwhile("this reminder concept")
+    concept = replace(concept, version=version)
     if concept.days != current.days or concept.kind != current.kind:
         from chalicelib.producers.reminders.receivables import replan_pending
 

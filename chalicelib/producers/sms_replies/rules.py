@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import SmsAutoReplies
-from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.errors import ValidationFailed, edited_meanwhile
 from chalicelib.messaging.sms_text import render_sms
 from chalicelib.producers.sms_replies.keywords import keyword_errors
 from chalicelib.store import auto_replies as store
@@ -53,6 +53,7 @@ class AutoRepliesView:
     ticket: dict[str, Any]
     updated_at: str | None
     updated_by: str | None
+    version: int = 0  # the rules' version (the answer's ETag)
 
 
 def _defaults(company_id: str) -> SmsAutoReplies:
@@ -94,6 +95,7 @@ def _view(rules: SmsAutoReplies) -> AutoRepliesView:
         },
         updated_at=rules.updated_at.isoformat() if rules.updated_at else None,
         updated_by=rules.updated_by,
+        version=rules.version,
     )
 
 
@@ -128,9 +130,14 @@ def _check_template(template: str, variables: dict[str, Any], field: str) -> lis
 
 
 def save_auto_replies(
-    company_id: str, changes: dict[str, dict[str, Any]], *, updated_by: str
+    company_id: str,
+    changes: dict[str, dict[str, Any]],
+    *,
+    updated_by: str,
+    if_match: tuple[int, ...] | None = None,
 ) -> AutoRepliesView:
-    """Merge ``{"balance": {...}, "ticket": {...}}`` into the rules; 422 naming every bad field."""
+    """Merge ``{"balance": {...}, "ticket": {...}}`` into the rules; 422 naming every bad field. With
+    ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else saved them since."""
     current = current_rules(company_id)
     fields: dict[str, Any] = {}
     for rule, mapping in (("balance", _BALANCE_FIELDS), ("ticket", _TICKET_FIELDS)):
@@ -140,8 +147,10 @@ def save_auto_replies(
     errors = _errors(updated)
     if errors:
         raise ValidationFailed(errors)
-    store.save_auto_replies(updated)
-    return _view(updated)
+    version = store.save_auto_replies(updated, if_match)
+    if version is None:
+        raise edited_meanwhile("the SMS auto-replies")
+    return _view(replace(updated, version=version))
 
 
 def _errors(rules: SmsAutoReplies) -> list[dict[str, str]]:

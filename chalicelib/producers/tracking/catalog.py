@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalicelib.core.domain import StatusDefinition
-from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.errors import ValidationFailed, edited_meanwhile
 from chalicelib.store import companies as store
 from chalicelib.tenants.defaults import VISIBILITIES
 
@@ -17,13 +19,21 @@ def is_notifiable(status: StatusDefinition | None) -> bool:
 
 
 def save_status(
-    company_id: str, code: str, display_name: str, visibility: str, notify: bool
+    company_id: str,
+    code: str,
+    display_name: str,
+    visibility: str,
+    notify: bool,
+    if_match: tuple[int, ...] | None = None,
 ) -> StatusDefinition:
-    """Create or change one status. A hidden status is never notified (the end customer can't see it)."""
+    """Create or change one status. A hidden status is never notified (the end customer can't see it).
+    With ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else saved it since."""
     if visibility not in VISIBILITIES:
         raise ValidationFailed(
             [{"field": "visibility", "message": f"must be one of {', '.join(VISIBILITIES)}"}]
         )
     status = StatusDefinition(code, display_name, visibility, notify)
-    store.save_status(company_id, status)
-    return status
+    version = store.save_status(company_id, status, if_match)
+    if version is None:
+        raise edited_meanwhile("this status")
+    return replace(status, version=version)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalicelib.core import clock
 from chalicelib.core.domain import AlertSchedule
-from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.errors import ValidationFailed, edited_meanwhile
 from chalicelib.store import companies as store
 from chalicelib.tenants.defaults import ALERT_TYPES, DAILY_ALERT_TYPES, DEFAULT_HOUR
 
@@ -31,12 +31,14 @@ def configure_alert(
     enabled: bool,
     frequency_minutes: int | None = None,
     hour_of_day: int | None = None,
+    if_match: tuple[int, ...] | None = None,
 ) -> AlertSchedule:
     """Switch an alert type on or off and set its frequency; 0 minutes means off (T5). A daily
     type (reminders) takes the hour of the company's day instead, and runs next at that hour.
 
     The next run of a frequency type is due right away, so a newly enabled alert starts at the
-    next tick.
+    next tick. With ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else
+    saved the settings since (a run of the alert does not count: it is no one's edit).
     """
     if alert_type not in ALERT_TYPES:
         raise ValidationFailed(
@@ -52,22 +54,30 @@ def configure_alert(
         hour = DEFAULT_HOUR if hour is None else hour
         if not 0 <= hour <= 23:
             raise ValidationFailed([{"field": "hour_of_day", "message": "must be between 0 and 23"}])
-        store.configure_alert_schedule(
+        saved = store.configure_alert_schedule(
             company_id,
             alert_type,
             enabled=enabled,
             frequency_minutes=DAY_MINUTES if enabled else 0,
             next_run_at=next_local_hour(now, hour, get_company(company_id).time_zone),
             hour_of_day=hour,
+            expected=if_match,
         )
     else:
         if frequency_minutes is None:
             raise ValidationFailed([{"field": "frequency_minutes", "message": "is required"}])
         if frequency_minutes < 0 or frequency_minutes > 7 * 24 * 60:
             raise ValidationFailed([{"field": "frequency_minutes", "message": "must be between 0 and 10080"}])
-        store.configure_alert_schedule(
-            company_id, alert_type, enabled=enabled, frequency_minutes=frequency_minutes, next_run_at=now
+        saved = store.configure_alert_schedule(
+            company_id,
+            alert_type,
+            enabled=enabled,
+            frequency_minutes=frequency_minutes,
+            next_run_at=now,
+            expected=if_match,
         )
+    if saved is None:
+        raise edited_meanwhile("this alert's settings")
     schedule = store.get_alert_schedule(company_id, alert_type)
     assert schedule is not None
     return schedule
