@@ -324,6 +324,23 @@ CATALOG: dict[str, str] = {
     # requests, bodies, listings
     "is required": "es obligatorio",
     "is not a known field": "no es un campo conocido",
+    # edits with If-Match (docs/api.md, "Editing safely")
+    'must be * or the ETag as an answer gave it, in quotes ("3")': (
+        'debe ser * o el ETag tal como lo dio una respuesta, entre comillas ("3")'
+    ),
+    "someone else changed {~what} since you opened it: reload it to see their changes, then make yours "
+    "again (the If-Match you sent is no longer its ETag)": (
+        "otra persona guardó cambios en {what} desde que usted abrió la pantalla: vuelva a cargar "
+        "para ver sus cambios y luego haga los suyos de nuevo (el If-Match que envió ya no es su ETag)"
+    ),
+    "this template": "esta plantilla",
+    "this reminder concept": "este concepto de recordatorio",
+    "this supplier": "este proveedor",
+    "this status": "este estado",
+    "this alert's settings": "la configuración de esta alerta",
+    "the SMS auto-replies": "las respuestas automáticas por SMS",
+    "the push settings": "la configuración de push",
+    "this note": "esta nota",
     "is not UTF-8": "no está en UTF-8",
     "has more than {count} fields": "tiene más de {count} campos",
     "is larger than {max_bytes} bytes": "supera los {max_bytes} bytes",

@@ -209,18 +209,18 @@ function markBusy(owner, busy) {
   }
 }
 
-async function request(method, path, body, accept) {
+async function request(method, path, body, accept, ifMatch) {
   const owner = method !== "GET" && pressed && pressed.isConnected ? pressed : null;
-  if (!owner) return send(method, path, body, accept);
+  if (!owner) return send(method, path, body, accept, ifMatch);
   markBusy(owner, true);
   try {
-    return await send(method, path, body, accept);
+    return await send(method, path, body, accept, ifMatch);
   } finally {
     markBusy(owner, false);
   }
 }
 
-async function send(method, path, body, accept) {
+async function send(method, path, body, accept, ifMatch) {
   const refused = String(path).split(/[?#]/)[0].split("/").slice(1).find(refusedSegment);
   if (refused !== undefined) throw notFoundError(refused);
   // The console speaks Spanish: the API answers its errors in Spanish too (docs/api.md, "Errors").
@@ -228,6 +228,8 @@ async function send(method, path, body, accept) {
   const held = token();
   if (held) headers.Authorization = `Bearer ${held}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  // An edit of what the screen loaded: saved only if no one else saved it since (412 otherwise).
+  if (ifMatch) headers["If-Match"] = ifMatch;
   let response;
   try {
     response = await fetch(url(path), {
@@ -271,8 +273,11 @@ async function send(method, path, body, accept) {
   throw error;
 }
 
-export async function api(method, path, body) {
-  const response = await request(method, path, body, "application/json");
+// `ifMatch`: the `etag` of what the screen loaded and the person edits (docs/api.md, "Editing
+// safely"): the API saves it only if no one else saved it meanwhile, else a 412 that showErrors()
+// explains, the person's text left on screen.
+export async function api(method, path, body, { ifMatch } = {}) {
+  const response = await request(method, path, body, "application/json", ifMatch);
   if (response.status === 204) return null;
   const text = await response.text();
   return text ? JSON.parse(text) : null;
@@ -301,6 +306,10 @@ export function errorText(error) {
 // Show an ApiError next to the fields it names (inputs by `name`), or at the top of the form.
 export function showErrors(form, error) {
   clearErrors(form);
+  if (error && error.status === 412) {
+    showEditedMeanwhile(form);
+    return;
+  }
   const fields = (error && error.fields) || {};
   let placed = false;
   for (const [field, message] of Object.entries(fields)) {
@@ -316,6 +325,28 @@ export function showErrors(form, error) {
   if (!placed) {
     form.prepend(h("p", { class: "form-error", role: "alert" }, errorText(error)));
   }
+}
+
+// Someone else saved what the form edits since the screen loaded it (a 412): nothing was saved.
+// The person's text stays in the form; the screen loads again only when they ask.
+function showEditedMeanwhile(form) {
+  const reload = h("button", { type: "button", class: "reload" }, "Volver a cargar");
+  reload.addEventListener("click", () => show());
+  form.prepend(
+    h(
+      "div",
+      { class: "form-error edited-meanwhile", role: "alert" },
+      h(
+        "p",
+        {},
+        "No se guardó: otra persona guardó cambios aquí después de que usted abrió esta pantalla. " +
+          "Lo que usted escribió sigue abajo, sin guardar; cópielo si lo necesita y vuelva a cargar " +
+          "para ver los cambios de la otra persona.",
+      ),
+      reload,
+    ),
+  );
+  reload.focus();
 }
 
 export function clearErrors(form) {

@@ -19,6 +19,7 @@ function row(item, ctx) {
   );
   const notify = h("input", { type: "checkbox", id: `${id}-notify`, name: "notify", checked: item.notify });
   const shown = h("span", { class: "display-name" }, item.display_name);
+  let etag = item.etag; // the version this row shows: saved only if no one else saved it since
   const form = h(
     "form",
     { class: "row", id: `${id}-form`, "aria-label": item.code },
@@ -35,7 +36,8 @@ function row(item, ctx) {
         display_name: name.value,
         visibility: visibility.value,
         notify: notify.checked,
-      });
+      }, { ifMatch: etag });
+      etag = saved.etag;
       shown.textContent = saved.display_name;
       ctx.toast(`Estado «${saved.display_name}» guardado.`); // by the name the user reads, not its code
     } catch (error) {

@@ -31,7 +31,8 @@ function row(item, ctx, redraw) {
     if (daily) body.hour_of_day = Number(amount.value);
     else body.frequency_minutes = Number(amount.value);
     try {
-      await api("PUT", `/alerts/${segment(item.alert_type)}`, body);
+      // saved only if no one else changed the alert's settings since this row was drawn
+      await api("PUT", `/alerts/${segment(item.alert_type)}`, body, { ifMatch: item.etag });
       ctx.toast("Alerta guardada.");
       await redraw();
     } catch (error) {

@@ -127,7 +127,8 @@ async function render(main, ctx) {
           const values = formValues(form);
           const body = { note: values.note || "", location: values.location || null, treatment: values.treatment || null };
           const path = `/clients/${segment(n.client_id)}/notes/${segment(n.note_id)}`;
-          if (await attempt(() => api("PATCH", path, body), form)) {
+          // saved only if no one else saved the note since the report listed it
+          if (await attempt(() => api("PATCH", path, body, { ifMatch: n.etag }), form)) {
             toast("Nota guardada");
             fill(editBox);
             report();

@@ -27,7 +27,8 @@ async function render(main, ctx) {
     const body = {};
     for (const input of inputs) body[input.name] = input.value.trim() || null;
     try {
-      await api("PUT", "/push/settings", body);
+      // saved only if no one else saved the settings since this screen loaded them
+      await api("PUT", "/push/settings", body, { ifMatch: settings.etag });
       ctx.toast("Ajustes de push guardados.");
       await render(main, ctx);
     } catch (error) {

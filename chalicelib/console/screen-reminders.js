@@ -26,7 +26,10 @@ async function render(main, ctx) {
           const values = formValues(form);
           const body = { description: values.description || "", days: Number(values.days), type: values.type };
           const path = concept ? `/reminders/concepts/${segment(concept.concept_id)}` : "/reminders/concepts";
-          if (await attempt(() => api(concept ? "PUT" : "POST", path, body))) {
+          // an edit is saved only if no one else saved the concept since the list was loaded; a
+          // refusal of that is said in the form, the text typed left there
+          const edit = concept ? { ifMatch: concept.etag } : {};
+          if (await attempt(() => api(concept ? "PUT" : "POST", path, body, edit), concept ? form : undefined)) {
             toast("Concepto guardado");
             loadConcepts();
           }

@@ -270,7 +270,8 @@ function autoRepliesCard(rules, ctx, redraw) {
         keywords: value("balance.keywords"),
         template: value("balance.template"),
       };
-      await api("PUT", "/sms/auto-replies", { balance, ticket });
+      // saved only if no one else saved the rules since this screen loaded them
+      await api("PUT", "/sms/auto-replies", { balance, ticket }, { ifMatch: rules.etag });
       ctx.toast("Respuestas automáticas guardadas.");
       await redraw();
     },

@@ -28,7 +28,8 @@ function editor(supplier, ctx, saved) {
     const id = code.value.trim();
     const body = { name: name.value.trim(), emails: emails.value.split(/[\s,;]+/).filter(Boolean) };
     try {
-      await api("PUT", `/suppliers/${segment(id)}`, body);
+      // an edit is saved only if no one else saved the supplier since it was opened
+      await api("PUT", `/suppliers/${segment(id)}`, body, supplier ? { ifMatch: supplier.etag } : {});
       ctx.toast(`Proveedor ${id} guardado.`);
       await saved(id);
     } catch (error) {

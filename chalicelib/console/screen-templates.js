@@ -94,6 +94,7 @@ async function editor(main, ctx, key) {
     );
     return;
   }
+  let etag = template.etag; // the version this editor shows: saved only if no one else saved since
   const inputs = {};
   let focused = null;
   for (const [name, , rows] of PARTS) {
@@ -189,7 +190,8 @@ async function editor(main, ctx, key) {
     event.preventDefault();
     clearErrors(form);
     try {
-      await api("PUT", `/templates/${segment(key)}`, edits(true));
+      const saved = await api("PUT", `/templates/${segment(key)}`, edits(true), { ifMatch: etag });
+      etag = saved.etag;
       ctx.toast("Plantilla guardada.");
     } catch (error) {
       showErrors(form, error);

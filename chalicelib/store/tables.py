@@ -216,7 +216,7 @@ def replace_versioned(item: Model, expected: tuple[int, ...] | None, *, conditio
 
     PynamoDB's ``VersionAttribute`` would add its condition to every ``save`` of the model, also
     the blind writes the ERP relies on and the other kinds of item a table keeps (a reminder
-    concept shares its table with clients' settings): docs/decisions/0031-edit-versions.md."""
+    concept shares its table with clients' settings): docs/decisions/0016-edit-versions.md."""
     model = type(item)
     actions: list[Any] = []
     for name, attribute in model.get_attributes().items():

@@ -31,6 +31,7 @@ MESSAGE_CALLS = {
     "PregonError",
     "NotFound",
     "Conflict",
+    "PreconditionFailed",
     "Gone",
     "TooManyRequests",
     "Unauthorized",

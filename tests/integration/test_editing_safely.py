@@ -1,0 +1,396 @@
+"""No lost updates when two people edit the same thing (docs/api.md, "Editing safely").
+
+Each thing the console edits whole (a template, a reminder concept, a supplier, a status, an alert's
+settings, the SMS auto-replies, the push settings) or in part (a note) answers its version as an
+``ETag``; an edit sent with ``If-Match`` is saved only if that is still its version (RFC 9110
+§13.1.1), else 412 and nothing written. Without ``If-Match`` (or with ``*``) the last writer wins,
+as the ERP and scripts that never send it expect."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.documents import documents_key
+from tests.steps.notes import staff_headers, write_note
+from tests.steps.tenants import Tenant
+
+Headers = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Edited:
+    """One kind of thing people edit, as a test reaches it: ``given`` makes one and gives its path
+    and the headers of two people who may edit it; ``read`` gives what a GET shows of it (its
+    listing's item when it has no GET of its own) and its ETag; ``edits`` are two different
+    bodies, the first person's and the second's."""
+
+    name: str
+    method: str
+    given: Callable[[Client, Tenant], tuple[str, Headers, Headers]]
+    read: Callable[[Client, str, Headers], tuple[str, dict[str, Any]]]
+    edits: tuple[dict[str, Any], dict[str, Any]]
+
+
+def _got(api: Client, path: str, headers: Headers) -> tuple[str, dict[str, Any]]:
+    response = api.http.get(path, headers=headers)
+    assert response.status_code == 200, response.body
+    shown = body(response)
+    assert response.headers["ETag"] == shown["etag"]
+    return response.headers["ETag"], shown
+
+
+def _listed(listing: str, key: str) -> Callable[[Client, str, Headers], tuple[str, dict[str, Any]]]:
+    """Read from ``listing`` the item whose ``key`` is the path's last segment."""
+
+    def read(api: Client, path: str, headers: Headers) -> tuple[str, dict[str, Any]]:
+        response = api.http.get(listing, headers=headers)
+        assert response.status_code == 200, response.body
+        [item] = [i for i in body(response)["items"] if i[key] == path.rsplit("/", 1)[1]]
+        return item["etag"], item
+
+    return read
+
+
+def _admins(tenant: Tenant) -> tuple[Headers, Headers]:
+    return tenant.admin_headers(), staff_headers(tenant, "bea", 1, name="Bea")
+
+
+def _template(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
+    return "/templates/invoice", *_admins(tenant)  # the shipped default: never saved yet
+
+
+def _concept(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
+    concepts = body(api.http.get("/reminders/concepts", headers=tenant.admin_headers()))["items"]
+    return f"/reminders/concepts/{concepts[0]['concept_id']}", *_admins(tenant)
+
+
+def _supplier(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
+    erp = documents_key(tenant)
+    created = api.http.put(
+        "/suppliers/COMINT", headers=erp, body=json.dumps({"name": "Comint", "emails": []})
+    )
+    assert created.status_code == 200, created.body
+    return "/suppliers/COMINT", erp, documents_key(tenant)
+
+
+def _status(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
+    catalog = body(api.http.get("/status-catalog", headers=tenant.admin_headers()))["items"]
+    return f"/status-catalog/{catalog[0]['code']}", *_admins(tenant)
+
+
+def _note(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
+    put_client(api, tenant, "CLI-1")
+    eva = staff_headers(tenant, "eva", 2, department="sales", name="Eva")
+    note = write_note(api, eva, "CLI-1", "Llamó por la cotización")
+    # its author edits it in two tabs: only the author may edit a note
+    return f"/clients/CLI-1/notes/{note['note_id']}", eva, eva
+
+
+EDITED = [
+    Edited(
+        "template",
+        "PUT",
+        _template,
+        _got,
+        (
+            {"subject": "Factura {{ invoice.number }}", "text": "Hola A", "html": "<p>Hola A</p>"},
+            {"subject": "Su factura {{ invoice.number }}", "text": "Hola B", "html": "<p>Hola B</p>"},
+        ),
+    ),
+    Edited(
+        "reminder concept",
+        "PUT",
+        _concept,
+        _listed("/reminders/concepts", "concept_id"),
+        (
+            {"description": "Aviso de Ana", "days": 5, "type": "before_due"},
+            {"description": "Aviso de Bea", "days": 3, "type": "before_due"},
+        ),
+    ),
+    Edited(
+        "supplier",
+        "PUT",
+        _supplier,
+        _got,
+        (
+            {"name": "Comercial Internacional", "emails": ["ventas@comint.example"]},
+            {"name": "Comint S.A.", "emails": ["compras@comint.example"]},
+        ),
+    ),
+    Edited(
+        "status",
+        "PUT",
+        _status,
+        _listed("/status-catalog", "code"),
+        (
+            {"display_name": "En camino", "visibility": "visible", "notify": True},
+            {"display_name": "Viajando", "visibility": "hidden", "notify": False},
+        ),
+    ),
+    Edited(
+        "alert settings",
+        "PUT",
+        lambda api, tenant: ("/alerts/tracking", *_admins(tenant)),
+        _listed("/alerts", "alert_type"),
+        ({"enabled": True, "frequency_minutes": 15}, {"enabled": False, "frequency_minutes": 0}),
+    ),
+    Edited(
+        "SMS auto-replies",
+        "PUT",
+        lambda api, tenant: ("/sms/auto-replies", *_admins(tenant)),
+        _got,
+        ({"balance": {"keywords": "saldo, deuda"}}, {"balance": {"keywords": "cuenta"}}),
+    ),
+    Edited(
+        "push settings",
+        "PUT",
+        lambda api, tenant: ("/push/settings", *_admins(tenant)),
+        _got,
+        # no SNS application to name: the two people's saves differ in who made them
+        ({"fcm_application_arn": None}, {"apns_application_arn": None}),
+    ),
+    Edited(
+        "note",
+        "PATCH",
+        _note,
+        _got,
+        (
+            {"note": "Llamó: quiere la cotización en dólares"},
+            {"note": "Llamó dos veces", "location": "archivo"},
+        ),
+    ),
+]
+
+
+def _edit(
+    api: Client, edited: Edited, path: str, headers: Headers, edit: dict[str, Any], **extra: str
+) -> Any:
+    return api.http.request(edited.method, path, headers={**headers, **extra}, body=json.dumps(edit).encode())
+
+
+def _shows(shown: dict[str, Any], edit: dict[str, Any]) -> bool:
+    """Whether what a GET shows holds the edit (auto-replies nest theirs one level down)."""
+    return all(
+        _shows(shown[name], value) if isinstance(value, dict) else shown[name] == value
+        for name, value in edit.items()
+    )
+
+
+@pytest.mark.parametrize("edited", EDITED, ids=[e.name for e in EDITED])
+def test_an_edit_based_on_what_someone_else_has_since_changed_is_refused_and_writes_nothing(
+    api: Client, tenant: Tenant, edited: Edited
+) -> None:
+    # Given two people who opened the same thing, with the same ETag
+    path, first, second = edited.given(api, tenant)
+    opened, _ = edited.read(api, path, first)
+    # And the first saves their edit with it
+    saved = _edit(api, edited, path, first, edited.edits[0], **{"If-Match": opened})
+    assert saved.status_code == 200, saved.body
+    after_first, shown = edited.read(api, path, first)
+    # When the second saves theirs with the ETag they opened it with
+    refused = _edit(api, edited, path, second, edited.edits[1], **{"If-Match": opened})
+    # Then it is refused with 412, saying what to do and naming If-Match
+    assert refused.status_code == 412, refused.body
+    answer = body(refused)
+    assert answer["error"] == "PreconditionFailed" and answer["field"] == "If-Match"
+    assert "someone else changed" in answer["message"] and "reload it" in answer["message"]
+    assert "If-Match" in answer["message"]
+    # And nothing was written: the thing is still the first person's edit, at the same version
+    assert edited.read(api, path, first) == (after_first, shown)
+    assert _shows(shown, edited.edits[0])
+
+
+@pytest.mark.parametrize("edited", EDITED, ids=[e.name for e in EDITED])
+def test_an_edit_with_the_current_etag_saves_and_answers_the_new_one(
+    api: Client, tenant: Tenant, edited: Edited
+) -> None:
+    # Given one person who opened the thing
+    path, first, _second = edited.given(api, tenant)
+    opened, _ = edited.read(api, path, first)
+    # When they save with its ETag
+    saved = _edit(api, edited, path, first, edited.edits[0], **{"If-Match": opened})
+    # Then it is saved, and the answer carries a new strong ETag, the one a GET now shows
+    assert saved.status_code == 200, saved.body
+    new = saved.headers["ETag"]
+    assert new != opened and new.startswith('"') and new.endswith('"') and not new.startswith("W/")
+    assert body(saved)["etag"] == new
+    current, shown = edited.read(api, path, first)
+    assert current == new and _shows(shown, edited.edits[0])
+    # And their next save with that ETag is saved too
+    again = _edit(api, edited, path, first, edited.edits[1], **{"If-Match": new})
+    assert again.status_code == 200, again.body
+
+
+@pytest.mark.parametrize("edited", EDITED, ids=[e.name for e in EDITED])
+def test_an_edit_without_if_match_still_saves_over_whatever_is_stored(
+    api: Client, tenant: Tenant, edited: Edited
+) -> None:
+    # Given a thing someone saved
+    path, first, second = edited.given(api, tenant)
+    assert _edit(api, edited, path, first, edited.edits[0]).status_code == 200
+    before, _ = edited.read(api, path, first)
+    # When the ERP (or a script) saves it without If-Match, or with If-Match: *
+    blind = _edit(api, edited, path, second, edited.edits[1])
+    starred = _edit(api, edited, path, second, edited.edits[1], **{"If-Match": "*"})
+    # Then both are saved, as before ETags (the last writer wins), each at a version of its own
+    assert (blind.status_code, starred.status_code) == (200, 200), (blind.body, starred.body)
+    versions = [before, blind.headers["ETag"], starred.headers["ETag"]]
+    assert len(set(versions)) == 3
+    current, shown = edited.read(api, path, first)
+    assert current == starred.headers["ETag"] and _shows(shown, edited.edits[1])
+
+
+@pytest.fixture(scope="module")
+def served(api: Client) -> Any:
+    """The app on a real socket (Chalice's local server, a thread per request)."""
+    from tests.steps.browser import served_app
+
+    with served_app() as base:
+        yield base
+
+
+def _at_once(base: str, method: str, requests: list[tuple[str, Headers, dict[str, Any]]]) -> list[int]:
+    """Send the requests together, each from its own thread, released at the same moment; their
+    statuses, in order."""
+    start = threading.Barrier(len(requests))
+    statuses: list[int] = [0] * len(requests)
+
+    def send(index: int, path: str, headers: Headers, edit: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            base + path, data=json.dumps(edit).encode(), headers=headers, method=method
+        )
+        start.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                statuses[index] = answer.status
+        except urllib.error.HTTPError as refused:
+            statuses[index] = refused.code
+
+    threads = [threading.Thread(target=send, args=(i, *r)) for i, r in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return statuses
+
+
+@pytest.mark.parametrize("edited", EDITED, ids=[e.name for e in EDITED])
+def test_two_people_saving_at_once_with_the_same_etag_only_one_is_saved(
+    api: Client, tenant: Tenant, served: str, edited: Edited
+) -> None:
+    # Given two people who opened the same thing, with the same ETag
+    path, first, second = edited.given(api, tenant)
+    opened, _ = edited.read(api, path, first)
+    # When both save at the same moment
+    statuses = _at_once(
+        served,
+        edited.method,
+        [
+            (path, {**first, "If-Match": opened}, edited.edits[0]),
+            (path, {**second, "If-Match": opened}, edited.edits[1]),
+        ],
+    )
+    # Then exactly one is saved and the other refused with 412
+    assert sorted(statuses) == [200, 412], statuses
+    # And the thing holds the edit of the one saved, whole
+    _, shown = edited.read(api, path, first)
+    assert _shows(shown, edited.edits[statuses.index(200)])
+
+
+def test_the_refusal_is_in_spanish_for_the_console(api: Client, tenant: Tenant) -> None:
+    # Given a template two administrators opened, and the first saved
+    admin, other = _admins(tenant)
+    opened = api.http.get("/templates/invoice", headers=admin).headers["ETag"]
+    edit = {"subject": "Factura", "text": "Hola", "html": "<p>Hola</p>"}
+    first = api.http.put("/templates/invoice", headers={**admin, "If-Match": opened}, body=json.dumps(edit))
+    assert first.status_code == 200, first.body
+    # When the second saves with the ETag they opened it with, in Spanish
+    refused = api.http.put(
+        "/templates/invoice",
+        headers={**other, "If-Match": opened, "Accept-Language": "es"},
+        body=json.dumps(edit),
+    )
+    # Then the refusal says what happened and what to do, in Spanish
+    assert refused.status_code == 412
+    assert body(refused)["message"] == (
+        "otra persona guardó cambios en esta plantilla desde que usted abrió la pantalla: vuelva a cargar "
+        "para ver sus cambios y luego haga los suyos de nuevo (el If-Match que envió ya no es su ETag)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("if_match", "status"),
+    [
+        ('W/"0"', 412),  # a weak tag never matches an edit (strong comparison)
+        ('"7", "0"', 200),  # a list matches when one of its tags does
+        ('"abc"', 412),  # a tag this API never gave out
+        ("0", 422),  # not an entity tag: no quotes
+    ],
+)
+def test_if_match_is_read_as_rfc_9110_says(api: Client, tenant: Tenant, if_match: str, status: int) -> None:
+    # Given a template never saved (its ETag is "0")
+    assert api.http.get("/templates/invoice", headers=tenant.admin_headers()).headers["ETag"] == '"0"'
+    # When an administrator saves it with this If-Match
+    edit = {"subject": "Factura", "text": "Hola", "html": "<p>Hola</p>"}
+    answer = api.http.put(
+        "/templates/invoice", headers={**tenant.admin_headers(), "If-Match": if_match}, body=json.dumps(edit)
+    )
+    # Then it is saved, refused as stale, or refused as malformed naming If-Match
+    assert answer.status_code == status, answer.body
+    if status == 422:
+        assert body(answer)["errors"][0]["field"] == "If-Match"
+
+
+def test_a_template_saved_before_versions_is_at_version_0(api: Client, tenant: Tenant, clock: Any) -> None:
+    # Given a template stored before versions existed (its item has no version)
+    from chalicelib.store.models import MessageTemplateModel
+
+    MessageTemplateModel(
+        tenant.company_id,
+        "invoice",
+        sender_area="invoices",
+        subject="Factura vieja",
+        text="Hola",
+        html="<p>Hola</p>",
+        language="es",
+        updated_at=clock.now(),
+        updated_by="admin",
+    ).save()
+    # When an administrator opens it
+    opened = api.http.get("/templates/invoice", headers=tenant.admin_headers())
+    # Then its ETag is "0", and a save with it is saved
+    assert opened.headers["ETag"] == '"0"' and body(opened)["subject"] == "Factura vieja"
+    edit = {"subject": "Factura nueva", "text": "Hola", "html": "<p>Hola</p>"}
+    headers = {**tenant.admin_headers(), "If-Match": '"0"'}
+    saved = api.http.put("/templates/invoice", headers=headers, body=json.dumps(edit))
+    assert saved.status_code == 200 and saved.headers["ETag"] == '"1"'
+    # And a second save with "0" is refused
+    assert api.http.put("/templates/invoice", headers=headers, body=json.dumps(edit)).status_code == 412
+
+
+def test_a_run_of_the_alert_does_not_make_an_open_edit_stale(api: Client, tenant: Tenant, clock: Any) -> None:
+    # Given an administrator who opened the alert monitor
+    listed = body(api.http.get("/alerts", headers=tenant.admin_headers()))["items"]
+    [tracking] = [i for i in listed if i["alert_type"] == "tracking"]
+    # When the tracking alert runs meanwhile (its last run changes)
+    from chalicelib.producers.tracking.sweep import sweep_due_tracking_alerts
+
+    assert tenant.company_id in [r.company_id for r in sweep_due_tracking_alerts()]
+    ran = body(api.http.get("/alerts", headers=tenant.admin_headers()))["items"]
+    assert [i["last_run_at"] for i in ran if i["alert_type"] == "tracking"] != [tracking["last_run_at"]]
+    # Then their save with the ETag they opened it with is saved: a run is no one's edit
+    headers = {**tenant.admin_headers(), "If-Match": tracking["etag"]}
+    edit = {"enabled": True, "frequency_minutes": 30}
+    saved = api.http.put("/alerts/tracking", headers=headers, body=json.dumps(edit))
+    assert saved.status_code == 200, saved.body
