@@ -349,8 +349,11 @@ function showEditedMeanwhile(form) {
   reload.focus();
 }
 
-export function clearErrors(form) {
-  form.querySelectorAll(".field-error, .form-error").forEach((node) => node.remove());
+// `keepNotice`: the refusal of a save someone else's had overtaken stays (a live preview clearing its
+// own errors must not hide that the person's text is not saved).
+export function clearErrors(form, { keepNotice = false } = {}) {
+  const shown = keepNotice ? ".field-error, .form-error:not(.edited-meanwhile)" : ".field-error, .form-error";
+  form.querySelectorAll(shown).forEach((node) => node.remove());
   form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
 }
 

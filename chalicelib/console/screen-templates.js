@@ -169,7 +169,7 @@ async function editor(main, ctx, key) {
     try {
       const shown = await api("POST", `/templates/${segment(key)}/preview`, edits());
       if (number !== asked) return;
-      clearErrors(form);
+      clearErrors(form, { keepNotice: true });
       frame.srcdoc = shown.html;
       subjectShown.textContent = shown.subject;
       textShown.textContent = shown.text;

@@ -1,0 +1,179 @@
+"""The console in Chromium when someone else saved what a person is editing (docs/api.md, "Editing
+safely"): it sends the ETag it loaded as If-Match, and on the 412 says so in Spanish, keeps the
+person's text on screen, and loads the screen again only when asked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+
+from tests.steps.answers import body
+from tests.steps.console import ConsoleSite, bearer, console_screenshot, open_screen, sign_in, wait_until
+from tests.steps.documents import documents_key
+from tests.steps.notes import staff_headers
+from tests.steps.tenants import Tenant
+
+pytestmark = pytest.mark.browser
+
+NOTICE = "No se guardó: otra persona guardó cambios aquí"
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A screen that edits one thing: where it is (``screen``, ``query``), the form and the field a
+    person types into (by CSS), what another administrator saves meanwhile (``other``: path and
+    body, PUT with no If-Match, as the ERP would), and what a GET shows of the thing (``stored``)."""
+
+    name: str
+    screen: str
+    query: str
+    form: str
+    field: str
+    other: tuple[str, dict[str, Any]]
+    stored: Callable[[Client, Tenant], str]
+    given: Callable[[Client, Tenant], None] = lambda api, tenant: None
+
+
+def _get(path: str, *keys: str) -> Callable[[Client, Tenant], str]:
+    def stored(api: Client, tenant: Tenant) -> str:
+        value: Any = body(api.http.get(path, headers=bearer(tenant, 1)))
+        for key in keys:
+            value = value[key]
+        return str(value)
+
+    return stored
+
+
+def _listed(path: str, key: str, wanted: str, field: str) -> Callable[[Client, Tenant], str]:
+    def stored(api: Client, tenant: Tenant) -> str:
+        items = body(api.http.get(path, headers=bearer(tenant, 1)))["items"]
+        return str(next(i[field] for i in items if i[key] == wanted))
+
+    return stored
+
+
+def _supplier(api: Client, tenant: Tenant) -> None:
+    first = {"name": "Comint", "emails": ["ventas@comint.example"]}
+    saved = api.http.put("/suppliers/COMINT", headers=documents_key(tenant), body=json.dumps(first))
+    assert saved.status_code == 200, saved.body
+
+
+SCREENS = [
+    Screen(
+        "template",
+        "templates",
+        "key=invoice",
+        "#template-form",
+        "#template-subject",
+        ("/templates/invoice", {"subject": "Factura de Bea", "text": "Hola", "html": "<p>Hola</p>"}),
+        _get("/templates/invoice", "subject"),
+    ),
+    Screen(
+        "status",
+        "catalog",
+        "",
+        "#status-RECEIVED_AT_DESTINATION-form",
+        "#status-RECEIVED_AT_DESTINATION-name",
+        (
+            "/status-catalog/RECEIVED_AT_DESTINATION",
+            {"display_name": "Llegó (Bea)", "visibility": "visible", "notify": True},
+        ),
+        _listed("/status-catalog", "code", "RECEIVED_AT_DESTINATION", "display_name"),
+    ),
+    Screen(
+        "alert settings",
+        "monitor",
+        "",
+        "#alert-tracking-form",
+        "#alert-tracking-frequency",
+        ("/alerts/tracking", {"enabled": True, "frequency_minutes": 45}),
+        _listed("/alerts", "alert_type", "tracking", "frequency_minutes"),
+    ),
+    Screen(
+        "SMS auto-replies",
+        "sms",
+        "",
+        "#sms-auto-replies-form",
+        '#sms-auto-replies-form [name="balance.keywords"]',
+        ("/sms/auto-replies", {"balance": {"keywords": "cuenta de Bea"}}),
+        lambda api, tenant: _get("/sms/auto-replies", "balance", "keywords")(api, tenant),
+    ),
+    Screen(
+        "supplier",
+        "suppliers",
+        "supplier=COMINT",
+        "#supplier-form",
+        "#supplier-name",
+        ("/suppliers/COMINT", {"name": "Comint de Bea", "emails": ["ventas@comint.example"]}),
+        lambda api, tenant: str(
+            body(api.http.get("/suppliers/COMINT", headers=documents_key(tenant)))["name"]
+        ),
+        _supplier,
+    ),
+    Screen(
+        "reminder concept",
+        "reminders",
+        "",
+        "#b-concepts li:first-child form",
+        '#b-concepts li:first-child form [name="description"]',
+        ("", {}),  # the concept's id is read when the screen is drawn
+        lambda api, tenant: str(
+            body(api.http.get("/reminders/concepts", headers=bearer(tenant, 1)))["items"][0]["description"]
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=[s.name for s in SCREENS])
+def test_a_save_over_someone_elses_newer_one_is_refused_in_spanish_and_the_typed_text_stays(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, screen: Screen
+) -> None:
+    # Given an administrator with the thing open in the console
+    screen.given(api, tenant)
+    sign_in(browser, site.web, tenant, level=1)
+    open_screen(browser, screen.screen, screen.query)
+    field = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, screen.field))
+    # And another administrator saves it meanwhile
+    path, other = screen.other
+    if screen.screen == "reminders":
+        concept = body(api.http.get("/reminders/concepts", headers=bearer(tenant, 1)))["items"][0]
+        path = f"/reminders/concepts/{concept['concept_id']}"
+        other = {"description": "Aviso de Bea", "days": concept["days"], "type": concept["type"]}
+    bea = documents_key(tenant) if screen.screen == "suppliers" else staff_headers(tenant, "bea", 1)
+    saved = api.http.put(path, headers=bea, body=json.dumps(other))
+    assert saved.status_code == 200, saved.body
+    theirs = screen.stored(api, tenant)
+    # When the first types their change and saves
+    field.clear()
+    field.send_keys("25" if screen.screen == "monitor" else "Lo que escribió Ana")
+    typed = field.get_attribute("value")
+    browser.find_element(By.CSS_SELECTOR, f"{screen.form} button[type=submit]").click()
+    # Then the console says in Spanish that someone else saved it and nothing was saved
+    notice = wait_until(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, f"{screen.form} .edited-meanwhile")
+    )
+    assert NOTICE in notice.text and notice.get_attribute("role") == "alert"
+    console_screenshot(browser, f"edited-meanwhile-{screen.screen}")
+    # And what they typed is still on screen, and the other's save is what is stored
+    assert browser.find_element(By.CSS_SELECTOR, screen.field).get_attribute("value") == typed
+    assert screen.stored(api, tenant) == theirs
+    # When they ask to load it again
+    notice.find_element(By.CSS_SELECTOR, "button.reload").click()
+    # Then the screen shows the other's save, and their next save (at its new ETag) is saved
+    reloaded = wait_until(
+        browser,
+        lambda d: [
+            f for f in d.find_elements(By.CSS_SELECTOR, screen.field) if f.get_attribute("value") == theirs
+        ],
+    )
+    reloaded[0].clear()
+    reloaded[0].send_keys(typed)
+    browser.find_element(By.CSS_SELECTOR, f"{screen.form} button[type=submit]").click()
+    wait_until(browser, lambda d: screen.stored(api, tenant) == typed)
+    assert not browser.find_elements(By.CSS_SELECTOR, ".edited-meanwhile")
