@@ -14,9 +14,18 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 
 from tests.steps.answers import body
-from tests.steps.console import ConsoleSite, bearer, console_screenshot, open_screen, sign_in, wait_until
+from tests.steps.clients import put_client
+from tests.steps.console import (
+    ConsoleSite,
+    bearer,
+    console_screenshot,
+    demo_user,
+    open_screen,
+    sign_in,
+    wait_until,
+)
 from tests.steps.documents import documents_key
-from tests.steps.notes import staff_headers
+from tests.steps.notes import staff_headers, write_note
 from tests.steps.tenants import Tenant
 
 pytestmark = pytest.mark.browser
@@ -177,3 +186,40 @@ def test_a_save_over_someone_elses_newer_one_is_refused_in_spanish_and_the_typed
     browser.find_element(By.CSS_SELECTOR, f"{screen.form} button[type=submit]").click()
     wait_until(browser, lambda d: screen.stored(api, tenant) == typed)
     assert not browser.find_elements(By.CSS_SELECTOR, ".edited-meanwhile")
+
+
+def test_a_note_edited_meanwhile_in_another_tab_is_not_overwritten(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a clerk in a department (as writing notes needs) with a note on a client
+    added = api.http.post(
+        "/staff/units/departments",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"code": "ventas", "name": "Ventas"}),
+    )
+    assert added.status_code == 201, added.body
+    put_client(api, tenant, "CLI-1")
+    clerk = staff_headers(tenant, demo_user(tenant, 3), 3, department="ventas")
+    assert api.http.get("/staff/me", headers=clerk).status_code == 200  # in the directory, in it
+    note = write_note(api, clerk, "CLI-1", "Llamó por la cotización")
+    # And the note open for editing on the notes screen
+    sign_in(browser, site.web, tenant, 3, screen="notes")
+    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".b-edit-note")).click()
+    text = wait_until(browser, lambda d: d.find_element(By.ID, "b-edit-note-text"))
+    # When the clerk saves another edit of it from another tab meanwhile
+    path = f"/clients/CLI-1/notes/{note['note_id']}"
+    other = api.http.patch(path, headers=clerk, body=json.dumps({"note": "Llamó: cotización enviada"}))
+    assert other.status_code == 200, other.body
+    # And then saves this one
+    text.clear()
+    text.send_keys("Llamó: quiere la cotización en dólares")
+    browser.find_element(By.CSS_SELECTOR, "#b-note-edit button[type=submit]").click()
+    # Then the console says the note was changed meanwhile and this edit was not saved
+    notice = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-note-edit .edited-meanwhile"))
+    assert NOTICE in notice.text
+    assert text.get_attribute("value") == "Llamó: quiere la cotización en dólares"
+    assert body(api.http.get(path, headers=clerk))["note"] == "Llamó: cotización enviada"
+    # When they load the screen again
+    notice.find_element(By.CSS_SELECTOR, "button.reload").click()
+    # Then the report shows the note as the other tab saved it
+    wait_until(browser, lambda d: "Llamó: cotización enviada" in d.find_element(By.ID, "b-notes-report").text)
