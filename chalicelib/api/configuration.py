@@ -233,9 +233,14 @@ def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
     `email` claim; case does not matter), else `422` naming `from_address`. Only an administrator
     (level 1) may set another address for a user (a shared mailbox); the user may keep it, not change
     it. An account whose From is no longer its owner's fails its messages with the reason."""
+    from urllib.parse import unquote
+
     from chalicelib.api.schemas import SenderAccountIn
     from chalicelib.messaging.accounts.waiting import save_account
+    from chalicelib.tenants.staff import checked_user_id
 
+    # an account is kept only under an id the staff directory could hold (422 naming user_id)
+    checked_user_id(unquote(user_id))
     company_id, area = caller.company_id, _personal_area(user_id)
     body = parse_body(configuration.current_request, SenderAccountIn)
     return json_response(save_account(company_id, area, body.model_dump(mode="json"), caller=caller))

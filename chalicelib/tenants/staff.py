@@ -124,12 +124,20 @@ class UserFields:
     cleared: frozenset[str] = frozenset()
 
 
-def save_user(company_id: str, user_id: str, fields: UserFields) -> tuple[StaffUser, bool]:
-    """Create a user or change the fields given; returns the user and whether it is new."""
+def checked_user_id(user_id: str) -> str:
+    """``user_id`` when the staff directory could hold it (1-64 letters, digits, '_', '.', '@' or
+    '-'), else a ``ValidationFailed`` naming ``user_id``: the one check of a user id a route is
+    given in its path, so no route keeps something under an id the directory refuses."""
     if not _CODE.fullmatch(user_id):
         raise ValidationFailed(
             [{"field": "user_id", "message": "use 1-64 letters, digits, '_', '.', '@' or '-'"}]
         )
+    return user_id
+
+
+def save_user(company_id: str, user_id: str, fields: UserFields) -> tuple[StaffUser, bool]:
+    """Create a user or change the fields given; returns the user and whether it is new."""
+    checked_user_id(user_id)
     fields = _check(company_id, fields)
     stored = store.get_user(company_id, user_id)
     if stored is None and fields.level is None:

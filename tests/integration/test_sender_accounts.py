@@ -328,3 +328,25 @@ def test_an_unverified_address_in_the_token_is_not_the_users_own(
     assert saved.status_code == 422, saved.body
     [error] = body(saved)["errors"]
     assert error["field"] == "from_address" and "the staff directory has none" in error["message"]
+
+
+def test_a_personal_account_is_kept_only_under_an_id_the_staff_directory_would_take(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a user id of 71 characters, which the staff directory refuses
+    long_id = "u" * 71
+    refused_by_directory = api.http.put(
+        f"/staff/users/{long_id}", headers=tenant.admin_headers(), body=json.dumps({"level": 4})
+    )
+    assert refused_by_directory.status_code == 422
+    # When the administrator sets up a personal sender account under it
+    answer = api.http.put(
+        f"/users/{long_id}/sender-account",
+        headers=tenant.admin_headers(),
+        body=smtp_account(mailbox, "nadie@cargas.example"),
+    )
+    # Then it is refused the same way, naming user_id, and no account exists under it
+    assert answer.status_code == 422, answer.body
+    assert body(answer)["errors"] == body(refused_by_directory)["errors"]
+    assert body(answer)["errors"][0]["field"] == "user_id"
+    assert api.http.get(f"/users/{long_id}/sender-account", headers=tenant.admin_headers()).status_code == 404
