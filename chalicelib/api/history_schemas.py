@@ -197,8 +197,11 @@ class RecordNoticeOut(BaseModel):
     """Colleagues told of a record by e-mail ("Enviar un mensaje")."""
 
     at: datetime
-    by: str = Field(description="The user who told them.")
-    users: list[str] = Field(description="The staff users told, by id.")
+    by: str = Field(description="The user who told them (to a level-4 caller, another user by handle).")
+    users: list[str] = Field(
+        description="The staff users told, by id; to a level-4 caller by the handle `GET /staff/colleagues` "
+        "gives, never by another user's id."
+    )
 
 
 class RegisterRecordDetailOut(RegisterRecordOut):
@@ -236,8 +239,8 @@ class RegisterNoticeIn(_Strict):
     users: list[UserId] = Field(
         min_length=1,
         max_length=20,
-        description="Users of the company's staff directory, each with an e-mail address (a repeat "
-        "counts once).",
+        description="Users of the company's staff directory, each with an e-mail address, by user id or "
+        "by the `handle` `GET /staff/colleagues` gives (a repeat counts once).",
     )
     comment: Annotated[FreeText, StringConstraints(max_length=2000)] | None = Field(
         default=None, description="Plain text added to the e-mail."

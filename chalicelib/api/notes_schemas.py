@@ -131,8 +131,19 @@ class StaffUsersOut(BaseModel):
 
 
 class ColleagueOut(BaseModel):
-    user_id: str
+    user_id: str = Field(
+        description="The user's id for levels 1-3; for a level-4 caller the same opaque value as "
+        "`handle` (a user id is often the address a colleague signs in with)."
+    )
+    handle: str = Field(
+        description="An opaque, stable name for the colleague that `POST .../notify` takes in `users` "
+        "in place of the user id."
+    )
     name: str | None
+    branch: str | None = Field(description="The colleague's branch, by the name the company gives it.")
+    department: str | None = Field(
+        description="The colleague's department (their area of the firm), by the name the company gives it."
+    )
 
 
 class ColleaguesOut(BaseModel):

@@ -46,7 +46,7 @@ def record_out(comm: Communication) -> dict[str, Any]:
     }
 
 
-def _detail(comm: Communication) -> dict[str, Any]:
+def _detail(comm: Communication, viewer: Principal) -> dict[str, Any]:
     return {
         **record_out(comm),
         "text": comm.text,
@@ -56,12 +56,19 @@ def _detail(comm: Communication) -> dict[str, Any]:
         "attachments": [attachment_out(a) for a in comm.attachments],
         "error": comm.error,
         "flagged": comm.flagged,
-        "notices": [notice_out(n) for n in comm.notices],
+        "notices": [notice_out(n, viewer) for n in comm.notices],
     }
 
 
-def notice_out(notice: RecordNotice) -> dict[str, Any]:
-    return {"at": notice.at, "by": notice.by, "users": list(notice.users)}
+def notice_out(notice: RecordNotice, viewer: Principal) -> dict[str, Any]:
+    """Who told whom, each user as ``viewer`` is shown them (a level-4 user: by handle)."""
+    from chalicelib.tenants.staff import shown_user
+
+    return {
+        "at": notice.at,
+        "by": shown_user(viewer, notice.by),
+        "users": [shown_user(viewer, u) for u in notice.users],
+    }
 
 
 @route("GET /clients/{client_id}/register", STAFF, response="RegisterPageOut", query=("limit", "cursor"))
@@ -91,7 +98,7 @@ def add_record(caller: Principal, client_id: str) -> Response:
 
     body = parse_body(register.current_request, RegisterRecordIn)
     record = add(caller, client_id, **body.model_dump())
-    return json_response(_detail(record), 201)
+    return json_response(_detail(record, caller), 201)
 
 
 @route("GET /clients/{client_id}/register/export", STAFF, answer="xlsx")
@@ -152,7 +159,7 @@ def get_record(caller: Principal, client_id: str, record_id: str) -> Response:
     """One record of the register, with short-lived attachment links"""
     from chalicelib.records.register import get_record as fetch
 
-    return json_response(_detail(fetch(caller, client_id, record_id)))
+    return json_response(_detail(fetch(caller, client_id, record_id), caller))
 
 
 @route(
@@ -173,7 +180,7 @@ def update_record(caller: Principal, client_id: str, record_id: str) -> Response
     for name in ("subject", "record_type", "initiated_by"):
         if name in changes and changes[name] is None:
             raise ValidationFailed([{"field": name, "message": "cannot be cleared"}])
-    return json_response(_detail(update(caller, client_id, record_id, changes)))
+    return json_response(_detail(update(caller, client_id, record_id, changes), caller))
 
 
 @route("DELETE /clients/{client_id}/register/{record_id}", STAFF, status=204)
@@ -239,7 +246,7 @@ def notify_colleagues(caller: Principal, client_id: str, record_id: str) -> Resp
 
     body = parse_body(register.current_request, RegisterNoticeIn)
     sent = notify(caller, client_id, record_id, body.users, body.comment)
-    answer = {**notice_out(sent.notice), "messages": [m.communication_id for m in sent.messages]}
+    answer = {**notice_out(sent.notice, caller), "messages": [m.communication_id for m in sent.messages]}
     return json_response(answer, 201)
 
 

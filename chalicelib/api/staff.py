@@ -80,10 +80,24 @@ def save_user(caller: Principal, user_id: str) -> Response:
 @route("GET /staff/colleagues", STAFF, response="ColleaguesOut")
 def colleagues(caller: Principal) -> Response:
     """The company's active staff users with an e-mail address, by name: whom a register record can be
-    told to"""
+    told to, with their branch and department; a level-4 caller gets an opaque `handle` for each,
+    never a colleague's user id"""
+    from chalicelib.tenants.staff import colleague_handle, list_units, shown_user
     from chalicelib.tenants.staff import colleagues as fetch
 
-    items = [{"user_id": u.user_id, "name": u.name} for u in fetch(caller.company_id)]
+    company_id = caller.company_id
+    branches = {u.code: u.name for u in list_units(company_id, "branches")}
+    departments = {u.code: u.name for u in list_units(company_id, "departments")}
+    items = [
+        {
+            "user_id": shown_user(caller, u.user_id),
+            "handle": colleague_handle(company_id, u.user_id),
+            "name": u.name,
+            "branch": branches.get(u.branch, u.branch) if u.branch else None,
+            "department": departments.get(u.department, u.department) if u.department else None,
+        }
+        for u in fetch(company_id)
+    ]
     return json_response({"items": items})
 
 

@@ -181,15 +181,16 @@ async function clientList(main, ctx) {
   await load();
 }
 
-// Seed 004's "Enviar un mensaje": pick colleagues by name (the directory's active users with an
-// address), add a comment, send; the record then shows who was told.
+// Seed 004's "Enviar un mensaje": pick colleagues by name and department (the directory's active users
+// with an address; a level-4 user gets each as an opaque handle, never their login), add a comment,
+// send; the record then shows who was told.
 function notifyForm(path, colleagues, onSent) {
   const boxes = colleagues.map((u) =>
     h(
       "label",
       { class: "b-check" },
       h("input", { type: "checkbox", name: "users", value: u.user_id, id: `b-notify-${u.user_id.replace(/\W/g, "-")}` }),
-      ` ${u.name || u.user_id}`,
+      ` ${u.name || u.user_id}${u.department ? ` (${u.department})` : ""}`,
     ),
   );
   const comment = textarea("comment", { id: "b-notify-comment", maxlength: "2000", rows: "3" });

@@ -73,7 +73,7 @@ def notify_colleagues(
     from chalicelib.records.register import get_record
     from chalicelib.store import communications as store
     from chalicelib.tenants.companies import get_company
-    from chalicelib.tenants.staff import users_by_id
+    from chalicelib.tenants.staff import users_by_id, users_by_id_or_handle
 
     record = get_record(viewer, client_id, record_id)
     wanted = list(dict.fromkeys(u.strip() for u in user_ids if u.strip()))
@@ -83,7 +83,8 @@ def notify_colleagues(
         raise ValidationFailed(
             [{"field": "users", "message": f"name at most {MAX_RECIPIENTS} users at a time"}]
         )
-    found = users_by_id(viewer.company_id, wanted)
+    # each named by user id or by the handle GET /staff/colleagues gives (a level-4 user's only name)
+    found = users_by_id_or_handle(viewer.company_id, wanted)
     unknown = [u for u in wanted if u not in found or not found[u].active or not _address(found[u])]
     if unknown:
         raise ValidationFailed(
@@ -95,6 +96,8 @@ def notify_colleagues(
                 }
             ]
         )
+    # a user named twice (by id and by handle) is told once; the record keeps user ids
+    recipients = list({found[u].user_id: found[u] for u in wanted}.values())
     if len(record.notices) >= MAX_NOTICES_PER_RECORD:
         raise Conflict(
             f"a record keeps at most {MAX_NOTICES_PER_RECORD} notices to colleagues", field="record_id"
@@ -104,18 +107,17 @@ def notify_colleagues(
         viewer.company_id,
         limit,
         viewer.subject,
-        f"telling {len(wanted)} more users would pass this user's allowance of {limit.count} "
+        f"telling {len(recipients)} more users would pass this user's allowance of {limit.count} "
         "e-mails to colleagues an hour",
         field="users",
-        hits=len(wanted),
+        hits=len(recipients),
     )
     company = get_company(viewer.company_id)
     sender = users_by_id(viewer.company_id, [viewer.subject]).get(viewer.subject)
-    recipients = [found[u] for u in wanted]
     said = (comment or "").strip() or None
     messages = [_message(company, record, sender, viewer, user, said) for user in recipients]
     written = enqueue(viewer.company_id, messages)
-    notice = RecordNotice(at=clock.now(), by=viewer.subject, users=tuple(wanted))
+    notice = RecordNotice(at=clock.now(), by=viewer.subject, users=tuple(u.user_id for u in recipients))
     store.append_notice(viewer.company_id, record.communication_id, notice, at_most=MAX_NOTICES_PER_RECORD)
     return NoticeSent(record, notice, written)
 

@@ -102,6 +102,46 @@ def colleagues(company_id: str) -> list[StaffUser]:
     return [u for u in list_users(company_id) if u.active and u.email and is_email(u.email)]
 
 
+def sees_user_ids(viewer: Principal) -> bool:
+    """Whether ``viewer`` is shown colleagues' user ids (often the address they sign in with):
+    levels 1-3 and the company's systems, who see every user's work under its ``created_by``
+    anyway. A level-4 user sees only their own work, and is shown each colleague by name, place
+    and :func:`colleague_handle` instead, as a staff directory shows no one's login."""
+    return viewer.kind != "user" or viewer.level < 4
+
+
+def colleague_handle(company_id: str, user_id: str) -> str:
+    """An opaque, stable name for a colleague that the notify route accepts in place of the user
+    id: an HMAC of the company and the id under the service's signing key, so it tells nothing of
+    the id and cannot be made from a guessed one."""
+    import hashlib
+    import hmac
+
+    from chalicelib.core.links import link_signing_key
+
+    mac = hmac.new(link_signing_key().encode(), f"colleague:{company_id}:{user_id}".encode(), hashlib.sha256)
+    return "c-" + mac.hexdigest()[:24]
+
+
+def shown_user(viewer: Principal, user_id: str) -> str:
+    """A user id as ``viewer`` is shown it: itself to levels 1-3 (and to its own user), a
+    :func:`colleague_handle` to a level-4 user."""
+    if sees_user_ids(viewer) or user_id == viewer.subject:
+        return user_id
+    return colleague_handle(viewer.company_id, user_id)
+
+
+def users_by_id_or_handle(company_id: str, names: list[str]) -> dict[str, StaffUser]:
+    """The company's users that ``names`` name, each by its user id or by its
+    :func:`colleague_handle` (the directory is read whole only when some name is no user id)."""
+    found = users_by_id(company_id, names)
+    rest = [n for n in names if n not in found]
+    if rest:
+        handles = {colleague_handle(company_id, u.user_id): u for u in store.list_users(company_id)}
+        found.update({n: handles[n] for n in rest if n in handles})
+    return found
+
+
 def get_user(company_id: str, user_id: str) -> StaffUser:
     user = store.get_user(company_id, user_id)
     if user is None:

@@ -160,7 +160,9 @@ def test_only_users_of_the_company_with_an_address_can_be_told(
     assert body(api.http.get(f"/clients/CLI-1/register/{record_id}", headers=staff))["notices"] == []
     # And the directory the console picks from lists the colleagues who can be told, by name
     listed = body(api.http.get("/staff/colleagues", headers=staff))["items"]
-    assert {"user_id": "marta", "name": "Marta Núñez"} in listed
+    assert {"user_id": "marta", "name": "Marta Núñez"} in [
+        {k: u[k] for k in ("user_id", "name")} for u in listed
+    ]
     assert not {"sinmail", "lista"} & {u["user_id"] for u in listed}
 
 
@@ -319,3 +321,51 @@ def test_another_company_cannot_reach_a_record(
     # Then both are 404 and nothing is sent
     assert task.status_code == 404 and told.status_code == 404
     assert deliver_outboxes()["sent"] == 0
+
+
+def test_a_level_4_user_picks_colleagues_by_name_and_area_never_by_their_login(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.tenants.staff import UserFields, save_unit, save_user
+
+    # Given a colleague whose user id is the address she signs in with, in the firm's labour area
+    firm(api, tenant, mailbox)
+    save_unit(tenant.company_id, "departments", "laboral", "Laboral")
+    login = "irene.login@estudio.example"
+    save_user(
+        tenant.company_id,
+        login,
+        UserFields(name="Irene Vidal", email="irene@estudio.example", level=2, department="laboral"),
+    )
+    # And a level-4 junior with a call of their own in the register
+    junior = {
+        "Authorization": "Bearer "
+        + IDENTITY.mint(tenant.company_id, user_id=f"junior@{tenant.company_id}", level=4, department="ops"),
+        "Content-Type": "application/json",
+    }
+    mine = add_register_record(api, junior, "CLI-1", record_type="call", subject="Dudas con la nómina")
+    # When the junior opens the colleague picker
+    answer = api.http.get("/staff/colleagues", headers=junior)
+    listed = body(answer)["items"]
+    # Then Irene is there by name and area, with a handle to pick her by, and no one's login shows
+    [irene] = [u for u in listed if u["name"] == "Irene Vidal"]
+    assert irene["department"] == "Laboral" and irene["handle"] == irene["user_id"]
+    assert login.encode() not in answer.body and "marta" not in {u["user_id"] for u in listed}
+    # When the junior tells Irene of the call by that handle
+    told = notify(api, junior, str(mine["communication_id"]), users=[irene["handle"]])
+    # Then Irene gets the e-mail, and neither the answer nor the record shows her login
+    assert told.status_code == 201, told.body
+    assert body(told)["users"] == [irene["handle"]]
+    assert deliver_outboxes()["sent"] == 1
+    assert envelope_recipients(mailbox.wait_for(1)[0]) == ["irene@estudio.example"]
+    detail = api.http.get(f"/clients/CLI-1/register/{mine['communication_id']}", headers=junior)
+    assert body(detail)["notices"][0]["users"] == [irene["handle"]] and login.encode() not in detail.body
+    # And the firm's administrators and clerks still see and use user ids, as before
+    clerk_list = body(api.http.get("/staff/colleagues", headers=tenant.staff_headers()))["items"]
+    assert {"user_id": login, "name": "Irene Vidal"}.items() <= next(
+        u for u in clerk_list if u["name"] == "Irene Vidal"
+    ).items()
+    admin_detail = body(
+        api.http.get(f"/clients/CLI-1/register/{mine['communication_id']}", headers=tenant.admin_headers())
+    )
+    assert admin_detail["notices"][0]["users"] == [login]
