@@ -1088,6 +1088,14 @@ CATALOG: dict[str, str] = {
     "not active users of the company with an e-mail address: {users}": (
         "no son usuarios activos de la empresa con una dirección de e-mail: {users}"
     ),
+    "this record is from a private mailbox, which only its owner and level-1 users see, so they could "
+    "not open it: {users}": (
+        "este registro es de un buzón privado, que solo ven su dueño y los usuarios de nivel 1, así que "
+        "no podrían abrirlo: {users}"
+    ),
+    "level-4 users see only the records they created, so they could not open this one: {users}": (
+        "los usuarios de nivel 4 solo ven los registros que crearon, así que no podrían abrir este: {users}"
+    ),
     "a record keeps at most {limit} notices to colleagues": (
         "un registro guarda como máximo {limit} avisos a compañeros"
     ),

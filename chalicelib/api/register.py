@@ -240,7 +240,8 @@ def add_attachment(caller: Principal, client_id: str, record_id: str) -> Respons
 )
 def notify_colleagues(caller: Principal, client_id: str, record_id: str) -> Response:
     """Tell colleagues of a record ("Enviar un mensaje"): each user named gets an e-mail with the record
-    and a link to it"""
+    and a link to it; naming one who could not open the record (a level-4 user and another's record,
+    anyone but its owner and level 1 for a private mailbox's) is a 422 naming `users` and why"""
     from chalicelib.api.history_schemas import RegisterNoticeIn
     from chalicelib.producers.register_notices import notify_colleagues as notify
 

@@ -98,6 +98,7 @@ def notify_colleagues(
         )
     # a user named twice (by id and by handle) is told once; the record keeps user ids
     recipients = list({found[u].user_id: found[u] for u in wanted}.values())
+    _check_readers(record, {u: found[u] for u in wanted})
     if len(record.notices) >= MAX_NOTICES_PER_RECORD:
         raise Conflict(
             f"a record keeps at most {MAX_NOTICES_PER_RECORD} notices to colleagues", field="record_id"
@@ -120,6 +121,40 @@ def notify_colleagues(
     notice = RecordNotice(at=clock.now(), by=viewer.subject, users=tuple(u.user_id for u in recipients))
     store.append_notice(viewer.company_id, record.communication_id, notice, at_most=MAX_NOTICES_PER_RECORD)
     return NoticeSent(record, notice, written)
+
+
+def _check_readers(record: Communication, named: dict[str, StaffUser]) -> None:
+    """Refuse, naming ``users``, to tell anyone who may not open the record (the register's one
+    rule, ``may_read_record``): they would get its subject by e-mail and a 404 at its link. Each
+    is named as the caller named them (a level-4 caller knows colleagues by handle only)."""
+    from chalicelib.records.register import as_reader, may_read_record, may_see_private
+
+    barred = [
+        (f"{one_line(u.name)} ({n})" if u.name else n, as_reader(u))
+        for n, u in named.items()
+        if not may_read_record(as_reader(u), record)
+    ]
+    private = [who for who, reader in barred if not may_see_private(reader, record)]
+    own_only = [who for who, _ in barred if who not in private]
+    errors = []
+    if private:
+        errors.append(
+            {
+                "field": "users",
+                "message": "this record is from a private mailbox, which only its owner and "
+                f"level-1 users see, so they could not open it: {', '.join(private)}",
+            }
+        )
+    if own_only:
+        errors.append(
+            {
+                "field": "users",
+                "message": "level-4 users see only the records they created, so they could not open "
+                f"this one: {', '.join(own_only)}",
+            }
+        )
+    if errors:
+        raise ValidationFailed(errors)
 
 
 _TEXTS = {

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import AttachmentRef, Communication, RegisterLookup
+from chalicelib.core.domain import AttachmentRef, Communication, RegisterLookup, StaffUser
 from chalicelib.core.errors import Conflict, NotFound, PregonError, ValidationFailed
 from chalicelib.records.history.criteria import date_range, one_of, short_text
 from chalicelib.store import communications as store
@@ -131,14 +131,33 @@ def export_rows(
     return every_row(lambda limit, cursor: _query(viewer, client_id, criteria, limit, cursor), cap)
 
 
+def may_read_record(viewer: Principal, comm: Communication) -> bool:
+    """Who sees a register record, the one rule of every register route (view, edit, files, task,
+    notices): levels 1-3 every record, level 4 only those they created (``may_see``), and a private
+    mailbox's record only its owner and level 1 (``may_see_private``). No branch, department or
+    area narrows it: records carry none that a user's could be matched to."""
+    return may_see(viewer, comm.created_by) and may_see_private(viewer, comm)
+
+
+def as_reader(user: StaffUser) -> Principal:
+    """A staff user as the register's rule sees them when they open a link to a record."""
+    return Principal(
+        company_id=user.company_id,
+        kind="user",
+        subject=user.user_id,
+        level=user.level,
+        branch=user.branch,
+        department=user.department,
+    )
+
+
 def get_record(viewer: Principal, client_id: str, record_id: str) -> Communication:
     comm = store.get(viewer.company_id, record_id)
     if (
         comm is None
         or comm.client_id != client_id
         or not comm.in_register
-        or not may_see(viewer, comm.created_by)
-        or not may_see_private(viewer, comm)
+        or not may_read_record(viewer, comm)
     ):
         raise NotFound(f"client {client_id!r} has no register record {record_id!r}")
     return comm

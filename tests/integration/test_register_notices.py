@@ -369,3 +369,58 @@ def test_a_level_4_user_picks_colleagues_by_name_and_area_never_by_their_login(
         api.http.get(f"/clients/CLI-1/register/{mine['communication_id']}", headers=tenant.admin_headers())
     )
     assert admin_detail["notices"][0]["users"] == [login]
+
+
+def test_a_colleague_who_could_not_open_the_record_is_refused_before_anything_is_sent(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given the clerk's call in the register, and Pablo, a level-4 user who sees only his own records
+    firm(api, tenant, mailbox)
+    colleague(tenant, "pablo", "Pablo Díaz", "pablo@estudio.example", level=4)
+    record_id = a_call(api, tenant)
+    # When the clerk tells Marta and Pablo of it, the console asking in Spanish
+    staff = {**tenant.staff_headers(), "Accept-Language": "es"}
+    refused = notify(api, staff, record_id, users=["marta", "pablo"])
+    # Then the request is refused, naming users, Pablo and why: he could not open the record
+    assert refused.status_code == 422, refused.body
+    [error] = body(refused)["errors"]
+    assert error["field"] == "users"
+    assert error["message"] == (
+        "los usuarios de nivel 4 solo ven los registros que crearon, así que no podrían abrir este: "
+        "Pablo Díaz (pablo)"
+    )
+    # And no one got the record's subject by e-mail, and the record names no notice
+    assert deliver_outboxes()["sent"] == 0
+    assert body(api.http.get(f"/clients/CLI-1/register/{record_id}", headers=staff))["notices"] == []
+    # And Marta alone, who may open it, is told
+    assert notify(api, staff, record_id, users=["marta"]).status_code == 201
+
+
+def test_no_one_but_its_owner_and_administrators_is_told_of_a_private_mailboxs_record(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from dataclasses import replace
+
+    from chalicelib.store import communications as store
+
+    # Given a message logged from Marta's private mailbox into the client's register
+    firm(api, tenant, mailbox)
+    colleague(tenant, "jefa", "Inés Jefa", "jefa@estudio.example", level=1)
+    call = store.get(tenant.company_id, a_call(api, tenant))
+    assert call is not None
+    private = store.save(replace(call, communication_id=call.communication_id + "p", private_to="marta"))
+    admin = tenant.admin_headers()
+    # When the administrator tells Luis (level 2), Marta and Inés (level 1) of it
+    refused = notify(api, admin, private.communication_id, users=["luis", "marta", "jefa"])
+    # Then Luis, who could not open it, is named with why, and nothing is sent
+    assert refused.status_code == 422, refused.body
+    assert body(refused)["errors"] == [
+        {
+            "field": "users",
+            "message": "this record is from a private mailbox, which only its owner and level-1 users "
+            "see, so they could not open it: Luis Gómez (luis)",
+        }
+    ]
+    assert deliver_outboxes()["sent"] == 0
+    # And its owner and the administrator may be told
+    assert notify(api, admin, private.communication_id, users=["marta", "jefa"]).status_code == 201
