@@ -396,6 +396,10 @@ _TYPES: tuple[MessageType, ...] = (
         sender_area="documents",
         variables=(
             *CLIENT_VARIABLES,
+            _v(
+                "statement.number",
+                "The statement's number, as its PDF's name carries it (e.g. EC-CEDIMU-20261031).",
+            ),
             _v("statement.as_of", "The statement's date (the company's format, e.g. 02/11/2026)."),
             _v("statement.balance", "The balance it shows, formatted."),
             _v("statement.comment", "Your company's comment for the statement, if any."),
@@ -404,6 +408,7 @@ _TYPES: tuple[MessageType, ...] = (
         sample={
             "client": SAMPLE_CLIENT,
             "statement": {
+                "number": "EC-CEDIMU-20261031",
                 "as_of": "2026-10-31",
                 "balance": "$ 15.300,00",
                 "comment": "Recuerde que aceptamos pagos por transferencia.",

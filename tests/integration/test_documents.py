@@ -726,3 +726,36 @@ def test_a_logo_and_a_settings_change_saved_at_once_both_hold(
     # Then the documents have both: the logo, and statements deleted after sending
     settings = body(api.http.get("/documents/settings", headers=tenant.admin_headers()))
     assert (settings["has_logo"], settings["delete_after_sending"]) == (True, {"statement": True})
+
+
+def test_a_statement_from_a_companys_own_template_that_prints_no_number_still_tells_the_client_its_number(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
+) -> None:
+    from email.header import decode_header, make_header
+
+    # Given the company's own statement layout, made by its adviser, that never prints the number
+    source = "= {{ company.name }}: estado de cuenta\nSaldo: {{ statement.balance }}\n"
+    saved = api.http.put(
+        "/documents/templates/statement", headers=tenant.admin_headers(), body=json.dumps({"source": source})
+    )
+    assert saved.status_code == 200, saved.body
+    # When the ERP sends the client's statement
+    movements = [
+        {"date": "2026-10-01", "document": "A-0001-00001234", "description": "Factura", "amount": "500"}
+    ]
+    answer = post_document(
+        api,
+        erp,
+        "/documents/statements",
+        {"client_id": "CEDIMU", "as_of": "2026-10-31", "movements": movements},
+    )
+    assert answer.status_code == 202, answer.body
+    deliver_outboxes()
+    # Then the PDF is the company's, without the number
+    message, name, pdf = the_only_pdf(mailbox)
+    assert "EC-CEDIMU-20261031" not in pdf_text(pdf)
+    # But the client still reads the number the firm files it under: subject, text and file name
+    subject = str(make_header(decode_header(message["Subject"])))
+    assert "EC-CEDIMU-20261031" in subject, subject
+    assert "EC-CEDIMU-20261031" in str(message.get_body(preferencelist=("plain",)).get_content())
+    assert name == "estado_de_cuenta_EC-CEDIMU-20261031.pdf"

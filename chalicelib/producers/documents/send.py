@@ -344,7 +344,9 @@ def statement_data(
     }
     mail_data = {
         "client": _client_vars(client_id, name, emails),
-        "statement": {k: v for k, v in statement.items() if k != "movements"},
+        # the number the PDF's name carries, so the e-mail carries it too whatever the company's
+        # own PDF template prints (the client quotes it; staff find the statement by it)
+        "statement": {"number": number, **{k: v for k, v in statement.items() if k != "movements"}},
     }
     return pdf_data, mail_data
 
