@@ -245,6 +245,15 @@ class BulkStatementsIn(_Strict):
     request_id: Code | None = Field(default=None, description="A retried request answers the first job.")
 
 
+class ReasonCountOut(BaseModel):
+    code: str = Field(description="The reason's code, as the `skip_reasons` / `fail_reasons` key.")
+    count: int
+    reason: str = Field(
+        description="The reason as a sentence for people (`clients with no e-mail address`), in the "
+        "caller's language (`Accept-Language`)."
+    )
+
+
 class BulkStatementsOut(BaseModel):
     job_id: str
     state: str = Field(description="expanding | sending | done")
@@ -256,7 +265,13 @@ class BulkStatementsOut(BaseModel):
     skip_reasons: dict[str, int] = Field(description="`no_email`, `no_open_movements`, `suppressed`.")
     fail_reasons: dict[str, int] = Field(
         description="Why statements failed before an e-mail was written: `too_many_receivables` (a client "
-        "with more open receivables than a statement holds), `not_rendered`."
+        "with more open receivables than a statement holds), `not_rendered`, `no_number`."
+    )
+    skip_details: list[ReasonCountOut] = Field(
+        description="`skip_reasons` for people: code, count and a sentence in the caller's language."
+    )
+    fail_details: list[ReasonCountOut] = Field(
+        description="`fail_reasons` for people: code, count and a sentence in the caller's language."
     )
     selection: dict[str, Any]
     as_of: str | None

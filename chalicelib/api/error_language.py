@@ -1214,6 +1214,21 @@ REASONS: dict[str, str] = {
     "the client does not exist": "el cliente no existe",
     "the client's reminder switch is off": "el cliente tiene desactivados los recordatorios",
     "the client has no e-mail address": "el cliente no tiene dirección de e-mail",
+    # bulk statements' skip and fail reasons (producers/documents/bulk.py, SKIP_/FAIL_SENTENCES)
+    "clients with no e-mail address": "clientes sin dirección de e-mail",
+    "clients with no open movements (they owe nothing)": "clientes sin movimientos abiertos (no deben nada)",
+    "clients whose e-mail address is on the suppression list": (
+        "clientes con la dirección de e-mail en la lista de supresión"
+    ),
+    "clients with more open receivables than a statement prints": (
+        "clientes con más comprobantes abiertos de los que imprime un estado de cuenta"
+    ),
+    "statements the company's template could not render": (
+        "estados de cuenta que la plantilla de la empresa no pudo generar"
+    ),
+    "clients with no statement number left that day (20 a day)": (
+        "clientes sin número de estado de cuenta libre ese día (20 por día)"
+    ),
     # business events' skipped recipients (producers/business_events.py)
     "the ticket does not ask to notify the client": "el ticket no pide avisar al cliente",
     "the client's {switch} switch is off": "el cliente tiene desactivado {switch}",

@@ -212,7 +212,12 @@ function textareaWith(name, value) {
 export function bulkProgress(job) {
   const done = job.sent + job.failed + job.skipped;
   const fraction = job.total ? done / job.total : job.state === "done" ? 1 : 0;
-  const reasons = Object.entries(job.skip_reasons || {});
+  // each reason as the API words it in the console's language ("clientes sin dirección de e-mail"),
+  // skipped then failed; an older answer without the sentences shows its codes' labels
+  const reasons = [
+    ...(job.skip_details || Object.entries(job.skip_reasons || {}).map(([code, count]) => ({ code, count, reason: label(code) }))),
+    ...(job.fail_details || []),
+  ];
   return h(
     "div",
     { class: "b-job", "data-job": job.job_id, "data-state": job.state },
@@ -223,7 +228,9 @@ export function bulkProgress(job) {
       `${Math.round(fraction * 100)} % · total ${job.total} · enviados ${job.sent} · fallidos ${job.failed}` +
         ` · omitidos ${job.skipped} · en espera ${job.waiting} · ${label(job.state)}`,
     ),
-    reasons.length ? h("ul", {}, reasons.map(([reason, n]) => h("li", {}, `${label(reason)}: ${n}`))) : null,
+    reasons.length
+      ? h("ul", {}, reasons.map((r) => h("li", { "data-code": r.code }, `${r.reason}: ${r.count}`)))
+      : null,
   );
 }
 

@@ -134,6 +134,49 @@ def test_a_range_of_codes_and_an_agent_pick_the_clients(
     assert addressed == [f"c{n:04d}@clientes.example" for n in range(100, 106)]
 
 
+def test_why_clients_were_skipped_reads_as_sentences_in_the_callers_language_beside_the_codes(
+    api: Client, clients: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a job over C0001-C0026: 10 with no e-mail, 10 owing nothing, 5 suppressed, 1 sent
+    started = start(api, clients, from_client="C0001", to_client="C0026")
+    expand_pages()
+    deliver_outboxes()
+    path = f"/documents/statements/bulk/{started['job_id']}"
+    # When staff read the job in the console (in Spanish) and a program reads it (no language)
+    spanish = body(api.http.get(path, headers={**clients.staff_headers(), "Accept-Language": "es"}))
+    english = job(api, clients, started["job_id"])
+    # Then each reason is a sentence with its count, in the caller's language
+    assert spanish["skip_details"] == [
+        {"code": "no_email", "count": 10, "reason": "clientes sin dirección de e-mail"},
+        {
+            "code": "no_open_movements",
+            "count": 10,
+            "reason": "clientes sin movimientos abiertos (no deben nada)",
+        },
+        {
+            "code": "suppressed",
+            "count": 5,
+            "reason": "clientes con la dirección de e-mail en la lista de supresión",
+        },
+    ]
+    assert [d["reason"] for d in english["skip_details"]] == [
+        "clients with no e-mail address",
+        "clients with no open movements (they owe nothing)",
+        "clients whose e-mail address is on the suppression list",
+    ]
+    # And the codes stay as they were, for programs
+    assert (
+        spanish["skip_reasons"]
+        == english["skip_reasons"]
+        == {
+            "no_email": 10,
+            "no_open_movements": 10,
+            "suppressed": 5,
+        }
+    )
+    assert english["fail_details"] == [] and progress_of(english) == ("done", 26, 1, 0, 25, 0)
+
+
 def test_clients_who_owe_nothing_get_a_statement_with_a_zero_balance_when_the_job_includes_them(
     api: Client, clients: Tenant, mailbox: MailCatcher
 ) -> None:

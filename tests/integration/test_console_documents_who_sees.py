@@ -136,7 +136,7 @@ def test_a_level_4_user_starts_a_bulk_statement_job_and_follows_it_to_the_end(
         time.sleep(0.3)
     status = box_says(browser, "b-bulk-status")
     assert "terminado" in status and "total 1" in status, status
-    assert "sin movimientos abiertos: 1" in status
+    assert "clientes sin movimientos abiertos (no deben nada): 1" in status
     # And the address names the job they started, so a reload follows that job again
     job_id = status.split("Trabajo ", 1)[1].split()[0]
     assert browser.execute_script("return location.hash") == f"#/documents?job={job_id}"

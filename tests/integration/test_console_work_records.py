@@ -91,7 +91,7 @@ def test_bulk_statements_show_their_progress_to_100_and_who_was_skipped(
         lambda d: d.find_element(By.ID, "b-bulk-status") if bulk_progress(d) == 100 else None
     )
     WebDriverWait(browser, 20).until(lambda d: "enviados 5" in status.text)
-    assert "omitidos 1" in status.text and "sin e-mail: 1" in status.text
+    assert "omitidos 1" in status.text and "clientes sin dirección de e-mail: 1" in status.text
     console_screenshot(browser, "documents-bulk-statements")
     assert len(mailbox.wait_for(5)) == 5
 

@@ -58,6 +58,31 @@ class StatementSelection:
         return {k: v for k, v in vars(self).items() if v}
 
 
+# Each reason code of a job's ``skip_reasons`` and ``fail_reasons`` as a sentence a person reads next
+# to its count ("clients with no e-mail address: 10"): in the answer's ``skip_details`` and
+# ``fail_details``, stored nowhere, English here and in the caller's language at the HTTP boundary
+# (their key is ``reason``: decision 0014). The codes stay, for programs.
+SKIP_SENTENCES = {
+    "no_email": "clients with no e-mail address",
+    "no_open_movements": "clients with no open movements (they owe nothing)",
+    "suppressed": "clients whose e-mail address is on the suppression list",
+}
+FAIL_SENTENCES = {
+    "too_many_receivables": "clients with more open receivables than a statement prints",
+    "not_rendered": "statements the company's template could not render",
+    "no_number": "clients with no statement number left that day (20 a day)",
+}
+
+
+def reason_details(counts: dict[str, int], sentences: dict[str, str]) -> list[dict[str, Any]]:
+    """``{code: count}`` as ``[{"code", "count", "reason"}]``, in the order of ``sentences``."""
+    order = {code: n for n, code in enumerate(sentences)}
+    return [
+        {"code": code, "count": count, "reason": sentences.get(code, code)}
+        for code, count in sorted(counts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+    ]
+
+
 @dataclass(frozen=True)
 class BulkProgress:
     job_id: str
@@ -69,6 +94,8 @@ class BulkProgress:
     waiting: int
     skip_reasons: dict[str, int]
     fail_reasons: dict[str, int]
+    skip_details: list[dict[str, Any]]
+    fail_details: list[dict[str, Any]]
     selection: dict[str, Any]
     as_of: str | None
     created_by: str
@@ -135,6 +162,8 @@ def progress(job: SendJob) -> BulkProgress:
         seen,
         skip_reasons=dict(job.skip_reasons),
         fail_reasons=dict(job.fail_reasons),
+        skip_details=reason_details(job.skip_reasons, SKIP_SENTENCES),
+        fail_details=reason_details(job.fail_reasons, FAIL_SENTENCES),
         selection=(spec.get("selection") or {}).get("statements", {}),
         as_of=spec.get("as_of"),
     )
