@@ -809,6 +809,7 @@ class SendJobModel(BoundModel):
     skipped_no_movements = NumberAttribute(null=True)
     skipped_suppressed = NumberAttribute(null=True)
     failed_too_many_receivables = NumberAttribute(null=True)
+    failed_no_number = NumberAttribute(null=True)
     failed_not_rendered = NumberAttribute(null=True)
 
 

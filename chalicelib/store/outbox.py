@@ -486,6 +486,7 @@ SKIP_REASON_ATTRIBUTES = {
 # Why statements failed at expansion (bulk statements, D2): reason -> the job's counter.
 FAIL_REASON_ATTRIBUTES = {
     "too_many_receivables": "failed_too_many_receivables",
+    "no_number": "failed_no_number",
     "not_rendered": "failed_not_rendered",
 }
 

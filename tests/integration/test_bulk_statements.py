@@ -177,6 +177,34 @@ def test_why_clients_were_skipped_reads_as_sentences_in_the_callers_language_bes
     assert english["fail_details"] == [] and progress_of(english) == ("done", 26, 1, 0, 25, 0)
 
 
+def test_a_client_whose_statement_numbers_of_the_day_are_taken_is_counted_as_failed_with_why(
+    api: Client, clients: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.producers.documents import send
+
+    # Given one statement number a client and day, and C0026 sent its statement today by a job
+    monkeypatch.setattr(send, "STATEMENTS_A_DAY", 1)
+    first = start(api, clients, from_client="C0026", to_client="C0027", as_of="2026-10-31")
+    expand_pages()
+    deliver_outboxes()
+    assert progress_of(job(api, clients, first["job_id"])) == ("done", 2, 2, 0, 0, 0)
+    # When another job that day takes in C0026 again
+    second = start(api, clients, from_client="C0026", to_client="C0026", as_of="2026-10-31")
+    expand_pages()
+    deliver_outboxes()
+    # Then the job ends, C0026's statement counted as failed, with the code and why in words
+    seen = job(api, clients, second["job_id"])
+    assert progress_of(seen) == ("done", 1, 0, 1, 0, 0)
+    assert seen["fail_reasons"] == {"no_number": 1}
+    assert seen["fail_details"] == [
+        {
+            "code": "no_number",
+            "count": 1,
+            "reason": "clients with no statement number left that day (20 a day)",
+        }
+    ]
+
+
 def test_clients_who_owe_nothing_get_a_statement_with_a_zero_balance_when_the_job_includes_them(
     api: Client, clients: Tenant, mailbox: MailCatcher
 ) -> None:
