@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.access import api_key
+from chalicelib.api.access import ADMIN_LEVEL, api_key
 from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, plain
 from chalicelib.tenants.auth.principal import Principal
 
@@ -84,3 +84,47 @@ def list_clients(caller: Principal) -> Response:
     request = clients.current_request
     items, cursor = fetch(caller.company_id, *page_request(request))
     return page_response(items, cursor, _client_out)
+
+
+ERASURE_ACCESS = api_key("clients:write", staff_level=ADMIN_LEVEL)
+
+
+def _erasure_out(job: Any) -> dict[str, Any]:
+    from chalicelib.records.erasure import NOT_ERASED
+
+    return {
+        "job_id": job.job_id,
+        "state": job.state,
+        "phase": job.phase,
+        "erased": {
+            "messages": job.messages,
+            "register_records": job.records,
+            "notes": job.notes,
+            "documents": job.documents,
+            "files": job.files,
+            "other_items": job.other_items,
+        },
+        "suppressions_kept": job.suppressions_kept,
+        "created_by": job.created_by,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "not_erased": list(NOT_ERASED),
+    }
+
+
+@route("POST /clients/{client_id}/erasure", ERASURE_ACCESS, response="ErasureOut", status=202)
+def erase_client(caller: Principal, client_id: str) -> Response:
+    """Erase everything Pregón holds about a client (right to erasure); the job runs on its own"""
+    from chalicelib.records.erasure import start_erasure
+
+    _check_id(client_id)
+    return json_response(_erasure_out(start_erasure(caller, client_id)), 202)
+
+
+@route("GET /clients/{client_id}/erasure", ERASURE_ACCESS, response="ErasureOut")
+def get_erasure(caller: Principal, client_id: str) -> Response:
+    """The erasure of a client: its state and what it erased so far"""
+    from chalicelib.records.erasure import get_erasure as fetch
+
+    _check_id(client_id)
+    return json_response(_erasure_out(fetch(caller, client_id)))

@@ -735,3 +735,33 @@ class SmsTestOut(BaseModel):
         description="Present when not `ok`: the provider's own text, or Pregón's (`refused: ...`), which is "
         "in Spanish when `Accept-Language` prefers it.",
     )
+
+
+class ErasureCounts(BaseModel):
+    messages: int = Field(description="E-mails, SMS and push messages sent to or received from the client.")
+    register_records: int = Field(description="Records staff wrote in its register by hand.")
+    notes: int
+    documents: int = Field(description="Documents (orders, statements) whose e-mail went to the client.")
+    files: int = Field(description="Stored files: message bodies, attachments, documents, raw mail.")
+    other_items: int = Field(
+        description="Everything else: the client itself, its address and phone indexes, open "
+        "receivables, reminder settings, open movements, push devices, tickets, tracking alerts."
+    )
+
+
+class ErasureOut(BaseModel):
+    job_id: str
+    state: str = Field(description="`erasing` while it runs; `done` once nothing of the client is left.")
+    phase: str = Field(
+        description="What it erases now: communications, notes, receivables, tracking, "
+        "items, client; `done` at the end."
+    )
+    erased: ErasureCounts
+    suppressions_kept: int = Field(
+        description="Bounced, complained or unsubscribed addresses kept as a digest, so the same "
+        "address is not mailed again."
+    )
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    not_erased: list[str] = Field(description="What an erasure does not erase (docs/privacy.md).")

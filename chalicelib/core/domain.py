@@ -863,3 +863,27 @@ class Document:
     # A statement of a bulk job (D2): the job, whose e-mail to ``recipient_id`` carried it (the
     # e-mail's key ``job:<job>:<client>``; the number is recorded before the e-mail is written).
     job_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientErasure:
+    """An erasure of a client's personal data (docs/privacy.md) and what it removed so far."""
+
+    company_id: str
+    erasure_key: str
+    job_id: str
+    state: str  # erasing | done
+    phase: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    client_id: str | None = None  # only while it runs
+    finished_at: datetime | None = None
+    messages: int = 0
+    records: int = 0
+    notes: int = 0
+    documents: int = 0
+    files: int = 0
+    other_items: int = 0
+    suppressions_kept: int = 0
+    pending_files: tuple[str, ...] = ()

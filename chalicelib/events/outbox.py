@@ -67,13 +67,15 @@ def _named_addresses(request: dict[str, Any]) -> list[str] | None:
 def wake_outboxes(event: Any) -> dict[str, Any]:
     """Every minute: drain the outboxes that have work due (a new message whose kick was lost, a
     dead worker's lease, a retry, room under a rate limit: C2, Q3), ask again for send-job
-    pages whose SQS message was lost, and resume preferred-agent changes that stalled (N4). Each
+    pages whose SQS message was lost, resume preferred-agent changes that stalled (N4), and go on
+    with client erasures (docs/privacy.md). Each
     part runs even when one before it failed; the failure is raised at the end (the function's
     error alarm, and EventBridge's retry of the whole minute, which every part takes twice
     without doing anything twice)."""
     from chalicelib.core.observability import logger
     from chalicelib.messaging.delivery import DrainReport, wake_due_outboxes
     from chalicelib.producers.sends.manual import resume_overdue_pages
+    from chalicelib.records.erasure import resume_due_erasures
     from chalicelib.tenants.staff_agents import resume_stalled_changes
 
     failures: list[Exception] = []
@@ -90,6 +92,7 @@ def wake_outboxes(event: Any) -> dict[str, Any]:
     changes = part("preferred-agent changes", resume_stalled_changes, 0)
     no_reports: list[DrainReport] = []
     reports = part("outboxes", wake_due_outboxes, no_reports)
+    erasures = part("client erasures", resume_due_erasures, 0)  # after the mail, which waits for none
     if failures:
         raise failures[0]
     return {
@@ -97,4 +100,5 @@ def wake_outboxes(event: Any) -> dict[str, Any]:
         "sent": sum(r.sent for r in reports),
         "pages": pages,
         "agent_changes": changes,
+        "erasures": erasures,
     }

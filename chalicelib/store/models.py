@@ -1346,6 +1346,35 @@ class DocumentModel(BoundModel):
     job_id = UnicodeAttribute(null=True)  # a bulk statement's job
 
 
+class ClientErasureModel(BoundModel):
+    """An erasure of a client (docs/privacy.md), keyed by a digest of the client's code: while it
+    runs it names the client (``client_id``, what it queries by), once done only the digest. The
+    counters say what went; ``pending_files`` are the S3 objects of items already deleted whose
+    own deletion is still to be made (written in the transaction that deleted the items)."""
+
+    class Meta(_Meta):
+        table_name = "client-erasures"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    erasure_key = UnicodeAttribute(range_key=True)  # sha256 of "<company>#<client>"
+    job_id = UnicodeAttribute()
+    client_id = UnicodeAttribute(null=True)  # removed when the erasure is done
+    state = UnicodeAttribute()  # erasing | done
+    phase = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    messages = NumberAttribute(default=0)
+    records = NumberAttribute(default=0)
+    notes = NumberAttribute(default=0)
+    documents = NumberAttribute(default=0)
+    files = NumberAttribute(default=0)
+    other_items = NumberAttribute(default=0)
+    suppressions_kept = NumberAttribute(default=0)
+    pending_files = UnicodeSetAttribute(null=True)  # "<bucket>/<key>"
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -1390,4 +1419,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     DocumentTemplateModel,
     OpenMovementsModel,
     DocumentModel,
+    ClientErasureModel,
 )

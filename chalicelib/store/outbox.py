@@ -440,6 +440,52 @@ def due_agent_changes(now: datetime, until: datetime, limit: int = 100) -> Itera
             yield item.company_id, str(json.loads(item.work or "{}")["change_id"])
 
 
+# --- client erasures being run --------------------------------------------------------------------
+#
+# An erasure (docs/privacy.md) has a wake-up in the same sparse index (its own shard) from before it
+# starts until it is done, always a lease ahead of the run that holds it: should that run die (or
+# stop at its time budget), the minute schedule takes the erasure up again. Its work names the
+# erasure's digest, not the client.
+
+_ERASURE_SHARD = "erasure"
+
+
+def _erasure_watch_key(erasure_key: str) -> str:
+    return f"erasure#{erasure_key}"
+
+
+def watch_erasure(company_id: str, erasure_key: str, wake_at: datetime) -> str:
+    """Look at an erasure at ``wake_at`` (and again after, until it is forgotten); returns the
+    wake-up held."""
+    held = stamp(wake_at)
+    OutboxModel(
+        company_id,
+        _erasure_watch_key(erasure_key),
+        work=json.dumps({"erasure": erasure_key}),
+        wake_shard=_ERASURE_SHARD,
+        wake_at=held,
+    ).save()
+    return held
+
+
+def settle_erasure(company_id: str, erasure_key: str, held: str, next_at: datetime | None) -> None:
+    """A run of an erasure ends: look again at ``next_at``, or forget it (it is done)."""
+    if next_at is None:
+        OutboxModel(company_id, _erasure_watch_key(erasure_key)).delete()
+    else:
+        settle_wakeup(company_id, _erasure_watch_key(erasure_key), held, next_at)
+
+
+def due_erasures(now: datetime, until: datetime, limit: int = 20) -> Iterator[tuple[str, str, str]]:
+    """(company, erasure digest, wake-up held) of erasures whose look is due, each taken until
+    ``until`` as the caller comes to it, as :func:`due_job_pages` does."""
+    due = OutboxModel.wakeups.query(_ERASURE_SHARD, OutboxModel.wake_at <= stamp(now), limit=limit)
+    for item in due:
+        held = take_wakeup(item.company_id, item.outbox_key, str(item.wake_at), until)
+        if held is not None:
+            yield item.company_id, str(json.loads(item.work or "{}")["erasure"]), held
+
+
 # --- suppressions ----------------------------------------------------------------------------------
 
 
@@ -455,8 +501,18 @@ def suppress(entry: domain.Suppression) -> bool:
 
 
 def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, domain.Suppression]:
-    keys = [(company_id, a) for a in dict.fromkeys(addresses)]
-    return {item.address: _suppression(item) for item in SuppressionModel.batch_get(keys)}
+    """The suppressions of ``addresses``: each under the address, or under its digest when the
+    client it belonged to was erased (``store.erasures.hashed_address``), answered by address."""
+    from chalicelib.store.erasures import hashed_address
+
+    named = list(dict.fromkeys(addresses))
+    by_key = {a: a for a in named} | {hashed_address(company_id, a): a for a in named}
+    found: dict[str, domain.Suppression] = {}
+    for item in SuppressionModel.batch_get([(company_id, k) for k in by_key]):
+        address = by_key[str(item.address)]
+        if address not in found or item.address == address:
+            found[address] = replace(_suppression(item), address=address)
+    return found
 
 
 def list_suppressions(
@@ -469,8 +525,16 @@ def list_suppressions(
 
 
 def lift_suppression(company_id: str, address: str) -> bool:
+    """Lift an address's suppression, and the one an erasure left under its digest."""
+    from chalicelib.store.erasures import hashed_address
+
+    lifted = [_delete_suppression(company_id, key) for key in (address, hashed_address(company_id, address))]
+    return any(lifted)
+
+
+def _delete_suppression(company_id: str, key: str) -> bool:
     return written(
-        lambda: SuppressionModel(company_id, address).delete(condition=SuppressionModel.address.exists())
+        lambda: SuppressionModel(company_id, key).delete(condition=SuppressionModel.address.exists())
     )
 
 

@@ -1,0 +1,177 @@
+"""Erase a client's personal data on request (GDPR art. 17, Ley 25.326's supresión, LFPDPPP's
+cancelación; docs/privacy.md, docs/decisions/0016-erasing-a-client.md).
+
+An administrator (or the ERP's key with ``clients:write``) starts an erasure; it runs page by page
+(``store.erasures``): a first part within the request, the rest from the minute schedule, which
+also takes up an erasure whose run died. What is kept: the suppressions of the client's addresses,
+under a digest, so a client pushed again with the same address is still not mailed.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from chalicelib.core import clock
+from chalicelib.core.domain import Client, ClientErasure
+from chalicelib.core.errors import NotFound
+from chalicelib.core.observability import logger
+from chalicelib.store import erasures as store
+from chalicelib.store import outbox as watches
+from chalicelib.tenants.auth.principal import Principal
+
+# How long the request that starts an erasure works on it before answering (a client with a few
+# hundred messages is erased by then), and how long each minute's run works on one.
+REQUEST_SECONDS = 5.0
+RUN_SECONDS = 20.0
+# A run holds its erasure this long: should it die, the minute schedule takes it up after that.
+LEASE = timedelta(minutes=2)
+
+# What an erasure does not erase, as GET answers it (docs/privacy.md says why).
+NOT_ERASED = (
+    "suppressions: kept as a digest of each address, so it is not mailed again",
+    "closed receivables: no index finds them by client",
+    "business events: the back office's events and the answer given to them",
+    "parcels: the client's code on the parcels of its shipments, and subscriptions to its addresses "
+    "that were never sent an alert",
+    "inbound mail that matched no client (unassigned)",
+    "send-job selections that listed the client's code",
+    "rate-limit counters (they expire within a day)",
+)
+
+
+def start_erasure(caller: Principal, client_id: str) -> ClientErasure:
+    """Start erasing a client (or answer the erasure already running), and work on it for
+    :data:`REQUEST_SECONDS`; the minute schedule does the rest."""
+    from chalicelib.store.communications import new_communication_id
+
+    now = clock.now()
+    key = store.erasure_key(caller.company_id, client_id)
+    # watched before it starts, so no crash leaves it erasing unwatched
+    held = watches.watch_erasure(caller.company_id, key, now + LEASE)
+    job, started = store.start_erasure(
+        caller.company_id, client_id, new_communication_id(now), caller.subject, now
+    )
+    if started:
+        logger().info("client erasure started", extra={"company_id": caller.company_id, "job_id": job.job_id})
+    try:
+        return _run_held(caller.company_id, key, held, REQUEST_SECONDS) or job
+    except Exception:  # the erasure is started and watched: the minute schedule goes on with it
+        logger().exception("client erasure: the first run failed", extra={"company_id": caller.company_id})
+        return store.get_erasure(caller.company_id, key) or job
+
+
+def get_erasure(caller: Principal, client_id: str) -> ClientErasure:
+    job = store.get_erasure(caller.company_id, store.erasure_key(caller.company_id, client_id))
+    if job is None:
+        raise NotFound(f"no erasure of the client {client_id!r} was asked for")
+    return job
+
+
+def resume_due_erasures() -> int:
+    """The minute schedule: work on each erasure whose look is due (a run that died, one that
+    used its time), for :data:`RUN_SECONDS` each. Returns how many it worked on."""
+    now = clock.now()
+    worked = 0
+    for company_id, key, held in watches.due_erasures(now, now + LEASE):
+        try:
+            _run_held(company_id, key, held, RUN_SECONDS)
+            worked += 1
+        except Exception:
+            logger().exception("client erasure failed; tried again later", extra={"company_id": company_id})
+    return worked
+
+
+def _run_held(company_id: str, key: str, held: str, seconds: float) -> ClientErasure | None:
+    job = run_erasure(company_id, key, seconds)
+    finished = job is None or job.state != "erasing"
+    watches.settle_erasure(company_id, key, held, None if finished else clock.now())
+    return job
+
+
+def run_erasure(company_id: str, key: str, seconds: float) -> ClientErasure | None:
+    """Erase pages of the erasure ``key`` for about ``seconds`` (at least one); the erasure as it
+    is then. Safe to run twice at once, and again after a run that died anywhere."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job = store.get_erasure(company_id, key)
+        if job is None or job.state != "erasing":
+            return job
+        _delete_pending_files(job)
+        moved = _step(job)
+        if time.monotonic() >= deadline:
+            return store.get_erasure(company_id, key)
+        if not moved:
+            time.sleep(0.05)  # a race, or an index behind its items: look again
+
+
+def _delete_pending_files(job: ClientErasure) -> None:
+    from chalicelib.core.aws import client
+
+    by_bucket: dict[str, list[str]] = {}
+    for name in job.pending_files:
+        bucket, _, key = name.partition("/")
+        by_bucket.setdefault(bucket, []).append(key)
+    for bucket, keys in by_bucket.items():
+        for start in range(0, len(keys), 1000):
+            client("s3").delete_objects(
+                Bucket=bucket,
+                Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True},
+            )
+    store.files_gone(job, job.pending_files)
+
+
+def _step(job: ClientErasure) -> bool:
+    """One page of the erasure's phase, or the move to the next phase; False when nothing moved
+    (another worker, or an index a little behind)."""
+    from chalicelib.core.settings import get_settings
+
+    now = clock.now()
+    settings = get_settings()
+    from chalicelib.store.clients import get_client
+
+    client = get_client(job.company_id, str(job.client_id))
+    addresses, phones = _addresses_of(job.company_id, client)
+    if job.phase == "communications":
+        page = store.communications_page(job, settings.files_bucket, settings.inbound_bucket)
+    elif job.phase == "notes":
+        page = store.notes_page(job)
+    elif job.phase == "receivables":
+        page = store.receivables_page(job)
+    elif job.phase == "tracking":
+        page = store.tracking_page(job, addresses)
+    elif job.phase == "items":
+        page = store.single_items(job, addresses, phones)
+    else:  # the client's item, and done
+        page = store.client_page(job)
+        return store.commit(job, page, now, done=True)
+    if page.listed == 0:
+        return store.next_phase(job, now)
+    if page.empty:
+        return False  # found in the index, gone from the table: the index catches up
+    return store.commit(job, page, now)
+
+
+def _addresses_of(company_id: str, client: Client | None) -> tuple[list[str], list[str]]:
+    """The client's e-mail addresses (lower-cased) and phones (E.164), its contacts' too."""
+    if client is None:
+        return [], []
+    from chalicelib.core.errors import ValidationFailed
+    from chalicelib.core.phones import normalize_phone
+    from chalicelib.tenants.companies import phone_region
+
+    emails = list(client.emails)
+    raw_phones = list(client.phones)
+    for contact in client.contacts:
+        if contact.email:
+            emails.append(str(contact.email))
+        if contact.phone:
+            raw_phones.append(str(contact.phone))
+    region = phone_region(company_id) if raw_phones else "AR"
+    phones: list[str] = []
+    for raw in raw_phones:
+        try:
+            phones.append(normalize_phone(raw, region))
+        except ValidationFailed:
+            continue
+    return sorted({e.strip().lower() for e in emails if e.strip()}), sorted(set(phones))

@@ -1,0 +1,356 @@
+"""Erasing a client (docs/privacy.md, docs/decisions/0016-erasing-a-client.md): the job's item
+and the pages of what it deletes.
+
+Every page is found by a Query of an index by client (never a Scan) and deleted in one
+transaction with the job's counters, each item on condition that it still exists: a page run
+twice (two workers, a retry) deletes and counts nothing twice, and one cancelled by a race is
+found again by the next page's Query. The S3 objects of a page's items are written into the job
+(``pending_files``) in the same transaction and deleted after it, so a worker that dies between
+the two leaves their names for the next run, and no screen ever shows an item whose body is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.core import domain
+from chalicelib.store.fields import record_from
+from chalicelib.store.models import (
+    AlertModel,
+    ClientAddressModel,
+    ClientErasureModel,
+    ClientModel,
+    ClientNoteModel,
+    ClientPhoneModel,
+    CommunicationModel,
+    DocumentModel,
+    MessageKeyModel,
+    OpenMovementsModel,
+    PushDeviceModel,
+    ReceivableModel,
+    ReminderSentModel,
+    ReminderSettingsModel,
+    SubscriptionModel,
+    SuppressionModel,
+    TicketDayModel,
+    TicketModel,
+)
+from chalicelib.store.tables import transacted, written
+
+# In order; each is done when its Query finds nothing left. ``client`` deletes the client's item
+# (read until then for its addresses) in the transaction that marks the erasure done.
+PHASES = ("communications", "notes", "receivables", "tracking", "items", "client")
+COUNTERS = ("messages", "records", "notes", "documents", "files", "other_items", "suppressions_kept")
+# A transaction holds 100 actions: a page of messages is 3 deletions each (the message, its
+# idempotency key, the document it carried) and the job's update.
+MESSAGES_PAGE = 25
+ITEMS_PAGE = 90
+HASHED = "sha256:"
+
+
+def erasure_key(company_id: str, client_id: str) -> str:
+    return hashlib.sha256(f"{company_id}#{client_id}".encode()).hexdigest()
+
+
+def hashed_address(company_id: str, address: str) -> str:
+    """The suppression key an erasure leaves for an address: the company's digest of it, so the
+    same address given again is found (``store.outbox.suppressed_among``) and no one reads it."""
+    return HASHED + hashlib.sha256(f"{company_id}#{address}".encode()).hexdigest()
+
+
+def _erasure(item: ClientErasureModel) -> domain.ClientErasure:
+    return record_from(
+        item,
+        domain.ClientErasure,
+        pending_files=tuple(sorted(item.pending_files or ())),
+        **{name: int(getattr(item, name) or 0) for name in COUNTERS},
+    )
+
+
+def get_erasure(company_id: str, key: str) -> domain.ClientErasure | None:
+    try:
+        return _erasure(ClientErasureModel.get(company_id, key, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def start_erasure(
+    company_id: str, client_id: str, job_id: str, by: str, now: datetime
+) -> tuple[domain.ClientErasure, bool]:
+    """A new erasure of the client, unless one is running (then that one); and whether this call
+    started it. A done one is replaced by the new one (the client was pushed again since)."""
+    key = erasure_key(company_id, client_id)
+    item = ClientErasureModel(
+        company_id,
+        key,
+        job_id=job_id,
+        client_id=client_id,
+        state="erasing",
+        phase=PHASES[0],
+        created_by=by,
+        created_at=now,
+        updated_at=now,
+    )
+    started = written(
+        lambda: item.save(
+            condition=ClientErasureModel.erasure_key.does_not_exist()
+            | (ClientErasureModel.state != "erasing")
+        )
+    )
+    found = get_erasure(company_id, key)
+    assert found is not None
+    return found, started
+
+
+def files_gone(job: domain.ClientErasure, names: Iterable[str]) -> None:
+    """The pending S3 objects ``names`` were deleted: forget them."""
+    gone = set(names)
+    if gone:
+        ClientErasureModel(job.company_id, job.erasure_key).update(
+            actions=[ClientErasureModel.pending_files.delete(gone)]
+        )
+
+
+def next_phase(job: domain.ClientErasure, now: datetime) -> bool:
+    """The job's phase found nothing left: move to the next (False: another worker did)."""
+    following = PHASES[PHASES.index(job.phase) + 1]
+    return written(
+        lambda: ClientErasureModel(job.company_id, job.erasure_key).update(
+            actions=[ClientErasureModel.phase.set(following), ClientErasureModel.updated_at.set(now)],
+            condition=(ClientErasureModel.phase == job.phase) & (ClientErasureModel.state == "erasing"),
+        )
+    )
+
+
+@dataclass
+class Page:
+    """What one page deletes: items (each on condition it exists), counted by kind, and files."""
+
+    deletions: list[Model] = field(default_factory=list)
+    unconditional: list[Model] = field(default_factory=list)  # may be gone already (keys, documents)
+    counts: dict[str, int] = field(default_factory=dict)
+    files: set[str] = field(default_factory=set)
+    writes: list[tuple[Model, Any]] = field(default_factory=list)  # puts, with their condition
+    # How many entries the page's Query found: a phase is done only when it finds none (an index
+    # entry a little behind its deleted item is found again until the index catches up).
+    listed: int = 0
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+    @property
+    def empty(self) -> bool:
+        return not (self.deletions or self.unconditional or self.writes)
+
+
+def commit(job: domain.ClientErasure, page: Page, now: datetime, *, done: bool = False) -> bool:
+    """Delete the page's items and count them in one transaction (with the files to delete next);
+    ``done`` marks the erasure done in it and forgets the client's code. False: a condition
+    failed (another worker took part of the page first): nothing changed, the next Query finds
+    what is left."""
+    actions: list[Any] = [ClientErasureModel.updated_at.set(now)]
+    actions += [getattr(ClientErasureModel, name).add(n) for name, n in page.counts.items() if n]
+    if page.files:
+        actions.append(ClientErasureModel.pending_files.add(page.files))
+    if done:
+        actions += [
+            ClientErasureModel.state.set("done"),
+            ClientErasureModel.phase.set("done"),
+            ClientErasureModel.finished_at.set(now),
+            ClientErasureModel.client_id.remove(),
+        ]
+
+    def build(tx: TransactWrite) -> None:
+        named: set[tuple[str, tuple[Any, ...]]] = set()
+        for item in page.deletions:
+            named.add((type(item).Meta.table_name, _key_of(item)))
+            key = type(item)._hash_key_attribute()
+            tx.delete(item, condition=key.exists())
+        for item in page.unconditional:
+            name = (type(item).Meta.table_name, _key_of(item))
+            if name not in named:  # a transaction names an item once
+                named.add(name)
+                tx.delete(item)
+        for item, condition in page.writes:
+            tx.save(item, condition=condition)
+        tx.update(
+            ClientErasureModel(job.company_id, job.erasure_key),
+            actions=actions,
+            condition=(ClientErasureModel.state == "erasing") & (ClientErasureModel.phase == job.phase),
+        )
+
+    return transacted(build)
+
+
+# --- the pages of each phase ------------------------------------------------------------------
+
+
+def _document_of(cause: str | None) -> str | None:
+    """The document key (``<type>#<number>``) a document's e-mail carried, from its cause."""
+    if not cause or not cause.startswith("document:"):
+        return None
+    parts = cause.split(":", 2)
+    return f"{parts[1]}#{parts[2]}" if len(parts) == 3 else None
+
+
+def communications_page(job: domain.ClientErasure, files_bucket: str, inbound_bucket: str) -> Page:
+    """Up to :data:`MESSAGES_PAGE` of the client's messages and register records (its ``by-client``
+    index: sent, received, written by hand, logged from mailboxes), with their idempotency keys,
+    the documents they carried, and their S3 bodies, attachments and raw mail."""
+    company_id = job.company_id
+    listed = CommunicationModel.by_client.query(f"{company_id}#{job.client_id}", limit=MESSAGES_PAGE)
+    keys = [(company_id, entry.communication_id) for entry in listed]
+    page = Page(listed=len(keys))
+    for item in CommunicationModel.batch_get(keys):
+        page.deletions.append(CommunicationModel(company_id, item.communication_id))
+        page.count("records" if item.channel == "note" else "messages")
+        if item.idempotency_key:
+            page.unconditional.append(MessageKeyModel(f"{company_id}#{item.idempotency_key}"))
+        document = _document_of(item.cause)
+        if document:
+            page.unconditional.append(DocumentModel(company_id, document))
+            page.count("documents")
+        if item.body_key:
+            page.files.add(f"{files_bucket}/{item.body_key}")
+        for ref in item.attachments or []:
+            if ref.key and ref.deleted_at is None:
+                page.files.add(f"{files_bucket}/{ref.key}")
+        if item.raw_key:
+            page.files.add(f"{inbound_bucket}/{item.raw_key}")
+    page.count("files", len(page.files))
+    return page
+
+
+def notes_page(job: domain.ClientErasure) -> Page:
+    page = Page()
+    for item in ClientNoteModel.by_client.query(f"{job.company_id}#{job.client_id}", limit=ITEMS_PAGE):
+        page.deletions.append(ClientNoteModel(item.author_key, item.note_id))
+        page.count("notes")
+        page.listed += 1
+    return page
+
+
+def receivables_page(job: domain.ClientErasure) -> Page:
+    """The client's open receivables (``open-by-client``) and their "reminder sent" markers."""
+    page = Page()
+    company_id = job.company_id
+    for item in ReceivableModel.open_by_client.query(f"{company_id}#{job.client_id}", limit=10):
+        page.listed += 1
+        page.deletions.append(ReceivableModel(company_id, item.document_number))
+        page.count("other_items")
+        markers = ReminderSentModel.query(
+            company_id, ReminderSentModel.marker.startswith(f"{item.document_number}#"), limit=8
+        )
+        for marker in markers:
+            page.deletions.append(ReminderSentModel(company_id, marker.marker))
+            page.count("other_items")
+    return page
+
+
+def tracking_page(job: domain.ClientErasure, addresses: Iterable[str]) -> Page:
+    """Tracking alerts sent to the client's addresses (``by-recipient``) and the parcel
+    subscriptions (followers) they were sent to."""
+    page = Page()
+    seen: set[tuple[str, str]] = set()
+    for address in addresses:
+        room = 40 - len(page.deletions)
+        if room <= 0:
+            break
+        for alert in AlertModel.by_recipient.query(f"{job.company_id}#{address}", limit=room):
+            page.listed += 1
+            page.deletions.append(AlertModel(alert.parcel_key, alert.alert_id))
+            page.count("other_items")
+            subscription = (str(alert.parcel_key), str(alert.subscription_id))
+            if subscription not in seen:
+                seen.add(subscription)
+                page.unconditional.append(SubscriptionModel(*subscription))
+    return page
+
+
+def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: Iterable[str]) -> Page:
+    """What is left under the client's code and addresses, each small: its reminder settings, open
+    movements, push devices, tickets and tickets' day counts, the address and phone indexes; and
+    its suppressions, put back under their digest (:func:`hashed_address`)."""
+    company_id, client_id = job.company_id, str(job.client_id)
+    page = Page()
+    candidates: list[Model] = [
+        ReminderSettingsModel(company_id, f"client#{client_id}"),
+        OpenMovementsModel(company_id, client_id),
+    ]
+    candidates += [
+        PushDeviceModel(company_id, d.device_key)
+        for d in PushDeviceModel.query(company_id, PushDeviceModel.device_key.startswith(f"{client_id}#"))
+    ]
+    candidates += [
+        TicketDayModel(company_id, d.client_day)
+        for d in TicketDayModel.query(company_id, TicketDayModel.client_day.startswith(f"{client_id}#"))
+    ]
+    candidates += [
+        TicketModel(company_id, t.ticket_id)
+        for t in TicketModel.query(company_id, filter_condition=TicketModel.client_id == client_id)
+    ]
+    candidates += [ClientAddressModel(f"{company_id}#{a}", client_id) for a in addresses]
+    candidates += [ClientPhoneModel(company_id, f"{p}#{client_id}") for p in phones]
+    for item in _existing(candidates)[:ITEMS_PAGE]:
+        page.deletions.append(item)
+        page.count("other_items")
+    page.listed = len(page.deletions)
+    if page.listed > ITEMS_PAGE // 2:
+        return page  # the suppressions with the next page (a transaction holds 100 actions)
+    suppressed = SuppressionModel.batch_get([(company_id, a) for a in {*addresses, *phones}])
+    for entry in suppressed:
+        page.deletions.append(SuppressionModel(company_id, entry.address))
+        kept = SuppressionModel(
+            company_id,
+            hashed_address(company_id, str(entry.address)),
+            reason=entry.reason,
+            created_at=entry.created_at,
+        )
+        page.writes.append((kept, None))
+        page.count("suppressions_kept")
+        page.listed += 1
+    return page
+
+
+def _existing(items: list[Model]) -> list[Model]:
+    """Those of ``items`` that exist (a batch read of their keys)."""
+    by_model: dict[type[Model], list[Model]] = {}
+    for item in items:
+        by_model.setdefault(type(item), []).append(item)
+    found: list[Model] = []
+    for model, group in by_model.items():
+        keys = [_key_of(i) for i in group]
+        found += [model(*_key_of(i)) for i in model.batch_get(keys)]
+    return found
+
+
+def _key_of(item: Model) -> tuple[Any, ...]:
+    hash_name = str(type(item)._hash_keyname)
+    range_name = type(item)._range_keyname
+    hash_value = getattr(item, hash_name)
+    return (hash_value,) if range_name is None else (hash_value, getattr(item, range_name))
+
+
+def client_of(company_id: str, client_id: str) -> ClientModel | None:
+    try:
+        return ClientModel.get(company_id, client_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def client_page(job: domain.ClientErasure) -> Page:
+    """The client's item itself (the last thing erased)."""
+    page = Page()
+    if client_of(job.company_id, str(job.client_id)) is not None:
+        page.listed = 1
+        page.unconditional.append(ClientModel(job.company_id, str(job.client_id)))
+        page.count("other_items")
+    return page

@@ -1,0 +1,281 @@
+"""Erasing a client on request (GDPR art. 17, Ley 25.326, LFPDPPP; docs/privacy.md): an
+administrator asks, a job erases page by page everything Pregón holds about the client, keeps its
+suppressions as a digest, and leaves other clients and companies as they were. Real DynamoDB
+Local, SMTP server and moto's S3."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.documents import documents_key, file_exists, post_document
+from tests.steps.history import add_register_record, listed, register_items, send_email
+from tests.steps.notes import client_notes, staff_headers, write_note
+from tests.steps.outbox import deliver_outboxes, run_minute_schedule
+from tests.steps.reminders import erp_headers, push_ok, receivable
+from tests.steps.tenants import Tenant, smtp_sender_account
+from tests.steps.tracking import post_event, staff_subscribe, sweep
+
+ANA = "ANA-PEREZ"
+ANAS = "ana.perez@correo.example"
+BETO = "BETO-GOMEZ"
+BETOS = "beto.gomez@correo.example"
+ORDER = {
+    "number": "P-2026-0101",
+    "date": "2026-11-02",
+    "client_id": ANA,
+    "lines": [{"code": "A-1", "description": "Honorarios", "quantity": "1", "unit_price": "1000"}],
+}
+
+
+def a_client_with_everything(api: Client, tenant: Tenant, client_id: str, email: str) -> dict[str, Any]:
+    """The client with e-mails sent and delivered, an order as a PDF, a register record, a note,
+    an open receivable, a parcel whose alerts go to its address, and a bounce of its address."""
+    erp = documents_key(tenant)
+    put_client(api, erp, client_id, name=f"Cliente {client_id}", emails=[email], phones=["+5491155550000"])
+    for n in range(3):
+        send_email(tenant, email, f"Aviso {n} a {client_id}", client_id=client_id)
+    document = None
+    if client_id == ANA:
+        answer = post_document(api, erp, "/documents/orders", ORDER)
+        assert answer.status_code == 202, answer.body
+        document = body(answer)
+    deliver_outboxes()
+    add_register_record(api, tenant.staff_headers(), client_id, subject=f"Llamada de {client_id}")
+    write_note(api, tenant.staff_headers(), client_id, f"Nota sobre {client_id}")
+    push_ok(api, erp_headers(tenant), receivable(f"F-{client_id}", "2026-12-01", client_id=client_id))
+    tracking_id = "TRK-0001" if client_id == ANA else "TRK-0002"
+    parcel = {"tracking_id": tracking_id, "client_id": client_id, "waybill_issued": True}
+    assert api.http.post("/parcels", headers=tenant.key_headers(), body=json.dumps(parcel)).status_code == 201
+    staff_subscribe(api, tenant, tracking_id, email)
+    post_event(api, tenant, tracking_id, "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    sweep(tenant)
+    bounce = {"address": email, "reason": "bounce"}
+    assert (
+        api.http.post("/suppressions", headers=tenant.admin_headers(), body=json.dumps(bounce)).status_code
+        == 201
+    )
+    return {"document": document, "tracking_id": tracking_id}
+
+
+def register_shown(api: Client, headers: dict[str, str], client_id: str) -> list[Any]:
+    """What the client's register shows: nothing when there is no such client (404)."""
+    answer = api.http.get(f"/clients/{client_id}/register", headers=headers)
+    assert answer.status_code in (200, 404), answer.body
+    return list(body(answer)["items"]) if answer.status_code == 200 else []
+
+
+def notes_shown(api: Client, headers: dict[str, str], client_id: str) -> list[Any]:
+    answer = api.http.get(f"/clients/{client_id}/notes", headers=headers)
+    assert answer.status_code in (200, 404), answer.body
+    return list(body(answer)["items"]) if answer.status_code == 200 else []
+
+
+def erase(api: Client, headers: dict[str, str], client_id: str) -> Any:
+    return api.http.post(f"/clients/{client_id}/erasure", headers=headers, body=b"")
+
+
+def items_naming(company_id: str, *needles: str, but: tuple[str, ...] = ()) -> list[str]:
+    """Every item of every table (a Scan: the test looks at all the storage) that belongs to
+    ``company_id`` and names one of ``needles``, as ``table: item``; the tables ``but`` names
+    (base names) are not looked at."""
+    from chalicelib.core.aws import client
+    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.store.tables import base_table_names, bind
+
+    bind()
+    found = []
+    for model in ALL_MODELS:
+        if base_table_names()[model] in but:
+            continue
+        table = model.Meta.table_name
+        for page in client("dynamodb").get_paginator("scan").paginate(TableName=table):
+            for item in page["Items"]:
+                text = json.dumps(item, default=str)
+                if company_id in text and any(n in text for n in needles):
+                    found.append(f"{table}: {text[:200]}")
+    return found
+
+
+@pytest.fixture
+def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Contable", "info@estudio.example")
+    return tenant
+
+
+def test_an_erased_client_is_gone_from_every_screen_and_table_and_no_one_else_is_touched(
+    api: Client, company: Tenant, other_tenant: Tenant
+) -> None:
+    # Given Ana, with messages, an order's PDF, a register record, a note, a receivable, a parcel
+    # whose alerts go to her address and a bounce of it; Beto, a client of the same company with
+    # the same; and another company that has a client under Ana's code too
+    ana = a_client_with_everything(api, company, ANA, ANAS)
+    a_client_with_everything(api, company, BETO, BETOS)
+    put_client(api, other_tenant, ANA, emails=[ANAS])
+    write_note(api, other_tenant.staff_headers(), ANA, "La nota de la otra empresa")
+    pdf_keys = [a["key"] for a in _attachments_of(company, ana["document"]["communication_id"])]
+    assert pdf_keys and all(file_exists(k) for k in pdf_keys)
+    assert items_naming(company.company_id, ANA, ANAS)
+    # When the administrator asks to erase Ana
+    answer = erase(api, company.admin_headers(), ANA)
+    # Then the job is accepted, and a client this small is erased within the request
+    assert answer.status_code == 202, answer.body
+    job = body(answer)
+    assert job["state"] == "done" and job["phase"] == "done"
+    assert job["erased"]["messages"] >= 5 and job["erased"]["register_records"] == 1
+    assert (job["erased"]["notes"], job["erased"]["documents"], job["suppressions_kept"]) == (1, 1, 1)
+    assert job["erased"]["files"] >= 1
+    assert body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers())) == job
+    # And no route shows anything of her: the client, her register, notes, history, document, followers
+    staff = company.staff_headers()
+    assert api.http.get(f"/clients/{ANA}", headers=company.key_headers()).status_code == 404
+    assert register_shown(api, staff, ANA) == []
+    assert notes_shown(api, staff, ANA) == []
+    assert not [s for s in listed(api, staff) if ANA in s or ANAS in s]
+    assert listed(api, staff, f"q={ANAS}") == []
+    assert api.http.get("/documents/sent/order/P-2026-0101", headers=staff).status_code == 404
+    followers = body(api.http.get(f"/parcels/{ana['tracking_id']}/subscriptions", headers=staff))
+    assert ANAS not in json.dumps(followers)
+    suppressions = body(api.http.get("/suppressions", headers=company.admin_headers()))
+    assert ANAS not in json.dumps(suppressions)
+    # And no item of the company names her code or her address, but the parcel of her shipment
+    # (docs/privacy.md, what is not erased)
+    assert items_naming(company.company_id, ANA, ANAS, but=("parcels",)) == []
+    # And the order's PDF is gone from S3
+    assert not any(file_exists(k) for k in pdf_keys)
+    # And Beto and the other company's Ana are as they were
+    assert f"Llamada de {BETO}" in [r["subject"] for r in register_items(api, staff, BETO)]
+    assert client_notes(api, staff, BETO) == [f"Nota sobre {BETO}"]
+    assert body(api.http.get(f"/clients/{BETO}", headers=company.key_headers()))["emails"] == [BETOS]
+    assert client_notes(api, other_tenant.staff_headers(), ANA) == ["La nota de la otra empresa"]
+    assert api.http.get(f"/clients/{ANA}", headers=other_tenant.key_headers()).status_code == 200
+
+
+def test_the_erp_may_push_an_erased_client_again_as_a_new_empty_client_that_its_bounce_still_guards(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given Ana, whose address bounced, was erased
+    a_client_with_everything(api, company, ANA, ANAS)
+    assert body(erase(api, company.admin_headers(), ANA))["state"] == "done"
+    mailbox.clear()
+    # When the ERP pushes a client under her code and address again
+    put_client(api, company, ANA, name="Ana Pérez", emails=[ANAS])
+    # Then it is a new client, with an empty register
+    assert body(api.http.get(f"/clients/{ANA}", headers=company.key_headers()))["name"] == "Ana Pérez"
+    assert register_shown(api, company.staff_headers(), ANA) == []
+    # And a message to her address is still not sent: the bounce was kept
+    send_email(company, ANAS, "Otra vez", client_id=ANA)
+    assert deliver_outboxes()["sent"] == 0
+    assert mailbox.messages() == []
+    # And lifting the suppression by her address lifts the kept one
+    lifted = api.http.delete(f"/suppressions/{ANAS}", headers=company.admin_headers())
+    assert lifted.status_code == 204, lifted.body
+    send_email(company, ANAS, "Ya se puede", client_id=ANA)
+    assert deliver_outboxes()["sent"] == 1
+
+
+def test_an_erasure_whose_worker_died_half_way_is_finished_by_the_minute_schedule(
+    api: Client, company: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.records import erasure
+
+    # Given Ana with more messages than a page, and an order's PDF
+    ana = a_client_with_everything(api, company, ANA, ANAS)
+    for n in range(30):
+        send_email(company, ANAS, f"Resumen {n}", client_id=ANA)
+    pdf = body(
+        api.http.get(f"/history/email/{ana['document']['communication_id']}", headers=company.staff_headers())
+    )
+    [attachment_key] = [a["key"] for a in _attachments_of(company, ana["document"]["communication_id"])]
+    assert pdf["attachments"] and file_exists(attachment_key)
+    # And the worker dies right after its first page: the items deleted, their files not yet
+    real = erasure._delete_pending_files
+    deaths = []
+
+    def dies_with_files_to_delete(job: Any) -> None:
+        if job.pending_files:
+            deaths.append(job.phase)
+            raise RuntimeError("the worker died")
+        real(job)
+
+    monkeypatch.setattr(erasure, "_delete_pending_files", dies_with_files_to_delete)
+    # When the administrator asks to erase Ana
+    answer = erase(api, company.admin_headers(), ANA)
+    # Then the job is accepted and left half-way
+    assert answer.status_code == 202, answer.body
+    assert body(answer)["state"] == "erasing" and deaths
+    half = body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers()))
+    assert 0 < half["erased"]["messages"] < 30
+    # And what her register still shows opens whole (no message whose body is gone)
+    for record in register_items(api, company.staff_headers(), ANA):
+        if record["channel"] == "email":
+            shown = api.http.get(
+                f"/history/email/{record['communication_id']}", headers=company.staff_headers()
+            )
+            assert shown.status_code == 200, shown.body
+    # When the worker is back and the minute schedule runs before the dead run's lease is over
+    monkeypatch.setattr(erasure, "_delete_pending_files", real)
+    assert run_minute_schedule(api)["erasures"] == 0
+    # Then nothing happens; and once the lease is over the schedule finishes it
+    clock.set_now(clock.now() + erasure.LEASE + timedelta(seconds=1))
+    assert run_minute_schedule(api)["erasures"] == 1
+    done = body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers()))
+    assert done["state"] == "done" and done["erased"]["messages"] >= 35
+    assert register_shown(api, company.staff_headers(), ANA) == []
+    assert not file_exists(attachment_key)
+    assert items_naming(company.company_id, ANA, ANAS, but=("parcels",)) == []
+    # And asking again answers the finished job, and the schedule has nothing more to do
+    again = erase(api, company.admin_headers(), ANA)
+    assert body(again)["state"] == "done"
+    assert run_minute_schedule(api)["erasures"] == 0
+
+
+def _attachments_of(tenant: Tenant, communication_id: str) -> list[Any]:
+    from chalicelib.store.models import CommunicationModel
+
+    item = CommunicationModel.get(tenant.company_id, communication_id, consistent_read=True)
+    return [{"key": a.key} for a in item.attachments or []]
+
+
+def test_only_administrators_and_the_erps_key_with_clients_write_may_erase(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from chalicelib.tenants.companies import SCOPES, issue_api_key
+
+    # Given Ana with a note, and every kind of caller
+    put_client(api, tenant, ANA, emails=[ANAS])
+    write_note(api, tenant.staff_headers(), ANA, "Nota")
+    readonly = issue_api_key(tenant.company_id, "lectura", [s for s in SCOPES if s != "clients:write"])
+    writer = issue_api_key(tenant.company_id, "erp", ["clients:write"])
+    callers = {
+        "no token": {"Content-Type": "application/json"},
+        "API key without clients:write": {"Authorization": f"ApiKey {readonly}"},
+        **{f"level {n}": staff_headers(tenant, f"user{n}@empresa.example", n) for n in (2, 3, 4)},
+    }
+    # When each asks to erase her, and to see the erasure
+    statuses = {
+        who: (erase(api, h, ANA).status_code, api.http.get(f"/clients/{ANA}/erasure", headers=h).status_code)
+        for who, h in callers.items()
+    }
+    # Then no token is 401 and the others are refused, and her note is still there
+    assert statuses.pop("no token") == (401, 401)
+    assert set(statuses.values()) == {(403, 403)}, statuses
+    assert client_notes(api, tenant.staff_headers(), ANA) == ["Nota"]
+    # When another company's administrator asks to erase a client of that code
+    assert erase(api, other_tenant.admin_headers(), ANA).status_code == 202
+    # Then it erases in its own company only
+    assert client_notes(api, tenant.staff_headers(), ANA) == ["Nota"]
+    # And the ERP's key with clients:write, and the administrator, may
+    assert api.http.get(f"/clients/{ANA}/erasure", headers=tenant.admin_headers()).status_code == 404
+    answer = erase(api, {"Authorization": f"ApiKey {writer}"}, ANA)
+    assert answer.status_code == 202 and body(answer)["state"] == "done"
+    assert notes_shown(api, tenant.staff_headers(), ANA) == []
+    assert erase(api, tenant.admin_headers(), ANA).status_code == 202
