@@ -616,6 +616,7 @@ CATALOG: dict[str, str] = {
     "there is no preferred-agent change {change_id}": "no existe el cambio de agente preferido {change_id}",
     # clients, parcels, tracking
     "there is no client {client_id}": "no existe el cliente {client_id}",
+    "no erasure of the client {client_id} was asked for": "no se pidió borrar al cliente {client_id}",
     "this client no longer exists": "este cliente ya no existe",
     "client {client_id} {~reason}": "cliente {client_id}: {reason}",
     "unsubscribed from manual sends": "se dio de baja de los envíos manuales",

@@ -478,6 +478,7 @@ REASON_POSITIONS = {"_Setup": 2, "SkippedRecipient": 1}
 # Reason expressions the scan cannot follow to English text of ours, and why (path, expression).
 REASON_DYNAMIC = {
     ("chalicelib/api/suppressions.py", "body.reason"): "a suppression's code (manual, bounce ...), not prose",
+    ("chalicelib/store/erasures.py", "entry.reason"): "a kept suppression's code (bounce ...), not prose",
     ("chalicelib/messaging/accounts/trial_sends.py", "exc.message"): "an error's, scanned at its raise",
     (
         "chalicelib/messaging/accounts/sms_credit.py",
