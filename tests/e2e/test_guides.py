@@ -118,6 +118,7 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
         2: ['"user_id": "admin@demo"', '"id_token": "eyJ'],
         3: ['"message": "level: debe ser un número entero de 1 a 4"', '"field": "level"'],
     },
+    "privacy.md": {1: ['"state": "done"', '"register_records": 1', "404"]},
     # Last: its unsubscribe link is the alert the walkthrough's subscription gets at a sweep (a minute).
     "api.md": {
         1: ['"tracking_id": "DEMO-001"', '"status_name": "En distribución"', '"alerts_available": true'],
