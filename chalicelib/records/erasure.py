@@ -1,5 +1,5 @@
 """Erase a client's personal data on request (GDPR art. 17, Ley 25.326's supresión, LFPDPPP's
-cancelación; docs/privacy.md, docs/decisions/0016-erasing-a-client.md).
+cancelación; docs/privacy.md, docs/decisions/0017-erasing-a-client.md).
 
 An administrator (or the ERP's key with ``clients:write``) starts an erasure; it runs page by page
 (``store.erasures``): a first part within the request, the rest from the minute schedule, which

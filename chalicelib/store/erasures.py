@@ -1,4 +1,4 @@
-"""Erasing a client (docs/privacy.md, docs/decisions/0016-erasing-a-client.md): the job's item
+"""Erasing a client (docs/privacy.md, docs/decisions/0017-erasing-a-client.md): the job's item
 and the pages of what it deletes.
 
 Every page is found by a Query of an index by client (never a Scan) and deleted in one
