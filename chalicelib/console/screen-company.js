@@ -14,6 +14,12 @@ const TEXTS = [
   ["time_zone", "Zona horaria (IANA: America/Argentina/Buenos_Aires, Europe/Madrid)", 64],
   ["locale", "Formato regional (es_AR, es_ES, en_US)", 16],
 ];
+// The country's form, checked here as the API checks it: the API's refusal of another form names its
+// rule as a regular expression ("no tiene el formato esperado (^[A-Za-z]{2}$)"), which no office
+// reader can follow. The browser's check says it in words (app.js's validityMessage reads `title`).
+const PATTERNS = {
+  country: { pattern: "[A-Za-z]{2}", title: "Escriba las dos letras del país, como AR, ES o MX." },
+};
 const CHECKS = [
   ["ask_tracking_contacts", "Pedir los contactos de seguimiento al emitir un envío"],
   ["sms_on_automatic_payments", "SMS por los pagos registrados automáticamente"],
@@ -46,6 +52,7 @@ async function render(main, ctx) {
       maxlength: String(max),
       autocomplete: "off",
       ...(name === "time_zone" ? { list: "company-zones" } : {}),
+      ...(PATTERNS[name] || {}),
     }),
   );
   const checks = CHECKS.map(([name]) => {

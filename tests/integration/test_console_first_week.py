@@ -1,0 +1,53 @@
+"""W2: a new company's first week in the console, in Debian's Chromium: what stopped or confused
+its office staff as they set the company up (an administrator), looked up a client's history and
+wrote a note (a clerk, level 3). Each test is one thing a person tripped on, fixed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+
+from tests.steps.answers import body
+from tests.steps.console import (
+    ConsoleSite,
+    bearer,
+    sign_in,
+    submit,
+    toast_says,
+    type_into,
+    wait_until,
+    what_reads_wrong,
+)
+from tests.steps.tenants import Tenant
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_country_typed_wrong_is_refused_in_words_not_as_a_regular_expression(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the company's settings
+    sign_in(browser, site.web, tenant, level=1, screen="company")
+    before = body(api.http.get("/company", headers=bearer(tenant, 1)))["country"]
+    # When they type one letter for the country and save
+    type_into(browser, "company-country", "A")
+    submit(browser, "company-settings-form")
+    # Then the field says in words what it takes, keeps the letter typed and has the focus
+    country = browser.find_element(By.ID, "company-country")
+    wait_until(browser, lambda d: d.switch_to.active_element == country)
+    assert country.get_attribute("validationMessage") == "Escriba las dos letras del país, como AR, ES o MX."
+    assert country.get_attribute("value") == "A"
+    # And no regular expression is shown anywhere (the API's refusal read "no tiene el formato
+    # esperado (^[A-Za-z]{2}$)"), and the company's country did not change
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert "^[" not in page and "formato esperado" not in page, page
+    assert body(api.http.get("/company", headers=bearer(tenant, 1)))["country"] == before
+    # When they type two letters, Then it saves
+    type_into(browser, "company-country", "ES")
+    submit(browser, "company-settings-form")
+    toast_says(browser, "Ajustes de la empresa guardados.")
+    assert body(api.http.get("/company", headers=bearer(tenant, 1)))["country"] == "ES"
+    assert what_reads_wrong(browser) == []
