@@ -53,13 +53,21 @@ function accountBody(form) {
   return body;
 }
 
+// An account's state as the card's status line says it.
+function statusText(a) {
+  return (
+    `${a.working ? "Funciona" : "No funciona"} · contraseña ${a.password_set ? "guardada" : "sin cargar"} · cambiada ${when(a.updated_at)}` +
+    (a.from_allowed_by ? ` · remitente permitido por ${a.from_allowed_by}` : "")
+  );
+}
+
 // One account's editor: settings, password, test send, delete. `path` is its API path; `changed` (if
 // given) is awaited after each saved change, e.g. to draw the card again with the API's new state.
 // `waiting` (from GET /sender-accounts, or a user's own account's GET) warns of e-mails waiting for
 // the account, and asks before a save that disables it or its deletion leaves them waiting; `personal`:
 // a user's own account (C5), whose e-mails wait for the user's next account, not the area's. Shared
 // with the signed-in user's own account screen (screen-my-account.js).
-export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title, blank = {}, waiting = null, redrawOnPassword = true, personal = false }) {
+export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title, blank = {}, waiting = null, redrawOnPassword = true, reread = null, personal = false }) {
   const a = account || { kind: "smtp", encryption: "starttls", enabled: true, ...blank };
   const warning = waitingWarning(waiting, prefix);
   if (warning) {
@@ -84,14 +92,7 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
     warning.append(cancel);
   }
   const enabled = h("input", { type: "checkbox", id: `${prefix}-enabled`, name: "enabled", checked: a.enabled });
-  const status = h(
-    "p",
-    { class: "hint account-status" },
-    account
-      ? `${a.working ? "Funciona" : "No funciona"} · contraseña ${a.password_set ? "guardada" : "sin cargar"} · cambiada ${when(a.updated_at)}` +
-          (a.from_allowed_by ? ` · remitente permitido por ${a.from_allowed_by}` : "")
-      : empty,
-  );
+  const status = h("p", { class: "hint account-status" }, account ? statusText(a) : empty);
   const settings = h(
     "form",
     { id: `${prefix}-form`, "aria-label": `${title}: configuración` },
@@ -136,6 +137,12 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
       password.value = "";
       ctx.toast("Contraseña guardada.");
       if (changed && redrawOnPassword) await changed();
+      // Not drawn again (what was typed in the other forms stays): the card's status line still
+      // said "No funciona · contraseña sin cargar" beside the toast. It says what the API says now.
+      else if (reread) {
+        const now = await reread().catch(() => null); // the password is saved whatever this says
+        if (now) status.textContent = statusText(now);
+      }
     } catch (error) {
       showErrors(passwordForm, error);
     }
@@ -315,6 +322,7 @@ async function render(main, ctx) {
       changed: () => render(main, ctx),
       // a password can complete an account e-mails wait for (its warning then goes)
       redrawOnPassword: waitingByArea.has(area),
+      reread: async () => (await api("GET", "/sender-accounts")).items.find((account) => account.area === area),
     }),
     h("h2", {}, "Cuentas personales"),
     h("p", { class: "hint" }, "Los pedidos salen de la cuenta del usuario responsable y los recordatorios de la del cobrador; si no tienen, de la cuenta de la empresa."),

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from tests.steps.answers import body
 from tests.steps.console import (
     ConsoleSite,
     bearer,
+    open_screen,
     sign_in,
     submit,
     toast_says,
@@ -21,7 +23,7 @@ from tests.steps.console import (
     wait_until,
     what_reads_wrong,
 )
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, Tenant
 
 pytestmark = pytest.mark.browser
 
@@ -51,3 +53,42 @@ def test_a_country_typed_wrong_is_refused_in_words_not_as_a_regular_expression(
     toast_says(browser, "Ajustes de la empresa guardados.")
     assert body(api.http.get("/company", headers=bearer(tenant, 1)))["country"] == "ES"
     assert what_reads_wrong(browser) == []
+
+
+def test_a_new_accounts_status_says_it_works_once_its_password_is_set(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, mailbox: Any
+) -> None:
+    # Given the administrator setting up the invoices' sender account on the company's SMTP server
+    sign_in(browser, site.web, tenant, level=1)
+    open_screen(browser, "accounts", "area=invoices")
+    type_into(browser, "area-invoices-display_name", "Facturación")
+    type_into(browser, "area-invoices-from_address", "facturas@cargasdelsur.example")
+    type_into(browser, "area-invoices-smtp_host", "127.0.0.1")
+    type_into(browser, "area-invoices-smtp_port", str(mailbox.port))
+    type_into(browser, "area-invoices-username", SMTP_USER)
+    Select(browser.find_element(By.ID, "area-invoices-encryption")).select_by_value("none")
+    submit(browser, "area-invoices-form")
+    toast_says(browser, "Cuenta Área: facturas guardada.")
+
+    def status(driver: Any) -> str:
+        return str(
+            driver.find_element(By.CSS_SELECTOR, '[data-account="area-invoices"] .account-status').text
+        )
+
+    # Then, with no password yet, the card says so
+    wait_until(browser, lambda d: status(d).startswith("No funciona · contraseña sin cargar"))
+    # When they type the address for a test send, then set the password
+    type_into(browser, "area-invoices-test-to", "yo@cargasdelsur.example")
+    type_into(browser, "area-invoices-password", SMTP_PASSWORD)
+    submit(browser, "area-invoices-password-form")
+    toast_says(browser, "Contraseña guardada.")
+    # Then the card says what the API now says: it works and its password is saved (it kept saying
+    # "No funciona · contraseña sin cargar" until the page was loaded again)
+    wait_until(browser, lambda d: status(d).startswith("Funciona · contraseña guardada"))
+    listed = body(api.http.get("/sender-accounts", headers=bearer(tenant, 1)))["items"]
+    assert [a["working"] for a in listed if a["area"] == "invoices"] == [True]
+    # And the address typed for the test send is still there
+    assert (
+        browser.find_element(By.ID, "area-invoices-test-to").get_attribute("value")
+        == "yo@cargasdelsur.example"
+    )
