@@ -543,6 +543,9 @@ async function clientRegister(main, ctx, clientId) {
     h("p", {}, h("a", { href: "#/clients" }, "← Clientes")),
     h("h1", {}, `${client.name} (${client.client_id})`),
     h("p", { class: "b-muted" }, [...(client.emails || []), ...(client.phones || [])].join(" · ")),
+    // The client's notes (N1-N3) live on their own screen: from the client's history, one step to
+    // read them and write one, the client already filled in (there was no way from here to there).
+    h("p", {}, h("a", { id: "b-client-notes", href: `#/notes?${new URLSearchParams({ client: client.client_id })}` }, "Notas de este cliente: verlas y escribir una")),
     section(
       "Registro",
       filters,

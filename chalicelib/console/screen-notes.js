@@ -89,7 +89,8 @@ async function render(main, ctx) {
         report();
       },
     },
-    field("Cliente", input("client")),
+    // a client asked for in the address (the client's page links here): the report shows their notes
+    field("Cliente", input("client", { value: ctx.params.get("client") || "" })),
     field("Sucursal", select("branch", unitOptions(branches, "(todas)"))),
     field("Departamento", select("department", unitOptions(departments, "(todos)"))),
     field("Usuario", input("user", { list: "b-note-users", autocomplete: "off" })),

@@ -4,6 +4,7 @@ wrote a note (a clerk, level 3). Each test is one thing a person tripped on, fix
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,9 +13,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from tests.steps.answers import body
+from tests.steps.clients import put_client
 from tests.steps.console import (
     ConsoleSite,
     bearer,
+    demo_user,
     open_screen,
     sign_in,
     submit,
@@ -23,6 +26,7 @@ from tests.steps.console import (
     wait_until,
     what_reads_wrong,
 )
+from tests.steps.notes import client_notes, staff_headers, write_note
 from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, Tenant
 
 pytestmark = pytest.mark.browser
@@ -71,9 +75,8 @@ def test_a_new_accounts_status_says_it_works_once_its_password_is_set(
     toast_says(browser, "Cuenta Área: facturas guardada.")
 
     def status(driver: Any) -> str:
-        return str(
-            driver.find_element(By.CSS_SELECTOR, '[data-account="area-invoices"] .account-status').text
-        )
+        card = driver.find_element(By.CSS_SELECTOR, '[data-account="area-invoices"]')
+        return str(card.find_element(By.CLASS_NAME, "account-status").text)
 
     # Then, with no password yet, the card says so
     wait_until(browser, lambda d: status(d).startswith("No funciona · contraseña sin cargar"))
@@ -88,7 +91,59 @@ def test_a_new_accounts_status_says_it_works_once_its_password_is_set(
     listed = body(api.http.get("/sender-accounts", headers=bearer(tenant, 1)))["items"]
     assert [a["working"] for a in listed if a["area"] == "invoices"] == [True]
     # And the address typed for the test send is still there
-    assert (
-        browser.find_element(By.ID, "area-invoices-test-to").get_attribute("value")
-        == "yo@cargasdelsur.example"
+    test_to = browser.find_element(By.ID, "area-invoices-test-to")
+    assert test_to.get_attribute("value") == "yo@cargasdelsur.example"
+
+
+def test_a_clerk_goes_from_a_clients_history_to_their_notes_and_writes_one(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a department the administrator put the clerk (level 3) and the agent (level 4) in, two
+    # clients, and a note the agent wrote on each
+    added = api.http.post(
+        "/staff/units/departments",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"code": "ventas", "name": "Ventas"}),
     )
+    assert added.status_code == 201, added.body
+    for level in (3, 4):
+        placed = api.http.put(
+            f"/staff/users/{demo_user(tenant, level)}",
+            headers=tenant.admin_headers(),
+            body=json.dumps({"level": level, "department": "ventas"}),
+        )
+        assert placed.status_code == 201, placed.body
+    put_client(api, tenant, "CLI-7", name="Ferretería Núñez")
+    put_client(api, tenant, "CLI-8", name="Otra Ferretería")
+    agent = staff_headers(tenant, demo_user(tenant, 4), 4, department="ventas")
+    write_note(api, agent, "CLI-7", "Visitado: pide lista de precios")
+    write_note(api, agent, "CLI-8", "Nota de otro cliente")
+    # When the clerk (level 3) opens the client's history
+    sign_in(browser, site.web, tenant, level=3)
+    open_screen(browser, "clients", "client=CLI-7")
+    # Then it links to the client's notes, and following it shows that client's notes only
+    wait_until(browser, lambda d: d.find_element(By.ID, "b-client-notes")).click()
+
+    def notes_shown(driver: Any) -> list[str]:
+        return list(
+            driver.execute_script(
+                "return [...document.querySelectorAll('#b-notes-report tbody tr')]"
+                ".map(r => r.cells[5].textContent)"
+            )
+        )
+
+    wait_until(browser, lambda d: notes_shown(d) == ["Visitado: pide lista de precios"])
+    # And the new note's client is already filled in: they type the note and save it
+    assert browser.find_element(By.ID, "b-note_client").get_attribute("value") == "CLI-7"
+    type_into(browser, "b-note", "Llamó: paga la factura el lunes")
+    submit(browser, "b-write-note")
+    toast_says(browser, "Nota guardada")
+    # Then it is the client's, and the report shows it beside the other
+    wait_until(
+        browser,
+        lambda d: (
+            sorted(notes_shown(d)) == ["Llamó: paga la factura el lunes", "Visitado: pide lista de precios"]
+        ),
+    )
+    assert "Llamó: paga la factura el lunes" in client_notes(api, tenant.admin_headers(), "CLI-7")
+    assert what_reads_wrong(browser) == []
