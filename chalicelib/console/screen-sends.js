@@ -244,7 +244,8 @@ async function render(main, ctx) {
               ["Creado", (j) => when(j.created_at)],
               ["Por", (j) => j.created_by],
               ["Canal", (j) => label(j.channel)],
-              ["Plantilla", (j) => j.template_key],
+              // by the title the form offers it under ("Plantilla propia «aviso»"), not its key
+              ["Plantilla", (j) => templateTitle(templates.items.find((t) => t.key === j.template_key) || { key: j.template_key, title: j.template_key })],
               ["Progreso", (j) => jobProgress(j)],
               ["", (j) => (j.state === "done" ? null : h("button", { type: "button", onclick: () => watch(j.job_id) }, "Seguir"))],
             ],

@@ -27,7 +27,7 @@ from tests.steps.console import (
     what_reads_wrong,
 )
 from tests.steps.notes import client_notes, staff_headers, write_note
-from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, Tenant
+from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, Tenant, smtp_sender_account
 
 pytestmark = pytest.mark.browser
 
@@ -146,4 +146,32 @@ def test_a_clerk_goes_from_a_clients_history_to_their_notes_and_writes_one(
         ),
     )
     assert "Llamó: paga la factura el lunes" in client_notes(api, tenant.admin_headers(), "CLI-7")
+    assert what_reads_wrong(browser) == []
+
+
+def test_recent_send_jobs_name_their_template_by_its_title_not_its_key(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, mailbox: Any
+) -> None:
+    # Given the distributor's company account, its own notice template and a send of it to two clients
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora", "info@cargasdelsur.example")
+    notice = {"subject": "Aviso", "text": "Hola {{ client.name }}", "html": "<p>Hola {{ client.name }}</p>"}
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(notice))
+    assert saved.status_code == 200, saved.body
+    for client_id in ("CLI-1", "CLI-2"):
+        put_client(api, tenant, client_id)
+    data = {"channel": "email", "template": "custom:aviso", "client_ids": ["CLI-1", "CLI-2"], "variables": {}}
+    started = api.http.post("/sends", headers=bearer(tenant, 1), body=json.dumps(data))
+    assert started.status_code == 201, started.body
+    # When the administrator opens the sends screen
+    sign_in(browser, site.web, tenant, level=1, screen="sends")
+
+    def templates_listed(driver: Any) -> list[str]:
+        return list(
+            driver.execute_script(
+                "return [...document.querySelectorAll('.b-jobs tbody tr')].map(r => r.cells[3].textContent)"
+            )
+        )
+
+    # Then the recent job names its template as the form offers it, not by its key "custom:aviso"
+    wait_until(browser, lambda d: templates_listed(d) == ["Plantilla propia «aviso»"])
     assert what_reads_wrong(browser) == []
