@@ -4,7 +4,7 @@
 // channel and filters and the message open are in the address (#/history?channel=email&q=…&message=…),
 // so a reload, the browser's back or a shared link shows them again; the messages ticked for
 // "Reenviar los elegidos" are kept in the tab for the same user and list (app.js's keepPicks()).
-import { api, download, extend, fill, h, keepPicks, keptPicks, register, segment, toast } from "./app.js";
+import { api, download, extend, fill, h, keepPicks, keptPicks, register, segment, templateTitle, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attachmentList,
@@ -33,6 +33,21 @@ const CHANNELS = [
   ["push", "Push"],
 ];
 
+// What a message is, as a person reads it: a template's title (the default ones by name, a
+// company's own one as «Plantilla propia «aviso»»), and the messages no template makes by what they
+// are. The API writes its code ("custom:aviso", "sms_auto_reply"), which the detail showed as it came.
+const MESSAGE_TYPE_NAMES = {
+  reply: "Respuesta desde el registro",
+  sms_auto_reply: "Respuesta automática por SMS",
+  sms_inbound: "SMS recibido",
+  register_notice: "Aviso del registro",
+  tracking_confirmation: "Confirmación de suscripción",
+};
+
+function messageTypeName(code) {
+  return MESSAGE_TYPE_NAMES[code] || templateTitle({ key: code, title: code });
+}
+
 export function messageDetail(message) {
   const headers = Object.entries(message.headers || {});
   return h(
@@ -49,7 +64,7 @@ export function messageDetail(message) {
         ["Creado", when(message.created_at)],
         ["Enviado", when(message.sent_at)],
         ["Entregado", when(message.delivered_at)],
-        ["Tipo", `${label(message.kind)}${message.message_type ? ` · ${message.message_type}` : ""}`],
+        ["Tipo", `${label(message.kind)}${message.message_type ? ` · ${messageTypeName(message.message_type)}` : ""}`],
         ["Creado por", message.created_by],
         ["Error", message.error],
         ["Marcado", flaggedNote(message)],

@@ -27,6 +27,7 @@ from tests.steps.console import (
     what_reads_wrong,
 )
 from tests.steps.notes import client_notes, staff_headers, write_note
+from tests.steps.sends import expand_pages
 from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, Tenant, smtp_sender_account
 
 pytestmark = pytest.mark.browser
@@ -149,10 +150,8 @@ def test_a_clerk_goes_from_a_clients_history_to_their_notes_and_writes_one(
     assert what_reads_wrong(browser) == []
 
 
-def test_recent_send_jobs_name_their_template_by_its_title_not_its_key(
-    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, mailbox: Any
-) -> None:
-    # Given the distributor's company account, its own notice template and a send of it to two clients
+def send_the_distributors_notice(api: Client, tenant: Tenant, mailbox: Any) -> None:
+    """The distributor's company account, its own notice template and a send of it to two clients."""
     smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora", "info@cargasdelsur.example")
     notice = {"subject": "Aviso", "text": "Hola {{ client.name }}", "html": "<p>Hola {{ client.name }}</p>"}
     saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(notice))
@@ -162,6 +161,13 @@ def test_recent_send_jobs_name_their_template_by_its_title_not_its_key(
     data = {"channel": "email", "template": "custom:aviso", "client_ids": ["CLI-1", "CLI-2"], "variables": {}}
     started = api.http.post("/sends", headers=bearer(tenant, 1), body=json.dumps(data))
     assert started.status_code == 201, started.body
+
+
+def test_recent_send_jobs_name_their_template_by_its_title_not_its_key(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, mailbox: Any
+) -> None:
+    # Given a send of the distributor's own notice to two clients
+    send_the_distributors_notice(api, tenant, mailbox)
     # When the administrator opens the sends screen
     sign_in(browser, site.web, tenant, level=1, screen="sends")
 
@@ -175,3 +181,28 @@ def test_recent_send_jobs_name_their_template_by_its_title_not_its_key(
     # Then the recent job names its template as the form offers it, not by its key "custom:aviso"
     wait_until(browser, lambda d: templates_listed(d) == ["Plantilla propia «aviso»"])
     assert what_reads_wrong(browser) == []
+
+
+def test_a_message_in_the_history_says_what_it_is_by_name_not_by_code(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, mailbox: Any
+) -> None:
+    # Given a message of a send of the distributor's own notice
+    send_the_distributors_notice(api, tenant, mailbox)
+    expand_pages()
+    items = body(api.http.get("/history/email?client=CLI-1", headers=bearer(tenant, 1)))["items"]
+    assert [m["message_type"] for m in items] == ["custom:aviso"]
+    # When a clerk opens it in the history
+    sign_in(browser, site.web, tenant, level=3)
+    open_screen(browser, "history", f"channel=email&message={items[0]['communication_id']}")
+
+    def described(driver: Any) -> dict[str, str]:
+        return dict(
+            driver.execute_script(
+                "return [...document.querySelectorAll('.b-detail dt')]"
+                ".map(dt => [dt.textContent, dt.nextElementSibling.textContent])"
+            )
+        )
+
+    # Then its type reads as the template's title, not "Manual · custom:aviso"
+    kind = wait_until(browser, lambda d: described(d).get("Tipo"))
+    assert kind.endswith(" · Plantilla propia «aviso»") and "custom:" not in kind, kind
