@@ -40,7 +40,7 @@ const MESSAGE_TYPE_NAMES = {
   reply: "Respuesta desde el registro",
   sms_auto_reply: "Respuesta automática por SMS",
   sms_inbound: "SMS recibido",
-  register_notice: "Aviso del registro",
+  register_notice: "Aviso de un registro a un colega",
   tracking_confirmation: "Confirmación de suscripción",
 };
 
