@@ -301,6 +301,7 @@ async function clientRegister(main, ctx, clientId) {
   async function load(cursor) {
     const page = await attempt(() => api("GET", `${base}/register${query({ ...criteria(), limit: 50, cursor })}`));
     if (!page) return;
+    await readColleagues();
     if (!cursor) fill(records);
     records.querySelector(".b-more")?.remove();
     extend(records,
@@ -314,7 +315,7 @@ async function clientRegister(main, ctx, clientId) {
               ["Motivo", (r) => tableName(tables.motives, r.motive)],
               ["Área", (r) => tableName(tables.areas, r.area)],
               ["Iniciada por", (r) => label(r.initiated_by)], // seed 004's "Iniciada por": the client or us
-              ["Por", (r) => r.created_by],
+              ["Por", (r) => (r.created_by ? nameOf(r.created_by) : r.created_by)], // by name, not the user's id (a Cognito sub is a UUID)
               ["", (r) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${r.subject || "(sin asunto)"}» del ${when(r.created_at)}`, onclick: () => view(r.communication_id) }, "Ver")],
             ],
             page.items,
@@ -345,11 +346,14 @@ async function clientRegister(main, ctx, clientId) {
 
   let colleagues = null; // the directory's users who can be told of a record, read once
   const nameOf = (id) => ((colleagues || []).find((u) => u.user_id === id) || {}).name || id;
+  async function readColleagues() {
+    if (colleagues === null) colleagues = ((await attempt(() => api("GET", "/staff/colleagues"))) || {}).items || [];
+  }
 
   async function view(recordId) {
     const record = await attempt(() => api("GET", `${base}/register/${segment(recordId)}`));
     if (!record) return;
-    if (colleagues === null) colleagues = ((await attempt(() => api("GET", "/staff/colleagues"))) || {}).items || [];
+    await readColleagues();
     const recordPath = `${base}/register/${segment(record.communication_id)}`;
     remember(record.communication_id);
     const upload = h("input", { type: "file", name: "attachment", id: "b-attach-file" });

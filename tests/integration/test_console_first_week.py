@@ -206,3 +206,28 @@ def test_a_message_in_the_history_says_what_it_is_by_name_not_by_code(
     # Then its type reads as the template's title, not "Manual · custom:aviso"
     kind = wait_until(browser, lambda d: described(d).get("Tipo"))
     assert kind.endswith(" · Plantilla propia «aviso»") and "custom:" not in kind, kind
+
+
+def test_a_clients_register_says_who_wrote_a_record_by_name(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a client, and the clerk (level 3) on the client's register
+    put_client(api, tenant, "CLI-7", name="Ferretería Núñez")
+    sign_in(browser, site.web, tenant, level=3)
+    open_screen(browser, "clients", "client=CLI-7")
+    # When they note a call by hand
+    type_into(browser, "b-subject", "Llamó por su saldo")
+    submit(browser, "b-add-record")
+
+    def written_by(driver: Any) -> list[str]:
+        return list(
+            driver.execute_script(
+                "return [...document.querySelectorAll('.b-register tbody tr')]"
+                ".map(r => r.cells[7].textContent)"
+            )
+        )
+
+    # Then the register says who wrote it by their name, not by their user id (clerk@<company>;
+    # with Cognito, a UUID)
+    wait_until(browser, lambda d: written_by(d) == ["Atención al cliente"])
+    assert what_reads_wrong(browser) == []
