@@ -22,6 +22,7 @@ import {
   section,
   select,
   showError,
+  staffNames,
   table,
   when,
 } from "./screen-kit.js";
@@ -48,7 +49,7 @@ function messageTypeName(code) {
   return MESSAGE_TYPE_NAMES[code] || templateTitle({ key: code, title: code });
 }
 
-export function messageDetail(message) {
+export function messageDetail(message, nameOf = (id) => id) {
   const headers = Object.entries(message.headers || {});
   return h(
     "article",
@@ -65,7 +66,7 @@ export function messageDetail(message) {
         ["Enviado", when(message.sent_at)],
         ["Entregado", when(message.delivered_at)],
         ["Tipo", `${label(message.kind)}${message.message_type ? ` · ${messageTypeName(message.message_type)}` : ""}`],
-        ["Creado por", message.created_by],
+        ["Creado por", nameOf(message.created_by)],
         ["Error", message.error],
         ["Marcado", flaggedNote(message)],
         ["Reenvío de", message.resend_of],
@@ -243,7 +244,7 @@ async function render(main, ctx) {
     }
     opened = message.communication_id;
     remember();
-    fill(detail, messageDetail(message));
+    fill(detail, messageDetail(message, await staffNames()));
     reveal(detail);
   }
 

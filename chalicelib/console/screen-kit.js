@@ -181,6 +181,20 @@ export async function attempt(action, form) {
   }
 }
 
+// Staff by name: a function from a user's id (a job's or a message's `created_by`; with Cognito the
+// token's `sub`, a UUID) to their name in the staff directory (GET /staff/colleagues: active users
+// with an e-mail address), or the id itself for anyone else, or when the directory cannot be read.
+export async function staffNames() {
+  let items = [];
+  try {
+    items = (await api("GET", "/staff/colleagues")).items || [];
+  } catch {
+    // the ids are shown as they are
+  }
+  const names = new Map(items.filter((u) => u.name).map((u) => [u.user_id, u.name]));
+  return (id) => (id ? names.get(id) || id : id);
+}
+
 export function requestId() {
   if (globalThis.crypto && crypto.randomUUID) return `console-${crypto.randomUUID()}`;
   return `console-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;

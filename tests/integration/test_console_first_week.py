@@ -151,7 +151,14 @@ def test_a_clerk_goes_from_a_clients_history_to_their_notes_and_writes_one(
 
 
 def send_the_distributors_notice(api: Client, tenant: Tenant, mailbox: Any) -> None:
-    """The distributor's company account, its own notice template and a send of it to two clients."""
+    """The distributor's company account, its own notice template and a send of it to two clients
+    that their supervisor (level 2), Marta Gómez in the staff directory, started."""
+    named = api.http.put(
+        f"/staff/users/{demo_user(tenant, 2)}",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"level": 2, "name": "Marta Gómez", "email": "marta@cargasdelsur.example"}),
+    )
+    assert named.status_code in (200, 201), named.body
     smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora", "info@cargasdelsur.example")
     notice = {"subject": "Aviso", "text": "Hola {{ client.name }}", "html": "<p>Hola {{ client.name }}</p>"}
     saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(notice))
@@ -159,7 +166,7 @@ def send_the_distributors_notice(api: Client, tenant: Tenant, mailbox: Any) -> N
     for client_id in ("CLI-1", "CLI-2"):
         put_client(api, tenant, client_id)
     data = {"channel": "email", "template": "custom:aviso", "client_ids": ["CLI-1", "CLI-2"], "variables": {}}
-    started = api.http.post("/sends", headers=bearer(tenant, 1), body=json.dumps(data))
+    started = api.http.post("/sends", headers=bearer(tenant, 2), body=json.dumps(data))
     assert started.status_code == 201, started.body
 
 
@@ -180,6 +187,11 @@ def test_recent_send_jobs_name_their_template_by_its_title_not_its_key(
 
     # Then the recent job names its template as the form offers it, not by its key "custom:aviso"
     wait_until(browser, lambda d: templates_listed(d) == ["Plantilla propia «aviso»"])
+    # And who started it by name, not by user id
+    started_by = browser.execute_script(
+        "return [...document.querySelectorAll('.b-jobs tbody tr')].map(r => r.cells[1].textContent)"
+    )
+    assert started_by == ["Marta Gómez"], started_by
     assert what_reads_wrong(browser) == []
 
 
@@ -206,6 +218,8 @@ def test_a_message_in_the_history_says_what_it_is_by_name_not_by_code(
     # Then its type reads as the template's title, not "Manual · custom:aviso"
     kind = wait_until(browser, lambda d: described(d).get("Tipo"))
     assert kind.endswith(" · Plantilla propia «aviso»") and "custom:" not in kind, kind
+    # And who sent it by name, not by user id
+    assert described(browser)["Creado por"] == "Marta Gómez"
 
 
 def test_a_clients_register_says_who_wrote_a_record_by_name(
