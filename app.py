@@ -31,6 +31,7 @@ from chalicelib.api.suppressions import suppressions
 from chalicelib.api.templates import templates
 from chalicelib.api.tickets import tickets
 from chalicelib.api.tracking_page import tracking_page
+from chalicelib.api.webhooks import webhooks
 from chalicelib.core.observability import observe
 from chalicelib.events.agent_changes import agent_change_events
 from chalicelib.events.inbound_mail import inbound_mail_events
@@ -40,6 +41,7 @@ from chalicelib.events.outbox import outbox_events
 from chalicelib.events.schedules import schedules
 from chalicelib.events.send_jobs import send_job_events
 from chalicelib.events.ses_events import ses_events
+from chalicelib.events.webhooks import webhook_events
 from chalicelib.records.exports import XLSX_TYPE
 
 app = Chalice(app_name="pregon", configure_logs=False)
@@ -82,3 +84,5 @@ app.register_blueprint(operators)
 app.register_blueprint(domains)
 app.register_blueprint(console)
 app.register_blueprint(tickets)
+app.register_blueprint(webhooks)
+app.register_blueprint(webhook_events)

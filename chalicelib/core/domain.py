@@ -887,3 +887,35 @@ class ClientErasure:
     other_items: int = 0
     suppressions_kept: int = 0
     pending_files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """Where a company's system hears what happened to its messages (docs/webhooks.md). The
+    signing secret's ciphertext stays in the store; no record carries it."""
+
+    company_id: str
+    endpoint_id: str
+    url: str
+    events: tuple[str, ...]
+    enabled: bool
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    secret_set_at: datetime
+    failing_since: datetime | None = None
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One attempt to post one event to an endpoint, as the delivery log shows it."""
+
+    event_id: str
+    event_type: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    outcome: str
+    error: str | None = None

@@ -224,13 +224,15 @@ def handle_sqs_batch(event: dict[str, Any]) -> dict[str, Any]:
 
     def apply_record(record: SQSRecord) -> None:
         try:
-            outcomes.append(handle_sqs_body(record.body, record.message_id))
+            outcome = handle_sqs_body(record.body, record.message_id)
         except Exception as exc:
             logger().warning(
                 "ses event failed; SQS tries it again",
                 extra={"sqs_message_id": record.message_id, "error": f"{type(exc).__name__}: {exc}"[:300]},
             )
             raise
+        outcomes.append(outcome)
+        _announce(outcome)
 
     # Not raising when every record failed: the answer names them all, and SQS tries them again.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -246,6 +248,15 @@ def handle_sqs_batch(event: dict[str, Any]) -> dict[str, Any]:
         "ses events applied", extra={"records": len(event.get("Records") or []), "results": dict(results)}
     )
     return {"batchItemFailures": failures}
+
+
+def _announce(outcome: Outcome) -> None:
+    """Tell the company's webhooks (docs/webhooks.md) that a message was delivered, bounced,
+    complained about or failed; queued, never posted here, and never failing the record."""
+    if outcome.result in _FROM_STATES and outcome.company_id and outcome.communication_id:
+        from chalicelib.messaging.webhooks.service import announce_message
+
+        announce_message(outcome.company_id, f"message.{outcome.result}", outcome.communication_id)
 
 
 def handle_sqs_body(body: str, sqs_message_id: str | None = None) -> Outcome:

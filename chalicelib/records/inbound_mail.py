@@ -186,7 +186,19 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
                 f" envelope only: the raw mail is kept at {receipt.raw_key}"
             )
             outcomes.append(_log(company_id, receipt, b"", problem, key))
+    for logged in outcomes:
+        if logged.created and logged.client_id and logged.communication_id:
+            _announce(logged.company_id, logged.client_id, logged.communication_id)
     return outcomes
+
+
+def _announce(company_id: str, client_id: str, communication_id: str) -> None:
+    """Tell the company's webhooks an e-mail from a client came in (docs/webhooks.md)."""
+    from chalicelib.messaging.webhooks.service import announce
+
+    announce(
+        company_id, "inbound.received", client_id=client_id, message_id=communication_id, channel="email"
+    )
 
 
 def unloggable(exc: BaseException) -> bool:
@@ -479,9 +491,11 @@ def assign(viewer: Principal, communication_id: str, client_id: str) -> Communic
     address = (comm.from_address or "").lower()
     contact = client_store.addresses_of(client).get(address)
     try:
-        return store.assign_client(company_id, communication_id, client_id, contact, clock.now())
+        assigned = store.assign_client(company_id, communication_id, client_id, contact, clock.now())
     except LookupError as exc:
         raise NotFound(f"there is no received e-mail {communication_id!r}") from exc
+    _announce(company_id, client_id, communication_id)
+    return assigned
 
 
 def attachment_links(comm: Communication) -> list[dict[str, Any]]:

@@ -1375,6 +1375,46 @@ class ClientErasureModel(BoundModel):
     pending_files = UnicodeSetAttribute(null=True)  # "<bucket>/<key>"
 
 
+class WebhookEndpointModel(BoundModel):
+    """A company's webhook endpoint (docs/webhooks.md): where Pregón posts the events it asks for.
+    The signing secret is KMS-encrypted, bound to the company and the endpoint."""
+
+    class Meta(_Meta):
+        table_name = "webhook-endpoints"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    endpoint_id = UnicodeAttribute(range_key=True)
+    url = UnicodeAttribute()
+    events = ListAttribute(of=UnicodeAttribute)
+    secret_ciphertext = BinaryAttribute(legacy_encoding=False)
+    enabled = BooleanAttribute(default=True)
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    secret_set_at = UTCDateTimeAttribute()
+    failing_since = UTCDateTimeAttribute(null=True)  # the first failure since the last success
+    disabled_at = UTCDateTimeAttribute(null=True)  # by Pregón, after a day of failures
+    disabled_reason = UnicodeAttribute(null=True)
+
+
+class WebhookDeliveryModel(BoundModel):
+    """One attempt to deliver one event to one endpoint (the delivery log), kept 30 days."""
+
+    class Meta(_Meta):
+        table_name = "webhook-deliveries"
+
+    endpoint_key = UnicodeAttribute(hash_key=True)  # "<company>#<endpoint>"
+    delivery_key = UnicodeAttribute(range_key=True)  # "<attempted at, ISO>#<event id>#<attempt>"
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    attempt = NumberAttribute()
+    attempted_at = UTCDateTimeAttribute()
+    status_code = NumberAttribute(null=True)
+    outcome = UnicodeAttribute()  # delivered | retrying | failed | refused | throttled
+    error = UnicodeAttribute(null=True)
+    expires = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -1420,4 +1460,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     OpenMovementsModel,
     DocumentModel,
     ClientErasureModel,
+    WebhookEndpointModel,
+    WebhookDeliveryModel,
 )

@@ -25,6 +25,7 @@ _TTL: dict[type[Model], str] = {
     models.SubscriptionModel: "expires",
     models.OutboxModel: "expires",
     models.RateLimitModel: "expires",
+    models.WebhookDeliveryModel: "expires",
 }
 
 

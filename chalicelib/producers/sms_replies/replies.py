@@ -205,7 +205,30 @@ def _handle(company_id: str, sms: InboundSms) -> InboundOutcome:
     # day is the one the first delivery recorded, so a delivery after midnight counts in the same.
     sms = replace(sms, received_at=received_at)
     outcome = _decide(company_id, sms, sender, client, contact_id, record)
+    _announce(outcome)
     return outcome if fresh else _with(outcome, "duplicate")
+
+
+def _announce(outcome: InboundOutcome) -> None:
+    """Tell the company's webhooks (docs/webhooks.md): an SMS from a client, its STOP, its ticket.
+    Told again for a notification SNS delivers twice: the event ids are the same."""
+    from chalicelib.messaging.webhooks.service import announce
+
+    company_id, client_id, record = outcome.company_id, outcome.client_id, outcome.communication_id
+    if company_id is None or client_id is None:
+        return
+    announce(company_id, "inbound.received", client_id=client_id, message_id=record, channel="sms")
+    if outcome.outcome == "stopped":
+        announce(company_id, "client.unsubscribed", client_id=client_id, message_id=record, channel="sms")
+    if outcome.ticket_id:
+        announce(
+            company_id,
+            "ticket.created",
+            client_id=client_id,
+            message_id=record,
+            channel="sms",
+            ticket_id=outcome.ticket_id,
+        )
 
 
 def _decide(

@@ -1,0 +1,89 @@
+"""Request and response models of the webhook routes (docs/webhooks.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EventType = Literal[
+    "message.delivered",
+    "message.bounced",
+    "message.complained",
+    "message.failed",
+    "client.unsubscribed",
+    "inbound.received",
+    "ticket.created",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class WebhookIn(_Strict):
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="An `https://` URL on a public address (no user or password, no #fragment); "
+        "checked when saved and at every delivery, redirects are not followed.",
+    )
+    events: list[EventType] = Field(min_length=1, max_length=20, description="The event types to send there.")
+
+
+class WebhookChangeIn(WebhookIn):
+    enabled: bool = Field(
+        default=True, description="Off: nothing is sent. Turning it on forgets its failures."
+    )
+
+
+class WebhookOut(BaseModel):
+    endpoint_id: str
+    url: str
+    events: list[str]
+    enabled: bool
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    secret_set_at: datetime = Field(
+        description="When the signing secret was made; the secret is never shown again."
+    )
+    failing_since: datetime | None = Field(description="The first failed delivery since the last success.")
+    disabled_at: datetime | None = Field(description="When Pregón turned it off after a day of failures.")
+    disabled_reason: str | None
+
+
+class WebhookWithSecretOut(WebhookOut):
+    secret: str = Field(
+        description="The signing secret (`whsec_...`), shown this once: keep it to check `Pregon-Signature`."
+    )
+
+
+class WebhooksOut(BaseModel):
+    items: list[WebhookOut]
+
+
+class WebhookTestOut(BaseModel):
+    event_id: str
+    outcome: str = Field(description="`delivered`, `failed` or `refused` (the URL is not a public address).")
+    status_code: int | None = Field(description="The endpoint's HTTP status; none when it did not answer.")
+    error: str | None = Field(description="Why it failed, never the endpoint's answer itself.")
+
+
+class WebhookDeliveryOut(BaseModel):
+    event_id: str
+    event_type: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    outcome: str = Field(
+        description="`delivered`; `retrying` (tried again later); `failed` (not retried: 3xx or 4xx but "
+        "408/429); `gave-up` (its day of retries is over); `refused` (not a public address)."
+    )
+    error: str | None
+
+
+class WebhookDeliveriesPageOut(BaseModel):
+    items: list[WebhookDeliveryOut]
+    next_cursor: str | None

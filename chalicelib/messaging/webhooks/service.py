@@ -1,0 +1,614 @@
+"""Webhooks: a company's own system told what happened to its messages (docs/webhooks.md).
+
+    endpoint, secret = create_endpoint(company_id, "ana", url, ("message.bounced",))  # secret: once
+    announce(company_id, "message.bounced", client_id="C1", message_id=..., channel="email")
+    deliver(json.loads(sqs_body))                     # the queue's worker: one attempt, then retry
+
+* **Subscribing**: an administrator names up to :data:`MAX_ENDPOINTS` HTTPS URLs, each with the
+  event types it wants. A URL is a destination Pregón connects to, so it passes the house's rules
+  (``channels/destinations.py``, decision 0004): public addresses only, checked when saved and at
+  every connection, no redirects followed, no answer body kept or shown.
+* **The secret** (``whsec_...``) is made here and answered once (on creation and on rotation);
+  stored only as KMS ciphertext bound to the company and the endpoint.
+* **Events** are announced from where Pregón records what happened (SES feedback, an unsubscribe,
+  an inbound message matched to a client, a ticket opened by SMS): one SQS message per subscribed
+  endpoint, never an HTTP call in that path. The payload carries ids only, never a message body.
+* **Delivery**: a POST signed ``Pregon-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+  "<t>.<body>">``, within :data:`TIMEOUT_SECONDS`; a 5xx, 408, 429, timeout or connection failure
+  is tried again after each of :data:`RETRY_SECONDS` (about a day in all), any other answer is
+  final. An endpoint failing for :data:`DISABLE_AFTER` is turned off and the company's
+  administrators told by e-mail once. Each endpoint takes at most :data:`EVENTS_PER_MINUTE`
+  deliveries a minute; the rest wait for the next minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import secrets
+import ssl
+import urllib.parse
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import WebhookDelivery, WebhookEndpoint
+from chalicelib.core.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.core.secrets import decrypt_secret, encrypt_secret
+from chalicelib.messaging.webhooks import WEBHOOKS_QUEUE
+from chalicelib.store import webhooks as store
+from chalicelib.store.rate_limits import Limit
+
+#: The events an endpoint may ask for (``webhook.test`` is sent only by the test route).
+EVENT_TYPES = (
+    "message.delivered",
+    "message.bounced",
+    "message.complained",
+    "message.failed",
+    "client.unsubscribed",
+    "inbound.received",
+    "ticket.created",
+)
+TEST_EVENT = "webhook.test"
+
+MAX_ENDPOINTS = 5
+MAX_URL_LENGTH = 2000
+#: Deliveries (first attempts and retries) one endpoint takes in a minute; the rest wait.
+EVENTS_PER_MINUTE = 120
+#: A test event per endpoint at most this often (each is a POST to a third party's address).
+TESTS_PER_MINUTE = 5
+#: From connecting to the answer's last byte.
+TIMEOUT_SECONDS = 10.0
+#: The waits before each retry: about a day in all (21 h), then the event is given up.
+RETRY_SECONDS: tuple[int, ...] = (60, 300, 1800, 3600, 3 * 3600, 6 * 3600, 10 * 3600)
+#: An endpoint failing (no 2xx) for this long is turned off.
+DISABLE_AFTER = timedelta(days=1)
+#: SQS delays a message at most 15 minutes; a longer wait takes several hops.
+MAX_QUEUE_DELAY = 900
+#: The answer's body is read up to this and never kept or shown.
+_MAX_BODY_BYTES = 4096
+SIGNATURE_HEADER = "Pregon-Signature"
+
+_SECRET_PURPOSE = "webhook-secret"  # noqa: S105 - the KMS context's purpose, no secret
+
+
+# --- subscribing ------------------------------------------------------------------------------
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an endpoint, or None. HTTPS only (plain HTTP to loopback only where
+    ``PREGON_ALLOW_LOOPBACK_DESTINATIONS`` allows loopback: the local stack); no user or password
+    in it, no fragment; a host on a public address (a name with no DNS yet is accepted and checked
+    at every connection)."""
+    from chalicelib.channels.destinations import host_problem
+    from chalicelib.core.settings import allow_loopback_destinations
+
+    if len(url) > MAX_URL_LENGTH:
+        return f"is longer than {MAX_URL_LENGTH} characters"
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "is not a URL"
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not host:
+        return "must be an https:// URL"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry a user or password (the signature proves who is calling)"
+    if parts.fragment:
+        return "must not have a #fragment"
+    problem = host_problem(host, port or (443 if parts.scheme == "https" else 80))
+    if problem is not None:
+        return problem
+    if parts.scheme == "http":
+        loopback = host in ("localhost", "127.0.0.1", "::1")
+        if not (loopback and allow_loopback_destinations()):
+            return "must be an https:// URL"
+    return None
+
+
+def _checked_events(events: list[str]) -> tuple[str, ...]:
+    unknown = [e for e in events if e not in EVENT_TYPES]
+    if unknown or not events:
+        raise ValidationFailed(
+            [{"field": "events", "message": f"must be one or more of {', '.join(EVENT_TYPES)}"}]
+        )
+    return tuple(dict.fromkeys(events))
+
+
+def _checked_url(url: str) -> str:
+    problem = url_problem(url)
+    if problem:
+        raise ValidationFailed([{"field": "url", "message": problem}])
+    return url
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def _encrypt(company_id: str, endpoint_id: str, secret: str) -> bytes:
+    return encrypt_secret(secret, company_id=company_id, purpose=_SECRET_PURPOSE, destination=endpoint_id)
+
+
+def _decrypt(company_id: str, endpoint_id: str) -> str | None:
+    ciphertext = store.secret_ciphertext(company_id, endpoint_id)
+    if ciphertext is None:
+        return None
+    return decrypt_secret(ciphertext, company_id=company_id, purpose=_SECRET_PURPOSE, destination=endpoint_id)
+
+
+def list_endpoints(company_id: str) -> list[WebhookEndpoint]:
+    return sorted(store.endpoints_of(company_id), key=lambda e: e.created_at)
+
+
+def get_endpoint(company_id: str, endpoint_id: str) -> WebhookEndpoint:
+    found = store.get_endpoint(company_id, endpoint_id)
+    if found is None:
+        raise NotFound("no such webhook endpoint")
+    return found
+
+
+def create_endpoint(company_id: str, by: str, url: str, events: list[str]) -> tuple[WebhookEndpoint, str]:
+    """A new enabled endpoint and its signing secret (shown this once)."""
+    checked_events = _checked_events(events)
+    checked_url = _checked_url(url)
+    if len(store.endpoints_of(company_id)) >= MAX_ENDPOINTS:
+        raise Conflict(f"a company has at most {MAX_ENDPOINTS} webhook endpoints; delete one first")
+    now = clock.now()
+    endpoint = WebhookEndpoint(
+        company_id=company_id,
+        endpoint_id="wh_" + uuid.uuid4().hex[:20],
+        url=checked_url,
+        events=checked_events,
+        enabled=True,
+        created_at=now,
+        created_by=by,
+        updated_at=now,
+        secret_set_at=now,
+    )
+    secret = new_secret()
+    _forget(company_id)
+    if not store.create_endpoint(endpoint, _encrypt(company_id, endpoint.endpoint_id, secret)):
+        raise Conflict("this webhook endpoint exists already")  # a 2^80 collision
+    logger().info(
+        "webhook endpoint created",
+        extra={"company_id": company_id, "endpoint_id": endpoint.endpoint_id, "by": by},
+    )
+    return endpoint, secret
+
+
+def update_endpoint(
+    company_id: str,
+    endpoint_id: str,
+    *,
+    url: str | None = None,
+    events: list[str] | None = None,
+    enabled: bool | None = None,
+) -> WebhookEndpoint:
+    """Change the URL, the events or turn it on or off (turning it on forgets its failures)."""
+    checked_events = None if events is None else _checked_events(events)
+    checked_url = None if url is None else _checked_url(url)
+    _forget(company_id)
+    updated = store.update_endpoint(
+        company_id, endpoint_id, clock.now(), url=checked_url, events=checked_events, enabled=enabled
+    )
+    if updated is None:
+        raise NotFound("no such webhook endpoint")
+    return updated
+
+
+def rotate_secret(company_id: str, endpoint_id: str) -> tuple[WebhookEndpoint, str]:
+    """A new signing secret (shown this once); the old one signs nothing from now on."""
+    secret = new_secret()
+    updated = store.update_endpoint(
+        company_id, endpoint_id, clock.now(), ciphertext=_encrypt(company_id, endpoint_id, secret)
+    )
+    if updated is None:
+        raise NotFound("no such webhook endpoint")
+    logger().info("webhook secret rotated", extra={"company_id": company_id, "endpoint_id": endpoint_id})
+    return updated, secret
+
+
+def delete_endpoint(company_id: str, endpoint_id: str) -> None:
+    _forget(company_id)
+    if not store.delete_endpoint(company_id, endpoint_id):
+        raise NotFound("no such webhook endpoint")
+
+
+def deliveries(
+    company_id: str, endpoint_id: str, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[WebhookDelivery], dict[str, Any] | None]:
+    get_endpoint(company_id, endpoint_id)
+    return store.deliveries_page(company_id, endpoint_id, limit=limit, cursor=cursor)
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def event_payload(
+    event_type: str, occurred_at: datetime, *, event_id: str | None = None, **data: str | None
+) -> dict[str, Any]:
+    """What is posted: ids and the time only (no message body, address or other client's data)."""
+    return {
+        "id": event_id or "evt_" + uuid.uuid4().hex,
+        "type": event_type,
+        "created_at": occurred_at.isoformat().replace("+00:00", "Z"),
+        "data": {k: v for k, v in data.items() if v is not None},
+    }
+
+
+def stable_event_id(company_id: str, *parts: str) -> str:
+    """The same id for the same happening: a receiver told twice (SES's events come at least
+    once; the queue too) sees one event."""
+    return "evt_" + uuid.uuid5(uuid.NAMESPACE_URL, "pregon:" + ":".join((company_id, *parts))).hex
+
+
+#: How long a worker trusts what it read of a company's endpoints before reading them again (an
+#: SES event costs no read for a company without webhooks); changes made in the same process are
+#: seen at once, other workers see them within this.
+ENDPOINTS_CACHE_SECONDS = 60.0
+_endpoints_cache: dict[str, tuple[float, list[WebhookEndpoint]]] = {}
+
+
+def _forget(company_id: str) -> None:
+    _endpoints_cache.pop(company_id, None)
+
+
+def subscribed(company_id: str, event_type: str) -> list[WebhookEndpoint]:
+    """The company's enabled endpoints that asked for ``event_type`` (cached a minute)."""
+    import time
+
+    cached = _endpoints_cache.get(company_id)
+    if cached is None or time.monotonic() - cached[0] > ENDPOINTS_CACHE_SECONDS:
+        if len(_endpoints_cache) > 10_000:
+            _endpoints_cache.clear()
+        cached = (time.monotonic(), store.endpoints_of(company_id))
+        _endpoints_cache[company_id] = cached
+    return [e for e in cached[1] if e.enabled and event_type in e.events]
+
+
+def announce_message(company_id: str, event_type: str, communication_id: str) -> int:
+    """:func:`announce` about a communication (its client and channel read only when some
+    endpoint asked for ``event_type``)."""
+    try:
+        if not subscribed(company_id, event_type):
+            return 0
+        from chalicelib.store import communications
+
+        comm = communications.get(company_id, communication_id)
+        if comm is None or not comm.client_id:
+            return 0
+        return announce(
+            company_id,
+            event_type,
+            client_id=comm.client_id,
+            message_id=communication_id,
+            channel=comm.channel,
+        )
+    except Exception:
+        logger().exception(
+            "webhook event not queued", extra={"company_id": company_id, "event_type": event_type}
+        )
+        return 0
+
+
+def announce(
+    company_id: str,
+    event_type: str,
+    *,
+    client_id: str | None,
+    message_id: str | None = None,
+    channel: str | None = None,
+    ticket_id: str | None = None,
+    occurred_at: datetime | None = None,
+    event_id: str | None = None,
+) -> int:
+    """Queue ``event_type`` for each of the company's enabled endpoints that asked for it; how
+    many. Never raises: the happening is recorded already, and its webhook is not worth failing
+    (and retrying) the work that recorded it; a failure is logged."""
+    try:
+        endpoints = subscribed(company_id, event_type)
+        if not endpoints:
+            return 0
+        now = clock.now()
+        event = event_payload(
+            event_type,
+            occurred_at or now,
+            event_id=event_id
+            or (stable_event_id(company_id, event_type, message_id, client_id or "") if message_id else None),
+            client_id=client_id,
+            message_id=message_id,
+            channel=channel,
+            ticket_id=ticket_id,
+        )
+        _enqueue([_job(company_id, e.endpoint_id, event, now) for e in endpoints])
+        return len(endpoints)
+    except Exception:
+        logger().exception(
+            "webhook event not queued", extra={"company_id": company_id, "event_type": event_type}
+        )
+        return 0
+
+
+def _job(company_id: str, endpoint_id: str, event: dict[str, Any], first_at: datetime) -> dict[str, Any]:
+    return {
+        "company_id": company_id,
+        "endpoint_id": endpoint_id,
+        "event": event,
+        "attempt": 1,
+        "first_at": first_at.isoformat(),
+    }
+
+
+def webhooks_queue() -> str:
+    import os
+
+    return os.environ.get("PREGON_WEBHOOKS_QUEUE", WEBHOOKS_QUEUE)
+
+
+def _enqueue(jobs: list[dict[str, Any]], delay: int = 0) -> None:
+    from chalicelib.core.aws import client, queue_url
+
+    url = queue_url(webhooks_queue())
+    for first in range(0, len(jobs), 10):
+        entries = [
+            {
+                "Id": str(n),
+                "MessageBody": json.dumps(job),
+                "DelaySeconds": max(0, min(delay, MAX_QUEUE_DELAY)),
+            }
+            for n, job in enumerate(jobs[first : first + 10])
+        ]
+        answer = client("sqs").send_message_batch(QueueUrl=url, Entries=entries)
+        if answer.get("Failed"):
+            raise RuntimeError(f"SQS refused {len(answer['Failed'])} webhook messages")
+
+
+# --- delivery -------------------------------------------------------------------------------------
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``Pregon-Signature`` header's value for ``body`` sent at ``timestamp`` (Unix seconds)."""
+    signed = f"{timestamp}.".encode() + body
+    return f"t={timestamp},v1={hmac.new(secret.encode('utf-8'), signed, hashlib.sha256).hexdigest()}"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one POST came to: ``outcome`` is delivered | failed | retry | refused."""
+
+    outcome: str
+    status_code: int | None = None
+    error: str | None = None
+
+
+def post_event(url: str, secret: str, event: dict[str, Any]) -> Attempt:
+    """One signed POST of ``event`` to ``url`` over ``http.client`` to a checked public address
+    (``destinations.http_exchange``): no redirect followed, within :data:`TIMEOUT_SECONDS` from
+    connecting to the answer's end; the answer's body read (bounded) and dropped."""
+    from chalicelib.channels.deadlines import Deadline
+    from chalicelib.channels.destinations import DestinationRefused, http_exchange
+
+    problem = url_problem(url)
+    if problem:
+        return Attempt("refused", error=f"refused: {problem}")
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Pregon-Webhooks/1",
+        "Pregon-Event-Id": str(event["id"]),
+        SIGNATURE_HEADER: signature(secret, int(clock.now().timestamp()), body),
+    }
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        with http_exchange(parts.scheme, host, port, Deadline(TIMEOUT_SECONDS)) as connection:
+            connection.request("POST", target, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read(_MAX_BODY_BYTES)
+            status = response.status
+    except DestinationRefused as exc:
+        if exc.unresolved:
+            return Attempt("retry", error=f"unreachable: {exc.reason}")
+        return Attempt("refused", error=f"refused: {exc.reason}")
+    except ssl.SSLError as exc:
+        return Attempt("retry", error=f"TLS: {getattr(exc, 'reason', None) or type(exc).__name__}")
+    except TimeoutError:
+        return Attempt("retry", error=f"timeout: no answer within {TIMEOUT_SECONDS:g} s")
+    except ConnectionRefusedError:
+        return Attempt("retry", error=f"refused: nothing accepts connections at {host}:{port}")
+    except (http.client.HTTPException, OSError) as exc:
+        return Attempt("retry", error=f"unreachable: {host}:{port} ({type(exc).__name__})")
+    if 200 <= status < 300:
+        return Attempt("delivered", status)
+    if 300 <= status < 400:
+        return Attempt("failed", status, "redirects are not followed")
+    if status >= 500 or status in (408, 429):
+        return Attempt("retry", status)
+    return Attempt("failed", status)
+
+
+def deliver(job: dict[str, Any]) -> str:
+    """One attempt of one queued event to its endpoint (the queue's worker): signed, logged, and
+    on a passing failure queued again after the next of :data:`RETRY_SECONDS`. Returns what it
+    did: delivered | failed | retry | refused | gave-up | waiting | throttled | dropped."""
+    from chalicelib.store.rate_limits import within
+
+    company_id, endpoint_id = str(job["company_id"]), str(job["endpoint_id"])
+    event, attempt = job["event"], int(job["attempt"])
+    now = clock.now()
+    not_before = job.get("not_before")
+    if not_before and datetime.fromisoformat(not_before) > now:
+        _enqueue([job], int((datetime.fromisoformat(not_before) - now).total_seconds()) + 1)
+        return "waiting"  # a wait longer than SQS's 15 minutes: one more hop
+    endpoint = store.get_endpoint(company_id, endpoint_id)
+    if endpoint is None or not endpoint.enabled:
+        return "dropped"
+    if not within(company_id, Limit("webhook-deliveries", EVENTS_PER_MINUTE, 60), endpoint_id):
+        if now - datetime.fromisoformat(job["first_at"]) > DISABLE_AFTER:
+            return "dropped"
+        _enqueue([job], 60 - int(now.timestamp()) % 60 + 1)
+        return "throttled"
+    secret = _decrypt(company_id, endpoint_id)
+    if secret is None:
+        return "dropped"
+    result = post_event(endpoint.url, secret, event)
+    retry_in = _retry_in(job, now) if result.outcome == "retry" else None
+    outcome = "gave-up" if result.outcome == "retry" and retry_in is None else result.outcome
+    store.log_delivery(
+        company_id,
+        endpoint_id,
+        WebhookDelivery(
+            event_id=str(event["id"]),
+            event_type=str(event["type"]),
+            attempt=attempt,
+            attempted_at=now,
+            status_code=result.status_code,
+            outcome="retrying" if outcome == "retry" else outcome,
+            error=result.error,
+        ),
+    )
+    if result.outcome == "delivered":
+        store.note_success(company_id, endpoint_id)
+        return outcome
+    if retry_in is not None:
+        due = now + timedelta(seconds=retry_in)
+        _enqueue([{**job, "attempt": attempt + 1, "not_before": due.isoformat()}], retry_in)
+    _note_failure(endpoint, now)
+    return outcome
+
+
+def _retry_in(job: dict[str, Any], now: datetime) -> int | None:
+    """Seconds until the next attempt, or None when the event has had its day (or its tries)."""
+    attempt = int(job["attempt"])
+    if attempt > len(RETRY_SECONDS):
+        return None
+    wait = RETRY_SECONDS[attempt - 1]
+    if now + timedelta(seconds=wait) - datetime.fromisoformat(job["first_at"]) > DISABLE_AFTER:
+        return None
+    return wait
+
+
+def _note_failure(endpoint: WebhookEndpoint, now: datetime) -> None:
+    since = store.note_failure(endpoint.company_id, endpoint.endpoint_id, now)
+    if since is None or now - since < DISABLE_AFTER:
+        return
+    reason = f"no successful delivery since {since.isoformat()}"
+    _forget(endpoint.company_id)
+    if store.disable_endpoint(endpoint.company_id, endpoint.endpoint_id, now, reason):
+        logger().warning(
+            "webhook endpoint disabled after a day of failures",
+            extra={"company_id": endpoint.company_id, "endpoint_id": endpoint.endpoint_id},
+        )
+        _tell_administrators(endpoint, since)
+
+
+def send_test_event(company_id: str, endpoint_id: str) -> tuple[dict[str, Any], Attempt]:
+    """Post a ``webhook.test`` event to the endpoint now (once, no retry), logged as any other."""
+    from chalicelib.store.rate_limits import within
+
+    endpoint = get_endpoint(company_id, endpoint_id)
+    if not within(company_id, Limit("webhook-tests", TESTS_PER_MINUTE, 60), endpoint_id):
+        raise TooManyRequests("too many test events for this endpoint; try again in a minute", retry_after=60)
+    if not within(company_id, Limit("webhook-deliveries", EVENTS_PER_MINUTE, 60), endpoint_id):
+        raise TooManyRequests(
+            "this endpoint took its deliveries for this minute; try again in a minute", retry_after=60
+        )
+    secret = _decrypt(company_id, endpoint_id)
+    assert secret is not None
+    now = clock.now()
+    event = event_payload(TEST_EVENT, now)
+    result = post_event(endpoint.url, secret, event)
+    store.log_delivery(
+        company_id,
+        endpoint_id,
+        WebhookDelivery(
+            event_id=event["id"],
+            event_type=TEST_EVENT,
+            attempt=1,
+            attempted_at=now,
+            status_code=result.status_code,
+            outcome="failed" if result.outcome == "retry" else result.outcome,
+            error=result.error,
+        ),
+    )
+    return event, result
+
+
+# --- the notice when an endpoint is turned off --------------------------------------------------
+
+
+_TEXTS = {
+    "es": {
+        "subject": "Pregón: se desactivó un webhook de {company}",
+        "body": (
+            "Pregón no pudo entregar eventos a {url} desde el {since} (UTC) y desactivó ese webhook.\n\n"
+            "Los eventos de ahora en adelante no se envían. Revise el registro de entregas y vuelva a "
+            'activarlo con PUT /webhooks/{endpoint_id} y "enabled": true cuando el servidor responda.\n'
+        ),
+    },
+    "en": {
+        "subject": "Pregón: a webhook of {company} was turned off",
+        "body": (
+            "Pregón could not deliver events to {url} since {since} (UTC) and turned that webhook off.\n\n"
+            "Events from now on are not sent. Look at its delivery log and turn it on again with "
+            'PUT /webhooks/{endpoint_id} and "enabled": true once the server answers.\n'
+        ),
+    },
+}
+
+
+def _tell_administrators(endpoint: WebhookEndpoint, since: datetime) -> None:
+    """E-mail the company's administrators once (the caller won the one disabling write)."""
+    from chalicelib.core.aws import sending_client
+    from chalicelib.core.settings import get_settings, notice_from
+    from chalicelib.messaging.accounts.domain_checks import notice_recipients, within_daily_notices
+    from chalicelib.store.companies import get_company
+
+    company_id = endpoint.company_id
+    try:
+        administrators = notice_recipients(company_id, "webhook", endpoint_id=endpoint.endpoint_id)
+        if not administrators or not within_daily_notices(company_id):
+            return
+        company = get_company(company_id)
+        texts = _TEXTS["en" if company is not None and company.language == "en" else "es"]
+        values = {
+            "company": company.name if company else company_id,
+            "url": _shown_url(endpoint.url),
+            "since": since.strftime("%Y-%m-%d %H:%M"),
+            "endpoint_id": endpoint.endpoint_id,
+        }
+        message = EmailMessage()
+        message["From"] = f"Pregón <{notice_from()}>"
+        message["To"] = ", ".join(administrators[:50])
+        message["Subject"] = texts["subject"].format(**values)
+        message["Date"] = format_datetime(clock.now())
+        message["Message-ID"] = make_msgid(domain=get_settings().mail_domain)
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(texts["body"].format(**values), cte="quoted-printable")
+        sending_client("sesv2").send_email(
+            FromEmailAddress=notice_from(),
+            Destination={"ToAddresses": administrators[:50]},
+            Content={"Raw": {"Data": message.as_bytes(policy=SMTP)}},
+        )
+    except Exception:
+        logger().exception("webhook disabled notice not sent", extra={"company_id": company_id})
+
+
+def _shown_url(url: str) -> str:
+    """The URL without its query (which may carry the receiver's own token)."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

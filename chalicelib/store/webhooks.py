@@ -1,0 +1,195 @@
+"""Webhook endpoints and their delivery log (docs/webhooks.md).
+
+An endpoint is one item under its company; its secret is stored only as KMS ciphertext and leaves
+this module only through :func:`secret_ciphertext`. Each delivery attempt is one item of the log,
+under ``<company>#<endpoint>``, newest last, expiring after :data:`LOG_DAYS` days.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+
+from chalicelib.core import domain
+from chalicelib.store.fields import checked_cursor, page_of, record_from
+from chalicelib.store.models import WebhookDeliveryModel, WebhookEndpointModel
+
+LOG_DAYS = 30
+
+
+def _endpoint(item: WebhookEndpointModel) -> domain.WebhookEndpoint:
+    return record_from(item, domain.WebhookEndpoint, events=tuple(item.events or ()))
+
+
+def endpoints_of(company_id: str) -> list[domain.WebhookEndpoint]:
+    """A company's endpoints (a handful: :data:`messaging.webhooks.MAX_ENDPOINTS`)."""
+    return [_endpoint(item) for item in WebhookEndpointModel.query(company_id, consistent_read=True)]
+
+
+def get_endpoint(company_id: str, endpoint_id: str) -> domain.WebhookEndpoint | None:
+    try:
+        return _endpoint(WebhookEndpointModel.get(company_id, endpoint_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def secret_ciphertext(company_id: str, endpoint_id: str) -> bytes | None:
+    try:
+        item = WebhookEndpointModel.get(company_id, endpoint_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return bytes(item.secret_ciphertext)
+
+
+def create_endpoint(endpoint: domain.WebhookEndpoint, ciphertext: bytes) -> bool:
+    """Write a new endpoint; False when one with its id exists already."""
+    item = WebhookEndpointModel(
+        endpoint.company_id,
+        endpoint.endpoint_id,
+        url=endpoint.url,
+        events=list(endpoint.events),
+        secret_ciphertext=ciphertext,
+        enabled=endpoint.enabled,
+        created_at=endpoint.created_at,
+        created_by=endpoint.created_by,
+        updated_at=endpoint.updated_at,
+        secret_set_at=endpoint.secret_set_at,
+    )
+    try:
+        item.save(condition=WebhookEndpointModel.endpoint_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def update_endpoint(
+    company_id: str,
+    endpoint_id: str,
+    now: datetime,
+    *,
+    url: str | None = None,
+    events: tuple[str, ...] | None = None,
+    enabled: bool | None = None,
+    ciphertext: bytes | None = None,
+) -> domain.WebhookEndpoint | None:
+    """Change what is given; enabling clears the failure record. None when there is no endpoint."""
+    model = WebhookEndpointModel
+    actions: list[Any] = [model.updated_at.set(now)]
+    if url is not None:
+        actions.append(model.url.set(url))
+    if events is not None:
+        actions.append(model.events.set(list(events)))  # type: ignore[arg-type]
+    if enabled is not None:
+        actions.append(model.enabled.set(enabled))
+        if enabled:
+            actions += [
+                model.failing_since.remove(),
+                model.disabled_at.remove(),
+                model.disabled_reason.remove(),
+            ]
+    if ciphertext is not None:
+        actions += [model.secret_ciphertext.set(ciphertext), model.secret_set_at.set(now)]
+    try:
+        item = model(company_id, endpoint_id)
+        item.update(actions=actions, condition=model.endpoint_id.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return _endpoint(item)
+
+
+def delete_endpoint(company_id: str, endpoint_id: str) -> bool:
+    try:
+        WebhookEndpointModel(company_id, endpoint_id).delete(
+            condition=WebhookEndpointModel.endpoint_id.exists()
+        )
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def note_success(company_id: str, endpoint_id: str) -> None:
+    """The endpoint answered 2xx: it is failing no longer."""
+    model = WebhookEndpointModel
+    try:
+        model(company_id, endpoint_id).update(
+            actions=[model.failing_since.remove()],
+            condition=model.endpoint_id.exists() & model.failing_since.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def note_failure(company_id: str, endpoint_id: str, now: datetime) -> datetime | None:
+    """The endpoint failed: since when it has been failing (now, if this is the first failure
+    since its last success). None when the endpoint is gone."""
+    model = WebhookEndpointModel
+    item = model(company_id, endpoint_id)
+    try:
+        item.update(
+            actions=[model.failing_since.set(model.failing_since | now)],
+            condition=model.endpoint_id.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return item.failing_since
+
+
+def disable_endpoint(company_id: str, endpoint_id: str, now: datetime, reason: str) -> bool:
+    """Turn an enabled endpoint off; True only for the one call that did (so one notice is sent)."""
+    model = WebhookEndpointModel
+    try:
+        model(company_id, endpoint_id).update(
+            actions=[model.enabled.set(False), model.disabled_at.set(now), model.disabled_reason.set(reason)],
+            condition=model.endpoint_id.exists() & (model.enabled == True),  # noqa: E712
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def log_delivery(company_id: str, endpoint_id: str, delivery: domain.WebhookDelivery) -> None:
+    WebhookDeliveryModel(
+        f"{company_id}#{endpoint_id}",
+        f"{delivery.attempted_at.isoformat()}#{delivery.event_id}#{delivery.attempt}",
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        attempt=delivery.attempt,
+        attempted_at=delivery.attempted_at,
+        status_code=delivery.status_code,
+        outcome=delivery.outcome,
+        error=delivery.error,
+        expires=delivery.attempted_at + timedelta(days=LOG_DAYS),
+    ).save()
+
+
+def deliveries_page(
+    company_id: str, endpoint_id: str, *, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[domain.WebhookDelivery], dict[str, Any] | None]:
+    """An endpoint's delivery log, newest first."""
+    key = f"{company_id}#{endpoint_id}"
+    result = WebhookDeliveryModel.query(
+        key,
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=checked_cursor(WebhookDeliveryModel, key, cursor),
+    )
+    return page_of(
+        result, lambda item: record_from(item, domain.WebhookDelivery, status_code=_int(item.status_code))
+    )
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)

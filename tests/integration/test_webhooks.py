@@ -1,0 +1,576 @@
+"""Webhooks (docs/webhooks.md): an administrator names an endpoint and the events it wants; what
+Pregón records (SES's feedback, an unsubscribe, a client's e-mail or SMS, a ticket) reaches that
+endpoint once, signed, through the webhook queue's deployed worker, retried on 5xx, never on 4xx,
+and never to a private address or through a redirect. The endpoint is a real HTTP server on a
+local socket that checks each signature with the recipe the guide prints."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.core.domain import Communication
+from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+from chalicelib.store import communications as comm_store
+from tests.steps.answers import body
+from tests.steps.domains import notices_received, pregon_notice_sender_verified
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.ses_events import drain_ses_queue, feed, notification, ses_company
+from tests.steps.sms import free_inbound_number, receive_sms
+from tests.steps.tenants import IDENTITY, Tenant, purge_outbox_queue, staff_user
+from tests.steps.webhooks import Receiver, deliver_webhooks, drain_webhook_queue, outcomes
+
+ANA_PHONE = "+5491159876543"
+EVERY_EVENT = [
+    "message.delivered",
+    "message.bounced",
+    "message.complained",
+    "message.failed",
+    "client.unsubscribed",
+    "inbound.received",
+    "ticket.created",
+]
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch, local_aws: dict[str, str]) -> None:
+    """Retries after no wait (production waits 1 minute to 10 hours), and an empty queue."""
+    from chalicelib.messaging.webhooks import service
+
+    monkeypatch.setattr(service, "RETRY_SECONDS", (0, 0, 0, 0))
+    drain_webhook_queue()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def company(local_aws: dict[str, str], clock: Any) -> Tenant:
+    """A company whose e-mail leaves through SES, and whose client CLI-7 is Ana."""
+    purge_outbox_queue()
+    drain_ses_queue()
+    return ses_company("Cable Sur")
+
+
+def subscribe(api: Client, tenant: Tenant, url: str, events: list[str] | None = None) -> dict[str, Any]:
+    response = api.http.post(
+        "/webhooks",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"url": url, "events": events or EVERY_EVENT}),
+    )
+    assert response.status_code == 201, response.body
+    created: dict[str, Any] = body(response)
+    return created
+
+
+def now_seconds() -> float:
+    from chalicelib.core import clock
+
+    return clock.now().timestamp()
+
+
+def send_to_ana(tenant: Tenant) -> Communication:
+    """One e-mail to the client CLI-7 through the outbox and SES (moto)."""
+    (queued,) = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                to_address=f"ana.{uuid.uuid4().hex[:6]}@example.com",
+                subject="Su factura",
+                text="Hola Ana, su factura de noviembre es de $ 15.300,50",
+                client_id="CLI-7",
+            )
+        ],
+    )
+    deliver_outboxes()
+    comm = comm_store.get(tenant.company_id, queued.communication_id)
+    assert comm is not None and comm.state == "sent"
+    return comm
+
+
+def deliveries(api: Client, tenant: Tenant, endpoint_id: str) -> list[dict[str, Any]]:
+    response = api.http.get(f"/webhooks/{endpoint_id}/deliveries", headers=tenant.admin_headers())
+    assert response.status_code == 200, response.body
+    items: list[dict[str, Any]] = body(response)["items"]
+    return items
+
+
+# --- the events -----------------------------------------------------------------------------------
+
+
+def test_each_message_outcome_reaches_the_endpoint_once_signed_and_without_the_message(
+    api: Client, company: Tenant, receiver: Receiver
+) -> None:
+    # Given an endpoint that wants every event
+    endpoint = subscribe(api, company, receiver.url)
+    # And three e-mails to the client CLI-7 and one SES will reject
+    delivered, bounced, complained, rejected = (send_to_ana(company) for _ in range(4))
+
+    # When SES reports a delivery, a hard bounce, a complaint and a reject, and a delivery twice
+    feed(notification("event_delivery.json", delivered))
+    feed(notification("event_bounce_permanent.json", bounced))
+    feed(notification("event_delivery.json", complained))
+    feed(notification("event_complaint.json", complained))
+    reject = json.loads(notification("event_delivery.json", rejected))
+    del reject["delivery"]
+    reject |= {"eventType": "Reject", "reject": {"reason": "Bad content"}}
+    feed(json.dumps(reject))
+    feed(notification("event_delivery.json", delivered))
+    assert outcomes(deliver_webhooks()) == {"delivered": 5}
+
+    # Then each happening reached the endpoint once (the delivery SES reported twice too), signed
+    events = receiver.events(endpoint["secret"], now_seconds())
+    happened = [(e["type"], e["data"]["message_id"]) for e in events]
+    assert sorted(happened) == sorted(
+        [
+            ("message.delivered", delivered.communication_id),
+            ("message.bounced", bounced.communication_id),
+            ("message.delivered", complained.communication_id),
+            ("message.complained", complained.communication_id),
+            ("message.failed", rejected.communication_id),
+        ]
+    )
+    assert len({e["id"] for e in events}) == 5
+    # And each names the client, the message and its channel, and nothing of the message itself
+    for event in events:
+        assert event["data"]["client_id"] == "CLI-7" and event["data"]["channel"] == "email"
+        assert set(event) == {"id", "type", "created_at", "data"}
+        assert event["created_at"] == "2026-11-02T12:00:00Z"
+    received = b"".join(got.body for got in receiver.received)
+    assert b"15.300,50" not in received and b"@example.com" not in received and b"Ana" not in received
+    # And the delivery log shows each, with the status code and the attempt
+    log = deliveries(api, company, endpoint["endpoint_id"])
+    assert [(d["status_code"], d["attempt"], d["outcome"]) for d in log] == [(200, 1, "delivered")] * 5
+
+
+def test_an_sms_from_a_client_its_ticket_and_its_stop_reach_the_endpoint(
+    api: Client, tenant: Tenant, receiver: Receiver
+) -> None:
+    # Given a company that receives SMS, opens tickets for "soporte", and whose client Ana texts
+    number = free_inbound_number(assigned_to=tenant.company_id)
+    for path, settings in (
+        ("/sms/settings", {"enabled": True, "provider": "sns", "inbound_number": number}),
+        (
+            "/sms/auto-replies",
+            {
+                "ticket": {
+                    "enabled": True,
+                    "keywords": "soporte",
+                    "operator": "Marta",
+                    "category": "Técnico",
+                    "max_per_day": 3,
+                }
+            },
+        ),
+    ):
+        response = api.http.put(path, headers=tenant.admin_headers(), body=json.dumps(settings))
+        assert response.status_code == 200, response.body
+    response = api.http.put(
+        "/clients/CLI-7",
+        headers=tenant.key_headers(),
+        body=json.dumps({"name": "Ana", "phones": [ANA_PHONE]}),
+    )
+    assert response.status_code == 200, response.body
+    # And an endpoint for inbound messages, tickets and unsubscribes
+    endpoint = subscribe(
+        api, tenant, receiver.url, ["inbound.received", "ticket.created", "client.unsubscribed"]
+    )
+
+    # When Ana texts "soporte: sin internet", then BAJA
+    opened = receive_sms(api, number, ANA_PHONE, "soporte: sin internet")
+    stopped = receive_sms(api, number, ANA_PHONE, "BAJA")
+    deliver_webhooks()
+
+    # Then the endpoint heard of both SMS, of the ticket and of the unsubscribe, signed
+    events = receiver.events(endpoint["secret"], now_seconds())
+    assert sorted(
+        (e["type"], e["data"].get("message_id"), e["data"].get("ticket_id")) for e in events
+    ) == sorted(
+        [
+            ("inbound.received", opened["communication_id"], None),
+            ("ticket.created", opened["communication_id"], opened["ticket_id"]),
+            ("inbound.received", stopped["communication_id"], None),
+            ("client.unsubscribed", stopped["communication_id"], None),
+        ]
+    )
+    assert all(e["data"]["client_id"] == "CLI-7" and e["data"]["channel"] == "sms" for e in events)
+    # And none carries what Ana wrote
+    assert not any(b"internet" in got.body or b"BAJA" in got.body for got in receiver.received)
+
+
+def test_a_clients_email_and_a_one_click_unsubscribe_reach_the_endpoint(
+    api: Client, tenant: Tenant, receiver: Receiver
+) -> None:
+    from chalicelib.core.links import manual_unsubscribe_url
+    from tests.steps.inbound import receive_mail
+
+    # Given the client Ana, known by her e-mail, and an endpoint for inbound mail and unsubscribes
+    response = api.http.put(
+        "/clients/CLI-7",
+        headers=tenant.key_headers(),
+        body=json.dumps({"name": "Ana", "emails": ["ana@example.com"]}),
+    )
+    assert response.status_code == 200, response.body
+    endpoint = subscribe(api, tenant, receiver.url, ["inbound.received", "client.unsubscribed"])
+
+    # When Ana writes to the company, and then unsubscribes from its manual sends in one click
+    [communication_id] = receive_mail(api, tenant.company_id, "ana@example.com", "Consulta", "¿Cuánto debo?")[
+        "communications"
+    ]
+    link = urlsplit(manual_unsubscribe_url(tenant.company_id, "CLI-7"))
+    assert api.http.post(f"{link.path}?{link.query}").status_code == 200
+    deliver_webhooks()
+
+    # Then the endpoint heard of both, signed
+    events = receiver.events(endpoint["secret"], now_seconds())
+    assert sorted((e["type"], e["data"]["channel"]) for e in events) == [
+        ("client.unsubscribed", "email"),
+        ("inbound.received", "email"),
+    ]
+    [inbound] = [e for e in events if e["type"] == "inbound.received"]
+    assert inbound["data"] == {"client_id": "CLI-7", "message_id": communication_id, "channel": "email"}
+
+
+def test_only_the_events_an_endpoint_asked_for_and_only_its_own_companys_reach_it(
+    api: Client, company: Tenant, receiver: Receiver, clock: Any
+) -> None:
+    # Given an endpoint that wants bounces only, and another company with an endpoint of its own
+    endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+    rival = ses_company("Otra Empresa")
+    with Receiver() as rivals_receiver:
+        subscribe(api, rival, rivals_receiver.url, EVERY_EVENT)
+        # When the rival's e-mail bounces, and this company's e-mail is delivered
+        feed(notification("event_bounce_permanent.json", send_to_ana(rival)))
+        feed(notification("event_delivery.json", send_to_ana(company)))
+        deliver_webhooks()
+        # Then only the rival's endpoint heard of the rival's bounce
+        assert [got.event["type"] for got in rivals_receiver.received] == ["message.bounced"]
+    # And this endpoint heard nothing: not the rival's bounce, not its own delivery
+    assert receiver.received == []
+    assert deliveries(api, company, endpoint["endpoint_id"]) == []
+
+
+# --- retries ------------------------------------------------------------------------------------
+
+
+def test_a_500_then_a_200_is_retried_and_delivered_once(
+    api: Client, company: Tenant, receiver: Receiver
+) -> None:
+    # Given an endpoint whose server fails once with a 500
+    endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+    receiver.statuses = [500]
+    # When an e-mail bounces
+    feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+    assert outcomes(deliver_webhooks()) == {"retry": 1, "delivered": 1}
+    # Then the same event came twice, and the second time it was taken
+    events = receiver.events(endpoint["secret"], now_seconds())
+    assert len(events) == 2 and events[0] == events[1]
+    # And the log shows the 500 (tried again) and the 200, newest first, with the attempts
+    log = deliveries(api, company, endpoint["endpoint_id"])
+    assert [
+        (d["attempt"], d["status_code"], d["outcome"]) for d in sorted(log, key=lambda d: d["attempt"])
+    ] == [
+        (1, 500, "retrying"),
+        (2, 200, "delivered"),
+    ]
+    # And the endpoint is not failing
+    got = api.http.get(f"/webhooks/{endpoint['endpoint_id']}", headers=company.admin_headers())
+    assert body(got)["failing_since"] is None and body(got)["enabled"] is True
+
+
+@pytest.mark.parametrize("status", [400, 404, 410])
+def test_a_4xx_is_not_retried(api: Client, company: Tenant, receiver: Receiver, status: int) -> None:
+    endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+    receiver.statuses = [status]
+    feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+    assert outcomes(deliver_webhooks()) == {"failed": 1}
+    assert len(receiver.received) == 1
+    [logged] = deliveries(api, company, endpoint["endpoint_id"])
+    assert (logged["status_code"], logged["outcome"]) == (status, "failed")
+    assert "never to be shown" not in json.dumps(logged)
+
+
+def test_a_429_is_retried(api: Client, company: Tenant, receiver: Receiver) -> None:
+    subscribe(api, company, receiver.url, ["message.bounced"])
+    receiver.statuses = [429, 408]
+    feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+    assert outcomes(deliver_webhooks()) == {"retry": 2, "delivered": 1}
+
+
+def test_an_event_is_given_up_after_its_tries_and_an_endpoint_failing_for_a_day_is_turned_off_once(
+    api: Client, company: Tenant, receiver: Receiver, clock: Any, local_aws: dict[str, str]
+) -> None:
+    pregon_notice_sender_verified()
+    # Given an administrator with an e-mail address, and an endpoint whose server answers 503
+    staff_user(company.company_id, "ana", f"ana@{company.company_id}.example", level=1)
+    endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+    receiver.statuses = [503] * 20
+    # When an e-mail bounces: tried 5 times (the test's four retries), then given up
+    feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+    assert outcomes(deliver_webhooks()) == {"retry": 4, "gave-up": 1}
+    got = body(api.http.get(f"/webhooks/{endpoint['endpoint_id']}", headers=company.admin_headers()))
+    assert got["failing_since"] == "2026-11-02T12:00:00+00:00" and got["enabled"] is True
+    # And a day later it still fails
+    clock.set_now(clock.now() + timedelta(days=1, minutes=1))
+    feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+    deliver_webhooks()
+    # Then it is turned off, saying why
+    got = body(api.http.get(f"/webhooks/{endpoint['endpoint_id']}", headers=company.admin_headers()))
+    assert got["enabled"] is False and got["disabled_at"] and "2026-11-02T12:00:00" in got["disabled_reason"]
+    # And the administrator was told once, in the company's language
+    [notice] = notices_received(local_aws["moto"], f"ana@{company.company_id}.example")
+    assert "se desactivó un webhook" in notice["Subject"]
+    # And nothing more is posted there
+    tried = len(receiver.received)
+    feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+    assert outcomes(deliver_webhooks()) in ({}, {"dropped": 1})
+    assert len(receiver.received) == tried
+    assert len(notices_received(local_aws["moto"], f"ana@{company.company_id}.example")) == 1
+    # And turning it on again forgets its failures
+    response = api.http.put(
+        f"/webhooks/{endpoint['endpoint_id']}",
+        headers=company.admin_headers(),
+        body=json.dumps({"url": receiver.url, "events": ["message.bounced"], "enabled": True}),
+    )
+    assert body(response)["enabled"] is True and body(response)["failing_since"] is None
+
+
+# --- where Pregón connects ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://10.0.0.5/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::ffff:192.168.1.1]/hook",
+        "http://erp.example.com/hook",
+        "https://user:pass@erp.example.com/hook",
+        "ftp://erp.example.com/hook",
+        "https://erp.example.com/hook#part",
+    ],
+)
+def test_a_private_plain_or_odd_url_is_refused_on_save(api: Client, company: Tenant, url: str) -> None:
+    response = api.http.post(
+        "/webhooks",
+        headers=company.admin_headers(),
+        body=json.dumps({"url": url, "events": ["message.bounced"]}),
+    )
+    assert response.status_code == 422, response.body
+    assert [e["field"] for e in body(response)["errors"]] == ["url"]
+    assert body(api.http.get("/webhooks", headers=company.admin_headers()))["items"] == []
+
+
+def test_a_loopback_endpoint_is_refused_at_send_where_loopback_is_not_allowed(
+    api: Client, company: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an endpoint saved while loopback was allowed (as on the local stack)
+    endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+    # When loopback is not allowed any more (as on AWS) and an e-mail bounces
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
+    feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+    # Then nothing is posted, nor tried again, and the log says why
+    assert outcomes(deliver_webhooks()) == {"refused": 1}
+    assert receiver.received == []
+    [logged] = deliveries(api, company, endpoint["endpoint_id"])
+    assert logged["outcome"] == "refused" and "public addresses" in logged["error"]
+    # And it cannot be saved so either
+    response = api.http.post(
+        "/webhooks",
+        headers=company.admin_headers(),
+        body=json.dumps({"url": receiver.url, "events": ["message.bounced"]}),
+    )
+    assert response.status_code == 422
+
+
+def test_a_redirect_is_not_followed(api: Client, company: Tenant, receiver: Receiver) -> None:
+    # Given an endpoint whose server redirects to another one
+    with Receiver() as elsewhere:
+        endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+        receiver.statuses, receiver.location = [307], elsewhere.url
+        # When an e-mail bounces
+        feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+        assert outcomes(deliver_webhooks()) == {"failed": 1}
+        # Then the event went to the endpoint only, once
+        assert len(receiver.received) == 1 and elsewhere.received == []
+    [logged] = deliveries(api, company, endpoint["endpoint_id"])
+    assert (logged["status_code"], logged["error"]) == (307, "redirects are not followed")
+
+
+# --- the secret ----------------------------------------------------------------------------------
+
+
+def test_the_secret_is_answered_once_and_appears_in_no_answer_log_or_delivery_log(
+    api: Client, company: Tenant, receiver: Receiver, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
+    from tests.steps.ses_events import logged_lines
+
+    headers = company.admin_headers()
+    with logged_lines("DEBUG") as lines:
+        # Given an endpoint just added: its answer holds the secret
+        endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+        secret, endpoint_id = endpoint["secret"], endpoint["endpoint_id"]
+        assert secret.startswith("whsec_") and len(secret) > 40
+        # When staff read it, change it, test it, and an event is delivered
+        answers = [
+            api.http.get("/webhooks", headers=headers),
+            api.http.get(f"/webhooks/{endpoint_id}", headers=headers),
+            api.http.put(
+                f"/webhooks/{endpoint_id}",
+                headers=headers,
+                body=json.dumps({"url": receiver.url, "events": ["message.bounced", "message.complained"]}),
+            ),
+            api.http.post(f"/webhooks/{endpoint_id}/test", headers=headers),
+        ]
+        feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+        deliver_webhooks()
+        answers.append(api.http.get(f"/webhooks/{endpoint_id}/deliveries", headers=headers))
+        # And the secret is rotated: the new one is answered once, and signs from then on
+        rotated = api.http.post(f"/webhooks/{endpoint_id}/secret", headers=headers)
+        new_secret = body(rotated)["secret"]
+        assert new_secret != secret
+        tested = api.http.post(f"/webhooks/{endpoint_id}/test", headers=headers)
+        answers.append(tested)
+    # Then every answer worked, and none holds a secret
+    assert all(a.status_code == 200 for a in answers), [a.body for a in answers]
+    assert body(answers[3])["outcome"] == "delivered" and body(answers[3])["status_code"] == 200
+    for answer in answers:
+        assert secret.encode() not in answer.body and new_secret.encode() not in answer.body
+        assert b"whsec_" not in answer.body
+    # And no log line, printed or captured, holds it
+    printed = capsys.readouterr()
+    logged = json.dumps(lines) + caplog.text + printed.out + printed.err
+    assert secret not in logged and new_secret not in logged
+    # And the last test event was signed with the new secret only
+    verify = __import__("tests.steps.webhooks", fromlist=["documented_verifier"]).documented_verifier()
+    last = receiver.received[-1]
+    assert verify(new_secret, last.headers["Pregon-Signature"], last.body, now=now_seconds())
+    assert not verify(secret, last.headers["Pregon-Signature"], last.body, now=now_seconds())
+    # And the signature is refused on another body, or five minutes late
+    assert not verify(new_secret, last.headers["Pregon-Signature"], last.body + b" ", now=now_seconds())
+    assert not verify(new_secret, last.headers["Pregon-Signature"], last.body, now=now_seconds() + 301)
+
+
+# --- who may do what, and the bounds --------------------------------------------------------------
+
+
+def test_each_kind_of_caller_gets_the_right_answer(
+    api: Client, company: Tenant, other_tenant: Tenant, receiver: Receiver
+) -> None:
+    endpoint_id = subscribe(api, company, receiver.url, ["message.bounced"])["endpoint_id"]
+    company_id = company.company_id
+    level = {
+        n: {"Authorization": f"Bearer {IDENTITY.mint(company_id, user_id=f'u{n}', level=n)}"}
+        for n in (2, 3, 4)
+    }
+    callers: dict[str, dict[str, str]] = {
+        "no token": {},
+        "API key": company.key_headers(),
+        "level 1": company.admin_headers(),
+        "level 2": level[2],
+        "level 3": level[3],
+        "level 4": level[4],
+        "another company's administrator": other_tenant.admin_headers(),
+    }
+    change = json.dumps({"url": receiver.url, "events": ["message.bounced"]})
+    routes = [
+        ("GET", "/webhooks", None),
+        ("GET", f"/webhooks/{endpoint_id}", None),
+        ("PUT", f"/webhooks/{endpoint_id}", change),
+        ("POST", f"/webhooks/{endpoint_id}/test", None),
+        ("GET", f"/webhooks/{endpoint_id}/deliveries", None),
+        ("POST", f"/webhooks/{endpoint_id}/secret", None),
+    ]
+    answers = {}
+    for who, headers in callers.items():
+        for method, path, data in routes:
+            response = api.http.request(
+                method, path, headers={**headers, "Content-Type": "application/json"}, body=data
+            )
+            answers[(who, method, path.replace(endpoint_id, "{id}"))] = response.status_code
+    expected = {}
+    for who in callers:
+        for method, path, _ in routes:
+            path = path.replace(endpoint_id, "{id}")
+            if who == "no token":
+                status = 401
+            elif who == "level 1":
+                status = 200
+            elif who == "another company's administrator":
+                status = 200 if path == "/webhooks" else 404
+            elif path.endswith("/deliveries") and who.startswith("level"):
+                status = 200
+            else:
+                status = 403
+            expected[(who, method, path)] = status
+    assert answers == expected
+    # And the other company's administrator saw none of this company's endpoints
+    others = api.http.get("/webhooks", headers=other_tenant.admin_headers())
+    assert body(others)["items"] == []
+    # And only the administrator deletes
+    for who in ("API key", "level 2", "level 4", "another company's administrator"):
+        denied = api.http.delete(f"/webhooks/{endpoint_id}", headers=callers[who])
+        assert denied.status_code in (403, 404)
+    assert api.http.delete(f"/webhooks/{endpoint_id}", headers=company.admin_headers()).status_code == 204
+    assert api.http.get(f"/webhooks/{endpoint_id}", headers=company.admin_headers()).status_code == 404
+
+
+def test_a_company_has_at_most_five_endpoints_and_each_takes_a_bounded_number_a_minute(
+    api: Client, company: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.core.aws import client
+    from chalicelib.messaging.webhooks import service
+    from infrastructure.local.queues import ensure_queue
+
+    # (a queue of the test's own: what waits in it must not reach another test)
+    own_queue = f"pregon-webhooks-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("PREGON_WEBHOOKS_QUEUE", own_queue)
+    own_queue_url = ensure_queue(own_queue)
+    # Given five endpoints: a sixth is refused
+    first = subscribe(api, company, receiver.url, ["message.bounced"])
+    for _ in range(4):
+        subscribe(api, company, receiver.url + "&n=" + uuid.uuid4().hex[:4], ["message.complained"])
+    response = api.http.post(
+        "/webhooks",
+        headers=company.admin_headers(),
+        body=json.dumps({"url": receiver.url, "events": ["message.bounced"]}),
+    )
+    assert response.status_code == 409 and "at most 5" in body(response)["message"]
+    # And an endpoint takes at most 2 deliveries a minute (production: 120)
+    monkeypatch.setattr(service, "EVENTS_PER_MINUTE", 2)
+    # When three e-mails bounce within the minute
+    for _ in range(3):
+        feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+    # Then two are posted and the third waits for the next minute, in the queue
+    assert outcomes(deliver_webhooks()) == {"delivered": 2, "throttled": 1}
+    assert len(receiver.received) == 2
+    waiting = client("sqs").get_queue_attributes(
+        QueueUrl=own_queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert waiting["ApproximateNumberOfMessagesDelayed"] == "1"
+    # And test events are bounded too
+    answers = [
+        api.http.post(f"/webhooks/{first['endpoint_id']}/test", headers=company.admin_headers()).status_code
+        for _ in range(3)
+    ]
+    assert answers[-1] == 429
+
+
+def test_an_unknown_event_type_is_refused(api: Client, company: Tenant, receiver: Receiver) -> None:
+    response = api.http.post(
+        "/webhooks",
+        headers=company.admin_headers(),
+        body=json.dumps({"url": receiver.url, "events": ["message.opened"]}),
+    )
+    assert response.status_code == 422 and body(response)["errors"][0]["field"].startswith("events")
