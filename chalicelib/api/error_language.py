@@ -493,6 +493,24 @@ CATALOG: dict[str, str] = {
     ),
     "at most {limit} in one assignment": "como máximo {limit} en una asignación",
     "is not a URL": "no es una URL",
+    # webhooks (messaging/webhooks/service.py)
+    "must not contain spaces or control characters": "no debe contener espacios ni caracteres de control",
+    "must not have a #fragment": "no debe tener un #fragmento",
+    "must not carry a user or password (the signature proves who is calling)": (
+        "no debe llevar usuario ni contraseña (la firma prueba quién llama)"
+    ),
+    "must be one or more of {types}": "debe ser uno o más de {types}",
+    "no such webhook endpoint": "no existe ese webhook",
+    "this webhook endpoint exists already": "ese webhook ya existe",
+    "a company has at most {count} webhook endpoints; delete one first": (
+        "una empresa tiene como máximo {count} webhooks; elimine uno primero"
+    ),
+    "too many test events for this endpoint; try again in a minute": (
+        "demasiados eventos de prueba para este webhook; intente de nuevo en un minuto"
+    ),
+    "this endpoint took its deliveries for this minute; try again in a minute": (
+        "este webhook ya recibió sus entregas de este minuto; intente de nuevo en un minuto"
+    ),
     "must be an http:// or https:// URL": "debe ser una URL http:// o https://",
     "must be an https:// URL": "debe ser una URL https://",
     "must be an http:// or https:// URL without a user or password": (
@@ -1182,6 +1200,11 @@ CATALOG: dict[str, str] = {
 # channel's DeliveryFailed). Stored in English; translated by :func:`reasons_in_language`.
 # tests/unit/test_error_language.py finds every one our code writes.
 REASONS: dict[str, str] = {
+    # webhook deliveries (messaging/webhooks/service.py): our words, never the endpoint's answer
+    "timeout: no answer within {seconds} s": "tiempo agotado: sin respuesta en {seconds} s",
+    "unreachable: {~reason}": "inalcanzable: {reason}",
+    "unreachable: {host}:{port} ({error})": "inalcanzable: {host}:{port} ({error})",
+    "redirects are not followed": "las redirecciones no se siguen",
     # delivery (messaging/delivery.py, accounts/waiting.py)
     "the sender account {area} is missing, disabled or incomplete": (
         "la cuenta de envío {area} no existe, está desactivada o está incompleta"

@@ -248,6 +248,11 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
             {"name": "sms", "description": "The company's SMS service: provider, switch, passwords (C6)."},
             {"name": "tickets", "description": "Tickets clients opened by SMS, for the ticket system (I2)."},
             {
+                "name": "webhooks",
+                "description": "Signed events to the company's own endpoints: bounces, unsubscribes, "
+                "replies, tickets (docs/webhooks.md).",
+            },
+            {
                 "name": "business_events",
                 "description": "Back-office events the client hears about: invoices, payments, tickets, "
                 "pickups (C9, T10).",

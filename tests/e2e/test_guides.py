@@ -119,6 +119,14 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
         3: ['"message": "level: debe ser un número entero de 1 a 4"', '"field": "level"'],
     },
     "privacy.md": {1: ['"state": "done"', '"register_records": 1', "404"]},
+    "webhooks.md": {
+        1: [
+            '"outcome": "delivered", "status_code": 204',
+            '"event_type": "webhook.test"',
+            't= {"id":"evt_',
+            "\n204",
+        ]
+    },
     # Last: its unsubscribe link is the alert the walkthrough's subscription gets at a sweep (a minute).
     "api.md": {
         1: ['"tracking_id": "DEMO-001"', '"status_name": "En distribución"', '"alerts_available": true'],

@@ -181,7 +181,8 @@ def test_subscriptions_expire_through_ttl(template: Json) -> None:
     # Then the subscriptions table deletes items by their "expires" attribute; so does the outbox
     # table (its rate-limit window counters), the password-attempts table (wrong bulk-send
     # passwords and lockouts) and the rate-limits table (public subscribe limits, domain notices a
-    # day, automatic SMS replies a day per number), and no other table has TTL
+    # day, automatic SMS replies a day per number), and the webhook delivery log (30 days), and no
+    # other table has TTL
     assert tables[PREFIX + "subscriptions"]["TimeToLiveSpecification"] == {
         "AttributeName": "expires",
         "Enabled": True,
@@ -192,6 +193,7 @@ def test_subscriptions_expire_through_ttl(template: Json) -> None:
         PREFIX + "outboxes",
         PREFIX + "password-attempts",
         PREFIX + "rate-limits",
+        PREFIX + "webhook-deliveries",
     }
 
 

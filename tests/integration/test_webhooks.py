@@ -62,7 +62,7 @@ def company(local_aws: dict[str, str], clock: Any) -> Tenant:
     return ses_company("Cable Sur")
 
 
-def subscribe(api: Client, tenant: Tenant, url: str, events: list[str] | None = None) -> dict[str, Any]:
+def add_endpoint(api: Client, tenant: Tenant, url: str, events: list[str] | None = None) -> dict[str, Any]:
     response = api.http.post(
         "/webhooks",
         headers=tenant.admin_headers(),
@@ -113,7 +113,7 @@ def test_each_message_outcome_reaches_the_endpoint_once_signed_and_without_the_m
     api: Client, company: Tenant, receiver: Receiver
 ) -> None:
     # Given an endpoint that wants every event
-    endpoint = subscribe(api, company, receiver.url)
+    endpoint = add_endpoint(api, company, receiver.url)
     # And three e-mails to the client CLI-7 and one SES will reject
     delivered, bounced, complained, rejected = (send_to_ana(company) for _ in range(4))
 
@@ -183,7 +183,7 @@ def test_an_sms_from_a_client_its_ticket_and_its_stop_reach_the_endpoint(
     )
     assert response.status_code == 200, response.body
     # And an endpoint for inbound messages, tickets and unsubscribes
-    endpoint = subscribe(
+    endpoint = add_endpoint(
         api, tenant, receiver.url, ["inbound.received", "ticket.created", "client.unsubscribed"]
     )
 
@@ -222,7 +222,7 @@ def test_a_clients_email_and_a_one_click_unsubscribe_reach_the_endpoint(
         body=json.dumps({"name": "Ana", "emails": ["ana@example.com"]}),
     )
     assert response.status_code == 200, response.body
-    endpoint = subscribe(api, tenant, receiver.url, ["inbound.received", "client.unsubscribed"])
+    endpoint = add_endpoint(api, tenant, receiver.url, ["inbound.received", "client.unsubscribed"])
 
     # When Ana writes to the company, and then unsubscribes from its manual sends in one click
     [communication_id] = receive_mail(api, tenant.company_id, "ana@example.com", "Consulta", "¿Cuánto debo?")[
@@ -246,10 +246,10 @@ def test_only_the_events_an_endpoint_asked_for_and_only_its_own_companys_reach_i
     api: Client, company: Tenant, receiver: Receiver, clock: Any
 ) -> None:
     # Given an endpoint that wants bounces only, and another company with an endpoint of its own
-    endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+    endpoint = add_endpoint(api, company, receiver.url, ["message.bounced"])
     rival = ses_company("Otra Empresa")
     with Receiver() as rivals_receiver:
-        subscribe(api, rival, rivals_receiver.url, EVERY_EVENT)
+        add_endpoint(api, rival, rivals_receiver.url, EVERY_EVENT)
         # When the rival's e-mail bounces, and this company's e-mail is delivered
         feed(notification("event_bounce_permanent.json", send_to_ana(rival)))
         feed(notification("event_delivery.json", send_to_ana(company)))
@@ -268,7 +268,7 @@ def test_a_500_then_a_200_is_retried_and_delivered_once(
     api: Client, company: Tenant, receiver: Receiver
 ) -> None:
     # Given an endpoint whose server fails once with a 500
-    endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+    endpoint = add_endpoint(api, company, receiver.url, ["message.bounced"])
     receiver.statuses = [500]
     # When an e-mail bounces
     feed(notification("event_bounce_permanent.json", send_to_ana(company)))
@@ -291,7 +291,7 @@ def test_a_500_then_a_200_is_retried_and_delivered_once(
 
 @pytest.mark.parametrize("status", [400, 404, 410])
 def test_a_4xx_is_not_retried(api: Client, company: Tenant, receiver: Receiver, status: int) -> None:
-    endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+    endpoint = add_endpoint(api, company, receiver.url, ["message.bounced"])
     receiver.statuses = [status]
     feed(notification("event_bounce_permanent.json", send_to_ana(company)))
     assert outcomes(deliver_webhooks()) == {"failed": 1}
@@ -302,7 +302,7 @@ def test_a_4xx_is_not_retried(api: Client, company: Tenant, receiver: Receiver, 
 
 
 def test_a_429_is_retried(api: Client, company: Tenant, receiver: Receiver) -> None:
-    subscribe(api, company, receiver.url, ["message.bounced"])
+    add_endpoint(api, company, receiver.url, ["message.bounced"])
     receiver.statuses = [429, 408]
     feed(notification("event_bounce_permanent.json", send_to_ana(company)))
     assert outcomes(deliver_webhooks()) == {"retry": 2, "delivered": 1}
@@ -314,7 +314,7 @@ def test_an_event_is_given_up_after_its_tries_and_an_endpoint_failing_for_a_day_
     pregon_notice_sender_verified()
     # Given an administrator with an e-mail address, and an endpoint whose server answers 503
     staff_user(company.company_id, "ana", f"ana@{company.company_id}.example", level=1)
-    endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+    endpoint = add_endpoint(api, company, receiver.url, ["message.bounced"])
     receiver.statuses = [503] * 20
     # When an e-mail bounces: tried 5 times (the test's four retries), then given up
     feed(notification("event_bounce_permanent.json", send_to_ana(company)))
@@ -376,7 +376,7 @@ def test_a_loopback_endpoint_is_refused_at_send_where_loopback_is_not_allowed(
     api: Client, company: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given an endpoint saved while loopback was allowed (as on the local stack)
-    endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+    endpoint = add_endpoint(api, company, receiver.url, ["message.bounced"])
     # When loopback is not allowed any more (as on AWS) and an e-mail bounces
     monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
     feed(notification("event_bounce_permanent.json", send_to_ana(company)))
@@ -397,7 +397,7 @@ def test_a_loopback_endpoint_is_refused_at_send_where_loopback_is_not_allowed(
 def test_a_redirect_is_not_followed(api: Client, company: Tenant, receiver: Receiver) -> None:
     # Given an endpoint whose server redirects to another one
     with Receiver() as elsewhere:
-        endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+        endpoint = add_endpoint(api, company, receiver.url, ["message.bounced"])
         receiver.statuses, receiver.location = [307], elsewhere.url
         # When an e-mail bounces
         feed(notification("event_bounce_permanent.json", send_to_ana(company)))
@@ -419,7 +419,7 @@ def test_the_secret_is_answered_once_and_appears_in_no_answer_log_or_delivery_lo
     headers = company.admin_headers()
     with logged_lines("DEBUG") as lines:
         # Given an endpoint just added: its answer holds the secret
-        endpoint = subscribe(api, company, receiver.url, ["message.bounced"])
+        endpoint = add_endpoint(api, company, receiver.url, ["message.bounced"])
         secret, endpoint_id = endpoint["secret"], endpoint["endpoint_id"]
         assert secret.startswith("whsec_") and len(secret) > 40
         # When staff read it, change it, test it, and an event is delivered
@@ -468,7 +468,7 @@ def test_the_secret_is_answered_once_and_appears_in_no_answer_log_or_delivery_lo
 def test_each_kind_of_caller_gets_the_right_answer(
     api: Client, company: Tenant, other_tenant: Tenant, receiver: Receiver
 ) -> None:
-    endpoint_id = subscribe(api, company, receiver.url, ["message.bounced"])["endpoint_id"]
+    endpoint_id = add_endpoint(api, company, receiver.url, ["message.bounced"])["endpoint_id"]
     company_id = company.company_id
     level = {
         n: {"Authorization": f"Bearer {IDENTITY.mint(company_id, user_id=f'u{n}', level=n)}"}
@@ -538,9 +538,9 @@ def test_a_company_has_at_most_five_endpoints_and_each_takes_a_bounded_number_a_
     monkeypatch.setenv("PREGON_WEBHOOKS_QUEUE", own_queue)
     own_queue_url = ensure_queue(own_queue)
     # Given five endpoints: a sixth is refused
-    first = subscribe(api, company, receiver.url, ["message.bounced"])
+    first = add_endpoint(api, company, receiver.url, ["message.bounced"])
     for _ in range(4):
-        subscribe(api, company, receiver.url + "&n=" + uuid.uuid4().hex[:4], ["message.complained"])
+        add_endpoint(api, company, receiver.url + "&n=" + uuid.uuid4().hex[:4], ["message.complained"])
     response = api.http.post(
         "/webhooks",
         headers=company.admin_headers(),

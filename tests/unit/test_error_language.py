@@ -68,6 +68,10 @@ DYNAMIC = {
     ("chalicelib/messaging/accounts/email.py", "exc.reason"): "destinations.DestinationRefused, listed below",
     ("chalicelib/messaging/accounts/sms.py", "exc.reason"): "destinations.DestinationRefused, listed below",
     (
+        "chalicelib/messaging/webhooks/service.py",
+        "exc.reason",
+    ): "destinations.DestinationRefused, listed below",
+    (
         "chalicelib/records/mailboxes/accounts.py",
         "exc.reason",
     ): "destinations.DestinationRefused, listed below",
@@ -510,6 +514,11 @@ REASON_DYNAMIC = {
     # decimal comma (screen-clients.js, notice()); a Spanish answer would stop it from matching
     ("chalicelib/records/mailboxes/sync.py", "said"): "a mailbox message too large or unreadable",
     ("chalicelib/store/communications.py", "comm.error"): "a stored reason passed on",
+    ("chalicelib/store/webhooks.py", "delivery.error"): "a stored reason passed on",
+    (
+        "chalicelib/messaging/webhooks/service.py",
+        "result.error",
+    ): "an Attempt's reason, scanned where it is made",
     ("chalicelib/store/tracking.py", "novelty.reason"): "the carrier's own reason for a status",
     ("chalicelib/store/tracking.py", "messages[n].error"): "a stored reason passed on",
     ("chalicelib/store/tracking.py", "alert.error"): "a stored reason passed on",
