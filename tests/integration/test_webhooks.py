@@ -496,7 +496,10 @@ def test_each_kind_of_caller_gets_the_right_answer(
     for who, headers in callers.items():
         for method, path, data in routes:
             response = api.http.request(
-                method, path, headers={**headers, "Content-Type": "application/json"}, body=data
+                method,
+                path,
+                headers={**headers, "Content-Type": "application/json"},
+                body=(data or "").encode(),
             )
             answers[(who, method, path.replace(endpoint_id, "{id}"))] = response.status_code
     expected = {}
