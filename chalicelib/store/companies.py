@@ -20,7 +20,7 @@ from chalicelib.store.models import (
     SenderDomainModel,
     StatusDefinitionModel,
 )
-from chalicelib.store.tables import connection, replace_versioned, transacted, version_held, written
+from chalicelib.store.tables import connection, new_version, replace_versioned, transacted, version_held, written
 
 
 def _iso(moment: datetime) -> str:
@@ -367,7 +367,7 @@ def configure_alert_schedule(
     if hour_of_day is not None:
         actions.append(AlertScheduleModel.hour_of_day.set(hour_of_day))
     actions += _due(alert_type, next_run_at if due else None)
-    actions.append(AlertScheduleModel.version.add(1))
+    actions.append(new_version(AlertScheduleModel))
     condition = version_held(AlertScheduleModel, expected)
     if not written(lambda: item.update(actions=actions, condition=condition)):
         return None

@@ -11,7 +11,7 @@ from chalicelib.core import domain
 from chalicelib.store.communications import id_range
 from chalicelib.store.fields import checked_cursor, cursor_within, item_from, page_of, record_from
 from chalicelib.store.models import ClientNoteModel
-from chalicelib.store.tables import version_held, written
+from chalicelib.store.tables import new_version, version_held, written
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def edit_note(
             raise ValueError(name)
         attribute = getattr(ClientNoteModel, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
-    actions.append(ClientNoteModel.version.add(1))
+    actions.append(new_version(ClientNoteModel))
     condition = ClientNoteModel.note_id.exists()
     held = version_held(ClientNoteModel, expected)
     if held is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -207,12 +208,26 @@ def version_held(model: type[Model], expected: tuple[int, ...] | None) -> Any:
     return held
 
 
+# Versions are drawn at random from 1 .. 10**15 - 1 (at most 15 digits, what ``api.http.if_match``
+# reads): 0 stays "never versioned", and two writes share a version with odds of 1 in 10**15.
+_VERSIONS = 10**15 - 1
+
+
+def new_version(model: type[Model]) -> Any:
+    """The action that gives the item of ``model`` a version no other write gave it: a fresh
+    random one, not the stored one plus 1, so deleting a thing and creating it again (a template
+    reset to the default and saved again, a sender account removed and set up again) does not
+    start its versions again at 1, where an ETag read before the delete would match it
+    (docs/decisions/0016-edit-versions.md)."""
+    return model.version.set(secrets.randbelow(_VERSIONS) + 1)  # type: ignore[attr-defined]
+
+
 def replace_versioned(item: Model, expected: tuple[int, ...] | None, *, condition: Any = None) -> bool:
     """Write ``item`` whole, as the next version of the stored one, in one conditional UpdateItem:
-    each attribute set (None removes it) and ``version`` ADDed 1, so every write, with or without
-    ``expected``, gives a version no other write gave. With ``expected`` (the versions an
-    ``If-Match`` names, :func:`version_held`), only if the stored item is still at one; False
-    then, nothing written.
+    each attribute set (None removes it) and ``version`` set to a fresh one (:func:`new_version`),
+    so every write, with or without ``expected``, gives a version no other write gave, even after
+    a delete. With ``expected`` (the versions an ``If-Match`` names, :func:`version_held`), only if
+    the stored item is still at one; False then, nothing written.
     ``item`` then holds what was stored, its new ``version`` too.
 
     PynamoDB's ``VersionAttribute`` would add its condition to every ``save`` of the model, also
@@ -225,7 +240,7 @@ def replace_versioned(item: Model, expected: tuple[int, ...] | None, *, conditio
             continue
         value = getattr(item, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
-    actions.append(model.version.add(1))  # type: ignore[attr-defined]
+    actions.append(new_version(model))
     held = version_held(model, expected)
     if held is not None:
         condition = held if condition is None else condition & held
