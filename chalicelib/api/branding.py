@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, PUBLIC, STAFF
-from chalicelib.api.http import Routes, json_response, parse_body
+from chalicelib.api.http import Routes, if_match, json_response, parse_body, versioned_response
 from chalicelib.tenants.auth.principal import Principal
 from chalicelib.tenants.branding import Brand
 
@@ -23,27 +23,28 @@ LINK_SECONDS = 600
 IMAGE_ACCEPTS = ["image/*"]
 
 
-@route("GET /company/branding", STAFF, response="BrandingOut")
+@route("GET /company/branding", STAFF, response="BrandingOut", versioned=True)
 def get_branding(caller: Principal) -> Response:
     """The company's branding: logo, colours and public tracking page URL (W3)"""
     from chalicelib.tenants.branding import get_brand
 
-    return json_response(_out(get_brand(caller.company_id)))
+    return _out(get_brand(caller.company_id))
 
 
-@route("PATCH /company/branding", ADMIN, body="BrandingIn", response="BrandingOut")
+@route("PATCH /company/branding", ADMIN, body="BrandingIn", response="BrandingOut", versioned=True)
 def update_branding(caller: Principal) -> Response:
     """Set the logo's https URL, the primary and accent colours (#RRGGBB) and the public tracking page's
     URL (https, with `{tracking_id}`); the fields given change, `null` clears one (W3)"""
     from chalicelib.api.branding_schemas import BrandingIn
     from chalicelib.tenants.branding import update_branding as update
 
-    body = parse_body(branding.current_request, BrandingIn)
+    request = branding.current_request
+    body = parse_body(request, BrandingIn)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    return json_response(_out(update(caller.company_id, changes, by=caller.subject)))
+    return _out(update(caller.company_id, changes, by=caller.subject, if_match=if_match(request)))
 
 
-@route("PUT /company/branding/logo", ADMIN, body="BrandingLogoIn", response="BrandingOut")
+@route("PUT /company/branding/logo", ADMIN, body="BrandingLogoIn", response="BrandingOut", versioned=True)
 def upload_logo(caller: Principal) -> Response:
     """Upload the logo (PNG or JPEG, at most 200 kB; SVG is refused): Pregón keeps it and serves it at a
     stable public URL for mail programs (W3)"""
@@ -60,15 +61,15 @@ def upload_logo(caller: Principal) -> Response:
         max_bytes=MAX_LOGO_BODY_BYTES,
         too_large=upload_too_large("content_base64", LOGO_TOO_LARGE),
     )
-    return json_response(_out(upload(caller.company_id, body.content_base64, by=caller.subject)))
+    return _out(upload(caller.company_id, body.content_base64, by=caller.subject))
 
 
-@route("DELETE /company/branding/logo", ADMIN, response="BrandingOut")
+@route("DELETE /company/branding/logo", ADMIN, response="BrandingOut", versioned=True)
 def remove_logo(caller: Principal) -> Response:
     """Show no logo: e-mails and the tracking page show the company's name in its place (W3)"""
     from chalicelib.tenants.branding import remove_logo as remove
 
-    return json_response(_out(remove(caller.company_id, by=caller.subject)))
+    return _out(remove(caller.company_id, by=caller.subject))
 
 
 @route(
@@ -107,14 +108,16 @@ def logo(company_id: str, file_id: str, file_name: str) -> Response:
     )
 
 
-def _out(brand: Brand) -> dict[str, object]:
+def _out(brand: Brand) -> Response:
+    """The branding as answered, with its version as the ETag (a logo uploaded or removed is a
+    save of the branding too: the console edits on with the ETag it answers)."""
     from urllib.parse import quote
 
     from chalicelib.core.settings import get_settings
     from chalicelib.tenants.branding import parcel_url
 
     base = get_settings().public_base_url
-    return {
+    shown = {
         "logo_url": brand.logo_url,
         "logo_source": brand.logo_source,
         "logo_width": brand.logo_width,
@@ -130,3 +133,4 @@ def _out(brand: Brand) -> dict[str, object]:
         "tracking_page_example": parcel_url(brand.company_id, "EXAMPLE-1", brand.tracking_page_url),
         "stylesheet_url": f"{base}/track/{quote(brand.company_id, safe='')}/brand.css",
     }
+    return versioned_response(shown, brand.version)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.api.schemas import ETAG_FIELD
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -53,3 +55,4 @@ class BrandingOut(BaseModel):
     tracking_page_url: str | None = Field(description="The setting; None: Pregón's page.")
     tracking_page_example: str = Field(description="Where an alert for parcel EXAMPLE-1 would link.")
     stylesheet_url: str = Field(description="The tracking page's stylesheet of the company's colours.")
+    etag: str = Field(description=ETAG_FIELD)

@@ -6,22 +6,22 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF, USER_IN_PATH_OR_ADMIN
 from chalicelib.api.http import Routes, etag, if_match, json_response, parse_body, plain, versioned_response
-from chalicelib.core.domain import AlertSchedule, StatusDefinition
+from chalicelib.core.domain import AlertSchedule, Company, StatusDefinition
 from chalicelib.tenants.auth.principal import Principal
 
 configuration = Blueprint(__name__)
 route = Routes(configuration, schemas="schemas")
 
 
-@route("GET /company", STAFF, response="CompanyOut")
+@route("GET /company", STAFF, response="CompanyOut", versioned=True)
 def get_company(caller: Principal) -> Response:
     """The caller's company and its settings"""
     from chalicelib.tenants.companies import get_company as fetch
 
-    return json_response(fetch(caller.company_id))
+    return _company_out(fetch(caller.company_id))
 
 
-@route("PATCH /company", ADMIN, body="CompanySettingsIn", response="CompanyOut")
+@route("PATCH /company", ADMIN, body="CompanySettingsIn", response="CompanyOut", versioned=True)
 def update_company(caller: Principal) -> Response:
     """Change company settings (language of messages, ask for tracking contacts at issue, payment SMS for
     automatic / manual payments, country, time zone and locale)"""
@@ -29,8 +29,16 @@ def update_company(caller: Principal) -> Response:
     from chalicelib.tenants.companies import update_settings
 
     company_id = caller.company_id
-    body = parse_body(configuration.current_request, CompanySettingsIn)
-    return json_response(update_settings(company_id, **body.model_dump()))
+    request = configuration.current_request
+    body = parse_body(request, CompanySettingsIn)
+    return _company_out(update_settings(company_id, **body.model_dump(), if_match=if_match(request)))
+
+
+def _company_out(company: Company) -> Response:
+    """The company as answered: its settings' version as the ETag (the branding has its own)."""
+    data = dict(plain(company))
+    del data["branding_version"]
+    return versioned_response(data, data.pop("settings_version"))
 
 
 @route("GET /status-catalog", STAFF, response="StatusCatalogOut")

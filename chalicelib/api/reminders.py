@@ -159,15 +159,17 @@ def edit_concept(caller: Principal, concept_id: str) -> Response:
 def _settings_out(settings: Any) -> dict[str, Any]:
     data = dict(plain(settings))
     data.pop("company_id", None)
+    data.pop("version", None)  # answered as the ETag
     return data
 
 
-@route("GET /clients/{client_id}/reminders", RECEIVABLES, response="ClientRemindersOut")
+@route("GET /clients/{client_id}/reminders", RECEIVABLES, response="ClientRemindersOut", versioned=True)
 def get_client_reminders(caller: Principal, client_id: str) -> Response:
     """A client's reminder settings (R2)"""
     from chalicelib.producers.reminders.settings import client_reminders
 
-    return json_response(_settings_out(client_reminders(caller.company_id, client_id)))
+    settings = client_reminders(caller.company_id, client_id)
+    return versioned_response(_settings_out(settings), settings.version)
 
 
 @route(
@@ -175,6 +177,7 @@ def get_client_reminders(caller: Principal, client_id: str) -> Response:
     api_key("receivables:write", staff_level=ADMIN_LEVEL),
     body="ClientRemindersIn",
     response="ClientRemindersOut",
+    versioned=True,
 )
 def save_client_reminders(caller: Principal, client_id: str) -> Response:
     """Set a client's reminder settings: subject, active, send to contacts, the before-due concept, the
@@ -182,7 +185,8 @@ def save_client_reminders(caller: Principal, client_id: str) -> Response:
     from chalicelib.api.reminders_schemas import ClientRemindersIn
     from chalicelib.producers.reminders.settings import save_client_reminders as save
 
-    body = parse_body(reminders.current_request, ClientRemindersIn)
+    request = reminders.current_request
+    body = parse_body(request, ClientRemindersIn)
     settings = save(
         caller.company_id,
         client_id,
@@ -195,8 +199,9 @@ def save_client_reminders(caller: Principal, client_id: str) -> Response:
         reminder_body=body.reminder_body,
         after_due_body=body.after_due_body,
         updated_by=caller.subject,
+        if_match=if_match(request),
     )
-    return json_response(_settings_out(settings))
+    return versioned_response(_settings_out(settings), settings.version)
 
 
 def _run_out(report: Any) -> dict[str, Any]:

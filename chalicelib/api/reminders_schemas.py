@@ -121,6 +121,8 @@ class ClientRemindersOut(BaseModel):
     updated_at: datetime | None
     updated_by: str | None
 
+    etag: str = Field(description=ETAG_FIELD)
+
 
 class PlannedReminderOut(BaseModel):
     client_id: str

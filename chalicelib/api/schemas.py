@@ -451,9 +451,10 @@ class SenderAccountsOut(BaseModel):
     )
 
 
-def answer_model(name: str, view: type, **changes: Any) -> type[BaseModel]:
+def answer_model(name: str, view: type, *, leave_out: tuple[str, ...] = (), **changes: Any) -> type[BaseModel]:
     """The answer model of what a use case returns (a dataclass): its fields, types and defaults,
-    but ``changes``, given as ``(type, default or Field(...))``. One list of fields serves both."""
+    but ``changes``, given as ``(type, default or Field(...))``, and none of ``leave_out``. One list
+    of fields serves both."""
     import dataclasses
     import typing
 
@@ -463,11 +464,17 @@ def answer_model(name: str, view: type, **changes: Any) -> type[BaseModel]:
     fields: dict[str, Any] = {
         f.name: (hints[f.name], ... if f.default is dataclasses.MISSING else f.default)
         for f in dataclasses.fields(view)
+        if f.name not in leave_out
     }
     return create_model(name, **{**fields, **changes})
 
 
-CompanyOut = answer_model("CompanyOut", Company)
+CompanyOut = answer_model(
+    "CompanyOut",
+    Company,
+    leave_out=("settings_version", "branding_version"),
+    etag=(str, Field(description=ETAG_FIELD)),
+)
 
 
 class ContactIn(Strict):

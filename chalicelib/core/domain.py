@@ -44,6 +44,10 @@ class Company:
     # The uploaded logo's size in pixels (e-mails give Outlook, which ignores CSS sizes, its width).
     logo_width: int | None = None
     logo_height: int | None = None
+    # The versions people edit the settings and the branding at (their answers' ETags), apart;
+    # 0: never saved, or saved before versions.
+    settings_version: int = 0
+    branding_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -787,6 +791,8 @@ class ClientReminders:
     after_due_body: str | None = None
     updated_at: datetime | None = None
     updated_by: str | None = None
+    # The version people edit them at (their answers' ETag); 0: never saved, or saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)

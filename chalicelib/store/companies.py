@@ -48,6 +48,8 @@ def _company(item: CompanyModel) -> domain.Company:
         locale=item.locale or default_locale(item.language, item.country),
         logo_width=int(item.logo_width) if item.logo_width else None,
         logo_height=int(item.logo_height) if item.logo_height else None,
+        settings_version=int(item.settings_version or 0),
+        branding_version=int(item.branding_version or 0),
     )
 
 
@@ -98,14 +100,24 @@ def create_company(
     return True
 
 
-def update_company(company_id: str, **settings: str | bool | None) -> None:
-    """Set the company's ``settings``, each on the attribute of its name; None leaves one as it is."""
+def update_company(
+    company_id: str, expected: tuple[int, ...] | None = None, **settings: str | bool | None
+) -> bool:
+    """Set the company's ``settings``, each on the attribute of its name (None leaves one as it
+    is), as the settings' next version; False (nothing written) when they are no longer at a
+    version ``expected`` names (``If-Match``)."""
     actions = [
         getattr(CompanyModel, name).set(value) for name, value in settings.items() if value is not None
     ]
-    if actions:
-        actions.append(CompanyModel.listed.set(LISTED))  # a company from before the listing index
-        CompanyModel(company_id).update(actions=actions, condition=CompanyModel.company_id.exists())
+    if not actions and expected is None:
+        return True
+    actions.append(CompanyModel.listed.set(LISTED))  # a company from before the listing index
+    actions.append(new_version(CompanyModel, CompanyModel.settings_version))
+    condition = CompanyModel.company_id.exists()
+    held = version_held(CompanyModel, expected, CompanyModel.settings_version)
+    if held is not None:
+        condition = condition & held
+    return written(lambda: CompanyModel(company_id).update(actions=actions, condition=condition))
 
 
 BRANDING = (
@@ -119,10 +131,20 @@ BRANDING = (
 )
 
 
-def save_branding(company: domain.Company) -> None:
-    """Write the company's branding fields (W3) as they are on ``company``; None removes one."""
+def save_branding(company: domain.Company, expected: tuple[int, ...] | None = None) -> int | None:
+    """Write the company's branding fields (W3) as they are on ``company`` (None removes one) as
+    the branding's next version (the version written); None (nothing written) when it is no
+    longer at a version ``expected`` names (``If-Match``)."""
     actions = set_or_remove(CompanyModel, company, BRANDING)
-    CompanyModel(company.company_id).update(actions=actions, condition=CompanyModel.company_id.exists())
+    actions.append(new_version(CompanyModel, CompanyModel.branding_version))
+    condition = CompanyModel.company_id.exists()
+    held = version_held(CompanyModel, expected, CompanyModel.branding_version)
+    if held is not None:
+        condition = condition & held
+    item = CompanyModel(company.company_id)
+    if not written(lambda: item.update(actions=actions, condition=condition)):
+        return None
+    return int(item.branding_version)
 
 
 # --- API keys ------------------------------------------------------------------------------

@@ -82,6 +82,10 @@ class CompanyModel(BoundModel):
     tracking_page_url = UnicodeAttribute(null=True)
     logo_width = NumberAttribute(null=True)
     logo_height = NumberAttribute(null=True)
+    # The versions of what people edit here (store.tables.new_version), apart: the settings
+    # (PATCH /company) and the branding (PATCH /company/branding); None before versions: 0.
+    settings_version = NumberAttribute(null=True)
+    branding_version = NumberAttribute(null=True)
 
 
 class KeysByCompanyIndex(GlobalSecondaryIndex["ApiKeyModel"]):

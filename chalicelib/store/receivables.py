@@ -283,6 +283,7 @@ def _settings(item: ReminderSettingsModel) -> domain.ClientReminders:
         active=bool(item.active),
         send_to_contacts=bool(item.send_to_contacts),
         after_due=bool(item.after_due),
+        version=int(item.version or 0),
     )
 
 
@@ -314,5 +315,10 @@ def list_client_reminders(company_id: str) -> list[domain.ClientReminders]:
     ]
 
 
-def save_client_reminders(settings: domain.ClientReminders) -> None:
-    item_from(ReminderSettingsModel, settings, setting_key=CLIENT + settings.client_id).save()
+def save_client_reminders(
+    settings: domain.ClientReminders, expected: tuple[int, ...] | None = None
+) -> int | None:
+    """Write a client's settings as their next version (the version written); None (nothing
+    written) when they are no longer at a version ``expected`` names (``If-Match``)."""
+    item = item_from(ReminderSettingsModel, settings, setting_key=CLIENT + settings.client_id)
+    return int(item.version) if replace_versioned(item, expected) else None

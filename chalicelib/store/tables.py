@@ -193,13 +193,15 @@ def written(write: Callable[[], object]) -> bool:
     return True
 
 
-def version_held(model: type[Model], expected: tuple[int, ...] | None) -> Any:
+def version_held(model: type[Model], expected: tuple[int, ...] | None, attribute: Any = None) -> Any:
     """The condition that the stored item of ``model`` is still at one of the versions ``expected``
     (what an ``If-Match`` names); None (no ``If-Match``, or ``*``) is no condition, and none at all
-    never holds. Version 0 is an item written before versions, or none yet: no ``version``."""
+    never holds. Version 0 is an item written before versions, or none yet: no ``version``.
+    ``attribute``: the version of one part of the item people edit apart (a company's settings and
+    its branding), instead of ``model.version``."""
     if expected is None:
         return None
-    version = model.version  # type: ignore[attr-defined]
+    version = model.version if attribute is None else attribute  # type: ignore[attr-defined]
     held = version == -1  # holds for no item: versions start at 0
     if 0 in expected:
         held = held | version.does_not_exist() | (version == 0)
@@ -213,13 +215,14 @@ def version_held(model: type[Model], expected: tuple[int, ...] | None) -> Any:
 _VERSIONS = 10**15 - 1
 
 
-def new_version(model: type[Model]) -> Any:
+def new_version(model: type[Model], attribute: Any = None) -> Any:
     """The action that gives the item of ``model`` a version no other write gave it: a fresh
     random one, not the stored one plus 1, so deleting a thing and creating it again (a template
     reset to the default and saved again, a sender account removed and set up again) does not
     start its versions again at 1, where an ETag read before the delete would match it
-    (docs/decisions/0016-edit-versions.md)."""
-    return model.version.set(secrets.randbelow(_VERSIONS) + 1)  # type: ignore[attr-defined]
+    (docs/decisions/0016-edit-versions.md). ``attribute``: as for :func:`version_held`."""
+    version = model.version if attribute is None else attribute  # type: ignore[attr-defined]
+    return version.set(secrets.randbelow(_VERSIONS) + 1)
 
 
 def replace_versioned(item: Model, expected: tuple[int, ...] | None, *, condition: Any = None) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from chalicelib.core.domain import Company
-from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.errors import NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 
@@ -56,6 +56,8 @@ class Brand:
     # The size e-mails show an uploaded logo at, for Outlook (None: a URL's logo, size unknown).
     logo_width: int | None = None
     logo_height: int | None = None
+    # The version people edit the branding at (its answers' ETag); 0: never saved, or before versions.
+    version: int = 0
 
     def template_variables(self) -> dict[str, Any]:
         """``company`` as every message template gets it."""
@@ -96,6 +98,7 @@ def brand_of(company: Company) -> Brand:
         tracking_page_url=company.tracking_page_url,
         logo_width=shown[0],
         logo_height=shown[1],
+        version=company.branding_version,
     )
 
 
@@ -137,9 +140,13 @@ def company_variables(company: Company | None, name: str | None = None) -> dict[
 # --- settings --------------------------------------------------------------------------------
 
 
-def update_branding(company_id: str, changes: Mapping[str, str | None], *, by: str) -> Brand:
+def update_branding(
+    company_id: str, changes: Mapping[str, str | None], *, by: str, if_match: tuple[int, ...] | None = None
+) -> Brand:
     """Change the settings named in ``changes`` (None clears one); all are checked before any is
-    written (422 naming each bad field). An https ``logo_url`` replaces an uploaded logo."""
+    written (422 naming each bad field). An https ``logo_url`` replaces an uploaded logo. With
+    ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else saved the branding
+    since (a logo uploaded or removed too)."""
     from chalicelib.store import companies as store
     from chalicelib.tenants.companies import get_company
 
@@ -159,9 +166,11 @@ def update_branding(company_id: str, changes: Mapping[str, str | None], *, by: s
     changed = replace(company, **values)  # type: ignore[arg-type]
     if values.get("logo_url"):
         changed = replace(changed, logo_file=None, logo_width=None, logo_height=None)
-    store.save_branding(changed)
+    version = store.save_branding(changed, if_match)
+    if version is None:
+        raise edited_meanwhile("the branding")
     logger().info("branding changed", extra={"company_id": company_id, "by": by, "fields": sorted(values)})
-    return brand_of(changed)
+    return brand_of(replace(changed, branding_version=version))
 
 
 def _checked(field: str, raw: str) -> str:
@@ -225,7 +234,7 @@ def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
     width, height = image_size(data) or (None, None)
     changed = replace(company, logo_file=ref.key, logo_url=None, logo_width=width, logo_height=height)
     try:
-        store.save_branding(changed)
+        version = store.save_branding(changed)
     except Exception:
 
         def named() -> bool:
@@ -236,7 +245,7 @@ def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
         discard_unless_named(company_id, [ref.key or ""], "uploaded logos", why, named)
         raise
     logger().info("logo uploaded", extra={"company_id": company_id, "by": by, "bytes": len(data)})
-    return brand_of(changed)
+    return brand_of(replace(changed, branding_version=version or 0))
 
 
 def remove_logo(company_id: str, *, by: str) -> Brand:
@@ -246,9 +255,9 @@ def remove_logo(company_id: str, *, by: str) -> Brand:
 
     no_logo = {"logo_file": None, "logo_url": None, "logo_width": None, "logo_height": None}
     changed = replace(get_company(company_id), **no_logo)  # type: ignore[arg-type]
-    store.save_branding(changed)
+    version = store.save_branding(changed)
     logger().info("logo removed", extra={"company_id": company_id, "by": by})
-    return brand_of(changed)
+    return brand_of(replace(changed, branding_version=version or 0))
 
 
 def uploaded_logo_url(key: str) -> str:

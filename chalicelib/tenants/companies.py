@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.core import clock
 from chalicelib.core.domain import AlertSchedule, ApiKey, Company
-from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.core.errors import Conflict, NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.core.localization import default_locale, is_locale, is_time_zone
 from chalicelib.core.observability import logger
 from chalicelib.store import companies as store
@@ -197,11 +197,14 @@ def update_settings(
     country: str | None = None,
     time_zone: str | None = None,
     locale: str | None = None,
+    if_match: tuple[int, ...] | None = None,
 ) -> Company:
-    """Change the settings given (None leaves one as it is)."""
+    """Change the settings given (None leaves one as it is). With ``if_match`` (the versions an
+    ``If-Match`` names), a 412 when someone else saved them since."""
     _check_region(country=country, time_zone=time_zone, locale=locale)
-    store.update_company(
+    saved = store.update_company(
         company_id,
+        if_match,
         country=country.upper() if country else None,
         time_zone=time_zone,
         locale=locale,
@@ -210,6 +213,8 @@ def update_settings(
         sms_on_automatic_payments=sms_on_automatic_payments,
         sms_on_manual_payments=sms_on_manual_payments,
     )
+    if not saved:
+        raise edited_meanwhile("the company's settings")
     return get_company(company_id)
 
 

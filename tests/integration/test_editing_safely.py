@@ -97,6 +97,11 @@ def _note(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
     return f"/clients/CLI-1/notes/{note['note_id']}", eva, eva
 
 
+def _client_reminders(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
+    put_client(api, tenant, "CLI-1")
+    return "/clients/CLI-1/reminders", *_admins(tenant)
+
+
 EDITED = [
     Edited(
         "template",
@@ -168,6 +173,37 @@ EDITED = [
         (
             {"note": "Llamó: quiere la cotización en dólares"},
             {"note": "Llamó dos veces", "location": "archivo"},
+        ),
+    ),
+    Edited(
+        "client's reminder settings",
+        "PUT",
+        _client_reminders,
+        _got,
+        (
+            {"active": True, "subject": "Aviso de Ana", "send_to_contacts": True},
+            {"active": False, "subject": "Aviso de Bea"},
+        ),
+    ),
+    Edited(
+        # a PATCH of some fields: the second person's form sends the fields the first one changed too
+        "company settings",
+        "PATCH",
+        lambda api, tenant: ("/company", *_admins(tenant)),
+        _got,
+        (
+            {"language": "en", "time_zone": "America/Argentina/Cordoba"},
+            {"language": "es", "time_zone": "America/Argentina/Buenos_Aires"},
+        ),
+    ),
+    Edited(
+        "branding",
+        "PATCH",
+        lambda api, tenant: ("/company/branding", *_admins(tenant)),
+        _got,
+        (
+            {"tracking_page_url": "https://ana.example/{tracking_id}"},
+            {"tracking_page_url": "https://bea.example/{tracking_id}"},
         ),
     ),
 ]

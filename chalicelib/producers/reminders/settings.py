@@ -155,9 +155,11 @@ def save_client_reminders(
     reminder_body: str | None,
     after_due_body: str | None,
     updated_by: str,
+    if_match: tuple[int, ...] | None = None,
 ) -> ClientReminders:
     """Replace a client's reminder settings (after checking every field), then re-plan its open
-    receivables."""
+    receivables. With ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else
+    saved them since."""
     _require_client(company_id, client_id)
     catalog = concepts(company_id)
     problems: list[dict[str, str]] = []
@@ -199,7 +201,10 @@ def save_client_reminders(
         updated_at=clock.now(),
         updated_by=updated_by,
     )
-    store.save_client_reminders(settings)
+    version = store.save_client_reminders(settings, if_match)
+    if version is None:
+        raise edited_meanwhile("this client's reminder settings")
+    settings = replace(settings, version=version)
     from chalicelib.producers.reminders.receivables import replan_client
 
     replan_client(company_id, client_id, settings, catalog)
