@@ -252,7 +252,8 @@ async function render(main, ctx) {
     event.preventDefault();
     clearErrors(byUrl);
     try {
-      saved(await api("PATCH", "/company/branding", { logo_url: logoUrl.value.trim() || null }), "Logo guardado.");
+      const edit = { logo_url: logoUrl.value.trim() || null };
+      saved(await api("PATCH", "/company/branding", edit, { ifMatch: brand.etag }), "Logo guardado.");
     } catch (error) {
       showErrors(byUrl, error);
     }
@@ -304,7 +305,8 @@ async function render(main, ctx) {
       return;
     }
     try {
-      saved(await api("PATCH", "/company/branding", body), "Marca guardada.");
+      // saved only if no one else saved the branding since this screen loaded it (or last saved it)
+      saved(await api("PATCH", "/company/branding", body, { ifMatch: brand.etag }), "Marca guardada.");
     } catch (error) {
       showErrors(settings, error);
     }

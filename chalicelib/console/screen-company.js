@@ -76,7 +76,9 @@ async function render(main, ctx) {
     for (const input of texts) body[input.name] = input.value.trim();
     for (const box of checks) body[box.name] = box.checked;
     try {
-      companyChanged(await api("PATCH", "/company", body));
+      // saved only if no one else saved the settings since this screen loaded them (the form sends
+      // every field, theirs too)
+      companyChanged(await api("PATCH", "/company", body, { ifMatch: settings.etag }));
       ctx.toast("Ajustes de la empresa guardados.");
       await render(main, ctx);
     } catch (error) {

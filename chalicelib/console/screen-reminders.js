@@ -92,7 +92,13 @@ async function render(main, ctx) {
             reminder_body: values.reminder_body || null,
             after_due_body: values.after_due_body || null,
           };
-          if (await attempt(() => api("PUT", `/clients/${segment(clientId)}/reminders`, body))) toast("Guardado");
+          // saved only if no one else saved this client's settings since they were loaded (or last saved here)
+          const path = `/clients/${segment(clientId)}/reminders`;
+          const answer = await attempt(() => api("PUT", path, body, { ifMatch: current.etag }), form);
+          if (answer) {
+            current.etag = answer.etag;
+            toast("Guardado");
+          }
         },
       },
       h("h3", {}, `Cliente ${clientId}`),

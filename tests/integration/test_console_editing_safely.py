@@ -47,6 +47,9 @@ class Screen:
     other: tuple[str, dict[str, Any]]
     stored: Callable[[Client, Tenant], str]
     given: Callable[[Client, Tenant], None] = lambda api, tenant: None
+    # how the other saves (a settings screen's PATCH), and what the first types
+    method: str = "PUT"
+    typed: str = "Lo que escribió Ana"
 
 
 def _get(path: str, *keys: str) -> Callable[[Client, Tenant], str]:
@@ -65,6 +68,10 @@ def _listed(path: str, key: str, wanted: str, field: str) -> Callable[[Client, T
         return str(next(i[field] for i in items if i[key] == wanted))
 
     return stored
+
+
+def _client(api: Client, tenant: Tenant) -> None:
+    put_client(api, tenant, "CLI-1")
 
 
 def _supplier(api: Client, tenant: Tenant) -> None:
@@ -136,6 +143,38 @@ SCREENS = [
             body(api.http.get("/reminders/concepts", headers=bearer(tenant, 1)))["items"][0]["description"]
         ),
     ),
+    Screen(
+        "client's reminder settings",
+        "reminders",
+        "client=CLI-1",
+        "#b-client-reminders",
+        '#b-client-reminders [name="subject"]',
+        ("/clients/CLI-1/reminders", {"active": True, "subject": "Aviso de Bea"}),
+        _get("/clients/CLI-1/reminders", "subject"),
+        _client,
+    ),
+    Screen(
+        "company settings",
+        "company",
+        "",
+        "#company-settings-form",
+        "#company-time_zone",
+        ("/company", {"time_zone": "America/Argentina/Cordoba"}),
+        _get("/company", "time_zone"),
+        method="PATCH",
+        typed="America/Argentina/Salta",
+    ),
+    Screen(
+        "branding",
+        "branding",
+        "",
+        "#brand-form",
+        "#brand-page-url",
+        ("/company/branding", {"tracking_page_url": "https://bea.example/seguimiento/{tracking_id}"}),
+        _get("/company/branding", "tracking_page_url"),
+        method="PATCH",
+        typed="https://ana.example/envios/{tracking_id}",
+    ),
 ]
 
 
@@ -150,17 +189,17 @@ def test_a_save_over_someone_elses_newer_one_is_refused_in_spanish_and_the_typed
     field = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, screen.field))
     # And another administrator saves it meanwhile
     path, other = screen.other
-    if screen.screen == "reminders":
+    if screen.name == "reminder concept":
         concept = body(api.http.get("/reminders/concepts", headers=bearer(tenant, 1)))["items"][0]
         path = f"/reminders/concepts/{concept['concept_id']}"
         other = {"description": "Aviso de Bea", "days": concept["days"], "type": concept["type"]}
     bea = documents_key(tenant) if screen.screen == "suppliers" else staff_headers(tenant, "bea", 1)
-    saved = api.http.put(path, headers=bea, body=json.dumps(other))
+    saved = api.http.request(screen.method, path, headers=bea, body=json.dumps(other).encode())
     assert saved.status_code == 200, saved.body
     theirs = screen.stored(api, tenant)
     # When the first types their change and saves
     field.clear()
-    field.send_keys("25" if screen.screen == "monitor" else "Lo que escribió Ana")
+    field.send_keys("25" if screen.screen == "monitor" else screen.typed)
     typed = field.get_attribute("value")
     browser.find_element(By.CSS_SELECTOR, f"{screen.form} button[type=submit]").click()
     # Then the console says in Spanish that someone else saved it and nothing was saved
