@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, PUBLIC, STAFF
-from chalicelib.api.http import Routes, if_match, json_response, parse_body, versioned_response
+from chalicelib.api.http import Routes, if_match, parse_body, versioned_response
 from chalicelib.tenants.auth.principal import Principal
 from chalicelib.tenants.branding import Brand
 

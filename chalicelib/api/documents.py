@@ -259,8 +259,9 @@ def _check_code(value: str, field: str) -> None:
 # --- settings and templates (administrators) -------------------------------------------------------
 
 
-def _settings_out(settings: Any) -> dict[str, Any]:
-    return {
+def _settings_out(settings: Any) -> Response:
+    """The settings as answered, with their version as the ETag (a logo saved is a save of them)."""
+    shown = {
         "statement_area": settings.statement_area,
         "statement_comment": settings.statement_comment,
         "delete_after_sending": dict(settings.delete_after_sending),
@@ -268,17 +269,24 @@ def _settings_out(settings: Any) -> dict[str, Any]:
         "updated_at": settings.updated_at,
         "updated_by": settings.updated_by,
     }
+    return versioned_response(shown, settings.version or 0)
 
 
-@route("GET /documents/settings", STAFF, response="DocumentSettingsOut")
+@route("GET /documents/settings", STAFF, response="DocumentSettingsOut", versioned=True)
 def get_document_settings(caller: Principal) -> Response:
     """The company's document settings: statement account and comment, delete after sending (D3)"""
     from chalicelib.producers.documents.settings import get_settings
 
-    return json_response(_settings_out(get_settings(caller.company_id)))
+    return _settings_out(get_settings(caller.company_id))
 
 
-@route("PATCH /documents/settings", ADMIN, body="DocumentSettingsIn", response="DocumentSettingsOut")
+@route(
+    "PATCH /documents/settings",
+    ADMIN,
+    body="DocumentSettingsIn",
+    response="DocumentSettingsOut",
+    versioned=True,
+)
 def patch_document_settings(caller: Principal) -> Response:
     """Change the statement account and comment, and per type whether PDFs are deleted after
     sending (D1, D3)"""
@@ -293,11 +301,12 @@ def patch_document_settings(caller: Principal) -> Response:
         statement_comment=body.statement_comment or None,
         clear_comment=body.statement_comment == "",
         delete_after_sending=body.delete_after_sending,
+        if_match=if_match(documents.current_request),
     )
-    return json_response(_settings_out(settings))
+    return _settings_out(settings)
 
 
-@route("PUT /documents/settings/logo", ADMIN, body="LogoIn", response="DocumentSettingsOut")
+@route("PUT /documents/settings/logo", ADMIN, body="LogoIn", response="DocumentSettingsOut", versioned=True)
 def put_logo(caller: Principal) -> Response:
     """The company's logo on its documents (PNG or JPEG, at most 300 kB)"""
     from chalicelib.api.documents_schemas import LogoIn
@@ -312,7 +321,7 @@ def put_logo(caller: Principal) -> Response:
         max_bytes=MAX_DOCUMENT_BODY_BYTES,
         too_large=upload_too_large("content_base64", LOGO_TOO_LARGE),
     )
-    return json_response(_settings_out(set_logo(caller.company_id, body.content_base64, by=caller.subject)))
+    return _settings_out(set_logo(caller.company_id, body.content_base64, by=caller.subject))
 
 
 @route("GET /documents/templates/{document_type}", STAFF, response="DocumentTemplateOut")

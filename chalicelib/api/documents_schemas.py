@@ -188,6 +188,7 @@ class DocumentSettingsOut(BaseModel):
     has_logo: bool
     updated_at: str | None
     updated_by: str | None
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class LogoIn(_Strict):

@@ -451,7 +451,9 @@ class SenderAccountsOut(BaseModel):
     )
 
 
-def answer_model(name: str, view: type, *, leave_out: tuple[str, ...] = (), **changes: Any) -> type[BaseModel]:
+def answer_model(
+    name: str, view: type, *, leave_out: tuple[str, ...] = (), **changes: Any
+) -> type[BaseModel]:
     """The answer model of what a use case returns (a dataclass): its fields, types and defaults,
     but ``changes``, given as ``(type, default or Field(...))``, and none of ``leave_out``. One list
     of fields serves both."""
@@ -661,6 +663,8 @@ class SmsSettingsIn(Strict):
 SmsSettingsOut = answer_model(
     "SmsSettingsOut",
     SmsSettingsView,
+    leave_out=("version",),
+    etag=(str, Field(description=ETAG_FIELD)),
     password_set=(bool, Field(description="Whether the gateway password is set (it is never returned).")),
     masivos_password_set=(
         bool,

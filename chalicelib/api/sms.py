@@ -3,10 +3,12 @@ test send."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.http import Routes, json_response, parse_body
+from chalicelib.api.http import Routes, if_match, json_response, parse_body, plain, versioned_response
 from chalicelib.tenants.auth.principal import Principal
 
 sms = Blueprint(__name__)
@@ -21,12 +23,18 @@ def _fields_of(raw_body: str | bytes | None) -> set[str]:
     return set(data) if isinstance(data, dict) else set()
 
 
-@route("GET /sms/settings", ADMIN, response="SmsSettingsOut")
+@route("GET /sms/settings", ADMIN, response="SmsSettingsOut", versioned=True)
 def get_sms_settings(caller: Principal) -> Response:
     """The SMS settings; passwords are never returned (C6)"""
     from chalicelib.messaging.accounts.sms import get_sms_settings as fetch
 
-    return json_response(fetch(caller.company_id))
+    return _settings_out(fetch(caller.company_id))
+
+
+def _settings_out(settings: Any) -> Response:
+    """The settings as answered, their version as the ETag."""
+    data = dict(plain(settings))
+    return versioned_response(data, data.pop("version"))
 
 
 @route(
@@ -52,6 +60,7 @@ def get_provider_status(caller: Principal) -> Response:
     ADMIN,
     body="SmsSettingsIn",
     response="SmsSettingsOut",
+    versioned=True,
     errors={
         409: "The `inbound_number` already receives SMS for another company.",
         422: "Also: an `inbound_number` or `sender_id` that is not one Pregón's operator assigned the "
@@ -69,7 +78,7 @@ def save_sms_settings(caller: Principal) -> Response:
     request = sms.current_request
     body = parse_body(request, SmsSettingsIn)
     fields = body.model_dump(mode="json", include=_fields_of(request.raw_body))
-    return json_response(save(company_id, fields))
+    return _settings_out(save(company_id, fields, if_match(request)))
 
 
 @route(

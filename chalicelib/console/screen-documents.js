@@ -73,7 +73,8 @@ function documentSettings(ctx) {
             statement_comment: form.elements.statement_comment.value.trim(),
             delete_after_sending: Object.fromEntries(Object.keys(TYPES).map((t) => [t, form.elements[`delete_${t}`].checked])),
           };
-          if (await attempt(() => api("PATCH", "/documents/settings", body), form)) {
+          // saved only if no one else saved the settings (or the logo) since they were loaded
+          if (await attempt(() => api("PATCH", "/documents/settings", body, { ifMatch: settings.etag }), form)) {
             toast("Ajustes de los documentos guardados");
             draw();
           }

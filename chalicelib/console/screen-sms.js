@@ -122,7 +122,8 @@ function settingsCard(settings, ctx, redraw) {
       for (const name of ["provider", "sms_type", "sender_id", "help_text", ...SETTINGS.map(([n]) => n)]) body[name] = f.elements[name].value.trim();
       const threshold = f.elements.low_credit_threshold.value.trim();
       body.low_credit_threshold = threshold === "" ? null : Number(threshold);
-      await api("PUT", "/sms/settings", body);
+      // saved only if no one else saved the settings since this screen loaded them
+      await api("PUT", "/sms/settings", body, { ifMatch: settings.etag });
       ctx.toast("Ajustes de SMS guardados.");
       await redraw();
     },

@@ -379,6 +379,8 @@ class SmsSettings:
     assigned_sender_ids: tuple[str, ...] = ()
     # SMS Masivos: the administrators are warned below this many SMS left (None: the default).
     low_credit_threshold: int | None = None
+    # The version people edit them at (their answers' ETag); 0: never saved, or saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,14 @@ from chalicelib.store.models import (
     SenderDomainModel,
     StatusDefinitionModel,
 )
-from chalicelib.store.tables import connection, new_version, replace_versioned, transacted, version_held, written
+from chalicelib.store.tables import (
+    connection,
+    new_version,
+    replace_versioned,
+    transacted,
+    version_held,
+    written,
+)
 
 
 def _iso(moment: datetime) -> str:

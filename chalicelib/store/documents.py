@@ -17,7 +17,7 @@ from chalicelib.store.models import (
     OpenMovementsModel,
     SupplierModel,
 )
-from chalicelib.store.tables import replace_versioned, written
+from chalicelib.store.tables import fresh_version, replace_versioned, written
 
 # --- suppliers -----------------------------------------------------------------------------------
 
@@ -71,18 +71,20 @@ def get_settings(company_id: str, *, consistent: bool = False) -> domain.Documen
     )
 
 
-def save_settings(settings: domain.DocumentSettings) -> bool:
-    """Write the settings over those they were read from (their ``version``); False, nothing
-    written, when another write came between (read them again and change those)."""
+def save_settings(settings: domain.DocumentSettings) -> int | None:
+    """Write the settings over those they were read from (their ``version``), at a fresh version
+    (the one written; store.tables.fresh_version, as every edit version); None, nothing written,
+    when another write came between (read them again and change those)."""
+    version = fresh_version()
     item = item_from(
         DocumentSettingsModel,
         settings,
         delete_after_sending=dict(settings.delete_after_sending),
-        version=(settings.version or 0) + 1,
+        version=version,
     )
     read = DocumentSettingsModel.version
     condition = read.does_not_exist() if settings.version is None else read == settings.version
-    return written(lambda: item.save(condition=condition))
+    return version if written(lambda: item.save(condition=condition)) else None
 
 
 def get_template(company_id: str, document_type: str) -> domain.DocumentTemplate | None:

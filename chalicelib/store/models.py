@@ -496,6 +496,9 @@ class SmsSettingsModel(BoundModel):
     credit_checks = CreditChecksIndex()
     # When the daily check last read the credit: the next run reads the longest unread first.
     credit_checked_at = UTCDateTimeAttribute(null=True)
+    # The version of the settings an administrator edits (store.tables.new_version); the secrets,
+    # the operator's assignments and the credit checks leave it. None before versions: 0.
+    version = NumberAttribute(null=True)
     # The two-way numbers Pregón's operator gave the company (Pregón's AWS account holds them): the
     # only ones it may name as ``inbound_number``. Written by the operator's call alone.
     assigned_numbers = UnicodeSetAttribute(null=True)

@@ -16,6 +16,7 @@ from chalicelib.core import domain
 from chalicelib.core.errors import Conflict
 from chalicelib.store.fields import record_from, set_or_remove
 from chalicelib.store.models import SmsNumberClaimModel, SmsSettingsModel
+from chalicelib.store.tables import new_version, version_held
 
 # What saving the settings writes (an unset one is removed); the secrets have calls of their own.
 _SETTINGS = (
@@ -48,6 +49,7 @@ def _settings(item: SmsSettingsModel) -> domain.SmsSettings:
         assigned_numbers=tuple(sorted(item.assigned_numbers or ())),
         assigned_sender_ids=tuple(sorted(item.assigned_sender_ids or ())),
         low_credit_threshold=None if item.low_credit_threshold is None else int(item.low_credit_threshold),
+        version=int(item.version or 0),
     )
 
 
@@ -56,6 +58,19 @@ def get_sms_settings(company_id: str) -> domain.SmsSettings | None:
         return _settings(SmsSettingsModel.get(company_id, consistent_read=True))
     except DoesNotExist:
         return None
+
+
+class Overtaken(Exception):
+    """The settings are no longer at a version the save's ``expected`` names (``If-Match``):
+    someone else saved them since; nothing written."""
+
+
+def _overtaken(company_id: str, expected: tuple[int, ...] | None) -> bool:
+    """Whether a refused save's ``expected`` versions no longer hold (read back)."""
+    if expected is None:
+        return False
+    now = get_sms_settings(company_id)
+    return (now.version if now else 0) not in expected
 
 
 class NotAssigned(Exception):
@@ -89,6 +104,7 @@ def save_sms_settings(
     clear_masivos_password: bool = False,
     newly_chosen: tuple[str, ...] = (),
     claim_kept_number: bool = False,
+    expected: tuple[int, ...] | None = None,
 ) -> domain.SmsSettings:
     """Write the settings (not the secrets, which are kept unless ``clear_gateway_password``:
     the gateway it was for changed, or ``clear_masivos_password``: the SMS Masivos user changed);
@@ -100,7 +116,8 @@ def save_sms_settings(
     the first that receives on it, never to both. ``claim_kept_number``: the ``inbound_number`` the
     company had already (sent again unchanged) is claimed the same way, the write holding only while
     it is still the company's (its ``inbound_number`` or assigned: ``NotAssigned`` once the operator
-    took it back)."""
+    took it back). The settings are written as their next version; with ``expected`` (the
+    versions an ``If-Match`` names) only while they are still at one (``Overtaken`` otherwise)."""
     from pynamodb.exceptions import UpdateError
 
     item = SmsSettingsModel(settings.company_id)
@@ -112,22 +129,30 @@ def save_sms_settings(
     for name, value in chosen.items():
         held = getattr(SmsSettingsModel, _ASSIGNED[name]).contains(value)
         condition = held if condition is None else condition & held
+    held = version_held(SmsSettingsModel, expected)
+    if held is not None:
+        condition = held if condition is None else condition & held
     actions = set_or_remove(SmsSettingsModel, settings, _SETTINGS, remove=password)
+    actions.append(new_version(SmsSettingsModel))
     watched = settings.enabled and settings.provider in CREDIT_WATCHED
     watch = SmsSettingsModel.credit_watch
     actions.append(watch.set(settings.provider) if watched else watch.remove())
     if "inbound_number" in chosen:
         assert condition is not None
-        return _save_claiming(settings, chosen, actions, condition, chosen["inbound_number"])
+        return _save_claiming(
+            settings, chosen, actions, condition, chosen["inbound_number"], expected=expected
+        )
     if claim_kept_number and settings.inbound_number:
         kept, model = settings.inbound_number, SmsSettingsModel
         still_its = (model.inbound_number == kept) | model.assigned_numbers.contains(kept)
         condition = still_its if condition is None else condition & still_its
-        return _save_claiming(settings, chosen, actions, condition, kept, kept=True)
+        return _save_claiming(settings, chosen, actions, condition, kept, kept=True, expected=expected)
     try:
         item.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if condition is not None and exc.cause_response_code == "ConditionalCheckFailedException":
+            if _overtaken(settings.company_id, expected):
+                raise Overtaken from exc
             raise _not_assigned_now(settings.company_id, chosen) from exc
         raise
     return _settings(item)
@@ -156,6 +181,7 @@ def _save_claiming(
     number: str,
     *,
     kept: bool = False,
+    expected: tuple[int, ...] | None = None,
 ) -> domain.SmsSettings:
     """One transaction: the settings' ``actions`` on ``condition`` (the chosen values are still
     assigned, the ``kept`` number still the company's) and the claim of ``number`` (the chosen or
@@ -186,6 +212,8 @@ def _save_claiming(
             if not any(code in LOST_RACE for code in reasons):
                 raise
             if "ConditionalCheckFailed" in reasons:
+                if _overtaken(company_id, expected):
+                    raise Overtaken from None
                 holder = number_holders([number]).get(number)
                 if holder is not None and holder != company_id:
                     raise NumberTaken(number) from None

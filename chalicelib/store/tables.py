@@ -215,6 +215,11 @@ def version_held(model: type[Model], expected: tuple[int, ...] | None, attribute
 _VERSIONS = 10**15 - 1
 
 
+def fresh_version() -> int:
+    """A version no other write of the same thing gave, with odds of 1 in 10**15 (:func:`new_version`)."""
+    return secrets.randbelow(_VERSIONS) + 1
+
+
 def new_version(model: type[Model], attribute: Any = None) -> Any:
     """The action that gives the item of ``model`` a version no other write gave it: a fresh
     random one, not the stored one plus 1, so deleting a thing and creating it again (a template
@@ -222,7 +227,7 @@ def new_version(model: type[Model], attribute: Any = None) -> Any:
     start its versions again at 1, where an ETag read before the delete would match it
     (docs/decisions/0016-edit-versions.md). ``attribute``: as for :func:`version_held`."""
     version = model.version if attribute is None else attribute  # type: ignore[attr-defined]
-    return version.set(secrets.randbelow(_VERSIONS) + 1)
+    return version.set(fresh_version())
 
 
 def replace_versioned(item: Model, expected: tuple[int, ...] | None, *, condition: Any = None) -> bool:

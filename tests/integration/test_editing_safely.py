@@ -206,6 +206,23 @@ EDITED = [
             {"tracking_page_url": "https://bea.example/{tracking_id}"},
         ),
     ),
+    Edited(
+        "document settings",
+        "PATCH",
+        lambda api, tenant: ("/documents/settings", *_admins(tenant)),
+        _got,
+        ({"statement_comment": "Pague antes del 10"}, {"statement_comment": "Pague antes del 15"}),
+    ),
+    Edited(
+        "SMS settings",
+        "PUT",
+        lambda api, tenant: ("/sms/settings", *_admins(tenant)),
+        _got,
+        (
+            {"enabled": False, "help_text": "Escriba SALDO (Ana)"},
+            {"enabled": False, "help_text": "Escriba SALDO (Bea)"},
+        ),
+    ),
 ]
 
 
@@ -447,7 +464,9 @@ def test_a_template_reset_and_saved_again_does_not_take_an_etag_read_before_the_
     assert again.status_code == 200
     # When the second saves with the ETag they opened it with, before the reset
     stale = {"subject": "Factura de Bea", "text": "Hola B", "html": "<p>Hola B</p>"}
-    refused = api.http.put("/templates/invoice", headers={**other, "If-Match": opened}, body=json.dumps(stale))
+    refused = api.http.put(
+        "/templates/invoice", headers={**other, "If-Match": opened}, body=json.dumps(stale)
+    )
     # Then it is refused: the template saved again is not the one they opened, whatever its count
     assert again.headers["ETag"] != opened
     assert refused.status_code == 412, refused.body

@@ -45,7 +45,14 @@ from chalicelib.channels.base import Channel, OutgoingChannelMessage
 from chalicelib.channels.sms import PROVIDERS, SMS_TYPES, sms_sender_for
 from chalicelib.core import clock
 from chalicelib.core.domain import SmsSettings
-from chalicelib.core.errors import Conflict, DeliveryFailed, Forbidden, TooManyRequests, ValidationFailed
+from chalicelib.core.errors import (
+    Conflict,
+    DeliveryFailed,
+    Forbidden,
+    TooManyRequests,
+    ValidationFailed,
+    edited_meanwhile,
+)
 from chalicelib.core.secrets import decrypt_password, encrypt_secret
 from chalicelib.store import sms as store
 from chalicelib.store.fields import record_from
@@ -112,6 +119,8 @@ class SmsSettingsView:
     masivos_username: str | None = None
     masivos_password_set: bool = False
     low_credit_threshold: int = DEFAULT_LOW_CREDIT_THRESHOLD
+    # The version an administrator edits them at (the answers' ETag, not a field of theirs).
+    version: int = 0
 
 
 def low_credit_threshold(settings: SmsSettings) -> int:
@@ -314,12 +323,18 @@ def _is_region(region: str) -> bool:
     return region in phonenumbers.SUPPORTED_REGIONS
 
 
-def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsView:
+def save_sms_settings(
+    company_id: str, fields: dict[str, Any], if_match: tuple[int, ...] | None = None
+) -> SmsSettingsView:
     """Change the settings named in ``fields`` (a merge; the passwords are set separately).
 
     Switching the service on with the gateway needs its base_url and username (422 otherwise).
+    With ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else saved them
+    since: the write holds only while they are at one of those versions.
     """
     stored = store.get_sms_settings(company_id)
+    if if_match is not None and (stored.version if stored else 0) not in if_match:
+        raise edited_meanwhile("the SMS settings")
     current = stored or _defaults(company_id)
     changes, errors = _check(fields)
     if errors:
@@ -367,7 +382,10 @@ def save_sms_settings(company_id: str, fields: dict[str, Any]) -> SmsSettingsVie
             clear_masivos_password=masivos_moved,
             newly_chosen=newly_chosen,
             claim_kept_number=kept,
+            expected=if_match,
         )
+    except store.Overtaken:
+        raise edited_meanwhile("the SMS settings") from None
     except store.NotAssigned as exc:  # the operator took it back meanwhile
         field = exc.fields[0] if exc.fields else (newly_chosen or ("inbound_number",))[0]
         raise _not_assigned(field, str(getattr(updated, field))) from None

@@ -48,8 +48,11 @@ def update_settings(
     statement_comment: str | None = None,
     delete_after_sending: Mapping[str, bool] | None = None,
     clear_comment: bool = False,
+    if_match: tuple[int, ...] | None = None,
 ) -> DocumentSettings:
-    """Change what is given; 422 naming the field for an unknown area or document type."""
+    """Change what is given; 422 naming the field for an unknown area or document type. With
+    ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else saved the settings
+    (or the logo) since."""
     from chalicelib.messaging.accounts.email import AREAS
     from chalicelib.producers.documents.templates import DOCUMENT_TYPES
 
@@ -79,20 +82,28 @@ def update_settings(
             updated_by=by,
         )
 
-    return _save_changed(company_id, change)
+    return _save_changed(company_id, change, if_match)
 
 
 def _save_changed(
-    company_id: str, change: Callable[[DocumentSettings], DocumentSettings]
+    company_id: str,
+    change: Callable[[DocumentSettings], DocumentSettings],
+    if_match: tuple[int, ...] | None = None,
 ) -> DocumentSettings:
     """Read the settings, ``change`` them and write them over what was read; read again when
-    another write came between (a logo saved while the comment changes): what it changed stays."""
+    another write came between (a logo saved while the comment changes): what it changed stays.
+    With ``if_match``, only over a version it names (the write holds only while the settings are
+    still at the version read: the check and the write are one), else a 412."""
     from chalicelib.store import documents as store
 
     for _ in range(_ATTEMPTS):
-        changed = change(store.get_settings(company_id, consistent=True))
-        if store.save_settings(changed):
-            return replace(changed, version=(changed.version or 0) + 1)
+        current = store.get_settings(company_id, consistent=True)
+        if if_match is not None and (current.version or 0) not in if_match:
+            raise edited_meanwhile("the document settings")
+        changed = change(current)
+        version = store.save_settings(changed)
+        if version is not None:
+            return replace(changed, version=version)
     raise RuntimeError("the document settings kept changing; try again")  # pragma: no cover
 
 
