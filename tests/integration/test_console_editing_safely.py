@@ -175,6 +175,25 @@ SCREENS = [
         method="PATCH",
         typed="https://ana.example/envios/{tracking_id}",
     ),
+    Screen(
+        "document settings",
+        "documents",
+        "",
+        "#b-document-settings-form",
+        '#b-document-settings-form [name="statement_comment"]',
+        ("/documents/settings", {"statement_comment": "Comentario de Bea"}),
+        _get("/documents/settings", "statement_comment"),
+        method="PATCH",
+    ),
+    Screen(
+        "SMS settings",
+        "sms",
+        "",
+        "#sms-settings-form",
+        '#sms-settings-form [name="help_text"]',
+        ("/sms/settings", {"help_text": "Ayuda de Bea"}),
+        _get("/sms/settings", "help_text"),
+    ),
 ]
 
 
