@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.api.free_text import FreeText
+from chalicelib.api.schemas import ETAG_FIELD
 
 CommunicationId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 TableCode = Annotated[
@@ -263,6 +264,7 @@ class RegisterTableRenameIn(_Strict):
 class RegisterTableEntryOut(BaseModel):
     code: str
     name: str
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class RegisterTableOut(BaseModel):

@@ -8,7 +8,16 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF
 from chalicelib.api.history import attachment_out
-from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
+from chalicelib.api.http import (
+    Routes,
+    etag,
+    if_match,
+    json_response,
+    page_request,
+    page_response,
+    parse_body,
+    versioned_response,
+)
 from chalicelib.core.domain import Communication, RecordNotice, RegisterLookup
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.tenants.auth.principal import Principal
@@ -274,7 +283,8 @@ def record_task(caller: Principal, client_id: str, record_id: str) -> Response:
 
 
 def _entry_out(entry: RegisterLookup) -> dict[str, str]:
-    return {"code": entry.code, "name": entry.name}
+    """A motive or an area as answered: its version as the ETag to rename it with (``etag``)."""
+    return {"code": entry.code, "name": entry.name, "etag": etag(entry.version)}
 
 
 @route("GET /register/{table}", STAFF, response="RegisterTableOut")
@@ -302,14 +312,22 @@ def add_entry(caller: Principal, table: str) -> Response:
     return json_response(_entry_out(add(caller, table, body.code, body.name)), 201)
 
 
-@route("PUT /register/{table}/{code}", ADMIN, body="RegisterTableRenameIn", response="RegisterTableEntryOut")
+@route(
+    "PUT /register/{table}/{code}",
+    ADMIN,
+    body="RegisterTableRenameIn",
+    response="RegisterTableEntryOut",
+    versioned=True,
+)
 def rename_entry(caller: Principal, table: str, code: str) -> Response:
     """Rename a motive or an area (admins)"""
     from chalicelib.api.history_schemas import RegisterTableRenameIn
     from chalicelib.records.register import rename_entry as rename
 
-    body = parse_body(register.current_request, RegisterTableRenameIn)
-    return json_response(_entry_out(rename(caller.company_id, table, code, body.name)))
+    request = register.current_request
+    body = parse_body(request, RegisterTableRenameIn)
+    renamed = rename(caller.company_id, table, code, body.name, if_match(request))
+    return versioned_response(_entry_out(renamed), renamed.version)
 
 
 @route("DELETE /register/{table}/{code}", ADMIN, status=204)

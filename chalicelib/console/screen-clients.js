@@ -83,7 +83,9 @@ function registerTables() {
           onsubmit: async (e) => {
             e.preventDefault();
             const body = { name: form.elements.name.value.trim() };
-            if (await attempt(() => api("PUT", `/register/${segment(table)}/${segment(entry.code)}`, body), form)) {
+            // saved only if no one else renamed it (or deleted it and added the code again) since it was listed
+            const edit = { ifMatch: entry.etag };
+            if (await attempt(() => api("PUT", `/register/${segment(table)}/${segment(entry.code)}`, body, edit), form)) {
               toast(`Guardado: ${body.name}`);
               draw();
             }

@@ -561,6 +561,8 @@ class RegisterLookup:
     code: str
     name: str
     created_at: datetime
+    # The version people edit it at (its answers' ETag); 0: saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, RegisterLookup, StaffUser
-from chalicelib.core.errors import Conflict, NotFound, PregonError, ValidationFailed
+from chalicelib.core.errors import Conflict, NotFound, PregonError, ValidationFailed, edited_meanwhile
 from chalicelib.records.history.criteria import date_range, one_of, short_text
 from chalicelib.store import communications as store
 from chalicelib.store import register as lookups
@@ -368,14 +368,21 @@ def list_table(company_id: str, name: str) -> list[RegisterLookup]:
 
 def add_entry(admin: Principal, name: str, code: str, title: str) -> RegisterLookup:
     entry = RegisterLookup(admin.company_id, _table(name), code, title, clock.now())
-    if not lookups.add_lookup(entry, admin.subject):
+    version = lookups.add_lookup(entry, admin.subject)
+    if version is None:
         raise Conflict(f"the {entry.table} {code!r} exists already", field="code")
-    return entry
+    return replace(entry, version=version)
 
 
-def rename_entry(company_id: str, name: str, code: str, title: str) -> RegisterLookup:
-    entry = lookups.rename_lookup(company_id, _table(name), code, title)
+def rename_entry(
+    company_id: str, name: str, code: str, title: str, if_match: tuple[int, ...] | None = None
+) -> RegisterLookup:
+    """Rename a motive or an area. With ``if_match`` (the versions an ``If-Match`` names), a 412
+    when someone else renamed it since, or deleted it and added it again."""
+    entry = lookups.rename_lookup(company_id, _table(name), code, title, if_match)
     if entry is None:
+        if if_match is not None and lookups.get_lookup(company_id, _table(name), code) is not None:
+            raise edited_meanwhile("this register table entry")
         raise NotFound(f"there is no {TABLES[name]} {code!r}")
     return entry
 

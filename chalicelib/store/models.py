@@ -974,6 +974,9 @@ class RegisterLookupModel(BoundModel):
     name = UnicodeAttribute()
     data = UnicodeAttribute(null=True)  # JSON: a saved filter's criteria
     channel = UnicodeAttribute(null=True)  # the history a saved filter belongs to; none: every history
+    # A motive's or an area's version (store.tables.new_version), set when it is added too, so one
+    # deleted and added again under its code is not at a version an ETag read before names.
+    version = NumberAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
 

@@ -13,35 +13,45 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.models import RegisterLookupModel
-from chalicelib.store.tables import written
+from chalicelib.store.tables import fresh_version, new_version, version_held, written
 
 
 def _lookup(item: RegisterLookupModel) -> domain.RegisterLookup:
     table, code = item.entry_key.split("#", 1)
-    return domain.RegisterLookup(item.company_id, table, code, item.name, item.created_at)
+    return domain.RegisterLookup(
+        item.company_id, table, code, item.name, item.created_at, version=int(item.version or 0)
+    )
 
 
-def add_lookup(entry: domain.RegisterLookup, created_by: str) -> bool:
-    """Create a motive or an area; False when that code exists already."""
-    return written(
+def add_lookup(entry: domain.RegisterLookup, created_by: str) -> int | None:
+    """Create a motive or an area at a fresh version (the version written); None when that code
+    exists already."""
+    version = fresh_version()
+    added = written(
         lambda: RegisterLookupModel(
             entry.company_id,
             f"{entry.table}#{entry.code}",
             name=entry.name,
             created_by=created_by,
             created_at=entry.created_at,
+            version=version,
         ).save(condition=RegisterLookupModel.entry_key.does_not_exist())
     )
+    return version if added else None
 
 
-def rename_lookup(company_id: str, table: str, code: str, name: str) -> domain.RegisterLookup | None:
+def rename_lookup(
+    company_id: str, table: str, code: str, name: str, expected: tuple[int, ...] | None = None
+) -> domain.RegisterLookup | None:
+    """Rename a motive or an area as its next version; None (nothing written) when there is none,
+    or it is no longer at a version ``expected`` names (``If-Match``)."""
     item = RegisterLookupModel(company_id, f"{table}#{code}")
-    if not written(
-        lambda: item.update(
-            actions=[RegisterLookupModel.name.set(name)],
-            condition=RegisterLookupModel.entry_key.exists(),
-        )
-    ):
+    condition = RegisterLookupModel.entry_key.exists()
+    held = version_held(RegisterLookupModel, expected)
+    if held is not None:
+        condition = condition & held
+    actions = [RegisterLookupModel.name.set(name), new_version(RegisterLookupModel)]
+    if not written(lambda: item.update(actions=actions, condition=condition)):
         return None
     return _lookup(item)
 

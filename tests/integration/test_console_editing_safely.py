@@ -74,6 +74,12 @@ def _client(api: Client, tenant: Tenant) -> None:
     put_client(api, tenant, "CLI-1")
 
 
+def _motive(api: Client, tenant: Tenant) -> None:
+    entry = {"code": "RECL", "name": "Reclamo"}
+    added = api.http.post("/register/motives", headers=bearer(tenant, 1), body=json.dumps(entry))
+    assert added.status_code == 201, added.body
+
+
 def _supplier(api: Client, tenant: Tenant) -> None:
     first = {"name": "Comint", "emails": ["ventas@comint.example"]}
     saved = api.http.put("/suppliers/COMINT", headers=documents_key(tenant), body=json.dumps(first))
@@ -193,6 +199,16 @@ SCREENS = [
         '#sms-settings-form [name="help_text"]',
         ("/sms/settings", {"help_text": "Ayuda de Bea"}),
         _get("/sms/settings", "help_text"),
+    ),
+    Screen(
+        "register table entry",
+        "clients",
+        "",
+        '#b-register-tables form[data-code="RECL"]',
+        '#b-register-tables form[data-code="RECL"] [name="name"]',
+        ("/register/motives/RECL", {"name": "Reclamo de Bea"}),
+        _listed("/register/motives", "code", "RECL", "name"),
+        _motive,
     ),
 ]
 

@@ -102,6 +102,14 @@ def _client_reminders(api: Client, tenant: Tenant) -> tuple[str, Headers, Header
     return "/clients/CLI-1/reminders", *_admins(tenant)
 
 
+def _motive(api: Client, tenant: Tenant) -> str:
+    added = api.http.post(
+        "/register/motives", headers=tenant.admin_headers(), body=json.dumps({"code": "RECL", "name": "Reclamo"})
+    )
+    assert added.status_code == 201, added.body
+    return "/register/motives/RECL"
+
+
 EDITED = [
     Edited(
         "template",
@@ -222,6 +230,13 @@ EDITED = [
             {"enabled": False, "help_text": "Escriba SALDO (Ana)"},
             {"enabled": False, "help_text": "Escriba SALDO (Bea)"},
         ),
+    ),
+    Edited(
+        "register table entry",
+        "PUT",
+        lambda api, tenant: (_motive(api, tenant), *_admins(tenant)),
+        _listed("/register/motives", "code"),
+        ({"name": "Reclamo (Ana)"}, {"name": "Reclamo (Bea)"}),
     ),
 ]
 
@@ -471,3 +486,36 @@ def test_a_template_reset_and_saved_again_does_not_take_an_etag_read_before_the_
     assert again.headers["ETag"] != opened
     assert refused.status_code == 412, refused.body
     assert body(api.http.get("/templates/invoice", headers=admin))["subject"] == "Factura"
+
+
+def test_a_register_entry_deleted_and_added_again_does_not_take_an_etag_read_before(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given a motive a second administrator opened (it was never renamed)
+    admin, other = _admins(tenant)
+    path = _motive(api, tenant)
+    opened, _ = _listed("/register/motives", "code")(api, path, other)
+    # And the first deletes it and adds the code again, for something else
+    assert api.http.delete(path, headers=admin).status_code == 204
+    again = api.http.post(
+        "/register/motives", headers=admin, body=json.dumps({"code": "RECL", "name": "Recupero"})
+    )
+    assert again.status_code == 201
+    # When the second renames it with the ETag they opened it with
+    renamed = api.http.put(path, headers={**other, "If-Match": opened}, body=json.dumps({"name": "Reclamo!"}))
+    # Then it is refused: the motive added again is not the one they opened
+    assert body(again)["etag"] != opened
+    assert renamed.status_code == 412, renamed.body
+    assert _listed("/register/motives", "code")(api, path, admin)[1]["name"] == "Recupero"
+
+
+def test_a_rename_of_a_register_entry_deleted_meanwhile_is_not_found(api: Client, tenant: Tenant) -> None:
+    # Given a motive an administrator opened, and another deleted meanwhile
+    admin, other = _admins(tenant)
+    path = _motive(api, tenant)
+    opened, _ = _listed("/register/motives", "code")(api, path, other)
+    assert api.http.delete(path, headers=admin).status_code == 204
+    # When they rename it with its ETag
+    renamed = api.http.put(path, headers={**other, "If-Match": opened}, body=json.dumps({"name": "Reclamo!"}))
+    # Then there is no such motive any more
+    assert renamed.status_code == 404, renamed.body
