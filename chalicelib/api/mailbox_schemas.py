@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.api.schemas import Strict
+from chalicelib.api.schemas import ETAG_FIELD, Strict
 
 Host = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
 User = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
@@ -114,6 +114,7 @@ class MailboxOut(BaseModel):
     logged_count: int = Field(description="The monitor: records this mailbox has logged.")
     next_sync_at: datetime | None
     folder_state: dict[str, FolderStateOut]
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class MailboxesOut(BaseModel):

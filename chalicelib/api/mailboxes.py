@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import Routes, json_response, parse_body
+from chalicelib.api.http import Routes, etag, if_match, json_response, parse_body, versioned_response
 from chalicelib.core.domain import Mailbox
 from chalicelib.tenants.auth.principal import Principal
 
@@ -53,6 +53,7 @@ def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
         "folder_state": {
             f: {"uidvalidity": s.uidvalidity, "last_uid": s.last_uid} for f, s in mailbox.folder_state.items()
         },
+        "etag": etag(mailbox.version),
     }
 
 
@@ -90,15 +91,16 @@ def _queue_syncs(caller: Principal, mailbox_ids: list[str]) -> Response:
     return json_response({"queued": request_syncs(caller.company_id, mailbox_ids)}, 202)
 
 
-@route("GET /mailboxes/{mailbox_id}", STAFF, response="MailboxOut")
+@route("GET /mailboxes/{mailbox_id}", STAFF, response="MailboxOut", versioned=True)
 def get_mailbox(caller: Principal, mailbox_id: str) -> Response:
     """One mailbox with its monitor figures (never its password)"""
     from chalicelib.records.mailboxes.accounts import get_visible
 
-    return json_response(mailbox_out(get_visible(caller, mailbox_id)))
+    mailbox = get_visible(caller, mailbox_id)
+    return versioned_response(mailbox_out(mailbox), mailbox.version)
 
 
-@route("PATCH /mailboxes/{mailbox_id}", STAFF, body="MailboxChangeIn", response="MailboxOut")
+@route("PATCH /mailboxes/{mailbox_id}", STAFF, body="MailboxChangeIn", response="MailboxOut", versioned=True)
 def change_mailbox(caller: Principal, mailbox_id: str) -> Response:
     """Change a mailbox (its owner or level 1); a new host, port or user removes the password, switching auth
     the other kind's secret"""
@@ -106,7 +108,9 @@ def change_mailbox(caller: Principal, mailbox_id: str) -> Response:
     from chalicelib.records.mailboxes.accounts import update_mailbox
 
     body = managed_body(caller, mailbox_id, MailboxChangeIn)
-    return json_response(mailbox_out(update_mailbox(caller, mailbox_id, body.model_dump(exclude_unset=True))))
+    changes = body.model_dump(exclude_unset=True)
+    mailbox = update_mailbox(caller, mailbox_id, changes, if_match(mailboxes.current_request))
+    return versioned_response(mailbox_out(mailbox), mailbox.version)
 
 
 @route("DELETE /mailboxes/{mailbox_id}", STAFF, status=204)

@@ -184,7 +184,8 @@ function mailboxCard(m, ctx, redraw) {
       return;
     }
     try {
-      await api("PATCH", path, changes);
+      // saved only if no one else changed the mailbox's settings since the screen listed them
+      await api("PATCH", path, changes, { ifMatch: m.etag });
       ctx.toast("Buzón guardado.");
       await redraw();
     } catch (error) {

@@ -190,6 +190,8 @@ class Mailbox:
     last_error: str | None = None
     logged_count: int = 0
     next_sync_at: datetime | None = None
+    # The version people change its settings at (its answers' ETag); 0: never changed, or before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from chalicelib.core import domain
 from chalicelib.store.communications import stamp
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import MailboxModel
-from chalicelib.store.tables import written
+from chalicelib.store.tables import new_version, version_held, written
 
 _SYNC_SHARD = "mailboxes"
 # The mailbox settings a user edits; a change of host, port or user also clears the password.
@@ -72,6 +72,7 @@ def _record(item: MailboxModel) -> domain.Mailbox:
         folder_state=_state(item.folder_state),
         logged_count=int(item.logged_count or 0),
         next_sync_at=parse_stamp(item.next_sync_at) if item.next_sync_at else None,
+        version=int(item.version or 0),
     )
 
 
@@ -118,9 +119,11 @@ def update_settings(
     restart_folders: bool | None = None,
     clear_client_secret: bool = False,
     clear_service_account_key: bool = False,
+    expected: tuple[int, ...] | None = None,
 ) -> bool:
-    """Change settings of a mailbox that exists (False when it does not); a setting given as None
-    is removed. A mailbox pointed at another server or user loses its password and starts its
+    """Change settings of a mailbox that exists, as their next version (False, nothing written,
+    when it does not, or is no longer at a version ``expected`` names: ``If-Match``); a setting
+    given as None is removed. A mailbox pointed at another server or user loses its password and starts its
     folders again (``restart_folders`` defaults to ``clear_password``; the same server read
     without TLS keeps its place); one pointed at another Entra app, or back to a password, loses
     its client secret (``clear_client_secret``); one switched away from Google, its service
@@ -143,7 +146,8 @@ def update_settings(
         actions.append(MailboxModel.service_account_key_ciphertext.remove())
     if clear_password if restart_folders is None else restart_folders:
         actions.append(MailboxModel.folder_state.remove())
-    return _update(company_id, mailbox_id, actions)
+    actions.append(new_version(MailboxModel))
+    return _update(company_id, mailbox_id, actions, version_held(MailboxModel, expected))
 
 
 def set_password(company_id: str, mailbox_id: str, ciphertext: bytes, now: datetime) -> bool:
@@ -244,13 +248,13 @@ def _schedule(at: datetime | None) -> list[Any]:
     return [MailboxModel.sync_shard.set(_SYNC_SHARD), MailboxModel.next_sync_at.set(stamp(at))]
 
 
-def _update(company_id: str, mailbox_id: str, actions: list[Any]) -> bool:
-    """Apply ``actions`` to a mailbox that exists; False (nothing written) when it does not."""
-    return written(
-        lambda: MailboxModel(company_id, mailbox_id).update(
-            actions=actions, condition=MailboxModel.mailbox_id.exists()
-        )
-    )
+def _update(company_id: str, mailbox_id: str, actions: list[Any], held: Any = None) -> bool:
+    """Apply ``actions`` to a mailbox that exists (and ``held``, when given, holds); False
+    (nothing written) when it does not."""
+    condition = MailboxModel.mailbox_id.exists()
+    if held is not None:
+        condition = condition & held
+    return written(lambda: MailboxModel(company_id, mailbox_id).update(actions=actions, condition=condition))
 
 
 def due_syncs(now: datetime, limit: int = 1000) -> Iterator[tuple[str, str]]:

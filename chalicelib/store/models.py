@@ -1176,6 +1176,9 @@ class MailboxModel(BoundModel):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     syncs = MailboxSyncsIndex()
+    # The version of the settings people change (store.tables.new_version); syncs, the monitor's
+    # figures and the secrets leave it. None before versions: 0.
+    version = NumberAttribute(null=True)
 
 
 class RemindersDueIndex(GlobalSecondaryIndex["ReceivableModel"]):

@@ -50,6 +50,9 @@ class Screen:
     # how the other saves (a settings screen's PATCH), and what the first types
     method: str = "PUT"
     typed: str = "Lo que escribió Ana"
+    # a thing under an id made when it is given (a mailbox): the screen's query and the other's path
+    # read it
+    made: Callable[[Client, Tenant], str] | None = None
 
 
 def _get(path: str, *keys: str) -> Callable[[Client, Tenant], str]:
@@ -78,6 +81,22 @@ def _motive(api: Client, tenant: Tenant) -> None:
     entry = {"code": "RECL", "name": "Reclamo"}
     added = api.http.post("/register/motives", headers=bearer(tenant, 1), body=json.dumps(entry))
     assert added.status_code == 201, added.body
+
+
+def _mailbox(api: Client, tenant: Tenant) -> None:
+    mailbox = {
+        "host": "127.0.0.1",
+        "port": 10993,
+        "encryption": "none",
+        "username": "ana",
+        "folders": ["INBOX"],
+    }
+    added = api.http.post("/mailboxes", headers=bearer(tenant, 1), body=json.dumps(mailbox))
+    assert added.status_code == 201, added.body
+
+
+def _mailbox_id(api: Client, tenant: Tenant) -> str:
+    return str(body(api.http.get("/mailboxes", headers=bearer(tenant, 1)))["items"][0]["mailbox_id"])
 
 
 def _supplier(api: Client, tenant: Tenant) -> None:
@@ -210,6 +229,20 @@ SCREENS = [
         _listed("/register/motives", "code", "RECL", "name"),
         _motive,
     ),
+    Screen(
+        "mailbox",
+        "mailboxes",
+        "mailbox={id}",
+        "#mailbox-form",
+        "#mailbox-folders",
+        ("/mailboxes/{id}", {"folders": ["Bandeja de Bea"]}),
+        lambda api, tenant: ", ".join(
+            body(api.http.get("/mailboxes", headers=bearer(tenant, 1)))["items"][0]["folders"]
+        ),
+        _mailbox,
+        method="PATCH",
+        made=_mailbox_id,
+    ),
 ]
 
 
@@ -219,11 +252,12 @@ def test_a_save_over_someone_elses_newer_one_is_refused_in_spanish_and_the_typed
 ) -> None:
     # Given an administrator with the thing open in the console
     screen.given(api, tenant)
+    made = screen.made(api, tenant) if screen.made else ""
     sign_in(browser, site.web, tenant, level=1)
-    open_screen(browser, screen.screen, screen.query)
+    open_screen(browser, screen.screen, screen.query.format(id=made))
     field = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, screen.field))
     # And another administrator saves it meanwhile
-    path, other = screen.other
+    path, other = screen.other[0].format(id=made), screen.other[1]
     if screen.name == "reminder concept":
         concept = body(api.http.get("/reminders/concepts", headers=bearer(tenant, 1)))["items"][0]
         path = f"/reminders/concepts/{concept['concept_id']}"

@@ -104,10 +104,20 @@ def _client_reminders(api: Client, tenant: Tenant) -> tuple[str, Headers, Header
 
 def _motive(api: Client, tenant: Tenant) -> str:
     added = api.http.post(
-        "/register/motives", headers=tenant.admin_headers(), body=json.dumps({"code": "RECL", "name": "Reclamo"})
+        "/register/motives",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"code": "RECL", "name": "Reclamo"}),
     )
     assert added.status_code == 201, added.body
     return "/register/motives/RECL"
+
+
+def _mailbox(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
+    admin, other = _admins(tenant)
+    mailbox = {"host": "127.0.0.1", "port": 10993, "encryption": "none", "username": "ana", "folders": ["INBOX"]}
+    added = api.http.post("/mailboxes", headers=admin, body=json.dumps(mailbox))
+    assert added.status_code == 201, added.body
+    return f"/mailboxes/{body(added)['mailbox_id']}", admin, other
 
 
 EDITED = [
@@ -237,6 +247,13 @@ EDITED = [
         lambda api, tenant: (_motive(api, tenant), *_admins(tenant)),
         _listed("/register/motives", "code"),
         ({"name": "Reclamo (Ana)"}, {"name": "Reclamo (Bea)"}),
+    ),
+    Edited(
+        "mailbox",
+        "PATCH",
+        _mailbox,
+        _got,
+        ({"folders": ["INBOX", "Clientes"]}, {"folders": ["INBOX", "Proveedores"]}),
     ),
 ]
 

@@ -36,7 +36,7 @@ from chalicelib.channels.deadlines import Deadline
 from chalicelib.channels.destinations import host_problem, is_host_name_or_address
 from chalicelib.core import clock
 from chalicelib.core.domain import Mailbox
-from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.core.secrets import decrypt_password, encrypt_secret
 from chalicelib.messaging.accounts.email import encryption_dropped
 from chalicelib.records.mailboxes import google, microsoft
@@ -253,13 +253,16 @@ def add_mailbox(viewer: Principal, fields: dict[str, Any]) -> Mailbox:
     return mailbox
 
 
-def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) -> Mailbox:
+def update_mailbox(
+    viewer: Principal, mailbox_id: str, changes: dict[str, Any], if_match: tuple[int, ...] | None = None
+) -> Mailbox:
     """Change settings; a new host, port or user removes the password (set it again), a new
     tenant or client id the client secret, and switching between kinds (password, Microsoft 365,
     Google) the other kinds' secrets. A new user removes a Microsoft 365 client secret and a
     Google service account key too: those open every mailbox the app or the service account
     may reach, so a secret an administrator set for Ana's address must not read Luis's once Ana
-    (the mailbox's owner) names him."""
+    (the mailbox's owner) names him. With ``if_match`` (the versions an ``If-Match`` names), a 412
+    when someone else changed it since."""
     before = managed(viewer, mailbox_id)
     changes = {k: v for k, v in changes.items() if v is not None}
     _check(viewer, changes)
@@ -293,7 +296,7 @@ def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) 
         changes.update(tenant_id=None, client_id=None)  # removed with the client secret
     if "folders" in changes:
         changes["folders"] = list(dict.fromkeys(changes["folders"]))
-    store.update_settings(
+    written = store.update_settings(
         viewer.company_id,
         mailbox_id,
         changes,
@@ -302,7 +305,11 @@ def update_mailbox(viewer: Principal, mailbox_id: str, changes: dict[str, Any]) 
         restart_folders=moved,
         clear_client_secret=switched or other_app or moved,
         clear_service_account_key=moved,  # and the service account with it (moved: switched too)
+        expected=if_match,
     )
+    if not written and if_match is not None:
+        managed(viewer, mailbox_id)  # 404 when it was removed meanwhile
+        raise edited_meanwhile("this mailbox")
     after_change = get_visible(viewer, mailbox_id)
     if not after_change.enabled or not has_secret(after_change):
         store.schedule_sync(viewer.company_id, mailbox_id, None)  # nothing to read until it can be
