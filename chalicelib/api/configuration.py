@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF, USER_IN_PATH_OR_ADMIN
@@ -137,7 +139,20 @@ def list_sender_accounts(caller: Principal) -> Response:
     works again (C2)"""
     from chalicelib.messaging.accounts.waiting import accounts_overview
 
-    return json_response(accounts_overview(caller.company_id))
+    overview = accounts_overview(caller.company_id)
+    return json_response({**overview, "items": [_account_out(a) for a in overview["items"]]})
+
+
+def _account_out(account: Any) -> dict[str, Any]:
+    """An account as answered: its version as the ETag to edit it with (``etag``)."""
+    data = dict(plain(account))
+    data["etag"] = etag(data.pop("version"))
+    return data
+
+
+def _versioned_account(account: dict[str, Any]) -> Response:
+    shown = _account_out(account)
+    return versioned_response(shown, account["version"])
 
 
 @route(
@@ -146,6 +161,7 @@ def list_sender_accounts(caller: Principal) -> Response:
     body="SenderAccountIn",
     response="SenderAccountOut",
     errors={409: "Other saves on the SES account's domain kept racing this one (try again)."},
+    versioned=True,
 )
 def save_sender_account(caller: Principal, area: str) -> Response:
     """Create or change the sender account of an area; `all` is the fallback (C1). The answer's
@@ -155,8 +171,10 @@ def save_sender_account(caller: Principal, area: str) -> Response:
     from chalicelib.messaging.accounts.waiting import save_account
 
     company_id = caller.company_id
-    body = parse_body(configuration.current_request, SenderAccountIn)
-    return json_response(save_account(company_id, area, body.model_dump(mode="json")))
+    request = configuration.current_request
+    body = parse_body(request, SenderAccountIn)
+    saved = save_account(company_id, area, body.model_dump(mode="json"), if_match=if_match(request))
+    return _versioned_account(saved)
 
 
 @route("PUT /sender-accounts/{area}/password", ADMIN, body="PasswordIn", status=204)
@@ -207,7 +225,9 @@ def _personal_area(user_id: str) -> str:
     return personal_area(unquote(user_id))
 
 
-@route("GET /users/{user_id}/sender-account", USER_IN_PATH_OR_ADMIN, response="SenderAccountOut")
+@route(
+    "GET /users/{user_id}/sender-account", USER_IN_PATH_OR_ADMIN, response="SenderAccountOut", versioned=True
+)
 def get_personal_sender_account(caller: Principal, user_id: str) -> Response:
     """A user's own sender account (C5); the password is never returned. `waiting` counts the
     e-mails queued for it (orders the user is responsible for, say): with the account disabled or
@@ -215,7 +235,7 @@ def get_personal_sender_account(caller: Principal, user_id: str) -> Response:
     from chalicelib.messaging.accounts.waiting import account_with_waiting
 
     company_id, area = caller.company_id, _personal_area(user_id)
-    return json_response(account_with_waiting(company_id, area))
+    return _versioned_account(account_with_waiting(company_id, area))
 
 
 @route("GET /users/{user_id}/sender-account/waiting", USER_IN_PATH_OR_ADMIN, response="AccountWaitingOut")
@@ -233,6 +253,7 @@ def get_personal_waiting_mail(caller: Principal, user_id: str) -> Response:
     USER_IN_PATH_OR_ADMIN,
     body="SenderAccountIn",
     response="SenderAccountOut",
+    versioned=True,
 )
 def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
     """Create or change a user's own sender account: orders go out from the responsible user's account,
@@ -250,8 +271,12 @@ def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
     # an account is kept only under an id the staff directory could hold (422 naming user_id)
     checked_user_id(unquote(user_id))
     company_id, area = caller.company_id, _personal_area(user_id)
-    body = parse_body(configuration.current_request, SenderAccountIn)
-    return json_response(save_account(company_id, area, body.model_dump(mode="json"), caller=caller))
+    request = configuration.current_request
+    body = parse_body(request, SenderAccountIn)
+    fields = body.model_dump(mode="json")
+    return _versioned_account(
+        save_account(company_id, area, fields, caller=caller, if_match=if_match(request))
+    )
 
 
 @route("PUT /users/{user_id}/sender-account/password", USER_IN_PATH_OR_ADMIN, body="PasswordIn", status=204)

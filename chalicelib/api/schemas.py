@@ -311,6 +311,7 @@ class SenderAccountOut(BaseModel):
         description="A personal account speaking as another address than its owner's own (a shared "
         "mailbox): the administrator (user id) who allowed that From; null otherwise.",
     )
+    etag: str = Field(description=ETAG_FIELD)
     waiting: WaitingMailOut | None = Field(
         default=None,
         description="In the answers of `PUT /sender-accounts/{area}` and of `GET`/`PUT "

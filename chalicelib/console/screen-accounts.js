@@ -114,7 +114,10 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
     const wanted = accountBody(settings);
     if (waiting && a.enabled && !wanted.enabled && !confirm(leaveWaiting(waiting, "deshabilita", personal))) return;
     try {
-      await api("PUT", path, wanted);
+      // saved only if no one else saved (or removed and set up again) the account since this card
+      // loaded it; none yet: only if no one set one up meanwhile ("0")
+      const saved = await api("PUT", path, wanted, { ifMatch: a.etag || '"0"' });
+      a.etag = saved.etag;
       ctx.toast(`Cuenta ${title} guardada.`);
       if (changed) await changed();
     } catch (error) {

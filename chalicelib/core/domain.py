@@ -146,6 +146,8 @@ class SenderAccount:
     # is not it (None: the From must be the owner's own address when a message is sent).
     owner_address: str | None = None
     from_allowed_by: str | None = None
+    # The version people edit its settings at (its answers' ETag); 0: saved before versions.
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -277,7 +277,8 @@ def _sender(item: SenderAccountModel) -> domain.SenderAccount:
         name: None if getattr(item, name) is None else int(getattr(item, name))
         for name in ("smtp_port", "rate_limit_count", "rate_limit_hours")
     }
-    return record_from(item, domain.SenderAccount, enabled=bool(item.enabled), **numbers)
+    version = int(item.version or 0)
+    return record_from(item, domain.SenderAccount, enabled=bool(item.enabled), version=version, **numbers)
 
 
 def list_sender_accounts(company_id: str, *, consistent: bool = False) -> list[domain.SenderAccount]:
@@ -290,20 +291,27 @@ def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, doma
 
 
 def save_sender_account(
-    account: domain.SenderAccount, *, clear_password: bool = False, sending_domain: str | None = None
+    account: domain.SenderAccount,
+    *,
+    clear_password: bool = False,
+    sending_domain: str | None = None,
+    expected: tuple[int, ...] | None = None,
 ) -> bool:
     """Write an account's settings, keeping a password that was set before unless
     ``clear_password`` (its destination changed). An SES account names its ``sending_domain``:
     it is written only while that domain is the company's and no removal of it has begun, and the
     same transaction moves the domain's accounts' version, so a removal that checked the accounts
     before this write does not go on (``store.domains.start_removal``). False when the domain
-    stopped being the company's or is being removed: nothing written."""
+    stopped being the company's or is being removed: nothing written. The account is written as
+    its next version (a fresh one when it is created again after a delete); with ``expected``
+    (the versions an ``If-Match`` names) only while it is still at one: False otherwise."""
     password = ("password_ciphertext", "password_set_at") if clear_password else ()
     actions = set_or_remove(SenderAccountModel, account, _ACCOUNT_SETTINGS, remove=password)
+    actions.append(new_version(SenderAccountModel))
+    held = version_held(SenderAccountModel, expected)
     item = SenderAccountModel(account.company_id, account.area)
     if sending_domain is None:
-        item.update(actions=actions)
-        return True
+        return written(lambda: item.update(actions=actions, condition=held))
 
     def write(tx: TransactWrite) -> None:
         tx.update(
@@ -312,7 +320,7 @@ def save_sender_account(
             condition=(SenderDomainModel.company_id == account.company_id)
             & SenderDomainModel.removing_since.does_not_exist(),
         )
-        tx.update(item, actions=actions)
+        tx.update(item, actions=actions, condition=held)
 
     return transacted(write)
 

@@ -203,6 +203,9 @@ class SenderAccountModel(BoundModel):
     owner_address = UnicodeAttribute(null=True)
     from_allowed_by = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+    # The version of the settings people edit (store.tables.new_version); the password leaves it.
+    # None before versions: 0.
+    version = NumberAttribute(null=True)
 
 
 class DueAlertsIndex(GlobalSecondaryIndex["AlertScheduleModel"]):

@@ -99,6 +99,23 @@ def _mailbox_id(api: Client, tenant: Tenant) -> str:
     return str(body(api.http.get("/mailboxes", headers=bearer(tenant, 1)))["items"][0]["mailbox_id"])
 
 
+def _sender_account(display_name: str) -> dict[str, Any]:
+    """A sender account's settings (no server listens: only saved, never used)."""
+    return {
+        "display_name": display_name,
+        "from_address": "clara@cargasdelsur.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 2525,
+        "encryption": "none",
+        "username": "clara",
+    }
+
+
+def _put_sender_account(api: Client, tenant: Tenant, path: str) -> None:
+    saved = api.http.put(path, headers=bearer(tenant, 1), body=json.dumps(_sender_account("Avisos")))
+    assert saved.status_code == 200, saved.body
+
+
 def _supplier(api: Client, tenant: Tenant) -> None:
     first = {"name": "Comint", "emails": ["ventas@comint.example"]}
     saved = api.http.put("/suppliers/COMINT", headers=documents_key(tenant), body=json.dumps(first))
@@ -242,6 +259,26 @@ SCREENS = [
         _mailbox,
         method="PATCH",
         made=_mailbox_id,
+    ),
+    Screen(
+        "area's sender account",
+        "accounts",
+        "area=tracking",
+        "#area-tracking-form",
+        "#area-tracking-display_name",
+        ("/sender-accounts/tracking", _sender_account("Avisos de Bea")),
+        _listed("/sender-accounts", "area", "tracking", "display_name"),
+        lambda api, tenant: _put_sender_account(api, tenant, "/sender-accounts/tracking"),
+    ),
+    Screen(
+        "personal sender account",
+        "accounts",
+        "user=clara",
+        "#personal-form",
+        "#personal-display_name",
+        ("/users/clara/sender-account", _sender_account("Clara de Bea")),
+        _get("/users/clara/sender-account", "display_name"),
+        lambda api, tenant: _put_sender_account(api, tenant, "/users/clara/sender-account"),
     ),
 ]
 

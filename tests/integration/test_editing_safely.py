@@ -114,10 +114,29 @@ def _motive(api: Client, tenant: Tenant) -> str:
 
 def _mailbox(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
     admin, other = _admins(tenant)
-    mailbox = {"host": "127.0.0.1", "port": 10993, "encryption": "none", "username": "ana", "folders": ["INBOX"]}
+    mailbox = {"host": "127.0.0.1", "port": 10993, "encryption": "none", "username": "ana"}
+    mailbox["folders"] = ["INBOX"]
     added = api.http.post("/mailboxes", headers=admin, body=json.dumps(mailbox))
     assert added.status_code == 201, added.body
     return f"/mailboxes/{body(added)['mailbox_id']}", admin, other
+
+
+def _account(display_name: str) -> dict[str, Any]:
+    """A sender account's settings as a PUT body (no server listens: only saved, never used)."""
+    return {
+        "display_name": display_name,
+        "from_address": "clara@cargasdelsur.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 2525,
+        "encryption": "none",
+        "username": "clara",
+    }
+
+
+def _personal_account(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
+    path, (admin, other) = "/users/clara/sender-account", _admins(tenant)
+    assert api.http.put(path, headers=admin, body=json.dumps(_account("Clara"))).status_code == 200
+    return path, admin, other
 
 
 EDITED = [
@@ -254,6 +273,20 @@ EDITED = [
         _mailbox,
         _got,
         ({"folders": ["INBOX", "Clientes"]}, {"folders": ["INBOX", "Proveedores"]}),
+    ),
+    Edited(
+        "area's sender account",
+        "PUT",
+        lambda api, tenant: ("/sender-accounts/tracking", *_admins(tenant)),
+        _listed("/sender-accounts", "area"),
+        (_account("Avisos (Ana)"), _account("Avisos (Bea)")),
+    ),
+    Edited(
+        "personal sender account",
+        "PUT",
+        _personal_account,
+        _got,
+        (_account("Clara (Ana)"), _account("Clara (Bea)")),
     ),
 ]
 
@@ -536,3 +569,24 @@ def test_a_rename_of_a_register_entry_deleted_meanwhile_is_not_found(api: Client
     renamed = api.http.put(path, headers={**other, "If-Match": opened}, body=json.dumps({"name": "Reclamo!"}))
     # Then there is no such motive any more
     assert renamed.status_code == 404, renamed.body
+
+
+@pytest.mark.parametrize("path", ["/sender-accounts/tracking", "/users/clara/sender-account"])
+def test_a_sender_account_removed_and_set_up_again_does_not_take_an_etag_read_before(
+    api: Client, tenant: Tenant, path: str
+) -> None:
+    # Given a sender account a second administrator opened
+    admin, other = _admins(tenant)
+    assert api.http.put(path, headers=admin, body=json.dumps(_account("Avisos"))).status_code == 200
+    opened = api.http.put(path, headers=admin, body=json.dumps(_account("Avisos"))).headers["ETag"]
+    # And the first removes it and sets it up again, as it was
+    assert api.http.delete(path, headers=admin).status_code == 200
+    again = api.http.put(path, headers=admin, body=json.dumps(_account("Avisos")))
+    assert again.status_code == 200
+    # When the second saves it with the ETag they opened it with, before the removal
+    stale = api.http.put(
+        path, headers={**other, "If-Match": opened}, body=json.dumps(_account("Avisos de Bea"))
+    )
+    # Then it is refused: the account set up again is not the one they opened
+    assert again.headers["ETag"] != opened
+    assert stale.status_code == 412, stale.body

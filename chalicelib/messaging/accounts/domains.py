@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.aws import client
 from chalicelib.core.domain import SenderAccount, SenderDomain
-from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.core.errors import Conflict, NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.store import domains as store
@@ -315,15 +315,25 @@ def remove_sending_domain(company_id: str, raw_domain: str, *, by: str) -> None:
     logger().info("sending domain removed", extra={"company_id": company_id, "domain": name, "by": by})
 
 
-def save_on_domain(account: SenderAccount, *, clear_password: bool) -> None:
+def save_on_domain(
+    account: SenderAccount, *, clear_password: bool, expected: tuple[int, ...] | None = None
+) -> None:
     """Write an SES account bound to its identity's domain: refused (422 on ``ses_identity``) when
-    the domain stopped being the company's or a removal of it has begun since it was checked."""
-    from chalicelib.store.companies import save_sender_account
+    the domain stopped being the company's or a removal of it has begun since it was checked.
+    With ``expected`` (the versions an ``If-Match`` names), a 412 when someone else saved the
+    account since."""
+    from chalicelib.store.companies import get_sender_accounts, save_sender_account
 
     name = normalize_domain((account.ses_identity or "").rpartition("@")[2], "ses_identity")
     for _ in range(_REMOVAL_TRIES):
-        if save_sender_account(account, clear_password=clear_password, sending_domain=name):
+        if save_sender_account(
+            account, clear_password=clear_password, sending_domain=name, expected=expected
+        ):
             return
+        if expected is not None:
+            now = get_sender_accounts(account.company_id, [account.area]).get(account.area)
+            if (now.version if now else 0) not in expected:
+                raise edited_meanwhile("this sender account")
         entry = store.get_domain(name)
         if entry is None or entry.company_id != account.company_id:
             raise _not_the_companys(name)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.channels.destinations import host_problem, is_host_name_or_address
 from chalicelib.core import clock
 from chalicelib.core.domain import SenderAccount
-from chalicelib.core.errors import DeliveryFailed, NotFound, ValidationFailed
+from chalicelib.core.errors import DeliveryFailed, NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.core.names import INVISIBLE, INVISIBLE_MESSAGE
 from chalicelib.core.secrets import decrypt_password, encrypt_secret
 from chalicelib.store import companies as store
@@ -62,6 +62,8 @@ class SenderAccountView:
     updated_at: str
     # A personal account whose From is not its owner's own address: the administrator who allowed it.
     from_allowed_by: str | None = None
+    # The version people edit it at (the API answers it as the ETag).
+    version: int = 0
 
 
 PERSONAL_PREFIX = "user:"
@@ -210,12 +212,19 @@ def get_account(company_id: str, area: str) -> SenderAccountView:
 
 
 def save_sender_account(
-    company_id: str, area: str, fields: dict[str, Any], *, caller: Principal | None = None
+    company_id: str,
+    area: str,
+    fields: dict[str, Any],
+    *,
+    caller: Principal | None = None,
+    if_match: tuple[int, ...] | None = None,
 ) -> SenderAccountView:
     """Create or replace an area's account settings. The password is set separately; it is kept
     while host, port and user stay the same, and removed when any of them changes. A personal
     account's From is checked against its ``caller``'s rights (C5): the user or an administrator
-    through the API; without one, only the owner's own address."""
+    through the API; without one, only the owner's own address. With ``if_match`` (the versions an
+    ``If-Match`` names), a 412 when someone else saved the account since (or deleted it and set it
+    up again)."""
     check_area(area)
     kind = fields.get("kind", "smtp")
     errors: list[dict[str, str]] = []
@@ -285,9 +294,9 @@ def save_sender_account(
     if account.kind == "ses":
         from chalicelib.messaging.accounts.domains import save_on_domain
 
-        save_on_domain(account, clear_password=moved)
-    else:
-        store.save_sender_account(account, clear_password=moved)
+        save_on_domain(account, clear_password=moved, expected=if_match)
+    elif not store.save_sender_account(account, clear_password=moved, expected=if_match):
+        raise edited_meanwhile("this sender account")
     saved = store.get_sender_accounts(company_id, [area])[area]
     return view(saved)
 

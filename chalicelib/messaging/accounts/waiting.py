@@ -164,7 +164,12 @@ def waiting_of(company_id: str, area: str) -> dict[str, Any]:
 
 
 def save_account(
-    company_id: str, area: str, fields: dict[str, Any], *, caller: Principal | None = None
+    company_id: str,
+    area: str,
+    fields: dict[str, Any],
+    *,
+    caller: Principal | None = None,
+    if_match: tuple[int, ...] | None = None,
 ) -> dict[str, Any]:
     """``PUT /sender-accounts/{area}`` and ``PUT /users/{user_id}/sender-account`` (``caller``: whose
     rights a personal account's From is checked against): save the account, and say what waits in
@@ -173,7 +178,7 @@ def save_account(
 
     from chalicelib.messaging.accounts.email import save_sender_account
 
-    saved = save_sender_account(company_id, area, fields, caller=caller)
+    saved = save_sender_account(company_id, area, fields, caller=caller, if_match=if_match)
     waiting = waiting_for(company_id, area)
     return {**dataclasses.asdict(saved), "waiting": waiting.body() if waiting else None}
 
