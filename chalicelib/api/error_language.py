@@ -226,7 +226,7 @@ PYDANTIC_SPANISH: dict[str, Callable[[dict[str, str], int], str]] = {
     "string_too_long": lambda c, d: (
         f"debe tener como máximo {c['max_length']} {_plural(c['max_length'], 'carácter', 'caracteres')}"
     ),
-    "string_pattern_mismatch": lambda c, d: f"no tiene el formato esperado ({c['pattern']})",
+    "string_pattern_mismatch": lambda c, d: "no está escrito en la forma que este campo admite",
     "string_not_ascii": lambda c, d: "debe tener solo caracteres ASCII",
     "enum": lambda c, d: f"debe ser {_or(c['expected'])}",
     "literal_error": lambda c, d: f"debe ser {_or(c['expected'])}",
@@ -425,6 +425,55 @@ CATALOG: dict[str, str] = {
     "must be a name, not a link or an address": "debe ser un nombre, no un enlace ni una dirección",
     "{value} has no letters or digits": "{value} no tiene letras ni dígitos",
     # identifiers and formats
+    # what a field checked against a pattern takes, in words (api/http.py, PATTERN_WORDS)
+    "must be a code of letters, digits, '.', '_' or '-', without spaces (for example CLI-1001)": (
+        "debe ser un código de letras, dígitos, '.', '_' o '-', sin espacios (por ejemplo CLI-1001)"
+    ),
+    "must be a code of 1 to 64 letters, digits, '.', '_' or '-', without spaces (for example CLI-1001)": (
+        "debe ser un código de 1 a 64 letras, dígitos, '.', '_' o '-', sin espacios (por ejemplo CLI-1001)"
+    ),
+    "must be a code of letters, digits, '.', ':', '_' or '-', without spaces (for example inv-2026:0001)": (
+        "debe ser un código de letras, dígitos, '.', ':', '_' o '-', sin espacios (por ejemplo inv-2026:0001)"
+    ),
+    "must be 1 to 100 letters, digits, '.', ':', '_' or '-', without spaces (for example march-statements)": (
+        "debe tener de 1 a 100 letras, dígitos, '.', ':', '_' o '-', sin espacios "
+        "(por ejemplo resumenes-marzo)"
+    ),
+    "must be a number of letters, digits, '.', '_', '-' or '/', without spaces (for example 0001-00001234)": (
+        "debe ser un número de letras, dígitos, '.', '_', '-' o '/', sin espacios (por ejemplo 0001-00001234)"
+    ),
+    "must be a user id of letters, digits, '.', '_', '-', '@' or '+', without spaces "
+    "(for example marta.gomez@acme.com)": (
+        "debe ser un id de usuario de letras, dígitos, '.', '_', '-', '@' o '+', sin espacios "
+        "(por ejemplo marta.gomez@acme.com)"
+    ),
+    "must be one line of text, without line breaks or tabs": (
+        "debe ser una sola línea de texto, sin saltos de línea ni tabulaciones"
+    ),
+    "must be a file type written type/subtype (for example application/pdf)": (
+        "debe ser un tipo de archivo escrito tipo/subtipo (por ejemplo application/pdf)"
+    ),
+    "must be a phone number of digits, spaces, '+', '-', '.' and parentheses "
+    "(for example +54 11 4555-1234)": (
+        "debe ser un teléfono de dígitos, espacios, '+', '-', '.' y paréntesis (por ejemplo +54 11 4555-1234)"
+    ),
+    "must be an amount with a point before at most two decimals and no thousands separator "
+    "(for example 1234.50 or -80)": (
+        "debe ser un importe con punto antes de dos decimales como máximo y sin separador de miles "
+        "(por ejemplo 1234.50 o -80)"
+    ),
+    "must be 2 to 40 lowercase letters, digits or '-', starting with a letter or digit "
+    "(for example acme-envios)": (
+        "debe tener de 2 a 40 letras minúsculas, dígitos o '-', y empezar con una letra o un dígito "
+        "(por ejemplo acme-envios)"
+    ),
+    "must be the country's two-letter ISO 3166 code (for example AR or ES)": (
+        "debe ser el código ISO 3166 de dos letras del país (por ejemplo AR o ES)"
+    ),
+    "must be the currency's three-letter ISO 4217 code (for example ARS or EUR)": (
+        "debe ser el código ISO 4217 de tres letras de la moneda (por ejemplo ARS o EUR)"
+    ),
+    "is not written in the form this field takes": "no está escrito en la forma que este campo admite",
     "must be 1-64 letters, digits, '.', '_' or '-'": "debe tener de 1 a 64 letras, dígitos, '.', '_' o '-'",
     "use 1-64 letters, digits, '_', '.' or '-'": "use de 1 a 64 letras, dígitos, '_', '.' o '-'",
     "use 1-64 letters, digits, '_', '.', '@' or '-'": "use de 1 a 64 letras, dígitos, '_', '.', '@' o '-'",

@@ -93,6 +93,60 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+# What a text that a schema checks against a regular expression must look like, in words, with an
+# example: pydantic's own message shows the regex ("String should match pattern '^[A-Za-z]{2}$'"),
+# which the person at the console cannot read. One entry per pattern our schemas use, whatever the
+# field; tests/unit/test_pattern_words.py fails for a pattern of the API document with none. The
+# Spanish of each is in error_language.CATALOG.
+PATTERN_WORDS: dict[str, str] = {
+    r"^[A-Za-z0-9_.\-]+$": (
+        "must be a code of letters, digits, '.', '_' or '-', without spaces (for example CLI-1001)"
+    ),
+    r"^[A-Za-z0-9_.\-]{1,64}$": (
+        "must be a code of 1 to 64 letters, digits, '.', '_' or '-', without spaces (for example CLI-1001)"
+    ),
+    r"^[A-Za-z0-9_.:\-]+$": (
+        "must be a code of letters, digits, '.', ':', '_' or '-', without spaces (for example inv-2026:0001)"
+    ),
+    r"^[A-Za-z0-9_.:\-]{1,100}$": (
+        "must be 1 to 100 letters, digits, '.', ':', '_' or '-', without spaces "
+        "(for example march-statements)"
+    ),
+    r"^[A-Za-z0-9_.\-/]+$": (
+        "must be a number of letters, digits, '.', '_', '-' or '/', without spaces "
+        "(for example 0001-00001234)"
+    ),
+    r"^[A-Za-z0-9_.@+\-]+$": (
+        "must be a user id of letters, digits, '.', '_', '-', '@' or '+', without spaces "
+        "(for example marta.gomez@acme.com)"
+    ),
+    r"^[^\x00-\x1f\x7f]+$": "must be one line of text, without line breaks or tabs",
+    r"^[\w.+\-]+/[\w.+\-]+$": "must be a file type written type/subtype (for example application/pdf)",
+    r"^[0-9+()\-. ]+$": (
+        "must be a phone number of digits, spaces, '+', '-', '.' and parentheses "
+        "(for example +54 11 4555-1234)"
+    ),
+    r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$": (
+        "must be an amount with a point before at most two decimals and no thousands separator "
+        "(for example 1234.50 or -80)"
+    ),
+    r"^[a-z0-9][a-z0-9-]{1,39}$": (
+        "must be 2 to 40 lowercase letters, digits or '-', starting with a letter or digit "
+        "(for example acme-envios)"
+    ),
+    r"^[A-Za-z]{2}$": "must be the country's two-letter ISO 3166 code (for example AR or ES)",
+    r"^[A-Za-z]{3}$": "must be the currency's three-letter ISO 4217 code (for example ARS or EUR)",
+}
+
+# A pattern without an entry (a new schema's, until it gets one) still does not show the regex.
+PATTERN_UNKNOWN = "is not written in the form this field takes"
+
+
+def pattern_in_words(pattern: str) -> str:
+    """What a text checked against ``pattern`` must look like, in words (:data:`PATTERN_WORDS`)."""
+    return PATTERN_WORDS.get(pattern, PATTERN_UNKNOWN)
+
+
 def pydantic_errors(exc: Any) -> list[dict[str, str]]:
     errors = []
     for error in exc.errors(include_url=False, include_input=False):
@@ -106,6 +160,8 @@ def pydantic_errors(exc: Any) -> list[dict[str, str]]:
             message = "is required"
         elif error["type"] == "json_invalid":  # what json.dumps writes, only a lone surrogate fails
             message = "is not valid JSON (a string holds a lone UTF-16 surrogate such as \\ud800)"
+        elif error["type"] == "string_pattern_mismatch":
+            message = pattern_in_words(str(error.get("ctx", {}).get("pattern", "")))
         errors.append({"field": field or "body", "message": message})
     return errors
 

@@ -56,6 +56,10 @@ DYNAMIC = {
         "chalicelib/api/http.py",
         "error['msg']",
     ): "pydantic's own message: translated by type (PYDANTIC_SPANISH)",
+    (
+        "chalicelib/api/http.py",
+        "PATTERN_WORDS.get(pattern, PATTERN_UNKNOWN)",
+    ): "a schema pattern's words: each has its Spanish (tests/unit/test_pattern_words.py)",
     ("chalicelib/api/openapi.py", "{'type': 'string'}"): "a JSON schema, not an error",
     ("chalicelib/channels/sms.py", "str(exc)"): "NotAMobile's text, scanned at its raise",
     ("chalicelib/channels/sms.py", "text.decode('utf-8', 'replace')"): "the SMS gateway's own words",
@@ -434,7 +438,7 @@ def test_pydantics_messages_read_in_spanish_with_their_limits_and_values() -> No
         "amount": "debe ser un número decimal",
         "items": "debe tener como máximo 2 elementos, no 3",
         "name": "debe tener al menos 2 caracteres",
-        "code": "no tiene el formato esperado (^[a-z]+$)",
+        "code": "no está escrito en la forma que este campo admite",
         "needed": "es obligatorio",
         "colour": "no es un campo conocido",
     }
