@@ -1029,8 +1029,56 @@ CATALOG: dict[str, str] = {
     "subject, text and html together exceed {limit} bytes": (
         "asunto, texto y html juntos superan los {limit} bytes"
     ),
-    "syntax error on line {line}: {error}": "error de sintaxis en la línea {line}: {error}",
-    "syntax error: {error}": "error de sintaxis: {error}",
+    "syntax error on line {line}: {~error}": "error de sintaxis en la línea {line}: {error}",
+    "syntax error: {~error}": "error de sintaxis: {error}",
+    # Jinja's parser, inside the two above (jinja2/parser.py, lexer.py): the common mistakes. One it
+    # says otherwise stays in Jinja's English after "error de sintaxis en la línea N:".
+    "Unexpected end of template. Jinja was looking for the following tags: {tags}. "
+    "The innermost block that needs to be closed is '{block}'.": (
+        "la plantilla termina sin cerrar el bloque '{block}': falta {{% end{block} %}}"
+    ),
+    "Encountered unknown tag '{tag}'. Jinja was looking for the following tags: {tags}. "
+    "The innermost block that needs to be closed is '{block}'.": (
+        "la etiqueta '{tag}' no corresponde aquí: el bloque '{block}' abierto antes se cierra con "
+        "{{% end{block} %}}"
+    ),
+    "Encountered unknown tag '{tag}'. You probably made a nesting mistake. Jinja is expecting this "
+    "tag, but currently looking for {tags}. The innermost block that needs to be closed is '{block}'.": (
+        "la etiqueta '{tag}' llega antes de tiempo: primero cierre el bloque '{block}' con {{% end{block} %}}"
+    ),
+    "Encountered unknown tag '{tag}'.": (
+        "la etiqueta '{tag}' no existe, o cierra un bloque que no se abrió con su etiqueta de inicio"
+    ),
+    "unexpected end of template, expected '{~expected}'.": (
+        "la plantilla termina antes de tiempo: falta '{expected}'"
+    ),
+    "unexpected '{token}', expected '{~expected}'": "no se esperaba '{token}': falta '{expected}'",
+    "unexpected '{~token}'": "no se esperaba '{token}' en este lugar",
+    "unexpected '}'": "no se esperaba '}}' en este lugar: una variable se cierra con }}}}",
+    "unexpected char '{char}' at {position}": (
+        "no se puede usar '{char}' aquí (carácter {position} del texto)"
+    ),
+    "unexpected char '\"' at {position}": (
+        'un texto entre comillas no se cierra: falta la otra " (carácter {position} del texto)'
+    ),
+    'unexpected char "\'" at {position}': (
+        "un texto entre comillas no se cierra: falta la otra ' (carácter {position} del texto)"
+    ),
+    "expected token 'name', got '{~got}'": "falta un nombre antes de '{got}'",
+    "expected token '{~expected}', got '{~got}'": "se esperaba '{expected}' y hay '{got}'",
+    "Expected an expression, got '{~got}'": "falta una variable o un valor antes de '{got}'",
+    "expected name or number": "falta un nombre o un número después del punto",
+    "expected subscript expression": "falta lo que va entre los corchetes",
+    "invalid syntax for function call expression": "la llamada entre paréntesis está mal escrita",
+    "tag name expected": "falta el nombre de la etiqueta después de {{%",
+    "Missing end of comment tag": "un comentario {{# no se cierra: falta #}}",
+    # Jinja's names for its tokens, inside the messages above
+    "end of print statement": "}}}}",
+    "begin of print statement": "{{{{",
+    "end of statement block": "%}}",
+    "begin of statement block": "{{%",
+    "end of comment": "#}}",
+    "end of template": "final de la plantilla",
     "cannot be rendered ({error})": "no se puede generar ({error})",
     "uses a variable this message does not offer ({~error})": (
         "usa una variable que este mensaje no ofrece ({error})"

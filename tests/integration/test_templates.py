@@ -133,6 +133,38 @@ def test_a_syntax_error_names_the_field_and_line(api: Client, tenant: Tenant) ->
     assert body(response)["message"].startswith("text: syntax error on line 2")
 
 
+@pytest.mark.parametrize(
+    ("text", "spanish"),
+    [
+        (
+            "Hola\n{{ client.name }\nChau",
+            "text: error de sintaxis en la línea 2: no se esperaba '}' en este lugar: una variable se cierra "
+            "con }}",
+        ),
+        (
+            "Hola\n{% if client.name %}\n{{ client.name }}",
+            "text: error de sintaxis en la línea 3: la plantilla termina sin cerrar el bloque 'if': falta "
+            "{% endif %}",
+        ),
+        ("{% mostrar client.name %}", "text: error de sintaxis en la línea 1: la etiqueta 'mostrar' no "
+         "existe, o cierra un bloque que no se abrió con su etiqueta de inicio"),
+        ("a\n\n{{ client. }}", "text: error de sintaxis en la línea 3: falta un nombre o un número después "
+         "del punto"),
+        ("{{ client.name", "text: error de sintaxis en la línea 1: la plantilla termina antes de tiempo: "
+         "falta '}}'"),
+    ],
+)  # fmt: skip
+def test_a_syntax_error_reads_wholly_in_spanish_with_its_line(
+    api: Client, tenant: Tenant, text: str, spanish: str
+) -> None:
+    # Given a template with a common mistake, When the console (Accept-Language: es) saves it
+    headers = tenant.admin_headers() | {"Accept-Language": "es"}
+    response = api.http.put("/templates/invoice", headers=headers, body=json.dumps(OVERRIDE | {"text": text}))
+    # Then the refusal says it in Spanish, Jinja's words too, with the line
+    assert response.status_code == 422, response.body
+    assert body(response)["message"] == spanish
+
+
 def test_a_company_does_not_see_another_companys_template(
     api: Client, tenant: Tenant, other_tenant: Tenant
 ) -> None:

@@ -369,6 +369,16 @@ def test_each_spanish_entry_keeps_the_placeholders_of_its_english():
     left_out = {
         "is not a valid e-mail address ({error})": {"error"},
         "unknown {noun} {names} (known: {known})": {"noun"},  # "variable" or "variables"
+        # Jinja's list of the tags it looked for ("'elif' or 'else' or 'endif'"): the Spanish names
+        # the one that closes the block
+        "Unexpected end of template. Jinja was looking for the following tags: {tags}. "
+        "The innermost block that needs to be closed is '{block}'.": {"tags"},
+        "Encountered unknown tag '{tag}'. Jinja was looking for the following tags: {tags}. "
+        "The innermost block that needs to be closed is '{block}'.": {"tags"},
+        "Encountered unknown tag '{tag}'. You probably made a nesting mistake. Jinja is expecting this "
+        "tag, but currently looking for {tags}. The innermost block that needs to be closed is '{block}'.": {
+            "tags"
+        },
     }
     for english, spanish in CATALOG.items():
         compile_pattern(english)
@@ -637,3 +647,10 @@ def test_an_answers_reasons_read_in_spanish_and_nothing_else_changes() -> None:
     }
     # And in English it is the very same answer
     assert reasons_in_language(answer, "en") is answer
+
+
+def test_a_jinja_message_the_catalog_does_not_know_keeps_todays_form() -> None:
+    # Given a syntax error whose Jinja words have no entry
+    english = "syntax error on line 4: can't assign to 'const'"
+    # Then the frame is Spanish, with the line, and Jinja's words stay as Jinja wrote them
+    assert spanish_or_none(english) == "error de sintaxis en la línea 4: can't assign to 'const'"
