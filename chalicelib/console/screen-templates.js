@@ -257,6 +257,12 @@ async function editor(main, ctx, key) {
       h(
         "div",
         {},
+        // ~40 variable buttons come before the fields: the first Tab offers to go past them.
+        h(
+          "button",
+          { type: "button", class: "skip-link", id: "template-skip-variables", onclick: () => inputs.subject.focus() },
+          "Saltar las variables: ir a Asunto",
+        ),
         h("h2", {}, "Variables"),
         h(
           "p",

@@ -245,3 +245,31 @@ def test_a_clients_register_says_who_wrote_a_record_by_name(
     # with Cognito, a UUID)
     wait_until(browser, lambda d: written_by(d) == ["Atención al cliente"])
     assert what_reads_wrong(browser) == []
+
+
+def test_a_keyboard_reaches_a_templates_subject_without_tabbing_through_every_variable(
+    tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    # Given the administrator on the tracking alert's template, which offers dozens of variables
+    sign_in(browser, site.web, tenant, level=1, screen="templates")
+    browser.find_element(By.CSS_SELECTOR, 'tr[data-template="tracking_alert"] a').click()
+    wait_until(browser, lambda d: d.find_element(By.ID, "preview-subject").text)
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".chips button")) > 20
+    back = browser.find_element(By.LINK_TEXT, "← Plantillas")
+    browser.execute_script("arguments[0].focus()", back)
+    # When they press Tab from the way back to the list
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    # Then the first stop offers to skip the variables, in sight
+    skip = browser.switch_to.active_element
+    assert skip.text == "Saltar las variables: ir a Asunto"
+    assert skip.is_displayed() and skip.size["width"] > 50
+    # When they press Enter, Then they are on Asunto, and Tab goes on through the fields
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    wait_until(browser, lambda d: d.switch_to.active_element.get_attribute("id") == "template-subject")
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    assert browser.switch_to.active_element.get_attribute("id") == "template-html"
+    # And the skip is out of sight for whoever does not use the keyboard
+    assert browser.find_element(By.ID, "template-skip-variables").size["width"] <= 1
