@@ -166,7 +166,13 @@ async function historyOf(trackingId) {
     "section",
     { class: "card", id: "parcel-history" },
     h("h2", {}, `Recorrido de ${parcel.tracking_id}`),
-    h("p", { class: "hint" }, [parcel.client_id ? `Cliente ${parcel.client_id}` : null, parcel.waybill_number ? `guía ${parcel.waybill_number}` : null, parcel.waybill_issued ? "guía emitida" : "guía sin emitir"].filter(Boolean).join(" · ")),
+    h(
+      "p",
+      { class: "hint" },
+      // the client is a way to their page (history, register, notes), as on every other screen
+      parcel.client_id ? ["Cliente ", h("a", { href: `#/clients?client=${encodeURIComponent(parcel.client_id)}` }, parcel.client_id), " · "] : null,
+      [parcel.waybill_number ? `guía ${parcel.waybill_number}` : null, parcel.waybill_issued ? "guía emitida" : "guía sin emitir"].filter(Boolean).join(" · "),
+    ),
     parcel.history.length
       ? h(
           "table",

@@ -39,7 +39,13 @@ _LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
 def parcel_key(company_id: str, tracking_id: str) -> str:
-    return f"{company_id}#{tracking_id}"
+    """The key of a parcel and of everything kept under it (novelties, subscriptions, alerts).
+
+    A tracking id is a code people retype from a label or a phone call: ``ab-1001`` is the parcel
+    ``AB-1001``. The key holds it in capitals, so every look-up, event and subscription finds the
+    same parcel whatever the case; the parcel keeps the spelling its carrier gave it
+    (decision 0018)."""
+    return f"{company_id}#{tracking_id.upper()}"
 
 
 def _conditional_failed(exc: Exception) -> bool:
@@ -91,7 +97,7 @@ def save_parcel(
     item = ParcelModel(parcel_key(company_id, tracking_id))
     actions: list[Any] = [
         ParcelModel.company_id.set(company_id),
-        ParcelModel.tracking_id.set(tracking_id),
+        ParcelModel.tracking_id.set(ParcelModel.tracking_id | tracking_id),  # the first spelling stays
         ParcelModel.waybill_issued.set(waybill_issued),
         ParcelModel.updated_at.set(now),
         ParcelModel.created_at.set(ParcelModel.created_at | now),

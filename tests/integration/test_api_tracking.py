@@ -64,6 +64,25 @@ def test_the_public_look_up_answers_exactly_the_documented_fields(api: Client, t
     assert entry["status"] == "IN_TRANSIT"
 
 
+def test_a_tracking_id_is_found_whatever_case_it_is_typed_in(api: Client, tenant: Tenant) -> None:
+    # Given a parcel the carrier issued as AB-1001, with one event
+    issue(api, tenant, "AB-1001")
+    post_event(api, tenant, "AB-1001", "ev-1", "IN_TRANSIT", minutes=1)
+    # When staff and the end customer look it up typed in lower case
+    staff = api.http.get("/parcels/ab-1001", headers=tenant.key_headers())
+    public = track(api, tenant, "ab-1001")
+    # Then both find it, spelled as the carrier spells it, with its history
+    assert staff.status_code == 200, staff.body
+    assert body(staff)["tracking_id"] == "AB-1001" and len(body(staff)["history"]) == 1
+    assert public["tracking_id"] == "AB-1001" and len(public["history"]) == 1
+    # And an event posted in another case is the same parcel's, as is an issue again in lower case
+    post_event(api, tenant, "Ab-1001", "ev-2", "DELIVERED", minutes=2)
+    issue(api, tenant, "ab-1001")
+    again = body(api.http.get("/parcels/AB-1001", headers=tenant.key_headers()))
+    assert [entry["event_id"] for entry in again["history"]] == ["ev-1", "ev-2"]
+    assert again["tracking_id"] == "AB-1001"
+
+
 # --- unsubscribe (T7, RFC 8058) ------------------------------------------------------------
 
 

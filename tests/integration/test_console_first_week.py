@@ -273,3 +273,30 @@ def test_a_keyboard_reaches_a_templates_subject_without_tabbing_through_every_va
     assert browser.switch_to.active_element.get_attribute("id") == "template-html"
     # And the skip is out of sight for whoever does not use the keyboard
     assert browser.find_element(By.ID, "template-skip-variables").size["width"] <= 1
+
+
+def test_a_parcel_typed_in_lower_case_is_found_and_its_client_is_a_link_to_their_page(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a parcel of the client CLI-1 that the carrier issued as AB-1001
+    put_client(api, tenant, "CLI-1", name="Ferretería Núñez")
+    issued = api.http.post(
+        "/parcels",
+        headers=tenant.key_headers(),
+        body=json.dumps({"tracking_id": "AB-1001", "client_id": "CLI-1", "waybill_issued": True}),
+    )
+    assert issued.status_code in (200, 201), issued.body
+    # When a clerk looks it up on Seguimientos typing it as read over the phone, in lower case
+    sign_in(browser, site.web, tenant, level=3, screen="followups")
+    box = wait_until(browser, lambda d: d.find_element(By.ID, "parcel-lookup-id"))
+    box.send_keys("ab-1001")
+    box.submit()
+    # Then the parcel is found, named as the carrier spells it
+    history = wait_until(browser, lambda d: d.find_element(By.ID, "parcel-history"))
+    assert "Recorrido de AB-1001" in history.text
+    # When they follow its client, Then they are on the client's page
+    history.find_element(By.LINK_TEXT, "CLI-1").click()
+    wait_until(browser, lambda d: "Ferretería Núñez" in d.find_element(By.TAG_NAME, "main").text)
+    assert browser.execute_script("return location.hash") == "#/clients?client=CLI-1"
+    assert what_reads_wrong(browser) == []
+

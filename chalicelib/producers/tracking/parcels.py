@@ -207,7 +207,8 @@ def public_tracking(
         if status is None or status.visibility == "hidden":
             continue
         history.append(_public_entry(novelty, status))
-    return PublicTracking(tracking_id, history, alerts_available(company_id, parcel))
+    # the parcel as its carrier spells it, whatever case was typed
+    return PublicTracking(parcel.tracking_id, history, alerts_available(company_id, parcel))
 
 
 def alerts_available(company_id: str, parcel: Parcel) -> bool:
