@@ -260,7 +260,8 @@ async function clientRegister(main, ctx, clientId) {
   let base = null; // built inside attempt(): a code segment() refuses ("..") is a client not found
   const client = await attempt(() => api("GET", (base = `/clients/${segment(clientId)}`)));
   if (!client) {
-    fill(main, h("h1", {}, "Clientes"), empty(`No hay un cliente ${clientId}.`));
+    // an old link or a mistyped code: say so, with the way back to the list
+    fill(main, h("p", {}, h("a", { href: "#/clients" }, "← Clientes")), h("h1", {}, "Clientes"), empty(`No hay un cliente ${clientId}.`));
     return;
   }
   const tables = await lookups();

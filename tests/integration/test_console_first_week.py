@@ -300,3 +300,18 @@ def test_a_parcel_typed_in_lower_case_is_found_and_its_client_is_a_link_to_their
     assert browser.execute_script("return location.hash") == "#/clients?client=CLI-1"
     assert what_reads_wrong(browser) == []
 
+
+def test_an_unknown_client_code_says_so_with_the_way_back_to_the_list(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a clerk who opens a client's page by a code no client has (an old link, a typo)
+    put_client(api, tenant, "CLI-7", name="Ferretería Núñez")
+    sign_in(browser, site.web, tenant, level=3)
+    open_screen(browser, "clients", "client=CLI-404")
+    main = wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "main"))
+    wait_until(browser, lambda d: "No hay un cliente CLI-404." in main.text)
+    # When they follow "← Clientes", Then they are on the list of clients again
+    main.find_element(By.LINK_TEXT, "← Clientes").click()
+    wait_until(browser, lambda d: "CLI-7" in d.find_element(By.TAG_NAME, "main").text)
+    assert browser.execute_script("return location.hash") == "#/clients"
+
