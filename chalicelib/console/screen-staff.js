@@ -158,13 +158,15 @@ async function render(main, ctx) {
       ["E-mail", (u) => u.email],
       ["Nivel", (u) => levelName(u.level)],
       ["Sucursal", (u) => (u.branch ? unitName("branches", u.branch) : "")],
-      ["Departamento", (u) => (u.department ? unitName("departments", u.department) : "")],
+      // notes are written from a department (N1): an active user without one cannot write any yet
+      ["Departamento", (u) => (u.department ? unitName("departments", u.department) : u.active ? h("span", { class: "credit-warning" }, "Sin departamento: no puede escribir notas") : "")],
       ["Permisos", (u) => u.permissions.map(permissionName).join(", ")],
       ["Estado", (u) => (u.active ? "Activo" : "Inactivo")],
     ],
     users.items,
     { class: "b-table", id: "staff-users" },
   );
+  const withoutDepartment = users.items.filter((u) => u.active && !u.department);
   [...list.querySelectorAll("tbody tr")].forEach((row, i) => row.setAttribute("data-user", users.items[i].user_id));
   const parts = [
     h("h1", {}, "Personal de la empresa"),
@@ -173,7 +175,20 @@ async function render(main, ctx) {
       { class: "hint" },
       "Cada usuario se agrega solo al ingresar por primera vez, con el nivel de su token; desde entonces vale lo que diga este directorio.",
     ),
-    section("Usuarios", list, h("p", {}, h("a", { href: "#/staff?user=" }, "Agregar un usuario"))),
+    section(
+      "Usuarios",
+      withoutDepartment.length
+        ? h(
+            "p",
+            { class: "hint", id: "staff-without-department" },
+            withoutDepartment.length === 1
+              ? "Un usuario activo no tiene departamento: no puede escribir notas hasta que usted le asigne uno (elíjalo en la lista y complete Departamento)."
+              : `${withoutDepartment.length} usuarios activos no tienen departamento: no pueden escribir notas hasta que usted les asigne uno (elija cada uno en la lista y complete Departamento).`,
+          )
+        : null,
+      list,
+      h("p", {}, h("a", { href: "#/staff?user=" }, "Agregar un usuario")),
+    ),
     picked === null || (picked && !chosen) ? null : userForm(chosen, units, ctx, redraw),
     picked && !chosen ? h("p", { class: "form-error", role: "alert" }, `No hay un usuario ${picked}: agréguelo arriba.`) : null,
     ...UNITS.map(([table, title]) => unitSection(table, title, units[table], ctx, () => redraw())),

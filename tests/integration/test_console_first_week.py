@@ -315,3 +315,34 @@ def test_an_unknown_client_code_says_so_with_the_way_back_to_the_list(
     wait_until(browser, lambda d: "CLI-7" in d.find_element(By.TAG_NAME, "main").text)
     assert browser.execute_script("return location.hash") == "#/clients"
 
+
+def test_staff_without_a_department_are_flagged_with_why_they_cannot_write_notes(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a new company's department, an agent placed in it, and a clerk not placed in any
+    added = api.http.post(
+        "/staff/units/departments",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"code": "ventas", "name": "Ventas"}),
+    )
+    assert added.status_code == 201, added.body
+    for level, department in ((3, None), (4, "ventas")):
+        placed = api.http.put(
+            f"/staff/users/{demo_user(tenant, level)}",
+            headers=tenant.admin_headers(),
+            body=json.dumps({"level": level, "department": department}),
+        )
+        assert placed.status_code in (200, 201), placed.body
+    # When the administrator opens Personal de la empresa
+    sign_in(browser, site.web, tenant, level=1, screen="staff")
+    rows = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#staff-users tbody tr[data-user]"))
+    by_user = {row.get_attribute("data-user"): row.text for row in rows}
+    # Then the clerk's row says they cannot write notes without a department, the agent's does not
+    assert "Sin departamento: no puede escribir notas" in by_user[demo_user(tenant, 3)]
+    assert "Ventas" in by_user[demo_user(tenant, 4)]
+    assert "Sin departamento" not in by_user[demo_user(tenant, 4)]
+    # And a line above the list says why and what to do
+    why = browser.find_element(By.ID, "staff-without-department").text
+    assert "no tienen departamento" in why or "no tiene departamento" in why
+    assert "no pued" in why and "escribir notas" in why and "Departamento" in why
+    assert what_reads_wrong(browser) == []
