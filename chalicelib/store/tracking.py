@@ -44,7 +44,7 @@ def parcel_key(company_id: str, tracking_id: str) -> str:
     A tracking id is a code people retype from a label or a phone call: ``ab-1001`` is the parcel
     ``AB-1001``. The key holds it in capitals, so every look-up, event and subscription finds the
     same parcel whatever the case; the parcel keeps the spelling its carrier gave it
-    (decision 0018)."""
+    (decision 0019)."""
     return f"{company_id}#{tracking_id.upper()}"
 
 
