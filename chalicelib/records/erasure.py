@@ -30,7 +30,6 @@ LEASE = timedelta(minutes=2)
 # What an erasure does not erase, as GET answers it (docs/privacy.md says why).
 NOT_ERASED = (
     "suppressions: kept as a digest of each address, so it is not mailed again",
-    "closed receivables: no index finds them by client",
     "business events: the back office's events and the answer given to them",
     "parcels: the client's code on the parcels of its shipments, and subscriptions to its addresses "
     "that were never sent an alert",

@@ -239,15 +239,22 @@ def notes_page(job: domain.ClientErasure) -> Page:
 
 
 def receivables_page(job: domain.ClientErasure) -> Page:
-    """The client's open receivables (``open-by-client``) and their "reminder sent" markers."""
+    """The client's open receivables (``open-by-client``), then its paid and cancelled ones
+    (``closed-by-client``), and their "reminder sent" markers."""
     page = Page()
     company_id = job.company_id
-    for item in ReceivableModel.open_by_client.query(f"{company_id}#{job.client_id}", limit=10):
+    client_key = f"{company_id}#{job.client_id}"
+    numbers = [item.document_number for item in ReceivableModel.open_by_client.query(client_key, limit=10)]
+    if not numbers:
+        numbers = [
+            item.document_number for item in ReceivableModel.closed_by_client.query(client_key, limit=10)
+        ]
+    for number in numbers:
         page.listed += 1
-        page.deletions.append(ReceivableModel(company_id, item.document_number))
+        page.deletions.append(ReceivableModel(company_id, number))
         page.count("other_items")
         markers = ReminderSentModel.query(
-            company_id, ReminderSentModel.marker.startswith(f"{item.document_number}#"), limit=8
+            company_id, ReminderSentModel.marker.startswith(f"{number}#"), limit=8
         )
         for marker in markers:
             page.deletions.append(ReminderSentModel(company_id, marker.marker))

@@ -1208,6 +1208,19 @@ class OpenByClientIndex(GlobalSecondaryIndex["ReceivableModel"]):
     document_number = UnicodeAttribute(range_key=True)
 
 
+class ClosedByClientIndex(GlobalSecondaryIndex["ReceivableModel"]):
+    """Sparse, keys only: a client's paid and cancelled receivables (``<company>#<client>``), for
+    the client's erasure (decision 0017); nothing else reads it. A receivable enters it once, when
+    it closes: one index write then, none for the open ones."""
+
+    class Meta:
+        index_name = "closed-by-client"
+        projection = KeysOnlyProjection()
+
+    closed_client = UnicodeAttribute(hash_key=True)
+    document_number = UnicodeAttribute(range_key=True)
+
+
 class ReceivableModel(BoundModel):
     """A receivable the ERP pushed (R3), keyed by its document number within the company."""
 
@@ -1229,8 +1242,10 @@ class ReceivableModel(BoundModel):
     remind_company = UnicodeAttribute(null=True)
     remind_on = UnicodeAttribute(null=True)
     open_client = UnicodeAttribute(null=True)
+    closed_client = UnicodeAttribute(null=True)
     reminders_due = RemindersDueIndex()
     open_by_client = OpenByClientIndex()
+    closed_by_client = ClosedByClientIndex()
 
 
 class ReminderSentModel(BoundModel):

@@ -7,7 +7,8 @@ Access patterns (docs/decisions/0008-reminders.md):
   index, ``remind_company = <company>`` and ``remind_on <= <day>`` (only receivables with a
   reminder still to send carry it), so the daily run costs what is due, not what is stored;
 * a client's open receivables: Query of the sparse ``open-by-client`` index (re-planned when the
-  client's reminder settings change);
+  client's reminder settings change); its paid and cancelled ones: the sparse, keys-only
+  ``closed-by-client`` index (the client's erasure, decision 0017);
 * a company's concepts and client settings: one table, ``concept#<id>`` / ``client#<id>`` keys;
 * exactly once: the run writes each (receivable, concept) marker with ``attribute_not_exists``,
   the receivable's new plan conditioned on the version it read (and on being open), and the
@@ -66,6 +67,7 @@ def _item(rec: domain.Receivable) -> ReceivableModel:
         remind_company=rec.company_id if rec.remind_on else None,
         remind_on=rec.remind_on.isoformat() if rec.remind_on else None,
         open_client=f"{rec.company_id}#{rec.client_id}" if rec.state == "open" else None,
+        closed_client=f"{rec.company_id}#{rec.client_id}" if rec.state != "open" else None,
     )
 
 

@@ -279,3 +279,33 @@ def test_only_administrators_and_the_erps_key_with_clients_write_may_erase(
     assert answer.status_code == 202 and body(answer)["state"] == "done"
     assert notes_shown(api, tenant.staff_headers(), ANA) == []
     assert erase(api, tenant.admin_headers(), ANA).status_code == 202
+
+
+def test_an_erased_clients_paid_and_cancelled_receivables_are_erased_too(
+    api: Client, company: Tenant
+) -> None:
+    # Given Ana with a receivable she paid, one the ERP cancelled and one still open; and Beto's paid one
+    put_client(api, company, ANA, emails=[ANAS])
+    put_client(api, company, BETO, emails=[BETOS])
+    erp = erp_headers(company)
+    push_ok(
+        api,
+        erp,
+        receivable("F-ANA-1", "2026-12-01", client_id=ANA),
+        receivable("F-ANA-2", "2026-12-01", client_id=ANA),
+        receivable("F-ANA-3", "2026-12-01", client_id=ANA),
+        receivable("F-BETO-1", "2026-12-01", client_id=BETO),
+    )
+    for number, state in (("F-ANA-1", "paid"), ("F-ANA-2", "cancelled"), ("F-BETO-1", "paid")):
+        assert api.http.post(f"/receivables/{number}/{state}", headers=erp).status_code == 200
+    # When the administrator erases Ana
+    job = body(erase(api, company.admin_headers(), ANA))
+    # Then none of her receivables is found any more, closed or open, and they were counted
+    assert job["state"] == "done" and job["erased"]["other_items"] >= 3
+    for number in ("F-ANA-1", "F-ANA-2", "F-ANA-3"):
+        assert api.http.get(f"/receivables/{number}", headers=erp).status_code == 404, number
+    assert items_naming(company.company_id, ANA, but=("parcels",)) == []
+    # And Beto's paid receivable is as it was
+    assert body(api.http.get("/receivables/F-BETO-1", headers=erp))["state"] == "paid"
+    # And the answer no longer says closed receivables are left
+    assert not [line for line in job["not_erased"] if "receivables" in line]

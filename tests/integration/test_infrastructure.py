@@ -166,6 +166,8 @@ def test_sparse_indexes_that_sweeps_use_exist(template: Json) -> None:
         ("parcels", "follow-ups", "followed_company", "followed_until", "KEYS_ONLY"),
         ("alerts", "by-recipient", "recipient_key", "created_at", "ALL"),
         ("receivables", "reminders-due", "remind_company", "remind_on", "ALL"),
+        # the client's erasure (decision 0017): sparse, keys only
+        ("receivables", "closed-by-client", "closed_client", "document_number", "KEYS_ONLY"),
     ):
         gsi = index(table, name)
         assert gsi["KeySchema"] == [
