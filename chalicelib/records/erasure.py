@@ -30,7 +30,6 @@ LEASE = timedelta(minutes=2)
 # What an erasure does not erase, as GET answers it (docs/privacy.md says why).
 NOT_ERASED = (
     "suppressions: kept as a digest of each address, so it is not mailed again",
-    "business events: the back office's events and the answer given to them",
     "parcels: the client's code on the parcels of its shipments, and subscriptions to its addresses "
     "that were never sent an alert",
     "inbound mail that matched no client (unassigned)",
@@ -137,6 +136,8 @@ def _step(job: ClientErasure) -> bool:
         page = store.notes_page(job)
     elif job.phase == "receivables":
         page = store.receivables_page(job)
+    elif job.phase == "events":
+        page = store.events_page(job)
     elif job.phase == "tracking":
         page = store.tracking_page(job, addresses)
     elif job.phase == "items":

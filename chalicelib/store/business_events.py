@@ -1,4 +1,5 @@
-"""Back-office events that caused messages (C9, T10): one item per (company, type, event id)."""
+"""Back-office events that caused messages (C9, T10): one item per (company, type, event id), with
+the answer given; a client's are found through the keys-only ``by-client`` index (its erasure)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def record_event(event: domain.BusinessEvent) -> bool:
         event.company_id,
         _key(event.event_type, event.event_id),
         client_id=event.client_id,
+        client_key=f"{event.company_id}#{event.client_id}",
         outcome=json.dumps(event.outcome, ensure_ascii=False),
         created_at=event.created_at,
     )

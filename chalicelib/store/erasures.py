@@ -12,6 +12,7 @@ the two leaves their names for the next run, and no screen ever shows an item wh
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from chalicelib.core import domain
 from chalicelib.store.fields import record_from
 from chalicelib.store.models import (
     AlertModel,
+    BusinessEventModel,
     ClientAddressModel,
     ClientErasureModel,
     ClientModel,
@@ -47,11 +49,12 @@ from chalicelib.store.tables import transacted, written
 
 # In order; each is done when its Query finds nothing left. ``client`` deletes the client's item
 # (read until then for its addresses) in the transaction that marks the erasure done.
-PHASES = ("communications", "notes", "receivables", "tracking", "items", "client")
+PHASES = ("communications", "notes", "receivables", "events", "tracking", "items", "client")
 COUNTERS = ("messages", "records", "notes", "documents", "files", "other_items", "suppressions_kept")
 # A transaction holds 100 actions: a page of messages is 3 deletions each (the message, its
 # idempotency key, the document it carried) and the job's update.
 MESSAGES_PAGE = 25
+EVENTS_PAGE = 20
 ITEMS_PAGE = 90
 HASHED = "sha256:"
 
@@ -260,6 +263,43 @@ def receivables_page(job: domain.ClientErasure) -> Page:
             page.deletions.append(ReminderSentModel(company_id, marker.marker))
             page.count("other_items")
     return page
+
+
+def events_page(job: domain.ClientErasure) -> Page:
+    """The back office's events about the client (``by-client``), each with the answer given to
+    it (what a repeated post is answered), and the idempotency keys of the messages it queued
+    (``<cause>:<channel>:<address>``, named in that answer): they name the client's addresses."""
+    company_id = job.company_id
+    listed = BusinessEventModel.by_client.query(f"{company_id}#{job.client_id}", limit=EVENTS_PAGE)
+    keys = [(company_id, entry.event_key) for entry in listed]
+    page = Page(listed=len(keys))
+    for item in BusinessEventModel.batch_get(keys):
+        message_keys = [MessageKeyModel(f"{company_id}#{k}") for k in _event_message_keys(item)]
+        if (
+            page.deletions
+            and len(page.deletions) + len(page.unconditional) + 1 + len(message_keys) > ITEMS_PAGE
+        ):
+            continue  # with the next page
+        page.deletions.append(BusinessEventModel(company_id, item.event_key))
+        page.unconditional += message_keys
+        page.count("other_items")
+    return page
+
+
+def _event_message_keys(item: BusinessEventModel) -> list[str]:
+    """The idempotency keys of the messages an event queued (``producers.business_events``)."""
+    event_type, _, event_id = str(item.event_key).partition("#")
+    try:
+        messages = json.loads(item.outcome or "{}").get("messages") or []
+    except ValueError:
+        return []
+    keys = []
+    for message in messages:
+        channel, address = message.get("channel"), message.get("to_address")
+        if channel and address:
+            shown = address.casefold() if channel == "email" else address
+            keys.append(f"event:{event_type}:{event_id}:{channel}:{shown}")
+    return keys
 
 
 def tracking_page(job: domain.ClientErasure, addresses: Iterable[str]) -> Page:

@@ -857,6 +857,18 @@ class PushDeviceModel(BoundModel):
     created_at = UTCDateTimeAttribute()
 
 
+class EventsByClientIndex(GlobalSecondaryIndex["BusinessEventModel"]):
+    """Keys only: a client's business events (``<company>#<client>``), for the client's erasure
+    (decision 0017); nothing else reads it. One index write per event, written once."""
+
+    class Meta:
+        index_name = "by-client"
+        projection = KeysOnlyProjection()
+
+    client_key = UnicodeAttribute(hash_key=True)
+    event_key = UnicodeAttribute(range_key=True)
+
+
 class BusinessEventModel(BoundModel):
     """A back-office event that caused messages (C9, T10), once per (company, type, event id),
     with the answer given the first time: posting the event again answers the same."""
@@ -869,6 +881,8 @@ class BusinessEventModel(BoundModel):
     client_id = UnicodeAttribute()
     outcome = UnicodeAttribute()  # JSON: the messages queued and the recipients skipped
     created_at = UTCDateTimeAttribute()
+    client_key = UnicodeAttribute(null=True)  # "<company>#<client>": by_client (None before it)
+    by_client = EventsByClientIndex()
 
 
 class ClientPhoneModel(BoundModel):

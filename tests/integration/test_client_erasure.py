@@ -309,3 +309,53 @@ def test_an_erased_clients_paid_and_cancelled_receivables_are_erased_too(
     assert body(api.http.get("/receivables/F-BETO-1", headers=erp))["state"] == "paid"
     # And the answer no longer says closed receivables are left
     assert not [line for line in job["not_erased"] if "receivables" in line]
+
+
+def payment_event(event_id: str, client_id: str) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "client_id": client_id,
+        "payment": {
+            "receipt_number": "X-1",
+            "amount": "$ 1.000,00",
+            "received_on": "2026-11-02",
+            "entry": "manual",
+        },
+    }
+
+
+def test_an_erased_clients_business_events_and_the_answers_given_to_them_are_erased(
+    api: Client, company: Tenant
+) -> None:
+    from chalicelib.tenants.companies import issue_api_key
+
+    # Given the back office posted a payment event about Ana and one about Beto
+    back_office = {"Authorization": f"ApiKey {issue_api_key(company.company_id, 'erp', ['events:write'])}"}
+    put_client(api, company, ANA, emails=[ANAS])
+    put_client(api, company, BETO, emails=[BETOS])
+    for event_id, client_id in (("inv-ana", ANA), ("inv-beto", BETO)):
+        posted = api.http.post(
+            "/events/payment-recorded",
+            headers=back_office,
+            body=json.dumps(payment_event(event_id, client_id)),
+        )
+        assert posted.status_code == 202, posted.body
+    assert items_naming(company.company_id, ANA, but=("parcels",))
+    # When the administrator erases Ana
+    job = body(erase(api, company.admin_headers(), ANA))
+    # Then no item names her, not the event nor the answer given to it
+    assert job["state"] == "done"
+    assert items_naming(company.company_id, ANA, ANAS, but=("parcels",)) == []
+    assert not [line for line in job["not_erased"] if "business events" in line]
+    # And Ana pushed again and her event posted again is a new event, not the answer kept
+    put_client(api, company, ANA, emails=[ANAS])
+    again = api.http.post(
+        "/events/payment-recorded", headers=back_office, body=json.dumps(payment_event("inv-ana", ANA))
+    )
+    assert again.status_code == 202, again.body
+    assert body(again)["duplicate"] is False
+    # And Beto's event is still answered as the one it was
+    beto = api.http.post(
+        "/events/payment-recorded", headers=back_office, body=json.dumps(payment_event("inv-beto", BETO))
+    )
+    assert (beto.status_code, body(beto)["duplicate"]) == (200, True)

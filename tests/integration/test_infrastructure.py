@@ -168,6 +168,7 @@ def test_sparse_indexes_that_sweeps_use_exist(template: Json) -> None:
         ("receivables", "reminders-due", "remind_company", "remind_on", "ALL"),
         # the client's erasure (decision 0017): sparse, keys only
         ("receivables", "closed-by-client", "closed_client", "document_number", "KEYS_ONLY"),
+        ("business-events", "by-client", "client_key", "event_key", "KEYS_ONLY"),
     ):
         gsi = index(table, name)
         assert gsi["KeySchema"] == [
