@@ -30,8 +30,6 @@ LEASE = timedelta(minutes=2)
 # What an erasure does not erase, as GET answers it (docs/privacy.md says why).
 NOT_ERASED = (
     "suppressions: kept as a digest of each address, so it is not mailed again",
-    "parcels: the client's code on the parcels of its shipments, and subscriptions to its addresses "
-    "that were never sent an alert",
     "inbound mail that matched no client (unassigned)",
     "send-job selections that listed the client's code",
     "rate-limit counters (they expire within a day)",
@@ -140,6 +138,10 @@ def _step(job: ClientErasure) -> bool:
         page = store.events_page(job)
     elif job.phase == "tracking":
         page = store.tracking_page(job, addresses)
+    elif job.phase == "subscriptions":
+        page = store.subscriptions_page(job, addresses)
+    elif job.phase == "parcels":
+        page = store.parcels_page(job)
     elif job.phase == "items":
         page = store.single_items(job, addresses, phones)
     else:  # the client's item, and done

@@ -36,6 +36,7 @@ from chalicelib.store.models import (
     DocumentModel,
     MessageKeyModel,
     OpenMovementsModel,
+    ParcelModel,
     PushDeviceModel,
     ReceivableModel,
     ReminderSentModel,
@@ -49,7 +50,17 @@ from chalicelib.store.tables import transacted, written
 
 # In order; each is done when its Query finds nothing left. ``client`` deletes the client's item
 # (read until then for its addresses) in the transaction that marks the erasure done.
-PHASES = ("communications", "notes", "receivables", "events", "tracking", "items", "client")
+PHASES = (
+    "communications",
+    "notes",
+    "receivables",
+    "events",
+    "tracking",
+    "subscriptions",
+    "parcels",
+    "items",
+    "client",
+)
 COUNTERS = ("messages", "records", "notes", "documents", "files", "other_items", "suppressions_kept")
 # A transaction holds 100 actions: a page of messages is 3 deletions each (the message, its
 # idempotency key, the document it carried) and the job's update.
@@ -135,13 +146,15 @@ def next_phase(job: domain.ClientErasure, now: datetime) -> bool:
 
 @dataclass
 class Page:
-    """What one page deletes: items (each on condition it exists), counted by kind, and files."""
+    """What one page deletes: items (each on condition it exists), counted by kind, and files; and
+    what it clears on items it keeps (``updates``, each with its condition)."""
 
     deletions: list[Model] = field(default_factory=list)
     unconditional: list[Model] = field(default_factory=list)  # may be gone already (keys, documents)
     counts: dict[str, int] = field(default_factory=dict)
     files: set[str] = field(default_factory=set)
     writes: list[tuple[Model, Any]] = field(default_factory=list)  # puts, with their condition
+    updates: list[tuple[Model, list[Any], Any]] = field(default_factory=list)  # (item, actions, condition)
     # How many entries the page's Query found: a phase is done only when it finds none (an index
     # entry a little behind its deleted item is found again until the index catches up).
     listed: int = 0
@@ -151,7 +164,7 @@ class Page:
 
     @property
     def empty(self) -> bool:
-        return not (self.deletions or self.unconditional or self.writes)
+        return not (self.deletions or self.unconditional or self.writes or self.updates)
 
 
 def commit(job: domain.ClientErasure, page: Page, now: datetime, *, done: bool = False) -> bool:
@@ -184,6 +197,8 @@ def commit(job: domain.ClientErasure, page: Page, now: datetime, *, done: bool =
                 tx.delete(item)
         for item, condition in page.writes:
             tx.save(item, condition=condition)
+        for item, item_actions, condition in page.updates:
+            tx.update(item, actions=item_actions, condition=condition)
         tx.update(
             ClientErasureModel(job.company_id, job.erasure_key),
             actions=actions,
@@ -319,6 +334,47 @@ def tracking_page(job: domain.ClientErasure, addresses: Iterable[str]) -> Page:
             if subscription not in seen:
                 seen.add(subscription)
                 page.unconditional.append(SubscriptionModel(*subscription))
+    return page
+
+
+def subscriptions_page(job: domain.ClientErasure, addresses: Iterable[str]) -> Page:
+    """Parcel subscriptions (followers) of the client's addresses (``by-recipient``), those never
+    sent an alert too; each parcel whose followers change gets the change a cancellation makes
+    (``follow_version`` bumped, so a sweep that read the followers before cannot send to these;
+    the legacy copy of the followers dropped)."""
+    page = Page()
+    parcels: set[str] = set()
+    for address in addresses:
+        room = 40 - len(page.deletions)
+        if room <= 0:
+            break
+        for entry in SubscriptionModel.by_recipient.query(f"{job.company_id}#{address}", limit=room):
+            page.listed += 1
+            page.deletions.append(SubscriptionModel(entry.parcel_key, entry.subscription_id))
+            page.count("other_items")
+            parcels.add(str(entry.parcel_key))
+    for parcel in ParcelModel.batch_get(sorted(parcels)):  # those that exist
+        actions = [ParcelModel.follow_version.add(1), ParcelModel.followers.remove()]
+        page.updates.append((ParcelModel(parcel.parcel_key), actions, ParcelModel.parcel_key.exists()))
+    return page
+
+
+def parcels_page(job: domain.ClientErasure) -> Page:
+    """The parcels of the client's shipments (``by-client``): their client's code is cleared, and
+    the legacy copy of their followers (addresses) dropped; the parcel itself, its tracking ID,
+    waybill and novelties stay: they are the carrier's record of the shipment and, without the
+    code, name no one (docs/privacy.md)."""
+    page = Page()
+    client_key = f"{job.company_id}#{job.client_id}"
+    for entry in ParcelModel.by_client.query(client_key, limit=ITEMS_PAGE):
+        page.listed += 1
+        actions = [
+            ParcelModel.client_id.remove(),
+            ParcelModel.client_key.remove(),
+            ParcelModel.followers.remove(),
+        ]
+        page.updates.append((ParcelModel(entry.parcel_key), actions, ParcelModel.client_key == client_key))
+        page.count("other_items")
     return page
 
 

@@ -273,6 +273,18 @@ class FollowUpsIndex(GlobalSecondaryIndex["ParcelModel"]):
     followed_until = UTCDateTimeAttribute(range_key=True)
 
 
+class ParcelsByClientIndex(GlobalSecondaryIndex["ParcelModel"]):
+    """Sparse, keys only: the parcels of a client's shipments (``<company>#<client>``), for the
+    client's erasure (decision 0017); nothing else reads it. Written when a parcel's client is
+    set or changed, never by novelties, claims or followers (its key does not move)."""
+
+    class Meta:
+        index_name = "by-client"
+        projection = KeysOnlyProjection()
+
+    client_key = UnicodeAttribute(hash_key=True)
+
+
 class ParcelModel(BoundModel):
     class Meta(_Meta):
         table_name = "parcels"
@@ -281,6 +293,9 @@ class ParcelModel(BoundModel):
     company_id = UnicodeAttribute()
     tracking_id = UnicodeAttribute()
     client_id = UnicodeAttribute(null=True)
+    # Sparse: "<company>#<client>" while the parcel names a client (by_client).
+    client_key = UnicodeAttribute(null=True)
+    by_client = ParcelsByClientIndex()
     waybill_number = UnicodeAttribute(null=True)
     waybill_issued = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
@@ -323,6 +338,19 @@ class NoveltyModel(BoundModel):
     notified_at = UTCDateTimeAttribute(null=True)
 
 
+class SubscriptionsByRecipientIndex(GlobalSecondaryIndex["SubscriptionModel"]):
+    """Keys only: the subscriptions of an e-mail address (``<company>#<address, lower-cased>``),
+    for the erasure of a client of that address (decision 0017); nothing else reads it. One index
+    write when a subscription is made; renewals, confirmations and cancellations rewrite the item
+    with the same key, which writes nothing to a keys-only index."""
+
+    class Meta:
+        index_name = "by-recipient"
+        projection = KeysOnlyProjection()
+
+    recipient_key = UnicodeAttribute(hash_key=True)
+
+
 class SubscriptionModel(BoundModel):
     class Meta(_Meta):
         table_name = "subscriptions"
@@ -347,6 +375,9 @@ class SubscriptionModel(BoundModel):
     awaiting_confirmation = BooleanAttribute(null=True)
     # Random per subscription; signed into its links so they name this subscription only.
     link_nonce = UnicodeAttribute(null=True)
+    # "<company>#<e-mail, lower-cased>" (by_recipient); absent on subscriptions made before it.
+    recipient_key = UnicodeAttribute(null=True)
+    by_recipient = SubscriptionsByRecipientIndex()
 
 
 class RecipientIndex(GlobalSecondaryIndex["AlertModel"]):

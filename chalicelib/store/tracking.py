@@ -105,6 +105,7 @@ def save_parcel(
     ]
     if client_id is not None:
         actions.append(ParcelModel.client_id.set(client_id))
+        actions.append(ParcelModel.client_key.set(f"{company_id}#{client_id}"))
     if waybill_number is not None:
         actions.append(ParcelModel.waybill_number.set(waybill_number))
     item.update(actions=actions)
@@ -214,6 +215,7 @@ def _subscription_item(sub: domain.Subscription) -> SubscriptionModel:
         if sub.awaiting_confirmation
         else sub.expires_at,
         awaiting_confirmation=True if sub.awaiting_confirmation else None,
+        recipient_key=f"{sub.company_id}#{sub.email.lower()}" if sub.email else None,
     )
 
 

@@ -144,9 +144,8 @@ def test_an_erased_client_is_gone_from_every_screen_and_table_and_no_one_else_is
     assert ANAS not in json.dumps(followers)
     suppressions = body(api.http.get("/suppressions", headers=company.admin_headers()))
     assert ANAS not in json.dumps(suppressions)
-    # And no item of the company names her code or her address, but the parcel of her shipment
-    # (docs/privacy.md, what is not erased)
-    assert items_naming(company.company_id, ANA, ANAS, but=("parcels",)) == []
+    # And no item of the company names her code or her address, the parcel of her shipment neither
+    assert items_naming(company.company_id, ANA, ANAS) == []
     # And the order's PDF is gone from S3
     assert not any(file_exists(k) for k in pdf_keys)
     # And Beto and the other company's Ana are as they were
@@ -231,7 +230,7 @@ def test_an_erasure_whose_worker_died_half_way_is_finished_by_the_minute_schedul
     assert done["state"] == "done" and done["erased"]["messages"] >= 35
     assert register_shown(api, company.staff_headers(), ANA) == []
     assert not file_exists(attachment_key)
-    assert items_naming(company.company_id, ANA, ANAS, but=("parcels",)) == []
+    assert items_naming(company.company_id, ANA, ANAS) == []
     # And asking again answers the finished job, and the schedule has nothing more to do
     again = erase(api, company.admin_headers(), ANA)
     assert body(again)["state"] == "done"
@@ -359,3 +358,42 @@ def test_an_erased_clients_business_events_and_the_answers_given_to_them_are_era
         "/events/payment-recorded", headers=back_office, body=json.dumps(payment_event("inv-beto", BETO))
     )
     assert (beto.status_code, body(beto)["duplicate"]) == (200, True)
+
+
+def test_an_erased_clients_parcels_keep_their_tracking_but_not_her_code_nor_her_subscriptions(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given Ana's parcel, followed by her address (never sent an alert) and by Beto's; and Beto's
+    # parcel, which Ana's address follows too (never sent an alert either)
+    put_client(api, company, ANA, emails=[ANAS])
+    put_client(api, company, BETO, emails=[BETOS])
+    for tracking_id, client_id in (("TRK-ANA", ANA), ("TRK-BETO", BETO)):
+        parcel = {"tracking_id": tracking_id, "client_id": client_id, "waybill_issued": True}
+        assert (
+            api.http.post("/parcels", headers=company.key_headers(), body=json.dumps(parcel)).status_code
+            == 201
+        )
+        staff_subscribe(api, company, tracking_id, ANAS)
+    staff_subscribe(api, company, "TRK-ANA", BETOS)
+    post_event(api, company, "TRK-ANA", "ev-1", "IN_TRANSIT", minutes=1)
+    # When the administrator erases Ana
+    job = body(erase(api, company.admin_headers(), ANA))
+    # Then no item names her code or her address, the parcels neither
+    assert job["state"] == "done"
+    assert items_naming(company.company_id, ANA, ANAS) == []
+    assert not [line for line in job["not_erased"] if "parcels" in line]
+    # And her parcel keeps its tracking for the carrier, with no client
+    shown = body(api.http.get("/parcels/TRK-ANA", headers=company.key_headers()))
+    assert shown["client_id"] is None and shown["waybill_issued"] is True
+    assert [h["status"] for h in shown["history"]][-1:] == ["IN_TRANSIT"]
+    # And her address follows neither parcel; Beto still follows his and hers
+    staff = company.staff_headers()
+    for tracking_id, followers in (("TRK-ANA", [BETOS]), ("TRK-BETO", [])):
+        listed_ = body(api.http.get(f"/parcels/{tracking_id}/subscriptions", headers=staff))
+        assert sorted(s["email"] for s in listed_["items"]) == followers, tracking_id
+    # And the next novelty of her parcel is mailed to Beto only
+    mailbox.clear()
+    post_event(api, company, "TRK-ANA", "ev-2", "OUT_FOR_DELIVERY", minutes=2)
+    sweep(company)
+    [alert] = mailbox.messages()
+    assert alert["To"].endswith(f"<{BETOS}>")

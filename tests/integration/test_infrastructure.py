@@ -166,15 +166,15 @@ def test_sparse_indexes_that_sweeps_use_exist(template: Json) -> None:
         ("parcels", "follow-ups", "followed_company", "followed_until", "KEYS_ONLY"),
         ("alerts", "by-recipient", "recipient_key", "created_at", "ALL"),
         ("receivables", "reminders-due", "remind_company", "remind_on", "ALL"),
-        # the client's erasure (decision 0017): sparse, keys only
+        # the client's erasure (decision 0017): keys only, sparse where they can be
         ("receivables", "closed-by-client", "closed_client", "document_number", "KEYS_ONLY"),
         ("business-events", "by-client", "client_key", "event_key", "KEYS_ONLY"),
+        ("parcels", "by-client", "client_key", None, "KEYS_ONLY"),
+        ("subscriptions", "by-recipient", "recipient_key", None, "KEYS_ONLY"),
     ):
         gsi = index(table, name)
-        assert gsi["KeySchema"] == [
-            {"AttributeName": hash_key, "KeyType": "HASH"},
-            {"AttributeName": range_key, "KeyType": "RANGE"},
-        ]
+        ranged = [{"AttributeName": range_key, "KeyType": "RANGE"}] if range_key else []
+        assert gsi["KeySchema"] == [{"AttributeName": hash_key, "KeyType": "HASH"}, *ranged]
         assert gsi["Projection"] == {"ProjectionType": projection}
 
 
