@@ -31,7 +31,6 @@ LEASE = timedelta(minutes=2)
 NOT_ERASED = (
     "suppressions: kept as a digest of each address, so it is not mailed again",
     "inbound mail that matched no client (unassigned)",
-    "send-job selections that listed the client's code",
     "rate-limit counters (they expire within a day)",
 )
 
@@ -142,6 +141,8 @@ def _step(job: ClientErasure) -> bool:
         page = store.subscriptions_page(job, addresses)
     elif job.phase == "parcels":
         page = store.parcels_page(job)
+    elif job.phase == "send_jobs":
+        page = store.send_jobs_page(job)
     elif job.phase == "items":
         page = store.single_items(job, addresses, phones)
     else:  # the client's item, and done

@@ -41,6 +41,7 @@ from chalicelib.store.models import (
     ReceivableModel,
     ReminderSentModel,
     ReminderSettingsModel,
+    SendJobModel,
     SubscriptionModel,
     SuppressionModel,
     TicketDayModel,
@@ -58,16 +59,19 @@ PHASES = (
     "tracking",
     "subscriptions",
     "parcels",
+    "send_jobs",
     "items",
     "client",
 )
 COUNTERS = ("messages", "records", "notes", "documents", "files", "other_items", "suppressions_kept")
-# A transaction holds 100 actions: a page of messages is 3 deletions each (the message, its
-# idempotency key, the document it carried) and the job's update.
-MESSAGES_PAGE = 25
+# A transaction holds 100 actions: a page of messages is up to 4 deletions each (the message, its
+# idempotency key or its job's, the document it carried) and the job's update.
+MESSAGES_PAGE = 24
 EVENTS_PAGE = 20
 ITEMS_PAGE = 90
 HASHED = "sha256:"
+# What a send job's selection shows instead of an erased client's code.
+ERASED_CODE = "(erased client)"
 
 
 def erasure_key(company_id: str, client_id: str) -> str:
@@ -232,6 +236,8 @@ def communications_page(job: domain.ClientErasure, files_bucket: str, inbound_bu
         page.count("records" if item.channel == "note" else "messages")
         if item.idempotency_key:
             page.unconditional.append(MessageKeyModel(f"{company_id}#{item.idempotency_key}"))
+        if item.job_id and item.client_id:  # a job's message keeps no key (issue 14): rebuilt
+            page.unconditional.append(MessageKeyModel(f"{company_id}#job:{item.job_id}:{item.client_id}"))
         document = _document_of(item.cause)
         if document:
             page.unconditional.append(DocumentModel(company_id, document))
@@ -374,6 +380,42 @@ def parcels_page(job: domain.ClientErasure) -> Page:
             ParcelModel.followers.remove(),
         ]
         page.updates.append((ParcelModel(entry.parcel_key), actions, ParcelModel.client_key == client_key))
+        page.count("other_items")
+    return page
+
+
+def send_jobs_page(job: domain.ClientErasure) -> Page:
+    """Send jobs whose selection names the client's code (a bulk statement's range, indexes
+    ``by-from-client`` and ``by-to-client``): the code is replaced by :data:`ERASED_CODE`, on
+    condition the selection is still the one read. A job still expanding reads its selection for
+    each page: it is left for a later page of the erasure, once its pages are all counted."""
+    from chalicelib.store.outbox import CODE_FIELDS
+
+    client_key = f"{job.company_id}#{job.client_id}"
+    page = Page()
+    keys = {
+        (job.company_id, str(e.job_id))
+        for index in (SendJobModel.by_from_client, SendJobModel.by_to_client)
+        for e in index.query(client_key, limit=ITEMS_PAGE // 2)
+    }
+    page.listed = len(keys)
+    for item in SendJobModel.batch_get(sorted(keys)):
+        if item.state == "expanding":
+            continue
+        spec = json.loads(item.selection or "{}")
+        for conditions in (spec.get("selection") or {}).values():
+            for name in CODE_FIELDS:
+                if isinstance(conditions, dict) and conditions.get(name) == job.client_id:
+                    conditions[name] = ERASED_CODE
+        actions = [SendJobModel.selection.set(json.dumps(spec, ensure_ascii=False))]
+        actions += [
+            getattr(SendJobModel, f"{name}_key").remove()
+            for name in CODE_FIELDS
+            if getattr(item, f"{name}_key") == client_key
+        ]
+        page.updates.append(
+            (SendJobModel(job.company_id, item.job_id), actions, SendJobModel.selection == item.selection)
+        )
         page.count("other_items")
     return page
 

@@ -817,6 +817,27 @@ class SuppressionModel(BoundModel):
     created_at = UTCDateTimeAttribute()
 
 
+class JobsFromClientIndex(GlobalSecondaryIndex["SendJobModel"]):
+    """Sparse, keys only: the send jobs whose selection starts at a client's code (a bulk
+    statement's ``from_client``, ``<company>#<client>``), for the client's erasure (decision 0017)."""
+
+    class Meta:
+        index_name = "by-from-client"
+        projection = KeysOnlyProjection()
+
+    from_client_key = UnicodeAttribute(hash_key=True)
+
+
+class JobsToClientIndex(GlobalSecondaryIndex["SendJobModel"]):
+    """Sparse, keys only: the send jobs whose selection ends at a client's code (``to_client``)."""
+
+    class Meta:
+        index_name = "by-to-client"
+        projection = KeysOnlyProjection()
+
+    to_client_key = UnicodeAttribute(hash_key=True)
+
+
 class SendJobModel(BoundModel):
     """A manual send to many clients (C8): its counters move as the outbox delivers."""
 
@@ -852,6 +873,12 @@ class SendJobModel(BoundModel):
     failed_too_many_receivables = NumberAttribute(null=True)
     failed_no_number = NumberAttribute(null=True)
     failed_not_rendered = NumberAttribute(null=True)
+    # Sparse: "<company>#<client>" of the client codes the selection names (a bulk statement's
+    # range), written once with the job; the counters' updates never touch them.
+    from_client_key = UnicodeAttribute(null=True)
+    to_client_key = UnicodeAttribute(null=True)
+    by_from_client = JobsFromClientIndex()
+    by_to_client = JobsToClientIndex()
 
 
 class PushSettingsModel(BoundModel):

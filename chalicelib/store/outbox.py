@@ -579,8 +579,34 @@ def _job(item: SendJobModel) -> domain.SendJob:
 
 
 def _job_item(job: domain.SendJob) -> SendJobModel:
-    """A new job's item: the pages done are a set of page numbers the workers add to."""
-    return item_from(SendJobModel, job, leave_out=("pages_done",))
+    """A new job's item: the pages done are a set of page numbers the workers add to; the client
+    codes its selection names, in the sparse indexes that find them for a client's erasure."""
+    named = selection_codes(job.selection)
+    return item_from(
+        SendJobModel,
+        job,
+        leave_out=("pages_done",),
+        from_client_key=f"{job.company_id}#{named['from_client']}" if named.get("from_client") else None,
+        to_client_key=f"{job.company_id}#{named['to_client']}" if named.get("to_client") else None,
+    )
+
+
+# The fields of a job's selection (``{"selection": {<kind>: {...}}}``) that hold a client's code.
+CODE_FIELDS = ("from_client", "to_client")
+
+
+def selection_codes(selection: str | None) -> dict[str, str]:
+    """The client codes a job's stored selection names, by field (a bulk statement's range)."""
+    try:
+        spec = json.loads(selection or "{}")
+    except ValueError:
+        return {}
+    chosen = spec.get("selection") if isinstance(spec, dict) else None
+    found: dict[str, str] = {}
+    for conditions in (chosen or {}).values() if isinstance(chosen, dict) else ():
+        if isinstance(conditions, dict):
+            found |= {f: str(conditions[f]) for f in CODE_FIELDS if conditions.get(f)}
+    return found
 
 
 def create_job(job: domain.SendJob) -> None:

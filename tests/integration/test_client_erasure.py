@@ -397,3 +397,37 @@ def test_an_erased_clients_parcels_keep_their_tracking_but_not_her_code_nor_her_
     sweep(company)
     [alert] = mailbox.messages()
     assert alert["To"].endswith(f"<{BETOS}>")
+
+
+def test_a_send_jobs_selection_no_longer_names_an_erased_client(api: Client, company: Tenant) -> None:
+    from chalicelib.core.domain import Movement
+    from chalicelib.producers.documents.settings import save_open_movements
+    from tests.steps.sends import expand_pages
+
+    # Given Ana and Beto owe something, and staff sent the statements of the clients from Ana to
+    # Beto, and of the clients from Beto on
+    for n, (client_id, email) in enumerate(((ANA, ANAS), (BETO, BETOS)), start=1):
+        put_client(api, company, client_id, emails=[email])
+        movement = Movement("2026-10-01", f"A-0001-0000000{n}", "1000.50", "Factura", "2026-10-31")
+        save_open_movements(company.company_id, client_id, [movement], None)
+    started = []
+    for selection in ({"from_client": ANA, "to_client": BETO}, {"from_client": BETO}):
+        answer = api.http.post(
+            "/documents/statements/bulk", headers=documents_key(company), body=json.dumps(selection)
+        )
+        assert answer.status_code == 201, answer.body
+        started.append(body(answer)["job_id"])
+    expand_pages()
+    deliver_outboxes()
+    # When the administrator erases Ana
+    job = body(erase(api, company.admin_headers(), ANA))
+    # Then the first job's selection shows her code erased, Beto's as it was
+    assert job["state"] == "done"
+    shown = [
+        body(api.http.get(f"/documents/statements/bulk/{j}", headers=company.staff_headers()))["selection"]
+        for j in started
+    ]
+    assert shown == [{"from_client": "(erased client)", "to_client": BETO}, {"from_client": BETO}]
+    # And no item names her code or her address
+    assert items_naming(company.company_id, ANA, ANAS) == []
+    assert not [line for line in job["not_erased"] if "send-job" in line]
