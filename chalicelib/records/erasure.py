@@ -31,6 +31,9 @@ LEASE = timedelta(minutes=2)
 NOT_ERASED = (
     "suppressions: kept as a digest of each address, so it is not mailed again",
     "inbound mail that matched no client (unassigned)",
+    "send-job pages still waiting to be expanded that list the client's code (minutes)",
+    "paid or cancelled receivables, business events, parcels and send jobs stored before their "
+    "indexes by client were added, until an operator backfills their keys (decision 0017)",
     "rate-limit counters (they expire within a day)",
 )
 
