@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     give_numbers.add_argument("company_id")
     give_numbers.add_argument("numbers", nargs="*", help="E.164 or local; none: take them back")
 
+    commands.add_parser(
+        "erasure-keys",
+        help="once after an upgrade: key the items stored before the erasure's indexes by client",
+    )
     token = commands.add_parser("token", help="the local stack's operator token (or --new: a token + hash)")
     token.add_argument("--new", action="store_true", help="make a token for a deployed stage")
     return parser
@@ -154,6 +158,10 @@ def run(args: argparse.Namespace) -> Any:
         return {"items": [company_out(c) for c in items], "next_cursor": after}
     if args.command == "sms":
         return _sms(args)
+    if args.command == "erasure-keys":
+        from chalicelib.records.erasure import backfill_erasure_keys
+
+        return {"keyed": backfill_erasure_keys()}
     if args.action == "issue":
         from chalicelib.tenants.auth.api_keys import key_id_of
 
@@ -209,6 +217,8 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
         if args.action == "list" and answer["next_cursor"]:
             lines.append(f"more: --after {answer['next_cursor']}")
         return "\n".join(lines) or "(no companies)"
+    if args.command == "erasure-keys":
+        return "keyed: " + ", ".join(f"{table} {n}" for table, n in answer["keyed"].items())
     if args.command == "sms" and args.action == "assign-sender-ids":
         return f"{answer['company_id']}: {' '.join(answer['sender_ids']) or '(no sender IDs)'}"
     if args.command == "sms" and args.action == "assign-numbers":

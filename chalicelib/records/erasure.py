@@ -32,8 +32,6 @@ NOT_ERASED = (
     "suppressions: kept as a digest of each address, so it is not mailed again",
     "inbound mail that matched no client (unassigned)",
     "send-job pages still waiting to be expanded that list the client's code (minutes)",
-    "paid or cancelled receivables, business events, parcels and send jobs stored before their "
-    "indexes by client were added, until an operator backfills their keys (decision 0017)",
     "rate-limit counters (they expire within a day)",
 )
 
@@ -64,6 +62,12 @@ def get_erasure(caller: Principal, client_id: str) -> ClientErasure:
     if job is None:
         raise NotFound(f"no erasure of the client {client_id!r} was asked for")
     return job
+
+
+def backfill_erasure_keys() -> dict[str, int]:
+    """Key the items stored before the erasure's indexes by client (the operator's command
+    ``ops erasure-keys``, once after an upgrade); how many of each table it keyed."""
+    return store.backfill_erasure_keys()
 
 
 def resume_due_erasures() -> int:

@@ -499,3 +499,56 @@ def client_page(job: domain.ClientErasure) -> Page:
         page.unconditional.append(ClientModel(job.company_id, str(job.client_id)))
         page.count("other_items")
     return page
+
+
+# --- the keys of the indexes by client, for items stored before them -------------------------
+
+
+def backfill_erasure_keys() -> dict[str, int]:
+    """Give the items stored before the erasure's indexes by client their keys (an operator's
+    one-off after an upgrade: the only Scan, of the five tables, each item once). Each update is
+    conditioned on the item still being as read, so a write racing it wins; run again, it finds
+    nothing to do. Returns how many items of each table it keyed."""
+    from chalicelib.store.outbox import selection_codes
+
+    keyed = dict.fromkeys(("receivables", "business_events", "parcels", "subscriptions", "send_jobs"), 0)
+    closed = (ReceivableModel.state != "open") & ReceivableModel.closed_client.does_not_exist()
+    for rec in ReceivableModel.scan(closed):
+        keyed["receivables"] += _keyed(
+            rec,
+            [ReceivableModel.closed_client.set(f"{rec.company_id}#{rec.client_id}")],
+            (ReceivableModel.state == rec.state) & ReceivableModel.closed_client.does_not_exist(),
+        )
+    for event in BusinessEventModel.scan(BusinessEventModel.client_key.does_not_exist()):
+        keyed["business_events"] += _keyed(
+            event,
+            [BusinessEventModel.client_key.set(f"{event.company_id}#{event.client_id}")],
+            BusinessEventModel.client_id == event.client_id,
+        )
+    for parcel in ParcelModel.scan(ParcelModel.client_id.exists() & ParcelModel.client_key.does_not_exist()):
+        keyed["parcels"] += _keyed(
+            parcel,
+            [ParcelModel.client_key.set(f"{parcel.company_id}#{parcel.client_id}")],
+            ParcelModel.client_id == parcel.client_id,
+        )
+    for sub in SubscriptionModel.scan(SubscriptionModel.recipient_key.does_not_exist()):
+        keyed["subscriptions"] += _keyed(
+            sub,
+            [SubscriptionModel.recipient_key.set(f"{sub.company_id}#{str(sub.email).lower()}")],
+            SubscriptionModel.email == sub.email,
+        )
+    unkeyed = SendJobModel.from_client_key.does_not_exist() & SendJobModel.to_client_key.does_not_exist()
+    for send_job in SendJobModel.scan(unkeyed):
+        named = selection_codes(send_job.selection)
+        if named:
+            actions = [
+                getattr(SendJobModel, f"{name}_key").set(f"{send_job.company_id}#{code}")
+                for name, code in named.items()
+            ]
+            keyed["send_jobs"] += _keyed(send_job, actions, SendJobModel.selection == send_job.selection)
+    return keyed
+
+
+def _keyed(item: Model, actions: list[Any], condition: Any) -> int:
+    """1 when ``item`` took ``actions`` (on ``condition``), 0 when it changed since it was read."""
+    return int(written(lambda: item.update(actions=actions, condition=condition)))

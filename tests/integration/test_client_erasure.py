@@ -431,3 +431,58 @@ def test_a_send_jobs_selection_no_longer_names_an_erased_client(api: Client, com
     # And no item names her code or her address
     assert items_naming(company.company_id, ANA, ANAS) == []
     assert not [line for line in job["not_erased"] if line.startswith("send-job selections")]
+
+
+def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_keys_them(
+    api: Client, company: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.core.domain import Movement
+    from chalicelib.producers.documents.settings import save_open_movements
+    from chalicelib.store import models
+    from chalicelib.tenants.companies import issue_api_key
+    from infrastructure import ops
+    from tests.steps.sends import expand_pages
+
+    # Given Ana with a paid receivable, a payment event, a parcel her address follows and a
+    # bulk statement starting at her code, all stored before the indexes by client (no keys)
+    put_client(api, company, ANA, emails=[ANAS])
+    erp = erp_headers(company)
+    push_ok(api, erp, receivable("F-ANA-OLD", "2026-12-01", client_id=ANA))
+    assert api.http.post("/receivables/F-ANA-OLD/paid", headers=erp).status_code == 200
+    events = {"Authorization": f"ApiKey {issue_api_key(company.company_id, 'erp', ['events:write'])}"}
+    posted = api.http.post(
+        "/events/payment-recorded", headers=events, body=json.dumps(payment_event("pay-old", ANA))
+    )
+    assert posted.status_code == 202, posted.body
+    parcel = {"tracking_id": "TRK-OLD", "client_id": ANA, "waybill_issued": True}
+    assert (
+        api.http.post("/parcels", headers=company.key_headers(), body=json.dumps(parcel)).status_code == 201
+    )
+    staff_subscribe(api, company, "TRK-OLD", ANAS)
+    movement = Movement("2026-10-01", "A-0001-00000001", "1000.50", "Factura", "2026-10-31")
+    save_open_movements(company.company_id, ANA, [movement], None)
+    started = api.http.post(
+        "/documents/statements/bulk", headers=documents_key(company), body=json.dumps({"from_client": ANA})
+    )
+    assert started.status_code == 201, started.body
+    expand_pages()
+    deliver_outboxes()
+    for model, key in (
+        (models.ReceivableModel, "closed_client"),
+        (models.BusinessEventModel, "client_key"),
+        (models.ParcelModel, "client_key"),
+        (models.SubscriptionModel, "recipient_key"),
+        (models.SendJobModel, "from_client_key"),
+    ):
+        for item in model.scan(getattr(model, key).exists()):
+            if company.company_id in str(getattr(item, key)):
+                item.update(actions=[getattr(model, key).remove()])
+    # When the operator keys the items stored before, and the administrator erases Ana
+    capsys.readouterr()
+    assert ops.main(["--target", "env", "erasure-keys"]) == 0
+    assert "keyed: receivables " in capsys.readouterr().out
+    job = body(erase(api, company.admin_headers(), ANA))
+    # Then nothing names her, not even what was stored before the indexes
+    assert job["state"] == "done"
+    assert items_naming(company.company_id, ANA, ANAS) == []
+    assert not [line for line in job["not_erased"] if "backfill" in line]
