@@ -97,6 +97,9 @@ class Outcome:
     company_id: str | None = None
     communication_id: str | None = None
     suppressed: str | None = None
+    #: For a ``duplicate``: the state the notification had already put the message in (its
+    #: webhook event is queued again, with the same id, in case the first queueing failed).
+    state: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -231,8 +234,9 @@ def handle_sqs_batch(event: dict[str, Any]) -> dict[str, Any]:
                 extra={"sqs_message_id": record.message_id, "error": f"{type(exc).__name__}: {exc}"[:300]},
             )
             raise
+        # Raising when the webhook queue refuses it: the record is tried again (SQS counts it).
+        _announce(outcome, retried=int(record.attributes.approximate_receive_count or 1) > 1)
         outcomes.append(outcome)
-        _announce(outcome)
 
     # Not raising when every record failed: the answer names them all, and SQS tries them again.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -250,13 +254,17 @@ def handle_sqs_batch(event: dict[str, Any]) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
-def _announce(outcome: Outcome) -> None:
+def _announce(outcome: Outcome, retried: bool = False) -> None:
     """Tell the company's webhooks (docs/webhooks.md) that a message was delivered, bounced,
-    complained about or failed; queued, never posted here, and never failing the record."""
-    if outcome.result in _FROM_STATES and outcome.company_id and outcome.communication_id:
+    complained about or failed; queued, never posted here. When the queue refuses it this raises
+    and SQS gives the record again; the state is recorded by then, so that retry (``retried``) is
+    a ``duplicate`` which queues the event again, under the same id. SES reporting an event twice
+    comes as a new SQS message, a ``duplicate`` not ``retried``: no second event."""
+    state = (outcome.state if retried else None) if outcome.result == "duplicate" else outcome.result
+    if state in _FROM_STATES and outcome.company_id and outcome.communication_id:
         from chalicelib.messaging.webhooks.service import announce_message
 
-        announce_message(outcome.company_id, f"message.{outcome.result}", outcome.communication_id)
+        announce_message(outcome.company_id, f"message.{state}", outcome.communication_id)
 
 
 def handle_sqs_body(body: str, sqs_message_id: str | None = None) -> Outcome:
@@ -359,7 +367,7 @@ def _apply_to(
         return Outcome("ignored", comm.company_id, comm.communication_id)
     if comm.state == target and (note.detail is None or comm.error == note.detail):
         logger().debug("ses event already applied", extra=log_keys)
-        return Outcome("duplicate", comm.company_id, comm.communication_id)
+        return Outcome("duplicate", comm.company_id, comm.communication_id, state=target)
     if comm.state not in _FROM_STATES[target] and comm.state != target:
         logger().debug(
             "ses event does not change the message's state", extra=log_keys | {"state": comm.state}
@@ -370,7 +378,7 @@ def _apply_to(
     updated = store.advance_delivery_state(comm, target, now, note.detail, from_states=_FROM_STATES[target])
     if updated is None:
         logger().debug("ses event already applied", extra=log_keys)
-        return Outcome("duplicate", comm.company_id, comm.communication_id, suppressed)
+        return Outcome("duplicate", comm.company_id, comm.communication_id, suppressed, state=target)
     logger().debug("ses event applied", extra=log_keys | {"state": target, "suppressed": suppressed})
     return Outcome(target, comm.company_id, comm.communication_id, suppressed)
 

@@ -189,6 +189,12 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
     for logged in outcomes:
         if logged.created and logged.client_id and logged.communication_id:
             _announce(logged.company_id, logged.client_id, logged.communication_id)
+        elif not logged.created and logged.communication_id:
+            # A notification seen before: its event may not have been queued (the queue refused it
+            # and this invocation is the retry), so it is queued again, under the same id.
+            from chalicelib.messaging.webhooks.service import announce_message
+
+            announce_message(logged.company_id, "inbound.received", logged.communication_id)
     return outcomes
 
 

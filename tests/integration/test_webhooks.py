@@ -7,6 +7,7 @@ local socket that checks each signature with the recipe the guide prints."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,10 +23,23 @@ from chalicelib.store import communications as comm_store
 from tests.steps.answers import body
 from tests.steps.domains import notices_received, pregon_notice_sender_verified
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.ses_events import drain_ses_queue, feed, notification, ses_company
+from tests.steps.ses_events import (
+    deliver_ses_events,
+    drain_ses_queue,
+    feed,
+    notification,
+    publish_ses_events,
+    ses_company,
+)
 from tests.steps.sms import free_inbound_number, receive_sms
 from tests.steps.tenants import IDENTITY, Tenant, purge_outbox_queue, staff_user
-from tests.steps.webhooks import Receiver, deliver_webhooks, drain_webhook_queue, outcomes
+from tests.steps.webhooks import (
+    Receiver,
+    deliver_webhooks,
+    drain_webhook_queue,
+    outcomes,
+    webhook_queue_refusing,
+)
 
 ANA_PHONE = "+5491159876543"
 EVERY_EVENT = [
@@ -577,3 +591,87 @@ def test_an_unknown_event_type_is_refused(api: Client, company: Tenant, receiver
         body=json.dumps({"url": receiver.url, "events": ["message.opened"]}),
     )
     assert response.status_code == 422 and body(response)["errors"][0]["field"].startswith("events")
+
+
+# --- nothing lost when the webhook queue refuses ---------------------------------------------------
+
+
+def test_a_webhook_queue_refusing_a_moment_loses_no_event(
+    api: Client, company: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.webhooks import service
+
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
+    # Given an endpoint that wants every event, and an e-mail to the client CLI-7
+    endpoint = add_endpoint(api, company, receiver.url)
+    bounced = send_to_ana(company)
+
+    # When SES reports a bounce while the webhook queue answers 500 to the first two sends
+    with webhook_queue_refusing(times=2) as tried:
+        feed(notification("event_bounce_permanent.json", bounced))
+    assert outcomes(deliver_webhooks()) == {"delivered": 1}
+
+    # Then the send was tried again and the endpoint got the bounce, once
+    assert len(tried) == 3
+    [event] = receiver.events(endpoint["secret"], now_seconds())
+    assert (event["type"], event["data"]["message_id"]) == ("message.bounced", bounced.communication_id)
+
+
+def test_an_ses_event_whose_webhook_cannot_be_queued_is_retried_and_posted_once(
+    api: Client, company: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.webhooks import service
+
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
+    # Given an endpoint that wants every event, and an e-mail to the client CLI-7
+    endpoint = add_endpoint(api, company, receiver.url)
+    bounced = send_to_ana(company)
+
+    # When SES reports a bounce while the webhook queue refuses everything
+    publish_ses_events(notification("event_bounce_permanent.json", bounced))
+    with webhook_queue_refusing(times=1000):
+        [answer] = deliver_ses_events(visibility_timeout=1)
+    # Then the SES record is given back to SQS, not dropped
+    assert len(answer["batchItemFailures"]) == 1
+    # And the message's bounce is recorded all the same
+    stored = comm_store.get(company.company_id, bounced.communication_id)
+    assert stored is not None and stored.state == "bounced"
+
+    # When SQS gives the record again a second later, the queue working, and SES reports it again
+    time.sleep(1.1)
+    assert deliver_ses_events(visibility_timeout=1) == [{"batchItemFailures": []}]
+    feed(notification("event_bounce_permanent.json", bounced))
+    assert outcomes(deliver_webhooks()) == {"delivered": 1}
+
+    # Then the endpoint got the bounce once
+    [event] = receiver.events(endpoint["secret"], now_seconds())
+    assert (event["type"], event["data"]["message_id"]) == ("message.bounced", bounced.communication_id)
+
+
+def test_an_unsubscribe_whose_webhook_cannot_be_queued_fails_so_the_client_can_try_again(
+    api: Client, tenant: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.core.links import manual_unsubscribe_url
+    from chalicelib.messaging.webhooks import service
+
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
+    # Given the client Ana and an endpoint for unsubscribes
+    response = api.http.put(
+        "/clients/CLI-7",
+        headers=tenant.key_headers(),
+        body=json.dumps({"name": "Ana", "emails": ["ana@example.com"]}),
+    )
+    assert response.status_code == 200, response.body
+    endpoint = add_endpoint(api, tenant, receiver.url, ["client.unsubscribed"])
+    link = urlsplit(manual_unsubscribe_url(tenant.company_id, "CLI-7"))
+
+    # When Ana unsubscribes in one click while the webhook queue refuses everything
+    with webhook_queue_refusing(times=1000):
+        refused = api.http.post(f"{link.path}?{link.query}")
+    # Then she is not told it worked, and clicking again (the queue working) does
+    assert refused.status_code >= 500
+    assert api.http.post(f"{link.path}?{link.query}").status_code == 200
+    # And the endpoint is told once
+    assert outcomes(deliver_webhooks()) == {"delivered": 1}
+    [event] = receiver.events(endpoint["secret"], now_seconds())
+    assert event["type"] == "client.unsubscribed" and event["data"]["client_id"] == "CLI-7"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -127,3 +128,40 @@ def outcomes(answers: list[dict[str, int]]) -> dict[str, int]:
         for name, n in answer.items():
             total[name] = total.get(name, 0) + n
     return total
+
+
+class _Raw:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Any:
+        yield self.data
+
+
+@contextmanager
+def webhook_queue_refusing(times: int) -> Iterator[list[int]]:
+    """SQS answers 500 to the next ``times`` sends to the webhook queue, at the wire of the client
+    that sends them (botocore's retries see each); the list counts the sends tried."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    from chalicelib.core.aws import sending_client
+
+    events = sending_client("sqs").meta.events
+    tried: list[int] = []
+
+    def refuse(request: Any, **_: Any) -> Any:  # a response short-cuts the HTTP send
+        tried.append(1)
+        if len(tried) > times:
+            return None
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        body = json.dumps({"__type": "com.amazonaws.sqs#InternalError", "message": "injected"}).encode()
+        return AWSResponse(request.url, 500, headers, _Raw(body))
+
+    name = "before-send.sqs.SendMessageBatch"
+    events.register(name, refuse, unique_id="webhook-queue-refusing")
+    try:
+        yield tried
+    finally:
+        events.unregister(name, unique_id="webhook-queue-refusing")

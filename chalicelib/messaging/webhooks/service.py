@@ -280,27 +280,21 @@ def subscribed(company_id: str, event_type: str) -> list[WebhookEndpoint]:
 
 def announce_message(company_id: str, event_type: str, communication_id: str) -> int:
     """:func:`announce` about a communication (its client and channel read only when some
-    endpoint asked for ``event_type``)."""
-    try:
-        if not subscribed(company_id, event_type):
-            return 0
-        from chalicelib.store import communications
-
-        comm = communications.get(company_id, communication_id)
-        if comm is None or not comm.client_id:
-            return 0
-        return announce(
-            company_id,
-            event_type,
-            client_id=comm.client_id,
-            message_id=communication_id,
-            channel=comm.channel,
-        )
-    except Exception:
-        logger().exception(
-            "webhook event not queued", extra={"company_id": company_id, "event_type": event_type}
-        )
+    endpoint asked for ``event_type``). Raises as :func:`announce` does."""
+    if not subscribed(company_id, event_type):
         return 0
+    from chalicelib.store import communications
+
+    comm = communications.get(company_id, communication_id)
+    if comm is None or not comm.client_id:
+        return 0
+    return announce(
+        company_id,
+        event_type,
+        client_id=comm.client_id,
+        message_id=communication_id,
+        channel=comm.channel,
+    )
 
 
 def announce(
@@ -315,30 +309,33 @@ def announce(
     event_id: str | None = None,
 ) -> int:
     """Queue ``event_type`` for each of the company's enabled endpoints that asked for it; how
-    many. Never raises: the happening is recorded already, and its webhook is not worth failing
-    (and retrying) the work that recorded it; a failure is logged."""
+    many. Nothing is lost: SQS's send is retried with backoff (:func:`_enqueue`), and when it still
+    fails this raises, so the work that recorded the happening fails and its own trigger (SQS, SNS,
+    the caller) runs it again; the event's id is stable, so a receiver told twice sees one event.
+    A company without webhooks costs a cached read and nothing more."""
+    endpoints = subscribed(company_id, event_type)
+    if not endpoints:
+        return 0
+    now = clock.now()
+    event = event_payload(
+        event_type,
+        occurred_at or now,
+        event_id=event_id
+        or (stable_event_id(company_id, event_type, message_id, client_id or "") if message_id else None),
+        client_id=client_id,
+        message_id=message_id,
+        channel=channel,
+        ticket_id=ticket_id,
+    )
     try:
-        endpoints = subscribed(company_id, event_type)
-        if not endpoints:
-            return 0
-        now = clock.now()
-        event = event_payload(
-            event_type,
-            occurred_at or now,
-            event_id=event_id
-            or (stable_event_id(company_id, event_type, message_id, client_id or "") if message_id else None),
-            client_id=client_id,
-            message_id=message_id,
-            channel=channel,
-            ticket_id=ticket_id,
-        )
         _enqueue([_job(company_id, e.endpoint_id, event, now) for e in endpoints])
-        return len(endpoints)
     except Exception:
         logger().exception(
-            "webhook event not queued", extra={"company_id": company_id, "event_type": event_type}
+            "webhook event not queued; the caller fails so that it is tried again",
+            extra={"company_id": company_id, "event_type": event_type, "event_id": event["id"]},
         )
-        return 0
+        raise
+    return len(endpoints)
 
 
 def _job(company_id: str, endpoint_id: str, event: dict[str, Any], first_at: datetime) -> dict[str, Any]:
@@ -357,22 +354,40 @@ def webhooks_queue() -> str:
     return os.environ.get("PREGON_WEBHOOKS_QUEUE", WEBHOOKS_QUEUE)
 
 
+#: Sending to the webhook queue: the house's sending client (``core.aws.sending_client``: short
+#: timeouts, botocore's standard retries with backoff on throttling, 5xx and connection errors) for
+#: the whole request, then up to this many rounds for
+#: the entries SQS refused one by one, :data:`ENQUEUE_PAUSE_SECONDS` apart (doubling).
+ENQUEUE_ATTEMPTS = 4
+ENQUEUE_PAUSE_SECONDS = 0.2
+
+
 def _enqueue(jobs: list[dict[str, Any]], delay: int = 0) -> None:
-    from chalicelib.core.aws import client, queue_url
+    """Put the jobs on the webhook queue, or raise: the request retried by botocore, the entries
+    SQS refused sent again (:data:`ENQUEUE_ATTEMPTS`)."""
+    import time
+
+    from chalicelib.core.aws import queue_url, sending_client
 
     url = queue_url(webhooks_queue())
     for first in range(0, len(jobs), 10):
-        entries = [
-            {
+        waiting = {
+            str(n): {
                 "Id": str(n),
                 "MessageBody": json.dumps(job),
                 "DelaySeconds": max(0, min(delay, MAX_QUEUE_DELAY)),
             }
             for n, job in enumerate(jobs[first : first + 10])
-        ]
-        answer = client("sqs").send_message_batch(QueueUrl=url, Entries=entries)
-        if answer.get("Failed"):
-            raise RuntimeError(f"SQS refused {len(answer['Failed'])} webhook messages")
+        }
+        for attempt in range(ENQUEUE_ATTEMPTS):
+            if attempt:
+                time.sleep(ENQUEUE_PAUSE_SECONDS * 2 ** (attempt - 1))
+            answer = sending_client("sqs").send_message_batch(QueueUrl=url, Entries=list(waiting.values()))
+            waiting = {f["Id"]: waiting[f["Id"]] for f in answer.get("Failed") or []}
+            if not waiting:
+                break
+        else:
+            raise RuntimeError(f"SQS refused {len(waiting)} webhook messages")
 
 
 # --- delivery -------------------------------------------------------------------------------------
