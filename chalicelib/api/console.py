@@ -126,6 +126,9 @@ SCREENS: dict[str, tuple[str, ...]] = {
         "GET /preferred-agents/changes/{change_id}",
     ),
     "suppliers": ("GET /suppliers", "GET /suppliers/{supplier_id}", "PUT /suppliers/{supplier_id}"),
+    # webhooks (docs/webhooks.md): every level reads an endpoint's delivery log; the screen offers
+    # the rest (GET, POST, PUT, DELETE /webhooks..., its secret and test) to level 1 only, as the API
+    "webhooks": ("GET /webhooks/{endpoint_id}/deliveries",),
 }
 
 # What the console may load and talk to. Scripts only from here (no inline script, no eval); styles
