@@ -192,6 +192,14 @@ function adminDetail(e, log, ctx, reload) {
   );
 }
 
+// An endpoint's URL in the list, whole on one line: on a phone the table scrolls in its box
+// instead of breaking the address (the CSSOM, not a style attribute: the console's policy).
+function urlLink(e) {
+  const link = h("a", { href: `#/webhooks?endpoint=${encodeURIComponent(e.endpoint_id)}` }, e.url);
+  link.style.whiteSpace = "nowrap";
+  return link;
+}
+
 async function renderAdmin(main, ctx) {
   const open = ctx.params.get("endpoint");
   const draw = async () => {
@@ -216,7 +224,7 @@ async function renderAdmin(main, ctx) {
     const list = listed.items.length
       ? table(
           [
-            ["Dirección", (e) => h("a", { href: `#/webhooks?endpoint=${encodeURIComponent(e.endpoint_id)}` }, e.url)],
+            ["Dirección", (e) => urlLink(e)],
             ["Eventos", (e) => e.events.map((code) => EVENT_NAMES[code] || code).join(", ")],
             ["Estado", (e) => stateText(e)],
           ],

@@ -14,6 +14,7 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 
 from tests.steps.answers import body
+from tests.steps.browser import DESKTOP
 from tests.steps.console import (
     ConsoleSite,
     bearer,
@@ -23,6 +24,7 @@ from tests.steps.console import (
     submit,
     type_into,
     wait_until,
+    what_reads_wrong,
 )
 from tests.steps.tenants import Tenant
 from tests.steps.webhooks import Receiver
@@ -75,6 +77,13 @@ def test_an_administrator_adds_a_webhook_sees_its_secret_once_and_its_test_event
     wait_until(browser, lambda d: log_rows(d))
     [[_, what, result, code, attempt]] = log_rows(browser)
     assert (what, result, code, attempt) == ("Evento de prueba", "Entregado", "200", "1")
+    # And nothing on the screen reads wrong, on a phone either
+    assert what_reads_wrong(browser) == []
+    browser.set_window_size(390, 844)
+    try:
+        assert what_reads_wrong(browser) == []
+    finally:
+        browser.set_window_size(*DESKTOP)
 
     # When the page is loaded again
     browser.refresh()
