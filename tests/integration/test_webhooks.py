@@ -675,3 +675,33 @@ def test_an_unsubscribe_whose_webhook_cannot_be_queued_fails_so_the_client_can_t
     assert outcomes(deliver_webhooks()) == {"delivered": 1}
     [event] = receiver.events(endpoint["secret"], now_seconds())
     assert event["type"] == "client.unsubscribed" and event["data"]["client_id"] == "CLI-7"
+
+
+def test_an_inbound_email_whose_webhook_cannot_be_queued_is_told_when_sns_tries_again(
+    api: Client, tenant: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.webhooks import service
+    from tests.steps.inbound import inbound_mail_event
+
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
+    # Given the client Ana, known by her e-mail, and an endpoint for inbound mail
+    response = api.http.put(
+        "/clients/CLI-7",
+        headers=tenant.key_headers(),
+        body=json.dumps({"name": "Ana", "emails": ["ana@example.com"]}),
+    )
+    assert response.status_code == 200, response.body
+    endpoint = add_endpoint(api, tenant, receiver.url, ["inbound.received"])
+    event = inbound_mail_event(api, tenant.company_id, "ana@example.com", "Consulta", "¿Cuánto debo?")
+
+    # When Ana's e-mail comes in while the webhook queue refuses everything
+    with webhook_queue_refusing(times=1000), pytest.raises(Exception, match="InternalError"):
+        api.lambda_.invoke("receive_inbound_mail", event)
+    # And SNS hands the notification again, the queue working
+    [logged] = api.lambda_.invoke("receive_inbound_mail", event).payload["communications"]
+    assert outcomes(deliver_webhooks()) == {"delivered": 1}
+
+    # Then the endpoint heard of her e-mail, once
+    [told] = receiver.events(endpoint["secret"], now_seconds())
+    assert told["type"] == "inbound.received"
+    assert told["data"] == {"client_id": "CLI-7", "message_id": logged, "channel": "email"}

@@ -27,6 +27,24 @@ def receive_mail(
     """``sender`` writes ``subject`` / ``text`` to the company's inbound address; the handler's answer.
     ``with_message_id=False``: a bare message without a Message-ID, as the guides' ``curl`` sends.
     ``verdicts``: SES's verdicts other than PASS, e.g. ``{"spamVerdict": "FAIL"}``."""
+    event = inbound_mail_event(
+        api, company_id, sender, subject, text, with_message_id=with_message_id, verdicts=verdicts
+    )
+    return dict(api.lambda_.invoke("receive_inbound_mail", event).payload)
+
+
+def inbound_mail_event(
+    api: Client,
+    company_id: str,
+    sender: str,
+    subject: str,
+    text: str,
+    *,
+    with_message_id: bool = True,
+    verdicts: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The SNS event SES's receipt rule publishes for that message (its raw mail put in S3), to
+    hand to ``receive_inbound_mail`` (SNS hands the same one again when the handler fails)."""
     from chalicelib.core.aws import client
     from chalicelib.core.settings import get_settings
     from infrastructure.local.inbound_smtp import OBJECT_KEY_PREFIX, received_notification, ses_message_id
@@ -53,10 +71,10 @@ def receive_mail(
     )
     for name, status in (verdicts or {}).items():
         note["receipt"][name] = {"status": status}
-    event = api.events.generate_sns_event(
+    event: dict[str, Any] = api.events.generate_sns_event(
         message=json.dumps(note), subject="Amazon SES Email Receipt Notification"
     )
-    return dict(api.lambda_.invoke("receive_inbound_mail", event).payload)
+    return event
 
 
 INBOUND_BUCKET = "pregon-inbound"
