@@ -13,6 +13,7 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops sms assign-sender-ids acme AcmeCargas
     uv run python -m infrastructure.ops sms numbers --shared   # two-way numbers two companies hold
     uv run python -m infrastructure.ops sms assign-numbers acme +5491140001234
+    uv run python -m infrastructure.ops clients index-search acme   # clients stored before search
     uv run python -m infrastructure.ops token          # the local operator token for /operator/...
 
 Targets: ``--target local`` (the running local stack's DynamoDB and moto, as ``stack env`` prints),
@@ -98,6 +99,15 @@ def _parser() -> argparse.ArgumentParser:
         "erasure-keys",
         help="once after an upgrade: key the items stored before the erasure's indexes by client",
     )
+
+    clients = commands.add_parser("clients", help="maintain the clients' indexes").add_subparsers(
+        dest="action", required=True
+    )
+    index_search = clients.add_parser(
+        "index-search", help="give clients stored before search its items (GET /clients?q=); safe to rerun"
+    )
+    index_search.add_argument("company_ids", nargs="*", help="none: every company")
+
     token = commands.add_parser("token", help="the local stack's operator token (or --new: a token + hash)")
     token.add_argument("--new", action="store_true", help="make a token for a deployed stage")
     return parser
@@ -162,6 +172,8 @@ def run(args: argparse.Namespace) -> Any:
         from chalicelib.records.erasure import backfill_erasure_keys
 
         return {"keyed": backfill_erasure_keys()}
+    if args.command == "clients":
+        return _index_search(args.company_ids)
     if args.action == "issue":
         from chalicelib.tenants.auth.api_keys import key_id_of
 
@@ -176,9 +188,33 @@ def run(args: argparse.Namespace) -> Any:
     return key_out(new) | {"api_key": plaintext, "old_key_id": args.key_id, "old_key_stops_at": ends}
 
 
+def _every_company() -> list[str]:
+    """Every company's id, a page at a time (a Query of the listing index, never a Scan)."""
+    from chalicelib.tenants import companies
+
+    company_ids: list[str] = []
+    after: str | None = None
+    while True:
+        page, after = companies.list_companies(after, 100)
+        company_ids += [c.company_id for c in page]
+        if after is None:
+            return company_ids
+
+
+def _index_search(company_ids: list[str]) -> dict[str, Any]:
+    """The search backfill (docs/decisions/0018-finding-a-client.md): each company's clients,
+    a Query of its partition; writing a client's items again changes nothing."""
+    from chalicelib.tenants import clients, companies
+
+    items = []
+    for company_id in company_ids or _every_company():
+        companies.get_company(company_id)  # an unknown company is refused (404), not indexed as empty
+        items.append({"company_id": company_id, "clients": clients.index_search(company_id)})
+    return {"items": items}
+
+
 def _sms(args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.messaging.accounts import sms
-    from chalicelib.tenants import companies
 
     if args.action == "assign-sender-ids":
         sender_ids = sms.assign_sender_ids(args.company_id, list(args.sender_ids), by=_who())
@@ -186,13 +222,7 @@ def _sms(args: argparse.Namespace) -> dict[str, Any]:
     if args.action == "assign-numbers":
         numbers = sms.assign_inbound_numbers(args.company_id, list(args.numbers))
         return {"company_id": args.company_id, "numbers": numbers}
-    company_ids: list[str] = []
-    after: str | None = None
-    while True:  # every company, a page at a time (a Query of the listing index, never a Scan)
-        page, after = companies.list_companies(after, 100)
-        company_ids += [c.company_id for c in page]
-        if after is None:
-            break
+    company_ids = _every_company()
     if args.action == "numbers":
         return {"items": [i for i in sms.number_review(company_ids) if i["shared"] or not args.shared]}
     items = sms.sender_id_review(company_ids)
@@ -219,6 +249,9 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
         return "\n".join(lines) or "(no companies)"
     if args.command == "erasure-keys":
         return "keyed: " + ", ".join(f"{table} {n}" for table, n in answer["keyed"].items())
+    if args.command == "clients":
+        lines = [f"{i['company_id']:<20} {i['clients']} clients indexed for search" for i in answer["items"]]
+        return "\n".join(lines) or "(no companies)"
     if args.command == "sms" and args.action == "assign-sender-ids":
         return f"{answer['company_id']}: {' '.join(answer['sender_ids']) or '(no sender IDs)'}"
     if args.command == "sms" and args.action == "assign-numbers":

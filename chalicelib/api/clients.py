@@ -76,13 +76,25 @@ def get_client(caller: Principal, client_id: str) -> Response:
     return json_response(_client_out(fetch(caller.company_id, client_id)))
 
 
-@route("GET /clients", api_key("clients:read"), response="ClientsOut", query=("limit", "cursor"))
+@route("GET /clients", api_key("clients:read"), response="ClientsOut", query=("limit", "cursor", "q"))
 def list_clients(caller: Principal) -> Response:
-    """The company's clients, a page at a time"""
+    """The company's clients, a page at a time; with ``q``, those it finds, in name order
+
+    ``q`` finds a client by the start of any word of its name (case and accents aside), the start
+    of its code, a whole e-mail address or a phone number written in any way; each is a look-up
+    of an index, never a read of every client.
+    """
+    from chalicelib.api.http import query_param
     from chalicelib.tenants.clients import list_clients as fetch
+    from chalicelib.tenants.clients import search_clients
 
     request = clients.current_request
-    items, cursor = fetch(caller.company_id, *page_request(request))
+    limit, cursor = page_request(request)
+    text = query_param(request, "q")
+    if text is not None:
+        items, cursor = search_clients(caller.company_id, text, limit, cursor)
+    else:
+        items, cursor = fetch(caller.company_id, limit, cursor)
     return page_response(items, cursor, _client_out)
 
 

@@ -112,6 +112,18 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "(`+5491159876543`); the answer holds its entry or no item. `limit` and `cursor` do not apply.",
         "schema": {"type": "string", "maxLength": QUERY_MAX_LENGTH["q"]},
     },
+    # The same name on another route: a text that finds clients.
+    "q /clients": {
+        "name": "q",
+        "in": "query",
+        "required": False,
+        "description": "What a clerk remembers of a client: the start of any word of the name (any case, "
+        'accents or none: `gomez` finds "Ferretería Gómez"), the start of the code, a whole e-mail '
+        "address, or a phone number as people write it (read in the company's country). 2 to 100 "
+        "characters; the answer is in name order, a page at a time (a page may hold fewer than `limit` "
+        "items: go on while `next_cursor` is not null).",
+        "schema": {"type": "string", "minLength": 2, "maxLength": 100},
+    },
     "channel": {
         "name": "channel",
         "in": "query",
@@ -378,7 +390,9 @@ def _operation(path: str, entry: Any, doc: Declaration, schemas: dict[str, Any])
     public = doc.access.public
 
     parameters = [_path_parameter(p) for p in entry.view_args]
-    parameters += [_query_parameter(QUERY_PARAMETERS[q]) for q in doc.query]
+    parameters += [
+        _query_parameter(QUERY_PARAMETERS.get(f"{q} {path}") or QUERY_PARAMETERS[q]) for q in doc.query
+    ]
     if doc.versioned and entry.method != "GET":
         parameters.append(IF_MATCH)
 

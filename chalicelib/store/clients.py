@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
+from chalicelib.core.names import fold
 from chalicelib.store.fields import checked_cursor, item_from, page_of, record_from
-from chalicelib.store.models import ClientAddressModel, ClientContact, ClientModel, ClientPhoneModel
-from chalicelib.store.tables import written
+from chalicelib.store.models import (
+    ClientAddressModel,
+    ClientContact,
+    ClientModel,
+    ClientPhoneModel,
+    ClientSearchModel,
+)
+from chalicelib.store.tables import transacted, written
+
+# A save that lost the race to another save of the same client is tried again this many times.
+SAVE_ATTEMPTS = 3
 
 
 def _as_dict(raw: Any) -> dict[str, Any]:
@@ -40,14 +52,29 @@ def _client(item: ClientModel) -> domain.Client:
 
 
 def save_client(client: domain.Client, phone_region: str = "AR") -> domain.Client:
-    """Create or replace a client (the back office is the source of truth for its clients)."""
-    # The stored client says which index entries to remove; read it once for both indexes.
+    """Create or replace a client (the back office is the source of truth for its clients), with
+    its search items in the same transaction: a search never finds it by a name it no longer has.
+    The write holds only if the stored client is still the one read (its ``updated_at``): two
+    back offices pushing the same client at once each diff against what they replace."""
+    from chalicelib.core.errors import Conflict
+
+    for _attempt in range(SAVE_ATTEMPTS):
+        saved = _save_once(client, phone_region)
+        if saved is not None:
+            return saved
+    raise Conflict(f"the client {client.client_id!r} is being saved by someone else; try again")
+
+
+def _save_once(client: domain.Client, phone_region: str) -> domain.Client | None:
+    """One try of :func:`save_client`; None when another save of the client came first."""
+    # The stored client says which index entries to remove; read it once for every index.
     try:
-        stored: domain.Client | None = _client(
-            ClientModel.get(client.company_id, client.client_id, consistent_read=True)
+        stored_item: ClientModel | None = ClientModel.get(
+            client.company_id, client.client_id, consistent_read=True
         )
     except DoesNotExist:
-        stored = None
+        stored_item = None
+    stored = _client(stored_item) if stored_item is not None else None
     _index_phones(stored, client, phone_region)
     item = ClientModel(
         client.company_id,
@@ -66,8 +93,22 @@ def save_client(client: domain.Client, phone_region: str = "AR") -> domain.Clien
         manual_sends_off_at=client.manual_sends_off_at or (stored.manual_sends_off_at if stored else None),
     )
     _index_addresses(stored, client)
-    item.save()
-    return _client(item)
+    unchanged: Any = (
+        ClientModel.client_id.does_not_exist()
+        if stored_item is None
+        else ClientModel.updated_at == stored_item.updated_at
+    )
+    before = _search_items(stored) if stored is not None else {}
+    after = _search_items(client)
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(item, condition=unchanged)
+        for key in before.keys() - after.keys():
+            tx.delete(ClientSearchModel(*key))
+        for key in after.keys() - before.keys():
+            tx.save(after[key])
+
+    return _client(item) if transacted(build) else None
 
 
 def turn_off_manual_sends(company_id: str, client_id: str, now: datetime) -> bool:
@@ -278,3 +319,188 @@ def cursor_after_client(company_id: str, client_id: str) -> dict[str, Any]:
     """The cursor of a page of :func:`select_clients` that went through ``client_id``: the page
     after it starts past this code (:func:`client_of_cursor` the other way round)."""
     return {"company_id": {"S": company_id}, "client_id": {"S": client_id}}
+
+
+# --- finding a client by what a clerk remembers (GET /clients?q=; decision 0018) -------------
+
+# The shortest and longest prefix of a word of the name, or of the code, that has its own item.
+# A longer query word reads the items of its first 8 characters and checks the rest on each.
+SEARCH_PREFIX = (2, 8)
+# A rename deletes every item of the client and writes the new ones, in the transaction that
+# saves the client: 2 x 49 + 1 of the 100 actions a transaction may hold.
+MAX_SEARCH_TERMS = 49
+# Items a search reads of one term before it answers (a shorter page, with a cursor to go on):
+# a query's other words are checked on the items of its longest word, and a very common prefix
+# with a rare second word must not read a whole company.
+SEARCH_READ = 500
+_SEARCH_PAGE = 100
+_WORD = re.compile(r"[^\W_]+")
+_CODE = re.compile(r"[a-z0-9_.\-]+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a text as search compares them: runs of letters and digits, lower case,
+    without accents (``"Ferretería Gómez S.A."`` -> ``ferreteria``, ``gomez``, ``s``, ``a``)."""
+    return _WORD.findall(fold(text))
+
+
+def _prefixes(word: str) -> list[str]:
+    shortest, longest = SEARCH_PREFIX
+    return [word[:n] for n in range(shortest, min(len(word), longest) + 1)]
+
+
+def search_terms(client: domain.Client) -> list[str]:
+    """The terms a client is found by, at most :data:`MAX_SEARCH_TERMS` (the first ones kept):
+    its code's prefixes, its own e-mails and phones, its name's words' prefixes, then its
+    contacts' e-mails and phones."""
+    terms = [f"c:{p}" for p in _prefixes(fold(client.client_id))]
+    terms += [f"e:{e.strip().lower()}" for e in client.emails if e.strip()]
+    terms += [f"p:{p}" for p in client.phones if p.startswith("+")]
+    for word in search_words(client.name):
+        terms += [f"w:{p}" for p in _prefixes(word)]
+    terms += [f"e:{c.email.strip().lower()}" for c in client.contacts if c.email and c.email.strip()]
+    terms += [f"p:{c.phone}" for c in client.contacts if c.phone and c.phone.startswith("+")]
+    return list(dict.fromkeys(terms))[:MAX_SEARCH_TERMS]
+
+
+def _sort_key(client: domain.Client) -> str:
+    # " #" sorts before any letter or digit: "Gómez" comes before "Gómez Hnos."
+    return f"{' '.join(search_words(client.name))} #{client.client_id}"
+
+
+def _search_items(client: domain.Client) -> dict[tuple[str, str], ClientSearchModel]:
+    key = _sort_key(client)
+    words = f" {' '.join(search_words(client.name))} "
+    return {
+        (f"{client.company_id}#{term}", key): ClientSearchModel(
+            f"{client.company_id}#{term}", key, client_id=client.client_id, words=words
+        )
+        for term in search_terms(client)
+    }
+
+
+def search_keys(company_id: str, client_id: str) -> list[tuple[str, str]]:
+    """The keys of the search items of a stored client (what erasing it deletes)."""
+    found = get_client(company_id, client_id)
+    return list(_search_items(found)) if found is not None else []
+
+
+def _read_term(
+    partition: str, after: str | None, accept: Any, want: int
+) -> tuple[list[ClientSearchModel], str | None]:
+    """Up to ``want`` items of one term after ``after`` that ``accept`` takes, in name order, and
+    where the reading stopped (None: the term's items are all read)."""
+    found: list[ClientSearchModel] = []
+    position, read = after, 0
+    while True:
+        condition = ClientSearchModel.name_client > position if position is not None else None
+        page = list(ClientSearchModel.query(partition, range_key_condition=condition, limit=_SEARCH_PAGE))
+        for item in page:
+            read += 1
+            position = item.name_client
+            if accept(item):
+                found.append(item)
+                if len(found) == want:
+                    return found, position
+        if len(page) < _SEARCH_PAGE:
+            return found, None
+        if read >= SEARCH_READ:
+            return found, position
+
+
+def search_clients(
+    company_id: str, text: str, phone: str | None, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[domain.Client], dict[str, Any] | None]:
+    """One page of the company's clients that ``text`` finds, in name order: an e-mail address
+    (``@``) finds its owners; otherwise every word must start a word of the name (one Query, of
+    the longest word's prefix), or the text must start the code, or ``phone`` (the text as a
+    phone, in E.164) be one of its phones. A Query of one term each, never a Scan."""
+    after = _search_position(company_id, cursor)
+    sources: list[tuple[str, Any]] = []
+    if "@" in text:
+        sources.append((f"e:{text.strip().lower()}", lambda item: True))
+    else:
+        words = search_words(text)
+        longest = max(words, key=len, default="")
+        if len(longest) >= SEARCH_PREFIX[0]:
+            sources.append(
+                (
+                    f"w:{longest[: SEARCH_PREFIX[1]]}",
+                    lambda item: all(f" {w}" in str(item.words) for w in words),
+                )
+            )
+        code = fold(text.strip())
+        if len(code) >= SEARCH_PREFIX[0] and _CODE.fullmatch(code):
+            sources.append(
+                (f"c:{code[: SEARCH_PREFIX[1]]}", lambda item: fold(str(item.client_id)).startswith(code))
+            )
+        if phone is not None:
+            sources.append((f"p:{phone}", lambda item: True))
+    found: dict[str, str] = {}
+    stops: list[str] = []
+    for term, accept in sources:
+        items, stop = _read_term(f"{company_id}#{term}", after, accept, limit)
+        found.update((str(i.name_client), str(i.client_id)) for i in items)
+        if stop is not None:
+            stops.append(stop)
+    # Past where a term stopped reading, another term's items may lack some of its own: a page
+    # ends there at the latest, and the next one starts after it.
+    bound = min(stops, default=None)
+    keys = sorted(k for k in found if bound is None or k <= bound)
+    page = keys[:limit]
+    if len(keys) > limit:
+        position: str | None = page[-1]
+    else:
+        position = bound
+    clients = get_clients(company_id, [found[k] for k in page])
+    listed = [clients[found[k]] for k in page if found[k] in clients]
+    if position is None:
+        return listed, None
+    return listed, {"company_id": {"S": company_id}, "name_client": {"S": position}}
+
+
+def _search_position(company_id: str, cursor: dict[str, Any] | None) -> str | None:
+    """Where a search page given out by :func:`search_clients` ended; a 422 for anything else."""
+    from chalicelib.store.fields import not_a_cursor
+
+    if cursor is None:
+        return None
+    if (
+        set(cursor) != {"company_id", "name_client"}
+        or cursor["company_id"] != {"S": company_id}
+        or not isinstance(cursor["name_client"], dict)
+        or list(cursor["name_client"]) != ["S"]
+        or not isinstance(cursor["name_client"]["S"], str)
+    ):
+        raise not_a_cursor()
+    return str(cursor["name_client"]["S"])
+
+
+def index_search(company_id: str) -> int:
+    """Write the search items of every client of a company (clients saved before search existed):
+    a Query of the company's clients, page by page, never a Scan; each client's items in one
+    transaction on condition that the client is still the one read (a save meanwhile wrote its
+    own; the client is read again). Writing them twice changes nothing. Returns how many clients
+    were indexed."""
+    count = 0
+    for item in ClientModel.query(company_id, consistent_read=True):
+        current: ClientModel | None = item
+        while current is not None:
+            client = _client(current)
+            read_at = current.updated_at
+
+            def build(tx: TransactWrite, client: domain.Client = client, read_at: Any = read_at) -> None:
+                tx.condition_check(
+                    ClientModel, company_id, client.client_id, condition=ClientModel.updated_at == read_at
+                )
+                for entry in _search_items(client).values():
+                    tx.save(entry)
+
+            if transacted(build):
+                count += 1
+                break
+            try:
+                current = ClientModel.get(company_id, client.client_id, consistent_read=True)
+            except DoesNotExist:
+                current = None
+    return count

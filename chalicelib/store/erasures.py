@@ -23,6 +23,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
+from chalicelib.store.clients import search_keys
 from chalicelib.store.fields import record_from
 from chalicelib.store.models import (
     AlertModel,
@@ -32,6 +33,7 @@ from chalicelib.store.models import (
     ClientModel,
     ClientNoteModel,
     ClientPhoneModel,
+    ClientSearchModel,
     CommunicationModel,
     DocumentModel,
     MessageKeyModel,
@@ -422,8 +424,9 @@ def send_jobs_page(job: domain.ClientErasure) -> Page:
 
 def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: Iterable[str]) -> Page:
     """What is left under the client's code and addresses, each small: its reminder settings, open
-    movements, push devices, tickets and tickets' day counts, the address and phone indexes; and
-    its suppressions, put back under their digest (:func:`hashed_address`)."""
+    movements, push devices, tickets and tickets' day counts, the address, phone and search
+    (``GET /clients?q=``) indexes; and its suppressions, put back under their digest
+    (:func:`hashed_address`)."""
     company_id, client_id = job.company_id, str(job.client_id)
     page = Page()
     candidates: list[Model] = [
@@ -444,6 +447,7 @@ def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: It
     ]
     candidates += [ClientAddressModel(f"{company_id}#{a}", client_id) for a in addresses]
     candidates += [ClientPhoneModel(company_id, f"{p}#{client_id}") for p in phones]
+    candidates += [ClientSearchModel(*key) for key in search_keys(company_id, client_id)]
     for item in _existing(candidates)[:ITEMS_PAGE]:
         page.deletions.append(item)
         page.count("other_items")

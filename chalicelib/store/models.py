@@ -1036,6 +1036,23 @@ class ClientAddressModel(BoundModel):
     contact_id = UnicodeAttribute(null=True)  # None: one of the client's own e-mails
 
 
+class ClientSearchModel(BoundModel):
+    """What finds a client by what a clerk remembers (``GET /clients?q=``), one item per (term,
+    client), kept in the same transaction as the client by ``store.clients.save_client``. A term
+    is ``w:<prefix>`` of a word of the name, ``c:<prefix>`` of the code (both folded: lower case,
+    no accents, 2 to 8 characters), ``e:<address>`` or ``p:<E.164>``. The sort key starts with
+    the folded name, so one Query of a term lists its clients in name order
+    (docs/decisions/0018-finding-a-client.md)."""
+
+    class Meta(_Meta):
+        table_name = "client-search"
+
+    company_term = UnicodeAttribute(hash_key=True)  # "<company>#<term>"
+    name_client = UnicodeAttribute(range_key=True)  # "<folded name> #<client id>"
+    client_id = UnicodeAttribute()
+    words = UnicodeAttribute()  # " <folded words of the name> ", to check a query's other words
+
+
 class RegisterLookupModel(BoundModel):
     """H1/H2 lookups of a company: the register's motives and areas (``motive#<code>``,
     ``area#<code>``, managed by admins) and each user's saved history filters
@@ -1544,6 +1561,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     TicketModel,
     TicketDayModel,
     ClientAddressModel,
+    ClientSearchModel,
     PushSettingsModel,
     PushDeviceModel,
     RegisterLookupModel,

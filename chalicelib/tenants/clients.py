@@ -110,3 +110,44 @@ def list_clients(company_id: str, limit: int, cursor: dict[str, Any] | None) -> 
 def get_clients(company_id: str, client_ids: list[str]) -> dict[str, Client]:
     """The clients that exist among ``client_ids``, by id (BatchGetItem)."""
     return store.get_clients(company_id, client_ids)
+
+
+# How long a search text may be (a name, a code, an e-mail or a phone as people write them).
+SEARCH_MAX_LENGTH = 100
+
+
+def search_clients(
+    company_id: str, text: str, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[Client], Any]:
+    """The company's clients a clerk finds by what they remember, in name order: the start of
+    any word of the name (``ferre`` finds "Ferretería Gómez", ``gomez`` finds "Gómez"), the start
+    of the code, a whole e-mail address, or a phone written in any way (read in the company's
+    country, as phones are stored). ``text`` shorter than 2 letters or digits together, or longer
+    than :data:`SEARCH_MAX_LENGTH`, is a 422 naming ``q``."""
+    from chalicelib.core.phones import normalize_phone
+    from chalicelib.tenants.companies import phone_region
+
+    text = text.strip()
+    if len(text) > SEARCH_MAX_LENGTH:
+        raise ValidationFailed([{"field": "q", "message": f"must be at most {SEARCH_MAX_LENGTH} characters"}])
+    if "@" not in text and max(map(len, store.search_words(text)), default=0) < store.SEARCH_PREFIX[0]:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "q",
+                    "message": "must hold at least 2 letters or digits together (part of a name, "
+                    "a code, an e-mail or a phone)",
+                }
+            ]
+        )
+    try:
+        phone: str | None = normalize_phone(text, phone_region(company_id), field="q")
+    except ValidationFailed:
+        phone = None
+    return store.search_clients(company_id, text, phone, limit, cursor)
+
+
+def index_search(company_id: str) -> int:
+    """Give every client of a company stored before search existed its search items (the
+    ``ops clients index-search`` backfill); running it again changes nothing."""
+    return store.index_search(company_id)

@@ -77,6 +77,15 @@ def notes_shown(api: Client, headers: dict[str, str], client_id: str) -> list[An
     return list(body(answer)["items"]) if answer.status_code == 200 else []
 
 
+def searched(api: Client, headers: dict[str, str], q: str) -> list[str]:
+    """The codes of the clients a clerk's search finds (first page)."""
+    from urllib.parse import quote
+
+    answer = api.http.get(f"/clients?q={quote(q)}", headers=headers)
+    assert answer.status_code == 200, answer.body
+    return [c["client_id"] for c in body(answer)["items"]]
+
+
 def erase(api: Client, headers: dict[str, str], client_id: str) -> Any:
     return api.http.post(f"/clients/{client_id}/erasure", headers=headers, body=b"")
 
@@ -132,6 +141,7 @@ def test_an_erased_client_is_gone_from_every_screen_and_table_and_no_one_else_is
     pdf_keys = [a["key"] for a in _attachments_of(company, ana["document"]["communication_id"])]
     assert pdf_keys and all(file_exists(k) for k in pdf_keys)
     assert items_naming(company.company_id, ANA, ANAS)
+    assert searched(api, company.staff_headers(), "ana-per") == [ANA]
     # When the administrator asks to erase Ana
     answer = erase(api, company.admin_headers(), ANA)
     # Then the job is accepted, and a client this small is erased within the request
@@ -149,6 +159,9 @@ def test_an_erased_client_is_gone_from_every_screen_and_table_and_no_one_else_is
     assert notes_shown(api, staff, ANA) == []
     assert not [s for s in listed(api, staff) if ANA in s or ANAS in s]
     assert listed(api, staff, f"q={ANAS}") == []
+    # (a clerk's search by her code, e-mail or phone: Beto shares her phone)
+    assert searched(api, staff, "ana-per") == searched(api, staff, ANAS) == []
+    assert searched(api, staff, "+5491155550000") == [BETO]
     assert api.http.get("/documents/sent/order/P-2026-0101", headers=staff).status_code == 404
     followers = body(api.http.get(f"/parcels/{ana['tracking_id']}/subscriptions", headers=staff))
     assert ANAS not in json.dumps(followers)
@@ -164,6 +177,7 @@ def test_an_erased_client_is_gone_from_every_screen_and_table_and_no_one_else_is
     assert body(api.http.get(f"/clients/{BETO}", headers=company.key_headers()))["emails"] == [BETOS]
     assert client_notes(api, other_tenant.staff_headers(), ANA) == ["La nota de la otra empresa"]
     assert api.http.get(f"/clients/{ANA}", headers=other_tenant.key_headers()).status_code == 200
+    assert searched(api, other_tenant.staff_headers(), ANAS) == [ANA]
 
 
 def test_the_erp_may_push_an_erased_client_again_as_a_new_empty_client_that_its_bounce_still_guards(
