@@ -692,6 +692,13 @@ CATALOG: dict[str, str] = {
     # clients, parcels, tracking
     "there is no client {client_id}": "no existe el cliente {client_id}",
     "no erasure of the client {client_id} was asked for": "no se pidió borrar al cliente {client_id}",
+    "must hold at least 2 letters or digits together (part of a name, a code, an e-mail or a phone)": (
+        "debe tener al menos 2 letras o dígitos seguidos (parte de un nombre, un código, un e-mail o "
+        "un teléfono)"
+    ),
+    "the client {client_id} is being saved by someone else; try again": (
+        "otra persona está guardando el cliente {client_id}; vuelva a intentarlo"
+    ),
     "this client no longer exists": "este cliente ya no existe",
     "client {client_id} {~reason}": "cliente {client_id}: {reason}",
     "unsubscribed from manual sends": "se dio de baja de los envíos manuales",

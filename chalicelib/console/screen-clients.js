@@ -140,13 +140,39 @@ function registerTables() {
   return box;
 }
 
+// How long the search waits after the last key before asking (Enter asks at once).
+const SEARCH_DEBOUNCE_MS = 250;
+
 async function clientList(main, ctx) {
   const list = h("div", {});
+  const status = h("p", { class: "b-muted", id: "b-client-search-status", role: "status", "aria-live": "polite" });
   const go = input("client_id", { placeholder: "Código de cliente", required: "" });
-  async function load(cursor) {
-    const page = await attempt(() => clientPage(cursor));
+  const q = input("q", {
+    id: "b-client-q",
+    type: "search",
+    autocomplete: "off",
+    maxlength: "100",
+    placeholder: "ferre, FG-001, compras@…, 011 4555-1234",
+    "aria-describedby": "b-client-search-status",
+  });
+  let asked = 0; // answers to an older search than the last one are dropped
+  let timer = null;
+  async function load(cursor, searched = "") {
+    const mine = ++asked;
+    const searchForm = q.form;
+    const page = await attempt(
+      () => (searched ? api("GET", `/clients${query({ q: searched, limit: 50, cursor })}`) : clientPage(cursor)),
+      searched ? searchForm : undefined,
+    );
+    if (mine !== asked) return;
+    if (!cursor) list.replaceChildren();
     if (!page) return;
     list.querySelector(".b-more")?.remove();
+    if (searched && !cursor)
+      status.textContent = page.items.length
+        ? `Clientes que coinciden con «${searched}»${page.next_cursor ? " (hay más)" : ""}.`
+        : `Ningún cliente coincide con «${searched}».`;
+    if (!searched) status.textContent = "";
     extend(list,
       page.items.length
         ? table(
@@ -158,13 +184,37 @@ async function clientList(main, ctx) {
             ],
             page.items,
           )
-        : empty("Todavía no hay clientes."),
+        : searched
+          ? null
+          : empty("Todavía no hay clientes."),
     );
     if (page.next_cursor)
-      extend(list, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
+      extend(list, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor, searched) }, "Más"));
   }
+  // Results as the clerk types (2 letters or digits at least), or at once on Enter.
+  function search(now) {
+    clearTimeout(timer);
+    const text = q.value.trim();
+    if (!now && text && !/[\p{L}\p{N}]{2}/u.test(text) && !text.includes("@")) return;
+    timer = setTimeout(() => load(undefined, text), now ? 0 : SEARCH_DEBOUNCE_MS);
+  }
+  q.addEventListener("input", () => search(false));
   fill(main,
     h("h1", {}, "Clientes"),
+    h(
+      "form",
+      {
+        class: "b-inline",
+        role: "search",
+        id: "b-client-search",
+        onsubmit: (e) => {
+          e.preventDefault();
+          search(true);
+        },
+      },
+      field("Buscar un cliente", q, "Parte del nombre, el código, un e-mail o un teléfono."),
+      h("button", { type: "submit" }, "Buscar"),
+    ),
     h(
       "form",
       {
@@ -177,6 +227,7 @@ async function clientList(main, ctx) {
       field("Abrir un cliente", go),
       h("button", { type: "submit" }, "Abrir"),
     ),
+    status,
     list,
     ctx.user.level === 1 ? section("Motivos y áreas del registro", registerTables()) : null,
   );
@@ -260,8 +311,12 @@ async function clientRegister(main, ctx, clientId) {
   let base = null; // built inside attempt(): a code segment() refuses ("..") is a client not found
   const client = await attempt(() => api("GET", (base = `/clients/${segment(clientId)}`)));
   if (!client) {
-    // an old link or a mistyped code: say so, with the way back to the list
-    fill(main, h("p", {}, h("a", { href: "#/clients" }, "← Clientes")), h("h1", {}, "Clientes"), empty(`No hay un cliente ${clientId}.`));
+    // an old link or a mistyped code: say so, with the way back to the list (and its search)
+    fill(main,
+      h("p", {}, h("a", { href: "#/clients", id: "b-clients-back" }, "← Clientes")),
+      h("h1", {}, "Clientes"),
+      empty(`No hay un cliente ${clientId}. Búsquelo por su nombre, e-mail o teléfono en Clientes.`),
+    );
     return;
   }
   const tables = await lookups();
