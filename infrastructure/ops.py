@@ -202,7 +202,7 @@ def _every_company() -> list[str]:
 
 
 def _index_search(company_ids: list[str]) -> dict[str, Any]:
-    """The search backfill (docs/decisions/0018-finding-a-client.md): each company's clients,
+    """The search backfill (docs/decisions/0020-finding-a-client.md): each company's clients,
     a Query of its partition; writing a client's items again changes nothing."""
     from chalicelib.tenants import clients, companies
 

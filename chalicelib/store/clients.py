@@ -321,7 +321,7 @@ def cursor_after_client(company_id: str, client_id: str) -> dict[str, Any]:
     return {"company_id": {"S": company_id}, "client_id": {"S": client_id}}
 
 
-# --- finding a client by what a clerk remembers (GET /clients?q=; decision 0018) -------------
+# --- finding a client by what a clerk remembers (GET /clients?q=; decision 0020) -------------
 
 # The shortest and longest prefix of a word of the name, or of the code, that has its own item.
 # A longer query word reads the items of its first 8 characters and checks the rest on each.

@@ -1042,7 +1042,7 @@ class ClientSearchModel(BoundModel):
     is ``w:<prefix>`` of a word of the name, ``c:<prefix>`` of the code (both folded: lower case,
     no accents, 2 to 8 characters), ``e:<address>`` or ``p:<E.164>``. The sort key starts with
     the folded name, so one Query of a term lists its clients in name order
-    (docs/decisions/0018-finding-a-client.md)."""
+    (docs/decisions/0020-finding-a-client.md)."""
 
     class Meta(_Meta):
         table_name = "client-search"

@@ -1,6 +1,6 @@
 """A clerk finds a client by what they remember (``GET /clients?q=``): part of the name, the start
 of the code, an e-mail address or a phone as they type it; in name order, a page at a time, never
-another company's clients. Real DynamoDB Local (docs/decisions/0018-finding-a-client.md)."""
+another company's clients. Real DynamoDB Local (docs/decisions/0020-finding-a-client.md)."""
 
 from __future__ import annotations
 
