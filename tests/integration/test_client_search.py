@@ -91,13 +91,15 @@ def test_a_clerk_finds_a_client_by_the_start_of_its_code_its_email_or_its_phone_
 
 
 def test_results_come_a_page_at_a_time_in_name_order(api: Client, tenant: Tenant) -> None:
-    # Given five clients whose names start with "Distribuidora", stored out of order
+    # Given five clients whose names start with "Distribuidora" (their codes in another order)
+    # and one that does not
     for code, name in [
-        ("D5", "Distribuidora Zeta"),
-        ("D1", "Distribuidora Álamo"),
-        ("D3", "Distribuidora Mar"),
-        ("D2", "distribuidora Beta"),
+        ("A1", "Distribuidora Zeta"),
+        ("C3", "Distribuidora Álamo"),
+        ("B2", "Distribuidora Mar"),
+        ("E5", "distribuidora Beta"),
         ("D4", "Distribuidora Ñandú"),
+        ("A0", "Bazar Central"),
     ]:
         put_client(api, tenant, code, name=name)
     staff = tenant.staff_headers()
@@ -107,7 +109,7 @@ def test_results_come_a_page_at_a_time_in_name_order(api: Client, tenant: Tenant
     third = body(search(api, staff, "distri", "limit=2", f"cursor={second['next_cursor']}"))
     # Then the pages follow each other in name order (accents and case aside), none repeated
     pages = [[c["client_id"] for c in p["items"]] for p in (first, second, third)]
-    assert pages == [["D1", "D2"], ["D3", "D4"], ["D5"]]
+    assert pages == [["C3", "E5"], ["B2", "D4"], ["A1"]]
     assert third["next_cursor"] is None
 
 
