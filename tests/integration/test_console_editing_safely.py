@@ -25,7 +25,7 @@ from tests.steps.console import (
     wait_until,
 )
 from tests.steps.documents import documents_key
-from tests.steps.notes import staff_headers, write_note
+from tests.steps.notes import add_department, staff_headers, write_note
 from tests.steps.tenants import Tenant
 
 pytestmark = pytest.mark.browser
@@ -337,12 +337,7 @@ def test_a_note_edited_meanwhile_in_another_tab_is_not_overwritten(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
     # Given a clerk in a department (as writing notes needs) with a note on a client
-    added = api.http.post(
-        "/staff/units/departments",
-        headers=tenant.admin_headers(),
-        body=json.dumps({"code": "ventas", "name": "Ventas"}),
-    )
-    assert added.status_code == 201, added.body
+    add_department(api, tenant, "ventas", "Ventas")
     put_client(api, tenant, "CLI-1")
     clerk = staff_headers(tenant, demo_user(tenant, 3), 3, department="ventas")
     assert api.http.get("/staff/me", headers=clerk).status_code == 200  # in the directory, in it

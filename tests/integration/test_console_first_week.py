@@ -26,7 +26,7 @@ from tests.steps.console import (
     wait_until,
     what_reads_wrong,
 )
-from tests.steps.notes import client_notes, staff_headers, write_note
+from tests.steps.notes import add_department, client_notes, staff_headers, write_note
 from tests.steps.sends import expand_pages
 from tests.steps.tenants import SMTP_PASSWORD, SMTP_USER, Tenant, smtp_sender_account
 
@@ -101,12 +101,7 @@ def test_a_clerk_goes_from_a_clients_history_to_their_notes_and_writes_one(
 ) -> None:
     # Given a department the administrator put the clerk (level 3) and the agent (level 4) in, two
     # clients, and a note the agent wrote on each
-    added = api.http.post(
-        "/staff/units/departments",
-        headers=tenant.admin_headers(),
-        body=json.dumps({"code": "ventas", "name": "Ventas"}),
-    )
-    assert added.status_code == 201, added.body
+    add_department(api, tenant, "ventas", "Ventas")
     for level in (3, 4):
         placed = api.http.put(
             f"/staff/users/{demo_user(tenant, level)}",
@@ -320,12 +315,7 @@ def test_staff_without_a_department_are_flagged_with_why_they_cannot_write_notes
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
     # Given a new company's department, an agent placed in it, and a clerk not placed in any
-    added = api.http.post(
-        "/staff/units/departments",
-        headers=tenant.admin_headers(),
-        body=json.dumps({"code": "ventas", "name": "Ventas"}),
-    )
-    assert added.status_code == 201, added.body
+    add_department(api, tenant, "ventas", "Ventas")
     for level, department in ((3, None), (4, "ventas")):
         placed = api.http.put(
             f"/staff/users/{demo_user(tenant, level)}",

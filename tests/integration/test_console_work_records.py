@@ -29,7 +29,7 @@ from tests.steps.console import (
     sign_in_again,
     wait_until,
 )
-from tests.steps.notes import client_notes, staff_headers, write_note
+from tests.steps.notes import add_department, client_notes, staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
 
@@ -135,12 +135,7 @@ def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
     # Given a department, a client, and the clerk (level 3) and the agent (level 4) in it
-    added = api.http.post(
-        "/staff/units/departments",
-        headers=tenant.admin_headers(),
-        body=json.dumps({"code": "ventas", "name": "Ventas"}),
-    )
-    assert added.status_code == 201, added.body
+    add_department(api, tenant, "ventas", "Ventas")
     answer = api.http.put(
         "/clients/CLI-1", headers=tenant.key_headers(), body=json.dumps({"name": "Ana García", "emails": []})
     )
@@ -450,12 +445,7 @@ def test_a_notes_author_edits_it_and_an_administrator_deletes_it_from_the_report
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
     # Given a department, a client, and a note the clerk (level 3) wrote and one the agent wrote
-    added = api.http.post(
-        "/staff/units/departments",
-        headers=tenant.admin_headers(),
-        body=json.dumps({"code": "ventas", "name": "Ventas"}),
-    )
-    assert added.status_code == 201, added.body
+    add_department(api, tenant, "ventas", "Ventas")
     put_client(api, tenant, "CLI-2", name="Ana García")
     people = {
         level: staff_headers(tenant, demo_user(tenant, level), level, department="ventas") for level in (3, 4)

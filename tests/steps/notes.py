@@ -29,6 +29,17 @@ def staff_headers(
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
+def add_department(api: Client, tenant: Tenant, code: str, name: str) -> None:
+    """The administrator adds a department to the company's staff directory (as writing notes
+    needs one: N1)."""
+    added = api.http.post(
+        "/staff/units/departments",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"code": code, "name": name}),
+    )
+    assert added.status_code == 201, added.body
+
+
 def write_note(api: Client, headers: dict[str, str], client_id: str, text: str, **fields: Any) -> Any:
     response = api.http.post(
         f"/clients/{client_id}/notes", headers=headers, body=json.dumps({"note": text, **fields})
