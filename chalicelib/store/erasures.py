@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -330,19 +330,26 @@ def tracking_page(job: domain.ClientErasure, addresses: Iterable[str]) -> Page:
     subscriptions (followers) they were sent to."""
     page = Page()
     seen: set[tuple[str, str]] = set()
+    for alert in _by_recipient(page, AlertModel.by_recipient, job.company_id, addresses):
+        page.listed += 1
+        page.deletions.append(AlertModel(alert.parcel_key, alert.alert_id))
+        page.count("other_items")
+        subscription = (str(alert.parcel_key), str(alert.subscription_id))
+        if subscription not in seen:
+            seen.add(subscription)
+            page.unconditional.append(SubscriptionModel(*subscription))
+    return page
+
+
+def _by_recipient(page: Page, index: Any, company_id: str, addresses: Iterable[str]) -> Iterator[Any]:
+    """The items ``index`` (a ``by-recipient`` index) holds for each of ``addresses``, each
+    address's Query asking for no more than the 40 deletions ``page`` still has room for (read
+    when the caller has taken the previous address's items)."""
     for address in addresses:
         room = 40 - len(page.deletions)
         if room <= 0:
-            break
-        for alert in AlertModel.by_recipient.query(f"{job.company_id}#{address}", limit=room):
-            page.listed += 1
-            page.deletions.append(AlertModel(alert.parcel_key, alert.alert_id))
-            page.count("other_items")
-            subscription = (str(alert.parcel_key), str(alert.subscription_id))
-            if subscription not in seen:
-                seen.add(subscription)
-                page.unconditional.append(SubscriptionModel(*subscription))
-    return page
+            return
+        yield from index.query(f"{company_id}#{address}", limit=room)
 
 
 def subscriptions_page(job: domain.ClientErasure, addresses: Iterable[str]) -> Page:
@@ -352,15 +359,11 @@ def subscriptions_page(job: domain.ClientErasure, addresses: Iterable[str]) -> P
     the legacy copy of the followers dropped)."""
     page = Page()
     parcels: set[str] = set()
-    for address in addresses:
-        room = 40 - len(page.deletions)
-        if room <= 0:
-            break
-        for entry in SubscriptionModel.by_recipient.query(f"{job.company_id}#{address}", limit=room):
-            page.listed += 1
-            page.deletions.append(SubscriptionModel(entry.parcel_key, entry.subscription_id))
-            page.count("other_items")
-            parcels.add(str(entry.parcel_key))
+    for entry in _by_recipient(page, SubscriptionModel.by_recipient, job.company_id, addresses):
+        page.listed += 1
+        page.deletions.append(SubscriptionModel(entry.parcel_key, entry.subscription_id))
+        page.count("other_items")
+        parcels.add(str(entry.parcel_key))
     for parcel in ParcelModel.batch_get(sorted(parcels)):  # those that exist
         actions = [ParcelModel.follow_version.add(1), ParcelModel.followers.remove()]
         page.updates.append((ParcelModel(parcel.parcel_key), actions, ParcelModel.parcel_key.exists()))
