@@ -562,6 +562,11 @@ CATALOG: dict[str, str] = {
     "a company has at most {count} webhook endpoints; delete one first": (
         "una empresa tiene como máximo {count} webhooks; elimine uno primero"
     ),
+    "recorded, but the company's systems could not be told yet (their event queue refused it): "
+    "try again in a minute": (
+        "quedó registrado, pero todavía no se pudo avisar a los sistemas de la empresa (su cola de "
+        "eventos lo rechazó): intente de nuevo en un minuto"
+    ),
     "too many test events for this endpoint; try again in a minute": (
         "demasiados eventos de prueba para este webhook; intente de nuevo en un minuto"
     ),

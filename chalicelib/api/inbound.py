@@ -9,6 +9,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
 from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
+from chalicelib.api.webhook_schemas import NOT_ANNOUNCED
 from chalicelib.tenants.auth.principal import Principal
 
 inbound = Blueprint(__name__)
@@ -91,7 +92,13 @@ def get_inbound_message(caller: Principal, communication_id: str) -> Response:
     return json_response(_detail(get_inbound(caller, _communication_id(communication_id))))
 
 
-@route("POST /inbound/{communication_id}/assign", STAFF, body="AssignInboundIn", response="InboundMessageOut")
+@route(
+    "POST /inbound/{communication_id}/assign",
+    STAFF,
+    body="AssignInboundIn",
+    response="InboundMessageOut",
+    errors={503: NOT_ANNOUNCED},
+)
 def assign_inbound_message(caller: Principal, communication_id: str) -> Response:
     """Assign a received e-mail to a client: it leaves the unassigned list, enters the register"""
     from chalicelib.api.inbound_schemas import AssignInboundIn

@@ -8,6 +8,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.access import PUBLIC
 from chalicelib.api.http import Routes, query_param
 from chalicelib.api.pages import html_page
+from chalicelib.api.webhook_schemas import NOT_ANNOUNCED
 from chalicelib.core.errors import ValidationFailed
 
 manual_unsubscribe = Blueprint(__name__)
@@ -35,6 +36,7 @@ def manual_unsubscribe_page() -> Response:
     query=("token",),
     answer="html",
     content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"],
+    errors={503: NOT_ANNOUNCED},
 )
 def manual_unsubscribe_one_click() -> Response:
     """Turn off the client's manual and bulk sends (the page's button; RFC 8058 one-click)"""

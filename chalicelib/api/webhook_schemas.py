@@ -7,6 +7,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: The 503 a request answers when what it changed is recorded but its webhook event could not be
+#: queued (documented on those routes; docs/webhooks.md).
+NOT_ANNOUNCED = (
+    "Recorded, but the company's webhook event could not be queued yet: ask again (Retry-After) and it "
+    "is announced, under the same event id."
+)
+
 EventType = Literal[
     "message.delivered",
     "message.bounced",

@@ -81,11 +81,8 @@ class Gone(PregonError):
     status = 410
 
 
-class TooManyRequests(PregonError):
-    """A rate limit or a lockout after wrong guesses; ``retry_after`` seconds until the caller may
-    try again (the Retry-After header)."""
-
-    status = 429
+class _TryLater(PregonError):
+    """An answer that says when to ask again: ``retry_after`` seconds (the Retry-After header)."""
 
     def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
         super().__init__(message, field=field)
@@ -96,6 +93,20 @@ class TooManyRequests(PregonError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class TooManyRequests(_TryLater):
+    """A rate limit or a lockout after wrong guesses; ``retry_after`` seconds until the caller may
+    try again (the Retry-After header)."""
+
+    status = 429
+
+
+class ServiceUnavailable(_TryLater):
+    """What the request asked for is recorded, but a service it hands work to (a queue) refused it
+    for now; asking again finishes it."""
+
+    status = 503
 
 
 class Unauthorized(PregonError):

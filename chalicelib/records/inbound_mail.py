@@ -500,7 +500,11 @@ def assign(viewer: Principal, communication_id: str, client_id: str) -> Communic
         assigned = store.assign_client(company_id, communication_id, client_id, contact, clock.now())
     except LookupError as exc:
         raise NotFound(f"there is no received e-mail {communication_id!r}") from exc
-    _announce(company_id, client_id, communication_id)
+    from chalicelib.messaging.webhooks.service import announce_or_try_later
+
+    announce_or_try_later(
+        company_id, "inbound.received", client_id=client_id, message_id=communication_id, channel="email"
+    )
     return assigned
 
 

@@ -258,6 +258,11 @@ def stable_event_id(company_id: str, *parts: str) -> str:
 #: SES event costs no read for a company without webhooks); changes made in the same process are
 #: seen at once, other workers see them within this.
 ENDPOINTS_CACHE_SECONDS = 60.0
+#: The 503 of a request whose change is recorded but whose webhook event the queue refused.
+REQUEST_NOT_ANNOUNCED = (
+    "recorded, but the company's systems could not be told yet (their event queue refused it): "
+    "try again in a minute"
+)
 _endpoints_cache: dict[str, tuple[float, list[WebhookEndpoint]]] = {}
 
 
@@ -336,6 +341,21 @@ def announce(
         )
         raise
     return len(endpoints)
+
+
+def announce_or_try_later(company_id: str, event_type: str, **fields: Any) -> int:
+    """:func:`announce` for a caller answering an HTTP request (a client's one-click unsubscribe,
+    staff assigning a received e-mail): a queue that refuses the event is a 503 with Retry-After,
+    documented on the route, rather than a bare 500. What the request changed is recorded; asking
+    again announces the event again, under the same id."""
+    from chalicelib.core.errors import PregonError, ServiceUnavailable
+
+    try:
+        return announce(company_id, event_type, **fields)
+    except PregonError:
+        raise
+    except Exception as exc:
+        raise ServiceUnavailable(REQUEST_NOT_ANNOUNCED, retry_after=60) from exc
 
 
 def _job(company_id: str, endpoint_id: str, event: dict[str, Any], first_at: datetime) -> dict[str, Any]:

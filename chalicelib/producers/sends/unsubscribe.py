@@ -54,9 +54,9 @@ def unsubscribe(token: str) -> ManualUnsubscribe:
     found = read_token(token)
     if not client_store.turn_off_manual_sends(found.company_id, found.client_id, clock.now()):
         raise NotFound("this client no longer exists")
-    from chalicelib.messaging.webhooks.service import announce
+    from chalicelib.messaging.webhooks.service import announce_or_try_later
 
-    announce(found.company_id, "client.unsubscribed", client_id=found.client_id, channel="email")
+    announce_or_try_later(found.company_id, "client.unsubscribed", client_id=found.client_id, channel="email")
     return found
 
 
