@@ -86,11 +86,25 @@ def pregon_notice_sender_verified() -> str:
 
 def notices_received(moto_endpoint: str, recipient: str) -> list[Any]:
     """The raw e-mails SES (moto) received for ``recipient`` (on its To header), parsed."""
+    return notices_by_recipient(moto_endpoint, only=[recipient]).get(recipient, [])
+
+
+def notices_by_recipient(moto_endpoint: str, only: list[str]) -> dict[str, list[Any]]:
+    """The raw e-mails SES (moto) received for each of ``only`` (on their To header), parsed, read
+    from moto once (it answers with every message the test process sent, so a test asking after
+    many recipients asks once)."""
     import email
     from email.policy import default
 
     import requests
 
     sent = requests.get(f"{moto_endpoint}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
-    parsed = [email.message_from_string(m["raw_data"], policy=default) for m in sent]
-    return [m for m in parsed if recipient in [a.addr_spec for a in m["To"].addresses]]
+    wanted = set(only)
+    received: dict[str, list[Any]] = {address: [] for address in only}
+    for raw in sent:
+        if not any(address in raw["raw_data"] for address in wanted):
+            continue  # not parsed: none of them is named anywhere in it
+        message = email.message_from_string(raw["raw_data"], policy=default)
+        for address in {a.addr_spec for a in message["To"].addresses} & wanted:
+            received[address].append(message)
+    return received
