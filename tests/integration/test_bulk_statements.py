@@ -23,11 +23,12 @@ from tests.steps.outbox import deliver_outboxes
 from tests.steps.sends import expand_pages
 from tests.steps.tenants import Tenant, smtp_sender_account
 
-CLIENTS = 220
+CLIENTS = 220  # the whole book: five pages of 50
+FEW = 40  # C0001-C0040: every range the other tests pick lies in them, with clients either side
 NO_EMAIL = range(1, 11)  # C0001-C0010
 NO_MOVEMENTS = range(11, 21)  # C0011-C0015 never pushed, C0016-C0020 pushed empty
 SUPPRESSED = range(21, 26)  # C0021-C0025
-AGENT_ANA = range(100, 121)  # C0100-C0120
+AGENT_ANA = range(30, 41)  # C0030-C0040
 
 
 def code(n: int) -> str:
@@ -36,14 +37,25 @@ def code(n: int) -> str:
 
 @pytest.fixture
 def clients(tenant: Tenant, mailbox: MailCatcher) -> Tenant:
+    """The company's first 40 clients as its ERP pushed them, with their open movements."""
+    return seeded(tenant, mailbox, FEW)
+
+
+@pytest.fixture
+def every_client(tenant: Tenant, mailbox: MailCatcher) -> Tenant:
     """220 clients of the company as its ERP pushed them, with their open movements."""
+    return seeded(tenant, mailbox, CLIENTS)
+
+
+def seeded(tenant: Tenant, mailbox: MailCatcher, count: int) -> Tenant:
+    """Clients C0001 to ``count`` as the ERP pushed them (with the gaps above) and a sender account."""
     from chalicelib.core.domain import Movement
     from chalicelib.messaging.suppression import add_suppression
     from chalicelib.producers.documents.settings import save_open_movements
     from chalicelib.tenants.clients import save_client
 
     smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora Sur", "info@distsur.example")
-    for n in range(1, CLIENTS + 1):
+    for n in range(1, count + 1):
         save_client(
             tenant.company_id,
             code(n),
@@ -91,22 +103,22 @@ def progress_of(seen: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def test_every_client_with_an_email_and_open_movements_gets_a_statement_and_the_rest_are_counted(
-    api: Client, clients: Tenant, mailbox: MailCatcher
+    api: Client, every_client: Tenant, mailbox: MailCatcher
 ) -> None:
     # When staff start a bulk statement with an empty range and no filter (every client)
-    started = start(api, clients, as_of="2026-10-31")
+    started = start(api, every_client, as_of="2026-10-31")
     assert progress_of(started) == ("expanding", 0, 0, 0, 0, 0)
     # Then the job moves as its pages are expanded, 50 clients at a time
     assert expand_pages(limit=1) == 1
-    first = job(api, clients, started["job_id"])
+    first = job(api, every_client, started["job_id"])
     assert first["state"] == "expanding" and first["total"] == 50
     assert expand_pages() == 4
-    expanded = job(api, clients, started["job_id"])
+    expanded = job(api, every_client, started["job_id"])
     assert progress_of(expanded) == ("sending", CLIENTS, 0, 0, 25, 195)
     assert expanded["skip_reasons"] == {"no_email": 10, "no_open_movements": 10, "suppressed": 5}
     # And once the outbox delivers, each of the 195 gets its own statement, and the job is done
     assert deliver_outboxes()["sent"] == 195
-    assert progress_of(job(api, clients, started["job_id"])) == ("done", CLIENTS, 195, 0, 25, 0)
+    assert progress_of(job(api, every_client, started["job_id"])) == ("done", CLIENTS, 195, 0, 25, 0)
     messages = mailbox.messages()
     addressed = sorted(r for m in messages for r in envelope_recipients(m))
     assert len(addressed) == 195 and addressed[0] == "c0026@clientes.example"
@@ -122,16 +134,16 @@ def test_every_client_with_an_email_and_open_movements_gets_a_statement_and_the_
 def test_a_range_of_codes_and_an_agent_pick_the_clients(
     api: Client, clients: Tenant, mailbox: MailCatcher
 ) -> None:
-    # When staff send statements to the clients from C0095 to C0105 whose collection agent is Ana
-    started = start(api, clients, from_client="C0095", to_client="C0105", collection_agent="ana")
-    assert started["selection"] == {"from_client": "C0095", "to_client": "C0105", "collection_agent": "ana"}
+    # When staff send statements to the clients from C0026 to C0035 whose collection agent is Ana
+    started = start(api, clients, from_client="C0026", to_client="C0035", collection_agent="ana")
+    assert started["selection"] == {"from_client": "C0026", "to_client": "C0035", "collection_agent": "ana"}
     expand_pages()
     deliver_outboxes()
-    # Then only C0100-C0105 get one
+    # Then only C0030-C0035 get one
     seen = job(api, clients, started["job_id"])
     assert progress_of(seen) == ("done", 6, 6, 0, 0, 0)
     addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
-    assert addressed == [f"c{n:04d}@clientes.example" for n in range(100, 106)]
+    assert addressed == [f"c{n:04d}@clientes.example" for n in range(30, 36)]
 
 
 def test_why_clients_were_skipped_reads_as_sentences_in_the_callers_language_beside_the_codes(
@@ -288,17 +300,17 @@ def test_the_companys_classification_fields_pick_the_clients(
     api: Client, clients: Tenant, mailbox: MailCatcher
 ) -> None:
     # Given clients the ERP classifies by zone (even codes "norte")
-    seen = api.http.get("/clients/C0100", headers=clients.key_headers())
+    seen = api.http.get("/clients/C0030", headers=clients.key_headers())
     assert body(seen)["classification"] == {"zona": "norte"}
-    # When staff send statements to the northern clients from C0100 to C0105
-    started = start(api, clients, from_client="C0100", to_client="C0105", classification={"zona": "norte"})
+    # When staff send statements to the northern clients from C0030 to C0035
+    started = start(api, clients, from_client="C0030", to_client="C0035", classification={"zona": "norte"})
     assert started["selection"]["classification"] == {"zona": "norte"}
     expand_pages()
     deliver_outboxes()
-    # Then only C0100, C0102 and C0104 get one
+    # Then only C0030, C0032 and C0034 get one
     assert progress_of(job(api, clients, started["job_id"])) == ("done", 3, 3, 0, 0, 0)
     addressed = sorted(r for m in mailbox.messages() for r in envelope_recipients(m))
-    assert addressed == ["c0100@clientes.example", "c0102@clientes.example", "c0104@clientes.example"]
+    assert addressed == ["c0030@clientes.example", "c0032@clientes.example", "c0034@clientes.example"]
 
 
 def put_client_with_a_debt(api: Client, tenant: Tenant, client_id: str) -> None:
