@@ -157,21 +157,21 @@ def test_without_the_permission_the_window_is_refused(api: Client, tenant: Tenan
     assert response.status_code == 422 and body(response)["errors"][0]["field"] == "change_to"
 
 
-def test_five_thousand_clients_move_through_the_job(api: Client, tenant: Tenant) -> None:
-    # Given 5,000 clients of Juan
-    ids = many_clients(tenant.company_id, 5000, "juan")
+def test_a_thousand_clients_move_through_the_job(api: Client, tenant: Tenant) -> None:
+    # Given 1,000 clients of Juan (ten pages)
+    ids = many_clients(tenant.company_id, 1000, "juan")
     boss = manager(api, tenant)
-    assert agents(api, boss) == {"juan": 5000}
+    assert agents(api, boss) == {"juan": 1000}
     change = preview_change(api, boss, {"juan": "sofia"})
     # When the manager confirms: a job starts, its pages on the queue
     response = apply(api, boss, change["token"])
     assert response.status_code == 202 and body(response)["state"] == "applying"
     # When the workers run every page
-    assert run_agent_change_workers() == 50
-    # Then all 5,000 are Sofía's, the change is done, and each client's register says so
+    assert run_agent_change_workers() == 10
+    # Then all 1,000 are Sofía's, the change is done, and each client's register says so
     done = body(api.http.get(f"/preferred-agents/changes/{change['token']}", headers=boss))
-    assert (done["state"], done["moved"], done["skipped"]) == ("done", 5000, 0)
-    assert agents(api, boss) == {"sofia": 5000}
+    assert (done["state"], done["moved"], done["skipped"]) == ("done", 1000, 0)
+    assert agents(api, boss) == {"sofia": 1000}
     assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]
     assert agent_records(api, tenant, ids[-1]) == ["Preferred agent changed from juan to sofia"]
     # And a page delivered twice changes and counts nothing more
@@ -179,7 +179,7 @@ def test_five_thousand_clients_move_through_the_job(api: Client, tenant: Tenant)
 
     assert move_page(tenant.company_id, change["token"], 0, ids[:100]) == {"moved": 100, "skipped": 0}
     again = body(api.http.get(f"/preferred-agents/changes/{change['token']}", headers=boss))
-    assert (again["moved"], again["skipped"]) == (5000, 0)
+    assert (again["moved"], again["skipped"]) == (1000, 0)
     assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]
 
 
