@@ -29,11 +29,22 @@ def pdf_attachments(message: Any) -> list[tuple[str, bytes]]:
 
 
 def pdf_text(data: bytes) -> str:
-    """The text a PDF reader shows (it must open: pypdf raises on a broken file)."""
-    from pypdf import PdfReader
+    """The text a PDF reader shows, page by page (it must open: PDFium, the reader in Chrome, raises
+    on a broken file). PDFium rather than pypdf: it reads a statement of 600 pages in a second,
+    where pypdf took a minute."""
+    import pypdfium2
 
-    reader = PdfReader(io.BytesIO(data))
-    return "\n".join(page.extract_text() or "" for page in reader.pages)
+    document = pypdfium2.PdfDocument(data)
+    try:
+        pages = []
+        for page in document:
+            text = page.get_textpage()
+            pages.append(text.get_text_bounded().replace("\r\n", "\n"))
+            text.close()
+            page.close()
+        return "\n".join(pages)
+    finally:
+        document.close()
 
 
 def pdf_pages(data: bytes) -> int:
