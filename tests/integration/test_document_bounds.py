@@ -2,7 +2,7 @@
 2,000 movements and an order of 500 lines, their text at the longest the API takes, arrive as one
 PDF holding every movement or line, one at a time and in a bulk job; a company's own template
 keeps the tenant sandbox's limits. Real DynamoDB Local, SMTP server and moto's S3/SQS; the PDFs
-are read back with pypdf, so these take some seconds each."""
+are read back with PDFium (pypdfium2), and laying them out takes some seconds each."""
 
 from __future__ import annotations
 

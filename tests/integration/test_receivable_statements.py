@@ -2,7 +2,7 @@
 every one of them up to the most a statement holds (2,000, at their longest), and a client with
 more gets a clear refusal naming it, how many it has and the most, never a statement that
 leaves some out; in a bulk job that client's statement fails with that reason and the others
-go. Real DynamoDB Local, SMTP server and moto's S3/SQS; the PDFs are read back with pypdf."""
+go. Real DynamoDB Local, SMTP server and moto's S3/SQS; the PDFs are read back with PDFium."""
 
 from __future__ import annotations
 
