@@ -44,6 +44,13 @@ def _sqs_for(endpoint: str | None) -> Any:
     return boto3.session.Session().client("sqs")
 
 
+@functools.lru_cache(maxsize=64)
+def _queue_url(endpoint: str, queue: str) -> str:
+    """A queue's URL at an endpoint (it never changes there: the tests purge before each test, and
+    asking each time was six requests a test)."""
+    return str(_sqs().get_queue_url(QueueName=queue)["QueueUrl"])
+
+
 def ensure_local_resources(app: Chalice | None = None, buckets: tuple[str, ...] = FILE_BUCKETS) -> None:
     """Create the app's queues, the file buckets, SES's configuration set with its event
     destination (the SNS topic of delivery events), and each SNS handler's topic with the queue
@@ -247,7 +254,7 @@ def purge_queues(app: Chalice) -> int:
     sqs = _sqs()
     dropped = 0
     for consumer in consumers(app):
-        url = sqs.get_queue_url(QueueName=consumer.queue)["QueueUrl"]
+        url = _queue_url(sqs.meta.endpoint_url, consumer.queue)
         while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
             entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)]
             sqs.delete_message_batch(QueueUrl=url, Entries=entries)
