@@ -1,7 +1,8 @@
 """A statement longer than one typst part (docs/documents.md, "How long a document may be";
 decision 0015) reads as one long table: the heading once, the column header on every page, every
 page but the last as full as a page gets, the running balance and the page numbers going on
-across the parts. Real DynamoDB Local, SMTP server and moto; the PDF is read back with PDFium (its text) and pypdf (where each line is printed)."""
+across the parts. Real DynamoDB Local, SMTP server and moto; the PDF is read back with PDFium (its
+text) and pypdf (where each line is printed)."""
 
 from __future__ import annotations
 
