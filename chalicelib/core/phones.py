@@ -203,3 +203,63 @@ def first_sms_number(phones: Iterable[str], region: str) -> str | None:
         except (ValidationFailed, NotAMobile):
             continue
     return None
+
+
+# --- finding a client by a phone as a clerk says it (GET /clients?q=; decision 0020) ----------
+
+# A local number (no area code) has this many digits at least and at most: Argentina's subscriber
+# numbers have 6 to 8 (10 digits less an area code of 2 to 4), Mexico's 7 or 8, the US's 7.
+_LOCAL_DIGITS = (6, 8)
+# Argentina's mobile prefix, said before a mobile's subscriber number ("15 5555-1234"); its
+# parsing rule (``0<area>15<subscriber>``) recognises it only after an area code.
+_AR_MOBILE_PREFIX = "15"
+
+
+def same_number(e164: str) -> list[str]:
+    """The E.164 forms one number may be stored under, ``e164`` first: an Argentine number with and
+    without the mobile 9 (``+54 11 5555-1234`` and ``+54 9 11 5555-1234`` are one mobile, as
+    :func:`texted_number` and :func:`stored_forms` say); any other number has one form."""
+    return list(dict.fromkeys([e164, *stored_forms(texted_number(e164))]))
+
+
+def local_number(e164: str) -> str | None:
+    """``<country code>:<subscriber number>``: the number without its area code (and without
+    Argentina's mobile 9), as people say it to someone in their own area
+    (``+5491155551234`` -> ``54:55551234``); libphonenumber's geographical area code says where
+    the area code ends. None for a number without one (a Spanish mobile, a toll-free number)."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    national = phonenumbers.national_significant_number(number)
+    length = phonenumbers.length_of_geographical_area_code(number)
+    if not length and number.country_code == 54:
+        # a mobile in a range the metadata lags behind (accepted by normalize_phone all the same)
+        area = _argentine_mobile_area(national)
+        length = 1 + len(area) if area else 0
+    if not length:
+        return None
+    return f"{number.country_code}:{national[length:]}"
+
+
+def typed_local_numbers(text: str, region: str) -> list[str]:
+    """What a clerk typed as a number without its area code, in :func:`local_number`'s form:
+    6 to 8 digits (``5555-1234``), in Argentina also after the mobile prefix 15
+    (``15 5555-1234``; ``15 555-123`` may be either, and both are given). Empty for anything
+    else (letters, a ``+``, too few or too many digits)."""
+    import phonenumbers
+
+    text = text.strip()
+    if not text or text.startswith("+") or any(not (ch.isdigit() or ch in _PUNCTUATION) for ch in text):
+        return []
+    digits = "".join(ch for ch in text if ch.isdigit())
+    country_code = phonenumbers.country_code_for_region(region.upper())
+    if not country_code:
+        return []
+    readings = [digits]
+    if country_code == 54 and digits.startswith(_AR_MOBILE_PREFIX):
+        readings.append(digits[len(_AR_MOBILE_PREFIX) :])
+    shortest, longest = _LOCAL_DIGITS
+    return [f"{country_code}:{d}" for d in readings if shortest <= len(d) <= longest]

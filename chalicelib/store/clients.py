@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -355,12 +356,26 @@ def search_terms(client: domain.Client) -> list[str]:
     contacts' e-mails and phones."""
     terms = [f"c:{p}" for p in _prefixes(fold(client.client_id))]
     terms += [f"e:{e.strip().lower()}" for e in client.emails if e.strip()]
-    terms += [f"p:{p}" for p in client.phones if p.startswith("+")]
+    terms += _phone_terms(client.phones)
     for word in search_words(client.name):
         terms += [f"w:{p}" for p in _prefixes(word)]
     terms += [f"e:{c.email.strip().lower()}" for c in client.contacts if c.email and c.email.strip()]
-    terms += [f"p:{c.phone}" for c in client.contacts if c.phone and c.phone.startswith("+")]
+    terms += _phone_terms([c.phone for c in client.contacts if c.phone])
     return list(dict.fromkeys(terms))[:MAX_SEARCH_TERMS]
+
+
+def _phone_terms(phones: Sequence[str]) -> list[str]:
+    """``p:<E.164>`` of each phone and, for one with an area code, ``l:<country>:<subscriber>``
+    (the number without its area code, ``core.phones.local_number``): a clerk who says only
+    ``15 5555-1234`` finds it."""
+    from chalicelib.core.phones import local_number
+
+    terms: list[str] = []
+    for phone in phones:
+        if phone.startswith("+"):
+            local = local_number(phone)
+            terms += [f"p:{phone}", *([f"l:{local}"] if local else [])]
+    return terms
 
 
 def _sort_key(client: domain.Client) -> str:
@@ -409,12 +424,21 @@ def _read_term(
 
 
 def search_clients(
-    company_id: str, text: str, phone: str | None, limit: int, cursor: dict[str, Any] | None
+    company_id: str,
+    text: str,
+    limit: int,
+    cursor: dict[str, Any] | None,
+    *,
+    phones: Sequence[str] = (),
+    local_numbers: Sequence[str] = (),
 ) -> tuple[list[domain.Client], dict[str, Any] | None]:
     """One page of the company's clients that ``text`` finds, in name order: an e-mail address
     (``@``) finds its owners; otherwise every word must start a word of the name (one Query, of
-    the longest word's prefix), or the text must start the code, or ``phone`` (the text as a
-    phone, in E.164) be one of its phones. A Query of one term each, never a Scan."""
+    the longest word's prefix), or the text must start the code, or one of ``phones`` (the text
+    read as a phone, in each E.164 form it may be stored under) be one of its phones, or one of
+    ``local_numbers`` (the text read as a number without its area code,
+    ``core.phones.local_number``'s form) be one of its phones' subscriber numbers. A Query of one
+    term each, never a Scan."""
     after = _search_position(company_id, cursor)
     sources: list[tuple[str, Any]] = []
     if "@" in text:
@@ -434,8 +458,8 @@ def search_clients(
             sources.append(
                 (f"c:{code[: SEARCH_PREFIX[1]]}", lambda item: fold(str(item.client_id)).startswith(code))
             )
-        if phone is not None:
-            sources.append((f"p:{phone}", lambda item: True))
+        sources += [(f"p:{phone}", lambda item: True) for phone in phones]
+        sources += [(f"l:{local}", lambda item: True) for local in local_numbers]
     found: dict[str, str] = {}
     stops: list[str] = []
     for term, accept in sources:

@@ -122,9 +122,10 @@ def search_clients(
     """The company's clients a clerk finds by what they remember, in name order: the start of
     any word of the name (``ferre`` finds "Ferretería Gómez", ``gomez`` finds "Gómez"), the start
     of the code, a whole e-mail address, or a phone written in any way (read in the company's
-    country, as phones are stored). ``text`` shorter than 2 letters or digits together, or longer
+    country, as phones are stored; an Argentine mobile with or without its 9; a number said
+    without its area code finds the clients with that subscriber number in any area). ``text`` shorter than 2 letters or digits together, or longer
     than :data:`SEARCH_MAX_LENGTH`, is a 422 naming ``q``."""
-    from chalicelib.core.phones import normalize_phone
+    from chalicelib.core.phones import normalize_phone, same_number, typed_local_numbers
     from chalicelib.tenants.companies import phone_region
 
     text = text.strip()
@@ -140,11 +141,14 @@ def search_clients(
                 }
             ]
         )
+    region = phone_region(company_id)
     try:
-        phone: str | None = normalize_phone(text, phone_region(company_id), field="q")
+        phones = same_number(normalize_phone(text, region, field="q"))
+        local_numbers: list[str] = []
     except ValidationFailed:
-        phone = None
-    return store.search_clients(company_id, text, phone, limit, cursor)
+        # not a whole number: perhaps one said without its area code ("15 5555-1234")
+        phones, local_numbers = [], typed_local_numbers(text, region)
+    return store.search_clients(company_id, text, limit, cursor, phones=phones, local_numbers=local_numbers)
 
 
 def index_search(company_id: str) -> int:

@@ -90,6 +90,45 @@ def test_a_clerk_finds_a_client_by_the_start_of_its_code_its_email_or_its_phone_
     ]
 
 
+def test_a_clerk_finds_a_mobile_the_way_it_is_said_in_argentina(api: Client, tenant: Tenant) -> None:
+    # Given an Argentine company's clients: a Buenos Aires mobile pushed with its 9, one pushed
+    # without it (as seed 002 types numbers), and a Córdoba mobile (7-digit subscriber number)
+    put_client(api, tenant, "BN-1", name="Bulonera Norte", phones=["+54 9 11 5555-1234"])
+    put_client(api, tenant, "GO-2", name="Gas del Oeste", phones=["11 5555-4321"])
+    put_client(api, tenant, "CB-3", name="Cerealera Córdoba", phones=["0351 15 555-1234"])
+    staff = tenant.staff_headers()
+    # When a clerk types the mobile as it is said locally, with or without the 9 or the 15
+    # Then the client whose stored phone is that number is found
+    for typed in ("11 5555-1234", "011 15 5555-1234", "+54 11 5555 1234", "15 5555-1234", "5555-1234"):
+        assert found(api, staff, typed) == ["Bulonera Norte"], typed
+    for typed in ("011 15 5555-4321", "+54 9 11 5555-4321", "15 5555-4321"):
+        assert found(api, staff, typed) == ["Gas del Oeste"], typed
+    # And without the area code, the subscriber number finds its owner in any area
+    assert found(api, staff, "15 555-1234") == ["Cerealera Córdoba"]
+    assert found(api, staff, "351 555-1234") == ["Cerealera Córdoba"]
+
+
+@pytest.mark.parametrize(
+    ("country", "stored", "typed"),
+    [
+        ("MX", "55 1234 5678", ["55 1234 5678", "044 55 1234 5678", "+52 1 55 1234 5678", "1234 5678"]),
+        ("ES", "+34 612 34 56 78", ["612 34 56 78", "+34 612345678", "0034 612 34 56 78"]),
+    ],
+)
+def test_a_clerk_finds_a_phone_the_way_it_is_said_in_the_companys_country(
+    api: Client, tenant: Tenant, country: str, stored: str, typed: list[str]
+) -> None:
+    from chalicelib.tenants.companies import update_settings
+
+    # Given a company in Mexico (or Spain) and a client with a mobile
+    update_settings(tenant.company_id, language=None, ask_tracking_contacts=None, country=country)
+    put_client(api, tenant, "C-1", name="Cliente Uno", phones=[stored])
+    # When a clerk types it as it is said there (Mexico's retired mobile markers included)
+    # Then the client is found
+    for text in typed:
+        assert found(api, tenant.staff_headers(), text) == ["Cliente Uno"], text
+
+
 def test_results_come_a_page_at_a_time_in_name_order(api: Client, tenant: Tenant) -> None:
     # Given five clients whose names start with "Distribuidora" (their codes in another order)
     # and one that does not
