@@ -19,7 +19,7 @@ def get_auto_replies(caller: Principal) -> Response:
     """The SMS keyword auto-replies: balance (I1) and tickets (I2)"""
     from chalicelib.producers.sms_replies.rules import get_auto_replies as fetch
 
-    return _answer(fetch(caller.company_id))
+    return _answer(caller, fetch(caller.company_id))
 
 
 @route("PUT /sms/auto-replies", ADMIN, body="AutoRepliesIn", response="AutoRepliesOut", versioned=True)
@@ -31,9 +31,14 @@ def save_auto_replies(caller: Principal) -> Response:
     request = auto_replies.current_request
     body = parse_body(request, AutoRepliesIn)
     changes = body.model_dump(exclude_none=True)
-    return _answer(save(caller.company_id, changes, updated_by=caller.subject, if_match=if_match(request)))
+    return _answer(
+        caller, save(caller.company_id, changes, updated_by=caller.subject, if_match=if_match(request))
+    )
 
 
-def _answer(view: Any) -> Response:
+def _answer(caller: Principal, view: Any) -> Response:
+    from chalicelib.api.people import named
+
     data = dict(plain(view))
-    return versioned_response(data, data.pop("version"))
+    version = data.pop("version")
+    return versioned_response(named(caller.company_id, data, "updated_by"), version)

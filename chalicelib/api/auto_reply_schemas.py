@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.api.people import NAME_FIELD
 from chalicelib.api.schemas import ETAG_FIELD
 
 Keywords = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
@@ -77,4 +78,5 @@ class AutoRepliesOut(BaseModel):
     ticket: TicketAutoReplyOut
     updated_at: datetime | None
     updated_by: str | None
+    updated_by_name: str | None = Field(default=None, description=NAME_FIELD)
     etag: str = Field(description=ETAG_FIELD)

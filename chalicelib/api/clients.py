@@ -102,9 +102,10 @@ ERASURE_ACCESS = api_key("clients:write", staff_level=ADMIN_LEVEL)
 
 
 def _erasure_out(job: Any) -> dict[str, Any]:
+    from chalicelib.api.people import named
     from chalicelib.records.erasure import NOT_ERASED
 
-    return {
+    answer = {
         "job_id": job.job_id,
         "state": job.state,
         "phase": job.phase,
@@ -122,6 +123,7 @@ def _erasure_out(job: Any) -> dict[str, Any]:
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "not_erased": list(NOT_ERASED),
     }
+    return named(job.company_id, answer, "created_by")
 
 
 @route("POST /clients/{client_id}/erasure", ERASURE_ACCESS, response="ErasureOut", status=202)

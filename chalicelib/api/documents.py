@@ -170,7 +170,13 @@ def start_bulk_statements(caller: Principal) -> Response:
     job, created = start(
         caller.company_id, selection, as_of=body.as_of, created_by=caller.subject, request_id=body.request_id
     )
-    return json_response(job, 201 if created else 200)
+    return json_response(_job_out(caller, job), 201 if created else 200)
+
+
+def _job_out(caller: Principal, job: Any) -> dict[str, Any]:
+    from chalicelib.api.people import named
+
+    return named(caller.company_id, dict(plain(job)), "created_by")
 
 
 @route("GET /documents/statements/bulk/{job_id}", READ, response="BulkStatementsOut")
@@ -179,7 +185,7 @@ def get_bulk_statements(caller: Principal, job_id: str) -> Response:
     own jobs only"""
     from chalicelib.producers.documents.bulk import get_bulk_statements as fetch
 
-    return json_response(fetch(caller, job_id))
+    return json_response(_job_out(caller, fetch(caller, job_id)))
 
 
 # --- suppliers and open movements ------------------------------------------------------------------
@@ -261,6 +267,8 @@ def _check_code(value: str, field: str) -> None:
 
 def _settings_out(settings: Any) -> Response:
     """The settings as answered, with their version as the ETag (a logo saved is a save of them)."""
+    from chalicelib.api.people import named
+
     shown = {
         "statement_area": settings.statement_area,
         "statement_comment": settings.statement_comment,
@@ -269,7 +277,7 @@ def _settings_out(settings: Any) -> Response:
         "updated_at": settings.updated_at,
         "updated_by": settings.updated_by,
     }
-    return versioned_response(shown, settings.version or 0)
+    return versioned_response(named(settings.company_id, shown, "updated_by"), settings.version or 0)
 
 
 @route("GET /documents/settings", STAFF, response="DocumentSettingsOut", versioned=True)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from chalicelib.api.people import NAME_FIELD
 from chalicelib.api.schemas import ETAG_FIELD, Day
 
 Code = Annotated[
@@ -188,6 +189,7 @@ class DocumentSettingsOut(BaseModel):
     has_logo: bool
     updated_at: str | None
     updated_by: str | None
+    updated_by_name: str | None = Field(default=None, description=NAME_FIELD)
     etag: str = Field(description=ETAG_FIELD)
 
 
@@ -277,5 +279,6 @@ class BulkStatementsOut(BaseModel):
     selection: dict[str, Any]
     as_of: str | None
     created_by: str
+    created_by_name: str | None = Field(default=None, description=NAME_FIELD)
     created_at: str
     updated_at: str

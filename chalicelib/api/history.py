@@ -7,7 +7,8 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
+from chalicelib.api.http import Routes, json_response, page_request, parse_body
+from chalicelib.api.people import named, named_page, staff_names
 from chalicelib.core.domain import AttachmentRef, Communication
 from chalicelib.tenants.auth.principal import Principal
 
@@ -80,7 +81,10 @@ def resend(caller: Principal) -> Response:
 
     body = parse_body(history.current_request, ResendIn)
     written = resend_messages(caller, list(body.ids), bulk_password=body.bulk_password)
-    return json_response({"items": [history_item(c) for c in written]}, 202)
+    from chalicelib.api.people import with_names
+
+    items = with_names(caller.company_id, [history_item(c) for c in written], "created_by")
+    return json_response({"items": items}, 202)
 
 
 @route("GET /history/filters", STAFF, response="SavedFiltersOut", query=("channel",))
@@ -132,7 +136,7 @@ def list_history(caller: Principal, channel: str) -> Response:
     request = history.current_request
     criteria = criteria_for(caller, _params())
     page = fetch(caller, channel, criteria, *page_request(request))
-    return page_response(page.items, page.cursor, history_item)
+    return named_page(caller.company_id, page.items, page.cursor, history_item, "created_by")
 
 
 @route("GET /history/{channel}/export", STAFF, answer="xlsx")
@@ -148,6 +152,7 @@ def export_history(caller: Principal, channel: str) -> Response:
     company = get_company(caller.company_id)
     language, zone = company.language, company.time_zone
     rows = export_rows(caller, channel, criteria_for(caller, _params()), MAX_EXPORT_ROWS)
+    people = staff_names(caller.company_id, [c.created_by for c in rows])
     columns = [
         heading("Id", language),
         heading("Created", language, zone),
@@ -188,7 +193,7 @@ def export_history(caller: Principal, channel: str) -> Response:
                 c.from_address,
                 c.subject,
                 c.message_type,
-                c.created_by,
+                people.get(c.created_by or "", c.created_by),
                 c.resend_of,
                 in_language(c.error, language) if c.error else c.error,
                 c.text,
@@ -224,19 +229,23 @@ def get_message(caller: Principal, channel: str, communication_id: str) -> Respo
 
     comm = history_entry(caller, channel, communication_id)
     return json_response(
-        {
-            **history_item(comm),
-            "text": comm.text,
-            "html": comm.html,
-            "headers": comm.headers,
-            "attachments": [attachment_out(a) for a in comm.attachments],
-            "error": comm.error,
-            "attempts": comm.attempts,
-            "provider_message_id": comm.provider_message_id,
-            "rfc_message_id": comm.rfc_message_id,
-            "delivered_at": comm.delivered_at,
-            "reply_to": comm.reply_to,
-            "from_name": comm.from_name,
-            "flagged": comm.flagged,
-        }
+        named(
+            caller.company_id,
+            {
+                **history_item(comm),
+                "text": comm.text,
+                "html": comm.html,
+                "headers": comm.headers,
+                "attachments": [attachment_out(a) for a in comm.attachments],
+                "error": comm.error,
+                "attempts": comm.attempts,
+                "provider_message_id": comm.provider_message_id,
+                "rfc_message_id": comm.rfc_message_id,
+                "delivered_at": comm.delivered_at,
+                "reply_to": comm.reply_to,
+                "from_name": comm.from_name,
+                "flagged": comm.flagged,
+            },
+            "created_by",
+        )
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.api.free_text import FreeText
+from chalicelib.api.people import NAME_FIELD
 from chalicelib.api.schemas import ETAG_FIELD
 
 CommunicationId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -52,6 +53,7 @@ class AttachmentOut(BaseModel):
         description="Who attached the file to the register record afterwards (H2); null for a file the "
         "message came with.",
     )
+    added_by_name: str | None = Field(default=None, description=NAME_FIELD)
 
 
 class HistoryItemOut(BaseModel):
@@ -69,7 +71,8 @@ class HistoryItemOut(BaseModel):
     from_address: str | None
     subject: str | None
     message_type: str | None
-    created_by: str | None
+    created_by: str | None = Field(description="The user who sent it by hand; null for an automatic message.")
+    created_by_name: str | None = Field(default=None, description=NAME_FIELD)
     resend_of: str | None
     resent_as: list[str]
 
@@ -182,6 +185,7 @@ class RegisterRecordOut(BaseModel):
     state: str
     created_at: datetime
     created_by: str | None
+    created_by_name: str | None = Field(default=None, description=NAME_FIELD)
     initiated_by: str | None
     subject: str | None
     motive: str | None
@@ -199,9 +203,13 @@ class RecordNoticeOut(BaseModel):
 
     at: datetime
     by: str = Field(description="The user who told them (to a level-4 caller, another user by handle).")
+    by_name: str | None = Field(default=None, description=NAME_FIELD)
     users: list[str] = Field(
         description="The staff users told, by id; to a level-4 caller by the handle `GET /staff/colleagues` "
         "gives, never by another user's id."
+    )
+    user_names: list[str | None] = Field(
+        default_factory=list, description="The staff directory's name of each of `users`, in their order."
     )
 
 

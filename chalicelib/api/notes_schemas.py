@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.api.people import NAME_FIELD
 from chalicelib.api.schemas import ETAG_FIELD
 
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -92,8 +93,10 @@ class AgentChangeOut(BaseModel):
     moved: int
     skipped: int
     created_by: str
+    created_by_name: str | None = Field(default=None, description=NAME_FIELD)
     created_at: str
     applied_by: str | None
+    applied_by_name: str | None = Field(default=None, description=NAME_FIELD)
     applied_at: str | None
 
 

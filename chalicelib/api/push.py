@@ -26,12 +26,15 @@ def _device_out(device: Any) -> dict[str, Any]:
 
 
 def _settings_out(settings: Any) -> dict[str, Any]:
-    return {
+    from chalicelib.api.people import named
+
+    answer = {
         "fcm_application_arn": settings.fcm_application_arn,
         "apns_application_arn": settings.apns_application_arn,
         "updated_at": settings.updated_at,
         "updated_by": settings.updated_by,
     }
+    return named(settings.company_id, answer, "updated_by")
 
 
 @route("GET /push/settings", ADMIN, response="PushSettingsOut", versioned=True)

@@ -14,7 +14,6 @@ from chalicelib.api.http import (
     if_match,
     json_response,
     page_request,
-    page_response,
     parse_body,
     versioned_response,
 )
@@ -56,7 +55,10 @@ def record_out(comm: Communication) -> dict[str, Any]:
 
 
 def _detail(comm: Communication, viewer: Principal) -> dict[str, Any]:
-    return {
+    from chalicelib.api.people import named, staff_names
+
+    people = staff_names(viewer.company_id, [u for n in comm.notices for u in (n.by, *n.users)])
+    record = {
         **record_out(comm),
         "text": comm.text,
         "html": comm.html,
@@ -65,18 +67,22 @@ def _detail(comm: Communication, viewer: Principal) -> dict[str, Any]:
         "attachments": [attachment_out(a) for a in comm.attachments],
         "error": comm.error,
         "flagged": comm.flagged,
-        "notices": [notice_out(n, viewer) for n in comm.notices],
+        "notices": [notice_out(n, viewer, people) for n in comm.notices],
     }
+    return named(viewer.company_id, record, "created_by")
 
 
-def notice_out(notice: RecordNotice, viewer: Principal) -> dict[str, Any]:
-    """Who told whom, each user as ``viewer`` is shown them (a level-4 user: by handle)."""
+def notice_out(notice: RecordNotice, viewer: Principal, people: dict[str, str]) -> dict[str, Any]:
+    """Who told whom, each user as ``viewer`` is shown them (a level-4 user: by handle), and by
+    name (``people``: user id -> name)."""
     from chalicelib.tenants.staff import shown_user
 
     return {
         "at": notice.at,
         "by": shown_user(viewer, notice.by),
+        "by_name": people.get(notice.by),
         "users": [shown_user(viewer, u) for u in notice.users],
+        "user_names": [people.get(u) for u in notice.users],
     }
 
 
@@ -90,7 +96,9 @@ def list_register(caller: Principal, client_id: str) -> Response:
     request = register.current_request
     criteria = register_criteria(_params(), company_time_zone(caller.company_id))
     page = fetch(caller, client_id, criteria, *page_request(request))
-    return page_response(page.items, page.cursor, record_out)
+    from chalicelib.api.people import named_page
+
+    return named_page(caller.company_id, page.items, page.cursor, record_out, "created_by")
 
 
 @route(
@@ -114,6 +122,7 @@ def add_record(caller: Principal, client_id: str) -> Response:
 def export_register(caller: Principal, client_id: str) -> Response:
     """The client's filtered register as an Excel file (.xlsx), at most 10,000 rows"""
     from chalicelib.api.history import _xlsx
+    from chalicelib.api.people import staff_names
     from chalicelib.records.exports import MAX_EXPORT_ROWS, heading, word, workbook
     from chalicelib.records.register import export_rows, register_criteria
     from chalicelib.tenants.companies import get_company
@@ -121,6 +130,7 @@ def export_register(caller: Principal, client_id: str) -> Response:
     company = get_company(caller.company_id)
     language = company.language
     rows = export_rows(caller, client_id, register_criteria(_params(), company.time_zone), MAX_EXPORT_ROWS)
+    people = staff_names(caller.company_id, [c.created_by for c in rows])
     columns = [heading("Id", language), heading("Date", language, company.time_zone)] + [
         heading(name, language)
         for name in (
@@ -149,7 +159,7 @@ def export_register(caller: Principal, client_id: str) -> Response:
                 r["subject"],
                 r["motive"],
                 r["area"],
-                r["created_by"],
+                people.get(r["created_by"] or "", r["created_by"]),
                 word(r["state"], language),
                 [a.name for a in c.attachments],
                 c.text,
@@ -233,7 +243,9 @@ def add_attachment(caller: Principal, client_id: str, record_id: str) -> Respons
         content_type=body.content_type,
         content_base64=body.content_base64,
     )
-    return json_response(attachment_out(ref), 201)
+    from chalicelib.api.people import named
+
+    return json_response(named(caller.company_id, attachment_out(ref), "added_by"), 201)
 
 
 @route(
@@ -256,7 +268,11 @@ def notify_colleagues(caller: Principal, client_id: str, record_id: str) -> Resp
 
     body = parse_body(register.current_request, RegisterNoticeIn)
     sent = notify(caller, client_id, record_id, body.users, body.comment)
-    answer = {**notice_out(sent.notice, caller), "messages": [m.communication_id for m in sent.messages]}
+    from chalicelib.api.people import staff_names
+
+    people = staff_names(caller.company_id, [sent.notice.by, *sent.notice.users])
+    messages = [m.communication_id for m in sent.messages]
+    answer = {**notice_out(sent.notice, caller, people), "messages": messages}
     return json_response(answer, 201)
 
 

@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from chalicelib.api.people import NAME_FIELD
 from chalicelib.core.domain import Company
 from chalicelib.core.names import INVISIBLE, INVISIBLE_MESSAGE
 from chalicelib.messaging.accounts.sms import SmsSettingsView
@@ -774,6 +775,7 @@ class ErasureOut(BaseModel):
         "address is not mailed again."
     )
     created_by: str
+    created_by_name: str | None = Field(default=None, description=NAME_FIELD)
     created_at: datetime
     finished_at: datetime | None
     not_erased: list[str] = Field(description="What an erasure does not erase (docs/privacy.md).")

@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, plain
+from chalicelib.api.http import Routes, json_response, page_request, parse_body, plain
 from chalicelib.tenants.auth.principal import Principal
 
 sends = Blueprint(__name__)
@@ -16,6 +16,12 @@ route = Routes(sends, schemas="sends_schemas")
 
 def _job_out(job: Any) -> dict[str, Any]:
     return dict(plain(job))
+
+
+def _named_job(caller: Principal, job: Any) -> dict[str, Any]:
+    from chalicelib.api.people import named
+
+    return named(caller.company_id, _job_out(job), "created_by")
 
 
 def _message_out(comm: Any) -> dict[str, Any]:
@@ -67,7 +73,7 @@ def start_send(caller: Principal) -> Response:
     )
     created = result.created
     answer = {
-        "job": _job_out(result.job) if result.job else None,
+        "job": _named_job(caller, result.job) if result.job else None,
         "messages": [_message_out(c) for c in result.communications],
     }
     return json_response(answer, 201 if created else 200)
@@ -78,7 +84,7 @@ def get_send_job(caller: Principal, job_id: str) -> Response:
     """A send job's progress: total, sent, failed, skipped, waiting, state (C8); level 4: own jobs only"""
     from chalicelib.producers.sends.manual import get_send_job as fetch
 
-    return json_response(_job_out(fetch(caller, job_id)))
+    return json_response(_named_job(caller, fetch(caller, job_id)))
 
 
 @route("GET /sends", STAFF, response="SendJobsOut", query=("limit", "cursor"))
@@ -87,5 +93,7 @@ def list_send_jobs(caller: Principal) -> Response:
     from chalicelib.producers.sends.manual import list_send_jobs as fetch
 
     request = sends.current_request
+    from chalicelib.api.people import named_page
+
     jobs, cursor = fetch(caller, *page_request(request))
-    return page_response(jobs, cursor, _job_out)
+    return named_page(caller.company_id, jobs, cursor, _job_out, "created_by")

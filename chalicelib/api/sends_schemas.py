@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.api.people import NAME_FIELD
 from chalicelib.api.schemas import ETAG_FIELD
 
 ClientId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
@@ -70,6 +71,7 @@ class SendJobOut(BaseModel):
     skipped: int = Field(description="Clients with no address for the channel (or suppressed addresses).")
     waiting: int = Field(description="total - sent - failed - skipped.")
     created_by: str
+    created_by_name: str | None = Field(default=None, description=NAME_FIELD)
     created_at: datetime
     updated_at: datetime
     selection: dict[str, Any] = Field(description='`{"client_ids": <count>}` or `{"filter": {...}}`.')
@@ -114,6 +116,7 @@ class PushSettingsOut(BaseModel):
     apns_application_arn: str | None
     updated_at: datetime | None = None
     updated_by: str | None = None
+    updated_by_name: str | None = Field(default=None, description=NAME_FIELD)
 
     etag: str = Field(description=ETAG_FIELD)
 

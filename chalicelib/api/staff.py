@@ -126,7 +126,9 @@ def save_unit(caller: Principal, table: str) -> Response:
 
 
 def change_out(change: Any) -> dict[str, Any]:
-    return {
+    from chalicelib.api.people import named
+
+    answer = {
         "token": change.change_id,
         "state": change.state,
         "moves": list(change.moves),
@@ -138,6 +140,7 @@ def change_out(change: Any) -> dict[str, Any]:
         "applied_by": change.applied_by,
         "applied_at": change.applied_at.isoformat() if change.applied_at else None,
     }
+    return named(change.company_id, answer, "created_by", "applied_by")
 
 
 @route("GET /preferred-agents", AGENTS, response="PreferredAgentsOut")

@@ -18,7 +18,7 @@ function changeStatus(change) {
       "p",
       { class: "b-job-counts" },
       `${change.moved} movidos, ${change.skipped} sin mover, de ${change.total}` +
-        (change.applied_at ? ` · aplicado ${when(change.applied_at)} por ${change.applied_by}` : ""),
+        (change.applied_at ? ` · aplicado ${when(change.applied_at)} por ${change.applied_by_name || change.applied_by}` : ""),
     ),
   );
 }

@@ -373,7 +373,7 @@ async function clientRegister(main, ctx, clientId) {
               ["Motivo", (r) => tableName(tables.motives, r.motive)],
               ["Área", (r) => tableName(tables.areas, r.area)],
               ["Iniciada por", (r) => label(r.initiated_by)], // seed 004's "Iniciada por": the client or us
-              ["Por", (r) => (r.created_by ? nameOf(r.created_by) : r.created_by)], // by name, not the user's id (a Cognito sub is a UUID)
+              ["Por", (r) => r.created_by_name || r.created_by], // by name, not the user's id (a Cognito sub is a UUID)
               ["", (r) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${r.subject || "(sin asunto)"}» del ${when(r.created_at)}`, onclick: () => view(r.communication_id) }, "Ver")],
             ],
             page.items,
@@ -431,13 +431,13 @@ async function clientRegister(main, ctx, clientId) {
             ["Para", record.to_address],
             ["Motivo", tableName(tables.motives, record.motive)],
             ["Área", tableName(tables.areas, record.area)],
-            ["Creado por", record.created_by],
+            ["Creado por", record.created_by_name || record.created_by],
             ["Estado", label(record.state)],
             ["Aviso", notice(record.error)],
             ["Marcado", flaggedNote(record)],
             ...(record.notices || []).map((n) => [
               "Avisado",
-              `${when(n.at)}: ${n.users.map(nameOf).join(", ")} (por ${nameOf(n.by)})`,
+              `${when(n.at)}: ${n.users.map((u, i) => (n.user_names || [])[i] || nameOf(u)).join(", ")} (por ${n.by_name || nameOf(n.by)})`,
             ]),
           ]
             .filter(([, v]) => v)

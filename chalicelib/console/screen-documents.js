@@ -44,7 +44,7 @@ function documentSettings(ctx) {
   async function draw() {
     const settings = await attempt(() => api("GET", "/documents/settings"));
     if (!settings) return;
-    const changed = settings.updated_at ? `Cambiados ${when(settings.updated_at)} por ${settings.updated_by || "—"}.` : null;
+    const changed = settings.updated_at ? `Cambiados ${when(settings.updated_at)} por ${settings.updated_by_name || settings.updated_by || "—"}.` : null;
     if (!admin) {
       fill(box,
         h(

@@ -22,7 +22,6 @@ import {
   section,
   select,
   showError,
-  staffNames,
   table,
   when,
 } from "./screen-kit.js";
@@ -49,7 +48,7 @@ function messageTypeName(code) {
   return MESSAGE_TYPE_NAMES[code] || templateTitle({ key: code, title: code });
 }
 
-export function messageDetail(message, nameOf = (id) => id) {
+export function messageDetail(message) {
   const headers = Object.entries(message.headers || {});
   return h(
     "article",
@@ -66,7 +65,7 @@ export function messageDetail(message, nameOf = (id) => id) {
         ["Enviado", when(message.sent_at)],
         ["Entregado", when(message.delivered_at)],
         ["Tipo", `${label(message.kind)}${message.message_type ? ` · ${messageTypeName(message.message_type)}` : ""}`],
-        ["Creado por", nameOf(message.created_by)],
+        ["Creado por", message.created_by_name || message.created_by], // by name, not the user's id
         ["Error", message.error],
         ["Marcado", flaggedNote(message)],
         ["Reenvío de", message.resend_of],
@@ -244,7 +243,7 @@ async function render(main, ctx) {
     }
     opened = message.communication_id;
     remember();
-    fill(detail, messageDetail(message, await staffNames()));
+    fill(detail, messageDetail(message));
     reveal(detail);
   }
 

@@ -157,7 +157,7 @@ export function attachmentList(items) {
         a.download_url
           ? h("a", { href: a.download_url, rel: "noopener noreferrer", target: "_blank" }, a.name)
           : h("span", {}, a.name),
-        ` (${fileSize(a.size)}${a.omitted ? `, ${OMITTED[a.omitted] || a.omitted}` : ""}${a.deleted_at ? ", borrado" : ""}${a.added_by ? `, adjuntado por ${a.added_by}` : ""})`,
+        ` (${fileSize(a.size)}${a.omitted ? `, ${OMITTED[a.omitted] || a.omitted}` : ""}${a.deleted_at ? ", borrado" : ""}${a.added_by ? `, adjuntado por ${a.added_by_name || a.added_by}` : ""})`,
       ),
     ),
   );
@@ -179,20 +179,6 @@ export async function attempt(action, form) {
     else showError(err);
     return undefined;
   }
-}
-
-// Staff by name: a function from a user's id (a job's or a message's `created_by`; with Cognito the
-// token's `sub`, a UUID) to their name in the staff directory (GET /staff/colleagues: active users
-// with an e-mail address), or the id itself for anyone else, or when the directory cannot be read.
-export async function staffNames() {
-  let items = [];
-  try {
-    items = (await api("GET", "/staff/colleagues")).items || [];
-  } catch {
-    // the ids are shown as they are
-  }
-  const names = new Map(items.filter((u) => u.name).map((u) => [u.user_id, u.name]));
-  return (id) => (id ? names.get(id) || id : id);
 }
 
 export function requestId() {

@@ -15,7 +15,6 @@ import {
   requestId,
   section,
   select,
-  staffNames,
   table,
   textarea,
   when,
@@ -238,13 +237,12 @@ async function render(main, ctx) {
   async function loadJobs() {
     const page = await attempt(() => api("GET", "/sends?limit=20"));
     if (!page) return;
-    const nameOf = await staffNames();
     fill(jobs,
       page.items.length
         ? table(
             [
               ["Creado", (j) => when(j.created_at)],
-              ["Por", (j) => nameOf(j.created_by)], // by name, not the user's id
+              ["Por", (j) => j.created_by_name || j.created_by], // by name, not the user's id
               ["Canal", (j) => label(j.channel)],
               // by the title the form offers it under ("Plantilla propia «aviso»"), not its key
               ["Plantilla", (j) => templateTitle(templates.items.find((t) => t.key === j.template_key) || { key: j.template_key, title: j.template_key })],

@@ -285,7 +285,7 @@ function autoRepliesCard(rules, ctx, redraw) {
       "p",
       { class: "hint" },
       "Un SMS de un cliente con una de estas palabras recibe su saldo, o abre un ticket (ver «Tickets por SMS»).",
-      rules.updated_at ? ` Cambiadas ${when(rules.updated_at)} por ${rules.updated_by || "—"}.` : "",
+      rules.updated_at ? ` Cambiadas ${when(rules.updated_at)} por ${rules.updated_by_name || rules.updated_by || "—"}.` : "",
     ),
     form,
   );

@@ -123,8 +123,9 @@ def search_clients(
     any word of the name (``ferre`` finds "Ferretería Gómez", ``gomez`` finds "Gómez"), the start
     of the code, a whole e-mail address, or a phone written in any way (read in the company's
     country, as phones are stored; an Argentine mobile with or without its 9; a number said
-    without its area code finds the clients with that subscriber number in any area). ``text`` shorter than 2 letters or digits together, or longer
-    than :data:`SEARCH_MAX_LENGTH`, is a 422 naming ``q``."""
+    without its area code finds the clients with that subscriber number in any area). ``text``
+    shorter than 2 letters or digits together, or longer than :data:`SEARCH_MAX_LENGTH`, is a 422
+    naming ``q``."""
     from chalicelib.core.phones import normalize_phone, same_number, typed_local_numbers
     from chalicelib.tenants.companies import phone_region
 

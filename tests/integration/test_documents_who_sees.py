@@ -18,7 +18,7 @@ from tests.steps.clients import put_client
 from tests.steps.documents import documents_key, post_document
 from tests.steps.notes import staff_headers
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.tenants import Tenant, smtp_sender_account
+from tests.steps.tenants import Tenant, named_user, smtp_sender_account
 
 MOVEMENT = {"date": "2026-10-01", "document": "A-1", "description": "Factura", "amount": "12345.67"}
 LINES = [{"code": "A-100", "description": "Tornillo (caja × 100)", "quantity": "12", "unit_price": "1250"}]
@@ -129,6 +129,9 @@ def test_a_level_4_user_follows_only_the_bulk_statement_jobs_they_started(
             assert body(answer)["job_id"] == job_id
     # And junior follows theirs, but the ERP's is not found, as in GET /sends/{job_id}
     assert body(progress(staff["junior"], juniors))["created_by"] == f"junior@{tenant.company_id}"
+    # And levels 1 to 3 read who started it by name (junior is "Julia Paz" in the staff directory)
+    named_user(tenant.company_id, f"junior@{tenant.company_id}", "Julia Paz", level=4)
+    assert body(progress(staff["level 3"], juniors))["created_by_name"] == "Julia Paz"
     assert progress(staff["junior"], erps).status_code == 404
     assert api.http.get(f"/sends/{erps}", headers=staff["junior"]).status_code == 404
     # And junior's colleague finds neither

@@ -17,7 +17,7 @@ from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.history import XLSX, send_email
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.tenants import IDENTITY, Tenant
+from tests.steps.tenants import IDENTITY, Tenant, named_user
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
 
@@ -179,6 +179,8 @@ def test_resending_three_selected_messages_delivers_three_new_linked_messages(
     mailbox.wait_for(4)
     mailbox.clear()
 
+    # And the clerk is "Clara Ruiz" in the staff directory
+    named_user(tenant.company_id, f"clerk@{tenant.company_id}", "Clara Ruiz")
     # When staff select three of them and resend them
     clock.set_now(START + timedelta(hours=1))
     chosen = originals[:3]
@@ -207,6 +209,10 @@ def test_resending_three_selected_messages_delivers_three_new_linked_messages(
     assert sorted(item["resend_of"] for item in new) == sorted(chosen)
     assert {item["kind"] for item in new} == {"manual"}
     assert {item["created_by"] for item in new} == {f"clerk@{tenant.company_id}"}
+    # And by the clerk's name, not only the user id, in the answer, the list and each message
+    assert {item["created_by_name"] for item in [*resends, *new]} == {"Clara Ruiz"}
+    one = body(api.http.get(f"/history/email/{new[0]['communication_id']}", headers=tenant.staff_headers()))
+    assert one["created_by_name"] == "Clara Ruiz"
     assert {item["state"] for item in new} == {"sent"}
     for item in new:
         original = body(api.http.get(f"/history/email/{item['resend_of']}", headers=tenant.staff_headers()))

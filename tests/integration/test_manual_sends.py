@@ -19,7 +19,7 @@ from tests.steps.clients import put_client, remove_client
 from tests.steps.mail import recipients, wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.sends import expand_pages, job_of, progress, sender_account_reads
-from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
+from tests.steps.tenants import IDENTITY, Tenant, named_user, smtp_sender_account
 
 BULK_PASSWORD = "masivos-2026-seguro"
 NOTICE = {
@@ -115,8 +115,12 @@ def test_a_bulk_job_fans_out_over_sqs_and_progress_moves_to_done_with_each_mail_
     # And running the workers again sends nothing more
     assert deliver_outboxes()["sent"] == 0
     assert len(mailbox.messages()) == 30
+    # And the job list says who started it by the staff directory's name, the user id kept
+    named_user(company.company_id, f"clerk@{company.company_id}", "Clara Ruiz")
     listed = body(api.http.get("/sends", headers=company.staff_headers()))["items"]
-    assert [(j["job_id"], j["state"]) for j in listed] == [(job["job_id"], "done")]
+    assert [(j["job_id"], j["state"], j["created_by"], j["created_by_name"]) for j in listed] == [
+        (job["job_id"], "done", f"clerk@{company.company_id}", "Clara Ruiz")
+    ]
 
 
 def test_a_bulk_invoice_send_attaches_nothing_and_says_nothing_of_a_pdf(

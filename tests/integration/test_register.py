@@ -19,7 +19,7 @@ from tests.steps.history import XLSX, send_email
 from tests.steps.hostile_mail import company_files
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.ses_events import dynamodb_down_for
-from tests.steps.tenants import IDENTITY, Tenant
+from tests.steps.tenants import IDENTITY, Tenant, named_user
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
 
@@ -254,6 +254,36 @@ def test_attachments_upload_and_download_through_a_short_lived_link(api: Client,
         body=json.dumps({"name": "x.txt", "content_base64": base64.b64encode(b"x").decode()}),
     )
     assert on_message.status_code == 409
+
+
+def test_staff_read_who_wrote_a_record_by_name_with_the_user_id_kept(api: Client, tenant: Tenant) -> None:
+    from openpyxl import load_workbook
+
+    # Given the clerk is "Clara Ruiz" in the staff directory
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"])
+    staff = tenant.staff_headers()
+    clerk = f"clerk@{tenant.company_id}"
+    register(api, staff, "CLI-1")  # seen at sign-in
+    named_user(tenant.company_id, clerk, "Clara Ruiz")
+    # When she notes a visit and attaches a file to it
+    record = add_record(api, staff, "CLI-1", subject="Visita", record_type="visit")
+    attached = api.http.post(
+        f"/clients/CLI-1/register/{record['communication_id']}/attachments",
+        headers=staff,
+        body=json.dumps({"name": "acta.txt", "content_base64": base64.b64encode(b"acta").decode()}),
+    )
+    # Then the record, the register's list, the attachment and the Excel file say who by name,
+    # and the API keeps the user id beside it
+    assert (record["created_by"], record["created_by_name"]) == (clerk, "Clara Ruiz")
+    [row] = register(api, staff, "CLI-1")
+    assert (row["created_by"], row["created_by_name"]) == (clerk, "Clara Ruiz")
+    assert (body(attached)["added_by"], body(attached)["added_by_name"]) == (clerk, "Clara Ruiz")
+    detail = body(api.http.get(f"/clients/CLI-1/register/{record['communication_id']}", headers=staff))
+    assert detail["created_by_name"] == "Clara Ruiz"
+    assert [a["added_by_name"] for a in detail["attachments"]] == ["Clara Ruiz"]
+    export = api.http.get("/clients/CLI-1/register/export", headers={**staff, "Accept": XLSX})
+    rows = list(load_workbook(io.BytesIO(export.body)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert [r[rows[0].index("Creado por")] for r in rows[1:]] == ["Clara Ruiz"]
 
 
 def test_an_attachment_whose_record_cannot_be_saved_leaves_no_file_behind(

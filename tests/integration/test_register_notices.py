@@ -125,10 +125,16 @@ def test_a_colleague_told_of_a_record_receives_it_by_e_mail(
     base = get_settings().public_base_url
     assert f'href="{base}/console#/clients?client=CLI-1&amp;record={record_id}"' in page
 
-    # And the record shows who was told, by whom and when
+    # And the record shows who was told, by whom (by id and by the staff directory's name) and when
     detail = body(api.http.get(f"/clients/CLI-1/register/{record_id}", headers=tenant.staff_headers()))
     assert detail["notices"] == [
-        {"at": START.isoformat(), "by": f"clerk@{tenant.company_id}", "users": ["marta"]}
+        {
+            "at": START.isoformat(),
+            "by": f"clerk@{tenant.company_id}",
+            "by_name": "Clara Ruiz",
+            "users": ["marta"],
+            "user_names": ["Marta Núñez"],
+        }
     ]
     # And the e-mail is not the client's: the register holds the call alone
     assert [i["communication_id"] for i in register_items(api, tenant.staff_headers(), "CLI-1")] == [

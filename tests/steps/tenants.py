@@ -75,6 +75,16 @@ def staff_user(company_id: str, user_id: str, email: str, level: int = 4) -> Non
     save_user(company_id, user_id, UserFields(email=email, level=level))
 
 
+def named_user(company_id: str, user_id: str, name: str, level: int = 3) -> None:
+    """An administrator gives a user their name in the company's staff directory: what the console
+    and the API's ``*_name`` fields show of them instead of their user id."""
+    from chalicelib.store.staff import get_user
+    from chalicelib.tenants.staff import UserFields, save_user
+
+    known = get_user(company_id, user_id) is not None  # seen at sign-in: its level stays
+    save_user(company_id, user_id, UserFields(name=name, level=None if known else level))
+
+
 def staff_user_saved_before_addresses_were_checked(
     company_id: str, user_id: str, email: str, level: int
 ) -> None:
