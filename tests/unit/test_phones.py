@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.core.errors import ValidationFailed
-from chalicelib.core.phones import NotAMobile, is_mobile, normalize_phone, sms_address
+from chalicelib.core.phones import (
+    NotAMobile,
+    is_mobile,
+    local_number,
+    normalize_phone,
+    same_number,
+    sms_address,
+    typed_local_numbers,
+)
 
 ARGENTINA = [
     # Buenos Aires mobile, local form: trunk 0, area 11, mobile prefix 15
@@ -156,3 +164,41 @@ def test_an_sms_to_a_number_that_is_never_a_mobile_is_refused_saying_so(stored: 
 
 def test_an_argentine_mobile_in_a_known_area_is_a_mobile() -> None:
     assert is_mobile("+5493511234567") is True
+
+
+@pytest.mark.parametrize(
+    ("stored", "local"),
+    [
+        ("+5491155551234", "54:55551234"),  # the mobile 9 is part of the area code's length
+        ("+541155551234", "54:55551234"),
+        ("+5493511234567", "54:1234567"),  # Córdoba: a 3-digit area, a 7-digit subscriber
+        ("+525512345678", "52:12345678"),
+        ("+34612345678", None),  # a Spanish mobile has no area code
+    ],
+)
+def test_the_local_number_a_phone_is_said_as_without_its_area_code(stored: str, local: str | None) -> None:
+    assert local_number(stored) == local
+
+
+@pytest.mark.parametrize(
+    ("typed", "region", "locals_"),
+    [
+        ("15 5555-1234", "AR", ["54:55551234"]),  # the mobile prefix 15 is dropped
+        ("5555-1234", "AR", ["54:55551234"]),
+        ("15 555-123", "AR", ["54:15555123", "54:555123"]),  # either reading
+        ("1234 5678", "MX", ["52:12345678"]),
+        ("11 5555-1234", "AR", []),  # a whole number is not a local one
+        ("+54 5555 1234", "AR", []),
+        ("ferre", "AR", []),
+    ],
+)
+def test_what_a_clerk_typed_as_a_number_without_its_area_code(
+    typed: str, region: str, locals_: list[str]
+) -> None:
+    assert typed_local_numbers(typed, region) == locals_
+
+
+def test_an_argentine_number_is_one_number_with_or_without_its_9() -> None:
+    assert same_number("+541155551234") == ["+541155551234", "+5491155551234"]
+    assert same_number("+5491155551234") == ["+5491155551234", "+541155551234"]
+    assert same_number("+525512345678") == ["+525512345678"]
