@@ -157,10 +157,12 @@ def edit_concept(caller: Principal, concept_id: str) -> Response:
 
 
 def _settings_out(settings: Any) -> dict[str, Any]:
+    from chalicelib.api.people import named
+
     data = dict(plain(settings))
     data.pop("company_id", None)
     data.pop("version", None)  # answered as the ETag
-    return data
+    return named(settings.company_id, data, "updated_by")
 
 
 @route("GET /clients/{client_id}/reminders", RECEIVABLES, response="ClientRemindersOut", versioned=True)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from chalicelib.api.people import NAME_FIELD
 from chalicelib.api.schemas import ETAG_FIELD, Code, Day, Strict
 
 DocumentNumber = Annotated[
@@ -120,6 +121,7 @@ class ClientRemindersOut(BaseModel):
     after_due_body: str | None
     updated_at: datetime | None
     updated_by: str | None
+    updated_by_name: str | None = Field(default=None, description=NAME_FIELD)
 
     etag: str = Field(description=ETAG_FIELD)
 

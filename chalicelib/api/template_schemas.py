@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.free_text import FreeText
+from chalicelib.api.people import NAME_FIELD
 from chalicelib.api.schemas import ETAG_FIELD
 
 # DynamoDB items are at most 400 KB: the three parts together stay well below it.
@@ -133,6 +134,7 @@ class TemplateOut(BaseModel):
     variables: list[VariableOut]
     updated_at: datetime | None = None
     updated_by: str | None = None
+    updated_by_name: str | None = Field(default=None, description=NAME_FIELD)
     sms_text: str | None = Field(default=None, description="None: SMS carry the plain-text body.")
     push_title: str | None = None
     push_body: str | None = None

@@ -27,8 +27,9 @@ def _key(raw: str) -> str:
     return unquote(raw)
 
 
-def _template_out(template: Any) -> dict[str, Any]:
+def _template_out(caller: Principal, template: Any) -> dict[str, Any]:
     from chalicelib.api.http import plain
+    from chalicelib.api.people import named
     from chalicelib.messaging.templates import message_type
 
     data = dict(plain(template))
@@ -42,7 +43,7 @@ def _template_out(template: Any) -> dict[str, Any]:
         {"name": f"%{name}%", "description": variable.description}
         for name, variable in kind.sms_variables().items()
     ]
-    return data
+    return named(caller.company_id, data, "updated_by")
 
 
 @route("GET /templates", STAFF, response="TemplatesOut")
@@ -59,7 +60,7 @@ def get_template(caller: Principal, key: str) -> Response:
     from chalicelib.messaging.templates import effective_template
 
     template = effective_template(caller.company_id, _key(key))
-    return versioned_response(_template_out(template), template.version)
+    return versioned_response(_template_out(caller, template), template.version)
 
 
 @route("PUT /templates/{key}", ADMIN, body="TemplateIn", response="TemplateOut", versioned=True)
@@ -72,7 +73,7 @@ def save_template(caller: Principal, key: str) -> Response:
     request = templates.current_request
     body = parse_body(request, TemplateIn)
     saved = save(company_id, _key(key), updated_by=user, if_match=if_match(request), **body.model_dump())
-    return versioned_response(_template_out(saved), saved.version)
+    return versioned_response(_template_out(caller, saved), saved.version)
 
 
 @route("DELETE /templates/{key}", ADMIN, status=204)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.api.people import NAME_FIELD
+
 #: The 503 a request answers when what it changed is recorded but its webhook event could not be
 #: queued (documented on those routes; docs/webhooks.md).
 NOT_ANNOUNCED = (
@@ -52,6 +54,7 @@ class WebhookOut(BaseModel):
     enabled: bool
     created_at: datetime
     created_by: str
+    created_by_name: str | None = Field(default=None, description=NAME_FIELD)
     updated_at: datetime
     secret_set_at: datetime = Field(
         description="When the signing secret was made; the secret is never shown again."

@@ -15,7 +15,9 @@ route = Routes(webhooks, schemas="webhook_schemas")
 
 
 def endpoint_out(endpoint: Any, secret: str | None = None) -> dict[str, Any]:
-    data = dict(plain(endpoint))
+    from chalicelib.api.people import named
+
+    data = named(endpoint.company_id, dict(plain(endpoint)), "created_by")
     data.pop("company_id", None)
     data["events"] = list(endpoint.events)
     if secret is not None:

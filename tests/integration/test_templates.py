@@ -9,7 +9,7 @@ from chalice.test import Client
 
 from tests.steps.answers import body
 from tests.steps.templates import get, preview, put
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import Tenant, named_user
 
 OVERRIDE = {
     "subject": "Factura {{ invoice.number }} de {{ company.name }}",
@@ -59,6 +59,9 @@ def test_an_override_is_saved_and_read_back(api: Client, tenant: Tenant) -> None
     assert {k: saved[k] for k in OVERRIDE} == OVERRIDE
     assert saved["sender_area"] == "all" and saved["updated_by"] == f"admin@{tenant.company_id}"
     assert saved["updated_at"].startswith("2026-11-02")
+    # And once the administrator has a name in the staff directory, it says who by name too
+    named_user(tenant.company_id, f"admin@{tenant.company_id}", "Ana Directora")
+    assert body(get(api, tenant, "invoice"))["updated_by_name"] == "Ana Directora"
 
 
 def test_preview_uses_sample_data_and_escapes_html(api: Client, tenant: Tenant) -> None:
