@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from dataclasses import dataclass, replace
 from typing import Any
+
+from cachetools import TTLCache
 
 from chalicelib.core import clock
 from chalicelib.core.domain import StaffUnit, StaffUser
@@ -28,24 +29,24 @@ UNIT_KINDS = {"branches": "branch", "departments": "department"}
 # How long a process trusts the directory entry it read (a change made in this process clears it
 # at once; another Lambda container sees it within this many seconds).
 CACHE_SECONDS = 10.0
+#: At most this many entries a process keeps; a new one past it drops the least recently used
+#: (cachetools' ``TTLCache``), never the whole cache.
+CACHE_ENTRIES = 10_000
 _CODE = re.compile(r"[A-Za-z0-9_.@\-]{1,64}")
 
-_cache: dict[tuple[str, str], tuple[float, StaffUser]] = {}
+_cache: TTLCache[tuple[str, str], StaffUser] = TTLCache(maxsize=CACHE_ENTRIES, ttl=CACHE_SECONDS)
 _cache_lock = threading.Lock()
 
 
 def _cached(company_id: str, user_id: str) -> StaffUser | None:
     with _cache_lock:
-        hit = _cache.get((company_id, user_id))
-    return hit[1] if hit and hit[0] > time.monotonic() else None
+        return _cache.get((company_id, user_id))
 
 
 def remember(user: StaffUser) -> None:
     """Keep a directory entry in this process's cache (as read or just written)."""
     with _cache_lock:
-        if len(_cache) > 10_000:
-            _cache.clear()
-        _cache[(user.company_id, user.user_id)] = (time.monotonic() + CACHE_SECONDS, user)
+        _cache[(user.company_id, user.user_id)] = user
 
 
 def forget_cached_users() -> None:

@@ -258,3 +258,27 @@ def test_a_null_for_a_field_that_cannot_be_cleared_is_refused_naming_it(
     assert (users["tito"]["level"], users["tito"]["active"], users["tito"]["permissions"]) == (
         2, True, ["change_preferred_agent"],
     )  # fmt: skip
+
+
+def test_a_busy_process_keeps_the_entries_it_read_lately(api: Client, tenant: Tenant) -> None:
+    from chalicelib.core.domain import StaffUser
+    from chalicelib.store.models import StaffUserModel
+    from chalicelib.tenants.staff import CACHE_ENTRIES, remember
+    from tests.steps.aws import dynamodb_requests
+
+    def another_user(user_id: str) -> None:
+        remember(StaffUser(company_id=tenant.company_id, user_id=user_id, level=4))
+
+    # Given Lucía at work, and a process that then sees as many other users as its cache holds
+    lucia = staff_headers(tenant, "lucia", 3, name="Lucía Pérez")
+    assert api.http.get("/staff/me", headers=lucia).status_code == 200
+    for n in range(CACHE_ENTRIES - 1):
+        another_user(f"other-{n}")
+    assert api.http.get("/staff/me", headers=lucia).status_code == 200
+    # When two more users are seen
+    another_user("one-more")
+    another_user("and-another")
+    # Then Lucía's next call costs no read of the directory: the oldest entries made room, not hers
+    with dynamodb_requests(StaffUserModel) as reads:
+        assert api.http.get("/staff/me", headers=lucia).status_code == 200
+    assert reads == []

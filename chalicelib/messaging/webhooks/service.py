@@ -29,6 +29,7 @@ import http.client
 import json
 import secrets
 import ssl
+import threading
 import urllib.parse
 import uuid
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from typing import Any
+
+from cachetools import TTLCache
 
 from chalicelib.core import clock
 from chalicelib.core.domain import WebhookDelivery, WebhookEndpoint
@@ -263,24 +266,28 @@ REQUEST_NOT_ANNOUNCED = (
     "recorded, but the company's systems could not be told yet (their event queue refused it): "
     "try again in a minute"
 )
-_endpoints_cache: dict[str, tuple[float, list[WebhookEndpoint]]] = {}
+#: At most this many companies' endpoints a process keeps; past it the least recently used go.
+ENDPOINTS_CACHE_ENTRIES = 10_000
+_endpoints_cache: TTLCache[str, list[WebhookEndpoint]] = TTLCache(
+    maxsize=ENDPOINTS_CACHE_ENTRIES, ttl=ENDPOINTS_CACHE_SECONDS
+)
+_endpoints_cache_lock = threading.Lock()
 
 
 def _forget(company_id: str) -> None:
-    _endpoints_cache.pop(company_id, None)
+    with _endpoints_cache_lock:
+        _endpoints_cache.pop(company_id, None)
 
 
 def subscribed(company_id: str, event_type: str) -> list[WebhookEndpoint]:
     """The company's enabled endpoints that asked for ``event_type`` (cached a minute)."""
-    import time
-
-    cached = _endpoints_cache.get(company_id)
-    if cached is None or time.monotonic() - cached[0] > ENDPOINTS_CACHE_SECONDS:
-        if len(_endpoints_cache) > 10_000:
-            _endpoints_cache.clear()
-        cached = (time.monotonic(), store.endpoints_of(company_id))
-        _endpoints_cache[company_id] = cached
-    return [e for e in cached[1] if e.enabled and event_type in e.events]
+    with _endpoints_cache_lock:
+        cached = _endpoints_cache.get(company_id)
+    if cached is None:
+        cached = store.endpoints_of(company_id)
+        with _endpoints_cache_lock:
+            _endpoints_cache[company_id] = cached
+    return [e for e in cached if e.enabled and event_type in e.events]
 
 
 def announce_message(company_id: str, event_type: str, communication_id: str) -> int:
