@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.people import NAME_FIELD
+from chalicelib.api.schemas import ETAG_FIELD
 
 #: The 503 a request answers when what it changed is recorded but its webhook event could not be
 #: queued (documented on those routes; docs/webhooks.md).
@@ -62,6 +63,7 @@ class WebhookOut(BaseModel):
     failing_since: datetime | None = Field(description="The first failed delivery since the last success.")
     disabled_at: datetime | None = Field(description="When Pregón turned it off after a day of failures.")
     disabled_reason: str | None
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class WebhookWithSecretOut(WebhookOut):

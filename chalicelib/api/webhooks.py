@@ -7,7 +7,17 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF
-from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, plain
+from chalicelib.api.http import (
+    Routes,
+    etag,
+    if_match,
+    json_response,
+    page_request,
+    page_response,
+    parse_body,
+    plain,
+    versioned_response,
+)
 from chalicelib.tenants.auth.principal import Principal
 
 webhooks = Blueprint(__name__)
@@ -20,9 +30,17 @@ def endpoint_out(endpoint: Any, secret: str | None = None) -> dict[str, Any]:
     data = named(endpoint.company_id, dict(plain(endpoint)), "created_by")
     data.pop("company_id", None)
     data["events"] = list(endpoint.events)
+    data["etag"] = etag(data.pop("version"))
     if secret is not None:
         data["secret"] = secret
     return data
+
+
+def _one(endpoint: Any) -> Response:
+    """One endpoint's answer: its ETag header, and the same tag in the body's ``etag``."""
+    data = endpoint_out(endpoint)
+    del data["etag"]
+    return versioned_response(data, endpoint.version)
 
 
 @route("GET /webhooks", ADMIN, response="WebhooksOut")
@@ -51,25 +69,32 @@ def create_webhook(caller: Principal) -> Response:
     return json_response(endpoint_out(endpoint, secret), status=201)
 
 
-@route("GET /webhooks/{endpoint_id}", ADMIN, response="WebhookOut")
+@route("GET /webhooks/{endpoint_id}", ADMIN, response="WebhookOut", versioned=True)
 def get_webhook(caller: Principal, endpoint_id: str) -> Response:
     """One endpoint (never its secret)"""
     from chalicelib.messaging.webhooks.service import get_endpoint
 
-    return json_response(endpoint_out(get_endpoint(caller.company_id, endpoint_id)))
+    return _one(get_endpoint(caller.company_id, endpoint_id))
 
 
-@route("PUT /webhooks/{endpoint_id}", ADMIN, body="WebhookChangeIn", response="WebhookOut")
+@route("PUT /webhooks/{endpoint_id}", ADMIN, body="WebhookChangeIn", response="WebhookOut", versioned=True)
 def change_webhook(caller: Principal, endpoint_id: str) -> Response:
-    """Change an endpoint's URL and events, or turn it off and on (the secret stays)"""
+    """Change an endpoint's URL and events, or turn it off and on (the secret stays); `If-Match`: only
+    if no one changed it since"""
     from chalicelib.api.webhook_schemas import WebhookChangeIn
     from chalicelib.messaging.webhooks.service import update_endpoint
 
-    body = parse_body(webhooks.current_request, WebhookChangeIn)
+    request = webhooks.current_request
+    body = parse_body(request, WebhookChangeIn)
     changed = update_endpoint(
-        caller.company_id, endpoint_id, url=body.url, events=list(body.events), enabled=body.enabled
+        caller.company_id,
+        endpoint_id,
+        url=body.url,
+        events=list(body.events),
+        enabled=body.enabled,
+        if_match=if_match(request),
     )
-    return json_response(endpoint_out(changed))
+    return _one(changed)
 
 
 @route("DELETE /webhooks/{endpoint_id}", ADMIN, status=204)

@@ -118,7 +118,8 @@ function adminDetail(e, log, ctx, reload) {
     event.preventDefault();
     clearErrors(form);
     try {
-      await api("PUT", `/webhooks/${segment(e.endpoint_id)}`, { ...formBody(form), enabled: e.enabled });
+      // saved only if no one changed the endpoint since this screen loaded it (else a 412, explained)
+      await api("PUT", `/webhooks/${segment(e.endpoint_id)}`, { ...formBody(form), enabled: e.enabled }, { ifMatch: e.etag });
       ctx.toast("Webhook guardado.");
       await reload();
     } catch (error) {
@@ -148,7 +149,7 @@ function adminDetail(e, log, ctx, reload) {
     }),
     button("webhook-toggle", e.enabled ? "Apagar" : "Encender", "secondary", async () => {
       try {
-        await api("PUT", `/webhooks/${segment(e.endpoint_id)}`, { url: e.url, events: e.events, enabled: !e.enabled });
+        await api("PUT", `/webhooks/${segment(e.endpoint_id)}`, { url: e.url, events: e.events, enabled: !e.enabled }, { ifMatch: e.etag });
         ctx.toast(e.enabled ? "Webhook apagado: no se le envía nada." : "Webhook encendido.");
         await reload();
       } catch (error) {

@@ -920,6 +920,7 @@ class WebhookEndpoint:
     failing_since: datetime | None = None
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
+    version: int = 0  # the edit version, the ETag (docs/decisions/0016-edit-versions.md)
 
 
 @dataclass(frozen=True)

@@ -1515,6 +1515,9 @@ class WebhookEndpointModel(BoundModel):
     failing_since = UTCDateTimeAttribute(null=True)  # the first failure since the last success
     disabled_at = UTCDateTimeAttribute(null=True)  # by Pregón, after a day of failures
     disabled_reason = UnicodeAttribute(null=True)
+    # The version of what an administrator edits (URL, events, on/off: store.tables.new_version);
+    # a new secret, a failure or Pregón turning it off leave it. None before versions: 0.
+    version = NumberAttribute(null=True)
 
 
 class WebhookDeliveryModel(BoundModel):

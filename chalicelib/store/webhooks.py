@@ -15,12 +15,15 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from chalicelib.core import domain
 from chalicelib.store.fields import checked_cursor, page_of, record_from
 from chalicelib.store.models import WebhookDeliveryModel, WebhookEndpointModel
+from chalicelib.store.tables import new_version, version_held
 
 LOG_DAYS = 30
 
 
 def _endpoint(item: WebhookEndpointModel) -> domain.WebhookEndpoint:
-    return record_from(item, domain.WebhookEndpoint, events=tuple(item.events or ()))
+    return record_from(
+        item, domain.WebhookEndpoint, events=tuple(item.events or ()), version=int(item.version or 0)
+    )
 
 
 def endpoints_of(company_id: str) -> list[domain.WebhookEndpoint]:
@@ -75,10 +78,16 @@ def update_endpoint(
     events: tuple[str, ...] | None = None,
     enabled: bool | None = None,
     ciphertext: bytes | None = None,
+    expected: tuple[int, ...] | None = None,
 ) -> domain.WebhookEndpoint | None:
-    """Change what is given; enabling clears the failure record. None when there is no endpoint."""
+    """Change what is given; enabling clears the failure record. A change of the URL, the events
+    or ``enabled`` (an administrator's edit) gives the endpoint a new version, and with
+    ``expected`` (an ``If-Match``) is made only if it is still at one of them. None when there is
+    no endpoint, or it is at another version (nothing written)."""
     model = WebhookEndpointModel
     actions: list[Any] = [model.updated_at.set(now)]
+    if url is not None or events is not None or enabled is not None:
+        actions.append(new_version(model))
     if url is not None:
         actions.append(model.url.set(url))
     if events is not None:
@@ -95,7 +104,9 @@ def update_endpoint(
         actions += [model.secret_ciphertext.set(ciphertext), model.secret_set_at.set(now)]
     try:
         item = model(company_id, endpoint_id)
-        item.update(actions=actions, condition=model.endpoint_id.exists())
+        held = version_held(model, expected)
+        exists = model.endpoint_id.exists()
+        item.update(actions=actions, condition=exists if held is None else exists & held)
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return None

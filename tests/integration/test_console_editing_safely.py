@@ -65,7 +65,7 @@ def _get(path: str, *keys: str) -> Callable[[Client, Tenant], str]:
     return stored
 
 
-def _listed(path: str, key: str, wanted: str, field: str) -> Callable[[Client, Tenant], str]:
+def _listed(path: str, key: str, wanted: Any, field: str) -> Callable[[Client, Tenant], str]:
     def stored(api: Client, tenant: Tenant) -> str:
         items = body(api.http.get(path, headers=bearer(tenant, 1)))["items"]
         return str(next(i[field] for i in items if i[key] == wanted))
@@ -120,6 +120,16 @@ def _supplier(api: Client, tenant: Tenant) -> None:
     first = {"name": "Comint", "emails": ["ventas@comint.example"]}
     saved = api.http.put("/suppliers/COMINT", headers=documents_key(tenant), body=json.dumps(first))
     assert saved.status_code == 200, saved.body
+
+
+def _webhook(api: Client, tenant: Tenant) -> None:
+    endpoint = {"url": "http://127.0.0.1:9/pregon", "events": ["message.bounced"]}  # saved, never posted to
+    added = api.http.post("/webhooks", headers=bearer(tenant, 1), body=json.dumps(endpoint))
+    assert added.status_code == 201, added.body
+
+
+def _webhook_id(api: Client, tenant: Tenant) -> str:
+    return str(body(api.http.get("/webhooks", headers=bearer(tenant, 1)))["items"][0]["endpoint_id"])
 
 
 SCREENS = [
@@ -279,6 +289,18 @@ SCREENS = [
         ("/users/clara/sender-account", _sender_account("Clara de Bea")),
         _get("/users/clara/sender-account", "display_name"),
         lambda api, tenant: _put_sender_account(api, tenant, "/users/clara/sender-account"),
+    ),
+    Screen(
+        "webhook endpoint",
+        "webhooks",
+        "endpoint={id}",
+        "#edit-webhook-form",
+        "#edit-webhook-url",
+        ("/webhooks/{id}", {"url": "http://127.0.0.1:9/bea", "events": ["message.bounced"]}),
+        _listed("/webhooks", "events", ["message.bounced"], "url"),
+        _webhook,
+        typed="http://127.0.0.1:9/ana",
+        made=_webhook_id,
     ),
 ]
 

@@ -1,10 +1,10 @@
 """No lost updates when two people edit the same thing (docs/api.md, "Editing safely").
 
 Each thing the console edits whole (a template, a reminder concept, a supplier, a status, an alert's
-settings, the SMS auto-replies, the push settings) or in part (a note) answers its version as an
-``ETag``; an edit sent with ``If-Match`` is saved only if that is still its version (RFC 9110
-§13.1.1), else 412 and nothing written. Without ``If-Match`` (or with ``*``) the last writer wins,
-as the ERP and scripts that never send it expect."""
+settings, the SMS auto-replies, the push settings, a webhook endpoint) or in part (a note) answers
+its version as an ``ETag``; an edit sent with ``If-Match`` is saved only if that is still its
+version (RFC 9110 §13.1.1), else 412 and nothing written. Without ``If-Match`` (or with ``*``) the
+last writer wins, as the ERP and scripts that never send it expect."""
 
 from __future__ import annotations
 
@@ -137,6 +137,14 @@ def _personal_account(api: Client, tenant: Tenant) -> tuple[str, Headers, Header
     path, (admin, other) = "/users/clara/sender-account", _admins(tenant)
     assert api.http.put(path, headers=admin, body=json.dumps(_account("Clara"))).status_code == 200
     return path, admin, other
+
+
+def _webhook(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
+    admin, other = _admins(tenant)
+    endpoint = {"url": "http://127.0.0.1:9/pregon", "events": ["message.bounced"]}  # saved, never posted to
+    added = api.http.post("/webhooks", headers=admin, body=json.dumps(endpoint))
+    assert added.status_code == 201, added.body
+    return f"/webhooks/{body(added)['endpoint_id']}", admin, other
 
 
 EDITED = [
@@ -287,6 +295,16 @@ EDITED = [
         _personal_account,
         _got,
         (_account("Clara (Ana)"), _account("Clara (Bea)")),
+    ),
+    Edited(
+        "webhook endpoint",
+        "PUT",
+        _webhook,
+        _got,
+        (
+            {"url": "http://127.0.0.1:9/ana", "events": ["message.bounced", "message.failed"]},
+            {"url": "http://127.0.0.1:9/bea", "events": ["message.delivered"], "enabled": False},
+        ),
     ),
 ]
 

@@ -43,7 +43,7 @@ from cachetools import TTLCache
 
 from chalicelib.core import clock
 from chalicelib.core.domain import WebhookDelivery, WebhookEndpoint
-from chalicelib.core.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
+from chalicelib.core.errors import Conflict, NotFound, TooManyRequests, ValidationFailed, edited_meanwhile
 from chalicelib.core.observability import logger
 from chalicelib.core.secrets import decrypt_secret, encrypt_secret
 from chalicelib.messaging.webhooks import WEBHOOKS_QUEUE
@@ -198,15 +198,25 @@ def update_endpoint(
     url: str | None = None,
     events: list[str] | None = None,
     enabled: bool | None = None,
+    if_match: tuple[int, ...] | None = None,
 ) -> WebhookEndpoint:
-    """Change the URL, the events or turn it on or off (turning it on forgets its failures)."""
+    """Change the URL, the events or turn it on or off (turning it on forgets its failures); with
+    ``if_match`` (the versions an ``If-Match`` names) only if no one changed it since (else 412)."""
     checked_events = None if events is None else _checked_events(events)
     checked_url = None if url is None else _checked_url(url)
     _forget(company_id)
     updated = store.update_endpoint(
-        company_id, endpoint_id, clock.now(), url=checked_url, events=checked_events, enabled=enabled
+        company_id,
+        endpoint_id,
+        clock.now(),
+        url=checked_url,
+        events=checked_events,
+        enabled=enabled,
+        expected=if_match,
     )
     if updated is None:
+        if if_match is not None and store.get_endpoint(company_id, endpoint_id) is not None:
+            raise edited_meanwhile("this webhook endpoint")
         raise NotFound("no such webhook endpoint")
     return updated
 
