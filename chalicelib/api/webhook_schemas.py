@@ -60,6 +60,11 @@ class WebhookOut(BaseModel):
     secret_set_at: datetime = Field(
         description="When the signing secret was made; the secret is never shown again."
     )
+    previous_secret_until: datetime | None = Field(
+        default=None,
+        description="After a new secret is made, the one it replaced signs each delivery too (a second "
+        "`v1=` in `Pregon-Signature`) until this time: 24 hours to give the receiver the new one.",
+    )
     failing_since: datetime | None = Field(description="The first failed delivery since the last success.")
     disabled_at: datetime | None = Field(description="When Pregón turned it off after a day of failures.")
     disabled_reason: str | None
@@ -68,7 +73,8 @@ class WebhookOut(BaseModel):
 
 class WebhookWithSecretOut(WebhookOut):
     secret: str = Field(
-        description="The signing secret (`whsec_...`), shown this once: keep it to check `Pregon-Signature`."
+        description="The signing secret (`whsec_...`), shown this once: keep it to check `Pregon-Signature`. "
+        "After a rotation the old one signs too for 24 hours (`previous_secret_until`)."
     )
 
 

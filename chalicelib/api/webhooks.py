@@ -108,7 +108,7 @@ def delete_webhook(caller: Principal, endpoint_id: str) -> Response:
 
 @route("POST /webhooks/{endpoint_id}/secret", ADMIN, response="WebhookWithSecretOut")
 def rotate_webhook_secret(caller: Principal, endpoint_id: str) -> Response:
-    """Make a new signing secret, shown this once; from now on only it signs"""
+    """Make a new signing secret, shown this once; for 24 hours the old one signs each delivery too"""
     from chalicelib.messaging.webhooks.service import rotate_secret
 
     endpoint, secret = rotate_secret(caller.company_id, endpoint_id)

@@ -157,7 +157,7 @@ function adminDetail(e, log, ctx, reload) {
       }
     }),
     button("webhook-rotate", "Nueva clave de firma", "secondary", async () => {
-      if (!window.confirm("¿Hacer una nueva clave de firma? Desde ahora solo la nueva firma los eventos: su sistema deberá usarla.")) return;
+      if (!window.confirm("¿Hacer una nueva clave de firma? Durante 24 horas cada evento lleva la firma de la nueva y la de la anterior; después, solo la de la nueva: dele la nueva a su sistema antes.")) return;
       try {
         const made = await api("POST", `/webhooks/${segment(e.endpoint_id)}/secret`);
         justMade = { endpoint_id: made.endpoint_id, secret: made.secret };
@@ -183,7 +183,8 @@ function adminDetail(e, log, ctx, reload) {
     h("h2", {}, e.url),
     secret ? secretBox(secret) : null,
     h("p", { id: "webhook-state", class: e.enabled ? "ok" : "form-error" }, stateText(e)),
-    h("p", { class: "hint" }, `Identificador ${e.endpoint_id} · clave de firma del ${when(e.secret_set_at)}`),
+    h("p", { class: "hint" }, `Identificador ${e.endpoint_id} · clave de firma del ${when(e.secret_set_at)}`
+      + (e.previous_secret_until && new Date(e.previous_secret_until) > new Date() ? ` · la anterior también firma hasta el ${when(e.previous_secret_until)}` : "")),
     actions,
     answer,
     h("h3", {}, "Cambiar"),

@@ -921,6 +921,7 @@ class WebhookEndpoint:
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
     version: int = 0  # the edit version, the ETag (docs/decisions/0016-edit-versions.md)
+    previous_secret_until: datetime | None = None  # the secret a rotation replaced signs too until then
 
 
 @dataclass(frozen=True)

@@ -1512,6 +1512,9 @@ class WebhookEndpointModel(BoundModel):
     created_by = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
     secret_set_at = UTCDateTimeAttribute()
+    # The secret a rotation replaced, which signs too until ``previous_secret_until`` (the overlap).
+    previous_secret_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    previous_secret_until = UTCDateTimeAttribute(null=True)
     failing_since = UTCDateTimeAttribute(null=True)  # the first failure since the last success
     disabled_at = UTCDateTimeAttribute(null=True)  # by Pregón, after a day of failures
     disabled_reason = UnicodeAttribute(null=True)

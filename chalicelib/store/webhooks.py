@@ -1,7 +1,8 @@
 """Webhook endpoints and their delivery log (docs/webhooks.md).
 
 An endpoint is one item under its company; its secret is stored only as KMS ciphertext and leaves
-this module only through :func:`secret_ciphertext`. Each delivery attempt is one item of the log,
+this module only through :func:`secret_ciphertexts` (with the one a rotation replaced, while it
+signs too). Each delivery attempt is one item of the log,
 under ``<company>#<endpoint>``, newest last, expiring after :data:`LOG_DAYS` days.
 """
 
@@ -38,12 +39,17 @@ def get_endpoint(company_id: str, endpoint_id: str) -> domain.WebhookEndpoint | 
         return None
 
 
-def secret_ciphertext(company_id: str, endpoint_id: str) -> bytes | None:
+def secret_ciphertexts(company_id: str, endpoint_id: str, now: datetime) -> list[bytes]:
+    """The ciphertexts of the secrets that sign now: the current one, then the one a rotation
+    replaced while its overlap lasts. None at all when there is no endpoint."""
     try:
         item = WebhookEndpointModel.get(company_id, endpoint_id, consistent_read=True)
     except DoesNotExist:
-        return None
-    return bytes(item.secret_ciphertext)
+        return []
+    found = [bytes(item.secret_ciphertext)]
+    if item.previous_secret_ciphertext is not None and (item.previous_secret_until or now) > now:
+        found.append(bytes(item.previous_secret_ciphertext))
+    return found
 
 
 def create_endpoint(endpoint: domain.WebhookEndpoint, ciphertext: bytes) -> bool:
@@ -78,6 +84,7 @@ def update_endpoint(
     events: tuple[str, ...] | None = None,
     enabled: bool | None = None,
     ciphertext: bytes | None = None,
+    overlap_until: datetime | None = None,
     expected: tuple[int, ...] | None = None,
 ) -> domain.WebhookEndpoint | None:
     """Change what is given; enabling clears the failure record. A change of the URL, the events
@@ -102,6 +109,11 @@ def update_endpoint(
             ]
     if ciphertext is not None:
         actions += [model.secret_ciphertext.set(ciphertext), model.secret_set_at.set(now)]
+        if overlap_until is not None:  # the secret replaced signs too until then (one SET reads the old)
+            actions += [
+                model.previous_secret_ciphertext.set(model.secret_ciphertext),
+                model.previous_secret_until.set(overlap_until),
+            ]
     try:
         item = model(company_id, endpoint_id)
         held = version_held(model, expected)

@@ -466,14 +466,56 @@ def test_the_secret_is_answered_once_and_appears_in_no_answer_log_or_delivery_lo
     printed = capsys.readouterr()
     logged = json.dumps(lines) + caplog.text + printed.out + printed.err
     assert secret not in logged and new_secret not in logged
-    # And the last test event was signed with the new secret only
+    # And the last test event was signed with the new secret (and, for a day, the old one)
     verify = __import__("tests.steps.webhooks", fromlist=["documented_verifier"]).documented_verifier()
     last = receiver.received[-1]
     assert verify(new_secret, last.headers["Pregon-Signature"], last.body, now=now_seconds())
-    assert not verify(secret, last.headers["Pregon-Signature"], last.body, now=now_seconds())
+    assert not verify("whsec_" + "x" * 43, last.headers["Pregon-Signature"], last.body, now=now_seconds())
     # And the signature is refused on another body, or five minutes late
     assert not verify(new_secret, last.headers["Pregon-Signature"], last.body + b" ", now=now_seconds())
     assert not verify(new_secret, last.headers["Pregon-Signature"], last.body, now=now_seconds() + 301)
+
+
+def test_a_new_secret_signs_beside_the_old_one_for_a_day_so_the_receiver_never_refuses_an_event(
+    api: Client, company: Tenant, receiver: Receiver, clock: Any
+) -> None:
+    from chalicelib.messaging.webhooks.service import signature
+
+    headers = company.admin_headers()
+    # Given an endpoint whose server checks each event with its secret, by the documented recipe
+    endpoint = add_endpoint(api, company, receiver.url, ["message.bounced"])
+    old, endpoint_id = endpoint["secret"], endpoint["endpoint_id"]
+    # When an administrator makes a new secret, and an e-mail bounces before the server has it
+    rotated = api.http.post(f"/webhooks/{endpoint_id}/secret", headers=headers)
+    assert rotated.status_code == 200, rotated.body
+    new = body(rotated)["secret"]
+    assert body(rotated)["previous_secret_until"] == "2026-11-03T12:00:00+00:00"
+    feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+    assert outcomes(deliver_webhooks()) == {"delivered": 1}
+    # Then the server takes the event with its old secret, and would with the new one
+    [with_old] = receiver.events(old, now_seconds())
+    assert receiver.events(new, now_seconds()) == [with_old]
+    # And the header carries the new secret's v1 first and the old one's last (Stripe's way)
+    [got] = receiver.received
+    t = got.headers["Pregon-Signature"].split(",")[0].removeprefix("t=")
+    assert got.headers["Pregon-Signature"] == signature([new, old], int(t), got.body)
+
+    # When a test event is sent 23 hours later, the server still on its old secret
+    clock.set_now(clock.now() + timedelta(hours=23))
+    receiver.received.clear()
+    assert body(api.http.post(f"/webhooks/{endpoint_id}/test", headers=headers))["outcome"] == "delivered"
+    # Then it still takes it
+    receiver.events(old, now_seconds())
+    # When the day is over (the server given the new secret by then)
+    clock.set_now(clock.now() + timedelta(hours=1, minutes=1))
+    receiver.received.clear()
+    assert body(api.http.post(f"/webhooks/{endpoint_id}/test", headers=headers))["outcome"] == "delivered"
+    # Then only the new secret signs: one v1, which the old secret does not check
+    [last] = receiver.received
+    assert last.headers["Pregon-Signature"].count("v1=") == 1
+    receiver.events(new, now_seconds())
+    verify = __import__("tests.steps.webhooks", fromlist=["documented_verifier"]).documented_verifier()
+    assert not verify(old, last.headers["Pregon-Signature"], last.body, now=now_seconds())
 
 
 # --- who may do what, and the bounds --------------------------------------------------------------

@@ -14,9 +14,10 @@
   an inbound message matched to a client, a ticket opened by SMS): one SQS message per subscribed
   endpoint, never an HTTP call in that path. The payload carries ids only, never a message body.
 * **Delivery**: a POST signed ``Pregon-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
-  "<t>.<body>">``, within :data:`TIMEOUT_SECONDS`; a 5xx, 408, 429, timeout or connection failure
-  is tried again after each of :data:`RETRY_SECONDS` (about a day in all), any other answer is
-  final. An endpoint failing for :data:`DISABLE_AFTER` is turned off and the company's
+  "<t>.<body>">`` (and a second ``v1=``, by the secret a rotation replaced, for
+  :data:`ROTATION_OVERLAP` after it), within :data:`TIMEOUT_SECONDS`; a 5xx, 408, 429, timeout
+  or connection failure is tried again after each of :data:`RETRY_SECONDS` (about a day in all),
+  any other answer is final. An endpoint failing for :data:`DISABLE_AFTER` is turned off and the company's
   administrators told by e-mail once. Each endpoint takes at most :data:`EVENTS_PER_MINUTE`
   deliveries a minute; the rest wait for the next minute.
 """
@@ -72,6 +73,9 @@ TESTS_PER_MINUTE = 5
 TIMEOUT_SECONDS = 10.0
 #: The waits before each retry: about a day in all (21 h), then the event is given up.
 RETRY_SECONDS: tuple[int, ...] = (60, 300, 1800, 3600, 3 * 3600, 6 * 3600, 10 * 3600)
+#: After a rotation, the secret it replaced signs each delivery too for this long (a second
+#: ``v1=`` in ``Pregon-Signature``), so the receiver has a day to take the new one.
+ROTATION_OVERLAP = timedelta(hours=24)
 #: An endpoint failing (no 2xx) for this long is turned off.
 DISABLE_AFTER = timedelta(days=1)
 #: SQS delays a message at most 15 minutes; a longer wait takes several hops.
@@ -144,11 +148,13 @@ def _encrypt(company_id: str, endpoint_id: str, secret: str) -> bytes:
     return encrypt_secret(secret, company_id=company_id, purpose=_SECRET_PURPOSE, destination=endpoint_id)
 
 
-def _decrypt(company_id: str, endpoint_id: str) -> str | None:
-    ciphertext = store.secret_ciphertext(company_id, endpoint_id)
-    if ciphertext is None:
-        return None
-    return decrypt_secret(ciphertext, company_id=company_id, purpose=_SECRET_PURPOSE, destination=endpoint_id)
+def _signing_secrets(company_id: str, endpoint_id: str) -> list[str]:
+    """The secrets that sign the endpoint's deliveries now: its secret, then the one the last
+    rotation replaced while :data:`ROTATION_OVERLAP` lasts. None at all when there is no endpoint."""
+    return [
+        decrypt_secret(ciphertext, company_id=company_id, purpose=_SECRET_PURPOSE, destination=endpoint_id)
+        for ciphertext in store.secret_ciphertexts(company_id, endpoint_id, clock.now())
+    ]
 
 
 def list_endpoints(company_id: str) -> list[WebhookEndpoint]:
@@ -222,10 +228,17 @@ def update_endpoint(
 
 
 def rotate_secret(company_id: str, endpoint_id: str) -> tuple[WebhookEndpoint, str]:
-    """A new signing secret (shown this once); the old one signs nothing from now on."""
+    """A new signing secret (shown this once). For :data:`ROTATION_OVERLAP` the one it replaces
+    signs each delivery too, so the receiver keeps working until it is given the new one; a
+    second rotation within it replaces the pair (the oldest secret signs no more)."""
     secret = new_secret()
+    now = clock.now()
     updated = store.update_endpoint(
-        company_id, endpoint_id, clock.now(), ciphertext=_encrypt(company_id, endpoint_id, secret)
+        company_id,
+        endpoint_id,
+        now,
+        ciphertext=_encrypt(company_id, endpoint_id, secret),
+        overlap_until=now + ROTATION_OVERLAP,
     )
     if updated is None:
         raise NotFound("no such webhook endpoint")
@@ -430,10 +443,16 @@ def _enqueue(jobs: list[dict[str, Any]], delay: int = 0) -> None:
 # --- delivery -------------------------------------------------------------------------------------
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``Pregon-Signature`` header's value for ``body`` sent at ``timestamp`` (Unix seconds)."""
+def signature(secrets: list[str], timestamp: int, body: bytes) -> str:
+    """The ``Pregon-Signature`` header's value for ``body`` sent at ``timestamp`` (Unix seconds):
+    one ``v1=`` for each secret, the current one first (Stripe's scheme: a receiver accepts the
+    body when any ``v1`` is right for its secret). The one a rotation replaced comes last, where a
+    receiver that keeps only the last ``v1`` of the header still finds the one for its old secret."""
     signed = f"{timestamp}.".encode() + body
-    return f"t={timestamp},v1={hmac.new(secret.encode('utf-8'), signed, hashlib.sha256).hexdigest()}"
+    return ",".join(
+        [f"t={timestamp}"]
+        + [f"v1={hmac.new(s.encode('utf-8'), signed, hashlib.sha256).hexdigest()}" for s in secrets]
+    )
 
 
 @dataclass(frozen=True)
@@ -445,7 +464,7 @@ class Attempt:
     error: str | None = None
 
 
-def post_event(url: str, secret: str, event: dict[str, Any]) -> Attempt:
+def post_event(url: str, secrets: list[str], event: dict[str, Any]) -> Attempt:
     """One signed POST of ``event`` to ``url`` over ``http.client`` to a checked public address
     (``destinations.http_exchange``): no redirect followed, within :data:`TIMEOUT_SECONDS` from
     connecting to the answer's end; the answer's body read (bounded) and dropped."""
@@ -463,7 +482,7 @@ def post_event(url: str, secret: str, event: dict[str, Any]) -> Attempt:
         "Content-Type": "application/json",
         "User-Agent": "Pregon-Webhooks/1",
         "Pregon-Event-Id": str(event["id"]),
-        SIGNATURE_HEADER: signature(secret, int(clock.now().timestamp()), body),
+        SIGNATURE_HEADER: signature(secrets, int(clock.now().timestamp()), body),
     }
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
@@ -514,10 +533,10 @@ def deliver(job: dict[str, Any]) -> str:
             return "dropped"
         _enqueue([job], 60 - int(now.timestamp()) % 60 + 1)
         return "throttled"
-    secret = _decrypt(company_id, endpoint_id)
-    if secret is None:
+    secrets = _signing_secrets(company_id, endpoint_id)
+    if not secrets:
         return "dropped"
-    result = post_event(endpoint.url, secret, event)
+    result = post_event(endpoint.url, secrets, event)
     retry_in = _retry_in(job, now) if result.outcome == "retry" else None
     outcome = "gave-up" if result.outcome == "retry" and retry_in is None else result.outcome
     store.log_delivery(
@@ -579,11 +598,12 @@ def send_test_event(company_id: str, endpoint_id: str) -> tuple[dict[str, Any], 
         raise TooManyRequests(
             "this endpoint took its deliveries for this minute; try again in a minute", retry_after=60
         )
-    secret = _decrypt(company_id, endpoint_id)
-    assert secret is not None
+    secrets = _signing_secrets(company_id, endpoint_id)
+    if not secrets:
+        raise NotFound("no such webhook endpoint")
     now = clock.now()
     event = event_payload(TEST_EVENT, now)
-    result = post_event(endpoint.url, secret, event)
+    result = post_event(endpoint.url, secrets, event)
     store.log_delivery(
         company_id,
         endpoint_id,
