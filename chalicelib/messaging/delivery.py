@@ -300,10 +300,31 @@ def _write_outcomes(
     never a record pointing at a file that is gone while the message may still be sent again."""
     now = clock.now()
     outcomes = [_files_deleted(outcome, now) for outcome in outcomes]
+    _announce_failed_sms(company_id, outcomes, now)
     record = store.record_outcomes if counted else store.record_handed_off_outcomes
     written = record(outcomes, now)
     _delete_files([ref for outcome in written for ref in outcome.attachments if ref.deleted_at == now])
     return written
+
+
+def _announce_failed_sms(company_id: str, outcomes: list[Communication], now: datetime) -> None:
+    """Tell the company's webhook endpoints (``message.failed``, ``channel: sms``) of each SMS to a
+    client that the provider refused for good (docs/webhooks.md): before the outcome is written,
+    so that if queueing the event fails, the write fails with it and the lease brings the message
+    back; its event id is the same the second time. (An e-mail's ``message.failed`` is SES's
+    reject, from its feedback.)"""
+    from chalicelib.messaging.webhooks.service import announce
+
+    for outcome in outcomes:
+        if outcome.state == "failed" and outcome.channel == "sms" and outcome.client_id:
+            announce(
+                company_id,
+                "message.failed",
+                client_id=outcome.client_id,
+                message_id=outcome.communication_id,
+                channel="sms",
+                occurred_at=now,
+            )
 
 
 def _files_deleted(outcome: Communication, now: datetime) -> Communication:

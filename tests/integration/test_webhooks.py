@@ -223,6 +223,37 @@ def test_an_sms_from_a_client_its_ticket_and_its_stop_reach_the_endpoint(
     assert not any(b"internet" in got.body or b"BAJA" in got.body for got in receiver.received)
 
 
+def test_an_sms_the_provider_refuses_reaches_the_endpoint_as_failed(
+    api: Client, tenant: Tenant, receiver: Receiver
+) -> None:
+    # Given a company that sends SMS through SNS, and an endpoint for sent messages' outcomes
+    response = api.http.put(
+        "/sms/settings", headers=tenant.admin_headers(), body=json.dumps({"enabled": True, "provider": "sns"})
+    )
+    assert response.status_code == 200, response.body
+    endpoint = add_endpoint(api, tenant, receiver.url, ["message.delivered", "message.failed"])
+    # When staff text the client CLI-7 at a Madrid landline (refused for good), and at her mobile
+    refused, sent = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(channel="sms", to_address=phone, text="Su saldo es $ 1.500", client_id="CLI-7")
+            for phone in ("+34911234567", ANA_PHONE)
+        ],
+    )
+    deliver_outboxes()
+    deliver_webhooks()
+    # Then the endpoint heard that the first failed, as an SMS, signed and without the text
+    [event] = receiver.events(endpoint["secret"], now_seconds())
+    assert (event["type"], event["data"]) == (
+        "message.failed",
+        {"client_id": "CLI-7", "message_id": refused.communication_id, "channel": "sms"},
+    )
+    assert b"1.500" not in receiver.received[0].body
+    # And nothing of the second: SNS reports no delivery of an SMS to Pregón (docs/webhooks.md)
+    stored = comm_store.get(tenant.company_id, sent.communication_id)
+    assert stored is not None and stored.state == "sent"
+
+
 def test_a_clients_email_and_a_one_click_unsubscribe_reach_the_endpoint(
     api: Client, tenant: Tenant, receiver: Receiver
 ) -> None:
