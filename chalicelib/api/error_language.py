@@ -349,6 +349,7 @@ CATALOG: dict[str, str] = {
     "the SMS settings": "la configuración de SMS",
     "this register table entry": "esta entrada de la tabla",
     "this mailbox": "este buzón",
+    "this webhook endpoint": "este webhook",
     "is not UTF-8": "no está en UTF-8",
     "has more than {count} fields": "tiene más de {count} campos",
     "is larger than {max_bytes} bytes": "supera los {max_bytes} bytes",
