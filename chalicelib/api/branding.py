@@ -61,7 +61,7 @@ def upload_logo(caller: Principal) -> Response:
         max_bytes=MAX_LOGO_BODY_BYTES,
         too_large=upload_too_large("content_base64", LOGO_TOO_LARGE),
     )
-    return _out(upload(caller.company_id, body.content_base64, by=caller.subject))
+    return _out(upload(caller.company_id, body.content_base64, by=caller.subject, if_match=if_match(request)))
 
 
 @route("DELETE /company/branding/logo", ADMIN, response="BrandingOut", versioned=True)
@@ -69,7 +69,7 @@ def remove_logo(caller: Principal) -> Response:
     """Show no logo: e-mails and the tracking page show the company's name in its place (W3)"""
     from chalicelib.tenants.branding import remove_logo as remove
 
-    return _out(remove(caller.company_id, by=caller.subject))
+    return _out(remove(caller.company_id, by=caller.subject, if_match=if_match(branding.current_request)))
 
 
 @route(

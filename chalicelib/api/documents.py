@@ -329,7 +329,9 @@ def put_logo(caller: Principal) -> Response:
         max_bytes=MAX_DOCUMENT_BODY_BYTES,
         too_large=upload_too_large("content_base64", LOGO_TOO_LARGE),
     )
-    return _settings_out(set_logo(caller.company_id, body.content_base64, by=caller.subject))
+    return _settings_out(
+        set_logo(caller.company_id, body.content_base64, by=caller.subject, if_match=if_match(request))
+    )
 
 
 @route("GET /documents/templates/{document_type}", STAFF, response="DocumentTemplateOut")

@@ -211,13 +211,19 @@ def _https_url(value: str, field: str) -> str:
     return value
 
 
-def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
-    """Keep an uploaded logo (PNG or JPEG by its bytes, at most 200 kB) and show it from now on."""
+def upload_logo(
+    company_id: str, content_base64: str, *, by: str, if_match: tuple[int, ...] | None = None
+) -> Brand:
+    """Keep an uploaded logo (PNG or JPEG by its bytes, at most 200 kB) and show it from now on. It
+    is a save of the branding: with ``if_match`` (the versions an ``If-Match`` names), a 412 when
+    someone else saved the branding since, and the uploaded file is not kept."""
     from chalicelib.core.files import decode_upload, discard_unless_named, image_size, image_type, put_file
     from chalicelib.store import companies as store
     from chalicelib.tenants.companies import get_company
 
     company = get_company(company_id)
+    if if_match is not None and (company.branding_version or 0) not in if_match:
+        raise edited_meanwhile("the branding")
     field = "content_base64"
     data = decode_upload(content_base64, field=field, max_bytes=MAX_LOGO_BYTES, too_large=LOGO_TOO_LARGE)
     content_type = image_type(data)
@@ -234,7 +240,9 @@ def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
     width, height = image_size(data) or (None, None)
     changed = replace(company, logo_file=ref.key, logo_url=None, logo_width=width, logo_height=height)
     try:
-        version = store.save_branding(changed)
+        version = store.save_branding(changed, if_match)
+        if version is None and if_match is not None:
+            raise edited_meanwhile("the branding")
     except Exception:
 
         def named() -> bool:
@@ -248,14 +256,17 @@ def upload_logo(company_id: str, content_base64: str, *, by: str) -> Brand:
     return brand_of(replace(changed, branding_version=version or 0))
 
 
-def remove_logo(company_id: str, *, by: str) -> Brand:
-    """Show no logo (the company's name stands in its place)."""
+def remove_logo(company_id: str, *, by: str, if_match: tuple[int, ...] | None = None) -> Brand:
+    """Show no logo (the company's name stands in its place). With ``if_match``, a 412 when someone
+    else saved the branding since."""
     from chalicelib.store import companies as store
     from chalicelib.tenants.companies import get_company
 
     no_logo = {"logo_file": None, "logo_url": None, "logo_width": None, "logo_height": None}
     changed = replace(get_company(company_id), **no_logo)  # type: ignore[arg-type]
-    version = store.save_branding(changed)
+    version = store.save_branding(changed, if_match)
+    if version is None and if_match is not None:
+        raise edited_meanwhile("the branding")
     logger().info("logo removed", extra={"company_id": company_id, "by": by})
     return brand_of(replace(changed, branding_version=version or 0))
 

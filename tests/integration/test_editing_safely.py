@@ -608,3 +608,44 @@ def test_a_sender_account_removed_and_set_up_again_does_not_take_an_etag_read_be
     # Then it is refused: the account set up again is not the one they opened
     assert again.headers["ETag"] != opened
     assert stale.status_code == 412, stale.body
+
+
+LOGO_SAVES = [
+    # (the settings, what another person changes there, the logo's save, where its files are kept)
+    ("/company/branding", {"primary_color": "#1F4E79"}, "PUT /company/branding/logo", "brand-logos"),
+    ("/company/branding", {"primary_color": "#1F4E79"}, "DELETE /company/branding/logo", "brand-logos"),
+    ("/documents/settings", {"statement_comment": "Hasta el 10"}, "PUT /documents/settings/logo", "logos"),
+]
+
+
+@pytest.mark.parametrize(("settings", "change", "logo_save", "purpose"), LOGO_SAVES)
+def test_a_logo_saved_with_an_etag_someone_else_has_since_changed_is_refused_and_keeps_nothing(
+    api: Client, tenant: Tenant, settings: str, change: dict[str, Any], logo_save: str, purpose: str
+) -> None:
+    import base64
+
+    from tests.steps.branding import png
+    from tests.steps.hostile_mail import company_files
+
+    method, path = logo_save.split(" ")
+    logo = json.dumps({"content_base64": base64.b64encode(png()).decode()}).encode()
+    ana, bea = _admins(tenant)
+    # Given a logo, and the settings Ana opened with it
+    assert api.http.put(path, headers=ana, body=logo).status_code == 200
+    files = company_files(tenant.company_id, purpose)
+    opened, _ = _got(api, settings, ana)
+    # And Bea saved a change to them since
+    assert api.http.patch(settings, headers=bea, body=json.dumps(change)).status_code == 200
+    after_bea, shown = _got(api, settings, ana)
+    # When Ana uploads (or removes) the logo with the ETag she opened them with
+    refused = api.http.request(method, path, headers={**ana, "If-Match": opened}, body=logo)
+    # Then it is refused with 412 naming If-Match, as every other save of them is
+    assert refused.status_code == 412, refused.body
+    assert body(refused)["field"] == "If-Match"
+    # And nothing was written: the settings are Bea's, at her ETag, and no new file was kept
+    assert _got(api, settings, ana) == (after_bea, shown)
+    assert company_files(tenant.company_id, purpose) == files
+    # And with the ETag Bea's save gave them, Ana's logo save is saved and answers a new one
+    saved = api.http.request(method, path, headers={**ana, "If-Match": after_bea}, body=logo)
+    assert saved.status_code == 200, saved.body
+    assert saved.headers["ETag"] not in (opened, after_bea)

@@ -107,8 +107,12 @@ def _save_changed(
     raise RuntimeError("the document settings kept changing; try again")  # pragma: no cover
 
 
-def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettings:
-    """Keep the company's logo (PNG or JPEG, at most 300 kB) for its documents."""
+def set_logo(
+    company_id: str, content_base64: str, *, by: str, if_match: tuple[int, ...] | None = None
+) -> DocumentSettings:
+    """Keep the company's logo (PNG or JPEG, at most 300 kB) for its documents. It is a save of
+    the settings: with ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else
+    saved them since, and the uploaded file is not kept."""
     from chalicelib.core.files import decode_upload, discard_unless_named, image_type, put_file
     from chalicelib.store import documents as store
 
@@ -118,6 +122,9 @@ def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettin
     content_type = image_type(data)
     if content_type is None:
         raise ValidationFailed([{"field": "content_base64", "message": "must be a PNG or JPEG image"}])
+    current = store.get_settings(company_id, consistent=True)
+    if if_match is not None and (current.version or 0) not in if_match:
+        raise edited_meanwhile("the document settings")
     ref = put_file(company_id, "logos", f"logo.{content_type.rsplit('/', 1)[1]}", content_type, data)
     try:
         changed = _save_changed(
@@ -129,6 +136,7 @@ def set_logo(company_id: str, content_base64: str, *, by: str) -> DocumentSettin
                 updated_at=clock.now(),
                 updated_by=by,
             ),
+            if_match,
         )
     except Exception:
         discard_unless_named(
