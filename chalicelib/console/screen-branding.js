@@ -235,7 +235,8 @@ async function render(main, ctx) {
     if (chosen.size > MAX_LOGO_BYTES) return refuse(`el logo pesa más de ${MAX_LOGO_BYTES / 1024} kB`);
     try {
       const data = await readFile(chosen);
-      const answer = await api("PUT", "/company/branding/logo", { content_base64: data.slice(data.indexOf(",") + 1) });
+      const logo = { content_base64: data.slice(data.indexOf(",") + 1) };
+      const answer = await api("PUT", "/company/branding/logo", logo, { ifMatch: brand.etag });
       file.value = "";
       saved(answer, "Logo guardado.");
     } catch (error) {
@@ -261,7 +262,7 @@ async function render(main, ctx) {
   remove.addEventListener("click", async () => {
     clearErrors(upload);
     try {
-      saved(await api("DELETE", "/company/branding/logo"), "Logo quitado.");
+      saved(await api("DELETE", "/company/branding/logo", undefined, { ifMatch: brand.etag }), "Logo quitado.");
       logoUrl.value = "";
     } catch (error) {
       showErrors(upload, error);

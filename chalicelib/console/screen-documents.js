@@ -108,7 +108,7 @@ function documentSettings(ctx) {
           const file = logoFile.files[0];
           if (!file) return toast("Elija un archivo PNG o JPEG.", "error");
           const content_base64 = await fileBase64(file);
-          if (await attempt(() => api("PUT", "/documents/settings/logo", { content_base64 }), logo)) {
+          if (await attempt(() => api("PUT", "/documents/settings/logo", { content_base64 }, { ifMatch: settings.etag }), logo)) {
             toast("Logo de los documentos guardado");
             draw();
           }
