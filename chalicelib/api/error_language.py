@@ -333,6 +333,16 @@ CATALOG: dict[str, str] = {
         "otra persona guardó cambios en {what} desde que usted abrió la pantalla: vuelva a cargar "
         "para ver sus cambios y luego haga los suyos de nuevo (el If-Match que envió ya no es su ETag)"
     ),
+    "this route keeps no ETag, so no If-Match can match it; nothing was done: send it without "
+    "If-Match (only the saves of docs/api.md, Editing safely, take one)": (
+        "esta ruta no tiene ETag, así que ningún If-Match puede coincidir; no se hizo nada: envíela "
+        "sin If-Match (solo los guardados de docs/api.md, Editing safely, lo llevan)"
+    ),
+    "If-None-Match is not evaluated on a change, so nothing was done: send the ETag you read as If-Match "
+    "instead": (
+        "If-None-Match no se evalúa en un cambio, así que no se hizo nada: envíe como If-Match el ETag "
+        "que leyó"
+    ),
     "this template": "esta plantilla",
     "this reminder concept": "este concepto de recordatorio",
     "this supplier": "este proveedor",

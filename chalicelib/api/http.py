@@ -280,6 +280,36 @@ def if_match(request: Request) -> tuple[int, ...] | None:
     return tuple(versions)
 
 
+# The methods that change nothing: a precondition on them is never refused.
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+NO_ETAG_HERE = (
+    "this route keeps no ETag, so no If-Match can match it; nothing was done: send it without "
+    "If-Match (only the saves of docs/api.md, Editing safely, take one)"
+)
+NOT_EVALUATED = (
+    "If-None-Match is not evaluated on a change, so nothing was done: send the ETag you read as If-Match "
+    "instead"
+)
+
+
+def check_preconditions(request: Request, versioned: bool) -> None:
+    """Refuse a change (412 naming the header) carrying a precondition Pregón does not hold, rather
+    than do it regardless (RFC 9110 §13.2.1): an ``If-Match`` other than ``*`` on a route whose thing
+    has no ETag (no tag of it can match), or an ``If-None-Match`` on any change. A ``GET`` is
+    answered whole whatever it carries."""
+    from chalicelib.core.errors import PreconditionFailed
+
+    if str(getattr(request, "method", "GET")).upper() in _SAFE_METHODS:
+        return
+    headers: Any = request.headers or {}
+    raw = headers.get("if-match")
+    if raw is not None and not versioned and str(raw).strip() != "*":
+        raise PreconditionFailed(NO_ETAG_HERE, field="If-Match")
+    if headers.get("if-none-match") is not None:
+        raise PreconditionFailed(NOT_EVALUATED, field="If-None-Match")
+
+
 def versioned_response(body: dict[str, Any], version: int, status: int = 200) -> Response:
     """A JSON answer of a thing people edit at ``version``: its ``ETag`` header, and the same tag in
     the body's ``etag`` (a listing's items carry theirs there), to send back as ``If-Match``."""
@@ -417,7 +447,9 @@ def describe(
     def mark(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
         def checked(**path_parameters: Any) -> Response:
-            caller = authorize(access, blueprint.current_request, path_parameters)
+            request = blueprint.current_request
+            caller = authorize(access, request, path_parameters)
+            check_preconditions(request, versioned)
             if caller is None:  # public routes say "not found" for what names nothing themselves
                 return view(**path_parameters)
             check_path_parameters(path_parameters)

@@ -186,7 +186,13 @@ ETAG = {
 }
 PRECONDITION_FAILED = (
     "`If-Match` names a version the thing no longer has: someone else saved it since you read it. "
-    "Nothing was written; read it again (GET) for its changes and its new `ETag`."
+    "Nothing was written; read it again (GET) for its changes and its new `ETag`. "
+    "Also for an `If-None-Match`, which no change evaluates (`field` names the header)."
+)
+# Every other change (docs/api.md, "Editing safely"): a precondition it cannot hold is refused.
+NO_PRECONDITION_HELD = (
+    "A precondition this route does not hold: an `If-Match` other than `*` (it keeps no `ETag`, so "
+    "none can match) or an `If-None-Match`. `field` names the header; nothing was done."
 )
 
 FIELD_ERROR = {
@@ -532,8 +538,8 @@ def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_inp
         refusals[403] = ("The credentials may not do this (scope, staff or administrator).", either)
     for status, text in doc.errors:
         refusals[status] = (text, error)
-    if doc.versioned and entry.method != "GET":
-        refusals[412] = (PRECONDITION_FAILED, error)
+    if entry.method != "GET":
+        refusals[412] = (PRECONDITION_FAILED if doc.versioned else NO_PRECONDITION_HELD, error)
     # A route's own 404 says what it did not find; its own 422 follows the shape every 422 has.
     declared = dict(doc.errors)
     refusals[404] = (declared.get(404, "Not found (the parcel, subscription, account or company)."), error)

@@ -649,3 +649,41 @@ def test_a_logo_saved_with_an_etag_someone_else_has_since_changed_is_refused_and
     saved = api.http.request(method, path, headers={**ana, "If-Match": after_bea}, body=logo)
     assert saved.status_code == 200, saved.body
     assert saved.headers["ETag"] not in (opened, after_bea)
+
+
+PRECONDITIONS_NOT_HELD = [
+    # (a change, a precondition it cannot hold, the header the refusal names)
+    ("PUT /clients/CLI-9", {"If-Match": '"0"'}, "If-Match"),  # a client keeps no ETag
+    ("POST /clients/CLI-9/erasure", {"If-Match": '"0"'}, "If-Match"),  # nor does its erasure
+    ("PUT /templates/invoice", {"If-None-Match": "*"}, "If-None-Match"),  # no change evaluates it
+]
+
+
+@pytest.mark.parametrize(("change", "precondition", "header"), PRECONDITIONS_NOT_HELD)
+def test_a_change_with_a_precondition_pregon_cannot_hold_is_refused_and_nothing_is_done(
+    api: Client, tenant: Tenant, change: str, precondition: Headers, header: str
+) -> None:
+    method, path = change.split(" ")
+    edit = {"name": "Cliente nuevo", "emails": ["nuevo@example.com"]}
+    if path.startswith("/templates"):
+        edit = {"subject": "Factura", "text": "Hola", "html": "<p>Hola</p>"}
+    # Given a client and a template as they are
+    put_client(api, tenant, "CLI-9", name="Ana Pérez")
+    client_before = body(api.http.get("/clients/CLI-9", headers=tenant.admin_headers()))
+    template_before = _got(api, "/templates/invoice", tenant.admin_headers())
+    # When an administrator sends the change with a precondition Pregón does not hold there
+    answer = api.http.request(
+        method, path, headers={**tenant.admin_headers(), **precondition}, body=json.dumps(edit).encode()
+    )
+    # Then it is refused with 412 naming the header, instead of being done regardless (RFC 9110)
+    assert answer.status_code == 412, answer.body
+    assert body(answer)["error"] == "PreconditionFailed" and body(answer)["field"] == header
+    # And nothing was done: the client is as it was, not erased, and the template not saved
+    assert body(api.http.get("/clients/CLI-9", headers=tenant.admin_headers())) == client_before
+    assert api.http.get("/clients/CLI-9/erasure", headers=tenant.admin_headers()).status_code == 404
+    assert _got(api, "/templates/invoice", tenant.admin_headers()) == template_before
+    # And without it (or with If-Match: *, "whatever is stored") the same change is done
+    done = api.http.request(
+        method, path, headers={**tenant.admin_headers(), "If-Match": "*"}, body=json.dumps(edit).encode()
+    )
+    assert done.status_code in (200, 202), done.body
