@@ -186,6 +186,11 @@ def resolve_checked(host: str, port: int, within: float | Deadline | None = None
         literal: IpAddress | None = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         literal = None
+    # An address is judged as written, before any lookup: one that does not resolve (a link-local
+    # address with a zone no interface has, fe80::1%25eth0) must not pass as a name without DNS yet.
+    refused = _why_refused(literal) if literal is not None else None
+    if refused:
+        raise DestinationRefused(f"{host.strip('[]')} is {refused}; Pregón connects only to public addresses")
     try:  # an address needs no lookup: getaddrinfo answers it at once, on this thread
         infos = _address_info(host.strip("[]"), port, None if literal is not None else within)
     except (socket.gaierror, UnicodeError) as exc:

@@ -400,6 +400,7 @@ def test_an_event_is_given_up_after_its_tries_and_an_endpoint_failing_for_a_day_
         "https://10.0.0.5/hook",
         "https://169.254.169.254/latest/meta-data/",
         "https://[::ffff:192.168.1.1]/hook",
+        "https://[fe80::1%25eth0]/hook",  # link-local with a zone: it never resolves, yet is no name
         "http://erp.example.com/hook",
         "https://user:pass@erp.example.com/hook",
         "ftp://erp.example.com/hook",
