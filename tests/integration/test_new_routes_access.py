@@ -1,9 +1,11 @@
-"""Who may call the routes session 30 added (docs/history-and-register.md, "who sees what"): each
-kind of caller at each, through the real authorizer (Chalice's test client, DynamoDB Local). What a
-caller may do with its answer is tested with each feature; here only whether the door opens."""
+"""Who may call the routes sessions 30 and 31 added (docs/history-and-register.md, "who sees what";
+client search, erasure and webhooks): each kind of caller at each, through the real authorizer
+(Chalice's test client, DynamoDB Local). What a caller may do with its answer is tested with each
+feature; here only whether the door opens."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -91,3 +93,72 @@ def test_another_companys_administrator_reaches_nothing_of_this_company(
     assert "marta" in [
         c["user_id"] for c in body(api.http.get("/staff/colleagues", headers=tenant.staff_headers()))["items"]
     ]
+
+
+# Session 31's routes: (method, path, who gets in: "read" any staff and a key with clients:read;
+# "erase" administrators and a key with clients:write; "admin" administrators; "staff" any staff).
+SESSION_31_ROUTES = [
+    ("GET", "/clients?q=gomez", "read"),
+    ("POST", "/clients/CLI-1/erasure", "erase"),
+    ("GET", "/clients/CLI-1/erasure", "erase"),
+    ("GET", "/webhooks", "admin"),
+    ("POST", "/webhooks", "admin"),
+    ("GET", "/webhooks/wh_1", "admin"),
+    ("PUT", "/webhooks/wh_1", "admin"),
+    ("DELETE", "/webhooks/wh_1", "admin"),
+    ("POST", "/webhooks/wh_1/secret", "admin"),
+    ("POST", "/webhooks/wh_1/test", "admin"),
+    ("GET", "/webhooks/wh_1/deliveries", "staff"),
+]
+
+
+@pytest.fixture
+def operator_token(local_aws: dict[str, str]) -> Iterator[str]:
+    import os
+
+    from chalicelib.core.settings import get_settings, reset_settings
+    from tests.steps.operators import configure_operator_token
+
+    yield configure_operator_token()
+    os.environ.pop("PREGON_OPERATOR_TOKEN_SHA256", None)
+    reset_settings()
+    get_settings()  # from the tests' environment (configure_operator_token says why)
+
+
+def test_each_route_of_search_erasure_and_webhooks_opens_only_to_whom_it_says(
+    api: Client, tenant: Tenant, operator_token: str
+) -> None:
+    from chalicelib.tenants.companies import SCOPES, issue_api_key
+    from tests.steps.operators import operator_headers
+
+    # Given no token, the operators' token, an API key of each scope, and staff of each level
+    callers: dict[str, dict[str, str]] = {
+        "no token": {"Content-Type": "application/json"},
+        "operators' token": operator_headers(operator_token),
+        **{
+            f"key {scope}": {
+                "Authorization": f"ApiKey {issue_api_key(tenant.company_id, scope, [scope])}",
+                "Content-Type": "application/json",
+            }
+            for scope in SCOPES
+        },
+        **{f"level {n}": staff_headers(tenant, f"user{n}@cargas.example", n) for n in (1, 2, 3, 4)},
+    }
+    let_in = {
+        "read": {"key clients:read", "level 1", "level 2", "level 3", "level 4"},
+        "erase": {"key clients:write", "level 1"},
+        "admin": {"level 1"},
+        "staff": {"level 1", "level 2", "level 3", "level 4"},
+    }
+    # When each calls each route
+    opened = {
+        (method, path, who): call(api, method, path, headers).status_code not in (401, 403)
+        for method, path, _ in SESSION_31_ROUTES
+        for who, headers in callers.items()
+    }
+    # Then the door opens to exactly whom the route says (past it: 200, 202, 404 or 422)
+    assert opened == {
+        (method, path, who): who in let_in[kind]
+        for method, path, kind in SESSION_31_ROUTES
+        for who in callers
+    }
