@@ -244,6 +244,11 @@ def test_an_erasure_whose_worker_died_half_way_is_finished_by_the_minute_schedul
                 f"/history/email/{record['communication_id']}", headers=company.staff_headers()
             )
             assert shown.status_code == 200, shown.body
+    # And asking again while it runs answers that job: one erasure, not a second one beside it
+    again_meanwhile = erase(api, company.admin_headers(), ANA)
+    assert again_meanwhile.status_code == 202, again_meanwhile.body
+    assert body(again_meanwhile)["job_id"] == body(answer)["job_id"]
+    assert body(again_meanwhile)["state"] == "erasing"
     # When the worker is back and the minute schedule runs before the dead run's lease is over
     monkeypatch.setattr(erasure, "_delete_pending_files", real)
     assert run_minute_schedule(api)["erasures"] == 0
