@@ -11,6 +11,7 @@ Exactly-once rests on three conditional writes:
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -44,8 +45,12 @@ def parcel_key(company_id: str, tracking_id: str) -> str:
     A tracking id is a code people retype from a label or a phone call: ``ab-1001`` is the parcel
     ``AB-1001``. The key holds it in capitals, so every look-up, event and subscription finds the
     same parcel whatever the case; the parcel keeps the spelling its carrier gave it
-    (decision 0019)."""
-    return f"{company_id}#{tracking_id.upper()}"
+    (decision 0019). Only ASCII letters are capitalised: a tracking id holds no other, and
+    ``str.upper`` would make ``ſki-1`` (long s) or ``skı-1`` (dotless i) the parcel ``SKI-1``."""
+    return f"{company_id}#{tracking_id.translate(_ASCII_CAPITALS)}"
+
+
+_ASCII_CAPITALS = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 
 def _conditional_failed(exc: Exception) -> bool:

@@ -83,6 +83,19 @@ def test_a_tracking_id_is_found_whatever_case_it_is_typed_in(api: Client, tenant
     assert again["tracking_id"] == "AB-1001"
 
 
+def test_a_tracking_id_typed_with_a_letter_that_only_looks_ascii_is_not_found(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given the parcel SKI-1
+    issue(api, tenant, "SKI-1")
+    # When it is looked up with a long s (ſ) or a dotless i (ı), whose capitals are S and I
+    for typed in ("ſki-1", "skı-1"):
+        staff = api.http.get(f"/parcels/{typed}", headers=tenant.key_headers())
+        public = api.http.get(f"/public/{tenant.company_id}/parcels/{typed}")
+        # Then neither finds it: only ASCII letters are read without regard to case (decision 0019)
+        assert (staff.status_code, public.status_code) == (404, 404), typed
+
+
 # --- unsubscribe (T7, RFC 8058) ------------------------------------------------------------
 
 
