@@ -440,6 +440,31 @@ def test_a_loopback_endpoint_is_refused_at_send_where_loopback_is_not_allowed(
     assert response.status_code == 422
 
 
+def test_a_name_public_when_saved_and_private_at_send_is_refused_at_send(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    # Given a name whose DNS answers a public address when the endpoint is saved
+    answers = {"hooks.erp.example": "93.184.215.14"}
+    real = socket.getaddrinfo
+
+    def dns(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in answers:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", dns)
+    endpoint = add_endpoint(api, company, "https://hooks.erp.example/pregon", ["message.bounced"])
+    # When it answers the cloud's metadata address by the time an event is sent (DNS rebinding)
+    answers["hooks.erp.example"] = "169.254.169.254"
+    feed(notification("event_bounce_permanent.json", send_to_ana(company)))
+    # Then nothing is posted there, nor tried again, and the log says why
+    assert outcomes(deliver_webhooks()) == {"refused": 1}
+    [logged] = deliveries(api, company, endpoint["endpoint_id"])
+    assert logged["outcome"] == "refused" and "169.254.169.254" in logged["error"]
+
+
 def test_a_redirect_is_not_followed(api: Client, company: Tenant, receiver: Receiver) -> None:
     # Given an endpoint whose server redirects to another one
     with Receiver() as elsewhere:
