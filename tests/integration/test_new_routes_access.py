@@ -131,16 +131,22 @@ def test_each_route_of_search_erasure_and_webhooks_opens_only_to_whom_it_says(
     from chalicelib.tenants.companies import SCOPES, issue_api_key
     from tests.steps.operators import operator_headers
 
-    # Given no token, the operators' token, an API key of each scope, and staff of each level
+    # Given no token, the operators' token, an API key with clients:read, one with clients:write,
+    # one with every other scope, and staff of each level
+    scopes = {
+        "key clients:read": ["clients:read"],
+        "key clients:write": ["clients:write"],
+        "key with every other scope": [s for s in SCOPES if not s.startswith("clients:")],
+    }
     callers: dict[str, dict[str, str]] = {
         "no token": {"Content-Type": "application/json"},
         "operators' token": operator_headers(operator_token),
         **{
-            f"key {scope}": {
-                "Authorization": f"ApiKey {issue_api_key(tenant.company_id, scope, [scope])}",
+            who: {
+                "Authorization": f"ApiKey {issue_api_key(tenant.company_id, who, granted)}",
                 "Content-Type": "application/json",
             }
-            for scope in SCOPES
+            for who, granted in scopes.items()
         },
         **{f"level {n}": staff_headers(tenant, f"user{n}@cargas.example", n) for n in (1, 2, 3, 4)},
     }
