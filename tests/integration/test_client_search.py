@@ -163,6 +163,9 @@ def test_another_companys_clients_are_never_found(api: Client, clients: Tenant, 
     assert found(api, clients.staff_headers(), "compras@gomez.example") == ["Ferretería Gómez"]
     assert found(api, other_tenant.staff_headers(), "fg-0") == ["Ferretería Gómez del Otro"]
     assert found(api, other_tenant.staff_headers(), "(011) 4555 1234") == []
+    # And a search spelling the other company's index keys (its id, '#', a term) finds nothing
+    for spelled in (f"{clients.company_id}#w:ferreter", f"{clients.company_id}#e:compras@gomez.example"):
+        assert found(api, other_tenant.staff_headers(), spelled) == [], spelled
     # And a cursor of one company's search is refused by the other's (422 naming cursor)
     put_client(api, clients, "GZ-3", name="Gomez Hermanos")
     page = body(search(api, clients.staff_headers(), "gomez", "limit=1"))
