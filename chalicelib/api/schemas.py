@@ -766,8 +766,8 @@ class ErasureOut(BaseModel):
     job_id: str
     state: str = Field(description="`erasing` while it runs; `done` once nothing of the client is left.")
     phase: str = Field(
-        description="What it erases now: communications, notes, receivables, events, tracking, "
-        "subscriptions, parcels, send_jobs, items, client; `done` at the end."
+        description="What it erases now: communications, notes, receivables, events, message_keys, "
+        "tracking, subscriptions, parcels, send_jobs, items, client; `done` at the end."
     )
     erased: ErasureCounts
     suppressions_kept: int = Field(

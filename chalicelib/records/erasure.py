@@ -142,6 +142,8 @@ def _step(job: ClientErasure) -> bool:
         page = store.receivables_page(job)
     elif job.phase == "events":
         page = store.events_page(job)
+    elif job.phase == "message_keys":
+        page = store.message_keys_page(job)
     elif job.phase == "tracking":
         page = store.tracking_page(job, addresses)
     elif job.phase == "subscriptions":

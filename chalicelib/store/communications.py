@@ -467,6 +467,8 @@ def add_to_transaction(tx: TransactWrite, comm: domain.Communication) -> None:
                 f"{comm.company_id}#{comm.idempotency_key}",
                 communication_id=comm.communication_id,
                 created_at=comm.created_at,
+                # found by the client's erasure: the key may name the client, its address or device
+                client_key=f"{comm.company_id}#{comm.client_id}" if comm.client_id else None,
             ),
             condition=MessageKeyModel.key.does_not_exist(),
         )

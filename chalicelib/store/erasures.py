@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -58,6 +59,7 @@ PHASES = (
     "notes",
     "receivables",
     "events",
+    "message_keys",
     "tracking",
     "subscriptions",
     "parcels",
@@ -325,6 +327,18 @@ def _event_message_keys(item: BusinessEventModel) -> list[str]:
     return keys
 
 
+def message_keys_page(job: domain.ClientErasure) -> Page:
+    """The idempotency keys of the client's messages left after its messages and events (their
+    ``by-client`` index): those that cannot be rebuilt from the message, e.g. a push message's,
+    which names the device (``send:<request>:<client>:<device>``), or a mailbox's logged mail."""
+    page = Page()
+    for entry in MessageKeyModel.by_client.query(f"{job.company_id}#{job.client_id}", limit=ITEMS_PAGE):
+        page.listed += 1
+        page.deletions.append(MessageKeyModel(entry.key))
+        page.count("other_items")
+    return page
+
+
 def tracking_page(job: domain.ClientErasure, addresses: Iterable[str]) -> Page:
     """Tracking alerts sent to the client's addresses (``by-recipient``) and the parcel
     subscriptions (followers) they were sent to."""
@@ -518,7 +532,9 @@ def backfill_erasure_keys() -> dict[str, int]:
     nothing to do. Returns how many items of each table it keyed."""
     from chalicelib.store.outbox import selection_codes
 
-    keyed = dict.fromkeys(("receivables", "business_events", "parcels", "subscriptions", "send_jobs"), 0)
+    keyed = dict.fromkeys(
+        ("receivables", "business_events", "parcels", "subscriptions", "send_jobs", "message_keys"), 0
+    )
     closed = (ReceivableModel.state != "open") & ReceivableModel.closed_client.does_not_exist()
     for rec in ReceivableModel.scan(closed):
         keyed["receivables"] += _keyed(
@@ -553,6 +569,26 @@ def backfill_erasure_keys() -> dict[str, int]:
                 for name, code in named.items()
             ]
             keyed["send_jobs"] += _keyed(send_job, actions, SendJobModel.selection == send_job.selection)
+    keyed["message_keys"] = _key_message_keys()
+    return keyed
+
+
+def _key_message_keys() -> int:
+    """Give each idempotency key stored before ``by-client`` its message's client (read from the
+    message, 100 keys to a batch read); a key whose message is gone or names no client (a send
+    job's request key) stays unkeyed."""
+    keyed = 0
+    unkeyed = MessageKeyModel.scan(MessageKeyModel.client_key.does_not_exist())
+    while chunk := list(islice(unkeyed, 100)):
+        by_message = {(str(k.key).partition("#")[0], str(k.communication_id)): k for k in chunk}
+        for message in CommunicationModel.batch_get(list(by_message)):
+            entry = by_message[(message.company_id, message.communication_id)]
+            if message.client_id:
+                keyed += _keyed(
+                    entry,
+                    [MessageKeyModel.client_key.set(f"{message.company_id}#{message.client_id}")],
+                    MessageKeyModel.communication_id == entry.communication_id,
+                )
     return keyed
 
 

@@ -765,6 +765,19 @@ class CommunicationModel(BoundModel):
     unassigned = UnassignedIndex()
 
 
+class MessageKeysByClientIndex(GlobalSecondaryIndex["MessageKeyModel"]):
+    """Sparse, keys only: the idempotency keys of a client's messages (``<company>#<client>``),
+    for the client's erasure (decision 0017); nothing else reads it. A key names its client, its
+    address or its device (``send:<request>:<client>:<device>``, ``mailbox:<hash>:<client>``):
+    one index write per keyed message to or from a client, written once."""
+
+    class Meta:
+        index_name = "by-client"
+        projection = KeysOnlyProjection()
+
+    client_key = UnicodeAttribute(hash_key=True)
+
+
 class MessageKeyModel(BoundModel):
     """Idempotency: one item per (company, cause, channel, recipient) ever enqueued."""
 
@@ -774,6 +787,9 @@ class MessageKeyModel(BoundModel):
     key = UnicodeAttribute(hash_key=True)
     communication_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    # Sparse: "<company>#<client>" when the message is a client's (by_client; None before it).
+    client_key = UnicodeAttribute(null=True)
+    by_client = MessageKeysByClientIndex()
 
 
 class WakeupsIndex(GlobalSecondaryIndex["OutboxModel"]):

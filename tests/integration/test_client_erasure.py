@@ -64,6 +64,30 @@ def a_client_with_everything(api: Client, tenant: Tenant, client_id: str, email:
     return {"document": document, "tracking_id": tracking_id}
 
 
+def a_push_sent_with_a_request_id(api: Client, tenant: Tenant, client_id: str) -> str:
+    """The client's phone registered for push, and a push sent to it by staff with a request id
+    (so it has an idempotency key, naming the device); the device's id."""
+    from tests.steps.push import platform_application, register, set_push
+
+    arn = platform_application(tenant.company_id, "GCM")
+    assert set_push(api, tenant, fcm_application_arn=arn).status_code == 200
+    registered = register(api, tenant, client_id, f"fcm-token-{client_id}")
+    assert registered.status_code == 201, registered.body
+    sent_with_a_request_id(api, tenant, client_id, "push")
+    return str(body(registered)["device_id"])
+
+
+def sent_with_a_request_id(api: Client, tenant: Tenant, client_id: str, channel: str) -> None:
+    """Staff send the client a message on ``channel`` with a request id: it has an idempotency key
+    (``send:<request>:<client>``, and the device for a push)."""
+    template = {"subject": "Aviso", "text": "Hola {{ client.name }}", "html": "<p>Hola</p>"}
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(template))
+    assert saved.status_code == 200, saved.body
+    send = {"channel": channel, "template": "custom:aviso", "client_ids": [client_id], "request_id": "r-1"}
+    sent = api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(send))
+    assert sent.status_code == 201, sent.body
+
+
 def register_shown(api: Client, headers: dict[str, str], client_id: str) -> list[Any]:
     """What the client's register shows: nothing when there is no such client (404)."""
     answer = api.http.get(f"/clients/{client_id}/register", headers=headers)
@@ -140,6 +164,8 @@ def test_an_erased_client_is_gone_from_every_screen_and_table_and_no_one_else_is
     write_note(api, other_tenant.staff_headers(), ANA, "La nota de la otra empresa")
     pdf_keys = [a["key"] for a in _attachments_of(company, ana["document"]["communication_id"])]
     assert pdf_keys and all(file_exists(k) for k in pdf_keys)
+    # And staff pushed a message to Ana's phone with a request id (its key names her device)
+    device_id = a_push_sent_with_a_request_id(api, company, ANA)
     assert items_naming(company.company_id, ANA, ANAS)
     assert searched(api, company.staff_headers(), "ana-per") == [ANA]
     # When the administrator asks to erase Ana
@@ -167,8 +193,9 @@ def test_an_erased_client_is_gone_from_every_screen_and_table_and_no_one_else_is
     assert ANAS not in json.dumps(followers)
     suppressions = body(api.http.get("/suppressions", headers=company.admin_headers()))
     assert ANAS not in json.dumps(suppressions)
-    # And no item of the company names her code or her address, the parcel of her shipment neither
-    assert items_naming(company.company_id, ANA, ANAS) == []
+    # And no item of the company names her code, her address or her device, the parcel of her
+    # shipment neither, nor the push's idempotency key
+    assert items_naming(company.company_id, ANA, ANAS, device_id) == []
     # And the order's PDF is gone from S3
     assert not any(file_exists(k) for k in pdf_keys)
     # And Beto and the other company's Ana are as they were
@@ -472,8 +499,9 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
     from infrastructure import ops
     from tests.steps.sends import expand_pages
 
-    # Given Ana with a paid receivable, a payment event, a parcel her address follows and a
-    # bulk statement starting at her code, all stored before the indexes by client (no keys)
+    # Given Ana with a paid receivable, a payment event, a parcel her address follows, an e-mail
+    # sent with a request id and a bulk statement starting at her code, all stored before the
+    # indexes by client (no keys)
     put_client(api, company, ANA, emails=[ANAS])
     erp = erp_headers(company)
     push_ok(api, erp, receivable("F-ANA-OLD", "2026-12-01", client_id=ANA))
@@ -488,6 +516,7 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
         api.http.post("/parcels", headers=company.key_headers(), body=json.dumps(parcel)).status_code == 201
     )
     staff_subscribe(api, company, "TRK-OLD", ANAS)
+    sent_with_a_request_id(api, company, ANA, "email")
     movement = Movement("2026-10-01", "A-0001-00000001", "1000.50", "Factura", "2026-10-31")
     save_open_movements(company.company_id, ANA, [movement], None)
     started = api.http.post(
@@ -502,6 +531,7 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
         (models.ParcelModel, "client_key"),
         (models.SubscriptionModel, "recipient_key"),
         (models.SendJobModel, "from_client_key"),
+        (models.MessageKeyModel, "client_key"),
     ):
         for item in model.scan(getattr(model, key).exists()):
             if company.company_id in str(getattr(item, key)):

@@ -173,6 +173,7 @@ def test_sparse_indexes_that_sweeps_use_exist(template: Json) -> None:
         ("subscriptions", "by-recipient", "recipient_key", None, "KEYS_ONLY"),
         ("send-jobs", "by-from-client", "from_client_key", None, "KEYS_ONLY"),
         ("send-jobs", "by-to-client", "to_client_key", None, "KEYS_ONLY"),
+        ("message-keys", "by-client", "client_key", None, "KEYS_ONLY"),
     ):
         gsi = index(table, name)
         ranged = [{"AttributeName": range_key, "KeyType": "RANGE"}] if range_key else []

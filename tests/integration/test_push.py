@@ -15,24 +15,8 @@ from chalice.test import Client
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.outbox import deliver_outboxes
+from tests.steps.push import platform_application, register, set_push, sns
 from tests.steps.tenants import Tenant
-
-
-def _sns() -> Any:
-    from chalicelib.core.aws import client
-
-    return client("sns")
-
-
-def platform_application(company_id: str, platform: str = "GCM", name: str | None = None) -> str:
-    """A platform application in moto's SNS, as the operator creates it for a company (named
-    ``<company id>_<label>``)."""
-    answer = _sns().create_platform_application(
-        Name=name or f"{company_id}_app-{uuid.uuid4().hex[:8]}",
-        Platform=platform,
-        Attributes={"PlatformCredential": "firebase-server-key"},
-    )
-    return str(answer["PlatformApplicationArn"])
 
 
 def pushes_received(local_aws: dict[str, str], endpoint_arn: str) -> list[dict[str, Any]]:
@@ -41,18 +25,6 @@ def pushes_received(local_aws: dict[str, str], endpoint_arn: str) -> list[dict[s
     endpoints = data["sns"]["PlatformEndpoint"]
     [endpoint] = [e for e in endpoints if e["arn"] == endpoint_arn]
     return [json.loads(m) for m in endpoint["messages"].values()]
-
-
-def set_push(api: Client, tenant: Tenant, **arns: str | None) -> Any:
-    return api.http.put("/push/settings", headers=tenant.admin_headers(), body=json.dumps(arns))
-
-
-def register(api: Client, tenant: Tenant, client_id: str, token: str, platform: str = "fcm") -> Any:
-    return api.http.post(
-        f"/clients/{client_id}/devices",
-        headers=tenant.key_headers(),
-        body=json.dumps({"platform": platform, "token": token}),
-    )
 
 
 @pytest.fixture
@@ -126,7 +98,7 @@ def test_a_stored_application_of_another_company_is_not_used(
     # When a device is registered, Then it is refused as not set up, and no endpoint is created on it
     refused = register(api, tenant, "CLI-1", "fcm-token-1")
     assert refused.status_code == 409 and body(refused)["field"] == "platform"
-    endpoints = _sns().list_endpoints_by_platform_application(PlatformApplicationArn=theirs)["Endpoints"]
+    endpoints = sns().list_endpoints_by_platform_application(PlatformApplicationArn=theirs)["Endpoints"]
     assert endpoints == []
 
 
@@ -138,7 +110,7 @@ def test_a_registered_device_is_an_sns_endpoint_and_a_push_to_the_client_reaches
     first = register(api, tenant, "CLI-1", "fcm-token-abc")
     assert first.status_code == 201, first.body
     device = body(first)
-    endpoint = _sns().get_endpoint_attributes(EndpointArn=device["endpoint_arn"])["Attributes"]
+    endpoint = sns().get_endpoint_attributes(EndpointArn=device["endpoint_arn"])["Attributes"]
     assert endpoint["Token"] == "fcm-token-abc"
     assert device["endpoint_arn"].startswith(fcm.replace(":app/", ":endpoint/"))
     # Registering the same token again answers the same device
@@ -236,6 +208,6 @@ def test_devices_need_a_known_client_and_a_configured_platform_and_stay_in_their
     # When its own company unregisters it, the SNS endpoint is gone too
     assert api.http.delete(path, headers=tenant.key_headers()).status_code == 204
     assert body(api.http.get("/clients/CLI-1/devices", headers=tenant.key_headers()))["items"] == []
-    with pytest.raises(_sns().exceptions.NotFoundException):
-        _sns().get_endpoint_attributes(EndpointArn=device["endpoint_arn"])
+    with pytest.raises(sns().exceptions.NotFoundException):
+        sns().get_endpoint_attributes(EndpointArn=device["endpoint_arn"])
     assert api.http.delete(path, headers=tenant.key_headers()).status_code == 404
