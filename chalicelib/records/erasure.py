@@ -151,7 +151,7 @@ def _step(job: ClientErasure) -> bool:
     elif job.phase == "parcels":
         page = store.parcels_page(job)
     elif job.phase == "send_jobs":
-        page = store.send_jobs_page(job)
+        page = store.send_jobs_page(job, now)
     elif job.phase == "items":
         page = store.single_items(job, addresses, phones)
     else:  # the client's item, and done

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -76,6 +76,12 @@ ITEMS_PAGE = 90
 HASHED = "sha256:"
 # What a send job's selection shows instead of an erased client's code.
 ERASED_CODE = "(erased client)"
+# How long an erasure waits for a send job that names the client and is still expanding (its
+# pages read the selection) to move on; one stuck longer (a page failing, its message in a
+# dead-letter queue) is changed anyway, with stand-ins for its range's pages (send_jobs_page).
+EXPANDING_WAIT = timedelta(minutes=30)
+# Where a send job's stored selection keeps those stand-ins (field -> code, or None: no one left).
+STAND_INS = "stand_ins"
 
 
 def erasure_key(company_id: str, client_id: str) -> str:
@@ -403,11 +409,14 @@ def parcels_page(job: domain.ClientErasure) -> Page:
     return page
 
 
-def send_jobs_page(job: domain.ClientErasure) -> Page:
+def send_jobs_page(job: domain.ClientErasure, now: datetime) -> Page:
     """Send jobs whose selection names the client's code (a bulk statement's range, indexes
     ``by-from-client`` and ``by-to-client``): the code is replaced by :data:`ERASED_CODE`, on
     condition the selection is still the one read. A job still expanding reads its selection for
-    each page: it is left for a later page of the erasure, once its pages are all counted."""
+    each page: it is left for a later page of the erasure while it moves (its ``updated_at``
+    within :data:`EXPANDING_WAIT`); one stuck longer is changed anyway, and its pages to come read
+    the range's end as a *stand-in*: the nearest client code the other side of the erased one
+    (:func:`stand_ins_of`), which selects the same clients, since the erased one is gone."""
     from chalicelib.store.outbox import CODE_FIELDS
 
     client_key = f"{job.company_id}#{job.client_id}"
@@ -419,24 +428,62 @@ def send_jobs_page(job: domain.ClientErasure) -> Page:
     }
     page.listed = len(keys)
     for item in SendJobModel.batch_get(sorted(keys)):
-        if item.state == "expanding":
+        expanding = item.state == "expanding"
+        if expanding and item.updated_at > now - EXPANDING_WAIT:
             continue
         spec = json.loads(item.selection or "{}")
+        stand_ins: dict[str, str | None] = spec.pop(STAND_INS, None) or {}
         for conditions in (spec.get("selection") or {}).values():
             for name in CODE_FIELDS:
                 if isinstance(conditions, dict) and conditions.get(name) == job.client_id:
                     conditions[name] = ERASED_CODE
+                    stand_ins[name] = job.client_id
+        for name, code in stand_ins.items():  # this client's, or the stand-in is this client
+            if code == job.client_id:
+                stand_ins[name] = _neighbour(job.company_id, code, name) if expanding else None
+        kept = stand_ins if expanding else {}  # a job done expanding reads its selection no more
+        if kept:
+            spec[STAND_INS] = kept
         actions = [SendJobModel.selection.set(json.dumps(spec, ensure_ascii=False))]
-        actions += [
-            getattr(SendJobModel, f"{name}_key").remove()
-            for name in CODE_FIELDS
-            if getattr(item, f"{name}_key") == client_key
-        ]
+        for name in CODE_FIELDS:
+            if getattr(item, f"{name}_key") == client_key:
+                attribute = getattr(SendJobModel, f"{name}_key")
+                stand_in = kept.get(name)  # found again should the stand-in's client be erased
+                actions.append(
+                    attribute.set(f"{job.company_id}#{stand_in}") if stand_in else attribute.remove()
+                )
         page.updates.append(
             (SendJobModel(job.company_id, item.job_id), actions, SendJobModel.selection == item.selection)
         )
         page.count("other_items")
     return page
+
+
+def _neighbour(company_id: str, client_id: str, name: str) -> str | None:
+    """The client code nearest ``client_id`` inside a range whose ``name`` end it is: the next code
+    after it for a start (``from_client``), the one before it for an end (``to_client``); None
+    when there is none (the range holds no one else)."""
+    start = name == "from_client"
+    condition = ClientModel.client_id > client_id if start else ClientModel.client_id < client_id
+    for item in ClientModel.query(company_id, condition, scan_index_forward=start, limit=1):
+        return str(item.client_id)
+    return None
+
+
+def stand_ins_of(spec: dict[str, Any]) -> tuple[dict[str, str], bool]:
+    """A send job's stand-ins for the ends of its range an erasure took while it was expanding
+    (``from_client``, ``to_client``: see :func:`send_jobs_page`), and whether the range is now
+    empty (an end with no client the other side of the erased one)."""
+    found = spec.get(STAND_INS) or {}
+    return {name: code for name, code in found.items() if code}, any(not c for c in found.values())
+
+
+def being_erased(company_id: str, client_ids: Iterable[str]) -> set[str]:
+    """Those of ``client_ids`` an erasure is erasing now: a send job's page skips them (one batch
+    read of their erasures' keys), so none is sent a message its erasure has already passed."""
+    codes = {erasure_key(company_id, c): c for c in client_ids}
+    found = ClientErasureModel.batch_get([(company_id, key) for key in codes])
+    return {codes[str(item.erasure_key)] for item in found if item.state == "erasing"}
 
 
 def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: Iterable[str]) -> Page:

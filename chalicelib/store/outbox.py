@@ -116,12 +116,13 @@ def release_rate(company_id: str, outbox: str, grant: RateGrant, unused: int) ->
 # it runs, and settled by the drain when it ends. SQS kicks only make delivery start sooner.
 
 
-def wake_later(company_id: str, outbox: str, at: datetime) -> None:
-    """Ask for the outbox to be drained again at ``at`` (an earlier request wins)."""
+def wake_later(company_id: str, outbox: str, at: datetime, shard: str = _WAKE_SHARD) -> None:
+    """Ask for the outbox (or the watch of ``shard``) to be drained again at ``at`` (an earlier
+    request wins)."""
     when = stamp(at)
     written(  # not written: an earlier wake-up was asked for, and it wins
         lambda: OutboxModel(company_id, outbox).update(
-            actions=[OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(when)],
+            actions=[OutboxModel.wake_shard.set(shard), OutboxModel.wake_at.set(when)],
             condition=OutboxModel.wake_at.does_not_exist() | (OutboxModel.wake_at > when),
         )
     )
@@ -342,20 +343,23 @@ def take_wakeup(company_id: str, outbox: str, wake_at: str, until: datetime) -> 
     return held
 
 
-def settle_wakeup(company_id: str, outbox: str, held: str, next_at: datetime | None) -> None:
+def settle_wakeup(
+    company_id: str, outbox: str, held: str, next_at: datetime | None, shard: str = _WAKE_SHARD
+) -> None:
     """A drain ends: replace the wake-up it held by ``next_at`` (when the outbox has work again),
     or clear it (nothing waits). When someone changed the wake-up meanwhile (a new message, another
-    drain), theirs stays, and ``next_at`` is only added if it is earlier."""
+    drain), theirs stays, and ``next_at`` is only added if it is earlier. ``shard``: the wake-ups'
+    shard it stays in (an erasure's watch is not an outbox's)."""
     actions: list[Any]
     if next_at is not None:
-        actions = [OutboxModel.wake_shard.set(_WAKE_SHARD), OutboxModel.wake_at.set(stamp(next_at))]
+        actions = [OutboxModel.wake_shard.set(shard), OutboxModel.wake_at.set(stamp(next_at))]
     else:
         actions = [OutboxModel.wake_shard.remove(), OutboxModel.wake_at.remove()]
     settled = written(
         lambda: OutboxModel(company_id, outbox).update(actions=actions, condition=OutboxModel.wake_at == held)
     )
     if not settled and next_at is not None:
-        wake_later(company_id, outbox, next_at)
+        wake_later(company_id, outbox, next_at, shard)
 
 
 # --- send-job pages not expanded yet ----------------------------------------------------------------
@@ -473,7 +477,7 @@ def settle_erasure(company_id: str, erasure_key: str, held: str, next_at: dateti
     if next_at is None:
         OutboxModel(company_id, _erasure_watch_key(erasure_key)).delete()
     else:
-        settle_wakeup(company_id, _erasure_watch_key(erasure_key), held, next_at)
+        settle_wakeup(company_id, _erasure_watch_key(erasure_key), held, next_at, _ERASURE_SHARD)
 
 
 def due_erasures(now: datetime, until: datetime, limit: int = 20) -> Iterator[tuple[str, str, str]]:

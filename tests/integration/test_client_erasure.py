@@ -489,6 +489,61 @@ def test_a_send_jobs_selection_no_longer_names_an_erased_client(api: Client, com
     assert not [line for line in job["not_erased"] if line.startswith("send-job selections")]
 
 
+def test_an_erasure_skips_the_client_in_pages_expanded_meanwhile_and_waits_for_a_stuck_job_only_so_long(
+    api: Client, company: Tenant, clock: Any, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.core.domain import Movement
+    from chalicelib.producers.documents.settings import save_open_movements
+    from chalicelib.records import erasure
+    from tests.steps.sends import expand_pages
+
+    monkeypatch.setattr(erasure, "REQUEST_SECONDS", 1.0)  # it waits for a job: the request stops
+    # Given Aarón, Ana, Beto and Carla owe something, and staff sent the statements of the
+    # clients up to Ana, not expanded yet
+    people = {"AARON": "aaron@correo.example", ANA: ANAS, BETO: BETOS, "CARLA": "carla@correo.example"}
+    for n, (client_id, email) in enumerate(people.items(), start=1):
+        put_client(api, company, client_id, emails=[email])
+        movement = Movement("2026-10-01", f"A-0001-0000000{n}", "1000.50", "Factura", "2026-10-31")
+        save_open_movements(company.company_id, client_id, [movement], None)
+
+    def statements(selection: dict[str, str]) -> str:
+        answer = api.http.post(
+            "/documents/statements/bulk", headers=documents_key(company), body=json.dumps(selection)
+        )
+        assert answer.status_code == 201, answer.body
+        return str(body(answer)["job_id"])
+
+    up_to_ana = statements({"to_client": ANA})
+    # When the administrator erases Ana: the erasure waits for the job, which reads her code
+    assert body(erase(api, company.admin_headers(), ANA))["state"] == "erasing"
+    # And the job's pages are expanded meanwhile (her client is still there, being erased)
+    expand_pages()
+    # And then the ERP sends the statements from Ana to Beto, whose pages get stuck
+    from_ana = statements({"from_client": ANA, "to_client": BETO})
+    # Then once the stuck job has not moved for the erasure's wait, the minute schedule finishes it
+    clock.set_now(clock.now() + timedelta(hours=1))  # its wait: 30 minutes
+    assert run_minute_schedule(api)["erasures"] == 1
+    done = body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers()))
+    assert done["state"] == "done"
+    shown = [
+        body(api.http.get(f"/documents/statements/bulk/{j}", headers=company.staff_headers()))["selection"]
+        for j in (up_to_ana, from_ana)
+    ]
+    assert shown == [{"to_client": "(erased client)"}, {"from_client": "(erased client)", "to_client": BETO}]
+    # And when the stuck job's pages go on, each job's statements went to the clients of its range
+    # but Ana: Aarón's up to her, Beto's from her on; not Carla's
+    expand_pages()
+    deliver_outboxes()
+    assert sorted(m["To"].split("<")[-1].rstrip(">") for m in mailbox.messages()) == [
+        "aaron@correo.example",
+        BETOS,
+    ]
+    # And no item names her code or her address
+    assert items_naming(company.company_id, ANA, ANAS) == []
+
+
 def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_keys_them(
     api: Client, company: Tenant, capsys: pytest.CaptureFixture[str]
 ) -> None:

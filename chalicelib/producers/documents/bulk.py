@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
 from typing import Any
@@ -184,6 +184,11 @@ def get_bulk_statements(viewer: Principal, job_id: str) -> BulkProgress:
     return progress(job)
 
 
+def _no_one(**_: Any) -> tuple[list[Any], None]:
+    """The clients of a range an erasure emptied (:func:`~chalicelib.store.erasures.stand_ins_of`)."""
+    return [], None
+
+
 def expand_statement_page(
     company_id: str,
     job_id: str,
@@ -222,6 +227,7 @@ def expand_statement_page(
     from chalicelib.producers.documents.send import STORED, Renderer, document_key, statement_data
     from chalicelib.producers.sends.manual import put_job_pages
     from chalicelib.store import documents as store
+    from chalicelib.store import erasures
     from chalicelib.store import outbox as job_store
     from chalicelib.store.clients import client_of_cursor, cursor_after_client, select_clients
     from chalicelib.tenants.companies import get_company
@@ -232,15 +238,23 @@ def expand_statement_page(
     if job is None or counted:  # gone, or this page's chain of parts ended: nothing left to do
         return _counted_already(company_id, job_id, page, after, report, counted)
     spec = json.loads(job.selection or "{}")
-    chosen = StatementSelection(**((spec.get("selection") or {}).get("statements") or {}))
-    choose = partial(
-        select_clients,
-        company_id,
-        first=chosen.from_client,
-        preferred_agent=chosen.preferred_agent,
-        collection_agent=chosen.collection_agent,
-        classification=chosen.classification,
-        limit=PAGE_SIZE,
+    # an end of the range erased while the job was stuck expanding reads as its stand-in
+    stand_ins, emptied = erasures.stand_ins_of(spec)
+    chosen = replace(
+        StatementSelection(**((spec.get("selection") or {}).get("statements") or {})), **stand_ins
+    )
+    choose = (
+        _no_one
+        if emptied
+        else partial(
+            select_clients,
+            company_id,
+            first=chosen.from_client,
+            preferred_agent=chosen.preferred_agent,
+            collection_agent=chosen.collection_agent,
+            classification=chosen.classification,
+            limit=PAGE_SIZE,
+        )
     )
     bound: PageBound | None = None  # the page's bound, decided once (none: a rest as before)
     more: str | None = None  # this part's clients go on past what it read, up to the bound
@@ -269,6 +283,8 @@ def expand_statement_page(
         clients = [c for c in clients if c.client_id > after]
     if bound is not None:
         last_page = bound.until is None
+    erased = erasures.being_erased(company_id, [c.client_id for c in clients]) if clients else set()
+    clients = [c for c in clients if c.client_id not in erased]  # its erasure may have passed its messages
     company = get_company(company_id)
     renderer = Renderer(company, STATEMENT)
     as_of = date.fromisoformat(spec["as_of"]) if spec.get("as_of") else _today(company)
