@@ -31,8 +31,11 @@ LEASE = timedelta(minutes=2)
 NOT_ERASED = (
     "suppressions: kept as a digest of each address, so it is not mailed again",
     "inbound mail that matched no client (unassigned)",
-    "send-job pages still waiting to be expanded that list the client's code (minutes)",
-    "rate-limit counters (they expire within a day)",
+    "send-job pages still waiting to be expanded that list the client's code (each goes once expanded)",
+    "rate-limit counters: a digest of a phone number (they expire within a day)",
+    "the webhook delivery log: event ids, a digest naming no one (it expires after 30 days)",
+    "carriers' observations on the client's parcels, as the carrier wrote them",
+    "backups (DynamoDB point-in-time recovery keeps 35 days)",
 )
 
 
