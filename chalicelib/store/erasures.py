@@ -440,7 +440,7 @@ def send_jobs_page(job: domain.ClientErasure, now: datetime) -> Page:
                     stand_ins[name] = job.client_id
         for name, code in stand_ins.items():  # this client's, or the stand-in is this client
             if code == job.client_id:
-                stand_ins[name] = _neighbour(job.company_id, code, name) if expanding else None
+                stand_ins[name] = _neighbour(job.company_id, str(code), name) if expanding else None
         kept = stand_ins if expanding else {}  # a job done expanding reads its selection no more
         if kept:
             spec[STAND_INS] = kept

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from typing import Any
@@ -240,9 +240,7 @@ def expand_statement_page(
     spec = json.loads(job.selection or "{}")
     # an end of the range erased while the job was stuck expanding reads as its stand-in
     stand_ins, emptied = erasures.stand_ins_of(spec)
-    chosen = replace(
-        StatementSelection(**((spec.get("selection") or {}).get("statements") or {})), **stand_ins
-    )
+    chosen = StatementSelection(**(((spec.get("selection") or {}).get("statements") or {}) | stand_ins))
     choose = (
         _no_one
         if emptied
