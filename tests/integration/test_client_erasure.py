@@ -67,11 +67,11 @@ def a_client_with_everything(api: Client, tenant: Tenant, client_id: str, email:
 def a_push_sent_with_a_request_id(api: Client, tenant: Tenant, client_id: str) -> str:
     """The client's phone registered for push, and a push sent to it by staff with a request id
     (so it has an idempotency key, naming the device); the device's id."""
-    from tests.steps.push import platform_application, register, set_push
+    from tests.steps.push import push_platform_application, register_device, set_push
 
-    arn = platform_application(tenant.company_id, "GCM")
+    arn = push_platform_application(tenant.company_id, "GCM")
     assert set_push(api, tenant, fcm_application_arn=arn).status_code == 200
-    registered = register(api, tenant, client_id, f"fcm-token-{client_id}")
+    registered = register_device(api, tenant, client_id, f"fcm-token-{client_id}")
     assert registered.status_code == 201, registered.body
     sent_with_a_request_id(api, tenant, client_id, "push")
     return str(body(registered)["device_id"])

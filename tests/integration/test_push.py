@@ -15,7 +15,7 @@ from chalice.test import Client
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.push import platform_application, register, set_push, sns
+from tests.steps.push import push_platform_application, register_device, set_push, sns
 from tests.steps.tenants import Tenant
 
 
@@ -29,7 +29,7 @@ def pushes_received(local_aws: dict[str, str], endpoint_arn: str) -> list[dict[s
 
 @pytest.fixture
 def fcm(api: Client, tenant: Tenant) -> str:
-    arn = platform_application(tenant.company_id, "GCM")
+    arn = push_platform_application(tenant.company_id, "GCM")
     assert set_push(api, tenant, fcm_application_arn=arn).status_code == 200
     return arn
 
@@ -38,8 +38,8 @@ def test_only_an_administrator_sets_push_and_each_arn_must_be_an_sns_application
     api: Client, tenant: Tenant
 ) -> None:
     gcm, apns = (
-        platform_application(tenant.company_id, "GCM"),
-        platform_application(tenant.company_id, "APNS"),
+        push_platform_application(tenant.company_id, "GCM"),
+        push_platform_application(tenant.company_id, "APNS"),
     )
     # Staff below level 1 may not
     staff = api.http.put("/push/settings", headers=tenant.staff_headers(), body=json.dumps({}))
@@ -65,11 +65,11 @@ def test_another_companys_application_cannot_be_used(
     api: Client, tenant: Tenant, other_tenant: Tenant
 ) -> None:
     # Given applications in SNS created for another company, and one named for no company
-    theirs_fcm = platform_application(other_tenant.company_id, "GCM")
-    theirs_apns = platform_application(other_tenant.company_id, "APNS", name=other_tenant.company_id)
-    anyones = platform_application(tenant.company_id, "GCM", name=f"shared-{uuid.uuid4().hex[:8]}")
+    theirs_fcm = push_platform_application(other_tenant.company_id, "GCM")
+    theirs_apns = push_platform_application(other_tenant.company_id, "APNS", name=other_tenant.company_id)
+    anyones = push_platform_application(tenant.company_id, "GCM", name=f"shared-{uuid.uuid4().hex[:8]}")
     # Given the other company's name with ours as its prefix does not make it ours either
-    lookalike = platform_application(tenant.company_id, "GCM", name=f"{tenant.company_id}-x_app")
+    lookalike = push_platform_application(tenant.company_id, "GCM", name=f"{tenant.company_id}-x_app")
     # When this company's administrator names them as its own
     for fcm_arn, apns_arn in ((theirs_fcm, theirs_apns), (anyones, None), (lookalike, None)):
         refused = set_push(api, tenant, fcm_application_arn=fcm_arn, apns_application_arn=apns_arn)
@@ -92,11 +92,11 @@ def test_a_stored_application_of_another_company_is_not_used(
     from chalicelib.store.push import save_push_settings
 
     # Given settings saved before applications were checked, naming another company's application
-    theirs = platform_application(other_tenant.company_id, "GCM")
+    theirs = push_platform_application(other_tenant.company_id, "GCM")
     save_push_settings(PushSettings(tenant.company_id, theirs, None, updated_at=clock.now(), updated_by="x"))
     put_client(api, tenant, "CLI-1", emails=[], phones=[])
     # When a device is registered, Then it is refused as not set up, and no endpoint is created on it
-    refused = register(api, tenant, "CLI-1", "fcm-token-1")
+    refused = register_device(api, tenant, "CLI-1", "fcm-token-1")
     assert refused.status_code == 409 and body(refused)["field"] == "platform"
     endpoints = sns().list_endpoints_by_platform_application(PlatformApplicationArn=theirs)["Endpoints"]
     assert endpoints == []
@@ -107,14 +107,14 @@ def test_a_registered_device_is_an_sns_endpoint_and_a_push_to_the_client_reaches
 ) -> None:
     # Given a client whose app registered its device
     put_client(api, tenant, "CLI-1", name="Ferretería Los Andes", emails=[], phones=[])
-    first = register(api, tenant, "CLI-1", "fcm-token-abc")
+    first = register_device(api, tenant, "CLI-1", "fcm-token-abc")
     assert first.status_code == 201, first.body
     device = body(first)
     endpoint = sns().get_endpoint_attributes(EndpointArn=device["endpoint_arn"])["Attributes"]
     assert endpoint["Token"] == "fcm-token-abc"
     assert device["endpoint_arn"].startswith(fcm.replace(":app/", ":endpoint/"))
     # Registering the same token again answers the same device
-    again = register(api, tenant, "CLI-1", "fcm-token-abc")
+    again = register_device(api, tenant, "CLI-1", "fcm-token-abc")
     assert again.status_code == 200 and body(again)["device_id"] == device["device_id"]
     listed = body(api.http.get("/clients/CLI-1/devices", headers=tenant.key_headers()))["items"]
     assert [d["device_id"] for d in listed] == [device["device_id"]]
@@ -157,7 +157,7 @@ def test_a_push_send_carries_the_templates_own_push_title_and_body(
 ) -> None:
     # Given a client whose app registered its device
     put_client(api, tenant, "CLI-1", name="Ana Pérez", emails=[], phones=[])
-    device = body(register(api, tenant, "CLI-1", "fcm-token-push-texts"))
+    device = body(register_device(api, tenant, "CLI-1", "fcm-token-push-texts"))
     # And a template with an e-mail and its own push title and body (seed 002's "Agregar push")
     template = {
         "subject": "Aviso de {{ company.name }}",
@@ -190,17 +190,17 @@ def test_devices_need_a_known_client_and_a_configured_platform_and_stay_in_their
 ) -> None:
     put_client(api, tenant, "CLI-1", emails=[], phones=[])
     # A client that does not exist, a platform with no application, a bad token: refused, nothing kept
-    assert register(api, tenant, "NOBODY", "tok-1").status_code == 404
-    no_apns = register(api, tenant, "CLI-1", "tok-1", platform="apns")
+    assert register_device(api, tenant, "NOBODY", "tok-1").status_code == 404
+    no_apns = register_device(api, tenant, "CLI-1", "tok-1", platform="apns")
     assert no_apns.status_code == 409 and body(no_apns)["field"] == "platform"
-    bad = register(api, tenant, "CLI-1", "has spaces in it")
+    bad = register_device(api, tenant, "CLI-1", "has spaces in it")
     assert bad.status_code == 422 and body(bad)["field"] == "token"
-    unknown_platform = register(api, tenant, "CLI-1", "tok-1", platform="blackberry")
+    unknown_platform = register_device(api, tenant, "CLI-1", "tok-1", platform="blackberry")
     assert unknown_platform.status_code == 422 and body(unknown_platform)["field"] == "platform"
     assert body(api.http.get("/clients/CLI-1/devices", headers=tenant.key_headers()))["items"] == []
 
     # Given a registered device, another company sees neither the client nor its device
-    device = body(register(api, tenant, "CLI-1", "tok-2"))
+    device = body(register_device(api, tenant, "CLI-1", "tok-2"))
     path = f"/clients/CLI-1/devices/{device['device_id']}"
     assert api.http.get("/clients/CLI-1/devices", headers=other_tenant.key_headers()).status_code == 404
     assert api.http.delete(path, headers=other_tenant.key_headers()).status_code == 404

@@ -17,7 +17,7 @@ def sns() -> Any:
     return client("sns")
 
 
-def platform_application(company_id: str, platform: str = "GCM", name: str | None = None) -> str:
+def push_platform_application(company_id: str, platform: str = "GCM", name: str | None = None) -> str:
     """A platform application in moto's SNS, as the operator creates it for a company (named
     ``<company id>_<label>``)."""
     answer = sns().create_platform_application(
@@ -32,7 +32,7 @@ def set_push(api: Client, tenant: Tenant, **arns: str | None) -> Any:
     return api.http.put("/push/settings", headers=tenant.admin_headers(), body=json.dumps(arns))
 
 
-def register(api: Client, tenant: Tenant, client_id: str, token: str, platform: str = "fcm") -> Any:
+def register_device(api: Client, tenant: Tenant, client_id: str, token: str, platform: str = "fcm") -> Any:
     return api.http.post(
         f"/clients/{client_id}/devices",
         headers=tenant.key_headers(),
