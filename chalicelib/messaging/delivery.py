@@ -300,29 +300,31 @@ def _write_outcomes(
     never a record pointing at a file that is gone while the message may still be sent again."""
     now = clock.now()
     outcomes = [_files_deleted(outcome, now) for outcome in outcomes]
-    _announce_failed_sms(company_id, outcomes, now)
+    _announce_given_up(company_id, outcomes, now)
     record = store.record_outcomes if counted else store.record_handed_off_outcomes
     written = record(outcomes, now)
     _delete_files([ref for outcome in written for ref in outcome.attachments if ref.deleted_at == now])
     return written
 
 
-def _announce_failed_sms(company_id: str, outcomes: list[Communication], now: datetime) -> None:
-    """Tell the company's webhook endpoints (``message.failed``, ``channel: sms``) of each SMS to a
-    client that the provider refused for good (docs/webhooks.md): before the outcome is written,
-    so that if queueing the event fails, the write fails with it and the lease brings the message
-    back; its event id is the same the second time. (An e-mail's ``message.failed`` is SES's
-    reject, from its feedback.)"""
+def _announce_given_up(company_id: str, outcomes: list[Communication], now: datetime) -> None:
+    """Tell the company's webhook endpoints (``message.failed``, docs/webhooks.md) of each e-mail
+    or SMS to a client that the outbox gave up: refused for good (an SMTP server's 5xx, SES's API,
+    the SMS provider), its retries run out, or its account unable to send it at all. Before the
+    outcome is written, so that if queueing the event fails, the write fails with it and the lease
+    brings the message back; its event id is the same the second time. A message left for a retry
+    is ``queued``, not announced. An e-mail SES took and then rejected is told from SES's feedback
+    instead (``messaging.feedback``): that moves only a ``sent`` message, so never both."""
     from chalicelib.messaging.webhooks.service import announce
 
     for outcome in outcomes:
-        if outcome.state == "failed" and outcome.channel == "sms" and outcome.client_id:
+        if outcome.state == "failed" and outcome.channel in ("email", "sms") and outcome.client_id:
             announce(
                 company_id,
                 "message.failed",
                 client_id=outcome.client_id,
                 message_id=outcome.communication_id,
-                channel="sms",
+                channel=outcome.channel,
                 occurred_at=now,
             )
 

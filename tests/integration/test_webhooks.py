@@ -20,6 +20,7 @@ from chalice.test import Client
 from chalicelib.core.domain import Communication
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.store import communications as comm_store
+from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.domains import notices_received, pregon_notice_sender_verified
 from tests.steps.outbox import deliver_outboxes
@@ -251,6 +252,78 @@ def test_an_sms_the_provider_refuses_reaches_the_endpoint_as_failed(
     assert b"1.500" not in receiver.received[0].body
     # And nothing of the second: SNS reports no delivery of an SMS to Pregón (docs/webhooks.md)
     stored = comm_store.get(tenant.company_id, sent.communication_id)
+    assert stored is not None and stored.state == "sent"
+
+
+def email_to_cli7(tenant: Tenant, to_address: str) -> Communication:
+    """Queue one e-mail to the client CLI-7 from the company's own SMTP account, and run the
+    outbox workers."""
+    (queued,) = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                area="tracking",
+                to_address=to_address,
+                subject="Su factura",
+                text="Hola Ana, su factura es de $ 15.300,50",
+                client_id="CLI-7",
+            )
+        ],
+    )
+    deliver_outboxes()
+    return queued
+
+
+def test_an_email_the_companys_own_smtp_server_gives_up_reaches_the_endpoint_as_failed_once(
+    api: Client,
+    tenant: Tenant,
+    mailbox: MailCatcher,
+    receiver: Receiver,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.messaging import delivery
+
+    monkeypatch.setattr(delivery, "MAX_ATTEMPTS", 2)  # production tries 6 times, over half an hour
+    # Given a company that sends e-mail through its own SMTP server, and an endpoint for outcomes
+    endpoint = add_endpoint(api, tenant, receiver.url, ["message.delivered", "message.failed"])
+    # When the server refuses the first e-mail's recipient for good (550)
+    mailbox.refuse_next_recipients(1, "550 5.1.1 <ana.vieja@example.com>: no such user")
+    refused = email_to_cli7(tenant, "ana.vieja@example.com")
+    # And greylists the second (451: tried again later), and takes the third
+    mailbox.refuse_next(2, "451 4.7.1 Greylisted, try again later")  # (a kept connection tries twice)
+    greylisted = email_to_cli7(tenant, "ana@example.com")
+    taken = email_to_cli7(tenant, "ana.trabajo@example.com")
+    deliver_webhooks()
+    # Then the endpoint heard that the first failed, as an e-mail, signed and without the message
+    [event] = receiver.events(endpoint["secret"], now_seconds())
+    assert (event["type"], event["data"]) == (
+        "message.failed",
+        {"client_id": "CLI-7", "message_id": refused.communication_id, "channel": "email"},
+    )
+    assert b"15.300,50" not in receiver.received[0].body and b"@example.com" not in receiver.received[0].body
+    # And nothing yet of the greylisted one, which waits for its retry
+    waiting = comm_store.get(tenant.company_id, greylisted.communication_id)
+    assert waiting is not None and waiting.state == "queued"
+
+    # When its retry, its last attempt, is greylisted too
+    mailbox.refuse_next(2, "451 4.7.1 Greylisted, try again later")
+    clock.set_now(clock.now() + timedelta(minutes=2))
+    delivery.wake_due_outboxes()
+    deliver_webhooks()
+    # Then the endpoint heard that it failed too, and of nothing else: each failure once
+    events = receiver.events(endpoint["secret"], now_seconds())
+    assert sorted((e["type"], e["data"]["message_id"]) for e in events) == sorted(
+        [
+            ("message.failed", refused.communication_id),
+            ("message.failed", greylisted.communication_id),
+        ]
+    )
+    assert len({e["id"] for e in events}) == 2
+    # And the third arrived, with no event: an SMTP server reports no delivery (docs/webhooks.md)
+    assert [m["To"] for m in mailbox.wait_for(1)] == ["ana.trabajo@example.com"]
+    stored = comm_store.get(tenant.company_id, taken.communication_id)
     assert stored is not None and stored.state == "sent"
 
 
@@ -745,6 +818,75 @@ def test_an_ses_event_whose_webhook_cannot_be_queued_is_retried_and_posted_once(
     # Then the endpoint got the bounce once
     [event] = receiver.events(endpoint["secret"], now_seconds())
     assert (event["type"], event["data"]["message_id"]) == ("message.bounced", bounced.communication_id)
+
+
+def test_an_email_ses_will_not_take_reaches_the_endpoint_as_failed(
+    api: Client, company: Tenant, receiver: Receiver
+) -> None:
+    # Given a company that sends through SES, and an endpoint for outcomes
+    endpoint = add_endpoint(api, company, receiver.url, ["message.failed"])
+    # When it writes to the client CLI-7 at an address SES cannot take (not ASCII: no SMTPUTF8)
+    [queued] = enqueue(
+        company.company_id,
+        [OutgoingMessage(channel="email", to_address="josé@example.com", text="Hola", client_id="CLI-7")],
+    )
+    deliver_outboxes()
+    deliver_webhooks()
+    # Then the outbox gave it up, and the endpoint heard so (SES never reports what it did not take)
+    failed = comm_store.get(company.company_id, queued.communication_id)
+    assert failed is not None and failed.state == "failed" and "SMTPUTF8" in (failed.error or "")
+    [event] = receiver.events(endpoint["secret"], now_seconds())
+    assert (event["type"], event["data"]) == (
+        "message.failed",
+        {"client_id": "CLI-7", "message_id": queued.communication_id, "channel": "email"},
+    )
+
+
+def test_an_email_given_up_while_the_webhook_queue_refuses_is_sent_again_and_told_once(
+    api: Client,
+    tenant: Tenant,
+    mailbox: MailCatcher,
+    receiver: Receiver,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.messaging import delivery
+    from chalicelib.messaging.webhooks import service
+
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
+    # Given an endpoint for failures, and an e-mail to the client CLI-7 at an address that is gone
+    endpoint = add_endpoint(api, tenant, receiver.url, ["message.failed"])
+    [queued] = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="email",
+                area="tracking",
+                to_address="ana.vieja@example.com",
+                text="Hola",
+                client_id="CLI-7",
+            )
+        ],
+        kick=False,
+    )
+    # When the company's server refuses it (550) while the webhook queue refuses everything
+    mailbox.refuse_next_recipients(1, "550 5.1.1 no such user")
+    with webhook_queue_refusing(times=1000), pytest.raises(Exception, match="InternalError"):
+        delivery.drain_outbox(tenant.company_id, "email:tracking")
+    # Then the failure is not recorded without its event: the message is still the outbox's
+    held = comm_store.get(tenant.company_id, queued.communication_id)
+    assert held is not None and held.state != "failed"
+
+    # When its lease ends and the outbox drains again, the queue working, and the server refuses again
+    mailbox.refuse_next_recipients(1, "550 5.1.1 no such user")
+    clock.set_now(clock.now() + delivery.lease() + timedelta(seconds=1))
+    assert delivery.drain_outbox(tenant.company_id, "email:tracking").failed == 1
+    assert outcomes(deliver_webhooks()) == {"delivered": 1}
+    # Then the endpoint heard of the failure, once, and the record says failed in the server's words
+    [event] = receiver.events(endpoint["secret"], now_seconds())
+    assert (event["type"], event["data"]["message_id"]) == ("message.failed", queued.communication_id)
+    failed = comm_store.get(tenant.company_id, queued.communication_id)
+    assert failed is not None and failed.state == "failed" and "550 5.1.1" in (failed.error or "")
 
 
 def test_an_unsubscribe_whose_webhook_cannot_be_queued_fails_so_the_client_can_try_again(
