@@ -297,28 +297,45 @@ def _write_outcomes(
     (not ``counted``: a recorded hand-off's, written without a transaction and counted when the
     hand-off ends). Files marked ``delete_after_sending`` (D3) are deleted from S3 once their
     message is recorded sent: a crash in between leaves the file to the bucket's lifecycle rule,
-    never a record pointing at a file that is gone while the message may still be sent again."""
+    never a record pointing at a file that is gone while the message may still be sent again.
+
+    A message given up is announced to the company's webhooks first (:func:`_announce_given_up`);
+    one whose event the queue refused is not written, the others are, and then this raises: the
+    lease brings that message back (the rest, sent ones included, are recorded and never go
+    twice)."""
     now = clock.now()
     outcomes = [_files_deleted(outcome, now) for outcome in outcomes]
-    _announce_given_up(company_id, outcomes, now)
+    refused, error = _announce_given_up(company_id, outcomes, now)
     record = store.record_outcomes if counted else store.record_handed_off_outcomes
-    written = record(outcomes, now)
+    written = record([o for o in outcomes if o.communication_id not in refused], now)
     _delete_files([ref for outcome in written for ref in outcome.attachments if ref.deleted_at == now])
+    if error is not None:
+        raise error
     return written
 
 
-def _announce_given_up(company_id: str, outcomes: list[Communication], now: datetime) -> None:
+def _announce_given_up(
+    company_id: str, outcomes: list[Communication], now: datetime
+) -> tuple[set[str], Exception | None]:
     """Tell the company's webhook endpoints (``message.failed``, docs/webhooks.md) of each e-mail
     or SMS to a client that the outbox gave up: refused for good (an SMTP server's 5xx, SES's API,
-    the SMS provider), its retries run out, or its account unable to send it at all. Before the
-    outcome is written, so that if queueing the event fails, the write fails with it and the lease
-    brings the message back; its event id is the same the second time. A message left for a retry
-    is ``queued``, not announced. An e-mail SES took and then rejected is told from SES's feedback
-    instead (``messaging.feedback``): that moves only a ``sent`` message, so never both."""
+    the SMS provider), its retries run out, or its account unable to send it at all. Done before
+    the outcome is written; returns the messages whose event the queue refused (left unwritten,
+    for the lease to bring back; their event id is the same the second time) and the first error.
+    A message left for a retry is ``queued``, not announced. An e-mail SES took and then rejected
+    is told from SES's feedback instead (``messaging.feedback``): that moves only a ``sent``
+    message, so never both."""
     from chalicelib.messaging.webhooks.service import announce
 
+    refused: set[str] = set()
+    error: Exception | None = None
     for outcome in outcomes:
-        if outcome.state == "failed" and outcome.channel in ("email", "sms") and outcome.client_id:
+        if outcome.state != "failed" or outcome.channel not in ("email", "sms") or not outcome.client_id:
+            continue
+        if error is not None:  # the queue is refusing: the rest wait for the lease too, untried
+            refused.add(outcome.communication_id)
+            continue
+        try:
             announce(
                 company_id,
                 "message.failed",
@@ -327,6 +344,10 @@ def _announce_given_up(company_id: str, outcomes: list[Communication], now: date
                 channel=outcome.channel,
                 occurred_at=now,
             )
+        except Exception as exc:  # logged by announce
+            refused.add(outcome.communication_id)
+            error = exc
+    return refused, error
 
 
 def _files_deleted(outcome: Communication, now: datetime) -> Communication:

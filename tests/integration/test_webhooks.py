@@ -842,7 +842,12 @@ def test_an_email_ses_will_not_take_reaches_the_endpoint_as_failed(
     )
 
 
-def test_an_email_given_up_while_the_webhook_queue_refuses_is_sent_again_and_told_once(
+def state_of(tenant: Tenant, communication_id: str) -> str | None:
+    stored = comm_store.get(tenant.company_id, communication_id)
+    return stored.state if stored is not None else None
+
+
+def test_an_email_given_up_while_the_webhook_queue_refuses_is_tried_again_and_told_once(
     api: Client,
     tenant: Tenant,
     mailbox: MailCatcher,
@@ -854,28 +859,29 @@ def test_an_email_given_up_while_the_webhook_queue_refuses_is_sent_again_and_tol
     from chalicelib.messaging.webhooks import service
 
     monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
-    # Given an endpoint for failures, and an e-mail to the client CLI-7 at an address that is gone
+    # Given an endpoint for failures, and two e-mails to the client CLI-7 in the outbox
     endpoint = add_endpoint(api, tenant, receiver.url, ["message.failed"])
-    [queued] = enqueue(
+    queued = enqueue(
         tenant.company_id,
         [
             OutgoingMessage(
-                channel="email",
-                area="tracking",
-                to_address="ana.vieja@example.com",
-                text="Hola",
-                client_id="CLI-7",
+                channel="email", area="tracking", to_address=address, text="Hola", client_id="CLI-7"
             )
+            for address in ("ana@example.com", "ana.trabajo@example.com")
         ],
         kick=False,
     )
-    # When the company's server refuses it (550) while the webhook queue refuses everything
+    # When the company's server refuses the first one sent for good (550), and takes the other,
+    # while the webhook queue refuses everything
     mailbox.refuse_next_recipients(1, "550 5.1.1 no such user")
     with webhook_queue_refusing(times=1000), pytest.raises(Exception, match="InternalError"):
         delivery.drain_outbox(tenant.company_id, "email:tracking")
-    # Then the failure is not recorded without its event: the message is still the outbox's
-    held = comm_store.get(tenant.company_id, queued.communication_id)
-    assert held is not None and held.state != "failed"
+    # Then the refused one is not recorded failed without its event: it is still the outbox's
+    states = {q.communication_id: state_of(tenant, q.communication_id) for q in queued}
+    [refused] = [cid for cid, state in states.items() if state != "sent"]
+    assert states[refused] == "sending"
+    # And the other is recorded sent, so it never goes twice
+    assert sorted(states.values()) == ["sending", "sent"]
 
     # When its lease ends and the outbox drains again, the queue working, and the server refuses again
     mailbox.refuse_next_recipients(1, "550 5.1.1 no such user")
@@ -884,9 +890,11 @@ def test_an_email_given_up_while_the_webhook_queue_refuses_is_sent_again_and_tol
     assert outcomes(deliver_webhooks()) == {"delivered": 1}
     # Then the endpoint heard of the failure, once, and the record says failed in the server's words
     [event] = receiver.events(endpoint["secret"], now_seconds())
-    assert (event["type"], event["data"]["message_id"]) == ("message.failed", queued.communication_id)
-    failed = comm_store.get(tenant.company_id, queued.communication_id)
+    assert (event["type"], event["data"]["message_id"]) == ("message.failed", refused)
+    failed = comm_store.get(tenant.company_id, refused)
     assert failed is not None and failed.state == "failed" and "550 5.1.1" in (failed.error or "")
+    # And the e-mail the server took arrived once
+    assert len(mailbox.wait_for(1)) == 1
 
 
 def test_an_unsubscribe_whose_webhook_cannot_be_queued_fails_so_the_client_can_try_again(
