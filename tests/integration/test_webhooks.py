@@ -842,9 +842,10 @@ def test_an_email_ses_will_not_take_reaches_the_endpoint_as_failed(
     )
 
 
-def state_of(tenant: Tenant, communication_id: str) -> str | None:
+def state_of(tenant: Tenant, communication_id: str) -> str:
     stored = comm_store.get(tenant.company_id, communication_id)
-    return stored.state if stored is not None else None
+    assert stored is not None
+    return stored.state
 
 
 def test_an_email_given_up_while_the_webhook_queue_refuses_is_tried_again_and_told_once(
