@@ -564,6 +564,7 @@ CATALOG: dict[str, str] = {
     # webhooks (messaging/webhooks/service.py)
     "must not contain spaces or control characters": "no debe contener espacios ni caracteres de control",
     "must not have a #fragment": "no debe tener un #fragmento",
+    "must name a port from 1 to 65535, or none": "debe indicar un puerto de 1 a 65535, o ninguno",
     "must not carry a user or password (the signature proves who is calling)": (
         "no debe llevar usuario ni contraseña (la firma prueba quién llama)"
     ),

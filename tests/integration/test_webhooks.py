@@ -478,6 +478,7 @@ def test_an_event_is_given_up_after_its_tries_and_an_endpoint_failing_for_a_day_
         "https://user:pass@erp.example.com/hook",
         "ftp://erp.example.com/hook",
         "https://erp.example.com/hook#part",
+        "https://erp.example.com:0/hook",  # no port: it would have been posted to 443
     ],
 )
 def test_a_private_plain_or_odd_url_is_refused_on_save(api: Client, company: Tenant, url: str) -> None:

@@ -114,6 +114,8 @@ def url_problem(url: str) -> str | None:
         return "must not carry a user or password (the signature proves who is calling)"
     if parts.fragment:
         return "must not have a #fragment"
+    if port == 0:
+        return "must name a port from 1 to 65535, or none"
     problem = host_problem(host, port or (443 if parts.scheme == "https" else 80))
     if problem is not None:
         return problem
