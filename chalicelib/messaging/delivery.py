@@ -317,37 +317,17 @@ def _write_outcomes(
 def _announce_given_up(
     company_id: str, outcomes: list[Communication], now: datetime
 ) -> tuple[set[str], Exception | None]:
-    """Tell the company's webhook endpoints (``message.failed``, docs/webhooks.md) of each e-mail
-    or SMS to a client that the outbox gave up: refused for good (an SMTP server's 5xx, SES's API,
-    the SMS provider), its retries run out, or its account unable to send it at all. Done before
-    the outcome is written; returns the messages whose event the queue refused (left unwritten,
-    for the lease to bring back; their event id is the same the second time) and the first error.
-    A message left for a retry is ``queued``, not announced. An e-mail SES took and then rejected
-    is told from SES's feedback instead (``messaging.feedback``): that moves only a ``sent``
-    message, so never both."""
-    from chalicelib.messaging.webhooks.service import announce
+    """Tell the company's webhook endpoints (``message.failed``, docs/webhooks.md) of each e-mail,
+    SMS or push notification to a client that the outbox gave up: refused for good (an SMTP
+    server's 5xx, SES's API, the SMS provider, SNS for a device), its retries run out, or its
+    account unable to send it at all. Done before the outcome is written; returns the messages
+    whose event the queue refused (left unwritten, for the lease to bring back; their event id is
+    the same the second time) and the first error. A message left for a retry is ``queued``, not
+    announced. An e-mail SES took and then rejected is told from SES's feedback instead
+    (``messaging.feedback``): that moves only a ``sent`` message, so never both."""
+    from chalicelib.messaging.webhooks.service import announce_failed
 
-    refused: set[str] = set()
-    error: Exception | None = None
-    for outcome in outcomes:
-        if outcome.state != "failed" or outcome.channel not in ("email", "sms") or not outcome.client_id:
-            continue
-        if error is not None:  # the queue is refusing: the rest wait for the lease too, untried
-            refused.add(outcome.communication_id)
-            continue
-        try:
-            announce(
-                company_id,
-                "message.failed",
-                client_id=outcome.client_id,
-                message_id=outcome.communication_id,
-                channel=outcome.channel,
-                occurred_at=now,
-            )
-        except Exception as exc:  # logged by announce
-            refused.add(outcome.communication_id)
-            error = exc
-    return refused, error
+    return announce_failed(company_id, outcomes, now)
 
 
 def _files_deleted(outcome: Communication, now: datetime) -> Communication:

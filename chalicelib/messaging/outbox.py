@@ -272,7 +272,8 @@ def enqueue(
             comms = under_handoffs(comms, handoffs)
         due = _due_by_outbox(comms)
         announce(company_id, due)
-        written = store.add_new(comms)
+        refused, not_told = announce_failed_at_once(company_id, comms, now)
+        written = store.add_new([c for c in comms if c.communication_id not in refused])
     except Exception:
         _discard_unwritten_bodies(company_id, comms, None, "their messages could not be written")
         raise
@@ -289,7 +290,46 @@ def enqueue(
             "messages not queued: no working sender account, or the template failed",
             extra={"company_id": company_id, "count": len(failed), "area": failed[0].outbox},
         )
+    if not_told is not None:
+        raise not_told  # the caller runs again: those not written are told then, and written
     return written
+
+
+def announce_failed_at_once(
+    company_id: str, comms: Sequence[Communication], now: datetime
+) -> tuple[set[str], Exception | None]:
+    """Tell the company's webhooks (``message.failed``) of each message to a client that fails as
+    it is queued (no working sender account, its template failed, C5's refused From), before it is
+    written with the rest: ``enqueue`` leaves unwritten the ones whose event the queue refused
+    (returned, with the first error), writes the others and then raises, so its caller runs again
+    and tells and writes them then. A message an earlier run wrote (its idempotency key, or its
+    derived id, taken) was told then, and is not told again. Costs nothing for a company without
+    endpoints for ``message.failed``."""
+    from chalicelib.messaging.webhooks.service import FAILED_CHANNELS, announce_failed, subscribed
+
+    failing = [c for c in comms if c.state == "failed" and c.channel in FAILED_CHANNELS and c.client_id]
+    if not failing or not subscribed(company_id, "message.failed"):
+        return set(), None
+    new = [c for c in failing if not _written_before(c)]
+    return announce_failed(company_id, new, now)
+
+
+def _written_before(comm: Communication) -> bool:
+    if comm.idempotency_key:
+        return store.existing_key(comm.company_id, comm.idempotency_key, consistent=True) is not None
+    return store.get(comm.company_id, comm.communication_id) is not None
+
+
+def announce_failed_written(company_id: str, comms: Sequence[Communication], now: datetime) -> None:
+    """Tell the company's webhooks (``message.failed``) of each message to a client that a
+    scheduled producer's claim wrote failed (no working sender account, its template failed): after
+    the claim, which may lose a race and write nothing. Raises when the queue refuses; the claim
+    is not run again, so the event is then lost (logged, ``webhook event not queued``)."""
+    from chalicelib.messaging.webhooks.service import announce_failed
+
+    _, error = announce_failed(company_id, comms, now)
+    if error is not None:
+        raise error
 
 
 def enqueue_with_files(

@@ -899,6 +899,137 @@ def test_an_email_given_up_while_the_webhook_queue_refuses_is_tried_again_and_to
     assert len(mailbox.wait_for(1)) == 1
 
 
+def failed_events(receiver: Receiver, endpoint: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``message.failed`` events the endpoint got, by message id; each message's once."""
+    events = receiver.events(endpoint["secret"], now_seconds())
+    assert {e["type"] for e in events} <= {"message.failed"}
+    assert len({e["id"] for e in events}) == len(events) == len({e["data"]["message_id"] for e in events})
+    return {e["data"]["message_id"]: e["data"] for e in events}
+
+
+def test_emails_staff_cancel_while_their_account_is_disabled_reach_the_endpoint_as_cancelled_once(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.webhooks import service
+    from tests.steps.accounts import put_tracking_account
+
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
+    # Given an endpoint for failures, and two e-mails to the client CLI-7 waiting for the
+    # tracking account, which an administrator disabled
+    endpoint = add_endpoint(api, tenant, receiver.url, ["message.failed"])
+    queued = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(channel="email", area="tracking", to_address=a, text="Hola", client_id="CLI-7")
+            for a in ("ana@example.com", "ana.trabajo@example.com")
+        ],
+        kick=False,
+    )
+    assert put_tracking_account(api, tenant, mailbox, enabled=False).status_code == 200
+    cancel = "/sender-accounts/tracking/waiting/cancel"
+    # When the administrator cancels them while the webhook queue refuses everything
+    with webhook_queue_refusing(times=1000):
+        refused = api.http.post(cancel, headers=tenant.admin_headers())
+    # Then she is asked to try again, and they still wait: none is recorded failed untold
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "60", refused.body
+    assert {state_of(tenant, q.communication_id) for q in queued} == {"queued"}
+
+    # When she cancels again, the queue working
+    cancelled = api.http.post(cancel, headers=tenant.admin_headers())
+    assert cancelled.status_code == 200, cancelled.body
+    assert body(cancelled)["cancelled"] == 2
+    deliver_webhooks()
+    # Then the endpoint heard that each failed, once, as cancelled (not the address's fault)
+    assert failed_events(receiver, endpoint) == {
+        q.communication_id: {
+            "client_id": "CLI-7",
+            "message_id": q.communication_id,
+            "channel": "email",
+            "reason": "cancelled",
+        }
+        for q in queued
+    }
+    assert {state_of(tenant, q.communication_id) for q in queued} == {"failed"}
+
+
+def test_a_message_failed_as_it_is_queued_reaches_the_endpoint_once_even_when_queued_again(
+    api: Client, tenant: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.webhooks import service
+
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
+    # Given an endpoint for failures, and a company with no sender account for billing (nor 'all')
+    endpoint = add_endpoint(api, tenant, receiver.url, ["message.failed"])
+    invoices = [
+        OutgoingMessage(
+            channel="email",
+            area="billing",
+            to_address=address,
+            text="Su factura",
+            client_id="CLI-7",
+            idempotency_key=f"invoice:F-1:{address}",
+        )
+        for address in ("ana@example.com", "ana.trabajo@example.com")
+    ]
+    # When its ERP's invoice is queued while the webhook queue refuses everything
+    with webhook_queue_refusing(times=1000), pytest.raises(Exception, match="InternalError"):
+        enqueue(tenant.company_id, invoices)
+    # Then no e-mail is recorded failed untold
+    assert all(comm_store.existing_key(tenant.company_id, m.idempotency_key or "") is None for m in invoices)
+
+    # When the ERP posts it again, and once more, the queue working
+    written = enqueue(tenant.company_id, invoices)
+    assert enqueue(tenant.company_id, invoices) == []
+    deliver_webhooks()
+    # Then both are recorded failed and the endpoint heard of each once
+    assert [c.state for c in written] == ["failed", "failed"]
+    assert failed_events(receiver, endpoint) == {
+        c.communication_id: {"client_id": "CLI-7", "message_id": c.communication_id, "channel": "email"}
+        for c in written
+    }
+
+
+def test_a_push_to_a_device_sns_disabled_reaches_the_endpoint_as_failed(
+    api: Client, tenant: Tenant, receiver: Receiver
+) -> None:
+    from tests.steps.clients import put_client
+    from tests.steps.push import push_platform_application, register_device, set_push, sns
+
+    # Given a client whose app registered its device, which SNS has since disabled (app removed)
+    assert (
+        set_push(api, tenant, fcm_application_arn=push_platform_application(tenant.company_id)).status_code
+        == 200
+    )
+    put_client(api, tenant, "CLI-7", name="Ana", emails=[], phones=[])
+    device = body(register_device(api, tenant, "CLI-7", "fcm-token-ana"))
+    sns().set_endpoint_attributes(EndpointArn=device["endpoint_arn"], Attributes={"Enabled": "false"})
+    endpoint = add_endpoint(api, tenant, receiver.url, ["message.failed"])
+    # When a push to the client goes through the outbox
+    [queued] = enqueue(
+        tenant.company_id,
+        [
+            OutgoingMessage(
+                channel="push",
+                to_address=device["endpoint_arn"],
+                subject="Corte",
+                text="Mañana",
+                client_id="CLI-7",
+            )
+        ],
+    )
+    deliver_outboxes()
+    deliver_webhooks()
+    # Then it is recorded failed, and the endpoint heard so, as a push
+    assert state_of(tenant, queued.communication_id) == "failed"
+    assert failed_events(receiver, endpoint) == {
+        queued.communication_id: {
+            "client_id": "CLI-7",
+            "message_id": queued.communication_id,
+            "channel": "push",
+        }
+    }
+
+
 def test_an_unsubscribe_whose_webhook_cannot_be_queued_fails_so_the_client_can_try_again(
     api: Client, tenant: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -220,11 +220,15 @@ def cancel_waiting(company_id: str, area: str, user_id: str) -> Cancelled:
     send job and monitor as any failure. They are taken as a drain takes messages (a conditional
     claim each, then their outcomes, 25 to a transaction with the counters): one a drain holds is
     left to it, and a crash between the claim and the outcome leaves the message queued again when
-    its lease ends, never half-written. 409 while the account works: its e-mails are not waiting."""
+    its lease ends, never half-written. Each to a client is told to the company's webhooks first
+    (``message.failed`` with ``reason: "cancelled"``); should their queue refuse, the e-mails not
+    told are given back to wait and this raises ``ServiceUnavailable`` (503, Retry-After) after
+    recording the rest. 409 while the account works: its e-mails are not waiting."""
     from chalicelib.core import clock
-    from chalicelib.core.errors import Conflict
+    from chalicelib.core.errors import Conflict, ServiceUnavailable
     from chalicelib.messaging.accounts.email import check_area
     from chalicelib.messaging.delivery import lease
+    from chalicelib.messaging.webhooks.service import CANCELLED, REQUEST_NOT_ANNOUNCED, announce_failed
 
     check_area(area)
     account = store.get_sender_accounts(company_id, [area]).get(area)
@@ -245,7 +249,17 @@ def cancel_waiting(company_id: str, area: str, user_id: str) -> Cancelled:
             break
         claimed = comm_store.claim(ready, now, lease())
         outcomes = [replace(m, state="failed", error=reason) for m in claimed]
-        cancelled += len(comm_store.record_outcomes(outcomes, now))
+        # Announced before they are recorded (``message.failed``, reason "cancelled"); one whose
+        # event the queue refused is given back to wait, and the request answers 503 once the
+        # rest are recorded: cancelling again tells it, under the same event id.
+        refused, error = announce_failed(company_id, outcomes, now, reason=CANCELLED)
+        recorded = [o for o in outcomes if o.communication_id not in refused]
+        cancelled += len(comm_store.record_outcomes(recorded, now))
+        if error is not None:
+            comm_store.give_back(
+                company_id, outbox, [m for m in claimed if m.communication_id in refused], now + lease(), now
+            )
+            raise ServiceUnavailable(REQUEST_NOT_ANNOUNCED, retry_after=60) from error
         if not claimed:
             break  # what is left is someone else's
     return Cancelled(area, cancelled, _waiting(company_id, area, account, _shown_in(company_id)))

@@ -33,6 +33,7 @@ import ssl
 import threading
 import urllib.parse
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -43,7 +44,7 @@ from typing import Any
 from cachetools import TTLCache
 
 from chalicelib.core import clock
-from chalicelib.core.domain import WebhookDelivery, WebhookEndpoint
+from chalicelib.core.domain import Communication, WebhookDelivery, WebhookEndpoint
 from chalicelib.core.errors import Conflict, NotFound, TooManyRequests, ValidationFailed, edited_meanwhile
 from chalicelib.core.observability import logger
 from chalicelib.core.secrets import decrypt_secret, encrypt_secret
@@ -342,6 +343,7 @@ def announce(
     message_id: str | None = None,
     channel: str | None = None,
     ticket_id: str | None = None,
+    reason: str | None = None,
     occurred_at: datetime | None = None,
     event_id: str | None = None,
 ) -> int:
@@ -363,6 +365,7 @@ def announce(
         message_id=message_id,
         channel=channel,
         ticket_id=ticket_id,
+        reason=reason,
     )
     try:
         _enqueue([_job(company_id, e.endpoint_id, event, now) for e in endpoints])
@@ -373,6 +376,44 @@ def announce(
         )
         raise
     return len(endpoints)
+
+
+#: The channels whose messages to a client are told ``message.failed`` when Pregón gives them up.
+FAILED_CHANNELS = ("email", "sms", "push")
+#: ``data.reason`` of a ``message.failed`` for a message staff cancelled (docs/webhooks.md).
+CANCELLED = "cancelled"
+
+
+def announce_failed(
+    company_id: str, comms: Sequence[Communication], occurred_at: datetime, *, reason: str | None = None
+) -> tuple[set[str], Exception | None]:
+    """Announce ``message.failed`` for each of ``comms`` that is a ``failed`` message to a client
+    (e-mail, SMS or push), in order, under its stable id. Returns the ids whose event the queue
+    refused and the first error: once the queue refuses, the rest are not tried against it (they
+    are returned refused too). The caller leaves those unrecorded (or gives them back) so that
+    they are told when tried again, and raises the error once the rest is recorded."""
+    refused: set[str] = set()
+    error: Exception | None = None
+    for comm in comms:
+        if comm.state != "failed" or comm.channel not in FAILED_CHANNELS or not comm.client_id:
+            continue
+        if error is not None:
+            refused.add(comm.communication_id)
+            continue
+        try:
+            announce(
+                company_id,
+                "message.failed",
+                client_id=comm.client_id,
+                message_id=comm.communication_id,
+                channel=comm.channel,
+                reason=reason,
+                occurred_at=occurred_at,
+            )
+        except Exception as exc:  # logged by announce
+            refused.add(comm.communication_id)
+            error = exc
+    return refused, error
 
 
 def announce_or_try_later(company_id: str, event_type: str, **fields: Any) -> int:

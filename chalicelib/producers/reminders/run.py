@@ -48,6 +48,7 @@ from chalicelib.messaging.outbox import (
     Accounts,
     OutgoingMessage,
     announce,
+    announce_failed_written,
     discard_bodies,
     kick_outboxes,
     prepare,
@@ -217,14 +218,18 @@ def _write(decider: _Decider, claims: list[ReminderClaim], report: RunReport, no
         announce(report.company_id, dict.fromkeys(_outboxes(pending), now))
         outcome = store.claim_reminders(pending)
         lost = []
+        written: list[Communication] = []
         for claim, won in zip(pending, outcome, strict=True):
             if won:
                 report.reminders += len(claim.concepts)
                 report.queued += sum(1 for m in claim.messages if m.state == "queued")
                 report.failed += sum(1 for m in claim.messages if m.state == "failed")
                 outboxes |= {m.outbox for m in claim.messages if m.state == "queued" and m.outbox}
+                written += claim.messages
             else:
                 lost.append(claim)
+        # told after the claims (a lost one wrote none of its messages)
+        announce_failed_written(report.company_id, written, now)
         report.lost += sum(1 for claim in lost if claim.concepts)
         # A claim that lost wrote none of its messages: their bodies in S3, if any, are named by
         # nothing (the claim decided again renders new ones).

@@ -50,6 +50,7 @@ from chalicelib.messaging.outbox import (
     GatheredHandOffs,
     OutgoingMessage,
     announce,
+    announce_failed_written,
     discard_bodies,
     kick_outboxes,
     outbox_of,
@@ -424,4 +425,6 @@ def _claim(
         report.queued += queued
         report.failed += failed
         report.deferred += deferred
+    if failed:  # told after the claims, which may lose a race and write none of their messages
+        announce_failed_written(parcels[0].company_id, written, now)
     return claimed
