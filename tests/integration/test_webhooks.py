@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -987,6 +987,30 @@ def test_a_message_failed_as_it_is_queued_reaches_the_endpoint_once_even_when_qu
         c.communication_id: {"client_id": "CLI-7", "message_id": c.communication_id, "channel": "email"}
         for c in written
     }
+
+
+def test_a_reminder_the_daily_run_cannot_send_reaches_the_endpoint_as_failed_once(
+    api: Client, tenant: Tenant, receiver: Receiver, clock: Any
+) -> None:
+    from tests.steps.clients import put_client
+    from tests.steps.reminders import erp_headers, push_ok, receivable, run_now, set_reminders_ok
+
+    # Given a company with no sender account for reminders (nor 'all'), an endpoint for failures,
+    # and a receivable of the client CLI-7, reminders on, due on the 20th
+    endpoint = add_endpoint(api, tenant, receiver.url, ["message.failed"])
+    erp = erp_headers(tenant)
+    put_client(api, erp, "CLI-7", name="Ana", emails=["ana@example.com"])
+    set_reminders_ok(api, erp, "CLI-7", active=True)
+    push_ok(api, erp, receivable("A-0001-00000007", "2026-11-20", client_id="CLI-7"))
+    # When the run goes on the 13th (7 days before), and again later that day
+    clock.set_now(datetime(2026, 11, 13, 9, tzinfo=timezone.utc))
+    assert run_now(api, tenant)["failed"] == 1
+    assert run_now(api, tenant)["reminders"] == 0
+    deliver_webhooks()
+    # Then the endpoint heard once that the client's reminder failed, as recorded
+    [(message_id, data)] = failed_events(receiver, endpoint).items()
+    assert data == {"client_id": "CLI-7", "message_id": message_id, "channel": "email"}
+    assert state_of(tenant, message_id) == "failed"
 
 
 def test_a_push_to_a_device_sns_disabled_reaches_the_endpoint_as_failed(
