@@ -8,6 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN, STAFF, USER_IN_PATH_OR_ADMIN
 from chalicelib.api.http import Routes, etag, if_match, json_response, parse_body, plain, versioned_response
+from chalicelib.api.webhook_schemas import CANCEL_NOT_TOLD
 from chalicelib.core.domain import AlertSchedule, Company, StatusDefinition
 from chalicelib.tenants.auth.principal import Principal
 
@@ -202,11 +203,15 @@ def delete_sender_account(caller: Principal, area: str) -> Response:
     "POST /sender-accounts/{area}/waiting/cancel",
     ADMIN,
     response="WaitingCancelledOut",
-    errors={409: "The area's account works: its queued e-mails are not waiting and go by themselves."},
+    errors={
+        409: "The area's account works: its queued e-mails are not waiting and go by themselves.",
+        503: CANCEL_NOT_TOLD,
+    },
 )
 def cancel_waiting_mail(caller: Principal, area: str) -> Response:
     """Give up on the e-mails waiting for an area's missing, disabled or incomplete account: each is
-    recorded `failed` with the reason (who cancelled it) in the history and counted as a failure;
+    recorded `failed` with the reason (who cancelled it) in the history and counted as a failure, and
+    each to a client is told to the company's webhooks (`message.failed`, `reason: cancelled`);
     `waiting` is what is left (held by a drain or in a retry's wait), null when nothing"""
     from chalicelib.messaging.accounts.waiting import cancel_waiting
 
@@ -305,11 +310,15 @@ def delete_personal_sender_account(caller: Principal, user_id: str) -> Response:
     "POST /users/{user_id}/sender-account/waiting/cancel",
     USER_IN_PATH_OR_ADMIN,
     response="WaitingCancelledOut",
-    errors={409: "The account works: its queued e-mails are not waiting and go by themselves."},
+    errors={
+        409: "The account works: its queued e-mails are not waiting and go by themselves.",
+        503: CANCEL_NOT_TOLD,
+    },
 )
 def cancel_personal_waiting_mail(caller: Principal, user_id: str) -> Response:
     """Give up on the e-mails waiting for a user's own missing, disabled or incomplete account (C5),
-    as for an area's: each is recorded `failed` with who cancelled it; `waiting` is what is left"""
+    as for an area's: each is recorded `failed` with who cancelled it, and told to the company's
+    webhooks (`message.failed`, `reason: cancelled`); `waiting` is what is left"""
     from chalicelib.messaging.accounts.waiting import cancel_waiting
 
     return json_response(cancel_waiting(caller.company_id, _personal_area(user_id), caller.subject).body())

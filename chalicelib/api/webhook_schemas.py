@@ -16,6 +16,13 @@ NOT_ANNOUNCED = (
     "Recorded, but the company's webhook event could not be queued yet: ask again (Retry-After) and it "
     "is announced, under the same event id."
 )
+#: The 503 of cancelling the e-mails waiting for a sender account when the webhook queue refused
+#: their ``message.failed`` events.
+CANCEL_NOT_TOLD = (
+    "Those told to the company's webhooks are cancelled; the others still wait, because their event "
+    "could not be queued: cancel again (Retry-After) and they are cancelled and announced, under the "
+    "same event ids."
+)
 
 EventType = Literal[
     "message.delivered",

@@ -193,6 +193,11 @@ def delete_account(company_id: str, area: str) -> dict[str, Any]:
     return {"area": area, "waiting": waiting.body() if waiting else None}
 
 
+#: The 503 of a cancel whose webhook events the queue refused: what was told is cancelled, the rest wait.
+CANCEL_NOT_ANNOUNCED = (
+    "not all were cancelled: the company's systems could not be told yet (their event queue refused it), "
+    "so those e-mails still wait: try again in a minute"
+)
 # E-mails cancelled per batch: one read of the ready index, one claim and one outcome transaction.
 CANCEL_BATCH = 25
 
@@ -228,7 +233,7 @@ def cancel_waiting(company_id: str, area: str, user_id: str) -> Cancelled:
     from chalicelib.core.errors import Conflict, ServiceUnavailable
     from chalicelib.messaging.accounts.email import check_area
     from chalicelib.messaging.delivery import lease
-    from chalicelib.messaging.webhooks.service import CANCELLED, REQUEST_NOT_ANNOUNCED, announce_failed
+    from chalicelib.messaging.webhooks.service import CANCELLED, announce_failed
 
     check_area(area)
     account = store.get_sender_accounts(company_id, [area]).get(area)
@@ -259,7 +264,7 @@ def cancel_waiting(company_id: str, area: str, user_id: str) -> Cancelled:
             comm_store.give_back(
                 company_id, outbox, [m for m in claimed if m.communication_id in refused], now + lease(), now
             )
-            raise ServiceUnavailable(REQUEST_NOT_ANNOUNCED, retry_after=60) from error
+            raise ServiceUnavailable(CANCEL_NOT_ANNOUNCED, retry_after=60) from error
         if not claimed:
             break  # what is left is someone else's
     return Cancelled(area, cancelled, _waiting(company_id, area, account, _shown_in(company_id)))
