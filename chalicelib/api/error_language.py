@@ -574,6 +574,11 @@ CATALOG: dict[str, str] = {
     "a company has at most {count} webhook endpoints; delete one first": (
         "una empresa tiene como máximo {count} webhooks; elimine uno primero"
     ),
+    "some messages could not be recorded yet (the company's webhook event queue refused their events): "
+    "try again in a minute": (
+        "algunos mensajes todavía no se pudieron registrar (la cola de eventos de webhooks de la "
+        "empresa los rechazó): intente de nuevo en un minuto"
+    ),
     "recorded, but the company's systems could not be told yet (their event queue refused it): "
     "try again in a minute": (
         "quedó registrado, pero todavía no se pudo avisar a los sistemas de la empresa (su cola de "

@@ -291,8 +291,20 @@ def enqueue(
             extra={"company_id": company_id, "count": len(failed), "area": failed[0].outbox},
         )
     if not_told is not None:
-        raise not_told  # the caller runs again: those not written are told then, and written
+        # the caller runs again (an ERP's request, answered 503 with Retry-After; a worker's
+        # message, redelivered): those not written are told then, and written
+        from chalicelib.core.errors import ServiceUnavailable
+
+        raise ServiceUnavailable(FAILED_NOT_ANNOUNCED, retry_after=60) from not_told
     return written
+
+
+#: Why ``enqueue`` asks to be run again: messages that fail as they are queued were not recorded,
+#: since the company's webhook queue refused their ``message.failed`` events.
+FAILED_NOT_ANNOUNCED = (
+    "some messages could not be recorded yet (the company's webhook event queue refused their events): "
+    "try again in a minute"
+)
 
 
 def announce_failed_at_once(

@@ -540,7 +540,7 @@ REASON_DYNAMIC = {
 }
 
 # Reasons that are codes rather than prose, shown as they are (the API documents each code).
-REASON_CODES = {"bounce", "complaint", "manual", "unsubscribe", "stop"}
+REASON_CODES = {"bounce", "complaint", "manual", "unsubscribe", "stop", "cancelled"}  # codes, not words
 
 # Reasons written where no answer shows them, by file, and why.
 REASONS_IN_NO_ANSWER = {
