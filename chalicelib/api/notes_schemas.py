@@ -63,7 +63,8 @@ class NotesReportOut(BaseModel):
 
 
 class PreferredAgentOut(BaseModel):
-    agent: str
+    agent: str = Field(description="The agent's user id, as the clients' `preferred_agent` holds it.")
+    agent_name: str | None = Field(default=None, description=NAME_FIELD)
     clients: int
 
 
@@ -81,7 +82,9 @@ class AgentChangesIn(_Strict):
 
 class AgentMoveOut(BaseModel):
     from_agent: str
+    from_agent_name: str | None = Field(default=None, description=NAME_FIELD)
     to_agent: str
+    to_agent_name: str | None = Field(default=None, description=NAME_FIELD)
     clients: int
 
 

@@ -126,12 +126,12 @@ def save_unit(caller: Principal, table: str) -> Response:
 
 
 def change_out(change: Any) -> dict[str, Any]:
-    from chalicelib.api.people import named
+    from chalicelib.api.people import named, with_names
 
     answer = {
         "token": change.change_id,
         "state": change.state,
-        "moves": list(change.moves),
+        "moves": with_names(change.company_id, [dict(m) for m in change.moves], "from_agent", "to_agent"),
         "total": change.total,
         "moved": change.moved,
         "skipped": change.skipped,
@@ -147,9 +147,11 @@ def change_out(change: Any) -> dict[str, Any]:
 def preferred_agents(caller: Principal) -> Response:
     """The preferred agents assigned to clients, with how many clients each (needs the change_preferred_agent
     permission)"""
+    from chalicelib.api.people import with_names
     from chalicelib.tenants.staff_agents import preferred_agents as fetch
 
-    return json_response({"items": [{"agent": a.agent, "clients": a.clients} for a in fetch(caller)]})
+    rows = [{"agent": a.agent, "clients": a.clients} for a in fetch(caller)]
+    return json_response({"items": with_names(caller.company_id, rows, "agent")})
 
 
 @route("POST /preferred-agents/changes", AGENTS, body="AgentChangesIn", response="AgentChangeOut", status=201)

@@ -7,6 +7,12 @@ import { ALL_LEVELS, empty, follow, section, table, when } from "./screen-kit.js
 
 const STATES = { previewed: "vista previa", applying: "aplicándose", done: "terminado" };
 
+// An agent is a user of the staff directory: shown by name, with the user id that "Cambiar a"
+// takes beside it (only the id for one the directory has no name for).
+function agentLabel(id, name) {
+  return name ? `${name} (${id})` : id;
+}
+
 function changeStatus(change) {
   const counted = change.moved + change.skipped;
   return h(
@@ -26,8 +32,8 @@ function changeStatus(change) {
 function movesTable(change) {
   return table(
     [
-      ["De", (m) => m.from_agent],
-      ["A", (m) => m.to_agent],
+      ["De", (m) => agentLabel(m.from_agent, m.from_agent_name)],
+      ["A", (m) => agentLabel(m.to_agent, m.to_agent_name)],
       ["Clientes", (m) => String(m.clients)],
     ],
     change.moves,
@@ -81,13 +87,13 @@ async function render(main, ctx) {
       h("input", {
         id: `agent-to-${a.agent.replace(/\W/g, "-")}`,
         name: `change_to.${a.agent}`,
-        "aria-label": `Cambiar ${a.agent} a`,
+        "aria-label": `Cambiar ${agentLabel(a.agent, a.agent_name)} a`,
         autocomplete: "off",
       }),
     );
     const list = table(
       [
-        ["Agente", (row) => row.agent],
+        ["Agente", (row) => agentLabel(row.agent, row.agent_name)],
         ["Clientes", (row) => String(row.clients)],
         ["Cambiar a (vacío: sin cambio)", (row) => inputs[answer.items.indexOf(row)]],
       ],

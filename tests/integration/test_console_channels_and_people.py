@@ -34,7 +34,7 @@ from tests.steps.console import (
     wait_until,
 )
 from tests.steps.sms import assign_sender_ids, free_inbound_number, receive_sms
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import Tenant, named_user
 
 pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"
@@ -337,9 +337,11 @@ def test_a_sender_id_typed_before_the_operator_assigned_them_is_marked_unused(
 def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
-    # Given three clients whose preferred agent is Juan
+    # Given three clients whose preferred agent is Juan, and Juan and Sofía by name in the directory
     for n in range(3):
         put_client(api, tenant, f"J{n}", preferred_agent="juan")
+    named_user(tenant.company_id, "juan", "Juan Pérez")
+    named_user(tenant.company_id, "sofia", "Sofía Gómez")
     # And the administrator on the staff directory, with no preferred-agents screen to open
     sign_in(browser, site.web, tenant, level=1, screen="staff")
     assert "admin@" in browser.find_element(By.ID, "staff-users").text
@@ -386,17 +388,20 @@ def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients
     browser.find_element(By.ID, "staff-permission-change_preferred_agent").click()
     submit(browser, "staff-user-form")
     toast_says(browser, f"Usuario {admin} guardado")
-    # Then once the console is loaded again it offers the preferred agents, with Juan's three clients
+    # Then once the console is loaded again it offers the preferred agents, with Juan's three
+    # clients: Juan by name, beside the user id that "Cambiar a" takes
     browser.refresh()
     wait_until(browser, lambda d: "agents" in nav_screens(d))
     open_screen(browser, "agents")
     rows = browser.find_elements(By.CSS_SELECTOR, "#preferred-agents tbody tr")
-    assert [row.text.split() for row in rows] == [["juan", "3"]]
+    assert [row.text.strip() for row in rows] == ["Juan Pérez (juan) 3"]
     # When they move Juan's clients to Sofía, preview and apply
     type_into(browser, "agent-to-juan", "sofia")
     submit(browser, "agents-form")
     moves = wait_until(browser, lambda d: d.find_element(By.ID, "agent-moves"))
-    assert "juan" in moves.text and "sofia" in moves.text and "3" in moves.text
+    assert [r.text for r in moves.find_elements(By.CSS_SELECTOR, "tbody tr")] == [
+        "Juan Pérez (juan) Sofía Gómez (sofia) 3"
+    ]
     browser.find_element(By.ID, "agent-apply").click()
     # Then the change is done, and the list shows Sofía with the three clients
     wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#agent-change-status[data-state="done"]'))
@@ -404,11 +409,12 @@ def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients
     agent_rows = "#preferred-agents tbody tr"
     wait_until(
         browser,
-        lambda d: [r.text.split() for r in d.find_elements(By.CSS_SELECTOR, agent_rows)] == [["sofia", "3"]],
+        lambda d: [r.text.strip() for r in d.find_elements(By.CSS_SELECTOR, agent_rows)]
+        == ["Sofía Gómez (sofia) 3"],
     )
     console_screenshot(browser, "agents")
     agents = body(api.http.get("/preferred-agents", headers=bearer(tenant, 1)))["items"]
-    assert agents == [{"agent": "sofia", "clients": 3}]
+    assert agents == [{"agent": "sofia", "agent_name": "Sofía Gómez", "clients": 3}]
 
 
 def test_a_supervisor_reads_tickets_but_no_settings_and_an_agent_keeps_suppliers(

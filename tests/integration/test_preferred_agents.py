@@ -20,7 +20,7 @@ from tests.steps.notes import (
     staff_headers,
 )
 from tests.steps.outbox import run_minute_schedule, sqs_failing
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import Tenant, named_user
 
 
 def manager(api: Client, tenant: Tenant) -> dict[str, str]:
@@ -95,21 +95,33 @@ def agent_records(api: Client, tenant: Tenant, client_id: str) -> list[str]:
 def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
     api: Client, tenant: Tenant
 ) -> None:
-    # Given clients of three agents and a manager with the permission
+    # Given clients of three agents, two agents named in the staff directory (María is not), and a
+    # manager with the permission
     clients_of(api, tenant)
+    named_user(tenant.company_id, "juan", "Juan Pérez")
+    named_user(tenant.company_id, "sofia", "Sofía Gómez")
     boss = manager(api, tenant)
-    # Then the manager sees each agent with how many clients it has
+    # Then the manager sees each agent with how many clients it has, by name beside the user id
     assert agents(api, boss) == {"juan": 5, "maria": 2, "pedro": 1}
+    listed = body(api.http.get("/preferred-agents", headers=boss))["items"]
+    assert [(a["agent"], a["agent_name"]) for a in listed] == [
+        ("juan", "Juan Pérez"),
+        ("maria", None),
+        ("pedro", None),
+    ]
     # When she fills "change to" for Juan only (blank keeps the others) and previews
     change = preview_change(api, boss, {"juan": "sofia", "maria": "", "pedro": None})
-    # Then the preview says which agent goes to which, with how many clients, and gives a token
+    # Then the preview says which agent goes to which (ids and names), with how many clients, and
+    # gives a token
     assert [(m["from_agent"], m["to_agent"], m["clients"]) for m in change["moves"]] == [("juan", "sofia", 5)]
+    assert [(m["from_agent_name"], m["to_agent_name"]) for m in change["moves"]] == [("Juan Pérez", "Sofía Gómez")]
     assert change["state"] == "previewed" and change["token"]
     assert agents(api, boss) == {"juan": 5, "maria": 2, "pedro": 1}  # nothing moved yet
     # When she confirms
     response = apply(api, boss, change["token"])
     assert response.status_code == 202, response.body
     assert (body(response)["state"], body(response)["moved"]) == ("done", 5)
+    assert [m["to_agent_name"] for m in body(response)["moves"]] == ["Sofía Gómez"]
     # Then Juan's clients are Sofía's, and each client's register records the change
     assert agents(api, boss) == {"sofia": 5, "maria": 2, "pedro": 1}
     assert agent_records(api, tenant, "J0") == ["Preferred agent changed from juan to sofia"]
