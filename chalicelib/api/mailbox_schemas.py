@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.api.people import NAME_FIELD
 from chalicelib.api.schemas import ETAG_FIELD, Strict
 
 Host = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
@@ -86,7 +87,8 @@ class FolderStateOut(BaseModel):
 
 class MailboxOut(BaseModel):
     mailbox_id: str
-    owner: str
+    owner: str = Field(description="The staff user whose mailbox it is (who added it).")
+    owner_name: str | None = Field(default=None, description=NAME_FIELD)
     visibility: str
     host: str
     port: int

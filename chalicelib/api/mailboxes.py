@@ -27,6 +27,13 @@ def managed_body(caller: Principal, mailbox_id: str, model: Any) -> Any:
 
 
 def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
+    """A mailbox as answered, its owner named (``owner_name``)."""
+    from chalicelib.api.people import named
+
+    return named(mailbox.company_id, _mailbox_fields(mailbox), "owner")
+
+
+def _mailbox_fields(mailbox: Mailbox) -> dict[str, Any]:
     return {
         "mailbox_id": mailbox.mailbox_id,
         "owner": mailbox.owner,
@@ -61,9 +68,11 @@ def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
 def list_mailboxes(caller: Principal) -> Response:
     """The monitor: the caller's mailboxes and the public ones (all for level 1), each with its last sync,
     records logged and last error"""
+    from chalicelib.api.people import with_names
     from chalicelib.records.mailboxes.accounts import list_visible
 
-    return json_response({"items": [mailbox_out(m) for m in list_visible(caller)]})
+    rows = [_mailbox_fields(m) for m in list_visible(caller)]
+    return json_response({"items": with_names(caller.company_id, rows, "owner")})
 
 
 @route("POST /mailboxes", STAFF, body="MailboxIn", response="MailboxOut", status=201)

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.api.people import NAME_FIELD
+
 
 class SuppressionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -32,6 +34,10 @@ class SuppressionOut(BaseModel):
     detail: str | None = Field(description="The bounce's diagnostic, the complaint type, or who added it.")
     communication_id: str | None = Field(description="The message whose bounce or complaint put it here.")
     created_at: datetime
+    created_by: str | None = Field(
+        default=None, description="The staff user who added it by hand; null for the rest."
+    )
+    created_by_name: str | None = Field(default=None, description=NAME_FIELD)
 
 
 class SuppressionAddedOut(SuppressionOut):

@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN
-from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, query_param
+from chalicelib.api.http import Routes, json_response, page_request, parse_body, query_param
 from chalicelib.tenants.auth.principal import Principal
 
 suppressions = Blueprint(__name__)
@@ -15,13 +15,22 @@ route = Routes(suppressions, schemas="suppression_schemas")
 
 
 def _entry_out(entry: Any) -> dict[str, Any]:
+    from chalicelib.messaging.suppression import added_by
+
     return {
         "address": entry.address,
         "reason": entry.reason,
         "detail": entry.detail,
         "communication_id": entry.communication_id,
         "created_at": entry.created_at,
+        "created_by": added_by(entry),
     }
+
+
+def _named_page(company_id: str, items: Any, cursor: dict[str, Any] | None) -> Response:
+    from chalicelib.api.people import named_page
+
+    return named_page(company_id, items, cursor, _entry_out, "created_by")
 
 
 @route("GET /suppressions", ADMIN, response="SuppressionsOut", query=("limit", "cursor", "q"))
@@ -38,9 +47,9 @@ def list_suppressions(caller: Principal) -> Response:
     wanted = query_param(request, "q")
     page = page_request(request)  # checked with `q` too, though `q` answers one entry
     if wanted:
-        return page_response(find_suppression(company_id, wanted), None, _entry_out)
+        return _named_page(company_id, find_suppression(company_id, wanted), None)
     items, cursor = fetch(company_id, *page)
-    return page_response(items, cursor, _entry_out)
+    return _named_page(company_id, items, cursor)
 
 
 @route(
@@ -61,7 +70,10 @@ def add_suppression(caller: Principal) -> Response:
     company_id, user = caller.company_id, caller.subject
     body = parse_body(suppressions.current_request, SuppressionIn)
     entry, created = add(company_id, body.address, reason=body.reason, note=body.note, by=user)
-    return json_response({**_entry_out(entry), "created": created}, 201 if created else 200)
+    from chalicelib.api.people import named
+
+    answer = named(company_id, {**_entry_out(entry), "created": created}, "created_by")
+    return json_response(answer, 201 if created else 200)
 
 
 @route("DELETE /suppressions/{address}", ADMIN, status=204)

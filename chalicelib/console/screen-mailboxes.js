@@ -160,7 +160,7 @@ function mailboxCard(m, ctx, redraw) {
     "dl",
     { class: "mailbox-facts" },
     [
-      ["Dueño", m.owner],
+      ["Dueño", m.owner_name || m.owner],
       ["Servidor", server(m)],
       ["Carpetas", m.folders.join(", ")],
       ["Estado", `${m.enabled ? "Habilitado" : "Deshabilitado"} · ${secretSet(m)}`],
@@ -350,7 +350,7 @@ async function render(main, ctx) {
               { "data-mailbox": m.mailbox_id },
               h("th", { scope: "row" }, h("a", { href: `#/mailboxes?mailbox=${encodeURIComponent(m.mailbox_id)}` }, m.username)),
               h("td", {}, server(m)),
-              h("td", {}, m.owner),
+              h("td", {}, m.owner_name || m.owner),
               h("td", {}, m.visibility === "public" ? "Público" : "Privado"),
               h("td", { class: "mailbox-state" }, `${m.enabled ? "Habilitado" : "Deshabilitado"} · ${secretSet(m)}`),
               h("td", {}, when(m.last_sync_at)),

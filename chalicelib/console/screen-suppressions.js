@@ -15,12 +15,13 @@ const REASONS = {
 const PAGE = 50;
 
 // The API keeps who put an address on the list by hand as "added by <user>: <note>" (its callers
-// are programs); a person reads it in Spanish. Any other detail (a bounce's diagnostic from the
-// receiving server, an SMS's words) is shown as it comes.
-function detailText(detail) {
-  const byHand = /^added by (\S+?)(?:: ([\s\S]*))?$/.exec(detail || "");
-  if (!byHand) return detail || "";
-  return `Agregada por ${byHand[1]}${byHand[2] ? `: ${byHand[2]}` : ""}`;
+// are programs); a person reads it in Spanish, the user by name (`created_by_name`; the id for one
+// the staff directory has no name for). Any other detail (a bounce's diagnostic from the receiving
+// server, an SMS's words) is shown as it comes.
+function detailText(entry) {
+  const byHand = /^added by (\S+?)(?:: ([\s\S]*))?$/.exec(entry.detail || "");
+  if (!byHand) return entry.detail || "";
+  return `Agregada por ${entry.created_by_name || byHand[1]}${byHand[2] ? `: ${byHand[2]}` : ""}`;
 }
 
 function addForm(ctx, added) {
@@ -77,7 +78,7 @@ async function render(main, ctx) {
       { "data-address": entry.address },
       h("th", { scope: "row" }, entry.address),
       h("td", {}, REASONS[entry.reason] || entry.reason),
-      h("td", { class: "suppression-detail" }, detailText(entry.detail)),
+      h("td", { class: "suppression-detail" }, detailText(entry)),
       h("td", {}, entry.communication_id || ""),
       h("td", {}, when(entry.created_at)),
       h("td", {}, lift),

@@ -498,6 +498,9 @@ class Suppression:
     created_at: datetime
     detail: str | None = None
     communication_id: str | None = None
+    # The staff user who put it on the list by hand; None for the rest, and for an entry added by
+    # hand before 2026-12-05 (its ``detail`` names them: :func:`messaging.suppression.added_by`).
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,9 @@ def add_suppression(
     key = normalize_address(company_id, address)
     now = clock.now()
     detail = f"added by {by}" + (f": {note.strip()}" if note and note.strip() else "")
-    entry = Suppression(company_id=company_id, address=key, reason=reason, created_at=now, detail=detail)
+    entry = Suppression(
+        company_id=company_id, address=key, reason=reason, created_at=now, detail=detail, created_by=by
+    )
     created = store.suppress(entry)
     if not created:
         entry = store.suppressed_among(company_id, [key]).get(key, entry)
@@ -172,6 +174,17 @@ def add_suppression(
         extra={"company_id": company_id, "address": key, "reason": reason, "by": by, "at": now.isoformat()},
     )
     return entry, created
+
+
+def added_by(entry: Suppression) -> str | None:
+    """The staff user who put ``entry`` on the list by hand, or None: kept since 2026-12-05, read
+    from the ``detail`` :func:`add_suppression` wrote (``added by <user>[: <note>]``) before."""
+    import re
+
+    if entry.created_by:
+        return entry.created_by
+    written = re.match(r"added by (\S+?)(?:: |$)", entry.detail or "")
+    return written.group(1) if written else None
 
 
 def lift_suppression(company_id: str, address: str, *, by: str) -> Suppression:

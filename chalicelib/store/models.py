@@ -831,6 +831,7 @@ class SuppressionModel(BoundModel):
     detail = UnicodeAttribute(null=True)
     communication_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute(null=True)  # the staff user who added it by hand
 
 
 class JobsFromClientIndex(GlobalSecondaryIndex["SendJobModel"]):

@@ -409,8 +409,10 @@ def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients
     agent_rows = "#preferred-agents tbody tr"
     wait_until(
         browser,
-        lambda d: [r.text.strip() for r in d.find_elements(By.CSS_SELECTOR, agent_rows)]
-        == ["Sofía Gómez (sofia) 3"],
+        lambda d: (
+            [r.text.strip() for r in d.find_elements(By.CSS_SELECTOR, agent_rows)]
+            == ["Sofía Gómez (sofia) 3"]
+        ),
     )
     console_screenshot(browser, "agents")
     agents = body(api.http.get("/preferred-agents", headers=bearer(tenant, 1)))["items"]

@@ -37,7 +37,7 @@ from tests.steps.domains import ses_not_verifying_yet
 from tests.steps.imap import MAIL_USERS, GoogleWorkspace
 from tests.steps.mailboxes import CLIENT_ID as GOOGLE_CLIENT_ID
 from tests.steps.mailboxes import PRIVATE_KEY, PUBLIC_KEY, SERVICE_ACCOUNT, google_key_file
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import Tenant, named_user
 
 pytestmark = pytest.mark.browser
 ANA = "ana@estudio.example"
@@ -228,20 +228,22 @@ def test_an_administrator_registers_a_sending_domain_and_keeps_an_address_off_th
     wait_until(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f"{domain_row}, #domain-detail"))
     assert body(api.http.get("/sender-domains", headers=bearer(tenant, 1)))["items"] == []
 
-    # When they put an address on the suppression list with a note that carries markup, beside another
+    # When they, Ada Ruiz in the staff directory, put an address on the suppression list with a
+    # note that carries markup, beside another
+    named_user(tenant.company_id, demo_user(tenant, 1), "Ada Ruiz", level=1)
     other = api.http.post("/suppressions", headers=bearer(tenant, 1), body=json.dumps({"address": LUIS}))
     assert other.status_code == 201, other.body
     open_screen(browser, "suppressions")
     type_into(browser, "suppression-address", "Ana@Example.com")
     type_into(browser, "suppression-note", f"pidió por teléfono {XSS}")
     submit(browser, "suppression-form")
-    # Then it is listed, lower-cased, with who added it (in Spanish, not the API's "added by") and
-    # the note as typed, and no script ran
+    # Then it is listed, lower-cased, with who added it by name (in Spanish, not the API's "added
+    # by <user id>") and the note as typed, and no script ran
     row = 'tr[data-address="ana@example.com"]'
     listed = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, row))
     assert (
         listed.find_element(By.CSS_SELECTOR, ".suppression-detail").text
-        == f"Agregada por {demo_user(tenant, 1)}: pidió por teléfono {XSS}"
+        == f"Agregada por Ada Ruiz: pidió por teléfono {XSS}"
     )
     assert "A mano" in listed.text and no_script_ran(browser)
     console_screenshot(browser, "suppressions")
@@ -286,7 +288,9 @@ def test_an_administrator_registers_a_sending_domain_and_keeps_an_address_off_th
 def test_a_clerk_has_the_mailboxes_screen_only_and_sees_the_offices_mailbox_read_only(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
-    # Given the office's public mailbox and the administrator's private one
+    # Given the office's public mailbox and the administrator's private one, the administrator
+    # Ada Ruiz in the staff directory
+    named_user(tenant.company_id, demo_user(tenant, 1), "Ada Ruiz", level=1)
     for username, visibility in (("oficina@estudio.example", "public"), ("admin@estudio.example", "private")):
         data = {
             "host": "127.0.0.1",
@@ -315,11 +319,13 @@ def test_a_clerk_has_the_mailboxes_screen_only_and_sees_the_offices_mailbox_read
     # Then only the office's is listed, the clerk may not make one public, nor change the office's
     listed = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#mailboxes tbody th a")]
     assert listed == ["oficina@estudio.example"]
+    assert "Ada Ruiz" in browser.find_element(By.CSS_SELECTOR, "#mailboxes tbody tr").text
     assert not browser.find_elements(By.ID, "new-mailbox-visibility")
     browser.find_element(By.CSS_SELECTOR, "#mailboxes tbody th a").click()
     card = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[data-mailbox-card]"))
     assert "Solo su dueño o el nivel 1 lo cambian." in card.text
-    assert not card.find_elements(By.TAG_NAME, "form") and demo_user(tenant, 1) in card.text
+    assert not card.find_elements(By.TAG_NAME, "form")
+    assert "Ada Ruiz" in card.text and demo_user(tenant, 1) not in card.text  # the owner, by name
 
 
 def test_an_unverified_sending_domain_says_when_its_registration_lapses(

@@ -32,7 +32,7 @@ from tests.steps.mailboxes import (
     run_syncs,
 )
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
+from tests.steps.tenants import IDENTITY, Tenant, named_user, smtp_sender_account
 
 ANA, LUIS, OFICINA = "ana@estudio.example", "luis@estudio.example", "oficina@estudio.example"
 DAY = datetime(2026, 10, 20, 9, 30, tzinfo=timezone.utc)
@@ -303,9 +303,14 @@ def test_private_mailboxes_are_their_owners_and_public_ones_the_offices(
     assert seen(luis) == ["Para la oficina"]
     ana_record = next(r for r in register_seen(api, ana, "CLI-3") if r["subject"] == "Solo para Ana")
     assert record_of(api, luis, "CLI-3", ana_record["communication_id"]).status_code == 404
-    # and the mailboxes themselves: Luis sees the public one only, and cannot change it
+    # and the mailboxes themselves: Luis sees the public one only, its owner by name beside the
+    # user id, and cannot change it
+    named_user(tenant.company_id, public["owner"], "Ada Ruiz")
     listed = body(api.http.get("/mailboxes", headers=luis))["items"]
     assert [m["mailbox_id"] for m in listed] == [public["mailbox_id"]]
+    assert (listed[0]["owner"], listed[0]["owner_name"]) == (f"admin@{tenant.company_id}", "Ada Ruiz")
+    one = body(api.http.get(f"/mailboxes/{public['mailbox_id']}", headers=luis))
+    assert one["owner_name"] == "Ada Ruiz"
     assert "password" not in json.dumps(listed).replace("password_set", "").replace('"auth": "password"', "")
     assert api.http.get(f"/mailboxes/{private['mailbox_id']}", headers=luis).status_code == 404
     changed = api.http.patch(

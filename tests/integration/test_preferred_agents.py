@@ -114,7 +114,8 @@ def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
     # Then the preview says which agent goes to which (ids and names), with how many clients, and
     # gives a token
     assert [(m["from_agent"], m["to_agent"], m["clients"]) for m in change["moves"]] == [("juan", "sofia", 5)]
-    assert [(m["from_agent_name"], m["to_agent_name"]) for m in change["moves"]] == [("Juan Pérez", "Sofía Gómez")]
+    names = [(m["from_agent_name"], m["to_agent_name"]) for m in change["moves"]]
+    assert names == [("Juan Pérez", "Sofía Gómez")]
     assert change["state"] == "previewed" and change["token"]
     assert agents(api, boss) == {"juan": 5, "maria": 2, "pedro": 1}  # nothing moved yet
     # When she confirms

@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +18,7 @@ import requests
 from chalice.test import Client
 
 from chalicelib.channels.ses import COMMUNICATION_TAG, COMPANY_TAG, company_tag_value
-from chalicelib.core.domain import Communication
+from chalicelib.core.domain import Communication, Suppression
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as outbox_store
@@ -36,7 +36,7 @@ from tests.steps.ses_events import (
     send_envelopes,
     ses_company,
 )
-from tests.steps.tenants import IDENTITY, Tenant, purge_outbox_queue
+from tests.steps.tenants import IDENTITY, Tenant, named_user, purge_outbox_queue
 
 SNS_SUBJECT = "Amazon SES Email Event Notification"
 
@@ -356,6 +356,8 @@ def test_administrators_add_list_and_lift_suppressions(
 ) -> None:
     admin = company.admin_headers()
     address = new_address()
+    admin_id = f"admin@{company.company_id}"
+    named_user(company.company_id, admin_id, "Ada Ruiz", level=1)
 
     # An administrator adds an address a client asked by phone not to write to (any case)
     added = api.http.post(
@@ -366,7 +368,8 @@ def test_administrators_add_list_and_lift_suppressions(
     assert added.status_code == 201, added.body
     entry = body(added)
     assert entry["address"] == address.lower() and entry["reason"] == "manual" and entry["created"] is True
-    assert entry["detail"] == f"added by admin@{company.company_id}: pidió por teléfono"
+    assert entry["detail"] == f"added by {admin_id}: pidió por teléfono"
+    assert (entry["created_by"], entry["created_by_name"]) == (admin_id, "Ada Ruiz")
     # Adding it again keeps the first entry
     again = api.http.post("/suppressions", headers=admin, body=json.dumps({"address": address.upper()}))
     assert again.status_code == 200 and body(again)["created"] is False
@@ -387,6 +390,14 @@ def test_administrators_add_list_and_lift_suppressions(
         address.lower(),
         "+5491159876543",
     }
+    assert [i["created_by_name"] for i in first["items"] + second["items"]] == ["Ada Ruiz"] * 2
+    # An entry added by hand before the list kept who (only its detail names them) names them too
+    written = datetime.now(timezone.utc)
+    old = Suppression(company.company_id, "old@example.com", "manual", written, f"added by {admin_id}: antes")
+    assert outbox_store.suppress(old)
+    [found] = body(api.http.get("/suppressions?q=old@example.com", headers=admin))["items"]
+    assert (found["created_by"], found["created_by_name"]) == (admin_id, "Ada Ruiz")
+    assert api.http.delete("/suppressions/old%40example.com", headers=admin).status_code == 204
 
     # Another company sees none of it and cannot lift it
     assert suppression_list(api, rival) == {}
