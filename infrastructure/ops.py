@@ -14,6 +14,7 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops sms numbers --shared   # two-way numbers two companies hold
     uv run python -m infrastructure.ops sms assign-numbers acme +5491140001234
     uv run python -m infrastructure.ops clients index-search acme   # clients stored before search
+    uv run python -m infrastructure.ops domains index-registered   # domains stored before the check's index
     uv run python -m infrastructure.ops token          # the local operator token for /operator/...
 
 Targets: ``--target local`` (the running local stack's DynamoDB and moto, as ``stack env`` prints),
@@ -108,6 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     index_search.add_argument("company_ids", nargs="*", help="none: every company")
 
+    domains = commands.add_parser("domains", help="maintain the sending domains' index").add_subparsers(
+        dest="action", required=True
+    )
+    domains.add_parser(
+        "index-registered",
+        help="once after an upgrade: the sending domains stored before the hourly check's index join it",
+    )
+
     token = commands.add_parser("token", help="the local stack's operator token (or --new: a token + hash)")
     token.add_argument("--new", action="store_true", help="make a token for a deployed stage")
     return parser
@@ -174,6 +183,10 @@ def run(args: argparse.Namespace) -> Any:
         return {"keyed": backfill_erasure_keys()}
     if args.command == "clients":
         return _index_search(args.company_ids)
+    if args.command == "domains":
+        from chalicelib.messaging.accounts.domain_checks import index_registered_domains
+
+        return {"indexed": index_registered_domains()}
     if args.action == "issue":
         from chalicelib.tenants.auth.api_keys import key_id_of
 
@@ -249,6 +262,8 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
         return "\n".join(lines) or "(no companies)"
     if args.command == "erasure-keys":
         return "keyed: " + ", ".join(f"{table} {n}" for table, n in answer["keyed"].items())
+    if args.command == "domains":
+        return f"{answer['indexed']} sending domains indexed for the hourly check"
     if args.command == "clients":
         lines = [f"{i['company_id']:<20} {i['clients']} clients indexed for search" for i in answer["items"]]
         return "\n".join(lines) or "(no companies)"

@@ -112,6 +112,15 @@ class SenderDomain:
 
 
 @dataclass(frozen=True)
+class RegisteredDomain:
+    """A registered sending domain not being removed, and its company, as the hourly check lists
+    them (an index that lags: the check reads each one's record before it writes)."""
+
+    domain: str
+    company_id: str
+
+
+@dataclass(frozen=True)
 class StatusDefinition:
     code: str
     display_name: str

@@ -125,6 +125,20 @@ class DomainsByCompanyIndex(GlobalSecondaryIndex["SenderDomainModel"]):
     domain = UnicodeAttribute(range_key=True)
 
 
+class RegisteredDomainsIndex(GlobalSecondaryIndex["SenderDomainModel"]):
+    """Sparse: every registered sending domain not being removed, under one partition
+    (``registered = "domain"``), with its company: the hourly check reads these, never every
+    company (decision 0021). Written only when a domain is registered, taken over, removed, or its
+    removal starts or is called off; the check's own writes (its state, its notices) leave it."""
+
+    class Meta:
+        index_name = "registered"
+        projection = IncludeProjection(["company_id"])
+
+    registered = UnicodeAttribute(hash_key=True)
+    domain = UnicodeAttribute(range_key=True)
+
+
 class SenderDomainModel(BoundModel):
     """A company's SES sending domain; keyed by the domain, so one company owns a domain."""
 
@@ -161,6 +175,11 @@ class SenderDomainModel(BoundModel):
     unverified_notice_sending_until = UTCDateTimeAttribute(null=True)
     lapse_notice_sending_until = UTCDateTimeAttribute(null=True)
     by_company = DomainsByCompanyIndex()
+    # Sparse: ``"domain"`` while the domain is registered and not being removed (set by every
+    # registration and takeover, removed when a removal starts); items written before the index
+    # get it from ``ops domains index-registered`` (docs/operations.md).
+    registered = UnicodeAttribute(null=True)
+    registered_domains = RegisteredDomainsIndex()
 
 
 class StatusDefinitionModel(BoundModel):

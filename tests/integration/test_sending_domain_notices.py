@@ -601,3 +601,74 @@ def test_administrators_sharing_one_mailbox_are_told_once(
         )
         == 1
     )
+
+
+def test_the_check_reads_the_registered_domains_not_every_company(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    from chalicelib.store.domains import start_removal
+    from chalicelib.store.models import CompanyModel, SenderDomainModel
+    from tests.steps.aws import dynamodb_requests
+
+    company = tenant.company_id
+    # Given ten companies with no sending domain
+    for n in range(10):
+        make_tenant(None, name=f"Sin dominio {n}")
+    # And a company with two verified domains whose records went, one of them being removed (its
+    # removal stopped before SES's identity went)
+    domain, leaving = f"avisos.{company}.example", f"viejo.{company}.example"
+    verified_sending_domain(company, domain)
+    verified_sending_domain(company, leaving)
+    lost = T0 + timedelta(days=3)
+    clock.set_now(lost)
+    assert start_removal(leaving, company, None, lost)
+    ses_removes_the_identity(domain)
+    ses_removes_the_identity(leaving)
+
+    # When the hourly check runs
+    with dynamodb_requests(CompanyModel) as companies, dynamodb_requests(SenderDomainModel) as domains:
+        report = the_hourly_check_runs(api)
+
+    # Then it found the domains in one Query of the registered ones, listing no company
+    assert domains.count("Query") == 1
+    assert "Query" not in companies and "BatchGetItem" not in companies
+    assert report["checked"] >= 1
+    # And it noted the registered domain unverified since now, and left the one being removed alone
+    assert stored(domain)["unverified_since"] == stored_time(lost)
+    assert "unverified_since" not in stored(leaving)
+
+
+def test_domains_stored_before_the_checks_index_are_checked_once_an_operator_indexes_them(
+    api: Client, tenant: Tenant, clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import boto3
+
+    from chalicelib.store.models import SenderDomainModel
+    from infrastructure import ops
+
+    company = tenant.company_id
+    domain = f"antes.{company}.example"
+    # Given a verified domain stored before the check's index (no ``registered``), whose records went
+    verified_sending_domain(company, domain)
+    boto3.client("dynamodb").update_item(
+        TableName=SenderDomainModel.Meta.table_name,
+        Key={"domain": {"S": domain}},
+        UpdateExpression="REMOVE registered",
+    )
+    lost = T0 + timedelta(days=3)
+    clock.set_now(lost)
+    ses_removes_the_identity(domain)
+    # And the check does not find it
+    the_hourly_check_runs(api)
+    assert "unverified_since" not in stored(domain)
+
+    # When the operator runs the backfill
+    assert ops.main(["--target", "env", "domains", "index-registered"]) == 0
+    # Then it says it indexed the domain, and the next check notes it unverified since then
+    assert capsys.readouterr().out.strip() == "1 sending domains indexed for the hourly check"
+    clock.set_now(lost + timedelta(hours=1))
+    the_hourly_check_runs(api)
+    assert stored(domain)["unverified_since"] == stored_time(lost + timedelta(hours=1))
+    # And running it again indexes nothing
+    assert ops.main(["--target", "env", "--json", "domains", "index-registered"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"indexed": 0}
