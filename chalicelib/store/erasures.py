@@ -574,9 +574,9 @@ def client_page(job: domain.ClientErasure) -> Page:
 
 def backfill_erasure_keys() -> dict[str, int]:
     """Give the items stored before the erasure's indexes by client their keys (an operator's
-    one-off after an upgrade: the only Scan, of the five tables, each item once). Each update is
-    conditioned on the item still being as read, so a write racing it wins; run again, it finds
-    nothing to do. Returns how many items of each table it keyed."""
+    one-off after an upgrade: a Scan, as only such one-offs do, of the five tables, each item
+    once). Each update is conditioned on the item still being as read, so a write racing it wins;
+    run again, it finds nothing to do. Returns how many items of each table it keyed."""
     from chalicelib.store.outbox import selection_codes
 
     keyed = dict.fromkeys(

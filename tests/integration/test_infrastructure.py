@@ -226,8 +226,20 @@ def test_sending_domains_are_checked_every_hour_from_their_own_function_with_an_
     [(function_id, function)] = check.items()
     schedules = [e["Properties"]["Schedule"] for e in function["Properties"]["Events"].values()]
     assert schedules == ["rate(1 hour)"]
-    # And it has 5 minutes: every company's domains are listed, each page of 100 read from SES
+    # And it has 5 minutes: every registered domain is listed, each batch of 100 read from SES
     assert function["Properties"]["Timeout"] == 300
+    # And it lists them from the sparse index of the registered domains, with their company's id
+    # (decision 0021), not from every company's listing
+    [registered] = [
+        i
+        for i in tables_by_name(template)[PREFIX + "sender-domains"]["GlobalSecondaryIndexes"]
+        if i["IndexName"] == "registered"
+    ]
+    assert registered["KeySchema"] == [
+        {"AttributeName": "registered", "KeyType": "HASH"},
+        {"AttributeName": "domain", "KeyType": "RANGE"},
+    ]
+    assert registered["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["company_id"]}
     # And it sends its notices from the stage's own notice address
     assert (
         function["Properties"]["Environment"]["Variables"]["PREGON_NOTICE_FROM"]
