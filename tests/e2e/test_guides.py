@@ -102,6 +102,7 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
         6: ["azteca: +525512345678", "+525512345678    azteca", "claimed by: azteca; receiving: none"],
         7: ["(no number is held by two companies)", "madrid: (no numbers)"],
         8: ["azteca", "clients indexed for search"],
+        9: ["0 sending domains indexed for the hourly check"],
     },
     "push.md": {1: ['"endpoint_arn": "arn:aws:sns:', '"key": "custom:aviso"', "done ", "sent     1"]},
     "reminders.md": {
