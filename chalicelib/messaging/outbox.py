@@ -335,13 +335,13 @@ def _written_before(comm: Communication) -> bool:
 def announce_failed_written(company_id: str, comms: Sequence[Communication], now: datetime) -> None:
     """Tell the company's webhooks (``message.failed``) of each message to a client that a
     scheduled producer's claim wrote failed (no working sender account, its template failed): after
-    the claim, which may lose a race and write nothing. Raises when the queue refuses; the claim
-    is not run again, so the event is then lost (logged, ``webhook event not queued``)."""
+    the claim, which may lose a race and write nothing. Should the queue refuse even after its
+    retries, the event is lost (logged by ``announce``, ``webhook event not queued``) and the run
+    goes on: the claim is not run again, so failing the run would lose the event all the same and
+    hold back the hand-offs and outbox kicks that follow it."""
     from chalicelib.messaging.webhooks.service import announce_failed
 
-    _, error = announce_failed(company_id, comms, now)
-    if error is not None:
-        raise error
+    announce_failed(company_id, comms, now)
 
 
 def enqueue_with_files(
