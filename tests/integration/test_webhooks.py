@@ -22,6 +22,7 @@ from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.store import communications as comm_store
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
+from tests.steps.clients import put_client
 from tests.steps.domains import notices_received, pregon_notice_sender_verified
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.ses_events import (
@@ -334,12 +335,7 @@ def test_a_clients_email_and_a_one_click_unsubscribe_reach_the_endpoint(
     from tests.steps.inbound import receive_mail
 
     # Given the client Ana, known by her e-mail, and an endpoint for inbound mail and unsubscribes
-    response = api.http.put(
-        "/clients/CLI-7",
-        headers=tenant.key_headers(),
-        body=json.dumps({"name": "Ana", "emails": ["ana@example.com"]}),
-    )
-    assert response.status_code == 200, response.body
+    put_client(api, tenant, "CLI-7", name="Ana", emails=["ana@example.com"])
     endpoint = add_endpoint(api, tenant, receiver.url, ["inbound.received", "client.unsubscribed"])
 
     # When Ana writes to the company, and then unsubscribes from its manual sends in one click
@@ -994,7 +990,6 @@ def test_a_message_failed_as_it_is_queued_reaches_the_endpoint_once_even_when_qu
 def test_a_reminder_the_daily_run_cannot_send_reaches_the_endpoint_as_failed_once(
     api: Client, tenant: Tenant, receiver: Receiver, clock: Any
 ) -> None:
-    from tests.steps.clients import put_client
     from tests.steps.reminders import erp_headers, push_ok, receivable, run_now, set_reminders_ok
 
     # Given a company with no sender account for reminders (nor 'all'), an endpoint for failures,
@@ -1018,7 +1013,6 @@ def test_a_reminder_the_daily_run_cannot_send_reaches_the_endpoint_as_failed_onc
 def test_a_push_to_a_device_sns_disabled_reaches_the_endpoint_as_failed(
     api: Client, tenant: Tenant, receiver: Receiver
 ) -> None:
-    from tests.steps.clients import put_client
     from tests.steps.push import push_platform_application, register_device, set_push, sns
 
     # Given a client whose app registered its device, which SNS has since disabled (app removed)
@@ -1064,12 +1058,7 @@ def test_an_unsubscribe_whose_webhook_cannot_be_queued_fails_so_the_client_can_t
 
     monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
     # Given the client Ana and an endpoint for unsubscribes
-    response = api.http.put(
-        "/clients/CLI-7",
-        headers=tenant.key_headers(),
-        body=json.dumps({"name": "Ana", "emails": ["ana@example.com"]}),
-    )
-    assert response.status_code == 200, response.body
+    put_client(api, tenant, "CLI-7", name="Ana", emails=["ana@example.com"])
     endpoint = add_endpoint(api, tenant, receiver.url, ["client.unsubscribed"])
     link = urlsplit(manual_unsubscribe_url(tenant.company_id, "CLI-7"))
 
@@ -1093,12 +1082,7 @@ def test_an_inbound_email_whose_webhook_cannot_be_queued_is_told_when_sns_tries_
 
     monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
     # Given the client Ana, known by her e-mail, and an endpoint for inbound mail
-    response = api.http.put(
-        "/clients/CLI-7",
-        headers=tenant.key_headers(),
-        body=json.dumps({"name": "Ana", "emails": ["ana@example.com"]}),
-    )
-    assert response.status_code == 200, response.body
+    put_client(api, tenant, "CLI-7", name="Ana", emails=["ana@example.com"])
     endpoint = add_endpoint(api, tenant, receiver.url, ["inbound.received"])
     event = inbound_mail_event(api, tenant.company_id, "ana@example.com", "Consulta", "¿Cuánto debo?")
 
