@@ -111,31 +111,42 @@ def press_enter(driver: Any) -> None:
     ActionChains(driver).send_keys(Keys.ENTER).perform()
 
 
-def wait_for_text(driver: Any, text: str, seconds: float = 10) -> None:
-    """Wait until the page (after a click that navigates) shows ``text``; the old page's body may go
-    stale while it is read, which only means the new page is arriving."""
+def _left_the_document(exc: Exception) -> bool:
+    """Whether reading an element failed because its page is being replaced. Chromium's driver says
+    so with a stale-element error or, while the old page is torn down, with an inspector error
+    ("Node with given id does not belong to the document")."""
     from selenium.common.exceptions import StaleElementReferenceException
+
+    return isinstance(exc, StaleElementReferenceException) or ("does not belong to the document" in str(exc))
+
+
+def wait_for_text(driver: Any, text: str, seconds: float = 10) -> None:
+    """Wait until the page (after a click that navigates) shows ``text``; the old page's body going
+    while it is read only means the new page is arriving ("not yet")."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: text in (d.find_element("tag name", "body").text or "")
-    )
+    def shows_text(d: Any) -> bool:
+        try:
+            return text in (d.find_element("tag name", "body").text or "")
+        except WebDriverException as exc:
+            if _left_the_document(exc):
+                return False
+            raise
+
+    WebDriverWait(driver, seconds).until(shows_text)
 
 
 def wait_until_gone(driver: Any, element: Any, seconds: float = 10) -> None:
-    """Wait until ``element`` left the document (a form posted, the next page arriving). Chromium's
-    driver says so with a stale-element error or, while the old page is torn down, with an
-    inspector error ("Node with given id does not belong to the document"): both mean gone."""
-    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    """Wait until ``element`` left the document (a form posted, the next page arriving)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     def gone(_: Any) -> bool:
         try:
             element.is_enabled()
-        except StaleElementReferenceException:
-            return True
         except WebDriverException as exc:
-            if "does not belong to the document" in str(exc):
+            if _left_the_document(exc):
                 return True
             raise
         return False
