@@ -111,7 +111,7 @@ def press_enter(driver: Any) -> None:
     ActionChains(driver).send_keys(Keys.ENTER).perform()
 
 
-def _left_the_document(exc: Exception) -> bool:
+def left_the_document(exc: Exception) -> bool:
     """Whether reading an element failed because its page is being replaced. Chromium's driver says
     so with a stale-element error or, while the old page is torn down, with an inspector error
     ("Node with given id does not belong to the document")."""
@@ -130,7 +130,7 @@ def wait_for_text(driver: Any, text: str, seconds: float = 10) -> None:
         try:
             return text in (d.find_element("tag name", "body").text or "")
         except WebDriverException as exc:
-            if _left_the_document(exc):
+            if left_the_document(exc):
                 return False
             raise
 
@@ -146,7 +146,7 @@ def wait_until_gone(driver: Any, element: Any, seconds: float = 10) -> None:
         try:
             element.is_enabled()
         except WebDriverException as exc:
-            if _left_the_document(exc):
+            if left_the_document(exc):
                 return True
             raise
         return False

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infrastructure.local.identity_server import DEMO_USERS, IdentityServer, demo_email
-from tests.steps.browser import ROOT, served_app
+from tests.steps.browser import ROOT, left_the_document, served_app
 from tests.steps.tenants import IDENTITY, Tenant
 
 SCREENSHOTS = ROOT / ".local" / "screenshots" / "console"
@@ -51,13 +51,20 @@ def console_site() -> Iterator[ConsoleSite]:
 
 
 def wait_until(driver: Any, condition: Any, seconds: float = 15) -> Any:
-    """Wait for ``condition(driver)``; a screen redrawn meanwhile (a stale element) is waited out."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    """Wait for ``condition(driver)``; a screen redrawn meanwhile (an element that left the
+    document) is waited out."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
-        condition
-    )
+    def holds(d: Any) -> Any:
+        try:
+            return condition(d)
+        except WebDriverException as exc:
+            if left_the_document(exc):
+                return False
+            raise
+
+    return WebDriverWait(driver, seconds).until(holds)
 
 
 def demo_user(tenant: Tenant, level: int) -> str:
