@@ -704,6 +704,9 @@ CATALOG: dict[str, str] = {
     ),
     "there is no note {note_id} on client {client_id}": "no existe la nota {note_id} del cliente {client_id}",
     "no client has this preferred agent": "ningún cliente tiene este agente preferido",
+    "no active user of the staff directory has this user id": (
+        "ningún usuario activo del personal de la empresa tiene este id de usuario"
+    ),
     "name a new agent for at least one agent": "indique un agente nuevo para al menos un agente",
     "the clients of these agents changed since the preview (a client was reassigned meanwhile): "
     "preview again": (

@@ -68,15 +68,24 @@ class PreferredAgentOut(BaseModel):
     clients: int
 
 
+class NewAgentOut(BaseModel):
+    user_id: str = Field(description="What `change_to` takes.")
+    name: str | None
+
+
 class PreferredAgentsOut(BaseModel):
     items: list[PreferredAgentOut]
+    people: list[NewAgentOut] = Field(
+        description="Whom `change_to` may name: the active users of the staff directory, by name."
+    )
 
 
 class AgentChangesIn(_Strict):
     """`change_to` per preferred agent; an agent left out (or blank) keeps its clients."""
 
     change_to: dict[AgentCode, ShortText | None] = Field(
-        description="Preferred agent -> the agent that takes its clients (blank: keep)."
+        description="Preferred agent -> the user id of the active staff user who takes its clients "
+        "(blank: keep)."
     )
 
 

@@ -145,13 +145,15 @@ def change_out(change: Any) -> dict[str, Any]:
 
 @route("GET /preferred-agents", AGENTS, response="PreferredAgentsOut")
 def preferred_agents(caller: Principal) -> Response:
-    """The preferred agents assigned to clients, with how many clients each (needs the change_preferred_agent
-    permission)"""
+    """The preferred agents assigned to clients, with how many clients each, and the people who may
+    take them (needs the change_preferred_agent permission)"""
     from chalicelib.api.people import with_names
+    from chalicelib.tenants.staff_agents import new_agents
     from chalicelib.tenants.staff_agents import preferred_agents as fetch
 
     rows = [{"agent": a.agent, "clients": a.clients} for a in fetch(caller)]
-    return json_response({"items": with_names(caller.company_id, rows, "agent")})
+    people = [{"user_id": u.user_id, "name": u.name} for u in new_agents(caller)]
+    return json_response({"items": with_names(caller.company_id, rows, "agent"), "people": people})
 
 
 @route("POST /preferred-agents/changes", AGENTS, body="AgentChangesIn", response="AgentChangeOut", status=201)

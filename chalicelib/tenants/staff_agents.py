@@ -3,8 +3,9 @@
 A user with the ``change_preferred_agent`` permission lists the preferred agents with how many
 clients each has, fills in "change to" (blank keeps), gets a preview and its token, and applies
 it. Applying is idempotent and runs as a job over SQS for more than one page of clients; each
-moved client gets an automatic record in its register (H2). A token whose clients changed since
-the preview is refused (409).
+moved client gets an automatic record in its register (H2), written in the company's language with
+the people by name as the staff directory had them then (docs/decisions/0007). A token whose
+clients changed since the preview is refused (409).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import AgentChange, Communication
+from chalicelib.core.domain import AgentChange, Communication, StaffUser
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.store import outbox as watches
@@ -26,6 +27,7 @@ from chalicelib.tenants.auth.principal import Principal
 from chalicelib.tenants.staff_jobs import AGENT_CHANGES_QUEUE
 
 PAGE_SIZE = 100
+NOT_A_NEW_AGENT = "no active user of the staff directory has this user id"
 # A change applying with no page counted for this long is taken as stalled: the minute schedule
 # resumes it, as does applying it again (a page of 100 clients takes seconds; SQS retries a failed
 # one after its visibility timeout, and a page run twice moves and counts nothing twice).
@@ -48,22 +50,41 @@ def preferred_agents(caller: Principal) -> list[AgentCount]:
     return [AgentCount(agent, len(ids)) for agent, ids in sorted(found.items())]
 
 
+def new_agents(caller: Principal) -> list[StaffUser]:
+    """Whom clients may be moved to: the active users of the staff directory, by name."""
+    from chalicelib.tenants.staff import list_users
+
+    return [u for u in list_users(caller.company_id) if u.active]
+
+
 def _fingerprint(clients: dict[str, list[str]], agents: list[str]) -> str:
     data = json.dumps({a: sorted(clients.get(a, [])) for a in sorted(agents)}, sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()
 
 
 def preview(caller: Principal, change_to: dict[str, str | None]) -> AgentChange:
-    """Which agent goes to which, how many clients each; the change's id is the token."""
+    """Which agent goes to which, how many clients each; the change's id is the token. Each new
+    agent is an active user of the staff directory."""
+    from chalicelib.tenants.staff import users_by_id
+
     wanted = {a.strip(): (t or "").strip() for a, t in change_to.items() if (t or "").strip()}
     wanted = {a: t for a, t in wanted.items() if a != t}
     if not wanted:
         raise ValidationFailed([{"field": "change_to", "message": "name a new agent for at least one agent"}])
     clients = store.clients_by_preferred_agent(caller.company_id)
+    people = users_by_id(caller.company_id, list(wanted.values()))
+
+    def refused(agent: str, to: str) -> str | None:
+        if agent not in clients:
+            return "no client has this preferred agent"
+        if to not in people or not people[to].active:
+            return NOT_A_NEW_AGENT
+        return None
+
     errors = [
-        {"field": f"change_to.{agent}", "message": "no client has this preferred agent"}
-        for agent in wanted
-        if agent not in clients
+        {"field": f"change_to.{agent}", "message": reason}
+        for agent, to in wanted.items()
+        if (reason := refused(agent, to))
     ]
     if errors:
         raise ValidationFailed(errors)
@@ -227,6 +248,7 @@ def move_page(company_id: str, change_id: str, page: int, client_ids: list[str])
     moves = {m["from_agent"]: m["to_agent"] for m in change.moves}
     by = change.applied_by or change.created_by
     now = clock.now()
+    words = _record_words(company_id, [*moves, *moves.values(), by])
 
     def record(client_id: str, old: str, new: str) -> Communication:
         from chalicelib.store.communications import new_communication_id
@@ -242,8 +264,8 @@ def move_page(company_id: str, change_id: str, page: int, client_ids: list[str])
             updated_at=now,
             client_id=client_id,
             record_type="other",
-            subject=f"Preferred agent changed from {old} to {new}",
-            text=f"Preferred agent {old} -> {new} (change {change_id}, by {by})",
+            subject=words.subject(old, new),
+            text=words.text(old, new, change_id, by),
             initiated_by="staff",
             created_by=by,
         )
@@ -253,3 +275,48 @@ def move_page(company_id: str, change_id: str, page: int, client_ids: list[str])
     if counted is not None and counted.state == "done":
         watches.forget_agent_change(company_id, change_id)
     return {"moved": moved, "skipped": skipped}
+
+
+# The register record of a moved client, in the company's language. Written once, as things were
+# when the client moved: the register is a record of what happened, and a later rename in the
+# staff directory does not rewrite it (docs/decisions/0007).
+RECORD_TEXTS = {
+    "es": {
+        "subject": "Agente preferido cambiado de {old} a {new}",
+        "text": "Agente preferido: {old} → {new} (cambio {change}, aplicado por {by})",
+    },
+    "en": {
+        "subject": "Preferred agent changed from {old} to {new}",
+        "text": "Preferred agent: {old} → {new} (change {change}, applied by {by})",
+    },
+}
+
+
+@dataclass(frozen=True)
+class RecordWords:
+    """How a change's register records read: the company's :data:`RECORD_TEXTS`, and each person
+    by name in the subject (the user id when the directory has no name) and by name with the id
+    in the text, ``Juan Pérez (juan)``, so the record still tells who when two share a name."""
+
+    texts: dict[str, str]
+    names: dict[str, str]
+
+    def subject(self, old: str, new: str) -> str:
+        return self.texts["subject"].format(old=self.names.get(old, old), new=self.names.get(new, new))
+
+    def text(self, old: str, new: str, change_id: str, by: str) -> str:
+        old, new, by = (self._with_id(i) for i in (old, new, by))
+        return self.texts["text"].format(old=old, new=new, change=change_id, by=by)
+
+    def _with_id(self, user_id: str) -> str:
+        return f"{self.names[user_id]} ({user_id})" if user_id in self.names else user_id
+
+
+def _record_words(company_id: str, user_ids: list[str]) -> RecordWords:
+    from chalicelib.tenants.companies import get_company
+    from chalicelib.tenants.staff import users_by_id
+
+    language = get_company(company_id).language
+    people = users_by_id(company_id, [i for i in dict.fromkeys(user_ids) if i])
+    names = {i: " ".join((u.name or "").split()) for i, u in people.items()}
+    return RecordWords(RECORD_TEXTS.get(language, RECORD_TEXTS["es"]), {i: n for i, n in names.items() if n})

@@ -73,6 +73,7 @@ def juans_clients_and_a_change_to_sofia(api: Client, tenant: Tenant) -> tuple[li
     """250 clients of Juan (three pages), a manager, and the previewed change of Juan's clients to
     Sofía: (client ids, manager, change)."""
     ids = many_clients(tenant.company_id, 250, "juan")
+    named_user(tenant.company_id, "sofia", "Sofía Gómez")
     boss = manager(api, tenant)
     return ids, boss, preview_change(api, boss, {"juan": "sofia"})
 
@@ -92,6 +93,18 @@ def agent_records(api: Client, tenant: Tenant, client_id: str) -> list[str]:
     return [i["subject"] for i in items if i["kind"] == "agent_change" and i["automatic"]]
 
 
+def agent_record_text(api: Client, tenant: Tenant, client_id: str) -> str:
+    """The text of the client's one preferred-agent record, as its detail shows it."""
+    items = body(api.http.get(f"/clients/{client_id}/register", headers=tenant.admin_headers()))["items"]
+    [record] = [i["communication_id"] for i in items if i["kind"] == "agent_change"]
+    path = f"/clients/{client_id}/register/{record}"
+    return str(body(api.http.get(path, headers=tenant.admin_headers()))["text"])
+
+
+# What the register of a client of Juan (no name in the directory) reads once Sofía has it.
+JUAN_TO_SOFIA = "Agente preferido cambiado de juan a Sofía Gómez"
+
+
 def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
     api: Client, tenant: Tenant
 ) -> None:
@@ -103,12 +116,17 @@ def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
     boss = manager(api, tenant)
     # Then the manager sees each agent with how many clients it has, by name beside the user id
     assert agents(api, boss) == {"juan": 5, "maria": 2, "pedro": 1}
-    listed = body(api.http.get("/preferred-agents", headers=boss))["items"]
-    assert [(a["agent"], a["agent_name"]) for a in listed] == [
+    answer = body(api.http.get("/preferred-agents", headers=boss))
+    assert [(a["agent"], a["agent_name"]) for a in answer["items"]] == [
         ("juan", "Juan Pérez"),
         ("maria", None),
         ("pedro", None),
     ]
+    # And whom they may go to: the directory's active people, by name, with the user id to send
+    assert {(p["user_id"], p["name"]) for p in answer["people"]} >= {
+        ("juan", "Juan Pérez"),
+        ("sofia", "Sofía Gómez"),
+    }
     # When she fills "change to" for Juan only (blank keeps the others) and previews
     change = preview_change(api, boss, {"juan": "sofia", "maria": "", "pedro": None})
     # Then the preview says which agent goes to which (ids and names), with how many clients, and
@@ -123,18 +141,34 @@ def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
     assert response.status_code == 202, response.body
     assert (body(response)["state"], body(response)["moved"]) == ("done", 5)
     assert [m["to_agent_name"] for m in body(response)["moves"]] == ["Sofía Gómez"]
-    # Then Juan's clients are Sofía's, and each client's register records the change
+    # Then Juan's clients are Sofía's, and each client's register records the change in the
+    # company's language, naming who (by name, with the user id in the text)
     assert agents(api, boss) == {"sofia": 5, "maria": 2, "pedro": 1}
-    assert agent_records(api, tenant, "J0") == ["Preferred agent changed from juan to sofia"]
+    juan_to_sofia = "Agente preferido cambiado de Juan Pérez a Sofía Gómez"
+    assert agent_records(api, tenant, "J0") == [juan_to_sofia]
+    text = agent_record_text(api, tenant, "J0")
+    assert text.startswith("Agente preferido: Juan Pérez (juan) → Sofía Gómez (sofia) (cambio ")
+    assert text.endswith(", aplicado por gerente)")  # the manager has no name in the directory
     assert agent_records(api, tenant, "M0") == []
     # When she confirms again: the same answer, nothing more is written
     again = apply(api, boss, change["token"])
     assert again.status_code == 200 and (body(again)["state"], body(again)["moved"]) == ("done", 5)
-    assert agent_records(api, tenant, "J0") == ["Preferred agent changed from juan to sofia"]
+    assert agent_records(api, tenant, "J0") == [juan_to_sofia]
+    # When Juan's name changes in the directory, Then the record still says what was true then
+    named_user(tenant.company_id, "juan", "Juan Pérez Ruiz")
+    assert agent_records(api, tenant, "J0") == [juan_to_sofia]
+    # When the company writes in English and María's clients go to Juan
+    language = api.http.patch("/company", headers=tenant.admin_headers(), body=json.dumps({"language": "en"}))
+    assert language.status_code == 200, language.body
+    assert apply(api, boss, preview_change(api, boss, {"maria": "juan"})["token"]).status_code == 202
+    # Then their records read in English, María by her user id (the directory has no name for her)
+    assert agent_records(api, tenant, "M0") == ["Preferred agent changed from maria to Juan Pérez Ruiz"]
+    assert agent_records(api, tenant, "J0") == [juan_to_sofia]
 
 
 def test_a_token_older_than_its_clients_is_refused(api: Client, tenant: Tenant) -> None:
     clients_of(api, tenant)
+    named_user(tenant.company_id, "sofia", "Sofía Gómez")
     boss = manager(api, tenant)
     change = preview_change(api, boss, {"juan": "sofia"})
     # When the back office reassigns one of Juan's clients meanwhile
@@ -168,11 +202,26 @@ def test_without_the_permission_the_window_is_refused(api: Client, tenant: Tenan
         "/preferred-agents/changes", headers=boss, body=json.dumps({"change_to": {"juan": ""}})
     )
     assert response.status_code == 422 and body(response)["errors"][0]["field"] == "change_to"
+    # And a new agent must be an active user of the staff directory: one it does not have, or one
+    # no longer active, is refused at the agent whose clients would go to them
+    named_user(tenant.company_id, "ex", "Ex Empleado")
+    left = api.http.put("/staff/users/ex", headers=tenant.admin_headers(), body=json.dumps({"active": False}))
+    assert left.status_code == 200, left.body
+    for nobody in ("sofia", "ex"):
+        response = api.http.post(
+            "/preferred-agents/changes", headers=boss, body=json.dumps({"change_to": {"juan": nobody}})
+        )
+        assert response.status_code == 422, response.body
+        assert body(response)["errors"] == [
+            {"field": "change_to.juan", "message": "no active user of the staff directory has this user id"}
+        ]
+    assert "ex" not in {p["user_id"] for p in body(api.http.get("/preferred-agents", headers=boss))["people"]}
 
 
 def test_a_thousand_clients_move_through_the_job(api: Client, tenant: Tenant) -> None:
     # Given 1,000 clients of Juan (ten pages)
     ids = many_clients(tenant.company_id, 1000, "juan")
+    named_user(tenant.company_id, "sofia", "Sofía Gómez")
     boss = manager(api, tenant)
     assert agents(api, boss) == {"juan": 1000}
     change = preview_change(api, boss, {"juan": "sofia"})
@@ -185,15 +234,15 @@ def test_a_thousand_clients_move_through_the_job(api: Client, tenant: Tenant) ->
     done = body(api.http.get(f"/preferred-agents/changes/{change['token']}", headers=boss))
     assert (done["state"], done["moved"], done["skipped"]) == ("done", 1000, 0)
     assert agents(api, boss) == {"sofia": 1000}
-    assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]
-    assert agent_records(api, tenant, ids[-1]) == ["Preferred agent changed from juan to sofia"]
+    assert agent_records(api, tenant, ids[0]) == [JUAN_TO_SOFIA]
+    assert agent_records(api, tenant, ids[-1]) == [JUAN_TO_SOFIA]
     # And a page delivered twice changes and counts nothing more
     from chalicelib.tenants.staff_agents import move_page
 
     assert move_page(tenant.company_id, change["token"], 0, ids[:100]) == {"moved": 100, "skipped": 0}
     again = body(api.http.get(f"/preferred-agents/changes/{change['token']}", headers=boss))
     assert (again["moved"], again["skipped"]) == (1000, 0)
-    assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]
+    assert agent_records(api, tenant, ids[0]) == [JUAN_TO_SOFIA]
 
 
 def change_of(api: Client, headers: dict[str, str], token: str) -> tuple[str, int, int]:
@@ -225,8 +274,8 @@ def test_a_change_whose_pages_never_left_is_resumed_by_applying_it_again(
     assert run_agent_change_workers() == 3
     # Then the 250 clients of the change are Sofía's, once each, and the change is done
     assert change_of(api, boss, change["token"]) == ("done", 250, 0)
-    assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]
-    assert agent_records(api, tenant, ids[-1]) == ["Preferred agent changed from juan to sofia"]
+    assert agent_records(api, tenant, ids[0]) == [JUAN_TO_SOFIA]
+    assert agent_records(api, tenant, ids[-1]) == [JUAN_TO_SOFIA]
     # And the client given to Juan after the change was applied stays his
     assert agents(api, boss) == {"sofia": 250, "juan": 1}
     assert agent_records(api, tenant, "BULK-00150b") == []
@@ -278,7 +327,7 @@ def test_the_minute_schedule_resumes_a_stalled_change_that_nobody_applies_again(
     # And the 250 clients are Sofía's, once each, and the change is done
     assert change_of(api, boss, change["token"]) == ("done", 250, 0)
     assert agents(api, boss) == {"sofia": 250}
-    assert agent_records(api, tenant, ids[0]) == ["Preferred agent changed from juan to sofia"]
+    assert agent_records(api, tenant, ids[0]) == [JUAN_TO_SOFIA]
     # And a done change is not looked at again
     clock.set_now(applied_at + timedelta(minutes=30))
     assert run_minute_schedule(api)["agent_changes"] == 0
@@ -377,6 +426,8 @@ def two_changes_stalled(
     minute schedule resumes them: (manager, first change, second change, when applied)."""
     many_clients(tenant.company_id, 250, "juan")
     many_clients(tenant.company_id, 150, "maria", prefix="MAR")
+    named_user(tenant.company_id, "sofia", "Sofía Gómez")
+    named_user(tenant.company_id, "pedro", "Pedro Díaz")
     boss = manager(api, tenant)
     first = preview_change(api, boss, {"juan": "sofia"})
     second = preview_change(api, boss, {"maria": "pedro"})
