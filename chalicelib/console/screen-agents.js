@@ -1,14 +1,15 @@
 // Preferred agents (N4), for staff whose directory entry holds change_preferred_agent: each preferred
-// agent with how many clients; "change to" per agent (blank keeps), a preview of the moves and its
-// token, then apply in one step and follow the change until it is done. A change whose clients
-// moved meanwhile is refused (409): preview again.
+// agent with how many clients; "change to" per agent, a choice among the staff directory's active
+// people ("sin cambio" keeps), a preview of the moves and its token, then apply in one step and
+// follow the change until it is done. A change whose clients moved meanwhile is refused (409):
+// preview again.
 import { api, clearErrors, fill, h, progressBar, register, segment, showErrors } from "./app.js";
 import { ALL_LEVELS, empty, follow, section, table, when } from "./screen-kit.js";
 
 const STATES = { previewed: "vista previa", applying: "aplicándose", done: "terminado" };
 
-// An agent is a user of the staff directory: shown by name, with the user id that "Cambiar a"
-// takes beside it (only the id for one the directory has no name for).
+// An agent is a user of the staff directory: shown by name, with their user id beside it (two people
+// may share a name; only the id for one the directory has no name for).
 function agentLabel(id, name) {
   return name ? `${name} (${id})` : id;
 }
@@ -83,19 +84,27 @@ async function render(main, ctx) {
   // The agents and their clients, drawn again once a change is done.
   const agents = h("div", {});
   function drawAgents(answer) {
+    // "Cambiar a": the people of the directory by name (the user id is what is sent), the agent
+    // themselves left out; "sin cambio" first, so a row nobody touches keeps its clients.
     const inputs = answer.items.map((a) =>
-      h("input", {
-        id: `agent-to-${a.agent.replace(/\W/g, "-")}`,
-        name: `change_to.${a.agent}`,
-        "aria-label": `Cambiar ${agentLabel(a.agent, a.agent_name)} a`,
-        autocomplete: "off",
-      }),
+      h(
+        "select",
+        {
+          id: `agent-to-${a.agent.replace(/\W/g, "-")}`,
+          name: `change_to.${a.agent}`,
+          "aria-label": `Cambiar ${agentLabel(a.agent, a.agent_name)} a`,
+        },
+        h("option", { value: "" }, "sin cambio"),
+        (answer.people || [])
+          .filter((p) => p.user_id !== a.agent)
+          .map((p) => h("option", { value: p.user_id }, agentLabel(p.user_id, p.name))),
+      ),
     );
     const list = table(
       [
         ["Agente", (row) => agentLabel(row.agent, row.agent_name)],
         ["Clientes", (row) => String(row.clients)],
-        ["Cambiar a (vacío: sin cambio)", (row) => inputs[answer.items.indexOf(row)]],
+        ["Cambiar a", (row) => inputs[answer.items.indexOf(row)]],
       ],
       answer.items,
       { class: "b-table", id: "preferred-agents" },
@@ -111,7 +120,7 @@ async function render(main, ctx) {
       clearErrors(form);
       const changeTo = {};
       answer.items.forEach((a, i) => {
-        if (inputs[i].value.trim()) changeTo[a.agent] = inputs[i].value.trim();
+        if (inputs[i].value) changeTo[a.agent] = inputs[i].value;
       });
       try {
         showPreview(await api("POST", "/preferred-agents/changes", { change_to: changeTo }));

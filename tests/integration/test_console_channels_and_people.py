@@ -389,14 +389,22 @@ def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients
     submit(browser, "staff-user-form")
     toast_says(browser, f"Usuario {admin} guardado")
     # Then once the console is loaded again it offers the preferred agents, with Juan's three
-    # clients: Juan by name, beside the user id that "Cambiar a" takes
+    # clients: Juan by name, beside his user id
     browser.refresh()
     wait_until(browser, lambda d: "agents" in nav_screens(d))
     open_screen(browser, "agents")
-    rows = browser.find_elements(By.CSS_SELECTOR, "#preferred-agents tbody tr")
-    assert [row.text.strip() for row in rows] == ["Juan Pérez (juan) 3"]
-    # When they move Juan's clients to Sofía, preview and apply
-    type_into(browser, "agent-to-juan", "sofia")
+    wait_until(browser, lambda d: agent_rows(d) == [["Juan Pérez (juan)", "3"]])
+    # And "Cambiar a" is a labelled choice among the directory's people, by name (Juan left out),
+    # that keeps his clients until one is chosen
+    box = browser.find_element(By.ID, "agent-to-juan")
+    change_to = Select(box)
+    assert box.accessible_name == "Cambiar Juan Pérez (juan) a"
+    assert change_to.first_selected_option.text == "sin cambio"
+    people = [o.text for o in change_to.options]
+    assert {"Sofía Gómez (sofia)", f"Nico {XSS} (nico@cargas.example)"} <= set(people)
+    assert "Juan Pérez (juan)" not in people
+    # When they choose Sofía by name, preview and apply
+    change_to.select_by_visible_text("Sofía Gómez (sofia)")
     submit(browser, "agents-form")
     moves = wait_until(browser, lambda d: d.find_element(By.ID, "agent-moves"))
     assert [r.text for r in moves.find_elements(By.CSS_SELECTOR, "tbody tr")] == [
@@ -406,17 +414,16 @@ def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients
     # Then the change is done, and the list shows Sofía with the three clients
     wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#agent-change-status[data-state="done"]'))
     assert "3 movidos" in browser.find_element(By.ID, "agent-change-status").text
-    agent_rows = "#preferred-agents tbody tr"
-    wait_until(
-        browser,
-        lambda d: (
-            [r.text.strip() for r in d.find_elements(By.CSS_SELECTOR, agent_rows)]
-            == ["Sofía Gómez (sofia) 3"]
-        ),
-    )
+    wait_until(browser, lambda d: agent_rows(d) == [["Sofía Gómez (sofia)", "3"]])
     console_screenshot(browser, "agents")
     agents = body(api.http.get("/preferred-agents", headers=bearer(tenant, 1)))["items"]
     assert agents == [{"agent": "sofia", "agent_name": "Sofía Gómez", "clients": 3}]
+
+
+def agent_rows(driver: Any) -> list[list[str]]:
+    """The preferred agents the agents screen lists: each agent and how many clients."""
+    rows = driver.find_elements(By.CSS_SELECTOR, "#preferred-agents tbody tr")
+    return [[cell.text.strip() for cell in row.find_elements(By.CSS_SELECTOR, "td")[:2]] for row in rows]
 
 
 def test_a_supervisor_reads_tickets_but_no_settings_and_an_agent_keeps_suppliers(
