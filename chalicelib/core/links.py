@@ -6,6 +6,10 @@ manual or bulk send (C8, Q5) and of a tracking alert (T7: its subscription's sig
 Producers put them on the message; the store keeps a short marker instead of the text and makes
 it again when the item is read (issue 14: every write of an item is billed per KB, and these two
 were a third of a bulk e-mail's item). So both must be made here, once, the same way for both.
+
+Tokens are signed with ``PREGON_LINK_SIGNING_KEY`` and verified with it or with one of
+``PREGON_LINK_SIGNING_KEYS_PREVIOUS`` (:func:`verified_link_claims`): an operator who rotates the
+key keeps the links of e-mails already sent working (docs/decisions/0022-link-key-rotation.md).
 """
 
 from __future__ import annotations
@@ -13,8 +17,12 @@ from __future__ import annotations
 import re
 from email.headerregistry import Address
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 MANUAL_UNSUBSCRIBE_PATH = "/public/manual-sends/unsubscribe"
 TRACKING_UNSUBSCRIBE_PATH = "/public/unsubscribe"
@@ -29,6 +37,33 @@ def link_signing_key() -> str:
     if len(key) < 32:
         raise RuntimeError("PREGON_LINK_SIGNING_KEY must be set to at least 32 characters")
     return key
+
+
+def link_verifying_keys() -> tuple[str, ...]:
+    """The keys a link's signature is checked with: the current key (everything new is signed
+    with it), then each of ``PREGON_LINK_SIGNING_KEYS_PREVIOUS`` (comma-separated, each at least
+    32 characters), the keys it replaced, so links in e-mails sent before a rotation keep working."""
+    current = link_signing_key()
+    previous = get_settings().link_signing_keys_previous
+    if any(len(key) < 32 for key in previous):
+        raise RuntimeError("each key of PREGON_LINK_SIGNING_KEYS_PREVIOUS must have at least 32 characters")
+    return (current, *(key for key in dict.fromkeys(previous) if key != current))
+
+
+def verified_link_claims(token: str, options: Options) -> dict[str, Any]:
+    """The claims of a token signed (HS256) with the current link signing key or a previous one
+    (:func:`link_verifying_keys`); PyJWT's errors otherwise (``InvalidSignatureError`` when no
+    key signed it). PyJWT checks the signature before the claims, so ``options`` (required
+    claims, expiry) are checked once, on the key that signed the token."""
+    import jwt
+
+    for key in link_verifying_keys():
+        try:
+            claims: dict[str, Any] = jwt.decode(token, key, algorithms=["HS256"], options=options)
+        except jwt.InvalidSignatureError:
+            continue
+        return claims
+    raise jwt.InvalidSignatureError("Signature verification failed")
 
 
 @lru_cache(maxsize=4096)

@@ -42,6 +42,9 @@ class Settings:
     console_identity_url: str = ""
     cognito_domain: str = ""
     cognito_client_id: str = ""
+    # Keys that signed links before the current one (rotation): tokens they signed are still
+    # accepted, nothing new is signed with them (core.links.link_verifying_keys).
+    link_signing_keys_previous: tuple[str, ...] = ()
 
 
 def _env(name: str, default: str = "") -> str:
@@ -119,6 +122,9 @@ def get_settings() -> Settings:
         console_identity_url=_url("PREGON_CONSOLE_IDENTITY_URL"),
         cognito_domain=_url("PREGON_COGNITO_DOMAIN", bare_host=True),
         cognito_client_id=_env("PREGON_COGNITO_CLIENT_ID").strip(),
+        link_signing_keys_previous=tuple(
+            key.strip() for key in _env("PREGON_LINK_SIGNING_KEYS_PREVIOUS").split(",") if key.strip()
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,6 +66,24 @@ def get_company(company_id: str, *, consistent: bool = False) -> domain.Company 
         return _company(CompanyModel.get(company_id, consistent_read=consistent))
     except DoesNotExist:
         return None
+
+
+def colleague_handle_key(company_id: str) -> str | None:
+    """The company's own random key for colleague handles (U1), made and kept the first time it
+    is asked for (two asking at once get the same one: it is set only where there is none);
+    None when there is no such company. It is never shown: no domain record carries it."""
+    try:
+        stored = CompanyModel.get(company_id, attributes_to_get=["colleague_handle_key"])
+    except DoesNotExist:
+        return None
+    if stored.colleague_handle_key:
+        return stored.colleague_handle_key
+    item = CompanyModel(company_id)
+    made = secrets.token_urlsafe(32)
+    action = CompanyModel.colleague_handle_key.set(CompanyModel.colleague_handle_key | made)
+    if not written(lambda: item.update(actions=[action], condition=CompanyModel.company_id.exists())):
+        return None
+    return item.colleague_handle_key
 
 
 LISTED = "company"  # the one partition of the companies' listing index

@@ -86,6 +86,9 @@ class CompanyModel(BoundModel):
     # (PATCH /company) and the branding (PATCH /company/branding); None before versions: 0.
     settings_version = NumberAttribute(null=True)
     branding_version = NumberAttribute(null=True)
+    # U1: the random key of the company's colleague handles (store.companies.colleague_handle_key),
+    # made the first time one is shown; never the link signing key, so a rotation keeps handles.
+    colleague_handle_key = UnicodeAttribute(null=True)
 
 
 class KeysByCompanyIndex(GlobalSecondaryIndex["ApiKeyModel"]):

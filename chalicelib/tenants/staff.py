@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 
 from chalicelib.core import clock
 from chalicelib.core.domain import StaffUnit, StaffUser
@@ -52,6 +52,7 @@ def remember(user: StaffUser) -> None:
 def forget_cached_users() -> None:
     with _cache_lock:
         _cache.clear()
+        _handle_keys.clear()
 
 
 def directory_entry(caller: Principal) -> StaffUser:
@@ -111,17 +112,50 @@ def sees_user_ids(viewer: Principal) -> bool:
     return viewer.kind != "user" or viewer.level < 4
 
 
-def colleague_handle(company_id: str, user_id: str) -> str:
-    """An opaque, stable name for a colleague that the notify route accepts in place of the user
-    id: an HMAC of the company and the id under the service's signing key, so it tells nothing of
-    the id and cannot be made from a guessed one."""
+def _handle(key: str, company_id: str, user_id: str) -> str:
     import hashlib
     import hmac
 
-    from chalicelib.core.links import link_signing_key
-
-    mac = hmac.new(link_signing_key().encode(), f"colleague:{company_id}:{user_id}".encode(), hashlib.sha256)
+    mac = hmac.new(key.encode(), f"colleague:{company_id}:{user_id}".encode(), hashlib.sha256)
     return "c-" + mac.hexdigest()[:24]
+
+
+#: The companies' handle keys this process has read (a key, once made, never changes).
+_handle_keys: LRUCache[tuple[str, str], str] = LRUCache(maxsize=CACHE_ENTRIES)
+
+
+def _handle_key(company_id: str) -> str:
+    from chalicelib.core.settings import get_settings
+    from chalicelib.store.companies import colleague_handle_key
+
+    cached = (get_settings().table_prefix, company_id)
+    with _cache_lock:
+        key = _handle_keys.get(cached)
+    if key is None:
+        key = colleague_handle_key(company_id)
+        if key is None:
+            raise NotFound("there is no such company")
+        with _cache_lock:
+            _handle_keys[cached] = key
+    return key
+
+
+def colleague_handle(company_id: str, user_id: str) -> str:
+    """An opaque, stable name for a colleague that the notify route accepts in place of the user
+    id: an HMAC of the company and the id under the company's own random handle key (made once,
+    kept with the company), so it tells nothing of the id and cannot be made from a guessed one.
+    Not under the link signing key: an operator who rotates that key must not change the handles
+    colleagues know each other by (docs/decisions/0022-link-key-rotation.md)."""
+    return _handle(_handle_key(company_id), company_id, user_id)
+
+
+def _link_key_handles(company_id: str, user_id: str) -> set[str]:
+    """The handles a colleague had before handles got their own key: the HMAC under the link
+    signing key, current or previous. Still accepted, never shown, so a page or a program that
+    kept one keeps working while that key is listed."""
+    from chalicelib.core.links import link_verifying_keys
+
+    return {_handle(key, company_id, user_id) for key in link_verifying_keys()}
 
 
 def shown_user(viewer: Principal, user_id: str) -> str:
@@ -138,7 +172,11 @@ def users_by_id_or_handle(company_id: str, names: list[str]) -> dict[str, StaffU
     found = users_by_id(company_id, names)
     rest = [n for n in names if n not in found]
     if rest:
-        handles = {colleague_handle(company_id, u.user_id): u for u in store.list_users(company_id)}
+        users = store.list_users(company_id)
+        handles = {colleague_handle(company_id, u.user_id): u for u in users}
+        if any(n not in handles for n in rest):
+            for u in users:
+                handles.update(dict.fromkeys(_link_key_handles(company_id, u.user_id), u))
         found.update({n: handles[n] for n in rest if n in handles})
     return found
 

@@ -1,13 +1,14 @@
 """Unsubscribing from manual and bulk sends (C8, Q5): the ``List-Unsubscribe`` of those e-mails.
 
-Every manual or bulk e-mail carries ``List-Unsubscribe: <…/public/manual-sends/unsubscribe?token=…>``
-and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 2369, RFC 8058). The token is signed
-(HS256 with the link signing key) and names the company, the client and the channel
-``manual`` — a tracking alert's token does not work here, nor this one there. Opening the link
-shows a confirmation page (mail scanners follow links: a GET changes nothing); the page's button,
-or the mail provider's one-click POST, turns off that client's manual sends. Later manual and
-bulk sends skip the client (counted as skipped); event messages and tracking alerts are not
-affected.
+Every manual or bulk e-mail carries ``List-Unsubscribe:
+<…/public/manual-sends/unsubscribe?token=…>`` and ``List-Unsubscribe-Post:
+List-Unsubscribe=One-Click`` (RFC 2369, RFC 8058). The token is signed (HS256 with the link signing
+key; a key a rotation replaced still verifies it, so links already sent keep working) and names the
+company, the client and the channel ``manual`` — a tracking alert's token does not work here, nor
+this one there. Opening the link shows a confirmation page (mail scanners follow links: a GET
+changes nothing); the page's button, or the mail provider's one-click POST, turns off that client's
+manual sends. Later manual and bulk sends skip the client (counted as skipped); event messages and
+tracking alerts are not affected.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.links import (
     MANUAL_CHANNEL,
     MANUAL_UNSUBSCRIBE_PATH,
-    link_signing_key,
+    verified_link_claims,
 )
 from chalicelib.core.settings import get_settings
 from chalicelib.store import clients as client_store
@@ -36,9 +37,7 @@ def read_token(token: str) -> ManualUnsubscribe:
     import jwt
 
     try:
-        claims = jwt.decode(
-            token, link_signing_key(), algorithms=["HS256"], options={"require": ["c", "k", "ch"]}
-        )
+        claims = verified_link_claims(token, {"require": ["c", "k", "ch"]})
     except jwt.PyJWTError as exc:
         raise ValidationFailed([{"field": "token", "message": "this link is not valid"}]) from exc
     if claims["ch"] != MANUAL_CHANNEL:

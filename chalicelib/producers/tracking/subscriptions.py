@@ -17,10 +17,10 @@ from chalicelib.core import clock
 from chalicelib.core.domain import Alert, Follower, Parcel, Subscription
 from chalicelib.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from chalicelib.core.links import (
-    link_signing_key,
     subscription_link_token,
     tracking_alert_headers,
     tracking_unsubscribe_url,
+    verified_link_claims,
 )
 from chalicelib.core.settings import get_settings
 from chalicelib.producers.tracking import limits
@@ -377,12 +377,7 @@ def _claims(token: str, purpose: str) -> dict[str, Any]:
 
     invalid = ValidationFailed([{"field": "token", "message": "this link is not valid"}])
     try:
-        claims = jwt.decode(
-            token,
-            link_signing_key(),
-            algorithms=["HS256"],
-            options={"require": ["c", "t", "s"], "verify_exp": False},
-        )
+        claims = verified_link_claims(token, {"require": ["c", "t", "s"], "verify_exp": False})
     except jwt.PyJWTError as exc:
         raise invalid from exc
     legacy = "p" not in claims and purpose == "unsubscribe"
