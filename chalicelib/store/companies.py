@@ -73,7 +73,7 @@ def colleague_handle_key(company_id: str) -> str | None:
     is asked for (two asking at once get the same one: it is set only where there is none);
     None when there is no such company. It is never shown: no domain record carries it."""
     try:
-        stored = CompanyModel.get(company_id, attributes_to_get=["colleague_handle_key"])
+        stored = CompanyModel.get(company_id, attributes_to_get=["company_id", "colleague_handle_key"])
     except DoesNotExist:
         return None
     if stored.colleague_handle_key:

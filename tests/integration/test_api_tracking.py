@@ -553,6 +553,46 @@ def test_unsubscribe_links_expire_and_a_confirmation_link_cannot_unsubscribe(
     assert late.status_code == 410 and "expired" in body(late)["message"]
 
 
+def test_tracking_links_sent_before_the_link_key_was_rotated_work_until_they_expire(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from tests.steps.links import link_key_rotated, signed_by_a_stranger, signed_with
+
+    # Given Ana's alert carries an unsubscribe link, and Beto's and Cora's confirmation e-mails
+    # their confirm links, all signed with the link-signing key of the time
+    token = unsubscribe_token(alert_for(api, tenant, mailbox, "TRK-R1"))
+    for person in ("beto@example.com", "cora@example.com"):
+        assert ask_for_alerts(api, tenant, "TRK-R1", person).status_code == 202
+    deliver_outboxes()
+    beto, cora = (confirmation_link(mailbox, p)[1] for p in ("beto@example.com", "cora@example.com"))
+    one_click = {"Content-Type": "application/x-www-form-urlencoded"}
+    # When the operator rotates the key, listing the old one as previous
+    with link_key_rotated() as keys:
+        # Then Beto's link still confirms his subscription
+        assert confirm_by_link(api, beto).status_code == 200
+        # And Ana's link, signed by a key that is neither current nor previous, is refused
+        forged = api.http.post(
+            f"/public/unsubscribe?token={signed_by_a_stranger(token)}", headers=one_click, body=b""
+        )
+        assert forged.status_code == 422 and body(forged)["field"] == "token"
+        # And as sent, it still unsubscribes her with one click
+        done = api.http.post(f"/public/unsubscribe?token={token}", headers=one_click, body=b"")
+        assert done.status_code == 200, done.body
+        # And the next alert goes to Beto alone, with a link signed by the new key, not the old one
+        mailbox.clear()
+        post_event(api, tenant, "TRK-R1", "ev-2", "OUT_FOR_DELIVERY", minutes=2)
+        assert sweep(tenant).sent == 1
+        [alert] = mailbox.wait_for(1)
+        assert envelope_recipients(alert) == ["beto@example.com"]
+        assert signed_with(unsubscribe_token(alert), keys.new) is not None
+        assert signed_with(unsubscribe_token(alert), keys.old) is None
+        # When Cora presses her old link after it expired (48 hours)
+        clock.set_now(T0 + timedelta(hours=48, minutes=1))
+        late = api.http.post(cora, headers=one_click, body=b"")
+        # Then it has expired, as it would have without the rotation
+        assert late.status_code == 410 and "expired" in body(late)["message"]
+
+
 # --- staff follow-up management (T6.4, T7) ------------------------------------------------
 
 

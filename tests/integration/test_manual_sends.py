@@ -733,6 +733,61 @@ def test_a_client_who_unsubscribed_from_manual_sends_gets_no_resend_of_one_from_
     assert again.status_code == 202, again.body
 
 
+def test_a_manual_email_sent_before_the_link_key_was_rotated_still_unsubscribes_and_its_reply_still_threads(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    from tests.steps.inbound import detail, receive
+    from tests.steps.links import link_key_rotated, signed_by_a_stranger, signed_with
+
+    # Given staff sent CLI-1 the notice, its links signed with the link-signing key of the time
+    put_client(api, company, "CLI-1", emails=["uno@example.com"])
+    put_client(api, company, "CLI-2", emails=["dos@example.com"])
+    [sent] = body(send(api, company, client_ids=["CLI-1"]))["messages"]
+    deliver_outboxes()
+    [mail] = mailbox.wait_for(1)
+    raw = mailbox.files()[0].read_bytes()
+    path = unsubscribe_line(raw).split(b"<", 1)[1].rstrip(b">").decode().removeprefix("https://pregon.test")
+    one_click = {
+        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+        "body": "List-Unsubscribe=One-Click",
+    }
+    # When the operator rotates the key, listing the old one as previous
+    with link_key_rotated() as keys:
+        # And the client answers the notice from a program that keeps only our Reply-To
+        reply = (
+            f"From: <uno@example.com>\r\nTo: {mail['Reply-To']}\r\nSubject: Re: {mail['Subject']}\r\n"
+            "Message-ID: <r-1@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nRecibido.\r\n"
+        ).encode()
+        [answer] = receive(api, reply, to=[str(mail["Reply-To"])])["communications"]
+        # Then the answer is threaded to the notice
+        shown = detail(api, company, answer)
+        assert (shown["in_reply_to"], shown["thread_id"]) == (
+            sent["communication_id"],
+            sent["communication_id"],
+        )
+        # When a token of the e-mail is signed by a key that is neither current nor previous
+        token = path.split("token=", 1)[1]
+        forged = api.http.post(
+            f"/public/manual-sends/unsubscribe?token={signed_by_a_stranger(token)}", **one_click
+        )
+        # Then it is refused naming the token
+        assert forged.status_code == 422 and body(forged)["errors"] == [
+            {"field": "token", "message": "this link is not valid"}
+        ]
+        # When the mail provider posts the one-click unsubscribe of the e-mail sent before
+        done = api.http.post(path, **one_click)
+        # Then it unsubscribes the client: a new send to CLI-1 is refused
+        assert done.status_code == 200, done.body
+        assert send(api, company, client_ids=["CLI-1"]).status_code == 422
+        # And a new e-mail (to CLI-2) carries a link signed with the new key, not the old one
+        assert send(api, company, client_ids=["CLI-2"]).status_code == 201
+        deliver_outboxes()
+        new_raw = next(f.read_bytes() for f in mailbox.files() if b"dos@example.com" in f.read_bytes())
+        new_token = unsubscribe_line(new_raw).split(b"token=", 1)[1].rstrip(b">").decode()
+        assert signed_with(new_token, keys.new) == {"c": company.company_id, "k": "CLI-2", "ch": "manual"}
+        assert signed_with(new_token, keys.old) is None
+
+
 def test_a_tampered_or_tracking_unsubscribe_token_is_refused_naming_the_token(
     api: Client, company: Tenant
 ) -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import datetime, timedelta, timezone
 from email.header import decode_header, make_header
@@ -16,6 +18,7 @@ from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.history import add_register_record, register_items, register_tables, set_company_zone
+from tests.steps.links import link_key_rotated
 from tests.steps.mail import header_fields, html_of, text_of, wire_problems
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import (
@@ -375,6 +378,21 @@ def test_a_level_4_user_picks_colleagues_by_name_and_area_never_by_their_login(
         api.http.get(f"/clients/CLI-1/register/{mine['communication_id']}", headers=tenant.admin_headers())
     )
     assert admin_detail["notices"][0]["users"] == [login]
+    # When the operator rotates the link-signing key
+    with link_key_rotated() as keys:
+        # Then the junior still knows Irene by the same handle, in the picker and on the record
+        again = api.http.get("/staff/colleagues", headers=junior)
+        assert [u["handle"] for u in body(again)["items"] if u["name"] == "Irene Vidal"] == [irene["handle"]]
+        detail = api.http.get(f"/clients/CLI-1/register/{mine['communication_id']}", headers=junior)
+        assert body(detail)["notices"][0]["users"] == [irene["handle"]]
+        # And a handle made with the old key, before handles had a key of their own (what a page
+        # opened before that upgrade holds), still tells her
+        message = f"colleague:{tenant.company_id}:{login}".encode()
+        before = "c-" + hmac.new(keys.old.encode(), message, hashlib.sha256).hexdigest()[:24]
+        assert before != irene["handle"]
+        told = notify(api, junior, str(mine["communication_id"]), users=[before])
+        assert told.status_code == 201, told.body
+        assert deliver_outboxes()["sent"] == 1
 
 
 def test_a_colleague_who_could_not_open_the_record_is_refused_before_anything_is_sent(
