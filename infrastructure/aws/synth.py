@@ -58,6 +58,13 @@ DYNAMODB_ACTIONS = [
 
 KMS_KEY_ID = "SecretsKey"
 LINK_SIGNING_SECRET_ID = "LinkSigningKeySecret"
+LINK_SIGNING_PREVIOUS_SECRET_ID = "LinkSigningKeysPreviousSecret"
+# The link-signing keys: each comes from its Secrets Manager secret at deploy time, never from
+# config.json (in git, and shown by `aws lambda get-function-configuration` as written there).
+LINK_KEY_SECRETS = {
+    "PREGON_LINK_SIGNING_KEY": LINK_SIGNING_SECRET_ID,
+    "PREGON_LINK_SIGNING_KEYS_PREVIOUS": LINK_SIGNING_PREVIOUS_SECRET_ID,
+}
 
 
 def logical_id(base_name: str, suffix: str) -> str:
@@ -86,7 +93,18 @@ def stage_config(project_dir: Path, stage: str) -> Json:
     variables = {**config.get("environment_variables", {}), **stage_settings.get("environment_variables", {})}
     check_url_settings(variables)
     check_notice_sender(variables)
+    check_no_link_keys(variables)
     return stage_settings
+
+
+def check_no_link_keys(variables: Json) -> None:
+    """Refuse a stage that writes a link-signing key in config.json: the keys come from their
+    secrets (``link_signing_secret``), so none is in git nor in a deploy's logs."""
+    for name in LINK_KEY_SECRETS:
+        if name in variables:
+            raise SystemExit(
+                f".chalice/config.json: {name} comes from Secrets Manager; remove it from the file"
+            )
 
 
 def check_notice_sender(variables: Json) -> None:
@@ -257,18 +275,33 @@ def secrets_key_resources(alias: str) -> dict[str, Json]:
 
 
 def link_signing_secret(stage: str) -> dict[str, Json]:
-    return {
-        LINK_SIGNING_SECRET_ID: {
+    """The link-signing key's secret, and the secret of the keys it replaced (rotation: they still
+    verify links already sent, docs/operations.md "Rotating the link-signing key"). The second
+    starts as a random key no one has, which verifies nothing anyone signed: a secret cannot be
+    empty, and the deploy-time reference needs one."""
+
+    def secret(name: str, description: str) -> Json:
+        return {
             "Type": "AWS::SecretsManager::Secret",
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
             "Properties": {
-                "Name": f"pregon/{stage}/link-signing-key",
-                "Description": "Pregón: HMAC key that signs unsubscribe and tracking links",
+                "Name": f"pregon/{stage}/{name}",
+                "Description": description,
+                # No punctuation: no comma, which separates the previous keys.
                 "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
                 "Tags": [{"Key": "app", "Value": "pregon"}],
             },
         }
+
+    return {
+        LINK_SIGNING_SECRET_ID: secret(
+            "link-signing-key", "Pregón: HMAC key that signs unsubscribe and tracking links"
+        ),
+        LINK_SIGNING_PREVIOUS_SECRET_ID: secret(
+            "link-signing-keys-previous",
+            "Pregón: link-signing keys a rotation replaced, comma-separated; they only verify old links",
+        ),
     }
 
 
@@ -693,14 +726,11 @@ def merge_template(stage: str, config: Json) -> tuple[Json, Json]:
         "Globals": {
             "Function": {
                 "Environment": {
+                    # Resolved by CloudFormation at deploy time; the Sub also makes every
+                    # function depend on the secrets, so they exist before they are created.
                     "Variables": {
-                        # Resolved by CloudFormation at deploy time; the Sub also makes every
-                        # function depend on the secret, so it exists before they are created.
-                        "PREGON_LINK_SIGNING_KEY": {
-                            "Fn::Sub": "{{resolve:secretsmanager:${"
-                            + LINK_SIGNING_SECRET_ID
-                            + "}:SecretString}}"
-                        }
+                        name: {"Fn::Sub": "{{resolve:secretsmanager:${" + secret_id + "}:SecretString}}"}
+                        for name, secret_id in LINK_KEY_SECRETS.items()
                     }
                 }
             }

@@ -311,15 +311,25 @@ def test_functions_get_their_configuration_and_no_literal_secret(template: Json)
             assert variables[setting], (name, setting)
         assert variables["POWERTOOLS_SERVICE_NAME"] == "pregon"
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Pregon"
-        # And the link signing key never comes from config (SAM Globals inject it)
+        # And the link signing keys never come from config (SAM Globals inject them)
         assert "PREGON_LINK_SIGNING_KEY" not in variables, name
-    # And the one injected value is a deploy-time reference to a generated Secrets Manager secret
-    link_key = template["Globals"]["Function"]["Environment"]["Variables"]["PREGON_LINK_SIGNING_KEY"]
-    assert link_key == {"Fn::Sub": "{{resolve:secretsmanager:${LinkSigningKeySecret}:SecretString}}"}
-    secret = template["Resources"]["LinkSigningKeySecret"]
-    assert secret["Type"] == "AWS::SecretsManager::Secret"
-    assert "GenerateSecretString" in secret["Properties"]
-    assert "SecretString" not in secret["Properties"]
+        assert "PREGON_LINK_SIGNING_KEYS_PREVIOUS" not in variables, name
+    # And the injected values, the key and the keys it replaced (rotation), are deploy-time
+    # references to generated Secrets Manager secrets
+    injected = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert injected == {
+        "PREGON_LINK_SIGNING_KEY": {
+            "Fn::Sub": "{{resolve:secretsmanager:${LinkSigningKeySecret}:SecretString}}"
+        },
+        "PREGON_LINK_SIGNING_KEYS_PREVIOUS": {
+            "Fn::Sub": "{{resolve:secretsmanager:${LinkSigningKeysPreviousSecret}:SecretString}}"
+        },
+    }
+    for secret_id in ("LinkSigningKeySecret", "LinkSigningKeysPreviousSecret"):
+        secret = template["Resources"][secret_id]
+        assert secret["Type"] == "AWS::SecretsManager::Secret"
+        assert secret["Properties"]["GenerateSecretString"]["ExcludePunctuation"] is True  # no comma
+        assert "SecretString" not in secret["Properties"]
 
 
 def test_function_roles_are_least_privilege(template: Json) -> None:
@@ -429,6 +439,10 @@ def test_test_stage_uses_its_own_names_and_is_not_protected() -> None:
     resources = template["Resources"]
     assert resources["SecretsKeyAlias"]["Properties"]["AliasName"] == "alias/pregon-test-secrets"
     assert resources["LinkSigningKeySecret"]["Properties"]["Name"] == "pregon/test/link-signing-key"
+    assert (
+        resources["LinkSigningKeysPreviousSecret"]["Properties"]["Name"]
+        == "pregon/test/link-signing-keys-previous"
+    )
     assert policy["Statement"][0]["Sid"] == "PregonTables"
 
 
@@ -682,6 +696,23 @@ def test_a_stage_whose_notice_sender_is_on_its_inbound_domain_is_not_synthesized
         synth.stage_config(tmp_path, "prod")
     # Then the synthesis stops, naming the setting and the domain it may not be on
     assert "PREGON_NOTICE_FROM must not be on PREGON_INBOUND_DOMAIN" in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["PREGON_LINK_SIGNING_KEY", "PREGON_LINK_SIGNING_KEYS_PREVIOUS"])
+def test_a_stage_that_writes_a_link_signing_key_in_its_configuration_is_not_synthesized(
+    tmp_path: Path, name: str
+) -> None:
+    # Given the prod stage's configuration with a link-signing key written in it (it would be in git)
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    config["stages"]["prod"]["environment_variables"][name] = "k" * 48
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(config))
+    # When it is read for synthesis
+    with pytest.raises(SystemExit) as refused:
+        synth.stage_config(tmp_path, "prod")
+    # Then the synthesis stops, naming the setting and where it comes from instead
+    assert f"{name} comes from Secrets Manager" in str(refused.value)
+    assert "k" * 48 not in str(refused.value)
 
 
 def test_a_bulk_page_has_four_minutes_and_its_queue_waits_six_times_each_workers_timeout(
