@@ -100,6 +100,11 @@ class LocalPaths:
         return self.root / "link-signing-key"
 
     @property
+    def link_signing_keys_previous(self) -> Path:
+        """The keys ``stack rotate-link-key`` replaced, newest first, one a line."""
+        return self.root / "link-signing-keys-previous"
+
+    @property
     def demo_credentials(self) -> Path:
         return self.root / "demo-credentials.json"
 
@@ -126,17 +131,36 @@ class Ports:
     sms_masivos: int = 8086  # SMS Masivos' stand-in (infrastructure/local/sms_masivos.py)
 
 
+def _write_secret(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.chmod(partial, 0o600)
+    partial.replace(path)
+
+
 def link_signing_key(path: Path) -> str:
     """The key that signs unsubscribe links, created once so links keep working after a restart."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(key + "\n")
-    os.chmod(partial, 0o600)
-    partial.replace(path)
+    _write_secret(path, key + "\n")
     return key
+
+
+def previous_link_signing_keys(path: Path) -> str:
+    """The keys a local rotation replaced, comma-separated (``PREGON_LINK_SIGNING_KEYS_PREVIOUS``)."""
+    return ",".join(path.read_text().split()) if path.exists() else ""
+
+
+def rotate_link_signing_key(paths: LocalPaths) -> None:
+    """The local stack's rotation (docs/operations.md, "Rotating the link-signing key"): a new key
+    signs from the next start; the one it replaces goes first in the previous keys, where it only
+    verifies the links already sent."""
+    old = link_signing_key(paths.link_signing_key)
+    earlier = previous_link_signing_keys(paths.link_signing_keys_previous).split(",")
+    _write_secret(paths.link_signing_keys_previous, "\n".join([old, *filter(None, earlier)]) + "\n")
+    _write_secret(paths.link_signing_key, secrets.token_urlsafe(32) + "\n")
 
 
 def service_environment(
@@ -155,6 +179,7 @@ def service_environment(
         "PREGON_TABLE_PREFIX": "pregon-local-",
         "PREGON_KMS_KEY_ID": KMS_ALIAS,
         "PREGON_LINK_SIGNING_KEY": link_signing_key(paths.link_signing_key),
+        "PREGON_LINK_SIGNING_KEYS_PREVIOUS": previous_link_signing_keys(paths.link_signing_keys_previous),
         "PREGON_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.api}",
         # W2: the console signs staff in with the local identity server (the stack starts it).
         "PREGON_CONSOLE_IDENTITY_URL": f"http://127.0.0.1:{ports.identity}",
@@ -601,6 +626,11 @@ def _parser() -> argparse.ArgumentParser:
         "sample-invoice", help="print the walkthrough's sample invoice PDF, base64 (samples/factura-*.pdf)"
     )
 
+    commands.add_parser(
+        "rotate-link-key",
+        help="sign links with a new key from the next start; the old one still verifies links already sent",
+    )
+
     env_cmd = commands.add_parser("env", help="print the service environment as export lines")
     env_cmd.add_argument("--port", type=int, default=Ports.api)
     env_cmd.add_argument("--dynamodb-port", type=int, default=Ports.dynamodb)
@@ -653,6 +683,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "sample-invoice":
         print(base64.b64encode(SAMPLE_INVOICE.read_bytes()).decode("ascii"))
+        return 0
+    if args.command == "rotate-link-key":
+        rotate_link_signing_key(paths)
+        print("a new link-signing key signs from the stack's next start (infrastructure/local/run.sh);")
+        print(f"the keys it replaced, in {paths.link_signing_keys_previous}, still verify links already sent")
         return 0
     if args.command == "env":
         ports = Ports(

@@ -315,3 +315,25 @@ def test_the_env_command_points_at_the_ports_run_was_given(
     # And without the flag, the stand-in's default port
     assert stack_main(["--local-dir", str(tmp_path), "env"]) == 0
     assert "export SMS_MASIVOS_URL='http://127.0.0.1:8086/enviar_sms.asp'" in capsys.readouterr().out
+
+
+def test_a_local_rotation_signs_with_a_new_key_and_keeps_the_old_ones_for_verifying(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def exported(name: str) -> str:
+        assert stack_main(["--local-dir", str(tmp_path), "env"]) == 0
+        [line] = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(f"export {name}=")]
+        return line.split("=", 1)[1].strip("'")
+
+    # Given the local stack's key, with no rotation yet
+    first = exported("PREGON_LINK_SIGNING_KEY")
+    assert len(first) >= 32 and exported("PREGON_LINK_SIGNING_KEYS_PREVIOUS") == ""
+    # When the operator rotates it twice
+    assert stack_main(["--local-dir", str(tmp_path), "rotate-link-key"]) == 0
+    assert first not in capsys.readouterr().out  # the command prints no key
+    second = exported("PREGON_LINK_SIGNING_KEY")
+    assert stack_main(["--local-dir", str(tmp_path), "rotate-link-key"]) == 0
+    # Then the next start signs with a third key, and both it replaced still verify, newest first
+    third = exported("PREGON_LINK_SIGNING_KEY")
+    assert len({first, second, third}) == 3 and len(third) >= 32
+    assert exported("PREGON_LINK_SIGNING_KEYS_PREVIOUS") == f"{second},{first}"
