@@ -11,7 +11,7 @@ import ipaddress
 import os
 import re
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 
@@ -20,7 +20,7 @@ class Settings:
     stage: str
     table_prefix: str
     kms_key_id: str
-    link_signing_key: str
+    link_signing_key: str = field(repr=False)  # never in a log line that prints the settings
     public_base_url: str
     jwt_issuer: str
     jwt_audience: str
@@ -44,7 +44,7 @@ class Settings:
     cognito_client_id: str = ""
     # Keys that signed links before the current one (rotation): tokens they signed are still
     # accepted, nothing new is signed with them (core.links.link_verifying_keys).
-    link_signing_keys_previous: tuple[str, ...] = ()
+    link_signing_keys_previous: tuple[str, ...] = field(default=(), repr=False)
 
 
 def _env(name: str, default: str = "") -> str:

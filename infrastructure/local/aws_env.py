@@ -54,6 +54,7 @@ def local_aws(
             "PREGON_TABLE_PREFIX": table_prefix,
             "PREGON_KMS_KEY_ID": "alias/pregon-secrets",
             "PREGON_LINK_SIGNING_KEY": secrets.token_urlsafe(48),
+            "PREGON_LINK_SIGNING_KEYS_PREVIOUS": "",  # no rotation yet (tests.steps.links rotates)
             "PREGON_PUBLIC_BASE_URL": "https://pregon.test",
             "PREGON_JWKS": jwks_json,
             "PREGON_JWT_ISSUER": "pregon-local",

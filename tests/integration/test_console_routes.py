@@ -114,7 +114,11 @@ def test_the_sign_in_configuration_names_the_identity_and_no_secret(
         "client_id": "4abc123publicclient",
     }
     text = answer.body.decode()
-    for secret in ("PREGON_LINK_SIGNING_KEY", "PREGON_OPERATOR_TOKEN_SHA256"):
+    for secret in (
+        "PREGON_LINK_SIGNING_KEY",
+        "PREGON_LINK_SIGNING_KEYS_PREVIOUS",
+        "PREGON_OPERATOR_TOKEN_SHA256",
+    ):
         value = os.environ.get(secret)
         assert not value or value not in text
     assert set(config) == {"identity", "stage"}
