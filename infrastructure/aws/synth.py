@@ -61,6 +61,8 @@ LINK_SIGNING_SECRET_ID = "LinkSigningKeySecret"
 LINK_SIGNING_PREVIOUS_SECRET_ID = "LinkSigningKeysPreviousSecret"
 # The link-signing keys: each comes from its Secrets Manager secret at deploy time, never from
 # config.json (in git, and shown by `aws lambda get-function-configuration` as written there).
+# The stack parameter a rotation changes on its deploy (docs/operations.md).
+LINK_KEYS_DEPLOYED_PARAMETER = "LinkSigningKeysDeployed"
 LINK_KEY_SECRETS = {
     "PREGON_LINK_SIGNING_KEY": LINK_SIGNING_SECRET_ID,
     "PREGON_LINK_SIGNING_KEYS_PREVIOUS": LINK_SIGNING_PREVIOUS_SECRET_ID,
@@ -729,10 +731,22 @@ def merge_template(stage: str, config: Json) -> tuple[Json, Json]:
                     # Resolved by CloudFormation at deploy time; the Sub also makes every
                     # function depend on the secrets, so they exist before they are created.
                     "Variables": {
-                        name: {"Fn::Sub": "{{resolve:secretsmanager:${" + secret_id + "}:SecretString}}"}
-                        for name, secret_id in LINK_KEY_SECRETS.items()
+                        **{
+                            name: {"Fn::Sub": "{{resolve:secretsmanager:${" + secret_id + "}:SecretString}}"}
+                            for name, secret_id in LINK_KEY_SECRETS.items()
+                        },
+                        # A new value updates every function, which resolves the secrets again:
+                        # CloudFormation sees no change in a secret's value by itself.
+                        "PREGON_LINK_SIGNING_KEYS_DEPLOYED": {"Ref": LINK_KEYS_DEPLOYED_PARAMETER},
                     }
                 }
+            }
+        },
+        "Parameters": {
+            LINK_KEYS_DEPLOYED_PARAMETER: {
+                "Type": "String",
+                "Default": "initial",
+                "Description": "A new value (the date) on the deploy after rotating the link-signing key",
             }
         },
         "Resources": resources,

@@ -324,7 +324,11 @@ def test_functions_get_their_configuration_and_no_literal_secret(template: Json)
         "PREGON_LINK_SIGNING_KEYS_PREVIOUS": {
             "Fn::Sub": "{{resolve:secretsmanager:${LinkSigningKeysPreviousSecret}:SecretString}}"
         },
+        # And a stack parameter that the deploy after a rotation changes, so every function is
+        # updated and resolves the secrets again
+        "PREGON_LINK_SIGNING_KEYS_DEPLOYED": {"Ref": "LinkSigningKeysDeployed"},
     }
+    assert template["Parameters"]["LinkSigningKeysDeployed"]["Type"] == "String"
     for secret_id in ("LinkSigningKeySecret", "LinkSigningKeysPreviousSecret"):
         secret = template["Resources"][secret_id]
         assert secret["Type"] == "AWS::SecretsManager::Secret"
