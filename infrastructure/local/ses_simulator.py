@@ -19,7 +19,8 @@ the send names no configuration set, as on SES.
 
     with SesMailboxSimulator():           # a thread publishes each send's events after `delay`
         ...
-    simulator.publish_due(delay=0)        # or: now, in this thread (tests)
+    with SesMailboxSimulator().start(thread=False) as simulator:    # or no thread (tests):
+        simulator.publish_due(delay=0)    # they are published now, in this thread
 """
 
 from __future__ import annotations
@@ -305,8 +306,14 @@ class SesMailboxSimulator:
                 log.exception("SES simulator could not publish events")
 
     def start(self, *, thread: bool = True) -> SesMailboxSimulator:
+        """Observe every send from now on; with ``thread``, a thread publishes each one's events
+        ``delay`` seconds later (without, only ``publish_due`` does). A started simulator stays as
+        it was started: ``with SesMailboxSimulator().start(thread=False)`` gets no thread from
+        ``__enter__``, and no send is observed twice."""
         _install_observer_hook()
         with _observers_lock:
+            if self.observe in _observers:
+                return self
             _observers.append(self.observe)
         if thread and self._thread is None:
             self._stop.clear()
