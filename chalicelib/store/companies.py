@@ -86,6 +86,18 @@ def colleague_handle_key(company_id: str) -> str | None:
     return item.colleague_handle_key
 
 
+def company_and_erasing(company_id: str) -> tuple[domain.Company | None, frozenset[str]]:
+    """The company (None: there is none) and the digests of the clients it is erasing now
+    (:func:`chalicelib.store.erasures.erasure_key`; empty for almost every company), in one
+    strongly consistent read of its item: a send's page reads the company for its variables
+    anyway, and skips those clients at no request more."""
+    try:
+        item = CompanyModel.get(company_id, consistent_read=True)
+    except DoesNotExist:
+        return None, frozenset()
+    return _company(item), frozenset(item.erasing or ())
+
+
 LISTED = "company"  # the one partition of the companies' listing index
 
 

@@ -36,6 +36,7 @@ from chalicelib.store.models import (
     ClientPhoneModel,
     ClientSearchModel,
     CommunicationModel,
+    CompanyModel,
     DocumentModel,
     MessageKeyModel,
     OpenMovementsModel,
@@ -127,15 +128,21 @@ def start_erasure(
         created_at=now,
         updated_at=now,
     )
-    started = written(
-        lambda: item.save(
-            condition=ClientErasureModel.erasure_key.does_not_exist()
-            | (ClientErasureModel.state != "erasing")
-        )
-    )
-    found = get_erasure(company_id, key)
-    assert found is not None
-    return found, started
+
+    not_running = ClientErasureModel.erasure_key.does_not_exist() | (ClientErasureModel.state != "erasing")
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(item, condition=not_running)
+        # in the same transaction: no erasure runs before a send's page can see it (is_being_erased)
+        tx.update(CompanyModel(company_id), actions=[CompanyModel.erasing.add({key})])
+
+    for _ in range(5):  # cancelled by a condition (one runs: that one), or by a racing writer
+        started = transacted(build)
+        found = get_erasure(company_id, key)
+        if started or (found is not None and found.state == "erasing"):
+            assert found is not None
+            return found, started
+    raise RuntimeError(f"the erasure of a client of {company_id!r} could not start: writers kept racing it")
 
 
 def files_gone(job: domain.ClientErasure, names: Iterable[str]) -> None:
@@ -218,6 +225,8 @@ def commit(job: domain.ClientErasure, page: Page, now: datetime, *, done: bool =
             actions=actions,
             condition=(ClientErasureModel.state == "erasing") & (ClientErasureModel.phase == job.phase),
         )
+        if done:  # the client goes in this transaction: no send finds it to skip any more
+            tx.update(CompanyModel(job.company_id), actions=[CompanyModel.erasing.delete({job.erasure_key})])
 
     return transacted(build)
 
@@ -476,6 +485,12 @@ def stand_ins_of(spec: dict[str, Any]) -> tuple[dict[str, str], bool]:
     empty (an end with no client the other side of the erased one)."""
     found = spec.get(STAND_INS) or {}
     return {name: code for name, code in found.items() if code}, any(not c for c in found.values())
+
+
+def is_being_erased(company_id: str, client_id: str, erasing: frozenset[str]) -> bool:
+    """Whether ``client_id`` is among the clients its company is erasing, as the company's item
+    lists them (``erasing``, read with the company: ``store.companies.company_and_erasing``)."""
+    return bool(erasing) and erasure_key(company_id, client_id) in erasing
 
 
 def being_erased(company_id: str, client_ids: Iterable[str]) -> set[str]:

@@ -89,6 +89,10 @@ class CompanyModel(BoundModel):
     # U1: the random key of the company's colleague handles (store.companies.colleague_handle_key),
     # made the first time one is shown; never the link signing key, so a rotation keeps handles.
     colleague_handle_key = UnicodeAttribute(null=True)
+    # The digests (store.erasures.erasure_key) of the clients being erased now, set in the
+    # transaction that starts an erasure and dropped in the one that ends it; absent for almost
+    # every company. A send's page reads the company anyway, and skips these clients with it.
+    erasing = UnicodeSetAttribute(null=True)
 
 
 class KeysByCompanyIndex(GlobalSecondaryIndex["ApiKeyModel"]):

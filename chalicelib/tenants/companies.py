@@ -110,6 +110,15 @@ def get_company(company_id: str) -> Company:
     return company
 
 
+def company_and_erasing(company_id: str) -> tuple[Company, frozenset[str]]:
+    """The company and the digests of the clients it is erasing now (``store.erasures``'
+    ``erasure_key``), in one read: a send's page skips those clients (docs/privacy.md)."""
+    company, erasing = store.company_and_erasing(company_id)
+    if company is None:
+        raise NotFound(f"company {company_id!r} does not exist")
+    return company, erasing
+
+
 def issue_api_key(company_id: str, name: str, scopes: list[str], *, by: str = "system") -> str:
     """Create an API key for a company's systems; the plaintext is returned once, never stored."""
     unknown = sorted(set(scopes) - set(SCOPES))

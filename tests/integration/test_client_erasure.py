@@ -544,6 +544,47 @@ def test_an_erasure_skips_the_client_in_pages_expanded_meanwhile_and_waits_for_a
     assert items_naming(company.company_id, ANA, ANAS) == []
 
 
+def test_a_send_to_all_clients_started_while_one_is_being_erased_reaches_the_others_and_not_her(
+    api: Client, company: Tenant, clock: Any, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.records import erasure
+    from chalicelib.tenants.companies import company_and_erasing
+    from tests.steps.sends import PAGE_CLIENTS_NOTICE, expand_pages, job_of, progress
+
+    monkeypatch.setattr(erasure, "REQUEST_SECONDS", 0.0)  # the request works one step: she is being erased
+    # Given Aarón, Ana and Beto
+    for client_id, email in (("AARON", "aaron@correo.example"), (ANA, ANAS), (BETO, BETOS)):
+        put_client(api, company, client_id, emails=[email])
+    # And the administrator has started erasing Ana, whose messages the erasure has passed
+    assert body(erase(api, company.admin_headers(), ANA))["state"] == "erasing"
+    # When staff send a notice to all clients, and its page is expanded and delivered meanwhile
+    saved = api.http.put(
+        "/templates/custom:aviso", headers=company.admin_headers(), body=json.dumps(PAGE_CLIENTS_NOTICE)
+    )
+    assert saved.status_code == 200, saved.body
+    send = {"channel": "email", "template": "custom:aviso", "filter": {}}
+    started = api.http.post("/sends", headers=company.staff_headers(), body=json.dumps(send))
+    assert started.status_code == 201, started.body
+    expand_pages()
+    deliver_outboxes()
+    # Then Aarón and Beto got it, Ana did not: the job counts her skipped
+    assert sorted(m["To"].split("<")[-1].rstrip(">") for m in mailbox.messages()) == [
+        "aaron@correo.example",
+        BETOS,
+    ]
+    assert progress(job_of(api, company, body(started)["job"]["job_id"])) == ("done", 3, 2, 0, 1, 0)
+    # When the minute schedule finishes the erasure
+    clock.set_now(clock.now() + timedelta(minutes=3))  # its lease: 2 minutes
+    assert run_minute_schedule(api)["erasures"] == 1
+    assert body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers()))["state"] == "done"
+    # Then no item names her code or her address: no message to her was written
+    assert items_naming(company.company_id, ANA, ANAS) == []
+    # And the company's item lists no one being erased any more
+    assert company_and_erasing(company.company_id)[1] == frozenset()
+
+
 def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_keys_them(
     api: Client, company: Tenant, capsys: pytest.CaptureFixture[str]
 ) -> None:

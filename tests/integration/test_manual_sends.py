@@ -14,7 +14,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
-from tests.steps.aws import stored_size
+from tests.steps.aws import counted_requests, stored_size
 from tests.steps.clients import put_client, remove_client
 from tests.steps.mail import recipients, wire_problems
 from tests.steps.outbox import deliver_outboxes
@@ -121,6 +121,31 @@ def test_a_bulk_job_fans_out_over_sqs_and_progress_moves_to_done_with_each_mail_
     assert [(j["job_id"], j["state"], j["created_by"], j["created_by_name"]) for j in listed] == [
         (job["job_id"], "done", f"clerk@{company.company_id}", "Clara Ruiz")
     ]
+
+
+def test_a_three_page_send_asks_dynamodb_no_more_for_skipping_clients_being_erased(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given six clients of a company that is erasing no one, and pages of two clients
+    ids = [f"C{n:03d}" for n in range(6)]
+    for client_id in ids:
+        put_client(api, company, client_id)
+    monkeypatch.setattr("chalicelib.producers.sends.manual.PAGE_SIZE", 2)
+    # When staff send the notice to the six and the workers expand its three pages
+    assert send(api, company, client_ids=ids).status_code == 201
+    with counted_requests() as counts:
+        assert expand_pages() == 3
+    # Then DynamoDB was asked as often as before pages skipped clients being erased (the company's
+    # item, read for its name and branding anyway, lists them): no request per page more
+    asked = {operation: n for operation, n in counts.items() if operation.startswith("dynamodb:")}
+    assert asked == {
+        "dynamodb:GetItem": 9,  # each page: the job, the company, the template
+        "dynamodb:BatchGetItem": 6,  # each page: its clients, the sender account
+        "dynamodb:BatchWriteItem": 3,  # each page: its hand-off record
+        "dynamodb:BatchExecuteStatement": 3,  # each page: its messages, written claimed
+        "dynamodb:UpdateItem": 4,  # each page counted on the job; the job then sending
+        "dynamodb:DeleteItem": 3,  # each page forgotten once expanded
+    }
 
 
 def test_a_bulk_invoice_send_attaches_nothing_and_says_nothing_of_a_pdf(

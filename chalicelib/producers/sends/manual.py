@@ -39,6 +39,7 @@ from chalicelib.messaging.outbox import Accounts, OutgoingMessage, enqueue, hand
 from chalicelib.producers.sends import SEND_JOBS_QUEUE
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as job_store
+from chalicelib.store.erasures import is_being_erased
 from chalicelib.tenants.auth.principal import Principal, may_see, own_only
 from chalicelib.tenants.branding import company_variables
 
@@ -396,20 +397,24 @@ def _data(variables: Mapping[str, Any], client: dict[str, Any], own: Mapping[str
 
 
 class _Page:
-    """Renders one page of clients into outgoing messages (one template and company read per page)."""
+    """Renders one page of clients into outgoing messages (one template and company read per page).
+
+    The company's read also lists the clients it is erasing (almost always none): a client being
+    erased gets no message (counted as skipped), since its erasure may have passed its messages
+    already and would leave this one (docs/privacy.md)."""
 
     def __init__(
         self, company_id: str, channel: str, template_key: str, variables: dict[str, Any], created_by: str
     ) -> None:
         from chalicelib.messaging.templates import effective_template
-        from chalicelib.tenants.companies import get_company
+        from chalicelib.tenants.companies import company_and_erasing
 
         self.company_id = company_id
         self.channel = channel
         self.template = effective_template(company_id, template_key)
         self.variables = variables
         self.created_by = created_by or None
-        company = get_company(company_id)
+        company, self.erasing = company_and_erasing(company_id)
         self.company = company_variables(company)
         self.locale = company.locale if company else DEFAULT_LOCALE
         self._region: str | None = None
@@ -445,6 +450,8 @@ class _Page:
 
         if client.manual_sends_off_at is not None:
             return [], "unsubscribed from manual sends"
+        if is_being_erased(self.company_id, client.client_id, self.erasing):
+            return [], "is being erased"
         addresses = self._addresses(client)
         if not addresses:
             what = {
