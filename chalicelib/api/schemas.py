@@ -767,7 +767,7 @@ class ErasureOut(BaseModel):
     state: str = Field(description="`erasing` while it runs; `done` once nothing of the client is left.")
     phase: str = Field(
         description="What it erases now: communications, notes, receivables, events, message_keys, "
-        "tracking, subscriptions, parcels, send_jobs, items, client; `done` at the end."
+        "tracking, subscriptions, parcels, send_jobs, items, late_messages, client; `done` at the end."
     )
     erased: ErasureCounts
     suppressions_kept: int = Field(

@@ -26,6 +26,11 @@ REQUEST_SECONDS = 5.0
 RUN_SECONDS = 20.0
 # A run holds its erasure this long: should it die, the minute schedule takes it up after that.
 LEASE = timedelta(minutes=2)
+# The longest a send job's page works (the ``expand_send_job`` worker's lambda_timeout in
+# .chalice/config.json): a page that read its company before the erasure started, and so did not
+# skip the client, has written its messages by then (or died). The erasure looks for the
+# client's messages once more after such pages (phase ``late_messages``).
+PAGE_SECONDS = 240
 
 # What an erasure does not erase, as GET answers it (docs/privacy.md says why).
 NOT_ERASED = (
@@ -104,7 +109,7 @@ def run_erasure(company_id: str, key: str, seconds: float) -> ClientErasure | No
             return job
         _delete_pending_files(job)
         moved = _step(job)
-        if time.monotonic() >= deadline:
+        if moved is None or time.monotonic() >= deadline:  # None: it waits for the next minute
             return store.get_erasure(company_id, key)
         if not moved:
             time.sleep(0.05)  # a race, or an index behind its items: look again
@@ -126,9 +131,9 @@ def _delete_pending_files(job: ClientErasure) -> None:
     store.files_gone(job, job.pending_files)
 
 
-def _step(job: ClientErasure) -> bool:
+def _step(job: ClientErasure) -> bool | None:
     """One page of the erasure's phase, or the move to the next phase; False when nothing moved
-    (another worker, or an index a little behind)."""
+    (another worker, or an index a little behind), None when it waits for send pages to end."""
     from chalicelib.core.settings import get_settings
 
     now = clock.now()
@@ -157,6 +162,14 @@ def _step(job: ClientErasure) -> bool:
         page = store.send_jobs_page(job, now)
     elif job.phase == "items":
         page = store.single_items(job, addresses, phones)
+    elif job.phase == "late_messages":
+        # A send's page that read the company before the erasure started (so did not skip the
+        # client) may write a message after the first phase passed: once no page can still be
+        # writing, the client's messages are looked for again (almost always none).
+        started_pages_may_run = now < job.created_at + timedelta(seconds=PAGE_SECONDS)
+        if started_pages_may_run and watches.job_pages_pending(job.company_id):
+            return None
+        page = store.communications_page(job, settings.files_bucket, settings.inbound_bucket)
     else:  # the client's item, and done
         page = store.client_page(job)
         return store.commit(job, page, now, done=True)

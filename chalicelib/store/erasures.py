@@ -66,6 +66,7 @@ PHASES = (
     "parcels",
     "send_jobs",
     "items",
+    "late_messages",
     "client",
 )
 COUNTERS = ("messages", "records", "notes", "documents", "files", "other_items", "suppressions_kept")

@@ -394,6 +394,13 @@ def job_page_done(company_id: str, job_id: str, page: int) -> None:
     OutboxModel(company_id, _page_key(job_id, page)).delete()
 
 
+def job_pages_pending(company_id: str) -> bool:
+    """Whether any send-job page of the company is asked for and not yet expanded (one Query of
+    the company's outbox items under the pages' prefix, at most one item read)."""
+    prefix = OutboxModel.outbox_key.startswith("sendjob#")
+    return any(True for _ in OutboxModel.query(company_id, prefix, limit=1, consistent_read=True))
+
+
 def due_job_pages(now: datetime, until: datetime, limit: int = 500) -> Iterator[tuple[str, dict[str, Any]]]:
     """(company, page request) of pages whose expansion is overdue, each taken until ``until`` (so
     one caller puts each page back on the queue) as the caller comes to it: should the caller

@@ -585,6 +585,50 @@ def test_a_send_to_all_clients_started_while_one_is_being_erased_reaches_the_oth
     assert company_and_erasing(company.company_id)[1] == frozenset()
 
 
+def test_a_message_a_send_page_wrote_after_her_erasure_passed_her_messages_is_erased_at_its_end(
+    api: Client, company: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.producers.sends import manual
+    from chalicelib.records import erasure
+    from tests.steps.sends import PAGE_CLIENTS_NOTICE, expand_pages
+
+    monkeypatch.setattr(erasure, "REQUEST_SECONDS", 0.0)  # the request works one step
+    # Given Ana and Beto, and staff sending a notice to all clients
+    for client_id, email in ((ANA, ANAS), (BETO, BETOS)):
+        put_client(api, company, client_id, emails=[email])
+    saved = api.http.put(
+        "/templates/custom:aviso", headers=company.admin_headers(), body=json.dumps(PAGE_CLIENTS_NOTICE)
+    )
+    assert saved.status_code == 200, saved.body
+    send = {"channel": "email", "template": "custom:aviso", "filter": {}}
+    assert api.http.post("/sends", headers=company.staff_headers(), body=json.dumps(send)).status_code == 201
+    # When the send's page has read its clients (Ana not yet being erased) and, before it writes
+    # their messages, the administrator erases Ana and the minute schedule goes on with it
+    write_page = manual._write_page
+    seen: list[dict[str, Any]] = []
+
+    def erasure_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if not seen:
+            assert body(erase(api, company.admin_headers(), ANA))["state"] == "erasing"
+            clock.set_now(clock.now() + timedelta(minutes=3))  # its lease: 2 minutes
+            run_minute_schedule(api)
+            seen.append(body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers())))
+        return write_page(*args, **kwargs)
+
+    monkeypatch.setattr(manual, "_write_page", erasure_meanwhile)
+    expand_pages()
+    # Then the erasure, past her messages, waited for the page before deleting her
+    assert [(e["state"], e["phase"]) for e in seen] == [("erasing", "late_messages")]
+    # And once the page is done, the minute schedule finishes it, the page's message to her erased
+    clock.set_now(clock.now() + timedelta(minutes=3))
+    assert run_minute_schedule(api)["erasures"] == 1
+    done = body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers()))
+    assert (done["state"], done["erased"]["messages"]) == ("done", 1)
+    assert items_naming(company.company_id, ANA, ANAS) == []
+
+
 def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_keys_them(
     api: Client, company: Tenant, capsys: pytest.CaptureFixture[str]
 ) -> None:
