@@ -76,6 +76,8 @@ MESSAGES_PAGE = 24
 EVENTS_PAGE = 20
 ITEMS_PAGE = 90
 HASHED = "sha256:"
+# The states of a message the outbox has not finished with (its outcome not yet counted on its job).
+UNSENT = ("queued", "sending")
 # What a send job's selection shows instead of an erased client's code.
 ERASED_CODE = "(erased client)"
 # How long an erasure waits for a send job that names the client and is still expanding (its
@@ -173,6 +175,7 @@ class Page:
 
     deletions: list[Model] = field(default_factory=list)
     unconditional: list[Model] = field(default_factory=list)  # may be gone already (keys, documents)
+    guarded: list[tuple[Model, Any]] = field(default_factory=list)  # deletions, with their condition
     counts: dict[str, int] = field(default_factory=dict)
     files: set[str] = field(default_factory=set)
     writes: list[tuple[Model, Any]] = field(default_factory=list)  # puts, with their condition
@@ -186,7 +189,13 @@ class Page:
 
     @property
     def empty(self) -> bool:
-        return not (self.deletions or self.unconditional or self.writes or self.updates)
+        return not (self.deletions or self.unconditional or self.guarded or self.writes or self.updates)
+
+    @property
+    def actions(self) -> int:
+        """How many actions its transaction holds so far (besides the erasure's own update)."""
+        parts = (self.deletions, self.unconditional, self.guarded, self.writes, self.updates)
+        return sum(len(part) for part in parts)
 
 
 def commit(job: domain.ClientErasure, page: Page, now: datetime, *, done: bool = False) -> bool:
@@ -212,6 +221,9 @@ def commit(job: domain.ClientErasure, page: Page, now: datetime, *, done: bool =
             named.add((type(item).Meta.table_name, _key_of(item)))
             key = type(item)._hash_key_attribute()
             tx.delete(item, condition=key.exists())
+        for item, condition in page.guarded:
+            named.add((type(item).Meta.table_name, _key_of(item)))
+            tx.delete(item, condition=condition)
         for item in page.unconditional:
             name = (type(item).Meta.table_name, _key_of(item))
             if name not in named:  # a transaction names an item once
@@ -246,13 +258,24 @@ def _document_of(cause: str | None) -> str | None:
 def communications_page(job: domain.ClientErasure, files_bucket: str, inbound_bucket: str) -> Page:
     """Up to :data:`MESSAGES_PAGE` of the client's messages and register records (its ``by-client``
     index: sent, received, written by hand, logged from mailboxes), with their idempotency keys,
-    the documents they carried, and their S3 bodies, attachments and raw mail."""
+    the documents they carried, and their S3 bodies, attachments and raw mail. A send job's
+    message not sent yet is deleted on condition it still is not, and counted skipped on its job."""
     company_id = job.company_id
     listed = CommunicationModel.by_client.query(f"{company_id}#{job.client_id}", limit=MESSAGES_PAGE)
     keys = [(company_id, entry.communication_id) for entry in listed]
     page = Page(listed=len(keys))
+    unsent: dict[str, int] = {}  # send job -> its messages erased before they were sent
     for item in CommunicationModel.batch_get(keys):
-        page.deletions.append(CommunicationModel(company_id, item.communication_id))
+        if page.actions + len(unsent) + 5 > 99:  # a transaction holds 100 actions: the rest next
+            break
+        message = CommunicationModel(company_id, item.communication_id)
+        if item.job_id and item.state in UNSENT:
+            # erased before the outbox sent it (a page written just before or during the
+            # erasure): the job counts it skipped, or it would show it waiting for ever
+            page.guarded.append((message, CommunicationModel.state.is_in(*UNSENT)))
+            unsent[str(item.job_id)] = unsent.get(str(item.job_id), 0) + 1
+        else:
+            page.deletions.append(message)
         page.count("records" if item.channel == "note" else "messages")
         if item.idempotency_key:
             page.unconditional.append(MessageKeyModel(f"{company_id}#{item.idempotency_key}"))
@@ -269,6 +292,11 @@ def communications_page(job: domain.ClientErasure, files_bucket: str, inbound_bu
                 page.files.add(f"{files_bucket}/{ref.key}")
         if item.raw_key:
             page.files.add(f"{inbound_bucket}/{item.raw_key}")
+    for send_job in SendJobModel.batch_get([(company_id, j) for j in sorted(unsent)]) if unsent else ():
+        skipped = [SendJobModel.skipped.add(unsent[send_job.job_id])]
+        page.updates.append(
+            (SendJobModel(company_id, send_job.job_id), skipped, SendJobModel.job_id.exists())
+        )
     page.count("files", len(page.files))
     return page
 

@@ -575,6 +575,13 @@ def test_a_send_to_all_clients_started_while_one_is_being_erased_reaches_the_oth
         BETOS,
     ]
     assert progress(job_of(api, company, body(started)["job"]["job_id"])) == ("done", 3, 2, 0, 1, 0)
+    # And a send to her alone is refused, naming why
+    to_her = {"channel": "email", "template": "custom:aviso", "client_ids": [ANA]}
+    alone = api.http.post("/sends", headers=company.staff_headers(), body=json.dumps(to_her))
+    assert (alone.status_code, body(alone)["errors"]) == (
+        422,
+        [{"field": "client_ids[0]", "message": f"client {ANA!r} is being erased"}],
+    )
     # When the minute schedule finishes the erasure
     clock.set_now(clock.now() + timedelta(minutes=3))  # its lease: 2 minutes
     assert run_minute_schedule(api)["erasures"] == 1
@@ -586,13 +593,13 @@ def test_a_send_to_all_clients_started_while_one_is_being_erased_reaches_the_oth
 
 
 def test_a_message_a_send_page_wrote_after_her_erasure_passed_her_messages_is_erased_at_its_end(
-    api: Client, company: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+    api: Client, company: Tenant, clock: Any, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from datetime import timedelta
 
     from chalicelib.producers.sends import manual
     from chalicelib.records import erasure
-    from tests.steps.sends import PAGE_CLIENTS_NOTICE, expand_pages
+    from tests.steps.sends import PAGE_CLIENTS_NOTICE, expand_pages, job_of, progress
 
     monkeypatch.setattr(erasure, "REQUEST_SECONDS", 0.0)  # the request works one step
     # Given Ana and Beto, and staff sending a notice to all clients
@@ -603,7 +610,8 @@ def test_a_message_a_send_page_wrote_after_her_erasure_passed_her_messages_is_er
     )
     assert saved.status_code == 200, saved.body
     send = {"channel": "email", "template": "custom:aviso", "filter": {}}
-    assert api.http.post("/sends", headers=company.staff_headers(), body=json.dumps(send)).status_code == 201
+    started = api.http.post("/sends", headers=company.staff_headers(), body=json.dumps(send))
+    assert started.status_code == 201, started.body
     # When the send's page has read its clients (Ana not yet being erased) and, before it writes
     # their messages, the administrator erases Ana and the minute schedule goes on with it
     write_page = manual._write_page
@@ -627,6 +635,10 @@ def test_a_message_a_send_page_wrote_after_her_erasure_passed_her_messages_is_er
     done = body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers()))
     assert (done["state"], done["erased"]["messages"]) == ("done", 1)
     assert items_naming(company.company_id, ANA, ANAS) == []
+    # And when the outbox delivers, Beto gets the notice, and the job ends counting hers skipped
+    deliver_outboxes()
+    assert [m["To"].split("<")[-1].rstrip(">") for m in mailbox.messages()] == [BETOS]
+    assert progress(job_of(api, company, body(started)["job"]["job_id"])) == ("done", 2, 1, 0, 1, 0)
 
 
 def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_keys_them(
