@@ -118,7 +118,9 @@ def start_erasure(
     company_id: str, client_id: str, job_id: str, by: str, now: datetime
 ) -> tuple[domain.ClientErasure, bool]:
     """A new erasure of the client, unless one is running (then that one); and whether this call
-    started it. A done one is replaced by the new one (the client was pushed again since)."""
+    started it. A done one is replaced by the new one (the client was pushed again since). The
+    company's item lists the erasure's digest (``erasing``) from the same transaction until the
+    one that ends it: a send's page reads it there and skips the client."""
     key = erasure_key(company_id, client_id)
     item = ClientErasureModel(
         company_id,
