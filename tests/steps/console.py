@@ -139,17 +139,24 @@ def expire_session(driver: Any, tenant: Tenant, level: int = 1) -> None:
 
 
 def open_screen(driver: Any, screen: str, query: str = "") -> None:
-    """Go to a screen by its hash (as a bookmark would) and wait until it is drawn."""
+    """Go to a screen by its hash (as a bookmark would) and wait until it is drawn for this address.
+    When the address changed, the screen shown before stays until the console has drawn the new one
+    (the hash change is handled after this call returns): the same screen for another address (a
+    document, a record) or a "not available" must not pass for the new one, so the wait is for a
+    screen drawn since."""
     from selenium.webdriver.common.by import By
 
-    driver.execute_script("location.hash = arguments[0]", f"#/{screen}{'?' + query if query else ''}")
-    wait_until(
-        driver,
-        lambda d: (
-            d.find_elements(By.CSS_SELECTOR, f'[data-screen="{screen}"]')
-            or d.find_elements(By.CSS_SELECTOR, "main .not-available")
-        ),
+    def shown(d: Any) -> list[Any]:
+        return d.find_elements(By.CSS_SELECTOR, f'[data-screen="{screen}"]') or d.find_elements(
+            By.CSS_SELECTOR, "main .not-available"
+        )
+
+    before = shown(driver)
+    changed = driver.execute_script(
+        "const before = location.hash; location.hash = arguments[0]; return location.hash !== before",
+        f"#/{screen}{'?' + query if query else ''}",
     )
+    wait_until(driver, lambda d: (drawn := shown(d)) and not (changed and any(e in before for e in drawn)))
 
 
 def nav_screens(driver: Any) -> list[str]:
