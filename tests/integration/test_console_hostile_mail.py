@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.steps.console import ConsoleSite, console_screenshot, sign_in
+from tests.steps.console import ConsoleSite, console_screenshot, sign_in, wait_until
 from tests.steps.hostile_mail import HEAD, HOSTILE_HTML, hostile_received
 from tests.steps.tenants import Tenant
 
@@ -26,10 +25,10 @@ def test_a_strangers_hostile_html_mail_is_shown_in_a_frame_that_runs_nothing_and
     hostile_received(api, tenant, HEAD + b"Content-Type: text/html\r\n\r\n" + HOSTILE_HTML)
     # When staff open it in the inbound screen
     sign_in(browser, site.web, tenant, 3, screen="inbound")
-    view = WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"))
+    view = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"), seconds=20)
     view[0].click()
-    frame = WebDriverWait(browser, 20).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, ".b-detail iframe.b-message")
+    frame = wait_until(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, ".b-detail iframe.b-message"), seconds=20
     )
     at = browser.current_url
     time.sleep(1.5)  # what a refresh of 0 seconds, or a script, would have done by now

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.clients import put_client
-from tests.steps.console import ConsoleSite, console_screenshot, open_screen, sign_in, toast_says
+from tests.steps.console import ConsoleSite, console_screenshot, open_screen, sign_in, toast_says, wait_until
 from tests.steps.mail import text_of
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
@@ -49,14 +48,16 @@ def test_staff_tell_a_colleague_of_a_record_and_take_it_as_a_task(
     # When staff open the record, tick Marta by name, add a comment and send
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", f"client=CLI-7&record={record_id}")
-    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-notify"))
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-notify"), seconds=20)
     form.find_element(By.XPATH, ".//label[contains(., 'Marta Núñez')]/input").click()
     form.find_element(By.ID, "b-notify-comment").send_keys("Llamalo hoy, por favor")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then the console says whom it told, and the record now shows it
     toast_says(browser, "Aviso enviado a Marta Núñez")
-    WebDriverWait(browser, 20).until(
-        lambda d: any("Marta Núñez" in dd.text for dd in d.find_elements(By.CSS_SELECTOR, ".b-notice"))
+    wait_until(
+        browser,
+        lambda d: any("Marta Núñez" in dd.text for dd in d.find_elements(By.CSS_SELECTOR, ".b-notice")),
+        seconds=20,
     )
     console_screenshot(browser, "clients-record-notice")
     # And Marta got the e-mail with the comment
@@ -71,7 +72,7 @@ def test_staff_tell_a_colleague_of_a_record_and_take_it_as_a_task(
     )
     browser.find_element(By.ID, "b-record-task").click()
     saved = tmp_path / f"tarea-{record_id}.ics"
-    WebDriverWait(browser, 20).until(lambda d: saved.exists() and saved.stat().st_size > 0)
+    wait_until(browser, lambda d: saved.exists() and saved.stat().st_size > 0, seconds=20)
     # Then the browser saved a calendar task of the record
     [task] = Calendar.from_ical(saved.read_bytes()).walk("VTODO")
     assert str(task["SUMMARY"]) == "Llamó por el IVA"

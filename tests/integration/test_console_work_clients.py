@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from infrastructure.local.imapserver import Dovecot
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
@@ -67,7 +67,7 @@ def test_staff_add_a_register_record_with_an_attachment(
     # When staff open the client's register and add a call with its motive and a file
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", "client=CLI-7")
-    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-add-record"))
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-add-record"), seconds=20)
     assert browser.find_element(By.TAG_NAME, "h1").text == "Estudio Pérez <b>&</b> Asociados (CLI-7)"
     Select(form.find_element(By.NAME, "record_type")).select_by_value("call")
     Select(form.find_element(By.NAME, "initiated_by")).select_by_value("client")
@@ -77,7 +77,7 @@ def test_staff_add_a_register_record_with_an_attachment(
     form.find_element(By.ID, "b-new-file").send_keys(str(scan))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then the record is in the register and its detail shows the attachment
-    WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == ["Llamó por el IVA de noviembre"])
+    wait_until(browser, lambda d: register_subjects(d) == ["Llamó por el IVA de noviembre"], seconds=20)
     # (its row says who started it, a field seed 004 names: "Iniciada por")
     columns = browser.execute_script(
         "const t = document.querySelector('.b-register');"
@@ -85,12 +85,14 @@ def test_staff_add_a_register_record_with_an_attachment(
         " [c.textContent, t.tBodies[0].rows[0].cells[i].textContent]))"
     )
     assert columns["Iniciada por"] == "El cliente", columns
-    detail = WebDriverWait(browser, 20).until(
+    detail = wait_until(
+        browser,
         lambda d: (
             d.find_element(By.CSS_SELECTOR, ".b-detail .b-attachments")
             if d.find_elements(By.CSS_SELECTOR, ".b-detail .b-attachments")
             else None
-        )
+        ),
+        seconds=20,
     )
     assert detail.find_element(By.TAG_NAME, "a").text == "constancia IVA.pdf"
     console_screenshot(browser, "clients-register-record")
@@ -116,11 +118,13 @@ def assign_and_follow(browser: Any, form: Any, client_id: str, subject: str) -> 
     unassigned list, follow the link to the client's register, which shows it."""
     form.find_element(By.NAME, "assign_client").send_keys(client_id)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 20).until(
-        lambda d: "No hay correo sin asignar." in d.find_element(By.ID, "b-unassigned").text
+    wait_until(
+        browser,
+        lambda d: "No hay correo sin asignar." in d.find_element(By.ID, "b-unassigned").text,
+        seconds=20,
     )
     browser.find_element(By.LINK_TEXT, f"Verlo en el registro de {client_id}").click()
-    WebDriverWait(browser, 20).until(lambda d: register_subjects(d) == [subject])
+    wait_until(browser, lambda d: register_subjects(d) == [subject], seconds=20)
 
 
 def test_staff_assign_an_unassigned_mail_to_a_client(
@@ -131,9 +135,9 @@ def test_staff_assign_an_unassigned_mail_to_a_client(
     receive_mail(api, tenant.company_id, "desconocido@mail.example.net", "Consulta de saldo", "¿Cuánto debo?")
     # When staff open the unassigned mail, view it and assign it to the client
     sign_in(browser, site.web, tenant, 3, screen="inbound")
-    view = WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"))
+    view = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"), seconds=20)
     view[0].click()
-    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-assign"))
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-assign"), seconds=20)
     assert "¿Cuánto debo?" in browser.find_element(By.CSS_SELECTOR, ".b-detail .b-text").text
     console_screenshot(browser, "inbound-unassigned")
     # Then it leaves the unassigned list, and is in the client's register, where the link leads
@@ -197,13 +201,13 @@ def test_mail_ses_judged_spam_is_marked_so_among_the_unassigned_in_spanish(
     )
     # When staff open the unassigned mail
     sign_in(browser, site.web, tenant, 3, screen="inbound")
-    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"))
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"), seconds=20)
     # Then the mail is listed, marked as spam
     row = browser.find_element(By.CSS_SELECTOR, ".b-inbound tbody tr")
     assert "Oferta increíble" in row.text and row.find_element(By.CSS_SELECTOR, ".b-flagged").text == "Spam"
     # And its detail says, in Spanish, what SES judged and what staff may do
     row.find_element(By.CSS_SELECTOR, ".b-view").click()
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-assign"))
+    wait_until(browser, lambda d: d.find_element(By.ID, "b-assign"), seconds=20)
     shown = browser.find_element(By.CSS_SELECTOR, ".b-detail dl").text
     assert "SES lo consideró spam: no se asignó a ningún cliente. Si no lo es, asígnelo." in shown
     console_screenshot(browser, "inbound-spam")
@@ -214,11 +218,13 @@ def test_mail_ses_judged_spam_is_marked_so_among_the_unassigned_in_spanish(
     # Then the record in the client's register still says SES judged it spam, and that it was assigned by hand
     [record] = register_of(api, tenant, "CLI-9")
     open_screen(browser, "clients", f"client=CLI-9&record={record['communication_id']}")
-    WebDriverWait(browser, 20).until(
+    wait_until(
+        browser,
         lambda d: (
             "SES lo consideró spam; se asignó a mano a este cliente."
             in d.find_element(By.CSS_SELECTOR, ".b-detail dl").text
-        )
+        ),
+        seconds=20,
     )
 
 
@@ -233,11 +239,11 @@ def test_staff_reply_to_a_client_mail_from_its_detail_view(
     # When staff open it in her register and reply
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", f"client=CLI-5&record={received['communication_id']}")
-    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-reply"))
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-reply"), seconds=20)
     form.find_element(By.NAME, "reply_text").send_keys("El recargo es por pago fuera de término.")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then the reply is a new record of her register, sent through the outbox, threaded
-    WebDriverWait(browser, 20).until(lambda d: "Re: Duda con la factura" in register_subjects(d))
+    wait_until(browser, lambda d: "Re: Duda con la factura" in register_subjects(d), seconds=20)
     console_screenshot(browser, "clients-reply")
     assert deliver_outboxes()["sent"] == 1
     [mail] = mailbox.wait_for(1)
@@ -321,17 +327,21 @@ def test_what_pregon_did_not_keep_of_a_mailbox_message_is_said_in_spanish_in_its
     # When staff open the client's register and the message's detail
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", "client=CLI-5")
-    WebDriverWait(browser, 20).until(
-        lambda d: sorted(register_subjects(d)) == ["Facturas de octubre", "Planos del taller"]
+    wait_until(
+        browser,
+        lambda d: sorted(register_subjects(d)) == ["Facturas de octubre", "Planos del taller"],
+        seconds=20,
     )
     rows = browser.find_elements(By.CSS_SELECTOR, ".b-register tbody tr")
     next(r for r in rows if "Planos del taller" in r.text).find_element(By.TAG_NAME, "button").click()
-    detail = WebDriverWait(browser, 20).until(
+    detail = wait_until(
+        browser,
         lambda d: (
             d.find_element(By.CSS_SELECTOR, ".b-detail")
             if d.find_elements(By.CSS_SELECTOR, ".b-detail")
             else None
-        )
+        ),
+        seconds=20,
     )
     # Then it says, in Spanish, why only its headers are there, and offers no attachment
     assert (
@@ -343,8 +353,10 @@ def test_what_pregon_did_not_keep_of_a_mailbox_message_is_said_in_spanish_in_its
     # And the other message lists both files with their sizes, the one not kept saying why
     rows = browser.find_elements(By.CSS_SELECTOR, ".b-register tbody tr")
     next(r for r in rows if "Facturas de octubre" in r.text).find_element(By.TAG_NAME, "button").click()
-    files = WebDriverWait(browser, 20).until(
-        lambda d: [li.text for li in d.find_elements(By.CSS_SELECTOR, ".b-detail .b-attachments li")] or None
+    files = wait_until(
+        browser,
+        lambda d: [li.text for li in d.find_elements(By.CSS_SELECTOR, ".b-detail .b-attachments li")] or None,
+        seconds=20,
     )
     assert files == ["resumen.txt (840 bytes)", "facturas.pdf (1,3 MB, no se guardó: demasiado grande)"]
 
@@ -437,15 +449,15 @@ def test_an_administrator_keeps_the_registers_motives_and_areas(
     assert added.status_code == 201, added.body
     # When an administrator opens the clients screen and adds a motive with markup in its name
     sign_in(browser, site.web, tenant, 1, screen="clients")
-    add = WebDriverWait(browser, 20).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, "form[data-add=motives]")
-    )
+    add = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "form[data-add=motives]"), seconds=20)
     add.find_element(By.NAME, "code").send_keys("iva")
     add.find_element(By.NAME, "name").send_keys("IVA <b>mensual</b>")
     add.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then it is listed as typed, and the API has it
-    renamed = WebDriverWait(browser, 20).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, "[data-table=motives] form[data-code=iva]")
+    renamed = wait_until(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, "[data-table=motives] form[data-code=iva]"),
+        seconds=20,
     )
     assert renamed.find_element(By.NAME, "name").get_attribute("value") == "IVA <b>mensual</b>"
     # When they rename it and delete the old area after a confirmation
@@ -467,7 +479,7 @@ def test_an_administrator_keeps_the_registers_motives_and_areas(
     assert table_entries(api, tenant, "areas") == []
     # And a clerk (level 3) is not offered them: the API refuses them its writes
     sign_in(browser, site.web, tenant, 3, screen="clients")
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Clientes")
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Clientes", seconds=20)
     assert not browser.find_elements(By.ID, "b-register-tables")
 
 
@@ -501,7 +513,7 @@ def test_staff_edit_a_manual_record_and_only_the_motive_and_area_of_a_received_m
     # When a clerk opens the call, changes its subject, type and motive, and saves
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", f"client=CLI-8&record={call_id}")
-    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-edit-record"))
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-edit-record"), seconds=20)
     subject = form.find_element(By.NAME, "subject")
     subject.clear()
     subject.send_keys("Llamó por el IVA de noviembre")
@@ -510,7 +522,7 @@ def test_staff_edit_a_manual_record_and_only_the_motive_and_area_of_a_received_m
     Select(form.find_element(By.NAME, "area")).select_by_value("conta")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then the register lists it changed, its motive and area by the names the company gave them
-    WebDriverWait(browser, 20).until(lambda d: "Llamó por el IVA de noviembre" in register_subjects(d))
+    wait_until(browser, lambda d: "Llamó por el IVA de noviembre" in register_subjects(d), seconds=20)
     row = browser.find_element(
         By.XPATH, "//table[contains(@class,'b-register')]//td[text()='Llamó por el IVA de noviembre']/.."
     )
@@ -526,14 +538,16 @@ def test_staff_edit_a_manual_record_and_only_the_motive_and_area_of_a_received_m
     )
     # When they open the mail she sent: only its motive and area may change
     open_screen(browser, "clients", f"client=CLI-8&record={received['communication_id']}")
-    form = WebDriverWait(browser, 20).until(
+    form = wait_until(
+        browser,
         lambda d: (
             d.find_element(By.ID, "b-edit-record")
             if d.find_elements(
                 By.CSS_SELECTOR, f".b-detail[data-id='{received['communication_id']}'] #b-edit-record"
             )
             else None
-        )
+        ),
+        seconds=20,
     )
     assert sorted(
         e.get_attribute("name") for e in form.find_elements(By.CSS_SELECTOR, "input, select, textarea")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.accounts import put_tracking_account, queue_for_tracking
@@ -50,7 +50,7 @@ def subjects(driver: Any) -> list[str]:
 
 
 def wait_for_subjects(driver: Any, expected: list[str]) -> None:
-    WebDriverWait(driver, 20).until(lambda d: subjects(d) == expected)
+    wait_until(driver, lambda d: subjects(d) == expected, seconds=20)
 
 
 def pick_day(driver: Any, field_id: str, day: str) -> None:
@@ -84,22 +84,24 @@ def test_staff_filter_the_history_save_the_filter_and_find_it_after_a_reload(
     wait_for_subjects(browser, ["Factura A-1"])
     browser.find_element(By.ID, "b-filter_name").send_keys("Facturas enviadas")
     browser.find_element(By.CSS_SELECTOR, "#b-save-filter button").click()
-    WebDriverWait(browser, 20).until(
-        lambda d: "Facturas enviadas" in d.find_element(By.ID, "b-saved-filters").text
+    wait_until(
+        browser, lambda d: "Facturas enviadas" in d.find_element(By.ID, "b-saved-filters").text, seconds=20
     )
     console_screenshot(browser, "history-filtered")
     # And the page is reloaded and the filters cleared
     browser.refresh()
-    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-screen="history"]'))
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-screen="history"]'), seconds=20)
     browser.execute_script("location.hash = '#/history'")
     wait_for_subjects(browser, ["Factura A-2", "Aviso de corte", "Factura A-1"])
     # Then the saved filter is still there, and applying it lists what it selected
-    saved = WebDriverWait(browser, 20).until(
+    saved = wait_until(
+        browser,
         lambda d: [
             b
             for b in d.find_elements(By.CSS_SELECTOR, "#b-saved-filters .b-apply")
             if b.text == "Facturas enviadas"
-        ]
+        ],
+        seconds=20,
     )
     saved[0].click()
     wait_for_subjects(browser, ["Factura A-1"])
@@ -120,7 +122,7 @@ def downloaded_rows(driver: Any, folder: Path, button: str, name: str) -> list[t
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
     driver.find_element(By.ID, button).click()
     saved = folder / name
-    WebDriverWait(driver, 20).until(lambda d: saved.exists() and saved.stat().st_size > 0)
+    wait_until(driver, lambda d: saved.exists() and saved.stat().st_size > 0, seconds=20)
     sheet = load_workbook(saved, read_only=True).active
     assert sheet is not None
     return [tuple(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
@@ -204,9 +206,9 @@ def test_a_message_is_viewed_as_sent_and_its_html_runs_no_script(
     assert deliver_outboxes()["sent"] == 1
     # When staff open it from the history
     sign_in(browser, site.web, tenant, 3, screen="history")
-    view = WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-history .b-view"))
+    view = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-history .b-view"), seconds=20)
     view[0].click()
-    detail = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, ".b-detail"))
+    detail = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".b-detail"), seconds=20)
     console_screenshot(browser, "history-message")
     # Then the subject is text, and the HTML is in a frame sandboxed without scripts
     assert detail.find_element(By.TAG_NAME, "h3").text == "<img src=x onerror=alert(1)>Factura"
@@ -250,7 +252,7 @@ def test_staff_resend_a_message_from_the_history(
     browser.find_element(By.CSS_SELECTOR, ".b-history tbody input[type=checkbox]").click()
     browser.find_element(By.ID, "b-resend").click()
     # Then a new manual message to the same address is listed above the original
-    WebDriverWait(browser, 20).until(lambda d: subjects(d) == ["Factura A-7", "Factura A-7"])
+    wait_until(browser, lambda d: subjects(d) == ["Factura A-7", "Factura A-7"], seconds=20)
     kinds = browser.execute_script(
         "return [...document.querySelectorAll('.b-history tbody tr')].map(r => r.cells[5].textContent)"
     )
@@ -285,7 +287,7 @@ def test_staff_resend_sms_to_two_clients_with_the_bulk_password(
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "history", "channel=sms")
     rows = "return document.querySelectorAll('.b-history tbody tr').length"
-    WebDriverWait(browser, 20).until(lambda d: d.execute_script(rows) == 2)
+    wait_until(browser, lambda d: d.execute_script(rows) == 2, seconds=20)
     for box in browser.find_elements(By.CSS_SELECTOR, ".b-history tbody input[type=checkbox]"):
         box.click()
     browser.find_element(By.ID, "b-resend").click()
@@ -296,7 +298,7 @@ def test_staff_resend_sms_to_two_clients_with_the_bulk_password(
     browser.find_element(By.ID, "b-bulk_password").send_keys("masivos-2026")
     browser.find_element(By.ID, "b-resend").click()
     # Then both SMS are resent
-    WebDriverWait(browser, 20).until(lambda d: d.execute_script(rows) == 4)
+    wait_until(browser, lambda d: d.execute_script(rows) == 4, seconds=20)
     listed = body(api.http.get("/history/sms", headers=admin))["items"]
     assert sorted(item["to_address"] for item in listed if item["resend_of"]) == [
         "+5491159876543",
@@ -318,7 +320,7 @@ def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
     browser.find_element(By.ID, "b-history-search").click()
     # Then the refusal is said under "Hasta", without the API's code of the field ("to: ..."),
     # and the days they picked are still there to correct
-    error = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-to-error"))
+    error = wait_until(browser, lambda d: d.find_element(By.ID, "b-to-error"), seconds=20)
     assert error.text.startswith("no puede ser anterior"), error.text
     assert browser.find_element(By.ID, "b-to").get_attribute("aria-invalid") == "true"
     assert [browser.find_element(By.ID, f"b-{n}").get_attribute("value") for n in ("from", "to")] == [
@@ -330,7 +332,7 @@ def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
     # When they correct the "to" day, Then the refusal goes and the list shows again
     pick_day(browser, "b-to", "2026-12-31")
     browser.find_element(By.ID, "b-history-search").click()
-    WebDriverWait(browser, 20).until(lambda d: not d.find_elements(By.ID, "b-to-error"))
+    wait_until(browser, lambda d: not d.find_elements(By.ID, "b-to-error"), seconds=20)
 
 
 def opened_subject(driver: Any) -> str | None:

@@ -16,7 +16,7 @@ import pytest
 from chalice.test import Client
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.clients import put_client
@@ -75,22 +75,26 @@ def test_bulk_statements_show_their_progress_to_100_and_who_was_skipped(
     # When an administrator sends statements to every client from the documents screen, those
     # who owe nothing too
     sign_in(browser, site.web, tenant, 1, screen="documents")
-    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-bulk-statements"))
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-bulk-statements"), seconds=20)
     form.find_element(By.NAME, "include_settled").click()
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then its progress bar reaches 100 % while the workers run, and the client with no e-mail is skipped
-    WebDriverWait(browser, 20).until(
-        lambda d: bulk_progress(d) >= 0 or d.find_elements(By.CSS_SELECTOR, ".toast-error")
+    wait_until(
+        browser,
+        lambda d: bulk_progress(d) >= 0 or d.find_elements(By.CSS_SELECTOR, ".toast-error"),
+        seconds=20,
     )
     assert bulk_progress(browser) >= 0, browser.find_element(By.ID, "toasts").text
     deadline = time.monotonic() + 90
     while bulk_progress(browser) < 100 and time.monotonic() < deadline:
         deliver_outboxes()
         time.sleep(0.3)
-    status = WebDriverWait(browser, 20).until(
-        lambda d: d.find_element(By.ID, "b-bulk-status") if bulk_progress(d) == 100 else None
+    status = wait_until(
+        browser,
+        lambda d: d.find_element(By.ID, "b-bulk-status") if bulk_progress(d) == 100 else None,
+        seconds=20,
     )
-    WebDriverWait(browser, 20).until(lambda d: "enviados 5" in status.text)
+    wait_until(browser, lambda d: "enviados 5" in status.text, seconds=20)
     assert "omitidos 1" in status.text and "clientes sin dirección de e-mail: 1" in status.text
     console_screenshot(browser, "documents-bulk-statements")
     assert len(mailbox.wait_for(5)) == 5
@@ -108,7 +112,7 @@ def test_a_statement_sent_twice_unchanged_says_it_went_before_and_after_a_paymen
     invoices = [Movement("2026-10-01", f"A-0001-{n:08d}", f"{n}00", "Factura") for n in (5, 3)]
     save_open_movements(tenant.company_id, "C0001", invoices, None)
     sign_in(browser, site.web, tenant, 1, screen="documents")
-    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-one-statement"))
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-one-statement"), seconds=20)
 
     def send_statement() -> str:
         """Staff ask for the client's statement; what the screen answers."""
@@ -148,7 +152,7 @@ def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
     write_note(api, people[4], "CLI-1", "Visita del agente: pidió catálogo")
     # When the clerk writes a note on the client from the notes screen
     sign_in(browser, site.web, tenant, 3, screen="notes")
-    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-write-note"))
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-write-note"), seconds=20)
     # (the report's filters offer every branch and every department, each in its own gender)
     assert [
         Select(browser.find_element(By.ID, f"b-{name}")).first_selected_option.text
@@ -168,7 +172,7 @@ def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
         )
 
     # Then the report (level 3: its department) lists both notes, the clerk's as typed
-    WebDriverWait(browser, 20).until(lambda d: len(notes(d)) == 2)
+    wait_until(browser, lambda d: len(notes(d)) == 2, seconds=20)
     assert sorted(notes(browser)) == sorted(
         ["Llamó para pagar <script>alert(1)</script>", "Visita del agente: pidió catálogo"]
     )
@@ -176,7 +180,7 @@ def test_a_note_is_written_and_the_report_shows_each_level_what_it_may_see(
     console_screenshot(browser, "notes-report")
     # And the agent (level 4) sees only their own note
     sign_in(browser, site.web, tenant, 4, screen="notes")
-    WebDriverWait(browser, 20).until(lambda d: notes(d) == ["Visita del agente: pidió catálogo"])
+    wait_until(browser, lambda d: notes(d) == ["Visita del agente: pidió catálogo"], seconds=20)
 
 
 def test_a_double_click_on_save_writes_the_note_once(
@@ -197,14 +201,14 @@ def test_a_double_click_on_save_writes_the_note_once(
     clerk = staff_headers(tenant, demo_user(tenant, 3), 3, department="cobranzas")
     assert api.http.get("/staff/me", headers=clerk).status_code == 200  # in the directory, in it
     sign_in(browser, site.web, tenant, 3, screen="notes")
-    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-write-note"))
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-write-note"), seconds=20)
     form.find_element(By.NAME, "note_client").send_keys("CLI-2")
     form.find_element(By.NAME, "note").send_keys("Pidió la factura de octubre")
     # When they double-click "Guardar nota" (as people do on buttons that seem slow)
     ActionChains(browser).double_click(form.find_element(By.CSS_SELECTOR, "button[type=submit]")).perform()
     # Then the note is saved once: the console says so, and the client has one note, not two
-    WebDriverWait(browser, 20).until(lambda d: "Nota guardada" in d.find_element(By.ID, "toasts").text)
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.NAME, "note").get_attribute("value") == "")
+    wait_until(browser, lambda d: "Nota guardada" in d.find_element(By.ID, "toasts").text, seconds=20)
+    wait_until(browser, lambda d: d.find_element(By.NAME, "note").get_attribute("value") == "", seconds=20)
     time.sleep(0.5)  # (a second request, were one sent, has arrived by now)
     assert client_notes(api, tenant.admin_headers(), "CLI-2") == ["Pidió la factura de octubre"]
     # And the button may be pressed again for the next note
@@ -363,14 +367,14 @@ def test_a_note_refused_says_why_above_the_form_and_keeps_what_was_typed(
 ) -> None:
     # Given the administrator, in no department (writing a note needs one), on the notes screen
     sign_in(browser, site.web, tenant, 1, screen="notes")
-    form = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-write-note"))
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-write-note"), seconds=20)
     # When they write a note on a client and save it
     form.find_element(By.NAME, "note_client").send_keys("CLI-1")
     form.find_element(By.NAME, "note").send_keys("Llamó por la factura")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then the form says why, in Spanish and without the API's code of the field ("department: ...")
-    error = WebDriverWait(browser, 20).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note .form-error")
+    error = wait_until(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-write-note .form-error"), seconds=20
     )
     assert error.text.startswith("su usuario no tiene departamento"), error.text
     assert "department" not in error.text and "department" not in browser.find_element(By.ID, "toasts").text
@@ -393,7 +397,7 @@ def test_an_administrator_adds_a_reminder_concept(
         )
 
     # Then the company's concepts are there (the two defaults, plus an empty line to add one)
-    WebDriverWait(browser, 20).until(lambda d: len(concepts(d)) == 3)
+    wait_until(browser, lambda d: len(concepts(d)) == 3, seconds=20)
     # When they add "15 días después del vencimiento"
     [*_, new] = browser.find_elements(By.CSS_SELECTOR, "#b-concepts form")
     new.find_element(By.NAME, "description").send_keys("15 días después")
@@ -403,7 +407,7 @@ def test_an_administrator_adds_a_reminder_concept(
     Select(new.find_element(By.NAME, "type")).select_by_value("after_due")
     new.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then the catalog lists it, with a new empty line to add another
-    WebDriverWait(browser, 20).until(lambda d: concepts(d)[2:] == ["15 días después", ""])
+    wait_until(browser, lambda d: concepts(d)[2:] == ["15 días después", ""], seconds=20)
     console_screenshot(browser, "reminders-concepts")
     listed = json.loads(api.http.get("/reminders/concepts", headers=tenant.admin_headers()).body)["items"]
     assert ("15 días después", 15, "after_due") in [(c["description"], c["days"], c["type"]) for c in listed]
@@ -562,7 +566,7 @@ def test_the_notes_report_grouped_by_department_shows_each_department_under_its_
     # When the administrator asks for the notes report grouped by department (seed 001: "Agrupar
     # por departamento")
     sign_in(browser, site.web, tenant, 1, screen="notes")
-    filters = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "b-notes-filters"))
+    filters = wait_until(browser, lambda d: d.find_element(By.ID, "b-notes-filters"), seconds=20)
     filters.find_element(By.NAME, "group_by").click()
     filters.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
@@ -577,7 +581,7 @@ def test_the_notes_report_grouped_by_department_shows_each_department_under_its_
         )
 
     # Then each department's notes sit under its own heading, by the department's name
-    WebDriverWait(browser, 20).until(lambda d: len(groups(d)) == 2)
+    wait_until(browser, lambda d: len(groups(d)) == 2, seconds=20)
     assert groups(browser) == [
         ["Departamento: Cobranza", "Prometió pagar el lunes"],
         ["Departamento: Ventas", "Pidió cotización"],

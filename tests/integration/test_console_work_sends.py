@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.clients import put_client
@@ -92,22 +92,31 @@ def test_staff_send_to_30_clients_and_watch_the_progress_bar_reach_100(
         put_client(api, company, client_id)
     # When an administrator opens the sends screen, picks the notice and every listed client, and sends
     sign_in(browser, site.web, company, 1, screen="sends")
-    wait = WebDriverWait(browser, 20)
-    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".b-client-pick input[type=checkbox]")) == 30)
+    wait_until(
+        browser,
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".b-client-pick input[type=checkbox]")) == 30,
+        seconds=20,
+    )
     Select(browser.find_element(By.ID, "b-template")).select_by_value("custom:aviso")
     browser.find_element(By.ID, "b-variables").send_keys("aviso=corte el lunes")
     browser.find_element(By.ID, "b-select-all").click()
     browser.find_element(By.ID, "b-send").click()
     # Then a progress bar appears and, while the outbox workers run, it reaches 100 %
-    wait.until(lambda d: progress_value(d) >= 0 or d.find_elements(By.CSS_SELECTOR, ".toast-error"))
+    wait_until(
+        browser,
+        lambda d: progress_value(d) >= 0 or d.find_elements(By.CSS_SELECTOR, ".toast-error"),
+        seconds=20,
+    )
     assert progress_value(browser) >= 0, browser.find_element(By.ID, "toasts").text
     console_screenshot(browser, "sends-started")
     deadline = time.monotonic() + 90
     while progress_value(browser) < 100 and time.monotonic() < deadline:
         deliver_outboxes()
         time.sleep(0.3)
-    wait.until(lambda d: progress_value(d) == 100)
-    wait.until(lambda d: "enviados 30" in d.find_element(By.CSS_SELECTOR, ".b-send-status").text)
+    wait_until(browser, lambda d: progress_value(d) == 100, seconds=20)
+    wait_until(
+        browser, lambda d: "enviados 30" in d.find_element(By.CSS_SELECTOR, ".b-send-status").text, seconds=20
+    )
     console_screenshot(browser, "sends-done")
     # And the bar's "100 %" reads clearly over the full bar (not dark text on the dark fill)
     assert label_contrast(browser) >= 4.5
@@ -133,7 +142,7 @@ def test_a_level_4_user_sees_only_the_send_jobs_they_started(
         started[level] = json.loads(answer.body)["job"]["job_id"]
     # When the level-4 user opens the sends screen
     sign_in(browser, site.web, company, 4, screen="sends")
-    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-jobs .b-job"))
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-jobs .b-job"), seconds=20)
     console_screenshot(browser, "sends-level-4")
     # Then only their own job is listed
     listed = browser.execute_script(
@@ -143,8 +152,8 @@ def test_a_level_4_user_sees_only_the_send_jobs_they_started(
     # And opening the administrator's job by its address shows the API's refusal, not the job
     open_screen(browser, "sends", f"job={started[1]}")
     # (in Spanish, as the console asks)
-    WebDriverWait(browser, 20).until(
-        lambda d: "no existe el trabajo de envío" in d.find_element(By.ID, "toasts").text
+    wait_until(
+        browser, lambda d: "no existe el trabajo de envío" in d.find_element(By.ID, "toasts").text, seconds=20
     )
     assert not browser.find_elements(By.CSS_SELECTOR, f'.b-send-status [data-job="{started[1]}"]')
 
@@ -158,21 +167,23 @@ def test_staff_send_to_the_clients_a_filter_selects(
     put_client(api, company, "F4", message_switches={"invoice": False})
     # When staff send the notice by filter: clients with the invoice switch on
     sign_in(browser, site.web, company, 3, screen="sends")
-    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".b-client-pick input"))
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-client-pick input"), seconds=20)
     Select(browser.find_element(By.ID, "b-template")).select_by_value("custom:aviso")
     browser.find_element(By.ID, "b-by-filter").click()
     Select(browser.find_element(By.ID, "b-switch")).select_by_value("invoice")
     browser.find_element(By.ID, "b-send").click()
     # Then the job's progress bar reaches 100 % and only the three got it
-    WebDriverWait(browser, 20).until(
-        lambda d: progress_value(d) >= 0 or d.find_elements(By.CSS_SELECTOR, ".toast-error")
+    wait_until(
+        browser,
+        lambda d: progress_value(d) >= 0 or d.find_elements(By.CSS_SELECTOR, ".toast-error"),
+        seconds=20,
     )
     assert progress_value(browser) >= 0, browser.find_element(By.ID, "toasts").text
     deadline = time.monotonic() + 90
     while progress_value(browser) < 100 and time.monotonic() < deadline:
         deliver_outboxes()
         time.sleep(0.3)
-    WebDriverWait(browser, 20).until(lambda d: progress_value(d) == 100)
+    wait_until(browser, lambda d: progress_value(d) == 100, seconds=20)
     console_screenshot(browser, "sends-by-filter")
     assert sorted(r for m in mailbox.wait_for(3) for r in envelope_recipients(m)) == [
         "f1@example.com",
