@@ -176,14 +176,9 @@ def api_paths_fetched(driver: Any) -> list[str]:
 
 
 def open_link(driver: Any, link: str) -> None:
-    """Follow a link to the documents screen as a new one: wait until the screen shown before is
-    gone, so what is read next is the screen this link drew."""
-    from selenium.webdriver.support import expected_conditions
-
-    before = driver.find_elements(By.CSS_SELECTOR, "main [data-screen]")
+    """Follow a link to the documents screen as a new one: open_screen waits until the screen shown
+    before is replaced, so what is read next is the screen this link drew."""
     open_screen(driver, "documents", link)
-    if before:
-        wait_until(driver, expected_conditions.staleness_of(before[0]))
 
 
 def test_a_link_whose_number_or_job_is_a_dot_segment_reads_not_found_and_asks_the_api_nothing(
