@@ -201,8 +201,11 @@ def test_a_link_whose_number_or_job_is_a_dot_segment_reads_not_found_and_asks_th
         open_link(browser, link)
         wait_until(browser, lambda d, box=box: box_says(d, box))
         # Then the console asked the API for nothing but the screen's own settings: no request left
-        # the page, with the user's token, for the path the dot segment would have made
-        assert [path for path in api_paths_fetched(browser) if path not in SCREEN_READS] == [], link
+        # the page, with the user's token, for the path the dot segment would have made (one under
+        # /documents/; the sign-in's own calls, the first screen's and the mailbox sync nothing
+        # waits for, may still end after the timings were cleared on a loaded machine)
+        asked = [path for path in api_paths_fetched(browser) if path.startswith("/documents/")]
+        assert [path for path in asked if path not in SCREEN_READS] == [], link
         # And the screen says in its place that it was not found, as for any document not found
         assert box_says(browser, box) == says
     # And a link to a real order still opens it (the rule refuses only dot segments)
