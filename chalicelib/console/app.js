@@ -13,7 +13,8 @@ const LEVEL_NAMES = { 1: "administrador", 2: "supervisor", 3: "operador", 4: "ag
 const screens = new Map();
 // session: counts sign-ins and sign-outs, so a screen still loading when its session ended is not
 // drawn over the sign-in; ending: the API refused the credentials and the sign-out is on its way.
-const state = { user: null, allowed: null, config: null, session: 0, ending: false };
+// `draws` counts the screens drawn (show): only the latest may put its screen in the page.
+const state = { user: null, allowed: null, config: null, session: 0, ending: false, draws: 0 };
 
 // --- DOM ----------------------------------------------------------------------------------------
 
@@ -690,6 +691,11 @@ function firstScreen() {
 
 async function show() {
   if (!state.user) return;
+  // This draw, of all started: one started later (the address changed again while this one's calls
+  // were under way) is the one the page shows, even when this one's answers come last, as when
+  // staff open one client and then another whose register answers sooner.
+  const draw = ++state.draws;
+  const latest = () => draw === state.draws;
   const main = document.getElementById("main");
   const { id, params } = route();
   if (!id) {
@@ -722,12 +728,12 @@ async function show() {
   const current = () => session === state.session && state.user && !state.ending;
   try {
     await screen.render(body, ctx);
-    if (current() && route().id === id) {
+    if (current() && latest()) {
       main.replaceChildren(body);
       restoreDraft(body);
     }
   } catch (error) {
-    if (!current()) return;
+    if (!current() || !latest()) return;
     main.replaceChildren(h("h1", {}, screen.title), h("p", { class: "form-error", role: "alert" }, error.message || String(error)));
   }
 }

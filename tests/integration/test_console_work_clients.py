@@ -53,6 +53,34 @@ def register_subjects(driver: Any) -> list[str]:
     )
 
 
+def test_a_client_opened_after_another_stays_shown_when_the_first_ones_answer_comes_last(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given two clients, and a network on which the first one's answers take a second and a half
+    put_client(api, tenant, "CLI-1", name="Ferretería Norte")
+    put_client(api, tenant, "CLI-2", name="Panadería Sur")
+    sign_in(browser, site.web, tenant, 3)
+    open_screen(browser, "clients")
+    browser.execute_script(
+        "const plain = window.fetch; window.slowCalls = { started: 0, pending: 0 };"
+        "window.fetch = (url, options) => {"
+        "  if (!String(url).includes('CLI-1')) return plain(url, options);"
+        "  slowCalls.started += 1; slowCalls.pending += 1;"
+        "  const later = new Promise((done) => setTimeout(done, 1500)).then(() => plain(url, options));"
+        "  return later.finally(() => { slowCalls.pending -= 1; });"
+        "};"
+    )
+    # When staff open the first client and, before it has come, the second
+    browser.execute_script("location.hash = '#/clients?client=CLI-1'")
+    wait_until(browser, lambda d: d.execute_script("return slowCalls.started") > 0)
+    open_screen(browser, "clients", "client=CLI-2")
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Panadería Sur (CLI-2)")
+    # Then once the first client's answers have all come, the second client is still the one shown
+    wait_until(browser, lambda d: d.execute_script("return slowCalls.pending") == 0)
+    time.sleep(0.5)  # (the first client's draw, were it kept, is in the page well within this)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Panadería Sur (CLI-2)"
+
+
 def test_staff_add_a_register_record_with_an_attachment(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Path
 ) -> None:
