@@ -524,14 +524,6 @@ def is_being_erased(company_id: str, client_id: str, erasing: frozenset[str]) ->
     return bool(erasing) and erasure_key(company_id, client_id) in erasing
 
 
-def being_erased(company_id: str, client_ids: Iterable[str]) -> set[str]:
-    """Those of ``client_ids`` an erasure is erasing now: a send job's page skips them (one batch
-    read of their erasures' keys), so none is sent a message its erasure has already passed."""
-    codes = {erasure_key(company_id, c): c for c in client_ids}
-    found = ClientErasureModel.batch_get([(company_id, key) for key in codes])
-    return {codes[str(item.erasure_key)] for item in found if item.state == "erasing"}
-
-
 def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: Iterable[str]) -> Page:
     """What is left under the client's code and addresses, each small: its reminder settings, open
     movements, push devices, tickets and tickets' day counts, the address, phone and search

@@ -146,6 +146,34 @@ def test_a_range_of_codes_and_an_agent_pick_the_clients(
     assert addressed == [f"c{n:04d}@clientes.example" for n in range(30, 36)]
 
 
+def test_two_statement_pages_ask_dynamodb_nothing_more_for_skipping_clients_being_erased(
+    api: Client, clients: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.producers.documents import bulk
+
+    # Given a company that is erasing no one, and pages of five clients
+    monkeypatch.setattr(bulk, "PAGE_SIZE", 5)
+    # When staff send statements to the ten clients from C0026 to C0035 and the workers expand
+    # the job's two pages
+    start(api, clients, from_client="C0026", to_client="C0035")
+    with counted_requests() as counts:
+        assert expand_pages() == 2
+    # Then DynamoDB was asked nothing to skip clients being erased: the company's item, read for
+    # its name and branding anyway, lists them (no batch read of the clients' erasures per page)
+    asked = {operation: n for operation, n in counts.items() if operation.startswith("dynamodb:")}
+    assert asked == {
+        "dynamodb:GetItem": 12,  # each page: the job, the company, the e-mail's and the PDF's
+        # templates, the document settings twice
+        "dynamodb:Query": 2,  # each page: its clients
+        "dynamodb:BatchGetItem": 6,  # each page: its open movements, suppressions, sender account
+        "dynamodb:PutItem": 10,  # each statement's number, recorded before it is printed
+        "dynamodb:TransactWriteItems": 2,  # each page: its messages
+        "dynamodb:BatchWriteItem": 3,  # each page: its hand-off record; the first: the next page
+        "dynamodb:UpdateItem": 5,  # each page: its bound recorded, then counted; the job then sending
+        "dynamodb:DeleteItem": 2,  # each page forgotten once expanded
+    }
+
+
 def test_why_clients_were_skipped_reads_as_sentences_in_the_callers_language_beside_the_codes(
     api: Client, clients: Tenant, mailbox: MailCatcher
 ) -> None:

@@ -221,7 +221,12 @@ def expand_statement_page(
     for before bounds were recorded records the bound it carries, unless one is recorded; one
     without a bound (older still) reads the page again from its cursor, as then. Any part of a
     page already counted (delivered again after its chain ended) stops after reading the job: it
-    would render only to have its count refused."""
+    would render only to have its count refused.
+
+    A client being erased gets no statement: the company's item, read strongly consistent for
+    its name and branding, lists the clients it is erasing (almost always none), so skipping
+    them asks DynamoDB nothing more (docs/privacy.md; a part that read the company before the
+    erasure started is waited for by its late pass, as a manual send's page is)."""
     from chalicelib.core.files import discard_files
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue_with_files, hand_off
     from chalicelib.producers.documents.send import STORED, Renderer, document_key, statement_data
@@ -230,7 +235,7 @@ def expand_statement_page(
     from chalicelib.store import erasures
     from chalicelib.store import outbox as job_store
     from chalicelib.store.clients import client_of_cursor, cursor_after_client, select_clients
-    from chalicelib.tenants.companies import get_company
+    from chalicelib.tenants.companies import company_and_erasing
 
     started = time.monotonic()
     report = PageReport(job_id, page)
@@ -281,9 +286,10 @@ def expand_statement_page(
         clients = [c for c in clients if c.client_id > after]
     if bound is not None:
         last_page = bound.until is None
-    erased = erasures.being_erased(company_id, [c.client_id for c in clients]) if clients else set()
-    clients = [c for c in clients if c.client_id not in erased]  # its erasure may have passed its messages
-    company = get_company(company_id)
+    # The company's item, read for its name and branding anyway (strongly consistent), lists the
+    # clients being erased: skipped, since their erasure may have passed their messages already
+    company, erasing = company_and_erasing(company_id)
+    clients = [c for c in clients if not erasures.is_being_erased(company_id, c.client_id, erasing)]
     renderer = Renderer(company, STATEMENT)
     as_of = date.fromisoformat(spec["as_of"]) if spec.get("as_of") else _today(company)
     movements = store.open_movements_of(company_id, [c.client_id for c in clients if c.emails])
