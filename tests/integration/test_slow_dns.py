@@ -26,7 +26,7 @@ from chalicelib.channels.sms import HttpGatewaySender
 from infrastructure.local.imapserver import Dovecot
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
-from tests.steps.channels import an_order_sms, failure_at
+from tests.steps.channels import GIVE_UP, LATE, an_order_sms, failure_at
 from tests.steps.mailboxes import add_mailbox
 from tests.steps.sms import GATEWAY_PASSWORD, GATEWAY_USER, AndroidGateway
 from tests.steps.tenants import Tenant, local_smtp_channel, tracking_alert
@@ -34,8 +34,8 @@ from tests.steps.tenants import Tenant, local_smtp_channel, tracking_alert
 pytestmark = pytest.mark.usefixtures("loopback_destinations")
 
 BOUND = 1.0  # each exchange's deadline here (30 s an SMTP attempt, 15 s the gateway, 20 s a test)
-LATE = 1.0  # how far past it an exchange may end (scheduling noise on a busy machine)
-GIVE_UP = 5.0  # when a hanging lookup fails after all, so that code without a bound fails, not hangs
+# LATE: how far past it an exchange may end on a loaded machine; GIVE_UP: when a hanging lookup
+# fails after all (unless let go at the test's end), so that code without a bound fails, not hangs
 SLOW = "mail.lentodns.example"  # a name whose DNS never answers
 PROMPT = "mail.cargasdelsur.example"  # a name whose DNS answers, a little slowly
 

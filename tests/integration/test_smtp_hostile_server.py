@@ -14,6 +14,7 @@ import pytest
 
 from chalicelib.channels.base import OutgoingChannelMessage
 from chalicelib.core.errors import DeliveryFailed
+from tests.steps.channels import GIVE_UP, LATE
 from tests.steps.tenants import local_smtp_channel, tracking_alert
 
 pytestmark = pytest.mark.usefixtures("loopback_destinations")
@@ -28,11 +29,13 @@ def loopback_destinations(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class RawServer:
-    """One connection on a loopback port, answered by ``script``; what the client wrote is kept."""
+    """One connection on a loopback port, answered by ``script``; what the client wrote is kept.
+    ``stopped`` is set when the test ends, for a script that holds the connection."""
 
     def __init__(self, script: Script) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
+        self.stopped = threading.Event()
         self._script = script
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -43,6 +46,7 @@ class RawServer:
             self._script(conn)
 
     def close(self) -> None:
+        self.stopped.set()
         self._listener.close()
         self._thread.join(timeout=10)
 
@@ -155,7 +159,11 @@ def short_attempts(monkeypatch: pytest.MonkeyPatch) -> float:
     return 1.5
 
 
-def trickle(conn: socket.socket, text: bytes, pause: float = 0.25) -> None:
+PAUSE = 0.25  # between two bytes of a trickled reply: far under any socket's timeout
+LONG = int(GIVE_UP / PAUSE)  # characters of a trickled reply's text: it lasts GIVE_UP
+
+
+def trickle(conn: socket.socket, text: bytes, pause: float = PAUSE) -> None:
     """Write ``text`` a byte at a time: each byte comes well within any socket timeout."""
     for byte in text:
         conn.sendall(bytes([byte]))
@@ -169,13 +177,13 @@ def trickle(conn: socket.socket, text: bytes, pause: float = 0.25) -> None:
 def test_a_server_trickling_its_replies_cannot_hold_a_send_beyond_its_deadline(
     serving: Callable[[Script], RawServer], short_attempts: float, stage: str
 ) -> None:
-    # Given a server that answers one stage of the exchange a byte every quarter second (each
-    # byte well within a socket timeout: only a deadline over the whole exchange stops it)
-    slow_reply = b"250-" + b"x" * 60 + b"\r\n250 OK\r\n"
+    # Given a server that answers one stage of the exchange a byte every quarter second for 30 s
+    # (each byte well within a socket timeout: only a deadline over the whole exchange stops it)
+    slow_reply = b"250-" + b"x" * LONG + b"\r\n250 OK\r\n"
 
     def trickling(conn: socket.socket) -> None:
         if stage == "greeting":
-            trickle(conn, b"220 " + b"x" * 60 + b"\r\n")
+            trickle(conn, b"220 " + b"x" * LONG + b"\r\n")
             return
         conn.sendall(b"220 relay.cargasdelsur.example ESMTP\r\n")
         read_until(conn, b"\r\n")
@@ -199,21 +207,22 @@ def test_a_server_trickling_its_replies_cannot_hold_a_send_beyond_its_deadline(
         channel.send(channel.prepare(tracking_alert()))
     took = time.monotonic() - started
     channel.close()
-    # Then the send gives up at its deadline, as an outage to try again later, saying why
+    # Then the send gives up at its deadline (not when the server ends), as an outage to try again
+    # later, saying why
     assert failed.value.transient
     assert failed.value.message == f"timeout: the SMTP server did not finish within {short_attempts:g} s"
-    assert short_attempts <= took < short_attempts + 1.0
+    assert short_attempts <= took < short_attempts + LATE
 
 
 def test_a_server_that_stops_reading_the_text_cannot_hold_a_send_beyond_its_deadline(
     serving: Callable[[Script], RawServer], short_attempts: float
 ) -> None:
-    # Given a server that takes the envelope, then reads nothing of a 4 MB message's text
+    # Given a server that takes the envelope, then reads nothing of a 4 MB message's text (for 30 s)
     def stops_reading(conn: socket.socket) -> None:
         greeted(conn)
         read_until(conn, b"DATA\r\n")
         conn.sendall(b"250 OK\r\n250 OK\r\n354 go on\r\n")
-        threading.Event().wait(short_attempts + 2)
+        server.stopped.wait(GIVE_UP)
 
     server = serving(stops_reading)
     channel = local_smtp_channel(server.port, login=False)
@@ -234,4 +243,4 @@ def test_a_server_that_stops_reading_the_text_cannot_hold_a_send_beyond_its_dead
     # Then the send gives up at its deadline, as an outage to try again later
     assert failed.value.transient
     assert failed.value.message.startswith("timeout: the SMTP server did not finish within")
-    assert took < short_attempts + 1.0
+    assert took < short_attempts + LATE
