@@ -27,7 +27,8 @@ RUN_SECONDS = 20.0
 # A run holds its erasure this long: should it die, the minute schedule takes it up after that.
 LEASE = timedelta(minutes=2)
 # The longest a send job's page works (the ``expand_send_job`` worker's lambda_timeout in
-# .chalice/config.json): a page that read its company before the erasure started, and so did not
+# .chalice/config.json, which is not deployed with the code; test_infrastructure checks they
+# agree): a page that read its company before the erasure started, and so did not
 # skip the client, has written its messages by then (or died). The erasure looks for the
 # client's messages once more after such pages (phase ``late_messages``).
 PAGE_SECONDS = 240
