@@ -83,7 +83,8 @@ def test_a_stack_killed_mid_send_finishes_the_job_after_a_restart(stack: Running
     os.killpg(stack.process.pid, signal.SIGKILL)
     stack.process.wait()
     sendjob.kill()
-    before_restart = sum(_caught(stack).values())
+    caught_before = _caught(stack)
+    before_restart = sum(caught_before.values())
     assert before_restart < CLIENTS, "the send finished before the kill; nothing was tested"
     # Then DynamoDB Local and chalice local die with it
     for _ in range(100):
@@ -114,8 +115,11 @@ def test_a_stack_killed_mid_send_finishes_the_job_after_a_restart(stack: Running
         text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert "Le enviamos la factura A-0001-00001234." in text.splitlines(), text
         assert list(mail.iter_attachments()) == [] and b"adjunta en PDF" not in path.read_bytes()
-    # And duplicates are only the few the server accepted just before the kill
-    duplicates = sum(received.values()) - CLIENTS
-    print(f"killed after {before_restart} e-mails; {duplicates} sent twice")
-    assert duplicates <= 50  # at most two batches of 25 were being sent when the stack died
+    # And an e-mail goes twice only if the server had accepted it before the kill and its outcome
+    # was not yet recorded (a hand-off records outcomes 50 at a time, in the background, on each
+    # of the stack's two outbox workers: README, "Running it"), never one sent after the restart
+    twice = {address for address, times in received.items() if times > 1}
+    print(f"killed after {before_restart} e-mails; {len(twice)} sent twice")
+    assert all(times <= 2 for times in received.values())
+    assert twice <= {address for address, times in caught_before.items() if times == 1}
     assert stack.stop() == 0
