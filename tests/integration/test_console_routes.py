@@ -17,6 +17,7 @@ from chalice.test import Client
 from infrastructure.local.identity_server import IdentityServer
 from tests.steps.answers import body
 from tests.steps.console import bearer
+from tests.steps.settings import environment_kept, settings_read_again
 from tests.steps.tenants import IDENTITY, Tenant
 
 CONFIGURATION = {"monitor", "catalog", "accounts", "templates"}
@@ -25,28 +26,16 @@ CONFIGURATION = {"monitor", "catalog", "accounts", "templates"}
 @pytest.fixture
 def settings_env() -> Iterator[dict[str, str]]:
     """Set console settings for one test, and put everything back after it."""
-    from chalicelib.core.settings import get_settings, reset_settings
-
     names = ("PREGON_CONSOLE_IDENTITY_URL", "PREGON_COGNITO_DOMAIN", "PREGON_COGNITO_CLIENT_ID")
-    before = {name: os.environ.get(name) for name in names}
     changes: dict[str, str] = {}
-    yield changes
-    for name, value in before.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    reset_settings()
-    get_settings()  # read now: inside a test client's call the stage's variables apply
+    with environment_kept(names):
+        yield changes
 
 
 def apply(changes: dict[str, str], **values: str) -> None:
-    from chalicelib.core.settings import get_settings, reset_settings
-
     changes.update(values)
     os.environ.update(values)
-    reset_settings()
-    get_settings()  # read now: inside a test client's call the stage's variables apply
+    settings_read_again()
 
 
 def policy(response: object) -> str:

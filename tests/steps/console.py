@@ -18,6 +18,7 @@ from typing import Any
 
 from infrastructure.local.identity_server import DEMO_USERS, IdentityServer, demo_email
 from tests.steps.browser import ROOT, left_the_document, served_app
+from tests.steps.settings import environment_kept, settings_read_again
 from tests.steps.tenants import IDENTITY, Tenant
 
 SCREENSHOTS = ROOT / ".local" / "screenshots" / "console"
@@ -32,22 +33,14 @@ class ConsoleSite:
 @contextmanager
 def console_site() -> Iterator[ConsoleSite]:
     """The app and the local identity server, the console told to sign in with the latter."""
-    from chalicelib.core.settings import get_settings, reset_settings
-
-    with served_app() as web, IdentityServer(IDENTITY, allowed_origin=web) as identity:
-        before = os.environ.get("PREGON_CONSOLE_IDENTITY_URL")
+    with (
+        served_app() as web,
+        IdentityServer(IDENTITY, allowed_origin=web) as identity,
+        environment_kept(["PREGON_CONSOLE_IDENTITY_URL"]),
+    ):
         os.environ["PREGON_CONSOLE_IDENTITY_URL"] = identity.url
-        reset_settings()
-        get_settings()  # read now: inside a test client's call the stage's variables apply
-        try:
-            yield ConsoleSite(web, identity.url)
-        finally:
-            if before is None:
-                os.environ.pop("PREGON_CONSOLE_IDENTITY_URL", None)
-            else:
-                os.environ["PREGON_CONSOLE_IDENTITY_URL"] = before
-            reset_settings()
-            get_settings()  # read now: inside a test client's call the stage's variables apply
+        settings_read_again()
+        yield ConsoleSite(web, identity.url)
 
 
 def wait_until(driver: Any, condition: Any, seconds: float = 15) -> Any:

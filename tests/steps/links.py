@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from tests.steps.settings import environment_kept, settings_read_again
+
 NAMES = ("PREGON_LINK_SIGNING_KEY", "PREGON_LINK_SIGNING_KEYS_PREVIOUS")
 
 
@@ -20,31 +22,16 @@ class Rotation:
     new: str  # the key everything is signed with from now on
 
 
-def _settings_read_again() -> None:
-    from chalicelib.core.settings import get_settings, reset_settings
-
-    reset_settings()
-    get_settings()  # read now: inside a test client's call the stage's variables apply
-
-
 @contextmanager
 def link_key_rotated() -> Iterator[Rotation]:
     """The deployment as the runbook leaves it after a rotation (the functions restarted with the
     new settings); the settings as they were afterwards."""
-    before = {name: os.environ.get(name) for name in NAMES}
     rotation = Rotation(old=os.environ["PREGON_LINK_SIGNING_KEY"], new=secrets.token_urlsafe(48))
-    os.environ["PREGON_LINK_SIGNING_KEY"] = rotation.new
-    os.environ["PREGON_LINK_SIGNING_KEYS_PREVIOUS"] = rotation.old
-    _settings_read_again()
-    try:
+    with environment_kept(NAMES):
+        os.environ["PREGON_LINK_SIGNING_KEY"] = rotation.new
+        os.environ["PREGON_LINK_SIGNING_KEYS_PREVIOUS"] = rotation.old
+        settings_read_again()
         yield rotation
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        _settings_read_again()
 
 
 def signed_with(token: str, key: str) -> dict[str, Any] | None:

@@ -9,19 +9,16 @@ from typing import Any
 from chalice.test import Client
 
 from tests.steps.answers import body
+from tests.steps.settings import settings_read_again
 
 
 def configure_operator_token() -> str:
     """The service accepts a fresh operator token (only its hash is configured)."""
-    from chalicelib.core.settings import get_settings, reset_settings
     from chalicelib.tenants.auth.operators import new_operator_token
 
     token, digest = new_operator_token()
     os.environ["PREGON_OPERATOR_TOKEN_SHA256"] = digest
-    reset_settings()
-    # Read now, from the tests' environment: read first inside a call, they would be the test
-    # client's stage variables (another table prefix), and no company's credentials would work.
-    get_settings()
+    settings_read_again()
     return token
 
 

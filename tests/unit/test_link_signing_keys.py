@@ -14,7 +14,7 @@ NOW, BEFORE, EARLIER = "n" * 40, "b" * 40, "e" * 40
 
 
 @pytest.fixture(autouse=True)
-def settings_read_again() -> Iterator[None]:
+def settings_forgotten() -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
