@@ -258,9 +258,19 @@ def _setup(company_id: str, outbox: str) -> _Setup:
     return _Setup(None, None, f"unknown outbox {outbox!r}", fail_all=True)
 
 
+QUEUED_WRITES = 1  # outcome writes that may wait behind the one under way
+
+
 class _OutcomeWriter:
-    """Writes outcomes in the background, 25 per transaction (50 for a hand-off), with job and
-    monitor counters."""
+    """Writes outcomes in the background, 25 per transaction (90 for a hand-off), with job and
+    monitor counters.
+
+    At most ``QUEUED_WRITES`` writes wait behind the one under way: a batch that would be the next
+    waits (and so does the drain's sending) until the oldest write ends. A database slower than
+    the mail server then slows the sending down rather than piling up messages sent and not yet
+    recorded, which a worker that dies would send again: those are at most the batch being
+    written, the one waiting and the one being sent (75 e-mails for a drain). A write that failed
+    stops the sending at the next batch (its error is the drain's, as at the end)."""
 
     def __init__(self, company_id: str, batch: int = BATCH, *, counted: bool = True) -> None:
         self._company_id = company_id
@@ -281,6 +291,10 @@ class _OutcomeWriter:
             write = partial(_write_outcomes, counted=self._counted)
             self._writes.append(self._pool.submit(write, self._company_id, self._pending))
             self._pending = []
+            if len(self._writes) > QUEUED_WRITES + 1:
+                # one write runs at a time, in order: once this one ends, no more than
+                # QUEUED_WRITES wait behind the one under way
+                self._writes[-QUEUED_WRITES - 2].result()
 
     def close(self) -> None:
         self.flush()

@@ -217,6 +217,71 @@ def test_a_hand_off_worker_killed_after_recording_before_counting_is_counted_onc
     assert sorted(_recipients(mailbox).values()) == [1] * MESSAGES
 
 
+def test_a_worker_whose_database_stops_answering_sends_at_most_three_batches_that_go_again(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import BATCH, LEASE, QUEUED_WRITES
+
+    # Given a job of 200 e-mails queued, whose SQS kick was lost
+    total = 8 * BATCH
+    job_id = _queue_a_job(tenant, total)
+    purge_outbox_queue()
+    # When a worker drains the outbox while DynamoDB takes no outcome write, and is killed once the
+    # mail server has taken nothing for three seconds
+    _kill_a_worker_at(tenant, "records-hang", n=3)
+    # Then it stopped sending once one write was under way and one waited behind it: the e-mails
+    # sent and not recorded, which go again, are those two batches and the one it was sending
+    accepted = sum(_recipients(mailbox).values())
+    assert accepted <= (QUEUED_WRITES + 2) * BATCH < total
+    # And after one lease and two ticks of the minute schedule every client has the e-mail, only
+    # those sent before the crash twice, and every message is recorded sent once
+    _wake_until_idle(clock, T0, int(LEASE.total_seconds() // 60) + 2)
+    received = _recipients(mailbox)
+    assert sorted(received) == [f"client{n:03d}@example.com" for n in range(total)]
+    assert sum(received.values()) - total == accepted
+    assert _states(tenant) == Counter({"sent": total})
+    progress = _job_progress(tenant, job_id)
+    assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", total, 0, 0)
+
+
+def test_a_drain_whose_outcome_write_fails_stops_sending_and_only_that_batch_goes_again(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.delivery import BATCH, LEASE, QUEUED_WRITES, drain_outbox
+    from chalicelib.store import communications
+
+    # Given a job of 200 e-mails queued, whose SQS kick was lost
+    total = 8 * BATCH
+    job_id = _queue_a_job(tenant, total)
+    purge_outbox_queue()
+    # And DynamoDB refuses the first outcome write (its retries spent), then answers again
+    record = communications.record_outcomes
+    writes = {"count": 0}
+
+    def first_refused(*args: Any, **kwargs: Any) -> Any:
+        writes["count"] += 1
+        if writes["count"] == 1:
+            raise RuntimeError("DynamoDB is unavailable")
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(communications, "record_outcomes", first_refused)
+    # When a worker drains the outbox
+    with pytest.raises(RuntimeError, match="unavailable"):
+        drain_outbox(tenant.company_id, OUTBOX)
+    # Then it stopped sending when the next batch found the failed write: the batch being written,
+    # the one waiting behind it and the one it was sending went out, no more
+    assert sum(_recipients(mailbox).values()) == (QUEUED_WRITES + 2) * BATCH
+    # And after one lease and two ticks every client has the e-mail, and only the batch whose
+    # outcomes were never written went twice
+    _wake_until_idle(clock, T0, int(LEASE.total_seconds() // 60) + 2)
+    received = _recipients(mailbox)
+    assert sorted(received) == [f"client{n:03d}@example.com" for n in range(total)]
+    assert sum(received.values()) - total == BATCH
+    assert _states(tenant) == Counter({"sent": total})
+    progress = _job_progress(tenant, job_id)
+    assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", total, 0, 0)
+
+
 ALERTS = 20  # one claim transaction of the sweep: one hand-off record, one SQS message
 
 

@@ -10,7 +10,9 @@ background writer gets to run, as when Lambda times out or a machine dies:
   anything was sent;
 - ``mid-batch``: after the server accepted N messages, before the N+1th is sent;
 - ``before-record``: when the first batch of outcomes is about to be written (all of it sent);
-- ``before-count``: a recorded hand-off, every outcome written, just before it is counted.
+- ``before-count``: a recorded hand-off, every outcome written, just before it is counted;
+- ``records-hang``: DynamoDB never answers the outcome writes (a database far slower than the mail
+  server); the worker dies once the server has taken no e-mail for N seconds.
 """
 
 from __future__ import annotations
@@ -78,6 +80,32 @@ def main(company_id: str, outbox: str, point: str, n: int, now: str, path: str =
             return False
 
         outbox_store.finish_handoff = die_before_counting
+    elif point == "records-hang":
+        import threading
+        import time
+
+        from chalicelib.channels.smtp import SmtpChannel
+
+        def never_answer(*args: Any, **kwargs: Any) -> list[Any]:
+            threading.Event().wait()
+            return []
+
+        communications.record_outcomes = never_answer
+        deliver = SmtpChannel.send
+        last_send = {"at": time.monotonic()}
+
+        def deliver_and_note(self: Any, message: Any) -> str:
+            answer = deliver(self, message)
+            last_send["at"] = time.monotonic()
+            return answer
+
+        def die_when_sending_stops() -> None:
+            while time.monotonic() - last_send["at"] < n:
+                time.sleep(0.2)
+            _die()
+
+        SmtpChannel.send = deliver_and_note  # type: ignore[method-assign]
+        threading.Thread(target=die_when_sending_stops, daemon=True).start()
     else:
         raise SystemExit(f"unknown crash point {point!r}")
     if path == "handoff":
