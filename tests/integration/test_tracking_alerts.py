@@ -53,6 +53,50 @@ def test_two_novelties_in_one_interval_send_one_email_with_the_latest(
     assert [h["notified_at"] is not None for h in history] == [False, True]
 
 
+def _stop_notifying(api: Client, tenant: Tenant, code: str) -> None:
+    """The admin unticks "notify" on a status in the catalog (T8), keeping its name and visibility."""
+    [status] = [
+        s
+        for s in body(api.http.get("/status-catalog", headers=tenant.admin_headers()))["items"]
+        if s["code"] == code
+    ]
+    change = {"display_name": status["display_name"], "visibility": status["visibility"], "notify": False}
+    response = api.http.put(
+        f"/status-catalog/{code}", headers=tenant.admin_headers(), body=json.dumps(change)
+    )
+    assert response.status_code == 200, response.body
+
+
+def test_a_status_switched_off_while_its_alert_waits_sends_the_latest_novelty_that_still_notifies(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given Ana follows a parcel that went out for delivery and was delivered within one interval
+    issue(api, tenant, "TRK-110")
+    subscribe(api, tenant, "TRK-110", "ana@example.com")
+    post_event(api, tenant, "TRK-110", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    post_event(api, tenant, "TRK-110", "ev-2", "DELIVERED", minutes=5, observation="Recibió el portero")
+    # When the admin stops notifying "Entregado" before the sweep runs
+    _stop_notifying(api, tenant, "DELIVERED")
+    report = sweep(tenant)
+    # Then Ana gets one e-mail, about the latest novelty that still notifies, "En distribución"
+    [mail] = mailbox.wait_for(1)
+    assert report.sent == 1
+    assert "En distribución" in mail["Subject"] and "Entregado" not in mail["Subject"]
+    assert "Recibió el portero" not in text_of(mail) + html_of(mail)
+    # And the staff's history shows that novelty notified, and a second sweep sends nothing
+    history = body(api.http.get("/parcels/TRK-110", headers=tenant.staff_headers()))["history"]
+    assert [(h["status"], h["notified_at"] is not None) for h in history] == [
+        ("OUT_FOR_DELIVERY", True),
+        ("DELIVERED", False),
+    ]
+    assert sweep(tenant).sent == 0
+    # And when the next novelty's status is switched off too, nothing already alerted goes again
+    post_event(api, tenant, "TRK-110", "ev-3", "DELIVERY_FAILED", minutes=9, reason="Ausente")
+    _stop_notifying(api, tenant, "DELIVERY_FAILED")
+    assert sweep(tenant).sent == 0
+    assert len(mailbox.messages()) == 1
+
+
 def test_hidden_and_unnotified_statuses_are_never_emailed_and_hidden_ones_not_shown(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:

@@ -362,6 +362,24 @@ def _chunks(parcels: Iterable[Parcel], size: int) -> Iterator[list[Parcel]]:
         yield chunk
 
 
+def _latest_still_notifiable(
+    parcel: Parcel, catalog: dict[str, StatusDefinition]
+) -> tuple[Parcel, StatusDefinition | None]:
+    """The novelty waiting for an alert has a status staff stopped notifying (or hid) after it
+    arrived: the parcel's newest novelty since its last alert whose status notifies now is sent
+    instead (T5: the latest notifiable novelty), or none (``None``: the claim clears the pending
+    novelty). One read of the parcel's novelties, only for such a parcel."""
+    assert parcel.pending is not None
+    since = parcel.notified_occurred_at
+    for novelty in reversed(store.list_novelties(parcel.company_id, parcel.tracking_id)):
+        if since is not None and novelty.occurred_at <= since:
+            break  # alerted already, or older than what was
+        status = catalog.get(novelty.status)
+        if is_notifiable(status):
+            return replace(parcel, pending=novelty), status
+    return parcel, None
+
+
 def _claim(
     parcels: list[Parcel],
     catalog: dict[str, StatusDefinition],
@@ -377,7 +395,10 @@ def _claim(
     due: list[tuple[Parcel, StatusDefinition | None]] = []
     for parcel in parcels:
         if parcel.pending is not None:
-            due.append((parcel, catalog.get(parcel.pending.status)))
+            status = catalog.get(parcel.pending.status)
+            if not is_notifiable(status):
+                parcel, status = _latest_still_notifiable(parcel, catalog)
+            due.append((parcel, status))
     # Only due parcels' followers are read: one request for the chunk's notifiable parcels, which
     # DynamoDB runs as a query of each one's subscriptions (issue 14: was a request each).
     notifiable = [p.tracking_id for p, status in due if status is not None and is_notifiable(status)]
