@@ -39,6 +39,7 @@ from chalicelib.store.outbox import (
     save_handoffs,
     under_handoffs,
 )
+from chalicelib.store.tables import Check, CheckFailed
 
 CHANNELS = ("email", "sms", "push")
 
@@ -249,10 +250,13 @@ def enqueue(
     kick: bool = True,
     handoff: bool | None = None,
     accounts: Accounts | None = None,
+    checks: Sequence[Check] = (),
 ) -> list[Communication]:
     """Put messages in their outboxes and wake the outboxes up. Returns the communications
     written (a message whose idempotency key was used before is not written again).
-    ``accounts``: sender accounts the caller resolved already (:func:`prepare`).
+    ``accounts``: sender accounts the caller resolved already (:func:`prepare`). ``checks``:
+    conditions the messages are written on (``store.communications.add_new``'s); when one does
+    not hold, nothing is written and ``store.tables.CheckFailed`` is raised.
 
     With ``handoff`` (the default when ``kick``), messages that may go now are written claimed
     (:func:`born_claimed`), written down first in hand-off records instead of the ready index
@@ -266,6 +270,7 @@ def enqueue(
     comms = prepare(
         company_id, messages, now=now, accounts=accounts, lease_until=now + _lease() if handoff else None
     )
+    handoffs: list[HandOff] = []
     try:
         handoffs = _recorded_handoffs(company_id, comms) if handoff else []
         if handoffs:
@@ -273,7 +278,11 @@ def enqueue(
         due = _due_by_outbox(comms)
         announce(company_id, due)
         refused, not_told = announce_failed_at_once(company_id, comms, now)
-        written = store.add_new([c for c in comms if c.communication_id not in refused])
+        written = store.add_new([c for c in comms if c.communication_id not in refused], checks=checks)
+    except CheckFailed:
+        _discard_unwritten_bodies(company_id, comms, [], "a condition of their write did not hold")
+        _forget_unwritten(company_id, handoffs, [])
+        raise
     except Exception:
         _discard_unwritten_bodies(company_id, comms, None, "their messages could not be written")
         raise

@@ -53,6 +53,7 @@ from chalicelib.store.models import (
     SendJobModel,
 )
 from chalicelib.store.tables import (
+    Check,
     attribute_value,
     execute_all_or_drop,
     insert_all_or_drop,
@@ -479,6 +480,7 @@ def add_new(
     comms: Sequence[domain.Communication],
     *,
     counted: Callable[[TransactWrite, list[domain.Communication]], None] | None = None,
+    checks: Sequence[Check] = (),
 ) -> list[domain.Communication]:
     """Write new communications; one whose idempotency key was used before is dropped, and so
     is one whose id is taken (a producer that derives its ids from what the message is, as a
@@ -490,10 +492,19 @@ def add_new(
     ``counted`` adds to each transaction the updates that count the keyed communications it
     writes (a mailbox's ``logged_count``): they commit exactly when those do, so a writer that
     dies after writing never leaves them uncounted, and one that writes again counts nothing.
+    ``checks`` (``store.tables.transact_all_or_drop``'s) are conditions on other items every
+    communication is written with, in the same transaction (those without a key too, then not
+    batched: a few messages, as one client's): ``store.tables.CheckFailed`` when one does not hold.
     """
     written: list[domain.Communication] = []
     keyed = [c for c in comms if c.idempotency_key]
     plain = [c for c in comms if not c.idempotency_key]
+    if checks:
+        assert counted is None and len(comms) <= _TX_ACTIONS // 2 - len(checks), "one transaction"
+        for group, actions in ((keyed, 2), (plain, 1)):  # the message and its key, or the message
+            if group:
+                written += transact_all_or_drop(group, add_to_transaction, actions, checks=checks)
+        return written
     assert counted is None or not plain, "only keyed communications are counted with their write"
     # As many as one transaction holds (issue 14: a page of 100 keyed messages is 2, not 4),
     # with room for the counting update

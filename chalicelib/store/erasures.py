@@ -51,7 +51,7 @@ from chalicelib.store.models import (
     TicketDayModel,
     TicketModel,
 )
-from chalicelib.store.tables import transacted, written
+from chalicelib.store.tables import Check, transacted, written
 
 # In order; each is done when its Query finds nothing left. ``client`` deletes the client's item
 # (read until then for its addresses) in the transaction that marks the erasure done.
@@ -516,6 +516,24 @@ def stand_ins_of(spec: dict[str, Any]) -> tuple[dict[str, str], bool]:
     empty (an end with no client the other side of the erased one)."""
     found = spec.get(STAND_INS) or {}
     return {name: code for name, code in found.items() if code}, any(not c for c in found.values())
+
+
+def unerased(company_id: str, client_id: str) -> list[Check]:
+    """The conditions a message to one client is written on, in its transaction
+    (``store.communications.add_new``'s ``checks``): no erasure of the client runs (the company's
+    ``erasing`` does not list it) and none ran to its end (the client's item is there). Either
+    the message is written before the erasure starts, and the erasure finds it, or it is not
+    written: ``store.tables.CheckFailed`` names the first check (0) when the client is being
+    erased, the second (1) when it is gone."""
+    key = erasure_key(company_id, client_id)
+
+    def not_erasing(tx: TransactWrite) -> None:
+        tx.condition_check(CompanyModel, company_id, condition=~CompanyModel.erasing.contains(key))
+
+    def client_there(tx: TransactWrite) -> None:
+        tx.condition_check(ClientModel, company_id, client_id, condition=ClientModel.client_id.exists())
+
+    return [not_erasing, client_there]
 
 
 def is_being_erased(company_id: str, client_id: str, erasing: frozenset[str]) -> bool:

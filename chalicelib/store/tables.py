@@ -268,12 +268,30 @@ def transacted(build: Callable[[TransactWrite], None]) -> bool:
     return True
 
 
+# A condition check a transaction holds on an item it does not write (``tx.condition_check``).
+Check = Callable[[TransactWrite], None]
+
+
+class CheckFailed(Exception):
+    """A transaction's condition on an item it does not write (:func:`transact_all_or_drop`'s
+    ``checks``) did not hold: nothing was written. ``failed``: the positions of those checks."""
+
+    def __init__(self, failed: Sequence[int]) -> None:
+        super().__init__(f"the conditions {list(failed)} of the transaction did not hold")
+        self.failed = tuple(failed)
+
+
+# How often a transaction whose checks raced another writer (``TransactionConflict``) is tried again.
+_CHECK_TRIES = 5
+
+
 def transact_all_or_drop(
     entries: Sequence[T],
     add: Callable[[TransactWrite, T], None],
     actions_per_entry: int = 1,
     *,
     extra: Callable[[TransactWrite, list[T]], None] | None = None,
+    checks: Sequence[Check] = (),
 ) -> list[T]:
     """Write each entry's conditional actions in one transaction, all-or-nothing per entry: when
     the transaction is cancelled, the entries whose conditions failed (or that raced another
@@ -285,17 +303,34 @@ def transact_all_or_drop(
     (counters of what they became): they commit exactly when the entries do. One that raced
     another writer (``TransactionConflict`` on a busy counter) is written again with them; one
     whose own condition fails (the counted item is gone) cancels the write: it is raised.
+    ``checks`` each add one condition check (``tx.condition_check``) on an item the transaction
+    does not write, which PynamoDB puts first: the entries are written only while every one
+    holds, and :class:`CheckFailed` is raised (nothing written) when one does not.
     """
     pending = list(entries)
+    conflicts = 0
     while pending:
         try:
             with TransactWrite(connection=connection()) as tx:
+                for check in checks:
+                    check(tx)
                 for entry in pending:
                     add(tx, entry)
                 if extra is not None:
                     extra(tx, pending)  # unconditional updates of what the entries change
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
+            checked, reasons = reasons[: len(checks)], reasons[len(checks) :]
+            codes = [why.code if why is not None else None for why in checked]
+            failed = [n for n, code in enumerate(codes) if code == "ConditionalCheckFailed"]
+            if failed:
+                raise CheckFailed(failed) from exc
+            if "TransactionConflict" in codes:
+                conflicts += 1  # a checked item written meanwhile: look again
+                if conflicts < _CHECK_TRIES:
+                    time.sleep(0.025 * 2**conflicts)
+                    continue
+                raise
             lost = {
                 n // actions_per_entry
                 for n, reason in enumerate(reasons)

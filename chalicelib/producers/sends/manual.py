@@ -39,7 +39,8 @@ from chalicelib.messaging.outbox import Accounts, OutgoingMessage, enqueue, hand
 from chalicelib.producers.sends import SEND_JOBS_QUEUE
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as job_store
-from chalicelib.store.erasures import is_being_erased
+from chalicelib.store.erasures import is_being_erased, unerased
+from chalicelib.store.tables import CheckFailed
 from chalicelib.tenants.auth.principal import Principal, may_see, own_only
 from chalicelib.tenants.branding import company_variables
 
@@ -218,7 +219,15 @@ def _send_to_one(company_id: str, request: SendRequest, client_id: str) -> SendR
     messages, reason = page.messages_for(client, prefix)
     if not messages:
         raise ValidationFailed([{"field": "client_ids[0]", "message": f"client {client_id!r} {reason}"}])
-    written = enqueue(company_id, messages)
+    # Written on condition that no erasure of the client started since the company was read, nor
+    # ended (a send's page waits for nothing of the kind: the erasure waits for it; this request
+    # is waited for by no one): its message is either there when the erasure starts, or not written
+    try:
+        written = enqueue(company_id, messages, checks=unerased(company_id, client.client_id))
+    except CheckFailed as exc:
+        gone = exc.failed == (1,)  # the erasure ended meanwhile: the client is not there any more
+        problem = f"there is no client {client_id!r}" if gone else f"client {client_id!r} is being erased"
+        raise ValidationFailed([{"field": "client_ids[0]", "message": problem}]) from None
     if len(written) == len(messages):
         return SendResult(created=True, communications=tuple(written))
     existing = [comm_store.existing_key(company_id, m.idempotency_key or "") for m in messages]
