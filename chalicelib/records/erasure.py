@@ -32,6 +32,10 @@ LEASE = timedelta(minutes=2)
 # skip the client, has written its messages by then (or died). The erasure looks for the
 # client's messages once more after such pages (phase ``late_messages``).
 PAGE_SECONDS = 240
+# How long DynamoDB's index by client may lag its table (a fraction of a second, normally; twice
+# "up to a second" here): the late pass looks for the client's messages only this long after the
+# last one that may name the client was written, or its Query may miss it.
+INDEX_LAG_SECONDS = 2.0
 
 # What an erasure does not erase, as GET answers it (docs/privacy.md says why).
 NOT_ERASED = (
@@ -170,6 +174,11 @@ def _step(job: ClientErasure) -> bool | None:
         started_pages_may_run = now < job.created_at + timedelta(seconds=PAGE_SECONDS)
         if started_pages_may_run and watches.job_pages_pending(job.company_id):
             return None
+        # Such a page (or a one-client send written just before the erasure started) may have
+        # written a moment ago: its message is in the index by client once the index catches up.
+        # Past the longest a page runs, and the lag after it, nothing can be that recent.
+        if now < job.created_at + timedelta(seconds=PAGE_SECONDS + INDEX_LAG_SECONDS):
+            time.sleep(INDEX_LAG_SECONDS)
         page = store.communications_page(job, settings.files_bucket, settings.inbound_bucket)
     else:  # the client's item, and done
         page = store.client_page(job)
