@@ -6,6 +6,7 @@ Local, SMTP server and moto's S3."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -139,11 +140,13 @@ def items_naming(company_id: str, *needles: str, but: tuple[str, ...] = ()) -> l
 @pytest.fixture(autouse=True)
 def time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
     """The request's and the schedule's time for an erasure (5 s and 20 s in production) are ample
-    here: a client this small is erased within either, also on a machine busy with other tests."""
+    here: a client this small is erased within either, also on a machine busy with other tests.
+    The late pass's wait for the index by client (2 s) is none: DynamoDB Local's do not lag."""
     from chalicelib.records import erasure
 
     monkeypatch.setattr(erasure, "REQUEST_SECONDS", 120.0)
     monkeypatch.setattr(erasure, "RUN_SECONDS", 120.0)
+    monkeypatch.setattr(erasure, "INDEX_LAG_SECONDS", 0.0)
 
 
 @pytest.fixture
@@ -601,6 +604,39 @@ def test_sends_to_all_clients_just_before_and_while_one_is_being_erased_reach_th
     assert company_and_erasing(company.company_id)[1] == frozenset()
 
 
+LAG = 0.4  # the index's lag the tests that look at the late pass's order give it (2 s in production)
+
+
+def erasure_looks_noted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float]]:
+    """From now on, the erasure's late pass waits :data:`LAG` for the index by client; what it
+    does, in order, with when (``time.monotonic``): "no page pending" when it found no send page
+    pending, "her messages" when it Queried the client's messages."""
+    import time
+
+    from chalicelib.records import erasure
+    from chalicelib.store import erasures
+    from chalicelib.store import outbox as watches
+
+    monkeypatch.setattr(erasure, "INDEX_LAG_SECONDS", LAG)
+    noted: list[tuple[str, float]] = []
+    pending, query = watches.job_pages_pending, erasures.communications_page
+
+    def pending_noted(company_id: str) -> bool:
+        answer = pending(company_id)
+        if not answer:
+            noted.append(("no page pending", time.monotonic()))
+        return answer
+
+    def query_noted(job: Any, *args: Any) -> Any:
+        if job.phase == "late_messages":
+            noted.append(("her messages", time.monotonic()))
+        return query(job, *args)
+
+    monkeypatch.setattr(watches, "job_pages_pending", pending_noted)
+    monkeypatch.setattr(erasures, "communications_page", query_noted)
+    return noted
+
+
 def test_a_message_a_send_page_wrote_after_her_erasure_passed_her_messages_is_erased_at_its_end(
     api: Client, company: Tenant, clock: Any, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -638,16 +674,91 @@ def test_a_message_a_send_page_wrote_after_her_erasure_passed_her_messages_is_er
     expand_pages()
     # Then the erasure, past her messages, waited for the page before deleting her
     assert [(e["state"], e["phase"]) for e in seen] == [("erasing", "late_messages")]
-    # And once the page is done, the minute schedule finishes it, the page's message to her erased
-    clock.set_now(clock.now() + timedelta(minutes=3))
+    # And once the page is done, the minute schedule finishes it (still within the 4 minutes a
+    # page may run), the page's message to her erased
+    looked = erasure_looks_noted(monkeypatch)
+    clock.set_now(clock.now() + timedelta(seconds=30))
     assert run_minute_schedule(api)["erasures"] == 1
     done = body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers()))
     assert (done["state"], done["erased"]["messages"]) == ("done", 1)
+    # And each look for her messages came the index's lag after it saw no page pending (DynamoDB
+    # Local's index does not lag: the order is what shows a lagging one's entry would be in it)
+    assert looked and [what for what, _ in looked][:2] == ["no page pending", "her messages"]
+    for (before, seen_at), (what, asked_at) in pairwise(looked):
+        if what == "her messages":
+            assert before == "no page pending" and asked_at - seen_at >= LAG
     assert items_naming(company.company_id, ANA, ANAS) == []
     # And when the outbox delivers, Beto gets the notice, and the job ends counting hers skipped
     deliver_outboxes()
     assert [m["To"].split("<")[-1].rstrip(">") for m in mailbox.messages()] == [BETOS]
     assert progress(job_of(api, company, body(started)["job"]["job_id"])) == ("done", 2, 1, 0, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("request_id", "meanwhile", "refused"),
+    [
+        pytest.param("r-1", "ends", f"there is no client {ANA!r}", id="erasure_ends"),
+        pytest.param(None, "stops", f"client {ANA!r} is being erased", id="erasure_stops_before_her_item"),
+    ],
+)
+def test_a_send_to_her_alone_that_read_the_company_before_her_erasure_and_writes_after_it_is_refused(
+    api: Client,
+    company: Tenant,
+    clock: Any,
+    mailbox: MailCatcher,
+    monkeypatch: pytest.MonkeyPatch,
+    request_id: str | None,
+    meanwhile: str,
+    refused: str,
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.store import communications, erasures
+
+    # Given Ana, and a notice staff send
+    put_client(api, company, ANA, emails=[ANAS])
+    notice = json.dumps({"subject": "Aviso", "text": "Hola {{ client.name }}", "html": "<p>Hola</p>"})
+    saved = api.http.put("/templates/custom:aviso", headers=company.admin_headers(), body=notice)
+    assert saved.status_code == 200, saved.body
+    # When staff send it to her alone, and between the send's read of the company (no erasure
+    # then) and its write of her message the administrator erases her: the erasure passes her
+    # messages (none), looks for them again at its end, and ends (or is stopped just before it
+    # deletes her item)
+    add_new, client_page = communications.add_new, erasures.client_page
+    erased: list[dict[str, Any]] = []
+
+    def stopped(job: Any) -> Any:
+        raise RuntimeError("the erasure's run stopped here")
+
+    def erasure_first(*args: Any, **kwargs: Any) -> Any:
+        if not erased:
+            if meanwhile != "ends":
+                monkeypatch.setattr(erasures, "client_page", stopped)
+            erased.append(body(erase(api, company.admin_headers(), ANA)))
+            monkeypatch.setattr(erasures, "client_page", client_page)
+        return add_new(*args, **kwargs)
+
+    monkeypatch.setattr(communications, "add_new", erasure_first)
+    send = {"channel": "email", "template": "custom:aviso", "client_ids": [ANA]}
+    if request_id:
+        send["request_id"] = request_id
+    sent = api.http.post("/sends", headers=company.staff_headers(), body=json.dumps(send))
+    assert [(e["state"], e["phase"]) for e in erased] == (
+        [("done", "done")] if meanwhile == "ends" else [("erasing", "client")]
+    )
+    # Then the send is refused, saying why, and writes nothing
+    assert (sent.status_code, body(sent).get("errors")) == (
+        422,
+        [{"field": "client_ids[0]", "message": refused}],
+    )
+    # And when the minute schedule ends the erasure and the outbox delivers, nothing went to her
+    # and nothing names her
+    clock.set_now(clock.now() + timedelta(minutes=3))  # the erasure's lease: 2 minutes
+    run_minute_schedule(api)
+    assert body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers()))["state"] == "done"
+    deliver_outboxes()
+    assert mailbox.messages() == []
+    assert items_naming(company.company_id, ANA, ANAS) == []
 
 
 def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_keys_them(
