@@ -194,7 +194,7 @@ def test_an_invoice_whose_email_cannot_be_written_leaves_no_pdf(
     put_ferreteria(api, back_office)
 
     # Given DynamoDB refuses to write messages
-    def throttled(*_: Any) -> Any:
+    def throttled(*_: Any, **__: Any) -> Any:
         raise RuntimeError("DynamoDB throttled the messages' write")
 
     monkeypatch.setattr(communications, "add_new", throttled)
