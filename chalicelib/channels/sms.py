@@ -104,6 +104,15 @@ def _valid_sender_id(sender_id: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class GatewayReport:
+    """What the phone says of one SMS: ``state`` (Pending, Processed, Sent, Delivered, Failed)
+    and, for a failure, its error (``RESULT_ERROR_NO_SERVICE``), or None."""
+
+    state: str
+    error: str | None = None
+
+
 class HttpGatewaySender(SentAsIs):
     """The REST API of "SMS Gateway for Android" (github.com/capcom6/android-sms-gateway).
 
@@ -147,10 +156,21 @@ class HttpGatewaySender(SentAsIs):
 
     def status(self, message_id: str) -> str:
         """The message's state as the phone reports it: Pending, Processed, Sent, Delivered or Failed."""
+        return self.report(message_id).state
+
+    def report(self, message_id: str) -> GatewayReport:
+        """The message's state and, when it ``Failed``, the app's own error for its number (at
+        most 200 characters; the one part of an answer ever kept, as for a send)."""
         answer = self._call("GET", f"/message/{urllib.parse.quote(message_id, safe='')}", None)
-        if not isinstance(answer, dict) or "state" not in answer:
+        if not isinstance(answer, dict) or not isinstance(answer.get("state"), str):
             raise DeliveryFailed("the SMS gateway answered without a state")
-        return str(answer["state"])
+        recipients = answer.get("recipients")
+        errors = [
+            str(r["error"])
+            for r in (recipients if isinstance(recipients, list) else [])
+            if isinstance(r, dict) and r.get("error")
+        ]
+        return GatewayReport(str(answer["state"]), _clip("; ".join(errors)) if errors else None)
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
         """One request over ``http.client`` to a checked public address of the gateway's host,

@@ -1,4 +1,5 @@
-"""Scheduled rules (EventBridge): one Lambda per alert type (tracking alerts, reminders)."""
+"""Scheduled rules (EventBridge): one Lambda per alert type (tracking alerts, reminders) and per
+check (sending domains, SMS credit, SMS delivery reports)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,18 @@ def check_sms_credit(event: Any) -> dict[str, Any]:
         "notices": report.notices,
         "left": report.left,
     }
+
+
+@schedules.schedule(Rate(1, unit=Rate.MINUTES), name="check_sms_deliveries")
+def check_sms_deliveries(event: Any) -> dict[str, Any]:
+    """Every minute: ask the companies' Android gateways for the final state of the SMS whose
+    report is due (a sparse index of those only), record ``delivered`` or ``failed`` and tell the
+    webhooks; give up on one 2 days after it was sent (docs/sms.md, decision 0023)."""
+    from chalicelib.messaging.delivery_reports import check_sms_deliveries as check
+
+    report = check()
+    if report.failed:
+        # the others were applied; those are due again next minute, and the function fails so
+        # that its alarm rings (each is logged as "SMS delivery report failed")
+        raise RuntimeError(f"{report.failed} SMS delivery report(s) failed; {report.asked} applied")
+    return {"asked": report.asked, **dict(report.results)}

@@ -39,6 +39,7 @@ from chalicelib.core.domain import Communication, SenderAccount
 from chalicelib.core.errors import DeliveryFailed, PregonError
 from chalicelib.core.observability import channel_metric, logger, metrics
 from chalicelib.core.settings import get_settings
+from chalicelib.messaging.delivery_reports import await_delivery_reports, reports_delivery
 from chalicelib.messaging.suppression import holding_back, suppression_keys
 from chalicelib.store import communications as store
 from chalicelib.store import companies as company_store
@@ -272,10 +273,13 @@ class _OutcomeWriter:
     written, the one waiting and the one being sent (75 e-mails for a drain). A write that failed
     stops the sending at the next batch (its error is the drain's, as at the end)."""
 
-    def __init__(self, company_id: str, batch: int = BATCH, *, counted: bool = True) -> None:
+    def __init__(
+        self, company_id: str, batch: int = BATCH, *, counted: bool = True, reported: bool = False
+    ) -> None:
         self._company_id = company_id
         self._batch = batch
         self._counted = counted  # False: a recorded hand-off, which counts when it finishes
+        self._reported = reported  # the channel's SMS get their final state read back
         self._pending: list[Communication] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-outcomes")
         self._writes: list[Future[list[Communication]]] = []
@@ -288,7 +292,7 @@ class _OutcomeWriter:
 
     def flush(self) -> None:
         if self._pending:
-            write = partial(_write_outcomes, counted=self._counted)
+            write = partial(_write_outcomes, counted=self._counted, reported=self._reported)
             self._writes.append(self._pool.submit(write, self._company_id, self._pending))
             self._pending = []
             if len(self._writes) > QUEUED_WRITES + 1:
@@ -305,7 +309,7 @@ class _OutcomeWriter:
 
 
 def _write_outcomes(
-    company_id: str, outcomes: list[Communication], *, counted: bool = True
+    company_id: str, outcomes: list[Communication], *, counted: bool = True, reported: bool = False
 ) -> list[Communication]:
     """Record outcomes; the jobs' and alert monitors' counters move in the same transactions
     (not ``counted``: a recorded hand-off's, written without a transaction and counted when the
@@ -316,13 +320,18 @@ def _write_outcomes(
     A message given up is announced to the company's webhooks first (:func:`_announce_given_up`);
     one whose event the queue refused is not written, the others are, and then this raises: the
     lease brings that message back (the rest, sent ones included, are recorded and never go
-    twice)."""
+    twice).
+
+    ``reported``: the SMS recorded sent are then noted for the phone's delivery report
+    (``messaging.delivery_reports``)."""
     now = clock.now()
     outcomes = [_files_deleted(outcome, now) for outcome in outcomes]
     refused, error = _announce_given_up(company_id, outcomes, now)
     record = store.record_outcomes if counted else store.record_handed_off_outcomes
     written = record([o for o in outcomes if o.communication_id not in refused], now)
     _delete_files([ref for outcome in written for ref in outcome.attachments if ref.deleted_at == now])
+    if reported:
+        await_delivery_reports(company_id, written)
     if error is not None:
         raise error
     return written
@@ -384,7 +393,7 @@ def drain_outbox(
             "outbox waits", extra={"company_id": company_id, "outbox": outbox, "reason": setup.reason}
         )
         return report
-    writer = _OutcomeWriter(company_id)
+    writer = _OutcomeWriter(company_id, reported=reports_delivery(setup.channel))
     composer = _Composer(setup.channel)
     fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-claims")
     retry_at: datetime | None = None
@@ -668,7 +677,9 @@ def deliver_hand_offs(
     setup = session
     if reused and session.channel is not None:
         setup = replace(session, channel=_FirstSendRetried(session.channel))
-    writer = _OutcomeWriter(company_id, HANDOFF_WRITES, counted=not recorded)
+    writer = _OutcomeWriter(
+        company_id, HANDOFF_WRITES, counted=not recorded, reported=reports_delivery(session.channel)
+    )
     composer = _Composer(setup.channel)
     retry_at: datetime | None = None
     oldest = 0.0

@@ -1418,3 +1418,35 @@ def advance_email_state_by_key(
             return False
         raise
     return True
+
+
+def advance_sms_state_by_key(
+    company_id: str,
+    communication_id: str,
+    provider_message_id: str,
+    state: str,
+    at: datetime,
+    detail: str | None = None,
+) -> bool:
+    """The phone's final word on an SMS (``delivered`` or ``failed``; decision 0023): one
+    conditional ``UpdateItem``, nothing read first. The item moves only while it is an outgoing
+    SMS still ``sent`` under that gateway message id. Returns False when the condition does not
+    hold (already moved, erased, another message): the caller reads the item to know why."""
+    actions: list[Any] = [
+        CommunicationModel.state.set(state),
+        CommunicationModel.updated_at.set(at),
+        _status_key_action(status_index_key(company_id, "sms", state)),
+    ]
+    if state == "delivered":
+        actions.append(CommunicationModel.delivered_at.set(at))
+    if detail:
+        actions.append(CommunicationModel.error.set(detail))
+    condition: Any = (
+        (CommunicationModel.channel == "sms")
+        & (CommunicationModel.direction == "out")
+        & (CommunicationModel.state == "sent")
+        & (CommunicationModel.provider_message_id == provider_message_id)
+    )
+    return condition_held(
+        lambda: CommunicationModel(company_id, communication_id).update(actions=actions, condition=condition)
+    )

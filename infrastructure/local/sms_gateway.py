@@ -3,7 +3,8 @@ Gateway" app's local server (the ``http_gateway`` SMS provider), and keeps each 
 send as a JSON file in ``.local/sms/`` (the SMS counterpart of the mail catcher).
 
     POST /message       Basic auth, {"message", "phoneNumbers"}  → 202 {"id", "state": "Sent", ...}
-    GET  /message/{id}  → the same shape
+    GET  /message/{id}  → the same shape, ``Delivered`` (a local phone delivers every SMS it took:
+                          Pregón's minute check records it, docs/sms.md "Delivery reports")
 
     with SmsGatewayCatcher(tmp_path / "sms", port=8082) as gateway:
         ...                                   # PUT /sms/settings {"provider": "http_gateway", ...}
@@ -137,13 +138,13 @@ class SmsGatewayCatcher:
     def base_url(self) -> str:
         return f"http://{self.host}:{self._port}"
 
-    def _state(self, record: dict[str, Any]) -> dict[str, Any]:
+    def _state(self, record: dict[str, Any], state: str = "Sent") -> dict[str, Any]:
         return {
             "id": record["id"],
-            "state": "Sent",
+            "state": state,
             "isEncrypted": False,
-            "recipients": [{"phoneNumber": n, "state": "Sent", "error": None} for n in record["to"]],
-            "states": {"Sent": record["at"]},
+            "recipients": [{"phoneNumber": n, "state": state, "error": None} for n in record["to"]],
+            "states": {"Sent": record["at"], **({state: record["at"]} if state != "Sent" else {})},
         }
 
     def _keep(self, numbers: list[str], text: str) -> dict[str, Any]:
@@ -161,7 +162,7 @@ class SmsGatewayCatcher:
 
     def _state_of(self, message_id: str) -> dict[str, Any] | None:
         record = next((r for r in caught_sms(self.folder) if r.get("id") == message_id), None)
-        return self._state(record) if record else None
+        return self._state(record, "Delivered") if record else None
 
     def start(self) -> SmsGatewayCatcher:
         if self._server is not None:

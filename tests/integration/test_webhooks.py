@@ -33,7 +33,13 @@ from tests.steps.ses_events import (
     publish_ses_events,
     ses_company,
 )
-from tests.steps.sms import free_inbound_number, receive_sms
+from tests.steps.sms import (
+    AndroidGateway,
+    free_inbound_number,
+    gateway_company,
+    receive_sms,
+    run_sms_delivery_check,
+)
 from tests.steps.tenants import IDENTITY, Tenant, purge_outbox_queue, staff_user
 from tests.steps.webhooks import (
     Receiver,
@@ -254,6 +260,92 @@ def test_an_sms_the_provider_refuses_reaches_the_endpoint_as_failed(
     # And nothing of the second: SNS reports no delivery of an SMS to Pregón (docs/webhooks.md)
     stored = comm_store.get(tenant.company_id, sent.communication_id)
     assert stored is not None and stored.state == "sent"
+
+
+def test_what_the_phone_reports_of_an_sms_reaches_the_history_and_the_endpoint_once(
+    api: Client, tenant: Tenant, receiver: Receiver, clock: Any
+) -> None:
+    # Given a company whose SMS go out through its Android phone, and an endpoint for outcomes
+    with AndroidGateway() as phone:
+        gateway_company(api, tenant, phone)
+        endpoint = add_endpoint(api, tenant, receiver.url, ["message.delivered", "message.failed"])
+        # And two SMS to the client CLI-7 the phone took
+        delivered, failed = enqueue(
+            tenant.company_id,
+            [
+                OutgoingMessage(
+                    channel="sms", to_address=number, text="Su saldo es $ 1.500", client_id="CLI-7"
+                )
+                for number in (ANA_PHONE, "+5493515551234")
+            ],
+        )
+        deliver_outboxes()
+        [first, second] = [history_sms(api, tenant, m.communication_id) for m in (delivered, failed)]
+        assert (first["state"], second["state"]) == ("sent", "sent")
+        # When the phone hears the first was delivered and fails the second, and a minute passes
+        phone.phone_delivered(first["provider_message_id"])
+        phone.phone_failed(second["provider_message_id"], "RESULT_ERROR_NO_SERVICE")
+        clock.set_now(clock.now() + timedelta(minutes=1))
+        run_sms_delivery_check(api)
+        deliver_webhooks()
+        # Then the history shows the first delivered, the second failed with the phone's reason
+        first, second = (history_sms(api, tenant, m.communication_id) for m in (delivered, failed))
+        assert first["state"] == "delivered", first
+        assert (second["state"], second["error"]) == (
+            "failed",
+            "failed on the phone: RESULT_ERROR_NO_SERVICE",
+        )
+        # And the endpoint heard each once, as an SMS
+        events = receiver.events(endpoint["secret"], now_seconds())
+        assert sorted((e["type"], e["data"]["message_id"], e["data"]["channel"]) for e in events) == sorted(
+            [
+                ("message.delivered", delivered.communication_id, "sms"),
+                ("message.failed", failed.communication_id, "sms"),
+            ]
+        )
+        # And later checks ask the phone nothing more about them, and tell nothing more
+        asked = len(phone.asked)
+        for minutes in (5, 60):
+            clock.set_now(clock.now() + timedelta(minutes=minutes))
+            run_sms_delivery_check(api)
+        deliver_webhooks()
+        assert len(phone.asked) == asked and len(receiver.received) == 2
+
+
+def test_an_sms_the_phone_never_reports_stays_sent_and_is_asked_for_no_more(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery_reports import REPORT_WINDOW
+
+    # Given an SMS the company's phone took and keeps Pending (the phone is out of coverage)
+    with AndroidGateway() as phone:
+        gateway_company(api, tenant, phone)
+        [sms] = enqueue(
+            tenant.company_id,
+            [OutgoingMessage(channel="sms", to_address=ANA_PHONE, text="Hola", client_id="CLI-7")],
+        )
+        deliver_outboxes()
+        gateway_id = history_sms(api, tenant, sms.communication_id)["provider_message_id"]
+        # When the minute check runs after a minute, and again once the report window is over
+        clock.set_now(clock.now() + timedelta(minutes=1))
+        run_sms_delivery_check(api)
+        clock.set_now(clock.now() + REPORT_WINDOW)
+        run_sms_delivery_check(api)
+        # Then the phone was asked each time, and the SMS stays sent
+        assert phone.asked == [gateway_id, gateway_id]
+        assert history_sms(api, tenant, sms.communication_id)["state"] == "sent"
+        # And a later check asks the phone nothing more
+        clock.set_now(clock.now() + timedelta(hours=5))
+        run_sms_delivery_check(api)
+        assert phone.asked == [gateway_id, gateway_id]
+
+
+def history_sms(api: Client, tenant: Tenant, communication_id: str) -> dict[str, Any]:
+    """The SMS as staff see it in ``GET /history/sms/{id}``."""
+    found: dict[str, Any] = body(
+        api.http.get(f"/history/sms/{communication_id}", headers=tenant.staff_headers())
+    )
+    return found
 
 
 def email_to_cli7(tenant: Tenant, to_address: str) -> Communication:

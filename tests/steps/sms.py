@@ -114,6 +114,7 @@ class AndroidGateway(ServedInAThread):
         self.credentials = base64.b64encode(f"{username}:{password}".encode()).decode()
         self.messages: dict[str, dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
+        self.asked: list[str] = []  # the message ids of each GET /message/{id}, in order
 
         def take(payload: dict[str, Any]) -> dict[str, Any]:
             message_id = payload.get("id") or uuid.uuid4().hex[:21]
@@ -126,11 +127,15 @@ class AndroidGateway(ServedInAThread):
         handler = gateway_handler(
             self.credentials,
             take=take,
-            find=lambda message_id: self.state_of(message_id) if message_id in self.messages else None,
+            find=self.find,
             seen=seen,
         )
         self.serve(handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def find(self, message_id: str) -> dict[str, Any] | None:
+        self.asked.append(message_id)
+        return self.state_of(message_id) if message_id in self.messages else None
 
     def state_of(self, message_id: str) -> dict[str, Any]:
         message = self.messages[message_id]
@@ -139,7 +144,7 @@ class AndroidGateway(ServedInAThread):
             "state": message["state"],
             "isEncrypted": False,
             "recipients": [
-                {"phoneNumber": number, "state": message["state"], "error": None}
+                {"phoneNumber": number, "state": message["state"], "error": message.get("error")}
                 for number in message["payload"]["phoneNumbers"]
             ],
             "states": {message["state"]: "2026-11-02T12:00:00.000+00:00"},
@@ -147,6 +152,14 @@ class AndroidGateway(ServedInAThread):
 
     def phone_sent(self, message_id: str) -> None:
         self.messages[message_id]["state"] = "Sent"
+
+    def phone_delivered(self, message_id: str) -> None:
+        """The network's delivery report reached the phone."""
+        self.messages[message_id]["state"] = "Delivered"
+
+    def phone_failed(self, message_id: str, error: str) -> None:
+        """The phone could not send it (the app's error for the number, e.g. no service)."""
+        self.messages[message_id] |= {"state": "Failed", "error": error}
 
 
 def assign_sender_ids(company_id: str, *sender_ids: str) -> None:
@@ -181,3 +194,30 @@ def settings_changed_after_every_read(monkeypatch: Any, company_id: str, change:
 
     monkeypatch.setattr(store, "get_sms_settings", read_then_change)
     return changes
+
+
+def gateway_company(api: Any, tenant: Any, gateway: AndroidGateway) -> None:
+    """The company's SMS, switched on, go out through ``gateway`` (its Android phone), with the
+    password the phone shows, as an administrator sets them in the SMS screen."""
+    import json
+
+    admin = tenant.admin_headers()
+    settings = {
+        "enabled": True,
+        "provider": "http_gateway",
+        "base_url": gateway.base_url,
+        "username": GATEWAY_USER,
+    }
+    response = api.http.put("/sms/settings", headers=admin, body=json.dumps(settings))
+    assert response.status_code == 200, response.body
+    password = json.dumps({"password": GATEWAY_PASSWORD})
+    response = api.http.put("/sms/settings/gateway-password", headers=admin, body=password)
+    assert response.status_code == 204, response.body
+
+
+def run_sms_delivery_check(api: Any) -> dict[str, Any]:
+    """The deployed ``check_sms_deliveries`` schedule, as EventBridge invokes it every minute."""
+    event = api.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="us-east-1"
+    )
+    return dict(api.lambda_.invoke("check_sms_deliveries", event).payload)

@@ -1,0 +1,228 @@
+"""The phone's word on an SMS sent through the SMS Gateway for Android (decision 0023).
+
+The gateway answers a send with ``Pending``; the phone later marks the message ``Sent``,
+``Delivered`` (the network's delivery report) or ``Failed``. Pregón asks for it
+(``GET {base_url}/message/{id}``) rather than letting the phone call in: no unauthenticated route.
+
+    await_delivery_reports("co-1", written)   # the outbox: the gateway's SMS just recorded sent
+    check_sms_deliveries()                     # the minute schedule: ask the phone for what is due
+
+What each answer does, as SES's feedback does for an e-mail (``messaging.feedback``):
+
+=============  ===================================================================================
+Delivered      sent -> delivered; ``message.delivered`` (``channel: sms``) to the webhooks
+Failed         sent -> failed, error "failed on the phone: <the app's error>"; ``message.failed``
+others         (Pending, Processed, Sent, or the phone not answering) asked again later: after
+               1, 2, 4, ... minutes, at most every 4 hours, until 2 days after the send; then the
+               SMS stays ``sent`` and is asked for no more (a phone off for days, or a carrier that
+               sends no delivery reports)
+=============  ===================================================================================
+
+Cost: one small item per gateway SMS, written once after its outcome and removed when its word
+is in; each check is one request to the company's phone and one write. The check reads the
+sparse index of what is due, never a table; the phone is asked only for SMS still awaited.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from threading import Lock
+
+from chalicelib.channels.base import Channel
+from chalicelib.channels.sms import HttpGatewaySender
+from chalicelib.core import clock
+from chalicelib.core.domain import Communication
+from chalicelib.core.errors import DeliveryFailed, PregonError
+from chalicelib.core.observability import logger, metrics
+from chalicelib.store import communications as store
+from chalicelib.store import delivery_reports as reports_store
+from chalicelib.store.delivery_reports import AwaitedReport
+
+# A test sets these small (a window of seconds); production's are here.
+FIRST_CHECK = timedelta(minutes=1)  # the first question, a minute after the send
+LONGEST_WAIT = timedelta(hours=4)  # between two questions, doubling from FIRST_CHECK up to this
+REPORT_WINDOW = timedelta(days=2)  # after this the SMS stays ``sent``: its report is not asked for
+ASK_TIMEOUT_SECONDS = 10.0  # one question's whole request, at most (the company's timeout if shorter)
+CHECK_SECONDS = 30.0  # one run starts no question later than this (the rest are due next minute)
+CHECK_LIMIT = 500  # the most SMS one run reads from the index
+THREADS = 8
+
+_FINAL = {"Delivered": "delivered", "Failed": "failed"}
+
+
+def reports_delivery(channel: Channel | None) -> bool:
+    """Whether SMS sent over ``channel`` get their final state read back (the Android gateway's)."""
+    return isinstance(channel, HttpGatewaySender)
+
+
+def await_delivery_reports(company_id: str, written: Sequence[Communication]) -> None:
+    """Note the SMS among ``written`` (outcomes just recorded) that the gateway took, so that the
+    minute check asks the phone for their final state. Called after they are recorded sent: a
+    failure here is logged, and those SMS simply stay ``sent`` (they went; nothing is sent twice)."""
+    sent = [
+        (c.communication_id, c.provider_message_id, c.sent_at)
+        for c in written
+        if c.channel == "sms" and c.state == "sent" and c.provider_message_id and c.sent_at
+    ]
+    if not sent:
+        return
+    now = clock.now()
+    try:
+        reports_store.await_reports(
+            company_id,
+            [(cid, str(pid), at) for cid, pid, at in sent if pid and at],
+            now + FIRST_CHECK,
+            now + REPORT_WINDOW,
+        )
+    except Exception:
+        logger().exception(
+            "SMS delivery reports not awaited: those SMS stay sent",
+            extra={"company_id": company_id, "count": len(sent)},
+        )
+
+
+@dataclass
+class ReportCheck:
+    """What one run did: how many SMS it asked for and what became of them."""
+
+    results: Counter[str] = field(default_factory=Counter)
+    failed: int = 0  # our own failures (the store, the webhook queue): tried again next minute
+
+    @property
+    def asked(self) -> int:
+        return sum(self.results.values())
+
+
+class _Phones:
+    """The company's gateway, built once per run (its password decrypted once), and whether it
+    answered: a phone that is off is asked once a run, its other SMS wait for the next question."""
+
+    def __init__(self) -> None:
+        self._lock = Lock()
+        self._senders: dict[str, HttpGatewaySender | str] = {}
+
+    def of(self, company_id: str) -> HttpGatewaySender | str:
+        with self._lock:
+            if company_id not in self._senders:
+                self._senders[company_id] = _gateway(company_id)
+            return self._senders[company_id]
+
+    def down(self, company_id: str, reason: str) -> None:
+        with self._lock:
+            self._senders[company_id] = reason
+
+
+def _gateway(company_id: str) -> HttpGatewaySender | str:
+    from chalicelib.messaging.accounts.sms import sms_sender
+
+    try:
+        sender = sms_sender(company_id)
+    except PregonError as exc:  # switched off, the password missing
+        return exc.message
+    if not isinstance(sender, HttpGatewaySender):
+        return "the company's SMS no longer go through the Android gateway"
+    sender.timeout = min(sender.timeout, ASK_TIMEOUT_SECONDS)
+    return sender
+
+
+def check_sms_deliveries(now: datetime | None = None) -> ReportCheck:
+    """The minute schedule: ask each company's phone for the SMS whose report is due, record the
+    final ones and tell the webhooks, and ask again later for the others (see the module)."""
+    now = now or clock.now()
+    started = time.monotonic()
+    check = ReportCheck()
+    phones = _Phones()
+    due = reports_store.due_reports(now, CHECK_LIMIT)
+    lock = Lock()
+
+    def one(report: AwaitedReport) -> None:
+        if time.monotonic() - started > CHECK_SECONDS:
+            return  # still due: the next run asks
+        try:
+            result = _check(report, phones, now)
+        except Exception:
+            logger().exception(
+                "SMS delivery report failed; asked again next minute",
+                extra={"company_id": report.company_id, "communication_id": report.communication_id},
+            )
+            with lock:
+                check.failed += 1
+            return
+        with lock:
+            check.results[result] += 1
+
+    with ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="sms-reports") as pool:
+        list(pool.map(one, due))
+    for result in ("delivered", "failed"):
+        if check.results[result]:
+            metrics().add_metric(name=f"Sms{result.capitalize()}", unit="Count", value=check.results[result])
+    if due:
+        logger().info(
+            "SMS delivery reports checked",
+            extra={"due": len(due), "results": dict(check.results), "failed": check.failed},
+        )
+    return check
+
+
+def _check(report: AwaitedReport, phones: _Phones, now: datetime) -> str:
+    """One SMS: what its phone says, applied. Returns delivered | failed | waiting | gave_up |
+    unreachable | gone."""
+    log_keys = {"company_id": report.company_id, "communication_id": report.communication_id}
+    gateway = phones.of(report.company_id)
+    if isinstance(gateway, str):
+        logger().debug("SMS delivery report not asked", extra=log_keys | {"reason": gateway})
+        return _later(report, now, "unreachable")
+    try:
+        answer = gateway.report(report.provider_message_id)
+    except DeliveryFailed as exc:
+        if exc.transient:  # the phone is off or unreachable: its other SMS wait too
+            phones.down(report.company_id, exc.message)
+        logger().debug("SMS delivery report not read", extra=log_keys | {"reason": exc.message})
+        return _later(report, now, "unreachable")
+    target = _FINAL.get(answer.state)
+    if target is None:
+        return _later(report, now, "waiting")
+    detail = None
+    if target == "failed":
+        detail = f"failed on the phone: {answer.error or 'no reason given'}"
+    moved = store.advance_sms_state_by_key(
+        report.company_id, report.communication_id, report.provider_message_id, target, clock.now(), detail
+    )
+    if not moved:
+        # Moved already (a run that died before forgetting it, or one beside this one): told again
+        # under the same event id, which a receiver sees as one event; otherwise gone (erased).
+        comm = store.get(report.company_id, report.communication_id)
+        if comm is None or comm.state != target:
+            reports_store.forget(report)
+            return "gone"
+    _announce(report, target)
+    reports_store.forget(report)  # only once told: should the queue refuse, the next run tells it
+    logger().debug("SMS delivery report applied", extra=log_keys | {"state": target})
+    return target
+
+
+def _announce(report: AwaitedReport, state: str) -> None:
+    from chalicelib.messaging.webhooks.service import announce_message
+
+    announce_message(report.company_id, f"message.{state}", report.communication_id)
+
+
+def _later(report: AwaitedReport, now: datetime, result: str) -> str:
+    """No final word yet: ask again after twice the last wait (at most LONGEST_WAIT), or, once the
+    window is over, no more (the SMS stays ``sent``)."""
+    end = report.sent_at + REPORT_WINDOW
+    if now >= end:
+        reports_store.forget(report)
+        logger().info(
+            "SMS delivery report never came: the SMS stays sent",
+            extra={"company_id": report.company_id, "communication_id": report.communication_id},
+        )
+        return "gave_up"
+    wait = min(FIRST_CHECK * 2 ** min(report.checks + 1, 20), LONGEST_WAIT)
+    reports_store.ask_again_at(report, min(now + wait, end))
+    return result

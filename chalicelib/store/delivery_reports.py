@@ -1,0 +1,98 @@
+"""SMS awaiting the phone's delivery report (``messaging.delivery_reports``, decision 0023).
+
+One small item per SMS the Android gateway took, in the ``outboxes`` table under
+``smsreport#<communication id>``, due in that table's sparse ``wakeups`` index under its own shard
+(``sms-report``), as the outboxes' wake-ups and the hand-off records are: the minute check reads
+only what is due, never a table. The item holds the gateway's message id, when the SMS was sent and
+how many times the phone was asked; it goes when the SMS's final state is known or the check gives
+up, and expires on its own (TTL) a day after that at the latest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.store.communications import parse_stamp, stamp
+from chalicelib.store.models import OutboxModel
+from chalicelib.store.tables import written
+
+_SHARD = "sms-report"
+_PREFIX = "smsreport#"
+_KEPT = timedelta(days=1)  # the TTL's margin past the last time the check may read it
+
+
+@dataclass(frozen=True)
+class AwaitedReport:
+    company_id: str
+    communication_id: str
+    provider_message_id: str
+    sent_at: datetime
+    checks: int  # how many times the phone was asked so far
+    due: str  # the wake-up as read: what a change of the item is conditioned on
+
+
+def await_reports(
+    company_id: str, sms: Iterable[tuple[str, str, datetime]], first_at: datetime, until: datetime
+) -> None:
+    """Note SMS (``(communication id, gateway message id, sent at)``) whose report is to be read
+    from ``first_at`` on; kept (TTL) a day past ``until``. One small write each (BatchWriteItem)."""
+    with OutboxModel.batch_write() as batch:
+        for communication_id, provider_message_id, sent_at in sms:
+            work = {"id": provider_message_id, "sent_at": stamp(sent_at), "checks": 0}
+            batch.save(
+                OutboxModel(
+                    company_id,
+                    _PREFIX + communication_id,
+                    work=json.dumps(work),
+                    wake_shard=_SHARD,
+                    wake_at=stamp(first_at),
+                    expires=until + _KEPT,
+                )
+            )
+
+
+def due_reports(now: datetime, limit: int) -> list[AwaitedReport]:
+    """The SMS whose report is due by ``now``, earliest first (one Query of the sparse index)."""
+    due = OutboxModel.wakeups.query(_SHARD, OutboxModel.wake_at <= stamp(now), limit=limit)
+    return [_report(item) for item in due]
+
+
+def ask_again_at(report: AwaitedReport, at: datetime) -> bool:
+    """The phone had no final word: ask again at ``at``, one check more. False when the item is no
+    longer the one read (another run handled it, or it is gone)."""
+    work = {"id": report.provider_message_id, "sent_at": stamp(report.sent_at), "checks": report.checks + 1}
+    return written(
+        lambda: OutboxModel(report.company_id, _PREFIX + report.communication_id).update(
+            actions=[OutboxModel.wake_at.set(stamp(at)), OutboxModel.work.set(json.dumps(work))],
+            condition=OutboxModel.wake_at == report.due,
+        )
+    )
+
+
+def forget(report: AwaitedReport) -> None:
+    """The SMS's report is in, or no longer awaited: nothing asks the phone for it again."""
+    OutboxModel(report.company_id, _PREFIX + report.communication_id).delete()
+
+
+def awaiting(company_id: str, communication_id: str) -> bool:
+    """Whether the SMS's report is still awaited (for tests and the operator's questions)."""
+    try:
+        OutboxModel.get(company_id, _PREFIX + communication_id, consistent_read=True)
+    except OutboxModel.DoesNotExist:
+        return False
+    return True
+
+
+def _report(item: OutboxModel) -> AwaitedReport:
+    work = json.loads(item.work or "{}")
+    return AwaitedReport(
+        company_id=item.company_id,
+        communication_id=item.outbox_key.removeprefix(_PREFIX),
+        provider_message_id=str(work["id"]),
+        sent_at=parse_stamp(str(work["sent_at"])),
+        checks=int(work.get("checks") or 0),
+        due=str(item.wake_at),
+    )
