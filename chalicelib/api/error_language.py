@@ -919,6 +919,9 @@ CATALOG: dict[str, str] = {
     "the SMS gateway answered without a message id": "la pasarela de SMS respondió sin id de mensaje",
     "the SMS gateway answered without a state": "la pasarela de SMS respondió sin estado",
     "the SMS gateway marked the message Failed": "la pasarela de SMS marcó el mensaje como Failed",
+    # the phone's later report of an SMS (messaging.delivery_reports): the app's error as it wrote it
+    "failed on the phone: {error}": "falló en el teléfono: {error}",
+    "failed on the phone, which gave no reason": "falló en el teléfono, que no dio el motivo",
     "HTTP {status}: the SMS gateway redirects; redirects are not followed": (
         "HTTP {status}: la pasarela de SMS redirige; las redirecciones no se siguen"
     ),

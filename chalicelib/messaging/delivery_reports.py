@@ -189,7 +189,11 @@ def _check(report: AwaitedReport, phones: _Phones, now: datetime) -> str:
         return _later(report, now, "waiting")
     detail = None
     if target == "failed":
-        detail = f"failed on the phone: {answer.error or 'no reason given'}"
+        detail = (
+            f"failed on the phone: {answer.error}"
+            if answer.error
+            else "failed on the phone, which gave no reason"
+        )
     moved = store.advance_sms_state_by_key(
         report.company_id, report.communication_id, report.provider_message_id, target, clock.now(), detail
     )

@@ -295,6 +295,9 @@ def test_what_the_phone_reports_of_an_sms_reaches_the_history_and_the_endpoint_o
             "failed",
             "failed on the phone: RESULT_ERROR_NO_SERVICE",
         )
+        # (in Spanish for the console, the phone's own words as they came)
+        spanish = history_sms(api, tenant, failed.communication_id, language="es")
+        assert spanish["error"] == "falló en el teléfono: RESULT_ERROR_NO_SERVICE"
         # And the endpoint heard each once, as an SMS
         events = receiver.events(endpoint["secret"], now_seconds())
         assert sorted((e["type"], e["data"]["message_id"], e["data"]["channel"]) for e in events) == sorted(
@@ -340,11 +343,10 @@ def test_an_sms_the_phone_never_reports_stays_sent_and_is_asked_for_no_more(
         assert phone.asked == [gateway_id, gateway_id]
 
 
-def history_sms(api: Client, tenant: Tenant, communication_id: str) -> dict[str, Any]:
-    """The SMS as staff see it in ``GET /history/sms/{id}``."""
-    found: dict[str, Any] = body(
-        api.http.get(f"/history/sms/{communication_id}", headers=tenant.staff_headers())
-    )
+def history_sms(api: Client, tenant: Tenant, communication_id: str, language: str = "en") -> dict[str, Any]:
+    """The SMS as staff see it in ``GET /history/sms/{id}`` (the console asks in Spanish)."""
+    headers = tenant.staff_headers() | {"Accept-Language": language}
+    found: dict[str, Any] = body(api.http.get(f"/history/sms/{communication_id}", headers=headers))
     return found
 
 
