@@ -276,6 +276,24 @@ def test_sms_credit_is_checked_daily_from_its_own_function_with_an_alarm(templat
     assert gsi["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
+def test_sms_delivery_reports_are_read_every_minute_from_their_own_function_with_an_alarm(
+    template: Json,
+) -> None:
+    # Given the functions Chalice generated from app.py, and the alarms
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    [(function_id, function)] = [
+        (k, f) for k, f in functions.items() if f["Properties"]["Handler"].endswith(".check_sms_deliveries")
+    ]
+    # Then check_sms_deliveries is fired by an EventBridge rule every minute (decision 0023)
+    schedules = [e["Properties"]["Schedule"] for e in function["Properties"]["Events"].values()]
+    assert schedules == ["rate(1 minute)"]
+    # And an alarm rings when it fails
+    assert alarms[f"{function_id}ErrorsAlarm"]["Properties"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": function_id}}
+    ]
+
+
 def test_sender_passwords_have_a_rotating_kms_key(template: Json) -> None:
     # Given the KMS resources
     keys = resources_of_type(template, "AWS::KMS::Key")
