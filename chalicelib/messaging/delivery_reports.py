@@ -108,9 +108,12 @@ class _Phones:
 
     def of(self, company_id: str) -> HttpGatewaySender | str:
         with self._lock:
-            if company_id not in self._senders:
-                self._senders[company_id] = _gateway(company_id)
-            return self._senders[company_id]
+            found = self._senders.get(company_id)
+        if found is None:  # built outside the lock: one company's KMS call holds up no other
+            built = _gateway(company_id)
+            with self._lock:
+                found = self._senders.setdefault(company_id, built)
+        return found
 
     def down(self, company_id: str, reason: str) -> None:
         with self._lock:
