@@ -41,4 +41,4 @@ def _answer(caller: Principal, view: Any) -> Response:
 
     data = dict(plain(view))
     version = data.pop("version")
-    return versioned_response(named(caller.company_id, data, "updated_by"), version)
+    return versioned_response(named(caller, data, "updated_by"), version)

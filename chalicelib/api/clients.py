@@ -101,7 +101,7 @@ def list_clients(caller: Principal) -> Response:
 ERASURE_ACCESS = api_key("clients:write", staff_level=ADMIN_LEVEL)
 
 
-def _erasure_out(job: Any) -> dict[str, Any]:
+def _erasure_out(caller: Principal, job: Any) -> dict[str, Any]:
     from chalicelib.api.people import named
     from chalicelib.records.erasure import NOT_ERASED
 
@@ -123,7 +123,7 @@ def _erasure_out(job: Any) -> dict[str, Any]:
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "not_erased": list(NOT_ERASED),
     }
-    return named(job.company_id, answer, "created_by")
+    return named(caller, answer, "created_by")
 
 
 @route("POST /clients/{client_id}/erasure", ERASURE_ACCESS, response="ErasureOut", status=202)
@@ -132,7 +132,7 @@ def erase_client(caller: Principal, client_id: str) -> Response:
     from chalicelib.records.erasure import start_erasure
 
     _check_id(client_id)
-    return json_response(_erasure_out(start_erasure(caller, client_id)), 202)
+    return json_response(_erasure_out(caller, start_erasure(caller, client_id)), 202)
 
 
 @route("GET /clients/{client_id}/erasure", ERASURE_ACCESS, response="ErasureOut")
@@ -141,4 +141,4 @@ def get_erasure(caller: Principal, client_id: str) -> Response:
     from chalicelib.records.erasure import get_erasure as fetch
 
     _check_id(client_id)
-    return json_response(_erasure_out(fetch(caller, client_id)))
+    return json_response(_erasure_out(caller, fetch(caller, client_id)))

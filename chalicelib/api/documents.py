@@ -176,7 +176,7 @@ def start_bulk_statements(caller: Principal) -> Response:
 def _job_out(caller: Principal, job: Any) -> dict[str, Any]:
     from chalicelib.api.people import named
 
-    return named(caller.company_id, dict(plain(job)), "created_by")
+    return named(caller, dict(plain(job)), "created_by")
 
 
 @route("GET /documents/statements/bulk/{job_id}", READ, response="BulkStatementsOut")
@@ -265,7 +265,7 @@ def _check_code(value: str, field: str) -> None:
 # --- settings and templates (administrators) -------------------------------------------------------
 
 
-def _settings_out(settings: Any) -> Response:
+def _settings_out(caller: Principal, settings: Any) -> Response:
     """The settings as answered, with their version as the ETag (a logo saved is a save of them)."""
     from chalicelib.api.people import named
 
@@ -277,7 +277,7 @@ def _settings_out(settings: Any) -> Response:
         "updated_at": settings.updated_at,
         "updated_by": settings.updated_by,
     }
-    return versioned_response(named(settings.company_id, shown, "updated_by"), settings.version or 0)
+    return versioned_response(named(caller, shown, "updated_by"), settings.version or 0)
 
 
 @route("GET /documents/settings", STAFF, response="DocumentSettingsOut", versioned=True)
@@ -285,7 +285,7 @@ def get_document_settings(caller: Principal) -> Response:
     """The company's document settings: statement account and comment, delete after sending (D3)"""
     from chalicelib.producers.documents.settings import get_settings
 
-    return _settings_out(get_settings(caller.company_id))
+    return _settings_out(caller, get_settings(caller.company_id))
 
 
 @route(
@@ -311,7 +311,7 @@ def patch_document_settings(caller: Principal) -> Response:
         delete_after_sending=body.delete_after_sending,
         if_match=if_match(documents.current_request),
     )
-    return _settings_out(settings)
+    return _settings_out(caller, settings)
 
 
 @route("PUT /documents/settings/logo", ADMIN, body="LogoIn", response="DocumentSettingsOut", versioned=True)
@@ -330,7 +330,8 @@ def put_logo(caller: Principal) -> Response:
         too_large=upload_too_large("content_base64", LOGO_TOO_LARGE),
     )
     return _settings_out(
-        set_logo(caller.company_id, body.content_base64, by=caller.subject, if_match=if_match(request))
+        caller,
+        set_logo(caller.company_id, body.content_base64, by=caller.subject, if_match=if_match(request)),
     )
 
 

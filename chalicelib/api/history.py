@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
 from chalicelib.api.http import Routes, json_response, page_request, parse_body
-from chalicelib.api.people import named, named_page, staff_names
+from chalicelib.api.people import name_or_shown, named, named_page, staff_names
 from chalicelib.core.domain import AttachmentRef, Communication
 from chalicelib.tenants.auth.principal import Principal
 
@@ -83,7 +83,7 @@ def resend(caller: Principal) -> Response:
     written = resend_messages(caller, list(body.ids), bulk_password=body.bulk_password)
     from chalicelib.api.people import with_names
 
-    items = with_names(caller.company_id, [history_item(c) for c in written], "created_by")
+    items = with_names(caller, [history_item(c) for c in written], "created_by")
     return json_response({"items": items}, 202)
 
 
@@ -136,7 +136,7 @@ def list_history(caller: Principal, channel: str) -> Response:
     request = history.current_request
     criteria = criteria_for(caller, _params())
     page = fetch(caller, channel, criteria, *page_request(request))
-    return named_page(caller.company_id, page.items, page.cursor, history_item, "created_by")
+    return named_page(caller, page.items, page.cursor, history_item, "created_by")
 
 
 @route("GET /history/{channel}/export", STAFF, answer="xlsx")
@@ -193,7 +193,7 @@ def export_history(caller: Principal, channel: str) -> Response:
                 c.from_address,
                 c.subject,
                 c.message_type,
-                people.get(c.created_by or "", c.created_by),
+                name_or_shown(caller, people, c.created_by),
                 c.resend_of,
                 in_language(c.error, language) if c.error else c.error,
                 c.text,
@@ -230,7 +230,7 @@ def get_message(caller: Principal, channel: str, communication_id: str) -> Respo
     comm = history_entry(caller, channel, communication_id)
     return json_response(
         named(
-            caller.company_id,
+            caller,
             {
                 **history_item(comm),
                 "text": comm.text,

@@ -26,11 +26,11 @@ def managed_body(caller: Principal, mailbox_id: str, model: Any) -> Any:
     return parse_body(mailboxes.current_request, model)
 
 
-def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
+def mailbox_out(caller: Principal, mailbox: Mailbox) -> dict[str, Any]:
     """A mailbox as answered, its owner named (``owner_name``)."""
     from chalicelib.api.people import named
 
-    return named(mailbox.company_id, _mailbox_fields(mailbox), "owner")
+    return named(caller, _mailbox_fields(mailbox), "owner")
 
 
 def _mailbox_fields(mailbox: Mailbox) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def list_mailboxes(caller: Principal) -> Response:
     from chalicelib.records.mailboxes.accounts import list_visible
 
     rows = [_mailbox_fields(m) for m in list_visible(caller)]
-    return json_response({"items": with_names(caller.company_id, rows, "owner")})
+    return json_response({"items": with_names(caller, rows, "owner")})
 
 
 @route("POST /mailboxes", STAFF, body="MailboxIn", response="MailboxOut", status=201)
@@ -83,7 +83,7 @@ def add_mailbox(caller: Principal) -> Response:
     from chalicelib.records.mailboxes.accounts import add_mailbox as add
 
     body = parse_body(mailboxes.current_request, MailboxIn)
-    return json_response(mailbox_out(add(caller, body.model_dump(exclude_unset=True))), 201)
+    return json_response(mailbox_out(caller, add(caller, body.model_dump(exclude_unset=True))), 201)
 
 
 @route("POST /mailboxes/sync", STAFF, response="SyncsQueuedOut", status=202)
@@ -106,7 +106,7 @@ def get_mailbox(caller: Principal, mailbox_id: str) -> Response:
     from chalicelib.records.mailboxes.accounts import get_visible
 
     mailbox = get_visible(caller, mailbox_id)
-    return versioned_response(mailbox_out(mailbox), mailbox.version)
+    return versioned_response(mailbox_out(caller, mailbox), mailbox.version)
 
 
 @route("PATCH /mailboxes/{mailbox_id}", STAFF, body="MailboxChangeIn", response="MailboxOut", versioned=True)
@@ -119,7 +119,7 @@ def change_mailbox(caller: Principal, mailbox_id: str) -> Response:
     body = managed_body(caller, mailbox_id, MailboxChangeIn)
     changes = body.model_dump(exclude_unset=True)
     mailbox = update_mailbox(caller, mailbox_id, changes, if_match(mailboxes.current_request))
-    return versioned_response(mailbox_out(mailbox), mailbox.version)
+    return versioned_response(mailbox_out(caller, mailbox), mailbox.version)
 
 
 @route("DELETE /mailboxes/{mailbox_id}", STAFF, status=204)

@@ -25,7 +25,7 @@ def _device_out(device: Any) -> dict[str, Any]:
     }
 
 
-def _settings_out(settings: Any) -> dict[str, Any]:
+def _settings_out(caller: Principal, settings: Any) -> dict[str, Any]:
     from chalicelib.api.people import named
 
     answer = {
@@ -34,7 +34,7 @@ def _settings_out(settings: Any) -> dict[str, Any]:
         "updated_at": settings.updated_at,
         "updated_by": settings.updated_by,
     }
-    return named(settings.company_id, answer, "updated_by")
+    return named(caller, answer, "updated_by")
 
 
 @route("GET /push/settings", ADMIN, response="PushSettingsOut", versioned=True)
@@ -43,7 +43,7 @@ def get_push_settings(caller: Principal) -> Response:
     from chalicelib.messaging.accounts.push import get_push_settings as fetch
 
     settings = fetch(caller.company_id)
-    return versioned_response(_settings_out(settings), settings.version)
+    return versioned_response(_settings_out(caller, settings), settings.version)
 
 
 @route("PUT /push/settings", ADMIN, body="PushSettingsIn", response="PushSettingsOut", versioned=True)
@@ -62,7 +62,7 @@ def save_push_settings(caller: Principal) -> Response:
         updated_by=user,
         if_match=if_match(request),
     )
-    return versioned_response(_settings_out(settings), settings.version)
+    return versioned_response(_settings_out(caller, settings), settings.version)
 
 
 @route(

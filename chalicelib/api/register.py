@@ -69,7 +69,7 @@ def _detail(comm: Communication, viewer: Principal) -> dict[str, Any]:
         "flagged": comm.flagged,
         "notices": [notice_out(n, viewer, people) for n in comm.notices],
     }
-    return named(viewer.company_id, record, "created_by")
+    return named(viewer, record, "created_by")
 
 
 def notice_out(notice: RecordNotice, viewer: Principal, people: dict[str, str]) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def list_register(caller: Principal, client_id: str) -> Response:
     page = fetch(caller, client_id, criteria, *page_request(request))
     from chalicelib.api.people import named_page
 
-    return named_page(caller.company_id, page.items, page.cursor, record_out, "created_by")
+    return named_page(caller, page.items, page.cursor, record_out, "created_by")
 
 
 @route(
@@ -122,7 +122,7 @@ def add_record(caller: Principal, client_id: str) -> Response:
 def export_register(caller: Principal, client_id: str) -> Response:
     """The client's filtered register as an Excel file (.xlsx), at most 10,000 rows"""
     from chalicelib.api.history import _xlsx
-    from chalicelib.api.people import staff_names
+    from chalicelib.api.people import name_or_shown, staff_names
     from chalicelib.records.exports import MAX_EXPORT_ROWS, heading, word, workbook
     from chalicelib.records.register import export_rows, register_criteria
     from chalicelib.tenants.companies import get_company
@@ -159,7 +159,7 @@ def export_register(caller: Principal, client_id: str) -> Response:
                 r["subject"],
                 r["motive"],
                 r["area"],
-                people.get(r["created_by"] or "", r["created_by"]),
+                name_or_shown(caller, people, r["created_by"]),
                 word(r["state"], language),
                 [a.name for a in c.attachments],
                 c.text,
@@ -245,7 +245,7 @@ def add_attachment(caller: Principal, client_id: str, record_id: str) -> Respons
     )
     from chalicelib.api.people import named
 
-    return json_response(named(caller.company_id, attachment_out(ref), "added_by"), 201)
+    return json_response(named(caller, attachment_out(ref), "added_by"), 201)
 
 
 @route(

@@ -156,13 +156,13 @@ def edit_concept(caller: Principal, concept_id: str) -> Response:
     return versioned_response(_concept_out(concept), concept.version)
 
 
-def _settings_out(settings: Any) -> dict[str, Any]:
+def _settings_out(caller: Principal, settings: Any) -> dict[str, Any]:
     from chalicelib.api.people import named
 
     data = dict(plain(settings))
     data.pop("company_id", None)
     data.pop("version", None)  # answered as the ETag
-    return named(settings.company_id, data, "updated_by")
+    return named(caller, data, "updated_by")
 
 
 @route("GET /clients/{client_id}/reminders", RECEIVABLES, response="ClientRemindersOut", versioned=True)
@@ -171,7 +171,7 @@ def get_client_reminders(caller: Principal, client_id: str) -> Response:
     from chalicelib.producers.reminders.settings import client_reminders
 
     settings = client_reminders(caller.company_id, client_id)
-    return versioned_response(_settings_out(settings), settings.version)
+    return versioned_response(_settings_out(caller, settings), settings.version)
 
 
 @route(
@@ -203,7 +203,7 @@ def save_client_reminders(caller: Principal, client_id: str) -> Response:
         updated_by=caller.subject,
         if_match=if_match(request),
     )
-    return versioned_response(_settings_out(settings), settings.version)
+    return versioned_response(_settings_out(caller, settings), settings.version)
 
 
 def _run_out(report: Any) -> dict[str, Any]:

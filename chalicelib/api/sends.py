@@ -21,7 +21,7 @@ def _job_out(job: Any) -> dict[str, Any]:
 def _named_job(caller: Principal, job: Any) -> dict[str, Any]:
     from chalicelib.api.people import named
 
-    return named(caller.company_id, _job_out(job), "created_by")
+    return named(caller, _job_out(job), "created_by")
 
 
 def _message_out(comm: Any) -> dict[str, Any]:
@@ -96,4 +96,4 @@ def list_send_jobs(caller: Principal) -> Response:
     from chalicelib.api.people import named_page
 
     jobs, cursor = fetch(caller, *page_request(request))
-    return named_page(caller.company_id, jobs, cursor, _job_out, "created_by")
+    return named_page(caller, jobs, cursor, _job_out, "created_by")

@@ -27,10 +27,10 @@ def _entry_out(entry: Any) -> dict[str, Any]:
     }
 
 
-def _named_page(company_id: str, items: Any, cursor: dict[str, Any] | None) -> Response:
+def _named_page(caller: Principal, items: Any, cursor: dict[str, Any] | None) -> Response:
     from chalicelib.api.people import named_page
 
-    return named_page(company_id, items, cursor, _entry_out, "created_by")
+    return named_page(caller, items, cursor, _entry_out, "created_by")
 
 
 @route("GET /suppressions", ADMIN, response="SuppressionsOut", query=("limit", "cursor", "q"))
@@ -47,9 +47,9 @@ def list_suppressions(caller: Principal) -> Response:
     wanted = query_param(request, "q")
     page = page_request(request)  # checked with `q` too, though `q` answers one entry
     if wanted:
-        return _named_page(company_id, find_suppression(company_id, wanted), None)
+        return _named_page(caller, find_suppression(company_id, wanted), None)
     items, cursor = fetch(company_id, *page)
-    return _named_page(company_id, items, cursor)
+    return _named_page(caller, items, cursor)
 
 
 @route(
@@ -72,7 +72,7 @@ def add_suppression(caller: Principal) -> Response:
     entry, created = add(company_id, body.address, reason=body.reason, note=body.note, by=user)
     from chalicelib.api.people import named
 
-    answer = named(company_id, {**_entry_out(entry), "created": created}, "created_by")
+    answer = named(caller, {**_entry_out(entry), "created": created}, "created_by")
     return json_response(answer, 201 if created else 200)
 
 

@@ -43,7 +43,7 @@ def _template_out(caller: Principal, template: Any) -> dict[str, Any]:
         {"name": f"%{name}%", "description": variable.description}
         for name, variable in kind.sms_variables().items()
     ]
-    return named(caller.company_id, data, "updated_by")
+    return named(caller, data, "updated_by")
 
 
 @route("GET /templates", STAFF, response="TemplatesOut")

@@ -24,10 +24,10 @@ webhooks = Blueprint(__name__)
 route = Routes(webhooks, schemas="webhook_schemas")
 
 
-def endpoint_out(endpoint: Any, secret: str | None = None) -> dict[str, Any]:
+def endpoint_out(caller: Principal, endpoint: Any, secret: str | None = None) -> dict[str, Any]:
     from chalicelib.api.people import named
 
-    data = named(endpoint.company_id, dict(plain(endpoint)), "created_by")
+    data = named(caller, dict(plain(endpoint)), "created_by")
     data.pop("company_id", None)
     data["events"] = list(endpoint.events)
     data["etag"] = etag(data.pop("version"))
@@ -36,9 +36,9 @@ def endpoint_out(endpoint: Any, secret: str | None = None) -> dict[str, Any]:
     return data
 
 
-def _one(endpoint: Any) -> Response:
+def _one(caller: Principal, endpoint: Any) -> Response:
     """One endpoint's answer: its ETag header, and the same tag in the body's ``etag``."""
-    data = endpoint_out(endpoint)
+    data = endpoint_out(caller, endpoint)
     del data["etag"]
     return versioned_response(data, endpoint.version)
 
@@ -48,7 +48,7 @@ def list_webhooks(caller: Principal) -> Response:
     """The company's webhook endpoints (never their secrets)"""
     from chalicelib.messaging.webhooks.service import list_endpoints
 
-    return json_response({"items": [endpoint_out(e) for e in list_endpoints(caller.company_id)]})
+    return json_response({"items": [endpoint_out(caller, e) for e in list_endpoints(caller.company_id)]})
 
 
 @route(
@@ -66,7 +66,7 @@ def create_webhook(caller: Principal) -> Response:
 
     body = parse_body(webhooks.current_request, WebhookIn)
     endpoint, secret = create_endpoint(caller.company_id, caller.subject, body.url, list(body.events))
-    return json_response(endpoint_out(endpoint, secret), status=201)
+    return json_response(endpoint_out(caller, endpoint, secret), status=201)
 
 
 @route("GET /webhooks/{endpoint_id}", ADMIN, response="WebhookOut", versioned=True)
@@ -74,7 +74,7 @@ def get_webhook(caller: Principal, endpoint_id: str) -> Response:
     """One endpoint (never its secret)"""
     from chalicelib.messaging.webhooks.service import get_endpoint
 
-    return _one(get_endpoint(caller.company_id, endpoint_id))
+    return _one(caller, get_endpoint(caller.company_id, endpoint_id))
 
 
 @route("PUT /webhooks/{endpoint_id}", ADMIN, body="WebhookChangeIn", response="WebhookOut", versioned=True)
@@ -94,7 +94,7 @@ def change_webhook(caller: Principal, endpoint_id: str) -> Response:
         enabled=body.enabled,
         if_match=if_match(request),
     )
-    return _one(changed)
+    return _one(caller, changed)
 
 
 @route("DELETE /webhooks/{endpoint_id}", ADMIN, status=204)
@@ -112,7 +112,7 @@ def rotate_webhook_secret(caller: Principal, endpoint_id: str) -> Response:
     from chalicelib.messaging.webhooks.service import rotate_secret
 
     endpoint, secret = rotate_secret(caller.company_id, endpoint_id)
-    return json_response(endpoint_out(endpoint, secret))
+    return json_response(endpoint_out(caller, endpoint, secret))
 
 
 @route(
