@@ -125,13 +125,15 @@ def save_unit(caller: Principal, table: str) -> Response:
 # --- preferred agents (N4) -------------------------------------------------------------------------
 
 
-def change_out(change: Any) -> dict[str, Any]:
+def change_out(caller: Principal, change: Any) -> dict[str, Any]:
+    """A change as ``caller`` is shown it: each person by name, and by user id or handle
+    (``api.people``)."""
     from chalicelib.api.people import named, with_names
 
     answer = {
         "token": change.change_id,
         "state": change.state,
-        "moves": with_names(change.company_id, [dict(m) for m in change.moves], "from_agent", "to_agent"),
+        "moves": with_names(caller, [dict(m) for m in change.moves], "from_agent", "to_agent"),
         "total": change.total,
         "moved": change.moved,
         "skipped": change.skipped,
@@ -140,20 +142,22 @@ def change_out(change: Any) -> dict[str, Any]:
         "applied_by": change.applied_by,
         "applied_at": change.applied_at.isoformat() if change.applied_at else None,
     }
-    return named(change.company_id, answer, "created_by", "applied_by")
+    return named(caller, answer, "created_by", "applied_by")
 
 
 @route("GET /preferred-agents", AGENTS, response="PreferredAgentsOut")
 def preferred_agents(caller: Principal) -> Response:
     """The preferred agents assigned to clients, with how many clients each, and the people who may
-    take them (needs the change_preferred_agent permission)"""
+    take them (needs the change_preferred_agent permission); a level-4 caller gets each colleague
+    by handle, never their user id, and names them so in `change_to`"""
     from chalicelib.api.people import with_names
+    from chalicelib.tenants.staff import shown_user
     from chalicelib.tenants.staff_agents import new_agents
     from chalicelib.tenants.staff_agents import preferred_agents as fetch
 
     rows = [{"agent": a.agent, "clients": a.clients} for a in fetch(caller)]
-    people = [{"user_id": u.user_id, "name": u.name} for u in new_agents(caller)]
-    return json_response({"items": with_names(caller.company_id, rows, "agent"), "people": people})
+    people = [{"user_id": shown_user(caller, u.user_id), "name": u.name} for u in new_agents(caller)]
+    return json_response({"items": with_names(caller, rows, "agent"), "people": people})
 
 
 @route("POST /preferred-agents/changes", AGENTS, body="AgentChangesIn", response="AgentChangeOut", status=201)
@@ -164,7 +168,7 @@ def preview_change(caller: Principal) -> Response:
     from chalicelib.tenants.staff_agents import preview
 
     body = parse_body(staff.current_request, AgentChangesIn)
-    return json_response(change_out(preview(caller, dict(body.change_to))), 201)
+    return json_response(change_out(caller, preview(caller, dict(body.change_to))), 201)
 
 
 @route(
@@ -184,7 +188,7 @@ def apply_change(caller: Principal) -> Response:
 
     body = parse_body(staff.current_request, AgentChangeApplyIn)
     change, started = apply(caller, body.token)
-    return json_response(change_out(change), 202 if started else 200)
+    return json_response(change_out(caller, change), 202 if started else 200)
 
 
 @route("GET /preferred-agents/changes/{change_id}", AGENTS, response="AgentChangeOut")
@@ -192,4 +196,4 @@ def get_change(caller: Principal, change_id: str) -> Response:
     """A preferred-agent change and how far it got"""
     from chalicelib.tenants.staff_agents import get_change as fetch
 
-    return json_response(change_out(fetch(caller, change_id)))
+    return json_response(change_out(caller, fetch(caller, change_id)))

@@ -9,8 +9,13 @@ import { ALL_LEVELS, empty, follow, section, table, when } from "./screen-kit.js
 const STATES = { previewed: "vista previa", applying: "aplicándose", done: "terminado" };
 
 // An agent is a user of the staff directory: shown by name, with their user id beside it (two people
-// may share a name; only the id for one the directory has no name for).
+// may share a name; only the id for one the directory has no name for). A level-4 user is given each
+// colleague as an opaque handle instead of the user id: by name only, the handle for one without a
+// name, and the handle is what goes back in change_to, as it came.
+let showIds = true;
+
 function agentLabel(id, name) {
+  if (name && !showIds) return name;
   return name ? `${name} (${id})` : id;
 }
 
@@ -43,6 +48,7 @@ function movesTable(change) {
 }
 
 async function render(main, ctx) {
+  showIds = ctx.user.level < 4;
   const listed = await api("GET", "/preferred-agents");
   const outcome = h("div", { id: "agent-change" });
 
@@ -84,8 +90,8 @@ async function render(main, ctx) {
   // The agents and their clients, drawn again once a change is done.
   const agents = h("div", {});
   function drawAgents(answer) {
-    // "Cambiar a": the people of the directory by name (the user id is what is sent), the agent
-    // themselves left out; "sin cambio" first, so a row nobody touches keeps its clients.
+    // "Cambiar a": the people of the directory by name (the user id or handle given is what is
+    // sent), the agent themselves left out; "sin cambio" first, so a row nobody touches keeps its clients.
     const inputs = answer.items.map((a) =>
       h(
         "select",

@@ -181,6 +181,17 @@ def users_by_id_or_handle(company_id: str, names: list[str]) -> dict[str, StaffU
     return found
 
 
+def users_as_shown(viewer: Principal, names: list[str]) -> dict[str, StaffUser]:
+    """The company's users that ``names`` name as ``viewer`` is shown them (:func:`shown_user`):
+    by user id for levels 1-3 and the company's systems; for a level-4 user by
+    :func:`colleague_handle`, or their own user id, never a colleague's (a guessed id names no one,
+    so it tells nothing)."""
+    if sees_user_ids(viewer):
+        return users_by_id(viewer.company_id, names)
+    found = users_by_id_or_handle(viewer.company_id, names)
+    return {n: u for n, u in found.items() if n != u.user_id or n == viewer.subject}
+
+
 def get_user(company_id: str, user_id: str) -> StaffUser:
     user = store.get_user(company_id, user_id)
     if user is None:

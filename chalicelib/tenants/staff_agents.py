@@ -64,18 +64,21 @@ def _fingerprint(clients: dict[str, list[str]], agents: list[str]) -> str:
 
 def preview(caller: Principal, change_to: dict[str, str | None]) -> AgentChange:
     """Which agent goes to which, how many clients each; the change's id is the token. Each new
-    agent is an active user of the staff directory."""
-    from chalicelib.tenants.staff import users_by_id
+    agent is an active user of the staff directory. Agents and new agents are named as the caller
+    is shown them (``GET /preferred-agents``): by user id, or for a level-4 caller each colleague
+    by handle (``tenants.staff.shown_user``)."""
+    from chalicelib.tenants.staff import shown_user, users_as_shown
 
-    wanted = {a.strip(): (t or "").strip() for a, t in change_to.items() if (t or "").strip()}
-    wanted = {a: t for a, t in wanted.items() if a != t}
-    if not wanted:
-        raise ValidationFailed([{"field": "change_to", "message": "name a new agent for at least one agent"}])
+    given = {a.strip(): (t or "").strip() for a, t in change_to.items() if (t or "").strip()}
+    nothing = ValidationFailed([{"field": "change_to", "message": "name a new agent for at least one agent"}])
+    if not any(a != t for a, t in given.items()):
+        raise nothing
     clients = store.clients_by_preferred_agent(caller.company_id)
-    people = users_by_id(caller.company_id, list(wanted.values()))
+    agents = {shown_user(caller, agent): agent for agent in clients}
+    people = users_as_shown(caller, list(given.values()))
 
     def refused(agent: str, to: str) -> str | None:
-        if agent not in clients:
+        if agent not in agents:
             return "no client has this preferred agent"
         if to not in people or not people[to].active:
             return NOT_A_NEW_AGENT
@@ -83,11 +86,15 @@ def preview(caller: Principal, change_to: dict[str, str | None]) -> AgentChange:
 
     errors = [
         {"field": f"change_to.{agent}", "message": reason}
-        for agent, to in wanted.items()
+        for agent, to in given.items()
         if (reason := refused(agent, to))
     ]
     if errors:
         raise ValidationFailed(errors)
+    wanted = {agents[a]: people[t].user_id for a, t in given.items()}
+    wanted = {a: t for a, t in wanted.items() if a != t}
+    if not wanted:
+        raise nothing
     from chalicelib.store.communications import new_communication_id
 
     now = clock.now()
@@ -248,7 +255,7 @@ def move_page(company_id: str, change_id: str, page: int, client_ids: list[str])
     moves = {m["from_agent"]: m["to_agent"] for m in change.moves}
     by = change.applied_by or change.created_by
     now = clock.now()
-    words = _record_words(company_id, [*moves, *moves.values(), by])
+    words = _record_words(company_id, [*moves, *moves.values(), by], by)
 
     def record(client_id: str, old: str, new: str) -> Communication:
         from chalicelib.store.communications import new_communication_id
@@ -296,27 +303,40 @@ RECORD_TEXTS = {
 class RecordWords:
     """How a change's register records read: the company's :data:`RECORD_TEXTS`, and each person
     by name in the subject (the user id when the directory has no name) and by name with the id
-    in the text, ``Juan Pérez (juan)``, so the record still tells who when two share a name."""
+    in the text, ``Juan Pérez (juan)``, so the record still tells who when two share a name. Each
+    id as the user who applied the change is shown it (``shown``; ``tenants.staff.shown_user``):
+    the record is theirs, and a level-4 user reads colleagues by handle, never by user id."""
 
     texts: dict[str, str]
     names: dict[str, str]
+    shown: dict[str, str]
 
     def subject(self, old: str, new: str) -> str:
-        return self.texts["subject"].format(old=self.names.get(old, old), new=self.names.get(new, new))
+        return self.texts["subject"].format(old=self._name(old), new=self._name(new))
 
     def text(self, old: str, new: str, change_id: str, by: str) -> str:
         old, new, by = (self._with_id(i) for i in (old, new, by))
         return self.texts["text"].format(old=old, new=new, change=change_id, by=by)
 
+    def _name(self, user_id: str) -> str:
+        return self.names.get(user_id) or self.shown.get(user_id, user_id)
+
     def _with_id(self, user_id: str) -> str:
-        return f"{self.names[user_id]} ({user_id})" if user_id in self.names else user_id
+        shown = self.shown.get(user_id, user_id)
+        return f"{self.names[user_id]} ({shown})" if user_id in self.names else shown
 
 
-def _record_words(company_id: str, user_ids: list[str]) -> RecordWords:
+def _record_words(company_id: str, user_ids: list[str], by: str) -> RecordWords:
     from chalicelib.tenants.companies import get_company
-    from chalicelib.tenants.staff import users_by_id
+    from chalicelib.tenants.staff import ADMIN_LEVEL, shown_user, users_by_id
 
     language = get_company(company_id).language
-    people = users_by_id(company_id, [i for i in dict.fromkeys(user_ids) if i])
+    ids = [i for i in dict.fromkeys(user_ids) if i]
+    people = users_by_id(company_id, ids)
     names = {i: " ".join((u.name or "").split()) for i, u in people.items()}
-    return RecordWords(RECORD_TEXTS.get(language, RECORD_TEXTS["es"]), {i: n for i, n in names.items() if n})
+    author = Principal(company_id, "user", by, level=people[by].level if by in people else ADMIN_LEVEL)
+    return RecordWords(
+        RECORD_TEXTS.get(language, RECORD_TEXTS["es"]),
+        {i: n for i, n in names.items() if n},
+        {i: shown_user(author, i) for i in ids},
+    )
