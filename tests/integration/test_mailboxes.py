@@ -313,6 +313,11 @@ def test_private_mailboxes_are_their_owners_and_public_ones_the_offices(
     assert one["owner_name"] == "Ada Ruiz"
     assert "password" not in json.dumps(listed).replace("password_set", "").replace('"auth": "password"', "")
     assert api.http.get(f"/mailboxes/{private['mailbox_id']}", headers=luis).status_code == 404
+    # and a level-4 user sees the public one by its owner's name, never the owner's user id
+    pia = staff(tenant, "pia@cargas.example", level=4)
+    for path in ("/mailboxes", f"/mailboxes/{public['mailbox_id']}"):
+        answer = api.http.get(path, headers=pia)
+        assert "Ada Ruiz" in answer.body.decode() and public["owner"] not in answer.body.decode()
     changed = api.http.patch(
         f"/mailboxes/{public['mailbox_id']}", headers=luis, body=json.dumps({"folders": ["x"]})
     )

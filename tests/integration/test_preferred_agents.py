@@ -23,9 +23,9 @@ from tests.steps.outbox import run_minute_schedule, sqs_failing
 from tests.steps.tenants import Tenant, named_user
 
 
-def manager(api: Client, tenant: Tenant) -> dict[str, str]:
-    """A level-2 user the administrator gave the change_preferred_agent permission."""
-    headers = staff_headers(tenant, "gerente", 2, branch="north", department="sales")
+def manager(api: Client, tenant: Tenant, level: int = 2) -> dict[str, str]:
+    """A user (level 2 unless said) the administrator gave the change_preferred_agent permission."""
+    headers = staff_headers(tenant, "gerente", level, branch="north", department="sales")
     assert api.http.get("/staff/me", headers=headers).status_code == 200  # in the directory now
     response = api.http.put(
         "/staff/users/gerente",
@@ -164,6 +164,77 @@ def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
     # Then their records read in English, María by her user id (the directory has no name for her)
     assert agent_records(api, tenant, "M0") == ["Preferred agent changed from maria to Juan Pérez Ruiz"]
     assert agent_records(api, tenant, "J0") == [juan_to_sofia]
+
+
+def directory_ids(api: Client, tenant: Tenant) -> set[str]:
+    """The user id of everyone in the company's staff directory (as an administrator reads it)."""
+    users = body(api.http.get("/staff/users", headers=tenant.admin_headers()))["items"]
+    return {u["user_id"] for u in users}
+
+
+@pytest.mark.parametrize("level", [1, 4])
+def test_each_level_names_colleagues_as_it_is_shown_them_and_a_level_4_user_never_sees_their_ids(
+    api: Client, tenant: Tenant, level: int
+) -> None:
+    # Given clients of three agents, Juan and Sofía named in the directory, and a user of each
+    # level with the permission
+    clients_of(api, tenant)
+    named_user(tenant.company_id, "juan", "Juan Pérez")
+    named_user(tenant.company_id, "sofia", "Sofía Gómez")
+    boss = manager(api, tenant, level)
+    colleagues = (directory_ids(api, tenant) | {"juan", "maria", "pedro"}) - {"gerente"}
+    # When they list the agents, preview Juan's clients to Sofía as they were shown them, apply it
+    # and follow it
+    listed = api.http.get("/preferred-agents", headers=boss)
+    shown = body(listed)
+    [juan] = [a["agent"] for a in shown["items"] if a["agent_name"] == "Juan Pérez"]
+    [sofia] = [p["user_id"] for p in shown["people"] if p["name"] == "Sofía Gómez"]
+    preview = api.http.post(
+        "/preferred-agents/changes", headers=boss, body=json.dumps({"change_to": {juan: sofia}})
+    )
+    assert preview.status_code == 201, preview.body
+    token = body(preview)["token"]
+    applied = apply(api, boss, token)
+    assert applied.status_code == 202, applied.body
+    followed = api.http.get(f"/preferred-agents/changes/{token}", headers=boss)
+    # Then the change is made: Juan's clients are Sofía's
+    after = agents(api, boss)
+    assert after[sofia] == 5 and juan not in after
+    moves = [(m["from_agent_name"], m["to_agent_name"], m["clients"]) for m in body(followed)["moves"]]
+    assert moves == [("Juan Pérez", "Sofía Gómez", 5)] and body(followed)["state"] == "done"
+    # And the register of a moved client, which the user who applied the change reads as theirs
+    register = api.http.get("/clients/J0/register", headers=boss)
+    [record] = [r for r in body(register)["items"] if r["kind"] == "agent_change"]
+    detail = api.http.get(f"/clients/J0/register/{record['communication_id']}", headers=boss)
+    assert body(detail)["subject"].endswith("de Juan Pérez a Sofía Gómez")
+    answers = [listed, preview, applied, followed, register, detail]
+    if level < 4:
+        # And levels 1-3 see and send user ids
+        assert (juan, sofia) == ("juan", "sofia")
+        assert all("sofia" in a.body.decode() for a in answers if a is not register)
+    else:
+        # And a level-4 user sees each colleague only by name and handle, in every answer, and
+        # their own user id as it is
+        found = {i for a in answers for i in colleagues if i in a.body.decode()}
+        assert found == set()
+        assert body(followed)["created_by"] == "gerente"
+        # And a colleague's user id, which a level-4 user was never shown, names no one in change_to
+        response = api.http.post(
+            "/preferred-agents/changes", headers=boss, body=json.dumps({"change_to": {"sofia": "juan"}})
+        )
+        assert response.status_code == 422, response.body
+        assert body(response)["errors"] == [
+            {"field": "change_to.sofia", "message": "no client has this preferred agent"}
+        ]
+        response = api.http.post(
+            "/preferred-agents/changes", headers=boss, body=json.dumps({"change_to": {sofia: "juan"}})
+        )
+        assert body(response)["errors"] == [
+            {
+                "field": f"change_to.{sofia}",
+                "message": "no active user of the staff directory has this user id",
+            }
+        ]
 
 
 def test_a_token_older_than_its_clients_is_refused(api: Client, tenant: Tenant) -> None:

@@ -7,7 +7,9 @@ import json
 import pytest
 from chalice.test import Client
 
+from chalicelib.tenants.staff import colleague_handle
 from tests.steps.answers import body
+from tests.steps.notes import staff_headers
 from tests.steps.templates import get, preview, put
 from tests.steps.tenants import Tenant, named_user
 
@@ -62,6 +64,12 @@ def test_an_override_is_saved_and_read_back(api: Client, tenant: Tenant) -> None
     # And once the administrator has a name in the staff directory, it says who by name too
     named_user(tenant.company_id, f"admin@{tenant.company_id}", "Ana Directora")
     assert body(get(api, tenant, "invoice"))["updated_by_name"] == "Ana Directora"
+    # And a level-4 user reads it by that name, the administrator by handle: the user id is
+    # nowhere in the answer
+    read = api.http.get("/templates/invoice", headers=staff_headers(tenant, "pia", 4))
+    admin = f"admin@{tenant.company_id}"
+    assert body(read)["updated_by_name"] == "Ana Directora" and admin not in read.body.decode()
+    assert body(read)["updated_by"] == colleague_handle(tenant.company_id, admin)
 
 
 def test_preview_uses_sample_data_and_escapes_html(api: Client, tenant: Tenant) -> None:
