@@ -63,13 +63,16 @@ class NotesReportOut(BaseModel):
 
 
 class PreferredAgentOut(BaseModel):
-    agent: str = Field(description="The agent's user id, as the clients' `preferred_agent` holds it.")
+    agent: str = Field(
+        description="The agent's user id, as the clients' `preferred_agent` holds it; for a level-4 "
+        "caller a colleague's handle (`change_to` takes it back)."
+    )
     agent_name: str | None = Field(default=None, description=NAME_FIELD)
     clients: int
 
 
 class NewAgentOut(BaseModel):
-    user_id: str = Field(description="What `change_to` takes.")
+    user_id: str = Field(description="What `change_to` takes: the user id, or for a level-4 caller a handle.")
     name: str | None
 
 
@@ -85,7 +88,7 @@ class AgentChangesIn(_Strict):
 
     change_to: dict[AgentCode, ShortText | None] = Field(
         description="Preferred agent -> the user id of the active staff user who takes its clients "
-        "(blank: keep)."
+        "(blank: keep), each as `GET /preferred-agents` shows it (a level-4 caller: handles)."
     )
 
 
