@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from chalice.test import Client
@@ -418,6 +419,25 @@ def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients
     console_screenshot(browser, "agents")
     agents = body(api.http.get("/preferred-agents", headers=bearer(tenant, 1)))["items"]
     assert agents == [{"agent": "sofia", "agent_name": "Sofía Gómez", "clients": 3}]
+    # When a level-4 user is given the permission too, and moves Sofía's clients back to Juan
+    clerk = {"level": 4, "permissions": ["change_preferred_agent"]}
+    path = f"/staff/users/{quote(demo_user(tenant, 4), safe='')}"
+    given = api.http.put(path, headers=bearer(tenant, 1), body=json.dumps(clerk))
+    assert given.status_code in (200, 201), given.body
+    sign_in(browser, site.web, tenant, level=4, screen="agents")
+    # Then the screen names colleagues by name only (it was given handles, never their user ids),
+    # and "Cambiar a" sends back what it was given
+    wait_until(browser, lambda d: agent_rows(d) == [["Sofía Gómez", "3"]])
+    change_to = Select(browser.find_element(By.CSS_SELECTOR, "#preferred-agents select"))
+    change_to.select_by_visible_text("Juan Pérez")
+    submit(browser, "agents-form")
+    moves = wait_until(browser, lambda d: d.find_element(By.ID, "agent-moves"))
+    assert [r.text for r in moves.find_elements(By.CSS_SELECTOR, "tbody tr")] == ["Sofía Gómez Juan Pérez 3"]
+    browser.find_element(By.ID, "agent-apply").click()
+    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#agent-change-status[data-state="done"]'))
+    wait_until(browser, lambda d: agent_rows(d) == [["Juan Pérez", "3"]])
+    agents = body(api.http.get("/preferred-agents", headers=bearer(tenant, 1)))["items"]
+    assert agents == [{"agent": "juan", "agent_name": "Juan Pérez", "clients": 3}]
 
 
 def agent_rows(driver: Any) -> list[list[str]]:
