@@ -73,7 +73,7 @@ def notify_colleagues(
     from chalicelib.records.register import get_record
     from chalicelib.store import communications as store
     from chalicelib.tenants.companies import get_company
-    from chalicelib.tenants.staff import users_by_id, users_by_id_or_handle
+    from chalicelib.tenants.staff import users_as_shown, users_by_id
 
     record = get_record(viewer, client_id, record_id)
     wanted = list(dict.fromkeys(u.strip() for u in user_ids if u.strip()))
@@ -83,8 +83,9 @@ def notify_colleagues(
         raise ValidationFailed(
             [{"field": "users", "message": f"name at most {MAX_RECIPIENTS} users at a time"}]
         )
-    # each named by user id or by the handle GET /staff/colleagues gives (a level-4 user's only name)
-    found = users_by_id_or_handle(viewer.company_id, wanted)
+    # each named by the handle GET /staff/colleagues gives, or by user id from a caller shown ids
+    # (a level-4 user knows colleagues by handle only)
+    found = users_as_shown(viewer, wanted)
     unknown = [u for u in wanted if u not in found or not found[u].active or not _address(found[u])]
     if unknown:
         raise ValidationFailed(

@@ -182,13 +182,13 @@ def users_by_id_or_handle(company_id: str, names: list[str]) -> dict[str, StaffU
 
 
 def users_as_shown(viewer: Principal, names: list[str]) -> dict[str, StaffUser]:
-    """The company's users that ``names`` name as ``viewer`` is shown them (:func:`shown_user`):
-    by user id for levels 1-3 and the company's systems; for a level-4 user by
-    :func:`colleague_handle`, or their own user id, never a colleague's (a guessed id names no one,
-    so it tells nothing)."""
-    if sees_user_ids(viewer):
-        return users_by_id(viewer.company_id, names)
+    """The company's users that ``names`` name as ``viewer`` may know them (:func:`shown_user`):
+    by :func:`colleague_handle` for everyone; by user id for levels 1-3 and the company's systems,
+    but a level-4 user by their own only, never a colleague's, which they were never shown (a
+    guessed id names no one, so it tells nothing)."""
     found = users_by_id_or_handle(viewer.company_id, names)
+    if sees_user_ids(viewer):
+        return found
     return {n: u for n, u in found.items() if n != u.user_id or n == viewer.subject}
 
 

@@ -369,6 +369,9 @@ def test_a_level_4_user_picks_colleagues_by_name_and_area_never_by_their_login(
     assert envelope_recipients(mailbox.wait_for(1)[0]) == ["irene@estudio.example"]
     detail = api.http.get(f"/clients/CLI-1/register/{mine['communication_id']}", headers=junior)
     assert body(detail)["notices"][0]["users"] == [irene["handle"]] and login.encode() not in detail.body
+    # And her login, which the junior was never shown, names no one (a guess tells nothing)
+    guessed = notify(api, junior, str(mine["communication_id"]), users=[login])
+    assert guessed.status_code == 422 and "not active users" in body(guessed)["errors"][0]["message"]
     # And the firm's administrators and clerks still see and use user ids, as before
     clerk_list = body(api.http.get("/staff/colleagues", headers=tenant.staff_headers()))["items"]
     assert {"user_id": login, "name": "Irene Vidal"}.items() <= next(
