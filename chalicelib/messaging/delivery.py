@@ -225,10 +225,16 @@ class _Setup:
     reason: str | None = None
     fail_all: bool = False
     account: SenderAccount | None = None
+    # the failing outbox: each message fails with the reason its producer wrote (``error``)
+    decided: bool = False
 
 
 def _setup(company_id: str, outbox: str) -> _Setup:
     """The outbox's channel (one per drain, closed at its end) and its account's rate limit."""
+    from chalicelib.messaging.outbox import FAILING_OUTBOX
+
+    if outbox == FAILING_OUTBOX:  # its producer decided they cannot go; recorded failed, and told
+        return _Setup(None, None, None, fail_all=True, decided=True)
     kind, _, area = outbox.partition(":")
     if kind == "email":
         from chalicelib.messaging.accounts.email import from_problem, is_working, password_of
@@ -849,6 +855,9 @@ def _deliver(
     now: datetime,
     report: DrainReport,
 ) -> Communication:
+    if setup.decided:  # failed as decided, suppressed address or not (the reason is written)
+        report.failed += 1
+        return replace(message, state="failed")
     entry = holding_back(message, suppressed)  # a HELP reply is sent even to a STOPped number
     if entry is not None:
         report.suppressed += 1

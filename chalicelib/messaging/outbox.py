@@ -42,6 +42,12 @@ from chalicelib.store.outbox import (
 from chalicelib.store.tables import Check, CheckFailed
 
 CHANNELS = ("email", "sms", "push")
+#: Where a scheduled producer (the tracking sweep, the reminder run) writes a message it decided
+#: can never go (no working sender account, its template failed, a refused From): ``queued``
+#: with the reason in ``error``, so that the drain, which holds a lease, records it failed after
+#: telling the company's webhooks, and a refused ``message.failed`` event leaves it for the lease
+#: to bring back (decision 0018). Nothing is ever sent from it.
+FAILING_OUTBOX = "failing"
 
 
 def _addresses(comms: Sequence[Communication]) -> list[str]:
@@ -194,6 +200,7 @@ def prepare(
     now: datetime | None = None,
     accounts: Accounts | None = None,
     lease_until: datetime | None = None,
+    failing_through_outbox: bool = False,
 ) -> list[Communication]:
     """The communications messages become, ready to be written: the one way into the outbox.
 
@@ -205,7 +212,11 @@ def prepare(
 
     With ``lease_until``, every message that may go now through an account without a rate limit
     is written already claimed until then (see :func:`born_claimed`): the producer then hands its
-    ids to a worker (:func:`hand_off`) and no drain has to find, read back and claim it."""
+    ids to a worker (:func:`hand_off`) and no drain has to find, read back and claim it.
+
+    With ``failing_through_outbox`` (a producer that writes them in a claim of its own), a
+    message that fails is written ``queued`` in :data:`FAILING_OUTBOX` instead (see
+    :func:`failing_later`), for the drain to record failed and tell."""
     now = now or clock.now()
     accounts = {} if accounts is None else accounts
     refusals: dict[str, str | None] = {}
@@ -225,10 +236,26 @@ def prepare(
                 # C5: a personal account whose From is not its owner's fails the message, with why
                 message = replace(message, error=refusals[account.area])
         comm = _offload_large_body(_communication_for(company_id, message, now, account))
+        if failing_through_outbox:
+            comm = failing_later(comm)
         if lease_until is not None and not (account is not None and account.rate_limit_count):
             comm = born_claimed(comm, now, lease_until)
         comms.append(comm)
     return comms
+
+
+def failing_later(comm: Communication) -> Communication:
+    """A message that fails as it is decided, as a scheduled producer writes it: ``queued`` in
+    :data:`FAILING_OUTBOX` with the reason in ``error`` (the drain records it ``failed`` once its
+    ``message.failed`` event is queued). Others are left as they are."""
+    if comm.state != "failed":
+        return comm
+    return replace(comm, state="queued", outbox=FAILING_OUTBOX)
+
+
+def failing(comm: Communication) -> bool:
+    """Whether a message is one its producer decided can never go (:func:`failing_later`)."""
+    return comm.outbox == FAILING_OUTBOX
 
 
 def born_claimed(comm: Communication, now: datetime, lease_until: datetime) -> Communication:
@@ -339,18 +366,6 @@ def _written_before(comm: Communication) -> bool:
     if comm.idempotency_key:
         return store.existing_key(comm.company_id, comm.idempotency_key, consistent=True) is not None
     return store.get(comm.company_id, comm.communication_id) is not None
-
-
-def announce_failed_written(company_id: str, comms: Sequence[Communication], now: datetime) -> None:
-    """Tell the company's webhooks (``message.failed``) of each message to a client that a
-    scheduled producer's claim wrote failed (no working sender account, its template failed): after
-    the claim, which may lose a race and write nothing. Should the queue refuse even after its
-    retries, the event is lost (logged by ``announce``, ``webhook event not queued``) and the run
-    goes on: the claim is not run again, so failing the run would lose the event all the same and
-    hold back the hand-offs and outbox kicks that follow it."""
-    from chalicelib.messaging.webhooks.service import announce_failed
-
-    announce_failed(company_id, comms, now)
 
 
 def enqueue_with_files(

@@ -24,7 +24,7 @@ from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.domains import notices_received, pregon_notice_sender_verified
-from tests.steps.outbox import deliver_outboxes
+from tests.steps.outbox import communication_items, deliver_outboxes
 from tests.steps.ses_events import (
     deliver_ses_events,
     drain_ses_queue,
@@ -1081,11 +1081,14 @@ def test_a_message_failed_as_it_is_queued_reaches_the_endpoint_once_even_when_qu
     }
 
 
-def test_a_reminder_the_daily_run_cannot_send_reaches_the_endpoint_as_failed_once(
-    api: Client, tenant: Tenant, receiver: Receiver, clock: Any
+def test_a_reminder_the_daily_run_cannot_send_reaches_the_endpoint_as_failed_once_when_the_queue_works_again(
+    api: Client, tenant: Tenant, receiver: Receiver, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from chalicelib.messaging.webhooks import service
+    from tests.steps.outbox import run_minute_schedule
     from tests.steps.reminders import erp_headers, push_ok, receivable, run_now, set_reminders_ok
 
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
     # Given a company with no sender account for reminders (nor 'all'), an endpoint for failures,
     # and a receivable of the client CLI-7, reminders on, due on the 20th
     endpoint = add_endpoint(api, tenant, receiver.url, ["message.failed"])
@@ -1093,14 +1096,78 @@ def test_a_reminder_the_daily_run_cannot_send_reaches_the_endpoint_as_failed_onc
     put_client(api, erp, "CLI-7", name="Ana", emails=["ana@example.com"])
     set_reminders_ok(api, erp, "CLI-7", active=True)
     push_ok(api, erp, receivable("A-0001-00000007", "2026-11-20", client_id="CLI-7"))
-    # When the run goes on the 13th (7 days before), and again later that day
-    clock.set_now(datetime(2026, 11, 13, 9, tzinfo=timezone.utc))
-    assert run_now(api, tenant)["failed"] == 1
+    # When the run goes on the 13th (7 days before) while the webhook queue refuses everything
+    run_at = datetime(2026, 11, 13, 9, tzinfo=timezone.utc)
+    clock.set_now(run_at)
+    with webhook_queue_refusing(times=1000):
+        assert run_now(api, tenant)["failed"] == 1
+        with pytest.raises(Exception, match="InternalError"):  # the worker fails; SQS would retry
+            deliver_outboxes()
+    # Then the reminder is not recorded failed untold
+    assert not [i for i in communication_items(tenant.company_id) if i["state"]["S"] == "failed"]
+
+    # When the queue works again, the minute schedule runs once the outbox's lease is over, and
+    # the run goes again later that day
+    clock.set_now(run_at + timedelta(minutes=10))
+    run_minute_schedule(api)
+    deliver_outboxes()
     assert run_now(api, tenant)["reminders"] == 0
     deliver_webhooks()
     # Then the endpoint heard once that the client's reminder failed, as recorded
     [(message_id, data)] = failed_events(receiver, endpoint).items()
     assert data == {"client_id": "CLI-7", "message_id": message_id, "channel": "email"}
+    assert state_of(tenant, message_id) == "failed"
+
+
+def test_a_tracking_alert_whose_template_fails_reaches_the_endpoint_as_failed_when_the_queue_works_again(
+    api: Client, tenant: Tenant, receiver: Receiver, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.core.domain import MessageTemplate
+    from chalicelib.messaging.webhooks import service
+    from chalicelib.producers.tracking.sweep import sweep_company
+    from chalicelib.store import templates as template_store
+    from tests.steps.outbox import run_minute_schedule
+    from tests.steps.tracking import issue, post_event, staff_subscribe
+
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
+    # Given an endpoint for failures, a company whose stored tracking template builds a value
+    # past the sandbox's limit (saved before the save-time check knew), and a parcel of its
+    # client CLI-1 that Ana follows, just delivered
+    endpoint = add_endpoint(api, tenant, receiver.url, ["message.failed"])
+    template_store.save_template(
+        MessageTemplate(
+            company_id=tenant.company_id,
+            key="tracking_alert",
+            sender_area="tracking",
+            subject="{{ parcel.tracking_id }}",
+            text="{{ 'x' * 300000 }}",
+            html="<p>{{ parcel.tracking_id }}</p>",
+            language="es",
+            updated_at=clock.now(),
+            updated_by="admin@old",
+        )
+    )
+    issue(api, tenant, "TRK-1")
+    staff_subscribe(api, tenant, "TRK-1", "ana@example.com")
+    post_event(api, tenant, "TRK-1", "ev-1", "DELIVERED", minutes=1)
+    # When the sweep runs while the webhook queue refuses everything
+    with webhook_queue_refusing(times=1000):
+        assert sweep_company(tenant.company_id).failed == 1
+        with pytest.raises(Exception, match="InternalError"):  # the worker fails; SQS would retry
+            deliver_outboxes()
+    # Then the alert's e-mail is not recorded failed untold
+    assert not [i for i in communication_items(tenant.company_id) if i["state"]["S"] == "failed"]
+
+    # When the queue works again, and the minute schedule runs once the hand-off's lease is over
+    clock.set_now(clock.now() + timedelta(minutes=10))
+    run_minute_schedule(api)
+    deliver_outboxes()
+    deliver_webhooks()
+    # Then the endpoint heard once that the client's alert failed, as recorded, saying why
+    [(message_id, data)] = failed_events(receiver, endpoint).items()
+    assert data == {"client_id": "CLI-1", "message_id": message_id, "channel": "email"}
+    [alert] = body(api.http.get("/parcels/TRK-1/alerts", headers=tenant.staff_headers()))["items"]
+    assert alert["state"] == "failed" and "longer than 200,000 characters" in alert["error"]
     assert state_of(tenant, message_id) == "failed"
 
 

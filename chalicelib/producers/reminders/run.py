@@ -48,8 +48,8 @@ from chalicelib.messaging.outbox import (
     Accounts,
     OutgoingMessage,
     announce,
-    announce_failed_written,
     discard_bodies,
+    failing,
     kick_outboxes,
     prepare,
 )
@@ -175,8 +175,6 @@ def run_company(
         # and kicked again for what was claimed after the first drain finished.
         announce(company_id, dict.fromkeys(outboxes, now))
         kick_outboxes(company_id, outboxes)
-    if report.failed:  # never queued (the template failed, no working account): the monitor counts them
-        company_store.count_alert_results(company_id, ALERT_TYPE, sent=0, failed=report.failed)
     logger().info(
         "reminder run done" if send else "reminder preview",
         extra={
@@ -218,18 +216,14 @@ def _write(decider: _Decider, claims: list[ReminderClaim], report: RunReport, no
         announce(report.company_id, dict.fromkeys(_outboxes(pending), now))
         outcome = store.claim_reminders(pending)
         lost = []
-        written: list[Communication] = []
         for claim, won in zip(pending, outcome, strict=True):
             if won:
                 report.reminders += len(claim.concepts)
-                report.queued += sum(1 for m in claim.messages if m.state == "queued")
-                report.failed += sum(1 for m in claim.messages if m.state == "failed")
+                report.queued += sum(1 for m in claim.messages if m.state == "queued" and not failing(m))
+                report.failed += sum(1 for m in claim.messages if failing(m))
                 outboxes |= {m.outbox for m in claim.messages if m.state == "queued" and m.outbox}
-                written += claim.messages
             else:
                 lost.append(claim)
-        # told after the claims (a lost one wrote none of its messages)
-        announce_failed_written(report.company_id, written, now)
         report.lost += sum(1 for claim in lost if claim.concepts)
         # A claim that lost wrote none of its messages: their bodies in S3, if any, are named by
         # nothing (the claim decided again renders new ones).
@@ -288,7 +282,11 @@ class _Decider:
                 messages += outgoing
                 report.planned.append(entry)
                 report.skipped += entry.skipped is not None
-            comms: list[Communication] = prepare(company_id, messages, now=self.now, accounts=self.accounts)
+            # one that fails (the template failed, no working account) is recorded failed, and
+            # told, by the drain of the failing outbox (decision 0018)
+            comms: list[Communication] = prepare(
+                company_id, messages, now=self.now, accounts=self.accounts, failing_through_outbox=True
+            )
             claims.append(
                 ReminderClaim(
                     receivable=rec,

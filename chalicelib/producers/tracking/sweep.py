@@ -46,12 +46,13 @@ from chalicelib.core.settings import get_settings
 from chalicelib.messaging.accounts.email import account_for
 from chalicelib.messaging.accounts.sms import get_sms_settings
 from chalicelib.messaging.outbox import (
+    FAILING_OUTBOX,
     Accounts,
     GatheredHandOffs,
     OutgoingMessage,
     announce,
-    announce_failed_written,
     discard_bodies,
+    failing,
     kick_outboxes,
     outbox_of,
     prepare,
@@ -171,8 +172,6 @@ def sweep_company(
     if until is None and (report.queued or kicked):
         # what was claimed after the first drain finished (handed-off chunks need no kick)
         kick_outboxes(company_id, outbox)
-    if report.failed:
-        company_store.count_alert_results(company_id, ALERT_TYPE, sent=0, failed=report.failed)
     metrics().add_metric(name="TrackingAlertsQueued", unit="Count", value=report.queued)
     logger().info(
         "tracking sweep done",
@@ -239,6 +238,7 @@ class _AlertWriter:
             now=self._now,
             accounts=self._accounts,
             lease_until=self.lease_until,
+            failing_through_outbox=True,  # recorded failed (and told) by the drain: decision 0018
         )
 
     def _sms(
@@ -417,12 +417,20 @@ def _claim(
             continue
         messages = writer.messages(parcel, parcel.pending, status, followers)
         wanted.append((parcel, followers, messages))
+    company_id = parcels[0].company_id
+    # An alert that fails as rendered (its template failed) is written queued in the failing
+    # outbox, for the drain to record failed once the company's webhooks are told (decision
+    # 0018). Written claimed, its hand-off record finds it; otherwise the failing outbox's
+    # wake-up is set first, as the sweep sets its others' (only when there is such an alert).
+    unclaimed = [m for _, _, messages in wanted for m in messages if failing(m) and m.lease_until is None]
+    if unclaimed:
+        announce(company_id, {FAILING_OUTBOX: now})
     outcomes = store.claim_many_pending_alerts(wanted, now)
     # A parcel whose claim lost (it changed, or another sweep wrote its alerts) wrote none of the
     # messages rendered for it here: their bodies in S3, if any, are named by nothing.
     kept = {m.communication_id for outcome in outcomes if outcome for m in outcome[1]}
     unwritten = [m for _, _, messages in wanted for m in messages if m.communication_id not in kept]
-    discard_bodies(parcels[0].company_id, unwritten, "their parcel's claim lost")
+    discard_bodies(company_id, unwritten, "their parcel's claim lost")
     claimed = []
     written: list[Communication] = []
     queued = failed = 0
@@ -432,8 +440,9 @@ def _claim(
         messages = outcome[1]
         claimed.append(parcel)
         written += messages
-        queued += sum(1 for m in messages if m.state == "queued")
-        failed += sum(1 for m in messages if m.state == "failed")
+        # one failing is counted failed now; the drain records it so, and the monitor counts it then
+        queued += sum(1 for m in messages if m.state == "queued" and not failing(m))
+        failed += sum(1 for m in messages if failing(m))
     if writer.lease_until is not None and written:
         # Each claim transaction wrote the hand-off records of its messages (issue 14); they go
         # to the workers gathered, ~200 ids an SQS message (the first at once). Should this
@@ -446,6 +455,6 @@ def _claim(
         report.queued += queued
         report.failed += failed
         report.deferred += deferred
-    if failed:  # told after the claims, which may lose a race and write none of their messages
-        announce_failed_written(parcels[0].company_id, written, now)
+    if any(failing(m) and m.lease_until is None for m in written):
+        kick_outboxes(company_id, {FAILING_OUTBOX})
     return claimed
