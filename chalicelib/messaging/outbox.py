@@ -304,7 +304,7 @@ def enqueue(
             comms = under_handoffs(comms, handoffs)
         due = _due_by_outbox(comms)
         announce(company_id, due)
-        refused, not_told = announce_failed_at_once(company_id, comms, now)
+        comms, refused, not_told = announce_failed_at_once(company_id, comms, now)
         written = store.add_new([c for c in comms if c.communication_id not in refused], checks=checks)
     except CheckFailed:
         _discard_unwritten_bodies(company_id, comms, [], "a condition of their write did not hold")
@@ -345,21 +345,30 @@ FAILED_NOT_ANNOUNCED = (
 
 def announce_failed_at_once(
     company_id: str, comms: Sequence[Communication], now: datetime
-) -> tuple[set[str], Exception | None]:
+) -> tuple[list[Communication], set[str], Exception | None]:
     """Tell the company's webhooks (``message.failed``) of each message to a client that fails as
     it is queued (no working sender account, its template failed, C5's refused From), before it is
     written with the rest: ``enqueue`` leaves unwritten the ones whose event the queue refused
     (returned, with the first error), writes the others and then raises, so its caller runs again
     and tells and writes them then. A message an earlier run wrote (its idempotency key, or its
-    derived id, taken) was told then, and is not told again. Costs nothing for a company without
-    endpoints for ``message.failed``."""
+    derived id, taken) was told then, and is not told again. One with an idempotency key is told
+    and written under the id the first request with that key named (``store.failure_id``): two
+    identical requests at the very same moment tell one event, about the message one of them
+    writes. Returns the messages (those ids in), the refused ids and the error. Costs nothing for
+    a company without endpoints for ``message.failed``."""
     from chalicelib.messaging.webhooks.service import FAILED_CHANNELS, announce_failed, subscribed
 
     failing = [c for c in comms if c.state == "failed" and c.channel in FAILED_CHANNELS and c.client_id]
     if not failing or not subscribed(company_id, "message.failed"):
-        return set(), None
-    new = [c for c in failing if not _written_before(c)]
-    return announce_failed(company_id, new, now)
+        return list(comms), set(), None
+    new = {c.communication_id: c for c in failing if not _written_before(c)}
+    named = {
+        old: replace(c, communication_id=store.failure_id(c)) if c.idempotency_key else c
+        for old, c in new.items()
+    }
+    comms = [named.get(c.communication_id, c) for c in comms]
+    refused, error = announce_failed(company_id, list(named.values()), now)
+    return comms, refused, error
 
 
 def _written_before(comm: Communication) -> bool:

@@ -555,6 +555,27 @@ def existing_key(company_id: str, idempotency_key: str, *, consistent: bool = Fa
         return None
 
 
+def failure_id(comm: domain.Communication) -> str:
+    """The id a failing message with an idempotency key is told (``message.failed``) and written
+    under: the first request to ask names its own (a conditional put of a marker beside the key,
+    ``<company>#told#<key>``); every other, at the very same moment or later, gets that one. So
+    two identical requests that both tell before one write loses tell the same event, about the
+    message written, and a request tried again after the queue refused tells the same event id.
+    A marker whose message was never written (its caller never came back) names nothing anyone
+    reads but a later failing message with its key; the client's erasure finds it (``client_key``)."""
+    assert comm.idempotency_key
+    key = f"{comm.company_id}#told#{comm.idempotency_key}"
+    marker = MessageKeyModel(
+        key,
+        communication_id=comm.communication_id,
+        created_at=comm.created_at,
+        client_key=f"{comm.company_id}#{comm.client_id}" if comm.client_id else None,
+    )
+    if condition_held(lambda: marker.save(condition=MessageKeyModel.key.does_not_exist())):
+        return comm.communication_id
+    return str(MessageKeyModel.get(key, consistent_read=True).communication_id)
+
+
 def was_written(comm: domain.Communication) -> bool:
     """Whether this message, as made before a write that failed or was refused, is in the table:
     under its idempotency key when it has one, else by its id (strongly consistent reads: a write

@@ -1081,6 +1081,49 @@ def test_a_message_failed_as_it_is_queued_reaches_the_endpoint_once_even_when_qu
     }
 
 
+def test_two_identical_requests_of_a_failing_message_at_the_same_moment_tell_one_event(
+    api: Client, tenant: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an endpoint for failures, and a company with no sender account for billing (nor 'all')
+    endpoint = add_endpoint(api, tenant, receiver.url, ["message.failed"])
+    invoice = [
+        OutgoingMessage(
+            channel="email",
+            area="billing",
+            to_address="ana@example.com",
+            text="Su factura",
+            client_id="CLI-7",
+            idempotency_key="invoice:F-2:ana@example.com",
+        )
+    ]
+    # When its ERP posts the invoice twice at the very same moment: the second request tells and
+    # writes while the first has told and not yet written
+    really_add = comm_store.add_new
+    second: list[list[Communication]] = []
+
+    def add_new(comms: Any, **how: Any) -> list[Communication]:
+        if not second:
+            second.append([])
+            second[0] = enqueue(tenant.company_id, invoice)
+        return really_add(comms, **how)
+
+    monkeypatch.setattr(comm_store, "add_new", add_new)
+    first = enqueue(tenant.company_id, invoice)
+    deliver_webhooks()
+    # Then one of them wrote the failed e-mail, and the endpoint heard one event, about it
+    [written] = first + second[0]
+    assert state_of(tenant, written.communication_id) == "failed"
+    events = receiver.events(endpoint["secret"], now_seconds())
+    assert len({e["id"] for e in events}) == 1, events
+    assert {e["data"]["message_id"] for e in events} == {written.communication_id}
+
+
+def recorded_failed(tenant: Tenant) -> list[str]:
+    """The ids of the company's messages recorded failed."""
+    items = communication_items(tenant.company_id)
+    return [i["communication_id"]["S"] for i in items if i["state"]["S"] == "failed"]
+
+
 def test_a_reminder_the_daily_run_cannot_send_reaches_the_endpoint_as_failed_once_when_the_queue_works_again(
     api: Client, tenant: Tenant, receiver: Receiver, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1101,10 +1144,11 @@ def test_a_reminder_the_daily_run_cannot_send_reaches_the_endpoint_as_failed_onc
     clock.set_now(run_at)
     with webhook_queue_refusing(times=1000):
         assert run_now(api, tenant)["failed"] == 1
+        assert recorded_failed(tenant) == []  # not yet: the outbox records it, once told
         with pytest.raises(Exception, match="InternalError"):  # the worker fails; SQS would retry
             deliver_outboxes()
     # Then the reminder is not recorded failed untold
-    assert not [i for i in communication_items(tenant.company_id) if i["state"]["S"] == "failed"]
+    assert recorded_failed(tenant) == []
 
     # When the queue works again, the minute schedule runs once the outbox's lease is over, and
     # the run goes again later that day
@@ -1153,10 +1197,11 @@ def test_a_tracking_alert_whose_template_fails_reaches_the_endpoint_as_failed_wh
     # When the sweep runs while the webhook queue refuses everything
     with webhook_queue_refusing(times=1000):
         assert sweep_company(tenant.company_id).failed == 1
+        assert recorded_failed(tenant) == []  # not yet: the outbox records it, once told
         with pytest.raises(Exception, match="InternalError"):  # the worker fails; SQS would retry
             deliver_outboxes()
     # Then the alert's e-mail is not recorded failed untold
-    assert not [i for i in communication_items(tenant.company_id) if i["state"]["S"] == "failed"]
+    assert recorded_failed(tenant) == []
 
     # When the queue works again, and the minute schedule runs once the hand-off's lease is over
     clock.set_now(clock.now() + timedelta(minutes=10))
