@@ -1171,7 +1171,7 @@ def test_a_tracking_alert_whose_template_fails_reaches_the_endpoint_as_failed_wh
     from chalicelib.producers.tracking.sweep import sweep_company
     from chalicelib.store import templates as template_store
     from tests.steps.outbox import run_minute_schedule
-    from tests.steps.tracking import issue, post_event, staff_subscribe
+    from tests.steps.tracking import alerts_monitor, issue, post_event, staff_subscribe
 
     monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
     # Given an endpoint for failures, a company whose stored tracking template builds a value
@@ -1214,6 +1214,8 @@ def test_a_tracking_alert_whose_template_fails_reaches_the_endpoint_as_failed_wh
     [alert] = body(api.http.get("/parcels/TRK-1/alerts", headers=tenant.staff_headers()))["items"]
     assert alert["state"] == "failed" and "longer than 200,000 characters" in alert["error"]
     assert state_of(tenant, message_id) == "failed"
+    # And the alerts monitor counts it failed, once
+    assert alerts_monitor(api, tenant)["failed_count"] == 1
 
 
 def test_a_push_to_a_device_sns_disabled_reaches_the_endpoint_as_failed(
