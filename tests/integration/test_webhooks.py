@@ -516,6 +516,22 @@ def test_a_429_is_retried(api: Client, company: Tenant, receiver: Receiver) -> N
     assert outcomes(deliver_webhooks()) == {"retry": 2, "delivered": 1}
 
 
+def test_a_test_event_the_endpoint_answers_with_a_500_is_failed_as_its_log_says(
+    api: Client, company: Tenant, receiver: Receiver
+) -> None:
+    # Given an endpoint whose server answers 500
+    endpoint = add_endpoint(api, company, receiver.url, ["message.bounced"])
+    receiver.statuses = [500]
+    # When the administrator sends it a test event
+    tested = api.http.post(f"/webhooks/{endpoint['endpoint_id']}/test", headers=company.admin_headers())
+    # Then the answer says it failed (a test event is posted once, never retried), as the log does
+    assert tested.status_code == 200, tested.body
+    assert (body(tested)["outcome"], body(tested)["status_code"]) == ("failed", 500)
+    [logged] = deliveries(api, company, endpoint["endpoint_id"])
+    assert (logged["outcome"], logged["status_code"]) == ("failed", 500)
+    assert len(receiver.received) == 1
+
+
 def test_an_event_is_given_up_after_its_tries_and_an_endpoint_failing_for_a_day_is_turned_off_once(
     api: Client, company: Tenant, receiver: Receiver, clock: Any, local_aws: dict[str, str]
 ) -> None:
