@@ -119,7 +119,10 @@ def rotate_webhook_secret(caller: Principal, endpoint_id: str) -> Response:
     "POST /webhooks/{endpoint_id}/test",
     ADMIN,
     response="WebhookTestOut",
-    errors={429: "5 test events a minute per endpoint, or the endpoint's deliveries for the minute."},
+    errors={
+        429: "5 test events a minute per endpoint and 25 per company, "
+        "or the endpoint's deliveries for the minute."
+    },
 )
 def test_webhook(caller: Principal, endpoint_id: str) -> Response:
     """Post a signed `webhook.test` event to the endpoint now, once, and say how it answered"""

@@ -863,6 +863,25 @@ def test_a_company_has_at_most_five_endpoints_and_each_takes_a_bounded_number_a_
     assert answers[-1] == 429
 
 
+def test_deleting_and_adding_endpoints_again_does_not_lift_the_bound_on_test_events(
+    api: Client, company: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.webhooks import service
+
+    # Given a company may send 2 test events a minute (production: 25, 5 per endpoint)
+    monkeypatch.setattr(service, "COMPANY_TESTS_PER_MINUTE", 2)
+    answers = []
+    # When its administrator adds an endpoint, tests it and deletes it, three times in a minute
+    for _ in range(3):
+        endpoint_id = add_endpoint(api, company, receiver.url, ["message.bounced"])["endpoint_id"]
+        answers.append(api.http.post(f"/webhooks/{endpoint_id}/test", headers=company.admin_headers()))
+        api.http.delete(f"/webhooks/{endpoint_id}", headers=company.admin_headers())
+    # Then the third test is refused, and the receiver got two POSTs
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "for the company" in body(answers[2])["message"]
+    assert len(receiver.received) == 2
+
+
 def test_an_unknown_event_type_is_refused(api: Client, company: Tenant, receiver: Receiver) -> None:
     response = api.http.post(
         "/webhooks",

@@ -70,6 +70,10 @@ MAX_URL_LENGTH = 2000
 EVENTS_PER_MINUTE = 120
 #: A test event per endpoint at most this often (each is a POST to a third party's address).
 TESTS_PER_MINUTE = 5
+#: And per company, whichever endpoints they go to: an endpoint deleted and added again is a new
+#: endpoint, so the bound per endpoint alone would not bound what an administrator can make
+#: Pregón post to one address in a minute.
+COMPANY_TESTS_PER_MINUTE = TESTS_PER_MINUTE * MAX_ENDPOINTS
 #: From connecting to the answer's last byte.
 TIMEOUT_SECONDS = 10.0
 #: The waits before each retry: about a day in all (21 h), then the event is given up.
@@ -637,6 +641,11 @@ def send_test_event(company_id: str, endpoint_id: str) -> tuple[dict[str, Any], 
     endpoint = get_endpoint(company_id, endpoint_id)
     if not within(company_id, Limit("webhook-tests", TESTS_PER_MINUTE, 60), endpoint_id):
         raise TooManyRequests("too many test events for this endpoint; try again in a minute", retry_after=60)
+    if not within(company_id, Limit("webhook-company-tests", COMPANY_TESTS_PER_MINUTE, 60), company_id):
+        raise TooManyRequests(
+            f"at most {COMPANY_TESTS_PER_MINUTE} test events a minute for the company; try again in a minute",
+            retry_after=60,
+        )
     if not within(company_id, Limit("webhook-deliveries", EVENTS_PER_MINUTE, 60), endpoint_id):
         raise TooManyRequests(
             "this endpoint took its deliveries for this minute; try again in a minute", retry_after=60
