@@ -92,6 +92,7 @@ def _save_once(client: domain.Client, phone_region: str) -> domain.Client | None
         classification=dict(client.classification) or None,
         # the client's own unsubscribe outlives the back office pushing the client again
         manual_sends_off_at=client.manual_sends_off_at or (stored.manual_sends_off_at if stored else None),
+        manual_sends_off_told=stored_item.manual_sends_off_told if stored_item is not None else None,
     )
     _index_addresses(stored, client)
     unchanged: Any = (
@@ -112,18 +113,34 @@ def _save_once(client: domain.Client, phone_region: str) -> domain.Client | None
     return _client(item) if transacted(build) else None
 
 
-def turn_off_manual_sends(company_id: str, client_id: str, now: datetime) -> bool:
+def turn_off_manual_sends(company_id: str, client_id: str, now: datetime) -> tuple[datetime, bool] | None:
     """Record that a client unsubscribed from manual and bulk sends (the first time is kept).
-    False when there is no such client."""
+    Returns when it did (that first time) and whether its webhook event was queued already
+    (:func:`manual_sends_off_told`); None when there is no such client."""
     item = ClientModel(company_id, client_id)
-    if not written(
+    if written(
         lambda: item.update(
             actions=[ClientModel.manual_sends_off_at.set(now)],
             condition=ClientModel.client_id.exists() & ClientModel.manual_sends_off_at.does_not_exist(),
         )
     ):
-        return get_client(company_id, client_id) is not None
-    return True
+        return now, False
+    try:
+        stored = ClientModel.get(company_id, client_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return stored.manual_sends_off_at or now, bool(stored.manual_sends_off_told)
+
+
+def manual_sends_off_told(company_id: str, client_id: str) -> None:
+    """Note that the client's unsubscribe was told to the company's webhooks (nothing if the client
+    is gone meanwhile)."""
+    item = ClientModel(company_id, client_id)
+    written(
+        lambda: item.update(
+            actions=[ClientModel.manual_sends_off_told.set(True)], condition=ClientModel.client_id.exists()
+        )
+    )
 
 
 def get_client(company_id: str, client_id: str) -> domain.Client | None:

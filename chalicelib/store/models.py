@@ -472,6 +472,9 @@ class ClientModel(BoundModel):
     balance = UnicodeAttribute(null=True)
     # When the client unsubscribed from manual and bulk sends (their List-Unsubscribe link).
     manual_sends_off_at = UTCDateTimeAttribute(null=True)
+    # Set once that unsubscribe's ``client.unsubscribed`` webhook event was queued: using the link
+    # again tells the company's systems nothing more.
+    manual_sends_off_told = BooleanAttribute(null=True)
     # The company's classification fields (zone, line of business, ...): field -> value (D2).
     classification = MapAttribute[str, str](null=True)
 

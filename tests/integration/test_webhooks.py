@@ -450,6 +450,27 @@ def test_a_clients_email_and_a_one_click_unsubscribe_reach_the_endpoint(
     assert inbound["data"] == {"client_id": "CLI-7", "message_id": communication_id, "channel": "email"}
 
 
+def test_a_one_click_unsubscribe_used_again_tells_the_endpoint_nothing_more(
+    api: Client, tenant: Tenant, receiver: Receiver
+) -> None:
+    from chalicelib.core.links import manual_unsubscribe_url
+
+    # Given the client Ana and an endpoint for unsubscribes
+    put_client(api, tenant, "CLI-7", name="Ana", emails=["ana@example.com"])
+    endpoint = add_endpoint(api, tenant, receiver.url, ["client.unsubscribed"])
+    link = urlsplit(manual_unsubscribe_url(tenant.company_id, "CLI-7"))
+    # When the link is posted three times (Ana clicking again, or whoever has her e-mail)
+    for _ in range(3):
+        assert api.http.post(f"{link.path}?{link.query}").status_code == 200
+    # And the back office pushes Ana again, and the link is posted once more
+    put_client(api, tenant, "CLI-7", name="Ana", emails=["ana@example.com"])
+    assert api.http.post(f"{link.path}?{link.query}").status_code == 200
+    # Then the endpoint was told once
+    assert outcomes(deliver_webhooks()) == {"delivered": 1}
+    [event] = receiver.events(endpoint["secret"], now_seconds())
+    assert (event["type"], event["data"]["client_id"]) == ("client.unsubscribed", "CLI-7")
+
+
 def test_only_the_events_an_endpoint_asked_for_and_only_its_own_companys_reach_it(
     api: Client, company: Tenant, receiver: Receiver, clock: Any
 ) -> None:

@@ -51,11 +51,26 @@ def read_token(token: str) -> ManualUnsubscribe:
 def unsubscribe(token: str) -> ManualUnsubscribe:
     """Turn off the manual sends of the client a link names (asking again changes nothing)."""
     found = read_token(token)
-    if not client_store.turn_off_manual_sends(found.company_id, found.client_id, clock.now()):
+    state = client_store.turn_off_manual_sends(found.company_id, found.client_id, clock.now())
+    if state is None:
         raise NotFound("this client no longer exists")
-    from chalicelib.messaging.webhooks.service import announce_or_try_later
+    off_at, told = state
+    if told:  # the link used again: nothing happened that the company's systems do not know
+        return found
+    from chalicelib.messaging.webhooks.service import announce_or_try_later, stable_event_id
 
-    announce_or_try_later(found.company_id, "client.unsubscribed", client_id=found.client_id, channel="email")
+    # Told until the queue takes it (a 503 asks the client to try again), under one id for this
+    # unsubscribe, so a receiver told twice (two clicks at once) sees one event.
+    announce_or_try_later(
+        found.company_id,
+        "client.unsubscribed",
+        client_id=found.client_id,
+        channel="email",
+        event_id=stable_event_id(
+            found.company_id, "client.unsubscribed", "email", found.client_id, off_at.isoformat()
+        ),
+    )
+    client_store.manual_sends_off_told(found.company_id, found.client_id)
     return found
 
 
