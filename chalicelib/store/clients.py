@@ -95,10 +95,14 @@ def _save_once(client: domain.Client, phone_region: str) -> domain.Client | None
         manual_sends_off_told=stored_item.manual_sends_off_told if stored_item is not None else None,
     )
     _index_addresses(stored, client)
+    # An unsubscribe (turn_off_manual_sends) changes neither updated_at nor anything else read
+    # here: the condition holds its mark as read, or a save racing a click would wipe it.
     unchanged: Any = (
         ClientModel.client_id.does_not_exist()
         if stored_item is None
-        else ClientModel.updated_at == stored_item.updated_at
+        else (ClientModel.updated_at == stored_item.updated_at)
+        & _as_read(ClientModel.manual_sends_off_at, stored_item.manual_sends_off_at)
+        & _as_read(ClientModel.manual_sends_off_told, stored_item.manual_sends_off_told)
     )
     before = _search_items(stored) if stored is not None else {}
     after = _search_items(client)
@@ -111,6 +115,11 @@ def _save_once(client: domain.Client, phone_region: str) -> domain.Client | None
             tx.save(after[key])
 
     return _client(item) if transacted(build) else None
+
+
+def _as_read(attribute: Any, value: Any) -> Any:
+    """A condition that ``attribute`` still holds ``value`` (absent when None)."""
+    return attribute.does_not_exist() if value is None else attribute == value
 
 
 def turn_off_manual_sends(company_id: str, client_id: str, now: datetime) -> tuple[datetime, bool] | None:

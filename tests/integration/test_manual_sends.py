@@ -679,6 +679,35 @@ def test_a_manual_email_carries_one_click_unsubscribe_that_stops_later_manual_an
     assert recipients == [["uno@example.com"], ["uno@example.com"], ["dos@example.com"]]
 
 
+def test_an_unsubscribe_landing_while_the_back_office_saves_the_client_is_kept(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from chalicelib.core.links import manual_unsubscribe_url
+    from chalicelib.producers.sends.unsubscribe import unsubscribe
+    from chalicelib.store import clients as client_store
+
+    put_client(api, company, "CLI-1", emails=["uno@example.com"])
+    token = parse_qs(urlsplit(manual_unsubscribe_url(company.company_id, "CLI-1")).query)["token"][0]
+    # Given the client unsubscribes just after the back office's save of it read it
+    indexing = client_store._index_phones
+    clicks = []
+
+    def click_meanwhile(*args: Any) -> None:
+        if not clicks:
+            clicks.append(unsubscribe(token))
+        indexing(*args)
+
+    monkeypatch.setattr(client_store, "_index_phones", click_meanwhile)
+    # When that save is written
+    put_client(api, company, "CLI-1", emails=["uno@example.com"])
+    # Then the client's unsubscribe is kept
+    assert clicks
+    shown = body(api.http.get("/clients/CLI-1", headers=company.key_headers()))
+    assert shown["manual_sends_off_at"] == "2026-11-02T12:00:00+00:00"
+
+
 def test_a_bulk_email_is_stored_in_one_kilobyte_yet_shows_and_carries_its_unsubscribe_link_and_reply_address(
     api: Client, company: Tenant, mailbox: MailCatcher
 ) -> None:
