@@ -884,6 +884,41 @@ def test_a_company_has_at_most_five_endpoints_and_each_takes_a_bounded_number_a_
     assert answers[-1] == 429
 
 
+def test_two_administrators_adding_the_fifth_endpoint_at_once_leave_five(
+    api: Client, company: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging.webhooks import service
+
+    # Given four endpoints
+    for _ in range(4):
+        add_endpoint(api, company, receiver.url, ["message.bounced"])
+    # And another administrator adds a fifth just after this one's request counted them
+    writing = service.store.create_endpoint
+    others: list[str] = []
+
+    def other_first(*args: Any) -> bool:
+        if not others:
+            others.append("adding")
+            monkeypatch.setattr(service.store, "create_endpoint", writing)
+            other, _secret = service.create_endpoint(
+                company.company_id, "otra@example.com", receiver.url, ["ticket.created"]
+            )
+            others[0] = other.endpoint_id
+        return writing(*args)
+
+    monkeypatch.setattr(service.store, "create_endpoint", other_first)
+    # When this administrator's endpoint is written
+    response = api.http.post(
+        "/webhooks",
+        headers=company.admin_headers(),
+        body=json.dumps({"url": receiver.url, "events": ["message.bounced"]}),
+    )
+    # Then it is refused as a sixth, and the company keeps five: the other administrator's among them
+    assert response.status_code == 409 and "at most 5" in body(response)["message"]
+    listed = body(api.http.get("/webhooks", headers=company.admin_headers()))["items"]
+    assert len(listed) == 5 and others[0] in [e["endpoint_id"] for e in listed]
+
+
 def test_deleting_and_adding_endpoints_again_does_not_lift_the_bound_on_test_events(
     api: Client, company: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:

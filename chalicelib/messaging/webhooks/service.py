@@ -197,6 +197,13 @@ def create_endpoint(company_id: str, by: str, url: str, events: list[str]) -> tu
     _forget(company_id)
     if not store.create_endpoint(endpoint, _encrypt(company_id, endpoint.endpoint_id, secret)):
         raise Conflict("this webhook endpoint exists already")  # a 2^80 collision
+    # Counted before writing, so administrators adding endpoints at once could each pass the
+    # count: counted again after, one found past the bound removes itself (of two at once both
+    # may: each may try again), so a company never keeps more than MAX_ENDPOINTS.
+    if len(store.endpoints_of(company_id)) > MAX_ENDPOINTS:
+        store.delete_endpoint(company_id, endpoint.endpoint_id)
+        _forget(company_id)
+        raise Conflict(f"a company has at most {MAX_ENDPOINTS} webhook endpoints; delete one first")
     logger().info(
         "webhook endpoint created",
         extra={"company_id": company_id, "endpoint_id": endpoint.endpoint_id, "by": by},
