@@ -692,7 +692,7 @@ def test_an_unsubscribe_landing_while_the_back_office_saves_the_client_is_kept(
     token = parse_qs(urlsplit(manual_unsubscribe_url(company.company_id, "CLI-1")).query)["token"][0]
     # Given the client unsubscribes just after the back office's save of it read it
     indexing = client_store._index_phones
-    clicks = []
+    clicks: list[Any] = []
 
     def click_meanwhile(*args: Any) -> None:
         if not clicks:
