@@ -1415,30 +1415,38 @@ def advance_email_state_by_key(
     (at most 100), its ``to_address`` is one of them, compared exactly as stored (pass each
     address as the event writes it and lower-cased). Returns False when the condition does not
     hold (no such item, another state, another address): the caller reads the item to know why."""
+    condition: Any = CommunicationModel.state.is_in(*from_states)
+    if to_addresses:
+        condition = condition & CommunicationModel.to_address.is_in(*to_addresses)
+    return _advance_outgoing(company_id, communication_id, "email", state, at, detail, condition)
+
+
+def _advance_outgoing(
+    company_id: str,
+    communication_id: str,
+    channel: str,
+    state: str,
+    at: datetime,
+    detail: str | None,
+    condition: Any,
+) -> bool:
+    """Move an outgoing message of ``channel`` to a delivery ``state`` (its history status key with
+    it; ``delivered_at`` for ``delivered``; ``detail`` as its error) on ``condition``, in one
+    conditional ``UpdateItem``. False when the condition does not hold."""
     actions: list[Any] = [
         CommunicationModel.state.set(state),
         CommunicationModel.updated_at.set(at),
-        # what _index_keys gives an outgoing e-mail in the history (none in the sent group)
-        _status_key_action(status_index_key(company_id, "email", state)),
+        # what _index_keys gives an outgoing message in the history (none in the sent group)
+        _status_key_action(status_index_key(company_id, channel, state)),
     ]
     if state == "delivered":
         actions.append(CommunicationModel.delivered_at.set(at))
     if detail:
         actions.append(CommunicationModel.error.set(detail))
-    condition: Any = (
-        (CommunicationModel.channel == "email")
-        & (CommunicationModel.direction == "out")
-        & CommunicationModel.state.is_in(*from_states)
+    condition = (CommunicationModel.channel == channel) & (CommunicationModel.direction == "out") & condition
+    return condition_held(
+        lambda: CommunicationModel(company_id, communication_id).update(actions=actions, condition=condition)
     )
-    if to_addresses:
-        condition = condition & CommunicationModel.to_address.is_in(*to_addresses)
-    try:
-        CommunicationModel(company_id, communication_id).update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
 
 
 def advance_sms_state_by_key(
@@ -1453,21 +1461,7 @@ def advance_sms_state_by_key(
     conditional ``UpdateItem``, nothing read first. The item moves only while it is an outgoing
     SMS still ``sent`` under that gateway message id. Returns False when the condition does not
     hold (already moved, erased, another message): the caller reads the item to know why."""
-    actions: list[Any] = [
-        CommunicationModel.state.set(state),
-        CommunicationModel.updated_at.set(at),
-        _status_key_action(status_index_key(company_id, "sms", state)),
-    ]
-    if state == "delivered":
-        actions.append(CommunicationModel.delivered_at.set(at))
-    if detail:
-        actions.append(CommunicationModel.error.set(detail))
-    condition: Any = (
-        (CommunicationModel.channel == "sms")
-        & (CommunicationModel.direction == "out")
-        & (CommunicationModel.state == "sent")
-        & (CommunicationModel.provider_message_id == provider_message_id)
+    condition = (CommunicationModel.state == "sent") & (
+        CommunicationModel.provider_message_id == provider_message_id
     )
-    return condition_held(
-        lambda: CommunicationModel(company_id, communication_id).update(actions=actions, condition=condition)
-    )
+    return _advance_outgoing(company_id, communication_id, "sms", state, at, detail, condition)
