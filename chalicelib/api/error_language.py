@@ -587,6 +587,9 @@ CATALOG: dict[str, str] = {
     "too many test events for this endpoint; try again in a minute": (
         "demasiados eventos de prueba para este webhook; intente de nuevo en un minuto"
     ),
+    "at most {count} test events a minute for the company; try again in a minute": (
+        "como máximo {count} eventos de prueba por minuto para la empresa; intente de nuevo en un minuto"
+    ),
     "this endpoint took its deliveries for this minute; try again in a minute": (
         "este webhook ya recibió sus entregas de este minuto; intente de nuevo en un minuto"
     ),
