@@ -94,9 +94,10 @@ def in_language(message: str, language: str) -> str:
 
 
 # Keys of a successful answer whose text is a reason Pregón wrote: why a message failed or was not
-# sent (``error``), why a recipient was skipped (``reason``, a reminder's ``skipped``). Their text is
-# stored and answered in English; :func:`reasons_in_language` translates it at the boundary.
-REASON_KEYS = frozenset({"error", "reason", "skipped"})
+# sent (``error``), why a recipient was skipped (``reason``, a reminder's ``skipped`` and
+# ``sms_skipped``). Their text is stored and answered in English; :func:`reasons_in_language`
+# translates it at the boundary.
+REASON_KEYS = frozenset({"error", "reason", "skipped", "sms_skipped"})
 
 
 def reasons_in_language(value: Any, language: str) -> Any:
@@ -1381,6 +1382,9 @@ REASONS: dict[str, str] = {
     "the client does not exist": "el cliente no existe",
     "the client's reminder switch is off": "el cliente tiene desactivados los recordatorios",
     "the client has no e-mail address": "el cliente no tiene dirección de e-mail",
+    "the client has no balance pushed, which the reminder's SMS text prints (%deuda%, %saldo%)": (
+        "el cliente no tiene saldo cargado, que el texto del SMS del recordatorio imprime (%deuda%, %saldo%)"
+    ),
     # bulk statements' skip and fail reasons (producers/documents/bulk.py, SKIP_/FAIL_SENTENCES)
     "clients with no e-mail address": "clientes sin dirección de e-mail",
     "clients with no open movements (they owe nothing)": "clientes sin movimientos abiertos (no deben nada)",

@@ -158,10 +158,13 @@ def edit_concept(caller: Principal, concept_id: str) -> Response:
 
 def _settings_out(caller: Principal, settings: Any) -> dict[str, Any]:
     from chalicelib.api.people import named
+    from chalicelib.producers.reminders.settings import sms_defaults
 
     data = dict(plain(settings))
     data.pop("company_id", None)
     data.pop("version", None)  # answered as the ETag
+    defaults = sms_defaults(settings.company_id)
+    data["reminder_sms_default"], data["after_due_sms_default"] = defaults
     return named(caller, data, "updated_by")
 
 
@@ -183,7 +186,7 @@ def get_client_reminders(caller: Principal, client_id: str) -> Response:
 )
 def save_client_reminders(caller: Principal, client_id: str) -> Response:
     """Set a client's reminder settings: subject, active, send to contacts, the before-due concept, the
-    after-due switch and concept, the two bodies (R2)"""
+    after-due switch and concept, the two bodies, and whether both also go by SMS, with their texts (R2)"""
     from chalicelib.api.reminders_schemas import ClientRemindersIn
     from chalicelib.producers.reminders.settings import save_client_reminders as save
 
@@ -202,6 +205,9 @@ def save_client_reminders(caller: Principal, client_id: str) -> Response:
         after_due_body=body.after_due_body,
         updated_by=caller.subject,
         if_match=if_match(request),
+        sms=body.sms,
+        reminder_sms=body.reminder_sms,
+        after_due_sms=body.after_due_sms,
     )
     return versioned_response(_settings_out(caller, settings), settings.version)
 

@@ -17,6 +17,12 @@ DocumentNumber = Annotated[
 Money = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=2)]
 Kind = Literal["before_due", "after_due"]
 Template = Annotated[str, StringConstraints(max_length=20_000)]
+SmsText = Annotated[str, StringConstraints(max_length=1_600)]
+SMS_VARIABLES = (
+    "%variables% of the `reminder` type: %nombre%, %comprobante%, %monto% (what is still owed on the "
+    "document), %vencimiento%, %empresa%, %deuda% (the client's whole balance, when pushed), "
+    "%receivable_issued_on%, %reminder_days_to_due%, ..."
+)
 
 
 class ReceivableIn(Strict):
@@ -107,6 +113,16 @@ class ClientRemindersIn(Strict):
     after_due_body: Template | None = Field(
         default=None, description="The after-due notice's body (a template); none: the `reminder` template."
     )
+    sms: bool = Field(
+        default=False,
+        description="Also by SMS, to the client's mobile, while the company's SMS service is on.",
+    )
+    reminder_sms: SmsText | None = Field(
+        default=None, description=f"The reminder's SMS text; none: the default. {SMS_VARIABLES}"
+    )
+    after_due_sms: SmsText | None = Field(
+        default=None, description=f"The after-due notice's SMS text; none: the default. {SMS_VARIABLES}"
+    )
 
 
 class ClientRemindersOut(BaseModel):
@@ -119,6 +135,11 @@ class ClientRemindersOut(BaseModel):
     after_due_concept: str | None
     reminder_body: str | None
     after_due_body: str | None
+    sms: bool
+    reminder_sms: str | None
+    after_due_sms: str | None
+    reminder_sms_default: str = Field(description="The reminder's SMS when `reminder_sms` is none.")
+    after_due_sms_default: str = Field(description="The after-due notice's SMS when `after_due_sms` is none.")
     updated_at: datetime | None
     updated_by: str | None
     updated_by_name: str | None = Field(default=None, description=NAME_FIELD)
@@ -136,6 +157,12 @@ class PlannedReminderOut(BaseModel):
     from_address: str | None = Field(description="The account it goes out from (C5: the collection agent's).")
     sender_area: str | None = Field(description="`user:<agent>`, `reminders` or `all`.")
     skipped: str | None = Field(description="Why nothing would go out.")
+    sms_to: str | None = Field(default=None, description="The mobile its SMS goes to (E.164).")
+    sms_skipped: str | None = Field(
+        default=None,
+        description="Why the SMS the client's settings ask for does not go (the company's SMS service "
+        "is off, no mobile, ...); the e-mail still goes.",
+    )
 
 
 class RunOut(BaseModel):

@@ -813,6 +813,11 @@ class ClientReminders:
     updated_by: str | None = None
     # The version people edit them at (their answers' ETag); 0: never saved, or saved before versions.
     version: int = 0
+    # Also by SMS (to the client's mobile, while the company's SMS service is on), with these
+    # %variable% texts; None: the default in the company's language.
+    sms: bool = False
+    reminder_sms: str | None = None
+    after_due_sms: str | None = None
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,12 @@ SMS_ALIASES: dict[str, str] = {
     "sucursal": "pickup.branch",
     "etiqueta": "label_url",
     "cantidad": "confirmed_count",
+    "comprobante": "receivable.number",
+}
+# The same names for another type's variable (no type offers both): a reminder's document (R3).
+SMS_ALIASES_ALSO: dict[str, str] = {
+    "vencimiento": "receivable.due_on",
+    "monto": "receivable.balance",
 }
 
 
@@ -108,7 +114,7 @@ class MessageType:
             if "[" in variable.name or isinstance(_lookup(self.sample, variable.name), list):
                 continue
             names[variable.name.replace(".", "_")] = variable
-        for alias, target in SMS_ALIASES.items():
+        for alias, target in (*SMS_ALIASES.items(), *SMS_ALIASES_ALSO.items()):
             if target in offered and target.replace(".", "_") in names:
                 names.setdefault(alias, offered[target])
         return names

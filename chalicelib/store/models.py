@@ -1424,6 +1424,9 @@ class ReminderSettingsModel(BoundModel):
     after_due_concept = UnicodeAttribute(null=True)
     reminder_body = UnicodeAttribute(null=True)
     after_due_body = UnicodeAttribute(null=True)
+    sms = BooleanAttribute(null=True)
+    reminder_sms = UnicodeAttribute(null=True)
+    after_due_sms = UnicodeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
 
 

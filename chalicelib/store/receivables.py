@@ -285,6 +285,7 @@ def _settings(item: ReminderSettingsModel) -> domain.ClientReminders:
         active=bool(item.active),
         send_to_contacts=bool(item.send_to_contacts),
         after_due=bool(item.after_due),
+        sms=bool(item.sms),
         version=int(item.version or 0),
     )
 

@@ -28,6 +28,7 @@ from tests.steps.reminders import (
     set_reminders,
     set_reminders_ok,
 )
+from tests.steps.sms import free_inbound_number, sms_sent_to
 from tests.steps.tenants import Tenant, make_tenant, smtp_sender_account, staff_user
 
 
@@ -140,6 +141,15 @@ def test_turning_reminders_on_turns_the_before_due_reminder_on_and_templates_are
     assert clerk.status_code == 403
     admin = set_reminders(api, tenant.admin_headers(), "CLI-1", active=False)
     assert admin.status_code == 200
+    # an SMS text may use only the reminder's %variables%: a 422 naming the field, nothing written
+    bad = set_reminders(api, erp, "CLI-1", active=True, sms=True, after_due_sms="Hola %nombre%, %cuota%")
+    assert bad.status_code == 422, bad.body
+    assert [e["field"] for e in body(bad)["errors"]] == ["after_due_sms"]
+    assert "%cuota%" in body(bad)["errors"][0]["message"]
+    kept = body(api.http.get("/clients/CLI-1/reminders", headers=erp))
+    assert kept["active"] is False and kept["sms"] is False and kept["after_due_sms"] is None
+    # none of its own: the default in the company's language, shown beside it
+    assert kept["reminder_sms_default"].startswith("Estimado %nombre%: el comprobante %comprobante%")
 
 
 def test_turning_reminders_on_takes_the_seeds_default_concepts_whatever_else_the_catalog_holds(
@@ -599,3 +609,109 @@ def test_changing_a_clients_settings_or_a_concepts_days_replans_its_receivables(
         "5000.00",
     )
     assert run_now(api, tenant)["reminders"] == 0
+
+
+# --- SMS reminders (seed 002's companies reach their clients by SMS) -------------------------------
+
+
+def sms_service_on(api: Client, tenant: Tenant) -> None:
+    """The administrator switches the company's SMS service on, through Amazon SNS (moto)."""
+    saved = api.http.put(
+        "/sms/settings", headers=tenant.admin_headers(), body=json.dumps({"provider": "sns", "enabled": True})
+    )
+    assert saved.status_code == 200, saved.body
+
+
+def test_a_client_with_sms_reminders_gets_one_sms_beside_its_email_and_a_second_run_sends_neither(
+    api: Client,
+    tenant: Tenant,
+    erp: dict[str, str],
+    mailbox: MailCatcher,
+    clock: Any,
+    local_aws: dict[str, str],
+) -> None:
+    # Given the company's SMS service on, a client with a mobile whose reminders also go by SMS
+    # (the default text), and a receivable due in 7 days
+    sms_service_on(api, tenant)
+    mobile = free_inbound_number()
+    put_client(
+        api, erp, "CLI-1", name="Ferretería Los Andes", emails=["compras@losandes.example"], phones=[mobile]
+    )
+    set_reminders_ok(api, erp, "CLI-1", active=True, sms=True)
+    push_ok(api, erp, receivable("A-0001-00001234", "2026-11-20"))
+    clock.set_now(at("2026-11-13T09:00:00"))
+    # When the day's run goes
+    [item] = run_now(api, tenant)["items"]
+    # Then it reports the SMS beside the e-mail, and both are delivered
+    assert item["to"] == ["compras@losandes.example"] and item["sms_to"] == mobile
+    assert item["sms_skipped"] is None and item["skipped"] is None
+    [mail] = delivered(mailbox, 2, total=1)
+    assert "A-0001-00001234" in mail["Subject"]
+    company = body(api.http.get("/company", headers=tenant.admin_headers()))["name"]
+    assert sms_sent_to(local_aws, mobile) == [
+        f"Estimado Ferretería Los Andes: el comprobante A-0001-00001234 por $12.345,67 vence el "
+        f"20/11/2026. {company}."
+    ]
+    # When the run goes again that day, and a run of that day is retried
+    from chalicelib.producers.reminders.run import run_company
+
+    assert run_now(api, tenant)["reminders"] == 0
+    assert run_company(tenant.company_id, at("2026-11-13T09:00:00")).reminders == 0
+    # Then neither is sent again
+    assert deliver_outboxes()["sent"] == 0
+    assert len(sms_sent_to(local_aws, mobile)) == 1 and len(mailbox.messages()) == 1
+    # And the SMS is in the SMS history and the client's register, as other SMS are
+    [listed] = body(api.http.get("/history/sms", headers=tenant.admin_headers()))["items"]
+    assert listed["to_address"] == mobile and listed["state"] == "sent"
+    shown = body(api.http.get(f"/history/sms/{listed['communication_id']}", headers=tenant.admin_headers()))
+    assert shown["text"] == sms_sent_to(local_aws, mobile)[0]
+    register = body(api.http.get("/clients/CLI-1/register", headers=tenant.admin_headers()))
+    assert sorted(i["channel"] for i in register["items"] if i["direction"] == "out") == ["email", "sms"]
+
+
+def test_sms_off_no_mobile_or_a_balance_never_pushed_sends_the_email_only_and_says_why(
+    api: Client,
+    tenant: Tenant,
+    erp: dict[str, str],
+    mailbox: MailCatcher,
+    clock: Any,
+    local_aws: dict[str, str],
+) -> None:
+    # Given three clients whose reminders also go by SMS: one with a mobile, one without a phone,
+    # and one with a mobile whose SMS prints its whole balance (%deuda%), never pushed
+    mobile, other = free_inbound_number(), free_inbound_number()
+    put_client(
+        api, erp, "CLI-1", name="Ferretería Los Andes", emails=["compras@losandes.example"], phones=[mobile]
+    )
+    put_client(api, erp, "CLI-2", emails=["cli-2@example.com"], phones=[])
+    put_client(api, erp, "CLI-3", emails=["cli-3@example.com"], phones=[other])
+    for client in ("CLI-1", "CLI-2"):
+        set_reminders_ok(api, erp, client, active=True, sms=True)
+    set_reminders_ok(api, erp, "CLI-3", active=True, sms=True, reminder_sms="Su deuda es $ %deuda%.")
+    push_ok(api, erp, receivable("A-1", "2026-11-20"))
+    # When the run goes while the company's SMS service is off
+    clock.set_now(at("2026-11-13T09:00:00"))
+    [item] = run_now(api, tenant)["items"]
+    # Then the client gets the e-mail only, and the report says why
+    assert item["to"] == ["compras@losandes.example"] and item["sms_to"] is None
+    assert item["sms_skipped"] == "the company's SMS service is switched off"
+    delivered(mailbox, 1)
+    # When the service is on, and the other two clients' receivables are due
+    sms_service_on(api, tenant)
+    push_ok(api, erp, receivable("A-2", "2026-11-21", "CLI-2"), receivable("A-3", "2026-11-21", "CLI-3"))
+    clock.set_now(at("2026-11-14T09:00:00"))
+    spanish = tenant.admin_headers() | {"Accept-Language": "es"}
+    run = body(api.http.post("/reminders/run", headers=spanish))
+    # Then each gets the e-mail only, and the report says why, in the reader's language
+    reasons = {i["client_id"]: (i["to"], i["sms_to"], i["sms_skipped"]) for i in run["items"]}
+    assert reasons == {
+        "CLI-2": (["cli-2@example.com"], None, "el cliente no tiene teléfono"),
+        "CLI-3": (
+            ["cli-3@example.com"],
+            None,
+            "el cliente no tiene saldo cargado, que el texto del SMS del recordatorio imprime "
+            "(%deuda%, %saldo%)",
+        ),
+    }
+    delivered(mailbox, 2, total=3)
+    assert sms_sent_to(local_aws, mobile) == [] and sms_sent_to(local_aws, other) == []

@@ -88,6 +88,12 @@ def sms_sent_through_moto(local_aws: dict[str, str], message_id: str) -> dict[st
     return dict(sent[0])
 
 
+def sms_sent_to(local_aws: dict[str, str], number: str) -> list[str]:
+    """The texts of every SMS moto recorded for ``number`` (E.164), oldest first."""
+    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
+    return [sms["message"] for sms in data["sns"]["SMS"] if sms["phone_number"] == number]
+
+
 class ServedInAThread:
     """An HTTP server on 127.0.0.1 (any free port), answering from a thread while inside ``with``."""
 

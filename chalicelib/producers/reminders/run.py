@@ -42,8 +42,10 @@ from chalicelib.core.domain import (
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.localization import next_local_hour, show_balance, show_date, show_money, today
 from chalicelib.core.observability import logger
+from chalicelib.core.phones import first_sms_number
 from chalicelib.core.schedules import each_company
 from chalicelib.messaging.accounts.email import PERSONAL_PREFIX, account_for
+from chalicelib.messaging.accounts.sms import SmsSettingsView, get_sms_settings
 from chalicelib.messaging.outbox import (
     Accounts,
     OutgoingMessage,
@@ -54,10 +56,11 @@ from chalicelib.messaging.outbox import (
     prepare,
 )
 from chalicelib.messaging.sandbox import render_untrusted
-from chalicelib.messaging.templates import EffectiveTemplate, effective_template
+from chalicelib.messaging.sms_text import render_sms, template_variables
+from chalicelib.messaging.templates import EffectiveTemplate, effective_template, message_type
 from chalicelib.producers.reminders import AFTER_DUE, ALERT_TYPE
 from chalicelib.producers.reminders.plan import due_today, planned
-from chalicelib.producers.reminders.settings import body_html, concepts
+from chalicelib.producers.reminders.settings import body_html, concepts, sms_text
 from chalicelib.store import companies as company_store
 from chalicelib.store import receivables as store
 from chalicelib.store.receivables import ReminderClaim
@@ -71,6 +74,8 @@ COMPANY_SECONDS = 60.0
 
 _ATTEMPTS = 3
 AREA = "reminders"
+# Why a reminder's SMS is not sent when its text prints the client's balance and none was pushed.
+NO_BALANCE = "the client has no balance pushed, which the reminder's SMS text prints (%deuda%, %saldo%)"
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class PlannedReminder:
     from_address: str | None
     sender_area: str | None
     skipped: str | None = None  # why nothing goes out (no e-mail, the client's switch is off)
+    sms_to: str | None = None  # the client's mobile its SMS goes to (the client's ``sms`` is on)
+    sms_skipped: str | None = None  # why the SMS the client's settings ask for does not go out
 
 
 @dataclass
@@ -251,6 +258,26 @@ class _Decider:
         self.catalog: dict[str, ReminderConcept] = concepts(company.company_id)
         self.accounts: Accounts = {}
         self._templates: EffectiveTemplate | None = None
+        self._sms: SmsSettingsView | None = None
+
+    def sms_settings(self) -> SmsSettingsView:
+        if self._sms is None:
+            self._sms = get_sms_settings(self.company.company_id)
+        return self._sms
+
+    def sms_number(self, client: Client) -> tuple[str | None, str | None]:
+        """(the client's mobile, or why its SMS does not go): the company's SMS service must be
+        on, and the client must have a phone that takes SMS (the first that does, E.164)."""
+        settings = self.sms_settings()
+        if not settings.enabled:
+            return None, "the company's SMS service is switched off"
+        number = first_sms_number(client.phones, settings.default_region)
+        if number is None:
+            reason = (
+                "the client has no phone" if not client.phones else "none of the client's phones takes SMS"
+            )
+            return None, reason
+        return number, None
 
     def template(self) -> EffectiveTemplate:
         if self._templates is None:
@@ -319,9 +346,34 @@ class _Decider:
         if not client.message_switches.get("reminder", True):
             return [], replace(entry, skipped="the client's reminder switch is off")
         recipients = _recipients(client, settings)
-        if not recipients:
+        number, sms_skipped = self.sms_number(client) if settings.sms else (None, None)
+        entry = replace(entry, sms_skipped=sms_skipped)
+        if not recipients and number is None:
             return [], replace(entry, skipped="the client has no e-mail address")
         variables = self.variables(rec, concept, client, account, agent)
+        cause = f"reminder:{rec.document_number}/{concept.concept_id}"
+        messages: list[OutgoingMessage] = []
+        if recipients:
+            messages += self.emails(rec, concept, settings, variables, recipients, cause, agent)
+            entry = replace(entry, to=tuple(address for address, _, _ in recipients))
+        if number is not None:
+            sms, sms_skipped = self.sms(rec, concept, client, settings, variables, number, cause)
+            messages += sms
+            entry = replace(entry, sms_to=number if sms else None, sms_skipped=sms_skipped)
+        if not messages:  # no e-mail, and the SMS's text prints a balance the client has none of
+            return [], replace(entry, skipped="the client has no e-mail address")
+        return messages, entry
+
+    def emails(
+        self,
+        rec: Receivable,
+        concept: ReminderConcept,
+        settings: ClientReminders,
+        variables: dict[str, Any],
+        recipients: list[tuple[str, str | None, str | None]],
+        cause: str,
+        agent: str | None,
+    ) -> list[OutgoingMessage]:
         sources = self.sources(concept, settings)
         base = OutgoingMessage(
             channel="email",
@@ -332,7 +384,7 @@ class _Decider:
             client_id=rec.client_id,
             area=AREA,
             personal_user=agent,
-            cause=f"reminder:{rec.document_number}/{concept.concept_id}",
+            cause=cause,
             alert_type=ALERT_TYPE,
             headers={"Auto-Submitted": "auto-generated"},
         )
@@ -341,11 +393,48 @@ class _Decider:
             base = replace(base, subject=rendered.subject.strip(), text=rendered.text, html=rendered.html)
         except ValidationFailed as exc:
             base = replace(base, error=f"the reminder template failed: {exc}")
-        messages = [
+        return [
             replace(base, to_address=address, to_name=name, contact_id=contact_id)
             for address, name, contact_id in recipients
         ]
-        return messages, replace(entry, to=tuple(address for address, _, _ in recipients))
+
+    def sms(
+        self,
+        rec: Receivable,
+        concept: ReminderConcept,
+        client: Client,
+        settings: ClientReminders,
+        variables: dict[str, Any],
+        number: str,
+        cause: str,
+    ) -> tuple[list[OutgoingMessage], str | None]:
+        """The reminder's SMS to the client's mobile, with its own idempotency key beside the
+        claim's marker; none (and why) when its text prints a balance the client does not have:
+        nothing goes half-filled ("por $ ."), the e-mail still goes."""
+        kind = message_type("reminder")
+        source = sms_text(settings, concept.kind, self.company.language)
+        offered = kind.sms_variables()
+        printed = {offered[name].name for name in template_variables(source) if name in offered}
+        if "client.balance" in printed and variables["client"]["balance"] is None:
+            return [], NO_BALANCE
+        text, error = "", None
+        try:
+            text = render_sms(source, kind.sms_values(variables), field="sms").strip()
+        except ValidationFailed as exc:
+            error = f"the reminder template failed: {exc}"
+        message = OutgoingMessage(
+            channel="sms",
+            to_address=number,
+            to_name=client.name,
+            text=text,
+            error=error,
+            message_type="reminder",
+            client_id=rec.client_id,
+            cause=cause,
+            alert_type=ALERT_TYPE,
+            idempotency_key=f"{cause}:sms:{number}",
+        )
+        return [message], None
 
     def sources(self, concept: ReminderConcept, settings: ClientReminders) -> tuple[str, str, str]:
         """The client's own subject and body for this kind of reminder, else the company's

@@ -37,6 +37,23 @@ DEFAULT_CONCEPTS = {
         ("after-7", "Notice 7 days after the due date", 7, AFTER_DUE),
     ),
 }
+# The SMS of a reminder (R2, when the client's ``sms`` is on) and of an after-due notice, when the
+# client's settings have none of their own: %variables% of the ``reminder`` type (``%monto%`` is
+# what is still owed on the document; ``%deuda%`` the client's whole balance, when pushed).
+DEFAULT_SMS = {
+    "es": {
+        BEFORE_DUE: "Estimado %nombre%: el comprobante %comprobante% por %monto% vence el %vencimiento%. "
+        "%empresa%.",
+        AFTER_DUE: "Estimado %nombre%: el comprobante %comprobante% por %monto% venció el %vencimiento%. "
+        "Si ya lo pagó, ignore este mensaje. %empresa%.",
+    },
+    "en": {
+        BEFORE_DUE: "Dear %nombre%: document %comprobante% for %monto% is due on %vencimiento%. %empresa%.",
+        AFTER_DUE: "Dear %nombre%: document %comprobante% for %monto% was due on %vencimiento%. "
+        "If you have paid it, please ignore this message. %empresa%.",
+    },
+}
+MAX_SMS_CHARS = 1_600  # what SNS accepts in one publish, as for a template's SMS text
 MAX_DAYS = 365
 MAX_BODY_CHARS = 20_000
 CONCEPT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
@@ -156,6 +173,9 @@ def save_client_reminders(
     after_due_body: str | None,
     updated_by: str,
     if_match: tuple[int, ...] | None = None,
+    sms: bool = False,
+    reminder_sms: str | None = None,
+    after_due_sms: str | None = None,
 ) -> ClientReminders:
     """Replace a client's reminder settings (after checking every field), then re-plan its open
     receivables. With ``if_match`` (the versions an ``If-Match`` names), a 412 when someone else
@@ -185,6 +205,7 @@ def save_client_reminders(
     problems += _template_problems(
         company_id, {"subject": subject, "reminder_body": reminder_body, "after_due_body": after_due_body}
     )
+    problems += _sms_problems({"reminder_sms": reminder_sms, "after_due_sms": after_due_sms})
     if problems:
         raise ValidationFailed(problems)
     settings = ClientReminders(
@@ -200,6 +221,9 @@ def save_client_reminders(
         after_due_body=after_due_body,
         updated_at=clock.now(),
         updated_by=updated_by,
+        sms=sms,
+        reminder_sms=reminder_sms,
+        after_due_sms=after_due_sms,
     )
     version = store.save_client_reminders(settings, if_match)
     if version is None:
@@ -246,6 +270,48 @@ def _template_problems(company_id: str, parts: dict[str, str | None]) -> list[di
             render_untrusted(sources, sample)
         except ValidationFailed as exc:
             problems += [{"field": field, "message": e["message"]} for e in exc.errors]
+    return problems
+
+
+def default_sms(language: str, kind: str) -> str:
+    """The SMS a reminder of ``kind`` carries when the client's settings have no text of their own."""
+    return DEFAULT_SMS.get(language, DEFAULT_SMS["es"])[kind]
+
+
+def sms_defaults(company_id: str) -> tuple[str, str]:
+    """The default SMS of a reminder and of an after-due notice, in the company's language."""
+    from chalicelib.tenants.companies import get_company
+
+    language = get_company(company_id).language
+    return default_sms(language, BEFORE_DUE), default_sms(language, AFTER_DUE)
+
+
+def sms_text(settings: ClientReminders, kind: str, language: str) -> str:
+    """The %variable% text of a reminder's SMS: the client's own, else the default."""
+    own = settings.after_due_sms if kind == AFTER_DUE else settings.reminder_sms
+    return own or default_sms(language, kind)
+
+
+def _sms_problems(parts: dict[str, str | None]) -> list[dict[str, str]]:
+    """Each SMS text may use only the ``reminder`` type's %variables% (422 naming the field)."""
+    from chalicelib.messaging.sms_text import render_sms
+    from chalicelib.messaging.templates import message_type
+
+    kind = message_type("reminder")
+    values = kind.sms_values(kind.sample_data())
+    problems: list[dict[str, str]] = []
+    for field, source in parts.items():
+        if source is None:
+            continue
+        if not source.strip():
+            problems.append({"field": field, "message": "is empty"})
+        elif len(source) > MAX_SMS_CHARS:
+            problems.append({"field": field, "message": f"is longer than {MAX_SMS_CHARS:,} characters"})
+        else:
+            try:
+                render_sms(source, values, field=field)
+            except ValidationFailed as exc:
+                problems += exc.errors
     return problems
 
 
