@@ -9,6 +9,9 @@ const TYPES = [
   ["after_due", "Después del vencimiento"],
 ];
 
+// The %variables% a reminder's SMS may use (the API refuses others, naming the field).
+const SMS_VARIABLES = "Vacío: se envía el texto en gris. Variables: %nombre%, %comprobante%, %monto% (saldo del comprobante), %vencimiento%, %empresa%, %deuda% (saldo total del cliente)";
+
 async function render(main, ctx) {
   const admin = ctx.user.level === 1;
   const concepts = h("div", { id: "b-concepts" });
@@ -91,6 +94,9 @@ async function render(main, ctx) {
             after_due_concept: values.after_due_concept || null,
             reminder_body: values.reminder_body || null,
             after_due_body: values.after_due_body || null,
+            sms: values.sms === "true",
+            reminder_sms: values.reminder_sms || null, // empty: the default shown in the box
+            after_due_sms: values.after_due_sms || null,
           };
           // saved only if no one else saved this client's settings since they were loaded (or last saved here)
           const path = `/clients/${segment(clientId)}/reminders`;
@@ -110,10 +116,15 @@ async function render(main, ctx) {
       field("Concepto después del vencimiento", select("after_due_concept", options("after_due"), current.after_due_concept || "")),
       field("Texto del recordatorio", textarea("reminder_body", { rows: "5" })),
       field("Texto del aviso de vencido", textarea("after_due_body", { rows: "5" })),
+      check("sms", "Enviar también por SMS (al celular del cliente, con el servicio de SMS encendido)"),
+      field("SMS del recordatorio", textarea("reminder_sms", { rows: "3", placeholder: current.reminder_sms_default || "" }), SMS_VARIABLES),
+      field("SMS del aviso de vencido", textarea("after_due_sms", { rows: "3", placeholder: current.after_due_sms_default || "" }), SMS_VARIABLES),
       admin ? h("button", { type: "submit" }, "Guardar") : h("small", {}, "Sólo un administrador cambia estos datos."),
     );
     form.elements.reminder_body.value = current.reminder_body || "";
     form.elements.after_due_body.value = current.after_due_body || "";
+    form.elements.reminder_sms.value = current.reminder_sms || ""; // as a value, never as markup
+    form.elements.after_due_sms.value = current.after_due_sms || "";
     if (!admin) for (const el of form.elements) el.disabled = true;
     fill(settingsBox, form);
   }
@@ -132,6 +143,7 @@ async function render(main, ctx) {
               ["Para", (p) => (p.to || []).join(", ")],
               ["Desde", (p) => p.from_address],
               ["Omitido", (p) => p.skipped], // in Spanish from the API (Accept-Language: es)
+              ["SMS", (p) => p.sms_to || (p.sms_skipped ? `sin SMS: ${p.sms_skipped}` : "")],
             ],
             answer.items,
           )

@@ -110,6 +110,14 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
         2: ['"description": "Tres días antes"', '"description": "Aviso a los 10 días", "days": 10'],
         3: ['"send_to_contacts": true'],
         4: ['"alert_type": "reminders", "enabled": true', '"receivables"'],
+        5: [
+            '"sms": true',
+            '"reminder_sms_default": "Estimado %nombre%: el comprobante',
+            '"document_number": "A-0001-00000044"',
+            '"sms_to": "+5491159876543", "sms_skipped": null',
+            '"reminders": 0',
+            '"channel": "sms"',
+        ],
     },
     "sends.md": {
         1: ["registered 40 demo clients (DEMO-C0001 ...)", "done ", "cliente0040@demo.example"],

@@ -443,6 +443,19 @@ def test_a_clients_reminder_settings_typed_when_the_session_ends_are_back_after_
     saved = api.http.get("/clients/CLI-R/reminders", headers=tenant.admin_headers())
     assert saved.status_code == 200, saved.body
     assert json.loads(saved.body)["subject"] in (None, "")
+    # And the reminder's SMS box shows the text it sends when left empty; ticking SMS and typing
+    # the client's own text saves both (a text that goes by SMS too)
+    sms = browser.find_element(By.CSS_SELECTOR, "#b-client-reminders [name=reminder_sms]")
+    assert (sms.get_attribute("placeholder") or "").startswith("Estimado %nombre%: el comprobante")
+    browser.find_element(By.CSS_SELECTOR, "#b-client-reminders [name=sms]").click()
+    sms.send_keys("Hola %nombre%, vence %comprobante%.")
+    browser.find_element(By.CSS_SELECTOR, "#b-client-reminders button[type=submit]").click()
+
+    def saved_by_sms(_: Any) -> bool:
+        settings = json.loads(api.http.get("/clients/CLI-R/reminders", headers=tenant.admin_headers()).body)
+        return bool(settings["sms"]) and settings["reminder_sms"] == "Hola %nombre%, vence %comprobante%."
+
+    wait_until(browser, saved_by_sms)
 
 
 def test_a_notes_author_edits_it_and_an_administrator_deletes_it_from_the_report(
