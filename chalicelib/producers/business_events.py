@@ -40,9 +40,10 @@ from typing import Any, cast
 
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Client, Company
-from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.localization import shown_values
 from chalicelib.core.names import attachment_name
+from chalicelib.store.tables import Check
 from chalicelib.tenants.branding import company_variables
 
 MAX_PDF_BYTES = 7 * 1024 * 1024
@@ -335,11 +336,11 @@ def _handle(
     sms: Callable[[Company], str | None] | None = None,
     silent: str | None = None,
 ) -> EventOutcome:
-    from chalicelib.core.domain import BusinessEvent
     from chalicelib.core.files import discard_files
-    from chalicelib.messaging.outbox import enqueue_with_files, written_before
     from chalicelib.store import business_events as store
-    from chalicelib.tenants.clients import get_client
+    from chalicelib.store.erasures import unerased
+    from chalicelib.store.tables import CheckFailed
+    from chalicelib.tenants.clients import get_client, lost_to_erasure
     from chalicelib.tenants.companies import get_company
 
     message_type, email_switch = MESSAGE_OF[event_type]
@@ -368,9 +369,34 @@ def _handle(
     except Exception:  # nothing written yet: no message names the PDF
         discard_files(company_id, [r.key for r in decision.stored if r.key], STORED, "the event failed")
         raise
+    # The messages and the event's record are written on condition that no erasure of the client
+    # started since it was read, nor ended (``store.erasures.unerased``): each is written before
+    # the erasure starts, and the erasure finds it, or not at all (the request is refused).
+    checks = unerased(company_id, client.client_id)
+    try:
+        return _write(company_id, event_type, event_id, client_id, message_type, decision, checks)
+    except CheckFailed as exc:
+        raise lost_to_erasure(
+            client_id, exc, "client_id", gone=NotFound(f"there is no client {client_id!r}")
+        ) from None
+
+
+def _write(
+    company_id: str,
+    event_type: str,
+    event_id: str,
+    client_id: str,
+    message_type: str,
+    decision: _Decision,
+    checks: list[Check],
+) -> EventOutcome:
+    from chalicelib.core.domain import BusinessEvent
+    from chalicelib.messaging.outbox import enqueue_with_files, written_before
+    from chalicelib.store import business_events as store
+
     # The PDF goes when no message written names it: the write failed, or a post of the same
     # event whose outcome could not be recorded wrote the messages (with its own PDF) first.
-    written = enqueue_with_files(company_id, decision.messages, decision.stored, STORED)
+    written = enqueue_with_files(company_id, decision.messages, decision.stored, STORED, checks=checks)
     # A post repeated after its first answer was lost (its outcome not recorded) answers the
     # messages that first post queued, as they are now, rather than none.
     written += written_before(company_id, decision.messages, written)
@@ -388,7 +414,7 @@ def _handle(
         skipped=tuple(decision.skipped),
     )
     event = BusinessEvent(company_id, event_type, event_id, client_id, outcome.to_json(), clock.now())
-    if not store.record_event(event):  # another post of the same event got there first
+    if not store.record_event(event, checks=checks):  # another post of the same event got there first
         first = store.get_event(company_id, event_type, event_id)
         if first is not None:
             return EventOutcome.from_json(first.outcome, duplicate=True)

@@ -4,12 +4,13 @@ the answer given; a client's are found through the keys-only ``by-client`` index
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.models import BusinessEventModel
-from chalicelib.store.tables import written
+from chalicelib.store.tables import Check, saved_once
 
 
 def _key(event_type: str, event_id: str) -> str:
@@ -31,8 +32,9 @@ def get_event(company_id: str, event_type: str, event_id: str) -> domain.Busines
     )
 
 
-def record_event(event: domain.BusinessEvent) -> bool:
-    """Store an event the first time; False (nothing written) when it was recorded before."""
+def record_event(event: domain.BusinessEvent, *, checks: Sequence[Check] = ()) -> bool:
+    """Store an event the first time; False (nothing written) when it was recorded before.
+    ``checks``: conditions on other items it is written with (``store.tables.saved_once``)."""
     item = BusinessEventModel(
         event.company_id,
         _key(event.event_type, event.event_id),
@@ -41,4 +43,4 @@ def record_event(event: domain.BusinessEvent) -> bool:
         outcome=json.dumps(event.outcome, ensure_ascii=False),
         created_at=event.created_at,
     )
-    return written(lambda: item.save(condition=BusinessEventModel.event_key.does_not_exist()))
+    return saved_once(item, BusinessEventModel.event_key.does_not_exist(), checks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.core import domain
@@ -17,7 +18,7 @@ from chalicelib.store.models import (
     OpenMovementsModel,
     SupplierModel,
 )
-from chalicelib.store.tables import fresh_version, replace_versioned, written
+from chalicelib.store.tables import Check, fresh_version, replace_versioned, saved_once, written
 
 # --- suppliers -----------------------------------------------------------------------------------
 
@@ -157,10 +158,11 @@ def get_document(company_id: str, document_key: str) -> domain.Document | None:
         return None
 
 
-def record_document(document: domain.Document) -> bool:
-    """Record a document the first time only; False when it was recorded before."""
+def record_document(document: domain.Document, *, checks: Sequence[Check] = ()) -> bool:
+    """Record a document the first time only; False when it was recorded before. ``checks``:
+    conditions on other items it is written with (``store.tables.saved_once``)."""
     item = item_from(DocumentModel, document)
-    return written(lambda: item.save(condition=DocumentModel.document_key.does_not_exist()))
+    return saved_once(item, DocumentModel.document_key.does_not_exist(), checks)
 
 
 def claim_job_document(document: domain.Document) -> bool:

@@ -281,6 +281,17 @@ class CheckFailed(Exception):
         self.failed = tuple(failed)
 
 
+def saved_once(item: Model, condition: Any, checks: Sequence[Check] = ()) -> bool:
+    """Save ``item`` on ``condition`` (its first time, as a rule); False when the condition did
+    not hold. With ``checks``, in one transaction with them (:func:`transact_all_or_drop`'s:
+    :class:`CheckFailed`, nothing written, when one does not hold)."""
+    if checks:
+        return bool(
+            transact_all_or_drop([item], lambda tx, i: tx.save(i, condition=condition), checks=checks)
+        )
+    return written(lambda: item.save(condition=condition))
+
+
 # How often a transaction whose checks raced another writer (``TransactionConflict``) is tried again.
 _CHECK_TRIES = 5
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Client, Contact
-from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.errors import NotFound, PregonError, ValidationFailed
 from chalicelib.store import clients as store
+from chalicelib.store.tables import CheckFailed
 
 MESSAGE_SWITCHES = ("tracking", "invoice", "payment_email", "payment_sms", "ticket", "reminder", "statement")
 
@@ -101,6 +102,18 @@ def get_client(company_id: str, client_id: str) -> Client:
 
 def find_client(company_id: str, client_id: str) -> Client | None:
     return store.get_client(company_id, client_id)
+
+
+def lost_to_erasure(
+    client_id: str, lost: CheckFailed, field: str, *, gone: PregonError | None = None
+) -> PregonError:
+    """What a write to one client answers when it lost to the client's erasure (the checks of
+    ``store.erasures.unerased`` in its transaction): 422 on ``field``, "client 'X' is being
+    erased"; once the erasure has ended (the client's item is gone), what a request a moment later
+    answers: ``gone``, or 422 "there is no client 'X'"."""
+    if lost.failed == (1,):
+        return gone or ValidationFailed([{"field": field, "message": f"there is no client {client_id!r}"}])
+    return ValidationFailed([{"field": field, "message": f"client {client_id!r} is being erased"}])
 
 
 def list_clients(company_id: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[Client], Any]:

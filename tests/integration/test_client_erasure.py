@@ -761,6 +761,87 @@ def test_a_send_to_her_alone_that_read_the_company_before_her_erasure_and_writes
     assert items_naming(company.company_id, ANA, ANAS) == []
 
 
+@pytest.mark.parametrize(
+    ("writer", "during", "meanwhile", "refused"),
+    [
+        pytest.param(
+            "event", "messages", "ends", (404, f"there is no client {ANA!r}"), id="event_erasure_ends"
+        ),
+        pytest.param(
+            "event",
+            "record",
+            "stops",
+            (422, f"client {ANA!r} is being erased"),
+            id="event_record_after_it_started",
+        ),
+        pytest.param(
+            "order", "messages", "ends", (422, f"there is no client {ANA!r}"), id="order_erasure_ends"
+        ),
+    ],
+)
+def test_an_erp_post_about_her_that_read_her_before_her_erasure_and_writes_after_it_is_refused(
+    api: Client,
+    company: Tenant,
+    clock: Any,
+    mailbox: MailCatcher,
+    monkeypatch: pytest.MonkeyPatch,
+    writer: str,
+    during: str,
+    meanwhile: str,
+    refused: tuple[int, str],
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.store import business_events, communications, erasures
+    from chalicelib.tenants.companies import issue_api_key
+
+    # Given Ana, and the ERP's key for events and documents
+    put_client(api, company, ANA, emails=[ANAS])
+    erp = {"Authorization": f"ApiKey {issue_api_key(company.company_id, 'erp', ['events:write'])}"}
+    # When the ERP posts a payment of hers (or her order), and between the post's read of her
+    # client and its write of her message (or, once that is written, of the event's record) the
+    # administrator erases her: the erasure ends (or is stopped just before it deletes her item)
+    module, name = (communications, "add_new") if during == "messages" else (business_events, "record_event")
+    write, client_page = getattr(module, name), erasures.client_page
+    erased: list[dict[str, Any]] = []
+
+    def stopped(job: Any) -> Any:
+        raise RuntimeError("the erasure's run stopped here")
+
+    def erasure_first(*args: Any, **kwargs: Any) -> Any:
+        if not erased:
+            if meanwhile != "ends":
+                monkeypatch.setattr(erasures, "client_page", stopped)
+            erased.append(body(erase(api, company.admin_headers(), ANA)))
+            monkeypatch.setattr(erasures, "client_page", client_page)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, erasure_first)
+    if writer == "event":
+        posted = api.http.post(
+            "/events/payment-recorded", headers=erp, body=json.dumps(payment_event("pay-1", ANA))
+        )
+    else:
+        posted = post_document(api, documents_key(company), "/documents/orders", ORDER)
+    assert [(e["state"], e["phase"]) for e in erased] == (
+        [("done", "done")] if meanwhile == "ends" else [("erasing", "client")]
+    )
+    # Then the post is refused, naming her, and writes nothing
+    message = body(posted).get("message") if refused[0] == 404 else body(posted).get("errors")
+    assert (posted.status_code, message) == (
+        refused[0],
+        refused[1] if refused[0] == 404 else [{"field": "client_id", "message": refused[1]}],
+    )
+    # And when the minute schedule ends the erasure and the outbox delivers, nothing went to her
+    # and nothing names her: no message, no event, no document, no PDF
+    clock.set_now(clock.now() + timedelta(minutes=3))  # the erasure's lease: 2 minutes
+    run_minute_schedule(api)
+    assert body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers()))["state"] == "done"
+    deliver_outboxes()
+    assert mailbox.messages() == []
+    assert items_naming(company.company_id, ANA, ANAS) == []
+
+
 def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_keys_them(
     api: Client, company: Tenant, capsys: pytest.CaptureFixture[str]
 ) -> None:

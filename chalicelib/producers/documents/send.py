@@ -31,6 +31,7 @@ from chalicelib.core.domain import (
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.localization import checked_currency
 from chalicelib.producers.documents.templates import ORDER, PURCHASE_ORDER, STATEMENT
+from chalicelib.store.tables import Check
 from chalicelib.tenants.auth.principal import Principal, may_see
 
 MAX_LINES = 500
@@ -568,8 +569,9 @@ def _send(
     content_digest: str | None = None,
 ) -> DocumentOutcome:
     from chalicelib.core.files import discard_files
-    from chalicelib.messaging.outbox import enqueue_with_files
-    from chalicelib.store import documents as store
+    from chalicelib.store.erasures import unerased
+    from chalicelib.store.tables import CheckFailed
+    from chalicelib.tenants.clients import lost_to_erasure
 
     renderer = Renderer(company, document_type, settings)
     pdf = renderer.pdf(pdf_data)  # 422 before anything is written
@@ -589,9 +591,49 @@ def _send(
     except Exception:  # nothing written: no message names the PDF
         discard_files(company.company_id, [attachment.key or ""], STORED, "its message could not be made")
         raise
+    # A client's document and its record are written on condition that no erasure of the client
+    # started since it was read, nor ended (``store.erasures.unerased``): before the erasure
+    # starts, and it finds them, or not at all (the request is refused, 422 on ``client_id``).
+    checks = unerased(company.company_id, client_id) if client_id else []
+    try:
+        return _write(
+            company,
+            document_type,
+            number,
+            recipient_id,
+            recipient,
+            message,
+            attachment,
+            checks,
+            caller=caller,
+            responsible_user=responsible_user,
+            content_digest=content_digest,
+        )
+    except CheckFailed as exc:
+        raise lost_to_erasure(str(client_id), exc, "client_id") from None
+
+
+def _write(
+    company: Company,
+    document_type: str,
+    number: str,
+    recipient_id: str,
+    recipient: tuple[str, str],
+    message: Any,
+    attachment: AttachmentRef,
+    checks: list[Check],
+    *,
+    caller: Principal,
+    responsible_user: str | None,
+    content_digest: str | None,
+) -> DocumentOutcome:
+    from chalicelib.messaging.outbox import enqueue_with_files
+    from chalicelib.store import documents as store
+
+    key = f"document:{document_type}:{number}"
     # The PDF goes when no message written names it: the write failed, or a post of the same
     # document whose record could not be written wrote the message (with its own PDF) first.
-    written = enqueue_with_files(company.company_id, [message], [attachment], STORED)
+    written = enqueue_with_files(company.company_id, [message], [attachment], STORED, checks=checks)
     comm = written[0] if written else None
     if comm is None:  # a post racing this one enqueued it first
         found = store.get_document(company.company_id, document_key(document_type, number))
@@ -615,7 +657,7 @@ def _send(
         error=comm.error if comm else None,
         content_digest=content_digest,
     )
-    if not store.record_document(document):
+    if not store.record_document(document, checks=checks):
         first = store.get_document(company.company_id, document.document_key)
         if first is not None:
             return _repeated(caller, first)

@@ -207,7 +207,7 @@ def _check_channel(company_id: str, channel: str, area: str) -> None:
 
 
 def _send_to_one(company_id: str, request: SendRequest, client_id: str) -> SendResult:
-    from chalicelib.tenants.clients import find_client
+    from chalicelib.tenants.clients import find_client, lost_to_erasure
 
     client = find_client(company_id, client_id)
     if client is None:
@@ -225,9 +225,7 @@ def _send_to_one(company_id: str, request: SendRequest, client_id: str) -> SendR
     try:
         written = enqueue(company_id, messages, checks=unerased(company_id, client.client_id))
     except CheckFailed as exc:
-        gone = exc.failed == (1,)  # the erasure ended meanwhile: the client is not there any more
-        problem = f"there is no client {client_id!r}" if gone else f"client {client_id!r} is being erased"
-        raise ValidationFailed([{"field": "client_ids[0]", "message": problem}]) from None
+        raise lost_to_erasure(client_id, exc, "client_ids[0]") from None
     if len(written) == len(messages):
         return SendResult(created=True, communications=tuple(written))
     existing = [comm_store.existing_key(company_id, m.idempotency_key or "") for m in messages]
