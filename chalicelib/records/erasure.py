@@ -56,6 +56,8 @@ def start_erasure(caller: Principal, client_id: str) -> ClientErasure:
 
     now = clock.now()
     key = store.erasure_key(caller.company_id, client_id)
+    if not _may_hold_data(caller.company_id, client_id, key):
+        raise NotFound(f"there is no client {client_id!r}")
     # watched before it starts, so no crash leaves it erasing unwatched
     held = watches.watch_erasure(caller.company_id, key, now + LEASE)
     job, started = store.start_erasure(
@@ -68,6 +70,17 @@ def start_erasure(caller: Principal, client_id: str) -> ClientErasure:
     except Exception:  # the erasure is started and watched: the minute schedule goes on with it
         logger().exception("client erasure: the first run failed", extra={"company_id": caller.company_id})
         return store.get_erasure(caller.company_id, key) or job
+
+
+def _may_hold_data(company_id: str, client_id: str, key: str) -> bool:
+    """Whether an erasure of ``client_id`` may have something to erase: the client is there, it
+    was erased before (asked again for what was left, e.g. items keyed since by ``ops
+    erasure-keys``), or Pregón holds something under its code without its client (a receivable,
+    parcel or open movements the ERP pushed for a code it never pushed as a client). A code that
+    names none of these starts no job: a request cannot make jobs without bound."""
+    if store.client_of(company_id, client_id) is not None:
+        return True
+    return store.get_erasure(company_id, key) is not None or store.holds_anything(company_id, client_id)
 
 
 def get_erasure(caller: Principal, client_id: str) -> ClientErasure:

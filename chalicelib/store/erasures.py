@@ -518,6 +518,39 @@ def stand_ins_of(spec: dict[str, Any]) -> tuple[dict[str, str], bool]:
     return {name: code for name, code in found.items() if code}, any(not c for c in found.values())
 
 
+def holds_anything(company_id: str, client_id: str) -> bool:
+    """Whether Pregón holds anything under ``client_id`` an erasure would find without the
+    client's item (which names its addresses): an entry in one of the indexes by client, its
+    reminder settings, open movements or push devices. One Query or GetItem of one key each, in
+    the erasure's order, the first found answering; all of them (about 11 read units) for a code
+    that names nothing. What only the client's addresses find (alerts, subscriptions) is not
+    looked for: with the client gone, its erasure could not find them either."""
+    client_key = f"{company_id}#{client_id}"
+    indexes = (
+        CommunicationModel.by_client,
+        ClientNoteModel.by_client,
+        ReceivableModel.open_by_client,
+        ReceivableModel.closed_by_client,
+        BusinessEventModel.by_client,
+        MessageKeyModel.by_client,
+        ParcelModel.by_client,
+        SendJobModel.by_from_client,
+        SendJobModel.by_to_client,
+    )
+    if any(next(iter(index.query(client_key, limit=1)), None) is not None for index in indexes):
+        return True
+    devices = PushDeviceModel.query(
+        company_id, PushDeviceModel.device_key.startswith(f"{client_id}#"), limit=1
+    )
+    if next(iter(devices), None) is not None:
+        return True
+    singles: list[Model] = [
+        ReminderSettingsModel(company_id, f"client#{client_id}"),
+        OpenMovementsModel(company_id, client_id),
+    ]
+    return bool(_existing(singles))
+
+
 def unerased(company_id: str, client_id: str) -> list[Check]:
     """The conditions a message to one client is written on, in its transaction
     (``store.communications.add_new``'s ``checks``): no erasure of the client runs (the company's

@@ -328,8 +328,9 @@ def test_only_administrators_and_the_erps_key_with_clients_write_may_erase(
     assert set(statuses.values()) == {(403, 403)}, statuses
     assert client_notes(api, tenant.staff_headers(), ANA) == ["Nota"]
     # When another company's administrator asks to erase a client of that code
-    assert erase(api, other_tenant.admin_headers(), ANA).status_code == 202
-    # Then it erases in its own company only
+    elsewhere = erase(api, other_tenant.admin_headers(), ANA)
+    # Then it is told its company has no such client, and her note is still there
+    assert (elsewhere.status_code, body(elsewhere)["message"]) == (404, f"there is no client {ANA!r}")
     assert client_notes(api, tenant.staff_headers(), ANA) == ["Nota"]
     # And the ERP's key with clients:write, and the administrator, may
     assert api.http.get(f"/clients/{ANA}/erasure", headers=tenant.admin_headers()).status_code == 404
@@ -337,6 +338,28 @@ def test_only_administrators_and_the_erps_key_with_clients_write_may_erase(
     assert answer.status_code == 202 and body(answer)["state"] == "done"
     assert notes_shown(api, tenant.staff_headers(), ANA) == []
     assert erase(api, tenant.admin_headers(), ANA).status_code == 202
+
+
+def test_a_code_that_names_nothing_starts_no_erasure_but_one_with_data_left_and_no_client_does(
+    api: Client, company: Tenant
+) -> None:
+    # Given a parcel the ERP pushed for the code GONE-1, which it never pushed as a client
+    parcel = {"tracking_id": "TRK-GONE", "client_id": "GONE-1", "waybill_issued": True}
+    assert (
+        api.http.post("/parcels", headers=company.key_headers(), body=json.dumps(parcel)).status_code == 201
+    )
+    # When the administrator asks to erase NADIE, a code that names nothing
+    nothing = erase(api, company.admin_headers(), "NADIE")
+    # Then it is refused as no client, and no erasure was started
+    assert (nothing.status_code, body(nothing)["message"]) == (404, "there is no client 'NADIE'")
+    assert api.http.get("/clients/NADIE/erasure", headers=company.admin_headers()).status_code == 404
+    # When the administrator asks to erase GONE-1
+    gone = erase(api, company.admin_headers(), "GONE-1")
+    # Then its erasure runs to its end, and nothing names the code any more
+    assert (gone.status_code, body(gone)["state"]) == (202, "done")
+    assert items_naming(company.company_id, "GONE-1") == []
+    # And asked again, it answers an erasure again (one ran), as for a client erased before
+    assert erase(api, company.admin_headers(), "GONE-1").status_code == 202
 
 
 def test_an_erased_clients_paid_and_cancelled_receivables_are_erased_too(
