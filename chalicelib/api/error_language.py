@@ -1381,6 +1381,7 @@ REASONS: dict[str, str] = {
     # reminders skipped (producers/reminders/run.py)
     "the client does not exist": "el cliente no existe",
     "the client's reminder switch is off": "el cliente tiene desactivados los recordatorios",
+    "the client is being erased": "el cliente se está borrando",
     "the client has no e-mail address": "el cliente no tiene dirección de e-mail",
     "the client has no balance pushed, which the reminder's SMS text prints (%deuda%, %saldo%)": (
         "el cliente no tiene saldo cargado, que el texto del SMS del recordatorio imprime (%deuda%, %saldo%)"

@@ -74,6 +74,8 @@ COMPANY_SECONDS = 60.0
 
 _ATTEMPTS = 3
 AREA = "reminders"
+# Why a client's reminders are not sent (nor marked sent) while it is being erased.
+BEING_ERASED = "the client is being erased"
 # Why a reminder's SMS is not sent when its text prints the client's balance and none was pushed.
 NO_BALANCE = "the client has no balance pushed, which the reminder's SMS text prints (%deuda%, %saldo%)"
 
@@ -291,24 +293,35 @@ class _Decider:
         return self.accounts[wanted]
 
     def claims(self, page: list[Receivable], report: RunReport) -> list[ReminderClaim]:
+        from chalicelib.store.erasures import is_being_erased
         from chalicelib.tenants.clients import get_clients
+        from chalicelib.tenants.companies import company_and_erasing
 
         company_id = self.company.company_id
         client_ids = sorted({r.client_id for r in page})
         clients = get_clients(company_id, client_ids)
         settings = store.get_many_client_reminders(company_id, client_ids)
+        # Read for each page (one strongly consistent read): a client being erased gets nothing,
+        # and its receivables no claim (the erasure deletes them; a claim written before their
+        # deletion is found by its late pass, one after it loses to their absence)
+        erasing = company_and_erasing(company_id)[1]
         claims = []
         for rec in page:
             report.receivables += 1
             plan = planned(rec, settings.get(rec.client_id), self.catalog, self.day)
             send, following = due_today(plan, self.day)
+            erased = is_being_erased(company_id, rec.client_id, erasing)
             messages: list[OutgoingMessage] = []
             for concept, _ in send:
                 client = clients.get(rec.client_id)
                 outgoing, entry = self.messages(rec, concept, client, settings[rec.client_id])
+                if erased:
+                    outgoing, entry = [], replace(entry, skipped=BEING_ERASED, to=(), sms_to=None)
                 messages += outgoing
                 report.planned.append(entry)
                 report.skipped += entry.skipped is not None
+            if erased:
+                continue
             # one that fails (the template failed, no working account) is recorded failed, and
             # told, by the drain of the failing outbox (decision 0018)
             comms: list[Communication] = prepare(

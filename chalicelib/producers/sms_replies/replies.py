@@ -42,6 +42,8 @@ from chalicelib.store import communications as comm_store
 
 MAX_BODY = 1600
 AUTO_REPLY_TYPE = "sms_auto_reply"
+# Why an SMS from a client gets no automatic reply when the client is being erased meanwhile.
+BEING_ERASED = "the client is being erased: no reply"
 DEFAULT_HELP_TEXT = "%empresa%: escriba BAJA para no recibir más mensajes."
 
 
@@ -445,6 +447,8 @@ def _reply(
     and a keyword reply to a suppressed number (STOP), which the outbox records and never sends."""
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes
     from chalicelib.producers.sms_replies.allowance import allowance_of, within_daily_allowance
+    from chalicelib.store.erasures import unerased
+    from chalicelib.store.tables import CheckFailed
 
     key = f"sms-reply:{sms.inbound_id}"
     help_reply = cause is not None
@@ -484,7 +488,13 @@ def _reply(
         cause=cause or f"sms-in:{sms.inbound_id}",
         idempotency_key=key,
     )
-    enqueue(company_id, [message], kick=False)
+    # To a client, written on condition that no erasure of it started since it was read, nor
+    # ended (``store.erasures.unerased``): a reply the erasure would not find is not sent at all
+    checks = unerased(company_id, client.client_id) if client else []
+    try:
+        enqueue(company_id, [message], kick=False, checks=checks)
+    except CheckFailed:
+        return _with(base, "logged", reason=BEING_ERASED)
     reply_id = comm_store.existing_key(company_id, key)
     assert reply_id is not None and base.communication_id is not None
     comm_store.update_fields(company_id, reply_id, {"in_reply_to": base.communication_id}, clock.now())
