@@ -126,7 +126,15 @@ def _erasure_out(caller: Principal, job: Any) -> dict[str, Any]:
     return named(caller, answer, "created_by")
 
 
-@route("POST /clients/{client_id}/erasure", ERASURE_ACCESS, response="ErasureOut", status=202)
+@route(
+    "POST /clients/{client_id}/erasure",
+    ERASURE_ACCESS,
+    response="ErasureOut",
+    status=202,
+    errors={
+        404: "There is no client with that code, none was erased before, and Pregón holds nothing under it."
+    },
+)
 def erase_client(caller: Principal, client_id: str) -> Response:
     """Erase everything Pregón holds about a client (right to erasure); the job runs on its own"""
     from chalicelib.records.erasure import start_erasure
