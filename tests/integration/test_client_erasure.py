@@ -865,6 +865,36 @@ def test_an_erp_post_about_her_that_read_her_before_her_erasure_and_writes_after
     assert items_naming(company.company_id, ANA, ANAS) == []
 
 
+def test_the_reminder_run_skips_a_client_being_erased_and_marks_nothing_sent(
+    api: Client, company: Tenant, clock: Any, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.records import erasure
+    from tests.steps.reminders import run_now, set_reminders_ok
+
+    monkeypatch.setattr(erasure, "REQUEST_SECONDS", 0.0)  # the request works one step: she is being erased
+    # Given Ana with reminders on and a receivable due on the 20th
+    erp = erp_headers(company)
+    put_client(api, erp, ANA, emails=[ANAS])
+    set_reminders_ok(api, erp, ANA, active=True)
+    push_ok(api, erp, receivable("F-ANA", "2026-11-20", client_id=ANA))
+    # When the administrator starts erasing her, and the run goes on her reminder's day (the 13th)
+    clock.set_now(datetime(2026, 11, 13, 9, tzinfo=timezone.utc))
+    assert body(erase(api, company.admin_headers(), ANA))["state"] == "erasing"
+    run = run_now(api, company)
+    # Then her reminder is reported skipped, saying why, and nothing goes to her
+    assert run["reminders"] == 0
+    assert [(i["client_id"], i["skipped"]) for i in run["items"]] == [(ANA, "the client is being erased")]
+    deliver_outboxes()
+    assert mailbox.messages() == []
+    # And when the minute schedule ends the erasure, nothing names her
+    clock.set_now(clock.now() + timedelta(minutes=3))  # the erasure's lease: 2 minutes
+    run_minute_schedule(api)
+    assert body(api.http.get(f"/clients/{ANA}/erasure", headers=company.admin_headers()))["state"] == "done"
+    assert items_naming(company.company_id, ANA, ANAS) == []
+
+
 def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_keys_them(
     api: Client, company: Tenant, capsys: pytest.CaptureFixture[str]
 ) -> None:
