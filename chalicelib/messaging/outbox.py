@@ -306,9 +306,9 @@ def enqueue(
         announce(company_id, due)
         comms, refused, not_told = announce_failed_at_once(company_id, comms, now)
         written = store.add_new([c for c in comms if c.communication_id not in refused], checks=checks)
-    except CheckFailed:
-        _discard_unwritten_bodies(company_id, comms, [], "a condition of their write did not hold")
-        _forget_unwritten(company_id, handoffs, [])
+    except CheckFailed as exc:  # those written before it (more than a transaction holds) stay
+        _discard_unwritten_bodies(company_id, comms, exc.written, "a condition of their write did not hold")
+        _forget_unwritten(company_id, handoffs, exc.written)
         raise
     except Exception:
         _discard_unwritten_bodies(company_id, comms, None, "their messages could not be written")

@@ -54,6 +54,7 @@ from chalicelib.store.models import (
 )
 from chalicelib.store.tables import (
     Check,
+    CheckFailed,
     attribute_value,
     execute_all_or_drop,
     insert_all_or_drop,
@@ -494,16 +495,23 @@ def add_new(
     dies after writing never leaves them uncounted, and one that writes again counts nothing.
     ``checks`` (``store.tables.transact_all_or_drop``'s) are conditions on other items every
     communication is written with, in the same transaction (those without a key too, then not
-    batched: a few messages, as one client's): ``store.tables.CheckFailed`` when one does not hold.
+    batched: a few messages, as one client's; more than a transaction holds, as an event's to a
+    client and 50 contacts, go in several, each with the checks): ``store.tables.CheckFailed``
+    when one does not hold, its ``written`` what the transactions before it wrote.
     """
     written: list[domain.Communication] = []
     keyed = [c for c in comms if c.idempotency_key]
     plain = [c for c in comms if not c.idempotency_key]
     if checks:
-        assert counted is None and len(comms) <= _TX_ACTIONS // 2 - len(checks), "one transaction"
+        assert counted is None, "counted writes take no checks"
         for group, actions in ((keyed, 2), (plain, 1)):  # the message and its key, or the message
-            if group:
-                written += transact_all_or_drop(group, add_to_transaction, actions, checks=checks)
+            size = (_TX_ACTIONS - len(checks)) // actions
+            for start in range(0, len(group), size):
+                try:
+                    part = group[start : start + size]
+                    written += transact_all_or_drop(part, add_to_transaction, actions, checks=checks)
+                except CheckFailed as exc:
+                    raise CheckFailed(exc.failed, written) from exc
         return written
     assert counted is None or not plain, "only keyed communications are counted with their write"
     # As many as one transaction holds (issue 14: a page of 100 keyed messages is 2, not 4),

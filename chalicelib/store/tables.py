@@ -274,11 +274,14 @@ Check = Callable[[TransactWrite], None]
 
 class CheckFailed(Exception):
     """A transaction's condition on an item it does not write (:func:`transact_all_or_drop`'s
-    ``checks``) did not hold: nothing was written. ``failed``: the positions of those checks."""
+    ``checks``) did not hold: nothing was written. ``failed``: the positions of those checks;
+    ``written``: what earlier transactions of the same write wrote, for a writer that needs more
+    than one (``store.communications.add_new``)."""
 
-    def __init__(self, failed: Sequence[int]) -> None:
+    def __init__(self, failed: Sequence[int], written: Sequence[Any] = ()) -> None:
         super().__init__(f"the conditions {list(failed)} of the transaction did not hold")
         self.failed = tuple(failed)
+        self.written: tuple[Any, ...] = tuple(written)
 
 
 def saved_once(item: Model, condition: Any, checks: Sequence[Check] = ()) -> bool:

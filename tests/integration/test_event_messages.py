@@ -591,6 +591,25 @@ def test_an_approved_pickup_tells_the_branch_the_label_link_and_the_tracking_id(
         assert wire_problems(path.read_bytes(), domain="cargasdelsur.example") == []
 
 
+def test_pickups_confirmed_to_a_client_with_fifty_contacts_who_want_cargo_news_reach_all_of_them(
+    api: Client, tenant: Tenant, back_office: dict[str, str]
+) -> None:
+    # Given a client with the most contacts it may have (50), each wanting cargo information: more
+    # messages than one DynamoDB transaction holds with the conditions an erasure sets on them
+    contacts = [
+        {"contact_id": f"c{n}", "first_name": "Contacto", "last_name": f"{n}", "wants_cargo_info": True}
+        | {"email": f"contacto{n}@losandes.example"}
+        for n in range(50)
+    ]
+    put_ferreteria(api, back_office, contacts=contacts)
+    # When the back office confirms a pickup
+    event = {"event_id": "pc-50", "client_id": CLIENT, "pickups": [{"tracking_id": "CDS-000125"}]}
+    response = post(api, back_office, "pickups-confirmed", event)
+    # Then the client and its 50 contacts each get one, queued
+    assert response.status_code == 202, response.body
+    assert len({m["to_address"] for m in body(response)["messages"]}) == 51
+
+
 def test_an_approved_pickup_links_the_parcel_on_the_companys_tracking_page(
     api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
 ) -> None:
