@@ -720,6 +720,7 @@ CATALOG: dict[str, str] = {
     "there is no preferred-agent change {change_id}": "no existe el cambio de agente preferido {change_id}",
     # clients, parcels, tracking
     "there is no client {client_id}": "no existe el cliente {client_id}",
+    "client {client_id} is being erased": "el cliente {client_id} se está borrando",
     "no erasure of the client {client_id} was asked for": "no se pidió borrar al cliente {client_id}",
     "must hold at least 2 letters or digits together (part of a name, a code, an e-mail or a phone)": (
         "debe tener al menos 2 letras o dígitos seguidos (parte de un nombre, un código, un e-mail o "
