@@ -343,6 +343,47 @@ def test_an_sms_the_phone_never_reports_stays_sent_and_is_asked_for_no_more(
         assert phone.asked == [gateway_id, gateway_id]
 
 
+class SlowPhone(AndroidGateway):
+    """A phone that takes ``SLOW_PHONE_SECONDS`` to answer each question about an SMS (a weak
+    signal), within the check's timeout: never taken for down."""
+
+    def find(self, message_id: str) -> dict[str, Any] | None:
+        time.sleep(SLOW_PHONE_SECONDS)
+        return super().find(message_id)
+
+
+SLOW_PHONE_SECONDS = 1.5
+
+
+def test_one_companys_slow_phone_does_not_keep_another_companys_reports_from_being_read(
+    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging import delivery_reports
+
+    # Given a check with 2 threads and 1 s to start its questions (production: 8 and 30 s)
+    monkeypatch.setattr(delivery_reports, "THREADS", 2)
+    monkeypatch.setattr(delivery_reports, "CHECK_SECONDS", 1.0)
+    with SlowPhone() as slow, AndroidGateway() as phone:
+        # And a company whose phone answers slowly took two SMS, and then another company's one
+        gateway_company(api, tenant, slow)
+        gateway_company(api, other_tenant, phone)
+        sms = [OutgoingMessage(channel="sms", to_address=ANA_PHONE, text="Hola", client_id="CLI-7")]
+        enqueue(tenant.company_id, sms * 2)
+        deliver_outboxes()
+        clock.set_now(clock.now() + timedelta(seconds=5))
+        [other] = enqueue(other_tenant.company_id, sms)
+        deliver_outboxes()
+        phone.phone_delivered(history_sms(api, other_tenant, other.communication_id)["provider_message_id"])
+        # When the minute check runs, with the slow company's SMS due first
+        clock.set_now(clock.now() + timedelta(minutes=1))
+        run_sms_delivery_check(api)
+        # Then the other company's phone was asked too, and its SMS is delivered
+        assert len(phone.asked) == 1
+        assert history_sms(api, other_tenant, other.communication_id)["state"] == "delivered"
+        # And the slow phone was asked one question at a time (the second is due next minute)
+        assert len(slow.asked) == 1
+
+
 def history_sms(api: Client, tenant: Tenant, communication_id: str, language: str = "en") -> dict[str, Any]:
     """The SMS as staff see it in ``GET /history/sms/{id}`` (the console asks in Spanish)."""
     headers = tenant.staff_headers() | {"Accept-Language": language}
