@@ -220,7 +220,7 @@ class HttpGatewaySender(SentAsIs):
             raise DeliveryFailed(f"HTTP {_status_line(status)}: the SMS gateway's answer is too large")
         try:
             return json.loads(body) if body else {}
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python reads
             raise DeliveryFailed(
                 f"HTTP {_status_line(status)}: the SMS gateway's answer is not JSON"
             ) from exc

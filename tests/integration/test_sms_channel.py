@@ -293,6 +293,19 @@ def test_what_a_server_answers_is_never_echoed(status: int, answer: bytes, error
     assert "AKIA" not in failed.value.message
 
 
+def test_an_answer_nested_too_deep_to_read_is_a_delivery_failure_for_a_send_and_a_report() -> None:
+    # Given a gateway answering JSON nested 30,000 deep (60 kB, within the size read)
+    with ScriptedServer(200, b"[" * 30_000 + b"]" * 30_000) as server:
+        sender = HttpGatewaySender(server.url, GATEWAY_USER, GATEWAY_PASSWORD)
+        # When an SMS is sent, and its state asked for
+        with pytest.raises(DeliveryFailed) as sent:
+            sender.send(an_sms("+5491159876543", "Hola"))
+        with pytest.raises(DeliveryFailed) as asked:
+            sender.report("m-1")
+    # Then each is the gateway's failure, as any answer that is not JSON (not our own crash)
+    assert sent.value.message == asked.value.message == "HTTP 200 OK: the SMS gateway's answer is not JSON"
+
+
 @pytest.mark.parametrize(
     "base_url",
     [
