@@ -342,7 +342,15 @@ def get_document_template(caller: Principal, document_type: str) -> Response:
     from chalicelib.tenants.companies import get_company
 
     language = get_company(caller.company_id).language
-    return json_response(effective_template(caller.company_id, document_type, language))
+    return _template_out(caller, effective_template(caller.company_id, document_type, language))
+
+
+def _template_out(caller: Principal, template: Any) -> Response:
+    """A PDF template, its last editor named as the caller is shown them (a level-4 user: by
+    handle, never the administrator's user id)."""
+    from chalicelib.api.people import named
+
+    return json_response(named(caller, dict(plain(template)), "updated_by"))
 
 
 @route(
@@ -360,7 +368,7 @@ def put_document_template(caller: Principal, document_type: str) -> Response:
     check_type(document_type)
     body = _body(DocumentTemplateIn)
     saved = save_template(caller.company_id, document_type, body.source, by=caller.subject)
-    return json_response(saved)
+    return _template_out(caller, saved)
 
 
 @route("DELETE /documents/templates/{document_type}", ADMIN, response="DocumentTemplateOut")
@@ -371,7 +379,7 @@ def reset_document_template(caller: Principal, document_type: str) -> Response:
 
     reset_template(caller.company_id, document_type)
     language = get_company(caller.company_id).language
-    return json_response(effective_template(caller.company_id, document_type, language))
+    return _template_out(caller, effective_template(caller.company_id, document_type, language))
 
 
 @route("POST /documents/templates/{document_type}/preview", STAFF, body="PreviewIn", response="PreviewOut")

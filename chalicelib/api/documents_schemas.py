@@ -216,7 +216,10 @@ class DocumentTemplateOut(BaseModel):
     customized: bool
     language: str
     updated_at: str | None
-    updated_by: str | None
+    updated_by: str | None = Field(
+        description="Who saved it last: a user id, or for a level-4 caller a colleague's handle."
+    )
+    updated_by_name: str | None = Field(default=None, description=NAME_FIELD)
 
 
 class PreviewIn(_Strict):

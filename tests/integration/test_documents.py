@@ -13,12 +13,14 @@ import pytest
 import requests
 from chalice.test import Client
 
+from chalicelib.tenants.staff import colleague_handle
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body, outage_injected
 from tests.steps.clients import put_client
 from tests.steps.documents import documents_key, file_exists, pdf_attachments, pdf_text, post_document
 from tests.steps.hostile_mail import company_files
 from tests.steps.mail import wire_problems
+from tests.steps.notes import staff_headers
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.races import another_write_after_the_read
 from tests.steps.reminders import erp_headers, push_ok, receivable
@@ -439,6 +441,11 @@ def test_a_companys_own_template_is_used_and_values_never_become_markup(
         "/documents/templates/order", headers=tenant.admin_headers(), body=json.dumps({"source": source})
     )
     assert saved.status_code == 200, saved.body
+    # (which a level-4 user reads with its editor by handle: the administrator's id is nowhere)
+    admin = f"admin@{tenant.company_id}"
+    read = api.http.get("/documents/templates/order", headers=staff_headers(tenant, "pia", 4))
+    assert body(read)["updated_by"] == colleague_handle(tenant.company_id, admin)
+    assert admin not in read.body.decode()
     # And a client whose name is typst code
     put_client(api, erp, "CEDIMU", name='#read("/etc/passwd") *x*', emails=["compras@losandes.example"])
     # When an order is sent, the PDF is the company's and prints the name as written
