@@ -141,18 +141,21 @@ def list_sender_accounts(caller: Principal) -> Response:
     from chalicelib.messaging.accounts.waiting import accounts_overview
 
     overview = accounts_overview(caller.company_id)
-    return json_response({**overview, "items": [_account_out(a) for a in overview["items"]]})
+    return json_response({**overview, "items": [_account_out(caller, a) for a in overview["items"]]})
 
 
-def _account_out(account: Any) -> dict[str, Any]:
-    """An account as answered: its version as the ETag to edit it with (``etag``)."""
+def _account_out(caller: Principal, account: Any) -> dict[str, Any]:
+    """An account as answered: its version as the ETag to edit it with (``etag``), and the
+    administrator who allowed its From as the caller is shown them (a level-4 owner: by handle)."""
+    from chalicelib.api.people import named
+
     data = dict(plain(account))
     data["etag"] = etag(data.pop("version"))
-    return data
+    return named(caller, data, "from_allowed_by")
 
 
-def _versioned_account(account: dict[str, Any]) -> Response:
-    shown = _account_out(account)
+def _versioned_account(caller: Principal, account: dict[str, Any]) -> Response:
+    shown = _account_out(caller, account)
     return versioned_response(shown, account["version"])
 
 
@@ -175,7 +178,7 @@ def save_sender_account(caller: Principal, area: str) -> Response:
     request = configuration.current_request
     body = parse_body(request, SenderAccountIn)
     saved = save_account(company_id, area, body.model_dump(mode="json"), if_match=if_match(request))
-    return _versioned_account(saved)
+    return _versioned_account(caller, saved)
 
 
 @route("PUT /sender-accounts/{area}/password", ADMIN, body="PasswordIn", status=204)
@@ -240,7 +243,7 @@ def get_personal_sender_account(caller: Principal, user_id: str) -> Response:
     from chalicelib.messaging.accounts.waiting import account_with_waiting
 
     company_id, area = caller.company_id, _personal_area(user_id)
-    return _versioned_account(account_with_waiting(company_id, area))
+    return _versioned_account(caller, account_with_waiting(company_id, area))
 
 
 @route("GET /users/{user_id}/sender-account/waiting", USER_IN_PATH_OR_ADMIN, response="AccountWaitingOut")
@@ -280,7 +283,7 @@ def save_personal_sender_account(caller: Principal, user_id: str) -> Response:
     body = parse_body(request, SenderAccountIn)
     fields = body.model_dump(mode="json")
     return _versioned_account(
-        save_account(company_id, area, fields, caller=caller, if_match=if_match(request))
+        caller, save_account(company_id, area, fields, caller=caller, if_match=if_match(request))
     )
 
 

@@ -310,8 +310,10 @@ class SenderAccountOut(BaseModel):
     from_allowed_by: str | None = Field(
         default=None,
         description="A personal account speaking as another address than its owner's own (a shared "
-        "mailbox): the administrator (user id) who allowed that From; null otherwise.",
+        "mailbox): the administrator who allowed that From (a user id; for a level-4 caller a "
+        "handle); null otherwise.",
     )
+    from_allowed_by_name: str | None = Field(default=None, description=NAME_FIELD)
     etag: str = Field(description=ETAG_FIELD)
     waiting: WaitingMailOut | None = Field(
         default=None,

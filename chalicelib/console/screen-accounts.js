@@ -57,7 +57,7 @@ function accountBody(form) {
 function statusText(a) {
   return (
     `${a.working ? "Funciona" : "No funciona"} · contraseña ${a.password_set ? "guardada" : "sin cargar"} · cambiada ${when(a.updated_at)}` +
-    (a.from_allowed_by ? ` · remitente permitido por ${a.from_allowed_by}` : "")
+    (a.from_allowed_by ? ` · remitente permitido por ${a.from_allowed_by_name || a.from_allowed_by}` : "")
   );
 }
 

@@ -268,6 +268,13 @@ def test_an_administrator_may_let_a_user_speak_as_a_shared_mailbox(
         LUCIA_PATH, headers=lucia, body=smtp_account(mailbox, "gerencia@cargasdelsur.example")
     )
     assert moved.status_code == 422 and body(moved)["errors"][0]["field"] == "from_address"
+    # And once she is a level-4 user she reads that administrator by handle: the user id is nowhere
+    from chalicelib.tenants.staff import UserFields, colleague_handle, save_user
+
+    save_user(tenant.company_id, LUCIA, UserFields(level=4))
+    own = api.http.get(LUCIA_PATH, headers=lucia)
+    assert body(own)["from_allowed_by"] == colleague_handle(tenant.company_id, allowed_by)
+    assert allowed_by not in own.body.decode()
 
 
 def test_an_account_that_no_longer_speaks_as_its_owner_fails_its_messages_with_the_reason(
