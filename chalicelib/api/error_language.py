@@ -732,6 +732,7 @@ CATALOG: dict[str, str] = {
     "this client no longer exists": "este cliente ya no existe",
     "client {client_id} {~reason}": "cliente {client_id}: {reason}",
     "unsubscribed from manual sends": "se dio de baja de los envíos manuales",
+    "is being erased": "se está borrando",
     "has no {~what}": "no tiene {what}",
     "e-mail address": "una dirección de e-mail",
     "valid phone number": "un número de teléfono válido",

@@ -108,6 +108,7 @@ ALSO_SAID = [
     "client 'CLI-1' has no valid phone number",
     "client 'CLI-1' has no registered device",
     "client 'CLI-1' could not be rendered: 'x' is undefined",
+    "client 'CLI-1' is being erased",
 ]
 
 
@@ -361,6 +362,18 @@ def test_every_message_inside_another_has_spanish(pattern: Pattern) -> None:
 @pytest.mark.parametrize("message", ALSO_SAID)
 def test_messages_built_from_pieces_have_spanish(message):
     assert spanish_or_none(message) not in (None, message)
+
+
+@pytest.mark.parametrize(
+    ("english", "spanish"),
+    [
+        ("client 'CLI-7' is being erased", "cliente 'CLI-7': se está borrando"),
+        ("there is no client 'CLI-7'", "no existe el cliente 'CLI-7'"),
+    ],
+)
+def test_a_one_client_send_refused_by_an_erasure_reads_wholly_in_spanish(english: str, spanish: str) -> None:
+    # the two 422s of POST /sends while the client is being erased, or once it is gone
+    assert spanish_or_none(english) == spanish
 
 
 def test_each_spanish_entry_keeps_the_placeholders_of_its_english():
