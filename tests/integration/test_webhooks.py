@@ -352,7 +352,7 @@ class SlowPhone(AndroidGateway):
         return super().find(message_id)
 
 
-SLOW_PHONE_SECONDS = 1.5
+SLOW_PHONE_SECONDS = 3.0
 
 
 def test_one_companys_slow_phone_does_not_keep_another_companys_reports_from_being_read(
@@ -360,9 +360,9 @@ def test_one_companys_slow_phone_does_not_keep_another_companys_reports_from_bei
 ) -> None:
     from chalicelib.messaging import delivery_reports
 
-    # Given a check with 2 threads and 1 s to start its questions (production: 8 and 30 s)
+    # Given a check with 2 threads and 2 s to start its questions (production: 8 and 30 s)
     monkeypatch.setattr(delivery_reports, "THREADS", 2)
-    monkeypatch.setattr(delivery_reports, "CHECK_SECONDS", 1.0)
+    monkeypatch.setattr(delivery_reports, "CHECK_SECONDS", 2.0)
     with SlowPhone() as slow, AndroidGateway() as phone:
         # And a company whose phone answers slowly took two SMS, and then another company's one
         gateway_company(api, tenant, slow)
