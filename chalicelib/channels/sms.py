@@ -247,7 +247,9 @@ def _clip(text: str | bytes) -> str:
 
 
 def _recipient_errors(answer: Mapping[str, Any]) -> str:
-    recipients = answer.get("recipients") or []
+    recipients = answer.get("recipients")
+    if not isinstance(recipients, list):  # a gateway's odd answer: no recipients said anything
+        return ""
     return "; ".join(
         f"{r.get('phoneNumber')}: {r.get('error')}"
         for r in recipients

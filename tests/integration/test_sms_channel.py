@@ -3,6 +3,7 @@ that speaks the app's REST API), and a refusal comes back in the provider's own 
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -304,6 +305,17 @@ def test_an_answer_nested_too_deep_to_read_is_a_delivery_failure_for_a_send_and_
             sender.report("m-1")
     # Then each is the gateway's failure, as any answer that is not JSON (not our own crash)
     assert sent.value.message == asked.value.message == "HTTP 200 OK: the SMS gateway's answer is not JSON"
+
+
+@pytest.mark.parametrize("recipients", [5, True, "+5491159876543", {"phoneNumber": "+5491159876543"}])
+def test_an_answer_whose_recipients_are_no_list_is_read_as_saying_nothing_of_them(recipients: Any) -> None:
+    # Given a gateway that takes the SMS (an id, Pending) but answers its recipients oddly
+    answer = json.dumps({"id": "m-1", "state": "Pending", "recipients": recipients}).encode()
+    with ScriptedServer(202, answer) as server:
+        sender = HttpGatewaySender(server.url, GATEWAY_USER, GATEWAY_PASSWORD)
+        # When an SMS is sent, Then it is sent under the gateway's id (not our own crash, which
+        # would leave the SMS unrecorded and send it again when its lease ends)
+        assert sender.send(an_sms("+5491159876543", "Hola")) == "m-1"
 
 
 @pytest.mark.parametrize(
