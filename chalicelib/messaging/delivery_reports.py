@@ -49,7 +49,12 @@ LONGEST_WAIT = timedelta(hours=4)  # between two questions, doubling from FIRST_
 REPORT_WINDOW = timedelta(days=2)  # after this the SMS stays ``sent``: its report is not asked for
 ASK_TIMEOUT_SECONDS = 10.0  # one question's whole request, at most (the company's timeout if shorter)
 CHECK_SECONDS = 30.0  # one run starts no question later than this (the rest are due next minute)
-CHECK_LIMIT = 500  # the most SMS one run reads from the index
+CHECK_LIMIT = 500  # the most SMS one run asks about
+# One company's phone is asked one question at a time: in CHECK_SECONDS it can hardly answer more
+# than this, so a run takes no more of one company's SMS and reads past the rest (up to
+# CHECK_READ items of the index) to reach the other companies'.
+PER_COMPANY = 100
+CHECK_READ = 5_000
 THREADS = 8  # companies asked at once; each company's phone is asked one question at a time
 
 _FINAL = {"Delivered": "delivered", "Failed": "failed"}
@@ -140,7 +145,7 @@ def check_sms_deliveries(now: datetime | None = None) -> ReportCheck:
     started = time.monotonic()
     check = ReportCheck()
     phones = _Phones()
-    due = reports_store.due_reports(now, CHECK_LIMIT)
+    due = reports_store.due_reports(now, CHECK_LIMIT, PER_COMPANY, CHECK_READ)
     lock = Lock()
 
     def one(report: AwaitedReport) -> None:

@@ -54,10 +54,26 @@ def await_reports(
             )
 
 
-def due_reports(now: datetime, limit: int) -> list[AwaitedReport]:
-    """The SMS whose report is due by ``now``, earliest first (one Query of the sparse index)."""
-    due = OutboxModel.wakeups.query(_SHARD, OutboxModel.wake_at <= stamp(now), limit=limit)
-    return [_report(item) for item in due]
+def due_reports(
+    now: datetime, limit: int, per_company: int | None = None, read_at_most: int | None = None
+) -> list[AwaitedReport]:
+    """The SMS whose report is due by ``now``, earliest first (a Query of the sparse index), at most
+    ``limit``, and at most ``per_company`` of one company: past that, a company's SMS are read
+    over (up to ``read_at_most`` items in all), so one company's backlog never hides the others'."""
+    due = OutboxModel.wakeups.query(
+        _SHARD, OutboxModel.wake_at <= stamp(now), limit=read_at_most or limit, page_size=min(limit, 500)
+    )
+    found: list[AwaitedReport] = []
+    counted: dict[str, int] = {}
+    for item in due:
+        company = str(item.company_id)
+        if per_company is not None and counted.get(company, 0) >= per_company:
+            continue
+        counted[company] = counted.get(company, 0) + 1
+        found.append(_report(item))
+        if len(found) >= limit:
+            break
+    return found
 
 
 def ask_again_at(report: AwaitedReport, at: datetime) -> bool:

@@ -384,6 +384,33 @@ def test_one_companys_slow_phone_does_not_keep_another_companys_reports_from_bei
         assert len(slow.asked) == 1
 
 
+def test_one_companys_backlog_of_reports_does_not_hide_another_companys_from_the_check(
+    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging import delivery_reports
+
+    # Given a check that asks about 2 SMS a run, at most 1 of one company's (production: 500, 100)
+    monkeypatch.setattr(delivery_reports, "CHECK_LIMIT", 2)
+    monkeypatch.setattr(delivery_reports, "PER_COMPANY", 1)
+    with AndroidGateway() as busy, AndroidGateway() as phone:
+        # And a company with three SMS awaiting their report, due before another company's one
+        gateway_company(api, tenant, busy)
+        gateway_company(api, other_tenant, phone)
+        sms = [OutgoingMessage(channel="sms", to_address=ANA_PHONE, text="Hola", client_id="CLI-7")]
+        enqueue(tenant.company_id, sms * 3)
+        deliver_outboxes()
+        clock.set_now(clock.now() + timedelta(seconds=5))
+        [other] = enqueue(other_tenant.company_id, sms)
+        deliver_outboxes()
+        phone.phone_delivered(history_sms(api, other_tenant, other.communication_id)["provider_message_id"])
+        # When the minute check runs
+        clock.set_now(clock.now() + timedelta(minutes=1))
+        run_sms_delivery_check(api)
+        # Then the other company's SMS was asked about too, and is delivered
+        assert (len(busy.asked), len(phone.asked)) == (1, 1)
+        assert history_sms(api, other_tenant, other.communication_id)["state"] == "delivered"
+
+
 def history_sms(api: Client, tenant: Tenant, communication_id: str, language: str = "en") -> dict[str, Any]:
     """The SMS as staff see it in ``GET /history/sms/{id}`` (the console asks in Spanish)."""
     headers = tenant.staff_headers() | {"Accept-Language": language}
