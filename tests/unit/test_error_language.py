@@ -367,7 +367,7 @@ def test_messages_built_from_pieces_have_spanish(message):
 @pytest.mark.parametrize(
     ("english", "spanish"),
     [
-        ("client 'CLI-7' is being erased", "cliente 'CLI-7': se está borrando"),
+        ("client 'CLI-7' is being erased", "el cliente 'CLI-7' se está borrando"),
         ("there is no client 'CLI-7'", "no existe el cliente 'CLI-7'"),
     ],
 )
