@@ -468,8 +468,14 @@ MAX_PATH_PARAMETER_BYTES = 512
 
 
 def check_path_parameters(path_parameters: dict[str, Any]) -> None:
-    """422 naming each path parameter longer than :data:`MAX_PATH_PARAMETER_BYTES`."""
+    """422 naming each path parameter that is empty (``/clients/CLI-1/register//notify``: DynamoDB
+    refuses an empty key with an error, a 500) or longer than :data:`MAX_PATH_PARAMETER_BYTES`."""
     errors = [
+        {"field": name, "message": "is empty"}
+        for name, value in path_parameters.items()
+        if value is None or str(value) == ""
+    ]
+    errors += [
         {"field": name, "message": f"is longer than {MAX_PATH_PARAMETER_BYTES} bytes"}
         for name, value in path_parameters.items()
         if len(str(value).encode("utf-8", "surrogatepass")) > MAX_PATH_PARAMETER_BYTES

@@ -94,6 +94,29 @@ def test_no_route_answers_500_to_an_over_long_path_parameter(api: Client, tenant
     assert response.status_code == 422 and body(response)["field"] == "client_id", response.body
 
 
+def test_no_route_answers_500_to_an_empty_path_parameter(api: Client, tenant: Tenant) -> None:
+    from app import app
+
+    # Given every route with a path parameter, each given an empty segment (`/register//notify`)
+    routes: list[tuple[str, str]] = []
+    for path, methods in app.routes.items():
+        if "{" in path:
+            routes += [(method, re.sub(r"\{[^}]+\}", "", path)) for method in methods]
+    assert len(routes) > 50
+    callers: list[dict[str, Any]] = [tenant.key_headers(), tenant.admin_headers()]
+
+    # When each caller calls each; Then none answers 500
+    for method, path in routes:
+        for headers in callers:
+            response = api.http.request(method, path, headers=headers, body=b"{}")
+            assert response.status_code < 500, (method, path, response.body[:300])
+    # And a staff route says which parameter is empty
+    response = api.http.post(
+        "/clients/CLI-1/register//notify", headers=tenant.admin_headers(), body=b'{"users": ["x"]}'
+    )
+    assert response.status_code == 422 and body(response)["field"] == "record_id", response.body
+
+
 def test_the_tracking_page_form_with_a_huge_field_answers_its_page_with_the_correction(
     api: Client, tenant: Tenant
 ) -> None:
