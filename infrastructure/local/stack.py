@@ -638,6 +638,12 @@ def _parser() -> argparse.ArgumentParser:
     env_cmd.add_argument(
         "--sms-masivos-port", type=int, default=Ports.sms_masivos, help="SMS Masivos' stand-in (default 8086)"
     )
+    env_cmd.add_argument(
+        "--identity-port",
+        type=int,
+        default=Ports.identity,
+        help="the local identity server (the console's sign-in)",
+    )
     return parser
 
 
@@ -691,7 +697,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "env":
         ports = Ports(
-            api=args.port, dynamodb=args.dynamodb_port, moto=args.moto_port, sms_masivos=args.sms_masivos_port
+            api=args.port,
+            dynamodb=args.dynamodb_port,
+            moto=args.moto_port,
+            identity=args.identity_port,
+            sms_masivos=args.sms_masivos_port,
         )
         env = service_environment(
             paths,

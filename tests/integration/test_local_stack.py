@@ -302,8 +302,9 @@ def test_the_env_command_points_at_the_ports_run_was_given(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a stack run on other ports than the defaults (8086 taken, say), SMS Masivos' stand-in
-    # on 9186
+    # on 9186 and the console's sign-in on 9184
     at = ["--port", "9000", "--dynamodb-port", "9001", "--moto-port", "9002", "--sms-masivos-port", "9186"]
+    at += ["--identity-port", "9184"]
     # When a script asks for the service's environment with the same ports
     assert stack_main(["--local-dir", str(tmp_path), "env", *at]) == 0
     exported = capsys.readouterr().out.splitlines()
@@ -312,6 +313,7 @@ def test_the_env_command_points_at_the_ports_run_was_given(
     assert "export PREGON_PUBLIC_BASE_URL='http://127.0.0.1:9000'" in exported
     assert "export AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:9001'" in exported
     assert "export AWS_ENDPOINT_URL_SES='http://127.0.0.1:9002'" in exported
+    assert "export PREGON_CONSOLE_IDENTITY_URL='http://127.0.0.1:9184'" in exported
     # And without the flag, the stand-in's default port
     assert stack_main(["--local-dir", str(tmp_path), "env"]) == 0
     assert "export SMS_MASIVOS_URL='http://127.0.0.1:8086/enviar_sms.asp'" in capsys.readouterr().out
