@@ -493,6 +493,10 @@ class Communication:
     private_to: str | None = None
     # H2: each time staff told colleagues of this record by e-mail, oldest first.
     notices: tuple[RecordNotice, ...] = ()
+    # A message to staff that names a client it is not to or from (H2: a colleague told of one of
+    # its register records): the client's erasure finds it, no register or history shows it as
+    # the client's (decision 0017).
+    about_client: str | None = None
     # Not stored: the hand-off record (its token) that holds this message while its producer's
     # lease lasts. Such a message is not put in the outbox's ``ready`` index; the record finds
     # it if its worker never sends it (issue 14, ``store.outbox.save_handoffs``).

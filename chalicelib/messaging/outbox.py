@@ -101,6 +101,9 @@ class OutgoingMessage:
     # Where replies go instead of the company's inbound address (a staff notice: the user who sent
     # it); None: the sender account's Reply-To, else the plus-addressed inbound one (I3).
     reply_to: str | None = None
+    # A client the message names though it is not to them (a colleague's notice of its record):
+    # the client's erasure erases it too (``Communication.about_client``).
+    about_client: str | None = None
     # Why the message could not even be rendered (e.g. the company's template goes past the
     # sandbox's limits): it is recorded as failed with this reason and never sent.
     error: str | None = None
@@ -160,6 +163,7 @@ def _communication_for(
         created_by=message.created_by,
         in_reply_to=message.in_reply_to,
         thread_id=message.thread_id,
+        about_client=message.about_client,
     )
     if message.error:
         return replace(base, state="failed", outbox=None, error=message.error)

@@ -8,12 +8,16 @@ told them, the client, the record's type, motive, area, subject and date (in the
 zone and language), the comment, and a link to the record in the console. The record keeps who was
 told and when (:class:`~chalicelib.core.domain.RecordNotice`).
 
-These e-mails are the firm's own, to its staff: no client is named on them (they are not in any
-client's history or register), they carry no ``List-Unsubscribe`` (that is a client's way out of
-manual and bulk sends) and they say ``Auto-Submitted: auto-generated`` (RFC 3834), as every e-mail
-no person wrote. A user may send at most :data:`NOTICE_EMAILS_PER_USER` of them an hour (counted
-per e-mail, one per colleague told, in ``store.rate_limits`` as the public routes' limits are:
-decision 0013), so the route cannot be used to flood colleagues.
+These e-mails are the firm's own, to its staff: they are no client's (not in any client's
+history or register), but they name the client and the record's subject, so each keeps the
+client's code apart (``about_client``) and the client's erasure erases them with its register
+(decision 0017); they are written on condition that no erasure of the client runs or ran
+(``store.erasures.unerased``), as every message about one client is. They carry no
+``List-Unsubscribe`` (that is a client's way out of manual and bulk sends) and they say
+``Auto-Submitted: auto-generated`` (RFC 3834), as every e-mail no person wrote. A user may send
+at most :data:`NOTICE_EMAILS_PER_USER` of them an hour (counted per e-mail, one per colleague
+told, in ``store.rate_limits`` as the public routes' limits are: decision 0013), so the route
+cannot be used to flood colleagues.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, Company, RecordNotice, StaffUser
-from chalicelib.core.errors import Conflict, ValidationFailed
+from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.store.rate_limits import Limit, count
 from chalicelib.tenants.auth.principal import Principal
 
@@ -72,6 +76,9 @@ def notify_colleagues(
     from chalicelib.messaging.outbox import enqueue
     from chalicelib.records.register import get_record
     from chalicelib.store import communications as store
+    from chalicelib.store.erasures import unerased
+    from chalicelib.store.tables import CheckFailed
+    from chalicelib.tenants.clients import lost_to_erasure
     from chalicelib.tenants.companies import get_company
     from chalicelib.tenants.staff import users_as_shown, users_by_id
 
@@ -118,7 +125,14 @@ def notify_colleagues(
     sender = users_by_id(viewer.company_id, [viewer.subject]).get(viewer.subject)
     said = (comment or "").strip() or None
     messages = [_message(company, record, sender, viewer, user, said) for user in recipients]
-    written = enqueue(viewer.company_id, messages)
+    # Written on condition that no erasure of the client started since the record was read, nor
+    # ended: the erasure finds the notices (``about_client``), or they are not sent
+    checks = unerased(viewer.company_id, record.client_id) if record.client_id else []
+    try:
+        written = enqueue(viewer.company_id, messages, checks=checks)
+    except CheckFailed as exc:
+        gone = NotFound(f"there is no client {client_id!r}")
+        raise lost_to_erasure(client_id, exc, "client_id", gone=gone) from None
     notice = RecordNotice(at=clock.now(), by=viewer.subject, users=tuple(u.user_id for u in recipients))
     store.append_notice(viewer.company_id, record.communication_id, notice, at_most=MAX_NOTICES_PER_RECORD)
     return NoticeSent(record, notice, written)
@@ -261,6 +275,7 @@ def _message(
         kind="automatic",
         area="all",
         cause=f"register-notice:{record.client_id}/{record.communication_id}",
+        about_client=record.client_id,
         created_by=viewer.subject,
         # a colleague's answer goes to whoever told them, as the seed's Outlook message did
         reply_to=_address(sender),

@@ -5,6 +5,8 @@ write by hand. One item each; the history, the register and the outboxes are ind
 * ``by-channel`` / ``by-status`` are the history per channel (and per status group, but for the
   ``sent`` group, which ``by-channel`` serves), newest first;
 * ``by-client`` is a client's register (removing its key takes a record out of the register only);
+  a message to staff that names a client (``about_client``) is under :func:`about_key`, for the
+  client's erasure only;
 * ``by-provider-message`` / ``by-rfc-message`` find a message from a delivery notification or a reply;
 * ``unassigned`` lists inbound messages that matched no client.
 
@@ -138,6 +140,19 @@ def carries_one_click(headers: dict[str, str]) -> bool:
     return bool(lowered.get("list-unsubscribe")) and lowered.get("list-unsubscribe-post") == ONE_CLICK
 
 
+def about_key(company_id: str, client_id: str) -> str:
+    """The ``by-client`` key of the messages to staff that name a client (``about_client``: a
+    colleague's notice of its record), apart from its register's: no listing reads it, the
+    client's erasure does (a client's code has no ``#``, so it is no other client's key)."""
+    return f"{company_id}#{client_id}#about"
+
+
+def _client_key(comm: domain.Communication) -> str | None:
+    if comm.client_id:
+        return f"{comm.company_id}#{comm.client_id}" if comm.in_register else None
+    return about_key(comm.company_id, comm.about_client) if comm.about_client else None
+
+
 def _index_keys(comm: domain.Communication) -> dict[str, str | None]:
     company = comm.company_id
     # A message its producer handed off under a record is found through that record, not the
@@ -149,7 +164,7 @@ def _index_keys(comm: domain.Communication) -> dict[str, str | None]:
         "ready_at": f"{stamp(comm.not_before or comm.created_at)}#{comm.communication_id}"
         if queued
         else None,
-        "client_key": f"{company}#{comm.client_id}" if comm.client_id and comm.in_register else None,
+        "client_key": _client_key(comm),
         "history_key": f"{company}#{comm.channel}" if history else None,
         # nor in ``by-status`` while its worker has it: nearly all go straight to ``sent`` (no
         # entry), so the entry's put and removal (2 index WRU) bought a few seconds under "not

@@ -25,6 +25,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store.clients import search_keys
+from chalicelib.store.communications import about_key
 from chalicelib.store.fields import record_from
 from chalicelib.store.models import (
     AlertModel,
@@ -259,12 +260,24 @@ def _document_of(cause: str | None) -> str | None:
 
 def communications_page(job: domain.ClientErasure, files_bucket: str, inbound_bucket: str) -> Page:
     """Up to :data:`MESSAGES_PAGE` of the client's messages and register records (its ``by-client``
-    index: sent, received, written by hand, logged from mailboxes), with their idempotency keys,
-    the documents they carried, and their S3 bodies, attachments and raw mail. A send job's
-    message not sent yet is deleted on condition it still is not, and counted skipped on its job."""
+    index: sent, received, written by hand, logged from mailboxes), then, once none is left, of
+    the messages to staff that name it (``store.communications.about_key``: colleagues told of
+    its records), with their idempotency keys, the documents they carried, and their S3 bodies,
+    attachments and raw mail. A send job's message not sent yet is deleted on condition it still
+    is not, and counted skipped on its job."""
     company_id = job.company_id
-    listed = CommunicationModel.by_client.query(f"{company_id}#{job.client_id}", limit=MESSAGES_PAGE)
-    keys = [(company_id, entry.communication_id) for entry in listed]
+    client_id = str(job.client_id)
+    keys = [
+        (company_id, entry.communication_id)
+        for entry in CommunicationModel.by_client.query(f"{company_id}#{client_id}", limit=MESSAGES_PAGE)
+    ]
+    if not keys:  # one more Query, once a phase: the rare notices to staff about the client
+        keys = [
+            (company_id, entry.communication_id)
+            for entry in CommunicationModel.by_client.query(
+                about_key(company_id, client_id), limit=MESSAGES_PAGE
+            )
+        ]
     page = Page(listed=len(keys))
     unsent: dict[str, int] = {}  # send job -> its messages erased before they were sent
     for item in CommunicationModel.batch_get(keys):
@@ -538,6 +551,9 @@ def holds_anything(company_id: str, client_id: str) -> bool:
         SendJobModel.by_to_client,
     )
     if any(next(iter(index.query(client_key, limit=1)), None) is not None for index in indexes):
+        return True
+    notices = CommunicationModel.by_client.query(about_key(company_id, client_id), limit=1)
+    if next(iter(notices), None) is not None:
         return True
     devices = PushDeviceModel.query(
         company_id, PushDeviceModel.device_key.startswith(f"{client_id}#"), limit=1

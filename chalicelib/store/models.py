@@ -638,7 +638,9 @@ OUTCOME_ATTRIBUTES = ["from_address", "message_type", "one_click_unsubscribe"]
 
 
 class ByClientIndex(GlobalSecondaryIndex["CommunicationModel"]):
-    """A client's register, newest first; removing ``client_key`` takes a record out of it."""
+    """A client's register, newest first; removing ``client_key`` takes a record out of it. A
+    staff notice that names a client (``about_client``) is under ``<company>#<client>#about``,
+    which only the client's erasure reads (a code has no ``#``)."""
 
     class Meta:
         index_name = "by-client"
@@ -785,6 +787,8 @@ class CommunicationModel(BoundModel):
     mailbox_id = UnicodeAttribute(null=True)  # H3: logged from this staff mailbox
     private_to = UnicodeAttribute(null=True)  # H3: from a private mailbox: only its owner sees it
     notices = ListAttribute(of=RecordNoticeItem, null=True)  # H2: colleagues told of it; absent: none
+    # A staff notice naming a client (H2): keyed ``<company>#<client>#about`` in ``by-client``
+    about_client = UnicodeAttribute(null=True)
     ready = ReadyIndex()
     by_client = ByClientIndex()
     by_channel = ByChannelIndex()

@@ -152,6 +152,7 @@ def resend(viewer: Principal, ids: list[str], *, bulk_password: str | None = Non
             attachments=comm.attachments,
             in_reply_to=comm.in_reply_to,
             thread_id=comm.thread_id,
+            about_client=comm.about_client,
         )
         for comm in originals
     ]
