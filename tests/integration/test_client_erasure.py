@@ -951,3 +951,41 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
     assert job["state"] == "done"
     assert items_naming(company.company_id, ANA, ANAS) == []
     assert not [line for line in job["not_erased"] if "backfill" in line]
+
+
+def test_the_e_mails_colleagues_got_about_her_record_are_erased_with_her_and_were_never_in_her_history(
+    api: Client, company: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.tenants.staff import UserFields, save_user
+
+    # Given Ana, with a call in her register, and a colleague in the staff directory
+    put_client(api, company, ANA, name="Ana Perez", emails=[ANAS])
+    staff = company.staff_headers()
+    call = add_register_record(api, staff, ANA, record_type="call", subject="Llamo por su deuda")
+    save_user(
+        company.company_id, "marta", UserFields(name="Marta Núñez", email="marta@estudio.example", level=2)
+    )
+    register, history = records_of(api, staff, ANA), listed(api, staff, f"client={ANA}")
+    # When staff tell the colleague of the call, and the notice is sent
+    told = api.http.post(
+        f"/clients/{ANA}/register/{call['communication_id']}/notify",
+        headers=staff,
+        body=json.dumps({"users": ["marta"], "comment": "Llamala vos"}),
+    )
+    assert told.status_code == 201, told.body
+    assert deliver_outboxes()["sent"] == 1
+    assert "Ana Perez" in str(mailbox.messages()[-1]["subject"])
+    # Then her register and her history show what they showed before: the notice is not hers
+    assert records_of(api, staff, ANA) == register == [(call["communication_id"], "Llamo por su deuda")]
+    assert listed(api, staff, f"client={ANA}") == history
+    # When the administrator erases Ana
+    job = body(erase(api, company.admin_headers(), ANA))
+    # Then the notice is erased with her: no item names her code, her name or her call's subject
+    assert job["state"] == "done" and job["erased"]["messages"] == 1, job
+    assert items_naming(company.company_id, ANA, "Ana Perez", "Llamo por su deuda") == []
+    assert [s for s in listed(api, staff) if "Ana" in s] == []
+
+
+def records_of(api: Client, headers: dict[str, str], client_id: str) -> list[tuple[str, str]]:
+    """The ids and subjects the client's register lists."""
+    return [(r["communication_id"], r["subject"]) for r in register_items(api, headers, client_id)]
