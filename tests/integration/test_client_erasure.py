@@ -954,8 +954,9 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
 
 
 def test_the_e_mails_colleagues_got_about_her_record_are_erased_with_her_and_were_never_in_her_history(
-    api: Client, company: Tenant, mailbox: MailCatcher
+    api: Client, company: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from chalicelib.store import communications
     from chalicelib.tenants.staff import UserFields, save_user
 
     # Given Ana, with a call in her register, and a colleague in the staff directory
@@ -966,22 +967,37 @@ def test_the_e_mails_colleagues_got_about_her_record_are_erased_with_her_and_wer
         company.company_id, "marta", UserFields(name="Marta Núñez", email="marta@estudio.example", level=2)
     )
     register, history = records_of(api, staff, ANA), listed(api, staff, f"client={ANA}")
+
     # When staff tell the colleague of the call, and the notice is sent
-    told = api.http.post(
-        f"/clients/{ANA}/register/{call['communication_id']}/notify",
-        headers=staff,
-        body=json.dumps({"users": ["marta"], "comment": "Llamala vos"}),
-    )
+    def tell() -> Any:
+        return api.http.post(
+            f"/clients/{ANA}/register/{call['communication_id']}/notify",
+            headers=staff,
+            body=json.dumps({"users": ["marta"], "comment": "Llamala vos"}),
+        )
+
+    told = tell()
     assert told.status_code == 201, told.body
     assert deliver_outboxes()["sent"] == 1
     assert "Ana Perez" in str(mailbox.messages()[-1]["subject"])
     # Then her register and her history show what they showed before: the notice is not hers
     assert records_of(api, staff, ANA) == register == [(call["communication_id"], "Llamo por su deuda")]
     assert listed(api, staff, f"client={ANA}") == history
-    # When the administrator erases Ana
-    job = body(erase(api, company.admin_headers(), ANA))
-    # Then the notice is erased with her: no item names her code, her name or her call's subject
-    assert job["state"] == "done" and job["erased"]["messages"] == 1, job
+    # When staff tell the colleague once more, and between the notify's read of the call and its
+    # write of the notice the administrator erases Ana
+    add_new, erased = communications.add_new, []
+
+    def erasure_first(*args: Any, **kwargs: Any) -> Any:
+        if not erased:
+            erased.append(body(erase(api, company.admin_headers(), ANA)))
+        return add_new(*args, **kwargs)
+
+    monkeypatch.setattr(communications, "add_new", erasure_first)
+    again = tell()
+    # Then the second notice is not sent (she is gone), and the first is erased with her: no item
+    # names her code, her name or her call's subject
+    assert (again.status_code, body(again)["message"]) == (404, f"there is no client {ANA!r}")
+    assert erased[0]["state"] == "done" and erased[0]["erased"]["messages"] == 1, erased
     assert items_naming(company.company_id, ANA, "Ana Perez", "Llamo por su deuda") == []
     assert [s for s in listed(api, staff) if "Ana" in s] == []
 
