@@ -679,13 +679,22 @@ def client_page(job: domain.ClientErasure) -> Page:
 
 def backfill_erasure_keys() -> dict[str, int]:
     """Give the items stored before the erasure's indexes by client their keys (an operator's
-    one-off after an upgrade: a Scan, as only such one-offs do, of the five tables, each item
+    one-off after an upgrade: a Scan, as only such one-offs do, of the seven tables, each item
     once). Each update is conditioned on the item still being as read, so a write racing it wins;
     run again, it finds nothing to do. Returns how many items of each table it keyed."""
     from chalicelib.store.outbox import selection_codes
 
     keyed = dict.fromkeys(
-        ("receivables", "business_events", "parcels", "subscriptions", "send_jobs", "message_keys"), 0
+        (
+            "receivables",
+            "business_events",
+            "parcels",
+            "subscriptions",
+            "send_jobs",
+            "message_keys",
+            "register_notices",
+        ),
+        0,
     )
     closed = (ReceivableModel.state != "open") & ReceivableModel.closed_client.does_not_exist()
     for rec in ReceivableModel.scan(closed):
@@ -722,6 +731,39 @@ def backfill_erasure_keys() -> dict[str, int]:
             ]
             keyed["send_jobs"] += _keyed(send_job, actions, SendJobModel.selection == send_job.selection)
     keyed["message_keys"] = _key_message_keys()
+    keyed["register_notices"] = _key_register_notices()
+    return keyed
+
+
+# The producer's ``message_type`` and ``cause`` (``register-notice:<client>/<record>``) of a
+# colleague's notice of a register record (``producers.register_notices``; the store does not
+# import producers).
+_NOTICE_TYPE = "register_notice"
+_NOTICE_CAUSE = "register-notice:"
+
+
+def _key_register_notices() -> int:
+    """Give each colleague's notice of a register record sent before notices named their client
+    (``about_client``) its client, read from its cause, and its key for the erasure
+    (``store.communications.about_key``). A Scan of the communications, the largest table: once."""
+    keyed = 0
+    unkeyed = (
+        (CommunicationModel.message_type == _NOTICE_TYPE)
+        & CommunicationModel.client_id.does_not_exist()
+        & CommunicationModel.client_key.does_not_exist()
+    )
+    for notice in CommunicationModel.scan(unkeyed):
+        cause = str(notice.cause or "")
+        client_id = cause.removeprefix(_NOTICE_CAUSE).partition("/")[0]
+        if cause.startswith(_NOTICE_CAUSE) and client_id:
+            keyed += _keyed(
+                notice,
+                [
+                    CommunicationModel.about_client.set(client_id),
+                    CommunicationModel.client_key.set(about_key(notice.company_id, client_id)),
+                ],
+                CommunicationModel.client_key.does_not_exist(),
+            )
     return keyed
 
 

@@ -906,8 +906,8 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
     from tests.steps.sends import expand_pages
 
     # Given Ana with a paid receivable, a payment event, a parcel her address follows, an e-mail
-    # sent with a request id and a bulk statement starting at her code, all stored before the
-    # indexes by client (no keys)
+    # sent with a request id, a bulk statement starting at her code and a colleague's notice of
+    # her register record, all stored before the indexes by client (no keys)
     put_client(api, company, ANA, emails=[ANAS])
     erp = erp_headers(company)
     push_ok(api, erp, receivable("F-ANA-OLD", "2026-12-01", client_id=ANA))
@@ -930,7 +930,17 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
     )
     assert started.status_code == 201, started.body
     expand_pages()
+    # and a colleague told of her register record
+    record = add_register_record(api, company.staff_headers(), ANA, subject="Llamo por su deuda")
+    assert a_colleague_told_of(api, company, ANA, record["communication_id"]).status_code == 201
     deliver_outboxes()
+    for notice in models.CommunicationModel.scan(models.CommunicationModel.about_client.exists()):
+        if notice.company_id == company.company_id:
+            actions = [
+                models.CommunicationModel.about_client.remove(),
+                models.CommunicationModel.client_key.remove(),
+            ]
+            notice.update(actions=actions)
     for model, key in (
         (models.ReceivableModel, "closed_client"),
         (models.BusinessEventModel, "client_key"),
@@ -945,7 +955,8 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
     # When the operator keys the items stored before, and the administrator erases Ana
     capsys.readouterr()
     assert ops.main(["--target", "env", "erasure-keys"]) == 0
-    assert "keyed: receivables " in capsys.readouterr().out
+    keyed = capsys.readouterr().out
+    assert "keyed: receivables " in keyed and "register_notices 1" in keyed
     job = body(erase(api, company.admin_headers(), ANA))
     # Then nothing names her, not even what was stored before the indexes
     assert job["state"] == "done"
@@ -957,26 +968,14 @@ def test_the_e_mails_colleagues_got_about_her_record_are_erased_with_her_and_wer
     api: Client, company: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib.store import communications
-    from chalicelib.tenants.staff import UserFields, save_user
 
-    # Given Ana, with a call in her register, and a colleague in the staff directory
+    # Given Ana, with a call in her register
     put_client(api, company, ANA, name="Ana Perez", emails=[ANAS])
     staff = company.staff_headers()
     call = add_register_record(api, staff, ANA, record_type="call", subject="Llamo por su deuda")
-    save_user(
-        company.company_id, "marta", UserFields(name="Marta Núñez", email="marta@estudio.example", level=2)
-    )
     register, history = records_of(api, staff, ANA), listed(api, staff, f"client={ANA}")
-
-    # When staff tell the colleague of the call, and the notice is sent
-    def tell() -> Any:
-        return api.http.post(
-            f"/clients/{ANA}/register/{call['communication_id']}/notify",
-            headers=staff,
-            body=json.dumps({"users": ["marta"], "comment": "Llamala vos"}),
-        )
-
-    told = tell()
+    # When staff tell a colleague of the call, and the notice is sent
+    told = a_colleague_told_of(api, company, ANA, call["communication_id"])
     assert told.status_code == 201, told.body
     assert deliver_outboxes()["sent"] == 1
     assert "Ana Perez" in str(mailbox.messages()[-1]["subject"])
@@ -993,13 +992,28 @@ def test_the_e_mails_colleagues_got_about_her_record_are_erased_with_her_and_wer
         return add_new(*args, **kwargs)
 
     monkeypatch.setattr(communications, "add_new", erasure_first)
-    again = tell()
+    again = a_colleague_told_of(api, company, ANA, call["communication_id"])
     # Then the second notice is not sent (she is gone), and the first is erased with her: no item
     # names her code, her name or her call's subject
     assert (again.status_code, body(again).get("message")) == (404, f"there is no client {ANA!r}")
     assert erased[0]["state"] == "done" and erased[0]["erased"]["messages"] == 1, erased
     assert items_naming(company.company_id, ANA, "Ana Perez", "Llamo por su deuda") == []
     assert [s for s in listed(api, staff) if "Ana" in s] == []
+
+
+def a_colleague_told_of(api: Client, tenant: Tenant, client_id: str, record_id: str) -> Any:
+    """Staff tell Marta, a colleague in the staff directory, of one of the client's register
+    records (an e-mail to her that names the client and the record's subject)."""
+    from chalicelib.tenants.staff import UserFields, save_user
+
+    save_user(
+        tenant.company_id, "marta", UserFields(name="Marta Nunez", email="marta@estudio.example", level=2)
+    )
+    return api.http.post(
+        f"/clients/{client_id}/register/{record_id}/notify",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"users": ["marta"], "comment": "Llamala vos"}),
+    )
 
 
 def records_of(api: Client, headers: dict[str, str], client_id: str) -> list[tuple[str, str]]:
