@@ -936,11 +936,8 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
     deliver_outboxes()
     for notice in models.CommunicationModel.scan(models.CommunicationModel.about_client.exists()):
         if notice.company_id == company.company_id:
-            actions = [
-                models.CommunicationModel.about_client.remove(),
-                models.CommunicationModel.client_key.remove(),
-            ]
-            notice.update(actions=actions)
+            unkeyed = [models.CommunicationModel.about_client, models.CommunicationModel.client_key]
+            notice.update(actions=[attribute.remove() for attribute in unkeyed])
     for model, key in (
         (models.ReceivableModel, "closed_client"),
         (models.BusinessEventModel, "client_key"),
@@ -984,7 +981,8 @@ def test_the_e_mails_colleagues_got_about_her_record_are_erased_with_her_and_wer
     assert listed(api, staff, f"client={ANA}") == history
     # When staff tell the colleague once more, and between the notify's read of the call and its
     # write of the notice the administrator erases Ana
-    add_new, erased = communications.add_new, []
+    add_new = communications.add_new
+    erased: list[dict[str, Any]] = []
 
     def erasure_first(*args: Any, **kwargs: Any) -> Any:
         if not erased:
