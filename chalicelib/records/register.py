@@ -298,8 +298,8 @@ def update_record(
 
 def delete_record(viewer: Principal, client_id: str, record_id: str) -> None:
     """Out of the register only: a message sent stays in the history (and in the mailbox)."""
-    get_record(viewer, client_id, record_id)
-    store.remove_from_register(viewer.company_id, record_id, clock.now())
+    record = get_record(viewer, client_id, record_id)
+    store.remove_from_register(viewer.company_id, record_id, record.client_id or client_id, clock.now())
 
 
 def add_attachment(

@@ -141,15 +141,22 @@ def carries_one_click(headers: dict[str, str]) -> bool:
 
 
 def about_key(company_id: str, client_id: str) -> str:
-    """The ``by-client`` key of the messages to staff that name a client (``about_client``: a
-    colleague's notice of its record), apart from its register's: no listing reads it, the
+    """The ``by-client`` key of the messages that name a client but are not in its register: to
+    staff (``about_client``: a colleague's notice of its record), or a message of the client's
+    that staff took out of its register. Apart from the register's key: no listing reads it, the
     client's erasure does (a client's code has no ``#``, so it is no other client's key)."""
     return f"{company_id}#{client_id}#about"
 
 
+def _register_key(company_id: str, client_id: str) -> str:
+    return f"{company_id}#{client_id}"
+
+
 def _client_key(comm: domain.Communication) -> str | None:
     if comm.client_id:
-        return f"{comm.company_id}#{comm.client_id}" if comm.in_register else None
+        if comm.in_register:
+            return _register_key(comm.company_id, comm.client_id)
+        return about_key(comm.company_id, comm.client_id)  # out of the register, still hers
     return about_key(comm.company_id, comm.about_client) if comm.about_client else None
 
 
@@ -456,7 +463,8 @@ def _record(item: CommunicationModel) -> domain.Communication:
             for a in (item.attachments or [])
         ),
         attempts=int(item.attempts or 0),
-        in_register=item.client_key is not None or item.client_id is None,
+        in_register=item.client_id is None
+        or item.client_key == _register_key(item.company_id, item.client_id),
         unassigned=item.unassigned_company is not None,
         resent_as=tuple(str(i) for i in (item.resent_as or ())),
         mailbox_id=item.mailbox_id,
@@ -1280,10 +1288,11 @@ def link_resend(company_id: str, original_id: str, resend_id: str, now: datetime
     )
 
 
-def remove_from_register(company_id: str, communication_id: str, now: datetime) -> None:
-    """Take a record out of its client's register (the ``by-client`` key); the item stays, so an
-    outgoing or received message is still in the history."""
-    update_fields(company_id, communication_id, {"client_key": None}, now)
+def remove_from_register(company_id: str, communication_id: str, client_id: str, now: datetime) -> None:
+    """Take a record out of its client's register: its ``by-client`` key becomes the client's
+    :func:`about_key`, which no listing reads and the client's erasure does (the message still
+    names the client). The item stays, so an outgoing or received message is still in the history."""
+    update_fields(company_id, communication_id, {"client_key": about_key(company_id, client_id)}, now)
 
 
 def update_fields(company_id: str, communication_id: str, fields: dict[str, Any], now: datetime) -> None:

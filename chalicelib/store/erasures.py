@@ -693,6 +693,7 @@ def backfill_erasure_keys() -> dict[str, int]:
             "send_jobs",
             "message_keys",
             "register_notices",
+            "records_out_of_register",
         ),
         0,
     )
@@ -731,7 +732,7 @@ def backfill_erasure_keys() -> dict[str, int]:
             ]
             keyed["send_jobs"] += _keyed(send_job, actions, SendJobModel.selection == send_job.selection)
     keyed["message_keys"] = _key_message_keys()
-    keyed["register_notices"] = _key_register_notices()
+    keyed["register_notices"], keyed["records_out_of_register"] = _key_register_notices()
     return keyed
 
 
@@ -742,29 +743,36 @@ _NOTICE_TYPE = "register_notice"
 _NOTICE_CAUSE = "register-notice:"
 
 
-def _key_register_notices() -> int:
-    """Give each colleague's notice of a register record sent before notices named their client
-    (``about_client``) its client, read from its cause, and its key for the erasure
-    (``store.communications.about_key``). A Scan of the communications, the largest table: once."""
-    keyed = 0
-    unkeyed = (
-        (CommunicationModel.message_type == _NOTICE_TYPE)
-        & CommunicationModel.client_id.does_not_exist()
-        & CommunicationModel.client_key.does_not_exist()
+def _key_register_notices() -> tuple[int, int]:
+    """Give the erasure's key (``store.communications.about_key``) to what names a client outside
+    its register and was stored without one: each colleague's notice of a register record sent
+    before notices named their client (``about_client``, read from its cause), and each message
+    staff took out of a client's register before such messages kept it. A Scan of the
+    communications, the largest table: once. Returns (notices, records out of a register)."""
+    notices = out_of_register = 0
+    unkeyed = CommunicationModel.client_key.does_not_exist() & (
+        CommunicationModel.client_id.exists()
+        | ((CommunicationModel.message_type == _NOTICE_TYPE) & CommunicationModel.client_id.does_not_exist())
     )
-    for notice in CommunicationModel.scan(unkeyed):
-        cause = str(notice.cause or "")
+    for item in CommunicationModel.scan(unkeyed):
+        if item.client_id:
+            key = about_key(item.company_id, item.client_id)
+            out_of_register += _keyed(
+                item, [CommunicationModel.client_key.set(key)], CommunicationModel.client_key.does_not_exist()
+            )
+            continue
+        cause = str(item.cause or "")
         client_id = cause.removeprefix(_NOTICE_CAUSE).partition("/")[0]
         if cause.startswith(_NOTICE_CAUSE) and client_id:
-            keyed += _keyed(
-                notice,
+            notices += _keyed(
+                item,
                 [
                     CommunicationModel.about_client.set(client_id),
-                    CommunicationModel.client_key.set(about_key(notice.company_id, client_id)),
+                    CommunicationModel.client_key.set(about_key(item.company_id, client_id)),
                 ],
                 CommunicationModel.client_key.does_not_exist(),
             )
-    return keyed
+    return notices, out_of_register
 
 
 def _key_message_keys() -> int:

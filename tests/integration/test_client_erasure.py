@@ -895,6 +895,27 @@ def test_the_reminder_run_skips_a_client_being_erased_and_marks_nothing_sent(
     assert items_naming(company.company_id, ANA, ANAS) == []
 
 
+def test_a_message_staff_took_out_of_her_register_is_still_in_the_history_and_erased_with_her(
+    api: Client, company: Tenant
+) -> None:
+    # Given an e-mail sent to Ana, which staff take out of her register ("deleting a record takes
+    # it out of the register only": the message stays in the history)
+    put_client(api, company, ANA, emails=[ANAS])
+    sent = send_email(company, ANAS, "Aviso que se retira", client_id=ANA)
+    deliver_outboxes()
+    taken_out = api.http.delete(f"/clients/{ANA}/register/{sent}", headers=company.admin_headers())
+    assert taken_out.status_code in (200, 204), taken_out.body
+    staff = company.staff_headers()
+    assert sent not in [r["communication_id"] for r in register_shown(api, staff, ANA)]
+    assert api.http.get(f"/history/email/{sent}", headers=staff).status_code == 200
+    # When the administrator erases Ana
+    job = body(erase(api, company.admin_headers(), ANA))
+    # Then that e-mail is erased with her: nothing names her
+    assert job["state"] == "done" and job["erased"]["messages"] >= 1
+    assert api.http.get(f"/history/email/{sent}", headers=staff).status_code == 404
+    assert items_naming(company.company_id, ANA, ANAS) == []
+
+
 def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_keys_them(
     api: Client, company: Tenant, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -933,6 +954,14 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
     # and a colleague told of her register record
     record = add_register_record(api, company.staff_headers(), ANA, subject="Llamo por su deuda")
     assert a_colleague_told_of(api, company, ANA, record["communication_id"]).status_code == 201
+    # and an e-mail to her that staff took out of her register before such e-mails kept a key
+    taken_out = send_email(company, ANAS, "Aviso retirado del registro", client_id=ANA)
+    assert api.http.delete(
+        f"/clients/{ANA}/register/{taken_out}", headers=company.admin_headers()
+    ).status_code in (200, 204)
+    models.CommunicationModel(company.company_id, taken_out).update(
+        actions=[models.CommunicationModel.client_key.remove()]
+    )
     deliver_outboxes()
     for notice in models.CommunicationModel.scan(models.CommunicationModel.about_client.exists()):
         if notice.company_id == company.company_id:
@@ -954,6 +983,7 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
     assert ops.main(["--target", "env", "erasure-keys"]) == 0
     keyed = capsys.readouterr().out
     assert "keyed: receivables " in keyed and "register_notices 1" in keyed
+    assert "records_out_of_register 1" in keyed
     job = body(erase(api, company.admin_headers(), ANA))
     # Then nothing names her, not even what was stored before the indexes
     assert job["state"] == "done"
