@@ -40,7 +40,7 @@ from typing import Any, cast
 
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Client, Company
-from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.localization import shown_values
 from chalicelib.core.names import attachment_name
 from chalicelib.store.tables import Check
@@ -338,9 +338,7 @@ def _handle(
 ) -> EventOutcome:
     from chalicelib.core.files import discard_files
     from chalicelib.store import business_events as store
-    from chalicelib.store.erasures import unerased
-    from chalicelib.store.tables import CheckFailed
-    from chalicelib.tenants.clients import get_client, lost_to_erasure
+    from chalicelib.tenants.clients import get_client
     from chalicelib.tenants.companies import get_company
 
     message_type, email_switch = MESSAGE_OF[event_type]
@@ -372,13 +370,10 @@ def _handle(
     # The messages and the event's record are written on condition that no erasure of the client
     # started since it was read, nor ended (``store.erasures.unerased``): each is written before
     # the erasure starts, and the erasure finds it, or not at all (the request is refused).
-    checks = unerased(company_id, client.client_id)
-    try:
+    from chalicelib.tenants.clients import unless_erased
+
+    with unless_erased(company_id, client.client_id, gone_not_found=True) as checks:
         return _write(company_id, event_type, event_id, client_id, message_type, decision, checks)
-    except CheckFailed as exc:
-        raise lost_to_erasure(
-            client_id, exc, "client_id", gone=NotFound(f"there is no client {client_id!r}")
-        ) from None
 
 
 def _write(

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, Company, RecordNotice, StaffUser
-from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.core.errors import Conflict, ValidationFailed
 from chalicelib.store.rate_limits import Limit, count
 from chalicelib.tenants.auth.principal import Principal
 
@@ -76,9 +76,6 @@ def notify_colleagues(
     from chalicelib.messaging.outbox import enqueue
     from chalicelib.records.register import get_record
     from chalicelib.store import communications as store
-    from chalicelib.store.erasures import unerased
-    from chalicelib.store.tables import CheckFailed
-    from chalicelib.tenants.clients import lost_to_erasure
     from chalicelib.tenants.companies import get_company
     from chalicelib.tenants.staff import users_as_shown, users_by_id
 
@@ -127,12 +124,10 @@ def notify_colleagues(
     messages = [_message(company, record, sender, viewer, user, said) for user in recipients]
     # Written on condition that no erasure of the client started since the record was read, nor
     # ended: the erasure finds the notices (``about_client``), or they are not sent
-    checks = unerased(viewer.company_id, record.client_id) if record.client_id else []
-    try:
+    from chalicelib.tenants.clients import unless_erased
+
+    with unless_erased(viewer.company_id, record.client_id, gone_not_found=True) as checks:
         written = enqueue(viewer.company_id, messages, checks=checks)
-    except CheckFailed as exc:
-        gone = NotFound(f"there is no client {client_id!r}")
-        raise lost_to_erasure(client_id, exc, "client_id", gone=gone) from None
     notice = RecordNotice(at=clock.now(), by=viewer.subject, users=tuple(u.user_id for u in recipients))
     store.append_notice(viewer.company_id, record.communication_id, notice, at_most=MAX_NOTICES_PER_RECORD)
     return NoticeSent(record, notice, written)

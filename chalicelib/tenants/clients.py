@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Client, Contact
-from chalicelib.core.errors import NotFound, PregonError, ValidationFailed
+from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.store import clients as store
-from chalicelib.store.tables import CheckFailed
+from chalicelib.store.tables import Check, CheckFailed
 
 MESSAGE_SWITCHES = ("tracking", "invoice", "payment_email", "payment_sms", "ticket", "reminder", "statement")
 
@@ -104,16 +106,31 @@ def find_client(company_id: str, client_id: str) -> Client | None:
     return store.get_client(company_id, client_id)
 
 
-def lost_to_erasure(
-    client_id: str, lost: CheckFailed, field: str, *, gone: PregonError | None = None
-) -> PregonError:
-    """What a write to one client answers when it lost to the client's erasure (the checks of
-    ``store.erasures.unerased`` in its transaction): 422 on ``field``, "client 'X' is being
-    erased"; once the erasure has ended (the client's item is gone), what a request a moment later
-    answers: ``gone``, or 422 "there is no client 'X'"."""
-    if lost.failed == (1,):
-        return gone or ValidationFailed([{"field": field, "message": f"there is no client {client_id!r}"}])
-    return ValidationFailed([{"field": field, "message": f"client {client_id!r} is being erased"}])
+@contextmanager
+def unless_erased(
+    company_id: str, client_id: str | None, field: str = "client_id", *, gone_not_found: bool = False
+) -> Iterator[list[Check]]:
+    """The conditions a write to one client goes in with (``store.erasures.unerased``: no erasure
+    of the client runs or ran, checked in the write's transaction), and what the request answers
+    when the write lost to that erasure: 422 on ``field``, "client 'X' is being erased"; once the
+    erasure has ended (the client's item is gone), what a request a moment later answers: 404
+    "there is no client 'X'" (``gone_not_found``) or a 422 saying so. No client, no conditions.
+
+        with unless_erased(company_id, client_id) as checks:
+            written = enqueue(company_id, messages, checks=checks)
+    """
+    from chalicelib.store.erasures import unerased
+
+    try:
+        yield unerased(company_id, client_id) if client_id else []
+    except CheckFailed as lost:
+        if lost.failed == (1,):
+            gone = f"there is no client {client_id!r}"
+            if gone_not_found:
+                raise NotFound(gone) from None
+            raise ValidationFailed([{"field": field, "message": gone}]) from None
+        erasing = f"client {client_id!r} is being erased"
+        raise ValidationFailed([{"field": field, "message": erasing}]) from None
 
 
 def list_clients(company_id: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[Client], Any]:

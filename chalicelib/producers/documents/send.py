@@ -569,9 +569,6 @@ def _send(
     content_digest: str | None = None,
 ) -> DocumentOutcome:
     from chalicelib.core.files import discard_files
-    from chalicelib.store.erasures import unerased
-    from chalicelib.store.tables import CheckFailed
-    from chalicelib.tenants.clients import lost_to_erasure
 
     renderer = Renderer(company, document_type, settings)
     pdf = renderer.pdf(pdf_data)  # 422 before anything is written
@@ -594,8 +591,9 @@ def _send(
     # A client's document and its record are written on condition that no erasure of the client
     # started since it was read, nor ended (``store.erasures.unerased``): before the erasure
     # starts, and it finds them, or not at all (the request is refused, 422 on ``client_id``).
-    checks = unerased(company.company_id, client_id) if client_id else []
-    try:
+    from chalicelib.tenants.clients import unless_erased
+
+    with unless_erased(company.company_id, client_id) as checks:
         return _write(
             company,
             document_type,
@@ -609,8 +607,6 @@ def _send(
             responsible_user=responsible_user,
             content_digest=content_digest,
         )
-    except CheckFailed as exc:
-        raise lost_to_erasure(str(client_id), exc, "client_id") from None
 
 
 def _write(

@@ -39,8 +39,7 @@ from chalicelib.messaging.outbox import Accounts, OutgoingMessage, enqueue, hand
 from chalicelib.producers.sends import SEND_JOBS_QUEUE
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as job_store
-from chalicelib.store.erasures import is_being_erased, unerased
-from chalicelib.store.tables import CheckFailed
+from chalicelib.store.erasures import is_being_erased
 from chalicelib.tenants.auth.principal import Principal, may_see, own_only
 from chalicelib.tenants.branding import company_variables
 
@@ -207,7 +206,7 @@ def _check_channel(company_id: str, channel: str, area: str) -> None:
 
 
 def _send_to_one(company_id: str, request: SendRequest, client_id: str) -> SendResult:
-    from chalicelib.tenants.clients import find_client, lost_to_erasure
+    from chalicelib.tenants.clients import find_client, unless_erased
 
     client = find_client(company_id, client_id)
     if client is None:
@@ -222,10 +221,8 @@ def _send_to_one(company_id: str, request: SendRequest, client_id: str) -> SendR
     # Written on condition that no erasure of the client started since the company was read, nor
     # ended (a send's page waits for nothing of the kind: the erasure waits for it; this request
     # is waited for by no one): its message is either there when the erasure starts, or not written
-    try:
-        written = enqueue(company_id, messages, checks=unerased(company_id, client.client_id))
-    except CheckFailed as exc:
-        raise lost_to_erasure(client_id, exc, "client_ids[0]") from None
+    with unless_erased(company_id, client.client_id, "client_ids[0]") as checks:
+        written = enqueue(company_id, messages, checks=checks)
     if len(written) == len(messages):
         return SendResult(created=True, communications=tuple(written))
     existing = [comm_store.existing_key(company_id, m.idempotency_key or "") for m in messages]

@@ -13,14 +13,12 @@ from __future__ import annotations
 import re
 
 from chalicelib.core.domain import Communication
-from chalicelib.core.errors import Conflict, NotFound
+from chalicelib.core.errors import Conflict
 from chalicelib.messaging.accounts.email import AREAS, account_for
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.records.register import get_record
-from chalicelib.store.erasures import unerased
-from chalicelib.store.tables import CheckFailed
 from chalicelib.tenants.auth.principal import Principal
-from chalicelib.tenants.clients import lost_to_erasure
+from chalicelib.tenants.clients import unless_erased
 
 MAX_REFERENCES = 10
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|rv|sv)\s*:", re.IGNORECASE)
@@ -88,10 +86,6 @@ def reply_to_record(
     )
     # To a client, written on condition that no erasure of it started since the record was read,
     # nor ended (``store.erasures.unerased``): the erasure finds the answer, or it is refused
-    checks = unerased(viewer.company_id, record.client_id) if record.client_id else []
-    try:
+    with unless_erased(viewer.company_id, record.client_id, gone_not_found=True) as checks:
         written = enqueue(viewer.company_id, [message], checks=checks)
-    except CheckFailed as exc:
-        gone = NotFound(f"there is no client {client_id!r}")
-        raise lost_to_erasure(client_id, exc, "client_id", gone=gone) from None
     return written[0]
