@@ -732,7 +732,7 @@ def backfill_erasure_keys() -> dict[str, int]:
             ]
             keyed["send_jobs"] += _keyed(send_job, actions, SendJobModel.selection == send_job.selection)
     keyed["message_keys"] = _key_message_keys()
-    keyed["register_notices"], keyed["records_out_of_register"] = _key_register_notices()
+    keyed["register_notices"], keyed["records_out_of_register"] = _key_messages_outside_registers()
     return keyed
 
 
@@ -743,7 +743,7 @@ _NOTICE_TYPE = "register_notice"
 _NOTICE_CAUSE = "register-notice:"
 
 
-def _key_register_notices() -> tuple[int, int]:
+def _key_messages_outside_registers() -> tuple[int, int]:
     """Give the erasure's key (``store.communications.about_key``) to what names a client outside
     its register and was stored without one: each colleague's notice of a register record sent
     before notices named their client (``about_client``, read from its cause), and each message
