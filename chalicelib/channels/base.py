@@ -10,10 +10,11 @@ offers the outbox worker and the test sends.
 ``prepare`` does ahead what a send can do before it goes on the wire (an e-mail's MIME, for
 SMTP): the outbox worker calls it on another thread while the previous message is being sent,
 and passes what it returns to ``send``. ``send`` returns the provider's id for the message (the
-SMTP Message-ID, SES's, SNS's, the gateway's) or raises ``DeliveryFailed`` with the provider's
-words and whether trying again later may work (``transient``). A channel may hold a connection
-between sends (SMTP does): ``close`` ends it. A channel is used by one thread (``prepare``, by
-one more).
+SMTP Message-ID, SES's, SNS's, the gateway's; None when the provider took it without an id we
+keep: an SMS gateway's over ``sms.GATEWAY_ID_LIMIT`` characters) or raises ``DeliveryFailed``
+with the provider's words and whether trying again later may work (``transient``). A channel
+may hold a connection between sends (SMTP does): ``close`` ends it. A channel is used by one
+thread (``prepare``, by one more).
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ class Channel(Protocol):
     def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
         """Compose ahead what ``send`` would (thread-safe); the message as it is when nothing is."""
 
-    def send(self, message: OutgoingChannelMessage) -> str:
-        """Send one message; return the provider's id for it. Raise DeliveryFailed on refusal."""
+    def send(self, message: OutgoingChannelMessage) -> str | None:
+        """Send one message; return the provider's id for it (None: the provider took it, but its
+        answer named no id we keep). Raise DeliveryFailed on refusal."""
 
     def close(self) -> None:
         """End whatever the channel holds open (an SMTP connection); it may not be used after."""

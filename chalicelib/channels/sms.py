@@ -41,6 +41,9 @@ SMS_MASIVOS_TIMEOUT_SECONDS = 15.0
 _MASIVOS_MAX_ANSWER_BYTES = 4096
 _MAX_ERROR_TEXT = 200
 _MAX_BODY_BYTES = 64 * 1024
+#: The longest message id the SMS gateway may answer. The app's are 21 characters; one longer is
+#: not an answer we understand: the SMS went, but no id is kept (nor its report asked for).
+GATEWAY_ID_LIMIT = 200
 
 
 def addressed(to_e164: str) -> str:
@@ -140,7 +143,9 @@ class HttpGatewaySender(SentAsIs):
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._authorization = f"Basic {token}"
 
-    def send(self, message: OutgoingChannelMessage) -> str:
+    def send(self, message: OutgoingChannelMessage) -> str | None:
+        """The gateway's id for the SMS; None when that id is longer than ``GATEWAY_ID_LIMIT``
+        characters (the SMS was taken: it is not sent again, and its report is not asked for)."""
         payload = {"message": message.text, "phoneNumbers": [addressed(message.to_address)]}
         answer = self._call("POST", "/message", payload)
         message_id = answer.get("id") if isinstance(answer, dict) else None
@@ -149,7 +154,7 @@ class HttpGatewaySender(SentAsIs):
         failed = _recipient_errors(answer)
         if answer.get("state") == "Failed" or failed:
             raise DeliveryFailed(_clip(failed) or "the SMS gateway marked the message Failed")
-        return str(message_id)
+        return str(message_id) if len(str(message_id)) <= GATEWAY_ID_LIMIT else None
 
     def close(self) -> None:
         return None

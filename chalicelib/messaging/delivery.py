@@ -39,7 +39,7 @@ from chalicelib.core.domain import Communication, SenderAccount
 from chalicelib.core.errors import DeliveryFailed, PregonError
 from chalicelib.core.observability import channel_metric, logger, metrics
 from chalicelib.core.settings import get_settings
-from chalicelib.messaging.delivery_reports import await_delivery_reports, reports_delivery
+from chalicelib.messaging.delivery_reports import reports_awaited, reports_delivery
 from chalicelib.messaging.suppression import holding_back, suppression_keys
 from chalicelib.store import communications as store
 from chalicelib.store import companies as company_store
@@ -328,16 +328,15 @@ def _write_outcomes(
     lease brings that message back (the rest, sent ones included, are recorded and never go
     twice).
 
-    ``reported``: the SMS recorded sent are then noted for the phone's delivery report
-    (``messaging.delivery_reports``)."""
+    ``reported``: the SMS recorded sent get their phone's delivery report awaited, in the
+    transaction that records them (``messaging.delivery_reports``, decision 0023)."""
     now = clock.now()
     outcomes = [_files_deleted(outcome, now) for outcome in outcomes]
     refused, error = _announce_given_up(company_id, outcomes, now)
     record = store.record_outcomes if counted else store.record_handed_off_outcomes
-    written = record([o for o in outcomes if o.communication_id not in refused], now)
+    reports = reports_awaited(now) if reported else None
+    written = record([o for o in outcomes if o.communication_id not in refused], now, reports=reports)
     _delete_files([ref for outcome in written for ref in outcome.attachments if ref.deleted_at == now])
-    if reported:
-        await_delivery_reports(company_id, written)
     if error is not None:
         raise error
     return written
@@ -558,7 +557,7 @@ class _FirstSendRetried:
     def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
         return self._channel.prepare(message)
 
-    def send(self, message: OutgoingChannelMessage) -> str:
+    def send(self, message: OutgoingChannelMessage) -> str | None:
         first, self._first = self._first, False
         try:
             return self._channel.send(message)
@@ -881,6 +880,15 @@ def _deliver(
         report.failed += 1
         return replace(message, state="failed", error=str(exc))
     report.sent += 1
+    if provider_id is None:
+        logger().warning(
+            "sent, but the provider's answer named no message id we keep: no delivery report is asked",
+            extra={
+                "company_id": message.company_id,
+                "communication_id": message.communication_id,
+                "channel": message.channel,
+            },
+        )
     return replace(message, state="sent", sent_at=clock.now(), provider_message_id=provider_id, error=None)
 
 

@@ -4,7 +4,7 @@ The gateway answers a send with ``Pending``; the phone later marks the message `
 ``Delivered`` (the network's delivery report) or ``Failed``. Pregón asks for it
 (``GET {base_url}/message/{id}``) rather than letting the phone call in: no unauthenticated route.
 
-    await_delivery_reports("co-1", written)   # the outbox: the gateway's SMS just recorded sent
+    record_outcomes(outcomes, now, reports=reports_awaited())  # the outbox: recorded sent, awaited
     check_sms_deliveries()                     # the minute schedule: ask the phone for what is due
 
 What each answer does, as SES's feedback does for an e-mail (``messaging.feedback``):
@@ -18,8 +18,13 @@ others         (Pending, Processed, Sent, or the phone not answering) asked agai
                sends no delivery reports)
 =============  ===================================================================================
 
-Cost: one small item per gateway SMS, written once after its outcome and removed when its word
-is in; each check is one request to the company's phone and one write. The check reads the
+A check that fails in our own code (the store, the webhook queue refusing the event) is tried
+again after 1, 2, 4, ... minutes (at most an hour apart), and given up after ``FAILED_CHECKS`` of
+them: logged ``SMS delivery report could not be read`` with the company and the message.
+
+Cost: one small item per gateway SMS, written in the transaction that records it sent (one action
+more, no request more) and removed when its word is in; each check is one request to the
+company's phone and one write. The check reads the
 sparse index of what is due, never a table; the phone is asked only for SMS still awaited.
 """
 
@@ -27,7 +32,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,12 +40,11 @@ from threading import Lock
 from chalicelib.channels.base import Channel
 from chalicelib.channels.sms import HttpGatewaySender
 from chalicelib.core import clock
-from chalicelib.core.domain import Communication
 from chalicelib.core.errors import DeliveryFailed, PregonError
 from chalicelib.core.observability import logger, metrics
 from chalicelib.store import communications as store
 from chalicelib.store import delivery_reports as reports_store
-from chalicelib.store.delivery_reports import AwaitedReport
+from chalicelib.store.delivery_reports import AwaitedReport, ReportsAwaited
 
 # A test sets these small (a window of seconds); production's are here.
 FIRST_CHECK = timedelta(minutes=1)  # the first question, a minute after the send
@@ -56,6 +59,11 @@ CHECK_LIMIT = 500  # the most SMS one run asks about
 PER_COMPANY = 100
 CHECK_READ = 5_000
 THREADS = 8  # companies asked at once; each company's phone is asked one question at a time
+# A check that fails in our own code (the store, the webhook queue, a bug) is tried again after
+# twice the last wait, from FIRST_CHECK up to FAILURE_WAIT; after FAILED_CHECKS such failures the
+# report is given up (logged "SMS delivery report could not be read"): about 2 hours in all.
+FAILURE_WAIT = timedelta(hours=1)
+FAILED_CHECKS = 8
 
 _FINAL = {"Delivered": "delivered", "Failed": "failed"}
 
@@ -65,30 +73,11 @@ def reports_delivery(channel: Channel | None) -> bool:
     return isinstance(channel, HttpGatewaySender)
 
 
-def await_delivery_reports(company_id: str, written: Sequence[Communication]) -> None:
-    """Note the SMS among ``written`` (outcomes just recorded) that the gateway took, so that the
-    minute check asks the phone for their final state. Called after they are recorded sent: a
-    failure here is logged, and those SMS simply stay ``sent`` (they went; nothing is sent twice)."""
-    sent = [
-        (c.communication_id, c.provider_message_id, c.sent_at)
-        for c in written
-        if c.channel == "sms" and c.state == "sent" and c.provider_message_id and c.sent_at
-    ]
-    if not sent:
-        return
-    now = clock.now()
-    try:
-        reports_store.await_reports(
-            company_id,
-            [(cid, str(pid), at) for cid, pid, at in sent if pid and at],
-            now + FIRST_CHECK,
-            now + REPORT_WINDOW,
-        )
-    except Exception:
-        logger().exception(
-            "SMS delivery reports not awaited: those SMS stay sent",
-            extra={"company_id": company_id, "count": len(sent)},
-        )
+def reports_awaited(now: datetime | None = None) -> ReportsAwaited:
+    """What the outbox's outcome write needs to note the gateway's SMS it records sent, in the
+    same transaction: their first question a minute from now, none after the report window."""
+    now = now or clock.now()
+    return ReportsAwaited(now + FIRST_CHECK, now + REPORT_WINDOW)
 
 
 @dataclass
@@ -96,7 +85,7 @@ class ReportCheck:
     """What one run did: how many SMS it asked for and what became of them."""
 
     results: Counter[str] = field(default_factory=Counter)
-    failed: int = 0  # our own failures (the store, the webhook queue): tried again next minute
+    failed: int = 0  # our own failures (the store, the webhook queue): tried again later
 
     @property
     def asked(self) -> int:
@@ -153,12 +142,12 @@ def check_sms_deliveries(now: datetime | None = None) -> ReportCheck:
             result = _check(report, phones, now)
         except Exception:
             logger().exception(
-                "SMS delivery report failed; asked again next minute",
+                "SMS delivery report failed; asked again later",
                 extra={"company_id": report.company_id, "communication_id": report.communication_id},
             )
+            result = _failed(report, now)
             with lock:
                 check.failed += 1
-            return
         with lock:
             check.results[result] += 1
 
@@ -178,6 +167,8 @@ def check_sms_deliveries(now: datetime | None = None) -> ReportCheck:
     for result in ("delivered", "failed"):
         if check.results[result]:
             metrics().add_metric(name=f"Sms{result.capitalize()}", unit="Count", value=check.results[result])
+    if check.results["unread"]:
+        metrics().add_metric(name="SmsReportsUnread", unit="Count", value=check.results["unread"])
     if due:
         logger().info(
             "SMS delivery reports checked",
@@ -188,7 +179,7 @@ def check_sms_deliveries(now: datetime | None = None) -> ReportCheck:
 
 def _check(report: AwaitedReport, phones: _Phones, now: datetime) -> str:
     """One SMS: what its phone says, applied. Returns delivered | failed | waiting | gave_up |
-    unreachable | gone."""
+    unreachable | gone (and, from :func:`_failed`, retrying | unread)."""
     log_keys = {"company_id": report.company_id, "communication_id": report.communication_id}
     gateway = phones.of(report.company_id)
     if isinstance(gateway, str):
@@ -247,3 +238,24 @@ def _later(report: AwaitedReport, now: datetime, result: str) -> str:
     wait = min(FIRST_CHECK * 2 ** min(report.checks + 1, 20), LONGEST_WAIT)
     reports_store.ask_again_at(report, min(now + wait, end))
     return result
+
+
+def _failed(report: AwaitedReport, now: datetime) -> str:
+    """The check failed in our own code: asked again after twice the last such wait (at most
+    FAILURE_WAIT), or, after FAILED_CHECKS failures, given up and logged with the company and the
+    message (the SMS keeps whatever state it has). Should this write fail too, the item is still
+    due: the next run tries again."""
+    failures = report.failures + 1
+    keys = {"company_id": report.company_id, "communication_id": report.communication_id}
+    try:
+        if failures >= FAILED_CHECKS:
+            reports_store.forget(report)
+            logger().error(
+                "SMS delivery report could not be read: given up", extra=keys | {"failures": failures}
+            )
+            return "unread"
+        wait = min(FIRST_CHECK * 2 ** min(report.failures, 20), FAILURE_WAIT)
+        reports_store.ask_again_at(report, now + wait, failed=True)
+    except Exception:
+        logger().exception("SMS delivery report's next check not written", extra=keys)
+    return "retrying"

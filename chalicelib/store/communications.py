@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache, partial
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -63,6 +63,9 @@ from chalicelib.store.tables import (
     transact_all_or_drop,
 )
 from chalicelib.store.tables import written as condition_held
+
+if TYPE_CHECKING:  # the report items' store reads this one's stamps: imported only for types
+    from chalicelib.store.delivery_reports import ReportsAwaited
 
 HISTORY_CHANNELS = frozenset({"email", "sms", "push"})
 _TX_ENTRIES = 25  # communications per claim transaction (one update each)
@@ -838,29 +841,53 @@ def _attachment_items(attachments: Sequence[domain.AttachmentRef]) -> list[Attac
     ]
 
 
-def record_outcomes(outcomes: Sequence[domain.Communication], now: datetime) -> list[domain.Communication]:
+def record_outcomes(
+    outcomes: Sequence[domain.Communication], now: datetime, *, reports: ReportsAwaited | None = None
+) -> list[domain.Communication]:
     """Write what became of claimed messages (state, provider id, error, next attempt), many to a
     transaction (a tracking alert reads its state from its message when listed). A message is
     only written while this drain still holds it (its lease: ``sending`` after a claim, still ``queued`` when
-    its producer wrote it claimed). Returns the outcomes written."""
+    its producer wrote it claimed). Returns the outcomes written.
+
+    ``reports``: the SMS it names (sent through a gateway that reports) get their report item in
+    the same transaction as their outcome (decision 0023): recorded sent means awaited."""
 
     def add(tx: TransactWrite, comm: domain.Communication) -> None:
-        tx.update(
-            CommunicationModel(comm.company_id, comm.communication_id),
-            actions=[
-                attribute.remove() if value is _REMOVE else attribute.set(value)
-                for attribute, value in _outcome_changes(comm, now)
-            ],
-            condition=CommunicationModel.state.is_in("queued", "sending")
-            & (CommunicationModel.lease_until == comm.lease_until),
-        )
+        _update_outcome(tx, comm, now)
+
+    def extra(tx: TransactWrite, written: list[domain.Communication]) -> None:
+        count_outcomes(tx, written, now)
+        _await_reports(tx, written, reports)
 
     written: list[domain.Communication] = []
-    for chunk in _outcome_chunks(outcomes):
-        written += transact_all_or_drop(
-            chunk, add, extra=lambda tx, written: count_outcomes(tx, written, now)
-        )
+    for chunk in _outcome_chunks(outcomes, reports):
+        written += transact_all_or_drop(chunk, add, extra=extra)
     return written
+
+
+def _update_outcome(
+    tx: TransactWrite, comm: domain.Communication, now: datetime, *, keep_lease: bool = False
+) -> None:
+    """The outcome's conditional update: only while the writer still holds the message (its lease)."""
+    tx.update(
+        CommunicationModel(comm.company_id, comm.communication_id),
+        actions=[
+            attribute.remove() if value is _REMOVE else attribute.set(value)
+            for attribute, value in _outcome_changes(comm, now, keep_lease=keep_lease)
+        ],
+        condition=CommunicationModel.state.is_in("queued", "sending")
+        & (CommunicationModel.lease_until == comm.lease_until),
+    )
+
+
+def _await_reports(
+    tx: TransactWrite, written: Sequence[domain.Communication], reports: ReportsAwaited | None
+) -> None:
+    if reports is None:
+        return
+    for comm in written:
+        if reports.awaits(comm):
+            reports.add(tx, comm)
 
 
 _REMOVE = object()  # an attribute an outcome removes
@@ -901,7 +928,7 @@ def _outcome_changes(
 
 
 def record_handed_off_outcomes(
-    outcomes: Sequence[domain.Communication], now: datetime
+    outcomes: Sequence[domain.Communication], now: datetime, *, reports: ReportsAwaited | None = None
 ) -> list[domain.Communication]:
     """Write what became of messages a recorded hand-off held, as :func:`record_outcomes` does
     but without a transaction: conditional PartiQL ``UPDATE``s, 25 to a request (issue 14: 1 WRU
@@ -909,10 +936,28 @@ def record_handed_off_outcomes(
     its outcomes when it finishes, in the transaction that deletes its record, or the record's
     recovery does (``store.outbox.finish_handoff``, ``messaging.delivery.recover_handoffs``). A
     final outcome keeps the lease it was sent under: the recovery counts exactly the messages
-    in a final state still carrying the record's lease (a drain's claim replaces it)."""
-    statements = [_outcome_statement(comm, now) for comm in outcomes]
-    done = execute_all_or_drop(statements)
-    return [comm for comm, fresh in zip(outcomes, done, strict=True) if fresh]
+    in a final state still carrying the record's lease (a drain's claim replaces it).
+
+    An SMS that ``reports`` names is written in a transaction with its report item instead
+    (decision 0023), 50 to a transaction; every other outcome (every e-mail) as above."""
+    awaited = [c for c in outcomes if reports is not None and reports.awaits(c)]
+    others = [c for c in outcomes if not (reports is not None and reports.awaits(c))]
+    fresh: set[str] = set()
+    if others:
+        done = execute_all_or_drop([_outcome_statement(comm, now) for comm in others])
+        fresh |= {comm.communication_id for comm, ok in zip(others, done, strict=True) if ok}
+    if awaited:
+        assert reports is not None
+
+        def add(tx: TransactWrite, comm: domain.Communication) -> None:
+            _update_outcome(tx, comm, now, keep_lease=True)
+
+        half = _TX_ACTIONS // 2  # an outcome and its report item each
+        for start in range(0, len(awaited), half):
+            chunk = awaited[start : start + half]
+            written = transact_all_or_drop(chunk, add, extra=lambda tx, w: _await_reports(tx, w, reports))
+            fresh |= {comm.communication_id for comm in written}
+    return [comm for comm in outcomes if comm.communication_id in fresh]
 
 
 def _outcome_statement(comm: domain.Communication, now: datetime) -> dict[str, Any]:
@@ -942,20 +987,26 @@ def _provider_id_to_store(comm: domain.Communication) -> str | None:
     return None if comm.provider_message_id == comm.rfc_message_id else comm.provider_message_id
 
 
-def _outcome_chunks(outcomes: Sequence[domain.Communication]) -> list[list[domain.Communication]]:
-    """Outcomes packed into transactions of at most 100 actions: one per outcome and one per job
-    or alert monitor whose counters they move (issue 14: a hand-off of 100 is 2 transactions)."""
+def _outcome_chunks(
+    outcomes: Sequence[domain.Communication], reports: ReportsAwaited | None = None
+) -> list[list[domain.Communication]]:
+    """Outcomes packed into transactions of at most 100 actions: one per outcome, one per job
+    or alert monitor whose counters they move (issue 14: a hand-off of 100 is 2 transactions),
+    and one per SMS report item (``reports``)."""
     chunks: list[list[domain.Communication]] = []
     chunk: list[domain.Communication] = []
     counters: set[tuple[str, str]] = set()
+    items = 0  # actions of the chunk's outcomes: their own and their report items'
     for outcome in outcomes:
         mine = {("job", outcome.job_id)} if outcome.job_id else set()
         mine |= {("alert", outcome.alert_type)} if outcome.alert_type else set()
-        if chunk and len(chunk) + 1 + len(counters | mine) > _TX_ACTIONS:
+        size = 2 if reports is not None and reports.awaits(outcome) else 1
+        if chunk and items + size + len(counters | mine) > _TX_ACTIONS:
             chunks.append(chunk)
-            chunk, counters = [], set()
+            chunk, counters, items = [], set(), 0
         chunk.append(outcome)
         counters |= mine
+        items += size
     return [*chunks, chunk] if chunk else chunks
 
 

@@ -3,18 +3,23 @@
 One small item per SMS the Android gateway took, in the ``outboxes`` table under
 ``smsreport#<communication id>``, due in that table's sparse ``wakeups`` index under its own shard
 (``sms-report``), as the outboxes' wake-ups and the hand-off records are: the minute check reads
-only what is due, never a table. The item holds the gateway's message id, when the SMS was sent and
-how many times the phone was asked; it goes when the SMS's final state is known or the check gives
-up, and expires on its own (TTL) a day after that at the latest.
+only what is due, never a table. It is written in the transaction that records the SMS sent
+(:class:`ReportsAwaited`). The item holds the gateway's message id, when the SMS was sent, how many
+times the phone was asked and how many of those checks failed in our own code; it goes when the
+SMS's final state is known or the check gives up, and expires on its own (TTL) a day after that at
+the latest.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.core.domain import Communication
 from chalicelib.store.communications import parse_stamp, stamp
 from chalicelib.store.models import OutboxModel
 from chalicelib.store.tables import written
@@ -32,26 +37,45 @@ class AwaitedReport:
     sent_at: datetime
     checks: int  # how many times the phone was asked so far
     due: str  # the wake-up as read: what a change of the item is conditioned on
+    failures: int = 0  # checks that failed in our own code (the store, the webhook queue)
 
 
-def await_reports(
-    company_id: str, sms: Iterable[tuple[str, str, datetime]], first_at: datetime, until: datetime
-) -> None:
-    """Note SMS (``(communication id, gateway message id, sent at)``) whose report is to be read
-    from ``first_at`` on; kept (TTL) a day past ``until``. One small write each (BatchWriteItem)."""
-    with OutboxModel.batch_write() as batch:
-        for communication_id, provider_message_id, sent_at in sms:
-            work = {"id": provider_message_id, "sent_at": stamp(sent_at), "checks": 0}
-            batch.save(
-                OutboxModel(
-                    company_id,
-                    _PREFIX + communication_id,
-                    work=json.dumps(work),
-                    wake_shard=_SHARD,
-                    wake_at=stamp(first_at),
-                    expires=until + _KEPT,
-                )
-            )
+@dataclass(frozen=True)
+class ReportsAwaited:
+    """The SMS an outcome write records ``sent`` through a gateway that reports: each gets its
+    report item in the same transaction as its outcome (``store.communications.record_outcomes``),
+    due at ``first_at`` and kept (TTL) a day past ``until``. One update each, never a request more."""
+
+    first_at: datetime
+    until: datetime
+
+    def awaits(self, comm: Communication) -> bool:
+        """Whether ``comm`` is such an SMS (sent, with the gateway's id for it)."""
+        return (
+            comm.channel == "sms"
+            and comm.state == "sent"
+            and comm.sent_at is not None
+            and bool(comm.provider_message_id)
+        )
+
+    def add(self, tx: TransactWrite, comm: Communication) -> None:
+        """The report item of ``comm`` (one of :meth:`awaits`), written by ``tx``: an unconditional
+        update, so it commits exactly when the outcome beside it does."""
+        assert comm.sent_at is not None
+        work = {"id": str(comm.provider_message_id), "sent_at": stamp(comm.sent_at), "checks": 0}
+        tx.update(
+            OutboxModel(comm.company_id, _PREFIX + comm.communication_id),
+            actions=_item_actions(work, self.first_at, self.until),
+        )
+
+
+def _item_actions(work: dict[str, Any], due: datetime, until: datetime) -> list[Any]:
+    return [
+        OutboxModel.work.set(json.dumps(work)),
+        OutboxModel.wake_shard.set(_SHARD),
+        OutboxModel.wake_at.set(stamp(due)),
+        OutboxModel.expires.set(until + _KEPT),
+    ]
 
 
 def due_reports(
@@ -76,10 +100,16 @@ def due_reports(
     return found
 
 
-def ask_again_at(report: AwaitedReport, at: datetime) -> bool:
-    """The phone had no final word: ask again at ``at``, one check more. False when the item is no
-    longer the one read (another run handled it, or it is gone)."""
-    work = {"id": report.provider_message_id, "sent_at": stamp(report.sent_at), "checks": report.checks + 1}
+def ask_again_at(report: AwaitedReport, at: datetime, *, failed: bool = False) -> bool:
+    """The phone had no final word: ask again at ``at``, one check more (``failed``: one that
+    failed in our own code, counted apart). False when the item is no longer the one read
+    (another run handled it, or it is gone)."""
+    work = {
+        "id": report.provider_message_id,
+        "sent_at": stamp(report.sent_at),
+        "checks": report.checks + 1,
+        "failures": report.failures + failed,
+    }
     return written(
         lambda: OutboxModel(report.company_id, _PREFIX + report.communication_id).update(
             actions=[OutboxModel.wake_at.set(stamp(at)), OutboxModel.work.set(json.dumps(work))],
@@ -111,4 +141,5 @@ def _report(item: OutboxModel) -> AwaitedReport:
         sent_at=parse_stamp(str(work["sent_at"])),
         checks=int(work.get("checks") or 0),
         due=str(item.wake_at),
+        failures=int(work.get("failures") or 0),
     )

@@ -175,7 +175,7 @@ def test_the_gateway_reports_the_state_of_a_message(phone: AndroidGateway) -> No
     # Given an SMS the phone has queued
     sender = HttpGatewaySender(phone.base_url + "/", GATEWAY_USER, GATEWAY_PASSWORD)
     message_id = sender.send(an_sms("+5491159876543", "Hola"))
-    assert sender.status(message_id) == "Pending"
+    assert message_id is not None and sender.status(message_id) == "Pending"
     # When the phone has sent it, Then its state says so
     phone.phone_sent(message_id)
     assert sender.status(message_id) == "Sent"
@@ -364,7 +364,7 @@ def test_an_https_gateway_verifies_its_certificate_on_the_checked_address(
         message_id = HttpGatewaySender(url, GATEWAY_USER, GATEWAY_PASSWORD).send(
             an_sms("+5491159876543", "Hola")
         )
-        assert phone.messages[message_id]["payload"]["message"] == "Hola"
+        assert message_id is not None and phone.messages[message_id]["payload"]["message"] == "Hola"
 
 
 def test_loopback_gateways_are_refused_unless_the_local_stack_allows_them(

@@ -34,6 +34,7 @@ from tests.steps.ses_events import (
     ses_company,
 )
 from tests.steps.sms import (
+    GATEWAY_PASSWORD,
     AndroidGateway,
     free_inbound_number,
     gateway_company,
@@ -409,6 +410,137 @@ def test_one_companys_backlog_of_reports_does_not_hide_another_companys_from_the
         # Then the other company's SMS was asked about too, and is delivered
         assert (len(busy.asked), len(phone.asked)) == (1, 1)
         assert history_sms(api, other_tenant, other.communication_id)["state"] == "delivered"
+
+
+class WorkerDied(Exception):
+    """The outbox worker stopped right there (Lambda's timeout, a machine lost)."""
+
+
+@pytest.mark.parametrize("handed_off", [False, True], ids=["drain", "hand-off"])
+def test_an_sms_whose_worker_dies_right_after_recording_it_sent_still_has_its_report_read(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch, handed_off: bool
+) -> None:
+    from chalicelib.messaging.delivery import drain_outbox
+    from chalicelib.store import communications
+
+    # Given a company whose SMS go out through its Android phone
+    with AndroidGateway() as phone:
+        gateway_company(api, tenant, phone)
+        # And an outbox worker (a drain, or the worker a hand-off reaches) that dies right after
+        # its write recording the SMS sent
+        name = "record_handed_off_outcomes" if handed_off else "record_outcomes"
+        record = getattr(communications, name)
+
+        def record_then_die(*args: Any, **kwargs: Any) -> Any:
+            record(*args, **kwargs)
+            raise WorkerDied
+
+        monkeypatch.setattr(communications, name, record_then_die)
+        # When it sends an SMS to the client CLI-7
+        [sms] = enqueue(
+            tenant.company_id,
+            [OutgoingMessage(channel="sms", to_address=ANA_PHONE, text="Hola", client_id="CLI-7")],
+            kick=handed_off,
+        )
+        with pytest.raises(WorkerDied):
+            if handed_off:
+                deliver_outboxes()
+            else:
+                drain_outbox(tenant.company_id, str(sms.outbox))
+        purge_outbox_queue()
+        # Then the SMS is sent, and when the phone hears it was delivered, the minute check a
+        # minute later reads it: the history says delivered
+        sent = history_sms(api, tenant, sms.communication_id)
+        assert sent["state"] == "sent"
+        phone.phone_delivered(sent["provider_message_id"])
+        clock.set_now(clock.now() + timedelta(minutes=1))
+        run_sms_delivery_check(api)
+        assert phone.asked == [sent["provider_message_id"]]
+        assert history_sms(api, tenant, sms.communication_id)["state"] == "delivered"
+
+
+def test_a_report_whose_event_cannot_be_told_is_read_less_and_less_often_then_given_up_and_logged(
+    api: Client, tenant: Tenant, receiver: Receiver, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.messaging import delivery_reports
+    from chalicelib.messaging.webhooks import service
+    from chalicelib.store.delivery_reports import awaiting
+    from tests.steps.ses_events import logged_lines
+
+    # Given a check that gives a report up after 3 of its own failures (production: 8)
+    monkeypatch.setattr(delivery_reports, "FAILED_CHECKS", 3)
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
+    with AndroidGateway() as phone:
+        # And an SMS the company's phone took and then heard was delivered, and an endpoint for it
+        gateway_company(api, tenant, phone)
+        add_endpoint(api, tenant, receiver.url, ["message.delivered"])
+        [sms] = enqueue(
+            tenant.company_id,
+            [OutgoingMessage(channel="sms", to_address=ANA_PHONE, text="Hola", client_id="CLI-7")],
+        )
+        deliver_outboxes()
+        gateway_id = history_sms(api, tenant, sms.communication_id)["provider_message_id"]
+        phone.phone_delivered(gateway_id)
+        # When the webhook queue refuses every event, and the minute check runs each minute for 12
+        failed_at = []
+        with webhook_queue_refusing(times=100_000), logged_lines("INFO") as lines:
+            for minute in range(1, 13):
+                clock.set_now(clock.now() + timedelta(minutes=1))
+                try:
+                    run_sms_delivery_check(api)
+                except RuntimeError as exc:  # the function fails, so that its alarm rings
+                    assert "1 SMS delivery report(s) failed" in str(exc)
+                    failed_at.append(minute)
+        # Then the phone was asked at minutes 1, 2 and 4 (1 and 2 minutes apart), not every minute
+        assert failed_at == [1, 2, 4]
+        assert phone.asked == [gateway_id] * 3
+        # And the report is awaited no more, and the log says so, naming the company and the SMS
+        assert not awaiting(tenant.company_id, sms.communication_id)
+        [given_up] = [line for line in lines if line["message"].startswith("SMS delivery report could not")]
+        assert (given_up["company_id"], given_up["communication_id"]) == (
+            tenant.company_id,
+            sms.communication_id,
+        )
+        assert GATEWAY_PASSWORD not in json.dumps(lines)
+        # And later checks ask nothing more
+        clock.set_now(clock.now() + timedelta(hours=5))
+        run_sms_delivery_check(api)
+        assert phone.asked == [gateway_id] * 3
+
+
+def test_an_sms_whose_gateway_id_is_not_one_we_understand_is_sent_once_and_its_report_not_asked(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery_reports import FIRST_CHECK
+    from chalicelib.store.delivery_reports import awaiting
+    from tests.steps.ses_events import logged_lines
+
+    # Given a company whose phone answers each SMS with an id of 300 characters (the app's are 21)
+    with AndroidGateway(id_length=300) as phone:
+        gateway_company(api, tenant, phone)
+        # When the outbox sends an SMS to the client CLI-7 through it
+        with logged_lines("INFO") as lines:
+            [sms] = enqueue(
+                tenant.company_id,
+                [OutgoingMessage(channel="sms", to_address=ANA_PHONE, text="Hola", client_id="CLI-7")],
+            )
+            deliver_outboxes()
+        # Then the phone took it once and the history shows it sent, with no gateway id kept
+        assert len(phone.messages) == 1
+        stored = history_sms(api, tenant, sms.communication_id)
+        assert (stored["state"], stored.get("provider_message_id")) == ("sent", None)
+        # And its report is not awaited: the minute check asks the phone nothing
+        assert not awaiting(tenant.company_id, sms.communication_id)
+        clock.set_now(clock.now() + FIRST_CHECK)
+        run_sms_delivery_check(api)
+        assert phone.asked == []
+        # And the log says why, naming the company and the SMS
+        [warned] = [line for line in lines if "no message id we keep" in line["message"]]
+        assert (warned["company_id"], warned["communication_id"], warned["channel"]) == (
+            tenant.company_id,
+            sms.communication_id,
+            "sms",
+        )
 
 
 def history_sms(api: Client, tenant: Tenant, communication_id: str, language: str = "en") -> dict[str, Any]:

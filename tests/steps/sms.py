@@ -116,14 +116,17 @@ class AndroidGateway(ServedInAThread):
     ``{"message", "phoneNumbers"}`` → 202 ``{"id", "state": "Pending", "recipients": [...]}``,
     ``GET /message/{id}`` → the same shape with the current state; errors as ``{"message": ...}``."""
 
-    def __init__(self, username: str = GATEWAY_USER, password: str = GATEWAY_PASSWORD) -> None:
+    def __init__(
+        self, username: str = GATEWAY_USER, password: str = GATEWAY_PASSWORD, id_length: int = 21
+    ) -> None:
+        """``id_length``: how long the ids it gives each SMS are (the app's: 21 characters)."""
         self.credentials = base64.b64encode(f"{username}:{password}".encode()).decode()
         self.messages: dict[str, dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
         self.asked: list[str] = []  # the message ids of each GET /message/{id}, in order
 
         def take(payload: dict[str, Any]) -> dict[str, Any]:
-            message_id = payload.get("id") or uuid.uuid4().hex[:21]
+            message_id = payload.get("id") or (uuid.uuid4().hex * (id_length // 32 + 1))[:id_length]
             self.messages[message_id] = {"payload": payload, "state": "Pending"}
             return self.state_of(message_id)
 
