@@ -23,10 +23,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -98,6 +98,8 @@ class DrainReport:
     wake_at: datetime | None = None
     more: bool = False
     reason: str | None = None
+    # the failing outbox's: how many of each channel (email, sms, push) it recorded failed
+    decided: Counter[str] = field(default_factory=Counter)
 
 
 class _Composer:
@@ -788,10 +790,17 @@ def _finish(
 def _report(report: DrainReport, oldest: float) -> None:
     metrics().add_metric(name="MessagesSent", unit="Count", value=report.sent)
     metrics().add_metric(name="MessagesFailed", unit="Count", value=report.failed)
-    channel = report.outbox.partition(":")[0]
-    channel_metric("MessagesSent", channel, report.sent)
-    channel_metric("MessagesFailed", channel, report.failed)
-    channel_metric("OutboxAgeSeconds", channel, oldest, unit="Seconds")
+    from chalicelib.messaging.outbox import FAILING_OUTBOX
+
+    if report.outbox == FAILING_OUTBOX:
+        # its messages are each their own channel's failures; none waited for a channel to send
+        for channel, failed in sorted(report.decided.items()):
+            channel_metric("MessagesFailed", channel, failed)
+    else:
+        channel = report.outbox.partition(":")[0]
+        channel_metric("MessagesSent", channel, report.sent)
+        channel_metric("MessagesFailed", channel, report.failed)
+        channel_metric("OutboxAgeSeconds", channel, oldest, unit="Seconds")
     logger().info(
         "outbox drained",
         extra={
@@ -856,6 +865,7 @@ def _deliver(
 ) -> Communication:
     if setup.decided:  # failed as decided, suppressed address or not (the reason is written)
         report.failed += 1
+        report.decided[message.channel] += 1
         return replace(message, state="failed")
     entry = holding_back(message, suppressed)  # a HELP reply is sent even to a STOPped number
     if entry is not None:

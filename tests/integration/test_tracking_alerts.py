@@ -808,6 +808,62 @@ def test_one_phone_on_many_subscriptions_of_a_parcel_gets_one_sms_per_alert(
     assert report.sent == 6
 
 
+def test_an_sms_alert_whose_text_fails_is_counted_failed_by_the_monitor_and_the_sms_metrics(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any, capsys: Any
+) -> None:
+    from chalicelib.core.domain import MessageTemplate
+    from chalicelib.store import templates as template_store
+    from tests.steps.tracking import alerts_monitor
+
+    # Given the company's SMS service is on, and its tracking template's SMS text names a variable
+    # no alert has (saved before the save-time check knew)
+    saved = api.http.put(
+        "/sms/settings", headers=tenant.admin_headers(), body=json.dumps({"enabled": True, "provider": "sns"})
+    )
+    assert saved.status_code == 200, saved.body
+    template_store.save_template(
+        MessageTemplate(
+            company_id=tenant.company_id,
+            key="tracking_alert",
+            sender_area="tracking",
+            subject="Su envío {{ parcel.tracking_id }}",
+            text="Su envío {{ parcel.tracking_id }} se movió",
+            html="<p>Su envío {{ parcel.tracking_id }} se movió</p>",
+            language="es",
+            updated_at=clock.now(),
+            updated_by="admin@old",
+            sms_text="Envío %parcel.tracking_id%: %nope%",
+        )
+    )
+    # And Ana follows a parcel with her mobile
+    issue(api, tenant, "TRK-P9")
+    staff_subscribe(api, tenant, "TRK-P9", "ana@example.com", phone="011 15-4123-9876")
+    post_event(api, tenant, "TRK-P9", "ev-1", "IN_TRANSIT", minutes=1)
+    # When the sweep runs and the outbox workers deliver what it queued
+    capsys.readouterr()
+    report = sweep(tenant)
+    # Then Ana gets the e-mail, and the SMS is recorded failed
+    assert (report.sent, report.failed) == (1, 1)
+    assert len(mailbox.wait_for(1)) == 1
+    # And the alerts monitor counts both, the SMS failed, as it counts an e-mail alert's failure
+    monitor = alerts_monitor(api, tenant)
+    assert (monitor["sent_count"], monitor["failed_count"]) == (1, 1)
+    # And the dashboard's metrics count the failure under the SMS channel, none under "failing"
+    figures: dict[tuple[str, str], float] = {}
+    for line in capsys.readouterr().out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        metric = json.loads(line)
+        for definition in metric["_aws"]["CloudWatchMetrics"]:
+            for named in definition["Metrics"]:
+                if "Channel" in metric:
+                    value = metric[named["Name"]]
+                    key = (metric["Channel"], named["Name"])
+                    figures[key] = figures.get(key, 0) + sum(value if isinstance(value, list) else [value])
+    assert figures[("sms", "MessagesFailed")] == 1 and figures[("email", "MessagesSent")] == 1
+    assert not [key for key in figures if key[0] not in ("email", "sms", "push")], figures
+
+
 # Issue 8, item 5: a tenant's template must never hold back another tenant's alerts.
 # Slower than a plain template (loops), but far from the sandbox's one-second limit on a loaded
 # machine: the budget below is zero, so how slow it is does not matter to what is asserted (with

@@ -253,6 +253,8 @@ class _AlertWriter:
             client_id=parcel.client_id,
             area="tracking",
             cause=f"novelty:{parcel.tracking_id}/{novelty.event_id}",
+            # counted by the alerts monitor when recorded, sent or failed, as the e-mail is
+            alert_type=ALERT_TYPE,
         )
         try:
             text = render_sms(self._sms_text, message_type("tracking_alert").sms_values(variables)).strip()
