@@ -566,6 +566,9 @@ CATALOG: dict[str, str] = {
     "must not contain spaces or control characters": "no debe contener espacios ni caracteres de control",
     "must not have a #fragment": "no debe tener un #fragmento",
     "must name a port from 1 to 65535, or none": "debe indicar un puerto de 1 a 65535, o ninguno",
+    "must not have a ?query: the gateway's paths are added at its end": (
+        "no debe tener una ?consulta: las rutas de la pasarela se agregan a su final"
+    ),
     "must not carry a user or password (the signature proves who is calling)": (
         "no debe llevar usuario ni contraseña (la firma prueba quién llama)"
     ),

@@ -256,6 +256,12 @@ def test_the_gateway_password_is_kms_ciphertext_bound_to_its_company(
         ("http://10.0.0.5:8080", "10.0.0.5 is a private address"),
         ("https://[fd00::5]/api", "fd00::5 is a private address"),
         ("http://127.0.0.1:99999", "has an invalid port"),
+        # Called as written or not at all (session 35): port 0 was saved and called on port 80,
+        # and a # or ? took the paths the channel adds (/message, ...) into the fragment or query.
+        ("http://127.0.0.1:0/api", "must name a port from 1 to 65535, or none"),
+        ("http://127.0.0.1/api#", "must not have a #fragment"),
+        ("http://127.0.0.1/api?key=1", "must not have a ?query"),
+        ("http://127.0.0.1/a\x00pi", "must not contain spaces or control characters"),
     ],
 )
 def test_a_gateway_on_a_private_address_is_refused_naming_base_url(

@@ -306,15 +306,27 @@ def _is_http_url(value: str) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.hostname) and "@" not in parsed.netloc
 
 
-def _gateway_host_problem(url: str) -> str | None:
+def _gateway_url_problem(url: str) -> str | None:
+    """Why Pregón cannot call the gateway at ``url`` as written, or None. The channel calls
+    ``base_url + "/message"`` (and the other paths): a ``?`` or ``#`` in the URL would take that
+    path into the query or the fragment, and a port 0 would be called on the scheme's port, not
+    the one shown (the webhooks' rule, session 32); its host must be a public address (Q7)."""
     from chalicelib.channels.destinations import host_problem
 
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in url):
+        return "must not contain spaces or control characters"
+    if "#" in url:
+        return "must not have a #fragment"
+    if "?" in url:
+        return "must not have a ?query: the gateway's paths are added at its end"
     parsed = urllib.parse.urlsplit(url)
     try:
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        port = parsed.port
     except ValueError:
         return "has an invalid port"
-    return host_problem(parsed.hostname or "", port)
+    if port == 0:
+        return "must name a port from 1 to 65535, or none"
+    return host_problem(parsed.hostname or "", port or (443 if parsed.scheme == "https" else 80))
 
 
 def _is_region(region: str) -> bool:
@@ -339,8 +351,8 @@ def save_sms_settings(
     changes, errors = _check(fields)
     if errors:
         raise ValidationFailed(errors)
-    if changes.get("base_url"):  # Q7: never a gateway on a private, link-local or loopback address
-        problem = _gateway_host_problem(changes["base_url"])
+    if changes.get("base_url"):  # Q7: never a private, link-local or loopback one; called as written
+        problem = _gateway_url_problem(changes["base_url"])
         if problem:
             raise ValidationFailed([{"field": "base_url", "message": problem}])
     if changes.get("inbound_number"):
