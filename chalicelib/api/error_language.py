@@ -779,6 +779,8 @@ CATALOG: dict[str, str] = {
     "{~message}; try again in {seconds} seconds": "{message}; intente de nuevo en {seconds} segundos",
     "too many requests from this address": "demasiados pedidos desde esta dirección",
     "too many look-ups from this address": "demasiadas consultas desde esta dirección",
+    "too many requests from this network": "demasiados pedidos desde esta red",
+    "too many look-ups from this network": "demasiadas consultas desde esta red",
     "too many subscriptions asked for this parcel": "demasiadas suscripciones pedidas para este envío",
     "too many confirmations sent to this address": "demasiadas confirmaciones enviadas a esta dirección",
     "too many subscriptions asked for with this phone number": (

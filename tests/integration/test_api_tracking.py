@@ -335,6 +335,63 @@ def test_a_client_on_ipv6_cannot_pass_the_per_client_limit_by_changing_address(
     assert ask_for_alerts(api, tenant, "TRK-V2", "w@example.com").status_code == 202
 
 
+def test_a_client_on_ipv6_cannot_pass_the_limits_by_taking_each_request_from_another_64(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import secrets
+
+    from chalice.local import LambdaEventConverter
+
+    from chalicelib.producers.tracking import limits
+    from chalicelib.store.rate_limits import Limit
+
+    # Given a site (an IPv6 /48: 65,536 /64s, what a tunnel broker gives away) may make five times
+    # what one client may, played here at 4 subscribe requests and 6 look-ups an hour so that a
+    # few requests show it; and one client 3 subscribe requests
+    assert (limits.SUBSCRIBE_PER_SITE.count, limits.SUBSCRIBE_PER_SITE_ANYWHERE.count) == (100, 300)
+    assert limits.LOOKUPS_PER_SITE_ANYWHERE.count == 1500
+    monkeypatch.setattr(limits, "SUBSCRIBE_PER_SITE", Limit("site", 4, 3600))
+    monkeypatch.setattr(limits, "LOOKUPS_PER_SITE_ANYWHERE", Limit("lookup-site", 6, 3600))
+    monkeypatch.setattr(limits, "SUBSCRIBE_PER_CLIENT", Limit("ip", 3, 3600))
+    for n in range(2):
+        issue(api, tenant, f"TRK-S{n}")
+    site = f"2001:db8:{secrets.randbelow(0xFFFF) + 1:x}"  # this test's own /48
+
+    def from_address(address: str) -> None:
+        monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", address)
+
+    # When a client asks for alerts five times within the hour, each time from another /64 of its /48
+    answers = []
+    for n in range(5):
+        from_address(f"{site}:{n + 1:x}::1")
+        answers.append(ask_for_alerts(api, tenant, "TRK-S0", f"s{n}@example.com"))
+    # Then the fifth is refused, for its network
+    assert [a.status_code for a in answers] == [202] * 4 + [429]
+    assert body(answers[-1])["message"].startswith("too many requests from this network")
+    # When it looks a parcel up seven times, each time from yet another /64
+    looked = []
+    for n in range(7):
+        from_address(f"{site}:{n + 100:x}::1")
+        looked.append(api.http.get(f"/public/{tenant.company_id}/parcels/TRK-S1"))
+    # Then the seventh is refused, for its network
+    assert [a.status_code for a in looked] == [200] * 6 + [429]
+    assert body(looked[-1])["message"].startswith("too many look-ups from this network")
+    # And a client of another /48 is not held back
+    from_address("2001:db8:0:1::1")  # 2001:db8::/48: no test's site is it
+    assert ask_for_alerts(api, tenant, "TRK-S1", "t@example.com").status_code == 202
+    # When a client on 6to4 (the /48 2002:<its IPv4>::/48 is every IPv4 address's) asks four
+    # times, each time from another /64 of it
+    ipv4 = secrets.randbelow(254) + 1
+    six_to_four = [f"2002:cb00:71{ipv4:02x}:{n + 1:x}::1" for n in range(4)]  # 203.0.113.<ipv4>
+    answers = []
+    for n, address in enumerate(six_to_four):
+        from_address(address)
+        answers.append(ask_for_alerts(api, tenant, "TRK-S1", f"u{n}@example.com"))
+    # Then it is counted as its one IPv4 address: the fourth is refused
+    assert [a.status_code for a in answers] == [202] * 3 + [429]
+    assert body(answers[-1])["message"].startswith("too many requests from this address")
+
+
 def test_spellings_of_one_mailbox_share_its_limit_of_confirmations(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:

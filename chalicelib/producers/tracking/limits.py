@@ -30,28 +30,61 @@ SUBSCRIPTIONS_PER_PHONE_ANYWHERE = Limit("phone", 5, 86400)
 # Parcel look-ups (T1), found or not, as JSON or as the tracking page, across companies: a
 # person looks up a handful, a script walking through tracking ids thousands.
 LOOKUPS_PER_CLIENT_ANYWHERE = Limit("lookup", 300, 3600)
+# An IPv6 client's site, its /48 (session 35): a /48 holds 65,536 /64s, and one is what a
+# tunnel broker gives away and many hosts and offices are given, so a script could take each
+# request from another /64 and pass every per-client limit above. A site may make five times
+# what one client may (an office's few networks), as IPv4 clients behind one NAT share one.
+SITE_CLIENTS = 5
+SUBSCRIBE_PER_SITE = Limit("site", SUBSCRIBE_PER_CLIENT.count * SITE_CLIENTS, 3600)
+SUBSCRIBE_PER_SITE_ANYWHERE = Limit("site", SUBSCRIBE_PER_CLIENT_ANYWHERE.count * SITE_CLIENTS, 3600)
+LOOKUPS_PER_SITE_ANYWHERE = Limit("lookup-site", LOOKUPS_PER_CLIENT_ANYWHERE.count * SITE_CLIENTS, 3600)
+
+
+def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The caller's address; an IPv6 one that carries an IPv4 address (IPv4-mapped, 6to4,
+    Teredo's client) as that IPv4 address: each IPv4 address owns a whole 6to4 /48."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if embedded is not None:
+            return embedded
+    return address
 
 
 def client_of(ip: str | None) -> str:
     """The key a per-client limit counts a caller by: its IPv4 address, or the /64 network of an
     IPv6 one (a home or a host is given a whole /64 and may send each request from another
     address of it)."""
-    try:
-        address = ipaddress.ip_address(ip or "")
-    except ValueError:
+    address = _address(ip)
+    if address is None:
         return ip or "unknown"
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
 
 
+def site_of(ip: str | None) -> str | None:
+    """The key a per-site limit counts an IPv6 caller by: its /48 network; None for an IPv4
+    caller (its address is its client and its site)."""
+    address = _address(ip)
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    return str(ipaddress.IPv6Network((address, 48), strict=False))
+
+
 def count_subscribe_request(company_id: str, client_ip: str | None) -> None:
-    """Every public subscribe request, by its client: in the company and across companies."""
+    """Every public subscribe request, by its client and, on IPv6, its site: in the company and
+    across companies."""
     client = client_of(client_ip)
     count(company_id, SUBSCRIBE_PER_CLIENT, client, "too many requests from this address")
     count(EVERY_COMPANY, SUBSCRIBE_PER_CLIENT_ANYWHERE, client, "too many requests from this address")
+    site = site_of(client_ip)
+    if site is not None:
+        count(company_id, SUBSCRIBE_PER_SITE, site, "too many requests from this network")
+        count(EVERY_COMPANY, SUBSCRIBE_PER_SITE_ANYWHERE, site, "too many requests from this network")
 
 
 def count_confirmation(company_id: str, tracking_id: str, email: str) -> None:
@@ -75,6 +108,9 @@ def count_phone(company_id: str, phone: str) -> None:
 
 
 def count_lookup(client_ip: str | None) -> None:
-    """A public parcel look-up, by its client, across companies."""
+    """A public parcel look-up, by its client and, on IPv6, its site, across companies."""
     client = client_of(client_ip)
     count(EVERY_COMPANY, LOOKUPS_PER_CLIENT_ANYWHERE, client, "too many look-ups from this address")
+    site = site_of(client_ip)
+    if site is not None:
+        count(EVERY_COMPANY, LOOKUPS_PER_SITE_ANYWHERE, site, "too many look-ups from this network")
