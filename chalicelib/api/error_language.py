@@ -780,6 +780,11 @@ CATALOG: dict[str, str] = {
     "too many requests from this address": "demasiados pedidos desde esta dirección",
     "too many look-ups from this address": "demasiadas consultas desde esta dirección",
     "too many requests from this network": "demasiados pedidos desde esta red",
+    "must be a phone number of {region}, the company's country: SMS alerts asked for here go to no "
+    "other country": (
+        "debe ser un teléfono de {region}, el país de la empresa: las alertas por SMS pedidas aquí no "
+        "van a otros países"
+    ),
     "too many look-ups from this network": "demasiadas consultas desde esta red",
     "too many subscriptions asked for this parcel": "demasiadas suscripciones pedidas para este envío",
     "too many confirmations sent to this address": "demasiadas confirmaciones enviadas a esta dirección",

@@ -194,6 +194,17 @@ _NEVER_SMS = {
 }
 
 
+def region_of(e164: str) -> str | None:
+    """The country (ISO 3166 code) a number in E.164 is of; None when it cannot be told."""
+    import phonenumbers
+
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+    return region if region and region != "001" else None  # 001: a non-geographic number
+
+
 def first_sms_number(phones: Iterable[str], region: str) -> str | None:
     """The number an SMS to someone with these phones goes to: the first that can take an SMS
     (normalized in ``region``, addressed by :func:`sms_address`); None when none can."""

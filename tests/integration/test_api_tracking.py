@@ -502,6 +502,31 @@ def test_one_phone_is_given_for_sms_alerts_on_at_most_three_public_subscriptions
     assert ask_for_alerts(api, tenant, "TRK-P3", "me4@example.com", phone="+5493515550199").status_code == 202
 
 
+def test_a_phone_given_on_the_public_page_is_one_of_the_companys_country(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given an Argentine carrier's parcel whose alerts can be asked for
+    issue(api, tenant, "TRK-X0")
+    # When strangers ask for alerts with a mobile abroad: Spain's, and Jamaica's (+1 876, the
+    # country code of the US and Canada), each an SMS the carrier would pay for on every alert
+    answers = [
+        ask_for_alerts(api, tenant, "TRK-X0", f"x{n}@example.com", phone=phone)
+        for n, phone in enumerate(["+34 612 34 56 78", "+1 876 555 1234"])
+    ]
+    # Then each is refused, naming the phone, and nothing is sent
+    for answer in answers:
+        assert answer.status_code == 422, answer.body
+        assert body(answer)["field"] == "phone"
+        assert "must be a phone number of AR, the company's country" in body(answer)["message"]
+    deliver_outboxes()
+    assert mailbox.messages() == []
+    # And an Argentine mobile is taken
+    argentine = ask_for_alerts(api, tenant, "TRK-X0", "x9@example.com", phone="011 15-4123-9876")
+    assert argentine.status_code == 202, argentine.body
+    # And the company's staff, whom the person asked, may still give a number abroad
+    staff_subscribe(api, tenant, "TRK-X0", "x0@example.com", phone="+34 612 34 56 78")
+
+
 def test_a_client_walking_through_tracking_ids_is_held_back_after_300_look_ups_an_hour(
     api: Client,
     tenant: Tenant,

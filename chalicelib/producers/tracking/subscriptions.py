@@ -115,6 +115,8 @@ def subscribe(
     if public and not alerts_available(company_id, parcel):
         raise Forbidden("alerts cannot be requested for this parcel")
     phone = _phone(company_id, who.phone, strict=source in ("public", "staff"))
+    if public and phone:
+        _check_public_phone(company_id, phone)
     for attempt in range(_MAX_RETRIES):
         now = clock.now()
         email = who.email.strip()
@@ -212,6 +214,28 @@ def _check_public_names(who: Subscriber) -> None:
     ]
     if errors:
         raise ValidationFailed(errors)
+
+
+def _check_public_phone(company_id: str, phone: str) -> None:
+    """A phone given on the public page is one of the company's country (its SMS region): every
+    SMS alert to it is the company's to pay, and a stranger who confirms addresses of their own
+    could otherwise give numbers in countries whose SMS cost many times more, and whose operators
+    share what they earn with whoever makes SMS reach them (SMS pumping). Staff, whom the person
+    asked, may give any number (docs/decisions/0013-limits-on-anonymous-callers.md)."""
+    from chalicelib.core.phones import region_of
+    from chalicelib.tenants.companies import phone_region
+
+    region = phone_region(company_id)
+    if region_of(phone) != region:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "phone",
+                    "message": f"must be a phone number of {region}, the company's country: SMS alerts "
+                    "asked for here go to no other country",
+                }
+            ]
+        )
 
 
 def _phone(company_id: str, raw: str | None, *, strict: bool) -> str | None:
