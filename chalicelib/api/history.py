@@ -75,16 +75,17 @@ def attachment_out(ref: AttachmentRef) -> dict[str, Any]:
     },
 )
 def resend(caller: Principal) -> Response:
-    """Resend selected messages: each becomes a new manual message to the same recipient (H1)"""
+    """Resend selected messages: each becomes a new manual message to the same recipient (H1); those to
+    a client being erased are refused (`refused`), a 422 when all are"""
     from chalicelib.api.history_schemas import ResendIn
     from chalicelib.records.history.browse import resend as resend_messages
 
     body = parse_body(history.current_request, ResendIn)
-    written = resend_messages(caller, list(body.ids), bulk_password=body.bulk_password)
+    resent = resend_messages(caller, list(body.ids), bulk_password=body.bulk_password)
     from chalicelib.api.people import with_names
 
-    items = with_names(caller, [history_item(c) for c in written], "created_by")
-    return json_response({"items": items}, 202)
+    items = with_names(caller, [history_item(c) for c in resent.items], "created_by")
+    return json_response({"items": items, "refused": resent.refused}, 202)
 
 
 @route("GET /history/filters", STAFF, response="SavedFiltersOut", query=("channel",))

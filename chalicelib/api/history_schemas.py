@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.api.free_text import FreeText
 from chalicelib.api.people import NAME_FIELD
-from chalicelib.api.schemas import ETAG_FIELD
+from chalicelib.api.schemas import ETAG_FIELD, FieldErrorOut
 
 CommunicationId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 TableCode = Annotated[
@@ -118,6 +118,11 @@ class ResendIn(_Strict):
 
 class ResendOut(BaseModel):
     items: list[HistoryItemOut] = Field(description="The new messages, queued; each names its original.")
+    refused: list[FieldErrorOut] = Field(
+        description="The selected messages not resent, each as `ids[n]` and why: those to a client being "
+        "erased meanwhile (\"client 'X' is being erased\"), or erased since (\"there is no client 'X'\"). "
+        "The other clients' messages are resent; when none is, the answer is 422 with these errors."
+    )
 
 
 class SavedFilterIn(_Strict):

@@ -287,7 +287,11 @@ def enqueue(
     written (a message whose idempotency key was used before is not written again).
     ``accounts``: sender accounts the caller resolved already (:func:`prepare`). ``checks``:
     conditions the messages are written on (``store.communications.add_new``'s); when one does
-    not hold, nothing is written and ``store.tables.CheckFailed`` is raised.
+    not hold, nothing is written and ``store.tables.CheckFailed`` is raised. A message written
+    with checks that fails as it is queued is told (``message.failed``) only once written: it
+    goes ``queued`` to :data:`FAILING_OUTBOX` (:func:`failing_later`), whose drain records it
+    failed and tells, and is returned as it will be, ``failed`` with its reason (telling before
+    the write, as for the others, would tell of a message the checks then kept unwritten).
 
     With ``handoff`` (the default when ``kick``), messages that may go now are written claimed
     (:func:`born_claimed`), written down first in hand-off records instead of the ready index
@@ -299,7 +303,12 @@ def enqueue(
     handoff = kick if handoff is None else handoff
     now = clock.now()
     comms = prepare(
-        company_id, messages, now=now, accounts=accounts, lease_until=now + _lease() if handoff else None
+        company_id,
+        messages,
+        now=now,
+        accounts=accounts,
+        lease_until=now + _lease() if handoff else None,
+        failing_through_outbox=bool(checks),
     )
     handoffs: list[HandOff] = []
     try:
@@ -322,9 +331,11 @@ def enqueue(
     announce(company_id, _due_by_outbox(written))
     if kick:
         hand_off(company_id, written)
-    for channel, count in Counter(c.channel for c in written if c.state == "queued").items():
+    for channel, count in Counter(
+        c.channel for c in written if c.state == "queued" and not failing(c)
+    ).items():
         channel_metric("MessagesQueued", channel, count)
-    failed = [c for c in written if c.state == "failed"]
+    failed = [c for c in written if c.state == "failed" or failing(c)]
     if failed:
         logger().warning(
             "messages not queued: no working sender account, or the template failed",
@@ -336,7 +347,7 @@ def enqueue(
         from chalicelib.core.errors import ServiceUnavailable
 
         raise ServiceUnavailable(FAILED_NOT_ANNOUNCED, retry_after=60) from not_told
-    return written
+    return [replace(c, state="failed") if failing(c) else c for c in written]
 
 
 #: Why ``enqueue`` asks to be run again: messages that fail as they are queued were not recorded,

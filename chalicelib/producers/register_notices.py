@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, Company, RecordNotice, StaffUser
-from chalicelib.core.errors import Conflict, ValidationFailed
-from chalicelib.store.rate_limits import Limit, count
+from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.store.rate_limits import Limit, count, give_back
 from chalicelib.tenants.auth.principal import Principal
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def notify_colleagues(
             f"a record keeps at most {MAX_NOTICES_PER_RECORD} notices to colleagues", field="record_id"
         )
     limit = NOTICE_EMAILS_PER_USER
-    count(
+    counter = count(
         viewer.company_id,
         limit,
         viewer.subject,
@@ -126,8 +126,12 @@ def notify_colleagues(
     # ended: the erasure finds the notices (``about_client``), or they are not sent
     from chalicelib.tenants.clients import unless_erased
 
-    with unless_erased(viewer.company_id, record.client_id, gone_not_found=True) as checks:
-        written = enqueue(viewer.company_id, messages, checks=checks)
+    try:
+        with unless_erased(viewer.company_id, record.client_id, gone_not_found=True) as checks:
+            written = enqueue(viewer.company_id, messages, checks=checks)
+    except (ValidationFailed, NotFound):
+        give_back(counter, len(recipients))  # none was written: the hour keeps the e-mails
+        raise
     notice = RecordNotice(at=clock.now(), by=viewer.subject, users=tuple(u.user_id for u in recipients))
     store.append_notice(viewer.company_id, record.communication_id, notice, at_most=MAX_NOTICES_PER_RECORD)
     return NoticeSent(record, notice, written)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.core import clock, files
@@ -299,10 +299,12 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         )
         return [comm]
 
-    written = write_with_attachments(company_id, parsed, "inbound", records, withheld=withheld)
+    written = write_with_attachments(
+        company_id, parsed, "inbound", records, withheld=withheld, if_erased=unmatched
+    )
     if not written:  # another delivery of the same notification got there first
         return Logged(company_id, store.existing_key(company_id, key), created=False)
-    error = written[0].error
+    error, client_id = written[0].error, written[0].client_id
     extra = {"company_id": company_id, "communication_id": communication_id, "raw_key": receipt.raw_key}
     if receipt.flagged:  # SES's judgement, not a fault of ours: no ERROR line for every spam
         logger().warning(
@@ -353,18 +355,23 @@ def write_with_attachments(
     *,
     withheld: str | None = None,
     counted: Callable[[Any, list[Communication]], None] | None = None,
+    if_erased: Callable[[Communication], Communication | None],
 ) -> list[Communication]:
     """Keep a message's attachments (:func:`keep_attachments`), make its records naming them
     (``records``) and write those (``store.add_new``, with ``counted``'s updates in the same
     transaction); returns the records written. When none is
     written (the write failed, or another delivery of the message got there first), the files
     this attempt kept are deleted: no record would ever name them (a message logged again from
-    its envelope or headers names none), and they are someone's data kept for nothing."""
+    its envelope or headers names none), and they are someone's data kept for nothing.
+
+    A record that names a client is written on condition that no erasure of the client runs or
+    ran (``store.erasures.unerased``): before the erasure starts, and it finds it, or not at all;
+    ``if_erased`` then says what is written instead (the record tied to no client) or None."""
     attachments = keep_attachments(company_id, parsed, purpose, withheld=withheld)
     made: list[Communication] = []
     try:
         made = records(attachments)
-        written = store.add_new(made, counted=counted)
+        written = written_unless_erased(company_id, made, counted, if_erased)
     except Exception:
         # (store.add_new writes up to 50 in a transaction: a later one failing leaves the earlier)
         files.discard_unless_named(
@@ -378,6 +385,55 @@ def write_with_attachments(
     if not written:
         discard_attachments(company_id, attachments, "it was logged already")
     return written
+
+
+def written_unless_erased(
+    company_id: str,
+    made: list[Communication],
+    counted: Callable[[Any, list[Communication]], None] | None,
+    if_erased: Callable[[Communication], Communication | None],
+) -> list[Communication]:
+    """Write the records, each client's with the checks of its erasure (one write per client: a
+    mailbox's message may be with several); ``if_erased``'s record instead of one that lost."""
+    from chalicelib.store.erasures import unerased
+    from chalicelib.store.tables import CheckFailed
+
+    written = store.add_new([c for c in made if not c.client_id], counted=counted)
+    for comm in [c for c in made if c.client_id]:
+        assert comm.client_id is not None
+        try:
+            written += store.add_new([comm], counted=counted, checks=unerased(company_id, comm.client_id))
+        except CheckFailed:
+            instead = if_erased(comm)
+            logger().warning(
+                "received message's sender is a client being erased",
+                extra={
+                    "company_id": company_id,
+                    "communication_id": comm.communication_id,
+                    "kept": bool(instead),
+                },
+            )
+            if instead is not None:
+                written += store.add_new([instead], counted=counted)
+    return written
+
+
+def unmatched(comm: Communication) -> Communication:
+    """A received record as from an unknown sender: no client, no contact, in no thread (its
+    parent is the erased client's), for staff to assign, saying why."""
+    why = "its sender was a client being erased: it was filed under no client"
+    return replace(
+        comm,
+        client_id=None,
+        contact_id=None,
+        unassigned=True,
+        in_reply_to=None,
+        thread_owner=None,
+        thread_id=comm.communication_id,
+        sender_area=None,
+        area=None,
+        error="; ".join(e for e in (comm.error, why) if e),
+    )
 
 
 def discard_attachments(

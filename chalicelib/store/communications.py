@@ -520,22 +520,25 @@ def add_new(
     writes (a mailbox's ``logged_count``): they commit exactly when those do, so a writer that
     dies after writing never leaves them uncounted, and one that writes again counts nothing.
     ``checks`` (``store.tables.transact_all_or_drop``'s) are conditions on other items every
-    communication is written with, in the same transaction (those without a key too, then not
-    batched: a few messages, as one client's; more than a transaction holds, as an event's to a
-    client and 50 contacts, go in several, each with the checks): ``store.tables.CheckFailed``
+    communication is written with, in the same transaction as its ``counted`` updates (those
+    without a key too, then not batched: a few messages, as one client's; more than a
+    transaction holds, as an event's to a client and 50 contacts, go in several, each with the
+    checks): ``store.tables.CheckFailed``
     when one does not hold, its ``written`` what the transactions before it wrote.
     """
     written: list[domain.Communication] = []
     keyed = [c for c in comms if c.idempotency_key]
     plain = [c for c in comms if not c.idempotency_key]
     if checks:
-        assert counted is None, "counted writes take no checks"
+        assert counted is None or not plain, "only keyed communications are counted with their write"
         for group, actions in ((keyed, 2), (plain, 1)):  # the message and its key, or the message
-            size = (_TX_ACTIONS - len(checks)) // actions
+            size = (_TX_ACTIONS - len(checks) - (1 if counted else 0)) // actions
             for start in range(0, len(group), size):
                 try:
                     part = group[start : start + size]
-                    written += transact_all_or_drop(part, add_to_transaction, actions, checks=checks)
+                    written += transact_all_or_drop(
+                        part, add_to_transaction, actions, checks=checks, extra=counted
+                    )
                 except CheckFailed as exc:
                     raise CheckFailed(exc.failed, written) from exc
         return written

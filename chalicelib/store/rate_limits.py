@@ -67,18 +67,32 @@ def count(
     field: str | None = None,
     hits: int = 1,
     retry: str = "try again in {seconds} seconds",
-) -> None:
+) -> str:
     """Count ``hits`` (one unless told) of ``key`` (a client, a parcel, an address, a user)
     against ``limit`` within ``scope``, all or none; past it ``TooManyRequests`` (429) saying
     ``message; retry`` (``{seconds}`` in ``retry`` is how long until the window's end), with
-    Retry-After, naming ``field`` when one is to blame."""
+    Retry-After, naming ``field`` when one is to blame. Returns the window's counter, for
+    :func:`give_back` when what was counted is not done after all."""
     now = clock.now()
     start, end = _window(limit, now)
-    if not hit(_key(scope, limit, key, start), limit.count, end, hits):
+    limit_key = _key(scope, limit, key, start)
+    if not hit(limit_key, limit.count, end, hits):
         retry_after = max(1, math.ceil((end - now).total_seconds()))
         raise TooManyRequests(
             f"{message}; {retry.format(seconds=retry_after)}", retry_after=retry_after, field=field
         )
+    return limit_key
+
+
+def give_back(limit_key: str, hits: int) -> None:
+    """Uncount ``hits`` that :func:`count` counted in the window ``limit_key`` names (the write
+    they were for lost, say, to a client's erasure): counted first, given back only once known
+    not done, so concurrent requests never pass the limit in between."""
+    written(
+        lambda: RateLimitModel(limit_key).update(
+            actions=[RateLimitModel.hits.add(-hits)], condition=RateLimitModel.hits >= hits
+        )
+    )
 
 
 def hit(limit_key: str, limit: int, window_end: datetime, hits: int = 1) -> bool:
@@ -107,6 +121,16 @@ def hit_once(limit_key: str, member: str, limit: int, window_end: datetime) -> b
         lambda: RateLimitModel(limit_key).update(
             actions=[members.add({member}), RateLimitModel.expires.set(window_end + timedelta(days=30))],
             condition=members.does_not_exist() | members.contains(member) | (size(members) < limit),
+        )
+    )
+
+
+def give_back_once(limit_key: str, member: str) -> None:
+    """Uncount ``member`` (:func:`hit_once`'s), whose reply was not written after all."""
+    members = RateLimitModel.members
+    written(
+        lambda: RateLimitModel(limit_key).update(
+            actions=[members.delete({member})], condition=members.contains(member)
         )
     )
 

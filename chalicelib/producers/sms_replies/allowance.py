@@ -40,8 +40,30 @@ def within_daily_allowance(
     """Count the reply to ``inbound_id`` against the sender's allowance for the company's day in
     which the SMS was received (``received_at``, aware); False, nothing counted, when that day's
     allowance of that kind of reply is used up. The same inbound id counts once."""
-    from chalicelib.core.localization import day_start, today
     from chalicelib.store import rate_limits
+
+    key, member, day_end = _counted_as(company_id, sender, inbound_id, received_at, help_reply)
+    return rate_limits.hit_once(key, member, allowance_of(help_reply), day_end)
+
+
+def give_back(
+    company_id: str, sender: str, inbound_id: str, *, received_at: datetime, help_reply: bool
+) -> None:
+    """Uncount the reply to ``inbound_id`` (:func:`within_daily_allowance` counted it) when it was
+    not written after all (it lost to the client's erasure): the number keeps the reply it did not
+    get. Counted before the write and given back after it lost, never the other way round, so
+    replies written at once never pass the allowance."""
+    from chalicelib.store import rate_limits
+
+    key, member, _ = _counted_as(company_id, sender, inbound_id, received_at, help_reply)
+    rate_limits.give_back_once(key, member)
+
+
+def _counted_as(
+    company_id: str, sender: str, inbound_id: str, received_at: datetime, help_reply: bool
+) -> tuple[str, str, datetime]:
+    """The day's counter of the sender's replies of that kind, the member the reply is, the day's end."""
+    from chalicelib.core.localization import day_start, today
     from chalicelib.tenants.companies import company_time_zone
 
     time_zone = company_time_zone(company_id)
@@ -51,4 +73,4 @@ def within_daily_allowance(
     key = f"{company_id}#{kind}#{digest}#{day.isoformat()}"
     member = hashlib.sha256(inbound_id.encode("utf-8")).hexdigest()[:24]
     day_end = day_start(day + timedelta(days=1), time_zone)  # the company's next midnight, in UTC
-    return rate_limits.hit_once(key, member, allowance_of(help_reply), day_end)
+    return key, member, day_end

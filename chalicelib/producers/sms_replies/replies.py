@@ -202,7 +202,9 @@ def _handle(company_id: str, sms: InboundSms) -> InboundOutcome:
     region = phone_region(company_id)
     sender = _e164(sms.origination, region)
     client, contact_id = _client_of(company_id, sender) if sender else (None, None)
-    record, fresh, received_at = _log_inbound(company_id, sms, sender, client, contact_id)
+    record, fresh, received_at, matched = _log_inbound(company_id, sms, sender, client, contact_id)
+    if not matched:  # logged under no client: its client was being erased
+        client, contact_id = None, None
     # A notification seen before runs the same steps again: each is a no-op when already done; its
     # day is the one the first delivery recorded, so a delivery after midnight counts in the same.
     sms = replace(sms, received_at=received_at)
@@ -291,9 +293,12 @@ def _log_inbound(
     sender: str | None,
     client: domain.Client | None,
     contact_id: str | None,
-) -> tuple[str, bool, datetime]:
+) -> tuple[str, bool, datetime, bool]:
     """Write the received communication once per inbound id, created when the SMS was received;
-    returns (its id, written now, when the SMS was received as the record says)."""
+    returns (its id, written now, when the SMS was received as the record says, whether it names
+    its client). Written on condition that no erasure of the client runs or ran
+    (``records.inbound_mail.write_with_attachments``'s way): one that lost is logged under no
+    client, as from an unknown number (decision 0017, session 35)."""
     key = f"sms-in:{sms.inbound_id}"
     now = clock.now()
     received_at = sms.received_at or now
@@ -323,12 +328,24 @@ def _log_inbound(
         idempotency_key=key,
         unassigned=client is None,
     )
-    if comm_store.add_new([comm]):
-        return comm.communication_id, True, received_at
+    from chalicelib.records.inbound_mail import written_unless_erased
+
+    written = written_unless_erased(company_id, [comm], None, _unmatched)
+    if written:
+        return comm.communication_id, True, received_at, written[0].client_id is not None
     existing = comm_store.existing_key(company_id, key)
     assert existing is not None
     stored = comm_store.get(company_id, existing)
-    return existing, False, stored.created_at if stored is not None else received_at
+    if stored is None:
+        return existing, False, received_at, client is not None
+    return existing, False, stored.created_at, stored.client_id is not None
+
+
+def _unmatched(comm: domain.Communication) -> domain.Communication:
+    """An SMS from a client being erased, as from an unknown number (no name either)."""
+    from chalicelib.records.inbound_mail import unmatched
+
+    return replace(unmatched(comm), from_name=None)
 
 
 def _opt(company_id: str, sender: str, action: str, sms: InboundSms, record: str) -> None:
@@ -446,16 +463,17 @@ def _reply(
     reply of its kind left. Not counted: a reply already queued (a notification delivered again),
     and a keyword reply to a suppressed number (STOP), which the outbox records and never sends."""
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue, kick_outboxes
-    from chalicelib.producers.sms_replies.allowance import allowance_of, within_daily_allowance
+    from chalicelib.producers.sms_replies.allowance import allowance_of, give_back, within_daily_allowance
     from chalicelib.store.erasures import unerased
     from chalicelib.store.tables import CheckFailed
 
     key = f"sms-reply:{sms.inbound_id}"
     help_reply = cause is not None
-    held_back = False
+    held_back = counted = False
+    received_at = sms.received_at or clock.now()
     if comm_store.existing_key(company_id, key) is None:
         held_back = not help_reply and _suppressed(company_id, sender)
-        received_at = sms.received_at or clock.now()
+        counted = not held_back
         allowed = held_back or within_daily_allowance(
             company_id, sender, sms.inbound_id, received_at=received_at, help_reply=help_reply
         )
@@ -494,6 +512,10 @@ def _reply(
     try:
         enqueue(company_id, [message], kick=False, checks=checks)
     except CheckFailed:
+        # not written: the number keeps the reply it did not get (unless a delivery of the same
+        # SMS wrote it before the erasure started: that one is counted, and the erasure finds it)
+        if counted and comm_store.existing_key(company_id, key, consistent=True) is None:
+            give_back(company_id, sender, sms.inbound_id, received_at=received_at, help_reply=help_reply)
         return _with(base, "logged", reason=BEING_ERASED)
     reply_id = comm_store.existing_key(company_id, key)
     assert reply_id is not None and base.communication_id is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, SavedFilter
@@ -15,6 +15,9 @@ from chalicelib.store import communications as store
 from chalicelib.store import register as lookups
 from chalicelib.tenants.auth.principal import Principal, may_see, own_only
 from chalicelib.tenants.companies import company_time_zone
+
+if TYPE_CHECKING:
+    from chalicelib.messaging.outbox import OutgoingMessage
 
 CHANNELS = ("email", "sms", "push")
 MAX_RESEND = 100
@@ -104,12 +107,14 @@ def history_entry(viewer: Principal, channel: str, communication_id: str) -> Com
     return comm
 
 
-def resend(viewer: Principal, ids: list[str], *, bulk_password: str | None = None) -> list[Communication]:
+def resend(viewer: Principal, ids: list[str], *, bulk_password: str | None = None) -> Resent:
     """Send the selected messages again, each as a new manual message to the same recipient with
     the same content (``resend_of`` its original); the originals list their resends. SMS to more
-    than one client at once need the company's bulk-send password (C6), as a manual send does."""
+    than one client at once need the company's bulk-send password (C6), as a manual send does.
+    The messages of a client being erased are refused (:func:`_enqueue_by_client`): 422 when
+    that leaves none."""
     from chalicelib.messaging.accounts.sms import check_bulk_send
-    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+    from chalicelib.messaging.outbox import OutgoingMessage
 
     if not ids:
         raise ValidationFailed([{"field": "ids", "message": "select at least one message"}])
@@ -156,12 +161,50 @@ def resend(viewer: Principal, ids: list[str], *, bulk_password: str | None = Non
         )
         for comm in originals
     ]
-    written = enqueue(viewer.company_id, messages)
+    written, refused = _enqueue_by_client(viewer.company_id, originals, messages)
+    if not written and refused:
+        raise ValidationFailed(refused)
     now = clock.now()
     for comm in written:
         if comm.resend_of:
             store.link_resend(viewer.company_id, comm.resend_of, comm.communication_id, now)
-    return written
+    return Resent(written, refused)
+
+
+@dataclass(frozen=True)
+class Resent:
+    """What a resend wrote (in the order of its ``ids``), and the ``ids[n]`` it refused, and why."""
+
+    items: list[Communication]
+    refused: list[dict[str, str]]
+
+
+def _enqueue_by_client(
+    company_id: str, originals: list[Communication], messages: list[OutgoingMessage]
+) -> tuple[list[Communication], list[dict[str, str]]]:
+    """Write each client's resends on their own, on condition that no erasure of that client runs
+    or ran (``tenants.clients.unless_erased``; a notice to colleagues checks the client it is
+    about): the erasure finds what is written, and a client's part that lost to it is refused,
+    each of its ``ids[n]`` saying why, while the other clients' go (decision 0017, session 35).
+    Messages to no client go together, as before."""
+    from chalicelib.messaging.outbox import enqueue
+    from chalicelib.tenants.clients import unless_erased
+
+    parts: dict[str | None, list[int]] = {}
+    for n, comm in enumerate(originals):
+        parts.setdefault(comm.client_id or comm.about_client, []).append(n)
+    written: dict[int, Communication] = {}
+    refused: list[dict[str, str]] = []
+    for client_id, positions in parts.items():
+        try:
+            with unless_erased(company_id, client_id, "ids") as checks:
+                part = enqueue(company_id, [messages[n] for n in positions], checks=checks)
+        except ValidationFailed as lost:
+            refused += [{"field": f"ids[{n}]", "message": lost.errors[0]["message"]} for n in positions]
+            continue
+        by_original = {c.resend_of: c for c in part}
+        written.update({n: by_original[originals[n].communication_id] for n in positions})
+    return [written[n] for n in sorted(written)], sorted(refused, key=lambda r: int(r["field"][4:-1]))
 
 
 def _refuse_unsubscribed(company_id: str, originals: list[Communication]) -> None:
