@@ -398,7 +398,8 @@ def written_unless_erased(
     from chalicelib.store.erasures import unerased
     from chalicelib.store.tables import CheckFailed
 
-    written = store.add_new([c for c in made if not c.client_id], counted=counted)
+    unmatched_ones = [c for c in made if not c.client_id]
+    written = store.add_new(unmatched_ones, counted=counted) if unmatched_ones else []
     for comm in [c for c in made if c.client_id]:
         assert comm.client_id is not None
         try:

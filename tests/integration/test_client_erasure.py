@@ -16,6 +16,7 @@ from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.documents import documents_key, file_exists, post_document
+from tests.steps.erasure import erase, erased_while, erasure_ended, erasure_in_the_request
 from tests.steps.history import add_register_record, listed, register_items, send_email
 from tests.steps.notes import client_notes, staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes, run_minute_schedule
@@ -111,10 +112,6 @@ def searched(api: Client, headers: dict[str, str], q: str) -> list[str]:
     return [c["client_id"] for c in body(answer)["items"]]
 
 
-def erase(api: Client, headers: dict[str, str], client_id: str) -> Any:
-    return api.http.post(f"/clients/{client_id}/erasure", headers=headers, body=b"")
-
-
 def items_naming(company_id: str, *needles: str, but: tuple[str, ...] = ()) -> list[str]:
     """Every item of every table (a Scan: the test looks at all the storage) that belongs to
     ``company_id`` and names one of ``needles``, as ``table: item``; the tables ``but`` names
@@ -139,14 +136,7 @@ def items_naming(company_id: str, *needles: str, but: tuple[str, ...] = ()) -> l
 
 @pytest.fixture(autouse=True)
 def time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The request's and the schedule's time for an erasure (5 s and 20 s in production) are ample
-    here: a client this small is erased within either, also on a machine busy with other tests.
-    The late pass's wait for the index by client (2 s) is none: DynamoDB Local's do not lag."""
-    from chalicelib.records import erasure
-
-    monkeypatch.setattr(erasure, "REQUEST_SECONDS", 120.0)
-    monkeypatch.setattr(erasure, "RUN_SECONDS", 120.0)
-    monkeypatch.setattr(erasure, "INDEX_LAG_SECONDS", 0.0)
+    erasure_in_the_request(monkeypatch)
 
 
 @pytest.fixture
@@ -994,9 +984,12 @@ def test_items_stored_before_the_indexes_by_client_are_erased_once_the_operator_
 def test_the_e_mails_colleagues_got_about_her_record_are_erased_with_her_and_were_never_in_her_history(
     api: Client, company: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from chalicelib.producers import register_notices
     from chalicelib.store import communications
+    from chalicelib.store.rate_limits import Limit
 
-    # Given Ana, with a call in her register
+    # Given Ana, with a call in her register, and staff who may send 3 notices an hour
+    monkeypatch.setattr(register_notices, "NOTICE_EMAILS_PER_USER", Limit("register-notice-email", 3, 3600))
     put_client(api, company, ANA, name="Ana Perez", emails=[ANAS])
     staff = company.staff_headers()
     call = add_register_record(api, staff, ANA, record_type="call", subject="Llamo por su deuda")
@@ -1027,6 +1020,13 @@ def test_the_e_mails_colleagues_got_about_her_record_are_erased_with_her_and_wer
     assert erased[0]["state"] == "done" and erased[0]["erased"]["messages"] == 1, erased
     assert items_naming(company.company_id, ANA, "Ana Perez", "Llamo por su deuda") == []
     assert [s for s in listed(api, staff) if "Ana" in s] == []
+    # And the notice not sent is not counted in the hour: staff still tell the colleague of two
+    # of Beto's calls (the third of the hour's three, and the one not sent)
+    put_client(api, company, BETO, emails=[BETOS])
+    for subject in ("Llamada de Beto", "Otra llamada de Beto"):
+        record = add_register_record(api, staff, BETO, record_type="call", subject=subject)
+        told = a_colleague_told_of(api, company, BETO, record["communication_id"])
+        assert told.status_code == 201, told.body
 
 
 def a_colleague_told_of(api: Client, tenant: Tenant, client_id: str, record_id: str) -> Any:
@@ -1047,3 +1047,66 @@ def a_colleague_told_of(api: Client, tenant: Tenant, client_id: str, record_id: 
 def records_of(api: Client, headers: dict[str, str], client_id: str) -> list[tuple[str, str]]:
     """The ids and subjects the client's register lists."""
     return [(r["communication_id"], r["subject"]) for r in register_items(api, headers, client_id)]
+
+
+@pytest.mark.parametrize("selected", ["hers_and_his", "hers_alone"])
+def test_a_resend_that_writes_after_her_erasure_started_resends_the_others_and_refuses_hers_saying_why(
+    api: Client,
+    company: Tenant,
+    clock: Any,
+    mailbox: MailCatcher,
+    monkeypatch: pytest.MonkeyPatch,
+    selected: str,
+) -> None:
+    # Given Ana and Beto, each sent an e-mail, delivered
+    put_client(api, company, ANA, emails=[ANAS])
+    put_client(api, company, BETO, emails=[BETOS])
+    hers = send_email(company, ANAS, "Aviso a Ana", client_id=ANA)
+    his = send_email(company, BETOS, "Aviso a Beto", client_id=BETO)
+    assert deliver_outboxes()["sent"] == 2
+    mailbox.clear()
+    # When staff resend hers (and his), and between the resend's read of the messages and its
+    # write the administrator erases her (the erasure stops just before it deletes her item)
+    erased = erased_while(api, company, ANA, monkeypatch)
+    ids = [hers, his] if selected == "hers_and_his" else [hers]
+    resent = api.http.post("/history/resend", headers=company.staff_headers(), body=json.dumps({"ids": ids}))
+    assert [(e["state"], e["phase"]) for e in erased] == [("erasing", "client")]
+    # Then hers is refused, naming it and saying why; his is resent
+    refusal = {"field": "ids[0]", "message": f"client {ANA!r} is being erased"}
+    if selected == "hers_and_his":
+        assert resent.status_code == 202, resent.body
+        assert [(i["resend_of"], i["client_id"]) for i in body(resent)["items"]] == [(his, BETO)]
+        assert body(resent)["refused"] == [refusal]
+    else:
+        assert (resent.status_code, body(resent).get("errors")) == (422, [refusal])
+    # And when the erasure ends and the outbox delivers, Beto got his again, Ana nothing, and
+    # nothing names her
+    erasure_ended(api, company, ANA, clock)
+    deliver_outboxes()
+    assert [str(m["To"]) for m in mailbox.messages()] == ([BETOS] if selected == "hers_and_his" else [])
+    assert items_naming(company.company_id, ANA, ANAS) == []
+
+
+def test_an_e_mail_she_writes_while_she_is_being_erased_is_kept_as_from_an_unknown_sender(
+    api: Client, company: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.steps.inbound import receive_mail
+
+    # Given Ana
+    put_client(api, company, ANA, emails=[ANAS])
+    # When she writes to the company, and between the inbound handler's match of her address and
+    # its write of the mail the administrator erases her (stopped just before her item goes)
+    erased = erased_while(api, company, ANA, monkeypatch)
+    receive_mail(api, company.company_id, ANAS, "Consulta de Ana", "Quisiera saber mi saldo")
+    assert [(e["state"], e["phase"]) for e in erased] == [("erasing", "client")]
+    # Then the mail is not lost: staff find it among the unassigned mail, under no client, saying why
+    unassigned = body(api.http.get("/inbound/unassigned", headers=company.staff_headers()))["items"]
+    assert [(m["subject"], m["client_id"], m["from_address"]) for m in unassigned] == [
+        ("Consulta de Ana", None, ANAS)
+    ]
+    assert "its sender was a client being erased" in unassigned[0]["error"]
+    # And once the erasure ends, it is still there, and nothing names her code
+    erasure_ended(api, company, ANA, clock)
+    unassigned = body(api.http.get("/inbound/unassigned", headers=company.staff_headers()))["items"]
+    assert [m["subject"] for m in unassigned] == ["Consulta de Ana"]
+    assert items_naming(company.company_id, ANA) == []

@@ -1082,3 +1082,60 @@ def test_a_ticket_sms_handled_after_midnight_counts_in_the_day_it_was_received(
     assert refusal.startswith("Estimado Ana Pérez, hoy ya registramos 3 reclamos suyos")
     # And one she sends on the 3rd opens a ticket
     assert sms_company.receive("soporte, sigue sin andar")["ticket_id"] is not None
+
+
+# --- a client being erased (decision 0017) ------------------------------------------------------
+
+
+def test_an_sms_she_sends_while_she_is_being_erased_is_kept_as_from_an_unknown_number(
+    sms_company: SmsCompany, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import communications
+    from tests.steps.erasure import erased_while, erasure_ended, erasure_in_the_request
+
+    erasure_in_the_request(monkeypatch)
+    api, tenant = sms_company.api, sms_company.tenant
+    # When Ana asks for her balance, and between the handler's match of her number and its write
+    # of her SMS the administrator erases her (stopped just before her item goes)
+    erased = erased_while(api, tenant, "CLI-7", monkeypatch)
+    outcome = sms_company.receive("SALDO")
+    assert [(e["state"], e["phase"]) for e in erased] == [("erasing", "client")]
+    # Then her SMS is not lost: it is logged as from an unknown number, under no client, with no
+    # reply, saying why
+    assert (outcome["outcome"], outcome["client_id"], outcome["reply_id"]) == ("logged", None, None)
+    record = communications.get(sms_company.company_id, outcome["communication_id"])
+    assert record is not None and (record.client_id, record.from_name, record.unassigned) == (
+        None,
+        None,
+        True,
+    )
+    assert record.from_address == ANA_PHONE and "client being erased" in (record.error or "")
+    assert deliver_outboxes()["sent"] == 0
+    # And once the erasure ends, it is still in the SMS history, naming no client
+    erasure_ended(api, tenant, "CLI-7", clock)
+    assert [(c.communication_id, c.client_id) for c in sms_history(sms_company.company_id)] == [
+        (outcome["communication_id"], None)
+    ]
+
+
+def test_a_help_reply_that_lost_to_her_erasure_leaves_the_numbers_allowance_as_it_was(
+    sms_company: SmsCompany, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.producers.sms_replies import allowance
+    from tests.steps.erasure import erased_while, erasure_in_the_request
+
+    erasure_in_the_request(monkeypatch)
+    monkeypatch.setattr(allowance, "HELP_REPLIES_PER_NUMBER_PER_DAY", 1)
+    # Given a number gets one HELP reply a day
+    # When Ana texts HELP, and between the write of her SMS and the write of its reply the
+    # administrator erases her, to the end
+    erased = erased_while(sms_company.api, sms_company.tenant, "CLI-7", monkeypatch, at_write=2, ends=True)
+    first = sms_company.receive("AYUDA")
+    assert [e["state"] for e in erased] == ["done"]
+    # Then no reply was written
+    assert (first["outcome"], first["reply_id"]) == ("logged", None)
+    assert first["reason"] == "the client is being erased: no reply"
+    # And when the number, no one's now, texts HELP again, it gets the reply the first did not
+    again = sms_company.receive("AYUDA")
+    assert (again["outcome"], again["client_id"]) == ("replied", None)
+    assert deliver_outboxes()["sent"] == 1

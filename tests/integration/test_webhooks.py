@@ -1596,3 +1596,53 @@ def test_an_inbound_email_whose_webhook_cannot_be_queued_is_told_when_sns_tries_
     [told] = receiver.events(endpoint["secret"], now_seconds())
     assert told["type"] == "inbound.received"
     assert told["data"] == {"client_id": "CLI-7", "message_id": logged, "channel": "email"}
+
+
+def test_an_erp_event_about_her_that_fails_as_queued_and_loses_to_her_erasure_tells_nothing(
+    api: Client, tenant: Tenant, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.tenants.companies import issue_api_key
+    from tests.steps.erasure import erased_while, erasure_in_the_request
+
+    erasure_in_the_request(monkeypatch)
+    # Given an endpoint for failures, a company with no sender account, and Ana and Beto
+    endpoint = add_endpoint(api, tenant, receiver.url, ["message.failed"])
+    put_client(api, tenant, "ANA", emails=["ana@example.com"])
+    put_client(api, tenant, "BETO", emails=["beto@example.com"])
+    erp = {"Authorization": f"ApiKey {issue_api_key(tenant.company_id, 'erp', ['events:write'])}"}
+
+    def payment_of(client_id: str) -> Any:
+        payment = {
+            "receipt_number": "X-1",
+            "amount": "$ 1.000,00",
+            "received_on": "2026-11-02",
+            "entry": "manual",
+        }
+        event = {"event_id": f"pay-{client_id}", "client_id": client_id, "payment": payment}
+        return api.http.post("/events/payment-recorded", headers=erp, body=json.dumps(event))
+
+    # When the ERP posts a payment of Beto's
+    his = payment_of("BETO")
+    # Then its e-mail failed, as the answer says, and the endpoint hears of it once, about it
+    assert his.status_code in (200, 201, 202), his.body
+    [message] = body(his)["messages"]
+    assert (message["state"], message["to_address"]) == ("failed", "beto@example.com")
+    assert "no working sender account" in message["error"]
+    deliver_outboxes()
+    deliver_webhooks()
+    assert state_of(tenant, message["communication_id"]) == "failed"
+    told = failed_events(receiver, endpoint)
+    assert [(k, v["client_id"]) for k, v in told.items()] == [(message["communication_id"], "BETO")]
+    # When the ERP posts a payment of Ana's, and between the post's read of her client and its
+    # write of her e-mail the administrator erases her (stopped just before her item goes)
+    erased = erased_while(api, tenant, "ANA", monkeypatch)
+    hers = payment_of("ANA")
+    assert [(e["state"], e["phase"]) for e in erased] == [("erasing", "client")]
+    # Then it is refused, and the endpoint hears of no message to her: none was written
+    assert (hers.status_code, body(hers)["errors"]) == (
+        422,
+        [{"field": "client_id", "message": "client 'ANA' is being erased"}],
+    )
+    deliver_outboxes()
+    deliver_webhooks()
+    assert failed_events(receiver, endpoint) == told
