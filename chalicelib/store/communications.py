@@ -1332,13 +1332,16 @@ def listing_filter(
 
 
 def link_resend(company_id: str, original_id: str, resend_id: str, now: datetime) -> None:
-    """Note on the original message that ``resend_id`` was sent again from it (H1)."""
-    CommunicationModel(company_id, original_id).update(
-        actions=[
-            CommunicationModel.resent_as.set((CommunicationModel.resent_as | []).append([resend_id])),
-            CommunicationModel.updated_at.set(now),
-        ],
-        condition=CommunicationModel.communication_id.exists(),
+    """Note on the original message that ``resend_id`` was sent again from it (H1); nothing when
+    the original is gone (its client's erasure, started since the resend was written, took it)."""
+    condition_held(
+        lambda: CommunicationModel(company_id, original_id).update(
+            actions=[
+                CommunicationModel.resent_as.set((CommunicationModel.resent_as | []).append([resend_id])),
+                CommunicationModel.updated_at.set(now),
+            ],
+            condition=CommunicationModel.communication_id.exists(),
+        )
     )
 
 

@@ -211,6 +211,30 @@ def test_a_sync_whose_worker_dies_between_two_messages_resumes_and_counts_each_r
     assert (shown["logged_count"], shown["last_error"]) == (3, None)
 
 
+def test_a_clients_mail_a_sync_reads_while_she_is_being_erased_is_not_logged_under_her(
+    api: Client, tenant: Tenant, imap_server: Dovecot, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.steps.erasure import erased_while, erasure_ended, erasure_in_the_request
+    from tests.steps.outbox import communication_items
+
+    erasure_in_the_request(monkeypatch)
+    # Given three messages from a client in Ana's mailbox
+    ana, mailbox = three_from_a_client(api, tenant, imap_server, "Consulta")
+    # When the sync has logged the first and, before it logs the second, the administrator erases
+    # the client (stopped just before the client's item goes)
+    erased = erased_while(api, tenant, "CLI-3", monkeypatch, at_write=2)
+    run_syncs()
+    assert [(e["state"], e["phase"]) for e in erased] == [("erasing", "client")]
+    # Then the other two are not logged under the client (they stay in the mailbox), and the
+    # monitor counts the one logged
+    assert monitor(api, ana, mailbox["mailbox_id"])["logged_count"] == 1
+    # And once the erasure ends, no record names the client: the first was erased with it
+    erasure_ended(api, tenant, "CLI-3", clock)
+    named = [i for i in communication_items(tenant.company_id) if "CLI-3" in json.dumps(i)]
+    assert named == []
+    assert len(imap_server.flags(ANA, "INBOX")) == 3
+
+
 def test_a_mailbox_deleted_while_its_sync_runs_logs_nothing_more_and_leaves_no_stray_item(
     api: Client, tenant: Tenant, imap_server: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
