@@ -830,11 +830,13 @@ def test_a_template_bomb_fails_the_message_not_the_event(
     assert response.status_code == 202, response.body
     [message] = body(response)["messages"]
     assert message["state"] == "failed" and "longer than 200,000 characters" in message["error"]
+    # And once the outbox has it (it records a failure written with a client's erasure checks,
+    # and tells it, a moment later: decision 0017, session 35), the history shows it failed and
+    # nothing is sent
+    assert deliver_outboxes()["sent"] == 0
     history = api.http.get(f"/history/email/{message['communication_id']}", headers=tenant.staff_headers())
     assert history.status_code == 200, history.body
     assert body(history)["state"] == "failed" and "longer than" in body(history)["error"]
-    # And nothing is sent
-    assert deliver_outboxes()["sent"] == 0
     assert mailbox.messages() == []
 
 
