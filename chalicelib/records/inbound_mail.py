@@ -304,7 +304,8 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
     )
     if not written:  # another delivery of the same notification got there first
         return Logged(company_id, store.existing_key(company_id, key), created=False)
-    error, client_id = written[0].error, written[0].client_id
+    error = written[0].error
+    client_id = written[0].client_id  # none when its client's erasure started meanwhile
     extra = {"company_id": company_id, "communication_id": communication_id, "raw_key": receipt.raw_key}
     if receipt.flagged:  # SES's judgement, not a fault of ours: no ERROR line for every spam
         logger().warning(

@@ -62,6 +62,10 @@ DYNAMIC = {
     ): "a schema pattern's words: each has its Spanish (tests/unit/test_pattern_words.py)",
     ("chalicelib/api/openapi.py", "{'type': 'string'}"): "a JSON schema, not an error",
     ("chalicelib/channels/sms.py", "str(exc)"): "NotAMobile's text, scanned at its raise",
+    (
+        "chalicelib/records/history/browse.py",
+        "lost.errors[0]['message']",
+    ): "unless_erased's 422 sentence per refused id, scanned at its raise",
     ("chalicelib/channels/sms.py", "text.decode('utf-8', 'replace')"): "the SMS gateway's own words",
     ("chalicelib/channels/sms.py", "text[:_MAX_ERROR_TEXT] + '…'"): "the SMS gateway's own words",
     ("chalicelib/channels/sms.py", "str(status)"): "an HTTP status code",
@@ -536,6 +540,10 @@ REASON_DYNAMIC = {
     # the MIME defects of a received mail, joined: most are Python's email package's own words
     ("chalicelib/records/inbound_mail.py", "parsed.problems()"): "what a received mail got wrong",
     ("chalicelib/records/inbound_mail.py", "written[0].error"): "a stored reason passed on",
+    (
+        "chalicelib/records/inbound_mail.py",
+        "'; '.join((e for e in (comm.error, why) if e))",
+    ): "what a received mail got wrong, and why it is filed under no client, joined",
     ("chalicelib/records/mailboxes/sync.py", "parsed.problems()"): "what a received mail got wrong",
     # Pregón's words, left English: the console words the too-large one itself, with the locale's
     # decimal comma (screen-clients.js, notice()); a Spanish answer would stop it from matching
