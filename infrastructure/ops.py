@@ -35,9 +35,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from chalicelib.core.domain import API_KEY_SCOPES
 from chalicelib.core.errors import PregonError
-
-SCOPES = ("parcels:write", "parcels:read", "clients:write", "clients:read", "events:write")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     issue = key.add_parser("issue", help="a new key with scopes (the whole key is printed once)")
     issue.add_argument("company_id")
     issue.add_argument("--name", required=True)
-    issue.add_argument("--scope", action="append", choices=SCOPES, required=True, dest="scopes")
+    issue.add_argument("--scope", action="append", choices=API_KEY_SCOPES, required=True, dest="scopes")
     key_list = key.add_parser("list", help="prefix, scopes, created, last used, state")
     key_list.add_argument("company_id")
     revoke = key.add_parser("revoke", help="refused from the next call (AWS: within 300 s)")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Scope = Literal["parcels:write", "parcels:read", "clients:write", "clients:read", "events:write"]
+from chalicelib.core.domain import API_KEY_SCOPES, ApiKeyScope
 
 
 class Strict(BaseModel):
@@ -91,7 +91,7 @@ class ApiKeyIn(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
         description="What the key is for, e.g. `back office`."
     )
-    scopes: list[Scope] = Field(min_length=1, max_length=5)
+    scopes: list[ApiKeyScope] = Field(min_length=1, max_length=len(API_KEY_SCOPES))
 
 
 class ApiKeyOut(BaseModel):

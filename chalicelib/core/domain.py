@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 R = TypeVar("R")
 
@@ -48,6 +48,23 @@ class Company:
     # 0: never saved, or saved before versions.
     settings_version: int = 0
     branding_version: int = 0
+
+
+#: What an integration API key may be let in to do (O2): operators issue keys with any of these.
+ApiKeyScope = Literal[
+    "parcels:write",
+    "parcels:read",
+    "clients:write",
+    "clients:read",
+    "events:write",
+    "staff:read",  # U1: the staff directory
+    "staff:write",
+    "receivables:write",
+    "documents:write",
+    "documents:read",
+    "tickets:read",  # I2: the tickets clients opened by SMS, for the company's ticket system
+]
+API_KEY_SCOPES: tuple[str, ...] = get_args(ApiKeyScope)
 
 
 @dataclass(frozen=True)

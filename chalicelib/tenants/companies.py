@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timedelta
 
 from chalicelib.core import clock
-from chalicelib.core.domain import AlertSchedule, ApiKey, Company
+from chalicelib.core.domain import API_KEY_SCOPES, AlertSchedule, ApiKey, Company
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed, edited_meanwhile
 from chalicelib.core.localization import default_locale, is_locale, is_time_zone
 from chalicelib.core.observability import logger
@@ -19,19 +19,7 @@ from chalicelib.tenants.defaults import ALERT_TYPES, DAILY_ALERT_TYPES, DEFAULT_
 DEFAULT_PHONE_REGION = "AR"  # the country of a company created without one
 
 COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
-SCOPES = (
-    "parcels:write",
-    "parcels:read",
-    "clients:write",
-    "clients:read",
-    "events:write",
-    "staff:read",  # U1: the staff directory
-    "staff:write",
-    "receivables:write",
-    "documents:write",
-    "documents:read",
-    "tickets:read",  # I2: the tickets clients opened by SMS, for the company's ticket system
-)
+SCOPES = API_KEY_SCOPES
 
 
 def create_company(

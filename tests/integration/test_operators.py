@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib.tenants.companies import SCOPES as API_KEY_SCOPES
 from infrastructure import ops
 from tests.steps.answers import body
 from tests.steps.operators import (
@@ -106,6 +107,9 @@ def test_a_key_is_issued_listed_with_its_last_use_and_refused_once_revoked(
 ) -> None:
     # Given a key issued by the operator with the scope to read clients
     issued = issue_key(api, operator, tenant.company_id, "clients:read")
+    # (and one with every scope the routes ask keys for, from the documents' to the tickets')
+    every = issue_key(api, operator, tenant.company_id, *API_KEY_SCOPES, name="erp")
+    assert every["scopes"] == list(API_KEY_SCOPES) and "tickets:read" in API_KEY_SCOPES
     assert issued["api_key"].startswith(issued["prefix"] + ".")
     # When the company's system uses it
     assert lists_clients(api, issued["api_key"]) == 200
@@ -202,8 +206,11 @@ def test_the_operator_command_onboards_a_company_and_rotates_its_key(
         after = ["--after", page["next_cursor"]]
     assert company_id in companies
     with caplog.at_level(logging.INFO):
-        assert ops.main([*run, "key", "issue", company_id, "--name", "erp", "--scope", "parcels:write"]) == 0
+        # (every scope a route asks keys for: the reminders' ERP needs receivables:write)
+        scopes = ["--scope", "parcels:write", "--scope", "receivables:write"]
+        assert ops.main([*run, "key", "issue", company_id, "--name", "erp", *scopes]) == 0
         issued = json.loads(capsys.readouterr().out)
+        assert issued["scopes"] == ["parcels:write", "receivables:write"]
         assert ops.main([*run, "key", "rotate", company_id, issued["key_id"], "--overlap-minutes", "5"]) == 0
         rotated = json.loads(capsys.readouterr().out)
     assert ops.main([*run, "key", "list", company_id]) == 0
