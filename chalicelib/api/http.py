@@ -388,6 +388,8 @@ class Declaration:
     # Pydantic models by import path (``"chalicelib.api.schemas.ClientIn"``): importing pydantic and
     # every model when the app starts would cost ~0.27 s of cold start; resolve with model_class().
     body: str | None = None
+    # False for a route whose body may be left out (the view then takes the model's defaults).
+    body_required: bool = True
     response: str | None = None
     status: int = 200
     # The success answer when the thing existed already (``201`` first, ``200`` on a repeat).
@@ -417,6 +419,7 @@ def describe(
     summary: str,
     access: Access,
     body: str | None = None,
+    body_required: bool = True,
     response: str | None = None,
     status: int = 200,
     existing: int | None = None,
@@ -435,6 +438,7 @@ def describe(
         summary=summary,
         access=access,
         body=_model_path(body),
+        body_required=body_required,
         response=_model_path(response),
         status=status,
         existing=existing,
@@ -488,6 +492,7 @@ class Answers(TypedDict, total=False):
     """What :class:`Routes` passes on to :func:`describe`: the route's answers and query parameters."""
 
     body: str
+    body_required: bool
     response: str
     status: int
     existing: int

@@ -504,7 +504,8 @@ def _security(access: Access) -> tuple[list[dict[str, list[str]]], str]:
 def _request_body(doc: Declaration, entry: Any) -> dict[str, Any] | None:
     if doc.body:
         schema = {"$ref": _ref(doc.body)}
-        return {"required": True, "content": {ct: {"schema": schema} for ct in entry.content_types}}
+        content = {ct: {"schema": schema} for ct in entry.content_types}
+        return {"required": doc.body_required, "content": content}
     if entry.content_types != [JSON]:
         # A route that takes other content types but no model: say what it accepts, and that
         # the body carries nothing the route reads (e.g. RFC 8058's `List-Unsubscribe=One-Click`).

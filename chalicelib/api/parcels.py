@@ -80,7 +80,7 @@ def _parcel_out(parcel: object, history: Sequence[object]) -> dict[str, object]:
 
     data = plain(parcel)
     pending = data.pop("pending", None)
-    for internal in ("company_id", "version", "notified_occurred_at"):
+    for internal in ("company_id", "version", "follow_version", "notified_occurred_at"):
         data.pop(internal, None)
     data["history"] = plain(history)
     data["pending_alert"] = pending

@@ -396,6 +396,19 @@ class StaffHistoryEntry(BaseModel):
     notified_at: datetime | None
 
 
+class NoveltyOut(BaseModel):
+    """A status event as the tracking sweep keeps it on the parcel: what an alert would show."""
+
+    event_id: str
+    status: str = Field(description="The status code, as posted (its name is in `history`).")
+    occurred_at: datetime
+    received_at: None = Field(description="Always null here: the parcel keeps only what an alert shows.")
+    branch: str | None
+    reason: str | None
+    observation: str | None
+    notified_at: None = Field(description="Always null here: `history` has when each event was notified.")
+
+
 class StaffParcelOut(BaseModel):
     tracking_id: str
     client_id: str | None
@@ -403,8 +416,18 @@ class StaffParcelOut(BaseModel):
     waybill_issued: bool
     created_at: datetime
     updated_at: datetime
+    latest: NoveltyOut | None = Field(
+        description="The parcel's newest status event that notifies (what an alert tells); null before one."
+    )
+    last_alert_at: datetime | None = Field(description="When alerts about the parcel were last written.")
+    followed_until: datetime | None = Field(
+        description="When the last of its subscriptions ends; null when nobody follows it."
+    )
     history: list[StaffHistoryEntry]
-    pending_alert: StaffHistoryEntry | None = None
+    pending_alert: NoveltyOut | None = Field(
+        default=None,
+        description="The novelty the next sweep tells the parcel's followers; null when none waits.",
+    )
 
 
 class FollowUpOut(BaseModel):

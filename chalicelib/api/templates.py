@@ -86,7 +86,13 @@ def reset_template(caller: Principal, key: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route("POST /templates/{key}/preview", STAFF, body="TemplatePreviewIn", response="TemplatePreviewOut")
+@route(
+    "POST /templates/{key}/preview",
+    STAFF,
+    body="TemplatePreviewIn",
+    body_required=False,
+    response="TemplatePreviewOut",
+)
 def preview_template(caller: Principal, key: str) -> Response:
     """Render the template, or unsaved edits of it, with sample data (C4)"""
     from chalicelib.api.template_schemas import TemplatePreviewIn

@@ -64,6 +64,30 @@ def test_the_public_look_up_answers_exactly_the_documented_fields(api: Client, t
     assert entry["status"] == "IN_TRANSIT"
 
 
+def test_the_staff_look_up_answers_what_the_api_document_says_an_alert_waiting_included(
+    api: Client, tenant: Tenant
+) -> None:
+    from chalicelib.api.schemas import IssueResultOut, NoveltyOut, StaffParcelOut
+
+    # Given a parcel someone follows, whose newest event waits for the sweep to be told
+    issue(api, tenant, "TRK-STAFF")
+    staff_subscribe(api, tenant, "TRK-STAFF", "ana@example.com")
+    post_event(api, tenant, "TRK-STAFF", "ev-1", "IN_TRANSIT", minutes=1)
+    # When the back office looks it up, and issues it again
+    looked = api.http.get("/parcels/TRK-STAFF", headers=tenant.key_headers())
+    again = api.http.post(
+        "/parcels",
+        headers=tenant.key_headers(),
+        body=json.dumps({"tracking_id": "TRK-STAFF", "client_id": "CLI-1", "waybill_issued": True}),
+    )
+    # Then both answers have the documented fields and no more, the waiting alert as documented
+    for answer, model in ((body(looked), StaffParcelOut), (body(again), IssueResultOut)):
+        assert set(answer) == set(model.model_fields)
+        model.model_validate(answer)
+        assert set(answer["pending_alert"]) == set(NoveltyOut.model_fields)
+        assert answer["pending_alert"]["event_id"] == answer["latest"]["event_id"] == "ev-1"
+
+
 def test_a_tracking_id_is_found_whatever_case_it_is_typed_in(api: Client, tenant: Tenant) -> None:
     # Given a parcel the carrier issued as AB-1001, with one event
     issue(api, tenant, "AB-1001")
