@@ -4,8 +4,9 @@ stack ``infrastructure/local/run.sh`` starts, after the README's walkthrough, in
 exit 0 and print what its guide says it prints.
 
 Run as written, with what a test must change to run beside other stacks: the stack's ports are free
-ones, so the local stack's default ports in the snippets are mapped to them (and the commands that
-take ports, ``ops``, ``stack env`` and ``sendjob``, are given them); ``uv run python`` is this
+ones, so the local stack's default ports in the snippets (the SMTP catcher's in a sender account's
+body too) are mapped to them (and the commands that take ports, ``ops``, ``stack env`` and
+``sendjob``, are given them); ``uv run python`` is this
 environment's Python; the working folder is the test's own, so the files the snippets write
 (``factura.pdf``, ``reply.eml``, ``history.xlsx``...) do not land in the repository. The reader's
 ``API``, ``KEY`` and ``ADMIN`` are set as the README's walkthrough sets them; an assignment of a
@@ -192,6 +193,7 @@ def as_run_here(snippet: str, stack: RunningStack, banner: dict[str, str]) -> st
         lambda m: f"127.0.0.1:{ports[defaults[m.group(1)]]}",
         snippet,
     )
+    snippet = snippet.replace('"smtp_port": 1025,', f'"smtp_port": {ports["smtp"]},')
     at = f"--dynamodb-port {ports['dynamodb']} --moto-port {ports['moto']}"
     snippet = snippet.replace("-m infrastructure.ops ", f"-m infrastructure.ops {at} ")
     snippet = snippet.replace("-m infrastructure.local.stack env", f"-m infrastructure.local.stack env {at}")
@@ -325,4 +327,12 @@ def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough(
             for text in expected[n]:
                 assert text in output, f"{name} snippet {n}: {text!r} not in:\n{shortened(output)}"
         shell.close()
+
+    # When the reader limits the tracking account as the README's outbox section shows
+    shell = Shell(stack, banner, reader)
+    limited = shell.run(readme_block("# At most 5 e-mails per hour"), "README's rate limit")
+    shell.close()
+    # Then the account works, its limit with it (not an account without its password, skipped for `all`)
+    working = '"rate_limit": {"messages": 5, "hours": 1}, "password_set": true, "working": true'
+    assert working in limited, limited
     assert stack.stop() == 0
