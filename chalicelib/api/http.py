@@ -409,8 +409,10 @@ class Declaration:
 
 QUERY_PARAMETERS = ("limit", "cursor", "token", "tracking_id", "since", "client_id", "q", "channel")
 # "page": a page for a person, its refusals pages too (W1); "html": a page, refusals in JSON.
+# "one_click": a page, its refusals a page for a browser (a request accepting text/html) and JSON
+# for a mail program's one-click POST (RFC 8058); "json_or_html" refuses the same way.
 # "asset": a static file of the staff console (W2): script, stylesheet or image.
-ANSWERS = ("json", "xlsx", "ics", "html", "json_or_html", "page", "css", "image", "asset")
+ANSWERS = ("json", "xlsx", "ics", "html", "json_or_html", "one_click", "page", "css", "image", "asset")
 
 
 def describe(

@@ -518,6 +518,12 @@ def _request_body(doc: Declaration, entry: Any) -> dict[str, Any] | None:
     return None
 
 
+PAGE_FOR_A_BROWSER = (
+    "A request that accepts `text/html` (a person's browser posting the page's form) is answered "
+    "an HTML page saying what happened and what to do."
+)
+
+
 def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_input: bool) -> dict[str, Any]:
     statuses = [doc.status]
     if doc.existing is not None and doc.existing != doc.status:
@@ -557,6 +563,11 @@ def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_inp
             responses[str(status)] = {"description": text}
         elif doc.answer == "page":  # a person's page answers refusals with the page, saying why
             responses[str(status)] = {"description": text, "content": {HTML: {"schema": {"type": "string"}}}}
+        elif doc.answer in ("json_or_html", "one_click"):  # a page for a browser, JSON for a program
+            responses[str(status)] = {
+                "description": f"{text} {PAGE_FOR_A_BROWSER}",
+                "content": {JSON: {"schema": schema}, HTML: {"schema": {"type": "string"}}},
+            }
         else:
             responses[str(status)] = {"description": text, "content": {JSON: {"schema": schema}}}
     return responses
@@ -588,7 +599,7 @@ def _success(status: int, doc: Declaration) -> dict[str, Any]:
             "description": f"{description}: an iCalendar file (RFC 5545, .ics), sent as an attachment.",
             "content": {"text/calendar": {"schema": {"type": "string"}}},
         }
-    if doc.answer in ("html", "page"):
+    if doc.answer in ("html", "page", "one_click"):
         return {
             "description": f"{description}: an HTML page for a person.",
             "content": {HTML: {"schema": {"type": "string"}}},

@@ -7,10 +7,14 @@ forbids any script at all, inline styles and loads from elsewhere, as a second w
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 from chalice.app import Request
+
+if TYPE_CHECKING:
+    from chalicelib.core.errors import PregonError
 
 # The languages Pregón writes pages in (``messaging.sandbox.LANGUAGES``; not imported here, so the
 # template engine loads with the first page rather than with every cold start).
@@ -36,6 +40,12 @@ PAGE_HEADERS = {
 
 def browser_language(request: Request, fallback: str) -> str:
     """The first language of the browser's Accept-Language that Pregón writes, else ``fallback``."""
+    return preferred_language(request) or (fallback if fallback in LANGUAGES else "es")
+
+
+def preferred_language(request: Request) -> str | None:
+    """The first language of the browser's Accept-Language that Pregón writes, or None when it
+    names none (the page then speaks its company's language)."""
     header = str(request.headers.get("accept-language", "")) if request.headers else ""
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate(header.split(",")):
@@ -49,7 +59,14 @@ def browser_language(request: Request, fallback: str) -> str:
         language = tag.strip().split("-")[0].lower()
         if language in LANGUAGES and quality > 0:
             ranked.append((-quality, position, language))
-    return min(ranked)[2] if ranked else (fallback if fallback in LANGUAGES else "es")
+    return min(ranked)[2] if ranked else None
+
+
+def wants_html(request: Request) -> bool:
+    """A person's browser (posting a page's form), rather than a mail program's one-click POST
+    (RFC 8058) or a script: the request accepts ``text/html``."""
+    headers: Any = request.headers or {}
+    return "text/html" in str(headers.get("accept") or "")
 
 
 def html_page(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -92,3 +109,101 @@ def form_fields(request: Request) -> dict[str, Any]:
         message = f"has more than {MAX_FORM_FIELDS} fields"
         raise ValidationFailed([{"field": "body", "message": message}]) from exc
     return dict(fields)
+
+
+# --- the links of e-mails and SMS, refused ------------------------------------------------------
+
+#: The links a person opens from an e-mail or SMS, each at its page's place: ``unsubscribe`` (a
+#: tracking alert's, /public/unsubscribe), ``confirm`` (a subscription's confirmation,
+#: /public/subscriptions/confirm) and ``manual`` (a manual or bulk send's, /public/manual-sends/unsubscribe).
+#: The value is the way back to the app's root from the page (its links are relative, so they work
+#: under an API Gateway stage too).
+LINK_ROOTS = {"unsubscribe": "../", "confirm": "../../", "manual": "../../"}
+
+# What the API document says of a link page's refusals (each a page, docs/web.md).
+LINK_REFUSED = (
+    "`token` is missing, or is no link of Pregón's (cut, altered, or signed by a key the operator "
+    "dropped): a page in a neutral look says so and what to do."
+)
+LINK_GONE = "The link names nothing left to act on (cancelled, ended or replaced): the page says so."
+LINK_EXPIRED = "The link expired: the page says so, and how to ask again."
+
+
+def answered_as_page(
+    request: Request, link: str, make: Callable[[], Response], *, page: bool = True
+) -> Response:
+    """``make()``'s answer; when it refuses the link (bad, cut, expired, forged, a key the operator
+    dropped, nothing left to act on), and ``page`` (a person's browser), a page saying so and what
+    to do instead, with the refusal's status, rather than JSON (:func:`link_refusal_page`)."""
+    from chalicelib.core.errors import PregonError
+
+    try:
+        return make()
+    except PregonError as exc:
+        answer = link_refusal_page(request, exc, link) if page else None
+        if answer is None:
+            raise
+        return answer
+
+
+def link_refusal_page(request: Request, exc: PregonError, link: str) -> Response | None:
+    """The page of a refused link, or None for a refusal it has no words for (answered as JSON).
+
+    It speaks the browser's language (else the company's, else Spanish) and wears the company's
+    logo and colours (W3) only when the token names a company one of our link keys signed: a
+    forged or unreadable token, one signed by a dropped key included, gets a neutral page that
+    says nothing of any company, client or parcel. A signed one shows no more than it names."""
+    from urllib.parse import quote
+
+    from chalicelib.core.errors import Conflict, Gone, NotFound, ServiceUnavailable, ValidationFailed
+    from chalicelib.core.links import signed_link_claims
+    from chalicelib.messaging.sandbox import render_page
+    from chalicelib.producers.tracking.subscriptions import ParcelFull
+    from chalicelib.tenants.branding import page_logo, parcel_url
+    from chalicelib.tenants.companies import find_company
+
+    params: Any = request.query_params or {}
+    token = str(params.get("token") or "")
+    if isinstance(exc, ValidationFailed) and exc.field == "token":
+        problem = "invalid" if token else "missing"
+    elif isinstance(exc, Gone):
+        problem = "expired"
+    elif isinstance(exc, ParcelFull):
+        problem = "full"
+    elif isinstance(exc, Conflict):
+        problem = "busy"
+    elif isinstance(exc, NotFound):
+        problem = "gone"
+    elif isinstance(exc, ServiceUnavailable):
+        problem = "try_later"
+    else:
+        return None
+    claims = signed_link_claims(token) if token else None
+    company = find_company(str(claims["c"])) if claims else None
+    root = LINK_ROOTS[link]
+    variables: dict[str, Any] = {
+        "root": root,
+        "problem": problem,
+        "link": link,
+        "company": "",
+        "brand": {},
+        "tracking_id": "",
+        "again_url": "",
+        "action": f"?token={quote(token, safe='')}",  # the same link again (a form's button)
+    }
+    if company is not None and claims is not None:
+        tracking_id = str(claims["t"]) if link != "manual" and claims.get("t") else ""
+        variables.update(
+            company=company.name,
+            brand={
+                "css": f"{root}track/{quote(company.company_id, safe='')}/brand.css",
+                "logo_url": page_logo(company, root),
+            },
+            tracking_id=tracking_id,
+            again_url=parcel_url(company.company_id, tracking_id, company.tracking_page_url)
+            if tracking_id
+            else "",
+        )
+    language = browser_language(request, company.language if company else "es")
+    body = render_page("link_problem", language, variables)
+    return html_page(body, exc.status, {**exc.headers(), "Vary": "Accept-Language"})

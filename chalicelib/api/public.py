@@ -8,7 +8,15 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
 from chalicelib.api.http import Routes, json_response, parse_body, query_param, reasons_as_written
-from chalicelib.api.pages import html_page
+from chalicelib.api.pages import (
+    LINK_EXPIRED,
+    LINK_GONE,
+    LINK_REFUSED,
+    answered_as_page,
+    html_page,
+    preferred_language,
+    wants_html,
+)
 from chalicelib.core.errors import ValidationFailed
 
 public = Blueprint(__name__)
@@ -111,25 +119,30 @@ def _token() -> str:
 
 def _link_page(action: str, page_name: str) -> Response:
     """The page a subscription's ``action`` link opens: it asks to confirm, with a form that posts
-    the link's token back."""
+    the link's token back; a link refused, a page saying why and what to do."""
     from chalicelib.producers.tracking.subscriptions import link_subscription, page
 
-    token = _token()
-    subscription = link_subscription(token, action)
-    context = {"tracking_id": subscription.tracking_id, "token": token}
-    return html_page(page(page_name, subscription.company_id, context))
+    request = public.current_request
 
+    def asks() -> Response:
+        token = _token()
+        subscription = link_subscription(token, action)
+        context = {"tracking_id": subscription.tracking_id, "token": token}
+        return html_page(page(page_name, subscription.company_id, context, preferred_language(request)))
 
-def _wants_html() -> bool:
-    """A person's browser posting the page's form, rather than a mail program (RFC 8058) or a script."""
-    accept = public.current_request.headers.get("accept") or ""
-    return "text/html" in str(accept)
+    return answered_as_page(request, action, asks)
 
 
 _FORM_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain"]
 
 
-@route("GET /public/subscriptions/confirm", PUBLIC, query=("token",), answer="html")
+@route(
+    "GET /public/subscriptions/confirm",
+    PUBLIC,
+    query=("token",),
+    answer="page",
+    errors={404: LINK_GONE, 410: LINK_EXPIRED, 422: LINK_REFUSED},
+)
 def confirm_page() -> Response:
     """The confirmation link of a subscription: a page asking to confirm; changes nothing"""
     return _link_page("confirm", "confirm_subscription")
@@ -139,7 +152,12 @@ def confirm_page() -> Response:
     "POST /public/subscriptions/confirm",
     PUBLIC,
     response="ConfirmedOut",
-    errors={410: "The confirmation link lapsed (48 hours); ask for alerts again."},
+    errors={
+        404: LINK_GONE,
+        409: "The parcel already has the most subscriptions it may have, or it is changing right now.",
+        410: "The confirmation link lapsed (48 hours); ask for alerts again.",
+        422: LINK_REFUSED,
+    },
     query=("token",),
     answer="json_or_html",
     content_types=_FORM_TYPES,
@@ -148,24 +166,40 @@ def confirm_subscription() -> Response:
     """Confirm a subscription (the confirmation page's button)"""
     from chalicelib.producers.tracking.subscriptions import confirm, page
 
-    subscription = confirm(_token())
-    if _wants_html():
-        return html_page(
-            page(
-                "subscription_confirmed",
-                subscription.company_id,
-                {
-                    "tracking_id": subscription.tracking_id,
-                    "expires_on": subscription.expires_at.date().isoformat(),
-                },
+    request = public.current_request
+
+    def confirms() -> Response:
+        subscription = confirm(_token())
+        if wants_html(request):
+            return html_page(
+                page(
+                    "subscription_confirmed",
+                    subscription.company_id,
+                    {
+                        "tracking_id": subscription.tracking_id,
+                        "expires_on": subscription.expires_at.date().isoformat(),
+                    },
+                    preferred_language(request),
+                )
             )
+        return json_response(
+            {
+                "tracking_id": subscription.tracking_id,
+                "confirmed": True,
+                "expires_at": subscription.expires_at,
+            }
         )
-    return json_response(
-        {"tracking_id": subscription.tracking_id, "confirmed": True, "expires_at": subscription.expires_at}
-    )
+
+    return answered_as_page(request, "confirm", confirms, page=wants_html(request))
 
 
-@route("GET /public/unsubscribe", PUBLIC, query=("token",), answer="html")
+@route(
+    "GET /public/unsubscribe",
+    PUBLIC,
+    query=("token",),
+    answer="page",
+    errors={404: LINK_GONE, 410: LINK_EXPIRED, 422: LINK_REFUSED},
+)
 def unsubscribe_page() -> Response:
     """The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)"""
     return _link_page("unsubscribe", "confirm_unsubscribe")
@@ -175,7 +209,11 @@ def unsubscribe_page() -> Response:
     "POST /public/unsubscribe",
     PUBLIC,
     response="UnsubscribeOut",
-    errors={410: "The link expired (30 days after the subscription it names)."},
+    errors={
+        404: LINK_GONE,
+        410: "The link expired (30 days after the subscription it names).",
+        422: LINK_REFUSED,
+    },
     query=("token",),
     answer="json_or_html",
     content_types=_FORM_TYPES,
@@ -185,9 +223,15 @@ def unsubscribe_one_click() -> Response:
     (List-Unsubscribe-Post)"""
     from chalicelib.producers.tracking.subscriptions import page, unsubscribe
 
-    subscription = unsubscribe(_token())
-    if _wants_html():
-        return html_page(
-            page("unsubscribed", subscription.company_id, {"tracking_id": subscription.tracking_id})
-        )
-    return json_response({"tracking_id": subscription.tracking_id, "unsubscribed": True})
+    request = public.current_request
+
+    def cancels() -> Response:
+        subscription = unsubscribe(_token())
+        if wants_html(request):
+            shown = {"tracking_id": subscription.tracking_id}
+            language = preferred_language(request)
+            return html_page(page("unsubscribed", subscription.company_id, shown, language))
+        return json_response({"tracking_id": subscription.tracking_id, "unsubscribed": True})
+
+    # A mail program's one-click POST (RFC 8058) keeps its JSON answers, refusals too.
+    return answered_as_page(request, "unsubscribe", cancels, page=wants_html(request))

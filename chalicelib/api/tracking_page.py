@@ -60,6 +60,21 @@ def show_tracking_page(company_id: str) -> Response:
 
 
 @route(
+    "GET /track/{company_id}/subscriptions",
+    PUBLIC,
+    query=("tracking_id",),
+    answer="page",
+    errors={429: "Too many look-ups from this client; `Retry-After` says in how many seconds to try again."},
+)
+def show_tracking_page_again(company_id: str) -> Response:
+    """The address the alert form posts to, opened in the browser (reloaded from the address bar,
+    bookmarked, shared): the tracking page again, with the parcel given as `tracking_id`; nothing
+    is asked for"""
+    params: dict[str, str] = dict(tracking_page.current_request.query_params or {})
+    return _page(company_id, params.get("tracking_id", "").strip(), "form")
+
+
+@route(
     "POST /track/{company_id}/subscriptions",
     PUBLIC,
     body="TrackingPageFormIn",

@@ -66,6 +66,18 @@ def verified_link_claims(token: str, options: Options) -> dict[str, Any]:
     raise jwt.InvalidSignatureError("Signature verification failed")
 
 
+def signed_link_claims(token: str) -> dict[str, Any] | None:
+    """The claims of a token that a current or previous link key signed, whatever its purpose and
+    however long ago it expired; None for any other (forged, cut, or signed by a key the operator
+    dropped). What a refused link's page may show: only what the link itself proves."""
+    import jwt
+
+    try:
+        return verified_link_claims(token, {"require": ["c"], "verify_exp": False})
+    except jwt.PyJWTError:
+        return None
+
+
 @lru_cache(maxsize=4096)
 def _manual_token(key: str, company_id: str, client_id: str) -> str:
     import jwt

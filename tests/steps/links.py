@@ -50,3 +50,15 @@ def signed_by_a_stranger(token: str) -> str:
 
     claims = jwt.decode(token, options={"verify_signature": False})
     return jwt.encode(claims, secrets.token_urlsafe(48), algorithm="HS256")
+
+
+@contextmanager
+def link_key_dropped() -> Iterator[Rotation]:
+    """A rotation whose old key the operator has since dropped (after the runbook's 60 days, or
+    at once after a leak): links signed with it verify no more."""
+    rotation = Rotation(old=os.environ["PREGON_LINK_SIGNING_KEY"], new=secrets.token_urlsafe(48))
+    with environment_kept(NAMES):
+        os.environ["PREGON_LINK_SIGNING_KEY"] = rotation.new
+        os.environ["PREGON_LINK_SIGNING_KEYS_PREVIOUS"] = ""
+        settings_read_again()
+        yield rotation

@@ -74,25 +74,27 @@ def unsubscribe(token: str) -> ManualUnsubscribe:
     return found
 
 
-def _company(company_id: str) -> tuple[str, str]:
+def _company(company_id: str, language: str | None) -> tuple[str, str]:
+    """The company's name, and the page's language: ``language`` (the browser's, when it names
+    one Pregón writes), else the company's."""
     from chalicelib.store.companies import get_company
 
     company = get_company(company_id)
-    return (company.name, company.language) if company else ("", "es")
+    return (company.name, language or company.language) if company else ("", language or "es")
 
 
-def confirmation_page(token: str) -> str:
+def confirmation_page(token: str, language: str | None = None) -> str:
     """The page a GET shows: what will stop, and a button that POSTs the same link."""
     from chalicelib.messaging.sandbox import render_page
 
     found = read_token(token)
-    name, language = _company(found.company_id)
+    name, language = _company(found.company_id, language)
     action = f"{get_settings().public_base_url}{MANUAL_UNSUBSCRIBE_PATH}?token={token}"
     return render_page("manual_unsubscribe", language, {"company_name": name, "action": action})
 
 
-def done_page(found: ManualUnsubscribe) -> str:
+def done_page(found: ManualUnsubscribe, language: str | None = None) -> str:
     from chalicelib.messaging.sandbox import render_page
 
-    name, language = _company(found.company_id)
+    name, language = _company(found.company_id, language)
     return render_page("manual_unsubscribed", language, {"company_name": name})

@@ -498,8 +498,9 @@ def unsubscribe(token: str) -> Subscription:
 _PAGE_ROOTS = {"confirm_subscription": "../../", "subscription_confirmed": "../../"}
 
 
-def page(name: str, company_id: str, variables: dict[str, Any]) -> str:
-    """A shipped page in the company's language, with its logo and colours (W3)."""
+def page(name: str, company_id: str, variables: dict[str, Any], language: str | None = None) -> str:
+    """A shipped page in ``language`` (the browser's, when it names one Pregón writes) or else the
+    company's, with the company's logo and colours (W3)."""
     from urllib.parse import quote
 
     from chalicelib.messaging.sandbox import render_page
@@ -507,7 +508,7 @@ def page(name: str, company_id: str, variables: dict[str, Any]) -> str:
     from chalicelib.tenants.branding import page_logo
 
     company = get_company(company_id)
-    language = company.language if company else "es"
+    language = language or (company.language if company else "es")
     root = _PAGE_ROOTS.get(name, "../")
     brand = {
         "css": f"{root}track/{quote(company_id, safe='')}/brand.css" if company else None,
