@@ -1361,6 +1361,32 @@ REASONS: dict[str, str] = {
     "unreachable: {~reason}": "inalcanzable: {reason}",
     "unreachable: {host}:{port} ({error})": "inalcanzable: {host}:{port} ({error})",
     "redirects are not followed": "las redirecciones no se siguen",
+    # ... as staff below level 1 read them, without the endpoint's host or port (error_without_address)
+    "refused: the endpoint's address is {~reason}; Pregón connects only to public addresses": (
+        "rechazado: la dirección del webhook es {reason}; Pregón solo se conecta a direcciones públicas"
+    ),
+    "unreachable: the endpoint's address is {~reason}; Pregón connects only to public addresses": (
+        "inalcanzable: la dirección del webhook es {reason}; Pregón solo se conecta a direcciones públicas"
+    ),
+    "refused: the endpoint's host is not a host name": "rechazado: el host del webhook no es un nombre de host",
+    "unreachable: the endpoint's host is not a host name": (
+        "inalcanzable: el host del webhook no es un nombre de host"
+    ),
+    "refused: the endpoint's host cannot be resolved": "rechazado: el host del webhook no se puede resolver",
+    "unreachable: the endpoint's host cannot be resolved": (
+        "inalcanzable: el host del webhook no se puede resolver"
+    ),
+    "refused: nothing accepts connections at the endpoint's address": (
+        "rechazado: nada acepta conexiones en la dirección del webhook"
+    ),
+    "unreachable: the endpoint's address ({error})": "inalcanzable: la dirección del webhook ({error})",
+    "refused: the details are shown to administrators only": (
+        "rechazado: los detalles solo los ven los administradores"
+    ),
+    "unreachable: the details are shown to administrators only": (
+        "inalcanzable: los detalles solo los ven los administradores"
+    ),
+    "the details are shown to administrators only": "los detalles solo los ven los administradores",
     # delivery (messaging/delivery.py, accounts/waiting.py)
     "the sender account {area} is missing, disabled or incomplete": (
         "la cuenta de envío {area} no existe, está desactivada o está incompleta"

@@ -106,7 +106,10 @@ class WebhookDeliveryOut(BaseModel):
         description="`delivered`; `retrying` (tried again later); `failed` (not retried: 3xx or 4xx but "
         "408/429); `gave-up` (its day of retries is over); `refused` (not a public address)."
     )
-    error: str | None
+    error: str | None = Field(
+        description="Why it failed, in Pregón's words (never the endpoint's answer). Staff below level 1, "
+        "who may not read the endpoint's URL, read it without the endpoint's host, port or address."
+    )
 
 
 class WebhookDeliveriesPageOut(BaseModel):

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.access import ADMIN, STAFF
+from chalicelib.api.access import ADMIN, ADMIN_LEVEL, STAFF
 from chalicelib.api.http import (
     Routes,
     etag,
@@ -146,9 +146,11 @@ def test_webhook(caller: Principal, endpoint_id: str) -> Response:
     query=("limit", "cursor"),
 )
 def list_webhook_deliveries(caller: Principal, endpoint_id: str) -> Response:
-    """An endpoint's delivery log, newest first (30 days): time, event, status code, attempt, outcome"""
+    """An endpoint's delivery log, newest first (30 days): time, event, status code, attempt, outcome,
+    error; below level 1, who may not read the endpoint's URL, the error names no host or port"""
     from chalicelib.messaging.webhooks.service import deliveries
 
     limit, cursor = page_request(webhooks.current_request)
-    found, after = deliveries(caller.company_id, endpoint_id, limit, cursor)
+    shows_url = caller.level == ADMIN_LEVEL  # who may read GET /webhooks/{id} (ADMIN)
+    found, after = deliveries(caller.company_id, endpoint_id, limit, cursor, shows_url=shows_url)
     return page_response(found, after, plain)

@@ -1646,3 +1646,70 @@ def test_an_erp_event_about_her_that_fails_as_queued_and_loses_to_her_erasure_te
     deliver_outboxes()
     deliver_webhooks()
     assert failed_events(receiver, endpoint) == told
+
+
+def test_only_who_may_read_an_endpoints_url_reads_its_host_in_the_delivery_log(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    # Given an endpoint on a port where nothing listens
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint_id = add_endpoint(api, company, f"http://127.0.0.1:{port}/pregon", ["message.bounced"])[
+        "endpoint_id"
+    ]
+    # And its log holds a delivery nothing accepted, and one refused for its loopback address
+    assert (
+        body(api.http.post(f"/webhooks/{endpoint_id}/test", headers=company.admin_headers()))["outcome"]
+        == "failed"
+    )
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "0")
+    assert (
+        body(api.http.post(f"/webhooks/{endpoint_id}/test", headers=company.admin_headers()))["outcome"]
+        == "refused"
+    )
+    company_id = company.company_id
+    callers = {
+        "level 1": company.admin_headers(),
+        **{
+            f"level {n}": {"Authorization": f"Bearer {IDENTITY.mint(company_id, user_id=f'u{n}', level=n)}"}
+            for n in (2, 3, 4)
+        },
+        "API key": company.key_headers(),
+    }
+    for who, headers in callers.items():
+        for language in ("en", "es"):
+            # When each kind of caller reads the delivery log
+            response = api.http.get(
+                f"/webhooks/{endpoint_id}/deliveries", headers={**headers, "Accept-Language": language}
+            )
+            if who == "API key":  # Then an API key reads nothing (as for every webhook route)
+                assert response.status_code == 403, response.body
+                continue
+            assert response.status_code == 200, response.body
+            errors = [d["error"] for d in body(response)["items"]]
+            # the endpoint's URL is theirs to read only at level 1 (GET /webhooks/{id}), so its host too
+            can_read_url = api.http.get(f"/webhooks/{endpoint_id}", headers=headers).status_code == 200
+            assert can_read_url == (who == "level 1")
+            if can_read_url:  # Then the administrator reads the host and port in each error
+                assert all("127.0.0.1" in e for e in errors), errors
+                assert f"127.0.0.1:{port}" in errors[1]
+            else:  # Then staff below level 1 read why, without the host or port
+                assert not any("127.0.0.1" in e or str(port) in e for e in errors), errors
+                assert (
+                    errors
+                    == {
+                        "en": [
+                            "refused: the endpoint's address is a loopback address; "
+                            "Pregón connects only to public addresses",
+                            "refused: nothing accepts connections at the endpoint's address",
+                        ],
+                        "es": [
+                            "rechazado: la dirección del webhook es una dirección de loopback; "
+                            "Pregón solo se conecta a direcciones públicas",
+                            "rechazado: nada acepta conexiones en la dirección del webhook",
+                        ],
+                    }[language]
+                ), (who, errors)

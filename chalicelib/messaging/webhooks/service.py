@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import re
 import secrets
 import ssl
 import threading
@@ -267,10 +268,74 @@ def delete_endpoint(company_id: str, endpoint_id: str) -> None:
 
 
 def deliveries(
-    company_id: str, endpoint_id: str, limit: int, cursor: dict[str, Any] | None
+    company_id: str,
+    endpoint_id: str,
+    limit: int,
+    cursor: dict[str, Any] | None,
+    *,
+    shows_url: bool = True,
 ) -> tuple[list[WebhookDelivery], dict[str, Any] | None]:
+    """A page of an endpoint's delivery log, newest first. For whoever may not read the endpoint's
+    URL (``shows_url`` false: staff below level 1), each error says nothing of its host or port
+    either (:func:`error_without_address`)."""
     get_endpoint(company_id, endpoint_id)
-    return store.deliveries_page(company_id, endpoint_id, limit=limit, cursor=cursor)
+    found, after = store.deliveries_page(company_id, endpoint_id, limit=limit, cursor=cursor)
+    if not shows_url:
+        found = [replace(d, error=error_without_address(d.error)) for d in found]
+    return found, after
+
+
+# A delivery's error as written by post_event, where it names the endpoint's host, its port or the
+# address its name resolved to (DestinationRefused's reasons, a connection's failure), and the same
+# error without them. Any other error that is not one of _NAMES_NOTHING is cut to its first word:
+# a form written later, and not listed here, shows no address by mistake.
+_NAMES_THE_ADDRESS = (
+    (
+        re.compile(
+            r"(refused|unreachable): .+ is (an? [a-z-]+ address); Pregón connects only to public addresses"
+        ),
+        r"\1: the endpoint's address is \2; Pregón connects only to public addresses",
+    ),
+    (
+        re.compile(r"(refused|unreachable): .+ is not a host name"),
+        r"\1: the endpoint's host is not a host name",
+    ),
+    (
+        re.compile(r"(refused|unreachable): .+ cannot be resolved"),
+        r"\1: the endpoint's host cannot be resolved",
+    ),
+    (
+        re.compile(r"refused: nothing accepts connections at .+"),
+        "refused: nothing accepts connections at the endpoint's address",
+    ),
+    (re.compile(r"unreachable: .+ \(([A-Za-z]+)\)"), r"unreachable: the endpoint's address (\1)"),
+)
+# Errors that name no address: a timeout, a TLS failure's OpenSSL code, a redirect, and what
+# url_problem says of a URL itself.
+_NAMES_NOTHING = re.compile(
+    r"timeout: no answer within [0-9.]+ s|TLS: [A-Za-z0-9_]+|redirects are not followed"
+    r"|refused: (is longer than [0-9]+ characters|must not contain spaces or control characters"
+    r"|is not a URL|must be an https:// URL|must not have a #fragment|must name a port from 1 to 65535, or none"
+    r"|must not carry a user or password \(the signature proves who is calling\))"
+)
+# The first word of an error of another form, kept before ADDRESS_WITHHELD.
+_KINDS = ("refused", "unreachable")
+#: What is left of an error of a form neither list knows, after its first word.
+ADDRESS_WITHHELD = "the details are shown to administrators only"
+
+
+def error_without_address(error: str | None) -> str | None:
+    """A delivery's error as staff who may not read the endpoint's URL read it: its host, port and
+    resolved address left out (docs/webhooks.md, "Who reads what")."""
+    if error is None:
+        return None
+    for pattern, shown in _NAMES_THE_ADDRESS:  # first: a host may be any word ("is")
+        if pattern.fullmatch(error):
+            return pattern.sub(shown, error)
+    if _NAMES_NOTHING.fullmatch(error):
+        return error
+    kind = error.split(":", 1)[0]
+    return f"{kind}: {ADDRESS_WITHHELD}" if kind in _KINDS else ADDRESS_WITHHELD
 
 
 # --- events -------------------------------------------------------------------------------------
