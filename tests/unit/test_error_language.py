@@ -554,6 +554,11 @@ REASON_DYNAMIC = {
         "chalicelib/messaging/webhooks/service.py",
         "result.error",
     ): "an Attempt's reason, scanned where it is made",
+    ("chalicelib/messaging/webhooks/service.py", "error"): "a stored delivery error passed on",
+    (
+        "chalicelib/messaging/webhooks/service.py",
+        "pattern.sub(shown, error)",
+    ): "a delivery error without its address (_NAMES_THE_ADDRESS), in REASONS_ALSO_SAID",
     ("chalicelib/store/tracking.py", "novelty.reason"): "the carrier's own reason for a status",
     ("chalicelib/store/tracking.py", "messages[n].error"): "a stored reason passed on",
     ("chalicelib/store/tracking.py", "alert.error"): "a stored reason passed on",
@@ -574,6 +579,12 @@ REASONS_ALSO_SAID = [
     # business_events.payment_recorded's sms_wanted(company), given as sms=...
     "the company sends no SMS for automatic payments",
     "the company sends no SMS for manual payments",
+    # webhooks.service.error_without_address: a delivery's error as staff below level 1 read it
+    "refused: the endpoint's address is a private address; Pregón connects only to public addresses",
+    "refused: the endpoint's host is not a host name",
+    "unreachable: the endpoint's host cannot be resolved",
+    "refused: nothing accepts connections at the endpoint's address",
+    "unreachable: the endpoint's address (ConnectionResetError)",
 ]
 
 
