@@ -134,15 +134,11 @@ def _link_page(action: str, page_name: str) -> Response:
 
 
 _FORM_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain"]
+# How a link's page answers what it refuses (each a page: api.pages.link_refusal_page).
+_LINK_REFUSALS = {404: LINK_GONE, 410: LINK_EXPIRED, 422: LINK_REFUSED}
 
 
-@route(
-    "GET /public/subscriptions/confirm",
-    PUBLIC,
-    query=("token",),
-    answer="page",
-    errors={404: LINK_GONE, 410: LINK_EXPIRED, 422: LINK_REFUSED},
-)
+@route("GET /public/subscriptions/confirm", PUBLIC, query=("token",), answer="page", errors=_LINK_REFUSALS)
 def confirm_page() -> Response:
     """The confirmation link of a subscription: a page asking to confirm; changes nothing"""
     return _link_page("confirm", "confirm_subscription")
@@ -193,13 +189,7 @@ def confirm_subscription() -> Response:
     return answered_as_page(request, "confirm", confirms, page=wants_html(request))
 
 
-@route(
-    "GET /public/unsubscribe",
-    PUBLIC,
-    query=("token",),
-    answer="page",
-    errors={404: LINK_GONE, 410: LINK_EXPIRED, 422: LINK_REFUSED},
-)
+@route("GET /public/unsubscribe", PUBLIC, query=("token",), answer="page", errors=_LINK_REFUSALS)
 def unsubscribe_page() -> Response:
     """The unsubscribe link of an alert e-mail: a page asking to confirm; changes nothing (T7)"""
     return _link_page("unsubscribe", "confirm_unsubscribe")

@@ -17,6 +17,7 @@ tracking_page = Blueprint(__name__)
 route = Routes(tracking_page, schemas="schemas")
 
 MAX_TRACKING_ID = 64
+TOO_MANY_LOOK_UPS = "Too many look-ups from this client; `Retry-After` says in how many seconds to try again."
 MAX_ENTERED = 320  # the longest a form's box may hold (an e-mail address: 64 + 1 + 255)
 
 
@@ -48,7 +49,7 @@ def brand_stylesheet(company_id: str) -> Response:
     PUBLIC,
     query=("tracking_id",),
     answer="page",
-    errors={429: "Too many look-ups from this client; `Retry-After` says in how many seconds to try again."},
+    errors={429: TOO_MANY_LOOK_UPS},
 )
 def show_tracking_page(company_id: str) -> Response:
     """The company's public tracking page (W1): a tracking id box and, given `tracking_id`, the parcel's
@@ -64,7 +65,7 @@ def show_tracking_page(company_id: str) -> Response:
     PUBLIC,
     query=("tracking_id",),
     answer="page",
-    errors={429: "Too many look-ups from this client; `Retry-After` says in how many seconds to try again."},
+    errors={429: TOO_MANY_LOOK_UPS},
 )
 def show_tracking_page_again(company_id: str) -> Response:
     """The address the alert form posts to, opened in the browser (reloaded from the address bar,
