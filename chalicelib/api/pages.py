@@ -159,7 +159,7 @@ def link_refusal_page(request: Request, exc: PregonError, link: str) -> Response
     from chalicelib.core.links import signed_link_claims
     from chalicelib.messaging.sandbox import render_page
     from chalicelib.producers.tracking.subscriptions import ParcelFull
-    from chalicelib.tenants.branding import page_logo, parcel_url
+    from chalicelib.tenants.branding import page_brand, parcel_url
     from chalicelib.tenants.companies import find_company
 
     params: Any = request.query_params or {}
@@ -195,10 +195,7 @@ def link_refusal_page(request: Request, exc: PregonError, link: str) -> Response
         tracking_id = str(claims["t"]) if link != "manual" and claims.get("t") else ""
         variables.update(
             company=company.name,
-            brand={
-                "css": f"{root}track/{quote(company.company_id, safe='')}/brand.css",
-                "logo_url": page_logo(company, root),
-            },
+            brand=page_brand(company, root),
             tracking_id=tracking_id,
             again_url=parcel_url(company.company_id, tracking_id, company.tracking_page_url)
             if tracking_id

@@ -291,6 +291,17 @@ def page_logo(company: Company, root: str) -> str | None:
     return company.logo_url
 
 
+def page_brand(company: Company | None, root: str) -> dict[str, str | None]:
+    """A company's look on a page of the app (W3): its colours' stylesheet and its logo, each
+    linked from ``root`` (the relative way back to the app's root); nothing for no company."""
+    if company is None:
+        return {"css": None, "logo_url": None}
+    return {
+        "css": f"{root}track/{quote(company.company_id, safe='')}/brand.css",
+        "logo_url": page_logo(company, root),
+    }
+
+
 def logo_file(company_id: str, file_id: str, file_name: str) -> tuple[bytes, str]:
     """An uploaded logo's bytes and type, by the parts of its public URL; NotFound for anything
     that is not one (only files kept as logos can be read this way)."""

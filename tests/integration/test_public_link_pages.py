@@ -173,10 +173,12 @@ def test_a_manual_unsubscribe_page_never_tells_more_than_its_link_proves(api: Cl
     answers = [page(api.http.get(f"/public/manual-sends/unsubscribe?token={t}"), 422) for t in (real, none)]
     # Then both get the very same neutral page: it tells nobody which companies exist
     assert answers[0] == answers[1] and "Cargas del Sur" not in answers[0]
-    # And a link that works opens its page in the browser's language
+    # And a link that works opens its page in the browser's language and the company's look
     put_client(api, tenant, "CLI-2")
     link = f"/public/manual-sends/unsubscribe?token={manual_token(tenant.company_id, 'CLI-2')}"
-    assert "Stop receiving mailings from Cargas del Sur?" in page(api.http.get(link, headers=ENGLISH), 200)
+    shown = page(api.http.get(link, headers=ENGLISH), 200)
+    assert "Stop receiving mailings from Cargas del Sur?" in shown
+    assert brand_of(tenant).replace("../", "../../") in shown
 
 
 def test_the_alert_forms_address_opened_in_the_browser_is_the_tracking_page(

@@ -74,27 +74,24 @@ def unsubscribe(token: str) -> ManualUnsubscribe:
     return found
 
 
-def _company(company_id: str, language: str | None) -> tuple[str, str]:
-    """The company's name, and the page's language: ``language`` (the browser's, when it names
-    one Pregón writes), else the company's."""
+def _page(name: str, company_id: str, language: str | None, variables: dict[str, str]) -> str:
+    """A page of the link (/public/manual-sends/unsubscribe) in ``language`` (the browser's, when
+    it names one Pregón writes) or else the company's, in the company's look (W3)."""
+    from chalicelib.messaging.sandbox import render_page
     from chalicelib.store.companies import get_company
+    from chalicelib.tenants.branding import page_brand
 
     company = get_company(company_id)
-    return (company.name, language or company.language) if company else ("", language or "es")
+    shown = {"company_name": company.name if company else "", "brand": page_brand(company, "../../")}
+    return render_page(name, language or (company.language if company else "es"), {**shown, **variables})
 
 
 def confirmation_page(token: str, language: str | None = None) -> str:
     """The page a GET shows: what will stop, and a button that POSTs the same link."""
-    from chalicelib.messaging.sandbox import render_page
-
     found = read_token(token)
-    name, language = _company(found.company_id, language)
     action = f"{get_settings().public_base_url}{MANUAL_UNSUBSCRIBE_PATH}?token={token}"
-    return render_page("manual_unsubscribe", language, {"company_name": name, "action": action})
+    return _page("manual_unsubscribe", found.company_id, language, {"action": action})
 
 
 def done_page(found: ManualUnsubscribe, language: str | None = None) -> str:
-    from chalicelib.messaging.sandbox import render_page
-
-    name, language = _company(found.company_id, language)
-    return render_page("manual_unsubscribed", language, {"company_name": name})
+    return _page("manual_unsubscribed", found.company_id, language, {})

@@ -501,19 +501,13 @@ _PAGE_ROOTS = {"confirm_subscription": "../../", "subscription_confirmed": "../.
 def page(name: str, company_id: str, variables: dict[str, Any], language: str | None = None) -> str:
     """A shipped page in ``language`` (the browser's, when it names one Pregón writes) or else the
     company's, with the company's logo and colours (W3)."""
-    from urllib.parse import quote
-
     from chalicelib.messaging.sandbox import render_page
     from chalicelib.store.companies import get_company
-    from chalicelib.tenants.branding import page_logo
+    from chalicelib.tenants.branding import page_brand
 
     company = get_company(company_id)
     language = language or (company.language if company else "es")
-    root = _PAGE_ROOTS.get(name, "../")
-    brand = {
-        "css": f"{root}track/{quote(company_id, safe='')}/brand.css" if company else None,
-        "logo_url": page_logo(company, root) if company else None,
-    }
+    brand = page_brand(company, _PAGE_ROOTS.get(name, "../"))
     return render_page(
         name, language, {"company": company.name if company else "", "brand": brand, **variables}
     )
