@@ -1368,7 +1368,9 @@ REASONS: dict[str, str] = {
     "unreachable: the endpoint's address is {~reason}; Pregón connects only to public addresses": (
         "inalcanzable: la dirección del webhook es {reason}; Pregón solo se conecta a direcciones públicas"
     ),
-    "refused: the endpoint's host is not a host name": "rechazado: el host del webhook no es un nombre de host",
+    "refused: the endpoint's host is not a host name": (
+        "rechazado: el host del webhook no es un nombre de host"
+    ),
     "unreachable: the endpoint's host is not a host name": (
         "inalcanzable: el host del webhook no es un nombre de host"
     ),

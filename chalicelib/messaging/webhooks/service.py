@@ -315,7 +315,8 @@ _NAMES_THE_ADDRESS = (
 _NAMES_NOTHING = re.compile(
     r"timeout: no answer within [0-9.]+ s|TLS: [A-Za-z0-9_]+|redirects are not followed"
     r"|refused: (is longer than [0-9]+ characters|must not contain spaces or control characters"
-    r"|is not a URL|must be an https:// URL|must not have a #fragment|must name a port from 1 to 65535, or none"
+    r"|is not a URL|must be an https:// URL|must not have a #fragment"
+    r"|must name a port from 1 to 65535, or none"
     r"|must not carry a user or password \(the signature proves who is calling\))"
 )
 # The first word of an error of another form, kept before ADDRESS_WITHHELD.
