@@ -182,9 +182,12 @@ def test_tampered_token_is_refused(api: Client, tenant: Tenant, mailbox: MailCat
         ),
         api.http.get("/public/unsubscribe"),
     ]
-    # Then it is refused naming the token, and the subscription stays active
+    # Then it is refused: the one-click POST naming the token, the links a browser opens with a
+    # page saying so (tests/integration/test_public_link_pages.py), and the subscription stays active
     assert [r.status_code for r in responses] == [422, 422, 422]
-    assert all(body(r)["field"] == "token" for r in responses)
+    assert body(responses[1])["field"] == "token"
+    assert "Este enlace no funciona" in responses[0].body.decode()
+    assert "Este enlace está incompleto" in responses[2].body.decode()
     subs = body(api.http.get("/parcels/TRK-U3/subscriptions", headers=tenant.staff_headers()))["items"]
     assert subs[0]["active"] is True
 
