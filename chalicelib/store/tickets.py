@@ -3,10 +3,13 @@
 A ticket and its day's counter are written in one transaction: the counter moves only while it
 is below the company's maximum, and the ticket only when its id is new. So the (N+1)th ticket of
 a day is refused with nothing written, and the same inbound SMS handled twice opens one ticket.
+With ``checks`` (``store.erasures.unerased``), both are written only while the client is not
+being erased nor gone (decision 0017, session 35).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +19,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.core import domain
 from chalicelib.store.fields import checked_cursor, cursor_within, item_from, page_of, record_from
 from chalicelib.store.models import TicketDayModel, TicketModel
-from chalicelib.store.tables import LOST_RACE, connection
+from chalicelib.store.tables import LOST_RACE, Check, CheckFailed, connection
 
 _RACE_RETRIES = 5
 
@@ -32,12 +35,15 @@ def get_ticket(company_id: str, ticket_id: str) -> domain.Ticket | None:
         return None
 
 
-def open_ticket(ticket: domain.Ticket, day: str, max_per_day: int) -> tuple[domain.Ticket | None, bool]:
+def open_ticket(
+    ticket: domain.Ticket, day: str, max_per_day: int, checks: Sequence[Check] = ()
+) -> tuple[domain.Ticket | None, bool]:
     """Open ``ticket`` counting it on the client's ``day`` (``YYYY-MM-DD``).
 
     Returns ``(ticket, True)`` when written now, ``(existing, False)`` when a ticket with this id
     was opened before, and ``(None, False)`` when the client already has ``max_per_day`` tickets
-    that day (nothing is written)."""
+    that day (nothing is written). ``checks``: conditions on other items, first in the
+    transaction; :class:`CheckFailed` (nothing written) when one does not hold."""
     counter = TicketDayModel(ticket.company_id, f"{ticket.client_id}#{day}")
     item = item_from(TicketModel, ticket)
     for _ in range(_RACE_RETRIES):
@@ -46,6 +52,8 @@ def open_ticket(ticket: domain.Ticket, day: str, max_per_day: int) -> tuple[doma
             return existing, False
         try:
             with TransactWrite(connection=connection()) as tx:
+                for check in checks:
+                    check(tx)
                 tx.save(item, condition=TicketModel.ticket_id.does_not_exist())
                 tx.update(
                     counter,
@@ -54,7 +62,15 @@ def open_ticket(ticket: domain.Ticket, day: str, max_per_day: int) -> tuple[doma
                     | (TicketDayModel.tickets < max_per_day),
                 )
         except TransactWriteError as exc:
-            codes = {r.code for r in (exc.cancellation_reasons or []) if r is not None}
+            reasons = exc.cancellation_reasons or []
+            failed = [
+                n
+                for n, reason in enumerate(reasons[: len(checks)])
+                if reason is not None and reason.code == "ConditionalCheckFailed"
+            ]
+            if failed:
+                raise CheckFailed(failed) from exc
+            codes = {r.code for r in reasons if r is not None}
             if not codes or codes - LOST_RACE:
                 raise
             if "TransactionConflict" in codes:

@@ -1139,3 +1139,30 @@ def test_a_help_reply_that_lost_to_her_erasure_leaves_the_numbers_allowance_as_i
     again = sms_company.receive("AYUDA")
     assert (again["outcome"], again["client_id"]) == ("replied", None)
     assert deliver_outboxes()["sent"] == 1
+
+
+@pytest.mark.parametrize("ends", [False, True], ids=["still-erasing", "erased"])
+def test_a_ticket_sms_whose_ticket_comes_after_her_erasure_began_opens_no_ticket(
+    sms_company: SmsCompany, clock: Any, monkeypatch: pytest.MonkeyPatch, ends: bool
+) -> None:
+    from chalicelib.store import communications, tickets
+    from tests.steps.erasure import erased_while, erasure_ended, erasure_in_the_request
+
+    erasure_in_the_request(monkeypatch)
+    api, tenant, company_id = sms_company.api, sms_company.tenant, sms_company.company_id
+    # When Ana asks for support, and between the write of her SMS (under her) and the opening of
+    # its ticket the administrator erases her (past the phase that erases tickets; to its end or not)
+    erased = erased_while(api, tenant, "CLI-7", monkeypatch, ends=ends, writer=(tickets, "open_ticket"))
+    outcome = sms_company.receive("Soporte: sin internet")
+    assert [e["state"] for e in erased] == ["done" if ends else "erasing"]
+    # Then no ticket is opened and no reply is written, saying why
+    assert (outcome["outcome"], outcome["ticket_id"], outcome["reply_id"]) == ("logged", None, None)
+    assert outcome["reason"] == "the client is being erased: no ticket, no reply"
+    assert deliver_outboxes()["sent"] == 0
+    # And once the erasure ended, nothing the company polls or keeps names her: no ticket, no SMS
+    if not ends:
+        erasure_ended(api, tenant, "CLI-7", clock)
+    polled = api.http.get("/tickets", headers=tenant.admin_headers())
+    assert polled.status_code == 200 and body(polled)["items"] == [], polled.body
+    assert communications.get(company_id, outcome["communication_id"]) is None
+    assert sms_history(company_id) == []

@@ -26,14 +26,17 @@ def erased_while(
     *,
     at_write: int = 1,
     ends: bool = False,
+    writer: tuple[Any, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Just before the ``at_write``-th write of messages (``store.communications.add_new``), the
+    """Just before the ``at_write``-th write of messages (``store.communications.add_new``, or the
+    ``writer`` given as its module and function's name, e.g. ``store.tickets.open_ticket``), the
     administrator erases the client: the erasure runs to its end (``ends``), or is stopped just
     before it deletes the client's item (the client is still being erased). The erasure's answer
     is appended to the list returned."""
     from chalicelib.store import communications, erasures
 
-    add_new, client_page = communications.add_new, erasures.client_page
+    module, name = writer or (communications, "add_new")
+    add_new, client_page = getattr(module, name), erasures.client_page
     erased: list[dict[str, Any]] = []
     writes: list[None] = []
 
@@ -49,7 +52,7 @@ def erased_while(
             monkeypatch.setattr(erasures, "client_page", client_page)
         return add_new(*args, **kwargs)
 
-    monkeypatch.setattr(communications, "add_new", erasure_first)
+    monkeypatch.setattr(module, name, erasure_first)
     return erased
 
 

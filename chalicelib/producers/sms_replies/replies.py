@@ -44,6 +44,8 @@ MAX_BODY = 1600
 AUTO_REPLY_TYPE = "sms_auto_reply"
 # Why an SMS from a client gets no automatic reply when the client is being erased meanwhile.
 BEING_ERASED = "the client is being erased: no reply"
+# Why a ticket SMS from a client opens no ticket (and gets no reply) when she is being erased meanwhile.
+NO_TICKET_BEING_ERASED = "the client is being erased: no ticket, no reply"
 DEFAULT_HELP_TEXT = "%empresa%: escriba BAJA para no recibir más mensajes."
 
 
@@ -271,7 +273,14 @@ def _decide(
         return _with(base, "logged", reason="the number belongs to no single client: no reply")
     rules = current_rules(company_id)
     if rules.ticket_enabled and mentions(sms.body, parse_keywords(rules.ticket_keywords)):
-        text, ticket_id = _ticket_reply(company_id, sms, client, rules, record)
+        from chalicelib.store.tables import CheckFailed
+
+        try:
+            text, ticket_id = _ticket_reply(company_id, sms, client, rules, record)
+        except CheckFailed:
+            # her SMS was logged under her before the erasure started (the erasure deletes it):
+            # a ticket for no one would keep her words after it (decision 0017, session 35)
+            return _with(base, "logged", reason=NO_TICKET_BEING_ERASED)
         return _with(_reply(base, company_id, sms, sender, client, contact_id, text), ticket_id=ticket_id)
     if rules.balance_enabled and mentions(sms.body, parse_keywords(rules.balance_keywords)):
         company = _company(company_id)
@@ -413,6 +422,10 @@ def ticket_id_for(company_id: str, inbound_id: str) -> str:
 def _ticket_reply(
     company_id: str, sms: InboundSms, client: domain.Client, rules: domain.SmsAutoReplies, record: str
 ) -> tuple[str, str | None]:
+    """The reply to a ticket SMS, and the ticket opened (None: the day's tickets are used up).
+    Opened on condition that no erasure of the client runs or ran (``store.erasures.unerased``):
+    ``store.tables.CheckFailed``, nothing written, when one does."""
+    from chalicelib.store.erasures import unerased
     from chalicelib.store.tickets import open_ticket
 
     now = clock.now()
@@ -433,7 +446,7 @@ def _ticket_reply(
     # Z1: "N tickets a day" counts the company's days: the day the SMS was received (a notification
     # SNS delivers again after midnight counts in the day it came), as the reply allowance does
     day = today(company_time_zone(company_id), sms.received_at or now).isoformat()
-    opened, _ = open_ticket(ticket, day, rules.ticket_max_per_day)
+    opened, _ = open_ticket(ticket, day, rules.ticket_max_per_day, unerased(company_id, client.client_id))
     if opened is None:
         variables = {**_common(company_id, client), "maximo": rules.ticket_max_per_day}
         return render_sms(rules.ticket_limit_template, variables, field="ticket.limit_template"), None
