@@ -30,6 +30,16 @@ AUTO_SUBMITTED = "auto-generated"  # RFC 3834: an e-mail no person wrote, and no
 MANUAL_CHANNEL = "manual"  # the token's ``ch``: a tracking alert's token does not work here
 ONE_CLICK = "List-Unsubscribe=One-Click"
 MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
+#: Why a URL a company gives (a webhook, an SMS gateway, a logo, a tracking page) is refused when
+#: :func:`has_space_or_control` holds: the field's error, in the catalog of ``api.error_language``.
+SPACE_OR_CONTROL = "must not contain spaces or control characters"
+
+
+def has_space_or_control(url: str) -> bool:
+    """Whether ``url`` holds a space or an ASCII control character (below 33, or DEL: 127): none
+    belongs in a URL (RFC 3986 has them percent-encoded), and a client may cut it there, drop
+    them or refuse it, so the URL shown is not the one called or loaded."""
+    return any(ord(c) < 33 or ord(c) == 127 for c in url)
 
 
 def link_signing_key() -> str:

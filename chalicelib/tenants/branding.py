@@ -191,10 +191,14 @@ def _checked(field: str, raw: str) -> str:
 
 
 def _https_url(value: str, field: str) -> str:
+    from chalicelib.core.links import SPACE_OR_CONTROL, has_space_or_control
+
     problem = None
     if not value or len(value) > MAX_URL:
         problem = f"give an https URL of at most {MAX_URL} characters"
-    elif any(c.isspace() or ord(c) < 32 or c in "\"'<>\\`" for c in value):
+    elif has_space_or_control(value):  # DEL (127) too, as a webhook's URL
+        problem = SPACE_OR_CONTROL
+    elif any(c.isspace() or c in "\"'<>\\`" for c in value):
         problem = "a URL may not hold spaces, quotes, < > or backslashes"
     else:
         try:

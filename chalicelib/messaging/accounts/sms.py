@@ -312,9 +312,10 @@ def _gateway_url_problem(url: str) -> str | None:
     path into the query or the fragment, and a port 0 would be called on the scheme's port, not
     the one shown (the webhooks' rule, session 32); its host must be a public address (Q7)."""
     from chalicelib.channels.destinations import host_problem
+    from chalicelib.core.links import SPACE_OR_CONTROL, has_space_or_control
 
-    if any(ord(ch) < 33 or ord(ch) == 127 for ch in url):
-        return "must not contain spaces or control characters"
+    if has_space_or_control(url):
+        return SPACE_OR_CONTROL
     if "#" in url:
         return "must not have a #fragment"
     if "?" in url:

@@ -102,12 +102,13 @@ def url_problem(url: str) -> str | None:
     in it, no fragment; a host on a public address (a name with no DNS yet is accepted and checked
     at every connection)."""
     from chalicelib.channels.destinations import host_problem
+    from chalicelib.core.links import SPACE_OR_CONTROL, has_space_or_control
     from chalicelib.core.settings import allow_loopback_destinations
 
     if len(url) > MAX_URL_LENGTH:
         return f"is longer than {MAX_URL_LENGTH} characters"
-    if any(ord(c) < 33 or ord(c) == 127 for c in url):
-        return "must not contain spaces or control characters"
+    if has_space_or_control(url):
+        return SPACE_OR_CONTROL
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
