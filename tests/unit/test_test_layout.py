@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
 
 
+@cache  # parsed once for the module's tests (each read-only): every file under tests/ takes seconds
 def modules() -> dict[str, ast.Module]:
     return {str(path.relative_to(TESTS)): ast.parse(path.read_text()) for path in sorted(TESTS.rglob("*.py"))}
 
