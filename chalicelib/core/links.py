@@ -35,11 +35,17 @@ MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
 SPACE_OR_CONTROL = "must not contain spaces or control characters"
 
 
+#: Bidirectional controls (embeddings and overrides U+202A-U+202E, isolates U+2066-U+2069): they
+#: reorder what a screen shows, so ``https://a.example/\u202egpj.exe`` reads as another URL.
+_BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
+
+
 def has_space_or_control(url: str) -> bool:
-    """Whether ``url`` holds a space or an ASCII control character (below 33, or DEL: 127): none
-    belongs in a URL (RFC 3986 has them percent-encoded), and a client may cut it there, drop
-    them or refuse it, so the URL shown is not the one called or loaded."""
-    return any(ord(c) < 33 or ord(c) == 127 for c in url)
+    """Whether ``url`` holds a space or a control character: ASCII's (below 33, or DEL: 127), the
+    C1 controls (U+0080-U+009F) or a bidi control. None belongs in a URL (RFC 3986 has them
+    percent-encoded, RFC 3987 forbids bidi controls in an IRI), and a client may cut it there,
+    drop them, refuse it or show it reordered, so the URL shown is not the one called or loaded."""
+    return any(ord(c) < 33 or 127 <= ord(c) <= 0x9F or ord(c) in _BIDI_CONTROLS for c in url)
 
 
 def link_signing_key() -> str:

@@ -65,6 +65,19 @@ def test_an_administrator_sets_the_branding_and_bad_input_names_the_field(
         ("tracking_page_url", "must not contain spaces or control characters"),
     }
     assert body(get_branding(api, tenant)) == shown
+    # And so are a C1 control (U+0085) and a bidi override (U+202E), which reorders what is shown
+    hidden = set_branding(
+        api,
+        tenant,
+        logo_url="https://cdn.example/logo\u0085.png",
+        tracking_page_url="https://www.example/\u202eseguimiento?envio={tracking_id}",
+    )
+    assert hidden.status_code == 422
+    assert {(e["field"], e["message"]) for e in body(hidden)["errors"]} == {
+        ("logo_url", "must not contain spaces or control characters"),
+        ("tracking_page_url", "must not contain spaces or control characters"),
+    }
+    assert body(get_branding(api, tenant)) == shown
     # When a clerk (level 3) tries to change it
     clerk = set_branding(api, tenant, headers=tenant.staff_headers(), primary_color="#000000")
     # Then it is refused

@@ -262,6 +262,8 @@ def test_the_gateway_password_is_kms_ciphertext_bound_to_its_company(
         ("http://127.0.0.1/api#", "must not have a #fragment"),
         ("http://127.0.0.1/api?key=1", "must not have a ?query"),
         ("http://127.0.0.1/a\x00pi", "must not contain spaces or control characters"),
+        ("http://127.0.0.1/a\u009bpi", "must not contain spaces or control characters"),  # C1 CSI
+        ("http://127.0.0.1/\u2067ipa", "must not contain spaces or control characters"),  # bidi
     ],
 )
 def test_a_gateway_on_a_private_address_is_refused_naming_base_url(

@@ -806,6 +806,9 @@ def test_an_event_is_given_up_after_its_tries_and_an_endpoint_failing_for_a_day_
         "ftp://erp.example.com/hook",
         "https://erp.example.com/hook#part",
         "https://erp.example.com:0/hook",  # no port: it would have been posted to 443
+        "https://erp.example.com/ho\u0085ok",  # a C1 control (NEL): a line break to some readers
+        "https://erp.example.com/\u202ekooh",  # a right-to-left override: shown reversed
+        "https://erp.example.com/hook\u2066",  # a bidi isolate
     ],
 )
 def test_a_private_plain_or_odd_url_is_refused_on_save(api: Client, company: Tenant, url: str) -> None:
