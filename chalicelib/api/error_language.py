@@ -1055,6 +1055,9 @@ CATALOG: dict[str, str] = {
     ),
     "SNS does not know this application: {message}": "SNS no conoce esta aplicación: {message}",
     "SNS refused the token: {message}": "SNS rechazó el token: {message}",
+    # AWS's refusals (channels.provider_errors): the service, then its code and words as they came
+    "{service} refused the message: {why}": "{service} rechazó el mensaje: {why}",
+    "{service} did not answer: {why}": "{service} no respondió: {why}",
     "client {client_id} has no device {device_id}": (
         "el cliente {client_id} no tiene el dispositivo {device_id}"
     ),

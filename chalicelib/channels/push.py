@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.channels.base import OutgoingChannelMessage, SentAsIs
-from chalicelib.core.aws import delivery_errors, sending_client
+from chalicelib.channels.base import COMMUNICATION_HEADER, OutgoingChannelMessage, SentAsIs
+from chalicelib.channels.provider_errors import delivery_errors
+from chalicelib.core.aws import sending_client
 
 # SNS answers these when an endpoint can never receive again (app uninstalled, token revoked).
 
@@ -30,7 +31,7 @@ class PushSender(SentAsIs):
 
     def send(self, message: OutgoingChannelMessage) -> str:
         payload = push_payload(message.subject, message.text, message.data)
-        with delivery_errors():
+        with delivery_errors("SNS", communication_id=message.headers.get(COMMUNICATION_HEADER)):
             response = sending_client("sns").publish(
                 TargetArn=message.to_address, Message=payload, MessageStructure="json"
             )

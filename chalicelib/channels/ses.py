@@ -14,7 +14,8 @@ import re
 
 from chalicelib.channels.base import COMMUNICATION_HEADER, OutgoingChannelMessage, SentAsIs
 from chalicelib.channels.email import mime_of, wire_of
-from chalicelib.core.aws import delivery_errors, sending_client
+from chalicelib.channels.provider_errors import delivery_errors
+from chalicelib.core.aws import sending_client
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import DeliveryFailed
 from chalicelib.core.settings import get_settings
@@ -44,7 +45,11 @@ class SesChannel(SentAsIs):
         wire = wire_of(mime)
         if wire is None:  # SES has no SMTPUTF8: it would get the address as encoded-words
             raise DeliveryFailed("SES does not send to or from an address that is not ASCII (SMTPUTF8)")
-        with delivery_errors():
+        log_keys = {
+            "company_id": self._account.company_id,
+            "communication_id": message.headers.get(COMMUNICATION_HEADER),
+        }
+        with delivery_errors("SES", **log_keys):
             response = sending_client("sesv2").send_email(
                 FromEmailAddress=mime["From"].addresses[0].addr_spec,
                 Destination={"ToAddresses": recipients},

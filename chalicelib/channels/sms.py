@@ -29,7 +29,13 @@ from datetime import date
 from http import HTTPStatus
 from typing import Any
 
-from chalicelib.channels.base import SEND_SECONDS, Channel, OutgoingChannelMessage, SentAsIs
+from chalicelib.channels.base import (
+    COMMUNICATION_HEADER,
+    SEND_SECONDS,
+    Channel,
+    OutgoingChannelMessage,
+    SentAsIs,
+)
 from chalicelib.channels.deadlines import Deadline
 from chalicelib.channels.destinations import DestinationRefused, http_exchange
 from chalicelib.core.errors import DeliveryFailed, ValidationFailed
@@ -81,7 +87,8 @@ class SnsSmsSender(SentAsIs):
         self.sms_type = sms_type
 
     def send(self, message: OutgoingChannelMessage) -> str:
-        from chalicelib.core.aws import delivery_errors, sending_client
+        from chalicelib.channels.provider_errors import delivery_errors
+        from chalicelib.core.aws import sending_client
 
         attributes: dict[str, dict[str, str]] = {
             "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": self.sms_type}
@@ -89,7 +96,7 @@ class SnsSmsSender(SentAsIs):
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
         to_e164 = addressed(message.to_address)
-        with delivery_errors():
+        with delivery_errors("SNS", communication_id=message.headers.get(COMMUNICATION_HEADER)):
             response = sending_client("sns").publish(
                 PhoneNumber=to_e164, Message=message.text, MessageAttributes=attributes
             )

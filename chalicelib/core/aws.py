@@ -12,8 +12,6 @@ talks to AWS in a deployment and to the local engines (moto, DynamoDB Local) on 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -123,22 +121,3 @@ def reset_clients() -> None:
     queue_url.cache_clear()
     _boto3_session.cache_clear()
     botocore_session.cache_clear()
-
-
-@contextmanager
-def delivery_errors() -> Iterator[None]:
-    """Turn an AWS send's failure into ``DeliveryFailed`` with AWS's own words, transient when
-    AWS says "not now" (throttling, unavailable) or the connection failed."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from chalicelib.core.errors import DeliveryFailed
-
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise DeliveryFailed(
-            error.get("Message", str(exc)), transient=error.get("Code") in TRANSIENT_AWS_CODES
-        ) from exc
-    except BotoCoreError as exc:
-        raise DeliveryFailed(str(exc), transient=True) from exc

@@ -13,9 +13,11 @@ import requests
 from chalice.test import Client
 
 from tests.steps.answers import body
+from tests.steps.aws import ACCOUNT_ID, access_denied, aws_answering
 from tests.steps.clients import put_client
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.push import push_platform_application, register_device, set_push, sns
+from tests.steps.ses_events import logged_lines
 from tests.steps.tenants import Tenant
 
 
@@ -54,6 +56,20 @@ def test_only_an_administrator_sets_push_and_each_arn_must_be_an_sns_application
     assert wrong.status_code == 422
     assert [e["field"] for e in body(wrong)["errors"]] == ["fcm_application_arn", "apns_application_arn"]
     assert body(api.http.get("/push/settings", headers=tenant.admin_headers()))["fcm_application_arn"] is None
+    # An application SNS will not show us: the answer names SNS's code, not our account or role
+    denied = access_denied("SNS:GetPlatformApplicationAttributes", gcm)
+    with (
+        logged_lines() as lines,
+        aws_answering("sns", "GetPlatformApplicationAttributes", "AuthorizationError", denied),
+    ):
+        refused = set_push(api, tenant, fcm_application_arn=gcm)
+    assert refused.status_code == 422 and body(refused)["field"] == "fcm_application_arn"
+    said = body(refused)["errors"][0]["message"]
+    assert said.startswith("SNS does not know this application: AuthorizationError: ")
+    assert "is not authorized to perform: SNS:GetPlatformApplicationAttributes" in said
+    assert ACCOUNT_ID not in refused.body.decode() and "arn:" not in said and "pregon-prod" not in said
+    # (the whole answer is in the log, for operators)
+    assert any(line.get("aws_error", "").endswith(denied) for line in lines)
     # The right ones are kept
     saved = set_push(api, tenant, fcm_application_arn=gcm, apns_application_arn=apns)
     assert saved.status_code == 200, saved.body
@@ -201,6 +217,14 @@ def test_devices_need_a_known_client_and_a_configured_platform_and_stay_in_their
 
     # Given a registered device, another company sees neither the client nor its device
     device = body(register_device(api, tenant, "CLI-1", "tok-2"))
+    # The same token for another client: SNS's refusal is told without the endpoint's ARN (ours)
+    put_client(api, tenant, "CLI-2", emails=[], phones=[])
+    taken = register_device(api, tenant, "CLI-2", "tok-2")
+    assert taken.status_code == 422 and body(taken)["field"] == "token"
+    said = body(taken)["errors"][0]["message"]
+    assert said.startswith("SNS refused the token: InvalidParameter: ")
+    assert "already exists with the same Token" in said
+    assert ACCOUNT_ID not in taken.body.decode() and "arn:" not in taken.body.decode()
     path = f"/clients/CLI-1/devices/{device['device_id']}"
     assert api.http.get("/clients/CLI-1/devices", headers=other_tenant.key_headers()).status_code == 404
     assert api.http.delete(path, headers=other_tenant.key_headers()).status_code == 404

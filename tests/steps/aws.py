@@ -97,3 +97,64 @@ def dynamodb_requests(model: Any = None) -> Iterator[list[str]]:
         yield seen
     finally:
         events.unregister("before-call.dynamodb", unique_id=unique_id)
+
+
+#: The account id moto answers as, and AWS's own wording of a refused call (IAM, for a role of ours)
+ACCOUNT_ID = "123456789012"
+
+
+def access_denied(action: str, resource: str) -> str:
+    """AWS's words when a role's policy does not allow ``action`` (as the real service answers)."""
+    return (
+        f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/pregon-prod-sender/pregon-prod-drain is not "
+        f"authorized to perform: {action} on resource: {resource} because no identity-based policy "
+        f"allows the {action} action"
+    )
+
+
+class _Raw:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Any:
+        yield self.data
+
+
+@contextmanager
+def aws_answering(service: str, operation: str, code: str, message: str, status: int = 403) -> Iterator[None]:
+    """AWS answers ``operation`` of ``service`` with this error, at the wire of our clients (the
+    shared one and the sending one): botocore parses it as it parses the real service's."""
+    import json
+
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    from chalicelib.core.aws import client, sending_client
+
+    request_id = "5f2e7c1a-8b3d-4e6f-9a0b-1c2d3e4f5a6b"
+
+    def answer(request: Any, **_: Any) -> Any:  # a response short-cuts the HTTP send
+        headers = HTTPHeaders()
+        headers["x-amzn-RequestId"] = request_id
+        if protocol in ("rest-json", "json"):
+            headers["Content-Type"] = "application/json"
+            headers["x-amzn-ErrorType"] = code
+            data = json.dumps({"message": message}).encode()
+        else:  # query: XML
+            headers["Content-Type"] = "text/xml"
+            data = (
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+                f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+            ).encode()
+        return AWSResponse(request.url, status, headers, _Raw(data))
+
+    emitters = [client(service).meta.events, sending_client(service).meta.events]
+    protocol = client(service).meta.service_model.protocol
+    event, unique_id = f"before-send.{service}.{operation}", f"answering-{service}-{operation}"
+    for events in emitters:
+        events.register(event, answer, unique_id=unique_id)
+    try:
+        yield
+    finally:
+        for events in emitters:
+            events.unregister(event, unique_id=unique_id)

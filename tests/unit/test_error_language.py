@@ -71,8 +71,6 @@ DYNAMIC = {
     ("chalicelib/channels/sms.py", "str(status)"): "an HTTP status code",
     ("chalicelib/channels/smtp.py", "text"): "the SMTP server's own reply",
     ("chalicelib/channels/smtp.py", "text[:_MAX_REPLY_TEXT] + '…'"): "the SMTP server's own reply",
-    ("chalicelib/core/aws.py", "error.get('Message', str(exc))"): "AWS's own error text",
-    ("chalicelib/core/aws.py", "str(exc)"): "AWS's own error text",
     ("chalicelib/messaging/accounts/email.py", "exc.reason"): "destinations.DestinationRefused, listed below",
     ("chalicelib/messaging/accounts/sms.py", "exc.reason"): "destinations.DestinationRefused, listed below",
     (

@@ -63,6 +63,8 @@ def save_push_settings(
     else saved them since."""
     from botocore.exceptions import ClientError
 
+    from chalicelib.channels.provider_errors import aws_refusal
+
     errors = []
     for platform, arn in (("fcm", fcm_application_arn), ("apns", apns_application_arn)):
         if arn is None:
@@ -85,7 +87,7 @@ def save_push_settings(
         try:
             _sns().get_platform_application_attributes(PlatformApplicationArn=arn)
         except ClientError as exc:
-            message = exc.response.get("Error", {}).get("Message", str(exc))
+            message = aws_refusal(exc, "SNS", company_id=company_id, field=field)
             errors.append({"field": field, "message": f"SNS does not know this application: {message}"})
     if errors:
         raise ValidationFailed(errors)
@@ -111,6 +113,7 @@ def register_device(company_id: str, client_id: str, platform: str, token: str) 
     the platform. Returns (device, created); the same token again answers the existing device."""
     from botocore.exceptions import ClientError
 
+    from chalicelib.channels.provider_errors import aws_refusal
     from chalicelib.tenants.clients import get_client
 
     get_client(company_id, client_id)  # NotFound for a client of no one (or of another company)
@@ -138,7 +141,7 @@ def register_device(company_id: str, client_id: str, platform: str, token: str) 
             CustomUserData=f"{company_id}#{client_id}",
         )
     except ClientError as exc:
-        message = exc.response.get("Error", {}).get("Message", str(exc))
+        message = aws_refusal(exc, "SNS", company_id=company_id, client_id=client_id)
         raise ValidationFailed([{"field": "token", "message": f"SNS refused the token: {message}"}]) from exc
     device = PushDevice(
         company_id=company_id,
