@@ -22,6 +22,7 @@ from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.store import communications as comm_store
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
+from tests.steps.aws import ACCOUNT_ID, access_denied, aws_answering
 from tests.steps.clients import put_client
 from tests.steps.domains import notices_received, pregon_notice_sender_verified
 from tests.steps.outbox import communication_items, deliver_outboxes
@@ -29,6 +30,7 @@ from tests.steps.ses_events import (
     deliver_ses_events,
     drain_ses_queue,
     feed,
+    logged_lines,
     notification,
     publish_ses_events,
     ses_company,
@@ -261,6 +263,47 @@ def test_an_sms_the_provider_refuses_reaches_the_endpoint_as_failed(
     # And nothing of the second: SNS reports no delivery of an SMS to Pregón (docs/webhooks.md)
     stored = comm_store.get(tenant.company_id, sent.communication_id)
     assert stored is not None and stored.state == "sent"
+
+
+def test_an_email_ses_refuses_is_told_in_our_words_without_our_account_role_or_arns(
+    api: Client, company: Tenant, receiver: Receiver
+) -> None:
+    # Given a company sending through SES, and an endpoint for its failed messages
+    endpoint = add_endpoint(api, company, receiver.url, ["message.failed"])
+    (queued,) = enqueue(
+        company.company_id,
+        [
+            OutgoingMessage(
+                channel="email", to_address="ana@example.com", text="Su factura", client_id="CLI-7"
+            )
+        ],
+    )
+    # When SES refuses the send as AWS words it for our role: our account, role and ARNs in it
+    denied = access_denied("ses:SendEmail", f"arn:aws:ses:us-east-1:{ACCOUNT_ID}:identity/example.com")
+    with logged_lines() as lines, aws_answering("sesv2", "SendEmail", "AccessDeniedException", denied):
+        deliver_outboxes()
+    deliver_webhooks()
+    # Then the history names SES, its code and what it refused, and nothing of our account
+    headers = company.staff_headers()
+    shown = body(api.http.get(f"/history/email/{queued.communication_id}", headers=headers))
+    assert shown["state"] == "failed"
+    assert shown["error"].startswith("SES refused the message: AccessDeniedException: User: ")
+    assert "is not authorized to perform: ses:SendEmail" in shown["error"]
+    for leak in (ACCOUNT_ID, "arn:", "pregon-prod", "5f2e7c1a"):
+        assert leak not in shown["error"]
+    # (in Spanish for the console, with AWS's words as they came)
+    spanish = api.http.get(
+        f"/history/email/{queued.communication_id}", headers=headers | {"Accept-Language": "es"}
+    )
+    assert body(spanish)["error"].startswith("SES rechazó el mensaje: AccessDeniedException: ")
+    # And the endpoint heard it failed, with no word of AWS's on the wire
+    [event] = receiver.events(endpoint["secret"], now_seconds())
+    assert (event["type"], event["data"]["message_id"]) == ("message.failed", queued.communication_id)
+    assert ACCOUNT_ID.encode() not in receiver.received[0].body
+    # And operators find AWS's whole answer and its request id in the log
+    [logged] = [line for line in lines if line.get("aws_code") == "AccessDeniedException"]
+    assert denied in logged["aws_error"] and logged["aws_request_id"].startswith("5f2e7c1a")
+    assert logged["communication_id"] == queued.communication_id
 
 
 def test_what_the_phone_reports_of_an_sms_reaches_the_history_and_the_endpoint_once(
