@@ -112,7 +112,9 @@ def access_denied(action: str, resource: str) -> str:
     )
 
 
-class _Raw:
+class RawBody:
+    """An HTTP body as botocore reads one, for an answer made at the wire."""
+
     def __init__(self, data: bytes) -> None:
         self.data = data
 
@@ -146,7 +148,7 @@ def aws_answering(service: str, operation: str, code: str, message: str, status:
                 f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
                 f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
             ).encode()
-        return AWSResponse(request.url, status, headers, _Raw(data))
+        return AWSResponse(request.url, status, headers, RawBody(data))
 
     emitters = [client(service).meta.events, sending_client(service).meta.events]
     protocol = client(service).meta.service_model.protocol

@@ -130,14 +130,6 @@ def outcomes(answers: list[dict[str, int]]) -> dict[str, int]:
     return total
 
 
-class _Raw:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, **_: Any) -> Any:
-        yield self.data
-
-
 @contextmanager
 def webhook_queue_refusing(times: int) -> Iterator[list[int]]:
     """SQS answers 500 to the next ``times`` sends to the webhook queue, at the wire of the client
@@ -146,6 +138,7 @@ def webhook_queue_refusing(times: int) -> Iterator[list[int]]:
     from botocore.compat import HTTPHeaders
 
     from chalicelib.core.aws import sending_client
+    from tests.steps.aws import RawBody
 
     events = sending_client("sqs").meta.events
     tried: list[int] = []
@@ -157,7 +150,7 @@ def webhook_queue_refusing(times: int) -> Iterator[list[int]]:
         headers = HTTPHeaders()
         headers["Content-Type"] = "application/x-amz-json-1.0"
         body = json.dumps({"__type": "com.amazonaws.sqs#InternalError", "message": "injected"}).encode()
-        return AWSResponse(request.url, 500, headers, _Raw(body))
+        return AWSResponse(request.url, 500, headers, RawBody(body))
 
     name = "before-send.sqs.SendMessageBatch"
     events.register(name, refuse, unique_id="webhook-queue-refusing")
