@@ -52,32 +52,21 @@ def test_an_administrator_sets_the_branding_and_bad_input_names_the_field(
     # And a page URL that is not https is refused too
     plain = set_branding(api, tenant, tracking_page_url="http://www.example/?id={tracking_id}")
     assert plain.status_code == 422 and body(plain)["field"] == "tracking_page_url"
-    # And so are a logo and a page URL holding a DEL (0x7f), as a webhook's URL is, naming each field
-    deleted = set_branding(
-        api,
-        tenant,
-        logo_url="https://cdn.example/logo\x7f.png",
-        tracking_page_url="https://www.example/seguimiento?envio={tracking_id}\x7f",
-    )
-    assert deleted.status_code == 422
-    assert {(e["field"], e["message"]) for e in body(deleted)["errors"]} == {
-        ("logo_url", "must not contain spaces or control characters"),
-        ("tracking_page_url", "must not contain spaces or control characters"),
-    }
-    assert body(get_branding(api, tenant)) == shown
-    # And so are a C1 control (U+0085) and a bidi override (U+202E), which reorders what is shown
-    hidden = set_branding(
-        api,
-        tenant,
-        logo_url="https://cdn.example/logo\u0085.png",
-        tracking_page_url="https://www.example/\u202eseguimiento?envio={tracking_id}",
-    )
-    assert hidden.status_code == 422
-    assert {(e["field"], e["message"]) for e in body(hidden)["errors"]} == {
-        ("logo_url", "must not contain spaces or control characters"),
-        ("tracking_page_url", "must not contain spaces or control characters"),
-    }
-    assert body(get_branding(api, tenant)) == shown
+    # And so are a logo and a page URL holding a DEL (0x7f), as a webhook's URL is, naming each field;
+    # and a C1 control (U+0085) or a bidi override (U+202E, which reorders what is shown)
+    for logo_char, page_char in (("\x7f", "\x7f"), ("\u0085", "\u202e")):
+        refused = set_branding(
+            api,
+            tenant,
+            logo_url=f"https://cdn.example/logo{logo_char}.png",
+            tracking_page_url=f"https://www.example/seguimiento?envio={{tracking_id}}{page_char}",
+        )
+        assert refused.status_code == 422
+        assert {(e["field"], e["message"]) for e in body(refused)["errors"]} == {
+            ("logo_url", "must not contain spaces or control characters"),
+            ("tracking_page_url", "must not contain spaces or control characters"),
+        }
+        assert body(get_branding(api, tenant)) == shown
     # When a clerk (level 3) tries to change it
     clerk = set_branding(api, tenant, headers=tenant.staff_headers(), primary_color="#000000")
     # Then it is refused
