@@ -128,11 +128,8 @@ def operator_token(local_aws: dict[str, str]) -> Iterator[str]:
 def test_each_route_of_search_erasure_and_webhooks_opens_only_to_whom_it_says(
     api: Client, tenant: Tenant, operator_token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.records import erasure
     from chalicelib.tenants.companies import SCOPES, issue_api_key
     from tests.steps.operators import operator_headers
-
-    monkeypatch.setattr(erasure, "INDEX_LAG_SECONDS", 0.0)  # each erasure let in runs to its end
 
     # Given no token, the operators' token, an API key with clients:read, one with clients:write,
     # one with every other scope, and staff of each level

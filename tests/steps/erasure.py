@@ -67,9 +67,8 @@ def erasure_ended(api: Client, tenant: Tenant, client_id: str, clock: Any) -> No
 def erasure_in_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
     """The request's and the schedule's time for an erasure (5 s and 20 s in production) are ample
     here: a client this small is erased within either, also on a machine busy with other tests.
-    The late pass's wait for the index by client (2 s) is none: DynamoDB Local's do not lag."""
+    (The late pass's wait for the index by client is none in every test: tests/conftest.py.)"""
     from chalicelib.records import erasure
 
     monkeypatch.setattr(erasure, "REQUEST_SECONDS", 120.0)
     monkeypatch.setattr(erasure, "RUN_SECONDS", 120.0)
-    monkeypatch.setattr(erasure, "INDEX_LAG_SECONDS", 0.0)
