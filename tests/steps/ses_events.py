@@ -76,6 +76,17 @@ def deliver_ses_events(visibility_timeout: int | None = None) -> list[dict[str, 
     return answers
 
 
+def redelivered_ses_events(visibility_timeout: int = 1, seconds: float = 10.0) -> list[dict[str, Any]]:
+    """:func:`deliver_ses_events` once SQS gives back the records a handler reported failed (their
+    ``visibility_timeout``, by SQS's own clock): polled until some come, for at most ``seconds``."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not (answers := deliver_ses_events(visibility_timeout)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return answers
+
+
 def feed(message: str) -> None:
     """One SES event, published and handled in one batch that asks SQS to retry nothing (a
     dropped or ignored event is not retried either); the test then looks at what it changed."""
