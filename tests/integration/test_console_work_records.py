@@ -349,11 +349,18 @@ def test_a_screen_still_loading_when_the_session_ends_is_not_drawn_over_the_sign
     sign_in(browser, site.web, tenant, 1, screen="followups")
     expire_session(browser, tenant, 1)
     # When they open the notes screen (whose lists are refused while it loads)
-    browser.execute_script("location.hash = '#/notes'")
+    browser.execute_script(
+        "const plain = window.fetch; window.calls = { pending: 0 };"
+        "window.fetch = (url, options) => {"
+        "  calls.pending += 1; return plain(url, options).finally(() => { calls.pending -= 1; });"
+        "};"
+        "location.hash = '#/notes';"
+    )
     # Then they are sent to sign in, once, and the sign-in stays: the notes screen that finished
     # loading after the refusal is not drawn over it (what they typed there would be lost)
     wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
-    time.sleep(2)  # the screen's last calls are answered by now
+    wait_until(browser, lambda d: d.execute_script("return calls.pending") == 0)  # all answered
+    time.sleep(0.3)  # (what the last answers would draw is drawn by now)
     assert len(browser.find_elements(By.ID, "sign-in-form")) == 1
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-screen]")
     # When they sign in again
