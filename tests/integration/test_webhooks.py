@@ -1736,18 +1736,18 @@ def test_only_who_may_read_an_endpoints_url_reads_its_host_in_the_delivery_log(
                 assert response.status_code == 403, response.body
                 continue
             assert response.status_code == 200, response.body
-            errors = [d["error"] for d in body(response)["items"]]
+            # (both deliveries may carry the frozen clock's one time: their order in the log is not told)
+            errors = sorted(d["error"] for d in body(response)["items"])
             # the endpoint's URL is theirs to read only at level 1 (GET /webhooks/{id}), so its host too
             can_read_url = api.http.get(f"/webhooks/{endpoint_id}", headers=headers).status_code == 200
             assert can_read_url == (who == "level 1")
             if can_read_url:  # Then the administrator reads the host and port in each error
                 assert all("127.0.0.1" in e for e in errors), errors
-                assert f"127.0.0.1:{port}" in errors[1]
+                assert any(f"127.0.0.1:{port}" in e for e in errors), errors
             else:  # Then staff below level 1 read why, without the host or port
                 assert not any("127.0.0.1" in e or str(port) in e for e in errors), errors
-                assert (
-                    errors
-                    == {
+                assert errors == sorted(
+                    {
                         "en": [
                             "refused: the endpoint's address is a loopback address; "
                             "Pregón connects only to public addresses",
