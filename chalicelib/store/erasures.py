@@ -567,13 +567,14 @@ def holds_anything(company_id: str, client_id: str) -> bool:
     return bool(_existing(singles))
 
 
-def unerased(company_id: str, client_id: str) -> list[Check]:
+def unerased(company_id: str, client_id: str, *, client_item: bool = True) -> list[Check]:
     """The conditions a message to one client is written on, in its transaction
     (``store.communications.add_new``'s ``checks``): no erasure of the client runs (the company's
     ``erasing`` does not list it) and none ran to its end (the client's item is there). Either
     the message is written before the erasure starts, and the erasure finds it, or it is not
     written: ``store.tables.CheckFailed`` names the first check (0) when the client is being
-    erased, the second (1) when it is gone."""
+    erased, the second (1) when it is gone. Without ``client_item`` (a code no client item ever
+    had, as a parcel's alert may name), only the first."""
     key = erasure_key(company_id, client_id)
 
     def not_erasing(tx: TransactWrite) -> None:
@@ -582,7 +583,7 @@ def unerased(company_id: str, client_id: str) -> list[Check]:
     def client_there(tx: TransactWrite) -> None:
         tx.condition_check(ClientModel, company_id, client_id, condition=ClientModel.client_id.exists())
 
-    return [not_erasing, client_there]
+    return [not_erasing, client_there] if client_item else [not_erasing]
 
 
 def is_being_erased(company_id: str, client_id: str, erasing: frozenset[str]) -> bool:

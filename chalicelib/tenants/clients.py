@@ -108,13 +108,19 @@ def find_client(company_id: str, client_id: str) -> Client | None:
 
 @contextmanager
 def unless_erased(
-    company_id: str, client_id: str | None, field: str = "client_id", *, gone_not_found: bool = False
+    company_id: str,
+    client_id: str | None,
+    field: str = "client_id",
+    *,
+    gone_not_found: bool = False,
+    client_item: bool = True,
 ) -> Iterator[list[Check]]:
     """The conditions a write to one client goes in with (``store.erasures.unerased``: no erasure
     of the client runs or ran, checked in the write's transaction), and what the request answers
     when the write lost to that erasure: 422 on ``field``, "client 'X' is being erased"; once the
     erasure has ended (the client's item is gone), what a request a moment later answers: 404
-    "there is no client 'X'" (``gone_not_found``) or a 422 saying so. No client, no conditions.
+    "there is no client 'X'" (``gone_not_found``) or a 422 saying so. No client, no conditions;
+    ``client_item`` false: a code with no client item, checked for a running erasure only.
 
         with unless_erased(company_id, client_id) as checks:
             written = enqueue(company_id, messages, checks=checks)
@@ -122,7 +128,7 @@ def unless_erased(
     from chalicelib.store.erasures import unerased
 
     try:
-        yield unerased(company_id, client_id) if client_id else []
+        yield unerased(company_id, client_id, client_item=client_item) if client_id else []
     except CheckFailed as lost:
         if lost.failed == (1,):
             gone = f"there is no client {client_id!r}"

@@ -197,18 +197,19 @@ def _enqueue_by_client(
     # for an erasure running only: "the client is there" would refuse it for ever
     there = get_clients(company_id, [c for c in parts if c])
     written: dict[int, Communication] = {}
-    refused: list[dict[str, str]] = []
+    refused: dict[int, str] = {}
     for client_id, positions in parts.items():
         try:
-            with unless_erased(company_id, client_id, "ids") as checks:
-                checks = checks if client_id in there else checks[:1]
+            with unless_erased(company_id, client_id, "ids", client_item=client_id in there) as checks:
                 part = enqueue(company_id, [messages[n] for n in positions], checks=checks)
         except ValidationFailed as lost:
-            refused += [{"field": f"ids[{n}]", "message": lost.errors[0]["message"]} for n in positions]
+            refused.update(dict.fromkeys(positions, lost.errors[0]["message"]))
             continue
         by_original = {c.resend_of: c for c in part}
         written.update({n: by_original[originals[n].communication_id] for n in positions})
-    return [written[n] for n in sorted(written)], sorted(refused, key=lambda r: int(r["field"][4:-1]))
+    return [written[n] for n in sorted(written)], [
+        {"field": f"ids[{n}]", "message": refused[n]} for n in sorted(refused)
+    ]
 
 
 def _refuse_unsubscribed(company_id: str, originals: list[Communication]) -> None:
