@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import Communication, SavedFilter
+from chalicelib.core.domain import Client, Communication, SavedFilter
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.records.history.criteria import HistoryCriteria, history_criteria, one_of
 from chalicelib.store import communications as store
@@ -133,7 +133,13 @@ def resend(viewer: Principal, ids: list[str], *, bulk_password: str | None = Non
                 [{"field": f"ids[{n}]", "message": "only a message we sent can be resent"}]
             )
         originals.append(comm)
-    _refuse_unsubscribed(viewer.company_id, originals)
+    from chalicelib.tenants.clients import get_clients
+
+    # the clients the messages are to or about, read once: who unsubscribed, who is still there
+    clients = get_clients(
+        viewer.company_id, sorted({c for o in originals if (c := o.client_id or o.about_client)})
+    )
+    _refuse_unsubscribed(originals, clients)
     # A client is one recipient however many of its SMS are resent (a message to no client: its number).
     sms_recipients = {comm.client_id or comm.to_address for comm in originals if comm.channel == "sms"}
     check_bulk_send(viewer.company_id, len(sms_recipients), bulk_password, user=viewer.subject)
@@ -161,7 +167,7 @@ def resend(viewer: Principal, ids: list[str], *, bulk_password: str | None = Non
         )
         for comm in originals
     ]
-    written, refused = _enqueue_by_client(viewer.company_id, originals, messages)
+    written, refused = _enqueue_by_client(viewer.company_id, originals, messages, clients)
     if not written and refused:
         raise ValidationFailed(refused)
     now = clock.now()
@@ -180,22 +186,24 @@ class Resent:
 
 
 def _enqueue_by_client(
-    company_id: str, originals: list[Communication], messages: list[OutgoingMessage]
+    company_id: str,
+    originals: list[Communication],
+    messages: list[OutgoingMessage],
+    there: Mapping[str, Client],
 ) -> tuple[list[Communication], list[dict[str, str]]]:
     """Write each client's resends on their own, on condition that no erasure of that client runs
     or ran (``tenants.clients.unless_erased``; a notice to colleagues checks the client it is
     about): the erasure finds what is written, and a client's part that lost to it is refused,
     each of its ``ids[n]`` saying why, while the other clients' go (decision 0017, session 35).
-    Messages to no client go together, as before."""
+    Messages to no client go together, as before. ``there``: the clients whose items exist."""
     from chalicelib.messaging.outbox import enqueue
-    from chalicelib.tenants.clients import get_clients, unless_erased
+    from chalicelib.tenants.clients import unless_erased
 
     parts: dict[str | None, list[int]] = {}
     for n, comm in enumerate(originals):
         parts.setdefault(comm.client_id or comm.about_client, []).append(n)
     # A code with no client (a parcel's alert: the ERP may name codes it never pushed) is checked
     # for an erasure running only: "the client is there" would refuse it for ever
-    there = get_clients(company_id, [c for c in parts if c])
     written: dict[int, Communication] = {}
     refused: dict[int, str] = {}
     for client_id, positions in parts.items():
@@ -212,16 +220,11 @@ def _enqueue_by_client(
     ]
 
 
-def _refuse_unsubscribed(company_id: str, originals: list[Communication]) -> None:
+def _refuse_unsubscribed(originals: list[Communication], clients: Mapping[str, Client]) -> None:
     """A manual send's message is not resent to a client who unsubscribed from manual sends since
     (Q5): 422 naming it, as a new send to that client alone is. Event messages and alerts are not
     manual sends and may be resent."""
-    from chalicelib.tenants.clients import get_clients
-
     manual = [c for c in originals if c.client_id and (c.cause or "").startswith(MANUAL_CAUSE)]
-    if not manual:
-        return
-    clients = get_clients(company_id, [c.client_id for c in manual if c.client_id])
     manual_ids = {c.communication_id for c in manual}
     for n, comm in enumerate(originals):
         client = clients.get(comm.client_id or "") if comm.communication_id in manual_ids else None
