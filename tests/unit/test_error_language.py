@@ -64,7 +64,7 @@ DYNAMIC = {
     ("chalicelib/channels/sms.py", "str(exc)"): "NotAMobile's text, scanned at its raise",
     (
         "chalicelib/records/history/browse.py",
-        "lost.errors[0]['message']",
+        "refused[n]",
     ): "unless_erased's 422 sentence per refused id, scanned at its raise",
     ("chalicelib/channels/sms.py", "text.decode('utf-8', 'replace')"): "the SMS gateway's own words",
     ("chalicelib/channels/sms.py", "text[:_MAX_ERROR_TEXT] + '…'"): "the SMS gateway's own words",
