@@ -33,7 +33,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from threading import Lock
 
@@ -140,12 +140,12 @@ def check_sms_deliveries(now: datetime | None = None) -> ReportCheck:
     def one(report: AwaitedReport) -> None:
         try:
             result = _check(report, phones, now)
-        except Exception:
+        except Exception as exc:
             logger().exception(
                 "SMS delivery report failed; asked again later",
                 extra={"company_id": report.company_id, "communication_id": report.communication_id},
             )
-            result = _failed(report, now)
+            result = _failed(exc.report if isinstance(exc, _Untold) else report, now)
             with lock:
                 check.failed += 1
         with lock:
@@ -180,6 +180,8 @@ def check_sms_deliveries(now: datetime | None = None) -> ReportCheck:
 def _check(report: AwaitedReport, phones: _Phones, now: datetime) -> str:
     """One SMS: what its phone says, applied. Returns delivered | failed | waiting | gave_up |
     unreachable | gone (and, from :func:`_failed`, retrying | unread)."""
+    if report.moved:  # moved by an earlier run, whose event was not told: told now, nothing asked
+        return _tell(report)
     log_keys = {"company_id": report.company_id, "communication_id": report.communication_id}
     gateway = phones.of(report.company_id)
     if isinstance(gateway, str):
@@ -202,26 +204,51 @@ def _check(report: AwaitedReport, phones: _Phones, now: datetime) -> str:
             if answer.error
             else "failed on the phone, which gave no reason"
         )
-    moved = store.advance_sms_state_by_key(
-        report.company_id, report.communication_id, report.provider_message_id, target, clock.now(), detail
-    )
-    if not moved:
-        # Moved already (a run that died before forgetting it, or one beside this one): told again
-        # under the same event id, which a receiver sees as one event; otherwise gone (erased).
+    # The state and the event still to tell are one fact: the SMS moves in one transaction with
+    # its report item noting the event (due again a minute on, should this run stop before telling).
+    moved, note = reports_store.moved_to(report, target, now + FIRST_CHECK)
+    if not store.advance_sms_state_by_key(
+        report.company_id,
+        report.communication_id,
+        report.provider_message_id,
+        target,
+        clock.now(),
+        detail,
+        also=note,
+    ):
         comm = store.get(report.company_id, report.communication_id)
-        if comm is None or comm.state != target:
+        if comm is None or comm.state != target:  # gone (erased), or another run's now
             reports_store.forget(report)
             return "gone"
-    _announce(report, target)
-    reports_store.forget(report)  # only once told: should the queue refuse, the next run tells it
+        # moved by a run before session 36 that stopped before telling (its item says nothing of
+        # it): told now, under the event's stable id
+        moved = replace(report, moved=target)
     logger().debug("SMS delivery report applied", extra=log_keys | {"state": target})
-    return target
+    return _tell(moved)
 
 
-def _announce(report: AwaitedReport, state: str) -> None:
+class _Untold(Exception):
+    """The event of a state moved was not queued: the report item, as the move left it, is tried
+    again later (:func:`_failed`)."""
+
+    def __init__(self, report: AwaitedReport) -> None:
+        super().__init__(f"message.{report.moved} not told")
+        self.report = report
+
+
+def _tell(report: AwaitedReport) -> str:
+    """Tell the webhooks of the state the SMS moved to, then forget its report: only once told,
+    so a refused event is told by a later run (under its stable id: a receiver told twice, should
+    forgetting fail, sees one event). Raises :class:`_Untold` when the queue refused it."""
     from chalicelib.messaging.webhooks.service import announce_message
 
-    announce_message(report.company_id, f"message.{state}", report.communication_id)
+    state = str(report.moved)
+    try:
+        announce_message(report.company_id, f"message.{state}", report.communication_id)
+    except Exception as exc:
+        raise _Untold(report) from exc
+    reports_store.forget(report)
+    return state
 
 
 def _later(report: AwaitedReport, now: datetime, result: str) -> str:
@@ -243,11 +270,21 @@ def _later(report: AwaitedReport, now: datetime, result: str) -> str:
 def _failed(report: AwaitedReport, now: datetime) -> str:
     """The check failed in our own code: asked again after twice the last such wait (at most
     FAILURE_WAIT), or, after FAILED_CHECKS failures, given up and logged with the company and the
-    message (the SMS keeps whatever state it has). Should this write fail too, the item is still
-    due: the next run tries again."""
+    message (the SMS keeps the state it has: ``sent``, since a state moved is never given up,
+    its event told hourly after that until the queue takes it). Should this write fail too, the
+    item is still due: the next run tries again."""
     failures = report.failures + 1
     keys = {"company_id": report.company_id, "communication_id": report.communication_id}
     try:
+        if report.moved and failures >= FAILED_CHECKS:
+            # The SMS moved and its event is not told: never given up (the history says one
+            # thing, the company's webhooks must hear it), told as soon as the queue takes it.
+            logger().error(
+                "SMS delivery report's event not told yet: tried again hourly",
+                extra=keys | {"failures": failures, "state": report.moved},
+            )
+            reports_store.ask_again_at(report, now + FAILURE_WAIT, failed=True)
+            return "untold"
         if failures >= FAILED_CHECKS:
             reports_store.forget(report)
             logger().error(

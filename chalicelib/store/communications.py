@@ -61,6 +61,7 @@ from chalicelib.store.tables import (
     execute_all_or_drop,
     insert_all_or_drop,
     transact_all_or_drop,
+    transacted,
 )
 from chalicelib.store.tables import written as condition_held
 
@@ -1518,10 +1519,12 @@ def _advance_outgoing(
     at: datetime,
     detail: str | None,
     condition: Any,
+    also: Check | None = None,
 ) -> bool:
     """Move an outgoing message of ``channel`` to a delivery ``state`` (its history status key with
     it; ``delivered_at`` for ``delivered``; ``detail`` as its error) on ``condition``, in one
-    conditional ``UpdateItem``. False when the condition does not hold."""
+    conditional ``UpdateItem`` (with ``also``: in one transaction with what ``also`` writes). False
+    when a condition does not hold."""
     actions: list[Any] = [
         CommunicationModel.state.set(state),
         CommunicationModel.updated_at.set(at),
@@ -1533,6 +1536,14 @@ def _advance_outgoing(
     if detail:
         actions.append(CommunicationModel.error.set(detail))
     condition = (CommunicationModel.channel == channel) & (CommunicationModel.direction == "out") & condition
+    if also is not None:
+        write = also
+
+        def build(tx: TransactWrite) -> None:
+            tx.update(CommunicationModel(company_id, communication_id), actions=actions, condition=condition)
+            write(tx)
+
+        return transacted(build)
     return condition_held(
         lambda: CommunicationModel(company_id, communication_id).update(actions=actions, condition=condition)
     )
@@ -1545,12 +1556,15 @@ def advance_sms_state_by_key(
     state: str,
     at: datetime,
     detail: str | None = None,
+    *,
+    also: Check | None = None,
 ) -> bool:
     """The phone's final word on an SMS (``delivered`` or ``failed``; decision 0023): one
-    conditional ``UpdateItem``, nothing read first. The item moves only while it is an outgoing
-    SMS still ``sent`` under that gateway message id. Returns False when the condition does not
-    hold (already moved, erased, another message): the caller reads the item to know why."""
+    conditional ``UpdateItem``, nothing read first, or, with ``also`` (the report item noting the
+    event still to tell), one transaction. The item moves only while it is an outgoing SMS still
+    ``sent`` under that gateway message id. Returns False when a condition does not hold (already
+    moved, erased, another message, another run's report): the caller reads the item to know why."""
     condition = (CommunicationModel.state == "sent") & (
         CommunicationModel.provider_message_id == provider_message_id
     )
-    return _advance_outgoing(company_id, communication_id, "sms", state, at, detail, condition)
+    return _advance_outgoing(company_id, communication_id, "sms", state, at, detail, condition, also)

@@ -6,14 +6,16 @@ One small item per SMS the Android gateway took, in the ``outboxes`` table under
 only what is due, never a table. It is written in the transaction that records the SMS sent
 (:class:`ReportsAwaited`). The item holds the gateway's message id, when the SMS was sent, how many
 times the phone was asked and how many of those checks failed in our own code; it goes when the
-SMS's final state is known or the check gives up, and expires on its own (TTL) a day after that at
-the latest.
+SMS's final state is known and told, or the check gives up, and expires on its own (TTL) a day after
+that at the latest. The SMS's final state is written in one transaction with the item, which then
+holds the state (``moved``) until its webhook event is told: the event is never lost, however long
+the webhook queue refuses it (its expiry moves with each try).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +24,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.core.domain import Communication
 from chalicelib.store.communications import parse_stamp, stamp
 from chalicelib.store.models import OutboxModel
-from chalicelib.store.tables import written
+from chalicelib.store.tables import Check, written
 
 _SHARD = "sms-report"
 _PREFIX = "smsreport#"
@@ -38,6 +40,9 @@ class AwaitedReport:
     checks: int  # how many times the phone was asked so far
     due: str  # the wake-up as read: what a change of the item is conditioned on
     failures: int = 0  # checks that failed in our own code (the store, the webhook queue)
+    # The state the SMS was moved to (delivered | failed) whose ``message.*`` event is not told
+    # yet: written with the move, in its transaction; the item goes once the event is queued.
+    moved: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,22 +105,53 @@ def due_reports(
     return found
 
 
-def ask_again_at(report: AwaitedReport, at: datetime, *, failed: bool = False) -> bool:
-    """The phone had no final word: ask again at ``at``, one check more (``failed``: one that
-    failed in our own code, counted apart). False when the item is no longer the one read
-    (another run handled it, or it is gone)."""
+def _work(report: AwaitedReport, **changes: Any) -> dict[str, Any]:
     work = {
         "id": report.provider_message_id,
         "sent_at": stamp(report.sent_at),
-        "checks": report.checks + 1,
-        "failures": report.failures + failed,
-    }
+        "checks": report.checks,
+        "failures": report.failures,
+        "moved": report.moved,
+    } | changes
+    return {k: v for k, v in work.items() if v is not None}
+
+
+def ask_again_at(report: AwaitedReport, at: datetime, *, failed: bool = False) -> bool:
+    """The phone had no final word, or the event of a state moved was not told: ask again at
+    ``at``, one check more (``failed``: one that failed in our own code, counted apart); an item
+    whose event is still to tell is kept (TTL) a day past ``at``. False when the item is no
+    longer the one read (another run handled it, or it is gone)."""
+    work = _work(report, checks=report.checks + 1, failures=report.failures + failed)
+    actions = [OutboxModel.wake_at.set(stamp(at)), OutboxModel.work.set(json.dumps(work))]
+    if report.moved:
+        actions.append(OutboxModel.expires.set(at + _KEPT))
     return written(
         lambda: OutboxModel(report.company_id, _PREFIX + report.communication_id).update(
-            actions=[OutboxModel.wake_at.set(stamp(at)), OutboxModel.work.set(json.dumps(work))],
-            condition=OutboxModel.wake_at == report.due,
+            actions=actions, condition=OutboxModel.wake_at == report.due
         )
     )
+
+
+def moved_to(report: AwaitedReport, state: str, due: datetime) -> tuple[AwaitedReport, Check]:
+    """The item once the SMS's final ``state`` is written: noting the event still to tell, due
+    again at ``due`` (should the run stop before telling it), kept a day past that; and the update
+    that writes it, conditioned on the item still being the one read, for the transaction that
+    moves the SMS (``store.communications.advance_sms_state_by_key``'s ``also``)."""
+    moved = replace(report, moved=state, due=stamp(due))
+    work = _work(moved)
+
+    def write(tx: TransactWrite) -> None:
+        tx.update(
+            OutboxModel(report.company_id, _PREFIX + report.communication_id),
+            actions=[
+                OutboxModel.work.set(json.dumps(work)),
+                OutboxModel.wake_at.set(moved.due),
+                OutboxModel.expires.set(due + _KEPT),
+            ],
+            condition=OutboxModel.wake_at == report.due,
+        )
+
+    return moved, write
 
 
 def forget(report: AwaitedReport) -> None:
@@ -142,4 +178,5 @@ def _report(item: OutboxModel) -> AwaitedReport:
         checks=int(work.get("checks") or 0),
         due=str(item.wake_at),
         failures=int(work.get("failures") or 0),
+        moved=work.get("moved") or None,
     )
