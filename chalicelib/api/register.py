@@ -43,7 +43,7 @@ def record_out(comm: Communication) -> dict[str, Any]:
         "record_type": comm.record_type or comm.channel,
         "channel": comm.channel,
         "kind": comm.kind,
-        "state": comm.state,
+        "state": comm.shown_state,
         "created_at": comm.created_at,
         "created_by": comm.created_by,
         "initiated_by": comm.initiated_by or ("client" if comm.direction == "in" else "staff"),

@@ -28,7 +28,7 @@ def _message_out(comm: Any) -> dict[str, Any]:
     return {
         "communication_id": comm.communication_id,
         "channel": comm.channel,
-        "state": comm.state,
+        "state": comm.shown_state,
         "client_id": comm.client_id,
         "to_address": comm.to_address,
         "subject": comm.subject,

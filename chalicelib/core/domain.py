@@ -441,6 +441,12 @@ class RecordNotice:
     users: tuple[str, ...]
 
 
+#: Where a producer writes a message it decided can never go (``messaging.outbox.failing_later``):
+#: ``queued`` with the reason in ``error``, for the drain to tell ``message.failed`` and record it
+#: failed (decision 0018). Nothing is ever sent from it; every read shows it ``failed``.
+FAILING_OUTBOX = "failing"
+
+
 @dataclass(frozen=True)
 class Communication:
     """One communication with a client (see ``store.models.CommunicationModel``).
@@ -518,6 +524,16 @@ class Communication:
     # lease lasts. Such a message is not put in the outbox's ``ready`` index; the record finds
     # it if its worker never sends it (issue 14, ``store.outbox.save_handoffs``).
     handoff: str | None = None
+
+    @property
+    def shown_state(self) -> str:
+        """The state a company reads (history, register, answers): ``failed`` for a message its
+        producer already decided can never go, though the record stays ``queued`` in the
+        :data:`FAILING_OUTBOX` until its drain has told the webhooks and records it failed
+        (decision 0018, session 36): the answer said ``failed``, and so does every read after it."""
+        if self.state == "queued" and self.outbox == FAILING_OUTBOX:
+            return "failed"
+        return self.state
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.core import clock
+from chalicelib.core import clock, domain
 from chalicelib.core.domain import AttachmentRef, Communication, SenderAccount
 from chalicelib.core.files import discard_files
 from chalicelib.core.links import own_message_id, reply_reference
@@ -46,8 +46,9 @@ CHANNELS = ("email", "sms", "push")
 #: can never go (no working sender account, its template failed, a refused From): ``queued``
 #: with the reason in ``error``, so that the drain, which holds a lease, records it failed after
 #: telling the company's webhooks, and a refused ``message.failed`` event leaves it for the lease
-#: to bring back (decision 0018). Nothing is ever sent from it.
-FAILING_OUTBOX = "failing"
+#: to bring back (decision 0018). Nothing is ever sent from it; reads show it ``failed``
+#: (``Communication.shown_state``).
+FAILING_OUTBOX = domain.FAILING_OUTBOX
 
 
 def _addresses(comms: Sequence[Communication]) -> list[str]:

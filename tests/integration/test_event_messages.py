@@ -830,6 +830,12 @@ def test_a_template_bomb_fails_the_message_not_the_event(
     assert response.status_code == 202, response.body
     [message] = body(response)["messages"]
     assert message["state"] == "failed" and "longer than 200,000 characters" in message["error"]
+    # And the history, read right after the answer (the outbox not yet drained), says failed too,
+    # with the same reason (decision 0018, session 36: it showed "queued" for a few seconds)
+    at_once = api.http.get(f"/history/email/{message['communication_id']}", headers=tenant.staff_headers())
+    assert at_once.status_code == 200, at_once.body
+    assert (body(at_once)["state"], body(at_once)["status_group"]) == ("failed", "not_sent")
+    assert "longer than 200,000 characters" in body(at_once)["error"]
     # And once the outbox has it (it records a failure written with a client's erasure checks,
     # and tells it, a moment later: decision 0017, session 35), the history shows it failed and
     # nothing is sent
