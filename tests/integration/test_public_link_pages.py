@@ -181,6 +181,57 @@ def test_a_manual_unsubscribe_page_never_tells_more_than_its_link_proves(api: Cl
     assert brand_of(tenant).replace("../", "../../") in shown
 
 
+def test_an_unsubscribe_whose_event_cannot_be_told_yet_is_a_page_saying_it_is_saved_and_how_to_finish(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from chalicelib.core import clock
+    from chalicelib.messaging.webhooks import service
+    from tests.steps.webhooks import Receiver, deliver_webhooks, webhook_queue_refusing
+
+    monkeypatch.setattr(service, "ENQUEUE_PAUSE_SECONDS", 0.01)
+    with Receiver() as receiver:
+        # Given a client with a manual e-mail's unsubscribe link, and an endpoint for unsubscribes
+        put_client(api, tenant, "CLI-3")
+        endpoint = api.http.post(
+            "/webhooks",
+            headers=tenant.admin_headers(),
+            body=json.dumps({"url": receiver.url, "events": ["client.unsubscribed"]}),
+        )
+        assert endpoint.status_code == 201, endpoint.body
+        link = f"/public/manual-sends/unsubscribe?token={manual_token(tenant.company_id, 'CLI-3')}"
+        # When the person presses the page's button while the company's webhook queue refuses events
+        with webhook_queue_refusing(times=1000):
+            spanish = api.http.post(link, headers=FORM, body=b"")
+            english = api.http.post(link, headers={**FORM, **ENGLISH}, body=b"")
+        # Then a 503 page, in the company's look and the browser's language, says the request is
+        # saved and that pressing the button again in a minute finishes it
+        shown = page(spanish, 503)
+        assert spanish.headers["Retry-After"] == "60" and spanish.headers["Vary"] == "Accept-Language"
+        assert "<title>Falta poco</title>" in shown and "<h1>Falta poco</h1>" in shown
+        # (what stops is what the link stops: manual and bulk mailings, not invoices nor alerts)
+        assert (
+            "Su pedido quedó guardado: no recibirá más envíos manuales ni masivos de Cargas del Sur. "
+            "Solo falta avisarle a Cargas del Sur" in shown
+        )
+        assert brand_of(tenant).replace("../", "../../") in shown
+        assert '<form method="post" action="?token=' in shown and "<button type=\"submit\">Terminar</button>" in shown
+        # (a saved request is good news: it is not shown as an error)
+        assert 'class="notice bad"' not in shown and 'role="status"' in shown
+        english_page = page(english, 503)
+        assert "<h1>Almost done</h1>" in english_page
+        assert "you will receive no more manual or bulk mailings from Cargas del Sur." in english_page
+        assert '<html lang="en">' in english_page
+        # When the queue takes events again and the person presses the button again
+        done = page(api.http.post(link, headers=FORM, body=b""), 200)
+        # Then the page says it is done, and the company's systems heard of it once
+        assert "Cargas del Sur" in done
+        deliver_webhooks()
+        events = receiver.events(body(endpoint)["secret"], clock.now().timestamp())
+        assert [(e["type"], e["data"]["client_id"]) for e in events] == [("client.unsubscribed", "CLI-3")]
+
+
 def test_the_alert_forms_address_opened_in_the_browser_is_the_tracking_page(
     api: Client, tenant: Tenant
 ) -> None:
