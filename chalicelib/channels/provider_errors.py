@@ -6,7 +6,8 @@ authorized...``), ARNs of our resources or of another company's (SNS's "Endpoint
 exists with the same Token"), request ids and our resources' names. A company reads what we tell
 it (a message's ``error`` in the history and the console, an API answer), so it is told AWS's
 error code and the part of the message about its own data, with those replaced by placeholders;
-the whole answer goes to the log, which is ours (docs/operations.md).
+the whole answer goes to the log, which is ours (docs/operations.md). SES's events about a message
+(a reject's reason, a bounce's diagnostic) are read the same way before they are stored.
 """
 
 from __future__ import annotations
@@ -50,9 +51,12 @@ def _our_names() -> list[str]:
     return sorted({name for name in names if len(name) >= 4}, key=len, reverse=True)
 
 
-def tenant_safe(text: str) -> str:
+def tenant_safe(text: str, limit: int = _MAX_TEXT) -> str:
     """``text`` (AWS's words) without ARNs, role names, account ids, request ids and our resources'
-    names; the rest (what it says of the company's address, token or identity) stays."""
+    names, at most ``limit`` characters; the rest (what it says of the company's address, token or
+    identity) stays. Every provider text a company reads goes through it: an AWS call's refusal
+    (:func:`aws_refusal`) and what SES's events say of a message (``messaging.feedback``: a reject's
+    reason, a bounce's diagnostic, a complaint's feedback type)."""
     text = _ARN.sub(AWS_RESOURCE, text)
     text = _ROLE.sub(AWS_RESOURCE, text)
     text = _REQUEST_ID.sub(REQUEST_ID, text)
@@ -60,7 +64,7 @@ def tenant_safe(text: str) -> str:
     text = _ACCOUNT_ID.sub(ACCOUNT, text)
     for name in _our_names():
         text = text.replace(name, OUR_NAME)
-    return text[:_MAX_TEXT]
+    return text[:limit]
 
 
 def aws_refusal(exc: Exception, service: str, **log_keys: Any) -> str:

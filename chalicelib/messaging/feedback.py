@@ -21,9 +21,13 @@ Bounce         sent/delivered -> bounced, detail "<type>/<subtype>: <diagnostic>
                Undetermined bounces do not
 Complaint      sent/delivered/bounced -> complained, detail "complaint: <feedback type>"; the
                address is suppressed (reason ``complaint``)
-Reject         sent -> failed (SES refused it, e.g. a virus)
+Reject         sent -> failed, detail "rejected by SES: <reason>" (SES refused it, e.g. a virus)
 others         logged only (Send, DeliveryDelay, Open, Click, ...)
 =============  ===================================================================================
+
+Every detail is what the company reads (the history's ``error``, the suppression list's ``detail``),
+so SES's words in it go through ``channels.provider_errors.tenant_safe``: no ARN, account id, request
+id or name of ours reaches a company (decision 0004, session 36).
 
 The same notification twice changes nothing more (conditional updates; a suppression is put
 once). Unknown message ids are logged and ignored; a payload that is not an SES notification is
@@ -55,6 +59,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
+from chalicelib.channels.provider_errors import tenant_safe
 from chalicelib.channels.ses import COMMUNICATION_TAG, COMPANY_TAG, company_tag_value
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, Suppression
@@ -169,14 +174,14 @@ def _notification(data: Any) -> SesNotification:
         return _with(
             note,
             recipients=_recipients(complaint.get("complainedRecipients"), "emailAddress"),
-            detail=f"complaint: {feedback}" if feedback else "complaint",
+            detail=tenant_safe(f"complaint: {feedback}") if feedback else "complaint",
         )
     if event_type == "Delivery":
         delivery = _object(data, "delivery")
         return _with(note, recipients=_recipients(delivery.get("recipients"), None))
     if event_type == "Reject":
         reject = _object(data, "reject")
-        return _with(note, detail=f"rejected by SES: {reject.get('reason') or 'no reason given'}")
+        return _with(note, detail=tenant_safe(f"rejected by SES: {reject.get('reason') or 'no reason given'}"))
     return note
 
 
@@ -197,7 +202,7 @@ def _bounce(note: SesNotification, bounce: Any) -> SesNotification:
         note,
         recipients=_recipients(recipients, "emailAddress"),
         bounce_type=kind,
-        detail=f"bounce {kind}/{subtype}: {diagnostic}"[:1000],
+        detail=tenant_safe(f"bounce {kind}/{subtype}: {diagnostic}", limit=1000),
     )
 
 

@@ -1206,6 +1206,65 @@ def test_an_unknown_event_type_is_refused(api: Client, company: Tenant, receiver
     assert response.status_code == 422 and body(response)["errors"][0]["field"].startswith("events")
 
 
+def test_what_ses_says_of_a_rejected_or_bounced_email_reaches_the_company_without_our_account(
+    api: Client, company: Tenant, receiver: Receiver
+) -> None:
+    # Given an endpoint for failures and bounces, and two e-mails to the client CLI-7 through SES
+    endpoint = add_endpoint(api, company, receiver.url, ["message.failed", "message.bounced"])
+    rejected, bounced = send_to_ana(company), send_to_ana(company)
+    # When SES rejects the first and bounces the second (the address on its suppression list),
+    # each in words that name our account, an ARN and a request id
+    feed(notification("event_reject.json", rejected))
+    feed(notification("event_bounce_suppressed.json", bounced))
+    deliver_webhooks()
+    # Then the history shows why, in SES's words with what is ours replaced, in English and Spanish
+    for language in ("en", "es"):
+        headers = company.staff_headers() | {"Accept-Language": language}
+        failed = body(api.http.get(f"/history/email/{rejected.communication_id}", headers=headers))
+        assert (failed["state"], failed["error"]) == (
+            "failed",
+            "rejected by SES: Bad content: refused for [AWS resource] ([request id])",
+        )
+        shown = body(api.http.get(f"/history/email/{bounced.communication_id}", headers=headers))
+        assert shown["state"] == "bounced"
+        assert shown["error"] == (
+            "bounce Permanent/OnAccountSuppressionList: Amazon SES did not send the message to this "
+            "address because it is on the suppression list for account [account] ([AWS resource], "
+            "[request id])."
+        )
+    # And the suppression list gives the same detail
+    listed = body(api.http.get("/suppressions?limit=200", headers=company.admin_headers()))["items"]
+    [entry] = [item for item in listed if item["address"] == (bounced.to_address or "").lower()]
+    assert entry["detail"] == shown["error"]
+    # And nothing the company can read names our account, an ARN or a request id: the history's
+    # list, its Excel export, the suppression list, the webhook events
+    read = [
+        api.http.get("/history/email?limit=50", headers=company.staff_headers()).body,
+        api.http.get("/history/email/export", headers=company.staff_headers() | {"Accept": XLSX}).body,
+        api.http.get("/suppressions?limit=200", headers=company.admin_headers()).body,
+        *(got.body for got in receiver.received),
+    ]
+    events = receiver.events(endpoint["secret"], now_seconds())
+    assert sorted(e["type"] for e in events) == ["message.bounced", "message.failed"]
+    for text in read:
+        for ours in (ACCOUNT_ID.encode(), b"arn:aws", b"5f2e7c1a", b"7a1b2c3d", b"RequestId"):
+            assert ours not in _unzipped(text), ours
+
+
+def _unzipped(data: bytes) -> bytes:
+    """``data``, or, for an Excel file, the XML of its sheets and shared strings."""
+    import io
+    import zipfile
+
+    if not data.startswith(b"PK"):
+        return data
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        return b"".join(book.read(name) for name in book.namelist() if name.endswith(".xml"))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 # --- nothing lost when the webhook queue refuses ---------------------------------------------------
 
 
