@@ -181,7 +181,8 @@ def _notification(data: Any) -> SesNotification:
         return _with(note, recipients=_recipients(delivery.get("recipients"), None))
     if event_type == "Reject":
         reject = _object(data, "reject")
-        return _with(note, detail=tenant_safe(f"rejected by SES: {reject.get('reason') or 'no reason given'}"))
+        reason = reject.get("reason") or "no reason given"
+        return _with(note, detail=tenant_safe(f"rejected by SES: {reason}"))
     return note
 
 

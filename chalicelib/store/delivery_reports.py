@@ -122,7 +122,7 @@ def ask_again_at(report: AwaitedReport, at: datetime, *, failed: bool = False) -
     whose event is still to tell is kept (TTL) a day past ``at``. False when the item is no
     longer the one read (another run handled it, or it is gone)."""
     work = _work(report, checks=report.checks + 1, failures=report.failures + failed)
-    actions = [OutboxModel.wake_at.set(stamp(at)), OutboxModel.work.set(json.dumps(work))]
+    actions: list[Any] = [OutboxModel.wake_at.set(stamp(at)), OutboxModel.work.set(json.dumps(work))]
     if report.moved:
         actions.append(OutboxModel.expires.set(at + _KEPT))
     return written(

@@ -545,7 +545,7 @@ def test_a_report_whose_event_cannot_be_told_is_tried_less_and_less_often_and_to
         # And the report is not given up (its event still to tell): the log says so at the third
         # failure, naming the company and the SMS
         assert awaiting(tenant.company_id, sms.communication_id)
-        untold = [line for line in lines if line["message"].startswith("SMS delivery report's event not told")]
+        untold = [line for line in lines if line["message"].startswith("SMS delivery report's event not")]
         assert [(u["company_id"], u["communication_id"], u["state"]) for u in untold] == [
             (tenant.company_id, sms.communication_id, "delivered")
         ]
