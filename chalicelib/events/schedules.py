@@ -82,9 +82,9 @@ def check_sms_deliveries(event: Any) -> dict[str, Any]:
 
     report = check()
     if report.failed:
-        # the others were applied; those are due again later (backing off, given up after a few
-        # failures), and the function fails so that its alarm rings (each is logged as "SMS
-        # delivery report failed")
+        # the others were applied; those are due again later (backing off; given up after a few
+        # failures unless their state moved, whose event is told however long it takes), and the
+        # function fails so that its alarm rings (each is logged as "SMS delivery report failed")
         applied = report.asked - report.failed
         raise RuntimeError(f"{report.failed} SMS delivery report(s) failed; {applied} applied")
     return {"asked": report.asked, **dict(report.results)}

@@ -18,9 +18,15 @@ others         (Pending, Processed, Sent, or the phone not answering) asked agai
                sends no delivery reports)
 =============  ===================================================================================
 
+The final state and the event still to tell are one fact: the SMS moves in one transaction with
+its report item, which then names the state (``moved``) and goes only once the event is queued; a
+later run tells a refused one without asking the phone again (decision 0023, session 36).
+
 A check that fails in our own code (the store, the webhook queue refusing the event) is tried
-again after 1, 2, 4, ... minutes (at most an hour apart), and given up after ``FAILED_CHECKS`` of
-them: logged ``SMS delivery report could not be read`` with the company and the message.
+again after 1, 2, 4, ... minutes (at most an hour apart). One whose state never moved is given up
+after ``FAILED_CHECKS`` of them (logged ``SMS delivery report could not be read`` with the company
+and the message; the SMS stays ``sent``); one whose state moved is never given up: from then on it
+is tried hourly, each failure logged ``SMS delivery report's event not told yet``.
 
 Cost: one small item per gateway SMS, written in the transaction that records it sent (one action
 more, no request more) and removed when its word is in; each check is one request to the
