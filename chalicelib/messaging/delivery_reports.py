@@ -185,7 +185,7 @@ def check_sms_deliveries(now: datetime | None = None) -> ReportCheck:
 
 def _check(report: AwaitedReport, phones: _Phones, now: datetime) -> str:
     """One SMS: what its phone says, applied. Returns delivered | failed | waiting | gave_up |
-    unreachable | gone (and, from :func:`_failed`, retrying | unread)."""
+    unreachable | gone (and, from :func:`_failed`, retrying | unread | untold)."""
     if report.moved:  # moved by an earlier run, whose event was not told: told now, nothing asked
         return _tell(report)
     log_keys = {"company_id": report.company_id, "communication_id": report.communication_id}
