@@ -5,6 +5,7 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops company create acme --name "Acme Cargas" \\
         --time-zone America/Argentina/Buenos_Aires --country AR
     uv run python -m infrastructure.ops company list
+    uv run python -m infrastructure.ops company index-listing   # companies stored before the listing
     uv run python -m infrastructure.ops key issue acme --name "back office" --scope parcels:write
     uv run python -m infrastructure.ops key list acme
     uv run python -m infrastructure.ops key rotate acme <key id> --overlap-minutes 1440
@@ -63,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     listing = company.add_parser("list", help="companies in id order")
     listing.add_argument("--after", default=None)
     listing.add_argument("--limit", type=int, default=100)
+    company.add_parser(
+        "index-listing",
+        help="once after an upgrade: list the companies stored before the companies' listing index",
+    )
 
     key = commands.add_parser("key", help="issue, list, revoke or rotate API keys").add_subparsers(
         dest="action", required=True
@@ -171,6 +176,8 @@ def run(args: argparse.Namespace) -> Any:
             by=_who(),
         )
         return company_out(companies.get_company(args.company_id)) | {"created": created}
+    if args.command == "company" and args.action == "index-listing":
+        return {"listed": companies.index_listing()}
     if args.command == "company":
         items, after = companies.list_companies(args.after, args.limit)
         return {"items": [company_out(c) for c in items], "next_cursor": after}
@@ -247,6 +254,8 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
     def when(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
+    if args.command == "company" and args.action == "index-listing":
+        return f"{answer['listed']} companies added to the listing"
     if args.command == "company":
         rows = answer["items"] if args.action == "list" else [answer]
         lines = [

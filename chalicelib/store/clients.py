@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -526,24 +527,45 @@ def _search_position(company_id: str, cursor: dict[str, Any] | None) -> str | No
     return str(cursor["name_client"]["S"])
 
 
-def index_search(company_id: str) -> int:
+def index_search(company_id: str, phone_region: str = "AR") -> int:
     """Write the search items of every client of a company (clients saved before search existed):
     a Query of the company's clients, page by page, never a Scan; each client's items in one
     transaction on condition that the client is still the one read (a save meanwhile wrote its
-    own; the client is read again). Writing them twice changes nothing. Returns how many clients
+    own; the client is read again). A client stored before December 2026 kept its phones as they
+    were written (``0351 15-555-1234``): the same transaction stores them in E.164, read in
+    ``phone_region`` as a save does (one that cannot be read is kept as it is), and drops the
+    items the written form had. Writing them twice changes nothing. Returns how many clients
     were indexed."""
     count = 0
     for item in ClientModel.query(company_id, consistent_read=True):
         current: ClientModel | None = item
         while current is not None:
             client = _client(current)
+            upgraded = _phones_in_e164(client, phone_region)
             read_at = current.updated_at
 
-            def build(tx: TransactWrite, client: domain.Client = client, read_at: Any = read_at) -> None:
-                tx.condition_check(
-                    ClientModel, company_id, client.client_id, condition=ClientModel.updated_at == read_at
-                )
-                for entry in _search_items(client).values():
+            def build(
+                tx: TransactWrite,
+                client: domain.Client = client,
+                upgraded: domain.Client = upgraded,
+                read_at: Any = read_at,
+            ) -> None:
+                unchanged = ClientModel.updated_at == read_at
+                if upgraded == client:
+                    tx.condition_check(ClientModel, company_id, client.client_id, condition=unchanged)
+                else:
+                    tx.update(
+                        ClientModel(company_id, client.client_id),
+                        actions=[
+                            ClientModel.phones.set(list(upgraded.phones)),
+                            ClientModel.contacts.set([item_from(ClientContact, c) for c in upgraded.contacts]),
+                        ],
+                        condition=unchanged,
+                    )
+                after = _search_items(upgraded)
+                for key in _search_items(client).keys() - after.keys():
+                    tx.delete(ClientSearchModel(*key))
+                for entry in after.values():
                     tx.save(entry)
 
             if transacted(build):
@@ -554,3 +576,22 @@ def index_search(company_id: str) -> int:
             except DoesNotExist:
                 current = None
     return count
+
+
+def _phones_in_e164(client: domain.Client, region: str) -> domain.Client:
+    """The client with its own and its contacts' phones in E.164 as a save stores them; a phone
+    that cannot be read stays as written."""
+    from chalicelib.core.errors import ValidationFailed
+    from chalicelib.core.phones import normalize_phone
+
+    def e164(raw: str) -> str:
+        try:
+            return normalize_phone(raw, region)
+        except ValidationFailed:
+            return raw
+
+    return replace(
+        client,
+        phones=tuple(dict.fromkeys(e164(p) for p in client.phones)),
+        contacts=tuple(replace(c, phone=e164(c.phone) if c.phone else c.phone) for c in client.contacts),
+    )

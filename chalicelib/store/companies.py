@@ -115,6 +115,21 @@ def list_companies(after: str | None = None, limit: int = 100) -> tuple[list[dom
     return [found[i] for i in ids if i in found], (ids[-1] if more and ids else None)
 
 
+def index_listing() -> int:
+    """Give the companies stored before the ``listing`` index their entry in it (an operator's
+    one-off after the upgrade: a Scan of ``companies``, each item once), on condition the company
+    still exists and has none yet; run again, it finds nothing to do. Returns how many it listed."""
+    listed = 0
+    for item in CompanyModel.scan(CompanyModel.listed.does_not_exist(), attributes_to_get=["company_id"]):
+        listed += written(
+            lambda company_id=item.company_id: CompanyModel(company_id).update(
+                actions=[CompanyModel.listed.set(LISTED)],
+                condition=CompanyModel.company_id.exists() & CompanyModel.listed.does_not_exist(),
+            )
+        )
+    return listed
+
+
 def create_company(
     company: domain.Company,
     catalog: Iterable[domain.StatusDefinition],

@@ -189,6 +189,10 @@ def search_clients(
 
 
 def index_search(company_id: str) -> int:
-    """Give every client of a company stored before search existed its search items (the
-    ``ops clients index-search`` backfill); running it again changes nothing."""
-    return store.index_search(company_id)
+    """Give every client of a company stored before search existed its search items, and its
+    phones as stored since December 2026 (E.164, read in the company's region) when an older
+    release kept them as written (the ``ops clients index-search`` backfill); running it again
+    changes nothing."""
+    from chalicelib.tenants.companies import phone_region
+
+    return store.index_search(company_id, phone_region(company_id))

@@ -72,6 +72,13 @@ def list_companies(after: str | None = None, limit: int = 100) -> tuple[list[Com
     return store.list_companies(after, limit)
 
 
+def index_listing() -> int:
+    """Once after the upgrade that brought the companies' listing (``ops company index-listing``):
+    the companies stored before it join it, so listings and every-company runs find them. Safe to
+    run again. Returns how many joined."""
+    return store.index_listing()
+
+
 def find_company(company_id: str) -> Company | None:
     """The company, or None. What is not a company id (a stranger's URL: public pages take the
     company from the path) is not looked up: it names no company, and DynamoDB would refuse a key
