@@ -104,6 +104,7 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
         7: ["(no number is held by two companies)", "madrid: (no numbers)"],
         8: ["azteca", "clients indexed for search"],
         9: ["0 sending domains indexed for the hourly check"],
+        10: ["0 companies added to the listing"],
     },
     "push.md": {1: ['"endpoint_arn": "arn:aws:sns:', '"key": "custom:aviso"', "done ", "sent     1"]},
     "reminders.md": {
