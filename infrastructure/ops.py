@@ -346,14 +346,22 @@ def _logs_to_stderr() -> Any:
 
     logger()  # Powertools builds its handler on first use
     handlers = [h for h in logging.getLogger("pregon").handlers if isinstance(h, logging.StreamHandler)]
-    before = [h.setStream(sys.stderr) for h in handlers]
+    before = [_swap_stream(h, sys.stderr) for h in handlers]
 
     def restore() -> None:
         for handler, stream in zip(handlers, before, strict=True):
-            if stream is not None:
-                handler.setStream(stream)
+            _swap_stream(handler, stream)
 
     return restore
+
+
+def _swap_stream(handler: Any, stream: Any) -> Any:
+    """Point ``handler`` at ``stream`` and return the one it had. Not ``setStream``: that flushes
+    the old stream, which may be closed by now (a test's captured output the handler was built
+    on); a StreamHandler flushes after every record, so nothing waits in it."""
+    old = handler.stream
+    handler.stream = stream
+    return old
 
 
 def _token(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
@@ -542,26 +542,20 @@ def index_search(company_id: str, phone_region: str = "AR") -> int:
         while current is not None:
             client = _client(current)
             upgraded = _phones_in_e164(client, phone_region)
-            read_at = current.updated_at
 
             def build(
                 tx: TransactWrite,
                 client: domain.Client = client,
                 upgraded: domain.Client = upgraded,
-                read_at: Any = read_at,
+                stored: ClientModel = current,
             ) -> None:
-                unchanged = ClientModel.updated_at == read_at
+                unchanged = ClientModel.updated_at == stored.updated_at
                 if upgraded == client:
                     tx.condition_check(ClientModel, company_id, client.client_id, condition=unchanged)
                 else:
-                    tx.update(
-                        ClientModel(company_id, client.client_id),
-                        actions=[
-                            ClientModel.phones.set(list(upgraded.phones)),
-                            ClientModel.contacts.set([item_from(ClientContact, c) for c in upgraded.contacts]),
-                        ],
-                        condition=unchanged,
-                    )
+                    stored.phones = cast(Any, list(upgraded.phones))  # plain strings
+                    stored.contacts = [item_from(ClientContact, c) for c in upgraded.contacts]
+                    tx.save(stored, condition=unchanged)
                 after = _search_items(upgraded)
                 for key in _search_items(client).keys() - after.keys():
                     tx.delete(ClientSearchModel(*key))

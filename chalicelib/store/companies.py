@@ -121,13 +121,18 @@ def index_listing() -> int:
     still exists and has none yet; run again, it finds nothing to do. Returns how many it listed."""
     listed = 0
     for item in CompanyModel.scan(CompanyModel.listed.does_not_exist(), attributes_to_get=["company_id"]):
-        listed += written(
-            lambda company_id=item.company_id: CompanyModel(company_id).update(
-                actions=[CompanyModel.listed.set(LISTED)],
-                condition=CompanyModel.company_id.exists() & CompanyModel.listed.does_not_exist(),
-            )
-        )
+        listed += _join_listing(item.company_id)
     return listed
+
+
+def _join_listing(company_id: str) -> bool:
+    """The company joins the listing index, while it exists and is not in it yet."""
+    return written(
+        lambda: CompanyModel(company_id).update(
+            actions=[CompanyModel.listed.set(LISTED)],
+            condition=CompanyModel.company_id.exists() & CompanyModel.listed.does_not_exist(),
+        )
+    )
 
 
 def create_company(
