@@ -13,15 +13,24 @@ const SHELL = { accent: "#1d4e89", ink: "#ffffff" };
 
 // --- colours ------------------------------------------------------------------------------------
 
-// White or near-black, whichever contrasts more with `color` (WCAG relative luminance): the same
-// rule as the server's readable_on (chalicelib/tenants/branding.py), for the live sample.
-export function readableOn(color) {
+// WCAG's contrast ratio of two #RRGGBB colours (1 to 21), and the 4.5:1 text needs (AA).
+const READABLE = 4.5;
+function luminance(color) {
   const channels = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16) / 255);
   const linear = channels.map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
-  const luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
-  const onWhite = 1.05 / (luminance + 0.05);
-  const onDark = (luminance + 0.05) / (0.0137 + 0.05);
-  return onWhite >= onDark ? "#FFFFFF" : "#1A1A1A";
+  return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
+}
+export function contrast(first, second) {
+  const [darker, lighter] = [luminance(first), luminance(second)].sort((a, b) => a - b);
+  return (lighter + 0.05) / (darker + 0.05);
+}
+
+// White or near-black, whichever contrasts more with `color`, and black when that one still reads
+// below 4.5:1 (a mid-tone): the same rule as the server's readable_on (chalicelib/tenants/branding.py),
+// for the live sample.
+export function readableOn(color) {
+  const best = contrast(color, "#FFFFFF") >= contrast(color, "#1A1A1A") ? "#FFFFFF" : "#1A1A1A";
+  return contrast(color, best) >= READABLE ? best : "#000000";
 }
 
 // An uploaded logo is served by this same app: load it from the console's own origin (and API
@@ -44,8 +53,9 @@ function stylesheet() {
 
 // Show `brand` (GET /company/branding's answer) in the header and navigation; null puts back the
 // shell's own look. The primary colour becomes the console's accent (buttons, links, the current
-// screen in the navigation) only when it reads on white, as on the tracking page; the header band
-// always takes it, with its readable text colour and the accent colour as its bottom rule.
+// screen in the navigation) only when it reads on the console's ground at 4.5:1, as on the
+// tracking page; the header band always takes it, with its readable text colour and the accent
+// colour as its bottom rule.
 export function applyBrand(brand, companyName) {
   const root = document.documentElement.style;
   const header = document.querySelector("header.top");
@@ -61,7 +71,9 @@ export function applyBrand(brand, companyName) {
   root.setProperty("--brand", primary);
   root.setProperty("--brand-ink", onPrimary);
   root.setProperty("--brand-accent", accent);
-  if (onPrimary === "#FFFFFF") {
+  // Links are the accent colour on the console's ground (console.css --ground): the primary colour
+  // takes that place only where it reads there at 4.5:1 (white on it then reads too).
+  if (onPrimary === "#FFFFFF" && contrast(primary, "#f3f5f8") >= READABLE) {
     root.setProperty("--accent", primary);
     root.setProperty("--accent-ink", onPrimary);
   } else {

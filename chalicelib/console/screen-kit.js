@@ -98,12 +98,14 @@ export function formValues(form) {
   return values;
 }
 
-// A table: columns = [[heading, row => cell (node or text)]].
+// A table: columns = [[heading, row => cell (node or text)]]; a column with no heading (its
+// buttons) is headed "Acciones" for screen readers only.
 export function table(columns, rows, attrs = {}) {
+  const heading = (title) => title || h("span", { class: "visually-hidden" }, "Acciones");
   return h(
     "table",
     { class: "b-table", ...attrs },
-    h("thead", {}, h("tr", {}, columns.map(([title]) => h("th", { scope: "col" }, title)))),
+    h("thead", {}, h("tr", {}, columns.map(([title]) => h("th", { scope: "col" }, heading(title))))),
     h(
       "tbody",
       {},

@@ -176,7 +176,7 @@ async function render(main, ctx) {
     ? h(
         "table",
         { id: "sender-domains" },
-        h("thead", {}, h("tr", {}, ["Dominio", "Verificado", "Registros verificados", "Registrado", ""].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Dominio", "Verificado", "Registros verificados", "Registrado", "Acciones"].map((t) => h("th", { scope: "col" }, t === "Acciones" ? h("span", { class: "visually-hidden" }, t) : t)))),
         h(
           "tbody",
           {},

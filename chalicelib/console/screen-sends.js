@@ -60,7 +60,8 @@ async function render(main, ctx) {
   await companyFormat();
   const templates = await api("GET", "/templates");
   const picked = new Set();
-  const clientList = h("div", { class: "b-client-pick" });
+  // A list of the clients (each an <li>; "Más clientes" too): a list holds only its items.
+  const clientList = h("ul", { class: "b-plain b-client-pick" });
   const status = h("div", { class: "b-send-status", "aria-live": "polite" });
 
   const channel = select("channel", [
@@ -122,7 +123,11 @@ async function render(main, ctx) {
     });
     extend(clientList, ...rows);
     if (page.next_cursor) {
-      const more = h("button", { type: "button", onclick: () => (more.remove(), loadClients(page.next_cursor)) }, "Más clientes");
+      const more = h(
+        "li",
+        {},
+        h("button", { type: "button", onclick: () => (more.remove(), loadClients(page.next_cursor)) }, "Más clientes"),
+      );
       extend(clientList, more);
     }
   }
@@ -164,7 +169,7 @@ async function render(main, ctx) {
         { class: "b-by-list" },
         field("Códigos de cliente (separados por coma o línea)", idsBox),
         selectAll,
-        h("ul", { class: "b-plain" }, clientList),
+        clientList,
       ),
       h(
         "div",

@@ -63,7 +63,7 @@ async function render(main, ctx) {
   const list = h(
     "table",
     { id: "suppressions" },
-    h("thead", {}, h("tr", {}, ["Dirección", "Motivo", "Detalle", "Mensaje", "Desde", ""].map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", {}, h("tr", {}, ["Dirección", "Motivo", "Detalle", "Mensaje", "Desde", "Acciones"].map((t) => h("th", { scope: "col" }, t === "Acciones" ? h("span", { class: "visually-hidden" }, t) : t)))),
     rows,
   );
   const more = h("button", { type: "button", class: "secondary", id: "suppressions-more", hidden: true }, "Más");

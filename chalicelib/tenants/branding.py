@@ -358,11 +358,12 @@ def parcel_url(company_id: str, tracking_id: str, page_url: str | None) -> str:
 
 def brand_css(brand: Brand) -> str:
     """The tracking page's stylesheet of the company's colours, on top of Pregón's (only checked
-    #RRGGBB values go in). Text takes the primary colour only where it reads on white."""
+    #RRGGBB values go in). Text takes the primary colour only where it reads on the page at 4.5:1;
+    the buttons' text is the primary colour's ``on_primary`` (``readable_on``: 4.5:1 at least)."""
     primary, accent = brand.primary_color, brand.accent_color
     if not (COLOR.match(primary) and COLOR.match(accent)):
         raise ValueError("stored colours are checked #RRGGBB values")
-    ink = primary if brand.on_primary == "#FFFFFF" else "#1D2430"
+    ink = text_color(primary)
     return (
         "/* The company's colours (W3), made from its branding settings. */\n"
         f":root {{ --brand: {primary}; --brand-accent: {accent}; --brand-on: {brand.on_primary}; }}\n"
@@ -374,11 +375,32 @@ def brand_css(brand: Brand) -> str:
     )
 
 
-def readable_on(color: str) -> str:
-    """White or near-black, whichever contrasts more with ``color`` (WCAG relative luminance)."""
+# WCAG 2.1 AA: text needs 4.5:1 against what is behind it (docs/web.md, Accessibility).
+READABLE = 4.5
+PAGE_GROUND = "#F5F7FA"  # the public pages' background (templates/pages.css), the darkest text sits on
+
+
+def luminance(color: str) -> float:
+    """WCAG's relative luminance of a ``#RRGGBB`` colour."""
     channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    on_white = 1.05 / (luminance + 0.05)
-    on_dark = (luminance + 0.05) / (0.0137 + 0.05)  # #1A1A1A
-    return "#FFFFFF" if on_white >= on_dark else "#1A1A1A"
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG's contrast ratio of two ``#RRGGBB`` colours (1 to 21)."""
+    darker, lighter = sorted((luminance(first), luminance(second)))
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def readable_on(color: str) -> str:
+    """The text colour for ``color``: white or near-black (#1A1A1A), whichever contrasts more, and
+    black when that one still reads below 4.5:1 (a mid-tone: white or #1A1A1A can both fall to about
+    4.1:1 there, black never below 4.58:1)."""
+    best = "#FFFFFF" if contrast(color, "#FFFFFF") >= contrast(color, "#1A1A1A") else "#1A1A1A"
+    return best if contrast(color, best) >= READABLE else "#000000"
+
+
+def text_color(color: str) -> str:
+    """``color`` for headings and links on the pages when it reads there at 4.5:1, else Pregón's ink."""
+    return color if contrast(color, PAGE_GROUND) >= READABLE else "#1D2430"

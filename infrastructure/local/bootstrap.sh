@@ -28,6 +28,8 @@ fi
 "${UV[@]}" sync --frozen --compile-bytecode </dev/null
 "${UV[@]}" run python -m compileall -q -j 0 app.py chalicelib infrastructure bench </dev/null
 "${UV[@]}" run python -c 'from infrastructure.local.dynamodb import ensure_installed; ensure_installed()' </dev/null
+# axe-core, the accessibility checker the browser tests inject into every page (docs/web.md).
+"${UV[@]}" run python -c 'from infrastructure.local.npm import axe_script; axe_script()' </dev/null
 
 # The tests of staff mailboxes (H3) run a real IMAP server: Debian's dovecot, with a throw-away
 # configuration per test (tests/steps/imap.py). Installed here when missing (CI starts fresh).

