@@ -21,7 +21,8 @@ FAILING = ("serious", "critical")
 
 _RUN = """
 const done = arguments[arguments.length - 1];
-axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})
+const context = arguments[1] ? {include: [arguments[1]]} : document;
+axe.run(context, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})
   .then((r) => done(r.violations.map((v) => ({
       id: v.id, impact: v.impact, help: v.help,
       nodes: v.nodes.map((n) => ({target: n.target.join(" "), impact: n.impact}))}))))
@@ -38,14 +39,17 @@ def with_axe(driver: Any) -> None:
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": axe_script()})
 
 
-def axe_violations(driver: Any, impacts: tuple[str, ...] = FAILING) -> list[dict[str, Any]]:
-    """axe-core's violations on the page shown, of the given impacts (each with its elements)."""
+def axe_violations(
+    driver: Any, impacts: tuple[str, ...] = FAILING, within: str | None = None
+) -> list[dict[str, Any]]:
+    """axe-core's violations on the page shown, of the given impacts (each with its elements);
+    ``within``: only in the element this CSS selector finds (a screen of a shell checked once)."""
     from infrastructure.local.npm import axe_script
 
     if not driver.execute_script("return typeof window.axe === 'object'"):  # opened before with_axe
         driver.execute_script(axe_script())
     driver.set_script_timeout(30)
-    found = driver.execute_async_script(_RUN, list(AXE_TAGS))
+    found = driver.execute_async_script(_RUN, list(AXE_TAGS), within)
     if isinstance(found, dict):
         raise AssertionError(f"axe.run failed: {found['error']}")
     return [v for v in found if v["impact"] in impacts]
