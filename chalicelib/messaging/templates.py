@@ -147,7 +147,7 @@ COMPANY_VARIABLES = (
     _v("company.logo_height", "An uploaded logo's height in px (48, or less for a wide logo); else empty."),
     _v("company.colors.primary", "Your primary colour, #RRGGBB (branding settings; a default otherwise)."),
     _v("company.colors.accent", "Your accent colour, #RRGGBB."),
-    _v("company.colors.on_primary", "White or near-black: the text colour that reads on the primary one."),
+    _v("company.colors.on_primary", "White, near-black or black: the text colour that reads on the primary."),
     _v("company.colors.on_accent", "The text colour that reads on the accent one."),
 )
 CLIENT_VARIABLES = (
