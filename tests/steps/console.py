@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infrastructure.local.identity_server import DEMO_USERS, IdentityServer, demo_email
-from tests.steps.browser import ROOT, left_the_document, served_app
+from tests.steps.browser import POLL_SECONDS, ROOT, left_the_document, served_app
 from tests.steps.settings import environment_kept, settings_read_again
 from tests.steps.tenants import IDENTITY, Tenant
 
@@ -57,7 +57,7 @@ def wait_until(driver: Any, condition: Any, seconds: float = 15) -> Any:
                 return False
             raise
 
-    return WebDriverWait(driver, seconds).until(holds)
+    return WebDriverWait(driver, seconds, poll_frequency=POLL_SECONDS).until(holds)
 
 
 def demo_user(tenant: Tenant, level: int) -> str:
