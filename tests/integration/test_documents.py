@@ -342,6 +342,11 @@ def test_a_statement_of_a_client_with_open_receivables_and_nothing_put_prints_th
         ('#image("/etc/logo.png")', "image"),
         ('#json("/proc/self/environ")', "json"),
         ('#eval("1 + 1")', "eval"),
+        # S36: a module's functions by name, a comment or an arrow before the name
+        ('#let e = dictionary(std).at("ev" + "al")\n#e("1 + 1")', "dictionary"),
+        ('#let r = (/**/read)\n#r("/etc/hostname")', "read"),
+        ('#let r = (// ¡hola!\nread)\n#r("/etc/hostname")', "read"),
+        ('#let r = () => image\n#(r())("/logo.png")', "image"),
     ],
 )
 def test_a_template_that_tries_to_read_a_file_or_reach_the_network_is_refused_naming_the_field(

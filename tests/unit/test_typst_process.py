@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,11 @@ GREEDY = {
     "array": b"#let a = (0,)\n#for i in range(40) { a = a + a }\n#a.len()",
     "string": b'#let s = "x"\n#for i in range(40) { s = s + s }\n#s.len()',
 }
+
+# A package imported through eval, as a tenant's template reaches it past the word check.
+IMPORTS_A_PACKAGE = (
+    b'#let e = dictionary(std).at("ev" + "al")\n#e("#imp" + "ort \\"@preview/cetz:0.3.1\\"", mode: "markup")'
+)
 
 
 def alive(pid: int) -> bool:
@@ -129,3 +135,45 @@ def test_a_process_that_dies_is_reported_and_replaced(tmp_path: Path) -> None:
         assert typst.pid not in (None, killed)
     finally:
         typst.stop()
+
+
+def test_a_layout_that_imports_a_package_reaches_no_network_and_the_process_holds_no_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    import threading
+
+    # Given a proxy every HTTP client of this process would use (one that answers nothing and
+    # notes who called), and AWS credentials in this process's environment, as on Lambda
+    proxy = socket.create_server(("127.0.0.1", 0))
+    proxy.settimeout(30)
+    called: list[bytes] = []
+
+    def note_callers() -> None:
+        with suppress(OSError):
+            while True:
+                caller, _ = proxy.accept()
+                with caller:
+                    caller.settimeout(5)
+                    called.append(caller.recv(200))
+
+    threading.Thread(target=note_callers, daemon=True).start()
+    for name in ("ALL_PROXY", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.getsockname()[1]}")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-typst-9f3a")
+    typst = TypstProcess(tmp_path)
+    try:
+        # When a layout imports a package (a tenant's template reaches `import` through
+        # `dictionary(std).at("ev" + "al")`, which no word check can see)
+        with pytest.raises(TypstFailed) as refused:
+            typst.compile(IMPORTS_A_PACKAGE, tmp_path)
+        # Then typst cannot download it, and nothing reached the proxy (nor anything else)
+        assert "failed to download package" in refused.value.message
+        assert called == []
+        # And the typst process's environment holds no credentials
+        assert typst.pid is not None
+        environment = Path(f"/proc/{typst.pid}/environ").read_bytes()
+        assert b"not-for-typst" not in environment and b"AWS_" not in environment
+    finally:
+        typst.stop()
+        proxy.close()

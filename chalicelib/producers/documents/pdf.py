@@ -66,9 +66,13 @@ ALONE_BYTES = 8_000
 MAX_SOURCE_BYTES = 64_000
 LOGO_TYPES = {"image/png": "png", "image/jpeg": "jpg"}
 
-_FORBIDDEN_FUNCTIONS = "read|eval|plugin|image|json|csv|yaml|toml|xml|cbor"
+# ``dictionary`` turns a module into its functions by name (``dictionary(std).at("re" + "ad")``).
+_FORBIDDEN_FUNCTIONS = "read|eval|plugin|image|json|csv|yaml|toml|xml|cbor|dictionary"
 _CALLED = re.compile(rf"(?<![\w-])({_FORBIDDEN_FUNCTIONS})\s*[(\[.]")
-_NAMED = re.compile(rf"[#=(,{{:.]\s*({_FORBIDDEN_FUNCTIONS})(?![\w-])")
+# A name where code takes a value: after ``#``, ``=``, ``=>``, an opening bracket, a separator, a
+# field's dot, ``return``, or a comment's end (``(/**/read)``).
+_NAMED = re.compile(rf"(?:[#=(,{{:.>;/]|\breturn\b)\s*({_FORBIDDEN_FUNCTIONS})(?![\w-])")
+_LINE_COMMENT = re.compile(r"//[^\n]*")
 _LOADING = re.compile(r"(?<![\w-])(import|include)(?![\w-])")
 _PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
 # Characters typst markup gives a meaning to; a backslash before any of them prints it as is.
@@ -109,7 +113,10 @@ def check_source(source: str, *, field: str = "source") -> None:
             f"uses {found.group(1)!r}: document templates may not import or include anything "
             "(packages come from the network, files from the disk); use company_logo() for the logo"
         )
-    found = _CALLED.search(text) or _NAMED.search(text)
+    # and with typst's line comments taken out (``(// a comment⏎read)``); both, as a ``//`` in a
+    # string (a URL) is no comment, and taking out the rest of its line could hide a name
+    uncommented = _LINE_COMMENT.sub("", text)
+    found = next(filter(None, (p.search(t) for t in (text, uncommented) for p in (_CALLED, _NAMED))), None)
     if found:
         raise refuse(
             f"uses {found.group(1)!r}: document templates may not read files, images or data, nor "

@@ -160,8 +160,7 @@ class TypstProcess:
     def _started(self) -> subprocess.Popen[bytes]:
         if self._child is None or self._child.poll() is not None:
             self.stop()
-            # The child finds typst where this interpreter does (on Lambda, the deployment package).
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            env = child_environment()
             self._child = subprocess.Popen(  # noqa: S603 (our own interpreter and script)
                 [sys.executable, str(Path(__file__)), str(self._empty_root), str(self._megabytes)],
                 stdin=subprocess.PIPE,
@@ -170,6 +169,25 @@ class TypstProcess:
                 close_fds=True,
             )
         return self._child
+
+
+#: What the typst process is given of this process's environment: what Python needs to start
+#: (on Lambda, LD_LIBRARY_PATH), never the AWS credentials or Pregón's settings.
+_INHERITED = ("PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "PYTHONHOME")
+#: typst downloads a package an ``import "@preview/..."`` names from packages.typst.org, through
+#: the proxy these name when set. A tenant's template can reach ``import`` past the source check
+#: (``eval`` got from ``dictionary(std)``), so the process's only proxy is one that cannot be
+#: reached: typst's client has no SOCKS, and nothing listens on port 1. No download leaves it.
+NO_NETWORK_PROXY = "socks5://127.0.0.1:1"
+_PROXY_VARIABLES = ("ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY", "all_proxy", "https_proxy", "http_proxy")
+
+
+def child_environment() -> dict[str, str]:
+    """The typst process's environment: no credentials and no network (S36; decision 0006)."""
+    env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+    # The child finds typst where this interpreter does (on Lambda, the deployment package).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    return env | dict.fromkeys(_PROXY_VARIABLES, NO_NETWORK_PROXY)
 
 
 class _Reader:
