@@ -1165,6 +1165,9 @@ CATALOG: dict[str, str] = {
     "range() may produce at most {limit} items": "range() puede producir como máximo {limit} elementos",
     "sum() may only add numbers": "sum() solo puede sumar números",
     "templates may not use str.{name}()": "las plantillas no pueden usar str.{name}()",
+    "templates may use {method}() only with {allowed}, not {codec}": (
+        "las plantillas pueden usar {method}() solo con {allowed}, no con {codec}"
+    ),
     "tojson's indent may be at most {limit}": "la sangría de tojson puede ser como máximo {limit}",
     "tojson's indent may be at most {limit} characters": (
         "la sangría de tojson puede tener como máximo {limit} caracteres"

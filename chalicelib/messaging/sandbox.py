@@ -57,6 +57,11 @@ MAX_WRAPPED_CHARS = 20_000
 MAX_LINK_ATTRIBUTE_CHARS = 100
 MAX_URLIZED_CHARS = 50_000
 MAX_JSON_INDENT = 8
+# The codecs ``str.encode`` / ``bytes.decode`` may name: those whose time grows with the text's
+# length. Python's punycode takes time that grows with its square, in one C call the time budget
+# cannot stop (100,000 characters: 12 s; idna and others go through it), and a template has no
+# need of any other.
+TEMPLATE_CODECS = frozenset({"utf-8", "ascii", "iso8859-1", "utf-16", "utf-32"})
 
 
 @dataclass(frozen=True)
@@ -538,6 +543,8 @@ class TenantSandbox(ImmutableSandboxedEnvironment):
                 tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
                 if isinstance(tabsize, int) and len(owner) + tabs * tabsize > MAX_OUTPUT_CHARS:
                     raise _too_large()
+            elif method in ("encode", "decode"):
+                _check_codec(method, [*args[:1], *[v for k, v in kwargs.items() if k == "encoding"]])
             elif method in ("translate", "maketrans") and isinstance(owner, str):
                 raise TemplateLimitExceeded(f"templates may not use str.{method}()")
             elif method in ("format", "format_map") and isinstance(owner, str):
@@ -549,6 +556,21 @@ class TenantSandbox(ImmutableSandboxedEnvironment):
                 _check_join(owner, items)
                 args = (items, *args[1:])
         return _built(super().call(__context, __obj, *args, **kwargs))
+
+
+def _check_codec(method: str, named: list[Any]) -> None:
+    """``encode`` / ``decode`` with a codec of :data:`TEMPLATE_CODECS` only (UTF-8 when none is named)."""
+    import codecs
+
+    for encoding in named:
+        try:
+            codec = codecs.lookup(str(encoding)).name
+        except LookupError:
+            codec = str(encoding)
+        if codec not in TEMPLATE_CODECS:
+            allowed = ", ".join(sorted(TEMPLATE_CODECS))
+            codec = str(encoding)[:40]
+            raise TemplateLimitExceeded(f"templates may use {method}() only with {allowed}, not {codec!r}")
 
 
 def _int(value: Any) -> bool:

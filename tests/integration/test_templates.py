@@ -293,6 +293,35 @@ def test_resource_bombs_are_refused_at_save_and_preview_quickly(
     assert body(get(api, tenant, "invoice"))["customized"] is False
 
 
+# 60,000 characters of 1,000 distinct letters: Python's punycode takes time growing with the square
+# of that, in one call (about 4 s of CPU here; 12 s for 100,000), which no per-call budget can stop.
+PUNYCODE = (
+    "{% set s = namespace(v='') %}{% for i in range(1000) %}{% set s.v = s.v ~ ('%c' % (200 + i)) %}"
+    "{% endfor %}{{ (s.v * 60).encode('punycode')|length }}"
+)
+
+
+def test_a_clerks_preview_cannot_hold_a_worker_with_a_slow_codec(api: Client, tenant: Tenant) -> None:
+    import time
+
+    # Given a level-4 clerk (preview is open to every level)
+    clerk = staff_headers(tenant, "clerk4@cargas.example", 4)
+    # When they preview a subject that encodes a long text with punycode
+    started = time.thread_time()  # the render runs in this thread (the test client): its CPU time
+    previewed = api.http.post(
+        "/templates/invoice/preview", headers=clerk, body=json.dumps({"subject": PUNYCODE})
+    )
+    spent = time.thread_time() - started
+    # Then it is refused at once, naming the field and the codecs a template may use
+    assert previewed.status_code == 422, previewed.body
+    assert body(previewed)["field"] == "subject"
+    assert (
+        "templates may use encode() only with ascii, iso8859-1, utf-16, utf-32, utf-8, not 'punycode'"
+        in (body(previewed)["message"])
+    )
+    assert spent < 1.5, spent
+
+
 @pytest.mark.parametrize("field", ["subject", "text", "html", "sms_text", "push_title", "push_body"])
 def test_nul_and_control_characters_in_a_template_are_refused_naming_the_field(
     api: Client, tenant: Tenant, field: str

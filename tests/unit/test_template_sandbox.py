@@ -235,6 +235,10 @@ _TUPLES = _nested("h", "()") + "{% set h = h8 %}"
         "{{ 'x'.encode().ljust(10**9)|length }}",
         "{{ ('\\t'.encode() * 100000).expandtabs(100000)|length }}",
         "{{ ([1] * 50000)|tojson('x' * 100000)|length }}",
+        # S36: punycode's time grows with the square of the text, in one call (12 s for 100,000)
+        "{% set s = namespace(v='') %}{% for i in range(1000) %}{% set s.v = s.v ~ ('%c' % (200 + i)) %}"
+        "{% endfor %}{{ (s.v * 100).encode('punycode')|length }}",
+        "{{ ('a' * 60000 ~ '-' ~ 'b' * 60000).encode().decode(encoding='punycode')|length }}",
         "{% set ns = namespace(x=2**255) %}{% for i in range(30) %}{% set ns.x = ns.x * ns.x %}{% endfor %}",
     ],
 )
