@@ -121,6 +121,15 @@ def _parser() -> argparse.ArgumentParser:
         help="once after an upgrade: the sending domains stored before the hourly check's index join it",
     )
 
+    identity = commands.add_parser(
+        "identity", help="check the Cognito user pool that signs staff in"
+    ).add_subparsers(dest="action", required=True)
+    check = identity.add_parser(
+        "check", help="whether a signed-in user can change their own company, level, branch or department"
+    )
+    check.add_argument("user_pool_id")
+    check.add_argument("client_id", help="the console's app client (PREGON_COGNITO_CLIENT_ID)")
+
     token = commands.add_parser("token", help="the local stack's operator token (or --new: a token + hash)")
     token.add_argument("--new", action="store_true", help="make a token for a deployed stage")
     return parser
@@ -189,6 +198,10 @@ def run(args: argparse.Namespace) -> Any:
         return {"keyed": backfill_erasure_keys()}
     if args.command == "clients":
         return _index_search(args.company_ids)
+    if args.command == "identity":
+        from infrastructure.identity_check import writable_trusted_attributes
+
+        return {"writable_by_users": writable_trusted_attributes(args.user_pool_id, args.client_id)}
     if args.command == "domains":
         from chalicelib.messaging.accounts.domain_checks import index_registered_domains
 
@@ -256,6 +269,14 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
 
     if args.command == "company" and args.action == "index-listing":
         return f"{answer['listed']} companies added to the listing"
+    if args.command == "identity":
+        writable = answer["writable_by_users"]
+        if not writable:
+            return "OK: a signed-in user can change none of the attributes Pregón trusts."
+        return (
+            f"UNSAFE: a signed-in user can change their own {', '.join(writable)}: give the app client "
+            "write attributes without them (update-user-pool-client --write-attributes email name)."
+        )
     if args.command == "company":
         rows = answer["items"] if args.action == "list" else [answer]
         lines = [
@@ -334,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(plain(answer), ensure_ascii=False, indent=2))
     else:
         print(_text(args, answer))
-    return 0
+    return 1 if args.command == "identity" and answer["writable_by_users"] else 0
 
 
 def _logs_to_stderr() -> Any:

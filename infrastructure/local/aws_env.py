@@ -50,6 +50,7 @@ def local_aws(
             "AWS_ENDPOINT_URL_SNS": moto.endpoint,
             "AWS_ENDPOINT_URL_SQS": moto.endpoint,
             "AWS_ENDPOINT_URL_S3": moto.endpoint,
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": moto.endpoint,  # ops identity check
             "PREGON_STAGE": "test",
             "PREGON_TABLE_PREFIX": table_prefix,
             "PREGON_KMS_KEY_ID": "alias/pregon-secrets",

@@ -269,3 +269,36 @@ def test_a_company_in_mexico_reads_local_phone_numbers_as_mexican(api: Client, o
     )
     assert later.status_code == 200, later.body
     assert body(later)["phones"] == ["+52" + local.replace(" ", "")]
+
+
+def test_the_identity_check_says_when_a_signed_in_user_could_change_their_own_company_or_level(
+    local_aws: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.core.aws import client
+
+    idp = client("cognito-idp")
+    custom = [
+        {"Name": n, "AttributeDataType": "String"} for n in ("company_id", "level", "branch", "department")
+    ]
+    # Given a user pool whose custom attributes may change (Cognito's default), and two app clients:
+    # one made with no write attributes (the console ticks them all), one that names its own
+    pool = idp.create_user_pool(PoolName="staff", Schema=custom)["UserPool"]["Id"]
+    ticked = idp.create_user_pool_client(UserPoolId=pool, ClientName="console")["UserPoolClient"]["ClientId"]
+    named = idp.create_user_pool_client(
+        UserPoolId=pool, ClientName="console-2", WriteAttributes=["email", "name"]
+    )
+    # When the operator checks the first / Then it is unsafe, naming what a clerk could change
+    assert ops.main(["--target", "env", "identity", "check", pool, ticked]) == 1
+    said = capsys.readouterr().out
+    assert "UNSAFE: a signed-in user can change their own custom:company_id, custom:level" in said
+    # And the one whose write attributes leave them out is fine
+    assert ops.main(["--target", "env", "identity", "check", pool, named["UserPoolClient"]["ClientId"]]) == 0
+    assert capsys.readouterr().out.startswith("OK: a signed-in user can change none")
+    # As is a pool whose company and level are fixed once set (immutable), but for what stays writable
+    fixed = [{**a, "Mutable": a["Name"] not in ("company_id", "level")} for a in custom]
+    other = idp.create_user_pool(PoolName="staff-fixed", Schema=fixed)["UserPool"]["Id"]
+    app = idp.create_user_pool_client(UserPoolId=other, ClientName="console")["UserPoolClient"]["ClientId"]
+    assert ops.main(["--target", "env", "--json", "identity", "check", other, app]) == 1
+    assert json.loads(capsys.readouterr().out) == {
+        "writable_by_users": ["custom:branch", "custom:department"]
+    }
