@@ -1200,6 +1200,11 @@ CATALOG: dict[str, str] = {
         "usa {what}: las plantillas de documentos no pueden importar ni incluir nada (los paquetes "
         "vienen de la red, los archivos del disco); use company_logo() para el logo"
     ),
+    "uses a filter block: in a document template it would turn the template's own text into markup no "
+    "check can read; filter the values instead (value|upper)": (
+        "usa un bloque filter: en una plantilla de documento convertiría el texto propio de la plantilla en "
+        "marcado que ningún control puede leer; aplique el filtro a los valores (value|upper)"
+    ),
     "uses {what}: document templates may not read files, images or data, nor run code; use company_logo() "
     "for the logo": (
         "usa {what}: las plantillas de documentos no pueden leer archivos, imágenes ni datos, ni ejecutar "

@@ -84,15 +84,35 @@ def typst_escape(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
 
 
-def _literal_text(source: str) -> str:
-    """The template's own text, without its Jinja tags (what reaches typst unescaped)."""
+def _tokens(source: str) -> list[tuple[str, str]]:
+    """The template's Jinja tokens (kind, value); none for a syntax error (the sandbox names it
+    when it renders)."""
     from jinja2 import Environment
 
     try:
-        tokens = Environment(autoescape=False).lex(source)  # noqa: S701 (only lexed, never rendered)
-        return "\n".join(value for _, kind, value in tokens if kind == "data")
-    except Exception:  # a syntax error: the sandbox names it when it renders
+        lexed = Environment(autoescape=False).lex(source)  # noqa: S701 (only lexed, never rendered)
+        return [(kind, value) for _, kind, value in lexed if kind != "whitespace"]
+    except Exception:
+        return []
+
+
+def _literal_text(source: str, tokens: list[tuple[str, str]]) -> str:
+    """The template's own text, without its Jinja tags (what reaches typst unescaped): its pieces
+    apart, and run together as an empty value or a comment between them leaves them
+    (``#re{{ "" }}ad``)."""
+    if not tokens:
         return source
+    pieces = [value for kind, value in tokens if kind == "data"]
+    return "\n".join(pieces) + "\n" + "".join(pieces)
+
+
+def _filter_block(tokens: list[tuple[str, str]]) -> bool:
+    """Whether a ``{% filter %}`` block is used: its output is literal text changed by Jinja
+    (``replace("X", "")`` on ``#reXad``), markup no check of the literal text can read."""
+    return any(
+        kind == "block_begin" and tokens[n + 1 : n + 2] == [("name", "filter")]
+        for n, (kind, _) in enumerate(tokens)
+    )
 
 
 def check_source(source: str, *, field: str = "source") -> None:
@@ -106,7 +126,13 @@ def check_source(source: str, *, field: str = "source") -> None:
         raise refuse(f"must be at most {MAX_SOURCE_BYTES:,} bytes")
     if "\x00" in source:
         raise refuse("must not contain NUL characters")
-    text = _literal_text(source)
+    tokens = _tokens(source)
+    if _filter_block(tokens):
+        raise refuse(
+            "uses a filter block: in a document template it would turn the template's own text into "
+            "markup no check can read; filter the values instead (value|upper)"
+        )
+    text = _literal_text(source, tokens)
     found = _LOADING.search(text)
     if found:
         raise refuse(
