@@ -59,6 +59,7 @@ from chalicelib.store.tables import (
     CheckFailed,
     attribute_value,
     execute_all_or_drop,
+    failure_code,
     insert_all_or_drop,
     transact_all_or_drop,
     transacted,
@@ -1092,7 +1093,7 @@ def advance_delivery_state(
             actions=actions, condition=condition
         )
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             return None
         raise
     return updated
@@ -1364,7 +1365,7 @@ def update_fields(company_id: str, communication_id: str, fields: dict[str, Any]
             actions=actions, condition=CommunicationModel.communication_id.exists()
         )
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             raise LookupError(communication_id) from exc
         raise
 
@@ -1388,7 +1389,7 @@ def append_attachment(
             & (attachments.does_not_exist() | (size(attachments) < at_most)),
         )
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             return False
         raise
     return True
@@ -1414,7 +1415,7 @@ def append_notice(
             & (notices.does_not_exist() | (size(notices) < at_most)),
         )
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             return False
         raise
     return True
@@ -1477,7 +1478,7 @@ def assign_client(
             condition=CommunicationModel.communication_id.exists(),
         )
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             raise LookupError(communication_id) from exc
         raise
     found = get(company_id, communication_id)

@@ -16,7 +16,7 @@ from chalicelib.core import domain
 from chalicelib.core.errors import Conflict
 from chalicelib.store.fields import record_from, set_or_remove
 from chalicelib.store.models import SmsNumberClaimModel, SmsSettingsModel
-from chalicelib.store.tables import new_version, version_held
+from chalicelib.store.tables import failure_code, new_version, version_held
 
 # What saving the settings writes (an unset one is removed); the secrets have calls of their own.
 _SETTINGS = (
@@ -150,7 +150,7 @@ def save_sms_settings(
     try:
         item.update(actions=actions, condition=condition)
     except UpdateError as exc:
-        if condition is not None and exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition is not None and failure_code(exc) == "ConditionalCheckFailedException":
             if _overtaken(settings.company_id, expected):
                 raise Overtaken from exc
             raise _not_assigned_now(settings.company_id, chosen) from exc
@@ -322,7 +322,7 @@ def _assign(company_id: str, chosen: str, values: list[str], at: datetime, regio
         try:
             item.update(actions=actions + _defaults(at, region), condition=condition)
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if failure_code(exc) == "ConditionalCheckFailedException":
                 continue  # the company's choice changed since it was read: read it again
             raise
         return _settings(item)

@@ -181,13 +181,25 @@ def share_session(low_level: Connection) -> Connection:
     return low_level
 
 
+def failure_code(exc: PynamoDBException) -> str | None:
+    """DynamoDB's error code behind a PynamoDB error (``ConditionalCheckFailedException``...); None
+    when DynamoDB never answered: a connection reset or refused leaves botocore's error with
+    ``response=None``, on which PynamoDB's own ``cause_response_code`` raises an AttributeError
+    that would hide the lost connection (found by the soak, bench/soak.py)."""
+    response = getattr(exc.cause, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return str(code) if code is not None else None
+
+
 def written(write: Callable[[], object]) -> bool:
     """Run one conditional write (a save, update or delete with a condition); False when DynamoDB
     refused it because the condition did not hold, so nothing changed. Other errors are raised."""
     try:
         write()
     except PynamoDBException as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             return False
         raise
     return True

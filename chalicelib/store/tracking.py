@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
@@ -31,7 +31,7 @@ from chalicelib.store.models import (
     ParcelModel,
     SubscriptionModel,
 )
-from chalicelib.store.tables import connection
+from chalicelib.store.tables import connection, failure_code
 
 _TX_LIMIT = 100
 UNCONFIRMED_KEPT_DAYS = 30
@@ -54,7 +54,7 @@ _ASCII_CAPITALS = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 
 def _conditional_failed(exc: Exception) -> bool:
-    code = getattr(exc, "cause_response_code", None)
+    code = failure_code(exc) if isinstance(exc, PynamoDBException) else None
     if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
         return True
     return "ConditionalCheckFailed" in str(exc)

@@ -16,7 +16,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from chalicelib.core import domain
 from chalicelib.store.fields import checked_cursor, page_of, record_from
 from chalicelib.store.models import WebhookDeliveryModel, WebhookEndpointModel
-from chalicelib.store.tables import new_version, version_held
+from chalicelib.store.tables import failure_code, new_version, version_held
 
 LOG_DAYS = 30
 
@@ -69,7 +69,7 @@ def create_endpoint(endpoint: domain.WebhookEndpoint, ciphertext: bytes) -> bool
     try:
         item.save(condition=WebhookEndpointModel.endpoint_id.does_not_exist())
     except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             return False
         raise
     return True
@@ -120,7 +120,7 @@ def update_endpoint(
         exists = model.endpoint_id.exists()
         item.update(actions=actions, condition=exists if held is None else exists & held)
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             return None
         raise
     return _endpoint(item)
@@ -132,7 +132,7 @@ def delete_endpoint(company_id: str, endpoint_id: str) -> bool:
             condition=WebhookEndpointModel.endpoint_id.exists()
         )
     except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             return False
         raise
     return True
@@ -147,7 +147,7 @@ def note_success(company_id: str, endpoint_id: str) -> None:
             condition=model.endpoint_id.exists() & model.failing_since.exists(),
         )
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if failure_code(exc) != "ConditionalCheckFailedException":
             raise
 
 
@@ -162,7 +162,7 @@ def note_failure(company_id: str, endpoint_id: str, now: datetime) -> datetime |
             condition=model.endpoint_id.exists(),
         )
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             return None
         raise
     return item.failing_since
@@ -177,7 +177,7 @@ def disable_endpoint(company_id: str, endpoint_id: str, now: datetime, reason: s
             condition=model.endpoint_id.exists() & (model.enabled == True),  # noqa: E712
         )
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if failure_code(exc) == "ConditionalCheckFailedException":
             return False
         raise
     return True

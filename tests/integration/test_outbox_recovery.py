@@ -944,3 +944,39 @@ def test_a_give_back_that_comes_after_another_drain_took_the_messages_over_chang
     assert _states(tenant) == Counter({"sent": MESSAGES})
     progress = _job_progress(tenant, job_id)
     assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
+
+
+def _wake_later(company_id: str) -> None:
+    from chalicelib.core import clock
+    from chalicelib.store import outbox as outbox_store
+
+    outbox_store.wake_later(company_id, OUTBOX, clock.now())
+
+
+def _webhook_answered(company_id: str) -> None:
+    from chalicelib.store import webhooks
+
+    webhooks.note_success(company_id, "ep-soak")
+
+
+@pytest.mark.parametrize("write", [_wake_later, _webhook_answered], ids=["outbox-wake-up", "webhook-success"])
+def test_a_conditional_write_whose_connection_is_reset_raises_dynamodbs_error_not_an_attribute_error(
+    tenant: Tenant, write: Any
+) -> None:
+    from botocore.exceptions import ConnectionClosedError
+    from pynamodb.exceptions import UpdateError
+
+    from tests.steps.aws import dynamodb_connection_reset
+
+    # Given DynamoDB's connection reset under every UpdateItem, before its reply comes (the soak's
+    # proxy resetting connections while the minute schedule woke an outbox, bench/soak.py)
+    with dynamodb_connection_reset("UpdateItem") as reset, pytest.raises(Exception) as raised:
+        # When a conditional write is made (the outbox's wake-up, an endpoint's success)
+        write(tenant.company_id)
+    # Then what is raised is PynamoDB's error for the lost connection, as for any other failed
+    # write, and the log names it: not an AttributeError read from the reply that never came
+    assert reset, "the write reached the wire"
+    assert isinstance(raised.value, UpdateError), repr(raised.value)
+    assert isinstance(raised.value.cause, ConnectionClosedError)
+    # And once DynamoDB answers again the same write goes through
+    write(tenant.company_id)

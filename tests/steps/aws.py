@@ -160,3 +160,35 @@ def aws_answering(service: str, operation: str, code: str, message: str, status:
     finally:
         for events in emitters:
             events.unregister(event, unique_id=unique_id)
+
+
+@contextmanager
+def dynamodb_connection_reset(operation: str) -> Iterator[list[str]]:
+    """Every ``operation`` request our store sends while inside has its connection reset before
+    DynamoDB's reply comes (a network path dropped, a proxy restarted): botocore raises what it
+    raises then, ``ConnectionClosedError`` (an error with no response), retries it, and gives up.
+    Every other request reaches DynamoDB Local. Yields the tables of the requests reset."""
+    from botocore.exceptions import ConnectionClosedError
+
+    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.store.tables import bind
+
+    bind()
+    emitters = {id(e): e for e in (m._get_connection().connection.client.meta.events for m in ALL_MODELS)}
+    reset: list[str] = []
+
+    def drop(request: Any, **_: Any) -> None:
+        body = (
+            request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else str(request.body)
+        )
+        reset.append(body.split('"TableName": "', 1)[-1].split('"', 1)[0])
+        raise ConnectionClosedError(endpoint_url=request.url)
+
+    event, unique_id = f"before-send.dynamodb.{operation}", f"reset-{operation}"
+    for events in emitters.values():
+        events.register(event, drop, unique_id=unique_id)
+    try:
+        yield reset
+    finally:
+        for events in emitters.values():
+            events.unregister(event, unique_id=unique_id)
