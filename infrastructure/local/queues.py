@@ -47,7 +47,8 @@ def _sqs_for(endpoint: str | None) -> Any:
 @functools.lru_cache(maxsize=64)
 def _queue_url(endpoint: str, queue: str) -> str:
     """A queue's URL at an endpoint (it never changes there: the tests purge before each test, and
-    asking each time was six requests a test)."""
+    asking each time was six requests a test; every consumer's first poll asked it too, six
+    requests more each time a test ran the queues until empty)."""
     return str(_sqs().get_queue_url(QueueName=queue)["QueueUrl"])
 
 
@@ -174,7 +175,7 @@ class QueueConsumer:
         (``chalicelib.events.REPORTS_BATCH_ITEM_FAILURES``), all but the ones it names."""
         sqs = _sqs()
         if not self.url:
-            self.url = sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
+            self.url = _queue_url(sqs.meta.endpoint_url, self.queue)
         receive: dict[str, Any] = {}
         if self.visibility_timeout:
             receive["VisibilityTimeout"] = self.visibility_timeout

@@ -30,7 +30,7 @@ from typing import Any
 from chalice.app import Chalice, SNSEventConfig
 from chalice.local import LambdaContext
 
-from infrastructure.local.queues import ACCOUNT_ID, _sqs
+from infrastructure.local.queues import ACCOUNT_ID, _queue_url, _sqs
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class TopicConsumer:
     def poll_once(self, wait_seconds: int = 0, results: list[Any] | None = None) -> int:
         sqs = _sqs()
         if not self.url:
-            self.url = sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
+            self.url = _queue_url(sqs.meta.endpoint_url, self.queue)
         messages = sqs.receive_message(
             QueueUrl=self.url,
             MaxNumberOfMessages=10,
