@@ -23,7 +23,9 @@ from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.clients import put_client
 from tests.steps.console import (
     ConsoleSite,
+    all_drawn,
     console_screenshot,
+    count_calls,
     expire_session,
     open_screen,
     sign_in,
@@ -70,6 +72,7 @@ def test_a_client_opened_after_another_stays_shown_when_the_first_ones_answer_co
         "  return later.finally(() => { slowCalls.pending -= 1; });"
         "};"
     )
+    count_calls(browser)
     # When staff open the first client and, before it has come, the second
     browser.execute_script("location.hash = '#/clients?client=CLI-1'")
     wait_until(browser, lambda d: d.execute_script("return slowCalls.started") > 0)
@@ -77,7 +80,7 @@ def test_a_client_opened_after_another_stays_shown_when_the_first_ones_answer_co
     wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Panadería Sur (CLI-2)")
     # Then once the first client's answers have all come, the second client is still the one shown
     wait_until(browser, lambda d: d.execute_script("return slowCalls.pending") == 0)
-    time.sleep(0.5)  # (the first client's draw, were it kept, is in the page well within this)
+    all_drawn(browser)  # (the first client's draw, were it kept, is in the page by now)
     assert browser.find_element(By.TAG_NAME, "h1").text == "Panadería Sur (CLI-2)"
 
 

@@ -22,7 +22,9 @@ from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.clients import put_client
 from tests.steps.console import (
     ConsoleSite,
+    all_drawn,
     console_screenshot,
+    count_calls,
     demo_user,
     expire_session,
     sign_in,
@@ -205,11 +207,12 @@ def test_a_double_click_on_save_writes_the_note_once(
     form.find_element(By.NAME, "note_client").send_keys("CLI-2")
     form.find_element(By.NAME, "note").send_keys("Pidió la factura de octubre")
     # When they double-click "Guardar nota" (as people do on buttons that seem slow)
+    count_calls(browser)
     ActionChains(browser).double_click(form.find_element(By.CSS_SELECTOR, "button[type=submit]")).perform()
     # Then the note is saved once: the console says so, and the client has one note, not two
     wait_until(browser, lambda d: "Nota guardada" in d.find_element(By.ID, "toasts").text, seconds=20)
     wait_until(browser, lambda d: d.find_element(By.NAME, "note").get_attribute("value") == "", seconds=20)
-    time.sleep(0.5)  # (a second request, were one sent, has arrived by now)
+    all_drawn(browser)  # (a second request, were one sent, has been answered by now)
     assert client_notes(api, tenant.admin_headers(), "CLI-2") == ["Pidió la factura de octubre"]
     # And the button may be pressed again for the next note
     button = browser.find_element(By.CSS_SELECTOR, "#b-write-note button[type=submit]")
@@ -349,6 +352,7 @@ def test_a_screen_still_loading_when_the_session_ends_is_not_drawn_over_the_sign
     sign_in(browser, site.web, tenant, 1, screen="followups")
     expire_session(browser, tenant, 1)
     # When they open the notes screen (whose lists are refused while it loads)
+    count_calls(browser)
     browser.execute_script(
         "const plain = window.fetch; window.calls = { pending: 0 };"
         "window.fetch = (url, options) => {"
@@ -360,7 +364,7 @@ def test_a_screen_still_loading_when_the_session_ends_is_not_drawn_over_the_sign
     # loading after the refusal is not drawn over it (what they typed there would be lost)
     wait_until(browser, lambda d: d.find_elements(By.ID, "sign-in-form"))
     wait_until(browser, lambda d: d.execute_script("return calls.pending") == 0)  # all answered
-    time.sleep(0.3)  # (what the last answers would draw is drawn by now)
+    all_drawn(browser)  # (what the last answers would draw is drawn by now)
     assert len(browser.find_elements(By.ID, "sign-in-form")) == 1
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-screen]")
     # When they sign in again

@@ -60,6 +60,48 @@ def wait_until(driver: Any, condition: Any, seconds: float = 15) -> Any:
     return WebDriverWait(driver, seconds, poll_frequency=POLL_SECONDS).until(holds)
 
 
+# Counts the page's calls from the moment they are made until the answer's body has been read (a
+# call a test's own wrapper of fetch holds back is counted from when the page made it, as this
+# wrapper goes on top of it).
+COUNT_CALLS = """
+const made = window.fetch;
+window.callsCounted = { pending: 0 };
+const counted = (promise) => {
+  callsCounted.pending += 1;
+  return promise.finally(() => { callsCounted.pending -= 1; });
+};
+window.fetch = (url, options) => counted(made(url, options).then((response) => {
+  for (const read of ["text", "json", "blob", "arrayBuffer"]) {
+    const plain = response[read].bind(response);
+    response[read] = () => counted(plain());
+  }
+  return response;
+}));
+"""
+
+
+def count_calls(driver: Any) -> None:
+    """From now on, the page's calls are counted until answered and read (see all_drawn)."""
+    driver.execute_script(COUNT_CALLS)
+
+
+def all_drawn(driver: Any, seconds: float = 15) -> None:
+    """Wait until every call the page made since ``count_calls`` has been answered and its answer
+    read, and the page has then run what it queued (a timer of 0 and the next frame) without
+    making another: what those answers draw is drawn, so a test may show that nothing more came."""
+    settle = (
+        "const done = arguments[arguments.length - 1];"
+        "setTimeout(() => requestAnimationFrame(() => setTimeout(() => done(callsCounted.pending), 0)), 0);"
+    )
+
+    def settled(d: Any) -> bool:
+        if d.execute_script("return callsCounted.pending") != 0:
+            return False
+        return bool(d.execute_async_script(settle) == 0)
+
+    wait_until(driver, settled, seconds)
+
+
 def demo_user(tenant: Tenant, level: int) -> str:
     """The local identity's demo user of ``level`` in the tenant's company."""
     user = next(user for user, _, user_level in DEMO_USERS if user_level == level)
