@@ -28,11 +28,10 @@ def put_client(api: Client, by: Tenant | dict[str, str], client_id: str, **field
 def remove_client(tenant: Tenant, client_id: str) -> None:
     """The client's item is deleted from the clients' table behind Pregón's back (Pregón has no
     delete; an operator's clean-up or a restore does it)."""
-    import boto3
-
+    from chalicelib.core.aws import client
     from chalicelib.store.models import ClientModel
 
-    boto3.client("dynamodb").delete_item(
+    client("dynamodb").delete_item(
         TableName=ClientModel.Meta.table_name,
         Key={"company_id": {"S": tenant.company_id}, "client_id": {"S": client_id}},
     )

@@ -65,12 +65,12 @@ def queue_email(tenant: Any, **fields: Any) -> Any:
 
 def raw_items(table: str, company_id: str, prefix: str | None = None) -> list[dict[str, Any]]:
     """What DynamoDB holds for a company in a table (the raw items, as the store wrote them)."""
-    import boto3
+    from chalicelib.core.aws import client
 
     condition = "company_id = :c" + (" AND begins_with(#k, :p)" if prefix else "")
     values: dict[str, Any] = {":c": {"S": company_id}} | ({":p": {"S": prefix}} if prefix else {})
     extra: dict[str, Any] = {"ExpressionAttributeNames": {"#k": "outbox_key"}} if prefix else {}
-    answer = boto3.client("dynamodb").query(
+    answer = client("dynamodb").query(
         TableName=table, KeyConditionExpression=condition, ExpressionAttributeValues=values, **extra
     )
     return list(answer["Items"])
@@ -107,11 +107,9 @@ def queue_bodies(queue_name: str) -> list[dict[str, Any]]:
     (received with no visibility timeout)."""
     import json
 
-    import boto3
+    from chalicelib.core.aws import client, queue_url
 
-    from chalicelib.core.aws import queue_url
-
-    answer = boto3.client("sqs").receive_message(
+    answer = client("sqs").receive_message(
         QueueUrl=queue_url(queue_name), MaxNumberOfMessages=10, VisibilityTimeout=0
     )
     messages = answer.get("Messages", [])
