@@ -118,9 +118,12 @@ def _module_index() -> dict[str, tuple[pathlib.Path, ast.Module]]:
     index = {}
     for path in sorted(SOURCE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        below = [tree]  # each node's children told their parent, in one pass over the tree
+        while below:
+            node = below.pop()
             for child in ast.iter_child_nodes(node):
                 child._parent = node  # type: ignore[attr-defined]
+                below.append(child)
         tree._path = str(path.relative_to(ROOT))  # type: ignore[attr-defined]
         index[".".join(path.relative_to(ROOT).with_suffix("").parts)] = (path, tree)
     return index
@@ -144,12 +147,24 @@ def _module(node: ast.AST) -> ast.Module:
 
 
 def _imported(tree: ast.Module, name: str) -> tuple[ast.Module, str] | None:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module in MODULES:
-            for alias in node.names:
-                if (alias.asname or alias.name) == name:
-                    return MODULES[node.module][1], alias.name
-    return None
+    return _imports_of(tree).get(name)
+
+
+_IMPORTS: dict[ast.Module, dict[str, tuple[ast.Module, str]]] = {}
+
+
+def _imports_of(tree: ast.Module) -> dict[str, tuple[ast.Module, str]]:
+    """What a module imports from our own modules, each name as the first import of it in
+    ``ast.walk``'s order says; walked once per module (the scan asks it thousands of times: walking
+    the module each time was most of the scan's seconds, in every test process's collection)."""
+    if tree not in _IMPORTS:
+        names: dict[str, tuple[ast.Module, str]] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in MODULES:
+                for alias in node.names:
+                    names.setdefault(alias.asname or alias.name, (MODULES[node.module][1], alias.name))
+        _IMPORTS[tree] = names
+    return _IMPORTS[tree]
 
 
 Found = tuple[list[Pattern], list[ast.AST]]
