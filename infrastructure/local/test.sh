@@ -18,9 +18,12 @@ fi
 # The others run in three processes on two cores (pytest-xdist, each test file whole in one
 # process, each process with its own DynamoDB Local and moto): a test waiting on a server, the
 # browser or a schedule leaves its core to another (two processes left a sixth of the CPU idle).
+# That pytest collects only the files holding them: collecting every test file costs a process
+# ~20 CPU-seconds the others need (tests/unit/test_test_layout.py checks no marked test is elsewhere).
+beside_files=(tests/e2e tests/integration/test_infrastructure.py)
 e2e_log=$(mktemp)
 trap 'rm -f "$e2e_log"' EXIT
-"${UV[@]}" run pytest -m "e2e or beside" -p no:cacheprovider >"$e2e_log" 2>&1 </dev/null &
+"${UV[@]}" run pytest -m "e2e or beside" -p no:cacheprovider "${beside_files[@]}" >"$e2e_log" 2>&1 </dev/null &
 e2e=$!
 status=0
 "${UV[@]}" run pytest -m "not e2e and not beside" --numprocesses 3 --dist loadfile || status=$?

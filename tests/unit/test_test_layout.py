@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -71,3 +72,27 @@ def test_each_shared_step_is_defined_once() -> None:
     # Then no step is defined a second time anywhere (one put_client, one body, one Tenant...)
     assert {name: n for name, n in defined.items() if name in steps and n > 1} == {}
     assert {"put_client", "body", "deliver_outboxes", "Tenant", "make_tenant"} <= steps
+
+
+def test_every_end_to_end_or_beside_test_is_in_a_file_the_test_run_gives_that_pytest() -> None:
+    # Given the files the whole run's second pytest collects (infrastructure/local/test.sh)
+    script = (TESTS.parent / "infrastructure" / "local" / "test.sh").read_text()
+    [listed] = re.findall(r"^beside_files=\(([^)]*)\)", script, re.MULTILINE)
+    given = [Path(word) for word in listed.split()]
+    assert given and all((TESTS.parent / path).exists() for path in given)
+    # When every test module is read for the markers that pytest selects (e2e, beside)
+    marked = sorted(
+        name
+        for name, tree in modules().items()
+        if any(
+            isinstance(node, ast.Attribute)
+            and node.attr in ("e2e", "beside")
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "mark"
+            for node in ast.walk(tree)
+        )
+    )
+    # Then each is in one of those files: a marked test elsewhere would run in neither pytest
+    assert marked
+    outside = [name for name in marked if not any((Path("tests") / name).is_relative_to(p) for p in given)]
+    assert outside == []
