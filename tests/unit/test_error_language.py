@@ -118,7 +118,7 @@ def _module_index() -> dict[str, tuple[pathlib.Path, ast.Module]]:
     index = {}
     for path in sorted(SOURCE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        below = [tree]  # each node's children told their parent, in one pass over the tree
+        below: list[ast.AST] = [tree]  # each node's children told their parent, in one pass over the tree
         while below:
             node = below.pop()
             for child in ast.iter_child_nodes(node):
