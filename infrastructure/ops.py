@@ -16,6 +16,9 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops sms assign-numbers acme +5491140001234
     uv run python -m infrastructure.ops clients index-search acme   # clients stored before search
     uv run python -m infrastructure.ops domains index-registered   # domains stored before the check's index
+    uv run python -m infrastructure.ops dead-letters list   # each dead-letter queue and its messages
+    uv run python -m infrastructure.ops dead-letters show pregon-outbox-dead
+    uv run python -m infrastructure.ops dead-letters redrive pregon-outbox-dead   # back to pregon-outbox
     uv run python -m infrastructure.ops token          # the local operator token for /operator/...
 
 Targets: ``--target local`` (the running local stack's DynamoDB and moto, as ``stack env`` prints),
@@ -38,6 +41,7 @@ from typing import Any
 
 from chalicelib.core.domain import API_KEY_SCOPES
 from chalicelib.core.errors import PregonError
+from infrastructure.dead_letters import Refused
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,6 +134,18 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("user_pool_id")
     check.add_argument("client_id", help="the console's app client (PREGON_COGNITO_CLIENT_ID)")
 
+    dead = commands.add_parser(
+        "dead-letters", help="what waits in the dead-letter queues; move it back (docs/operations.md)"
+    ).add_subparsers(dest="action", required=True)
+    dead.add_parser("list", help="each dead-letter queue, its messages and where a redrive moves them")
+    dead_show = dead.add_parser("show", help="a dead-letter queue's messages, left where they are")
+    dead_show.add_argument("queue", help="e.g. pregon-outbox-dead")
+    dead_show.add_argument("--limit", type=int, default=10)
+    dead_redrive = dead.add_parser("redrive", help="move a dead-letter queue's messages back to their queue")
+    dead_redrive.add_argument("queue", help="e.g. pregon-outbox-dead")
+    parser.add_argument(
+        "--stack", default=None, help="with --target aws: the CloudFormation stack (default pregon-<stage>)"
+    )
     token = commands.add_parser("token", help="the local stack's operator token (or --new: a token + hash)")
     token.add_argument("--new", action="store_true", help="make a token for a deployed stage")
     return parser
@@ -202,6 +218,8 @@ def run(args: argparse.Namespace) -> Any:
         from infrastructure.identity_check import writable_trusted_attributes
 
         return {"writable_by_users": writable_trusted_attributes(args.user_pool_id, args.client_id)}
+    if args.command == "dead-letters":
+        return _dead_letters(args)
     if args.command == "domains":
         from chalicelib.messaging.accounts.domain_checks import index_registered_domains
 
@@ -218,6 +236,17 @@ def run(args: argparse.Namespace) -> Any:
     overlap = timedelta(minutes=args.overlap_minutes)
     plaintext, new, ends = companies.rotate_api_key(args.company_id, args.key_id, overlap, by=_who())
     return key_out(new) | {"api_key": plaintext, "old_key_id": args.key_id, "old_key_stops_at": ends}
+
+
+def _dead_letters(args: argparse.Namespace) -> dict[str, Any]:
+    from infrastructure import dead_letters
+
+    stack = args.stack or f"pregon-{args.stage}"
+    if args.action == "list":
+        return dead_letters.waiting(args.target, stack)
+    if args.action == "show":
+        return dead_letters.show(args.queue, args.limit, args.target, stack)
+    return dead_letters.redrive(args.queue, args.target, stack)
 
 
 def _every_company() -> list[str]:
@@ -293,6 +322,8 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
         return "keyed: " + ", ".join(f"{table} {n}" for table, n in answer["keyed"].items())
     if args.command == "domains":
         return f"{answer['indexed']} sending domains indexed for the hourly check"
+    if args.command == "dead-letters":
+        return _dead_letters_text(args, answer)
     if args.command == "clients":
         lines = [f"{i['company_id']:<20} {i['clients']} clients indexed for search" for i in answer["items"]]
         return "\n".join(lines) or "(no companies)"
@@ -336,6 +367,34 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
     return "\n".join(lines) or "(no keys)"
 
 
+def _dead_letters_text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
+    if args.action == "redrive" and "invoked" in answer:
+        return (
+            f"{answer['invoked']} events invoked again, "
+            f"{answer['schedule_runs_dropped']} schedule runs dropped (their next run does their work), "
+            f"{answer['not_understood']} not understood (left in {answer['queue']})"
+        )
+    if args.action == "redrive":
+        return f"{answer['moved']} messages moved from {answer['queue']} back to {answer['redrive_to']}"
+    if args.action == "list":
+        return "\n".join(
+            f"{i['queue']:<32} "
+            + ("(no such queue)" if i["messages"] is None else f"{i['messages']:>6} messages")
+            + (f"  redrive: back to {i['redrive_to']}" if i["redrive_to"] else "  redrive: invoked again")
+            for i in answer["items"]
+        )
+    lines = []
+    for m in answer["items"]:
+        sent = m["sent_at"].strftime("%Y-%m-%d %H:%M:%S UTC") if m["sent_at"] else "-"
+        attributes = "".join(f"  {k}={v}" for k, v in sorted(m["attributes"].items()))
+        lines += [
+            f"{m['message_id']}  sent {sent}  received {m['receive_count']} times{attributes}",
+            m["body"],
+            "",
+        ]
+    return "\n".join(lines).strip() or f"({answer['queue']} is empty)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "token":
@@ -344,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     restore = _logs_to_stderr()
     try:
         answer = run(args)
-    except PregonError as exc:
+    except (PregonError, Refused) as exc:
         print(f"refused ({exc.status}): {exc.message}", file=sys.stderr)
         return 2
     finally:

@@ -105,6 +105,10 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
         8: ["azteca", "clients indexed for search"],
         9: ["0 sending domains indexed for the hourly check"],
         10: ["0 companies added to the listing"],
+        11: [
+            "pregon-outbox-dead                    0 messages  redrive: back to pregon-outbox",
+            "pregon-local-async-failures           0 messages  redrive: invoked again",
+        ],
     },
     "push.md": {1: ['"endpoint_arn": "arn:aws:sns:', '"key": "custom:aviso"', "done ", "sent     1"]},
     "reminders.md": {

@@ -377,6 +377,69 @@ def test_saldo_from_the_local_phone_is_answered_and_listed_in_the_sms_outbox(
     assert sorted(directions) == [("in", "sms"), ("out", "sms")]
 
 
+def _async_failures() -> list[dict[str, Any]]:
+    """What waits in the local async-failures queue, left there (received with no visibility timeout)."""
+    from chalicelib.core.aws import client
+    from infrastructure.local.topics import ASYNC_FAILURES_QUEUE
+
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=ASYNC_FAILURES_QUEUE)["QueueUrl"]
+    return list(
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    )
+
+
+def test_an_inbound_sms_its_function_failed_on_is_invoked_again_by_the_operator_and_answered_once(
+    api: Client,
+    phone_company: PhoneCompany,
+    local_aws: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """docs/operations.md, "A dead-letter queue has messages", for ``<stack>-async-failures``."""
+    from chalicelib.core.aws import client
+    from chalicelib.events.inbound_sms import INBOUND_SMS_TOPIC
+    from infrastructure import ops
+    from infrastructure.local.topics import ASYNC_FAILURES_QUEUE, TopicConsumer
+
+    sqs = client("sqs")
+    parked = sqs.get_queue_url(QueueName=ASYNC_FAILURES_QUEUE)["QueueUrl"]
+    sqs.purge_queue(QueueUrl=parked)
+    # Given Ana's "SALDO", on which the inbound SMS function failed three times (a bad deploy), so
+    # that its event waits in the async-failures queue; and a copy of it (a redrive that died
+    # before it deleted what it had invoked), and a schedule's failed run
+    (tmp_path / "ports.json").write_text(json.dumps({"moto_endpoint": local_aws["moto"]}))
+    texted = ["sms", "--from", "+5491159876543", "--to", phone_company.number, "SALDO"]
+    assert stack_main(["--local-dir", str(tmp_path), *texted]) == 0
+
+    def broken(event: Any, context: Any) -> None:
+        raise RuntimeError("ImportModuleError: a bad deploy")
+
+    consumer = TopicConsumer("receive_inbound_sms", INBOUND_SMS_TOPIC, broken, retry_delays=())
+    assert consumer.poll_once() == 0
+    [event] = [m["Body"] for m in _async_failures()]
+    sqs.send_message(QueueUrl=parked, MessageBody=event)
+    schedule = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    sqs.send_message(QueueUrl=parked, MessageBody=json.dumps(schedule))
+    # When the operator lists the dead-letter queues and asks for the parked events again
+    capsys.readouterr()
+    assert ops.main(["--target", "env", "dead-letters", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert ops.main(["--target", "env", "dead-letters", "redrive", ASYNC_FAILURES_QUEUE]) == 0
+    redriven = capsys.readouterr().out.splitlines()[-1]
+    deliver_outboxes()
+    # Then the list showed the three, and the function ran on both copies and the schedule's was dropped
+    assert f"{ASYNC_FAILURES_QUEUE:<32}      3 messages  redrive: invoked again" in listed
+    assert redriven == (
+        "2 events invoked again, 1 schedule runs dropped (their next run does their work), "
+        f"0 not understood (left in {ASYNC_FAILURES_QUEUE})"
+    )
+    # And Ana's SMS is in her register once, answered once, and nothing is left parked
+    directions = [(e["direction"], e["channel"]) for e in register_of(api, phone_company.tenant, "CLI-7")]
+    assert sorted(directions) == [("in", "sms"), ("out", "sms")]
+    assert _async_failures() == []
+
+
 def test_the_sms_command_needs_a_running_stack(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as refused:
         stack_main(["--local-dir", str(tmp_path), "sms", "--outbox"])

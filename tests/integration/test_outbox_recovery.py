@@ -5,6 +5,7 @@ ends at the truth of its messages. Workers are killed for real (SIGKILL of a pro
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -980,3 +981,77 @@ def test_a_conditional_write_whose_connection_is_reset_raises_dynamodbs_error_no
     assert isinstance(raised.value.cause, ConnectionClosedError)
     # And once DynamoDB answers again the same write goes through
     write(tenant.company_id)
+
+
+def _dead_outbox_messages() -> list[dict[str, Any]]:
+    """What waits in pregon-outbox-dead, taken out of it (a test starts it empty)."""
+    from chalicelib.core.aws import client
+    from chalicelib.events.outbox import OUTBOX_QUEUE
+
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{OUTBOX_QUEUE}-dead")["QueueUrl"]
+    taken: list[dict[str, Any]] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+        )
+        taken += messages
+    return taken
+
+
+def test_a_hand_off_parked_in_a_dead_letter_queue_is_moved_back_by_the_operator_and_sends_each_email_once(
+    tenant: Tenant, mailbox: MailCatcher, clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/operations.md, "A dead-letter queue has messages", followed as written: list, show,
+    (the schedule drains the rows meanwhile), redrive; the worker that then takes the hand-off
+    sends nothing twice."""
+    from chalicelib.core.aws import client
+    from chalicelib.events.outbox import OUTBOX_QUEUE
+    from chalicelib.messaging.delivery import LEASE
+    from infrastructure import ops
+
+    # Given a job of 5 e-mails handed to the workers by id, whose hand-off failed five times and
+    # was parked in pregon-outbox-dead (as SQS's redrive does: test_local_aws_loops shows it)
+    clock.set_now(T0)
+    _dead_outbox_messages()
+    _queue_a_job(tenant, 5, handoff=True)
+    [handoff] = outbox_queue_bodies()
+    purge_outbox_queue()
+    sqs = client("sqs")
+    dead = sqs.get_queue_url(QueueName=f"{OUTBOX_QUEUE}-dead")["QueueUrl"]
+    sqs.send_message(QueueUrl=dead, MessageBody=json.dumps(handoff))
+    run = ["--target", "env"]
+    # When the operator lists the dead-letter queues and reads the parked message
+    assert ops.main([*run, "dead-letters", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert ops.main([*run, "dead-letters", "show", "pregon-outbox-dead"]) == 0
+    shown = capsys.readouterr().out
+    # Then the list names the queue, its one message and where a redrive moves it, and the message
+    # is shown (its body: the company whose hand-off it was) and left where it was
+    assert "pregon-outbox-dead                    1 messages  redrive: back to pregon-outbox" in listed
+    assert "pregon-local-async-failures" in listed and "(re-run by the next schedule run)" in listed
+    assert tenant.company_id in shown and "received 1 times" in shown
+    # And meanwhile the minute schedule sends the e-mails from their rows once their lease ends
+    _wake_until_idle(clock, T0, int(LEASE.total_seconds() // 60) + 2)
+    assert sorted(_recipients(mailbox).values()) == [1] * 5
+    capsys.readouterr()  # (the drains' metrics)
+    # When the operator moves the parked hand-off back and a worker takes it
+    assert ops.main([*run, "dead-letters", "redrive", "pregon-outbox-dead"]) == 0
+    assert capsys.readouterr().out.strip() == "1 messages moved from pregon-outbox-dead back to pregon-outbox"
+    assert outbox_queue_bodies() == [handoff]
+    _take_one_outbox_message()
+    _wake_until_idle(clock, clock.now(), 1)
+    # Then no client got an e-mail twice, each is recorded sent once, and nothing is left to move
+    assert sorted(_recipients(mailbox).values()) == [1] * 5
+    assert _states(tenant) == Counter({"sent": 5})
+    assert _dead_outbox_messages() == []
+    capsys.readouterr()
+    assert ops.main([*run, "dead-letters", "redrive", "pregon-outbox-dead"]) == 0
+    assert capsys.readouterr().out.startswith("0 messages moved")
+    # And the failed asynchronous invocations and a queue that is no dead-letter queue are refused,
+    # saying why
+    assert ops.main([*run, "dead-letters", "redrive", "pregon-local-async-failures"]) == 2
+    assert "the next run of the schedule does their work" in capsys.readouterr().err
+    assert ops.main([*run, "dead-letters", "redrive", "pregon-outbox"]) == 2
+    assert "queue: 'pregon-outbox' is not a dead-letter queue" in capsys.readouterr().err
