@@ -100,6 +100,14 @@ class DrainReport:
     reason: str | None = None
     # the failing outbox's: how many of each channel (email, sms, push) it recorded failed
     decided: Counter[str] = field(default_factory=Counter)
+    # the first send that failed or is tried again: its error as its history shows it, and its id
+    # (the operator on call reads them in the log: the history is the company's)
+    error: str | None = None
+    error_communication_id: str | None = None
+
+    def failed_with(self, message: Communication, error: str | None) -> None:
+        if self.error is None and error:
+            self.error, self.error_communication_id = error, message.communication_id
 
 
 class _Composer:
@@ -811,6 +819,8 @@ def _report(report: DrainReport, oldest: float) -> None:
             "retried": report.retried,
             "suppressed": report.suppressed,
             "reason": report.reason,
+            "error": report.error,
+            "error_communication_id": report.error_communication_id,
         },
     )
 
@@ -875,10 +885,12 @@ def _deliver(
         )
     if setup.channel is None:
         report.failed += 1
+        report.failed_with(message, setup.reason)
         return replace(message, state="failed", error=setup.reason)
     try:
         provider_id = setup.channel.send(outgoing())
     except DeliveryFailed as exc:
+        report.failed_with(message, exc.message)
         if exc.transient and message.attempts < MAX_ATTEMPTS:
             report.retried += 1
             return replace(
@@ -888,6 +900,7 @@ def _deliver(
         return replace(message, state="failed", error=exc.message)
     except (HeaderInjection, PregonError) as exc:
         report.failed += 1
+        report.failed_with(message, str(exc))
         return replace(message, state="failed", error=str(exc))
     report.sent += 1
     if provider_id is None:

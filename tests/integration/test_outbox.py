@@ -15,6 +15,7 @@ from tests.steps.answers import body
 from tests.steps.hostile_mail import company_files
 from tests.steps.mail import recipients
 from tests.steps.outbox import deliver_outboxes, limit_tracking_account, raw_items
+from tests.steps.ses_events import logged_lines
 from tests.steps.tenants import SMTP_USER, Tenant
 from tests.steps.tracking import T0
 
@@ -127,7 +128,11 @@ def test_a_server_failing_twice_then_accepting_delivers_the_message_once(
     mailbox.refuse_next(2)
     [queued] = enqueue(tenant.company_id, _messages(1))
     # When the worker runs, and the wake-ups come back after the backoff
-    assert deliver_outboxes()["retried"] == 1
+    with logged_lines() as lines:
+        assert deliver_outboxes()["retried"] == 1
+    # (the log tells the operator why it is tried again: "The outbox is late", step 4)
+    [drained] = [line for line in lines if line["message"] == "outbox drained"]
+    assert drained["retried"] == 1 and drained["error"].startswith("451"), drained
     clock.set_now(T0 + timedelta(minutes=1, seconds=30))
     assert [r.retried for r in wake_due_outboxes() if r.company_id == tenant.company_id] == [1]
     clock.set_now(T0 + timedelta(minutes=10))
@@ -150,11 +155,18 @@ def test_a_permanent_refusal_fails_at_once_with_the_servers_words(
     mailbox.refuse_next(1, "554 5.7.1 Message rejected: spam score too high")
     [queued] = enqueue(tenant.company_id, _messages(1))
     # When the worker runs
-    assert deliver_outboxes()["failed"] == 1
+    with logged_lines() as lines:
+        assert deliver_outboxes()["failed"] == 1
     # Then the record is failed with the server's own text, and nothing is retried
     record = get(tenant.company_id, queued.communication_id)
     assert record is not None and record.state == "failed"
     assert record.error == "554 5.7.1 Message rejected: spam score too high"
+    # And the operator on call, who cannot read the company's history, reads the same in the
+    # worker's log (docs/operations.md, "Sends fail"): which company, which message, why
+    [drained] = [line for line in lines if line["message"] == "outbox drained"]
+    assert (drained["company_id"], drained["failed"]) == (tenant.company_id, 1)
+    assert drained["error"] == "554 5.7.1 Message rejected: spam score too high"
+    assert drained["error_communication_id"] == queued.communication_id
 
 
 def test_two_workers_draining_one_outbox_send_each_message_once(tenant: Tenant, mailbox: MailCatcher) -> None:
