@@ -174,10 +174,23 @@ def use_target(args: argparse.Namespace) -> None:
         if "PREGON_TABLE_PREFIX" not in stage:
             raise SystemExit(f"stage {args.stage!r} has no PREGON_TABLE_PREFIX in .chalice/config.json")
         env = {"PREGON_STAGE": args.stage, "PREGON_TABLE_PREFIX": stage["PREGON_TABLE_PREFIX"]}
+        # The AWS SDK for Python reads AWS_DEFAULT_REGION, not AWS_REGION (what the AWS CLI v2 and
+        # Lambda set, and what an operator types): without this every client, PynamoDB's too,
+        # failed with "You must specify a region".
+        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+        if region:
+            env["AWS_DEFAULT_REGION"] = region
     os.environ.update(env)
     from infrastructure.local.aws_env import reset_process_caches
 
     reset_process_caches()
+    if args.target == "aws":
+        from chalicelib.core.aws import botocore_session
+
+        if not botocore_session().get_config_variable("region"):
+            raise SystemExit(
+                "--target aws: no AWS region: set AWS_REGION=... (or AWS_PROFILE=... with a region)"
+            )
 
 
 def _who() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -167,6 +168,34 @@ def test_a_rotated_keys_old_secret_works_until_the_overlap_ends_then_not(
         body="{}",
     )
     assert again.status_code == 409
+
+
+def test_the_operator_command_on_a_deployed_stage_takes_its_region_from_aws_region(
+    local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.core.aws import client
+    from infrastructure.local.aws_env import reset_process_caches
+
+    try:
+        # Given an operator's shell as docs/operations.md says: AWS_REGION, no AWS_DEFAULT_REGION
+        # (the variables the command sets are kept to be put back)
+        for name in ("PREGON_STAGE", "PREGON_TABLE_PREFIX", "AWS_DEFAULT_REGION"):
+            monkeypatch.setenv(name, os.environ.get(name, ""))
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+        monkeypatch.setenv("AWS_REGION", "sa-east-1")
+        # When it points the command at the prod stage
+        ops.use_target(ops._parser().parse_args(["--target", "aws", "--stage", "prod", "company", "list"]))
+        # Then the AWS clients go to that region
+        assert client("sqs").meta.region_name == "sa-east-1"
+        # And with no region at all, the command says what to set instead of failing in the SDK
+        monkeypatch.delenv("AWS_REGION")
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+        monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+        with pytest.raises(SystemExit, match="no AWS region: set AWS_REGION"):
+            ops.main(["--target", "aws", "--stage", "prod", "company", "list"])
+    finally:
+        monkeypatch.undo()
+        reset_process_caches()
 
 
 def test_the_operator_command_onboards_a_company_and_rotates_its_key(
