@@ -385,7 +385,10 @@ def _apply_to(
     if updated is None:
         logger().debug("ses event already applied", extra=log_keys)
         return Outcome("duplicate", comm.company_id, comm.communication_id, suppressed, state=target)
-    logger().debug("ses event applied", extra=log_keys | {"state": target, "suppressed": suppressed})
+    # A bounce or complaint at INFO: the operator on call finds the companies behind SES's rates by
+    # these lines (docs/operations.md, "Bounces or complaints are high"); never the address.
+    told = logger().info if target in ("bounced", "complained") else logger().debug
+    told("ses event applied", extra=log_keys | {"state": target, "suppressed": suppressed is not None})
     return Outcome(target, comm.company_id, comm.communication_id, suppressed)
 
 

@@ -31,7 +31,7 @@ from tests.steps.clients import put_client
 from tests.steps.domains import verified_sending_domain
 from tests.steps.history import send_email
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.ses_events import deliver_ses_events, drain_ses_queue
+from tests.steps.ses_events import deliver_ses_events, drain_ses_queue, logged_lines
 from tests.steps.sms import free_inbound_number
 from tests.steps.tenants import Tenant, make_tenant
 
@@ -300,7 +300,8 @@ def test_ses_sends_to_the_mailbox_simulator_produce_ses_events(
     api: Client, ses_tenant: SesCompany, address: str, events: list[str], state: str, suppressed: str | None
 ) -> None:
     # When an e-mail goes out through SES to a mailbox simulator address
-    sent = simulate(ses_tenant, address)
+    with logged_lines() as lines:
+        sent = simulate(ses_tenant, address)
     # Then SES published its events once each, those the configuration set's destination matches
     assert [e["eventType"] for e in ses_tenant.simulator.published] == events
     # And the history shows what SES reported for it
@@ -311,6 +312,19 @@ def test_ses_sends_to_the_mailbox_simulator_produce_ses_events(
     assert [(i["address"], i["reason"]) for i in listed] == ([(address, suppressed)] if suppressed else [])
     if address.startswith("suppressionlist@"):
         assert "Permanent/Suppressed" in listed[0]["detail"]
+    # And the operator on call, who cannot read the company's history, finds the company behind a
+    # bounce or complaint in the log at INFO (docs/operations.md), without the client's address
+    applied = [line for line in lines if line["message"] == "ses event applied"]
+    if state in ("bounced", "complained"):
+        [line] = applied
+        assert (line["company_id"], line["communication_id"], line["state"]) == (
+            ses_tenant.tenant.company_id,
+            sent["id"],
+            state,
+        )
+        assert line["suppressed"] is True and address not in json.dumps(line)
+    else:
+        assert applied == []
 
 
 def test_the_next_send_to_a_bounced_simulator_address_is_not_sent(
