@@ -556,6 +556,15 @@ def _alarms(template: Json) -> None:
         threshold=OUTBOX_AGE_ALARM_SECONDS,
         periods=2,
     )
+    # The delivery-report check's failures ring its ErrorsAlarm while they last; a report it then
+    # gives up leaves its SMS "sent" for ever, so the giving up rings an alarm of its own.
+    alarms["SmsReportsUnreadAlarm"] = _metric_alarm(
+        "SMS delivery reports were given up after two hours of failures: those SMS stay sent.",
+        "sms-delivery-reports-are-given-up",
+        namespace="Pregon",
+        metric="SmsReportsUnread",
+        dimensions=service,
+    )
     alarms["SesBounceRateAlarm"] = _metric_alarm(
         f"The account's SES bounce rate reached {SES_BOUNCE_ALARM:.0%} (SES reviews at 5 %).",
         "bounces-or-complaints-are-high",

@@ -606,6 +606,9 @@ def test_every_dead_letter_queue_and_every_function_has_an_alarm(template: Json)
     assert len(throttles) == len(resources_of_type(template, "AWS::DynamoDB::Table"))
     names = {a.get("MetricName") for a in alarms(template)}
     assert {"Reputation.BounceRate", "Reputation.ComplaintRate", "OutboxAgeSeconds"} <= names
+    # And so is an SMS delivery report given up (its SMS stays sent for ever), on the dimension the
+    # check's metrics carry (Powertools' service)
+    assert alarmed(template, "Pregon", "SmsReportsUnread") == {json.dumps("pregon")}
     assert any("sends-fail" in a["AlarmDescription"] for a in alarms(template))
     # And every alarm tells the operator topic, which functions may not publish to
     for alarm in alarms(template):
