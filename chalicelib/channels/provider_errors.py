@@ -99,7 +99,9 @@ def aws_refusal(exc: Exception, service: str, **log_keys: Any) -> str:
 @contextmanager
 def delivery_errors(service: str, **log_keys: Any) -> Iterator[None]:
     """Turn an AWS send's failure into ``DeliveryFailed`` in :func:`aws_refusal` words, transient
-    when AWS says "not now" (throttling, unavailable) or the connection failed."""
+    when AWS says "not now" (throttling, unavailable) or the connection failed. A refusal AWS
+    answered at the first try with a 4xx status is ``not_taken`` (nothing was sent); a 5xx, a retried
+    call (an earlier try may have sent) or no answer may have sent."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from chalicelib.core.aws import TRANSIENT_AWS_CODES
@@ -109,7 +111,11 @@ def delivery_errors(service: str, **log_keys: Any) -> Iterator[None]:
     except ClientError as exc:
         why = aws_refusal(exc, service, **log_keys)
         transient = exc.response.get("Error", {}).get("Code") in TRANSIENT_AWS_CODES
-        raise DeliveryFailed(f"{service} refused the message: {why}", transient=transient) from exc
+        meta = exc.response.get("ResponseMetadata", {})
+        not_taken = 400 <= int(meta.get("HTTPStatusCode") or 500) < 500 and not meta.get("RetryAttempts")
+        raise DeliveryFailed(
+            f"{service} refused the message: {why}", transient=transient, not_taken=not_taken
+        ) from exc
     except BotoCoreError as exc:
         why = aws_refusal(exc, service, **log_keys)
         raise DeliveryFailed(f"{service} did not answer: {why}", transient=True) from exc

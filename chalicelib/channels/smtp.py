@@ -74,6 +74,10 @@ class _BoundedReplies(smtplib.SMTP):
 
     deadline: Deadline
     _host: str  # smtplib's: the name STARTTLS verifies the certificate against
+    # Whether the message being sent went (even in part) on the wire after the server's 354: from
+    # then on the server may have it. Reset before each message.
+    body_sent = False
+    _last_code = 0
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None and self.sock is not None:  # connected, or after STARTTLS
@@ -81,12 +85,16 @@ class _BoundedReplies(smtplib.SMTP):
         if isinstance(self.file, _ReplyLines):
             self.file.left = _MAX_REPLY_LINES
             self.file.raw.deadline = self.deadline
-        return super().getreply()
+        reply = super().getreply()
+        self._last_code = reply[0]
+        return reply
 
     def send(self, s: Buffer | str) -> None:
         if not self.sock:
             raise smtplib.SMTPServerDisconnected("please run connect() first")
         data = s.encode(self.command_encoding) if isinstance(s, str) else bytes(s)
+        if self._last_code == 354:  # what follows DATA's go-ahead is the body
+            self.body_sent = True
         try:
             send_all(self.sock, data, self.deadline)
         except OSError:
@@ -124,14 +132,17 @@ def _is_transient(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPServerDisconnected | OSError)
 
 
-def _failure(exc: Exception, deadline: Deadline) -> DeliveryFailed:
+def _failure(exc: Exception, deadline: Deadline, *, not_taken: bool) -> DeliveryFailed:
     """What a failed attempt tells the message's record: the server's words, or that it ran out of
-    time (transient: a server that was only slow may answer next time)."""
+    time (transient: a server that was only slow may answer next time). ``not_taken``: the attempt
+    failed before the body went, so the server surely does not have the message."""
     if deadline.passed():
         return DeliveryFailed(
-            f"timeout: the SMTP server did not finish within {deadline.seconds:g} s", transient=True
+            f"timeout: the SMTP server did not finish within {deadline.seconds:g} s",
+            transient=True,
+            not_taken=not_taken,
         )
-    return DeliveryFailed(_server_text(exc), transient=_is_transient(exc))
+    return DeliveryFailed(_server_text(exc), transient=_is_transient(exc), not_taken=not_taken)
 
 
 def _server_text(exc: Exception) -> str:
@@ -253,7 +264,7 @@ class SmtpChannel:
                 smtp.login(account.username, password or "")
         except (smtplib.SMTPException, OSError) as exc:
             smtp.close()
-            raise _failure(exc, deadline) from exc
+            raise _failure(exc, deadline, not_taken=True) from exc
         return smtp
 
     def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:
@@ -266,7 +277,8 @@ class SmtpChannel:
 
     def send(self, message: OutgoingChannelMessage) -> str:
         """Send one message within :data:`ATTEMPT_SECONDS` (or the channel's own, shorter),
-        connecting first when needed."""
+        connecting first when needed. A failure says whether the server surely does not have the
+        message (``DeliveryFailed.not_taken``): it came before the body went on the wire."""
         wire = self.prepare(message).wire  # a header with a line break is refused before connecting
         mime = None if wire is not None else mime_of(message, self._account)
         deadline = Deadline(self._attempt_seconds or ATTEMPT_SECONDS)
@@ -274,6 +286,7 @@ class SmtpChannel:
             if self._smtp is None:
                 self._smtp = self._connect(deadline)
             self._smtp.deadline = deadline
+            self._smtp.body_sent = False
             if mime is not None:  # an address that is not ASCII: ``send_message`` asks for SMTPUTF8
                 self._smtp.send_message(mime)
                 return str(mime["Message-ID"])
@@ -281,11 +294,16 @@ class SmtpChannel:
             _sendmail(self._smtp, wire.envelope_from, list(wire.recipients), wire.data)
             return wire.message_id
         except (smtplib.SMTPException, OSError) as exc:
+            not_taken = self._body_not_sent()
             self._drop()
-            raise _failure(exc, deadline) from exc
-        except DeliveryFailed:
+            raise _failure(exc, deadline, not_taken=not_taken) from exc
+        except DeliveryFailed as exc:
+            exc.not_taken = self._body_not_sent()
             self._drop()
             raise
+
+    def _body_not_sent(self) -> bool:
+        return self._smtp is None or not self._smtp.body_sent
 
     def _drop(self) -> None:
         """A broken connection is not reused for the next message."""

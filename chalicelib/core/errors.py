@@ -121,10 +121,18 @@ class DeliveryFailed(PregonError):
     """A provider refused a message; ``message`` is the provider's own text.
 
     ``transient`` says whether trying again later may succeed (a 4xx SMTP reply, a timeout, a
-    throttled API call, an unreachable server) or not (a 5xx reply, a rejected address)."""
+    throttled API call, an unreachable server) or not (a 5xx reply, a rejected address).
+
+    ``not_taken`` says the provider surely does not have the message: it refused before the message
+    was handed to it (the connection or the login refused, a reply to MAIL FROM, RCPT TO or DATA
+    before the body; an API refusal at the first try). Its room under the account's rate limit is
+    given back (C2). False when the provider may have it (a timeout or reset after the body)."""
 
     status = 502
 
-    def __init__(self, message: str, *, field: str | None = None, transient: bool = False) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, transient: bool = False, not_taken: bool = False
+    ) -> None:
         super().__init__(message, field=field)
         self.transient = transient
+        self.not_taken = not_taken

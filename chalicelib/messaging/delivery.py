@@ -104,6 +104,7 @@ class DrainReport:
     # (the operator on call reads them in the log: the history is the company's)
     error: str | None = None
     error_communication_id: str | None = None
+    not_taken: int = 0  # attempts the provider refused before it had the message
 
     def failed_with(self, message: Communication, error: str | None) -> None:
         if self.error is None and error:
@@ -414,6 +415,7 @@ def drain_outbox(
     retry_at: datetime | None = None
     oldest = 0.0
     unsent: list[tuple[_Batch, list[Communication]]] = []  # claimed, and no send started
+    refused: list[outbox_store.RateGrant] = []  # the grant of each attempt the provider did not take
     upcoming: Future[_Batch] | None = None
     try:
         # The next batch is read and claimed on another thread while this one is delivered,
@@ -439,7 +441,10 @@ def drain_outbox(
                     break
                 waited = (batch.now - (message.not_before or message.created_at)).total_seconds()
                 oldest = max(oldest, waited)
+                not_taken = report.not_taken
                 outcome = _deliver(setup, message, outgoing, batch.suppressed, batch.now, report)
+                if report.not_taken > not_taken and batch.grant is not None:
+                    refused.append(batch.grant)
                 if outcome.state == "queued" and outcome.not_before is not None:
                     retry_at = min(retry_at or outcome.not_before, outcome.not_before)
                 writer.add(outcome)
@@ -459,6 +464,9 @@ def drain_outbox(
         unsent.append((prefetched, prefetched.messages))
     if unsent:
         _give_back(company_id, outbox, unsent)
+    if refused:
+        _room_back(company_id, outbox, refused)
+        report.wake_at = None  # a window found full has room again: the retry's time decides
     _plan_next(report, retry_at, held)
     _report(report, oldest)
     return report
@@ -497,6 +505,23 @@ def _give_back(
             "outbox drain stopped: messages given back",
             extra={"company_id": company_id, "outbox": outbox, "count": back, "claimed": len(messages)},
         )
+
+
+def _room_back(company_id: str, outbox: str, refused: Sequence[outbox_store.RateGrant]) -> None:
+    """Give back the room under the account's rate limit (C2) of each attempt the provider surely
+    did not take (``DeliveryFailed.not_taken``: refused before the message was handed to it), so
+    that its retry, or the next message, goes in this window: only what went counts. Done once per
+    drain, after its sends (a read and a write of the rate item per minute the grants were booked
+    in; nothing when every attempt was taken), with ``release_rate``'s exact conditional decrement.
+    An attempt whose outcome is unknown (a reset after the body) keeps counting; so does all of a
+    drain that dies before this: conservative, never an overshoot."""
+    by_minute = Counter(grant.minute for grant in refused if grant.minute is not None)
+    for minute, count in by_minute.items():
+        outbox_store.release_rate(company_id, outbox, outbox_store.RateGrant(count, minute=minute), count)
+    logger().info(
+        "refused attempts no longer count in the rate limit",
+        extra={"company_id": company_id, "outbox": outbox, "count": sum(by_minute.values())},
+    )
 
 
 class _Sessions(threading.local):
@@ -574,7 +599,11 @@ class _FirstSendRetried:
         except DeliveryFailed as exc:
             if not (first and exc.transient):
                 raise
-            return self._channel.send(message)
+            try:
+                return self._channel.send(message)
+            except DeliveryFailed as again:
+                again.not_taken = again.not_taken and exc.not_taken  # the first may have sent
+                raise
 
     def close(self) -> None:
         self._channel.close()
@@ -703,6 +732,7 @@ def deliver_hand_offs(
     counted = len(messages)  # how many the rate window let through (all, without a limit)
     grant: outbox_store.RateGrant | None = None
     stopped_at: int | None = None  # where the lease's margin stopped the sends
+    refused: list[outbox_store.RateGrant] = []  # the grant of each attempt the provider did not take
     margin = send_margin()
     now = clock.now()
     try:
@@ -721,7 +751,10 @@ def deliver_hand_offs(
                 left = True
                 break  # the rest go when their lease ends, counted then
             oldest = max(oldest, (now - message.created_at).total_seconds())
+            not_taken = report.not_taken
             outcome = _deliver(setup, message, outgoing, suppressed, now, report)
+            if report.not_taken > not_taken and grant is not None:
+                refused.append(grant)
             if outcome.state == "queued" and outcome.not_before is not None:
                 retry_at = min(retry_at or outcome.not_before, outcome.not_before)
             writer.add(outcome)
@@ -734,6 +767,8 @@ def deliver_hand_offs(
             writer.close()
         finally:
             _release(company_id, outbox, session, failed)
+    if refused:
+        _room_back(company_id, outbox, refused)
     given_back: list[str] = []
     if stopped_at is not None:
         # Too late to send the rest (a deep queue, a slow server): given back now rather than left
@@ -891,6 +926,7 @@ def _deliver(
         provider_id = setup.channel.send(outgoing())
     except DeliveryFailed as exc:
         report.failed_with(message, exc.message)
+        report.not_taken += exc.not_taken
         if exc.transient and message.attempts < MAX_ATTEMPTS:
             report.retried += 1
             return replace(

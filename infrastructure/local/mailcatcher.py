@@ -110,6 +110,7 @@ class _Handler:
         self.refusals: list[str] = []  # replies to give the next DATA commands (greylisting, outages)
         # replies to give the next RCPT commands, and whether DATA is taken after them anyway
         self.recipient_refusals: list[tuple[str, bool]] = []
+        self.resets = 0  # the next messages kept, then their connection reset before the reply
         existing = [int(m.group(2)) for p in _mail_files(maildir) if (m := _NAME.match(p.name))]
         self._sequence = itertools.count(max(existing, default=0) + 1)
 
@@ -165,6 +166,10 @@ class _Handler:
         headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
         subject = str(headers.get("Subject", "") or "")
         self.save(trace + raw, subject)
+        with self._lock:
+            reset, self.resets = self.resets > 0, max(0, self.resets - 1)
+        if reset and server.transport is not None:
+            server.transport.abort()  # RST: the client cannot know that the message was kept
         return "250 Message accepted for delivery"
 
     def save(self, data: bytes, subject: str) -> Path:
@@ -246,6 +251,13 @@ class MailCatcher:
         them as recipients, so DATA after them is answered 354, as a few broken servers do."""
         assert self._handler is not None, "start the catcher first"
         self._handler.recipient_refusals.extend([(reply, then_take_data)] * count)
+
+    def reset_after_next(self, count: int) -> None:
+        """Keep the next ``count`` messages, then reset their connection before the reply to their
+        final dot, as a server that dies or a network path dropped at that moment: the sender
+        cannot know whether the message went."""
+        assert self._handler is not None, "start the catcher first"
+        self._handler.resets += count
 
     @property
     def port(self) -> int:

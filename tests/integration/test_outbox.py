@@ -93,6 +93,52 @@ def test_a_rate_limit_holds_over_any_window_not_per_clock_hour(
     assert len(mailbox.wait_for(6)) == 6
 
 
+def test_an_attempt_the_server_refused_before_the_body_does_not_use_up_the_rate_limit(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import wake_due_outboxes
+    from chalicelib.messaging.outbox import enqueue
+
+    # Given an account limited to 3 messages per hour, and a server that answers the first
+    # attempt's RCPT TO with "451 try again later" (the body never goes)
+    limit_tracking_account(api, tenant, mailbox, messages=3, hours=1)
+    mailbox.refuse_next_recipients(1, "451 4.3.0 Mailbox busy, try again later")
+    clock.set_now(T0)
+    enqueue(tenant.company_id, _messages(3))
+    # When the worker runs: two go, and the refused one is left for a retry
+    assert deliver_outboxes() == {"sent": 2, "failed": 0, "retried": 1, "suppressed": 0}
+    # Then its retry goes in the same hour: the refused attempt took no room in the window
+    clock.set_now(T0 + timedelta(minutes=1, seconds=30))
+    assert [r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id] == [1]
+    mails = mailbox.wait_for(3)
+    assert sorted(envelope_recipients(m)[0] for m in mails) == [f"c{n:02d}@example.com" for n in range(3)]
+
+
+def test_an_attempt_reset_after_its_body_keeps_counting_in_the_rate_limit(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import wake_due_outboxes
+    from chalicelib.messaging.outbox import enqueue
+
+    # Given an account limited to 3 messages per hour, and a server that keeps the first message
+    # and then resets the connection before answering its final dot
+    limit_tracking_account(api, tenant, mailbox, messages=3, hours=1)
+    mailbox.reset_after_next(1)
+    clock.set_now(T0)
+    enqueue(tenant.company_id, _messages(3))
+    # When the worker runs: the reset one is left for a retry (the server may have it, and has)
+    assert deliver_outboxes() == {"sent": 2, "failed": 0, "retried": 1, "suppressed": 0}
+    assert len(mailbox.wait_for(3)) == 3
+    # Then its retry waits for the window: the attempt counted, and the server got 3 in the hour
+    clock.set_now(T0 + timedelta(minutes=59))
+    assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 0
+    assert len(mailbox.messages()) == 3
+    # And it goes once the first attempts have left the hour (and the two-minute margin)
+    clock.set_now(T0 + timedelta(hours=1, minutes=2, seconds=1))
+    assert sum(r.sent for r in wake_due_outboxes() if r.company_id == tenant.company_id) == 1
+    assert len(mailbox.wait_for(4)) == 4
+
+
 def test_two_workers_on_a_rate_limited_outbox_never_overshoot_the_limit(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:
