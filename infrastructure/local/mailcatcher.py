@@ -15,6 +15,7 @@ what the client sent. :func:`envelope_recipients` reads them back from a parsed 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
@@ -168,7 +169,7 @@ class _Handler:
         self.save(trace + raw, subject)
         with self._lock:
             reset, self.resets = self.resets > 0, max(0, self.resets - 1)
-        if reset and server.transport is not None:
+        if reset and isinstance(server.transport, asyncio.Transport):
             server.transport.abort()  # RST: the client cannot know that the message was kept
         return "250 Message accepted for delivery"
 

@@ -331,3 +331,19 @@ def test_an_aws_endpoint_that_never_answers_fails_the_send_after_a_few_short_att
     assert failed.value.transient is True
     assert silent_aws.requests == SENDING_ATTEMPTS
     assert took < SENDING_ATTEMPTS * 0.5 + LATE, f"the send took {took:.2f} s"
+    # And it keeps counting in the account's rate limit: AWS may have sent it (C2)
+    assert failed.value.not_taken is False
+
+
+def test_a_message_ses_refused_at_once_does_not_count_in_the_rate_limit(local_aws: dict[str, str]) -> None:
+    from tests.steps.aws import aws_answering
+
+    # Given SES answering the first try of a send "400 MessageRejected"
+    message = OutgoingChannelMessage(to_address="ana@example.com", subject="Su pedido", text="Hola")
+    rejected = aws_answering("sesv2", "SendEmail", "MessageRejected", "Email address is not verified.", 400)
+    # When a message is sent through an SES account
+    with rejected, pytest.raises(DeliveryFailed) as failed:
+        ses_channel().send(message)
+    # Then SES surely does not have it: its room in the rate limit is given back (C2)
+    assert failed.value.message.startswith("SES refused the message: MessageRejected")
+    assert failed.value.not_taken is True
