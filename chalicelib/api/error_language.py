@@ -416,6 +416,9 @@ CATALOG: dict[str, str] = {
     "an export holds at most {limit} rows: narrow the filters": (
         "una exportación tiene como máximo {limit} filas: restrinja los filtros"
     ),
+    "an export searches at most {limit} messages: narrow the dates": (
+        "una exportación busca en como máximo {limit} mensajes: acorte las fechas"
+    ),
     "the report holds too many notes: narrow the filters": (
         "el informe tiene demasiadas notas: restrinja los filtros"
     ),

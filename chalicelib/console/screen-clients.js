@@ -379,7 +379,9 @@ async function clientRegister(main, ctx, clientId) {
             page.items,
             { class: "b-table b-register" },
           )
-        : empty("Nada en el registro con estos filtros."),
+        : page.next_cursor // a page reads a bounded part of the register: more may match further back
+          ? empty("Nada en esta parte del registro; «Más» sigue buscando en los anteriores.")
+          : empty("Nada en el registro con estos filtros."),
     );
     if (page.next_cursor)
       extend(records, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));

@@ -194,8 +194,15 @@ async function render(main, ctx) {
     );
     if (!page) return;
     results.querySelector(".b-more")?.remove();
-    if (!page.items.length && !more) {
+    if (!page.items.length && !more && !page.next_cursor) {
       extend(results, empty("Ningún mensaje con estos filtros."));
+      return;
+    }
+    cursor = page.next_cursor;
+    if (!page.items.length) {
+      // a page reads a bounded part of the history (a year's search costs a page, not the year)
+      extend(results, empty("Ninguno en esta parte del historial; «Más» sigue buscando en los anteriores."));
+      if (cursor) extend(results, h("button", { type: "button", class: "b-more", onclick: () => search(true) }, "Más"));
       return;
     }
     extend(results,

@@ -24,7 +24,7 @@ import secrets
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import cache, partial
@@ -1111,8 +1111,11 @@ def by_provider_message_id(provider_message_id: str) -> domain.Communication | N
 
 @dataclass(frozen=True)
 class Page:
+    """A listing's page; ``read``: the index entries DynamoDB read for it (its ``ScannedCount``)."""
+
     items: list[domain.Communication]
     cursor: dict[str, Any] | None
+    read: int = 0
 
 
 def id_range(since: datetime | None, until: datetime | None) -> tuple[str, str] | None:
@@ -1139,9 +1142,10 @@ def _listing(
     """Newest first. The index holds only the keys and the small attributes the filters read
     (issue 14): the other criteria are DynamoDB filters on it, and the page's items are read with
     ``BatchGetItem``. With a filter, DynamoDB reads up to ``_PAGE_READ`` entries a request and the
-    page is filled to ``limit`` over as many requests as needed; the cursor resumes after the last
-    item returned (PynamoDB rebuilds it from that entry). ``text`` and ``states`` (the message's
-    state is not projected) are matched here, in the items read (see :func:`_matched_listing`)."""
+    page is filled to ``limit`` over as many requests as needed, up to :data:`READ_PER_PAGE`
+    entries read; the cursor resumes after the last item returned, or where the reading stopped.
+    ``text`` and ``states`` (the message's state is not projected) are matched here, in the items
+    read (see :func:`_matched_listing`)."""
     range_condition = CommunicationModel.communication_id.between(*created) if created else None
     cursor = checked_cursor(index, hash_key, cursor)
     if created:
@@ -1159,24 +1163,74 @@ def _listing(
                 (states is None or comm.state in states) and (wanted is None or wanted in _search_text(comm))
             ),
         )
-    result = index.query(
-        hash_key,
-        range_condition,
-        scan_index_forward=False,
-        limit=limit,
-        page_size=max(limit, _PAGE_READ) if filter_condition is not None else limit,
-        last_evaluated_key=cursor,
-        filter_condition=filter_condition,
-    )
-    entries = list(result)
+    if filter_condition is None:
+        result = index.query(
+            hash_key,
+            range_condition,
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=cursor,
+        )
+        entries = list(result)
+        items = _full_items(entries)
+        return Page(
+            [items[e.communication_id] for e in entries if e.communication_id in items],
+            result.last_evaluated_key,
+            len(entries),
+        )
+    read = _Reading()
+    entries = list(islice(_entries(index, hash_key, range_condition, cursor, filter_condition, read), limit))
     items = _full_items(entries)
-    return Page(
-        [items[e.communication_id] for e in entries if e.communication_id in items], result.last_evaluated_key
-    )
+    found = [items[e.communication_id] for e in entries if e.communication_id in items]
+    if len(entries) == limit:
+        return Page(found, _index_key(index, entries[-1]), read.scanned)
+    return Page(found, read.resume, read.scanned)
 
 
 _PAGE_READ = 200
 _BATCH_GET = 100  # DynamoDB's limit of keys per BatchGetItem
+# The index entries one page of a filtered or searched listing reads at most (its Query requests'
+# ``ScannedCount``; a searched listing reads each entry's item too): a page costs the same in a
+# company of a million messages as in one of a thousand. A rare match answers a page with fewer
+# than ``limit`` items, even none, and a cursor to search on from where it stopped.
+READ_PER_PAGE = 1_000
+
+
+@dataclass
+class _Reading:
+    """What :func:`_entries` read: the entries DynamoDB scanned, and the key the listing resumes
+    from when it stopped at :data:`READ_PER_PAGE` (None when the index ended)."""
+
+    scanned: int = 0
+    resume: dict[str, Any] | None = None
+
+
+def _entries(
+    index: Any,
+    hash_key: str,
+    range_condition: Any,
+    cursor: dict[str, Any] | None,
+    filter_condition: Any,
+    read: _Reading,
+) -> Iterator[CommunicationModel]:
+    """The index's entries newest first from ``cursor``, filtered by DynamoDB, request after
+    request until the index ends or the requests have read :data:`READ_PER_PAGE` entries."""
+    pages = index.query(
+        hash_key,
+        range_condition,
+        scan_index_forward=False,
+        page_size=_PAGE_READ,
+        last_evaluated_key=cursor,
+        filter_condition=filter_condition,
+    ).page_iter
+    for page in pages:
+        read.scanned += int(page.get("ScannedCount", 0))
+        for raw in page.get("Items", ()):
+            yield CommunicationModel.from_raw_data(raw)
+        read.resume = page.get("LastEvaluatedKey")
+        if read.resume is None or read.scanned >= READ_PER_PAGE:
+            return
 
 
 def _full_items(entries: Sequence[CommunicationModel]) -> dict[str, domain.Communication]:
@@ -1198,19 +1252,14 @@ def _matched_listing(
 ) -> Page:
     """A listing whose criteria include what the lean index cannot match (the text, the state):
     its entries (filtered by DynamoDB on the other criteria) are read ``_BATCH_GET`` at a time and
-    matched here, until the page has ``limit`` matches or the index ends. The cursor is the index
-    key of the last item returned (table keys and the index's hash key, as PynamoDB gives it), so
-    the next page resumes right after it: nothing skipped, nothing repeated."""
-    result = index.query(
-        hash_key,
-        range_condition,
-        scan_index_forward=False,
-        page_size=_PAGE_READ,
-        last_evaluated_key=cursor,
-        filter_condition=filter_condition,
-    )
+    matched here, until the page has ``limit`` matches, the index ends or :data:`READ_PER_PAGE`
+    entries were read. The cursor is the index key of the last item returned (table keys and the
+    index's hash key, as PynamoDB gives it), so the next page resumes right after it: nothing
+    skipped, nothing repeated; or, when the reading stopped, the key DynamoDB stopped at."""
+    read = _Reading()
+    entries = _entries(index, hash_key, range_condition, cursor, filter_condition, read)
     found: list[domain.Communication] = []
-    while chunk := list(islice(result, _BATCH_GET)):
+    while chunk := list(islice(entries, _BATCH_GET)):
         items = _full_items(chunk)
         for entry in chunk:
             comm = items.get(entry.communication_id)
@@ -1218,8 +1267,8 @@ def _matched_listing(
                 continue
             found.append(comm)
             if len(found) == limit:
-                return Page(found, _index_key(index, entry))
-    return Page(found, None)
+                return Page(found, _index_key(index, entry), read.scanned)
+    return Page(found, read.resume, read.scanned)
 
 
 def _index_key(index: Any, entry: CommunicationModel) -> dict[str, Any]:

@@ -502,6 +502,62 @@ def test_an_export_over_the_cap_is_refused(api: Client, tenant: Tenant, monkeypa
     assert narrowed.status_code == 200
 
 
+def test_a_page_of_a_search_reads_a_bounded_part_of_the_history(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
+) -> None:
+    import chalicelib.store.communications
+
+    # Given a page reads at most 2 messages (a year's history: 1,000 of a million), and six
+    # e-mails a minute apart, the oldest the only one with "rara" in it and to client CLI-R
+    monkeypatch.setattr(chalicelib.store.communications, "_PAGE_READ", 2)
+    monkeypatch.setattr(chalicelib.store.communications, "READ_PER_PAGE", 2, raising=False)
+    put_client(api, tenant, "CLI-R", emails=["rara@example.com"])
+    for n in range(6):
+        clock.set_now(START + timedelta(minutes=n))
+        if n == 0:
+            send_email(tenant, "rara@example.com", "Factura rara", client_id="CLI-R")
+        else:
+            send_email(tenant, f"c{n}@example.com", f"Aviso {n}")
+
+    for criterion in ("q=rara", "client=CLI-R"):
+        # When staff search the history, and follow its cursor
+        first = history(api, tenant.staff_headers(), f"?{criterion}")
+        found, page, pages = subjects(first), first, 1
+        while page["next_cursor"]:
+            page = history(api, tenant.staff_headers(), f"?{criterion}&cursor={page['next_cursor']}")
+            found += subjects(page)
+            pages += 1
+
+        # Then the first page answers after reading its share, empty, with a cursor to search on
+        assert first["items"] == [] and first["next_cursor"], criterion
+        # And following it finds the one message, once
+        assert found == ["Factura rara"], criterion
+        assert pages >= 3, criterion
+
+
+def test_an_export_that_would_search_too_much_is_refused(
+    api: Client, tenant: Tenant, monkeypatch: Any
+) -> None:
+    import chalicelib.records.exports
+    import chalicelib.store.communications
+
+    # Given an export may search at most 4 messages, and 6 e-mails one of which says "rara"
+    monkeypatch.setattr(chalicelib.store.communications, "_PAGE_READ", 2)
+    monkeypatch.setattr(chalicelib.store.communications, "READ_PER_PAGE", 2, raising=False)
+    monkeypatch.setattr(chalicelib.records.exports, "MAX_EXPORT_READ", 4, raising=False)
+    for n in range(6):
+        send_email(tenant, f"c{n}@example.com", "Factura rara" if n == 0 else f"Aviso {n}")
+
+    # When staff export the search
+    response = api.http.get(
+        "/history/email/export?q=rara", headers={**tenant.staff_headers(), "Accept": XLSX}
+    )
+
+    # Then it is refused naming the limit and what to narrow, not answered late or cut short
+    assert response.status_code == 422, response.status_code
+    assert body(response)["message"] == "from: an export searches at most 4 messages: narrow the dates"
+
+
 def test_another_company_sees_nothing(api: Client, tenant: Tenant, other_tenant: Tenant) -> None:
     sent = send_email(tenant, "ana@example.com", "Privado")
     deliver_outboxes()
