@@ -38,16 +38,17 @@ T = TypeVar("T")
 
 
 @contextmanager
-def local_stack() -> Iterator[dict[str, str]]:
+def local_stack(jwks_json: str | None = None) -> Iterator[dict[str, str]]:
     """DynamoDB Local (in memory) and moto, with the same environment as the tests' ``local_aws``;
     DynamoDB Local with Java's full compiler (the tests start it with the first tier only), since
-    a benchmark measures a warm engine, as every benchmark run before did."""
+    a benchmark measures a warm engine, as every benchmark run before did. ``jwks_json``: the
+    keys of the identity whose tokens the benchmark sends (a new one when not given)."""
     from infrastructure.local.aws_env import local_aws
     from infrastructure.local.identity import LocalIdentity
 
     with local_aws(
         table_prefix="pregon-bench-",
-        jwks_json=LocalIdentity().jwks_json(),
+        jwks_json=jwks_json or LocalIdentity().jwks_json(),
         extra={"POWERTOOLS_LOG_LEVEL": "WARNING"},
         full_jit=True,
     ) as env:
