@@ -67,6 +67,25 @@ class SmsSenderIdsOut(BaseModel):
     )
 
 
+class AllowancesIn(Strict):
+    sms_per_day: int | None = Field(
+        ge=0,
+        le=10_000_000,
+        description="SMS a day the company may send through Pregón's SNS (Pregón pays them); beyond it "
+        "they wait, never dropped. null: the deployment's default (`PREGON_SMS_ALLOWANCE_PER_DAY`, 500).",
+    )
+
+
+class AllowancesOut(BaseModel):
+    company_id: str
+    sms_per_day: int = Field(description="The allowance in force: SMS a day through Pregón's SNS.")
+    default: bool = Field(description="True: the deployment's default (no allowance of the company's own).")
+    applies: bool = Field(
+        description="The company sends its SMS through Pregón's SNS; false: its own provider (a gateway "
+        "phone, SMS Masivos), which it pays itself, so no allowance holds it."
+    )
+
+
 class OperatorCompanyOut(BaseModel):
     company_id: str
     name: str

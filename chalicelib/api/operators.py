@@ -1,5 +1,5 @@
 """The operator-only API (O1, O2): onboard companies, issue, list, revoke and rotate their API keys,
-assign their two-way SMS numbers and SMS sender IDs.
+assign their two-way SMS numbers and SMS sender IDs, set what they may send on Pregón's bill.
 
 Guarded by the operator credential (``Authorization: Operator <token>``, access :data:`OPERATOR`);
 a company's JWT or API key is refused with 403. The same use cases as ``infrastructure/ops.py``.
@@ -202,3 +202,28 @@ def assign_sms_sender_ids(caller: Principal, company_id: str) -> Response:
     body = parse_body(operators.current_request, SmsSenderIdsIn)
     sender_ids = assign_sender_ids(company_id, list(body.sender_ids), by=caller.subject)
     return json_response({"company_id": company_id, "sender_ids": sender_ids})
+
+
+@route("GET /operator/companies/{company_id}/allowances", OPERATOR, response="AllowancesOut")
+def get_allowances(caller: Principal, company_id: str) -> Response:
+    """What a company may send a day on Pregón's bill: its SMS through Pregón's SNS"""
+    from chalicelib.messaging.accounts.sms import allowance_of
+
+    return json_response(allowance_of(company_id))
+
+
+@route(
+    "PATCH /operator/companies/{company_id}/allowances",
+    OPERATOR,
+    body="AllowancesIn",
+    response="AllowancesOut",
+)
+def set_allowances(caller: Principal, company_id: str) -> Response:
+    """Set how many SMS a day a company may send through Pregón's SNS (null: the default); beyond it
+    they wait for room, never dropped, and its administrators are told once a day"""
+    from chalicelib.api.operator_schemas import AllowancesIn
+    from chalicelib.messaging.accounts.sms import allowance_of, set_daily_allowance
+
+    body = parse_body(operators.current_request, AllowancesIn)
+    set_daily_allowance(company_id, body.sms_per_day, by=caller.subject)
+    return json_response(allowance_of(company_id))

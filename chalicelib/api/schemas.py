@@ -685,6 +685,11 @@ class SmsSettingsIn(Strict):
         description="SMS Masivos: the administrators are e-mailed (once a day at most) when fewer SMS "
         "than this are left; null: the default, 100.",
     )
+    rate_limit: RateLimit | None = Field(
+        default=None,
+        description="C2: at most `messages` SMS per `hours` hours, as an e-mail account's; SMS beyond it "
+        "wait in the outbox and go in later windows, oldest first. null: no limit.",
+    )
 
 
 SmsSettingsOut = answer_model(
@@ -706,6 +711,18 @@ SmsSettingsOut = answer_model(
             default_factory=list,
             description="The sender IDs Pregón's operator assigned the company: the only ones `sender_id` "
             "may be, and the only ones SMS carry (a `sender_id` not among them is not sent).",
+        ),
+    ),
+    rate_limit=(
+        RateLimit | None,
+        Field(default=None, description="C2: the company's own; null: none."),
+    ),
+    daily_allowance=(
+        int | None,
+        Field(
+            default=None,
+            description="SNS: SMS a day the company may send on Pregón's bill (Pregón's operator sets it); "
+            "beyond it SMS wait for the next day's room. null: the company's own provider, no allowance.",
         ),
     ),
 )

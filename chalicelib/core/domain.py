@@ -409,6 +409,13 @@ class SmsSettings:
     assigned_sender_ids: tuple[str, ...] = ()
     # SMS Masivos: the administrators are warned below this many SMS left (None: the default).
     low_credit_threshold: int | None = None
+    # C2, as e-mail accounts have it: at most ``rate_limit_count`` SMS per ``rate_limit_hours``
+    # (both or neither; the company's administrators set it).
+    rate_limit_count: int | None = None
+    rate_limit_hours: int | None = None
+    # What Pregón pays: SMS through Pregón's SNS a day, Pregón's operator's to set (None: the
+    # deployment's default, ``PREGON_SMS_ALLOWANCE_PER_DAY``). Not for the company's own gateways.
+    daily_allowance: int | None = None
     # The version people edit them at (their answers' ETag); 0: never saved, or saved before versions.
     version: int = 0
 

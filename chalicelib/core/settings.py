@@ -35,6 +35,8 @@ class Settings:
     inbound_domain: str = "inbound.pregon.local"
     inbound_bucket: str = "pregon-inbound"
     outbox_lease_seconds: int = 300
+    # SMS a company may send a day through Pregón's SNS, unless the operator set its own allowance
+    sms_allowance_per_day: int = 500
     # O1/O2: the SHA-256 (hex) of the operator token; empty: no operator may call /operator/...
     operator_token_sha256: str = ""
     # W2: who signs staff into the console: a local identity server (the stack's), or Cognito's
@@ -118,6 +120,7 @@ def get_settings() -> Settings:
         inbound_bucket=_env("PREGON_INBOUND_BUCKET", "pregon-inbound"),
         # How long a worker holds what it claimed: after that, a dead worker's messages are ready.
         outbox_lease_seconds=int(_env("PREGON_OUTBOX_LEASE_SECONDS", "300")),
+        sms_allowance_per_day=int(_env("PREGON_SMS_ALLOWANCE_PER_DAY", "500")),
         operator_token_sha256=_env("PREGON_OPERATOR_TOKEN_SHA256").strip().lower(),
         console_identity_url=_url("PREGON_CONSOLE_IDENTITY_URL"),
         cognito_domain=_url("PREGON_COGNITO_DOMAIN", bare_host=True),

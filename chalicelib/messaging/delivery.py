@@ -230,9 +230,79 @@ def _attachment(ref: Any) -> tuple[str, str, bytes]:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """One "at most ``count`` per ``hours`` hours" a drain counts its messages into, in the rate
+    item of ``key`` (``store.outbox.reserve_rate``): the outbox's own (C2), or the company's
+    allowance of SMS on Pregón's bill (``allowance``: :data:`SMS_ALLOWANCE`)."""
+
+    key: str
+    count: int
+    hours: int
+    allowance: bool = False
+
+
+# The rate item counting a company's SMS through Pregón's SNS over the last 24 hours.
+SMS_ALLOWANCE = "sms-allowance"
+
+
+@dataclass(frozen=True)
+class _Room:
+    """The room a drain reserved under every limit of its outbox: ``granted`` messages, booked in
+    each limit's item (``grants``); none: when some opens again, and why."""
+
+    granted: int
+    grants: tuple[tuple[str, outbox_store.RateGrant], ...] = ()
+    room_at: datetime | None = None
+    reason: str | None = None
+    allowance_reached: bool = False
+
+
+def _reserve(company_id: str, limits: Sequence[RateLimit], now: datetime, wanted: int) -> _Room:
+    """Count up to ``wanted`` messages into each limit in turn (each a conditional write, so
+    several drains never overshoot any of them); a later limit that grants fewer gives the
+    earlier ones back the difference."""
+    granted, grants = wanted, list[tuple[str, outbox_store.RateGrant]]()
+    for limit in limits:
+        grant = outbox_store.reserve_rate(company_id, limit.key, now, limit.hours, granted, limit.count)
+        if grant.granted < granted:
+            for key, earlier in grants:
+                outbox_store.release_rate(company_id, key, earlier, granted - grant.granted)
+        if grant.granted == 0:
+            assert grant.room_at is not None
+            what = "Pregón's SMS allowance" if limit.allowance else "rate limit"
+            room_at = grant.room_at.isoformat()
+            reason = f"{what}: {limit.count} per {limit.hours} h reached; room again at {room_at}"
+            return _Room(0, room_at=grant.room_at, reason=reason, allowance_reached=limit.allowance)
+        granted = grant.granted
+        grants.append((limit.key, grant))
+    return _Room(granted, tuple(grants))
+
+
+def _give_room_back(company_id: str, room: _Room | None, unused: int) -> None:
+    """Give back room reserved and not used (claims lost to another drain, messages given back)."""
+    for key, grant in room.grants if room is not None else ():
+        outbox_store.release_rate(company_id, key, grant, unused)
+
+
+def _allowance_reached(company_id: str) -> None:
+    """The company's SMS wait for room under Pregón's allowance: counted for the operator's alarm
+    and told to its administrators once a day (never failing the drain)."""
+    from chalicelib.messaging.accounts.allowance_notice import tell_allowance_reached
+
+    metrics().add_metric(name="SmsAllowanceReached", unit="Count", value=1)
+    logger().warning(
+        "SMS wait: the company's daily SMS allowance is used up", extra={"company_id": company_id}
+    )
+    try:
+        tell_allowance_reached(company_id)
+    except Exception:
+        logger().exception("SMS allowance notice failed", extra={"company_id": company_id})
+
+
+@dataclass(frozen=True)
 class _Setup:
     channel: Channel | None
-    limit: tuple[int, int] | None
+    limits: tuple[RateLimit, ...]
     reason: str | None = None
     fail_all: bool = False
     account: SenderAccount | None = None
@@ -245,35 +315,47 @@ def _setup(company_id: str, outbox: str) -> _Setup:
     from chalicelib.messaging.outbox import FAILING_OUTBOX
 
     if outbox == FAILING_OUTBOX:  # its producer decided they cannot go; recorded failed, and told
-        return _Setup(None, None, None, fail_all=True, decided=True)
+        return _Setup(None, (), None, fail_all=True, decided=True)
     kind, _, area = outbox.partition(":")
     if kind == "email":
         from chalicelib.messaging.accounts.email import from_problem, is_working, password_of
 
         account = company_store.get_sender_accounts(company_id, [area]).get(area)
         if account is None or not is_working(account):
-            return _Setup(None, None, f"the sender account {area!r} is missing, disabled or incomplete")
+            return _Setup(None, (), f"the sender account {area!r} is missing, disabled or incomplete")
         refused = from_problem(account)  # C5: its owner's address changed since it was queued
         if refused:
-            return _Setup(None, None, refused, fail_all=True)
-        limit = (
-            (account.rate_limit_count, account.rate_limit_hours or 1) if account.rate_limit_count else None
+            return _Setup(None, (), refused, fail_all=True)
+        limits = (
+            (RateLimit(outbox, account.rate_limit_count, account.rate_limit_hours or 1),)
+            if account.rate_limit_count
+            else ()
         )
         working: SenderAccount = account
-        return _Setup(email_channel(working, lambda: password_of(working)), limit, account=working)
+        return _Setup(email_channel(working, lambda: password_of(working)), limits, account=working)
     if kind == "sms":
-        from chalicelib.messaging.accounts.sms import sms_sender
+        from chalicelib.messaging.accounts.sms import daily_allowance, rate_limit, sms_sender_of
+        from chalicelib.store.sms import get_sms_settings
 
+        settings = get_sms_settings(company_id)
         try:
-            return _Setup(sms_sender(company_id), None)  # Conflict while SMS is off or incomplete
+            channel = sms_sender_of(settings)  # Conflict while SMS is off or incomplete
         except PregonError as exc:
             # SMS switched off: its messages are not kept for a later blast; they fail, recorded.
-            return _Setup(None, None, exc.message, fail_all=True)
+            return _Setup(None, (), exc.message, fail_all=True)
+        assert settings is not None
+        own = rate_limit(settings)
+        allowance = daily_allowance(settings)  # None: the company's own provider, its own bill
+        sms_limits = (
+            *((RateLimit(outbox, *own),) if own else ()),
+            *((RateLimit(SMS_ALLOWANCE, allowance, 24, allowance=True),) if allowance is not None else ()),
+        )
+        return _Setup(channel, sms_limits)
     if kind == "push":
         from chalicelib.channels.push import PushSender
 
-        return _Setup(PushSender(), None)
-    return _Setup(None, None, f"unknown outbox {outbox!r}", fail_all=True)
+        return _Setup(PushSender(), ())
+    return _Setup(None, (), f"unknown outbox {outbox!r}", fail_all=True)
 
 
 QUEUED_WRITES = 1  # outcome writes that may wait behind the one under way
@@ -426,6 +508,8 @@ def drain_outbox(
             upcoming = None
             if batch.stop:
                 report.wake_at, report.reason = batch.wake_at, batch.reason
+                if batch.allowance_reached:
+                    _allowance_reached(company_id)
                 break
             out_of_time = time.monotonic() > deadline
             if not out_of_time:
@@ -498,9 +582,8 @@ def _give_back(
         back = sum(
             len(store.give_back(company_id, outbox, held, until, now)) for until, held in by_lease.items()
         )
-        if batch.grant is not None:
-            # this drain sent none of them: another drain that takes them counts them again
-            outbox_store.release_rate(company_id, outbox, batch.grant, len(messages))
+        # this drain sent none of them: another drain that takes them counts them again
+        _give_room_back(company_id, batch.room, len(messages))
         logger().info(
             "outbox drain stopped: messages given back",
             extra={"company_id": company_id, "outbox": outbox, "count": back, "claimed": len(messages)},
@@ -730,7 +813,7 @@ def deliver_hand_offs(
     failed = True
     left = False  # some messages are left to the lease (its end, or a rate limit)
     counted = len(messages)  # how many the rate window let through (all, without a limit)
-    grant: outbox_store.RateGrant | None = None
+    room: _Room | None = None
     stopped_at: int | None = None  # where the lease's margin stopped the sends
     refused: list[outbox_store.RateGrant] = []  # the grant of each attempt the provider did not take
     margin = send_margin()
@@ -742,11 +825,11 @@ def deliver_hand_offs(
                 report.more = left = True
                 stopped_at = index
                 break
-            if index % BATCH == 0 and setup.limit is not None:  # a limit set after they were written
-                count, hours = setup.limit
-                size = min(BATCH, len(messages) - index)
-                grant = outbox_store.reserve_rate(company_id, outbox, now, hours, size, count)
-                counted = index + grant.granted
+            if index % BATCH == 0 and setup.limits:  # a limit set after they were written
+                room = _reserve(company_id, setup.limits, now, min(BATCH, len(messages) - index))
+                counted = index + room.granted
+                if room.allowance_reached:
+                    _allowance_reached(company_id)
             if index >= counted:
                 left = True
                 break  # the rest go when their lease ends, counted then
@@ -774,8 +857,8 @@ def deliver_hand_offs(
         # Too late to send the rest (a deep queue, a slow server): given back now rather than left
         # to the lease, with the room reserved for them under a rate limit; a drain takes them.
         given_back = store.give_back(company_id, outbox, messages[stopped_at:], lease_until, now)
-        if grant is not None and counted > stopped_at:
-            outbox_store.release_rate(company_id, outbox, grant, counted - stopped_at)
+        if counted > stopped_at:
+            _give_room_back(company_id, room, counted - stopped_at)
         if given_back:
             outbox_store.wake_later(company_id, outbox, now)
             logger().info(
@@ -868,7 +951,8 @@ class _Batch:
     stop: bool = False
     wake_at: datetime | None = None
     reason: str | None = None
-    grant: outbox_store.RateGrant | None = None  # the room reserved for ``messages``
+    room: _Room | None = None  # the room reserved for ``messages``
+    allowance_reached: bool = False  # stopped: the company's SMS allowance is used up
 
 
 def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
@@ -879,24 +963,26 @@ def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
         ready = store.ready_messages(company_id, outbox, now, BATCH)
         if not ready:
             return _Batch(now, [], {}, stop=True)
-        grant = None
-        if setup.limit is not None:
-            count, hours = setup.limit
-            grant = outbox_store.reserve_rate(company_id, outbox, now, hours, len(ready), count)
-            if grant.granted == 0:
-                assert grant.room_at is not None
-                reason = (
-                    f"rate limit: {count} per {hours} h reached; room again at {grant.room_at.isoformat()}"
+        room = None
+        if setup.limits:
+            room = _reserve(company_id, setup.limits, now, len(ready))
+            if room.granted == 0:
+                return _Batch(
+                    now,
+                    [],
+                    {},
+                    stop=True,
+                    wake_at=room.room_at,
+                    reason=room.reason,
+                    allowance_reached=room.allowance_reached,
                 )
-                return _Batch(now, [], {}, stop=True, wake_at=grant.room_at, reason=reason)
-            ready = ready[: grant.granted]
+            ready = ready[: room.granted]
         owned = store.claim(ready, now, lease())
-        if grant is not None:
-            outbox_store.release_rate(company_id, outbox, grant, len(ready) - len(owned))
+        _give_room_back(company_id, room, len(ready) - len(owned))
         if owned:
             keys = list(dict.fromkeys(k for m in owned for k in suppression_keys(m)))
             suppressed = outbox_store.suppressed_among(company_id, keys)
-            return _Batch(now, owned, suppressed, grant=grant)
+            return _Batch(now, owned, suppressed, room=room)
         # another drain took all of these: look again
 
 

@@ -554,6 +554,10 @@ class SmsSettingsModel(BoundModel):
     by_inbound_number = InboundNumberIndex()
     # SMS Masivos: warn the administrators below this many SMS left (100 when unset).
     low_credit_threshold = NumberAttribute(null=True)
+    # C2 (the administrators') and the SMS through Pregón's SNS a day (the operator's)
+    rate_limit_count = NumberAttribute(null=True)
+    rate_limit_hours = NumberAttribute(null=True)
+    daily_allowance = NumberAttribute(null=True)
     # Sparse: the provider while the SMS are on with one whose credit is checked daily.
     credit_watch = UnicodeAttribute(null=True)
     credit_checks = CreditChecksIndex()

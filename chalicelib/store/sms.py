@@ -32,6 +32,8 @@ _SETTINGS = (
     "inbound_number",
     "help_text",
     "low_credit_threshold",
+    "rate_limit_count",
+    "rate_limit_hours",
 )
 # Providers whose credit the daily check reads: the sparse index ``credit-checks`` lists the
 # companies whose SMS are on with one of them (``credit_watch``, written with every save).
@@ -49,6 +51,9 @@ def _settings(item: SmsSettingsModel) -> domain.SmsSettings:
         assigned_numbers=tuple(sorted(item.assigned_numbers or ())),
         assigned_sender_ids=tuple(sorted(item.assigned_sender_ids or ())),
         low_credit_threshold=None if item.low_credit_threshold is None else int(item.low_credit_threshold),
+        rate_limit_count=None if item.rate_limit_count is None else int(item.rate_limit_count),
+        rate_limit_hours=None if item.rate_limit_hours is None else int(item.rate_limit_hours),
+        daily_allowance=None if item.daily_allowance is None else int(item.daily_allowance),
         version=int(item.version or 0),
     )
 
@@ -265,6 +270,14 @@ def set_bulk_password_hash(company_id: str, password_hash: str, at: datetime, re
     """Store the bulk-send password's hash, replacing any before it."""
     model = SmsSettingsModel
     _set_secret(company_id, model.bulk_password_hash, model.bulk_password_set_at, password_hash, at, region)
+
+
+def set_daily_allowance(company_id: str, per_day: int | None, at: datetime, region: str) -> None:
+    """The operator's allowance of SMS through Pregón's SNS a day (None: the default); the
+    administrators' settings are not touched."""
+    model = SmsSettingsModel
+    allowance = model.daily_allowance.remove() if per_day is None else model.daily_allowance.set(per_day)
+    model(company_id).update(actions=[allowance, *_defaults(at, region)])
 
 
 def assign_numbers(company_id: str, numbers: list[str], at: datetime, region: str) -> domain.SmsSettings:

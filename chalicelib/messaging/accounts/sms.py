@@ -84,6 +84,7 @@ FIELDS = (
     "inbound_number",
     "help_text",
     "low_credit_threshold",
+    "rate_limit",
 )
 MAX_HELP_TEXT = 480
 # SMS Masivos: the administrators are warned once fewer SMS than this are left (a company setting).
@@ -119,6 +120,10 @@ class SmsSettingsView:
     masivos_username: str | None = None
     masivos_password_set: bool = False
     low_credit_threshold: int = DEFAULT_LOW_CREDIT_THRESHOLD
+    # C2: ``{"messages": N, "hours": H}`` or None (no limit), as e-mail accounts show it
+    rate_limit: dict[str, int] | None = None
+    # SMS a day through Pregón's SNS (the operator's allowance); None on the company's own providers
+    daily_allowance: int | None = None
     # The version an administrator edits them at (the answers' ETag, not a field of theirs).
     version: int = 0
 
@@ -127,6 +132,25 @@ def low_credit_threshold(settings: SmsSettings) -> int:
     """Below how many SMS left the company's administrators are warned."""
     chosen = settings.low_credit_threshold
     return DEFAULT_LOW_CREDIT_THRESHOLD if chosen is None else chosen
+
+
+def rate_limit(settings: SmsSettings) -> tuple[int, int] | None:
+    """C2: (messages, hours) the company's administrators allow its SMS, or None."""
+    if not settings.rate_limit_count:
+        return None
+    return settings.rate_limit_count, settings.rate_limit_hours or 1
+
+
+def daily_allowance(settings: SmsSettings) -> int | None:
+    """SMS a day the company may send on Pregón's bill: through Pregón's SNS, the operator's
+    allowance or the deployment's default; None with the company's own provider (a gateway
+    phone, its SMS Masivos account), which it pays itself."""
+    from chalicelib.core.settings import get_settings
+
+    if settings.provider != "sns":
+        return None
+    chosen = settings.daily_allowance
+    return get_settings().sms_allowance_per_day if chosen is None else chosen
 
 
 def _defaults(company_id: str) -> SmsSettings:
@@ -186,6 +210,10 @@ def _view(settings: SmsSettings | None, company_id: str) -> SmsSettingsView:
         ready=_missing(current) is None,
         updated_at=current.updated_at.isoformat() if stored else None,
         low_credit_threshold=low_credit_threshold(current),
+        rate_limit=(
+            {"messages": limit[0], "hours": limit[1]} if (limit := rate_limit(current)) is not None else None
+        ),
+        daily_allowance=daily_allowance(current),
     )
 
 
@@ -273,6 +301,18 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
             changes["low_credit_threshold"] = threshold
         else:
             bad("low_credit_threshold", f"must be a whole number from 0 to {MAX_LOW_CREDIT_THRESHOLD}")
+    if "rate_limit" in fields:
+        limit = fields["rate_limit"]
+        if limit is None:
+            changes.update(rate_limit_count=None, rate_limit_hours=None)
+        elif (
+            isinstance(limit, dict)
+            and _whole(limit.get("messages"), 1, 1_000_000)
+            and _whole(limit.get("hours"), 1, 24 * 31)
+        ):
+            changes.update(rate_limit_count=limit["messages"], rate_limit_hours=limit["hours"])
+        else:
+            bad("rate_limit", "messages (1 to 1000000) and hours (1 to 744) must both be whole numbers")
     if "default_region" in fields:
         region = fields["default_region"]
         if isinstance(region, str) and _is_region(region.strip().upper()):
@@ -280,6 +320,10 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
         else:
             bad("default_region", "must be a two-letter country code such as AR, MX or ES")
     return changes, errors
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _own_inbound_number(current: SmsSettings, raw: str, region: str) -> str:
@@ -510,6 +554,54 @@ def assign_sender_ids(company_id: str, sender_ids: list[str], *, by: str) -> lis
         },
     )
     return list(saved.assigned_sender_ids)
+
+
+MAX_DAILY_ALLOWANCE = 10_000_000
+
+
+def set_daily_allowance(company_id: str, per_day: Any, *, by: str) -> int:
+    """The operator sets how many SMS a day the company may send through Pregón's SNS (None: the
+    deployment's default again); 422 naming ``sms_per_day`` unless a whole number from 0 (none)
+    to :data:`MAX_DAILY_ALLOWANCE`, 404 for a company that does not exist. Returns the allowance
+    now in force. Logged with ``by``."""
+    from chalicelib.core.errors import NotFound
+    from chalicelib.core.observability import logger
+    from chalicelib.core.settings import get_settings
+    from chalicelib.tenants.companies import company_exists
+
+    if per_day is not None and not _whole(per_day, 0, MAX_DAILY_ALLOWANCE):
+        raise ValidationFailed(
+            [{"field": "sms_per_day", "message": f"must be a whole number from 0 to {MAX_DAILY_ALLOWANCE}"}]
+        )
+    if not company_exists(company_id):
+        raise NotFound(f"company {company_id!r} does not exist")
+    store.set_daily_allowance(company_id, per_day, clock.now(), _home_region(company_id))
+    in_force = get_settings().sms_allowance_per_day if per_day is None else int(per_day)
+    logger().info(
+        "SMS daily allowance set",
+        extra={"company_id": company_id, "by": by, "sms_per_day": per_day, "in_force": in_force},
+    )
+    return in_force
+
+
+def allowance_of(company_id: str) -> dict[str, Any]:
+    """What the operator sees of a company's allowance: the SMS a day in force, whether it is
+    the default, and the provider (only Pregón's SNS counts against it)."""
+    from chalicelib.core.errors import NotFound
+    from chalicelib.core.settings import get_settings
+    from chalicelib.tenants.companies import company_exists
+
+    stored = store.get_sms_settings(company_id)
+    if stored is None and not company_exists(company_id):
+        raise NotFound(f"company {company_id!r} does not exist")
+    settings = stored or _defaults(company_id)
+    chosen = settings.daily_allowance
+    return {
+        "company_id": company_id,
+        "sms_per_day": get_settings().sms_allowance_per_day if chosen is None else chosen,
+        "default": chosen is None,
+        "applies": settings.provider == "sns",
+    }
 
 
 def sender_id_review(company_ids: list[str]) -> list[dict[str, Any]]:
@@ -822,6 +914,11 @@ def sender_of(settings: SmsSettings) -> Channel:
 def not_ready_because(settings: SmsSettings) -> str | None:
     """Why these settings cannot send (switched off, a password missing), or None when they can."""
     return _missing(settings)
+
+
+def sms_sender_of(settings: SmsSettings | None) -> Channel:
+    """The SMS channel of settings read (None: never saved); Conflict (409) while off or incomplete."""
+    return _sender_of(settings)
 
 
 def sms_sender(company_id: str) -> Channel:

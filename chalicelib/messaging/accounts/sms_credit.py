@@ -16,6 +16,7 @@ claimed first (``rate_limits``), and a claim whose first message failed is taken
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -220,12 +221,12 @@ def check_company_credit(company_id: str) -> int:
     return _send_notice(company, account, threshold, days_left, low=low, expiring=expiring)
 
 
-def _day_claim(company: Company, now: datetime) -> tuple[str, datetime]:
+def _day_claim(company: Company, now: datetime, kind: str = "sms-credit-notice") -> tuple[str, datetime]:
     """The key of the company's notice of today (the company's day) and when that day ends."""
     from chalicelib.core.localization import day_start, today
 
     day = today(company.time_zone, now)
-    return f"{company.company_id}#sms-credit-notice#{day.isoformat()}", day_start(
+    return f"{company.company_id}#{kind}#{day.isoformat()}", day_start(
         day + timedelta(days=1), company.time_zone
     )
 
@@ -233,6 +234,23 @@ def _day_claim(company: Company, now: datetime) -> tuple[str, datetime]:
 def _send_notice(
     company: Company, account: MasivosAccount, threshold: int, days_left: int, *, low: bool, expiring: bool
 ) -> int:
+    def message(group: list[str]) -> EmailMessage:
+        return notice_message(company, account, threshold, days_left, group, low=low, expiring=expiring)
+
+    told = tell_once_a_day(company, "sms-credit-notice", "SMS credit", message)
+    if told:
+        logger().info(
+            "SMS credit notice sent", extra={"company_id": company.company_id, "credit": account.credit}
+        )
+    return told
+
+
+def tell_once_a_day(
+    company: Company, kind: str, what: str, message: Callable[[list[str]], EmailMessage]
+) -> int:
+    """E-mail the company's administrators the notice ``message`` builds for a group of them, at
+    most once a company's day for ``kind`` (the day is claimed first; a claim whose first message
+    failed is taken back): 1 when told, 0 when told today already or nobody could be."""
     from chalicelib.core.aws import sending_client
     from chalicelib.core.settings import notice_from
     from chalicelib.messaging.accounts.domain_checks import (
@@ -243,12 +261,12 @@ def _send_notice(
     from chalicelib.store import rate_limits
 
     company_id = company.company_id
-    administrators = notice_recipients(company_id, "SMS credit")
+    administrators = notice_recipients(company_id, what)
     if not administrators:
-        logger().warning("SMS credit is running out and no administrator has an e-mail address",
+        logger().warning(f"{what} notice due and no administrator has an e-mail address",
                          extra={"company_id": company_id})  # fmt: skip
         return 0
-    claim, day_end = _day_claim(company, clock.now())
+    claim, day_end = _day_claim(company, clock.now(), kind)
     if not rate_limits.hit(claim, 1, day_end):
         return 0  # told today already
     ses: Any = sending_client("sesv2")
@@ -256,7 +274,7 @@ def _send_notice(
         group = administrators[first : first + SES_RECIPIENTS_PER_MESSAGE]
         if not within_daily_notices(company_id):
             logger().warning(
-                "SMS credit notices over the company's daily limit",
+                f"{what} notices over the company's daily limit",
                 extra={"company_id": company_id, "not_told": len(group)},
             )
             if first == 0:
@@ -264,26 +282,19 @@ def _send_notice(
                 return 0
             break
         try:
-            message = notice_message(
-                company, account, threshold, days_left, group, low=low, expiring=expiring
-            )
             ses.send_email(
                 FromEmailAddress=notice_from(),
                 Destination={"ToAddresses": group},
-                Content={"Raw": {"Data": message.as_bytes(policy=SMTP)}},
+                Content={"Raw": {"Data": message(group).as_bytes(policy=SMTP)}},
             )
         except Exception:
             if first == 0:
                 rate_limits.forget(claim)
                 raise
             logger().exception(
-                "SMS credit notice failed for some administrators",
+                f"{what} notice failed for some administrators",
                 extra={"company_id": company_id, "not_told": len(group)},
             )
-    logger().info(
-        "SMS credit notice sent",
-        extra={"company_id": company_id, "credit": account.credit, "recipients": len(administrators)},
-    )
     return 1
 
 
