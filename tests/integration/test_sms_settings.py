@@ -86,6 +86,8 @@ def test_a_company_that_never_configured_sms_sees_it_off_with_the_defaults(admin
         "help_text": None,
         "assigned_sender_ids": [],
         "low_credit_threshold": 100,
+        "rate_limit": None,
+        "daily_allowance": 500,
         "etag": '"0"',  # never saved (docs/api.md, "Editing safely")
     }
     # And a test send says SMS is not configured

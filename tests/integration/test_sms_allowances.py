@@ -1,0 +1,254 @@
+"""How many SMS a company can make Pregón send (docs/sms.md, "How many SMS a day"): its own C2 rate
+limit, as e-mail accounts have it, and the operator's allowance of SMS through Pregón's SNS a day.
+SMS beyond either wait in the outbox and go in later windows, oldest first, none lost; the
+administrators are told once a day. SNS and SES are moto's server, the gateway a local HTTP server.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from email.policy import default
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.domains import pregon_notice_sender_verified
+from tests.steps.mail import text_of
+from tests.steps.operators import configure_operator_token, operator_headers
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.sms import AndroidGateway, sms_sent_to
+from tests.steps.tenants import IDENTITY, Tenant, staff_user
+from tests.steps.tracking import T0
+
+GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
+
+
+@pytest.fixture
+def operator(local_aws: dict[str, str]) -> Iterator[str]:
+    import os
+
+    from chalicelib.core.settings import get_settings, reset_settings
+
+    yield configure_operator_token()
+    os.environ.pop("PREGON_OPERATOR_TOKEN_SHA256", None)
+    reset_settings()
+    get_settings()
+
+
+def save_sms(api: Client, headers: dict[str, str], **fields: Any) -> Any:
+    return api.http.put("/sms/settings", headers=headers, body=json.dumps(fields))
+
+
+def sms_on_sns(api: Client, tenant: Tenant, **fields: Any) -> None:
+    saved = save_sms(api, tenant.admin_headers(), enabled=True, provider="sns", **fields)
+    assert saved.status_code == 200, saved.body
+
+
+def allowance(api: Client, token: str, company_id: str, per_day: int | None) -> Any:
+    return api.http.patch(
+        f"/operator/companies/{company_id}/allowances",
+        headers=operator_headers(token),
+        body=json.dumps({"sms_per_day": per_day}),
+    )
+
+
+def numbers(count: int) -> list[str]:
+    """Buenos Aires mobiles no other test texts (moto keeps every SMS of the run)."""
+    return [f"+549115{secrets.randbelow(10**7):07d}" for _ in range(count)]
+
+
+def queue_sms(company_id: str, to: list[str], *, kick: bool = True) -> None:
+    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
+
+    enqueue(
+        company_id,
+        [
+            OutgoingMessage(channel="sms", to_address=n, text=f"Aviso {i}", kind="manual")
+            for i, n in enumerate(to)
+        ],
+        kick=kick,
+    )
+
+
+def texted(local_aws: dict[str, str], to: list[str]) -> list[str]:
+    """The numbers among ``to`` that moto's SNS texted, in ``to``'s order (each once at most)."""
+    sent = [n for n in to if sms_sent_to(local_aws, n)]
+    assert all(len(sms_sent_to(local_aws, n)) == 1 for n in sent)
+    return sent
+
+
+def sent_by_wakeups(company_id: str) -> int:
+    from chalicelib.messaging.delivery import wake_due_outboxes
+
+    return sum(r.sent for r in wake_due_outboxes() if r.company_id == company_id)
+
+
+def test_the_sms_over_the_companys_rate_limit_waits_and_goes_in_the_next_window_oldest_first(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
+) -> None:
+    # Given SMS through SNS limited by the administrator to 3 an hour, shown back as saved
+    sms_on_sns(api, tenant, rate_limit={"messages": 3, "hours": 1})
+    shown = body(api.http.get("/sms/settings", headers=tenant.admin_headers()))
+    assert shown["rate_limit"] == {"messages": 3, "hours": 1}
+    assert shown["daily_allowance"] == 500
+    # When a clerk's 4 SMS are queued at 12:00 and the workers run
+    clock.set_now(T0)
+    to = numbers(4)
+    queue_sms(tenant.company_id, to)
+    assert deliver_outboxes()["sent"] == 3
+    # Then the 3 oldest went, and the 4th waits, even when the minute schedule runs within the hour
+    assert texted(local_aws, to) == to[:3]
+    clock.set_now(T0 + timedelta(minutes=59))
+    assert sent_by_wakeups(tenant.company_id) == 0
+    # And it goes once the first three have left the hour (counted two minutes late)
+    clock.set_now(T0 + timedelta(hours=1, minutes=2, seconds=1))
+    assert sent_by_wakeups(tenant.company_id) == 1
+    assert texted(local_aws, to) == to
+
+
+def test_the_allowance_holds_exactly_across_workers_and_the_administrators_are_told_once(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], operator: str
+) -> None:
+    import requests
+
+    from chalicelib.messaging.delivery import drain_outbox
+
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
+    # Given SMS through SNS, a rate limit of 10 an hour, and Pregón's operator allowing 7 a day
+    sms_on_sns(api, tenant, rate_limit={"messages": 10, "hours": 1})
+    set_to = allowance(api, operator, company, 7)
+    assert set_to.status_code == 200, set_to.body
+    assert body(set_to) == {"company_id": company, "sms_per_day": 7, "default": False, "applies": True}
+    # When 20 SMS wait and three workers drain the outbox at once
+    clock.set_now(T0)
+    to = numbers(20)
+    queue_sms(company, to, kick=False)
+    reports: list[Any] = []
+    workers = [
+        threading.Thread(target=lambda: reports.append(drain_outbox(company, "sms"))) for _ in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    # Then exactly 7 went out, the oldest, and the rest wait for the allowance's room
+    assert sum(r.sent for r in reports) == 7
+    assert sorted(texted(local_aws, to)) == sorted(to[:7])
+    assert any("allowance" in (r.reason or "") for r in reports)
+
+    def notices() -> list[str]:
+        raw = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+        return [m["raw_data"] for m in raw if f"ana@{company}.example" in m["raw_data"]]
+
+    # And the administrator was told once, by Pregón, in Spanish
+    [notice] = notices()
+    told = email.message_from_string(notice, policy=default)
+    assert str(told["From"]).startswith("Pregón <") and str(told["To"]) == f"ana@{company}.example"
+    assert str(told["Subject"]) == "Pregón: Cargas del Sur llegó a sus 7 SMS del día"
+    assert "no se pierden: esperan en la cola" in text_of(told)
+    # When the minute schedule runs again the same day
+    clock.set_now(T0 + timedelta(hours=3))
+    assert sent_by_wakeups(company) == 0
+    # Then nothing more went and nobody was told twice
+    assert notices() == [notice]
+    # When a day (and the two-minute margin) has passed, the next 7 go, oldest first
+    clock.set_now(T0 + timedelta(days=1, minutes=2, seconds=1))
+    assert sent_by_wakeups(company) == 7
+    assert sorted(texted(local_aws, to)) == sorted(to[:14])
+
+
+def test_a_company_on_its_own_gateway_phone_is_not_held_by_pregons_allowance(
+    api: Client, tenant: Tenant, operator: str
+) -> None:
+    # Given a company whose SMS go through its own Android phone, and an allowance of 1 a day
+    with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as phone:
+        headers = tenant.admin_headers()
+        fields = {"enabled": True, "provider": "http_gateway", "base_url": phone.base_url}
+        assert save_sms(api, headers, **fields, username=GATEWAY_USER).status_code == 200
+        password = json.dumps({"password": GATEWAY_PASSWORD})
+        assert api.http.put("/sms/settings/gateway-password", headers=headers, body=password).status_code == 204
+        assert allowance(api, operator, tenant.company_id, 1).status_code == 200
+        # When 3 SMS are queued
+        queue_sms(tenant.company_id, numbers(3))
+        # Then all 3 reach the phone: the company pays them itself
+        assert deliver_outboxes()["sent"] == 3
+        assert len(phone.messages) == 3
+        shown = body(api.http.get("/sms/settings", headers=headers))
+        assert shown["daily_allowance"] is None
+        assert body(api.http.get(f"/operator/companies/{tenant.company_id}/allowances",
+                                 headers=operator_headers(operator)))["applies"] is False  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"rate_limit": {"messages": 0, "hours": 1}}, "rate_limit.messages"),
+        ({"rate_limit": {"messages": 5}}, "rate_limit.hours"),
+        ({"rate_limit": {"messages": 5, "hours": "x"}}, "rate_limit.hours"),
+        ({"rate_limit": 5}, "rate_limit"),
+    ],
+)
+def test_a_bad_rate_limit_is_refused_naming_the_field_and_nothing_is_saved(
+    api: Client, tenant: Tenant, payload: dict[str, Any], field: str
+) -> None:
+    refused = save_sms(api, tenant.admin_headers(), **payload)
+    assert refused.status_code == 422, refused.body
+    assert body(refused)["field"] == field
+    assert body(api.http.get("/sms/settings", headers=tenant.admin_headers()))["updated_at"] is None
+
+
+def test_only_an_administrator_sets_the_rate_limit_and_only_the_operator_the_allowance(
+    api: Client, tenant: Tenant, operator: str
+) -> None:
+    # Given a level-2 user and an integration key
+    level_2 = {
+        "Authorization": f"Bearer {IDENTITY.mint(tenant.company_id, user_id='bea', level=2)}",
+        "Content-Type": "application/json",
+    }
+    # When they try to lift the rate limit, or the allowance through the operator's route
+    limit = {"rate_limit": None}
+    for headers in (level_2, tenant.staff_headers(), tenant.key_headers()):
+        assert save_sms(api, headers, **limit).status_code == 403
+        answer = api.http.patch(
+            f"/operator/companies/{tenant.company_id}/allowances", headers=headers, body='{"sms_per_day": 1}'
+        )
+        assert answer.status_code in (401, 403), answer.body
+    # Then the operator can, and a bad allowance is a 422 naming sms_per_day
+    assert body(allowance(api, operator, tenant.company_id, 2000))["sms_per_day"] == 2000
+    refused = allowance(api, operator, tenant.company_id, -1)
+    assert refused.status_code == 422 and body(refused)["field"] == "sms_per_day"
+    assert allowance(api, operator, "no-such-company", 5).status_code == 404
+    # And null puts the default back
+    assert body(allowance(api, operator, tenant.company_id, None)) == {
+        "company_id": tenant.company_id,
+        "sms_per_day": 500,
+        "default": True,
+        "applies": True,
+    }
+
+
+def test_the_ops_command_shows_and_sets_the_allowance(
+    tenant: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infrastructure import ops
+
+    run = ["--target", "env", "--json", "company", "allowance", tenant.company_id]
+    capsys.readouterr()
+    assert ops.main([*run, "--sms-per-day", "1200"]) == 0
+    assert json.loads(capsys.readouterr().out)["sms_per_day"] == 1200
+    assert ops.main([*run, "--default"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "company_id": tenant.company_id,
+        "sms_per_day": 500,
+        "default": True,
+        "applies": True,
+    }
