@@ -113,7 +113,12 @@ function settingsCard(settings, ctx, redraw) {
         senderChoice(settings),
         SETTINGS.map(([name, label, type]) => textField("sms", name, label, type, settings[name])),
         textField("sms", "low_credit_threshold", "SMS Masivos: avisar con menos de estos SMS", "number", settings.low_credit_threshold, { min: "0", max: "1000000" }),
+        textField("sms", "rate_limit_messages", "Límite: SMS (vacío: sin límite)", "number", settings.rate_limit?.messages, { min: "1", max: "1000000" }),
+        textField("sms", "rate_limit_hours", "por horas", "number", settings.rate_limit?.hours, { min: "1", max: "744" }),
       ),
+      settings.daily_allowance == null
+        ? null
+        : h("p", { class: "hint" }, `Pregón permite ${settings.daily_allowance} SMS por día por Amazon SNS; los siguientes esperan al día siguiente.`),
       textArea("sms", "help_text", "Respuesta a AYUDA / HELP (vacía: una por defecto)", settings.help_text),
       h("button", { type: "submit" }, "Guardar ajustes"),
     ],
@@ -122,6 +127,9 @@ function settingsCard(settings, ctx, redraw) {
       for (const name of ["provider", "sms_type", "sender_id", "help_text", ...SETTINGS.map(([n]) => n)]) body[name] = f.elements[name].value.trim();
       const threshold = f.elements.low_credit_threshold.value.trim();
       body.low_credit_threshold = threshold === "" ? null : Number(threshold);
+      const limit = f.elements.rate_limit_messages.value.trim();
+      const hours = f.elements.rate_limit_hours.value.trim();
+      body.rate_limit = limit === "" ? null : { messages: Number(limit), hours: hours === "" ? 1 : Number(hours) };
       // saved only if no one else saved the settings since this screen loaded them
       await api("PUT", "/sms/settings", body, { ifMatch: settings.etag });
       ctx.toast("Ajustes de SMS guardados.");

@@ -565,6 +565,13 @@ def _alarms(template: Json) -> None:
         metric="SmsReportsUnread",
         dimensions=service,
     )
+    alarms["SmsAllowanceAlarm"] = _metric_alarm(
+        "A company's SMS wait: it used up the SMS a day it may send on Pregón's SNS bill.",
+        "a-company-reached-its-sms-allowance",
+        namespace="Pregon",
+        metric="SmsAllowanceReached",
+        dimensions=service,
+    )
     alarms["SesBounceRateAlarm"] = _metric_alarm(
         f"The account's SES bounce rate reached {SES_BOUNCE_ALARM:.0%} (SES reviews at 5 %).",
         "bounces-or-complaints-are-high",

@@ -175,7 +175,9 @@ def test_a_company_on_its_own_gateway_phone_is_not_held_by_pregons_allowance(
         fields = {"enabled": True, "provider": "http_gateway", "base_url": phone.base_url}
         assert save_sms(api, headers, **fields, username=GATEWAY_USER).status_code == 200
         password = json.dumps({"password": GATEWAY_PASSWORD})
-        assert api.http.put("/sms/settings/gateway-password", headers=headers, body=password).status_code == 204
+        assert (
+            api.http.put("/sms/settings/gateway-password", headers=headers, body=password).status_code == 204
+        )
         assert allowance(api, operator, tenant.company_id, 1).status_code == 200
         # When 3 SMS are queued
         queue_sms(tenant.company_id, numbers(3))
