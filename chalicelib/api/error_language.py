@@ -800,6 +800,9 @@ CATALOG: dict[str, str] = {
     "is required for an SES account": "es obligatorio para una cuenta de SES",
     "is required for an SMTP account": "es obligatorio para una cuenta SMTP",
     "messages and hours must both be at least 1": "mensajes y horas deben ser al menos 1",
+    "messages (1 to 1000000) and hours (1 to 744) must both be whole numbers": (
+        "messages (de 1 a 1000000) y hours (de 1 a 744) deben ser números enteros"
+    ),
     "there is no sender account for the area {area}": "no existe una cuenta de envío para el área {area}",
     "there is no sender account for the area {area}; create it first": (
         "no existe una cuenta de envío para el área {area}; créela primero"
@@ -1425,6 +1428,9 @@ REASONS: dict[str, str] = {
     ),
     "rate limit: {count} per {hours} h reached; room again at {at}": (
         "límite de envío: se alcanzaron {count} por {hours} h; hay lugar otra vez a las {at}"
+    ),
+    "Pregón's SMS allowance: {count} per {hours} h reached; room again at {at}": (
+        "SMS permitidos por Pregón: se alcanzaron {count} por {hours} h; hay lugar otra vez a las {at}"
     ),
     "not sent: the address is suppressed ({reason})": (
         "no enviado: la dirección está en la lista de supresión ({reason})"

@@ -269,9 +269,11 @@ def _reserve(company_id: str, limits: Sequence[RateLimit], now: datetime, wanted
                 outbox_store.release_rate(company_id, key, earlier, granted - grant.granted)
         if grant.granted == 0:
             assert grant.room_at is not None
-            what = "Pregón's SMS allowance" if limit.allowance else "rate limit"
-            room_at = grant.room_at.isoformat()
-            reason = f"{what}: {limit.count} per {limit.hours} h reached; room again at {room_at}"
+            count, hours, at = limit.count, limit.hours, grant.room_at.isoformat()
+            if limit.allowance:
+                reason = f"Pregón's SMS allowance: {count} per {hours} h reached; room again at {at}"
+            else:
+                reason = f"rate limit: {count} per {hours} h reached; room again at {at}"
             return _Room(0, room_at=grant.room_at, reason=reason, allowance_reached=limit.allowance)
         granted = grant.granted
         grants.append((limit.key, grant))

@@ -534,6 +534,7 @@ REASON_DYNAMIC = {
     ): "a DeliveryFailed's, scanned at its raise",
     ("chalicelib/messaging/delivery.py", "exc.message"): "an error's, scanned at its raise",
     ("chalicelib/messaging/delivery.py", "setup.reason"): "a _Setup's reason, scanned where it is made",
+    ("chalicelib/messaging/delivery.py", "room.reason"): "a _Room's reason, scanned where it is made",
     ("chalicelib/messaging/delivery.py", "str(exc)"): "a PregonError's, scanned at its raise",
     ("chalicelib/messaging/outbox.py", "message.error"): "a producer's reason, scanned where it is given",
     ("chalicelib/messaging/outbox.py", "refusals[account.area]"): "from_problem's, scanned at _Setup",
