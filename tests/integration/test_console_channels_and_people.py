@@ -85,13 +85,19 @@ def test_an_administrator_sets_up_sms_and_push_and_reads_the_ticket_an_sms_opene
     browser.find_element(By.ID, "sms-enabled").click()
     type_into(browser, "sms-inbound_number", number)
     type_into(browser, "sms-help_text", "Cargas del Sur: 0800-555-0101")
+    # and at most 50 SMS every 2 hours (C2)
+    type_into(browser, "sms-rate_limit_messages", "50")
+    type_into(browser, "sms-rate_limit_hours", "2")
     submit(browser, "sms-settings-form")
     toast_says(browser, "Ajustes de SMS guardados")
-    # Then after a reload the screen shows them saved and ready
+    # Then after a reload the screen shows them saved and ready, with Pregón's allowance beside
     browser.refresh()
     status = wait_until(browser, lambda d: d.find_element(By.ID, "sms-status"))
     assert status.text.startswith("Listo para enviar") and "masivos sin cargar" in status.text
     assert browser.find_element(By.ID, "sms-inbound_number").get_attribute("value") == number
+    assert browser.find_element(By.ID, "sms-rate_limit_messages").get_attribute("value") == "50"
+    assert browser.find_element(By.ID, "sms-rate_limit_hours").get_attribute("value") == "2"
+    assert "Pregón permite 500 SMS por día" in browser.find_element(By.ID, "sms-settings").text
     assert browser.find_element(By.ID, "sms-enabled").is_selected()
     # When they give a bulk-send password too short, Then the API's rule shows next to it
     type_into(browser, "sms-bulk-password-password", "corta")
