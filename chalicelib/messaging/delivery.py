@@ -499,7 +499,7 @@ def drain_outbox(
     retry_at: datetime | None = None
     oldest = 0.0
     unsent: list[tuple[_Batch, list[Communication]]] = []  # claimed, and no send started
-    refused: list[outbox_store.RateGrant] = []  # the grant of each attempt the provider did not take
+    refused: list[_Room] = []  # the room of each attempt the provider did not take
     upcoming: Future[_Batch] | None = None
     try:
         # The next batch is read and claimed on another thread while this one is delivered,
@@ -529,8 +529,8 @@ def drain_outbox(
                 oldest = max(oldest, waited)
                 not_taken = report.not_taken
                 outcome = _deliver(setup, message, outgoing, batch.suppressed, batch.now, report)
-                if report.not_taken > not_taken and batch.grant is not None:
-                    refused.append(batch.grant)
+                if report.not_taken > not_taken and batch.room is not None:
+                    refused.append(batch.room)
                 if outcome.state == "queued" and outcome.not_before is not None:
                     retry_at = min(retry_at or outcome.not_before, outcome.not_before)
                 writer.add(outcome)
@@ -592,20 +592,22 @@ def _give_back(
         )
 
 
-def _room_back(company_id: str, outbox: str, refused: Sequence[outbox_store.RateGrant]) -> None:
-    """Give back the room under the account's rate limit (C2) of each attempt the provider surely
-    did not take (``DeliveryFailed.not_taken``: refused before the message was handed to it), so
+def _room_back(company_id: str, outbox: str, refused: Sequence[_Room]) -> None:
+    """Give back the room under every limit of the outbox (C2, Pregón's allowance) of each attempt
+    the provider surely did not take (``DeliveryFailed.not_taken``: refused before it had it), so
     that its retry, or the next message, goes in this window: only what went counts. Done once per
     drain, after its sends (a read and a write of the rate item per minute the grants were booked
     in; nothing when every attempt was taken), with ``release_rate``'s exact conditional decrement.
     An attempt whose outcome is unknown (a reset after the body) keeps counting; so does all of a
     drain that dies before this: conservative, never an overshoot."""
-    by_minute = Counter(grant.minute for grant in refused if grant.minute is not None)
-    for minute, count in by_minute.items():
-        outbox_store.release_rate(company_id, outbox, outbox_store.RateGrant(count, minute=minute), count)
+    by_minute = Counter(
+        (key, grant.minute) for room in refused for key, grant in room.grants if grant.minute is not None
+    )
+    for (key, minute), count in by_minute.items():
+        outbox_store.release_rate(company_id, key, outbox_store.RateGrant(count, minute=minute), count)
     logger().info(
         "refused attempts no longer count in the rate limit",
-        extra={"company_id": company_id, "outbox": outbox, "count": sum(by_minute.values())},
+        extra={"company_id": company_id, "outbox": outbox, "count": len(refused)},
     )
 
 
@@ -817,7 +819,7 @@ def deliver_hand_offs(
     counted = len(messages)  # how many the rate window let through (all, without a limit)
     room: _Room | None = None
     stopped_at: int | None = None  # where the lease's margin stopped the sends
-    refused: list[outbox_store.RateGrant] = []  # the grant of each attempt the provider did not take
+    refused: list[_Room] = []  # the room of each attempt the provider did not take
     margin = send_margin()
     now = clock.now()
     try:
@@ -838,8 +840,8 @@ def deliver_hand_offs(
             oldest = max(oldest, (now - message.created_at).total_seconds())
             not_taken = report.not_taken
             outcome = _deliver(setup, message, outgoing, suppressed, now, report)
-            if report.not_taken > not_taken and grant is not None:
-                refused.append(grant)
+            if report.not_taken > not_taken and room is not None:
+                refused.append(room)
             if outcome.state == "queued" and outcome.not_before is not None:
                 retry_at = min(retry_at or outcome.not_before, outcome.not_before)
             writer.add(outcome)
