@@ -50,6 +50,116 @@ function tableName(options, code) {
 
 const REGISTER_FILTERS = ["from", "to", "type", "motive", "area", "direction", "q"];
 
+// The client's card (seeds 000-003's "carátula"): its e-mails and phones, which messages it gets,
+// its preferred and collection agents, and its contacts with the two ticks the seeds name: "Desea
+// enviarse información de carga" (every shipment issued for the client followed for the contact,
+// T6.1) and the payment notices' contacts (R2). Saved with PUT /clients/{id}, which replaces the
+// client: what the card does not show (balance, classification) is sent back as it was read.
+const SWITCHES = [
+  ["tracking", "Alertas de seguimiento de sus cargas"],
+  ["invoice", "Facturas por e-mail"],
+  ["payment_email", "Comprobante de pago por e-mail"],
+  ["payment_sms", "SMS de pago"],
+  ["ticket", "Avisos de sus tickets"],
+  ["reminder", "Recordatorios y avisos de cobro"],
+  ["statement", "Estados de cuenta"],
+];
+const lines = (text) => (text || "").split("\n").map((s) => s.trim()).filter(Boolean);
+const newContactId = () => `c-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+function check(name, text, checked) {
+  return h("label", { class: "b-check" }, h("input", { type: "checkbox", name, checked: !!checked }), ` ${text}`);
+}
+
+function contactFields(n, c, legend) {
+  const f = (key, text, value, attrs = {}) =>
+    field(text, h("input", { name: `contacts[${n}].${key}`, id: `b-card-contact-${n}-${key}`, value: value || "", ...attrs }));
+  return h(
+    "fieldset",
+    { class: "b-card-contact", "data-contact": c ? c.contact_id : "" },
+    h("legend", {}, legend),
+    f("first_name", "Nombre", c && c.first_name, { maxlength: "80" }),
+    f("last_name", "Apellido", c && c.last_name, { maxlength: "80" }),
+    f("email", "E-mail", c && c.email, { type: "email" }),
+    f("phone", "Teléfono", c && c.phone),
+    check(`contacts[${n}].wants_cargo_info`, "Desea recibir información de carga (seguimiento de cada envío del cliente)", c && c.wants_cargo_info),
+    check(`contacts[${n}].receives_reminders`, "Recibe los avisos de cobro del cliente", c && c.receives_reminders),
+    c ? check(`contacts[${n}].remove`, "Quitar este contacto", false) : null,
+  );
+}
+
+function clientCard(client, base, agents, saved) {
+  const contacts = client.contacts || [];
+  const agentChoice = (name, text) =>
+    field(text, select(name, withCurrent([["", "(ninguno)"], ...agents], client[name] || ""), client[name] || "", { id: `b-card-${name}` }));
+  const form = h(
+    "form",
+    {
+      class: "b-form",
+      id: "b-client-card",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const data = new FormData(form);
+        const sent = []; // the contacts sent, by their number on the form (an error names the one sent)
+        contacts.forEach((c, n) => {
+          if (!data.get(`contacts[${n}].remove`)) sent.push([n, c.contact_id]);
+        });
+        const extra = contacts.length;
+        if (["first_name", "last_name", "email", "phone"].some((k) => String(data.get(`contacts[${extra}].${k}`) || "").trim()))
+          sent.push([extra, newContactId()]);
+        const text = (key) => String(data.get(key) || "").trim();
+        const body = {
+          name: text("name"),
+          emails: lines(text("emails")),
+          phones: lines(text("phones")),
+          message_switches: Object.fromEntries(SWITCHES.map(([key]) => [key, data.get(`switch.${key}`) !== null])),
+          preferred_agent: text("preferred_agent") || null,
+          collection_agent: text("collection_agent") || null,
+          balance: client.balance ?? null,
+          classification: client.classification || {},
+          contacts: sent.map(([n, id]) => ({
+            contact_id: id,
+            first_name: text(`contacts[${n}].first_name`),
+            last_name: text(`contacts[${n}].last_name`),
+            email: text(`contacts[${n}].email`) || null,
+            phone: text(`contacts[${n}].phone`) || null,
+            wants_cargo_info: data.get(`contacts[${n}].wants_cargo_info`) !== null,
+            receives_reminders: data.get(`contacts[${n}].receives_reminders`) !== null,
+          })),
+        };
+        // the API names a line of a list (emails[1]) and a contact by its place in what was sent:
+        // each is shown at its own box on the form
+        const placed = (err) => {
+          const fields = {};
+          for (const [key, message] of Object.entries(err.fields || {})) {
+            const listed = /^(emails|phones)\[(\d+)\]$/.exec(key);
+            const contact = /^contacts\[(\d+)\]\.(\w+)$/.exec(key);
+            if (listed) fields[listed[1]] = `línea ${Number(listed[2]) + 1}: ${message}`;
+            else if (contact && sent[Number(contact[1])]) fields[`contacts[${sent[Number(contact[1])][0]}].${contact[2]}`] = message;
+            else fields[key] = message;
+          }
+          err.fields = fields;
+          throw err;
+        };
+        const answer = await attempt(() => api("PUT", base, body).catch(placed), form);
+        if (answer) saved(answer);
+      },
+    },
+    field("Nombre", h("input", { name: "name", id: "b-card-name", value: client.name, required: true, maxlength: "80" })),
+    field("E-mails", h("textarea", { name: "emails", id: "b-card-emails", rows: "2" }, (client.emails || []).join("\n")), "uno por línea; los mensajes van al primero"),
+    field("Teléfonos", h("textarea", { name: "phones", id: "b-card-phones", rows: "2" }, (client.phones || []).join("\n")), "uno por línea, como se escriben (0351 15 123-4567)"),
+    h("fieldset", {}, h("legend", {}, "Qué mensajes recibe"), ...SWITCHES.map(([key, text]) => check(`switch.${key}`, text, (client.message_switches || {})[key] !== false))),
+    agentChoice("preferred_agent", "Agente preferido"),
+    agentChoice("collection_agent", "Agente de cobranza (envía los avisos de cobro)"),
+    h("h3", {}, "Contactos"),
+    contacts.length ? null : h("p", { class: "b-muted" }, "El cliente no tiene contactos."),
+    ...contacts.map((c, n) => contactFields(n, c, `${c.first_name} ${c.last_name}`)),
+    contactFields(contacts.length, null, "Agregar un contacto"),
+    h("button", { type: "submit" }, "Guardar los datos del cliente"),
+  );
+  return form;
+}
+
 async function lookups() {
   const [motives, areas] = await Promise.all([
     attempt(() => api("GET", "/register/motives")),
@@ -319,7 +429,25 @@ async function clientRegister(main, ctx, clientId) {
     );
     return;
   }
+  let colleagues = null; // the directory's users who can be told of a record, read once
+  const nameOf = (id) => ((colleagues || []).find((u) => u.user_id === id) || {}).name || id;
+  async function readColleagues() {
+    if (colleagues === null) colleagues = ((await attempt(() => api("GET", "/staff/colleagues"))) || {}).items || [];
+  }
   const tables = await lookups();
+  await readColleagues();
+  // colleagues by user id (a level-4 user is shown handles, which are no agent's id: none offered)
+  const agents = colleagues.filter((u) => u.user_id && u.user_id !== u.handle).map((u) => [u.user_id, `${u.name || u.user_id} (${u.user_id})`]);
+  const heading = h("h1", {}, `${client.name} (${client.client_id})`);
+  const summary = h("p", { class: "b-muted", id: "b-client-summary" }, [...(client.emails || []), ...(client.phones || [])].join(" · "));
+  const cardBox = h("div", {});
+  const showCard = (shown) => fill(cardBox, clientCard(shown, base, agents, (saved) => {
+    toast("Datos del cliente guardados");
+    heading.textContent = `${saved.name} (${saved.client_id})`;
+    summary.textContent = [...(saved.emails || []), ...(saved.phones || [])].join(" · ");
+    showCard(saved);
+  }));
+  showCard(client);
   const detail = h("div", { class: "b-detail-box" });
   const records = h("div", {});
   const filters = h(
@@ -404,11 +532,6 @@ async function clientRegister(main, ctx, clientId) {
     if (main.isConnected && location.hash !== hash) history.replaceState(null, "", hash); // not once left
   }
 
-  let colleagues = null; // the directory's users who can be told of a record, read once
-  const nameOf = (id) => ((colleagues || []).find((u) => u.user_id === id) || {}).name || id;
-  async function readColleagues() {
-    if (colleagues === null) colleagues = ((await attempt(() => api("GET", "/staff/colleagues"))) || {}).items || [];
-  }
 
   async function view(recordId) {
     const record = await attempt(() => api("GET", `${base}/register/${segment(recordId)}`));
@@ -605,8 +728,8 @@ async function clientRegister(main, ctx, clientId) {
 
   fill(main,
     h("p", {}, h("a", { href: "#/clients" }, "← Clientes")),
-    h("h1", {}, `${client.name} (${client.client_id})`),
-    h("p", { class: "b-muted" }, [...(client.emails || []), ...(client.phones || [])].join(" · ")),
+    heading,
+    summary,
     // The client's notes (N1-N3) live on their own screen: from the client's history, one step to
     // read them and write one, the client already filled in (there was no way from here to there).
     h("p", {}, h("a", { id: "b-client-notes", href: `#/notes?${new URLSearchParams({ client: client.client_id })}` }, "Notas de este cliente: verlas y escribir una")),
@@ -626,6 +749,7 @@ async function clientRegister(main, ctx, clientId) {
       detail,
     ),
     section("Nuevo registro manual", add),
+    section("Datos del cliente", cardBox),
   );
   await load();
   if (ctx.params.get("record")) await view(ctx.params.get("record")); // drawn with the screen

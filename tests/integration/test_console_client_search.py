@@ -5,6 +5,7 @@ Screenshots: .local/screenshots/console/."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,8 +13,18 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from tests.steps.answers import body
 from tests.steps.clients import put_client
-from tests.steps.console import ConsoleSite, console_screenshot, open_screen, sign_in, wait_until
+from tests.steps.console import (
+    ConsoleSite,
+    console_screenshot,
+    open_screen,
+    sign_in,
+    submit,
+    toast_says,
+    type_into,
+    wait_until,
+)
 from tests.steps.tenants import Tenant
 
 pytestmark = pytest.mark.browser
@@ -89,3 +100,62 @@ def test_an_unknown_code_shows_the_way_back_to_clientes(
     wait_until(
         browser, lambda d: d.find_elements(By.ID, "b-client-q") and names_listed(d) == ["Ferretería Gómez"]
     )
+
+
+def test_a_clerk_keeps_a_clients_card_and_ticks_a_contact_for_cargo_info(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a client whose back office sent one contact, a balance and a classification
+    contact = {"contact_id": "c1", "first_name": "Marta", "last_name": "Sosa", "email": "marta@norte.example"}
+    put_client(
+        api,
+        tenant,
+        "NT-1",
+        name="Transportes Norte",
+        contacts=[contact],
+        balance="1500.00",
+        classification={"zona": "norte"},
+    )
+    # When a clerk opens the client: its card shows the contact, not yet asking for cargo info
+    sign_in(browser, site.web, tenant, 3)
+    open_screen(browser, "clients", "client=NT-1")
+    card = wait_until(browser, lambda d: d.find_element(By.ID, "b-client-card"))
+    tick = card.find_element(By.NAME, "contacts[0].wants_cargo_info")
+    assert tick.accessible_name.startswith("Desea recibir información de carga") and not tick.is_selected()
+    # And ticks it (seed 000's "Desea Enviarse información de Carga"), adds an e-mail line, stops
+    # the invoice e-mails, and adds a contact whose e-mail is mistyped
+    browser.execute_script("arguments[0].scrollIntoView()", tick)
+    tick.click()
+    card.find_element(By.ID, "b-card-emails").send_keys("\ncompras@norte.example")
+    card.find_element(By.NAME, "switch.invoice").click()
+    type_into(browser, "b-card-contact-1-first_name", "Raúl")
+    type_into(browser, "b-card-contact-1-last_name", "Díaz")
+    type_into(browser, "b-card-contact-1-email", "raul@")
+    browser.execute_script("arguments[0].noValidate = true", card)  # the API's refusal, not the browser's
+    submit(browser, "b-client-card")
+    # Then the refusal is shown next to the new contact's e-mail, and nothing is saved
+    error = wait_until(browser, lambda d: d.find_elements(By.ID, "b-card-contact-1-email-error"))
+    assert error[0].text
+    assert len(body(api.http.get("/clients/NT-1", headers=tenant.key_headers()))["contacts"]) == 1
+    # When the e-mail is corrected and the card saved
+    type_into(browser, "b-card-contact-1-email", "raul@norte.example")
+    submit(browser, "b-client-card")
+    toast_says(browser, "Datos del cliente guardados")
+    # Then the client reads back as the clerk left it, and what the card does not show is kept
+    saved = body(api.http.get("/clients/NT-1", headers=tenant.key_headers()))
+    assert saved["emails"] == ["nt-1@example.com", "compras@norte.example"]
+    assert saved["message_switches"]["invoice"] is False and saved["message_switches"]["tracking"] is True
+    assert [(c["first_name"], c["email"], c["wants_cargo_info"]) for c in saved["contacts"]] == [
+        ("Marta", "marta@norte.example", True),
+        ("Raúl", "raul@norte.example", False),
+    ]
+    assert saved["balance"] == "1500.00" and saved["classification"] == {"zona": "norte"}
+    # And a parcel then issued for the client is followed for Marta, with no more steps
+    issued = api.http.post(
+        "/parcels",
+        headers=tenant.key_headers(),
+        body=json.dumps({"tracking_id": "NT-777", "client_id": "NT-1", "waybill_issued": True}),
+    )
+    assert issued.status_code in (200, 201), issued.body
+    followers = body(api.http.get("/parcels/NT-777/subscriptions", headers=tenant.staff_headers()))["items"]
+    assert [s["email"] for s in followers] == ["marta@norte.example"]
