@@ -223,7 +223,8 @@ async function render(main, ctx) {
           ["Asunto", (m) => m.subject],
           ["Estado", (m) => label(m.status_group)],
           ["Tipo", (m) => label(m.kind)],
-          ["Cliente", (m) => m.client_id],
+          // seed 002's "Interna cliente": the client opens its page (its card and register) from here
+          ["Cliente", (m) => (m.client_id ? h("a", { href: `#/clients?${new URLSearchParams({ client: m.client_id })}`, class: "b-client-link" }, m.client_id) : "")],
           ["", (m) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${m.subject || "(sin asunto)"}» a ${m.to_address}`, onclick: () => view(m.communication_id) }, "Ver")],
         ],
         page.items,

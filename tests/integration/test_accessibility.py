@@ -189,6 +189,10 @@ def test_every_console_screen_reads_for_everyone_for_an_administrator_and_a_leve
             open_screen(browser, screen)
             # (the header and navigation are the same on every screen: checked on the first one)
             checked.check(f"level {level} {screen}", within=None if n == 0 else "main")
+        # And a client's page with its card (its contacts' ticks, the messages it gets)
+        open_screen(browser, "clients", "client=CLI-1")
+        wait_until(browser, lambda d: d.find_element(By.ID, "b-client-card"))
+        checked.check(f"level {level} clients client card", within="main")
         if level == 1:
             # And a form's errors are shown (a frequency longer than a week)
             open_screen(browser, "monitor")

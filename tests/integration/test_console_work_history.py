@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.accounts import put_tracking_account, queue_for_tracking
 from tests.steps.answers import body
+from tests.steps.clients import put_client
 from tests.steps.console import (
     ConsoleSite,
     bearer,
@@ -530,3 +532,22 @@ def test_a_failed_messages_reason_reads_in_spanish_on_the_history_screen(
         f"cancelado por admin@{tenant.company_id} mientras la cuenta de envío tracking estaba desactivada: "
         "nunca salió"
     )
+
+
+def test_a_clients_code_in_the_history_opens_the_clients_page(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a client and an e-mail sent to it
+    put_client(api, tenant, "CLI-7", name="Ferretería Gómez")
+    send_email(tenant, "ana@example.com", "Factura de noviembre", client_id="CLI-7")
+    assert deliver_outboxes()["sent"] == 1
+    # When staff read the history, the client is a link (seed 002's "Interna cliente")
+    sign_in(browser, site.web, tenant, 3, screen="history")
+    link = wait_until(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, ".b-history tbody a.b-client-link"), seconds=20
+    )
+    assert link.text == "CLI-7"
+    # Then following it opens the client's page, its card and its register
+    link.send_keys(Keys.ENTER)
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Ferretería Gómez (CLI-7)")
+    assert browser.find_elements(By.ID, "b-client-card")
