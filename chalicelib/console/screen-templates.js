@@ -1,7 +1,7 @@
 // Templates (C4, C6, C7): the list of message types; edit a template's subject, HTML, text, SMS and
 // push with a variables picker and a live preview rendered by the server's sandbox. The tenant's HTML
 // is shown only inside <iframe sandbox> (no scripts, an opaque origin); everything else is text.
-import { api, areaName, clearErrors, fill, h, register, segment, showErrors, templateTitle, when } from "./app.js";
+import { api, AREA_NAMES, areaName, clearErrors, fill, h, register, segment, showErrors, templateTitle, when } from "./app.js";
 
 const PARTS = [
   ["subject", "Asunto", 1],
@@ -142,10 +142,18 @@ async function editor(main, ctx, key) {
   const smsShown = h("p", { id: "preview-sms", class: "answer" });
   const pushShown = h("p", { id: "preview-push", class: "answer" });
   const previewState = h("p", { class: "hint", role: "status" });
+  // Seed 002's "Correo saliente" (b1, c1, d1, e1): the area whose sender account sends this message.
+  const area = h(
+    "select",
+    { id: "template-sender_area", name: "sender_area" },
+    Object.entries(AREA_NAMES).map(([code, name]) => h("option", { value: code }, `Cuenta del área ${name}`)),
+  );
+  area.value = template.sender_area;
   const form = h(
     "form",
     { id: "template-form", "aria-label": templateTitle(template) },
     PARTS.map(([name, label]) => h("div", { class: "field" }, h("label", { for: `template-${name}` }, label), inputs[name])),
+    h("div", { class: "field" }, h("label", { for: "template-sender_area" }, "Se envía desde"), area),
     h("div", { class: "row" }, h("button", { type: "submit" }, "Guardar"), h("button", { type: "button", class: "danger", id: "template-reset" }, "Volver a la predeterminada")),
   );
 
@@ -158,6 +166,7 @@ async function editor(main, ctx, key) {
       const value = inputs[name].value;
       if (value.trim() || !(PERCENT_PARTS.has(name) || (saving && custom))) body[name] = value;
     }
+    if (saving && area.value !== template.sender_area) body.sender_area = area.value; // only when changed
     return body;
   }
 
@@ -192,6 +201,7 @@ async function editor(main, ctx, key) {
     try {
       const saved = await api("PUT", `/templates/${segment(key)}`, edits(true), { ifMatch: etag });
       etag = saved.etag;
+      template.sender_area = saved.sender_area;
       ctx.toast("Plantilla guardada.");
     } catch (error) {
       showErrors(form, error);

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
@@ -598,3 +599,23 @@ def test_staff_look_up_a_parcel_and_see_its_whole_history_hidden_statuses_marked
     assert "En viaje" in rows["IN_TRANSIT"] and "Sale <b>hoy</b>" in rows["IN_TRANSIT"]
     assert "oculto" not in rows["IN_TRANSIT"]
     console_screenshot(browser, "followups-parcel-history")
+
+
+def test_an_administrator_picks_the_account_a_template_is_sent_from(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the invoice e-mail, sent from the invoices' account by default
+    assert body(api.http.get("/templates/invoice", headers=bearer(tenant, 1)))["sender_area"] == "invoices"
+    # When an administrator opens it and picks the general account (seed 002's "Correo saliente")
+    sign_in(browser, site.web, tenant, 1)
+    open_screen(browser, "templates", "key=invoice")
+    area = wait_until(browser, lambda d: d.find_element(By.ID, "template-sender_area"))
+    assert area.accessible_name == "Se envía desde"
+    Select(area).select_by_value("all")
+    browser.find_element(By.CSS_SELECTOR, "#template-form button[type=submit]").click()
+    toast_says(browser, "Plantilla guardada.")
+    # Then the template is sent from there, and the editor says so when opened again
+    assert body(api.http.get("/templates/invoice", headers=bearer(tenant, 1)))["sender_area"] == "all"
+    browser.refresh()
+    area = wait_until(browser, lambda d: d.find_element(By.ID, "template-sender_area"))
+    assert area.get_attribute("value") == "all"
