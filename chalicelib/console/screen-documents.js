@@ -3,7 +3,7 @@
 // The document looked up and the job followed are in the address (#/documents?type=order&number=P-1,
 // #/documents?job=<id>): a reload or a link opens them again. One the user may not see (a level-4
 // user's colleague's, as the API answers: 404) reads "No se encontró ..." in its place.
-import { AREA_NAMES, api, errorText, fill, h, progressBar, register, segment, toast } from "./app.js";
+import { AREA_NAMES, api, errorText, fill, h, progressBar, register, segment, showErrors, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attempt,
@@ -18,6 +18,7 @@ import {
   section,
   query,
   select,
+  textarea,
   when,
 } from "./screen-kit.js";
 
@@ -264,7 +265,24 @@ async function render(main, ctx) {
         const body = { request_id: requestId().slice(0, 64).replace(/[^A-Za-z0-9_.-]/g, "-") };
         for (const k of ["from_client", "to_client", "preferred_agent", "collection_agent", "as_of"]) if (values[k]) body[k] = values[k];
         if (values.include_settled) body.include_settled = true;
-        const job = await attempt(() => api("POST", "/documents/statements/bulk", body));
+        // seed 003's "filtros de parámetros": the client's classification, one field=value a line
+        const pairs = (values.classification || "").split("\n").map((l) => l.trim()).filter(Boolean);
+        const bad = pairs.find((l) => !/^[^=]+=.+$/.test(l));
+        if (bad) {
+          showErrors(bulk, { status: 422, fields: { classification: `escriba campo=valor, uno por línea («${bad}» no lo es)` } });
+          return;
+        }
+        if (pairs.length) body.classification = Object.fromEntries(pairs.map((l) => l.split(/=(.*)/s, 2).map((v) => v.trim())));
+        const job = await attempt(
+          () =>
+            api("POST", "/documents/statements/bulk", body).catch((err) => {
+              // the API names a classification field by its name (classification.zona): shown at the box
+              for (const key of Object.keys(err.fields || {}))
+                if (key.startsWith("classification.")) err.fields.classification ??= `${key.slice(15)}: ${err.fields[key]}`;
+              throw err;
+            }),
+          bulk,
+        );
         if (job) {
           toast("Envío de estados de cuenta iniciado");
           watch(job.job_id);
@@ -277,6 +295,7 @@ async function render(main, ctx) {
     field("Vendedor preferido", input("preferred_agent")),
     field("Cobrador", input("collection_agent")),
     field("Al día", input("as_of", { type: "date" })),
+    field("Clasificación del cliente", textarea("classification", { rows: "2" }), "campo=valor, uno por línea (zona=norte): sólo los clientes que la tienen"),
     h("label", { class: "b-check" }, h("input", { type: "checkbox", name: "include_settled", value: "true" }), " También a los que no deben nada (saldo cero)"),
     h("button", { type: "submit" }, "Enviar estados de cuenta"),
   );

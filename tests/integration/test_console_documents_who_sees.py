@@ -349,3 +349,29 @@ def test_an_administrator_previews_and_saves_a_pdf_template_and_an_unsafe_one_is
     saved = body(api.http.get("/documents/templates/order", headers=tenant.admin_headers()))
     assert saved["customized"] and saved["source"].rstrip() == own.rstrip()
     console_screenshot(browser, "documents-templates")
+
+
+def test_bulk_statements_go_only_to_the_clients_of_a_classification(
+    api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any
+) -> None:
+    # Given the documents screen (the company's one client, CEDIMU, has no classification)
+    sign_in(browser, site.web, tenant, 1, screen="documents")
+    box = wait_until(browser, lambda d: d.find_element(By.ID, "b-classification"))
+    assert box.accessible_name.startswith("Clasificación del cliente")
+    # When a line is not field=value, it is refused next to the box and nothing starts
+    box.send_keys("zona")
+    browser.find_element(By.CSS_SELECTOR, "#b-bulk-statements button[type=submit]").click()
+    error = wait_until(browser, lambda d: d.find_element(By.ID, "b-classification-error"))
+    assert "campo=valor" in error.text
+    assert not box_says(browser, "b-bulk-status")
+    # When the send is narrowed to zona=norte (seed 003's "filtros de parámetros")
+    box.clear()
+    box.send_keys("zona=norte")
+    browser.find_element(By.CSS_SELECTOR, "#b-bulk-statements button[type=submit]").click()
+    # Then the job selects no client (its workers run as the outbox drains)
+    deadline = time.monotonic() + 60
+    while "terminado" not in box_says(browser, "b-bulk-status") and time.monotonic() < deadline:
+        deliver_outboxes()
+        time.sleep(0.3)
+    status = box_says(browser, "b-bulk-status")
+    assert "terminado" in status and "total 0" in status, status
