@@ -733,6 +733,8 @@ async function clientRegister(main, ctx, clientId) {
     // The client's notes (N1-N3) live on their own screen: from the client's history, one step to
     // read them and write one, the client already filled in (there was no way from here to there).
     h("p", {}, h("a", { id: "b-client-notes", href: `#/notes?${new URLSearchParams({ client: client.client_id })}` }, "Notas de este cliente: verlas y escribir una")),
+    // seed 001's "Pestaña Avisos": the client's payment notices, one step away as its notes are
+    h("p", {}, h("a", { id: "b-client-reminders", href: `#/reminders?${new URLSearchParams({ client: client.client_id })}` }, "Avisos de cobro de este cliente")),
     section(
       "Registro",
       filters,

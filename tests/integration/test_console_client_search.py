@@ -159,3 +159,6 @@ def test_a_clerk_keeps_a_clients_card_and_ticks_a_contact_for_cargo_info(
     assert issued.status_code in (200, 201), issued.body
     followers = body(api.http.get("/parcels/NT-777/subscriptions", headers=tenant.staff_headers()))["items"]
     assert [s["email"] for s in followers] == ["marta@norte.example"]
+    # And the client's payment notices (seed 001's "Avisos" tab) are one link away from its page
+    browser.find_element(By.ID, "b-client-reminders").send_keys(Keys.ENTER)
+    wait_until(browser, lambda d: d.execute_script("return location.hash") == "#/reminders?client=NT-1")
