@@ -62,6 +62,16 @@ def box_says(driver: Any, element_id: str) -> str:
     return str(driver.find_element(By.ID, element_id).text)
 
 
+def bulk_job_ended(driver: Any) -> str:
+    """What the bulk statements' box says once its job is *terminado* (or after a minute), the
+    outbox drained meanwhile so the job's workers run."""
+    deadline = time.monotonic() + 60
+    while "terminado" not in box_says(driver, "b-bulk-status") and time.monotonic() < deadline:
+        deliver_outboxes()
+        time.sleep(0.3)
+    return box_says(driver, "b-bulk-status")
+
+
 def test_a_level_4_user_opens_their_own_order_from_its_address_and_not_a_colleagues(
     api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any
 ) -> None:
@@ -130,11 +140,7 @@ def test_a_level_4_user_starts_a_bulk_statement_job_and_follows_it_to_the_end(
     # When they press it
     button.click()
     # Then the job they started is followed to its end (CEDIMU has no open movements: skipped)
-    deadline = time.monotonic() + 60
-    while "terminado" not in box_says(browser, "b-bulk-status") and time.monotonic() < deadline:
-        deliver_outboxes()
-        time.sleep(0.3)
-    status = box_says(browser, "b-bulk-status")
+    status = bulk_job_ended(browser)
     assert "terminado" in status and "total 1" in status, status
     assert "clientes sin movimientos abiertos (no deben nada): 1" in status
     # And the address names the job they started, so a reload follows that job again
@@ -369,9 +375,5 @@ def test_bulk_statements_go_only_to_the_clients_of_a_classification(
     box.send_keys("zona=norte")
     browser.find_element(By.CSS_SELECTOR, "#b-bulk-statements button[type=submit]").click()
     # Then the job selects no client (its workers run as the outbox drains)
-    deadline = time.monotonic() + 60
-    while "terminado" not in box_says(browser, "b-bulk-status") and time.monotonic() < deadline:
-        deliver_outboxes()
-        time.sleep(0.3)
-    status = box_says(browser, "b-bulk-status")
+    status = bulk_job_ended(browser)
     assert "terminado" in status and "total 0" in status, status
