@@ -7,7 +7,17 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN_LEVEL, api_key
-from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body, plain
+from chalicelib.api.http import (
+    Routes,
+    etag,
+    if_match,
+    json_response,
+    page_request,
+    page_response,
+    parse_body,
+    plain,
+    versioned_response,
+)
 from chalicelib.tenants.auth.principal import Principal
 
 clients = Blueprint(__name__)
@@ -15,14 +25,27 @@ route = Routes(clients, schemas="schemas")
 
 
 def _client_out(client: Any) -> dict[str, Any]:
+    """The client as answered, its version as its ``etag`` (the ETag of its own answers)."""
     data = dict(plain(client))
     data.pop("company_id", None)
+    data["etag"] = etag(data.pop("version", 0))
     return data
 
 
-@route("PUT /clients/{client_id}", api_key("clients:write"), body="ClientIn", response="ClientOut")
+@route(
+    "PUT /clients/{client_id}",
+    api_key("clients:write"),
+    body="ClientIn",
+    response="ClientOut",
+    versioned=True,
+)
 def save_client(caller: Principal, client_id: str) -> Response:
-    """Create or replace a client with its e-mails, phones and contacts"""
+    """Create or replace a client with its e-mails, phones and contacts
+
+    With ``If-Match`` (the ETag the client was read with, as the console's card sends it), the
+    save is refused (412) when the client was saved since, by a clerk or the company's system;
+    without it the last save wins, as before.
+    """
     from chalicelib.api.schemas import ClientIn
     from chalicelib.tenants.clients import ContactData
     from chalicelib.tenants.clients import save_client as save
@@ -53,8 +76,9 @@ def save_client(caller: Principal, client_id: str) -> Response:
         collection_agent=body.collection_agent,
         balance=body.balance,
         classification=dict(body.classification),
+        if_match=if_match(clients.current_request),
     )
-    return json_response(_client_out(client))
+    return versioned_response(_client_out(client), client.version)
 
 
 def _check_id(client_id: str) -> None:
@@ -68,12 +92,13 @@ def _check_id(client_id: str) -> None:
         )
 
 
-@route("GET /clients/{client_id}", api_key("clients:read"), response="ClientOut")
+@route("GET /clients/{client_id}", api_key("clients:read"), response="ClientOut", versioned=True)
 def get_client(caller: Principal, client_id: str) -> Response:
     """One client with its contacts"""
     from chalicelib.tenants.clients import get_client as fetch
 
-    return json_response(_client_out(fetch(caller.company_id, client_id)))
+    client = fetch(caller.company_id, client_id)
+    return versioned_response(_client_out(client), client.version)
 
 
 @route("GET /clients", api_key("clients:read"), response="ClientsOut", query=("limit", "cursor", "q"))

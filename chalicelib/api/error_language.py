@@ -352,6 +352,7 @@ CATALOG: dict[str, str] = {
     "the SMS auto-replies": "las respuestas automáticas por SMS",
     "the push settings": "la configuración de push",
     "this note": "esta nota",
+    "this client": "este cliente",
     "this client's reminder settings": "la configuración de recordatorios de este cliente",
     "the company's settings": "los ajustes de la empresa",
     "the branding": "la marca de la empresa",

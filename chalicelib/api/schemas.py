@@ -583,6 +583,7 @@ class ClientOut(BaseModel):
         "those e-mails); such sends skip the client from then on.",
     )
     classification: dict[str, str] = Field(default_factory=dict)
+    etag: str = Field(description=ETAG_FIELD)
 
 
 class ClientsOut(BaseModel):

@@ -356,6 +356,9 @@ class Client:
     # The company's own classification of the client (zone, line of business, ...): field -> value;
     # bulk statements filter by it (D2).
     classification: dict[str, str] = field(default_factory=dict)
+    # The version people edit it at (its answers' ETag): every write of the client sets a fresh one;
+    # 0: saved before versions (docs/decisions/0016-edit-versions.md).
+    version: int = 0
 
 
 @dataclass(frozen=True)

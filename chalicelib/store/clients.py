@@ -21,7 +21,7 @@ from chalicelib.store.models import (
     ClientPhoneModel,
     ClientSearchModel,
 )
-from chalicelib.store.tables import transacted, written
+from chalicelib.store.tables import fresh_version, transacted, written
 
 # A save that lost the race to another save of the same client is tried again this many times.
 SAVE_ATTEMPTS = 3
@@ -50,25 +50,38 @@ def _client(item: ClientModel) -> domain.Client:
         ),
         message_switches={str(k): bool(v) for k, v in _as_dict(item.message_switches).items()},
         classification={str(k): str(v) for k, v in _as_dict(item.classification).items()},
+        version=int(item.version or 0),
     )
 
 
-def save_client(client: domain.Client, phone_region: str = "AR") -> domain.Client:
+def save_client(
+    client: domain.Client, phone_region: str = "AR", if_match: tuple[int, ...] | None = None
+) -> domain.Client:
     """Create or replace a client (the back office is the source of truth for its clients), with
     its search items in the same transaction: a search never finds it by a name it no longer has.
-    The write holds only if the stored client is still the one read (its ``updated_at``): two
-    back offices pushing the same client at once each diff against what they replace."""
+    The write holds only if the stored client is still the one read (its ``updated_at`` and
+    ``version``): two back offices pushing the same client at once each diff against what they
+    replace. Every save gives the client a fresh version (docs/decisions/0016-edit-versions.md);
+    with ``if_match`` (the versions an ``If-Match`` names: the console's card), a 412 when the
+    stored client is at none of them, someone (a clerk, the company's system) having saved it
+    since: nothing is written."""
     from chalicelib.core.errors import Conflict
 
+    tried = False  # an earlier try indexed ``client`` and then lost its transaction
     for _attempt in range(SAVE_ATTEMPTS):
-        saved = _save_once(client, phone_region)
+        saved = _save_once(client, phone_region, if_match, tried)
         if saved is not None:
             return saved
+        tried = True
     raise Conflict(f"the client {client.client_id!r} is being saved by someone else; try again")
 
 
-def _save_once(client: domain.Client, phone_region: str) -> domain.Client | None:
+def _save_once(
+    client: domain.Client, phone_region: str, if_match: tuple[int, ...] | None, tried: bool
+) -> domain.Client | None:
     """One try of :func:`save_client`; None when another save of the client came first."""
+    from chalicelib.core.errors import edited_meanwhile
+
     # The stored client says which index entries to remove; read it once for every index.
     try:
         stored_item: ClientModel | None = ClientModel.get(
@@ -77,6 +90,12 @@ def _save_once(client: domain.Client, phone_region: str) -> domain.Client | None
     except DoesNotExist:
         stored_item = None
     stored = _client(stored_item) if stored_item is not None else None
+    if if_match is not None and (stored.version if stored is not None else 0) not in if_match:
+        if tried:  # the indexes hold what a lost try wrote: back to the client as stored
+            now = stored if stored is not None else replace(client, emails=(), phones=(), contacts=())
+            _index_phones(client, now, phone_region)
+            _index_addresses(client, now)
+        raise edited_meanwhile("this client")
     _index_phones(stored, client, phone_region)
     item = ClientModel(
         client.company_id,
@@ -94,6 +113,7 @@ def _save_once(client: domain.Client, phone_region: str) -> domain.Client | None
         # the client's own unsubscribe outlives the back office pushing the client again
         manual_sends_off_at=client.manual_sends_off_at or (stored.manual_sends_off_at if stored else None),
         manual_sends_off_told=stored_item.manual_sends_off_told if stored_item is not None else None,
+        version=fresh_version(),
     )
     _index_addresses(stored, client)
     # An unsubscribe (turn_off_manual_sends) changes neither updated_at nor anything else read
@@ -102,6 +122,9 @@ def _save_once(client: domain.Client, phone_region: str) -> domain.Client | None
         ClientModel.client_id.does_not_exist()
         if stored_item is None
         else (ClientModel.updated_at == stored_item.updated_at)
+        # the version as read, which an If-Match was checked against above: the check and the write
+        # are one (another write gave the client a new one)
+        & _as_read(ClientModel.version, stored_item.version)
         & _as_read(ClientModel.manual_sends_off_at, stored_item.manual_sends_off_at)
         & _as_read(ClientModel.manual_sends_off_told, stored_item.manual_sends_off_told)
     )
@@ -555,6 +578,7 @@ def index_search(company_id: str, phone_region: str = "AR") -> int:
                 else:
                     stored.phones = cast(Any, list(upgraded.phones))  # plain strings
                     stored.contacts = [item_from(ClientContact, c) for c in upgraded.contacts]
+                    stored.version = fresh_version()  # a card opened before shows the old phones
                     tx.save(stored, condition=unchanged)
                 after = _search_items(upgraded)
                 for key in _search_items(client).keys() - after.keys():

@@ -477,6 +477,9 @@ class ClientModel(BoundModel):
     manual_sends_off_told = BooleanAttribute(null=True)
     # The company's classification fields (zone, line of business, ...): field -> value (D2).
     classification = MapAttribute[str, str](null=True)
+    # The version of the client as the console's card edits it (store.tables.fresh_version), set by
+    # every write of the client; None on items written before versions: version 0.
+    version = NumberAttribute(null=True)
 
 
 class MessageTemplateModel(BoundModel):

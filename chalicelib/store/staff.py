@@ -18,7 +18,7 @@ from chalicelib.core import domain
 from chalicelib.store import communications
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import AgentChangeModel, ClientModel, StaffUnitModel, StaffUserModel
-from chalicelib.store.tables import transact_all_or_drop, written
+from chalicelib.store.tables import fresh_version, transact_all_or_drop, written
 
 _TX_CLIENTS = 25  # clients moved per transaction: three puts each (client, register record, its key)
 
@@ -312,6 +312,7 @@ def move_clients(
         entries.append((item, comm, old_agent, stamp))
         item.preferred_agent = new_agent
         item.updated_at = now
+        item.version = fresh_version()  # a client's card opened before shows the old agent
 
     def add(tx: TransactWrite, entry: tuple[ClientModel, domain.Communication, str, datetime]) -> None:
         item, comm, old_agent, stamp = entry

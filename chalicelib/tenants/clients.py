@@ -40,9 +40,12 @@ def save_client(
     collection_agent: str | None,
     balance: str | None = None,
     classification: dict[str, str] | None = None,
+    if_match: tuple[int, ...] | None = None,
 ) -> Client:
     """Create or replace a client. Every message switch not given is on. ``balance`` is what the
-    client owes (a decimal string), quoted by the SMS balance auto-reply (I1)."""
+    client owes (a decimal string), quoted by the SMS balance auto-reply (I1). With ``if_match``
+    (the versions an ``If-Match`` names), a 412 when the client was saved since (by a clerk or
+    the company's system), nothing written."""
     from chalicelib.tenants.companies import phone_region
 
     region = phone_region(company_id)
@@ -80,7 +83,7 @@ def save_client(
         balance=balance,
         classification=dict(classification or {}),
     )
-    return store.save_client(client, phone_region=region)
+    return store.save_client(client, phone_region=region, if_match=if_match)
 
 
 def _e164(raw: str, region: str, field: str, errors: list[dict[str, str]]) -> str | None:

@@ -1,10 +1,10 @@
 """No lost updates when two people edit the same thing (docs/api.md, "Editing safely").
 
-Each thing the console edits whole (a template, a reminder concept, a supplier, a status, an alert's
-settings, the SMS auto-replies, the push settings, a webhook endpoint) or in part (a note) answers
-its version as an ``ETag``; an edit sent with ``If-Match`` is saved only if that is still its
-version (RFC 9110 §13.1.1), else 412 and nothing written. Without ``If-Match`` (or with ``*``) the
-last writer wins, as the ERP and scripts that never send it expect."""
+Each thing the console edits whole (a client's card, a template, a reminder concept, a supplier, a
+status, an alert's settings, the SMS auto-replies, the push settings, a webhook endpoint) or in
+part (a note) answers its version as an ``ETag``; an edit sent with ``If-Match`` is saved only if
+that is still its version (RFC 9110 §13.1.1), else 412 and nothing written. Without ``If-Match``
+(or with ``*``) the last writer wins, as the ERP and scripts that never send it expect."""
 
 from __future__ import annotations
 
@@ -95,6 +95,12 @@ def _note(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
     note = write_note(api, eva, "CLI-1", "Llamó por la cotización")
     # its author edits it in two tabs: only the author may edit a note
     return f"/clients/CLI-1/notes/{note['note_id']}", eva, eva
+
+
+def _client(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
+    put_client(api, tenant, "CLI-1", balance="1500.00")
+    # a clerk's card in the console, and the company's ERP, which writes the client at any time
+    return "/clients/CLI-1", tenant.staff_headers(), tenant.key_headers()
 
 
 def _client_reminders(api: Client, tenant: Tenant) -> tuple[str, Headers, Headers]:
@@ -218,6 +224,17 @@ EDITED = [
         (
             {"note": "Llamó: quiere la cotización en dólares"},
             {"note": "Llamó dos veces", "location": "archivo"},
+        ),
+    ),
+    Edited(
+        # the card sends back the balance it read; the ERP's balance must not be put back
+        "client",
+        "PUT",
+        _client,
+        _got,
+        (
+            {"name": "Transportes Norte", "emails": ["compras@norte.example"], "balance": "1500.00"},
+            {"name": "Transportes Norte", "emails": ["cobranzas@norte.example"], "balance": "900.00"},
         ),
     ),
     Edited(
@@ -653,7 +670,7 @@ def test_a_logo_saved_with_an_etag_someone_else_has_since_changed_is_refused_and
 
 PRECONDITIONS_NOT_HELD = [
     # (a change, a precondition it cannot hold, the header the refusal names)
-    ("PUT /clients/CLI-9", {"If-Match": '"0"'}, "If-Match"),  # a client keeps no ETag
+    ("PUT /clients/CLI-9", {"If-None-Match": '"0"'}, "If-None-Match"),  # not even where an ETag is kept
     ("POST /clients/CLI-9/erasure", {"If-Match": '"0"'}, "If-Match"),  # nor does its erasure
     ("PUT /templates/invoice", {"If-None-Match": "*"}, "If-None-Match"),  # no change evaluates it
 ]
