@@ -329,7 +329,9 @@ export function showErrors(form, error) {
 }
 
 // Someone else saved what the form edits since the screen loaded it (a 412): nothing was saved.
-// The person's text stays in the form; the screen loads again only when they ask.
+// The person's text stays in the form; the screen loads again only when they ask. A form whose
+// thing is also written by others than people (a client, by the company's system) says so in its
+// `data-edited-meanwhile`.
 function showEditedMeanwhile(form) {
   const reload = h("button", { type: "button", class: "reload" }, "Volver a cargar");
   reload.addEventListener("click", () => show());
@@ -340,9 +342,10 @@ function showEditedMeanwhile(form) {
       h(
         "p",
         {},
-        "No se guardó: otra persona guardó cambios aquí después de que usted abrió esta pantalla. " +
-          "Lo que usted escribió sigue abajo, sin guardar; cópielo si lo necesita y vuelva a cargar " +
-          "para ver los cambios de la otra persona.",
+        form.dataset.editedMeanwhile ||
+          "No se guardó: otra persona guardó cambios aquí después de que usted abrió esta pantalla. " +
+            "Lo que usted escribió sigue abajo, sin guardar; cópielo si lo necesita y vuelva a cargar " +
+            "para ver los cambios de la otra persona.",
       ),
       reload,
     ),

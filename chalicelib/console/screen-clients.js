@@ -54,7 +54,9 @@ const REGISTER_FILTERS = ["from", "to", "type", "motive", "area", "direction", "
 // its preferred and collection agents, and its contacts with the two ticks the seeds name: "Desea
 // enviarse información de carga" (every shipment issued for the client followed for the contact,
 // T6.1) and the payment notices' contacts (R2). Saved with PUT /clients/{id}, which replaces the
-// client: what the card does not show (balance, classification) is sent back as it was read.
+// client: what the card does not show (balance, classification) is sent back as it was read, so the
+// save carries the ETag the card was read with: if the company's system (or another clerk) wrote the
+// client since (a new balance), it is refused (412) and the clerk offered to load the client again.
 const SWITCHES = [
   ["tracking", "Alertas de seguimiento de sus cargas"],
   ["invoice", "Facturas por e-mail"],
@@ -97,6 +99,10 @@ function clientCard(client, base, agents, saved) {
     {
       class: "b-form",
       id: "b-client-card",
+      "data-edited-meanwhile":
+        "No se guardó: los datos del cliente cambiaron después de que usted abrió esta pantalla (otra persona " +
+        "o el sistema de la empresa; no se sabe quién). Lo que usted cambió sigue abajo, sin guardar; vuelva " +
+        "a cargar el cliente para ver sus datos actuales y haga sus cambios de nuevo.",
       onsubmit: async (e) => {
         e.preventDefault();
         const data = new FormData(form);
@@ -141,7 +147,7 @@ function clientCard(client, base, agents, saved) {
           err.fields = fields;
           throw err;
         };
-        const answer = await attempt(() => api("PUT", base, body).catch(placed), form);
+        const answer = await attempt(() => api("PUT", base, body, { ifMatch: client.etag }).catch(placed), form);
         if (answer) saved(answer);
       },
     },

@@ -150,6 +150,31 @@ def test_a_clerk_keeps_a_clients_card_and_ticks_a_contact_for_cargo_info(
         ("Raúl", "raul@norte.example", False),
     ]
     assert saved["balance"] == "1500.00" and saved["classification"] == {"zona": "norte"}
+    # When the company's ERP then changes the client's balance while the card stays open
+    put_client(api, tenant, "NT-1", name="Transportes Norte", contacts=saved["contacts"], balance="900.00")
+    # And the clerk stops the statements and saves the card again
+    card = browser.find_element(By.ID, "b-client-card")
+    card.find_element(By.NAME, "switch.statement").click()
+    submit(browser, "b-client-card")
+    # Then the clerk is told the client changed meanwhile (not by whom) and offered to reload it
+    shown = "#b-client-card .edited-meanwhile"
+    notice = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, shown))
+    assert "No se guardó" in notice.text and "el sistema de la empresa" in notice.text
+    # And nothing was saved: the ERP's balance stands, the statements still go
+    erp = body(api.http.get("/clients/NT-1", headers=tenant.key_headers()))
+    assert erp["balance"] == "900.00" and erp["message_switches"]["statement"] is True
+    # When the clerk reloads the client: the card shows it as stored, and saving it keeps the balance
+    notice.find_element(By.CSS_SELECTOR, "button.reload").click()
+    wait_until(
+        browser,
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, "#b-client-card button[type=submit]")
+            and not d.find_elements(By.CSS_SELECTOR, ".edited-meanwhile")
+        ),
+    )
+    submit(browser, "b-client-card")
+    toast_says(browser, "Datos del cliente guardados")
+    assert body(api.http.get("/clients/NT-1", headers=tenant.key_headers()))["balance"] == "900.00"
     # And a parcel then issued for the client is followed for Marta, with no more steps
     issued = api.http.post(
         "/parcels",
