@@ -195,6 +195,11 @@ async function editor(main, ctx, key) {
     clearTimeout(pending);
     pending = setTimeout(preview, 350);
   });
+  // the header names the account it is sent from: said again after each save, which may change it
+  const summaryText = () =>
+    `Clave ${template.key} · cuenta del área ${areaName(template.sender_area)} · en ${{ es: "español", en: "inglés" }[template.language] || template.language}` +
+    (template.customized ? " · propia" : " · predeterminada");
+  const summary = h("p", { class: "hint", id: "template-summary" }, summaryText());
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -202,6 +207,8 @@ async function editor(main, ctx, key) {
       const saved = await api("PUT", `/templates/${segment(key)}`, edits(true), { ifMatch: etag });
       etag = saved.etag;
       template.sender_area = saved.sender_area;
+      template.customized = saved.customized;
+      summary.textContent = summaryText();
       ctx.toast("Plantilla guardada.");
     } catch (error) {
       showErrors(form, error);
@@ -260,7 +267,7 @@ async function editor(main, ctx, key) {
   fill(main,
     h("p", {}, h("a", { href: "#/templates" }, "← Plantillas")),
     h("h1", {}, templateTitle(template)),
-    h("p", { class: "hint" }, `Clave ${template.key} · cuenta del área ${areaName(template.sender_area)} · en ${{ es: "español", en: "inglés" }[template.language] || template.language}`, template.customized ? " · propia" : " · predeterminada"),
+    summary,
     h(
       "div",
       { class: "grid2" },

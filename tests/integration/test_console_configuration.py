@@ -614,7 +614,10 @@ def test_an_administrator_picks_the_account_a_template_is_sent_from(
     Select(area).select_by_value("all")
     browser.find_element(By.CSS_SELECTOR, "#template-form button[type=submit]").click()
     toast_says(browser, "Plantilla guardada.")
-    # Then the template is sent from there, and the editor says so when opened again
+    # Then the editor's header names that account at once, and the template is the company's own now
+    summary = browser.find_element(By.ID, "template-summary").text
+    assert "cuenta del área general de la empresa" in summary and summary.endswith("· propia"), summary
+    # And the template is sent from there, and the editor says so when opened again
     assert body(api.http.get("/templates/invoice", headers=bearer(tenant, 1)))["sender_area"] == "all"
     browser.refresh()
     area = wait_until(browser, lambda d: d.find_element(By.ID, "template-sender_area"))
