@@ -68,6 +68,9 @@ def test_clients_from_november_are_found_by_their_phones_as_written_then_after_t
     # them ("0351 15-555-1234", "+54 9 11 5987-6543"), and no search items
     put_as_november_wrote("clients", tenant.company_id)
     assert names_found(api, tenant, "0351 15-555-1234") == []
+    # And a clerk's card of one of them, read before versions: at version 0
+    opened = api.http.get("/clients/CLI-2", headers=tenant.staff_headers()).headers["ETag"]
+    assert opened == '"0"'
     # When the operator runs the search backfill, as docs/operations.md says
     assert ops.main(["--target", "env", "clients", "index-search", tenant.company_id]) == 0
     assert "2 clients indexed for search" in capsys.readouterr().out
@@ -79,6 +82,15 @@ def test_clients_from_november_are_found_by_their_phones_as_written_then_after_t
     # And the clients' answers show the phones as every client's are shown since (E.164)
     answer = api.http.get("/clients/CLI-2", headers=tenant.staff_headers())
     assert body(answer)["phones"] == ["+5493515551234"]
+    # And the backfill's rewrite of the phones is a write of the client: the card read before it
+    # (its e-mails gone) is refused (412) when saved, and nothing is written
+    card = {"name": "Distribuidora Sur SA", "phones": ["0351 15-555-1234"]}
+    stale = api.http.put(
+        "/clients/CLI-2", headers={**tenant.staff_headers(), "If-Match": opened}, body=json.dumps(card)
+    )
+    assert stale.status_code == 412, stale.body
+    assert answer.headers["ETag"] != opened
+    assert body(api.http.get("/clients/CLI-2", headers=tenant.key_headers())) == body(answer)
     answer = api.http.get("/clients/CLI-1", headers=tenant.key_headers())
     assert body(answer)["phones"] == ["+5491159876543"]
     # And running it again changes nothing: the written forms left no search items behind
