@@ -136,6 +136,8 @@ def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
     assert names == [("Juan Pérez", "Sofía Gómez")]
     assert change["state"] == "previewed" and change["token"]
     assert agents(api, boss) == {"juan": 5, "maria": 2, "pedro": 1}  # nothing moved yet
+    # And a clerk has the card of one of Juan's clients open
+    opened = api.http.get("/clients/J0", headers=tenant.staff_headers()).headers["ETag"]
     # When she confirms
     response = apply(api, boss, change["token"])
     assert response.status_code == 202, response.body
@@ -144,6 +146,12 @@ def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
     # Then Juan's clients are Sofía's, and each client's register records the change in the
     # company's language, naming who (by name, with the user id in the text)
     assert agents(api, boss) == {"sofia": 5, "maria": 2, "pedro": 1}
+    # And the client's card opened before is stale: saved, it would give the client back to Juan
+    assert api.http.get("/clients/J0", headers=tenant.staff_headers()).headers["ETag"] != opened
+    card = {"name": "Cliente J0", "preferred_agent": "juan"}
+    clerk = {**tenant.staff_headers(), "If-Match": opened}
+    stale = api.http.put("/clients/J0", headers=clerk, body=json.dumps(card))
+    assert stale.status_code == 412, stale.body
     juan_to_sofia = "Agente preferido cambiado de Juan Pérez a Sofía Gómez"
     assert agent_records(api, tenant, "J0") == [juan_to_sofia]
     text = agent_record_text(api, tenant, "J0")
