@@ -817,6 +817,16 @@ CATALOG: dict[str, str] = {
         "la cuenta de envío {area} llegó a su límite de envío ({limit} mensajes cada {hours} h): el próximo "
         "puede salir el {time} {time_zone} (Retry-After: {seconds} segundos)"
     ),
+    "the company's SMS have reached their send-rate limit ({limit} messages per {hours} h): the next "
+    "one can go at {time} {time_zone} (Retry-After: {seconds} seconds)": (
+        "los SMS de la empresa llegaron a su límite de envío ({limit} mensajes cada {hours} h): el próximo "
+        "puede salir el {time} {time_zone} (Retry-After: {seconds} segundos)"
+    ),
+    "the company's SMS have reached Pregón's daily SMS allowance ({limit} messages per {hours} h): the "
+    "next one can go at {time} {time_zone} (Retry-After: {seconds} seconds)": (
+        "los SMS de la empresa llegaron a los SMS por día que permite Pregón ({limit} mensajes cada "
+        "{hours} h): el próximo puede salir el {time} {time_zone} (Retry-After: {seconds} segundos)"
+    ),
     "the account has no SES identity; set it first": (
         "la cuenta no tiene identidad de SES; configúrela primero"
     ),

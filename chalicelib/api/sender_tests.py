@@ -70,7 +70,8 @@ def test_personal_sender_account(caller: Principal, user_id: str) -> Response:
     errors={
         409: "No working sender account can send the template: neither its area's nor `all`; with "
         "`channel: sms`, the SMS settings are not set up or incomplete.",
-        429: "The sending account's send-rate limit (C2) is reached: a test counts in it like any "
+        429: "The sending account's send-rate limit (C2) is reached (with `channel: sms`, the company's "
+        "SMS send-rate limit or Pregón's daily SMS allowance, named): a test counts in it like any "
         "message; the message and `Retry-After` say when the next one can go.",
     },
 )

@@ -141,7 +141,10 @@ def set_bulk_password(caller: Principal) -> Response:
     body="SmsTestIn",
     response="SmsTestOut",
     errors={
-        409: "SMS is not set up or incomplete for the company (`PUT /sms/settings`); it may be switched off."
+        409: "SMS is not set up or incomplete for the company (`PUT /sms/settings`); it may be switched off.",
+        429: "The company's SMS send-rate limit (C2), or through Pregón's SNS Pregón's daily SMS allowance, "
+        "is reached: a test counts in both like any SMS; the message names the limit, and it and "
+        "`Retry-After` say when the next one can go.",
     },
 )
 def send_test_sms(caller: Principal) -> Response:

@@ -40,6 +40,7 @@ from chalicelib.core.errors import DeliveryFailed, PregonError
 from chalicelib.core.observability import channel_metric, logger, metrics
 from chalicelib.core.settings import get_settings
 from chalicelib.messaging.delivery_reports import reports_awaited, reports_delivery
+from chalicelib.messaging.send_room import RateLimit, Room, give_room_back, reserve_room
 from chalicelib.messaging.suppression import holding_back, suppression_keys
 from chalicelib.store import communications as store
 from chalicelib.store import companies as company_store
@@ -229,63 +230,6 @@ def _attachment(ref: Any) -> tuple[str, str, bytes]:
         raise DeliveryFailed(f"the attachment {ref.name!r} {gone}") from exc
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """One "at most ``count`` per ``hours`` hours" a drain counts its messages into, in the rate
-    item of ``key`` (``store.outbox.reserve_rate``): the outbox's own (C2), or the company's
-    allowance of SMS on Pregón's bill (``allowance``: :data:`SMS_ALLOWANCE`)."""
-
-    key: str
-    count: int
-    hours: int
-    allowance: bool = False
-
-
-# The rate item counting a company's SMS through Pregón's SNS over the last 24 hours.
-SMS_ALLOWANCE = "sms-allowance"
-
-
-@dataclass(frozen=True)
-class _Room:
-    """The room a drain reserved under every limit of its outbox: ``granted`` messages, booked in
-    each limit's item (``grants``); none: when some opens again, and why."""
-
-    granted: int
-    grants: tuple[tuple[str, outbox_store.RateGrant], ...] = ()
-    room_at: datetime | None = None
-    reason: str | None = None
-    allowance_reached: bool = False
-
-
-def _reserve(company_id: str, limits: Sequence[RateLimit], now: datetime, wanted: int) -> _Room:
-    """Count up to ``wanted`` messages into each limit in turn (each a conditional write, so
-    several drains never overshoot any of them); a later limit that grants fewer gives the
-    earlier ones back the difference."""
-    granted, grants = wanted, list[tuple[str, outbox_store.RateGrant]]()
-    for limit in limits:
-        grant = outbox_store.reserve_rate(company_id, limit.key, now, limit.hours, granted, limit.count)
-        if grant.granted < granted:
-            for key, earlier in grants:
-                outbox_store.release_rate(company_id, key, earlier, granted - grant.granted)
-        if grant.granted == 0:
-            assert grant.room_at is not None
-            count, hours, at = limit.count, limit.hours, grant.room_at.isoformat()
-            if limit.allowance:
-                reason = f"Pregón's SMS allowance: {count} per {hours} h reached; room again at {at}"
-            else:
-                reason = f"rate limit: {count} per {hours} h reached; room again at {at}"
-            return _Room(0, room_at=grant.room_at, reason=reason, allowance_reached=limit.allowance)
-        granted = grant.granted
-        grants.append((limit.key, grant))
-    return _Room(granted, tuple(grants))
-
-
-def _give_room_back(company_id: str, room: _Room | None, unused: int) -> None:
-    """Give back room reserved and not used (claims lost to another drain, messages given back)."""
-    for key, grant in room.grants if room is not None else ():
-        outbox_store.release_rate(company_id, key, grant, unused)
-
-
 def _allowance_reached(company_id: str) -> None:
     """The company's SMS wait for room under Pregón's allowance: counted for the operator's alarm
     and told to its administrators once a day (never failing the drain)."""
@@ -336,7 +280,7 @@ def _setup(company_id: str, outbox: str) -> _Setup:
         working: SenderAccount = account
         return _Setup(email_channel(working, lambda: password_of(working)), limits, account=working)
     if kind == "sms":
-        from chalicelib.messaging.accounts.sms import daily_allowance, rate_limit, sms_sender_of
+        from chalicelib.messaging.accounts.sms import send_limits, sms_sender_of
         from chalicelib.store.sms import get_sms_settings
 
         settings = get_sms_settings(company_id)
@@ -346,13 +290,7 @@ def _setup(company_id: str, outbox: str) -> _Setup:
             # SMS switched off: its messages are not kept for a later blast; they fail, recorded.
             return _Setup(None, (), exc.message, fail_all=True)
         assert settings is not None
-        own = rate_limit(settings)
-        allowance = daily_allowance(settings)  # None: the company's own provider, its own bill
-        sms_limits = (
-            *((RateLimit(outbox, *own),) if own else ()),
-            *((RateLimit(SMS_ALLOWANCE, allowance, 24, allowance=True),) if allowance is not None else ()),
-        )
-        return _Setup(channel, sms_limits)
+        return _Setup(channel, send_limits(settings))
     if kind == "push":
         from chalicelib.channels.push import PushSender
 
@@ -499,7 +437,7 @@ def drain_outbox(
     retry_at: datetime | None = None
     oldest = 0.0
     unsent: list[tuple[_Batch, list[Communication]]] = []  # claimed, and no send started
-    refused: list[_Room] = []  # the room of each attempt the provider did not take
+    refused: list[Room] = []  # the room of each attempt the provider did not take
     upcoming: Future[_Batch] | None = None
     try:
         # The next batch is read and claimed on another thread while this one is delivered,
@@ -585,14 +523,14 @@ def _give_back(
             len(store.give_back(company_id, outbox, held, until, now)) for until, held in by_lease.items()
         )
         # this drain sent none of them: another drain that takes them counts them again
-        _give_room_back(company_id, batch.room, len(messages))
+        give_room_back(company_id, batch.room, len(messages))
         logger().info(
             "outbox drain stopped: messages given back",
             extra={"company_id": company_id, "outbox": outbox, "count": back, "claimed": len(messages)},
         )
 
 
-def _room_back(company_id: str, outbox: str, refused: Sequence[_Room]) -> None:
+def _room_back(company_id: str, outbox: str, refused: Sequence[Room]) -> None:
     """Give back the room under every limit of the outbox (C2, Pregón's allowance) of each attempt
     the provider surely did not take (``DeliveryFailed.not_taken``: refused before it had it), so
     that its retry, or the next message, goes in this window: only what went counts. Done once per
@@ -817,9 +755,9 @@ def deliver_hand_offs(
     failed = True
     left = False  # some messages are left to the lease (its end, or a rate limit)
     counted = len(messages)  # how many the rate window let through (all, without a limit)
-    room: _Room | None = None
+    room: Room | None = None
     stopped_at: int | None = None  # where the lease's margin stopped the sends
-    refused: list[_Room] = []  # the room of each attempt the provider did not take
+    refused: list[Room] = []  # the room of each attempt the provider did not take
     margin = send_margin()
     now = clock.now()
     try:
@@ -830,7 +768,7 @@ def deliver_hand_offs(
                 stopped_at = index
                 break
             if index % BATCH == 0 and setup.limits:  # a limit set after they were written
-                room = _reserve(company_id, setup.limits, now, min(BATCH, len(messages) - index))
+                room = reserve_room(company_id, setup.limits, now, min(BATCH, len(messages) - index))
                 counted = index + room.granted
                 if room.allowance_reached:
                     _allowance_reached(company_id)
@@ -862,7 +800,7 @@ def deliver_hand_offs(
         # to the lease, with the room reserved for them under a rate limit; a drain takes them.
         given_back = store.give_back(company_id, outbox, messages[stopped_at:], lease_until, now)
         if counted > stopped_at:
-            _give_room_back(company_id, room, counted - stopped_at)
+            give_room_back(company_id, room, counted - stopped_at)
         if given_back:
             outbox_store.wake_later(company_id, outbox, now)
             logger().info(
@@ -955,7 +893,7 @@ class _Batch:
     stop: bool = False
     wake_at: datetime | None = None
     reason: str | None = None
-    room: _Room | None = None  # the room reserved for ``messages``
+    room: Room | None = None  # the room reserved for ``messages``
     allowance_reached: bool = False  # stopped: the company's SMS allowance is used up
 
 
@@ -969,7 +907,7 @@ def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
             return _Batch(now, [], {}, stop=True)
         room = None
         if setup.limits:
-            room = _reserve(company_id, setup.limits, now, len(ready))
+            room = reserve_room(company_id, setup.limits, now, len(ready))
             if room.granted == 0:
                 return _Batch(
                     now,
@@ -982,7 +920,7 @@ def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
                 )
             ready = ready[: room.granted]
         owned = store.claim(ready, now, lease())
-        _give_room_back(company_id, room, len(ready) - len(owned))
+        give_room_back(company_id, room, len(ready) - len(owned))
         if owned:
             keys = list(dict.fromkeys(k for m in owned for k in suppression_keys(m)))
             suppressed = outbox_store.suppressed_among(company_id, keys)

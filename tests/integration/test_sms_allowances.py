@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from tests.steps.accounts import in_time_zone
 from tests.steps.answers import body
+from tests.steps.aws import aws_answering
 from tests.steps.domains import pregon_notice_sender_verified
 from tests.steps.mail import text_of
 from tests.steps.operators import configure_operator_token, operator_headers
@@ -75,6 +77,11 @@ def queue_sms(company_id: str, to: list[str], *, kick: bool = True) -> None:
         ],
         kick=kick,
     )
+
+
+def sms_test(api: Client, tenant: Tenant, to: str, language: str = "en") -> Any:
+    headers = {**tenant.admin_headers(), "Accept-Language": language}
+    return api.http.post("/sms/test", headers=headers, body=json.dumps({"to": to}))
 
 
 def texted(local_aws: dict[str, str], to: list[str]) -> list[str]:
@@ -188,6 +195,97 @@ def test_a_company_on_its_own_gateway_phone_is_not_held_by_pregons_allowance(
         assert shown["daily_allowance"] is None
         assert body(api.http.get(f"/operator/companies/{tenant.company_id}/allowances",
                                  headers=operator_headers(operator)))["applies"] is False  # fmt: skip
+
+
+def test_a_test_sms_counts_in_the_companys_rate_limit_and_is_refused_at_once_when_it_is_full(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
+) -> None:
+    from chalicelib.messaging.delivery import drain_outbox
+
+    # Given a company in Buenos Aires whose SMS through SNS may be 2 an hour
+    in_time_zone(api, tenant, "America/Argentina/Buenos_Aires")
+    sms_on_sns(api, tenant, rate_limit={"messages": 2, "hours": 1})
+    clock.set_now(T0)
+    # When the administrator sends a test SMS, then 2 SMS are queued and the outbox drained
+    tester, to = numbers(1)[0], numbers(2)
+    assert body(sms_test(api, tenant, tester))["ok"] is True
+    queue_sms(tenant.company_id, to, kick=False)
+    # Then 1 goes now and 1 waits: the test used a slot of the hour
+    assert drain_outbox(tenant.company_id, "sms").sent == 1
+    assert texted(local_aws, [tester, *to]) == [tester, to[0]]
+    # When another test is asked for within the hour
+    clock.set_now(T0 + timedelta(minutes=30))
+    refused = sms_test(api, tenant, tester)
+    # Then it is refused at once, naming the limit and when the next SMS may go in the company's
+    # time (each grant counts from two minutes after it was made: 12:02 UTC + 1 h = 10:02 there)
+    assert refused.status_code == 429, refused.body
+    assert refused.headers["Retry-After"] == str(32 * 60)
+    assert body(refused)["message"] == (
+        "the company's SMS have reached their send-rate limit (2 messages per 1 h): the next one can go "
+        "at 2/11/2026 10:02 America/Argentina/Buenos_Aires (Retry-After: 1920 seconds)"
+    )
+    # And in Spanish when the console asks for it; nothing more was texted
+    assert body(sms_test(api, tenant, tester, "es"))["message"] == (
+        "los SMS de la empresa llegaron a su límite de envío (2 mensajes cada 1 h): el próximo puede "
+        "salir el 2/11/2026 10:02 America/Argentina/Buenos_Aires (Retry-After: 1920 segundos)"
+    )
+    assert texted(local_aws, [tester, *to]) == [tester, to[0]]
+
+
+def test_a_test_sms_through_pregons_sns_counts_in_its_allowance_and_on_the_companys_phone_only_in_its_limit(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], operator: str
+) -> None:
+    # Given SMS through SNS limited to 3 an hour, and Pregón's operator allowing 1 a day
+    in_time_zone(api, tenant, "America/Argentina/Buenos_Aires")
+    sms_on_sns(api, tenant, rate_limit={"messages": 3, "hours": 1})
+    assert allowance(api, operator, tenant.company_id, 1).status_code == 200
+    clock.set_now(T0)
+    # When two test SMS are sent
+    first, second = numbers(2)
+    assert body(sms_test(api, tenant, first))["ok"] is True
+    refused = sms_test(api, tenant, second)
+    # Then the second is refused naming Pregón's allowance, free again a day after the first
+    assert refused.status_code == 429, refused.body
+    assert body(refused)["message"] == (
+        "the company's SMS have reached Pregón's daily SMS allowance (1 messages per 24 h): the next one "
+        "can go at 3/11/2026 09:02 America/Argentina/Buenos_Aires (Retry-After: 86520 seconds)"
+    )
+    assert texted(local_aws, [first, second]) == [first]
+    # When the company sends through its own Android phone instead, and tests it three times
+    with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as phone:
+        headers = tenant.admin_headers()
+        fields = {"enabled": True, "provider": "http_gateway", "base_url": phone.base_url}
+        saved = save_sms(
+            api, headers, **fields, username=GATEWAY_USER, rate_limit={"messages": 3, "hours": 1}
+        )
+        assert saved.status_code == 200, saved.body
+        password = json.dumps({"password": GATEWAY_PASSWORD})
+        assert (
+            api.http.put("/sms/settings/gateway-password", headers=headers, body=password).status_code == 204
+        )
+        answers = [sms_test(api, tenant, n) for n in numbers(3)]
+        # Then Pregón's allowance does not hold them: two go, the refused SNS test took no room,
+        # and the third is refused by the company's own limit, 3 an hour with the first SNS test
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert body(answers[2])["message"].startswith(
+            "the company's SMS have reached their send-rate limit (3 messages per 1 h)"
+        )
+        assert len(phone.messages) == 2
+
+
+def test_a_test_sms_sns_refused_at_once_gives_its_room_back(
+    api: Client, tenant: Tenant, local_aws: dict[str, str]
+) -> None:
+    # Given SMS through SNS limited to 1 an hour
+    sms_on_sns(api, tenant, rate_limit={"messages": 1, "hours": 1})
+    to = numbers(1)[0]
+    # When SNS refuses the test at once (400: it surely did not take it)
+    with aws_answering("sns", "Publish", "InvalidParameter", "Invalid parameter: PhoneNumber", 400):
+        refused = body(sms_test(api, tenant, to))
+    assert refused["ok"] is False and "InvalidParameter" in refused["error"]
+    # Then the hour's one slot is still there for the next test
+    assert body(sms_test(api, tenant, to))["ok"] is True
+    assert texted(local_aws, [to]) == [to]
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,15 @@ from chalicelib.core.errors import (
     edited_meanwhile,
 )
 from chalicelib.core.secrets import decrypt_password, encrypt_secret
+from chalicelib.messaging.outbox import outbox_of
+from chalicelib.messaging.send_room import (
+    SMS_ALLOWANCE,
+    RateLimit,
+    Room,
+    give_room_back,
+    reserve_room,
+    when_room_opens,
+)
 from chalicelib.store import sms as store
 from chalicelib.store.fields import record_from
 
@@ -151,6 +160,17 @@ def daily_allowance(settings: SmsSettings) -> int | None:
         return None
     chosen = settings.daily_allowance
     return get_settings().sms_allowance_per_day if chosen is None else chosen
+
+
+def send_limits(settings: SmsSettings) -> tuple[RateLimit, ...]:
+    """The limits every SMS of the company counts in, a test's too: its own C2 rate limit, and
+    Pregón's daily allowance when it sends through Pregón's SNS (its own provider: only its C2)."""
+    own = rate_limit(settings)
+    allowance = daily_allowance(settings)  # None: the company's own provider, its own bill
+    return (
+        *((RateLimit(outbox_of("sms"), *own),) if own else ()),
+        *((RateLimit(SMS_ALLOWANCE, allowance, 24, allowance=True),) if allowance is not None else ()),
+    )
 
 
 def _defaults(company_id: str) -> SmsSettings:
@@ -944,8 +964,36 @@ def send_test_sms(company_id: str, to_raw: str, text: str | None = None) -> dict
     to = normalize_phone(
         to_raw, settings.default_region if settings else _home_region(company_id), field="to"
     )
+    assert settings is not None  # else _sender_of refused (409)
+    room = _count_test(settings)
     try:
         message_id = sender.send(OutgoingChannelMessage(to_address=to, text=message))
     except DeliveryFailed as exc:
+        if exc.not_taken:  # refused before the provider had it: nothing went, nothing counts
+            give_room_back(company_id, room, 1)
         return {"ok": False, "error": exc.message, "to": to}
     return {"ok": True, "message_id": message_id, "to": to}
+
+
+def _count_test(settings: SmsSettings) -> Room:
+    """Take one SMS's room under the company's SMS limits (``send_limits``), as a drain of its
+    outbox does: a test counts like any SMS. 429 when one is full, naming it and saying when the
+    next SMS can go, since a test cannot wait in the outbox."""
+    company_id, now = settings.company_id, clock.now()
+    room = reserve_room(company_id, send_limits(settings), now, 1)
+    if room.granted:
+        return room
+    assert room.full is not None and room.room_at is not None
+    limit, hours = room.full.count, room.full.hours
+    shown, zone, seconds = when_room_opens(company_id, room.room_at, now)
+    if room.full.allowance:
+        raise TooManyRequests(
+            f"the company's SMS have reached Pregón's daily SMS allowance ({limit} messages per {hours} h): "
+            f"the next one can go at {shown} {zone} (Retry-After: {seconds} seconds)",
+            retry_after=seconds,
+        )
+    raise TooManyRequests(
+        f"the company's SMS have reached their send-rate limit ({limit} messages per {hours} h): "
+        f"the next one can go at {shown} {zone} (Retry-After: {seconds} seconds)",
+        retry_after=seconds,
+    )

@@ -24,7 +24,6 @@ in the outbox. An account without a limit sends its tests as before.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,8 +46,8 @@ from chalicelib.messaging.accounts.email import (
     password_of,
 )
 from chalicelib.messaging.outbox import outbox_of
+from chalicelib.messaging.send_room import RateLimit, Room, give_room_back, reserve_room, when_room_opens
 from chalicelib.store import companies as store
-from chalicelib.store.outbox import RateGrant, release_rate, reserve_rate
 
 TEST_HEADER = "X-Pregon-Test-Send"
 
@@ -111,7 +110,7 @@ TRIAL_SECONDS = ANSWER_WITHIN_SECONDS
 
 
 def _send(account: SenderAccount, mail: OutgoingEmail) -> TestSendResult:
-    grant = _count_in_window(account)
+    room = _count_in_window(account)
     channel = email_channel(account, lambda: password_of(account), attempt_seconds=TRIAL_SECONDS)
     try:
         result = TestSendResult(ok=True, message_id=channel.send(mail))
@@ -119,8 +118,8 @@ def _send(account: SenderAccount, mail: OutgoingEmail) -> TestSendResult:
         result = TestSendResult(ok=False, error=exc.message)
     finally:
         channel.close()
-    if not result.ok and grant is not None:
-        release_rate(account.company_id, _outbox(account), grant, 1)
+    if not result.ok:
+        give_room_back(account.company_id, room, 1)
     return result
 
 
@@ -129,26 +128,21 @@ def _outbox(account: SenderAccount) -> str:
     return outbox_of("email", account.area)
 
 
-def _count_in_window(account: SenderAccount) -> RateGrant | None:
+def _count_in_window(account: SenderAccount) -> Room | None:
     """Take one message's room in the account's send-rate window (C2), as a drain of its outbox
     does; None for an account without a limit. 429 when the window is full."""
     if not account.rate_limit_count:
         return None
-    from chalicelib.core.localization import show_datetime
-    from chalicelib.tenants.companies import get_company
-
     limit, hours = account.rate_limit_count, account.rate_limit_hours or 1
     now = clock.now()
-    grant = reserve_rate(account.company_id, _outbox(account), now, hours, 1, limit)
-    if grant.granted:
-        return grant
-    room_at = grant.room_at or now + timedelta(hours=hours)
-    company = get_company(account.company_id)
-    seconds = max(1, math.ceil((room_at - now).total_seconds()))
-    shown = show_datetime(room_at, company.time_zone, company.locale)
+    room = reserve_room(account.company_id, (RateLimit(_outbox(account), limit, hours),), now, 1)
+    if room.granted:
+        return room
+    room_at = room.room_at or now + timedelta(hours=hours)
+    shown, zone, seconds = when_room_opens(account.company_id, room_at, now)
     raise TooManyRequests(
         f"the sender account {account.area} has reached its send-rate limit ({limit} messages per "
-        f"{hours} h): the next one can go at {shown} {company.time_zone} (Retry-After: {seconds} seconds)",
+        f"{hours} h): the next one can go at {shown} {zone} (Retry-After: {seconds} seconds)",
         retry_after=seconds,
     )
 

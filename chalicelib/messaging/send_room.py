@@ -1,0 +1,86 @@
+"""Room under a company's send limits: its accounts' send-rate limits (C2) and Pregón's daily
+allowance of SMS on its bill, counted in the outbox's rate items (``store.outbox.reserve_rate``).
+
+Both the drain of an outbox and a test send (C3) take their room here, so a test counts like any
+message and a drain never overshoots a limit a test used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.store import outbox as outbox_store
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """One "at most ``count`` per ``hours`` hours" a drain counts its messages into, in the rate
+    item of ``key`` (``store.outbox.reserve_rate``): the outbox's own (C2), or the company's
+    allowance of SMS on Pregón's bill (``allowance``: :data:`SMS_ALLOWANCE`)."""
+
+    key: str
+    count: int
+    hours: int
+    allowance: bool = False
+
+
+# The rate item counting a company's SMS through Pregón's SNS over the last 24 hours.
+SMS_ALLOWANCE = "sms-allowance"
+
+
+@dataclass(frozen=True)
+class Room:
+    """The room reserved under every limit of an outbox: ``granted`` messages, booked in each
+    limit's item (``grants``); none: when some opens again, why, and the limit that is full."""
+
+    granted: int
+    grants: tuple[tuple[str, outbox_store.RateGrant], ...] = ()
+    room_at: datetime | None = None
+    reason: str | None = None
+    allowance_reached: bool = False
+    full: RateLimit | None = None
+
+
+def reserve_room(company_id: str, limits: Sequence[RateLimit], now: datetime, wanted: int) -> Room:
+    """Count up to ``wanted`` messages into each limit in turn (each a conditional write, so
+    several drains never overshoot any of them); a later limit that grants fewer gives the
+    earlier ones back the difference."""
+    granted, grants = wanted, list[tuple[str, outbox_store.RateGrant]]()
+    for limit in limits:
+        grant = outbox_store.reserve_rate(company_id, limit.key, now, limit.hours, granted, limit.count)
+        if grant.granted < granted:
+            for key, earlier in grants:
+                outbox_store.release_rate(company_id, key, earlier, granted - grant.granted)
+        if grant.granted == 0:
+            assert grant.room_at is not None
+            count, hours, at = limit.count, limit.hours, grant.room_at.isoformat()
+            if limit.allowance:
+                reason = f"Pregón's SMS allowance: {count} per {hours} h reached; room again at {at}"
+            else:
+                reason = f"rate limit: {count} per {hours} h reached; room again at {at}"
+            reached = limit.allowance
+            return Room(0, room_at=grant.room_at, reason=reason, allowance_reached=reached, full=limit)
+        granted = grant.granted
+        grants.append((limit.key, grant))
+    return Room(granted, tuple(grants))
+
+
+def give_room_back(company_id: str, room: Room | None, unused: int) -> None:
+    """Give back room reserved and not used (claims lost to another drain, messages given back, a
+    test the provider surely did not take)."""
+    for key, grant in room.grants if room is not None else ():
+        outbox_store.release_rate(company_id, key, grant, unused)
+
+
+def when_room_opens(company_id: str, room_at: datetime, now: datetime) -> tuple[str, str, int]:
+    """For a test refused with 429: when the next message may go, shown in the company's time
+    zone, that zone, and the seconds until then (``Retry-After``)."""
+    from chalicelib.core.localization import show_datetime
+    from chalicelib.tenants.companies import get_company
+
+    company = get_company(company_id)
+    seconds = max(1, math.ceil((room_at - now).total_seconds()))
+    return show_datetime(room_at, company.time_zone, company.locale), company.time_zone, seconds
