@@ -535,8 +535,10 @@ def test_a_failed_messages_reason_reads_in_spanish_on_the_history_screen(
 
 
 def test_a_clients_code_in_the_history_opens_the_clients_page(
-    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import chalicelib.store.communications
+
     # Given a client and an e-mail sent to it
     put_client(api, tenant, "CLI-7", name="Ferretería Gómez")
     send_email(tenant, "ana@example.com", "Factura de noviembre", client_id="CLI-7")
@@ -551,3 +553,32 @@ def test_a_clients_code_in_the_history_opens_the_clients_page(
     link.send_keys(Keys.ENTER)
     wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Ferretería Gómez (CLI-7)")
     assert browser.find_elements(By.ID, "b-client-card")
+
+    # Given a newer e-mail to the client, and a page that reads at most 1 message of the history
+    # (a year's search reads 1,000 of a million: READ_PER_PAGE), so "noviembre" is a rare match
+    send_email(tenant, "ana@example.com", "Aviso de corte", client_id="CLI-7")
+    assert deliver_outboxes()["sent"] == 1
+    monkeypatch.setattr(chalicelib.store.communications, "_PAGE_READ", 1)
+    monkeypatch.setattr(chalicelib.store.communications, "READ_PER_PAGE", 1)
+    # When the client's register is searched for "noviembre"
+    browser.find_element(By.ID, "b-q").send_keys("noviembre")
+    browser.find_element(By.CSS_SELECTOR, "#b-register-filters button[type=submit]").click()
+    # Then the first part holds no match: the console says so and keeps «Más», which finds it
+    part = "Nada en esta parte del registro; «Más» sigue buscando en los anteriores."
+    wait_until(browser, lambda d: part in d.find_element(By.TAG_NAME, "main").text, seconds=20)
+    console_screenshot(browser, "register-part-without-matches")
+    browser.find_element(By.CSS_SELECTOR, ".b-more").click()
+    wait_until(
+        browser, lambda d: "Factura de noviembre" in d.find_element(By.CSS_SELECTOR, ".b-register").text
+    )
+    # When the history is searched the same way
+    open_screen(browser, "history")
+    wait_until(browser, lambda d: subjects(d)[:1] == ["Aviso de corte"], seconds=20)
+    browser.find_element(By.ID, "b-q").send_keys("noviembre")
+    browser.find_element(By.ID, "b-history-search").click()
+    # Then it says the same of the history, and «Más» finds the e-mail
+    part = "Ninguno en esta parte del historial; «Más» sigue buscando en los anteriores."
+    wait_until(browser, lambda d: part in d.find_element(By.TAG_NAME, "main").text, seconds=20)
+    console_screenshot(browser, "history-part-without-matches")
+    browser.find_element(By.CSS_SELECTOR, ".b-more").click()
+    wait_for_subjects(browser, ["Factura de noviembre"])
