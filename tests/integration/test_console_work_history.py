@@ -561,24 +561,34 @@ def test_a_clients_code_in_the_history_opens_the_clients_page(
     monkeypatch.setattr(chalicelib.store.communications, "_PAGE_READ", 1)
     monkeypatch.setattr(chalicelib.store.communications, "READ_PER_PAGE", 1)
     # When the client's register is searched for "noviembre"
-    browser.find_element(By.ID, "b-q").send_keys("noviembre")
-    browser.find_element(By.CSS_SELECTOR, "#b-register-filters button[type=submit]").click()
     # Then the first part holds no match: the console says so and keeps «Más», which finds it
-    part = "Nada en esta parte del registro; «Más» sigue buscando en los anteriores."
-    wait_until(browser, lambda d: part in d.find_element(By.TAG_NAME, "main").text, seconds=20)
-    console_screenshot(browser, "register-part-without-matches")
-    browser.find_element(By.CSS_SELECTOR, ".b-more").click()
+    search_past_a_part(
+        browser,
+        "#b-register-filters button[type=submit]",
+        "Nada en esta parte del registro; «Más» sigue buscando en los anteriores.",
+        "register-part-without-matches",
+    )
     wait_until(
         browser, lambda d: "Factura de noviembre" in d.find_element(By.CSS_SELECTOR, ".b-register").text
     )
     # When the history is searched the same way
+    # Then it says the same of the history, and «Más» finds the e-mail
     open_screen(browser, "history")
     wait_until(browser, lambda d: subjects(d)[:1] == ["Aviso de corte"], seconds=20)
-    browser.find_element(By.ID, "b-q").send_keys("noviembre")
-    browser.find_element(By.ID, "b-history-search").click()
-    # Then it says the same of the history, and «Más» finds the e-mail
-    part = "Ninguno en esta parte del historial; «Más» sigue buscando en los anteriores."
-    wait_until(browser, lambda d: part in d.find_element(By.TAG_NAME, "main").text, seconds=20)
-    console_screenshot(browser, "history-part-without-matches")
-    browser.find_element(By.CSS_SELECTOR, ".b-more").click()
+    search_past_a_part(
+        browser,
+        "#b-history-search",
+        "Ninguno en esta parte del historial; «Más» sigue buscando en los anteriores.",
+        "history-part-without-matches",
+    )
     wait_for_subjects(browser, ["Factura de noviembre"])
+
+
+def search_past_a_part(driver: Any, search_button: str, part: str, screenshot: str) -> None:
+    """Search the screen's "Buscar" for "noviembre", see ``part`` said of a first part without a
+    match, and press «Más»."""
+    driver.find_element(By.ID, "b-q").send_keys("noviembre")
+    driver.find_element(By.CSS_SELECTOR, search_button).click()
+    wait_until(driver, lambda d: part in d.find_element(By.TAG_NAME, "main").text, seconds=20)
+    console_screenshot(driver, screenshot)
+    driver.find_element(By.CSS_SELECTOR, ".b-more").click()
