@@ -96,6 +96,21 @@ def test_a_test_the_server_refused_gives_its_slot_back(
     assert len(mailbox.wait_for(1)) == 1
 
 
+def test_a_test_whose_connection_was_reset_after_its_body_keeps_its_slot(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a tracking account that may send 1 e-mail an hour, and a server that keeps the next
+    # message and then resets the connection before answering its final dot
+    limit_tracking_account(api, tenant, mailbox, messages=1, hours=1)
+    mailbox.reset_after_next(1)
+    # When it is tested: the answer says it failed, though the server may have it (and has)
+    assert body(account_test_send(api, tenant, "tracking", TO))["ok"] is False
+    assert len(mailbox.wait_for(1)) == 1
+    # Then the hour's one slot stays used, as a drain's attempt would: a second test is refused
+    assert account_test_send(api, tenant, "tracking", TO).status_code == 429
+    assert len(mailbox.messages()) == 1
+
+
 def test_an_account_without_a_limit_sends_every_test_and_counts_none(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:

@@ -112,13 +112,15 @@ TRIAL_SECONDS = ANSWER_WITHIN_SECONDS
 def _send(account: SenderAccount, mail: OutgoingEmail) -> TestSendResult:
     room = _count_in_window(account)
     channel = email_channel(account, lambda: password_of(account), attempt_seconds=TRIAL_SECONDS)
+    not_taken = False
     try:
         result = TestSendResult(ok=True, message_id=channel.send(mail))
     except DeliveryFailed as exc:
         result = TestSendResult(ok=False, error=exc.message)
+        not_taken = exc.not_taken
     finally:
         channel.close()
-    if not result.ok:
+    if not_taken:  # refused before the server had it: nothing went, so it does not count (C2)
         give_room_back(account.company_id, room, 1)
     return result
 
