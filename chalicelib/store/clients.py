@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
@@ -550,21 +550,22 @@ def _search_position(company_id: str, cursor: dict[str, Any] | None) -> str | No
     return str(cursor["name_client"]["S"])
 
 
-def index_search(company_id: str, phone_region: str = "AR") -> int:
+def index_search(
+    company_id: str, as_stored_now: Callable[[domain.Client], domain.Client] = lambda client: client
+) -> int:
     """Write the search items of every client of a company (clients saved before search existed):
     a Query of the company's clients, page by page, never a Scan; each client's items in one
     transaction on condition that the client is still the one read (a save meanwhile wrote its
-    own; the client is read again). A client stored before December 2026 kept its phones as they
-    were written (``0351 15-555-1234``): the same transaction stores them in E.164, read in
-    ``phone_region`` as a save does (one that cannot be read is kept as it is), and drops the
-    items the written form had. Writing them twice changes nothing. Returns how many clients
-    were indexed."""
+    own; the client is read again). ``as_stored_now`` gives the client as a save would store it
+    today (``tenants.clients``: phones an older release kept as written, in E.164): when it
+    differs, the same transaction stores that form and drops the items the old one had. Writing
+    them twice changes nothing. Returns how many clients were indexed."""
     count = 0
     for item in ClientModel.query(company_id, consistent_read=True):
         current: ClientModel | None = item
         while current is not None:
             client = _client(current)
-            upgraded = _phones_in_e164(client, phone_region)
+            upgraded = as_stored_now(client)
 
             def build(
                 tx: TransactWrite,
@@ -594,22 +595,3 @@ def index_search(company_id: str, phone_region: str = "AR") -> int:
             except DoesNotExist:
                 current = None
     return count
-
-
-def _phones_in_e164(client: domain.Client, region: str) -> domain.Client:
-    """The client with its own and its contacts' phones in E.164 as a save stores them; a phone
-    that cannot be read stays as written."""
-    from chalicelib.core.errors import ValidationFailed
-    from chalicelib.core.phones import normalize_phone
-
-    def e164(raw: str) -> str:
-        try:
-            return normalize_phone(raw, region)
-        except ValidationFailed:
-            return raw
-
-    return replace(
-        client,
-        phones=tuple(dict.fromkeys(e164(p) for p in client.phones)),
-        contacts=tuple(replace(c, phone=e164(c.phone) if c.phone else c.phone) for c in client.contacts),
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.core import clock
@@ -198,4 +198,19 @@ def index_search(company_id: str) -> int:
     changes nothing."""
     from chalicelib.tenants.companies import phone_region
 
-    return store.index_search(company_id, phone_region(company_id))
+    region = phone_region(company_id)
+    return store.index_search(company_id, lambda client: _phones_as_stored(client, region))
+
+
+def _phones_as_stored(client: Client, region: str) -> Client:
+    """The client with its own and its contacts' phones in E.164 as :func:`save_client` stores
+    them (an older release kept them as written); a phone that cannot be read stays as it is."""
+
+    def e164(raw: str) -> str:
+        return _e164(raw, region, "phones", []) or raw
+
+    return replace(
+        client,
+        phones=tuple(dict.fromkeys(e164(p) for p in client.phones)),
+        contacts=tuple(replace(c, phone=e164(c.phone) if c.phone else c.phone) for c in client.contacts),
+    )
