@@ -313,11 +313,7 @@ def _check(fields: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]
         threshold = fields["low_credit_threshold"]
         if threshold is None:
             changes["low_credit_threshold"] = None
-        elif (
-            isinstance(threshold, int)
-            and not isinstance(threshold, bool)
-            and (0 <= threshold <= MAX_LOW_CREDIT_THRESHOLD)
-        ):
+        elif _whole(threshold, 0, MAX_LOW_CREDIT_THRESHOLD):
             changes["low_credit_threshold"] = threshold
         else:
             bad("low_credit_threshold", f"must be a whole number from 0 to {MAX_LOW_CREDIT_THRESHOLD}")
