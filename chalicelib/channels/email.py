@@ -197,6 +197,20 @@ def _mailbox(name: str, address: str) -> str:
     return f'"{quote(name)}" <{address}>' if name else address
 
 
+def list_id(from_address: str) -> str:
+    """RFC 2919's ``List-Id`` of the e-mails a sender address sends to a list (a manual or bulk
+    send, a parcel's alerts): ``<local part.domain>`` of that address, ``<avisos.cargasdelsur.com>``
+    for ``avisos@cargasdelsur.com``, on a domain the company controls. The local part keeps the
+    letters, digits and hyphens a list-label may hold (anything else becomes ``-``).
+
+    An e-mail with ``List-Unsubscribe`` and no ``List-Id`` is a half-made list message to spam
+    filters: SpamAssassin's ``__LIST_PARTIAL`` (``LIST_PARTIAL_SHORT_MSG``, a point for a short one
+    without a DKIM signature) and the metas built on it (docs/deliverability.md)."""
+    local, _, domain = _ascii_domain(from_address).rpartition("@")
+    label = re.sub(r"[^A-Za-z0-9-]+", "-", local).strip("-") or "list"
+    return f"<{label}.{domain.lower()}>"
+
+
 def new_message_id(domain: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
@@ -265,6 +279,8 @@ def compose(mail: OutgoingEmail, *, message_id: str, policy: EmailPolicy = _POLI
         msg["Reply-To"] = _clean(mail.reply_to, "reply_to")
     for name, value in mail.headers.items():
         msg[_clean(name, "header name")] = _header_value(name, _clean(value, name))
+    if "List-Unsubscribe" in msg and "List-Id" not in msg:
+        msg["List-Id"] = list_id(_clean(mail.from_address, "from"))
     msg.set_content(mail.text, subtype="plain", charset="utf-8")
     if mail.html is not None:
         msg.add_alternative(mail.html, subtype="html", charset="utf-8")
