@@ -31,14 +31,26 @@ fi
 # axe-core, the accessibility checker the browser tests inject into every page (docs/web.md).
 "${UV[@]}" run python -c 'from infrastructure.local.npm import axe_script; axe_script()' </dev/null
 
-# The tests of staff mailboxes (H3) run a real IMAP server: Debian's dovecot, with a throw-away
-# configuration per test (tests/steps/imap.py). Installed here when missing (CI starts fresh).
-if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
-    echo "Installing dovecot-imapd (a real IMAP server for the tests)..." >&2
-    SUDO=()
+# Debian packages the tests run for real, installed when missing (CI starts fresh): apt-get install,
+# and only when that fails (an old package list) apt-get update first. Needs root or sudo.
+apt_install_missing() {  # <package> <what it is for>: after the check for its command failed
+    echo "Installing $1 ($2)..." >&2
+    local SUDO=()
     [ "$(id -u)" -eq 0 ] || SUDO=(sudo -n)
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y --no-install-recommends dovecot-imapd </dev/null >&2 \
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y --no-install-recommends "$1" </dev/null >&2 \
         || { DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get update </dev/null >&2 \
-             && DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y --no-install-recommends dovecot-imapd </dev/null >&2; } \
-        || echo "dovecot-imapd could not be installed: the mailbox tests will fail" >&2
+             && DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y --no-install-recommends "$1" </dev/null >&2; } \
+        || echo "$1 could not be installed: the tests of $2 will fail" >&2
+}
+
+# The tests of staff mailboxes (H3) run a real IMAP server: Debian's dovecot, with a throw-away
+# configuration per test (tests/steps/imap.py).
+if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+    apt_install_missing dovecot-imapd "staff mailboxes (a real IMAP server)"
+fi
+# The e-mail tests score every kind of e-mail Pregón sends with a real spam filter: Debian's
+# SpamAssassin, its local rules only, offline (tests/steps/spam.py, docs/deliverability.md). The
+# test fails rather than skips without it.
+if ! command -v spamassassin >/dev/null 2>&1; then
+    apt_install_missing spamassassin "e-mail against a spam filter"
 fi

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from typing import Any
 
@@ -357,6 +357,7 @@ def test_a_tracking_alert_offers_one_click_unsubscribe_on_one_line(
     assert wire_problems(raw, domain=DOMAIN) == []
     assert names_on_the_wire(raw) == (SENDER, "Ana María Núñez")
     assert kind_headers(raw) == (True, b"auto-generated")
+    assert header_fields(raw, "List-Id") == [f"List-Id: <avisos.{DOMAIN}>".encode()]
     # And it names no alert: the carrier's event id and Ana's subscription id are nowhere in its
     # bytes (X-Pregon-Alert carried both); X-Pregon-Message names the e-mail, which the alert names
     listed = api.http.get("/parcels/TRK-WIRE/alerts", headers=tenant.staff_headers())
@@ -386,10 +387,12 @@ def test_manual_and_bulk_sends_offer_one_click_unsubscribe_and_each_has_its_own_
     deliver_outboxes()
     mailbox.wait_for(3)
     raws = [path.read_bytes() for path in mailbox.files()]
-    # Then each is well formed, offers one-click unsubscribe, and is no automatic message
+    # Then each is well formed, offers one-click unsubscribe, and is no automatic message; it
+    # names its list (RFC 2919) after its sender, as spam filters expect of a list's message
     for raw in raws:
         assert wire_problems(raw, domain=DOMAIN) == []
         assert kind_headers(raw) == (True, None)
+        assert header_fields(raw, "List-Id") == [f"List-Id: <avisos.{DOMAIN}>".encode()]
     # And no two share a Message-ID
     assert len({header_fields(raw, "Message-ID")[0] for raw in raws}) == 3
 
@@ -540,3 +543,187 @@ def test_a_company_template_whose_text_renders_blank_sends_the_htmls_text(
     assert wire_problems(raw, domain=DOMAIN) == []
     text = message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert text == f"Hola {CLIENT_NAME}:\n«corte» el lunes 12 €.\n"
+
+
+# --- a real spam filter: SpamAssassin's local rules ------------------------------------------------
+
+SPAM_BAR = 0.5  # points, of SpamAssassin's local tests; 5 is spam, so this leaves a wide margin
+
+
+def test_no_kind_of_email_looks_like_spam_to_spamassassin(
+    api: Client,
+    tenant: Tenant,
+    erp: dict[str, str],
+    mailbox: MailCatcher,
+    local_aws: dict[str, str],
+    clock: Any,
+) -> None:
+    import requests
+
+    from chalicelib.channels.sms import MasivosAccount
+    from chalicelib.core.domain import SenderDomain, WebhookEndpoint
+    from chalicelib.messaging.accounts import allowance_notice, domain_checks, sms_credit
+    from chalicelib.messaging.webhooks.service import _tell_administrators
+    from chalicelib.tenants.companies import get_company
+    from chalicelib.tenants.staff import UserFields, save_user
+    from tests.steps.domains import pregon_notice_sender_verified
+    from tests.steps.history import add_register_record, register_tables
+    from tests.steps.spam import spam_scores
+
+    sent: dict[str, bytes] = {}
+
+    def caught(*kinds: str) -> None:
+        """The next e-mails the SMTP server received are these kinds, in this order."""
+        seen = len(sent)
+        mailbox.wait_for(seen + len(kinds))
+        for kind, path in zip(kinds, mailbox.files()[seen:], strict=True):
+            sent[kind] = path.read_bytes()
+
+    # Given the company sends as "Cargas del Sur – Envíos, S.A." to Ferretería Núñez, S.R.L.,
+    # and its administrator Ana has an address
+    company = tenant.company_id
+    save_user(company, "ana", UserFields(name="Ana Pérez", email=f"ana@{company}.example", level=1))
+    put_client(api, erp, "CLI-2", name="Pérez, Ana", emails=["ana@perez.example"])
+    # When it sends every kind of e-mail, as its seeds' Spanish templates write them:
+    # a double opt-in confirmation, then a tracking alert to a follower
+    issue(api, tenant, "TRK-SPAM")
+    assert ask_for_alerts(api, tenant, "TRK-SPAM", "ana@example.com", "Ana María").status_code == 202
+    deliver_outboxes()
+    caught("confirmation")
+    staff_subscribe(api, tenant, "TRK-SPAM", "beto@example.com", first_name="Beto", last_name="Núñez")
+    post_event(api, tenant, "TRK-SPAM", "EV-1", "DELIVERED", minutes=1, observation="Recibió «Peña»")
+    assert sweep(tenant).sent == 1
+    caught("tracking alert")
+    # each business event (the invoice with its PDF, a ticket's answer in its thread...)
+    for event in EVENTS:
+        post_business_event(
+            api, erp, event, {"event_id": f"{event}-spam", "client_id": "CLI-1", **EVENTS[event]}
+        )
+        assert deliver_outboxes()["sent"] == 1
+        caught(f"event {event}")
+    # a document the ERP posts, and a bulk statement with its PDF
+    lines = [{"code": "A-100", "description": "Tornillo × 100", "quantity": "12", "unit_price": "1250"}]
+    order = {"number": "P-2026-0088", "date": "2026-11-02", "client_id": "CLI-1", "lines": lines}
+    assert api.http.post("/documents/orders", headers=erp, body=json.dumps(order)).status_code == 202
+    assert deliver_outboxes()["sent"] == 1
+    caught("document")
+    from chalicelib.core.domain import Movement
+    from chalicelib.producers.documents.settings import save_open_movements
+
+    save_open_movements(
+        company, "CLI-1", [Movement("2026-10-01", "A-1", "1234.56", "Factura nº 1", "2026-10-31")], None
+    )
+    bulk = api.http.post("/documents/statements/bulk", headers=erp, body=json.dumps({"as_of": "2026-10-31"}))
+    assert bulk.status_code == 201, bulk.body
+    expand_pages()
+    assert deliver_outboxes()["sent"] == 1  # CLI-2 owes nothing
+    caught("bulk statement (PDF)")
+    # a manual e-mail from staff to one client, then a send job to both
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
+    assert saved.status_code == 200, saved.body
+    send = {"channel": "email", "template": "custom:aviso"}
+    one = api.http.post(
+        "/sends", headers=tenant.staff_headers(), body=json.dumps(send | {"client_ids": ["CLI-1"]})
+    )
+    assert one.status_code == 201, one.body
+    assert deliver_outboxes()["sent"] == 1
+    caught("manual e-mail")
+    both = api.http.post(
+        "/sends", headers=tenant.staff_headers(), body=json.dumps(send | {"client_ids": ["CLI-1", "CLI-2"]})
+    )
+    assert both.status_code == 201, both.body
+    expand_pages()
+    assert deliver_outboxes()["sent"] == 2
+    caught("send job", "send job, second client")
+    # a clerk's answer in a client's thread, and a colleague told of that record
+    receive_mail(
+        api, company, '"Núñez, José" <compras@nunez.example>', "¿Cuándo llega mi factura nº 12?", "Hola"
+    )
+    register = body(api.http.get("/clients/CLI-1/register", headers=tenant.staff_headers()))
+    [received] = [item for item in register["items"] if item["direction"] == "in"]
+    reply = api.http.post(
+        f"/clients/CLI-1/register/{received['communication_id']}/reply",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"text": "Mañana, José. Saludos."}),
+    )
+    assert reply.status_code == 201, reply.body
+    assert deliver_outboxes()["sent"] == 1
+    caught("reply in a thread")
+    register_tables(api, tenant)
+    save_user(company, "marta", UserFields(name="Marta Núñez", email="marta@cargasdelsur.example", level=2))
+    record = add_register_record(
+        api, tenant.staff_headers(), "CLI-1", record_type="call", subject="Llamó por el IVA de octubre",
+        motive="consulta", area="fiscal", initiated_by="client", text="Pide que lo llamen",
+    )  # fmt: skip
+    told = api.http.post(
+        f"/clients/CLI-1/register/{record['communication_id']}/notify",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"users": ["marta"], "comment": "Llamalo hoy"}),
+    )
+    assert told.status_code == 201, told.body
+    assert deliver_outboxes()["sent"] == 1
+    caught("register notice")
+    # the administrator's test sends of the account and of a template
+    for path in ("/sender-accounts/all/test", "/templates/invoice/test"):
+        answer = api.http.post(path, headers=tenant.admin_headers(), body=b'{"to": "ana@example.com"}')
+        assert answer.status_code == 200 and body(answer)["ok"] is True, answer.body
+        caught(f"test send {path}")
+    # a payment reminder 7 days before the due date
+    set_reminders_ok(api, erp, "CLI-1", active=True)
+    push_ok(api, erp, receivable("A-0001-00001234", "2026-11-20"))
+    clock.set_now(datetime(2026, 11, 13, 9, tzinfo=timezone.utc))
+    assert run_now(api, tenant)["reminders"] == 1
+    assert deliver_outboxes()["sent"] == 1
+    caught("reminder")
+    # and Pregón's own notices to the administrators, handed to SES by their sending paths
+    pregon_notice_sender_verified()
+    firm = get_company(company)
+    domain = SenderDomain(
+        f"avisos.{DOMAIN}",
+        company,
+        f"bounce.avisos.{DOMAIN}",
+        ("a" * 32, "b" * 32, "c" * 32),
+        clock.now(),
+        "ana",
+    )
+    notices = {
+        "sms-credit": lambda group: sms_credit.notice_message(
+            firm,
+            MasivosAccount(120, datetime(2026, 11, 20).date(), 4880),
+            500,
+            7,
+            group,
+            low=True,
+            expiring=False,
+        ),
+        "sms-allowance": lambda group: allowance_notice.notice_message(firm, 7, group),
+        "sending-domain": lambda group: domain_checks.notice_message(
+            firm, domain, clock.now(), clock.now() + timedelta(hours=72), [], group, kind="unverified"
+        ),
+    }
+    # (the domain's DKIM tokens are SES's random letters and digits: these two hold 7 consonants
+    # in a row, which SpamAssassin's URI_NOVOWEL counts half a point for, the worst they can do)
+    for kind, message in notices.items():
+        assert sms_credit.tell_once_a_day(firm, f"spam-check-{kind}", kind, message) == 1
+    at = clock.now()
+    endpoint = WebhookEndpoint(
+        company,
+        "wh-1",
+        "https://erp.cargasdelsur.example/hooks?token=x",
+        ("delivered",),
+        False,
+        at,
+        "ana",
+        at,
+        at,
+    )
+    _tell_administrators(endpoint, at - timedelta(days=3))
+    raw = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+    to_ana = [m["raw_data"].encode() for m in raw if f"ana@{company}.example" in m["raw_data"]]
+    assert len(to_ana) == 4
+    for kind, notice in zip([*notices, "webhook-disabled"], to_ana, strict=True):
+        sent[f"notice: {kind}"] = notice
+
+    # Then SpamAssassin's local tests find none of them anywhere near spam
+    scored = spam_scores(sent)
+    assert {kind: s.shown() for kind, s in scored.items() if s.score > SPAM_BAR} == {}
