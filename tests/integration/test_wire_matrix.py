@@ -49,6 +49,7 @@ NOTICE = {
 PDF_NAME = "Factura nº 12 – octubre.pdf"
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 ONE_CLICK = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"
+JOSE = '"Núñez, José" <compras@nunez.example>'  # writes from the client's address
 
 
 @pytest.fixture
@@ -400,24 +401,30 @@ def test_manual_and_bulk_sends_offer_one_click_unsubscribe_and_each_has_its_own_
 # --- written by a person, or a test: neither ------------------------------------------------------
 
 
+def a_clerk_answers(api: Client, tenant: Tenant, sender: str, subject: str, text: str) -> Any:
+    """``sender`` writes to the company about CLI-1 with ``subject``; a clerk answers it from the
+    client's register with ``text``: the answer to that reply."""
+    receive_mail(api, tenant.company_id, sender, subject, "Hola")
+    register = body(api.http.get("/clients/CLI-1/register", headers=tenant.staff_headers()))
+    [received] = [item for item in register["items"] if item["direction"] == "in"]
+    return api.http.post(
+        f"/clients/CLI-1/register/{received['communication_id']}/reply",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"text": text}),
+    )
+
+
 def test_a_staff_reply_from_the_register_is_neither_automatic_nor_a_list(
     api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
 ) -> None:
-    # Given José wrote from the client's address under a name with a comma, with a long subject
-    receive_mail(
-        api,
-        tenant.company_id,
-        '"Núñez, José" <compras@nunez.example>',
-        "¿Cuándo llega mi factura nº 12 de octubre? La necesito con urgencia para cerrar el mes",
-        "Hola",
-    )
-    register = body(api.http.get("/clients/CLI-1/register", headers=tenant.staff_headers()))
-    [received] = [item for item in register["items"] if item["direction"] == "in"]
+    # Given José wrote from the client's address under a name with a comma, with a long subject;
     # When a clerk answers it
-    reply = api.http.post(
-        f"/clients/CLI-1/register/{received['communication_id']}/reply",
-        headers=tenant.staff_headers(),
-        body=json.dumps({"text": "Mañana, José. «Saludos»"}),
+    reply = a_clerk_answers(
+        api,
+        tenant,
+        JOSE,
+        "¿Cuándo llega mi factura nº 12 de octubre? La necesito con urgencia para cerrar el mes",
+        "Mañana, José. «Saludos»",
     )
     assert reply.status_code == 201, reply.body
     assert deliver_outboxes()["sent"] == 1
@@ -483,15 +490,8 @@ def test_a_resent_reply_stays_in_its_thread_and_a_resent_send_keeps_its_unsubscr
     api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
 ) -> None:
     # Given a clerk answered José's e-mail from the register, and sent the client a notice
-    receive_mail(api, tenant.company_id, "José <compras@nunez.example>", "¿Y mi factura nº 12?", "Hola")
-    register = body(api.http.get("/clients/CLI-1/register", headers=tenant.staff_headers()))
-    [received] = [item for item in register["items"] if item["direction"] == "in"]
     reply = body(
-        api.http.post(
-            f"/clients/CLI-1/register/{received['communication_id']}/reply",
-            headers=tenant.staff_headers(),
-            body=json.dumps({"text": "Mañana, José."}),
-        )
+        a_clerk_answers(api, tenant, "José <compras@nunez.example>", "¿Y mi factura nº 12?", "Mañana, José.")
     )
     saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
     assert saved.status_code == 200, saved.body
@@ -636,18 +636,8 @@ def test_no_kind_of_email_looks_like_spam_to_spamassassin(
     assert deliver_outboxes()["sent"] == 2
     caught("send job", "send job, second client")
     # a clerk's answer in a client's thread, and a colleague told of that record
-    receive_mail(
-        api, company, '"Núñez, José" <compras@nunez.example>', "¿Cuándo llega mi factura nº 12?", "Hola"
-    )
-    register = body(api.http.get("/clients/CLI-1/register", headers=tenant.staff_headers()))
-    [received] = [item for item in register["items"] if item["direction"] == "in"]
-    reply = api.http.post(
-        f"/clients/CLI-1/register/{received['communication_id']}/reply",
-        headers=tenant.staff_headers(),
-        body=json.dumps({"text": "Mañana, José. Saludos."}),
-    )
-    assert reply.status_code == 201, reply.body
-    assert deliver_outboxes()["sent"] == 1
+    answer = a_clerk_answers(api, tenant, JOSE, "¿Cuándo llega mi factura nº 12?", "Mañana, José.")
+    assert answer.status_code == 201 and deliver_outboxes()["sent"] == 1, answer.body
     caught("reply in a thread")
     register_tables(api, tenant)
     save_user(company, "marta", UserFields(name="Marta Núñez", email="marta@cargasdelsur.example", level=2))
