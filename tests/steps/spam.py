@@ -11,6 +11,7 @@ is made of): loading the rules costs most of a second, each message then a few m
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -20,12 +21,13 @@ from pathlib import Path
 import pytest
 
 # ``spamassassin -L -t`` per file, in one process; one line a message: file, score, rules hit
-# (``NAME=points``). A user preferences file is neither read nor written (``-p /dev/null``).
+# (``NAME=points``). A user preferences file is neither read nor written (``-p /dev/null``), and
+# its state folder is a temporary one (HOME): nothing is learnt from one run for the next.
 _SCORE = r"""
 use strict; use warnings;
 use Mail::SpamAssassin;
 my $sa = Mail::SpamAssassin->new({
-  local_tests_only => 1, dont_copy_prefs => 1, userprefs_filename => '/dev/null',
+  local_tests_only => 1, dont_copy_prefs => 1, userprefs_filename => '/dev/null', userstate_dir => $ENV{HOME},
   post_config_text => "use_bayes 0\nbayes_auto_learn 0\nuse_auto_whitelist 0\nuse_auto_welcomelist 0\n",
 });
 $sa->compile_now(0);
@@ -64,7 +66,12 @@ def spam_scores(messages: dict[str, bytes]) -> dict[str, Scored]:
             path.write_bytes(raw)
             files[str(path)] = key
         done = subprocess.run(
-            ["perl", "-e", _SCORE, *files], capture_output=True, text=True, timeout=120, check=False
+            ["perl", "-e", _SCORE, *files],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "HOME": folder},
         )
     assert done.returncode == 0, done.stderr
     scored = {}
