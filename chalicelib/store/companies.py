@@ -488,9 +488,12 @@ def due_alert_schedules(alert_type: str, now: datetime) -> list[domain.AlertSche
     ]
 
 
-def claim_alert_run(schedule: domain.AlertSchedule, now: datetime, next_run: datetime | None = None) -> bool:
+def claim_alert_run(
+    schedule: domain.AlertSchedule, now: datetime, next_run: datetime | None = None, *, ran: bool = True
+) -> bool:
     """Move a due schedule's next run forward (to ``next_run``, else by its frequency); only one
-    of several concurrent callers wins."""
+    of several concurrent callers wins. ``ran=False``: the run is only moved (the company's clock
+    changed), no run is noted."""
     assert schedule.next_run_at is not None
     due = _iso(schedule.next_run_at)
     next_run = next_run or now + timedelta(minutes=schedule.frequency_minutes)
@@ -498,7 +501,7 @@ def claim_alert_run(schedule: domain.AlertSchedule, now: datetime, next_run: dat
         lambda: AlertScheduleModel(schedule.company_id, schedule.alert_type).update(
             actions=[
                 AlertScheduleModel.next_run_at.set(_iso(next_run)),
-                AlertScheduleModel.last_run_at.set(now),
+                *([AlertScheduleModel.last_run_at.set(now)] if ran else []),
             ],
             condition=(AlertScheduleModel.next_run_at == due)
             & (AlertScheduleModel.due_alert_type == schedule.alert_type),

@@ -206,6 +206,7 @@ def update_settings(
     """Change the settings given (None leaves one as it is). With ``if_match`` (the versions an
     ``If-Match`` names), a 412 when someone else saved them since."""
     _check_region(country=country, time_zone=time_zone, locale=locale)
+    current = store.get_company(company_id) if time_zone is not None else None
     saved = store.update_company(
         company_id,
         if_match,
@@ -219,7 +220,34 @@ def update_settings(
     )
     if not saved:
         raise edited_meanwhile("the company's settings")
+    if time_zone is not None and current is not None and time_zone != current.time_zone:
+        _replan_daily_runs(company_id, time_zone)
     return get_company(company_id)
+
+
+def next_daily_run(schedule: AlertSchedule, now: datetime, time_zone: str) -> datetime:
+    """When a daily alert type (the reminders) runs next: its hour (00 to 23; 8 until told
+    otherwise) on the zone's clock, the first after ``now``. An hour the clock skips that day (02:00
+    in Madrid on the last Sunday of March, 00:00 in Santiago on the first Sunday of September) is
+    the moment the clock jumped (03:00, 01:00); an hour the clock goes through twice, its first."""
+    from chalicelib.core.localization import next_local_hour
+
+    hour = DEFAULT_HOUR if schedule.hour_of_day is None else schedule.hour_of_day
+    return next_local_hour(now, hour, time_zone)
+
+
+def _replan_daily_runs(company_id: str, time_zone: str) -> None:
+    """The company's clock changed: each daily run still to come moves to its hour on the new
+    clock (a run already due stays due and catches up, as after a stop)."""
+    now = clock.now()
+    for alert_type in DAILY_ALERT_TYPES:
+        for _ in range(3):  # a run of the schedule may move it meanwhile: read it again
+            schedule = store.get_alert_schedule(company_id, alert_type)
+            if schedule is None or schedule.next_run_at is None or schedule.next_run_at <= now:
+                break
+            following = next_daily_run(schedule, now, time_zone)
+            if store.claim_alert_run(schedule, now, following, ran=False):
+                break
 
 
 def _check_region(*, country: str | None, time_zone: str | None, locale: str | None) -> None:

@@ -40,7 +40,7 @@ from chalicelib.core.domain import (
     SenderAccount,
 )
 from chalicelib.core.errors import ValidationFailed
-from chalicelib.core.localization import next_local_hour, show_balance, show_date, show_money, today
+from chalicelib.core.localization import show_balance, show_date, show_money, today
 from chalicelib.core.observability import logger
 from chalicelib.core.phones import first_sms_number
 from chalicelib.core.schedules import each_company
@@ -65,7 +65,7 @@ from chalicelib.store import companies as company_store
 from chalicelib.store import receivables as store
 from chalicelib.store.receivables import ReminderClaim
 from chalicelib.tenants.branding import company_variables
-from chalicelib.tenants.defaults import DEFAULT_HOUR
+from chalicelib.tenants.companies import next_daily_run
 
 PAGE = 100  # receivables decided (and their clients and settings read) together
 # One company's run may decide, render and claim for this long per run of the schedule; what is
@@ -126,7 +126,7 @@ def run_due_reminders(
         company = company_store.get_company(schedule.company_id)
         if company is None:
             continue
-        following = next_local_hour(now, schedule.hour_of_day or DEFAULT_HOUR, company.time_zone)
+        following = next_daily_run(schedule, now, company.time_zone)
         if not company_store.claim_alert_run(schedule, now, following):
             continue  # another invocation took this run
         planned[company.company_id] = replace(schedule, next_run_at=following)

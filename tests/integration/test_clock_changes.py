@@ -1,0 +1,119 @@
+"""Z1 across the clock's changes: a company's daily runs go at their hour of its clock on both
+sides of a summer-time change, once a day, and follow the company when it moves to another zone.
+(Days of 23 and 25 hours in the filters, and the hours a clock skips or goes through twice, are
+walked by ``tests/unit/test_localization_clock_changes.py``.)"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.tenants import Tenant
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def set_zone(api: Client, tenant: Tenant, time_zone: str, locale: str) -> None:
+    answer = api.http.patch(
+        "/company",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"time_zone": time_zone, "locale": locale}),
+    )
+    assert answer.status_code == 200, answer.body
+
+
+def reminders_at(api: Client, tenant: Tenant, hour: int) -> dict[str, Any]:
+    answer = api.http.put(
+        "/alerts/reminders",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"enabled": True, "hour_of_day": hour}),
+    )
+    assert answer.status_code == 200, answer.body
+    return dict(body(answer))
+
+
+def reminders_row(api: Client, tenant: Tenant) -> dict[str, Any]:
+    items = body(api.http.get("/alerts", headers=tenant.staff_headers()))["items"]
+    [row] = [i for i in items if i["alert_type"] == "reminders"]
+    return dict(row)
+
+
+def ran(tenant: Tenant) -> int:
+    """One tick of the reminders' schedule: whether it ran this company (1) or not (0)."""
+    from chalicelib.producers.reminders.run import run_due_reminders
+
+    return sum(1 for r in run_due_reminders() if r.company_id == tenant.company_id)
+
+
+def test_reminders_at_midnight_in_santiago_run_at_midnight_each_day_across_the_september_change(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    # Given a company in Santiago de Chile whose reminders run at 00:00 of its clock, set on
+    # Friday 2027-09-03 at 08:00 there (-04:00)
+    set_zone(api, tenant, "America/Santiago", "es_CL")
+    clock.set_now(at("2027-09-03T12:00:00"))
+    assert reminders_at(api, tenant, 0)["next_run_at"] == "2027-09-04T04:00:00+00:00"
+    # When the schedule ticks at Saturday's midnight there: it runs once
+    clock.set_now(at("2027-09-04T04:00:00"))
+    assert ran(tenant) == 1
+    clock.set_now(at("2027-09-04T04:05:00"))
+    assert ran(tenant) == 0
+    # Then its next run is Sunday's midnight, which the clock skips that night (00:00 -04:00 is
+    # 01:00 -03:00): the moment the clock jumps, not 08:00 (the default hour) nor Monday
+    row = reminders_row(api, tenant)
+    assert (row["next_run_at"], row["next_run_shown"]) == ("2027-09-05T04:00:00+00:00", "05-09-2027 01:00")
+    clock.set_now(at("2027-09-05T04:00:00"))
+    assert ran(tenant) == 1
+    # And on Monday it is midnight again, on summer time (-03:00)
+    row = reminders_row(api, tenant)
+    assert (row["next_run_at"], row["next_run_shown"]) == ("2027-09-06T03:00:00+00:00", "06-09-2027 00:00")
+    assert row["hour_of_day"] == 0
+
+
+def test_reminders_at_two_in_madrid_run_once_on_the_day_the_clock_goes_back(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    # Given a company in Madrid whose reminders run at 02:00, on Saturday 2027-10-30
+    set_zone(api, tenant, "Europe/Madrid", "es_ES")
+    clock.set_now(at("2027-10-30T10:00:00"))
+    assert reminders_at(api, tenant, 2)["next_run_at"] == "2027-10-31T00:00:00+00:00"  # 02:00 +02:00
+    # When the schedule ticks through Sunday's two 02:00s (00:00 and 01:00 UTC)
+    clock.set_now(at("2027-10-31T00:00:00"))
+    assert ran(tenant) == 1
+    clock.set_now(at("2027-10-31T01:00:00"))
+    assert ran(tenant) == 0
+    # Then it ran once, at the first, and next goes at Monday's 02:00 (+01:00)
+    row = reminders_row(api, tenant)
+    assert (row["next_run_at"], row["next_run_shown"]) == ("2027-11-01T01:00:00+00:00", "1/11/2027 2:00")
+
+
+def test_a_company_that_moves_to_another_zone_has_its_next_run_at_the_hour_of_its_new_clock(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    # Given a company in Madrid whose reminders run at 08:00: on 2027-06-10 at 12:00 there, the
+    # next run is tomorrow at 08:00 Madrid (06:00 UTC)
+    set_zone(api, tenant, "Europe/Madrid", "es_ES")
+    clock.set_now(at("2027-06-10T10:00:00"))
+    assert reminders_at(api, tenant, 8)["next_run_at"] == "2027-06-11T06:00:00+00:00"
+    # When its administrator moves it to Mexico City (04:00 there, today's 08:00 still to come)
+    set_zone(api, tenant, "America/Mexico_City", "es_MX")
+    # Then the next run is today's 08:00 in Mexico City, not 00:00 there (Madrid's 08:00)
+    row = reminders_row(api, tenant)
+    assert (row["next_run_at"], row["next_run_shown"], row["time_zone"]) == (
+        "2027-06-10T14:00:00+00:00",
+        "10/6/2027 08:00",
+        "America/Mexico_City",
+    )
+    assert row["last_run_at"] is None  # moved, not run
+    # And a run already due when the company moves stays due (it catches up at the next tick)
+    clock.set_now(at("2027-06-10T14:00:00"))
+    set_zone(api, tenant, "Europe/Madrid", "es_ES")
+    assert reminders_row(api, tenant)["next_run_at"] == "2027-06-10T14:00:00+00:00"
+    assert ran(tenant) == 1
+    assert reminders_row(api, tenant)["next_run_at"] == "2027-06-11T06:00:00+00:00"
