@@ -1,7 +1,7 @@
 """Z1 across the clock's changes: a company's daily runs go at their hour of its clock on both
 sides of a summer-time change, once a day, and follow the company when it moves to another zone.
 (Days of 23 and 25 hours in the filters, and the hours a clock skips or goes through twice, are
-walked by ``tests/unit/test_localization_clock_changes.py``.)"""
+walked by ``tests/unit/test_localization.py``.)"""
 
 from __future__ import annotations
 

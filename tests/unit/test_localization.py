@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -10,6 +10,8 @@ import pytest
 from chalicelib.core.localization import (
     days_interval,
     default_locale,
+    local_time,
+    next_local_hour,
     show_date,
     show_datetime,
     show_money,
@@ -52,3 +54,60 @@ def test_a_day_is_the_company_day_not_the_utc_one() -> None:
 def test_the_default_locale_joins_language_and_country() -> None:
     assert default_locale("es", "MX") == "es_MX"
     assert default_locale("xx", None) == "xx"
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "hours", "starts"),
+    [
+        ("Europe/Madrid", date(2027, 3, 28), 23, "2027-03-28 00:00:00+01:00"),
+        ("Europe/Madrid", date(2027, 10, 31), 25, "2027-10-31 00:00:00+02:00"),
+        ("Atlantic/Canary", date(2027, 3, 28), 23, "2027-03-28 00:00:00+00:00"),
+        ("Atlantic/Canary", date(2027, 10, 31), 25, "2027-10-31 00:00:00+01:00"),
+        # Santiago changes at midnight: Saturday 2027-04-03 ends twice; Sunday 2027-09-05 has no
+        # 00:00 and begins at 01:00 (-03:00), the moment the clock jumps
+        ("America/Santiago", date(2027, 4, 3), 25, "2027-04-03 00:00:00-03:00"),
+        ("America/Santiago", date(2027, 9, 5), 23, "2027-09-05 01:00:00-03:00"),
+        ("America/Mexico_City", date(2027, 4, 4), 24, "2027-04-04 00:00:00-06:00"),  # none since 2022
+        ("America/Argentina/Buenos_Aires", date(2027, 10, 3), 24, "2027-10-03 00:00:00-03:00"),
+    ],
+)
+def test_a_day_of_the_company_is_its_23_24_or_25_hours(zone: str, day: date, hours: int, starts: str) -> None:
+    # When a from/to filter names one day on which the company's clock changes
+    start, end = days_interval(day, day, zone)
+    # Then it covers that day's hours there, from its first moment to the next day's first
+    assert start is not None and end is not None
+    assert (end - start) == timedelta(hours=hours)
+    assert str(local_time(start, zone)) == starts
+
+
+@pytest.mark.parametrize(
+    ("zone", "change"),
+    [
+        ("Europe/Madrid", datetime(2027, 3, 28, 1, tzinfo=timezone.utc)),
+        ("Europe/Madrid", datetime(2027, 10, 31, 1, tzinfo=timezone.utc)),
+        ("Atlantic/Canary", datetime(2027, 3, 28, 1, tzinfo=timezone.utc)),
+        ("America/Santiago", datetime(2027, 4, 4, 3, tzinfo=timezone.utc)),
+        ("America/Santiago", datetime(2027, 9, 5, 4, tzinfo=timezone.utc)),
+    ],
+)
+def test_a_daily_hour_comes_once_a_day_across_a_clock_change(zone: str, change: datetime) -> None:
+    # Given a schedule ticking every 15 minutes over the two days either side of a change, that
+    # runs at each hour of the day and plans its next run at that hour, as the reminders do
+    for hour in range(24):
+        now = change - timedelta(days=2)
+        planned = next_local_hour(now, hour, zone)
+        runs: list[datetime] = []
+        while now < change + timedelta(days=2):
+            if now >= planned:
+                runs.append(local_time(now, zone))
+                planned = next_local_hour(now, hour, zone)
+            now += timedelta(minutes=15)
+        # Then it runs once on each of those days, at that hour there; an hour the clock skips,
+        # at the moment it jumps (the hour after); an hour it goes through twice, at the first
+        days = [r.date() for r in runs]
+        assert days == sorted(set(days)) and len(days) == (days[-1] - days[0]).days + 1, (hour, runs)
+        for run in runs:
+            assert (run.hour, run.minute, run.fold) == (hour, 0, 0) or (
+                run.hour == hour + 1
+                and run.utcoffset() != (local_time(run - timedelta(hours=2), zone).utcoffset())
+            ), (hour, run)
