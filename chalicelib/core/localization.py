@@ -188,6 +188,15 @@ def day_start(day: date, time_zone: str) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone(time_zone)).astimezone(ZoneInfo("UTC"))
 
 
+def days_later(moment: datetime, days: int, time_zone: str) -> datetime:
+    """``days`` of the company's calendar days after ``moment``, at the same time of its clock,
+    as an aware UTC moment: across a summer-time change that is an hour more or less than
+    ``days`` × 24 hours (a subscription made at 00:30 on Madrid's 31 October lasts until 00:30 on
+    30 November, not 23:30 on the 29th). A time the clock skips that day reads with the offset
+    before the jump (02:30 on Madrid's last Sunday of March is 03:30)."""
+    return (local_time(moment, time_zone) + timedelta(days=days)).astimezone(zone(UTC_ZONE))
+
+
 def next_local_hour(moment: datetime, hour: int, time_zone: str) -> datetime:
     """The first ``hour``:00 on the zone's clock strictly after ``moment``, as an aware UTC moment
     (a daily run "at 8 in the morning" of the company)."""

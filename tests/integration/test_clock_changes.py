@@ -1,5 +1,6 @@
 """Z1 across the clock's changes: a company's daily runs go at their hour of its clock on both
-sides of a summer-time change, once a day, and follow the company when it moves to another zone.
+sides of a summer-time change, once a day, and follow the company when it moves to another zone;
+"30 days" of a subscription are 30 of the company's days.
 (Days of 23 and 25 hours in the filters, and the hours a clock skips or goes through twice, are
 walked by ``tests/unit/test_localization.py``.)"""
 
@@ -11,8 +12,11 @@ from typing import Any
 
 from chalice.test import Client
 
+from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
+from tests.steps.mail import text_of
 from tests.steps.tenants import Tenant
+from tests.steps.tracking import T0, issue, post_event, staff_subscribe, sweep
 
 
 def at(text: str) -> datetime:
@@ -117,3 +121,24 @@ def test_a_company_that_moves_to_another_zone_has_its_next_run_at_the_hour_of_it
     assert reminders_row(api, tenant)["next_run_at"] == "2027-06-10T14:00:00+00:00"
     assert ran(tenant) == 1
     assert reminders_row(api, tenant)["next_run_at"] == "2027-06-11T06:00:00+00:00"
+
+
+def test_a_subscription_made_just_after_midnight_before_the_clock_goes_back_lasts_30_of_the_companys_days(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given a carrier in Madrid whose clerk subscribes a customer to a parcel at 00:30 on Sunday
+    # 2027-10-31 there (22:30 UTC on the 30th), the night its clock goes back an hour
+    set_zone(api, tenant, "Europe/Madrid", "es_ES")
+    clock.set_now(at("2027-10-30T22:30:00"))
+    issue(api, tenant, "DST-1")
+    subscribed = body(staff_subscribe(api, tenant, "DST-1", "ana@dst.example"))
+    # Then it lasts until 00:30 on 30 November there (23:30 UTC on the 29th), 30 of the company's
+    # days; not 30 × 24 hours, which end at 23:30 on the 29th there
+    assert subscribed["expires_at"] == "2027-11-29T23:30:00+00:00"
+    # And the alert the customer gets says so
+    clock.set_now(at("2027-10-30T22:45:00"))
+    minutes = int((at("2027-10-30T22:40:00") - T0).total_seconds() // 60)
+    post_event(api, tenant, "DST-1", "ev-1", "OUT_FOR_DELIVERY", minutes=minutes)
+    assert sweep(tenant).sent == 1
+    [alert] = [m for m in mailbox.messages() if envelope_recipients(m) == ["ana@dst.example"]]
+    assert "hasta el 30/11/2027" in text_of(alert)

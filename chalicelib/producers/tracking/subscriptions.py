@@ -141,7 +141,7 @@ def subscribe(
                 last_name=who.last_name.strip(),
                 phone=phone,
                 renewed_at=now,
-                expires_at=now + timedelta(days=FOLLOW_UP_DAYS),
+                expires_at=_followed_until(company_id, now),
             )
             confirm = False
         else:
@@ -164,8 +164,9 @@ def subscribe(
                 source=source,
                 created_at=existing.created_at if waiting and existing else now,
                 renewed_at=now,
-                expires_at=now
-                + (timedelta(hours=CONFIRMATION_HOURS) if confirm else timedelta(days=FOLLOW_UP_DAYS)),
+                expires_at=now + timedelta(hours=CONFIRMATION_HOURS)
+                if confirm
+                else _followed_until(company_id, now),
                 awaiting_confirmation=confirm,
                 link_nonce=existing.link_nonce if same and existing else secrets.token_urlsafe(12),
             )
@@ -184,6 +185,15 @@ def subscribe(
             store.queue_latest(get_parcel(company_id, tracking_id), now)
         return SubscribeResult(saved, confirm)
     raise Conflict(f"parcel {tracking_id!r} is changing too often right now; try again in a moment")
+
+
+def _followed_until(company_id: str, now: datetime) -> datetime:
+    """When a subscription confirmed (or renewed) ``now`` ends: FOLLOW_UP_DAYS of the company's
+    days later, at the same time of its clock (Z1), whatever summer-time change lies between."""
+    from chalicelib.core.localization import days_later
+    from chalicelib.tenants.companies import company_time_zone
+
+    return days_later(now, FOLLOW_UP_DAYS, company_time_zone(company_id))
 
 
 def _details(subscription: Subscription) -> tuple[str, str, str | None]:
@@ -314,7 +324,7 @@ def confirm(token: str) -> Subscription:
             subscription,
             awaiting_confirmation=False,
             renewed_at=now,
-            expires_at=now + timedelta(days=FOLLOW_UP_DAYS),
+            expires_at=_followed_until(subscription.company_id, now),
         )
         try:
             store.save_subscription(
