@@ -82,6 +82,12 @@ def show_datetime(moment: datetime, time_zone: str, locale: str) -> str:
     return f"{format_skeleton('yMd', seen, locale=place)} {format_skeleton('Hm', seen, locale=place)}"
 
 
+def show_datetime_named(moment: datetime, time_zone: str, locale: str) -> str:
+    """A moment as :func:`show_datetime` writes it, naming the zone (``02/11/2026 09:00
+    (America/Argentina/Buenos_Aires)``): for notices read away from the console."""
+    return f"{show_datetime(moment, time_zone, locale)} ({time_zone})"
+
+
 def show_date(day: date | datetime, locale: str, time_zone: str | None = None) -> str:
     """A day as the locale writes it (``23/11/2026``); a moment is first seen in the zone."""
     if isinstance(day, datetime):

@@ -813,7 +813,14 @@ def test_an_event_is_given_up_after_its_tries_and_an_endpoint_failing_for_a_day_
     api: Client, company: Tenant, receiver: Receiver, clock: Any, local_aws: dict[str, str]
 ) -> None:
     pregon_notice_sender_verified()
-    # Given an administrator with an e-mail address, and an endpoint whose server answers 503
+    # Given a company in Madrid, an administrator with an e-mail address, and an endpoint whose
+    # server answers 503
+    zone = api.http.patch(
+        "/company",
+        headers=company.admin_headers(),
+        body=json.dumps({"time_zone": "Europe/Madrid", "locale": "es_ES"}),
+    )
+    assert zone.status_code == 200, zone.body
     staff_user(company.company_id, "ana", f"ana@{company.company_id}.example", level=1)
     endpoint = add_endpoint(api, company, receiver.url, ["message.bounced"])
     receiver.statuses = [503] * 20
@@ -832,6 +839,9 @@ def test_an_event_is_given_up_after_its_tries_and_an_endpoint_failing_for_a_day_
     # And the administrator was told once, in the company's language
     [notice] = notices_received(local_aws["moto"], f"ana@{company.company_id}.example")
     assert "se desactivó un webhook" in notice["Subject"]
+    # on the company's clock, naming its zone (12:00 UTC is 13:00 in Madrid in November)
+    text = notice.get_body(("plain",)).get_content()
+    assert "desde el 2/11/2026 13:00 (Europe/Madrid) y desactivó" in text, text
     # And nothing more is posted there
     tried = len(receiver.received)
     feed(notification("event_bounce_permanent.json", send_to_ana(company)))

@@ -30,7 +30,7 @@ from chalicelib.core import clock
 from chalicelib.core.aws import sending_client
 from chalicelib.core.domain import Company, RegisteredDomain, SenderDomain
 from chalicelib.core.emails import mailbox_key
-from chalicelib.core.localization import show_datetime
+from chalicelib.core.localization import show_datetime_named
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, notice_from
 from chalicelib.messaging.accounts.domains import (
@@ -359,7 +359,7 @@ def notice_message(
     texts = _TEXTS.get(company.language, _TEXTS["es"])
 
     def shown(moment: datetime) -> str:
-        return f"{show_datetime(moment, company.time_zone, company.locale)} ({company.time_zone})"
+        return show_datetime_named(moment, company.time_zone, company.locale)
 
     values = {
         "domain": entry.domain,

@@ -103,7 +103,7 @@ def provider_status(company_id: str) -> ProviderStatus:
     ``low_credit_threshold`` or expiring within ``EXPIRY_WARNING_DAYS``); an account that cannot be
     read is ``ok: false`` with the reason in our words. Other providers: ``available: false``.
     Conflict (409) while SMS Masivos' user or password is missing."""
-    from chalicelib.core.localization import show_count, show_date, show_datetime
+    from chalicelib.core.localization import show_count, show_date, show_datetime_named
     from chalicelib.messaging.accounts.sms import low_credit_threshold
 
     settings = store.get_sms_settings(company_id)
@@ -139,7 +139,7 @@ def provider_status(company_id: str) -> ProviderStatus:
         sent_this_month=account.sent_this_month,
         sent_this_month_shown=show_count(account.sent_this_month, company.locale),
         read_at=now,
-        read_at_shown=f"{show_datetime(now, company.time_zone, company.locale)} ({company.time_zone})",
+        read_at_shown=show_datetime_named(now, company.time_zone, company.locale),
         low_credit_threshold=threshold,
         low_credit_threshold_shown=threshold_shown,
         low=account.credit < threshold or days_left <= EXPIRY_WARNING_DAYS,

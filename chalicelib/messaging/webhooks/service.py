@@ -755,7 +755,7 @@ _TEXTS = {
     "es": {
         "subject": "Pregón: se desactivó un webhook de {company}",
         "body": (
-            "Pregón no pudo entregar eventos a {url} desde el {since} (UTC) y desactivó ese webhook.\n\n"
+            "Pregón no pudo entregar eventos a {url} desde el {since} y desactivó ese webhook.\n\n"
             "Los eventos de ahora en adelante no se envían. Revise el registro de entregas y vuelva a "
             'activarlo con PUT /webhooks/{endpoint_id} y "enabled": true cuando el servidor responda.\n'
         ),
@@ -763,7 +763,7 @@ _TEXTS = {
     "en": {
         "subject": "Pregón: a webhook of {company} was turned off",
         "body": (
-            "Pregón could not deliver events to {url} since {since} (UTC) and turned that webhook off.\n\n"
+            "Pregón could not deliver events to {url} since {since} and turned that webhook off.\n\n"
             "Events from now on are not sent. Look at its delivery log and turn it on again with "
             'PUT /webhooks/{endpoint_id} and "enabled": true once the server answers.\n'
         ),
@@ -774,6 +774,7 @@ _TEXTS = {
 def _tell_administrators(endpoint: WebhookEndpoint, since: datetime) -> None:
     """E-mail the company's administrators once (the caller won the one disabling write)."""
     from chalicelib.core.aws import sending_client
+    from chalicelib.core.localization import show_datetime_named
     from chalicelib.core.settings import get_settings, notice_from
     from chalicelib.messaging.accounts.domain_checks import notice_recipients, within_daily_notices
     from chalicelib.store.companies import get_company
@@ -788,7 +789,10 @@ def _tell_administrators(endpoint: WebhookEndpoint, since: datetime) -> None:
         values = {
             "company": company.name if company else company_id,
             "url": _shown_url(endpoint.url),
-            "since": since.strftime("%Y-%m-%d %H:%M"),
+            # the company's clock, naming its zone (Z1), as the other notices to administrators
+            "since": show_datetime_named(since, company.time_zone, company.locale)
+            if company
+            else since.isoformat(),
             "endpoint_id": endpoint.endpoint_id,
         }
         message = EmailMessage()
