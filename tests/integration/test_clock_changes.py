@@ -14,7 +14,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
-from tests.steps.mail import text_of
+from tests.steps.mail import header_fields, text_of
 from tests.steps.tenants import Tenant
 from tests.steps.tracking import T0, issue, post_event, staff_subscribe, sweep
 
@@ -32,14 +32,15 @@ def set_zone(api: Client, tenant: Tenant, time_zone: str, locale: str) -> None:
     assert answer.status_code == 200, answer.body
 
 
-def reminders_at(api: Client, tenant: Tenant, hour: int) -> dict[str, Any]:
+def reminders_at(api: Client, tenant: Tenant, hour: int) -> str:
+    """The administrator has the reminders run daily at ``hour``: their next run (UTC)."""
     answer = api.http.put(
         "/alerts/reminders",
         headers=tenant.admin_headers(),
         body=json.dumps({"enabled": True, "hour_of_day": hour}),
     )
     assert answer.status_code == 200, answer.body
-    return dict(body(answer))
+    return str(body(answer)["next_run_at"])
 
 
 def reminders_row(api: Client, tenant: Tenant) -> dict[str, Any]:
@@ -48,11 +49,21 @@ def reminders_row(api: Client, tenant: Tenant) -> dict[str, Any]:
     return dict(row)
 
 
-def ran(tenant: Tenant) -> int:
-    """One tick of the reminders' schedule: whether it ran this company (1) or not (0)."""
+def next_run(api: Client, tenant: Tenant) -> tuple[str, str]:
+    """The monitor's next run of the reminders: in UTC, and as the company's people read it."""
+    row = reminders_row(api, tenant)
+    return row["next_run_at"], row["next_run_shown"]
+
+
+def ticks(clock: Any, tenant: Tenant, *moments: str) -> list[int]:
+    """The reminders' schedule ticks at each of ``moments`` (UTC): whether each ran the company."""
     from chalicelib.producers.reminders.run import run_due_reminders
 
-    return sum(1 for r in run_due_reminders() if r.company_id == tenant.company_id)
+    ran = []
+    for moment in moments:
+        clock.set_now(at(moment))
+        ran.append(sum(1 for r in run_due_reminders() if r.company_id == tenant.company_id))
+    return ran
 
 
 def test_reminders_at_midnight_in_santiago_run_at_midnight_each_day_across_the_september_change(
@@ -62,22 +73,16 @@ def test_reminders_at_midnight_in_santiago_run_at_midnight_each_day_across_the_s
     # Friday 2027-09-03 at 08:00 there (-04:00)
     set_zone(api, tenant, "America/Santiago", "es_CL")
     clock.set_now(at("2027-09-03T12:00:00"))
-    assert reminders_at(api, tenant, 0)["next_run_at"] == "2027-09-04T04:00:00+00:00"
-    # When the schedule ticks at Saturday's midnight there: it runs once
-    clock.set_now(at("2027-09-04T04:00:00"))
-    assert ran(tenant) == 1
-    clock.set_now(at("2027-09-04T04:05:00"))
-    assert ran(tenant) == 0
+    assert reminders_at(api, tenant, 0) == "2027-09-04T04:00:00+00:00"
+    # When the schedule ticks at Saturday's midnight there and 5 minutes later: it runs once
+    assert ticks(clock, tenant, "2027-09-04T04:00:00", "2027-09-04T04:05:00") == [1, 0]
     # Then its next run is Sunday's midnight, which the clock skips that night (00:00 -04:00 is
     # 01:00 -03:00): the moment the clock jumps, not 08:00 (the default hour) nor Monday
-    row = reminders_row(api, tenant)
-    assert (row["next_run_at"], row["next_run_shown"]) == ("2027-09-05T04:00:00+00:00", "05-09-2027 01:00")
-    clock.set_now(at("2027-09-05T04:00:00"))
-    assert ran(tenant) == 1
+    assert next_run(api, tenant) == ("2027-09-05T04:00:00+00:00", "05-09-2027 01:00")
+    assert ticks(clock, tenant, "2027-09-05T04:00:00") == [1]
     # And on Monday it is midnight again, on summer time (-03:00)
-    row = reminders_row(api, tenant)
-    assert (row["next_run_at"], row["next_run_shown"]) == ("2027-09-06T03:00:00+00:00", "06-09-2027 00:00")
-    assert row["hour_of_day"] == 0
+    assert next_run(api, tenant) == ("2027-09-06T03:00:00+00:00", "06-09-2027 00:00")
+    assert reminders_row(api, tenant)["hour_of_day"] == 0
 
 
 def test_reminders_at_two_in_madrid_run_once_on_the_day_the_clock_goes_back(
@@ -86,15 +91,11 @@ def test_reminders_at_two_in_madrid_run_once_on_the_day_the_clock_goes_back(
     # Given a company in Madrid whose reminders run at 02:00, on Saturday 2027-10-30
     set_zone(api, tenant, "Europe/Madrid", "es_ES")
     clock.set_now(at("2027-10-30T10:00:00"))
-    assert reminders_at(api, tenant, 2)["next_run_at"] == "2027-10-31T00:00:00+00:00"  # 02:00 +02:00
+    assert reminders_at(api, tenant, 2) == "2027-10-31T00:00:00+00:00"  # 02:00 +02:00
     # When the schedule ticks through Sunday's two 02:00s (00:00 and 01:00 UTC)
-    clock.set_now(at("2027-10-31T00:00:00"))
-    assert ran(tenant) == 1
-    clock.set_now(at("2027-10-31T01:00:00"))
-    assert ran(tenant) == 0
+    assert ticks(clock, tenant, "2027-10-31T00:00:00", "2027-10-31T01:00:00") == [1, 0]
     # Then it ran once, at the first, and next goes at Monday's 02:00 (+01:00)
-    row = reminders_row(api, tenant)
-    assert (row["next_run_at"], row["next_run_shown"]) == ("2027-11-01T01:00:00+00:00", "1/11/2027 2:00")
+    assert next_run(api, tenant) == ("2027-11-01T01:00:00+00:00", "1/11/2027 2:00")
 
 
 def test_a_company_that_moves_to_another_zone_has_its_next_run_at_the_hour_of_its_new_clock(
@@ -104,7 +105,7 @@ def test_a_company_that_moves_to_another_zone_has_its_next_run_at_the_hour_of_it
     # next run is tomorrow at 08:00 Madrid (06:00 UTC)
     set_zone(api, tenant, "Europe/Madrid", "es_ES")
     clock.set_now(at("2027-06-10T10:00:00"))
-    assert reminders_at(api, tenant, 8)["next_run_at"] == "2027-06-11T06:00:00+00:00"
+    assert reminders_at(api, tenant, 8) == "2027-06-11T06:00:00+00:00"
     # When its administrator moves it to Mexico City (04:00 there, today's 08:00 still to come)
     set_zone(api, tenant, "America/Mexico_City", "es_MX")
     # Then the next run is today's 08:00 in Mexico City, not 00:00 there (Madrid's 08:00)
@@ -119,7 +120,7 @@ def test_a_company_that_moves_to_another_zone_has_its_next_run_at_the_hour_of_it
     clock.set_now(at("2027-06-10T14:00:00"))
     set_zone(api, tenant, "Europe/Madrid", "es_ES")
     assert reminders_row(api, tenant)["next_run_at"] == "2027-06-10T14:00:00+00:00"
-    assert ran(tenant) == 1
+    assert ticks(clock, tenant, "2027-06-10T14:00:00") == [1]
     assert reminders_row(api, tenant)["next_run_at"] == "2027-06-11T06:00:00+00:00"
 
 
@@ -142,3 +143,6 @@ def test_a_subscription_made_just_after_midnight_before_the_clock_goes_back_last
     assert sweep(tenant).sent == 1
     [alert] = [m for m in mailbox.messages() if envelope_recipients(m) == ["ana@dst.example"]]
     assert "hasta el 30/11/2027" in text_of(alert)
+    # And its Date header on the wire is the UTC moment it left, whatever the company's clock says
+    [raw] = [f.read_bytes() for f in mailbox.files() if b"ana@dst.example" in f.read_bytes()]
+    assert [f.strip() for f in header_fields(raw, "Date")] == [b"Date: Sat, 30 Oct 2027 22:45:00 +0000"]
