@@ -146,3 +146,29 @@ def test_a_subscription_made_just_after_midnight_before_the_clock_goes_back_last
     # And its Date header on the wire is the UTC moment it left, whatever the company's clock says
     [raw] = [f.read_bytes() for f in mailbox.files() if b"ana@dst.example" in f.read_bytes()]
     assert [f.strip() for f in header_fields(raw, "Date")] == [b"Date: Sat, 30 Oct 2027 22:45:00 +0000"]
+
+
+def test_a_local_time_without_its_offset_is_refused_naming_the_field_never_guessed(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given a company in Madrid, and 02:30 on the night its clock goes back (it comes twice)
+    set_zone(api, tenant, "Europe/Madrid", "es_ES")
+    issue(api, tenant, "DST-2")
+    # When its carrier system posts an event at that time without an offset, or a clerk filters
+    # the history from it: a 422 names the field (Pregón never picks one of the two 02:30s)
+    event = api.http.post(
+        "/parcels/DST-2/events",
+        headers=tenant.key_headers(),
+        body=json.dumps(
+            {"event_id": "ev-1", "status": "OUT_FOR_DELIVERY", "occurred_at": "2027-10-31T02:30:00"}
+        ),
+    )
+    assert event.status_code == 422 and "occurred_at" in event.body.decode(), event.body
+    history = api.http.get("/history/email?from=2027-10-31T02:30:00", headers=tenant.staff_headers())
+    assert history.status_code == 422 and body(history)["field"] == "from", history.body
+    # Then with its offset each is a moment of its own
+    for offset in ("%2B02:00", "%2B01:00"):  # "+" URL-encoded
+        answer = api.http.get(
+            f"/history/email?from=2027-10-31T02:30:00{offset}", headers=tenant.staff_headers()
+        )
+        assert answer.status_code == 200, answer.body
