@@ -15,21 +15,12 @@ from chalice.test import Client
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.mail import header_fields, text_of
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import Tenant, set_zone
 from tests.steps.tracking import T0, issue, post_event, staff_subscribe, sweep
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
-
-
-def set_zone(api: Client, tenant: Tenant, time_zone: str, locale: str) -> None:
-    answer = api.http.patch(
-        "/company",
-        headers=tenant.admin_headers(),
-        body=json.dumps({"time_zone": time_zone, "locale": locale}),
-    )
-    assert answer.status_code == 200, answer.body
 
 
 def reminders_at(api: Client, tenant: Tenant, hour: int) -> str:

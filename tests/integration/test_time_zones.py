@@ -14,19 +14,8 @@ from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
 from tests.steps.history import XLSX, send_email
 from tests.steps.mail import html_of, text_of
-from tests.steps.tenants import Tenant, make_tenant
+from tests.steps.tenants import Tenant, make_tenant, set_zone
 from tests.steps.tracking import T0, issue, post_event, staff_subscribe, sweep
-
-
-def set_zone(api: Client, tenant: Tenant, time_zone: str, locale: str) -> Any:
-    """The company's administrator sets where the company is (PATCH /company)."""
-    answer = api.http.patch(
-        "/company",
-        headers=tenant.admin_headers(),
-        body=json.dumps({"time_zone": time_zone, "locale": locale}),
-    )
-    assert answer.status_code == 200, answer.body
-    return body(answer)
 
 
 def alert_to(mailbox: MailCatcher, address: str) -> Any:

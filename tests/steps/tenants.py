@@ -119,6 +119,17 @@ def personal_sender_account(api: Any, headers: dict[str, str], user_id: str, mai
     return path
 
 
+def set_zone(api: Any, tenant: Tenant, time_zone: str, locale: str) -> Any:
+    """The company's administrator sets where the company is (PATCH /company): its settings."""
+    saved = api.http.patch(
+        "/company",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"time_zone": time_zone, "locale": locale}),
+    )
+    assert saved.status_code == 200, saved.body
+    return json.loads(saved.body)
+
+
 def make_tenant(
     mailbox: MailCatcher | None, *, frequency: int = 1, name: str = "Cargas del Sur", id_length: int = 13
 ) -> Tenant:
