@@ -39,10 +39,12 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers each POST with the next of ``statuses`` (then 200), ``location`` on a 3xx."""
+    """Answers each POST with the next of ``statuses`` (then 200), ``location`` on a 3xx, and
+    ``answer`` as its body."""
 
     statuses: list[int] = field(default_factory=list)
     location: str | None = None
+    answer: bytes = b"internal details of the receiver, never to be shown"
     received: list[Received] = field(default_factory=list)
 
     def __enter__(self) -> Self:
@@ -57,10 +59,9 @@ class Receiver:
                 if receiver.location and 300 <= status < 400:
                     self.send_header("Location", receiver.location)
                 self.send_header("Content-Type", "text/plain")
-                answer = b"internal details of the receiver, never to be shown"
-                self.send_header("Content-Length", str(len(answer)))
+                self.send_header("Content-Length", str(len(receiver.answer)))
                 self.end_headers()
-                self.wfile.write(answer)
+                self.wfile.write(receiver.answer)
 
             def log_message(self, *args: Any) -> None:
                 return None
