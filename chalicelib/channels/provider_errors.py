@@ -6,7 +6,8 @@ authorized...``), ARNs of our resources or of another company's (SNS's "Endpoint
 exists with the same Token"), request ids and our resources' names. A company reads what we tell
 it (a message's ``error`` in the history and the console, an API answer), so it is told AWS's
 error code and the part of the message about its own data, with those replaced by placeholders;
-the whole answer goes to the log, which is ours (docs/operations.md). SES's events about a message
+the whole answer goes to the log, which is ours, with a client's address, phone or token in it
+masked as in every log line (docs/operations.md, "What the logs hold"). SES's events about a message
 (a reject's reason, a bounce's diagnostic) are read the same way before they are stored.
 """
 

@@ -101,15 +101,19 @@ class DrainReport:
     reason: str | None = None
     # the failing outbox's: how many of each channel (email, sms, push) it recorded failed
     decided: Counter[str] = field(default_factory=Counter)
-    # the first send that failed or is tried again: its error as its history shows it, and its id
-    # (the operator on call reads them in the log: the history is the company's)
+    # the first send that failed or is tried again: its error as its history shows it, with the
+    # recipient's address and name masked, and its id (the operator on call reads them in the log;
+    # the history, the company's, keeps the words whole)
     error: str | None = None
     error_communication_id: str | None = None
     not_taken: int = 0  # attempts the provider refused before it had the message
 
     def failed_with(self, message: Communication, error: str | None) -> None:
         if self.error is None and error:
-            self.error, self.error_communication_id = error, message.communication_id
+            from chalicelib.core.observability import masked
+
+            said = masked(error, message.to_address, message.to_name)
+            self.error, self.error_communication_id = said, message.communication_id
 
 
 class _Composer:

@@ -63,7 +63,7 @@ from chalicelib.channels.provider_errors import tenant_safe
 from chalicelib.channels.ses import COMMUNICATION_TAG, COMPANY_TAG, company_tag_value
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, Suppression
-from chalicelib.core.observability import logger, metrics
+from chalicelib.core.observability import logger, metrics, payload_shape
 from chalicelib.store import communications as store
 from chalicelib.store import outbox as outbox_store
 
@@ -305,7 +305,7 @@ def handle_sns_message(text: str, message_id: str | None = None) -> Outcome:
 def _malformed(text: str, message_id: str | None, exc: Exception) -> Outcome:
     logger().warning(
         "ses event dropped: not an SES notification",
-        extra={"message_id": message_id, "reason": str(exc), "payload": str(text)[:500]},
+        extra={"message_id": message_id, "reason": str(exc), "payload": payload_shape(text)},
     )
     return Outcome("malformed")
 

@@ -83,6 +83,11 @@ def holding_back(message: Communication, suppressed: dict[str, Any]) -> Any | No
     return None if entry is None or answers_help(message) else entry
 
 
+def _channel_of(key: str) -> str:
+    """What a key on the list is, for the log (which never names the address itself)."""
+    return "email" if "@" in key else "sms" if key.startswith("+") else "push"
+
+
 def normalize_address(company_id: str, raw: str, *, field: str = "address") -> str:
     """An e-mail address (checked, lower-cased) or a phone number (E.164, read in the company's
     SMS region when it has no country code). Raises ValidationFailed naming ``field``."""
@@ -171,7 +176,13 @@ def add_suppression(
         entry = store.suppressed_among(company_id, [key]).get(key, entry)
     logger().info(
         "suppression added by hand" if created else "suppression already there",
-        extra={"company_id": company_id, "address": key, "reason": reason, "by": by, "at": now.isoformat()},
+        extra={
+            "company_id": company_id,
+            "channel": _channel_of(key),
+            "reason": reason,
+            "by": by,
+            "at": now.isoformat(),
+        },
     )
     return entry, created
 
@@ -196,11 +207,10 @@ def lift_suppression(company_id: str, address: str, *, by: str) -> Suppression:
         "suppression lifted",
         extra={
             "company_id": company_id,
-            "address": key,
+            "channel": _channel_of(key),
             "by": by,
             "at": clock.now().isoformat(),
             "reason": entry.reason,
-            "detail": entry.detail,
             "communication_id": entry.communication_id,
         },
     )

@@ -159,7 +159,11 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
     if not companies:
         logger().error(
             "inbound mail for no known company",
-            extra={"raw_key": receipt.raw_key, "recipients": list(receipt.recipients)},
+            # the local parts only: on our inbound domain they are company ids and reply tokens
+            extra={
+                "raw_key": receipt.raw_key,
+                "recipients": [r.partition("@")[0] for r in receipt.recipients],
+            },
         )
         return []
     raw: bytes | None = None

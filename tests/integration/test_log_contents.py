@@ -100,8 +100,10 @@ def leaks(lines: list[str], planted: dict[str, str]) -> list[str]:
     """Each line that holds a planted value (in any of its forms), naming which."""
     found = []
     for line in lines:
+        # a payload's JSON escapes (\u00eb) escaped once more when the line was written
+        read = line + line.replace("\\\\", "\\")
         for what, value in planted.items():
-            hits = [form for form in forms(value) if form in line]
+            hits = [form for form in forms(value) if form in read]
             if hits:
                 found.append(f"{what} ({hits[0]!r}) in: {line[:600]}")
     return found

@@ -495,7 +495,8 @@ def _failed(
             "job_id": job_id,
             "client_id": client_id,
             "reason": reason,
-            "error": str(exc),
+            # its class only: a renderer's words may quote the statement (the client's name, lines)
+            "error": type(exc).__name__,
         },
     )
 

@@ -33,7 +33,7 @@ from typing import Any
 from chalicelib.core import clock, domain
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.localization import DEFAULT_LOCALE, show_balance
-from chalicelib.core.observability import logger
+from chalicelib.core.observability import logger, payload_shape
 from chalicelib.messaging.sms_text import render_sms
 from chalicelib.messaging.suppression import help_reply_cause
 from chalicelib.producers.sms_replies.keywords import compliance_action, mentions, parse_keywords
@@ -186,13 +186,15 @@ def receive_inbound_sms(
     try:
         sms = parse_payload(message, fallback_id, timestamp)
     except BadPayload as exc:
-        logger().warning("inbound SMS rejected", extra={"reason": str(exc), "payload": str(message)[:500]})
+        logger().warning(
+            "inbound SMS rejected", extra={"reason": str(exc), "payload": payload_shape(message)}
+        )
         return InboundOutcome("rejected", reason=str(exc))
     company_id = _company_of(sms.destination)
     if company_id is None:
         logger().warning(
             "inbound SMS to a number no company receives on",
-            extra={"destination": sms.destination, "inbound_id": sms.inbound_id},
+            extra={"destination_ends_with": sms.destination[-4:], "inbound_id": sms.inbound_id},
         )
         return InboundOutcome("no_company", reason=f"no company receives SMS on {sms.destination}")
     return _handle(company_id, sms)

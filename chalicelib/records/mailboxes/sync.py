@@ -34,7 +34,7 @@ from typing import Any
 from chalicelib.channels.deadlines import Deadline
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, FolderState, Mailbox
-from chalicelib.core.observability import logger
+from chalicelib.core.observability import logger, masked
 from chalicelib.records.inbound_mail import find_parent, match_sender, write_with_attachments
 from chalicelib.records.mailboxes import MAILBOX_SYNCS_QUEUE
 from chalicelib.records.mailboxes.accounts import open_session
@@ -147,7 +147,9 @@ def sync_mailbox(company_id: str, mailbox_id: str) -> SyncReport:
         request_syncs(company_id, [mailbox_id])
     extra = {"company_id": company_id, "mailbox_id": mailbox_id, "logged": report.logged}
     if report.error:
-        logger().warning("mailbox sync failed", extra={**extra, "error": report.error})
+        # the server's words may quote the login: masked with it (the monitor shows them whole)
+        said = masked(report.error, mailbox.username)
+        logger().warning("mailbox sync failed", extra={**extra, "error": said})
     else:
         logger().info("mailbox synced", extra={**extra, "scanned": report.scanned})
     return report
