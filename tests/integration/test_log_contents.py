@@ -4,11 +4,11 @@ secret (docs/operations.md, "What the logs hold").
 
 A client with a distinctive name, address and phone, and every kind of secret a company gives
 Pregón, are driven through the flows that log the most (a send the SMTP server refuses in words
-that quote the recipient, the suppression list, SES's feedback, inbound SMS and mail, a webhook
-endpoint that fails echoing what it got, a mailbox whose login fails), through the real servers,
-while every line the code writes is captured: Powertools' JSON lines as CloudWatch gets them, at
-DEBUG, and every other logger's records. Each planted value is looked for as written, lower-cased,
-URL-encoded, quoted-printable and base64."""
+that quote the recipient, a parcel she follows, the suppression list, SES's feedback, inbound SMS
+and mail, a webhook endpoint that fails echoing what it got, a mailbox whose login fails), through
+the real servers, while every line the code writes is captured: Powertools' JSON lines as
+CloudWatch gets them, at DEBUG, and every other logger's records. Each planted value is looked for
+as written, lower-cased, URL-encoded, quoted-printable, base64 and JSON-escaped."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from tests.steps.outbox import deliver_outboxes, queue_email
 from tests.steps.ses_events import feed, logged_lines
 from tests.steps.sms import receive_sms
 from tests.steps.tenants import SMTP_PASSWORD, Tenant
+from tests.steps.tracking import ask_for_alerts, confirm_by_link, confirmation_link, issue
 from tests.steps.webhooks import Receiver, deliver_webhooks, drain_webhook_queue
 
 NAME = "Zoë Canário-Ñandú"
@@ -186,6 +187,14 @@ def test_the_logs_of_a_clients_messages_name_ids_and_never_her_data_nor_a_secret
                 client_id="CLI-ZOE",
             )
             deliver_outboxes()
+            # And she follows a parcel on the tracking page, confirming through the link she gets
+            issue(api, tenant, "ZOE-TRK-1")
+            asked = ask_for_alerts(api, tenant, "ZOE-TRK-1", ADDRESS, NAME)
+            assert asked.status_code == 202, asked.body
+            deliver_outboxes()
+            _, link = confirmation_link(tenant.mailbox, ADDRESS)  # type: ignore[arg-type]
+            planted["the confirmation link's token"] = link.partition("token=")[2]
+            assert confirm_by_link(api, link).status_code == 200
             # And an administrator puts her address and phone on the suppression list, and lifts it
             for address in (ADDRESS, PHONE):
                 added = api.http.post(
