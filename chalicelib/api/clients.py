@@ -9,6 +9,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.access import ADMIN_LEVEL, api_key
 from chalicelib.api.http import (
     Routes,
+    creates_only,
     etag,
     if_match,
     json_response,
@@ -38,13 +39,16 @@ def _client_out(client: Any) -> dict[str, Any]:
     body="ClientIn",
     response="ClientOut",
     versioned=True,
+    create_only=True,
 )
 def save_client(caller: Principal, client_id: str) -> Response:
     """Create or replace a client with its e-mails, phones and contacts
 
     With ``If-Match`` (the ETag the client was read with, as the console's card sends it), the
     save is refused (412) when the client was saved since, by a clerk or the company's system;
-    without it the last save wins, as before.
+    without it the last save wins, as before. With ``If-None-Match: *`` (the console's new client)
+    it only creates: 412 naming ``If-None-Match``, nothing written, when there is a client of that
+    code.
     """
     from chalicelib.api.schemas import ClientIn
     from chalicelib.tenants.clients import ContactData
@@ -77,6 +81,7 @@ def save_client(caller: Principal, client_id: str) -> Response:
         balance=body.balance,
         classification=dict(body.classification),
         if_match=if_match(clients.current_request),
+        create_only=creates_only(clients.current_request),
     )
     return versioned_response(_client_out(client), client.version)
 

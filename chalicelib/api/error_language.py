@@ -733,6 +733,11 @@ CATALOG: dict[str, str] = {
         "debe tener al menos 2 letras o dígitos seguidos (parte de un nombre, un código, un e-mail o "
         "un teléfono)"
     ),
+    "there is a client {client_id} already and If-None-Match: * only creates one: nothing was saved "
+    "(open that client, or choose another code)": (
+        "ya hay un cliente {client_id} y el alta (If-None-Match: *) solo crea clientes: no se guardó "
+        "nada (abra ese cliente o elija otro código)"
+    ),
     "the client {client_id} is being saved by someone else; try again": (
         "otra persona está guardando el cliente {client_id}; vuelva a intentarlo"
     ),

@@ -293,11 +293,19 @@ NOT_EVALUATED = (
 )
 
 
-def check_preconditions(request: Request, versioned: bool) -> None:
+def creates_only(request: Request) -> bool:
+    """Whether a save carries ``If-None-Match: *`` (RFC 9110 §13.1.2): create the thing, or refuse
+    with 412 and write nothing when it exists (a route that holds it says ``create_only``)."""
+    headers: Any = request.headers or {}
+    return str(headers.get("if-none-match", "")).strip() == "*"
+
+
+def check_preconditions(request: Request, versioned: bool, create_only: bool = False) -> None:
     """Refuse a change (412 naming the header) carrying a precondition Pregón does not hold, rather
     than do it regardless (RFC 9110 §13.2.1): an ``If-Match`` other than ``*`` on a route whose thing
-    has no ETag (no tag of it can match), or an ``If-None-Match`` on any change. A ``GET`` is
-    answered whole whatever it carries."""
+    has no ETag (no tag of it can match), or an ``If-None-Match`` on any change but ``*`` on a route
+    that creates only with it (``create_only``: ``PUT /clients/{id}``). A ``GET`` is answered whole
+    whatever it carries."""
     from chalicelib.core.errors import PreconditionFailed
 
     if str(getattr(request, "method", "GET")).upper() in _SAFE_METHODS:
@@ -306,7 +314,7 @@ def check_preconditions(request: Request, versioned: bool) -> None:
     raw = headers.get("if-match")
     if raw is not None and not versioned and str(raw).strip() != "*":
         raise PreconditionFailed(NO_ETAG_HERE, field="If-Match")
-    if headers.get("if-none-match") is not None:
+    if headers.get("if-none-match") is not None and not (create_only and creates_only(request)):
         raise PreconditionFailed(NOT_EVALUATED, field="If-None-Match")
 
 
@@ -402,6 +410,8 @@ class Declaration:
     # A thing people edit (docs/api.md, "Editing safely"): its answers carry an ETag, and an edit
     # takes If-Match and may answer 412.
     versioned: bool = False
+    # A save that takes ``If-None-Match: *``: it creates the thing, or answers 412 when it exists.
+    create_only: bool = False
     # The success answer's content: a JSON model, an Excel workbook, an HTML page, or the JSON model
     # and an HTML page for a request that accepts ``text/html`` (a person's browser posting a form).
     answer: str = "json"
@@ -429,6 +439,7 @@ def describe(
     query: tuple[str, ...] = (),
     answer: str = "json",
     versioned: bool = False,
+    create_only: bool = False,
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """Declare a route's access and answers. Put it under ``@blueprint.route(...)`` (the same
     blueprint: it gives the request to check); the view of a
@@ -448,6 +459,7 @@ def describe(
         query=query,
         answer=answer,
         versioned=versioned,
+        create_only=create_only,
     )
 
     def mark(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -455,7 +467,7 @@ def describe(
         def checked(**path_parameters: Any) -> Response:
             request = blueprint.current_request
             caller = authorize(access, request, path_parameters)
-            check_preconditions(request, versioned)
+            check_preconditions(request, versioned, create_only)
             if caller is None:  # public routes say "not found" for what names nothing themselves
                 return view(**path_parameters)
             check_path_parameters(path_parameters)
@@ -502,6 +514,7 @@ class Answers(TypedDict, total=False):
     query: tuple[str, ...]
     answer: str
     versioned: bool
+    create_only: bool
 
 
 class Routes:

@@ -189,6 +189,19 @@ PRECONDITION_FAILED = (
     "Nothing was written; read it again (GET) for its changes and its new `ETag`. "
     "Also for an `If-None-Match`, which no change evaluates (`field` names the header)."
 )
+# A save that may only create (Declaration.create_only): docs/api.md, "Creating only".
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "`*`: create only. If there is one of this id already, 412 (`field`: `If-None-Match`) "
+    "and nothing is written; without it, a save replaces what is stored. Any other value: 412.",
+    "schema": {"type": "string", "enum": ["*"]},
+}
+CREATE_ONLY_FAILED = (
+    f"{PRECONDITION_FAILED} With `If-None-Match: *`: there is one of this id already; nothing was "
+    "written (`field`: `If-None-Match`)."
+)
 # Every other change (docs/api.md, "Editing safely"): a precondition it cannot hold is refused.
 NO_PRECONDITION_HELD = (
     "A precondition this route does not hold: an `If-Match` other than `*` (it keeps no `ETag`, so "
@@ -401,6 +414,8 @@ def _operation(path: str, entry: Any, doc: Declaration, schemas: dict[str, Any])
     ]
     if doc.versioned and entry.method != "GET":
         parameters.append(IF_MATCH)
+    if doc.create_only:
+        parameters.append(IF_NONE_MATCH)
 
     operation: dict[str, Any] = {
         "operationId": name,
@@ -546,7 +561,8 @@ def _responses(entry: Any, doc: Declaration, schemas: dict[str, Any], *, has_inp
     for status, text in doc.errors:
         refusals[status] = (text, error)
     if entry.method != "GET":
-        refusals[412] = (PRECONDITION_FAILED if doc.versioned else NO_PRECONDITION_HELD, error)
+        held = CREATE_ONLY_FAILED if doc.create_only else PRECONDITION_FAILED
+        refusals[412] = (held if doc.versioned else NO_PRECONDITION_HELD, error)
     # A route's own 404 says what it did not find; its own 422 follows the shape every 422 has.
     declared = dict(doc.errors)
     refusals[404] = (declared.get(404, "Not found (the parcel, subscription, account or company)."), error)

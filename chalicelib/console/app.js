@@ -210,18 +210,18 @@ function markBusy(owner, busy) {
   }
 }
 
-async function request(method, path, body, accept, ifMatch) {
+async function request(method, path, body, accept, ifMatch, ifNoneMatch) {
   const owner = method !== "GET" && pressed && pressed.isConnected ? pressed : null;
-  if (!owner) return send(method, path, body, accept, ifMatch);
+  if (!owner) return send(method, path, body, accept, ifMatch, ifNoneMatch);
   markBusy(owner, true);
   try {
-    return await send(method, path, body, accept, ifMatch);
+    return await send(method, path, body, accept, ifMatch, ifNoneMatch);
   } finally {
     markBusy(owner, false);
   }
 }
 
-async function send(method, path, body, accept, ifMatch) {
+async function send(method, path, body, accept, ifMatch, ifNoneMatch) {
   const refused = String(path).split(/[?#]/)[0].split("/").slice(1).find(refusedSegment);
   if (refused !== undefined) throw notFoundError(refused);
   // The console speaks Spanish: the API answers its errors in Spanish too (docs/api.md, "Errors").
@@ -231,6 +231,8 @@ async function send(method, path, body, accept, ifMatch) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   // An edit of what the screen loaded: saved only if no one else saved it since (412 otherwise).
   if (ifMatch) headers["If-Match"] = ifMatch;
+  // "*": create only (a new client): refused with 412 when there is one already, nothing written.
+  if (ifNoneMatch) headers["If-None-Match"] = ifNoneMatch;
   let response;
   try {
     response = await fetch(url(path), {
@@ -277,8 +279,9 @@ async function send(method, path, body, accept, ifMatch) {
 // `ifMatch`: the `etag` of what the screen loaded and the person edits (docs/api.md, "Editing
 // safely"): the API saves it only if no one else saved it meanwhile, else a 412 that showErrors()
 // explains, the person's text left on screen.
-export async function api(method, path, body, { ifMatch } = {}) {
-  const response = await request(method, path, body, "application/json", ifMatch);
+// `ifNoneMatch: "*"`: create only; a 412 when it exists already (PUT /clients/{id}).
+export async function api(method, path, body, { ifMatch, ifNoneMatch } = {}) {
+  const response = await request(method, path, body, "application/json", ifMatch, ifNoneMatch);
   if (response.status === 204) return null;
   const text = await response.text();
   return text ? JSON.parse(text) : null;

@@ -166,6 +166,84 @@ function clientCard(client, base, agents, saved) {
   return form;
 }
 
+// "Alta de cliente": a clerk adds a client by its code, with what its card shows (and its
+// classification, which bulk statements filter by). Saved with PUT /clients/{id} and
+// If-None-Match: *, which only creates: a code in use is refused (412) with nothing written, said
+// beside the code, instead of replacing the client unseen. The new client's page then opens.
+function newClientForm(ctx) {
+  const form = h(
+    "form",
+    {
+      class: "b-form",
+      id: "b-new-client",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const data = new FormData(form);
+        const text = (key) => String(data.get(key) || "").trim();
+        const code = text("client_id");
+        const classification = {};
+        for (const line of lines(text("classification"))) {
+          const [key, ...value] = line.split("=");
+          classification[key.trim()] = value.join("=").trim();
+        }
+        const contact = ["first_name", "last_name", "email", "phone"].some((k) => text(`contacts[0].${k}`));
+        const body = {
+          name: text("name"),
+          emails: lines(text("emails")),
+          phones: lines(text("phones")),
+          message_switches: Object.fromEntries(SWITCHES.map(([key]) => [key, data.get(`switch.${key}`) !== null])),
+          classification,
+          contacts: contact
+            ? [
+                {
+                  contact_id: newContactId(),
+                  first_name: text("contacts[0].first_name"),
+                  last_name: text("contacts[0].last_name"),
+                  email: text("contacts[0].email") || null,
+                  phone: text("contacts[0].phone") || null,
+                  wants_cargo_info: data.get("contacts[0].wants_cargo_info") !== null,
+                  receives_reminders: data.get("contacts[0].receives_reminders") !== null,
+                },
+              ]
+            : [],
+        };
+        // each refusal beside its box: a line of a list by its number, a classification by its
+        // field, and a code in use (412, the API's words) beside the code
+        const placed = (err) => {
+          const fields = {};
+          for (const [key, message] of Object.entries(err.fields || {})) {
+            const listed = /^(emails|phones)\[(\d+)\]$/.exec(key);
+            if (listed) fields[listed[1]] = `línea ${Number(listed[2]) + 1}: ${message}`;
+            else if (/^classification\b/.test(key)) fields.classification = `${key.slice(15) || "clasificación"}: ${message}`;
+            else fields[key] = message;
+          }
+          if (err.status === 412) {
+            err.status = 409; // shown beside the code, not as "someone else saved it meanwhile"
+            err.fields = { client_id: err.message };
+          } else err.fields = fields;
+          throw err;
+        };
+        const saved = await attempt(
+          () => api("PUT", `/clients/${segment(code)}`, body, { ifNoneMatch: "*" }).catch(placed),
+          form,
+        );
+        if (!saved) return;
+        toast(`Cliente dado de alta: ${saved.name} (${saved.client_id})`);
+        ctx.navigate("clients", { client: saved.client_id, card: "1" });
+      },
+    },
+    field("Código", h("input", { name: "client_id", id: "b-new-client-id", required: true, maxlength: "64" }), "letras, dígitos, «_», «.» o «-»; el mismo que en el sistema de la empresa"),
+    field("Nombre", h("input", { name: "name", id: "b-new-client-name", required: true, maxlength: "80" })),
+    field("E-mails", h("textarea", { name: "emails", id: "b-new-client-emails", rows: "2" }), "uno por línea; los mensajes van al primero"),
+    field("Teléfonos", h("textarea", { name: "phones", id: "b-new-client-phones", rows: "2" }), "uno por línea, como se escriben (0351 15 123-4567)"),
+    field("Clasificación", h("textarea", { name: "classification", id: "b-new-client-classification", rows: "2" }), "campo=valor, uno por línea (zona=norte)"),
+    h("fieldset", {}, h("legend", {}, "Qué mensajes recibe"), ...SWITCHES.map(([key, text]) => check(`switch.${key}`, text, true))),
+    contactFields(0, null, "Un contacto (opcional)"),
+    h("button", { type: "submit" }, "Dar de alta el cliente"),
+  );
+  return form;
+}
+
 async function lookups() {
   const [motives, areas] = await Promise.all([
     attempt(() => api("GET", "/register/motives")),
@@ -345,6 +423,7 @@ async function clientList(main, ctx) {
     ),
     status,
     list,
+    section("Alta de cliente", newClientForm(ctx)),
     ctx.user.level === 1 ? section("Motivos y áreas del registro", registerTables()) : null,
   );
   await load();
@@ -761,6 +840,7 @@ async function clientRegister(main, ctx, clientId) {
   );
   await load();
   if (ctx.params.get("record")) await view(ctx.params.get("record")); // drawn with the screen
+  else if (ctx.params.get("card")) reveal(cardBox.closest("section")); // a client just added: its card
 }
 
 async function render(main, ctx) {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -55,32 +54,40 @@ def _client(item: ClientModel) -> domain.Client:
 
 
 def save_client(
-    client: domain.Client, phone_region: str = "AR", if_match: tuple[int, ...] | None = None
+    client: domain.Client,
+    phone_region: str = "AR",
+    if_match: tuple[int, ...] | None = None,
+    *,
+    create_only: bool = False,
 ) -> domain.Client:
     """Create or replace a client (the back office is the source of truth for its clients), with
-    its search items in the same transaction: a search never finds it by a name it no longer has.
-    The write holds only if the stored client is still the one read (its ``updated_at`` and
-    ``version``): two back offices pushing the same client at once each diff against what they
-    replace. Every save gives the client a fresh version (docs/decisions/0016-edit-versions.md);
-    with ``if_match`` (the versions an ``If-Match`` names: the console's card), a 412 when the
-    stored client is at none of them, someone (a clerk, the company's system) having saved it
-    since: nothing is written."""
+    its search, phone and address items in the same transaction: a search, an inbound SMS or an
+    inbound e-mail never finds it by a name, number or address it does not have (when they do not
+    fit in one transaction, :func:`_index_after`). The write holds only if the stored client is
+    still the one read (its ``updated_at`` and ``version``): two back offices pushing the same
+    client at once each diff against what they replace. Every save gives the client a fresh version
+    (docs/decisions/0016-edit-versions.md); with ``if_match`` (the versions an ``If-Match`` names:
+    the console's card), a 412 when the stored client is at none of them, someone (a clerk, the
+    company's system) having saved it since; with ``create_only`` (``If-None-Match: *``: the
+    console's new client), a 412 when there is a client of that code. Refused, nothing is written."""
     from chalicelib.core.errors import Conflict
 
-    tried = False  # an earlier try indexed ``client`` and then lost its transaction
     for _attempt in range(SAVE_ATTEMPTS):
-        saved = _save_once(client, phone_region, if_match, tried)
+        saved = _save_once(client, phone_region, if_match, create_only)
         if saved is not None:
             return saved
-        tried = True
     raise Conflict(f"the client {client.client_id!r} is being saved by someone else; try again")
 
 
+# DynamoDB's limit on the actions of one transaction (TransactWriteItems).
+TRANSACTION_ACTIONS = 100
+
+
 def _save_once(
-    client: domain.Client, phone_region: str, if_match: tuple[int, ...] | None, tried: bool
+    client: domain.Client, phone_region: str, if_match: tuple[int, ...] | None, create_only: bool
 ) -> domain.Client | None:
     """One try of :func:`save_client`; None when another save of the client came first."""
-    from chalicelib.core.errors import edited_meanwhile
+    from chalicelib.core.errors import PreconditionFailed, edited_meanwhile
 
     # The stored client says which index entries to remove; read it once for every index.
     try:
@@ -90,13 +97,14 @@ def _save_once(
     except DoesNotExist:
         stored_item = None
     stored = _client(stored_item) if stored_item is not None else None
+    if create_only and stored is not None:
+        raise PreconditionFailed(
+            f"there is a client {client.client_id!r} already and If-None-Match: * only creates one: "
+            "nothing was saved (open that client, or choose another code)",
+            field="If-None-Match",
+        )
     if if_match is not None and (stored.version if stored is not None else 0) not in if_match:
-        if tried:  # the indexes hold what a lost try wrote: back to the client as stored
-            now = stored if stored is not None else replace(client, emails=(), phones=(), contacts=())
-            _index_phones(client, now, phone_region)
-            _index_addresses(client, now)
         raise edited_meanwhile("this client")
-    _index_phones(stored, client, phone_region)
     item = ClientModel(
         client.company_id,
         client.client_id,
@@ -115,7 +123,6 @@ def _save_once(
         manual_sends_off_told=stored_item.manual_sends_off_told if stored_item is not None else None,
         version=fresh_version(),
     )
-    _index_addresses(stored, client)
     # An unsubscribe (turn_off_manual_sends) changes neither updated_at nor anything else read
     # here: the condition holds its mark as read, or a save racing a click would wipe it.
     unchanged: Any = (
@@ -130,6 +137,12 @@ def _save_once(
     )
     before = _search_items(stored) if stored is not None else {}
     after = _search_items(client)
+    puts, deletes = _index_changes(stored_item, stored, client, phone_region)
+    searched = len(before.keys() - after.keys()) + len(after.keys() - before.keys())
+    together = 1 + searched + len(puts) + len(deletes) <= TRANSACTION_ACTIONS
+    if not together:
+        # written after the client, which says so until they are: a save or the repair finishes them
+        item.index_pending = cast(Any, sorted(_index_term(i) for i in deletes))
 
     def build(tx: TransactWrite) -> None:
         tx.save(item, condition=unchanged)
@@ -137,8 +150,122 @@ def _save_once(
             tx.delete(ClientSearchModel(*key))
         for key in after.keys() - before.keys():
             tx.save(after[key])
+        if together:
+            for index_item in deletes:
+                tx.delete(index_item)
+            for index_item in puts:
+                tx.save(index_item)
 
-    return _client(item) if transacted(build) else None
+    if not transacted(build):
+        return None
+    if not together:
+        _index_after(item, puts, deletes)
+    return _client(item)
+
+
+def _index_changes(
+    stored_item: ClientModel | None, stored: domain.Client | None, client: domain.Client, region: str
+) -> tuple[list[Any], list[Any]]:
+    """The phone and address items a save of ``client`` over ``stored`` writes and deletes. A
+    stored client whose items were left half-written (``index_pending``, :func:`_index_after`)
+    has all its items written again and the pending ones deleted too."""
+    pending = stored_item.index_pending if stored_item is not None else None
+    phones_before = _phones_of(stored, region)
+    phones_after = _phones_of(client, region)
+    addresses_before = addresses_of(stored) if stored is not None else {}
+    addresses_after = addresses_of(client)
+    removed_phones = set(phones_before)
+    removed_addresses = set(addresses_before)
+    if pending is not None:
+        removed_phones |= {str(t)[2:] for t in pending if str(t).startswith("p:")}
+        removed_addresses |= {str(t)[2:] for t in pending if str(t).startswith("e:")}
+        phones_before, addresses_before = {}, {}  # nothing is known to be written: all again
+    company_id, client_id = client.company_id, client.client_id
+    deletes: list[Any] = [
+        _phone_item(company_id, client_id, p) for p in sorted(removed_phones - set(phones_after))
+    ]
+    deletes += [
+        _address_item(company_id, client_id, a) for a in sorted(removed_addresses - set(addresses_after))
+    ]
+    puts: list[Any] = [
+        _phone_item(company_id, client_id, phone, contact_id)
+        for phone, contact_id in phones_after.items()
+        if phone not in phones_before or phones_before[phone] != contact_id
+    ]
+    puts += [
+        _address_item(company_id, client_id, address, contact_id)
+        for address, contact_id in addresses_after.items()
+        if address not in addresses_before or addresses_before[address] != contact_id
+    ]
+    return puts, deletes
+
+
+def _phone_item(
+    company_id: str, client_id: str, phone: str, contact_id: str | None = None
+) -> ClientPhoneModel:
+    return ClientPhoneModel(
+        company_id, f"{phone}#{client_id}", phone=phone, client_id=client_id, contact_id=contact_id
+    )
+
+
+def _address_item(
+    company_id: str, client_id: str, address: str, contact_id: str | None = None
+) -> ClientAddressModel:
+    return ClientAddressModel(f"{company_id}#{address}", client_id, contact_id=contact_id)
+
+
+def _index_term(index_item: Any) -> str:
+    """How ``index_pending`` names a phone (``p:<E.164>``) or address (``e:<address>``) item."""
+    if isinstance(index_item, ClientPhoneModel):
+        return f"p:{index_item.phone_client.rsplit('#', 1)[0]}"
+    return f"e:{index_item.company_address.split('#', 1)[1]}"
+
+
+def _index_after(item: ClientModel, puts: list[Any], deletes: list[Any]) -> bool:
+    """Write the phone and address items of a client saved without them (more than one transaction
+    holds), in transactions that each hold only while the client is still the one saved (its
+    version), then clear its ``index_pending``. False when another save came first: it saw the mark
+    and wrote every item itself. Stopped midway (a crash), the mark stays: the next save of the
+    client, or ``ops clients index-search``, writes them all again."""
+    actions = [(i, False) for i in deletes] + [(i, True) for i in puts]
+    room = TRANSACTION_ACTIONS - 1  # one is the check of the client's version
+    for start in range(0, len(actions), room):
+        chunk = actions[start : start + room]
+
+        def build(tx: TransactWrite, chunk: list[tuple[Any, bool]] = chunk) -> None:
+            tx.condition_check(
+                ClientModel, item.company_id, item.client_id, condition=ClientModel.version == item.version
+            )
+            for index_item, put in chunk:
+                if put:
+                    tx.save(index_item)
+                else:
+                    tx.delete(index_item)
+
+        if not transacted(build):
+            return False
+    done = written(
+        lambda: item.update(
+            actions=[ClientModel.index_pending.remove()], condition=ClientModel.version == item.version
+        )
+    )
+    item.index_pending = None
+    return done
+
+
+def pending_index_items(company_id: str, client_id: str) -> list[Any]:
+    """The phone and address items a save of the client may have left and not yet deleted (its
+    ``index_pending``): erasing the client deletes them with the others."""
+    try:
+        stored = ClientModel.get(company_id, client_id, consistent_read=True)
+    except DoesNotExist:
+        return []
+    return [
+        _phone_item(company_id, client_id, t[2:])
+        if t.startswith("p:")
+        else _address_item(company_id, client_id, t[2:])
+        for t in (str(t) for t in (stored.index_pending or []))
+    ]
 
 
 def _as_read(attribute: Any, value: Any) -> Any:
@@ -214,27 +341,6 @@ def _phones_of(client: domain.Client | None, region: str) -> dict[str, str | Non
     return numbers
 
 
-def _index_phones(stored: domain.Client | None, client: domain.Client, region: str) -> None:
-    """Keep ``client-phones`` in step with the client's phones (and its contacts'), E.164."""
-    before = _phones_of(stored, region)
-    after = _phones_of(client, region)
-    with ClientPhoneModel.batch_write() as batch:
-        for phone in before.keys() - after.keys():
-            batch.delete(ClientPhoneModel(client.company_id, f"{phone}#{client.client_id}"))
-        for phone, contact_id in after.items():
-            if phone in before and before[phone] == contact_id:
-                continue
-            batch.save(
-                ClientPhoneModel(
-                    client.company_id,
-                    f"{phone}#{client.client_id}",
-                    phone=phone,
-                    client_id=client.client_id,
-                    contact_id=contact_id,
-                )
-            )
-
-
 def clients_by_phone(company_id: str, phone: str, limit: int = 10) -> list[domain.PhoneOwner]:
     """The clients of a company a number (E.164) belongs to (a query, never a Scan)."""
     items = ClientPhoneModel.query(
@@ -257,23 +363,6 @@ def addresses_of(client: domain.Client) -> dict[str, str | None]:
         if email.strip():
             found[email.strip().lower()] = None
     return found
-
-
-def _index_addresses(stored: domain.Client | None, client: domain.Client) -> None:
-    """Bring the ``client-addresses`` items of a client in step with the client about to be saved
-    (``stored``, the one being replaced, says what to remove)."""
-    before = addresses_of(stored) if stored is not None else {}
-    after = addresses_of(client)
-    with ClientAddressModel.batch_write() as batch:
-        for address in before.keys() - after.keys():
-            batch.delete(ClientAddressModel(f"{client.company_id}#{address}", client.client_id))
-        for address, contact_id in after.items():
-            if address not in before or before[address] != contact_id:
-                batch.save(
-                    ClientAddressModel(
-                        f"{client.company_id}#{address}", client.client_id, contact_id=contact_id
-                    )
-                )
 
 
 def clients_by_address(company_id: str, address: str) -> list[domain.ClientAddress]:
@@ -551,7 +640,9 @@ def _search_position(company_id: str, cursor: dict[str, Any] | None) -> str | No
 
 
 def index_search(
-    company_id: str, as_stored_now: Callable[[domain.Client], domain.Client] = lambda client: client
+    company_id: str,
+    as_stored_now: Callable[[domain.Client], domain.Client] = lambda client: client,
+    phone_region: str = "AR",
 ) -> int:
     """Write the search items of every client of a company (clients saved before search existed):
     a Query of the company's clients, page by page, never a Scan; each client's items in one
@@ -559,7 +650,9 @@ def index_search(
     own; the client is read again). ``as_stored_now`` gives the client as a save would store it
     today (``tenants.clients``: phones an older release kept as written, in E.164): when it
     differs, the same transaction stores that form and drops the items the old one had. Writing
-    them twice changes nothing. Returns how many clients were indexed."""
+    them twice changes nothing. A client a save left with its phone and address items half-written
+    (``index_pending``: the save stopped before :func:`_index_after` ended) gets them all written
+    again and the stale ones deleted. Returns how many clients were indexed."""
     count = 0
     for item in ClientModel.query(company_id, consistent_read=True):
         current: ClientModel | None = item
@@ -588,6 +681,9 @@ def index_search(
                     tx.save(entry)
 
             if transacted(build):
+                if current.index_pending is not None:
+                    puts, deletes = _index_changes(current, _client(current), _client(current), phone_region)
+                    _index_after(current, puts, deletes)
                 count += 1
                 break
             try:

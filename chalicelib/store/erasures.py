@@ -24,7 +24,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
-from chalicelib.store.clients import search_keys
+from chalicelib.store.clients import pending_index_items, search_keys
 from chalicelib.store.communications import about_key
 from chalicelib.store.fields import record_from
 from chalicelib.store.models import (
@@ -618,6 +618,7 @@ def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: It
     candidates += [ClientAddressModel(f"{company_id}#{a}", client_id) for a in addresses]
     candidates += [ClientPhoneModel(company_id, f"{p}#{client_id}") for p in phones]
     candidates += [ClientSearchModel(*key) for key in search_keys(company_id, client_id)]
+    candidates += pending_index_items(company_id, client_id)  # a save's stale ones not yet deleted
     for item in _existing(candidates)[:ITEMS_PAGE]:
         page.deletions.append(item)
         page.count("other_items")

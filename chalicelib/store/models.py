@@ -480,6 +480,10 @@ class ClientModel(BoundModel):
     # The version of the client as the console's card edits it (store.tables.fresh_version), set by
     # every write of the client; None on items written before versions: version 0.
     version = NumberAttribute(null=True)
+    # Set by a save whose phone and address items did not fit in its transaction, until they are
+    # written (store.clients._index_after): the ``p:<E.164>`` and ``e:<address>`` items to delete,
+    # and every item of the client to write again if that stopped midway. None: all in step.
+    index_pending = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class MessageTemplateModel(BoundModel):

@@ -41,11 +41,13 @@ def save_client(
     balance: str | None = None,
     classification: dict[str, str] | None = None,
     if_match: tuple[int, ...] | None = None,
+    create_only: bool = False,
 ) -> Client:
     """Create or replace a client. Every message switch not given is on. ``balance`` is what the
     client owes (a decimal string), quoted by the SMS balance auto-reply (I1). With ``if_match``
     (the versions an ``If-Match`` names), a 412 when the client was saved since (by a clerk or
-    the company's system), nothing written."""
+    the company's system), nothing written; with ``create_only`` (``If-None-Match: *``), a 412
+    when there is a client of that code, nothing written."""
     from chalicelib.tenants.companies import phone_region
 
     region = phone_region(company_id)
@@ -83,7 +85,7 @@ def save_client(
         balance=balance,
         classification=dict(classification or {}),
     )
-    return store.save_client(client, phone_region=region, if_match=if_match)
+    return store.save_client(client, phone_region=region, if_match=if_match, create_only=create_only)
 
 
 def _e164(raw: str, region: str, field: str, errors: list[dict[str, str]]) -> str | None:
@@ -199,7 +201,7 @@ def index_search(company_id: str) -> int:
     from chalicelib.tenants.companies import phone_region
 
     region = phone_region(company_id)
-    return store.index_search(company_id, lambda client: _phones_as_stored(client, region))
+    return store.index_search(company_id, lambda client: _phones_as_stored(client, region), region)
 
 
 def _phones_as_stored(client: Client, region: str) -> Client:
