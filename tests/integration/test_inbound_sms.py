@@ -737,6 +737,36 @@ def test_the_client_phone_index_follows_the_client(sms_company: SmsCompany) -> N
     assert outcome["client_id"] is None and outcome["reply_id"] is None
 
 
+def test_an_sms_from_a_number_whose_save_failed_or_that_was_removed_does_not_land_on_the_client(
+    sms_company: SmsCompany, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.steps.clients import saved_meanwhile
+
+    api, tenant = sms_company.api, sms_company.tenant
+    ana = {"name": "Ana Pérez", "phones": [ANA_PHONE], "balance": "15300.50"}
+    # Given a save of Ana that adds a second mobile and loses every try to the company's system
+    saved_meanwhile(monkeypatch, tenant, "CLI-7", 3, name="Ana Pérez", phones=[ANA_PHONE])
+    lost = api.http.put(
+        "/clients/CLI-7",
+        headers=tenant.key_headers(),
+        body=json.dumps({**ana, "phones": [ANA_PHONE, "+5491144445555"]}),
+    )
+    assert lost.status_code == 409, lost.body
+    monkeypatch.undo()
+    # When that mobile asks for the balance, Then it is no one's: logged unassigned, not answered
+    outcome = sms_company.receive("saldo", sender="+5491144445555")
+    assert outcome["client_id"] is None and outcome["reply_id"] is None
+    # And when the back office replaces Ana's mobile, an SMS from the old one no longer lands on her
+    saved = api.http.put(
+        "/clients/CLI-7", headers=tenant.key_headers(), body=json.dumps({**ana, "phones": ["+5491133332222"]})
+    )
+    assert saved.status_code == 200, saved.body
+    outcome = sms_company.receive("saldo", sender=ANA_PHONE)
+    assert outcome["client_id"] is None and outcome["reply_id"] is None
+    # But the new one does
+    assert sms_company.receive("saldo", sender="+5491133332222")["client_id"] == "CLI-7"
+
+
 @pytest.fixture
 def operator_token(local_aws: dict[str, str]) -> Any:
     import os

@@ -35,3 +35,37 @@ def remove_client(tenant: Tenant, client_id: str) -> None:
         TableName=ClientModel.Meta.table_name,
         Key={"company_id": {"S": tenant.company_id}, "client_id": {"S": client_id}},
     )
+
+
+def saved_meanwhile(monkeypatch: Any, tenant: Tenant, client_id: str, times: int, **data: Any) -> list[int]:
+    """The company's system saves ``client_id`` (as ``data`` says: ``name``, ``phones`` ...)
+    just before each of the next ``times`` transactions of a client's save: the save being made
+    loses its race to it. Returns the count of saves made meanwhile, as they happen."""
+    from chalicelib.store import clients as store
+    from chalicelib.tenants.clients import save_client
+
+    real = store.transacted
+    made: list[int] = []
+
+    def racing(build: Any) -> bool:
+        if len(made) < times and not getattr(racing, "busy", False):
+            made.append(1)
+            racing.busy = True  # type: ignore[attr-defined]
+            try:
+                save_client(
+                    tenant.company_id,
+                    client_id,
+                    name=data.get("name", f"Cliente {client_id}"),
+                    emails=list(data.get("emails", [])),
+                    phones=list(data.get("phones", [])),
+                    contacts=[],
+                    message_switches={},
+                    preferred_agent=None,
+                    collection_agent=None,
+                )
+            finally:
+                racing.busy = False  # type: ignore[attr-defined]
+        return real(build)
+
+    monkeypatch.setattr(store, "transacted", racing)
+    return made
