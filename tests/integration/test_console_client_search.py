@@ -187,3 +187,63 @@ def test_a_clerk_keeps_a_clients_card_and_ticks_a_contact_for_cargo_info(
     # And the client's payment notices (seed 001's "Avisos" tab) are one link away from its page
     browser.find_element(By.ID, "b-client-reminders").send_keys(Keys.ENTER)
     wait_until(browser, lambda d: d.execute_script("return location.hash") == "#/reminders?client=NT-1")
+
+
+def test_a_clerk_adds_a_client_and_a_code_in_use_is_refused_beside_it_replacing_nothing(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a client the company's system pushed
+    put_client(api, tenant, "FG-001", name="Ferretería Gómez", phones=["011 4555-1234"])
+    before = body(api.http.get("/clients/FG-001", headers=tenant.key_headers()))
+    # When a clerk opens Clientes and fills in "Alta de cliente" with a phone that is no phone
+    sign_in(browser, site.web, tenant, 3)
+    open_screen(browser, "clients")
+    form = wait_until(browser, lambda d: d.find_element(By.ID, "b-new-client"))
+    browser.execute_script("arguments[0].noValidate = true", form)  # the API's refusal, not the browser's
+    type_into(browser, "b-new-client-id", "FG-002")
+    type_into(browser, "b-new-client-name", "Ferretería del Sur")
+    type_into(browser, "b-new-client-emails", "compras@sur.example")
+    form.find_element(By.ID, "b-new-client-phones").send_keys("0351 15 555-1234\n12")
+    type_into(browser, "b-new-client-classification", "zona=sur")
+    type_into(browser, "b-card-contact-0-first_name", "Raúl")
+    type_into(browser, "b-card-contact-0-last_name", "Díaz")
+    type_into(browser, "b-card-contact-0-email", "raul@sur.example")
+    form.find_element(By.NAME, "switch.invoice").click()
+    submit(browser, "b-new-client")
+    # Then the API's refusal is shown in Spanish beside the phones, naming the line, and nothing is saved
+    error = wait_until(browser, lambda d: d.find_elements(By.ID, "b-new-client-phones-error"))
+    assert error[0].text.startswith("línea 2: ")
+    assert api.http.get("/clients/FG-002", headers=tenant.key_headers()).status_code == 404
+    # When the clerk fixes the phone but types the code of the client that exists
+    phones = browser.find_element(By.ID, "b-new-client-phones")
+    phones.clear()
+    phones.send_keys("0351 15 555-1234")
+    code = browser.find_element(By.ID, "b-new-client-id")
+    code.clear()
+    code.send_keys("FG-001")
+    submit(browser, "b-new-client")
+    # Then it is refused beside the code, in Spanish, and that client is not replaced
+    error = wait_until(browser, lambda d: d.find_elements(By.ID, "b-new-client-id-error"))
+    assert error[0].text.startswith("ya hay un cliente 'FG-001'")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#b-new-client .edited-meanwhile")
+    assert body(api.http.get("/clients/FG-001", headers=tenant.key_headers())) == before
+    # When the clerk gives it a code of its own
+    code = browser.find_element(By.ID, "b-new-client-id")
+    code.clear()
+    code.send_keys("FG-002")
+    submit(browser, "b-new-client")
+    # Then the client is added and its page opens at its card
+    toast_says(browser, "Cliente dado de alta: Ferretería del Sur (FG-002)")
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Ferretería del Sur (FG-002)")
+    card = wait_until(browser, lambda d: d.find_element(By.ID, "b-client-card"))
+    assert card.find_element(By.ID, "b-card-name").get_attribute("value") == "Ferretería del Sur"
+    console_screenshot(browser, "clients-added")
+    # And it is stored as typed: phone in E.164, the invoices off, its classification and contact
+    added = body(api.http.get("/clients/FG-002", headers=tenant.key_headers()))
+    assert added["phones"] == ["+5493515551234"] and added["emails"] == ["compras@sur.example"]
+    assert added["message_switches"]["invoice"] is False and added["message_switches"]["tracking"] is True
+    assert added["classification"] == {"zona": "sur"}
+    assert [(c["first_name"], c["email"]) for c in added["contacts"]] == [("Raúl", "raul@sur.example")]
+    # And the search finds it by its contact's e-mail
+    answer = api.http.get("/clients?q=raul%40sur.example", headers=tenant.staff_headers())
+    assert [c["client_id"] for c in body(answer)["items"]] == ["FG-002"]
