@@ -691,15 +691,15 @@ def test_an_unsubscribe_landing_while_the_back_office_saves_the_client_is_kept(
     put_client(api, company, "CLI-1", emails=["uno@example.com"])
     token = parse_qs(urlsplit(manual_unsubscribe_url(company.company_id, "CLI-1")).query)["token"][0]
     # Given the client unsubscribes just after the back office's save of it read it
-    indexing = client_store._index_phones
+    indexing = client_store._index_changes  # between the save's read and its write
     clicks: list[Any] = []
 
-    def click_meanwhile(*args: Any) -> None:
+    def click_meanwhile(*args: Any) -> Any:
         if not clicks:
             clicks.append(unsubscribe(token))
-        indexing(*args)
+        return indexing(*args)
 
-    monkeypatch.setattr(client_store, "_index_phones", click_meanwhile)
+    monkeypatch.setattr(client_store, "_index_changes", click_meanwhile)
     # When that save is written
     put_client(api, company, "CLI-1", emails=["uno@example.com"])
     # Then the client's unsubscribe is kept
