@@ -246,6 +246,7 @@ def get_message(caller: Principal, channel: str, communication_id: str) -> Respo
                 "reply_to": comm.reply_to,
                 "from_name": comm.from_name,
                 "flagged": comm.flagged,
+                "auto_submitted": comm.auto_submitted,
             },
             "created_by",
         )

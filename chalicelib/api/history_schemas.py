@@ -56,6 +56,16 @@ class AttachmentOut(BaseModel):
     added_by_name: str | None = Field(default=None, description=NAME_FIELD)
 
 
+# What machine sent a received e-mail (``records.automatic_mail``), for the inbound routes too.
+AutoSubmitted = Literal["auto_reply", "delivery_report", "read_receipt", "auto_generated", "mailing_list"]
+AUTO_SUBMITTED = (
+    "A machine sent this received e-mail, not a person (RFC 3834): `auto_reply` (an out-of-office), "
+    "`delivery_report` (a bounce or a delay), `read_receipt`, `auto_generated` (Auto-Submitted, Precedence "
+    "bulk or junk, a no-reply or empty sender) or `mailing_list`. It raises no `inbound.received` webhook "
+    "event and nothing answers it (docs/inbound-email.md). null for a person's message."
+)
+
+
 class HistoryItemOut(BaseModel):
     communication_id: str
     channel: str
@@ -104,6 +114,7 @@ class HistoryMessageOut(HistoryItemOut):
         description="A received message SES's scan judged spam or a virus (`spam` / `virus`) that staff "
         "assigned to a client by hand; null otherwise.",
     )
+    auto_submitted: AutoSubmitted | None = Field(default=None, description=AUTO_SUBMITTED)
 
 
 class ResendIn(_Strict):
@@ -196,6 +207,7 @@ class RegisterRecordOut(BaseModel):
     motive: str | None
     area: str | None
     automatic: bool
+    auto_submitted: AutoSubmitted | None = Field(default=None, description=AUTO_SUBMITTED)
 
 
 class RegisterPageOut(BaseModel):

@@ -28,6 +28,7 @@ def _summary(comm: Any) -> dict[str, Any]:
         "client_id": comm.client_id,
         "unassigned": comm.unassigned,
         "flagged": comm.flagged,
+        "auto_submitted": comm.auto_submitted,
         "attachment_count": len(comm.attachments),
         "error": comm.error,
     }

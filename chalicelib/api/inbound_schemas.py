@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.api.history_schemas import AUTO_SUBMITTED, AutoSubmitted
+
 
 class AssignInboundIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -48,6 +50,7 @@ class InboundSummaryOut(BaseModel):
         "unassigned list for staff to judge (and assign, if SES was wrong); `error` says why. null "
         "when SES passed it or was unsure."
     )
+    auto_submitted: AutoSubmitted | None = Field(default=None, description=AUTO_SUBMITTED)
     attachment_count: int
     error: str | None = Field(description="What could not be read of a broken message; null when whole.")
 

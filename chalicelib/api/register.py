@@ -51,6 +51,7 @@ def record_out(comm: Communication) -> dict[str, Any]:
         "motive": comm.motive,
         "area": comm.area,
         "automatic": automatic,
+        "auto_submitted": comm.auto_submitted,
     }
 
 

@@ -53,6 +53,7 @@ or an identity notification) is found through the ``by-provider-message`` index 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -425,3 +426,29 @@ def _suppress_if_needed(note: SesNotification, comm: Communication, now: datetim
         )
     )
     return address
+
+
+def apply_delivery_report(
+    comm: Communication, address: str, status: str, diagnostic: str | None, reference: str
+) -> Outcome:
+    """A delivery status notification received by e-mail (``records.automatic_mail``) saying our
+    message ``comm`` could not be delivered to ``address``, applied as SES's Bounce event is: the
+    message is bounced, and a permanent status (5.x.x, or a 5xx reply when it gives no status)
+    puts the address on the suppression list; its webhook event is queued. ``reference`` names
+    the report in the log (the received message's SES id)."""
+    permanent = status.startswith("5") or (not status and bool(re.search(r"\b5\d\d\b", diagnostic or "")))
+    kind = "Permanent" if permanent else "Transient"
+    said = " ".join(part for part in (status, diagnostic) if part) or "no diagnostic given"
+    note = SesNotification(
+        event_type="Bounce",
+        message_id=reference,
+        destination=(address,),
+        addressed=(address,),
+        recipients=(address,),
+        bounce_type=kind,
+        detail=tenant_safe(f"bounce {kind}/delivery report: {said}", limit=1000),
+    )
+    log_keys: dict[str, Any] = {"ses_message_id": reference, "ses_event": "delivery report"}
+    outcome = _apply_to(note, comm, "bounced", log_keys)
+    _announce(outcome)
+    return outcome

@@ -34,7 +34,8 @@ from chalicelib.core.domain import AttachmentRef, Communication
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.messaging.addresses import company_of, inbound_address, reply_tag
-from chalicelib.records.mime import ParsedMail, parse_mail
+from chalicelib.records.automatic_mail import DELIVERY_REPORT, automatic_kind
+from chalicelib.records.mime import ParsedMail, Report, parse_mail
 from chalicelib.store import clients as client_store
 from chalicelib.store import communications as store
 from chalicelib.store.companies import get_company
@@ -83,6 +84,9 @@ class Receipt:
     # anyone's to write: it names the sender only for a message with no single From address, and
     # only when this holds.
     spf_passed: bool = False
+    # The envelope sender was empty (``MAIL FROM:<>``, ``Return-Path: <>``): delivery reports and
+    # other automatic mail (RFC 3834 section 3.1.1, RFC 5321 section 4.5.5).
+    null_sender: bool = False
 
     @property
     def flagged(self) -> str | None:
@@ -125,6 +129,7 @@ def receipt_of(notification: dict[str, Any]) -> Receipt:
         virus_found=_status(receipt.get("virusVerdict")) == "FAIL",
         spam_found=_status(receipt.get("spamVerdict")) == "FAIL",
         spf_passed=_status(receipt.get("spfVerdict")) == "PASS",
+        null_sender="source" in mail and str(mail.get("source") or "").strip("<> ") == "",
     )
 
 
@@ -146,6 +151,7 @@ class Logged:
     created: bool
     client_id: str | None = None
     error: str | None = None
+    automatic: str | None = None  # a machine sent it (``records.automatic_mail``): no webhook event
 
 
 def receive_notification(notification: dict[str, Any]) -> list[Logged]:
@@ -191,11 +197,12 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
             )
             outcomes.append(_log(company_id, receipt, b"", problem, key))
     for logged in outcomes:
-        if logged.created and logged.client_id and logged.communication_id:
+        if logged.created and logged.client_id and logged.communication_id and not logged.automatic:
             _announce(logged.company_id, logged.client_id, logged.communication_id)
         elif not logged.created and logged.communication_id:
             # A notification seen before: its event may not have been queued (the queue refused it
-            # and this invocation is the retry), so it is queued again, under the same id.
+            # and this invocation is the retry), so it is queued again, under the same id (none
+            # for automatic mail: ``announce_message`` reads the record).
             from chalicelib.messaging.webhooks.service import announce_message
 
             announce_message(logged.company_id, "inbound.received", logged.communication_id)
@@ -249,6 +256,7 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         and parsed.from_address is not None
         and not (receipt.spf_passed and parsed.from_address.lower() == envelope)
     )
+    automatic = automatic_kind(parsed, null_sender=receipt.null_sender)
     now = clock.now()
     communication_id = store.new_communication_id(now)
     sender = parsed.from_address or "the sender"
@@ -265,10 +273,13 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
                 f"the sender's domain does not vouch for it (DMARC failed, policy"
                 f" {receipt.dmarc_policy or 'none'}): {sender} may not have written it"
             )
-        parent = find_parent(company_id, parsed, receipt.recipients)
+        parent = reported_on(company_id, parsed) or find_parent(company_id, parsed, receipt.recipients)
         client_id, contact_id, _ = match_sender(company_id, parsed.from_address)
         if client_id is None and parent is not None and parent.client_id:
             client_id, contact_id = parent.client_id, None
+        if automatic == DELIVERY_REPORT and parent is not None and parsed.report is not None:
+            # before the record is written: a failure here is retried with the whole message
+            apply_report(parent, parsed.report, receipt.ses_message_id)
     withheld = OMITTED_VIRUS if receipt.virus_found else None
 
     def records(attachments: tuple[AttachmentRef, ...]) -> list[Communication]:
@@ -300,6 +311,7 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
             raw_key=receipt.raw_key,
             unassigned=client_id is None,
             flagged=receipt.flagged,
+            auto_submitted=automatic,
         )
         return [comm]
 
@@ -318,8 +330,10 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
     elif error:
         logger().error("inbound mail logged with errors", extra={**extra, "error": error})
     else:
-        logger().info("inbound mail logged", extra={**extra, "client_id": client_id})
-    return Logged(company_id, communication_id, created=True, client_id=client_id, error=error)
+        logger().info("inbound mail logged", extra={**extra, "client_id": client_id, "automatic": automatic})
+    return Logged(
+        company_id, communication_id, created=True, client_id=client_id, error=error, automatic=automatic
+    )
 
 
 def _held_because(receipt: Receipt, *, unvouched: bool, sender: str) -> list[str]:
@@ -498,6 +512,34 @@ def match_sender(company_id: str, address: str | None) -> tuple[str | None, str 
     return candidates[0], contact, candidates
 
 
+def reported_on(company_id: str, parsed: ParsedMail) -> Communication | None:
+    """The message of this company a delivery report or read receipt is about: found by the
+    Message-ID and References of the message it returns (its own headers seldom name it)."""
+    report = parsed.report
+    if report is None or not (report.original_message_id or report.original_references):
+        return None
+    original = ParsedMail(
+        in_reply_to=[report.original_message_id] if report.original_message_id else [],
+        references=report.original_references,
+    )
+    return find_parent(company_id, original)
+
+
+def apply_report(parent: Communication, report: Report, reference: str) -> None:
+    """A delivery report's failure for the address our message went to marks it bounced, as SES's
+    bounce event does (a permanent one suppresses the address); a delay, or a report about
+    another address, changes nothing (it is only logged)."""
+    from chalicelib.messaging.feedback import apply_delivery_report
+
+    if parent.channel != "email" or parent.direction != "out" or not parent.to_address:
+        return
+    address = parent.to_address.lower()
+    for recipient in report.recipients:
+        if recipient.address == address and recipient.action == "failed":
+            apply_delivery_report(parent, address, recipient.status, recipient.diagnostic, reference)
+            return
+
+
 def find_parent(
     company_id: str, parsed: ParsedMail, recipients: tuple[str, ...] = ()
 ) -> Communication | None:
@@ -562,6 +604,8 @@ def assign(viewer: Principal, communication_id: str, client_id: str) -> Communic
         assigned = store.assign_client(company_id, communication_id, client_id, contact, clock.now())
     except LookupError as exc:
         raise NotFound(f"there is no received e-mail {communication_id!r}") from exc
+    if assigned.auto_submitted:  # a machine's: no "the client wrote" event (records.automatic_mail)
+        return assigned
     from chalicelib.messaging.webhooks.service import announce_or_try_later
 
     announce_or_try_later(

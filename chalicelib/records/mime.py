@@ -25,7 +25,7 @@ from email import policy
 from email.feedparser import BytesFeedParser
 from email.header import decode_header
 from email.message import EmailMessage, Message
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, HeaderParser
 from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
@@ -67,6 +67,42 @@ class MailPart:
     data: bytes
 
 
+# Headers by which a sender says a machine wrote the message (RFC 3834's Auto-Submitted, RFC 2369 /
+# 2919's list headers, and the de facto ones of autoresponders and Exchange).
+AUTOMATIC_HEADERS = (
+    "Auto-Submitted",
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Autoresponder",
+    "Precedence",
+    "List-Id",
+)
+MAX_REPORTED_RECIPIENTS = 50  # per-recipient blocks read of a delivery status
+
+
+@dataclass(frozen=True)
+class ReportedRecipient:
+    """One recipient block of a delivery status notification (RFC 3464 section 2.3)."""
+
+    address: str  # Final-Recipient (else Original-Recipient), lower-cased
+    action: str  # failed | delayed | delivered | relayed | expanded
+    status: str  # e.g. 5.1.1
+    diagnostic: str | None = None
+
+
+@dataclass
+class Report:
+    """The machine-readable part of a ``multipart/report``."""
+
+    report_type: str  # delivery-status | disposition-notification | another
+    recipients: list[ReportedRecipient] = field(default_factory=list)
+    # The message reported on (its returned headers, or an MDN's Original-Message-ID): its
+    # Message-ID and its References, without angle brackets
+    original_message_id: str | None = None
+    original_references: list[str] = field(default_factory=list)
+    disposition: str | None = None  # a read receipt's, e.g. "manual-action/MDN-sent-manually; displayed"
+
+
 @dataclass
 class ParsedMail:
     from_address: str | None = None
@@ -85,6 +121,12 @@ class ParsedMail:
     # ``from_address`` is the one address of the From header: the author DMARC judges (not a
     # Sender header's, nor the first of several From addresses).
     from_authored: bool = False
+    # The headers that say a machine sent it (Auto-Submitted, Precedence, List-Id, ...: see
+    # :data:`AUTOMATIC_HEADERS`), lower-cased names, their first 200 characters.
+    automatic_headers: dict[str, str] = field(default_factory=dict)
+    # A multipart/report's machine-readable part: a delivery status (RFC 3464) or a read
+    # receipt (RFC 8098), with the ids of the message it reports on.
+    report: Report | None = None
 
     def headers(self) -> dict[str, str]:
         """The headers worth keeping on the record (threading and display)."""
@@ -139,6 +181,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     else:
         _read_headers(message, parsed)
         _Walker(parsed).walk(message, 0)
+        parsed.report = read_report(message, parsed)
     if parsed.text is None and parsed.html is not None:
         parsed.text = _cap(html_to_text(parsed.html), MAX_TEXT_BYTES)
     if parsed.html is not None and len(parsed.html.encode("utf-8")) > MAX_HTML_BYTES:
@@ -390,8 +433,94 @@ def _read_headers(message: Message, parsed: ParsedMail) -> None:
         for name in ("In-Reply-To", "References"):
             found = message_ids(_raw_header(message, name, None), parsed.defects, name)
             setattr(parsed, name.lower().replace("-", "_"), found)
+        for name in AUTOMATIC_HEADERS:
+            value = _raw_header(message, name, 200)
+            if value is not None:
+                parsed.automatic_headers[name.lower()] = one_line(clean_text(value))
     except Exception as exc:  # keep whatever was read before
         parsed.defects.append(f"unreadable headers ({type(exc).__name__}: {exc})")
+
+
+# --- reports: delivery status notifications and read receipts ---------------------------------
+
+
+def read_report(message: Message, parsed: ParsedMail) -> Report | None:
+    """The machine-readable part of a ``multipart/report`` (RFC 6522): a delivery status's
+    recipient blocks (RFC 3464) or a read receipt's disposition (RFC 8098), and the ids of the
+    message it reports on, from its returned headers (``text/rfc822-headers``) or whole message
+    (``message/rfc822``). None for any other message; never raises (a report it cannot read is
+    named in ``defects`` and read as far as it goes)."""
+    parts = message.get_payload()
+    if _content_type(message) != "multipart/report" or not isinstance(parts, list):
+        return None
+    report = Report(report_type=str(message.get_param("report-type") or "").strip().lower()[:60])
+    try:
+        for part in parts[:10]:
+            if isinstance(part, Message):
+                _read_report_part(part, report)
+    except Exception as exc:
+        parsed.defects.append(f"unreadable report ({type(exc).__name__})")
+    return report
+
+
+def _report_blocks(part: Message) -> list[Message]:
+    """The header blocks of a ``message/delivery-status`` or ``message/disposition-notification``
+    part (the parser reads them as messages; an encoded part is read from its decoded text)."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return [block for block in payload if isinstance(block, Message)]
+    data = part.get_payload(decode=True)
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(payload or "")
+    return [HeaderParser(policy=BOUNDED_POLICY).parsestr(chunk) for chunk in re.split(r"\r?\n\s*\r?\n", text)]
+
+
+def _field(block: Message, name: str) -> str | None:
+    value = _raw_header(block, name, 1000)
+    return one_line(clean_text(value)) if value is not None else None
+
+
+def _typed_address(value: str | None) -> str | None:
+    """``rfc822; ana@example.com`` to ``ana@example.com``."""
+    address = (value or "").split(";", 1)[-1].strip().strip("<>").strip().lower()
+    return address if "@" in address and len(address) <= MAX_ADDRESS_CHARS and " " not in address else None
+
+
+def _read_report_part(part: Message, report: Report) -> None:
+    content_type = _content_type(part)
+    if content_type in ("message/delivery-status", "message/global-delivery-status"):
+        for block in _report_blocks(part)[1 : MAX_REPORTED_RECIPIENTS + 1]:
+            address = _typed_address(_field(block, "Final-Recipient") or _field(block, "Original-Recipient"))
+            if address is None:
+                continue
+            report.recipients.append(
+                ReportedRecipient(
+                    address=address,
+                    action=(_field(block, "Action") or "").lower()[:20],
+                    status=(_field(block, "Status") or "").split(" ")[0][:20],
+                    diagnostic=(_field(block, "Diagnostic-Code") or None),
+                )
+            )
+    elif content_type in ("message/disposition-notification", "message/global-disposition-notification"):
+        for block in _report_blocks(part)[:1]:
+            report.disposition = (_field(block, "Disposition") or "")[:200] or None
+            ids = message_ids(_field(block, "Original-Message-ID"))
+            report.original_message_id = report.original_message_id or (ids[0] if ids else None)
+    elif content_type in (
+        "text/rfc822-headers",
+        "message/rfc822-headers",
+        "message/rfc822",
+        "message/global",
+    ):
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            headers: Message = inner[0]
+        else:
+            data = part.get_payload(decode=True)
+            text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(inner or "")
+            headers = BytesHeaderParser(policy=BOUNDED_POLICY).parsebytes(text.encode("utf-8", "replace"))
+        ids = message_ids(_raw_header(headers, "Message-ID", None))
+        report.original_message_id = ids[0] if ids else report.original_message_id
+        report.original_references = message_ids(_raw_header(headers, "References", None))
 
 
 # --- body and attachments ------------------------------------------------------------------------

@@ -781,6 +781,7 @@ class CommunicationModel(BoundModel):
     thread_owner = UnicodeAttribute(null=True)  # received mail: who created the message it answers
     raw_key = UnicodeAttribute(null=True)
     flagged = UnicodeAttribute(null=True)  # received mail SES judged: "spam" or "virus"
+    auto_submitted = UnicodeAttribute(null=True)  # received mail a machine sent: its kind
     # Set on an e-mail that carried RFC 8058's one-click List-Unsubscribe (its headers are not in
     # the ``by-channel`` index a sending domain's checks count on). Items written before issue 14's
     # lean indexes may still carry a ``search_text`` attribute: nothing reads it.

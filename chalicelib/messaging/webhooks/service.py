@@ -402,8 +402,8 @@ def announce_message(company_id: str, event_type: str, communication_id: str) ->
     from chalicelib.store import communications
 
     comm = communications.get(company_id, communication_id)
-    if comm is None or not comm.client_id:
-        return 0
+    if comm is None or not comm.client_id or (event_type == "inbound.received" and comm.auto_submitted):
+        return 0  # (a machine's mail is no client writing: records.automatic_mail)
     return announce(
         company_id,
         event_type,

@@ -35,6 +35,7 @@ from chalicelib.channels.deadlines import Deadline
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, FolderState, Mailbox
 from chalicelib.core.observability import logger, masked
+from chalicelib.records.automatic_mail import automatic_kind
 from chalicelib.records.inbound_mail import find_parent, match_sender, write_with_attachments
 from chalicelib.records.mailboxes import MAILBOX_SYNCS_QUEUE
 from chalicelib.records.mailboxes.accounts import open_session
@@ -378,6 +379,7 @@ def log_message(
             thread_id=(parent.thread_id or parent.communication_id) if parent else communication_id,
             mailbox_id=mailbox.mailbox_id,
             private_to=mailbox.owner if mailbox.visibility == "private" else None,
+            auto_submitted=automatic_kind(parsed) if direction == "in" else None,
         )
 
     def counted(tx: Any, written: list[Communication]) -> None:  # in the records' transaction

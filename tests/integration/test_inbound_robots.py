@@ -1,0 +1,306 @@
+"""An inbox full of robots: what comes back when Pregón sends invoices is mostly machines
+(out-of-office replies, delivery status notifications, read receipts, challenge-response filters,
+no-reply newsletters). Each is a realistic message in ``tests/fixtures/mail/robots/`` answering an
+e-mail Pregón really sent (its Message-ID, References and Reply-To filled in), delivered through
+the real inbound SMTP server (aiosmtpd, as SES receiving stores it: moto's S3 and SNS, the deployed
+handler). What staff see is read through the API; what Pregón sends, on the SMTP catcher's wire;
+what the company's help desk hears, on a real webhook endpoint."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from infrastructure.local.inbound_smtp import InboundSmtp
+from infrastructure.local.paths import free_port
+from infrastructure.local.topics import run_topics_until_empty
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.history import send_email
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant
+from tests.steps.webhooks import Receiver, deliver_webhooks, drain_webhook_queue
+
+ROBOTS = Path(__file__).resolve().parents[1] / "fixtures" / "mail" / "robots"
+INBOUND_DOMAIN = "inbound.pregon.local"
+CLIENT = "ana@cliente.example"
+SUBJECT = "Factura A-0001"
+
+
+@pytest.fixture
+def inbound(local_aws: dict[str, str]) -> Iterator[InboundSmtp]:
+    from app import app
+
+    run_topics_until_empty(app)  # nothing left over from another test
+    drain_webhook_queue()
+    with InboundSmtp(port=free_port()) as server:
+        yield server
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+def invoice_sent(api: Client, tenant: Tenant, receiver: Receiver) -> tuple[str, dict[str, str]]:
+    """Given the client Ana, an invoice Pregón e-mailed her (caught on the SMTP server's wire), and
+    the company's help desk listening for client mail and bounces; the invoice's id and headers."""
+    put_client(api, tenant, "CLI-1", name="Ana", emails=[CLIENT])
+    response = api.http.post(
+        "/webhooks",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"url": receiver.url, "events": ["inbound.received", "message.bounced"]}),
+    )
+    assert response.status_code == 201, response.body
+    sent_id = send_email(tenant, CLIENT, SUBJECT, client_id="CLI-1")
+    deliver_outboxes()
+    assert tenant.mailbox is not None
+    [ours] = tenant.mailbox.messages()
+    headers = {name: str(ours[name]) for name in ("Message-ID", "References", "Reply-To")}
+    return sent_id, headers
+
+
+def robot_answers(
+    inbound: InboundSmtp,
+    tenant: Tenant,
+    fixture: str,
+    ours: dict[str, str],
+    *,
+    mail_from: str,
+    changed: dict[str, str] | None = None,
+) -> None:
+    """The robot's message, filled in for our invoice (``changed``: its text replaced first),
+    through the inbound SMTP port to the address in its To: (our Reply-To, or the company's plain
+    address, where a forwarded mailbox delivers)."""
+    raw = (ROBOTS / fixture).read_text(encoding="utf-8")
+    for old, new in (changed or {}).items():
+        assert old in raw
+        raw = raw.replace(old, new)
+    for name, value in {
+        "{{CLIENT}}": CLIENT,
+        "{{SUBJECT_Q}}": SUBJECT.replace(" ", "_"),
+        "{{SUBJECT}}": SUBJECT,
+        "{{MESSAGE_ID}}": ours["Message-ID"],
+        "{{REFERENCES}}": ours["References"],
+        "{{REPLY_TO}}": ours["Reply-To"],
+        "{{INBOUND}}": f"{tenant.company_id}@{INBOUND_DOMAIN}",
+    }.items():
+        raw = raw.replace(name, value)
+    data = raw.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    rcpt = (
+        ours["Reply-To"]
+        if ours["Reply-To"] in raw.split("\n\n", 1)[0]
+        else f"{tenant.company_id}@{INBOUND_DOMAIN}"
+    )
+    with smtplib.SMTP("127.0.0.1", inbound.port, timeout=10) as smtp:
+        smtp.sendmail(mail_from, [rcpt], data)
+    from app import app
+
+    handled = run_topics_until_empty(app)
+    assert [h.get("logged") for h in handled] == [1], handled
+
+
+def received_in_register(api: Client, tenant: Tenant) -> dict[str, Any]:
+    """The one received record in Ana's register, as its detail shows it."""
+    items = body(api.http.get("/clients/CLI-1/register", headers=tenant.staff_headers()))["items"]
+    [record] = [i for i in items if i["direction"] == "in"]
+    detail: dict[str, Any] = body(
+        api.http.get(f"/clients/CLI-1/register/{record['communication_id']}", headers=tenant.staff_headers())
+    )
+    return {**record, "detail": detail}
+
+
+def inbound_detail(api: Client, tenant: Tenant, communication_id: str) -> dict[str, Any]:
+    shown: dict[str, Any] = body(api.http.get(f"/inbound/{communication_id}", headers=tenant.staff_headers()))
+    return shown
+
+
+def our_message(api: Client, tenant: Tenant, sent_id: str) -> dict[str, Any]:
+    shown: dict[str, Any] = body(api.http.get(f"/history/email/{sent_id}", headers=tenant.staff_headers()))
+    return shown
+
+
+def suppressed(api: Client, tenant: Tenant) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = body(api.http.get("/suppressions", headers=tenant.admin_headers()))["items"]
+    return items
+
+
+def help_desk_heard(receiver: Receiver) -> list[tuple[str, str]]:
+    deliver_webhooks()
+    return [(got.event["type"], got.event["data"].get("message_id")) for got in receiver.received]
+
+
+# --- automatic replies ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["ooo_gmail_es.eml", "ooo_exchange_en.eml", "ooo_cpanel_es.eml", "challenge_es.eml"],
+)
+def test_an_automatic_reply_is_in_the_clients_history_marked_and_answered_by_nothing(
+    api: Client, tenant: Tenant, inbound: InboundSmtp, receiver: Receiver, fixture: str
+) -> None:
+    # Given an invoice Pregón e-mailed Ana, and the company's help desk listening
+    sent_id, ours = invoice_sent(api, tenant, receiver)
+    # When an automatic reply to it comes back (an out-of-office, a challenge-response filter)
+    robot_answers(inbound, tenant, fixture, ours, mail_from=CLIENT)
+    # Then it is in Ana's register, threaded to the invoice, marked as an automatic reply
+    record = received_in_register(api, tenant)
+    assert record["auto_submitted"] == record["detail"]["auto_submitted"] == "auto_reply"
+    shown = inbound_detail(api, tenant, record["communication_id"])
+    assert (shown["in_reply_to"], shown["auto_submitted"], shown["unassigned"]) == (
+        sent_id,
+        "auto_reply",
+        False,
+    )
+    # And the history shows it, marked
+    detail = body(
+        api.http.get(f"/history/email/{record['communication_id']}", headers=tenant.staff_headers())
+    )
+    assert detail["auto_submitted"] == "auto_reply"
+    # And the help desk is not told that the client wrote (it would open a ticket, or answer it)
+    assert help_desk_heard(receiver) == []
+    # And Pregón answers nothing: the SMTP server got the invoice and nothing after it
+    deliver_outboxes()
+    assert tenant.mailbox is not None
+    assert [str(m["Subject"]) for m in tenant.mailbox.messages()] == [SUBJECT]
+    # And the invoice is still sent, not bounced
+    assert our_message(api, tenant, sent_id)["state"] == "sent"
+
+
+def test_a_persons_answer_that_mentions_an_out_of_office_is_the_client_writing(
+    api: Client, tenant: Tenant, inbound: InboundSmtp, receiver: Receiver
+) -> None:
+    # Given an invoice Pregón e-mailed Ana
+    sent_id, ours = invoice_sent(api, tenant, receiver)
+    # When Ana herself answers it, her subject starting "Re: Fuera de la oficina?"
+    robot_answers(inbound, tenant, "human_reply_es.eml", ours, mail_from=CLIENT)
+    # Then it is her message: unmarked, and the help desk hears of it
+    record = received_in_register(api, tenant)
+    assert record["auto_submitted"] is None
+    assert inbound_detail(api, tenant, record["communication_id"])["in_reply_to"] == sent_id
+    assert help_desk_heard(receiver) == [("inbound.received", record["communication_id"])]
+
+
+# --- delivery status notifications ---------------------------------------------------------------
+
+
+def test_a_permanent_delivery_report_bounces_our_message_and_suppresses_the_address(
+    api: Client, tenant: Tenant, inbound: InboundSmtp, receiver: Receiver
+) -> None:
+    # Given an invoice Pregón e-mailed Ana through the company's SMTP server
+    sent_id, ours = invoice_sent(api, tenant, receiver)
+    # When her server's bounce (550 5.1.1, from MAILER-DAEMON with an empty Return-Path) reaches
+    # the company's mailbox, forwarded to its inbound address
+    robot_answers(inbound, tenant, "dsn_postfix_hard.eml", ours, mail_from="")
+    # Then the invoice is bounced, saying why, as an SES bounce would
+    invoice = our_message(api, tenant, sent_id)
+    assert invoice["state"] == "bounced"
+    assert "5.1.1" in invoice["error"] and "User unknown" in invoice["error"]
+    # And Ana's address is on the suppression list, naming the invoice
+    [entry] = suppressed(api, tenant)
+    assert (entry["address"], entry["reason"], entry["communication_id"]) == (CLIENT, "bounce", sent_id)
+    # And the report itself is in her register, threaded to the invoice, marked a delivery report
+    record = received_in_register(api, tenant)
+    assert record["auto_submitted"] == "delivery_report"
+    assert inbound_detail(api, tenant, record["communication_id"])["in_reply_to"] == sent_id
+    # And the help desk hears of a bounce, not of a client writing
+    assert help_desk_heard(receiver) == [("message.bounced", sent_id)]
+    # And the next e-mail to her is not sent
+    send_email(tenant, CLIENT, "Factura A-0002", client_id="CLI-1")
+    deliver_outboxes()
+    assert tenant.mailbox is not None
+    assert [str(m["Subject"]) for m in tenant.mailbox.messages()] == [SUBJECT]
+
+
+def test_a_temporary_failure_report_bounces_our_message_but_suppresses_nothing(
+    api: Client, tenant: Tenant, inbound: InboundSmtp, receiver: Receiver
+) -> None:
+    # Given an invoice Pregón e-mailed Ana
+    sent_id, ours = invoice_sent(api, tenant, receiver)
+    # When Exchange reports, in Spanish, it gave up: her mailbox is full (4.2.2)
+    robot_answers(inbound, tenant, "dsn_exchange_full_es.eml", ours, mail_from="")
+    # Then the invoice is bounced, a temporary failure, and her address stays usable
+    invoice = our_message(api, tenant, sent_id)
+    assert invoice["state"] == "bounced" and "4.2.2" in invoice["error"] and "Transient" in invoice["error"]
+    assert suppressed(api, tenant) == []
+    assert received_in_register(api, tenant)["auto_submitted"] == "delivery_report"
+    assert help_desk_heard(receiver) == [("message.bounced", sent_id)]
+
+
+def test_a_delay_report_is_recorded_and_changes_nothing(
+    api: Client, tenant: Tenant, inbound: InboundSmtp, receiver: Receiver
+) -> None:
+    # Given an invoice Pregón e-mailed Ana
+    sent_id, ours = invoice_sent(api, tenant, receiver)
+    # When her server warns it is still trying (Action: delayed, 4.4.1)
+    robot_answers(inbound, tenant, "dsn_delayed_es.eml", ours, mail_from="")
+    # Then the warning is in her register, threaded and marked, and nothing else moved
+    record = received_in_register(api, tenant)
+    assert record["auto_submitted"] == "delivery_report"
+    assert inbound_detail(api, tenant, record["communication_id"])["in_reply_to"] == sent_id
+    assert our_message(api, tenant, sent_id)["state"] == "sent"
+    assert suppressed(api, tenant) == []
+    assert help_desk_heard(receiver) == []
+
+
+def test_a_delivery_report_for_another_address_changes_nothing(
+    api: Client, tenant: Tenant, inbound: InboundSmtp, receiver: Receiver
+) -> None:
+    # Given an invoice Pregón e-mailed Ana
+    sent_id, ours = invoice_sent(api, tenant, receiver)
+    # When a bounce naming the invoice reports a failure for another address (one anyone who saw
+    # the invoice could write, to have Ana's or someone's address suppressed)
+    robot_answers(
+        inbound,
+        tenant,
+        "dsn_postfix_hard.eml",
+        ours,
+        mail_from="",
+        changed={"Final-Recipient: rfc822; {{CLIENT}}": "Final-Recipient: rfc822; otro@cliente.example"},
+    )
+    # Then the invoice is still sent and no address is suppressed; the report is recorded
+    assert our_message(api, tenant, sent_id)["state"] == "sent"
+    assert suppressed(api, tenant) == []
+    assert received_in_register(api, tenant)["auto_submitted"] == "delivery_report"
+
+
+# --- read receipts and bulk mail -----------------------------------------------------------------
+
+
+def test_a_read_receipt_is_recorded_as_one_not_as_a_reply(
+    api: Client, tenant: Tenant, inbound: InboundSmtp, receiver: Receiver
+) -> None:
+    # Given an invoice Pregón e-mailed Ana
+    sent_id, ours = invoice_sent(api, tenant, receiver)
+    # When her Thunderbird sends a read receipt for it ("Leído: ...", with an empty Return-Path)
+    robot_answers(inbound, tenant, "mdn_read_es.eml", ours, mail_from="")
+    # Then it is in her register, threaded to the invoice, marked a read receipt
+    record = received_in_register(api, tenant)
+    assert record["auto_submitted"] == "read_receipt"
+    assert inbound_detail(api, tenant, record["communication_id"])["in_reply_to"] == sent_id
+    # And the help desk is not told she wrote, and the invoice is as it was
+    assert help_desk_heard(receiver) == []
+    assert our_message(api, tenant, sent_id)["state"] == "sent"
+
+
+def test_a_no_reply_newsletter_waits_unassigned_marked_as_automatic(
+    api: Client, tenant: Tenant, inbound: InboundSmtp, receiver: Receiver
+) -> None:
+    # Given an invoice Pregón e-mailed Ana
+    _, ours = invoice_sent(api, tenant, receiver)
+    # When a supplier's newsletter (noreply@, Precedence: bulk) reaches the company's address
+    robot_answers(inbound, tenant, "noreply_bulk.eml", ours, mail_from="bounces@news.proveedora.example")
+    # Then it waits unassigned, marked as automatic
+    items = body(api.http.get("/inbound/unassigned", headers=tenant.staff_headers()))["items"]
+    assert [(i["from_address"], i["auto_submitted"]) for i in items] == [
+        ("noreply@news.proveedora.example", "auto_generated")
+    ]
+    assert help_desk_heard(receiver) == []
