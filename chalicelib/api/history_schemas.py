@@ -57,11 +57,11 @@ class AttachmentOut(BaseModel):
 
 
 # What machine sent a received e-mail (``records.automatic_mail``), for the inbound routes too.
-AutoSubmitted = Literal["auto_reply", "delivery_report", "read_receipt", "auto_generated", "mailing_list"]
+AutoSubmitted = Literal["auto_reply", "delivery_report", "read_receipt", "auto_generated"]
 AUTO_SUBMITTED = (
     "A machine sent this received e-mail, not a person (RFC 3834): `auto_reply` (an out-of-office), "
     "`delivery_report` (a bounce or a delay), `read_receipt`, `auto_generated` (Auto-Submitted, Precedence "
-    "bulk or junk, a no-reply or empty sender) or `mailing_list`. It raises no `inbound.received` webhook "
+    "bulk or junk, a no-reply or empty sender). It raises no `inbound.received` webhook "
     "event and nothing answers it (docs/inbound-email.md). null for a person's message."
 )
 

@@ -519,8 +519,7 @@ class Communication:
     flagged: str | None = None
     # A received e-mail a machine sent (RFC 3834; ``records.automatic_mail``): "auto_reply" (an
     # out-of-office), "delivery_report" (a bounce or delay, RFC 3464), "read_receipt" (RFC 8098),
-    # "auto_generated" (Auto-Submitted, Precedence bulk/junk, a no-reply sender) or "mailing_list";
-    # None: a person's.
+    # "auto_generated" (Auto-Submitted, Precedence bulk/junk, a no-reply sender); None: a person's.
     auto_submitted: str | None = None
     in_register: bool = True
     unassigned: bool = False

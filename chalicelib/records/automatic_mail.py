@@ -1,6 +1,6 @@
 """Received e-mail that a machine sent, not a person (RFC 3834): out-of-office replies, delivery
-status notifications (bounces and delays, RFC 3464), read receipts (RFC 8098), mailing-list and
-bulk or no-reply mail.
+status notifications (bounces and delays, RFC 3464), read receipts (RFC 8098), bulk and no-reply
+mail.
 
 When a company sends 5,000 invoices, most of what comes back is such mail. It is logged like any
 received message (in the client's register, threaded to the message it answers, found by the
@@ -23,9 +23,10 @@ How a message is recognised, first match wins: a ``multipart/report`` (``report-
 subject that starts as autoresponders write it ("Respuesta automática:", "Fuera de la oficina",
 "Automatic reply:", "Out of Office", "Auto:", "Réponse automatique", "Abwesenheitsnotiz"): an
 automatic reply; any other ``Auto-Submitted`` but ``no``, ``Precedence: bulk`` or ``junk``: auto
-generated; ``Precedence: list`` or a ``List-Id``: mailing list; an empty envelope sender
-(``Return-Path: <>``) or a sender such as ``mailer-daemon@``, ``postmaster@``, ``noreply@``:
-auto generated.
+generated; an empty envelope sender (``Return-Path: <>``) or a sender such as ``mailer-daemon@``,
+``postmaster@``, ``noreply@``: auto generated. A mailing list's mail (``List-Id``, ``Precedence:
+list``) is not, by that alone: a client's billing address is often a group (Google Groups adds
+both), and what comes through it is a person's answer.
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ AUTO_REPLY = "auto_reply"
 DELIVERY_REPORT = "delivery_report"
 READ_RECEIPT = "read_receipt"
 AUTO_GENERATED = "auto_generated"
-MAILING_LIST = "mailing_list"
-KINDS = (AUTO_REPLY, DELIVERY_REPORT, READ_RECEIPT, AUTO_GENERATED, MAILING_LIST)
+KINDS = (AUTO_REPLY, DELIVERY_REPORT, READ_RECEIPT, AUTO_GENERATED)
 
 _AUTO_REPLY_SUBJECT = re.compile(
     r"^\s*(?:auto:|(?:automatic reply|auto(?:matic)?[ -]?reply|respuesta autom[aá]tica|"
@@ -72,8 +72,6 @@ def automatic_kind(parsed: ParsedMail, *, null_sender: bool = False) -> str | No
     precedence = headers.get("precedence", "").strip().lower()
     if (auto_submitted and auto_submitted != "no") or precedence in ("bulk", "junk"):
         return AUTO_GENERATED
-    if precedence == "list" or "list-id" in headers:
-        return MAILING_LIST
     if null_sender or _MACHINE_SENDER.match(parsed.from_address or ""):
         return AUTO_GENERATED
     return None

@@ -67,16 +67,9 @@ class MailPart:
     data: bytes
 
 
-# Headers by which a sender says a machine wrote the message (RFC 3834's Auto-Submitted, RFC 2369 /
-# 2919's list headers, and the de facto ones of autoresponders and Exchange).
-AUTOMATIC_HEADERS = (
-    "Auto-Submitted",
-    "X-Autoreply",
-    "X-Autorespond",
-    "X-Autoresponder",
-    "Precedence",
-    "List-Id",
-)
+# Headers by which a sender says a machine wrote the message (RFC 3834's Auto-Submitted, and the
+# de facto ones of autoresponders and bulk mail).
+AUTOMATIC_HEADERS = ("Auto-Submitted", "X-Autoreply", "X-Autorespond", "X-Autoresponder", "Precedence")
 MAX_REPORTED_RECIPIENTS = 50  # per-recipient blocks read of a delivery status
 
 

@@ -17,14 +17,16 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from infrastructure.local.imapserver import Dovecot
 from infrastructure.local.inbound_smtp import InboundSmtp
 from infrastructure.local.paths import free_port
 from infrastructure.local.topics import run_topics_until_empty
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.history import send_email
+from tests.steps.mailboxes import add_mailbox, register_seen, run_syncs
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import IDENTITY, Tenant
 from tests.steps.webhooks import Receiver, deliver_webhooks, drain_webhook_queue
 
 ROBOTS = Path(__file__).resolve().parents[1] / "fixtures" / "mail" / "robots"
@@ -67,18 +69,8 @@ def invoice_sent(api: Client, tenant: Tenant, receiver: Receiver) -> tuple[str, 
     return sent_id, headers
 
 
-def robot_answers(
-    inbound: InboundSmtp,
-    tenant: Tenant,
-    fixture: str,
-    ours: dict[str, str],
-    *,
-    mail_from: str,
-    changed: dict[str, str] | None = None,
-) -> None:
-    """The robot's message, filled in for our invoice (``changed``: its text replaced first),
-    through the inbound SMTP port to the address in its To: (our Reply-To, or the company's plain
-    address, where a forwarded mailbox delivers)."""
+def filled(fixture: str, tenant: Tenant, ours: dict[str, str], changed: dict[str, str] | None = None) -> str:
+    """A robot's message (``tests/fixtures/mail/robots``) answering our e-mail ``ours``."""
     raw = (ROBOTS / fixture).read_text(encoding="utf-8")
     for old, new in (changed or {}).items():
         assert old in raw
@@ -93,6 +85,22 @@ def robot_answers(
         "{{INBOUND}}": f"{tenant.company_id}@{INBOUND_DOMAIN}",
     }.items():
         raw = raw.replace(name, value)
+    return raw
+
+
+def robot_answers(
+    inbound: InboundSmtp,
+    tenant: Tenant,
+    fixture: str,
+    ours: dict[str, str],
+    *,
+    mail_from: str,
+    changed: dict[str, str] | None = None,
+) -> None:
+    """The robot's message, filled in for our invoice (``changed``: its text replaced first),
+    through the inbound SMTP port to the address in its To: (our Reply-To, or the company's plain
+    address, where a forwarded mailbox delivers)."""
+    raw = filled(fixture, tenant, ours, changed)
     data = raw.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
     rcpt = (
         ours["Reply-To"]
@@ -304,3 +312,39 @@ def test_a_no_reply_newsletter_waits_unassigned_marked_as_automatic(
         ("noreply@news.proveedora.example", "auto_generated")
     ]
     assert help_desk_heard(receiver) == []
+
+
+# --- a staff mailbox (IMAP) ----------------------------------------------------------------------
+
+STAFF = "ana@estudio.example"  # a mail user of the test's dovecot (tests/steps/imap.py)
+
+
+def test_an_out_of_office_in_a_staff_mailbox_is_logged_marked_and_a_persons_answer_is_not(
+    api: Client, tenant: Tenant, imap_server: Dovecot
+) -> None:
+    # Given the client Ana, and a member of staff whose mailbox (a real dovecot) holds, answering an
+    # invoice of theirs, Ana's Gmail out-of-office and then her own answer through her billing group
+    put_client(api, tenant, "CLI-1", name="Ana", emails=[CLIENT])
+    ours = {
+        "Message-ID": "<factura-a-0001@estudio.example>",
+        "References": "<factura-a-0001@estudio.example>",
+        "Reply-To": STAFF,
+    }
+    imap_server.append(
+        STAFF,
+        "INBOX",
+        [
+            filled(name, tenant, ours).replace("\n", "\r\n").encode()
+            for name in ("ooo_gmail_es.eml", "human_reply_es.eml")
+        ],
+    )
+    token = IDENTITY.mint(tenant.company_id, user_id=STAFF, level=3)
+    staff = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    # When the mailbox is added and synced
+    add_mailbox(api, staff, imap_server, STAFF, folders=["INBOX"])
+    run_syncs()
+    # Then both are in Ana's register: the out-of-office marked as an automatic reply, hers not
+    assert sorted((r["subject"], r["auto_submitted"]) for r in register_seen(api, staff, "CLI-1")) == [
+        (f"Fuera de la oficina: {SUBJECT}", "auto_reply"),
+        (f"Re: Fuera de la oficina? No, acá estoy: {SUBJECT}", None),
+    ]
