@@ -9,6 +9,7 @@ import {
   ALL_LEVELS,
   attachmentList,
   attempt,
+  autoSubmittedNote,
   companyFormat,
   empty,
   field,
@@ -68,6 +69,7 @@ export function messageDetail(message) {
         ["Creado por", message.created_by_name || message.created_by], // by name, not the user's id
         ["Error", message.error],
         ["Marcado", flaggedNote(message)],
+        ["Automático", autoSubmittedNote(message)],
         ["Reenvío de", message.resend_of],
         ["Reenviado como", (message.resent_as || []).join(", ")],
       ]

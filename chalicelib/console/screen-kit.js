@@ -26,6 +26,30 @@ export function flaggedNote(message) {
   return text || message.flagged;
 }
 
+// What machine sent a received e-mail (the API's ``auto_submitted``, docs/inbound-email.md): a
+// short mark for lists, and what it means for a detail. None of it is the client writing.
+export const AUTO_SUBMITTED = {
+  auto_reply: ["Respuesta automática", "Respuesta automática (fuera de la oficina, filtro antispam): no la escribió el cliente. No se avisa a los webhooks ni se responde."],
+  delivery_report: ["Aviso de entrega", "Aviso del servidor de correo sobre un envío: si no se pudo entregar, el mensaje al que responde quedó rebotado (y, si el fallo es permanente, la dirección en la lista de supresión)."],
+  read_receipt: ["Acuse de lectura", "Acuse de lectura del mensaje al que responde: no es una respuesta del cliente."],
+  auto_generated: ["Automático", "Correo generado por una máquina (masivo, no-reply o sin remitente): no se avisa a los webhooks ni se responde."],
+};
+
+// A received e-mail's mark in a list: SES's judgement, else what machine sent it ("" for neither).
+export function mailMark(message) {
+  if (message.flagged)
+    return h("strong", { class: "b-flagged", title: FLAGGED[message.flagged]?.[1] || "" }, FLAGGED[message.flagged]?.[0] || message.flagged);
+  if (message.auto_submitted)
+    return h("span", { class: "b-automatic", title: AUTO_SUBMITTED[message.auto_submitted]?.[1] || "" }, AUTO_SUBMITTED[message.auto_submitted]?.[0] || message.auto_submitted);
+  return "";
+}
+
+// The detail line of a received e-mail a machine sent (null for a person's).
+export function autoSubmittedNote(message) {
+  if (!message.auto_submitted) return null;
+  return AUTO_SUBMITTED[message.auto_submitted]?.[1] || message.auto_submitted;
+}
+
 // The company's time zone and locale (Z1) and the time format that uses them live in app.js,
 // read once per sign-in; the work screens import them from here as before.
 export { companyFormat, when } from "./app.js";
