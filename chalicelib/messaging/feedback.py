@@ -450,5 +450,7 @@ def apply_delivery_report(
     )
     log_keys: dict[str, Any] = {"ses_message_id": reference, "ses_event": "delivery report"}
     outcome = _apply_to(note, comm, "bounced", log_keys)
-    _announce(outcome)
+    # A duplicate may be the retry of an invocation whose queueing failed: queued again, under the
+    # same event id (a receiver told twice sees one event).
+    _announce(outcome, retried=True)
     return outcome
