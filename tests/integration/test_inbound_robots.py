@@ -23,7 +23,7 @@ from infrastructure.local.paths import free_port
 from infrastructure.local.topics import run_topics_until_empty
 from tests.steps.answers import body
 from tests.steps.clients import put_client
-from tests.steps.history import send_email
+from tests.steps.history import listed, send_email
 from tests.steps.mailboxes import add_mailbox, register_seen, run_syncs
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, Tenant
@@ -168,7 +168,8 @@ def test_an_automatic_reply_is_in_the_clients_history_marked_and_answered_by_not
         "auto_reply",
         False,
     )
-    # And the history shows it, marked
+    # And the history's search finds it among the mail received, and shows it marked
+    assert listed(api, tenant.staff_headers(), "status=received&q=a-0001") == [record["subject"]]
     detail = body(
         api.http.get(f"/history/email/{record['communication_id']}", headers=tenant.staff_headers())
     )
