@@ -217,7 +217,7 @@ def test_a_client_typed_in_an_unassigned_mails_form_when_the_session_ends_is_bac
     assert register_of(api, tenant, "CLI-4") == []
 
 
-def test_mail_ses_judged_spam_is_marked_so_among_the_unassigned_in_spanish(
+def test_mail_ses_judged_spam_and_a_machines_mail_are_marked_so_among_the_unassigned_in_spanish(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
     # Given a client, and a mail from its address that SES's spam filter judged spam
@@ -255,6 +255,24 @@ def test_mail_ses_judged_spam_is_marked_so_among_the_unassigned_in_spanish(
             "SES lo consideró spam; se asignó a mano a este cliente."
             in d.find_element(By.CSS_SELECTOR, ".b-detail dl").text
         ),
+        seconds=20,
+    )
+
+    # When a supplier's newsletter comes from a no-reply address (docs/inbound-email.md: mail a
+    # machine sent) and staff open the unassigned mail again
+    receive_mail(
+        api, tenant.company_id, "noreply@news.proveedora.example", "Novedades de diciembre", "20% menos"
+    )
+    open_screen(browser, "inbound")
+    # Then it is listed marked as a machine's, and its detail says what that means, in Spanish
+    mark = wait_until(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-automatic"), seconds=20
+    )
+    assert [m.text for m in mark] == ["Automático"]
+    browser.find_element(By.CSS_SELECTOR, ".b-inbound .b-view").click()
+    wait_until(
+        browser,
+        lambda d: "generado por una máquina" in d.find_element(By.CSS_SELECTOR, ".b-detail dl").text,
         seconds=20,
     )
 
