@@ -15,13 +15,20 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.steps.accessibility import asked_in, axe_violations, described, phone_window, with_axe
+from tests.steps.accessibility import (
+    asked_in,
+    axe_violations,
+    described,
+    phone_window,
+    public_pages,
+    tracking_pages,
+    with_axe,
+)
 from tests.steps.branding import set_branding
-from tests.steps.browser import press_enter, tab_to, type_keys, wait_for_text, wait_until_gone
 from tests.steps.clients import put_client
 from tests.steps.console import ConsoleSite, nav_screens, open_screen, sign_in, sign_out, wait_until
 from tests.steps.tenants import Tenant, make_tenant
-from tests.steps.tracking import T0, ask_for_alerts, issue, post_event, staff_subscribe
+from tests.steps.tracking import issue, post_event, staff_subscribe
 
 pytestmark = pytest.mark.browser
 
@@ -49,79 +56,6 @@ class Findings:
         listed = "\n".join(f"{name}:\n{described(found)}" for name, found in failing.items())
         heading = f"{len(failing)} of {len(self.pages)} pages with serious/critical violations"
         return f"{heading} ({counts})\n{listed}"
-
-
-def tracking_pages(findings: Findings, web: str, tenant: Tenant, key: str) -> None:
-    """The tracking page: empty, a parcel looked up and its alert form sent with a mistake, all by
-    keyboard alone; an unknown parcel and an unknown company."""
-    driver, company = findings.driver, tenant.company_id
-    driver.get(f"{web}/track/{company}")
-    findings.check(f"{key} tracking page")
-    # the look-up, by keyboard: Tab to the box, type, Enter
-    tab_to(driver, driver.find_element(By.ID, "tracking_id"))
-    type_keys(driver, "TRK-A11Y")
-    press_enter(driver)
-    wait_for_text(driver, "TRK-A11Y", seconds=15)
-    findings.check(f"{key} parcel with its alert form")
-    # the alert form with a mistake, by keyboard: the error shown next to its field
-    for name, value in (("first_name", "Ana"), ("last_name", "Paz"), ("email", "ana-at-example.com")):
-        tab_to(driver, driver.find_element(By.ID, name))
-        type_keys(driver, value)
-    button = driver.find_element(By.CSS_SELECTOR, "form[method=post] button")
-    press_enter(driver)
-    wait_until_gone(driver, button)
-    error = wait_until(driver, lambda d: d.find_element(By.ID, "email-error"))
-    # (the field to correct has the focus, and is described by its error: a screen reader says both)
-    focused = driver.switch_to.active_element
-    assert focused.get_attribute("id") == "email", focused.get_attribute("outerHTML")
-    assert focused.get_attribute("aria-describedby") == error.get_attribute("id")
-    findings.check(f"{key} alert form with an error")
-    driver.get(f"{web}/track/{company}?tracking_id=NOPE-1")
-    findings.check(f"{key} unknown parcel")
-    driver.get(f"{web}/track/nobody-here")
-    findings.check(f"{key} unknown company")
-
-
-def public_pages(findings: Findings, web: str, tenant: Tenant, api: Client, key: str) -> None:
-    """Open (and check) each public page of ``tenant`` the way a person reaches it, the forms sent
-    with the keyboard alone."""
-    from chalicelib.core.links import manual_unsubscribe_token, subscription_link_token
-    from chalicelib.store.tracking import list_subscriptions
-
-    tracking_pages(findings, web, tenant, key)
-    driver, company = findings.driver, tenant.company_id
-    # the confirmation and unsubscribe pages (their one button pressed with Enter), and refusals
-    email = f"{key.replace(' ', '-')}@example.com"
-    assert ask_for_alerts(api, tenant, "TRK-A11Y", email).status_code == 202
-    exp = int(T0.timestamp()) + 86_400
-
-    def link(purpose: str) -> str:
-        sub = next(s for s in list_subscriptions(company, "TRK-A11Y") if s.email == email)
-        return subscription_link_token(purpose, company, "TRK-A11Y", sub.subscription_id, sub.link_nonce, exp)
-
-    driver.get(f"{web}/public/subscriptions/confirm?token={link('confirm')}")
-    findings.check(f"{key} confirm alerts")
-    pressed(driver)
-    findings.check(f"{key} alerts confirmed")
-    driver.get(f"{web}/public/unsubscribe?token={link('unsubscribe')}")
-    findings.check(f"{key} stop alerts")
-    pressed(driver)
-    findings.check(f"{key} alerts stopped")
-    driver.get(f"{web}/public/unsubscribe?token=not-a-token")
-    findings.check(f"{key} refused link")
-    driver.get(f"{web}/public/unsubscribe")
-    findings.check(f"{key} incomplete link")
-    manual = manual_unsubscribe_token(company, "CLI-1")
-    driver.get(f"{web}/public/manual-sends/unsubscribe?token={manual}")
-    findings.check(f"{key} manual unsubscribe")  # (its form posts to the public base URL: not here)
-
-
-def pressed(driver: Any) -> None:
-    """Tab to the page's one button and press Enter, then wait for the next page."""
-    button = driver.find_element(By.CSS_SELECTOR, "form button")
-    tab_to(driver, button)
-    press_enter(driver)
-    wait_until_gone(driver, button)
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,15 @@ changed through Chromium's DevTools protocol (``asked_in``, ``phone_window``), n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from tests.steps.browser import PHONE
+from chalice.test import Client
+from selenium.webdriver.common.by import By
+
+from tests.steps.browser import PHONE, press_enter, tab_to, type_keys, wait_for_text, wait_until_gone
+from tests.steps.console import wait_until
+from tests.steps.tenants import Tenant
+from tests.steps.tracking import T0, ask_for_alerts
 
 # What is checked: WCAG 2.0 and 2.1, levels A and AA, and axe's best practices (landmarks, one h1,
 # ...); a violation fails a test when its impact is one of these.
@@ -78,3 +84,90 @@ def phone_window(driver: Any, on: bool = True) -> None:
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     else:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+class Checker(Protocol):
+    """What checks each page a walk opens (axe-core's findings, the small screens' layout)."""
+
+    driver: Any
+
+    def check(self, name: str, within: str | None = None) -> None: ...
+
+
+def tracking_pages(
+    findings: Checker, web: str, tenant: Tenant, key: str, tracking_id: str = "TRK-A11Y"
+) -> None:
+    """The tracking page: empty, a parcel looked up and its alert form sent with a mistake, all by
+    keyboard alone; an unknown parcel and an unknown company."""
+    driver, company = findings.driver, tenant.company_id
+    driver.get(f"{web}/track/{company}")
+    findings.check(f"{key} tracking page")
+    # the look-up, by keyboard: Tab to the box, type, Enter
+    tab_to(driver, driver.find_element(By.ID, "tracking_id"))
+    type_keys(driver, tracking_id)
+    press_enter(driver)
+    wait_for_text(driver, tracking_id, seconds=15)
+    findings.check(f"{key} parcel with its alert form")
+    # the alert form with a mistake, by keyboard: the error shown next to its field
+    for name, value in (("first_name", "Ana"), ("last_name", "Paz"), ("email", "ana-at-example.com")):
+        tab_to(driver, driver.find_element(By.ID, name))
+        type_keys(driver, value)
+    button = driver.find_element(By.CSS_SELECTOR, "form[method=post] button")
+    press_enter(driver)
+    wait_until_gone(driver, button)
+    error = wait_until(driver, lambda d: d.find_element(By.ID, "email-error"))
+    # (the field to correct has the focus, and is described by its error: a screen reader says both)
+    focused = driver.switch_to.active_element
+    assert focused.get_attribute("id") == "email", focused.get_attribute("outerHTML")
+    assert focused.get_attribute("aria-describedby") == error.get_attribute("id")
+    findings.check(f"{key} alert form with an error")
+    driver.get(f"{web}/track/{company}?tracking_id=NOPE-1")
+    findings.check(f"{key} unknown parcel")
+    driver.get(f"{web}/track/nobody-here")
+    findings.check(f"{key} unknown company")
+
+
+def public_pages(
+    findings: Checker, web: str, tenant: Tenant, api: Client, key: str, tracking_id: str = "TRK-A11Y"
+) -> None:
+    """Open (and check) each public page of ``tenant`` the way a person reaches it, the forms sent
+    with the keyboard alone."""
+    from chalicelib.core.links import manual_unsubscribe_token, subscription_link_token
+    from chalicelib.store.tracking import list_subscriptions
+
+    tracking_pages(findings, web, tenant, key, tracking_id)
+    driver, company = findings.driver, tenant.company_id
+    # the confirmation and unsubscribe pages (their one button pressed with Enter), and refusals
+    email = f"{key.replace(' ', '-')}@example.com"
+    assert ask_for_alerts(api, tenant, tracking_id, email).status_code == 202
+    exp = int(T0.timestamp()) + 86_400
+
+    def link(purpose: str) -> str:
+        sub = next(s for s in list_subscriptions(company, tracking_id) if s.email == email)
+        return subscription_link_token(
+            purpose, company, tracking_id, sub.subscription_id, sub.link_nonce, exp
+        )
+
+    driver.get(f"{web}/public/subscriptions/confirm?token={link('confirm')}")
+    findings.check(f"{key} confirm alerts")
+    pressed(driver)
+    findings.check(f"{key} alerts confirmed")
+    driver.get(f"{web}/public/unsubscribe?token={link('unsubscribe')}")
+    findings.check(f"{key} stop alerts")
+    pressed(driver)
+    findings.check(f"{key} alerts stopped")
+    driver.get(f"{web}/public/unsubscribe?token=not-a-token")
+    findings.check(f"{key} refused link")
+    driver.get(f"{web}/public/unsubscribe")
+    findings.check(f"{key} incomplete link")
+    manual = manual_unsubscribe_token(company, "CLI-1")
+    driver.get(f"{web}/public/manual-sends/unsubscribe?token={manual}")
+    findings.check(f"{key} manual unsubscribe")  # (its form posts to the public base URL: not here)
+
+
+def pressed(driver: Any) -> None:
+    """Tab to the page's one button and press Enter, then wait for the next page."""
+    button = driver.find_element(By.CSS_SELECTOR, "form button")
+    tab_to(driver, button)
+    press_enter(driver)
+    wait_until_gone(driver, button)
