@@ -9,6 +9,7 @@ import pytest
 from chalicelib.core.domain import Company
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.tenants.branding import (
+    PAGE_GROUND,
     _checked,
     brand_css,
     brand_of,
@@ -50,6 +51,17 @@ def test_the_tracking_page_takes_the_primary_colour_for_text_only_where_it_reads
     # Then headings and links keep Pregón's ink, and the buttons' text is black
     assert "h1, h2, a { color: #1D2430; }" in css
     assert "button { background: #2E8B57; color: #000000; }" in css
+    # And the focus outline, whose yellow accent would read at 1.4:1 on the page, is the ink too
+    assert ":focus-visible { outline-color: #1D2430; }" in css
+
+
+def test_the_focus_outline_takes_the_accent_colour_only_where_it_reads_at_3_to_1() -> None:
+    # Given an accent that reads on the page at 3:1 or more, and Pregón's own orange that does not
+    for accent, outline in (("#B5121B", "#B5121B"), ("#E8A33D", "#1D2430"), ("#767676", "#767676")):
+        brand = brand_of(Company("c", "C", "es", False, T0, primary_color="#1F4E79", accent_color=accent))
+        # Then the outline is the accent where it reads, else the ink (3:1 at least either way)
+        assert f":focus-visible {{ outline-color: {outline}; }}" in brand_css(brand)
+        assert contrast(outline, PAGE_GROUND) >= 3
 
 
 @pytest.mark.parametrize(
