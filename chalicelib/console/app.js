@@ -55,6 +55,24 @@ export function extend(parent, ...children) {
 
 // Every table of a screen sits in a box that scrolls sideways when the table is wider than the
 // screen (a phone), so the page itself never does. Wrapped as tables arrive, whatever drew them.
+// A box that does scroll can be reached with Tab (and scrolled with the arrow keys), named as a
+// region after its table's caption or label (WCAG 2.1.1; axe's scrollable-region-focusable).
+const scrolling = typeof ResizeObserver === "function" ? new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const box = entry.target.closest(".table-scroll");
+    if (!box) continue;
+    if (box.scrollWidth > box.clientWidth + 1) {
+      const table = box.querySelector("table");
+      const name = table && (table.getAttribute("aria-label") || (table.caption && table.caption.textContent.trim()));
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", name || "Tabla");
+    } else {
+      for (const attribute of ["tabindex", "role", "aria-label"]) box.removeAttribute(attribute);
+    }
+  }
+}) : null;
+
 function scrollTables(root) {
   const tables = root.matches && root.matches("table") ? [root] : root.querySelectorAll ? root.querySelectorAll("table") : [];
   for (const table of tables) {
@@ -62,6 +80,10 @@ function scrollTables(root) {
     const box = h("div", { class: "table-scroll" });
     table.replaceWith(box);
     box.appendChild(table);
+    if (scrolling) {
+      scrolling.observe(box);
+      scrolling.observe(table);
+    }
   }
 }
 
