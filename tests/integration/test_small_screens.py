@@ -38,6 +38,21 @@ EMAIL = "administracion.cuentascorrientes.sucursalnorte@ferreteriahermanosfernan
 WHERE = "Avenida Presidente Figueroa Alcorta 3400, piso 12, departamento B, Ciudad Autónoma de Buenos Aires"
 SUBJECT = "Factura electrónica B 0004-00012345 de Transportes y Logística Integral Patagónica: vencimiento"
 STATUSES = ("IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERY_FAILED")
+# axe-core's rules whose answer can change with the screen's width: what is drawn over what
+# (contrast), a box that starts to scroll, the viewport's zoom, and the roles and names the
+# console gives a table's box when it scrolls. Every other rule reads the same document at every
+# size, and test_accessibility.py runs them all.
+AXE_AT_360 = (
+    "color-contrast",
+    "scrollable-region-focusable",
+    "meta-viewport",
+    "aria-allowed-role",
+    "aria-allowed-attr",
+    "aria-valid-attr-value",
+    "nested-interactive",
+    "landmark-unique",
+    "link-in-text-block",
+)
 
 
 class ScreenChecks:
@@ -48,14 +63,18 @@ class ScreenChecks:
         self.found: dict[str, list[str]] = {}
 
     def check(self, name: str, within: str | None = None) -> None:
-        """The page shown, at every size: its layout and focus outlines, and axe-core at 360 px
+        """The page shown, at every size: its layout; and its focus outlines and axe-core at 360 px
         (``within``: only there, a console screen whose shell was checked once)."""
         for width, height in SIZES:
             sized(self.driver, (width, height))
-            keyboard_used(self.driver)
-            problems = layout_problems(self.driver, (width, height), focus=True)
-            if width == SIZES[0][0]:
-                problems += described(axe_violations(self.driver, within=within)).splitlines()
+            smallest = (width, height) == SIZES[0]
+            if smallest:  # (the focus outline's colours are the same at every size)
+                keyboard_used(self.driver)
+            problems = layout_problems(self.driver, (width, height), focus=smallest)
+            if smallest:
+                problems += described(
+                    axe_violations(self.driver, within=within, rules=AXE_AT_360)
+                ).splitlines()
             self.found[f"{name} @ {width}x{height}"] = problems
 
     def menu(self, name: str) -> None:
@@ -86,7 +105,7 @@ def busy_company(api: Client, mailbox: MailCatcher, *, id_length: int = 13) -> T
     contact = {"contact_id": "c1", "first_name": "María de los Ángeles", "last_name": "Fernández de la Torre"}
     put_client(api, company, "CLI-1", name=CLIENT, emails=[EMAIL], contacts=[contact | {"email": EMAIL}])
     issue(api, company, PARCEL)
-    for n in range(12):
+    for n in range(10):
         status = STATUSES[n % len(STATUSES)]
         post_event(api, company, PARCEL, f"e{n}", status, minutes=n, observation=f"Visita {n}: {WHERE}")
     staff_subscribe(api, company, PARCEL, EMAIL)
@@ -96,7 +115,7 @@ def busy_company(api: Client, mailbox: MailCatcher, *, id_length: int = 13) -> T
 def test_every_public_page_fits_a_phone_and_a_tablet_plain_and_in_company_colours(
     api: Client, mailbox: MailCatcher, clock: Any, site: ConsoleSite, checks: ScreenChecks
 ) -> None:
-    # Given a company with a long name, a parcel with a 40-character id and a dozen events with
+    # Given a company with a long name, a parcel with a 40-character id and ten events with
     # long addresses; and another company with a colour white text barely reads on and a yellow
     # accent
     plain = busy_company(api, mailbox)
@@ -121,10 +140,10 @@ def test_every_console_screen_fits_a_phone_and_a_tablet_with_long_names_and_many
     from chalicelib.core.domain import Ticket
     from chalicelib.store.tickets import open_ticket
 
-    # Given a company with a 40-character id and long names; its history with a dozen e-mails
+    # Given a company with a 40-character id and long names; its history with ten e-mails
     # with long subjects to a long address, a long e-mail received from the client, and a ticket
     company = busy_company(api, mailbox, id_length=40)
-    sent = [send_email(company, EMAIL, f"{SUBJECT} {n}", client_id="CLI-1") for n in range(12)]
+    sent = [send_email(company, EMAIL, f"{SUBJECT} {n}", client_id="CLI-1") for n in range(10)]
     receive_mail(api, company.company_id, EMAIL, SUBJECT, f"Buenos días, les escribo por {SUBJECT}. {WHERE}.")
     ticket = Ticket(company.company_id, "T-1", "CLI-1", "Marta", "Técnico", f"Reclamo: {WHERE}", "sms", T0)
     assert open_ticket(ticket, T0.date().isoformat(), 3)[0] is not None

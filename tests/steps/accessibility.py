@@ -5,7 +5,8 @@
     assert not problems, described(problems)
 
 One browser session serves every check: the language a page is asked in and the window's size are
-changed through Chromium's DevTools protocol (``asked_in``, ``phone_window``), not a new browser.
+changed through Chromium's DevTools protocol (``asked_in``; ``sized`` in tests/steps/screens.py), not a new
+browser.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 from chalice.test import Client
 from selenium.webdriver.common.by import By
 
-from tests.steps.browser import PHONE, press_enter, tab_to, type_keys, wait_for_text, wait_until_gone
+from tests.steps.browser import press_enter, tab_to, type_keys, wait_for_text, wait_until_gone
 from tests.steps.console import wait_until
 from tests.steps.tenants import Tenant
 from tests.steps.tracking import T0, ask_for_alerts
@@ -28,7 +29,8 @@ FAILING = ("serious", "critical")
 _RUN = """
 const done = arguments[arguments.length - 1];
 const context = arguments[1] ? {include: [arguments[1]]} : document;
-axe.run(context, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})
+const only = arguments[2] ? {type: "rule", values: arguments[2]} : {type: "tag", values: arguments[0]};
+axe.run(context, {runOnly: only, resultTypes: ["violations"]})
   .then((r) => done(r.violations.map((v) => ({
       id: v.id, impact: v.impact, help: v.help,
       nodes: v.nodes.map((n) => ({target: n.target.join(" "), impact: n.impact}))}))))
@@ -46,16 +48,20 @@ def with_axe(driver: Any) -> None:
 
 
 def axe_violations(
-    driver: Any, impacts: tuple[str, ...] = FAILING, within: str | None = None
+    driver: Any,
+    impacts: tuple[str, ...] = FAILING,
+    within: str | None = None,
+    rules: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """axe-core's violations on the page shown, of the given impacts (each with its elements);
-    ``within``: only in the element this CSS selector finds (a screen of a shell checked once)."""
+    ``within``: only in the element this CSS selector finds (a screen of a shell checked once);
+    ``rules``: only these rules (else every rule of ``AXE_TAGS``)."""
     from infrastructure.local.npm import axe_script
 
     if not driver.execute_script("return typeof window.axe === 'object'"):  # opened before with_axe
         driver.execute_script(axe_script())
     driver.set_script_timeout(30)
-    found = driver.execute_async_script(_RUN, list(AXE_TAGS), within)
+    found = driver.execute_async_script(_RUN, list(AXE_TAGS), within, list(rules) or None)
     if isinstance(found, dict):
         raise AssertionError(f"axe.run failed: {found['error']}")
     return [v for v in found if v["impact"] in impacts]
@@ -74,16 +80,6 @@ def asked_in(driver: Any, language: str) -> None:
     """Every request from now on asks for pages in ``language`` (Accept-Language)."""
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Accept-Language": language}})
-
-
-def phone_window(driver: Any, on: bool = True) -> None:
-    """Show pages as a 375-px phone does (or back to the desktop window)."""
-    if on:
-        width, height = PHONE
-        metrics = {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True}
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    else:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 class Checker(Protocol):

@@ -17,19 +17,24 @@ function layoutProblems(focusToo, W, H) {
   const style = (el) => getComputedStyle(el);
   // Out of sight on purpose: not rendered, or shrunk to a pixel for screen readers (visually-hidden,
   // a skip link until it has the focus).
-  const hidden = (el) => {
-    if (!el.checkVisibility({ visibilityProperty: true, opacityProperty: false })) return true;
-    for (let e = el; e; e = e.parentElement) {
-      const r = e.getBoundingClientRect();
-      if (r.width <= 1 && r.height <= 1) return true;
-      if (r.right <= 0) return true; // parked left of the page (a skip link)
-      if (style(e).clipPath === "inset(50%)") return true;
-    }
-    return false;
+  const memo = (test) => {
+    const known = new Map();
+    const remembered = (e) => {
+      if (!e) return false;
+      if (!known.has(e)) known.set(e, test(e) || remembered(e.parentElement));
+      return known.get(e);
+    };
+    return remembered;
   };
+  const parked = memo((e) => {
+    const r = e.getBoundingClientRect();
+    // (right <= 0: parked left of the page, a skip link)
+    return (r.width <= 1 && r.height <= 1) || r.right <= 0 || style(e).clipPath === "inset(50%)";
+  });
+  const hidden = (el) => !el.checkVisibility({ visibilityProperty: true, opacityProperty: false }) || parked(el);
   const clips = (s) => s.overflowX !== "visible" || s.overflowY !== "visible";
   const scrolls = (s) => ["auto", "scroll"].includes(s.overflowX);
-  const fixed = (el) => { for (let e = el; e; e = e.parentElement) if (style(e).position === "fixed") return true; return false; };
+  const fixed = memo((e) => style(e).position === "fixed");
   
   // 1. The page does not scroll sideways: what sticks out past the window's right edge (outside a
   //    container that scrolls on its own) is named, the outermost such element of each branch.

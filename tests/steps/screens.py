@@ -27,9 +27,10 @@ def sized(driver: Any, size: tuple[int, int] | None) -> None:
     width, height = size
     metrics = {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True}
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    # what the page does at the new size (its resize observers) is done by the second frame
+    # what the page does at the new size (its resize observers) is done once the next frame is
+    # drawn: a task queued from that frame's animation callback runs after its observers
     driver.execute_async_script(
-        "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));"
+        "const done = arguments[0]; requestAnimationFrame(() => setTimeout(() => done(), 0));"
     )
 
 
