@@ -1,12 +1,12 @@
-"""Every page a person uses, on a small Android (360 x 640), an iPhone (390 x 844) and an upright
-iPad (768 x 1024), with the long names, addresses, ids and subjects real companies have: the public
-pages (tracking page, alert form, confirmation and unsubscribe pages, the manual unsubscribe), plain
-and in a company's colours, and every screen of the staff console. On each: the page does not
-scroll sideways, no text is cut off or drawn over other text, tap targets are 24 x 24 px at least
-(or spaced), fields are at 16 px (iOS does not zoom), dialogs fit, the focus outline reads at 3:1,
-the console's navigation is within reach; and axe-core finds nothing serious at 360 px. A failure
-lists every offending element by page and size. One browser session serves it all, resized through
-the DevTools protocol (docs/web.md, Small screens)."""
+"""Every page a person uses, on a small Android (360 x 640), an iPhone (390 x 844) and an upright iPad
+(768 x 1024), with the long names, addresses, ids and subjects real companies have: the public
+pages (tracking page, alert form, confirmation and unsubscribe pages, the manual unsubscribe), the
+tracking pages again in a company's colours, and every screen of the staff console. On each: the
+page does not scroll sideways, no text is cut off or drawn over other text, tap targets are 24 x 24
+px at least (or spaced), fields are at 16 px (iOS does not zoom), dialogs fit, the focus outline
+reads at 3:1, the console's navigation is within reach; and axe-core's width-dependent rules find
+nothing serious at 360 px. A failure lists every offending element by page and size. One browser
+session serves it all, resized through the DevTools protocol (docs/web.md, Small screens)."""
 
 from __future__ import annotations
 
