@@ -7,6 +7,7 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops company list
     uv run python -m infrastructure.ops company index-listing   # companies stored before the listing
     uv run python -m infrastructure.ops company allowance acme --sms-per-day 2000   # SMS a day on our SNS
+    uv run python -m infrastructure.ops company allowance acme --emails-per-day 20000   # e-mails on our SES
     uv run python -m infrastructure.ops key issue acme --name "back office" --scope parcels:write
     uv run python -m infrastructure.ops key list acme
     uv run python -m infrastructure.ops key rotate acme <key id> --overlap-minutes 1440
@@ -70,12 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--after", default=None)
     listing.add_argument("--limit", type=int, default=100)
     allowance = company.add_parser(
-        "allowance", help="SMS a day the company may send through Pregón's SNS (shown; or set)"
+        "allowance",
+        help="SMS a day the company may send through Pregón's SNS, e-mails through its SES (shown; or set)",
     )
     allowance.add_argument("company_id")
     setting = allowance.add_mutually_exclusive_group()
     setting.add_argument("--sms-per-day", type=int, default=None, help="the new allowance (0: none)")
     setting.add_argument("--default", action="store_true", help="back to PREGON_SMS_ALLOWANCE_PER_DAY")
+    emails = allowance.add_mutually_exclusive_group()
+    emails.add_argument("--emails-per-day", type=int, default=None, help="the new e-mail allowance (0: none)")
+    emails.add_argument(
+        "--emails-default", action="store_true", help="back to PREGON_EMAIL_ALLOWANCE_PER_DAY"
+    )
     company.add_parser(
         "index-listing",
         help="once after an upgrade: list the companies stored before the companies' listing index",
@@ -223,10 +230,14 @@ def run(args: argparse.Namespace) -> Any:
         )
         return company_out(companies.get_company(args.company_id)) | {"created": created}
     if args.command == "company" and args.action == "allowance":
-        from chalicelib.messaging.accounts.sms import allowance_of, set_daily_allowance
+        from chalicelib.messaging.accounts.sms import allowance_of, set_allowances
 
+        given: dict[str, int | None] = {}
         if args.default or args.sms_per_day is not None:
-            set_daily_allowance(args.company_id, None if args.default else args.sms_per_day, by=_who())
+            given["sms_per_day"] = None if args.default else args.sms_per_day
+        if args.emails_default or args.emails_per_day is not None:
+            given["emails_per_day"] = None if args.emails_default else args.emails_per_day
+        set_allowances(args.company_id, given, by=_who())
         return allowance_of(args.company_id)
     if args.command == "company" and args.action == "index-listing":
         return {"listed": companies.index_listing()}

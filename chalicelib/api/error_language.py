@@ -797,6 +797,10 @@ CATALOG: dict[str, str] = {
     "too many look-ups from this network": "demasiadas consultas desde esta red",
     "too many subscriptions asked for this parcel": "demasiadas suscripciones pedidas para este envío",
     "too many confirmations sent to this address": "demasiadas confirmaciones enviadas a esta dirección",
+    "this company's tracking site has sent all the confirmation e-mails it may send today (a UTC day)": (
+        "el sitio de seguimiento de esta empresa ya envió todos los correos de confirmación que puede "
+        "enviar hoy (un día UTC)"
+    ),
     "too many subscriptions asked for with this phone number": (
         "demasiadas suscripciones pedidas con este número de teléfono"
     ),
@@ -826,6 +830,12 @@ CATALOG: dict[str, str] = {
     "one can go at {time} {time_zone} (Retry-After: {seconds} seconds)": (
         "los SMS de la empresa llegaron a su límite de envío ({limit} mensajes cada {hours} h): el próximo "
         "puede salir el {time} {time_zone} (Retry-After: {seconds} segundos)"
+    ),
+    "the company's e-mails through Pregón's SES have reached Pregón's daily e-mail allowance ({limit} "
+    "messages per {hours} h): the next one can go at {time} {time_zone} (Retry-After: {seconds} seconds)": (
+        "los correos de la empresa por el SES de Pregón llegaron a los correos por día que permite Pregón "
+        "({limit} mensajes cada {hours} h): el próximo puede salir el {time} {time_zone} (Retry-After: "
+        "{seconds} segundos)"
     ),
     "the company's SMS have reached Pregón's daily SMS allowance ({limit} messages per {hours} h): the "
     "next one can go at {time} {time_zone} (Retry-After: {seconds} seconds)": (
@@ -1444,6 +1454,9 @@ REASONS: dict[str, str] = {
     ),
     "rate limit: {count} per {hours} h reached; room again at {at}": (
         "límite de envío: se alcanzaron {count} por {hours} h; hay lugar otra vez a las {at}"
+    ),
+    "Pregón's e-mail allowance: {count} per {hours} h reached; room again at {at}": (
+        "correos permitidos por Pregón: se alcanzaron {count} por {hours} h; hay lugar otra vez a las {at}"
     ),
     "Pregón's SMS allowance: {count} per {hours} h reached; room again at {at}": (
         "SMS permitidos por Pregón: se alcanzaron {count} por {hours} h; hay lugar otra vez a las {at}"

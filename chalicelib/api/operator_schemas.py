@@ -69,10 +69,20 @@ class SmsSenderIdsOut(BaseModel):
 
 class AllowancesIn(Strict):
     sms_per_day: int | None = Field(
+        default=None,
         ge=0,
         le=10_000_000,
         description="SMS a day the company may send through Pregón's SNS (Pregón pays them); beyond it "
-        "they wait, never dropped. null: the deployment's default (`PREGON_SMS_ALLOWANCE_PER_DAY`, 500).",
+        "they wait, never dropped. null: the deployment's default (`PREGON_SMS_ALLOWANCE_PER_DAY`, 500). "
+        "Left out: unchanged.",
+    )
+    emails_per_day: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000_000,
+        description="E-mails a day the company may send through Pregón's SES (its `ses` sender accounts, "
+        "which share Pregón's SES quota and reputation); beyond it they wait, never dropped. null: the "
+        "deployment's default (`PREGON_EMAIL_ALLOWANCE_PER_DAY`, 5,000). Left out: unchanged.",
     )
 
 
@@ -84,6 +94,8 @@ class AllowancesOut(BaseModel):
         description="The company sends its SMS through Pregón's SNS; false: its own provider (a gateway "
         "phone, SMS Masivos), which it pays itself, so no allowance holds it."
     )
+    emails_per_day: int = Field(description="The e-mail allowance in force: e-mails a day through Pregón's SES.")
+    emails_default: bool = Field(description="True: the e-mail allowance is the deployment's default.")
 
 
 class OperatorCompanyOut(BaseModel):

@@ -206,7 +206,8 @@ def assign_sms_sender_ids(caller: Principal, company_id: str) -> Response:
 
 @route("GET /operator/companies/{company_id}/allowances", OPERATOR, response="AllowancesOut")
 def get_allowances(caller: Principal, company_id: str) -> Response:
-    """What a company may send a day on Pregón's bill: its SMS through Pregón's SNS"""
+    """What a company may send a day on Pregón's bill: its SMS through Pregón's SNS, its e-mails
+    through Pregón's SES"""
     from chalicelib.messaging.accounts.sms import allowance_of
 
     return json_response(allowance_of(company_id))
@@ -219,11 +220,13 @@ def get_allowances(caller: Principal, company_id: str) -> Response:
     response="AllowancesOut",
 )
 def set_allowances(caller: Principal, company_id: str) -> Response:
-    """Set how many SMS a day a company may send through Pregón's SNS (null: the default); beyond it
-    they wait for room, never dropped, and its administrators are told once a day"""
+    """Set how many SMS a day a company may send through Pregón's SNS, and e-mails through Pregón's
+    SES (null: the default; a field left out: unchanged); beyond it they wait for room, never
+    dropped, and its administrators are told once a day"""
     from chalicelib.api.operator_schemas import AllowancesIn
-    from chalicelib.messaging.accounts.sms import allowance_of, set_daily_allowance
+    from chalicelib.messaging.accounts.sms import allowance_of, set_allowances
 
     body = parse_body(operators.current_request, AllowancesIn)
-    set_daily_allowance(company_id, body.sms_per_day, by=caller.subject)
+    given = body.model_fields_set
+    set_allowances(company_id, {name: getattr(body, name) for name in given}, by=caller.subject)
     return json_response(allowance_of(company_id))

@@ -188,7 +188,11 @@ class HttpGatewaySender(SentAsIs):
         """One request over ``http.client`` to a checked public address of the gateway's host,
         done within ``timeout`` from connecting to the last byte of the answer: no proxy, no
         redirect followed (the Authorization header goes nowhere else), and errors told by kind
-        and status, never by echoing what the server answered."""
+        and status, never by echoing what the server answered. A failure is ``not_taken`` (the
+        phone surely does not have the SMS: it gives its rate-limit room back) only when the answer
+        proves it: the address refused before connecting, the connection refused, or a 4xx status
+        (the app refused the request: a wrong password, a bad request, too many). A timeout, a
+        reset, TLS failing, a 5xx or an answer we cannot read may come after the phone took it."""
         data = None if payload is None else json.dumps(payload).encode("utf-8")
         parsed = urllib.parse.urlsplit(self.base_url + path)
         host = parsed.hostname or ""
@@ -207,7 +211,9 @@ class HttpGatewaySender(SentAsIs):
                 body = response.read(_MAX_BODY_BYTES + 1)
                 status = response.status
         except DestinationRefused as exc:
-            raise DeliveryFailed(f"refused: {exc.reason}", transient=exc.unresolved) from exc
+            raise DeliveryFailed(
+                f"refused: {exc.reason}", transient=exc.unresolved, not_taken=True
+            ) from exc
         except ssl.SSLError as exc:
             raise DeliveryFailed(f"TLS: {_tls_reason(exc)}", transient=True) from exc
         except TimeoutError as exc:
@@ -216,7 +222,7 @@ class HttpGatewaySender(SentAsIs):
             ) from exc
         except ConnectionRefusedError as exc:
             raise DeliveryFailed(
-                f"refused: nothing accepts connections at {host}:{port}", transient=True
+                f"refused: nothing accepts connections at {host}:{port}", transient=True, not_taken=True
             ) from exc
         except (http.client.HTTPException, OSError) as exc:
             raise DeliveryFailed(
@@ -227,7 +233,9 @@ class HttpGatewaySender(SentAsIs):
                 f"HTTP {_status_line(status)}: the SMS gateway redirects; redirects are not followed"
             )
         if status >= 400:
-            raise DeliveryFailed(_status_line(status), transient=status >= 500 or status == 429)
+            raise DeliveryFailed(
+                _status_line(status), transient=status >= 500 or status == 429, not_taken=status < 500
+            )
         if len(body) > _MAX_BODY_BYTES:
             raise DeliveryFailed(f"HTTP {_status_line(status)}: the SMS gateway's answer is too large")
         try:

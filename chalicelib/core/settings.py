@@ -37,6 +37,12 @@ class Settings:
     outbox_lease_seconds: int = 300
     # SMS a company may send a day through Pregón's SNS, unless the operator set its own allowance
     sms_allowance_per_day: int = 500
+    # E-mails a company may send a day through Pregón's SES (its "ses" sender accounts), unless the
+    # operator set its own allowance; its own SMTP accounts are its provider's to limit (C2)
+    email_allowance_per_day: int = 5000
+    # Confirmation e-mails (double opt-in) a company's public tracking site may send a day, whoever
+    # asks (decision 0013): many IPv4 addresses pass the per-client limits, not this one
+    public_confirmations_per_day: int = 1000
     # O1/O2: the SHA-256 (hex) of the operator token; empty: no operator may call /operator/...
     operator_token_sha256: str = ""
     # W2: who signs staff into the console: a local identity server (the stack's), or Cognito's
@@ -121,6 +127,8 @@ def get_settings() -> Settings:
         # How long a worker holds what it claimed: after that, a dead worker's messages are ready.
         outbox_lease_seconds=int(_env("PREGON_OUTBOX_LEASE_SECONDS", "300")),
         sms_allowance_per_day=int(_env("PREGON_SMS_ALLOWANCE_PER_DAY", "500")),
+        email_allowance_per_day=int(_env("PREGON_EMAIL_ALLOWANCE_PER_DAY", "5000")),
+        public_confirmations_per_day=int(_env("PREGON_PUBLIC_CONFIRMATIONS_PER_DAY", "1000")),
         operator_token_sha256=_env("PREGON_OPERATOR_TOKEN_SHA256").strip().lower(),
         console_identity_url=_url("PREGON_CONSOLE_IDENTITY_URL"),
         cognito_domain=_url("PREGON_COGNITO_DOMAIN", bare_host=True),

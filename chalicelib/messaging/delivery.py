@@ -39,6 +39,7 @@ from chalicelib.core.domain import Communication, SenderAccount
 from chalicelib.core.errors import DeliveryFailed, PregonError
 from chalicelib.core.observability import channel_metric, logger, metrics
 from chalicelib.core.settings import get_settings
+from chalicelib.messaging.accounts.allowance_notice import allowance_reached
 from chalicelib.messaging.delivery_reports import reports_awaited, reports_delivery
 from chalicelib.messaging.send_room import RateLimit, Room, give_room_back, reserve_room
 from chalicelib.messaging.suppression import holding_back, suppression_keys
@@ -234,21 +235,6 @@ def _attachment(ref: Any) -> tuple[str, str, bytes]:
         raise DeliveryFailed(f"the attachment {ref.name!r} {gone}") from exc
 
 
-def _allowance_reached(company_id: str) -> None:
-    """The company's SMS wait for room under Pregón's allowance: counted for the operator's alarm
-    and told to its administrators once a day (never failing the drain)."""
-    from chalicelib.messaging.accounts.allowance_notice import tell_allowance_reached
-
-    metrics().add_metric(name="SmsAllowanceReached", unit="Count", value=1)
-    logger().warning(
-        "SMS wait: the company's daily SMS allowance is used up", extra={"company_id": company_id}
-    )
-    try:
-        tell_allowance_reached(company_id)
-    except Exception:
-        logger().exception("SMS allowance notice failed", extra={"company_id": company_id})
-
-
 @dataclass(frozen=True)
 class _Setup:
     channel: Channel | None
@@ -276,13 +262,11 @@ def _setup(company_id: str, outbox: str) -> _Setup:
         refused = from_problem(account)  # C5: its owner's address changed since it was queued
         if refused:
             return _Setup(None, (), refused, fail_all=True)
-        limits = (
-            (RateLimit(outbox, account.rate_limit_count, account.rate_limit_hours or 1),)
-            if account.rate_limit_count
-            else ()
-        )
+        from chalicelib.messaging.accounts.email_allowance import email_limits
+
         working: SenderAccount = account
-        return _Setup(email_channel(working, lambda: password_of(working)), limits, account=working)
+        channel = email_channel(working, lambda: password_of(working))
+        return _Setup(channel, email_limits(working), account=working)
     if kind == "sms":
         from chalicelib.messaging.accounts.sms import send_limits, sms_sender_of
         from chalicelib.store.sms import get_sms_settings
@@ -452,8 +436,8 @@ def drain_outbox(
             upcoming = None
             if batch.stop:
                 report.wake_at, report.reason = batch.wake_at, batch.reason
-                if batch.allowance_reached:
-                    _allowance_reached(company_id)
+                if batch.allowance_reached and batch.room is not None:
+                    allowance_reached(company_id, batch.room)
                 break
             out_of_time = time.monotonic() > deadline
             if not out_of_time:
@@ -771,11 +755,13 @@ def deliver_hand_offs(
                 report.more = left = True
                 stopped_at = index
                 break
-            if index % BATCH == 0 and setup.limits:  # a limit set after they were written
-                room = reserve_room(company_id, setup.limits, now, min(BATCH, len(messages) - index))
-                counted = index + room.granted
+            if index == 0 and setup.limits:
+                # Pregón's allowance, or a limit set after they were written: the whole hand-off
+                # is counted at once (a read and a write of each limit's item per hand-off)
+                room = reserve_room(company_id, setup.limits, now, len(messages))
+                counted = room.granted
                 if room.allowance_reached:
-                    _allowance_reached(company_id)
+                    allowance_reached(company_id, room)
             if index >= counted:
                 left = True
                 break  # the rest go when their lease ends, counted then
@@ -898,7 +884,7 @@ class _Batch:
     wake_at: datetime | None = None
     reason: str | None = None
     room: Room | None = None  # the room reserved for ``messages``
-    allowance_reached: bool = False  # stopped: the company's SMS allowance is used up
+    allowance_reached: bool = False  # stopped: the company's SMS (or SES e-mail) allowance is used up
 
 
 def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
@@ -920,6 +906,7 @@ def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
                     stop=True,
                     wake_at=room.room_at,
                     reason=room.reason,
+                    room=room,
                     allowance_reached=room.allowance_reached,
                 )
             ready = ready[: room.granted]

@@ -1,5 +1,6 @@
 """Room under a company's send limits: its accounts' send-rate limits (C2) and Pregón's daily
-allowance of SMS on its bill, counted in the outbox's rate items (``store.outbox.reserve_rate``).
+allowances of SMS on its SNS and of e-mails on its SES, counted in the outbox's rate items
+(``store.outbox.reserve_rate``).
 
 Both the drain of an outbox and a test send (C3) take their room here, so a test counts like any
 message and a drain never overshoots a limit a test used.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib.store import outbox as outbox_store
@@ -19,16 +20,21 @@ from chalicelib.store import outbox as outbox_store
 class RateLimit:
     """One "at most ``count`` per ``hours`` hours" a drain counts its messages into, in the rate
     item of ``key`` (``store.outbox.reserve_rate``): the outbox's own (C2), or the company's
-    allowance of SMS on Pregón's bill (``allowance``: :data:`SMS_ALLOWANCE`)."""
+    allowance of SMS or e-mails on Pregón's bill (``allowance``: :data:`SMS_ALLOWANCE`,
+    :data:`EMAIL_ALLOWANCE`). ``stored``: the operator's count for the company, kept on the rate
+    item itself, holds instead of ``count`` (the default) when there is one."""
 
     key: str
     count: int
     hours: int
     allowance: bool = False
+    stored: bool = False
 
 
 # The rate item counting a company's SMS through Pregón's SNS over the last 24 hours.
 SMS_ALLOWANCE = "sms-allowance"
+# The rate item counting a company's e-mails through Pregón's SES (its "ses" accounts) over 24 hours.
+EMAIL_ALLOWANCE = "ses-allowance"
 
 
 @dataclass(frozen=True)
@@ -50,14 +56,19 @@ def reserve_room(company_id: str, limits: Sequence[RateLimit], now: datetime, wa
     earlier ones back the difference."""
     granted, grants = wanted, list[tuple[str, outbox_store.RateGrant]]()
     for limit in limits:
-        grant = outbox_store.reserve_rate(company_id, limit.key, now, limit.hours, granted, limit.count)
+        grant = outbox_store.reserve_rate(
+            company_id, limit.key, now, limit.hours, granted, limit.count, stored=limit.stored
+        )
         if grant.granted < granted:
             for key, earlier in grants:
                 outbox_store.release_rate(company_id, key, earlier, granted - grant.granted)
         if grant.granted == 0:
             assert grant.room_at is not None
+            limit = replace(limit, count=grant.limit if grant.limit is not None else limit.count)
             count, hours, at = limit.count, limit.hours, grant.room_at.isoformat()
-            if limit.allowance:
+            if limit.key == EMAIL_ALLOWANCE:
+                reason = f"Pregón's e-mail allowance: {count} per {hours} h reached; room again at {at}"
+            elif limit.allowance:
                 reason = f"Pregón's SMS allowance: {count} per {hours} h reached; room again at {at}"
             else:
                 reason = f"rate limit: {count} per {hours} h reached; room again at {at}"

@@ -857,6 +857,9 @@ class OutboxModel(BoundModel):
     outbox_key = UnicodeAttribute(range_key=True)
     rate_grants = UnicodeAttribute(null=True)
     rate_version = NumberAttribute(null=True)
+    # under a limit the operator sets per company (``ses-allowance#rate``): its count, when not the
+    # deployment's default; kept on the item the reservation reads anyway (no read more per send)
+    rate_limit = NumberAttribute(null=True)
     work = UnicodeAttribute(null=True)  # under ``sendjob#<job>#<page>``: a page not expanded yet
     wake_shard = UnicodeAttribute(null=True)
     wake_at = UnicodeAttribute(null=True)

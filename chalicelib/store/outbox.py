@@ -39,6 +39,7 @@ class RateGrant:
     granted: int
     minute: str | None = None  # where the grant was booked (to give back what went unused)
     room_at: datetime | None = None  # when no room: when some opens again
+    limit: int | None = None  # the limit counted against (a stored one's count)
 
 
 def _live_grants(raw: str | None, horizon: datetime) -> dict[str, int]:
@@ -47,10 +48,11 @@ def _live_grants(raw: str | None, horizon: datetime) -> dict[str, int]:
 
 
 def _save_grants(company_id: str, key: str, grants: dict[str, int], version: int | None) -> bool:
+    # None: no grant was ever saved (the item may exist already, holding the operator's limit)
     condition = (
         OutboxModel.rate_version == version
         if version is not None
-        else OutboxModel.outbox_key.does_not_exist()
+        else OutboxModel.rate_version.does_not_exist()
     )
     # False: another drain counted meanwhile; the caller reads again
     return written(
@@ -65,26 +67,64 @@ def _save_grants(company_id: str, key: str, grants: dict[str, int], version: int
 
 
 def reserve_rate(
-    company_id: str, outbox: str, now: datetime, hours: int, wanted: int, limit: int
+    company_id: str, outbox: str, now: datetime, hours: int, wanted: int, limit: int, *, stored: bool = False
 ) -> RateGrant:
-    """Count up to ``wanted`` messages against "at most ``limit`` per ``hours`` hours"."""
+    """Count up to ``wanted`` messages against "at most ``limit`` per ``hours`` hours" (``stored``:
+    the limit the item keeps, set by :func:`set_rate_limit`, when there is one)."""
     key = f"{outbox}#rate"
     span = timedelta(hours=hours)
     while True:
         try:
             item = OutboxModel.get(company_id, key, consistent_read=True)
-            raw, version = item.rate_grants, int(item.rate_version or 0)
+            raw = item.rate_grants
+            version = None if item.rate_version is None else int(item.rate_version)
+            if stored and item.rate_limit is not None:
+                limit = int(item.rate_limit)
         except DoesNotExist:
             raw, version = None, None
         live = _live_grants(raw, now - span)
         used = sum(live.values())
         grant = min(wanted, limit - used)
         if grant <= 0:
-            return RateGrant(0, room_at=_room_at(live, used, limit, span))
+            return RateGrant(0, room_at=_room_at(live, used, limit, span), limit=limit)
         minute = stamp(now.replace(second=0, microsecond=0) + _GRANT_MARGIN)
         live[minute] = live.get(minute, 0) + grant
         if _save_grants(company_id, key, live, version):
-            return RateGrant(grant, minute=minute)
+            return RateGrant(grant, minute=minute, limit=limit)
+
+
+def set_rate_limit(company_id: str, outbox: str, limit: int | None) -> None:
+    """The count a ``stored`` limit holds for the company (None: its default again), on the item
+    that counts it; its grants are left as they are."""
+    item = OutboxModel(company_id, f"{outbox}#rate")
+    item.update(
+        actions=[OutboxModel.rate_limit.remove() if limit is None else OutboxModel.rate_limit.set(limit)]
+    )
+
+
+def rate_limit_of(company_id: str, outbox: str) -> int | None:
+    """The count :func:`set_rate_limit` set (None: none, the default holds)."""
+    try:
+        item = OutboxModel.get(company_id, f"{outbox}#rate", consistent_read=True)
+    except DoesNotExist:
+        return None
+    return None if item.rate_limit is None else int(item.rate_limit)
+
+
+def rate_room_at(
+    company_id: str, outbox: str, now: datetime, hours: int, limit: int, *, stored: bool = False
+) -> datetime | None:
+    """When a full limit has room again (None: it has room now), without counting anything."""
+    try:
+        item = OutboxModel.get(company_id, f"{outbox}#rate")
+    except DoesNotExist:
+        return None
+    if stored and item.rate_limit is not None:
+        limit = int(item.rate_limit)
+    span = timedelta(hours=hours)
+    live = _live_grants(item.rate_grants, now - span)
+    used = sum(live.values())
+    return _room_at(live, used, limit, span) if used >= limit else None
 
 
 def _room_at(live: dict[str, int], used: int, limit: int, span: timedelta) -> datetime:

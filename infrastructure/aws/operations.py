@@ -572,6 +572,21 @@ def _alarms(template: Json) -> None:
         metric="SmsAllowanceReached",
         dimensions=service,
     )
+    alarms["EmailAllowanceAlarm"] = _metric_alarm(
+        "A company's e-mails through Pregón's SES wait: it used up the e-mails a day it may send there.",
+        "a-company-reached-its-e-mail-allowance",
+        namespace="Pregon",
+        metric="EmailAllowanceReached",
+        dimensions=service,
+    )
+    alarms["PublicConfirmationsCappedAlarm"] = _metric_alarm(
+        "A company's public tracking site reached its confirmation e-mails of the day: alerts asked for "
+        "there are refused (429) until the next UTC day. Many callers, or a botnet.",
+        "a-companys-public-confirmations-are-capped",
+        namespace="Pregon",
+        metric="PublicConfirmationsCapped",
+        dimensions=service,
+    )
     alarms["SesBounceRateAlarm"] = _metric_alarm(
         f"The account's SES bounce rate reached {SES_BOUNCE_ALARM:.0%} (SES reviews at 5 %).",
         "bounces-or-complaints-are-high",

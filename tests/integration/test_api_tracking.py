@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -1296,3 +1297,57 @@ def test_an_alert_shows_what_became_of_its_e_mail_queued_then_sent_or_failed_for
     assert shown["ana@example.com"]["subscription_id"].encode() not in raw
     assert shown["beto@example.com"]["state"] == "failed"
     assert "suppressed" in shown["beto@example.com"]["error"]
+
+
+@pytest.fixture
+def three_confirmations_a_day(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The deployment lets a company's tracking site send 3 confirmation e-mails a day (1,000 by default)."""
+    from chalicelib.core.settings import reset_settings
+
+    monkeypatch.setenv("PREGON_PUBLIC_CONFIRMATIONS_PER_DAY", "3")
+    reset_settings()
+    yield
+    monkeypatch.delenv("PREGON_PUBLIC_CONFIRMATIONS_PER_DAY")
+    reset_settings()
+
+
+@pytest.mark.usefixtures("three_confirmations_a_day")
+def test_a_botnet_of_many_ipv4_addresses_cannot_make_one_company_send_more_than_its_confirmations_a_day(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from chalice.local import LambdaEventConverter
+
+    # Given a company whose tracking site may send 3 confirmation e-mails a day (the deployment's
+    # PREGON_PUBLIC_CONFIRMATIONS_PER_DAY), and two parcels offering alerts
+    for n in range(2):
+        issue(api, tenant, f"TRK-B{n}")
+    capsys.readouterr()
+    # When a botnet asks for alerts four times, each request from another IPv4 address, for
+    # another address (every per-client, per-parcel and per-mailbox limit has room)
+    answers = []
+    for n in range(4):
+        monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", f"198.51.100.{n + 10}")
+        answers.append(ask_for_alerts(api, tenant, f"TRK-B{n % 2}", f"bot{n}@example.com"))
+    # Then the fourth is refused with 429, saying the company's day of confirmations is used up
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    refused = body(answers[-1])
+    assert refused["message"].startswith(
+        "this company's tracking site has sent all the confirmation e-mails it may send today (a UTC day)"
+    )
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 86400
+    # And the operator's metric counts the refusal
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert sum(line.get("PublicConfirmationsCapped", [0])[0] for line in lines) >= 1
+    # And only three confirmations went
+    deliver_outboxes()
+    assert len(mailbox.wait_for(3)) == 3
+    # And in Spanish for the company's Spanish-speaking visitors
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "198.51.100.20")
+    spanish = api.http.post(
+        f"/public/{tenant.company_id}/parcels/TRK-B0/subscriptions",
+        headers={"Content-Type": "application/json", "Accept-Language": "es"},
+        body=json.dumps({"first_name": "Ana", "last_name": "García", "email": "bot9@example.com"}),
+    )
+    assert body(spanish)["message"].startswith(
+        "el sitio de seguimiento de esta empresa ya envió todos los correos de confirmación"
+    )

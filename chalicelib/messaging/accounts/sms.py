@@ -600,9 +600,26 @@ def set_daily_allowance(company_id: str, per_day: Any, *, by: str) -> int:
     return in_force
 
 
+def set_allowances(company_id: str, given: dict[str, Any], *, by: str) -> None:
+    """The operator's ``PATCH .../allowances`` and ``ops company allowance``: each of
+    ``sms_per_day`` and ``emails_per_day`` given is set (None: the default), every one checked
+    before any is written (422 naming it)."""
+    from chalicelib.messaging.accounts.email_allowance import set_email_allowance
+
+    if "emails_per_day" in given:
+        set_email_allowance(company_id, given["emails_per_day"], by=by, check_only="sms_per_day" in given)
+    if "sms_per_day" in given:
+        set_daily_allowance(company_id, given["sms_per_day"], by=by)
+    if "emails_per_day" in given and "sms_per_day" in given:
+        set_email_allowance(company_id, given["emails_per_day"], by=by)
+
+
 def allowance_of(company_id: str) -> dict[str, Any]:
-    """What the operator sees of a company's allowance: the SMS a day in force, whether it is
-    the default, and the provider (only Pregón's SNS counts against it)."""
+    """What the operator sees of a company's allowances: the SMS a day in force, whether it is
+    the default, and the provider (only Pregón's SNS counts against it); the e-mails a day through
+    Pregón's SES in force and whether that is the default."""
+    from chalicelib.messaging.accounts.email_allowance import email_allowance
+
     from chalicelib.core.errors import NotFound
     from chalicelib.core.settings import get_settings
     from chalicelib.tenants.companies import company_exists
@@ -612,11 +629,14 @@ def allowance_of(company_id: str) -> dict[str, Any]:
         raise NotFound(f"company {company_id!r} does not exist")
     settings = stored or _defaults(company_id)
     chosen = settings.daily_allowance
+    emails, emails_default = email_allowance(company_id)
     return {
         "company_id": company_id,
         "sms_per_day": get_settings().sms_allowance_per_day if chosen is None else chosen,
         "default": chosen is None,
         "applies": settings.provider == "sns",
+        "emails_per_day": emails,
+        "emails_default": emails_default,
     }
 
 
@@ -983,6 +1003,9 @@ def _count_test(settings: SmsSettings) -> Room:
     limit, hours = room.full.count, room.full.hours
     shown, zone, seconds = when_room_opens(company_id, room.room_at, now)
     if room.full.allowance:
+        from chalicelib.messaging.accounts.allowance_notice import allowance_reached
+
+        allowance_reached(company_id, room)  # told once a day, as a drain that finds it full
         raise TooManyRequests(
             f"the company's SMS have reached Pregón's daily SMS allowance ({limit} messages per {hours} h): "
             f"the next one can go at {shown} {zone} (Retry-After: {seconds} seconds)",

@@ -45,8 +45,7 @@ from chalicelib.messaging.accounts.email import (
     is_working,
     password_of,
 )
-from chalicelib.messaging.outbox import outbox_of
-from chalicelib.messaging.send_room import RateLimit, Room, give_room_back, reserve_room, when_room_opens
+from chalicelib.messaging.send_room import Room, give_room_back, reserve_room, when_room_opens
 from chalicelib.store import companies as store
 
 TEST_HEADER = "X-Pregon-Test-Send"
@@ -125,23 +124,33 @@ def _send(account: SenderAccount, mail: OutgoingEmail) -> TestSendResult:
     return result
 
 
-def _outbox(account: SenderAccount) -> str:
-    """The outbox whose send-rate window the account's messages count in (``email:<area>``)."""
-    return outbox_of("email", account.area)
-
-
 def _count_in_window(account: SenderAccount) -> Room | None:
-    """Take one message's room in the account's send-rate window (C2), as a drain of its outbox
-    does; None for an account without a limit. 429 when the window is full."""
-    if not account.rate_limit_count:
+    """Take one message's room under the account's limits (its C2 rate limit; Pregón's e-mail
+    allowance for an SES account), as a drain of its outbox does; None when none holds it. 429
+    when one is full, naming it (Pregón's allowance is told to the administrators once a day)."""
+    from chalicelib.messaging.accounts.email_allowance import email_limits
+
+    limits = email_limits(account)
+    if not limits:
         return None
-    limit, hours = account.rate_limit_count, account.rate_limit_hours or 1
     now = clock.now()
-    room = reserve_room(account.company_id, (RateLimit(_outbox(account), limit, hours),), now, 1)
+    room = reserve_room(account.company_id, limits, now, 1)
     if room.granted:
         return room
+    assert room.full is not None
+    limit, hours = room.full.count, room.full.hours
     room_at = room.room_at or now + timedelta(hours=hours)
     shown, zone, seconds = when_room_opens(account.company_id, room_at, now)
+    if room.full.allowance:
+        from chalicelib.messaging.accounts.allowance_notice import allowance_reached
+
+        allowance_reached(account.company_id, room)
+        raise TooManyRequests(
+            f"the company's e-mails through Pregón's SES have reached Pregón's daily e-mail allowance "
+            f"({limit} messages per {hours} h): the next one can go at {shown} {zone} "
+            f"(Retry-After: {seconds} seconds)",
+            retry_after=seconds,
+        )
     raise TooManyRequests(
         f"the sender account {account.area} has reached its send-rate limit ({limit} messages per "
         f"{hours} h): the next one can go at {shown} {zone} (Retry-After: {seconds} seconds)",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from chalicelib.core.errors import TooManyRequests
 from chalicelib.store.rate_limits import Limit, count
 
 #: The scope of a limit counted across all companies (no company id is ``*``).
@@ -87,9 +88,26 @@ def count_subscribe_request(company_id: str, client_ip: str | None) -> None:
         count(EVERY_COMPANY, SUBSCRIBE_PER_SITE_ANYWHERE, site, "too many requests from this network")
 
 
+def confirmations_per_company() -> Limit:
+    """Confirmation e-mails one company's public tracking site may send in a UTC day, whoever asks
+    (``PREGON_PUBLIC_CONFIRMATIONS_PER_DAY``): the per-client limits bound one caller, not a
+    botnet of many IPv4 addresses, and every confirmation is mail from the company's account."""
+    from chalicelib.core.settings import get_settings
+
+    return Limit("confirmations", get_settings().public_confirmations_per_day, 86400)
+
+
+#: What a caller is told once the company's day of confirmations is used up.
+COMPANY_CONFIRMATIONS_USED_UP = (
+    "this company's tracking site has sent all the confirmation e-mails it may send today (a UTC day)"
+)
+
+
 def count_confirmation(company_id: str, tracking_id: str, email: str) -> None:
     """A confirmation e-mail about to be sent: per parcel, and per mailbox in the company and
-    across companies (every ``+tag`` of an address, every Gmail spelling of one, is one mailbox)."""
+    across companies (every ``+tag`` of an address, every Gmail spelling of one, is one mailbox);
+    then in the company's day of confirmations, whoever asks (its refusals count the operator's
+    metric ``PublicConfirmationsCapped``)."""
     from chalicelib.core.emails import mailbox_key
 
     count(company_id, SUBSCRIBE_PER_PARCEL, tracking_id, "too many subscriptions asked for this parcel")
@@ -97,6 +115,17 @@ def count_confirmation(company_id: str, tracking_id: str, email: str) -> None:
     message = "too many confirmations sent to this address"
     count(company_id, CONFIRMATIONS_PER_ADDRESS, address, message)
     count(EVERY_COMPANY, CONFIRMATIONS_PER_ADDRESS_ANYWHERE, address, message)
+    try:
+        count(company_id, confirmations_per_company(), company_id, COMPANY_CONFIRMATIONS_USED_UP)
+    except TooManyRequests:
+        from chalicelib.core.observability import logger, metrics
+
+        metrics().add_metric(name="PublicConfirmationsCapped", unit="Count", value=1)
+        logger().warning(
+            "public confirmation refused: the company's confirmations of the day are used up",
+            extra={"company_id": company_id},
+        )
+        raise
 
 
 def count_phone(company_id: str, phone: str) -> None:
