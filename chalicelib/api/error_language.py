@@ -1455,6 +1455,11 @@ REASONS: dict[str, str] = {
     "rate limit: {count} per {hours} h reached; room again at {at}": (
         "límite de envío: se alcanzaron {count} por {hours} h; hay lugar otra vez a las {at}"
     ),
+    "Pregón's e-mail allowance is used up ({per_day} e-mails per 24 h through Pregón's SES): they go as "
+    "room opens again, from {time}": (
+        "se usaron los correos permitidos por Pregón ({per_day} correos cada 24 h por el SES de Pregón): "
+        "salen a medida que hay lugar de nuevo, desde el {time}"
+    ),
     "Pregón's e-mail allowance: {count} per {hours} h reached; room again at {at}": (
         "correos permitidos por Pregón: se alcanzaron {count} por {hours} h; hay lugar otra vez a las {at}"
     ),

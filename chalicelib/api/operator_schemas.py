@@ -94,7 +94,9 @@ class AllowancesOut(BaseModel):
         description="The company sends its SMS through Pregón's SNS; false: its own provider (a gateway "
         "phone, SMS Masivos), which it pays itself, so no allowance holds it."
     )
-    emails_per_day: int = Field(description="The e-mail allowance in force: e-mails a day through Pregón's SES.")
+    emails_per_day: int = Field(
+        description="The e-mail allowance in force: e-mails a day through Pregón's SES."
+    )
     emails_default: bool = Field(description="True: the e-mail allowance is the deployment's default.")
 
 

@@ -265,6 +265,12 @@ class WaitingMailOut(BaseModel):
     count_shown: str = Field(description='The count as people read it: `"12"`, `"1000+"`.')
     oldest_at: datetime | None = Field(description="When the oldest of them was due to go (UTC).")
     oldest_shown: str | None = Field(description="`oldest_at` in the company's time zone and locale.")
+    reason: str | None = Field(
+        default=None,
+        description="Why e-mails of a `working` account wait, when Pregón holds them: an SES account's "
+        "company used up Pregón's e-mail allowance of the day, and when room opens again (in the "
+        "company's time zone). null otherwise.",
+    )
 
 
 class SenderAccountDeletedOut(BaseModel):

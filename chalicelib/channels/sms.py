@@ -211,9 +211,7 @@ class HttpGatewaySender(SentAsIs):
                 body = response.read(_MAX_BODY_BYTES + 1)
                 status = response.status
         except DestinationRefused as exc:
-            raise DeliveryFailed(
-                f"refused: {exc.reason}", transient=exc.unresolved, not_taken=True
-            ) from exc
+            raise DeliveryFailed(f"refused: {exc.reason}", transient=exc.unresolved, not_taken=True) from exc
         except ssl.SSLError as exc:
             raise DeliveryFailed(f"TLS: {_tls_reason(exc)}", transient=True) from exc
         except TimeoutError as exc:

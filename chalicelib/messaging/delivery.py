@@ -763,8 +763,11 @@ def deliver_hand_offs(
                 if room.allowance_reached:
                     allowance_reached(company_id, room)
             if index >= counted:
+                # No room under a limit (Pregón's allowance, a rate limit): the rest wait in the
+                # outbox, given back below, and go when a drain finds room for them
                 left = True
-                break  # the rest go when their lease ends, counted then
+                stopped_at = index
+                break
             oldest = max(oldest, (now - message.created_at).total_seconds())
             not_taken = report.not_taken
             outcome = _deliver(setup, message, outgoing, suppressed, now, report)
@@ -786,15 +789,16 @@ def deliver_hand_offs(
         _room_back(company_id, outbox, refused)
     given_back: list[str] = []
     if stopped_at is not None:
-        # Too late to send the rest (a deep queue, a slow server): given back now rather than left
-        # to the lease, with the room reserved for them under a rate limit; a drain takes them.
+        # Too late to send the rest (a deep queue, a slow server), or no room for them under a
+        # limit: given back now rather than left to the lease, with the room reserved for them; a
+        # drain takes them (or, with no room, waits for it: they show as waiting meanwhile).
         given_back = store.give_back(company_id, outbox, messages[stopped_at:], lease_until, now)
         if counted > stopped_at:
             give_room_back(company_id, room, counted - stopped_at)
         if given_back:
             outbox_store.wake_later(company_id, outbox, now)
             logger().info(
-                "hand-off too late to send: messages given back",
+                "hand-off stopped (too late, or no room under a limit): messages given back",
                 extra={"company_id": company_id, "outbox": outbox, "count": len(given_back)},
             )
     if recorded:

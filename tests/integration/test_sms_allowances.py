@@ -21,7 +21,7 @@ from chalice.test import Client
 from tests.steps.accounts import in_time_zone
 from tests.steps.answers import body
 from tests.steps.aws import aws_answering
-from tests.steps.domains import pregon_notice_sender_verified
+from tests.steps.domains import notices_received, pregon_notice_sender_verified
 from tests.steps.mail import text_of
 from tests.steps.operators import configure_operator_token, operator_headers
 from tests.steps.outbox import deliver_outboxes
@@ -134,7 +134,14 @@ def test_the_allowance_holds_exactly_across_workers_and_the_administrators_are_t
     sms_on_sns(api, tenant, rate_limit={"messages": 10, "hours": 1})
     set_to = allowance(api, operator, company, 7)
     assert set_to.status_code == 200, set_to.body
-    assert body(set_to) == {"company_id": company, "sms_per_day": 7, "default": False, "applies": True}
+    assert body(set_to) == {
+        "company_id": company,
+        "sms_per_day": 7,
+        "default": False,
+        "applies": True,
+        "emails_per_day": 5000,
+        "emails_default": True,
+    }
     # When 20 SMS wait and three workers drain the outbox at once
     clock.set_now(T0)
     to = numbers(20)
@@ -236,14 +243,18 @@ def test_a_test_sms_through_pregons_sns_counts_in_its_allowance_and_on_the_compa
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], operator: str
 ) -> None:
     # Given SMS through SNS limited to 3 an hour, and Pregón's operator allowing 1 a day
+    pregon_notice_sender_verified()
+    company = tenant.company_id
+    staff_user(company, "ana", f"ana@{company}.example", level=1)
     in_time_zone(api, tenant, "America/Argentina/Buenos_Aires")
     sms_on_sns(api, tenant, rate_limit={"messages": 3, "hours": 1})
     assert allowance(api, operator, tenant.company_id, 1).status_code == 200
     clock.set_now(T0)
-    # When two test SMS are sent
+    # When two test SMS are sent, and a third
     first, second = numbers(2)
     assert body(sms_test(api, tenant, first))["ok"] is True
     refused = sms_test(api, tenant, second)
+    assert sms_test(api, tenant, second).status_code == 429
     # Then the second is refused naming Pregón's allowance, free again a day after the first
     assert refused.status_code == 429, refused.body
     assert body(refused)["message"] == (
@@ -251,6 +262,9 @@ def test_a_test_sms_through_pregons_sns_counts_in_its_allowance_and_on_the_compa
         "can go at 3/11/2026 09:02 America/Argentina/Buenos_Aires (Retry-After: 86520 seconds)"
     )
     assert texted(local_aws, [first, second]) == [first]
+    # And the administrator was told once, as a drain stopped by the allowance tells
+    told = notices_received(local_aws["moto"], f"ana@{company}.example")
+    assert [str(n["Subject"]) for n in told] == ["Pregón: Cargas del Sur llegó a sus 1 SMS del día"]
     # When the company sends through its own Android phone instead, and tests it three times
     with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as phone:
         headers = tenant.admin_headers()
@@ -334,6 +348,8 @@ def test_only_an_administrator_sets_the_rate_limit_and_only_the_operator_the_all
         "sms_per_day": 500,
         "default": True,
         "applies": True,
+        "emails_per_day": 5000,
+        "emails_default": True,
     }
 
 
@@ -352,4 +368,37 @@ def test_the_ops_command_shows_and_sets_the_allowance(
         "sms_per_day": 500,
         "default": True,
         "applies": True,
+        "emails_per_day": 5000,
+        "emails_default": True,
     }
+
+
+def test_a_test_sms_the_android_gateway_refuses_with_a_4xx_gives_its_room_back(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given SMS through the company's own Android phone, limited to 1 an hour, whose password was
+    # typed wrong
+    with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as phone:
+        headers = tenant.admin_headers()
+        fields = {"enabled": True, "provider": "http_gateway", "base_url": phone.base_url}
+        saved = save_sms(
+            api, headers, **fields, username=GATEWAY_USER, rate_limit={"messages": 1, "hours": 1}
+        )
+        assert saved.status_code == 200, saved.body
+
+        def gateway_password(password: str) -> None:
+            typed = json.dumps({"password": password})
+            assert (
+                api.http.put("/sms/settings/gateway-password", headers=headers, body=typed).status_code == 204
+            )
+
+        gateway_password("not-the-phones")
+        to = numbers(1)[0]
+        # When the administrator tests it, and the phone answers 401 (it took nothing)
+        refused = body(sms_test(api, tenant, to))
+        assert refused["ok"] is False and refused["error"] == "401 Unauthorized"
+        # Then the hour's one slot is still there: with the right password the next test goes
+        gateway_password(GATEWAY_PASSWORD)
+        assert body(sms_test(api, tenant, to))["ok"] is True
+        assert sms_test(api, tenant, to).status_code == 429
+        assert len(phone.messages) == 1

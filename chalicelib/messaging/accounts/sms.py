@@ -618,10 +618,9 @@ def allowance_of(company_id: str) -> dict[str, Any]:
     """What the operator sees of a company's allowances: the SMS a day in force, whether it is
     the default, and the provider (only Pregón's SNS counts against it); the e-mails a day through
     Pregón's SES in force and whether that is the default."""
-    from chalicelib.messaging.accounts.email_allowance import email_allowance
-
     from chalicelib.core.errors import NotFound
     from chalicelib.core.settings import get_settings
+    from chalicelib.messaging.accounts.email_allowance import email_allowance
     from chalicelib.tenants.companies import company_exists
 
     stored = store.get_sms_settings(company_id)

@@ -47,6 +47,7 @@ class Waiting:
     more: bool
     oldest_at: str | None
     oldest_shown: str | None
+    reason: str | None = None  # why a working account's e-mails wait, when Pregón holds them
 
     def body(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class Waiting:
             "count_shown": f"{self.count}+" if self.more else str(self.count),
             "oldest_at": self.oldest_at,
             "oldest_shown": self.oldest_shown,
+            "reason": self.reason,
         }
 
 
@@ -85,13 +87,35 @@ def _waiting(
     count, more, oldest = comm_store.ready_summary(company_id, outbox, COUNT_CAP)
     if count == 0:
         return None
+    state = account_state(account)
     return Waiting(
         area,
-        account_state(account),
+        state,
         count,
         more,
         oldest.isoformat() if oldest is not None else None,
         shown_in(oldest) if oldest is not None else None,
+        _held_by_allowance(company_id, account, shown_in) if state == "working" else None,
+    )
+
+
+def _held_by_allowance(
+    company_id: str, account: SenderAccount | None, shown_in: Callable[[datetime], str]
+) -> str | None:
+    """Why an SES account's e-mails wait while its company has used up Pregón's e-mail allowance
+    (one read of the allowance's item), else None."""
+    from chalicelib.core import clock
+    from chalicelib.messaging.accounts.email_allowance import counts_in_allowance, email_allowance, full_until
+
+    if account is None or not counts_in_allowance(account):
+        return None
+    until = full_until(company_id, clock.now())
+    if until is None:
+        return None
+    per_day, _ = email_allowance(company_id)
+    return (
+        f"Pregón's e-mail allowance is used up ({per_day} e-mails per 24 h through Pregón's SES): "
+        f"they go as room opens again, from {shown_in(until)}"
     )
 
 
