@@ -1075,13 +1075,33 @@ def _total(rows: list[dict[str, Any]]) -> float:
     return sum(r["usd_per_100k"] for r in rows)
 
 
+@contextmanager
+def _smtp_counted_as_ses() -> Iterator[None]:
+    """The bulk send and the sweep go through an SMTP account standing for SES (as the 30 ms bound
+    does): on AWS they go through Pregón's SES, whose e-mails count in the company's daily e-mail
+    allowance (session 37), so the stand-in's count there too, at the same requests."""
+    from chalicelib.messaging.accounts import email_allowance
+
+    counts = email_allowance.counts_in_allowance
+    email_allowance.counts_in_allowance = lambda account: True
+    try:
+        yield
+    finally:
+        email_allowance.counts_in_allowance = counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--emails", type=int, default=3_000, help="clients in the bulk send")
     parser.add_argument("--due", type=int, default=1_000, help="due parcels in the sweep")
     parser.add_argument("--feedback", type=int, default=300, help="SES e-mails whose events are fed")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp, local_stack(), mail_server(Path(tmp) / "mail") as mail:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        local_stack(),
+        mail_server(Path(tmp) / "mail") as mail,
+        _smtp_counted_as_ses(),
+    ):
         bulk, sample = measure_bulk(mail, args.emails)
         parts = {
             "bulk_send": bulk,

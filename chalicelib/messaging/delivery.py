@@ -24,7 +24,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -44,7 +44,6 @@ from chalicelib.messaging.delivery_reports import reports_awaited, reports_deliv
 from chalicelib.messaging.send_room import RateLimit, Room, give_room_back, reserve_room
 from chalicelib.messaging.suppression import holding_back, suppression_keys
 from chalicelib.store import communications as store
-from chalicelib.store import companies as company_store
 from chalicelib.store import outbox as outbox_store
 from chalicelib.store.communications import stamp
 
@@ -244,6 +243,8 @@ class _Setup:
     account: SenderAccount | None = None
     # the failing outbox: each message fails with the reason its producer wrote (``error``)
     decided: bool = False
+    # rate items read with the account (Pregón's e-mail allowance), for the first reservation only
+    rates: Mapping[str, outbox_store.RateState] = field(default_factory=dict, compare=False)
 
 
 def _setup(company_id: str, outbox: str) -> _Setup:
@@ -255,8 +256,10 @@ def _setup(company_id: str, outbox: str) -> _Setup:
     kind, _, area = outbox.partition(":")
     if kind == "email":
         from chalicelib.messaging.accounts.email import from_problem, is_working, password_of
+        from chalicelib.messaging.send_room import EMAIL_ALLOWANCE
 
-        account = company_store.get_sender_accounts(company_id, [area]).get(area)
+        # the allowance's item comes with the account, in one request (issue 14's requests per e-mail)
+        account, allowance = outbox_store.sender_account_with_rate(company_id, area, EMAIL_ALLOWANCE)
         if account is None or not is_working(account):
             return _Setup(None, (), f"the sender account {area!r} is missing, disabled or incomplete")
         refused = from_problem(account)  # C5: its owner's address changed since it was queued
@@ -266,7 +269,7 @@ def _setup(company_id: str, outbox: str) -> _Setup:
 
         working: SenderAccount = account
         channel = email_channel(working, lambda: password_of(working))
-        return _Setup(channel, email_limits(working), account=working)
+        return _Setup(channel, email_limits(working), account=working, rates={EMAIL_ALLOWANCE: allowance})
     if kind == "sms":
         from chalicelib.messaging.accounts.sms import send_limits, sms_sender_of
         from chalicelib.store.sms import get_sms_settings
@@ -430,7 +433,7 @@ def drain_outbox(
     try:
         # The next batch is read and claimed on another thread while this one is delivered,
         # so the connection does not wait on DynamoDB between batches.
-        upcoming = fetcher.submit(_next_batch, company_id, outbox, setup)
+        upcoming = fetcher.submit(_next_batch, company_id, outbox, setup, first=True)
         while upcoming is not None:
             batch = upcoming.result()
             upcoming = None
@@ -551,10 +554,10 @@ SESSION_IDLE_SECONDS = 30.0  # a session idle longer is closed, not reused
 _SESSIONS_KEPT = 8
 
 
-def _session(company_id: str, outbox: str) -> tuple[_Setup, bool]:
+def _session(company_id: str, outbox: str) -> tuple[_Setup, bool, Mapping[str, outbox_store.RateState]]:
     """The outbox's setup, reusing this worker's open session when the account read now is the
-    one it was opened with (a changed password, server or limit opens a new one). Returns it and
-    whether it was reused."""
+    one it was opened with (a changed password, server or limit opens a new one). Returns it,
+    whether it was reused, and the rate items read now with the account."""
     fresh = _setup(company_id, outbox)
     key = (company_id, outbox)
     cached = _sessions.open.pop(key, None)
@@ -568,7 +571,7 @@ def _session(company_id: str, outbox: str) -> tuple[_Setup, bool]:
             and now - last_used < SESSION_IDLE_SECONDS
         ):
             _sessions.open[key] = (old, now)
-            return old, True
+            return old, True, fresh.rates
         if old.channel is not None:
             old.channel.close()
     if fresh.account is not None and fresh.channel is not None:  # e-mail only: SMS and push are stateless
@@ -578,7 +581,7 @@ def _session(company_id: str, outbox: str) -> tuple[_Setup, bool]:
             setup, _ = _sessions.open.pop(oldest)
             if setup.channel is not None:
                 setup.channel.close()
-    return fresh, False
+    return fresh, False, fresh.rates
 
 
 def _release(company_id: str, outbox: str, setup: _Setup, failed: bool) -> None:
@@ -715,7 +718,7 @@ def deliver_hand_offs(
         readings = [start.submit(store.held, company_id, part, lease_until) for part in parts]
         listings = [start.submit(outbox_store.suppressed_among, company_id, part) for part in named_parts]
         reading = start.submit(read)
-        session, reused = _session(company_id, outbox)
+        session, reused, rates = _session(company_id, outbox)
         taken = [handoff for handoff, take in zip(handoffs, takes, strict=True) if take.result()]
         if not taken:
             report.reason = "hand-off already taken by another delivery of its SQS message"
@@ -758,7 +761,7 @@ def deliver_hand_offs(
             if index == 0 and setup.limits:
                 # Pregón's allowance, or a limit set after they were written: the whole hand-off
                 # is counted at once (a read and a write of each limit's item per hand-off)
-                room = reserve_room(company_id, setup.limits, now, len(messages))
+                room = reserve_room(company_id, setup.limits, now, len(messages), rates)
                 counted = room.granted
                 if room.allowance_reached:
                     allowance_reached(company_id, room)
@@ -891,9 +894,11 @@ class _Batch:
     allowance_reached: bool = False  # stopped: the company's SMS (or SES e-mail) allowance is used up
 
 
-def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
+def _next_batch(company_id: str, outbox: str, setup: _Setup, *, first: bool = False) -> _Batch:
     """Read the oldest ready messages, count them into the rate window, claim them, and look up
-    which recipients are suppressed. ``stop`` when the outbox is empty or the window is full."""
+    which recipients are suppressed. ``stop`` when the outbox is empty or the window is full.
+    ``first``: the drain's first batch, which reserves on the rate items read with its account."""
+    known = setup.rates if first else None
     while True:
         now = clock.now()
         ready = store.ready_messages(company_id, outbox, now, BATCH)
@@ -901,7 +906,8 @@ def _next_batch(company_id: str, outbox: str, setup: _Setup) -> _Batch:
             return _Batch(now, [], {}, stop=True)
         room = None
         if setup.limits:
-            room = reserve_room(company_id, setup.limits, now, len(ready))
+            room = reserve_room(company_id, setup.limits, now, len(ready), known)
+            known = None  # read once: a later try reads them again
             if room.granted == 0:
                 return _Batch(
                     now,

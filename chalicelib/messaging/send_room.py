@@ -9,7 +9,7 @@ message and a drain never overshoots a limit a test used.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -50,14 +50,27 @@ class Room:
     full: RateLimit | None = None
 
 
-def reserve_room(company_id: str, limits: Sequence[RateLimit], now: datetime, wanted: int) -> Room:
+def reserve_room(
+    company_id: str,
+    limits: Sequence[RateLimit],
+    now: datetime,
+    wanted: int,
+    known: Mapping[str, outbox_store.RateState] | None = None,
+) -> Room:
     """Count up to ``wanted`` messages into each limit in turn (each a conditional write, so
     several drains never overshoot any of them); a later limit that grants fewer gives the
-    earlier ones back the difference."""
+    earlier ones back the difference. ``known``: rate items just read, by key (not read again)."""
     granted, grants = wanted, list[tuple[str, outbox_store.RateGrant]]()
     for limit in limits:
         grant = outbox_store.reserve_rate(
-            company_id, limit.key, now, limit.hours, granted, limit.count, stored=limit.stored
+            company_id,
+            limit.key,
+            now,
+            limit.hours,
+            granted,
+            limit.count,
+            stored=limit.stored,
+            known=(known or {}).get(limit.key),
         )
         if grant.granted < granted:
             for key, earlier in grants:

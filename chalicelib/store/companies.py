@@ -336,6 +336,11 @@ def list_sender_accounts(company_id: str, *, consistent: bool = False) -> list[d
     return [_sender(item) for item in SenderAccountModel.query(company_id, consistent_read=consistent)]
 
 
+def sender_of_item(item: SenderAccountModel) -> domain.SenderAccount:
+    """A sender account item read elsewhere in the store (``store.outbox.sender_account_with_rate``)."""
+    return _sender(item)
+
+
 def get_sender_accounts(company_id: str, areas: Iterable[str]) -> dict[str, domain.SenderAccount]:
     keys = [(company_id, area) for area in areas]
     return {item.area: _sender(item) for item in SenderAccountModel.batch_get(keys)}

@@ -66,31 +66,98 @@ def _save_grants(company_id: str, key: str, grants: dict[str, int], version: int
     )
 
 
+@dataclass(frozen=True)
+class RateState:
+    """A rate item as read (``<outbox>#rate``): its grants, their version and the count a stored
+    limit holds, so a reservation right after the read need not read it again."""
+
+    grants: str | None = None
+    version: int | None = None
+    limit: int | None = None
+
+
+def _rate_state(item: OutboxModel | None) -> RateState:
+    if item is None:
+        return RateState()
+    return RateState(
+        item.rate_grants,
+        None if item.rate_version is None else int(item.rate_version),
+        None if item.rate_limit is None else int(item.rate_limit),
+    )
+
+
+def _read_rate(company_id: str, key: str) -> RateState:
+    try:
+        return _rate_state(OutboxModel.get(company_id, key, consistent_read=True))
+    except DoesNotExist:
+        return RateState()
+
+
 def reserve_rate(
-    company_id: str, outbox: str, now: datetime, hours: int, wanted: int, limit: int, *, stored: bool = False
+    company_id: str,
+    outbox: str,
+    now: datetime,
+    hours: int,
+    wanted: int,
+    limit: int,
+    *,
+    stored: bool = False,
+    known: RateState | None = None,
 ) -> RateGrant:
     """Count up to ``wanted`` messages against "at most ``limit`` per ``hours`` hours" (``stored``:
-    the limit the item keeps, set by :func:`set_rate_limit`, when there is one)."""
+    the limit the item keeps, set by :func:`set_rate_limit`, when there is one). ``known``: the
+    item as just read (:func:`sender_account_with_rate`): tried first, without reading it again;
+    should another drain have written meanwhile, the write's condition fails and it is read."""
     key = f"{outbox}#rate"
     span = timedelta(hours=hours)
+    state = known
     while True:
-        try:
-            item = OutboxModel.get(company_id, key, consistent_read=True)
-            raw = item.rate_grants
-            version = None if item.rate_version is None else int(item.rate_version)
-            if stored and item.rate_limit is not None:
-                limit = int(item.rate_limit)
-        except DoesNotExist:
-            raw, version = None, None
-        live = _live_grants(raw, now - span)
+        if state is None:
+            state = _read_rate(company_id, key)
+        in_force = state.limit if stored and state.limit is not None else limit
+        live = _live_grants(state.grants, now - span)
         used = sum(live.values())
-        grant = min(wanted, limit - used)
+        grant = min(wanted, in_force - used)
         if grant <= 0:
-            return RateGrant(0, room_at=_room_at(live, used, limit, span), limit=limit)
+            if known is not None and state is known:
+                state = None  # refused on what was read before: read it again to be sure
+                continue
+            return RateGrant(0, room_at=_room_at(live, used, in_force, span), limit=in_force)
         minute = stamp(now.replace(second=0, microsecond=0) + _GRANT_MARGIN)
         live[minute] = live.get(minute, 0) + grant
-        if _save_grants(company_id, key, live, version):
-            return RateGrant(grant, minute=minute, limit=limit)
+        if _save_grants(company_id, key, live, state.version):
+            return RateGrant(grant, minute=minute, limit=in_force)
+        state = None
+
+
+def sender_account_with_rate(
+    company_id: str, area: str, rate_outbox: str
+) -> tuple[domain.SenderAccount | None, RateState]:
+    """The area's sender account and the rate item of ``rate_outbox`` (read consistently), in one
+    BatchGetItem across both tables: a drain or a hand-off reads its account anyway, and so the
+    allowance it then reserves in costs no read of its own (issue 14's requests per e-mail)."""
+    from chalicelib.store.companies import sender_of_item
+    from chalicelib.store.models import SenderAccountModel
+
+    accounts = SenderAccountModel._get_connection().table_name
+    outboxes = OutboxModel._get_connection().table_name
+    request: dict[str, Any] = {
+        accounts: {"Keys": [{"company_id": {"S": company_id}, "area": {"S": area}}]},
+        outboxes: {
+            "Keys": [{"company_id": {"S": company_id}, "outbox_key": {"S": f"{rate_outbox}#rate"}}],
+            "ConsistentRead": True,
+        },
+    }
+    found: dict[str, list[dict[str, Any]]] = {accounts: [], outboxes: []}
+    client: Any = connection().client
+    while request:
+        answer = client.batch_get_item(RequestItems=request)
+        for table, items in answer.get("Responses", {}).items():
+            found[table] += items
+        request = answer.get("UnprocessedKeys") or {}
+    account = next((SenderAccountModel.from_raw_data(i) for i in found[accounts]), None)
+    rate = next((OutboxModel.from_raw_data(i) for i in found[outboxes]), None)
+    return (sender_of_item(account) if account is not None else None), _rate_state(rate)
 
 
 def set_rate_limit(company_id: str, outbox: str, limit: int | None) -> None:
