@@ -27,8 +27,9 @@ route = Routes(sender_tests, schemas="schemas")
     body="TestSendIn",
     response="TestSendOut",
     errors={
-        429: "The account's send-rate limit (C2) is reached: a test counts in it like any message; "
-        "the message and `Retry-After` say when the next one can go."
+        429: "The account's send-rate limit (C2) is reached, or, for an SES account, Pregón's daily e-mail "
+        "allowance (named; its administrators are told once a day): a test counts in them like any "
+        "message; the message and `Retry-After` say when the next one can go."
     },
 )
 def test_sender_account(caller: Principal, area: str) -> Response:
@@ -47,8 +48,9 @@ def test_sender_account(caller: Principal, area: str) -> Response:
     body="TestSendIn",
     response="TestSendOut",
     errors={
-        429: "The account's send-rate limit (C2) is reached: a test counts in it like any message; "
-        "the message and `Retry-After` say when the next one can go."
+        429: "The account's send-rate limit (C2) is reached, or, for an SES account, Pregón's daily e-mail "
+        "allowance (named; its administrators are told once a day): a test counts in them like any "
+        "message; the message and `Retry-After` say when the next one can go."
     },
 )
 def test_personal_sender_account(caller: Principal, user_id: str) -> Response:
@@ -70,8 +72,9 @@ def test_personal_sender_account(caller: Principal, user_id: str) -> Response:
     errors={
         409: "No working sender account can send the template: neither its area's nor `all`; with "
         "`channel: sms`, the SMS settings are not set up or incomplete.",
-        429: "The sending account's send-rate limit (C2) is reached (with `channel: sms`, the company's "
-        "SMS send-rate limit or Pregón's daily SMS allowance, named): a test counts in it like any "
+        429: "The sending account's send-rate limit (C2) or, for an SES account, Pregón's daily e-mail "
+        "allowance is reached (with `channel: sms`, the company's SMS send-rate limit or Pregón's daily "
+        "SMS allowance, named): a test counts in it like any "
         "message; the message and `Retry-After` say when the next one can go.",
     },
 )
