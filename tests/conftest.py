@@ -19,6 +19,7 @@ from tests.steps.imap import (  # noqa: F401 - a real IMAP server (dovecot) per 
     google_workspace,
     imap_server,
 )
+from tests.steps.operators import operator  # noqa: F401 - a test's operator token, configured while it runs
 from tests.steps.stack import RunningStack
 from tests.steps.tenants import (
     IDENTITY,

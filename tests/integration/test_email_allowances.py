@@ -8,7 +8,6 @@ held. SES is moto's server, the SMTP account a local MailCatcher.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,22 +18,10 @@ from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.domains import notices_by_recipient, pregon_notice_sender_verified, verified_sending_domain
 from tests.steps.mail import text_of
-from tests.steps.operators import configure_operator_token, operator_headers
+from tests.steps.operators import operator_headers
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, staff_user
 from tests.steps.tracking import T0
-
-
-@pytest.fixture
-def operator(local_aws: dict[str, str]) -> Iterator[str]:
-    import os
-
-    from chalicelib.core.settings import get_settings, reset_settings
-
-    yield configure_operator_token()
-    os.environ.pop("PREGON_OPERATOR_TOKEN_SHA256", None)
-    reset_settings()
-    get_settings()
 
 
 def allowances(api: Client, token: str, company_id: str, **fields: int | None) -> Any:

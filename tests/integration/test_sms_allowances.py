@@ -10,7 +10,6 @@ import email
 import json
 import secrets
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from email.policy import default
 from typing import Any
@@ -23,25 +22,13 @@ from tests.steps.answers import body
 from tests.steps.aws import aws_answering
 from tests.steps.domains import notices_received, pregon_notice_sender_verified
 from tests.steps.mail import text_of
-from tests.steps.operators import configure_operator_token, operator_headers
+from tests.steps.operators import operator_headers
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.sms import AndroidGateway, sms_sent_to
 from tests.steps.tenants import IDENTITY, Tenant, staff_user
 from tests.steps.tracking import T0
 
 GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
-
-
-@pytest.fixture
-def operator(local_aws: dict[str, str]) -> Iterator[str]:
-    import os
-
-    from chalicelib.core.settings import get_settings, reset_settings
-
-    yield configure_operator_token()
-    os.environ.pop("PREGON_OPERATOR_TOKEN_SHA256", None)
-    reset_settings()
-    get_settings()
 
 
 def save_sms(api: Client, headers: dict[str, str], **fields: Any) -> Any:
@@ -51,6 +38,27 @@ def save_sms(api: Client, headers: dict[str, str], **fields: Any) -> Any:
 def sms_on_sns(api: Client, tenant: Tenant, **fields: Any) -> None:
     saved = save_sms(api, tenant.admin_headers(), enabled=True, provider="sns", **fields)
     assert saved.status_code == 200, saved.body
+
+
+def on_gateway_phone(api: Client, tenant: Tenant, phone: AndroidGateway, **fields: Any) -> None:
+    """The company's SMS go through its own Android phone: settings saved, gateway password set."""
+    saved = save_sms(
+        api,
+        tenant.admin_headers(),
+        enabled=True,
+        provider="http_gateway",
+        base_url=phone.base_url,
+        username=GATEWAY_USER,
+        **fields,
+    )
+    assert saved.status_code == 200, saved.body
+    gateway_password(api, tenant, GATEWAY_PASSWORD)
+
+
+def gateway_password(api: Client, tenant: Tenant, password: str) -> None:
+    typed = json.dumps({"password": password})
+    answer = api.http.put("/sms/settings/gateway-password", headers=tenant.admin_headers(), body=typed)
+    assert answer.status_code == 204, answer.body
 
 
 def allowance(api: Client, token: str, company_id: str, per_day: int | None) -> Any:
@@ -186,12 +194,7 @@ def test_a_company_on_its_own_gateway_phone_is_not_held_by_pregons_allowance(
     # Given a company whose SMS go through its own Android phone, and an allowance of 1 a day
     with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as phone:
         headers = tenant.admin_headers()
-        fields = {"enabled": True, "provider": "http_gateway", "base_url": phone.base_url}
-        assert save_sms(api, headers, **fields, username=GATEWAY_USER).status_code == 200
-        password = json.dumps({"password": GATEWAY_PASSWORD})
-        assert (
-            api.http.put("/sms/settings/gateway-password", headers=headers, body=password).status_code == 204
-        )
+        on_gateway_phone(api, tenant, phone)
         assert allowance(api, operator, tenant.company_id, 1).status_code == 200
         # When 3 SMS are queued
         queue_sms(tenant.company_id, numbers(3))
@@ -267,16 +270,7 @@ def test_a_test_sms_through_pregons_sns_counts_in_its_allowance_and_on_the_compa
     assert [str(n["Subject"]) for n in told] == ["Pregón: Cargas del Sur llegó a sus 1 SMS del día"]
     # When the company sends through its own Android phone instead, and tests it three times
     with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as phone:
-        headers = tenant.admin_headers()
-        fields = {"enabled": True, "provider": "http_gateway", "base_url": phone.base_url}
-        saved = save_sms(
-            api, headers, **fields, username=GATEWAY_USER, rate_limit={"messages": 3, "hours": 1}
-        )
-        assert saved.status_code == 200, saved.body
-        password = json.dumps({"password": GATEWAY_PASSWORD})
-        assert (
-            api.http.put("/sms/settings/gateway-password", headers=headers, body=password).status_code == 204
-        )
+        on_gateway_phone(api, tenant, phone, rate_limit={"messages": 3, "hours": 1})
         answers = [sms_test(api, tenant, n) for n in numbers(3)]
         # Then Pregón's allowance does not hold them: two go, the refused SNS test took no room,
         # and the third is refused by the company's own limit, 3 an hour with the first SNS test
@@ -379,26 +373,14 @@ def test_a_test_sms_the_android_gateway_refuses_with_a_4xx_gives_its_room_back(
     # Given SMS through the company's own Android phone, limited to 1 an hour, whose password was
     # typed wrong
     with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as phone:
-        headers = tenant.admin_headers()
-        fields = {"enabled": True, "provider": "http_gateway", "base_url": phone.base_url}
-        saved = save_sms(
-            api, headers, **fields, username=GATEWAY_USER, rate_limit={"messages": 1, "hours": 1}
-        )
-        assert saved.status_code == 200, saved.body
-
-        def gateway_password(password: str) -> None:
-            typed = json.dumps({"password": password})
-            assert (
-                api.http.put("/sms/settings/gateway-password", headers=headers, body=typed).status_code == 204
-            )
-
-        gateway_password("not-the-phones")
+        on_gateway_phone(api, tenant, phone, rate_limit={"messages": 1, "hours": 1})
+        gateway_password(api, tenant, "not-the-phones")
         to = numbers(1)[0]
         # When the administrator tests it, and the phone answers 401 (it took nothing)
         refused = body(sms_test(api, tenant, to))
         assert refused["ok"] is False and refused["error"] == "401 Unauthorized"
         # Then the hour's one slot is still there: with the right password the next test goes
-        gateway_password(GATEWAY_PASSWORD)
+        gateway_password(api, tenant, GATEWAY_PASSWORD)
         assert body(sms_test(api, tenant, to))["ok"] is True
         assert sms_test(api, tenant, to).status_code == 429
         assert len(phone.messages) == 1

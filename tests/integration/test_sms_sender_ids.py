@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -19,23 +18,11 @@ from chalice.test import Client
 from infrastructure import ops
 from tests.steps.answers import body
 from tests.steps.aws import recorded_calls
-from tests.steps.operators import configure_operator_token, operator_headers
+from tests.steps.operators import operator_headers
 from tests.steps.sms import settings_changed_after_every_read, sms_sent_through_moto
 from tests.steps.tenants import Tenant
 
 ANA = "011 15 5987-6543"
-
-
-@pytest.fixture
-def operator(local_aws: dict[str, str]) -> Iterator[str]:
-    import os
-
-    from chalicelib.core.settings import get_settings, reset_settings
-
-    yield configure_operator_token()
-    os.environ.pop("PREGON_OPERATOR_TOKEN_SHA256", None)
-    reset_settings()
-    get_settings()  # from the tests' environment (configure_operator_token says why)
 
 
 def assign(api: Client, headers: dict[str, str], company_id: str, sender_ids: list[str]) -> Any:

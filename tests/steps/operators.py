@@ -4,8 +4,10 @@ their calls to ``/operator/...``."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from tests.steps.answers import body
@@ -20,6 +22,18 @@ def configure_operator_token() -> str:
     os.environ["PREGON_OPERATOR_TOKEN_SHA256"] = digest
     settings_read_again()
     return token
+
+
+@pytest.fixture
+def operator(local_aws: dict[str, str]) -> Iterator[str]:
+    """A test's operator token, the service configured with it while the test runs (a fixture of
+    every test: ``tests/conftest.py`` imports it)."""
+    from chalicelib.core.settings import get_settings, reset_settings
+
+    yield configure_operator_token()
+    os.environ.pop("PREGON_OPERATOR_TOKEN_SHA256", None)
+    reset_settings()
+    get_settings()  # from the tests' environment (configure_operator_token says why)
 
 
 def operator_headers(token: str) -> dict[str, str]:
