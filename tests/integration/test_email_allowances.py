@@ -48,7 +48,7 @@ def invoices_through_ses(api: Client, tenant: Tenant) -> str:
     return domain
 
 
-def queue_emails(company_id: str, area: str, to: list[str]) -> None:
+def queue_mail(company_id: str, area: str, to: list[str]) -> None:
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 
     enqueue(
@@ -89,8 +89,8 @@ def test_emails_past_the_companys_ses_allowance_wait_shown_with_why_and_go_the_n
     # When 5 invoices are queued at 12:00 through its SES account, and 2 through its own SMTP one
     clock.set_now(T0)
     to = [f"cliente{n}@{company}.example" for n in range(5)]
-    queue_emails(company, "invoices", to)
-    queue_emails(company, "tracking", ["smtp1@example.com", "smtp2@example.com"])
+    queue_mail(company, "invoices", to)
+    queue_mail(company, "tracking", ["smtp1@example.com", "smtp2@example.com"])
     # Then the 3 oldest go through SES, both through its own server, and 2 wait
     assert deliver_outboxes()["sent"] == 5
     assert sent_to(local_aws, to) == to[:3]

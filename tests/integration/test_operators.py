@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,26 +17,12 @@ from chalicelib.tenants.companies import SCOPES as API_KEY_SCOPES
 from infrastructure import ops
 from tests.steps.answers import body
 from tests.steps.operators import (
-    configure_operator_token,
     issue_key,
     key_headers,
     lists_clients,
     operator_headers,
 )
 from tests.steps.tenants import Tenant
-
-
-@pytest.fixture
-def operator(local_aws: dict[str, str], clock: Any) -> Iterator[str]:
-    import os
-
-    from chalicelib.core.settings import reset_settings
-
-    token = configure_operator_token()
-    yield token
-    os.environ.pop("PREGON_OPERATOR_TOKEN_SHA256", None)
-    reset_settings()
-
 
 # What the gateway answers when the authorizer lets nobody in (Chalice's test client: 403; AWS: 401/403).
 REFUSED = (401, 403)

@@ -25,7 +25,7 @@ def configure_operator_token() -> str:
 
 
 @pytest.fixture
-def operator(local_aws: dict[str, str]) -> Iterator[str]:
+def operator(local_aws: dict[str, str], clock: Any) -> Iterator[str]:
     """A test's operator token, the service configured with it while the test runs (a fixture of
     every test: ``tests/conftest.py`` imports it)."""
     from chalicelib.core.settings import get_settings, reset_settings
