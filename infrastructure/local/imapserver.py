@@ -64,7 +64,8 @@ class Dovecot:
             (root / name).mkdir()
         for name in ("mail", "home"):
             os.chown(root / name, uid, gid)
-        (root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items()))
+        passwd = "".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items())
+        (root / "passwd").write_text(passwd, encoding="utf-8")  # a password may hold an ñ
         login = internal if os.getuid() != 0 else "dovenull"
         mechanisms, oauth2 = "plain login", ""
         if self.oauth2_introspection_url:
@@ -162,7 +163,8 @@ service imap-login {{
 
     def login(self, user: str) -> imaplib.IMAP4:
         conn = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
-        conn.login(user, self.users[user])
+        login = f"\0{user}\0{self.users[user]}".encode()  # SASL PLAIN: UTF-8, as an ñ needs
+        conn.authenticate("PLAIN", lambda _challenge: login)
         return conn
 
     def append(self, user: str, folder: str, messages: list[bytes]) -> None:

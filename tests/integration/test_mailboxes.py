@@ -35,6 +35,7 @@ from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, Tenant, named_user, smtp_sender_account
 
 ANA, LUIS, OFICINA = "ana@estudio.example", "luis@estudio.example", "oficina@estudio.example"
+MARTA = "marta@estudio.example"
 DAY = datetime(2026, 10, 20, 9, 30, tzinfo=timezone.utc)
 
 
@@ -398,6 +399,44 @@ def test_a_wrong_password_is_the_servers_answer_and_logs_nothing(
         f"/mailboxes/{mailbox['mailbox_id']}", headers=ana, body=json.dumps({"username": LUIS})
     )
     assert body(moved)["password_set"] is False
+
+
+def test_a_password_and_a_folder_with_an_enie_log_in_and_their_mail_is_logged(
+    api: Client,
+    tenant: Tenant,
+    imap_server: Dovecot,
+) -> None:
+    # Given Marta, whose mail password is "contraseña-Ñandú", with a client's message in her inbox
+    # and one in her folder "Facturación" (modified UTF-7 on the wire: "Facturaci&APM-n")
+    office_clients(api, tenant)
+    imap_server.append(MARTA, "INBOX", [filed_mail("rios@talleres.example", MARTA, "Hola Marta")])
+    imap_server.append(MARTA, "Facturaci&APM-n", [filed_mail(MARTA, "rios@talleres.example", "Factura 7")])
+    marta = staff(tenant, MARTA)
+
+    # When she adds her mailbox with both folders, its connection is tested and it is synced
+    mailbox = add_mailbox(api, marta, imap_server, MARTA, folders=["INBOX", "Facturación"])
+    tested = api.http.post(f"/mailboxes/{mailbox['mailbox_id']}/test", headers=marta)
+    run_syncs()
+
+    # Then the server let her in (SASL PLAIN in UTF-8) and opened both folders
+    assert tested.status_code == 200
+    answer = body(tested)
+    assert answer["ok"] is True and "Logged in" in answer["answer"]
+    assert answer["folders"] == {"INBOX": 1, "Facturación": 1}
+    # and the sync logged both messages, with no error on the monitor
+    shown = monitor(api, marta, mailbox["mailbox_id"])
+    assert shown["last_error"] is None and shown["logged_count"] == 2
+    assert sorted(r["subject"] for r in register_seen(api, marta, "CLI-3")) == ["Factura 7", "Hola Marta"]
+
+    # When the password set is one no server could be sent (a lone surrogate, which JSON can carry)
+    refused = api.http.put(
+        f"/mailboxes/{mailbox['mailbox_id']}/password",
+        headers=marta,
+        body=json.dumps({"password": "contraseña-\ud800"}),
+    )
+    # Then it is refused naming the field, and the one that works is kept
+    assert refused.status_code == 422 and body(refused)["field"] == "password"
+    assert body(api.http.post(f"/mailboxes/{mailbox['mailbox_id']}/test", headers=marta))["ok"] is True
 
 
 def test_turning_a_mailboxs_encryption_off_removes_its_password(api: Client, tenant: Tenant) -> None:

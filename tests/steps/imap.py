@@ -19,6 +19,8 @@ MAIL_USERS = {
     "ana@estudio.example": "clave-de-ana",
     "luis@estudio.example": "clave-de-luis",
     "oficina@estudio.example": "clave-de-oficina",
+    # a password with an ñ, as many in Spain and Argentina are (IMAP's LOGIN is ASCII)
+    "marta@estudio.example": "contraseña-Ñandú",
 }
 
 

@@ -9,14 +9,16 @@
   test or a sync longer: it fails with :class:`ImapTimedOut`.
 * Folders are opened with EXAMINE and messages read with ``BODY.PEEK``: nothing in the mailbox
   changes, not even the \\Seen flag; nothing is ever stored, moved or expunged.
-* It logs in with a password (``LOGIN``) or an OAuth2 bearer token (SASL ``XOAUTH2``, Microsoft
-  365); neither is ever logged.
+* It logs in with a password (``LOGIN``; SASL ``PLAIN`` in UTF-8 for one with characters beyond
+  ASCII, such as ``ñ``) or an OAuth2 bearer token (SASL ``XOAUTH2``, Microsoft 365); neither is
+  ever logged.
 * What goes wrong is reported in the server's own words (``[AUTHENTICATIONFAILED] ...``), but
   not what a service that does not speak IMAP wrote.
 """
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import io
 import re
@@ -217,7 +219,7 @@ def server_of(mailbox: Mailbox) -> Server:
 def _log_in(conn: imaplib.IMAP4, credential: Password | BearerToken) -> list[object]:
     """Log in; the server's answer (``imaplib.IMAP4.error`` with its words when it refuses)."""
     if isinstance(credential, Password):
-        return list(conn.login(credential.username, credential.password)[1])
+        return _log_in_with_password(conn, credential)
     first = f"user={credential.username}\x01auth=Bearer {credential.token}\x01\x01".encode()
     sent: list[bool] = []
 
@@ -230,6 +232,27 @@ def _log_in(conn: imaplib.IMAP4, credential: Password | BearerToken) -> list[obj
         return first
 
     return list(conn.authenticate("XOAUTH2", answer)[1])
+
+
+def _log_in_with_password(conn: imaplib.IMAP4, credential: Password) -> list[object]:
+    """``LOGIN`` with an ASCII user and password, as ever. One with other characters (``ñ``,
+    ``é``: imaplib writes commands in ASCII, and its ``LOGIN`` raised ``UnicodeEncodeError``) goes
+    as SASL ``PLAIN`` when the server offers it (``AUTH=PLAIN``: dovecot, Gmail, Exchange Online),
+    whose user and password are UTF-8 by definition (RFC 4616), else as ``LOGIN`` with its strings
+    in UTF-8, as IMAP4rev2 (RFC 9051) and UTF8=ACCEPT (RFC 6855) servers take them; a server that
+    takes neither refuses the login in its own words."""
+    username, password = credential.username, credential.password
+    if username.isascii() and password.isascii():
+        return list(conn.login(username, password)[1])
+    if "AUTH=PLAIN" in conn.capabilities:
+        plain = f"\0{username}\0{password}".encode()
+        return list(conn.authenticate("PLAIN", lambda _challenge: plain)[1])
+    ascii_only = conn._encoding  # imaplib's
+    conn._encoding = "utf-8"  # type: ignore[attr-defined]
+    try:
+        return list(conn.login(username, password)[1])
+    finally:
+        conn._encoding = ascii_only  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -254,10 +277,14 @@ def session(server: Server, credential: Password | BearerToken, deadline: Deadli
             if server.encryption == "starttls":
                 conn.starttls(ssl.create_default_context())
         answer = _answer(_log_in(conn, credential))
-    except (imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
+    except (imaplib.IMAP4.error, OSError, ssl.SSLError, UnicodeError) as exc:
         if conn is not None:
             with suppress(Exception):
                 conn.shutdown()
+        if isinstance(exc, UnicodeError):  # never the account's secret itself, nor where it is in it
+            raise ImapFailed(
+                "the user name or password could not be sent: it has characters that are not text"
+            ) from exc
         raise _failed(exc, deadline) from exc
     try:
         yield Session(conn, answer)
@@ -270,7 +297,32 @@ def session(server: Server, credential: Password | BearerToken, deadline: Deadli
 
 
 def _quoted(folder: str) -> str:
-    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    name = folder if folder.isascii() else _modified_utf7(folder)
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _modified_utf7(folder: str) -> str:
+    """A folder name with characters beyond ASCII (``Correo electrónico no deseado``) as IMAP
+    writes it (RFC 3501 5.1.3, modified UTF-7: ``Correo electr&APM-nico no deseado``); imaplib
+    writes commands in ASCII, so such a name raised ``UnicodeEncodeError``. A name in ASCII is
+    left as given (one already written in modified UTF-7 included)."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            utf16 = "".join(pending).encode("utf-16-be", "surrogatepass")
+            out.append("&" + base64.b64encode(utf16).decode().rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in folder:
+        if " " <= char <= "~":
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return "".join(out)
 
 
 class Session:
