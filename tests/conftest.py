@@ -79,8 +79,10 @@ def stack(tmp_path: Path) -> Iterator[RunningStack]:
 
 @pytest.fixture
 def mailbox(tmp_path: Path) -> Iterator[MailCatcher]:
-    """A real SMTP server for this test, requiring the sender account's login."""
-    with MailCatcher(tmp_path / "mail", credentials={SMTP_USER: SMTP_PASSWORD}) as catcher:
+    """A real SMTP server for this test, requiring the sender account's login (or Marta's, whose
+    password has an ñ)."""
+    credentials = {SMTP_USER: SMTP_PASSWORD, "marta": "contraseña-Ñandú"}
+    with MailCatcher(tmp_path / "mail", credentials=credentials) as catcher:
         yield catcher
 
 

@@ -6,6 +6,7 @@ The connection goes only to a public address of the account's host, the one that
 
 from __future__ import annotations
 
+import hmac
 import io
 import re
 import smtplib
@@ -68,6 +69,13 @@ class _ReplyLines:
         self.file.close()
 
 
+class _Utf8(str):
+    """An AUTH answer that smtplib's ``auth`` encodes in UTF-8 where it asks for ASCII."""
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return str(self).encode("utf-8", errors)
+
+
 class _BoundedReplies(smtplib.SMTP):
     """``smtplib.SMTP`` reading at most :data:`_MAX_REPLY_LINES` lines a reply, and reading and
     writing only until ``deadline`` (set before each exchange)."""
@@ -88,6 +96,27 @@ class _BoundedReplies(smtplib.SMTP):
         reply = super().getreply()
         self._last_code = reply[0]
         return reply
+
+    def auth(
+        self, mechanism: str, authobject: Callable[..., str | None], *, initial_response_ok: bool = True
+    ) -> tuple[int, bytes]:
+        """smtplib's ``auth`` with what is sent in UTF-8, not ASCII: a user or password with ``ñ``
+        or ``é`` raised ``UnicodeEncodeError`` (or CRAM-MD5's HMAC did). SASL PLAIN's strings are
+        UTF-8 (RFC 4616), the usual choice for LOGIN and CRAM-MD5 too (Exchange Online, Gmail,
+        Postfix's Dovecot SASL and aiosmtpd take it); an ASCII login's bytes are unchanged."""
+
+        def in_utf8(challenge: bytes | None = None) -> _Utf8 | None:
+            answer = authobject() if challenge is None else authobject(challenge)
+            return None if answer is None else _Utf8(answer)
+
+        # smtplib's stubs want an answer for every call; its code takes None at the first one
+        return super().auth(mechanism, in_utf8, initial_response_ok=initial_response_ok)  # type: ignore[arg-type]
+
+    def auth_cram_md5(self, challenge: bytes | None = None) -> str | None:  # type: ignore[override]
+        if challenge is None:
+            return None
+        key = self.password.encode("utf-8")  # smtplib's is ASCII
+        return f"{self.user} {hmac.HMAC(key, challenge, 'md5').hexdigest()}"
 
     def send(self, s: Buffer | str) -> None:
         if not self.sock:
@@ -265,6 +294,13 @@ class SmtpChannel:
         except (smtplib.SMTPException, OSError) as exc:
             smtp.close()
             raise _failure(exc, deadline, not_taken=True) from exc
+        except UnicodeError as exc:  # what even UTF-8 cannot write (a lone surrogate): never the secret
+            smtp.close()
+            raise DeliveryFailed(
+                "the user name or password could not be sent: it has characters that are not text",
+                transient=True,  # as a refused login: the account's messages wait until it is fixed
+                not_taken=True,
+            ) from exc
         return smtp
 
     def prepare(self, message: OutgoingChannelMessage) -> OutgoingChannelMessage:

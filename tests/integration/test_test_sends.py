@@ -199,6 +199,21 @@ def test_wrong_password_answers_the_servers_text(api: Client, tenant: Tenant, ma
     assert mailbox.files() == []
 
 
+def test_an_account_whose_password_has_an_enie_logs_in_and_sends(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given the tracking account logging in as Marta, whose password is "contraseña-Ñandú"
+    put_account(api, tenant, "tracking", smtp_port=mailbox.port, username="marta")
+    put_password(api, tenant, "tracking", "contraseña-Ñandú")
+    # When it is tested
+    response = account_test(api, tenant, "tracking")
+    # Then the server let it in (AUTH PLAIN in UTF-8) and the test arrived
+    assert response.status_code == 200
+    assert body(response)["ok"] is True, body(response)
+    [mail] = mailbox.wait_for(1)
+    assert str(mail["To"]) == TO and "tracking@cargasdelsur.example" in str(mail["From"])
+
+
 def test_nothing_listening_answers_the_os_error(api: Client, tenant: Tenant, mailbox: MailCatcher) -> None:
     # Given an account pointing at a port nobody listens on (and its password set for it)
     put_account(api, tenant, "tracking", smtp_port=free_port("127.0.0.1"))
