@@ -847,6 +847,9 @@ CATALOG: dict[str, str] = {
     ),
     "the account has no SMTP host; set it first": "la cuenta no tiene host SMTP; configúrelo primero",
     "the account has no SMTP port; set it first": "la cuenta no tiene puerto SMTP; configúrelo primero",
+    "the user name or password could not be sent: it has characters that are not text": (
+        "no se pudo enviar el usuario o la contraseña: tiene caracteres que no son texto"
+    ),
     "the account logs in as a user but has no password; set it with PUT {path}": (
         "la cuenta inicia sesión con un usuario pero no tiene contraseña; configúrela con PUT {path}"
     ),
@@ -1064,10 +1067,10 @@ CATALOG: dict[str, str] = {
         "la empresa no tiene contraseña de envío masivo; un administrador debe configurarla antes de "
         "enviar a más de un cliente"
     ),
-    "{~why}: bulk sends are locked until {time} {time_zone} (Retry-After: {seconds} seconds); even the right "
-    "password is refused until then": (
-        "{why}: los envíos masivos están bloqueados hasta las {time} {time_zone} (Retry-After: {seconds} "
-        "segundos); hasta entonces se rechaza incluso la contraseña correcta"
+    "{~why}: bulk sends are locked until {time} (Retry-After: {seconds} seconds); even the right password is "
+    "refused until then": (
+        "{why}: los envíos masivos están bloqueados hasta el {time} (Retry-After: {seconds} segundos); hasta "
+        "entonces se rechaza incluso la contraseña correcta"
     ),
     "push is not set up for this company (PUT /push/settings)": (
         "push no está configurado para esta empresa (PUT /push/settings)"

@@ -88,6 +88,18 @@ def show_datetime_named(moment: datetime, time_zone: str, locale: str) -> str:
     return f"{show_datetime(moment, time_zone, locale)} ({time_zone})"
 
 
+def show_datetime_offset(moment: datetime, time_zone: str, locale: str) -> str:
+    """A moment as :func:`show_datetime` writes it, with its UTC offset there and the zone's name
+    (``25/10/2026 02:10 (UTC+02:00, Europe/Madrid)``): unambiguous in the hour a clock repeats,
+    when 02:10 in Madrid comes twice (``UTC+02:00``, then ``UTC+01:00``)."""
+    offset = local_time(moment, time_zone).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    utc = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    named = "UTC" if time_zone == UTC_ZONE else f"{utc}, {time_zone}"
+    return f"{show_datetime(moment, time_zone, locale)} ({named})"
+
+
 def show_date(day: date | datetime, locale: str, time_zone: str | None = None) -> str:
     """A day as the locale writes it (``23/11/2026``); a moment is first seen in the zone."""
     if isinstance(day, datetime):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -518,7 +519,7 @@ def test_guessing_the_bulk_password_locks_bulk_sends_for_a_while(
     assert fifth.status_code == 429, fifth.body
     assert fifth.headers["Retry-After"] == "900"
     assert body(fifth)["field"] == "bulk_password" and body(fifth)["retry_after"] == 900
-    assert "locked until 12:15 UTC (Retry-After: 900 seconds)" in body(fifth)["message"]
+    assert "locked until 2/11/2026 12:15 (UTC) (Retry-After: 900 seconds)" in body(fifth)["message"]
     # And even the right password is refused until the lock ends
     clock.set_now(clock.now() + timedelta(minutes=5))
     right = bulk_sms("ana@x", BULK_PASSWORD)
@@ -539,6 +540,25 @@ def test_guessing_the_bulk_password_locks_bulk_sends_for_a_while(
     clock.set_now(clock.now() + timedelta(minutes=15))
     assert bulk_sms("ana@x", BULK_PASSWORD).status_code == 201
     assert bulk_sms("dora@x", BULK_PASSWORD).status_code == 201
+
+    # Given the company in Madrid, at 02:55 of the night its clock goes back from 03:00 to 02:00
+    moved = api.http.patch("/company", headers=admin, body=json.dumps({"time_zone": "Europe/Madrid"}))
+    assert moved.status_code == 200, moved.body
+    clock.set_now(datetime(2027, 10, 31, 0, 55, tzinfo=timezone.utc))
+    # When a user is locked out for 15 minutes, until the second 02:10 of that night
+    for guess in range(5):
+        locked = bulk_sms("eva@x", f"noche-{guess}")
+    # Then the answer says which 02:10: with its UTC offset, the date and the zone, in both languages
+    assert locked.status_code == 429 and locked.headers["Retry-After"] == "900"
+    until = "31/10/2027 02:10 (UTC+01:00, Europe/Madrid)"
+    assert f"bulk sends are locked until {until} (Retry-After: 900 seconds)" in body(locked)["message"]
+    data = {"channel": "sms", "template": "custom:aviso", "variables": {"aviso": "x"}}
+    data |= {"client_ids": ["G1", "G2"], "bulk_password": "noche-5"}
+    spanish = api.http.post(
+        "/sends", headers=as_user("eva@x") | {"Accept-Language": "es"}, body=json.dumps(data)
+    )
+    assert spanish.status_code == 429
+    assert f"bloqueados hasta el {until} (Retry-After: 900 segundos)" in body(spanish)["message"]
 
 
 def test_bad_sends_are_refused_naming_the_field_and_start_nothing(

@@ -777,12 +777,17 @@ def _scopes(user: str | None) -> dict[str, int]:
     return scopes
 
 
-def _locked_out(until: datetime, now: datetime, why: str, time_zone: str = "UTC") -> TooManyRequests:
-    from chalicelib.core.localization import local_time
+def _locked_out(until: datetime, now: datetime, why: str, company_id: str) -> TooManyRequests:
+    """429 saying until when, on the company's clock with its UTC offset: "02:10 Europe/Madrid"
+    alone would be either of two moments in the hour the clock repeats."""
+    from chalicelib.core.localization import show_datetime_offset
+    from chalicelib.tenants.companies import get_company
 
+    company = get_company(company_id)
+    shown = show_datetime_offset(until, company.time_zone, company.locale)
     seconds = math.ceil((until - now).total_seconds())
     return TooManyRequests(
-        f"{why}: bulk sends are locked until {local_time(until, time_zone).strftime('%H:%M')} {time_zone} "
+        f"{why}: bulk sends are locked until {shown} "
         f"(Retry-After: {seconds} seconds); even the right password is refused until then",
         retry_after=seconds,
         field="bulk_password",
@@ -814,14 +819,13 @@ def verify_bulk_password(company_id: str, password: str | None, *, user: str | N
     BULK_PASSWORD_LOCKOUT, and every try meanwhile, right or wrong, is TooManyRequests (429 with
     Retry-After)."""
     from chalicelib.store import attempts
-    from chalicelib.tenants.companies import company_time_zone
 
     if not password:
         raise Forbidden("the bulk-send password is required to send to more than one client")
     now = clock.now()
     until = attempts.locked_until(company_id, list(_scopes(user)), now)
     if until is not None:
-        raise _locked_out(until, now, "too many wrong bulk-send passwords", company_time_zone(company_id))
+        raise _locked_out(until, now, "too many wrong bulk-send passwords", company_id)
     settings = store.get_sms_settings(company_id)
     if settings is None or settings.bulk_password_hash is None:
         raise Forbidden(
@@ -831,9 +835,7 @@ def verify_bulk_password(company_id: str, password: str | None, *, user: str | N
     if len(password) > MAX_PASSWORD_LENGTH or not _matches(password, settings.bulk_password_hash):
         until = _count_wrong_attempt(company_id, user, now)
         if until is not None:
-            raise _locked_out(
-                until, now, "the bulk-send password is wrong, too many times", company_time_zone(company_id)
-            )
+            raise _locked_out(until, now, "the bulk-send password is wrong, too many times", company_id)
         raise Forbidden("the bulk-send password is wrong")
 
 
