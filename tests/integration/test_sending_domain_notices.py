@@ -544,12 +544,13 @@ def test_the_notices_one_company_causes_are_bounded_per_day_and_the_rest_wait_fo
     moto = local_aws["moto"]
     pregon_notice_sender_verified()
     company = tenant.company_id
-    # Given a company that put an address of its choosing in its staff directory as an
-    # administrator and has one more verified domain than its daily notices
+    # Given a company in Buenos Aires that put an address of its choosing in its staff directory as
+    # an administrator and has one more verified domain than its daily notices
+    company_settings(api, tenant, time_zone="America/Argentina/Buenos_Aires")
     staff_user(company, "ana", f"ana@{company}.example", level=1)
     domains = [verified_sending_domain(company, f"d{n:02d}.{company}.example") for n in range(limit + 1)]
-    # When all their records go and the hourly check runs
-    lost = T0 + timedelta(days=3)
+    # When all their records go and the hourly check runs, at 20:30 on the company's clock
+    lost = datetime(2026, 11, 5, 23, 30, tzinfo=timezone.utc)
     clock.set_now(lost)
     for domain in domains:
         ses_removes_the_identity(domain)
@@ -560,12 +561,12 @@ def test_the_notices_one_company_causes_are_bounded_per_day_and_the_rest_wait_fo
     # And the domain left out is still noted unverified, its notice not marked sent
     waiting = [d for d in domains if "unverified_notice_for" not in stored(d)]
     assert len(waiting) == 1 and stored(waiting[0])["unverified_since"] == stored_time(lost)
-    # When the check runs again that day, nothing more goes
+    # When the check runs again at 21:30 that day (00:30 of the next day in UTC), nothing more goes
     clock.set_now(lost + timedelta(hours=1))
     the_hourly_check_runs(api)
     assert len(notices_received(moto, f"ana@{company}.example")) == limit
-    # When it runs the next day (UTC), the one left out is told
-    clock.set_now(lost + timedelta(hours=12))
+    # When it runs at 00:30 of the company's next day, the one left out is told
+    clock.set_now(lost + timedelta(hours=4))
     the_hourly_check_runs(api)
     received = notices_received(moto, f"ana@{company}.example")
     assert len(received) == limit + 1

@@ -49,7 +49,8 @@ ADMIN_LEVEL = 1
 # recipients are both its destinations and its To header (moto counts both, 2 x 25 = 50), so 25
 # stays within the limit however it is counted.
 SES_RECIPIENTS_PER_MESSAGE = 25
-# The most notice messages one company causes a day (UTC), every domain of it together: who its
+# The most notice messages one company causes a day (its day, in its time zone), every domain of it
+# and every other notice to its administrators together: who its
 # administrators are is its own free text (an API key with staff:write writes it), and a company
 # whose domains keep losing their records would otherwise have Pregón's own address mail whom it
 # chose, as often as it liked. At 25 administrators a message, up to 250 recipients a day; a notice
@@ -208,7 +209,7 @@ def _send_notice(
     # lease sends the notice again, to every administrator.
     for first in range(0, len(administrators), SES_RECIPIENTS_PER_MESSAGE):
         group = administrators[first : first + SES_RECIPIENTS_PER_MESSAGE]
-        if not within_daily_notices(entry.company_id):
+        if not within_daily_notices(company):
             logger().warning(
                 "sending domain notices over the company's daily limit",
                 extra={"company_id": entry.company_id, "domain": entry.domain, "not_told": len(group)},
@@ -286,13 +287,28 @@ def _sendable(address: str) -> bool:
     return address.isascii() and is_email(address)
 
 
-def within_daily_notices(company_id: str) -> bool:
-    """Count one notice message against the company's day (UTC); False, nothing counted, once it
+def within_daily_notices(company: Company) -> bool:
+    """Count one notice message against the company's day (its calendar day in its time zone, as
+    the notices' "once a day" claims count it: ``company_day``); False, nothing counted, once it
     caused ``NOTICE_MESSAGES_PER_COMPANY_PER_DAY``. Every notice to a company's administrators
-    counts here (its sending domains', its SMS credit's): one cap for all of them."""
-    from chalicelib.store.rate_limits import Limit, within
+    counts here (its sending domains', its SMS credit's and allowance's, its webhooks'): one cap for
+    all of them. Until session 37 it counted UTC days, so a Buenos Aires company got a fresh cap at
+    21:00 on its clock, in the middle of its day."""
+    from chalicelib.store.rate_limits import hit
 
-    return within(company_id, Limit("domain-notices", NOTICE_MESSAGES_PER_COMPANY_PER_DAY, 86400), company_id)
+    key, day_end = company_day(company, clock.now(), "domain-notices")
+    return hit(key, NOTICE_MESSAGES_PER_COMPANY_PER_DAY, day_end)
+
+
+def company_day(company: Company, now: datetime, kind: str) -> tuple[str, datetime]:
+    """The ``rate-limits`` key of the company's ``kind`` for its day at ``now`` (its date in its
+    time zone: ``<company>#<kind>#<date>``) and when that day ends, as a UTC moment."""
+    from chalicelib.core.localization import day_start, today
+
+    day = today(company.time_zone, now)
+    return f"{company.company_id}#{kind}#{day.isoformat()}", day_start(
+        day + timedelta(days=1), company.time_zone
+    )
 
 
 def console_link(domain: str) -> str:

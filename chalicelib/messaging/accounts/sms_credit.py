@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
@@ -221,16 +221,6 @@ def check_company_credit(company_id: str) -> int:
     return _send_notice(company, account, threshold, days_left, low=low, expiring=expiring)
 
 
-def _day_claim(company: Company, now: datetime, kind: str = "sms-credit-notice") -> tuple[str, datetime]:
-    """The key of the company's notice of today (the company's day) and when that day ends."""
-    from chalicelib.core.localization import day_start, today
-
-    day = today(company.time_zone, now)
-    return f"{company.company_id}#{kind}#{day.isoformat()}", day_start(
-        day + timedelta(days=1), company.time_zone
-    )
-
-
 def _send_notice(
     company: Company, account: MasivosAccount, threshold: int, days_left: int, *, low: bool, expiring: bool
 ) -> int:
@@ -255,6 +245,7 @@ def tell_once_a_day(
     from chalicelib.core.settings import notice_from
     from chalicelib.messaging.accounts.domain_checks import (
         SES_RECIPIENTS_PER_MESSAGE,
+        company_day,
         notice_recipients,
         within_daily_notices,
     )
@@ -266,13 +257,13 @@ def tell_once_a_day(
         logger().warning(f"{what} notice due and no administrator has an e-mail address",
                          extra={"company_id": company_id})  # fmt: skip
         return 0
-    claim, day_end = _day_claim(company, clock.now(), kind)
+    claim, day_end = company_day(company, clock.now(), kind)
     if not rate_limits.hit(claim, 1, day_end):
         return 0  # told today already
     ses: Any = sending_client("sesv2")
     for first in range(0, len(administrators), SES_RECIPIENTS_PER_MESSAGE):
         group = administrators[first : first + SES_RECIPIENTS_PER_MESSAGE]
-        if not within_daily_notices(company_id):
+        if not within_daily_notices(company):
             logger().warning(
                 f"{what} notices over the company's daily limit",
                 extra={"company_id": company_id, "not_told": len(group)},

@@ -782,17 +782,16 @@ def _tell_administrators(endpoint: WebhookEndpoint, since: datetime) -> None:
     company_id = endpoint.company_id
     try:
         administrators = notice_recipients(company_id, "webhook", endpoint_id=endpoint.endpoint_id)
-        if not administrators or not within_daily_notices(company_id):
+        company = get_company(company_id) if administrators else None
+        # the cap counts the company's day: a company gone meanwhile has nobody to tell
+        if company is None or not within_daily_notices(company):
             return
-        company = get_company(company_id)
-        texts = _TEXTS["en" if company is not None and company.language == "en" else "es"]
+        texts = _TEXTS["en" if company.language == "en" else "es"]
         values = {
-            "company": company.name if company else company_id,
+            "company": company.name,
             "url": _shown_url(endpoint.url),
             # the company's clock, naming its zone (Z1), as the other notices to administrators
-            "since": show_datetime_named(since, company.time_zone, company.locale)
-            if company
-            else since.isoformat(),
+            "since": show_datetime_named(since, company.time_zone, company.locale),
             "endpoint_id": endpoint.endpoint_id,
         }
         message = EmailMessage()
