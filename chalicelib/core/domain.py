@@ -8,6 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar, get_args
 
+from chalicelib.core import clock
+
 R = TypeVar("R")
 
 
@@ -544,9 +546,16 @@ class Communication:
         """The state a company reads (history, register, answers): ``failed`` for a message its
         producer already decided can never go, though the record stays ``queued`` in the
         :data:`FAILING_OUTBOX` until its drain has told the webhooks and records it failed
-        (decision 0018, session 36): the answer said ``failed``, and so does every read after it."""
+        (decision 0018, session 36): the answer said ``failed``, and so does every read after it.
+
+        ``queued`` for a message ``sending`` whose lease has ended: the drain that claimed it died
+        (decision 0003), and nobody is sending it; it waits to be taken again, which for an account
+        whose rate limit is full is when its window has room (the dead attempt counted in it), an
+        hour or more later (session 37: the soak saw such messages read ``sending`` all that time)."""
         if self.state == "queued" and self.outbox == FAILING_OUTBOX:
             return "failed"
+        if self.state == "sending" and self.lease_until is not None and self.lease_until <= clock.now():
+            return "queued"
         return self.state
 
 

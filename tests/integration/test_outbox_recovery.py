@@ -197,6 +197,35 @@ def test_a_worker_killed_at_any_moment_loses_nothing(
     assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
 
 
+def test_a_rate_limited_message_whose_drain_died_reads_queued_until_its_window_has_room(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from chalicelib.messaging.delivery import LEASE
+
+    def shown() -> list[str]:
+        """The states a clerk reads in the history (``GET /history/email``)."""
+        listed = api.http.get("/history/email", headers=tenant.staff_headers())
+        assert listed.status_code == 200, listed.body
+        return [item["state"] for item in body(listed)["items"]]
+
+    # Given the tracking account allowed one e-mail an hour, and one e-mail queued for it
+    limit_tracking_account(api, tenant, mailbox, 1)
+    _queue_a_job(tenant, 1)
+    purge_outbox_queue()
+    # When a drain claims it (its room counted in the hour) and dies before sending it
+    _kill_a_worker_at(tenant, "after-claim")
+    assert shown() == ["sending"] and _recipients(mailbox) == Counter()
+    # And the minute schedule runs past the drain's lease, finding the hour's room taken
+    _wake_until_idle(clock, T0, int(LEASE.total_seconds() // 60) + 2)
+    # Then nobody is sending it, and the clerk reads it queued (waiting for room), not sending
+    assert _recipients(mailbox) == Counter()
+    assert shown() == ["queued"]
+    # When the hour has room again it goes, and reads sent
+    _wake_until_idle(clock, T0 + timedelta(hours=1), 3)
+    assert _recipients(mailbox) == Counter({"client000@example.com": 1})
+    assert shown() == ["sent"]
+
+
 def test_a_hand_off_worker_killed_after_recording_before_counting_is_counted_once_by_its_record(
     tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:
