@@ -24,6 +24,10 @@ MAX_NOTE = 4000
 MAX_FIELD = 500
 MAX_REPORT_ROWS = 10_000  # the most one client's notes, a last-three report or an export holds
 _READ_PAGE = 200
+# The notes one page of a client's notes reads at most (decision 0012: a page costs the same
+# whatever the client holds). A viewer who sees few of a client's notes (a level-4 user among
+# colleagues' thousands) gets a page with fewer than ``limit``, even none, and a cursor to read on.
+READ_PER_PAGE = 1_000
 
 
 @dataclass(frozen=True)
@@ -108,21 +112,25 @@ def add_note(
 def list_client_notes(
     viewer: Principal, client_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[NoteView], dict[str, Any] | None]:
-    """A client's notes the viewer may see, newest first."""
+    """A client's notes the viewer may see, newest first: one page reads at most
+    :data:`READ_PER_PAGE` of them, and its cursor goes on from where the reading stopped."""
     _check_client(viewer.company_id, client_id)
     _check_key(cursor, "client_key", f"{viewer.company_id}#{client_id}")
     authors = {u.user_id: u for u in staff.visible_authors(viewer)}
     found: list[NoteView] = []
+    read = 0
     while True:
-        page = store.client_notes(viewer.company_id, client_id, created=None, limit=_READ_PAGE, cursor=cursor)
+        size = min(_READ_PAGE, READ_PER_PAGE - read)
+        page = store.client_notes(viewer.company_id, client_id, created=None, limit=size, cursor=cursor)
+        read += len(page.items)
         for n, note in enumerate(page.items):
             if note.author in authors:
                 found.append(_view(note, authors[note.author]))
                 if len(found) == limit:
                     more = n + 1 < len(page.items) or page.cursor is not None
                     return found, _resume_after(note) if more else None
-        if page.cursor is None:
-            return found, None
+        if page.cursor is None or read >= READ_PER_PAGE:
+            return found, page.cursor
         cursor = page.cursor
 
 

@@ -309,3 +309,37 @@ def test_a_cursor_resumes_only_the_listing_it_came_from(api: Client, tenant: Ten
     report_page = body(api.http.get("/notes/report?limit=1", headers=people["ana"]))
     response = api.http.get(f"/notes/report?cursor={report_page['next_cursor']}", headers=people["dario"])
     assert response.status_code == 422 and body(response)["errors"][0]["field"] == "cursor"
+
+
+def test_a_page_of_a_clients_notes_reads_a_bounded_part_of_them(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: Any
+) -> None:
+    import chalicelib.records.notes
+
+    # Given a page reads at most 2 notes (a big client's: 1,000 of its thousands), and CLI-1 with
+    # Dario's (level 4) note, the oldest, under five of Ana's he does not see
+    monkeypatch.setattr(chalicelib.records.notes, "_READ_PAGE", 2)
+    monkeypatch.setattr(chalicelib.records.notes, "READ_PER_PAGE", 2, raising=False)
+    people = team(tenant)
+    put_client(api, tenant, "CLI-1")
+    for minute, author in enumerate(["dario", "ana", "ana", "ana", "ana", "ana"]):
+        clock.set_now(START + timedelta(minutes=minute))
+        write_note(api, people[author], "CLI-1", f"{author} {minute}", location="office")
+
+    # When Dario lists the client's notes, and follows the cursor
+    first = body(api.http.get("/clients/CLI-1/notes?limit=2", headers=people["dario"]))
+    page, found, pages = first, [n["note"] for n in first["items"]], 1
+    while page["next_cursor"]:
+        response = api.http.get(
+            f"/clients/CLI-1/notes?limit=2&cursor={page['next_cursor']}", headers=people["dario"]
+        )
+        assert response.status_code == 200, response.body
+        page = body(response)
+        found += [n["note"] for n in page["items"]]
+        pages += 1
+
+    # Then the first page answers after reading its share, empty, with a cursor to read on
+    assert first["items"] == [] and first["next_cursor"]
+    # And following it finds his one note, once
+    assert found == ["dario 0"]
+    assert pages >= 3
