@@ -15,7 +15,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store.communications import count_outcomes, parse_stamp, stamp
-from chalicelib.store.fields import checked_cursor, item_from, record_from
+from chalicelib.store.fields import checked_cursor, filtered_page, item_from, record_from
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
 from chalicelib.store.tables import LOST_RACE, connection, transacted, written
 
@@ -791,14 +791,21 @@ def record_page_bound(
 def list_jobs(
     company_id: str, limit: int, cursor: dict[str, Any] | None, *, created_by: str | None = None
 ) -> tuple[list[domain.SendJob], dict[str, Any] | None]:
-    """The company's send jobs, newest first; with ``created_by``, only that user's."""
-    result = SendJobModel.query(
-        company_id,
-        scan_index_forward=False,
-        limit=limit,
-        last_evaluated_key=checked_cursor(SendJobModel, company_id, cursor),
-        filter_condition=(SendJobModel.created_by == created_by) if created_by else None,
-    )
+    """The company's send jobs, newest first; with ``created_by``, only that user's (the others'
+    are read and left out, at most :data:`~chalicelib.store.fields.READ_PER_PAGE` a page: a page
+    may hold fewer than ``limit``, even none, and a cursor to read on)."""
+    start = checked_cursor(SendJobModel, company_id, cursor)
+    if created_by:
+        items, after = filtered_page(
+            SendJobModel,
+            company_id,
+            None,
+            filter_condition=SendJobModel.created_by == created_by,
+            limit=limit,
+            cursor=start,
+        )
+        return [_job(i) for i in items], after
+    result = SendJobModel.query(company_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
     return [_job(i) for i in result], result.last_evaluated_key
 
 

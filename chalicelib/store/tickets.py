@@ -17,7 +17,14 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
-from chalicelib.store.fields import checked_cursor, cursor_within, item_from, page_of, record_from
+from chalicelib.store.fields import (
+    checked_cursor,
+    cursor_within,
+    filtered_page,
+    item_from,
+    page_of,
+    record_from,
+)
 from chalicelib.store.models import TicketDayModel, TicketModel
 from chalicelib.store.tables import LOST_RACE, Check, CheckFailed, connection
 
@@ -91,17 +98,25 @@ def tickets_page(
     client_id: str | None = None,
 ) -> tuple[list[domain.Ticket], dict[str, Any] | None]:
     """A company's tickets, newest first, opened at ``since`` or later, of one client or all
-    (``by-time``); the key to go on from, or None on the last page. With ``client_id`` a page may
-    hold fewer than ``limit`` (the others' are read and left out; tickets are few)."""
+    (``by-time``); the key to go on from, or None on the last page. With ``client_id`` the others'
+    tickets are read and left out, at most :data:`~chalicelib.store.fields.READ_PER_PAGE` a page:
+    a page may hold fewer than ``limit``, even none, and a cursor to read on."""
+    opened = TicketModel.created_at >= since if since else None
+    start = cursor_within(
+        checked_cursor(TicketModel.by_time, company_id, cursor), TicketModel.created_at, since
+    )
+    if client_id:
+        items, after = filtered_page(
+            TicketModel.by_time,
+            company_id,
+            opened,
+            filter_condition=TicketModel.client_id == client_id,
+            limit=limit,
+            cursor=start,
+        )
+        return [_ticket(i) for i in items], after
     result = TicketModel.by_time.query(
-        company_id,
-        TicketModel.created_at >= since if since else None,
-        filter_condition=TicketModel.client_id == client_id if client_id else None,
-        scan_index_forward=False,
-        limit=limit,
-        last_evaluated_key=cursor_within(
-            checked_cursor(TicketModel.by_time, company_id, cursor), TicketModel.created_at, since
-        ),
+        company_id, opened, scan_index_forward=False, limit=limit, last_evaluated_key=start
     )
     return page_of(result, _ticket)
 

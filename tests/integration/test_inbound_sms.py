@@ -1196,3 +1196,42 @@ def test_a_ticket_sms_whose_ticket_comes_after_her_erasure_began_opens_no_ticket
     assert polled.status_code == 200 and body(polled)["items"] == [], polled.body
     assert communications.get(company_id, outcome["communication_id"]) is None
     assert sms_history(company_id) == []
+
+
+def test_a_page_of_one_clients_tickets_reads_a_bounded_part_of_the_companys(
+    api: Any, tenant: Tenant, monkeypatch: Any
+) -> None:
+    from datetime import timedelta
+
+    import chalicelib.store.fields
+    from chalicelib.core.domain import Ticket
+    from chalicelib.store.tickets import open_ticket
+
+    # Given a page reads at most 2 tickets (a year's: 1,000 of thousands), and the company's six
+    # tickets, the oldest the only one of CLI-RARO
+    monkeypatch.setattr(chalicelib.store.fields, "PAGE_READ", 2, raising=False)
+    monkeypatch.setattr(chalicelib.store.fields, "READ_PER_PAGE", 2, raising=False)
+    start = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    for n in range(6):
+        client_id = "CLI-RARO" if n == 0 else f"CLI-{n}"
+        ticket = Ticket(tenant.company_id, f"T-{n}", client_id, None, None, f"Reclamo {n}", "sms",
+                        start + timedelta(minutes=n))  # fmt: skip
+        assert open_ticket(ticket, "2026-11-02", 10)[1]
+
+    # When the company's system asks for CLI-RARO's tickets, and follows the cursor
+    first = body(api.http.get("/tickets?limit=2&client_id=CLI-RARO", headers=tenant.admin_headers()))
+    page, found, pages = first, [t["ticket_id"] for t in first["items"]], 1
+    while page["next_cursor"]:
+        response = api.http.get(
+            f"/tickets?limit=2&client_id=CLI-RARO&cursor={page['next_cursor']}",
+            headers=tenant.admin_headers(),
+        )
+        assert response.status_code == 200, response.body
+        page = body(response)
+        found += [t["ticket_id"] for t in page["items"]]
+        pages += 1
+
+    # Then the first page answers after reading its share, empty, with a cursor to read on
+    assert first["items"] == [] and first["next_cursor"]
+    # And following it finds its one ticket, once
+    assert found == ["T-0"] and pages >= 3

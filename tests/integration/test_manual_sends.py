@@ -1073,3 +1073,42 @@ def test_a_filter_page_run_again_after_a_crash_and_a_client_of_it_removed_keeps_
     # done (no e-mail it waits for forever)
     assert Counter(recipients(mailbox)) == addresses(*(c for c in TEN if c != "C03"))
     assert progress(job_of(api, company, job_id)) == ("done", 9, 9, 0, 0, 0)
+
+
+def test_a_level_4_users_page_of_send_jobs_reads_a_bounded_part_of_the_companys(
+    api: Client, tenant: Tenant, monkeypatch: Any
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    import chalicelib.store.fields
+    from chalicelib.core.domain import SendJob
+    from chalicelib.store.communications import new_communication_id
+    from chalicelib.store.outbox import create_job
+
+    # Given a page reads at most 2 jobs (a year's: 1,000 of thousands), and the company's six
+    # jobs, the oldest the only one a level-4 user started
+    monkeypatch.setattr(chalicelib.store.fields, "PAGE_READ", 2, raising=False)
+    monkeypatch.setattr(chalicelib.store.fields, "READ_PER_PAGE", 2, raising=False)
+    junior = f"junior@{tenant.company_id}"
+    start = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    for n in range(6):
+        moment = start + timedelta(minutes=n)
+        author = junior if n == 0 else f"clerk@{tenant.company_id}"
+        create_job(SendJob(tenant.company_id, new_communication_id(moment), "email", "custom:aviso",
+                           "done", 1, 0, 1, 0, 0, author, moment, moment))  # fmt: skip
+    headers = {"Authorization": "Bearer " + IDENTITY.mint(tenant.company_id, user_id=junior, level=4)}
+
+    # When the level-4 user lists the send jobs, and follows the cursor
+    first = body(api.http.get("/sends?limit=2", headers=headers))
+    page, found, pages = first, [j["created_by"] for j in first["items"]], 1
+    while page["next_cursor"]:
+        response = api.http.get(f"/sends?limit=2&cursor={page['next_cursor']}", headers=headers)
+        assert response.status_code == 200, response.body
+        page = body(response)
+        found += [j["created_by"] for j in page["items"]]
+        pages += 1
+
+    # Then the first page answers after reading its share, empty, with a cursor to read on
+    assert first["items"] == [] and first["next_cursor"]
+    # And following it finds their one job, once
+    assert len(found) == 1 and pages >= 3
