@@ -24,6 +24,10 @@ from chalicelib.tenants.auth.principal import Principal
 # hundred messages is erased by then), and how long each minute's run works on one.
 REQUEST_SECONDS = 5.0
 RUN_SECONDS = 20.0
+# How long each minute's schedule works on erasures in all (the first it takes, whatever this
+# says): the ``wake_outboxes`` function has 180 s for every part of the minute, and twenty due
+# erasures of RUN_SECONDS each would be 400 s. The others stay due, for the next minute.
+ERASURES_SECONDS = 60.0
 # A run holds its erasure this long: should it die, the minute schedule takes it up after that.
 LEASE = timedelta(minutes=2)
 # The longest a send job's page works (the ``expand_send_job`` worker's lambda_timeout in
@@ -98,15 +102,20 @@ def backfill_erasure_keys() -> dict[str, int]:
 
 def resume_due_erasures() -> int:
     """The minute schedule: work on each erasure whose look is due (a run that died, one that
-    used its time), for :data:`RUN_SECONDS` each. Returns how many it worked on."""
+    used its time), for :data:`RUN_SECONDS` each, until :data:`ERASURES_SECONDS` have passed
+    (the next is not taken: it stays due). Returns how many it worked on."""
     now = clock.now()
+    started = time.monotonic()
     worked = 0
     for company_id, key, held in watches.due_erasures(now, now + LEASE):
+        left = ERASURES_SECONDS - (time.monotonic() - started)
         try:
-            _run_held(company_id, key, held, RUN_SECONDS)
+            _run_held(company_id, key, held, min(RUN_SECONDS, max(0.0, left)))
             worked += 1
         except Exception:
             logger().exception("client erasure failed; tried again later", extra={"company_id": company_id})
+        if time.monotonic() - started >= ERASURES_SECONDS:
+            break  # before the next is taken
     return worked
 
 

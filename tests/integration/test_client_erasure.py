@@ -1110,3 +1110,36 @@ def test_an_e_mail_she_writes_while_she_is_being_erased_is_kept_as_from_an_unkno
     unassigned = body(api.http.get("/inbound/unassigned", headers=company.staff_headers()))["items"]
     assert [m["subject"] for m in unassigned] == ["Consulta de Ana"]
     assert items_naming(company.company_id, ANA) == []
+
+
+def test_the_minute_schedule_works_on_erasures_for_so_long_and_leaves_the_rest_due(
+    api: Client, company: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.records import erasure
+
+    # Given three clients being erased (each request worked one step), and a minute whose time
+    # for erasures is up after the first it takes (its function has 180 s for every part)
+    monkeypatch.setattr(erasure, "REQUEST_SECONDS", 0.0)
+    clients = ("ANA-1", "ANA-2", "ANA-3")
+    for client_id in clients:
+        put_client(api, company, client_id, emails=[f"{client_id.lower()}@correo.example"])
+        assert body(erase(api, company.admin_headers(), client_id))["state"] == "erasing"
+    monkeypatch.setattr(erasure, "ERASURES_SECONDS", 0.0, raising=False)
+
+    # When the minute schedule runs three times, a minute apart
+    worked = []
+    for _minute in range(3):
+        clock.set_now(clock.now() + timedelta(minutes=1))
+        worked.append(run_minute_schedule(api)["erasures"])
+
+    # Then each minute works on one and leaves the others due, not taken
+    assert worked == [1, 1, 1]
+    # And with its usual time, one minute works on all three, to their end
+    monkeypatch.setattr(erasure, "ERASURES_SECONDS", 60.0)
+    clock.set_now(clock.now() + erasure.LEASE + timedelta(seconds=1))
+    assert run_minute_schedule(api)["erasures"] == 3
+    for client_id in clients:
+        answer = body(api.http.get(f"/clients/{client_id}/erasure", headers=company.admin_headers()))
+        assert answer["state"] == "done", client_id
