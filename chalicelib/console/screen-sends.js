@@ -256,7 +256,8 @@ async function render(main, ctx) {
             ],
             page.items,
           )
-        : empty("Todavía no hay envíos masivos."),
+        : // a level-4 user's own among the company's most recent (a page reads a bounded part)
+          empty(page.next_cursor ? "Ninguno suyo entre los envíos más recientes de la empresa." : "Todavía no hay envíos masivos."),
     );
   }
 

@@ -69,8 +69,15 @@ async function render(main, ctx) {
     }
     if (!cursor) fill(results);
     results.querySelector(".b-more")?.remove();
-    if (!page.items.length && !cursor) {
+    if (!page.items.length && !cursor && !page.next_cursor) {
       extend(results, empty("Ningún ticket con estos filtros."));
+      return;
+    }
+    if (!page.items.length) {
+      // one client's tickets: a page reads a bounded part of the company's
+      extend(results, empty(page.next_cursor ? "Ninguno en esta parte de los tickets; «Más» sigue buscando en los anteriores." : "No hay más tickets con estos filtros."));
+      if (page.next_cursor)
+        extend(results, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
       return;
     }
     extend(results,

@@ -68,8 +68,10 @@ def platform_application(company_id: str) -> str:
 
 
 def test_an_administrator_sets_up_sms_and_push_and_reads_the_ticket_an_sms_opened(
-    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import chalicelib.store.fields
+
     # Given the client Ana, whose mobile the back office typed, and a number for two-way SMS that
     # Pregón's operator gave the company
     client_ana(api, tenant)
@@ -162,6 +164,16 @@ def test_an_administrator_sets_up_sms_and_push_and_reads_the_ticket_an_sms_opene
     type_into(browser, "b-client_id", "CLI-8")
     submit(browser, "tickets-filters")
     wait_until(browser, lambda d: "Ningún ticket" in d.find_element(By.ID, "tickets-list").text)
+    # When a page reads at most 1 ticket (a year's: 1,000 of thousands) and they filter again
+    monkeypatch.setattr(chalicelib.store.fields, "PAGE_READ", 1, raising=False)
+    monkeypatch.setattr(chalicelib.store.fields, "READ_PER_PAGE", 1, raising=False)
+    submit(browser, "tickets-filters")
+    # Then the first part read holds none: the screen says so and offers «Más», which reads on
+    part = "Ninguno en esta parte de los tickets; «Más» sigue buscando en los anteriores."
+    wait_until(browser, lambda d: part in d.find_element(By.ID, "tickets-list").text)
+    browser.find_element(By.CSS_SELECTOR, "#tickets-list .b-more").click()
+    wait_until(browser, lambda d: "No hay más tickets" in d.find_element(By.ID, "tickets-list").text)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#tickets-list .b-more")
     # When they name an Android push application that is not the company's
     open_screen(browser, "push")
     type_into(browser, "push-fcm_application_arn", "arn:aws:sns:us-east-1:123456789012:app/GCM/otra")
