@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bench._stack import AwsMeter, local_stack, make_company, table, write_result
-from bench.notes_report import items_read
+from bench.notes_report import items_read, note_item
 from infrastructure.local.identity import LocalIdentity
 
 START = datetime(2025, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -58,39 +58,44 @@ def body_text(n: int, size: int) -> str:
     return " ".join(words)[:size]
 
 
-def load(company_id: str, first: int, last: int, total: int, text: int) -> None:
-    """Messages ``first`` to ``last`` (of ``total`` spread over a year, newest last)."""
+def statement_item(company_id: str, n: int, total: int, client: str, text: int, state: str = "sent") -> Any:
+    """The stored item of the ``n``-th of ``total`` account statements e-mailed over a year."""
     from chalicelib.core.domain import Communication
     from chalicelib.store.communications import _item, new_communication_id
+
+    moment = START + YEAR * n / total
+    return _item(
+        Communication(
+            company_id=company_id,
+            communication_id=new_communication_id(moment),
+            direction="out",
+            channel="email",
+            kind="automatic",
+            state=state,
+            created_at=moment,
+            updated_at=moment,
+            sent_at=moment,
+            message_type="statement",
+            client_id=client,
+            outbox="billing",
+            sender_area="billing",
+            from_address="cobranzas@estudio.example",
+            to_address=f"{client.lower()}@example.com",
+            subject=f"Resumen de cuenta {n}",
+            text=body_text(n, text),
+        )
+    )
+
+
+def load(company_id: str, first: int, last: int, total: int, text: int) -> None:
+    """Messages ``first`` to ``last`` (of ``total`` spread over a year, newest last)."""
     from chalicelib.store.models import CommunicationModel
 
     with CommunicationModel.batch_write() as batch:
         for n in range(first, last):
-            moment = START + YEAR * n / total
             client = BIG if n % 10 == 0 else f"CLI-{n % 50_000:05d}"
-            state = "bounced" if n % 500 == 1 else "sent"
             batch.save(
-                _item(
-                    Communication(
-                        company_id=company_id,
-                        communication_id=new_communication_id(moment),
-                        direction="out",
-                        channel="email",
-                        kind="automatic",
-                        state=state,
-                        created_at=moment,
-                        updated_at=moment,
-                        sent_at=moment,
-                        message_type="statement",
-                        client_id=client,
-                        outbox="billing",
-                        sender_area="billing",
-                        from_address="cobranzas@estudio.example",
-                        to_address=f"{client.lower()}@example.com",
-                        subject=f"Resumen de cuenta {n}",
-                        text=body_text(n, text),
-                    )
-                )
+                statement_item(company_id, n, total, client, text, "bounced" if n % 500 == 1 else "sent")
             )
 
 
@@ -245,8 +250,6 @@ def load_inbound(company_id: str, count: int) -> Any:
 
 def load_big_client(company_id: str, messages: int, others: int, text: int) -> None:
     """``messages`` e-mails to CLI-BIG and ``others`` to other clients, over a year."""
-    from chalicelib.core.domain import Communication
-    from chalicelib.store.communications import _item, new_communication_id
     from chalicelib.store.models import CommunicationModel
 
     total = messages + others
@@ -255,31 +258,8 @@ def load_big_client(company_id: str, messages: int, others: int, text: int) -> N
     def write(first: int, last: int) -> None:
         with CommunicationModel.batch_write() as batch:
             for n in range(first, last):
-                moment = START + YEAR * n / total
                 client = BIG if n % every == 0 and n // every < messages else f"CLI-{1 + n % 19_999:05d}"
-                batch.save(
-                    _item(
-                        Communication(
-                            company_id=company_id,
-                            communication_id=new_communication_id(moment),
-                            direction="out",
-                            channel="email",
-                            kind="automatic",
-                            state="sent",
-                            created_at=moment,
-                            updated_at=moment,
-                            sent_at=moment,
-                            message_type="statement",
-                            client_id=client,
-                            outbox="billing",
-                            sender_area="billing",
-                            from_address="cobranzas@estudio.example",
-                            to_address=f"{client.lower()}@example.com",
-                            subject=f"Resumen de cuenta {n}",
-                            text=body_text(n, text),
-                        )
-                    )
-                )
+                batch.save(statement_item(company_id, n, total, client, text))
 
     _batched(write, total)
 
@@ -326,18 +306,7 @@ def load_records(company_id: str, tickets: int, notes: int, suppressions: int, j
             user_id = AUTHORS[n % len(AUTHORS)][0]
             moment = START + YEAR * n / notes
             client_id = BIG if n % 2 == 0 else f"CLI-{1 + n % 19_999:05d}"
-            item = ClientNoteModel(
-                f"{company_id}#{user_id}",
-                new_communication_id(moment),
-                company_id=company_id,
-                author=user_id,
-                client_id=client_id,
-                client_key=f"{company_id}#{client_id}",
-                note=f"Llamada {n}: pide presupuesto",
-                location="oficina",
-                created_at=moment,
-                updated_at=moment,
-            )
+            item = note_item(company_id, user_id, client_id, n, moment)
             batch.save(item)
             if n == notes // 2:
                 middle["notes"] = item

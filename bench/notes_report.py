@@ -64,7 +64,6 @@ def load(company_id: str, notes: int, authors: int) -> list[tuple[str, str, str]
     """The directory (users in branches north/south x departments sales/billing) and the notes."""
     from chalicelib.core.domain import StaffUser
     from chalicelib.store import staff
-    from chalicelib.store.communications import new_communication_id
     from chalicelib.store.models import ClientNoteModel
 
     people = [
@@ -80,21 +79,27 @@ def load(company_id: str, notes: int, authors: int) -> list[tuple[str, str, str]
             user_id = people[n % authors][0]
             moment = START + timedelta(minutes=n * 100 * 24 * 60 // notes)
             client_id = f"CLI-{n % 500:03d}"
-            batch.save(
-                ClientNoteModel(
-                    f"{company_id}#{user_id}",
-                    new_communication_id(moment),
-                    company_id=company_id,
-                    author=user_id,
-                    client_id=client_id,
-                    client_key=f"{company_id}#{client_id}",
-                    note=f"Llamada {n}: pide presupuesto",
-                    location="oficina",
-                    created_at=moment,
-                    updated_at=moment,
-                )
-            )
+            batch.save(note_item(company_id, user_id, client_id, n, moment))
     return people
+
+
+def note_item(company_id: str, user_id: str, client_id: str, n: int, moment: datetime) -> Any:
+    """The stored item of the ``n``-th note, by ``user_id`` on ``client_id`` at ``moment``."""
+    from chalicelib.store.communications import new_communication_id
+    from chalicelib.store.models import ClientNoteModel
+
+    return ClientNoteModel(
+        f"{company_id}#{user_id}",
+        new_communication_id(moment),
+        company_id=company_id,
+        author=user_id,
+        client_id=client_id,
+        client_key=f"{company_id}#{client_id}",
+        note=f"Llamada {n}: pide presupuesto",
+        location="oficina",
+        created_at=moment,
+        updated_at=moment,
+    )
 
 
 def walk(viewer: Any, criteria: Any, page: int) -> dict[str, Any]:
