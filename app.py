@@ -34,6 +34,7 @@ from chalicelib.api.tracking_page import tracking_page
 from chalicelib.api.webhooks import webhooks
 from chalicelib.core.observability import observe
 from chalicelib.events.agent_changes import agent_change_events
+from chalicelib.events.history_exports import history_export_events
 from chalicelib.events.inbound_mail import inbound_mail_events
 from chalicelib.events.inbound_sms import inbound_sms_events
 from chalicelib.events.mailboxes import mailbox_events
@@ -72,6 +73,7 @@ app.register_blueprint(push)
 app.register_blueprint(sends)
 app.register_blueprint(send_job_events)
 app.register_blueprint(history)
+app.register_blueprint(history_export_events)
 app.register_blueprint(register)
 app.register_blueprint(notes)
 app.register_blueprint(staff)

@@ -1297,6 +1297,12 @@ CATALOG: dict[str, str] = {
     "there is no {channel} message {communication_id} in your history": (
         "no existe el mensaje de {channel} {communication_id} en su historial"
     ),
+    "there is no {channel} history export {export_id}": (
+        "no existe la exportación del historial de {channel} {export_id}"
+    ),
+    "the export could not be built: ask for it again": (
+        "no se pudo generar la exportación: vuelva a pedirla"
+    ),
     "is not one of your saved filters": "no es uno de sus filtros guardados",
     "you have no saved filter {filter_id}": "no tiene el filtro guardado {filter_id}",
     "you have {limit} saved filters already": "ya tiene {limit} filtros guardados",

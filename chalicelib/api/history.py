@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
 from chalicelib.api.http import Routes, json_response, page_request, parse_body
-from chalicelib.api.people import name_or_shown, named, named_page, staff_names
+from chalicelib.api.people import named, named_page
 from chalicelib.core.domain import AttachmentRef, Communication
 from chalicelib.tenants.auth.principal import Principal
 
@@ -140,71 +140,70 @@ def list_history(caller: Principal, channel: str) -> Response:
     return named_page(caller, page.items, page.cursor, history_item, "created_by")
 
 
-@route("GET /history/{channel}/export", STAFF, answer="xlsx")
+@route(
+    "GET /history/{channel}/export",
+    STAFF,
+    answer="xlsx",
+    errors={
+        422: "A filter that is not valid (naming it), or an export past what one request builds: more than "
+        '10,000 rows or 20,000 messages searched (`"error": "ExportTooLarge"`, naming `from`, and '
+        "`export_in_background`: the route that builds it in the background).",
+    },
+)
 def export_history(caller: Principal, channel: str) -> Response:
-    """The filtered history as an Excel file (.xlsx), at most 10,000 rows"""
+    """The filtered history as an Excel file (.xlsx), built now: at most 10,000 rows (more: `POST
+    /history/{channel}/exports`)"""
     from chalicelib.api.error_language import in_language
-    from chalicelib.records.exports import MAX_EXPORT_ROWS, heading, word, workbook
-    from chalicelib.records.history.browse import check_channel, criteria_for, export_rows
-    from chalicelib.store.communications import status_group
-    from chalicelib.tenants.companies import get_company
+    from chalicelib.records.history.exports import export_history as export
 
-    check_channel(channel)
-    company = get_company(caller.company_id)
-    language, zone = company.language, company.time_zone
-    rows = export_rows(caller, channel, criteria_for(caller, _params()), MAX_EXPORT_ROWS)
-    people = staff_names(caller.company_id, [c.created_by for c in rows])
-    columns = [
-        heading("Id", language),
-        heading("Created", language, zone),
-        heading("Sent", language, zone),
-    ] + [
-        heading(name, language)
-        for name in (
-            "Direction",
-            "Type",
-            "Status",
-            "State",
-            "Client",
-            "To",
-            "From",
-            "Subject",
-            "Message type",
-            "Created by",
-            "Resend of",
-            "Error",
-            "Text",
-        )
-    ]
-    title = f"{word('history', language)} {channel}" if language == "es" else f"{channel} history"
-    data = workbook(
-        title,
-        columns,
-        (
-            [
-                c.communication_id,
-                c.created_at,
-                c.sent_at,
-                word(c.direction, language),
-                word(c.kind, language),
-                word(status_group(c.shown_state), language),
-                word(c.shown_state, language),
-                c.client_id,
-                c.to_address,
-                c.from_address,
-                c.subject,
-                c.message_type,
-                name_or_shown(caller, people, c.created_by),
-                c.resend_of,
-                in_language(c.error, language) if c.error else c.error,
-                c.text,
-            ]
-            for c in rows
-        ),
-        time_zone=company.time_zone,
-        locale=company.locale,
+    data, name = export(caller, channel, _params(), in_language)
+    return _xlsx(data, name)
+
+
+@route(
+    "POST /history/{channel}/exports", STAFF, body="HistoryExportIn", response="HistoryExportOut", status=202
+)
+def start_export(caller: Principal, channel: str) -> Response:
+    """Export the filtered history in the background (a year's: up to 100,000 rows): its filters are
+    checked now; follow it with `GET /history/{channel}/exports/{export_id}`"""
+    from chalicelib.api.history_schemas import HistoryExportIn
+    from chalicelib.records.history.exports import start_export as start
+
+    body = parse_body(history.current_request, HistoryExportIn)
+    export = start(caller, channel, body.model_dump(by_alias=True, exclude_none=True))
+    return json_response(_export_out(caller, export), 202)
+
+
+@route("GET /history/{channel}/exports/{export_id}", STAFF, response="HistoryExportOut")
+def get_export(caller: Principal, channel: str, export_id: str) -> Response:
+    """A background export: its state, the rows written so far and, once done, a short-lived link to
+    its file; only for staff who may read what it holds (its creator, levels 1-3)"""
+    from chalicelib.records.history.exports import get_export as find
+
+    return json_response(_export_out(caller, find(caller, channel, export_id)))
+
+
+def _export_out(caller: Principal, export: Any) -> dict[str, Any]:
+    from chalicelib.records.history.exports import download_url
+
+    return named(
+        caller,
+        {
+            "export_id": export.export_id,
+            "channel": export.channel,
+            "state": export.state,
+            "rows": export.rows,
+            "criteria": export.criteria,
+            "created_by": export.created_by,
+            "created_at": export.created_at,
+            "updated_at": export.updated_at,
+            "expires_at": export.expires_at,
+            "file_size": export.file_size if export.state == "done" else None,
+            "download_url": download_url(export),
+            "error": export.error,
+        },
+        "created_by",
     )
-    return _xlsx(data, f"history-{channel}.xlsx")
 
 
 def _xlsx(data: bytes, filename: str) -> Response:

@@ -164,6 +164,55 @@ class SavedFiltersOut(BaseModel):
     items: list[SavedFilterOut]
 
 
+class HistoryExportIn(_Strict):
+    """A background export's filters: the history's query parameters, by the same names."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    from_: FilterValue | None = Field(
+        default=None,
+        alias="from",
+        description="A day (YYYY-MM-DD, the company's) or a moment with its offset.",
+    )
+    to: FilterValue | None = None
+    status: FilterValue | None = Field(default=None, description="sent, not_sent, bounced or received.")
+    kind: FilterValue | None = Field(default=None, description="automatic or manual.")
+    client: FilterValue | None = None
+    q: FilterValue | None = Field(default=None, description="Words the messages hold.")
+    filter: FilterValue | None = Field(
+        default=None, description="One of my saved filters, whose criteria the others here override."
+    )
+
+
+class HistoryExportOut(BaseModel):
+    """A background export of the history, as its progress shows."""
+
+    export_id: str
+    channel: HistoryChannel
+    state: Literal["queued", "running", "done", "failed", "expired"] = Field(
+        description="`queued` until its worker starts, `running` while it writes (`rows` so far), `done` "
+        "with its file, `failed` with `error`, `expired` once its file is gone (`expires_at`)."
+    )
+    rows: int = Field(description="The rows written so far; once done, the file's rows.")
+    criteria: dict[str, str] = Field(description="The filters it applies (a saved filter's, resolved).")
+    created_by: str
+    created_by_name: str | None = Field(default=None, description=NAME_FIELD)
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime = Field(description="After this, no file: ask for the export again.")
+    file_size: int | None = Field(default=None, description="The file's bytes, once done.")
+    download_url: str | None = Field(
+        default=None,
+        description="Once done: a link to the .xlsx file valid for 5 minutes (ask again for a new one); "
+        "null otherwise.",
+    )
+    error: str | None = Field(
+        default=None,
+        description="Why it failed (past an export's limits, or its worker failed every attempt), in Spanish "
+        "when `Accept-Language` prefers it.",
+    )
+
+
 # --- register (H2) ---------------------------------------------------------------------------
 
 

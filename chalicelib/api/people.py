@@ -19,29 +19,10 @@ from chalicelib.tenants.auth.principal import Principal
 NAME_FIELD = "The name of that user in the staff directory; null for a system or a user without one."
 
 
-def staff_names(company_id: str, user_ids: Iterable[str | None]) -> dict[str, str]:
-    """``user id -> name`` for the ids that name a user of the directory with a name (a GetItem
-    per id not read in the last seconds: a page names few people)."""
-    from chalicelib.tenants.staff import users_by_id
-
-    ids = [i for i in dict.fromkeys(user_ids) if i]
-    return {u.user_id: u.name for u in users_by_id(company_id, ids).values() if u.name}
-
-
-def name_or_shown(viewer: Principal, names: dict[str, str], user_id: str | None) -> str | None:
-    """A person in a file for people (an export's "Created by"): their name (``names``, from
-    :func:`staff_names`), else their user id as ``viewer`` is shown it."""
-    from chalicelib.tenants.staff import shown_user
-
-    if not user_id:
-        return user_id
-    return names.get(user_id) or shown_user(viewer, user_id)
-
-
 def with_names(viewer: Principal, rows: list[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
     """``rows`` with ``<field>_name`` beside each of ``fields`` (looked up together), and each
     user id in ``fields`` as ``viewer`` is shown it (``tenants.staff.shown_user``)."""
-    from chalicelib.tenants.staff import shown_user
+    from chalicelib.tenants.staff import shown_user, staff_names
 
     names = staff_names(viewer.company_id, (row.get(f) for row in rows for f in fields))
     for row in rows:

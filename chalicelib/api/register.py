@@ -56,7 +56,8 @@ def record_out(comm: Communication) -> dict[str, Any]:
 
 
 def _detail(comm: Communication, viewer: Principal) -> dict[str, Any]:
-    from chalicelib.api.people import named, staff_names
+    from chalicelib.api.people import named
+    from chalicelib.tenants.staff import staff_names
 
     people = staff_names(viewer.company_id, [u for n in comm.notices for u in (n.by, *n.users)])
     record = {
@@ -123,10 +124,10 @@ def add_record(caller: Principal, client_id: str) -> Response:
 def export_register(caller: Principal, client_id: str) -> Response:
     """The client's filtered register as an Excel file (.xlsx), at most 10,000 rows"""
     from chalicelib.api.history import _xlsx
-    from chalicelib.api.people import name_or_shown, staff_names
     from chalicelib.records.exports import MAX_EXPORT_ROWS, heading, word, workbook
     from chalicelib.records.register import export_rows, register_criteria
     from chalicelib.tenants.companies import get_company
+    from chalicelib.tenants.staff import name_or_shown, staff_names
 
     company = get_company(caller.company_id)
     language = company.language
@@ -269,7 +270,7 @@ def notify_colleagues(caller: Principal, client_id: str, record_id: str) -> Resp
 
     body = parse_body(register.current_request, RegisterNoticeIn)
     sent = notify(caller, client_id, record_id, body.users, body.comment)
-    from chalicelib.api.people import staff_names
+    from chalicelib.tenants.staff import staff_names
 
     people = staff_names(caller.company_id, [sent.notice.by, *sent.notice.users])
     messages = [m.communication_id for m in sent.messages]

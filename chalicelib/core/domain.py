@@ -1012,3 +1012,26 @@ class WebhookDelivery:
     status_code: int | None
     outcome: str
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryExport:
+    """A history's Excel export built in the background (H1): what it selects, whose eyes it is
+    for (it holds what its creator may read), how far it got and, once done, its file."""
+
+    company_id: str
+    export_id: str
+    channel: str
+    criteria: dict[str, str]  # the history's query parameters (HistoryCriteria.as_params)
+    created_by: str
+    creator_level: int  # the creator's level when asked: a level-4 user's export holds their own
+    state: str  # queued | running | done | failed
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    rows: int = 0
+    attempt: int = 0
+    file_key: str | None = None
+    file_name: str | None = None
+    file_size: int | None = None
+    error: str | None = None

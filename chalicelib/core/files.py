@@ -6,10 +6,12 @@ links, never through a public bucket.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import unicodedata
 from collections.abc import Callable
+from typing import BinaryIO
 from urllib.parse import quote
 
 from chalicelib.core.aws import client
@@ -38,18 +40,27 @@ def content_disposition(name: str) -> str:
 
 
 def put_file(
-    company_id: str, purpose: str, name: str, content_type: str, data: bytes, *, tagged: bool = False
+    company_id: str,
+    purpose: str,
+    name: str,
+    content_type: str,
+    data: bytes | BinaryIO,
+    *,
+    tagged: bool = False,
 ) -> AttachmentRef:
     """Keep a file; only its base name is kept (an invoice PDF named ``../../etc/passwd.pdf`` is
     ``passwd.pdf``), and that is the name it is attached and downloaded under. ``tagged`` tags it
-    with its purpose (``pregon-purpose=<purpose>``), which the bucket's lifecycle rules select."""
+    with its purpose (``pregon-purpose=<purpose>``), which the bucket's lifecycle rules select.
+    ``data``: the bytes, or a file opened for reading (a background export's, on disk), sent from
+    where it stands."""
     name = attachment_name(name)
+    size = len(data) if isinstance(data, bytes) else os.fstat(data.fileno()).st_size
     key = f"{company_id}/{purpose}/{secrets.token_hex(8)}/{safe_name(name)}"
     extra = {"Tagging": f"pregon-purpose={purpose}"} if tagged else {}
     client("s3").put_object(
         Bucket=get_settings().files_bucket, Key=key, Body=data, ContentType=content_type, **extra
     )
-    return AttachmentRef(name=name, content_type=content_type, size=len(data), key=key)
+    return AttachmentRef(name=name, content_type=content_type, size=size, key=key)
 
 
 def delete_file(key: str) -> None:

@@ -9,9 +9,9 @@ month-first as its locale writes dates.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from chalicelib.core.errors import ValidationFailed
 
@@ -109,29 +109,50 @@ def export_rows(query: Callable[[int, dict[str, Any] | None], Page], cap: int) -
     than ``cap`` rows, or more than :data:`MAX_EXPORT_READ` entries read to find them (a search or
     a filter few messages match, over a year of history), is refused (422) as soon as it is
     known, never a file cut short."""
-    rows: list[Communication] = []
+    return [row for page in export_pages(query, cap, MAX_EXPORT_READ) for row in page]
+
+
+def export_pages(
+    query: Callable[[int, dict[str, Any] | None], Page], cap: int, read_limit: int
+) -> Iterator[list[Communication]]:
+    """The rows of :func:`export_rows`, a page at a time (what a background export writes as it
+    reads); past ``cap`` rows or ``read_limit`` entries read, :class:`ExportTooLarge`."""
     cursor: dict[str, Any] | None = None
-    read, limit = 0, MAX_EXPORT_READ
+    rows = read = 0
     while True:
-        page = query(min(200, cap + 1 - len(rows)), cursor)
-        rows += page.items
+        page = query(min(200, cap + 1 - rows), cursor)
+        rows += len(page.items)
         read += page.read
-        if len(rows) > cap:
-            raise ValidationFailed(
+        if rows > cap:
+            raise ExportTooLarge(
                 [{"field": "from", "message": f"an export holds at most {cap} rows: narrow the filters"}]
             )
+        yield page.items
         if not page.cursor:
-            return rows
-        if read >= limit:
-            raise ValidationFailed(
+            return
+        if read >= read_limit:
+            raise ExportTooLarge(
                 [
                     {
                         "field": "from",
-                        "message": f"an export searches at most {limit} messages: narrow the dates",
+                        "message": f"an export searches at most {read_limit} messages: narrow the dates",
                     }
                 ]
             )
         cursor = page.cursor
+
+
+class ExportTooLarge(ValidationFailed):
+    """An export past what one request builds (422, ``"error": "ExportTooLarge"``); the history's
+    answer also names its background export (``export_in_background``), which builds more."""
+
+    background: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        if self.background:
+            body["export_in_background"] = self.background
+        return body
 
 
 def _cell_value(value: Any, time_zone: str = "UTC") -> Any:
@@ -159,31 +180,61 @@ def workbook(
 ) -> bytes:
     """One sheet: a bold header row, then one row per item, as the bytes of an .xlsx file. Times
     are shown in ``time_zone`` and in ``locale``'s order of day, month and year."""
+    buffer = io.BytesIO()
+    write_workbook(buffer, title, columns, rows, time_zone=time_zone, locale=locale)
+    return buffer.getvalue()
+
+
+def write_workbook(
+    target: str | IO[bytes],
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    time_zone: str = "UTC",
+    locale: str = "en_US",
+) -> None:
+    """:func:`workbook` written to ``target`` (a path or a binary file) in openpyxl's write-only
+    mode: each row goes to the sheet's XML as it comes and is forgotten, so the memory a file takes
+    does not grow with its rows (a background export reads its rows a page at a time)."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import Cell
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    book = Workbook()
-    sheet: Any = book.active
-    sheet.title = title[:31]
-    sheet.append(list(columns))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    book = Workbook(write_only=True)
+    sheet: Any = book.create_sheet(title[:31])
     sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=_cell_value(column))
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
     shown = excel_datetime_format(locale)
-    for row in rows:
-        # Each row's cells are made whole, then appended: the sheet's extent (``max_row``) is
-        # computed over every cell written so far, and reading it per row made a 10,000-row
-        # export quadratic (minutes, past API Gateway's 29 s).
-        cells = []
-        for value in row:
-            cell = Cell(sheet, row=1, column=1, value=_cell_value(value, time_zone))  # placed by append
-            if cell.data_type == "f":  # text starting with "=": keep it as text
-                cell.data_type = "s"
-            elif isinstance(cell.value, datetime):
-                cell.number_format = shown
-            cells.append(cell)
-        sheet.append(cells)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    try:
+        for row in rows:
+            cells = []
+            for value in row:
+                cell = WriteOnlyCell(sheet, value=_cell_value(value, time_zone))
+                if cell.data_type == "f":  # text starting with "=": keep it as text
+                    cell.data_type = "s"
+                elif isinstance(cell.value, datetime):
+                    cell.number_format = shown
+                cells.append(cell)
+            sheet.append(cells)
+    except BaseException:
+        _abandon(sheet)
+        raise
+    book.save(target)
+
+
+def _abandon(sheet: Any) -> None:
+    """Close a write-only sheet whose rows failed and delete the file openpyxl wrote them to
+    (a worker that tries again in the same process must not find /tmp filling up)."""
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        sheet.close()
+    with contextlib.suppress(Exception):
+        sheet._writer.cleanup()

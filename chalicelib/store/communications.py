@@ -572,6 +572,18 @@ def save(comm: domain.Communication) -> domain.Communication:
     return comm
 
 
+def save_many(comms: Iterable[domain.Communication]) -> int:
+    """Write finished messages as they are, in batches (``BatchWriteItem``), unconditionally: a
+    company's history loaded at once (the benchmarks' year of e-mail, the tests' big histories).
+    Returns how many were written."""
+    written = 0
+    with CommunicationModel.batch_write() as batch:
+        for comm in comms:
+            batch.save(_item(comm))
+            written += 1
+    return written
+
+
 def get(company_id: str, communication_id: str) -> domain.Communication | None:
     try:
         return _record(CommunicationModel.get(company_id, communication_id, consistent_read=True))

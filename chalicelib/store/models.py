@@ -1609,6 +1609,32 @@ class WebhookDeliveryModel(BoundModel):
     expires = TTLAttribute()
 
 
+class HistoryExportModel(BoundModel):
+    """A history's Excel export built in the background (H1): its criteria, state, progress and
+    file; gone by TTL once its file has expired (``expires``)."""
+
+    class Meta(_Meta):
+        table_name = "history-exports"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    export_id = UnicodeAttribute(range_key=True)
+    channel = UnicodeAttribute()
+    criteria = UnicodeAttribute()  # JSON: the history's query parameters
+    created_by = UnicodeAttribute()
+    creator_level = NumberAttribute()
+    state = UnicodeAttribute()  # queued | running | done | failed
+    rows = NumberAttribute(default=0)
+    attempt = NumberAttribute(default=0)
+    file_key = UnicodeAttribute(null=True)
+    file_name = UnicodeAttribute(null=True)
+    file_size = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    expires = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     CompanyModel,
     ApiKeyModel,
@@ -1657,4 +1683,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ClientErasureModel,
     WebhookEndpointModel,
     WebhookDeliveryModel,
+    HistoryExportModel,
 )

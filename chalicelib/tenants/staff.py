@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -351,3 +352,18 @@ def users_by_id(company_id: str, user_ids: list[str]) -> dict[str, StaffUser]:
         if user is not None:
             found[user_id] = user
     return found
+
+
+def staff_names(company_id: str, user_ids: Iterable[str | None]) -> dict[str, str]:
+    """``user id -> name`` for the ids that name a user of the directory with a name (a GetItem
+    per id not read in the last seconds: a page names few people)."""
+    ids = [i for i in dict.fromkeys(user_ids) if i]
+    return {u.user_id: u.name for u in users_by_id(company_id, ids).values() if u.name}
+
+
+def name_or_shown(viewer: Principal, names: dict[str, str], user_id: str | None) -> str | None:
+    """A person in a file for people (an export's "Created by"): their name (``names``, from
+    :func:`staff_names`), else their user id as ``viewer`` is shown it."""
+    if not user_id:
+        return user_id
+    return names.get(user_id) or shown_user(viewer, user_id)

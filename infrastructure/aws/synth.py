@@ -326,6 +326,9 @@ def app_event_sources() -> tuple[list[Any], list[Any]]:
 
 def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict[str, str]]:
     """Queues, topics, buckets and SES resources; returns them and the name -> logical id map."""
+    from chalicelib.records.history.exports import KEPT_DAYS as EXPORT_KEPT_DAYS
+    from chalicelib.records.history.exports import PURPOSE as EXPORTS_PURPOSE
+
     queues, topics = app_event_sources()
     resources: dict[str, Json] = {}
     ids: dict[str, str] = {}
@@ -380,7 +383,14 @@ def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict
                         "Status": "Enabled",
                         "TagFilters": [{"Key": "pregon-purpose", "Value": "documents"}],
                         "ExpirationInDays": 365,
-                    }
+                    },
+                    # The history's background exports (H1): their link works for KEPT_DAYS.
+                    {
+                        "Id": "HistoryExports",
+                        "Status": "Enabled",
+                        "TagFilters": [{"Key": "pregon-purpose", "Value": EXPORTS_PURPOSE}],
+                        "ExpirationInDays": EXPORT_KEPT_DAYS,
+                    },
                 ]
             },
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from tests.steps.tenants import Tenant
@@ -153,3 +154,72 @@ def set_company_zone(api: Any, tenant: Tenant, time_zone: str, locale: str) -> N
         body=json.dumps({"time_zone": time_zone, "locale": locale}),
     )
     assert answer.status_code == 200, answer.body
+
+
+def write_history(
+    company_id: str, count: int, newest: datetime, *, created_by: str | None = None, kind: str = "automatic"
+) -> list[str]:
+    """A long e-mail history written straight into the table (``store.communications.save_many``,
+    as ``bench.big_tenant`` loads a year's): ``count`` sent messages a minute apart, the newest at
+    ``newest``, each to its own client (``CLI-00000`` the oldest). Returns their ids, newest first."""
+    from datetime import timedelta
+
+    from chalicelib.core.domain import Communication
+    from chalicelib.store.communications import new_communication_id, save_many
+
+    messages = []
+    for n in range(count):
+        moment = newest - timedelta(minutes=count - 1 - n)
+        messages.append(
+            Communication(
+                company_id=company_id,
+                communication_id=new_communication_id(moment),
+                direction="out",
+                channel="email",
+                kind=kind,
+                state="sent",
+                created_at=moment,
+                updated_at=moment,
+                sent_at=moment,
+                message_type="statement",
+                client_id=f"CLI-{n:05d}",
+                outbox="billing",
+                sender_area="billing",
+                from_address="cobranzas@estudio.example",
+                to_address=f"cli-{n:05d}@example.com",
+                subject=f"Resumen de cuenta {n}",
+                text=f"Saldo al cierre: {n} pesos",
+                created_by=created_by,
+            )
+        )
+    save_many(messages)
+    return [m.communication_id for m in reversed(messages)]
+
+
+def run_export_workers(visibility_timeout: int | None = None) -> list[dict[str, int]]:
+    """Run only the history export workers until their queue is empty (a worker that fails leaves
+    its message for SQS to deliver again after ``visibility_timeout`` seconds, the queue's own
+    when None); returns each run's counts."""
+    from app import app
+    from infrastructure.local.queues import consumers
+
+    [worker] = [c for c in consumers(app) if c.name == "build_history_export"]
+    worker.visibility_timeout = visibility_timeout
+    results: list[Any] = []
+    while worker.poll_once(results=results):
+        pass
+    return results
+
+
+def exported_rows(download_url: str) -> list[tuple[Any, ...]]:
+    """The rows of the .xlsx file a download link gives (its header first)."""
+    import io
+
+    import requests
+    from openpyxl import load_workbook
+
+    response = requests.get(download_url, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Disposition"].startswith("attachment;")  # saved, never shown
+    sheet: Any = load_workbook(io.BytesIO(response.content), read_only=True).active
+    return [tuple(row) for row in sheet.iter_rows(values_only=True)]

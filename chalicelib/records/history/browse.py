@@ -56,7 +56,9 @@ def criteria_for(viewer: Principal, params: Mapping[str, str | None]) -> History
     return history_criteria(merged, company_time_zone(viewer.company_id))
 
 
-def _query(viewer: Principal, channel: str, criteria: HistoryCriteria, limit: int, cursor: Any) -> store.Page:
+def query_history(
+    viewer: Principal, channel: str, criteria: HistoryCriteria, limit: int, cursor: Any
+) -> store.Page:
     return store.history_page(
         viewer.company_id,
         check_channel(channel),
@@ -76,7 +78,7 @@ def _query(viewer: Principal, channel: str, criteria: HistoryCriteria, limit: in
 def list_history(
     viewer: Principal, channel: str, criteria: HistoryCriteria, limit: int, cursor: dict[str, Any] | None
 ) -> HistoryPage:
-    page = _query(viewer, channel, criteria, limit, cursor)
+    page = query_history(viewer, channel, criteria, limit, cursor)
     return HistoryPage(page.items, page.cursor)
 
 
@@ -84,7 +86,7 @@ def export_rows(viewer: Principal, channel: str, criteria: HistoryCriteria, cap:
     """Every message the criteria select, newest first; more than ``cap`` is refused (422)."""
     from chalicelib.records.exports import export_rows as every_row
 
-    return every_row(lambda limit, cursor: _query(viewer, channel, criteria, limit, cursor), cap)
+    return every_row(lambda limit, cursor: query_history(viewer, channel, criteria, limit, cursor), cap)
 
 
 def visible(viewer: Principal, comm: Communication | None) -> bool:

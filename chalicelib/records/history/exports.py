@@ -1,0 +1,306 @@
+"""The history's Excel export (H1): its sheet, built in the API call for what fits there, or in
+the background for a year's history.
+
+A background export (``POST /history/{channel}/exports``) checks its filters at once, as the
+GET does, keeps them (a saved filter resolved) with who asked, and asks a worker for it on the
+``pregon-history-exports`` queue. The worker (``events.history_exports``) reads the history a
+page at a time as the export's creator would (a level-4 user's holds their own messages only),
+writes each page to the workbook on the function's disk (openpyxl's write-only mode: memory does
+not grow with the rows), counts its rows on the export as it goes, and keeps the file in S3
+under the company's prefix only once it is whole. Every attempt takes the export with a new
+number, so a worker that died is retried from the start by SQS and an overtaken attempt never
+marks the export done; a file is named by the export only when it is whole.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import Communication, HistoryExport
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.records.history.browse import check_channel, criteria_for, query_history
+from chalicelib.records.history.criteria import history_criteria
+from chalicelib.records.history.export_queue import EXPORTS_QUEUE
+from chalicelib.tenants.auth.principal import Principal, may_see
+
+Reasons = Callable[[str, str], str]
+#: What a background export holds and reads at most: its worker has 300 s
+#: (.chalice/config.json) and lays out some 50,000 rows a minute at 512 MB (bench/README.md).
+MAX_BACKGROUND_ROWS = 100_000
+MAX_BACKGROUND_READ = 200_000
+#: The export's rows are counted on it every this many rows (what ``GET`` shows while it runs).
+COUNT_EVERY = 1_000
+#: How long its file can be downloaded; the bucket's lifecycle deletes it after as many days
+#: (infrastructure/aws/synth.py) and the export's item goes by TTL.
+KEPT_DAYS = 2
+PURPOSE = "exports"
+#: Why an export failed when every attempt of its worker failed (SQS's retries are spent).
+NOT_BUILT = "the export could not be built: ask for it again"
+
+_COLUMNS = (
+    "Direction",
+    "Type",
+    "Status",
+    "State",
+    "Client",
+    "To",
+    "From",
+    "Subject",
+    "Message type",
+    "Created by",
+    "Resend of",
+    "Error",
+    "Text",
+)
+
+
+@dataclass(frozen=True)
+class HistorySheet:
+    """How a history's rows are laid out for its company's staff: the sheet's title, its headers
+    and each message's cells."""
+
+    viewer: Principal
+    channel: str
+    language: str
+    time_zone: str
+    locale: str
+    # Pregón's reason for a message that failed (its ``error``) in a language: the API's catalog
+    # (``api.error_language.in_language``), given by the route or the worker that lays it out
+    reason_in: Reasons
+
+    @property
+    def title(self) -> str:
+        from chalicelib.records.exports import word
+
+        if self.language == "es":
+            return f"{word('history', self.language)} {self.channel}"
+        return f"{self.channel} history"
+
+    @property
+    def file_name(self) -> str:
+        return f"history-{self.channel}.xlsx"
+
+    def columns(self) -> list[str]:
+        from chalicelib.records.exports import heading
+
+        zone = self.time_zone
+        return [
+            heading("Id", self.language),
+            heading("Created", self.language, zone),
+            heading("Sent", self.language, zone),
+        ] + [heading(name, self.language) for name in _COLUMNS]
+
+    def rows(self, messages: Sequence[Communication], names: dict[str, str]) -> Iterator[list[Any]]:
+        """Each message's cells; ``names``: the creators' names (``tenants.staff.staff_names``)."""
+        from chalicelib.records.exports import word
+        from chalicelib.store.communications import status_group
+        from chalicelib.tenants.staff import name_or_shown
+
+        language = self.language
+        for c in messages:
+            yield [
+                c.communication_id,
+                c.created_at,
+                c.sent_at,
+                word(c.direction, language),
+                word(c.kind, language),
+                word(status_group(c.shown_state), language),
+                word(c.shown_state, language),
+                c.client_id,
+                c.to_address,
+                c.from_address,
+                c.subject,
+                c.message_type,
+                name_or_shown(self.viewer, names, c.created_by),
+                c.resend_of,
+                self.reason_in(c.error, language) if c.error else c.error,
+                c.text,
+            ]
+
+
+def history_sheet(viewer: Principal, channel: str, reason_in: Reasons) -> HistorySheet:
+    from chalicelib.tenants.companies import get_company
+
+    company = get_company(viewer.company_id)
+    return HistorySheet(viewer, channel, company.language, company.time_zone, company.locale, reason_in)
+
+
+def export_history(
+    viewer: Principal, channel: str, params: dict[str, str | None], reason_in: Reasons
+) -> tuple[bytes, str]:
+    """The filtered history as an .xlsx file and its name, built now: at most
+    :data:`~chalicelib.records.exports.MAX_EXPORT_ROWS` rows; past that (or past what it may read),
+    422 ``ExportTooLarge`` naming the background export."""
+    from chalicelib.records import exports
+    from chalicelib.records.history.browse import export_rows
+    from chalicelib.tenants.staff import staff_names
+
+    check_channel(channel)
+    sheet = history_sheet(viewer, channel, reason_in)
+    try:
+        rows = export_rows(viewer, channel, criteria_for(viewer, params), exports.MAX_EXPORT_ROWS)
+    except exports.ExportTooLarge as too_large:
+        too_large.background = f"POST /history/{channel}/exports"
+        raise
+    names = staff_names(viewer.company_id, [c.created_by for c in rows])
+    data = exports.workbook(
+        sheet.title, sheet.columns(), sheet.rows(rows, names), time_zone=sheet.time_zone, locale=sheet.locale
+    )
+    return data, sheet.file_name
+
+
+def start_export(viewer: Principal, channel: str, params: dict[str, str | None]) -> HistoryExport:
+    """Ask for the export in the background: its filters are checked now (a 4xx naming the field,
+    nothing written), then it is kept and its worker asked for."""
+    from chalicelib.core.aws import send_json_messages
+    from chalicelib.store import communications
+    from chalicelib.store import history_exports as store
+
+    check_channel(channel)
+    criteria = criteria_for(viewer, params)
+    now = clock.now()
+    export = HistoryExport(
+        company_id=viewer.company_id,
+        export_id=communications.new_communication_id(now),
+        channel=channel,
+        criteria=criteria.as_params(),
+        created_by=viewer.subject,
+        creator_level=viewer.level,
+        state="queued",
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(days=KEPT_DAYS),
+    )
+    store.add_export(export)
+    send_json_messages(exports_queue(), [{"company_id": export.company_id, "export_id": export.export_id}])
+    logger().info(
+        "history export asked for", extra={"company_id": export.company_id, "export_id": export.export_id}
+    )
+    return export
+
+
+def exports_queue() -> str:
+    return os.environ.get("PREGON_HISTORY_EXPORTS_QUEUE", EXPORTS_QUEUE)
+
+
+def get_export(viewer: Principal, channel: str, export_id: str) -> HistoryExport:
+    """An export as ``viewer`` may see it: one of their company's, of this channel, that holds only
+    what they may read (theirs, or any for levels 1-3); once past its time, ``expired`` and no
+    file. Any other is not found."""
+    from chalicelib.store import history_exports as store
+
+    check_channel(channel)
+    export = store.get_export(viewer.company_id, export_id) if export_id.isascii() else None
+    if export is None or export.channel != channel or not may_see(viewer, export.created_by):
+        raise NotFound(f"there is no {channel} history export {export_id!r}")
+    if clock.now() >= export.expires_at:
+        return replace(export, state="expired", file_key=None)
+    return export
+
+
+def download_url(export: HistoryExport) -> str | None:
+    """A short-lived link to a done export's file (5 minutes; the bucket is private)."""
+    from chalicelib.core.domain import AttachmentRef
+    from chalicelib.core.files import download_url as link
+    from chalicelib.records.exports import XLSX_TYPE
+
+    if export.state != "done" or not export.file_key:
+        return None
+    name = export.file_name or "history.xlsx"
+    return link(
+        AttachmentRef(name=name, content_type=XLSX_TYPE, size=export.file_size or 0, key=export.file_key)
+    )
+
+
+def build_export(company_id: str, export_id: str, reason_in: Reasons, *, last_attempt: bool = False) -> str:
+    """The worker: build the export's file from the start and keep it; returns what became of it
+    (``done``, ``failed``, or ``skipped`` when it was finished or taken by another attempt). An
+    error is raised for SQS to deliver the request again, unless ``last_attempt``: then the export
+    fails saying so, and no half file is ever named."""
+    from chalicelib.store import history_exports as store
+
+    export = store.take_export(company_id, export_id, clock.now())
+    if export is None:
+        return "skipped"
+    try:
+        return _build(export, reason_in)
+    except ValidationFailed as too_large:
+        store.fail_export(company_id, export_id, too_large.errors[0]["message"], clock.now())
+        return "failed"
+    except Exception:
+        if not last_attempt:
+            raise
+        logger().exception("history export failed on its last attempt", extra={"export_id": export_id})
+        store.fail_export(company_id, export_id, NOT_BUILT, clock.now())
+        return "failed"
+
+
+def _build(export: HistoryExport, reason_in: Reasons) -> str:
+    from chalicelib.core.files import discard_files, put_file
+    from chalicelib.records.exports import XLSX_TYPE, export_pages, write_workbook
+    from chalicelib.store import history_exports as store
+    from chalicelib.tenants.companies import company_time_zone
+    from chalicelib.tenants.staff import staff_names
+
+    creator = Principal(export.company_id, "user", export.created_by, level=export.creator_level)
+    sheet = history_sheet(creator, export.channel, reason_in)
+    criteria = history_criteria(export.criteria, company_time_zone(export.company_id))
+    counted = {"rows": 0, "last": 0}
+    names: dict[str, str] = {}
+
+    def rows() -> Iterator[list[Any]]:
+        pages = export_pages(
+            lambda limit, cursor: query_history(creator, export.channel, criteria, limit, cursor),
+            MAX_BACKGROUND_ROWS,
+            MAX_BACKGROUND_READ,
+        )
+        for page in pages:
+            new = [c.created_by for c in page if c.created_by and c.created_by not in names]
+            names.update(staff_names(export.company_id, new))
+            yield from sheet.rows(page, names)
+            counted["rows"] += len(page)
+            if counted["rows"] - counted["last"] >= COUNT_EVERY:
+                if not store.count_rows(
+                    export.company_id, export.export_id, export.attempt, counted["rows"], clock.now()
+                ):
+                    raise _Overtaken
+                counted["last"] = counted["rows"]
+
+    with tempfile.TemporaryFile(suffix=".xlsx") as file:
+        try:
+            write_workbook(
+                file, sheet.title, sheet.columns(), rows(), time_zone=sheet.time_zone, locale=sheet.locale
+            )
+        except _Overtaken:
+            return "skipped"
+        file.seek(0)
+        kept = put_file(export.company_id, PURPOSE, sheet.file_name, XLSX_TYPE, file, tagged=True)
+    finished = store.finish_export(
+        export.company_id,
+        export.export_id,
+        export.attempt,
+        rows=counted["rows"],
+        key=kept.key,
+        name=kept.name,
+        size=kept.size,
+        now=clock.now(),
+    )
+    if not finished:  # another attempt took the export meanwhile: its file is the one named
+        discard_files(export.company_id, [kept.key], "an overtaken history export's file", "overtaken")
+        return "skipped"
+    logger().info(
+        "history export done",
+        extra={"company_id": export.company_id, "export_id": export.export_id, "rows": counted["rows"]},
+    )
+    return "done"
+
+
+class _Overtaken(Exception):
+    """Another attempt took the export while this one wrote it."""
