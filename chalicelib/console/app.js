@@ -295,6 +295,7 @@ async function send(method, path, body, accept, ifMatch, ifNoneMatch) {
   }
   const error = new ApiError(response.status, message, fields);
   error.credentialsRefused = credentialsRefused;
+  error.code = answer.error; // the API's code of the refusal ("ExportTooLarge"), for a screen that acts on it
   throw error;
 }
 

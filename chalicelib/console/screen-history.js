@@ -14,6 +14,7 @@ import {
   empty,
   field,
   flaggedNote,
+  follow,
   formValues,
   input,
   label,
@@ -343,6 +344,53 @@ async function render(main, ctx) {
     h("button", { type: "submit" }, "Guardar filtro"),
   );
 
+  // «Descargar Excel»: the file at once when it fits in one request (10,000 rows); past that the API
+  // answers ExportTooLarge and the export is built in the background: its rows written so far shown
+  // while it runs, then a button that asks for a fresh link (each lasts 5 minutes) and saves the file.
+  const exporting = h("div", { id: "b-history-exporting", role: "status", "aria-live": "polite" });
+  async function exportExcel() {
+    const channel = applied.channel;
+    try {
+      await download(`/history/${segment(channel)}/export${query(filters())}`, `historial-${channel}.xlsx`);
+    } catch (err) {
+      if (err && err.code === "ExportTooLarge") await exportInBackground(channel, filters());
+      else showError(err);
+    }
+  }
+  async function exportInBackground(channel, chosen) {
+    const started = await attempt(() => api("POST", `/history/${segment(channel)}/exports`, chosen));
+    if (!started) return;
+    const path = () => `/history/${segment(channel)}/exports/${segment(started.export_id)}`;
+    const draw = (job) => {
+      if (job.state === "done") {
+        fill(
+          exporting,
+          h("p", {}, `El Excel está listo: ${job.rows.toLocaleString("es")} mensajes. `),
+          h("button", { type: "button", id: "b-history-export-file", onclick: () => saveExport(path) }, "Guardar el Excel"),
+        );
+      } else if (job.state === "failed" || job.state === "expired") {
+        fill(exporting, h("p", { class: "error" }, job.state === "failed" ? `No se pudo exportar: ${job.error}` : "La exportación venció: pídala de nuevo."));
+      } else {
+        const rows = job.rows.toLocaleString("es");
+        fill(exporting, h("p", {}, `Son más mensajes de los que se descargan al instante: el Excel se prepara en segundo plano (${rows} mensajes escritos)…`));
+      }
+    };
+    draw(started);
+    await follow(path, exporting, draw, (job) => !["queued", "running"].includes(job.state), 1500);
+  }
+  async function saveExport(path) {
+    const job = await attempt(() => api("GET", path()));
+    if (!job || !job.download_url) {
+      if (job) toast("La exportación ya no está disponible: pídala de nuevo.", "error");
+      return;
+    }
+    // A link S3 signed for 5 minutes, answered as an attachment: the browser saves it, the page stays.
+    const link = h("a", { href: job.download_url, download: "" });
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  }
+
   fill(main,
     h("h1", {}, "Historial"),
     section("Filtros", form, h("h3", {}, "Mis filtros"), saved, saveForm),
@@ -353,17 +401,9 @@ async function render(main, ctx) {
         { class: "b-actions" },
         bulkPassword,
         h("button", { type: "button", id: "b-resend", onclick: resend }, "Reenviar los elegidos"),
-        h(
-          "button",
-          {
-            type: "button",
-            id: "b-history-export",
-            onclick: () =>
-              attempt(() => download(`/history/${segment(applied.channel)}/export${query(filters())}`, `historial-${applied.channel}.xlsx`)),
-          },
-          "Descargar Excel",
-        ),
+        h("button", { type: "button", id: "b-history-export", onclick: exportExcel }, "Descargar Excel"),
       ),
+      exporting,
       picked,
       results,
       detail,

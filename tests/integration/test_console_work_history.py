@@ -9,6 +9,7 @@ server. Screenshots: .local/screenshots/console/.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from tests.steps.console import (
     toast_says,
     wait_until,
 )
-from tests.steps.history import send_email
+from tests.steps.history import run_export_workers, send_email, write_history
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant
 
@@ -132,6 +133,31 @@ def downloaded_rows(driver: Any, folder: Path, button: str, name: str) -> list[t
 
 def saved_filter_names(driver: Any) -> list[str]:
     return [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#b-saved-filters .b-apply")]
+
+
+def test_an_export_past_the_limit_is_built_in_the_background_and_offered_when_ready(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import chalicelib.records.exports
+
+    # Given an export made at once holds at most 10 rows (10,000 in production), and 12 e-mails
+    monkeypatch.setattr(chalicelib.records.exports, "MAX_EXPORT_ROWS", 10)
+    write_history(tenant.company_id, 12, datetime(2026, 11, 2, 11, 0, tzinfo=timezone.utc))
+    # When an administrator opens the history and presses «Descargar Excel»
+    sign_in(browser, site.web, tenant, 1, screen="history")
+    wait_until(browser, lambda d: len(subjects(d)) == 12, seconds=20)
+    browser.find_element(By.ID, "b-history-export").click()
+    # Then the console says the file is being prepared in the background, with no error
+    status = lambda d: d.find_element(By.ID, "b-history-exporting").text  # noqa: E731
+    wait_until(browser, lambda d: "segundo plano" in status(d), seconds=20)
+    assert browser.find_element(By.ID, "toasts").text == ""
+    # When its worker builds it
+    assert run_export_workers() == [{"done": 1, "failed": 0, "skipped": 0}]
+    # Then the console offers the file once ready, and saving it gives every message
+    wait_until(browser, lambda d: "El Excel está listo: 12 mensajes" in status(d), seconds=20)
+    console_screenshot(browser, "history-export-ready")
+    rows = downloaded_rows(browser, tmp_path, "b-history-export-file", "history-email.xlsx")
+    assert [row[10] for row in rows] == [f"Resumen de cuenta {n}" for n in range(11, -1, -1)]
 
 
 def test_deleting_a_saved_filter_asks_first_and_cancelling_keeps_it(
