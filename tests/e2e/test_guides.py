@@ -57,7 +57,7 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
     },
     "history-and-register.md": {
         1: [],
-        2: ['"resend_of": "', '"name": "SMS no enviados"'],
+        2: ['"resend_of": "', '"name": "SMS no enviados"', '"state": "done", "rows": '],
         3: ['"record_type": "call"', '"area": null', '"name": "escritura.pdf"', '"users": ["', "BEGIN:VTODO"],
     },
     "inbound-email.md": {

@@ -500,6 +500,10 @@ def test_files_bucket_is_private_and_ses_publishes_delivery_events(template: Jso
     # the functions name when they send through SES
     block = buckets["FilesBucket"]["Properties"]["PublicAccessBlockConfiguration"]
     assert all(block.values())
+    # And the history's background exports (tagged so) are deleted after the two days their link works
+    rules = buckets["FilesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    [exports] = [r for r in rules if r["TagFilters"] == [{"Key": "pregon-purpose", "Value": "exports"}]]
+    assert (exports["Status"], exports["ExpirationInDays"]) == ("Enabled", 2)
     [configuration_set] = sets.values()
     assert configuration_set["Properties"]["Name"] == "pregon-prod-events"
 
