@@ -107,10 +107,9 @@ def _rss() -> int:
     return 0
 
 
-def measured(api: Any, path: str, headers: dict[str, str]) -> dict[str, Any]:
-    """One GET through the API: DynamoDB requests, items read and read units, seconds, and the
-    growth of this process's resident memory while it ran (sampled every 20 ms)."""
-    meter = AwsMeter()
+def peak_growth(work: Any) -> tuple[Any, float, float, int]:
+    """Run ``work()``: its answer, seconds, this process's CPU seconds and how much its resident
+    memory grew meanwhile (bytes, sampled every 20 ms)."""
     base, peak, done = _rss(), [0], threading.Event()
 
     def sample() -> None:
@@ -119,12 +118,22 @@ def measured(api: Any, path: str, headers: dict[str, str]) -> dict[str, Any]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    with meter.active(), items_read() as read:
-        started, cpu = time.perf_counter(), time.process_time()
-        response = api.http.get(path, headers=headers)
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        answer = work()
+    finally:
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    done.set()
-    sampler.join()
+        done.set()
+        sampler.join()
+    return answer, seconds, cpu, max(0, max(peak[0], _rss()) - base)
+
+
+def measured(api: Any, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    """One GET through the API: DynamoDB requests, items read and read units, seconds, and the
+    growth of this process's resident memory while it ran (sampled every 20 ms)."""
+    meter = AwsMeter()
+    with meter.active(), items_read() as read:
+        response, seconds, cpu, memory = peak_growth(lambda: api.http.get(path, headers=headers))
     result: dict[str, Any] = {
         "status": response.status_code,
         "requests": sum(meter.dynamodb_calls().values()),
@@ -135,7 +144,7 @@ def measured(api: Any, path: str, headers: dict[str, str]) -> dict[str, Any]:
         # stretched to the 0.29 vCPU a 512 MB Lambda function gets (1,769 MB buy one vCPU)
         "cpu_seconds": round(cpu, 2),
         "lambda_seconds": round(cpu * LAMBDA_CPU_STRETCH, 1),
-        "memory_mb": round(max(0, max(peak[0], _rss()) - base) / 1e6, 1),
+        "memory_mb": round(memory / 1e6, 1),
         "bytes": len(response.body),
     }
     if response.headers.get("Content-Type") == XLSX:

@@ -15,32 +15,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import threading
 import time
 from typing import Any
 
 from bench._stack import local_stack, make_company, table, write_result
-from bench.big_tenant import IDENTITY, LAMBDA_CPU_STRETCH, _rss, load
-
-
-def peak_growth(work: Any) -> tuple[Any, float, float, int]:
-    """Run ``work()``: its answer, seconds, CPU seconds and the growth of resident memory (bytes)."""
-    base, peak, done = _rss(), [0], threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.02):
-            peak[0] = max(peak[0], _rss())
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    started, cpu = time.perf_counter(), time.process_time()
-    try:
-        answer = work()
-    finally:
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-        done.set()
-        sampler.join()
-    return answer, seconds, cpu, max(0, max(peak[0], _rss()) - base)
+from bench.big_tenant import IDENTITY, LAMBDA_CPU_STRETCH, load, peak_growth
 
 
 def main() -> None:

@@ -31,8 +31,9 @@ from chalicelib.records.history.export_queue import EXPORTS_QUEUE
 from chalicelib.tenants.auth.principal import Principal, may_see
 
 Reasons = Callable[[str, str], str]
-#: What a background export holds and reads at most: its worker has 300 s
-#: (.chalice/config.json) and lays out some 50,000 rows a minute at 512 MB (bench/README.md).
+#: What a background export holds and reads at most: its worker has 300 s at 1,024 MB
+#: (.chalice/config.json), and 50,000 rows of long e-mails took it 32 s of CPU, some 55 s at the
+#: 0.58 vCPU of 1,024 MB (``bench.history_export``, bench/README.md).
 MAX_BACKGROUND_ROWS = 100_000
 MAX_BACKGROUND_READ = 200_000
 #: The export's rows are counted on it every this many rows (what ``GET`` shows while it runs).
@@ -179,7 +180,13 @@ def start_export(viewer: Principal, channel: str, params: dict[str, str | None])
         expires_at=now + timedelta(days=KEPT_DAYS),
     )
     store.add_export(export)
-    send_json_messages(exports_queue(), [{"company_id": export.company_id, "export_id": export.export_id}])
+    try:
+        send_json_messages(
+            exports_queue(), [{"company_id": export.company_id, "export_id": export.export_id}]
+        )
+    except Exception:  # no worker will come: the export says so rather than wait queued for two days
+        store.fail_export(export.company_id, export.export_id, NOT_BUILT, clock.now())
+        raise
     logger().info(
         "history export asked for", extra={"company_id": export.company_id, "export_id": export.export_id}
     )
@@ -197,7 +204,7 @@ def get_export(viewer: Principal, channel: str, export_id: str) -> HistoryExport
     from chalicelib.store import history_exports as store
 
     check_channel(channel)
-    export = store.get_export(viewer.company_id, export_id) if export_id.isascii() else None
+    export = store.get_export(viewer.company_id, export_id)
     if export is None or export.channel != channel or not may_see(viewer, export.created_by):
         raise NotFound(f"there is no {channel} history export {export_id!r}")
     if clock.now() >= export.expires_at:
