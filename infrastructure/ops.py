@@ -8,6 +8,7 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops company index-listing   # companies stored before the listing
     uv run python -m infrastructure.ops company allowance acme --sms-per-day 2000   # SMS a day on our SNS
     uv run python -m infrastructure.ops company allowance acme --emails-per-day 20000   # e-mails on our SES
+    uv run python -m infrastructure.ops company allowance acme --resume-emails   # paused for bounces
     uv run python -m infrastructure.ops key issue acme --name "back office" --scope parcels:write
     uv run python -m infrastructure.ops key list acme
     uv run python -m infrastructure.ops key rotate acme <key id> --overlap-minutes 1440
@@ -82,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     emails.add_argument("--emails-per-day", type=int, default=None, help="the new e-mail allowance (0: none)")
     emails.add_argument(
         "--emails-default", action="store_true", help="back to PREGON_EMAIL_ALLOWANCE_PER_DAY"
+    )
+    allowance.add_argument(
+        "--resume-emails",
+        action="store_true",
+        help="resume its e-mails through our SES, paused for too many bounces or complaints",
     )
     company.add_parser(
         "index-listing",
@@ -238,6 +244,10 @@ def run(args: argparse.Namespace) -> Any:
         if args.emails_default or args.emails_per_day is not None:
             given["emails_per_day"] = None if args.emails_default else args.emails_per_day
         set_allowances(args.company_id, given, by=_who())
+        if args.resume_emails:
+            from chalicelib.messaging.accounts.email_reputation import resume_emails
+
+            resume_emails(args.company_id, by=_who())
         return allowance_of(args.company_id)
     if args.command == "company" and args.action == "index-listing":
         return {"listed": companies.index_listing()}

@@ -1469,6 +1469,21 @@ REASONS: dict[str, str] = {
         "se usaron los correos permitidos por Pregón ({per_day} correos cada 24 h por el SES de Pregón): "
         "salen a medida que hay lugar de nuevo, desde el {time}"
     ),
+    "Pregón paused the company's e-mails through its SES: too many hard bounces or complaints in the "
+    "last 24 h; they wait until Pregón resumes them": (
+        "Pregón pausó los correos de la empresa por su SES: demasiados rebotes definitivos o denuncias de "
+        "spam en las últimas 24 h; esperan hasta que Pregón los reanude"
+    ),
+    "Pregón paused the company's e-mails through its SES: too many hard bounces or complaints in the "
+    "last 24 h; they wait until Pregón resumes them (paused since {time})": (
+        "Pregón pausó los correos de la empresa por su SES: demasiados rebotes definitivos o denuncias de "
+        "spam en las últimas 24 h; esperan hasta que Pregón los reanude (en pausa desde el {time})"
+    ),
+    "Pregón paused the company's e-mails through its SES for too many hard bounces or complaints: a "
+    "test cannot go until Pregón resumes them": (
+        "Pregón pausó los correos de la empresa por su SES por demasiados rebotes definitivos o denuncias "
+        "de spam: no sale ninguna prueba hasta que Pregón los reanude"
+    ),
     "Pregón's e-mail allowance: {count} per {hours} h reached; room again at {at}": (
         "correos permitidos por Pregón: se alcanzaron {count} por {hours} h; hay lugar otra vez a las {at}"
     ),

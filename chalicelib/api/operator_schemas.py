@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.api.schemas import SesReputationOut
 from chalicelib.core.domain import API_KEY_SCOPES, ApiKeyScope
 
 
@@ -98,6 +99,10 @@ class AllowancesOut(BaseModel):
         description="The e-mail allowance in force: e-mails a day through Pregón's SES."
     )
     emails_default: bool = Field(description="True: the e-mail allowance is the deployment's default.")
+    email_reputation: SesReputationOut = Field(
+        description="The company's own hard-bounce and complaint rates on Pregón's SES over 24 hours, "
+        "and whether its e-mails there are paused for them (`DELETE .../email-pause` resumes them)."
+    )
 
 
 class OperatorCompanyOut(BaseModel):

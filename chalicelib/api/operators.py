@@ -230,3 +230,15 @@ def set_allowances(caller: Principal, company_id: str) -> Response:
     given = body.model_fields_set
     set_allowances(company_id, {name: getattr(body, name) for name in given}, by=caller.subject)
     return json_response(allowance_of(company_id))
+
+
+@route("DELETE /operator/companies/{company_id}/email-pause", OPERATOR, response="AllowancesOut")
+def resume_emails(caller: Principal, company_id: str) -> Response:
+    """Resume a company's e-mails through Pregón's SES that Pregón paused for too many hard bounces
+    or complaints (decision 0032): what waited goes now, and its rates are counted afresh; a company
+    not paused is left as it is"""
+    from chalicelib.messaging.accounts.email_reputation import resume_emails
+    from chalicelib.messaging.accounts.sms import allowance_of
+
+    resume_emails(company_id, by=caller.subject)
+    return json_response(allowance_of(company_id))

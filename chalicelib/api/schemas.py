@@ -269,7 +269,8 @@ class WaitingMailOut(BaseModel):
         default=None,
         description="Why e-mails of a `working` account wait, when Pregón holds them: an SES account's "
         "company used up Pregón's e-mail allowance of the day, and when room opens again (in the "
-        "company's time zone). null otherwise.",
+        "company's time zone); or Pregón paused its e-mails through SES for too many hard bounces or "
+        "complaints, until Pregón resumes them. null otherwise.",
     )
 
 
@@ -476,11 +477,40 @@ class AlertMonitorOut(BaseModel):
     items: list[AlertScheduleOut]
 
 
+class SesReputationThresholdsOut(BaseModel):
+    min_sent: int = Field(description="E-mails sent over the hours before the rates are judged.")
+    bounce_rate: float = Field(description="The hard-bounce rate that pauses them (0.05: 5 %).")
+    complaint_rate: float = Field(description="The complaint rate that pauses them (0.001: 0.1 %).")
+
+
+class SesReputationOut(BaseModel):
+    """A company's own rates on Pregón's SES (decision 0032): past the thresholds, with enough sent,
+    its e-mails through Pregón's SES pause until Pregón resumes them; they wait, never lost."""
+
+    hours: int = Field(description="The rolling window the counts cover (24).")
+    sent: int = Field(description="E-mails sent through Pregón's SES over the window.")
+    hard_bounces: int = Field(description="Of them, permanent bounces SES reported.")
+    complaints: int = Field(description="Of them, spam complaints SES reported.")
+    bounce_rate: float = Field(description="hard_bounces / sent (0 when nothing was sent).")
+    complaint_rate: float = Field(description="complaints / sent (0 when nothing was sent).")
+    thresholds: SesReputationThresholdsOut
+    paused: bool = Field(description="Its e-mails through Pregón's SES wait until Pregón resumes them.")
+    paused_at: datetime | None = Field(description="Since when (UTC); null while not paused.")
+    paused_shown: str | None = Field(
+        default=None, description="`paused_at` in the company's time zone and locale."
+    )
+
+
 class SenderAccountsOut(BaseModel):
     items: list[SenderAccountOut]
     waiting: list[WaitingMailOut] = Field(
         description="Every area whose outbox holds e-mails, with or without an account (a deleted "
         "account's area too), one count per area."
+    )
+    ses_reputation: SesReputationOut | None = Field(
+        default=None,
+        description="The company's own bounce and complaint rates on Pregón's SES and whether its "
+        "e-mails there are paused for them; null when no account sends through Pregón's SES.",
     )
 
 

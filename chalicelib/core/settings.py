@@ -40,6 +40,12 @@ class Settings:
     # E-mails a company may send a day through Pregón's SES (its "ses" sender accounts), unless the
     # operator set its own allowance; its own SMTP accounts are its provider's to limit (C2)
     email_allowance_per_day: int = 5000
+    # A company's e-mails through Pregón's SES pause (decision 0032) when, over the last 24 hours,
+    # it sent at least this many there and its hard bounces or complaints reach these rates (SES
+    # reviews a whole account at 5 % and 0.1 %)
+    reputation_min_sent: int = 200
+    reputation_bounce_rate: float = 0.05
+    reputation_complaint_rate: float = 0.001
     # Confirmation e-mails (double opt-in) a company's public tracking site may send a day, whoever
     # asks (decision 0013): many IPv4 addresses pass the per-client limits, not this one
     public_confirmations_per_day: int = 1000
@@ -128,6 +134,9 @@ def get_settings() -> Settings:
         outbox_lease_seconds=int(_env("PREGON_OUTBOX_LEASE_SECONDS", "300")),
         sms_allowance_per_day=int(_env("PREGON_SMS_ALLOWANCE_PER_DAY", "500")),
         email_allowance_per_day=int(_env("PREGON_EMAIL_ALLOWANCE_PER_DAY", "5000")),
+        reputation_min_sent=int(_env("PREGON_REPUTATION_MIN_SENT", "200")),
+        reputation_bounce_rate=float(_env("PREGON_REPUTATION_BOUNCE_RATE", "0.05")),
+        reputation_complaint_rate=float(_env("PREGON_REPUTATION_COMPLAINT_RATE", "0.001")),
         public_confirmations_per_day=int(_env("PREGON_PUBLIC_CONFIRMATIONS_PER_DAY", "1000")),
         operator_token_sha256=_env("PREGON_OPERATOR_TOKEN_SHA256").strip().lower(),
         console_identity_url=_url("PREGON_CONSOLE_IDENTITY_URL"),

@@ -328,6 +328,10 @@ def apply_notification(note: SesNotification, message_id: str | None = None) -> 
         "ses_message_id": note.message_id,
         "ses_event": note.event_type,
     }
+    return _counted(note, _apply_ses_event(note, log_keys))
+
+
+def _apply_ses_event(note: SesNotification, log_keys: dict[str, Any]) -> Outcome:
     target = _TARGETS.get(note.event_type)
     key = _tagged_key(note)
     if key is None:
@@ -354,6 +358,23 @@ def apply_notification(note: SesNotification, message_id: str | None = None) -> 
     # A bounce or complaint, or the one write's condition failed: read the item to know why.
     comm = store.get(company_id, communication_id) or store.by_provider_message_id(note.message_id)
     return _apply_to(note, comm, target, log_keys)
+
+
+def _counted(note: SesNotification, outcome: Outcome) -> Outcome:
+    """A hard bounce or a complaint that moved its message counts in its company's own rates on
+    Pregón's SES, which may pause its e-mails there (decision 0032); a failure to count is logged,
+    never retried (the retry would find the message moved, and count nothing)."""
+    hard = outcome.result == "bounced" and note.bounce_type == "Permanent"
+    if outcome.company_id is None or not (hard or outcome.result == "complained"):
+        return outcome
+    from chalicelib.messaging.accounts.email_reputation import count_feedback
+
+    try:
+        count_feedback(outcome.company_id, hard_bounces=int(hard), complaints=int(not hard))
+    except Exception:
+        logger().exception("bounce or complaint not counted in the company's rates",
+                           extra={"company_id": outcome.company_id})  # fmt: skip
+    return outcome
 
 
 def _apply_to(

@@ -35,6 +35,12 @@ class RateLimit:
 SMS_ALLOWANCE = "sms-allowance"
 # The rate item counting a company's e-mails through Pregón's SES (its "ses" accounts) over 24 hours.
 EMAIL_ALLOWANCE = "ses-allowance"
+# Why they wait while the company's e-mails through Pregón's SES are paused for its bounces or
+# complaints (``messaging.accounts.email_reputation``).
+PAUSED = (
+    "Pregón paused the company's e-mails through its SES: too many hard bounces or complaints in the "
+    "last 24 h; they wait until Pregón resumes them"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class Room:
     reason: str | None = None
     allowance_reached: bool = False
     full: RateLimit | None = None
+    paused: bool = False  # the company's e-mails through Pregón's SES are paused (decision 0032)
 
 
 def reserve_room(
@@ -79,6 +86,8 @@ def reserve_room(
             assert grant.room_at is not None
             limit = replace(limit, count=grant.limit if grant.limit is not None else limit.count)
             count, hours, at = limit.count, limit.hours, grant.room_at.isoformat()
+            if grant.paused:
+                return Room(0, room_at=grant.room_at, reason=PAUSED, full=limit, paused=True)
             if limit.key == EMAIL_ALLOWANCE:
                 reason = f"Pregón's e-mail allowance: {count} per {hours} h reached; room again at {at}"
             elif limit.allowance:

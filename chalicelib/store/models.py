@@ -860,6 +860,12 @@ class OutboxModel(BoundModel):
     # under a limit the operator sets per company (``ses-allowance#rate``): its count, when not the
     # deployment's default; kept on the item the reservation reads anyway (no read more per send)
     rate_limit = NumberAttribute(null=True)
+    # under ``ses-allowance#rate`` (decision 0032): the company's hard bounces and complaints an hour
+    # through Pregón's SES (JSON, the last 24 hours), their own version (drains' grants never wait
+    # on them), and since when its e-mails there are paused for them
+    feedback_counts = UnicodeAttribute(null=True)
+    feedback_version = NumberAttribute(null=True)
+    paused_at = UnicodeAttribute(null=True)
     work = UnicodeAttribute(null=True)  # under ``sendjob#<job>#<page>``: a page not expanded yet
     wake_shard = UnicodeAttribute(null=True)
     wake_at = UnicodeAttribute(null=True)

@@ -3,6 +3,7 @@ the suppression list and send jobs."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
@@ -40,6 +42,7 @@ class RateGrant:
     minute: str | None = None  # where the grant was booked (to give back what went unused)
     room_at: datetime | None = None  # when no room: when some opens again
     limit: int | None = None  # the limit counted against (a stored one's count)
+    paused: bool = False  # no room: the item is paused (:func:`pause_rate`) until resumed
 
 
 def _live_grants(raw: str | None, horizon: datetime) -> dict[str, int]:
@@ -74,6 +77,7 @@ class RateState:
     grants: str | None = None
     version: int | None = None
     limit: int | None = None
+    paused_at: str | None = None
 
 
 def _rate_state(item: OutboxModel | None) -> RateState:
@@ -83,7 +87,12 @@ def _rate_state(item: OutboxModel | None) -> RateState:
         item.rate_grants,
         None if item.rate_version is None else int(item.rate_version),
         None if item.rate_limit is None else int(item.rate_limit),
+        item.paused_at,
     )
+
+
+# A paused item's drains look again this often (resuming wakes them at once).
+PAUSE_RECHECK = timedelta(hours=1)
 
 
 def _read_rate(company_id: str, key: str) -> RateState:
@@ -115,6 +124,8 @@ def reserve_rate(
         if state is None:
             state = _read_rate(company_id, key)
         in_force = state.limit if stored and state.limit is not None else limit
+        if state.paused_at is not None:  # read with the account or just now: no read more
+            return RateGrant(0, room_at=now + PAUSE_RECHECK, limit=in_force, paused=True)
         live = _live_grants(state.grants, now - span)
         used = sum(live.values())
         grant = min(wanted, in_force - used)
@@ -201,6 +212,103 @@ def _room_at(live: dict[str, int], used: int, limit: int, span: timedelta) -> da
         if used < limit:
             return parse_stamp(minute) + span
     return max(parse_stamp(m) for m in live) + span
+
+
+# --- a rate item's feedback (decision 0032) -------------------------------------------------------
+#
+# On the item that counts a company's e-mails through Pregón's SES (its grants: what was sent), the
+# feedback of those e-mails: hard bounces and complaints an hour over the same hours, written by
+# the SES feedback only (a read and a write per bounce or complaint, nothing per e-mail sent), under
+# a version of their own so that drains counting grants never wait on them.
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Over the last hours: the messages granted (sent), hard bounces and complaints; and since
+    when the item is paused (None: it is not)."""
+
+    sent: int
+    hard_bounces: int
+    complaints: int
+    paused_at: datetime | None = None
+
+
+def _live_feedback(raw: str | None, horizon: datetime) -> dict[str, list[int]]:
+    counts = {str(k): [int(n) for n in v] for k, v in json.loads(raw or "{}").items()}
+    return {hour: n for hour, n in counts.items() if parse_stamp(hour) > horizon}
+
+
+def _feedback(item: OutboxModel | None, counts: dict[str, list[int]], now: datetime, hours: int) -> Feedback:
+    sent = sum(_live_grants(item.rate_grants if item else None, now - timedelta(hours=hours)).values())
+    paused = item.paused_at if item is not None else None
+    return Feedback(
+        sent,
+        sum(n[0] for n in counts.values()),
+        sum(n[1] for n in counts.values()),
+        parse_stamp(paused) if paused else None,
+    )
+
+
+def _get_rate_item(company_id: str, key: str, *, consistent: bool = False) -> OutboxModel | None:
+    try:
+        return OutboxModel.get(company_id, key, consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def record_feedback(
+    company_id: str, outbox: str, now: datetime, hours: int, *, hard_bounces: int = 0, complaints: int = 0
+) -> Feedback:
+    """Count hard bounces and complaints in the item's hour of ``now``, dropping hours older than
+    ``hours``; what the item holds then, its grants of those hours too."""
+    key = f"{outbox}#rate"
+    span = timedelta(hours=hours)
+    hour = stamp(now.replace(minute=0, second=0, microsecond=0))
+    while True:
+        item = _get_rate_item(company_id, key, consistent=True)
+        version = None if item is None or item.feedback_version is None else int(item.feedback_version)
+        counts = _live_feedback(item.feedback_counts if item else None, now - span)
+        bounced, complained = counts.get(hour, [0, 0])
+        counts[hour] = [bounced + hard_bounces, complained + complaints]
+        condition = (
+            OutboxModel.feedback_version == version
+            if version is not None
+            else OutboxModel.feedback_version.does_not_exist()
+        )
+        update: list[Action] = [
+            OutboxModel.feedback_counts.set(json.dumps(counts, sort_keys=True)),
+            OutboxModel.feedback_version.set((version or 0) + 1),
+        ]
+        if written(
+            functools.partial(OutboxModel(company_id, key).update, actions=update, condition=condition)
+        ):
+            return _feedback(item, counts, now, hours)
+
+
+def feedback_of(company_id: str, outbox: str, now: datetime, hours: int) -> Feedback:
+    """What :func:`record_feedback` counted over the last ``hours`` (one read)."""
+    item = _get_rate_item(company_id, f"{outbox}#rate")
+    counts = _live_feedback(item.feedback_counts if item else None, now - timedelta(hours=hours))
+    return _feedback(item, counts, now, hours)
+
+
+def pause_rate(company_id: str, outbox: str, at: datetime) -> bool:
+    """No room under the item until :func:`resume_rate`; False when it was paused already."""
+    return written(
+        lambda: OutboxModel(company_id, f"{outbox}#rate").update(
+            actions=[OutboxModel.paused_at.set(stamp(at))], condition=OutboxModel.paused_at.does_not_exist()
+        )
+    )
+
+
+def resume_rate(company_id: str, outbox: str) -> bool:
+    """Room under the item again, its feedback counted afresh; False when it was not paused."""
+    return written(
+        lambda: OutboxModel(company_id, f"{outbox}#rate").update(
+            actions=[OutboxModel.paused_at.remove(), OutboxModel.feedback_counts.remove()],
+            condition=OutboxModel.paused_at.exists(),
+        )
+    )
 
 
 def release_rate(company_id: str, outbox: str, grant: RateGrant, unused: int) -> None:

@@ -16,7 +16,8 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
-from tests.steps.domains import notices_by_recipient, pregon_notice_sender_verified, verified_sending_domain
+from tests.steps.domains import notices_by_recipient, pregon_notice_sender_verified
+from tests.steps.email_allowances import invoices_through_ses, queue_mail, sent_to
 from tests.steps.mail import text_of
 from tests.steps.operators import operator_headers
 from tests.steps.outbox import deliver_outboxes
@@ -30,43 +31,6 @@ def allowances(api: Client, token: str, company_id: str, **fields: int | None) -
         headers=operator_headers(token),
         body=json.dumps(fields),
     )
-
-
-def invoices_through_ses(api: Client, tenant: Tenant) -> str:
-    """The company's invoices area sends through Pregón's SES, from a domain SES verified."""
-    domain = verified_sending_domain(tenant.company_id, f"{tenant.company_id}.ses.example")
-    account = {
-        "kind": "ses",
-        "display_name": "Facturas",
-        "from_address": f"facturas@{domain}",
-        "ses_identity": domain,
-    }
-    saved = api.http.put(
-        "/sender-accounts/invoices", headers=tenant.admin_headers(), body=json.dumps(account)
-    )
-    assert saved.status_code == 200, saved.body
-    return domain
-
-
-def queue_mail(company_id: str, area: str, to: list[str]) -> None:
-    from chalicelib.messaging.outbox import OutgoingMessage, enqueue
-
-    enqueue(
-        company_id,
-        [
-            OutgoingMessage(
-                channel="email", to_address=a, subject=f"Factura {n}", text="Hola", area=area, kind="manual"
-            )
-            for n, a in enumerate(to)
-        ],
-    )
-
-
-def sent_to(local_aws: dict[str, str], to: list[str]) -> list[str]:
-    """The addresses among ``to`` that SES (moto) was handed an e-mail for, each once at most."""
-    received = notices_by_recipient(local_aws["moto"], to)
-    assert all(len(received[a]) <= 1 for a in to)
-    return [a for a in to if received[a]]
 
 
 def sent_by_wakeups(company_id: str) -> int:

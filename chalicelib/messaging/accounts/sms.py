@@ -629,6 +629,8 @@ def allowance_of(company_id: str) -> dict[str, Any]:
     settings = stored or _defaults(company_id)
     chosen = settings.daily_allowance
     emails, emails_default = email_allowance(company_id)
+    from chalicelib.messaging.accounts.email_reputation import reputation_of
+
     return {
         "company_id": company_id,
         "sms_per_day": get_settings().sms_allowance_per_day if chosen is None else chosen,
@@ -636,6 +638,7 @@ def allowance_of(company_id: str) -> dict[str, Any]:
         "applies": settings.provider == "sns",
         "emails_per_day": emails,
         "emails_default": emails_default,
+        "email_reputation": reputation_of(company_id),
     }
 
 

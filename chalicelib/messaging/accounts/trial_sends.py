@@ -138,6 +138,13 @@ def _count_in_window(account: SenderAccount) -> Room | None:
     if room.granted:
         return room
     assert room.full is not None
+    if room.paused:  # decision 0032: only the operator resumes them
+        from chalicelib.core.errors import Conflict
+
+        raise Conflict(
+            "Pregón paused the company's e-mails through its SES for too many hard bounces or "
+            "complaints: a test cannot go until Pregón resumes them"
+        )
     limit, hours = room.full.count, room.full.hours
     room_at = room.room_at or now + timedelta(hours=hours)
     shown, zone, seconds = when_room_opens(account.company_id, room_at, now)

@@ -109,6 +109,13 @@ def _held_by_allowance(
 
     if account is None or not counts_in_allowance(account):
         return None
+    from chalicelib.messaging.accounts.email_reputation import HOURS
+    from chalicelib.messaging.send_room import EMAIL_ALLOWANCE, PAUSED
+    from chalicelib.store import outbox as outbox_store
+
+    paused = outbox_store.feedback_of(company_id, EMAIL_ALLOWANCE, clock.now(), HOURS).paused_at
+    if paused is not None:  # decision 0032: until the operator resumes them
+        return f"{PAUSED} (paused since {shown_in(paused)})"
     until = full_until(company_id, clock.now())
     if until is None:
         return None
@@ -155,6 +162,7 @@ def accounts_overview(company_id: str) -> dict[str, Any]:
     """``GET /sender-accounts``: the company's area accounts, and what waits for each area and for
     each user's own account (``user:<id>``)."""
     from chalicelib.messaging.accounts.email import PERSONAL_PREFIX, view
+    from chalicelib.messaging.accounts.email_allowance import counts_in_allowance
 
     every = store.list_sender_accounts(company_id)
     accounts = [a for a in every if not a.area.startswith(PERSONAL_PREFIX)]
@@ -162,7 +170,16 @@ def accounts_overview(company_id: str) -> dict[str, Any]:
     shown_in = _shown_in(company_id)  # one read of the company for every area's oldest time
     waiting = waiting_by_area(company_id, accounts, shown_in)
     waiting += waiting_for_users(company_id, personal, shown_in)
-    return {"items": [view(a) for a in accounts], "waiting": [w.body() for w in waiting]}
+    reputation = None
+    if any(counts_in_allowance(a) for a in every):  # its own rates on Pregón's SES (decision 0032)
+        from chalicelib.messaging.accounts.email_reputation import reputation_of
+
+        reputation = reputation_of(company_id, shown_in)
+    return {
+        "items": [view(a) for a in accounts],
+        "waiting": [w.body() for w in waiting],
+        "ses_reputation": reputation,
+    }
 
 
 def account_with_waiting(company_id: str, area: str) -> dict[str, Any]:
