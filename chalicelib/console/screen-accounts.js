@@ -263,6 +263,23 @@ function waitingPlace(w) {
   return [`#/accounts?area=${encodeURIComponent(w.area)}`, areaName(w.area)];
 }
 
+const percent = (rate) => `${(rate * 100).toLocaleString("es-AR", { maximumFractionDigits: 2 })} %`;
+
+// The company's own rates on Pregón's SES (decision 0032), and the pause they caused: null when no
+// account sends through Pregón's SES.
+function sesReputation(r) {
+  if (!r) return null;
+  const t = r.thresholds;
+  return h(
+    "div",
+    { id: "ses-reputation" },
+    r.paused
+      ? h("p", { class: "form-error", role: "alert", id: "ses-paused" }, `Pregón pausó los correos de la empresa por su SES desde el ${r.paused_shown || r.paused_at}: demasiados rebotes definitivos o denuncias de spam. Esperan en la cola, no se pierden, hasta que Pregón los reanude; las cuentas SMTP propias siguen enviando.`)
+      : null,
+    h("p", { class: "hint", id: "ses-rates" }, `Por el SES de Pregón, últimas ${r.hours} h: ${r.sent} enviados, ${r.hard_bounces} rebotes definitivos (${percent(r.bounce_rate)}), ${r.complaints} denuncias de spam (${percent(r.complaint_rate)}). Pregón pausa el envío desde ${percent(t.bounce_rate)} de rebotes o ${percent(t.complaint_rate)} de denuncias, con ${t.min_sent} enviados o más.`),
+  );
+}
+
 async function render(main, ctx) {
   const listed = await api("GET", "/sender-accounts");
   const byArea = new Map(listed.items.map((account) => [account.area, account]));
@@ -287,8 +304,17 @@ async function render(main, ctx) {
     event.preventDefault();
     ctx.navigate("accounts", { area, user: userField.value.trim() });
   });
+  const held = listed.waiting.filter((w) => w.account === "working" && w.reason);
   fill(main,
     h("h1", {}, "Cuentas de envío"),
+    sesReputation(listed.ses_reputation),
+    held.length
+      ? h(
+          "ul",
+          { id: "accounts-held", class: "form-error", role: "alert" },
+          held.map((w) => h("li", {}, h("a", { href: waitingPlace(w)[0] }, waitingPlace(w)[1]), `: ${mails(w)}. ${w.reason}`)),
+        )
+      : null,
     stuck.length
       ? h(
           "ul",

@@ -579,6 +579,14 @@ def _alarms(template: Json) -> None:
         metric="EmailAllowanceReached",
         dimensions=service,
     )
+    alarms["EmailSenderPausedAlarm"] = _metric_alarm(
+        "A company's e-mails through Pregón's SES were paused: its own hard bounces or complaints over "
+        "24 hours reached SES's review levels (decision 0032). They wait until the operator resumes them.",
+        "a-companys-e-mails-were-paused-for-bounces-or-complaints",
+        namespace="Pregon",
+        metric="EmailSenderPaused",
+        dimensions=service,
+    )
     alarms["PublicConfirmationsCappedAlarm"] = _metric_alarm(
         "A company's public tracking site reached its confirmation e-mails of the day: alerts asked for "
         "there are refused (429) until the next UTC day. Many callers, or a botnet.",

@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
+from selenium.webdriver.common.by import By
 
 from chalicelib.core.domain import Communication
 from chalicelib.store import communications as comm_store
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
+from tests.steps.console import ConsoleSite, open_screen, sign_in, wait_until
 from tests.steps.domains import notices_by_recipient, pregon_notice_sender_verified
 from tests.steps.email_allowances import invoices_through_ses, queue_mail, sent_to
 from tests.steps.mail import text_of
@@ -61,6 +63,8 @@ def test_a_company_past_5_percent_hard_bounces_has_its_ses_mail_paused_shown_tol
     operator: str,
     mailbox: MailCatcher,
     judged_from_20_sent: None,
+    site: ConsoleSite,
+    browser: Any,
 ) -> None:
     company = tenant.company_id
     drain_ses_queue()
@@ -110,6 +114,18 @@ def test_a_company_past_5_percent_hard_bounces_has_its_ses_mail_paused_shown_tol
         "Pregón paused the company's e-mails through its SES: too many hard bounces or complaints in "
         "the last 24 h; they wait until Pregón resumes them (paused since 2/11/2026 12:30)"
     )
+    # And the console's sender accounts show the administrator the rates, the pause and what waits
+    sign_in(browser, site.web, tenant, level=1)
+    open_screen(browser, "accounts")
+    paused = wait_until(browser, lambda d: d.find_element(By.ID, "ses-paused"))
+    assert paused.text.startswith(
+        "Pregón pausó los correos de la empresa por su SES desde el 2/11/2026 12:30"
+    )
+    rates = browser.find_element(By.ID, "ses-rates").text
+    assert "últimas 24 h: 20 enviados, 1 rebotes definitivos (5 %), 0 denuncias de spam (0 %)" in rates
+    assert "desde 5 % de rebotes o 0,1 % de denuncias, con 20 enviados o más" in rates
+    held = browser.find_element(By.ID, "accounts-held").text
+    assert "3 correos esperan. " in held, held
     # And a test of the SES account is refused, naming the pause
     test = api.http.post(
         "/sender-accounts/invoices/test", headers=tenant.admin_headers(), body='{"to": "p@example.com"}'
