@@ -270,7 +270,7 @@ def _wait_for(check: object, what: str, stack: RunningStack, timeout: float = 90
     raise AssertionError(f"{what} did not happen within {timeout:.0f}s:\n" + "".join(stack.output[-40:]))
 
 
-@pytest.mark.timeout(400)
+@pytest.mark.timeout(800)
 def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough(
     stack: RunningStack, tmp_path: Path
 ) -> None:

@@ -43,6 +43,7 @@ def test_mail_queued_for_a_disabled_then_deleted_account_is_shown_waiting_until_
         "count_shown": "3",
         "oldest_at": "2026-11-02T12:00:00+00:00",
         "oldest_shown": "2/11/2026 09:00",
+        "reason": None,  # (an account that is off needs no other reason: allowances and pauses give one)
     }
     # And the list of accounts shows them beside the account
     listed = api.http.get("/sender-accounts", headers=admin)
