@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from hypothesis.strategies import sampled_from
 from schemathesis import GenerationMode
-from schemathesis.config import CheckConfig
+from schemathesis.config._checks import NegativeDataRejectionConfig
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.transport import Response
 from schemathesis.specs.openapi import checks as openapi_checks
@@ -53,7 +53,7 @@ SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 SCHEMA.config.generation.update(with_security_parameters=False)
 # A precondition header the document does not allow (`If-None-Match` other than `*`) is refused
 # with 412 naming it: a refusal as much as a 422 is.
-SCHEMA.config.checks.negative_data_rejection = CheckConfig(
+SCHEMA.config.checks.negative_data_rejection = NegativeDataRejectionConfig(
     expected_statuses=[*SCHEMA.config.checks.negative_data_rejection.expected_statuses, "412"]
 )
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]  # type: ignore[union-attr]
